@@ -1,0 +1,52 @@
+# Sourced by ./tertulia and scripts/test. Makes sure this checkout can run:
+#  - a Node.js >= 22.12 (installs one from the npm registry into .tools/ when the system's is older),
+#  - the npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
+#  - the built web app (dist/web, rebuilt when src/web changed).
+# Exports TERTULIA_NODE (the node binary to use) and puts it first on PATH.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+NODE_WANTED_MAJOR=22
+NODE_WANTED_MINOR=12
+
+node_ok() {
+  local v
+  v="$("$1" -p 'process.versions.node' 2>/dev/null)" || return 1
+  local major="${v%%.*}" rest="${v#*.}"
+  local minor="${rest%%.*}"
+  [ "$major" -gt "$NODE_WANTED_MAJOR" ] || { [ "$major" -eq "$NODE_WANTED_MAJOR" ] && [ "$minor" -ge "$NODE_WANTED_MINOR" ]; }
+}
+
+log() { echo "[tertulia] $*" >&2; }
+
+if ! command -v npm >/dev/null 2>&1; then
+  log "npm is missing; installing Debian's nodejs and npm"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2
+fi
+
+TERTULIA_NODE=""
+if command -v node >/dev/null 2>&1 && node_ok "$(command -v node)"; then
+  TERTULIA_NODE="$(command -v node)"
+else
+  LOCAL_NODE="$ROOT/.tools/node22/node_modules/node/bin/node"
+  if ! [ -x "$LOCAL_NODE" ] || ! node_ok "$LOCAL_NODE"; then
+    log "system Node is $(node --version 2>/dev/null || echo missing); installing Node 22 from the npm registry into .tools/"
+    npm install --prefix "$ROOT/.tools/node22" --no-save --no-audit --no-fund --loglevel=error "node@$NODE_WANTED_MAJOR" >&2
+  fi
+  TERTULIA_NODE="$LOCAL_NODE"
+fi
+export TERTULIA_NODE
+export PATH="$(dirname "$TERTULIA_NODE"):$PATH"
+
+if ! [ -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+  log "installing npm dependencies"
+  (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
+fi
+
+web_stale() {
+  [ -f "$ROOT/dist/web/index.html" ] || return 0
+  [ -n "$(find "$ROOT/src/web" "$ROOT/src/protocol" -newer "$ROOT/dist/web/index.html" -type f 2>/dev/null | head -1)" ]
+}
+if web_stale; then
+  log "building the web app"
+  (cd "$ROOT" && "$TERTULIA_NODE" node_modules/vite/bin/vite.js build --config src/web/vite.config.ts --logLevel warn >&2)
+fi

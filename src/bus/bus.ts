@@ -1,0 +1,30 @@
+// How parts talk. In one process the bus is in memory (memory-bus.ts); across machines it is NATS.
+// Payloads are plain JSON values; every receiver validates what it gets with a schema from src/protocol.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
+
+export type Unsubscribe = () => void;
+
+export class BusTimeoutError extends Error {
+  constructor(subject: string, timeoutMs: number) {
+    super(`no reply on ${subject} within ${timeoutMs} ms`);
+    this.name = 'BusTimeoutError';
+  }
+}
+
+export class BusNoHandlerError extends Error {
+  constructor(subject: string) {
+    super(`nobody handles ${subject}`);
+    this.name = 'BusNoHandlerError';
+  }
+}
+
+export interface Bus {
+  /** Fire-and-forget event to every subscriber of `subject`. */
+  publish(subject: string, payload: Json): void;
+  subscribe(subject: string, handler: (payload: unknown) => void): Unsubscribe;
+  /** One handler answers requests on `subject`; a thrown error becomes a rejected request. */
+  handle(subject: string, handler: (payload: unknown) => Promise<Json> | Json): Unsubscribe;
+  request(subject: string, payload: Json, timeoutMs?: number): Promise<unknown>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,85 @@
+// Settings: defaults < config file (JSON) < environment variables < command-line options.
+// Every source is validated; a bad value stops the start with a message naming the setting.
+import { readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+export const configSchema = z.object({
+  /** Address the HTTPS, HTTP and media sockets bind to. */
+  listenAddress: z.string().default('0.0.0.0'),
+  httpsPort: port.default(8443),
+  /** Plain HTTP port that redirects to HTTPS; 0 turns it off. */
+  httpPort: port.default(8080),
+  /** The one UDP port that carries all media. */
+  mediaPort: port.default(10000),
+  /** The address the bridge announces in ICE candidates, for a bridge behind NAT. Empty: the local addresses. */
+  publicAddress: z.string().default(''),
+  /** Where the certificate, keys and other state are kept. */
+  dataDir: z.string().default('data'),
+  /** PEM files of the HTTPS certificate; when empty a self-signed one is made in dataDir on first start. */
+  tlsCert: z.string().default(''),
+  tlsKey: z.string().default(''),
+  /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
+  participantTimeout: z.coerce.number().min(1).max(600).default(8),
+  logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+export type Config = z.infer<typeof configSchema>;
+
+/** Environment variable for each setting: TERTULIA_ + the name in SCREAMING_SNAKE_CASE. */
+export const envNames: Record<keyof Config, string> = Object.fromEntries(
+  Object.keys(configSchema.shape).map((k) => [k, 'TERTULIA_' + k.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()]),
+) as Record<keyof Config, string>;
+
+export const settingHelp: Record<keyof Config, string> = {
+  listenAddress: 'address to bind HTTPS, HTTP and media sockets (default 0.0.0.0)',
+  httpsPort: 'HTTPS + WebSocket port (default 8443)',
+  httpPort: 'HTTP port that redirects to HTTPS, 0 = off (default 8080)',
+  mediaPort: 'UDP port for all media (default 10000)',
+  publicAddress: "public IP announced to browsers when the bridge is behind NAT (like Jitsi's NAT_HARVESTER_PUBLIC_ADDRESS)",
+  dataDir: 'directory for the self-signed certificate and other state (default ./data)',
+  tlsCert: 'PEM certificate file for HTTPS (default: self-signed, made on first start)',
+  tlsKey: 'PEM private key file for HTTPS',
+  participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
+  logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
+};
+
+export class ConfigError extends Error {}
+
+function formatIssues(source: string, error: z.ZodError): string {
+  return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+}
+
+/**
+ * Builds the configuration. `file` is a JSON file path (default: $TERTULIA_CONFIG, else ./tertulia.json if present);
+ * `overrides` are command-line options.
+ */
+export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; overrides?: Partial<Record<keyof Config, unknown>> } = {}): Config {
+  const env = options.env ?? process.env;
+  const merged: Record<string, unknown> = {};
+  const file = options.file ?? env.TERTULIA_CONFIG ?? (existsSync('tertulia.json') ? 'tertulia.json' : undefined);
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (e) {
+      throw new ConfigError(`config file ${file}: ${(e as Error).message}`);
+    }
+    const fromFile = configSchema.partial().strict().safeParse(parsed);
+    if (!fromFile.success) throw new ConfigError(formatIssues(`config file ${file}`, fromFile.error));
+    Object.assign(merged, parsed);
+  }
+  for (const [key, name] of Object.entries(envNames)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') merged[key] = value;
+  }
+  for (const [key, value] of Object.entries(options.overrides ?? {})) {
+    if (value !== undefined) merged[key] = value;
+  }
+  const result = configSchema.safeParse(merged);
+  if (!result.success) throw new ConfigError(formatIssues('configuration', result.error));
+  const config = result.data;
+  config.dataDir = path.resolve(config.dataDir);
+  return config;
+}

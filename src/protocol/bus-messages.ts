@@ -1,0 +1,107 @@
+// Messages between signal, focus and bridge, carried by the bus (in memory in one process, NATS between
+// machines). Every handler parses what it receives with these schemas.
+import { z } from 'zod';
+import { mediaKindSchema } from './signal-messages.ts';
+
+export const subjects = {
+  // signal -> focus (requests)
+  focusJoin: 'focus.join',
+  focusAnswer: 'focus.answer',
+  focusLeave: 'focus.leave',
+  focusMute: 'focus.mute',
+  // focus -> signal (events)
+  signalOffer: 'signal.offer',
+  // focus -> bridge (requests); the bridge id is part of the subject
+  bridgeAllocate: (bridgeId: string) => `bridge.${bridgeId}.allocate`,
+  bridgeConfigure: (bridgeId: string) => `bridge.${bridgeId}.configure`,
+  bridgeSubscribe: (bridgeId: string) => `bridge.${bridgeId}.subscribe`,
+  bridgeMute: (bridgeId: string) => `bridge.${bridgeId}.mute`,
+  bridgeExpire: (bridgeId: string) => `bridge.${bridgeId}.expire`,
+  // bridge -> focus (events)
+  bridgeAnnounce: 'bridge.announce',
+  bridgeEvent: 'bridge.event',
+} as const;
+
+const id = z.string().min(1).max(128);
+
+// ---- signal -> focus ----
+export const focusJoinSchema = z.object({ conferenceId: id, participantId: id });
+export const focusAnswerSchema = z.object({
+  conferenceId: id,
+  participantId: id,
+  sdp: z.string().max(200_000),
+  version: z.number().int().nonnegative(),
+});
+export const focusLeaveSchema = z.object({ conferenceId: id, participantId: id });
+export const focusMuteSchema = z.object({ conferenceId: id, participantId: id, kind: mediaKindSchema, muted: z.boolean() });
+
+// ---- focus -> signal ----
+export const signalOfferSchema = z.object({
+  conferenceId: id,
+  participantId: id,
+  sdp: z.string(),
+  version: z.number().int().nonnegative(),
+  sources: z.array(z.object({ mid: z.string(), participantId: id, kind: mediaKindSchema })),
+});
+export type SignalOffer = z.infer<typeof signalOfferSchema>;
+
+// ---- focus -> bridge ----
+export const bridgeAllocateSchema = z.object({ conferenceId: id, endpointId: id });
+export const candidateSchema = z.object({
+  foundation: z.string(),
+  ip: z.string(),
+  port: z.number().int().min(1).max(65535),
+  protocol: z.enum(['udp', 'tcp']),
+  priority: z.number().int(),
+  type: z.literal('host'),
+  tcpType: z.literal('passive').optional(),
+});
+export type Candidate = z.infer<typeof candidateSchema>;
+export const fingerprintSchema = z.object({ algorithm: z.string(), value: z.string() });
+export const bridgeAllocateReplySchema = z.object({
+  ufrag: z.string(),
+  pwd: z.string(),
+  fingerprint: fingerprintSchema,
+  candidates: z.array(candidateSchema),
+});
+export type BridgeAllocateReply = z.infer<typeof bridgeAllocateReplySchema>;
+
+export const mediaSourceSchema = z.object({
+  ssrc: z.number().int().min(0).max(0xffffffff),
+  kind: mediaKindSchema,
+  /** RTX (RFC 4588) SSRC paired with `ssrc`, when the sender negotiated one. */
+  rtxSsrc: z.number().int().min(0).max(0xffffffff).optional(),
+});
+export type MediaSource = z.infer<typeof mediaSourceSchema>;
+
+export const bridgeConfigureSchema = z.object({
+  conferenceId: id,
+  endpointId: id,
+  remoteUfrag: z.string().max(256),
+  remotePwd: z.string().max(256),
+  remoteFingerprint: fingerprintSchema,
+  /** The sources this endpoint sends (from its SDP answer). */
+  sources: z.array(mediaSourceSchema).max(16),
+});
+export const bridgeSubscribeSchema = z.object({
+  conferenceId: id,
+  endpointId: id,
+  /** Every source SSRC this endpoint now receives (the whole set, not a delta). */
+  ssrcs: z.array(z.number().int().min(0).max(0xffffffff)).max(4096),
+});
+export const bridgeMuteSchema = z.object({ conferenceId: id, endpointId: id, kind: mediaKindSchema, muted: z.boolean() });
+export const bridgeExpireSchema = z.object({ conferenceId: id, endpointId: id });
+
+// ---- bridge -> focus ----
+export const bridgeAnnounceSchema = z.object({ bridgeId: id, endpoints: z.number().int().nonnegative() });
+export const bridgeEventSchema = z.object({
+  bridgeId: id,
+  conferenceId: id,
+  endpointId: id,
+  event: z.enum(['connected', 'disconnected']),
+});
+
+/** The reply of every request that returns nothing else. */
+export const okReplySchema = z.object({ ok: z.literal(true) });
+export type OkReply = z.infer<typeof okReplySchema>;
+export const errorReplySchema = z.object({ ok: z.literal(false), error: z.string() });

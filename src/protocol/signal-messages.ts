@@ -1,0 +1,82 @@
+// Messages between the browser app (web) and the signalling server (signal), as JSON over one WebSocket.
+// Every message that arrives from the network is parsed with these schemas; a message that does not
+// parse gets an `error` reply and changes nothing.
+import { z } from 'zod';
+
+export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
+
+/** Room names: case-insensitive, any Unicode letters, digits, '-', '_' and '.', 1..128 characters. */
+export const roomNameSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[\p{L}\p{N}\p{M}_.\-]+$/u, 'room names may contain letters, digits, "-", "_" and "."');
+
+/** The canonical form of a room name: NFC, lower-cased. Two names with the same key are the same room. */
+export function roomKey(name: string): string {
+  return name.normalize('NFC').toLocaleLowerCase('und');
+}
+
+export const displayNameSchema = z
+  .string()
+  .transform((s) => s.trim())
+  .pipe(z.string().min(1).max(64));
+
+export const mediaKindSchema = z.enum(['audio', 'video']);
+export type MediaKind = z.infer<typeof mediaKindSchema>;
+
+export const participantSchema = z.object({
+  id: z.string(),
+  displayName: z.string(),
+  audioMuted: z.boolean(),
+  videoMuted: z.boolean(),
+});
+export type Participant = z.infer<typeof participantSchema>;
+
+// ---- browser -> server ----
+
+export const clientMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('join'),
+    room: roomNameSchema,
+    displayName: displayNameSchema,
+    audioMuted: z.boolean(),
+    videoMuted: z.boolean(),
+  }),
+  /** The browser's SDP answer to the last `offer`. */
+  z.object({ type: z.literal('answer'), sdp: z.string().min(1).max(200_000), version: z.number().int().nonnegative() }),
+  z.object({ type: z.literal('mute'), kind: mediaKindSchema, muted: z.boolean() }),
+  z.object({ type: z.literal('leave') }),
+]);
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+
+// ---- server -> browser ----
+
+/** Which remote participant's media a receive m-line (by mid) carries. */
+export const remoteSourceSchema = z.object({
+  mid: z.string(),
+  participantId: z.string(),
+  kind: mediaKindSchema,
+});
+export type RemoteSource = z.infer<typeof remoteSourceSchema>;
+
+export type ServerMessage =
+  | { type: 'joined'; selfId: string; room: string; participants: Participant[] }
+  | { type: 'participant-joined'; participant: Participant }
+  | { type: 'participant-left'; id: string }
+  | { type: 'participant-updated'; participant: Participant }
+  /**
+   * A new session description from the server (the server is always the offerer).
+   * mid "0" is the browser's own audio, mid "1" its own video; `sources` maps the other mids.
+   * The browser answers with `{type:'answer', version}` carrying the same version.
+   */
+  | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[] }
+  | { type: 'error'; code: ErrorCode; message: string };
+
+export type ErrorCode =
+  | 'bad-message'
+  | 'too-large'
+  | 'not-joined'
+  | 'already-joined'
+  | 'room-full'
+  | 'internal';
