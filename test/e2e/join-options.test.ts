@@ -1,0 +1,61 @@
+// Joining with the camera off, the microphone muted, or no camera at all still gives a working meeting.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { joinThroughUi, launchBrowser, newParticipant, remoteStats, waitUntil } from '../helpers/browser.ts';
+
+describe('joining without camera or microphone', () => {
+  let server: RunningServer;
+  let browser: Browser;
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('camera off, microphone muted, and no camera at all', async () => {
+    const eva = await newParticipant(browser, 'Eva Luna');
+    await joinThroughUi(eva, server.baseUrl, 'Options', { stopCamera: true, muteMic: true });
+    // Eva's own toolbar reflects what she chose on the pre-join screen.
+    await eva.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).waitFor();
+    await eva.page.getByRole('toolbar').getByRole('button', { name: 'Unmute microphone' }).waitFor();
+
+    // Fer's browser has no camera: every video capture request fails the way Chromium's does.
+    const fer = await newParticipant(browser, 'Fer');
+    await fer.context.addInitScript(() => {
+      const md = navigator.mediaDevices;
+      const original = md.getUserMedia.bind(md);
+      md.getUserMedia = async (c?: MediaStreamConstraints) => {
+        if (c?.video) throw new DOMException('Requested device not found', 'NotFoundError');
+        return await original(c);
+      };
+      const enumerate = md.enumerateDevices.bind(md);
+      md.enumerateDevices = async () => (await enumerate()).filter((d) => d.kind !== 'videoinput');
+    });
+    await joinThroughUi(fer, server.baseUrl, 'options');
+
+    // Each sees the other's tile, with initials instead of video.
+    const evaTile = fer.page.getByRole('group', { name: 'Eva Luna', exact: true });
+    await evaTile.waitFor({ timeout: 10_000 });
+    await evaTile.getByText('EL', { exact: true }).waitFor({ timeout: 5000 });
+    const ferTile = eva.page.getByRole('group', { name: 'Fer', exact: true });
+    await ferTile.waitFor({ timeout: 10_000 });
+    await ferTile.getByText('F', { exact: true }).waitFor({ timeout: 5000 });
+
+    // Fer's microphone works: Eva hears him.
+    const s = await waitUntil('Eva to receive Fer\'s audio', () => remoteStats(eva.page), (v) => (v.Fer?.audioPackets ?? 0) > 20, 30_000);
+    assert.ok(s.Fer!.audioPackets > 20);
+
+    // Eva turns her camera on during the meeting: Fer starts decoding her video.
+    await eva.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).click();
+    const v = await waitUntil('Fer to decode Eva\'s video', () => remoteStats(fer.page), (x) => (x['Eva Luna']?.framesDecoded ?? 0) > 5, 30_000);
+    assert.ok(v['Eva Luna']!.framesDecoded > 5);
+    await evaTile.locator('video').waitFor({ timeout: 5000 });
+    assert.ok(server.alive());
+  });
+});

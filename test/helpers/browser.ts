@@ -1,0 +1,100 @@
+// Headless Chromium (Debian's /usr/bin/chromium) driven by playwright-core, with a fake camera and
+// microphone, and the helpers the end-to-end tests share: join a room through the UI, read WebRTC stats.
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--use-fake-device-for-media-stream',
+  '--use-fake-ui-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--autoplay-policy=no-user-gesture-required',
+  '--disable-renderer-backgrounding',
+  '--disable-background-timer-throttling',
+  '--disable-backgrounding-occluded-windows',
+];
+
+export async function launchBrowser(): Promise<Browser> {
+  return await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
+}
+
+export interface Participant {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+}
+
+/** Opens a participant's own browser context (own cookies and storage), like a separate person. */
+export async function newParticipant(browser: Browser, name: string, locale = 'en-US'): Promise<Participant> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, locale, viewport: { width: 960, height: 600 } });
+  const page = await context.newPage();
+  return { name, context, page };
+}
+
+/** Goes through the start of a meeting the way a person does: open the room URL, type a name, join. */
+export async function joinThroughUi(
+  p: Participant,
+  baseUrl: string,
+  room: string,
+  options: { hash?: string; muteMic?: boolean; stopCamera?: boolean } = {},
+): Promise<void> {
+  const hash = options.hash ?? '#config.resolution=180';
+  await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}${hash}`);
+  await p.page.getByRole('textbox', { name: 'Your name' }).fill(p.name);
+  if (options.muteMic) await p.page.getByRole('button', { name: 'Mute microphone' }).click();
+  if (options.stopCamera) await p.page.getByRole('button', { name: 'Stop camera' }).click();
+  await p.page.getByRole('button', { name: 'Join meeting' }).click();
+  await p.page.getByRole('group', { name: `${p.name} (you)` }).waitFor({ timeout: 20_000 });
+}
+
+export interface RemoteStats {
+  audioPackets: number;
+  framesDecoded: number;
+}
+
+/** Per remote participant display name: audio packets received and video frames decoded, from getStats. */
+export async function remoteStats(page: Page): Promise<Record<string, RemoteStats>> {
+  return await page.evaluate(async () => {
+    const t = (window as any).__tertulia;
+    const result: Record<string, { audioPackets: number; framesDecoded: number }> = {};
+    if (!t || !t.pc) return result;
+    const byMid = new Map<string, { participantId: string; kind: string }>();
+    for (const s of t.sources ?? []) byMid.set(s.mid, s);
+    const names = new Map<string, string>();
+    for (const p of t.participants ?? []) names.set(p.id, p.displayName);
+    const stats: RTCStatsReport = await t.pc.getStats();
+    stats.forEach((s: any) => {
+      if (s.type !== 'inbound-rtp' || s.mid === undefined) return;
+      const src = byMid.get(String(s.mid));
+      if (!src) return;
+      const name = names.get(src.participantId) ?? src.participantId;
+      const entry = (result[name] ??= { audioPackets: 0, framesDecoded: 0 });
+      if (s.kind === 'audio') entry.audioPackets += s.packetsReceived ?? 0;
+      if (s.kind === 'video') entry.framesDecoded += s.framesDecoded ?? 0;
+    });
+    return result;
+  });
+}
+
+/** Polls `check` until it returns true; throws with the last observed value after `timeoutMs`. */
+export async function waitUntil<T>(what: string, read: () => Promise<T>, check: (v: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T = await read();
+  while (!check(last)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    last = await read();
+  }
+  return last;
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

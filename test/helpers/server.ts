@@ -1,0 +1,89 @@
+// Starts the whole suite (`tertulia start`, every part in one process) as a child process, the way an
+// admin does, on free ports and a temporary data directory.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freeTcpPort, freeUdpPort } from './ports.ts';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+
+export interface RunningServer {
+  baseUrl: string;
+  httpsPort: number;
+  httpPort: number;
+  mediaPort: number;
+  dataDir: string;
+  process: ChildProcess;
+  /** Everything the server printed so far (stdout + stderr). */
+  output(): string;
+  /** True while the server process is alive. */
+  alive(): boolean;
+  stop(): Promise<void>;
+}
+
+export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+  const httpsPort = await freeTcpPort();
+  const httpPort = await freeTcpPort();
+  const mediaPort = await freeUdpPort();
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-test-'));
+  const child = spawn(
+    process.execPath,
+    ['--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'],
+    {
+      cwd: repo,
+      env: {
+        ...process.env,
+        TERTULIA_CONFIG: '',
+        TERTULIA_LISTEN_ADDRESS: '0.0.0.0',
+        TERTULIA_HTTPS_PORT: String(httpsPort),
+        TERTULIA_HTTP_PORT: String(httpPort),
+        TERTULIA_MEDIA_PORT: String(mediaPort),
+        TERTULIA_DATA_DIR: dataDir,
+        TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'warn',
+        ...extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let exited = false;
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  child.on('exit', () => (exited = true));
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start in time:\n${out}`)), 60_000);
+    const check = () => {
+      if (out.includes('Tertulia is ready')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    child.stdout!.on('data', check);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`server exited with ${code}:\n${out}`));
+    });
+  });
+  return {
+    baseUrl: `https://127.0.0.1:${httpsPort}`,
+    httpsPort,
+    httpPort,
+    mediaPort,
+    dataDir,
+    process: child,
+    output: () => out,
+    alive: () => !exited,
+    async stop() {
+      if (!exited) {
+        const done = new Promise((r) => child.once('exit', r));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await done;
+        clearTimeout(timer);
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
