@@ -1,0 +1,197 @@
+// HTTP handlers: the built web app (dist/web) over HTTPS with a single-page-app fallback, /healthz, and the
+// plain-HTTP port that only redirects to HTTPS.
+import { createReadStream, statSync, type Stats } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from '../log.ts';
+
+/** <repo>/dist/web, relative to this file (src/signal/http.ts). */
+export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
+
+export const CONTENT_SECURITY_POLICY =
+  "default-src 'self'; connect-src 'self' wss: ws:; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
+  "style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'";
+
+const CONTENT_TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.map': 'application/json; charset=utf-8',
+  '.webmanifest': 'application/manifest+json; charset=utf-8',
+  '.txt': 'text/plain; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.jpeg': 'image/jpeg',
+  '.gif': 'image/gif',
+  '.webp': 'image/webp',
+  '.avif': 'image/avif',
+  '.ico': 'image/x-icon',
+  '.woff': 'font/woff',
+  '.woff2': 'font/woff2',
+  '.ttf': 'font/ttf',
+  '.wasm': 'application/wasm',
+  '.mp3': 'audio/mpeg',
+  '.ogg': 'audio/ogg',
+  '.wav': 'audio/wav',
+  '.webm': 'video/webm',
+  '.mp4': 'video/mp4',
+};
+
+export function contentTypeFor(file: string): string {
+  return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
+}
+
+export function setSecurityHeaders(res: ServerResponse): void {
+  res.setHeader('X-Content-Type-Options', 'nosniff');
+  res.setHeader('Referrer-Policy', 'no-referrer');
+  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  // No Strict-Transport-Security: self-signed installs reached by IP address must stay reachable.
+}
+
+function sendText(res: ServerResponse, req: IncomingMessage, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+  const buf = Buffer.from(body);
+  res.writeHead(status, { 'Content-Type': type, 'Content-Length': buf.length, 'Cache-Control': 'no-store' });
+  res.end(req.method === 'HEAD' ? undefined : buf);
+}
+
+/**
+ * The decoded URL path split into segments, or null when it must be refused: not origin-form, bad
+ * percent-encoding, NUL or other control characters, backslashes, or a `..` segment.
+ */
+export function safePathSegments(rawUrl: string | undefined): string[] | null {
+  if (!rawUrl || !rawUrl.startsWith('/')) return null;
+  const rawPath = rawUrl.split(/[?#]/, 1)[0]!;
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(rawPath);
+  } catch {
+    return null;
+  }
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(decoded)) return null;
+  const segments = decoded.split('/').filter((s) => s !== '' && s !== '.');
+  if (segments.some((s) => s === '..')) return null;
+  return segments;
+}
+
+function statFile(file: string): Stats | undefined {
+  try {
+    const st = statSync(file);
+    return st.isFile() ? st : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const NOT_BUILT_PAGE = `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Tertulia: web app not built</title></head>
+<body><h1>The web app is not built</h1>
+<p>This server has no <code>dist/web</code>. Run <code>./tertulia start</code>, which builds it
+(or <code>npm run build:web</code>), then reload this page.</p></body></html>
+`;
+
+/** The HTTPS request handler (WebSocket upgrades on /ws are handled elsewhere). */
+export function createStaticHandler(opts: { webRoot: string; log: Logger }): (req: IncomingMessage, res: ServerResponse) => void {
+  const webRoot = path.resolve(opts.webRoot);
+  const log = opts.log;
+  return (req, res) => {
+    try {
+      setSecurityHeaders(res);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('Allow', 'GET, HEAD');
+        sendText(res, req, 405, 'method not allowed\n');
+        return;
+      }
+      const segments = safePathSegments(req.url);
+      if (!segments) {
+        sendText(res, req, 400, 'bad request path\n');
+        return;
+      }
+      if (segments.length === 1 && segments[0] === 'healthz') {
+        sendText(res, req, 200, JSON.stringify({ ok: true }), 'application/json; charset=utf-8');
+        return;
+      }
+      const isAsset = segments[0] === 'assets';
+      let file: string | undefined;
+      let st: Stats | undefined;
+      if (segments.length > 0) {
+        const candidate = path.join(webRoot, ...segments);
+        if (candidate.startsWith(webRoot + path.sep)) {
+          st = statFile(candidate);
+          if (st) file = candidate;
+        }
+      }
+      if (!file) {
+        if (isAsset) {
+          sendText(res, req, 404, 'not found\n');
+          return;
+        }
+        // Single-page app: every other path (/, /<Room>) is the app's index.html.
+        file = path.join(webRoot, 'index.html');
+        st = statFile(file);
+        if (!st) {
+          sendText(res, req, 503, NOT_BUILT_PAGE, 'text/html; charset=utf-8');
+          return;
+        }
+      }
+      const headers: Record<string, string | number> = {
+        'Content-Type': contentTypeFor(file),
+        'Content-Length': st!.size,
+        'Cache-Control': isAsset ? 'public, max-age=31536000, immutable' : 'no-cache',
+        'Last-Modified': st!.mtime.toUTCString(),
+      };
+      if (req.method === 'HEAD') {
+        res.writeHead(200, headers);
+        res.end();
+        return;
+      }
+      const stream = createReadStream(file);
+      stream.once('open', () => {
+        res.writeHead(200, headers);
+        stream.pipe(res);
+      });
+      stream.once('error', (e) => {
+        log.warn({ err: e.message }, 'static file read failed');
+        if (!res.headersSent) sendText(res, req, 500, 'internal error\n');
+        else res.destroy();
+      });
+      res.once('close', () => stream.destroy());
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'http handler failed');
+      if (!res.headersSent) sendText(res, req, 500, 'internal error\n');
+      else res.destroy();
+    }
+  };
+}
+
+/** host[:port] from a Host header, without the port; null when the header is not a plausible host. */
+export function hostWithoutPort(hostHeader: string | undefined): string | null {
+  if (!hostHeader) return null;
+  const h = hostHeader.trim();
+  const v6 = /^(\[[0-9A-Fa-f:.]+\])(?::\d+)?$/.exec(h);
+  if (v6) return v6[1]!;
+  const m = /^([A-Za-z0-9.\-_]+)(?::\d+)?$/.exec(h);
+  return m ? m[1]! : null;
+}
+
+/** The plain-HTTP handler: a 301 to the same host and path on the HTTPS port. */
+export function createRedirectHandler(opts: { httpsPort: () => number; fallbackHost: string }): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => {
+    setSecurityHeaders(res);
+    const host = hostWithoutPort(req.headers.host) ?? opts.fallbackHost;
+    const pathPart = req.url && req.url.startsWith('/') ? req.url : '/';
+    const location = `https://${host}:${opts.httpsPort()}${pathPart}`;
+    try {
+      res.writeHead(301, { Location: location, 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : `Moved to ${location}\n`);
+    } catch {
+      // a path Node refuses to put in a header: answer without echoing it
+      if (!res.headersSent) sendText(res, req, 400, 'bad request path\n');
+      else res.destroy();
+    }
+  };
+}

@@ -1,0 +1,108 @@
+// signal: the HTTPS server (the built web app, /healthz, WebSocket /ws with rooms and presence) and the
+// plain-HTTP port that redirects to HTTPS. Talks to focus only over the bus.
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { Bus } from '../bus/bus.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import { subjects } from '../protocol/bus-messages.ts';
+import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
+import { Rooms } from './rooms.ts';
+import { loadOrCreateTls } from './tls.ts';
+import { attachWebSocket } from './ws.ts';
+
+export { TlsSetupError } from './tls.ts';
+
+export interface SignalServer {
+  httpsPort: number;
+  /** 0 when the HTTP redirect is off (config.httpPort 0). */
+  httpPort: number;
+  /** True when HTTPS uses the self-signed certificate from dataDir. */
+  selfSignedCertificate: boolean;
+  close(): Promise<void>;
+}
+
+function listen(server: http.Server | https.Server, port: number, host: string, what: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const hint = e.code === 'EADDRINUSE' ? ' (another program uses it; choose another port)' : e.code === 'EACCES' ? ' (ports below 1024 need privileges)' : '';
+      reject(new Error(`cannot listen for ${what} on ${host}:${port}: ${e.code ?? e.message}${hint}`));
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function closeServer(server: http.Server | https.Server): Promise<void> {
+  return new Promise((resolve) => {
+    if (!server.listening) return resolve();
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+export async function startSignal(opts: {
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  /** Directory of the built web app; default <repo>/dist/web. */
+  webRoot?: string;
+}): Promise<SignalServer> {
+  const { bus, config } = opts;
+  const log = opts.log.child({ part: 'signal' });
+  const material = await loadOrCreateTls(config, log);
+
+  const httpsServer = https.createServer({ cert: material.cert, key: material.key }, createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log }));
+  httpsServer.on('clientError', (_e, socket) => socket.destroy());
+  const rooms = new Rooms(bus, log);
+  const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
+    try {
+      rooms.deliverOffer(payload);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'offer delivery failed');
+    }
+  });
+  const ws = attachWebSocket({ server: httpsServer, rooms, participantTimeoutSeconds: config.participantTimeout, log });
+
+  let httpsPort = 0;
+  let httpServer: http.Server | undefined;
+  let httpPort = 0;
+  try {
+    httpsPort = await listen(httpsServer, config.httpsPort, config.listenAddress, 'HTTPS');
+    if (config.httpPort !== 0) {
+      httpServer = http.createServer(createRedirectHandler({ httpsPort: () => httpsPort, fallbackHost: 'localhost' }));
+      httpServer.on('clientError', (_e, socket) => socket.destroy());
+      httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
+    }
+  } catch (e) {
+    unsubscribe();
+    await ws.close();
+    await closeServer(httpsServer);
+    throw e;
+  }
+  log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
+
+  let closed: Promise<void> | undefined;
+  return {
+    httpsPort,
+    httpPort,
+    selfSignedCertificate: material.selfSigned,
+    close() {
+      closed ??= (async () => {
+        unsubscribe();
+        await rooms.closeAll();
+        await ws.close();
+        await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
+        log.info('signal stopped');
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,213 @@
+// Rooms and presence. A room is identified by roomKey(name) (case-insensitive, Unicode-normalised); it is
+// created by its first join and removed when its last participant leaves. Media setup is focus's job: the
+// room only tells focus who joined, answered, muted and left (bus requests, in order per participant), and
+// hands focus's offers to the right socket.
+import { randomUUID } from 'node:crypto';
+import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import { signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
+import {
+  roomKey,
+  type ClientMessage,
+  type ErrorCode,
+  type MediaKind,
+  type Participant,
+  type ServerMessage,
+} from '../protocol/signal-messages.ts';
+
+export const MAX_PARTICIPANTS_PER_ROOM = 100;
+
+/** One client connection, whatever carries it (a WebSocket in practice). */
+export interface Session {
+  send(message: ServerMessage): void;
+  member?: Member;
+}
+
+export interface Member {
+  id: string;
+  room: Room;
+  displayName: string;
+  audioMuted: boolean;
+  videoMuted: boolean;
+  session: Session;
+  /** Bus requests for this participant run one after another, in the order the browser caused them. */
+  queue: Promise<void>;
+}
+
+export interface Room {
+  key: string;
+  /** The name as first typed by whoever created the room. */
+  name: string;
+  members: Map<string, Member>;
+}
+
+type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
+
+function toParticipant(m: Member): Participant {
+  return { id: m.id, displayName: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted };
+}
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+export class Rooms {
+  readonly rooms = new Map<string, Room>();
+  private readonly bus: Bus;
+  private readonly log: Logger;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(bus: Bus, log: Logger) {
+    this.bus = bus;
+    this.log = log;
+  }
+
+  private sendError(session: Session, code: ErrorCode, message: string): void {
+    session.send({ type: 'error', code, message });
+  }
+
+  private broadcast(room: Room, message: ServerMessage, except?: Member): void {
+    for (const m of room.members.values()) if (m !== except) m.session.send(message);
+  }
+
+  /** Queues a bus request for `member`; failures are logged and, when `onError` says so, told to the browser. */
+  private enqueue(member: Member, what: string, run: () => Promise<unknown>, onError?: (e: unknown) => void): void {
+    const p = member.queue.then(async () => {
+      try {
+        await run();
+      } catch (e) {
+        this.log.warn({ room: member.room.key, participant: member.id, err: errorText(e) }, `${what} failed`);
+        try {
+          onError?.(e);
+        } catch {
+          // never let a reporting failure escape
+        }
+      }
+    });
+    member.queue = p;
+    this.pending.add(p);
+    void p.finally(() => this.pending.delete(p));
+  }
+
+  join(session: Session, msg: JoinMessage): void {
+    if (session.member) {
+      this.sendError(session, 'already-joined', `already in room "${session.member.room.name}"; leave first`);
+      return;
+    }
+    const key = roomKey(msg.room);
+    let room = this.rooms.get(key);
+    if (room && room.members.size >= MAX_PARTICIPANTS_PER_ROOM) {
+      this.sendError(session, 'room-full', `room "${room.name}" is full (${MAX_PARTICIPANTS_PER_ROOM} participants)`);
+      return;
+    }
+    if (!room) {
+      room = { key, name: msg.room, members: new Map() };
+      this.rooms.set(key, room);
+    }
+    let id: string;
+    do id = randomUUID().slice(0, 8);
+    while (room.members.has(id));
+    const member: Member = {
+      id,
+      room,
+      displayName: msg.displayName,
+      audioMuted: msg.audioMuted,
+      videoMuted: msg.videoMuted,
+      session,
+      queue: Promise.resolve(),
+    };
+    const others = [...room.members.values()].map(toParticipant);
+    room.members.set(id, member);
+    session.member = member;
+    session.send({ type: 'joined', selfId: id, room: room.name, participants: others });
+    this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+    this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
+    this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
+
+    const conferenceId = key;
+    this.enqueue(
+      member,
+      'focus join',
+      async () => {
+        await this.bus.request(subjects.focusJoin, { conferenceId, participantId: id });
+        // focus learns the initial mute state the same way as later changes
+        if (member.audioMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true });
+        if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true });
+      },
+      (e) => {
+        if (session.member === member) this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
+      },
+    );
+  }
+
+  leave(session: Session, reason: string): void {
+    const member = session.member;
+    if (!member) return;
+    session.member = undefined;
+    const room = member.room;
+    room.members.delete(member.id);
+    if (room.members.size === 0) this.rooms.delete(room.key);
+    this.broadcast(room, { type: 'participant-left', id: member.id });
+    this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
+    this.enqueue(member, 'focus leave', () =>
+      this.bus.request(subjects.focusLeave, { conferenceId: room.key, participantId: member.id }),
+    );
+  }
+
+  mute(session: Session, kind: MediaKind, muted: boolean): void {
+    const member = session.member;
+    if (!member) return;
+    const field = kind === 'audio' ? 'audioMuted' : 'videoMuted';
+    if (member[field] === muted) return;
+    member[field] = muted;
+    // to everyone, the sender included (it sees the server's view of its own state)
+    this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
+    this.enqueue(member, 'focus mute', () =>
+      this.bus.request(subjects.focusMute, { conferenceId: member.room.key, participantId: member.id, kind, muted }),
+    );
+  }
+
+  answer(session: Session, sdp: string, version: number): void {
+    const member = session.member;
+    if (!member) return;
+    this.enqueue(
+      member,
+      'focus answer',
+      () => this.bus.request(subjects.focusAnswer, { conferenceId: member.room.key, participantId: member.id, sdp, version }),
+      (e) => {
+        if (session.member !== member) return;
+        const internal = e instanceof BusTimeoutError || e instanceof BusNoHandlerError;
+        this.sendError(session, internal ? 'internal' : 'bad-message', `answer refused: ${errorText(e)}`);
+      },
+    );
+  }
+
+  /** A `signal.offer` event from focus: forwarded to that participant's socket when it is still here. */
+  deliverOffer(payload: unknown): void {
+    const parsed = signalOfferSchema.safeParse(payload);
+    if (!parsed.success) {
+      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed signal.offer');
+      return;
+    }
+    const { conferenceId, participantId, sdp, version, sources } = parsed.data;
+    const member = this.rooms.get(conferenceId)?.members.get(participantId);
+    if (!member) {
+      this.log.debug({ room: conferenceId, participant: participantId }, 'offer for a participant who is gone');
+      return;
+    }
+    member.session.send({ type: 'offer', sdp, version, sources });
+  }
+
+  /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */
+  async closeAll(timeoutMs = 2000): Promise<void> {
+    for (const room of [...this.rooms.values()]) {
+      for (const m of [...room.members.values()]) this.leave(m.session, 'server stopping');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.allSettled([...this.pending]),
+      new Promise<void>((r) => (timer = setTimeout(r, timeoutMs))),
+    ]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,466 @@
+// signal over real HTTPS + WebSocket: a temporary data directory and web root, ephemeral ports, and a fake
+// focus (bus handlers that record what signal asks for).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import os from 'node:os';
+import path from 'node:path';
+import tls from 'node:tls';
+import { WebSocket } from 'ws';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { MAX_WS_MESSAGE_BYTES } from '../../src/protocol/signal-messages.ts';
+import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
+
+const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-signal-'));
+const webRoot = path.join(tmp, 'web');
+mkdirSync(path.join(webRoot, 'assets'), { recursive: true });
+writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title><div id="root"></div>');
+writeFileSync(path.join(webRoot, 'assets', 'app-1234.js'), 'console.log("app")');
+writeFileSync(path.join(webRoot, 'assets', 'app-1234.css'), 'body{}');
+writeFileSync(path.join(tmp, 'secret.txt'), 'TOP SECRET');
+
+function config(overrides: Partial<Record<keyof Config, unknown>>): Config {
+  return loadConfig({
+    env: { TERTULIA_CONFIG: '' },
+    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, 'data'), logLevel: 'silent', ...overrides },
+  });
+}
+
+interface Got {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+
+function get(port: number, rawPath: string, method = 'GET', secure = true): Promise<Got> {
+  return new Promise((resolve, reject) => {
+    const mod = secure ? https : http;
+    const req = mod.request({ host: '127.0.0.1', port, path: rawPath, method, rejectUnauthorized: false, headers: { host: `127.0.0.1:${port}` } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** A WebSocket client that queues what it receives. */
+class Client {
+  readonly ws: WebSocket;
+  readonly received: any[] = [];
+  private waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(port: number, options: { autoPong?: boolean } = {}) {
+    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false, autoPong: options.autoPong ?? true });
+    this.ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      const i = this.waiters.findIndex((w) => w.pred(msg));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(msg);
+      else this.received.push(msg);
+    });
+    this.ws.on('error', () => {});
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  open(): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+  }
+
+  send(msg: unknown): void {
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+
+  next(pred: (m: any) => boolean = () => true, timeoutMs = 3000): Promise<any> {
+    const i = this.received.findIndex(pred);
+    if (i >= 0) return Promise.resolve(this.received.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        pred,
+        resolve: (m: any) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  nextOfType(type: string, timeoutMs?: number): Promise<any> {
+    return this.next((m) => m.type === type, timeoutMs);
+  }
+
+  async join(room: string, displayName: string, extra: Record<string, unknown> = {}): Promise<any> {
+    await this.open();
+    this.send({ type: 'join', room, displayName, audioMuted: false, videoMuted: false, ...extra });
+    return await this.nextOfType('joined');
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+interface FakeFocus {
+  calls: { subject: string; payload: any }[];
+  waitFor(subject: string, pred?: (p: any) => boolean): Promise<any>;
+}
+
+function fakeFocus(bus: MemoryBus): FakeFocus {
+  const calls: FakeFocus['calls'] = [];
+  const waiters: { subject: string; pred: (p: any) => boolean; resolve: (p: any) => void }[] = [];
+  for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) {
+    bus.handle(subject, (payload) => {
+      calls.push({ subject, payload });
+      const i = waiters.findIndex((w) => w.subject === subject && w.pred(payload));
+      if (i >= 0) waiters.splice(i, 1)[0]!.resolve(payload);
+      if (subject === subjects.focusAnswer && (payload as any).sdp === 'bad') throw new Error('the answer has no ICE credentials');
+      return { ok: true };
+    });
+  }
+  return {
+    calls,
+    waitFor(subject, pred = () => true) {
+      const found = calls.find((c) => c.subject === subject && pred(c.payload));
+      if (found) return Promise.resolve(found.payload);
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${subject} request`)), 3000);
+        waiters.push({ subject, pred, resolve: (p) => (clearTimeout(timer), resolve(p)) });
+      });
+    },
+  };
+}
+
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+describe('signal HTTPS', () => {
+  let server: SignalServer;
+  let httpPort: number;
+  before(async () => {
+    httpPort = await freeTcpPort();
+    server = await startSignal({ bus: new MemoryBus(), config: config({ httpPort }), log, webRoot });
+  });
+  after(() => server.close());
+
+  test('returns the real ports', () => {
+    assert.ok(server.httpsPort > 0);
+    assert.equal(server.httpPort, httpPort);
+  });
+
+  test('serves index.html for / and room paths, with security headers and no HSTS', async () => {
+    for (const p of ['/', '/MyRoom', '/Sala%C3%91', '/my.room?x=1']) {
+      const r = await get(server.httpsPort, p);
+      assert.equal(r.status, 200, p);
+      assert.match(r.headers['content-type']!, /^text\/html/);
+      assert.match(r.body, /<div id="root">/);
+      assert.equal(r.headers['cache-control'], 'no-cache');
+      assert.equal(r.headers['x-content-type-options'], 'nosniff');
+      assert.equal(r.headers['referrer-policy'], 'no-referrer');
+      assert.match(String(r.headers['content-security-policy']), /default-src 'self'; connect-src 'self' wss: ws:/);
+      assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/);
+      assert.equal(r.headers['strict-transport-security'], undefined);
+    }
+  });
+
+  test('serves assets with their content type and a long cache', async () => {
+    const js = await get(server.httpsPort, '/assets/app-1234.js');
+    assert.equal(js.status, 200);
+    assert.match(js.headers['content-type']!, /^text\/javascript/);
+    assert.match(js.headers['cache-control']!, /max-age=31536000/);
+    assert.equal(js.body, 'console.log("app")');
+    const css = await get(server.httpsPort, '/assets/app-1234.css');
+    assert.match(css.headers['content-type']!, /^text\/css/);
+    assert.equal((await get(server.httpsPort, '/assets/missing.js')).status, 404);
+  });
+
+  test('HEAD has headers and no body; other methods get 405', async () => {
+    const head = await get(server.httpsPort, '/', 'HEAD');
+    assert.equal(head.status, 200);
+    assert.equal(head.body, '');
+    for (const m of ['POST', 'PUT', 'DELETE', 'OPTIONS']) {
+      const r = await get(server.httpsPort, '/', m);
+      assert.equal(r.status, 405, m);
+      assert.equal(r.headers.allow, 'GET, HEAD');
+    }
+  });
+
+  test('/healthz', async () => {
+    const r = await get(server.httpsPort, '/healthz');
+    assert.equal(r.status, 200);
+    assert.deepEqual(JSON.parse(r.body), { ok: true });
+  });
+
+  test('refuses path traversal', async () => {
+    for (const p of [
+      '/../secret.txt',
+      '/assets/../../secret.txt',
+      '/%2e%2e/secret.txt',
+      '/assets/%2E%2E/%2e%2e/secret.txt',
+      '/assets%2f..%2f..%2fsecret.txt',
+      '/..%5csecret.txt',
+      '/a%00b',
+      '/%E0%A4%A',
+    ]) {
+      const r = await get(server.httpsPort, p);
+      assert.equal(r.status, 400, p);
+      assert.doesNotMatch(r.body, /TOP SECRET/);
+    }
+  });
+
+  test('plain HTTP redirects to HTTPS with the same host and path', async () => {
+    const r = await get(httpPort, '/Sala?lang=es', 'GET', false);
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.location, `https://127.0.0.1:${server.httpsPort}/Sala?lang=es`);
+  });
+
+  test('a second start with the same data directory keeps the certificate; the key is private', async () => {
+    const fingerprint = (port: number) =>
+      new Promise<string>((resolve, reject) => {
+        const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
+          resolve(s.getPeerCertificate().fingerprint256);
+          s.end();
+        });
+        s.on('error', reject);
+      });
+    const first = await fingerprint(server.httpsPort);
+    const second = await startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot });
+    try {
+      assert.equal(await fingerprint(second.httpsPort), first);
+      assert.equal(second.httpPort, 0, 'httpPort 0 means no redirect server');
+    } finally {
+      await second.close();
+    }
+    assert.equal(statSync(path.join(tmp, 'data', 'tls', 'key.pem')).mode & 0o777, 0o600);
+  });
+});
+
+describe('signal without a built web app or certificate files', () => {
+  test('503 page when dist/web is missing', async () => {
+    const server = await startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot: path.join(tmp, 'nowhere') });
+    try {
+      const r = await get(server.httpsPort, '/');
+      assert.equal(r.status, 503);
+      assert.match(r.body, /not built/);
+      assert.match(r.body, /\.\/tertulia start/);
+      assert.equal((await get(server.httpsPort, '/healthz')).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('unreadable tlsCert is a clear error', async () => {
+    await assert.rejects(
+      startSignal({ bus: new MemoryBus(), config: config({ tlsCert: path.join(tmp, 'none.pem'), tlsKey: path.join(tmp, 'none.key') }), log, webRoot }),
+      /cannot read the TLS certificate file .*none\.pem/,
+    );
+  });
+});
+
+describe('signal WebSocket', () => {
+  let server: SignalServer;
+  let bus: MemoryBus;
+  let focus: FakeFocus;
+  const clients: Client[] = [];
+  const client = (opts?: { autoPong?: boolean }) => {
+    const c = new Client(server.httpsPort, opts);
+    clients.push(c);
+    return c;
+  };
+  before(async () => {
+    bus = new MemoryBus();
+    focus = fakeFocus(bus);
+    server = await startSignal({ bus, config: config({ participantTimeout: 1 }), log, webRoot });
+  });
+  after(async () => {
+    for (const c of clients) c.ws.terminate();
+    await server.close();
+  });
+
+  test('join, presence, offer, answer, mute, leave', async () => {
+    const a = client();
+    const joinedA = await a.join('Sala-Ñandú', 'Ana', { audioMuted: true });
+    assert.equal(joinedA.room, 'Sala-Ñandú');
+    assert.deepEqual(joinedA.participants, []);
+    const aId = joinedA.selfId;
+    assert.match(aId, /^[0-9a-f]{8}$/);
+    const joinA = await focus.waitFor(subjects.focusJoin, (p) => p.participantId === aId);
+    assert.deepEqual(joinA, { conferenceId: 'sala-ñandú', participantId: aId });
+    // the initial mute state reaches focus too
+    assert.deepEqual(await focus.waitFor(subjects.focusMute, (p) => p.participantId === aId), {
+      conferenceId: 'sala-ñandú',
+      participantId: aId,
+      kind: 'audio',
+      muted: true,
+    });
+
+    const b = client();
+    const joinedB = await b.join('SALA-ÑANDÚ', 'Bea');
+    assert.equal(joinedB.room, 'Sala-Ñandú', 'the room keeps the name as first typed');
+    assert.deepEqual(joinedB.participants, [{ id: aId, displayName: 'Ana', audioMuted: true, videoMuted: false }]);
+    const bId = joinedB.selfId;
+    const pj = await a.nextOfType('participant-joined');
+    assert.deepEqual(pj.participant, { id: bId, displayName: 'Bea', audioMuted: false, videoMuted: false });
+
+    // focus -> signal offer reaches B's socket only
+    const sources = [{ mid: '2', participantId: aId, kind: 'audio' }];
+    bus.publish(subjects.signalOffer, { conferenceId: 'sala-ñandú', participantId: bId, sdp: 'v=0 fake', version: 3, sources });
+    assert.deepEqual(await b.nextOfType('offer'), { type: 'offer', sdp: 'v=0 fake', version: 3, sources });
+    // malformed offers are dropped
+    bus.publish(subjects.signalOffer, { conferenceId: 'sala-ñandú', participantId: bId, version: 'x' });
+
+    b.send({ type: 'answer', sdp: 'v=0 answer', version: 3 });
+    assert.deepEqual(await focus.waitFor(subjects.focusAnswer, (p) => p.participantId === bId), {
+      conferenceId: 'sala-ñandú',
+      participantId: bId,
+      sdp: 'v=0 answer',
+      version: 3,
+    });
+    b.send({ type: 'answer', sdp: 'bad', version: 4 });
+    const refused = await b.nextOfType('error');
+    assert.equal(refused.code, 'bad-message');
+    assert.match(refused.message, /no ICE credentials/);
+
+    b.send({ type: 'mute', kind: 'video', muted: true });
+    const upA = await a.nextOfType('participant-updated');
+    assert.deepEqual(upA.participant, { id: bId, displayName: 'Bea', audioMuted: false, videoMuted: true });
+    const upB = await b.nextOfType('participant-updated');
+    assert.equal(upB.participant.id, bId);
+    assert.deepEqual(await focus.waitFor(subjects.focusMute, (p) => p.participantId === bId), {
+      conferenceId: 'sala-ñandú',
+      participantId: bId,
+      kind: 'video',
+      muted: true,
+    });
+
+    b.send({ type: 'leave' });
+    assert.deepEqual(await a.nextOfType('participant-left'), { type: 'participant-left', id: bId });
+    await focus.waitFor(subjects.focusLeave, (p) => p.participantId === bId);
+    // after leaving, the same socket may join again (as a new participant)
+    const again = await b.join('sala-ñandú', 'Bea');
+    assert.notEqual(again.selfId, bId);
+    await a.nextOfType('participant-joined');
+
+    // closing the socket is a leave
+    a.close();
+    assert.deepEqual(await b.nextOfType('participant-left'), { type: 'participant-left', id: aId });
+    await focus.waitFor(subjects.focusLeave, (p) => p.participantId === aId);
+    b.close();
+  });
+
+  test('different rooms do not see each other', async () => {
+    const a = client();
+    const b = client();
+    await a.join('uno', 'A');
+    const jb = await b.join('dos', 'B');
+    assert.deepEqual(jb.participants, []);
+    await assert.rejects(a.nextOfType('participant-joined', 300));
+  });
+
+  test('bad messages get error replies and change nothing', async () => {
+    const c = client();
+    await c.open();
+    c.send('not json {');
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.send({ type: 'join', room: 'ok', displayName: 'X', audioMuted: 'no', videoMuted: false });
+    const wrongType = await c.nextOfType('error');
+    assert.equal(wrongType.code, 'bad-message');
+    assert.match(wrongType.message, /audioMuted/);
+    c.send({ type: 'join', room: '../etc', displayName: 'X', audioMuted: false, videoMuted: false });
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.send({ type: 'join', room: 'ok', displayName: '   ', audioMuted: false, videoMuted: false });
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.send({ type: 'hello' });
+    assert.match((await c.nextOfType('error')).message, /unknown message type "hello"/);
+    c.send('null');
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.send('[1,2]');
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
+    assert.match((await c.nextOfType('error')).message, /binary/);
+    c.send({ type: 'answer', sdp: 'x', version: 1 });
+    assert.equal((await c.nextOfType('error')).code, 'not-joined');
+    c.send({ type: 'mute', kind: 'audio', muted: true });
+    assert.equal((await c.nextOfType('error')).code, 'not-joined');
+    // still usable: join works, a second join does not
+    await c.join('ok', 'X');
+    c.send({ type: 'join', room: 'other', displayName: 'X', audioMuted: false, videoMuted: false });
+    assert.equal((await c.nextOfType('error')).code, 'already-joined');
+    c.close();
+  });
+
+  test('an oversized message closes with 1009; flooding closes with 1008; the server stays up', async () => {
+    const big = client();
+    await big.open();
+    big.send(JSON.stringify({ type: 'answer', sdp: 'x'.repeat(MAX_WS_MESSAGE_BYTES + 10), version: 1 }));
+    assert.equal((await big.closed).code, 1009);
+
+    const flood = client();
+    await flood.join('flood', 'F');
+    for (let i = 0; i < 120; i++) flood.send({ type: 'mute', kind: 'audio', muted: i % 2 === 0 });
+    assert.equal((await flood.closed).code, 1008);
+
+    const ok = client();
+    const j = await ok.join('flood', 'G');
+    assert.deepEqual(j.participants, [], 'the flooder was removed from the room');
+    assert.equal((await get(server.httpsPort, '/healthz')).status, 200);
+    ok.close();
+  });
+
+  test('a socket that stops answering pings is dropped', async () => {
+    const watcher = client();
+    await watcher.join('heartbeat', 'W');
+    const silent = client({ autoPong: false });
+    const j = await silent.join('heartbeat', 'S');
+    await watcher.nextOfType('participant-joined');
+    // participantTimeout is 1 s; pings go every 2 s
+    const left = await watcher.nextOfType('participant-left', 8000);
+    assert.equal(left.id, j.selfId);
+    await focus.waitFor(subjects.focusLeave, (p) => p.participantId === j.selfId);
+  });
+
+  test('a room holds at most 100 participants', async () => {
+    const members: Client[] = [];
+    for (let i = 0; i < 100; i++) members.push(client());
+    await Promise.all(members.map((m, i) => m.join('big', `P${i}`)));
+    const extra = client();
+    await extra.open();
+    extra.send({ type: 'join', room: 'BIG', displayName: 'late', audioMuted: false, videoMuted: false });
+    assert.equal((await extra.nextOfType('error')).code, 'room-full');
+    for (const m of members) m.ws.terminate();
+    extra.close();
+  });
+});
+
+describe('signal when focus is not there', () => {
+  test('join still gives presence, and an internal error about media', async () => {
+    const server = await startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot });
+    const c = new Client(server.httpsPort);
+    try {
+      const j = await c.join('lonely', 'L');
+      assert.equal(j.type, 'joined');
+      const err = await c.nextOfType('error');
+      assert.equal(err.code, 'internal');
+      assert.match(err.message, /nobody handles focus\.join/);
+    } finally {
+      c.ws.terminate();
+      await server.close();
+    }
+  });
+});
