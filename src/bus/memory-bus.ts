@@ -13,7 +13,9 @@ export class MemoryBus implements Bus {
       const copy = structuredClone(payload);
       queueMicrotask(() => {
         try {
-          handler(copy);
+          const result: unknown = handler(copy);
+          // an async subscriber's rejection must not become an unhandled rejection (that ends the process)
+          if (result instanceof Promise) result.catch(() => {});
         } catch {
           // a subscriber's failure is its own; the publisher never sees it
         }
