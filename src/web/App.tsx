@@ -1,0 +1,22 @@
+// The app shell: language, URL options, and which page the path asks for.
+import { useEffect, useMemo } from 'react';
+import { I18nContext, detectLanguage, dictionaries } from './i18n.ts';
+import { parseUrlOptions, roomFromPath } from './url-options.ts';
+import { StartPage } from './pages/StartPage.tsx';
+import { RoomPage } from './pages/RoomPage.tsx';
+
+export function App() {
+  const options = useMemo(() => parseUrlOptions(window.location.hash), []);
+  const lang = detectLanguage(window.location.search, navigator.language, options.language);
+  const room = useMemo(() => roomFromPath(window.location.pathname), []);
+
+  useEffect(() => {
+    document.documentElement.lang = lang;
+  }, [lang]);
+
+  return (
+    <I18nContext value={dictionaries[lang]}>
+      {room === undefined ? <StartPage /> : <RoomPage room={room} options={options} />}
+    </I18nContext>
+  );
+}

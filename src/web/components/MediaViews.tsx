@@ -1,0 +1,45 @@
+// Media sinks: a <video> for a stream or a local track, and a hidden <audio> per remote participant.
+import { useEffect, useMemo, useRef } from 'react';
+
+export function VideoView({ stream, mirrored, label }: { stream: MediaStream; mirrored?: boolean; label?: string }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.srcObject = stream;
+    el.play().catch(() => {});
+    return () => {
+      el.srcObject = null;
+    };
+  }, [stream]);
+  return (
+    <video
+      ref={ref}
+      className={mirrored ? 'video mirrored' : 'video'}
+      autoPlay
+      playsInline
+      muted
+      aria-label={label}
+      aria-hidden={label ? undefined : true}
+    />
+  );
+}
+
+/** A stream for one local track, stable while the track is the same. */
+export function useTrackStream(track: MediaStreamTrack | null): MediaStream | null {
+  return useMemo(() => (track ? new MediaStream([track]) : null), [track]);
+}
+
+export function RemoteAudio({ stream }: { stream: MediaStream }) {
+  const ref = useRef<HTMLAudioElement>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    el.srcObject = stream;
+    el.play().catch(() => {});
+    return () => {
+      el.srcObject = null;
+    };
+  }, [stream]);
+  return <audio ref={ref} autoPlay />;
+}

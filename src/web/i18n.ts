@@ -1,0 +1,116 @@
+// Every visible string and accessible name of the app, in English and Spanish.
+import { createContext, useContext } from 'react';
+
+export type Language = 'en' | 'es';
+
+const en = {
+  tagline: 'Video meetings on your own server',
+  roomName: 'Room name',
+  roomNameHint: 'Letters, digits, "-", "_" and "." — anyone with the same name joins the same room.',
+  roomNameEmpty: 'Enter a room name.',
+  roomNameInvalid: 'A room name may contain only letters, digits, "-", "_" and "." (no spaces), up to 128 characters.',
+  startMeeting: 'Start meeting',
+  suggestAnother: 'Suggest another name',
+  invalidRoomTitle: 'This room name is not valid',
+  yourName: 'Your name',
+  yourNamePlaceholder: 'How should others see you?',
+  joinMeeting: 'Join meeting',
+  joinHint: 'Check your camera and microphone, then join.',
+  cameraPreview: 'Camera preview',
+  cameraOff: 'Your camera is off',
+  noCamera: 'No camera found',
+  noMicrophone: 'No microphone found',
+  startingDevices: 'Starting camera and microphone…',
+  muteMicrophone: 'Mute microphone',
+  unmuteMicrophone: 'Unmute microphone',
+  stopCamera: 'Stop camera',
+  startCamera: 'Start camera',
+  leaveMeeting: 'Leave meeting',
+  meetingControls: 'Meeting controls',
+  participants: 'Participants',
+  microphoneMuted: 'Microphone muted',
+  you: 'you',
+  connecting: 'Connecting…',
+  aloneTitle: 'You are the only one here',
+  aloneHint: 'Share this page’s address to invite others.',
+  copyLink: 'Copy meeting link',
+  linkCopied: 'Link copied',
+  youLeft: 'You left the meeting',
+  leftHint: 'Thanks for joining.',
+  rejoin: 'Rejoin',
+  goToStart: 'Go to start page',
+  connectionLost: 'Connection lost',
+  connectionLostHint: 'The connection to the server was interrupted.',
+  couldNotJoin: 'Could not join the meeting',
+  dismiss: 'Dismiss',
+  errorRoomFull: 'This meeting is full.',
+  errorGeneric: 'The server reported an error',
+};
+
+export type Strings = typeof en;
+
+const es: Strings = {
+  tagline: 'Videorreuniones en tu propio servidor',
+  roomName: 'Nombre de la sala',
+  roomNameHint: 'Letras, dígitos, «-», «_» y «.»: quien use el mismo nombre entra en la misma sala.',
+  roomNameEmpty: 'Escribe un nombre de sala.',
+  roomNameInvalid:
+    'El nombre de la sala solo puede contener letras, dígitos, «-», «_» y «.» (sin espacios), hasta 128 caracteres.',
+  startMeeting: 'Iniciar reunión',
+  suggestAnother: 'Sugerir otro nombre',
+  invalidRoomTitle: 'Este nombre de sala no es válido',
+  yourName: 'Tu nombre',
+  yourNamePlaceholder: '¿Cómo quieres que te vean?',
+  joinMeeting: 'Unirse a la reunión',
+  joinHint: 'Comprueba tu cámara y tu micrófono y únete.',
+  cameraPreview: 'Vista previa de la cámara',
+  cameraOff: 'Tu cámara está apagada',
+  noCamera: 'No se encontró ninguna cámara',
+  noMicrophone: 'No se encontró ningún micrófono',
+  startingDevices: 'Iniciando cámara y micrófono…',
+  muteMicrophone: 'Silenciar micrófono',
+  unmuteMicrophone: 'Activar micrófono',
+  stopCamera: 'Detener cámara',
+  startCamera: 'Iniciar cámara',
+  leaveMeeting: 'Salir de la reunión',
+  meetingControls: 'Controles de la reunión',
+  participants: 'Participantes',
+  microphoneMuted: 'Micrófono silenciado',
+  you: 'tú',
+  connecting: 'Conectando…',
+  aloneTitle: 'Eres la única persona aquí',
+  aloneHint: 'Comparte la dirección de esta página para invitar a otras personas.',
+  copyLink: 'Copiar enlace de la reunión',
+  linkCopied: 'Enlace copiado',
+  youLeft: 'Has salido de la reunión',
+  leftHint: 'Gracias por participar.',
+  rejoin: 'Volver a unirse',
+  goToStart: 'Ir a la página de inicio',
+  connectionLost: 'Se perdió la conexión',
+  connectionLostHint: 'Se interrumpió la conexión con el servidor.',
+  couldNotJoin: 'No se pudo entrar en la reunión',
+  dismiss: 'Cerrar',
+  errorRoomFull: 'Esta reunión está completa.',
+  errorGeneric: 'El servidor informó de un error',
+};
+
+export const dictionaries: Record<Language, Strings> = { en, es };
+
+/**
+ * `?lang=es` / `?lang=en` win; then the hash option `config.defaultLanguage`; then the browser's language.
+ */
+export function detectLanguage(search: string, navigatorLanguage: string | undefined, hashLanguage?: string): Language {
+  const forced = new URLSearchParams(search).get('lang');
+  for (const candidate of [forced, hashLanguage]) {
+    const l = candidate?.toLowerCase();
+    if (l?.startsWith('es')) return 'es';
+    if (l?.startsWith('en')) return 'en';
+  }
+  return navigatorLanguage?.toLowerCase().startsWith('es') ? 'es' : 'en';
+}
+
+export const I18nContext = createContext<Strings>(en);
+
+export function useStrings(): Strings {
+  return useContext(I18nContext);
+}

@@ -1,0 +1,220 @@
+// The WebRTC client: one WebSocket to the signalling server and one RTCPeerConnection that answers the
+// server's offers. mid "0" sends our audio, mid "1" our video; the other mids carry remote participants.
+import type { ClientMessage, Participant, RemoteSource, ServerMessage } from '../../protocol/signal-messages.ts';
+import { Store } from './store.ts';
+import type { LocalMedia } from './local-media.ts';
+import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
+import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
+import { exposeDiagnostics } from './diagnostics.ts';
+
+export type ConferenceStatus = 'connecting' | 'joined' | 'left' | 'lost' | 'failed';
+
+export interface ConferenceState {
+  status: ConferenceStatus;
+  selfId: string | null;
+  /** The other participants, in the order they joined. */
+  participants: readonly Participant[];
+  media: ReadonlyMap<string, RemoteStreams>;
+  error: { code: string; message: string } | null;
+}
+
+export interface ConferenceOptions {
+  url: string;
+  room: string;
+  displayName: string;
+  local: LocalMedia;
+}
+
+export class Conference extends Store<ConferenceState> {
+  readonly room: string;
+  readonly displayName: string;
+  readonly local: LocalMedia;
+  #url: string;
+  #ws: WebSocket | null = null;
+  #pc: RTCPeerConnection | null = null;
+  #sources: RemoteSource[] = [];
+  #remote = new RemoteMedia();
+  /** Offers and sender changes run strictly one after another. */
+  #queue: Promise<void> = Promise.resolve();
+  #ended = false;
+  #onPageHide = () => this.leave();
+
+  constructor(opts: ConferenceOptions) {
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null });
+    this.#url = opts.url;
+    this.room = opts.room;
+    this.displayName = opts.displayName;
+    this.local = opts.local;
+  }
+
+  /** Waits for the local devices, then connects and joins. */
+  async start(): Promise<void> {
+    await this.local.init();
+    if (this.#ended) return;
+    window.addEventListener('pagehide', this.#onPageHide);
+    const ws = new WebSocket(this.#url);
+    this.#ws = ws;
+    ws.onopen = () => {
+      const l = this.local.state;
+      this.#send({
+        type: 'join',
+        room: this.room,
+        displayName: this.displayName,
+        audioMuted: l.audioMuted || !l.micTrack,
+        videoMuted: l.videoMuted || !l.camTrack,
+      });
+    };
+    ws.onmessage = (ev) => {
+      const m = parseServerMessage(ev.data);
+      if (m) this.#onMessage(m);
+      else console.warn('tertulia: ignored a message the app does not understand');
+    };
+    ws.onclose = () => {
+      if (!this.#ended) this.#end(this.state.status === 'joined' || this.state.status === 'connecting' ? 'lost' : this.state.status);
+    };
+    this.#publish();
+  }
+
+  #send(m: ClientMessage): void {
+    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(encodeClientMessage(m));
+  }
+
+  #onMessage(m: ServerMessage): void {
+    switch (m.type) {
+      case 'joined':
+        this.update({ status: 'joined', selfId: m.selfId, participants: m.participants.filter((p) => p.id !== m.selfId) });
+        break;
+      case 'participant-joined':
+      case 'participant-updated': {
+        if (m.participant.id === this.state.selfId) break;
+        const list = this.state.participants;
+        const i = list.findIndex((p) => p.id === m.participant.id);
+        const next = i < 0 ? [...list, m.participant] : list.map((p, j) => (j === i ? m.participant : p));
+        this.update({ participants: next });
+        break;
+      }
+      case 'participant-left': {
+        const media = new Map(this.state.media);
+        media.delete(m.id);
+        this.update({ participants: this.state.participants.filter((p) => p.id !== m.id), media });
+        break;
+      }
+      case 'offer':
+        this.#enqueue(() => this.#answer(m.sdp, m.version, m.sources));
+        break;
+      case 'error':
+        this.update({ error: { code: m.code, message: m.message } });
+        if (this.state.status === 'connecting') this.#end('failed');
+        break;
+    }
+    this.#publish();
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => console.error('tertulia: media error', err));
+  }
+
+  #createPeerConnection(): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    pc.ontrack = () => this.#remap();
+    this.#pc = pc;
+    return pc;
+  }
+
+  async #answer(sdp: string, version: number, sources: RemoteSource[]): Promise<void> {
+    if (this.#ended) return;
+    const pc = this.#pc ?? this.#createPeerConnection();
+    this.#sources = sources;
+    await pc.setRemoteDescription({ type: 'offer', sdp });
+    await this.#applySenders();
+    const answer = await pc.createAnswer();
+    await pc.setLocalDescription(answer);
+    if (this.#ended) return;
+    this.#send({ type: 'answer', sdp: pc.localDescription?.sdp ?? answer.sdp ?? '', version });
+    this.#remap();
+  }
+
+  #transceiver(mid: '0' | '1'): RTCRtpTransceiver | undefined {
+    return this.#pc?.getTransceivers().find((t) => t.mid === mid);
+  }
+
+  /** Our own audio (mid 0) and video (mid 1): send-only, with the track or null while muted. */
+  async #applySenders(): Promise<void> {
+    const l = this.local.state;
+    const audio = this.#transceiver('0');
+    const video = this.#transceiver('1');
+    if (audio) {
+      audio.direction = 'sendonly';
+      await audio.sender.replaceTrack(l.audioMuted ? null : l.micTrack);
+    }
+    if (video) {
+      video.direction = 'sendonly';
+      await video.sender.replaceTrack(l.videoMuted ? null : l.camTrack);
+    }
+  }
+
+  #remap(): void {
+    if (!this.#pc) return;
+    this.update({ media: this.#remote.map(this.#pc, this.#sources) });
+    this.#publish();
+  }
+
+  async setAudioMuted(muted: boolean): Promise<void> {
+    if (muted) this.local.setAudioMuted(true);
+    else await this.local.unmuteMicrophone();
+    const nowMuted = this.local.state.audioMuted;
+    this.#enqueue(() => this.#applySenders());
+    this.#send({ type: 'mute', kind: 'audio', muted: nowMuted });
+    this.#publish();
+  }
+
+  async setVideoMuted(muted: boolean): Promise<void> {
+    if (muted) this.local.stopCamera();
+    else await this.local.startCamera();
+    const nowMuted = this.local.state.videoMuted;
+    this.#enqueue(() => this.#applySenders());
+    this.#send({ type: 'mute', kind: 'video', muted: nowMuted });
+    this.#publish();
+  }
+
+  dismissError(): void {
+    this.update({ error: null });
+  }
+
+  /** Leaves on purpose: tells the server, then closes everything. */
+  leave(): void {
+    if (this.#ended) return;
+    this.#send({ type: 'leave' });
+    this.#end('left');
+  }
+
+  #end(status: ConferenceStatus): void {
+    this.#ended = true;
+    window.removeEventListener('pagehide', this.#onPageHide);
+    const ws = this.#ws;
+    if (ws) {
+      ws.onclose = ws.onmessage = ws.onopen = null;
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
+    }
+    this.#pc?.close();
+    this.#pc = null;
+    this.local.close();
+    this.#remote.clear();
+    this.update({ status, media: new Map() });
+    this.#publish();
+  }
+
+  #publish(): void {
+    const l = this.local.state;
+    const self = this.state.selfId
+      ? [{ id: this.state.selfId, displayName: this.displayName, audioMuted: l.audioMuted, videoMuted: l.videoMuted }]
+      : [];
+    exposeDiagnostics({
+      pc: this.#pc,
+      selfId: this.state.selfId,
+      sources: this.#sources,
+      participants: [...self, ...this.state.participants],
+      status: this.state.status,
+    });
+  }
+}

@@ -1,0 +1,144 @@
+// The local camera and microphone: acquiring them, muting, stopping and restarting the camera.
+import { Store } from './store.ts';
+import { videoConstraints } from '../url-options.ts';
+
+export interface LocalMediaState {
+  /** False until the first getUserMedia attempt settled. */
+  ready: boolean;
+  micTrack: MediaStreamTrack | null;
+  camTrack: MediaStreamTrack | null;
+  audioMuted: boolean;
+  videoMuted: boolean;
+  noMicrophone: boolean;
+  noCamera: boolean;
+  /** True while a camera (re)start is in progress. */
+  cameraStarting: boolean;
+}
+
+export class LocalMedia extends Store<LocalMediaState> {
+  readonly resolution: number;
+  #closed = false;
+  #cameraRequest = 0;
+  #ready: Promise<void> | null = null;
+
+  constructor(resolution: number, startAudioMuted: boolean, startVideoMuted: boolean) {
+    super({
+      ready: false,
+      micTrack: null,
+      camTrack: null,
+      audioMuted: startAudioMuted,
+      videoMuted: startVideoMuted,
+      noMicrophone: false,
+      noCamera: false,
+      cameraStarting: !startVideoMuted,
+    });
+    this.resolution = resolution;
+  }
+
+  /** Acquires the microphone (always) and the camera (unless starting with the camera off). Never throws. */
+  init(): Promise<void> {
+    this.#ready ??= this.#init();
+    return this.#ready;
+  }
+
+  async #init(): Promise<void> {
+    const wantVideo = !this.state.videoMuted;
+    const request = ++this.#cameraRequest;
+    let mic: MediaStreamTrack | null = null;
+    let cam: MediaStreamTrack | null = null;
+    let noMic = false;
+    let noCam = false;
+    try {
+      const s = await navigator.mediaDevices.getUserMedia({
+        audio: true,
+        video: wantVideo ? videoConstraints(this.resolution) : false,
+      });
+      mic = s.getAudioTracks()[0] ?? null;
+      cam = s.getVideoTracks()[0] ?? null;
+    } catch {
+      // One of the two (or both) is missing or refused: ask for each alone to find out which.
+      mic = await this.#getTrack('audio');
+      noMic = mic === null;
+      if (wantVideo) {
+        cam = await this.#getTrack('video');
+        noCam = cam === null;
+      }
+    }
+    if (this.#closed) {
+      mic?.stop();
+      cam?.stop();
+      return;
+    }
+    const patch: Partial<LocalMediaState> = { ready: true, micTrack: mic, noMicrophone: noMic };
+    if (!mic) patch.audioMuted = true;
+    if (request === this.#cameraRequest) {
+      // Nobody stopped or restarted the camera while we were waiting for it.
+      patch.camTrack = cam;
+      patch.noCamera = noCam;
+      patch.videoMuted = cam === null;
+      patch.cameraStarting = false;
+    } else {
+      cam?.stop();
+    }
+    this.update(patch);
+  }
+
+  async #getTrack(kind: 'audio' | 'video'): Promise<MediaStreamTrack | null> {
+    try {
+      const s = await navigator.mediaDevices.getUserMedia(
+        kind === 'audio' ? { audio: true } : { video: videoConstraints(this.resolution) },
+      );
+      return s.getTracks()[0] ?? null;
+    } catch {
+      return null; // NotFoundError, NotAllowedError, NotReadableError...: no usable device
+    }
+  }
+
+  setAudioMuted(muted: boolean): void {
+    this.update({ audioMuted: muted });
+  }
+
+  /** Unmutes the microphone, asking for it again if there was none. Resolves to the track or null. */
+  async unmuteMicrophone(): Promise<MediaStreamTrack | null> {
+    let mic = this.state.micTrack;
+    if (!mic || mic.readyState === 'ended') {
+      mic = await this.#getTrack('audio');
+      if (this.#closed) {
+        mic?.stop();
+        return null;
+      }
+    }
+    this.update({ micTrack: mic, audioMuted: mic === null, noMicrophone: mic === null });
+    return mic;
+  }
+
+  /** Turns the camera off (stops the track, so the camera light goes off). */
+  stopCamera(): void {
+    this.#cameraRequest++;
+    this.state.camTrack?.stop();
+    this.update({ camTrack: null, videoMuted: true, cameraStarting: false });
+  }
+
+  /** Turns the camera on again. Resolves to the new track, or null when there is no camera. */
+  async startCamera(): Promise<MediaStreamTrack | null> {
+    if (this.state.camTrack && !this.state.videoMuted) return this.state.camTrack;
+    const request = ++this.#cameraRequest;
+    this.update({ cameraStarting: true });
+    const cam = await this.#getTrack('video');
+    if (this.#closed || request !== this.#cameraRequest) {
+      cam?.stop();
+      return null;
+    }
+    this.update({ camTrack: cam, videoMuted: cam === null, noCamera: cam === null, cameraStarting: false });
+    return cam;
+  }
+
+  /** Stops every local track; the object is unusable afterwards. */
+  close(): void {
+    this.#closed = true;
+    this.#cameraRequest++;
+    this.state.micTrack?.stop();
+    this.state.camTrack?.stop();
+    this.update({ micTrack: null, camTrack: null, cameraStarting: false });
+  }
+}

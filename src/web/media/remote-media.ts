@@ -1,0 +1,44 @@
+// Maps the receive m-lines (by mid) to remote participants, one MediaStream per participant and kind.
+import type { MediaKind, RemoteSource } from '../../protocol/signal-messages.ts';
+
+export interface RemoteStreams {
+  audio: MediaStream | null;
+  video: MediaStream | null;
+}
+
+export class RemoteMedia {
+  /** `${participantId}|${kind}|${trackId}` -> the stream holding that track. */
+  #streams = new Map<string, MediaStream>();
+
+  /**
+   * Recomputes participantId -> streams from the transceivers and the latest offer's sources. A mid
+   * that is not in `sources` is inactive and ignored.
+   */
+  map(pc: RTCPeerConnection, sources: readonly RemoteSource[]): Map<string, RemoteStreams> {
+    const byMid = new Map<string, RTCRtpTransceiver>();
+    for (const t of pc.getTransceivers()) if (t.mid !== null) byMid.set(t.mid, t);
+    const result = new Map<string, RemoteStreams>();
+    const used = new Set<string>();
+    for (const source of sources) {
+      const transceiver = byMid.get(source.mid);
+      const track = transceiver?.receiver.track;
+      if (!track || track.kind !== source.kind) continue;
+      const key = `${source.participantId}|${source.kind}|${track.id}`;
+      let stream = this.#streams.get(key);
+      if (!stream) {
+        stream = new MediaStream([track]);
+        this.#streams.set(key, stream);
+      }
+      used.add(key);
+      const entry = result.get(source.participantId) ?? { audio: null, video: null };
+      entry[source.kind satisfies MediaKind] = stream;
+      result.set(source.participantId, entry);
+    }
+    for (const key of [...this.#streams.keys()]) if (!used.has(key)) this.#streams.delete(key);
+    return result;
+  }
+
+  clear(): void {
+    this.#streams.clear();
+  }
+}

@@ -1,0 +1,48 @@
+// Checks messages from the signalling server before the app acts on them.
+import { z } from 'zod';
+import {
+  participantSchema,
+  remoteSourceSchema,
+  type ClientMessage,
+  type ServerMessage,
+} from '../../protocol/signal-messages.ts';
+
+const serverMessageSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('joined'),
+    selfId: z.string(),
+    room: z.string(),
+    participants: z.array(participantSchema),
+  }),
+  z.object({ type: z.literal('participant-joined'), participant: participantSchema }),
+  z.object({ type: z.literal('participant-left'), id: z.string() }),
+  z.object({ type: z.literal('participant-updated'), participant: participantSchema }),
+  z.object({
+    type: z.literal('offer'),
+    sdp: z.string(),
+    version: z.number(),
+    sources: z.array(remoteSourceSchema),
+  }),
+  z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+]);
+
+/** The message, or undefined when it is not JSON or not a message this app knows. */
+export function parseServerMessage(data: unknown): ServerMessage | undefined {
+  if (typeof data !== 'string') return undefined;
+  let json: unknown;
+  try {
+    json = JSON.parse(data);
+  } catch {
+    return undefined;
+  }
+  const r = serverMessageSchema.safeParse(json);
+  return r.success ? (r.data as ServerMessage) : undefined;
+}
+
+export function encodeClientMessage(m: ClientMessage): string {
+  return JSON.stringify(m);
+}
+
+export function signalUrl(loc: Pick<Location, 'protocol' | 'host'>): string {
+  return `${loc.protocol === 'http:' ? 'ws' : 'wss'}://${loc.host}/ws`;
+}

@@ -1,0 +1,91 @@
+// Everything under /<room>: pre-join, the meeting, and what comes after; owns the media session objects.
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
+import { useStrings } from '../i18n.ts';
+import type { UrlOptions } from '../url-options.ts';
+import { roomNameProblem } from '../room-names.ts';
+import { LocalMedia } from '../media/local-media.ts';
+import { Conference } from '../media/conference.ts';
+import { signalUrl } from '../media/server-messages.ts';
+import { PreJoinPage } from './PreJoinPage.tsx';
+import { MeetingPage } from './MeetingPage.tsx';
+import { EndPage } from './EndPage.tsx';
+
+const NAME_KEY = 'tertulia.displayName';
+
+function rememberedName(): string {
+  try {
+    return localStorage.getItem(NAME_KEY) ?? '';
+  } catch {
+    return '';
+  }
+}
+
+function rememberName(name: string): void {
+  try {
+    localStorage.setItem(NAME_KEY, name);
+  } catch {
+    // storage may be unavailable (private mode); the name is just not remembered
+  }
+}
+
+export function RoomPage({ room, options }: { room: string; options: UrlOptions }) {
+  const t = useStrings();
+  const initialName = options.displayName ?? rememberedName();
+  const [local, setLocal] = useState(
+    () => new LocalMedia(options.resolution, options.startWithAudioMuted, options.startWithVideoMuted),
+  );
+  const [conference, setConference] = useState<Conference | null>(null);
+  const autoJoined = useRef(false);
+
+  useEffect(() => {
+    document.title = `${room} | Tertulia`;
+  }, [room]);
+
+  const join = useCallback(
+    (displayName: string, media: LocalMedia) => {
+      rememberName(displayName);
+      const c = new Conference({ url: signalUrl(window.location), room, displayName, local: media });
+      setConference(c);
+      void c.start();
+    },
+    [room],
+  );
+
+  // `config.prejoinPageEnabled=false` with a known name: straight into the meeting.
+  useEffect(() => {
+    if (autoJoined.current || options.prejoinPageEnabled || !initialName.trim()) return;
+    autoJoined.current = true;
+    join(initialName.trim(), local);
+  }, [options.prejoinPageEnabled, initialName, local, join]);
+
+  const rejoin = useCallback(() => {
+    if (!conference) return;
+    const prev = conference.local.state;
+    const next = new LocalMedia(options.resolution, prev.audioMuted, prev.videoMuted);
+    setLocal(next);
+    join(conference.displayName, next);
+  }, [conference, join, options.resolution]);
+
+  if (roomNameProblem(room)) return <EndPage reason="invalid-room" />;
+  if (!conference) return <PreJoinPage room={room} local={local} initialName={initialName} onJoin={(n) => join(n, local)} />;
+  return <ConferenceView conference={conference} onRejoin={rejoin} failedText={t.errorGeneric} />;
+}
+
+function ConferenceView({ conference, onRejoin, failedText }: { conference: Conference; onRejoin: () => void; failedText: string }) {
+  const t = useStrings();
+  const state = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
+  switch (state.status) {
+    case 'connecting':
+    case 'joined':
+      return <MeetingPage conference={conference} />;
+    case 'left':
+      return <EndPage reason="left" onRejoin={onRejoin} />;
+    case 'lost':
+      return <EndPage reason="lost" onRejoin={onRejoin} />;
+    case 'failed': {
+      const e = state.error;
+      const detail = e ? (e.code === 'room-full' ? t.errorRoomFull : `${failedText}: ${e.message}`) : undefined;
+      return <EndPage reason="failed" detail={detail} onRejoin={onRejoin} />;
+    }
+  }
+}

@@ -1,0 +1,96 @@
+// Jitsi-style options from the URL: `#config.startWithAudioMuted=true&userInfo.displayName="Ana"`.
+// Values are URL-encoded JSON; a value that is not JSON is taken as a plain string.
+
+export interface UrlOptions {
+  startWithAudioMuted: boolean;
+  startWithVideoMuted: boolean;
+  prejoinPageEnabled: boolean;
+  displayName: string | undefined;
+  /** Capture height in pixels (width is 16:9). */
+  resolution: number;
+  /** `config.defaultLanguage`, when given. */
+  language: string | undefined;
+}
+
+export const DEFAULT_RESOLUTION = 720;
+
+/** Parses a location hash (with or without the leading '#') into key -> JSON value. */
+export function parseHashParams(hash: string): Map<string, unknown> {
+  const params = new Map<string, unknown>();
+  const body = hash.startsWith('#') ? hash.slice(1) : hash;
+  if (!body) return params;
+  for (const part of body.split('&')) {
+    if (!part) continue;
+    const eq = part.indexOf('=');
+    const rawKey = eq < 0 ? part : part.slice(0, eq);
+    const rawValue = eq < 0 ? '' : part.slice(eq + 1);
+    const key = safeDecode(rawKey).trim();
+    if (!key || key === '__proto__') continue;
+    const decoded = safeDecode(rawValue);
+    params.set(key, parseValue(decoded));
+  }
+  return params;
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}
+
+function parseValue(s: string): unknown {
+  if (s === '' || s === 'undefined') return undefined;
+  try {
+    return JSON.parse(s) as unknown;
+  } catch {
+    return s;
+  }
+}
+
+function asBoolean(v: unknown): boolean | undefined {
+  if (typeof v === 'boolean') return v;
+  if (v === 'true' || v === 1) return true;
+  if (v === 'false' || v === 0) return false;
+  return undefined;
+}
+
+function asResolution(v: unknown): number | undefined {
+  const n = typeof v === 'string' ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isFinite(n)) return undefined;
+  const h = Math.round(n);
+  return h >= 90 && h <= 2160 ? h : undefined;
+}
+
+export function parseUrlOptions(hash: string): UrlOptions {
+  const p = parseHashParams(hash);
+  const prejoin = asBoolean(p.get('config.prejoinPageEnabled')) ?? asBoolean(p.get('config.prejoinConfig.enabled'));
+  const name = p.get('userInfo.displayName');
+  const lang = p.get('config.defaultLanguage');
+  return {
+    startWithAudioMuted: asBoolean(p.get('config.startWithAudioMuted')) ?? false,
+    startWithVideoMuted: asBoolean(p.get('config.startWithVideoMuted')) ?? false,
+    prejoinPageEnabled: prejoin ?? true,
+    displayName: typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : undefined,
+    resolution: asResolution(p.get('config.resolution')) ?? DEFAULT_RESOLUTION,
+    language: typeof lang === 'string' ? lang : undefined,
+  };
+}
+
+/** getUserMedia video constraints for a capture height: 16:9, at most 30 frames per second. */
+export function videoConstraints(height: number): MediaTrackConstraints {
+  const width = Math.round((height * 16) / 9 / 2) * 2;
+  return { width: { ideal: width }, height: { ideal: height }, frameRate: { ideal: 30, max: 30 } };
+}
+
+/** The room name from a path like `/Sala%20Uno` (undefined for the start page or an undecodable path). */
+export function roomFromPath(pathname: string): string | undefined {
+  const raw = pathname.replace(/^\/+/, '').replace(/\/+$/, '');
+  if (!raw) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
