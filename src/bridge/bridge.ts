@@ -1,0 +1,412 @@
+// The bridge's state and control plane: conferences, endpoints, the address map, DTLS/SRTP setup,
+// consent freshness, periodic REMB. The per-packet work lives in udp-transport.ts, ice.ts and router.ts.
+import { randomBytes, randomInt } from 'node:crypto';
+import type { Bus } from '../bus/bus.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
+import { subjects } from '../protocol/bus-messages.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
+import { SrtpSession } from './packet/srtp.ts';
+import { gatherCandidates } from './candidates.ts';
+import { certificateMatches, hashNameOf, normalizeFingerprint, type BridgeCertificate } from './certificate.ts';
+import { Conference } from './conference.ts';
+import { BridgeCounters } from './counters.ts';
+import { DtlsEndpoint } from './dtls.ts';
+import { Endpoint, type Fingerprint } from './endpoint.ts';
+import { handleStun, type IceHost } from './ice.ts';
+import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
+import { UdpTransport, type DatagramSink } from './udp-transport.ts';
+
+export const CONSENT_TIMEOUT_MS = 30_000;
+/** Remote addresses remembered per endpoint (ICE may check several before nominating one). */
+const MAX_ADDRESSES_PER_ENDPOINT = 8;
+
+const ICE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/** A random string of ICE characters (RFC 8839 ice-char), `length` long. */
+export function randomIceString(length: number): string {
+  const bytes = randomBytes(length);
+  let s = '';
+  for (let i = 0; i < length; i++) s += ICE_CHARS[bytes[i] & 63];
+  return s;
+}
+
+export interface BridgeOptions {
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  bridgeId: string;
+  certificate: BridgeCertificate;
+  consentTimeoutMs?: number;
+}
+
+export class Bridge implements IceHost, RouterHost, DatagramSink {
+  readonly bridgeId: string;
+  readonly counters = new BridgeCounters();
+  readonly udp: UdpTransport;
+  readonly router: Router;
+  readonly bridgeSsrc: number;
+  readonly certificate: BridgeCertificate;
+  clockMs = Date.now();
+
+  private readonly bus: Bus;
+  private readonly config: Config;
+  private readonly log: Logger;
+  private readonly consentTimeoutMs: number;
+  readonly conferences = new Map<string, Conference>();
+  private readonly byUfrag = new Map<string, Endpoint>();
+  /** port -> address -> endpoint, for every address that passed an ICE check. */
+  private readonly byAddress = new Map<number, Map<string, Endpoint>>();
+  private closed = false;
+
+  constructor(opts: BridgeOptions) {
+    this.bus = opts.bus;
+    this.config = opts.config;
+    this.log = opts.log;
+    this.bridgeId = opts.bridgeId;
+    this.certificate = opts.certificate;
+    this.consentTimeoutMs = opts.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
+    this.bridgeSsrc = randomInt(1, 0xffffffff);
+    this.udp = new UdpTransport(this, this.counters, (error) => {
+      this.log.warn({ err: error.message }, 'media socket error');
+    });
+    this.router = new Router(this);
+  }
+
+  get endpointCount(): number {
+    return this.byUfrag.size;
+  }
+
+  // ---------------------------------------------------------------- datagrams (DatagramSink)
+
+  onStun(buf: Buffer, address: string, port: number): void {
+    handleStun(this, buf, address, port);
+  }
+
+  onMedia(buf: Buffer, address: string, port: number): void {
+    this.router.onMedia(buf, address, port);
+  }
+
+  onDtls(buf: Buffer, address: string, port: number): void {
+    const ep = this.endpointByAddress(address, port);
+    if (ep === undefined || ep.closed) {
+      this.counters.dropUnknownAddress++;
+      return;
+    }
+    this.counters.dtlsIn++;
+    ep.lastSeenMs = this.clockMs;
+    if (ep.dtls === null) ep.dtls = this.createDtls(ep);
+    ep.dtls.feed(buf);
+  }
+
+  // ---------------------------------------------------------------- ICE (IceHost)
+
+  endpointByUfrag(ufrag: string): Endpoint | undefined {
+    return this.byUfrag.get(ufrag);
+  }
+
+  endpointByAddress(address: string, port: number): Endpoint | undefined {
+    const m = this.byAddress.get(port);
+    return m === undefined ? undefined : m.get(address);
+  }
+
+  sendStun(buf: Buffer, address: string, port: number): void {
+    this.counters.stunOut++;
+    this.udp.send(buf, 0, buf.length, port, address);
+  }
+
+  iceKeepalive(address: string, port: number): void {
+    const ep = this.endpointByAddress(address, port);
+    if (ep !== undefined) ep.lastSeenMs = Date.now();
+  }
+
+  iceCheckPassed(ep: Endpoint, address: string, port: number, useCandidate: boolean): void {
+    ep.lastSeenMs = Date.now();
+    const known = this.endpointByAddress(address, port);
+    if (known !== ep) {
+      if (known !== undefined) this.forgetAddress(known, address, port);
+      if (ep.checkedAddresses.length >= MAX_ADDRESSES_PER_ENDPOINT) {
+        const victim = ep.checkedAddresses.find((a) => a.address !== ep.address || a.port !== ep.port);
+        if (victim) this.forgetAddress(ep, victim.address, victim.port);
+      }
+      let m = this.byAddress.get(port);
+      if (m === undefined) this.byAddress.set(port, (m = new Map()));
+      m.set(address, ep);
+      ep.checkedAddresses.push({ address, port });
+    }
+    if (useCandidate || ep.address === null) {
+      if (ep.address !== address || ep.port !== port) {
+        const first = ep.address === null;
+        ep.address = address;
+        ep.port = port;
+        this.log.debug(
+          { conferenceId: ep.conference.id, endpointId: ep.id, address, port, first },
+          'endpoint address selected',
+        );
+      }
+    }
+  }
+
+  private forgetAddress(ep: Endpoint, address: string, port: number): void {
+    const m = this.byAddress.get(port);
+    if (m !== undefined && m.get(address) === ep) {
+      m.delete(address);
+      if (m.size === 0) this.byAddress.delete(port);
+    }
+    const i = ep.checkedAddresses.findIndex((a) => a.address === address && a.port === port);
+    if (i >= 0) ep.checkedAddresses.splice(i, 1);
+    if (ep.address === address && ep.port === port) {
+      ep.address = null;
+      ep.port = 0;
+    }
+  }
+
+  // ---------------------------------------------------------------- DTLS
+
+  private createDtls(ep: Endpoint): DtlsEndpoint {
+    const dtls: DtlsEndpoint = new DtlsEndpoint(this.certificate, {
+      send: (buf) => {
+        if (ep.address !== null && ep.dtls === dtls) this.udp.send(buf, 0, buf.length, ep.port, ep.address);
+      },
+      onConnect: () => {
+        if (ep.dtls !== dtls || ep.closed) return;
+        if (ep.remoteFingerprint === null) {
+          ep.dtlsPendingVerify = true;
+          return;
+        }
+        this.completeDtls(ep);
+      },
+      onError: (error) => {
+        if (ep.dtls !== dtls || ep.closed) return;
+        this.log.warn(
+          { conferenceId: ep.conference.id, endpointId: ep.id, err: error instanceof Error ? error.message : String(error) },
+          'DTLS handshake failed',
+        );
+        // drop this DTLS session; a new ClientHello starts a fresh one
+        dtls.close();
+        ep.dtls = null;
+        if (ep.connected) this.disconnect(ep, 'DTLS error');
+      },
+      onClose: () => {
+        if (ep.dtls !== dtls || ep.closed) return;
+        this.log.info({ conferenceId: ep.conference.id, endpointId: ep.id }, 'DTLS closed by the peer');
+        this.disconnect(ep, 'DTLS closed');
+      },
+    });
+    return dtls;
+  }
+
+  /** The handshake finished and the remote fingerprint is known: verify it and start SRTP. */
+  private completeDtls(ep: Endpoint): void {
+    ep.dtlsPendingVerify = false;
+    const dtls = ep.dtls;
+    if (dtls === null || ep.remoteFingerprint === null) return;
+    const der = dtls.remoteCertificate;
+    if (der === undefined || !certificateMatches(der, ep.remoteFingerprint)) {
+      this.log.warn(
+        { conferenceId: ep.conference.id, endpointId: ep.id },
+        'DTLS certificate does not match the fingerprint of the answer; closing the transport',
+      );
+      this.disconnect(ep, 'fingerprint mismatch');
+      return;
+    }
+    try {
+      const keys = dtls.srtpKeys();
+      if (keys === null) throw new Error('no SRTP protection profile was negotiated');
+      ep.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
+      ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+      ep.connected = true;
+      ep.lastSeenMs = Date.now();
+      this.log.info(
+        { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },
+        'endpoint connected',
+      );
+    } catch (e) {
+      this.log.warn({ conferenceId: ep.conference.id, endpointId: ep.id, err: (e as Error).message }, 'SRTP setup failed');
+      this.disconnect(ep, 'SRTP setup failed');
+      return;
+    }
+    ep.connectedPublished = true;
+    this.publishEvent(ep, 'connected');
+    // what it receives starts with a keyframe
+    for (const ssrc of ep.subscriptions) {
+      const source = ep.conference.sources.get(ssrc);
+      if (source !== undefined && source.kind === 'video' && source.owner !== ep) {
+        this.router.requestKeyframe(source, false, true);
+      }
+    }
+  }
+
+  /** Tears down the transport (DTLS, SRTP, addresses); the endpoint stays allocated. */
+  disconnect(ep: Endpoint, reason: string): void {
+    if (ep.dtls !== null) {
+      ep.dtls.close();
+      ep.dtls = null;
+    }
+    ep.dtlsPendingVerify = false;
+    ep.connected = false;
+    ep.srtpIn = null;
+    ep.srtpOut = null;
+    for (const a of [...ep.checkedAddresses]) this.forgetAddress(ep, a.address, a.port);
+    ep.address = null;
+    ep.port = 0;
+    if (ep.connectedPublished) {
+      ep.connectedPublished = false;
+      this.log.info({ conferenceId: ep.conference.id, endpointId: ep.id, reason }, 'endpoint disconnected');
+      this.publishEvent(ep, 'disconnected');
+    }
+  }
+
+  private publishEvent(ep: Endpoint, event: 'connected' | 'disconnected'): void {
+    if (this.closed) return;
+    try {
+      this.bus.publish(subjects.bridgeEvent, {
+        bridgeId: this.bridgeId,
+        conferenceId: ep.conference.id,
+        endpointId: ep.id,
+        event,
+      });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not publish bridge event');
+    }
+  }
+
+  // ---------------------------------------------------------------- control plane
+
+  private endpoint(conferenceId: string, endpointId: string): Endpoint {
+    const ep = this.conferences.get(conferenceId)?.endpoints.get(endpointId);
+    if (!ep) throw new Error(`unknown endpoint ${endpointId} in conference ${conferenceId}`);
+    return ep;
+  }
+
+  allocate(conferenceId: string, endpointId: string): BridgeAllocateReply {
+    let conference = this.conferences.get(conferenceId);
+    const old = conference?.endpoints.get(endpointId);
+    if (old) this.expire(conferenceId, endpointId);
+    conference = this.conferences.get(conferenceId);
+    if (!conference) {
+      conference = new Conference(conferenceId);
+      this.conferences.set(conferenceId, conference);
+    }
+    let ufrag: string;
+    do ufrag = randomIceString(12);
+    while (this.byUfrag.has(ufrag));
+    const pwd = randomIceString(32);
+    const ep = new Endpoint(endpointId, conference, ufrag, pwd, Date.now());
+    conference.endpoints.set(endpointId, ep);
+    this.byUfrag.set(ufrag, ep);
+    this.log.info({ conferenceId, endpointId, replaced: !!old }, 'endpoint allocated');
+    return {
+      ufrag,
+      pwd,
+      fingerprint: { algorithm: 'sha-256', value: this.certificate.fingerprint },
+      candidates: gatherCandidates({
+        listenAddress: this.config.listenAddress,
+        publicAddress: this.config.publicAddress,
+        port: this.udp.port,
+      }),
+    };
+  }
+
+  configure(p: {
+    conferenceId: string;
+    endpointId: string;
+    remoteUfrag: string;
+    remotePwd: string;
+    remoteFingerprint: Fingerprint;
+    sources: MediaSource[];
+  }): void {
+    const ep = this.endpoint(p.conferenceId, p.endpointId);
+    if (!hashNameOf(p.remoteFingerprint.algorithm)) {
+      throw new Error(`unsupported fingerprint algorithm ${JSON.stringify(p.remoteFingerprint.algorithm)}`);
+    }
+    if (normalizeFingerprint(p.remoteFingerprint.value) === '') {
+      throw new Error('remoteFingerprint.value is not a hex fingerprint');
+    }
+    ep.conference.setSources(ep, p.sources); // throws on SSRC conflicts, before anything changed
+    ep.remoteUfrag = p.remoteUfrag;
+    ep.remotePwd = p.remotePwd;
+    ep.remoteFingerprint = { algorithm: p.remoteFingerprint.algorithm, value: p.remoteFingerprint.value };
+    this.log.info(
+      { conferenceId: p.conferenceId, endpointId: p.endpointId, sources: p.sources.map((s) => `${s.kind}:${s.ssrc}`) },
+      'endpoint configured',
+    );
+    if (ep.dtlsPendingVerify) this.completeDtls(ep);
+  }
+
+  subscribe(conferenceId: string, endpointId: string, ssrcs: number[]): void {
+    const ep = this.endpoint(conferenceId, endpointId);
+    const added = ep.conference.setSubscriptions(ep, ssrcs);
+    this.log.debug({ conferenceId, endpointId, ssrcs: ssrcs.length, added: added.length }, 'endpoint subscriptions');
+    if (!ep.connected) return; // it asks for keyframes when it connects
+    for (const ssrc of added) {
+      const source = ep.conference.sources.get(ssrc);
+      if (source !== undefined && source.kind === 'video' && source.owner !== ep) {
+        this.router.requestKeyframe(source, false, true);
+      }
+    }
+  }
+
+  mute(conferenceId: string, endpointId: string, kind: MediaKind, muted: boolean): void {
+    const ep = this.endpoint(conferenceId, endpointId);
+    if (kind === 'audio') ep.audioMuted = muted;
+    else ep.videoMuted = muted;
+    this.log.info({ conferenceId, endpointId, kind, muted }, 'endpoint mute');
+  }
+
+  /** Removes an endpoint; unknown endpoints are ignored (expire is idempotent). */
+  expire(conferenceId: string, endpointId: string): boolean {
+    const conference = this.conferences.get(conferenceId);
+    const ep = conference?.endpoints.get(endpointId);
+    if (!conference || !ep) return false;
+    ep.closed = true;
+    ep.connectedPublished = false; // published once below, connected or not
+    this.disconnect(ep, 'expired');
+    this.byUfrag.delete(ep.ufrag);
+    conference.removeEndpoint(ep);
+    if (conference.endpoints.size === 0) this.conferences.delete(conferenceId);
+    this.log.info({ conferenceId, endpointId }, 'endpoint expired');
+    this.publishEvent(ep, 'disconnected');
+    return true;
+  }
+
+  // ---------------------------------------------------------------- timers
+
+  /** Once a second: clock, consent freshness (RFC 7675), REMB to every video sender. */
+  tick(): void {
+    const now = Date.now();
+    this.clockMs = now;
+    for (const conference of this.conferences.values()) {
+      for (const ep of conference.endpoints.values()) {
+        if ((ep.address !== null || ep.connected) && now - ep.lastSeenMs > this.consentTimeoutMs) {
+          this.log.info({ conferenceId: conference.id, endpointId: ep.id }, 'consent expired (no packets)');
+          this.disconnect(ep, 'consent expired');
+          continue;
+        }
+        if (ep.connected) {
+          let video: number[] | null = null;
+          for (const s of ep.sources) {
+            if (s.kind === 'video' && !s.isRtx) (video ??= []).push(s.ssrc);
+          }
+          if (video !== null) this.router.sendRemb(ep, video, REMB_BITRATE_BPS);
+        }
+      }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    for (const conference of this.conferences.values()) {
+      for (const ep of conference.endpoints.values()) {
+        ep.closed = true;
+        this.disconnect(ep, 'bridge closing');
+      }
+    }
+    this.closed = true;
+    this.conferences.clear();
+    this.byUfrag.clear();
+    this.byAddress.clear();
+    await this.udp.close();
+  }
+}

@@ -1,0 +1,48 @@
+// Packet counters of one bridge (read by the benchmark and by stats; plain numeric fields, no allocation).
+export class BridgeCounters {
+  packetsIn = 0;
+  bytesIn = 0;
+  stunIn = 0;
+  dtlsIn = 0;
+  rtpIn = 0;
+  rtcpIn = 0;
+
+  packetsOut = 0;
+  bytesOut = 0;
+  stunOut = 0;
+  rtpOut = 0;
+  rtcpOut = 0;
+  sendErrors = 0;
+
+  retransmits = 0;
+  nackMisses = 0;
+  nacksForwarded = 0;
+  keyframeRequests = 0;
+  keyframeRequestsThrottled = 0;
+  rembsSent = 0;
+
+  /** Dropped: first byte outside the RFC 7983 ranges. */
+  dropUnknownType = 0;
+  /** Dropped: STUN that is not a valid, authenticated Binding request for a known endpoint. */
+  dropStun = 0;
+  /** Dropped: DTLS/RTP/RTCP from an address that never passed an ICE check. */
+  dropUnknownAddress = 0;
+  /** Dropped: RTP/RTCP before SRTP was set up. */
+  dropNotConnected = 0;
+  /** Dropped: SRTP/SRTCP authentication or replay check failed. */
+  dropSrtp = 0;
+  /** Dropped: malformed or oversized RTP/RTCP after decryption. */
+  dropMalformed = 0;
+  /** Dropped: RTP whose SSRC is not a source of the sending endpoint. */
+  dropUnknownSsrc = 0;
+  /** Dropped: audio of a muted endpoint. */
+  dropMuted = 0;
+  /** Dropped: an exception in the packet path (a bug or hostile input). */
+  dropError = 0;
+  /** Outgoing packets the SRTP layer refused to protect. */
+  protectErrors = 0;
+
+  snapshot(): Record<string, number> {
+    return { ...this } as unknown as Record<string, number>;
+  }
+}

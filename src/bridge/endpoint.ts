@@ -1,0 +1,87 @@
+// One participant's transport on the bridge: ICE credentials, the selected address, DTLS, SRTP sessions,
+// what it sends (sources) and what it receives (subscriptions).
+import type { MediaKind } from '../protocol/signal-messages.ts';
+import type { SrtpSession } from './packet/srtp.ts';
+import type { DtlsEndpoint } from './dtls.ts';
+import type { Conference } from './conference.ts';
+import type { RetransmitBuffer } from './retransmit-buffer.ts';
+
+export interface Fingerprint {
+  algorithm: string;
+  value: string;
+}
+
+/** A stream one endpoint sends, keyed by SSRC in its conference. */
+export class Source {
+  readonly ssrc: number;
+  readonly kind: MediaKind;
+  readonly owner: Endpoint;
+  /** The SSRC receivers subscribe to: the source's own, or the primary's for an RTX stream. */
+  readonly primarySsrc: number;
+  /** Endpoints that receive this source (rebuilt on every subscription or source change). */
+  subscribers: Endpoint[] = [];
+  /** Plaintext copies of the last packets, for NACKs (video only, not RTX). */
+  readonly rtx: RetransmitBuffer | null;
+  /** Date.now() of the last keyframe request sent to the owner. */
+  lastKeyframeRequestMs = -Infinity;
+  /** FIR command sequence number (RFC 5104 §4.3.1.1). */
+  firSeq = 0;
+
+  constructor(ssrc: number, kind: MediaKind, owner: Endpoint, primarySsrc: number, rtx: RetransmitBuffer | null) {
+    this.ssrc = ssrc;
+    this.kind = kind;
+    this.owner = owner;
+    this.primarySsrc = primarySsrc;
+    this.rtx = rtx;
+  }
+
+  get isRtx(): boolean {
+    return this.primarySsrc !== this.ssrc;
+  }
+}
+
+export class Endpoint {
+  readonly id: string;
+  readonly conference: Conference;
+  readonly ufrag: string;
+  readonly pwd: string;
+
+  remoteUfrag: string | null = null;
+  remotePwd: string | null = null;
+  remoteFingerprint: Fingerprint | null = null;
+
+  /** The selected (nominated) remote address; null until an ICE check succeeded. */
+  address: string | null = null;
+  port = 0;
+  /** Every remote address:port that passed an ICE check (keys of the bridge's address map). */
+  readonly checkedAddresses: Array<{ address: string; port: number }> = [];
+
+  dtls: DtlsEndpoint | null = null;
+  /** DTLS finished before configure gave us the fingerprint: verify when it arrives. */
+  dtlsPendingVerify = false;
+  /** SRTP is up: packets can be decrypted from and encrypted to this endpoint. */
+  connected = false;
+  /** A `connected` event was published and no `disconnected` since. */
+  connectedPublished = false;
+  srtpIn: SrtpSession | null = null;
+  srtpOut: SrtpSession | null = null;
+
+  /** Coarse clock (ms) of the last valid STUN check, DTLS record or SRTP packet. */
+  lastSeenMs: number;
+  audioMuted = false;
+  videoMuted = false;
+
+  /** The sources this endpoint sends. */
+  sources: Source[] = [];
+  /** The SSRCs this endpoint receives. */
+  subscriptions = new Set<number>();
+  closed = false;
+
+  constructor(id: string, conference: Conference, ufrag: string, pwd: string, nowMs: number) {
+    this.id = id;
+    this.conference = conference;
+    this.ufrag = ufrag;
+    this.pwd = pwd;
+    this.lastSeenMs = nowMs;
+  }
+}

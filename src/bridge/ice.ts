@@ -1,0 +1,83 @@
+// ICE-lite (RFC 8445 §2.5): the bridge only answers connectivity checks. A Binding request is answered when
+// its USERNAME is `<localUfrag>:<remoteUfrag>` of a known endpoint and its MESSAGE-INTEGRITY (local pwd) and
+// FINGERPRINT verify; the source address then becomes a valid address of that endpoint.
+import {
+  STUN_CLASS_INDICATION,
+  STUN_CLASS_REQUEST,
+  STUN_METHOD_BINDING,
+  buildBindingError,
+  buildBindingSuccess,
+  parseStun,
+  verifyFingerprint,
+  verifyIntegrity,
+} from './packet/stun.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { BridgeCounters } from './counters.ts';
+
+export interface IceHost {
+  readonly counters: BridgeCounters;
+  endpointByUfrag(ufrag: string): Endpoint | undefined;
+  /** A check from address:port for `endpoint` passed. */
+  iceCheckPassed(endpoint: Endpoint, address: string, port: number, useCandidate: boolean): void;
+  /** A consent keepalive (Binding indication) arrived from address:port. */
+  iceKeepalive(address: string, port: number): void;
+  sendStun(buf: Buffer, address: string, port: number): void;
+}
+
+export function handleStun(host: IceHost, buf: Buffer, address: string, port: number): void {
+  const c = host.counters;
+  c.stunIn++;
+  const msg = parseStun(buf);
+  if (msg === null || msg.method !== STUN_METHOD_BINDING) {
+    c.dropStun++;
+    return;
+  }
+  if (msg.cls === STUN_CLASS_INDICATION) {
+    host.iceKeepalive(address, port);
+    return;
+  }
+  if (msg.cls !== STUN_CLASS_REQUEST) {
+    // an ICE-lite agent sends no requests, so responses are unexpected
+    c.dropStun++;
+    return;
+  }
+  if (!msg.hasFingerprint || !verifyFingerprint(buf)) {
+    // RFC 8445 §7.3: without a valid FINGERPRINT it is not ICE traffic; discard silently
+    c.dropStun++;
+    return;
+  }
+  if (msg.username === null || !msg.hasIntegrity) {
+    c.dropStun++;
+    host.sendStun(buildBindingError(msg.transactionId, 400, 'Bad Request'), address, port);
+    return;
+  }
+  const colon = msg.username.indexOf(':');
+  const localUfrag = colon < 0 ? msg.username : msg.username.slice(0, colon);
+  const remoteUfrag = colon < 0 ? '' : msg.username.slice(colon + 1);
+  const endpoint = host.endpointByUfrag(localUfrag);
+  if (endpoint === undefined || endpoint.closed || colon < 0 || remoteUfrag === '') {
+    c.dropStun++;
+    host.sendStun(buildBindingError(msg.transactionId, 401, 'Unauthorized'), address, port);
+    return;
+  }
+  if (!verifyIntegrity(buf, endpoint.pwd)) {
+    c.dropStun++;
+    host.sendStun(buildBindingError(msg.transactionId, 401, 'Unauthorized'), address, port);
+    return;
+  }
+  if (endpoint.remoteUfrag !== null && endpoint.remoteUfrag !== remoteUfrag) {
+    // a check for an old (or not yet configured) remote session: authenticated, but not ours to accept
+    c.dropStun++;
+    host.sendStun(buildBindingError(msg.transactionId, 401, 'Unauthorized', endpoint.pwd), address, port);
+    return;
+  }
+  let response: Buffer;
+  try {
+    response = buildBindingSuccess(msg.transactionId, address, port, endpoint.pwd);
+  } catch {
+    c.dropStun++;
+    return;
+  }
+  host.sendStun(response, address, port);
+  host.iceCheckPassed(endpoint, address, port, msg.useCandidate);
+}

@@ -1,0 +1,148 @@
+// The SFU bridge: one UDP socket for all participants, controlled by focus over the bus.
+// Entry: startBridge({bus, config, log, bridgeId?}) -> {bridgeId, mediaPort, close()}.
+import { randomBytes } from 'node:crypto';
+import type { z } from 'zod';
+import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import {
+  bridgeAllocateSchema,
+  bridgeConfigureSchema,
+  bridgeExpireSchema,
+  bridgeMuteSchema,
+  bridgeSubscribeSchema,
+  subjects,
+} from '../protocol/bus-messages.ts';
+import { Bridge } from './bridge.ts';
+import { createBridgeCertificate } from './certificate.ts';
+import type { BridgeCounters } from './counters.ts';
+
+export const ANNOUNCE_INTERVAL_MS = 5000;
+const TICK_INTERVAL_MS = 1000;
+
+export interface BridgeHandle {
+  bridgeId: string;
+  mediaPort: number;
+  /** Packet counters (in/out/dropped by reason), for stats and the benchmark. */
+  counters: BridgeCounters;
+  /** The bridge's DTLS certificate fingerprint (sha-256, `AB:CD:...`). */
+  fingerprint: string;
+  close(): Promise<void>;
+}
+
+export interface StartBridgeOptions {
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  bridgeId?: string;
+  /** Consent freshness timeout (default 30 s); tests shorten it. */
+  consentTimeoutMs?: number;
+}
+
+function parse<T>(schema: z.ZodType<T>, payload: unknown, subject: string): T {
+  const result = schema.safeParse(payload);
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    throw new Error(`${subject}: invalid request: ${issues}`);
+  }
+  return result.data;
+}
+
+export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandle> {
+  const bridgeId = opts.bridgeId ?? `bridge-${randomBytes(4).toString('hex')}`;
+  const log = opts.log.child({ part: 'bridge', bridgeId });
+  const certificate = await createBridgeCertificate();
+  const bridge = new Bridge({
+    bus: opts.bus,
+    config: opts.config,
+    log,
+    bridgeId,
+    certificate,
+    consentTimeoutMs: opts.consentTimeoutMs,
+  });
+  const bindAddress = opts.config.listenAddress === '::' || opts.config.listenAddress === '' ? '0.0.0.0' : opts.config.listenAddress;
+  const mediaPort = await bridge.udp.bind(bindAddress, opts.config.mediaPort);
+
+  const ok = { ok: true } as const;
+  const unsubscribes: Unsubscribe[] = [];
+  const handle = (subject: string, fn: (payload: unknown) => Json) => {
+    unsubscribes.push(
+      opts.bus.handle(subject, (payload) => {
+        try {
+          return fn(payload);
+        } catch (e) {
+          log.warn({ subject, err: (e as Error).message }, 'bridge request rejected');
+          throw e;
+        }
+      }),
+    );
+  };
+  const allocateSubject = subjects.bridgeAllocate(bridgeId);
+  handle(allocateSubject, (payload) => {
+    const p = parse(bridgeAllocateSchema, payload, allocateSubject);
+    return bridge.allocate(p.conferenceId, p.endpointId);
+  });
+  const configureSubject = subjects.bridgeConfigure(bridgeId);
+  handle(configureSubject, (payload) => {
+    const p = parse(bridgeConfigureSchema, payload, configureSubject);
+    bridge.configure(p);
+    return ok;
+  });
+  const subscribeSubject = subjects.bridgeSubscribe(bridgeId);
+  handle(subscribeSubject, (payload) => {
+    const p = parse(bridgeSubscribeSchema, payload, subscribeSubject);
+    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
+    return ok;
+  });
+  const muteSubject = subjects.bridgeMute(bridgeId);
+  handle(muteSubject, (payload) => {
+    const p = parse(bridgeMuteSchema, payload, muteSubject);
+    bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
+    return ok;
+  });
+  const expireSubject = subjects.bridgeExpire(bridgeId);
+  handle(expireSubject, (payload) => {
+    const p = parse(bridgeExpireSchema, payload, expireSubject);
+    bridge.expire(p.conferenceId, p.endpointId);
+    return ok;
+  });
+
+  const announce = () => {
+    try {
+      opts.bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints: bridge.endpointCount });
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'could not announce the bridge');
+    }
+  };
+  announce();
+  const announceTimer = setInterval(announce, ANNOUNCE_INTERVAL_MS);
+  const tickTimer = setInterval(() => {
+    try {
+      bridge.tick();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'bridge maintenance failed');
+    }
+  }, TICK_INTERVAL_MS);
+  announceTimer.unref();
+  tickTimer.unref();
+
+  log.info({ mediaPort, address: bindAddress, fingerprint: certificate.fingerprint }, 'bridge started');
+
+  let closing: Promise<void> | null = null;
+  return {
+    bridgeId,
+    mediaPort,
+    counters: bridge.counters,
+    fingerprint: certificate.fingerprint,
+    close() {
+      closing ??= (async () => {
+        clearInterval(announceTimer);
+        clearInterval(tickTimer);
+        for (const u of unsubscribes) u();
+        await bridge.close();
+        log.info({ counters: bridge.counters.snapshot() }, 'bridge stopped');
+      })();
+      return closing;
+    },
+  };
+}

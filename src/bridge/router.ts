@@ -1,0 +1,314 @@
+// The media path: SRTP in, routing decision, SRTP out per receiver. Runs once per packet, so it uses no
+// closures, no JSON, no logging and allocates nothing: output buffers come from a preallocated ring
+// (dgram sends asynchronously, so a buffer is reused only after the ring wrapped around).
+import {
+  FMT_FIR,
+  FMT_NACK,
+  FMT_PLI,
+  RTCP_PSFB,
+  RTCP_RTPFB,
+  RTCP_SR,
+  fbMediaSsrc,
+  forEachFir,
+  forEachNack,
+  forEachRtcp,
+  srSsrc,
+  writeFir,
+  writeNack,
+  writePli,
+  writeRemb,
+  writeRr,
+} from './packet/rtcp.ts';
+import { isRtcp, rtpHeaderLength, rtpSeq, rtpSsrc } from './packet/rtp.ts';
+import type { BridgeCounters } from './counters.ts';
+import type { Endpoint, Source } from './endpoint.ts';
+import type { UdpTransport } from './udp-transport.ts';
+
+/** Output ring: OUT_SLOTS buffers of OUT_SLOT_SIZE bytes. */
+export const OUT_SLOTS = 2048;
+export const OUT_SLOT_SIZE = 1600;
+/** Largest plaintext RTP/RTCP packet the bridge forwards (room left for the SRTP tag and index). */
+export const MAX_FORWARD = 1500;
+/** Keyframe requests to one source at most this often. */
+export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
+/** Retransmissions answered per NACK packet at most. */
+const MAX_RESENDS_PER_NACK = 256;
+/** The bitrate the bridge asks every video sender for (until real bandwidth estimation exists). */
+export const REMB_BITRATE_BPS = 2_500_000;
+
+export class BufferRing {
+  private readonly buffers: Buffer[];
+  private index = 0;
+
+  constructor(count: number, size: number) {
+    const memory = Buffer.alloc(count * size);
+    this.buffers = new Array<Buffer>(count);
+    for (let i = 0; i < count; i++) this.buffers[i] = memory.subarray(i * size, (i + 1) * size);
+  }
+
+  next(): Buffer {
+    const b = this.buffers[this.index];
+    this.index = this.index + 1 === this.buffers.length ? 0 : this.index + 1;
+    return b;
+  }
+}
+
+export interface RouterHost {
+  readonly counters: BridgeCounters;
+  readonly udp: UdpTransport;
+  readonly bridgeSsrc: number;
+  /** Coarse clock for lastSeen bookkeeping. */
+  clockMs: number;
+  endpointByAddress(address: string, port: number): Endpoint | undefined;
+}
+
+const EMPTY = Buffer.alloc(0);
+
+export class Router {
+  private readonly host: RouterHost;
+  private readonly counters: BridgeCounters;
+  private readonly udp: UdpTransport;
+  private readonly ring = new BufferRing(OUT_SLOTS, OUT_SLOT_SIZE);
+  /** Where RTCP the bridge composes is written before protection (used synchronously only). */
+  private readonly scratch = Buffer.alloc(MAX_FORWARD);
+
+  // state of the RTCP packet being walked (avoids closures per packet)
+  private rtcpEndpoint: Endpoint | null = null;
+  private rtcpBuf: Buffer = EMPTY;
+  private nackSource: Source | null = null;
+  private nackReceiver: Endpoint | null = null;
+  private resends = 0;
+  private readonly missing = new Uint16Array(512);
+  private missCount = 0;
+
+  private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
+  private readonly onNackSeqCb: (seq: number) => void;
+  private readonly onFirEntryCb: (ssrc: number, seqNr: number) => void;
+
+  constructor(host: RouterHost) {
+    this.host = host;
+    this.counters = host.counters;
+    this.udp = host.udp;
+    this.onRtcpPacketCb = this.onRtcpPacket.bind(this);
+    this.onNackSeqCb = this.onNackSeq.bind(this);
+    this.onFirEntryCb = this.onFirEntry.bind(this);
+  }
+
+  /** An RTP or RTCP datagram (first byte 128..191). */
+  onMedia(buf: Buffer, address: string, port: number): void {
+    const ep = this.host.endpointByAddress(address, port);
+    if (ep === undefined) {
+      this.counters.dropUnknownAddress++;
+      return;
+    }
+    if (!ep.connected) {
+      this.counters.dropNotConnected++;
+      return;
+    }
+    if (buf.length < 12) {
+      this.counters.dropMalformed++;
+      return;
+    }
+    if (isRtcp(buf)) this.onRtcp(ep, buf);
+    else this.onRtp(ep, buf);
+  }
+
+  private onRtp(ep: Endpoint, buf: Buffer): void {
+    const c = this.counters;
+    const len = ep.srtpIn!.unprotectRtp(buf, buf.length);
+    if (len < 0) {
+      c.dropSrtp++;
+      return;
+    }
+    if (len > MAX_FORWARD || rtpHeaderLength(buf, len) < 0) {
+      c.dropMalformed++;
+      return;
+    }
+    ep.lastSeenMs = this.host.clockMs;
+    c.rtpIn++;
+    const source = ep.conference.sources.get(rtpSsrc(buf));
+    if (source === undefined || source.owner !== ep) {
+      c.dropUnknownSsrc++;
+      return;
+    }
+    if (ep.audioMuted && source.kind === 'audio') {
+      c.dropMuted++;
+      return;
+    }
+    if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
+    const subs = source.subscribers;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i];
+      if (sub.connected) this.sendRtp(sub, buf, len);
+    }
+  }
+
+  private sendRtp(to: Endpoint, buf: Buffer, len: number): void {
+    const out = this.ring.next();
+    const n = to.srtpOut!.protectRtp(buf, len, out);
+    if (n <= 0) {
+      this.counters.protectErrors++;
+      return;
+    }
+    this.counters.rtpOut++;
+    this.udp.send(out, 0, n, to.port, to.address!);
+  }
+
+  /** Protects buf[0..len) (plain RTCP) for `to` and sends it. */
+  sendRtcp(to: Endpoint, buf: Buffer, len: number): void {
+    if (!to.connected || to.address === null) return;
+    const out = this.ring.next();
+    const n = to.srtpOut!.protectRtcp(buf, len, out);
+    if (n <= 0) {
+      this.counters.protectErrors++;
+      return;
+    }
+    this.counters.rtcpOut++;
+    this.udp.send(out, 0, n, to.port, to.address);
+  }
+
+  private onRtcp(ep: Endpoint, buf: Buffer): void {
+    const c = this.counters;
+    const len = ep.srtpIn!.unprotectRtcp(buf, buf.length);
+    if (len < 0) {
+      c.dropSrtp++;
+      return;
+    }
+    ep.lastSeenMs = this.host.clockMs;
+    c.rtcpIn++;
+    this.rtcpEndpoint = ep;
+    this.rtcpBuf = buf;
+    try {
+      if (!forEachRtcp(buf, len, this.onRtcpPacketCb)) c.dropMalformed++;
+    } finally {
+      this.rtcpEndpoint = null;
+      this.rtcpBuf = EMPTY;
+    }
+  }
+
+  private onRtcpPacket(offset: number, length: number, pt: number, fmt: number): void {
+    const ep = this.rtcpEndpoint!;
+    const buf = this.rtcpBuf;
+    if (pt === RTCP_SR) {
+      if (length >= 28) this.forwardSr(ep, buf, offset);
+    } else if (pt === RTCP_RTPFB) {
+      if (fmt === FMT_NACK && length >= 16) this.onNack(ep, buf, offset, length);
+    } else if (pt === RTCP_PSFB) {
+      if (fmt === FMT_PLI && length >= 12) {
+        const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
+        if (source !== null) this.requestKeyframe(source, false, false);
+      } else if (fmt === FMT_FIR && length >= 20) {
+        forEachFir(buf, offset, length, this.onFirEntryCb);
+      }
+    }
+    // RR, SDES, BYE, REMB, transport-cc, APP: consumed by the bridge
+  }
+
+  /** The source `ssrc` names if `ep` receives it (an RTX SSRC maps to its primary), else null. */
+  private receivedSource(ep: Endpoint, ssrc: number): Source | null {
+    const sources = ep.conference.sources;
+    let source = sources.get(ssrc);
+    if (source === undefined) return null;
+    if (source.primarySsrc !== source.ssrc) {
+      source = sources.get(source.primarySsrc);
+      if (source === undefined) return null;
+    }
+    if (source.owner === ep || !ep.subscriptions.has(source.ssrc)) return null;
+    return source;
+  }
+
+  private onFirEntry(ssrc: number, _seqNr: number): void {
+    const source = this.receivedSource(this.rtcpEndpoint!, ssrc);
+    if (source !== null) this.requestKeyframe(source, true, false);
+  }
+
+  /** Forwards a sender report (sender info only, report blocks stripped) to the source's receivers. */
+  private forwardSr(ep: Endpoint, buf: Buffer, offset: number): void {
+    const source = ep.conference.sources.get(srSsrc(buf, offset));
+    if (source === undefined || source.owner !== ep) return;
+    const subs = source.subscribers;
+    if (subs.length === 0) return;
+    const s = this.scratch;
+    buf.copy(s, 0, offset, offset + 28);
+    s[0] = 0x80; // V=2, P=0, RC=0
+    s[2] = 0;
+    s[3] = 6; // 28 bytes
+    for (let i = 0; i < subs.length; i++) this.sendRtcp(subs[i], s, 28);
+  }
+
+  private onNack(ep: Endpoint, buf: Buffer, offset: number, length: number): void {
+    const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
+    if (source === null) return;
+    this.nackSource = source;
+    this.nackReceiver = ep;
+    this.missCount = 0;
+    this.resends = 0;
+    forEachNack(buf, offset, length, this.onNackSeqCb);
+    this.nackSource = null;
+    this.nackReceiver = null;
+    if (this.missCount > 0 && source.owner.connected) {
+      const s = this.scratch;
+      const rr = writeRr(s, 0, this.host.bridgeSsrc);
+      const n = writeNack(s, rr, this.host.bridgeSsrc, source.ssrc, this.missing, this.missCount);
+      if (n > 0) {
+        this.sendRtcp(source.owner, s, rr + n);
+        this.counters.nacksForwarded++;
+      }
+    }
+  }
+
+  private onNackSeq(seq: number): void {
+    const rb = this.nackSource!.rtx;
+    if (rb !== null) {
+      const i = rb.find(seq);
+      if (i >= 0) {
+        if (this.resends < MAX_RESENDS_PER_NACK) {
+          this.resends++;
+          this.counters.retransmits++;
+          this.sendRtp(this.nackReceiver!, rb.slots[i], rb.lengths[i]);
+        }
+        return;
+      }
+    }
+    this.counters.nackMisses++;
+    if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
+  }
+
+  /**
+   * Asks the sender of `source` for a keyframe: a PLI, or a FIR with the next command sequence number.
+   * At most one per source per KEYFRAME_REQUEST_INTERVAL_MS unless `force`.
+   */
+  requestKeyframe(source: Source, fir: boolean, force: boolean): void {
+    if (source.kind !== 'video' || source.primarySsrc !== source.ssrc) return;
+    const now = Date.now();
+    if (!force && now - source.lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) {
+      this.counters.keyframeRequestsThrottled++;
+      return;
+    }
+    const owner = source.owner;
+    if (!owner.connected) return;
+    source.lastKeyframeRequestMs = now;
+    const s = this.scratch;
+    const ssrc = this.host.bridgeSsrc;
+    let n = writeRr(s, 0, ssrc);
+    if (fir) {
+      source.firSeq = (source.firSeq + 1) & 0xff;
+      n += writeFir(s, n, ssrc, source.ssrc, source.firSeq);
+    } else {
+      n += writePli(s, n, ssrc, source.ssrc);
+    }
+    this.counters.keyframeRequests++;
+    this.sendRtcp(owner, s, n);
+  }
+
+  /** Sends `to` a REMB for its video sources (RR + REMB compound). */
+  sendRemb(to: Endpoint, ssrcs: number[], bitrateBps: number): void {
+    if (ssrcs.length === 0) return;
+    const s = this.scratch;
+    const rr = writeRr(s, 0, this.host.bridgeSsrc);
+    const n = writeRemb(s, rr, this.host.bridgeSsrc, bitrateBps, ssrcs);
+    if (n <= 0) return;
+    this.counters.rembsSent++;
+    this.sendRtcp(to, s, rr + n);
+  }
+}

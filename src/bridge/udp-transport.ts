@@ -1,0 +1,92 @@
+// The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler.
+import dgram from 'node:dgram';
+import type { BridgeCounters } from './counters.ts';
+
+export interface DatagramSink {
+  onStun(buf: Buffer, address: string, port: number): void;
+  onDtls(buf: Buffer, address: string, port: number): void;
+  onMedia(buf: Buffer, address: string, port: number): void;
+}
+
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+export class UdpTransport {
+  readonly socket: dgram.Socket;
+  port = 0;
+  private readonly sink: DatagramSink;
+  private readonly counters: BridgeCounters;
+  private readonly onSent: (error: Error | null) => void;
+  private closed = false;
+
+  constructor(sink: DatagramSink, counters: BridgeCounters, onSocketError: (error: Error) => void) {
+    this.sink = sink;
+    this.counters = counters;
+    this.socket = dgram.createSocket({ type: 'udp4' });
+    this.socket.on('message', this.onMessage.bind(this));
+    this.socket.on('error', onSocketError);
+    this.onSent = (error) => {
+      if (error) counters.sendErrors++;
+    };
+  }
+
+  bind(address: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      const onError = (e: Error) => reject(e);
+      this.socket.once('error', onError);
+      this.socket.bind(port, address, () => {
+        this.socket.off('error', onError);
+        try {
+          this.socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+          this.socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+        } catch {
+          // the kernel caps buffer sizes; the defaults work, just with less headroom
+        }
+        this.port = this.socket.address().port;
+        resolve(this.port);
+      });
+    });
+  }
+
+  /** RFC 7983 demultiplexing. Never throws: a failure drops the datagram and is counted. */
+  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+    const c = this.counters;
+    c.packetsIn++;
+    c.bytesIn += msg.length;
+    try {
+      if (msg.length === 0) {
+        c.dropUnknownType++;
+        return;
+      }
+      const b0 = msg[0];
+      if (b0 >= 128 && b0 <= 191) this.sink.onMedia(msg, rinfo.address, rinfo.port);
+      else if (b0 <= 3) this.sink.onStun(msg, rinfo.address, rinfo.port);
+      else if (b0 >= 20 && b0 <= 63) this.sink.onDtls(msg, rinfo.address, rinfo.port);
+      else c.dropUnknownType++;
+    } catch {
+      c.dropError++;
+    }
+  }
+
+  send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
+    if (this.closed) return;
+    try {
+      this.socket.send(buf, offset, length, port, address, this.onSent);
+      this.counters.packetsOut++;
+      this.counters.bytesOut += length;
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
+  close(): Promise<void> {
+    if (this.closed) return Promise.resolve();
+    this.closed = true;
+    return new Promise((resolve) => {
+      try {
+        this.socket.close(() => resolve());
+      } catch {
+        resolve();
+      }
+    });
+  }
+}
