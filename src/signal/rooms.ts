@@ -16,6 +16,9 @@ import {
 } from '../protocol/signal-messages.ts';
 
 export const MAX_PARTICIPANTS_PER_ROOM = 100;
+/** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
+const FOCUS_JOIN_TIMEOUT_MS = 15_000;
+const FOCUS_TIMEOUT_MS = 10_000;
 
 /** One client connection, whatever carries it (a WebSocket in practice). */
 export interface Session {
@@ -129,10 +132,10 @@ export class Rooms {
       member,
       'focus join',
       async () => {
-        await this.bus.request(subjects.focusJoin, { conferenceId, participantId: id });
+        await this.bus.request(subjects.focusJoin, { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
         // focus learns the initial mute state the same way as later changes
-        if (member.audioMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true });
-        if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true });
+        if (member.audioMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
+        if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
       },
       (e) => {
         if (session.member === member) this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
@@ -150,7 +153,7 @@ export class Rooms {
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.enqueue(member, 'focus leave', () =>
-      this.bus.request(subjects.focusLeave, { conferenceId: room.key, participantId: member.id }),
+      this.bus.request(subjects.focusLeave, { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
     );
   }
 
@@ -163,7 +166,7 @@ export class Rooms {
     // to everyone, the sender included (it sees the server's view of its own state)
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
     this.enqueue(member, 'focus mute', () =>
-      this.bus.request(subjects.focusMute, { conferenceId: member.room.key, participantId: member.id, kind, muted }),
+      this.bus.request(subjects.focusMute, { conferenceId: member.room.key, participantId: member.id, kind, muted }, FOCUS_TIMEOUT_MS),
     );
   }
 
@@ -173,7 +176,7 @@ export class Rooms {
     this.enqueue(
       member,
       'focus answer',
-      () => this.bus.request(subjects.focusAnswer, { conferenceId: member.room.key, participantId: member.id, sdp, version }),
+      () => this.bus.request(subjects.focusAnswer, { conferenceId: member.room.key, participantId: member.id, sdp, version }, FOCUS_TIMEOUT_MS),
       (e) => {
         if (session.member !== member) return;
         const internal = e instanceof BusTimeoutError || e instanceof BusNoHandlerError;

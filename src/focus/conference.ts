@@ -1,0 +1,239 @@
+// One conference: its participants, their bridge endpoints, the sources they send, and per participant the
+// receive m-lines for everybody else's sources. Renegotiation is serialized per participant: at most one
+// offer is outstanding; changes meanwhile set `dirty`, which makes exactly one new offer once the answer
+// arrives. The caller (focus/index.ts) runs every method of one conference one at a time.
+import { randomInt } from 'node:crypto';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import {
+  bridgeAllocateReplySchema,
+  subjects,
+  type BridgeAllocateReply,
+  type MediaSource,
+  type SignalOffer,
+} from '../protocol/bus-messages.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
+import { buildOffer, parseAnswer, type RemoteMline } from './sdp.ts';
+
+/** The first mid for remote sources (0 and 1 are the participant's own audio and video). */
+export const FIRST_REMOTE_MID = 2;
+
+export interface ParticipantState {
+  id: string;
+  /** The o= session id of this participant's session (numeric string). */
+  sessionId: string;
+  transport: BridgeAllocateReply;
+  /** What this participant sends, from its last accepted answer. */
+  sources: MediaSource[];
+  remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
+  /** bridgeConfigure done at least once. */
+  configured: boolean;
+  /** Receive m-lines for the others' sources, mid order; mids are never reused. */
+  mlines: RemoteMline[];
+  nextMid: number;
+  /** Version of the last offer sent. */
+  version: number;
+  outstanding: { version: number; mlines: RemoteMline[] } | null;
+  dirty: boolean;
+  /** m-line state of the last offer sent, to skip offers that would change nothing. */
+  lastOfferedKey: string | null;
+  /** The last ssrc set sent with bridgeSubscribe. */
+  subscribed: number[] | null;
+  audioMuted: boolean;
+  videoMuted: boolean;
+}
+
+const mlinesKey = (mlines: readonly RemoteMline[]) =>
+  mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
+
+const sourcesKey = (sources: readonly MediaSource[]) =>
+  [...sources]
+    .sort((a, b) => a.kind.localeCompare(b.kind))
+    .map((s) => `${s.kind}:${s.ssrc}:${s.rtxSsrc ?? ''}`)
+    .join(',');
+
+export class Conference {
+  readonly id: string;
+  readonly bridgeId: string;
+  readonly participants = new Map<string, ParticipantState>();
+  private readonly bus: Bus;
+  private readonly log: Logger;
+  private readonly bridgeTimeoutMs: number;
+
+  constructor(opts: { id: string; bridgeId: string; bus: Bus; log: Logger; bridgeTimeoutMs?: number }) {
+    this.id = opts.id;
+    this.bridgeId = opts.bridgeId;
+    this.bus = opts.bus;
+    this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
+    this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
+  }
+
+  get size(): number {
+    return this.participants.size;
+  }
+
+  async join(participantId: string): Promise<void> {
+    if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in conference ${this.id}`);
+    const reply = await this.bus.request(
+      subjects.bridgeAllocate(this.bridgeId),
+      { conferenceId: this.id, endpointId: participantId },
+      this.bridgeTimeoutMs,
+    );
+    const transport = bridgeAllocateReplySchema.safeParse(reply);
+    if (!transport.success) throw new Error(`bridge ${this.bridgeId} gave a malformed allocation: ${transport.error.issues[0]?.message}`);
+    if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in conference ${this.id}`);
+    const p: ParticipantState = {
+      id: participantId,
+      sessionId: String(randomInt(1, 2 ** 48)),
+      transport: transport.data,
+      sources: [],
+      configured: false,
+      mlines: [],
+      nextMid: FIRST_REMOTE_MID,
+      version: 0,
+      outstanding: null,
+      dirty: false,
+      lastOfferedKey: null,
+      subscribed: null,
+      audioMuted: false,
+      videoMuted: false,
+    };
+    this.participants.set(participantId, p);
+    this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
+    this.negotiate(p, true);
+  }
+
+  async leave(participantId: string): Promise<void> {
+    const p = this.participants.get(participantId);
+    if (!p) return;
+    this.participants.delete(participantId);
+    this.log.info({ participant: participantId, participants: this.participants.size }, 'participant left the conference');
+    try {
+      await this.request(subjects.bridgeExpire(this.bridgeId), { conferenceId: this.id, endpointId: participantId });
+    } catch (e) {
+      this.log.warn({ participant: participantId, err: (e as Error).message }, 'bridge expire failed');
+    }
+    // the leaver's m-lines become inactive everywhere else
+    for (const q of this.participants.values()) this.negotiate(q);
+  }
+
+  async mute(participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
+    const p = this.mustGet(participantId);
+    if (kind === 'audio') p.audioMuted = muted;
+    else p.videoMuted = muted;
+    // the bridge drops a muted participant's audio; video mute is the browser's (it stops sending)
+    if (kind === 'audio') {
+      await this.request(subjects.bridgeMute(this.bridgeId), { conferenceId: this.id, endpointId: participantId, kind, muted });
+    }
+  }
+
+  /** The browser's answer to offer `version`. Stale versions are ignored; a bad answer throws. */
+  async answer(participantId: string, version: number, sdp: string): Promise<void> {
+    const p = this.mustGet(participantId);
+    if (!p.outstanding || p.outstanding.version !== version) {
+      this.log.info(
+        { participant: participantId, version, outstanding: p.outstanding?.version ?? null },
+        'ignored a stale answer',
+      );
+      return;
+    }
+    const answer = parseAnswer(sdp);
+    const offered = p.outstanding;
+    p.outstanding = null;
+
+    const sourcesChanged = sourcesKey(answer.sources) !== sourcesKey(p.sources);
+    const iceChanged =
+      !p.remote ||
+      p.remote.ufrag !== answer.ufrag ||
+      p.remote.pwd !== answer.pwd ||
+      p.remote.fingerprint.algorithm !== answer.fingerprint.algorithm ||
+      p.remote.fingerprint.value !== answer.fingerprint.value;
+    p.sources = answer.sources;
+    p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
+    if (!p.configured || sourcesChanged || iceChanged) {
+      await this.request(subjects.bridgeConfigure(this.bridgeId), {
+        conferenceId: this.id,
+        endpointId: p.id,
+        remoteUfrag: answer.ufrag,
+        remotePwd: answer.pwd,
+        remoteFingerprint: answer.fingerprint,
+        sources: answer.sources.map((s) => ({ ...s })),
+      });
+      p.configured = true;
+      this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
+    }
+
+    // Receive what this answer accepted, minus what went away since that offer was made.
+    this.refreshMlines(p);
+    const current = new Map(p.mlines.map((m) => [m.mid, m]));
+    const ssrcs = [
+      ...new Set(offered.mlines.filter((m) => m.active && current.get(m.mid)?.active && current.get(m.mid)?.ssrc === m.ssrc).map((m) => m.ssrc)),
+    ].sort((a, b) => a - b);
+    if (!p.subscribed || p.subscribed.join(',') !== ssrcs.join(',')) {
+      await this.request(subjects.bridgeSubscribe(this.bridgeId), { conferenceId: this.id, endpointId: p.id, ssrcs });
+      p.subscribed = ssrcs;
+    }
+
+    if (sourcesChanged) {
+      // everyone else must get (or drop) this participant's sources
+      for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+    }
+    if (p.dirty) {
+      p.dirty = false;
+      this.negotiate(p);
+    }
+  }
+
+  /** Brings p's receive m-lines in line with the others' current sources. */
+  private refreshMlines(p: ParticipantState): void {
+    const wanted = new Map<string, { participantId: string; kind: MediaKind; ssrc: number }>();
+    for (const q of this.participants.values()) {
+      if (q === p) continue;
+      for (const s of q.sources) wanted.set(`${q.id}/${s.kind}/${s.ssrc}`, { participantId: q.id, kind: s.kind, ssrc: s.ssrc });
+    }
+    for (const m of p.mlines) {
+      if (!m.active) continue;
+      const key = `${m.participantId}/${m.kind}/${m.ssrc}`;
+      if (wanted.has(key)) wanted.delete(key);
+      else m.active = false;
+    }
+    for (const w of wanted.values()) {
+      p.mlines.push({ mid: String(p.nextMid++), participantId: w.participantId, kind: w.kind, ssrc: w.ssrc, active: true });
+    }
+  }
+
+  /** Sends p a new offer now, or marks it dirty when one is outstanding. No-op when nothing changed. */
+  private negotiate(p: ParticipantState, force = false): void {
+    if (p.outstanding) {
+      p.dirty = true;
+      return;
+    }
+    this.refreshMlines(p);
+    const key = mlinesKey(p.mlines);
+    if (!force && key === p.lastOfferedKey) return;
+    const version = ++p.version;
+    const snapshot = p.mlines.map((m) => ({ ...m }));
+    p.outstanding = { version, mlines: snapshot };
+    p.lastOfferedKey = key;
+    const sdp = buildOffer({ sessionId: p.sessionId, version, transport: p.transport, remote: snapshot });
+    const offer: SignalOffer = {
+      conferenceId: this.id,
+      participantId: p.id,
+      sdp,
+      version,
+      sources: snapshot.filter((m) => m.active).map((m) => ({ mid: m.mid, participantId: m.participantId, kind: m.kind })),
+    };
+    this.log.debug({ participant: p.id, version, sources: offer.sources.length, mlines: snapshot.length }, 'offer');
+    this.bus.publish(subjects.signalOffer, offer);
+  }
+
+  private mustGet(participantId: string): ParticipantState {
+    const p = this.participants.get(participantId);
+    if (!p) throw new Error(`participant ${participantId} is not in conference ${this.id}`);
+    return p;
+  }
+
+  private async request(subject: string, payload: Parameters<Bus['request']>[1]): Promise<void> {
+    await this.bus.request(subject, payload, this.bridgeTimeoutMs);
+  }
+}

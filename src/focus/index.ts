@@ -1,0 +1,194 @@
+// focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
+// loaded one that announced itself), and drives each participant's offer/answer cycle. Every operation of
+// one conference runs one at a time, in arrival order.
+import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import {
+  bridgeAnnounceSchema,
+  bridgeEventSchema,
+  focusAnswerSchema,
+  focusJoinSchema,
+  focusLeaveSchema,
+  focusMuteSchema,
+  subjects,
+} from '../protocol/bus-messages.ts';
+import { Conference } from './conference.ts';
+
+export { Conference } from './conference.ts';
+export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
+
+/** How long a join waits for a first bridge to announce itself. */
+export const BRIDGE_WAIT_MS = 5000;
+
+interface BridgeInfo {
+  id: string;
+  /** Endpoints the bridge last said it has. */
+  announcedEndpoints: number;
+  /** Participants this focus placed on it. */
+  placed: number;
+  conferences: Set<string>;
+}
+
+function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, payload: unknown, what: string): T {
+  const r = schema.safeParse(payload);
+  if (!r.success) {
+    const i = r.error.issues[0];
+    throw new Error(`bad ${what} request: ${i ? `${i.path.map(String).join('.') || '(payload)'}: ${i.message}` : 'invalid'}`);
+  }
+  return r.data;
+}
+
+export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number }): { close(): Promise<void> } {
+  const { bus } = opts;
+  const log = opts.log.child({ part: 'focus' });
+  const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
+  const bridges = new Map<string, BridgeInfo>();
+  const conferences = new Map<string, Conference>();
+  const locks = new Map<string, Promise<unknown>>();
+  let bridgeWaiters: (() => void)[] = [];
+  let closed = false;
+
+  /** Runs fn after every earlier operation of this conference has finished. */
+  function withLock<T>(conferenceId: string, fn: () => Promise<T>): Promise<T> {
+    const prev = locks.get(conferenceId) ?? Promise.resolve();
+    const run = prev.then(fn, fn);
+    const tail = run.catch(() => {});
+    locks.set(conferenceId, tail);
+    void tail.then(() => {
+      if (locks.get(conferenceId) === tail) locks.delete(conferenceId);
+    });
+    return run;
+  }
+
+  async function waitForBridge(): Promise<void> {
+    if (bridges.size > 0) return;
+    log.info({ waitMs: bridgeWaitMs }, 'no bridge yet; waiting for one to announce itself');
+    await new Promise<void>((resolve, reject) => {
+      const waiter = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        bridgeWaiters = bridgeWaiters.filter((w) => w !== waiter);
+        reject(new Error('no media bridge is available (none announced itself)'));
+      }, bridgeWaitMs);
+      bridgeWaiters.push(waiter);
+    });
+  }
+
+  function pickBridge(): BridgeInfo {
+    let best: BridgeInfo | undefined;
+    for (const b of bridges.values()) {
+      const load = Math.max(b.announcedEndpoints, b.placed);
+      const bestLoad = best ? Math.max(best.announcedEndpoints, best.placed) : Infinity;
+      if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
+    }
+    if (!best) throw new Error('no media bridge is available');
+    return best;
+  }
+
+  const unsubscribers: Unsubscribe[] = [];
+
+  unsubscribers.push(
+    bus.subscribe(subjects.bridgeAnnounce, (payload) => {
+      const r = bridgeAnnounceSchema.safeParse(payload);
+      if (!r.success) {
+        log.warn({ err: r.error.issues[0]?.message }, 'dropped a malformed bridge announcement');
+        return;
+      }
+      const known = bridges.get(r.data.bridgeId);
+      if (known) known.announcedEndpoints = r.data.endpoints;
+      else {
+        bridges.set(r.data.bridgeId, { id: r.data.bridgeId, announcedEndpoints: r.data.endpoints, placed: 0, conferences: new Set() });
+        log.info({ bridge: r.data.bridgeId, endpoints: r.data.endpoints }, 'bridge available');
+      }
+      const waiters = bridgeWaiters;
+      bridgeWaiters = [];
+      for (const w of waiters) w();
+    }),
+    bus.subscribe(subjects.bridgeEvent, (payload) => {
+      const r = bridgeEventSchema.safeParse(payload);
+      if (!r.success) return;
+      log.info({ bridge: r.data.bridgeId, conference: r.data.conferenceId, participant: r.data.endpointId }, `endpoint ${r.data.event}`);
+    }),
+  );
+
+  const ok: Json = { ok: true };
+
+  function dropIfEmpty(conference: Conference): void {
+    if (conference.size > 0 || conferences.get(conference.id) !== conference) return;
+    conferences.delete(conference.id);
+    bridges.get(conference.bridgeId)?.conferences.delete(conference.id);
+    log.info({ conference: conference.id }, 'conference ended');
+  }
+
+  unsubscribers.push(
+    bus.handle(subjects.focusJoin, async (payload) => {
+      const { conferenceId, participantId } = parseOrThrow(focusJoinSchema, payload, 'focus.join');
+      return await withLock(conferenceId, async () => {
+        if (closed) throw new Error('focus is stopping');
+        let conference = conferences.get(conferenceId);
+        if (!conference) {
+          await waitForBridge();
+          const bridge = pickBridge();
+          conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log });
+          conferences.set(conferenceId, conference);
+          bridge.conferences.add(conferenceId);
+          log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
+        }
+        try {
+          await conference.join(participantId);
+          const b = bridges.get(conference.bridgeId);
+          if (b) b.placed++;
+        } finally {
+          dropIfEmpty(conference);
+        }
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusAnswer, async (payload) => {
+      const { conferenceId, participantId, sdp, version } = parseOrThrow(focusAnswerSchema, payload, 'focus.answer');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        await conference.answer(participantId, version, sdp);
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusLeave, async (payload) => {
+      const { conferenceId, participantId } = parseOrThrow(focusLeaveSchema, payload, 'focus.leave');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference || !conference.participants.has(participantId)) return ok; // already gone: fine
+        await conference.leave(participantId);
+        const b = bridges.get(conference.bridgeId);
+        if (b && b.placed > 0) b.placed--;
+        dropIfEmpty(conference);
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusMute, async (payload) => {
+      const { conferenceId, participantId, kind, muted } = parseOrThrow(focusMuteSchema, payload, 'focus.mute');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        await conference.mute(participantId, kind, muted);
+        return ok;
+      });
+    }),
+  );
+
+  log.info('focus started');
+  return {
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const u of unsubscribers) u();
+      for (const w of bridgeWaiters) w();
+      bridgeWaiters = [];
+      await Promise.allSettled([...locks.values()]);
+      log.info('focus stopped');
+    },
+  };
+}

@@ -1,0 +1,210 @@
+// Session descriptions, exactly as docs/ARCHITECTURE.md "Session descriptions" fixes them: focus always
+// offers, the browser always answers; one BUNDLE transport with rtcp-mux towards an ICE-lite bridge that is
+// the DTLS server (offer a=setup:actpass). Same payload types and header extension ids for everyone:
+// Opus 111 (+ ssrc-audio-level as extmap 1), VP8 96 (nack, nack pli, ccm fir, goog-remb), no RTX.
+import sdpTransform, { type MediaDescription, type SessionDescription } from 'sdp-transform';
+import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
+
+export const AUDIO_PT = 111;
+export const VIDEO_PT = 96;
+export const AUDIO_LEVEL_EXT_ID = 1;
+export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+export const OWN_AUDIO_MID = '0';
+export const OWN_VIDEO_MID = '1';
+
+/** One receive m-line for a remote participant's source (mids 2..). */
+export interface RemoteMline {
+  mid: string;
+  participantId: string;
+  kind: MediaKind;
+  ssrc: number;
+  /** False once that source is gone: the m-line stays, `a=inactive`, without ssrc lines. */
+  active: boolean;
+}
+
+export interface OfferInput {
+  /** Numeric string, constant for one participant's session. */
+  sessionId: string;
+  /** The o= session version; one more for every offer. */
+  version: number;
+  transport: BridgeAllocateReply;
+  remote: readonly RemoteMline[];
+}
+
+function transportAttributes(t: BridgeAllocateReply): Partial<MediaDescription> {
+  return {
+    connection: { version: 4, ip: '0.0.0.0' },
+    rtcp: { port: 9, netType: 'IN', ipVer: 4, address: '0.0.0.0' },
+    iceUfrag: t.ufrag,
+    icePwd: t.pwd,
+    fingerprint: { type: t.fingerprint.algorithm, hash: t.fingerprint.value },
+    setup: 'actpass',
+    candidates: t.candidates.map((c) => ({
+      foundation: c.foundation,
+      component: 1,
+      transport: c.protocol,
+      priority: c.priority,
+      ip: c.ip,
+      port: c.port,
+      type: 'host',
+      ...(c.protocol === 'tcp' ? { tcptype: c.tcpType ?? 'passive' } : {}),
+    })),
+    endOfCandidates: 'end-of-candidates',
+    rtcpMux: 'rtcp-mux',
+  };
+}
+
+function codecAttributes(kind: MediaKind): Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> {
+  if (kind === 'audio') {
+    return {
+      payloads: String(AUDIO_PT),
+      rtp: [{ payload: AUDIO_PT, codec: 'opus', rate: 48000, encoding: 2 }],
+      fmtp: [{ payload: AUDIO_PT, config: 'minptime=10;useinbandfec=1' }],
+      ext: [{ value: AUDIO_LEVEL_EXT_ID, uri: AUDIO_LEVEL_URI }],
+    };
+  }
+  return {
+    payloads: String(VIDEO_PT),
+    rtp: [{ payload: VIDEO_PT, codec: 'VP8', rate: 90000 }],
+    fmtp: [],
+    rtcpFb: [
+      { payload: VIDEO_PT, type: 'nack' },
+      { payload: VIDEO_PT, type: 'nack', subtype: 'pli' },
+      { payload: VIDEO_PT, type: 'ccm', subtype: 'fir' },
+      { payload: VIDEO_PT, type: 'goog-remb' },
+    ],
+  };
+}
+
+function mline(kind: MediaKind, mid: string, transport: BridgeAllocateReply): MediaDescription {
+  return {
+    type: kind,
+    port: 9,
+    protocol: 'UDP/TLS/RTP/SAVPF',
+    ...codecAttributes(kind),
+    ...transportAttributes(transport),
+    mid,
+  } as MediaDescription;
+}
+
+/** The msid of a remote participant's track: stream = participant id, track = `<id>-<kind>`. */
+export function remoteMsid(participantId: string, kind: MediaKind): string {
+  return `${participantId} ${participantId}-${kind}`;
+}
+
+/** Builds the offer for one participant: mids 0/1 receive its own audio/video, mids 2.. carry the others. */
+export function buildOffer(input: OfferInput): string {
+  const { transport } = input;
+  const media: MediaDescription[] = [];
+  const own = (kind: MediaKind, mid: string) => {
+    const m = mline(kind, mid, transport);
+    m.direction = 'recvonly';
+    return m;
+  };
+  media.push(own('audio', OWN_AUDIO_MID), own('video', OWN_VIDEO_MID));
+  for (const r of input.remote) {
+    const m = mline(r.kind, r.mid, transport);
+    if (r.active) {
+      m.direction = 'sendonly';
+      m.msid = [{ id: r.participantId, appdata: `${r.participantId}-${r.kind}` }];
+      m.ssrcs = [
+        { id: r.ssrc, attribute: 'cname', value: r.participantId },
+        { id: r.ssrc, attribute: 'msid', value: remoteMsid(r.participantId, r.kind) },
+      ];
+    } else {
+      m.direction = 'inactive';
+    }
+    media.push(m);
+  }
+  const session: SessionDescription = {
+    version: 0,
+    origin: { username: '-', sessionId: input.sessionId, sessionVersion: input.version, netType: 'IN', ipVer: 4, address: '0.0.0.0' },
+    name: '-',
+    timing: { start: 0, stop: 0 },
+    icelite: 'ice-lite',
+    groups: [{ type: 'BUNDLE', mids: media.map((m) => m.mid!).join(' ') }],
+    msidSemantic: { semantic: 'WMS', token: '*' },
+    media,
+  };
+  return sdpTransform.write(session);
+}
+
+export class AnswerError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'AnswerError';
+  }
+}
+
+export interface ParsedAnswer {
+  ufrag: string;
+  pwd: string;
+  fingerprint: { algorithm: string; value: string };
+  /** What the browser sends: at most one audio source (mid 0) and one video source (mid 1). */
+  sources: MediaSource[];
+  /** Every mid in the answer, in order. */
+  mids: string[];
+}
+
+function sendingSsrc(m: MediaDescription): { ssrc: number; rtxSsrc?: number } | undefined {
+  if (m.port === 0) return undefined;
+  const dir = m.direction ?? 'sendrecv';
+  if (dir !== 'sendonly' && dir !== 'sendrecv') return undefined;
+  const valid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
+  for (const g of m.ssrcGroups ?? []) {
+    if (g.semantics !== 'FID') continue;
+    const [a, b] = g.ssrcs.trim().split(/\s+/).map(Number);
+    if (a !== undefined && valid(a)) return b !== undefined && valid(b) && b !== a ? { ssrc: a, rtxSsrc: b } : { ssrc: a };
+  }
+  const first = m.ssrcs?.[0]?.id;
+  if (first === undefined) return undefined;
+  const ssrc = Number(first);
+  return valid(ssrc) ? { ssrc } : undefined;
+}
+
+const FINGERPRINT_VALUE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,63}$/;
+const FINGERPRINT_ALGORITHMS = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
+
+/** Reads what focus needs from a browser's answer; throws AnswerError with a readable reason otherwise. */
+export function parseAnswer(sdp: string): ParsedAnswer {
+  let parsed: SessionDescription;
+  try {
+    parsed = sdpTransform.parse(sdp);
+  } catch (e) {
+    throw new AnswerError(`the answer is not a session description: ${(e as Error).message}`);
+  }
+  if (!/^v=0\r?$/m.test(sdp.split('\n', 1)[0] ?? '') || !Array.isArray(parsed.media) || parsed.media.length === 0) {
+    throw new AnswerError('the answer is not a session description with media sections');
+  }
+  const mediaWith = <K extends keyof MediaDescription>(key: K) => parsed.media.find((m) => m.port !== 0 && m[key] !== undefined)?.[key];
+  const ufrag = mediaWith('iceUfrag') ?? parsed.iceUfrag;
+  const pwd = mediaWith('icePwd') ?? parsed.icePwd;
+  const fp = mediaWith('fingerprint') ?? parsed.fingerprint;
+  if (!ufrag || !pwd) throw new AnswerError('the answer has no ICE credentials (a=ice-ufrag / a=ice-pwd)');
+  if (ufrag.length > 256 || pwd.length > 256) throw new AnswerError('the answer has overlong ICE credentials');
+  if (!fp || !fp.type || !fp.hash) throw new AnswerError('the answer has no DTLS fingerprint (a=fingerprint)');
+  const algorithm = fp.type.toLowerCase();
+  if (!FINGERPRINT_ALGORITHMS.has(algorithm) || !FINGERPRINT_VALUE.test(fp.hash)) {
+    throw new AnswerError(`the answer's DTLS fingerprint is malformed (${fp.type.slice(0, 16)})`);
+  }
+  const sources: MediaSource[] = [];
+  const own: [string, MediaKind][] = [
+    [OWN_AUDIO_MID, 'audio'],
+    [OWN_VIDEO_MID, 'video'],
+  ];
+  for (const [mid, kind] of own) {
+    const m = parsed.media.find((x) => String(x.mid) === mid);
+    if (!m) throw new AnswerError(`the answer has no m-line with mid ${mid}`);
+    if (m.type !== kind) throw new AnswerError(`the answer's mid ${mid} is ${m.type}, expected ${kind}`);
+    const s = sendingSsrc(m);
+    if (s) sources.push(s.rtxSsrc !== undefined ? { ssrc: s.ssrc, kind, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc, kind });
+  }
+  return {
+    ufrag,
+    pwd,
+    fingerprint: { algorithm, value: fp.hash.toUpperCase() },
+    sources,
+    mids: parsed.media.map((m) => String(m.mid ?? '')),
+  };
+}

@@ -1,0 +1,385 @@
+// focus alone over a MemoryBus: a fake bridge (bus handlers that record what focus asks) and fake browsers
+// that answer focus's offers the way Chrome does (send on mids 0/1, receive on the rest).
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import sdpTransform from 'sdp-transform';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { startFocus } from '../../src/focus/index.ts';
+import { createLogger } from '../../src/log.ts';
+import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
+
+const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
+const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent' } });
+const CONF = 'sala';
+const tick = () => new Promise((r) => setTimeout(r, 10));
+
+interface Call {
+  subject: string;
+  payload: any;
+}
+
+/** A bridge that only records: allocate returns a fixed transport. */
+function fakeBridge(bus: MemoryBus, bridgeId: string, calls: Call[]): void {
+  const record = (kind: string) => (payload: unknown) => {
+    calls.push({ subject: kind, payload });
+    if (kind === 'allocate') {
+      const p = payload as { endpointId: string };
+      return {
+        ufrag: `u-${p.endpointId}`,
+        pwd: 'bridgepasswordbridgepassword',
+        fingerprint: { algorithm: 'sha-256', value: Array(32).fill('AB').join(':') },
+        candidates: [{ foundation: '1', ip: '127.0.0.1', port: 10000, protocol: 'udp', priority: 2130706431, type: 'host' }],
+      };
+    }
+    return { ok: true };
+  };
+  bus.handle(subjects.bridgeAllocate(bridgeId), record('allocate'));
+  bus.handle(subjects.bridgeConfigure(bridgeId), record('configure'));
+  bus.handle(subjects.bridgeSubscribe(bridgeId), record('subscribe'));
+  bus.handle(subjects.bridgeMute(bridgeId), record('mute'));
+  bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
+}
+
+/** Chrome-like answer: sendonly with ssrcs on 0/1 (when it has them), recvonly/inactive elsewhere. */
+function answerFor(offerSdp: string, own: { audio?: number; video?: number }, ice = 'brwsr'): string {
+  const offer = sdpTransform.parse(offerSdp);
+  const fp = Array(32).fill('CD').join(':');
+  const media = offer.media.map((m) => {
+    const mid = String(m.mid);
+    const ownSsrc = mid === '0' ? own.audio : mid === '1' ? own.video : undefined;
+    const direction = mid === '0' || mid === '1' ? (ownSsrc ? 'sendonly' : 'inactive') : m.direction === 'sendonly' ? 'recvonly' : 'inactive';
+    return {
+      type: m.type,
+      port: 9,
+      protocol: m.protocol,
+      payloads: m.payloads,
+      rtp: m.rtp,
+      fmtp: m.fmtp,
+      rtcpFb: m.rtcpFb,
+      ext: m.ext,
+      connection: { version: 4, ip: '0.0.0.0' },
+      iceUfrag: ice,
+      icePwd: 'browserpasswordbrowserpass',
+      fingerprint: { type: 'sha-256', hash: fp },
+      setup: 'active',
+      mid,
+      direction,
+      rtcpMux: 'rtcp-mux',
+      ...(ownSsrc ? { ssrcs: [{ id: ownSsrc, attribute: 'cname', value: 'browsercname' }] } : {}),
+    };
+  });
+  return sdpTransform.write({
+    version: 0,
+    origin: { username: '-', sessionId: '99', sessionVersion: 2, netType: 'IN', ipVer: 4, address: '127.0.0.1' },
+    name: '-',
+    timing: { start: 0, stop: 0 },
+    groups: [{ type: 'BUNDLE', mids: media.map((m) => m.mid).join(' ') }],
+    media: media as any,
+  });
+}
+
+function offeredMlines(sdp: string): { mid: string; direction: string; ssrcs: number[] }[] {
+  return sdpTransform.parse(sdp).media.map((m) => ({
+    mid: String(m.mid),
+    direction: m.direction ?? '',
+    ssrcs: [...new Set((m.ssrcs ?? []).map((s) => Number(s.id)))],
+  }));
+}
+
+describe('focus renegotiation', () => {
+  let bus: MemoryBus;
+  let focus: { close(): Promise<void> };
+  let calls: Call[];
+  let offers: SignalOffer[];
+
+  const join = (id: string) => bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: id });
+  const leave = (id: string) => bus.request(subjects.focusLeave, { conferenceId: CONF, participantId: id });
+  const answer = (id: string, offer: SignalOffer, own: { audio?: number; video?: number }) =>
+    bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: id, sdp: answerFor(offer.sdp, own), version: offer.version });
+  const offersFor = (id: string) => offers.filter((o) => o.participantId === id);
+  const lastOffer = (id: string) => offersFor(id).at(-1)!;
+  const callsOf = (subject: string, endpointId?: string) =>
+    calls.filter((c) => c.subject === subject && (endpointId === undefined || c.payload.endpointId === endpointId));
+
+  beforeEach(() => {
+    bus = new MemoryBus();
+    calls = [];
+    offers = [];
+    bus.subscribe(subjects.signalOffer, (o) => offers.push(o as SignalOffer));
+    focus = startFocus({ bus, config, log, bridgeWaitMs: 300 });
+    fakeBridge(bus, 'b1', calls);
+    bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 0 });
+  });
+  afterEach(() => focus.close());
+
+  test('two participants: offers, configure, subscribe, and the first one renegotiated', async () => {
+    await join('A');
+    await tick();
+    assert.deepEqual(callsOf('allocate'), [{ subject: 'allocate', payload: { conferenceId: CONF, endpointId: 'A' } }]);
+    const a1 = lastOffer('A');
+    assert.equal(a1.version, 1);
+    assert.deepEqual(a1.sources, []);
+    assert.deepEqual(offeredMlines(a1.sdp).map((m) => m.mid), ['0', '1']);
+    assert.match(a1.sdp, /a=ice-ufrag:u-A/);
+
+    await answer('A', a1, { audio: 1001, video: 1002 });
+    assert.deepEqual(callsOf('configure', 'A').map((c) => c.payload), [
+      {
+        conferenceId: CONF,
+        endpointId: 'A',
+        remoteUfrag: 'brwsr',
+        remotePwd: 'browserpasswordbrowserpass',
+        remoteFingerprint: { algorithm: 'sha-256', value: Array(32).fill('CD').join(':') },
+        sources: [
+          { ssrc: 1001, kind: 'audio' },
+          { ssrc: 1002, kind: 'video' },
+        ],
+      },
+    ]);
+    assert.deepEqual(callsOf('subscribe', 'A').map((c) => c.payload.ssrcs), [[]]);
+
+    await join('B');
+    await tick();
+    const b1 = lastOffer('B');
+    assert.equal(b1.version, 1);
+    assert.deepEqual(b1.sources, [
+      { mid: '2', participantId: 'A', kind: 'audio' },
+      { mid: '3', participantId: 'A', kind: 'video' },
+    ]);
+    assert.deepEqual(offeredMlines(b1.sdp), [
+      { mid: '0', direction: 'recvonly', ssrcs: [] },
+      { mid: '1', direction: 'recvonly', ssrcs: [] },
+      { mid: '2', direction: 'sendonly', ssrcs: [1001] },
+      { mid: '3', direction: 'sendonly', ssrcs: [1002] },
+    ]);
+    assert.equal(offersFor('A').length, 1, 'A has nothing new until B answers');
+
+    await answer('B', b1, { audio: 2001, video: 2002 });
+    await tick();
+    assert.deepEqual(callsOf('subscribe', 'B').map((c) => c.payload.ssrcs), [[1001, 1002]]);
+    const a2 = lastOffer('A');
+    assert.equal(a2.version, 2);
+    assert.deepEqual(a2.sources, [
+      { mid: '2', participantId: 'B', kind: 'audio' },
+      { mid: '3', participantId: 'B', kind: 'video' },
+    ]);
+    await answer('A', a2, { audio: 1001, video: 1002 });
+    await tick();
+    assert.equal(callsOf('configure', 'A').length, 1, 'same sources: no second configure');
+    assert.deepEqual(callsOf('subscribe', 'A').map((c) => c.payload.ssrcs), [[], [2001, 2002]]);
+    assert.equal(offersFor('B').length, 1, "A's sources did not change: B gets no new offer");
+
+    // a stale answer is ignored
+    const before = calls.length;
+    assert.deepEqual(await answer('A', a1, { audio: 1001, video: 1002 }), { ok: true });
+    assert.equal(calls.length, before);
+  });
+
+  test('at most one outstanding offer per participant; changes meanwhile give exactly one more', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    const aPending = lastOffer('A'); // v2 with B, not answered yet
+    assert.equal(aPending.version, 2);
+    await join('C');
+    await tick();
+    await answer('C', lastOffer('C'), { audio: 31, video: 32 });
+    await join('D');
+    await tick();
+    await answer('D', lastOffer('D'), { audio: 41 }); // D has no camera
+    await tick();
+    assert.equal(offersFor('A').length, 2, 'no new offer to A while v2 is outstanding');
+    await answer('A', aPending, { audio: 11, video: 12 });
+    await tick();
+    assert.equal(offersFor('A').length, 3, 'one catch-up offer');
+    const a3 = lastOffer('A');
+    assert.equal(a3.version, 3);
+    assert.deepEqual(
+      a3.sources.map((s) => `${s.mid}:${s.participantId}:${s.kind}`),
+      ['2:B:audio', '3:B:video', '4:C:audio', '5:C:video', '6:D:audio'],
+    );
+    // answering v2 subscribed A to what v2 carried
+    assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, [21, 22]);
+    await answer('A', a3, { audio: 11, video: 12 });
+    assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, [21, 22, 31, 32, 41]);
+    await tick();
+    assert.equal(offersFor('A').length, 3, 'nothing left to offer');
+  });
+
+  test('leave: expire on the bridge, m-lines stay but go inactive, mids never reused', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await leave('B');
+    await tick();
+    assert.deepEqual(callsOf('expire').map((c) => c.payload), [{ conferenceId: CONF, endpointId: 'B' }]);
+    const a3 = lastOffer('A');
+    assert.equal(a3.version, 3);
+    assert.deepEqual(a3.sources, []);
+    assert.deepEqual(offeredMlines(a3.sdp), [
+      { mid: '0', direction: 'recvonly', ssrcs: [] },
+      { mid: '1', direction: 'recvonly', ssrcs: [] },
+      { mid: '2', direction: 'inactive', ssrcs: [] },
+      { mid: '3', direction: 'inactive', ssrcs: [] },
+    ]);
+    assert.doesNotMatch(a3.sdp.split('m=')[3]!, /a=msid/);
+    await answer('A', a3, { audio: 11, video: 12 });
+    assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, []);
+    // a newcomer gets fresh mids
+    await join('C');
+    await tick();
+    await answer('C', lastOffer('C'), { audio: 31, video: 32 });
+    await tick();
+    const a4 = lastOffer('A');
+    assert.deepEqual(a4.sources, [
+      { mid: '4', participantId: 'C', kind: 'audio' },
+      { mid: '5', participantId: 'C', kind: 'video' },
+    ]);
+    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}`), ['0:recvonly', '1:recvonly', '2:inactive', '3:inactive', '4:sendonly', '5:sendonly']);
+    // leaving twice, or a stranger leaving, is fine
+    assert.deepEqual(await leave('B'), { ok: true });
+    assert.deepEqual(await leave('nobody'), { ok: true });
+  });
+
+  test('leave while an offer is outstanding: subscribe skips the gone source, then one more offer', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    const a2 = lastOffer('A');
+    await leave('B');
+    await tick();
+    assert.equal(offersFor('A').length, 2);
+    await answer('A', a2, { audio: 11, video: 12 });
+    assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, []);
+    await tick();
+    assert.equal(lastOffer('A').version, 3);
+    assert.deepEqual(lastOffer('A').sources, []);
+  });
+
+  test('a changed source (new SSRC) reconfigures and gets a new m-line at the others', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 }); // A turned the camera on
+    assert.equal(callsOf('configure', 'A').length, 2);
+    assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.sources, [
+      { ssrc: 11, kind: 'audio' },
+      { ssrc: 12, kind: 'video' },
+    ]);
+    await tick();
+    const b2 = lastOffer('B');
+    assert.deepEqual(b2.sources.map((s) => `${s.mid}:${s.participantId}:${s.kind}`), ['2:A:audio', '3:A:video']);
+  });
+
+  test('mute: audio goes to the bridge, video does not', async () => {
+    await join('A');
+    await bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'A', kind: 'audio', muted: true });
+    await bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'A', kind: 'video', muted: true });
+    assert.deepEqual(callsOf('mute').map((c) => c.payload), [{ conferenceId: CONF, endpointId: 'A', kind: 'audio', muted: true }]);
+    await assert.rejects(bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'Z', kind: 'audio', muted: true }), /not in conference/);
+  });
+
+  test('bad requests and bad answers are refused with a clear error; a good answer still works after', async () => {
+    await assert.rejects(bus.request(subjects.focusJoin, { conferenceId: CONF }), /bad focus\.join request: participantId/);
+    await assert.rejects(bus.request(subjects.focusAnswer, 'nonsense'), /bad focus\.answer request/);
+    await assert.rejects(bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'A', kind: 'smell', muted: true }), /bad focus\.mute/);
+    await join('A');
+    await assert.rejects(join('A'), /already in conference/);
+    await tick();
+    const a1 = lastOffer('A');
+    await assert.rejects(
+      bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: 'A', sdp: 'v=0\r\nnonsense', version: a1.version }),
+      /not a session description|media sections/,
+    );
+    const noIce = answerFor(a1.sdp, { audio: 1 }).replace(/a=ice-ufrag:[^\r]*\r\n/g, '');
+    await assert.rejects(
+      bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: 'A', sdp: noIce, version: a1.version }),
+      /no ICE credentials/,
+    );
+    assert.equal(callsOf('configure').length, 0);
+    await answer('A', a1, { audio: 1 });
+    assert.equal(callsOf('configure').length, 1);
+    await assert.rejects(
+      bus.request(subjects.focusAnswer, { conferenceId: 'nope', participantId: 'A', sdp: 'x', version: 1 }),
+      /no conference nope/,
+    );
+  });
+});
+
+describe('focus bridge selection', () => {
+  test('a join waits for the first bridge announcement, and fails clearly when none comes', async () => {
+    const bus = new MemoryBus();
+    const focus = startFocus({ bus, config, log, bridgeWaitMs: 300 });
+    try {
+      await assert.rejects(bus.request(subjects.focusJoin, { conferenceId: 'x', participantId: 'A' }), /no media bridge is available/);
+      const calls: Call[] = [];
+      fakeBridge(bus, 'late', calls);
+      const pending = bus.request(subjects.focusJoin, { conferenceId: 'x', participantId: 'A' });
+      setTimeout(() => bus.publish(subjects.bridgeAnnounce, { bridgeId: 'late', endpoints: 0 }), 100);
+      assert.deepEqual(await pending, { ok: true });
+      assert.equal(calls[0]!.subject, 'allocate');
+    } finally {
+      await focus.close();
+    }
+  });
+
+  test('a new conference goes to the least-loaded bridge; a conference stays on one bridge', async () => {
+    const bus = new MemoryBus();
+    const focus = startFocus({ bus, config, log });
+    const c1: Call[] = [];
+    const c2: Call[] = [];
+    fakeBridge(bus, 'b1', c1);
+    fakeBridge(bus, 'b2', c2);
+    try {
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 5 });
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b2', endpoints: 1 });
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'bad' }); // ignored
+      await tick();
+      await bus.request(subjects.focusJoin, { conferenceId: 'one', participantId: 'A' });
+      assert.equal(c2.length, 1);
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b2', endpoints: 9 });
+      await tick();
+      await bus.request(subjects.focusJoin, { conferenceId: 'one', participantId: 'B' });
+      assert.equal(c2.length, 2, 'same conference, same bridge');
+      await bus.request(subjects.focusJoin, { conferenceId: 'two', participantId: 'C' });
+      assert.equal(c1.length, 1, 'a new conference goes to the now less-loaded b1');
+    } finally {
+      await focus.close();
+    }
+  });
+
+  test('a failed allocation fails the join and leaves no half conference', async () => {
+    const bus = new MemoryBus();
+    const focus = startFocus({ bus, config, log });
+    bus.handle(subjects.bridgeAllocate('broken'), () => {
+      throw new Error('out of ports');
+    });
+    bus.publish(subjects.bridgeAnnounce, { bridgeId: 'broken', endpoints: 0 });
+    await tick();
+    try {
+      await assert.rejects(bus.request(subjects.focusJoin, { conferenceId: 'x', participantId: 'A' }), /out of ports/);
+      // leave of someone who never made it is fine
+      assert.deepEqual(await bus.request(subjects.focusLeave, { conferenceId: 'x', participantId: 'A' }), { ok: true });
+    } finally {
+      await focus.close();
+    }
+  });
+});

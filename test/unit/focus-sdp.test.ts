@@ -1,0 +1,260 @@
+// focus/sdp.ts: the offer exactly as docs/ARCHITECTURE.md describes it, and reading a Chrome answer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import sdpTransform from 'sdp-transform';
+import { AnswerError, buildOffer, parseAnswer } from '../../src/focus/sdp.ts';
+import type { BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
+
+const FP = '7B:2C:91:0E:4A:5D:33:C8:19:F0:6E:A2:58:D7:0B:94:E1:3F:76:CA:25:8B:D0:41:9E:6A:F3:02:BC:57:18:E9';
+
+const transport: BridgeAllocateReply = {
+  ufrag: 'brg1Xq',
+  pwd: 'bridgePasswordOf24Chars!',
+  fingerprint: { algorithm: 'sha-256', value: FP },
+  candidates: [
+    { foundation: '1', ip: '192.0.2.10', port: 10000, protocol: 'udp', priority: 2130706431, type: 'host' },
+    { foundation: '2', ip: '127.0.0.1', port: 10000, protocol: 'udp', priority: 2130706175, type: 'host' },
+    { foundation: '3', ip: '192.0.2.10', port: 4443, protocol: 'tcp', priority: 1694498815, type: 'host', tcpType: 'passive' },
+  ],
+};
+
+// What Chrome (Unified Plan) answers to an offer with mids 0 (audio recvonly), 1 (video recvonly) and
+// 2 (a remote participant's audio, sendonly): it sends on 0 and 1 and receives on 2.
+export const CHROME_ANSWER = [
+  'v=0',
+  'o=- 6602139426937532516 2 IN IP4 127.0.0.1',
+  's=-',
+  't=0 0',
+  'a=group:BUNDLE 0 1 2',
+  'a=extmap-allow-mixed',
+  'a=msid-semantic: WMS 9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=ice-ufrag:Wd7t',
+  'a=ice-pwd:J1pVq6nJ8mC4r5S3uY0xZ2aB',
+  'a=ice-options:trickle',
+  'a=fingerprint:sha-256 4E:19:A7:C2:5B:88:0F:D3:6A:E1:92:7C:B4:3D:05:F8:21:9A:6C:E7:B0:44:18:DF:73:2E:C9:5A:86:01:BD:3F',
+  'a=setup:active',
+  'a=mid:0',
+  'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'a=sendonly',
+  'a=msid:9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7 0b8f2f3e-7c61-4a9e-8d8e-2f3a6c1b9d40',
+  'a=rtcp-mux',
+  'a=rtpmap:111 opus/48000/2',
+  'a=fmtp:111 minptime=10;useinbandfec=1',
+  'a=ssrc:3170862961 cname:Qk1XhUJ7rYvQ2mEa',
+  'a=ssrc:3170862961 msid:9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7 0b8f2f3e-7c61-4a9e-8d8e-2f3a6c1b9d40',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
+  'c=IN IP4 0.0.0.0',
+  'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=ice-ufrag:Wd7t',
+  'a=ice-pwd:J1pVq6nJ8mC4r5S3uY0xZ2aB',
+  'a=ice-options:trickle',
+  'a=fingerprint:sha-256 4E:19:A7:C2:5B:88:0F:D3:6A:E1:92:7C:B4:3D:05:F8:21:9A:6C:E7:B0:44:18:DF:73:2E:C9:5A:86:01:BD:3F',
+  'a=setup:active',
+  'a=mid:1',
+  'a=sendonly',
+  'a=msid:9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7 e5a7c3d1-2b4f-4e6a-8c9d-0f1e2d3c4b5a',
+  'a=rtcp-mux',
+  'a=rtcp-rsize',
+  'a=rtpmap:96 VP8/90000',
+  'a=rtcp-fb:96 goog-remb',
+  'a=rtcp-fb:96 nack',
+  'a=rtcp-fb:96 nack pli',
+  'a=rtcp-fb:96 ccm fir',
+  'a=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa',
+  'a=ssrc:1490352288 msid:9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7 e5a7c3d1-2b4f-4e6a-8c9d-0f1e2d3c4b5a',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=ice-ufrag:Wd7t',
+  'a=ice-pwd:J1pVq6nJ8mC4r5S3uY0xZ2aB',
+  'a=ice-options:trickle',
+  'a=fingerprint:sha-256 4E:19:A7:C2:5B:88:0F:D3:6A:E1:92:7C:B4:3D:05:F8:21:9A:6C:E7:B0:44:18:DF:73:2E:C9:5A:86:01:BD:3F',
+  'a=setup:active',
+  'a=mid:2',
+  'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+  'a=recvonly',
+  'a=rtcp-mux',
+  'a=rtpmap:111 opus/48000/2',
+  'a=fmtp:111 minptime=10;useinbandfec=1',
+  '',
+].join('\r\n');
+
+const lines = (sdp: string) => sdp.split('\r\n');
+
+/** The a= lines of each m-section, keyed by mid. */
+function sections(sdp: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let current: string[] | null = null;
+  for (const l of lines(sdp)) {
+    if (l.startsWith('m=')) out.set(`pending${out.size}`, (current = [l]));
+    else if (current) current.push(l);
+  }
+  const byMid = new Map<string, string[]>();
+  for (const sec of out.values()) byMid.set(sec.find((l) => l.startsWith('a=mid:'))!.slice(6), sec);
+  return byMid;
+}
+
+test('the offer: session level', () => {
+  const sdp = buildOffer({ sessionId: '123456789', version: 1, transport, remote: [] });
+  const l = lines(sdp);
+  assert.equal(l[0], 'v=0');
+  assert.equal(l[1], 'o=- 123456789 1 IN IP4 0.0.0.0');
+  assert.ok(l.includes('a=ice-lite'));
+  assert.ok(l.includes('a=group:BUNDLE 0 1'));
+  assert.ok(sdp.endsWith('\r\n'));
+  // session-level attributes come before the first m-line
+  const firstM = l.findIndex((x) => x.startsWith('m='));
+  assert.ok(l.indexOf('a=ice-lite') < firstM);
+  const parsed = sdpTransform.parse(sdp);
+  assert.equal(parsed.media.length, 2);
+});
+
+test('the offer: own audio and video receive m-lines with the fixed codecs', () => {
+  const sdp = buildOffer({ sessionId: '1', version: 7, transport, remote: [] });
+  const s = sections(sdp);
+  const audio = s.get('0')!;
+  assert.equal(audio[0], 'm=audio 9 UDP/TLS/RTP/SAVPF 111');
+  for (const want of [
+    'c=IN IP4 0.0.0.0',
+    'a=recvonly',
+    'a=rtpmap:111 opus/48000/2',
+    'a=fmtp:111 minptime=10;useinbandfec=1',
+    'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+    'a=rtcp-mux',
+    'a=setup:actpass',
+    'a=ice-ufrag:brg1Xq',
+    'a=ice-pwd:bridgePasswordOf24Chars!',
+    `a=fingerprint:sha-256 ${FP}`,
+    'a=candidate:1 1 udp 2130706431 192.0.2.10 10000 typ host',
+    'a=candidate:2 1 udp 2130706175 127.0.0.1 10000 typ host',
+    'a=candidate:3 1 tcp 1694498815 192.0.2.10 4443 typ host tcptype passive',
+    'a=end-of-candidates',
+  ]) {
+    assert.ok(audio.includes(want), `audio has ${want}`);
+  }
+  assert.ok(!audio.some((l) => l.startsWith('a=ssrc')), 'no ssrc lines on a receive m-line');
+  const video = s.get('1')!;
+  assert.equal(video[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96');
+  for (const want of [
+    'a=recvonly',
+    'a=rtpmap:96 VP8/90000',
+    'a=rtcp-fb:96 nack',
+    'a=rtcp-fb:96 nack pli',
+    'a=rtcp-fb:96 ccm fir',
+    'a=rtcp-fb:96 goog-remb',
+    'a=rtcp-mux',
+    'a=setup:actpass',
+  ]) {
+    assert.ok(video.includes(want), `video has ${want}`);
+  }
+  assert.ok(!video.some((l) => /rtx|apt=|extmap/.test(l)), 'no RTX, no header extensions on video');
+});
+
+test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones are inactive', () => {
+  const sdp = buildOffer({
+    sessionId: '1',
+    version: 3,
+    transport,
+    remote: [
+      { mid: '2', participantId: 'ab12cd34', kind: 'audio', ssrc: 111111, active: true },
+      { mid: '3', participantId: 'ab12cd34', kind: 'video', ssrc: 222222, active: true },
+      { mid: '4', participantId: 'ee55ff66', kind: 'video', ssrc: 333333, active: false },
+    ],
+  });
+  assert.ok(lines(sdp).includes('a=group:BUNDLE 0 1 2 3 4'));
+  assert.ok(lines(sdp).includes('o=- 1 3 IN IP4 0.0.0.0'));
+  const s = sections(sdp);
+  const a = s.get('2')!;
+  assert.equal(a[0], 'm=audio 9 UDP/TLS/RTP/SAVPF 111');
+  assert.ok(a.includes('a=sendonly'));
+  assert.ok(a.includes('a=msid:ab12cd34 ab12cd34-audio'));
+  assert.ok(a.includes('a=ssrc:111111 cname:ab12cd34'));
+  assert.ok(a.includes('a=ssrc:111111 msid:ab12cd34 ab12cd34-audio'));
+  assert.ok(a.includes('a=rtpmap:111 opus/48000/2'));
+  const v = s.get('3')!;
+  assert.equal(v[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96');
+  assert.ok(v.includes('a=msid:ab12cd34 ab12cd34-video'));
+  assert.ok(v.includes('a=ssrc:222222 msid:ab12cd34 ab12cd34-video'));
+  assert.ok(v.includes('a=rtcp-fb:96 nack pli'));
+  const gone = s.get('4')!;
+  assert.equal(gone[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'the m-line stays, port 9');
+  assert.ok(gone.includes('a=inactive'));
+  assert.ok(!gone.some((l) => l.startsWith('a=ssrc') || l.startsWith('a=msid')));
+  // every m-line port 9 (bundled)
+  for (const sec of s.values()) assert.match(sec[0]!, /^m=\w+ 9 /);
+});
+
+test("parses Chrome's answer: ICE, fingerprint, the sending SSRCs of mids 0 and 1", () => {
+  const a = parseAnswer(CHROME_ANSWER);
+  assert.equal(a.ufrag, 'Wd7t');
+  assert.equal(a.pwd, 'J1pVq6nJ8mC4r5S3uY0xZ2aB');
+  assert.deepEqual(a.fingerprint, {
+    algorithm: 'sha-256',
+    value: '4E:19:A7:C2:5B:88:0F:D3:6A:E1:92:7C:B4:3D:05:F8:21:9A:6C:E7:B0:44:18:DF:73:2E:C9:5A:86:01:BD:3F',
+  });
+  assert.deepEqual(a.sources, [
+    { ssrc: 3170862961, kind: 'audio' },
+    { ssrc: 1490352288, kind: 'video' },
+  ]);
+  assert.deepEqual(a.mids, ['0', '1', '2']);
+});
+
+test('an FID ssrc-group: first is media, second RTX', () => {
+  const sdp = CHROME_ANSWER.replace(
+    'a=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa',
+    'a=ssrc-group:FID 1490352288 2841906373\r\na=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa\r\na=ssrc:2841906373 cname:Qk1XhUJ7rYvQ2mEa',
+  );
+  assert.deepEqual(parseAnswer(sdp).sources[1], { ssrc: 1490352288, kind: 'video', rtxSsrc: 2841906373 });
+});
+
+test('no ssrc, or recvonly/inactive on mid 0/1, means no source of that kind', () => {
+  const noVideo = CHROME_ANSWER.replace(/a=ssrc:1490352288[^\r]*\r\n/g, '');
+  assert.deepEqual(parseAnswer(noVideo).sources, [{ ssrc: 3170862961, kind: 'audio' }]);
+  const inactiveAudio = CHROME_ANSWER.replace('a=mid:0\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\na=sendonly', 'a=mid:0\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\na=inactive');
+  assert.notEqual(inactiveAudio, CHROME_ANSWER);
+  assert.deepEqual(parseAnswer(inactiveAudio).sources, [{ ssrc: 1490352288, kind: 'video' }]);
+});
+
+test('session-level ICE credentials and fingerprint are accepted too', () => {
+  let sdp = CHROME_ANSWER.replace(/a=ice-ufrag:Wd7t\r\n|a=ice-pwd:J1pVq6nJ8mC4r5S3uY0xZ2aB\r\n|a=fingerprint:[^\r]*\r\n/g, '');
+  sdp = sdp.replace('t=0 0\r\n', `t=0 0\r\na=ice-ufrag:SeSs\r\na=ice-pwd:sessionLevelPassword1234\r\na=fingerprint:SHA-256 ${FP.toLowerCase()}\r\n`);
+  const a = parseAnswer(sdp);
+  assert.equal(a.ufrag, 'SeSs');
+  assert.equal(a.pwd, 'sessionLevelPassword1234');
+  assert.deepEqual(a.fingerprint, { algorithm: 'sha-256', value: FP });
+});
+
+test('bad answers are refused with a clear error', () => {
+  assert.throws(() => parseAnswer('hello'), AnswerError);
+  assert.throws(() => parseAnswer(''), /not a session description/);
+  assert.throws(() => parseAnswer('v=0\r\no=- 1 1 IN IP4 0.0.0.0\r\ns=-\r\nt=0 0\r\n'), /media sections/);
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace(/a=ice-ufrag:[^\r]*\r\n/g, '')), /no ICE credentials/);
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace(/a=ice-pwd:[^\r]*\r\n/g, '')), /no ICE credentials/);
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace(/a=fingerprint:[^\r]*\r\n/g, '')), /no DTLS fingerprint/);
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace(/a=fingerprint:sha-256 [^\r]*/g, 'a=fingerprint:sha-256 zz')), /fingerprint is malformed/);
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace('a=mid:1', 'a=mid:7')), /no m-line with mid 1/);
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace('m=audio 9 UDP/TLS/RTP/SAVPF 111', 'm=video 9 UDP/TLS/RTP/SAVPF 96')), /mid 0 is video/);
+});
+
+test('an offer written by buildOffer parses back with sdp-transform to the same structure', () => {
+  const sdp = buildOffer({
+    sessionId: '42',
+    version: 2,
+    transport,
+    remote: [{ mid: '2', participantId: 'p1', kind: 'audio', ssrc: 5, active: true }],
+  });
+  const p = sdpTransform.parse(sdp);
+  assert.equal(p.icelite, 'ice-lite');
+  assert.deepEqual(
+    p.media.map((m) => [String(m.mid), m.type, m.direction, m.port]),
+    [
+      ['0', 'audio', 'recvonly', 9],
+      ['1', 'video', 'recvonly', 9],
+      ['2', 'audio', 'sendonly', 9],
+    ],
+  );
+  assert.equal(p.media[2]!.ssrcs![0]!.id, 5);
+});
