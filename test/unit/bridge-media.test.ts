@@ -1,0 +1,437 @@
+// DTLS-SRTP and RTP/RTCP forwarding without browsers: two "browsers" made of a dgram socket, werift's
+// DtlsClient (with its own self-signed certificate) and the SrtpSession class with the client-side keys.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { randomBytes } from 'node:crypto';
+import { CipherContext, DtlsClient, type Transport } from 'werift';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { configSchema } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { bridgeAllocateReplySchema, subjects } from '../../src/protocol/bus-messages.ts';
+import { startBridge } from '../../src/bridge/index.ts';
+import { fingerprintOf } from '../../src/bridge/certificate.ts';
+import { X509Certificate } from 'node:crypto';
+import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
+import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
+import {
+  FMT_NACK,
+  FMT_PLI,
+  FMT_REMB,
+  RTCP_PSFB,
+  RTCP_RTPFB,
+  RTCP_SR,
+  fbMediaSsrc,
+  forEachNack,
+  forEachRtcp,
+  parseRemb,
+  srSsrc,
+  writeNack,
+  writePli,
+  writeRr,
+} from '../../src/bridge/packet/rtcp.ts';
+import { isRtcp, rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
+
+const BRIDGE = 'media';
+const CONF = 'conf';
+
+async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+interface RtcpItem {
+  pt: number;
+  fmt: number;
+  mediaSsrc: number;
+  senderSsrc: number;
+  nacks: number[];
+  rembBitrate: number;
+  rembSsrcs: number[];
+}
+
+/** A fake browser: ICE, DTLS client, SRTP with the client keys. */
+class FakeBrowser {
+  readonly id: string;
+  readonly sock: dgram.Socket;
+  readonly bridgePort: number;
+  readonly transport: Transport;
+  dtls!: DtlsClient;
+  fingerprint = '';
+  srtpOut: SrtpSession | null = null;
+  srtpIn: SrtpSession | null = null;
+  /** Encrypted RTP datagrams received (decrypt on demand; the test decides which ones "got lost"). */
+  readonly rtp: Buffer[] = [];
+  /** Decrypted RTCP received. */
+  readonly rtcp: RtcpItem[] = [];
+  stunSuccesses = 0;
+
+  private constructor(id: string, sock: dgram.Socket, bridgePort: number) {
+    this.id = id;
+    this.sock = sock;
+    this.bridgePort = bridgePort;
+    const self = this;
+    this.transport = {
+      type: 'udp',
+      address: { address: '127.0.0.1', family: 'IPv4', port: sock.address().port },
+      closed: false,
+      onData: () => {},
+      send(buf: Buffer) {
+        self.sock.send(buf, self.bridgePort, '127.0.0.1');
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    };
+    sock.on('message', (m) => this.onMessage(m));
+  }
+
+  static async create(id: string, bridgePort: number): Promise<FakeBrowser> {
+    const sock = await new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.bind(0, '127.0.0.1', () => resolve(s));
+    });
+    const b = new FakeBrowser(id, sock, bridgePort);
+    const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey(
+      { hash: 4, signature: 3 },
+      23,
+    );
+    b.fingerprint = fingerprintOf(Buffer.from(new X509Certificate(certPem).raw), 'sha-256')!;
+    b.dtls = new DtlsClient({
+      cert: certPem,
+      key: keyPem,
+      signatureHash,
+      transport: b.transport,
+      srtpProfiles: [1, 7],
+      extendedMasterSecret: true,
+    });
+    return b;
+  }
+
+  private onMessage(m: Buffer): void {
+    const b0 = m[0];
+    if (b0 <= 3) {
+      if (parseStun(m)?.cls === STUN_CLASS_SUCCESS) this.stunSuccesses++;
+    } else if (b0 >= 20 && b0 <= 63) {
+      this.transport.onData(m, ['127.0.0.1', this.bridgePort]);
+    } else if (b0 >= 128 && b0 <= 191) {
+      if (isRtcp(m)) this.onRtcp(m);
+      else this.rtp.push(m);
+    }
+  }
+
+  private onRtcp(m: Buffer): void {
+    if (!this.srtpIn) return;
+    const len = this.srtpIn.unprotectRtcp(m, m.length);
+    if (len < 0) return;
+    forEachRtcp(m, len, (off, length, pt, fmt) => {
+      const item: RtcpItem = { pt, fmt, mediaSsrc: 0, senderSsrc: m.readUInt32BE(off + 4), nacks: [], rembBitrate: -1, rembSsrcs: [] };
+      if (pt === RTCP_RTPFB || pt === RTCP_PSFB) item.mediaSsrc = fbMediaSsrc(m, off);
+      if (pt === RTCP_SR) item.mediaSsrc = srSsrc(m, off);
+      if (pt === RTCP_RTPFB && fmt === FMT_NACK) forEachNack(m, off, length, (s) => item.nacks.push(s));
+      if (pt === RTCP_PSFB && fmt === FMT_REMB) {
+        const r = parseRemb(m, off, length);
+        if (r) {
+          item.rembBitrate = r.bitrate;
+          item.rembSsrcs = r.ssrcs;
+        }
+      }
+      this.rtcp.push(item);
+    });
+  }
+
+  async iceCheck(ufrag: string, pwd: string, remoteUfrag: string): Promise<void> {
+    const before = this.stunSuccesses;
+    const req = buildBindingRequest({
+      username: `${ufrag}:${remoteUfrag}`,
+      key: pwd,
+      priority: 2130706431,
+      useCandidate: true,
+      iceControlling: 42n,
+    });
+    this.sock.send(req, this.bridgePort, '127.0.0.1');
+    await waitFor(`${this.id} STUN success`, () => this.stunSuccesses > before);
+  }
+
+  async connectDtls(): Promise<void> {
+    const connected = new Promise<void>((resolve) => this.dtls.onConnect.once(() => resolve()));
+    void this.dtls.connect().catch(() => {});
+    await connected;
+    const profile = SRTP_PROFILE_IDS[this.dtls.srtp.srtpProfile!];
+    assert.equal(profile, 'AES_CM_128_HMAC_SHA1_80', 'the bridge prefers AES_CM_128_HMAC_SHA1_80');
+    const { keyLength, saltLength } = srtpKeyLengths(profile);
+    const k = this.dtls.extractSessionKeys(keyLength, saltLength);
+    this.srtpOut = new SrtpSession(profile, Buffer.from(k.localKey), Buffer.from(k.localSalt));
+    this.srtpIn = new SrtpSession(profile, Buffer.from(k.remoteKey), Buffer.from(k.remoteSalt));
+  }
+
+  sendRtp(ssrc: number, pt: number, seq: number, ts: number, payload: Buffer): void {
+    const plain = Buffer.alloc(12 + payload.length);
+    plain[0] = 0x80;
+    plain[1] = pt;
+    plain.writeUInt16BE(seq, 2);
+    plain.writeUInt32BE(ts, 4);
+    plain.writeUInt32BE(ssrc, 8);
+    payload.copy(plain, 12);
+    const out = Buffer.alloc(plain.length + 16);
+    const n = this.srtpOut!.protectRtp(plain, plain.length, out);
+    assert.ok(n > 0);
+    this.sock.send(out.subarray(0, n), this.bridgePort, '127.0.0.1');
+  }
+
+  sendRtcp(plain: Buffer): void {
+    const out = Buffer.alloc(plain.length + 20);
+    const n = this.srtpOut!.protectRtcp(plain, plain.length, out);
+    assert.ok(n > 0);
+    this.sock.send(out.subarray(0, n), this.bridgePort, '127.0.0.1');
+  }
+
+  /** Decrypts received RTP datagram i (once: the replay window remembers it). */
+  decrypt(m: Buffer): { ssrc: number; seq: number; payload: Buffer } | null {
+    const copy = Buffer.from(m);
+    const len = this.srtpIn!.unprotectRtp(copy, copy.length);
+    if (len < 0) return null;
+    return { ssrc: rtpSsrc(copy), seq: rtpSeq(copy), payload: copy.subarray(12, len) };
+  }
+
+  close(): void {
+    try {
+      this.dtls.close();
+    } catch {}
+    this.sock.close();
+  }
+}
+
+test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffer, mute, SR, REMB', async (t) => {
+  const bus = new MemoryBus();
+  const events: Array<{ endpointId: string; event: string }> = [];
+  bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: BRIDGE });
+  const browsers: FakeBrowser[] = [];
+  t.after(async () => {
+    for (const b of browsers) b.close();
+    await bridge.close();
+    await bus.close();
+  });
+
+  const A_AUDIO = 0xa1a1a1a1;
+  const A_VIDEO = 0xa2a2a2a2;
+  const B_AUDIO = 0xb1b1b1b1;
+  const B_VIDEO = 0xb2b2b2b2;
+
+  async function join(id: string, sources: Array<{ ssrc: number; kind: 'audio' | 'video' }>, fingerprint?: string) {
+    const b = await FakeBrowser.create(id, bridge.mediaPort);
+    browsers.push(b);
+    const alloc = bridgeAllocateReplySchema.parse(
+      await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: id }),
+    );
+    assert.equal(alloc.candidates.at(-1)?.ip, '127.0.0.1');
+    const remoteUfrag = `${id}ufrag`;
+    await b.iceCheck(alloc.ufrag, alloc.pwd, remoteUfrag);
+    await bus.request(subjects.bridgeConfigure(BRIDGE), {
+      conferenceId: CONF,
+      endpointId: id,
+      remoteUfrag,
+      remotePwd: 'p'.repeat(24),
+      remoteFingerprint: { algorithm: 'sha-256', value: fingerprint ?? b.fingerprint },
+      sources,
+    });
+    return b;
+  }
+
+  const a = await join('alice', [
+    { ssrc: A_AUDIO, kind: 'audio' },
+    { ssrc: A_VIDEO, kind: 'video' },
+  ]);
+  await a.connectDtls();
+  await waitFor('alice connected event', () => events.some((e) => e.endpointId === 'alice' && e.event === 'connected'));
+
+  const b = await join('bob', [
+    { ssrc: B_AUDIO, kind: 'audio' },
+    { ssrc: B_VIDEO, kind: 'video' },
+  ]);
+  await b.connectDtls();
+  await waitFor('bob connected event', () => events.some((e) => e.endpointId === 'bob' && e.event === 'connected'));
+
+  // nothing is forwarded before a subscription
+  a.sendRtp(A_VIDEO, 96, 50, 1000, randomBytes(50));
+  await sleep(100);
+  assert.equal(b.rtp.length, 0);
+
+  // subscribing bob to alice's video makes the bridge ask alice for a keyframe at once
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'bob', ssrcs: [A_AUDIO, A_VIDEO] });
+  await waitFor('PLI to alice', () => a.rtcp.some((r) => r.pt === RTCP_PSFB && r.fmt === FMT_PLI && r.mediaSsrc === A_VIDEO));
+
+  // alice's video reaches bob unchanged; bob "loses" 103 and 105
+  const sent = new Map<number, Buffer>();
+  for (let seq = 100; seq < 110; seq++) {
+    const payload = randomBytes(300 + seq);
+    sent.set(seq, payload);
+    a.sendRtp(A_VIDEO, 96, seq, 90000 + seq * 3000, payload);
+  }
+  await waitFor('10 video packets at bob', () => b.rtp.length >= 10);
+  const received = new Map<number, Buffer>();
+  for (const m of b.rtp.splice(0)) {
+    const seq = m.readUInt16BE(2);
+    if (seq === 103 || seq === 105) continue; // lost on the way to bob
+    const d = b.decrypt(m);
+    assert.ok(d, `bob decrypts seq ${seq}`);
+    assert.equal(d.ssrc, A_VIDEO);
+    received.set(d.seq, d.payload);
+  }
+  assert.deepEqual([...received.keys()].sort((x, y) => x - y), [100, 101, 102, 104, 106, 107, 108, 109]);
+  for (const [seq, payload] of received) assert.deepEqual(payload, sent.get(seq), `payload of ${seq}`);
+
+  // bob NACKs 103, 105 (in the buffer) and 40000 (never sent): the first two come from the bridge's buffer,
+  // the miss goes upstream to alice
+  const nack = Buffer.alloc(100);
+  let n = writeRr(nack, 0, B_VIDEO);
+  n += writeNack(nack, n, B_VIDEO, A_VIDEO, [103, 105, 40000], 3);
+  const retransmitsBefore = bridge.counters.retransmits;
+  b.sendRtcp(nack.subarray(0, n));
+  await waitFor('2 retransmissions at bob', () => b.rtp.length >= 2);
+  const resent = b.rtp.splice(0).map((m) => b.decrypt(m));
+  assert.deepEqual(resent.map((d) => d?.seq).sort(), [103, 105]);
+  for (const d of resent) assert.deepEqual(d!.payload, sent.get(d!.seq));
+  assert.equal(bridge.counters.retransmits - retransmitsBefore, 2);
+  await waitFor('NACK for the miss at alice', () =>
+    a.rtcp.some((r) => r.pt === RTCP_RTPFB && r.fmt === FMT_NACK && r.mediaSsrc === A_VIDEO && r.nacks.includes(40000)),
+  );
+  assert.ok(!a.rtcp.some((r) => r.nacks.includes(103)), 'buffered packets are not NACKed upstream');
+
+  // a PLI from bob reaches alice (throttled: several in a row give at most one per 300 ms)
+  await sleep(350);
+  const plisBefore = a.rtcp.filter((r) => r.pt === RTCP_PSFB && r.fmt === FMT_PLI).length;
+  for (let i = 0; i < 5; i++) {
+    const pli = Buffer.alloc(20);
+    const m = writeRr(pli, 0, B_VIDEO);
+    b.sendRtcp(pli.subarray(0, m + writePli(pli, m, B_VIDEO, A_VIDEO)));
+  }
+  await waitFor('PLI from bob at alice', () => a.rtcp.filter((r) => r.pt === RTCP_PSFB && r.fmt === FMT_PLI).length > plisBefore);
+  await sleep(100);
+  assert.equal(a.rtcp.filter((r) => r.pt === RTCP_PSFB && r.fmt === FMT_PLI).length, plisBefore + 1);
+
+  // alice's sender report reaches bob
+  const sr = Buffer.alloc(28);
+  sr[0] = 0x80;
+  sr[1] = RTCP_SR;
+  sr.writeUInt16BE(6, 2);
+  sr.writeUInt32BE(A_VIDEO, 4);
+  sr.writeUInt32BE(0xdeadbeef, 8);
+  a.sendRtcp(sr);
+  await waitFor('SR at bob', () => b.rtcp.some((r) => r.pt === RTCP_SR && r.mediaSsrc === A_VIDEO));
+
+  // audio flows, then is dropped while alice is muted, then flows again
+  a.sendRtp(A_AUDIO, 111, 1, 480, Buffer.from('audio-1'));
+  await waitFor('audio at bob', () => b.rtp.length >= 1);
+  assert.deepEqual(b.decrypt(b.rtp.splice(0)[0])?.payload, Buffer.from('audio-1'));
+  await bus.request(subjects.bridgeMute(BRIDGE), { conferenceId: CONF, endpointId: 'alice', kind: 'audio', muted: true });
+  const mutedBefore = bridge.counters.dropMuted;
+  a.sendRtp(A_AUDIO, 111, 2, 960, Buffer.from('audio-2'));
+  a.sendRtp(A_AUDIO, 111, 3, 1440, Buffer.from('audio-3'));
+  await waitFor('muted audio dropped', () => bridge.counters.dropMuted >= mutedBefore + 2);
+  await sleep(100);
+  assert.equal(b.rtp.length, 0, 'muted audio is not forwarded');
+  await bus.request(subjects.bridgeMute(BRIDGE), { conferenceId: CONF, endpointId: 'alice', kind: 'audio', muted: false });
+  a.sendRtp(A_AUDIO, 111, 4, 1920, Buffer.from('audio-4'));
+  await waitFor('audio after unmute', () => b.rtp.length >= 1);
+  assert.deepEqual(b.decrypt(b.rtp.splice(0)[0])?.payload, Buffer.from('audio-4'));
+
+  // an SSRC alice does not own is dropped; so is a forged (unauthenticated) packet
+  const unknownBefore = bridge.counters.dropUnknownSsrc;
+  a.sendRtp(B_VIDEO, 96, 7, 7, randomBytes(20));
+  const forged = Buffer.alloc(40);
+  forged[0] = 0x80;
+  forged[1] = 96;
+  forged.writeUInt32BE(A_VIDEO, 8);
+  a.sock.send(forged, bridge.mediaPort, '127.0.0.1');
+  await waitFor('foreign ssrc dropped', () => bridge.counters.dropUnknownSsrc > unknownBefore);
+  await sleep(50);
+  assert.equal(b.rtp.length, 0);
+  assert.ok(bridge.counters.dropSrtp >= 1);
+
+  // the bridge asks alice (a video sender) for 2.5 Mbit/s
+  await waitFor(
+    'REMB at alice',
+    () => a.rtcp.some((r) => r.pt === RTCP_PSFB && r.fmt === FMT_REMB && r.rembSsrcs.includes(A_VIDEO)),
+    3000,
+  );
+  const remb = a.rtcp.find((r) => r.fmt === FMT_REMB && r.pt === RTCP_PSFB)!;
+  assert.ok(Math.abs(remb.rembBitrate - 2_500_000) < 2_500_000 * 0.01);
+
+  // unsubscribing stops the flow
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'bob', ssrcs: [] });
+  a.sendRtp(A_VIDEO, 96, 110, 1, randomBytes(30));
+  await sleep(100);
+  assert.equal(b.rtp.length, 0);
+
+  // expire: bob is gone, the event says so
+  await bus.request(subjects.bridgeExpire(BRIDGE), { conferenceId: CONF, endpointId: 'bob' });
+  await waitFor('bob disconnected event', () => events.some((e) => e.endpointId === 'bob' && e.event === 'disconnected'));
+  assert.equal(bridge.counters.dropError, 0);
+});
+
+test('bridge media: a DTLS certificate that does not match the fingerprint never connects', async (t) => {
+  const bus = new MemoryBus();
+  const events: Array<{ endpointId: string; event: string }> = [];
+  bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
+  const browsers: FakeBrowser[] = [];
+  t.after(async () => {
+    for (const b of browsers) b.close();
+    await bridge.close();
+    await bus.close();
+  });
+
+  // mallory presents a certificate other than the one in her answer
+  const m = await FakeBrowser.create('mallory', bridge.mediaPort);
+  browsers.push(m);
+  const alloc = bridgeAllocateReplySchema.parse(
+    await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'mallory' }),
+  );
+  await m.iceCheck(alloc.ufrag, alloc.pwd, 'mufrag');
+  await bus.request(subjects.bridgeConfigure(BRIDGE), {
+    conferenceId: CONF,
+    endpointId: 'mallory',
+    remoteUfrag: 'mufrag',
+    remotePwd: 'p'.repeat(24),
+    remoteFingerprint: { algorithm: 'sha-256', value: '01:'.repeat(31) + '01' },
+    sources: [{ ssrc: 1, kind: 'audio' }],
+  });
+  await m.connectDtls(); // the client side finishes; the bridge then checks the fingerprint
+  await sleep(200);
+  assert.equal(events.length, 0, 'no connected event');
+  const before = bridge.counters.rtpIn;
+  m.sendRtp(1, 111, 1, 1, Buffer.from('x'));
+  await sleep(100);
+  assert.equal(bridge.counters.rtpIn, before, 'media from an unverified endpoint is dropped');
+
+  // carol does DTLS before focus configured her (the browser can be faster than the bus): she connects
+  // when configure brings the fingerprint
+  const c = await FakeBrowser.create('carol', bridge.mediaPort);
+  browsers.push(c);
+  const ca = bridgeAllocateReplySchema.parse(
+    await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'carol' }),
+  );
+  await c.iceCheck(ca.ufrag, ca.pwd, 'cufrag');
+  await c.connectDtls();
+  await sleep(100);
+  assert.equal(events.length, 0);
+  await bus.request(subjects.bridgeConfigure(BRIDGE), {
+    conferenceId: CONF,
+    endpointId: 'carol',
+    remoteUfrag: 'cufrag',
+    remotePwd: 'p'.repeat(24),
+    remoteFingerprint: { algorithm: 'sha-256', value: c.fingerprint.toLowerCase() },
+    sources: [],
+  });
+  await waitFor('carol connected', () => events.some((e) => e.endpointId === 'carol' && e.event === 'connected'));
+
+  // consent: carol goes silent, the bridge declares her disconnected
+  await waitFor('carol disconnected (consent)', () => events.some((e) => e.endpointId === 'carol' && e.event === 'disconnected'), 5000);
+});
