@@ -27,10 +27,12 @@ export function EndPage({ reason, detail, onRejoin }: EndPageProps) {
     failed: detail ?? '',
     'invalid-room': t.roomNameInvalid,
   }[reason];
+  const quoted = reason === 'invalid-room' && detail ? `“${detail}”` : undefined;
   return (
     <main className="end-page">
       <div className="end-card">
         <h1>{title}</h1>
+        {quoted && <p className="quoted-name">{quoted}</p>}
         {hint && <p className="tagline">{hint}</p>}
         <div className="end-actions">
           {onRejoin && (

@@ -6,13 +6,7 @@ import { Tile } from '../components/Tile.tsx';
 import { Toolbar } from '../components/Toolbar.tsx';
 import { RemoteAudio, useTrackStream } from '../components/MediaViews.tsx';
 import { LinkIcon } from '../components/Icons.tsx';
-
-/** Columns and rows for n tiles: as square as possible, wider than tall. */
-export function gridShape(n: number): { cols: number; rows: number } {
-  const cols = Math.max(1, Math.ceil(Math.sqrt(n)));
-  const rows = Math.max(1, Math.ceil(n / cols));
-  return { cols, rows };
-}
+import { gridShape } from '../layout.ts';
 
 function errorText(t: Strings, e: { code: string; message: string }): string {
   return e.code === 'room-full' ? t.errorRoomFull : `${t.errorGeneric}: ${e.message}`;

@@ -4,7 +4,7 @@ import { useStrings } from '../i18n.ts';
 import type { LocalMedia } from '../media/local-media.ts';
 import { MediaToggles } from '../components/MediaToggles.tsx';
 import { VideoView, useTrackStream } from '../components/MediaViews.tsx';
-import { initials } from '../components/Tile.tsx';
+import { initials } from '../display-names.ts';
 
 export interface PreJoinPageProps {
   room: string;

@@ -66,7 +66,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
     join(conference.displayName, next);
   }, [conference, join, options.resolution]);
 
-  if (roomNameProblem(room)) return <EndPage reason="invalid-room" />;
+  if (roomNameProblem(room)) return <EndPage reason="invalid-room" detail={room} />;
   if (!conference) return <PreJoinPage room={room} local={local} initialName={initialName} onJoin={(n) => join(n, local)} />;
   return <ConferenceView conference={conference} onRejoin={rejoin} failedText={t.errorGeneric} />;
 }
