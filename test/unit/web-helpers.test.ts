@@ -5,7 +5,7 @@ import { parseHashParams, parseUrlOptions, roomFromPath, videoConstraints } from
 import { detectLanguage, dictionaries } from '../../src/web/i18n.ts';
 import { randomRoomName, roomNameProblem } from '../../src/web/room-names.ts';
 import { initials } from '../../src/web/display-names.ts';
-import { gridShape } from '../../src/web/layout.ts';
+import { gridShape, tileGridColumn } from '../../src/web/layout.ts';
 
 test('hash options are parsed like Jitsi (URL-encoded JSON values)', () => {
   const o = parseUrlOptions(
@@ -97,4 +97,10 @@ test('initials and grid shape', () => {
   assert.deepEqual(gridShape(3), { cols: 2, rows: 2 });
   assert.deepEqual(gridShape(5), { cols: 3, rows: 2 });
   assert.deepEqual(gridShape(10), { cols: 4, rows: 3 });
+  // 3 tiles in 2 columns: the third is centred (starts at track 2 of 4).
+  assert.deepEqual([0, 1, 2].map((i) => tileGridColumn(i, 3, 2)), ['span 2', 'span 2', '2 / span 2']);
+  // 5 tiles in 3 columns: the last row (2 tiles) starts at track 2 of 6.
+  assert.equal(tileGridColumn(3, 5, 3), '2 / span 2');
+  assert.equal(tileGridColumn(4, 5, 3), 'span 2');
+  assert.deepEqual([0, 1, 2, 3].map((i) => tileGridColumn(i, 4, 2)), ['span 2', 'span 2', 'span 2', 'span 2']);
 });

@@ -9,13 +9,15 @@ export interface TileProps {
   isSelf?: boolean;
   video: MediaStream | null;
   audioMuted: boolean;
+  /** CSS grid-column of the tile's cell. */
+  gridColumn?: string;
 }
 
-export function Tile({ displayName, isSelf, video, audioMuted }: TileProps) {
+export function Tile({ displayName, isSelf, video, audioMuted, gridColumn }: TileProps) {
   const t = useStrings();
   const label = isSelf ? `${displayName} (${t.you})` : displayName;
   return (
-    <div className="cell">
+    <div className="cell" style={{ gridColumn }}>
       <div className={isSelf ? 'tile self' : 'tile'} role="group" aria-label={label}>
         {video ? (
           <VideoView stream={video} mirrored={isSelf} />

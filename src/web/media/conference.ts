@@ -169,6 +169,7 @@ export class Conference extends Store<ConferenceState> {
   }
 
   async setVideoMuted(muted: boolean): Promise<void> {
+    if (!muted && this.local.state.cameraStarting) return; // a start is already on its way
     if (muted) this.local.stopCamera();
     else await this.local.startCamera();
     const nowMuted = this.local.state.videoMuted;

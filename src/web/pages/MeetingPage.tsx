@@ -6,7 +6,7 @@ import { Tile } from '../components/Tile.tsx';
 import { Toolbar } from '../components/Toolbar.tsx';
 import { RemoteAudio, useTrackStream } from '../components/MediaViews.tsx';
 import { LinkIcon } from '../components/Icons.tsx';
-import { gridShape } from '../layout.ts';
+import { gridShape, tileGridColumn } from '../layout.ts';
 
 function errorText(t: Strings, e: { code: string; message: string }): string {
   return e.code === 'room-full' ? t.errorRoomFull : `${t.errorGeneric}: ${e.message}`;
@@ -17,12 +17,18 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const state = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   const local = useSyncExternalStore(conference.local.subscribe, conference.local.getSnapshot);
   const selfVideo = useTrackStream(local.videoMuted ? null : local.camTrack);
-  const { cols, rows } = gridShape(state.participants.length + 1);
+  const count = state.participants.length + 1;
+  const { cols, rows } = gridShape(count);
 
   return (
     <div className="meeting-page">
       <header className="meeting-header">
         <h1 className="room-title small">{conference.room}</h1>
+        {state.status === 'joined' && (
+          <span className="status-pill">
+            {t.participants}: {count}
+          </span>
+        )}
         {state.status === 'connecting' && (
           <span className="status-pill" role="status">
             {t.connecting}
@@ -37,9 +43,15 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </button>
         </div>
       )}
-      <main className="grid" style={{ gridTemplateColumns: `repeat(${cols}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${rows}, minmax(0, 1fr))` }}>
-        <Tile displayName={conference.displayName} isSelf video={selfVideo} audioMuted={local.audioMuted} />
-        {state.participants.map((p) => {
+      <main className="grid" style={{ gridTemplateColumns: `repeat(${cols * 2}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${rows}, minmax(0, 1fr))` }}>
+        <Tile
+          displayName={conference.displayName}
+          isSelf
+          video={selfVideo}
+          audioMuted={local.audioMuted}
+          gridColumn={tileGridColumn(0, count, cols)}
+        />
+        {state.participants.map((p, i) => {
           const media = state.media.get(p.id);
           return (
             <Tile
@@ -47,6 +59,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
               displayName={p.displayName}
               video={p.videoMuted ? null : (media?.video ?? null)}
               audioMuted={p.audioMuted}
+              gridColumn={tileGridColumn(i + 1, count, cols)}
             />
           );
         })}

@@ -35,7 +35,9 @@ export function PreJoinPage({ room, local, initialName, onJoin }: PreJoinPagePro
     else local.setAudioMuted(true);
   };
   const toggleVideo = () => {
-    if (media.videoMuted) void local.startCamera();
+    if (media.videoMuted) {
+      if (!media.cameraStarting) void local.startCamera();
+    }
     else local.stopCamera();
   };
 
