@@ -95,7 +95,6 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
       return;
     }
     this.counters.dtlsIn++;
-    ep.lastSeenMs = this.clockMs;
     if (ep.dtls === null) ep.dtls = this.createDtls(ep);
     ep.dtls.feed(buf);
   }
@@ -114,11 +113,6 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
   sendStun(buf: Buffer, address: string, port: number): void {
     this.counters.stunOut++;
     this.udp.send(buf, 0, buf.length, port, address);
-  }
-
-  iceKeepalive(address: string, port: number): void {
-    const ep = this.endpointByAddress(address, port);
-    if (ep !== undefined) ep.lastSeenMs = Date.now();
   }
 
   iceCheckPassed(ep: Endpoint, address: string, port: number, useCandidate: boolean): void {
@@ -179,7 +173,7 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
       },
       onError: (error) => {
         if (ep.dtls !== dtls || ep.closed) return;
-        this.log.warn(
+        if (++ep.dtlsFailures <= 3) this.log.warn(
           { conferenceId: ep.conference.id, endpointId: ep.id, err: error instanceof Error ? error.message : String(error) },
           'DTLS handshake failed',
         );

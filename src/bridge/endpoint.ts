@@ -59,6 +59,8 @@ export class Endpoint {
   dtls: DtlsEndpoint | null = null;
   /** DTLS finished before configure gave us the fingerprint: verify when it arrives. */
   dtlsPendingVerify = false;
+  /** DTLS handshakes that failed (only the first few are logged). */
+  dtlsFailures = 0;
   /** SRTP is up: packets can be decrypted from and encrypted to this endpoint. */
   connected = false;
   /** A `connected` event was published and no `disconnected` since. */

@@ -19,8 +19,6 @@ export interface IceHost {
   endpointByUfrag(ufrag: string): Endpoint | undefined;
   /** A check from address:port for `endpoint` passed. */
   iceCheckPassed(endpoint: Endpoint, address: string, port: number, useCandidate: boolean): void;
-  /** A consent keepalive (Binding indication) arrived from address:port. */
-  iceKeepalive(address: string, port: number): void;
   sendStun(buf: Buffer, address: string, port: number): void;
 }
 
@@ -33,7 +31,7 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
     return;
   }
   if (msg.cls === STUN_CLASS_INDICATION) {
-    host.iceKeepalive(address, port);
+    // keepalive (RFC 8445 §11): unauthenticated, so it does not count as consent; nothing to answer
     return;
   }
   if (msg.cls !== STUN_CLASS_REQUEST) {

@@ -46,7 +46,7 @@ test('bridge ICE-lite: Binding requests over UDP', async () => {
   const events: Array<{ event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
-  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: 'ice' });
+  const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'ice' });
   const sock = await openSocket();
   try {
     const port = bridge.mediaPort;

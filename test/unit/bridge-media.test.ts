@@ -89,7 +89,7 @@ class FakeBrowser {
     sock.on('message', (m) => this.onMessage(m));
   }
 
-  static async create(id: string, bridgePort: number): Promise<FakeBrowser> {
+  static async create(id: string, bridgePort: number, srtpProfiles: Array<1 | 7> = [1, 7]): Promise<FakeBrowser> {
     const sock = await new Promise<dgram.Socket>((resolve) => {
       const s = dgram.createSocket('udp4');
       s.bind(0, '127.0.0.1', () => resolve(s));
@@ -105,7 +105,7 @@ class FakeBrowser {
       key: keyPem,
       signatureHash,
       transport: b.transport,
-      srtpProfiles: [1, 7],
+      srtpProfiles,
       extendedMasterSecret: true,
     });
     return b;
@@ -156,12 +156,12 @@ class FakeBrowser {
     await waitFor(`${this.id} STUN success`, () => this.stunSuccesses > before);
   }
 
-  async connectDtls(): Promise<void> {
+  async connectDtls(expectedProfile = 'AES_CM_128_HMAC_SHA1_80'): Promise<void> {
     const connected = new Promise<void>((resolve) => this.dtls.onConnect.once(() => resolve()));
     void this.dtls.connect().catch(() => {});
     await connected;
     const profile = SRTP_PROFILE_IDS[this.dtls.srtp.srtpProfile!];
-    assert.equal(profile, 'AES_CM_128_HMAC_SHA1_80', 'the bridge prefers AES_CM_128_HMAC_SHA1_80');
+    assert.equal(profile, expectedProfile);
     const { keyLength, saltLength } = srtpKeyLengths(profile);
     const k = this.dtls.extractSessionKeys(keyLength, saltLength);
     this.srtpOut = new SrtpSession(profile, Buffer.from(k.localKey), Buffer.from(k.localSalt));
@@ -210,7 +210,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
-  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: BRIDGE });
+  const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: FakeBrowser[] = [];
   t.after(async () => {
     for (const b of browsers) b.close();
@@ -380,7 +380,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
-  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
+  const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
   const browsers: FakeBrowser[] = [];
   t.after(async () => {
     for (const b of browsers) b.close();
@@ -434,4 +434,84 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
 
   // consent: carol goes silent, the bridge declares her disconnected
   await waitFor('carol disconnected (consent)', () => events.some((e) => e.endpointId === 'carol' && e.event === 'disconnected'), 5000);
+});
+
+test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address does not hurt', async (t) => {
+  const bus = new MemoryBus();
+  const events: Array<{ endpointId: string; event: string }> = [];
+  bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
+  const browsers: FakeBrowser[] = [];
+  const rejections: unknown[] = [];
+  const onRejection = (e: unknown) => rejections.push(e);
+  process.on('unhandledRejection', onRejection);
+  t.after(async () => {
+    process.off('unhandledRejection', onRejection);
+    for (const b of browsers) b.close();
+    await bridge.close();
+    await bus.close();
+  });
+
+  async function join(id: string, profiles: Array<1 | 7>, sources: Array<{ ssrc: number; kind: 'audio' | 'video' }>) {
+    const b = await FakeBrowser.create(id, bridge.mediaPort, profiles);
+    browsers.push(b);
+    const alloc = bridgeAllocateReplySchema.parse(
+      await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: id }),
+    );
+    await b.iceCheck(alloc.ufrag, alloc.pwd, `${id}u`);
+    await bus.request(subjects.bridgeConfigure(BRIDGE), {
+      conferenceId: CONF,
+      endpointId: id,
+      remoteUfrag: `${id}u`,
+      remotePwd: 'p'.repeat(24),
+      remoteFingerprint: { algorithm: 'sha-256', value: b.fingerprint },
+      sources,
+    });
+    return b;
+  }
+
+  const g = await join('gcm', [7], [{ ssrc: 77, kind: 'video' }]);
+  // before the real handshake: junk in the DTLS range, a truncated and a corrupted record
+  const junk: Buffer[] = [Buffer.from([0x16]), Buffer.from([0x16, 0xfe, 0xfd, 0, 0])];
+  for (let i = 0; i < 100; i++) {
+    const j = randomBytes(1 + ((i * 37) % 300));
+    j[0] = 20 + (j[0] % 44);
+    if (i % 2 === 0) {
+      j[1] = 0xfe;
+      j[2] = 0xfd;
+    }
+    junk.push(j);
+  }
+  for (const j of junk) g.sock.send(j, bridge.mediaPort, '127.0.0.1');
+  await sleep(200);
+  await g.connectDtls('AEAD_AES_128_GCM');
+  await waitFor('gcm connected', () => events.some((e) => e.endpointId === 'gcm' && e.event === 'connected'));
+
+  const h = await join('cm', [1], []);
+  await h.connectDtls('AES_CM_128_HMAC_SHA1_80');
+  await waitFor('cm connected', () => events.some((e) => e.endpointId === 'cm' && e.event === 'connected'));
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'cm', ssrcs: [77] });
+
+  // GCM in, AES-CM out
+  const payload = randomBytes(900);
+  g.sendRtp(77, 96, 65535, 1, payload);
+  g.sendRtp(77, 96, 0, 2, payload); // sequence number wraps
+  await waitFor('2 packets at cm', () => h.rtp.length >= 2);
+  const got = h.rtp.splice(0).map((m) => h.decrypt(m));
+  assert.deepEqual(got.map((d) => d?.seq), [65535, 0]);
+  for (const d of got) assert.deepEqual(d!.payload, payload);
+
+  // junk after connecting: DTLS-range garbage and random SRTP-range garbage
+  for (let i = 0; i < 100; i++) {
+    const j = randomBytes(1 + ((i * 53) % 400));
+    j[0] = i % 2 === 0 ? 20 + (j[0] % 44) : 128 + (j[0] % 64);
+    g.sock.send(j, bridge.mediaPort, '127.0.0.1');
+  }
+  await sleep(200);
+  g.sendRtp(77, 96, 1, 3, payload);
+  await waitFor('media still flows', () => h.rtp.length >= 1);
+  assert.equal(h.decrypt(h.rtp.splice(0)[0])?.seq, 1);
+  assert.equal(bridge.counters.dropError, 0);
+  assert.deepEqual(rejections, []);
 });
