@@ -132,6 +132,9 @@ export class DtlsEndpoint {
     this.closed = true;
     this.transport.closed = true;
     try {
+      // werift retransmits a flight until the flight counter passes it; jump past every flight so
+      // pending retransmission loops end at their next wake-up instead of keeping timers alive
+      this.server.dtls.flight = 0xff;
       this.server.close();
     } catch {
       // already closed
