@@ -46,7 +46,8 @@ export function attachWebSocket(opts: {
     maxPayload: MAX_WS_MESSAGE_BYTES,
     perMessageDeflate: false,
   });
-  wss.on('error', (e) => log.error({ err: e.message }, 'websocket server error'));
+  // the HTTPS server's own errors (e.g. EADDRINUSE) are re-emitted here; startSignal reports those
+  wss.on('error', (e) => log.debug({ err: e.message }, 'websocket server error'));
 
   const handleText = (session: WsSession, text: string): void => {
     let json: unknown;

@@ -1,0 +1,98 @@
+// The `tertulia` command's configuration handling, run as a child process the way an admin runs it:
+// `tertulia config` prints the effective settings; bad settings and bad usage exit 2 with a message.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const main = path.join(repo, 'src/cli/main.ts');
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('TERTULIA_')) env[k] = v;
+  return { ...env, TERTULIA_CONFIG: '', ...extra };
+}
+
+function run(args: string[], env: Record<string, string> = {}) {
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', main, ...args], {
+    cwd: tmp,
+    env: cleanEnv(env),
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('tertulia config: defaults < file < environment < options', () => {
+  const file = path.join(tmp, 'site.json');
+  writeFileSync(file, JSON.stringify({ httpsPort: 9001, httpPort: 9002, mediaPort: 9003, publicAddress: '203.0.113.7' }));
+  const r = run(['config', '--config', file, '--http-port', '9202', '--data-dir', 'state'], { TERTULIA_HTTPS_PORT: '9101', TERTULIA_HTTP_PORT: '9102' });
+  assert.equal(r.code, 0, r.stderr);
+  const c = JSON.parse(r.stdout);
+  assert.equal(c.httpsPort, 9101);
+  assert.equal(c.httpPort, 9202);
+  assert.equal(c.mediaPort, 9003);
+  assert.equal(c.publicAddress, '203.0.113.7');
+  assert.equal(c.dataDir, path.join(tmp, 'state'));
+  assert.equal(c.listenAddress, '0.0.0.0');
+});
+
+test('tertulia config reads ./tertulia.json when present', () => {
+  const dir = mkdtempSync(path.join(tmp, 'cwd-'));
+  writeFileSync(path.join(dir, 'tertulia.json'), JSON.stringify({ mediaPort: 12345 }));
+  const r = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', main, 'config'], {
+    cwd: dir,
+    env: (() => {
+      const e = cleanEnv();
+      delete e.TERTULIA_CONFIG;
+      return e;
+    })(),
+    encoding: 'utf8',
+  });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(JSON.parse(r.stdout).mediaPort, 12345);
+});
+
+test('a bad setting exits 2 and names it', () => {
+  const r = run(['config', '--https-port', '70000']);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /httpsPort/);
+  const e = run(['start', '--media-port', 'lots']);
+  assert.equal(e.code, 2);
+  assert.match(e.stderr, /mediaPort/);
+  const f = run(['config'], { TERTULIA_LOG_LEVEL: 'chatty' });
+  assert.equal(f.code, 2);
+  assert.match(f.stderr, /logLevel/);
+});
+
+test('--help, --version, unknown commands and options', () => {
+  const help = run(['--help']);
+  assert.equal(help.code, 0);
+  for (const word of ['start', 'config', '--https-port', '--http-port', '--media-port', '--public-address', '--data-dir', '--tls-cert', '--tls-key', '--log-level', '--listen-address', '--config']) {
+    assert.ok(help.stdout.includes(word), `help mentions ${word}`);
+  }
+  const version = run(['--version']);
+  assert.equal(version.code, 0);
+  const pkg = JSON.parse(readFileSync(path.join(repo, 'package.json'), 'utf8'));
+  assert.equal(version.stdout.trim(), `tertulia ${pkg.version}`);
+
+  const unknown = run(['launch']);
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /unknown command "launch"/);
+  assert.match(unknown.stderr, /Usage: tertulia/);
+
+  const badOption = run(['start', '--colour']);
+  assert.equal(badOption.code, 2);
+  assert.match(badOption.stderr, /--colour/);
+  assert.match(badOption.stderr, /Usage: tertulia/);
+
+  const none = run([]);
+  assert.equal(none.code, 2);
+  assert.match(none.stderr, /Usage: tertulia/);
+});

@@ -1,0 +1,100 @@
+// Settings: defaults < config file < environment (TERTULIA_*) < command-line overrides; bad values stop with
+// a ConfigError that names the setting.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError, envNames, loadConfig } from '../../src/config/config.ts';
+
+const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-config-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+function file(name: string, content: unknown): string {
+  const p = path.join(tmp, name);
+  writeFileSync(p, typeof content === 'string' ? content : JSON.stringify(content));
+  return p;
+}
+
+/** No ambient configuration: no TERTULIA_CONFIG and no ./tertulia.json lookup. */
+const noEnv = { TERTULIA_CONFIG: '' };
+
+test('defaults', () => {
+  const c = loadConfig({ env: noEnv });
+  assert.deepEqual(c, {
+    listenAddress: '0.0.0.0',
+    httpsPort: 8443,
+    httpPort: 8080,
+    mediaPort: 10000,
+    publicAddress: '',
+    dataDir: path.resolve('data'),
+    tlsCert: '',
+    tlsKey: '',
+    participantTimeout: 8,
+    logLevel: 'info',
+  });
+});
+
+test('environment variable names', () => {
+  assert.equal(envNames.httpsPort, 'TERTULIA_HTTPS_PORT');
+  assert.equal(envNames.listenAddress, 'TERTULIA_LISTEN_ADDRESS');
+  assert.equal(envNames.tlsCert, 'TERTULIA_TLS_CERT');
+  assert.equal(envNames.participantTimeout, 'TERTULIA_PARTICIPANT_TIMEOUT');
+});
+
+test('file < environment < overrides', () => {
+  const f = file('all.json', { httpsPort: 9001, httpPort: 9002, mediaPort: 9003, publicAddress: '203.0.113.7', logLevel: 'warn' });
+  const fromFile = loadConfig({ file: f, env: noEnv });
+  assert.equal(fromFile.httpsPort, 9001);
+  assert.equal(fromFile.httpPort, 9002);
+  assert.equal(fromFile.publicAddress, '203.0.113.7');
+
+  const env = { ...noEnv, TERTULIA_HTTPS_PORT: '9101', TERTULIA_HTTP_PORT: '9102', TERTULIA_LOG_LEVEL: 'debug' };
+  const fromEnv = loadConfig({ file: f, env });
+  assert.equal(fromEnv.httpsPort, 9101, 'env beats file');
+  assert.equal(fromEnv.httpPort, 9102);
+  assert.equal(fromEnv.mediaPort, 9003, 'file beats default');
+  assert.equal(fromEnv.logLevel, 'debug');
+
+  const fromCli = loadConfig({ file: f, env, overrides: { httpsPort: '9201', dataDir: 'elsewhere', mediaPort: undefined } });
+  assert.equal(fromCli.httpsPort, 9201, 'overrides beat env');
+  assert.equal(fromCli.httpPort, 9102);
+  assert.equal(fromCli.mediaPort, 9003, 'an undefined override changes nothing');
+  assert.equal(fromCli.dataDir, path.resolve('elsewhere'), 'dataDir is made absolute');
+});
+
+test('TERTULIA_CONFIG names the file; an empty environment value is ignored', () => {
+  const f = file('env.json', { mediaPort: 12000, listenAddress: '127.0.0.1' });
+  const c = loadConfig({ env: { TERTULIA_CONFIG: f, TERTULIA_MEDIA_PORT: '' } });
+  assert.equal(c.mediaPort, 12000);
+  assert.equal(c.listenAddress, '127.0.0.1');
+});
+
+test('ports and timeouts from strings; 0 turns the HTTP redirect off', () => {
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_HTTP_PORT: '0', TERTULIA_PARTICIPANT_TIMEOUT: '2.5' }, overrides: { httpsPort: ' 443 ' } });
+  assert.equal(c.httpPort, 0);
+  assert.equal(c.httpsPort, 443);
+  assert.equal(c.participantTimeout, 2.5);
+});
+
+test('bad values are ConfigErrors that name the setting', () => {
+  const bad: [string, () => unknown, RegExp][] = [
+    ['port too big', () => loadConfig({ env: noEnv, overrides: { httpsPort: 70000 } }), /httpsPort/],
+    ['negative port', () => loadConfig({ env: noEnv, overrides: { mediaPort: -1 } }), /mediaPort/],
+    ['fractional port', () => loadConfig({ env: noEnv, overrides: { httpPort: '80.5' } }), /httpPort/],
+    ['word for a port', () => loadConfig({ env: { ...noEnv, TERTULIA_HTTPS_PORT: 'https' } }), /httpsPort/],
+    ['empty option for a port', () => loadConfig({ env: noEnv, overrides: { httpsPort: '' } }), /httpsPort/],
+    ['hex port', () => loadConfig({ env: noEnv, overrides: { httpsPort: '0x1F' } }), /httpsPort/],
+    ['boolean port', () => loadConfig({ file: file('bool.json', { httpsPort: true }), env: noEnv }), /httpsPort/],
+    ['null port', () => loadConfig({ file: file('null.json', { httpPort: null }), env: noEnv }), /httpPort/],
+    ['log level', () => loadConfig({ env: noEnv, overrides: { logLevel: 'loud' } }), /logLevel/],
+    ['timeout 0', () => loadConfig({ env: noEnv, overrides: { participantTimeout: 0 } }), /participantTimeout/],
+    ['unknown key in file', () => loadConfig({ file: file('unknown.json', { httpsport: 1 }), env: noEnv }), /httpsport/],
+    ['not JSON', () => loadConfig({ file: file('broken.json', '{ "httpsPort": '), env: noEnv }), /broken\.json/],
+    ['not an object', () => loadConfig({ file: file('array.json', [1, 2]), env: noEnv }), /array\.json/],
+    ['missing file', () => loadConfig({ file: path.join(tmp, 'missing.json'), env: noEnv }), /missing\.json/],
+  ];
+  for (const [what, run, pattern] of bad) {
+    assert.throws(run, (e: unknown) => e instanceof ConfigError && pattern.test(e.message), what);
+  }
+});
