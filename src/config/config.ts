@@ -4,7 +4,13 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
-const port = z.coerce.number().int().min(0).max(65535);
+/**
+ * A number, or a string that is one written in decimal (environment variables and options are strings).
+ * Not z.coerce: that turned null, true and "" into 0 or 1 (an empty --https-port= meant a random port).
+ */
+const decimal = (schema: z.ZodNumber) =>
+  z.preprocess((v) => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+const port = decimal(z.number().int().min(0).max(65535));
 
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
@@ -22,7 +28,7 @@ export const configSchema = z.object({
   tlsCert: z.string().default(''),
   tlsKey: z.string().default(''),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
-  participantTimeout: z.coerce.number().min(1).max(600).default(8),
+  participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 export type Config = z.infer<typeof configSchema>;
