@@ -392,6 +392,13 @@ describe('signal WebSocket', () => {
     assert.equal((await c.nextOfType('error')).code, 'bad-message');
     c.send('[1,2]');
     assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.send('['.repeat(5000) + ']'.repeat(5000));
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
+    c.send('{"__proto__":{"polluted":true},"type":"leave"}');
+    assert.equal((await c.nextOfType('error')).code, 'not-joined');
+    assert.equal(({} as any).polluted, undefined);
+    c.send(Buffer.from([0xc3, 0x28]).toString('latin1')); // text that is not JSON
+    assert.equal((await c.nextOfType('error')).code, 'bad-message');
     c.ws.send(Buffer.from([1, 2, 3]), { binary: true });
     assert.match((await c.nextOfType('error')).message, /binary/);
     c.send({ type: 'answer', sdp: 'x', version: 1 });
@@ -405,11 +412,16 @@ describe('signal WebSocket', () => {
     c.close();
   });
 
-  test('an oversized message closes with 1009; flooding closes with 1008; the server stays up', async () => {
+  test('oversized closes with 1009, invalid UTF-8 with 1007, flooding with 1008; the server stays up', async () => {
     const big = client();
     await big.open();
     big.send(JSON.stringify({ type: 'answer', sdp: 'x'.repeat(MAX_WS_MESSAGE_BYTES + 10), version: 1 }));
     assert.equal((await big.closed).code, 1009);
+
+    const badUtf8 = client();
+    await badUtf8.open();
+    badUtf8.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+    assert.equal((await badUtf8.closed).code, 1007);
 
     const flood = client();
     await flood.join('flood', 'F');
