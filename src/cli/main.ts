@@ -150,7 +150,7 @@ export function startupMessage(info: {
   const lines = [
     `Tertulia ${VERSION} is running.`,
     '',
-    'Open in a browser:',
+    'Open one of these in a browser:',
     ...hosts.map((h) => `  https://${urlHost(h)}:${httpsPort}/${h === config.publicAddress && h !== 'localhost' ? '   (public address)' : ''}`),
     '  (add a room name to the address, e.g. /MyMeeting)',
     '',
