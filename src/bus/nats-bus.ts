@@ -1,0 +1,364 @@
+// The bus between processes and machines: NATS (https://nats.io), with the same semantics as MemoryBus.
+//
+// - Payloads are JSON (UTF-8). A message that is not JSON is dropped (events) or answered with an error
+//   (requests); it never reaches a handler and never ends the process.
+// - A request's reply is an envelope, validated on arrival: {ok: true, reply} or {ok: false, error, name}.
+//   A handler's thrown Error comes back to the requester as a rejected request with the same message (and,
+//   for BusTimeoutError / BusNoHandlerError thrown by a handler's own requests, the same class).
+// - Nobody subscribed to a request's subject -> BusNoHandlerError at once (NATS "no responders");
+//   no reply in time -> BusTimeoutError.
+// - `handle` subscribes in a queue group, so each request is handled exactly once even when two processes
+//   handle the same subject (NATS would otherwise deliver it to all of them and both would act). Which
+//   instance handles what is decided by the subject: bridge subjects carry the bridge id
+//   (`bridge.<id>.allocate`), so every bridge answers only its own; `focus.*` has one focus per deployment
+//   (a conference's state lives in that focus). Events (`publish`/`subscribe`) reach every subscriber.
+// - Losing the server is not fatal: the client reconnects forever (logging each disconnect/reconnect) and
+//   re-subscribes; meanwhile requests fail with BusTimeoutError and events are buffered by the client.
+// - Credentials (user/password/token, also when written in the URL) are never logged.
+import {
+  connect,
+  NoRespondersError,
+  RequestError,
+  TimeoutError,
+  type Msg,
+  type NatsConnection,
+  type Subscription,
+} from '@nats-io/transport-node';
+import { z } from 'zod';
+import type { Logger } from '../log.ts';
+import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
+
+/** The queue group every request handler joins (see the header comment). */
+export const HANDLER_QUEUE_GROUP = 'tertulia';
+
+export interface NatsBusOptions {
+  /** nats://host:port (several may be given comma-separated). Credentials in the URL are accepted. */
+  url: string;
+  user?: string;
+  password?: string;
+  token?: string;
+  log: Logger;
+  /** Connection name shown by the NATS server's monitoring (e.g. "tertulia bridge host-1"). */
+  name?: string;
+  /** Pause between connection attempts (default 2000 ms). */
+  reconnectWaitMs?: number;
+  /** Give up the first connection after this long (default: never; keeps trying and logging). */
+  firstConnectTimeoutMs?: number;
+}
+
+const replyEnvelopeSchema = z.union([
+  z.object({ ok: z.literal(true), reply: z.unknown().optional() }),
+  z.object({ ok: z.literal(false), error: z.string(), name: z.string().optional() }),
+]);
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+function encode(value: unknown): Uint8Array {
+  const text = JSON.stringify(value);
+  return encoder.encode(text === undefined ? 'null' : text);
+}
+
+/** The message's JSON payload, or an Error saying why it is not one. */
+function decode(data: Uint8Array): unknown {
+  if (data.length === 0) return undefined;
+  let text: string;
+  try {
+    text = decoder.decode(data);
+  } catch {
+    throw new Error('payload is not valid UTF-8');
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error('payload is not JSON');
+  }
+}
+
+/** A NATS server address as it may be logged: no user, password or token. */
+export function redactNatsUrl(url: string): string {
+  return url
+    .split(',')
+    .map((one) => one.trim().replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1'))
+    .join(',');
+}
+
+/** Splits "nats://user:pass@host:4222,nats://host2" into servers without credentials, and the credentials. */
+export function parseNatsUrl(url: string): { servers: string[]; user?: string; password?: string; token?: string } {
+  const out: { servers: string[]; user?: string; password?: string; token?: string } = { servers: [] };
+  for (const raw of url.split(',')) {
+    const one = raw.trim();
+    if (!one) continue;
+    const withScheme = /^[a-z]+:\/\//i.test(one) ? one : `nats://${one}`;
+    let parsed: URL;
+    try {
+      parsed = new URL(withScheme);
+    } catch {
+      throw new Error(`not a NATS server address: "${redactNatsUrl(one)}" (expected nats://host:port)`);
+    }
+    if (!/^(nats|tls):$/.test(parsed.protocol)) {
+      throw new Error(`not a NATS server address: "${redactNatsUrl(one)}" (expected nats://host:port or tls://host:port)`);
+    }
+    if (!parsed.hostname) throw new Error(`not a NATS server address: "${redactNatsUrl(one)}" (no host)`);
+    if (parsed.username && parsed.password) {
+      out.user ??= decodeURIComponent(parsed.username);
+      out.password ??= decodeURIComponent(parsed.password);
+    } else if (parsed.username) {
+      out.token ??= decodeURIComponent(parsed.username);
+    }
+    out.servers.push(`${parsed.protocol}//${parsed.host}`);
+  }
+  if (out.servers.length === 0) throw new Error('no NATS server address given');
+  return out;
+}
+
+function describeConnectError(e: unknown): string {
+  const err = e as Error & { code?: string; cause?: unknown };
+  const cause = err?.cause as (Error & { code?: string }) | undefined;
+  const text = [err?.message, cause?.message && cause.message !== err?.message ? cause.message : undefined, err?.code ?? cause?.code]
+    .filter(Boolean)
+    .join(': ');
+  if (/authoriz|authenticat/i.test(text)) return `${text} (check natsUser/natsPassword or natsToken)`;
+  return text || String(e);
+}
+
+export class NatsBus implements Bus {
+  private readonly handlers = new Set<string>();
+  private readonly subscriptions = new Set<Subscription>();
+  private closed = false;
+  private readonly statusLoop: Promise<void>;
+
+  private readonly nc: NatsConnection;
+  private readonly log: Logger;
+  /** The server address(es), without credentials. */
+  readonly server: string;
+
+  private constructor(nc: NatsConnection, log: Logger, server: string) {
+    this.nc = nc;
+    this.log = log;
+    this.server = server;
+    this.statusLoop = this.watchStatus();
+  }
+
+  /**
+   * Connects to the NATS server, trying again every reconnectWaitMs while it cannot be reached (each
+   * failure logged), so the machines of a deployment may start in any order.
+   */
+  static async connect(opts: NatsBusOptions): Promise<NatsBus> {
+    const log = opts.log.child({ part: 'bus' });
+    const fromUrl = parseNatsUrl(opts.url);
+    const shown = redactNatsUrl(opts.url);
+    const user = opts.user || fromUrl.user;
+    const pass = opts.password || fromUrl.password;
+    const token = opts.token || fromUrl.token;
+    const waitMs = opts.reconnectWaitMs ?? 2000;
+    const deadline = opts.firstConnectTimeoutMs === undefined ? Infinity : Date.now() + opts.firstConnectTimeoutMs;
+    let attempt = 0;
+    for (;;) {
+      attempt++;
+      try {
+        const nc = await connect({
+          servers: fromUrl.servers,
+          ...(user ? { user, pass: pass ?? '' } : {}),
+          ...(token ? { token } : {}),
+          name: opts.name ?? 'tertulia',
+          reconnect: true,
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: waitMs,
+          timeout: Math.max(waitMs, 2000),
+          pingInterval: 10_000,
+          maxPingOut: 3,
+        });
+        log.info({ server: shown, attempts: attempt }, 'connected to NATS');
+        return new NatsBus(nc, log, shown);
+      } catch (e) {
+        const reason = describeConnectError(e);
+        if (Date.now() + waitMs > deadline) throw new Error(`cannot connect to NATS at ${shown}: ${reason}`);
+        // the first failure and then one line every 10 attempts: clear, but not a flood
+        if (attempt === 1 || attempt % 10 === 0) {
+          log.error({ server: shown, attempts: attempt, err: reason }, `cannot connect to NATS; trying again every ${waitMs} ms`);
+        }
+        await new Promise((r) => setTimeout(r, waitMs));
+      }
+    }
+  }
+
+  private async watchStatus(): Promise<void> {
+    try {
+      for await (const s of this.nc.status()) {
+        switch (s.type) {
+          case 'disconnect':
+            this.log.warn({ server: redactNatsUrl(s.server) }, 'lost the NATS connection; reconnecting');
+            break;
+          case 'reconnect':
+            this.log.info({ server: redactNatsUrl(s.server) }, 'reconnected to NATS');
+            break;
+          case 'error':
+            this.log.error({ err: describeConnectError(s.error) }, 'NATS error');
+            break;
+          case 'staleConnection':
+            this.log.warn('the NATS server stopped answering pings; reconnecting');
+            break;
+          case 'slowConsumer':
+            this.log.warn({ subject: s.sub.getSubject(), pending: s.pending }, 'NATS slow consumer: messages are piling up');
+            break;
+          case 'ldm':
+            this.log.warn('the NATS server is entering lame duck mode (shutting down)');
+            break;
+          default:
+            break;
+        }
+      }
+    } catch (e) {
+      if (!this.closed) this.log.error({ err: (e as Error).message }, 'NATS status watch ended');
+    }
+  }
+
+  publish(subject: string, payload: Json): void {
+    if (this.closed) return;
+    try {
+      this.nc.publish(subject, encode(payload));
+    } catch (e) {
+      // fire-and-forget, like MemoryBus: the publisher never fails because of the bus
+      this.log.warn({ subject, err: (e as Error).message }, 'could not publish on the bus');
+    }
+  }
+
+  subscribe(subject: string, handler: (payload: unknown) => void): Unsubscribe {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) {
+          this.log.warn({ subject, err: err.message }, 'bus subscription error');
+          return;
+        }
+        let payload: unknown;
+        try {
+          payload = decode(msg.data);
+        } catch (e) {
+          this.log.warn({ subject, err: (e as Error).message }, 'dropped a malformed bus message');
+          return;
+        }
+        try {
+          const result: unknown = handler(payload);
+          if (result instanceof Promise) result.catch(() => {});
+        } catch {
+          // a subscriber's failure is its own; the publisher never sees it
+        }
+      },
+    });
+    this.subscriptions.add(sub);
+    return () => {
+      this.subscriptions.delete(sub);
+      if (!this.closed) sub.unsubscribe();
+    };
+  }
+
+  handle(subject: string, handler: (payload: unknown) => Promise<Json> | Json): Unsubscribe {
+    if (this.handlers.has(subject)) throw new Error(`${subject} already has a handler`);
+    this.handlers.add(subject);
+    const sub = this.nc.subscribe(subject, {
+      queue: HANDLER_QUEUE_GROUP,
+      callback: (err, msg) => {
+        if (err) {
+          this.log.warn({ subject, err: err.message }, 'bus handler subscription error');
+          return;
+        }
+        void this.answer(subject, msg, handler);
+      },
+    });
+    this.subscriptions.add(sub);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.handlers.delete(subject);
+      this.subscriptions.delete(sub);
+      if (!this.closed) sub.unsubscribe();
+    };
+  }
+
+  private async answer(subject: string, msg: Msg, handler: (payload: unknown) => Promise<Json> | Json): Promise<void> {
+    let envelope: unknown;
+    try {
+      const payload = decode(msg.data);
+      const reply = await handler(payload);
+      envelope = { ok: true, reply };
+    } catch (e) {
+      envelope = e instanceof Error ? { ok: false, error: e.message, name: e.name } : { ok: false, error: String(e) };
+    }
+    if (!msg.reply) return; // a publish on a request subject: nobody waits for the answer
+    let data: Uint8Array;
+    try {
+      data = encode(envelope);
+    } catch (e) {
+      data = encode({ ok: false, error: `the reply could not be encoded: ${(e as Error).message}` });
+    }
+    try {
+      msg.respond(data);
+    } catch (e) {
+      this.log.warn({ subject, err: (e as Error).message }, 'could not send a bus reply');
+    }
+  }
+
+  async request(subject: string, payload: Json, timeoutMs = 5000): Promise<unknown> {
+    if (this.closed) throw new Error(`cannot request ${subject}: the bus is closed`);
+    let msg: Msg;
+    try {
+      msg = await this.nc.request(subject, encode(payload), { timeout: timeoutMs });
+    } catch (e) {
+      throw this.requestError(subject, timeoutMs, e);
+    }
+    let raw: unknown;
+    try {
+      raw = decode(msg.data);
+    } catch (e) {
+      throw new Error(`malformed reply on ${subject}: ${(e as Error).message}`);
+    }
+    const envelope = replyEnvelopeSchema.safeParse(raw);
+    if (!envelope.success) throw new Error(`malformed reply on ${subject}: not a bus reply envelope`);
+    if (envelope.data.ok) return envelope.data.reply;
+    const { error, name } = envelope.data;
+    let err: Error;
+    if (name === 'BusTimeoutError') err = new BusTimeoutError(subject, timeoutMs);
+    else if (name === 'BusNoHandlerError') err = new BusNoHandlerError(subject);
+    else err = new Error(error);
+    err.message = error;
+    if (name && err.name === 'Error') err.name = name;
+    throw err;
+  }
+
+  private requestError(subject: string, timeoutMs: number, e: unknown): Error {
+    const cause = (e as Error & { cause?: unknown })?.cause;
+    if (e instanceof NoRespondersError || cause instanceof NoRespondersError || (e instanceof RequestError && e.isNoResponders())) {
+      return new BusNoHandlerError(subject);
+    }
+    if (e instanceof TimeoutError || cause instanceof TimeoutError) return new BusTimeoutError(subject, timeoutMs);
+    const text = (e as Error)?.message ?? String(e);
+    if (/disconnect/i.test(text)) return new BusTimeoutError(subject, timeoutMs); // the reply cannot come: as a timeout
+    return new Error(`bus request on ${subject} failed: ${text}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    this.subscriptions.clear();
+    // drain: stop taking new messages, let handlers still running send their replies, then close
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.nc.drain(),
+        new Promise((resolve) => {
+          timer = setTimeout(resolve, 2000);
+        }),
+      ]);
+    } catch {
+      // already closed or not connected: close below
+    } finally {
+      clearTimeout(timer);
+    }
+    if (!this.nc.isClosed()) await this.nc.close().catch(() => {});
+    await this.statusLoop;
+    this.log.info('NATS connection closed');
+  }
+}

@@ -1,0 +1,79 @@
+// A real nats-server (Debian package) for a test, on a free loopback port; it can be killed and started again
+// on the same port to test reconnection.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import { freeTcpPort } from './ports.ts';
+
+export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
+
+export interface NatsServer {
+  port: number;
+  url: string;
+  /** Everything the server printed so far. */
+  output(): string;
+  /** Kills the server (SIGKILL: as a crash or a pulled cable looks to its clients). */
+  kill(): Promise<void>;
+  /** Starts it again on the same port with the same options. */
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function waitForPort(port: number, child: ChildProcess, out: () => string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    const attempt = () => {
+      if (exited) return reject(new Error(`nats-server exited:\n${out()}`));
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nats-server did not listen on ${port}:\n${out()}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}
+
+export async function startNatsServer(auth: { user?: string; password?: string; token?: string } = {}): Promise<NatsServer> {
+  const port = await freeTcpPort();
+  const args = ['-a', '127.0.0.1', '-p', String(port)];
+  if (auth.user) args.push('--user', auth.user, '--pass', auth.password ?? '');
+  if (auth.token) args.push('--auth', auth.token);
+  let out = '';
+  let child: ChildProcess | undefined;
+  const launch = async () => {
+    const c = spawn(NATS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = c;
+    c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+    c.once('error', (e) => (out += `spawn error: ${e.message}\n`));
+    await waitForPort(port, c, () => out);
+  };
+  const kill = async () => {
+    const c = child;
+    child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const done = new Promise((r) => c.once('exit', r));
+    c.kill('SIGKILL');
+    await done;
+  };
+  await launch();
+  return {
+    port,
+    url: `nats://127.0.0.1:${port}`,
+    output: () => out,
+    kill,
+    async restart() {
+      await kill();
+      await launch();
+    },
+    stop: kill,
+  };
+}
