@@ -13,10 +13,10 @@ import {
   type SignalOffer,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
-import { buildOffer, parseAnswer, type RemoteMline } from './sdp.ts';
+import { buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type VideoRole } from './sdp.ts';
 
-/** The first mid for remote sources (0 and 1 are the participant's own audio and video). */
-export const FIRST_REMOTE_MID = 2;
+/** The first mid for remote sources (0, 1 and 2 are the participant's own audio, camera and screen). */
+export const FIRST_REMOTE_MID = 3;
 
 export interface ParticipantState {
   id: string;
@@ -24,7 +24,7 @@ export interface ParticipantState {
   sessionId: string;
   transport: BridgeAllocateReply;
   /** What this participant sends, from its last accepted answer. */
-  sources: MediaSource[];
+  sources: AnswerSource[];
   remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
   /** bridgeConfigure done at least once. */
   configured: boolean;
@@ -44,12 +44,12 @@ export interface ParticipantState {
 }
 
 const mlinesKey = (mlines: readonly RemoteMline[]) =>
-  mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
+  mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.role ?? ''}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
 
-const sourcesKey = (sources: readonly MediaSource[]) =>
+const sourcesKey = (sources: readonly AnswerSource[]) =>
   [...sources]
-    .sort((a, b) => a.kind.localeCompare(b.kind))
-    .map((s) => `${s.kind}:${s.ssrc}:${s.rtxSsrc ?? ''}`)
+    .sort((a, b) => a.kind.localeCompare(b.kind) || (a.role ?? '').localeCompare(b.role ?? ''))
+    .map((s) => `${s.kind}:${s.role ?? ''}:${s.ssrc}:${s.rtxSsrc ?? ''}`)
     .join(',');
 
 export class Conference {
@@ -127,6 +127,11 @@ export class Conference {
     }
   }
 
+  /** The browser changed what it wants to send (a screen share started or stopped): offer again. */
+  renegotiate(participantId: string): void {
+    this.negotiate(this.mustGet(participantId), true);
+  }
+
   /** The browser's answer to offer `version`. Stale versions are ignored; a bad answer throws. */
   async answer(participantId: string, version: number, sdp: string): Promise<void> {
     const p = this.mustGet(participantId);
@@ -157,7 +162,7 @@ export class Conference {
         remoteUfrag: answer.ufrag,
         remotePwd: answer.pwd,
         remoteFingerprint: answer.fingerprint,
-        sources: answer.sources.map((s) => ({ ...s })),
+        sources: answer.sources.map((s): MediaSource => (s.rtxSsrc !== undefined ? { ssrc: s.ssrc, kind: s.kind, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc, kind: s.kind })),
       });
       p.configured = true;
       this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
@@ -186,19 +191,23 @@ export class Conference {
 
   /** Brings p's receive m-lines in line with the others' current sources. */
   private refreshMlines(p: ParticipantState): void {
-    const wanted = new Map<string, { participantId: string; kind: MediaKind; ssrc: number }>();
+    const wanted = new Map<string, { participantId: string; kind: MediaKind; role?: VideoRole; ssrc: number }>();
     for (const q of this.participants.values()) {
       if (q === p) continue;
-      for (const s of q.sources) wanted.set(`${q.id}/${s.kind}/${s.ssrc}`, { participantId: q.id, kind: s.kind, ssrc: s.ssrc });
+      for (const s of q.sources) {
+        wanted.set(`${q.id}/${s.kind}/${s.role ?? ''}/${s.ssrc}`, { participantId: q.id, kind: s.kind, role: s.role, ssrc: s.ssrc });
+      }
     }
     for (const m of p.mlines) {
       if (!m.active) continue;
-      const key = `${m.participantId}/${m.kind}/${m.ssrc}`;
+      const key = `${m.participantId}/${m.kind}/${m.role ?? ''}/${m.ssrc}`;
       if (wanted.has(key)) wanted.delete(key);
       else m.active = false;
     }
     for (const w of wanted.values()) {
-      p.mlines.push({ mid: String(p.nextMid++), participantId: w.participantId, kind: w.kind, ssrc: w.ssrc, active: true });
+      const m: RemoteMline = { mid: String(p.nextMid++), participantId: w.participantId, kind: w.kind, ssrc: w.ssrc, active: true };
+      if (w.role) m.role = w.role;
+      p.mlines.push(m);
     }
   }
 
@@ -221,7 +230,9 @@ export class Conference {
       participantId: p.id,
       sdp,
       version,
-      sources: snapshot.filter((m) => m.active).map((m) => ({ mid: m.mid, participantId: m.participantId, kind: m.kind })),
+      sources: snapshot
+        .filter((m) => m.active)
+        .map((m) => (m.role ? { mid: m.mid, participantId: m.participantId, kind: m.kind, role: m.role } : { mid: m.mid, participantId: m.participantId, kind: m.kind })),
     };
     this.log.debug({ participant: p.id, version, sources: offer.sources.length, mlines: snapshot.length }, 'offer');
     this.bus.publish(subjects.signalOffer, offer);

@@ -11,6 +11,7 @@ import {
   focusJoinSchema,
   focusLeaveSchema,
   focusMuteSchema,
+  focusRenegotiateSchema,
   subjects,
 } from '../protocol/bus-messages.ts';
 import { Conference } from './conference.ts';
@@ -165,6 +166,15 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         const b = bridges.get(conference.bridgeId);
         if (b && b.placed > 0) b.placed--;
         dropIfEmpty(conference);
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusRenegotiate, async (payload) => {
+      const { conferenceId, participantId } = parseOrThrow(focusRenegotiateSchema, payload, 'focus.renegotiate');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        conference.renegotiate(participantId);
         return ok;
       });
     }),

@@ -12,12 +12,22 @@ export const AUDIO_LEVEL_EXT_ID = 1;
 export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 export const OWN_AUDIO_MID = '0';
 export const OWN_VIDEO_MID = '1';
+/** The browser's own screen share: answered `sendonly` while sharing, `inactive` otherwise. */
+export const OWN_SCREEN_MID = '2';
 
-/** One receive m-line for a remote participant's source (mids 2..). */
+/** What a video source shows: a camera or a shared screen. */
+export type VideoRole = 'video' | 'screen';
+
+/** A source the browser sends, as read from its answer; video sources say whether they are camera or screen. */
+export type AnswerSource = MediaSource & { role?: VideoRole };
+
+/** One receive m-line for a remote participant's source (mids 3..). */
 export interface RemoteMline {
   mid: string;
   participantId: string;
   kind: MediaKind;
+  /** For video: camera or screen. */
+  role?: VideoRole;
   ssrc: number;
   /** False once that source is gone: the m-line stays, `a=inactive`, without ssrc lines. */
   active: boolean;
@@ -88,12 +98,12 @@ function mline(kind: MediaKind, mid: string, transport: BridgeAllocateReply): Me
   } as MediaDescription;
 }
 
-/** The msid of a remote participant's track: stream = participant id, track = `<id>-<kind>`. */
-export function remoteMsid(participantId: string, kind: MediaKind): string {
-  return `${participantId} ${participantId}-${kind}`;
+/** The msid of a remote participant's track: stream = participant id, track = `<id>-<kind>` (`<id>-screen` for a screen). */
+export function remoteMsid(participantId: string, kind: MediaKind, role?: VideoRole): string {
+  return `${participantId} ${participantId}-${role === 'screen' ? 'screen' : kind}`;
 }
 
-/** Builds the offer for one participant: mids 0/1 receive its own audio/video, mids 2.. carry the others. */
+/** Builds the offer for one participant: mids 0/1/2 receive its own audio/video/screen, mids 3.. carry the others. */
 export function buildOffer(input: OfferInput): string {
   const { transport } = input;
   const media: MediaDescription[] = [];
@@ -102,15 +112,16 @@ export function buildOffer(input: OfferInput): string {
     m.direction = 'recvonly';
     return m;
   };
-  media.push(own('audio', OWN_AUDIO_MID), own('video', OWN_VIDEO_MID));
+  media.push(own('audio', OWN_AUDIO_MID), own('video', OWN_VIDEO_MID), own('video', OWN_SCREEN_MID));
   for (const r of input.remote) {
     const m = mline(r.kind, r.mid, transport);
     if (r.active) {
       m.direction = 'sendonly';
-      m.msid = [{ id: r.participantId, appdata: `${r.participantId}-${r.kind}` }];
+      const [stream, track] = remoteMsid(r.participantId, r.kind, r.role).split(' ') as [string, string];
+      m.msid = [{ id: stream, appdata: track }];
       m.ssrcs = [
         { id: r.ssrc, attribute: 'cname', value: r.participantId },
-        { id: r.ssrc, attribute: 'msid', value: remoteMsid(r.participantId, r.kind) },
+        { id: r.ssrc, attribute: 'msid', value: remoteMsid(r.participantId, r.kind, r.role) },
       ];
     } else {
       m.direction = 'inactive';
@@ -141,8 +152,8 @@ export interface ParsedAnswer {
   ufrag: string;
   pwd: string;
   fingerprint: { algorithm: string; value: string };
-  /** What the browser sends: at most one audio source (mid 0) and one video source (mid 1). */
-  sources: MediaSource[];
+  /** What the browser sends: at most one audio source (mid 0), one camera (mid 1) and one screen (mid 2). */
+  sources: AnswerSource[];
   /** Every mid in the answer, in order. */
   mids: string[];
 }
@@ -188,17 +199,25 @@ export function parseAnswer(sdp: string): ParsedAnswer {
   if (!FINGERPRINT_ALGORITHMS.has(algorithm) || !FINGERPRINT_VALUE.test(fp.hash)) {
     throw new AnswerError(`the answer's DTLS fingerprint is malformed (${fp.type.slice(0, 16)})`);
   }
-  const sources: MediaSource[] = [];
-  const own: [string, MediaKind][] = [
-    [OWN_AUDIO_MID, 'audio'],
-    [OWN_VIDEO_MID, 'video'],
+  const sources: AnswerSource[] = [];
+  const own: [string, MediaKind, VideoRole | undefined][] = [
+    [OWN_AUDIO_MID, 'audio', undefined],
+    [OWN_VIDEO_MID, 'video', 'video'],
+    [OWN_SCREEN_MID, 'video', 'screen'],
   ];
-  for (const [mid, kind] of own) {
+  for (const [mid, kind, role] of own) {
     const m = parsed.media.find((x) => String(x.mid) === mid);
-    if (!m) throw new AnswerError(`the answer has no m-line with mid ${mid}`);
+    if (!m) {
+      if (mid === OWN_SCREEN_MID) continue; // an answer to an offer without a screen m-line
+      throw new AnswerError(`the answer has no m-line with mid ${mid}`);
+    }
     if (m.type !== kind) throw new AnswerError(`the answer's mid ${mid} is ${m.type}, expected ${kind}`);
     const s = sendingSsrc(m);
-    if (s) sources.push(s.rtxSsrc !== undefined ? { ssrc: s.ssrc, kind, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc, kind });
+    if (!s) continue;
+    const source: AnswerSource = s.rtxSsrc !== undefined ? { ssrc: s.ssrc, kind, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc, kind };
+    if (role) source.role = role;
+    if (sources.some((x) => x.ssrc === source.ssrc)) throw new AnswerError(`the answer sends ssrc ${source.ssrc} twice`);
+    sources.push(source);
   }
   return {
     ufrag,

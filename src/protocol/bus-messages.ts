@@ -9,6 +9,8 @@ export const subjects = {
   focusAnswer: 'focus.answer',
   focusLeave: 'focus.leave',
   focusMute: 'focus.mute',
+  /** The browser changed what it sends (screen share on/off): focus sends it a fresh offer. */
+  focusRenegotiate: 'focus.renegotiate',
   // focus -> signal (events)
   signalOffer: 'signal.offer',
   // focus -> bridge (requests); the bridge id is part of the subject
@@ -33,6 +35,7 @@ export const focusAnswerSchema = z.object({
   version: z.number().int().nonnegative(),
 });
 export const focusLeaveSchema = z.object({ conferenceId: id, participantId: id });
+export const focusRenegotiateSchema = z.object({ conferenceId: id, participantId: id });
 export const focusMuteSchema = z.object({ conferenceId: id, participantId: id, kind: mediaKindSchema, muted: z.boolean() });
 
 // ---- focus -> signal ----
@@ -41,7 +44,7 @@ export const signalOfferSchema = z.object({
   participantId: id,
   sdp: z.string(),
   version: z.number().int().nonnegative(),
-  sources: z.array(z.object({ mid: z.string(), participantId: id, kind: mediaKindSchema })),
+  sources: z.array(z.object({ mid: z.string(), participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional() })),
 });
 export type SignalOffer = z.infer<typeof signalOfferSchema>;
 

@@ -2,6 +2,8 @@
 // Every message that arrives from the network is parsed with these schemas; a message that does not
 // parse gets an `error` reply and changes nothing.
 import { z } from 'zod';
+import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
+import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
 
@@ -30,6 +32,12 @@ export const participantSchema = z.object({
   displayName: z.string(),
   audioMuted: z.boolean(),
   videoMuted: z.boolean(),
+  /** When the hand was raised (server ms); absent when it is down. */
+  handRaisedAt: z.number().optional(),
+  /** Present and true while this participant shares a screen. */
+  screenSharing: z.boolean().optional(),
+  /** 'moderator' or 'participant' (absent: participant). */
+  role: roleSchema.optional(),
 });
 export type Participant = z.infer<typeof participantSchema>;
 
@@ -42,11 +50,14 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     displayName: displayNameSchema,
     audioMuted: z.boolean(),
     videoMuted: z.boolean(),
+    ...joinAccessFields,
   }),
   /** The browser's SDP answer to the last `offer`. */
   z.object({ type: z.literal('answer'), sdp: z.string().min(1).max(200_000), version: z.number().int().nonnegative() }),
   z.object({ type: z.literal('mute'), kind: mediaKindSchema, muted: z.boolean() }),
   z.object({ type: z.literal('leave') }),
+  ...meetingClientMessageSchemas,
+  ...accessClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -57,11 +68,13 @@ export const remoteSourceSchema = z.object({
   mid: z.string(),
   participantId: z.string(),
   kind: mediaKindSchema,
+  /** For video: the camera ('video') or a shared screen ('screen'). */
+  role: z.enum(['video', 'screen']).optional(),
 });
 export type RemoteSource = z.infer<typeof remoteSourceSchema>;
 
 export type ServerMessage =
-  | { type: 'joined'; selfId: string; room: string; participants: Participant[] }
+  | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role }
   | { type: 'participant-joined'; participant: Participant }
   | { type: 'participant-left'; id: string }
   | { type: 'participant-updated'; participant: Participant }
@@ -71,7 +84,9 @@ export type ServerMessage =
    * The browser answers with `{type:'answer', version}` carrying the same version.
    */
   | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[] }
-  | { type: 'error'; code: ErrorCode; message: string };
+  | { type: 'error'; code: ErrorCode; message: string }
+  | MeetingServerMessage
+  | AccessServerMessage;
 
 export type ErrorCode =
   | 'bad-message'
@@ -79,4 +94,7 @@ export type ErrorCode =
   | 'not-joined'
   | 'already-joined'
   | 'room-full'
-  | 'internal';
+  | 'rate-limited'
+  | 'not-found'
+  | 'internal'
+  | AccessErrorCode;

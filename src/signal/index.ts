@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { subjects } from '../protocol/bus-messages.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
 import { Rooms } from './rooms.ts';
+import { MeetingFeatures } from './meeting.ts';
 import { loadOrCreateTls } from './tls.ts';
 import { attachWebSocket } from './ws.ts';
 
@@ -69,7 +70,8 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'offer delivery failed');
     }
   });
-  const ws = attachWebSocket({ server: httpsServer, rooms, participantTimeoutSeconds: config.participantTimeout, log });
+  const meeting = new MeetingFeatures(bus, log);
+  const ws = attachWebSocket({ server: httpsServer, rooms, meeting, participantTimeoutSeconds: config.participantTimeout, log });
 
   let httpsPort = 0;
   let httpServer: http.Server | undefined;

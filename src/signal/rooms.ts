@@ -33,6 +33,10 @@ export interface Member {
   audioMuted: boolean;
   videoMuted: boolean;
   session: Session;
+  /** When the hand went up (ms since the epoch); undefined while it is down. */
+  handRaisedAt?: number;
+  /** True while sharing a screen. */
+  screenSharing?: boolean;
   /** Bus requests for this participant run one after another, in the order the browser caused them. */
   queue: Promise<void>;
 }
@@ -46,8 +50,11 @@ export interface Room {
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
-function toParticipant(m: Member): Participant {
-  return { id: m.id, displayName: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted };
+export function toParticipant(m: Member): Participant {
+  const p: Participant = { id: m.id, displayName: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted };
+  if (m.handRaisedAt !== undefined) p.handRaisedAt = m.handRaisedAt;
+  if (m.screenSharing) p.screenSharing = true;
+  return p;
 }
 
 function errorText(e: unknown): string {

@@ -7,6 +7,8 @@ import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.ts';
 import { clientMessageSchema, MAX_WS_MESSAGE_BYTES, type ServerMessage } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
+import type { MeetingFeatures } from './meeting.ts';
+import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -28,15 +30,16 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
   return text.length > 500 ? text.slice(0, 500) + '…' : text;
 }
 
-const KNOWN_TYPES = new Set(['join', 'answer', 'mute', 'leave']);
+const KNOWN_TYPES = new Set<string>(['join', 'answer', 'mute', 'leave', ...MEETING_CLIENT_TYPES]);
 
 export function attachWebSocket(opts: {
   server: HttpsServer;
   rooms: Rooms;
+  meeting: MeetingFeatures;
   participantTimeoutSeconds: number;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, log } = opts;
+  const { rooms, meeting, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2));
   const sessions = new Set<WsSession>();
@@ -69,7 +72,9 @@ export function attachWebSocket(opts: {
     }
     const msg = parsed.data;
     if (msg.type === 'join') {
+      const wasMember = session.member !== undefined;
       rooms.join(session, msg);
+      if (!wasMember) meeting.afterJoin(session);
       return;
     }
     if (!session.member) {
@@ -85,6 +90,21 @@ export function attachWebSocket(opts: {
         break;
       case 'leave':
         rooms.leave(session, 'left');
+        break;
+      case 'chat':
+        meeting.chat(session.member, msg.text, msg.to);
+        break;
+      case 'hand':
+        meeting.hand(session.member, msg.raised);
+        break;
+      case 'reaction':
+        meeting.reaction(session.member, msg.reaction);
+        break;
+      case 'rename':
+        meeting.rename(session.member, msg.displayName);
+        break;
+      case 'screen-share':
+        meeting.screenShare(session.member, msg.sharing);
         break;
     }
   };

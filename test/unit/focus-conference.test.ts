@@ -1,5 +1,5 @@
 // focus alone over a MemoryBus: a fake bridge (bus handlers that record what focus asks) and fake browsers
-// that answer focus's offers the way Chrome does (send on mids 0/1, receive on the rest).
+// that answer focus's offers the way Chrome does (send on mids 0/1, and 2 while sharing a screen; receive on the rest).
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import sdpTransform from 'sdp-transform';
@@ -41,14 +41,16 @@ function fakeBridge(bus: MemoryBus, bridgeId: string, calls: Call[]): void {
   bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
 }
 
-/** Chrome-like answer: sendonly with ssrcs on 0/1 (when it has them), recvonly/inactive elsewhere. */
-function answerFor(offerSdp: string, own: { audio?: number; video?: number }, ice = 'brwsr'): string {
+type Own = { audio?: number; video?: number; screen?: number };
+
+/** Chrome-like answer: sendonly with ssrcs on 0/1/2 (when it has them), recvonly/inactive elsewhere. */
+function answerFor(offerSdp: string, own: Own, ice = 'brwsr'): string {
   const offer = sdpTransform.parse(offerSdp);
   const fp = Array(32).fill('CD').join(':');
   const media = offer.media.map((m) => {
     const mid = String(m.mid);
-    const ownSsrc = mid === '0' ? own.audio : mid === '1' ? own.video : undefined;
-    const direction = mid === '0' || mid === '1' ? (ownSsrc ? 'sendonly' : 'inactive') : m.direction === 'sendonly' ? 'recvonly' : 'inactive';
+    const ownSsrc = mid === '0' ? own.audio : mid === '1' ? own.video : mid === '2' ? own.screen : undefined;
+    const direction = mid === '0' || mid === '1' || mid === '2' ? (ownSsrc ? 'sendonly' : 'inactive') : m.direction === 'sendonly' ? 'recvonly' : 'inactive';
     return {
       type: m.type,
       port: 9,
@@ -95,7 +97,7 @@ describe('focus renegotiation', () => {
 
   const join = (id: string) => bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: id });
   const leave = (id: string) => bus.request(subjects.focusLeave, { conferenceId: CONF, participantId: id });
-  const answer = (id: string, offer: SignalOffer, own: { audio?: number; video?: number }) =>
+  const answer = (id: string, offer: SignalOffer, own: Own) =>
     bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: id, sdp: answerFor(offer.sdp, own), version: offer.version });
   const offersFor = (id: string) => offers.filter((o) => o.participantId === id);
   const lastOffer = (id: string) => offersFor(id).at(-1)!;
@@ -120,7 +122,7 @@ describe('focus renegotiation', () => {
     const a1 = lastOffer('A');
     assert.equal(a1.version, 1);
     assert.deepEqual(a1.sources, []);
-    assert.deepEqual(offeredMlines(a1.sdp).map((m) => m.mid), ['0', '1']);
+    assert.deepEqual(offeredMlines(a1.sdp).map((m) => m.mid), ['0', '1', '2']);
     assert.match(a1.sdp, /a=ice-ufrag:u-A/);
 
     await answer('A', a1, { audio: 1001, video: 1002 });
@@ -137,6 +139,7 @@ describe('focus renegotiation', () => {
         ],
       },
     ]);
+    assert.ok(!('role' in callsOf('configure', 'A')[0]!.payload.sources[1]), 'the bridge gets no role');
     assert.deepEqual(callsOf('subscribe', 'A').map((c) => c.payload.ssrcs), [[]]);
 
     await join('B');
@@ -144,14 +147,15 @@ describe('focus renegotiation', () => {
     const b1 = lastOffer('B');
     assert.equal(b1.version, 1);
     assert.deepEqual(b1.sources, [
-      { mid: '2', participantId: 'A', kind: 'audio' },
-      { mid: '3', participantId: 'A', kind: 'video' },
+      { mid: '3', participantId: 'A', kind: 'audio' },
+      { mid: '4', participantId: 'A', kind: 'video', role: 'video' },
     ]);
     assert.deepEqual(offeredMlines(b1.sdp), [
       { mid: '0', direction: 'recvonly', ssrcs: [] },
       { mid: '1', direction: 'recvonly', ssrcs: [] },
-      { mid: '2', direction: 'sendonly', ssrcs: [1001] },
-      { mid: '3', direction: 'sendonly', ssrcs: [1002] },
+      { mid: '2', direction: 'recvonly', ssrcs: [] },
+      { mid: '3', direction: 'sendonly', ssrcs: [1001] },
+      { mid: '4', direction: 'sendonly', ssrcs: [1002] },
     ]);
     assert.equal(offersFor('A').length, 1, 'A has nothing new until B answers');
 
@@ -161,8 +165,8 @@ describe('focus renegotiation', () => {
     const a2 = lastOffer('A');
     assert.equal(a2.version, 2);
     assert.deepEqual(a2.sources, [
-      { mid: '2', participantId: 'B', kind: 'audio' },
-      { mid: '3', participantId: 'B', kind: 'video' },
+      { mid: '3', participantId: 'B', kind: 'audio' },
+      { mid: '4', participantId: 'B', kind: 'video', role: 'video' },
     ]);
     await answer('A', a2, { audio: 1001, video: 1002 });
     await tick();
@@ -201,7 +205,7 @@ describe('focus renegotiation', () => {
     assert.equal(a3.version, 3);
     assert.deepEqual(
       a3.sources.map((s) => `${s.mid}:${s.participantId}:${s.kind}`),
-      ['2:B:audio', '3:B:video', '4:C:audio', '5:C:video', '6:D:audio'],
+      ['3:B:audio', '4:B:video', '5:C:audio', '6:C:video', '7:D:audio'],
     );
     // answering v2 subscribed A to what v2 carried
     assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, [21, 22]);
@@ -229,10 +233,11 @@ describe('focus renegotiation', () => {
     assert.deepEqual(offeredMlines(a3.sdp), [
       { mid: '0', direction: 'recvonly', ssrcs: [] },
       { mid: '1', direction: 'recvonly', ssrcs: [] },
-      { mid: '2', direction: 'inactive', ssrcs: [] },
+      { mid: '2', direction: 'recvonly', ssrcs: [] },
       { mid: '3', direction: 'inactive', ssrcs: [] },
+      { mid: '4', direction: 'inactive', ssrcs: [] },
     ]);
-    assert.doesNotMatch(a3.sdp.split('m=')[3]!, /a=msid/);
+    assert.doesNotMatch(a3.sdp.split('m=')[4]!, /a=msid/);
     await answer('A', a3, { audio: 11, video: 12 });
     assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, []);
     // a newcomer gets fresh mids
@@ -242,10 +247,18 @@ describe('focus renegotiation', () => {
     await tick();
     const a4 = lastOffer('A');
     assert.deepEqual(a4.sources, [
-      { mid: '4', participantId: 'C', kind: 'audio' },
-      { mid: '5', participantId: 'C', kind: 'video' },
+      { mid: '5', participantId: 'C', kind: 'audio' },
+      { mid: '6', participantId: 'C', kind: 'video', role: 'video' },
     ]);
-    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}`), ['0:recvonly', '1:recvonly', '2:inactive', '3:inactive', '4:sendonly', '5:sendonly']);
+    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}`), [
+      '0:recvonly',
+      '1:recvonly',
+      '2:recvonly',
+      '3:inactive',
+      '4:inactive',
+      '5:sendonly',
+      '6:sendonly',
+    ]);
     // leaving twice, or a stranger leaving, is fine
     assert.deepEqual(await leave('B'), { ok: true });
     assert.deepEqual(await leave('nobody'), { ok: true });
@@ -286,7 +299,40 @@ describe('focus renegotiation', () => {
     ]);
     await tick();
     const b2 = lastOffer('B');
-    assert.deepEqual(b2.sources.map((s) => `${s.mid}:${s.participantId}:${s.kind}`), ['2:A:audio', '3:A:video']);
+    assert.deepEqual(b2.sources.map((s) => `${s.mid}:${s.participantId}:${s.kind}`), ['3:A:audio', '4:A:video']);
+  });
+
+  test('screen share: renegotiate on request, the screen reaches the others with role "screen", and goes away', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    const offersToA = offersFor('A').length;
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    assert.equal(offersFor('A').length, offersToA + 1, 'a fresh offer even though nothing changed');
+    await answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 13 });
+    assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.sources, [
+      { ssrc: 11, kind: 'audio' },
+      { ssrc: 12, kind: 'video' },
+      { ssrc: 13, kind: 'video' },
+    ]);
+    await tick();
+    const b = lastOffer('B');
+    assert.deepEqual(b.sources.map((s) => `${s.mid}:${s.participantId}:${s.kind}:${s.role ?? ''}`), ['3:A:audio:', '4:A:video:video', '5:A:video:screen']);
+    assert.match(b.sdp, /a=msid:A A-screen/);
+    await answer('B', b, { audio: 21, video: 22 });
+    assert.deepEqual(callsOf('subscribe', 'B').at(-1)!.payload.ssrcs, [11, 12, 13]);
+    // sharing stops: A answers mid 2 inactive; B's screen m-line goes inactive
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await tick();
+    assert.deepEqual(lastOffer('B').sources.map((s) => s.mid), ['3', '4']);
+    await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'Z' }), /not in conference/);
+    await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF }), /bad focus\.renegotiate/);
   });
 
   test('mute: audio goes to the bridge, video does not', async () => {

@@ -18,14 +18,15 @@ const transport: BridgeAllocateReply = {
   ],
 };
 
-// What Chrome (Unified Plan) answers to an offer with mids 0 (audio recvonly), 1 (video recvonly) and
-// 2 (a remote participant's audio, sendonly): it sends on 0 and 1 and receives on 2.
+// What Chrome (Unified Plan) answers to an offer with mids 0 (audio recvonly), 1 (video recvonly), 2 (screen
+// video recvonly) and 3 (a remote participant's audio, sendonly): it sends on 0 and 1, not on 2 (not sharing),
+// and receives on 3.
 export const CHROME_ANSWER = [
   'v=0',
   'o=- 6602139426937532516 2 IN IP4 127.0.0.1',
   's=-',
   't=0 0',
-  'a=group:BUNDLE 0 1 2',
+  'a=group:BUNDLE 0 1 2 3',
   'a=extmap-allow-mixed',
   'a=msid-semantic: WMS 9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7',
   'm=audio 9 UDP/TLS/RTP/SAVPF 111',
@@ -65,7 +66,7 @@ export const CHROME_ANSWER = [
   'a=rtcp-fb:96 ccm fir',
   'a=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa',
   'a=ssrc:1490352288 msid:9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7 e5a7c3d1-2b4f-4e6a-8c9d-0f1e2d3c4b5a',
-  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'm=video 9 UDP/TLS/RTP/SAVPF 96',
   'c=IN IP4 0.0.0.0',
   'a=rtcp:9 IN IP4 0.0.0.0',
   'a=ice-ufrag:Wd7t',
@@ -74,6 +75,19 @@ export const CHROME_ANSWER = [
   'a=fingerprint:sha-256 4E:19:A7:C2:5B:88:0F:D3:6A:E1:92:7C:B4:3D:05:F8:21:9A:6C:E7:B0:44:18:DF:73:2E:C9:5A:86:01:BD:3F',
   'a=setup:active',
   'a=mid:2',
+  'a=inactive',
+  'a=rtcp-mux',
+  'a=rtcp-rsize',
+  'a=rtpmap:96 VP8/90000',
+  'm=audio 9 UDP/TLS/RTP/SAVPF 111',
+  'c=IN IP4 0.0.0.0',
+  'a=rtcp:9 IN IP4 0.0.0.0',
+  'a=ice-ufrag:Wd7t',
+  'a=ice-pwd:J1pVq6nJ8mC4r5S3uY0xZ2aB',
+  'a=ice-options:trickle',
+  'a=fingerprint:sha-256 4E:19:A7:C2:5B:88:0F:D3:6A:E1:92:7C:B4:3D:05:F8:21:9A:6C:E7:B0:44:18:DF:73:2E:C9:5A:86:01:BD:3F',
+  'a=setup:active',
+  'a=mid:3',
   'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
   'a=recvonly',
   'a=rtcp-mux',
@@ -103,13 +117,18 @@ test('the offer: session level', () => {
   assert.equal(l[0], 'v=0');
   assert.equal(l[1], 'o=- 123456789 1 IN IP4 0.0.0.0');
   assert.ok(l.includes('a=ice-lite'));
-  assert.ok(l.includes('a=group:BUNDLE 0 1'));
+  assert.ok(l.includes('a=group:BUNDLE 0 1 2'));
   assert.ok(sdp.endsWith('\r\n'));
   // session-level attributes come before the first m-line
   const firstM = l.findIndex((x) => x.startsWith('m='));
   assert.ok(l.indexOf('a=ice-lite') < firstM);
   const parsed = sdpTransform.parse(sdp);
-  assert.equal(parsed.media.length, 2);
+  assert.equal(parsed.media.length, 3);
+  assert.deepEqual(parsed.media.map((m) => [String(m.mid), m.type, m.direction]), [
+    ['0', 'audio', 'recvonly'],
+    ['1', 'video', 'recvonly'],
+    ['2', 'video', 'recvonly'],
+  ]);
 });
 
 test('the offer: own audio and video receive m-lines with the fixed codecs', () => {
@@ -159,27 +178,32 @@ test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones
     version: 3,
     transport,
     remote: [
-      { mid: '2', participantId: 'ab12cd34', kind: 'audio', ssrc: 111111, active: true },
-      { mid: '3', participantId: 'ab12cd34', kind: 'video', ssrc: 222222, active: true },
-      { mid: '4', participantId: 'ee55ff66', kind: 'video', ssrc: 333333, active: false },
+      { mid: '3', participantId: 'ab12cd34', kind: 'audio', ssrc: 111111, active: true },
+      { mid: '4', participantId: 'ab12cd34', kind: 'video', role: 'video', ssrc: 222222, active: true },
+      { mid: '5', participantId: 'ee55ff66', kind: 'video', ssrc: 333333, active: false },
+      { mid: '6', participantId: 'ab12cd34', kind: 'video', role: 'screen', ssrc: 444444, active: true },
     ],
   });
-  assert.ok(lines(sdp).includes('a=group:BUNDLE 0 1 2 3 4'));
+  assert.ok(lines(sdp).includes('a=group:BUNDLE 0 1 2 3 4 5 6'));
   assert.ok(lines(sdp).includes('o=- 1 3 IN IP4 0.0.0.0'));
   const s = sections(sdp);
-  const a = s.get('2')!;
+  const a = s.get('3')!;
   assert.equal(a[0], 'm=audio 9 UDP/TLS/RTP/SAVPF 111');
   assert.ok(a.includes('a=sendonly'));
   assert.ok(a.includes('a=msid:ab12cd34 ab12cd34-audio'));
   assert.ok(a.includes('a=ssrc:111111 cname:ab12cd34'));
   assert.ok(a.includes('a=ssrc:111111 msid:ab12cd34 ab12cd34-audio'));
   assert.ok(a.includes('a=rtpmap:111 opus/48000/2'));
-  const v = s.get('3')!;
+  const v = s.get('4')!;
   assert.equal(v[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96');
   assert.ok(v.includes('a=msid:ab12cd34 ab12cd34-video'));
   assert.ok(v.includes('a=ssrc:222222 msid:ab12cd34 ab12cd34-video'));
   assert.ok(v.includes('a=rtcp-fb:96 nack pli'));
-  const gone = s.get('4')!;
+  const screen = s.get('6')!;
+  assert.ok(screen.includes('a=sendonly'));
+  assert.ok(screen.includes('a=msid:ab12cd34 ab12cd34-screen'));
+  assert.ok(screen.includes('a=ssrc:444444 msid:ab12cd34 ab12cd34-screen'));
+  const gone = s.get('5')!;
   assert.equal(gone[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'the m-line stays, port 9');
   assert.ok(gone.includes('a=inactive'));
   assert.ok(!gone.some((l) => l.startsWith('a=ssrc') || l.startsWith('a=msid')));
@@ -187,7 +211,7 @@ test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones
   for (const sec of s.values()) assert.match(sec[0]!, /^m=\w+ 9 /);
 });
 
-test("parses Chrome's answer: ICE, fingerprint, the sending SSRCs of mids 0 and 1", () => {
+test("parses Chrome's answer: ICE, fingerprint, the sending SSRCs of mids 0, 1 (and 2 when sharing)", () => {
   const a = parseAnswer(CHROME_ANSWER);
   assert.equal(a.ufrag, 'Wd7t');
   assert.equal(a.pwd, 'J1pVq6nJ8mC4r5S3uY0xZ2aB');
@@ -197,9 +221,18 @@ test("parses Chrome's answer: ICE, fingerprint, the sending SSRCs of mids 0 and 
   });
   assert.deepEqual(a.sources, [
     { ssrc: 3170862961, kind: 'audio' },
-    { ssrc: 1490352288, kind: 'video' },
+    { ssrc: 1490352288, kind: 'video', role: 'video' },
   ]);
-  assert.deepEqual(a.mids, ['0', '1', '2']);
+  assert.deepEqual(a.mids, ['0', '1', '2', '3']);
+  const sharing = CHROME_ANSWER.replace(
+    'a=mid:2\r\na=inactive',
+    'a=mid:2\r\na=sendonly\r\na=ssrc:777 cname:Qk1XhUJ7rYvQ2mEa',
+  );
+  assert.notEqual(sharing, CHROME_ANSWER);
+  assert.deepEqual(parseAnswer(sharing).sources[2], { ssrc: 777, kind: 'video', role: 'screen' });
+  // an answer without the screen m-line (to an offer that had none) is still fine
+  assert.equal(parseAnswer(CHROME_ANSWER.replace('a=mid:2', 'a=mid:9')).sources.length, 2);
+  assert.throws(() => parseAnswer(sharing.replace('a=ssrc:777', 'a=ssrc:1490352288')), /twice/);
 });
 
 test('an FID ssrc-group: first is media, second RTX', () => {
@@ -207,7 +240,7 @@ test('an FID ssrc-group: first is media, second RTX', () => {
     'a=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa',
     'a=ssrc-group:FID 1490352288 2841906373\r\na=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa\r\na=ssrc:2841906373 cname:Qk1XhUJ7rYvQ2mEa',
   );
-  assert.deepEqual(parseAnswer(sdp).sources[1], { ssrc: 1490352288, kind: 'video', rtxSsrc: 2841906373 });
+  assert.deepEqual(parseAnswer(sdp).sources[1], { ssrc: 1490352288, kind: 'video', rtxSsrc: 2841906373, role: 'video' });
 });
 
 test('no ssrc, or recvonly/inactive on mid 0/1, means no source of that kind', () => {
@@ -215,7 +248,7 @@ test('no ssrc, or recvonly/inactive on mid 0/1, means no source of that kind', (
   assert.deepEqual(parseAnswer(noVideo).sources, [{ ssrc: 3170862961, kind: 'audio' }]);
   const inactiveAudio = CHROME_ANSWER.replace('a=mid:0\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\na=sendonly', 'a=mid:0\r\na=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\na=inactive');
   assert.notEqual(inactiveAudio, CHROME_ANSWER);
-  assert.deepEqual(parseAnswer(inactiveAudio).sources, [{ ssrc: 1490352288, kind: 'video' }]);
+  assert.deepEqual(parseAnswer(inactiveAudio).sources, [{ ssrc: 1490352288, kind: 'video', role: 'video' }]);
 });
 
 test('session-level ICE credentials and fingerprint are accepted too', () => {
@@ -244,7 +277,7 @@ test('an offer written by buildOffer parses back with sdp-transform to the same 
     sessionId: '42',
     version: 2,
     transport,
-    remote: [{ mid: '2', participantId: 'p1', kind: 'audio', ssrc: 5, active: true }],
+    remote: [{ mid: '3', participantId: 'p1', kind: 'audio', ssrc: 5, active: true }],
   });
   const p = sdpTransform.parse(sdp);
   assert.equal(p.icelite, 'ice-lite');
@@ -253,8 +286,9 @@ test('an offer written by buildOffer parses back with sdp-transform to the same 
     [
       ['0', 'audio', 'recvonly', 9],
       ['1', 'video', 'recvonly', 9],
-      ['2', 'audio', 'sendonly', 9],
+      ['2', 'video', 'recvonly', 9],
+      ['3', 'audio', 'sendonly', 9],
     ],
   );
-  assert.equal(p.media[2]!.ssrcs![0]!.id, 5);
+  assert.equal(p.media[3]!.ssrcs![0]!.id, 5);
 });

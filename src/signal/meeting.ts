@@ -1,0 +1,125 @@
+// In-meeting features on the signalling server: chat (bounded room history, private messages), raised
+// hands, reactions, renaming and the screen-share flag. Room state lives as long as its Room object (a room
+// ends when its last participant leaves, and its chat with it).
+import { randomUUID } from 'node:crypto';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import { subjects } from '../protocol/bus-messages.ts';
+import { CHAT_HISTORY_LIMIT, type ChatMessage, type Reaction } from '../protocol/meeting-messages.ts';
+import type { ServerMessage } from '../protocol/signal-messages.ts';
+import { toParticipant, type Member, type Room, type Session } from './rooms.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+const FOCUS_TIMEOUT_MS = 10_000;
+
+interface MemberExtras {
+  chat: TokenBucket;
+  reactions: TokenBucket;
+  renames: TokenBucket;
+}
+
+export class MeetingFeatures {
+  private readonly history = new WeakMap<Room, ChatMessage[]>();
+  private readonly extras = new WeakMap<Member, MemberExtras>();
+  private readonly bus: Bus;
+  private readonly log: Logger;
+
+  constructor(bus: Bus, log: Logger) {
+    this.bus = bus;
+    this.log = log;
+  }
+
+  private extrasOf(m: Member): MemberExtras {
+    let e = this.extras.get(m);
+    if (!e) {
+      e = { chat: new TokenBucket(10, 2), reactions: new TokenBucket(6, 2), renames: new TokenBucket(3, 0.2) };
+      this.extras.set(m, e);
+    }
+    return e;
+  }
+
+  private broadcast(room: Room, message: ServerMessage): void {
+    for (const m of room.members.values()) m.session.send(message);
+  }
+
+  private participantUpdated(member: Member): void {
+    this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
+  }
+
+  /** Right after a join: what the room said so far. */
+  afterJoin(session: Session): void {
+    const member = session.member;
+    if (!member) return;
+    session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
+  }
+
+  chat(member: Member, text: string, to: string | undefined): void {
+    if (!this.extrasOf(member).chat.take()) {
+      member.session.send({ type: 'error', code: 'rate-limited', message: 'too many chat messages; wait a moment' });
+      return;
+    }
+    const room = member.room;
+    const message: ChatMessage = { id: randomUUID(), from: member.id, fromName: member.displayName, text, at: Date.now() };
+    if (to !== undefined) {
+      const recipient = room.members.get(to);
+      if (!recipient || recipient === member) {
+        member.session.send({ type: 'error', code: 'not-found', message: 'the recipient of that private message is not in this meeting' });
+        return;
+      }
+      message.to = recipient.id;
+      message.toName = recipient.displayName;
+      recipient.session.send({ type: 'chat', message });
+      member.session.send({ type: 'chat', message });
+      return;
+    }
+    let list = this.history.get(room);
+    if (!list) {
+      list = [];
+      this.history.set(room, list);
+    }
+    list.push(message);
+    if (list.length > CHAT_HISTORY_LIMIT) list.splice(0, list.length - CHAT_HISTORY_LIMIT);
+    this.broadcast(room, { type: 'chat', message });
+  }
+
+  hand(member: Member, raised: boolean): void {
+    if (raised === (member.handRaisedAt !== undefined)) return;
+    member.handRaisedAt = raised ? Date.now() : undefined;
+    this.participantUpdated(member);
+  }
+
+  reaction(member: Member, reaction: Reaction): void {
+    if (!this.extrasOf(member).reactions.take()) {
+      member.session.send({ type: 'error', code: 'rate-limited', message: 'too many reactions; wait a moment' });
+      return;
+    }
+    this.broadcast(member.room, { type: 'reaction', from: member.id, reaction });
+  }
+
+  rename(member: Member, displayName: string): void {
+    if (displayName === member.displayName) return;
+    if (!this.extrasOf(member).renames.take()) {
+      member.session.send({ type: 'error', code: 'rate-limited', message: 'too many name changes; wait a moment' });
+      return;
+    }
+    member.displayName = displayName;
+    this.participantUpdated(member);
+  }
+
+  /** Screen share on/off: everyone learns the flag; focus re-offers so the browser can add or drop the screen. */
+  screenShare(member: Member, sharing: boolean): void {
+    if (sharing !== (member.screenSharing === true)) {
+      member.screenSharing = sharing || undefined;
+      this.participantUpdated(member);
+    }
+    const payload = { conferenceId: member.room.key, participantId: member.id };
+    // after every earlier focus request of this participant (its join in particular)
+    member.queue = member.queue.then(async () => {
+      try {
+        await this.bus.request(subjects.focusRenegotiate, payload, FOCUS_TIMEOUT_MS);
+      } catch (e) {
+        this.log.warn({ room: member.room.key, participant: member.id, err: (e as Error).message }, 'focus renegotiate failed');
+      }
+    });
+  }
+}
