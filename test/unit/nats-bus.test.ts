@@ -71,7 +71,7 @@ describe('NatsBus', () => {
       assert.equal(handled, 1, 'the handler never saw the bad request');
 
       // a responder that does not speak the envelope
-      const sub = raw.subscribe('t.weird', { callback: (_e, m) => m.respond(enc.encode('{"ok":"yes"}')) });
+      const sub = raw.subscribe('t.weird', { callback: (_e, m) => void m.respond(enc.encode('{"ok":"yes"}')) });
       await raw.flush();
       await assert.rejects(bus.request('t.weird', null), /malformed reply on t\.weird/);
       sub.unsubscribe();
