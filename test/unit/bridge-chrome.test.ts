@@ -2,18 +2,16 @@
 // alice sends her fake camera and microphone, bob receives alice's video through the bridge and decodes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import sdpTransform from 'sdp-transform';
-import { chromium } from 'playwright-core';
+import { launchBrowser } from '../helpers/browser.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { bridgeAllocateReplySchema, subjects, type BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
 import { startBridge } from '../../src/bridge/index.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const BRIDGE = 'chrome';
 
 interface MLine {
@@ -89,28 +87,13 @@ function parseAnswer(sdp: string) {
   return { ufrag, pwd, fingerprint: { algorithm: fp.type, value: fp.hash }, sources };
 }
 
-test('bridge with Chromium: alice sends, bob receives and decodes her video', { skip: !existsSync(CHROMIUM) && 'no chromium' }, async (t) => {
+test('bridge with Chromium: alice sends, bob receives and decodes her video', async (t) => {
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--use-fake-device-for-media-stream',
-      '--use-fake-ui-for-media-stream',
-      '--allow-loopback-in-peer-connection',
-    ],
-  });
+  const browser = await launchBrowser();
   // getUserMedia needs a secure context: http://127.0.0.1 is one, about:blank is not
   const server = http.createServer((_req, res) => res.end('<!doctype html><title>bridge test</title>'));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
