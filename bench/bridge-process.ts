@@ -1,0 +1,68 @@
+// The bridge under test, in its own process so that its CPU time and memory are its own. It runs
+// startBridge on a MemoryBus and relays the driver's control requests (allocate, configure, subscribe...)
+// from the IPC channel to that bus, like a one-bridge focus would.
+import { MemoryBus } from '../src/bus/memory-bus.ts';
+import type { Json } from '../src/bus/bus.ts';
+import { configSchema } from '../src/config/config.ts';
+import { createLogger } from '../src/log.ts';
+import { startBridge } from '../src/bridge/index.ts';
+import type { BridgeReply, BridgeRequest, BridgeStats } from './bridge-control.ts';
+
+const BRIDGE_ID = 'bench';
+
+async function main(): Promise<void> {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({
+    listenAddress: '127.0.0.1',
+    mediaPort: 0,
+    ...(process.env.BENCH_BRIDGE_CONFIG ? JSON.parse(process.env.BENCH_BRIDGE_CONFIG) : {}),
+  });
+  const bridge = await startBridge({ bus, config, log: createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn'), bridgeId: BRIDGE_ID });
+  const events = { connected: 0, disconnected: 0 };
+  bus.subscribe('bridge.event', (p) => {
+    const e = (p as { event: 'connected' | 'disconnected' }).event;
+    events[e]++;
+  });
+
+  const stats = (): BridgeStats => {
+    const cpu = process.cpuUsage();
+    const mem = process.memoryUsage();
+    return {
+      cpuUserUs: cpu.user,
+      cpuSystemUs: cpu.system,
+      rss: mem.rss,
+      heapUsed: mem.heapUsed,
+      external: mem.external + mem.arrayBuffers,
+      counters: bridge.counters.snapshot(),
+      connected: events.connected,
+      disconnected: events.disconnected,
+    };
+  };
+
+  process.on('message', (raw) => {
+    const m = raw as BridgeRequest;
+    const reply = (r: Omit<BridgeReply, 'id'>) => process.send!({ id: m.id, ...r });
+    if (m.op === 'stats') return reply({ ok: true, result: stats() as unknown as Json });
+    if (m.op === 'gc') {
+      (globalThis as { gc?: () => void }).gc?.();
+      return reply({ ok: true, result: null });
+    }
+    if (m.op === 'close') {
+      void bridge.close().then(() => {
+        reply({ ok: true, result: null });
+        process.disconnect?.();
+      });
+      return;
+    }
+    bus.request(`bridge.${BRIDGE_ID}.${m.op}`, m.payload).then(
+      (result) => reply({ ok: true, result: result as Json }),
+      (e: Error) => reply({ ok: false, error: e.message }),
+    );
+  });
+  process.send!({ id: 0, ok: true, result: { port: bridge.mediaPort, fingerprint: bridge.fingerprint } });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

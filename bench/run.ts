@@ -1,0 +1,163 @@
+// `npm run bench` (or ./scripts/bench): drives a bridge in its own process with synthetic participants
+// (real ICE, DTLS and SRTP; VP8 and Opus made once with ffmpeg) and reports its cost per forwarded packet.
+//
+//   node bench/run.ts                       every scenario, nominal load, then the capacity search
+//   node bench/run.ts --short               CI sanity check: light load, exits 1 on loss >= 1% or any error
+//   node bench/run.ts --scenario webinar-50 --seconds 600 --no-search    a 10-minute memory run
+//   node bench/run.ts --write-doc           also rewrites the figures in docs/BENCHMARKS.md
+//   --bridge-config '{"mediaWorkers":2}'    extra bridge configuration
+import { parseArgs } from 'node:util';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { loadMedia } from './media.ts';
+import { SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
+import { LOSS_LIMIT, ScenarioRun, type ScenarioResult } from './scenario-run.ts';
+import { fmt, table } from './stats.ts';
+
+const { values } = parseArgs({
+  options: {
+    short: { type: 'boolean', default: false },
+    scenario: { type: 'string', multiple: true },
+    seconds: { type: 'string' },
+    'step-seconds': { type: 'string', default: '3' },
+    'no-search': { type: 'boolean', default: false },
+    'write-doc': { type: 'boolean', default: false },
+    'bridge-config': { type: 'string', default: '{}' },
+    json: { type: 'string' },
+  },
+});
+
+const DOC = path.join(import.meta.dirname, '..', 'docs', 'BENCHMARKS.md');
+const BEGIN = '<!-- bench:figures:begin -->';
+const END = '<!-- bench:figures:end -->';
+
+function machine(): string {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  let model = cpu;
+  try {
+    const m = /model name\s*:\s*(.+)/.exec(readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) model = m[1].trim();
+  } catch {
+    // not Linux
+  }
+  return `${os.availableParallelism()} × ${model}, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB, ${os.type()} ${os.release()}, Node ${process.version}`;
+}
+
+const mb = (bytes: number) => bytes / 2 ** 20;
+
+function resultTable(results: ScenarioResult[]): string {
+  return table(
+    ['scenario', 'participants', 'fwd pkt/s', 'fwd Mbit/s', 'bridge CPU µs/pkt', 'bridge CPU (1 core = 100%)', 'loss', 'delay p50 / p99 ms', 'bridge MiB per participant', 'highest load < 1% loss'],
+    results.map((r) => {
+      const m = r.nominal;
+      const cap = r.capacity;
+      return [
+        r.scenario.name,
+        String(r.participants),
+        fmt(m.fwdPps, 0),
+        fmt(m.fwdMbps),
+        fmt(m.cpuPerPacketUs),
+        `${fmt(m.bridgeCpu * 100, 0)}%`,
+        `${fmt(m.loss * 100, 2)}%`,
+        `${fmt(m.delayP50Us / 1000, 2)} / ${fmt(m.delayP99Us / 1000, 2)}`,
+        fmt(mb(r.memPerParticipant), 2),
+        cap === null ? 'below x1' : `x${cap.load}: ${fmt(cap.fwdPps, 0)} pkt/s, ${fmt(cap.fwdMbps)} Mbit/s, ${fmt(cap.cpuPerPacketUs)} µs/pkt`,
+      ];
+    }),
+  );
+}
+
+function stepsTable(results: ScenarioResult[]): string {
+  const rows: string[][] = [];
+  for (const r of results) {
+    for (const m of r.steps) {
+      rows.push([
+        r.scenario.name,
+        `x${m.load}`,
+        fmt(m.fwdPps, 0),
+        fmt(m.fwdMbps),
+        fmt(m.cpuPerPacketUs),
+        `${fmt(m.bridgeCpu * 100, 0)}%`,
+        `${fmt(m.driverCpu * 100, 0)}%`,
+        `${fmt(m.loss * 100, 2)}%`,
+        `${fmt(m.delayP50Us / 1000, 2)} / ${fmt(m.delayP99Us / 1000, 2)}`,
+      ]);
+    }
+  }
+  return table(['scenario', 'load', 'fwd pkt/s', 'fwd Mbit/s', 'bridge µs/pkt', 'bridge CPU', 'driver CPU', 'loss', 'delay p50 / p99 ms'], rows);
+}
+
+function figures(results: ScenarioResult[], command: string, mediaSource: string, when: string): string {
+  const webinar = results.find((r) => r.scenario.name === 'webinar-50');
+  const lines = [
+    `Measured ${when} with \`${command}\` on ${machine()}.`,
+    `Media: ${mediaSource === 'ffmpeg' ? 'VP8 720p ~1 Mbit/s and Opus 32 kbit/s encoded by ffmpeg' : 'generated payloads of realistic sizes (no ffmpeg)'}; ` +
+      `SRTP profile ${results[0]?.profile ?? '?'}. Load x1 is real time; xN sends the same media N times faster.`,
+    '',
+    resultTable(results),
+    '',
+    'Every measured step (driver = the benchmark process that runs all synthetic participants):',
+    '',
+    stepsTable(results),
+  ];
+  if (webinar) {
+    const m = webinar.nominal;
+    lines.push('', `First target (≤ 20 µs of bridge CPU per forwarded packet, webinar-50): **${fmt(m.cpuPerPacketUs)} µs** — ${m.cpuPerPacketUs <= 20 ? 'met' : 'not met'}.`);
+  }
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const short = values.short;
+  let scenarios = short ? SHORT_SCENARIOS : SCENARIOS;
+  if (values.scenario?.length) {
+    const all = [...SCENARIOS, ...SHORT_SCENARIOS];
+    scenarios = values.scenario.map((n) => {
+      const s = all.find((x) => x.name === n);
+      if (!s) throw new Error(`unknown scenario ${n}; known: ${all.map((x) => x.name).join(', ')}`);
+      return s;
+    });
+  }
+  const bridgeConfig = JSON.parse(values['bridge-config']) as Record<string, unknown>;
+  const media = loadMedia();
+  console.log(`bench: ${machine()}`);
+  console.log(`bench: media from ${media.source} (video ${(media.videoBps / 1e6).toFixed(2)} Mbit/s, ${media.video.length} frames; ${media.audio.length} Opus frames)`);
+  const results: ScenarioResult[] = [];
+  let failed = false;
+  for (const s of scenarios) {
+    console.log(`${s.name}: ${s.description}`);
+    const run = new ScenarioRun(s, media, bridgeConfig);
+    const r = await run.run({
+      searchCapacity: !short && !values['no-search'],
+      seconds: values.seconds ? Number(values.seconds) : undefined,
+      stepSeconds: Number(values['step-seconds']),
+      log: (line) => console.log(line),
+    });
+    results.push(r);
+    if (r.rssSamples.length > 2) console.log(`  bridge RSS samples (MiB): ${r.rssSamples.map((x) => mb(x).toFixed(0)).join(' ')}`);
+    if (r.nominal.loss >= LOSS_LIMIT || r.nominal.errors > 0 || r.nominal.received === 0) failed = true;
+  }
+  console.log('');
+  console.log(resultTable(results));
+  if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
+  if (values['write-doc']) {
+    const command = ['npm run bench --', ...process.argv.slice(2).filter((a) => a !== '--write-doc')].join(' ').replace(/ --$/, '');
+    const block = `${BEGIN}\n${figures(results, command, media.source, new Date().toISOString().slice(0, 10))}\n${END}`;
+    const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+    const i = doc.indexOf(BEGIN);
+    const j = doc.indexOf(END);
+    writeFileSync(DOC, i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + END.length) : `${doc}\n${block}\n`);
+    console.log(`bench: figures written to ${path.relative(process.cwd(), DOC)}`);
+  }
+  if (short && failed) {
+    console.error(`bench --short: FAILED (loss >= ${LOSS_LIMIT * 100}% or errors at light load)`);
+    process.exit(1);
+  }
+  process.exit(0);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
