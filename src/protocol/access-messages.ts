@@ -1,0 +1,98 @@
+// Who gets in and who is in charge (issue 6): the WebSocket messages for signing in, joining with a token or a
+// room password, the lobby, and moderator actions. Spread into the unions of signal-messages.ts; the web app
+// parses the server's side with `accessServerMessageSchemas`.
+import { z } from 'zod';
+
+export const roleSchema = z.enum(['moderator', 'participant']);
+export type Role = z.infer<typeof roleSchema>;
+
+const targetId = z.string().min(1).max(64);
+export const roomPasswordSchema = z.string().min(1).max(64);
+
+/** Optional fields of `join`: a Jitsi-style JWT, a sign-in session (from `login-ok`), the room password. */
+export const joinAccessFields = {
+  jwt: z.string().min(1).max(8192).optional(),
+  session: z.string().min(1).max(128).optional(),
+  password: roomPasswordSchema.optional(),
+};
+
+// ---- browser -> server ----
+
+export const accessClientMessageSchemas = [
+  /** Accounts mode: sign in; answered by `login-ok` (a short-lived session for `join`) or an error. */
+  z.object({ type: z.literal('login'), username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
+  // moderator actions: refused with `not-moderator` for everyone else
+  z.object({ type: z.literal('mute-participant'), target: targetId }),
+  z.object({ type: z.literal('mute-everyone') }),
+  z.object({ type: z.literal('ask-stop-camera'), target: targetId }),
+  z.object({ type: z.literal('remove-participant'), target: targetId }),
+  z.object({ type: z.literal('grant-moderator'), target: targetId }),
+  z.object({ type: z.literal('end-meeting') }),
+  z.object({ type: z.literal('lock-room'), password: roomPasswordSchema }),
+  z.object({ type: z.literal('unlock-room') }),
+  z.object({ type: z.literal('set-lobby'), enabled: z.boolean() }),
+  z.object({ type: z.literal('set-self-unmute'), allowed: z.boolean() }),
+  z.object({ type: z.literal('lobby-admit'), id: targetId }),
+  z.object({ type: z.literal('lobby-deny'), id: targetId }),
+] as const;
+
+export const ACCESS_CLIENT_TYPES: readonly string[] = accessClientMessageSchemas.map((s) => s.shape.type.value);
+
+export type AccessClientMessage = z.infer<(typeof accessClientMessageSchemas)[number]>;
+
+export function isAccessClientMessage(m: { type: string }): m is AccessClientMessage {
+  return ACCESS_CLIENT_TYPES.includes(m.type);
+}
+
+// ---- server -> browser ----
+
+export const lobbyKnockSchema = z.object({ id: z.string(), displayName: z.string() });
+export type LobbyKnock = z.infer<typeof lobbyKnockSchema>;
+
+export const roomStateSchema = z.object({
+  type: z.literal('room-state'),
+  locked: z.boolean(),
+  lobby: z.boolean(),
+  /** False when a moderator stopped participants from unmuting themselves. */
+  selfUnmuteAllowed: z.boolean(),
+  /** The room password; only moderators are told. */
+  password: z.string().optional(),
+});
+
+export const accessServerMessageSchemas = [
+  z.object({ type: z.literal('login-ok'), username: z.string(), session: z.string(), expiresInSeconds: z.number() }),
+  roomStateSchema,
+  /** The join waits in the lobby until a moderator admits (`joined` follows) or denies (`error` `denied`). */
+  z.object({ type: z.literal('lobby-wait'), room: z.string() }),
+  /** To moderators: who is knocking now (the whole list). */
+  z.object({ type: z.literal('lobby-list'), knocks: z.array(lobbyKnockSchema) }),
+  /** A moderator muted this participant's microphone. */
+  z.object({ type: z.literal('force-muted'), by: z.string() }),
+  /** A moderator asks this participant to stop their camera. */
+  z.object({ type: z.literal('camera-stop-requested'), by: z.string() }),
+  /** This participant was removed by a moderator (no longer in the room). */
+  z.object({ type: z.literal('removed'), by: z.string() }),
+  /** A moderator ended the meeting for everyone. */
+  z.object({ type: z.literal('meeting-ended'), by: z.string() }),
+] as const;
+
+export type AccessServerMessage = z.infer<(typeof accessServerMessageSchemas)[number]>;
+
+export type AccessErrorCode =
+  /** This server needs a sign-in or a token here (accounts / token mode). */
+  | 'auth-required'
+  /** Username or password wrong. */
+  | 'login-failed'
+  /** The `jwt` was refused; the message says why. */
+  | 'bad-token'
+  /** The room is locked: send `join` again with `password`. */
+  | 'password-required'
+  | 'wrong-password'
+  /** Too many failed attempts; the message says when to try again. */
+  | 'rate-limited'
+  /** A moderator refused the lobby knock (or the meeting ended while waiting). */
+  | 'denied'
+  | 'not-moderator'
+  /** Not allowed for this participant now (e.g. unmuting while the moderator disabled it). */
+  | 'not-allowed'
+  | 'no-such-participant';
