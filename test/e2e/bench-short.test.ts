@@ -1,0 +1,22 @@
+// The benchmark's short mode as a sanity check: a bridge process driven by synthetic participants (real ICE,
+// DTLS, SRTP) at light load must forward with under 1% loss and no errors. Never asserts timing.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+const ROOT = path.join(import.meta.dirname, '..', '..');
+
+test('npm run bench -- --short: light load forwards without loss or errors', { timeout: 180_000 }, async () => {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bench/run.ts', '--short'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, output);
+  assert.match(output, /\| meeting-3 \| 3 \|/);
+  assert.match(output, /\| webinar-10 \| 10 \|/);
+});
