@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
+import type { Role } from '../protocol/access-messages.ts';
 import {
   roomKey,
   type ClientMessage,
@@ -24,6 +25,16 @@ const FOCUS_TIMEOUT_MS = 10_000;
 export interface Session {
   send(message: ServerMessage): void;
   member?: Member;
+  /** The peer's network address, for rate limits (password and sign-in attempts). */
+  remoteAddress?: string;
+}
+
+/** What admission decided for a join: the role, and whether the person signed in or brought a token. */
+export interface JoinGrant {
+  role: Role;
+  authenticated: boolean;
+  /** A display name from the credentials (a token's context.user.name), used instead of the typed one. */
+  displayName?: string;
 }
 
 export interface Member {
@@ -37,6 +48,9 @@ export interface Member {
   handRaisedAt?: number;
   /** True while sharing a screen. */
   screenSharing?: boolean;
+  role: Role;
+  /** Signed in (accounts mode) or joined with a valid token (token mode). */
+  authenticated: boolean;
   /** Bus requests for this participant run one after another, in the order the browser caused them. */
   queue: Promise<void>;
 }
@@ -54,6 +68,7 @@ export function toParticipant(m: Member): Participant {
   const p: Participant = { id: m.id, displayName: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted };
   if (m.handRaisedAt !== undefined) p.handRaisedAt = m.handRaisedAt;
   if (m.screenSharing) p.screenSharing = true;
+  p.role = m.role;
   return p;
 }
 
@@ -99,7 +114,10 @@ export class Rooms {
     void p.finally(() => this.pending.delete(p));
   }
 
-  join(session: Session, msg: JoinMessage): void {
+  /** Called after a member left (`room.members` no longer has it; empty means the room is gone). */
+  onLeft?: (room: Room, member: Member) => void;
+
+  join(session: Session, msg: JoinMessage, grant: JoinGrant = { role: 'participant', authenticated: false }): void {
     if (session.member) {
       this.sendError(session, 'already-joined', `already in room "${session.member.room.name}"; leave first`);
       return;
@@ -120,16 +138,18 @@ export class Rooms {
     const member: Member = {
       id,
       room,
-      displayName: msg.displayName,
+      displayName: grant.displayName ?? msg.displayName,
       audioMuted: msg.audioMuted,
       videoMuted: msg.videoMuted,
       session,
+      role: grant.role,
+      authenticated: grant.authenticated,
       queue: Promise.resolve(),
     };
     const others = [...room.members.values()].map(toParticipant);
     room.members.set(id, member);
     session.member = member;
-    session.send({ type: 'joined', selfId: id, room: room.name, participants: others });
+    session.send({ type: 'joined', selfId: id, room: room.name, participants: others, role: member.role });
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
     this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
     this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
@@ -162,6 +182,11 @@ export class Rooms {
     this.enqueue(member, 'focus leave', () =>
       this.bus.request(subjects.focusLeave, { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
     );
+    try {
+      this.onLeft?.(room, member);
+    } catch (e) {
+      this.log.error({ room: room.key, err: errorText(e) }, 'after-leave handling failed');
+    }
   }
 
   mute(session: Session, kind: MediaKind, muted: boolean): void {
