@@ -107,9 +107,10 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     return ok;
   });
 
+  const instance = randomBytes(6).toString('hex');
   const announce = () => {
     try {
-      opts.bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints: bridge.endpointCount });
+      opts.bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints: bridge.endpointCount, instance });
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'could not announce the bridge');
     }

@@ -21,6 +21,12 @@ export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
+/**
+ * A bridge that has not announced itself for this long (three of its 5 s announcements) is no longer chosen
+ * for new conferences: its process or machine stopped, or the bus between us is cut. It comes back with its
+ * next announcement.
+ */
+export const BRIDGE_EXPIRY_MS = 15_000;
 
 interface BridgeInfo {
   id: string;
@@ -29,6 +35,10 @@ interface BridgeInfo {
   /** Participants this focus placed on it. */
   placed: number;
   conferences: Set<string>;
+  /** When its last announcement arrived (Date.now()). */
+  lastSeen: number;
+  /** The announcing process (changes when the bridge restarts). */
+  instance: string | undefined;
 }
 
 function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, payload: unknown, what: string): T {
@@ -40,10 +50,11 @@ function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data:
   return r.data;
 }
 
-export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number }): { close(): Promise<void> } {
+export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number; bridgeExpiryMs?: number }): { close(): Promise<void> } {
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
+  const bridgeExpiryMs = opts.bridgeExpiryMs ?? BRIDGE_EXPIRY_MS;
   const bridges = new Map<string, BridgeInfo>();
   const conferences = new Map<string, Conference>();
   const locks = new Map<string, Promise<unknown>>();
@@ -62,7 +73,21 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     return run;
   }
 
+  /** Forgets the bridges that stopped announcing themselves. */
+  function dropSilentBridges(): void {
+    const now = Date.now();
+    for (const b of bridges.values()) {
+      if (now - b.lastSeen <= bridgeExpiryMs) continue;
+      bridges.delete(b.id);
+      log.warn(
+        { bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size },
+        'bridge gone: no announcement for too long; new conferences go to other bridges',
+      );
+    }
+  }
+
   async function waitForBridge(): Promise<void> {
+    dropSilentBridges();
     if (bridges.size > 0) return;
     log.info({ waitMs: bridgeWaitMs }, 'no bridge yet; waiting for one to announce itself');
     await new Promise<void>((resolve, reject) => {
@@ -79,6 +104,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   }
 
   function pickBridge(): BridgeInfo {
+    dropSilentBridges();
     let best: BridgeInfo | undefined;
     for (const b of bridges.values()) {
       const load = Math.max(b.announcedEndpoints, b.placed);
@@ -90,6 +116,10 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   }
 
   const unsubscribers: Unsubscribe[] = [];
+  /** Every instance id seen per bridge id, to tell a restart from two bridges sharing an id. */
+  const seenInstances = new Map<string, Set<string>>();
+  const expiryTimer = setInterval(dropSilentBridges, Math.max(1000, Math.min(bridgeExpiryMs, 5000)));
+  expiryTimer.unref();
 
   unsubscribers.push(
     bus.subscribe(subjects.bridgeAnnounce, (payload) => {
@@ -98,11 +128,37 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         log.warn({ err: r.error.issues[0]?.message }, 'dropped a malformed bridge announcement');
         return;
       }
-      const known = bridges.get(r.data.bridgeId);
-      if (known) known.announcedEndpoints = r.data.endpoints;
-      else {
-        bridges.set(r.data.bridgeId, { id: r.data.bridgeId, announcedEndpoints: r.data.endpoints, placed: 0, conferences: new Set() });
-        log.info({ bridge: r.data.bridgeId, endpoints: r.data.endpoints }, 'bridge available');
+      const { bridgeId, endpoints, instance } = r.data;
+      const known = bridges.get(bridgeId);
+      if (known) {
+        known.announcedEndpoints = endpoints;
+        known.lastSeen = Date.now();
+        if (instance && known.instance && instance !== known.instance) {
+          // a restart, or two bridges configured with one id (they would share its requests: broken)
+          const previous = known.instance;
+          known.instance = instance;
+          if (seenInstances.get(bridgeId)?.has(instance)) {
+            log.error({ bridge: bridgeId }, 'two running bridges announce the same id; give each its own bridgeId');
+          } else {
+            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id)');
+          }
+        } else if (instance) known.instance = instance;
+      } else {
+        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, conferences: new Set(), lastSeen: Date.now(), instance };
+        bridges.set(bridgeId, info);
+        // conferences this focus already placed there (the bridge was silent a while and is back)
+        for (const c of conferences.values()) {
+          if (c.bridgeId !== bridgeId) continue;
+          info.conferences.add(c.id);
+          info.placed += c.size;
+        }
+        log.info({ bridge: bridgeId, endpoints }, 'bridge available');
+      }
+      if (instance) {
+        let set = seenInstances.get(bridgeId);
+        if (!set) seenInstances.set(bridgeId, (set = new Set()));
+        if (set.size > 16) set.clear();
+        set.add(instance);
       }
       const waiters = bridgeWaiters;
       bridgeWaiters = [];
@@ -194,6 +250,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(expiryTimer);
       for (const u of unsubscribers) u();
       for (const w of bridgeWaiters) w();
       bridgeWaiters = [];

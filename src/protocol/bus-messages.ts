@@ -96,7 +96,12 @@ export const bridgeMuteSchema = z.object({ conferenceId: id, endpointId: id, kin
 export const bridgeExpireSchema = z.object({ conferenceId: id, endpointId: id });
 
 // ---- bridge -> focus ----
-export const bridgeAnnounceSchema = z.object({ bridgeId: id, endpoints: z.number().int().nonnegative() });
+export const bridgeAnnounceSchema = z.object({
+  bridgeId: id,
+  endpoints: z.number().int().nonnegative(),
+  /** Random per bridge process: focus tells a restarted bridge, or two bridges sharing one id, from one bridge. */
+  instance: z.string().min(1).max(64).optional(),
+});
 export const bridgeEventSchema = z.object({
   bridgeId: id,
   conferenceId: id,

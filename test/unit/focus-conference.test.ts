@@ -412,6 +412,34 @@ describe('focus bridge selection', () => {
     }
   });
 
+  test('a bridge that stops announcing itself is no longer chosen; it is again once it announces', async () => {
+    const bus = new MemoryBus();
+    const focus = startFocus({ bus, config, log, bridgeExpiryMs: 200 });
+    const quiet: Call[] = [];
+    const busy: Call[] = [];
+    fakeBridge(bus, 'quiet', quiet);
+    fakeBridge(bus, 'busy', busy);
+    // 'busy' keeps announcing (with more load); 'quiet' announced once, idle, then went silent
+    const keepAlive = setInterval(() => bus.publish(subjects.bridgeAnnounce, { bridgeId: 'busy', endpoints: 7, instance: 'i-busy' }), 40);
+    try {
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'quiet', endpoints: 0, instance: 'i-quiet' });
+      await tick();
+      await bus.request(subjects.focusJoin, { conferenceId: 'first', participantId: 'A' });
+      assert.equal(quiet.length, 1, 'the idle bridge gets the first conference');
+      await new Promise((r) => setTimeout(r, 500));
+      await bus.request(subjects.focusJoin, { conferenceId: 'second', participantId: 'B' });
+      assert.equal(busy.length, 1, 'the silent bridge is skipped although it is less loaded');
+      assert.equal(quiet.length, 1);
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'quiet', endpoints: 0, instance: 'i-quiet' });
+      await tick();
+      await bus.request(subjects.focusJoin, { conferenceId: 'third', participantId: 'C' });
+      assert.equal(quiet.length, 2, 'back in the choice after announcing again');
+    } finally {
+      clearInterval(keepAlive);
+      await focus.close();
+    }
+  });
+
   test('a failed allocation fails the join and leaves no half conference', async () => {
     const bus = new MemoryBus();
     const focus = startFocus({ bus, config, log });
