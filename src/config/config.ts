@@ -11,6 +11,23 @@ import { z } from 'zod';
 const decimal = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
 const port = decimal(z.number().int().min(0).max(65535));
+/** The parts one process can run. `web` is served by `signal`, so either name means that part. */
+export const PART_NAMES = ['signal', 'focus', 'bridge'] as const;
+export type PartName = (typeof PART_NAMES)[number];
+/** "all", or a comma-separated list (a JSON array in the file) of web/signal, focus, bridge. */
+const partsList = z.preprocess(
+  (v) => {
+    const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v;
+    if (!Array.isArray(items)) return items;
+    const out: unknown[] = [];
+    for (const item of items) {
+      const name = typeof item === 'string' ? item.trim().toLowerCase() : item;
+      for (const one of name === 'all' ? PART_NAMES : [name === 'web' ? 'signal' : name]) if (!out.includes(one)) out.push(one);
+    }
+    return out;
+  },
+  z.array(z.enum(PART_NAMES, { message: 'parts are web (or signal), focus, bridge, or all' })).min(1, 'name at least one part'),
+);
 
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
@@ -27,6 +44,20 @@ export const configSchema = z.object({
   /** PEM files of the HTTPS certificate; when empty a self-signed one is made in dataDir on first start. */
   tlsCert: z.string().default(''),
   tlsKey: z.string().default(''),
+  /** Which parts run in this process; the default is all of them. Not all: the others run elsewhere, over NATS. */
+  parts: partsList.default([...PART_NAMES]),
+  /** NATS server(s) linking the parts on several machines (nats://host:4222). Empty: one process, in-memory bus. */
+  natsUrl: z.string().trim().default(''),
+  /** NATS credentials (secrets: never logged, hidden by `tertulia config`). */
+  natsUser: z.string().default(''),
+  natsPassword: z.string().default(''),
+  natsToken: z.string().default(''),
+  /** This bridge's id on the bus, unique among the bridges. Empty: <hostname>-<mediaPort>. */
+  bridgeId: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{0,64}$/, 'a bridge id is letters, digits, - and _ (at most 64)')
+    .default(''),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -47,6 +78,12 @@ export const settingHelp: Record<keyof Config, string> = {
   dataDir: 'directory for the self-signed certificate and other state (default ./data)',
   tlsCert: 'PEM certificate file for HTTPS (default: self-signed, made on first start)',
   tlsKey: 'PEM private key file for HTTPS',
+  parts: 'parts this process runs: all, or a list of web (= signal), focus, bridge (default all; other than all needs --nats-url)',
+  natsUrl: 'NATS server linking the parts on several machines, e.g. nats://10.0.0.5:4222 (default: none, one process)',
+  natsUser: 'NATS user name, when the NATS server requires one',
+  natsPassword: 'NATS password (better in the environment, TERTULIA_NATS_PASSWORD: command-line options show in ps)',
+  natsToken: 'NATS authorization token, when the NATS server requires one (instead of user/password)',
+  bridgeId: "this bridge's id, unique among the bridges (default <hostname>-<media port>)",
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
 };
