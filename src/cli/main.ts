@@ -1,13 +1,16 @@
 // The `tertulia` command (./tertulia runs it after making sure Node, the packages and the web app are there).
-//   tertulia start [options]   every part in this process: signal (HTTPS + WebSocket), focus, bridge
+//   tertulia start [options]   every part in this process: signal (HTTPS + WebSocket), focus, bridge;
+//                              or some of them (--parts), the others elsewhere, all linked by NATS (--nats-url)
 //   tertulia config [options]  the effective configuration as JSON
 //   tertulia --help | --version
+import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
 import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Bus } from '../bus/bus.ts';
 import { MemoryBus } from '../bus/memory-bus.ts';
-import { ConfigError, configSchema, envNames, loadConfig, settingHelp, type Config } from '../config/config.ts';
+import { ConfigError, configSchema, envNames, loadConfig, PART_NAMES, settingHelp, type Config, type PartName } from '../config/config.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { VERSION } from './version.ts';
 // The parts (signal, focus, bridge) are imported by `start` only, so --help and `config` answer at once.
@@ -30,6 +33,12 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   tlsKey: 'FILE',
   participantTimeout: 'SECONDS',
   logLevel: 'LEVEL',
+  parts: 'LIST',
+  natsUrl: 'URL',
+  natsUser: 'USER',
+  natsPassword: 'PASSWORD',
+  natsToken: 'TOKEN',
+  bridgeId: 'ID',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {
@@ -40,7 +49,7 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
 };
 
 const COMMANDS: [string, string][] = [
-  ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus and the media bridge, in this process'],
+  ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus and the media bridge, in this process (or --parts of them)'],
   ['config', 'print the effective configuration (defaults < file < environment < options) as JSON'],
   ['help', 'show this help'],
   ['version', 'print the version'],
@@ -72,6 +81,13 @@ export function helpText(): string {
     '  ./tertulia start',
     '  ./tertulia start --https-port 443 --http-port 80 --public-address 203.0.113.7',
     '  ./tertulia config --data-dir /var/lib/tertulia',
+    '',
+    'Several machines (the parts talk over a NATS server; open its port 4222/tcp only to the other machines):',
+    '  machine A:    nats-server -a 10.0.0.5 -p 4222 &',
+    '                ./tertulia start --parts web,focus --nats-url nats://10.0.0.5:4222',
+    '  machines B/C: ./tertulia start --parts bridge --nats-url nats://10.0.0.5:4222 --public-address 203.0.113.8',
+    '  --parts other than all needs --nats-url. Bridge ids must differ (the default, <hostname>-<media port>, does).',
+    `  Credentials: ${envNames.natsUser}/${envNames.natsPassword} or ${envNames.natsToken} (the environment keeps them out of ps).`,
     '',
   ].join('\n');
 }
@@ -112,12 +128,37 @@ export function parseCommandLine(argv: string[]): Parsed {
   };
 }
 
+/** A NATS URL without the user, password or token written into it. */
+export function redactUrlCredentials(url: string): string {
+  return url.replace(/([a-z]+:\/\/)[^@/,\s]*@/gi, '$1[secret]@');
+}
+
 /** The configuration as printed by `tertulia config`: nothing that looks like a secret. */
 export function printableConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) out[k] = /secret|password|token|jwt/i.test(k) && v ? '[secret]' : v;
+  if (typeof out.natsUrl === 'string') out.natsUrl = redactUrlCredentials(out.natsUrl);
   return out;
 }
+
+/** This bridge's id on the bus: the bridgeId setting, else <short hostname>-<media port>. */
+export function effectiveBridgeId(config: Config, hostname: string = os.hostname()): string {
+  if (config.bridgeId) return config.bridgeId;
+  const host = (hostname.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'bridge';
+  return config.mediaPort ? `${host}-${config.mediaPort}` : `${host}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Why `start` cannot run with these parts, or undefined. */
+export function partsProblem(config: Config): string | undefined {
+  const all = PART_NAMES.every((p) => config.parts.includes(p));
+  if (all || config.natsUrl) return undefined;
+  return (
+    `--parts ${config.parts.join(',')} needs --nats-url (${envNames.natsUrl}): the other parts run in other processes ` +
+    'or machines and are reached only through a NATS server. Without one, leave --parts out to run every part here.'
+  );
+}
+
+const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge' };
 
 function urlHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
@@ -137,7 +178,8 @@ export function startupMessage(info: {
   config: Config;
   httpsPort: number;
   httpPort: number;
-  mediaPort: number;
+  /** undefined when no bridge runs in this process (the bridges are other machines). */
+  mediaPort: number | undefined;
   selfSigned: boolean;
 }): string {
   const { config, httpsPort, httpPort, mediaPort } = info;
@@ -157,7 +199,9 @@ export function startupMessage(info: {
     'Ports to open in the firewall:',
     `  ${`${httpsPort}/tcp`.padEnd(11)}HTTPS and WebSocket`,
     httpPort ? `  ${`${httpPort}/tcp`.padEnd(11)}HTTP (redirects to HTTPS)` : '  (HTTP redirect: off)',
-    `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
+    mediaPort === undefined
+      ? '  (media: on the bridge machines, their media UDP port)'
+      : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
   ];
   if (info.selfSigned) {
     lines.push(
@@ -185,24 +229,61 @@ async function closeAll(parts: (Closable | undefined)[], log: Logger): Promise<v
   }
 }
 
+/** What a process without signal prints when it is up: its parts, and the ports to open. */
+export function partsMessage(info: { config: Config; bridgeId: string | undefined; mediaPort: number | undefined; nats: string }): string {
+  const parts = info.config.parts.map((p) => PART_LABEL[p]).join(', ');
+  const lines = [`Tertulia ${VERSION} is running: ${parts}${info.bridgeId ? ` (bridge id ${info.bridgeId})` : ''}.`, `Connected to NATS at ${info.nats}.`, ''];
+  if (info.mediaPort !== undefined) {
+    const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
+    lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
+  } else {
+    lines.push('No port to open: this process only talks to the NATS server.');
+  }
+  lines.push('', 'Stop with Ctrl+C.');
+  return lines.join('\n');
+}
+
+async function connectBus(config: Config, log: Logger): Promise<{ bus: Bus; shown: string }> {
+  if (!config.natsUrl) return { bus: new MemoryBus(), shown: '' };
+  const { NatsBus } = await import('../bus/nats-bus.ts');
+  const parts = config.parts.map((p) => PART_LABEL[p]).join('+');
+  const bus = await NatsBus.connect({
+    url: config.natsUrl,
+    user: config.natsUser || undefined,
+    password: config.natsPassword || undefined,
+    token: config.natsToken || undefined,
+    log,
+    name: `tertulia ${parts} on ${os.hostname()}`,
+  });
+  return { bus, shown: bus.server };
+}
+
 async function start(config: Config): Promise<void> {
   const log = createLogger(config.logLevel);
-  const bus = new MemoryBus();
   process.on('unhandledRejection', (reason) => {
     log.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection');
   });
+  const runs = (part: PartName) => config.parts.includes(part);
+  let bus: Bus;
+  let natsShown: string;
+  try {
+    ({ bus, shown: natsShown } = await connectBus(config, log));
+  } catch (e) {
+    process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
   const [{ startFocus }, { startBridge }, { startSignal }] = await Promise.all([
-    import('../focus/index.ts'),
-    import('../bridge/index.ts'),
-    import('../signal/index.ts'),
+    runs('focus') ? import('../focus/index.ts') : { startFocus: undefined },
+    runs('bridge') ? import('../bridge/index.ts') : { startBridge: undefined },
+    runs('signal') ? import('../signal/index.ts') : { startSignal: undefined },
   ]);
   // focus first: it must hear the bridge's first announcement
-  const focus = startFocus({ bus, config, log });
-  let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
-  let signal: Awaited<ReturnType<typeof startSignal>> | undefined;
+  const focus = startFocus?.({ bus, config, log });
+  let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
+  let signal: Awaited<ReturnType<NonNullable<typeof startSignal>>> | undefined;
   try {
-    bridge = await startBridge({ bus, config, log });
-    signal = await startSignal({ bus, config, log });
+    bridge = await startBridge?.({ bus, config, log, bridgeId: effectiveBridgeId(config) });
+    signal = await startSignal?.({ bus, config, log });
   } catch (e) {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
     await closeAll([signal, bridge, focus, bus], log);
@@ -228,10 +309,11 @@ async function start(config: Config): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
-  process.stdout.write(
-    startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge.mediaPort, selfSigned: signal.selfSignedCertificate }) +
-      '\nTertulia is ready\n',
-  );
+  const message = signal
+    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, selfSigned: signal.selfSignedCertificate }) +
+      (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
+    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, nats: natsShown });
+  process.stdout.write(message + '\nTertulia is ready\n');
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -271,6 +353,11 @@ export async function main(argv: string[]): Promise<number> {
   if (args.command === 'config') {
     process.stdout.write(JSON.stringify(printableConfig(config), null, 2) + '\n');
     return 0;
+  }
+  const problem = partsProblem(config);
+  if (problem) {
+    process.stderr.write(`tertulia: ${problem}\n`);
+    return 2;
   }
   await start(config);
   return -1; // keeps running until SIGINT/SIGTERM
