@@ -39,6 +39,13 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   natsPassword: 'PASSWORD',
   natsToken: 'TOKEN',
   bridgeId: 'ID',
+  authMode: 'MODE',
+  allowGuests: 'BOOL',
+  jwtAppId: 'ID',
+  jwtAcceptedIssuers: 'LIST',
+  jwtAudience: 'LIST',
+  jwtSecret: 'SECRET',
+  jwtPublicKeys: 'FILES',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {
@@ -51,6 +58,7 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
 const COMMANDS: [string, string][] = [
   ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus and the media bridge, in this process (or --parts of them)'],
   ['config', 'print the effective configuration (defaults < file < environment < options) as JSON'],
+  ['users', 'accounts for --auth-mode accounts: users add NAME | remove NAME | passwd NAME | list'],
   ['help', 'show this help'],
   ['version', 'print the version'],
 ];
@@ -101,6 +109,8 @@ interface Parsed {
   configFile: string | undefined;
   overrides: Partial<Record<SettingKey, unknown>>;
   usedSettingOptions: boolean;
+  /** Arguments after the command (only `users` takes any). */
+  rest: string[];
 }
 
 export function parseCommandLine(argv: string[]): Parsed {
@@ -112,7 +122,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   const positionals = parsed.positionals;
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (positionals.length > 1 && positionals[0] !== 'users') throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const overrides: Partial<Record<SettingKey, unknown>> = {};
   for (const o of SETTING_OPTIONS) {
     const v = values[o.flag];
@@ -125,6 +135,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     configFile: typeof values.config === 'string' ? values.config : undefined,
     overrides,
     usedSettingOptions: Object.keys(overrides).length > 0 || values.config !== undefined,
+    rest: positionals.slice(1),
   };
 }
 
@@ -336,7 +347,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tertulia: missing command\n\n${helpText()}`);
     return 2;
   }
-  if (args.command !== 'start' && args.command !== 'config') {
+  if (args.command !== 'start' && args.command !== 'config' && args.command !== 'users') {
     process.stderr.write(`tertulia: unknown command "${args.command}"\n\n${helpText()}`);
     return 2;
   }
@@ -354,6 +365,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(JSON.stringify(printableConfig(config), null, 2) + '\n');
     return 0;
   }
+  if (args.command === 'users') return await (await import('./users.ts')).runUsersCommand(args.rest, config);
   const problem = partsProblem(config);
   if (problem) {
     process.stderr.write(`tertulia: ${problem}\n`);

@@ -28,6 +28,17 @@ const partsList = z.preprocess(
   },
   z.array(z.enum(PART_NAMES, { message: 'parts are web (or signal), focus, bridge, or all' })).min(1, 'name at least one part'),
 );
+/** true/false, or the strings true/false/yes/no/1/0 (environment variables and options). */
+const flag = z.preprocess((v) => {
+  if (typeof v !== 'string') return v;
+  const s = v.trim().toLowerCase();
+  return ['true', 'yes', '1', 'on'].includes(s) ? true : ['false', 'no', '0', 'off'].includes(s) ? false : v;
+}, z.boolean());
+/** A list: a JSON array, or a comma-separated string. */
+const list = z.preprocess(
+  (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
+  z.array(z.string().min(1)),
+);
 
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
@@ -61,6 +72,20 @@ export const configSchema = z.object({
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /** Who may join: 'open' (anyone with the link), 'accounts' (a signed-in host starts the room), 'token' (JWT). */
+  authMode: z.enum(['open', 'accounts', 'token']).default('open'),
+  /** accounts/token modes: people without an account/token may join a room once a host started it. */
+  allowGuests: flag.default(true),
+  /** token mode: our application id, the issuer (`iss`) tokens must carry (Jitsi's app_id). */
+  jwtAppId: z.string().default(''),
+  /** token mode: more accepted issuers; '*' accepts any. */
+  jwtAcceptedIssuers: list.default([]),
+  /** token mode: accepted audiences (`aud`); '*' accepts any. */
+  jwtAudience: list.default(['jitsi']),
+  /** token mode: the HS256 shared secret (Jitsi's app_secret). */
+  jwtSecret: z.string().default(''),
+  /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
+  jwtPublicKeys: list.default([]),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -86,6 +111,13 @@ export const settingHelp: Record<keyof Config, string> = {
   bridgeId: "this bridge's id, unique among the bridges (default <hostname>-<media port>)",
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
+  authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',
+  allowGuests: 'accounts/token modes: let people without an account/token join a started room (default true)',
+  jwtAppId: 'token mode: the application id tokens must be issued by (iss)',
+  jwtAcceptedIssuers: 'token mode: more accepted issuers, comma-separated; * accepts any',
+  jwtAudience: 'token mode: accepted audiences (aud), comma-separated; * accepts any (default jitsi)',
+  jwtSecret: 'token mode: shared secret for HS256 tokens',
+  jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
 };
 
 export class ConfigError extends Error {}

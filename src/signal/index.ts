@@ -10,6 +10,7 @@ import { subjects } from '../protocol/bus-messages.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
 import { Rooms } from './rooms.ts';
 import { MeetingFeatures } from './meeting.ts';
+import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
 import { attachWebSocket } from './ws.ts';
 
@@ -63,6 +64,8 @@ export async function startSignal(opts: {
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log }));
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   const rooms = new Rooms(bus, log);
+  // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
+  const access = new Access({ config, rooms, log });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -71,7 +74,8 @@ export async function startSignal(opts: {
     }
   });
   const meeting = new MeetingFeatures(bus, log);
-  const ws = attachWebSocket({ server: httpsServer, rooms, meeting, participantTimeoutSeconds: config.participantTimeout, log });
+  access.onJoined = (session) => meeting.afterJoin(session);
+  const ws = attachWebSocket({ server: httpsServer, rooms, meeting, access, participantTimeoutSeconds: config.participantTimeout, log });
 
   let httpsPort = 0;
   let httpServer: http.Server | undefined;
@@ -87,6 +91,7 @@ export async function startSignal(opts: {
     unsubscribe();
     await ws.close();
     await closeServer(httpsServer);
+    access.close();
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
@@ -102,6 +107,7 @@ export async function startSignal(opts: {
         await rooms.closeAll();
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
+        access.close();
         log.info('signal stopped');
       })();
       return closed;

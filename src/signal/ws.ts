@@ -9,6 +9,8 @@ import { clientMessageSchema, MAX_WS_MESSAGE_BYTES, type ServerMessage } from '.
 import type { Rooms, Session } from './rooms.ts';
 import type { MeetingFeatures } from './meeting.ts';
 import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
+import { ACCESS_CLIENT_TYPES, isAccessClientMessage } from '../protocol/access-messages.ts';
+import type { Access } from './access.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -30,16 +32,17 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
   return text.length > 500 ? text.slice(0, 500) + '…' : text;
 }
 
-const KNOWN_TYPES = new Set<string>(['join', 'answer', 'mute', 'leave', ...MEETING_CLIENT_TYPES]);
+const KNOWN_TYPES = new Set<string>(['join', 'answer', 'mute', 'leave', ...MEETING_CLIENT_TYPES, ...ACCESS_CLIENT_TYPES]);
 
 export function attachWebSocket(opts: {
   server: HttpsServer;
   rooms: Rooms;
   meeting: MeetingFeatures;
+  access: Access;
   participantTimeoutSeconds: number;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, meeting, log } = opts;
+  const { rooms, meeting, access, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2));
   const sessions = new Set<WsSession>();
@@ -72,9 +75,12 @@ export function attachWebSocket(opts: {
     }
     const msg = parsed.data;
     if (msg.type === 'join') {
-      const wasMember = session.member !== undefined;
-      rooms.join(session, msg);
-      if (!wasMember) meeting.afterJoin(session);
+      // admission (access mode, lock, lobby) decides; it calls meeting.afterJoin once joined (see index.ts)
+      access.join(session, msg);
+      return;
+    }
+    if (isAccessClientMessage(msg)) {
+      access.handle(session, msg);
       return;
     }
     if (!session.member) {
@@ -86,7 +92,7 @@ export function attachWebSocket(opts: {
         rooms.answer(session, msg.sdp, msg.version);
         break;
       case 'mute':
-        rooms.mute(session, msg.kind, msg.muted);
+        access.mute(session, msg.kind, msg.muted);
         break;
       case 'leave':
         rooms.leave(session, 'left');
@@ -117,6 +123,7 @@ export function attachWebSocket(opts: {
       windowStart: now,
       windowCount: 0,
       closing: false,
+      remoteAddress: req.socket.remoteAddress,
       send(message: ServerMessage) {
         if (ws.readyState !== WebSocket.OPEN) return;
         try {
@@ -161,6 +168,7 @@ export function attachWebSocket(opts: {
     ws.on('close', (code) => {
       sessions.delete(session);
       try {
+        access.closed(session);
         rooms.leave(session, `socket closed (${code})`);
       } catch (e) {
         log.error({ err: (e as Error).message }, 'leave on close failed');

@@ -32,7 +32,26 @@ test('defaults', () => {
     tlsKey: '',
     participantTimeout: 8,
     logLevel: 'info',
+    authMode: 'open',
+    allowGuests: true,
+    jwtAppId: '',
+    jwtAcceptedIssuers: [],
+    jwtAudience: ['jitsi'],
+    jwtSecret: '',
+    jwtPublicKeys: [],
   });
+});
+
+test('access settings: mode, guests flag and lists from the environment', () => {
+  const c = loadConfig({
+    env: { ...noEnv, TERTULIA_AUTH_MODE: 'token', TERTULIA_ALLOW_GUESTS: 'false', TERTULIA_JWT_AUDIENCE: 'jitsi, meet', TERTULIA_JWT_PUBLIC_KEYS: 'a.pem,b.pem' },
+  });
+  assert.equal(c.authMode, 'token');
+  assert.equal(c.allowGuests, false);
+  assert.deepEqual(c.jwtAudience, ['jitsi', 'meet']);
+  assert.deepEqual(c.jwtPublicKeys, ['a.pem', 'b.pem']);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_AUTH_MODE: 'ldap' } }), /authMode/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ALLOW_GUESTS: 'maybe' } }), /allowGuests/);
 });
 
 test('environment variable names', () => {

@@ -313,10 +313,10 @@ describe('signal WebSocket', () => {
     const b = client();
     const joinedB = await b.join('SALA-ÑANDÚ', 'Bea');
     assert.equal(joinedB.room, 'Sala-Ñandú', 'the room keeps the name as first typed');
-    assert.deepEqual(joinedB.participants, [{ id: aId, displayName: 'Ana', audioMuted: true, videoMuted: false }]);
+    assert.deepEqual(joinedB.participants, [{ id: aId, displayName: 'Ana', audioMuted: true, videoMuted: false, role: 'moderator' }]);
     const bId = joinedB.selfId;
     const pj = await a.nextOfType('participant-joined');
-    assert.deepEqual(pj.participant, { id: bId, displayName: 'Bea', audioMuted: false, videoMuted: false });
+    assert.deepEqual(pj.participant, { id: bId, displayName: 'Bea', audioMuted: false, videoMuted: false, role: 'participant' });
 
     // focus -> signal offer reaches B's socket only
     const sources = [{ mid: '2', participantId: aId, kind: 'audio' }];
@@ -339,7 +339,7 @@ describe('signal WebSocket', () => {
 
     b.send({ type: 'mute', kind: 'video', muted: true });
     const upA = await a.nextOfType('participant-updated');
-    assert.deepEqual(upA.participant, { id: bId, displayName: 'Bea', audioMuted: false, videoMuted: true });
+    assert.deepEqual(upA.participant, { id: bId, displayName: 'Bea', audioMuted: false, videoMuted: true, role: 'participant' });
     const upB = await b.nextOfType('participant-updated');
     assert.equal(upB.participant.id, bId);
     assert.deepEqual(await focus.waitFor(subjects.focusMute, (p) => p.participantId === bId), {

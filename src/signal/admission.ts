@@ -1,0 +1,197 @@
+// Who gets in: every `join` passes here before it reaches the room. Decides the person's identity (open,
+// a signed-in account, or a JWT), their role, then the room's lock (password) and lobby. Also answers
+// `login` (accounts mode). Refusals are `error` replies with a code and a message a person can read.
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import { roomKey, type ClientMessage, type ErrorCode } from '../protocol/signal-messages.ts';
+import { FailureLimiter } from './auth/failure-limiter.ts';
+import { LOGIN_SESSION_SECONDS, LoginSessions } from './auth/login-sessions.ts';
+import type { TokenVerifier } from './auth/jwt.ts';
+import type { UserStore } from './auth/users.ts';
+import type { Lobby } from './lobby.ts';
+import { policyOf, roomStateFor } from './room-policy.ts';
+import type { JoinGrant, Rooms, Session } from './rooms.ts';
+
+type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
+
+/** Failed sign-ins: per username, and per address (many usernames from one place). */
+export const LOGIN_LIMIT_PER_USER = { maxFailures: 5, windowMs: 15 * 60_000 };
+export const LOGIN_LIMIT_PER_ADDRESS = { maxFailures: 20, windowMs: 15 * 60_000 };
+/** Wrong room passwords per address and room. */
+export const ROOM_PASSWORD_LIMIT = { maxFailures: 5, windowMs: 60_000 };
+
+export interface AdmissionOptions {
+  config: Pick<Config, 'authMode' | 'allowGuests'>;
+  rooms: Rooms;
+  lobby: Lobby;
+  log: Logger;
+  users?: UserStore;
+  tokens?: TokenVerifier;
+}
+
+export class Admission {
+  private readonly opts: AdmissionOptions;
+  private readonly log: Logger;
+  readonly loginSessions = new LoginSessions();
+  private readonly loginPerUser = new FailureLimiter(LOGIN_LIMIT_PER_USER);
+  private readonly loginPerAddress = new FailureLimiter(LOGIN_LIMIT_PER_ADDRESS);
+  private readonly roomPassword = new FailureLimiter(ROOM_PASSWORD_LIMIT);
+  /** Sessions whose join or login is being checked (a second one meanwhile is refused). */
+  private readonly busy = new WeakSet<Session>();
+  /** Sessions whose socket closed (a join still being checked for them is dropped). */
+  private readonly gone = new WeakSet<Session>();
+  /** Called after every successful join (straight in, or admitted from the lobby). */
+  onJoined: (session: Session) => void = () => {};
+
+  constructor(opts: AdmissionOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+  }
+
+  private refuse(session: Session, code: ErrorCode, message: string): void {
+    session.send({ type: 'error', code, message });
+  }
+
+  async login(session: Session, username: string, password: string): Promise<void> {
+    const { users } = this.opts;
+    if (this.opts.config.authMode !== 'accounts' || !users) {
+      this.refuse(session, 'bad-message', 'this server has no accounts; join without signing in');
+      return;
+    }
+    if (this.busy.has(session)) {
+      this.refuse(session, 'bad-message', 'a sign-in or join is already in progress');
+      return;
+    }
+    const address = session.remoteAddress ?? 'unknown';
+    const userKey = username.trim().normalize('NFC').toLowerCase();
+    const wait = Math.max(this.loginPerUser.retryAfterSeconds(userKey), this.loginPerAddress.retryAfterSeconds(address));
+    if (wait > 0) {
+      this.log.warn({ address }, 'sign-in refused: too many failed attempts');
+      this.refuse(session, 'rate-limited', `too many failed sign-in attempts; try again in ${wait} s`);
+      return;
+    }
+    this.busy.add(session);
+    let name: string | undefined;
+    try {
+      name = await users.check(username, password);
+    } finally {
+      this.busy.delete(session);
+    }
+    if (!name) {
+      this.loginPerUser.fail(userKey);
+      this.loginPerAddress.fail(address);
+      this.log.info({ address }, 'sign-in failed');
+      this.refuse(session, 'login-failed', 'wrong username or password');
+      return;
+    }
+    this.loginPerUser.clear(userKey);
+    this.log.info({ address, user: name }, 'signed in');
+    session.send({ type: 'login-ok', username: name, session: this.loginSessions.create(name), expiresInSeconds: LOGIN_SESSION_SECONDS });
+  }
+
+  /** Checks a join and, when it may proceed, joins (or puts it in the lobby). Never throws. */
+  async join(session: Session, msg: JoinMessage): Promise<void> {
+    if (session.member) {
+      this.refuse(session, 'already-joined', `already in room "${session.member.room.name}"; leave first`);
+      return;
+    }
+    if (this.busy.has(session) || this.opts.lobby.isWaiting(session)) {
+      this.refuse(session, 'already-joined', 'this connection is already joining (or waiting in the lobby)');
+      return;
+    }
+    this.busy.add(session);
+    let identity: JoinGrant | { error: ErrorCode; message: string };
+    try {
+      identity = await this.identify(session, msg);
+    } finally {
+      this.busy.delete(session);
+    }
+    if ('error' in identity) {
+      this.refuse(session, identity.error, identity.message);
+      return;
+    }
+    if (session.member || this.gone.has(session)) return;
+    this.admit(session, msg, identity);
+  }
+
+  /** Who is this, and may they start or enter this room at all (before lock and lobby)? */
+  private async identify(session: Session, msg: JoinMessage): Promise<JoinGrant | { error: ErrorCode; message: string }> {
+    const { config, users, tokens, rooms } = this.opts;
+    const started = () => (rooms.rooms.get(roomKey(msg.room))?.members.size ?? 0) > 0;
+    if (config.authMode === 'open') return { role: started() ? 'participant' : 'moderator', authenticated: false };
+
+    if (config.authMode === 'token' && msg.jwt !== undefined && tokens) {
+      const r = await tokens.verify(msg.jwt, msg.room);
+      if (!r.ok) {
+        this.log.info({ address: session.remoteAddress, reason: r.reason }, 'token refused');
+        return { error: 'bad-token', message: r.reason };
+      }
+      // the token's moderator claim decides; without one, the first in the room moderates (as in an open room)
+      const moderator = r.identity.moderator ?? !started();
+      const grant: JoinGrant = { role: moderator ? 'moderator' : 'participant', authenticated: true };
+      if (r.identity.name) grant.displayName = r.identity.name.slice(0, 64);
+      this.log.info({ address: session.remoteAddress, user: r.identity.id, role: grant.role }, 'token accepted');
+      return grant;
+    }
+    if (config.authMode === 'accounts' && msg.session !== undefined) {
+      const username = this.loginSessions.get(msg.session);
+      if (!username || !users?.has(username)) return { error: 'auth-required', message: 'your sign-in has expired; sign in again' };
+      return { role: 'moderator', authenticated: true };
+    }
+    // a guest: no account or token
+    const what = config.authMode === 'token' ? 'an access token in the meeting link' : 'signing in';
+    if (!config.allowGuests) return { error: 'auth-required', message: `this server requires ${what} to join meetings` };
+    if (!started()) return { error: 'auth-required', message: `the meeting has not started: a host must start it first (by ${what})` };
+    return { role: 'participant', authenticated: false };
+  }
+
+  /** The room's lock and lobby; hosts (signed in or token moderators) pass both. */
+  private admit(session: Session, msg: JoinMessage, grant: JoinGrant): void {
+    const room = this.opts.rooms.rooms.get(roomKey(msg.room));
+    const host = grant.authenticated && grant.role === 'moderator';
+    if (room && room.members.size > 0 && !host) {
+      const policy = policyOf(room);
+      let passwordOk = false;
+      if (policy.password !== undefined && msg.password !== undefined) {
+        const key = `${session.remoteAddress ?? 'unknown'}|${room.key}`;
+        const wait = this.roomPassword.retryAfterSeconds(key);
+        if (wait > 0) {
+          this.refuse(session, 'rate-limited', `too many wrong passwords; try again in ${wait} s`);
+          return;
+        }
+        if (msg.password !== policy.password) {
+          this.roomPassword.fail(key);
+          this.log.info({ room: room.key, address: session.remoteAddress }, 'wrong room password');
+          this.refuse(session, 'wrong-password', 'the room password is wrong');
+          return;
+        }
+        passwordOk = true;
+      }
+      if (policy.lobby && !passwordOk) {
+        if (!this.opts.lobby.knock(room, session, msg, grant)) this.refuse(session, 'room-full', 'too many people are waiting in the lobby');
+        return;
+      }
+      if (policy.password !== undefined && !passwordOk) {
+        this.refuse(session, 'password-required', 'this meeting is locked with a password');
+        return;
+      }
+    }
+    this.enter(session, msg, grant);
+  }
+
+  /** Joins the room and tells the new member the room's settings (and moderators the lobby). */
+  enter(session: Session, msg: JoinMessage, grant: JoinGrant): void {
+    this.opts.rooms.join(session, msg, grant);
+    const member = session.member;
+    if (!member) return; // refused by the room (full)
+    session.send(roomStateFor(member.room, member.role));
+    if (member.role === 'moderator') this.opts.lobby.sendList(member.room, session);
+    this.onJoined(session);
+  }
+
+  /** The socket closed: a pending join is dropped, a lobby knock withdrawn. */
+  forget(session: Session): void {
+    this.gone.add(session);
+    this.opts.lobby.cancel(session);
+  }
+}

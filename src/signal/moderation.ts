@@ -1,0 +1,164 @@
+// Moderator actions, each checked here on the server: a request from someone who is not a moderator is
+// refused with `not-moderator` and changes nothing. Mutes go through Rooms.mute, so focus (and the bridge)
+// drop the muted audio whatever the target's browser does.
+import type { Logger } from '../log.ts';
+import type { AccessClientMessage } from '../protocol/access-messages.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
+import type { Admission } from './admission.ts';
+import type { Lobby } from './lobby.ts';
+import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
+import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
+
+type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' }>;
+
+export class Moderation {
+  private readonly rooms: Rooms;
+  private readonly lobby: Lobby;
+  private readonly admission: Admission;
+  private readonly log: Logger;
+  /** Open rooms: when the last moderator leaves, the longest-present participant becomes one (as Jitsi does). */
+  private readonly autoModerator: boolean;
+
+  constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean }) {
+    this.rooms = opts.rooms;
+    this.lobby = opts.lobby;
+    this.admission = opts.admission;
+    this.log = opts.log;
+    this.autoModerator = opts.autoModerator;
+  }
+
+  /** A participant's own mute/unmute: unmuting the microphone is refused while a moderator disabled it. */
+  selfMute(session: Session, kind: MediaKind, muted: boolean): void {
+    const member = session.member;
+    if (!member) return;
+    if (kind === 'audio' && !muted && member.audioMuted && member.role !== 'moderator' && !policyOf(member.room).selfUnmuteAllowed) {
+      session.send({ type: 'error', code: 'not-allowed', message: 'a moderator has turned off unmuting for participants' });
+      return;
+    }
+    this.rooms.mute(session, kind, muted);
+  }
+
+  handle(session: Session, msg: ModeratorMessage): void {
+    const actor = session.member;
+    if (!actor) {
+      session.send({ type: 'error', code: 'not-joined', message: `"${msg.type}" needs a joined room; send "join" first` });
+      return;
+    }
+    if (actor.role !== 'moderator') {
+      this.log.warn({ room: actor.room.key, participant: actor.id, action: msg.type }, 'moderator action refused: not a moderator');
+      session.send({ type: 'error', code: 'not-moderator', message: `only a moderator may do "${msg.type}"` });
+      return;
+    }
+    const room = actor.room;
+    const target = (id: string): Member | undefined => {
+      const m = room.members.get(id);
+      if (!m) session.send({ type: 'error', code: 'no-such-participant', message: 'that participant is not in this meeting' });
+      return m;
+    };
+    const by = actor.displayName;
+    this.log.info({ room: room.key, participant: actor.id, action: msg.type, target: 'target' in msg ? msg.target : undefined }, 'moderator action');
+    switch (msg.type) {
+      case 'mute-participant': {
+        const t = target(msg.target);
+        if (!t) return;
+        this.forceMute(t, by);
+        return;
+      }
+      case 'mute-everyone':
+        for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by);
+        return;
+      case 'ask-stop-camera': {
+        const t = target(msg.target);
+        if (t) t.session.send({ type: 'camera-stop-requested', by });
+        return;
+      }
+      case 'remove-participant': {
+        const t = target(msg.target);
+        if (!t) return;
+        if (t === actor) {
+          session.send({ type: 'error', code: 'not-allowed', message: 'to leave, use "leave"' });
+          return;
+        }
+        t.session.send({ type: 'removed', by });
+        this.rooms.leave(t.session, `removed by ${actor.id}`);
+        return;
+      }
+      case 'grant-moderator': {
+        const t = target(msg.target);
+        if (t && t.role !== 'moderator') this.promote(t);
+        return;
+      }
+      case 'end-meeting':
+        // the moderator last, so nobody is made moderator of a meeting that is ending
+        for (const m of [...room.members.values()].sort((a, b) => Number(a === actor) - Number(b === actor))) {
+          m.session.send({ type: 'meeting-ended', by });
+          this.rooms.leave(m.session, `meeting ended by ${actor.id}`);
+        }
+        return;
+      case 'lock-room':
+        policyOf(room).password = msg.password;
+        broadcastRoomState(room);
+        return;
+      case 'unlock-room':
+        policyOf(room).password = undefined;
+        broadcastRoomState(room);
+        return;
+      case 'set-self-unmute':
+        policyOf(room).selfUnmuteAllowed = msg.allowed;
+        broadcastRoomState(room);
+        return;
+      case 'set-lobby':
+        policyOf(room).lobby = msg.enabled;
+        broadcastRoomState(room);
+        // turning the lobby off lets everyone waiting in
+        if (!msg.enabled) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
+        this.lobby.sendList(room);
+        return;
+      case 'lobby-admit': {
+        const k = this.lobby.take(room, msg.id);
+        if (!k) {
+          session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
+          return;
+        }
+        this.admission.enter(k.session, k.msg, k.grant);
+        return;
+      }
+      case 'lobby-deny': {
+        const k = this.lobby.take(room, msg.id);
+        if (!k) {
+          session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
+          return;
+        }
+        k.session.send({ type: 'error', code: 'denied', message: 'a moderator declined your request to join' });
+        return;
+      }
+    }
+  }
+
+  private forceMute(m: Member, by: string): void {
+    m.session.send({ type: 'force-muted', by });
+    this.rooms.mute(m.session, 'audio', true);
+  }
+
+  private promote(m: Member): void {
+    m.role = 'moderator';
+    for (const other of m.room.members.values()) other.session.send({ type: 'participant-updated', participant: toParticipant(m) });
+    m.session.send(roomStateFor(m.room, 'moderator'));
+    this.lobby.sendList(m.room, m.session);
+    this.log.info({ room: m.room.key, participant: m.id }, 'moderator granted');
+  }
+
+  /** Rooms.onLeft: an empty room sends its lobby away; an open room never stays without a moderator. */
+  afterLeave(room: Room): void {
+    if (room.members.size === 0) {
+      for (const k of this.lobby.takeAll(room)) {
+        k.session.send({ type: 'error', code: 'denied', message: 'the meeting ended before anyone let you in' });
+      }
+      return;
+    }
+    if (this.autoModerator && moderatorsOf(room).length === 0) {
+      const next = room.members.values().next().value;
+      if (next) this.promote(next);
+    }
+  }
+}

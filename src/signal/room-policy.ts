@@ -1,0 +1,39 @@
+// Per-room settings a moderator changes: the room password (lock), the lobby, and whether participants may
+// unmute themselves. They live as long as the room object (a room emptied and started again starts open).
+import type { Role } from '../protocol/access-messages.ts';
+import type { ServerMessage } from '../protocol/signal-messages.ts';
+import type { Member, Room } from './rooms.ts';
+
+export interface RoomPolicy {
+  /** Set while the room is locked. */
+  password: string | undefined;
+  lobby: boolean;
+  selfUnmuteAllowed: boolean;
+}
+
+const policies = new WeakMap<Room, RoomPolicy>();
+
+export function policyOf(room: Room): RoomPolicy {
+  let p = policies.get(room);
+  if (!p) {
+    p = { password: undefined, lobby: false, selfUnmuteAllowed: true };
+    policies.set(room, p);
+  }
+  return p;
+}
+
+export function roomStateFor(room: Room, role: Role): ServerMessage {
+  const p = policyOf(room);
+  const msg: ServerMessage = { type: 'room-state', locked: p.password !== undefined, lobby: p.lobby, selfUnmuteAllowed: p.selfUnmuteAllowed };
+  if (role === 'moderator' && p.password !== undefined) msg.password = p.password;
+  return msg;
+}
+
+export function moderatorsOf(room: Room): Member[] {
+  return [...room.members.values()].filter((m) => m.role === 'moderator');
+}
+
+/** Tells every member the room's settings (moderators also get the password). */
+export function broadcastRoomState(room: Room): void {
+  for (const m of room.members.values()) m.session.send(roomStateFor(room, m.role));
+}
