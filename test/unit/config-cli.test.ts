@@ -96,3 +96,34 @@ test('--help, --version, unknown commands and options', () => {
   assert.equal(none.code, 2);
   assert.match(none.stderr, /Usage: tertulia/);
 });
+
+test('several machines: --parts, --nats-url and credentials', () => {
+  const help = run(['--help']);
+  for (const word of ['--parts', '--nats-url', '--nats-user', '--nats-password', '--nats-token', '--bridge-id', '--parts bridge --nats-url']) {
+    assert.ok(help.stdout.includes(word), `help mentions ${word}`);
+  }
+
+  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret' });
+  assert.equal(split.code, 0, split.stderr);
+  const config = JSON.parse(split.stdout);
+  assert.deepEqual(config.parts, ['signal', 'focus']);
+  assert.equal(config.natsUrl, 'nats://[secret]@10.0.0.5:4222');
+  assert.equal(config.natsPassword, '[secret]');
+  assert.equal(config.natsToken, '[secret]');
+  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret']) assert.ok(!split.stdout.includes(secret));
+  assert.deepEqual(JSON.parse(run(['config']).stdout).parts, ['signal', 'focus', 'bridge'], 'all parts by default');
+  assert.deepEqual(JSON.parse(run(['config', '--parts', 'all']).stdout).parts, ['signal', 'focus', 'bridge']);
+
+  // a split process with no NATS to reach the other parts: refused before anything starts
+  const lonely = run(['start', '--parts', 'bridge']);
+  assert.equal(lonely.code, 2);
+  assert.match(lonely.stderr, /--parts bridge needs --nats-url/);
+  assert.doesNotMatch(lonely.stdout, /Tertulia is ready/);
+
+  const badPart = run(['config', '--parts', 'bridge,recorder']);
+  assert.equal(badPart.code, 2);
+  assert.match(badPart.stderr, /parts.*web \(or signal\), focus, bridge, or all/);
+  const badId = run(['config', '--bridge-id', 'b.1']);
+  assert.equal(badId.code, 2);
+  assert.match(badId.stderr, /bridgeId: a bridge id is letters, digits/);
+});
