@@ -55,7 +55,12 @@ export class BridgeProcess {
   /** Starts the bridge process; `config` is merged into its bridge configuration. */
   static start(config: Record<string, unknown> = {}): Promise<BridgeProcess> {
     const child = fork(path.join(import.meta.dirname, 'bridge-process.ts'), [], {
-      execArgv: ['--disable-warning=ExperimentalWarning', '--expose-gc'],
+      execArgv: [
+        '--disable-warning=ExperimentalWarning',
+        '--expose-gc',
+        // e.g. BENCH_BRIDGE_NODE_OPTIONS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the bridge
+        ...(process.env.BENCH_BRIDGE_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
+      ],
       env: { ...process.env, BENCH_BRIDGE_CONFIG: JSON.stringify(config) },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -89,11 +94,10 @@ export class BridgeProcess {
   async close(): Promise<void> {
     if (this.exited) return;
     const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    try {
-      await Promise.race([this.request('close'), new Promise((r) => setTimeout(r, 3000))]);
-    } catch {
+    this.request('close').catch(() => {
       // it is going away anyway
-    }
+    });
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
     if (!this.exited) this.child.kill('SIGTERM');
     await exited;
   }

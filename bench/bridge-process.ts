@@ -50,7 +50,8 @@ async function main(): Promise<void> {
     if (m.op === 'close') {
       void bridge.close().then(() => {
         reply({ ok: true, result: null });
-        process.disconnect?.();
+        // let the reply go out, then end (werift may keep timers alive)
+        setTimeout(() => process.exit(0), 50);
       });
       return;
     }
