@@ -1,0 +1,163 @@
+// For server-level tests of signal: start it on an ephemeral port with a temporary data directory and web
+// root, a fake focus (bus handlers that record what signal asks), WebSocket clients that queue what they get,
+// and a logger whose lines the test can read (to check no secret is ever logged).
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import { WebSocket } from 'ws';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { loadConfig, type Config } from '../../src/config/config.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+
+/** A WebSocket client that queues what it receives. */
+export class WsClient {
+  readonly ws: WebSocket;
+  readonly received: any[] = [];
+  private waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
+  readonly closed: Promise<{ code: number; reason: string }>;
+
+  constructor(port: number) {
+    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false });
+    this.ws.on('message', (data) => {
+      const msg = JSON.parse(data.toString());
+      const i = this.waiters.findIndex((w) => w.pred(msg));
+      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(msg);
+      else this.received.push(msg);
+    });
+    this.ws.on('error', () => {});
+    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  }
+
+  open(): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve());
+      this.ws.once('error', reject);
+    });
+  }
+
+  async send(msg: unknown): Promise<void> {
+    await this.open();
+    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
+  }
+
+  next(pred: (m: any) => boolean = () => true, timeoutMs = 5000): Promise<any> {
+    const i = this.received.findIndex(pred);
+    if (i >= 0) return Promise.resolve(this.received.splice(i, 1)[0]);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        pred,
+        resolve: (m: any) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`));
+      }, timeoutMs);
+      this.waiters.push(waiter);
+    });
+  }
+
+  nextOfType(type: string, timeoutMs?: number): Promise<any> {
+    return this.next((m) => m.type === type, timeoutMs);
+  }
+
+  /** The next `joined` or `error` (or `lobby-wait`): how a join attempt ended. */
+  joinOutcome(): Promise<any> {
+    return this.next((m) => m.type === 'joined' || m.type === 'error' || m.type === 'lobby-wait');
+  }
+
+  async tryJoin(room: string, displayName: string, extra: Record<string, unknown> = {}): Promise<any> {
+    await this.send({ type: 'join', room, displayName, audioMuted: false, videoMuted: false, ...extra });
+    return await this.joinOutcome();
+  }
+
+  async join(room: string, displayName: string, extra: Record<string, unknown> = {}): Promise<any> {
+    const r = await this.tryJoin(room, displayName, extra);
+    if (r.type !== 'joined') throw new Error(`join refused: ${JSON.stringify(r)}`);
+    return r;
+  }
+
+  /** Sends `msg` and returns the error it provokes. */
+  async expectError(msg: unknown): Promise<any> {
+    await this.send(msg);
+    return await this.nextOfType('error');
+  }
+
+  /** True when nothing matching `pred` arrived (checked after a round trip to the server). */
+  async nothingLike(pred: (m: any) => boolean): Promise<boolean> {
+    await this.send({ type: 'no-such-type' });
+    await this.next((m) => m.type === 'error' && /unknown message type/.test(m.message));
+    return !this.received.some(pred);
+  }
+
+  close(): void {
+    this.ws.close();
+  }
+}
+
+export interface TestSignal {
+  server: SignalServer;
+  bus: MemoryBus;
+  config: Config;
+  dataDir: string;
+  /** Focus requests signal made, in order. */
+  focusCalls: { subject: string; payload: any }[];
+  /** Every log line so far. */
+  logs(): string;
+  client(): WsClient;
+  stop(): Promise<void>;
+}
+
+export async function startTestSignal(overrides: Partial<Record<keyof Config, unknown>> = {}, dataDir?: string): Promise<TestSignal> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-access-'));
+  const webRoot = path.join(tmp, 'web');
+  mkdirSync(webRoot, { recursive: true });
+  writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title>');
+  const dir = dataDir ?? path.join(tmp, 'data');
+  const config = loadConfig({
+    env: { TERTULIA_CONFIG: '' },
+    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', ...overrides },
+  });
+  let logText = '';
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      logText += chunk.toString();
+      cb();
+    },
+  });
+  const log = pino({ level: 'trace', base: undefined }, sink);
+  const bus = new MemoryBus();
+  const focusCalls: TestSignal['focusCalls'] = [];
+  for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) {
+    bus.handle(subject, (payload) => {
+      focusCalls.push({ subject, payload });
+      return { ok: true };
+    });
+  }
+  const server = await startSignal({ bus, config, log, webRoot });
+  const clients: WsClient[] = [];
+  return {
+    server,
+    bus,
+    config,
+    dataDir: dir,
+    focusCalls,
+    logs: () => logText,
+    client() {
+      const c = new WsClient(server.httpsPort);
+      clients.push(c);
+      return c;
+    },
+    async stop() {
+      for (const c of clients) c.ws.terminate();
+      await server.close();
+      rmSync(tmp, { recursive: true, force: true });
+    },
+  };
+}
