@@ -97,7 +97,8 @@ export const bridgeExpireSchema = z.object({ conferenceId: id, endpointId: id })
 
 // ---- bridge -> focus ----
 export const bridgeAnnounceSchema = z.object({
-  bridgeId: id,
+  /** One NATS subject token (it goes into `bridge.<id>.*`): letters, digits, - and _. */
+  bridgeId: id.regex(/^[A-Za-z0-9_-]+$/, 'a bridge id is letters, digits, - and _'),
   endpoints: z.number().int().nonnegative(),
   /** Random per bridge process: focus tells a restarted bridge, or two bridges sharing one id, from one bridge. */
   instance: z.string().min(1).max(64).optional(),

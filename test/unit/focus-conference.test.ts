@@ -398,6 +398,7 @@ describe('focus bridge selection', () => {
       bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 5 });
       bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b2', endpoints: 1 });
       bus.publish(subjects.bridgeAnnounce, { bridgeId: 'bad' }); // ignored
+      bus.publish(subjects.bridgeAnnounce, { bridgeId: 'no.dots>', endpoints: 0 }); // not a subject token: ignored
       await tick();
       await bus.request(subjects.focusJoin, { conferenceId: 'one', participantId: 'A' });
       assert.equal(c2.length, 1);
