@@ -1,5 +1,6 @@
 // Every visible string and accessible name of the app, in English and Spanish.
 import { createContext, useContext } from 'react';
+import { meetingDictionaries, type MeetingStrings } from './i18n-meeting.ts';
 
 export type Language = 'en' | 'es';
 
@@ -47,9 +48,9 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en;
+export type Strings = typeof en & MeetingStrings;
 
-const es: Strings = {
+const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
   roomName: 'Nombre de la sala',
   roomNameHint: 'Letras, dígitos, «-», «_» y «.»: quien use el mismo nombre entra en la misma sala.',
@@ -94,7 +95,10 @@ const es: Strings = {
   errorGeneric: 'El servidor informó de un error',
 };
 
-export const dictionaries: Record<Language, Strings> = { en, es };
+export const dictionaries: Record<Language, Strings> = {
+  en: { ...en, ...meetingDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es },
+};
 
 /**
  * `?lang=es` / `?lang=en` win; then the hash option `config.defaultLanguage`; then the browser's language.
@@ -109,7 +113,7 @@ export function detectLanguage(search: string, navigatorLanguage: string | undef
   return navigatorLanguage?.toLowerCase().startsWith('es') ? 'es' : 'en';
 }
 
-export const I18nContext = createContext<Strings>(en);
+export const I18nContext = createContext<Strings>(dictionaries.en);
 
 export function useStrings(): Strings {
   return useContext(I18nContext);

@@ -17,3 +17,24 @@ export function tileGridColumn(index: number, count: number, cols: number): stri
   if (index === lastRowStart && inLastRow < cols) return `${cols - inLastRow + 1} / span 2`;
   return 'span 2';
 }
+
+/**
+ * Columns for n 16:9 tiles in a width x height area with `gap` pixels between them: the count that makes
+ * the tiles largest (so a wide window gets more columns and a tall phone screen fewer).
+ */
+export function bestColumns(n: number, width: number, height: number, gap = 10, aspect = 16 / 9): number {
+  if (n <= 1 || width <= 0 || height <= 0) return Math.max(1, gridShape(n).cols);
+  let best = 1;
+  let bestWidth = 0;
+  for (let cols = 1; cols <= n; cols++) {
+    const rows = Math.ceil(n / cols);
+    const cellW = (width - gap * (cols - 1)) / cols;
+    const cellH = (height - gap * (rows - 1)) / rows;
+    const tileW = Math.min(cellW, cellH * aspect);
+    if (tileW > bestWidth + 0.5) {
+      bestWidth = tileW;
+      best = cols;
+    }
+  }
+  return best;
+}

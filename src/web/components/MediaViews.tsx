@@ -1,7 +1,7 @@
 // Media sinks: a <video> for a stream or a local track, and a hidden <audio> per remote participant.
 import { useEffect, useMemo, useRef } from 'react';
 
-export function VideoView({ stream, mirrored, label }: { stream: MediaStream; mirrored?: boolean; label?: string }) {
+export function VideoView({ stream, mirrored, label, contain }: { stream: MediaStream; mirrored?: boolean; label?: string; contain?: boolean }) {
   const ref = useRef<HTMLVideoElement>(null);
   useEffect(() => {
     const el = ref.current;
@@ -15,7 +15,7 @@ export function VideoView({ stream, mirrored, label }: { stream: MediaStream; mi
   return (
     <video
       ref={ref}
-      className={mirrored ? 'video mirrored' : 'video'}
+      className={`video${mirrored ? ' mirrored' : ''}${contain ? ' contain' : ''}`}
       autoPlay
       playsInline
       muted
@@ -30,8 +30,13 @@ export function useTrackStream(track: MediaStreamTrack | null): MediaStream | nu
   return useMemo(() => (track ? new MediaStream([track]) : null), [track]);
 }
 
-export function RemoteAudio({ stream }: { stream: MediaStream }) {
+export function RemoteAudio({ stream, sinkId }: { stream: MediaStream; sinkId?: string }) {
   const ref = useRef<HTMLAudioElement>(null);
+  useEffect(() => {
+    const el = ref.current as (HTMLAudioElement & { setSinkId?: (id: string) => Promise<void> }) | null;
+    if (!el?.setSinkId || sinkId === undefined) return;
+    el.setSinkId(sinkId).catch(() => {}); // a speaker that went away: the default one keeps playing
+  }, [sinkId]);
   useEffect(() => {
     const el = ref.current;
     if (!el) return;

@@ -1,6 +1,9 @@
-// One participant's tile: video when there is some, otherwise a circle with initials; a muted-mic badge.
+// One tile: a participant's camera (or a circle with initials) or a shared screen; badges for a muted
+// microphone, a raised hand and the connection quality; a "Pin" button.
 import { useStrings } from '../i18n.ts';
+import type { ConnectionLevel } from '../i18n-meeting.ts';
 import { MicOffIcon } from './Icons.tsx';
+import { HandIcon, PinIcon } from './MeetingIcons.tsx';
 import { VideoView } from './MediaViews.tsx';
 import { avatarColor, initials } from '../display-names.ts';
 
@@ -11,23 +14,61 @@ export interface TileProps {
   audioMuted: boolean;
   /** CSS grid-column of the tile's cell. */
   gridColumn?: string;
+  /** A shared screen rather than a camera: labelled "<name>'s screen", shown whole (not cropped). */
+  screen?: boolean;
+  handRaised?: boolean;
+  quality?: ConnectionLevel;
+  pinned?: boolean;
+  onTogglePin?: () => void;
 }
 
-export function Tile({ displayName, isSelf, video, audioMuted, gridColumn }: TileProps) {
+const QUALITY_BARS: Record<ConnectionLevel, number> = { good: 3, fair: 2, poor: 1, unknown: 0 };
+
+export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, quality, pinned, onTogglePin }: TileProps) {
   const t = useStrings();
-  const label = isSelf ? `${displayName} (${t.you})` : displayName;
+  const person = isSelf ? `${displayName} (${t.you})` : displayName;
+  const label = screen ? (isSelf ? t.yourScreen : t.screenOf(displayName)) : person;
+  const classes = ['tile', isSelf && !screen ? 'self' : '', screen ? 'screen' : '', handRaised ? 'hand-up' : '', pinned ? 'pinned' : '']
+    .filter(Boolean)
+    .join(' ');
   return (
     <div className="cell" style={{ gridColumn }}>
-      <div className={isSelf ? 'tile self' : 'tile'} role="group" aria-label={label}>
+      <div className={classes} role="group" aria-label={label}>
         {video ? (
-          <VideoView stream={video} mirrored={isSelf} />
+          <VideoView stream={video} mirrored={isSelf && !screen} contain={screen} />
         ) : (
           <div className="avatar" style={{ backgroundColor: avatarColor(displayName) }}>
             {initials(displayName)}
           </div>
         )}
+        <div className="tile-top">
+          {handRaised && !screen && (
+            <span className="hand-badge" role="img" aria-label={t.handRaised} title={t.handRaised}>
+              <HandIcon />
+            </span>
+          )}
+          {quality && !screen && (
+            <span className={`quality q-${quality}`} role="img" aria-label={t.connectionQuality(quality)} title={t.connectionQuality(quality)}>
+              {[1, 2, 3].map((i) => (
+                <span key={i} className={i <= QUALITY_BARS[quality] ? 'bar on' : 'bar'} />
+              ))}
+            </span>
+          )}
+          {onTogglePin && (
+            <button
+              type="button"
+              className={pinned ? 'tile-button on' : 'tile-button'}
+              aria-label={pinned ? t.unpin : t.pin}
+              title={pinned ? t.unpin : t.pin}
+              aria-pressed={pinned}
+              onClick={onTogglePin}
+            >
+              <PinIcon />
+            </button>
+          )}
+        </div>
         <div className="tile-footer">
-          {audioMuted && (
+          {audioMuted && !screen && (
             <span className="muted-badge" role="img" aria-label={t.microphoneMuted} title={t.microphoneMuted}>
               <MicOffIcon />
             </span>

@@ -1,5 +1,6 @@
 // The WebRTC client: one WebSocket to the signalling server and one RTCPeerConnection that answers the
-// server's offers. mid "0" sends our audio, mid "1" our video; the other mids carry remote participants.
+// server's offers. mid "0" sends our audio, mid "1" our camera, mid "2" our screen while sharing; the other mids
+// carry remote participants.
 import type { ClientMessage, Participant, RemoteSource, ServerMessage } from '../../protocol/signal-messages.ts';
 import { Store } from './store.ts';
 import type { LocalMedia } from './local-media.ts';
@@ -16,6 +17,10 @@ export interface ConferenceState {
   participants: readonly Participant[];
   media: ReadonlyMap<string, RemoteStreams>;
   error: { code: string; message: string } | null;
+  /** Ourselves as the server sees us (hand, screen-share flag, name), once joined. */
+  self: Participant | null;
+  /** Our screen capture while sharing. */
+  screenTrack: MediaStreamTrack | null;
 }
 
 export interface ConferenceOptions {
@@ -27,8 +32,9 @@ export interface ConferenceOptions {
 
 export class Conference extends Store<ConferenceState> {
   readonly room: string;
-  readonly displayName: string;
   readonly local: LocalMedia;
+  #displayName: string;
+  #messageListeners = new Set<(m: ServerMessage) => void>();
   #url: string;
   #ws: WebSocket | null = null;
   #pc: RTCPeerConnection | null = null;
@@ -40,10 +46,10 @@ export class Conference extends Store<ConferenceState> {
   #onPageHide = () => this.leave();
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null });
     this.#url = opts.url;
     this.room = opts.room;
-    this.displayName = opts.displayName;
+    this.#displayName = opts.displayName;
     this.local = opts.local;
   }
 
@@ -75,6 +81,83 @@ export class Conference extends Store<ConferenceState> {
     this.#publish();
   }
 
+  get displayName(): string {
+    return this.#displayName;
+  }
+
+  /** The live peer connection (for statistics), or null before the first offer and after the end. */
+  get peerConnection(): RTCPeerConnection | null {
+    return this.#pc;
+  }
+
+  /** Which participant each receive m-line carries (from the latest offer). */
+  get remoteSources(): readonly RemoteSource[] {
+    return this.#sources;
+  }
+
+  /** Every message from the server, after the conference itself handled it. */
+  onMessage(listener: (m: ServerMessage) => void): () => void {
+    this.#messageListeners.add(listener);
+    return () => this.#messageListeners.delete(listener);
+  }
+
+  /** Sends a message to the server (dropped when not connected). */
+  sendMessage(m: ClientMessage): void {
+    this.#send(m);
+  }
+
+  /** Changes our display name for everyone. */
+  rename(name: string): void {
+    const trimmed = name.trim().slice(0, 64);
+    if (!trimmed || trimmed === this.#displayName) return;
+    this.#displayName = trimmed;
+    this.#send({ type: 'rename', displayName: trimmed });
+    this.update({ self: this.state.self ? { ...this.state.self, displayName: trimmed } : null });
+    this.#publish();
+  }
+
+  /** Switches to another microphone or camera (settings); the new track replaces the old one on the wire. */
+  async setDevice(kind: 'audioinput' | 'videoinput', deviceId: string): Promise<boolean> {
+    const ok = kind === 'audioinput' ? await this.local.setMicrophoneDevice(deviceId) : await this.local.setCameraDevice(deviceId);
+    this.#enqueue(() => this.#applySenders());
+    return ok;
+  }
+
+  /** Asks for a screen (the browser's picker), then sends it on mid 2. Resolves false when refused. */
+  async startScreenShare(): Promise<boolean> {
+    if (this.state.screenTrack || this.#ended) return true;
+    let track: MediaStreamTrack | null = null;
+    try {
+      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
+      track = stream.getVideoTracks()[0] ?? null;
+    } catch {
+      return false;
+    }
+    if (!track) return false;
+    if (this.#ended) {
+      track.stop();
+      return false;
+    }
+    track.contentHint = 'detail';
+    // The browser's own "Stop sharing" bar ends the track.
+    track.addEventListener('ended', () => {
+      if (this.state.screenTrack === track) this.stopScreenShare();
+    });
+    this.update({ screenTrack: track });
+    this.#enqueue(() => this.#applySenders());
+    this.#send({ type: 'screen-share', sharing: true });
+    return true;
+  }
+
+  stopScreenShare(): void {
+    const track = this.state.screenTrack;
+    if (!track) return;
+    track.stop();
+    this.update({ screenTrack: null });
+    this.#enqueue(() => this.#applySenders());
+    this.#send({ type: 'screen-share', sharing: false });
+  }
+
   #send(m: ClientMessage): void {
     if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(encodeClientMessage(m));
   }
@@ -82,11 +165,19 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
-        this.update({ status: 'joined', selfId: m.selfId, participants: m.participants.filter((p) => p.id !== m.selfId) });
+        this.update({
+          status: 'joined',
+          selfId: m.selfId,
+          participants: m.participants.filter((p) => p.id !== m.selfId),
+          self: { id: m.selfId, displayName: this.#displayName, audioMuted: this.local.state.audioMuted, videoMuted: this.local.state.videoMuted },
+        });
         break;
       case 'participant-joined':
       case 'participant-updated': {
-        if (m.participant.id === this.state.selfId) break;
+        if (m.participant.id === this.state.selfId) {
+          this.update({ self: m.participant });
+          break;
+        }
         const list = this.state.participants;
         const i = list.findIndex((p) => p.id === m.participant.id);
         const next = i < 0 ? [...list, m.participant] : list.map((p, j) => (j === i ? m.participant : p));
@@ -108,6 +199,13 @@ export class Conference extends Store<ConferenceState> {
         break;
     }
     this.#publish();
+    for (const l of [...this.#messageListeners]) {
+      try {
+        l(m);
+      } catch (e) {
+        console.error('tertulia: message listener failed', e);
+      }
+    }
   }
 
   #enqueue(task: () => Promise<void>): void {
@@ -134,15 +232,24 @@ export class Conference extends Store<ConferenceState> {
     this.#remap();
   }
 
-  #transceiver(mid: '0' | '1'): RTCRtpTransceiver | undefined {
+  #transceiver(mid: '0' | '1' | '2'): RTCRtpTransceiver | undefined {
     return this.#pc?.getTransceivers().find((t) => t.mid === mid);
   }
 
-  /** Our own audio (mid 0) and video (mid 1): send-only, with the track or null while muted. */
+  /**
+   * Our own audio (mid 0) and video (mid 1): send-only, with the track or null while muted. Our screen (mid 2):
+   * send-only while sharing, inactive otherwise (the direction takes effect in the next answer).
+   */
   async #applySenders(): Promise<void> {
     const l = this.local.state;
     const audio = this.#transceiver('0');
     const video = this.#transceiver('1');
+    const screen = this.#transceiver('2');
+    if (screen) {
+      const track = this.state.screenTrack;
+      if (screen.direction !== 'stopped') screen.direction = track ? 'sendonly' : 'inactive';
+      await screen.sender.replaceTrack(track);
+    }
     if (audio) {
       audio.direction = 'sendonly';
       await audio.sender.replaceTrack(l.audioMuted ? null : l.micTrack);
@@ -200,15 +307,16 @@ export class Conference extends Store<ConferenceState> {
     this.#pc?.close();
     this.#pc = null;
     this.local.close();
+    this.state.screenTrack?.stop();
     this.#remote.clear();
-    this.update({ status, media: new Map() });
+    this.update({ status, media: new Map(), screenTrack: null });
     this.#publish();
   }
 
   #publish(): void {
     const l = this.local.state;
     const self = this.state.selfId
-      ? [{ id: this.state.selfId, displayName: this.displayName, audioMuted: l.audioMuted, videoMuted: l.videoMuted }]
+      ? [{ id: this.state.selfId, displayName: this.#displayName, audioMuted: l.audioMuted, videoMuted: l.videoMuted }]
       : [];
     exposeDiagnostics({
       pc: this.#pc,

@@ -13,6 +13,9 @@ export interface LocalMediaState {
   noCamera: boolean;
   /** True while a camera (re)start is in progress. */
   cameraStarting: boolean;
+  /** The devices chosen in the settings (null: the browser's default). */
+  micDeviceId: string | null;
+  camDeviceId: string | null;
 }
 
 export class LocalMedia extends Store<LocalMediaState> {
@@ -31,6 +34,8 @@ export class LocalMedia extends Store<LocalMediaState> {
       noMicrophone: false,
       noCamera: false,
       cameraStarting: !startVideoMuted,
+      micDeviceId: null,
+      camDeviceId: null,
     });
     this.resolution = resolution;
   }
@@ -85,8 +90,11 @@ export class LocalMedia extends Store<LocalMediaState> {
 
   async #getTrack(kind: 'audio' | 'video'): Promise<MediaStreamTrack | null> {
     try {
+      const { micDeviceId, camDeviceId } = this.state;
       const s = await navigator.mediaDevices.getUserMedia(
-        kind === 'audio' ? { audio: true } : { video: videoConstraints(this.resolution) },
+        kind === 'audio'
+          ? { audio: micDeviceId ? { deviceId: { exact: micDeviceId } } : true }
+          : { video: { ...videoConstraints(this.resolution), ...(camDeviceId ? { deviceId: { exact: camDeviceId } } : {}) } },
       );
       return s.getTracks()[0] ?? null;
     } catch {
@@ -131,6 +139,41 @@ export class LocalMedia extends Store<LocalMediaState> {
     }
     this.update({ camTrack: cam, videoMuted: cam === null, noCamera: cam === null, cameraStarting: false });
     return cam;
+  }
+
+  /** Uses another microphone from now on (switching the live track when there is one). False when it failed. */
+  async setMicrophoneDevice(deviceId: string): Promise<boolean> {
+    const previous = this.state.micDeviceId;
+    this.update({ micDeviceId: deviceId });
+    if (!this.state.micTrack) return true;
+    const mic = await this.#getTrack('audio');
+    if (this.#closed || !mic) {
+      mic?.stop();
+      if (!mic) this.update({ micDeviceId: previous });
+      return false;
+    }
+    const old = this.state.micTrack;
+    this.update({ micTrack: mic, noMicrophone: false });
+    old?.stop();
+    return true;
+  }
+
+  /** Uses another camera from now on (switching the live track while the camera is on). False when it failed. */
+  async setCameraDevice(deviceId: string): Promise<boolean> {
+    const previous = this.state.camDeviceId;
+    this.update({ camDeviceId: deviceId });
+    if (!this.state.camTrack || this.state.videoMuted) return true;
+    const request = ++this.#cameraRequest;
+    const cam = await this.#getTrack('video');
+    if (this.#closed || request !== this.#cameraRequest || !cam) {
+      cam?.stop();
+      if (!cam) this.update({ camDeviceId: previous });
+      return false;
+    }
+    const old = this.state.camTrack;
+    this.update({ camTrack: cam, noCamera: false });
+    old?.stop();
+    return true;
   }
 
   /** Stops every local track; the object is unusable afterwards. */

@@ -1,9 +1,12 @@
-// Maps the receive m-lines (by mid) to remote participants, one MediaStream per participant and kind.
+// Maps the receive m-lines (by mid) to remote participants, one MediaStream per participant and kind (audio,
+// camera video, screen).
 import type { MediaKind, RemoteSource } from '../../protocol/signal-messages.ts';
 
 export interface RemoteStreams {
   audio: MediaStream | null;
   video: MediaStream | null;
+  /** The participant's shared screen, while sharing. */
+  screen: MediaStream | null;
 }
 
 export class RemoteMedia {
@@ -23,15 +26,16 @@ export class RemoteMedia {
       const transceiver = byMid.get(source.mid);
       const track = transceiver?.receiver.track;
       if (!track || track.kind !== source.kind) continue;
-      const key = `${source.participantId}|${source.kind}|${track.id}`;
+      const slot = source.kind === 'video' && source.role === 'screen' ? 'screen' : source.kind;
+      const key = `${source.participantId}|${slot}|${track.id}`;
       let stream = this.#streams.get(key);
       if (!stream) {
         stream = new MediaStream([track]);
         this.#streams.set(key, stream);
       }
       used.add(key);
-      const entry = result.get(source.participantId) ?? { audio: null, video: null };
-      entry[source.kind satisfies MediaKind] = stream;
+      const entry = result.get(source.participantId) ?? { audio: null, video: null, screen: null };
+      entry[slot satisfies MediaKind | 'screen'] = stream;
       result.set(source.participantId, entry);
     }
     for (const key of [...this.#streams.keys()]) if (!used.has(key)) this.#streams.delete(key);

@@ -6,6 +6,7 @@ import {
   type ClientMessage,
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
+import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -24,6 +25,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     sources: z.array(remoteSourceSchema),
   }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
+  ...meetingServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */

@@ -1,24 +1,135 @@
-// The meeting: a grid of tiles, hidden audio sinks for the remote participants, and the toolbar.
-import { useState, useSyncExternalStore } from 'react';
+// The meeting: the video area (tile or speaker view), side panels (chat, participants), notices and
+// reactions, hidden audio sinks for the remote participants, the toolbar, dialogs and keyboard shortcuts.
+import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
 import { useStrings, type Strings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
-import { Tile } from '../components/Tile.tsx';
 import { Toolbar } from '../components/Toolbar.tsx';
 import { RemoteAudio, useTrackStream } from '../components/MediaViews.tsx';
 import { LinkIcon } from '../components/Icons.tsx';
-import { gridShape, tileGridColumn } from '../layout.ts';
+import { MeetingActions } from '../components/MeetingActions.tsx';
+import { VideoLayout, type LayoutItem, type ViewMode } from '../components/VideoLayout.tsx';
+import { ChatPanel } from '../components/ChatPanel.tsx';
+import { ParticipantsPane } from '../components/ParticipantsPane.tsx';
+import { Toasts } from '../components/Toasts.tsx';
+import { SettingsDialog } from '../components/SettingsDialog.tsx';
+import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
+import { chatStoreFor } from '../meeting/chat-store.ts';
+import { notificationsFor } from '../meeting/notifications.ts';
+import { useShortcuts } from '../meeting/shortcuts.ts';
+import { useFullScreen } from '../meeting/full-screen.ts';
+import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
+import { audioOutput } from '../media/audio-output.ts';
 
 function errorText(t: Strings, e: { code: string; message: string }): string {
   return e.code === 'room-full' ? t.errorRoomFull : `${t.errorGeneric}: ${e.message}`;
+}
+
+function meetingLink(): string {
+  return window.location.origin + window.location.pathname;
 }
 
 export function MeetingPage({ conference }: { conference: Conference }) {
   const t = useStrings();
   const state = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   const local = useSyncExternalStore(conference.local.subscribe, conference.local.getSnapshot);
+  const chat = chatStoreFor(conference);
+  const notices = notificationsFor(conference);
+  const chatState = useSyncExternalStore(chat.subscribe, chat.getSnapshot);
+  const output = useSyncExternalStore(audioOutput.subscribe, audioOutput.getSnapshot);
+  const quality = useMemo(() => new QualityMonitor(() => ({ pc: conference.peerConnection, sources: conference.remoteSources })), [conference]);
+  const { levels } = useSyncExternalStore(quality.subscribe, quality.getSnapshot);
   const selfVideo = useTrackStream(local.videoMuted ? null : local.camTrack);
+  const selfScreen = useTrackStream(state.screenTrack);
+  const [view, setView] = useState<ViewMode>('tile');
+  const [pinned, setPinned] = useState<string | null>(null);
+  const [paneOpen, setPaneOpen] = useState(false);
+  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | null>(null);
+  const [linkCopied, setLinkCopied] = useState(false);
+  const [shareFailed, setShareFailed] = useState(false);
+  const fullScreen = useFullScreen();
   const count = state.participants.length + 1;
-  const { cols, rows } = gridShape(count);
+  const selfId = state.selfId ?? 'self';
+  const handRaised = state.self?.handRaisedAt !== undefined;
+
+  useEffect(() => {
+    quality.start();
+    return () => quality.stop();
+  }, [quality]);
+
+  const items = useMemo(() => {
+    const list: LayoutItem[] = [
+      {
+        key: selfId,
+        screen: false,
+        displayName: conference.displayName,
+        isSelf: true,
+        video: selfVideo,
+        audioMuted: local.audioMuted,
+        handRaised,
+        quality: levels.get(SELF_KEY),
+      },
+    ];
+    if (selfScreen) list.push({ key: `${selfId}:screen`, screen: true, displayName: conference.displayName, isSelf: true, video: selfScreen, audioMuted: false, handRaised: false });
+    for (const p of state.participants) {
+      const media = state.media.get(p.id);
+      list.push({
+        key: p.id,
+        screen: false,
+        displayName: p.displayName,
+        isSelf: false,
+        video: p.videoMuted ? null : (media?.video ?? null),
+        audioMuted: p.audioMuted,
+        handRaised: p.handRaisedAt !== undefined,
+        quality: levels.get(p.id) ?? 'unknown',
+      });
+      if (media?.screen) list.push({ key: `${p.id}:screen`, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
+    }
+    return list;
+  }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media]);
+
+  // A new screen share takes the stage (speaker view), as in Jitsi Meet.
+  const screens = items.filter((i) => i.screen).map((i) => i.key).join(',');
+  const previousScreens = useRef('');
+  useEffect(() => {
+    const before = new Set(previousScreens.current.split(',').filter(Boolean));
+    previousScreens.current = screens;
+    if (screens.split(',').some((k) => k && !before.has(k))) setView('speaker');
+  }, [screens]);
+  // a pinned tile that went away unpins
+  useEffect(() => {
+    if (pinned && !items.some((i) => i.key === pinned)) setPinned(null);
+  }, [items, pinned]);
+
+  const toggleShare = useCallback(() => {
+    if (conference.state.screenTrack) conference.stopScreenShare();
+    else
+      void conference.startScreenShare().then((ok) => {
+        setShareFailed(!ok);
+      });
+  }, [conference]);
+  const toggleHand = useCallback(() => conference.sendMessage({ type: 'hand', raised: conference.state.self?.handRaisedAt === undefined }), [conference]);
+  const toggleView = useCallback(() => setView((v) => (v === 'tile' ? 'speaker' : 'tile')), []);
+  const copyLink = () => {
+    navigator.clipboard?.writeText(meetingLink()).then(
+      () => {
+        setLinkCopied(true);
+        setTimeout(() => setLinkCopied(false), 3000);
+      },
+      () => setLinkCopied(false),
+    );
+  };
+
+  useShortcuts(state.status === 'joined', {
+    m: () => void conference.setAudioMuted(!conference.local.state.audioMuted),
+    v: () => void conference.setVideoMuted(!conference.local.state.videoMuted),
+    c: () => chat.toggle(),
+    r: toggleHand,
+    d: toggleShare,
+    w: toggleView,
+    '?': () => setDialog('shortcuts'),
+  });
+
+  const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
   return (
     <div className="meeting-page">
@@ -43,32 +154,28 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </button>
         </div>
       )}
-      <main className="grid" style={{ gridTemplateColumns: `repeat(${cols * 2}, minmax(0, 1fr))`, gridTemplateRows: `repeat(${rows}, minmax(0, 1fr))` }}>
-        <Tile
-          displayName={conference.displayName}
-          isSelf
-          video={selfVideo}
-          audioMuted={local.audioMuted}
-          gridColumn={tileGridColumn(0, count, cols)}
-        />
-        {state.participants.map((p, i) => {
-          const media = state.media.get(p.id);
-          return (
-            <Tile
-              key={p.id}
-              displayName={p.displayName}
-              video={p.videoMuted ? null : (media?.video ?? null)}
-              audioMuted={p.audioMuted}
-              gridColumn={tileGridColumn(i + 1, count, cols)}
-            />
-          );
-        })}
-      </main>
-      {state.status === 'joined' && state.participants.length === 0 && <AloneCard />}
+      {shareFailed && (
+        <div className="error-banner" role="alert">
+          <span>{t.screenShareFailed}</span>
+          <button type="button" className="link-button" onClick={() => setShareFailed(false)}>
+            {t.dismiss}
+          </button>
+        </div>
+      )}
+      <div className="meeting-body">
+        <VideoLayout items={items} view={view} pinned={pinned} onPin={(k) => {
+          setPinned(k);
+          if (k) setView('speaker');
+        }} />
+        {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
+        {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
+      </div>
+      {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && <AloneCard />}
+      <Toasts store={notices} />
       <div className="audio-sinks" hidden>
         {state.participants.map((p) => {
           const audio = state.media.get(p.id)?.audio;
-          return audio ? <RemoteAudio key={p.id} stream={audio} /> : null;
+          return audio ? <RemoteAudio key={p.id} stream={audio} sinkId={output.sinkId || undefined} /> : null;
         })}
       </div>
       <Toolbar
@@ -78,7 +185,31 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         onToggleAudio={() => void conference.setAudioMuted(!local.audioMuted)}
         onToggleVideo={() => void conference.setVideoMuted(!local.videoMuted)}
         onLeave={() => conference.leave()}
-      />
+      >
+        <MeetingActions
+          sharing={state.screenTrack !== null}
+          canShare={canShare}
+          onToggleShare={toggleShare}
+          chatOpen={chatState.open}
+          unread={chatState.unread}
+          onToggleChat={() => chat.toggle()}
+          paneOpen={paneOpen}
+          onTogglePane={() => setPaneOpen((o) => !o)}
+          handRaised={handRaised}
+          onToggleHand={toggleHand}
+          onReaction={(reaction) => conference.sendMessage({ type: 'reaction', reaction })}
+          view={view}
+          onToggleView={toggleView}
+          fullScreen={fullScreen.active}
+          onToggleFullScreen={fullScreen.toggle}
+          onCopyLink={copyLink}
+          linkCopied={linkCopied}
+          onOpenSettings={() => setDialog('settings')}
+          onShowShortcuts={() => setDialog('shortcuts')}
+        />
+      </Toolbar>
+      {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
+      {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}
     </div>
   );
 }
@@ -87,8 +218,7 @@ function AloneCard() {
   const t = useStrings();
   const [copied, setCopied] = useState(false);
   const copy = () => {
-    const url = window.location.origin + window.location.pathname;
-    navigator.clipboard?.writeText(url).then(
+    navigator.clipboard?.writeText(meetingLink()).then(
       () => setCopied(true),
       () => setCopied(false),
     );

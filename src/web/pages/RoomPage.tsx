@@ -9,6 +9,8 @@ import { signalUrl } from '../media/server-messages.ts';
 import { PreJoinPage } from './PreJoinPage.tsx';
 import { MeetingPage } from './MeetingPage.tsx';
 import { EndPage } from './EndPage.tsx';
+import { chatStoreFor } from '../meeting/chat-store.ts';
+import { notificationsFor } from '../meeting/notifications.ts';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -45,6 +47,9 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
     (displayName: string, media: LocalMedia) => {
       rememberName(displayName);
       const c = new Conference({ url: signalUrl(window.location), room, displayName, local: media });
+      // listening from the start: the chat history and first notices come right after joining
+      chatStoreFor(c);
+      notificationsFor(c);
       setConference(c);
       void c.start();
     },

@@ -1,0 +1,45 @@
+// The participants pane: everyone in the meeting with their state (hand raised, muted, moderator). Raised
+// hands come first, in the order they were raised.
+import type { Participant } from '../../protocol/signal-messages.ts';
+import { useStrings } from '../i18n.ts';
+import { isModerator, orderForPane } from '../meeting/participants.ts';
+import { avatarColor, initials } from '../display-names.ts';
+import { MicOffIcon } from './Icons.tsx';
+import { HandIcon } from './MeetingIcons.tsx';
+
+export function ParticipantsPane({ self, participants }: { self: Participant | null; participants: readonly Participant[] }) {
+  const t = useStrings();
+  const everyone = orderForPane(self, participants);
+  return (
+    <aside className="side-panel participants-pane" aria-label={t.participantsPane}>
+      <h2 className="panel-title">
+        {t.participantsPane} ({everyone.length})
+      </h2>
+      <ul className="people-list" aria-label={t.participantsPane}>
+        {everyone.map((p) => {
+          const isSelf = p.id === self?.id;
+          const name = isSelf ? `${p.displayName} (${t.you})` : p.displayName;
+          return (
+            <li key={p.id} className="person" aria-label={name}>
+              <span className="person-avatar" style={{ backgroundColor: avatarColor(p.displayName) }} aria-hidden="true">
+                {initials(p.displayName)}
+              </span>
+              <span className="person-name">{name}</span>
+              {isModerator(p) && <span className="person-tag">{t.moderator}</span>}
+              {p.handRaisedAt !== undefined && (
+                <span className="person-icon hand" role="img" aria-label={t.handRaised} title={t.handRaised}>
+                  <HandIcon />
+                </span>
+              )}
+              {p.audioMuted && (
+                <span className="person-icon muted" role="img" aria-label={t.microphoneMuted} title={t.microphoneMuted}>
+                  <MicOffIcon />
+                </span>
+              )}
+            </li>
+          );
+        })}
+      </ul>
+    </aside>
+  );
+}

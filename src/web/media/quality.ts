@@ -1,0 +1,84 @@
+// Connection quality per participant, from the peer connection's statistics (getStats), every 2 seconds:
+// for others, the packet loss of what we receive from them; for ourselves, the round-trip time to the
+// server and the loss it reports for what we send.
+import type { RemoteSource } from '../../protocol/signal-messages.ts';
+import type { ConnectionLevel } from '../i18n-meeting.ts';
+import { Store } from './store.ts';
+
+export const SELF_KEY = '__self__';
+const INTERVAL_MS = 2000;
+
+/** Loss ratio (0..1) and round-trip time (seconds) -> a level. */
+export function levelFrom(loss: number, rttSeconds: number | undefined): ConnectionLevel {
+  let level: ConnectionLevel = loss < 0.02 ? 'good' : loss < 0.08 ? 'fair' : 'poor';
+  if (rttSeconds !== undefined) {
+    if (rttSeconds > 1 || level === 'poor') level = 'poor';
+    else if (rttSeconds > 0.4 && level === 'good') level = 'fair';
+  }
+  return level;
+}
+
+interface Counters {
+  received: number;
+  lost: number;
+}
+
+export class QualityMonitor extends Store<{ levels: ReadonlyMap<string, ConnectionLevel> }> {
+  #timer: ReturnType<typeof setInterval> | null = null;
+  #previous = new Map<string, Counters>();
+  #source: () => { pc: RTCPeerConnection | null; sources: readonly RemoteSource[] };
+
+  constructor(source: () => { pc: RTCPeerConnection | null; sources: readonly RemoteSource[] }) {
+    super({ levels: new Map() });
+    this.#source = source;
+  }
+
+  start(): void {
+    if (this.#timer) return;
+    this.#timer = setInterval(() => void this.#sample(), INTERVAL_MS);
+  }
+
+  stop(): void {
+    if (this.#timer) clearInterval(this.#timer);
+    this.#timer = null;
+  }
+
+  async #sample(): Promise<void> {
+    const { pc, sources } = this.#source();
+    if (!pc || pc.connectionState === 'closed') return;
+    let report: RTCStatsReport;
+    try {
+      report = await pc.getStats();
+    } catch {
+      return;
+    }
+    const byMid = new Map(sources.map((s) => [s.mid, s.participantId]));
+    const totals = new Map<string, Counters>();
+    let rtt: number | undefined;
+    let ownLoss = 0;
+    report.forEach((s: Record<string, unknown>) => {
+      if (s.type === 'inbound-rtp' && s.mid !== undefined) {
+        const who = byMid.get(String(s.mid));
+        if (!who) return;
+        const c = totals.get(who) ?? { received: 0, lost: 0 };
+        c.received += Number(s.packetsReceived ?? 0);
+        c.lost += Math.max(0, Number(s.packetsLost ?? 0));
+        totals.set(who, c);
+      } else if (s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded' && typeof s.currentRoundTripTime === 'number') {
+        rtt = s.currentRoundTripTime;
+      } else if (s.type === 'remote-inbound-rtp' && typeof s.fractionLost === 'number') {
+        ownLoss = Math.max(ownLoss, s.fractionLost);
+      }
+    });
+    const levels = new Map<string, ConnectionLevel>();
+    for (const [who, now] of totals) {
+      const before = this.#previous.get(who) ?? { received: 0, lost: 0 };
+      const received = now.received - before.received;
+      const lost = now.lost - before.lost;
+      levels.set(who, received + lost > 0 ? levelFrom(lost / (received + lost), rtt) : 'unknown');
+    }
+    this.#previous = totals;
+    levels.set(SELF_KEY, pc.connectionState === 'connected' ? levelFrom(ownLoss, rtt) : pc.connectionState === 'failed' ? 'poor' : 'unknown');
+    this.update({ levels });
+  }
+}

@@ -1,0 +1,89 @@
+// Short-lived things everyone sees: notices (someone joined, left, raised a hand, started sharing) and
+// reactions. Derived from the server's messages; each disappears after a few seconds.
+import type { Reaction } from '../../protocol/meeting-messages.ts';
+import type { Participant } from '../../protocol/signal-messages.ts';
+import type { Conference } from '../media/conference.ts';
+import { Store } from '../media/store.ts';
+
+type NewNotice = { kind: 'joined' | 'left' | 'hand' | 'sharing'; name: string } | { kind: 'reaction'; name: string; reaction: Reaction };
+export type Notice = NewNotice & { id: number };
+
+export interface NotificationsState {
+  notices: readonly Notice[];
+}
+
+const NOTICE_MS = 6000;
+const REACTION_MS = 4000;
+const MAX_VISIBLE = 6;
+
+export class NotificationsStore extends Store<NotificationsState> {
+  readonly dispose: () => void;
+  #nextId = 1;
+  #known = new Map<string, Participant>();
+  #timers = new Set<ReturnType<typeof setTimeout>>();
+
+  constructor(conference: Conference) {
+    super({ notices: [] });
+    const unsubscribe = conference.onMessage((m) => {
+      switch (m.type) {
+        case 'joined':
+          for (const p of m.participants) this.#known.set(p.id, p);
+          break;
+        case 'participant-joined':
+          this.#known.set(m.participant.id, m.participant);
+          this.#add({ kind: 'joined', name: m.participant.displayName });
+          break;
+        case 'participant-left': {
+          const p = this.#known.get(m.id);
+          this.#known.delete(m.id);
+          if (p) this.#add({ kind: 'left', name: p.displayName });
+          break;
+        }
+        case 'participant-updated': {
+          const before = this.#known.get(m.participant.id);
+          const p = m.participant;
+          this.#known.set(p.id, p);
+          if (p.id === conference.state.selfId) break;
+          if (p.handRaisedAt !== undefined && before?.handRaisedAt === undefined) this.#add({ kind: 'hand', name: p.displayName });
+          if (p.screenSharing && !before?.screenSharing) this.#add({ kind: 'sharing', name: p.displayName });
+          break;
+        }
+        case 'reaction': {
+          const name = m.from === conference.state.selfId ? conference.displayName : (this.#known.get(m.from)?.displayName ?? '');
+          this.#add({ kind: 'reaction', name, reaction: m.reaction });
+          break;
+        }
+      }
+    });
+    this.dispose = () => {
+      unsubscribe();
+      for (const t of this.#timers) clearTimeout(t);
+      this.#timers.clear();
+    };
+  }
+
+  #add(n: NewNotice): void {
+    const notice: Notice = { ...n, id: this.#nextId++ };
+    this.update({ notices: [...this.state.notices, notice].slice(-MAX_VISIBLE) });
+    const timer = setTimeout(
+      () => {
+        this.#timers.delete(timer);
+        this.update({ notices: this.state.notices.filter((x) => x.id !== notice.id) });
+      },
+      notice.kind === 'reaction' ? REACTION_MS : NOTICE_MS,
+    );
+    this.#timers.add(timer);
+  }
+}
+
+const stores = new WeakMap<Conference, NotificationsStore>();
+
+/** The notices of a conference (created on first use; lives as long as the conference). */
+export function notificationsFor(conference: Conference): NotificationsStore {
+  let s = stores.get(conference);
+  if (!s) {
+    s = new NotificationsStore(conference);
+    stores.set(conference, s);
+  }
+  return s;
+}
