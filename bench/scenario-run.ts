@@ -8,6 +8,12 @@ import type { Scenario } from './scenarios.ts';
 import { DelayHistogram } from './stats.ts';
 
 export const LOSS_LIMIT = 0.01;
+/** A load is held when loss < LOSS_LIMIT, no errors and the p99 delay shows no standing queue. */
+export const DELAY_LIMIT_US = 200_000;
+
+export function holds(m: Measurement): boolean {
+  return m.loss < LOSS_LIMIT && m.errors === 0 && m.delayP99Us < DELAY_LIMIT_US;
+}
 const CONNECT_CONCURRENCY = 8;
 const WARMUP_MS = 1000;
 const DRAIN_MS = 400;
@@ -180,7 +186,7 @@ export class ScenarioRun {
       const nominal = await this.measure(1, opts.seconds ?? s.seconds, rssSamples);
       opts.log(`  load x1: ${describe(nominal)}`);
       const steps: Measurement[] = [nominal];
-      let capacity: Measurement | null = nominal.loss < LOSS_LIMIT && nominal.errors === 0 ? nominal : null;
+      let capacity: Measurement | null = holds(nominal) ? nominal : null;
       if (opts.searchCapacity) {
         const up = [1.5, 2, 3, 4, 6, 8, 12, 16];
         const down = [0.5, 0.25, 0.125];
@@ -188,7 +194,7 @@ export class ScenarioRun {
           const m = await this.measure(f, opts.stepSeconds, null);
           steps.push(m);
           opts.log(`  load x${f}: ${describe(m)}`);
-          const ok = m.loss < LOSS_LIMIT && m.errors === 0;
+          const ok = holds(m);
           if (ok && (capacity === null || f > capacity.load)) capacity = m;
           if (capacity !== null && !ok) break;
           if (capacity !== null && f < 1) break;
