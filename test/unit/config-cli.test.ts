@@ -127,3 +127,13 @@ test('several machines: --parts, --nats-url and credentials', () => {
   assert.equal(badId.code, 2);
   assert.match(badId.stderr, /bridgeId: a bridge id is letters, digits/);
 });
+
+test('bridge id: the setting, else <short hostname>-<media port>, always one subject token', async () => {
+  const { effectiveBridgeId } = await import('../../src/cli/main.ts');
+  const { loadConfig } = await import('../../src/config/config.ts');
+  const base = loadConfig({ env: { TERTULIA_CONFIG: '' } });
+  assert.equal(effectiveBridgeId({ ...base, bridgeId: 'video-1' }, 'meet-b'), 'video-1');
+  assert.equal(effectiveBridgeId(base, 'meet-b.example.org'), 'meet-b-10000');
+  assert.equal(effectiveBridgeId({ ...base, mediaPort: 10001 }, 'meet b'), 'meet-b-10001');
+  assert.match(effectiveBridgeId({ ...base, mediaPort: 0 }, ''), /^bridge-[0-9a-f]{6}$/);
+});
