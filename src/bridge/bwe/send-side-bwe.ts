@@ -1,0 +1,298 @@
+/**
+ * Send-side bandwidth estimation towards one receiver, from its transport-wide CC feedback, in the
+ * spirit of Google Congestion Control (draft-ietf-rmcat-gcc-02):
+ * - delay-based: inter-group delay variation -> trendline overuse detector -> AIMD rate control;
+ * - loss-based: loss > 10 % -> multiply by (1 - 0.5 loss), loss < 2 % -> allow +5 % per interval;
+ * - probing: an initial probe, exponential further probes while they succeed, and a periodic probe
+ *   when the estimate has been stable for a while (so a capacity rise is found even when the bridge
+ *   sends less than the estimate).
+ * The estimate is min(delay-based, loss-based). Simulated or real time: every call takes `nowUs`;
+ * there are no timers. Nothing allocates per packet or per feedback.
+ */
+import { forEachTwccStatus, twccReferenceTime } from '../packet/twcc.ts';
+import { AimdRateControl } from './aimd.ts';
+import { ProbeCluster } from './probe.ts';
+import { BW_OVERUSING, InterArrival, TrendlineDetector } from './trendline.ts';
+
+export interface SendSideBweOptions {
+  startBps?: number;
+  minBps?: number;
+  maxBps?: number;
+  /** Packets remembered for feedback lookup (power of two). */
+  historySize?: number;
+}
+
+/** A probe to send now: packets for `clusterId` at `rateBps` for `durationMs` (and at least minPackets). */
+export interface ProbeRequest {
+  clusterId: number;
+  rateBps: number;
+  durationMs: number;
+  minPackets: number;
+}
+
+const ACKED_WINDOW_US = 500_000;
+const LOSS_INTERVAL_US = 500_000;
+const LOSS_MIN_PACKETS = 40;
+const PROBE_DURATION_MS = 30;
+const PROBE_MIN_PACKETS = 5;
+const PROBE_TIMEOUT_US = 1_000_000;
+const PROBE_INTERVAL_US = 5_000_000;
+
+// feedback state per sent packet
+const FB_NONE = 0;
+const FB_LOST = 1;
+const FB_RECEIVED = 2;
+
+export class SendSideBwe {
+  readonly aimd: AimdRateControl;
+  readonly detector = new TrendlineDetector();
+  private readonly interArrival = new InterArrival();
+  readonly minBps: number;
+  readonly maxBps: number;
+  /** Loss-based estimate (bps). */
+  lossBasedBps: number;
+  /** Loss fraction of the last loss interval, and its moving average over intervals. */
+  lossRatio = 0;
+  lossAverage = 0;
+
+  // send history
+  private readonly mask: number;
+  private readonly hSeq: Int32Array;
+  private readonly hSend: Float64Array;
+  private readonly hSize: Uint16Array;
+  private readonly hCluster: Int32Array;
+  private readonly hState: Uint8Array;
+
+  // acknowledged rate: ring of (arrival, bytes) of received packets
+  private readonly aArrival: Float64Array;
+  private readonly aBytes: Float64Array;
+  private aHead = 0;
+  private aTail = 0;
+  private aSum = 0;
+  private aFirstArrival = -1;
+  private aMaxArrival = -Infinity;
+
+  // loss interval
+  private lossLost = 0;
+  private lossTotal = 0;
+  private lossSinceUs = -1;
+
+  // reference time unwrapping
+  private lastRef = 0;
+  private refBase = 0;
+  private haveRef = false;
+  private refOffsetUs = 0;
+  private latestSendInFeedback = -1;
+  private matched = 0;
+
+  // probing
+  private readonly probe: ProbeRequest = { clusterId: 0, rateBps: 0, durationMs: 0, minPackets: 0 };
+  private nextClusterId = 1;
+  private readonly cluster = new ProbeCluster();
+  private pendingProbeBps: number;
+  private lastProbeUs = -Infinity;
+  private probeTargetBps = 0;
+
+  private readonly onStatusCb: (seq: number, received: boolean, arrivalUs: number) => void;
+
+  constructor(opts: SendSideBweOptions = {}) {
+    this.minBps = opts.minBps ?? 30_000;
+    this.maxBps = opts.maxBps ?? 20_000_000;
+    const start = opts.startBps ?? 300_000;
+    this.aimd = new AimdRateControl(start, this.minBps, this.maxBps);
+    this.lossBasedBps = this.maxBps;
+    this.pendingProbeBps = 3 * this.aimd.estimateBps;
+    let size = 256;
+    while (size < (opts.historySize ?? 8192) && size < 32768) size <<= 1;
+    this.mask = size - 1;
+    this.hSeq = new Int32Array(size).fill(-1);
+    this.hSend = new Float64Array(size);
+    this.hSize = new Uint16Array(size);
+    this.hCluster = new Int32Array(size);
+    this.hState = new Uint8Array(size);
+    this.aArrival = new Float64Array(size);
+    this.aBytes = new Float64Array(size);
+    this.onStatusCb = this.onStatus.bind(this);
+  }
+
+  /** The target send rate towards this receiver (bps). */
+  estimateBps(): number {
+    const e = this.aimd.estimateBps < this.lossBasedBps ? this.aimd.estimateBps : this.lossBasedBps;
+    return e < this.minBps ? this.minBps : e;
+  }
+
+  /** Acknowledged (received) rate over the last 500 ms of arrivals, -1 while unknown. */
+  ackedBps(): number {
+    const span = this.aMaxArrival - this.aFirstArrival;
+    if (this.aFirstArrival < 0 || span < 150_000) return -1;
+    return (this.aSum * 8e6) / (span < ACKED_WINDOW_US ? span : ACKED_WINDOW_US);
+  }
+
+  /** Every packet sent to the receiver with a transport-wide sequence number (probe packets: clusterId). */
+  onPacketSent(transportSeq: number, sizeBytes: number, sendTimeUs: number, probeClusterId = -1): void {
+    const seq = transportSeq & 0xffff;
+    const i = seq & this.mask;
+    this.hSeq[i] = seq;
+    this.hSend[i] = sendTimeUs;
+    this.hSize[i] = sizeBytes > 0xffff ? 0xffff : sizeBytes;
+    this.hCluster[i] = probeClusterId;
+    this.hState[i] = FB_NONE;
+    if (probeClusterId >= 0 && probeClusterId === this.cluster.id) this.cluster.sent++;
+  }
+
+  /** A transport-cc feedback packet (RTPFB FMT=15) from the receiver. Returns false when malformed. */
+  onFeedback(buf: Buffer, off: number, len: number, nowUs: number): boolean {
+    if (off < 0 || len < 20 || off + len > buf.length) return false;
+    // unwrap the 24-bit reference time so arrival times stay on one axis (committed once valid)
+    const ref = twccReferenceTime(buf, off);
+    const base = this.haveRef ? this.refBase + ((((ref - this.lastRef) & 0xffffff) << 8) >> 8) : ref;
+    this.refOffsetUs = (base - ref) * 64000;
+    this.latestSendInFeedback = -1;
+    this.matched = 0;
+    if (forEachTwccStatus(buf, off, len, this.onStatusCb) < 0) return false;
+    this.haveRef = true;
+    this.refBase = base;
+    this.lastRef = ref;
+    if (this.matched === 0) return true; // nothing we know of (stale or foreign feedback)
+    if (this.latestSendInFeedback >= 0) {
+      let rtt = (nowUs - this.latestSendInFeedback) / 1000;
+      if (rtt < 1) rtt = 1;
+      else if (rtt > 2000) rtt = 2000;
+      this.aimd.rttMs = 0.9 * this.aimd.rttMs + 0.1 * rtt;
+    }
+    // delay-based
+    const acked = this.ackedBps();
+    if (this.detector.state === BW_OVERUSING) {
+      if (this.aimd.timeToReduceFurther(nowUs, acked)) this.aimd.update(BW_OVERUSING, acked, nowUs);
+    } else {
+      this.aimd.update(this.detector.state, acked, nowUs);
+    }
+    this.updateLossBased(nowUs);
+    this.updateProbe(nowUs);
+    return true;
+  }
+
+  private onStatus(seq: number, received: boolean, arrivalUs: number): void {
+    const i = seq & this.mask;
+    if (this.hSeq[i] !== seq) return;
+    this.matched++;
+    const st = this.hState[i];
+    if (!received) {
+      if (st === FB_NONE) {
+        this.hState[i] = FB_LOST;
+        this.lossLost++;
+        this.lossTotal++;
+      }
+      return;
+    }
+    if (st === FB_RECEIVED) return;
+    if (st === FB_LOST) this.lossLost--;
+    else this.lossTotal++;
+    this.hState[i] = FB_RECEIVED;
+    const send = this.hSend[i];
+    const size = this.hSize[i];
+    if (send > this.latestSendInFeedback) this.latestSendInFeedback = send;
+    if (!(arrivalUs === arrivalUs)) return; // received without a time
+    const arrival = arrivalUs + this.refOffsetUs;
+    this.addAcked(arrival, size);
+    if (this.interArrival.add(send, arrival)) {
+      const ia = this.interArrival;
+      this.detector.update(ia.arrivalDeltaMs, ia.sendDeltaMs, ia.groupArrivalUs);
+    }
+    if (this.hCluster[i] >= 0 && this.hCluster[i] === this.cluster.id) this.cluster.addReceived(send, arrival, size);
+  }
+
+  private addAcked(arrival: number, bytes: number): void {
+    const mask = this.mask;
+    if (this.aFirstArrival < 0) this.aFirstArrival = arrival;
+    if (arrival > this.aMaxArrival) this.aMaxArrival = arrival;
+    if (((this.aHead + 1) & mask) === this.aTail) {
+      this.aSum -= this.aBytes[this.aTail];
+      this.aTail = (this.aTail + 1) & mask;
+    }
+    this.aArrival[this.aHead] = arrival;
+    this.aBytes[this.aHead] = bytes;
+    this.aSum += bytes;
+    this.aHead = (this.aHead + 1) & mask;
+    const from = this.aMaxArrival - ACKED_WINDOW_US;
+    while (this.aTail !== this.aHead && this.aArrival[this.aTail] < from) {
+      this.aSum -= this.aBytes[this.aTail];
+      this.aTail = (this.aTail + 1) & mask;
+    }
+    if (this.aFirstArrival < from) this.aFirstArrival = from;
+  }
+
+  private updateLossBased(nowUs: number): void {
+    if (this.lossSinceUs < 0) this.lossSinceUs = nowUs;
+    if (nowUs - this.lossSinceUs < LOSS_INTERVAL_US || this.lossTotal < LOSS_MIN_PACKETS) return;
+    const p = this.lossLost > 0 ? this.lossLost / this.lossTotal : 0;
+    this.lossRatio = p;
+    this.lossAverage = 0.7 * this.lossAverage + 0.3 * p;
+    if (p > 0.1) {
+      const cur = this.estimateBps();
+      const base = this.lossBasedBps < cur ? this.lossBasedBps : cur;
+      this.lossBasedBps = Math.max(this.minBps, base * (1 - 0.5 * p));
+    } else if (p < 0.02) {
+      this.lossBasedBps = Math.min(this.maxBps, this.lossBasedBps * 1.05 + 1000);
+    }
+    this.lossLost = 0;
+    this.lossTotal = 0;
+    this.lossSinceUs = nowUs;
+  }
+
+  /** A probe to send now, or null. The returned object is reused: read it before the next call. */
+  probeRequest(nowUs: number): ProbeRequest | null {
+    this.updateProbe(nowUs);
+    if (this.cluster.active) return null;
+    let rate = this.pendingProbeBps;
+    this.pendingProbeBps = 0;
+    const est = this.estimateBps();
+    if (
+      rate <= 0 &&
+      nowUs - this.lastProbeUs >= PROBE_INTERVAL_US &&
+      nowUs - this.aimd.lastDecreaseUs >= PROBE_INTERVAL_US &&
+      this.lossAverage < 0.05
+    ) {
+      rate = 2 * est;
+    }
+    if (rate > this.maxBps) rate = this.maxBps;
+    if (rate <= est * 1.1) return null;
+    const p = this.probe;
+    p.clusterId = this.nextClusterId;
+    this.nextClusterId = (this.nextClusterId + 1) & 0x7fffffff;
+    p.rateBps = rate;
+    p.durationMs = PROBE_DURATION_MS;
+    p.minPackets = PROBE_MIN_PACKETS;
+    this.cluster.start(p.clusterId, rate, nowUs);
+    this.probeTargetBps = rate;
+    this.lastProbeUs = nowUs;
+    return p;
+  }
+
+  private updateProbe(nowUs: number): void {
+    const c = this.cluster;
+    if (!c.active) return;
+    const timedOut = nowUs - c.startUs > PROBE_TIMEOUT_US;
+    const sentAll = nowUs - c.startUs >= PROBE_DURATION_MS * 1000;
+    const enough = c.received >= PROBE_MIN_PACKETS && c.received >= 0.8 * c.sent;
+    if (!timedOut && !(sentAll && enough)) return;
+    const result = c.finish(PROBE_MIN_PACKETS);
+    if (result > 0) this.onProbeResult(result, nowUs);
+  }
+
+  /**
+   * A measured probe rate (bps). Raises the estimate when higher; a probe that got through at 70 % or
+   * more of its target asks for a further probe at twice the result.
+   */
+  onProbeResult(bps: number, nowUs: number): void {
+    if (!(bps > 0)) return;
+    if (bps > this.aimd.estimateBps) this.aimd.setEstimate(bps, nowUs);
+    if (bps > this.lossBasedBps && this.lossAverage < 0.1) {
+      this.lossBasedBps = bps < this.maxBps ? bps : this.maxBps;
+    }
+    if (this.probeTargetBps > 0 && bps >= 0.7 * this.probeTargetBps && 2 * bps <= this.maxBps * 2) {
+      this.pendingProbeBps = 2 * bps;
+    }
+    this.probeTargetBps = 0;
+  }
+}
