@@ -169,7 +169,13 @@ export class Conference extends Store<ConferenceState> {
           status: 'joined',
           selfId: m.selfId,
           participants: m.participants.filter((p) => p.id !== m.selfId),
-          self: { id: m.selfId, displayName: this.#displayName, audioMuted: this.local.state.audioMuted, videoMuted: this.local.state.videoMuted },
+          self: {
+            id: m.selfId,
+            displayName: this.#displayName,
+            audioMuted: this.local.state.audioMuted,
+            videoMuted: this.local.state.videoMuted,
+            ...('role' in m && m.role ? { role: m.role } : {}),
+          },
         });
         break;
       case 'participant-joined':
