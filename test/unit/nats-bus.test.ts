@@ -128,7 +128,13 @@ describe('NatsBus', () => {
     const events: unknown[] = [];
     b.subscribe('rc.event', (p) => events.push(p));
     b.handle('rc.req', (p) => ({ got: p as never }));
-    assert.deepEqual(await a.request('rc.req', 1), { got: 1 });
+    // b's subscriptions reach the server on b's connection: a may ask a moment too early
+    await waitUntil(
+      'the handler on the other connection',
+      async () => a.request('rc.req', 1, 1000).then((r) => JSON.stringify(r), (e: Error) => e.name),
+      (r) => r === '{"got":1}',
+      5000,
+    );
 
     await server.kill();
     await waitUntil('the disconnect to be logged', async () => la.text(), (t) => /lost the NATS connection/.test(t), 10_000);
