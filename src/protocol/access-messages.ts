@@ -81,6 +81,8 @@ export type AccessServerMessage = z.infer<(typeof accessServerMessageSchemas)[nu
 export type AccessErrorCode =
   /** This server needs a sign-in or a token here (accounts / token mode). */
   | 'auth-required'
+  /** Token mode: this needs a token (`?jwt=` in the meeting link). */
+  | 'token-required'
   /** Username or password wrong. */
   | 'login-failed'
   /** The `jwt` was refused; the message says why. */

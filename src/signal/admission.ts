@@ -139,9 +139,11 @@ export class Admission {
       return { role: 'moderator', authenticated: true };
     }
     // a guest: no account or token
-    const what = config.authMode === 'token' ? 'an access token in the meeting link' : 'signing in';
-    if (!config.allowGuests) return { error: 'auth-required', message: `this server requires ${what} to join meetings` };
-    if (!started()) return { error: 'auth-required', message: `the meeting has not started: a host must start it first (by ${what})` };
+    const token = config.authMode === 'token';
+    const what = token ? 'an access token in the meeting link' : 'signing in';
+    const code: ErrorCode = token ? 'token-required' : 'auth-required';
+    if (!config.allowGuests) return { error: code, message: `this server requires ${what} to join meetings` };
+    if (!started()) return { error: code, message: `the meeting has not started: a host must start it first (by ${what})` };
     return { role: 'participant', authenticated: false };
   }
 

@@ -1,6 +1,7 @@
 // Every visible string and accessible name of the app, in English and Spanish.
 import { createContext, useContext } from 'react';
 import { meetingDictionaries, type MeetingStrings } from './i18n-meeting.ts';
+import { accessDictionaries, type AccessStrings } from './i18n-access.ts';
 
 export type Language = 'en' | 'es';
 
@@ -48,7 +49,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -96,8 +97,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es },
 };
 
 /**

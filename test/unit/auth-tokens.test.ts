@@ -100,7 +100,7 @@ describe('good tokens', () => {
     const room = newRoom();
     const guest = s.client();
     const refused = await guest.tryJoin(room, 'Guest');
-    assert.equal(refused.code, 'auth-required');
+    assert.equal(refused.code, 'token-required');
     await s.client().join(room, 'Host', { jwt: await hs256(claims()) });
     const j = await guest.join(room, 'Guest');
     assert.equal(j.role, 'participant');
@@ -142,7 +142,7 @@ describe('bad tokens are refused with a reason, never joined', () => {
       assert.equal(r.code, 'bad-token');
       assert.match(r.message, reason);
       // never joined: the room does not exist for the next person
-      assert.equal((await s.client().tryJoin(room, 'Guest')).code, 'auth-required');
+      assert.equal((await s.client().tryJoin(room, 'Guest')).code, 'token-required');
       assert.ok(!s.logs().includes(token), 'tokens never reach the logs');
     });
   }
@@ -155,7 +155,7 @@ describe('token mode settings', () => {
       const room = 'strict-room';
       await strict.client().join(room, 'Host', { jwt: await hs256(claims()) });
       const g = await strict.client().tryJoin(room, 'Guest');
-      assert.equal(g.code, 'auth-required');
+      assert.equal(g.code, 'token-required');
       assert.match(g.message, /access token/);
     } finally {
       await strict.stop();

@@ -8,6 +8,9 @@ import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 
+/** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
+const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
+
 export type ConferenceStatus = 'connecting' | 'joined' | 'left' | 'lost' | 'failed';
 
 export interface ConferenceState {
@@ -60,16 +63,7 @@ export class Conference extends Store<ConferenceState> {
     window.addEventListener('pagehide', this.#onPageHide);
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
-    ws.onopen = () => {
-      const l = this.local.state;
-      this.#send({
-        type: 'join',
-        room: this.room,
-        displayName: this.displayName,
-        audioMuted: l.audioMuted || !l.micTrack,
-        videoMuted: l.videoMuted || !l.camTrack,
-      });
-    };
+    ws.onopen = () => this.retryJoin();
     ws.onmessage = (ev) => {
       const m = parseServerMessage(ev.data);
       if (m) this.#onMessage(m);
@@ -158,6 +152,22 @@ export class Conference extends Store<ConferenceState> {
     this.#send({ type: 'screen-share', sharing: false });
   }
 
+  /** Extra `join` fields (token, sign-in session, room password); set by the access client (access-client.ts). */
+  joinExtras: () => Partial<Pick<Extract<ClientMessage, { type: 'join' }>, 'jwt' | 'session' | 'password'>> = () => ({});
+
+  /** Sends `join` (again, on the same socket, after signing in or typing the room password). */
+  retryJoin(): void {
+    const l = this.local.state;
+    this.#send({
+      type: 'join',
+      room: this.room,
+      displayName: this.displayName,
+      audioMuted: l.audioMuted || !l.micTrack,
+      videoMuted: l.videoMuted || !l.camTrack,
+      ...this.joinExtras(),
+    });
+  }
+
   #send(m: ClientMessage): void {
     if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(encodeClientMessage(m));
   }
@@ -200,6 +210,8 @@ export class Conference extends Store<ConferenceState> {
         this.#enqueue(() => this.#answer(m.sdp, m.version, m.sources));
         break;
       case 'error':
+        // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
+        if (this.state.status === 'connecting' && RECOVERABLE_JOIN_ERRORS.includes(m.code)) break;
         this.update({ error: { code: m.code, message: m.message } });
         if (this.state.status === 'connecting') this.#end('failed');
         break;

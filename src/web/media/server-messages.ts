@@ -7,6 +7,7 @@ import {
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
 import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
+import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -14,6 +15,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     selfId: z.string(),
     room: z.string(),
     participants: z.array(participantSchema),
+    role: roleSchema.optional(),
   }),
   z.object({ type: z.literal('participant-joined'), participant: participantSchema }),
   z.object({ type: z.literal('participant-left'), id: z.string() }),
@@ -26,6 +28,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   }),
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   ...meetingServerMessageSchemas,
+  ...accessServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */

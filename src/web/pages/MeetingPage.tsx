@@ -19,6 +19,7 @@ import { useShortcuts } from '../meeting/shortcuts.ts';
 import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
+import { AccessOverlays } from '../access/AccessOverlays.tsx';
 
 function errorText(t: Strings, e: { code: string; message: string }): string {
   return e.code === 'room-full' ? t.errorRoomFull : `${t.errorGeneric}: ${e.message}`;
@@ -172,6 +173,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       </div>
       {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && <AloneCard />}
       <Toasts store={notices} />
+      <AccessOverlays conference={conference} />
       <div className="audio-sinks" hidden>
         {state.participants.map((p) => {
           const audio = state.media.get(p.id)?.audio;

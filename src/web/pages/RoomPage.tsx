@@ -11,6 +11,8 @@ import { MeetingPage } from './MeetingPage.tsx';
 import { EndPage } from './EndPage.tsx';
 import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
+import { accessFor } from '../access/access-client.ts';
+import { AccessBoundary } from '../access/AccessBoundary.tsx';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -50,6 +52,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
       // listening from the start: the chat history and first notices come right after joining
       chatStoreFor(c);
       notificationsFor(c);
+      accessFor(c); // token, sign-in, room password, lobby, role: before the first join message
       setConference(c);
       void c.start();
     },
@@ -73,7 +76,11 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
 
   if (roomNameProblem(room)) return <EndPage reason="invalid-room" detail={room} />;
   if (!conference) return <PreJoinPage room={room} local={local} initialName={initialName} onJoin={(n) => join(n, local)} />;
-  return <ConferenceView conference={conference} onRejoin={rejoin} failedText={t.errorGeneric} />;
+  return (
+    <AccessBoundary conference={conference}>
+      <ConferenceView conference={conference} onRejoin={rejoin} failedText={t.errorGeneric} />
+    </AccessBoundary>
+  );
 }
 
 function ConferenceView({ conference, onRejoin, failedText }: { conference: Conference; onRejoin: () => void; failedText: string }) {

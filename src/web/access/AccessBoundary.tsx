@@ -1,0 +1,45 @@
+// Wraps the conference view: while a sign-in, room password or lobby stands in the way it shows that instead;
+// after a removal, an ended meeting or a refused token it shows why.
+import { useSyncExternalStore, type ReactNode } from 'react';
+import { useStrings } from '../i18n.ts';
+import type { Conference } from '../media/conference.ts';
+import { goToStartPage } from '../pages/EndPage.tsx';
+import { accessFor } from './access-client.ts';
+import { AccessGate } from './AccessGate.tsx';
+
+const REFUSALS = ['bad-token', 'token-required', 'denied'];
+
+export function AccessBoundary({ conference, children }: { conference: Conference; children: ReactNode }) {
+  const t = useStrings();
+  const access = accessFor(conference);
+  const a = useSyncExternalStore(access.subscribe, access.getSnapshot);
+  const c = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
+
+  if (a.ended) {
+    const ended = a.ended.kind === 'ended';
+    return <RefusalPage title={ended ? t.endedTitle : t.removedTitle} hint={ended ? t.endedHint(a.ended.by) : t.removedHint(a.ended.by)} />;
+  }
+  if (c.status === 'connecting' && a.gate) return <AccessGate access={access} gate={a.gate} room={conference.room} onCancel={() => conference.leave()} />;
+  if (c.status === 'failed' && c.error && REFUSALS.includes(c.error.code)) {
+    const title = c.error.code === 'bad-token' ? t.tokenRefusedTitle : c.error.code === 'token-required' ? t.tokenRequiredTitle : t.deniedTitle;
+    return <RefusalPage title={title} hint={`${t.refusalReason} ${c.error.message}`} />;
+  }
+  return <>{children}</>;
+}
+
+function RefusalPage({ title, hint }: { title: string; hint: string }) {
+  const t = useStrings();
+  return (
+    <main className="end-page">
+      <div className="end-card">
+        <h1>{title}</h1>
+        <p className="tagline">{hint}</p>
+        <div className="end-actions">
+          <button type="button" className="secondary" onClick={goToStartPage}>
+            {t.goToStart}
+          </button>
+        </div>
+      </div>
+    </main>
+  );
+}

@@ -1,0 +1,101 @@
+// Between "Join meeting" and the meeting: signing in (accounts mode), the room password, the lobby.
+import { useId, useState, type FormEvent } from 'react';
+import { useStrings } from '../i18n.ts';
+import type { AccessClient, Gate } from './access-client.ts';
+
+export function AccessGate({ access, gate, room, onCancel }: { access: AccessClient; gate: Gate; room: string; onCancel: () => void }) {
+  const t = useStrings();
+  return (
+    <main className="end-page">
+      <div className="end-card access-card">
+        <p className="quoted-name">{room}</p>
+        {gate.kind === 'login' && <LoginForm access={access} gate={gate} />}
+        {gate.kind === 'password' && <PasswordForm access={access} gate={gate} />}
+        {gate.kind === 'lobby' && (
+          <>
+            <h1>{t.lobbyTitle}</h1>
+            <p className="tagline" role="status">
+              {t.lobbyHint}
+            </p>
+            <div className="end-actions">
+              <button type="button" className="secondary" onClick={onCancel}>
+                {t.cancelWaiting}
+              </button>
+            </div>
+          </>
+        )}
+      </div>
+    </main>
+  );
+}
+
+function failureText(t: ReturnType<typeof useStrings>, failed: string | undefined): string | undefined {
+  if (failed === 'login-failed') return t.loginFailed;
+  if (failed === 'wrong-password') return t.wrongPassword;
+  if (failed === 'rate-limited') return t.tooManyAttempts;
+  return undefined;
+}
+
+function LoginForm({ access, gate }: { access: AccessClient; gate: Extract<Gate, { kind: 'login' }> }) {
+  const t = useStrings();
+  const [username, setUsername] = useState('');
+  const [password, setPassword] = useState('');
+  const userId = useId();
+  const passId = useId();
+  const problem = failureText(t, gate.failed);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (username.trim() && password) access.login(username.trim(), password);
+  };
+  return (
+    <form className="access-form" onSubmit={submit}>
+      <h1>{t.signInTitle}</h1>
+      <p className="tagline">{t.signInHint}</p>
+      <label htmlFor={userId} className="field-label">
+        {t.accessUsername}
+      </label>
+      <input id={userId} type="text" autoComplete="username" maxLength={64} autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
+      <label htmlFor={passId} className="field-label">
+        {t.accessPassword}
+      </label>
+      <input id={passId} type="password" autoComplete="current-password" maxLength={256} value={password} onChange={(e) => setPassword(e.target.value)} />
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+      <button type="submit" className="primary wide" disabled={!username.trim() || !password}>
+        {t.signIn}
+      </button>
+    </form>
+  );
+}
+
+function PasswordForm({ access, gate }: { access: AccessClient; gate: Extract<Gate, { kind: 'password' }> }) {
+  const t = useStrings();
+  const [password, setPassword] = useState('');
+  const id = useId();
+  const problem = failureText(t, gate.failed);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (password) access.submitPassword(password);
+  };
+  return (
+    <form className="access-form" onSubmit={submit}>
+      <h1>{t.lockedTitle}</h1>
+      <p className="tagline">{t.lockedHint}</p>
+      <label htmlFor={id} className="field-label">
+        {t.meetingPassword}
+      </label>
+      <input id={id} type="password" autoComplete="off" maxLength={64} autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
+      {problem && (
+        <p className="field-error" role="alert">
+          {problem}
+        </p>
+      )}
+      <button type="submit" className="primary wide" disabled={!password}>
+        {t.enterMeeting}
+      </button>
+    </form>
+  );
+}

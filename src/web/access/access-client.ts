@@ -1,0 +1,222 @@
+// The browser's side of "who gets in and who is in charge": the token from the URL (`?jwt=`), signing in
+// (accounts mode), the room password, waiting in the lobby, our role, the room's settings, the lobby list
+// (moderators) and moderator requests addressed to us. Moderator actions are sent here; the server checks them.
+import type { LobbyKnock, Role } from '../../protocol/access-messages.ts';
+import type { ServerMessage } from '../../protocol/signal-messages.ts';
+import type { Conference } from '../media/conference.ts';
+import { Store } from '../media/store.ts';
+
+const SESSION_KEY = 'tertulia.session';
+
+/** What stands between us and the meeting, while connecting. */
+export type Gate =
+  | { kind: 'login'; failed?: 'login-failed' | 'rate-limited'; message?: string }
+  | { kind: 'password'; failed?: 'wrong-password' | 'rate-limited'; message?: string }
+  | { kind: 'lobby' };
+
+export interface RoomSettings {
+  locked: boolean;
+  lobby: boolean;
+  selfUnmuteAllowed: boolean;
+  password?: string;
+}
+
+export interface AccessState {
+  role: Role;
+  room: RoomSettings;
+  /** Moderators: who waits in the lobby. */
+  knocks: readonly LobbyKnock[];
+  gate: Gate | null;
+  /** Signed in as (accounts mode). */
+  username: string | null;
+  /** The meeting is over for us: removed by a moderator, or ended for all. */
+  ended: { kind: 'removed' | 'ended'; by: string } | null;
+  /** A moderator asked us to stop the camera (by whom), until we answer. */
+  cameraRequestBy: string | null;
+  /** A moderator muted our microphone (by whom), until dismissed. */
+  mutedBy: string | null;
+}
+
+function storage(): Storage | null {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return null;
+  }
+}
+
+export function tokenFromUrl(search: string): string | undefined {
+  const jwt = new URLSearchParams(search).get('jwt');
+  return jwt && jwt.length <= 8192 ? jwt : undefined;
+}
+
+export class AccessClient extends Store<AccessState> {
+  readonly #conference: Conference;
+  readonly #jwt: string | undefined;
+  #password: string | undefined;
+  readonly dispose: () => void;
+
+  constructor(conference: Conference, search: string) {
+    super({
+      role: 'participant',
+      room: { locked: false, lobby: false, selfUnmuteAllowed: true },
+      knocks: [],
+      gate: null,
+      username: null,
+      ended: null,
+      cameraRequestBy: null,
+      mutedBy: null,
+    });
+    this.#conference = conference;
+    this.#jwt = tokenFromUrl(search);
+    conference.joinExtras = () => {
+      const extras: { jwt?: string; session?: string; password?: string } = {};
+      if (this.#jwt) extras.jwt = this.#jwt;
+      const session = storage()?.getItem(SESSION_KEY);
+      if (session) extras.session = session;
+      if (this.#password) extras.password = this.#password;
+      return extras;
+    };
+    this.dispose = conference.onMessage((m) => this.#onMessage(m));
+  }
+
+  #onMessage(m: ServerMessage): void {
+    const c = this.#conference;
+    switch (m.type) {
+      case 'joined':
+        this.update({ role: m.role ?? 'participant', gate: null });
+        break;
+      case 'participant-updated':
+        if (m.participant.id === c.state.selfId) this.update({ role: m.participant.role ?? 'participant' });
+        break;
+      case 'room-state':
+        this.update({ room: { locked: m.locked, lobby: m.lobby, selfUnmuteAllowed: m.selfUnmuteAllowed, password: m.password } });
+        break;
+      case 'lobby-list':
+        this.update({ knocks: m.knocks });
+        break;
+      case 'lobby-wait':
+        this.update({ gate: { kind: 'lobby' } });
+        break;
+      case 'login-ok':
+        storage()?.setItem(SESSION_KEY, m.session);
+        this.update({ username: m.username, gate: null });
+        c.retryJoin();
+        break;
+      case 'force-muted':
+        this.update({ mutedBy: m.by });
+        void c.setAudioMuted(true);
+        break;
+      case 'camera-stop-requested':
+        this.update({ cameraRequestBy: m.by });
+        break;
+      case 'removed':
+      case 'meeting-ended':
+        this.update({ ended: { kind: m.type === 'removed' ? 'removed' : 'ended', by: m.by } });
+        c.leave();
+        break;
+      case 'error':
+        this.#onError(m.code, m.message);
+        break;
+    }
+  }
+
+  #onError(code: string, message: string): void {
+    const gate = this.state.gate;
+    switch (code) {
+      case 'auth-required':
+        // a stored session that expired is useless now
+        storage()?.removeItem(SESSION_KEY);
+        this.update({ gate: { kind: 'login', message } });
+        break;
+      case 'login-failed':
+        this.update({ gate: { kind: 'login', failed: 'login-failed', message } });
+        break;
+      case 'password-required':
+        this.update({ gate: { kind: 'password' } });
+        break;
+      case 'wrong-password':
+        this.#password = undefined;
+        this.update({ gate: { kind: 'password', failed: 'wrong-password', message } });
+        break;
+      case 'rate-limited':
+        if (gate?.kind === 'login' || gate?.kind === 'password') this.update({ gate: { kind: gate.kind, failed: 'rate-limited', message } });
+        break;
+      case 'not-allowed':
+        // unmuting refused by the server: keep the microphone off here too
+        if (this.#conference.state.status === 'joined' && !this.#conference.local.state.audioMuted) void this.#conference.setAudioMuted(true);
+        break;
+    }
+  }
+
+  login(username: string, password: string): void {
+    this.#conference.sendMessage({ type: 'login', username, password });
+  }
+
+  submitPassword(password: string): void {
+    this.#password = password;
+    this.#conference.retryJoin();
+  }
+
+  // ---- moderator actions (the server refuses them from anyone else) ----
+  muteParticipant(id: string): void {
+    this.#conference.sendMessage({ type: 'mute-participant', target: id });
+  }
+  muteEveryone(): void {
+    this.#conference.sendMessage({ type: 'mute-everyone' });
+  }
+  askToStopCamera(id: string): void {
+    this.#conference.sendMessage({ type: 'ask-stop-camera', target: id });
+  }
+  removeParticipant(id: string): void {
+    this.#conference.sendMessage({ type: 'remove-participant', target: id });
+  }
+  grantModerator(id: string): void {
+    this.#conference.sendMessage({ type: 'grant-moderator', target: id });
+  }
+  endMeeting(): void {
+    this.#conference.sendMessage({ type: 'end-meeting' });
+  }
+  lockRoom(password: string): void {
+    this.#conference.sendMessage({ type: 'lock-room', password });
+  }
+  unlockRoom(): void {
+    this.#conference.sendMessage({ type: 'unlock-room' });
+  }
+  setLobby(enabled: boolean): void {
+    this.#conference.sendMessage({ type: 'set-lobby', enabled });
+  }
+  setSelfUnmute(allowed: boolean): void {
+    this.#conference.sendMessage({ type: 'set-self-unmute', allowed });
+  }
+  admit(id: string): void {
+    this.#conference.sendMessage({ type: 'lobby-admit', id });
+  }
+  deny(id: string): void {
+    this.#conference.sendMessage({ type: 'lobby-deny', id });
+  }
+
+  // ---- answers to moderators ----
+  stopCameraAsAsked(): void {
+    this.update({ cameraRequestBy: null });
+    void this.#conference.setVideoMuted(true);
+  }
+  dismissCameraRequest(): void {
+    this.update({ cameraRequestBy: null });
+  }
+  dismissMuted(): void {
+    this.update({ mutedBy: null });
+  }
+}
+
+const clients = new WeakMap<Conference, AccessClient>();
+
+/** The access client of a conference, made (and listening) on first use: call it before `start()`. */
+export function accessFor(conference: Conference, search: string = window.location.search): AccessClient {
+  let a = clients.get(conference);
+  if (!a) {
+    a = new AccessClient(conference, search);
+    clients.set(conference, a);
+  }
+  return a;
+}

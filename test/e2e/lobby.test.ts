@@ -1,0 +1,68 @@
+// End to end: the lobby. The moderator turns it on; a joiner knocks and waits; the moderator admits them (they
+// join without reloading) or denies them (they are told).
+import { after, before, describe, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { joinThroughUi, launchBrowser, newParticipant, type Participant } from '../helpers/browser.ts';
+import { inMeeting, openModeratorTools, startJoin } from '../helpers/access-ui.ts';
+
+describe('lobby', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let ana: Participant;
+  const room = 'Lobby-Room';
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    ana = await newParticipant(browser, 'Ana');
+    await joinThroughUi(ana, server.baseUrl, room);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('the moderator enables the lobby; Ben knocks, is admitted and joins without reloading', async () => {
+    await openModeratorTools(ana.page);
+    await ana.page.getByRole('button', { name: 'Enable lobby' }).click();
+    await ana.page.getByRole('button', { name: 'Disable lobby' }).waitFor();
+
+    const ben = await newParticipant(browser, 'Ben');
+    await startJoin(ben, server.baseUrl, room);
+    await ben.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' }).waitFor({ timeout: 20_000 });
+
+    const lobby = ana.page.getByRole('region', { name: 'Waiting in the lobby' });
+    await lobby.getByText('Ben wants to join').waitFor({ timeout: 10_000 });
+    const url = ben.page.url();
+    await lobby.getByRole('button', { name: 'Admit Ben' }).click();
+    await inMeeting(ben);
+    if (ben.page.url() !== url) throw new Error('the page was reloaded or navigated');
+    await ana.page.getByRole('group', { name: 'Ben', exact: true }).waitFor({ timeout: 10_000 });
+    await lobby.waitFor({ state: 'detached' });
+    await ben.context.close();
+  });
+
+  test('a denied knock is told so and never joins', async () => {
+    const caro = await newParticipant(browser, 'Caro');
+    await startJoin(caro, server.baseUrl, room);
+    await caro.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' }).waitFor({ timeout: 20_000 });
+    await ana.page.getByRole('button', { name: 'Deny Caro' }).click();
+    await caro.page.getByRole('heading', { name: 'You were not let in' }).waitFor({ timeout: 10_000 });
+    await caro.page.getByText('a moderator declined your request to join').waitFor();
+    const tiles = await ana.page.getByRole('group', { name: 'Caro', exact: true }).count();
+    if (tiles !== 0) throw new Error('Caro got a tile');
+    await caro.context.close();
+  });
+
+  test('in Spanish the lobby controls have Spanish names', async () => {
+    const dani = await newParticipant(browser, 'Dani', 'es-ES');
+    await dani.page.goto(`${server.baseUrl}/${room}?lang=es#config.resolution=180`);
+    await dani.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Dani');
+    await dani.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
+    await dani.page.getByRole('heading', { name: 'Esperando a que un moderador te deje entrar' }).waitFor({ timeout: 20_000 });
+    await ana.page.getByRole('button', { name: 'Admit Dani' }).click();
+    await dani.page.getByRole('group', { name: 'Dani (tú)' }).waitFor({ timeout: 20_000 });
+    await dani.context.close();
+  });
+});
