@@ -116,6 +116,15 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     }
   };
   announce();
+  // a focus that (re)starts asks at once instead of waiting for the next announcement (payload unused)
+  let lastDiscoverAnswer = 0;
+  unsubscribes.push(
+    opts.bus.subscribe(subjects.bridgeDiscover, () => {
+      if (Date.now() - lastDiscoverAnswer < 500) return; // at most twice a second, whoever asks
+      lastDiscoverAnswer = Date.now();
+      announce();
+    }),
+  );
   const announceTimer = setInterval(announce, ANNOUNCE_INTERVAL_MS);
   const tickTimer = setInterval(() => {
     try {

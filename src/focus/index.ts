@@ -245,6 +245,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }),
   );
 
+  // bridges that are already running announce themselves now rather than within 5 s
+  bus.publish(subjects.bridgeDiscover, {});
   log.info('focus started');
   return {
     async close() {

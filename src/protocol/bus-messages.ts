@@ -19,6 +19,8 @@ export const subjects = {
   bridgeSubscribe: (bridgeId: string) => `bridge.${bridgeId}.subscribe`,
   bridgeMute: (bridgeId: string) => `bridge.${bridgeId}.mute`,
   bridgeExpire: (bridgeId: string) => `bridge.${bridgeId}.expire`,
+  // focus -> bridges (event): "announce yourselves now" (a focus that just started need not wait 5 s)
+  bridgeDiscover: 'bridge.discover',
   // bridge -> focus (events)
   bridgeAnnounce: 'bridge.announce',
   bridgeEvent: 'bridge.event',

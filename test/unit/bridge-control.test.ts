@@ -183,6 +183,21 @@ test('bridge: bad payloads are rejected with a clear error and the bridge keeps 
   }
 });
 
+test('bridge: a bridge.discover (a focus that just started) gets an announcement at once, throttled', async () => {
+  const { bus, bridge, announces } = await setup();
+  try {
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(announces.length, 1, 'the announcement at start');
+    await new Promise((r) => setTimeout(r, 500));
+    for (let i = 0; i < 20; i++) bus.publish(subjects.bridgeDiscover, {});
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(announces.length, 2, 'one more, however many asked');
+    assert.deepEqual(announces[1], announces[0]);
+  } finally {
+    await bridge.close();
+  }
+});
+
 test('bridge candidates: public address first, interfaces, loopback last; RFC 8445 priorities', () => {
   const interfaces = {
     lo: [{ address: '127.0.0.1', family: 'IPv4', internal: true }],
