@@ -1,0 +1,109 @@
+// End to end: moderation in an open room. Ana (first, so moderator) mutes Ben (his audio stops reaching her),
+// turns off self-unmute, mutes everyone, asks Ben to stop his camera, makes Ben moderator, locks the room
+// (Caro needs the password), removes Caro, and ends the meeting for all.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { inMeeting, openModeratorTools, startJoin } from '../helpers/access-ui.ts';
+
+describe('moderation', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let ana: Participant;
+  let ben: Participant;
+  const room = 'Moderated';
+
+  before(async () => {
+    server = await startServer();
+    browser = await launchBrowser();
+    ana = await newParticipant(browser, 'Ana');
+    ben = await newParticipant(browser, 'Ben');
+    await joinThroughUi(ana, server.baseUrl, room);
+    await joinThroughUi(ben, server.baseUrl, room);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  test('only the moderator has moderator tools', async () => {
+    await openModeratorTools(ana.page);
+    await ana.page.getByRole('group', { name: 'Ben', exact: true }).waitFor({ timeout: 10_000 });
+    assert.equal(await ben.page.getByRole('button', { name: 'Moderator tools' }).count(), 0);
+  });
+
+  test("mute one participant: Ben is told, his microphone is off, and his audio stops reaching Ana", async () => {
+    await waitUntil("Ana to hear Ben", () => remoteStats(ana.page), (s) => (s.Ben?.audioPackets ?? 0) > 20, 45_000);
+    await ana.page.getByRole('button', { name: 'Mute Ben' }).click();
+    await ben.page.getByText('Ana muted your microphone').waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('button', { name: 'Unmute microphone' }).waitFor();
+    await ana.page.getByRole('group', { name: 'Ben', exact: true }).getByLabel('Microphone muted').waitFor({ timeout: 5000 });
+    await sleep(1500); // packets in flight drain
+    const before = await remoteStats(ana.page);
+    await sleep(3000);
+    const afterStats = await remoteStats(ana.page);
+    assert.equal(afterStats.Ben!.audioPackets, before.Ben!.audioPackets, 'no audio from muted Ben');
+    // not disabled: Ben may unmute himself
+    await ben.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await ben.page.getByRole('button', { name: 'Mute microphone' }).waitFor();
+    await waitUntil("Ben's audio to come back", () => remoteStats(ana.page), (s) => s.Ben!.audioPackets > afterStats.Ben!.audioPackets + 10, 15_000);
+  });
+
+  test('with self-unmute off, Mute everyone keeps Ben muted when he tries to unmute', async () => {
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).uncheck();
+    await ana.page.getByRole('button', { name: 'Mute everyone' }).click();
+    await ben.page.getByRole('button', { name: 'Unmute microphone' }).waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await ben.page.getByRole('alert').getByText(/turned off unmuting/).waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('button', { name: 'Unmute microphone' }).waitFor();
+    // Ana stayed unmuted
+    await ana.page.getByRole('button', { name: 'Mute microphone' }).waitFor();
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).check();
+  });
+
+  test('ask to stop the camera: Ben sees the request and stops it', async () => {
+    await ana.page.getByRole('button', { name: 'Ask Ben to stop camera' }).click();
+    const dialog = ben.page.getByRole('alertdialog', { name: 'Ana asks you to stop your camera' });
+    await dialog.waitFor({ timeout: 10_000 });
+    await dialog.getByRole('button', { name: 'Stop my camera' }).click();
+    await ben.page.getByRole('button', { name: 'Start camera' }).waitFor();
+    await ana.page.getByRole('button', { name: 'Ask Ben to stop camera' }).and(ana.page.locator(':disabled')).waitFor({ timeout: 10_000 });
+  });
+
+  test('lock room: Caro needs the password; a wrong one is refused', async () => {
+    await ana.page.getByRole('textbox', { name: 'New meeting password' }).fill('tertulia-42');
+    await ana.page.getByRole('button', { name: 'Lock room' }).click();
+    await ana.page.getByRole('button', { name: 'Unlock room' }).waitFor();
+    const caro = await newParticipant(browser, 'Caro');
+    await startJoin(caro, server.baseUrl, room);
+    await caro.page.getByRole('heading', { name: 'This meeting is locked' }).waitFor({ timeout: 20_000 });
+    await caro.page.getByLabel('Meeting password').fill('guess');
+    await caro.page.getByRole('button', { name: 'Enter meeting' }).click();
+    await caro.page.getByRole('alert').getByText('Wrong password.').waitFor({ timeout: 10_000 });
+    await caro.page.getByLabel('Meeting password').fill('tertulia-42');
+    await caro.page.getByRole('button', { name: 'Enter meeting' }).click();
+    await inMeeting(caro);
+
+    // remove Caro
+    await ana.page.getByRole('button', { name: 'Remove Caro' }).click();
+    await caro.page.getByRole('heading', { name: 'You were removed from the meeting' }).waitFor({ timeout: 10_000 });
+    await ana.page.getByRole('group', { name: 'Caro', exact: true }).waitFor({ state: 'detached', timeout: 10_000 });
+    await caro.context.close();
+  });
+
+  test('grant moderator: Ben gets moderator tools', async () => {
+    await ana.page.getByRole('button', { name: 'Make Ben moderator' }).click();
+    await ben.page.getByRole('button', { name: 'Moderator tools', exact: true }).waitFor({ timeout: 10_000 });
+    await ana.page.getByText('Ben (moderator)').waitFor();
+  });
+
+  test('end meeting for all', async () => {
+    await ana.page.getByRole('button', { name: 'End meeting for all' }).click();
+    await ben.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
+    await ben.page.getByText('Ana ended the meeting for everyone.').waitFor();
+    await ana.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
+    assert.ok(server.alive());
+  });
+});
