@@ -1,0 +1,159 @@
+/**
+ * One continuous outgoing VP8 stream, per receiver and forwarded video source, out of whichever
+ * simulcast layer (encoding) is selected.
+ *
+ * - Output SSRC fixed; sequence numbers without holes of our making: packets of other layers are never
+ *   counted, and dropped packets of the current layer (padding-only, unneeded temporal layers) shift the
+ *   offset so the next forwarded one follows. Input losses stay visible as gaps (the receiver NACKs them).
+ * - Spatial switches only at a keyframe of the target layer (the keyframe callback asks for one when the
+ *   target changes). At a switch, sequence number, timestamp (+ one frame interval), picture id and
+ *   TL0PICIDX continue from the last values sent.
+ * - Temporal layers above the target are dropped (whole frames; picture ids stay +1 per forwarded frame);
+ *   going up happens at a frame with the layer sync bit (Y) or at tid 0; going down at a frame start.
+ * rewrite() works in place on a plaintext RTP packet and allocates nothing.
+ */
+import {
+  rtpHeaderLength,
+  rtpPayloadEnd,
+  rtpSeq,
+  rtpTimestamp,
+  seqDiff,
+  setRtpSeq,
+  setRtpSsrc,
+  setRtpTimestamp,
+} from '../packet/rtp.ts';
+import { setVp8PictureId, setVp8Tl0PicIdx, type Vp8Info } from '../packet/vp8.ts';
+
+/** Every temporal layer. */
+export const ALL_TEMPORAL = 7;
+
+function picDiff(a: number, b: number): number {
+  return (((a - b) & 0x7fff) ^ 0x4000) - 0x4000;
+}
+
+export class Vp8Rewriter {
+  readonly outSsrc: number;
+  /** RTP timestamp increment inserted at a layer switch (90 kHz / 30 fps). */
+  frameTicks: number;
+  /** Spatial layer to forward (-1: none) and highest temporal layer. */
+  targetLayer = -1;
+  targetTemporal = ALL_TEMPORAL;
+  /** Spatial layer being forwarded now (-1: none) and highest temporal layer forwarded now. */
+  currentLayer = -1;
+  currentTemporal = ALL_TEMPORAL;
+
+  private readonly onKeyframeNeeded: (layer: number) => void;
+  private started = false;
+  private inSeq = 0;
+  private inPic = -1;
+  private seqOffset = 0;
+  private tsOffset = 0;
+  private picOffset = 0;
+  private tl0Offset = 0;
+  private lastSeq = 0;
+  private lastTs = 0;
+  private lastPic = -1;
+  private lastTl0 = -1;
+
+  constructor(outSsrc: number, onKeyframeNeeded: (layer: number) => void, frameTicks = 3000) {
+    this.outSsrc = outSsrc >>> 0;
+    this.onKeyframeNeeded = onKeyframeNeeded;
+    this.frameTicks = frameTicks;
+  }
+
+  /** true while waiting for a keyframe of the target layer (re-request it, throttled, while so). */
+  get needsKeyframe(): boolean {
+    return this.targetLayer >= 0 && this.targetLayer !== this.currentLayer;
+  }
+
+  /** Selects the spatial layer (-1: stop) and the highest temporal layer to forward. */
+  setTarget(layer: number, temporal = ALL_TEMPORAL): void {
+    this.targetTemporal = temporal;
+    if (layer === this.targetLayer) return;
+    this.targetLayer = layer;
+    if (layer < 0) {
+      this.currentLayer = -1;
+      return;
+    }
+    if (layer !== this.currentLayer) this.onKeyframeNeeded(layer);
+  }
+
+  /**
+   * Rewrites buf[0..len) (plaintext RTP of simulcast layer `layer`, its VP8 descriptor parsed into info)
+   * for this receiver. false: do not send it.
+   */
+  rewrite(buf: Buffer, len: number, layer: number, info: Vp8Info): boolean {
+    const hl = rtpHeaderLength(buf, len);
+    const end = rtpPayloadEnd(buf, len);
+    if (hl < 0 || end < 0) return false;
+    const seq = rtpSeq(buf);
+    if (layer !== this.currentLayer) {
+      if (layer !== this.targetLayer || end === hl || !info.keyframe) return false;
+      this.switchTo(buf, layer, info);
+    }
+    const d = seqDiff(seq, this.inSeq);
+    const frameStart = info.start && info.partitionId === 0;
+    const newPic = info.pictureId >= 0 && picDiff(info.pictureId, this.inPic) > 0;
+    if (d > 0) this.inSeq = seq;
+    if (end === hl) {
+      if (d > 0) this.seqOffset = (this.seqOffset + 1) & 0xffff; // padding only
+      return false;
+    }
+    // temporal layers: change the forwarded set at frame starts only
+    if (frameStart && info.tid >= 0) {
+      if (this.targetTemporal < this.currentTemporal) this.currentTemporal = this.targetTemporal;
+      else if (
+        this.targetTemporal > this.currentTemporal &&
+        info.tid > this.currentTemporal &&
+        info.tid <= this.targetTemporal &&
+        info.layerSync
+      ) {
+        this.currentTemporal = info.tid;
+      }
+    }
+    if (newPic) this.inPic = info.pictureId;
+    if (info.tid > this.currentTemporal) {
+      if (d > 0) this.seqOffset = (this.seqOffset + 1) & 0xffff;
+      if (newPic) this.picOffset = (this.picOffset + 1) & 0x7fff;
+      return false;
+    }
+    const outSeq = (seq - this.seqOffset) & 0xffff;
+    const outTs = (rtpTimestamp(buf) - this.tsOffset) >>> 0;
+    setRtpSsrc(buf, this.outSsrc);
+    setRtpSeq(buf, outSeq);
+    setRtpTimestamp(buf, outTs);
+    let outPic = -1;
+    if (info.pictureId >= 0) {
+      outPic = (info.pictureId - this.picOffset) & 0x7fff;
+      setVp8PictureId(buf, hl, outPic);
+    }
+    let outTl0 = -1;
+    if (info.tl0PicIdx >= 0) {
+      outTl0 = (info.tl0PicIdx - this.tl0Offset) & 0xff;
+      setVp8Tl0PicIdx(buf, hl, outTl0);
+    }
+    if (!this.started || seqDiff(outSeq, this.lastSeq) > 0) {
+      this.started = true;
+      this.lastSeq = outSeq;
+      this.lastTs = outTs;
+      if (outPic >= 0) this.lastPic = outPic;
+      if (outTl0 >= 0) this.lastTl0 = outTl0;
+    }
+    return true;
+  }
+
+  private switchTo(buf: Buffer, layer: number, info: Vp8Info): void {
+    const seq = rtpSeq(buf);
+    const ts = rtpTimestamp(buf);
+    if (this.started) {
+      this.seqOffset = (seq - this.lastSeq - 1) & 0xffff;
+      this.tsOffset = (ts - this.lastTs - this.frameTicks) >>> 0;
+      if (info.pictureId >= 0 && this.lastPic >= 0) this.picOffset = (info.pictureId - this.lastPic - 1) & 0x7fff;
+      if (info.tl0PicIdx >= 0 && this.lastTl0 >= 0) this.tl0Offset = (info.tl0PicIdx - this.lastTl0 - 1) & 0xff;
+    }
+    this.currentLayer = layer;
+    this.currentTemporal = this.targetTemporal;
+    this.inSeq = (seq - 1) & 0xffff;
+    this.inPic = info.pictureId >= 0 ? (info.pictureId - 1) & 0x7fff : -1;
+  }
+}

@@ -1,0 +1,374 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Vp8Rewriter } from '../../src/bridge/simulcast/vp8-rewriter.ts';
+import { LayerSelector, createSourceDemand, idealLayer } from '../../src/bridge/simulcast/layer-selector.ts';
+import { RateMeter } from '../../src/bridge/simulcast/rate-meter.ts';
+import { createVp8Info, vp8Descriptor, type Vp8Info } from '../../src/bridge/packet/vp8.ts';
+import { rtpHeaderLength, rtpPayloadEnd, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
+
+interface PacketSpec {
+  ssrc: number;
+  seq: number;
+  ts: number;
+  pic: number;
+  tl0: number;
+  tid: number;
+  sync: boolean;
+  key: boolean;
+  start: boolean;
+  marker: boolean;
+  layer: number;
+}
+
+/** RTP (PT 96) + VP8 descriptor with X, I (15-bit), L, T + payload whose bytes are the layer index. */
+function vp8Packet(p: PacketSpec): Buffer {
+  const b = Buffer.alloc(12 + 6 + 40, p.layer);
+  b[0] = 0x80;
+  b[1] = 96 | (p.marker ? 0x80 : 0);
+  b.writeUInt16BE(p.seq & 0xffff, 2);
+  b.writeUInt32BE(p.ts >>> 0, 4);
+  b.writeUInt32BE(p.ssrc >>> 0, 8);
+  b[12] = 0x80 | (p.start ? 0x10 : 0); // X, S, PID 0
+  b[13] = 0xe0; // I L T
+  b[14] = 0x80 | ((p.pic >> 8) & 0x7f);
+  b[15] = p.pic & 0xff;
+  b[16] = p.tl0 & 0xff;
+  b[17] = (p.tid << 6) | (p.sync ? 0x20 : 0);
+  b[18] = p.start ? (p.key ? 0x00 : 0x01) : p.layer; // VP8 payload header: P bit (0 = key frame)
+  return b;
+}
+
+/** An RTP packet whose payload is padding only (P bit, last byte = padding length). */
+function paddingPacket(ssrc: number, seq: number, ts: number): Buffer {
+  const b = Buffer.alloc(12 + 100);
+  b[0] = 0xa0;
+  b[1] = 96;
+  b.writeUInt16BE(seq & 0xffff, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc >>> 0, 8);
+  b[b.length - 1] = 100;
+  return b;
+}
+
+const TIDS = [0, 2, 1, 2]; // L1T3
+const SYNC = [false, true, true, false];
+
+/** A 3-layer simulcast sender: independent SSRC, seq, timestamp, picture id and TL0PICIDX per layer. */
+class SimulcastSender {
+  seq = [1000, 30000, 65500];
+  ts = [0xfffff000, 123456, 999];
+  pic = [32760, 100, 5000];
+  tl0 = [250, 10, 77];
+  ssrc = [0x1111, 0x2222, 0x3333];
+  frame = 0;
+  keyPending = [true, true, true];
+  padding: number[] = [];
+
+  /** One frame time: packets of all three layers (layer L has L + 1 packets per frame). */
+  nextFrame(): Array<{ layer: number; buf: Buffer }> {
+    const out: Array<{ layer: number; buf: Buffer }> = [];
+    for (let l = 0; l < 3; l++) {
+      const key = this.keyPending[l];
+      this.keyPending[l] = false;
+      const k = this.frame % 4;
+      const tid = key ? 0 : TIDS[k];
+      if (tid === 0) this.tl0[l] = (this.tl0[l] + 1) & 0xff;
+      for (let i = 0; i <= l; i++) {
+        const buf = vp8Packet({
+          ssrc: this.ssrc[l],
+          seq: this.seq[l]++,
+          ts: this.ts[l],
+          pic: this.pic[l],
+          tl0: this.tl0[l],
+          tid,
+          sync: !key && SYNC[k],
+          key,
+          start: i === 0,
+          marker: i === l,
+          layer: l,
+        });
+        out.push({ layer: l, buf });
+      }
+      if (this.padding.includes(l)) out.push({ layer: l, buf: paddingPacket(this.ssrc[l], this.seq[l]++, this.ts[l]) });
+      this.ts[l] = (this.ts[l] + 3000) >>> 0;
+      this.pic[l] = (this.pic[l] + 1) & 0x7fff;
+    }
+    this.frame++;
+    return out;
+  }
+}
+
+interface Out {
+  seq: number;
+  ts: number;
+  pic: number;
+  tl0: number;
+  tid: number;
+  start: boolean;
+  key: boolean;
+  layer: number;
+}
+
+function run(
+  frames: number,
+  rw: Vp8Rewriter,
+  sender: SimulcastSender,
+  out: Out[],
+  filter: (layer: number, buf: Buffer) => boolean = () => true,
+): void {
+  const info: Vp8Info = createVp8Info();
+  for (let f = 0; f < frames; f++) {
+    for (const { layer, buf } of sender.nextFrame()) {
+      if (!filter(layer, buf)) continue;
+      const hl = rtpHeaderLength(buf, buf.length);
+      vp8Descriptor(buf, hl, rtpPayloadEnd(buf, buf.length), info);
+      if (!rw.rewrite(buf, buf.length, layer, info)) continue;
+      assert.equal(rtpSsrc(buf), 0xabcdef01);
+      const o = createVp8Info();
+      assert.ok(vp8Descriptor(buf, hl, buf.length, o), 'the rewritten descriptor parses');
+      out.push({
+        seq: rtpSeq(buf),
+        ts: rtpTimestamp(buf),
+        pic: o.pictureId,
+        tl0: o.tl0PicIdx,
+        tid: o.tid,
+        start: o.start,
+        key: o.keyframe,
+        layer: buf[buf.length - 1],
+      });
+    }
+  }
+}
+
+/** Output invariants: seq +1, timestamps monotonic (new frame: later), picture id +1 per frame, TL0PICIDX +1 per tid 0 frame. */
+function checkContinuity(out: Out[]): void {
+  for (let i = 1; i < out.length; i++) {
+    const a = out[i - 1];
+    const b = out[i];
+    assert.equal(b.seq, (a.seq + 1) & 0xffff, `seq after ${a.seq} (packet ${i})`);
+    const dts = (b.ts - a.ts) >>> 0;
+    assert.ok(dts < 0x80000000, `timestamp monotonic at ${i}`);
+    if (b.pic !== a.pic) {
+      assert.equal(b.pic, (a.pic + 1) & 0x7fff, `picture id +1 at ${i}`);
+      assert.ok(dts > 0, 'a new frame has a later timestamp');
+      assert.equal(b.tl0, b.tid === 0 ? (a.tl0 + 1) & 0xff : a.tl0, `TL0PICIDX at ${i}`);
+    } else {
+      assert.equal(dts, 0);
+      assert.equal(b.tl0, a.tl0);
+    }
+  }
+}
+
+test('VP8 rewriter: switches up and down only at keyframes, one continuous stream', () => {
+  const requests: number[] = [];
+  const rw = new Vp8Rewriter(0xabcdef01, (l) => requests.push(l));
+  const sender = new SimulcastSender();
+  sender.keyPending = [false, false, false];
+  const out: Out[] = [];
+  rw.setTarget(0);
+  assert.deepEqual(requests, [0]);
+  assert.ok(rw.needsKeyframe);
+  run(5, rw, sender, out);
+  assert.equal(out.length, 0, 'nothing before a keyframe of the target');
+  sender.keyPending[0] = true; // the sender answers the request
+  run(10, rw, sender, out);
+  assert.ok(out.length > 0 && out[0].key && out.every((o) => o.layer === 0));
+  assert.equal(rw.needsKeyframe, false);
+
+  rw.setTarget(2);
+  assert.deepEqual(requests, [0, 2]);
+  run(3, rw, sender, out); // no keyframe yet: layer 0 goes on
+  assert.ok(out.every((o) => o.layer === 0));
+  sender.keyPending[2] = true;
+  run(10, rw, sender, out);
+  const firstHigh = out.findIndex((o) => o.layer === 2);
+  assert.ok(firstHigh > 0 && out[firstHigh].key && out[firstHigh].start, 'switch at the keyframe');
+  assert.ok(out.slice(firstHigh).every((o) => o.layer === 2));
+  assert.equal(
+    (out[firstHigh].ts - out[firstHigh - 1].ts) >>> 0,
+    3000,
+    'timestamp continues one frame interval after the last sent',
+  );
+
+  rw.setTarget(1);
+  sender.keyPending[0] = true; // a keyframe of another layer does not trigger the switch
+  run(4, rw, sender, out);
+  assert.equal(out[out.length - 1].layer, 2);
+  sender.keyPending[1] = true;
+  run(8, rw, sender, out);
+  const layers = out.map((o) => o.layer).filter((l, i, a) => i === 0 || a[i - 1] !== l);
+  assert.deepEqual(layers, [0, 2, 1]);
+  assert.deepEqual(requests, [0, 2, 1]);
+  checkContinuity(out);
+  // the three input streams wrap differently (seq 65500.., picture id 32760.., ts 0xfffff000..)
+  assert.ok(out.some((o) => o.pic < 10), "picture ids wrapped through 2^15");
+});
+
+test('VP8 rewriter: dropping temporal layers keeps sequence numbers and picture ids gap-free', () => {
+  const rw = new Vp8Rewriter(0xabcdef01, () => {});
+  const sender = new SimulcastSender();
+  const out: Out[] = [];
+  rw.setTarget(1, 0); // base temporal layer only (7.5 fps)
+  run(20, rw, sender, out);
+  assert.ok(out.length > 0);
+  assert.ok(out.every((o) => o.tid === 0 && o.layer === 1));
+  checkContinuity(out);
+  const frames0 = new Set(out.map((o) => o.pic)).size;
+  assert.equal(frames0, 5, 'one frame in four');
+
+  // up to all temporal layers: resumes at a frame with the sync bit
+  rw.setTarget(1, 2);
+  const before = out.length;
+  run(12, rw, sender, out);
+  const tids = out.slice(before).map((o) => o.tid);
+  assert.ok(tids.includes(1) && tids.includes(2));
+  checkContinuity(out);
+  // and down to tid <= 1
+  rw.setTarget(1, 1);
+  const mark = out.length;
+  run(12, rw, sender, out);
+  assert.ok(out.slice(mark + 2).every((o) => o.tid <= 1));
+  checkContinuity(out);
+});
+
+test('VP8 rewriter: padding-only packets are dropped without holes; input losses stay visible', () => {
+  const rw = new Vp8Rewriter(0xabcdef01, () => {});
+  const sender = new SimulcastSender();
+  sender.padding = [0, 1, 2];
+  const out: Out[] = [];
+  rw.setTarget(2);
+  run(12, rw, sender, out);
+  assert.ok(out.length > 20);
+  checkContinuity(out);
+  // lose one packet of layer 2 in the input: the output shows exactly that gap
+  const lostSeq = sender.seq[2] + 1; // the second packet of the next frame of layer 2
+  const mark = out.length;
+  run(3, rw, sender, out, (l, buf) => !(l === 2 && rtpSeq(buf) === (lostSeq & 0xffff)));
+  let gaps = 0;
+  for (let i = mark; i < out.length; i++) {
+    const d = (out[i].seq - out[i - 1].seq) & 0xffff;
+    assert.ok(d === 1 || d === 2);
+    if (d === 2) gaps++;
+  }
+  assert.equal(gaps, 1);
+});
+
+test('VP8 rewriter: off and back on continues the output stream', () => {
+  const requests: number[] = [];
+  const rw = new Vp8Rewriter(0xabcdef01, (l) => requests.push(l));
+  const sender = new SimulcastSender();
+  const out: Out[] = [];
+  rw.setTarget(0);
+  run(6, rw, sender, out);
+  rw.setTarget(-1);
+  const n = out.length;
+  run(6, rw, sender, out);
+  assert.equal(out.length, n, 'nothing forwarded while off');
+  rw.setTarget(0);
+  assert.deepEqual(requests, [0, 0]);
+  run(3, rw, sender, out);
+  assert.equal(out.length, n, 'waits for a keyframe');
+  sender.keyPending[0] = true;
+  run(4, rw, sender, out);
+  assert.ok(out.length > n);
+  checkContinuity(out);
+});
+
+test('VP8 rewriter: garbage never throws', () => {
+  const rw = new Vp8Rewriter(1, () => {});
+  rw.setTarget(0);
+  const info = createVp8Info();
+  for (let i = 0; i < 5000; i++) {
+    const b = Buffer.alloc((Math.random() * 60) | 0);
+    for (let j = 0; j < b.length; j++) b[j] = (Math.random() * 256) | 0;
+    if (b.length > 0 && i % 2 === 0) b[0] = 0x80 | (b[0] & 0x3f);
+    const hl = rtpHeaderLength(b, b.length);
+    vp8Descriptor(b, hl, b.length, info);
+    rw.rewrite(b, (Math.random() * (b.length + 4)) | 0, (Math.random() * 3) | 0, info);
+  }
+});
+
+const LAYERS = (): Array<{ width: number; height: number; bitrateBps: number }> => [
+  { width: 320, height: 180, bitrateBps: 150_000 },
+  { width: 640, height: 360, bitrateBps: 500_000 },
+  { width: 1280, height: 720, bitrateBps: 1_500_000 },
+];
+
+test('layer selector: the highest layer both the estimate and the tile justify', () => {
+  const sel = new LayerSelector();
+  const d = createSourceDemand(LAYERS());
+  const pick = (est: number, w: number, h: number): number => {
+    d.target = -1;
+    d.lastDowngradeMs = -Infinity;
+    d.tileWidth = w;
+    d.tileHeight = h;
+    sel.allocate(est, [d], 0);
+    return d.target;
+  };
+  assert.equal(pick(3e6, 1280, 720), 2);
+  assert.equal(pick(1e6, 1280, 720), 1);
+  assert.equal(pick(200_000, 1280, 720), 0);
+  assert.equal(pick(100_000, 1280, 720), -1, 'not even the lowest layer fits: suspended');
+  assert.equal(pick(3e6, 320, 180), 0, 'a thumbnail needs no more');
+  assert.equal(pick(3e6, 600, 340), 1);
+  assert.equal(pick(3e6, 0, 0), -1, 'off-screen');
+  assert.equal(pick(3e6, 1920, 1080), 2, 'larger than any layer: the highest');
+  d.layers[2].bitrateBps = 0; // the sender stopped its top layer
+  assert.equal(idealLayer({ ...d, tileWidth: 1280, tileHeight: 720 }), 1);
+  assert.equal(pick(3e6, 1280, 720), 1);
+});
+
+test('layer selector: hysteresis (upgrade margin, hold after a downgrade)', () => {
+  const sel = new LayerSelector(1.2, 4000);
+  const d = createSourceDemand(LAYERS());
+  d.tileWidth = 1280;
+  d.tileHeight = 720;
+  sel.allocate(1e6, [d], 0);
+  assert.equal(d.target, 1);
+  assert.equal(sel.allocate(1.6e6, [d], 1000), false, 'fits, but not with the 20 % margin');
+  assert.equal(d.target, 1);
+  assert.equal(sel.allocate(1.9e6, [d], 2000), true);
+  assert.equal(d.target, 2);
+  assert.equal(sel.allocate(1.6e6, [d], 3000), false, 'staying needs no margin');
+  assert.equal(d.target, 2);
+  sel.allocate(1.4e6, [d], 4000);
+  assert.equal(d.target, 1, 'down at once');
+  sel.allocate(2.5e6, [d], 6000);
+  assert.equal(d.target, 1, 'no upgrade within 4 s of a downgrade');
+  sel.allocate(2.5e6, [d], 8000);
+  assert.equal(d.target, 2);
+  // an estimate oscillating around a threshold does not flap
+  let changes = 0;
+  for (let t = 9000; t < 40_000; t += 500) if (sel.allocate(t % 1000 ? 1.45e6 : 1.55e6, [d], t)) changes++;
+  assert.ok(changes <= 2, `${changes} changes`);
+});
+
+test('layer selector: several sources in priority order', () => {
+  const sel = new LayerSelector();
+  const a = createSourceDemand(LAYERS());
+  const b = createSourceDemand(LAYERS());
+  const c = createSourceDemand(LAYERS());
+  for (const d of [a, b, c]) {
+    d.tileWidth = 1280;
+    d.tileHeight = 720;
+  }
+  c.tileWidth = 0; // off-screen
+  c.tileHeight = 0;
+  sel.allocate(1.3e6, [a, b, c], 0);
+  assert.deepEqual([a.target, b.target, c.target], [1, 1, -1]);
+  for (const d of [a, b]) d.target = -1;
+  sel.allocate(2.0e6, [a, b, c], 0);
+  assert.deepEqual([a.target, b.target, c.target], [2, 0, -1], 'the first source gets the most');
+  for (const d of [a, b]) d.target = -1;
+  sel.allocate(200_000, [a, b, c], 0);
+  assert.deepEqual([a.target, b.target, c.target], [0, -1, -1], 'the last ones are suspended first');
+  assert.ok(sel.remainingBps >= 0);
+});
+
+test('rate meter: bitrate over a sliding window', () => {
+  const m = new RateMeter(1000, 10);
+  for (let t = 0; t < 2000; t += 10) m.add(1250, t); // 1250 bytes every 10 ms = 1 Mbps
+  assert.ok(Math.abs(m.rateBps(2000) - 1e6) < 0.11e6, `${m.rateBps(2000)}`);
+  assert.ok(m.rateBps(2500) < 0.6e6);
+  assert.equal(m.rateBps(5000), 0);
+});
