@@ -50,6 +50,20 @@ export function tokenFromUrl(search: string): string | undefined {
   return jwt && jwt.length <= 8192 ? jwt : undefined;
 }
 
+/** The user's name inside a token (for display only: the server verifies the token and uses the same name). */
+export function nameInToken(jwt: string | undefined): string | undefined {
+  const payload = jwt?.split('.')[1];
+  if (!payload) return undefined;
+  try {
+    const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
+    const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
+    const name = (json as { context?: { user?: { name?: unknown } } })?.context?.user?.name;
+    return typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class AccessClient extends Store<AccessState> {
   readonly #conference: Conference;
   readonly #jwt: string | undefined;
@@ -83,9 +97,13 @@ export class AccessClient extends Store<AccessState> {
   #onMessage(m: ServerMessage): void {
     const c = this.#conference;
     switch (m.type) {
-      case 'joined':
+      case 'joined': {
         this.update({ role: m.role ?? 'participant', gate: null });
+        // with a token the server shows everyone the token's name; show ourselves the same
+        const tokenName = nameInToken(this.#jwt);
+        if (tokenName && tokenName !== c.displayName) c.rename(tokenName);
         break;
+      }
       case 'participant-updated':
         if (m.participant.id === c.state.selfId) this.update({ role: m.participant.role ?? 'participant' });
         break;
