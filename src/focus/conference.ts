@@ -35,6 +35,8 @@ export interface ParticipantState {
   version: number;
   outstanding: { version: number; mlines: RemoteMline[] } | null;
   dirty: boolean;
+  /** The offer owed because of `dirty` must go out even if the m-lines did not change (a renegotiate request). */
+  forceNext: boolean;
   /** m-line state of the last offer sent, to skip offers that would change nothing. */
   lastOfferedKey: string | null;
   /** The last ssrc set sent with bridgeSubscribe. */
@@ -93,6 +95,7 @@ export class Conference {
       version: 0,
       outstanding: null,
       dirty: false,
+      forceNext: false,
       lastOfferedKey: null,
       subscribed: null,
       audioMuted: false,
@@ -184,8 +187,10 @@ export class Conference {
       for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
     }
     if (p.dirty) {
+      const force = p.forceNext;
       p.dirty = false;
-      this.negotiate(p);
+      p.forceNext = false;
+      this.negotiate(p, force);
     }
   }
 
@@ -215,6 +220,7 @@ export class Conference {
   private negotiate(p: ParticipantState, force = false): void {
     if (p.outstanding) {
       p.dirty = true;
+      if (force) p.forceNext = true;
       return;
     }
     this.refreshMlines(p);

@@ -41,6 +41,9 @@ describe('hands, reactions, participants pane, names and notices', () => {
     assert.deepEqual(await paneNames(ana), ['Ana (you)', 'Ben', 'Caro']);
     await pane(ana).getByRole('listitem', { name: 'Ben' }).getByRole('img', { name: 'Microphone muted' }).waitFor();
     assert.equal(await pane(ana).getByRole('listitem', { name: 'Caro' }).getByRole('img', { name: 'Microphone muted' }).count(), 0);
+    // the first in an open room is its moderator
+    await pane(ana).getByRole('listitem', { name: 'Ana (you)' }).getByText('Moderator', { exact: true }).waitFor({ timeout: 5000 });
+    assert.equal(await pane(ana).getByRole('listitem', { name: 'Ben' }).getByText('Moderator', { exact: true }).count(), 0);
   });
 
   test('raised hands show on the tile and in the pane, in the order raised, for everyone', async () => {

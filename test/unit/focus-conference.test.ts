@@ -331,6 +331,13 @@ describe('focus renegotiation', () => {
     await answer('A', lastOffer('A'), { audio: 11, video: 12 });
     await tick();
     assert.deepEqual(lastOffer('B').sources.map((s) => s.mid), ['3', '4']);
+    // a renegotiate request while an offer is outstanding still gets its own offer after the answer
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const pending = lastOffer('A');
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    assert.equal(lastOffer('A'), pending, 'one outstanding offer at a time');
+    await answer('A', pending, { audio: 11, video: 12, screen: 14 });
+    assert.equal(lastOffer('A').version, pending.version + 1, 'the owed offer went out');
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'Z' }), /not in conference/);
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF }), /bad focus\.renegotiate/);
   });
