@@ -139,7 +139,7 @@ test('a throwing onDatagram is contained', async () => {
 });
 
 test('idle timeout and per-IP connection cap', async () => {
-  const h = await start({ idleTimeoutMs: 150, maxConnectionsPerIp: 2 });
+  const h = await start({ idleTimeoutMs: 300, maxConnectionsPerIp: 2 });
   try {
     const a = await connect(h.port);
     const b = await connect(h.port);
@@ -151,9 +151,9 @@ test('idle timeout and per-IP connection cap', async () => {
     // keep a alive with traffic; b goes idle
     const t0 = Date.now();
     const closedB = once(b, 'close');
-    while (Date.now() - t0 < 400) {
+    while (Date.now() - t0 < 700) {
       a.write(frame(Buffer.from('ping')));
-      await sleep(40);
+      await sleep(25);
     }
     await closedB;
     assert.equal(a.destroyed, false, 'traffic keeps a connection open');
