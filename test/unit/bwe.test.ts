@@ -26,6 +26,8 @@ interface SimOptions {
   queueLimitUs?: number;
   startBps?: number;
   seed?: number;
+  /** Origin of the receiver's clock (µs). */
+  receiverClockUs?: number;
 }
 interface Sample {
   t: number;
@@ -44,7 +46,7 @@ function simulate(o: SimOptions): { samples: Sample[]; bwe: SendSideBwe; probes:
   const bwe = new SendSideBwe({ startBps: o.startBps ?? 300_000 });
   const rec = new TwccRecorder(4096);
   const out = Buffer.alloc(1500);
-  const receiverClock = 987_654_321; // the receiver's clock has another origin
+  const receiverClock = o.receiverClockUs ?? 987_654_250; // the receiver's clock has another origin
   const inflight: Array<{ seq: number; arrival: number }> = [];
   const feedback: Array<{ at: number; buf: Buffer }> = [];
   const samples: Sample[] = [];
@@ -171,6 +173,13 @@ test('constant capacity: converges near but below the capacity', () => {
   assert.ok(Math.min(...tail) > 0.6 * C, `min ${kbps(Math.min(...tail))}`);
   assert.ok(between(samples, 5, 6)[0] > 0.6 * C, 'ramps up within seconds (probing)');
   assert.ok(bwe.ackedBps() > 0.6 * C);
+});
+
+test('the 24-bit reference time wraps (2^23 x 64 ms) without disturbing the estimate', () => {
+  const normal = simulate({ durationS: 15, capacity: () => 2e6 });
+  // the receiver clock crosses the signed 24-bit boundary of the reference time 5 s into the call
+  const wrapped = simulate({ durationS: 15, capacity: () => 2e6, receiverClockUs: 2 ** 23 * 64000 - 5e6 });
+  assert.deepEqual(wrapped.samples, normal.samples);
 });
 
 test('capacity drop: the estimate falls within a few seconds', () => {
