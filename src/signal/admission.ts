@@ -9,7 +9,7 @@ import { LOGIN_SESSION_SECONDS, LoginSessions } from './auth/login-sessions.ts';
 import type { TokenVerifier } from './auth/jwt.ts';
 import type { UserStore } from './auth/users.ts';
 import type { Lobby } from './lobby.ts';
-import { policyOf, roomStateFor } from './room-policy.ts';
+import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
 import type { JoinGrant, Rooms, Session } from './rooms.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
@@ -183,9 +183,14 @@ export class Admission {
 
   /** Joins the room and tells the new member the room's settings (and moderators the lobby). */
   enter(session: Session, msg: JoinMessage, grant: JoinGrant): void {
-    this.opts.rooms.join(session, msg, grant);
+    // While a moderator has turned self-unmuting off, a participant joins muted: otherwise leaving and joining
+    // again (or opening a second connection) would undo a moderator's mute.
+    const room = this.opts.rooms.rooms.get(roomKey(msg.room));
+    const forceMute = room !== undefined && room.members.size > 0 && grant.role !== 'moderator' && !msg.audioMuted && !policyOf(room).selfUnmuteAllowed;
+    this.opts.rooms.join(session, forceMute ? { ...msg, audioMuted: true } : msg, grant);
     const member = session.member;
     if (!member) return; // refused by the room (full)
+    if (forceMute) session.send({ type: 'force-muted', by: moderatorsOf(member.room)[0]?.displayName ?? '' });
     session.send(roomStateFor(member.room, member.role));
     if (member.role === 'moderator') this.opts.lobby.sendList(member.room, session);
     this.onJoined(session);

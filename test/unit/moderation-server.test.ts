@@ -151,6 +151,28 @@ describe('moderator actions', () => {
     assert.equal(up.participant.audioMuted, false);
   });
 
+  test('with self-unmute off, leaving and joining again (or a new connection) does not unmute', async () => {
+    const r = await room(1);
+    await r.mod.send({ type: 'set-self-unmute', allowed: false });
+    const p0 = r.people[0]!;
+    await p0.c.next((m) => m.type === 'room-state' && m.selfUnmuteAllowed === false);
+    await r.mod.send({ type: 'mute-participant', target: p0.id });
+    await p0.c.nextOfType('force-muted');
+    // the rejoin trick: leave, then join again with the microphone on
+    await p0.c.send({ type: 'leave' });
+    await r.mod.next((m) => m.type === 'participant-left' && m.id === p0.id);
+    const again = await p0.c.join(r.name, 'P0', { audioMuted: false });
+    assert.equal((await p0.c.nextOfType('force-muted')).by, 'Mod');
+    const seen = await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === again.selfId);
+    assert.equal(seen.participant.audioMuted, true);
+    await new Promise((r) => setImmediate(r));
+    assert.ok(s.focusCalls.some((c) => c.subject === subjects.focusMute && c.payload.participantId === again.selfId && c.payload.kind === 'audio' && c.payload.muted === true));
+    // a newcomer on another connection
+    const j2 = await s.client().join(r.name, 'Newcomer', { audioMuted: false });
+    const seen2 = await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === j2.selfId);
+    assert.equal(seen2.participant.audioMuted, true, 'a newcomer who is not a moderator starts muted too');
+  });
+
   test('ask to stop the camera reaches only the target', async () => {
     const r = await room(2);
     await r.mod.send({ type: 'ask-stop-camera', target: r.people[1]!.id });
