@@ -13,7 +13,7 @@ import {
   type SignalOffer,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
-import { buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type VideoRole } from './sdp.ts';
+import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type VideoRole } from './sdp.ts';
 
 /** The first mid for remote sources (0, 1 and 2 are the participant's own audio, camera and screen). */
 export const FIRST_REMOTE_MID = 3;
@@ -146,6 +146,7 @@ export class Conference {
       return;
     }
     const answer = parseAnswer(sdp);
+    this.checkSsrcsFree(p, answer.sources);
     const offered = p.outstanding;
     p.outstanding = null;
 
@@ -156,8 +157,6 @@ export class Conference {
       p.remote.pwd !== answer.pwd ||
       p.remote.fingerprint.algorithm !== answer.fingerprint.algorithm ||
       p.remote.fingerprint.value !== answer.fingerprint.value;
-    p.sources = answer.sources;
-    p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
     if (!p.configured || sourcesChanged || iceChanged) {
       await this.request(subjects.bridgeConfigure(this.bridgeId), {
         conferenceId: this.id,
@@ -170,6 +169,9 @@ export class Conference {
       p.configured = true;
       this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
     }
+    // only what the bridge accepted is offered to the others
+    p.sources = answer.sources;
+    p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
 
     // Receive what this answer accepted, minus what went away since that offer was made.
     this.refreshMlines(p);
@@ -191,6 +193,27 @@ export class Conference {
       p.dirty = false;
       p.forceNext = false;
       this.negotiate(p, force);
+    }
+  }
+
+  /**
+   * An answer may only send SSRCs nobody else in the conference sends: one that claims another participant's
+   * would have everyone else offered that SSRC twice (their browsers refuse such an offer) and its media
+   * attributed to the wrong person. Throws before anything changed.
+   */
+  private checkSsrcsFree(p: ParticipantState, sources: readonly AnswerSource[]): void {
+    const taken = new Set<number>();
+    for (const q of this.participants.values()) {
+      if (q === p) continue;
+      for (const s of q.sources) {
+        taken.add(s.ssrc);
+        if (s.rtxSsrc !== undefined) taken.add(s.rtxSsrc);
+      }
+    }
+    for (const s of sources) {
+      for (const ssrc of s.rtxSsrc !== undefined ? [s.ssrc, s.rtxSsrc] : [s.ssrc]) {
+        if (taken.has(ssrc)) throw new AnswerError(`the answer sends ssrc ${ssrc}, which another participant already sends`);
+      }
     }
   }
 

@@ -350,6 +350,29 @@ describe('focus renegotiation', () => {
     await assert.rejects(bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'Z', kind: 'audio', muted: true }), /not in conference/);
   });
 
+  test("an answer claiming another participant's SSRC is refused and changes nothing", async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 1001, video: 1002 });
+    await join('B');
+    await tick();
+    const b1 = lastOffer('B');
+    await assert.rejects(answer('B', b1, { audio: 1001, video: 2002 }), /ssrc 1001, which another participant/);
+    assert.equal(callsOf('configure', 'B').length, 0, 'the bridge is not asked to take the stolen SSRC');
+    await tick();
+    assert.equal(offersFor('A').length, 1, 'nobody is offered the claimed source');
+    // a late joiner sees each SSRC once, with its real owner
+    await join('C');
+    await tick();
+    const c1 = lastOffer('C');
+    const ssrcs = offeredMlines(c1.sdp).flatMap((m) => m.ssrcs);
+    assert.deepEqual(ssrcs.sort((x, y) => x - y), [1001, 1002]);
+    assert.deepEqual(c1.sources.map((x) => x.participantId), ['A', 'A']);
+    // B's honest answer to the same offer still works
+    await answer('B', b1, { audio: 2001, video: 2002 });
+    assert.deepEqual(callsOf('configure', 'B').at(-1)!.payload.sources.map((x: any) => x.ssrc), [2001, 2002]);
+  });
+
   test('bad requests and bad answers are refused with a clear error; a good answer still works after', async () => {
     await assert.rejects(bus.request(subjects.focusJoin, { conferenceId: CONF }), /bad focus\.join request: participantId/);
     await assert.rejects(bus.request(subjects.focusAnswer, 'nonsense'), /bad focus\.answer request/);
