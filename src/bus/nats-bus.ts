@@ -27,6 +27,9 @@ import {
 import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
+import { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
+
+export { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
 
 /** The queue group every request handler joins (see the header comment). */
 export const HANDLER_QUEUE_GROUP = 'tertulia';
@@ -73,43 +76,6 @@ function decode(data: Uint8Array): unknown {
   } catch {
     throw new Error('payload is not JSON');
   }
-}
-
-/** A NATS server address as it may be logged: no user, password or token. */
-export function redactNatsUrl(url: string): string {
-  return url
-    .split(',')
-    .map((one) => one.trim().replace(/^([a-z]+:\/\/)[^@/]*@/i, '$1'))
-    .join(',');
-}
-
-/** Splits "nats://user:pass@host:4222,nats://host2" into servers without credentials, and the credentials. */
-export function parseNatsUrl(url: string): { servers: string[]; user?: string; password?: string; token?: string } {
-  const out: { servers: string[]; user?: string; password?: string; token?: string } = { servers: [] };
-  for (const raw of url.split(',')) {
-    const one = raw.trim();
-    if (!one) continue;
-    const withScheme = /^[a-z]+:\/\//i.test(one) ? one : `nats://${one}`;
-    let parsed: URL;
-    try {
-      parsed = new URL(withScheme);
-    } catch {
-      throw new Error(`not a NATS server address: "${redactNatsUrl(one)}" (expected nats://host:port)`);
-    }
-    if (!/^(nats|tls):$/.test(parsed.protocol)) {
-      throw new Error(`not a NATS server address: "${redactNatsUrl(one)}" (expected nats://host:port or tls://host:port)`);
-    }
-    if (!parsed.hostname) throw new Error(`not a NATS server address: "${redactNatsUrl(one)}" (no host)`);
-    if (parsed.username && parsed.password) {
-      out.user ??= decodeURIComponent(parsed.username);
-      out.password ??= decodeURIComponent(parsed.password);
-    } else if (parsed.username) {
-      out.token ??= decodeURIComponent(parsed.username);
-    }
-    out.servers.push(`${parsed.protocol}//${parsed.host}`);
-  }
-  if (out.servers.length === 0) throw new Error('no NATS server address given');
-  return out;
 }
 
 function describeConnectError(e: unknown): string {

@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Bus } from '../bus/bus.ts';
 import { MemoryBus } from '../bus/memory-bus.ts';
+import { redactNatsUrl } from '../bus/nats-url.ts';
 import { ConfigError, configSchema, envNames, loadConfig, PART_NAMES, settingHelp, type Config, type PartName } from '../config/config.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { VERSION } from './version.ts';
@@ -139,16 +140,11 @@ export function parseCommandLine(argv: string[]): Parsed {
   };
 }
 
-/** A NATS URL without the user, password or token written into it. */
-export function redactUrlCredentials(url: string): string {
-  return url.replace(/([a-z]+:\/\/)[^@/,\s]*@/gi, '$1[secret]@');
-}
-
 /** The configuration as printed by `tertulia config`: nothing that looks like a secret. */
 export function printableConfig(config: Config): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(config)) out[k] = /secret|password|token|jwt/i.test(k) && v ? '[secret]' : v;
-  if (typeof out.natsUrl === 'string') out.natsUrl = redactUrlCredentials(out.natsUrl);
+  if (typeof out.natsUrl === 'string') out.natsUrl = redactNatsUrl(out.natsUrl, '[secret]@');
   return out;
 }
 

@@ -111,6 +111,13 @@ test('several machines: --parts, --nats-url and credentials', () => {
   assert.equal(config.natsPassword, '[secret]');
   assert.equal(config.natsToken, '[secret]');
   for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret']) assert.ok(!split.stdout.includes(secret));
+  // a URL without scheme, or a password with "/" or "@": the password is never printed either
+  for (const url of ['ana:pa55@10.0.0.5:4222', 'nats://ana:pa/55@10.0.0.5:4222', 'nats://ana:p@55@10.0.0.5:4222']) {
+    const out = run(['config', '--nats-url', url]);
+    assert.equal(out.code, 0, out.stderr);
+    assert.ok(!/pa55|pa\/55|p@55/.test(out.stdout), out.stdout);
+    assert.match(JSON.parse(out.stdout).natsUrl, /^(nats:\/\/)?\[secret\]@10\.0\.0\.5:4222$/);
+  }
   assert.deepEqual(JSON.parse(run(['config']).stdout).parts, ['signal', 'focus', 'bridge'], 'all parts by default');
   assert.deepEqual(JSON.parse(run(['config', '--parts', 'all']).stdout).parts, ['signal', 'focus', 'bridge']);
 

@@ -38,6 +38,14 @@ describe('NatsBus', () => {
     assert.deepEqual(parseNatsUrl('nats://ana:s3cr%40t@10.0.0.5:4222'), { servers: ['nats://10.0.0.5:4222'], user: 'ana', password: 's3cr@t' });
     assert.deepEqual(parseNatsUrl('nats://tok3n@10.0.0.5:4222, 10.0.0.6'), { servers: ['nats://10.0.0.5:4222', 'nats://10.0.0.6'], token: 'tok3n' });
     assert.equal(redactNatsUrl('nats://ana:s3cr3t@10.0.0.5:4222,nats://tok@h:1'), 'nats://10.0.0.5:4222,nats://h:1');
+    // no scheme, or a password with "@" or "/" in it (not percent-encoded): still nothing of it is shown
+    assert.equal(redactNatsUrl('ana:s3cr3t@10.0.0.5:4222'), '10.0.0.5:4222');
+    assert.equal(redactNatsUrl('nats://ana:p@ss/w0rd@10.0.0.5:4222, tok3n@h:1'), 'nats://10.0.0.5:4222,h:1');
+    assert.deepEqual(parseNatsUrl('ana:p@ss@10.0.0.5:4222'), { servers: ['nats://10.0.0.5:4222'], user: 'ana', password: 'p@ss' });
+    assert.throws(
+      () => parseNatsUrl('nats://ana:p/ss@10.0.0.5:4222'),
+      (e: Error) => !e.message.includes('p/ss') && /percent-encode/.test(e.message),
+    );
     assert.throws(() => parseNatsUrl('http://10.0.0.5:4222'), /not a NATS server address/);
     assert.throws(() => parseNatsUrl(''), /no NATS server address/);
   });
