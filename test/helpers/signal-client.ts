@@ -19,8 +19,9 @@ export class WsClient {
   private waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  constructor(port: number) {
-    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false });
+  /** `autoPong: false` leaves the server's pings unanswered (a dead client, for heartbeat tests). */
+  constructor(port: number, options: { autoPong?: boolean } = {}) {
+    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false, autoPong: options.autoPong ?? true });
     this.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString());
       const i = this.waiters.findIndex((w) => w.pred(msg));

@@ -16,6 +16,7 @@ import { subjects } from '../../src/protocol/bus-messages.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../../src/protocol/signal-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
+import { WsClient } from '../helpers/signal-client.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-signal-'));
@@ -51,71 +52,6 @@ function get(port: number, rawPath: string, method = 'GET', secure = true): Prom
     req.on('error', reject);
     req.end();
   });
-}
-
-/** A WebSocket client that queues what it receives. */
-class Client {
-  readonly ws: WebSocket;
-  readonly received: any[] = [];
-  private waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
-  readonly closed: Promise<{ code: number; reason: string }>;
-
-  constructor(port: number, options: { autoPong?: boolean } = {}) {
-    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false, autoPong: options.autoPong ?? true });
-    this.ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString());
-      const i = this.waiters.findIndex((w) => w.pred(msg));
-      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(msg);
-      else this.received.push(msg);
-    });
-    this.ws.on('error', () => {});
-    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
-  }
-
-  open(): Promise<void> {
-    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      this.ws.once('open', () => resolve());
-      this.ws.once('error', reject);
-    });
-  }
-
-  send(msg: unknown): void {
-    this.ws.send(typeof msg === 'string' ? msg : JSON.stringify(msg));
-  }
-
-  next(pred: (m: any) => boolean = () => true, timeoutMs = 3000): Promise<any> {
-    const i = this.received.findIndex(pred);
-    if (i >= 0) return Promise.resolve(this.received.splice(i, 1)[0]);
-    return new Promise((resolve, reject) => {
-      const waiter = {
-        pred,
-        resolve: (m: any) => {
-          clearTimeout(timer);
-          resolve(m);
-        },
-      };
-      const timer = setTimeout(() => {
-        this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`));
-      }, timeoutMs);
-      this.waiters.push(waiter);
-    });
-  }
-
-  nextOfType(type: string, timeoutMs?: number): Promise<any> {
-    return this.next((m) => m.type === type, timeoutMs);
-  }
-
-  async join(room: string, displayName: string, extra: Record<string, unknown> = {}): Promise<any> {
-    await this.open();
-    this.send({ type: 'join', room, displayName, audioMuted: false, videoMuted: false, ...extra });
-    return await this.nextOfType('joined');
-  }
-
-  close(): void {
-    this.ws.close();
-  }
 }
 
 interface FakeFocus {
@@ -277,9 +213,9 @@ describe('signal WebSocket', () => {
   let server: SignalServer;
   let bus: MemoryBus;
   let focus: FakeFocus;
-  const clients: Client[] = [];
+  const clients: WsClient[] = [];
   const client = (opts?: { autoPong?: boolean }) => {
-    const c = new Client(server.httpsPort, opts);
+    const c = new WsClient(server.httpsPort, opts);
     clients.push(c);
     return c;
   };
@@ -448,7 +384,7 @@ describe('signal WebSocket', () => {
   });
 
   test('a room holds at most 100 participants', async () => {
-    const members: Client[] = [];
+    const members: WsClient[] = [];
     for (let i = 0; i < 100; i++) members.push(client());
     await Promise.all(members.map((m, i) => m.join('big', `P${i}`)));
     const extra = client();
@@ -463,7 +399,7 @@ describe('signal WebSocket', () => {
 describe('signal when focus is not there', () => {
   test('join still gives presence, and an internal error about media', async () => {
     const server = await startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot });
-    const c = new Client(server.httpsPort);
+    const c = new WsClient(server.httpsPort);
     try {
       const j = await c.join('lonely', 'L');
       assert.equal(j.type, 'joined');
