@@ -1,20 +1,15 @@
-// The `tertulia` command (./tertulia runs it after making sure Node, the packages and the web app are there).
+// The `tertulia` command (./tertulia runs it after making sure Node, the packages and the web app are there):
+// options, help and the settings, then one of the commands in ./commands/:
 //   tertulia start [options]   every part in this process: signal (HTTPS + WebSocket), focus, bridge;
 //                              or some of them (--parts), the others elsewhere, all linked by NATS (--nats-url)
 //   tertulia config [options]  the effective configuration as JSON
+//   tertulia users ...         accounts for --auth-mode accounts
 //   tertulia --help | --version
-import { randomBytes } from 'node:crypto';
 import { realpathSync } from 'node:fs';
-import os from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { Bus } from '../bus/bus.ts';
-import { MemoryBus } from '../bus/memory-bus.ts';
-import { redactNatsUrl } from '../bus/nats-url.ts';
-import { ConfigError, configSchema, envNames, loadConfig, PART_NAMES, settingHelp, type Config, type PartName } from '../config/config.ts';
-import { createLogger, type Logger } from '../log.ts';
+import { ConfigError, configSchema, envNames, loadConfig, settingHelp, type Config } from '../config/config.ts';
 import { VERSION } from './version.ts';
-// The parts (signal, focus, bridge) are imported by `start` only, so --help and `config` answer at once.
 
 type SettingKey = keyof Config;
 
@@ -140,189 +135,6 @@ export function parseCommandLine(argv: string[]): Parsed {
   };
 }
 
-/** The configuration as printed by `tertulia config`: nothing that looks like a secret. */
-export function printableConfig(config: Config): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) out[k] = /secret|password|token|jwt/i.test(k) && v ? '[secret]' : v;
-  if (typeof out.natsUrl === 'string') out.natsUrl = redactNatsUrl(out.natsUrl, '[secret]@');
-  return out;
-}
-
-/** This bridge's id on the bus: the bridgeId setting, else <short hostname>-<media port>. */
-export function effectiveBridgeId(config: Config, hostname: string = os.hostname()): string {
-  if (config.bridgeId) return config.bridgeId;
-  const host = (hostname.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'bridge';
-  return config.mediaPort ? `${host}-${config.mediaPort}` : `${host}-${randomBytes(3).toString('hex')}`;
-}
-
-/** Why `start` cannot run with these parts, or undefined. */
-export function partsProblem(config: Config): string | undefined {
-  const all = PART_NAMES.every((p) => config.parts.includes(p));
-  if (all || config.natsUrl) return undefined;
-  return (
-    `--parts ${config.parts.join(',')} needs --nats-url (${envNames.natsUrl}): the other parts run in other processes ` +
-    'or machines and are reached only through a NATS server. Without one, leave --parts out to run every part here.'
-  );
-}
-
-const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge' };
-
-function urlHost(address: string): string {
-  return address.includes(':') ? `[${address}]` : address;
-}
-
-function lanIPv4(): string[] {
-  const out: string[] = [];
-  for (const list of Object.values(os.networkInterfaces())) {
-    for (const a of list ?? []) {
-      if ((a.family === 'IPv4' || (a.family as unknown) === 4) && !a.internal && !out.includes(a.address)) out.push(a.address);
-    }
-  }
-  return out;
-}
-
-export function startupMessage(info: {
-  config: Config;
-  httpsPort: number;
-  httpPort: number;
-  /** undefined when no bridge runs in this process (the bridges are other machines). */
-  mediaPort: number | undefined;
-  selfSigned: boolean;
-}): string {
-  const { config, httpsPort, httpPort, mediaPort } = info;
-  const wildcard = ['0.0.0.0', '::', ''].includes(config.listenAddress);
-  const hosts: string[] = [];
-  if (wildcard || /^127\.|^::1$|^localhost$/.test(config.listenAddress)) hosts.push('localhost');
-  if (wildcard) hosts.push(...lanIPv4());
-  else if (!/^127\.|^::1$|^localhost$/.test(config.listenAddress)) hosts.push(config.listenAddress);
-  if (config.publicAddress && !hosts.includes(config.publicAddress)) hosts.push(config.publicAddress);
-  const lines = [
-    `Tertulia ${VERSION} is running.`,
-    '',
-    'Open one of these in a browser:',
-    ...hosts.map((h) => `  https://${urlHost(h)}:${httpsPort}/${h === config.publicAddress && h !== 'localhost' ? '   (public address)' : ''}`),
-    '  (add a room name to the address, e.g. /MyMeeting)',
-    '',
-    'Ports to open in the firewall:',
-    `  ${`${httpsPort}/tcp`.padEnd(11)}HTTPS and WebSocket`,
-    httpPort ? `  ${`${httpPort}/tcp`.padEnd(11)}HTTP (redirects to HTTPS)` : '  (HTTP redirect: off)',
-    mediaPort === undefined
-      ? '  (media: on the bridge machines, their media UDP port)'
-      : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
-  ];
-  if (info.selfSigned) {
-    lines.push(
-      '',
-      `The HTTPS certificate is self-signed (${config.dataDir}/tls/cert.pem): browsers warn once;`,
-      'accept it ("Advanced" -> "Proceed"). For a trusted certificate use --tls-cert FILE --tls-key FILE.',
-    );
-  }
-  lines.push('', 'Stop with Ctrl+C.');
-  return lines.join('\n');
-}
-
-interface Closable {
-  close(): Promise<void>;
-}
-
-async function closeAll(parts: (Closable | undefined)[], log: Logger): Promise<void> {
-  for (const part of parts) {
-    if (!part) continue;
-    try {
-      await part.close();
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'error while stopping');
-    }
-  }
-}
-
-/** What a process without signal prints when it is up: its parts, and the ports to open. */
-export function partsMessage(info: { config: Config; bridgeId: string | undefined; mediaPort: number | undefined; nats: string }): string {
-  const parts = info.config.parts.map((p) => PART_LABEL[p]).join(', ');
-  const lines = [`Tertulia ${VERSION} is running: ${parts}${info.bridgeId ? ` (bridge id ${info.bridgeId})` : ''}.`, `Connected to NATS at ${info.nats}.`, ''];
-  if (info.mediaPort !== undefined) {
-    const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
-    lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
-  } else {
-    lines.push('No port to open: this process only talks to the NATS server.');
-  }
-  lines.push('', 'Stop with Ctrl+C.');
-  return lines.join('\n');
-}
-
-async function connectBus(config: Config, log: Logger): Promise<{ bus: Bus; shown: string }> {
-  if (!config.natsUrl) return { bus: new MemoryBus(), shown: '' };
-  const { NatsBus } = await import('../bus/nats-bus.ts');
-  const parts = config.parts.map((p) => PART_LABEL[p]).join('+');
-  const bus = await NatsBus.connect({
-    url: config.natsUrl,
-    user: config.natsUser || undefined,
-    password: config.natsPassword || undefined,
-    token: config.natsToken || undefined,
-    log,
-    name: `tertulia ${parts} on ${os.hostname()}`,
-  });
-  return { bus, shown: bus.server };
-}
-
-async function start(config: Config): Promise<void> {
-  const log = createLogger(config.logLevel);
-  process.on('unhandledRejection', (reason) => {
-    log.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection');
-  });
-  const runs = (part: PartName) => config.parts.includes(part);
-  let bus: Bus;
-  let natsShown: string;
-  try {
-    ({ bus, shown: natsShown } = await connectBus(config, log));
-  } catch (e) {
-    process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-    process.exit(1);
-  }
-  const [{ startFocus }, { startBridge }, { startSignal }] = await Promise.all([
-    runs('focus') ? import('../focus/index.ts') : { startFocus: undefined },
-    runs('bridge') ? import('../bridge/index.ts') : { startBridge: undefined },
-    runs('signal') ? import('../signal/index.ts') : { startSignal: undefined },
-  ]);
-  // focus first: it must hear the bridge's first announcement
-  const focus = startFocus?.({ bus, config, log });
-  let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
-  let signal: Awaited<ReturnType<NonNullable<typeof startSignal>>> | undefined;
-  try {
-    bridge = await startBridge?.({ bus, config, log, bridgeId: effectiveBridgeId(config) });
-    signal = await startSignal?.({ bus, config, log });
-  } catch (e) {
-    process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-    await closeAll([signal, bridge, focus, bus], log);
-    process.exit(1);
-  }
-
-  let stopping = false;
-  const stop = (sig: string) => {
-    if (stopping) {
-      process.stderr.write('tertulia: stopping now\n');
-      process.exit(1);
-    }
-    stopping = true;
-    log.info({ signal: sig }, 'stopping');
-    const force = setTimeout(() => {
-      process.stderr.write('tertulia: stopping took too long; exiting\n');
-      process.exit(1);
-    }, 8000);
-    force.unref();
-    // signal first (participants leave, focus tells the bridge), then the bridge, then focus and the bus
-    void closeAll([signal, bridge, focus, bus], log).then(() => process.exit(0));
-  };
-  process.once('SIGINT', () => stop('SIGINT'));
-  process.once('SIGTERM', () => stop('SIGTERM'));
-
-  const message = signal
-    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, selfSigned: signal.selfSignedCertificate }) +
-      (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
-    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, nats: natsShown });
-  process.stdout.write(message + '\nTertulia is ready\n');
-}
-
 export async function main(argv: string[]): Promise<number> {
   let args: Parsed;
   try {
@@ -357,18 +169,10 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  if (args.command === 'config') {
-    process.stdout.write(JSON.stringify(printableConfig(config), null, 2) + '\n');
-    return 0;
-  }
-  if (args.command === 'users') return await (await import('./users.ts')).runUsersCommand(args.rest, config);
-  const problem = partsProblem(config);
-  if (problem) {
-    process.stderr.write(`tertulia: ${problem}\n`);
-    return 2;
-  }
-  await start(config);
-  return -1; // keeps running until SIGINT/SIGTERM
+  // each command is loaded when it runs, so --help and `config` answer at once
+  if (args.command === 'config') return (await import('./commands/config.ts')).runConfigCommand(config);
+  if (args.command === 'users') return await (await import('./commands/users.ts')).runUsersCommand(args.rest, config);
+  return await (await import('./commands/start.ts')).runStartCommand(config); // -1: keeps running until SIGINT/SIGTERM
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;

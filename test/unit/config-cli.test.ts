@@ -136,7 +136,7 @@ test('several machines: --parts, --nats-url and credentials', () => {
 });
 
 test('bridge id: the setting, else <short hostname>-<media port>, always one subject token', async () => {
-  const { effectiveBridgeId } = await import('../../src/cli/main.ts');
+  const { effectiveBridgeId } = await import('../../src/cli/commands/start.ts');
   const { loadConfig } = await import('../../src/config/config.ts');
   const base = loadConfig({ env: { TERTULIA_CONFIG: '' } });
   assert.equal(effectiveBridgeId({ ...base, bridgeId: 'video-1' }, 'meet-b'), 'video-1');

@@ -3,8 +3,8 @@
 // first line of standard input when that is not a terminal (scripts: `echo "$PW" | tertulia users add ana`).
 import { createInterface } from 'node:readline';
 import { Writable } from 'node:stream';
-import type { Config } from '../config/config.ts';
-import { UserError, UserStore, usersDbPath } from '../signal/auth/users.ts';
+import type { Config } from '../../config/config.ts';
+import { UserError, UserStore, usersDbPath } from '../../signal/auth/users.ts';
 
 export const USERS_USAGE = 'usage: tertulia users add NAME | users remove NAME | users passwd NAME | users list';
 

@@ -1,0 +1,74 @@
+// What `tertulia start` prints once it is up: where to open the meeting and which ports to open.
+import os from 'node:os';
+import type { Config, PartName } from '../../config/config.ts';
+import { VERSION } from '../version.ts';
+
+export const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge' };
+
+function urlHost(address: string): string {
+  return address.includes(':') ? `[${address}]` : address;
+}
+
+function lanIPv4(): string[] {
+  const out: string[] = [];
+  for (const list of Object.values(os.networkInterfaces())) {
+    for (const a of list ?? []) {
+      if ((a.family === 'IPv4' || (a.family as unknown) === 4) && !a.internal && !out.includes(a.address)) out.push(a.address);
+    }
+  }
+  return out;
+}
+
+export function startupMessage(info: {
+  config: Config;
+  httpsPort: number;
+  httpPort: number;
+  /** undefined when no bridge runs in this process (the bridges are other machines). */
+  mediaPort: number | undefined;
+  selfSigned: boolean;
+}): string {
+  const { config, httpsPort, httpPort, mediaPort } = info;
+  const wildcard = ['0.0.0.0', '::', ''].includes(config.listenAddress);
+  const hosts: string[] = [];
+  if (wildcard || /^127\.|^::1$|^localhost$/.test(config.listenAddress)) hosts.push('localhost');
+  if (wildcard) hosts.push(...lanIPv4());
+  else if (!/^127\.|^::1$|^localhost$/.test(config.listenAddress)) hosts.push(config.listenAddress);
+  if (config.publicAddress && !hosts.includes(config.publicAddress)) hosts.push(config.publicAddress);
+  const lines = [
+    `Tertulia ${VERSION} is running.`,
+    '',
+    'Open one of these in a browser:',
+    ...hosts.map((h) => `  https://${urlHost(h)}:${httpsPort}/${h === config.publicAddress && h !== 'localhost' ? '   (public address)' : ''}`),
+    '  (add a room name to the address, e.g. /MyMeeting)',
+    '',
+    'Ports to open in the firewall:',
+    `  ${`${httpsPort}/tcp`.padEnd(11)}HTTPS and WebSocket`,
+    httpPort ? `  ${`${httpPort}/tcp`.padEnd(11)}HTTP (redirects to HTTPS)` : '  (HTTP redirect: off)',
+    mediaPort === undefined
+      ? '  (media: on the bridge machines, their media UDP port)'
+      : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
+  ];
+  if (info.selfSigned) {
+    lines.push(
+      '',
+      `The HTTPS certificate is self-signed (${config.dataDir}/tls/cert.pem): browsers warn once;`,
+      'accept it ("Advanced" -> "Proceed"). For a trusted certificate use --tls-cert FILE --tls-key FILE.',
+    );
+  }
+  lines.push('', 'Stop with Ctrl+C.');
+  return lines.join('\n');
+}
+
+/** What a process without signal prints when it is up: its parts, and the ports to open. */
+export function partsMessage(info: { config: Config; bridgeId: string | undefined; mediaPort: number | undefined; nats: string }): string {
+  const parts = info.config.parts.map((p) => PART_LABEL[p]).join(', ');
+  const lines = [`Tertulia ${VERSION} is running: ${parts}${info.bridgeId ? ` (bridge id ${info.bridgeId})` : ''}.`, `Connected to NATS at ${info.nats}.`, ''];
+  if (info.mediaPort !== undefined) {
+    const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
+    lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
+  } else {
+    lines.push('No port to open: this process only talks to the NATS server.');
+  }
+  lines.push('', 'Stop with Ctrl+C.');
+  return lines.join('\n');
+}

@@ -1,0 +1,126 @@
+// `tertulia start`: every part in this process (signal, focus, bridge), or some of them (--parts) with the
+// others elsewhere, linked by NATS (--nats-url). Runs until SIGINT/SIGTERM.
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Bus } from '../../bus/bus.ts';
+import { MemoryBus } from '../../bus/memory-bus.ts';
+import { envNames, PART_NAMES, type Config, type PartName } from '../../config/config.ts';
+import { createLogger, type Logger } from '../../log.ts';
+import { PART_LABEL, partsMessage, startupMessage } from './start-messages.ts';
+// The parts (signal, focus, bridge) are imported when they start, so --help and `config` answer at once.
+
+/** This bridge's id on the bus: the bridgeId setting, else <short hostname>-<media port>. */
+export function effectiveBridgeId(config: Config, hostname: string = os.hostname()): string {
+  if (config.bridgeId) return config.bridgeId;
+  const host = (hostname.split('.')[0] ?? '').replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 40) || 'bridge';
+  return config.mediaPort ? `${host}-${config.mediaPort}` : `${host}-${randomBytes(3).toString('hex')}`;
+}
+
+/** Why `start` cannot run with these parts, or undefined. */
+export function partsProblem(config: Config): string | undefined {
+  const all = PART_NAMES.every((p) => config.parts.includes(p));
+  if (all || config.natsUrl) return undefined;
+  return (
+    `--parts ${config.parts.join(',')} needs --nats-url (${envNames.natsUrl}): the other parts run in other processes ` +
+    'or machines and are reached only through a NATS server. Without one, leave --parts out to run every part here.'
+  );
+}
+
+interface Closable {
+  close(): Promise<void>;
+}
+
+async function closeAll(parts: (Closable | undefined)[], log: Logger): Promise<void> {
+  for (const part of parts) {
+    if (!part) continue;
+    try {
+      await part.close();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'error while stopping');
+    }
+  }
+}
+
+async function connectBus(config: Config, log: Logger): Promise<{ bus: Bus; shown: string }> {
+  if (!config.natsUrl) return { bus: new MemoryBus(), shown: '' };
+  const { NatsBus } = await import('../../bus/nats-bus.ts');
+  const parts = config.parts.map((p) => PART_LABEL[p]).join('+');
+  const bus = await NatsBus.connect({
+    url: config.natsUrl,
+    user: config.natsUser || undefined,
+    password: config.natsPassword || undefined,
+    token: config.natsToken || undefined,
+    log,
+    name: `tertulia ${parts} on ${os.hostname()}`,
+  });
+  return { bus, shown: bus.server };
+}
+
+async function start(config: Config): Promise<void> {
+  const log = createLogger(config.logLevel);
+  process.on('unhandledRejection', (reason) => {
+    log.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection');
+  });
+  const runs = (part: PartName) => config.parts.includes(part);
+  let bus: Bus;
+  let natsShown: string;
+  try {
+    ({ bus, shown: natsShown } = await connectBus(config, log));
+  } catch (e) {
+    process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const [{ startFocus }, { startBridge }, { startSignal }] = await Promise.all([
+    runs('focus') ? import('../../focus/index.ts') : { startFocus: undefined },
+    runs('bridge') ? import('../../bridge/index.ts') : { startBridge: undefined },
+    runs('signal') ? import('../../signal/index.ts') : { startSignal: undefined },
+  ]);
+  // focus first: it must hear the bridge's first announcement
+  const focus = startFocus?.({ bus, config, log });
+  let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
+  let signal: Awaited<ReturnType<NonNullable<typeof startSignal>>> | undefined;
+  try {
+    bridge = await startBridge?.({ bus, config, log, bridgeId: effectiveBridgeId(config) });
+    signal = await startSignal?.({ bus, config, log });
+  } catch (e) {
+    process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
+    await closeAll([signal, bridge, focus, bus], log);
+    process.exit(1);
+  }
+
+  let stopping = false;
+  const stop = (sig: string) => {
+    if (stopping) {
+      process.stderr.write('tertulia: stopping now\n');
+      process.exit(1);
+    }
+    stopping = true;
+    log.info({ signal: sig }, 'stopping');
+    const force = setTimeout(() => {
+      process.stderr.write('tertulia: stopping took too long; exiting\n');
+      process.exit(1);
+    }, 8000);
+    force.unref();
+    // signal first (participants leave, focus tells the bridge), then the bridge, then focus and the bus
+    void closeAll([signal, bridge, focus, bus], log).then(() => process.exit(0));
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+
+  const message = signal
+    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, selfSigned: signal.selfSignedCertificate }) +
+      (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
+    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, nats: natsShown });
+  process.stdout.write(message + '\nTertulia is ready\n');
+}
+
+/** Checks the parts setting, then starts; -1 while running (the process ends on SIGINT/SIGTERM), 2 for a bad setting. */
+export async function runStartCommand(config: Config): Promise<number> {
+  const problem = partsProblem(config);
+  if (problem) {
+    process.stderr.write(`tertulia: ${problem}\n`);
+    return 2;
+  }
+  await start(config);
+  return -1;
+}
