@@ -23,6 +23,7 @@ export interface BridgeStats {
   heapUsed: number;
   external: number;
   counters: Record<string, number>;
+  mediaWorkers: number;
   connected: number;
   disconnected: number;
 }

@@ -24,7 +24,8 @@ async function main(): Promise<void> {
     events[e]++;
   });
 
-  const stats = (): BridgeStats => {
+  const stats = async (): Promise<BridgeStats> => {
+    const counters = await bridge.readCounters();
     const cpu = process.cpuUsage();
     const mem = process.memoryUsage();
     return {
@@ -33,7 +34,8 @@ async function main(): Promise<void> {
       rss: mem.rss,
       heapUsed: mem.heapUsed,
       external: mem.external + mem.arrayBuffers,
-      counters: bridge.counters.snapshot(),
+      counters,
+      mediaWorkers: bridge.mediaWorkers,
       connected: events.connected,
       disconnected: events.disconnected,
     };
@@ -42,7 +44,10 @@ async function main(): Promise<void> {
   process.on('message', (raw) => {
     const m = raw as BridgeRequest;
     const reply = (r: Omit<BridgeReply, 'id'>) => process.send!({ id: m.id, ...r });
-    if (m.op === 'stats') return reply({ ok: true, result: stats() as unknown as Json });
+    if (m.op === 'stats') {
+      void stats().then((s) => reply({ ok: true, result: s as unknown as Json }));
+      return;
+    }
     if (m.op === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();
       return reply({ ok: true, result: null });

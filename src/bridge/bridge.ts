@@ -12,7 +12,7 @@ import { gatherCandidates } from './candidates.ts';
 import { certificateMatches, hashNameOf, normalizeFingerprint, type BridgeCertificate } from './certificate.ts';
 import { Conference } from './conference.ts';
 import { BridgeCounters } from './counters.ts';
-import { DtlsEndpoint } from './dtls.ts';
+import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
 import { Endpoint, type Fingerprint } from './endpoint.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
@@ -39,6 +39,8 @@ export interface BridgeOptions {
   bridgeId: string;
   certificate: BridgeCertificate;
   consentTimeoutMs?: number;
+  /** Bind the media socket with SO_REUSEPORT (media workers share the one port). */
+  reusePort?: boolean;
 }
 
 export class Bridge implements IceHost, RouterHost, DatagramSink {
@@ -68,9 +70,14 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
     this.certificate = opts.certificate;
     this.consentTimeoutMs = opts.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
     this.bridgeSsrc = randomInt(1, 0xffffffff);
-    this.udp = new UdpTransport(this, this.counters, (error) => {
-      this.log.warn({ err: error.message }, 'media socket error');
-    });
+    this.udp = new UdpTransport(
+      this,
+      this.counters,
+      (error) => {
+        this.log.warn({ err: error.message }, 'media socket error');
+      },
+      opts.reusePort ?? false,
+    );
     this.router = new Router(this);
   }
 
@@ -212,6 +219,7 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
       ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
+      this.onSrtpReady(ep, keys);
       this.log.info(
         { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },
         'endpoint connected',
@@ -231,6 +239,9 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
       }
     }
   }
+
+  /** SRTP is set up for `ep` (media workers share the keys); nothing to do in one thread. */
+  protected onSrtpReady(_ep: Endpoint, _keys: DtlsSrtpKeys): void {}
 
   /** Tears down the transport (DTLS, SRTP, addresses); the endpoint stays allocated. */
   disconnect(ep: Endpoint, reason: string): void {
@@ -274,7 +285,8 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
     return ep;
   }
 
-  allocate(conferenceId: string, endpointId: string): BridgeAllocateReply {
+  /** `credentials`: the ICE ufrag/pwd to use (media workers get the ones the control thread chose). */
+  allocate(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): BridgeAllocateReply {
     let conference = this.conferences.get(conferenceId);
     const old = conference?.endpoints.get(endpointId);
     if (old) this.expire(conferenceId, endpointId);
@@ -283,10 +295,12 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
       conference = new Conference(conferenceId);
       this.conferences.set(conferenceId, conference);
     }
-    let ufrag: string;
-    do ufrag = randomIceString(12);
-    while (this.byUfrag.has(ufrag));
-    const pwd = randomIceString(32);
+    let ufrag = credentials?.ufrag ?? '';
+    if (ufrag === '' || this.byUfrag.has(ufrag)) {
+      do ufrag = randomIceString(12);
+      while (this.byUfrag.has(ufrag));
+    }
+    const pwd = credentials?.pwd ?? randomIceString(32);
     const ep = new Endpoint(endpointId, conference, ufrag, pwd, Date.now());
     conference.endpoints.set(endpointId, ep);
     this.byUfrag.set(ufrag, ep);
@@ -373,6 +387,7 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
     this.clockMs = now;
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
+        if (!ep.local) continue; // another media worker receives it: consent and REMB are its job
         if ((ep.address !== null || ep.connected) && now - ep.lastSeenMs > this.consentTimeoutMs) {
           this.log.info({ conferenceId: conference.id, endpointId: ep.id }, 'consent expired (no packets)');
           this.disconnect(ep, 'consent expired');

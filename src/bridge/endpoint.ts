@@ -78,6 +78,13 @@ export class Endpoint {
   /** The SSRCs this endpoint receives. */
   subscriptions = new Set<number>();
   closed = false;
+  /**
+   * This thread receives the endpoint's packets (ICE, DTLS, SRTP) and keeps its consent. False in a media
+   * worker that only sends to it (see workers/).
+   */
+  local = true;
+  /** The media worker that encrypts and sends RTP to this endpoint; -1 = this thread. */
+  egress = -1;
 
   constructor(id: string, conference: Conference, ufrag: string, pwd: string, nowMs: number) {
     this.id = id;

@@ -16,6 +16,7 @@ import {
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
 import type { BridgeCounters } from './counters.ts';
+import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 
 export const ANNOUNCE_INTERVAL_MS = 5000;
 const TICK_INTERVAL_MS = 1000;
@@ -23,8 +24,12 @@ const TICK_INTERVAL_MS = 1000;
 export interface BridgeHandle {
   bridgeId: string;
   mediaPort: number;
-  /** Packet counters (in/out/dropped by reason), for stats and the benchmark. */
+  /** Packet counters (in/out/dropped by reason), for stats and the benchmark (all zero with media workers). */
   counters: BridgeCounters;
+  /** The packet counters, summed over the media workers when there are some. */
+  readCounters(): Promise<Record<string, number>>;
+  /** Threads that forward media (1: the main thread). */
+  mediaWorkers: number;
   /** The bridge's DTLS certificate fingerprint (sha-256, `AB:CD:...`). */
   fingerprint: string;
   close(): Promise<void>;
@@ -61,7 +66,24 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     consentTimeoutMs: opts.consentTimeoutMs,
   });
   const bindAddress = opts.config.listenAddress === '::' || opts.config.listenAddress === '' ? '0.0.0.0' : opts.config.listenAddress;
-  const mediaPort = await bridge.udp.bind(bindAddress, opts.config.mediaPort);
+  // with media workers this thread keeps the control plane (requests are checked by its Bridge, which never
+  // binds a socket) and every worker gets each accepted request; see workers/ and docs/ARCHITECTURE.md
+  const workerCount = mediaWorkerCount(opts.config.mediaWorkers);
+  let pool: MediaWorkerPool | null = null;
+  if (workerCount > 1) {
+    pool = await MediaWorkerPool.start({
+      count: workerCount,
+      bridgeId,
+      config: opts.config,
+      log,
+      certificate,
+      consentTimeoutMs: opts.consentTimeoutMs,
+      bindAddress,
+      onEvent: (subject, payload) => opts.bus.publish(subject, payload),
+    });
+    bridge.udp.port = pool.port;
+  }
+  const mediaPort = pool !== null ? pool.port : await bridge.udp.bind(bindAddress, opts.config.mediaPort);
 
   const ok = { ok: true } as const;
   const unsubscribes: Unsubscribe[] = [];
@@ -80,30 +102,36 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const allocateSubject = subjects.bridgeAllocate(bridgeId);
   handle(allocateSubject, (payload) => {
     const p = parse(bridgeAllocateSchema, payload, allocateSubject);
-    return bridge.allocate(p.conferenceId, p.endpointId);
+    const reply = bridge.allocate(p.conferenceId, p.endpointId);
+    pool?.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd);
+    return reply;
   });
   const configureSubject = subjects.bridgeConfigure(bridgeId);
   handle(configureSubject, (payload) => {
     const p = parse(bridgeConfigureSchema, payload, configureSubject);
     bridge.configure(p);
+    pool?.apply('configure', p);
     return ok;
   });
   const subscribeSubject = subjects.bridgeSubscribe(bridgeId);
   handle(subscribeSubject, (payload) => {
     const p = parse(bridgeSubscribeSchema, payload, subscribeSubject);
     bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
+    pool?.apply('subscribe', p);
     return ok;
   });
   const muteSubject = subjects.bridgeMute(bridgeId);
   handle(muteSubject, (payload) => {
     const p = parse(bridgeMuteSchema, payload, muteSubject);
     bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
+    pool?.apply('mute', p);
     return ok;
   });
   const expireSubject = subjects.bridgeExpire(bridgeId);
   handle(expireSubject, (payload) => {
     const p = parse(bridgeExpireSchema, payload, expireSubject);
     bridge.expire(p.conferenceId, p.endpointId);
+    pool?.expire(p.conferenceId, p.endpointId);
     return ok;
   });
 
@@ -128,7 +156,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const announceTimer = setInterval(announce, ANNOUNCE_INTERVAL_MS);
   const tickTimer = setInterval(() => {
     try {
-      bridge.tick();
+      if (pool === null) bridge.tick(); // media workers keep their own endpoints' consent
     } catch (e) {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
@@ -136,19 +164,22 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   announceTimer.unref();
   tickTimer.unref();
 
-  log.info({ mediaPort, address: bindAddress, fingerprint: certificate.fingerprint }, 'bridge started');
+  log.info({ mediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount }, 'bridge started');
 
   let closing: Promise<void> | null = null;
   return {
     bridgeId,
     mediaPort,
     counters: bridge.counters,
+    readCounters: () => (pool !== null ? pool.counters() : Promise.resolve(bridge.counters.snapshot())),
+    mediaWorkers: workerCount,
     fingerprint: certificate.fingerprint,
     close() {
       closing ??= (async () => {
         clearInterval(announceTimer);
         clearInterval(tickTimer);
         for (const u of unsubscribes) u();
+        await pool?.close();
         await bridge.close();
         log.info({ counters: bridge.counters.snapshot() }, 'bridge stopped');
       })();

@@ -60,6 +60,10 @@ export interface RouterHost {
   /** Coarse clock for lastSeen bookkeeping. */
   clockMs: number;
   endpointByAddress(address: string, port: number): Endpoint | undefined;
+  /** Media workers: gives a decrypted packet to the workers in `mask` (bit = worker) that send to its other receivers. */
+  handOff?(mask: number, source: Source, buf: Buffer, len: number): void;
+  /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
+  rtcpIndex?(to: Endpoint): number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -137,9 +141,22 @@ export class Router {
     }
     if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
     const subs = source.subscribers;
+    let remote = 0;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.connected) this.sendRtp(sub, buf, len);
+      if (!sub.connected) continue;
+      if (sub.egress < 0) this.sendRtp(sub, buf, len);
+      else remote |= 1 << sub.egress;
+    }
+    if (remote !== 0) this.host.handOff!(remote, source, buf, len);
+  }
+
+  /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
+  forwardFromPeer(source: Source, buf: Buffer, len: number): void {
+    const subs = source.subscribers;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i];
+      if (sub.connected && sub.egress < 0) this.sendRtp(sub, buf, len);
     }
   }
 
@@ -158,6 +175,7 @@ export class Router {
   sendRtcp(to: Endpoint, buf: Buffer, len: number): void {
     if (!to.connected || to.address === null) return;
     const out = this.ring.next();
+    if (this.host.rtcpIndex !== undefined) to.srtpOut!.nextRtcpIndex = this.host.rtcpIndex(to);
     const n = to.srtpOut!.protectRtcp(buf, len, out);
     if (n <= 0) {
       this.counters.protectErrors++;
@@ -259,7 +277,8 @@ export class Router {
 
   private onNackSeq(seq: number): void {
     const rb = this.nackSource!.rtx;
-    if (rb !== null) {
+    // a receiver another media worker sends to gets retransmissions from the sender (see workers/)
+    if (rb !== null && this.nackReceiver!.egress < 0) {
       const i = rb.find(seq);
       if (i >= 0) {
         if (this.resends < MAX_RESENDS_PER_NACK) {

@@ -26,12 +26,12 @@ export class UdpTransport {
   private readonly onSent: (error: Error | null) => void;
   private closed = false;
 
-  constructor(sink: DatagramSink, counters: BridgeCounters, onSocketError: (error: Error) => void) {
+  constructor(sink: DatagramSink, counters: BridgeCounters, onSocketError: (error: Error) => void, reusePort = false) {
     this.sink = sink;
     this.counters = counters;
     // Every address the bridge sends to is an IPv4 literal from a received datagram: skip dns.lookup
     // (and the extra tick it costs per send).
-    this.socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    this.socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort });
     this.socket.on('message', this.onMessage.bind(this));
     this.socket.on('error', onSocketError);
     this.onSent = (error) => {

@@ -36,6 +36,7 @@ test('defaults', () => {
     natsPassword: '',
     natsToken: '',
     bridgeId: '',
+    mediaWorkers: 1,
     participantTimeout: 8,
     logLevel: 'info',
     authMode: 'open',

@@ -1,0 +1,138 @@
+// Entry of one media worker thread: a WorkerBridge on its own SO_REUSEPORT socket, driven by the control
+// thread (pool.ts) with messages; packets from the other workers arrive through PacketRings.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Bus, Json } from '../../bus/bus.ts';
+import type { Config } from '../../config/config.ts';
+import { createLogger } from '../../log.ts';
+import type { BridgeCertificate } from '../certificate.ts';
+import { PacketRing } from './packet-ring.ts';
+import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
+
+export interface MediaWorkerData {
+  workerIndex: number;
+  workerCount: number;
+  bridgeId: string;
+  config: Config;
+  logLevel: string;
+  certificate: BridgeCertificate;
+  consentTimeoutMs?: number;
+  rtcpIndexes: SharedArrayBuffer;
+  /** ring SABs by [from][to]; null on the diagonal */
+  rings: Array<Array<SharedArrayBuffer | null>>;
+}
+
+export type ToWorker =
+  | { type: 'bind'; address: string; port: number }
+  | { type: 'op'; op: 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire'; payload: Record<string, unknown> }
+  | { type: 'peer'; update: PeerUpdate }
+  | { type: 'counters'; id: number }
+  | { type: 'close' };
+
+export type FromWorker =
+  | { type: 'bound'; port: number }
+  | { type: 'bindError'; message: string }
+  | { type: 'event'; subject: string; payload: Json }
+  | { type: 'peer'; update: PeerUpdate }
+  | { type: 'counters'; id: number; counters: Record<string, number> }
+  | { type: 'closed' };
+
+const TICK_INTERVAL_MS = 1000;
+
+function main(): void {
+  const port = parentPort!;
+  const data = workerData as MediaWorkerData;
+  const post = (m: FromWorker) => port.postMessage(m);
+  const log = createLogger(data.logLevel).child({ part: 'bridge', bridgeId: data.bridgeId, worker: data.workerIndex });
+  const me = data.workerIndex;
+  const certificate: BridgeCertificate = { ...data.certificate, der: Buffer.from(data.certificate.der) };
+
+  let bridge: WorkerBridge;
+  // the bridge publishes connected/disconnected events; the control thread puts them on the real bus
+  const bus: Bus = {
+    publish(subject, payload) {
+      if (!bridge.expiring) post({ type: 'event', subject, payload });
+    },
+    subscribe: () => () => {},
+    handle: () => () => {},
+    request: () => Promise.reject(new Error('a media worker sends no bus requests')),
+    close: () => Promise.resolve(),
+  };
+  bridge = new WorkerBridge({
+    bus,
+    config: data.config,
+    log,
+    bridgeId: data.bridgeId,
+    certificate,
+    consentTimeoutMs: data.consentTimeoutMs,
+    workerIndex: me,
+    workerCount: data.workerCount,
+    rtcpIndexes: new Int32Array(data.rtcpIndexes),
+    rings: data.rings[me].map((sab) => (sab === null ? null : new PacketRing(sab))),
+    sendPeerUpdate: (update) => post({ type: 'peer', update }),
+  });
+
+  let closed = false;
+  // consume every incoming ring: drain, then sleep until the producer notifies (yield between batches)
+  for (let from = 0; from < data.workerCount; from++) {
+    const sab = data.rings[from][me];
+    if (sab === null) continue;
+    const ring = new PacketRing(sab);
+    const views = ring.slotViews();
+    const loop = async () => {
+      while (!closed) {
+        ring.drain(bridge.onPeerPacket, views);
+        const wait = ring.waitForData();
+        if (wait === null) await new Promise<void>((r) => setImmediate(r));
+        else await Promise.race([wait, new Promise((r) => setTimeout(r, 500))]);
+      }
+    };
+    void loop();
+  }
+
+  const tick = setInterval(() => {
+    try {
+      bridge.tick();
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'bridge maintenance failed');
+    }
+  }, TICK_INTERVAL_MS);
+
+  port.on('message', (m: ToWorker) => {
+    try {
+      switch (m.type) {
+        case 'bind':
+          bridge.udp.bind(m.address, m.port).then(
+            (p) => post({ type: 'bound', port: p }),
+            (e: Error) => post({ type: 'bindError', message: e.message }),
+          );
+          break;
+        case 'op': {
+          // eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated by the control thread
+          const p = m.payload as any;
+          if (m.op === 'allocate') bridge.allocateNumbered(p);
+          else if (m.op === 'configure') bridge.configure(p);
+          else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
+          else if (m.op === 'mute') bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
+          else bridge.expire(p.conferenceId, p.endpointId);
+          break;
+        }
+        case 'peer':
+          bridge.applyPeerUpdate(m.update);
+          break;
+        case 'counters':
+          post({ type: 'counters', id: m.id, counters: bridge.counters.snapshot() });
+          break;
+        case 'close':
+          closed = true;
+          clearInterval(tick);
+          void bridge.close().then(() => post({ type: 'closed' }));
+          break;
+      }
+    } catch (e) {
+      // the control thread validated the request before sending it here; a failure is a bug, not input
+      log.error({ err: (e as Error).message, message: m.type }, 'media worker request failed');
+    }
+  });
+}
+
+main();

@@ -1,0 +1,95 @@
+// A single-producer single-consumer ring of packets in a SharedArrayBuffer: how one media worker hands a
+// decrypted RTP packet to another worker that encrypts and sends it to its share of the receivers.
+// No allocation per packet; the consumer sleeps in Atomics.waitAsync and is woken by the producer's notify.
+
+const HEAD = 0;
+const TAIL = 1;
+const HEADER_INTS = 16; // head and tail on their own cache line, away from the slots
+/** Slot: u16 length, u16 reserved, u32 conference number, u32 source SSRC, then the packet. */
+const SLOT_META = 12;
+/** Atomics.waitAsync (ES2024; in Node since 16) is not in the ES2023 lib this project type-checks against. */
+interface AtomicsWaitAsync {
+  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+}
+
+export const RING_SLOT_SIZE = 1536;
+export const RING_SLOTS = 2048;
+
+export class PacketRing {
+  readonly sab: SharedArrayBuffer;
+  private readonly ctl: Int32Array;
+  private readonly bytes: Buffer;
+  private readonly slots: number;
+  private readonly mask: number;
+  /** Packets the producer dropped because the ring was full. */
+  overflows = 0;
+
+  constructor(sab?: SharedArrayBuffer, slots = RING_SLOTS) {
+    this.slots = slots;
+    this.mask = slots - 1;
+    this.sab = sab ?? new SharedArrayBuffer(HEADER_INTS * 4 + slots * RING_SLOT_SIZE);
+    this.ctl = new Int32Array(this.sab, 0, HEADER_INTS);
+    this.bytes = Buffer.from(this.sab, HEADER_INTS * 4, slots * RING_SLOT_SIZE);
+  }
+
+  /** Producer: copies buf[0..len) in; false (and counted) when full or too large. */
+  push(conferenceNum: number, ssrc: number, buf: Buffer, len: number): boolean {
+    const ctl = this.ctl;
+    const head = ctl[HEAD];
+    if (((head - Atomics.load(ctl, TAIL)) | 0) >= this.slots || len > RING_SLOT_SIZE - SLOT_META) {
+      this.overflows++;
+      return false;
+    }
+    const o = (head & this.mask) * RING_SLOT_SIZE;
+    const b = this.bytes;
+    b.writeUInt16LE(len, o);
+    b.writeUInt32LE(conferenceNum >>> 0, o + 4);
+    b.writeUInt32LE(ssrc >>> 0, o + 8);
+    buf.copy(b, o + SLOT_META, 0, len);
+    Atomics.store(ctl, HEAD, (head + 1) | 0);
+    Atomics.notify(ctl, HEAD, 1);
+    return true;
+  }
+
+  /**
+   * Consumer: calls `fn` for every packet until the ring is empty (the view passed to `fn` is valid only
+   * during the call). Returns the number of packets taken.
+   */
+  drain(fn: (conferenceNum: number, ssrc: number, packet: Buffer, len: number) => void, views: Buffer[]): number {
+    const ctl = this.ctl;
+    let tail = ctl[TAIL];
+    const head = Atomics.load(ctl, HEAD);
+    let n = 0;
+    while (tail !== head) {
+      const i = tail & this.mask;
+      const o = i * RING_SLOT_SIZE;
+      const b = this.bytes;
+      try {
+        fn(b.readUInt32LE(o + 4), b.readUInt32LE(o + 8), views[i], b.readUInt16LE(o));
+      } catch {
+        // a failure drops this packet only
+      }
+      tail = (tail + 1) | 0;
+      Atomics.store(ctl, TAIL, tail);
+      n++;
+    }
+    return n;
+  }
+
+  /** Consumer: per-slot views of the packet bytes (made once). */
+  slotViews(): Buffer[] {
+    const views: Buffer[] = [];
+    for (let i = 0; i < this.slots; i++) {
+      const o = i * RING_SLOT_SIZE + SLOT_META;
+      views.push(this.bytes.subarray(o, o + RING_SLOT_SIZE - SLOT_META));
+    }
+    return views;
+  }
+
+  /** Consumer: resolves when the producer has pushed past what was seen (at once if it already has). */
+  waitForData(): Promise<unknown> | null {
+    const ctl = this.ctl;
+    const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, HEAD, ctl[TAIL]);
+    return r.async ? r.value : null;
+  }
+}

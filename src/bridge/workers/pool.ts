@@ -1,0 +1,200 @@
+// The control thread's side of the media workers: starts one worker per core, binds their sockets to the
+// one media port (SO_REUSEPORT), numbers conferences and endpoints, sends every control request to every
+// worker, relays what one worker learns about an endpoint to the others, and sums their counters.
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import type { Json } from '../../bus/bus.ts';
+import type { Config } from '../../config/config.ts';
+import type { Logger } from '../../log.ts';
+import type { BridgeCertificate } from '../certificate.ts';
+import { PacketRing } from './packet-ring.ts';
+import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
+
+/** Endpoints one bridge process numbers at most (size of the shared SRTCP index table). */
+const MAX_ENDPOINTS = 65536;
+/** handOff masks are 32-bit. */
+export const MAX_MEDIA_WORKERS = 16;
+
+/** How many media workers `mediaWorkers` asks for: 0 = one per core; 1 = none (the main thread forwards). */
+export function mediaWorkerCount(setting: number): number {
+  const n = setting === 0 ? availableParallelism() : setting;
+  return Math.max(1, Math.min(MAX_MEDIA_WORKERS, n));
+}
+
+type ControlOp = 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire';
+
+export class MediaWorkerPool {
+  port = 0;
+  private readonly workers: Worker[];
+  private readonly log: Logger;
+  private readonly rtcpIndexes: Int32Array;
+  private readonly endpointNums = new Map<string, number>();
+  private readonly freeEndpointNums: number[] = [];
+  private nextEndpointNum = 0;
+  private readonly conferenceNums = new Map<string, { num: number; endpoints: number }>();
+  private nextConferenceNum = 1;
+  private nextRequestId = 1;
+  private readonly pendingCounters = new Map<number, { left: number; sum: Record<string, number>; resolve: (c: Record<string, number>) => void }>();
+  private closing = false;
+
+  private constructor(workers: Worker[], log: Logger, rtcpIndexes: Int32Array) {
+    this.workers = workers;
+    this.log = log;
+    this.rtcpIndexes = rtcpIndexes;
+  }
+
+  static async start(opts: {
+    count: number;
+    bridgeId: string;
+    config: Config;
+    log: Logger;
+    certificate: BridgeCertificate;
+    consentTimeoutMs?: number;
+    bindAddress: string;
+    onEvent: (subject: string, payload: Json) => void;
+  }): Promise<MediaWorkerPool> {
+    const n = opts.count;
+    const rtcpSab = new SharedArrayBuffer(MAX_ENDPOINTS * 4);
+    const rings: Array<Array<SharedArrayBuffer | null>> = [];
+    for (let from = 0; from < n; from++) {
+      rings.push([]);
+      for (let to = 0; to < n; to++) rings[from].push(from === to ? null : new PacketRing().sab);
+    }
+    const workers: Worker[] = [];
+    for (let i = 0; i < n; i++) {
+      const data: MediaWorkerData = {
+        workerIndex: i,
+        workerCount: n,
+        bridgeId: opts.bridgeId,
+        config: opts.config,
+        logLevel: opts.log.level,
+        certificate: opts.certificate,
+        consentTimeoutMs: opts.consentTimeoutMs,
+        rtcpIndexes: rtcpSab,
+        rings,
+      };
+      workers.push(new Worker(new URL('./media-worker.ts', import.meta.url), { workerData: data, name: `media-${i}` }));
+    }
+    const pool = new MediaWorkerPool(workers, opts.log, new Int32Array(rtcpSab));
+    for (const [i, w] of workers.entries()) {
+      w.on('message', (m: FromWorker) => pool.onMessage(i, m, opts.onEvent));
+      w.on('error', (e: Error) => opts.log.error({ worker: i, err: e.message }, 'media worker failed'));
+      w.on('exit', (code) => {
+        if (!pool.closing) opts.log.error({ worker: i, code }, 'media worker exited');
+      });
+    }
+    try {
+      // the first socket picks the port (0 = any), the others join it
+      pool.port = await pool.bind(0, opts.bindAddress, opts.config.mediaPort);
+      for (let i = 1; i < n; i++) await pool.bind(i, opts.bindAddress, pool.port);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  private bind(i: number, address: string, port: number): Promise<number> {
+    const w = this.workers[i];
+    return new Promise((resolve, reject) => {
+      const onMessage = (m: FromWorker) => {
+        if (m.type === 'bound') resolve(m.port);
+        else if (m.type === 'bindError') reject(new Error(`media worker ${i}: ${m.message}`));
+        else return;
+        w.off('message', onMessage);
+      };
+      w.on('message', onMessage);
+      w.postMessage({ type: 'bind', address, port } satisfies ToWorker);
+    });
+  }
+
+  private onMessage(from: number, m: FromWorker, onEvent: (subject: string, payload: Json) => void): void {
+    if (m.type === 'event') onEvent(m.subject, m.payload);
+    else if (m.type === 'peer') {
+      for (const [i, w] of this.workers.entries()) if (i !== from) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
+    } else if (m.type === 'counters') {
+      const p = this.pendingCounters.get(m.id);
+      if (!p) return;
+      for (const [k, v] of Object.entries(m.counters)) p.sum[k] = (p.sum[k] ?? 0) + v;
+      if (--p.left === 0) {
+        this.pendingCounters.delete(m.id);
+        p.resolve(p.sum);
+      }
+    }
+  }
+
+  private broadcast(op: ControlOp, payload: Record<string, unknown>): void {
+    for (const w of this.workers) w.postMessage({ type: 'op', op, payload } satisfies ToWorker);
+  }
+
+  /** After the control thread's bridge accepted the allocation (and chose ufrag/pwd). */
+  allocate(conferenceId: string, endpointId: string, ufrag: string, pwd: string): void {
+    const key = `${conferenceId}\n${endpointId}`;
+    if (this.endpointNums.has(key)) this.release(conferenceId, endpointId);
+    const endpointNum = this.freeEndpointNums.pop() ?? this.nextEndpointNum++;
+    if (endpointNum >= MAX_ENDPOINTS) throw new Error('too many endpoints on this bridge');
+    this.endpointNums.set(key, endpointNum);
+    Atomics.store(this.rtcpIndexes, endpointNum, 1);
+    let conf = this.conferenceNums.get(conferenceId);
+    if (!conf) this.conferenceNums.set(conferenceId, (conf = { num: this.nextConferenceNum++, endpoints: 0 }));
+    conf.endpoints++;
+    this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum });
+  }
+
+  /** configure, subscribe, mute: after the control thread's bridge accepted them. */
+  apply(op: 'configure' | 'subscribe' | 'mute', payload: Record<string, unknown>): void {
+    this.broadcast(op, payload);
+  }
+
+  expire(conferenceId: string, endpointId: string): void {
+    if (!this.endpointNums.has(`${conferenceId}\n${endpointId}`)) return;
+    this.broadcast('expire', { conferenceId, endpointId });
+    this.release(conferenceId, endpointId);
+  }
+
+  private release(conferenceId: string, endpointId: string): void {
+    const key = `${conferenceId}\n${endpointId}`;
+    const num = this.endpointNums.get(key);
+    if (num === undefined) return;
+    this.endpointNums.delete(key);
+    this.freeEndpointNums.push(num);
+    const conf = this.conferenceNums.get(conferenceId);
+    if (conf && --conf.endpoints === 0) this.conferenceNums.delete(conferenceId);
+  }
+
+  /** The sum of every worker's packet counters. */
+  counters(): Promise<Record<string, number>> {
+    const id = this.nextRequestId++;
+    return new Promise((resolve) => {
+      this.pendingCounters.set(id, { left: this.workers.length, sum: {}, resolve });
+      for (const w of this.workers) w.postMessage({ type: 'counters', id } satisfies ToWorker);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.all(
+      this.workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            const done = () => resolve();
+            const timer = setTimeout(done, 2000);
+            w.on('message', (m: FromWorker) => {
+              if (m.type === 'closed') {
+                clearTimeout(timer);
+                done();
+              }
+            });
+            w.once('exit', () => {
+              clearTimeout(timer);
+              done();
+            });
+            w.postMessage({ type: 'close' } satisfies ToWorker);
+          }),
+      ),
+    );
+    await Promise.all(this.workers.map((w) => w.terminate()));
+    this.log.debug('media workers stopped');
+  }
+}

@@ -1,0 +1,166 @@
+// The Bridge as one media worker of several (see media-worker.ts and docs/ARCHITECTURE.md). Every worker
+// holds the whole control state; the kernel (SO_REUSEPORT) gives each worker the packets of some remote
+// addresses, and that worker is the endpoint's "local" one: it answers its ICE checks, runs its DTLS
+// handshake, decrypts what it sends and keeps its consent. Sending RTP to an endpoint is the job of one
+// fixed worker (its egress worker); a packet received elsewhere reaches it through a PacketRing.
+// What one worker learns about an endpoint (selected address, SRTP keys, disconnect) goes to the others.
+import { SrtpSession } from '../packet/srtp.ts';
+import { Bridge, type BridgeOptions } from '../bridge.ts';
+import type { Conference } from '../conference.ts';
+import type { DtlsSrtpKeys } from '../dtls.ts';
+import type { Endpoint, Source } from '../endpoint.ts';
+import type { PacketRing } from './packet-ring.ts';
+
+/** What a worker tells the others about an endpoint it receives. */
+export type PeerUpdate =
+  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number }
+  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys }
+  | { kind: 'disconnected'; conferenceId: string; endpointId: string };
+
+export interface WorkerBridgeOptions extends BridgeOptions {
+  workerIndex: number;
+  workerCount: number;
+  /** SRTCP index per endpoint number, shared by every worker (Atomics). */
+  rtcpIndexes: Int32Array;
+  /** Outgoing rings, by destination worker (null for this worker). */
+  rings: Array<PacketRing | null>;
+  /** Tells the other workers (through the control thread). */
+  sendPeerUpdate(update: PeerUpdate): void;
+}
+
+export class WorkerBridge extends Bridge {
+  readonly workerIndex: number;
+  private readonly workerCount: number;
+  private readonly rtcpIndexes: Int32Array;
+  private readonly rings: Array<PacketRing | null>;
+  private readonly sendPeerUpdate: (update: PeerUpdate) => void;
+  private readonly endpointNums = new Map<Endpoint, number>();
+  private readonly conferenceNums = new Map<Conference, number>();
+  private readonly conferencesByNum = new Map<number, Conference>();
+  /** Applying another worker's update: do not echo it back. */
+  private applying = false;
+  /** Inside expire(): the control thread publishes that event, not the workers. */
+  expiring = false;
+
+  constructor(opts: WorkerBridgeOptions) {
+    super({ ...opts, reusePort: true });
+    this.workerIndex = opts.workerIndex;
+    this.workerCount = opts.workerCount;
+    this.rtcpIndexes = opts.rtcpIndexes;
+    this.rings = opts.rings;
+    this.sendPeerUpdate = opts.sendPeerUpdate;
+  }
+
+  allocateNumbered(p: { conferenceId: string; endpointId: string; ufrag: string; pwd: string; conferenceNum: number; endpointNum: number }): void {
+    this.allocate(p.conferenceId, p.endpointId, { ufrag: p.ufrag, pwd: p.pwd });
+    const conference = this.conferences.get(p.conferenceId)!;
+    const ep = conference.endpoints.get(p.endpointId)!;
+    const egress = p.endpointNum % this.workerCount;
+    ep.egress = egress === this.workerIndex ? -1 : egress;
+    ep.local = false; // until its packets arrive here
+    this.endpointNums.set(ep, p.endpointNum);
+    if (!this.conferenceNums.has(conference)) {
+      this.conferenceNums.set(conference, p.conferenceNum);
+      this.conferencesByNum.set(p.conferenceNum, conference);
+    }
+  }
+
+  override expire(conferenceId: string, endpointId: string): boolean {
+    const conference = this.conferences.get(conferenceId);
+    const ep = conference?.endpoints.get(endpointId);
+    if (ep !== undefined) this.endpointNums.delete(ep);
+    this.expiring = true;
+    try {
+      return super.expire(conferenceId, endpointId);
+    } finally {
+      this.expiring = false;
+      if (conference !== undefined && !this.conferences.has(conferenceId)) {
+        const num = this.conferenceNums.get(conference);
+        this.conferenceNums.delete(conference);
+        if (num !== undefined) this.conferencesByNum.delete(num);
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- hooks of the one-thread bridge
+
+  override iceCheckPassed(ep: Endpoint, address: string, port: number, useCandidate: boolean): void {
+    const before = ep.address === null ? '' : `${ep.address}:${ep.port}`;
+    ep.local = true;
+    super.iceCheckPassed(ep, address, port, useCandidate);
+    if (ep.address !== null && `${ep.address}:${ep.port}` !== before) {
+      this.sendPeerUpdate({ kind: 'address', conferenceId: ep.conference.id, endpointId: ep.id, address: ep.address, port: ep.port });
+    }
+  }
+
+  protected override onSrtpReady(ep: Endpoint, keys: DtlsSrtpKeys): void {
+    this.sendPeerUpdate({
+      kind: 'srtp',
+      conferenceId: ep.conference.id,
+      endpointId: ep.id,
+      address: ep.address ?? '',
+      port: ep.port,
+      keys,
+    });
+  }
+
+  override disconnect(ep: Endpoint, reason: string): void {
+    const wasLocal = ep.local && (ep.connected || ep.address !== null);
+    super.disconnect(ep, reason);
+    if (wasLocal && !this.applying && !ep.closed) {
+      this.sendPeerUpdate({ kind: 'disconnected', conferenceId: ep.conference.id, endpointId: ep.id });
+    }
+  }
+
+  /** What another worker learnt about an endpoint it receives. */
+  applyPeerUpdate(u: PeerUpdate): void {
+    const ep = this.conferences.get(u.conferenceId)?.endpoints.get(u.endpointId);
+    if (ep === undefined || ep.closed) return;
+    this.applying = true;
+    try {
+      if (u.kind === 'disconnected') {
+        if (ep.local) return; // this worker receives it now: its own state wins
+        this.disconnect(ep, 'disconnected on another media worker');
+        return;
+      }
+      // the endpoint's packets go to the other worker: this one only sends to it
+      ep.local = false;
+      ep.address = u.address || ep.address;
+      ep.port = u.port || ep.port;
+      if (u.kind === 'srtp') {
+        const k = u.keys;
+        const b = (x: Uint8Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
+        ep.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
+        ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
+        ep.connected = ep.address !== null;
+      }
+    } finally {
+      this.applying = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- the media path (RouterHost)
+
+  handOff(mask: number, source: Source, buf: Buffer, len: number): void {
+    const num = this.conferenceNums.get(source.owner.conference);
+    if (num === undefined) return;
+    for (let w = 0; w < this.workerCount; w++) {
+      if ((mask & (1 << w)) !== 0) {
+        const ring = this.rings[w];
+        if (ring !== null && !ring.push(num, source.ssrc, buf, len)) this.counters.dropError++;
+      }
+    }
+  }
+
+  rtcpIndex(to: Endpoint): number {
+    const num = this.endpointNums.get(to);
+    return num === undefined ? to.srtpOut!.nextRtcpIndex : Atomics.add(this.rtcpIndexes, num, 1) & 0x7fffffff;
+  }
+
+  /** A packet another worker received: send it to this worker's receivers of the source. */
+  readonly onPeerPacket = (conferenceNum: number, ssrc: number, packet: Buffer, len: number): void => {
+    const conference = this.conferencesByNum.get(conferenceNum);
+    const source = conference?.sources.get(ssrc);
+    if (source !== undefined) this.router.forwardFromPeer(source, packet, len);
+  };
+}
