@@ -24,10 +24,10 @@ import {
   type NatsConnection,
   type Subscription,
 } from '@nats-io/transport-node';
-import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
 import { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
+import { decode, encode, encodeReply, readReply } from './nats-wire.ts';
 
 export { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
 
@@ -47,35 +47,6 @@ export interface NatsBusOptions {
   reconnectWaitMs?: number;
   /** Give up the first connection after this long (default: never; keeps trying and logging). */
   firstConnectTimeoutMs?: number;
-}
-
-const replyEnvelopeSchema = z.union([
-  z.object({ ok: z.literal(true), reply: z.unknown().optional() }),
-  z.object({ ok: z.literal(false), error: z.string(), name: z.string().optional() }),
-]);
-
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-function encode(value: unknown): Uint8Array {
-  const text = JSON.stringify(value);
-  return encoder.encode(text === undefined ? 'null' : text);
-}
-
-/** The message's JSON payload, or an Error saying why it is not one. */
-function decode(data: Uint8Array): unknown {
-  if (data.length === 0) return undefined;
-  let text: string;
-  try {
-    text = decoder.decode(data);
-  } catch {
-    throw new Error('payload is not valid UTF-8');
-  }
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error('payload is not JSON');
-  }
 }
 
 function describeConnectError(e: unknown): string {
@@ -244,23 +215,15 @@ export class NatsBus implements Bus {
   }
 
   private async answer(subject: string, msg: Msg, handler: (payload: unknown) => Promise<Json> | Json): Promise<void> {
-    let envelope: unknown;
+    let outcome: { reply: unknown } | { error: unknown };
     try {
-      const payload = decode(msg.data);
-      const reply = await handler(payload);
-      envelope = { ok: true, reply };
+      outcome = { reply: await handler(decode(msg.data)) };
     } catch (e) {
-      envelope = e instanceof Error ? { ok: false, error: e.message, name: e.name } : { ok: false, error: String(e) };
+      outcome = { error: e };
     }
     if (!msg.reply) return; // a publish on a request subject: nobody waits for the answer
-    let data: Uint8Array;
     try {
-      data = encode(envelope);
-    } catch (e) {
-      data = encode({ ok: false, error: `the reply could not be encoded: ${(e as Error).message}` });
-    }
-    try {
-      msg.respond(data);
+      msg.respond(encodeReply(outcome));
     } catch (e) {
       this.log.warn({ subject, err: (e as Error).message }, 'could not send a bus reply');
     }
@@ -274,23 +237,7 @@ export class NatsBus implements Bus {
     } catch (e) {
       throw this.requestError(subject, timeoutMs, e);
     }
-    let raw: unknown;
-    try {
-      raw = decode(msg.data);
-    } catch (e) {
-      throw new Error(`malformed reply on ${subject}: ${(e as Error).message}`);
-    }
-    const envelope = replyEnvelopeSchema.safeParse(raw);
-    if (!envelope.success) throw new Error(`malformed reply on ${subject}: not a bus reply envelope`);
-    if (envelope.data.ok) return envelope.data.reply;
-    const { error, name } = envelope.data;
-    let err: Error;
-    if (name === 'BusTimeoutError') err = new BusTimeoutError(subject, timeoutMs);
-    else if (name === 'BusNoHandlerError') err = new BusNoHandlerError(subject);
-    else err = new Error(error);
-    err.message = error;
-    if (name && err.name === 'Error') err.name = name;
-    throw err;
+    return readReply(subject, timeoutMs, msg.data);
   }
 
   private requestError(subject: string, timeoutMs: number, e: unknown): Error {
