@@ -1,40 +1,32 @@
 // End to end: accounts mode ("secure domain"). The admin adds a user with `tertulia users add`; a guest who
 // comes first is asked to sign in; the host signs in (a wrong password is refused) and starts the meeting as
 // moderator; the guest then joins without an account.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser, newParticipant } from '../helpers/browser.ts';
+import { newParticipant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { inMeeting, startJoin } from '../helpers/access-ui.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 describe('accounts mode', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser({ TERTULIA_AUTH_MODE: 'accounts' });
 
   before(async () => {
-    server = await startServer({ TERTULIA_AUTH_MODE: 'accounts' });
     const add = spawnSync(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'users', 'add', 'hostess'], {
       input: 'a good long password\n',
       encoding: 'utf8',
-      env: { ...process.env, TERTULIA_CONFIG: '', TERTULIA_DATA_DIR: server.dataDir },
+      env: { ...process.env, TERTULIA_CONFIG: '', TERTULIA_DATA_DIR: suite.server.dataDir },
     });
     assert.equal(add.status, 0, add.stderr);
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
   });
 
   test('the host signs in and starts the meeting; a guest joins without an account', async () => {
-    const host = await newParticipant(browser, 'Hostess');
-    await startJoin(host, server.baseUrl, 'Team');
+    const host = await newParticipant(suite.browser, 'Hostess');
+    await startJoin(host, suite.server.baseUrl, 'Team');
     await host.page.getByRole('heading', { name: 'Sign in to start this meeting' }).waitFor({ timeout: 20_000 });
     await host.page.getByRole('textbox', { name: 'Username' }).fill('hostess');
     await host.page.getByLabel('Password', { exact: true }).fill('not the password');
@@ -45,8 +37,8 @@ describe('accounts mode', () => {
     await inMeeting(host);
     await host.page.getByRole('button', { name: 'Moderator tools', exact: true }).waitFor();
 
-    const guest = await newParticipant(browser, 'Guest');
-    await startJoin(guest, server.baseUrl, 'team');
+    const guest = await newParticipant(suite.browser, 'Guest');
+    await startJoin(guest, suite.server.baseUrl, 'team');
     await inMeeting(guest);
     assert.equal(await guest.page.getByRole('button', { name: 'Moderator tools' }).count(), 0);
     await host.page.getByRole('group', { name: 'Guest', exact: true }).waitFor({ timeout: 10_000 });
@@ -55,8 +47,8 @@ describe('accounts mode', () => {
   });
 
   test('a guest who comes before the host is asked to sign in, in Spanish too', async () => {
-    const early = await newParticipant(browser, 'Temprano', 'es-ES');
-    await early.page.goto(`${server.baseUrl}/Otra-Sala?lang=es#config.resolution=180`);
+    const early = await newParticipant(suite.browser, 'Temprano', 'es-ES');
+    await early.page.goto(`${suite.server.baseUrl}/Otra-Sala?lang=es#config.resolution=180`);
     await early.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Temprano');
     await early.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
     await early.page.getByRole('heading', { name: 'Inicia sesión para empezar esta reunión' }).waitFor({ timeout: 20_000 });

@@ -1,13 +1,13 @@
 // Bad input during a live meeting: malformed WebSocket messages and garbage UDP datagrams are refused or
 // dropped, the server never crashes, and the meeting in progress keeps flowing.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import WebSocket from 'ws';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import type { RunningServer } from '../helpers/server.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 function openWs(server: RunningServer): Promise<{ ws: WebSocket; messages: any[]; closed: Promise<number> }> {
   return new Promise((resolve, reject) => {
@@ -45,27 +45,20 @@ function stunHeader(type: number, length: number): Buffer {
 }
 
 describe('bad input during a live meeting', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
 
   before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, 'Ben');
-    await joinThroughUi(ana, server.baseUrl, 'Robust');
-    await joinThroughUi(ben, server.baseUrl, 'Robust');
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Ben');
+    await joinThroughUi(ana, suite.server.baseUrl, 'Robust');
+    await joinThroughUi(ben, suite.server.baseUrl, 'Robust');
     await waitUntil('media to flow', () => remoteStats(ben.page), (s) => (s.Ana?.framesDecoded ?? 0) > 5, 45_000);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
   });
 
   test('malformed WebSocket messages get an error reply and leave the connection usable', async () => {
-    const { ws, messages } = await openWs(server);
+    const { ws, messages } = await openWs(suite.server);
     const bad: (string | Buffer)[] = [
       'not json at all',
       '{"type":',
@@ -99,7 +92,7 @@ describe('bad input during a live meeting', () => {
   });
 
   test('an oversized WebSocket message closes that connection cleanly', async () => {
-    const { ws, closed } = await openWs(server);
+    const { ws, closed } = await openWs(suite.server);
     ws.send('x'.repeat(2 * 1024 * 1024));
     const code = await closed;
     assert.equal(code, 1009);
@@ -107,7 +100,7 @@ describe('bad input during a live meeting', () => {
 
   test('garbage datagrams to the media port are dropped', async () => {
     const sock = dgram.createSocket('udp4');
-    const send = (b: Buffer) => new Promise<void>((r) => sock.send(b, server.mediaPort, '127.0.0.1', () => r()));
+    const send = (b: Buffer) => new Promise<void>((r) => sock.send(b, suite.server.mediaPort, '127.0.0.1', () => r()));
     const rtp = (len: number) => {
       const b = randomBytes(len);
       b[0] = 0x80 | (b[0]! & 0x3f);
@@ -131,11 +124,11 @@ describe('bad input during a live meeting', () => {
     }
     sock.close();
     await sleep(1000);
-    assert.ok(server.alive(), 'server still running');
+    assert.ok(suite.server.alive(), 'server still running');
   });
 
   test('the meeting keeps flowing after all that', async () => {
-    const res = await fetch(`http://127.0.0.1:${server.httpPort}/healthz`, { redirect: 'manual' });
+    const res = await fetch(`http://127.0.0.1:${suite.server.httpPort}/healthz`, { redirect: 'manual' });
     assert.equal(res.status, 301);
     const before = await remoteStats(ben.page);
     const beforeAna = await remoteStats(ana.page);
@@ -148,6 +141,6 @@ describe('bad input during a live meeting', () => {
         a.Ben!.framesDecoded > beforeAna.Ben!.framesDecoded + 20,
       20_000,
     );
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

@@ -1,36 +1,25 @@
 // End to end: chat in the meeting — room and private messages, the unread badge, clickable links, HTML shown as
 // text, history for a late joiner and after a reload.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 describe('chat', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
   const benName = 'Ben <img src=x onerror="window.__pwned=1">';
   const room = 'Charla';
   const message = 'See https://example.org/doc?id=7. <script>window.__pwned = 1</script> <b>bold?</b>';
 
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   const log = (p: Participant) => p.page.getByRole('log', { name: 'Chat' });
 
   test('a room message reaches everyone, with an unread badge, a clickable link and HTML as text', async () => {
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, benName);
-    await joinThroughUi(ana, server.baseUrl, room);
-    await joinThroughUi(ben, server.baseUrl, room);
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, benName);
+    await joinThroughUi(ana, suite.server.baseUrl, room);
+    await joinThroughUi(ben, suite.server.baseUrl, room);
     await ana.page.getByRole('group', { name: benName, exact: true }).waitFor({ timeout: 10_000 });
 
     await ana.page.getByRole('button', { name: 'Open chat' }).click();
@@ -74,8 +63,8 @@ describe('chat', () => {
   });
 
   test('a late joiner sees the room messages so far, never the private ones', async () => {
-    const caro = await newParticipant(browser, 'Caro');
-    await joinThroughUi(caro, server.baseUrl, room);
+    const caro = await newParticipant(suite.browser, 'Caro');
+    await joinThroughUi(caro, suite.server.baseUrl, room);
     await caro.page.getByRole('button', { name: 'Open chat' }).click();
     await log(caro).getByRole('link', { name: 'https://example.org/doc?id=7' }).waitFor({ timeout: 5000 });
     assert.equal(await log(caro).getByText('just between us').count(), 0);
@@ -96,6 +85,6 @@ describe('chat', () => {
     await ben.page.getByRole('button', { name: 'Open chat' }).click();
     await log(ben).getByText('hola a todos').waitFor({ timeout: 5000 });
     await log(ben).getByRole('link', { name: 'https://example.org/doc?id=7' }).waitFor();
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

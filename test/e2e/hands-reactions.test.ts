@@ -1,39 +1,28 @@
 // End to end: raised hands (tile, participants pane, order by time raised), reactions, the participants pane
 // (names, muted, hands), renaming during the meeting, and notices of joins, leaves, hands.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 describe('hands, reactions, participants pane, names and notices', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
   let caro: Participant;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   const pane = (p: Participant) => p.page.getByRole('complementary', { name: 'Participants' });
   const paneNames = async (p: Participant) =>
     (await pane(p).getByRole('listitem').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '')));
 
   test('joins are announced; the pane lists everyone with who is muted', async () => {
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, 'Ben');
-    caro = await newParticipant(browser, 'Caro');
-    await joinThroughUi(ana, server.baseUrl, 'Manos');
-    await joinThroughUi(ben, server.baseUrl, 'Manos', { muteMic: true });
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Ben');
+    caro = await newParticipant(suite.browser, 'Caro');
+    await joinThroughUi(ana, suite.server.baseUrl, 'Manos');
+    await joinThroughUi(ben, suite.server.baseUrl, 'Manos', { muteMic: true });
     await ana.page.getByRole('status').filter({ hasText: 'Ben joined' }).waitFor({ timeout: 10_000 });
-    await joinThroughUi(caro, server.baseUrl, 'Manos');
+    await joinThroughUi(caro, suite.server.baseUrl, 'Manos');
     await ana.page.getByRole('status').filter({ hasText: 'Caro joined' }).waitFor({ timeout: 10_000 });
 
     await ana.page.getByRole('button', { name: 'Participants' }).click();
@@ -103,6 +92,6 @@ describe('hands, reactions, participants pane, names and notices', () => {
     await caro.page.getByRole('button', { name: 'Leave meeting' }).click();
     await ana.page.getByRole('status').filter({ hasText: 'Carolina <i> left' }).waitFor({ timeout: 10_000 });
     await pane(ana).getByRole('listitem', { name: 'Carolina <i>' }).waitFor({ state: 'detached' });
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

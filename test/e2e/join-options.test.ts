@@ -1,32 +1,21 @@
 // Joining with the camera off, the microphone muted, or no camera at all still gives a working meeting.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, remoteStats, waitUntil } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, waitUntil } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 describe('joining without camera or microphone', () => {
-  let server: RunningServer;
-  let browser: Browser;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
+  const suite = useServerAndBrowser();
 
   test('camera off, microphone muted, and no camera at all', async () => {
-    const eva = await newParticipant(browser, 'Eva Luna');
-    await joinThroughUi(eva, server.baseUrl, 'Options', { stopCamera: true, muteMic: true });
+    const eva = await newParticipant(suite.browser, 'Eva Luna');
+    await joinThroughUi(eva, suite.server.baseUrl, 'Options', { stopCamera: true, muteMic: true });
     // Eva's own toolbar reflects what she chose on the pre-join screen.
     await eva.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).waitFor();
     await eva.page.getByRole('toolbar').getByRole('button', { name: 'Unmute microphone' }).waitFor();
 
     // Fer's browser has no camera: every video capture request fails the way Chromium's does.
-    const fer = await newParticipant(browser, 'Fer');
+    const fer = await newParticipant(suite.browser, 'Fer');
     await fer.context.addInitScript(() => {
       const md = navigator.mediaDevices;
       const original = md.getUserMedia.bind(md);
@@ -37,7 +26,7 @@ describe('joining without camera or microphone', () => {
       const enumerate = md.enumerateDevices.bind(md);
       md.enumerateDevices = async () => (await enumerate()).filter((d) => d.kind !== 'videoinput');
     });
-    await joinThroughUi(fer, server.baseUrl, 'options');
+    await joinThroughUi(fer, suite.server.baseUrl, 'options');
 
     // Each sees the other's tile, with initials instead of video.
     const evaTile = fer.page.getByRole('group', { name: 'Eva Luna', exact: true });
@@ -56,6 +45,6 @@ describe('joining without camera or microphone', () => {
     const v = await waitUntil('Fer to decode Eva\'s video', () => remoteStats(fer.page), (x) => (x['Eva Luna']?.framesDecoded ?? 0) > 5, 30_000);
     assert.ok(v['Eva Luna']!.framesDecoded > 5);
     await evaTile.locator('video').waitFor({ timeout: 5000 });
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

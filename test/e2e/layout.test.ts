@@ -1,10 +1,10 @@
 // End to end: tile and speaker view, pinning, full screen, a phone-sized screen, "Copy meeting link", the
 // Jitsi keyboard shortcuts, Spanish, and the Jitsi-style URL options.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Locator } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, type Participant } from '../helpers/browser.ts';
+import type { Locator } from 'playwright-core';
+import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 async function box(l: Locator) {
   const b = await l.boundingBox();
@@ -13,25 +13,15 @@ async function box(l: Locator) {
 }
 
 describe('layout, invite, shortcuts, languages and URL options', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
 
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   test('tile view adapts to the window; speaker view; pin', async () => {
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, 'Ben');
-    await joinThroughUi(ana, server.baseUrl, 'Vistas');
-    await joinThroughUi(ben, server.baseUrl, 'Vistas');
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Ben');
+    await joinThroughUi(ana, suite.server.baseUrl, 'Vistas');
+    await joinThroughUi(ben, suite.server.baseUrl, 'Vistas');
     const self = ana.page.getByRole('group', { name: 'Ana (you)' });
     const other = ana.page.getByRole('group', { name: 'Ben', exact: true });
     await other.waitFor({ timeout: 10_000 });
@@ -100,10 +90,10 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
     await ana.page.getByRole('button', { name: 'Exit full screen' }).click();
     await ana.page.getByRole('button', { name: 'Full screen' }).waitFor({ timeout: 5000 });
 
-    await ana.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.baseUrl });
+    await ana.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.baseUrl });
     await ana.page.getByRole('toolbar').getByRole('button', { name: 'Copy meeting link' }).click();
     await ana.page.getByRole('toolbar').getByRole('button', { name: 'Link copied' }).waitFor({ timeout: 5000 });
-    assert.equal(await ana.page.evaluate(() => navigator.clipboard.readText()), `${server.baseUrl}/Vistas`);
+    assert.equal(await ana.page.evaluate(() => navigator.clipboard.readText()), `${suite.server.baseUrl}/Vistas`);
   });
 
   test('keyboard shortcuts as in Jitsi Meet', async () => {
@@ -146,9 +136,9 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
   });
 
   test('Spanish from ?lang=es, and the URL options start muted, camera off, without the pre-join page', async () => {
-    const caro = await newParticipant(browser, 'Caro');
+    const caro = await newParticipant(suite.browser, 'Caro');
     await caro.page.goto(
-      `${server.baseUrl}/Vistas?lang=es#config.startWithAudioMuted=true&config.startWithVideoMuted=true&config.prejoinPageEnabled=false&userInfo.displayName=%22Caro%20Ruiz%22&config.resolution=180`,
+      `${suite.server.baseUrl}/Vistas?lang=es#config.startWithAudioMuted=true&config.startWithVideoMuted=true&config.prejoinPageEnabled=false&userInfo.displayName=%22Caro%20Ruiz%22&config.resolution=180`,
     );
     await caro.page.getByRole('group', { name: 'Caro Ruiz (tú)' }).waitFor({ timeout: 20_000 });
     const toolbar = caro.page.getByRole('toolbar', { name: 'Controles de la reunión' });
@@ -189,13 +179,13 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
   });
 
   test('Spanish from the browser language', async () => {
-    const dani = await newParticipant(browser, 'Dani', 'es-ES');
-    await dani.page.goto(`${server.baseUrl}/Vistas#config.prejoinPageEnabled=false&userInfo.displayName=%22Dani%22&config.resolution=180`);
+    const dani = await newParticipant(suite.browser, 'Dani', 'es-ES');
+    await dani.page.goto(`${suite.server.baseUrl}/Vistas#config.prejoinPageEnabled=false&userInfo.displayName=%22Dani%22&config.resolution=180`);
     await dani.page.getByRole('group', { name: 'Dani (tú)' }).waitFor({ timeout: 20_000 });
     await dani.page.getByRole('button', { name: 'Silenciar micrófono' }).waitFor();
     await dani.page.getByRole('button', { name: 'Configuración' }).click();
     await dani.page.getByRole('dialog', { name: 'Configuración' }).getByLabel('Nivel del micrófono').waitFor();
     await dani.context.close();
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

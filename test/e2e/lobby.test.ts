@@ -1,26 +1,18 @@
 // End to end: the lobby. The moderator turns it on; a joiner knocks and waits; the moderator admits them (they
 // join without reloading) or denies them (they are told).
-import { after, before, describe, test } from 'node:test';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, type Participant } from '../helpers/browser.ts';
+import { before, describe, test } from 'node:test';
+import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { inMeeting, openModeratorTools, startJoin } from '../helpers/access-ui.ts';
 
 describe('lobby', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   const room = 'Lobby-Room';
 
   before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    ana = await newParticipant(browser, 'Ana');
-    await joinThroughUi(ana, server.baseUrl, room);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+    ana = await newParticipant(suite.browser, 'Ana');
+    await joinThroughUi(ana, suite.server.baseUrl, room);
   });
 
   test('the moderator enables the lobby; Ben knocks, is admitted and joins without reloading', async () => {
@@ -28,8 +20,8 @@ describe('lobby', () => {
     await ana.page.getByRole('button', { name: 'Enable lobby' }).click();
     await ana.page.getByRole('button', { name: 'Disable lobby' }).waitFor();
 
-    const ben = await newParticipant(browser, 'Ben');
-    await startJoin(ben, server.baseUrl, room);
+    const ben = await newParticipant(suite.browser, 'Ben');
+    await startJoin(ben, suite.server.baseUrl, room);
     await ben.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' }).waitFor({ timeout: 20_000 });
 
     const lobby = ana.page.getByRole('region', { name: 'Waiting in the lobby' });
@@ -44,8 +36,8 @@ describe('lobby', () => {
   });
 
   test('a denied knock is told so and never joins', async () => {
-    const caro = await newParticipant(browser, 'Caro');
-    await startJoin(caro, server.baseUrl, room);
+    const caro = await newParticipant(suite.browser, 'Caro');
+    await startJoin(caro, suite.server.baseUrl, room);
     await caro.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' }).waitFor({ timeout: 20_000 });
     await ana.page.getByRole('button', { name: 'Deny Caro' }).click();
     await caro.page.getByRole('heading', { name: 'You were not let in' }).waitFor({ timeout: 10_000 });
@@ -56,8 +48,8 @@ describe('lobby', () => {
   });
 
   test('in Spanish the lobby controls have Spanish names', async () => {
-    const dani = await newParticipant(browser, 'Dani', 'es-ES');
-    await dani.page.goto(`${server.baseUrl}/${room}?lang=es#config.resolution=180`);
+    const dani = await newParticipant(suite.browser, 'Dani', 'es-ES');
+    await dani.page.goto(`${suite.server.baseUrl}/${room}?lang=es#config.resolution=180`);
     await dani.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Dani');
     await dani.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
     await dani.page.getByRole('heading', { name: 'Esperando a que un moderador te deje entrar' }).waitFor({ timeout: 20_000 });

@@ -1,33 +1,21 @@
 // End to end: the whole suite in one process, three (then a fourth, late) headless Chromium participants
 // joining through the UI, real camera/microphone media through the bridge.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 describe('a three-person meeting through the bridge', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   const people: Participant[] = [];
   // Case-insensitive, Unicode room names: everyone types it differently and lands in one room.
   const roomSpellings = ['Sala-Ñandú', 'sala-ñandú', 'SALA-ÑANDÚ'];
 
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   test('three participants join and see each other tile by tile', async () => {
     for (const [i, name] of ['Ana', 'Ben', 'Caro'].entries()) {
-      const p = await newParticipant(browser, name);
+      const p = await newParticipant(suite.browser, name);
       people.push(p);
-      await joinThroughUi(p, server.baseUrl, roomSpellings[i]!);
+      await joinThroughUi(p, suite.server.baseUrl, roomSpellings[i]!);
     }
     for (const p of people) {
       for (const other of people) {
@@ -90,8 +78,8 @@ describe('a three-person meeting through the bridge', () => {
   });
 
   test('a late joiner gets video from everyone at once', async () => {
-    const dan = await newParticipant(browser, 'Dan');
-    await joinThroughUi(dan, server.baseUrl, 'sala-ñandú');
+    const dan = await newParticipant(suite.browser, 'Dan');
+    await joinThroughUi(dan, suite.server.baseUrl, 'sala-ñandú');
     people.push(dan);
     const stats = await waitUntil(
       'Dan to decode video from Ana and Ben',
@@ -112,6 +100,6 @@ describe('a three-person meeting through the bridge', () => {
     for (const p of people) {
       await p.page.getByRole('group', { name: 'Dan', exact: true }).waitFor({ state: 'detached', timeout: 15_000 });
     }
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

@@ -1,31 +1,23 @@
 // End to end: moderation in an open room. Ana (first, so moderator) mutes Ben (his audio stops reaching her),
 // turns off self-unmute, mutes everyone, asks Ben to stop his camera, makes Ben moderator, locks the room
 // (Caro needs the password), removes Caro, and ends the meeting for all.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { inMeeting, openModeratorTools, startJoin } from '../helpers/access-ui.ts';
 
 describe('moderation', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
   const room = 'Moderated';
 
   before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, 'Ben');
-    await joinThroughUi(ana, server.baseUrl, room);
-    await joinThroughUi(ben, server.baseUrl, room);
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Ben');
+    await joinThroughUi(ana, suite.server.baseUrl, room);
+    await joinThroughUi(ben, suite.server.baseUrl, room);
   });
 
   test('only the moderator has moderator tools', async () => {
@@ -76,8 +68,8 @@ describe('moderation', () => {
     await ana.page.getByRole('textbox', { name: 'New meeting password' }).fill('tertulia-42');
     await ana.page.getByRole('button', { name: 'Lock room' }).click();
     await ana.page.getByRole('button', { name: 'Unlock room' }).waitFor();
-    const caro = await newParticipant(browser, 'Caro');
-    await startJoin(caro, server.baseUrl, room);
+    const caro = await newParticipant(suite.browser, 'Caro');
+    await startJoin(caro, suite.server.baseUrl, room);
     await caro.page.getByRole('heading', { name: 'This meeting is locked' }).waitFor({ timeout: 20_000 });
     await caro.page.getByLabel('Meeting password').fill('guess');
     await caro.page.getByRole('button', { name: 'Enter meeting' }).click();
@@ -104,6 +96,6 @@ describe('moderation', () => {
     await ben.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
     await ben.page.getByText('Ana ended the meeting for everyone.').waitFor();
     await ana.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

@@ -1,10 +1,10 @@
 // End to end: screen sharing — the screen reaches everyone as its own tile next to the sharer's camera, a
 // late joiner gets it too, and it stops cleanly both from the toolbar and from the browser's own bar.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import type { Page } from 'playwright-core';
+import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 /** Frames decoded from `participantId`'s screen (the m-line whose source has role "screen"). */
 async function screenFrames(page: Page, name: string): Promise<number> {
@@ -22,25 +22,15 @@ async function screenFrames(page: Page, name: string): Promise<number> {
 }
 
 describe('screen sharing', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
 
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
-
   test("the shared screen is its own large tile for everyone, beside the sharer's camera", async () => {
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, 'Ben');
-    await joinThroughUi(ana, server.baseUrl, 'Pantallas');
-    await joinThroughUi(ben, server.baseUrl, 'Pantallas');
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Ben');
+    await joinThroughUi(ana, suite.server.baseUrl, 'Pantallas');
+    await joinThroughUi(ben, suite.server.baseUrl, 'Pantallas');
     await ana.page.getByRole('group', { name: 'Ben', exact: true }).waitFor({ timeout: 10_000 });
 
     await ana.page.getByRole('button', { name: 'Share screen' }).click();
@@ -59,8 +49,8 @@ describe('screen sharing', () => {
   });
 
   test('a late joiner gets the screen that is being shared', async () => {
-    const caro = await newParticipant(browser, 'Caro');
-    await joinThroughUi(caro, server.baseUrl, 'pantallas');
+    const caro = await newParticipant(suite.browser, 'Caro');
+    await joinThroughUi(caro, suite.server.baseUrl, 'pantallas');
     await caro.page.getByRole('group', { name: "Ana's screen" }).locator('video').waitFor({ timeout: 15_000 });
     await waitUntil("Caro to decode Ana's screen", () => screenFrames(caro.page, 'Ana'), (n) => n > 3, 30_000);
     await caro.context.close();
@@ -91,6 +81,6 @@ describe('screen sharing', () => {
       return pc.getTransceivers().find((t) => t.mid === '2')?.sender.track?.readyState ?? 'none';
     });
     assert.equal(sending, 'none', 'nothing is sent on the screen m-line any more');
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

@@ -1,25 +1,14 @@
 // End to end: the settings dialog (camera, microphone and speaker choice, camera preview, microphone level
 // meter) and the connection-quality indicator on every tile.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { joinThroughUi, launchBrowser, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 describe('settings and connection quality', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
-
-  before(async () => {
-    server = await startServer();
-    browser = await launchBrowser();
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-  });
 
   const senderLabel = (p: Participant, mid: string) =>
     p.page.evaluate((m) => {
@@ -28,10 +17,10 @@ describe('settings and connection quality', () => {
     }, mid);
 
   test('each tile shows a connection quality from getStats', async () => {
-    ana = await newParticipant(browser, 'Ana');
-    ben = await newParticipant(browser, 'Ben');
-    await joinThroughUi(ana, server.baseUrl, 'Ajustes');
-    await joinThroughUi(ben, server.baseUrl, 'Ajustes');
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Ben');
+    await joinThroughUi(ana, suite.server.baseUrl, 'Ajustes');
+    await joinThroughUi(ben, suite.server.baseUrl, 'Ajustes');
     const known = /^Connection quality: (good|fair|poor)$/;
     await ben.page.getByRole('group', { name: 'Ana', exact: true }).getByRole('img', { name: known }).waitFor({ timeout: 20_000 });
     await ben.page.getByRole('group', { name: 'Ben (you)' }).getByRole('img', { name: known }).waitFor({ timeout: 20_000 });
@@ -84,6 +73,6 @@ describe('settings and connection quality', () => {
     );
     await dialog.getByRole('button', { name: 'Close' }).click();
     await dialog.waitFor({ state: 'detached' });
-    assert.ok(server.alive());
+    assert.ok(suite.server.alive());
   });
 });

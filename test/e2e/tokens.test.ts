@@ -1,12 +1,11 @@
 // End to end: token mode. The server is started the way an admin configures it (TERTULIA_AUTH_MODE=token, an
 // HS256 secret); tokens are minted here with a real JWT library (jose). A good token joins (with the token's
 // name and moderator right); every bad one gets a refusal page and never a join.
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import type { Browser } from 'playwright-core';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { launchBrowser, newParticipant, type Participant } from '../helpers/browser.ts';
+import { newParticipant, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { inMeeting, startJoin } from '../helpers/access-ui.ts';
 
 const SECRET = 'e2e-shared-secret-for-hs256-tokens';
@@ -28,18 +27,11 @@ async function token(extra: Record<string, unknown> = {}, secret = SECRET): Prom
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
 describe('token mode', () => {
-  let server: RunningServer;
-  let browser: Browser;
+  const suite = useServerAndBrowser({ TERTULIA_AUTH_MODE: 'token', TERTULIA_JWT_APP_ID: 'tertulia-e2e', TERTULIA_JWT_SECRET: SECRET });
   let probe: Participant;
 
   before(async () => {
-    server = await startServer({ TERTULIA_AUTH_MODE: 'token', TERTULIA_JWT_APP_ID: 'tertulia-e2e', TERTULIA_JWT_SECRET: SECRET });
-    browser = await launchBrowser();
-    probe = await newParticipant(browser, 'Mallory');
-  });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
+    probe = await newParticipant(suite.browser, 'Mallory');
   });
 
   const bad: [string, () => Promise<string>, RegExp][] = [
@@ -52,7 +44,7 @@ describe('token mode', () => {
   ];
   for (const [what, make, reason] of bad) {
     test(`a token with ${what} gets a refusal page`, async () => {
-      await startJoin(probe, server.baseUrl, 'TokenRoom', `?jwt=${await make()}`);
+      await startJoin(probe, suite.server.baseUrl, 'TokenRoom', `?jwt=${await make()}`);
       await probe.page.getByRole('heading', { name: 'Your access link was refused' }).waitFor({ timeout: 20_000 });
       await probe.page.getByText(reason).waitFor();
       assert.equal(await probe.page.getByRole('group', { name: 'Mallory (you)' }).count(), 0);
@@ -60,17 +52,17 @@ describe('token mode', () => {
   }
 
   test('no token and nobody in the room: a refusal page asking for an access link', async () => {
-    await startJoin(probe, server.baseUrl, 'TokenRoom');
+    await startJoin(probe, suite.server.baseUrl, 'TokenRoom');
     await probe.page.getByRole('heading', { name: 'This meeting needs an access link' }).waitFor({ timeout: 20_000 });
   });
 
   test("a good Jitsi token joins with the token's name and moderator rights; a guest then joins", async () => {
-    const ana = await newParticipant(browser, 'typed name');
-    await startJoin(ana, server.baseUrl, 'TokenRoom', `?jwt=${await token({ room: 'tokenroom' })}`);
+    const ana = await newParticipant(suite.browser, 'typed name');
+    await startJoin(ana, suite.server.baseUrl, 'TokenRoom', `?jwt=${await token({ room: 'tokenroom' })}`);
     await inMeeting(ana, 'Ana Token');
     await ana.page.getByRole('button', { name: 'Moderator tools', exact: true }).waitFor();
-    const guest = await newParticipant(browser, 'Guest');
-    await startJoin(guest, server.baseUrl, 'TokenRoom');
+    const guest = await newParticipant(suite.browser, 'Guest');
+    await startJoin(guest, suite.server.baseUrl, 'TokenRoom');
     await inMeeting(guest);
     assert.equal(await guest.page.getByRole('button', { name: 'Moderator tools' }).count(), 0);
     await ana.context.close();
