@@ -1,10 +1,10 @@
-// The WebRTC client: one WebSocket to the signalling server and one RTCPeerConnection that answers the
-// server's offers. mid "0" sends our audio, mid "1" our camera, mid "2" our screen while sharing; the other mids
-// carry remote participants.
+// The meeting client: one WebSocket to the signalling server (join, the roster, our mute/screen/name changes,
+// every server message to the listeners) and the peer connection that answers the server's offers (peer.ts).
 import type { ClientMessage, Participant, RemoteSource, ServerMessage } from '../../protocol/signal-messages.ts';
 import { Store } from './store.ts';
 import type { LocalMedia } from './local-media.ts';
-import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
+import type { RemoteStreams } from './remote-media.ts';
+import { PeerSession, type OwnTracks } from './peer.ts';
 import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 
@@ -40,11 +40,13 @@ export class Conference extends Store<ConferenceState> {
   #messageListeners = new Set<(m: ServerMessage) => void>();
   #url: string;
   #ws: WebSocket | null = null;
-  #pc: RTCPeerConnection | null = null;
-  #sources: RemoteSource[] = [];
-  #remote = new RemoteMedia();
-  /** Offers and sender changes run strictly one after another. */
-  #queue: Promise<void> = Promise.resolve();
+  #peer = new PeerSession({
+    tracks: () => this.#ownTracks(),
+    onMedia: (media) => {
+      this.update({ media });
+      this.#publish();
+    },
+  });
   #ended = false;
   #onPageHide = () => this.leave();
 
@@ -81,12 +83,12 @@ export class Conference extends Store<ConferenceState> {
 
   /** The live peer connection (for statistics), or null before the first offer and after the end. */
   get peerConnection(): RTCPeerConnection | null {
-    return this.#pc;
+    return this.#peer.connection;
   }
 
   /** Which participant each receive m-line carries (from the latest offer). */
   get remoteSources(): readonly RemoteSource[] {
-    return this.#sources;
+    return this.#peer.sources;
   }
 
   /** Every message from the server, after the conference itself handled it. */
@@ -113,7 +115,7 @@ export class Conference extends Store<ConferenceState> {
   /** Switches to another microphone or camera (settings); the new track replaces the old one on the wire. */
   async setDevice(kind: 'audioinput' | 'videoinput', deviceId: string): Promise<boolean> {
     const ok = kind === 'audioinput' ? await this.local.setMicrophoneDevice(deviceId) : await this.local.setCameraDevice(deviceId);
-    this.#enqueue(() => this.#applySenders());
+    this.#peer.updateSenders();
     return ok;
   }
 
@@ -138,7 +140,7 @@ export class Conference extends Store<ConferenceState> {
       if (this.state.screenTrack === track) this.stopScreenShare();
     });
     this.update({ screenTrack: track });
-    this.#enqueue(() => this.#applySenders());
+    this.#peer.updateSenders();
     this.#send({ type: 'screen-share', sharing: true });
     return true;
   }
@@ -148,7 +150,7 @@ export class Conference extends Store<ConferenceState> {
     if (!track) return;
     track.stop();
     this.update({ screenTrack: null });
-    this.#enqueue(() => this.#applySenders());
+    this.#peer.updateSenders();
     this.#send({ type: 'screen-share', sharing: false });
   }
 
@@ -207,7 +209,7 @@ export class Conference extends Store<ConferenceState> {
         break;
       }
       case 'offer':
-        this.#enqueue(() => this.#answer(m.sdp, m.version, m.sources));
+        this.#peer.answer(m.sdp, m.sources, (sdp) => this.#send({ type: 'answer', sdp, version: m.version }));
         break;
       case 'error':
         // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
@@ -226,69 +228,17 @@ export class Conference extends Store<ConferenceState> {
     }
   }
 
-  #enqueue(task: () => Promise<void>): void {
-    this.#queue = this.#queue.then(task).catch((err: unknown) => console.error('tertulia: media error', err));
-  }
-
-  #createPeerConnection(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
-    pc.ontrack = () => this.#remap();
-    this.#pc = pc;
-    return pc;
-  }
-
-  async #answer(sdp: string, version: number, sources: RemoteSource[]): Promise<void> {
-    if (this.#ended) return;
-    const pc = this.#pc ?? this.#createPeerConnection();
-    this.#sources = sources;
-    await pc.setRemoteDescription({ type: 'offer', sdp });
-    await this.#applySenders();
-    const answer = await pc.createAnswer();
-    await pc.setLocalDescription(answer);
-    if (this.#ended) return;
-    this.#send({ type: 'answer', sdp: pc.localDescription?.sdp ?? answer.sdp ?? '', version });
-    this.#remap();
-  }
-
-  #transceiver(mid: '0' | '1' | '2'): RTCRtpTransceiver | undefined {
-    return this.#pc?.getTransceivers().find((t) => t.mid === mid);
-  }
-
-  /**
-   * Our own audio (mid 0) and video (mid 1): send-only, with the track or null while muted. Our screen (mid 2):
-   * send-only while sharing, inactive otherwise (the direction takes effect in the next answer).
-   */
-  async #applySenders(): Promise<void> {
+  /** What we send: our microphone and camera unless muted, and our screen while sharing. */
+  #ownTracks(): OwnTracks {
     const l = this.local.state;
-    const audio = this.#transceiver('0');
-    const video = this.#transceiver('1');
-    const screen = this.#transceiver('2');
-    if (screen) {
-      const track = this.state.screenTrack;
-      if (screen.direction !== 'stopped') screen.direction = track ? 'sendonly' : 'inactive';
-      await screen.sender.replaceTrack(track);
-    }
-    if (audio) {
-      audio.direction = 'sendonly';
-      await audio.sender.replaceTrack(l.audioMuted ? null : l.micTrack);
-    }
-    if (video) {
-      video.direction = 'sendonly';
-      await video.sender.replaceTrack(l.videoMuted ? null : l.camTrack);
-    }
-  }
-
-  #remap(): void {
-    if (!this.#pc) return;
-    this.update({ media: this.#remote.map(this.#pc, this.#sources) });
-    this.#publish();
+    return { audio: l.audioMuted ? null : l.micTrack, video: l.videoMuted ? null : l.camTrack, screen: this.state.screenTrack };
   }
 
   async setAudioMuted(muted: boolean): Promise<void> {
     if (muted) this.local.setAudioMuted(true);
     else await this.local.unmuteMicrophone();
     const nowMuted = this.local.state.audioMuted;
-    this.#enqueue(() => this.#applySenders());
+    this.#peer.updateSenders();
     this.#send({ type: 'mute', kind: 'audio', muted: nowMuted });
     this.#publish();
   }
@@ -298,7 +248,7 @@ export class Conference extends Store<ConferenceState> {
     if (muted) this.local.stopCamera();
     else await this.local.startCamera();
     const nowMuted = this.local.state.videoMuted;
-    this.#enqueue(() => this.#applySenders());
+    this.#peer.updateSenders();
     this.#send({ type: 'mute', kind: 'video', muted: nowMuted });
     this.#publish();
   }
@@ -322,11 +272,9 @@ export class Conference extends Store<ConferenceState> {
       ws.onclose = ws.onmessage = ws.onopen = null;
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
     }
-    this.#pc?.close();
-    this.#pc = null;
+    this.#peer.close();
     this.local.close();
     this.state.screenTrack?.stop();
-    this.#remote.clear();
     this.update({ status, media: new Map(), screenTrack: null });
     this.#publish();
   }
@@ -337,9 +285,9 @@ export class Conference extends Store<ConferenceState> {
       ? [{ id: this.state.selfId, displayName: this.#displayName, audioMuted: l.audioMuted, videoMuted: l.videoMuted }]
       : [];
     exposeDiagnostics({
-      pc: this.#pc,
+      pc: this.#peer.connection,
       selfId: this.state.selfId,
-      sources: this.#sources,
+      sources: this.#peer.sources,
       participants: [...self, ...this.state.participants],
       status: this.state.status,
     });

@@ -1,0 +1,108 @@
+// The meeting's one RTCPeerConnection, on the answering side: the server always offers. Offers and changes to
+// what we send run strictly one after another. mid "0" sends our audio, mid "1" our camera, mid "2" our screen
+// while sharing; every other mid receives one remote source (`sources`, from the offer, says whose).
+import type { RemoteSource } from '../../protocol/signal-messages.ts';
+import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
+
+/** What we send now: a track, or null while muted / not sharing. */
+export interface OwnTracks {
+  audio: MediaStreamTrack | null;
+  video: MediaStreamTrack | null;
+  screen: MediaStreamTrack | null;
+}
+
+export class PeerSession {
+  #pc: RTCPeerConnection | null = null;
+  #sources: RemoteSource[] = [];
+  #remote = new RemoteMedia();
+  #queue: Promise<void> = Promise.resolve();
+  #closed = false;
+  readonly #tracks: () => OwnTracks;
+  readonly #onMedia: (media: Map<string, RemoteStreams>) => void;
+
+  /** `tracks` is read each time the senders are set; `onMedia` gets the remote streams by participant. */
+  constructor(opts: { tracks: () => OwnTracks; onMedia: (media: Map<string, RemoteStreams>) => void }) {
+    this.#tracks = opts.tracks;
+    this.#onMedia = opts.onMedia;
+  }
+
+  /** The live peer connection, or null before the first offer and after close. */
+  get connection(): RTCPeerConnection | null {
+    return this.#pc;
+  }
+
+  /** Which participant each receive m-line carries (from the latest offer). */
+  get sources(): readonly RemoteSource[] {
+    return this.#sources;
+  }
+
+  /** Answers an offer after everything queued before it; `send` gets the answer's SDP (not once closed). */
+  answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void): void {
+    this.#enqueue(async () => {
+      if (this.#closed) return;
+      const pc = this.#pc ?? this.#create();
+      this.#sources = sources;
+      await pc.setRemoteDescription({ type: 'offer', sdp });
+      await this.#applySenders();
+      const answer = await pc.createAnswer();
+      await pc.setLocalDescription(answer);
+      if (this.#closed) return;
+      send(pc.localDescription?.sdp ?? answer.sdp ?? '');
+      this.#remap();
+    });
+  }
+
+  /** Puts the current tracks on the wire (after a mute, a device change, a screen share starting or stopping). */
+  updateSenders(): void {
+    this.#enqueue(() => this.#applySenders());
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#pc?.close();
+    this.#pc = null;
+    this.#remote.clear();
+  }
+
+  #enqueue(task: () => Promise<void>): void {
+    this.#queue = this.#queue.then(task).catch((err: unknown) => console.error('tertulia: media error', err));
+  }
+
+  #create(): RTCPeerConnection {
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    pc.ontrack = () => this.#remap();
+    this.#pc = pc;
+    return pc;
+  }
+
+  #remap(): void {
+    if (this.#pc) this.#onMedia(this.#remote.map(this.#pc, this.#sources));
+  }
+
+  #transceiver(mid: '0' | '1' | '2'): RTCRtpTransceiver | undefined {
+    return this.#pc?.getTransceivers().find((t) => t.mid === mid);
+  }
+
+  /**
+   * Our own audio (mid 0) and video (mid 1): send-only, with the track or null while muted. Our screen (mid 2):
+   * send-only while sharing, inactive otherwise (the direction takes effect in the next answer).
+   */
+  async #applySenders(): Promise<void> {
+    const tracks = this.#tracks();
+    const audio = this.#transceiver('0');
+    const video = this.#transceiver('1');
+    const screen = this.#transceiver('2');
+    if (screen) {
+      if (screen.direction !== 'stopped') screen.direction = tracks.screen ? 'sendonly' : 'inactive';
+      await screen.sender.replaceTrack(tracks.screen);
+    }
+    if (audio) {
+      audio.direction = 'sendonly';
+      await audio.sender.replaceTrack(tracks.audio);
+    }
+    if (video) {
+      video.direction = 'sendonly';
+      await video.sender.replaceTrack(tracks.video);
+    }
+  }
+}
