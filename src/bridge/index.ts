@@ -20,11 +20,12 @@ import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 
 export const ANNOUNCE_INTERVAL_MS = 5000;
 const TICK_INTERVAL_MS = 1000;
+const COUNTERS_REFRESH_MS = 100;
 
 export interface BridgeHandle {
   bridgeId: string;
   mediaPort: number;
-  /** Packet counters (in/out/dropped by reason), for stats and the benchmark (all zero with media workers). */
+  /** Packet counters (in/out/dropped by reason), for stats and the benchmark (with media workers: their sum, up to 100 ms old). */
   counters: BridgeCounters;
   /** The packet counters, summed over the media workers when there are some. */
   readCounters(): Promise<Record<string, number>>;
@@ -83,6 +84,14 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     });
     bridge.udp.port = pool.port;
   }
+  // with media workers, handle.counters is their sum, refreshed a few times a second
+  const countersTimer =
+    pool === null
+      ? null
+      : setInterval(() => {
+          void pool!.counters().then((sum) => Object.assign(bridge.counters, sum));
+        }, COUNTERS_REFRESH_MS);
+  countersTimer?.unref();
   const mediaPort = pool !== null ? pool.port : await bridge.udp.bind(bindAddress, opts.config.mediaPort);
 
   const ok = { ok: true } as const;
@@ -171,7 +180,10 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     bridgeId,
     mediaPort,
     counters: bridge.counters,
-    readCounters: () => (pool !== null ? pool.counters() : Promise.resolve(bridge.counters.snapshot())),
+    readCounters: () =>
+      pool !== null
+        ? pool.counters().then((sum) => Object.assign(bridge.counters, sum).snapshot())
+        : Promise.resolve(bridge.counters.snapshot()),
     mediaWorkers: workerCount,
     fingerprint: certificate.fingerprint,
     close() {
@@ -179,6 +191,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         clearInterval(announceTimer);
         clearInterval(tickTimer);
         for (const u of unsubscribes) u();
+        if (countersTimer !== null) clearInterval(countersTimer);
         await pool?.close();
         await bridge.close();
         log.info({ counters: bridge.counters.snapshot() }, 'bridge stopped');

@@ -62,6 +62,8 @@ export interface RouterHost {
   endpointByAddress(address: string, port: number): Endpoint | undefined;
   /** Media workers: gives a decrypted packet to the workers in `mask` (bit = worker) that send to its other receivers. */
   handOff?(mask: number, source: Source, buf: Buffer, len: number): void;
+  /** Media workers: NACKed sequence numbers for a receiver another worker sends to (that worker answers them). */
+  nackElsewhere?(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void;
   /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
   rtcpIndex?(to: Endpoint): number;
 }
@@ -153,6 +155,8 @@ export class Router {
 
   /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
   forwardFromPeer(source: Source, buf: Buffer, len: number): void {
+    // kept here too: NACKs of this worker's receivers are answered here
+    if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
     const subs = source.subscribers;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
@@ -264,6 +268,27 @@ export class Router {
     forEachNack(buf, offset, length, this.onNackSeqCb);
     this.nackSource = null;
     this.nackReceiver = null;
+    if (ep.egress >= 0) {
+      if (this.missCount > 0) this.host.nackElsewhere!(ep, source, this.missing, this.missCount);
+      return;
+    }
+    this.forwardMisses(source);
+  }
+
+  /** NACKed sequence numbers another media worker received for `receiver`, whose RTP this worker sends. */
+  answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
+    this.nackSource = source;
+    this.nackReceiver = receiver;
+    this.missCount = 0;
+    this.resends = 0;
+    for (let i = 0; i < seqs.length; i++) this.onNackSeq(seqs[i] & 0xffff);
+    this.nackSource = null;
+    this.nackReceiver = null;
+    this.forwardMisses(source);
+  }
+
+  /** Asks the sender for what the retransmission buffer did not have. */
+  private forwardMisses(source: Source): void {
     if (this.missCount > 0 && source.owner.connected) {
       const s = this.scratch;
       const rr = writeRr(s, 0, this.host.bridgeSsrc);
@@ -276,9 +301,13 @@ export class Router {
   }
 
   private onNackSeq(seq: number): void {
+    if (this.nackReceiver!.egress >= 0) {
+      // another media worker sends to this receiver: it answers from its own retransmission buffer
+      if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
+      return;
+    }
     const rb = this.nackSource!.rtx;
-    // a receiver another media worker sends to gets retransmissions from the sender (see workers/)
-    if (rb !== null && this.nackReceiver!.egress < 0) {
+    if (rb !== null) {
       const i = rb.find(seq);
       if (i >= 0) {
         if (this.resends < MAX_RESENDS_PER_NACK) {

@@ -7,8 +7,8 @@ import path from 'node:path';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 
-test('npm run bench -- --short: light load forwards without loss or errors', { timeout: 180_000 }, async () => {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bench/run.ts', '--short'], {
+async function benchShort(...args: string[]): Promise<void> {
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bench/run.ts', '--short', ...args], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -19,4 +19,12 @@ test('npm run bench -- --short: light load forwards without loss or errors', { t
   assert.equal(code, 0, output);
   assert.match(output, /\| meeting-3 \| 3 \|/);
   assert.match(output, /\| webinar-10 \| 10 \|/);
+}
+
+test('npm run bench -- --short: light load forwards without loss or errors', { timeout: 180_000 }, async () => {
+  await benchShort();
+});
+
+test('the same with two media workers (packets cross between workers)', { timeout: 180_000 }, async () => {
+  await benchShort('--bridge-config', '{"mediaWorkers":2}');
 });

@@ -33,6 +33,9 @@ import {
 import { isRtcp, rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
 
 const BRIDGE = 'media';
+/** bridge-workers.test.ts runs this file again with media workers (their counters are up to 100 ms old). */
+const MEDIA_WORKERS = Number(process.env.TEST_MEDIA_WORKERS ?? '1');
+const COUNTERS_LAG_MS = MEDIA_WORKERS > 1 ? 250 : 0;
 const CONF = 'conf';
 
 async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
@@ -209,7 +212,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: FakeBrowser[] = [];
   t.after(async () => {
@@ -297,6 +300,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const resent = b.rtp.splice(0).map((m) => b.decrypt(m));
   assert.deepEqual(resent.map((d) => d?.seq).sort(), [103, 105]);
   for (const d of resent) assert.deepEqual(d!.payload, sent.get(d!.seq));
+  await sleep(COUNTERS_LAG_MS);
   assert.equal(bridge.counters.retransmits - retransmitsBefore, 2);
   await waitFor('NACK for the miss at alice', () =>
     a.rtcp.some((r) => r.pt === RTCP_RTPFB && r.fmt === FMT_NACK && r.mediaSsrc === A_VIDEO && r.nacks.includes(40000)),
@@ -379,7 +383,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
   const browsers: FakeBrowser[] = [];
   t.after(async () => {
@@ -408,7 +412,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   assert.equal(events.length, 0, 'no connected event');
   const before = bridge.counters.rtpIn;
   m.sendRtp(1, 111, 1, 1, Buffer.from('x'));
-  await sleep(100);
+  await sleep(100 + COUNTERS_LAG_MS);
   assert.equal(bridge.counters.rtpIn, before, 'media from an unverified endpoint is dropped');
 
   // carol does DTLS before focus configured her (the browser can be faster than the bus): she connects
@@ -440,7 +444,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: FakeBrowser[] = [];
   const rejections: unknown[] = [];

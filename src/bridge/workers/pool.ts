@@ -162,11 +162,24 @@ export class MediaWorkerPool {
     if (conf && --conf.endpoints === 0) this.conferenceNums.delete(conferenceId);
   }
 
-  /** The sum of every worker's packet counters. */
+  /** The sum of every worker's packet counters (what answered within a second, if a worker is stuck). */
   counters(): Promise<Record<string, number>> {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
-      this.pendingCounters.set(id, { left: this.workers.length, sum: {}, resolve });
+      const sum: Record<string, number> = {};
+      const timer = setTimeout(() => {
+        this.pendingCounters.delete(id);
+        resolve(sum);
+      }, 1000);
+      timer.unref();
+      this.pendingCounters.set(id, {
+        left: this.workers.length,
+        sum,
+        resolve: (c) => {
+          clearTimeout(timer);
+          resolve(c);
+        },
+      });
       for (const w of this.workers) w.postMessage({ type: 'counters', id } satisfies ToWorker);
     });
   }

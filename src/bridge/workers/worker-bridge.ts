@@ -15,7 +15,9 @@ import type { PacketRing } from './packet-ring.ts';
 export type PeerUpdate =
   | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number }
   | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys }
-  | { kind: 'disconnected'; conferenceId: string; endpointId: string };
+  | { kind: 'disconnected'; conferenceId: string; endpointId: string }
+  /** NACKed sequence numbers for the endpoint's egress worker to answer. */
+  | { kind: 'nack'; conferenceId: string; endpointId: string; ssrc: number; seqs: number[] };
 
 export interface WorkerBridgeOptions extends BridgeOptions {
   workerIndex: number;
@@ -116,6 +118,11 @@ export class WorkerBridge extends Bridge {
   applyPeerUpdate(u: PeerUpdate): void {
     const ep = this.conferences.get(u.conferenceId)?.endpoints.get(u.endpointId);
     if (ep === undefined || ep.closed) return;
+    if (u.kind === 'nack') {
+      const source = ep.conference.sources.get(u.ssrc);
+      if (ep.egress < 0 && source !== undefined) this.router.answerNack(ep, source, u.seqs);
+      return;
+    }
     this.applying = true;
     try {
       if (u.kind === 'disconnected') {
@@ -150,6 +157,16 @@ export class WorkerBridge extends Bridge {
         if (ring !== null && !ring.push(num, source.ssrc, buf, len)) this.counters.dropError++;
       }
     }
+  }
+
+  nackElsewhere(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void {
+    this.sendPeerUpdate({
+      kind: 'nack',
+      conferenceId: receiver.conference.id,
+      endpointId: receiver.id,
+      ssrc: source.ssrc,
+      seqs: Array.from(seqs.subarray(0, count)),
+    });
   }
 
   rtcpIndex(to: Endpoint): number {

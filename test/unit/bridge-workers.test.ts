@@ -1,0 +1,23 @@
+// The bridge with two media workers (mediaWorkers: 2) must behave exactly as with one thread: the whole
+// bridge-media test (DTLS-SRTP, forwarding, PLI, NACK from the buffer, mute, SR, REMB, GCM, fingerprint
+// checks) runs again against it. With SO_REUSEPORT the kernel spreads the fake browsers over the workers,
+// so forwarding, NACKs and RTCP cross between workers.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+
+test('bridge with 2 media workers passes the bridge-media test', { timeout: 180_000 }, async () => {
+  const file = path.join(import.meta.dirname, 'bridge-media.test.ts');
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', '--test', '--test-reporter=spec', file], {
+    // without NODE_TEST_CONTEXT: a test runner started from a test would otherwise refuse to run files
+    env: { ...process.env, NODE_TEST_CONTEXT: undefined, TEST_MEDIA_WORKERS: '2' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  assert.equal(code, 0, output);
+  assert.match(output, /pass 3/);
+});
