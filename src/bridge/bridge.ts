@@ -16,7 +16,8 @@ import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
 import { Endpoint, type Fingerprint } from './endpoint.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
-import { UdpTransport, type DatagramSink } from './udp-transport.ts';
+import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
+import { UdpTransport } from './udp-transport.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
 /** Remote addresses remembered per endpoint (ICE may check several before nominating one). */
@@ -43,7 +44,7 @@ export interface BridgeOptions {
   reusePort?: boolean;
 }
 
-export class Bridge implements IceHost, RouterHost, DatagramSink {
+export class Bridge implements IceHost, RouterHost, TcpSink {
   readonly bridgeId: string;
   readonly counters = new BridgeCounters();
   readonly udp: UdpTransport;
@@ -51,6 +52,8 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
   readonly bridgeSsrc: number;
   readonly certificate: BridgeCertificate;
   clockMs = Date.now();
+  /** The ICE-TCP port announced in candidates (0: none). */
+  tcpPort = 0;
 
   private readonly bus: Bus;
   private readonly config: Config;
@@ -88,7 +91,15 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
   // ---------------------------------------------------------------- datagrams (DatagramSink)
 
   onStun(buf: Buffer, address: string, port: number): void {
-    handleStun(this, buf, address, port);
+    if (port >= TCP_PORT_BASE) handleStun(this, buf, address, port, this.udp.tcp?.remotePort(port) ?? 0);
+    else handleStun(this, buf, address, port);
+  }
+
+  /** An ICE-TCP connection closed: its (pseudo) address is no longer valid for any endpoint. */
+  onTcpClosed(pseudoPort: number): void {
+    const m = this.byAddress.get(pseudoPort);
+    if (m === undefined) return;
+    for (const [address, ep] of [...m]) this.forgetAddress(ep, address, pseudoPort);
   }
 
   onMedia(buf: Buffer, address: string, port: number): void {
@@ -240,6 +251,22 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
     }
   }
 
+  /**
+   * Listens for ICE-TCP on host:port (0 = any free port) and announces it in candidates from now on.
+   * A port that cannot be bound is logged and skipped (the bridge keeps UDP); resolves with the port or 0.
+   */
+  async listenTcp(host: string, port: number): Promise<number> {
+    const tcp = new TcpTransport(this, this.counters, { host, port });
+    try {
+      this.tcpPort = await tcp.listen();
+    } catch (e) {
+      this.log.warn({ port, err: (e as Error).message }, 'ICE-TCP port unavailable: media over TCP is off');
+      return 0;
+    }
+    this.udp.tcp = tcp;
+    return this.tcpPort;
+  }
+
   /** SRTP is set up for `ep` (media workers share the keys); nothing to do in one thread. */
   protected onSrtpReady(_ep: Endpoint, _keys: DtlsSrtpKeys): void {}
 
@@ -313,6 +340,7 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
         listenAddress: this.config.listenAddress,
         publicAddress: this.config.publicAddress,
         port: this.udp.port,
+        tcpPort: this.tcpPort,
       }),
     };
   }
@@ -416,6 +444,7 @@ export class Bridge implements IceHost, RouterHost, DatagramSink {
     this.conferences.clear();
     this.byUfrag.clear();
     this.byAddress.clear();
+    await this.udp.tcp?.close();
     await this.udp.close();
   }
 }

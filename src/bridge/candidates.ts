@@ -42,12 +42,17 @@ export function candidateAddresses(
   return out;
 }
 
+/**
+ * UDP host candidates on `port`, then (when `tcpPort` is set) one ICE-TCP passive host candidate per address
+ * (RFC 6544 §4.2: local preference = direction preference (passive 4) << 13 + address preference), all below
+ * every UDP candidate so browsers prefer UDP.
+ */
 export function gatherCandidates(
-  opts: { listenAddress: string; publicAddress: string; port: number },
+  opts: { listenAddress: string; publicAddress: string; port: number; tcpPort?: number },
   interfaces?: NodeJS.Dict<os.NetworkInterfaceInfo[]>,
 ): Candidate[] {
   const addresses = candidateAddresses(opts, interfaces);
-  return addresses.map((ip, i) => ({
+  const out: Candidate[] = addresses.map((ip, i) => ({
     foundation: String(i + 1),
     ip,
     port: opts.port,
@@ -55,4 +60,18 @@ export function gatherCandidates(
     priority: candidatePriority(HOST_TYPE_PREFERENCE, 65535 - i),
     type: 'host' as const,
   }));
+  if (opts.tcpPort) {
+    addresses.forEach((ip, i) =>
+      out.push({
+        foundation: String(addresses.length + i + 1),
+        ip,
+        port: opts.tcpPort!,
+        protocol: 'tcp' as const,
+        priority: candidatePriority(HOST_TYPE_PREFERENCE, (4 << 13) + Math.max(0, 8191 - i)),
+        type: 'host' as const,
+        tcpType: 'passive' as const,
+      }),
+    );
+  }
+  return out;
 }

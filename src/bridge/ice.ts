@@ -22,7 +22,8 @@ export interface IceHost {
   sendStun(buf: Buffer, address: string, port: number): void;
 }
 
-export function handleStun(host: IceHost, buf: Buffer, address: string, port: number): void {
+/** `mappedPort`: the remote port to report in XOR-MAPPED-ADDRESS when `port` is an ICE-TCP pseudo port. */
+export function handleStun(host: IceHost, buf: Buffer, address: string, port: number, mappedPort = port): void {
   const c = host.counters;
   c.stunIn++;
   const msg = parseStun(buf);
@@ -71,7 +72,7 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
   }
   let response: Buffer;
   try {
-    response = buildBindingSuccess(msg.transactionId, address, port, endpoint.pwd);
+    response = buildBindingSuccess(msg.transactionId, address, mappedPort, endpoint.pwd);
   } catch {
     c.dropStun++;
     return;

@@ -25,6 +25,8 @@ const COUNTERS_REFRESH_MS = 100;
 export interface BridgeHandle {
   bridgeId: string;
   mediaPort: number;
+  /** The ICE-TCP port (RFC 6544 passive candidates), 0 when off. */
+  tcpMediaPort: number;
   /** Packet counters (in/out/dropped by reason), for stats and the benchmark (with media workers: their sum, up to 100 ms old). */
   counters: BridgeCounters;
   /** The packet counters, summed over the media workers when there are some. */
@@ -93,6 +95,12 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         }, COUNTERS_REFRESH_MS);
   countersTimer?.unref();
   const mediaPort = pool !== null ? pool.port : await bridge.udp.bind(bindAddress, opts.config.mediaPort);
+  // ICE-TCP: the one-thread bridge only (the media workers' endpoints are not reachable over TCP yet)
+  let tcpMediaPort = 0;
+  if (opts.config.tcpMediaPort > 0) {
+    if (pool === null) tcpMediaPort = await bridge.listenTcp(bindAddress, opts.config.tcpMediaPort);
+    else log.warn({ mediaWorkers: workerCount }, 'ICE-TCP (tcpMediaPort) is not available with media workers: media over UDP only');
+  }
 
   const ok = { ok: true } as const;
   const unsubscribes: Unsubscribe[] = [];
@@ -173,12 +181,13 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   announceTimer.unref();
   tickTimer.unref();
 
-  log.info({ mediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount }, 'bridge started');
+  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount }, 'bridge started');
 
   let closing: Promise<void> | null = null;
   return {
     bridgeId,
     mediaPort,
+    tcpMediaPort,
     counters: bridge.counters,
     readCounters: () =>
       pool !== null

@@ -1,6 +1,8 @@
-// The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler.
+// The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler. Sends to a pseudo
+// port above 65535 go to the ICE-TCP connection it names (tcp-transport.ts).
 import dgram from 'node:dgram';
 import type { BridgeCounters } from './counters.ts';
+import type { TcpTransport } from './tcp-transport.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -21,6 +23,8 @@ function literalLookup(
 export class UdpTransport {
   readonly socket: dgram.Socket;
   port = 0;
+  /** ICE-TCP connections, when the bridge listens for them. */
+  tcp: TcpTransport | null = null;
   private readonly sink: DatagramSink;
   private readonly counters: BridgeCounters;
   private readonly onSent: (error: Error | null) => void;
@@ -79,6 +83,12 @@ export class UdpTransport {
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;
+    if (port > 0xffff) {
+      // an ICE-TCP connection (TCP_PORT_BASE + its id)
+      if (this.tcp !== null) this.tcp.send(buf, offset, length, port);
+      else this.counters.sendErrors++;
+      return;
+    }
     try {
       this.socket.send(buf, offset, length, port, address, this.onSent);
       this.counters.packetsOut++;

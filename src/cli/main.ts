@@ -23,6 +23,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   httpsPort: 'PORT',
   httpPort: 'PORT',
   mediaPort: 'PORT',
+  tcpMediaPort: 'PORT',
   publicAddress: 'IP',
   dataDir: 'DIR',
   tlsCert: 'FILE',

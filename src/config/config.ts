@@ -48,6 +48,8 @@ export const configSchema = z.object({
   httpPort: port.default(8080),
   /** The one UDP port that carries all media. */
   mediaPort: port.default(10000),
+  /** TCP port for ICE-TCP media (RFC 6544 passive candidates), for browsers whose UDP is blocked; 0 turns it off. */
+  tcpMediaPort: port.default(4443),
   /** The address the bridge announces in ICE candidates, for a bridge behind NAT. Empty: the local addresses. */
   publicAddress: z.string().default(''),
   /** Where the certificate, keys and other state are kept. */
@@ -101,6 +103,7 @@ export const settingHelp: Record<keyof Config, string> = {
   httpsPort: 'HTTPS + WebSocket port (default 8443)',
   httpPort: 'HTTP port that redirects to HTTPS, 0 = off (default 8080)',
   mediaPort: 'UDP port for all media (default 10000)',
+  tcpMediaPort: 'TCP port for media when UDP is blocked (ICE-TCP), 0 = off (default 4443)',
   publicAddress: "public IP announced to browsers when the bridge is behind NAT (like Jitsi's NAT_HARVESTER_PUBLIC_ADDRESS)",
   dataDir: 'directory for the self-signed certificate and other state (default ./data)',
   tlsCert: 'PEM certificate file for HTTPS (default: self-signed, made on first start)',

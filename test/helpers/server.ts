@@ -40,6 +40,8 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
         TERTULIA_HTTPS_PORT: String(httpsPort),
         TERTULIA_HTTP_PORT: String(httpPort),
         TERTULIA_MEDIA_PORT: String(mediaPort),
+        // ICE-TCP off unless a test asks for it (4443 is one port for every server of the machine)
+        TERTULIA_TCP_MEDIA_PORT: '0',
         TERTULIA_DATA_DIR: dataDir,
         TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'warn',
         ...extraEnv,

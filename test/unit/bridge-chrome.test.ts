@@ -91,7 +91,7 @@ test('bridge with Chromium: alice sends, bob receives and decodes her video', as
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browser = await launchBrowser();
   // getUserMedia needs a secure context: http://127.0.0.1 is one, about:blank is not

@@ -17,7 +17,7 @@ async function setup() {
   const events: unknown[] = [];
   bus.subscribe(subjects.bridgeAnnounce, (p) => announces.push(p));
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'b1' });
   return { bus, bridge, announces, events };
 }

@@ -45,7 +45,7 @@ test('bridge ICE-lite: Binding requests over UDP', async () => {
   const bus = new MemoryBus();
   const events: Array<{ event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'ice' });
   const sock = await openSocket();
   try {

@@ -212,7 +212,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, mediaWorkers: MEDIA_WORKERS });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: FakeBrowser[] = [];
   t.after(async () => {
@@ -383,7 +383,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, mediaWorkers: MEDIA_WORKERS });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
   const browsers: FakeBrowser[] = [];
   t.after(async () => {
@@ -444,7 +444,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, mediaWorkers: MEDIA_WORKERS });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: FakeBrowser[] = [];
   const rejections: unknown[] = [];

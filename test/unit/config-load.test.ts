@@ -26,6 +26,7 @@ test('defaults', () => {
     httpsPort: 8443,
     httpPort: 8080,
     mediaPort: 10000,
+    tcpMediaPort: 4443,
     publicAddress: '',
     dataDir: path.resolve('data'),
     tlsCert: '',

@@ -25,6 +25,8 @@ export function startupMessage(info: {
   httpPort: number;
   /** undefined when no bridge runs in this process (the bridges are other machines). */
   mediaPort: number | undefined;
+  /** The bridge's ICE-TCP port, when it listens on one. */
+  tcpMediaPort?: number;
   selfSigned: boolean;
 }): string {
   const { config, httpsPort, httpPort, mediaPort } = info;
@@ -48,6 +50,7 @@ export function startupMessage(info: {
       ? '  (media: on the bridge machines, their media UDP port)'
       : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
   ];
+  if (mediaPort !== undefined && info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
   if (info.selfSigned) {
     lines.push(
       '',
@@ -60,12 +63,19 @@ export function startupMessage(info: {
 }
 
 /** What a process without signal prints when it is up: its parts, and the ports to open. */
-export function partsMessage(info: { config: Config; bridgeId: string | undefined; mediaPort: number | undefined; nats: string }): string {
+export function partsMessage(info: {
+  config: Config;
+  bridgeId: string | undefined;
+  mediaPort: number | undefined;
+  tcpMediaPort?: number;
+  nats: string;
+}): string {
   const parts = info.config.parts.map((p) => PART_LABEL[p]).join(', ');
   const lines = [`Tertulia ${VERSION} is running: ${parts}${info.bridgeId ? ` (bridge id ${info.bridgeId})` : ''}.`, `Connected to NATS at ${info.nats}.`, ''];
   if (info.mediaPort !== undefined) {
     const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
     lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
+    if (info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
   } else {
     lines.push('No port to open: this process only talks to the NATS server.');
   }

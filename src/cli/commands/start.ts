@@ -108,9 +108,9 @@ async function start(config: Config): Promise<void> {
   process.once('SIGTERM', () => stop('SIGTERM'));
 
   const message = signal
-    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, selfSigned: signal.selfSignedCertificate }) +
+    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, selfSigned: signal.selfSignedCertificate }) +
       (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
-    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, nats: natsShown });
+    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, nats: natsShown });
   process.stdout.write(message + '\nTertulia is ready\n');
 }
 

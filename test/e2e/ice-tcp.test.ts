@@ -1,0 +1,85 @@
+// ICE-TCP (RFC 6544): a browser whose UDP to the bridge is blocked reaches it over the bridge's TCP media port.
+// UDP to the media port is dropped on the loopback interface by an iptables rule (OUTPUT chain, only that
+// port, removed afterwards); two participants must still get each other's audio and video, over a tcp pair.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import type { Page } from 'playwright-core';
+import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
+
+function iptablesUsable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (iptables)';
+  try {
+    execFileSync('iptables', ['-S', 'OUTPUT'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'iptables is not usable here';
+  }
+}
+
+/** The protocols of the nominated, succeeded candidate pair: [local, remote]. */
+async function selectedPair(page: Page): Promise<{ local: string; remote: string; localType: string } | null> {
+  return await page.evaluate(async () => {
+    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pairId: string | undefined;
+    stats.forEach((s: any) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    const pair: any = pairId ? stats.get(pairId) : [...stats.values()].find((s: any) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    if (!pair) return null;
+    const local: any = stats.get(pair.localCandidateId);
+    const remote: any = stats.get(pair.remoteCandidateId);
+    return { local: local?.protocol ?? '?', remote: remote?.protocol ?? '?', localType: local?.tcpType ?? '' };
+  });
+}
+
+const skip = iptablesUsable();
+
+describe('media over ICE-TCP when UDP is blocked', { skip: skip ?? false }, () => {
+  let tcpPort = 0;
+  let rule: string[] | null = null;
+  const env: Record<string, string> = {};
+  before(async () => {
+    tcpPort = await freeTcpPort();
+    env.TERTULIA_TCP_MEDIA_PORT = String(tcpPort);
+  });
+  const suite = useServerAndBrowser(env);
+  const people: Participant[] = [];
+
+  before(() => {
+    rule = ['OUTPUT', '-o', 'lo', '-p', 'udp', '--dport', String(suite.server.mediaPort), '-j', 'DROP'];
+    execFileSync('iptables', ['-A', ...rule]);
+  });
+  after(() => {
+    if (rule) execFileSync('iptables', ['-D', ...rule]);
+  });
+
+  test('two participants see and hear each other over TCP', async () => {
+    for (const name of ['Tomás', 'Tere']) {
+      const p = await newParticipant(suite.browser, name);
+      people.push(p);
+      await joinThroughUi(p, suite.server.baseUrl, 'solo-tcp');
+    }
+    for (const p of people) {
+      const other = people.find((o) => o !== p)!.name;
+      const stats = await waitUntil(
+        `${p.name} to get media from ${other}`,
+        () => remoteStats(p.page),
+        (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
+        60_000,
+      );
+      assert.ok(stats[other]!.framesDecoded > 10);
+    }
+  });
+
+  test('the selected candidate pair is TCP on both sides', async () => {
+    for (const p of people) {
+      const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
+      assert.deepEqual({ local: pair!.local, remote: pair!.remote }, { local: 'tcp', remote: 'tcp' }, `${p.name}: ${JSON.stringify(pair)}`);
+    }
+  });
+});
