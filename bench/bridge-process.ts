@@ -15,6 +15,7 @@ async function main(): Promise<void> {
   const config = configSchema.parse({
     listenAddress: '127.0.0.1',
     mediaPort: 0,
+    tcpMediaPort: 0, // ICE-TCP is not benchmarked (and 4443 may be taken)
     ...(process.env.BENCH_BRIDGE_CONFIG ? JSON.parse(process.env.BENCH_BRIDGE_CONFIG) : {}),
   });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.BENCH_LOG_LEVEL ?? 'warn'), bridgeId: BRIDGE_ID });

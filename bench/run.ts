@@ -6,6 +6,8 @@
 //   node bench/run.ts --scenario webinar-50 --seconds 600 --no-search    a 10-minute memory run
 //   node bench/run.ts --write-doc           also rewrites the figures in docs/BENCHMARKS.md
 //   --bridge-config '{"mediaWorkers":2}'    extra bridge configuration
+//   --doc-section workers-2                 which figures block of BENCHMARKS.md --write-doc replaces
+//   --doc-from results.json                 write the doc block from a saved --json run instead of running
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -25,12 +27,14 @@ const { values } = parseArgs({
     'write-doc': { type: 'boolean', default: false },
     'bridge-config': { type: 'string', default: '{}' },
     json: { type: 'string' },
+    'doc-section': { type: 'string', default: 'figures' },
+    'doc-from': { type: 'string' },
   },
 });
 
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'BENCHMARKS.md');
-const BEGIN = '<!-- bench:figures:begin -->';
-const END = '<!-- bench:figures:end -->';
+const BEGIN = `<!-- bench:${values['doc-section']}:begin -->`;
+const END = `<!-- bench:${values['doc-section']}:end -->`;
 
 function machine(): string {
   const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -117,7 +121,29 @@ function figures(results: ScenarioResult[], command: string, mediaSource: string
   return lines.join('\n');
 }
 
+function writeDoc(results: ScenarioResult[], command: string, mediaSource: string, when: string): void {
+  const block = `${BEGIN}\n${figures(results, command, mediaSource, when)}\n${END}`;
+  const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
+  const i = doc.indexOf(BEGIN);
+  const j = doc.indexOf(END);
+  writeFileSync(DOC, i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + END.length) : `${doc}\n${block}\n`);
+  console.log(`bench: figures written to ${path.relative(process.cwd(), DOC)}`);
+}
+
+interface SavedRun {
+  command: string;
+  media: string;
+  date: string;
+  results: ScenarioResult[];
+}
+
 async function main(): Promise<void> {
+  const command = ['npm run bench --', ...process.argv.slice(2).filter((a) => a !== '--write-doc')].join(' ').replace(/ --$/, '');
+  if (values['doc-from']) {
+    const saved = JSON.parse(readFileSync(values['doc-from'], 'utf8')) as SavedRun;
+    writeDoc(saved.results, saved.command, saved.media, saved.date);
+    return;
+  }
   const short = values.short;
   let scenarios = short ? SHORT_SCENARIOS : SCENARIOS;
   if (values.scenario?.length) {
@@ -149,16 +175,12 @@ async function main(): Promise<void> {
   }
   console.log('');
   console.log(resultTable(results));
-  if (values.json) writeFileSync(values.json, JSON.stringify(results, null, 2));
-  if (values['write-doc']) {
-    const command = ['npm run bench --', ...process.argv.slice(2).filter((a) => a !== '--write-doc')].join(' ').replace(/ --$/, '');
-    const block = `${BEGIN}\n${figures(results, command, media.source, new Date().toISOString().slice(0, 10))}\n${END}`;
-    const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : `# Benchmarks\n\n${BEGIN}\n${END}\n`;
-    const i = doc.indexOf(BEGIN);
-    const j = doc.indexOf(END);
-    writeFileSync(DOC, i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + END.length) : `${doc}\n${block}\n`);
-    console.log(`bench: figures written to ${path.relative(process.cwd(), DOC)}`);
+  const date = new Date().toISOString().slice(0, 10);
+  if (values.json) {
+    const saved: SavedRun = { command: command.replace(/ --json \S+/, ''), media: media.source, date, results };
+    writeFileSync(values.json, JSON.stringify(saved, null, 2));
   }
+  if (values['write-doc']) writeDoc(results, command.replace(/ --json \S+/, ''), media.source, date);
   if (short && failed) {
     console.error(`bench --short: FAILED (loss >= ${LOSS_LIMIT * 100}% or errors at light load)`);
     process.exit(1);

@@ -43,6 +43,8 @@ export interface Measurement {
   decryptErrors: number;
   decrypted: number;
   errors: number;
+  /** What `errors` is made of (non-zero entries are printed). */
+  errorCounts: Record<string, number>;
   senderSkips: number;
 }
 
@@ -234,6 +236,7 @@ export class ScenarioRun {
     load.skips = 0;
     measureWindow.startUs = (nowUs32() + WARMUP_MS * 1000) >>> 0;
     measureWindow.lengthUs = seconds * 1_000_000;
+    const s0 = await bridge.stats();
     load.start(factor);
     await sleep(WARMUP_MS);
     const a = await bridge.stats();
@@ -279,9 +282,16 @@ export class ScenarioRun {
     const fwd = b.counters.rtpOut - a.counters.rtpOut;
     const cpu = b.cpuUserUs - a.cpuUserUs + (b.cpuSystemUs - a.cpuSystemUs);
     const windowS = seconds;
-    const bridgeErrors =
-      c.counters.dropSrtp + c.counters.dropError + c.counters.protectErrors + c.counters.sendErrors + c.counters.dropMalformed;
+    // errors of this step only (the bridge's counters run from its start)
+    const errorCounts: Record<string, number> = { decryptErrors, sendErrors, disconnected: c.disconnected - s0.disconnected };
+    let bridgeErrors = 0;
+    for (const k of ['dropSrtp', 'dropError', 'protectErrors', 'sendErrors', 'dropMalformed']) {
+      const n = (c.counters[k] ?? 0) - (s0.counters[k] ?? 0);
+      errorCounts[`bridge.${k}`] = n;
+      bridgeErrors += n;
+    }
     return {
+      errorCounts,
       load: factor,
       seconds,
       sent,
@@ -299,7 +309,7 @@ export class ScenarioRun {
       delayP99Us: this.delays.quantile(0.99),
       decrypted,
       decryptErrors,
-      errors: decryptErrors + bridgeErrors + sendErrors + c.disconnected,
+      errors: decryptErrors + bridgeErrors + sendErrors + errorCounts.disconnected,
       senderSkips: load.skips,
     };
   }
@@ -318,7 +328,12 @@ export function describe(m: Measurement): string {
     `${Math.round(m.fwdPps)} pkt/s, ${m.fwdMbps.toFixed(1)} Mbit/s, loss ${(m.loss * 100).toFixed(2)}%, ` +
     `bridge ${m.cpuPerPacketUs.toFixed(1)} µs/pkt (${(m.bridgeCpu * 100).toFixed(0)}% of a core), ` +
     `driver ${(m.driverCpu * 100).toFixed(0)}%, delay p50 ${(m.delayP50Us / 1000).toFixed(2)} ms p99 ${(m.delayP99Us / 1000).toFixed(2)} ms` +
-    (m.errors ? `, ${m.errors} errors` : '') +
+    (m.errors
+      ? `, ${m.errors} errors (${Object.entries(m.errorCounts)
+          .filter(([, v]) => v > 0)
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')})`
+      : '') +
     (m.senderSkips ? `, driver skipped ${m.senderSkips} frames` : '')
   );
 }

@@ -72,18 +72,20 @@ function main(): void {
   });
 
   let closed = false;
+  const incoming: PacketRing[] = [];
   // consume every incoming ring: drain, then sleep until the producer notifies (yield between batches)
   for (let from = 0; from < data.workerCount; from++) {
     const sab = data.rings[from][me];
     if (sab === null) continue;
     const ring = new PacketRing(sab);
+    incoming.push(ring);
     const views = ring.slotViews();
     const loop = async () => {
       while (!closed) {
         ring.drain(bridge.onPeerPacket, views);
         const wait = ring.waitForData();
         if (wait === null) await new Promise<void>((r) => setImmediate(r));
-        else await Promise.race([wait, new Promise((r) => setTimeout(r, 500))]);
+        else await wait;
       }
     };
     void loop();
@@ -124,6 +126,7 @@ function main(): void {
           break;
         case 'close':
           closed = true;
+          for (const ring of incoming) ring.wake(); // ends the consumer loops
           clearInterval(tick);
           void bridge.close().then(() => post({ type: 'closed' }));
           break;

@@ -1,6 +1,7 @@
 // A single-producer single-consumer ring of packets in a SharedArrayBuffer: how one media worker hands a
 // decrypted RTP packet to another worker that encrypts and sends it to its share of the receivers.
-// No allocation per packet; the consumer sleeps in Atomics.waitAsync and is woken by the producer's notify.
+// No allocation per packet; the consumer sleeps in Atomics.waitAsync and is woken by the producer's flush()
+// (one notify per burst of packets: the producer flushes once per event-loop turn).
 
 const HEAD = 0;
 const TAIL = 1;
@@ -47,8 +48,12 @@ export class PacketRing {
     b.writeUInt32LE(ssrc >>> 0, o + 8);
     buf.copy(b, o + SLOT_META, 0, len);
     Atomics.store(ctl, HEAD, (head + 1) | 0);
-    Atomics.notify(ctl, HEAD, 1);
     return true;
+  }
+
+  /** Producer: wakes the consumer (once per burst of pushes, not per packet: fewer wake-ups, same order). */
+  flush(): void {
+    Atomics.notify(this.ctl, HEAD, 1);
   }
 
   /**
@@ -84,6 +89,11 @@ export class PacketRing {
       views.push(this.bytes.subarray(o, o + RING_SLOT_SIZE - SLOT_META));
     }
     return views;
+  }
+
+  /** Wakes a consumer waiting in waitForData (to let it see that it should stop). */
+  wake(): void {
+    Atomics.notify(this.ctl, HEAD);
   }
 
   /** Consumer: resolves when the producer has pushed past what was seen (at once if it already has). */

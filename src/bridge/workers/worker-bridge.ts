@@ -157,7 +157,21 @@ export class WorkerBridge extends Bridge {
         if (ring !== null && !ring.push(num, source.ssrc, buf, len)) this.counters.dropError++;
       }
     }
+    this.unflushed |= mask;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushRings); // after every datagram of this event-loop turn
+    }
   }
+
+  private unflushed = 0;
+  private flushScheduled = false;
+  private readonly flushRings = (): void => {
+    this.flushScheduled = false;
+    const mask = this.unflushed;
+    this.unflushed = 0;
+    for (let w = 0; w < this.workerCount; w++) if ((mask & (1 << w)) !== 0) this.rings[w]?.flush();
+  };
 
   nackElsewhere(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void {
     this.sendPeerUpdate({
