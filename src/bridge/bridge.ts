@@ -1,5 +1,5 @@
 // The bridge's state and control plane: conferences, endpoints, the address map, DTLS/SRTP setup,
-// consent freshness, periodic REMB. The per-packet work lives in udp-transport.ts, ice.ts and router.ts.
+// consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work lives in udp-transport.ts, ice.ts and router.ts.
 import { randomBytes, randomInt } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
@@ -20,6 +20,8 @@ import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
+/** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
+export const TWCC_FEEDBACK_INTERVAL_MS = 50;
 /** Remote addresses remembered per endpoint (ICE may check several before nominating one). */
 const MAX_ADDRESSES_PER_ENDPOINT = 8;
 
@@ -64,6 +66,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** port -> address -> endpoint, for every address that passed an ICE check. */
   private readonly byAddress = new Map<number, Map<string, Endpoint>>();
   private closed = false;
+  private readonly feedbackTimer: NodeJS.Timeout;
 
   constructor(opts: BridgeOptions) {
     this.bus = opts.bus;
@@ -82,6 +85,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       opts.reusePort ?? false,
     );
     this.router = new Router(this);
+    this.feedbackTimer = setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS);
+    this.feedbackTimer.unref();
   }
 
   get endpointCount(): number {
@@ -409,7 +414,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   // ---------------------------------------------------------------- timers
 
-  /** Once a second: clock, consent freshness (RFC 7675), REMB to every video sender. */
+  /** Once a second: clock, consent freshness (RFC 7675), REMB to every video sender without transport-cc. */
   tick(): void {
     const now = Date.now();
     this.clockMs = now;
@@ -426,14 +431,30 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
           for (const s of ep.sources) {
             if (s.kind === 'video' && !s.isRtx) (video ??= []).push(s.ssrc);
           }
-          if (video !== null) this.router.sendRemb(ep, video, REMB_BITRATE_BPS);
+          // a sender with transport-cc gets feedback instead: a fixed REMB would make it jump to that rate at
+          // start whatever the network (Chrome trusts REMB in its first seconds)
+          if (video !== null && ep.twcc === null) this.router.sendRemb(ep, video, REMB_BITRATE_BPS);
         }
       }
     }
   }
 
+  /** Transport-cc feedback to every endpoint this thread receives that sent packets since the last one. */
+  sendTransportFeedback(): void {
+    try {
+      for (const conference of this.conferences.values()) {
+        for (const ep of conference.endpoints.values()) {
+          if (ep.local && ep.twcc !== null && ep.connected) this.router.sendTransportFeedback(ep);
+        }
+      }
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'transport-cc feedback failed');
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
+    clearInterval(this.feedbackTimer);
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         ep.closed = true;

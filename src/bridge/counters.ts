@@ -20,6 +20,8 @@ export class BridgeCounters {
   keyframeRequests = 0;
   keyframeRequestsThrottled = 0;
   rembsSent = 0;
+  /** Transport-cc feedback packets sent to senders. */
+  twccFeedbackSent = 0;
 
   /** Dropped: first byte outside the RFC 7983 ranges. */
   dropUnknownType = 0;

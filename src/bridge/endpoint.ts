@@ -5,6 +5,7 @@ import type { SrtpSession } from './packet/srtp.ts';
 import type { DtlsEndpoint } from './dtls.ts';
 import type { Conference } from './conference.ts';
 import type { RetransmitBuffer } from './retransmit-buffer.ts';
+import type { TwccRecorder } from './packet/twcc.ts';
 
 export interface Fingerprint {
   algorithm: string;
@@ -72,6 +73,9 @@ export class Endpoint {
   lastSeenMs: number;
   audioMuted = false;
   videoMuted = false;
+
+  /** Arrival times of its packets by transport-wide sequence number (made at its first such packet). */
+  twcc: TwccRecorder | null = null;
 
   /** The sources this endpoint sends. */
   sources: Source[] = [];

@@ -20,6 +20,7 @@ import {
   writeRr,
 } from './packet/rtcp.ts';
 import { isRtcp, rtpHeaderLength, rtpSeq, rtpSsrc } from './packet/rtp.ts';
+import { TwccRecorder, readTransportSeq } from './packet/twcc.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint, Source } from './endpoint.ts';
 import type { UdpTransport } from './udp-transport.ts';
@@ -33,8 +34,12 @@ export const MAX_FORWARD = 1500;
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 /** Retransmissions answered per NACK packet at most. */
 const MAX_RESENDS_PER_NACK = 256;
-/** The bitrate the bridge asks every video sender for (until real bandwidth estimation exists). */
+/** The bitrate the bridge asks every video sender for at most (a cap on the sender's transport-cc estimate). */
 export const REMB_BITRATE_BPS = 2_500_000;
+/** Header extension id of transport-wide sequence numbers in what browsers send (fixed by focus's offers). */
+export const TWCC_EXT_ID = 3;
+/** Transport-cc feedback packets sent to one endpoint per call at most. */
+const MAX_TWCC_FEEDBACK_PER_CALL = 8;
 
 export class BufferRing {
   private readonly buffers: Buffer[];
@@ -132,6 +137,8 @@ export class Router {
     }
     ep.lastSeenMs = this.host.clockMs;
     c.rtpIn++;
+    const tw = readTransportSeq(buf, len, TWCC_EXT_ID);
+    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, performance.now() * 1000);
     const source = ep.conference.sources.get(rtpSsrc(buf));
     if (source === undefined || source.owner !== ep) {
       c.dropUnknownSsrc++;
@@ -347,6 +354,23 @@ export class Router {
     }
     this.counters.keyframeRequests++;
     this.sendRtcp(owner, s, n);
+  }
+
+  /** Sends `to` transport-cc feedback for the packets it sent since the last feedback (RR + RTPFB 15 compounds). */
+  sendTransportFeedback(to: Endpoint): void {
+    const rec = to.twcc;
+    if (rec === null || !to.connected) return;
+    const mediaSsrc = to.sources.length > 0 ? to.sources[0].ssrc : 0;
+    const ssrc = this.host.bridgeSsrc;
+    const s = this.scratch;
+    for (let i = 0; i < MAX_TWCC_FEEDBACK_PER_CALL && rec.hasPending(); i++) {
+      const rr = writeRr(s, 0, ssrc);
+      // room left for the SRTCP tag and index
+      const n = rec.writeFeedback(s, rr, ssrc, mediaSsrc, MAX_FORWARD - rr);
+      if (n <= 0) break;
+      this.counters.twccFeedbackSent++;
+      this.sendRtcp(to, s, rr + n);
+    }
   }
 
   /** Sends `to` a REMB for its video sources (RR + REMB compound). */

@@ -2,6 +2,8 @@
 // offers, the browser always answers; one BUNDLE transport with rtcp-mux towards an ICE-lite bridge that is
 // the DTLS server (offer a=setup:actpass). Same payload types and header extension ids for everyone:
 // Opus 111 (+ ssrc-audio-level as extmap 1), VP8 96 (nack, nack pli, ccm fir, goog-remb), no RTX.
+// What the browser sends (mids 0/1/2) also carries transport-wide sequence numbers (extmap 3, rtcp-fb
+// transport-cc): the bridge answers with transport-cc feedback, which drives the browser's send-side estimate.
 import sdpTransform, { type MediaDescription, type SessionDescription } from 'sdp-transform';
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
@@ -10,6 +12,9 @@ export const AUDIO_PT = 111;
 export const VIDEO_PT = 96;
 export const AUDIO_LEVEL_EXT_ID = 1;
 export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
+/** Transport-wide sequence numbers (draft-holmer-rmcat-transport-wide-cc-extensions-01), on what browsers send. */
+export const TWCC_EXT_ID = 3;
+export const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
 export const OWN_AUDIO_MID = '0';
 export const OWN_VIDEO_MID = '1';
 /** The browser's own screen share: answered `sendonly` while sharing, `inactive` otherwise. */
@@ -65,16 +70,20 @@ function transportAttributes(t: BridgeAllocateReply): Partial<MediaDescription> 
   };
 }
 
-function codecAttributes(kind: MediaKind): Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> {
+/** `own`: an m-line the browser sends on (mids 0/1/2), which gets transport-wide congestion control. */
+function codecAttributes(kind: MediaKind, own: boolean): Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> {
+  const twccExt = own ? [{ value: TWCC_EXT_ID, uri: TWCC_URI }] : [];
   if (kind === 'audio') {
-    return {
+    const audio: Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> = {
       payloads: String(AUDIO_PT),
       rtp: [{ payload: AUDIO_PT, codec: 'opus', rate: 48000, encoding: 2 }],
       fmtp: [{ payload: AUDIO_PT, config: 'minptime=10;useinbandfec=1' }],
-      ext: [{ value: AUDIO_LEVEL_EXT_ID, uri: AUDIO_LEVEL_URI }],
+      ext: [{ value: AUDIO_LEVEL_EXT_ID, uri: AUDIO_LEVEL_URI }, ...twccExt],
     };
+    if (own) audio.rtcpFb = [{ payload: AUDIO_PT, type: 'transport-cc' }];
+    return audio;
   }
-  return {
+  const video: Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> = {
     payloads: String(VIDEO_PT),
     rtp: [{ payload: VIDEO_PT, codec: 'VP8', rate: 90000 }],
     fmtp: [],
@@ -83,16 +92,19 @@ function codecAttributes(kind: MediaKind): Pick<MediaDescription, 'payloads' | '
       { payload: VIDEO_PT, type: 'nack', subtype: 'pli' },
       { payload: VIDEO_PT, type: 'ccm', subtype: 'fir' },
       { payload: VIDEO_PT, type: 'goog-remb' },
+      ...(own ? [{ payload: VIDEO_PT, type: 'transport-cc' }] : []),
     ],
   };
+  if (own) video.ext = twccExt;
+  return video;
 }
 
-function mline(kind: MediaKind, mid: string, transport: BridgeAllocateReply): MediaDescription {
+function mline(kind: MediaKind, mid: string, transport: BridgeAllocateReply, own = false): MediaDescription {
   return {
     type: kind,
     port: 9,
     protocol: 'UDP/TLS/RTP/SAVPF',
-    ...codecAttributes(kind),
+    ...codecAttributes(kind, own),
     ...transportAttributes(transport),
     mid,
   } as MediaDescription;
@@ -108,7 +120,7 @@ export function buildOffer(input: OfferInput): string {
   const { transport } = input;
   const media: MediaDescription[] = [];
   const own = (kind: MediaKind, mid: string) => {
-    const m = mline(kind, mid, transport);
+    const m = mline(kind, mid, transport, true);
     m.direction = 'recvonly';
     return m;
   };

@@ -142,6 +142,8 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
     'a=rtpmap:111 opus/48000/2',
     'a=fmtp:111 minptime=10;useinbandfec=1',
     'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+    'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+    'a=rtcp-fb:111 transport-cc',
     'a=rtcp-mux',
     'a=setup:actpass',
     'a=ice-ufrag:brg1Xq',
@@ -164,12 +166,19 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
     'a=rtcp-fb:96 nack pli',
     'a=rtcp-fb:96 ccm fir',
     'a=rtcp-fb:96 goog-remb',
+    'a=rtcp-fb:96 transport-cc',
+    'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
     'a=rtcp-mux',
     'a=setup:actpass',
   ]) {
     assert.ok(video.includes(want), `video has ${want}`);
   }
-  assert.ok(!video.some((l) => /rtx|apt=|extmap/.test(l)), 'no RTX, no header extensions on video');
+  assert.ok(!video.some((l) => /rtx|apt=/.test(l)), 'no RTX on video');
+  assert.deepEqual(video.filter((l) => l.startsWith('a=extmap')), ['a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01']);
+  assert.deepEqual(s.get('2')!.filter((l) => /transport-cc|extmap/.test(l)).sort(), [
+    'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+    'a=rtcp-fb:96 transport-cc',
+  ], 'the screen m-line too');
 });
 
 test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones are inactive', () => {
@@ -199,6 +208,8 @@ test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones
   assert.ok(v.includes('a=msid:ab12cd34 ab12cd34-video'));
   assert.ok(v.includes('a=ssrc:222222 msid:ab12cd34 ab12cd34-video'));
   assert.ok(v.includes('a=rtcp-fb:96 nack pli'));
+  // what the bridge forwards carries no transport-cc of its own yet: none on receive m-lines
+  assert.ok(![...a, ...v].some((l) => /transport-cc|extmap:3/.test(l)), 'no transport-cc on remote m-lines');
   const screen = s.get('6')!;
   assert.ok(screen.includes('a=sendonly'));
   assert.ok(screen.includes('a=msid:ab12cd34 ab12cd34-screen'));
