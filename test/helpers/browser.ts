@@ -19,9 +19,10 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-export async function launchBrowser(): Promise<Browser> {
+/** `executablePath`: another Chromium launcher (e.g. a script running it in a network namespace). */
+export async function launchBrowser(executablePath?: string): Promise<Browser> {
   return await chromium.launch({
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    executablePath: executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
     args: CHROMIUM_ARGS,
   });

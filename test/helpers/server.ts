@@ -23,14 +23,23 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(extraEnv: Record<string, string> = {}): Promise<RunningServer> {
+/**
+ * `netns`: run the server inside that network namespace (`ip netns exec`, which execs the server itself, so
+ * the child is the server); `host`: the address browsers use in baseUrl (default 127.0.0.1).
+ */
+export async function startServer(
+  extraEnv: Record<string, string> = {},
+  opts: { netns?: string; host?: string } = {},
+): Promise<RunningServer> {
   const httpsPort = await freeTcpPort();
   const httpPort = await freeTcpPort();
   const mediaPort = await freeUdpPort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-test-'));
+  const command = [process.execPath, '--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'];
+  if (opts.netns) command.unshift('ip', 'netns', 'exec', opts.netns);
   const child = spawn(
-    process.execPath,
-    ['--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'],
+    command[0]!,
+    command.slice(1),
     {
       cwd: repo,
       env: {
@@ -69,7 +78,7 @@ export async function startServer(extraEnv: Record<string, string> = {}): Promis
     });
   });
   return {
-    baseUrl: `https://127.0.0.1:${httpsPort}`,
+    baseUrl: `https://${opts.host ?? '127.0.0.1'}:${httpsPort}`,
     httpsPort,
     httpPort,
     mediaPort,

@@ -1,0 +1,89 @@
+// Network namespaces for tests (iproute2 + iptables, root only): a "client" namespace where Chromium runs and
+// a "bridge" namespace where the server runs, linked by a veth pair. Every address lives inside these two
+// namespaces only; the host's interfaces, routes and firewall are untouched. Deleting a namespace removes its
+// veth end and its iptables rules.
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+
+/** Why namespaces cannot be used here, or null when they can. */
+export function netnsUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns, iptables)';
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    execFileSync('iptables', ['-t', 'nat', '-S'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'ip netns / iptables are not usable here';
+  }
+}
+
+export function run(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Runs a command inside namespace `ns`. */
+export function inNs(ns: string, cmd: string, args: string[]): string {
+  return run('ip', ['netns', 'exec', ns, cmd, ...args]);
+}
+
+/**
+ * A bridge behind NAT, reached by its public address:
+ *   client ns: veth 10.201.0.1/24, route to 198.18.0.0/24 (the "public" network) via the bridge ns; no route
+ *              to the bridge's private address.
+ *   bridge ns: veth 10.201.0.2/24, private address 10.200.0.2 on lo (the server listens there), and
+ *              `iptables -t nat PREROUTING -d 198.18.0.7 -j DNAT --to-destination 10.200.0.2`.
+ */
+export interface NatSetup {
+  client: string;
+  bridge: string;
+  publicAddress: string;
+  privateAddress: string;
+  /** A Chromium launcher script that runs Chromium in the client namespace. */
+  chromium: string;
+  destroy(): void;
+}
+
+export function createNatSetup(tag = String(process.pid)): NatSetup {
+  const client = `tt-c${tag}`;
+  const bridge = `tt-b${tag}`;
+  const vc = `ttc${tag}`.slice(0, 15);
+  const vb = `ttb${tag}`.slice(0, 15);
+  const publicAddress = '198.18.0.7';
+  const privateAddress = '10.200.0.2';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-netns-'));
+  const chromium = path.join(dir, 'chromium-in-netns');
+  const destroy = () => {
+    for (const ns of [client, bridge]) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // not created
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    run('ip', ['netns', 'add', client]);
+    run('ip', ['netns', 'add', bridge]);
+    run('ip', ['link', 'add', vc, 'type', 'veth', 'peer', 'name', vb]);
+    run('ip', ['link', 'set', vc, 'netns', client]);
+    run('ip', ['link', 'set', vb, 'netns', bridge]);
+    run('ip', ['-n', client, 'addr', 'add', '10.201.0.1/24', 'dev', vc]);
+    run('ip', ['-n', bridge, 'addr', 'add', '10.201.0.2/24', 'dev', vb]);
+    for (const [ns, dev] of [[client, vc], [bridge, vb]] as const) {
+      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+    run('ip', ['-n', bridge, 'addr', 'add', `${privateAddress}/32`, 'dev', 'lo']);
+    run('ip', ['-n', client, 'route', 'add', '198.18.0.0/24', 'via', '10.201.0.2']);
+    inNs(bridge, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-d', publicAddress, '-j', 'DNAT', '--to-destination', privateAddress]);
+    writeFileSync(chromium, `#!/bin/sh\nexec ip netns exec ${client} ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'} "$@"\n`);
+    chmodSync(chromium, 0o755);
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return { client, bridge, publicAddress, privateAddress, chromium, destroy };
+}
