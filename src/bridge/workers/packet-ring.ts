@@ -25,7 +25,10 @@ export class PacketRing {
   /** Packets the producer dropped because the ring was full. */
   overflows = 0;
 
+  /** A new ring of `slots` (a power of two), or a view of an existing one (`sab`, from the other thread). */
   constructor(sab?: SharedArrayBuffer, slots = RING_SLOTS) {
+    if (sab !== undefined) slots = (sab.byteLength - HEADER_INTS * 4) / RING_SLOT_SIZE;
+    if (!Number.isInteger(slots) || slots < 2 || (slots & (slots - 1)) !== 0) throw new RangeError('ring slots must be a power of two');
     this.slots = slots;
     this.mask = slots - 1;
     this.sab = sab ?? new SharedArrayBuffer(HEADER_INTS * 4 + slots * RING_SLOT_SIZE);

@@ -7,7 +7,7 @@ import type { Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../log.ts';
 import type { BridgeCertificate } from '../certificate.ts';
-import { PacketRing } from './packet-ring.ts';
+import { PacketRing, RING_SLOTS } from './packet-ring.ts';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
 
 /** Endpoints one bridge process numbers at most (size of the shared SRTCP index table). */
@@ -19,6 +19,13 @@ export const MAX_MEDIA_WORKERS = 16;
 export function mediaWorkerCount(setting: number): number {
   const n = setting === 0 ? availableParallelism() : setting;
   return Math.max(1, Math.min(MAX_MEDIA_WORKERS, n));
+}
+
+/** Slots per ring: n * (n - 1) rings of 1.5 KB slots; 2048 slots (3 MB) each for 2 workers, 256 for 16. */
+function ringSlots(workers: number): number {
+  let slots = RING_SLOTS;
+  while (slots > 256 && slots * workers > RING_SLOTS * 2) slots >>= 1;
+  return slots;
 }
 
 type ControlOp = 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire';
@@ -58,7 +65,7 @@ export class MediaWorkerPool {
     const rings: Array<Array<SharedArrayBuffer | null>> = [];
     for (let from = 0; from < n; from++) {
       rings.push([]);
-      for (let to = 0; to < n; to++) rings[from].push(from === to ? null : new PacketRing().sab);
+      for (let to = 0; to < n; to++) rings[from].push(from === to ? null : new PacketRing(undefined, ringSlots(n)).sab);
     }
     const workers: Worker[] = [];
     for (let i = 0; i < n; i++) {
