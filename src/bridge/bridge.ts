@@ -22,6 +22,8 @@ import { UdpTransport } from './udp-transport.ts';
 export const CONSENT_TIMEOUT_MS = 30_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
 export const TWCC_FEEDBACK_INTERVAL_MS = 50;
+/** How often each conference's dominant speaker is re-evaluated. */
+export const SPEAKER_INTERVAL_MS = 300;
 /** Remote addresses remembered per endpoint (ICE may check several before nominating one). */
 const MAX_ADDRESSES_PER_ENDPOINT = 8;
 
@@ -67,6 +69,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private readonly byAddress = new Map<number, Map<string, Endpoint>>();
   private closed = false;
   private readonly feedbackTimer: NodeJS.Timeout;
+  private readonly speakerTimer: NodeJS.Timeout;
 
   constructor(opts: BridgeOptions) {
     this.bus = opts.bus;
@@ -87,6 +90,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.router = new Router(this);
     this.feedbackTimer = setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS);
     this.feedbackTimer.unref();
+    this.speakerTimer = setInterval(() => this.updateSpeakers(), SPEAKER_INTERVAL_MS);
+    this.speakerTimer.unref();
   }
 
   get endpointCount(): number {
@@ -452,9 +457,26 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
   }
 
+  /** Publishes each conference's dominant speaker when it changed (`bridge.dominant-speaker`). */
+  updateSpeakers(): void {
+    const now = Date.now();
+    for (const conference of this.conferences.values()) {
+      const d = conference.speakers.tick(now);
+      if (d === null || d === conference.dominant || !conference.endpoints.has(d)) continue;
+      conference.dominant = d;
+      if (this.closed) return;
+      try {
+        this.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: this.bridgeId, conferenceId: conference.id, endpointId: d });
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'could not publish the dominant speaker');
+      }
+    }
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.feedbackTimer);
+    clearInterval(this.speakerTimer);
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         ep.closed = true;

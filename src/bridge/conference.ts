@@ -2,12 +2,17 @@
 import type { MediaSource } from '../protocol/bus-messages.ts';
 import { Endpoint, Source } from './endpoint.ts';
 import { RetransmitBuffer } from './retransmit-buffer.ts';
+import { DominantSpeaker } from './speaker/dominant-speaker.ts';
 
 export class Conference {
   readonly id: string;
   readonly endpoints = new Map<string, Endpoint>();
   /** Every SSRC sent into this conference (primary and RTX), to its source. */
   readonly sources = new Map<number, Source>();
+  /** Speech activity by endpoint id, from the audio levels of what they send. */
+  readonly speakers = new DominantSpeaker<string>();
+  /** The endpoint id last published as dominant speaker. */
+  dominant: string | null = null;
 
   constructor(id: string) {
     this.id = id;
@@ -73,6 +78,8 @@ export class Conference {
     endpoint.sources = [];
     endpoint.subscriptions = new Set();
     this.endpoints.delete(endpoint.id);
+    this.speakers.remove(endpoint.id);
+    if (this.dominant === endpoint.id) this.dominant = null;
     this.rebuildSubscribers();
   }
 

@@ -19,7 +19,7 @@ import {
   writeRemb,
   writeRr,
 } from './packet/rtcp.ts';
-import { isRtcp, rtpHeaderLength, rtpSeq, rtpSsrc } from './packet/rtp.ts';
+import { audioLevel, isRtcp, rtpHeaderLength, rtpSeq, rtpSsrc } from './packet/rtp.ts';
 import { TwccRecorder, readTransportSeq } from './packet/twcc.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint, Source } from './endpoint.ts';
@@ -38,6 +38,8 @@ const MAX_RESENDS_PER_NACK = 256;
 export const REMB_BITRATE_BPS = 2_500_000;
 /** Header extension id of transport-wide sequence numbers in what browsers send (fixed by focus's offers). */
 export const TWCC_EXT_ID = 3;
+/** Header extension id of RFC 6464 audio levels (fixed by focus's offers). */
+export const AUDIO_LEVEL_EXT_ID = 1;
 /** Transport-cc feedback packets sent to one endpoint per call at most. */
 const MAX_TWCC_FEEDBACK_PER_CALL = 8;
 
@@ -144,9 +146,13 @@ export class Router {
       c.dropUnknownSsrc++;
       return;
     }
-    if (ep.audioMuted && source.kind === 'audio') {
-      c.dropMuted++;
-      return;
+    if (source.kind === 'audio') {
+      if (ep.audioMuted) {
+        c.dropMuted++;
+        return;
+      }
+      const level = audioLevel(buf, len, AUDIO_LEVEL_EXT_ID);
+      if (level >= 0) ep.conference.speakers.onAudioLevel(ep.id, level, Date.now());
     }
     if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
     const subs = source.subscribers;

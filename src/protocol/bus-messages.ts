@@ -24,6 +24,8 @@ export const subjects = {
   // bridge -> focus (events)
   bridgeAnnounce: 'bridge.announce',
   bridgeEvent: 'bridge.event',
+  // bridge -> signal (event): a conference's dominant speaker changed (from RFC 6464 audio levels)
+  bridgeDominantSpeaker: 'bridge.dominant-speaker',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -111,6 +113,8 @@ export const bridgeEventSchema = z.object({
   endpointId: id,
   event: z.enum(['connected', 'disconnected']),
 });
+
+export const bridgeDominantSpeakerSchema = z.object({ bridgeId: id, conferenceId: id, endpointId: id });
 
 /** The reply of every request that returns nothing else. */
 export const okReplySchema = z.object({ ok: z.literal(true) });

@@ -61,9 +61,12 @@ export const meetingServerMessageSchemas = [
   /** Sent right after `joined`: the room's chat since it started (at most CHAT_HISTORY_LIMIT messages). */
   z.object({ type: z.literal('chat-history'), messages: z.array(chatMessageSchema) }),
   z.object({ type: z.literal('reaction'), from: z.string(), reaction: reactionSchema }),
+  /** Who speaks now (the bridge's dominant speaker); sent on every change and right after `joined`. */
+  z.object({ type: z.literal('dominant-speaker'), participantId: z.string() }),
 ] as const;
 
 export type MeetingServerMessage =
   | { type: 'chat'; message: ChatMessage }
   | { type: 'chat-history'; messages: ChatMessage[] }
-  | { type: 'reaction'; from: string; reaction: Reaction };
+  | { type: 'reaction'; from: string; reaction: Reaction }
+  | { type: 'dominant-speaker'; participantId: string };

@@ -73,6 +73,13 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'offer delivery failed');
     }
   });
+  const unsubscribeSpeaker = bus.subscribe(subjects.bridgeDominantSpeaker, (payload) => {
+    try {
+      rooms.deliverDominantSpeaker(payload);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'dominant speaker delivery failed');
+    }
+  });
   const meeting = new MeetingFeatures(bus, log);
   access.onJoined = (session) => meeting.afterJoin(session);
   const ws = attachWebSocket({ server: httpsServer, rooms, meeting, access, participantTimeoutSeconds: config.participantTimeout, log });
@@ -89,6 +96,7 @@ export async function startSignal(opts: {
     }
   } catch (e) {
     unsubscribe();
+    unsubscribeSpeaker();
     await ws.close();
     await closeServer(httpsServer);
     access.close();
@@ -104,6 +112,7 @@ export async function startSignal(opts: {
     close() {
       closed ??= (async () => {
         unsubscribe();
+        unsubscribeSpeaker();
         await rooms.closeAll();
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);

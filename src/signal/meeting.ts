@@ -51,6 +51,10 @@ export class MeetingFeatures {
     const member = session.member;
     if (!member) return;
     session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
+    const speaker = member.room.dominantSpeaker;
+    if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {
+      session.send({ type: 'dominant-speaker', participantId: speaker });
+    }
   }
 
   chat(member: Member, text: string, to: string | undefined): void {

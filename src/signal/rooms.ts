@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
+import { bridgeDominantSpeakerSchema, signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
 import type { Role } from '../protocol/access-messages.ts';
 import {
   roomKey,
@@ -60,6 +60,8 @@ export interface Room {
   /** The name as first typed by whoever created the room. */
   name: string;
   members: Map<string, Member>;
+  /** The participant the bridge last named dominant speaker (sent to late joiners). */
+  dominantSpeaker?: string;
 }
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
@@ -231,6 +233,16 @@ export class Rooms {
       return;
     }
     member.session.send({ type: 'offer', sdp, version, sources });
+  }
+
+  /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */
+  deliverDominantSpeaker(payload: unknown): void {
+    const parsed = bridgeDominantSpeakerSchema.safeParse(payload);
+    if (!parsed.success) return;
+    const room = this.rooms.get(parsed.data.conferenceId);
+    if (!room || !room.members.has(parsed.data.endpointId)) return;
+    room.dominantSpeaker = parsed.data.endpointId;
+    this.broadcast(room, { type: 'dominant-speaker', participantId: parsed.data.endpointId });
   }
 
   /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */

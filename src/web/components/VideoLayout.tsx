@@ -37,11 +37,15 @@ function useSize(): [(el: HTMLElement | null) => void, { width: number; height: 
   return [setEl, size];
 }
 
-/** Which item the speaker view shows large. */
-export function stageItem(items: readonly LayoutItem[], pinned: string | null): LayoutItem | undefined {
+/**
+ * Which item the speaker view shows large: the pinned one, else the latest screen share, else the dominant
+ * speaker's camera (never ourselves), else the first other participant.
+ */
+export function stageItem(items: readonly LayoutItem[], pinned: string | null, dominant: string | null = null): LayoutItem | undefined {
   return (
     items.find((i) => i.key === pinned) ??
     [...items].reverse().find((i) => i.screen) ??
+    (dominant !== null ? items.find((i) => i.key === dominant && !i.isSelf && !i.screen) : undefined) ??
     items.find((i) => !i.isSelf) ??
     items[0]
   );
@@ -51,11 +55,14 @@ export function VideoLayout({
   items,
   view,
   pinned,
+  dominant = null,
   onPin,
 }: {
   items: readonly LayoutItem[];
   view: ViewMode;
   pinned: string | null;
+  /** The dominant speaker's participant id (their camera tile's key). */
+  dominant?: string | null;
   onPin: (key: string | null) => void;
 }) {
   const t = useStrings();
@@ -77,7 +84,7 @@ export function VideoLayout({
   );
 
   if (view === 'speaker' && items.length > 1) {
-    const stage = stageItem(items, pinned)!;
+    const stage = stageItem(items, pinned, dominant)!;
     const rest = items.filter((i) => i !== stage);
     return (
       <main className="speaker-view" aria-label={t.videoLayout}>

@@ -24,6 +24,8 @@ export interface ConferenceState {
   self: Participant | null;
   /** Our screen capture while sharing. */
   screenTrack: MediaStreamTrack | null;
+  /** Who speaks now, as the bridge judges from audio levels (may be ourselves); null until someone spoke. */
+  dominantSpeakerId: string | null;
 }
 
 export interface ConferenceOptions {
@@ -51,7 +53,7 @@ export class Conference extends Store<ConferenceState> {
   #onPageHide = () => this.leave();
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -205,9 +207,16 @@ export class Conference extends Store<ConferenceState> {
       case 'participant-left': {
         const media = new Map(this.state.media);
         media.delete(m.id);
-        this.update({ participants: this.state.participants.filter((p) => p.id !== m.id), media });
+        this.update({
+          participants: this.state.participants.filter((p) => p.id !== m.id),
+          media,
+          ...(this.state.dominantSpeakerId === m.id ? { dominantSpeakerId: null } : {}),
+        });
         break;
       }
+      case 'dominant-speaker':
+        this.update({ dominantSpeakerId: m.participantId });
+        break;
       case 'offer':
         this.#peer.answer(m.sdp, m.sources, (sdp) => this.#send({ type: 'answer', sdp, version: m.version }));
         break;

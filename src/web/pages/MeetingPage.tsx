@@ -164,7 +164,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         </div>
       )}
       <div className="meeting-body">
-        <VideoLayout items={items} view={view} pinned={pinned} onPin={(k) => {
+        <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => {
           setPinned(k);
           if (k) setView('speaker');
         }} />
