@@ -138,7 +138,8 @@ interface SavedRun {
 }
 
 async function main(): Promise<void> {
-  const command = ['npm run bench --', ...process.argv.slice(2).filter((a) => a !== '--write-doc')].join(' ').replace(/ --$/, '');
+  const quote = (a: string) => (/^[\w./=-]*$/.test(a) ? a : `'${a}'`);
+  const command = ['npm run bench --', ...process.argv.slice(2).filter((a) => a !== '--write-doc').map(quote)].join(' ').replace(/ --$/, '');
   if (values['doc-from']) {
     const saved = JSON.parse(readFileSync(values['doc-from'], 'utf8')) as SavedRun;
     writeDoc(saved.results, saved.command, saved.media, saved.date);
