@@ -330,6 +330,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     conference = this.conferences.get(conferenceId);
     if (!conference) {
       conference = new Conference(conferenceId);
+      // last-N needs every endpoint's audio in one place: not with media workers (each sees only some)
+      if (this.config.mediaWorkers === 1) conference.lastN = this.config.lastN;
       this.conferences.set(conferenceId, conference);
     }
     let ufrag = credentials?.ufrag ?? '';
@@ -462,6 +464,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     const now = Date.now();
     for (const conference of this.conferences.values()) {
       const d = conference.speakers.tick(now);
+      // last-N: whoever enters someone's last N starts with a keyframe
+      for (const source of conference.updateSpeakerOrder()) this.router.requestKeyframe(source, false, false);
       if (d === null || d === conference.dominant || !conference.endpoints.has(d)) continue;
       conference.dominant = d;
       if (this.closed) return;

@@ -13,6 +13,10 @@ export class Conference {
   readonly speakers = new DominantSpeaker<string>();
   /** The endpoint id last published as dominant speaker. */
   dominant: string | null = null;
+  /** Last-N: each endpoint receives the video of at most this many others (0: everyone's). */
+  lastN = 0;
+  /** Endpoint ids, the most recent speakers first (last-N order); `updateSpeakerOrder` keeps it. */
+  private speakerOrder: string[] = [];
 
   constructor(id: string) {
     this.id = id;
@@ -83,12 +87,46 @@ export class Conference {
     this.rebuildSubscribers();
   }
 
+  /**
+   * Re-reads the speakers' order (recent speakers first, then those never heard, in join order); with last-N
+   * on and the order changed, rebuilds the subscriber lists. Returns the video sources that gained a receiver.
+   */
+  updateSpeakerOrder(): Source[] {
+    if (this.lastN <= 0) return [];
+    const order = this.speakers.recentSpeakers(this.endpoints.size).filter((id) => this.endpoints.has(id));
+    for (const id of this.endpoints.keys()) if (!order.includes(id)) order.push(id);
+    if (order.join('\n') === this.speakerOrder.join('\n')) return [];
+    this.speakerOrder = order;
+    const before = new Map<Source, Endpoint[]>();
+    for (const s of this.sources.values()) if (s.kind === 'video' && !s.isRtx) before.set(s, s.subscribers);
+    this.rebuildSubscribers();
+    const gained: Source[] = [];
+    for (const [s, old] of before) if (s.subscribers.some((e) => !old.includes(e))) gained.push(s);
+    return gained;
+  }
+
+  /** Whether `receiver` gets `owner`'s video under last-N. */
+  private withinLastN(receiver: Endpoint, owner: Endpoint): boolean {
+    let rank = 0;
+    for (const id of this.speakerOrder) {
+      if (id === receiver.id) continue;
+      if (id === owner.id) return true;
+      if (++rank >= this.lastN) return false;
+    }
+    // not ranked yet (joined since the last order update): a place only if the ranked ones leave one
+    return rank < this.lastN;
+  }
+
   /** Recomputes every source's subscriber list (control plane only; the media path just reads it). */
   rebuildSubscribers(): void {
+    const lastN = this.lastN > 0;
     for (const source of this.sources.values()) {
       const subs: Endpoint[] = [];
       for (const e of this.endpoints.values()) {
-        if (e !== source.owner && !e.closed && e.subscriptions.has(source.primarySsrc)) subs.push(e);
+        if (e !== source.owner && !e.closed && e.subscriptions.has(source.primarySsrc)) {
+          if (lastN && source.kind === 'video' && !this.withinLastN(e, source.owner)) continue;
+          subs.push(e);
+        }
       }
       source.subscribers = subs;
     }

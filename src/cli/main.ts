@@ -24,6 +24,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   httpPort: 'PORT',
   mediaPort: 'PORT',
   tcpMediaPort: 'PORT',
+  lastN: 'N',
   publicAddress: 'IP',
   dataDir: 'DIR',
   tlsCert: 'FILE',

@@ -73,6 +73,8 @@ export const configSchema = z.object({
     .default(''),
   /** Media worker threads of the bridge: 0 = one per core, 1 = the main thread forwards (no workers). */
   mediaWorkers: decimal(z.number().int().min(0).max(16)).default(1),
+  /** Last-N: video of at most this many others per receiver, the most recent speakers first; 0 = everyone's. */
+  lastN: decimal(z.number().int().min(0).max(1000)).default(0),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -115,6 +117,7 @@ export const settingHelp: Record<keyof Config, string> = {
   natsToken: 'NATS authorization token, when the NATS server requires one (instead of user/password)',
   bridgeId: "this bridge's id, unique among the bridges (default <hostname>-<media port>)",
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 1)',
+  lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',

@@ -38,6 +38,7 @@ test('defaults', () => {
     natsToken: '',
     bridgeId: '',
     mediaWorkers: 1,
+    lastN: 0,
     participantTimeout: 8,
     logLevel: 'info',
     authMode: 'open',
