@@ -1,0 +1,53 @@
+// Last-N in the bridge's Conference: with lastN = 1 each endpoint's video subscribers are limited to those
+// for whom it is the most recent speaker (never themselves); the order follows the audio levels.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Conference } from '../../src/bridge/conference.ts';
+import { Endpoint } from '../../src/bridge/endpoint.ts';
+
+function setup(lastN: number) {
+  const c = new Conference('c');
+  c.lastN = lastN;
+  const ids = ['a', 'b', 'x'];
+  const eps = new Map(ids.map((id) => [id, new Endpoint(id, c, `${id}u`, 'p'.repeat(24), 0)]));
+  for (const [id, ep] of eps) c.endpoints.set(id, ep);
+  const video = { a: 1, b: 2, x: 3 } as Record<string, number>;
+  for (const [id, ep] of eps) c.setSources(ep, [{ ssrc: video[id]!, kind: 'video' }, { ssrc: video[id]! + 100, kind: 'audio' }]);
+  for (const [id, ep] of eps) c.setSubscriptions(ep, ids.filter((o) => o !== id).flatMap((o) => [video[o]!, video[o]! + 100]));
+  const subs = (ssrc: number) => c.sources.get(ssrc)!.subscribers.map((e) => e.id).sort().join(',');
+  /** `id` talks (speech-like: loud 70% of each second) for `seconds`, from `fromMs`. */
+  const talk = (id: string, fromMs: number, seconds: number) => {
+    for (let t = fromMs; t < fromMs + seconds * 1000; t += 20) {
+      c.speakers.onAudioLevel(id, t % 1000 < 700 ? 20 : 127, t);
+      if (t % 300 === 0) c.speakers.tick(t);
+    }
+    c.speakers.tick(fromMs + seconds * 1000);
+  };
+  return { c, subs, talk };
+}
+
+test('last-N = 1: video goes to whoever has the source as most recent speaker; audio to everyone', () => {
+  const { c, subs, talk } = setup(1);
+  talk('b', 0, 4);
+  assert.deepEqual(c.updateSpeakerOrder(), [], 'before the first order everyone had everything: only losses');
+  assert.equal(subs(2), 'a,x', "b speaks: a and x receive b's video");
+  assert.equal(subs(1), 'b', "b's own first choice is the next in order, a");
+  assert.equal(subs(3), '', 'x never spoke and is nobody\'s first');
+  assert.equal(subs(102), 'a,x', 'audio is not limited');
+  assert.equal(subs(101), 'b,x');
+
+  talk('a', 4000, 4);
+  assert.deepEqual(c.updateSpeakerOrder().map((s) => s.ssrc), [1], "x gains a's video (and gets a keyframe for it)");
+  assert.equal(subs(1), 'b,x', 'now a is the most recent speaker');
+  assert.equal(subs(2), 'a', 'b stays first for a');
+  assert.deepEqual(c.updateSpeakerOrder(), [], 'nothing changed: no rebuild');
+});
+
+test('last-N = 0: everyone receives everyone', () => {
+  const { c, subs, talk } = setup(0);
+  talk('b', 0, 3);
+  assert.deepEqual(c.updateSpeakerOrder(), []);
+  assert.equal(subs(1), 'b,x');
+  assert.equal(subs(2), 'a,x');
+  assert.equal(subs(3), 'a,b');
+});
