@@ -104,7 +104,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
 
   const ok = { ok: true } as const;
   const unsubscribes: Unsubscribe[] = [];
-  const handle = (subject: string, fn: (payload: unknown) => Json) => {
+  const handle = (subject: string, fn: (payload: unknown) => Json | Promise<Json>) => {
     unsubscribes.push(
       opts.bus.handle(subject, (payload) => {
         try {
@@ -120,36 +120,32 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   handle(allocateSubject, (payload) => {
     const p = parse(bridgeAllocateSchema, payload, allocateSubject);
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
-    pool?.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd);
-    return reply;
+    // with media workers the reply waits until every worker has applied the request
+    return pool === null ? reply : pool.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd).then(() => reply);
   });
   const configureSubject = subjects.bridgeConfigure(bridgeId);
   handle(configureSubject, (payload) => {
     const p = parse(bridgeConfigureSchema, payload, configureSubject);
     bridge.configure(p);
-    pool?.apply('configure', p);
-    return ok;
+    return pool === null ? ok : pool.apply('configure', p).then(() => ok);
   });
   const subscribeSubject = subjects.bridgeSubscribe(bridgeId);
   handle(subscribeSubject, (payload) => {
     const p = parse(bridgeSubscribeSchema, payload, subscribeSubject);
     bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
-    pool?.apply('subscribe', p);
-    return ok;
+    return pool === null ? ok : pool.apply('subscribe', p).then(() => ok);
   });
   const muteSubject = subjects.bridgeMute(bridgeId);
   handle(muteSubject, (payload) => {
     const p = parse(bridgeMuteSchema, payload, muteSubject);
     bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
-    pool?.apply('mute', p);
-    return ok;
+    return pool === null ? ok : pool.apply('mute', p).then(() => ok);
   });
   const expireSubject = subjects.bridgeExpire(bridgeId);
   handle(expireSubject, (payload) => {
     const p = parse(bridgeExpireSchema, payload, expireSubject);
     bridge.expire(p.conferenceId, p.endpointId);
-    pool?.expire(p.conferenceId, p.endpointId);
-    return ok;
+    return pool === null ? ok : pool.expire(p.conferenceId, p.endpointId).then(() => ok);
   });
 
   const instance = randomBytes(6).toString('hex');

@@ -23,7 +23,7 @@ export interface MediaWorkerData {
 
 export type ToWorker =
   | { type: 'bind'; address: string; port: number }
-  | { type: 'op'; op: 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire'; payload: Record<string, unknown> }
+  | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire'; payload: Record<string, unknown> }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number }
   | { type: 'close' };
@@ -34,6 +34,8 @@ export type FromWorker =
   | { type: 'event'; subject: string; payload: Json }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number; counters: Record<string, number> }
+  /** A control request is applied (or failed: `error`). */
+  | { type: 'applied'; id: number; error?: string }
   | { type: 'closed' };
 
 const TICK_INTERVAL_MS = 1000;
@@ -116,6 +118,7 @@ function main(): void {
           else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
           else if (m.op === 'mute') bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
           else bridge.expire(p.conferenceId, p.endpointId);
+          post({ type: 'applied', id: m.id });
           break;
         }
         case 'peer':
@@ -134,6 +137,7 @@ function main(): void {
     } catch (e) {
       // the control thread validated the request before sending it here; a failure is a bug, not input
       log.error({ err: (e as Error).message, message: m.type }, 'media worker request failed');
+      if (m.type === 'op') post({ type: 'applied', id: m.id, error: (e as Error).message });
     }
   });
 }

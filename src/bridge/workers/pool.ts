@@ -41,6 +41,7 @@ export class MediaWorkerPool {
   private readonly conferenceNums = new Map<string, { num: number; endpoints: number }>();
   private nextConferenceNum = 1;
   private nextRequestId = 1;
+  private readonly pendingOps = new Map<number, { left: number; done: () => void }>();
   private readonly pendingCounters = new Map<number, { left: number; sum: Record<string, number>; resolve: (c: Record<string, number>) => void }>();
   private closing = false;
 
@@ -119,6 +120,12 @@ export class MediaWorkerPool {
     if (m.type === 'event') onEvent(m.subject, m.payload);
     else if (m.type === 'peer') {
       for (const [i, w] of this.workers.entries()) if (i !== from) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
+    } else if (m.type === 'applied') {
+      const p = this.pendingOps.get(m.id);
+      if (p && --p.left === 0) {
+        this.pendingOps.delete(m.id);
+        p.done();
+      }
     } else if (m.type === 'counters') {
       const p = this.pendingCounters.get(m.id);
       if (!p) return;
@@ -130,12 +137,29 @@ export class MediaWorkerPool {
     }
   }
 
-  private broadcast(op: ControlOp, payload: Record<string, unknown>): void {
-    for (const w of this.workers) w.postMessage({ type: 'op', op, payload } satisfies ToWorker);
+  /** Sends a control request to every worker; resolves when all applied it (so a bus reply means "in effect"). */
+  private broadcast(op: ControlOp, payload: Record<string, unknown>): Promise<void> {
+    const id = this.nextRequestId++;
+    return new Promise((resolve) => {
+      // a stuck or dead worker must not hold the control plane: give up waiting after a second
+      const timer = setTimeout(() => {
+        this.pendingOps.delete(id);
+        resolve();
+      }, 1000);
+      timer.unref();
+      this.pendingOps.set(id, {
+        left: this.workers.length,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      for (const w of this.workers) w.postMessage({ type: 'op', id, op, payload } satisfies ToWorker);
+    });
   }
 
   /** After the control thread's bridge accepted the allocation (and chose ufrag/pwd). */
-  allocate(conferenceId: string, endpointId: string, ufrag: string, pwd: string): void {
+  allocate(conferenceId: string, endpointId: string, ufrag: string, pwd: string): Promise<void> {
     const key = `${conferenceId}\n${endpointId}`;
     if (this.endpointNums.has(key)) this.release(conferenceId, endpointId);
     const endpointNum = this.freeEndpointNums.pop() ?? this.nextEndpointNum++;
@@ -145,18 +169,19 @@ export class MediaWorkerPool {
     let conf = this.conferenceNums.get(conferenceId);
     if (!conf) this.conferenceNums.set(conferenceId, (conf = { num: this.nextConferenceNum++, endpoints: 0 }));
     conf.endpoints++;
-    this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum });
+    return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum });
   }
 
   /** configure, subscribe, mute: after the control thread's bridge accepted them. */
-  apply(op: 'configure' | 'subscribe' | 'mute', payload: Record<string, unknown>): void {
-    this.broadcast(op, payload);
+  apply(op: 'configure' | 'subscribe' | 'mute', payload: Record<string, unknown>): Promise<void> {
+    return this.broadcast(op, payload);
   }
 
-  expire(conferenceId: string, endpointId: string): void {
-    if (!this.endpointNums.has(`${conferenceId}\n${endpointId}`)) return;
-    this.broadcast('expire', { conferenceId, endpointId });
+  expire(conferenceId: string, endpointId: string): Promise<void> {
+    if (!this.endpointNums.has(`${conferenceId}\n${endpointId}`)) return Promise.resolve();
+    const applied = this.broadcast('expire', { conferenceId, endpointId });
     this.release(conferenceId, endpointId);
+    return applied;
   }
 
   private release(conferenceId: string, endpointId: string): void {
