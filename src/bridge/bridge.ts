@@ -15,6 +15,7 @@ import { BridgeCounters } from './counters.ts';
 import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
 import { Endpoint, type Fingerprint } from './endpoint.ts';
 import { handleStun, type IceHost } from './ice.ts';
+import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
@@ -58,6 +59,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   clockMs = Date.now();
   /** The ICE-TCP port announced in candidates (0: none). */
   tcpPort = 0;
+  /** The address announced first in candidates: publicAddress, or what the STUN server said. */
+  publicAddress: string;
 
   private readonly bus: Bus;
   private readonly config: Config;
@@ -78,6 +81,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.bridgeId = opts.bridgeId;
     this.certificate = opts.certificate;
     this.consentTimeoutMs = opts.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
+    this.publicAddress = opts.config.publicAddress;
     this.bridgeSsrc = randomInt(1, 0xffffffff);
     this.udp = new UdpTransport(
       this,
@@ -277,6 +281,22 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return this.tcpPort;
   }
 
+  /**
+   * Without a publicAddress setting but with a stunServer, asks it for the public address (once, at start);
+   * a server that does not answer is a warning (the local addresses are announced).
+   */
+  async discoverPublicAddress(bindAddress: string): Promise<string> {
+    if (this.publicAddress !== '' || this.config.stunServer === '') return this.publicAddress;
+    const found = await discoverPublicAddress(this.config.stunServer, 3000, bindAddress);
+    if (found === null) {
+      this.log.warn({ stunServer: this.config.stunServer }, 'the STUN server did not tell the public address: announcing the local addresses');
+    } else {
+      this.publicAddress = found;
+      this.log.info({ stunServer: this.config.stunServer, publicAddress: found }, 'public address from STUN');
+    }
+    return this.publicAddress;
+  }
+
   /** SRTP is set up for `ep` (media workers share the keys); nothing to do in one thread. */
   protected onSrtpReady(_ep: Endpoint, _keys: DtlsSrtpKeys): void {}
 
@@ -350,7 +370,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       fingerprint: { algorithm: 'sha-256', value: this.certificate.fingerprint },
       candidates: gatherCandidates({
         listenAddress: this.config.listenAddress,
-        publicAddress: this.config.publicAddress,
+        publicAddress: this.publicAddress,
         port: this.udp.port,
         tcpPort: this.tcpPort,
       }),

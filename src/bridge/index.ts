@@ -95,6 +95,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         }, COUNTERS_REFRESH_MS);
   countersTimer?.unref();
   const mediaPort = pool !== null ? pool.port : await bridge.udp.bind(bindAddress, opts.config.mediaPort);
+  // no publicAddress but a stunServer: ask it once, before the first allocation (the candidates use it)
+  await bridge.discoverPublicAddress(bindAddress);
   // ICE-TCP: the one-thread bridge only (the media workers' endpoints are not reachable over TCP yet)
   let tcpMediaPort = 0;
   if (opts.config.tcpMediaPort > 0) {

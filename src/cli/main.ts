@@ -26,6 +26,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   tcpMediaPort: 'PORT',
   lastN: 'N',
   publicAddress: 'IP',
+  stunServer: 'HOST:PORT',
   dataDir: 'DIR',
   tlsCert: 'FILE',
   tlsKey: 'FILE',

@@ -52,6 +52,8 @@ export const configSchema = z.object({
   tcpMediaPort: port.default(4443),
   /** The address the bridge announces in ICE candidates, for a bridge behind NAT. Empty: the local addresses. */
   publicAddress: z.string().default(''),
+  /** host:port of a STUN server that tells the bridge its public address when publicAddress is empty. */
+  stunServer: z.string().trim().default(''),
   /** Where the certificate, keys and other state are kept. */
   dataDir: z.string().default('data'),
   /** PEM files of the HTTPS certificate; when empty a self-signed one is made in dataDir on first start. */
@@ -107,6 +109,7 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaPort: 'UDP port for all media (default 10000)',
   tcpMediaPort: 'TCP port for media when UDP is blocked (ICE-TCP), 0 = off (default 4443)',
   publicAddress: "public IP announced to browsers when the bridge is behind NAT (like Jitsi's NAT_HARVESTER_PUBLIC_ADDRESS)",
+  stunServer: 'host:port of a STUN server to discover the public address when --public-address is not set (default: none)',
   dataDir: 'directory for the self-signed certificate and other state (default ./data)',
   tlsCert: 'PEM certificate file for HTTPS (default: self-signed, made on first start)',
   tlsKey: 'PEM private key file for HTTPS',

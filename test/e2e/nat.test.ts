@@ -4,6 +4,7 @@
 // participants get each other's media over a pair whose remote candidate is the public address.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
 import { createNatSetup, inNs, netnsUnavailable, type NatSetup } from '../helpers/netns.ts';
@@ -70,6 +71,59 @@ describe('a bridge behind NAT announces its public address', { skip: skip ?? fal
         (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
         60_000,
       );
+      const remote = await waitUntil(`${p.name}'s selected pair`, () => selectedRemote(p.page), (v) => v !== null, 10_000);
+      assert.deepEqual(remote, { address: nat!.publicAddress, protocol: 'udp' });
+    }
+  });
+});
+
+/** A minimal STUN server (Binding -> XOR-MAPPED-ADDRESS of the sender) on 10.201.0.1:3478 in namespace `ns`. */
+async function startStunResponder(ns: string): Promise<ChildProcess> {
+  const script = `const s=require('dgram').createSocket('udp4');
+s.on('message',(m,r)=>{if(m.length<20||m.readUInt16BE(0)!==1)return;const b=Buffer.alloc(32);b.writeUInt16BE(0x0101,0);b.writeUInt16BE(12,2);m.copy(b,4,4,20);
+b.writeUInt16BE(0x20,20);b.writeUInt16BE(8,22);b[25]=1;b.writeUInt16BE(r.port^0x2112,26);const ip=r.address.split('.').map(Number);const c=[0x21,0x12,0xa4,0x42];
+for(let i=0;i<4;i++)b[28+i]=ip[i]^c[i];s.send(b,r.port,r.address)});
+s.bind(3478,'10.201.0.1',()=>console.log('ready'));`;
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+    child.once('exit', (code) => reject(new Error(`the STUN responder exited with ${code}`)));
+  });
+  return child;
+}
+
+describe('a bridge behind NAT learns its public address from STUN', { skip: skip ?? false }, () => {
+  let nat: NatSetup | undefined;
+  let stun: ChildProcess | undefined;
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+
+  before(async () => {
+    nat = createNatSetup(`${process.pid}s`);
+    stun = await startStunResponder(nat.client);
+    server = await startServer(
+      { TERTULIA_LISTEN_ADDRESS: nat.privateAddress, TERTULIA_STUN_SERVER: '10.201.0.1:3478' },
+      { netns: nat.bridge, host: nat.publicAddress },
+    );
+    browser = await launchBrowser(nat.chromium);
+  });
+  after(async () => {
+    await browser?.close();
+    await server?.stop();
+    stun?.kill();
+    nat?.destroy();
+  });
+
+  test('media flows through the discovered address', async () => {
+    const people: Participant[] = [];
+    for (const name of ['Zoe', 'Alba']) {
+      const p = await newParticipant(browser!, name);
+      people.push(p);
+      await joinThroughUi(p, server!.baseUrl, 'stun-nat');
+    }
+    for (const p of people) {
+      const other = people.find((o) => o !== p)!.name;
+      await waitUntil(`${p.name} to get media from ${other}`, () => remoteStats(p.page), (s) => (s[other]?.framesDecoded ?? 0) > 10, 60_000);
       const remote = await waitUntil(`${p.name}'s selected pair`, () => selectedRemote(p.page), (v) => v !== null, 10_000);
       assert.deepEqual(remote, { address: nat!.publicAddress, protocol: 'udp' });
     }

@@ -33,7 +33,8 @@ export function inNs(ns: string, cmd: string, args: string[]): string {
  *   client ns: veth 10.201.0.1/24, route to 198.18.0.0/24 (the "public" network) via the bridge ns; no route
  *              to the bridge's private address.
  *   bridge ns: veth 10.201.0.2/24, private address 10.200.0.2 on lo (the server listens there), and
- *              `iptables -t nat PREROUTING -d 198.18.0.7 -j DNAT --to-destination 10.200.0.2`.
+ *              `iptables -t nat PREROUTING -d 198.18.0.7 -j DNAT --to-destination 10.200.0.2` (and SNAT back for
+ *              what the bridge sends first, e.g. to a STUN server in the client namespace at 10.201.0.1).
  */
 export interface NatSetup {
   client: string;
@@ -79,6 +80,8 @@ export function createNatSetup(tag = String(process.pid)): NatSetup {
     run('ip', ['-n', bridge, 'addr', 'add', `${privateAddress}/32`, 'dev', 'lo']);
     run('ip', ['-n', client, 'route', 'add', '198.18.0.0/24', 'via', '10.201.0.2']);
     inNs(bridge, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-d', publicAddress, '-j', 'DNAT', '--to-destination', privateAddress]);
+    // what the bridge starts itself (a STUN request) leaves from the public address too
+    inNs(bridge, 'iptables', ['-t', 'nat', '-A', 'POSTROUTING', '-s', privateAddress, '-j', 'SNAT', '--to-source', publicAddress]);
     writeFileSync(chromium, `#!/bin/sh\nexec ip netns exec ${client} ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'} "$@"\n`);
     chmodSync(chromium, 0o755);
   } catch (e) {

@@ -28,6 +28,7 @@ test('defaults', () => {
     mediaPort: 10000,
     tcpMediaPort: 4443,
     publicAddress: '',
+    stunServer: '',
     dataDir: path.resolve('data'),
     tlsCert: '',
     tlsKey: '',
