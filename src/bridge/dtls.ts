@@ -30,6 +30,36 @@ function profileName(id: number | undefined): SrtpProfileName | null {
 
 const NO_ADDRESS: readonly [string, number] = ['0.0.0.0', 0];
 
+const CT_CHANGE_CIPHER_SPEC = 20;
+const CT_ALERT = 21;
+const CT_APPLICATION_DATA = 23;
+
+/**
+ * Checks a datagram's DTLS records before werift sees them. werift takes any record of an unknown content
+ * type, and any alert whose first bytes look like one (even unauthenticated), as the peer closing, so one
+ * stray or forged datagram could end a working session. Refused here: truncated records, content types
+ * outside 20..23, versions other than DTLS 1.0/1.2, and — once the handshake is done — every alert (a peer
+ * that really leaves stops its ICE consent checks, and focus expires it) and any plaintext (epoch 0)
+ * record other than a retransmitted handshake flight.
+ */
+export function acceptableRecords(buf: Buffer, connected: boolean): boolean {
+  let off = 0;
+  if (buf.length < 13) return false;
+  while (off < buf.length) {
+    if (off + 13 > buf.length) return false;
+    const type = buf[off]!;
+    if (type < CT_CHANGE_CIPHER_SPEC || type > CT_APPLICATION_DATA) return false;
+    if (buf[off + 1] !== 0xfe || (buf[off + 2] !== 0xff && buf[off + 2] !== 0xfd)) return false;
+    const epoch = buf.readUInt16BE(off + 3);
+    const length = buf.readUInt16BE(off + 11);
+    if (off + 13 + length > buf.length) return false;
+    if (type === CT_ALERT && (connected || epoch !== 0 || length !== 2)) return false;
+    if (connected && type === CT_APPLICATION_DATA && epoch === 0) return false;
+    off += 13 + length;
+  }
+  return true;
+}
+
 export class DtlsEndpoint {
   private readonly server: DtlsServer;
   private readonly transport: Transport;
@@ -95,6 +125,7 @@ export class DtlsEndpoint {
   /** Feeds one DTLS datagram received from the peer. Never throws. */
   feed(buf: Buffer): boolean {
     if (this.closed) return false;
+    if (!acceptableRecords(buf, this.connected)) return false;
     try {
       this.transport.onData(buf, NO_ADDRESS);
       return true;
