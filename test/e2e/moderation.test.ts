@@ -44,7 +44,9 @@ describe('moderation', () => {
   });
 
   test('with self-unmute off, Mute everyone keeps Ben muted when he tries to unmute', async () => {
-    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).uncheck();
+    // the box shows the room's setting as the server confirms it, so it changes a moment after the click
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).click();
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves', checked: false }).waitFor({ timeout: 10_000 });
     await ana.page.getByRole('button', { name: 'Mute everyone' }).click();
     await ben.page.getByRole('button', { name: 'Unmute microphone' }).waitFor({ timeout: 10_000 });
     await ben.page.getByRole('button', { name: 'Unmute microphone' }).click();
@@ -52,7 +54,8 @@ describe('moderation', () => {
     await ben.page.getByRole('button', { name: 'Unmute microphone' }).waitFor();
     // Ana stayed unmuted
     await ana.page.getByRole('button', { name: 'Mute microphone' }).waitFor();
-    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).check();
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).click();
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves', checked: true }).waitFor({ timeout: 10_000 });
   });
 
   test('ask to stop the camera: Ben sees the request and stops it', async () => {
