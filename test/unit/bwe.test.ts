@@ -4,18 +4,8 @@ import { SendSideBwe } from '../../src/bridge/bwe/send-side-bwe.ts';
 import { TwccRecorder } from '../../src/bridge/packet/twcc.ts';
 import { AimdRateControl } from '../../src/bridge/bwe/aimd.ts';
 import { BW_NORMAL, BW_OVERUSING, BW_UNDERUSING, InterArrival, TrendlineDetector } from '../../src/bridge/bwe/trendline.ts';
+import { rng } from '../helpers/random.ts';
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface SimOptions {
   durationS: number;

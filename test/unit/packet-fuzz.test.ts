@@ -6,17 +6,8 @@ import * as rtp from '../../src/bridge/packet/rtp.ts';
 import * as rtcp from '../../src/bridge/packet/rtcp.ts';
 import * as vp8 from '../../src/bridge/packet/vp8.ts';
 import { SrtpSession, srtpKeyLengths, type SrtpProfileName } from '../../src/bridge/packet/srtp.ts';
+import { rng } from '../helpers/random.ts';
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rand = rng(0xc0ffee);
 const randInt = (n: number) => Math.floor(rand() * n);

@@ -10,6 +10,7 @@ import {
   type SrtpProfileName,
   type SrtpSessionKeys,
 } from '../../src/bridge/packet/srtp.ts';
+import { rng } from '../helpers/random.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -200,17 +201,6 @@ test('profile ids and key lengths', () => {
   assert.throws(() => new SrtpSession('AEAD_AES_128_GCM', Buffer.alloc(16), Buffer.alloc(14)));
 });
 
-// Deterministic PRNG (mulberry32).
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PROFILES: SrtpProfileName[] = ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM', 'AEAD_AES_256_GCM'];
 
