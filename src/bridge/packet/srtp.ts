@@ -18,6 +18,7 @@
  * All protect/unprotect methods return -1 on malformed input, authentication failure or replay, and never throw.
  */
 import { createCipheriv, createDecipheriv, createHmac, type Cipheriv } from 'node:crypto';
+import { rtpHeaderLength } from './rtp.ts';
 
 export type SrtpProfileName = 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM' | 'AEAD_AES_256_GCM';
 
@@ -187,18 +188,6 @@ function estimateRoc(st: StreamState | undefined, seq: number): number {
 
 function u32(buf: Buffer, o: number): number {
   return ((buf[o] << 24) | (buf[o + 1] << 16) | (buf[o + 2] << 8) | buf[o + 3]) >>> 0;
-}
-
-function rtpHeaderLen(buf: Buffer, len: number): number {
-  if (len < 12) return -1;
-  const b0 = buf[0];
-  if ((b0 & 0xc0) !== 0x80) return -1;
-  let hl = 12 + ((b0 & 0x0f) << 2);
-  if ((b0 & 0x10) !== 0) {
-    if (hl + 4 > len) return -1;
-    hl += 4 + (((buf[hl + 2] << 8) | buf[hl + 3]) << 2);
-  }
-  return hl > len ? -1 : hl;
 }
 
 function validLen(buf: Buffer, len: number): boolean {
@@ -434,7 +423,7 @@ export class SrtpSession {
    */
   protectRtp(src: Buffer, len: number, out: Buffer): number {
     if (!validLen(src, len)) return -1;
-    const hl = rtpHeaderLen(src, len);
+    const hl = rtpHeaderLength(src, len);
     if (hl < 0 || out.length < len + this.rtpOverhead) return -1;
     const ssrc = u32(src, 8);
     const seq = (src[2] << 8) | src[3];
@@ -483,7 +472,7 @@ export class SrtpSession {
     if (!validLen(buf, len)) return -1;
     const tagLen = this.rtpOverhead;
     const end = len - tagLen;
-    const hl = rtpHeaderLen(buf, end);
+    const hl = rtpHeaderLength(buf, end);
     if (hl < 0) return -1;
     const ssrc = u32(buf, 8);
     const seq = (buf[2] << 8) | buf[3];
