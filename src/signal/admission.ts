@@ -118,7 +118,7 @@ export class Admission {
   private async identify(session: Session, msg: JoinMessage): Promise<JoinGrant | { error: ErrorCode; message: string }> {
     const { config, users, tokens, rooms } = this.opts;
     const started = () => (rooms.rooms.get(roomKey(msg.room))?.members.size ?? 0) > 0;
-    if (config.authMode === 'open') return { role: started() ? 'participant' : 'moderator', authenticated: false };
+    if (config.authMode === 'open') return started() ? { role: 'participant', authenticated: false } : { role: 'moderator', authenticated: false, firstComer: true };
 
     if (config.authMode === 'token' && msg.jwt !== undefined && tokens) {
       const r = await tokens.verify(msg.jwt, msg.room);
@@ -129,6 +129,7 @@ export class Admission {
       // the token's moderator claim decides; without one, the first in the room moderates (as in an open room)
       const moderator = r.identity.moderator ?? !started();
       const grant: JoinGrant = { role: moderator ? 'moderator' : 'participant', authenticated: true };
+      if (r.identity.moderator === undefined && moderator) grant.firstComer = true;
       if (r.identity.name) grant.displayName = r.identity.name.slice(0, 64);
       this.log.info({ address: session.remoteAddress, user: r.identity.id, role: grant.role }, 'token accepted');
       return grant;
@@ -183,6 +184,10 @@ export class Admission {
 
   /** Joins the room and tells the new member the room's settings (and moderators the lobby). */
   enter(session: Session, msg: JoinMessage, grant: JoinGrant): void {
+    // "The first in the room moderates" was decided before an await: two joins racing into an empty room
+    // must not both win, so it is checked again now that the room is about to change.
+    const now = this.opts.rooms.rooms.get(roomKey(msg.room));
+    if (grant.firstComer && now !== undefined && now.members.size > 0) grant = { ...grant, role: 'participant', firstComer: false };
     // While a moderator has turned self-unmuting off, a participant joins muted: otherwise leaving and joining
     // again (or opening a second connection) would undo a moderator's mute.
     const room = this.opts.rooms.rooms.get(roomKey(msg.room));

@@ -35,6 +35,8 @@ export interface JoinGrant {
   authenticated: boolean;
   /** A display name from the credentials (a token's context.user.name), used instead of the typed one. */
   displayName?: string;
+  /** Moderator only because the room was empty when asked: re-checked when actually entering the room. */
+  firstComer?: boolean;
 }
 
 export interface Member {

@@ -89,6 +89,17 @@ describe('good tokens', () => {
     assert.equal((await b.join(room, 'B', { jwt: await hs256(claims()) })).role, 'participant');
   });
 
+  test('several joining an empty room at the same moment: exactly one becomes moderator', async () => {
+    for (let round = 0; round < 5; round++) {
+      const room = newRoom();
+      const jwt = await hs256(claims());
+      const clients = [s.client(), s.client(), s.client()];
+      // token checks are asynchronous: the three may all be verified while the room is still empty
+      const joined = await Promise.all(clients.map((c, i) => c.join(room, `P${i}`, { jwt })));
+      assert.deepEqual(joined.map((j) => j.role).sort(), ['moderator', 'participant', 'participant']);
+    }
+  });
+
   test('RS256 and ES256 tokens verify with the configured public keys', async () => {
     const rs = await new SignJWT(claims()).setProtectedHeader({ alg: 'RS256' }).sign(rsa.privateKey);
     assert.equal((await s.client().join(newRoom(), 'R', { jwt: rs })).type, 'joined');
