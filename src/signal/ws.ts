@@ -51,6 +51,10 @@ export function attachWebSocket(opts: {
     path: WS_PATH,
     maxPayload: MAX_WS_MESSAGE_BYTES,
     perMessageDeflate: false,
+    // A browser page of another site must not open meetings in its visitors' name: when the browser says
+    // which page opens the socket (Origin), it must be this server's own. Non-browser clients send none.
+    verifyClient: ({ origin, req }: { origin: string | undefined; req: { headers: Record<string, string | string[] | undefined> } }) =>
+      sameOrigin(origin, req.headers.host),
   });
   // the HTTPS server's own errors (e.g. EADDRINUSE) are re-emitted here; startSignal reports those
   wss.on('error', (e) => log.debug({ err: e.message }, 'websocket server error'));
@@ -217,4 +221,16 @@ export function attachWebSocket(opts: {
       await new Promise<void>((r) => wss.close(() => r()));
     },
   };
+}
+
+/** True when there is no Origin header, or its host:port is the Host the request was sent to. */
+export function sameOrigin(origin: string | undefined, host: string | string[] | undefined): boolean {
+  if (origin === undefined || origin === '') return true;
+  if (typeof host !== 'string') return false;
+  try {
+    const o = new URL(origin);
+    return (o.protocol === 'https:' || o.protocol === 'http:') && o.host.toLowerCase() === new URL(`https://${host}`).host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
