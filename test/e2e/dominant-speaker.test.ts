@@ -2,15 +2,11 @@
 // speaker view puts that person on the stage. Talkers use a fake microphone that plays a tone 0.7 s of every
 // second (speech-like: loud blocks above a silent floor; Chromium's default fake microphone only beeps 20 ms
 // twice a second, which never counts as speech). Ana and Ben talk, Caro (default fake microphone) watches.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type Browser, type Locator } from 'playwright-core';
-import { CHROMIUM_ARGS, joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
-import { useServerAndBrowser } from '../helpers/e2e.ts';
+import type { Locator } from 'playwright-core';
+import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser, useTalkingBrowser } from '../helpers/e2e.ts';
 
 async function width(l: Locator): Promise<number> {
   return (await l.boundingBox())?.width ?? 0;
@@ -18,30 +14,12 @@ async function width(l: Locator): Promise<number> {
 
 describe('dominant speaker on the stage of the speaker view', () => {
   const suite = useServerAndBrowser();
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-talk-'));
-  let talkers: Browser | undefined;
+  const talkers = useTalkingBrowser();
   let ana: Participant, ben: Participant, caro: Participant;
 
-  before(async () => {
-    const wav = path.join(dir, 'talk.wav');
-    execFileSync('ffmpeg', [
-      '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=320:sample_rate=48000:duration=20',
-      '-af', "volume='if(lt(mod(t,1),0.7),1,0)':eval=frame", '-ac', '1', '-y', wav,
-    ]);
-    talkers = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${wav}`],
-    });
-  });
-  after(async () => {
-    await talkers?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-
   test('the one who talks takes the stage, and the next one when the first stops', async () => {
-    ana = await newParticipant(talkers!, 'Ana');
-    ben = await newParticipant(talkers!, 'Ben');
+    ana = await newParticipant(talkers.browser, 'Ana');
+    ben = await newParticipant(talkers.browser, 'Ben');
     caro = await newParticipant(suite.browser, 'Caro');
     await joinThroughUi(ana, suite.server.baseUrl, 'quien-habla', { muteMic: true });
     await joinThroughUi(ben, suite.server.baseUrl, 'quien-habla');

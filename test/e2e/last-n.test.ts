@@ -1,38 +1,15 @@
 // Last-N (lastN=1): each participant receives the video of only the most recent speaker. Ana and Ben have a
 // speech-like fake microphone (a tone 0.7 s of every second); Caro only watches. While Ben talks Caro decodes
 // Ben's video and none of Ana's; when Ben stops and Ana talks, it is the other way round.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
-import { CHROMIUM_ARGS, joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
-import { useServerAndBrowser } from '../helpers/e2e.ts';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser, useTalkingBrowser } from '../helpers/e2e.ts';
 
 describe('last-N = 1: only the most recent speaker is received', () => {
   const suite = useServerAndBrowser({ TERTULIA_LAST_N: '1' });
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-talk-'));
-  let talkers: Browser | undefined;
+  const talkers = useTalkingBrowser();
   let ana: Participant, ben: Participant, caro: Participant;
-
-  before(async () => {
-    const wav = path.join(dir, 'talk.wav');
-    execFileSync('ffmpeg', [
-      '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=320:sample_rate=48000:duration=20',
-      '-af', "volume='if(lt(mod(t,1),0.7),1,0)':eval=frame", '-ac', '1', '-y', wav,
-    ]);
-    talkers = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      headless: true,
-      args: [...CHROMIUM_ARGS, `--use-file-for-fake-audio-capture=${wav}`],
-    });
-  });
-  after(async () => {
-    await talkers?.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
 
   /** How many frames Caro decodes from Ana and from Ben over 3 s. */
   async function growth(): Promise<{ Ana: number; Ben: number }> {
@@ -46,8 +23,8 @@ describe('last-N = 1: only the most recent speaker is received', () => {
   }
 
   test('the speaker is received, the silent one is not; and the other way round', async () => {
-    ana = await newParticipant(talkers!, 'Ana');
-    ben = await newParticipant(talkers!, 'Ben');
+    ana = await newParticipant(talkers.browser, 'Ana');
+    ben = await newParticipant(talkers.browser, 'Ben');
     caro = await newParticipant(suite.browser, 'Caro');
     await joinThroughUi(ana, suite.server.baseUrl, 'ultimos-n', { muteMic: true });
     await joinThroughUi(ben, suite.server.baseUrl, 'ultimos-n');

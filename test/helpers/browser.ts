@@ -20,11 +20,11 @@ export const CHROMIUM_ARGS = [
 ];
 
 /** `executablePath`: another Chromium launcher (e.g. a script running it in a network namespace). */
-export async function launchBrowser(executablePath?: string): Promise<Browser> {
+export async function launchBrowser(executablePath?: string, extraArgs: string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }
 

@@ -1,5 +1,9 @@
 // The setup every end-to-end file shares: one server (`tertulia start`, with extra environment when given)
 // and one headless Chromium for the whole file, started before its tests and stopped after them.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { after, before } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { launchBrowser } from './browser.ts';
@@ -35,6 +39,34 @@ export function useServerAndBrowser(env: Record<string, string> = {}): ServerAnd
     },
     get browser() {
       return browser ?? notYet('browser');
+    },
+  };
+}
+
+/**
+ * A second Chromium whose fake microphone "talks": a tone 0.7 s of every second, made with ffmpeg (speech-like:
+ * loud blocks above a silent floor; Chromium's default fake microphone only beeps 20 ms twice a second, which
+ * never counts as speech). Registers its own before/after in the calling suite.
+ */
+export function useTalkingBrowser(): { readonly browser: Browser } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-talk-'));
+  let browser: Browser | undefined;
+  before(async () => {
+    const wav = path.join(dir, 'talk.wav');
+    execFileSync('ffmpeg', [
+      '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=320:sample_rate=48000:duration=20',
+      '-af', "volume='if(lt(mod(t,1),0.7),1,0)':eval=frame", '-ac', '1', '-y', wav,
+    ]);
+    browser = await launchBrowser(undefined, [`--use-file-for-fake-audio-capture=${wav}`]);
+  });
+  after(async () => {
+    await browser?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  return {
+    get browser() {
+      if (!browser) throw new Error('the talking browser is not started yet');
+      return browser;
     },
   };
 }
