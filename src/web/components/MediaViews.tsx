@@ -1,8 +1,8 @@
 // Media sinks: a <video> for a stream or a local track, and a hidden <audio> per remote participant.
-import { useEffect, useMemo, useRef } from 'react';
+import { useEffect, useMemo, useRef, type RefObject } from 'react';
 
-export function VideoView({ stream, mirrored, label, contain }: { stream: MediaStream; mirrored?: boolean; label?: string; contain?: boolean }) {
-  const ref = useRef<HTMLVideoElement>(null);
+/** Plays `stream` in the media element while it is mounted and the stream is the same. */
+function usePlayStream(ref: RefObject<HTMLMediaElement | null>, stream: MediaStream): void {
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
@@ -11,7 +11,12 @@ export function VideoView({ stream, mirrored, label, contain }: { stream: MediaS
     return () => {
       el.srcObject = null;
     };
-  }, [stream]);
+  }, [ref, stream]);
+}
+
+export function VideoView({ stream, mirrored, label, contain }: { stream: MediaStream; mirrored?: boolean; label?: string; contain?: boolean }) {
+  const ref = useRef<HTMLVideoElement>(null);
+  usePlayStream(ref, stream);
   return (
     <video
       ref={ref}
@@ -37,14 +42,6 @@ export function RemoteAudio({ stream, sinkId }: { stream: MediaStream; sinkId?: 
     if (!el?.setSinkId || sinkId === undefined) return;
     el.setSinkId(sinkId).catch(() => {}); // a speaker that went away: the default one keeps playing
   }, [sinkId]);
-  useEffect(() => {
-    const el = ref.current;
-    if (!el) return;
-    el.srcObject = stream;
-    el.play().catch(() => {});
-    return () => {
-      el.srcObject = null;
-    };
-  }, [stream]);
+  usePlayStream(ref, stream);
   return <audio ref={ref} autoPlay />;
 }
