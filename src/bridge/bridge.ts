@@ -13,7 +13,7 @@ import { certificateMatches, hashNameOf, normalizeFingerprint, type BridgeCertif
 import { Conference } from './conference.ts';
 import { BridgeCounters } from './counters.ts';
 import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
-import { Endpoint, type Fingerprint } from './endpoint.ts';
+import { Endpoint, type Fingerprint, type VideoConstraint } from './endpoint.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
@@ -414,6 +414,15 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         this.router.requestKeyframe(source, false, true);
       }
     }
+  }
+
+  /**
+   * The sizes at which `endpointId` shows the video sources it receives (`ssrc` as in its subscriptions;
+   * 0x0: not on screen). Drives simulcast layer selection; sources not listed keep their last constraint.
+   */
+  setVideoConstraints(conferenceId: string, endpointId: string, constraints: VideoConstraint[]): void {
+    const ep = this.endpoint(conferenceId, endpointId);
+    ep.setVideoConstraints(constraints);
   }
 
   mute(conferenceId: string, endpointId: string, kind: MediaKind, muted: boolean): void {

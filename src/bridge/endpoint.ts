@@ -7,6 +7,13 @@ import type { Conference } from './conference.ts';
 import type { RetransmitBuffer } from './retransmit-buffer.ts';
 import type { TwccRecorder } from './packet/twcc.ts';
 
+/** How large a receiver shows one video source it receives (0x0: not on screen). */
+export interface VideoConstraint {
+  ssrc: number;
+  width: number;
+  height: number;
+}
+
 export interface Fingerprint {
   algorithm: string;
   value: string;
@@ -90,11 +97,18 @@ export class Endpoint {
   /** The media worker that encrypts and sends RTP to this endpoint; -1 = this thread. */
   egress = -1;
 
+  /** Tile size per received video SSRC, as the receiver last reported it. */
+  readonly videoConstraints = new Map<number, VideoConstraint>();
+
   constructor(id: string, conference: Conference, ufrag: string, pwd: string, nowMs: number) {
     this.id = id;
     this.conference = conference;
     this.ufrag = ufrag;
     this.pwd = pwd;
     this.lastSeenMs = nowMs;
+  }
+
+  setVideoConstraints(list: VideoConstraint[]): void {
+    for (const c of list) this.videoConstraints.set(c.ssrc >>> 0, { ssrc: c.ssrc >>> 0, width: c.width, height: c.height });
   }
 }
