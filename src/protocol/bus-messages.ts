@@ -1,7 +1,7 @@
 // Messages between signal, focus and bridge, carried by the bus (in memory in one process, NATS between
 // machines). Every handler parses what it receives with these schemas.
 import { z } from 'zod';
-import { mediaKindSchema } from './signal-messages.ts';
+import { MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, tileSizesSchema } from './signal-messages.ts';
 
 export const subjects = {
   // signal -> focus (requests)
@@ -11,12 +11,15 @@ export const subjects = {
   focusMute: 'focus.mute',
   /** The browser changed what it sends (screen share on/off): focus sends it a fresh offer. */
   focusRenegotiate: 'focus.renegotiate',
+  /** The sizes at which a participant's browser shows the remote videos (its latest whole set). */
+  focusConstraints: 'focus.constraints',
   // focus -> signal (events)
   signalOffer: 'signal.offer',
   // focus -> bridge (requests); the bridge id is part of the subject
   bridgeAllocate: (bridgeId: string) => `bridge.${bridgeId}.allocate`,
   bridgeConfigure: (bridgeId: string) => `bridge.${bridgeId}.configure`,
   bridgeSubscribe: (bridgeId: string) => `bridge.${bridgeId}.subscribe`,
+  bridgeConstraints: (bridgeId: string) => `bridge.${bridgeId}.constraints`,
   bridgeMute: (bridgeId: string) => `bridge.${bridgeId}.mute`,
   bridgeExpire: (bridgeId: string) => `bridge.${bridgeId}.expire`,
   // focus -> bridges (event): "announce yourselves now" (a focus that just started need not wait 5 s)
@@ -41,6 +44,8 @@ export const focusAnswerSchema = z.object({
 export const focusLeaveSchema = z.object({ conferenceId: id, participantId: id });
 export const focusRenegotiateSchema = z.object({ conferenceId: id, participantId: id });
 export const focusMuteSchema = z.object({ conferenceId: id, participantId: id, kind: mediaKindSchema, muted: z.boolean() });
+/** `tiles` as the browser sent them (`receiver-video-constraints`): by participant and camera/screen. */
+export const focusConstraintsSchema = z.object({ conferenceId: id, participantId: id, tiles: tileSizesSchema });
 
 // ---- focus -> signal ----
 export const signalOfferSchema = z.object({
@@ -95,6 +100,19 @@ export const bridgeSubscribeSchema = z.object({
   endpointId: id,
   /** Every source SSRC this endpoint now receives (the whole set, not a delta). */
   ssrcs: z.array(z.number().int().min(0).max(0xffffffff)).max(4096),
+});
+/** How large the receiver shows the video it receives with `ssrc` (an SSRC of its subscriptions); 0x0: not visible. */
+export const videoConstraintSchema = z.object({
+  ssrc: z.number().int().min(0).max(0xffffffff),
+  width: z.number().int().min(0).max(MAX_TILE_PIXELS),
+  height: z.number().int().min(0).max(MAX_TILE_PIXELS),
+});
+export type VideoConstraintPayload = z.infer<typeof videoConstraintSchema>;
+/** Focus's translation of the receiver's tile sizes to the SSRCs it receives; unlisted SSRCs keep their last size. */
+export const bridgeConstraintsSchema = z.object({
+  conferenceId: id,
+  endpointId: id,
+  constraints: z.array(videoConstraintSchema).max(MAX_VIDEO_CONSTRAINT_TILES),
 });
 export const bridgeMuteSchema = z.object({ conferenceId: id, endpointId: id, kind: mediaKindSchema, muted: z.boolean() });
 export const bridgeExpireSchema = z.object({ conferenceId: id, endpointId: id });

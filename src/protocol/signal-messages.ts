@@ -43,6 +43,34 @@ export type Participant = z.infer<typeof participantSchema>;
 
 // ---- browser -> server ----
 
+/** Remote video tiles one `receiver-video-constraints` message may list. */
+export const MAX_VIDEO_CONSTRAINT_TILES = 64;
+/** The largest width or height a tile may report, in device pixels. */
+export const MAX_TILE_PIXELS = 16384;
+
+/** A remote video as this browser shows it: which source, and its size in device pixels (0x0: not visible). */
+export const tileSizeSchema = z.strictObject({
+  participantId: z.string().min(1).max(64),
+  /** The participant's camera or shared screen. */
+  source: z.enum(['camera', 'screen']),
+  width: z.number().int().min(0).max(MAX_TILE_PIXELS),
+  height: z.number().int().min(0).max(MAX_TILE_PIXELS),
+});
+export type TileSize = z.infer<typeof tileSizeSchema>;
+
+/** Every remote video tile at once (not a delta), each (participantId, source) at most once. */
+export const tileSizesSchema = z
+  .array(tileSizeSchema)
+  .max(MAX_VIDEO_CONSTRAINT_TILES, `at most ${MAX_VIDEO_CONSTRAINT_TILES} tiles`)
+  .superRefine((tiles, ctx) => {
+    const seen = new Set<string>();
+    for (const [i, t] of tiles.entries()) {
+      const key = `${t.source}\n${t.participantId}`;
+      if (seen.has(key)) ctx.addIssue({ code: 'custom', path: [i], message: `${t.participantId}'s ${t.source} is listed twice` });
+      seen.add(key);
+    }
+  });
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('join'),
@@ -56,6 +84,11 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('answer'), sdp: z.string().min(1).max(200_000), version: z.number().int().nonnegative() }),
   z.object({ type: z.literal('mute'), kind: mediaKindSchema, muted: z.boolean() }),
   z.object({ type: z.literal('leave') }),
+  /**
+   * The size at which this browser shows each remote video (debounced, sent when it changed and after each
+   * offer); the bridge picks simulcast layers from it.
+   */
+  z.object({ type: z.literal('receiver-video-constraints'), tiles: tileSizesSchema }),
   ...meetingClientMessageSchemas,
   ...accessClientMessageSchemas,
 ]);
