@@ -11,8 +11,9 @@ import {
   type BridgeAllocateReply,
   type MediaSource,
   type SignalOffer,
+  type VideoConstraintPayload,
 } from '../protocol/bus-messages.ts';
-import type { MediaKind } from '../protocol/signal-messages.ts';
+import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type VideoRole } from './sdp.ts';
 
 /** The first mid for remote sources (0, 1 and 2 are the participant's own audio, camera and screen). */
@@ -43,6 +44,8 @@ export interface ParticipantState {
   subscribed: number[] | null;
   audioMuted: boolean;
   videoMuted: boolean;
+  /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
+  tiles: TileSize[] | null;
 }
 
 const mlinesKey = (mlines: readonly RemoteMline[]) =>
@@ -100,6 +103,7 @@ export class Conference {
       subscribed: null,
       audioMuted: false,
       videoMuted: false,
+      tiles: null,
     };
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
@@ -133,6 +137,47 @@ export class Conference {
   /** The browser changed what it wants to send (a screen share started or stopped): offer again. */
   renegotiate(participantId: string): void {
     this.negotiate(this.mustGet(participantId), true);
+  }
+
+  /**
+   * The size of each remote video in this participant's browser (the whole set): kept, and sent to the bridge
+   * by the SSRC this participant receives each source with. Unknown participants and sources are skipped.
+   */
+  async setTileSizes(participantId: string, tiles: TileSize[]): Promise<void> {
+    const p = this.mustGet(participantId);
+    p.tiles = tiles;
+    await this.sendConstraints(p);
+  }
+
+  /** p's tile sizes by the SSRCs of its active receive m-lines: 'camera' is role 'video', 'screen' role 'screen'. */
+  videoConstraints(p: ParticipantState): VideoConstraintPayload[] {
+    if (!p.tiles) return [];
+    const ssrcs = new Map<string, number>();
+    for (const m of p.mlines) {
+      if (!m.active || m.kind !== 'video') continue;
+      ssrcs.set(`${m.role === 'screen' ? 'screen' : 'camera'}\n${m.participantId}`, m.ssrc);
+    }
+    const out: VideoConstraintPayload[] = [];
+    const seen = new Set<number>();
+    for (const t of p.tiles) {
+      const ssrc = ssrcs.get(`${t.source}\n${t.participantId}`);
+      if (ssrc === undefined || seen.has(ssrc)) continue;
+      seen.add(ssrc);
+      out.push({ ssrc, width: t.width, height: t.height });
+    }
+    return out;
+  }
+
+  /** Sends the bridge p's tile sizes (nothing before the browser reported any, or when none maps to a source). */
+  private async sendConstraints(p: ParticipantState): Promise<void> {
+    const constraints = this.videoConstraints(p);
+    if (constraints.length === 0) return;
+    try {
+      await this.request(subjects.bridgeConstraints(this.bridgeId), { conferenceId: this.id, endpointId: p.id, constraints });
+    } catch (e) {
+      // a simulcast hint: the media flows without it, so a failure never fails the caller's request
+      this.log.warn({ participant: p.id, err: (e as Error).message }, 'bridge constraints failed');
+    }
   }
 
   /** The browser's answer to offer `version`. Stale versions are ignored; a bad answer throws. */
@@ -182,6 +227,8 @@ export class Conference {
     if (!p.subscribed || p.subscribed.join(',') !== ssrcs.join(',')) {
       await this.request(subjects.bridgeSubscribe(this.bridgeId), { conferenceId: this.id, endpointId: p.id, ssrcs });
       p.subscribed = ssrcs;
+      // a source that appeared gets its tile size at once (the bridge keeps the others' as they were)
+      await this.sendConstraints(p);
     }
 
     if (sourcesChanged) {

@@ -8,6 +8,7 @@ import {
   bridgeAnnounceSchema,
   bridgeEventSchema,
   focusAnswerSchema,
+  focusConstraintsSchema,
   focusJoinSchema,
   focusLeaveSchema,
   focusMuteSchema,
@@ -231,6 +232,15 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         const conference = conferences.get(conferenceId);
         if (!conference) throw new Error(`no conference ${conferenceId}`);
         conference.renegotiate(participantId);
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusConstraints, async (payload) => {
+      const { conferenceId, participantId, tiles } = parseOrThrow(focusConstraintsSchema, payload, 'focus.constraints');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        await conference.setTileSizes(participantId, tiles);
         return ok;
       });
     }),
