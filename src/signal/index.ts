@@ -13,6 +13,7 @@ import { MeetingFeatures } from './meeting.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
 import { attachWebSocket } from './ws.ts';
+import { VideoConstraintsForwarder } from './video-constraints.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -82,7 +83,8 @@ export async function startSignal(opts: {
   });
   const meeting = new MeetingFeatures(bus, log);
   access.onJoined = (session) => meeting.afterJoin(session);
-  const ws = attachWebSocket({ server: httpsServer, rooms, meeting, access, participantTimeoutSeconds: config.participantTimeout, log });
+  const videoConstraints = new VideoConstraintsForwarder(bus, log);
+  const ws = attachWebSocket({ server: httpsServer, rooms, meeting, access, videoConstraints, participantTimeoutSeconds: config.participantTimeout, log });
 
   let httpsPort = 0;
   let httpServer: http.Server | undefined;

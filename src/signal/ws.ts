@@ -11,6 +11,7 @@ import type { MeetingFeatures } from './meeting.ts';
 import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
 import { ACCESS_CLIENT_TYPES, isAccessClientMessage } from '../protocol/access-messages.ts';
 import type { Access } from './access.ts';
+import type { VideoConstraintsForwarder } from './video-constraints.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -32,17 +33,18 @@ function describeIssues(issues: readonly { path: readonly PropertyKey[]; message
   return text.length > 500 ? text.slice(0, 500) + '…' : text;
 }
 
-const KNOWN_TYPES = new Set<string>(['join', 'answer', 'mute', 'leave', ...MEETING_CLIENT_TYPES, ...ACCESS_CLIENT_TYPES]);
+const KNOWN_TYPES = new Set<string>(['join', 'answer', 'mute', 'leave', 'receiver-video-constraints', ...MEETING_CLIENT_TYPES, ...ACCESS_CLIENT_TYPES]);
 
 export function attachWebSocket(opts: {
   server: HttpsServer;
   rooms: Rooms;
   meeting: MeetingFeatures;
   access: Access;
+  videoConstraints: VideoConstraintsForwarder;
   participantTimeoutSeconds: number;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, meeting, access, log } = opts;
+  const { rooms, meeting, access, videoConstraints, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2));
   const sessions = new Set<WsSession>();
@@ -115,6 +117,9 @@ export function attachWebSocket(opts: {
         break;
       case 'screen-share':
         meeting.screenShare(session.member, msg.sharing);
+        break;
+      case 'receiver-video-constraints':
+        videoConstraints.receive(session.member, msg.tiles);
         break;
     }
   };
