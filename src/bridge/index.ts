@@ -8,6 +8,7 @@ import type { Logger } from '../log.ts';
 import {
   bridgeAllocateSchema,
   bridgeConfigureSchema,
+  bridgeConstraintsSchema,
   bridgeExpireSchema,
   bridgeMuteSchema,
   bridgeSubscribeSchema,
@@ -136,6 +137,13 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     const p = parse(bridgeSubscribeSchema, payload, subscribeSubject);
     bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
     return pool === null ? ok : pool.apply('subscribe', p).then(() => ok);
+  });
+  const constraintsSubject = subjects.bridgeConstraints(bridgeId);
+  handle(constraintsSubject, (payload) => {
+    const p = parse(bridgeConstraintsSchema, payload, constraintsSubject);
+    bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints);
+    log.debug({ conferenceId: p.conferenceId, endpointId: p.endpointId, constraints: p.constraints }, 'video constraints');
+    return pool === null ? ok : pool.apply('constraints', p).then(() => ok);
   });
   const muteSubject = subjects.bridgeMute(bridgeId);
   handle(muteSubject, (payload) => {

@@ -28,7 +28,7 @@ function ringSlots(workers: number): number {
   return slots;
 }
 
-type ControlOp = 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire';
+type ControlOp = 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire';
 
 export class MediaWorkerPool {
   port = 0;
@@ -172,8 +172,8 @@ export class MediaWorkerPool {
     return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum });
   }
 
-  /** configure, subscribe, mute: after the control thread's bridge accepted them. */
-  apply(op: 'configure' | 'subscribe' | 'mute', payload: Record<string, unknown>): Promise<void> {
+  /** configure, subscribe, constraints, mute: after the control thread's bridge accepted them. */
+  apply(op: 'configure' | 'subscribe' | 'constraints' | 'mute', payload: Record<string, unknown>): Promise<void> {
     return this.broadcast(op, payload);
   }
 
