@@ -1,5 +1,5 @@
 // Media sinks: a <video> for a stream or a local track, and a hidden <audio> per remote participant.
-import { useEffect, useMemo, useRef, type RefObject } from 'react';
+import { useCallback, useEffect, useMemo, useRef, type RefCallback, type RefObject } from 'react';
 
 /** Plays `stream` in the media element while it is mounted and the stream is the same. */
 function usePlayStream(ref: RefObject<HTMLMediaElement | null>, stream: MediaStream): void {
@@ -14,12 +14,36 @@ function usePlayStream(ref: RefObject<HTMLMediaElement | null>, stream: MediaStr
   }, [ref, stream]);
 }
 
-export function VideoView({ stream, mirrored, label, contain }: { stream: MediaStream; mirrored?: boolean; label?: string; contain?: boolean }) {
-  const ref = useRef<HTMLVideoElement>(null);
+export function VideoView({
+  stream,
+  mirrored,
+  label,
+  contain,
+  elementRef,
+}: {
+  stream: MediaStream;
+  mirrored?: boolean;
+  label?: string;
+  contain?: boolean;
+  /** Also gets the video element (e.g. to follow its size); may return a cleanup function. */
+  elementRef?: RefCallback<HTMLVideoElement>;
+}) {
+  const ref = useRef<HTMLVideoElement | null>(null);
+  const setRef = useCallback(
+    (el: HTMLVideoElement | null) => {
+      ref.current = el;
+      const cleanup = elementRef?.(el);
+      return () => {
+        if (typeof cleanup === 'function') cleanup();
+        ref.current = null;
+      };
+    },
+    [elementRef],
+  );
   usePlayStream(ref, stream);
   return (
     <video
-      ref={ref}
+      ref={setRef}
       className={`video${mirrored ? ' mirrored' : ''}${contain ? ' contain' : ''}`}
       autoPlay
       playsInline

@@ -6,6 +6,8 @@ import { MicOffIcon } from './Icons.tsx';
 import { HandIcon, PinIcon } from './MeetingIcons.tsx';
 import { VideoView } from './MediaViews.tsx';
 import { avatarColor, initials } from '../display-names.ts';
+import { useTileSizeRef } from './tile-size-context.ts';
+import type { TileSource } from '../media/tile-sizes.ts';
 
 export interface TileProps {
   displayName: string;
@@ -20,12 +22,15 @@ export interface TileProps {
   quality?: ConnectionLevel;
   pinned?: boolean;
   onTogglePin?: () => void;
+  /** A remote participant's video: its shown size is reported for the bridge (media/tile-sizes.ts). */
+  sizeReport?: { participantId: string; source: TileSource };
 }
 
 const QUALITY_BARS: Record<ConnectionLevel, number> = { good: 3, fair: 2, poor: 1, unknown: 0 };
 
-export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, quality, pinned, onTogglePin }: TileProps) {
+export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, quality, pinned, onTogglePin, sizeReport }: TileProps) {
   const t = useStrings();
+  const videoRef = useTileSizeRef(sizeReport);
   const person = isSelf ? `${displayName} (${t.you})` : displayName;
   const label = screen ? (isSelf ? t.yourScreen : t.screenOf(displayName)) : person;
   const classes = ['tile', isSelf && !screen ? 'self' : '', screen ? 'screen' : '', handRaised ? 'hand-up' : '', pinned ? 'pinned' : '']
@@ -35,7 +40,7 @@ export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, scree
     <div className="cell" style={{ gridColumn }}>
       <div className={classes} role="group" aria-label={label}>
         {video ? (
-          <VideoView stream={video} mirrored={isSelf && !screen} contain={screen} />
+          <VideoView stream={video} mirrored={isSelf && !screen} contain={screen} elementRef={videoRef} />
         ) : (
           <div className="avatar" style={{ backgroundColor: avatarColor(displayName) }}>
             {initials(displayName)}

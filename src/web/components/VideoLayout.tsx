@@ -9,6 +9,8 @@ import { Tile } from './Tile.tsx';
 export interface LayoutItem {
   /** `<participantId>` for a camera, `<participantId>:screen` for a screen. */
   key: string;
+  /** Whose camera or screen it is. */
+  participantId: string;
   screen: boolean;
   displayName: string;
   isSelf: boolean;
@@ -80,6 +82,7 @@ export function VideoLayout({
       gridColumn={gridColumn}
       pinned={pinned === item.key}
       onTogglePin={() => onPin(pinned === item.key ? null : item.key)}
+      sizeReport={item.isSelf ? undefined : { participantId: item.participantId, source: item.screen ? 'screen' : 'camera' }}
     />
   );
 

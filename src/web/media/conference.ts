@@ -7,6 +7,7 @@ import type { RemoteStreams } from './remote-media.ts';
 import { PeerSession, type OwnTracks } from './peer.ts';
 import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
+import { TileSizeReporter } from './tile-sizes.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
@@ -51,6 +52,11 @@ export class Conference extends Store<ConferenceState> {
   });
   #ended = false;
   #onPageHide = () => this.leave();
+  /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
+  readonly tileSizes = new TileSizeReporter({
+    send: (tiles) => this.state.status === 'joined' && this.#send({ type: 'receiver-video-constraints', tiles }),
+    sources: () => this.#peer.sources,
+  });
 
   constructor(opts: ConferenceOptions) {
     super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null });
@@ -172,8 +178,11 @@ export class Conference extends Store<ConferenceState> {
     });
   }
 
-  #send(m: ClientMessage): void {
-    if (this.#ws?.readyState === WebSocket.OPEN) this.#ws.send(encodeClientMessage(m));
+  /** False when the socket is not open (the message is dropped). */
+  #send(m: ClientMessage): boolean {
+    if (this.#ws?.readyState !== WebSocket.OPEN) return false;
+    this.#ws.send(encodeClientMessage(m));
+    return true;
   }
 
   #onMessage(m: ServerMessage): void {
@@ -191,6 +200,7 @@ export class Conference extends Store<ConferenceState> {
             ...('role' in m && m.role ? { role: m.role } : {}),
           },
         });
+        this.tileSizes.schedule(true); // a new session (after a reconnect too) starts without our sizes
         break;
       case 'participant-joined':
       case 'participant-updated': {
@@ -218,7 +228,11 @@ export class Conference extends Store<ConferenceState> {
         this.update({ dominantSpeakerId: m.participantId });
         break;
       case 'offer':
-        this.#peer.answer(m.sdp, m.sources, (sdp) => this.#send({ type: 'answer', sdp, version: m.version }));
+        this.#peer.answer(m.sdp, m.sources, (sdp) => {
+          this.#send({ type: 'answer', sdp, version: m.version });
+          // the sources may have changed, and focus offers again after our server-side state changed: say it again
+          this.tileSizes.schedule(true);
+        });
         break;
       case 'error':
         // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
@@ -282,6 +296,7 @@ export class Conference extends Store<ConferenceState> {
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
     }
     this.#peer.close();
+    this.tileSizes.close();
     this.local.close();
     this.state.screenTrack?.stop();
     this.update({ status, media: new Map(), screenTrack: null });

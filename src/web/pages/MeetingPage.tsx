@@ -20,6 +20,7 @@ import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
+import { TileSizeContext } from '../components/tile-size-context.ts';
 
 function errorText(t: Strings, e: { code: string; message: string }): string {
   return e.code === 'room-full' ? t.errorRoomFull : `${t.errorGeneric}: ${e.message}`;
@@ -61,6 +62,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
     const list: LayoutItem[] = [
       {
         key: selfId,
+        participantId: selfId,
         screen: false,
         displayName: conference.displayName,
         isSelf: true,
@@ -70,11 +72,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         quality: levels.get(SELF_KEY),
       },
     ];
-    if (selfScreen) list.push({ key: `${selfId}:screen`, screen: true, displayName: conference.displayName, isSelf: true, video: selfScreen, audioMuted: false, handRaised: false });
+    if (selfScreen) list.push({ key: `${selfId}:screen`, participantId: selfId, screen: true, displayName: conference.displayName, isSelf: true, video: selfScreen, audioMuted: false, handRaised: false });
     for (const p of state.participants) {
       const media = state.media.get(p.id);
       list.push({
         key: p.id,
+        participantId: p.id,
         screen: false,
         displayName: p.displayName,
         isSelf: false,
@@ -83,7 +86,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         handRaised: p.handRaisedAt !== undefined,
         quality: levels.get(p.id) ?? 'unknown',
       });
-      if (media?.screen) list.push({ key: `${p.id}:screen`, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
+      if (media?.screen) list.push({ key: `${p.id}:screen`, participantId: p.id, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
     }
     return list;
   }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media]);
@@ -164,10 +167,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         </div>
       )}
       <div className="meeting-body">
-        <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => {
-          setPinned(k);
-          if (k) setView('speaker');
-        }} />
+        <TileSizeContext.Provider value={conference.tileSizes}>
+          <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => {
+            setPinned(k);
+            if (k) setView('speaker');
+          }} />
+        </TileSizeContext.Provider>
         {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
       </div>
