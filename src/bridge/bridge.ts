@@ -19,8 +19,13 @@ import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
+import { SendSideBwe } from './bwe/send-side-bwe.ts';
+import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers } from './downlink.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
+/** Where a receiver's bandwidth estimate starts (probes find more), and its ceiling. */
+export const DOWNLINK_START_BPS = 1_000_000;
+export const DOWNLINK_MAX_BPS = 10_000_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
 export const TWCC_FEEDBACK_INTERVAL_MS = 50;
 /** How often each conference's dominant speaker is re-evaluated. */
@@ -73,6 +78,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private closed = false;
   private readonly feedbackTimer: NodeJS.Timeout;
   private readonly speakerTimer: NodeJS.Timeout;
+  private readonly allocationTimer: NodeJS.Timeout;
+  private readonly probes: ProbeSender;
 
   constructor(opts: BridgeOptions) {
     this.bus = opts.bus;
@@ -96,6 +103,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.feedbackTimer.unref();
     this.speakerTimer = setInterval(() => this.updateSpeakers(), SPEAKER_INTERVAL_MS);
     this.speakerTimer.unref();
+    this.probes = new ProbeSender(this.router);
+    this.allocationTimer = setInterval(() => this.allocateLayers(), ALLOCATION_INTERVAL_MS);
+    this.allocationTimer.unref();
   }
 
   get endpointCount(): number {
@@ -244,6 +254,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
+      ep.bwe = new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: 100_000, maxBps: DOWNLINK_MAX_BPS });
       this.onSrtpReady(ep, keys);
       this.log.info(
         { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },
@@ -350,6 +361,10 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     conference = this.conferences.get(conferenceId);
     if (!conference) {
       conference = new Conference(conferenceId);
+      conference.onKeyframeNeeded = (source, layer) => {
+        const l = source.layers[layer];
+        if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);
+      };
       // last-N needs every endpoint's audio in one place: not with media workers (each sees only some)
       if (this.config.mediaWorkers === 1) conference.lastN = this.config.lastN;
       this.conferences.set(conferenceId, conference);
@@ -475,16 +490,47 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
   }
 
-  /** Transport-cc feedback to every endpoint this thread receives that sent packets since the last one. */
+  /**
+   * Transport-cc feedback to every endpoint this thread receives that sent packets since the last one;
+   * bandwidth probes to receivers whose estimators ask for one.
+   */
   sendTransportFeedback(): void {
     try {
+      const nowUs = performance.now() * 1000;
       for (const conference of this.conferences.values()) {
         for (const ep of conference.endpoints.values()) {
           if (ep.local && ep.twcc !== null && ep.connected) this.router.sendTransportFeedback(ep);
+          if (ep.egress < 0 && ep.connected) this.probes.maybeProbe(ep, nowUs);
         }
       }
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'transport-cc feedback failed');
+    }
+  }
+
+  /** Simulcast: picks each receiver's layers from its bandwidth estimate and tile sizes. */
+  allocateLayers(): void {
+    try {
+      const nowMs = performance.now();
+      for (const conference of this.conferences.values()) {
+        allocateLayers(conference, nowMs, (c) => {
+          this.counters.layerSwitches++;
+          this.log.debug(
+            {
+              conferenceId: conference.id,
+              receiver: c.receiver.id,
+              sender: c.source.owner.id,
+              layer: c.layer,
+              estimateKbps: Math.round(c.estimateBps / 1000),
+              tile: `${c.tileWidth}x${c.tileHeight}`,
+              layersKbps: c.source.layers.map((l) => (l === null ? 0 : Math.round(l.rate!.rateBps(nowMs) / 1000))),
+            },
+            'simulcast layer target',
+          );
+        });
+      }
+    } catch (e) {
+      this.log.error({ err: (e as Error).message }, 'layer allocation failed');
     }
   }
 
@@ -510,6 +556,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     if (this.closed) return;
     clearInterval(this.feedbackTimer);
     clearInterval(this.speakerTimer);
+    clearInterval(this.allocationTimer);
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         ep.closed = true;

@@ -3,6 +3,8 @@ import type { MediaSource } from '../protocol/bus-messages.ts';
 import { Endpoint, Source } from './endpoint.ts';
 import { RetransmitBuffer } from './retransmit-buffer.ts';
 import { DominantSpeaker } from './speaker/dominant-speaker.ts';
+import { OutStream } from './out-stream.ts';
+import { RateMeter } from './simulcast/rate-meter.ts';
 
 export class Conference {
   readonly id: string;
@@ -18,6 +20,9 @@ export class Conference {
   /** Endpoint ids, the most recent speakers first (last-N order); `updateSpeakerOrder` keeps it. */
   private speakerOrder: string[] = [];
 
+  /** A receiver's rewriter waits for a keyframe of layer `layer` of simulcast `source` (the bridge asks for it). */
+  onKeyframeNeeded: (source: Source, layer: number) => void = () => {};
+
   constructor(id: string) {
     this.id = id;
   }
@@ -27,15 +32,22 @@ export class Conference {
    * buffer. Throws when an SSRC is already sent by another endpoint of the conference.
    */
   setSources(endpoint: Endpoint, list: MediaSource[]): void {
-    const wanted = new Map<number, { kind: MediaSource['kind']; primary: number }>();
+    interface Wanted {
+      kind: MediaSource['kind'];
+      primary: number;
+      rids: string;
+      rtxOut: number;
+    }
+    const wanted = new Map<number, Wanted>();
     for (const s of list) {
       if (wanted.has(s.ssrc)) throw new Error(`ssrc ${s.ssrc} is listed twice`);
-      wanted.set(s.ssrc, { kind: s.kind, primary: s.ssrc });
+      const rids = s.kind === 'video' && s.rids !== undefined ? s.rids.join(',') : '';
+      wanted.set(s.ssrc, { kind: s.kind, primary: s.ssrc, rids, rtxOut: s.kind === 'video' ? (s.rtxSsrc ?? 0) : 0 });
     }
     for (const s of list) {
       if (s.rtxSsrc === undefined) continue;
       if (wanted.has(s.rtxSsrc)) throw new Error(`rtx ssrc ${s.rtxSsrc} is listed twice`);
-      wanted.set(s.rtxSsrc, { kind: s.kind, primary: s.ssrc });
+      wanted.set(s.rtxSsrc, { kind: s.kind, primary: s.ssrc, rids: '', rtxOut: 0 });
     }
     for (const ssrc of wanted.keys()) {
       const existing = this.sources.get(ssrc);
@@ -46,17 +58,24 @@ export class Conference {
     const next: Source[] = [];
     for (const old of endpoint.sources) {
       const w = wanted.get(old.ssrc);
-      if (w && w.kind === old.kind && w.primary === old.primarySsrc) {
+      if (w && w.kind === old.kind && w.primary === old.primarySsrc && w.rids === (old.rids?.join(',') ?? '') && w.rtxOut === old.rtxOutSsrc) {
         next.push(old);
         wanted.delete(old.ssrc);
       } else {
         this.sources.delete(old.ssrc);
+        this.forgetLayers(old);
       }
     }
     for (const [ssrc, w] of wanted) {
       const isRtx = w.primary !== ssrc;
-      const buffer = w.kind === 'video' && !isRtx ? new RetransmitBuffer() : null;
+      // a simulcast source receives nothing itself: its layers keep the retransmission buffers
+      const buffer = w.kind === 'video' && !isRtx && w.rids === '' ? new RetransmitBuffer() : null;
       const source = new Source(ssrc, w.kind, endpoint, w.primary, buffer);
+      source.rtxOutSsrc = w.rtxOut;
+      if (w.rids !== '') {
+        source.rids = w.rids.split(',');
+        source.layers = source.rids.map(() => null);
+      }
       next.push(source);
       this.sources.set(ssrc, source);
     }
@@ -75,9 +94,44 @@ export class Conference {
     return added;
   }
 
+  /**
+   * The first packet of simulcast layer `index` of `parent` arrived with SSRC `ssrc` (its rid told which).
+   * `repair`: it is that layer's RTX stream. Returns the new source, or null when the SSRC is taken or
+   * the layer already has another SSRC.
+   */
+  addLayer(parent: Source, index: number, ssrc: number, repair: boolean): Source | null {
+    if (this.sources.has(ssrc) || index < 0 || index >= parent.layers.length) return null;
+    const layer = parent.layers[index];
+    let source: Source;
+    if (repair) {
+      if (layer === null) return null; // its RTX before any packet of the layer itself
+      source = new Source(ssrc, 'video', parent.owner, layer.ssrc, null);
+    } else {
+      if (layer !== null) return null;
+      source = new Source(ssrc, 'video', parent.owner, ssrc, new RetransmitBuffer());
+      source.parent = parent;
+      source.layerIndex = index;
+      source.rate = new RateMeter();
+      parent.layers[index] = source;
+    }
+    source.parentOfRtx = repair ? parent : null;
+    this.sources.set(ssrc, source);
+    return source;
+  }
+
+  private forgetLayers(parent: Source): void {
+    for (const layer of parent.layers) {
+      if (layer === null) continue;
+      if (this.sources.get(layer.ssrc) === layer) this.sources.delete(layer.ssrc);
+    }
+    for (const [ssrc, s] of this.sources) if (s.parentOfRtx === parent) this.sources.delete(ssrc);
+    parent.layers = parent.layers.map(() => null);
+  }
+
   removeEndpoint(endpoint: Endpoint): void {
     for (const s of endpoint.sources) {
       if (this.sources.get(s.ssrc) === s) this.sources.delete(s.ssrc);
+      this.forgetLayers(s);
     }
     endpoint.sources = [];
     endpoint.subscriptions = new Set();
@@ -129,6 +183,22 @@ export class Conference {
         }
       }
       source.subscribers = subs;
+      const streams: OutStream[] = [];
+      for (const e of subs) {
+        let st = e.outStreams.get(source.ssrc);
+        if (st === undefined || st.source !== source) {
+          st = new OutStream(source, e, this.onKeyframeNeeded);
+          e.outStreams.set(source.ssrc, st);
+        }
+        streams.push(st);
+      }
+      source.outStreams = streams;
+    }
+    // forget what receivers no longer get
+    for (const e of this.endpoints.values()) {
+      for (const [ssrc, st] of e.outStreams) {
+        if (this.sources.get(ssrc) !== st.source || !e.subscriptions.has(ssrc)) e.outStreams.delete(ssrc);
+      }
     }
   }
 }

@@ -22,6 +22,14 @@ export class BridgeCounters {
   rembsSent = 0;
   /** Transport-cc feedback packets sent to senders. */
   twccFeedbackSent = 0;
+  /** Transport-cc feedback packets receivers sent (what their bandwidth estimates come from). */
+  twccFeedbackIn = 0;
+  /** RTX packets from senders turned back into the originals. */
+  rtxIn = 0;
+  /** Padding-only probe packets sent to receivers. */
+  probePackets = 0;
+  /** Simulcast: spatial layer switches made by receivers' rewriters. */
+  layerSwitches = 0;
 
   /** Dropped: first byte outside the RFC 7983 ranges. */
   dropUnknownType = 0;
@@ -37,6 +45,8 @@ export class BridgeCounters {
   dropMalformed = 0;
   /** Dropped: RTP whose SSRC is not a source of the sending endpoint. */
   dropUnknownSsrc = 0;
+  /** Dropped: padding-only RTX (a sender's bandwidth probe) or RTX without an original. */
+  dropPadding = 0;
   /** Dropped: audio of a muted endpoint. */
   dropMuted = 0;
   /** Dropped: an exception in the packet path (a bug or hostile input). */

@@ -6,6 +6,9 @@ import type { DtlsEndpoint } from './dtls.ts';
 import type { Conference } from './conference.ts';
 import type { RetransmitBuffer } from './retransmit-buffer.ts';
 import type { TwccRecorder } from './packet/twcc.ts';
+import type { SendSideBwe } from './bwe/send-side-bwe.ts';
+import type { OutStream } from './out-stream.ts';
+import type { RateMeter } from './simulcast/rate-meter.ts';
 
 /** How large a receiver shows one video source it receives (0x0: not on screen). */
 export interface VideoConstraint {
@@ -34,6 +37,24 @@ export class Source {
   lastKeyframeRequestMs = -Infinity;
   /** FIR command sequence number (RFC 5104 §4.3.1.1). */
   firSeq = 0;
+  /** Per subscriber (same index as `subscribers`): what that receiver's copy of this source needs. */
+  outStreams: OutStream[] = [];
+  /** The SSRC receivers get retransmissions with (RTX, signalled to them as FID); 0: plain retransmissions. */
+  rtxOutSsrc = 0;
+
+  /** Simulcast (the camera as receivers see it): the layers' rids, lowest first; null otherwise. */
+  rids: readonly string[] | null = null;
+  /** Simulcast: the layer sources by index, null until a packet with that rid arrived. */
+  layers: Array<Source | null> = [];
+  /** A simulcast layer: the source receivers subscribe to, and this layer's index in it. */
+  parent: Source | null = null;
+  layerIndex = -1;
+  /** A simulcast layer's RTX stream: the simulcast source (so it is forgotten with it). */
+  parentOfRtx: Source | null = null;
+  /** A simulcast layer: its send rate, and the frame size of its last keyframe (0 until one). */
+  rate: RateMeter | null = null;
+  width = 0;
+  height = 0;
 
   constructor(ssrc: number, kind: MediaKind, owner: Endpoint, primarySsrc: number, rtx: RetransmitBuffer | null) {
     this.ssrc = ssrc;
@@ -83,6 +104,11 @@ export class Endpoint {
 
   /** Arrival times of its packets by transport-wide sequence number (made at its first such packet). */
   twcc: TwccRecorder | null = null;
+  /** The transport-wide sequence number of the next packet sent to it, and the estimate of its downlink. */
+  twSeq = 0;
+  bwe: SendSideBwe | null = null;
+  /** What it receives, by the source's SSRC (kept across subscriber rebuilds: rewriter state lives here). */
+  readonly outStreams = new Map<number, OutStream>();
 
   /** The sources this endpoint sends. */
   sources: Source[] = [];

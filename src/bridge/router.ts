@@ -5,6 +5,7 @@ import {
   FMT_FIR,
   FMT_NACK,
   FMT_PLI,
+  FMT_TWCC,
   RTCP_PSFB,
   RTCP_RTPFB,
   RTCP_SR,
@@ -19,8 +20,21 @@ import {
   writeRemb,
   writeRr,
 } from './packet/rtcp.ts';
-import { audioLevel, isRtcp, rtpHeaderLength, rtpSeq, rtpSsrc } from './packet/rtp.ts';
-import { TwccRecorder, readTransportSeq } from './packet/twcc.ts';
+import {
+  audioLevel,
+  headerExtensionEquals,
+  isRtcp,
+  renameHeaderExtensions,
+  rtpHeaderLength,
+  rtpPayloadEnd,
+  rtpPayloadType,
+  rtpSeq,
+  rtpSsrc,
+} from './packet/rtp.ts';
+import { unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
+import { TwccRecorder, readTransportSeq, writeTransportSeq } from './packet/twcc.ts';
+import { createVp8Info, vp8Descriptor } from './packet/vp8.ts';
+import type { OutStream } from './out-stream.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint, Source } from './endpoint.ts';
 import type { UdpTransport } from './udp-transport.ts';
@@ -40,6 +54,14 @@ export const REMB_BITRATE_BPS = 2_500_000;
 export const TWCC_EXT_ID = 3;
 /** Header extension id of RFC 6464 audio levels (fixed by focus's offers). */
 export const AUDIO_LEVEL_EXT_ID = 1;
+/** Payload types and header extension ids focus's offers fix (src/focus/sdp.ts). */
+export const VIDEO_PT = 96;
+export const RTX_PT = 97;
+export const MID_EXT_ID = 4;
+export const RID_EXT_ID = 5;
+export const REPAIRED_RID_EXT_ID = 6;
+/** mid/rid elements of a simulcast layer are renamed to this (negotiated by nobody) before forwarding. */
+const HIDDEN_EXT_ID = 14;
 /** Transport-cc feedback packets sent to one endpoint per call at most. */
 const MAX_TWCC_FEEDBACK_PER_CALL = 8;
 
@@ -93,6 +115,13 @@ export class Router {
   private resends = 0;
   private readonly missing = new Uint16Array(512);
   private missCount = 0;
+  private nackStream: OutStream | undefined = undefined;
+  /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
+  private readonly resendScratch = Buffer.alloc(MAX_FORWARD);
+  private readonly vp8 = createVp8Info();
+  /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
+  private nowUs = 0;
+  private nowMs = 0;
 
   private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
   private readonly onNackSeqCb: (seq: number) => void;
@@ -128,7 +157,7 @@ export class Router {
 
   private onRtp(ep: Endpoint, buf: Buffer): void {
     const c = this.counters;
-    const len = ep.srtpIn!.unprotectRtp(buf, buf.length);
+    let len = ep.srtpIn!.unprotectRtp(buf, buf.length);
     if (len < 0) {
       c.dropSrtp++;
       return;
@@ -139,12 +168,26 @@ export class Router {
     }
     ep.lastSeenMs = this.host.clockMs;
     c.rtpIn++;
+    this.tick();
     const tw = readTransportSeq(buf, len, TWCC_EXT_ID);
-    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, performance.now() * 1000);
-    const source = ep.conference.sources.get(rtpSsrc(buf));
+    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, this.nowUs);
+    const sources = ep.conference.sources;
+    let source = sources.get(rtpSsrc(buf));
+    if (source === undefined) source = this.learnLayer(ep, buf, len);
     if (source === undefined || source.owner !== ep) {
       c.dropUnknownSsrc++;
       return;
+    }
+    if (source.isRtx) {
+      // a retransmission the bridge asked for (or the sender's padding probe): back to the original packet
+      const primary = sources.get(source.primarySsrc);
+      len = primary === undefined ? -1 : unwrapRtx(buf, len, primary.ssrc, VIDEO_PT);
+      if (len < 0 || primary === undefined) {
+        c.dropPadding++;
+        return;
+      }
+      c.rtxIn++;
+      source = primary;
     }
     if (source.kind === 'audio') {
       if (ep.audioMuted) {
@@ -155,6 +198,10 @@ export class Router {
       if (level >= 0) ep.conference.speakers.onAudioLevel(ep.id, level, Date.now());
     }
     if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
+    if (source.parent !== null) {
+      this.forwardLayer(source, buf, len, false);
+      return;
+    }
     const subs = source.subscribers;
     let remote = 0;
     for (let i = 0; i < subs.length; i++) {
@@ -166,10 +213,86 @@ export class Router {
     if (remote !== 0) this.host.handOff!(remote, source, buf, len);
   }
 
+  private tick(): void {
+    const ms = performance.now();
+    this.nowMs = ms;
+    this.nowUs = ms * 1000;
+  }
+
+  /**
+   * A packet with an SSRC the conference does not know: the first of a simulcast layer (or of its RTX
+   * stream) of one of ep's sources when its rid extension names one of their layers.
+   */
+  private learnLayer(ep: Endpoint, buf: Buffer, len: number): Source | undefined {
+    const repair = rtpPayloadType(buf) === RTX_PT;
+    const extId = repair ? REPAIRED_RID_EXT_ID : RID_EXT_ID;
+    for (let s = 0; s < ep.sources.length; s++) {
+      const source = ep.sources[s];
+      const rids = source.rids;
+      if (rids === null) continue;
+      for (let i = 0; i < rids.length; i++) {
+        if (headerExtensionEquals(buf, len, extId, rids[i])) {
+          return ep.conference.addLayer(source, i, rtpSsrc(buf), repair) ?? undefined;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A packet of simulcast layer `layer`: each receiver of the simulcast source whose rewriter forwards this
+   * layer (or switches to it at this keyframe) gets its own rewritten copy. `fromPeer`: handed over by the
+   * media worker that received it (send only to this worker's receivers).
+   */
+  private forwardLayer(layer: Source, buf: Buffer, len: number, fromPeer: boolean): void {
+    const parent = layer.parent!;
+    layer.rate!.add(len, this.nowMs);
+    const hl = rtpHeaderLength(buf, len);
+    const end = rtpPayloadEnd(buf, len);
+    const info = this.vp8;
+    if (end < 0) {
+      this.counters.dropMalformed++;
+      return;
+    }
+    info.keyframe = false;
+    if (end > hl) {
+      if (!vp8Descriptor(buf, hl, end, info)) {
+        this.counters.dropMalformed++;
+        return;
+      }
+      if (info.keyframe) readKeyframeSize(layer, buf, hl + info.headerLength, end);
+    }
+    const li = layer.layerIndex;
+    const subs = parent.subscribers;
+    const streams = parent.outStreams;
+    let remote = 0;
+    for (let i = 0; i < subs.length; i++) {
+      const sub = subs[i];
+      if (!sub.connected) continue;
+      if (sub.egress >= 0) {
+        if (!fromPeer) remote |= 1 << sub.egress;
+        continue;
+      }
+      const rw = streams[i].rewriter!;
+      if (li !== rw.currentLayer && (li !== rw.targetLayer || !info.keyframe)) continue;
+      const out = this.ring.next();
+      buf.copy(out, 0, 0, len);
+      if (!rw.rewrite(out, len, li, info)) continue;
+      renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
+      this.sendPrepared(sub, out, len, -1);
+    }
+    if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
+  }
+
   /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
   forwardFromPeer(source: Source, buf: Buffer, len: number): void {
+    this.tick();
     // kept here too: NACKs of this worker's receivers are answered here
     if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
+    if (source.parent !== null) {
+      this.forwardLayer(source, buf, len, true);
+      return;
+    }
     const subs = source.subscribers;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
@@ -177,15 +300,49 @@ export class Router {
     }
   }
 
+  /** Sends `to` its own copy of buf[0..len) (the copy gets `to`'s transport-wide sequence number). */
   private sendRtp(to: Endpoint, buf: Buffer, len: number): void {
     const out = this.ring.next();
-    const n = to.srtpOut!.protectRtp(buf, len, out);
+    buf.copy(out, 0, 0, len);
+    this.sendPrepared(to, out, len, -1);
+  }
+
+  /**
+   * Numbers (transport-wide), protects in place and sends out[0..len), a ring slot holding plain RTP for
+   * `to` only. `probeCluster`: the bandwidth probe it belongs to (-1: none).
+   */
+  private sendPrepared(to: Endpoint, out: Buffer, len: number, probeCluster: number): void {
+    const srtp = to.srtpOut!;
+    if (writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq)) {
+      if (to.bwe !== null) to.bwe.onPacketSent(to.twSeq, len + srtp.rtpOverhead, this.nowUs, probeCluster);
+      to.twSeq = (to.twSeq + 1) & 0xffff;
+    }
+    const n = srtp.protectRtp(out, len, out);
     if (n <= 0) {
       this.counters.protectErrors++;
       return;
     }
     this.counters.rtpOut++;
     this.udp.send(out, 0, n, to.port, to.address!);
+  }
+
+  /**
+   * Sends `to` `count` padding-only RTX packets of `size` bytes on `stream` for bandwidth probe
+   * `cluster`. Returns the bytes sent.
+   */
+  sendProbe(to: Endpoint, stream: OutStream, cluster: number, count: number, size: number): number {
+    if (!to.connected || to.address === null || stream.source.rtxOutSsrc === 0) return 0;
+    this.tick();
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const out = this.ring.next();
+      const n = writeProbePadding(out, RTX_PT, stream.source.rtxOutSsrc, stream.rtxSeq, 0, TWCC_EXT_ID, size);
+      stream.rtxSeq = (stream.rtxSeq + 1) & 0xffff;
+      this.counters.probePackets++;
+      this.sendPrepared(to, out, n, cluster);
+      bytes += n;
+    }
+    return bytes;
   }
 
   /** Protects buf[0..len) (plain RTCP) for `to` and sends it. */
@@ -211,6 +368,7 @@ export class Router {
     }
     ep.lastSeenMs = this.host.clockMs;
     c.rtcpIn++;
+    this.tick();
     this.rtcpEndpoint = ep;
     this.rtcpBuf = buf;
     try {
@@ -228,10 +386,14 @@ export class Router {
       if (length >= 28) this.forwardSr(ep, buf, offset);
     } else if (pt === RTCP_RTPFB) {
       if (fmt === FMT_NACK && length >= 16) this.onNack(ep, buf, offset, length);
+      else if (fmt === FMT_TWCC && ep.bwe !== null) {
+        if (ep.bwe.onFeedback(buf, offset, length, this.nowUs)) this.counters.twccFeedbackIn++;
+        else this.counters.dropMalformed++;
+      }
     } else if (pt === RTCP_PSFB) {
       if (fmt === FMT_PLI && length >= 12) {
         const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
-        if (source !== null) this.requestKeyframe(source, false, false);
+        if (source !== null) this.receiverKeyframe(ep, source, false);
       } else if (fmt === FMT_FIR && length >= 20) {
         forEachFir(buf, offset, length, this.onFirEntryCb);
       }
@@ -254,7 +416,20 @@ export class Router {
 
   private onFirEntry(ssrc: number, _seqNr: number): void {
     const source = this.receivedSource(this.rtcpEndpoint!, ssrc);
-    if (source !== null) this.requestKeyframe(source, true, false);
+    if (source !== null) this.receiverKeyframe(this.rtcpEndpoint!, source, true);
+  }
+
+  /** `receiver` asks for a keyframe of `source`: of a simulcast source, the layer it gets (or waits for). */
+  private receiverKeyframe(receiver: Endpoint, source: Source, fir: boolean): void {
+    if (source.rids === null) {
+      this.requestKeyframe(source, fir, false);
+      return;
+    }
+    const rw = receiver.outStreams.get(source.ssrc)?.rewriter;
+    if (rw === undefined || rw === null) return;
+    const index = rw.targetLayer >= 0 ? rw.targetLayer : rw.currentLayer;
+    const layer = index >= 0 ? source.layers[index] : null;
+    if (layer !== null && layer !== undefined) this.requestKeyframe(layer, fir, false);
   }
 
   /** Forwards a sender report (sender info only, report blocks stripped) to the source's receivers. */
@@ -276,11 +451,13 @@ export class Router {
     if (source === null) return;
     this.nackSource = source;
     this.nackReceiver = ep;
+    this.nackStream = ep.outStreams.get(source.ssrc);
     this.missCount = 0;
     this.resends = 0;
     forEachNack(buf, offset, length, this.onNackSeqCb);
     this.nackSource = null;
     this.nackReceiver = null;
+    this.nackStream = undefined;
     if (ep.egress >= 0) {
       if (this.missCount > 0) this.host.nackElsewhere!(ep, source, this.missing, this.missCount);
       return;
@@ -290,13 +467,16 @@ export class Router {
 
   /** NACKed sequence numbers another media worker received for `receiver`, whose RTP this worker sends. */
   answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
+    this.tick();
     this.nackSource = source;
     this.nackReceiver = receiver;
+    this.nackStream = receiver.outStreams.get(source.ssrc);
     this.missCount = 0;
     this.resends = 0;
     for (let i = 0; i < seqs.length; i++) this.onNackSeq(seqs[i] & 0xffff);
     this.nackSource = null;
     this.nackReceiver = null;
+    this.nackStream = undefined;
     this.forwardMisses(source);
   }
 
@@ -319,15 +499,40 @@ export class Router {
       if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
       return;
     }
-    const rb = this.nackSource!.rtx;
+    const source = this.nackSource!;
+    const stream = this.nackStream;
+    if (source.rids !== null) {
+      // the receiver names rewritten numbers: find the layer packet it was made of
+      const rw = stream?.rewriter;
+      if (rw === undefined || rw === null || !rw.lookup(seq)) {
+        this.counters.nackMisses++;
+        return;
+      }
+      const layer = source.layers[rw.foundLayer];
+      const rb = layer === null || layer === undefined ? null : layer.rtx;
+      const i = rb === null ? -1 : rb.find(rw.foundInSeq);
+      if (i < 0) {
+        this.counters.nackMisses++;
+        return;
+      }
+      const len = rb!.lengths[i];
+      const copy = this.resendScratch;
+      rb!.slots[i].copy(copy, 0, 0, len);
+      const hl = rtpHeaderLength(copy, len);
+      const end = rtpPayloadEnd(copy, len);
+      if (hl < 0 || end <= hl || !vp8Descriptor(copy, hl, end, this.vp8) || !rw.rewriteAgain(copy, len, this.vp8)) {
+        this.counters.nackMisses++;
+        return;
+      }
+      renameHeaderExtensions(copy, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
+      this.resend(this.nackReceiver!, stream!, copy, len);
+      return;
+    }
+    const rb = source.rtx;
     if (rb !== null) {
       const i = rb.find(seq);
       if (i >= 0) {
-        if (this.resends < MAX_RESENDS_PER_NACK) {
-          this.resends++;
-          this.counters.retransmits++;
-          this.sendRtp(this.nackReceiver!, rb.slots[i], rb.lengths[i]);
-        }
+        this.resend(this.nackReceiver!, stream, rb.slots[i], rb.lengths[i]);
         return;
       }
     }
@@ -335,12 +540,31 @@ export class Router {
     if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
   }
 
+  /** Retransmits pkt[0..len) (plain RTP as the receiver got it) to `to`: as RTX when the stream has an RTX SSRC. */
+  private resend(to: Endpoint, stream: OutStream | undefined, pkt: Buffer, len: number): void {
+    if (this.resends >= MAX_RESENDS_PER_NACK) return;
+    this.resends++;
+    this.counters.retransmits++;
+    const out = this.ring.next();
+    const rtxSsrc = stream === undefined ? 0 : stream.source.rtxOutSsrc;
+    if (rtxSsrc === 0) {
+      pkt.copy(out, 0, 0, len);
+      this.sendPrepared(to, out, len, -1);
+      return;
+    }
+    const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, stream!.rtxSeq);
+    if (n < 0) return;
+    stream!.rtxSeq = (stream!.rtxSeq + 1) & 0xffff;
+    this.sendPrepared(to, out, n, -1);
+  }
+
   /**
    * Asks the sender of `source` for a keyframe: a PLI, or a FIR with the next command sequence number.
    * At most one per source per KEYFRAME_REQUEST_INTERVAL_MS unless `force`.
    */
   requestKeyframe(source: Source, fir: boolean, force: boolean): void {
-    if (source.kind !== 'video' || source.primarySsrc !== source.ssrc) return;
+    // a simulcast source has no packets of its own: its receivers' rewriters ask for their layers
+    if (source.kind !== 'video' || source.primarySsrc !== source.ssrc || source.rids !== null) return;
     const now = Date.now();
     if (!force && now - source.lastKeyframeRequestMs < KEYFRAME_REQUEST_INTERVAL_MS) {
       this.counters.keyframeRequestsThrottled++;
@@ -389,4 +613,11 @@ export class Router {
     this.counters.rembsSent++;
     this.sendRtcp(to, s, rr + n);
   }
+}
+
+/** Frame size from the start of a VP8 keyframe (RFC 6386 §9.1: 3-byte tag, start code, 14-bit width/height). */
+function readKeyframeSize(layer: Source, buf: Buffer, frame: number, end: number): void {
+  if (frame + 10 > end || buf[frame + 3] !== 0x9d || buf[frame + 4] !== 0x01 || buf[frame + 5] !== 0x2a) return;
+  layer.width = (buf[frame + 6] | (buf[frame + 7] << 8)) & 0x3fff;
+  layer.height = (buf[frame + 8] | (buf[frame + 9] << 8)) & 0x3fff;
 }

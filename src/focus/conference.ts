@@ -14,7 +14,7 @@ import {
   type VideoConstraintPayload,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
-import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type VideoRole } from './sdp.ts';
+import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs, type VideoRole } from './sdp.ts';
 
 /** The first mid for remote sources (0, 1 and 2 are the participant's own audio, camera and screen). */
 export const FIRST_REMOTE_MID = 3;
@@ -23,6 +23,8 @@ export interface ParticipantState {
   id: string;
   /** The o= session id of this participant's session (numeric string). */
   sessionId: string;
+  /** The SSRCs its simulcast camera is seen with (receivers never see the layers' own SSRCs). */
+  simulcastSsrcs: SimulcastSsrcs;
   transport: BridgeAllocateReply;
   /** What this participant sends, from its last accepted answer. */
   sources: AnswerSource[];
@@ -54,7 +56,7 @@ const mlinesKey = (mlines: readonly RemoteMline[]) =>
 const sourcesKey = (sources: readonly AnswerSource[]) =>
   [...sources]
     .sort((a, b) => a.kind.localeCompare(b.kind) || (a.role ?? '').localeCompare(b.role ?? ''))
-    .map((s) => `${s.kind}:${s.role ?? ''}:${s.ssrc}:${s.rtxSsrc ?? ''}`)
+    .map((s) => `${s.kind}:${s.role ?? ''}:${s.ssrc}:${s.rtxSsrc ?? ''}:${s.rids?.join('/') ?? ''}`)
     .join(',');
 
 export class Conference {
@@ -90,6 +92,7 @@ export class Conference {
     const p: ParticipantState = {
       id: participantId,
       sessionId: String(randomInt(1, 2 ** 48)),
+      simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
       transport: transport.data,
       sources: [],
       configured: false,
@@ -190,7 +193,7 @@ export class Conference {
       );
       return;
     }
-    const answer = parseAnswer(sdp);
+    const answer = parseAnswer(sdp, p.simulcastSsrcs);
     this.checkSsrcsFree(p, answer.sources);
     const offered = p.outstanding;
     p.outstanding = null;
@@ -209,7 +212,12 @@ export class Conference {
         remoteUfrag: answer.ufrag,
         remotePwd: answer.pwd,
         remoteFingerprint: answer.fingerprint,
-        sources: answer.sources.map((s): MediaSource => (s.rtxSsrc !== undefined ? { ssrc: s.ssrc, kind: s.kind, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc, kind: s.kind })),
+        sources: answer.sources.map((s): MediaSource => {
+          const m: MediaSource = { ssrc: s.ssrc, kind: s.kind };
+          if (s.rtxSsrc !== undefined) m.rtxSsrc = s.rtxSsrc;
+          if (s.rids !== undefined) m.rids = s.rids;
+          return m;
+        }),
       });
       p.configured = true;
       this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
@@ -266,11 +274,11 @@ export class Conference {
 
   /** Brings p's receive m-lines in line with the others' current sources. */
   private refreshMlines(p: ParticipantState): void {
-    const wanted = new Map<string, { participantId: string; kind: MediaKind; role?: VideoRole; ssrc: number }>();
+    const wanted = new Map<string, { participantId: string; kind: MediaKind; role?: VideoRole; ssrc: number; rtxSsrc?: number }>();
     for (const q of this.participants.values()) {
       if (q === p) continue;
       for (const s of q.sources) {
-        wanted.set(`${q.id}/${s.kind}/${s.role ?? ''}/${s.ssrc}`, { participantId: q.id, kind: s.kind, role: s.role, ssrc: s.ssrc });
+        wanted.set(`${q.id}/${s.kind}/${s.role ?? ''}/${s.ssrc}`, { participantId: q.id, kind: s.kind, role: s.role, ssrc: s.ssrc, rtxSsrc: s.rtxSsrc });
       }
     }
     for (const m of p.mlines) {
@@ -282,6 +290,7 @@ export class Conference {
     for (const w of wanted.values()) {
       const m: RemoteMline = { mid: String(p.nextMid++), participantId: w.participantId, kind: w.kind, ssrc: w.ssrc, active: true };
       if (w.role) m.role = w.role;
+      if (w.kind === 'video' && w.rtxSsrc !== undefined) m.rtxSsrc = w.rtxSsrc;
       p.mlines.push(m);
     }
   }

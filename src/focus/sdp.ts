@@ -1,9 +1,14 @@
 // Session descriptions, exactly as docs/ARCHITECTURE.md "Session descriptions" fixes them: focus always
 // offers, the browser always answers; one BUNDLE transport with rtcp-mux towards an ICE-lite bridge that is
 // the DTLS server (offer a=setup:actpass). Same payload types and header extension ids for everyone:
-// Opus 111 (+ ssrc-audio-level as extmap 1), VP8 96 (nack, nack pli, ccm fir, goog-remb), no RTX.
-// What the browser sends (mids 0/1/2) also carries transport-wide sequence numbers (extmap 3, rtcp-fb
-// transport-cc): the bridge answers with transport-cc feedback, which drives the browser's send-side estimate.
+// Opus 111 (+ ssrc-audio-level as extmap 1), VP8 96 (nack, nack pli, ccm fir, goog-remb) with RTX 97.
+// Every m-line carries transport-wide sequence numbers (extmap 3, rtcp-fb transport-cc): on what the browser
+// sends the bridge answers with feedback (the browser's send-side estimate); on what it receives the browser
+// sends feedback (the bridge's estimate per receiver, which picks simulcast layers).
+// The camera (mid 1) is received as rid simulcast (q, h, f: quarter, half, full size; extmaps 4/5/6 are
+// mid, rtp-stream-id and repaired-rtp-stream-id). Its layers have no SSRCs in the answer: focus gives the
+// camera one SSRC of its own (and one for its RTX) that every receiver sees, and the bridge learns which
+// SSRC is which layer from the rid extension of the first packets.
 import sdpTransform, { type MediaDescription, type SessionDescription } from 'sdp-transform';
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
@@ -15,6 +20,15 @@ export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 /** Transport-wide sequence numbers (draft-holmer-rmcat-transport-wide-cc-extensions-01), on what browsers send. */
 export const TWCC_EXT_ID = 3;
 export const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
+export const RTX_PT = 97;
+export const MID_EXT_ID = 4;
+export const RID_EXT_ID = 5;
+export const REPAIRED_RID_EXT_ID = 6;
+/** The camera's simulcast layers, lowest first (Chrome scales them 4:2:1). */
+export const SIMULCAST_RIDS = ['q', 'h', 'f'] as const;
+export const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+export const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
+export const REPAIRED_RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id';
 export const OWN_AUDIO_MID = '0';
 export const OWN_VIDEO_MID = '1';
 /** The browser's own screen share: answered `sendonly` while sharing, `inactive` otherwise. */
@@ -34,6 +48,8 @@ export interface RemoteMline {
   /** For video: camera or screen. */
   role?: VideoRole;
   ssrc: number;
+  /** Video: the RTX SSRC the bridge retransmits with (signalled as an FID group). */
+  rtxSsrc?: number;
   /** False once that source is gone: the m-line stays, `a=inactive`, without ssrc lines. */
   active: boolean;
 }
@@ -70,41 +86,42 @@ function transportAttributes(t: BridgeAllocateReply): Partial<MediaDescription> 
   };
 }
 
-/** `own`: an m-line the browser sends on (mids 0/1/2), which gets transport-wide congestion control. */
-function codecAttributes(kind: MediaKind, own: boolean): Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> {
-  const twccExt = own ? [{ value: TWCC_EXT_ID, uri: TWCC_URI }] : [];
+/** `own`: an m-line the browser sends on (mids 0/1/2); otherwise one it receives a remote source on. */
+function codecAttributes(kind: MediaKind): Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> {
+  const twccExt = { value: TWCC_EXT_ID, uri: TWCC_URI };
   if (kind === 'audio') {
-    const audio: Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> = {
+    return {
       payloads: String(AUDIO_PT),
       rtp: [{ payload: AUDIO_PT, codec: 'opus', rate: 48000, encoding: 2 }],
       fmtp: [{ payload: AUDIO_PT, config: 'minptime=10;useinbandfec=1' }],
-      ext: [{ value: AUDIO_LEVEL_EXT_ID, uri: AUDIO_LEVEL_URI }, ...twccExt],
+      rtcpFb: [{ payload: AUDIO_PT, type: 'transport-cc' }],
+      ext: [{ value: AUDIO_LEVEL_EXT_ID, uri: AUDIO_LEVEL_URI }, twccExt],
     };
-    if (own) audio.rtcpFb = [{ payload: AUDIO_PT, type: 'transport-cc' }];
-    return audio;
   }
-  const video: Pick<MediaDescription, 'payloads' | 'rtp' | 'fmtp' | 'rtcpFb' | 'ext'> = {
-    payloads: String(VIDEO_PT),
-    rtp: [{ payload: VIDEO_PT, codec: 'VP8', rate: 90000 }],
-    fmtp: [],
+  return {
+    payloads: `${VIDEO_PT} ${RTX_PT}`,
+    rtp: [
+      { payload: VIDEO_PT, codec: 'VP8', rate: 90000 },
+      { payload: RTX_PT, codec: 'rtx', rate: 90000 },
+    ],
+    fmtp: [{ payload: RTX_PT, config: `apt=${VIDEO_PT}` }],
     rtcpFb: [
       { payload: VIDEO_PT, type: 'nack' },
       { payload: VIDEO_PT, type: 'nack', subtype: 'pli' },
       { payload: VIDEO_PT, type: 'ccm', subtype: 'fir' },
       { payload: VIDEO_PT, type: 'goog-remb' },
-      ...(own ? [{ payload: VIDEO_PT, type: 'transport-cc' }] : []),
+      { payload: VIDEO_PT, type: 'transport-cc' },
     ],
+    ext: [twccExt],
   };
-  if (own) video.ext = twccExt;
-  return video;
 }
 
-function mline(kind: MediaKind, mid: string, transport: BridgeAllocateReply, own = false): MediaDescription {
+function mline(kind: MediaKind, mid: string, transport: BridgeAllocateReply): MediaDescription {
   return {
     type: kind,
     port: 9,
     protocol: 'UDP/TLS/RTP/SAVPF',
-    ...codecAttributes(kind, own),
+    ...codecAttributes(kind),
     ...transportAttributes(transport),
     mid,
   } as MediaDescription;
@@ -120,21 +137,35 @@ export function buildOffer(input: OfferInput): string {
   const { transport } = input;
   const media: MediaDescription[] = [];
   const own = (kind: MediaKind, mid: string) => {
-    const m = mline(kind, mid, transport, true);
+    const m = mline(kind, mid, transport);
     m.direction = 'recvonly';
     return m;
   };
-  media.push(own('audio', OWN_AUDIO_MID), own('video', OWN_VIDEO_MID), own('video', OWN_SCREEN_MID));
+  const camera = own('video', OWN_VIDEO_MID);
+  camera.ext = [
+    ...(camera.ext ?? []),
+    { value: MID_EXT_ID, uri: MID_URI },
+    { value: RID_EXT_ID, uri: RID_URI },
+    { value: REPAIRED_RID_EXT_ID, uri: REPAIRED_RID_URI },
+  ];
+  camera.rids = SIMULCAST_RIDS.map((id) => ({ id, direction: 'recv' }));
+  camera.simulcast = { dir1: 'recv', list1: SIMULCAST_RIDS.join(';') };
+  media.push(own('audio', OWN_AUDIO_MID), camera, own('video', OWN_SCREEN_MID));
   for (const r of input.remote) {
     const m = mline(r.kind, r.mid, transport);
     if (r.active) {
       m.direction = 'sendonly';
       const [stream, track] = remoteMsid(r.participantId, r.kind, r.role).split(' ') as [string, string];
       m.msid = [{ id: stream, appdata: track }];
+      const msid = remoteMsid(r.participantId, r.kind, r.role);
       m.ssrcs = [
         { id: r.ssrc, attribute: 'cname', value: r.participantId },
-        { id: r.ssrc, attribute: 'msid', value: remoteMsid(r.participantId, r.kind, r.role) },
+        { id: r.ssrc, attribute: 'msid', value: msid },
       ];
+      if (r.kind === 'video' && r.rtxSsrc !== undefined) {
+        m.ssrcs.push({ id: r.rtxSsrc, attribute: 'cname', value: r.participantId }, { id: r.rtxSsrc, attribute: 'msid', value: msid });
+        m.ssrcGroups = [{ semantics: 'FID', ssrcs: `${r.ssrc} ${r.rtxSsrc}` }];
+      }
     } else {
       m.direction = 'inactive';
     }
@@ -158,6 +189,12 @@ export class AnswerError extends Error {
     super(message);
     this.name = 'AnswerError';
   }
+}
+
+/** The SSRCs focus gives a participant's simulcast camera (what receivers see), made once per participant. */
+export interface SimulcastSsrcs {
+  ssrc: number;
+  rtxSsrc: number;
 }
 
 export interface ParsedAnswer {
@@ -186,11 +223,33 @@ function sendingSsrc(m: MediaDescription): { ssrc: number; rtxSsrc?: number } | 
   return valid(ssrc) ? { ssrc } : undefined;
 }
 
+/**
+ * The rids a sending m-line answers `a=simulcast:send` with, lowest layer first (only the ones offered, in
+ * offer order; a paused `~rid` is still a layer); undefined when it does not send simulcast.
+ */
+function sendingRids(m: MediaDescription): string[] | undefined {
+  if (m.port === 0) return undefined;
+  const dir = m.direction ?? 'sendrecv';
+  if (dir !== 'sendonly' && dir !== 'sendrecv') return undefined;
+  const sim = m.simulcast;
+  if (!sim) return undefined;
+  const list = sim.dir1 === 'send' ? sim.list1 : sim.dir2 === 'send' ? sim.list2 : undefined;
+  if (typeof list !== 'string') return undefined;
+  const answered = new Set(
+    list
+      .split(';')
+      .flatMap((alt) => alt.split(','))
+      .map((r) => r.trim().replace(/^~/, '')),
+  );
+  const rids = SIMULCAST_RIDS.filter((r) => answered.has(r));
+  return rids.length > 0 ? rids : undefined;
+}
+
 const FINGERPRINT_VALUE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,63}$/;
 const FINGERPRINT_ALGORITHMS = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
 
 /** Reads what focus needs from a browser's answer; throws AnswerError with a readable reason otherwise. */
-export function parseAnswer(sdp: string): ParsedAnswer {
+export function parseAnswer(sdp: string, simulcastSsrcs?: SimulcastSsrcs): ParsedAnswer {
   let parsed: SessionDescription;
   try {
     parsed = sdpTransform.parse(sdp);
@@ -224,9 +283,11 @@ export function parseAnswer(sdp: string): ParsedAnswer {
       throw new AnswerError(`the answer has no m-line with mid ${mid}`);
     }
     if (m.type !== kind) throw new AnswerError(`the answer's mid ${mid} is ${m.type}, expected ${kind}`);
-    const s = sendingSsrc(m);
+    const rids = mid === OWN_VIDEO_MID && simulcastSsrcs ? sendingRids(m) : undefined;
+    const s = rids ? simulcastSsrcs : sendingSsrc(m);
     if (!s) continue;
     const source: AnswerSource = s.rtxSsrc !== undefined ? { ssrc: s.ssrc, kind, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc, kind };
+    if (rids) source.rids = rids;
     if (role) source.role = role;
     if (sources.some((x) => x.ssrc === source.ssrc)) throw new AnswerError(`the answer sends ssrc ${source.ssrc} twice`);
     sources.push(source);

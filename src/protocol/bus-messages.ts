@@ -83,6 +83,15 @@ export const mediaSourceSchema = z.object({
   kind: mediaKindSchema,
   /** RTX (RFC 4588) SSRC paired with `ssrc`, when the sender negotiated one. */
   rtxSsrc: z.number().int().min(0).max(0xffffffff).optional(),
+  /**
+   * Video sent as rid simulcast: the layers' rids, lowest first. `ssrc`/`rtxSsrc` are then what receivers
+   * see; the bridge learns each layer's SSRC from the rid header extension.
+   */
+  rids: z
+    .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
+    .min(1)
+    .max(4)
+    .optional(),
 });
 export type MediaSource = z.infer<typeof mediaSourceSchema>;
 

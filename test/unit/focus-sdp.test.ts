@@ -158,7 +158,7 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
   }
   assert.ok(!audio.some((l) => l.startsWith('a=ssrc')), 'no ssrc lines on a receive m-line');
   const video = s.get('1')!;
-  assert.equal(video[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96');
+  assert.equal(video[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96 97');
   for (const want of [
     'a=recvonly',
     'a=rtpmap:96 VP8/90000',
@@ -173,8 +173,16 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
   ]) {
     assert.ok(video.includes(want), `video has ${want}`);
   }
-  assert.ok(!video.some((l) => /rtx|apt=/.test(l)), 'no RTX on video');
-  assert.deepEqual(video.filter((l) => l.startsWith('a=extmap')), ['a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01']);
+  assert.ok(video.includes('a=rtpmap:97 rtx/90000') && video.includes('a=fmtp:97 apt=96'), 'RTX on video');
+  assert.deepEqual(video.filter((l) => l.startsWith('a=extmap')), [
+    'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+    'a=extmap:4 urn:ietf:params:rtp-hdrext:sdes:mid',
+    'a=extmap:5 urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id',
+    'a=extmap:6 urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+  ]);
+  // the camera is received as three rid simulcast layers, lowest first
+  assert.deepEqual(video.filter((l) => /^a=(rid|simulcast)/.test(l)), ['a=rid:q recv', 'a=rid:h recv', 'a=rid:f recv', 'a=simulcast:recv q;h;f']);
+  assert.ok(!s.get('2')!.some((l) => /^a=(rid|simulcast)/.test(l)), 'the screen is one stream');
   assert.deepEqual(s.get('2')!.filter((l) => /transport-cc|extmap/.test(l)).sort(), [
     'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
     'a=rtcp-fb:96 transport-cc',
@@ -190,7 +198,7 @@ test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones
       { mid: '3', participantId: 'ab12cd34', kind: 'audio', ssrc: 111111, active: true },
       { mid: '4', participantId: 'ab12cd34', kind: 'video', role: 'video', ssrc: 222222, active: true },
       { mid: '5', participantId: 'ee55ff66', kind: 'video', ssrc: 333333, active: false },
-      { mid: '6', participantId: 'ab12cd34', kind: 'video', role: 'screen', ssrc: 444444, active: true },
+      { mid: '6', participantId: 'ab12cd34', kind: 'video', role: 'screen', ssrc: 444444, rtxSsrc: 555555, active: true },
     ],
   });
   assert.ok(lines(sdp).includes('a=group:BUNDLE 0 1 2 3 4 5 6'));
@@ -204,18 +212,24 @@ test('the offer: remote sources are sendonly with msid and ssrc lines; gone ones
   assert.ok(a.includes('a=ssrc:111111 msid:ab12cd34 ab12cd34-audio'));
   assert.ok(a.includes('a=rtpmap:111 opus/48000/2'));
   const v = s.get('4')!;
-  assert.equal(v[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96');
+  assert.equal(v[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96 97');
   assert.ok(v.includes('a=msid:ab12cd34 ab12cd34-video'));
   assert.ok(v.includes('a=ssrc:222222 msid:ab12cd34 ab12cd34-video'));
   assert.ok(v.includes('a=rtcp-fb:96 nack pli'));
-  // what the bridge forwards carries no transport-cc of its own yet: none on receive m-lines
-  assert.ok(![...a, ...v].some((l) => /transport-cc|extmap:3/.test(l)), 'no transport-cc on remote m-lines');
+  // the bridge numbers what it forwards: the receiver sends transport-cc feedback for its estimate
+  for (const m of [a, v]) {
+    assert.ok(m.includes('a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01'));
+    assert.ok(m.some((l) => /^a=rtcp-fb:(96|111) transport-cc$/.test(l)));
+  }
+  assert.ok(!v.some((l) => l.startsWith('a=ssrc-group')), 'no RTX SSRC given: no FID group');
   const screen = s.get('6')!;
   assert.ok(screen.includes('a=sendonly'));
   assert.ok(screen.includes('a=msid:ab12cd34 ab12cd34-screen'));
   assert.ok(screen.includes('a=ssrc:444444 msid:ab12cd34 ab12cd34-screen'));
+  assert.ok(screen.includes('a=ssrc-group:FID 444444 555555'), 'retransmissions come as RTX');
+  assert.ok(screen.includes('a=ssrc:555555 msid:ab12cd34 ab12cd34-screen'));
   const gone = s.get('5')!;
-  assert.equal(gone[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96', 'the m-line stays, port 9');
+  assert.equal(gone[0], 'm=video 9 UDP/TLS/RTP/SAVPF 96 97', 'the m-line stays, port 9');
   assert.ok(gone.includes('a=inactive'));
   assert.ok(!gone.some((l) => l.startsWith('a=ssrc') || l.startsWith('a=msid')));
   // every m-line port 9 (bundled)
@@ -302,4 +316,21 @@ test('an offer written by buildOffer parses back with sdp-transform to the same 
     ],
   );
   assert.equal(p.media[3]!.ssrcs![0]!.id, 5);
+});
+
+test('a simulcast answer: the camera gets the SSRCs focus chose and its rids, lowest first', () => {
+  const simulcast = CHROME_ANSWER.replace(
+    "a=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa\r\na=ssrc:1490352288 msid:9d2c1bd4-5d0e-4f6a-9a43-61b2d6a1c0e7 e5a7c3d1-2b4f-4e6a-8c9d-0f1e2d3c4b5a",
+    'a=rid:q send\r\na=rid:h send\r\na=rid:f send\r\na=simulcast:send q;h;f',
+  );
+  assert.notEqual(simulcast, CHROME_ANSWER);
+  const a = parseAnswer(simulcast, { ssrc: 4242, rtxSsrc: 4343 });
+  assert.deepEqual(a.sources[1], { ssrc: 4242, kind: 'video', role: 'video', rtxSsrc: 4343, rids: ['q', 'h', 'f'] });
+  // fewer layers (a small camera), paused ones, or alternatives still name offered rids only
+  const two = parseAnswer(simulcast.replace('a=simulcast:send q;h;f', 'a=simulcast:send ~q;h,zz'), { ssrc: 1, rtxSsrc: 2 });
+  assert.deepEqual(two.sources[1]!.rids, ['q', 'h']);
+  const none = parseAnswer(simulcast.replace('a=simulcast:send q;h;f', 'a=simulcast:send x;y'), { ssrc: 1, rtxSsrc: 2 });
+  assert.equal(none.sources.length, 1, 'no known layer: no camera source');
+  // without simulcast SSRCs from focus (or a browser answering with plain SSRCs) nothing changes
+  assert.deepEqual(parseAnswer(CHROME_ANSWER, { ssrc: 1, rtxSsrc: 2 }).sources[1], { ssrc: 1490352288, kind: 'video', role: 'video' });
 });

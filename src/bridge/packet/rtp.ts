@@ -196,3 +196,38 @@ export function seqNewer(a: number, b: number): boolean {
 export function seqDiff(a: number, b: number): number {
   return (((a - b) & 0xffff) ^ 0x8000) - 0x8000;
 }
+
+/** Whether header extension element `id` holds exactly the ASCII text `text` (e.g. a rid). */
+export function headerExtensionEquals(buf: Buffer, len: number, id: number, text: string): boolean {
+  const off = findHeaderExtension(buf, len, id);
+  if (off < 0 || foundExtLength !== text.length) return false;
+  for (let i = 0; i < text.length; i++) if (buf[off + i] !== text.charCodeAt(i)) return false;
+  return true;
+}
+
+/**
+ * Renames the one-byte header extension elements with ids in [fromId, toId] to `newId` (in place): hides
+ * extensions from a receiver that negotiated those ids for something else. Two-byte headers are left as is.
+ */
+export function renameHeaderExtensions(buf: Buffer, len: number, fromId: number, toId: number, newId: number): void {
+  if (len > buf.length) len = buf.length;
+  if (len < 12) return;
+  const b0 = buf[0];
+  if ((b0 & 0x10) === 0) return;
+  const extHdr = 12 + ((b0 & 0x0f) << 2);
+  if (extHdr + 4 > len || buf[extHdr] !== 0xbe || buf[extHdr + 1] !== 0xde) return;
+  let p = extHdr + 4;
+  let end = p + (((buf[extHdr + 2] << 8) | buf[extHdr + 3]) << 2);
+  if (end > len) end = len;
+  while (p < end) {
+    const b = buf[p];
+    const eid = b >> 4;
+    if (eid === 0) {
+      p++;
+      continue;
+    }
+    if (eid === 15) return;
+    if (eid >= fromId && eid <= toId) buf[p] = (newId << 4) | (b & 0x0f);
+    p += 2 + (b & 0x0f);
+  }
+}

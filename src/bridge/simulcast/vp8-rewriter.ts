@@ -24,6 +24,9 @@ import {
 } from '../packet/rtp.ts';
 import { setVp8PictureId, setVp8Tl0PicIdx, type Vp8Info } from '../packet/vp8.ts';
 
+/** Forwarded packets remembered for retransmission (power of two). */
+const HISTORY = 1024;
+
 /** Every temporal layer. */
 export const ALL_TEMPORAL = 7;
 
@@ -54,6 +57,18 @@ export class Vp8Rewriter {
   private lastTs = 0;
   private lastPic = -1;
   private lastTl0 = -1;
+
+  // what each recently forwarded output sequence number was made of (for NACKs naming output numbers)
+  private readonly hOut = new Int32Array(HISTORY).fill(-1);
+  private readonly hLayer = new Int8Array(HISTORY);
+  private readonly hIn = new Uint16Array(HISTORY);
+  private readonly hTs = new Uint32Array(HISTORY);
+  private readonly hPic = new Uint16Array(HISTORY);
+  private readonly hTl0 = new Uint8Array(HISTORY);
+  /** After a successful lookup(): the layer and input sequence number of that output packet. */
+  foundLayer = -1;
+  foundInSeq = -1;
+  private foundSlot = -1;
 
   constructor(outSsrc: number, onKeyframeNeeded: (layer: number) => void, frameTicks = 3000) {
     this.outSsrc = outSsrc >>> 0;
@@ -132,6 +147,13 @@ export class Vp8Rewriter {
       outTl0 = (info.tl0PicIdx - this.tl0Offset) & 0xff;
       setVp8Tl0PicIdx(buf, hl, outTl0);
     }
+    const h = outSeq & (HISTORY - 1);
+    this.hOut[h] = outSeq;
+    this.hLayer[h] = layer;
+    this.hIn[h] = seq;
+    this.hTs[h] = this.tsOffset;
+    this.hPic[h] = this.picOffset;
+    this.hTl0[h] = this.tl0Offset;
     if (!this.started || seqDiff(outSeq, this.lastSeq) > 0) {
       this.started = true;
       this.lastSeq = outSeq;
@@ -139,6 +161,32 @@ export class Vp8Rewriter {
       if (outPic >= 0) this.lastPic = outPic;
       if (outTl0 >= 0) this.lastTl0 = outTl0;
     }
+    return true;
+  }
+
+  /** Finds what output packet `outSeq` was made of (foundLayer, foundInSeq); false when not remembered. */
+  lookup(outSeq: number): boolean {
+    const h = outSeq & (HISTORY - 1);
+    if (this.hOut[h] !== outSeq) return false;
+    this.foundSlot = h;
+    this.foundLayer = this.hLayer[h];
+    this.foundInSeq = this.hIn[h];
+    return true;
+  }
+
+  /**
+   * Rewrites buf[0..len) (the original input packet of the last lookup()) exactly as it was rewritten when
+   * first forwarded, for a retransmission. false when it is not that packet.
+   */
+  rewriteAgain(buf: Buffer, len: number, info: Vp8Info): boolean {
+    const h = this.foundSlot;
+    const hl = rtpHeaderLength(buf, len);
+    if (h < 0 || hl < 0 || rtpSeq(buf) !== this.hIn[h]) return false;
+    setRtpSsrc(buf, this.outSsrc);
+    setRtpSeq(buf, this.hOut[h]);
+    setRtpTimestamp(buf, (rtpTimestamp(buf) - this.hTs[h]) >>> 0);
+    if (info.pictureId >= 0) setVp8PictureId(buf, hl, (info.pictureId - this.hPic[h]) & 0x7fff);
+    if (info.tl0PicIdx >= 0) setVp8Tl0PicIdx(buf, hl, (info.tl0PicIdx - this.hTl0[h]) & 0xff);
     return true;
   }
 

@@ -103,6 +103,31 @@ export class PeerSession {
     if (video) {
       video.direction = 'sendonly';
       await video.sender.replaceTrack(tracks.video);
+      await scaleSimulcastLayers(video.sender);
     }
   }
+}
+
+/** Most a simulcast layer may use, lowest first (the top one applies to any 720p-or-larger camera). */
+const LAYER_MAX_BITRATES = [150_000, 500_000, 1_200_000];
+
+/**
+ * The camera is offered as rid simulcast (lowest layer first): each layer half the size of the next, the
+ * top one the camera's own, each with a bitrate cap. Chrome drops layers the capture size is too small for.
+ */
+async function scaleSimulcastLayers(sender: RTCRtpSender): Promise<void> {
+  const params = sender.getParameters();
+  const n = params.encodings.length;
+  if (n < 2) return;
+  let changed = false;
+  params.encodings.forEach((e, i) => {
+    const scale = 2 ** (n - 1 - i);
+    const max = LAYER_MAX_BITRATES[Math.min(i + LAYER_MAX_BITRATES.length - n, LAYER_MAX_BITRATES.length - 1)];
+    if (e.scaleResolutionDownBy !== scale || e.maxBitrate !== max) {
+      e.scaleResolutionDownBy = scale;
+      e.maxBitrate = max;
+      changed = true;
+    }
+  });
+  if (changed) await sender.setParameters(params);
 }

@@ -1,0 +1,127 @@
+// The control loop per receiver (bridge -> browser direction): which simulcast layer of each camera it gets
+// (its bandwidth estimate and tile sizes decide, see simulcast/layer-selector.ts), keyframe re-requests while
+// a rewriter waits for a switch, and paced bandwidth probes. Runs from timers, never per packet.
+import type { Conference } from './conference.ts';
+import type { Endpoint, Source } from './endpoint.ts';
+import type { OutStream } from './out-stream.ts';
+import type { Router } from './router.ts';
+import { MAX_PROBE_PACKET } from './packet/rtx.ts';
+import { LayerSelector, type SourceDemand } from './simulcast/layer-selector.ts';
+
+/** How often layers are re-allocated. */
+export const ALLOCATION_INTERVAL_MS = 250;
+/** A receiver that never reported a tile size for a camera is taken to show it this large. */
+const DEFAULT_TILE = { width: 1280, height: 720 };
+/** Probe packets are sent in bursts this far apart (the probe's send rate is measured over them). */
+const PROBE_STEP_MS = 5;
+
+const selectors = new WeakMap<Endpoint, LayerSelector>();
+
+/** A receiver's target layer of one simulcast source changed. */
+export interface LayerChange {
+  receiver: Endpoint;
+  source: Source;
+  layer: number;
+  estimateBps: number;
+  tileWidth: number;
+  tileHeight: number;
+}
+
+/** Re-runs layer selection for every receiver of a simulcast source in `conference`. */
+export function allocateLayers(conference: Conference, nowMs: number, onChange: (change: LayerChange) => void): void {
+  const demands: SourceDemand[] = [];
+  const streams: OutStream[] = [];
+  for (const ep of conference.endpoints.values()) {
+    if (!ep.connected || ep.outStreams.size === 0) continue;
+    demands.length = 0;
+    streams.length = 0;
+    for (const st of ep.outStreams.values()) {
+      const d = st.demand;
+      if (d === null) continue;
+      const source = st.source;
+      for (let i = 0; i < d.layers.length; i++) {
+        const layer = source.layers[i];
+        const l = d.layers[i];
+        if (layer === null || layer === undefined) {
+          l.bitrateBps = 0;
+          continue;
+        }
+        l.bitrateBps = layer.rate!.rateBps(nowMs);
+        // until a keyframe told its size: the scale Chrome uses (4:2:1 from the top layer)
+        const scale = 2 ** (d.layers.length - 1 - i);
+        l.width = layer.width > 0 ? layer.width : DEFAULT_TILE.width / scale;
+        l.height = layer.height > 0 ? layer.height : DEFAULT_TILE.height / scale;
+      }
+      const c = ep.videoConstraints.get(source.ssrc);
+      const shown = source.subscribers.includes(ep) && !source.owner.videoMuted;
+      d.tileWidth = shown ? (c?.width ?? DEFAULT_TILE.width) : 0;
+      d.tileHeight = shown ? (c?.height ?? DEFAULT_TILE.height) : 0;
+      demands.push(d);
+      streams.push(st);
+    }
+    if (demands.length === 0) continue;
+    // the largest tiles first: the stage before the filmstrip
+    const order = demands.map((_, i) => i).sort((a, b) => demands[b].tileWidth * demands[b].tileHeight - demands[a].tileWidth * demands[a].tileHeight);
+    const sortedDemands = order.map((i) => demands[i]);
+    let selector = selectors.get(ep);
+    if (selector === undefined) {
+      selector = new LayerSelector();
+      selectors.set(ep, selector);
+    }
+    const estimate = ep.bwe !== null ? ep.bwe.estimateBps() : Infinity;
+    selector.allocate(estimate, sortedDemands, nowMs);
+    if (process.env.TERTULIA_TRACE_LAYERS) console.error('ALLOC', ep.id, Math.round(estimate / 1000), sortedDemands.map((d) => `${d.tileWidth}x${d.tileHeight} ${d.layers.map((l) => Math.round(l.bitrateBps / 1000)).join('/')} -> ${d.target}`).join('; '), ep.bwe?.ackedBps(), ep.bwe?.lossAverage);
+    for (const i of order) {
+      const rw = streams[i].rewriter!;
+      const before = rw.targetLayer;
+      rw.setTarget(demands[i].target);
+      if (rw.targetLayer !== before) {
+        const d = demands[i];
+        onChange({ receiver: ep, source: streams[i].source, layer: rw.targetLayer, estimateBps: estimate, tileWidth: d.tileWidth, tileHeight: d.tileHeight });
+      }
+      // still waiting for the switch: ask again (the router throttles)
+      else if (rw.needsKeyframe) conference.onKeyframeNeeded(streams[i].source, rw.targetLayer);
+    }
+  }
+}
+
+/** Sends the bandwidth probes receivers' estimators ask for, paced in PROBE_STEP_MS bursts. */
+export class ProbeSender {
+  private readonly router: Router;
+  private readonly active = new Set<Endpoint>();
+
+  constructor(router: Router) {
+    this.router = router;
+  }
+
+  /** Starts a probe for `ep` when its estimator wants one and it receives a video with an RTX SSRC. */
+  maybeProbe(ep: Endpoint, nowUs: number): void {
+    if (ep.bwe === null || !ep.connected || this.active.has(ep)) return;
+    let stream: OutStream | null = null;
+    for (const st of ep.outStreams.values()) {
+      if (st.source.rtxOutSsrc !== 0 && isForwarded(st.source, ep)) {
+        stream = st;
+        break;
+      }
+    }
+    if (stream === null) return;
+    const req = ep.bwe.probeRequest(nowUs);
+    if (req === null) return;
+    const { clusterId, rateBps, durationMs, minPackets } = req;
+    const totalBytes = Math.max((rateBps * durationMs) / 8000, minPackets * MAX_PROBE_PACKET);
+    const steps = Math.max(2, Math.round(durationMs / PROBE_STEP_MS));
+    const perStep = Math.ceil(totalBytes / steps / MAX_PROBE_PACKET);
+    this.active.add(ep);
+    let step = 0;
+    const send = () => {
+      this.router.sendProbe(ep, stream, clusterId, perStep, MAX_PROBE_PACKET);
+      if (++step < steps && ep.connected && !ep.closed) setTimeout(send, PROBE_STEP_MS).unref();
+      else this.active.delete(ep);
+    };
+    send();
+  }
+}
+
+function isForwarded(source: Source, ep: Endpoint): boolean {
+  return source.subscribers.includes(ep);
+}
