@@ -47,6 +47,8 @@ export class BridgeCounters {
   dropUnknownSsrc = 0;
   /** Dropped: padding-only RTX (a sender's bandwidth probe) or RTX without an original. */
   dropPadding = 0;
+  /** Dropped: an RTX packet whose original the bridge already had (a sender's probe, or a late retransmission). */
+  dropDuplicate = 0;
   /** Dropped: audio of a muted endpoint. */
   dropMuted = 0;
   /** Dropped: an exception in the packet path (a bug or hostile input). */

@@ -6,7 +6,7 @@ import type { Endpoint, Source } from './endpoint.ts';
 import type { OutStream } from './out-stream.ts';
 import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
-import { LayerSelector, type SourceDemand } from './simulcast/layer-selector.ts';
+import { LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
 
 /** How often layers are re-allocated. */
 export const ALLOCATION_INTERVAL_MS = 250;
@@ -70,7 +70,15 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
     }
     const estimate = ep.bwe !== null ? ep.bwe.estimateBps() : Infinity;
     selector.allocate(estimate, sortedDemands, nowMs);
-    if (process.env.TERTULIA_TRACE_LAYERS) console.error('ALLOC', ep.id, Math.round(estimate / 1000), sortedDemands.map((d) => `${d.tileWidth}x${d.tileHeight} ${d.layers.map((l) => Math.round(l.bitrateBps / 1000)).join('/')} -> ${d.target}`).join('; '), ep.bwe?.ackedBps(), ep.bwe?.lossAverage);
+    if (ep.bwe !== null) {
+      // what the tiles would use: when the estimate does not allow it, find out whether the path does
+      let wanted = 0;
+      for (const d of demands) {
+        const ideal = idealLayer(d);
+        if (ideal >= 0) wanted += d.layers[ideal].bitrateBps * selector.upgradeMargin;
+      }
+      if (wanted > estimate) ep.bwe.wantProbe(wanted, nowMs * 1000);
+    }
     for (const i of order) {
       const rw = streams[i].rewriter!;
       const before = rw.targetLayer;

@@ -188,6 +188,11 @@ export class Router {
       }
       c.rtxIn++;
       source = primary;
+      // senders also probe with RTX copies of what they already sent: forward only what fills a hole
+      if (source.rtx !== null && source.rtx.find(rtpSeq(buf)) >= 0) {
+        c.dropDuplicate++;
+        return;
+      }
     }
     if (source.kind === 'audio') {
       if (ep.audioMuted) {

@@ -1,69 +1,57 @@
 // Simulcast end to end: a camera at 720p is sent as three rid layers (320, 640, 1280 wide); the bridge learns
-// the layers' SSRCs from the rid extension and forwards each receiver one continuous stream out of the layer
-// its bandwidth estimate and tile size justify. A receiver with a large tile ends on the top layer.
+// the layers' SSRCs from the rid extension and sends each receiver one continuous stream out of the layer its
+// bandwidth estimate and its tile size justify: a large tile (speaker view, pinned) ends on the top layer, a
+// small tile (a phone-sized window in tile view) on the lowest one.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
 import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
-
-/** The sender's simulcast layers: rid -> frame width and bytes sent. */
-async function outboundLayers(page: Page): Promise<Record<string, { width: number; bytes: number; limit: string }>> {
-  return await page.evaluate(async () => {
-    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    const out: Record<string, { width: number; bytes: number; limit: string }> = {};
-    if (!pc) return out;
-    (await pc.getStats()).forEach((s: any) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0, limit: s.qualityLimitationReason };
-    });
-    return out;
-  });
-}
-
-/** The received video: frame width, frames decoded, freezes, of every remote video inbound-rtp with frames. */
-async function inboundVideo(page: Page): Promise<{ width: number; frames: number; freezes: number; bps: number }[]> {
-  return await page.evaluate(async () => {
-    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    const out: { width: number; frames: number; freezes: number; bps: number }[] = [];
-    if (!pc) return out;
-    let bps = 0;
-    (await pc.getStats()).forEach((s: any) => {
-      if (s.type === 'candidate-pair' && s.nominated) bps = s.availableIncomingBitrate ?? 0;
-    });
-    (await pc.getStats()).forEach((s: any) => {
-      if (s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0) {
-        out.push({ width: s.frameWidth ?? 0, frames: s.framesDecoded, freezes: s.freezeCount ?? 0, bps });
-      }
-    });
-    return out;
-  });
-}
+import { outboundLayers, videoFrom } from '../helpers/video-stats.ts';
 
 describe('simulcast', () => {
-  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: 'debug', TERTULIA_TRACE_LAYERS: '1' });
+  const suite = useServerAndBrowser();
   let sender: Participant;
-  let receiver: Participant;
 
-  test('a 720p camera is sent as three layers', async () => {
+  test('a 720p camera is sent as three layers of 320, 640 and 1280 pixels', async () => {
     sender = await newParticipant(suite.browser, 'Sol');
     await joinThroughUi(sender, suite.server.baseUrl, 'layers', { hash: '#config.resolution=720' });
-    receiver = await newParticipant(suite.browser, 'Rafa');
-    await joinThroughUi(receiver, suite.server.baseUrl, 'layers', { stopCamera: true, muteMic: true });
+    // nobody receives it yet: once someone does, every layer gets bitrate
+    const big = await newParticipant(suite.browser, 'Rafa');
+    await big.page.setViewportSize({ width: 1600, height: 1000 });
+    await joinThroughUi(big, suite.server.baseUrl, 'layers', { stopCamera: true, muteMic: true });
     const layers = await waitUntil(
       'three layers with media',
       () => outboundLayers(sender.page),
-      (l) => ['q', 'h', 'f'].every((r) => (l[r]?.bytes ?? 0) > 10_000),
+      (l) => ['q', 'h', 'f'].every((r) => (l[r]?.bytes ?? 0) > 20_000 && (l[r]?.width ?? 0) > 0),
       45_000,
     );
-    console.log(JSON.stringify(layers));
+    assert.deepEqual(['q', 'h', 'f'].map((r) => layers[r]!.width), [320, 640, 1280]);
+
+    // a large tile: Sol pinned in speaker view
+    await big.page.getByRole('button', { name: 'Speaker view' }).click();
+    await big.page.getByRole('group', { name: 'Sol', exact: true }).getByRole('button', { name: 'Pin' }).click();
+    const v = await waitUntil('Rafa to get the 1280-wide layer', () => videoFrom(big.page, 'Sol'), (v) => (v?.width ?? 0) === 1280, 60_000);
+    assert.equal(v!.width, 1280);
   });
 
-  test('the receiver gets the top layer', async () => {
-    const v = await waitUntil('the 1280-wide layer', () => inboundVideo(receiver.page), (v) => v.some((x) => x.width >= 1280), 60_000);
-    console.log(JSON.stringify(v), JSON.stringify(await outboundLayers(sender.page)));
-    assert.ok(v.length === 1);
-  });
-  test('log', () => {
-    console.log(suite.server.output().split('\n').filter((l) => /layer target|ALLOC/.test(l)).join('\n'));
+  test('a small tile gets the lowest layer; a larger one then a higher layer, without a freeze', async () => {
+    const small = await newParticipant(suite.browser, 'Pita');
+    await small.page.setViewportSize({ width: 360, height: 640 });
+    await joinThroughUi(small, suite.server.baseUrl, 'layers', { stopCamera: true, muteMic: true });
+    const tile = await small.page.getByRole('group', { name: 'Sol', exact: true }).boundingBox();
+    assert.ok(tile && tile.width < 360, `a small tile: ${JSON.stringify(tile)}`);
+    await waitUntil('Pita to get the 320-wide layer', () => videoFrom(small.page, 'Sol'), (v) => (v?.width ?? 0) === 320 && v!.framesDecoded > 30, 45_000);
+    // speaker view in the small window: still a small stage, still the lowest layer
+    await small.page.getByRole('button', { name: 'Speaker view' }).click();
+    await new Promise((r) => setTimeout(r, 3000));
+    const low = (await videoFrom(small.page, 'Sol'))!;
+    assert.equal(low.width, 320);
+    // a larger window: a larger stage gets a higher layer, switched at a keyframe (no freeze)
+    await small.page.setViewportSize({ width: 1280, height: 800 });
+    const up = await waitUntil('Pita to get a larger layer', () => videoFrom(small.page, 'Sol'), (v) => (v?.width ?? 0) > 320, 45_000);
+    await new Promise((r) => setTimeout(r, 2000));
+    const after = (await videoFrom(small.page, 'Sol'))!;
+    assert.ok(after.width > 320 && after.framesDecoded > up!.framesDecoded, JSON.stringify(after));
+    assert.equal(after.freezeCount, low!.freezeCount, `no freeze at the switches: ${JSON.stringify([low, after])}`);
   });
 });

@@ -90,3 +90,81 @@ export function createNatSetup(tag = String(process.pid)): NatSetup {
   }
   return { client, bridge, publicAddress, privateAddress, chromium, destroy };
 }
+
+/**
+ * A bridge and several clients, each in its own namespace, for shaping one client's downlink:
+ *   bridge ns: the server's address 10.200.0.2 on lo; one veth per client, 10.210.<i>.2/24.
+ *   client i:  veth 10.210.<i>.1/24, route to 10.200.0.2 via 10.210.<i>.2.
+ * `limit(i, kbit)` puts a token bucket on the bridge's side of client i's veth (what client i receives);
+ * `unlimit(i)` removes it.
+ */
+export interface ShapedSetup {
+  bridge: string;
+  serverAddress: string;
+  clients: Array<{ ns: string; chromium: string }>;
+  limit(i: number, kbit: number): void;
+  unlimit(i: number): void;
+  destroy(): void;
+}
+
+export function createShapedSetup(clientCount: number, tag = String(process.pid)): ShapedSetup {
+  const bridge = `tt-sb${tag}`;
+  const serverAddress = '10.200.0.2';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-netns-'));
+  const names = Array.from({ length: clientCount }, (_, i) => ({
+    ns: `tt-s${i}${tag}`,
+    vc: `tsc${i}${tag}`.slice(0, 15),
+    vb: `tsb${i}${tag}`.slice(0, 15),
+    chromium: path.join(dir, `chromium-${i}`),
+  }));
+  const destroy = () => {
+    for (const ns of [bridge, ...names.map((n) => n.ns)]) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // not created
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    run('ip', ['netns', 'add', bridge]);
+    run('ip', ['-n', bridge, 'link', 'set', 'lo', 'up']);
+    run('ip', ['-n', bridge, 'addr', 'add', `${serverAddress}/32`, 'dev', 'lo']);
+    names.forEach((n, i) => {
+      run('ip', ['netns', 'add', n.ns]);
+      run('ip', ['link', 'add', n.vc, 'type', 'veth', 'peer', 'name', n.vb]);
+      run('ip', ['link', 'set', n.vc, 'netns', n.ns]);
+      run('ip', ['link', 'set', n.vb, 'netns', bridge]);
+      run('ip', ['-n', n.ns, 'addr', 'add', `10.210.${i}.1/24`, 'dev', n.vc]);
+      run('ip', ['-n', bridge, 'addr', 'add', `10.210.${i}.2/24`, 'dev', n.vb]);
+      run('ip', ['-n', n.ns, 'link', 'set', 'lo', 'up']);
+      run('ip', ['-n', n.ns, 'link', 'set', n.vc, 'up']);
+      run('ip', ['-n', bridge, 'link', 'set', n.vb, 'up']);
+      run('ip', ['-n', n.ns, 'route', 'add', `${serverAddress}/32`, 'via', `10.210.${i}.2`]);
+      writeFileSync(n.chromium, `#!/bin/sh\nexec ip netns exec ${n.ns} ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'} "$@"\n`);
+      chmodSync(n.chromium, 0o755);
+    });
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return {
+    bridge,
+    serverAddress,
+    clients: names.map((n) => ({ ns: n.ns, chromium: n.chromium })),
+    limit(i, kbit) {
+      // a queue of at most ~200 ms at the limit: congestion shows as delay first, then loss
+      const burst = Math.max(3000, Math.round((kbit * 1000) / 8 / 50));
+      inNs(bridge, 'tc', ['qdisc', 'replace', 'dev', names[i].vb, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', '200ms']);
+    },
+    unlimit(i) {
+      try {
+        inNs(bridge, 'tc', ['qdisc', 'del', 'dev', names[i].vb, 'root']);
+      } catch {
+        // no qdisc
+      }
+    },
+    destroy,
+  };
+}

@@ -308,7 +308,14 @@ test('layer selector: the highest layer both the estimate and the tile justify',
   assert.equal(pick(3e6, 1280, 720), 2);
   assert.equal(pick(1e6, 1280, 720), 1);
   assert.equal(pick(200_000, 1280, 720), 0);
-  assert.equal(pick(100_000, 1280, 720), -1, 'not even the lowest layer fits: suspended');
+  assert.equal(pick(100_000, 1280, 720), 0, 'not even the lowest layer fits: the first source still gets it');
+  const second = createSourceDemand(LAYERS());
+  second.tileWidth = 1280;
+  second.tileHeight = 720;
+  d.tileWidth = 1280;
+  d.tileHeight = 720;
+  sel.allocate(100_000, [d, second], 0);
+  assert.deepEqual([d.target, second.target], [0, -1], 'the others are suspended');
   assert.equal(pick(3e6, 320, 180), 0, 'a thumbnail needs no more');
   assert.equal(pick(3e6, 600, 340), 1);
   assert.equal(pick(3e6, 0, 0), -1, 'off-screen');

@@ -55,10 +55,13 @@ export class ProbeCluster {
     this.bytes += size;
   }
 
-  /** Ends the cluster; the measured rate (bps) or -1 when the measurement is not usable. */
+  /**
+   * Ends the cluster; the measured rate (bps) or -1 when the measurement is not usable: too few packets
+   * arrived, or under 80 % of those sent (a lossy probe says the path is full, not how fast it is).
+   */
   finish(minPackets: number): number {
     this.id = -1;
-    if (this.received < minPackets) return -1;
+    if (this.received < minPackets || this.received < 0.8 * this.sent) return -1;
     const sendInterval = this.lastSend - this.firstSend;
     const recvInterval = this.lastArr - this.firstArr;
     if (sendInterval <= 0 || recvInterval <= 0 || sendInterval > 1e6 || recvInterval > 1e6) return -1;

@@ -37,6 +37,12 @@ const PROBE_DURATION_MS = 30;
 const PROBE_MIN_PACKETS = 5;
 const PROBE_TIMEOUT_US = 1_000_000;
 const PROBE_INTERVAL_US = 5_000_000;
+/** A probe the caller asks for (more is wanted than the estimate allows) at most this often. */
+const WANTED_PROBE_INTERVAL_US = 2_500_000;
+/** No probe this soon after the delay-based estimate went down (the path was just found congested). */
+const PROBE_AFTER_DECREASE_US = 2_000_000;
+/** A loss interval also ends after this long with at least LOSS_MIN_PACKETS / 4 packets (a low rate). */
+const LOSS_MAX_INTERVAL_US = 2_000_000;
 
 // feedback state per sent packet
 const FB_NONE = 0;
@@ -224,7 +230,9 @@ export class SendSideBwe {
 
   private updateLossBased(nowUs: number): void {
     if (this.lossSinceUs < 0) this.lossSinceUs = nowUs;
-    if (nowUs - this.lossSinceUs < LOSS_INTERVAL_US || this.lossTotal < LOSS_MIN_PACKETS) return;
+    const elapsed = nowUs - this.lossSinceUs;
+    if (elapsed < LOSS_INTERVAL_US) return;
+    if (this.lossTotal < LOSS_MIN_PACKETS && (elapsed < LOSS_MAX_INTERVAL_US || this.lossTotal < LOSS_MIN_PACKETS / 4)) return;
     const p = this.lossLost > 0 ? this.lossLost / this.lossTotal : 0;
     this.lossRatio = p;
     this.lossAverage = 0.7 * this.lossAverage + 0.3 * p;
@@ -238,6 +246,20 @@ export class SendSideBwe {
     this.lossLost = 0;
     this.lossTotal = 0;
     this.lossSinceUs = nowUs;
+  }
+
+  /**
+   * The sender would use `wantedBps` (e.g. the layers the receiver's tiles need) but the estimate is lower:
+   * probe towards it soon, unless a probe ran in the last WANTED_PROBE_INTERVAL_US or the path was just
+   * found congested.
+   */
+  wantProbe(wantedBps: number, nowUs: number): void {
+    if (this.cluster.active || this.pendingProbeBps > 0) return;
+    const est = this.estimateBps();
+    if (wantedBps <= est * 1.1 || est >= this.maxBps) return;
+    if (nowUs - this.lastProbeUs < WANTED_PROBE_INTERVAL_US || nowUs - this.aimd.lastDecreaseUs < PROBE_AFTER_DECREASE_US) return;
+    if (this.lossAverage >= 0.1) return;
+    this.pendingProbeBps = Math.min(wantedBps, 2 * est);
   }
 
   /** A probe to send now, or null. The returned object is reused: read it before the next call. */

@@ -3,7 +3,8 @@
  * the receiver's bandwidth estimate and the size of the tile showing it justify.
  *
  * Sources come in priority order (dominant speaker / on-stage first, then last-N order). Pass 1 gives
- * every visible source its lowest active layer while the budget lasts (the rest are suspended: -1);
+ * every visible source its lowest active layer while the budget lasts (the rest are suspended: -1), the
+ * first visible one even over budget (a receiver always sees someone, and its feedback keeps flowing);
  * pass 2 upgrades sources in priority order as far as their tile and the remaining budget allow.
  * Hysteresis: a layer above the one a source had needs its bitrate x upgradeMargin to fit and is not
  * taken within upgradeHoldMs of that source's last downgrade; going down is immediate.
@@ -66,6 +67,7 @@ export class LayerSelector {
     let changed = false;
     const n = demands.length;
     const prev = this.prevScratch(n);
+    let first = true;
     for (let i = 0; i < n; i++) {
       const d = demands[i];
       prev[i] = d.target;
@@ -81,10 +83,12 @@ export class LayerSelector {
       }
       if (lowest < 0) continue;
       const cost = this.cost(d, lowest, prev[i], nowMs);
-      if (cost <= budget) {
+      if (cost <= budget || first) {
         d.target = lowest;
         budget -= d.layers[lowest].bitrateBps;
+        if (budget < 0) budget = 0;
       }
+      first = false;
     }
     for (let i = 0; i < n; i++) {
       const d = demands[i];

@@ -1,0 +1,62 @@
+// Video statistics from a participant's page (getStats of the meeting's peer connection): the sender's
+// simulcast layers and what each remote video arrives as.
+import type { Page } from 'playwright-core';
+
+export interface OutboundLayer {
+  width: number;
+  bytes: number;
+}
+
+/** The sender's simulcast layers by rid: frame width and bytes sent. */
+export async function outboundLayers(page: Page): Promise<Record<string, OutboundLayer>> {
+  return await page.evaluate(async () => {
+    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
+    const out: Record<string, { width: number; bytes: number }> = {};
+    if (!pc) return out;
+    (await pc.getStats()).forEach((s: any) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0 };
+    });
+    return out;
+  });
+}
+
+export interface InboundVideo {
+  /** Display name of the participant it comes from. */
+  from: string;
+  width: number;
+  framesDecoded: number;
+  freezeCount: number;
+  packetsLost: number;
+}
+
+/** Every remote camera/screen that decoded frames, with its current frame width and freeze count. */
+export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
+  return await page.evaluate(async () => {
+    const t = (window as any).__tertulia;
+    const out: { from: string; width: number; framesDecoded: number; freezeCount: number; packetsLost: number }[] = [];
+    if (!t?.pc) return out;
+    const byMid = new Map<string, string>();
+    for (const s of t.sources ?? []) byMid.set(String(s.mid), s.participantId);
+    const names = new Map<string, string>();
+    for (const p of t.participants ?? []) names.set(p.id, p.displayName);
+    (await (t.pc as RTCPeerConnection).getStats()).forEach((s: any) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'video' || !(s.framesDecoded > 0)) return;
+      const id = byMid.get(String(s.mid)) ?? '';
+      out.push({
+        from: names.get(id) ?? id,
+        width: s.frameWidth ?? 0,
+        framesDecoded: s.framesDecoded,
+        freezeCount: s.freezeCount ?? 0,
+        packetsLost: s.packetsLost ?? 0,
+      });
+    });
+    return out;
+  });
+}
+
+/** The one remote video from `name` (throws when there is none or several). */
+export async function videoFrom(page: Page, name: string): Promise<InboundVideo | undefined> {
+  const all = (await inboundVideo(page)).filter((v) => v.from === name);
+  if (all.length > 1) throw new Error(`${all.length} videos from ${name}`);
+  return all[0];
+}
