@@ -21,6 +21,8 @@ import {
   audioLevelVoice,
   seqNewer,
   seqDiff,
+  headerExtensionEquals,
+  renameHeaderExtensions,
 } from '../../src/bridge/packet/rtp.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -139,4 +141,139 @@ test('sequence arithmetic', () => {
   assert.equal(seqDiff(65530, 10), -16);
   assert.equal(seqDiff(7, 7), 0);
   assert.equal(seqDiff(32768, 0), -32768);
+});
+
+// A simulcast layer packet as Chrome sends it: CC=1, one-byte extensions mid (id 4, "1"), padding byte,
+// rid (id 5, "h"), repaired rid (id 6, "hq"), audio level style id 1, transport-wide seq (id 3), three padding
+// bytes; then 4 payload bytes.
+const LAYER_PACKET =
+  '91 60 0001 00000000 00000001 cccccccc' +
+  ' bede0004 4031 00 5068 616871 1011 31abcd 000000' +
+  ' deadbeef';
+
+test('headerExtensionEquals: an element holds exactly the text (rid, mid)', () => {
+  const p = hex(LAYER_PACKET);
+  assert.equal(rtpHeaderLength(p, p.length), 12 + 4 + 4 + 16);
+  assert.equal(headerExtensionEquals(p, p.length, 4, '1'), true);
+  assert.equal(headerExtensionEquals(p, p.length, 5, 'h'), true);
+  assert.equal(headerExtensionEquals(p, p.length, 6, 'hq'), true);
+  assert.equal(headerExtensionEquals(p, p.length, 5, 'q'), false, 'other text');
+  assert.equal(headerExtensionEquals(p, p.length, 5, 'H'), false, 'case matters');
+  assert.equal(headerExtensionEquals(p, p.length, 5, 'hq'), false, 'longer than the element');
+  assert.equal(headerExtensionEquals(p, p.length, 6, 'h'), false, 'a prefix of the element');
+  assert.equal(headerExtensionEquals(p, p.length, 5, ''), false);
+  assert.equal(headerExtensionEquals(p, p.length, 7, 'h'), false, 'absent id');
+  assert.equal(headerExtensionEquals(p, p.length, 0, 'h'), false);
+  assert.equal(headerExtensionEquals(p, p.length, 15, 'h'), false);
+  // no extension at all, truncated packets
+  assert.equal(headerExtensionEquals(SAMPLE, SAMPLE.length, 5, 'h'), false);
+  assert.equal(headerExtensionEquals(p, 30, 5, 'h'), false, 'cut inside the extension block');
+  assert.equal(headerExtensionEquals(p.subarray(0, 30), 1000, 5, 'h'), false);
+  assert.equal(headerExtensionEquals(p, 11, 5, 'h'), false);
+  // two-byte header elements (profile 0x100X) are read too: id 5 = "f", id 200 = "" (zero length)
+  const two = hex('90 60 0001 00000000 00000001 10000002 0501 66 00 c800 000000');
+  assert.equal(headerExtensionEquals(two, two.length, 5, 'f'), true);
+  assert.equal(headerExtensionEquals(two, two.length, 5, 'q'), false);
+  assert.equal(headerExtensionEquals(two, two.length, 200, ''), true);
+  assert.equal(headerExtensionEquals(two, two.length, 200, 'x'), false);
+});
+
+test('renameHeaderExtensions: one-byte elements with ids in the range get the new id, nothing else changes', () => {
+  const p = hex(LAYER_PACKET);
+  renameHeaderExtensions(p, p.length, 4, 6, 14);
+  assert.deepEqual(
+    p,
+    hex('91 60 0001 00000000 00000001 cccccccc' + ' bede0004 e031 00 e068 e16871 1011 31abcd 000000' + ' deadbeef'),
+  );
+  for (const id of [4, 5, 6]) assert.equal(findHeaderExtension(p, p.length, id), -1, `id ${id} hidden`);
+  assert.equal(findHeaderExtension(p, p.length, 14), 21, 'the first renamed element');
+  assert.equal(headerExtensionLength(p, p.length, 1), 1, 'id 1 (below the range) untouched');
+  assert.equal(findHeaderExtension(p, p.length, 3), 31, 'id 3 (below the range) untouched');
+  assert.equal(rtpHeaderLength(p, p.length), 36);
+  // a range that matches nothing
+  const q = hex(LAYER_PACKET);
+  renameHeaderExtensions(q, q.length, 7, 13, 14);
+  assert.deepEqual(q, hex(LAYER_PACKET));
+  // a range of one id, renamed to another
+  renameHeaderExtensions(q, q.length, 3, 3, 9);
+  assert.equal(findHeaderExtension(q, q.length, 3), -1);
+  assert.equal(findHeaderExtension(q, q.length, 9), 31);
+  assert.equal(q[30], 0x91);
+});
+
+test('renameHeaderExtensions: two-byte headers, packets without extensions and id 15 are left alone', () => {
+  const two = hex('90 60 0001 00000000 00000001 10000002 0401 31 0501 66 00 000000');
+  const twoCopy = Buffer.from(two);
+  renameHeaderExtensions(two, two.length, 4, 6, 14);
+  assert.deepEqual(two, twoCopy);
+  // any other profile
+  const other = hex('90 60 0001 00000000 00000001 abcd0001 40313132');
+  renameHeaderExtensions(other, other.length, 1, 14, 14);
+  assert.deepEqual(other, hex('90 60 0001 00000000 00000001 abcd0001 40313132'));
+  // the X bit not set: the payload is not an extension block even when it looks like one
+  const noX = hex('80 60 0001 00000000 00000001 bede0001 40315068');
+  renameHeaderExtensions(noX, noX.length, 4, 6, 14);
+  assert.deepEqual(noX, hex('80 60 0001 00000000 00000001 bede0001 40315068'));
+  // id 15 ends the block: what follows is not parsed
+  const stop = hex('90 60 0001 00000000 00000001 bede0002 4031 f0 5068 000000');
+  renameHeaderExtensions(stop, stop.length, 4, 6, 14);
+  assert.deepEqual(stop, hex('90 60 0001 00000000 00000001 bede0002 e031 f0 5068 000000'));
+});
+
+test('renameHeaderExtensions: truncated and garbage input never throws nor writes outside [0, len)', () => {
+  // the block claims 4 words, len stops after the rid element's id byte: that byte is still renamed, nothing after
+  const full = hex(LAYER_PACKET);
+  const cut = Buffer.from(full);
+  renameHeaderExtensions(cut, 24, 4, 6, 14);
+  const expected = Buffer.from(full);
+  expected[20] = 0xe0;
+  expected[23] = 0xe0;
+  assert.deepEqual(cut, expected);
+  // len past the end of the buffer is clamped
+  const short = full.subarray(0, 26);
+  const shortCopy = Buffer.from(short);
+  renameHeaderExtensions(short, 1000, 4, 6, 14);
+  shortCopy[20] = 0xe0;
+  shortCopy[23] = 0xe0;
+  shortCopy[25] = 0xe1; // the repaired rid's id byte is inside the buffer (its data is not)
+  assert.deepEqual(Buffer.from(short), shortCopy);
+  assert.deepEqual(full.subarray(26), hex(LAYER_PACKET).subarray(26));
+  for (const len of [0, 5, 11, 12, 15, 16, 19, 20]) {
+    const b = hex(LAYER_PACKET);
+    renameHeaderExtensions(b, len, 4, 6, 14);
+    assert.deepEqual(b, hex(LAYER_PACKET), `len ${len}: the header stops before the first element`);
+  }
+  renameHeaderExtensions(Buffer.alloc(0), 0, 4, 6, 14);
+  renameHeaderExtensions(Buffer.alloc(3), 100, 4, 6, 14);
+
+  let seed = 12345;
+  const rand = (n: number): number => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return (seed >>> 8) % n;
+  };
+  let renamed = 0;
+  for (let i = 0; i < 20000; i++) {
+    const b = Buffer.alloc(rand(64));
+    for (let j = 0; j < b.length; j++) b[j] = rand(256);
+    if (b.length > 0 && i % 2 === 0) b[0] = 0x90 | (b[0] & 0x0f);
+    if (b.length >= 14 + 4 * (b[0] & 0x0f) && i % 4 === 0) {
+      const x = 12 + 4 * (b[0] & 0x0f);
+      b[x] = 0xbe;
+      b[x + 1] = 0xde;
+      if (b.length > x + 3) b[x + 2] = 0;
+    }
+    const len = rand(b.length + 8);
+    const before = Buffer.from(b);
+    assert.equal(typeof headerExtensionEquals(b, len, 1 + rand(14), 'h'), 'boolean');
+    assert.deepEqual(b, before, 'headerExtensionEquals only reads');
+    renameHeaderExtensions(b, len, 4, 6, 14);
+    for (let j = 0; j < b.length; j++) {
+      if (b[j] === before[j]) continue;
+      assert.ok(j < len && j >= 16, `byte ${j} of ${b.length} (len ${len}) changed`);
+      assert.equal(b[j] & 0x0f, before[j] & 0x0f, 'only an id nibble changes');
+      assert.ok((before[j] >> 4) >= 4 && (before[j] >> 4) <= 6 && b[j] >> 4 === 14);
+      renamed++;
+    }
+  }
+  assert.ok(renamed > 100, `the fuzz renamed ${renamed} elements`);
 });

@@ -379,3 +379,141 @@ test('rate meter: bitrate over a sliding window', () => {
   assert.ok(m.rateBps(2500) < 0.6e6);
   assert.equal(m.rateBps(5000), 0);
 });
+
+interface Forwarded {
+  layer: number;
+  inSeq: number;
+  /** The input packet as it arrived (what a layer's retransmission buffer keeps). */
+  original: Buffer;
+  /** What rewrite() made of it. */
+  out: Buffer;
+}
+
+/** Like run(), keeping each forwarded packet before and after rewrite(). */
+function runRecording(frames: number, rw: Vp8Rewriter, sender: SimulcastSender, log: Forwarded[]): void {
+  const info: Vp8Info = createVp8Info();
+  for (let f = 0; f < frames; f++) {
+    for (const { layer, buf } of sender.nextFrame()) {
+      const original = Buffer.from(buf);
+      const hl = rtpHeaderLength(buf, buf.length);
+      vp8Descriptor(buf, hl, rtpPayloadEnd(buf, buf.length), info);
+      if (!rw.rewrite(buf, buf.length, layer, info)) continue;
+      log.push({ layer, inSeq: rtpSeq(original), original, out: Buffer.from(buf) });
+    }
+  }
+}
+
+/** rewriteAgain() on a copy of the input packet of the last lookup(); null when it refuses. */
+function rewriteCopy(rw: Vp8Rewriter, original: Buffer): Buffer | null {
+  const copy = Buffer.from(original);
+  const info = createVp8Info();
+  const hl = rtpHeaderLength(copy, copy.length);
+  assert.ok(vp8Descriptor(copy, hl, rtpPayloadEnd(copy, copy.length), info));
+  return rw.rewriteAgain(copy, copy.length, info) ? copy : null;
+}
+
+test('VP8 rewriter: a retransmission rewritten again equals the first rewrite, across layer switches', () => {
+  const requests: number[] = [];
+  const rw = new Vp8Rewriter(0xabcdef01, (l) => requests.push(l));
+  const sender = new SimulcastSender();
+  const log: Forwarded[] = [];
+  rw.setTarget(0);
+  runRecording(6, rw, sender, log);
+  // base temporal layer only for a while (the picture id offset grows), then all again
+  rw.setTarget(0, 0);
+  runRecording(8, rw, sender, log);
+  rw.setTarget(0);
+  runRecording(4, rw, sender, log);
+  // padding-only packets shift the sequence number offset
+  sender.padding = [0, 1, 2];
+  runRecording(4, rw, sender, log);
+  sender.padding = [];
+  rw.setTarget(2);
+  runRecording(2, rw, sender, log);
+  sender.keyPending[2] = true;
+  runRecording(6, rw, sender, log);
+  rw.setTarget(1);
+  sender.keyPending[1] = true;
+  runRecording(6, rw, sender, log);
+  assert.deepEqual(requests, [0, 2, 1]);
+  assert.deepEqual(
+    log.map((f) => f.layer).filter((l, i, a) => i === 0 || a[i - 1] !== l),
+    [0, 2, 1],
+    'forwarded from three layers in turn',
+  );
+  assert.ok(log.length > 40 && log.length < 1024, `${log.length} packets, all still remembered`);
+  // the output is one gap-free stream and the offsets are not trivial
+  for (let i = 1; i < log.length; i++) assert.equal(rtpSeq(log[i].out), (rtpSeq(log[i - 1].out) + 1) & 0xffff);
+  assert.ok(log.some((f) => rtpSeq(f.out) !== f.inSeq && f.layer === 0), 'layer 0 after dropped packets');
+  assert.ok(log.some((f) => f.layer === 2) && log.filter((f) => f.layer === 2).every((f) => rtpSeq(f.out) !== f.inSeq));
+  const vp8Of = (b: Buffer): Vp8Info => {
+    const info = createVp8Info();
+    vp8Descriptor(b, 12, b.length, info);
+    return info;
+  };
+  assert.ok(log.some((f) => vp8Of(f.out).pictureId !== vp8Of(f.original).pictureId), 'picture ids rewritten');
+  assert.ok(log.some((f) => vp8Of(f.out).tl0PicIdx !== vp8Of(f.original).tl0PicIdx), 'TL0PICIDX rewritten');
+  assert.ok(log.some((f) => rtpTimestamp(f.out) !== rtpTimestamp(f.original)), 'timestamps rewritten');
+
+  // every forwarded packet, newest first: lookup names its layer and input packet; rewriteAgain repeats
+  // the first rewrite byte for byte (SSRC, seq, timestamp, picture id, TL0PICIDX, payload)
+  for (const f of [...log].reverse()) {
+    const outSeq = rtpSeq(f.out);
+    assert.equal(rw.lookup(outSeq), true, `lookup ${outSeq}`);
+    assert.equal(rw.foundLayer, f.layer);
+    assert.equal(rw.foundInSeq, f.inSeq);
+    const again = rewriteCopy(rw, f.original);
+    assert.ok(again !== null, `rewriteAgain ${outSeq}`);
+    assert.deepEqual(again, f.out, `retransmission of out seq ${outSeq} (layer ${f.layer}, in seq ${f.inSeq})`);
+    assert.equal(rtpSsrc(again), 0xabcdef01);
+  }
+  // in any order, and independent of what is being forwarded now
+  runRecording(3, rw, sender, log);
+  for (const i of [0, 40, 5, log.length - 1, 17, 33]) {
+    const f = log[i];
+    assert.ok(rw.lookup(rtpSeq(f.out)));
+    assert.deepEqual(rewriteCopy(rw, f.original), f.out);
+  }
+
+  // rewriteAgain refuses a packet other than the one looked up, and leaves it untouched
+  const a = log[10];
+  const b = log[11];
+  assert.ok(rw.lookup(rtpSeq(a.out)));
+  assert.equal(rewriteCopy(rw, b.original), null);
+  const info = createVp8Info();
+  vp8Descriptor(b.original, 12, b.original.length, info);
+  const untouched = Buffer.from(b.original);
+  assert.equal(rw.rewriteAgain(untouched, untouched.length, info), false);
+  assert.deepEqual(untouched, b.original);
+  // a failed lookup
+  const last = rtpSeq(log[log.length - 1].out);
+  assert.equal(rw.lookup((last + 1) & 0xffff), false, 'not forwarded yet');
+  assert.equal(rw.lookup((last + 100) & 0xffff), false);
+  assert.equal(rw.lookup((rtpSeq(log[0].out) - 1) & 0xffff), false, 'before the first forwarded packet');
+  assert.equal(rw.lookup((rtpSeq(log[20].out) + 1024) & 0xffff), false, 'same history slot, another number');
+  assert.equal(rw.lookup((rtpSeq(log[20].out) + 32768) & 0xffff), false);
+});
+
+test('VP8 rewriter: lookup before anything was forwarded, and after the history moved on', () => {
+  const rw = new Vp8Rewriter(0x0badcafe, () => {});
+  for (const s of [0, 1, 1023, 1024, 65535]) assert.equal(rw.lookup(s), false);
+  const sender = new SimulcastSender();
+  const first = sender.nextFrame().find((p) => p.layer === 0)!;
+  const info = createVp8Info();
+  vp8Descriptor(first.buf, 12, first.buf.length, info);
+  assert.equal(rw.rewriteAgain(Buffer.from(first.buf), first.buf.length, info), false, 'no lookup yet');
+
+  rw.setTarget(2);
+  sender.keyPending = [true, true, true];
+  const log: Forwarded[] = [];
+  runRecording(400, rw, sender, log); // 3 packets a frame: more than the 1024 remembered
+  assert.equal(log.length, 1200);
+  const oldest = log[0];
+  assert.equal(rw.lookup(rtpSeq(oldest.out)), false, 'overwritten by a newer packet');
+  assert.equal(rw.lookup(rtpSeq(log[175].out)), false);
+  for (const f of [log[176], log[600], log[1199]]) {
+    assert.equal(rw.lookup(rtpSeq(f.out)), true);
+    assert.equal(rw.foundInSeq, f.inSeq);
+    assert.deepEqual(rewriteCopy(rw, f.original), f.out);
+  }
+});
