@@ -1,0 +1,447 @@
+// Simulcast through a real Bridge without browsers: alice's "browser" (dgram socket + werift DTLS + our SRTP)
+// sends a VP8 camera as three rid layers, bob receives one continuous stream with the camera's SSRC, switched
+// between layers at keyframes by the bridge's layer allocation, numbered transport-wide, with retransmissions
+// as RTX; alice's padding-only RTX probes are dropped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import { X509Certificate } from 'node:crypto';
+import { CipherContext, DtlsClient, type Transport } from 'werift';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { configSchema } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { Bridge } from '../../src/bridge/bridge.ts';
+import { createBridgeCertificate, fingerprintOf } from '../../src/bridge/certificate.ts';
+import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
+import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
+import { FMT_PLI, RTCP_PSFB, fbMediaSsrc, forEachRtcp, writeNack, writeRr } from '../../src/bridge/packet/rtcp.ts';
+import {
+  findHeaderExtension,
+  isRtcp,
+  rtpHeaderLength,
+  rtpPayloadEnd,
+  rtpPayloadType,
+  rtpSeq,
+  rtpSsrc,
+  rtpTimestamp,
+} from '../../src/bridge/packet/rtp.ts';
+import { readTransportSeq, writeTransportSeq } from '../../src/bridge/packet/twcc.ts';
+import { unwrapRtx } from '../../src/bridge/packet/rtx.ts';
+import { createVp8Info, vp8Descriptor } from '../../src/bridge/packet/vp8.ts';
+
+const CONF = 'conf';
+
+async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A fake browser: ICE, DTLS client, SRTP with the client keys; keeps what it receives decrypted. */
+class FakeBrowser {
+  readonly id: string;
+  readonly sock: dgram.Socket;
+  readonly bridgePort: number;
+  readonly transport: Transport;
+  dtls!: DtlsClient;
+  fingerprint = '';
+  srtpOut: SrtpSession | null = null;
+  srtpIn: SrtpSession | null = null;
+  /** Decrypted RTP received, in arrival order. */
+  readonly rtp: Buffer[] = [];
+  /** PLIs received: their media SSRCs. */
+  readonly plis: number[] = [];
+  stunSuccesses = 0;
+
+  private constructor(id: string, sock: dgram.Socket, bridgePort: number) {
+    this.id = id;
+    this.sock = sock;
+    this.bridgePort = bridgePort;
+    const self = this;
+    this.transport = {
+      type: 'udp',
+      address: { address: '127.0.0.1', family: 'IPv4', port: sock.address().port },
+      closed: false,
+      onData: () => {},
+      send(buf: Buffer) {
+        self.sock.send(buf, self.bridgePort, '127.0.0.1');
+        return Promise.resolve();
+      },
+      close: () => Promise.resolve(),
+    };
+    sock.on('message', (m) => this.onMessage(m));
+  }
+
+  static async create(id: string, bridgePort: number): Promise<FakeBrowser> {
+    const sock = await new Promise<dgram.Socket>((resolve) => {
+      const s = dgram.createSocket('udp4');
+      s.bind(0, '127.0.0.1', () => resolve(s));
+    });
+    const b = new FakeBrowser(id, sock, bridgePort);
+    const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey({ hash: 4, signature: 3 }, 23);
+    b.fingerprint = fingerprintOf(Buffer.from(new X509Certificate(certPem).raw), 'sha-256')!;
+    b.dtls = new DtlsClient({ cert: certPem, key: keyPem, signatureHash, transport: b.transport, srtpProfiles: [1], extendedMasterSecret: true });
+    return b;
+  }
+
+  private onMessage(m: Buffer): void {
+    const b0 = m[0];
+    if (b0 <= 3) {
+      if (parseStun(m)?.cls === STUN_CLASS_SUCCESS) this.stunSuccesses++;
+    } else if (b0 >= 20 && b0 <= 63) {
+      this.transport.onData(m, ['127.0.0.1', this.bridgePort]);
+    } else if (b0 >= 128 && b0 <= 191 && this.srtpIn !== null) {
+      if (isRtcp(m)) {
+        const len = this.srtpIn.unprotectRtcp(m, m.length);
+        if (len < 0) return;
+        forEachRtcp(m, len, (off, _length, pt, fmt) => {
+          if (pt === RTCP_PSFB && fmt === FMT_PLI) this.plis.push(fbMediaSsrc(m, off));
+        });
+      } else {
+        const len = this.srtpIn.unprotectRtp(m, m.length);
+        if (len >= 0) this.rtp.push(Buffer.from(m.subarray(0, len)));
+      }
+    }
+  }
+
+  async iceCheck(ufrag: string, pwd: string, remoteUfrag: string): Promise<void> {
+    const before = this.stunSuccesses;
+    const req = buildBindingRequest({ username: `${ufrag}:${remoteUfrag}`, key: pwd, priority: 2130706431, useCandidate: true, iceControlling: 42n });
+    this.sock.send(req, this.bridgePort, '127.0.0.1');
+    await waitFor(`${this.id} STUN success`, () => this.stunSuccesses > before);
+  }
+
+  async connectDtls(): Promise<void> {
+    const connected = new Promise<void>((resolve) => this.dtls.onConnect.once(() => resolve()));
+    void this.dtls.connect().catch(() => {});
+    await connected;
+    const profile = SRTP_PROFILE_IDS[this.dtls.srtp.srtpProfile!];
+    const { keyLength, saltLength } = srtpKeyLengths(profile);
+    const k = this.dtls.extractSessionKeys(keyLength, saltLength);
+    this.srtpOut = new SrtpSession(profile, Buffer.from(k.localKey), Buffer.from(k.localSalt));
+    this.srtpIn = new SrtpSession(profile, Buffer.from(k.remoteKey), Buffer.from(k.remoteSalt));
+  }
+
+  /** Protects and sends plain RTP or RTCP. */
+  send(plain: Buffer, rtcp = false): void {
+    const out = Buffer.alloc(plain.length + 32);
+    const n = rtcp ? this.srtpOut!.protectRtcp(plain, plain.length, out) : this.srtpOut!.protectRtp(plain, plain.length, out);
+    assert.ok(n > 0);
+    this.sock.send(out.subarray(0, n), this.bridgePort, '127.0.0.1');
+  }
+
+  close(): void {
+    try {
+      this.dtls.close();
+    } catch {}
+    this.sock.close();
+  }
+}
+
+const V = 0x0a0a0a01; // alice's camera as receivers see it (focus makes it up)
+const VR = 0x0a0a0a02; // its RTX SSRC towards receivers
+const L = [0x0b0b0b00, 0x0b0b0b01, 0x0b0b0b02]; // the layers' SSRCs: only the rid extension names them
+const LR2 = 0x0c0c0c02; // the top layer's RTX stream
+const RIDS = ['q', 'h', 'f'];
+const SIZES = [
+  [320, 180],
+  [640, 360],
+  [1280, 720],
+];
+
+/**
+ * One-byte extensions as Chrome sends a simulcast layer: mid (id 4, "1"), rid (5) or repaired rid (6),
+ * transport-wide seq (3), padded to a 32-bit word.
+ */
+function extensions(rid: string, repaired: boolean, tw: number): Buffer {
+  const ridBytes = Buffer.from(rid, 'ascii');
+  const elems = Buffer.concat([
+    Buffer.from([0x40, 0x31]),
+    Buffer.from([((repaired ? 6 : 5) << 4) | (ridBytes.length - 1)]),
+    ridBytes,
+    Buffer.from([0x31, tw >> 8, tw & 0xff]),
+  ]);
+  const words = Math.ceil(elems.length / 4);
+  const block = Buffer.alloc(4 + words * 4);
+  block.writeUInt16BE(0xbede, 0);
+  block.writeUInt16BE(words, 2);
+  elems.copy(block, 4);
+  return block;
+}
+
+function rtpPacket(pt: number, seq: number, ts: number, ssrc: number, marker: boolean, ext: Buffer, payload: Buffer, padding = 0): Buffer {
+  const h = Buffer.alloc(12);
+  h[0] = 0x90 | (padding > 0 ? 0x20 : 0);
+  h[1] = (marker ? 0x80 : 0) | pt;
+  h.writeUInt16BE(seq & 0xffff, 2);
+  h.writeUInt32BE(ts >>> 0, 4);
+  h.writeUInt32BE(ssrc >>> 0, 8);
+  const pad = Buffer.alloc(padding);
+  if (padding > 0) pad[padding - 1] = padding;
+  return Buffer.concat([h, ext, payload, pad]);
+}
+
+/** Alice's encoder: per layer its own seq, timestamp, picture id and TL0PICIDX; one packet a frame (two for the top layer). */
+class Camera {
+  seq = [100, 20000, 65530];
+  ts = [1000, 5_000_000, 0xffff0000];
+  pic = [10, 2000, 32765];
+  tl0 = [5, 100, 254];
+  tw = 1;
+  /** Every packet sent, by layer and input seq. */
+  readonly sent = new Map<string, Buffer>();
+
+  private readonly browser: FakeBrowser;
+
+  constructor(browser: FakeBrowser) {
+    this.browser = browser;
+  }
+
+  /** One frame on every layer; `keyframes` lists the layers that send a keyframe now. */
+  frame(keyframes: number[] = []): void {
+    for (let l = 0; l < 3; l++) {
+      const key = keyframes.includes(l);
+      this.tl0[l] = (this.tl0[l] + 1) & 0xff;
+      const count = l === 2 ? 2 : 1;
+      for (let i = 0; i < count; i++) {
+        const start = i === 0;
+        const desc = Buffer.from([
+          0x80 | (start ? 0x10 : 0), // X, S, PID 0
+          0xe0, // I L T
+          0x80 | (this.pic[l] >> 8),
+          this.pic[l] & 0xff,
+          this.tl0[l],
+          0x00, // tid 0
+        ]);
+        let vp8: Buffer;
+        if (start && key) {
+          vp8 = Buffer.alloc(40, 0xa0 + l);
+          vp8[0] = 0x10; // P = 0: key frame
+          vp8[1] = 0x02;
+          vp8[2] = 0x00;
+          vp8[3] = 0x9d;
+          vp8[4] = 0x01;
+          vp8[5] = 0x2a;
+          vp8.writeUInt16LE(SIZES[l][0], 6);
+          vp8.writeUInt16LE(SIZES[l][1], 8);
+        } else {
+          vp8 = Buffer.alloc(60, 0xa0 + l);
+          if (start) vp8[0] = 0x11; // P = 1: inter frame
+        }
+        const p = rtpPacket(96, this.seq[l], this.ts[l], L[l], i === count - 1, extensions(RIDS[l], false, this.tw++), Buffer.concat([desc, vp8]));
+        this.sent.set(`${l}:${this.seq[l]}`, p);
+        this.browser.send(p);
+        this.seq[l] = (this.seq[l] + 1) & 0xffff;
+      }
+      this.ts[l] = (this.ts[l] + 3000) >>> 0;
+      this.pic[l] = (this.pic[l] + 1) & 0x7fff;
+    }
+  }
+}
+
+/** What bob should get for alice's packet `p`: the camera's SSRC, the new seq/ts/picture id/TL0PICIDX, mid and rid hidden. */
+function expectedAtBob(p: Buffer, seq: number, ts: number, pic: number, tl0: number, tw: number): Buffer {
+  const e = Buffer.from(p);
+  e.writeUInt32BE(V, 8);
+  e.writeUInt16BE(seq, 2);
+  e.writeUInt32BE(ts >>> 0, 4);
+  const hl = rtpHeaderLength(e, e.length);
+  // ids 4..6 renamed to 14
+  e[16] = 0xe0 | (e[16] & 0x0f);
+  e[18] = 0xe0 | (e[18] & 0x0f);
+  assert.ok(writeTransportSeq(e, e.length, 3, tw));
+  e[hl + 2] = 0x80 | (pic >> 8);
+  e[hl + 3] = pic & 0xff;
+  e[hl + 4] = tl0;
+  return e;
+}
+
+function vp8Of(b: Buffer) {
+  const info = createVp8Info();
+  assert.ok(vp8Descriptor(b, rtpHeaderLength(b, b.length), rtpPayloadEnd(b, b.length), info));
+  return info;
+}
+
+test('bridge simulcast: rid layers in, one continuous stream out, layer switch at keyframes, RTX both ways', { timeout: 60_000 }, async (t) => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1 });
+  const bridge = new Bridge({
+    bus,
+    config,
+    log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'),
+    bridgeId: 'simulcast',
+    certificate: await createBridgeCertificate(),
+  });
+  const port = await bridge.udp.bind('127.0.0.1', 0);
+  const browsers: FakeBrowser[] = [];
+  t.after(async () => {
+    for (const b of browsers) b.close();
+    await bridge.close();
+    await bus.close();
+  });
+
+  async function join(id: string, sources: Parameters<Bridge['configure']>[0]['sources']): Promise<FakeBrowser> {
+    const b = await FakeBrowser.create(id, port);
+    browsers.push(b);
+    const alloc = bridge.allocate(CONF, id);
+    await b.iceCheck(alloc.ufrag, alloc.pwd, `${id}u`);
+    bridge.configure({ conferenceId: CONF, endpointId: id, remoteUfrag: `${id}u`, remotePwd: 'p'.repeat(24), remoteFingerprint: { algorithm: 'sha-256', value: b.fingerprint }, sources });
+    await b.connectDtls();
+    await waitFor(`${id} connected`, () => bridge.conferences.get(CONF)?.endpoints.get(id)?.connected === true);
+    return b;
+  }
+
+  const alice = await join('alice', [{ ssrc: V, kind: 'video', rtxSsrc: VR, rids: RIDS }]);
+  const bob = await join('bob', []);
+  const conference = bridge.conferences.get(CONF)!;
+  const bobEp = conference.endpoints.get('bob')!;
+  bridge.subscribe(CONF, 'bob', [V]);
+  const stream = bobEp.outStreams.get(V)!;
+  const rw = stream.rewriter!;
+  assert.ok(rw !== null);
+
+  // alice's first packets: the bridge learns the layers' SSRCs from the rid extension
+  const cam = new Camera(alice);
+  cam.frame();
+  const v = conference.sources.get(V)!;
+  await waitFor('3 layers learned', () => v.layers.every((l) => l !== null));
+  assert.deepEqual(v.layers.map((l) => l!.ssrc), L);
+  assert.deepEqual(v.layers.map((l) => l!.parent), [v, v, v]);
+  for (let f = 0; f < 3; f++) cam.frame();
+  await waitFor('packets counted', () => bridge.counters.rtpIn >= 4 * 4);
+
+  // the allocation picks the top layer for the default 1280x720 tile and asks alice for its keyframe
+  bridge.allocateLayers();
+  assert.equal(rw.targetLayer, 2);
+  await waitFor('PLI for the top layer', () => alice.plis.includes(L[2]));
+  assert.ok(!alice.plis.includes(V), 'never for the simulcast source itself');
+  cam.frame();
+  await sleep(50);
+  assert.deepEqual(bob.rtp.filter((p) => rtpSsrc(p) === V), [], 'nothing before a keyframe of the top layer');
+
+  // the keyframe: from here bob gets the top layer, rewritten
+  const keySeq = cam.seq[2];
+  const keyTs = cam.ts[2];
+  const keyPic = cam.pic[2];
+  const keyTl0 = (cam.tl0[2] + 1) & 0xff;
+  cam.frame([2]);
+  for (let f = 0; f < 4; f++) cam.frame();
+  const media = () => bob.rtp.filter((p) => rtpSsrc(p) === V);
+  await waitFor('10 packets of the top layer at bob', () => media().length >= 10);
+  await sleep(30);
+  let got = media();
+  assert.equal(got.length, 10);
+  assert.equal(rw.currentLayer, 2);
+  for (let i = 0; i < 10; i++) {
+    const p = got[i];
+    const frame = i >> 1;
+    const inSeq = (keySeq + i) & 0xffff;
+    const sent = cam.sent.get(`2:${inSeq}`)!;
+    // the first switch keeps the top layer's own numbers: only the SSRC and the hidden extensions change
+    const want = expectedAtBob(sent, inSeq, keyTs + frame * 3000, (keyPic + frame) & 0x7fff, (keyTl0 + frame) & 0xff, readTransportSeq(p, p.length, 3));
+    assert.deepEqual(p, want, `packet ${i}`);
+    assert.equal(findHeaderExtension(p, p.length, 5), -1, 'rid hidden');
+    assert.equal(findHeaderExtension(p, p.length, 14), 17);
+  }
+  assert.ok(vp8Of(got[0]).keyframe);
+  for (let i = 1; i < got.length; i++) {
+    assert.equal(rtpSeq(got[i]), (rtpSeq(got[i - 1]) + 1) & 0xffff, 'consecutive sequence numbers');
+    assert.ok(readTransportSeq(got[i], got[i].length, 3) > readTransportSeq(got[i - 1], got[i - 1].length, 3));
+  }
+
+  // bob's tile shrinks to a thumbnail: the lowest layer, from its keyframe on, continuing bob's stream
+  bridge.setVideoConstraints(CONF, 'bob', [{ ssrc: V, width: 320, height: 180 }]);
+  cam.frame();
+  bridge.allocateLayers();
+  assert.equal(rw.targetLayer, 0);
+  await waitFor('PLI for the lowest layer', () => alice.plis.includes(L[0]));
+  const last = got[got.length - 1];
+  cam.frame(); // still the top layer until the keyframe
+  await waitFor('2 more packets of the top layer', () => media().length >= 14);
+  got = media();
+  const lastTop = got[got.length - 1];
+  assert.equal(rtpSeq(lastTop), (rtpSeq(last) + 4) & 0xffff);
+  const lowKeySeq = cam.seq[0];
+  cam.frame([0]);
+  for (let f = 0; f < 3; f++) cam.frame();
+  await waitFor('4 packets of the lowest layer', () => media().length >= 18);
+  await sleep(30);
+  got = media();
+  assert.equal(got.length, 18);
+  assert.equal(rw.currentLayer, 0);
+  const low = got.slice(14);
+  const topInfo = vp8Of(lastTop);
+  for (let i = 0; i < 4; i++) {
+    const p = low[i];
+    const sent = cam.sent.get(`0:${(lowKeySeq + i) & 0xffff}`)!;
+    const want = expectedAtBob(
+      sent,
+      (rtpSeq(lastTop) + 1 + i) & 0xffff,
+      (rtpTimestamp(lastTop) + 3000 * (i + 1)) >>> 0,
+      (topInfo.pictureId + 1 + i) & 0x7fff,
+      (topInfo.tl0PicIdx + 1 + i) & 0xff,
+      readTransportSeq(p, p.length, 3),
+    );
+    assert.deepEqual(p, want, `lowest layer packet ${i}: seq, timestamp, picture id and TL0PICIDX continue`);
+  }
+  assert.ok(vp8Of(low[0]).keyframe);
+  for (let i = 1; i < got.length; i++) assert.equal(rtpSeq(got[i]), (rtpSeq(got[i - 1]) + 1) & 0xffff, `seq at ${i}`);
+
+  // bob lost one packet of each layer: the NACK names his numbers, the answer is RTX on VR
+  const lostTop = got[3];
+  const lostLow = got[15];
+  const nack = Buffer.alloc(100);
+  let n = writeRr(nack, 0, 0x0d0d0d0d);
+  n += writeNack(nack, n, 0x0d0d0d0d, V, [rtpSeq(lostTop), rtpSeq(lostLow)], 2);
+  const rtxAtBob = () => bob.rtp.filter((p) => rtpSsrc(p) === VR && rtpPayloadEnd(p, p.length) > rtpHeaderLength(p, p.length));
+  bob.send(nack.subarray(0, n), true);
+  await waitFor('2 retransmissions at bob', () => rtxAtBob().length >= 2);
+  const resent = rtxAtBob();
+  assert.equal(resent.length, 2);
+  assert.equal(rtpSeq(resent[1]), (rtpSeq(resent[0]) + 1) & 0xffff);
+  for (const [r, orig] of [
+    [resent[0], lostTop],
+    [resent[1], lostLow],
+  ]) {
+    assert.equal(rtpPayloadType(r), 97);
+    const copy = Buffer.from(r);
+    const len = unwrapRtx(copy, copy.length, V, 96);
+    assert.equal(len, orig.length);
+    const unwrapped = copy.subarray(0, len);
+    assert.ok(readTransportSeq(unwrapped, len, 3) > readTransportSeq(orig, orig.length, 3), 'a retransmission is numbered anew');
+    writeTransportSeq(unwrapped, len, 3, readTransportSeq(orig, orig.length, 3));
+    assert.deepEqual(unwrapped, orig, `the retransmission of ${rtpSeq(orig)} is the packet bob lost`);
+  }
+
+  // every packet to bob (media, RTX, probes) has a transport-wide number: 0, 1, 2, ... without gaps
+  await sleep(50);
+  const tws = bob.rtp.map((p) => readTransportSeq(p, p.length, 3));
+  assert.ok(tws.every((x) => x >= 0));
+  assert.deepEqual([...tws].sort((a, b) => a - b), tws.map((_, i) => i));
+  // probes are padding-only RTX on VR, numbered in the same RTX sequence as the retransmissions
+  const probes = bob.rtp.filter((p) => rtpSsrc(p) === VR && rtpPayloadEnd(p, p.length) === rtpHeaderLength(p, p.length));
+  for (const p of probes) assert.equal(rtpPayloadType(p), 97);
+  const rtxSeqs = bob.rtp.filter((p) => rtpSsrc(p) === VR).map(rtpSeq);
+  for (let i = 1; i < rtxSeqs.length; i++) assert.equal(rtxSeqs[i], (rtxSeqs[i - 1] + 1) & 0xffff);
+  assert.ok(bob.rtp.every((p) => rtpSsrc(p) === V || rtpSsrc(p) === VR));
+
+  // alice's padding-only RTX (her bandwidth probes): on VR, and on a layer's RTX stream (learned from the
+  // repaired rid): dropped, never forwarded
+  const before = { padding: bridge.counters.dropPadding, bob: bob.rtp.length };
+  alice.send(rtpPacket(97, 1, 0, VR, false, extensions('f', true, cam.tw++), Buffer.alloc(0), 200));
+  alice.send(rtpPacket(97, 2, 0, LR2, false, extensions('f', true, cam.tw++), Buffer.alloc(0), 200));
+  await waitFor('2 padding packets dropped', () => bridge.counters.dropPadding >= before.padding + 2);
+  assert.equal(conference.sources.get(LR2)!.primarySsrc, L[2]);
+  // an RTX copy of a packet the bridge already has (Chrome probes with those too) is not forwarded either
+  const dupBefore = bridge.counters.dropDuplicate;
+  const dupOf = cam.sent.get(`2:${keySeq}`)!;
+  const dupPayload = Buffer.concat([dupOf.subarray(2, 4), dupOf.subarray(rtpHeaderLength(dupOf, dupOf.length))]);
+  alice.send(rtpPacket(97, 3, rtpTimestamp(dupOf), LR2, false, extensions('f', true, cam.tw++), dupPayload));
+  await waitFor('the duplicate dropped', () => bridge.counters.dropDuplicate === dupBefore + 1);
+  await sleep(50);
+  assert.equal(bob.rtp.length, before.bob, 'nothing reached bob');
+  assert.equal(bridge.counters.dropError, 0);
+});
