@@ -437,7 +437,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    */
   setVideoConstraints(conferenceId: string, endpointId: string, constraints: VideoConstraint[]): void {
     const ep = this.endpoint(conferenceId, endpointId);
-    ep.setVideoConstraints(constraints);
+    if (!ep.setVideoConstraints(constraints) || ep.conference.lastN <= 0) return;
+    // last-N always forwards the stage: a new one may need to start (with a keyframe)
+    for (const source of ep.conference.refreshSubscribers()) this.router.requestKeyframe(source, false, false);
   }
 
   mute(conferenceId: string, endpointId: string, kind: MediaKind, muted: boolean): void {

@@ -37,17 +37,18 @@ export class Conference {
       primary: number;
       rids: string;
       rtxOut: number;
+      screen: boolean;
     }
     const wanted = new Map<number, Wanted>();
     for (const s of list) {
       if (wanted.has(s.ssrc)) throw new Error(`ssrc ${s.ssrc} is listed twice`);
       const rids = s.kind === 'video' && s.rids !== undefined ? s.rids.join(',') : '';
-      wanted.set(s.ssrc, { kind: s.kind, primary: s.ssrc, rids, rtxOut: s.kind === 'video' ? (s.rtxSsrc ?? 0) : 0 });
+      wanted.set(s.ssrc, { kind: s.kind, primary: s.ssrc, rids, rtxOut: s.kind === 'video' ? (s.rtxSsrc ?? 0) : 0, screen: s.role === 'screen' });
     }
     for (const s of list) {
       if (s.rtxSsrc === undefined) continue;
       if (wanted.has(s.rtxSsrc)) throw new Error(`rtx ssrc ${s.rtxSsrc} is listed twice`);
-      wanted.set(s.rtxSsrc, { kind: s.kind, primary: s.ssrc, rids: '', rtxOut: 0 });
+      wanted.set(s.rtxSsrc, { kind: s.kind, primary: s.ssrc, rids: '', rtxOut: 0, screen: false });
     }
     for (const ssrc of wanted.keys()) {
       const existing = this.sources.get(ssrc);
@@ -58,7 +59,7 @@ export class Conference {
     const next: Source[] = [];
     for (const old of endpoint.sources) {
       const w = wanted.get(old.ssrc);
-      if (w && w.kind === old.kind && w.primary === old.primarySsrc && w.rids === (old.rids?.join(',') ?? '') && w.rtxOut === old.rtxOutSsrc) {
+      if (w && w.kind === old.kind && w.primary === old.primarySsrc && w.rids === (old.rids?.join(',') ?? '') && w.rtxOut === old.rtxOutSsrc && w.screen === old.screen) {
         next.push(old);
         wanted.delete(old.ssrc);
       } else {
@@ -72,6 +73,7 @@ export class Conference {
       const buffer = w.kind === 'video' && !isRtx && w.rids === '' ? new RetransmitBuffer() : null;
       const source = new Source(ssrc, w.kind, endpoint, w.primary, buffer);
       source.rtxOutSsrc = w.rtxOut;
+      source.screen = w.screen;
       if (w.rids !== '') {
         source.rids = w.rids.split(',');
         source.layers = source.rids.map(() => null);
@@ -151,6 +153,11 @@ export class Conference {
     for (const id of this.endpoints.keys()) if (!order.includes(id)) order.push(id);
     if (order.join('\n') === this.speakerOrder.join('\n')) return [];
     this.speakerOrder = order;
+    return this.refreshSubscribers();
+  }
+
+  /** Rebuilds the subscriber lists; returns the video sources that gained a receiver (they need a keyframe). */
+  refreshSubscribers(): Source[] {
     const before = new Map<Source, Endpoint[]>();
     for (const s of this.sources.values()) if (s.kind === 'video' && !s.isRtx) before.set(s, s.subscribers);
     this.rebuildSubscribers();
@@ -178,7 +185,10 @@ export class Conference {
       const subs: Endpoint[] = [];
       for (const e of this.endpoints.values()) {
         if (e !== source.owner && !e.closed && e.subscriptions.has(source.primarySsrc)) {
-          if (lastN && source.kind === 'video' && !this.withinLastN(e, source.owner)) continue;
+          // last-N leaves out cameras of those who spoke least recently, never a screen or the receiver's stage
+          if (lastN && source.kind === 'video' && !source.screen && e.stageSsrc !== source.primarySsrc && !this.withinLastN(e, source.owner)) {
+            continue;
+          }
           subs.push(e);
         }
       }

@@ -39,6 +39,8 @@ export class Source {
   firSeq = 0;
   /** Per subscriber (same index as `subscribers`): what that receiver's copy of this source needs. */
   outStreams: OutStream[] = [];
+  /** A shared screen (never left out by last-N). */
+  screen = false;
   /** The SSRC receivers get retransmissions with (RTX, signalled to them as FID); 0: plain retransmissions. */
   rtxOutSsrc = 0;
 
@@ -134,7 +136,28 @@ export class Endpoint {
     this.lastSeenMs = nowMs;
   }
 
-  setVideoConstraints(list: VideoConstraint[]): void {
+  /** The received video shown larger than all others (pinned, or on the speaker view's stage); 0 when none. */
+  stageSsrc = 0;
+
+  /** Returns whether the stage (the largest tile) changed. */
+  setVideoConstraints(list: VideoConstraint[]): boolean {
     for (const c of list) this.videoConstraints.set(c.ssrc >>> 0, { ssrc: c.ssrc >>> 0, width: c.width, height: c.height });
+    let stage = 0;
+    let largest = 0;
+    let second = 0;
+    for (const c of this.videoConstraints.values()) {
+      const area = c.width * c.height;
+      if (area > largest) {
+        second = largest;
+        largest = area;
+        stage = c.ssrc;
+      } else if (area > second) {
+        second = area;
+      }
+    }
+    if (largest === second) stage = 0; // tile view: no stage
+    const changed = stage !== this.stageSsrc;
+    this.stageSsrc = stage;
+    return changed;
   }
 }

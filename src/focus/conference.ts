@@ -216,6 +216,7 @@ export class Conference {
           const m: MediaSource = { ssrc: s.ssrc, kind: s.kind };
           if (s.rtxSsrc !== undefined) m.rtxSsrc = s.rtxSsrc;
           if (s.rids !== undefined) m.rids = s.rids;
+          if (s.role !== undefined) m.role = s.role;
           return m;
         }),
       });

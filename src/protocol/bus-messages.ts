@@ -87,6 +87,8 @@ export const mediaSourceSchema = z.object({
    * Video sent as rid simulcast: the layers' rids, lowest first. `ssrc`/`rtxSsrc` are then what receivers
    * see; the bridge learns each layer's SSRC from the rid header extension.
    */
+  /** Video: a camera or a shared screen (a screen is never left out by last-N). */
+  role: z.enum(['video', 'screen']).optional(),
   rids: z
     .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
     .min(1)

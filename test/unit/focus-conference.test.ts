@@ -135,11 +135,11 @@ describe('focus renegotiation', () => {
         remoteFingerprint: { algorithm: 'sha-256', value: Array(32).fill('CD').join(':') },
         sources: [
           { ssrc: 1001, kind: 'audio' },
-          { ssrc: 1002, kind: 'video' },
+          { ssrc: 1002, kind: 'video', role: 'video' },
         ],
       },
     ]);
-    assert.ok(!('role' in callsOf('configure', 'A')[0]!.payload.sources[1]), 'the bridge gets no role');
+    // the bridge gets the role: a screen is never left out by last-N
     assert.deepEqual(callsOf('subscribe', 'A').map((c) => c.payload.ssrcs), [[]]);
 
     await join('B');
@@ -295,7 +295,7 @@ describe('focus renegotiation', () => {
     assert.equal(callsOf('configure', 'A').length, 2);
     assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.sources, [
       { ssrc: 11, kind: 'audio' },
-      { ssrc: 12, kind: 'video' },
+      { ssrc: 12, kind: 'video', role: 'video' },
     ]);
     await tick();
     const b2 = lastOffer('B');
@@ -317,8 +317,8 @@ describe('focus renegotiation', () => {
     await answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 13 });
     assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.sources, [
       { ssrc: 11, kind: 'audio' },
-      { ssrc: 12, kind: 'video' },
-      { ssrc: 13, kind: 'video' },
+      { ssrc: 12, kind: 'video', role: 'video' },
+      { ssrc: 13, kind: 'video', role: 'screen' },
     ]);
     await tick();
     const b = lastOffer('B');

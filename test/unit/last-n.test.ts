@@ -51,3 +51,27 @@ test('last-N = 0: everyone receives everyone', () => {
   assert.equal(subs(2), 'a,x');
   assert.equal(subs(3), 'a,b');
 });
+
+test("last-N keeps a receiver's stage (its largest tile) and every screen share", () => {
+  const { c, subs, talk } = setup(1);
+  talk('b', 0, 4);
+  c.updateSpeakerOrder();
+  assert.equal(subs(3), '', 'x is nobody\'s last N');
+  // a pins x: x's camera is a's largest tile
+  const a = c.endpoints.get('a')!;
+  assert.equal(a.setVideoConstraints([{ ssrc: 2, width: 320, height: 180 }, { ssrc: 3, width: 1280, height: 720 }]), true);
+  assert.deepEqual(c.refreshSubscribers().map((s) => s.ssrc), [3], "x's camera gains a receiver (it needs a keyframe)");
+  assert.equal(subs(3), 'a');
+  assert.equal(subs(2), 'a,x', 'the last-N choice stays too');
+  // equal tiles (tile view): no stage
+  assert.equal(a.setVideoConstraints([{ ssrc: 2, width: 640, height: 360 }, { ssrc: 3, width: 640, height: 360 }]), true);
+  assert.equal(a.stageSsrc, 0);
+  c.refreshSubscribers();
+  assert.equal(subs(3), '');
+  // x shares its screen: everyone gets it whatever last-N says
+  const x = c.endpoints.get('x')!;
+  c.setSources(x, [{ ssrc: 3, kind: 'video', role: 'video' }, { ssrc: 103, kind: 'audio' }, { ssrc: 33, kind: 'video', role: 'screen' }]);
+  for (const ep of [a, c.endpoints.get('b')!]) c.setSubscriptions(ep, [...ep.subscriptions, 33]);
+  assert.equal(subs(33), 'a,b');
+  assert.equal(subs(3), '', 'its camera still follows last-N');
+});
