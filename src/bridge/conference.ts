@@ -193,6 +193,7 @@ export class Conference {
         }
       }
       source.subscribers = subs;
+      if (source.isRtx) continue; // retransmissions go out through the primary's streams
       const streams: OutStream[] = [];
       for (const e of subs) {
         let st = e.outStreams.get(source.ssrc);

@@ -517,3 +517,42 @@ test('VP8 rewriter: lookup before anything was forwarded, and after the history 
     assert.deepEqual(rewriteCopy(rw, f.original), f.out);
   }
 });
+
+test('VP8 rewriter: late packets of the new layer from before the switch keyframe are dropped', () => {
+  const rw = new Vp8Rewriter(0xabcdef, () => {});
+  rw.setTarget(2);
+  const info = createVp8Info();
+  const pkt = (seq: number, ts: number, keyframe: boolean) => {
+    const b = Buffer.alloc(20);
+    b[0] = 0x80;
+    b[1] = 96;
+    b.writeUInt16BE(seq, 2);
+    b.writeUInt32BE(ts, 4);
+    b.writeUInt32BE(1, 8);
+    b[12] = 0x10; // S=1, no extensions
+    b[13] = keyframe ? 0x00 : 0x01;
+    info.start = true;
+    info.partitionId = 0;
+    info.keyframe = keyframe;
+    info.pictureId = -1;
+    info.tl0PicIdx = -1;
+    info.tid = -1;
+    return b;
+  };
+  const sent: number[] = [];
+  const send = (seq: number, ts: number, layer: number, key: boolean) => {
+    const b = pkt(seq, ts, key);
+    if (rw.rewrite(b, b.length, layer, info)) sent.push(b.readUInt16BE(2));
+  };
+  send(500, 6000, 2, true);
+  send(501, 9000, 2, false);
+  send(502, 12000, 2, false);
+  rw.setTarget(0);
+  send(100, 15000, 0, true);
+  send(101, 18000, 0, false);
+  send(99, 12000, 0, false); // late, from before the switch
+  send(98, 9000, 0, false);
+  send(102, 21000, 0, false);
+  assert.deepEqual(sent, [500, 501, 502, 503, 504, 505]);
+  assert.ok(rw.lookup(502) && rw.foundLayer === 2, 'the history of 502 is still the layer-2 packet');
+});

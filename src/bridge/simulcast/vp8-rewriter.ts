@@ -57,6 +57,9 @@ export class Vp8Rewriter {
   private lastTs = 0;
   private lastPic = -1;
   private lastTl0 = -1;
+  /** Input seq of the keyframe the current layer was switched to: its older packets are dropped. */
+  private switchSeq = 0;
+  private afterSwitch = false;
 
   // what each recently forwarded output sequence number was made of (for NACKs naming output numbers)
   private readonly hOut = new Int32Array(HISTORY).fill(-1);
@@ -105,6 +108,12 @@ export class Vp8Rewriter {
     if (layer !== this.currentLayer) {
       if (layer !== this.targetLayer || end === hl || !info.keyframe) return false;
       this.switchTo(buf, layer, info);
+    }
+    if (this.afterSwitch) {
+      const s = seqDiff(seq, this.switchSeq);
+      // older than the switch point: their output numbers belong to the previous layer
+      if (s < 0) return false;
+      if (s > 1000) this.afterSwitch = false; // far behind now (and before seqDiff could wrap)
     }
     const d = seqDiff(seq, this.inSeq);
     const frameStart = info.start && info.partitionId === 0;
@@ -201,6 +210,8 @@ export class Vp8Rewriter {
     }
     this.currentLayer = layer;
     this.currentTemporal = this.targetTemporal;
+    this.switchSeq = seq;
+    this.afterSwitch = true;
     this.inSeq = (seq - 1) & 0xffff;
     this.inPic = info.pictureId >= 0 ? (info.pictureId - 1) & 0x7fff : -1;
   }
