@@ -26,6 +26,7 @@ export const CONSENT_TIMEOUT_MS = 30_000;
 /** Where a receiver's bandwidth estimate starts (probes find more), and its ceiling. */
 export const DOWNLINK_START_BPS = 1_000_000;
 export const DOWNLINK_MAX_BPS = 10_000_000;
+export const DOWNLINK_MIN_BPS = 100_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
 export const TWCC_FEEDBACK_INTERVAL_MS = 50;
 /** How often each conference's dominant speaker is re-evaluated. */
@@ -254,7 +255,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
-      ep.bwe = new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: 100_000, maxBps: DOWNLINK_MAX_BPS });
+      ep.bwe = new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS });
       this.onSrtpReady(ep, keys);
       this.log.info(
         { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },

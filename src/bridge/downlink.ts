@@ -32,7 +32,8 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
   const demands: SourceDemand[] = [];
   const streams: OutStream[] = [];
   for (const ep of conference.endpoints.values()) {
-    if (!ep.connected || ep.outStreams.size === 0) continue;
+    // media workers: the worker that sends to it decides (its estimate lives there)
+    if (!ep.connected || ep.egress >= 0 || ep.outStreams.size === 0) continue;
     demands.length = 0;
     streams.length = 0;
     for (const st of ep.outStreams.values()) {

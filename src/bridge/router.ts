@@ -37,6 +37,7 @@ import { createVp8Info, vp8Descriptor } from './packet/vp8.ts';
 import type { OutStream } from './out-stream.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint, Source } from './endpoint.ts';
+import type { Conference } from './conference.ts';
 import type { UdpTransport } from './udp-transport.ts';
 
 /** Output ring: OUT_SLOTS buffers of OUT_SLOT_SIZE bytes. */
@@ -93,6 +94,10 @@ export interface RouterHost {
   handOff?(mask: number, source: Source, buf: Buffer, len: number): void;
   /** Media workers: NACKed sequence numbers for a receiver another worker sends to (that worker answers them). */
   nackElsewhere?(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void;
+  /** Media workers: transport-cc feedback from a receiver another worker sends to (its estimate lives there). */
+  feedbackElsewhere?(receiver: Endpoint, buf: Buffer, offset: number, length: number): void;
+  /** Media workers: a receiver another worker sends to asks for a keyframe of simulcast `source`. */
+  keyframeElsewhere?(receiver: Endpoint, source: Source, fir: boolean): void;
   /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
   rtcpIndex?(to: Endpoint): number;
 }
@@ -228,18 +233,33 @@ export class Router {
    * A packet with an SSRC the conference does not know: the first of a simulcast layer (or of its RTX
    * stream) of one of ep's sources when its rid extension names one of their layers.
    */
-  private learnLayer(ep: Endpoint, buf: Buffer, len: number): Source | undefined {
-    const repair = rtpPayloadType(buf) === RTX_PT;
+  private learnLayer(ep: Endpoint, buf: Buffer, len: number, unwrapped = false): Source | undefined {
+    const repair = !unwrapped && rtpPayloadType(buf) === RTX_PT;
     const extId = repair ? REPAIRED_RID_EXT_ID : RID_EXT_ID;
     for (let s = 0; s < ep.sources.length; s++) {
       const source = ep.sources[s];
       const rids = source.rids;
       if (rids === null) continue;
       for (let i = 0; i < rids.length; i++) {
-        if (headerExtensionEquals(buf, len, extId, rids[i])) {
+        if (
+          headerExtensionEquals(buf, len, extId, rids[i]) ||
+          (unwrapped && headerExtensionEquals(buf, len, REPAIRED_RID_EXT_ID, rids[i]))
+        ) {
           return ep.conference.addLayer(source, i, rtpSsrc(buf), repair) ?? undefined;
         }
       }
+    }
+    return undefined;
+  }
+
+  /**
+   * Media workers: a (decrypted, RTX already unwrapped) packet another worker handed over whose SSRC this
+   * worker has not seen: the simulcast layer its rid names, learned here too.
+   */
+  learnPeerLayer(conference: Conference, buf: Buffer, len: number): Source | undefined {
+    for (const ep of conference.endpoints.values()) {
+      const source = this.learnLayer(ep, buf, len, true);
+      if (source !== undefined) return source;
     }
     return undefined;
   }
@@ -391,6 +411,7 @@ export class Router {
       if (length >= 28) this.forwardSr(ep, buf, offset);
     } else if (pt === RTCP_RTPFB) {
       if (fmt === FMT_NACK && length >= 16) this.onNack(ep, buf, offset, length);
+      else if (fmt === FMT_TWCC && ep.egress >= 0) this.host.feedbackElsewhere!(ep, buf, offset, length);
       else if (fmt === FMT_TWCC && ep.bwe !== null) {
         if (ep.bwe.onFeedback(buf, offset, length, this.nowUs)) this.counters.twccFeedbackIn++;
         else this.counters.dropMalformed++;
@@ -425,9 +446,14 @@ export class Router {
   }
 
   /** `receiver` asks for a keyframe of `source`: of a simulcast source, the layer it gets (or waits for). */
-  private receiverKeyframe(receiver: Endpoint, source: Source, fir: boolean): void {
+  receiverKeyframe(receiver: Endpoint, source: Source, fir: boolean): void {
     if (source.rids === null) {
       this.requestKeyframe(source, fir, false);
+      return;
+    }
+    if (receiver.egress >= 0) {
+      // its rewriter lives in the media worker that sends to it
+      this.host.keyframeElsewhere!(receiver, source, fir);
       return;
     }
     const rw = receiver.outStreams.get(source.ssrc)?.rewriter;

@@ -55,3 +55,22 @@ describe('simulcast', () => {
     assert.equal(after.freezeCount, low!.freezeCount, `no freeze at the switches: ${JSON.stringify([low, after])}`);
   });
 });
+
+describe('simulcast with two media workers', () => {
+  const suite = useServerAndBrowser({ TERTULIA_MEDIA_WORKERS: '2' });
+
+  test('layers are learned in every worker; a large tile gets the top layer, a small one the lowest', async () => {
+    const sender = await newParticipant(suite.browser, 'Sol');
+    await joinThroughUi(sender, suite.server.baseUrl, 'workers', { hash: '#config.resolution=720' });
+    const big = await newParticipant(suite.browser, 'Rafa');
+    await big.page.setViewportSize({ width: 1600, height: 1000 });
+    await joinThroughUi(big, suite.server.baseUrl, 'workers', { stopCamera: true, muteMic: true });
+    await big.page.getByRole('button', { name: 'Speaker view' }).click();
+    await big.page.getByRole('group', { name: 'Sol', exact: true }).getByRole('button', { name: 'Pin' }).click();
+    const small = await newParticipant(suite.browser, 'Pita');
+    await small.page.setViewportSize({ width: 360, height: 640 });
+    await joinThroughUi(small, suite.server.baseUrl, 'workers', { stopCamera: true, muteMic: true });
+    await waitUntil('Rafa to get the 1280-wide layer', () => videoFrom(big.page, 'Sol'), (v) => v?.width === 1280, 60_000);
+    await waitUntil('Pita to get the 320-wide layer', () => videoFrom(small.page, 'Sol'), (v) => v?.width === 320 && v.framesDecoded > 30, 60_000);
+  });
+});

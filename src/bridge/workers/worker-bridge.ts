@@ -5,7 +5,8 @@
 // fixed worker (its egress worker); a packet received elsewhere reaches it through a PacketRing.
 // What one worker learns about an endpoint (selected address, SRTP keys, disconnect) goes to the others.
 import { SrtpSession } from '../packet/srtp.ts';
-import { Bridge, type BridgeOptions } from '../bridge.ts';
+import { Bridge, DOWNLINK_MAX_BPS, DOWNLINK_MIN_BPS, DOWNLINK_START_BPS, type BridgeOptions } from '../bridge.ts';
+import { SendSideBwe } from '../bwe/send-side-bwe.ts';
 import type { Conference } from '../conference.ts';
 import type { DtlsSrtpKeys } from '../dtls.ts';
 import type { Endpoint, Source } from '../endpoint.ts';
@@ -17,7 +18,11 @@ export type PeerUpdate =
   | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys }
   | { kind: 'disconnected'; conferenceId: string; endpointId: string }
   /** NACKed sequence numbers for the endpoint's egress worker to answer. */
-  | { kind: 'nack'; conferenceId: string; endpointId: string; ssrc: number; seqs: number[] };
+  | { kind: 'nack'; conferenceId: string; endpointId: string; ssrc: number; seqs: number[] }
+  /** Transport-cc feedback from the endpoint, for the estimate in its egress worker. */
+  | { kind: 'twcc'; conferenceId: string; endpointId: string; packet: Uint8Array }
+  /** The endpoint asks for a keyframe of a simulcast source (its egress worker knows which layer). */
+  | { kind: 'keyframe'; conferenceId: string; endpointId: string; ssrc: number; fir: boolean };
 
 export interface WorkerBridgeOptions extends BridgeOptions {
   workerIndex: number;
@@ -123,6 +128,18 @@ export class WorkerBridge extends Bridge {
       if (ep.egress < 0 && source !== undefined) this.router.answerNack(ep, source, u.seqs);
       return;
     }
+    if (u.kind === 'twcc') {
+      if (ep.egress < 0 && ep.bwe !== null) {
+        const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
+        if (ep.bwe.onFeedback(b, 0, b.length, performance.now() * 1000)) this.counters.twccFeedbackIn++;
+      }
+      return;
+    }
+    if (u.kind === 'keyframe') {
+      const source = ep.conference.sources.get(u.ssrc);
+      if (ep.egress < 0 && source !== undefined) this.router.receiverKeyframe(ep, source, u.fir);
+      return;
+    }
     this.applying = true;
     try {
       if (u.kind === 'disconnected') {
@@ -140,6 +157,8 @@ export class WorkerBridge extends Bridge {
         ep.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
         ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
         ep.connected = ep.address !== null;
+        // this worker may be the one that sends to it: the estimate of its downlink lives here then
+        ep.bwe ??= new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS });
       }
     } finally {
       this.applying = false;
@@ -183,6 +202,19 @@ export class WorkerBridge extends Bridge {
     });
   }
 
+  feedbackElsewhere(receiver: Endpoint, buf: Buffer, offset: number, length: number): void {
+    this.sendPeerUpdate({
+      kind: 'twcc',
+      conferenceId: receiver.conference.id,
+      endpointId: receiver.id,
+      packet: Uint8Array.prototype.slice.call(buf, offset, offset + length),
+    });
+  }
+
+  keyframeElsewhere(receiver: Endpoint, source: Source, fir: boolean): void {
+    this.sendPeerUpdate({ kind: 'keyframe', conferenceId: receiver.conference.id, endpointId: receiver.id, ssrc: source.ssrc, fir });
+  }
+
   rtcpIndex(to: Endpoint): number {
     const num = this.endpointNums.get(to);
     return num === undefined ? to.srtpOut!.nextRtcpIndex : Atomics.add(this.rtcpIndexes, num, 1) & 0x7fffffff;
@@ -191,7 +223,8 @@ export class WorkerBridge extends Bridge {
   /** A packet another worker received: send it to this worker's receivers of the source. */
   readonly onPeerPacket = (conferenceNum: number, ssrc: number, packet: Buffer, len: number): void => {
     const conference = this.conferencesByNum.get(conferenceNum);
-    const source = conference?.sources.get(ssrc);
+    if (conference === undefined) return;
+    const source = conference.sources.get(ssrc) ?? this.router.learnPeerLayer(conference, packet, len);
     if (source !== undefined) this.router.forwardFromPeer(source, packet, len);
   };
 }
