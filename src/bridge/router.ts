@@ -467,13 +467,26 @@ export class Router {
   private forwardSr(ep: Endpoint, buf: Buffer, offset: number): void {
     const source = ep.conference.sources.get(srSsrc(buf, offset));
     if (source === undefined || source.owner !== ep) return;
-    const subs = source.subscribers;
-    if (subs.length === 0) return;
     const s = this.scratch;
     buf.copy(s, 0, offset, offset + 28);
     s[0] = 0x80; // V=2, P=0, RC=0
     s[2] = 0;
     s[3] = 6; // 28 bytes
+    const parent = source.parent;
+    if (parent !== null) {
+      // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
+      const ts = s.readUInt32BE(16);
+      const subs = parent.subscribers;
+      for (let i = 0; i < subs.length; i++) {
+        const rw = parent.outStreams[i].rewriter!;
+        if (rw.currentLayer !== source.layerIndex || subs[i].egress >= 0) continue;
+        s.writeUInt32BE(parent.ssrc, 4);
+        s.writeUInt32BE(rw.outTimestamp(ts), 16);
+        this.sendRtcp(subs[i], s, 28);
+      }
+      return;
+    }
+    const subs = source.subscribers;
     for (let i = 0; i < subs.length; i++) this.sendRtcp(subs[i], s, 28);
   }
 

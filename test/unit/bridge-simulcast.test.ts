@@ -14,7 +14,7 @@ import { Bridge } from '../../src/bridge/bridge.ts';
 import { createBridgeCertificate, fingerprintOf } from '../../src/bridge/certificate.ts';
 import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
 import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
-import { FMT_PLI, RTCP_PSFB, fbMediaSsrc, forEachRtcp, writeNack, writeRr } from '../../src/bridge/packet/rtcp.ts';
+import { FMT_PLI, RTCP_PSFB, RTCP_SR, fbMediaSsrc, forEachRtcp, writeNack, writeRr } from '../../src/bridge/packet/rtcp.ts';
 import {
   findHeaderExtension,
   isRtcp,
@@ -54,6 +54,8 @@ class FakeBrowser {
   readonly rtp: Buffer[] = [];
   /** PLIs received: their media SSRCs. */
   readonly plis: number[] = [];
+  /** Sender reports received (plain, 28 bytes each). */
+  readonly srs: Buffer[] = [];
   stunSuccesses = 0;
 
   private constructor(id: string, sock: dgram.Socket, bridgePort: number) {
@@ -99,6 +101,7 @@ class FakeBrowser {
         if (len < 0) return;
         forEachRtcp(m, len, (off, _length, pt, fmt) => {
           if (pt === RTCP_PSFB && fmt === FMT_PLI) this.plis.push(fbMediaSsrc(m, off));
+          if (pt === RTCP_SR) this.srs.push(Buffer.from(m.subarray(off, off + 28)));
         });
       } else {
         const len = this.srtpIn.unprotectRtp(m, m.length);
@@ -443,5 +446,31 @@ test('bridge simulcast: rid layers in, one continuous stream out, layer switch a
   await waitFor('the duplicate dropped', () => bridge.counters.dropDuplicate === dupBefore + 1);
   await sleep(50);
   assert.equal(bob.rtp.length, before.bob, 'nothing reached bob');
+
+  // sender reports: the one of the layer bob gets now reaches him as his stream's (SSRC V, his timestamps)
+  const lowIn = cam.sent.get(`0:${lowKeySeq}`)!;
+  const tsOffset = (rtpTimestamp(lowIn) - rtpTimestamp(low[0])) >>> 0;
+  const sr = (ssrc: number, ts: number) => {
+    const b = Buffer.alloc(28);
+    b[0] = 0x80;
+    b[1] = RTCP_SR;
+    b.writeUInt16BE(6, 2);
+    b.writeUInt32BE(ssrc, 4);
+    b.writeUInt32BE(0xe1234567, 8); // NTP seconds
+    b.writeUInt32BE(0x89abcdef, 12);
+    b.writeUInt32BE(ts, 16);
+    b.writeUInt32BE(100, 20);
+    b.writeUInt32BE(100_000, 24);
+    return b;
+  };
+  alice.send(sr(L[2], 1_000_000), true);
+  alice.send(sr(L[0], 2_000_000), true);
+  await waitFor('a sender report at bob', () => bob.srs.length >= 1);
+  await sleep(50);
+  assert.equal(bob.srs.length, 1, 'only the layer he receives');
+  const got0 = bob.srs[0]!;
+  assert.equal(got0.readUInt32BE(4), V);
+  assert.equal(got0.readUInt32BE(16), (2_000_000 - tsOffset) >>> 0);
+  assert.deepEqual(got0.subarray(8, 16), sr(L[0], 0).subarray(8, 16), 'the NTP time as sent');
   assert.equal(bridge.counters.dropError, 0);
 });

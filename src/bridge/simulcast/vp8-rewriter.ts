@@ -173,6 +173,11 @@ export class Vp8Rewriter {
     return true;
   }
 
+  /** The output RTP timestamp for input timestamp `ts` of the current layer (for its sender reports). */
+  outTimestamp(ts: number): number {
+    return (ts - this.tsOffset) >>> 0;
+  }
+
   /** Finds what output packet `outSeq` was made of (foundLayer, foundInSeq); false when not remembered. */
   lookup(outSeq: number): boolean {
     const h = outSeq & (HISTORY - 1);
