@@ -366,8 +366,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         const l = source.layers[layer];
         if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);
       };
-      // last-N needs every endpoint's audio in one place: not with media workers (each sees only some)
-      if (this.config.mediaWorkers === 1) conference.lastN = this.config.lastN;
+      conference.lastN = this.config.lastN;
       this.conferences.set(conferenceId, conference);
     }
     let ufrag = credentials?.ufrag ?? '';

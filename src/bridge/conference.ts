@@ -151,7 +151,20 @@ export class Conference {
     if (this.lastN <= 0) return [];
     const order = this.speakers.recentSpeakers(this.endpoints.size).filter((id) => this.endpoints.has(id));
     for (const id of this.endpoints.keys()) if (!order.includes(id)) order.push(id);
-    if (order.join('\n') === this.speakerOrder.join('\n')) return [];
+    return this.applySpeakerOrder(order);
+  }
+
+  /** The last-N order in use (recent speakers first). */
+  get speakerOrderIds(): readonly string[] {
+    return this.speakerOrder;
+  }
+
+  /**
+   * Uses `order` (endpoint ids, recent speakers first) for last-N — computed here or, with media workers, by
+   * the worker that hears everyone. Returns the video sources that gained a receiver.
+   */
+  applySpeakerOrder(order: string[]): Source[] {
+    if (this.lastN <= 0 || order.join('\n') === this.speakerOrder.join('\n')) return [];
     this.speakerOrder = order;
     return this.refreshSubscribers();
   }

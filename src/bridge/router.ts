@@ -98,6 +98,8 @@ export interface RouterHost {
   feedbackElsewhere?(receiver: Endpoint, buf: Buffer, offset: number, length: number): void;
   /** Media workers: a receiver another worker sends to asks for a keyframe of simulcast `source`. */
   keyframeElsewhere?(receiver: Endpoint, source: Source, fir: boolean): void;
+  /** Media workers: an audio level this worker heard (the speaker worker merges everyone's). */
+  audioLevel?(ep: Endpoint, level: number, nowMs: number): void;
   /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
   rtcpIndex?(to: Endpoint): number;
 }
@@ -205,7 +207,11 @@ export class Router {
         return;
       }
       const level = audioLevel(buf, len, AUDIO_LEVEL_EXT_ID);
-      if (level >= 0) ep.conference.speakers.onAudioLevel(ep.id, level, Date.now());
+      if (level >= 0) {
+        const now = Date.now();
+        ep.conference.speakers.onAudioLevel(ep.id, level, now);
+        if (this.host.audioLevel !== undefined) this.host.audioLevel(ep, level, now);
+      }
     }
     if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
     if (source.parent !== null) {

@@ -22,7 +22,18 @@ export type PeerUpdate =
   /** Transport-cc feedback from the endpoint, for the estimate in its egress worker. */
   | { kind: 'twcc'; conferenceId: string; endpointId: string; packet: Uint8Array }
   /** The endpoint asks for a keyframe of a simulcast source (its egress worker knows which layer). */
-  | { kind: 'keyframe'; conferenceId: string; endpointId: string; ssrc: number; fir: boolean };
+  | { kind: 'keyframe'; conferenceId: string; endpointId: string; ssrc: number; fir: boolean }
+  /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, level, Date.now() ms, ...]. */
+  | { kind: 'levels'; samples: number[] }
+  /** The speaker worker's last-N order of a conference (endpoint ids, recent speakers first). */
+  | { kind: 'order'; conferenceId: string; order: string[] };
+
+/** The worker that merges everyone's audio levels: it alone publishes the dominant speaker and orders last-N. */
+export const SPEAKER_WORKER = 0;
+/** How often other workers send it what they heard. */
+const LEVELS_INTERVAL_MS = 100;
+/** Level samples kept between two sends at most (50 per second per talker). */
+const MAX_LEVEL_SAMPLES = 3 * 4096;
 
 export interface WorkerBridgeOptions extends BridgeOptions {
   workerIndex: number;
@@ -42,6 +53,11 @@ export class WorkerBridge extends Bridge {
   private readonly rings: Array<PacketRing | null>;
   private readonly sendPeerUpdate: (update: PeerUpdate) => void;
   private readonly endpointNums = new Map<Endpoint, number>();
+  private readonly endpointsByNum = new Map<number, Endpoint>();
+  private levelSamples: number[] = [];
+  private readonly levelsTimer: NodeJS.Timeout | null = null;
+  /** Per conference, the last-N order last sent to the other workers. */
+  private readonly sentOrders = new Map<Conference, string>();
   private readonly conferenceNums = new Map<Conference, number>();
   private readonly conferencesByNum = new Map<number, Conference>();
   /** Applying another worker's update: do not echo it back. */
@@ -56,6 +72,44 @@ export class WorkerBridge extends Bridge {
     this.rtcpIndexes = opts.rtcpIndexes;
     this.rings = opts.rings;
     this.sendPeerUpdate = opts.sendPeerUpdate;
+    if (this.workerIndex !== SPEAKER_WORKER) {
+      this.levelsTimer = setInterval(() => this.sendLevels(), LEVELS_INTERVAL_MS);
+      this.levelsTimer.unref();
+    }
+  }
+
+  override async close(): Promise<void> {
+    if (this.levelsTimer !== null) clearInterval(this.levelsTimer);
+    await super.close();
+  }
+
+  // ---------------------------------------------------------------- speakers across workers
+
+  audioLevel(ep: Endpoint, level: number, nowMs: number): void {
+    if (this.workerIndex === SPEAKER_WORKER || this.levelSamples.length >= MAX_LEVEL_SAMPLES) return;
+    const num = this.endpointNums.get(ep);
+    if (num !== undefined) this.levelSamples.push(num, level, nowMs);
+  }
+
+  private sendLevels(): void {
+    if (this.levelSamples.length === 0) return;
+    const samples = this.levelSamples;
+    this.levelSamples = [];
+    this.sendPeerUpdate({ kind: 'levels', samples });
+  }
+
+  /** Only the speaker worker decides; it then tells the others the last-N order. */
+  override updateSpeakers(): void {
+    if (this.workerIndex !== SPEAKER_WORKER) return;
+    super.updateSpeakers();
+    for (const conference of this.conferences.values()) {
+      if (conference.lastN <= 0) continue;
+      const order = conference.speakerOrderIds;
+      const key = order.join('\n');
+      if (this.sentOrders.get(conference) === key) continue;
+      this.sentOrders.set(conference, key);
+      this.sendPeerUpdate({ kind: 'order', conferenceId: conference.id, order: [...order] });
+    }
   }
 
   allocateNumbered(p: { conferenceId: string; endpointId: string; ufrag: string; pwd: string; conferenceNum: number; endpointNum: number }): void {
@@ -66,6 +120,7 @@ export class WorkerBridge extends Bridge {
     ep.egress = egress === this.workerIndex ? -1 : egress;
     ep.local = false; // until its packets arrive here
     this.endpointNums.set(ep, p.endpointNum);
+    this.endpointsByNum.set(p.endpointNum, ep);
     if (!this.conferenceNums.has(conference)) {
       this.conferenceNums.set(conference, p.conferenceNum);
       this.conferencesByNum.set(p.conferenceNum, conference);
@@ -75,7 +130,11 @@ export class WorkerBridge extends Bridge {
   override expire(conferenceId: string, endpointId: string): boolean {
     const conference = this.conferences.get(conferenceId);
     const ep = conference?.endpoints.get(endpointId);
-    if (ep !== undefined) this.endpointNums.delete(ep);
+    if (ep !== undefined) {
+      const num = this.endpointNums.get(ep);
+      if (num !== undefined && this.endpointsByNum.get(num) === ep) this.endpointsByNum.delete(num);
+      this.endpointNums.delete(ep);
+    }
     this.expiring = true;
     try {
       return super.expire(conferenceId, endpointId);
@@ -85,6 +144,7 @@ export class WorkerBridge extends Bridge {
         const num = this.conferenceNums.get(conference);
         this.conferenceNums.delete(conference);
         if (num !== undefined) this.conferencesByNum.delete(num);
+        this.sentOrders.delete(conference);
       }
     }
   }
@@ -121,6 +181,22 @@ export class WorkerBridge extends Bridge {
 
   /** What another worker learnt about an endpoint it receives. */
   applyPeerUpdate(u: PeerUpdate): void {
+    if (u.kind === 'levels') {
+      if (this.workerIndex !== SPEAKER_WORKER) return;
+      const s = u.samples;
+      for (let i = 0; i + 2 < s.length; i += 3) {
+        const ep = this.endpointsByNum.get(s[i]);
+        if (ep !== undefined && !ep.closed) ep.conference.speakers.onAudioLevel(ep.id, s[i + 1], s[i + 2]);
+      }
+      return;
+    }
+    if (u.kind === 'order') {
+      const conference = this.conferences.get(u.conferenceId);
+      if (conference === undefined || this.workerIndex === SPEAKER_WORKER) return;
+      // whoever enters someone's last N starts with a keyframe
+      for (const source of conference.applySpeakerOrder(u.order)) this.router.requestKeyframe(source, false, false);
+      return;
+    }
     const ep = this.conferences.get(u.conferenceId)?.endpoints.get(u.endpointId);
     if (ep === undefined || ep.closed) return;
     if (u.kind === 'nack') {
