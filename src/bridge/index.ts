@@ -98,11 +98,16 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const mediaPort = pool !== null ? pool.port : await bridge.udp.bind(bindAddress, opts.config.mediaPort);
   // no publicAddress but a stunServer: ask it once, before the first allocation (the candidates use it)
   await bridge.discoverPublicAddress(bindAddress);
-  // ICE-TCP: the one-thread bridge only (the media workers' endpoints are not reachable over TCP yet)
+  // ICE-TCP: with media workers one of them owns the TCP port (and sends to whoever connects over TCP); this
+  // thread's Bridge only announces it in candidates
   let tcpMediaPort = 0;
   if (opts.config.tcpMediaPort > 0) {
     if (pool === null) tcpMediaPort = await bridge.listenTcp(bindAddress, opts.config.tcpMediaPort);
-    else log.warn({ mediaWorkers: workerCount }, 'ICE-TCP (tcpMediaPort) is not available with media workers: media over UDP only');
+    else {
+      tcpMediaPort = await pool.listenTcp(bindAddress, opts.config.tcpMediaPort);
+      bridge.tcpPort = tcpMediaPort;
+      if (tcpMediaPort === 0) log.warn({ port: opts.config.tcpMediaPort }, 'ICE-TCP port unavailable: media over TCP is off');
+    }
   }
 
   const ok = { ok: true } as const;

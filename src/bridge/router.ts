@@ -98,6 +98,8 @@ export interface RouterHost {
   feedbackElsewhere?(receiver: Endpoint, buf: Buffer, offset: number, length: number): void;
   /** Media workers: a receiver another worker sends to asks for a keyframe of simulcast `source`. */
   keyframeElsewhere?(receiver: Endpoint, source: Source, fir: boolean): void;
+  /** Media workers: plain RTCP for an endpoint connected over ICE-TCP to another worker (it sends it). */
+  rtcpElsewhere?(to: Endpoint, buf: Buffer, len: number): void;
   /** Media workers: an audio level this worker heard (the speaker worker merges everyone's). */
   audioLevel?(ep: Endpoint, level: number, nowMs: number): void;
   /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
@@ -379,6 +381,11 @@ export class Router {
   /** Protects buf[0..len) (plain RTCP) for `to` and sends it. */
   sendRtcp(to: Endpoint, buf: Buffer, len: number): void {
     if (!to.connected || to.address === null) return;
+    if (to.port > 0xffff && this.udp.tcp === null && this.host.rtcpElsewhere !== undefined) {
+      // media workers: `to` is connected over TCP to another worker
+      this.host.rtcpElsewhere(to, buf, len);
+      return;
+    }
     const out = this.ring.next();
     if (this.host.rtcpIndex !== undefined) to.srtpOut!.nextRtcpIndex = this.host.rtcpIndex(to);
     const n = to.srtpOut!.protectRtcp(buf, len, out);

@@ -39,47 +39,50 @@ async function selectedPair(page: Page): Promise<{ local: string; remote: string
 
 const skip = iptablesUsable();
 
-describe('media over ICE-TCP when UDP is blocked', { skip: skip ?? false }, () => {
-  let tcpPort = 0;
-  let rule: string[] | null = null;
-  const env: Record<string, string> = {};
-  before(async () => {
-    tcpPort = await freeTcpPort();
-    env.TERTULIA_TCP_MEDIA_PORT = String(tcpPort);
-  });
-  const suite = useServerAndBrowser(env);
-  const people: Participant[] = [];
+for (const workers of [1, 2]) {
+  describe(`media over ICE-TCP when UDP is blocked (media workers: ${workers})`, { skip: skip ?? false }, () => {
+    let tcpPort = 0;
+    let rule: string[] | null = null;
+    // with two workers one owns the TCP port and becomes the egress worker of whoever connects over TCP
+    const env: Record<string, string> = { TERTULIA_MEDIA_WORKERS: String(workers) };
+    before(async () => {
+      tcpPort = await freeTcpPort();
+      env.TERTULIA_TCP_MEDIA_PORT = String(tcpPort);
+    });
+    const suite = useServerAndBrowser(env);
+    const people: Participant[] = [];
 
-  before(() => {
-    rule = ['OUTPUT', '-o', 'lo', '-p', 'udp', '--dport', String(suite.server.mediaPort), '-j', 'DROP'];
-    execFileSync('iptables', ['-A', ...rule]);
-  });
-  after(() => {
-    if (rule) execFileSync('iptables', ['-D', ...rule]);
-  });
+    before(() => {
+      rule = ['OUTPUT', '-o', 'lo', '-p', 'udp', '--dport', String(suite.server.mediaPort), '-j', 'DROP'];
+      execFileSync('iptables', ['-A', ...rule]);
+    });
+    after(() => {
+      if (rule) execFileSync('iptables', ['-D', ...rule]);
+    });
 
-  test('two participants see and hear each other over TCP', async () => {
-    for (const name of ['Tomás', 'Tere']) {
-      const p = await newParticipant(suite.browser, name);
-      people.push(p);
-      await joinThroughUi(p, suite.server.baseUrl, 'solo-tcp');
-    }
-    for (const p of people) {
-      const other = people.find((o) => o !== p)!.name;
-      const stats = await waitUntil(
-        `${p.name} to get media from ${other}`,
-        () => remoteStats(p.page),
-        (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
-        60_000,
-      );
-      assert.ok(stats[other]!.framesDecoded > 10);
-    }
-  });
+    test('two participants see and hear each other over TCP', async () => {
+      for (const name of ['Tomás', 'Tere']) {
+        const p = await newParticipant(suite.browser, name);
+        people.push(p);
+        await joinThroughUi(p, suite.server.baseUrl, 'solo-tcp');
+      }
+      for (const p of people) {
+        const other = people.find((o) => o !== p)!.name;
+        const stats = await waitUntil(
+          `${p.name} to get media from ${other}`,
+          () => remoteStats(p.page),
+          (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
+          60_000,
+        );
+        assert.ok(stats[other]!.framesDecoded > 10);
+      }
+    });
 
-  test('the selected candidate pair is TCP on both sides', async () => {
-    for (const p of people) {
-      const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
-      assert.deepEqual({ local: pair!.local, remote: pair!.remote }, { local: 'tcp', remote: 'tcp' }, `${p.name}: ${JSON.stringify(pair)}`);
-    }
+    test('the selected candidate pair is TCP on both sides', async () => {
+      for (const p of people) {
+        const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
+        assert.deepEqual({ local: pair!.local, remote: pair!.remote }, { local: 'tcp', remote: 'tcp' }, `${p.name}: ${JSON.stringify(pair)}`);
+      }
+    });
   });
-});
+}

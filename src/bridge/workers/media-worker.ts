@@ -23,6 +23,7 @@ export interface MediaWorkerData {
 
 export type ToWorker =
   | { type: 'bind'; address: string; port: number }
+  | { type: 'listenTcp'; address: string; port: number }
   | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire'; payload: Record<string, unknown> }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number }
@@ -30,6 +31,7 @@ export type ToWorker =
 
 export type FromWorker =
   | { type: 'bound'; port: number }
+  | { type: 'tcpBound'; port: number }
   | { type: 'bindError'; message: string }
   | { type: 'event'; subject: string; payload: Json }
   | { type: 'peer'; update: PeerUpdate }
@@ -104,6 +106,12 @@ function main(): void {
   port.on('message', (m: ToWorker) => {
     try {
       switch (m.type) {
+        case 'listenTcp':
+          bridge.listenTcp(m.address, m.port).then(
+            (p) => post({ type: 'tcpBound', port: p }),
+            () => post({ type: 'tcpBound', port: 0 }),
+          );
+          break;
         case 'bind':
           bridge.udp.bind(m.address, m.port).then(
             (p) => post({ type: 'bound', port: p }),

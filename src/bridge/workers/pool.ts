@@ -9,6 +9,7 @@ import type { Logger } from '../../log.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing, RING_SLOTS } from './packet-ring.ts';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
+import { TCP_WORKER } from './worker-bridge.ts';
 
 /** Endpoints one bridge process numbers at most (size of the shared SRTCP index table). */
 const MAX_ENDPOINTS = 65536;
@@ -100,6 +101,20 @@ export class MediaWorkerPool {
       throw e;
     }
     return pool;
+  }
+
+  /** ICE-TCP: the TCP worker (0) listens on `port`; resolves to the port, 0 when it could not. */
+  listenTcp(address: string, port: number): Promise<number> {
+    const w = this.workers[TCP_WORKER];
+    return new Promise((resolve) => {
+      const onMessage = (m: FromWorker) => {
+        if (m.type !== 'tcpBound') return;
+        w.off('message', onMessage);
+        resolve(m.port);
+      };
+      w.on('message', onMessage);
+      w.postMessage({ type: 'listenTcp', address, port } satisfies ToWorker);
+    });
   }
 
   private bind(i: number, address: string, port: number): Promise<number> {

@@ -26,8 +26,14 @@ export type PeerUpdate =
   /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, level, Date.now() ms, ...]. */
   | { kind: 'levels'; samples: number[] }
   /** The speaker worker's last-N order of a conference (endpoint ids, recent speakers first). */
-  | { kind: 'order'; conferenceId: string; order: string[] };
+  | { kind: 'order'; conferenceId: string; order: string[] }
+  /** The endpoint is connected over ICE-TCP to `worker`, which sends it everything from now on. */
+  | { kind: 'egress'; conferenceId: string; endpointId: string; worker: number }
+  /** Plain RTCP for an endpoint connected over TCP (the TCP worker protects and sends it). */
+  | { kind: 'rtcp'; conferenceId: string; endpointId: string; packet: Uint8Array };
 
+/** The worker that owns the ICE-TCP port: it receives from and sends to everyone connected over TCP. */
+export const TCP_WORKER = 0;
 /** The worker that merges everyone's audio levels: it alone publishes the dominant speaker and orders last-N. */
 export const SPEAKER_WORKER = 0;
 /** How often other workers send it what they heard. */
@@ -156,8 +162,17 @@ export class WorkerBridge extends Bridge {
     ep.local = true;
     super.iceCheckPassed(ep, address, port, useCandidate);
     if (ep.address !== null && `${ep.address}:${ep.port}` !== before) {
+      if (ep.port > 0xffff && ep.egress >= 0) {
+        // over TCP: only this worker can reach it, so it becomes its egress worker
+        ep.egress = -1;
+        this.sendPeerUpdate({ kind: 'egress', conferenceId: ep.conference.id, endpointId: ep.id, worker: this.workerIndex });
+      }
       this.sendPeerUpdate({ kind: 'address', conferenceId: ep.conference.id, endpointId: ep.id, address: ep.address, port: ep.port });
     }
+  }
+
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
+    this.sendPeerUpdate({ kind: 'rtcp', conferenceId: to.conference.id, endpointId: to.id, packet: Uint8Array.prototype.slice.call(buf, 0, len) });
   }
 
   protected override onSrtpReady(ep: Endpoint, keys: DtlsSrtpKeys): void {
@@ -202,6 +217,17 @@ export class WorkerBridge extends Bridge {
     if (u.kind === 'nack') {
       const source = ep.conference.sources.get(u.ssrc);
       if (ep.egress < 0 && source !== undefined) this.router.answerNack(ep, source, u.seqs);
+      return;
+    }
+    if (u.kind === 'egress') {
+      ep.egress = u.worker === this.workerIndex ? -1 : u.worker;
+      return;
+    }
+    if (u.kind === 'rtcp') {
+      if (this.udp.tcp !== null) {
+        const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
+        this.router.sendRtcp(ep, b, b.length);
+      }
       return;
     }
     if (u.kind === 'twcc') {
