@@ -3,7 +3,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Json } from '../src/bus/bus.ts';
 
-export type BridgeOp = 'allocate' | 'configure' | 'subscribe' | 'mute' | 'expire' | 'stats' | 'gc' | 'close';
+export type BridgeOp = 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'stats' | 'gc' | 'close';
 export interface BridgeRequest {
   id: number;
   op: BridgeOp;

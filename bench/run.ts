@@ -1,5 +1,7 @@
 // `npm run bench` (or ./scripts/bench): drives a bridge in its own process with synthetic participants
-// (real ICE, DTLS and SRTP; VP8 and Opus made once with ffmpeg) and reports its cost per forwarded packet.
+// (real ICE, DTLS and SRTP; VP8 rid simulcast in three layers and Opus, made once with ffmpeg; receivers send
+// transport-cc feedback and ask for 1280x720 tiles) and reports its cost per forwarded packet and which
+// simulcast layer the receivers got.
 //
 //   node bench/run.ts                       every scenario, nominal load, then the capacity search
 //   node bench/run.ts --short               CI sanity check: light load, exits 1 on loss >= 1% or any error
@@ -12,9 +14,9 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { loadMedia } from './media.ts';
+import { describeLayers, loadMedia } from './media.ts';
 import { SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
-import { LOSS_LIMIT, ScenarioRun, holds, type ScenarioResult } from './scenario-run.ts';
+import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type ScenarioResult } from './scenario-run.ts';
 import { fmt, table } from './stats.ts';
 
 const { values } = parseArgs({
@@ -52,7 +54,7 @@ const mb = (bytes: number) => bytes / 2 ** 20;
 
 function resultTable(results: ScenarioResult[]): string {
   return table(
-    ['scenario', 'participants', 'fwd pkt/s', 'fwd Mbit/s', 'bridge CPU µs/pkt', 'bridge CPU (1 core = 100%)', 'loss', 'delay p50 / p99 ms', 'bridge MiB per participant', 'highest load < 1% loss'],
+    ['scenario', 'participants', 'fwd pkt/s', 'fwd Mbit/s', 'bridge CPU µs/pkt', 'of the bridge RTP out: probes', 'bridge CPU (1 core = 100%)', 'loss', 'delay p50 / p99 ms', 'bridge MiB per participant', "receivers' cameras by layer", 'highest load < 1% loss'],
     results.map((r) => {
       const m = r.nominal;
       const cap = r.capacity;
@@ -62,10 +64,12 @@ function resultTable(results: ScenarioResult[]): string {
         fmt(m.fwdPps, 0),
         fmt(m.fwdMbps),
         fmt(m.cpuPerPacketUs),
+        `${fmt(((m.probePackets ?? 0) / m.bridgeRtpOutWindow) * 100)}%`,
         `${fmt(m.bridgeCpu * 100, 0)}%`,
         `${fmt(m.loss * 100, 2)}%`,
         `${fmt(m.delayP50Us / 1000, 2)} / ${fmt(m.delayP99Us / 1000, 2)}`,
         fmt(mb(r.memPerParticipant), 2),
+        layerSummary(m.layers) || '–',
         cap === null
           ? 'below x1'
           : `x${cap.load}: ${fmt(cap.fwdPps, 0)} pkt/s, ${fmt(cap.fwdMbps)} Mbit/s${cap.senderSkips > 0 ? ' (driver-limited)' : ''}`,
@@ -88,13 +92,14 @@ function stepsTable(results: ScenarioResult[]): string {
         `${fmt(m.driverCpu * 100, 0)}%`,
         `${fmt(m.loss * 100, 2)}%`,
         `${fmt(m.delayP50Us / 1000, 2)} / ${fmt(m.delayP99Us / 1000, 2)}`,
+        layerShares(m.layers),
         holds(m) ? 'yes' : 'no',
         String(m.senderSkips),
       ]);
     }
   }
   return table(
-    ['scenario', 'load', 'fwd pkt/s', 'fwd Mbit/s', 'bridge µs/pkt', 'bridge CPU', 'driver CPU', 'loss', 'delay p50 / p99 ms', 'held', 'frames skipped by driver'],
+    ['scenario', 'load', 'fwd pkt/s', 'fwd Mbit/s', 'bridge µs/pkt', 'bridge CPU', 'driver CPU', 'loss', 'delay p50 / p99 ms', 'video packets by layer', 'held', 'frames skipped by driver'],
     rows,
   );
 }
@@ -103,7 +108,8 @@ function figures(results: ScenarioResult[], command: string, mediaSource: string
   const webinar = results.find((r) => r.scenario.name === 'webinar-50');
   const lines = [
     `Measured ${when} with \`${command}\` on ${machine()}.`,
-    `Media: ${mediaSource === 'ffmpeg' ? 'VP8 720p ~1 Mbit/s and Opus 32 kbit/s encoded by ffmpeg' : 'generated payloads of realistic sizes (no ffmpeg)'}; ` +
+    `Media: ${mediaSource === 'ffmpeg' ? 'VP8 rid simulcast (320x180 ~150 kbit/s, 640x360 ~500 kbit/s, 1280x720 ~1.2 Mbit/s) and Opus 32 kbit/s encoded by ffmpeg' : 'generated payloads of realistic sizes (no ffmpeg)'}; ` +
+      `receivers ask for 1280x720 tiles and send transport-cc feedback every 50 ms; ` +
       `SRTP profile ${results[0]?.profile ?? '?'}. Load x1 is real time; xN sends the same media N times faster. ` +
       `A load is held with loss < 1%, no errors and p99 delay < 200 ms; "driver-limited": the benchmark process could not ` +
       `send on schedule (it skipped frames), so the bridge may hold more.`,
@@ -158,7 +164,7 @@ async function main(): Promise<void> {
   const bridgeConfig = JSON.parse(values['bridge-config']) as Record<string, unknown>;
   const media = loadMedia();
   console.log(`bench: ${machine()}`);
-  console.log(`bench: media from ${media.source} (video ${(media.videoBps / 1e6).toFixed(2)} Mbit/s, ${media.video.length} frames; ${media.audio.length} Opus frames)`);
+  console.log(`bench: media from ${media.source}: VP8 simulcast ${describeLayers(media)} (${media.layers[0].frames.length} frames each); ${media.audio.length} Opus frames`);
   const results: ScenarioResult[] = [];
   let failed = false;
   for (const s of scenarios) {
@@ -173,6 +179,12 @@ async function main(): Promise<void> {
     results.push(r);
     if (r.rssSamples.length > 2) console.log(`  bridge RSS samples (MiB): ${r.rssSamples.map((x) => mb(x).toFixed(0)).join(' ')}`);
     if (r.nominal.loss >= LOSS_LIMIT || r.nominal.errors > 0 || r.nominal.received === 0) failed = true;
+    // simulcast broken: cameras to show, and not one packet of any of them arrived
+    const layers = r.nominal.layers;
+    if (layers.streams > 0 && layers.missing === layers.streams) {
+      console.error(`${r.scenario.name}: no receiver got any video`);
+      failed = true;
+    }
   }
   console.log('');
   console.log(resultTable(results));

@@ -1,17 +1,23 @@
-// The benchmark's scenarios. Every participant receives every source of the other participants of its room.
+// The benchmark's scenarios. Every participant receives every source of the other participants of its room;
+// video publishers send their camera as rid simulcast (bench/media.ts).
 
 export interface Scenario {
   name: string;
   description: string;
   rooms: number;
   perRoom: number;
-  /** The first `videoPublishers` participants of each room send VP8 (and Opus). */
+  /** The first `videoPublishers` participants of each room send VP8 simulcast (and Opus). */
   videoPublishers: number;
   /** The first `audioPublishers` participants of each room send Opus. */
   audioPublishers: number;
   /** Measured seconds at nominal load. */
   seconds: number;
+  /** The tile every receiver shows each camera in (bridge video constraints); default DEFAULT_TILE. */
+  tile?: { width: number; height: number };
 }
+
+/** Receivers show every camera at 1280x720 (device pixels): the simulcast top layer is what they need. */
+export const DEFAULT_TILE = { width: 1280, height: 720 };
 
 export const SCENARIOS: Scenario[] = [
   { name: 'meeting-3', description: 'one meeting of 3, everyone sends video and audio', rooms: 1, perRoom: 3, videoPublishers: 3, audioPublishers: 3, seconds: 8 },
