@@ -255,7 +255,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
-      ep.bwe = new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS });
+      ep.bwe = new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS, periodicProbes: false });
       this.onSrtpReady(ep, keys);
       this.log.info(
         { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },

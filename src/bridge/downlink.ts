@@ -117,14 +117,19 @@ export class ProbeSender {
     const req = ep.bwe.probeRequest(nowUs);
     if (req === null) return;
     const { clusterId, rateBps, durationMs, minPackets } = req;
-    const totalBytes = Math.max((rateBps * durationMs) / 8000, minPackets * MAX_PROBE_PACKET);
-    const steps = Math.max(2, Math.round(durationMs / PROBE_STEP_MS));
-    const perStep = Math.ceil(totalBytes / steps / MAX_PROBE_PACKET);
+    // paced by the clock: each step sends what is due since the start (timers fire late on a busy machine)
+    const start = performance.now();
+    let sentBytes = 0;
+    let sentPackets = 0;
     this.active.add(ep);
-    let step = 0;
     const send = () => {
-      this.router.sendProbe(ep, stream, clusterId, perStep, MAX_PROBE_PACKET);
-      if (++step < steps && ep.connected && !ep.closed) setTimeout(send, PROBE_STEP_MS).unref();
+      const elapsed = performance.now() - start;
+      const due = Math.min(elapsed + PROBE_STEP_MS, durationMs) * (rateBps / 8000);
+      const packets = Math.max(1, Math.ceil((due - sentBytes) / MAX_PROBE_PACKET));
+      sentBytes += this.router.sendProbe(ep, stream, clusterId, packets, MAX_PROBE_PACKET);
+      sentPackets += packets;
+      const done = (elapsed >= durationMs && sentPackets >= minPackets) || !ep.connected || ep.closed;
+      if (!done) setTimeout(send, PROBE_STEP_MS).unref();
       else this.active.delete(ep);
     };
     send();

@@ -20,6 +20,11 @@ export interface SendSideBweOptions {
   maxBps?: number;
   /** Packets remembered for feedback lookup (power of two). */
   historySize?: number;
+  /**
+   * Probe every 5 s while the estimate is stable (default true). The bridge turns it off: it asks for probes
+   * itself (wantProbe) when the receiver's tiles want more than the estimate.
+   */
+  periodicProbes?: boolean;
 }
 
 /** A probe to send now: packets for `clusterId` at `rateBps` for `durationMs` (and at least minPackets). */
@@ -100,9 +105,11 @@ export class SendSideBwe {
   private probeTargetBps = 0;
 
   private readonly onStatusCb: (seq: number, received: boolean, arrivalUs: number) => void;
+  private readonly periodicProbes: boolean;
 
   constructor(opts: SendSideBweOptions = {}) {
     this.minBps = opts.minBps ?? 30_000;
+    this.periodicProbes = opts.periodicProbes ?? true;
     this.maxBps = opts.maxBps ?? 20_000_000;
     const start = opts.startBps ?? 300_000;
     this.aimd = new AimdRateControl(start, this.minBps, this.maxBps);
@@ -271,6 +278,7 @@ export class SendSideBwe {
     const est = this.estimateBps();
     if (
       rate <= 0 &&
+      this.periodicProbes &&
       nowUs - this.lastProbeUs >= PROBE_INTERVAL_US &&
       nowUs - this.aimd.lastDecreaseUs >= PROBE_INTERVAL_US &&
       this.lossAverage < 0.05

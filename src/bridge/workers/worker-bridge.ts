@@ -260,7 +260,7 @@ export class WorkerBridge extends Bridge {
         ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
         ep.connected = ep.address !== null;
         // this worker may be the one that sends to it: the estimate of its downlink lives here then
-        ep.bwe ??= new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS });
+        ep.bwe ??= new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS, periodicProbes: false });
       }
     } finally {
       this.applying = false;
