@@ -50,6 +50,9 @@ export function idealLayer(d: SourceDemand): number {
   return highest;
 }
 
+/** Keeping a source's layer is allowed up to this factor over the budget. */
+const KEEP_TOLERANCE = 1.1;
+
 export class LayerSelector {
   upgradeMargin: number;
   upgradeHoldMs: number;
@@ -116,10 +119,15 @@ export class LayerSelector {
     return changed;
   }
 
-  /** Budget needed for layer l of d: its bitrate, with the upgrade margin above the previous layer. */
+  /**
+   * Budget needed for layer l of d: its bitrate, with the upgrade margin above the previous layer; keeping the
+   * previous layer is allowed up to KEEP_TOLERANCE over budget (a layer's measured rate swings with its
+   * keyframes: without it, a rate near the budget would flap, and every switch costs a keyframe).
+   */
   private cost(d: SourceDemand, l: number, prev: number, nowMs: number): number {
     const rate = d.layers[l].bitrateBps;
-    if (l <= prev) return rate;
+    if (l === prev) return rate / KEEP_TOLERANCE;
+    if (l < prev) return rate;
     if (nowMs - d.lastDowngradeMs < this.upgradeHoldMs) return Infinity;
     return rate * this.upgradeMargin;
   }
