@@ -2,18 +2,12 @@
 // DtlsClient (with its own self-signed certificate) and the SrtpSession class with the client-side keys.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
-import { CipherContext, DtlsClient, type Transport } from 'werift';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { bridgeAllocateReplySchema, subjects } from '../../src/protocol/bus-messages.ts';
 import { startBridge } from '../../src/bridge/index.ts';
-import { fingerprintOf } from '../../src/bridge/certificate.ts';
-import { X509Certificate } from 'node:crypto';
-import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
-import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
 import {
   FMT_NACK,
   FMT_PLI,
@@ -30,22 +24,14 @@ import {
   writePli,
   writeRr,
 } from '../../src/bridge/packet/rtcp.ts';
-import { isRtcp, rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
+import { rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
+import { FakeBrowser, sleep, waitFor } from '../helpers/fake-browser.ts';
 
 const BRIDGE = 'media';
 /** bridge-workers.test.ts runs this file again with media workers (their counters are up to 100 ms old). */
 const MEDIA_WORKERS = Number(process.env.TEST_MEDIA_WORKERS ?? '1');
 const COUNTERS_LAG_MS = MEDIA_WORKERS > 1 ? 250 : 0;
 const CONF = 'conf';
-
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 interface RtcpItem {
   pt: number;
@@ -57,76 +43,18 @@ interface RtcpItem {
   rembSsrcs: number[];
 }
 
-/** A fake browser: ICE, DTLS client, SRTP with the client keys. */
-class FakeBrowser {
-  readonly id: string;
-  readonly sock: dgram.Socket;
-  readonly bridgePort: number;
-  readonly transport: Transport;
-  dtls!: DtlsClient;
-  fingerprint = '';
-  srtpOut: SrtpSession | null = null;
-  srtpIn: SrtpSession | null = null;
-  /** Encrypted RTP datagrams received (decrypt on demand; the test decides which ones "got lost"). */
+/** Keeps RTP encrypted (decrypt on demand: the test decides which packets "got lost") and RTCP decrypted, parsed. */
+class MediaBrowser extends FakeBrowser {
+  /** Encrypted RTP datagrams received. */
   readonly rtp: Buffer[] = [];
   /** Decrypted RTCP received. */
   readonly rtcp: RtcpItem[] = [];
-  stunSuccesses = 0;
 
-  private constructor(id: string, sock: dgram.Socket, bridgePort: number) {
-    this.id = id;
-    this.sock = sock;
-    this.bridgePort = bridgePort;
-    const self = this;
-    this.transport = {
-      type: 'udp',
-      address: { address: '127.0.0.1', family: 'IPv4', port: sock.address().port },
-      closed: false,
-      onData: () => {},
-      send(buf: Buffer) {
-        self.sock.send(buf, self.bridgePort, '127.0.0.1');
-        return Promise.resolve();
-      },
-      close: () => Promise.resolve(),
-    };
-    sock.on('message', (m) => this.onMessage(m));
+  protected override onRtp(m: Buffer): void {
+    this.rtp.push(m);
   }
 
-  static async create(id: string, bridgePort: number, srtpProfiles: Array<1 | 7> = [1, 7]): Promise<FakeBrowser> {
-    const sock = await new Promise<dgram.Socket>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.bind(0, '127.0.0.1', () => resolve(s));
-    });
-    const b = new FakeBrowser(id, sock, bridgePort);
-    const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey(
-      { hash: 4, signature: 3 },
-      23,
-    );
-    b.fingerprint = fingerprintOf(Buffer.from(new X509Certificate(certPem).raw), 'sha-256')!;
-    b.dtls = new DtlsClient({
-      cert: certPem,
-      key: keyPem,
-      signatureHash,
-      transport: b.transport,
-      srtpProfiles,
-      extendedMasterSecret: true,
-    });
-    return b;
-  }
-
-  private onMessage(m: Buffer): void {
-    const b0 = m[0];
-    if (b0 <= 3) {
-      if (parseStun(m)?.cls === STUN_CLASS_SUCCESS) this.stunSuccesses++;
-    } else if (b0 >= 20 && b0 <= 63) {
-      this.transport.onData(m, ['127.0.0.1', this.bridgePort]);
-    } else if (b0 >= 128 && b0 <= 191) {
-      if (isRtcp(m)) this.onRtcp(m);
-      else this.rtp.push(m);
-    }
-  }
-
-  private onRtcp(m: Buffer): void {
+  protected override onRtcp(m: Buffer): void {
     if (!this.srtpIn) return;
     const len = this.srtpIn.unprotectRtcp(m, m.length);
     if (len < 0) return;
@@ -146,31 +74,6 @@ class FakeBrowser {
     });
   }
 
-  async iceCheck(ufrag: string, pwd: string, remoteUfrag: string): Promise<void> {
-    const before = this.stunSuccesses;
-    const req = buildBindingRequest({
-      username: `${ufrag}:${remoteUfrag}`,
-      key: pwd,
-      priority: 2130706431,
-      useCandidate: true,
-      iceControlling: 42n,
-    });
-    this.sock.send(req, this.bridgePort, '127.0.0.1');
-    await waitFor(`${this.id} STUN success`, () => this.stunSuccesses > before);
-  }
-
-  async connectDtls(expectedProfile = 'AES_CM_128_HMAC_SHA1_80'): Promise<void> {
-    const connected = new Promise<void>((resolve) => this.dtls.onConnect.once(() => resolve()));
-    void this.dtls.connect().catch(() => {});
-    await connected;
-    const profile = SRTP_PROFILE_IDS[this.dtls.srtp.srtpProfile!];
-    assert.equal(profile, expectedProfile);
-    const { keyLength, saltLength } = srtpKeyLengths(profile);
-    const k = this.dtls.extractSessionKeys(keyLength, saltLength);
-    this.srtpOut = new SrtpSession(profile, Buffer.from(k.localKey), Buffer.from(k.localSalt));
-    this.srtpIn = new SrtpSession(profile, Buffer.from(k.remoteKey), Buffer.from(k.remoteSalt));
-  }
-
   sendRtp(ssrc: number, pt: number, seq: number, ts: number, payload: Buffer): void {
     const plain = Buffer.alloc(12 + payload.length);
     plain[0] = 0x80;
@@ -179,32 +82,19 @@ class FakeBrowser {
     plain.writeUInt32BE(ts, 4);
     plain.writeUInt32BE(ssrc, 8);
     payload.copy(plain, 12);
-    const out = Buffer.alloc(plain.length + 16);
-    const n = this.srtpOut!.protectRtp(plain, plain.length, out);
-    assert.ok(n > 0);
-    this.sock.send(out.subarray(0, n), this.bridgePort, '127.0.0.1');
+    this.send(plain);
   }
 
   sendRtcp(plain: Buffer): void {
-    const out = Buffer.alloc(plain.length + 20);
-    const n = this.srtpOut!.protectRtcp(plain, plain.length, out);
-    assert.ok(n > 0);
-    this.sock.send(out.subarray(0, n), this.bridgePort, '127.0.0.1');
+    this.send(plain, true);
   }
 
-  /** Decrypts received RTP datagram i (once: the replay window remembers it). */
+  /** Decrypts a received RTP datagram (once: the replay window remembers it). */
   decrypt(m: Buffer): { ssrc: number; seq: number; payload: Buffer } | null {
     const copy = Buffer.from(m);
     const len = this.srtpIn!.unprotectRtp(copy, copy.length);
     if (len < 0) return null;
     return { ssrc: rtpSsrc(copy), seq: rtpSeq(copy), payload: copy.subarray(12, len) };
-  }
-
-  close(): void {
-    try {
-      this.dtls.close();
-    } catch {}
-    this.sock.close();
   }
 }
 
@@ -214,7 +104,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
-  const browsers: FakeBrowser[] = [];
+  const browsers: MediaBrowser[] = [];
   t.after(async () => {
     for (const b of browsers) b.close();
     await bridge.close();
@@ -227,7 +117,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const B_VIDEO = 0xb2b2b2b2;
 
   async function join(id: string, sources: Array<{ ssrc: number; kind: 'audio' | 'video' }>, fingerprint?: string) {
-    const b = await FakeBrowser.create(id, bridge.mediaPort);
+    const b = await MediaBrowser.create(id, bridge.mediaPort);
     browsers.push(b);
     const alloc = bridgeAllocateReplySchema.parse(
       await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: id }),
@@ -385,7 +275,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
-  const browsers: FakeBrowser[] = [];
+  const browsers: MediaBrowser[] = [];
   t.after(async () => {
     for (const b of browsers) b.close();
     await bridge.close();
@@ -393,7 +283,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   });
 
   // mallory presents a certificate other than the one in her answer
-  const m = await FakeBrowser.create('mallory', bridge.mediaPort);
+  const m = await MediaBrowser.create('mallory', bridge.mediaPort);
   browsers.push(m);
   const alloc = bridgeAllocateReplySchema.parse(
     await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'mallory' }),
@@ -417,7 +307,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
 
   // carol does DTLS before focus configured her (the browser can be faster than the bus): she connects
   // when configure brings the fingerprint
-  const c = await FakeBrowser.create('carol', bridge.mediaPort);
+  const c = await MediaBrowser.create('carol', bridge.mediaPort);
   browsers.push(c);
   const ca = bridgeAllocateReplySchema.parse(
     await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'carol' }),
@@ -446,7 +336,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
-  const browsers: FakeBrowser[] = [];
+  const browsers: MediaBrowser[] = [];
   const rejections: unknown[] = [];
   const onRejection = (e: unknown) => rejections.push(e);
   process.on('unhandledRejection', onRejection);
@@ -458,7 +348,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   });
 
   async function join(id: string, profiles: Array<1 | 7>, sources: Array<{ ssrc: number; kind: 'audio' | 'video' }>) {
-    const b = await FakeBrowser.create(id, bridge.mediaPort, profiles);
+    const b = await MediaBrowser.create(id, bridge.mediaPort, profiles);
     browsers.push(b);
     const alloc = bridgeAllocateReplySchema.parse(
       await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: id }),

@@ -4,143 +4,46 @@
 // as RTX; alice's padding-only RTX probes are dropped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import dgram from 'node:dgram';
-import { X509Certificate } from 'node:crypto';
-import { CipherContext, DtlsClient, type Transport } from 'werift';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { Bridge } from '../../src/bridge/bridge.ts';
-import { createBridgeCertificate, fingerprintOf } from '../../src/bridge/certificate.ts';
-import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
-import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
+import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { FMT_PLI, RTCP_PSFB, RTCP_SR, fbMediaSsrc, forEachRtcp, writeNack, writeRr } from '../../src/bridge/packet/rtcp.ts';
-import {
-  findHeaderExtension,
-  isRtcp,
-  rtpHeaderLength,
-  rtpPayloadEnd,
-  rtpPayloadType,
-  rtpSeq,
-  rtpSsrc,
-  rtpTimestamp,
-} from '../../src/bridge/packet/rtp.ts';
+import { findHeaderExtension, rtpHeaderLength, rtpPayloadEnd, rtpPayloadType, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
 import { readTransportSeq, writeTransportSeq } from '../../src/bridge/packet/twcc.ts';
 import { unwrapRtx } from '../../src/bridge/packet/rtx.ts';
 import { createVp8Info, vp8Descriptor } from '../../src/bridge/packet/vp8.ts';
+import { FakeBrowser, sleep, waitFor as waitUntil } from '../helpers/fake-browser.ts';
 
 const CONF = 'conf';
 
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** The shared helper's wait, checking every 5 ms. */
+const waitFor = (what: string, cond: () => boolean, ms?: number) => waitUntil(what, cond, ms, 5);
 
-/** A fake browser: ICE, DTLS client, SRTP with the client keys; keeps what it receives decrypted. */
-class FakeBrowser {
-  readonly id: string;
-  readonly sock: dgram.Socket;
-  readonly bridgePort: number;
-  readonly transport: Transport;
-  dtls!: DtlsClient;
-  fingerprint = '';
-  srtpOut: SrtpSession | null = null;
-  srtpIn: SrtpSession | null = null;
+/** Keeps what it receives decrypted: RTP in arrival order, the PLIs' media SSRCs, sender reports. */
+class SimulcastBrowser extends FakeBrowser {
   /** Decrypted RTP received, in arrival order. */
   readonly rtp: Buffer[] = [];
   /** PLIs received: their media SSRCs. */
   readonly plis: number[] = [];
   /** Sender reports received (plain, 28 bytes each). */
   readonly srs: Buffer[] = [];
-  stunSuccesses = 0;
 
-  private constructor(id: string, sock: dgram.Socket, bridgePort: number) {
-    this.id = id;
-    this.sock = sock;
-    this.bridgePort = bridgePort;
-    const self = this;
-    this.transport = {
-      type: 'udp',
-      address: { address: '127.0.0.1', family: 'IPv4', port: sock.address().port },
-      closed: false,
-      onData: () => {},
-      send(buf: Buffer) {
-        self.sock.send(buf, self.bridgePort, '127.0.0.1');
-        return Promise.resolve();
-      },
-      close: () => Promise.resolve(),
-    };
-    sock.on('message', (m) => this.onMessage(m));
+  protected override onRtp(m: Buffer): void {
+    if (this.srtpIn === null) return;
+    const len = this.srtpIn.unprotectRtp(m, m.length);
+    if (len >= 0) this.rtp.push(Buffer.from(m.subarray(0, len)));
   }
 
-  static async create(id: string, bridgePort: number): Promise<FakeBrowser> {
-    const sock = await new Promise<dgram.Socket>((resolve) => {
-      const s = dgram.createSocket('udp4');
-      s.bind(0, '127.0.0.1', () => resolve(s));
+  protected override onRtcp(m: Buffer): void {
+    if (this.srtpIn === null) return;
+    const len = this.srtpIn.unprotectRtcp(m, m.length);
+    if (len < 0) return;
+    forEachRtcp(m, len, (off, _length, pt, fmt) => {
+      if (pt === RTCP_PSFB && fmt === FMT_PLI) this.plis.push(fbMediaSsrc(m, off));
+      if (pt === RTCP_SR) this.srs.push(Buffer.from(m.subarray(off, off + 28)));
     });
-    const b = new FakeBrowser(id, sock, bridgePort);
-    const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey({ hash: 4, signature: 3 }, 23);
-    b.fingerprint = fingerprintOf(Buffer.from(new X509Certificate(certPem).raw), 'sha-256')!;
-    b.dtls = new DtlsClient({ cert: certPem, key: keyPem, signatureHash, transport: b.transport, srtpProfiles: [1], extendedMasterSecret: true });
-    return b;
-  }
-
-  private onMessage(m: Buffer): void {
-    const b0 = m[0];
-    if (b0 <= 3) {
-      if (parseStun(m)?.cls === STUN_CLASS_SUCCESS) this.stunSuccesses++;
-    } else if (b0 >= 20 && b0 <= 63) {
-      this.transport.onData(m, ['127.0.0.1', this.bridgePort]);
-    } else if (b0 >= 128 && b0 <= 191 && this.srtpIn !== null) {
-      if (isRtcp(m)) {
-        const len = this.srtpIn.unprotectRtcp(m, m.length);
-        if (len < 0) return;
-        forEachRtcp(m, len, (off, _length, pt, fmt) => {
-          if (pt === RTCP_PSFB && fmt === FMT_PLI) this.plis.push(fbMediaSsrc(m, off));
-          if (pt === RTCP_SR) this.srs.push(Buffer.from(m.subarray(off, off + 28)));
-        });
-      } else {
-        const len = this.srtpIn.unprotectRtp(m, m.length);
-        if (len >= 0) this.rtp.push(Buffer.from(m.subarray(0, len)));
-      }
-    }
-  }
-
-  async iceCheck(ufrag: string, pwd: string, remoteUfrag: string): Promise<void> {
-    const before = this.stunSuccesses;
-    const req = buildBindingRequest({ username: `${ufrag}:${remoteUfrag}`, key: pwd, priority: 2130706431, useCandidate: true, iceControlling: 42n });
-    this.sock.send(req, this.bridgePort, '127.0.0.1');
-    await waitFor(`${this.id} STUN success`, () => this.stunSuccesses > before);
-  }
-
-  async connectDtls(): Promise<void> {
-    const connected = new Promise<void>((resolve) => this.dtls.onConnect.once(() => resolve()));
-    void this.dtls.connect().catch(() => {});
-    await connected;
-    const profile = SRTP_PROFILE_IDS[this.dtls.srtp.srtpProfile!];
-    const { keyLength, saltLength } = srtpKeyLengths(profile);
-    const k = this.dtls.extractSessionKeys(keyLength, saltLength);
-    this.srtpOut = new SrtpSession(profile, Buffer.from(k.localKey), Buffer.from(k.localSalt));
-    this.srtpIn = new SrtpSession(profile, Buffer.from(k.remoteKey), Buffer.from(k.remoteSalt));
-  }
-
-  /** Protects and sends plain RTP or RTCP. */
-  send(plain: Buffer, rtcp = false): void {
-    const out = Buffer.alloc(plain.length + 32);
-    const n = rtcp ? this.srtpOut!.protectRtcp(plain, plain.length, out) : this.srtpOut!.protectRtp(plain, plain.length, out);
-    assert.ok(n > 0);
-    this.sock.send(out.subarray(0, n), this.bridgePort, '127.0.0.1');
-  }
-
-  close(): void {
-    try {
-      this.dtls.close();
-    } catch {}
-    this.sock.close();
   }
 }
 
@@ -197,9 +100,9 @@ class Camera {
   /** Every packet sent, by layer and input seq. */
   readonly sent = new Map<string, Buffer>();
 
-  private readonly browser: FakeBrowser;
+  private readonly browser: SimulcastBrowser;
 
-  constructor(browser: FakeBrowser) {
+  constructor(browser: SimulcastBrowser) {
     this.browser = browser;
   }
 
@@ -279,15 +182,15 @@ test('bridge simulcast: rid layers in, one continuous stream out, layer switch a
     certificate: await createBridgeCertificate(),
   });
   const port = await bridge.udp.bind('127.0.0.1', 0);
-  const browsers: FakeBrowser[] = [];
+  const browsers: SimulcastBrowser[] = [];
   t.after(async () => {
     for (const b of browsers) b.close();
     await bridge.close();
     await bus.close();
   });
 
-  async function join(id: string, sources: Parameters<Bridge['configure']>[0]['sources']): Promise<FakeBrowser> {
-    const b = await FakeBrowser.create(id, port);
+  async function join(id: string, sources: Parameters<Bridge['configure']>[0]['sources']): Promise<SimulcastBrowser> {
+    const b = await SimulcastBrowser.create(id, port, [1]);
     browsers.push(b);
     const alloc = bridge.allocate(CONF, id);
     await b.iceCheck(alloc.ufrag, alloc.pwd, `${id}u`);

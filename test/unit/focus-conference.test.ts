@@ -8,6 +8,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startFocus } from '../../src/focus/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
+import { ANSWER_FINGERPRINT, ANSWER_ICE_PWD, answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent' } });
@@ -41,46 +42,6 @@ function fakeBridge(bus: MemoryBus, bridgeId: string, calls: Call[]): void {
   bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
 }
 
-type Own = { audio?: number; video?: number; screen?: number };
-
-/** Chrome-like answer: sendonly with ssrcs on 0/1/2 (when it has them), recvonly/inactive elsewhere. */
-function answerFor(offerSdp: string, own: Own, ice = 'brwsr'): string {
-  const offer = sdpTransform.parse(offerSdp);
-  const fp = Array(32).fill('CD').join(':');
-  const media = offer.media.map((m) => {
-    const mid = String(m.mid);
-    const ownSsrc = mid === '0' ? own.audio : mid === '1' ? own.video : mid === '2' ? own.screen : undefined;
-    const direction = mid === '0' || mid === '1' || mid === '2' ? (ownSsrc ? 'sendonly' : 'inactive') : m.direction === 'sendonly' ? 'recvonly' : 'inactive';
-    return {
-      type: m.type,
-      port: 9,
-      protocol: m.protocol,
-      payloads: m.payloads,
-      rtp: m.rtp,
-      fmtp: m.fmtp,
-      rtcpFb: m.rtcpFb,
-      ext: m.ext,
-      connection: { version: 4, ip: '0.0.0.0' },
-      iceUfrag: ice,
-      icePwd: 'browserpasswordbrowserpass',
-      fingerprint: { type: 'sha-256', hash: fp },
-      setup: 'active',
-      mid,
-      direction,
-      rtcpMux: 'rtcp-mux',
-      ...(ownSsrc ? { ssrcs: [{ id: ownSsrc, attribute: 'cname', value: 'browsercname' }] } : {}),
-    };
-  });
-  return sdpTransform.write({
-    version: 0,
-    origin: { username: '-', sessionId: '99', sessionVersion: 2, netType: 'IN', ipVer: 4, address: '127.0.0.1' },
-    name: '-',
-    timing: { start: 0, stop: 0 },
-    groups: [{ type: 'BUNDLE', mids: media.map((m) => m.mid).join(' ') }],
-    media: media as any,
-  });
-}
-
 function offeredMlines(sdp: string): { mid: string; direction: string; ssrcs: number[] }[] {
   return sdpTransform.parse(sdp).media.map((m) => ({
     mid: String(m.mid),
@@ -97,7 +58,7 @@ describe('focus renegotiation', () => {
 
   const join = (id: string) => bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: id });
   const leave = (id: string) => bus.request(subjects.focusLeave, { conferenceId: CONF, participantId: id });
-  const answer = (id: string, offer: SignalOffer, own: Own) =>
+  const answer = (id: string, offer: SignalOffer, own: OwnSsrcs) =>
     bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: id, sdp: answerFor(offer.sdp, own), version: offer.version });
   const offersFor = (id: string) => offers.filter((o) => o.participantId === id);
   const lastOffer = (id: string) => offersFor(id).at(-1)!;
@@ -131,8 +92,8 @@ describe('focus renegotiation', () => {
         conferenceId: CONF,
         endpointId: 'A',
         remoteUfrag: 'brwsr',
-        remotePwd: 'browserpasswordbrowserpass',
-        remoteFingerprint: { algorithm: 'sha-256', value: Array(32).fill('CD').join(':') },
+        remotePwd: ANSWER_ICE_PWD,
+        remoteFingerprint: { algorithm: 'sha-256', value: ANSWER_FINGERPRINT },
         sources: [
           { ssrc: 1001, kind: 'audio' },
           { ssrc: 1002, kind: 'video', role: 'video' },
