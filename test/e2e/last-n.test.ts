@@ -7,8 +7,7 @@ import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Part
 import { useServerAndBrowser, useTalkingBrowser } from '../helpers/e2e.ts';
 
 describe('last-N = 1: only the most recent speaker is received', () => {
-  // with two media workers: levels heard by either reach the speaker worker, which orders last-N for both
-  const suite = useServerAndBrowser({ TERTULIA_LAST_N: '1', TERTULIA_MEDIA_WORKERS: '2' });
+  const suite = useServerAndBrowser({ TERTULIA_LAST_N: '1' });
   const talkers = useTalkingBrowser();
   let ana: Participant, ben: Participant, caro: Participant;
 
