@@ -19,14 +19,9 @@ import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
-import { SendSideBwe } from './bwe/send-side-bwe.ts';
-import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers } from './downlink.ts';
+import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers, createDownlinkEstimator } from './downlink.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
-/** Where a receiver's bandwidth estimate starts (probes find more), and its ceiling. */
-export const DOWNLINK_START_BPS = 1_000_000;
-export const DOWNLINK_MAX_BPS = 10_000_000;
-export const DOWNLINK_MIN_BPS = 100_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
 export const TWCC_FEEDBACK_INTERVAL_MS = 50;
 /** How often each conference's dominant speaker is re-evaluated. */
@@ -255,7 +250,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
-      ep.bwe = new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS, periodicProbes: false });
+      ep.bwe = createDownlinkEstimator();
       this.onSrtpReady(ep, keys);
       this.log.info(
         { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },

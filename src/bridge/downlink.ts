@@ -1,12 +1,13 @@
 // The control loop per receiver (bridge -> browser direction): which simulcast layer of each camera it gets
 // (its bandwidth estimate and tile sizes decide, see simulcast/layer-selector.ts), keyframe re-requests while
-// a rewriter waits for a switch, and paced bandwidth probes. Runs from timers, never per packet.
+// a rewriter waits for a switch, paced bandwidth probes, and the estimator each receiver gets. Runs from timers, never per packet.
 import type { Conference } from './conference.ts';
 import type { Endpoint, Source } from './endpoint.ts';
 import type { OutStream } from './out-stream.ts';
 import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
 import { LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
+import { SendSideBwe } from './bwe/send-side-bwe.ts';
 
 /** How often layers are re-allocated. */
 export const ALLOCATION_INTERVAL_MS = 250;
@@ -15,7 +16,18 @@ const DEFAULT_TILE = { width: 1280, height: 720 };
 /** Probe packets are sent in bursts this far apart (the probe's send rate is measured over them). */
 const PROBE_STEP_MS = 5;
 
-const selectors = new WeakMap<Endpoint, LayerSelector>();
+/** Where a receiver's bandwidth estimate starts (probes find more), its floor and its ceiling. */
+const DOWNLINK_START_BPS = 1_000_000;
+const DOWNLINK_MIN_BPS = 100_000;
+const DOWNLINK_MAX_BPS = 10_000_000;
+
+/**
+ * The estimate of one receiver's downlink (made where the bridge sends to it). No periodic probes: the
+ * allocation asks for one (wantProbe) when the receiver's tiles want more than the estimate.
+ */
+export function createDownlinkEstimator(): SendSideBwe {
+  return new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS, periodicProbes: false });
+}
 
 /** A receiver's target layer of one simulcast source changed. */
 export interface LayerChange {
@@ -64,11 +76,7 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
     // the largest tiles first: the stage before the filmstrip
     const order = demands.map((_, i) => i).sort((a, b) => demands[b].tileWidth * demands[b].tileHeight - demands[a].tileWidth * demands[a].tileHeight);
     const sortedDemands = order.map((i) => demands[i]);
-    let selector = selectors.get(ep);
-    if (selector === undefined) {
-      selector = new LayerSelector();
-      selectors.set(ep, selector);
-    }
+    const selector = (ep.layerSelector ??= new LayerSelector());
     const estimate = ep.bwe !== null ? ep.bwe.estimateBps() : Infinity;
     selector.allocate(estimate, sortedDemands, nowMs);
     if (ep.bwe !== null) {
@@ -108,7 +116,7 @@ export class ProbeSender {
     if (ep.bwe === null || !ep.connected || this.active.has(ep)) return;
     let stream: OutStream | null = null;
     for (const st of ep.outStreams.values()) {
-      if (st.source.rtxOutSsrc !== 0 && isForwarded(st.source, ep)) {
+      if (st.source.rtxOutSsrc !== 0 && st.source.subscribers.includes(ep)) {
         stream = st;
         break;
       }
@@ -136,6 +144,3 @@ export class ProbeSender {
   }
 }
 
-function isForwarded(source: Source, ep: Endpoint): boolean {
-  return source.subscribers.includes(ep);
-}

@@ -9,6 +9,7 @@ import type { TwccRecorder } from './packet/twcc.ts';
 import type { SendSideBwe } from './bwe/send-side-bwe.ts';
 import type { OutStream } from './out-stream.ts';
 import type { RateMeter } from './simulcast/rate-meter.ts';
+import type { LayerSelector } from './simulcast/layer-selector.ts';
 
 /** How large a receiver shows one video source it receives (0x0: not on screen). */
 export interface VideoConstraint {
@@ -109,6 +110,8 @@ export class Endpoint {
   /** The transport-wide sequence number of the next packet sent to it, and the estimate of its downlink. */
   twSeq = 0;
   bwe: SendSideBwe | null = null;
+  /** Picks the simulcast layers it receives (made at the first allocation). */
+  layerSelector: LayerSelector | null = null;
   /** What it receives, by the source's SSRC (kept across subscriber rebuilds: rewriter state lives here). */
   readonly outStreams = new Map<number, OutStream>();
 

@@ -5,8 +5,8 @@
 // fixed worker (its egress worker); a packet received elsewhere reaches it through a PacketRing.
 // What one worker learns about an endpoint (selected address, SRTP keys, disconnect) goes to the others.
 import { SrtpSession } from '../packet/srtp.ts';
-import { Bridge, DOWNLINK_MAX_BPS, DOWNLINK_MIN_BPS, DOWNLINK_START_BPS, type BridgeOptions } from '../bridge.ts';
-import { SendSideBwe } from '../bwe/send-side-bwe.ts';
+import { Bridge, type BridgeOptions } from '../bridge.ts';
+import { createDownlinkEstimator } from '../downlink.ts';
 import type { Conference } from '../conference.ts';
 import type { DtlsSrtpKeys } from '../dtls.ts';
 import type { Endpoint, Source } from '../endpoint.ts';
@@ -260,7 +260,7 @@ export class WorkerBridge extends Bridge {
         ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
         ep.connected = ep.address !== null;
         // this worker may be the one that sends to it: the estimate of its downlink lives here then
-        ep.bwe ??= new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS, periodicProbes: false });
+        ep.bwe ??= createDownlinkEstimator();
       }
     } finally {
       this.applying = false;
