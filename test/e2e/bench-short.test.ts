@@ -2,20 +2,13 @@
 // DTLS, SRTP) at light load must forward with under 1% loss and no errors. Never asserts timing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { runNode } from '../helpers/node-child.ts';
 
 const ROOT = path.join(import.meta.dirname, '..', '..');
 
 async function benchShort(...args: string[]): Promise<void> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', 'bench/run.ts', '--short', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  const { code, output } = await runNode(['bench/run.ts', '--short', ...args], { cwd: ROOT });
   assert.equal(code, 0, output);
   assert.match(output, /\| meeting-3 \| 3 \|/);
   assert.match(output, /\| webinar-10 \| 10 \|/);

@@ -4,8 +4,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import type { Page } from 'playwright-core';
-import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 
@@ -17,24 +16,6 @@ function iptablesUsable(): string | null {
   } catch {
     return 'iptables is not usable here';
   }
-}
-
-/** The protocols of the nominated, succeeded candidate pair: [local, remote]. */
-async function selectedPair(page: Page): Promise<{ local: string; remote: string; localType: string } | null> {
-  return await page.evaluate(async () => {
-    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    if (!pc) return null;
-    const stats = await pc.getStats();
-    let pairId: string | undefined;
-    stats.forEach((s: any) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair: any = pairId ? stats.get(pairId) : [...stats.values()].find((s: any) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
-    if (!pair) return null;
-    const local: any = stats.get(pair.localCandidateId);
-    const remote: any = stats.get(pair.remoteCandidateId);
-    return { local: local?.protocol ?? '?', remote: remote?.protocol ?? '?', localType: local?.tcpType ?? '' };
-  });
 }
 
 const skip = iptablesUsable();
@@ -81,7 +62,7 @@ for (const workers of [1, 2]) {
     test('the selected candidate pair is TCP on both sides', async () => {
       for (const p of people) {
         const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
-        assert.deepEqual({ local: pair!.local, remote: pair!.remote }, { local: 'tcp', remote: 'tcp' }, `${p.name}: ${JSON.stringify(pair)}`);
+        assert.deepEqual({ local: pair!.localProtocol, remote: pair!.remoteProtocol }, { local: 'tcp', remote: 'tcp' }, `${p.name}: ${JSON.stringify(pair)}`);
       }
     });
   });

@@ -5,25 +5,10 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import type { Browser } from 'playwright-core';
+import { launchBrowser, joinThroughUi, newParticipant, remoteStats, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
 import { createNatSetup, inNs, netnsUnavailable, type NatSetup } from '../helpers/netns.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-
-async function selectedRemote(page: Page): Promise<{ address: string; protocol: string } | null> {
-  return await page.evaluate(async () => {
-    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    if (!pc) return null;
-    const stats = await pc.getStats();
-    let pairId: string | undefined;
-    stats.forEach((s: any) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair: any = pairId ? stats.get(pairId) : undefined;
-    const remote: any = pair ? stats.get(pair.remoteCandidateId) : undefined;
-    return remote ? { address: remote.address ?? remote.ip, protocol: remote.protocol } : null;
-  });
-}
 
 const skip = netnsUnavailable();
 
@@ -71,8 +56,8 @@ describe('a bridge behind NAT announces its public address', { skip: skip ?? fal
         (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
         60_000,
       );
-      const remote = await waitUntil(`${p.name}'s selected pair`, () => selectedRemote(p.page), (v) => v !== null, 10_000);
-      assert.deepEqual(remote, { address: nat!.publicAddress, protocol: 'udp' });
+      const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
+      assert.deepEqual({ address: pair!.remoteAddress, protocol: pair!.remoteProtocol }, { address: nat!.publicAddress, protocol: 'udp' });
     }
   });
 });
@@ -124,8 +109,8 @@ describe('a bridge behind NAT learns its public address from STUN', { skip: skip
     for (const p of people) {
       const other = people.find((o) => o !== p)!.name;
       await waitUntil(`${p.name} to get media from ${other}`, () => remoteStats(p.page), (s) => (s[other]?.framesDecoded ?? 0) > 10, 60_000);
-      const remote = await waitUntil(`${p.name}'s selected pair`, () => selectedRemote(p.page), (v) => v !== null, 10_000);
-      assert.deepEqual(remote, { address: nat!.publicAddress, protocol: 'udp' });
+      const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
+      assert.deepEqual({ address: pair!.remoteAddress, protocol: pair!.remoteProtocol }, { address: nat!.publicAddress, protocol: 'udp' });
     }
   });
 });

@@ -4,24 +4,8 @@
 // no REMB; without the feedback (checked by turning it off once) the estimate stays near the start rate.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Page } from 'playwright-core';
-import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
-
-/** availableOutgoingBitrate of the selected candidate pair (bit/s), 0 before there is one. */
-async function outgoingEstimate(page: Page): Promise<number> {
-  return await page.evaluate(async () => {
-    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    if (!pc) return 0;
-    const stats = await pc.getStats();
-    let pairId: string | undefined;
-    stats.forEach((s: any) => {
-      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
-    });
-    const pair: any = pairId ? stats.get(pairId) : undefined;
-    return pair?.availableOutgoingBitrate ?? 0;
-  });
-}
 
 describe('transport-cc feedback to senders', () => {
   const suite = useServerAndBrowser();
@@ -41,7 +25,7 @@ describe('transport-cc feedback to senders', () => {
 
   test("each sender's bandwidth estimate rises above 1 Mbit/s", async () => {
     for (const p of people) {
-      const bps = await waitUntil(`${p.name}'s availableOutgoingBitrate above 1 Mbit/s`, () => outgoingEstimate(p.page), (v) => v > 1_000_000, 60_000);
+      const bps = await waitUntil(`${p.name}'s availableOutgoingBitrate above 1 Mbit/s`, async () => (await selectedPair(p.page))?.availableOutgoingBitrate ?? 0, (v) => v > 1_000_000, 60_000);
       assert.ok(bps > 1_000_000, `${p.name}: ${bps}`);
     }
   });

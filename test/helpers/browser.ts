@@ -99,3 +99,37 @@ export async function waitUntil<T>(what: string, read: () => Promise<T>, check: 
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The selected (or nominated and succeeded) candidate pair of the meeting's peer connection. */
+export interface SelectedPair {
+  localProtocol: string;
+  localTcpType: string;
+  remoteProtocol: string;
+  remoteAddress: string;
+  /** Bit/s, 0 before the browser has an estimate. */
+  availableOutgoingBitrate: number;
+}
+
+/** The meeting's selected candidate pair from getStats, null before there is one. */
+export async function selectedPair(page: Page): Promise<SelectedPair | null> {
+  return await page.evaluate(async () => {
+    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
+    if (!pc) return null;
+    const stats = await pc.getStats();
+    let pairId: string | undefined;
+    stats.forEach((s: any) => {
+      if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
+    });
+    const pair: any = pairId ? stats.get(pairId) : [...stats.values()].find((s: any) => s.type === 'candidate-pair' && s.nominated && s.state === 'succeeded');
+    if (!pair) return null;
+    const local: any = stats.get(pair.localCandidateId);
+    const remote: any = stats.get(pair.remoteCandidateId);
+    return {
+      localProtocol: local?.protocol ?? '?',
+      localTcpType: local?.tcpType ?? '',
+      remoteProtocol: remote?.protocol ?? '?',
+      remoteAddress: remote?.address ?? remote?.ip ?? '',
+      availableOutgoingBitrate: pair.availableOutgoingBitrate ?? 0,
+    };
+  });
+}

@@ -4,21 +4,15 @@
 // so forwarding, NACKs and RTCP cross between workers.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import path from 'node:path';
+import { runNode } from '../helpers/node-child.ts';
 
 test('bridge with 2 media workers passes the bridge-media test', { timeout: 180_000 }, async () => {
   const file = path.join(import.meta.dirname, 'bridge-media.test.ts');
-  const args = ['--disable-warning=ExperimentalWarning', '--test', '--test-reporter=spec', file];
-  const child = spawn(process.execPath, args, {
-    // without NODE_TEST_CONTEXT: a test runner started from a test would otherwise refuse to run files
+  // without NODE_TEST_CONTEXT: a test runner started from a test would otherwise refuse to run files
+  const { code, output } = await runNode(['--test', '--test-reporter=spec', file], {
     env: { ...process.env, NODE_TEST_CONTEXT: undefined, TEST_MEDIA_WORKERS: '2' },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   assert.equal(code, 0, output);
   assert.match(output, /pass 3/);
 });
