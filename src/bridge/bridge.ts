@@ -361,8 +361,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         const l = source.layers[layer];
         if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);
       };
-      // last-N with media workers passed locally but not reliably in CI (a receiver got no video): off there
-      if (this.config.mediaWorkers === 1) conference.lastN = this.config.lastN;
+      conference.lastN = this.config.lastN;
       this.conferences.set(conferenceId, conference);
     }
     let ufrag = credentials?.ufrag ?? '';

@@ -175,7 +175,18 @@ export class Conference {
     for (const s of this.sources.values()) if (s.kind === 'video' && !s.isRtx) before.set(s, s.subscribers);
     this.rebuildSubscribers();
     const gained: Source[] = [];
-    for (const [s, old] of before) if (s.subscribers.some((e) => !old.includes(e))) gained.push(s);
+    for (const [s, old] of before) {
+      let gainedOne = false;
+      for (let i = 0; i < s.subscribers.length; i++) {
+        const e = s.subscribers[i];
+        if (old.includes(e)) continue;
+        gainedOne = true;
+        // a simulcast stream coming back: its rewriter (kept while left out) restarts at a keyframe; the
+        // media worker that sends to the receiver asks for it
+        if (e.egress < 0) s.outStreams[i]?.rewriter?.restartAtKeyframe();
+      }
+      if (gainedOne) gained.push(s);
+    }
     return gained;
   }
 

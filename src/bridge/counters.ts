@@ -12,6 +12,10 @@ export class BridgeCounters {
   stunOut = 0;
   rtpOut = 0;
   rtcpOut = 0;
+  /**
+   * Failed sends, counted on the sends that ask for a completion callback: one in SEND_ERROR_SAMPLE
+   * (a callback costs Node a nextTick per datagram). Non-zero means sends fail; the true number is ~16 times it.
+   */
   sendErrors = 0;
 
   retransmits = 0;

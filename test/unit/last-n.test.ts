@@ -75,3 +75,37 @@ test("last-N keeps a receiver's stage (its largest tile) and every screen share"
   assert.equal(subs(33), 'a,b');
   assert.equal(subs(3), '', 'its camera still follows last-N');
 });
+
+test('last-N: a simulcast camera coming back to a receiver restarts at a keyframe of its layer', () => {
+  const c = new Conference('c');
+  c.lastN = 1;
+  const keyframes: number[] = [];
+  c.onKeyframeNeeded = (_source, layer) => keyframes.push(layer);
+  const eps = ['a', 'b', 'x'].map((id) => new Endpoint(id, c, `${id}u`, 'p'.repeat(24), 0));
+  for (const ep of eps) c.endpoints.set(ep.id, ep);
+  const [a, b, x] = eps;
+  c.setSources(a, [{ ssrc: 1, kind: 'video', rids: ['q', 'h', 'f'] }]);
+  c.setSources(b, [{ ssrc: 2, kind: 'video' }]);
+  for (const ep of [b, x]) c.setSubscriptions(ep, [1, 2].filter((s) => c.sources.get(s)!.owner !== ep));
+  const order = (ids: string[]) => c.applySpeakerOrder(ids);
+  order(['a', 'b', 'x']);
+  const rw = x.outStreams.get(1)!.rewriter!;
+  rw.setTarget(2);
+  rw.currentLayer = 2; // as after the keyframe of layer 2 arrived
+  keyframes.length = 0;
+  order(['b', 'a', 'x']);
+  assert.equal(c.sources.get(1)!.subscribers.includes(x), false, 'x no longer gets a');
+  assert.equal(x.outStreams.get(1)!.rewriter, rw, 'its rewriter is kept (numbering continues)');
+  order(['a', 'b', 'x']);
+  assert.equal(c.sources.get(1)!.subscribers.includes(x), true);
+  assert.equal(rw.currentLayer, -1, 'nothing forwarded until a keyframe');
+  assert.deepEqual(keyframes, [2], 'a keyframe of the layer x had is asked for');
+  // with media workers only the worker that sends to x asks
+  order(['b', 'a', 'x']);
+  x.egress = 1;
+  rw.currentLayer = 2;
+  keyframes.length = 0;
+  order(['a', 'b', 'x']);
+  assert.deepEqual(keyframes, []);
+  assert.equal(rw.currentLayer, 2);
+});

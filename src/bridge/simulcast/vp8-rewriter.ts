@@ -84,6 +84,15 @@ export class Vp8Rewriter {
     return this.targetLayer >= 0 && this.targetLayer !== this.currentLayer;
   }
 
+  /**
+   * The receiver got nothing of this stream for a while (last-N left the source out): its decoder needs a
+   * keyframe, so forwarding continues only from a keyframe of the target layer (numbering continues).
+   */
+  restartAtKeyframe(): void {
+    this.currentLayer = -1;
+    if (this.targetLayer >= 0) this.onKeyframeNeeded(this.targetLayer);
+  }
+
   /** Selects the spatial layer (-1: stop) and the highest temporal layer to forward. */
   setTarget(layer: number, temporal = ALL_TEMPORAL): void {
     this.targetTemporal = temporal;

@@ -6,6 +6,7 @@ import type { Config } from '../../config/config.ts';
 import { createLogger } from '../../log.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing } from './packet-ring.ts';
+import { RingConsumer } from './ring-consumer.ts';
 import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
 
 export interface MediaWorkerData {
@@ -75,25 +76,12 @@ function main(): void {
     sendPeerUpdate: (update) => post({ type: 'peer', update }),
   });
 
-  let closed = false;
   const incoming: PacketRing[] = [];
-  // consume every incoming ring: drain, then sleep until the producer notifies (yield between batches)
   for (let from = 0; from < data.workerCount; from++) {
     const sab = data.rings[from][me];
-    if (sab === null) continue;
-    const ring = new PacketRing(sab);
-    incoming.push(ring);
-    const views = ring.slotViews();
-    const loop = async () => {
-      while (!closed) {
-        ring.drain(bridge.onPeerPacket, views);
-        const wait = ring.waitForData();
-        if (wait === null) await new Promise<void>((r) => setImmediate(r));
-        else await wait;
-      }
-    };
-    void loop();
+    if (sab !== null) incoming.push(new PacketRing(sab));
   }
+  const consumer = new RingConsumer(incoming, bridge.onPeerPacket);
 
   const tick = setInterval(() => {
     try {
@@ -137,8 +125,7 @@ function main(): void {
           post({ type: 'counters', id: m.id, counters: bridge.counters.snapshot() });
           break;
         case 'close':
-          closed = true;
-          for (const ring of incoming) ring.wake(); // ends the consumer loops
+          consumer.close();
           clearInterval(tick);
           void bridge.close().then(() => post({ type: 'closed' }));
           break;

@@ -1,10 +1,13 @@
 // A single-producer single-consumer ring of packets in a SharedArrayBuffer: how one media worker hands a
 // decrypted RTP packet to another worker that encrypts and sends it to its share of the receivers.
 // No allocation per packet; the consumer sleeps in Atomics.waitAsync and is woken by the producer's flush()
-// (one notify per burst of packets: the producer flushes once per event-loop turn).
+// (one notify per burst of packets: the producer flushes once per event-loop turn, and only when the
+// consumer said it is going to sleep: a notify costs a task posted to the other thread).
 
 const HEAD = 0;
 const TAIL = 1;
+/** 1 while the consumer sleeps (or is about to): the producer must notify. */
+const SLEEPING = 2;
 const HEADER_INTS = 16; // head and tail on their own cache line, away from the slots
 /** Slot: u16 length, u16 reserved, u32 conference number, u32 source SSRC, then the packet. */
 const SLOT_META = 12;
@@ -56,7 +59,12 @@ export class PacketRing {
 
   /** Producer: wakes the consumer (once per burst of pushes, not per packet: fewer wake-ups, same order). */
   flush(): void {
-    Atomics.notify(this.ctl, HEAD, 1);
+    // Lost wake-ups cannot happen: the consumer sets SLEEPING before it waits on HEAD being what it saw,
+    // and the producer stores HEAD before it reads SLEEPING (Atomics are sequentially consistent).
+    if (Atomics.load(this.ctl, SLEEPING) !== 0) {
+      Atomics.store(this.ctl, SLEEPING, 0);
+      Atomics.notify(this.ctl, HEAD, 1);
+    }
   }
 
   /**
@@ -94,15 +102,19 @@ export class PacketRing {
     return views;
   }
 
-  /** Wakes a consumer waiting in waitForData (to let it see that it should stop). */
+  /** Consumer side: ends its own waits in waitForData (it is awake again, or stops); producers need not notify. */
   wake(): void {
+    Atomics.store(this.ctl, SLEEPING, 0);
     Atomics.notify(this.ctl, HEAD);
   }
 
   /** Consumer: resolves when the producer has pushed past what was seen (at once if it already has). */
   waitForData(): Promise<unknown> | null {
     const ctl = this.ctl;
+    Atomics.store(ctl, SLEEPING, 1);
     const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, HEAD, ctl[TAIL]);
-    return r.async ? r.value : null;
+    if (r.async) return r.value;
+    Atomics.store(ctl, SLEEPING, 0);
+    return null;
   }
 }

@@ -134,7 +134,9 @@ export class MediaWorkerPool {
   private onMessage(from: number, m: FromWorker, onEvent: (subject: string, payload: Json) => void): void {
     if (m.type === 'event') onEvent(m.subject, m.payload);
     else if (m.type === 'peer') {
-      for (const [i, w] of this.workers.entries()) if (i !== from) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
+      // an egress claim goes to every worker, the claimer too: all apply the claims in the same order
+      const toAll = m.update.kind === 'egress';
+      for (const [i, w] of this.workers.entries()) if (i !== from || toAll) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
     } else if (m.type === 'applied') {
       const p = this.pendingOps.get(m.id);
       if (p && --p.left === 0) {

@@ -27,7 +27,7 @@ export type PeerUpdate =
   | { kind: 'levels'; samples: number[] }
   /** The speaker worker's last-N order of a conference (endpoint ids, recent speakers first). */
   | { kind: 'order'; conferenceId: string; order: string[] }
-  /** The endpoint is connected over ICE-TCP to `worker`, which sends it everything from now on. */
+  /** `worker` sends the endpoint everything from now on (it receives from it; the control thread echoes this to every worker). */
   | { kind: 'egress'; conferenceId: string; endpointId: string; worker: number }
   /** Plain RTCP for an endpoint connected over TCP (the TCP worker protects and sends it). */
   | { kind: 'rtcp'; conferenceId: string; endpointId: string; packet: Uint8Array };
@@ -162,9 +162,11 @@ export class WorkerBridge extends Bridge {
     ep.local = true;
     super.iceCheckPassed(ep, address, port, useCandidate);
     if (ep.address !== null && `${ep.address}:${ep.port}` !== before) {
-      if (ep.port > 0xffff && ep.egress >= 0) {
-        // over TCP: only this worker can reach it, so it becomes its egress worker
-        ep.egress = -1;
+      // The worker that receives an endpoint should also send to it: its feedback (transport-cc, NACKs,
+      // keyframe requests) then needs no relaying. Claimed while nothing was sent to it yet (the SRTP sender
+      // state of its streams has no owner yet), and always over TCP (only this worker can reach it). The
+      // control thread orders the claims and tells every worker, this one included, who won.
+      if (ep.egress >= 0 && (ep.port > 0xffff || ep.srtpOut === null)) {
         this.sendPeerUpdate({ kind: 'egress', conferenceId: ep.conference.id, endpointId: ep.id, worker: this.workerIndex });
       }
       this.sendPeerUpdate({ kind: 'address', conferenceId: ep.conference.id, endpointId: ep.id, address: ep.address, port: ep.port });
