@@ -1,7 +1,8 @@
 # Sourced by ./tertulia and scripts/test. Makes sure this checkout can run:
 #  - a Node.js >= 22.12 (installs one from the npm registry into .tools/ when the system's is older),
 #  - the npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
-#  - the built web app (dist/web, rebuilt when src/web changed).
+#  - the built web app (dist/web, rebuilt when src/web changed),
+#  - the bridge's optional native send module (native/build, when a C compiler is there).
 # Exports TERTULIA_NODE (the node binary to use) and puts it first on PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,6 +42,8 @@ if ! [ -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_
   log "installing npm dependencies"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
+
+bash "$ROOT/scripts/build-native.sh" "$TERTULIA_NODE"
 
 web_stale() {
   [ -f "$ROOT/dist/web/index.html" ] || return 0

@@ -93,6 +93,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         this.log.warn({ err: error.message }, 'media socket error');
       },
       opts.reusePort ?? false,
+      opts.config.nativeSend,
     );
     this.router = new Router(this);
     this.feedbackTimer = setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS);

@@ -14,6 +14,7 @@ import {
   bridgeSubscribeSchema,
   subjects,
 } from '../protocol/bus-messages.ts';
+import { nativeUdp } from './native/udp-batch.ts';
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
 import type { BridgeCounters } from './counters.ts';
@@ -192,7 +193,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   announceTimer.unref();
   tickTimer.unref();
 
-  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount }, 'bridge started');
+  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount, batchedSends: opts.config.nativeSend && nativeUdp() !== null }, 'bridge started');
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,7 +1,10 @@
 // The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler. Sends to a pseudo
-// port above 65535 go to the ICE-TCP connection it names (tcp-transport.ts).
+// port above 65535 go to the ICE-TCP connection it names (tcp-transport.ts). With the native module built
+// (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one callback leave together
+// in one sendmmsg call; otherwise each goes through dgram.
 import dgram from 'node:dgram';
 import type { BridgeCounters } from './counters.ts';
+import { MAX_BATCH, nativeUdp, SendBatch } from './native/udp-batch.ts';
 import type { TcpTransport } from './tcp-transport.ts';
 
 export interface DatagramSink {
@@ -31,10 +34,22 @@ export class UdpTransport {
   private readonly counters: BridgeCounters;
   private readonly onSent: (error: Error | null) => void;
   private sends = 0;
+  private readonly reusePort: boolean;
+  /** Set when the socket was opened natively (`nativeSend` and the module is built). */
+  private batch: SendBatch | null = null;
+  private readonly nativeSend: boolean;
   private closed = false;
 
-  constructor(sink: DatagramSink, counters: BridgeCounters, onSocketError: (error: Error) => void, reusePort = false) {
+  constructor(
+    sink: DatagramSink,
+    counters: BridgeCounters,
+    onSocketError: (error: Error) => void,
+    reusePort = false,
+    nativeSend = true,
+  ) {
     this.sink = sink;
+    this.reusePort = reusePort;
+    this.nativeSend = nativeSend;
     this.counters = counters;
     // Every address the bridge sends to is an IPv4 literal from a received datagram: skip dns.lookup
     // (and the extra tick it costs per send).
@@ -46,11 +61,26 @@ export class UdpTransport {
     };
   }
 
+  /** Whether datagrams leave in batches through the native module (after bind). */
+  get batched(): boolean {
+    return this.batch !== null;
+  }
+
   bind(address: string, port: number): Promise<number> {
+    const mod = this.nativeSend ? nativeUdp() : null;
+    let fd = -1;
+    if (mod !== null) {
+      try {
+        fd = mod.openUdp4(address, port, this.reusePort);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+      this.batch = new SendBatch(mod, fd);
+    }
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
       this.socket.once('error', onError);
-      this.socket.bind(port, address, () => {
+      const bound = () => {
         this.socket.off('error', onError);
         try {
           this.socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
@@ -60,7 +90,9 @@ export class UdpTransport {
         }
         this.port = this.socket.address().port;
         resolve(this.port);
-      });
+      };
+      if (fd >= 0) this.socket.bind({ fd }, bound);
+      else this.socket.bind(port, address, bound);
     });
   }
 
@@ -92,6 +124,17 @@ export class UdpTransport {
       else this.counters.sendErrors++;
       return;
     }
+    const batch = this.batch;
+    if (batch !== null) {
+      if (batch.count === MAX_BATCH) this.flush();
+      if (batch.add(buf, offset, length, port, address)) {
+        // the rest of this callback's datagrams join it; they leave when it returns
+        if (batch.count === 1) queueMicrotask(this.flush);
+        this.counters.packetsOut++;
+        this.counters.bytesOut += length;
+        return;
+      }
+    }
     try {
       if ((++this.sends & (SEND_ERROR_SAMPLE - 1)) === 0) this.socket.send(buf, offset, length, port, address, this.onSent);
       else this.socket.send(buf, offset, length, port, address);
@@ -102,8 +145,16 @@ export class UdpTransport {
     }
   }
 
+  /** Sends the queued datagrams (native batches only). */
+  readonly flush = (): void => {
+    const batch = this.batch;
+    if (batch === null || batch.count === 0 || this.closed) return;
+    this.counters.sendErrors += batch.flush();
+  };
+
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    this.flush();
     this.closed = true;
     return new Promise((resolve) => {
       try {

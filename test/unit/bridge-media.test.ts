@@ -30,6 +30,8 @@ import { FakeBrowser, sleep, waitFor } from '../helpers/fake-browser.ts';
 const BRIDGE = 'media';
 /** bridge-workers.test.ts runs this file again with media workers (their counters are up to 100 ms old). */
 const MEDIA_WORKERS = Number(process.env.TEST_MEDIA_WORKERS ?? '1');
+/** TEST_NATIVE_SEND=0: the bridge sends with Node's dgram even when the native module is built. */
+const NATIVE_SEND = process.env.TEST_NATIVE_SEND !== '0';
 const COUNTERS_LAG_MS = MEDIA_WORKERS > 1 ? 250 : 0;
 const CONF = 'conf';
 
@@ -102,7 +104,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, nativeSend: NATIVE_SEND });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: MediaBrowser[] = [];
   t.after(async () => {
@@ -273,7 +275,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, nativeSend: NATIVE_SEND });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
   const browsers: MediaBrowser[] = [];
   t.after(async () => {
@@ -334,7 +336,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, nativeSend: NATIVE_SEND });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: MediaBrowser[] = [];
   const rejections: unknown[] = [];

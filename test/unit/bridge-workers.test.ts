@@ -1,7 +1,8 @@
 // The bridge with two media workers (mediaWorkers: 2) must behave exactly as with one thread: the
 // bridge-media tests (DTLS-SRTP, forwarding, PLI, NACK from the buffer, mute, SR, REMB, GCM, DTLS garbage, fingerprint check)
 // run again against it. With SO_REUSEPORT the kernel spreads the fake browsers over the workers,
-// so forwarding, NACKs and RTCP cross between workers.
+// so forwarding, NACKs and RTCP cross between workers. The same test also runs with the bridge's TypeScript
+// send path (nativeSend off: one dgram send per datagram), which is what runs where the native module is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -12,6 +13,15 @@ test('bridge with 2 media workers passes the bridge-media test', { timeout: 180_
   // without NODE_TEST_CONTEXT: a test runner started from a test would otherwise refuse to run files
   const { code, output } = await runNode(['--test', '--test-reporter=spec', file], {
     env: { ...process.env, NODE_TEST_CONTEXT: undefined, TEST_MEDIA_WORKERS: '2' },
+  });
+  assert.equal(code, 0, output);
+  assert.match(output, /pass 3/);
+});
+
+test("bridge sending with Node's dgram (no native batches) passes the bridge-media test", { timeout: 180_000 }, async () => {
+  const file = path.join(import.meta.dirname, 'bridge-media.test.ts');
+  const { code, output } = await runNode(['--test', '--test-reporter=spec', file], {
+    env: { ...process.env, NODE_TEST_CONTEXT: undefined, TEST_NATIVE_SEND: '0' },
   });
   assert.equal(code, 0, output);
   assert.match(output, /pass 3/);

@@ -1,0 +1,161 @@
+// Tertulia's optional native module for the bridge's send path (Node-API, Linux): many datagrams in one
+// sendmmsg(2) call. Node's dgram has no batched send, and one socket.send() per forwarded packet costs
+// ~3 µs more than this on the project's benchmark machine (docs/BENCHMARKS.md). The bridge works the same
+// without it (src/bridge/native/udp-batch.ts falls back to dgram sends); scripts/build-native.sh builds it.
+//
+//   openUdp4(address, port, reusePort) -> fd   a non-blocking IPv4 UDP socket, bound (dgram then adopts it)
+//   sendBatch(fd, arena, offsets, lengths, addrs, ports, count) -> sent
+//       datagram i is arena[offsets[i] .. offsets[i] + lengths[i]) to addrs[i]:ports[i] (IPv4, host order);
+//       returns how many were sent (a datagram the kernel refuses is skipped; a full socket buffer stops).
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#define MAX_BATCH 256
+
+static napi_value throw_errno(napi_env env, const char* what, int err) {
+  char msg[160];
+  snprintf(msg, sizeof msg, "%s: %s", what, strerror(err));
+  const char* code = err == EADDRINUSE ? "EADDRINUSE" : err == EACCES ? "EACCES" : err == EADDRNOTAVAIL ? "EADDRNOTAVAIL" : NULL;
+  napi_throw_error(env, code, msg);
+  return NULL;
+}
+
+static napi_value OpenUdp4(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 3) {
+    napi_throw_type_error(env, NULL, "openUdp4(address, port, reusePort)");
+    return NULL;
+  }
+  char address[64];
+  size_t alen = 0;
+  int32_t port = 0;
+  bool reuse = false;
+  if (napi_get_value_string_utf8(env, a[0], address, sizeof address, &alen) != napi_ok ||
+      napi_get_value_int32(env, a[1], &port) != napi_ok || napi_get_value_bool(env, a[2], &reuse) != napi_ok ||
+      port < 0 || port > 65535) {
+    napi_throw_type_error(env, NULL, "openUdp4(address: string, port: 0..65535, reusePort: boolean)");
+    return NULL;
+  }
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons((uint16_t)port);
+  if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+    napi_throw_type_error(env, NULL, "openUdp4: not an IPv4 address");
+    return NULL;
+  }
+  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return throw_errno(env, "socket", errno);
+  int one = 1;
+  if (reuse && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "SO_REUSEPORT", err);
+  }
+  if (bind(fd, (struct sockaddr*)&sa, sizeof sa) != 0) {
+    int err = errno;
+    close(fd);
+    return throw_errno(env, "bind", err);
+  }
+  napi_value out;
+  napi_create_int32(env, fd, &out);
+  return out;
+}
+
+static bool typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
+  bool is = false;
+  napi_typedarray_type t;
+  napi_value ab;
+  size_t off;
+  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
+  if (napi_get_typedarray_info(env, v, &t, length, data, &ab, &off) != napi_ok) return false;
+  return t == want;
+}
+
+static napi_value SendBatch(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  int32_t fd = -1, count = 0;
+  void* arena = NULL;
+  size_t arenaLength = 0, n0 = 0, n1 = 0, n2 = 0, n3 = 0;
+  int32_t* offsets;
+  int32_t* lengths;
+  uint32_t* addrs;
+  uint16_t* ports;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 ||
+      napi_get_value_int32(env, a[0], &fd) != napi_ok ||
+      napi_get_arraybuffer_info(env, a[1], &arena, &arenaLength) != napi_ok ||
+      !typed(env, a[2], napi_int32_array, (void**)&offsets, &n0) ||
+      !typed(env, a[3], napi_int32_array, (void**)&lengths, &n1) ||
+      !typed(env, a[4], napi_uint32_array, (void**)&addrs, &n2) ||
+      !typed(env, a[5], napi_uint16_array, (void**)&ports, &n3) ||
+      napi_get_value_int32(env, a[6], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendBatch(fd, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)");
+    return NULL;
+  }
+  if (count < 0) count = 0;
+  if ((size_t)count > n0 || (size_t)count > n1 || (size_t)count > n2 || (size_t)count > n3) {
+    napi_throw_range_error(env, NULL, "sendBatch: count exceeds the arrays");
+    return NULL;
+  }
+  struct mmsghdr msgs[MAX_BATCH];
+  struct iovec iov[MAX_BATCH];
+  struct sockaddr_in to[MAX_BATCH];
+  int sent = 0, done = 0;
+  while (done < count) {
+    int n = 0;
+    for (; n < MAX_BATCH && done + n < count; n++) {
+      int i = done + n;
+      int32_t o = offsets[i], l = lengths[i];
+      // never read outside the arena
+      if (o < 0 || l < 0 || (size_t)o + (size_t)l > arenaLength) l = 0, o = 0;
+      iov[n].iov_base = (char*)arena + o;
+      iov[n].iov_len = (size_t)l;
+      memset(&to[n], 0, sizeof to[n]);
+      to[n].sin_family = AF_INET;
+      to[n].sin_port = htons(ports[i]);
+      to[n].sin_addr.s_addr = htonl(addrs[i]);
+      memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
+      msgs[n].msg_hdr.msg_name = &to[n];
+      msgs[n].msg_hdr.msg_namelen = sizeof to[n];
+      msgs[n].msg_hdr.msg_iov = &iov[n];
+      msgs[n].msg_hdr.msg_iovlen = 1;
+    }
+    int k = 0;
+    while (k < n) {
+      int r = sendmmsg(fd, msgs + k, (unsigned)(n - k), MSG_DONTWAIT);
+      if (r > 0) {
+        sent += r;
+        k += r;
+      } else if (r < 0 && errno == EINTR) {
+        continue;
+      } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
+        goto out; // the socket buffer is full: the rest is dropped (as the kernel would drop it)
+      } else {
+        k++; // this datagram is refused (bad address, too large): skip it, send the others
+      }
+    }
+    done += n;
+  }
+out:;
+  napi_value out;
+  napi_create_int32(env, sent, &out);
+  return out;
+}
+
+NAPI_MODULE_INIT() {
+  napi_value f;
+  napi_create_function(env, "openUdp4", NAPI_AUTO_LENGTH, OpenUdp4, NULL, &f);
+  napi_set_named_property(env, exports, "openUdp4", f);
+  napi_create_function(env, "sendBatch", NAPI_AUTO_LENGTH, SendBatch, NULL, &f);
+  napi_set_named_property(env, exports, "sendBatch", f);
+  return exports;
+}

@@ -1,0 +1,108 @@
+// The bridge's optional native send path (native/udp-batch.c, built by scripts/build-native.sh): datagrams
+// queued during one event-loop callback leave in one sendmmsg(2) call. When the module is not built (no C
+// compiler, not Linux) or `nativeSend` is off, UdpTransport sends each datagram with dgram as before.
+import { createRequire } from 'node:module';
+
+interface UdpBatchModule {
+  openUdp4(address: string, port: number, reusePort: boolean): number;
+  sendBatch(
+    fd: number,
+    arena: ArrayBuffer,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ): number;
+}
+
+let loaded: UdpBatchModule | null | undefined;
+
+/** The native module, or null when it is not built here (loaded once per thread). */
+export function nativeUdp(): UdpBatchModule | null {
+  if (loaded === undefined) {
+    try {
+      loaded = createRequire(import.meta.url)('../../../native/build/udp-batch.node') as UdpBatchModule;
+    } catch {
+      loaded = null;
+    }
+  }
+  return loaded;
+}
+
+/** Datagrams queued at most before a send (as many as one sendmmsg call of the module takes). */
+export const MAX_BATCH = 256;
+/** Largest datagram queued (bigger ones go through dgram). */
+export const BATCH_SLOT = 1536;
+
+/** IPv4 dotted quad -> 32-bit number; -1 when it is not one. */
+export function ipv4Number(address: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < address.length; i++) {
+    const c = address.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57 && digits < 3) {
+      part = part * 10 + (c - 48);
+      digits++;
+      if (part > 255) return -1;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return n * 256 + part;
+}
+
+/**
+ * Datagrams waiting for one sendmmsg: each is copied into its own slot of one arena (so the caller may reuse
+ * its buffer at once) with its destination. No allocation per datagram.
+ */
+export class SendBatch {
+  private readonly mod: UdpBatchModule;
+  private readonly fd: number;
+  private readonly arena = new ArrayBuffer(MAX_BATCH * BATCH_SLOT);
+  private readonly bytes = Buffer.from(this.arena);
+  private readonly offsets = new Int32Array(MAX_BATCH);
+  private readonly lengths = new Int32Array(MAX_BATCH);
+  private readonly addrs = new Uint32Array(MAX_BATCH);
+  private readonly ports = new Uint16Array(MAX_BATCH);
+  private readonly addressCache = new Map<string, number>();
+  count = 0;
+
+  constructor(mod: UdpBatchModule, fd: number) {
+    this.mod = mod;
+    this.fd = fd;
+    for (let i = 0; i < MAX_BATCH; i++) this.offsets[i] = i * BATCH_SLOT;
+  }
+
+  /** Queues buf[offset, offset + length) to address:port; false when it cannot be queued (send it otherwise). */
+  add(buf: Buffer, offset: number, length: number, port: number, address: string): boolean {
+    if (length > BATCH_SLOT || this.count === MAX_BATCH) return false;
+    let addr = this.addressCache.get(address);
+    if (addr === undefined) {
+      addr = ipv4Number(address);
+      if (this.addressCache.size >= 4096) this.addressCache.clear();
+      this.addressCache.set(address, addr);
+    }
+    if (addr < 0) return false;
+    const i = this.count++;
+    buf.copy(this.bytes, i * BATCH_SLOT, offset, offset + length);
+    this.lengths[i] = length;
+    this.addrs[i] = addr;
+    this.ports[i] = port;
+    return true;
+  }
+
+  /** Sends what is queued; returns how many datagrams failed (refused, or the socket buffer was full). */
+  flush(): number {
+    const n = this.count;
+    if (n === 0) return 0;
+    this.count = 0;
+    return n - this.mod.sendBatch(this.fd, this.arena, this.offsets, this.lengths, this.addrs, this.ports, n);
+  }
+}
