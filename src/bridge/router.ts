@@ -100,6 +100,8 @@ export interface RouterHost {
   keyframeElsewhere?(receiver: Endpoint, source: Source, fir: boolean): void;
   /** Media workers: plain RTCP for an endpoint connected over ICE-TCP to another worker (it sends it). */
   rtcpElsewhere?(to: Endpoint, buf: Buffer, len: number): void;
+  /** Media workers: this worker learned a simulcast layer's SSRC from its rid (the others must know it too). */
+  layerLearned?(layer: Source): void;
   /** Media workers: an audio level this worker heard (the speaker worker merges everyone's). */
   audioLevel?(ep: Endpoint, level: number, nowMs: number): void;
   /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
@@ -182,7 +184,10 @@ export class Router {
     if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, this.nowUs);
     const sources = ep.conference.sources;
     let source = sources.get(rtpSsrc(buf));
-    if (source === undefined) source = this.learnLayer(ep, buf, len);
+    if (source === undefined) {
+      source = this.learnLayer(ep, buf, len);
+      if (source !== undefined && source.parent !== null && this.host.layerLearned !== undefined) this.host.layerLearned(source);
+    }
     if (source === undefined || source.owner !== ep) {
       c.dropUnknownSsrc++;
       return;

@@ -14,8 +14,8 @@ async function benchShort(...args: string[]): Promise<void> {
   assert.match(output, /\| webinar-10 \| 10 \|/);
 }
 
-test('npm run bench -- --short: light load forwards without loss or errors', { timeout: 180_000 }, async () => {
-  await benchShort();
+test('npm run bench -- --short: light load forwards without loss or errors (bridge on one thread)', { timeout: 180_000 }, async () => {
+  await benchShort('--bridge-config', '{"mediaWorkers":1}');
 });
 
 test('the same with two media workers (packets cross between workers)', { timeout: 180_000 }, async () => {

@@ -87,6 +87,9 @@ export async function startServer(
     output: () => out,
     alive: () => !exited,
     async stop() {
+      // TERTULIA_TEST_SERVER_LOGS=<dir>: keep each server's output there (with TERTULIA_TEST_LOG_LEVEL=debug, to debug a test)
+      const logDir = process.env.TERTULIA_TEST_SERVER_LOGS;
+      if (logDir) (await import('node:fs')).writeFileSync(`${logDir}/server-${httpsPort}.log`, out);
       if (!exited) {
         const done = new Promise((r) => child.once('exit', r));
         child.kill('SIGTERM');

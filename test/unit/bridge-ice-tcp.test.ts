@@ -52,13 +52,15 @@ test('bridge: a STUN check over ICE-TCP is answered on the connection and makes 
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'tcp1' });
   const socket = net.connect(tcpMediaPort, '127.0.0.1');
+  // listened for at once: with media workers the allocation below may take longer than the connection
+  const connected = new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
   try {
     assert.equal(bridge.tcpMediaPort, tcpMediaPort);
     const reply = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate('tcp1'), { conferenceId: 'c', endpointId: 'e' }));
     const tcp = reply.candidates.filter((c) => c.protocol === 'tcp');
     assert.deepEqual(tcp.map((c) => [c.ip, c.port, c.tcpType]), [['127.0.0.1', tcpMediaPort, 'passive']]);
 
-    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    await connected;
     const next = frames(socket);
     const req = buildBindingRequest({ username: `${reply.ufrag}:browser`, key: reply.pwd, priority: 1, useCandidate: true, iceControlling: 1n });
     // the length prefix and the message in two writes, split mid-header: the de-framer reassembles

@@ -38,7 +38,7 @@ test('defaults', () => {
     natsPassword: '',
     natsToken: '',
     bridgeId: '',
-    mediaWorkers: 1,
+    mediaWorkers: 0,
     nativeSend: true,
     lastN: 0,
     participantTimeout: 8,

@@ -18,7 +18,8 @@ export const MAX_MEDIA_WORKERS = 16;
 
 /** How many media workers `mediaWorkers` asks for: 0 = one per core; 1 = none (the main thread forwards). */
 export function mediaWorkerCount(setting: number): number {
-  const n = setting === 0 ? availableParallelism() : setting;
+  // one per core needs SO_REUSEPORT's load spreading, which is Linux's
+  const n = setting === 0 ? (process.platform === 'linux' ? availableParallelism() : 1) : setting;
   return Math.max(1, Math.min(MAX_MEDIA_WORKERS, n));
 }
 
@@ -134,9 +135,7 @@ export class MediaWorkerPool {
   private onMessage(from: number, m: FromWorker, onEvent: (subject: string, payload: Json) => void): void {
     if (m.type === 'event') onEvent(m.subject, m.payload);
     else if (m.type === 'peer') {
-      // an egress claim goes to every worker, the claimer too: all apply the claims in the same order
-      const toAll = m.update.kind === 'egress';
-      for (const [i, w] of this.workers.entries()) if (i !== from || toAll) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
+      for (const [i, w] of this.workers.entries()) if (i !== from) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
     } else if (m.type === 'applied') {
       const p = this.pendingOps.get(m.id);
       if (p && --p.left === 0) {

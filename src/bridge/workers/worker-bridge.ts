@@ -14,8 +14,10 @@ import type { PacketRing } from './packet-ring.ts';
 
 /** What a worker tells the others about an endpoint it receives. */
 export type PeerUpdate =
-  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number }
-  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys }
+  /** `nominated`: chosen with USE-CANDIDATE (else the first address that passed a check, a provisional one). */
+  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number; nominated: boolean }
+  /** DTLS done in `worker`, which sends to the endpoint from now on (its egress worker). */
+  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys; worker: number }
   | { kind: 'disconnected'; conferenceId: string; endpointId: string }
   /** NACKed sequence numbers for the endpoint's egress worker to answer. */
   | { kind: 'nack'; conferenceId: string; endpointId: string; ssrc: number; seqs: number[] }
@@ -25,9 +27,14 @@ export type PeerUpdate =
   | { kind: 'keyframe'; conferenceId: string; endpointId: string; ssrc: number; fir: boolean }
   /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, level, Date.now() ms, ...]. */
   | { kind: 'levels'; samples: number[] }
+  /**
+   * A simulcast layer's SSRC, learned by the worker that receives the sender. Chrome sends the rid only in a
+   * stream's first packets: a worker that starts getting the layer later could not learn it from them.
+   */
+  | { kind: 'layer'; conferenceId: string; ssrc: number; index: number; layerSsrc: number }
   /** The speaker worker's last-N order of a conference (endpoint ids, recent speakers first). */
   | { kind: 'order'; conferenceId: string; order: string[] }
-  /** `worker` sends the endpoint everything from now on (it receives from it; the control thread echoes this to every worker). */
+  /** The endpoint is connected over ICE-TCP to `worker`, which sends it everything from now on. */
   | { kind: 'egress'; conferenceId: string; endpointId: string; worker: number }
   /** Plain RTCP for an endpoint connected over TCP (the TCP worker protects and sends it). */
   | { kind: 'rtcp'; conferenceId: string; endpointId: string; packet: Uint8Array };
@@ -162,15 +169,25 @@ export class WorkerBridge extends Bridge {
     ep.local = true;
     super.iceCheckPassed(ep, address, port, useCandidate);
     if (ep.address !== null && `${ep.address}:${ep.port}` !== before) {
-      // The worker that receives an endpoint should also send to it: its feedback (transport-cc, NACKs,
-      // keyframe requests) then needs no relaying. Claimed while nothing was sent to it yet (the SRTP sender
-      // state of its streams has no owner yet), and always over TCP (only this worker can reach it). The
-      // control thread orders the claims and tells every worker, this one included, who won.
-      if (ep.egress >= 0 && (ep.port > 0xffff || ep.srtpOut === null)) {
+      if (ep.port > 0xffff && ep.egress >= 0) {
+        // over TCP: only this worker can reach it, so it becomes its egress worker
+        ep.egress = -1;
         this.sendPeerUpdate({ kind: 'egress', conferenceId: ep.conference.id, endpointId: ep.id, worker: this.workerIndex });
       }
-      this.sendPeerUpdate({ kind: 'address', conferenceId: ep.conference.id, endpointId: ep.id, address: ep.address, port: ep.port });
+      this.sendPeerUpdate({
+        kind: 'address',
+        conferenceId: ep.conference.id,
+        endpointId: ep.id,
+        address: ep.address,
+        port: ep.port,
+        nominated: useCandidate,
+      });
     }
+  }
+
+  layerLearned(layer: Source): void {
+    const parent = layer.parent!;
+    this.sendPeerUpdate({ kind: 'layer', conferenceId: parent.owner.conference.id, ssrc: parent.ssrc, index: layer.layerIndex, layerSsrc: layer.ssrc });
   }
 
   rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
@@ -178,7 +195,12 @@ export class WorkerBridge extends Bridge {
   }
 
   protected override onSrtpReady(ep: Endpoint, keys: DtlsSrtpKeys): void {
+    // The worker that ran DTLS receives the endpoint's selected pair: it also sends to it, so its feedback
+    // (transport-cc, NACKs, keyframe requests) needs no relaying. Nobody could send to it before (no keys),
+    // so the SRTP sender state has one owner from the start.
+    ep.egress = -1;
     this.sendPeerUpdate({
+      worker: this.workerIndex,
       kind: 'srtp',
       conferenceId: ep.conference.id,
       endpointId: ep.id,
@@ -212,6 +234,12 @@ export class WorkerBridge extends Bridge {
       if (conference === undefined || this.workerIndex === SPEAKER_WORKER) return;
       // whoever enters someone's last N starts with a keyframe
       for (const source of conference.applySpeakerOrder(u.order)) this.router.requestKeyframe(source, false, false);
+      return;
+    }
+    if (u.kind === 'layer') {
+      const conference = this.conferences.get(u.conferenceId);
+      const parent = conference?.sources.get(u.ssrc);
+      if (parent !== undefined && parent.rids !== null) conference!.addLayer(parent, u.index, u.layerSsrc, false);
       return;
     }
     const ep = this.conferences.get(u.conferenceId)?.endpoints.get(u.endpointId);
@@ -251,6 +279,9 @@ export class WorkerBridge extends Bridge {
         this.disconnect(ep, 'disconnected on another media worker');
         return;
       }
+      // a provisional address (first check passed, not nominated) never replaces a known one: checks of
+      // several candidate pairs reach several workers, and their updates may cross
+      if (u.kind === 'address' && !u.nominated && ep.address !== null) return;
       // the endpoint's packets go to the other worker: this one only sends to it
       ep.local = false;
       ep.address = u.address || ep.address;
@@ -261,6 +292,7 @@ export class WorkerBridge extends Bridge {
         ep.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
         ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
         ep.connected = ep.address !== null;
+        ep.egress = u.worker === this.workerIndex ? -1 : u.worker;
         // this worker may be the one that sends to it: the estimate of its downlink lives here then
         ep.bwe ??= createDownlinkEstimator();
       }
