@@ -1,0 +1,94 @@
+// What media workers tell each other about endpoints and sources (PeerUpdate, worker-bridge.ts), applied to a
+// real WorkerBridge (no sockets): a simulcast layer learned elsewhere is known here (Chrome sends the rid only
+// in a stream's first packets), the DTLS worker becomes the egress worker, and a provisional ICE address
+// (not nominated) never replaces a known one.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { configSchema } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
+import { WorkerBridge, type PeerUpdate } from '../../src/bridge/workers/worker-bridge.ts';
+
+const V = 0x1000;
+const LAYERS = [0x2000, 0x2001, 0x2002];
+
+async function workerBridge(workerIndex: number, updates: PeerUpdate[]): Promise<WorkerBridge> {
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 2 });
+  const wb = new WorkerBridge({
+    bus: new MemoryBus(),
+    config,
+    log: createLogger('silent'),
+    bridgeId: 'w',
+    certificate: await createBridgeCertificate(),
+    workerIndex,
+    workerCount: 2,
+    rtcpIndexes: new Int32Array(16),
+    rings: [null, null],
+    sendPeerUpdate: (u) => updates.push(u),
+  });
+  for (const [n, id] of ['alice', 'bob'].entries()) {
+    wb.allocateNumbered({ conferenceId: 'c', endpointId: id, ufrag: `${id}-ufrag`, pwd: 'p'.repeat(24), conferenceNum: 1, endpointNum: n });
+  }
+  wb.configure({
+    conferenceId: 'c',
+    endpointId: 'alice',
+    remoteUfrag: 'au',
+    remotePwd: 'p'.repeat(24),
+    remoteFingerprint: { algorithm: 'sha-256', value: 'AA:'.repeat(31) + 'AA' },
+    sources: [{ ssrc: V, kind: 'video', rids: ['q', 'h', 'f'] }],
+  });
+  return wb;
+}
+
+test('a simulcast layer learned by another worker is known here; this worker tells the others what it learns', async () => {
+  const updates: PeerUpdate[] = [];
+  const wb = await workerBridge(1, updates);
+  try {
+    const conference = wb.conferences.get('c')!;
+    wb.applyPeerUpdate({ kind: 'layer', conferenceId: 'c', ssrc: V, index: 2, layerSsrc: LAYERS[2] });
+    const layer = conference.sources.get(LAYERS[2]);
+    assert.ok(layer !== undefined, 'the top layer is known by its SSRC');
+    assert.equal(layer.parent, conference.sources.get(V));
+    assert.equal(layer.layerIndex, 2);
+    // the same again, an unknown source, or a source without simulcast change nothing
+    wb.applyPeerUpdate({ kind: 'layer', conferenceId: 'c', ssrc: V, index: 2, layerSsrc: LAYERS[2] });
+    wb.applyPeerUpdate({ kind: 'layer', conferenceId: 'c', ssrc: 0x9999, index: 0, layerSsrc: LAYERS[0] });
+    wb.applyPeerUpdate({ kind: 'layer', conferenceId: 'nope', ssrc: V, index: 0, layerSsrc: LAYERS[0] });
+    assert.equal(conference.sources.has(LAYERS[0]), false);
+
+    // learning a layer itself (the router's hook), it tells the others
+    const parent = conference.sources.get(V)!;
+    const own = conference.addLayer(parent, 0, LAYERS[0], false)!;
+    wb.layerLearned(own);
+    assert.deepEqual(updates.at(-1), { kind: 'layer', conferenceId: 'c', ssrc: V, index: 0, layerSsrc: LAYERS[0] });
+  } finally {
+    await wb.close();
+  }
+});
+
+test('the DTLS worker becomes the egress worker; a provisional address never replaces a known one', async () => {
+  const wb = await workerBridge(1, []);
+  try {
+    const bob = wb.conferences.get('c')!.endpoints.get('bob')!;
+    assert.equal(bob.egress, -1, 'at first: endpoint number 1 of 2 workers is sent from worker 1 (this one)');
+    const keys = {
+      profile: 'AES_CM_128_HMAC_SHA1_80' as const,
+      localKey: Buffer.alloc(16),
+      localSalt: Buffer.alloc(14),
+      remoteKey: Buffer.alloc(16),
+      remoteSalt: Buffer.alloc(14),
+    };
+    wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.2', port: 5000, nominated: true });
+    wb.applyPeerUpdate({ kind: 'srtp', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.2', port: 5000, keys, worker: 0 });
+    assert.equal(bob.egress, 0, 'worker 0 ran DTLS: it sends to bob');
+    assert.equal(bob.connected, true);
+    wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.9', port: 6000, nominated: false });
+    assert.deepEqual([bob.address, bob.port], ['10.0.0.2', 5000], 'a late provisional address is ignored');
+    wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.3', port: 7000, nominated: true });
+    assert.deepEqual([bob.address, bob.port], ['10.0.0.3', 7000], 'a nominated one is taken');
+    assert.equal(bob.egress, 0, 'and the egress worker stays');
+  } finally {
+    await wb.close();
+  }
+});
