@@ -38,7 +38,7 @@ test('defaults', () => {
     natsPassword: '',
     natsToken: '',
     bridgeId: '',
-    mediaWorkers: 0,
+    mediaWorkers: 1,
     nativeSend: true,
     lastN: 0,
     participantTimeout: 8,

@@ -8,12 +8,14 @@ const HEAD = 0;
 const TAIL = 1;
 /** 1 while the consumer sleeps (or is about to): the producer must notify. */
 const SLEEPING = 2;
+/** The consumer looks at the ring at least this often, notified or not. */
+const MAX_SLEEP_MS = 20;
 const HEADER_INTS = 16; // head and tail on their own cache line, away from the slots
 /** Slot: u16 length, u16 reserved, u32 conference number, u32 source SSRC, then the packet. */
 const SLOT_META = 12;
 /** Atomics.waitAsync (ES2024; in Node since 16) is not in the ES2023 lib this project type-checks against. */
 interface AtomicsWaitAsync {
-  waitAsync(array: Int32Array, index: number, value: number): { async: false; value: string } | { async: true; value: Promise<string> };
+  waitAsync(array: Int32Array, index: number, value: number, timeoutMs?: number): { async: false; value: string } | { async: true; value: Promise<string> };
 }
 
 export const RING_SLOT_SIZE = 1536;
@@ -112,7 +114,9 @@ export class PacketRing {
   waitForData(): Promise<unknown> | null {
     const ctl = this.ctl;
     Atomics.store(ctl, SLEEPING, 1);
-    const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, HEAD, ctl[TAIL]);
+    // a bounded sleep: should a wake-up ever be missed, the consumer still looks again soon (seen once
+    // under overload with an always-sleeping consumer: the ring stayed full for good)
+    const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, HEAD, ctl[TAIL], MAX_SLEEP_MS);
     if (r.async) return r.value;
     Atomics.store(ctl, SLEEPING, 0);
     return null;
