@@ -246,33 +246,18 @@ export class Router {
    * A packet with an SSRC the conference does not know: the first of a simulcast layer (or of its RTX
    * stream) of one of ep's sources when its rid extension names one of their layers.
    */
-  private learnLayer(ep: Endpoint, buf: Buffer, len: number, unwrapped = false): Source | undefined {
-    const repair = !unwrapped && rtpPayloadType(buf) === RTX_PT;
+  private learnLayer(ep: Endpoint, buf: Buffer, len: number): Source | undefined {
+    const repair = rtpPayloadType(buf) === RTX_PT;
     const extId = repair ? REPAIRED_RID_EXT_ID : RID_EXT_ID;
     for (let s = 0; s < ep.sources.length; s++) {
       const source = ep.sources[s];
       const rids = source.rids;
       if (rids === null) continue;
       for (let i = 0; i < rids.length; i++) {
-        if (
-          headerExtensionEquals(buf, len, extId, rids[i]) ||
-          (unwrapped && headerExtensionEquals(buf, len, REPAIRED_RID_EXT_ID, rids[i]))
-        ) {
+        if (headerExtensionEquals(buf, len, extId, rids[i])) {
           return ep.conference.addLayer(source, i, rtpSsrc(buf), repair) ?? undefined;
         }
       }
-    }
-    return undefined;
-  }
-
-  /**
-   * Media workers: a (decrypted, RTX already unwrapped) packet another worker handed over whose SSRC this
-   * worker has not seen: the simulcast layer its rid names, learned here too.
-   */
-  learnPeerLayer(conference: Conference, buf: Buffer, len: number): Source | undefined {
-    for (const ep of conference.endpoints.values()) {
-      const source = this.learnLayer(ep, buf, len, true);
-      if (source !== undefined) return source;
     }
     return undefined;
   }

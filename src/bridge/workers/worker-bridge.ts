@@ -360,7 +360,10 @@ export class WorkerBridge extends Bridge {
   readonly onPeerPacket = (conferenceNum: number, ssrc: number, packet: Buffer, len: number): void => {
     const conference = this.conferencesByNum.get(conferenceNum);
     if (conference === undefined) return;
-    const source = conference.sources.get(ssrc) ?? this.router.learnPeerLayer(conference, packet, len);
+    // a simulcast layer is known here once its receiving worker said so ('layer'): its rid cannot tell whose
+    // camera it is (every publisher has the same rids), so until then its packets are dropped here
+    const source = conference.sources.get(ssrc);
     if (source !== undefined) this.router.forwardFromPeer(source, packet, len);
+    else this.counters.dropUnknownSsrc++;
   };
 }
