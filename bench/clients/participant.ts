@@ -116,6 +116,8 @@ export class Participant {
   readonly layerSsrcs: number[];
   readonly publishesAudio: boolean;
   readonly publishesVideo: boolean;
+  /** SSRCs whose first packet was decrypted (see onMessage). */
+  private readonly decryptedSsrcs = new Set<number>();
   readonly rx: ReceiveCounters = { rtp: 0, bytes: 0, audio: 0, decrypted: 0, decryptErrors: 0, rtcp: 0 };
   /** Per received SSRC, inside the measurement window. */
   readonly streams = new Map<number, StreamCounters>();
@@ -335,7 +337,21 @@ export class Participant {
       if (tw >= 0) (this.twcc ??= new TwccRecorder()).record(tw, performance.now() * 1000);
       if ((pt !== VP8_PT && pt !== OPUS_PT) || m[16] !== SEND_TIME_BYTE) return;
       const sent = ((m[17] << 24) | (m[18] << 16) | (m[19] << 8) | m[20]) >>> 0;
-      if (!inWindow(sent)) return;
+      // The SRTP receiver guesses a stream's rollover counter from the first packet it decrypts, so that must
+      // be the stream's first packet (as in a browser), even outside the window: a stream that started near
+      // sequence 65535 and wrapped before the first sampled packet would otherwise fail every check after.
+      const ssrc = m.readUInt32BE(8);
+      const first = !this.decryptedSsrcs.has(ssrc);
+      if (first) this.decryptedSsrcs.add(ssrc);
+      if (!inWindow(sent)) {
+        // keep every stream's state fresh between windows, uncounted
+        if (first) this.srtpIn!.unprotectRtp(m, m.length);
+        else if (--this.decryptCountdown <= 0) {
+          this.decryptCountdown = DECRYPT_EVERY;
+          this.srtpIn!.unprotectRtp(m, m.length);
+        }
+        return;
+      }
       const rx = this.rx;
       rx.rtp++;
       rx.bytes += m.length;
@@ -343,8 +359,8 @@ export class Participant {
       if (audio) rx.audio++;
       this.count(m, audio);
       this.delays.add((nowUs32() - sent) >>> 0);
-      if (--this.decryptCountdown <= 0) {
-        this.decryptCountdown = DECRYPT_EVERY;
+      if (first || --this.decryptCountdown <= 0) {
+        if (!first) this.decryptCountdown = DECRYPT_EVERY;
         if (this.srtpIn!.unprotectRtp(m, m.length) > 0) rx.decrypted++;
         else rx.decryptErrors++;
       }
