@@ -61,11 +61,6 @@ export class UdpTransport {
     };
   }
 
-  /** Whether datagrams leave in batches through the native module (after bind). */
-  get batched(): boolean {
-    return this.batch !== null;
-  }
-
   bind(address: string, port: number): Promise<number> {
     const mod = this.nativeSend ? nativeUdp() : null;
     let fd = -1;
