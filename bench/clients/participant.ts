@@ -19,6 +19,7 @@ import { TwccRecorder, readTransportSeq } from '../../src/bridge/packet/twcc.ts'
 import type { BridgeProcess } from '../bridge-control.ts';
 import type { BenchMedia } from '../media.ts';
 import type { DelayHistogram } from '../stats.ts';
+import { udpDtlsTransport } from './udp-dtls-transport.ts';
 
 export const VP8_PT = 96;
 export const OPUS_PT = 111;
@@ -252,18 +253,7 @@ export class Participant {
     this.consentTimer = setInterval(() => this.sendCheck(false), 5000);
     this.consentTimer.unref();
 
-    const self = this;
-    const transport: Transport = {
-      type: 'udp',
-      address: { address: '127.0.0.1', family: 'IPv4', port: this.sock.address().port },
-      closed: false,
-      onData: () => {},
-      send(buf: Buffer) {
-        self.sock.send(buf, self.bridgePort, '127.0.0.1');
-        return Promise.resolve();
-      },
-      close: () => Promise.resolve(),
-    };
+    const transport = udpDtlsTransport(this.sock, this.bridgePort);
     this.transport = transport;
     const dtls = new DtlsClient({
       cert: cert.certPem,

@@ -9,6 +9,7 @@ import { fingerprintOf } from '../../src/bridge/certificate.ts';
 import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
 import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
 import { isRtcp } from '../../src/bridge/packet/rtp.ts';
+import { udpDtlsTransport } from '../../bench/clients/udp-dtls-transport.ts';
 
 /** Waits until `cond` holds, checking every `pollMs`; throws after `ms`. */
 export async function waitFor(what: string, cond: () => boolean, ms = 5000, pollMs = 10): Promise<void> {
@@ -41,18 +42,7 @@ export class FakeBrowser {
     this.id = id;
     this.sock = sock;
     this.bridgePort = bridgePort;
-    const self = this;
-    this.transport = {
-      type: 'udp',
-      address: { address: '127.0.0.1', family: 'IPv4', port: sock.address().port },
-      closed: false,
-      onData: () => {},
-      send(buf: Buffer) {
-        self.sock.send(buf, self.bridgePort, '127.0.0.1');
-        return Promise.resolve();
-      },
-      close: () => Promise.resolve(),
-    };
+    this.transport = udpDtlsTransport(sock, bridgePort);
     sock.on('message', (m) => this.onMessage(m));
   }
 
