@@ -27,14 +27,17 @@ import {
   renameHeaderExtensions,
   rtpHeaderLength,
   rtpPayloadEnd,
+  rtpMarker,
   rtpPayloadType,
   rtpSeq,
   rtpSsrc,
+  rtpTimestamp,
 } from './packet/rtp.ts';
 import { unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
 import { TwccRecorder, readTransportSeq, writeTransportSeq } from './packet/twcc.ts';
 import { createVp8Info, vp8Descriptor } from './packet/vp8.ts';
 import type { OutStream } from './out-stream.ts';
+import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint, Source } from './endpoint.ts';
 import type { Conference } from './conference.ts';
@@ -130,6 +133,8 @@ export class Router {
   /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
   private readonly resendScratch = Buffer.alloc(MAX_FORWARD);
   private readonly vp8 = createVp8Info();
+  /** VP8 descriptor of a held keyframe's packet (this.vp8 still describes the packet being forwarded). */
+  private readonly heldVp8 = createVp8Info();
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   private nowUs = 0;
   private nowMs = 0;
@@ -297,7 +302,16 @@ export class Router {
         continue;
       }
       const rw = streams[i].rewriter!;
-      if (li !== rw.currentLayer && (li !== rw.targetLayer || !info.keyframe)) continue;
+      if (li !== rw.currentLayer) {
+        if (li !== rw.targetLayer) continue;
+        if (rw.currentLayer >= 0) {
+          // another layer plays on until this one's keyframe is whole
+          const first = rw.holdForKeyframe(rtpSeq(buf), rtpTimestamp(buf), info.keyframe, rtpMarker(buf));
+          if (first >= 0) this.switchAtKeyframe(sub, rw, layer, first, rtpSeq(buf));
+          continue;
+        }
+        if (!info.keyframe) continue; // nothing plays: switch at the keyframe's first packet
+      }
       const out = this.ring.next();
       buf.copy(out, 0, 0, len);
       if (!rw.rewrite(out, len, li, info)) continue;
@@ -305,6 +319,32 @@ export class Router {
       this.sendPrepared(sub, out, len, -1);
     }
     if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
+  }
+
+  /**
+   * `sub`'s rewriter switches to `layer` at the keyframe whose packets are input seqs first..last: they are
+   * sent now, from the layer's retransmission buffer (which holds every packet received), in order.
+   */
+  private switchAtKeyframe(sub: Endpoint, rw: Vp8Rewriter, layer: Source, first: number, last: number): void {
+    const rb = layer.rtx!;
+    const count = ((last - first) & 0xffff) + 1;
+    const info = this.heldVp8;
+    // a keyframe longer than the buffer, or its first packet gone: wait for the next one (asked for by the
+    // downlink timer while the rewriter needs it)
+    if (count > rb.slots.length || rb.find(first) < 0) return;
+    for (let k = 0; k < count; k++) {
+      const slot = rb.find((first + k) & 0xffff);
+      if (slot < 0) continue; // lost on the way in: the receiver NACKs the gap
+      const len = rb.lengths[slot];
+      const out = this.ring.next();
+      rb.slots[slot].copy(out, 0, 0, len);
+      const hl = rtpHeaderLength(out, len);
+      const end = rtpPayloadEnd(out, len);
+      if (hl < 0 || end <= hl || !vp8Descriptor(out, hl, end, info)) continue;
+      if (!rw.rewrite(out, len, layer.layerIndex, info)) continue;
+      renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
+      this.sendPrepared(sub, out, len, -1);
+    }
   }
 
   /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */

@@ -1,6 +1,6 @@
 // Simulcast through a real Bridge without browsers: alice's "browser" (dgram socket + werift DTLS + our SRTP)
 // sends a VP8 camera as three rid layers, bob receives one continuous stream with the camera's SSRC, switched
-// between layers at keyframes by the bridge's layer allocation, numbered transport-wide, with retransmissions
+// between layers at (whole) keyframes by the bridge's layer allocation, numbered transport-wide, with retransmissions
 // as RTX; alice's padding-only RTX probes are dropped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -108,43 +108,47 @@ class Camera {
 
   /** One frame on every layer; `keyframes` lists the layers that send a keyframe now. */
   frame(keyframes: number[] = []): void {
-    for (let l = 0; l < 3; l++) {
-      const key = keyframes.includes(l);
-      this.tl0[l] = (this.tl0[l] + 1) & 0xff;
-      const count = l === 2 ? 2 : 1;
-      for (let i = 0; i < count; i++) {
-        const start = i === 0;
-        const desc = Buffer.from([
-          0x80 | (start ? 0x10 : 0), // X, S, PID 0
-          0xe0, // I L T
-          0x80 | (this.pic[l] >> 8),
-          this.pic[l] & 0xff,
-          this.tl0[l],
-          0x00, // tid 0
-        ]);
-        let vp8: Buffer;
-        if (start && key) {
-          vp8 = Buffer.alloc(40, 0xa0 + l);
-          vp8[0] = 0x10; // P = 0: key frame
-          vp8[1] = 0x02;
-          vp8[2] = 0x00;
-          vp8[3] = 0x9d;
-          vp8[4] = 0x01;
-          vp8[5] = 0x2a;
-          vp8.writeUInt16LE(SIZES[l][0], 6);
-          vp8.writeUInt16LE(SIZES[l][1], 8);
-        } else {
-          vp8 = Buffer.alloc(60, 0xa0 + l);
-          if (start) vp8[0] = 0x11; // P = 1: inter frame
-        }
-        const p = rtpPacket(96, this.seq[l], this.ts[l], L[l], i === count - 1, extensions(RIDS[l], false, this.tw++), Buffer.concat([desc, vp8]));
-        this.sent.set(`${l}:${this.seq[l]}`, p);
-        this.browser.send(p);
-        this.seq[l] = (this.seq[l] + 1) & 0xffff;
+    for (let l = 0; l < 3; l++) for (const p of this.layerFrame(l, keyframes.includes(l))) this.browser.send(p);
+  }
+
+  /** The packets of one frame of layer `l` (not sent: the caller sends them, in any order it likes). */
+  layerFrame(l: number, key: boolean): Buffer[] {
+    const packets: Buffer[] = [];
+    this.tl0[l] = (this.tl0[l] + 1) & 0xff;
+    const count = l === 2 ? 2 : 1;
+    for (let i = 0; i < count; i++) {
+      const start = i === 0;
+      const desc = Buffer.from([
+        0x80 | (start ? 0x10 : 0), // X, S, PID 0
+        0xe0, // I L T
+        0x80 | (this.pic[l] >> 8),
+        this.pic[l] & 0xff,
+        this.tl0[l],
+        0x00, // tid 0
+      ]);
+      let vp8: Buffer;
+      if (start && key) {
+        vp8 = Buffer.alloc(40, 0xa0 + l);
+        vp8[0] = 0x10; // P = 0: key frame
+        vp8[1] = 0x02;
+        vp8[2] = 0x00;
+        vp8[3] = 0x9d;
+        vp8[4] = 0x01;
+        vp8[5] = 0x2a;
+        vp8.writeUInt16LE(SIZES[l][0], 6);
+        vp8.writeUInt16LE(SIZES[l][1], 8);
+      } else {
+        vp8 = Buffer.alloc(60, 0xa0 + l);
+        if (start) vp8[0] = 0x11; // P = 1: inter frame
       }
-      this.ts[l] = (this.ts[l] + 3000) >>> 0;
-      this.pic[l] = (this.pic[l] + 1) & 0x7fff;
+      const p = rtpPacket(96, this.seq[l], this.ts[l], L[l], i === count - 1, extensions(RIDS[l], false, this.tw++), Buffer.concat([desc, vp8]));
+      this.sent.set(`${l}:${this.seq[l]}`, p);
+      packets.push(p);
+      this.seq[l] = (this.seq[l] + 1) & 0xffff;
     }
+    this.ts[l] = (this.ts[l] + 3000) >>> 0;
+    this.pic[l] = (this.pic[l] + 1) & 0x7fff;
+    return packets;
   }
 }
 
@@ -375,5 +379,43 @@ test('bridge simulcast: rid layers in, one continuous stream out, layer switch a
   assert.equal(got0.readUInt32BE(4), V);
   assert.equal(got0.readUInt32BE(16), (2_000_000 - tsOffset) >>> 0);
   assert.deepEqual(got0.subarray(8, 16), sr(L[0], 0).subarray(8, 16), 'the NTP time as sent');
+
+  // back to the top layer: the lowest keeps playing while the top layer's keyframe arrives, and the switch
+  // happens when it is whole (its two packets then go out together, right after the last low frame)
+  bridge.setVideoConstraints(CONF, 'bob', [{ ssrc: V, width: 1280, height: 720 }]);
+  stream.demand!.lastDowngradeMs = -Infinity; // no waiting out the hold after the last switch down
+  cam.frame();
+  const plisBefore = alice.plis.filter((s) => s === L[2]).length;
+  bridge.allocateLayers();
+  assert.equal(rw.targetLayer, 2);
+  await waitFor('another PLI for the top layer', () => alice.plis.filter((s) => s === L[2]).length > plisBefore);
+  const bobBefore = media().length;
+  const topKey = cam.layerFrame(2, true);
+  alice.send(topKey[0]);
+  const lowWhile = cam.layerFrame(0, false);
+  alice.send(lowWhile[0]);
+  await waitFor('the low frame sent during the keyframe', () => media().length === bobBefore + 1);
+  await sleep(30);
+  assert.equal(media().length, bobBefore + 1, "the keyframe's first packet is held");
+  assert.equal(rw.currentLayer, 0);
+  alice.send(topKey[1]);
+  await waitFor('the whole keyframe at bob', () => media().length === bobBefore + 3);
+  got = media();
+  assert.equal(rw.currentLayer, 2);
+  const lastLow = got[bobBefore];
+  const lowInfo = vp8Of(lastLow);
+  for (let i = 0; i < 2; i++) {
+    const p = got[bobBefore + 1 + i];
+    const want = expectedAtBob(
+      topKey[i],
+      (rtpSeq(lastLow) + 1 + i) & 0xffff,
+      (rtpTimestamp(lastLow) + 3000) >>> 0,
+      (lowInfo.pictureId + 1) & 0x7fff,
+      (lowInfo.tl0PicIdx + 1) & 0xff,
+      readTransportSeq(p, p.length, 3),
+    );
+    assert.deepEqual(p, want, `top keyframe packet ${i}: right after the last low frame`);
+  }
+  assert.ok(vp8Of(got[bobBefore + 1]).keyframe);
   assert.equal(bridge.counters.dropError, 0);
 });

@@ -8,6 +8,9 @@
  * - Spatial switches only at a keyframe of the target layer (the keyframe callback asks for one when the
  *   target changes). At a switch, sequence number, timestamp (+ one frame interval), picture id and
  *   TL0PICIDX continue from the last values sent.
+ * - While a layer plays, the switch waits until the target's keyframe is whole (holdForKeyframe): senders
+ *   pace a large keyframe over a few hundred ms, and switching at its first packet froze the picture that
+ *   long. The caller then forwards the keyframe from the layer's retransmission buffer.
  * - Temporal layers above the target are dropped (whole frames; picture ids stay +1 per forwarded frame);
  *   going up happens at a frame with the layer sync bit (Y) or at tid 0; going down at a frame start.
  * rewrite() works in place on a plaintext RTP packet and allocates nothing.
@@ -60,6 +63,9 @@ export class Vp8Rewriter {
   /** Input seq of the keyframe the current layer was switched to: its older packets are dropped. */
   private switchSeq = 0;
   private afterSwitch = false;
+  /** Input seq and timestamp of the target layer's keyframe being waited for while another layer plays (-1: none). */
+  private heldSeq = -1;
+  private heldTs = 0;
 
   // what each recently forwarded output sequence number was made of (for NACKs naming output numbers)
   private readonly hOut = new Int32Array(HISTORY).fill(-1);
@@ -90,6 +96,7 @@ export class Vp8Rewriter {
    */
   restartAtKeyframe(): void {
     this.currentLayer = -1;
+    this.heldSeq = -1;
     if (this.targetLayer >= 0) this.onKeyframeNeeded(this.targetLayer);
   }
 
@@ -98,11 +105,29 @@ export class Vp8Rewriter {
     this.targetTemporal = temporal;
     if (layer === this.targetLayer) return;
     this.targetLayer = layer;
+    this.heldSeq = -1;
     if (layer < 0) {
       this.currentLayer = -1;
       return;
     }
     if (layer !== this.currentLayer) this.onKeyframeNeeded(layer);
+  }
+
+  /**
+   * A packet (input `seq`, timestamp `ts`) of the target layer while another layer plays (currentLayer >= 0):
+   * the current layer keeps playing until the target's keyframe is whole. Returns the input sequence number of
+   * the keyframe's first packet when this packet (`marker`) ends it: the caller then passes every packet of the
+   * keyframe to rewrite(), which switches at the first one. Else -1: do not forward this packet.
+   */
+  holdForKeyframe(seq: number, ts: number, keyframe: boolean, marker: boolean): number {
+    if (keyframe) {
+      this.heldSeq = seq;
+      this.heldTs = ts;
+    }
+    if (this.heldSeq < 0 || !marker || ts !== this.heldTs) return -1;
+    const first = this.heldSeq;
+    this.heldSeq = -1;
+    return first;
   }
 
   /**
