@@ -65,7 +65,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   private readonly bus: Bus;
   private readonly config: Config;
-  private readonly log: Logger;
+  protected readonly log: Logger;
   private readonly consentTimeoutMs: number;
   readonly conferences = new Map<string, Conference>();
   private readonly byUfrag = new Map<string, Endpoint>();

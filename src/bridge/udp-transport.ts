@@ -39,6 +39,10 @@ export class UdpTransport {
   private batch: SendBatch | null = null;
   private readonly nativeSend: boolean;
   private closed = false;
+  /** The address the socket is bound to (connected sockets bind to it too). */
+  private bindAddress = '0.0.0.0';
+  /** Connected sockets open now (see connectTo). */
+  private readonly connected = new Set<dgram.Socket>();
 
   constructor(
     sink: DatagramSink,
@@ -62,6 +66,7 @@ export class UdpTransport {
   }
 
   bind(address: string, port: number): Promise<number> {
+    this.bindAddress = address;
     const mod = this.nativeSend ? nativeUdp() : null;
     let fd = -1;
     if (mod !== null) {
@@ -88,6 +93,54 @@ export class UdpTransport {
       };
       if (fd >= 0) this.socket.bind({ fd }, bound);
       else this.socket.bind(port, address, bound);
+    });
+  }
+
+  /**
+   * Opens a socket on the same address and port (SO_REUSEPORT: the port is shared) connected to
+   * address:port: the kernel gives it every datagram from that remote address from now on, whichever socket
+   * of the group the address hashes to (Linux prefers a connected socket). Its datagrams go through the same
+   * demultiplexer; sending stays on the main socket. Resolves to a function that closes it.
+   */
+  connectTo(address: string, port: number): Promise<() => void> {
+    if (this.closed || !this.reusePort) return Promise.reject(new Error('no shared media port to connect on'));
+    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort: true });
+    s.on('message', this.onMessage.bind(this));
+    const close = () => {
+      if (!this.connected.delete(s)) return;
+      try {
+        s.close();
+      } catch {
+        // already closed
+      }
+    };
+    return new Promise((resolve, reject) => {
+      const fail = (e: Error) => {
+        this.connected.add(s);
+        close();
+        reject(e);
+      };
+      s.once('error', fail);
+      s.bind(this.port, this.bindAddress, () => {
+        s.connect(port, address, (error?: Error) => {
+          if (error) {
+            s.off('error', fail);
+            fail(error);
+            return;
+          }
+          s.off('error', fail);
+          // a later error (an ICMP unreachable from the peer) only ends this socket: the main one still receives
+          s.on('error', () => close());
+          if (this.closed) {
+            this.connected.add(s);
+            close();
+            reject(new Error('closed'));
+            return;
+          }
+          this.connected.add(s);
+          resolve(close);
+        });
+      });
     });
   }
 
@@ -151,6 +204,14 @@ export class UdpTransport {
     if (this.closed) return Promise.resolve();
     this.flush();
     this.closed = true;
+    for (const s of this.connected) {
+      try {
+        s.close();
+      } catch {
+        // already closed
+      }
+    }
+    this.connected.clear();
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

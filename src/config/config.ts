@@ -75,6 +75,8 @@ export const configSchema = z.object({
     .default(''),
   /** Media worker threads of the bridge: 0 = one per core, 1 = the main thread forwards (no workers). */
   mediaWorkers: decimal(z.number().int().min(0).max(16)).default(1),
+  /** Media workers: a conference's participants on its one worker before it spans several. */
+  mediaWorkerSpan: decimal(z.number().int().min(1).max(10000)).default(10),
   /** The bridge sends with the native module (sendmmsg batches) when it is built; false: always Node's dgram. */
   nativeSend: flag.default(true),
   /** Last-N: video of at most this many others per receiver, the most recent speakers first; 0 = everyone's. */
@@ -122,6 +124,7 @@ export const settingHelp: Record<keyof Config, string> = {
   natsToken: 'NATS authorization token, when the NATS server requires one (instead of user/password)',
   bridgeId: "this bridge's id, unique among the bridges (default <hostname>-<media port>)",
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 1)',
+  mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',

@@ -32,6 +32,8 @@ const BRIDGE = 'media';
 const MEDIA_WORKERS = Number(process.env.TEST_MEDIA_WORKERS ?? '1');
 /** TEST_NATIVE_SEND=0: the bridge sends with Node's dgram even when the native module is built. */
 const NATIVE_SEND = process.env.TEST_NATIVE_SEND !== '0';
+/** Media workers: endpoints of a conference on one worker before it spans (1: they alternate over the workers). */
+const WORKER_SPAN = Number(process.env.TEST_WORKER_SPAN ?? '10');
 const COUNTERS_LAG_MS = MEDIA_WORKERS > 1 ? 250 : 0;
 const CONF = 'conf';
 
@@ -104,7 +106,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, nativeSend: NATIVE_SEND });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: MediaBrowser[] = [];
   t.after(async () => {
@@ -275,7 +277,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, nativeSend: NATIVE_SEND });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
   const browsers: MediaBrowser[] = [];
   t.after(async () => {
@@ -336,7 +338,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, nativeSend: NATIVE_SEND });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: MediaBrowser[] = [];
   const rejections: unknown[] = [];

@@ -1,7 +1,8 @@
 // The bridge with two media workers (mediaWorkers: 2) must behave exactly as with one thread: the
 // bridge-media tests (DTLS-SRTP, forwarding, PLI, NACK from the buffer, mute, SR, REMB, GCM, DTLS garbage, fingerprint check)
-// run again against it. With SO_REUSEPORT the kernel spreads the fake browsers over the workers,
-// so forwarding, NACKs and RTCP cross between workers. The same test also runs with the bridge's TypeScript
+// run again against it: once as placed (one conference: every fake browser on one worker, whichever worker the
+// kernel hands their checks to), once with the endpoints alternating over the workers (mediaWorkerSpan 1), so
+// that forwarding, NACKs and RTCP cross between workers. The same test also runs with the bridge's TypeScript
 // send path (nativeSend off: one dgram send per datagram), which is what runs where the native module is not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -21,6 +22,10 @@ async function bridgeMediaWith(env: Record<string, string>): Promise<void> {
 
 test('bridge with 2 media workers passes the bridge-media test', { timeout: 180_000 }, async () => {
   await bridgeMediaWith({ TEST_MEDIA_WORKERS: '2' });
+});
+
+test("bridge with 2 media workers, a conference's endpoints spread over both, passes the bridge-media test", { timeout: 180_000 }, async () => {
+  await bridgeMediaWith({ TEST_MEDIA_WORKERS: '2', TEST_WORKER_SPAN: '1' });
 });
 
 test("bridge sending with Node's dgram (no native batches) passes the bridge-media test", { timeout: 180_000 }, async () => {

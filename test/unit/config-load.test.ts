@@ -39,6 +39,7 @@ test('defaults', () => {
     natsToken: '',
     bridgeId: '',
     mediaWorkers: 1,
+    mediaWorkerSpan: 10,
     nativeSend: true,
     lastN: 0,
     participantTimeout: 8,

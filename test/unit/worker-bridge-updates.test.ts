@@ -28,7 +28,7 @@ async function workerBridge(workerIndex: number, updates: PeerUpdate[]): Promise
     sendPeerUpdate: (u) => updates.push(u),
   });
   for (const [n, id] of ['alice', 'bob'].entries()) {
-    wb.allocateNumbered({ conferenceId: 'c', endpointId: id, ufrag: `${id}-ufrag`, pwd: 'p'.repeat(24), conferenceNum: 1, endpointNum: n });
+    wb.allocateNumbered({ conferenceId: 'c', endpointId: id, ufrag: `${id}-ufrag`, pwd: 'p'.repeat(24), conferenceNum: 1, endpointNum: n, worker: n % 2 });
   }
   wb.configure({
     conferenceId: 'c',

@@ -1,6 +1,7 @@
 // The control thread's side of the media workers: starts one worker per core, binds their sockets to the
-// one media port (SO_REUSEPORT), numbers conferences and endpoints, sends every control request to every
-// worker, relays what one worker learns about an endpoint to the others, and sums their counters.
+// one media port (SO_REUSEPORT), numbers conferences and endpoints, places each endpoint on a worker
+// (placement.ts), sends every control request to every worker, relays what one worker learns about an
+// endpoint to the others, and sums their counters.
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Json } from '../../bus/bus.ts';
@@ -8,6 +9,7 @@ import type { Config } from '../../config/config.ts';
 import type { Logger } from '../../log.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing, RING_SLOTS } from './packet-ring.ts';
+import { WorkerPlacement } from './placement.ts';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
 import { TCP_WORKER } from './worker-bridge.ts';
 
@@ -41,14 +43,18 @@ export class MediaWorkerPool {
   private readonly freeEndpointNums: number[] = [];
   private nextEndpointNum = 0;
   private readonly conferenceNums = new Map<string, { num: number; endpoints: number }>();
+  /** The worker each endpoint was placed on. */
+  private readonly endpointWorkers = new Map<string, number>();
+  private readonly placement: WorkerPlacement;
   private nextConferenceNum = 1;
   private nextRequestId = 1;
   private readonly pendingOps = new Map<number, { left: number; done: () => void }>();
   private readonly pendingCounters = new Map<number, { left: number; sum: Record<string, number>; resolve: (c: Record<string, number>) => void }>();
   private closing = false;
 
-  private constructor(workers: Worker[], log: Logger, rtcpIndexes: Int32Array) {
+  private constructor(workers: Worker[], log: Logger, rtcpIndexes: Int32Array, span: number) {
     this.workers = workers;
+    this.placement = new WorkerPlacement(workers.length, span);
     this.log = log;
     this.rtcpIndexes = rtcpIndexes;
   }
@@ -85,7 +91,7 @@ export class MediaWorkerPool {
       };
       workers.push(new Worker(new URL('./media-worker.ts', import.meta.url), { workerData: data, name: `media-${i}` }));
     }
-    const pool = new MediaWorkerPool(workers, opts.log, new Int32Array(rtcpSab));
+    const pool = new MediaWorkerPool(workers, opts.log, new Int32Array(rtcpSab), opts.config.mediaWorkerSpan);
     for (const [i, w] of workers.entries()) {
       w.on('message', (m: FromWorker) => pool.onMessage(i, m, opts.onEvent));
       w.on('error', (e: Error) => opts.log.error({ worker: i, err: e.message }, 'media worker failed'));
@@ -135,7 +141,10 @@ export class MediaWorkerPool {
   private onMessage(from: number, m: FromWorker, onEvent: (subject: string, payload: Json) => void): void {
     if (m.type === 'event') onEvent(m.subject, m.payload);
     else if (m.type === 'peer') {
-      for (const [i, w] of this.workers.entries()) if (i !== from) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
+      const to = m.update.kind === 'stun' ? m.update.to : -1;
+      for (const [i, w] of this.workers.entries()) {
+        if (i !== from && (to < 0 || i === to)) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
+      }
     } else if (m.type === 'applied') {
       const p = this.pendingOps.get(m.id);
       if (p && --p.left === 0) {
@@ -174,7 +183,10 @@ export class MediaWorkerPool {
     });
   }
 
-  /** After the control thread's bridge accepted the allocation (and chose ufrag/pwd). */
+  /**
+   * After the control thread's bridge accepted the allocation (and chose ufrag/pwd). The endpoint is placed
+   * on a worker (placement.ts), which receives and sends its media (worker-bridge.ts).
+   */
   allocate(conferenceId: string, endpointId: string, ufrag: string, pwd: string): Promise<void> {
     const key = `${conferenceId}\n${endpointId}`;
     if (this.endpointNums.has(key)) this.release(conferenceId, endpointId);
@@ -185,7 +197,9 @@ export class MediaWorkerPool {
     let conf = this.conferenceNums.get(conferenceId);
     if (!conf) this.conferenceNums.set(conferenceId, (conf = { num: this.nextConferenceNum++, endpoints: 0 }));
     conf.endpoints++;
-    return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum });
+    const worker = this.placement.place(conferenceId);
+    this.endpointWorkers.set(key, worker);
+    return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum, worker });
   }
 
   /** configure, subscribe, constraints, mute: after the control thread's bridge accepted them. */
@@ -206,6 +220,9 @@ export class MediaWorkerPool {
     if (num === undefined) return;
     this.endpointNums.delete(key);
     this.freeEndpointNums.push(num);
+    const worker = this.endpointWorkers.get(key);
+    this.endpointWorkers.delete(key);
+    if (worker !== undefined) this.placement.remove(conferenceId, worker);
     const conf = this.conferenceNums.get(conferenceId);
     if (conf && --conf.endpoints === 0) this.conferenceNums.delete(conferenceId);
   }

@@ -1,10 +1,15 @@
 // The Bridge as one media worker of several (see media-worker.ts and docs/ARCHITECTURE.md). Every worker
-// holds the whole control state; the kernel (SO_REUSEPORT) gives each worker the packets of some remote
-// addresses, and that worker is the endpoint's "local" one: it answers its ICE checks, runs its DTLS
-// handshake, decrypts what it sends and keeps its consent. Sending RTP to an endpoint is the job of one
-// fixed worker (its egress worker); a packet received elsewhere reaches it through a PacketRing.
+// holds the whole control state. The pool places each endpoint on a worker (its home: a small conference's
+// endpoints all on one). The kernel (SO_REUSEPORT) hashes each remote address to one worker; a connectivity
+// check that lands elsewhere goes to the endpoint's home, which opens a socket connected to that address
+// before it answers, so the endpoint's packets reach the home from then on. The worker that receives an
+// endpoint is its "local" one: it answers its ICE checks, runs its DTLS handshake, decrypts what it sends and
+// keeps its consent. Sending RTP to an endpoint is the job of one worker (its egress worker: the one that
+// ran DTLS); a packet received elsewhere reaches it through a PacketRing (only conferences that span workers).
 // What one worker learns about an endpoint (selected address, SRTP keys, disconnect) goes to the others.
+import { parseStun } from '../packet/stun.ts';
 import { SrtpSession } from '../packet/srtp.ts';
+import { handleStun } from '../ice.ts';
 import { Bridge, type BridgeOptions } from '../bridge.ts';
 import { createDownlinkEstimator } from '../downlink.ts';
 import type { Conference } from '../conference.ts';
@@ -37,7 +42,13 @@ export type PeerUpdate =
   /** The endpoint is connected over ICE-TCP to `worker`, which sends it everything from now on. */
   | { kind: 'egress'; conferenceId: string; endpointId: string; worker: number }
   /** Plain RTCP for an endpoint connected over TCP (the TCP worker protects and sends it). */
-  | { kind: 'rtcp'; conferenceId: string; endpointId: string; packet: Uint8Array };
+  | { kind: 'rtcp'; conferenceId: string; endpointId: string; packet: Uint8Array }
+  /**
+   * A connectivity check for an endpoint placed on worker `to`, received by `from` (sent to `to` only). `to`
+   * answers it once it has a socket connected to the address. `force`: `to` could not open one, so `from`
+   * answers it and receives the endpoint (the kernel's hash sends it that address's packets).
+   */
+  | { kind: 'stun'; to: number; from: number; packet: Uint8Array; address: string; port: number; force: boolean };
 
 /** The worker that owns the ICE-TCP port: it receives from and sends to everyone connected over TCP. */
 export const TCP_WORKER = 0;
@@ -47,6 +58,15 @@ export const SPEAKER_WORKER = 0;
 const LEVELS_INTERVAL_MS = 100;
 /** Level samples kept between two sends at most (50 per second per talker). */
 const MAX_LEVEL_SAMPLES = 3 * 4096;
+/** Connected sockets per endpoint at most (one per remote address that passed a check). */
+const MAX_CONNECTED_PER_ENDPOINT = 4;
+
+/** A socket connected to one remote address of an endpoint placed here. */
+interface Pin {
+  ep: Endpoint;
+  key: string;
+  close: () => void;
+}
 
 export interface WorkerBridgeOptions extends BridgeOptions {
   workerIndex: number;
@@ -73,6 +93,12 @@ export class WorkerBridge extends Bridge {
   private readonly sentOrders = new Map<Conference, string>();
   private readonly conferenceNums = new Map<Conference, number>();
   private readonly conferencesByNum = new Map<number, Conference>();
+  /** The worker each endpoint is placed on (its home). */
+  private readonly homes = new Map<Endpoint, number>();
+  /** Sockets connected to remote addresses of endpoints placed here, by "address:port". */
+  private readonly pins = new Map<string, Pin>();
+  /** Checks waiting for the socket being opened to their address (by "address:port"). */
+  private readonly pinning = new Map<string, Array<() => void>>();
   /** Applying another worker's update: do not echo it back. */
   private applying = false;
   /** Inside expire(): the control thread publishes that event, not the workers. */
@@ -125,12 +151,20 @@ export class WorkerBridge extends Bridge {
     }
   }
 
-  allocateNumbered(p: { conferenceId: string; endpointId: string; ufrag: string; pwd: string; conferenceNum: number; endpointNum: number }): void {
+  allocateNumbered(p: {
+    conferenceId: string;
+    endpointId: string;
+    ufrag: string;
+    pwd: string;
+    conferenceNum: number;
+    endpointNum: number;
+    worker: number;
+  }): void {
     this.allocate(p.conferenceId, p.endpointId, { ufrag: p.ufrag, pwd: p.pwd });
     const conference = this.conferences.get(p.conferenceId)!;
     const ep = conference.endpoints.get(p.endpointId)!;
-    const egress = p.endpointNum % this.workerCount;
-    ep.egress = egress === this.workerIndex ? -1 : egress;
+    this.homes.set(ep, p.worker);
+    ep.egress = p.worker === this.workerIndex ? -1 : p.worker;
     ep.local = false; // until its packets arrive here
     this.endpointNums.set(ep, p.endpointNum);
     this.endpointsByNum.set(p.endpointNum, ep);
@@ -147,6 +181,7 @@ export class WorkerBridge extends Bridge {
       const num = this.endpointNums.get(ep);
       if (num !== undefined && this.endpointsByNum.get(num) === ep) this.endpointsByNum.delete(num);
       this.endpointNums.delete(ep);
+      this.homes.delete(ep);
     }
     this.expiring = true;
     try {
@@ -160,6 +195,107 @@ export class WorkerBridge extends Bridge {
         this.sentOrders.delete(conference);
       }
     }
+  }
+
+  // ---------------------------------------------------------------- placement: checks go to the home worker
+
+  override onStun(buf: Buffer, address: string, port: number): void {
+    if (port <= 0xffff) {
+      const home = this.stunHome(buf);
+      if (home >= 0 && home !== this.workerIndex) {
+        const packet = Uint8Array.prototype.slice.call(buf, 0, buf.length);
+        this.sendPeerUpdate({ kind: 'stun', to: home, from: this.workerIndex, packet, address, port, force: false });
+        return;
+      }
+    }
+    super.onStun(buf, address, port);
+  }
+
+  /** The home worker of the endpoint a Binding request names (-1: none, or not a request for one). */
+  private stunHome(buf: Buffer): number {
+    const msg = parseStun(buf);
+    if (msg === null || msg.username === null) return -1;
+    const colon = msg.username.indexOf(':');
+    const ep = this.endpointByUfrag(colon < 0 ? msg.username : msg.username.slice(0, colon));
+    return ep === undefined ? -1 : (this.homes.get(ep) ?? -1);
+  }
+
+  /**
+   * A check worker `from` received for an endpoint placed here. Verified first (nothing is opened for an
+   * unauthenticated one); when it passes, the socket connected to its address opens, then it is answered.
+   */
+  private checkForwarded(buf: Buffer, address: string, port: number, from: number): void {
+    let response: Buffer | null = null;
+    let passed: Endpoint | null = null;
+    let useCandidate = false;
+    handleStun(
+      {
+        counters: this.counters,
+        endpointByUfrag: (ufrag) => this.endpointByUfrag(ufrag),
+        sendStun: (b) => (response = b),
+        iceCheckPassed: (ep, _address, _port, use) => {
+          passed = ep;
+          useCandidate = use;
+        },
+      },
+      buf,
+      address,
+      port,
+    );
+    const answer = () => {
+      if (response !== null) this.sendStun(response, address, port);
+      if (passed !== null && !passed.closed) this.iceCheckPassed(passed, address, port, useCandidate);
+    };
+    const ep = passed as Endpoint | null;
+    const key = `${address}:${port}`;
+    if (ep === null || this.pins.get(key)?.ep === ep) {
+      answer();
+      return;
+    }
+    const waiting = this.pinning.get(key);
+    if (waiting !== undefined) {
+      waiting.push(answer);
+      return;
+    }
+    this.pinning.set(key, [answer]);
+    this.udp.connectTo(address, port).then(
+      (close) => {
+        const answers = this.pinning.get(key) ?? [];
+        this.pinning.delete(key);
+        if (ep.closed) {
+          close();
+          return;
+        }
+        this.pin(ep, key, close);
+        for (const a of answers) a();
+      },
+      (e: Error) => {
+        this.pinning.delete(key);
+        this.log.debug({ address, port, err: e.message }, 'no connected socket: the receiving worker keeps the address');
+        const packet = Uint8Array.prototype.slice.call(buf, 0, buf.length);
+        this.sendPeerUpdate({ kind: 'stun', to: from, from: this.workerIndex, packet, address, port, force: true });
+      },
+    );
+  }
+
+  private pin(ep: Endpoint, key: string, close: () => void): void {
+    this.pins.get(key)?.close();
+    this.pins.set(key, { ep, key, close });
+    // a few addresses per endpoint: the oldest other than the selected one goes
+    let count = 0;
+    let oldest: Pin | null = null;
+    const selected = `${ep.address}:${ep.port}`;
+    for (const p of this.pins.values()) {
+      if (p.ep !== ep) continue;
+      count++;
+      if (oldest === null && p.key !== selected && p.key !== key) oldest = p;
+    }
+    if (count > MAX_CONNECTED_PER_ENDPOINT && oldest !== null) this.unpin(oldest);
+  }
+
+  private unpin(p: Pin): void {
+    p.close();
+    this.pins.delete(p.key);
   }
 
   // ---------------------------------------------------------------- hooks of the one-thread bridge
@@ -212,6 +348,7 @@ export class WorkerBridge extends Bridge {
 
   override disconnect(ep: Endpoint, reason: string): void {
     const wasLocal = ep.local && (ep.connected || ep.address !== null);
+    for (const p of [...this.pins.values()]) if (p.ep === ep) this.unpin(p);
     super.disconnect(ep, reason);
     if (wasLocal && !this.applying && !ep.closed) {
       this.sendPeerUpdate({ kind: 'disconnected', conferenceId: ep.conference.id, endpointId: ep.id });
@@ -234,6 +371,12 @@ export class WorkerBridge extends Bridge {
       if (conference === undefined || this.workerIndex === SPEAKER_WORKER) return;
       // whoever enters someone's last N starts with a keyframe
       for (const source of conference.applySpeakerOrder(u.order)) this.router.requestKeyframe(source, false, false);
+      return;
+    }
+    if (u.kind === 'stun') {
+      const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
+      if (u.force) super.onStun(b, u.address, u.port);
+      else this.checkForwarded(b, u.address, u.port, u.from);
       return;
     }
     if (u.kind === 'layer') {
