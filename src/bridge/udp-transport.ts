@@ -3,6 +3,7 @@
 // (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one callback leave together
 // in one sendmmsg call; otherwise each goes through dgram.
 import dgram from 'node:dgram';
+import os from 'node:os';
 import type { BridgeCounters } from './counters.ts';
 import { MAX_BATCH, nativeUdp, SendBatch } from './native/udp-batch.ts';
 import type { TcpTransport } from './tcp-transport.ts';
@@ -16,6 +17,17 @@ export interface DatagramSink {
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** One send in this many asks for its completion (Node reports failures only to a callback; see counters.ts). */
 const SEND_ERROR_SAMPLE = 16;
+
+/**
+ * Whether this kernel gives a connected socket of a SO_REUSEPORT group all datagrams from its peer (and no
+ * one else's): Linux since 5.3 ("udp: correct reuseport selection with connected sockets").
+ */
+export function connectedSocketsWork(release = os.release(), platform = process.platform): boolean {
+  const m = /^(\d+)\.(\d+)/.exec(release);
+  if (platform !== 'linux' || m === null) return false;
+  const major = Number(m[1]);
+  return major > 5 || (major === 5 && Number(m[2]) >= 3);
+}
 
 function literalLookup(
   address: string,
@@ -104,6 +116,7 @@ export class UdpTransport {
    */
   connectTo(address: string, port: number): Promise<() => void> {
     if (this.closed || !this.reusePort) return Promise.reject(new Error('no shared media port to connect on'));
+    if (!connectedSocketsWork()) return Promise.reject(new Error('connected sockets of a shared port need Linux 5.3 or later'));
     const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort: true });
     s.on('message', this.onMessage.bind(this));
     const close = () => {

@@ -74,7 +74,7 @@ export const configSchema = z.object({
     .regex(/^[A-Za-z0-9_-]{0,64}$/, 'a bridge id is letters, digits, - and _ (at most 64)')
     .default(''),
   /** Media worker threads of the bridge: 0 = one per core, 1 = the main thread forwards (no workers). */
-  mediaWorkers: decimal(z.number().int().min(0).max(16)).default(1),
+  mediaWorkers: decimal(z.number().int().min(0).max(16)).default(0),
   /** Media workers: a conference's participants on its one worker before it spans several. */
   mediaWorkerSpan: decimal(z.number().int().min(1).max(10000)).default(10),
   /** The bridge sends with the native module (sendmmsg batches) when it is built; false: always Node's dgram. */
@@ -123,7 +123,7 @@ export const settingHelp: Record<keyof Config, string> = {
   natsPassword: 'NATS password (better in the environment, TERTULIA_NATS_PASSWORD: command-line options show in ps)',
   natsToken: 'NATS authorization token, when the NATS server requires one (instead of user/password)',
   bridgeId: "this bridge's id, unique among the bridges (default <hostname>-<media port>)",
-  mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 1)',
+  mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',

@@ -38,7 +38,7 @@ test('defaults', () => {
     natsPassword: '',
     natsToken: '',
     bridgeId: '',
-    mediaWorkers: 1,
+    mediaWorkers: 0,
     mediaWorkerSpan: 10,
     nativeSend: true,
     lastN: 0,

@@ -10,6 +10,7 @@ import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { buildBindingRequest, parseStun, STUN_CLASS_ERROR, STUN_CLASS_SUCCESS } from '../../src/bridge/packet/stun.ts';
+import { connectedSocketsWork } from '../../src/bridge/udp-transport.ts';
 import { WorkerPlacement } from '../../src/bridge/workers/placement.ts';
 import { WorkerBridge, type PeerUpdate } from '../../src/bridge/workers/worker-bridge.ts';
 import { sleep, waitFor } from '../helpers/fake-browser.ts';
@@ -35,6 +36,15 @@ test('placement: a conference stays on its worker up to the span, then spreads; 
 test('placement: a span of 1 alternates the endpoints of one conference over the workers', () => {
   const p = new WorkerPlacement(3, 1);
   assert.deepEqual([0, 1, 2, 3, 4, 5].map(() => p.place('x')), [0, 1, 2, 0, 1, 2]);
+});
+
+test('connected sockets of a shared port are used on Linux 5.3 and later only', () => {
+  assert.equal(connectedSocketsWork('6.18.44-fc-v782', 'linux'), true);
+  assert.equal(connectedSocketsWork('5.3.0', 'linux'), true);
+  assert.equal(connectedSocketsWork('5.2.21', 'linux'), false);
+  assert.equal(connectedSocketsWork('4.19.0-27-amd64', 'linux'), false);
+  assert.equal(connectedSocketsWork('23.1.0', 'darwin'), false);
+  assert.equal(connectedSocketsWork('garbage', 'linux'), false);
 });
 
 const PWD = 'p'.repeat(24);
@@ -71,7 +81,7 @@ function check(ufrag: string): Buffer {
   return buildBindingRequest({ username: `${ufrag}:remote`, key: PWD, priority: 1, useCandidate: true, iceControlling: 1n });
 }
 
-test("a check received by another worker is answered by the endpoint's worker, which then receives that address", async (t) => {
+test("a check received by another worker is answered by the endpoint's worker, which then receives that address", { skip: !connectedSocketsWork() && 'needs Linux 5.3 or later' }, async (t) => {
   const updates: PeerUpdate[] = [];
   const wb = await worker1(updates);
   const port = await wb.udp.bind('127.0.0.1', 0);
