@@ -19,20 +19,46 @@ import { SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
 import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type ScenarioResult } from './scenario-run.ts';
 import { fmt, table } from './stats.ts';
 
-const { values } = parseArgs({
-  options: {
-    short: { type: 'boolean', default: false },
-    scenario: { type: 'string', multiple: true },
-    seconds: { type: 'string' },
-    'step-seconds': { type: 'string', default: '3' },
-    'no-search': { type: 'boolean', default: false },
-    'write-doc': { type: 'boolean', default: false },
-    'bridge-config': { type: 'string', default: '{}' },
-    json: { type: 'string' },
-    'doc-section': { type: 'string', default: 'figures' },
-    'doc-from': { type: 'string' },
-  },
-});
+const USAGE = `usage: npm run bench -- [options]
+  --short                    CI sanity check: light load, exits 1 on loss >= 1% or any error
+  --scenario NAME            only this scenario (repeatable): ${Object.keys(SCENARIOS).join(', ')}
+  --seconds N                measuring window per step
+  --step-seconds N           window of each capacity-search step (default 3)
+  --no-search                nominal load only, no capacity search
+  --bridge-config JSON       extra bridge configuration, e.g. '{"mediaWorkers":1}'
+  --write-doc                also rewrite a figures block of docs/BENCHMARKS.md
+  --doc-section NAME         which block --write-doc replaces (default figures)
+  --json FILE                save the results
+  --doc-from FILE            write the doc block from a saved --json run instead of running`;
+
+function parseOptions() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', default: false },
+        short: { type: 'boolean', default: false },
+        scenario: { type: 'string', multiple: true },
+        seconds: { type: 'string' },
+        'step-seconds': { type: 'string', default: '3' },
+        'no-search': { type: 'boolean', default: false },
+        'write-doc': { type: 'boolean', default: false },
+        'bridge-config': { type: 'string', default: '{}' },
+        json: { type: 'string' },
+        'doc-section': { type: 'string', default: 'figures' },
+        'doc-from': { type: 'string' },
+      },
+    });
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+const { values } = parseOptions();
+if (values.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'BENCHMARKS.md');
 const BEGIN = `<!-- bench:${values['doc-section']}:begin -->`;

@@ -8,8 +8,8 @@ const HEAD = 0;
 const TAIL = 1;
 /** 1 while the consumer sleeps (or is about to): the producer must notify. */
 const SLEEPING = 2;
-/** The consumer looks at the ring at least this often, notified or not. */
-const MAX_SLEEP_MS = 20;
+/** The consumer looks at the ring at least this often, notified or not (the caller may choose longer when idle). */
+export const MAX_SLEEP_MS = 20;
 const HEADER_INTS = 16; // head and tail on their own cache line, away from the slots
 /** Slot: u16 length, u16 reserved, u32 conference number, u32 source SSRC, then the packet. */
 const SLOT_META = 12;
@@ -110,13 +110,13 @@ export class PacketRing {
     Atomics.notify(this.ctl, HEAD);
   }
 
-  /** Consumer: resolves when the producer has pushed past what was seen (at once if it already has). */
-  waitForData(): Promise<unknown> | null {
+  /** Consumer: resolves when the producer has pushed past what was seen (at once if it already has), or after `timeoutMs`. */
+  waitForData(timeoutMs = MAX_SLEEP_MS): Promise<unknown> | null {
     const ctl = this.ctl;
     Atomics.store(ctl, SLEEPING, 1);
     // a bounded sleep: should a wake-up ever be missed, the consumer still looks again soon (seen once
     // under overload with an always-sleeping consumer: the ring stayed full for good)
-    const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, HEAD, ctl[TAIL], MAX_SLEEP_MS);
+    const r = (Atomics as unknown as AtomicsWaitAsync).waitAsync(ctl, HEAD, ctl[TAIL], timeoutMs);
     if (r.async) return r.value;
     Atomics.store(ctl, SLEEPING, 0);
     return null;
