@@ -21,7 +21,7 @@ import { fmt, table } from './stats.ts';
 
 const USAGE = `usage: npm run bench -- [options]
   --short                    CI sanity check: light load, exits 1 on loss >= 1% or any error
-  --scenario NAME            only this scenario (repeatable): ${Object.keys(SCENARIOS).join(', ')}
+  --scenario NAME            only this scenario (repeatable): ${SCENARIOS.map((s) => s.name).join(', ')}
   --seconds N                measuring window per step
   --step-seconds N           window of each capacity-search step (default 3)
   --no-search                nominal load only, no capacity search
