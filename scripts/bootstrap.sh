@@ -1,4 +1,4 @@
-# Sourced by ./tertulia and scripts/test. Makes sure this checkout can run:
+# Sourced by ./tertulia, scripts/test and scripts/bench. Makes sure this checkout can run:
 #  - a Node.js >= 22.12 (installs one from the npm registry into .tools/ when the system's is older),
 #  - the npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
 #  - the built web app (dist/web, rebuilt when src/web changed),
@@ -18,6 +18,20 @@ node_ok() {
 }
 
 log() { echo "[tertulia] $*" >&2; }
+
+# apt_need CMD:PACKAGE ...: installs (apt-get) the Debian packages whose command is missing.
+apt_need() {
+  local need=() pair
+  for pair in "$@"; do
+    command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+  done
+  [ "${#need[@]}" -gt 0 ] || return 0
+  log "installing Debian packages: ${need[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
+}
 
 if ! command -v npm >/dev/null 2>&1; then
   log "npm is missing; installing Debian's nodejs and npm"
