@@ -11,6 +11,7 @@ import type { UserStore } from './auth/users.ts';
 import type { Lobby } from './lobby.ts';
 import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
 import type { JoinGrant, Rooms, Session } from './rooms.ts';
+import { rateLimitKey } from './client-address.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -62,7 +63,7 @@ export class Admission {
       this.refuse(session, 'bad-message', 'a sign-in or join is already in progress');
       return;
     }
-    const address = session.remoteAddress ?? 'unknown';
+    const address = rateLimitKey(session.remoteAddress);
     const userKey = username.trim().normalize('NFC').toLowerCase();
     const wait = Math.max(this.loginPerUser.retryAfterSeconds(userKey), this.loginPerAddress.retryAfterSeconds(address));
     if (wait > 0) {
@@ -156,7 +157,7 @@ export class Admission {
       const policy = policyOf(room);
       let passwordOk = false;
       if (policy.password !== undefined && msg.password !== undefined) {
-        const key = `${session.remoteAddress ?? 'unknown'}|${room.key}`;
+        const key = `${rateLimitKey(session.remoteAddress)}|${room.key}`;
         const wait = this.roomPassword.retryAfterSeconds(key);
         if (wait > 0) {
           this.refuse(session, 'rate-limited', `too many wrong passwords; try again in ${wait} s`);
