@@ -11,7 +11,7 @@ import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing, RING_SLOTS } from './packet-ring.ts';
 import { WorkerPlacement } from './placement.ts';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
-import { TCP_WORKER } from './worker-bridge.ts';
+import { SPEAKER_WORKER, TCP_WORKER } from './worker-bridge.ts';
 
 /** Endpoints one bridge process numbers at most (size of the shared SRTCP index table). */
 const MAX_ENDPOINTS = 65536;
@@ -141,7 +141,8 @@ export class MediaWorkerPool {
   private onMessage(from: number, m: FromWorker, onEvent: (subject: string, payload: Json) => void): void {
     if (m.type === 'event') onEvent(m.subject, m.payload);
     else if (m.type === 'peer') {
-      const to = m.update.kind === 'stun' ? m.update.to : -1;
+      // a check goes to the endpoint's worker, audio levels to the speaker worker, the rest to every other
+      const to = m.update.kind === 'stun' ? m.update.to : m.update.kind === 'levels' ? SPEAKER_WORKER : -1;
       for (const [i, w] of this.workers.entries()) {
         if (i !== from && (to < 0 || i === to)) w.postMessage({ type: 'peer', update: m.update } satisfies ToWorker);
       }
