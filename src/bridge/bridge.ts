@@ -72,9 +72,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** port -> address -> endpoint, for every address that passed an ICE check. */
   private readonly byAddress = new Map<number, Map<string, Endpoint>>();
   private closed = false;
-  private readonly feedbackTimer: NodeJS.Timeout;
-  private readonly speakerTimer: NodeJS.Timeout;
-  private readonly allocationTimer: NodeJS.Timeout;
+  /** Transport-cc feedback, speakers, layer allocation: they run while the bridge has endpoints (an idle one sleeps). */
+  private timers: NodeJS.Timeout[] = [];
   private readonly probes: ProbeSender;
 
   constructor(opts: BridgeOptions) {
@@ -96,13 +95,23 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       opts.config.nativeSend,
     );
     this.router = new Router(this);
-    this.feedbackTimer = setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS);
-    this.feedbackTimer.unref();
-    this.speakerTimer = setInterval(() => this.updateSpeakers(), SPEAKER_INTERVAL_MS);
-    this.speakerTimer.unref();
     this.probes = new ProbeSender(this.router);
-    this.allocationTimer = setInterval(() => this.allocateLayers(), ALLOCATION_INTERVAL_MS);
-    this.allocationTimer.unref();
+  }
+
+  /** Starts the timers with the first endpoint, stops them after the last. */
+  private updateTimers(): void {
+    const want = this.byUfrag.size > 0 && !this.closed;
+    if (want && this.timers.length === 0) {
+      this.timers = [
+        setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS),
+        setInterval(() => this.updateSpeakers(), SPEAKER_INTERVAL_MS),
+        setInterval(() => this.allocateLayers(), ALLOCATION_INTERVAL_MS),
+      ];
+      for (const t of this.timers) t.unref();
+    } else if (!want && this.timers.length > 0) {
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+    }
   }
 
   get endpointCount(): number {
@@ -374,6 +383,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     const ep = new Endpoint(endpointId, conference, ufrag, pwd, Date.now());
     conference.endpoints.set(endpointId, ep);
     this.byUfrag.set(ufrag, ep);
+    this.updateTimers();
     this.log.info({ conferenceId, endpointId, replaced: !!old }, 'endpoint allocated');
     return {
       ufrag,
@@ -454,6 +464,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     ep.connectedPublished = false; // published once below, connected or not
     this.disconnect(ep, 'expired');
     this.byUfrag.delete(ep.ufrag);
+    this.updateTimers();
     conference.removeEndpoint(ep);
     if (conference.endpoints.size === 0) this.conferences.delete(conferenceId);
     this.log.info({ conferenceId, endpointId }, 'endpoint expired');
@@ -552,9 +563,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    clearInterval(this.feedbackTimer);
-    clearInterval(this.speakerTimer);
-    clearInterval(this.allocationTimer);
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         ep.closed = true;

@@ -89,7 +89,8 @@ export class WorkerBridge extends Bridge {
   private readonly endpointNums = new Map<Endpoint, number>();
   private readonly endpointsByNum = new Map<number, Endpoint>();
   private levelSamples: number[] = [];
-  private readonly levelsTimer: NodeJS.Timeout | null = null;
+  /** Set while samples wait to be sent (none while nobody talks here). */
+  private levelsTimer: NodeJS.Timeout | null = null;
   /** Per conference, the last-N order last sent to the other workers. */
   private readonly sentOrders = new Map<Conference, string>();
   private readonly conferenceNums = new Map<Conference, number>();
@@ -114,14 +115,10 @@ export class WorkerBridge extends Bridge {
     this.rtcpIndexes = opts.rtcpIndexes;
     this.rings = opts.rings;
     this.sendPeerUpdate = opts.sendPeerUpdate;
-    if (this.workerIndex !== SPEAKER_WORKER) {
-      this.levelsTimer = setInterval(() => this.sendLevels(), LEVELS_INTERVAL_MS);
-      this.levelsTimer.unref();
-    }
   }
 
   override async close(): Promise<void> {
-    if (this.levelsTimer !== null) clearInterval(this.levelsTimer);
+    if (this.levelsTimer !== null) clearTimeout(this.levelsTimer);
     await super.close();
   }
 
@@ -130,15 +127,21 @@ export class WorkerBridge extends Bridge {
   audioLevel(ep: Endpoint, level: number, nowMs: number): void {
     if (this.workerIndex === SPEAKER_WORKER || this.levelSamples.length >= MAX_LEVEL_SAMPLES) return;
     const num = this.endpointNums.get(ep);
-    if (num !== undefined) this.levelSamples.push(num, level, nowMs);
+    if (num === undefined) return;
+    this.levelSamples.push(num, level, nowMs);
+    if (this.levelsTimer === null) {
+      this.levelsTimer = setTimeout(this.sendLevels, LEVELS_INTERVAL_MS);
+      this.levelsTimer.unref();
+    }
   }
 
-  private sendLevels(): void {
+  private readonly sendLevels = (): void => {
+    this.levelsTimer = null;
     if (this.levelSamples.length === 0) return;
     const samples = this.levelSamples;
     this.levelSamples = [];
     this.sendPeerUpdate({ kind: 'levels', samples });
-  }
+  };
 
   /** Only the speaker worker decides; it then tells the others the last-N order. */
   override updateSpeakers(): void {
