@@ -1,15 +1,7 @@
 // `npm run bench` (or ./scripts/bench): drives a bridge in its own process with synthetic participants
 // (real ICE, DTLS and SRTP; VP8 rid simulcast in three layers and Opus, made once with ffmpeg; receivers send
 // transport-cc feedback and ask for 1280x720 tiles) and reports its cost per forwarded packet and which
-// simulcast layer the receivers got.
-//
-//   node bench/run.ts                       every scenario, nominal load, then the capacity search
-//   node bench/run.ts --short               CI sanity check: light load, exits 1 on loss >= 1% or any error
-//   node bench/run.ts --scenario webinar-50 --seconds 600 --no-search    a 10-minute memory run
-//   node bench/run.ts --write-doc           also rewrites the figures in docs/BENCHMARKS.md
-//   --bridge-config '{"mediaWorkers":2}'    extra bridge configuration
-//   --doc-section workers-2                 which figures block of BENCHMARKS.md --write-doc replaces
-//   --doc-from results.json                 write the doc block from a saved --json run instead of running
+// simulcast layer the receivers got. Options: USAGE below (`npm run bench -- --help`).
 import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

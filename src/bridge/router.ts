@@ -306,8 +306,9 @@ export class Router {
         if (li !== rw.targetLayer) continue;
         if (rw.currentLayer >= 0) {
           // another layer plays on until this one's keyframe is whole
-          const first = rw.holdForKeyframe(rtpSeq(buf), rtpTimestamp(buf), info.keyframe, rtpMarker(buf));
-          if (first >= 0) this.switchAtKeyframe(sub, rw, layer, first, rtpSeq(buf));
+          const seq = rtpSeq(buf);
+          const first = rw.holdForKeyframe(seq, rtpTimestamp(buf), info.keyframe, rtpMarker(buf));
+          if (first >= 0) this.switchAtKeyframe(sub, rw, layer, first, seq);
           continue;
         }
         if (!info.keyframe) continue; // nothing plays: switch at the keyframe's first packet

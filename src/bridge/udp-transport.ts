@@ -29,6 +29,9 @@ export function connectedSocketsWork(release = os.release(), platform = process.
   return major > 5 || (major === 5 && Number(m[2]) >= 3);
 }
 
+/** connectedSocketsWork() on this machine. */
+export const CONNECTED_SOCKETS_WORK = connectedSocketsWork();
+
 function literalLookup(
   address: string,
   _options: unknown,
@@ -70,7 +73,7 @@ export class UdpTransport {
     // Every address the bridge sends to is an IPv4 literal from a received datagram: skip dns.lookup
     // (and the extra tick it costs per send).
     this.socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort });
-    this.socket.on('message', this.onMessage.bind(this));
+    this.socket.on('message', this.onMessage);
     this.socket.on('error', onSocketError);
     this.onSent = (error) => {
       if (error) counters.sendErrors++;
@@ -116,9 +119,10 @@ export class UdpTransport {
    */
   connectTo(address: string, port: number): Promise<() => void> {
     if (this.closed || !this.reusePort) return Promise.reject(new Error('no shared media port to connect on'));
-    if (!connectedSocketsWork()) return Promise.reject(new Error('connected sockets of a shared port need Linux 5.3 or later'));
+    if (!CONNECTED_SOCKETS_WORK) return Promise.reject(new Error('connected sockets of a shared port need Linux 5.3 or later'));
     const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort: true });
-    s.on('message', this.onMessage.bind(this));
+    s.on('message', this.onMessage);
+    this.connected.add(s);
     const close = () => {
       if (!this.connected.delete(s)) return;
       try {
@@ -129,36 +133,27 @@ export class UdpTransport {
     };
     return new Promise((resolve, reject) => {
       const fail = (e: Error) => {
-        this.connected.add(s);
         close();
         reject(e);
       };
       s.once('error', fail);
       s.bind(this.port, this.bindAddress, () => {
         s.connect(port, address, (error?: Error) => {
-          if (error) {
-            s.off('error', fail);
-            fail(error);
-            return;
-          }
           s.off('error', fail);
-          // a later error (an ICMP unreachable from the peer) only ends this socket: the main one still receives
-          s.on('error', () => close());
-          if (this.closed) {
-            this.connected.add(s);
-            close();
-            reject(new Error('closed'));
-            return;
+          if (error) fail(error);
+          else if (this.closed) fail(new Error('closed'));
+          else {
+            // a later error (an ICMP unreachable from the peer) only ends this socket: the main one still receives
+            s.on('error', close);
+            resolve(close);
           }
-          this.connected.add(s);
-          resolve(close);
         });
       });
     });
   }
 
   /** RFC 7983 demultiplexing. Never throws: a failure drops the datagram and is counted. */
-  private onMessage(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
     const c = this.counters;
     c.packetsIn++;
     c.bytesIn += msg.length;
@@ -175,7 +170,7 @@ export class UdpTransport {
     } catch {
       c.dropError++;
     }
-  }
+  };
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;
@@ -217,14 +212,14 @@ export class UdpTransport {
     if (this.closed) return Promise.resolve();
     this.flush();
     this.closed = true;
-    for (const s of this.connected) {
+    for (const s of [...this.connected]) {
+      this.connected.delete(s);
       try {
         s.close();
       } catch {
         // already closed
       }
     }
-    this.connected.clear();
     return new Promise((resolve) => {
       try {
         this.socket.close(() => resolve());

@@ -24,11 +24,13 @@ export class WorkerPlacement {
     return worker;
   }
 
-  /** An endpoint of `conferenceId` placed on `worker` is gone. */
-  remove(conferenceId: string, worker: number): void {
+  /** An endpoint of `conferenceId` placed on `worker` is gone; true when it was the conference's last. */
+  remove(conferenceId: string, worker: number): boolean {
     this.loads[worker]--;
     const conf = this.conferences.get(conferenceId);
-    if (conf !== undefined && --conf.endpoints === 0) this.conferences.delete(conferenceId);
+    if (conf === undefined || --conf.endpoints > 0) return false;
+    this.conferences.delete(conferenceId);
+    return true;
   }
 
   /** The worker with the fewest endpoints (the lowest index among equals). */

@@ -39,12 +39,11 @@ export class MediaWorkerPool {
   private readonly workers: Worker[];
   private readonly log: Logger;
   private readonly rtcpIndexes: Int32Array;
-  private readonly endpointNums = new Map<string, number>();
+  /** Per endpoint ("conference\nendpoint"): its number and the worker it is placed on. */
+  private readonly endpoints = new Map<string, { num: number; worker: number }>();
   private readonly freeEndpointNums: number[] = [];
   private nextEndpointNum = 0;
-  private readonly conferenceNums = new Map<string, { num: number; endpoints: number }>();
-  /** The worker each endpoint was placed on. */
-  private readonly endpointWorkers = new Map<string, number>();
+  private readonly conferenceNums = new Map<string, number>();
   private readonly placement: WorkerPlacement;
   private nextConferenceNum = 1;
   private nextRequestId = 1;
@@ -190,17 +189,15 @@ export class MediaWorkerPool {
    */
   allocate(conferenceId: string, endpointId: string, ufrag: string, pwd: string): Promise<void> {
     const key = `${conferenceId}\n${endpointId}`;
-    if (this.endpointNums.has(key)) this.release(conferenceId, endpointId);
+    if (this.endpoints.has(key)) this.release(conferenceId, endpointId);
     const endpointNum = this.freeEndpointNums.pop() ?? this.nextEndpointNum++;
     if (endpointNum >= MAX_ENDPOINTS) throw new Error('too many endpoints on this bridge');
-    this.endpointNums.set(key, endpointNum);
     Atomics.store(this.rtcpIndexes, endpointNum, 1);
-    let conf = this.conferenceNums.get(conferenceId);
-    if (!conf) this.conferenceNums.set(conferenceId, (conf = { num: this.nextConferenceNum++, endpoints: 0 }));
-    conf.endpoints++;
+    let conferenceNum = this.conferenceNums.get(conferenceId);
+    if (conferenceNum === undefined) this.conferenceNums.set(conferenceId, (conferenceNum = this.nextConferenceNum++));
     const worker = this.placement.place(conferenceId);
-    this.endpointWorkers.set(key, worker);
-    return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum: conf.num, endpointNum, worker });
+    this.endpoints.set(key, { num: endpointNum, worker });
+    return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum, endpointNum, worker });
   }
 
   /** configure, subscribe, constraints, mute: after the control thread's bridge accepted them. */
@@ -209,7 +206,7 @@ export class MediaWorkerPool {
   }
 
   expire(conferenceId: string, endpointId: string): Promise<void> {
-    if (!this.endpointNums.has(`${conferenceId}\n${endpointId}`)) return Promise.resolve();
+    if (!this.endpoints.has(`${conferenceId}\n${endpointId}`)) return Promise.resolve();
     const applied = this.broadcast('expire', { conferenceId, endpointId });
     this.release(conferenceId, endpointId);
     return applied;
@@ -217,15 +214,11 @@ export class MediaWorkerPool {
 
   private release(conferenceId: string, endpointId: string): void {
     const key = `${conferenceId}\n${endpointId}`;
-    const num = this.endpointNums.get(key);
-    if (num === undefined) return;
-    this.endpointNums.delete(key);
-    this.freeEndpointNums.push(num);
-    const worker = this.endpointWorkers.get(key);
-    this.endpointWorkers.delete(key);
-    if (worker !== undefined) this.placement.remove(conferenceId, worker);
-    const conf = this.conferenceNums.get(conferenceId);
-    if (conf && --conf.endpoints === 0) this.conferenceNums.delete(conferenceId);
+    const e = this.endpoints.get(key);
+    if (e === undefined) return;
+    this.endpoints.delete(key);
+    this.freeEndpointNums.push(e.num);
+    if (this.placement.remove(conferenceId, e.worker)) this.conferenceNums.delete(conferenceId);
   }
 
   /** The sum of every worker's packet counters (what answered within a second, if a worker is stuck). */

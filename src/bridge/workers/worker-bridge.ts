@@ -10,7 +10,7 @@
 import { parseStun } from '../packet/stun.ts';
 import { SrtpSession } from '../packet/srtp.ts';
 import { handleStun } from '../ice.ts';
-import { connectedSocketsWork } from '../udp-transport.ts';
+import { CONNECTED_SOCKETS_WORK } from '../udp-transport.ts';
 import { Bridge, type BridgeOptions } from '../bridge.ts';
 import { createDownlinkEstimator } from '../downlink.ts';
 import type { Conference } from '../conference.ts';
@@ -101,8 +101,6 @@ export class WorkerBridge extends Bridge {
   private readonly pins = new Map<string, Pin>();
   /** Checks waiting for the socket being opened to their address (by "address:port"). */
   private readonly pinning = new Map<string, Array<() => void>>();
-  /** Checks go to the endpoint's worker (false where a connected socket would not get its address's datagrams). */
-  private readonly placing = connectedSocketsWork();
   /** Applying another worker's update: do not echo it back. */
   private applying = false;
   /** Inside expire(): the control thread publishes that event, not the workers. */
@@ -207,7 +205,7 @@ export class WorkerBridge extends Bridge {
 
   override onStun(buf: Buffer, address: string, port: number): void {
     // (where connected sockets do not work the home could not take the address: the hash decides, as it did)
-    if (port <= 0xffff && this.placing) {
+    if (port <= 0xffff && CONNECTED_SOCKETS_WORK) {
       const home = this.stunHome(buf);
       if (home >= 0 && home !== this.workerIndex) {
         const packet = Uint8Array.prototype.slice.call(buf, 0, buf.length);
