@@ -20,6 +20,9 @@ import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
 import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers, createDownlinkEstimator } from './downlink.ts';
+import { WebRtcTransport } from './webrtc-transport.ts';
+import { PlainTransport, type PlainTransportDescription, type PlainTransportRequest } from './plain-transport.ts';
+import type { MediaTransport } from './transport.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
@@ -49,6 +52,9 @@ export interface BridgeOptions {
   /** Bind the media socket with SO_REUSEPORT (media workers share the one port). */
   reusePort?: boolean;
 }
+
+/** A transport that only forwards RTCP elsewhere (set where another thread sends to the endpoint). */
+const NO_TRANSPORT: MediaTransport = { kind: 'plain', sendRtp() {}, sendRtcp() {}, close() {} };
 
 export class Bridge implements IceHost, RouterHost, TcpSink {
   readonly bridgeId: string;
@@ -359,12 +365,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return ep;
   }
 
-  /** `credentials`: the ICE ufrag/pwd to use (media workers get the ones the control thread chose). */
-  allocate(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): BridgeAllocateReply {
+  /** The endpoint's conference, made on first use. */
+  private conferenceFor(conferenceId: string): Conference {
     let conference = this.conferences.get(conferenceId);
-    const old = conference?.endpoints.get(endpointId);
-    if (old) this.expire(conferenceId, endpointId);
-    conference = this.conferences.get(conferenceId);
     if (!conference) {
       conference = new Conference(conferenceId);
       conference.onKeyframeNeeded = (source, layer) => {
@@ -374,6 +377,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       conference.lastN = this.config.lastN;
       this.conferences.set(conferenceId, conference);
     }
+    return conference;
+  }
+
+  /** A new endpoint (replacing one of the same id) with ICE credentials (only WebRTC endpoints use them). */
+  private newEndpoint(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): Endpoint {
+    const old = this.conferences.get(conferenceId)?.endpoints.get(endpointId);
+    if (old) this.expire(conferenceId, endpointId);
+    const conference = this.conferenceFor(conferenceId);
     let ufrag = credentials?.ufrag ?? '';
     if (ufrag === '' || this.byUfrag.has(ufrag)) {
       do ufrag = randomIceString(12);
@@ -385,9 +396,21 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.byUfrag.set(ufrag, ep);
     this.updateTimers();
     this.log.info({ conferenceId, endpointId, replaced: !!old }, 'endpoint allocated');
+    return ep;
+  }
+
+  /** The ICE ufrag an endpoint was given ('' when unknown); media workers number endpoints by the control thread's. */
+  endpointUfrag(conferenceId: string, endpointId: string): string {
+    return this.conferences.get(conferenceId)?.endpoints.get(endpointId)?.ufrag ?? '';
+  }
+
+  /** A WebRTC endpoint. `credentials`: the ICE ufrag/pwd to use (media workers get the ones the control thread chose). */
+  allocate(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): BridgeAllocateReply {
+    const ep = this.newEndpoint(conferenceId, endpointId, credentials);
+    ep.transport = new WebRtcTransport(ep, this.router);
     return {
-      ufrag,
-      pwd,
+      ufrag: ep.ufrag,
+      pwd: ep.pwd,
       fingerprint: { algorithm: 'sha-256', value: this.certificate.fingerprint },
       candidates: gatherCandidates({
         listenAddress: this.config.listenAddress,
@@ -396,6 +419,47 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         tcpPort: this.tcpPort,
       }),
     };
+  }
+
+  /**
+   * A plain-RTP endpoint sending `sources` (SSRCs the peer sends with) over a transport with its own sockets.
+   * `open`: this thread opens them (false: the control thread of media workers, or a worker that only
+   * hands the endpoint's packets to the one that owns them). Rejects when no port is free.
+   */
+  async allocatePlain(
+    conferenceId: string,
+    endpointId: string,
+    req: PlainTransportRequest,
+    sources: MediaSource[],
+    open: boolean,
+  ): Promise<PlainTransportDescription | null> {
+    const ep = this.newEndpoint(conferenceId, endpointId);
+    ep.transport = NO_TRANSPORT;
+    try {
+      ep.conference.setSources(ep, sources);
+    } catch (e) {
+      this.expire(conferenceId, endpointId);
+      throw e;
+    }
+    // nothing to negotiate: it sends and receives from the start (to an address learned later with comedia)
+    ep.connected = true;
+    if (!open) return null;
+    const bindAddress = this.config.listenAddress === '::' || this.config.listenAddress === '' ? '0.0.0.0' : this.config.listenAddress;
+    let transport: PlainTransport;
+    try {
+      transport = await PlainTransport.open(ep, req, { bindAddress, portMin: this.config.plainRtpPortMin, portMax: this.config.plainRtpPortMax }, this.counters, this.router);
+    } catch (e) {
+      this.expire(conferenceId, endpointId);
+      throw e;
+    }
+    if (ep.closed) {
+      transport.close();
+      throw new Error(`endpoint ${endpointId} was expired while its ports were opened`);
+    }
+    ep.transport = transport;
+    const description = transport.describe();
+    this.log.info({ conferenceId, endpointId, legs: description.legs, srtp: description.srtp !== null, comedia: req.comedia }, 'plain RTP transport open');
+    return description;
   }
 
   configure(p: {
@@ -407,6 +471,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     sources: MediaSource[];
   }): void {
     const ep = this.endpoint(p.conferenceId, p.endpointId);
+    if (ep.transport.kind !== 'webrtc') throw new Error(`endpoint ${p.endpointId} is not a WebRTC endpoint`);
     if (!hashNameOf(p.remoteFingerprint.algorithm)) {
       throw new Error(`unsupported fingerprint algorithm ${JSON.stringify(p.remoteFingerprint.algorithm)}`);
     }
@@ -463,6 +528,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     ep.closed = true;
     ep.connectedPublished = false; // published once below, connected or not
     this.disconnect(ep, 'expired');
+    ep.transport?.close();
     this.byUfrag.delete(ep.ufrag);
     this.updateTimers();
     conference.removeEndpoint(ep);
@@ -481,6 +547,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         if (!ep.local) continue; // another media worker receives it: consent and REMB are its job
+        if (ep.transport.kind !== 'webrtc') continue; // no ICE consent; a silent plain peer just sends nothing
         if ((ep.address !== null || ep.connected) && now - ep.lastSeenMs > this.consentTimeoutMs) {
           this.log.info({ conferenceId: conference.id, endpointId: ep.id }, 'consent expired (no packets)');
           this.disconnect(ep, 'consent expired');
@@ -569,6 +636,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       for (const ep of conference.endpoints.values()) {
         ep.closed = true;
         this.disconnect(ep, 'bridge closing');
+        ep.transport?.close();
       }
     }
     this.closed = true;

@@ -10,6 +10,7 @@ import type { SendSideBwe } from './bwe/send-side-bwe.ts';
 import type { OutStream } from './out-stream.ts';
 import type { RateMeter } from './simulcast/rate-meter.ts';
 import type { LayerSelector } from './simulcast/layer-selector.ts';
+import type { MediaTransport } from './transport.ts';
 
 /** How large a receiver shows one video source it receives (0x0: not on screen). */
 export interface VideoConstraint {
@@ -77,6 +78,11 @@ export class Endpoint {
   readonly conference: Conference;
   readonly ufrag: string;
   readonly pwd: string;
+  /**
+   * How its packets leave the bridge (webrtc-transport.ts, plain-transport.ts); set right after
+   * construction. ICE, DTLS and SRTP state below belong to WebRTC endpoints only.
+   */
+  transport!: MediaTransport;
 
   remoteUfrag: string | null = null;
   remotePwd: string | null = null;

@@ -6,6 +6,7 @@ import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import {
+  bridgeAllocatePlainSchema,
   bridgeAllocateSchema,
   bridgeConfigureSchema,
   bridgeConstraintsSchema,
@@ -17,6 +18,7 @@ import {
 import { nativeUdp } from './native/udp-batch.ts';
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
+import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 
@@ -131,6 +133,17 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
     // with media workers the reply waits until every worker has applied the request
     return pool === null ? reply : pool.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd).then(() => reply);
+  });
+  const allocatePlainSubject = subjects.bridgeAllocatePlain(bridgeId);
+  // the address a plain peer sends to: the first one browsers are given too
+  const plainAddress = candidateAddresses({ listenAddress: opts.config.listenAddress, publicAddress: bridge.publicAddress })[0] ?? '127.0.0.1';
+  handle(allocatePlainSubject, async (payload) => {
+    const p = parse(bridgeAllocatePlainSchema, payload, allocatePlainSubject);
+    // with media workers the endpoint's home worker opens the sockets; this thread only keeps the record
+    const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, p, p.sources, pool === null);
+    const description = pool === null ? own : await pool.allocatePlain(p, bridge.endpointUfrag(p.conferenceId, p.endpointId));
+    if (description === null) throw new Error(`${allocatePlainSubject}: no media worker opened the transport`);
+    return { address: plainAddress, ...description };
   });
   const configureSubject = subjects.bridgeConfigure(bridgeId);
   handle(configureSubject, (payload) => {

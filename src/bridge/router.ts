@@ -34,14 +34,27 @@ import {
   rtpTimestamp,
 } from './packet/rtp.ts';
 import { unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
-import { TwccRecorder, readTransportSeq, writeTransportSeq } from './packet/twcc.ts';
+import { TwccRecorder, readTransportSeq } from './packet/twcc.ts';
 import { createVp8Info, vp8Descriptor } from './packet/vp8.ts';
 import type { OutStream } from './out-stream.ts';
 import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint, Source } from './endpoint.ts';
 import type { Conference } from './conference.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { UdpTransport } from './udp-transport.ts';
+import type { SendContext } from './webrtc-transport.ts';
+import type { PlainSink } from './plain-transport.ts';
+import {
+  AUDIO_LEVEL_EXT_ID,
+  HIDDEN_EXT_ID,
+  MID_EXT_ID,
+  REPAIRED_RID_EXT_ID,
+  RID_EXT_ID,
+  RTX_PT,
+  TWCC_EXT_ID,
+  VIDEO_PT,
+} from '../protocol/media-profile.ts';
 
 /** Output ring: OUT_SLOTS buffers of OUT_SLOT_SIZE bytes. */
 export const OUT_SLOTS = 2048;
@@ -54,18 +67,6 @@ export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 const MAX_RESENDS_PER_NACK = 256;
 /** The bitrate the bridge asks every video sender for at most (a cap on the sender's transport-cc estimate). */
 export const REMB_BITRATE_BPS = 2_500_000;
-/** Header extension id of transport-wide sequence numbers in what browsers send (fixed by focus's offers). */
-export const TWCC_EXT_ID = 3;
-/** Header extension id of RFC 6464 audio levels (fixed by focus's offers). */
-export const AUDIO_LEVEL_EXT_ID = 1;
-/** Payload types and header extension ids focus's offers fix (src/focus/sdp.ts). */
-export const VIDEO_PT = 96;
-export const RTX_PT = 97;
-export const MID_EXT_ID = 4;
-export const RID_EXT_ID = 5;
-export const REPAIRED_RID_EXT_ID = 6;
-/** mid/rid elements of a simulcast layer are renamed to this (negotiated by nobody) before forwarding. */
-const HIDDEN_EXT_ID = 14;
 /** Transport-cc feedback packets sent to one endpoint per call at most. */
 const MAX_TWCC_FEEDBACK_PER_CALL = 8;
 
@@ -113,10 +114,10 @@ export interface RouterHost {
 
 const EMPTY = Buffer.alloc(0);
 
-export class Router {
+export class Router implements SendContext, PlainSink {
   private readonly host: RouterHost;
-  private readonly counters: BridgeCounters;
-  private readonly udp: UdpTransport;
+  readonly counters: BridgeCounters;
+  readonly udp: UdpTransport;
   private readonly ring = new BufferRing(OUT_SLOTS, OUT_SLOT_SIZE);
   /** Where RTCP the bridge composes is written before protection (used synchronously only). */
   private readonly scratch = Buffer.alloc(MAX_FORWARD);
@@ -136,7 +137,7 @@ export class Router {
   /** VP8 descriptor of a held keyframe's packet (this.vp8 still describes the packet being forwarded). */
   private readonly heldVp8 = createVp8Info();
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
-  private nowUs = 0;
+  nowUs = 0;
   private nowMs = 0;
 
   private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
@@ -150,7 +151,18 @@ export class Router {
     this.onRtcpPacketCb = this.onRtcpPacket.bind(this);
     this.onNackSeqCb = this.onNackSeq.bind(this);
     this.onFirEntryCb = this.onFirEntry.bind(this);
+    if (host.rtcpElsewhere !== undefined) this.rtcpElsewhere = host.rtcpElsewhere.bind(host);
+    if (host.rtcpIndex !== undefined) this.rtcpIndex = host.rtcpIndex.bind(host);
   }
+
+  // ---------------------------------------------------------------- SendContext (what transports send with)
+
+  nextSlot(): Buffer {
+    return this.ring.next();
+  }
+
+  rtcpElsewhere?: (to: Endpoint, buf: Buffer, len: number) => void;
+  rtcpIndex?: (to: Endpoint) => number;
 
   /** An RTP or RTCP datagram (first byte 128..191). */
   onMedia(buf: Buffer, address: string, port: number): void {
@@ -172,12 +184,17 @@ export class Router {
   }
 
   private onRtp(ep: Endpoint, buf: Buffer): void {
-    const c = this.counters;
-    let len = ep.srtpIn!.unprotectRtp(buf, buf.length);
+    const len = ep.srtpIn!.unprotectRtp(buf, buf.length);
     if (len < 0) {
-      c.dropSrtp++;
+      this.counters.dropSrtp++;
       return;
     }
+    this.receiveRtp(ep, buf, len);
+  }
+
+  /** A decrypted RTP packet buf[0..len) from `ep` (any transport). */
+  receiveRtp(ep: Endpoint, buf: Buffer, len: number): void {
+    const c = this.counters;
     if (len > MAX_FORWARD || rtpHeaderLength(buf, len) < 0) {
       c.dropMalformed++;
       return;
@@ -235,7 +252,7 @@ export class Router {
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (!sub.connected) continue;
-      if (sub.egress < 0) this.sendRtp(sub, buf, len);
+      if (sub.egress < 0) this.sendRtp(sub, buf, len, source.kind);
       else remote |= 1 << sub.egress;
     }
     if (remote !== 0) this.host.handOff!(remote, source, buf, len);
@@ -317,7 +334,7 @@ export class Router {
       buf.copy(out, 0, 0, len);
       if (!rw.rewrite(out, len, li, info)) continue;
       renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      this.sendPrepared(sub, out, len, -1);
+      sub.transport.sendRtp(out, len, 'video', -1);
     }
     if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
   }
@@ -344,7 +361,7 @@ export class Router {
       if (hl < 0 || end <= hl || !vp8Descriptor(out, hl, end, info)) continue;
       if (!rw.rewrite(out, len, layer.layerIndex, info)) continue;
       renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      this.sendPrepared(sub, out, len, -1);
+      sub.transport.sendRtp(out, len, 'video', -1);
     }
   }
 
@@ -360,34 +377,15 @@ export class Router {
     const subs = source.subscribers;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.connected && sub.egress < 0) this.sendRtp(sub, buf, len);
+      if (sub.connected && sub.egress < 0) this.sendRtp(sub, buf, len, source.kind);
     }
   }
 
-  /** Sends `to` its own copy of buf[0..len) (the copy gets `to`'s transport-wide sequence number). */
-  private sendRtp(to: Endpoint, buf: Buffer, len: number): void {
+  /** Sends `to` its own copy of buf[0..len), a packet of `kind`. */
+  private sendRtp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind): void {
     const out = this.ring.next();
     buf.copy(out, 0, 0, len);
-    this.sendPrepared(to, out, len, -1);
-  }
-
-  /**
-   * Numbers (transport-wide), protects in place and sends out[0..len), a ring slot holding plain RTP for
-   * `to` only. `probeCluster`: the bandwidth probe it belongs to (-1: none).
-   */
-  private sendPrepared(to: Endpoint, out: Buffer, len: number, probeCluster: number): void {
-    const srtp = to.srtpOut!;
-    if (writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq)) {
-      if (to.bwe !== null) to.bwe.onPacketSent(to.twSeq, len + srtp.rtpOverhead, this.nowUs, probeCluster);
-      to.twSeq = (to.twSeq + 1) & 0xffff;
-    }
-    const n = srtp.protectRtp(out, len, out);
-    if (n <= 0) {
-      this.counters.protectErrors++;
-      return;
-    }
-    this.counters.rtpOut++;
-    this.udp.send(out, 0, n, to.port, to.address!);
+    to.transport.sendRtp(out, len, kind, -1);
   }
 
   /**
@@ -403,38 +401,29 @@ export class Router {
       const n = writeProbePadding(out, RTX_PT, stream.source.rtxOutSsrc, stream.rtxSeq, 0, TWCC_EXT_ID, size);
       stream.rtxSeq = (stream.rtxSeq + 1) & 0xffff;
       this.counters.probePackets++;
-      this.sendPrepared(to, out, n, cluster);
+      to.transport.sendRtp(out, n, 'video', cluster);
       bytes += n;
     }
     return bytes;
   }
 
-  /** Protects buf[0..len) (plain RTCP) for `to` and sends it. */
-  sendRtcp(to: Endpoint, buf: Buffer, len: number): void {
-    if (!to.connected || to.address === null) return;
-    if (to.port > 0xffff && this.udp.tcp === null && this.host.rtcpElsewhere !== undefined) {
-      // media workers: `to` is connected over TCP to another worker
-      this.host.rtcpElsewhere(to, buf, len);
-      return;
-    }
-    const out = this.ring.next();
-    if (this.host.rtcpIndex !== undefined) to.srtpOut!.nextRtcpIndex = this.host.rtcpIndex(to);
-    const n = to.srtpOut!.protectRtcp(buf, len, out);
-    if (n <= 0) {
-      this.counters.protectErrors++;
-      return;
-    }
-    this.counters.rtcpOut++;
-    this.udp.send(out, 0, n, to.port, to.address);
+  /** Protects buf[0..len) (plain RTCP, about media of `kind`; null: none in particular) for `to` and sends it. */
+  sendRtcp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind | null = null): void {
+    if (to.connected) to.transport.sendRtcp(buf, len, kind);
   }
 
   private onRtcp(ep: Endpoint, buf: Buffer): void {
-    const c = this.counters;
     const len = ep.srtpIn!.unprotectRtcp(buf, buf.length);
     if (len < 0) {
-      c.dropSrtp++;
+      this.counters.dropSrtp++;
       return;
     }
+    this.receiveRtcp(ep, buf, len);
+  }
+
+  /** A decrypted RTCP compound buf[0..len) from `ep` (any transport). */
+  receiveRtcp(ep: Endpoint, buf: Buffer, len: number): void {
+    const c = this.counters;
     ep.lastSeenMs = this.host.clockMs;
     c.rtcpIn++;
     this.tick();
@@ -526,12 +515,12 @@ export class Router {
         if (rw.currentLayer !== source.layerIndex || subs[i].egress >= 0) continue;
         s.writeUInt32BE(parent.ssrc, 4);
         s.writeUInt32BE(rw.outTimestamp(ts), 16);
-        this.sendRtcp(subs[i], s, 28);
+        this.sendRtcp(subs[i], s, 28, source.kind);
       }
       return;
     }
     const subs = source.subscribers;
-    for (let i = 0; i < subs.length; i++) this.sendRtcp(subs[i], s, 28);
+    for (let i = 0; i < subs.length; i++) this.sendRtcp(subs[i], s, 28, source.kind);
   }
 
   private onNack(ep: Endpoint, buf: Buffer, offset: number, length: number): void {
@@ -575,7 +564,7 @@ export class Router {
       const rr = writeRr(s, 0, this.host.bridgeSsrc);
       const n = writeNack(s, rr, this.host.bridgeSsrc, source.ssrc, this.missing, this.missCount);
       if (n > 0) {
-        this.sendRtcp(source.owner, s, rr + n);
+        this.sendRtcp(source.owner, s, rr + n, 'video');
         this.counters.nacksForwarded++;
       }
     }
@@ -637,13 +626,13 @@ export class Router {
     const rtxSsrc = stream === undefined ? 0 : stream.source.rtxOutSsrc;
     if (rtxSsrc === 0) {
       pkt.copy(out, 0, 0, len);
-      this.sendPrepared(to, out, len, -1);
+      to.transport.sendRtp(out, len, 'video', -1);
       return;
     }
     const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, stream!.rtxSeq);
     if (n < 0) return;
     stream!.rtxSeq = (stream!.rtxSeq + 1) & 0xffff;
-    this.sendPrepared(to, out, n, -1);
+    to.transport.sendRtp(out, n, 'video', -1);
   }
 
   /**
@@ -671,7 +660,7 @@ export class Router {
       n += writePli(s, n, ssrc, source.ssrc);
     }
     this.counters.keyframeRequests++;
-    this.sendRtcp(owner, s, n);
+    this.sendRtcp(owner, s, n, 'video');
   }
 
   /** Sends `to` transport-cc feedback for the packets it sent since the last feedback (RR + RTPFB 15 compounds). */

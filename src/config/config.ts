@@ -79,6 +79,9 @@ export const configSchema = z.object({
   mediaWorkerSpan: decimal(z.number().int().min(1).max(10000)).default(10),
   /** The bridge sends with the native module (sendmmsg batches) when it is built; false: always Node's dgram. */
   nativeSend: flag.default(true),
+  /** UDP ports of plain-RTP transports (recording, streaming, SIP legs, `tertulia play`): the lowest and highest. */
+  plainRtpPortMin: port.default(40000),
+  plainRtpPortMax: port.default(40999),
   /** Last-N: video of at most this many others per receiver, the most recent speakers first; 0 = everyone's. */
   lastN: decimal(z.number().int().min(0).max(1000)).default(0),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
@@ -126,6 +129,8 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
+  plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
+  plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
@@ -173,6 +178,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   const result = configSchema.safeParse(merged);
   if (!result.success) throw new ConfigError(formatIssues('configuration', result.error));
   const config = result.data;
+  if (config.plainRtpPortMax < config.plainRtpPortMin + 1 || config.plainRtpPortMin === 0) {
+    throw new ConfigError('configuration: plainRtpPortMin..plainRtpPortMax must be a range of at least two ports above 0');
+  }
   config.dataDir = path.resolve(config.dataDir);
   return config;
 }

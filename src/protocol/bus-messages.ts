@@ -17,6 +17,8 @@ export const subjects = {
   signalOffer: 'signal.offer',
   // focus -> bridge (requests); the bridge id is part of the subject
   bridgeAllocate: (bridgeId: string) => `bridge.${bridgeId}.allocate`,
+  /** A plain-RTP endpoint (ffmpeg, GStreamer, a SIP leg): sockets of its own, no ICE/DTLS. */
+  bridgeAllocatePlain: (bridgeId: string) => `bridge.${bridgeId}.allocate-plain`,
   bridgeConfigure: (bridgeId: string) => `bridge.${bridgeId}.configure`,
   bridgeSubscribe: (bridgeId: string) => `bridge.${bridgeId}.subscribe`,
   bridgeConstraints: (bridgeId: string) => `bridge.${bridgeId}.constraints`,
@@ -96,6 +98,45 @@ export const mediaSourceSchema = z.object({
     .optional(),
 });
 export type MediaSource = z.infer<typeof mediaSourceSchema>;
+
+const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'an IPv4 address');
+const udpPort = z.number().int().min(1).max(65535);
+export const plainLegSchema = z
+  .object({
+    /** What the leg (one SDP m-line) carries: audio, video, or both on one port (told apart by SSRC). */
+    kind: z.enum(['audio', 'video', 'all']),
+    /** Where the peer receives; omitted with comedia (learned from its first packet). */
+    address: ipv4.optional(),
+    port: udpPort.optional(),
+    /** The peer's RTCP port without rtcp-mux (default port + 1). */
+    rtcpPort: udpPort.optional(),
+  })
+  .strict()
+  .refine((l) => (l.address === undefined) === (l.port === undefined), 'give both address and port, or neither');
+export const bridgeAllocatePlainSchema = z
+  .object({
+    conferenceId: id,
+    endpointId: id,
+    legs: z.array(plainLegSchema).min(1).max(4),
+    rtcpMux: z.boolean(),
+    /** Learn the peer's address from its first packet (peers behind NAT, or ones that pick their own port). */
+    comedia: z.boolean(),
+    /** SRTP keyed by SDES (RFC 4568): the reply carries both keys. */
+    srtp: z.boolean(),
+    /** The streams the peer sends (fixed SSRCs, no simulcast). */
+    sources: z.array(z.object({ ssrc: z.number().int().min(1).max(0xffffffff), kind: mediaKindSchema }).strict()).max(4),
+  })
+  .strict()
+  .refine((p) => p.comedia || p.legs.every((l) => l.address !== undefined), 'without comedia every leg needs the peer address and port');
+export type BridgeAllocatePlain = z.infer<typeof bridgeAllocatePlainSchema>;
+export const bridgeAllocatePlainReplySchema = z.object({
+  /** The address the bridge's plain ports are reached at (publicAddress, or the listen address). */
+  address: z.string(),
+  legs: z.array(z.object({ kind: z.enum(['audio', 'video', 'all']), port: udpPort, rtcpPort: udpPort })),
+  rtcpMux: z.boolean(),
+  srtp: z.object({ suite: z.literal('AES_CM_128_HMAC_SHA1_80'), localKey: z.string(), remoteKey: z.string() }).nullable(),
+});
+export type BridgeAllocatePlainReply = z.infer<typeof bridgeAllocatePlainReplySchema>;
 
 export const bridgeConfigureSchema = z.object({
   conferenceId: id,

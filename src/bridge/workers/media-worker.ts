@@ -38,7 +38,7 @@ export type FromWorker =
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number; counters: Record<string, number> }
   /** A control request is applied (or failed: `error`). */
-  | { type: 'applied'; id: number; error?: string }
+  | { type: 'applied'; id: number; error?: string; result?: Json }
   | { type: 'closed' };
 
 const TICK_INTERVAL_MS = 1000;
@@ -109,6 +109,15 @@ function main(): void {
         case 'op': {
           // eslint-disable-next-line @typescript-eslint/no-explicit-any -- validated by the control thread
           const p = m.payload as any;
+          if (m.op === 'allocate' && p.plain !== undefined) {
+            // its sockets open asynchronously (in the endpoint's home worker only)
+            const id = m.id;
+            bridge.allocatePlainNumbered(p).then(
+              (description) => post(description === null ? { type: 'applied', id } : { type: 'applied', id, result: description as unknown as Json }),
+              (e: Error) => post({ type: 'applied', id, error: e.message }),
+            );
+            break;
+          }
           if (m.op === 'allocate') bridge.allocateNumbered(p);
           else if (m.op === 'configure') bridge.configure(p);
           else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);

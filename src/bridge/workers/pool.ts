@@ -6,6 +6,8 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
+import type { BridgeAllocatePlain } from '../../protocol/bus-messages.ts';
+import type { PlainTransportDescription } from '../plain-transport.ts';
 import type { Logger } from '../../log.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing, RING_SLOTS } from './packet-ring.ts';
@@ -47,7 +49,7 @@ export class MediaWorkerPool {
   private readonly placement: WorkerPlacement;
   private nextConferenceNum = 1;
   private nextRequestId = 1;
-  private readonly pendingOps = new Map<number, { left: number; done: () => void }>();
+  private readonly pendingOps = new Map<number, { left: number; results: Array<{ result?: Json; error?: string }>; done: () => void }>();
   private readonly pendingCounters = new Map<number, { left: number; sum: Record<string, number>; resolve: (c: Record<string, number>) => void }>();
   private closing = false;
 
@@ -147,6 +149,7 @@ export class MediaWorkerPool {
       }
     } else if (m.type === 'applied') {
       const p = this.pendingOps.get(m.id);
+      if (p && (m.result !== undefined || m.error !== undefined)) p.results.push({ result: m.result, error: m.error });
       if (p && --p.left === 0) {
         this.pendingOps.delete(m.id);
         p.done();
@@ -164,19 +167,26 @@ export class MediaWorkerPool {
 
   /** Sends a control request to every worker; resolves when all applied it (so a bus reply means "in effect"). */
   private broadcast(op: ControlOp, payload: Record<string, unknown>): Promise<void> {
+    return this.broadcastFor(op, payload).then(() => {});
+  }
+
+  /** broadcast, resolving with what the workers returned (results or errors; a worker returns at most one). */
+  private broadcastFor(op: ControlOp, payload: Record<string, unknown>): Promise<Array<{ result?: Json; error?: string }>> {
     const id = this.nextRequestId++;
+    const results: Array<{ result?: Json; error?: string }> = [];
     return new Promise((resolve) => {
       // a stuck or dead worker must not hold the control plane: give up waiting after a second
       const timer = setTimeout(() => {
         this.pendingOps.delete(id);
-        resolve();
+        resolve(results);
       }, 1000);
       timer.unref();
       this.pendingOps.set(id, {
         left: this.workers.length,
+        results,
         done: () => {
           clearTimeout(timer);
-          resolve();
+          resolve(results);
         },
       });
       for (const w of this.workers) w.postMessage({ type: 'op', id, op, payload } satisfies ToWorker);
@@ -198,6 +208,31 @@ export class MediaWorkerPool {
     const worker = this.placement.place(conferenceId);
     this.endpoints.set(key, { num: endpointNum, worker });
     return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum, endpointNum, worker });
+  }
+
+  /**
+   * A plain-RTP endpoint (after the control thread's bridge accepted it): placed like any endpoint; its home
+   * worker opens the sockets and describes them. Rejects with the home worker's error.
+   */
+  async allocatePlain(p: BridgeAllocatePlain, ufrag: string): Promise<PlainTransportDescription> {
+    const { conferenceId, endpointId } = p;
+    const key = `${conferenceId}\n${endpointId}`;
+    if (this.endpoints.has(key)) this.release(conferenceId, endpointId);
+    const endpointNum = this.freeEndpointNums.pop() ?? this.nextEndpointNum++;
+    if (endpointNum >= MAX_ENDPOINTS) throw new Error('too many endpoints on this bridge');
+    Atomics.store(this.rtcpIndexes, endpointNum, 1);
+    let conferenceNum = this.conferenceNums.get(conferenceId);
+    if (conferenceNum === undefined) this.conferenceNums.set(conferenceId, (conferenceNum = this.nextConferenceNum++));
+    const worker = this.placement.place(conferenceId);
+    this.endpoints.set(key, { num: endpointNum, worker });
+    const results = await this.broadcastFor('allocate', { conferenceId, endpointId, ufrag, pwd: '', conferenceNum, endpointNum, worker, plain: p });
+    const error = results.find((r) => r.error !== undefined)?.error;
+    const description = results.find((r) => r.result !== undefined)?.result;
+    if (error !== undefined || description === undefined) {
+      void this.expire(conferenceId, endpointId);
+      throw new Error(error ?? 'the media worker did not open the plain transport in time');
+    }
+    return description as unknown as PlainTransportDescription;
   }
 
   /** configure, subscribe, constraints, mute: after the control thread's bridge accepted them. */

@@ -17,6 +17,8 @@ import type { Conference } from '../conference.ts';
 import type { DtlsSrtpKeys } from '../dtls.ts';
 import type { Endpoint, Source } from '../endpoint.ts';
 import type { PacketRing } from './packet-ring.ts';
+import type { BridgeAllocatePlain } from '../../protocol/bus-messages.ts';
+import type { PlainTransportDescription } from '../plain-transport.ts';
 
 /** What a worker tells the others about an endpoint it receives. */
 export type PeerUpdate =
@@ -50,6 +52,17 @@ export type PeerUpdate =
    * answers it and receives the endpoint (the kernel's hash sends it that address's packets).
    */
   | { kind: 'stun'; to: number; from: number; packet: Uint8Array; address: string; port: number; force: boolean };
+
+/** An allocation as the pool sends it to every worker: numbered, placed on `worker`. */
+interface NumberedAllocation {
+  conferenceId: string;
+  endpointId: string;
+  ufrag: string;
+  pwd: string;
+  conferenceNum: number;
+  endpointNum: number;
+  worker: number;
+}
 
 /** The worker that owns the ICE-TCP port: it receives from and sends to everyone connected over TCP. */
 export const TCP_WORKER = 0;
@@ -155,21 +168,44 @@ export class WorkerBridge extends Bridge {
     }
   }
 
-  allocateNumbered(p: {
-    conferenceId: string;
-    endpointId: string;
-    ufrag: string;
-    pwd: string;
-    conferenceNum: number;
-    endpointNum: number;
-    worker: number;
-  }): void {
+  allocateNumbered(p: NumberedAllocation): void {
     this.allocate(p.conferenceId, p.endpointId, { ufrag: p.ufrag, pwd: p.pwd });
-    const conference = this.conferences.get(p.conferenceId)!;
-    const ep = conference.endpoints.get(p.endpointId)!;
+    const ep = this.conferences.get(p.conferenceId)!.endpoints.get(p.endpointId)!;
+    ep.local = false; // until its packets arrive here
+    this.number(ep, p);
+  }
+
+  /**
+   * A plain-RTP endpoint: its home worker opens its sockets (and returns their description); the others
+   * hand its packets to the home and relay RTCP for it there.
+   */
+  async allocatePlainNumbered(p: NumberedAllocation & { plain: BridgeAllocatePlain }): Promise<PlainTransportDescription | null> {
+    const home = p.worker === this.workerIndex;
+    const pending = this.allocatePlain(p.conferenceId, p.endpointId, p.plain, p.plain.sources, home);
+    // the endpoint exists (synchronously) before its sockets are open: number it now
+    const ep = this.conferences.get(p.conferenceId)?.endpoints.get(p.endpointId);
+    if (ep !== undefined) {
+      ep.local = home;
+      this.number(ep, p);
+      if (!home) {
+        const me = this;
+        ep.transport = {
+          kind: 'plain',
+          sendRtp() {},
+          sendRtcp(buf, len) {
+            me.rtcpElsewhere(ep, buf, len);
+          },
+          close() {},
+        };
+      }
+    }
+    return await pending;
+  }
+
+  private number(ep: Endpoint, p: NumberedAllocation): void {
+    const conference = ep.conference;
     this.homes.set(ep, p.worker);
     ep.egress = p.worker === this.workerIndex ? -1 : p.worker;
-    ep.local = false; // until its packets arrive here
     this.endpointNums.set(ep, p.endpointNum);
     this.endpointsByNum.set(p.endpointNum, ep);
     if (!this.conferenceNums.has(conference)) {
@@ -402,7 +438,8 @@ export class WorkerBridge extends Bridge {
       return;
     }
     if (u.kind === 'rtcp') {
-      if (this.udp.tcp !== null) {
+      // the worker that can reach it sends it: the TCP worker, or a plain endpoint's home
+      if (ep.transport.kind === 'plain' ? this.homes.get(ep) === this.workerIndex : this.udp.tcp !== null) {
         const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
         this.router.sendRtcp(ep, b, b.length);
       }
