@@ -3,6 +3,7 @@
 // `login` (accounts mode). Refusals are `error` replies with a code and a message a person can read.
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
+import { MAX_DISPLAY_NAME, stripInvisible } from '../protocol/display-name.ts';
 import { roomKey, type ClientMessage, type ErrorCode } from '../protocol/signal-messages.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
 import { LOGIN_SESSION_SECONDS, LoginSessions } from './auth/login-sessions.ts';
@@ -147,7 +148,8 @@ export class Admission {
       const moderator = r.identity.moderator ?? !started();
       const grant: JoinGrant = { role: moderator ? 'moderator' : 'participant', authenticated: true };
       if (r.identity.moderator === undefined && moderator) grant.firstComer = true;
-      if (r.identity.name) grant.displayName = r.identity.name.slice(0, 64);
+      const name = r.identity.name ? stripInvisible(r.identity.name).trim().slice(0, MAX_DISPLAY_NAME) : '';
+      if (name) grant.displayName = name;
       this.log.info({ address: session.remoteAddress, user: r.identity.id, role: grant.role }, 'token accepted');
       return grant;
     }
