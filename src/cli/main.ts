@@ -31,6 +31,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   tlsCert: 'FILE',
   tlsKey: 'FILE',
   participantTimeout: 'SECONDS',
+  serveSourceMaps: 'BOOL',
   logLevel: 'LEVEL',
   parts: 'LIST',
   natsUrl: 'URL',

@@ -86,6 +86,8 @@ export const configSchema = z.object({
   lastN: decimal(z.number().int().min(0).max(1000)).default(0),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
+  /** Serve the web app's source maps (*.map): they show the app's source to anyone. Off by default. */
+  serveSourceMaps: flag.default(false),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Who may join: 'open' (anyone with the link), 'accounts' (a signed-in host starts the room), 'token' (JWT). */
   authMode: z.enum(['open', 'accounts', 'token']).default('open'),
@@ -133,6 +135,7 @@ export const settingHelp: Record<keyof Config, string> = {
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
+  serveSourceMaps: "serve the web app's source maps (*.map) for debugging in the browser; they show the app's source to anyone (default false)",
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',
   allowGuests: 'accounts/token modes: let people without an account/token join a started room (default true)',

@@ -1,6 +1,7 @@
 // In-meeting features carried over the signalling WebSocket: chat, raised hands, reactions, renaming and
 // screen sharing. Part of the browser <-> signal protocol (signal-messages.ts includes these schemas).
 import { z } from 'zod';
+import { displayNameSchema } from './display-name.ts';
 
 /** Characters in one chat message (after trimming). */
 export const MAX_CHAT_TEXT = 2000;
@@ -30,10 +31,7 @@ export const meetingClientMessageSchemas = [
   z.object({ type: z.literal('reaction'), reaction: reactionSchema }),
   z.object({
     type: z.literal('rename'),
-    displayName: z
-      .string()
-      .transform((s) => s.trim())
-      .pipe(z.string().min(1).max(64)),
+    displayName: displayNameSchema,
   }),
   /** Starts or stops this participant's screen share; the server renegotiates this participant's media. */
   z.object({ type: z.literal('screen-share'), sharing: z.boolean() }),

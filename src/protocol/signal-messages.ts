@@ -2,6 +2,7 @@
 // Every message that arrives from the network is parsed with these schemas; a message that does not
 // parse gets an `error` reply and changes nothing.
 import { z } from 'zod';
+import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
@@ -19,10 +20,7 @@ export function roomKey(name: string): string {
   return name.normalize('NFC').toLocaleLowerCase('und');
 }
 
-export const displayNameSchema = z
-  .string()
-  .transform((s) => s.trim())
-  .pipe(z.string().min(1).max(64));
+export { displayNameSchema } from './display-name.ts';
 
 export const mediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;

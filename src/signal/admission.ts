@@ -3,11 +3,12 @@
 // `login` (accounts mode). Refusals are `error` replies with a code and a message a person can read.
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
+import { MAX_DISPLAY_NAME, stripInvisible } from '../protocol/display-name.ts';
 import { roomKey, type ClientMessage, type ErrorCode } from '../protocol/signal-messages.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
 import { LOGIN_SESSION_SECONDS, LoginSessions } from './auth/login-sessions.ts';
 import type { TokenVerifier } from './auth/jwt.ts';
-import type { UserStore } from './auth/users.ts';
+import type { CheckResult, UserStore } from './auth/users.ts';
 import type { Lobby } from './lobby.ts';
 import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
 import type { JoinGrant, Rooms, Session } from './rooms.ts';
@@ -65,29 +66,45 @@ export class Admission {
     }
     const address = rateLimitKey(session.remoteAddress);
     const userKey = username.trim().normalize('NFC').toLowerCase();
-    const wait = Math.max(this.loginPerUser.retryAfterSeconds(userKey), this.loginPerAddress.retryAfterSeconds(address));
+    const now = Date.now();
+    const wait = Math.max(this.loginPerUser.retryAfterSeconds(userKey, now), this.loginPerAddress.retryAfterSeconds(address, now));
     if (wait > 0) {
       this.log.warn({ address }, 'sign-in refused: too many failed attempts');
       this.refuse(session, 'rate-limited', `too many failed sign-in attempts; try again in ${wait} s`);
       return;
     }
+    // Counted as failed before the (asynchronous) check and forgiven if right: attempts sent at once must not all
+    // pass the limits while none of them has been counted yet.
+    this.loginPerUser.fail(userKey, now);
+    this.loginPerAddress.fail(address, now);
     this.busy.add(session);
-    let name: string | undefined;
+    let result: CheckResult;
     try {
-      name = await users.check(username, password);
+      result = await users.check(username, password);
     } finally {
       this.busy.delete(session);
     }
-    if (!name) {
-      this.loginPerUser.fail(userKey);
-      this.loginPerAddress.fail(address);
+    if (!result.ok && result.busy) {
+      this.loginPerUser.forgive(userKey, now);
+      this.loginPerAddress.forgive(address, now);
+      this.log.warn({ address }, 'sign-in refused: too many sign-ins being checked');
+      this.refuse(session, 'rate-limited', 'the server is busy checking other sign-ins; try again in a few seconds');
+      return;
+    }
+    if (!result.ok) {
       this.log.info({ address }, 'sign-in failed');
       this.refuse(session, 'login-failed', 'wrong username or password');
       return;
     }
     this.loginPerUser.clear(userKey);
-    this.log.info({ address, user: name }, 'signed in');
-    session.send({ type: 'login-ok', username: name, session: this.loginSessions.create(name), expiresInSeconds: LOGIN_SESSION_SECONDS });
+    this.loginPerAddress.forgive(address, now);
+    this.log.info({ address, user: result.username }, 'signed in');
+    session.send({
+      type: 'login-ok',
+      username: result.username,
+      session: this.loginSessions.create(result.username, result.stamp),
+      expiresInSeconds: LOGIN_SESSION_SECONDS,
+    });
   }
 
   /** Checks a join and, when it may proceed, joins (or puts it in the lobby). Never throws. */
@@ -131,13 +148,20 @@ export class Admission {
       const moderator = r.identity.moderator ?? !started();
       const grant: JoinGrant = { role: moderator ? 'moderator' : 'participant', authenticated: true };
       if (r.identity.moderator === undefined && moderator) grant.firstComer = true;
-      if (r.identity.name) grant.displayName = r.identity.name.slice(0, 64);
+      const name = r.identity.name ? stripInvisible(r.identity.name).trim().slice(0, MAX_DISPLAY_NAME) : '';
+      if (name) grant.displayName = name;
       this.log.info({ address: session.remoteAddress, user: r.identity.id, role: grant.role }, 'token accepted');
       return grant;
     }
     if (config.authMode === 'accounts' && msg.session !== undefined) {
-      const username = this.loginSessions.get(msg.session);
-      if (!username || !users?.has(username)) return { error: 'auth-required', message: 'your sign-in has expired; sign in again' };
+      const signedIn = this.loginSessions.get(msg.session);
+      if (!signedIn || !users) return { error: 'auth-required', message: 'your sign-in has expired; sign in again' };
+      // the users file, now: `tertulia users passwd/remove` (another process) ends the account's sessions
+      if (users.stamp(signedIn.username) !== signedIn.stamp) {
+        this.loginSessions.revoke(msg.session);
+        this.log.info({ address: session.remoteAddress, user: signedIn.username }, 'sign-in session ended: password changed or user removed');
+        return { error: 'auth-required', message: 'your sign-in has ended (the password was changed or the account removed); sign in again' };
+      }
       return { role: 'moderator', authenticated: true };
     }
     // a guest: no account or token

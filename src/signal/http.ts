@@ -1,17 +1,30 @@
 // HTTP handlers: the built web app (dist/web) over HTTPS with a single-page-app fallback, /healthz, and the
-// plain-HTTP port that only redirects to HTTPS.
+// plain-HTTP port that only redirects to HTTPS (to one of this server's own names, never to any Host a request
+// names). Source maps (*.map) are served only when config.serveSourceMaps is on.
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
+import type { HostNames } from './host-names.ts';
 
 /** <repo>/dist/web, relative to this file (src/signal/http.ts). */
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
 
-export const CONTENT_SECURITY_POLICY =
-  "default-src 'self'; connect-src 'self' wss: ws:; img-src 'self' data: blob:; media-src 'self' blob: mediastream:; " +
-  "style-src 'self' 'unsafe-inline'; object-src 'none'; frame-ancestors 'none'";
+/**
+ * The page may connect only to its own origin ('self', which covers wss: to the same host and port in CSP 3
+ * browsers), may not set a <base> and may send forms only to itself. `connect-src` also names the page's own
+ * wss:// origin explicitly, from the request's Host when it is a well-formed host[:port], for browsers older
+ * than CSP 3.
+ */
+export function contentSecurityPolicy(hostHeader?: string): string {
+  const host = hostHeader !== undefined && hostWithoutPort(hostHeader) !== null ? hostHeader.trim().toLowerCase() : undefined;
+  return (
+    `default-src 'self'; connect-src 'self'${host ? ` wss://${host}` : ''}; img-src 'self' data: blob:; ` +
+    "media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; " +
+    "form-action 'self'; frame-ancestors 'none'"
+  );
+}
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -45,10 +58,10 @@ export function contentTypeFor(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
 
-export function setSecurityHeaders(res: ServerResponse): void {
+export function setSecurityHeaders(res: ServerResponse, req?: IncomingMessage): void {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Content-Security-Policy', CONTENT_SECURITY_POLICY);
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(req?.headers.host));
   // No Strict-Transport-Security: self-signed installs reached by IP address must stay reachable.
 }
 
@@ -94,13 +107,18 @@ const NOT_BUILT_PAGE = `<!doctype html>
 (or <code>npm run build:web</code>), then reload this page.</p></body></html>
 `;
 
-/** The HTTPS request handler (WebSocket upgrades on /ws are handled elsewhere). */
-export function createStaticHandler(opts: { webRoot: string; log: Logger }): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The HTTPS request handler (WebSocket upgrades on /ws are handled elsewhere). `serveSourceMaps`: serve *.map
+ * files and point browsers at them (a `SourceMap` header on scripts and styles; the build leaves no comment in
+ * the files); off, a *.map path is a 404.
+ */
+export function createStaticHandler(opts: { webRoot: string; log: Logger; serveSourceMaps?: boolean }): (req: IncomingMessage, res: ServerResponse) => void {
   const webRoot = path.resolve(opts.webRoot);
   const log = opts.log;
+  const serveSourceMaps = opts.serveSourceMaps ?? false;
   return (req, res) => {
     try {
-      setSecurityHeaders(res);
+      setSecurityHeaders(res, req);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
         sendText(res, req, 405, 'method not allowed\n');
@@ -116,6 +134,10 @@ export function createStaticHandler(opts: { webRoot: string; log: Logger }): (re
         return;
       }
       const isAsset = segments[0] === 'assets';
+      if (!serveSourceMaps && segments.length > 0 && segments[segments.length - 1]!.toLowerCase().endsWith('.map')) {
+        sendText(res, req, 404, 'not found\n');
+        return;
+      }
       let file: string | undefined;
       let st: Stats | undefined;
       if (segments.length > 0) {
@@ -144,6 +166,7 @@ export function createStaticHandler(opts: { webRoot: string; log: Logger }): (re
         'Cache-Control': isAsset ? 'public, max-age=31536000, immutable' : 'no-cache',
         'Last-Modified': st!.mtime.toUTCString(),
       };
+      if (serveSourceMaps && /\.(m?js|css)$/i.test(file) && statFile(`${file}.map`)) headers.SourceMap = `${path.basename(file)}.map`;
       if (req.method === 'HEAD') {
         res.writeHead(200, headers);
         res.end();
@@ -178,11 +201,15 @@ export function hostWithoutPort(hostHeader: string | undefined): string | null {
   return m ? m[1]! : null;
 }
 
-/** The plain-HTTP handler: a 301 to the same host and path on the HTTPS port. */
-export function createRedirectHandler(opts: { httpsPort: () => number; fallbackHost: string }): (req: IncomingMessage, res: ServerResponse) => void {
+/**
+ * The plain-HTTP handler: a 301 to the same path on the HTTPS port, at the request's host when that is one of
+ * this server's names, else at the canonical one (a forged or malformed Host is not echoed).
+ */
+export function createRedirectHandler(opts: { httpsPort: () => number; hosts: HostNames }): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     setSecurityHeaders(res);
-    const host = hostWithoutPort(req.headers.host) ?? opts.fallbackHost;
+    const asked = hostWithoutPort(req.headers.host);
+    const host = asked !== null && opts.hosts.known(asked) ? asked.toLowerCase() : opts.hosts.canonical;
     const pathPart = req.url && req.url.startsWith('/') ? req.url : '/';
     const location = `https://${host}:${opts.httpsPort()}${pathPart}`;
     try {

@@ -8,6 +8,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { subjects } from '../protocol/bus-messages.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
+import { hostNames } from './host-names.ts';
 import { Rooms } from './rooms.ts';
 import { MeetingFeatures } from './meeting.ts';
 import { Access } from './access.ts';
@@ -62,7 +63,7 @@ export async function startSignal(opts: {
   const log = opts.log.child({ part: 'signal' });
   const material = await loadOrCreateTls(config, log);
 
-  const httpsServer = https.createServer({ cert: material.cert, key: material.key }, createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log }));
+  const httpsServer = https.createServer({ cert: material.cert, key: material.key }, createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps }));
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   const rooms = new Rooms(bus, log);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
@@ -92,7 +93,8 @@ export async function startSignal(opts: {
   try {
     httpsPort = await listen(httpsServer, config.httpsPort, config.listenAddress, 'HTTPS');
     if (config.httpPort !== 0) {
-      httpServer = http.createServer(createRedirectHandler({ httpsPort: () => httpsPort, fallbackHost: 'localhost' }));
+      const hosts = hostNames(config, { pem: material.cert, selfSigned: material.selfSigned });
+      httpServer = http.createServer(createRedirectHandler({ httpsPort: () => httpsPort, hosts }));
       httpServer.on('clientError', (_e, socket) => socket.destroy());
       httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
     }

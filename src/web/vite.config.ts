@@ -13,7 +13,9 @@ export default defineConfig({
   build: {
     outDir: path.resolve(root, '../../dist/web'),
     emptyOutDir: true,
-    sourcemap: true,
+    // maps are made but not named in the files: the server serves them (and names them in a SourceMap header)
+    // only with serveSourceMaps on
+    sourcemap: 'hidden',
     target: 'es2022',
   },
 });

@@ -1,5 +1,7 @@
 // Accounts mode ("secure domain") over real HTTPS + WebSocket: users in SQLite with salted scrypt hashes,
-// sign-in, rate limits per user and per address, hosts start rooms and guests join them.
+// sign-in, rate limits per user and per address (also against attempts sent all at once), the bounded queue of
+// password hashes, sessions that end when the password changes or the user is removed, hosts start rooms and
+// guests join them.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -10,6 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { DatabaseSync } from 'node:sqlite';
 import { UserStore, usersDbPath } from '../../src/signal/auth/users.ts';
 import { LOGIN_LIMIT_PER_ADDRESS, LOGIN_LIMIT_PER_USER } from '../../src/signal/admission.ts';
+import { DUMMY_HASH, PASSWORD_HASH_LIMITS, passwordHashQueue, verifyPassword } from '../../src/signal/auth/password-hash.ts';
+import { QueueFullError } from '../../src/signal/auth/work-queue.ts';
 import { startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -60,10 +64,13 @@ describe('tertulia users', () => {
   test('the store checks passwords case-insensitively by username', async () => {
     const store = new UserStore(usersDbPath(dataDir));
     try {
-      assert.equal(await store.check('HOST', PASSWORD), 'host');
-      assert.equal(await store.check('host', 'wrong password'), undefined);
-      assert.equal(await store.check('nobody', PASSWORD), undefined);
-      assert.equal(await store.check('bad name!', PASSWORD), undefined);
+      const ok = await store.check('HOST', PASSWORD);
+      assert.ok(ok.ok);
+      assert.equal(ok.username, 'host');
+      assert.equal(ok.stamp, store.stamp('host'));
+      assert.deepEqual(await store.check('host', 'wrong password'), { ok: false, busy: false });
+      assert.deepEqual(await store.check('nobody', PASSWORD), { ok: false, busy: false });
+      assert.deepEqual(await store.check('bad name!', PASSWORD), { ok: false, busy: false });
       await store.add('victim', PASSWORD);
     } finally {
       store.close();
@@ -153,6 +160,95 @@ describe('accounts mode without guests', () => {
       const g = await s.client().tryJoin('closed', 'Guest');
       assert.equal(g.code, 'auth-required');
       assert.match(g.message, /requires signing in/);
+    } finally {
+      await s.stop();
+    }
+  });
+});
+
+describe('sign-in attacks', () => {
+  test('40 sign-ins sent at once: only the per-user limit is checked, the right password last is refused', async () => {
+    const s = await startTestSignal({ authMode: 'accounts' }, dataDir);
+    try {
+      const store = new UserStore(usersDbPath(dataDir));
+      await store.add('raced', PASSWORD);
+      store.close();
+      const clients = Array.from({ length: 40 }, () => s.client());
+      await Promise.all(clients.map((c) => c.open()));
+      // all in one go, before any answer: the first hash takes far longer than sending these
+      for (const [i, c] of clients.entries()) void c.send({ type: 'login', username: 'raced', password: i === 39 ? PASSWORD : `guess ${i}` });
+      const outcomes = await Promise.all(clients.map((c) => c.next((m) => m.type === 'login-ok' || m.type === 'error', 20_000)));
+      const codes = outcomes.map((m) => (m.type === 'login-ok' ? 'login-ok' : m.code));
+      assert.equal(codes.filter((c) => c === 'login-failed').length, LOGIN_LIMIT_PER_USER.maxFailures, codes.join(' '));
+      assert.equal(codes.filter((c) => c === 'rate-limited').length, 40 - LOGIN_LIMIT_PER_USER.maxFailures, codes.join(' '));
+      assert.equal(codes[39], 'rate-limited', 'the right password, sent 40th, must not get in');
+      assert.ok(!codes.includes('login-ok'));
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('password hashes run two at a time; beyond the waiting room a check is refused, not queued', async () => {
+    const { concurrency, maxWaiting } = PASSWORD_HASH_LIMITS;
+    const checks = Array.from({ length: concurrency + maxWaiting + 10 }, () =>
+      verifyPassword('a guess', DUMMY_HASH).then(
+        () => 'checked',
+        (e: unknown) => (e instanceof QueueFullError ? 'refused' : 'error'),
+      ),
+    );
+    assert.equal(passwordHashQueue.running, concurrency);
+    assert.equal(passwordHashQueue.queued, maxWaiting);
+    const results = await Promise.all(checks);
+    assert.equal(results.filter((r) => r === 'checked').length, concurrency + maxWaiting);
+    assert.equal(results.filter((r) => r === 'refused').length, 10);
+    assert.equal(passwordHashQueue.running, 0);
+    assert.equal(passwordHashQueue.queued, 0);
+  });
+
+  test('a sign-in refused because too many hashes wait gets rate-limited and does not count as a failure', async () => {
+    const s = await startTestSignal({ authMode: 'accounts' }, dataDir);
+    const { concurrency, maxWaiting } = PASSWORD_HASH_LIMITS;
+    try {
+      // fill the queue from inside this process, then sign in over the network
+      const filler = Array.from({ length: concurrency + maxWaiting }, () => verifyPassword('a guess', DUMMY_HASH));
+      const c = s.client();
+      const r = await login(c, 'host', PASSWORD);
+      await Promise.all(filler);
+      assert.equal(r.code, 'rate-limited');
+      assert.match(r.message, /busy/);
+      // nothing was counted: five wrong passwords still get checked, then the limit applies
+      for (let i = 0; i < LOGIN_LIMIT_PER_USER.maxFailures; i++) assert.equal((await login(c, 'host', `wrong ${i}`)).code, 'login-failed');
+      assert.equal((await login(c, 'host', PASSWORD)).code, 'rate-limited');
+    } finally {
+      await s.stop();
+    }
+  });
+
+  test('a password change or removal by `tertulia users` ends the sign-in sessions made before it', async () => {
+    const s = await startTestSignal({ authMode: 'accounts' }, dataDir);
+    try {
+      assert.equal(cli(['add', 'changer'], PASSWORD + '\n').status, 0);
+      assert.equal(cli(['add', 'leaver'], PASSWORD + '\n').status, 0);
+      const changer = await login(s.client(), 'changer', PASSWORD);
+      const leaver = await login(s.client(), 'leaver', PASSWORD);
+      assert.equal((await s.client().join('before-change', 'C', { session: changer.session })).role, 'moderator');
+
+      // another process changes the password and removes the other user while the server runs
+      assert.equal(cli(['passwd', 'changer'], 'a brand new password\n').status, 0);
+      assert.equal(cli(['remove', 'leaver']).status, 0);
+
+      const old = await s.client().tryJoin('after-change', 'C', { session: changer.session });
+      assert.equal(old.code, 'auth-required');
+      assert.match(old.message, /password was changed or the account removed/);
+      assert.equal((await s.client().tryJoin('after-remove', 'L', { session: leaver.session })).code, 'auth-required');
+      // the session stays void (no second chance), and a fresh sign-in with the new password works
+      assert.equal((await s.client().tryJoin('after-change', 'C', { session: changer.session })).code, 'auth-required');
+      assert.equal((await login(s.client(), 'changer', PASSWORD)).code, 'login-failed');
+      const fresh = await login(s.client(), 'changer', 'a brand new password');
+      assert.equal((await s.client().join('after-change', 'C', { session: fresh.session })).role, 'moderator');
+      // a removed and re-added user (same password) does not revive the old session
+      assert.equal(cli(['add', 'leaver'], PASSWORD + '\n').status, 0);
+      assert.equal((await s.client().tryJoin('after-readd', 'L', { session: leaver.session })).code, 'auth-required');
     } finally {
       await s.stop();
     }

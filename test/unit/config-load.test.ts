@@ -43,6 +43,7 @@ test('defaults', () => {
     nativeSend: true,
     lastN: 0,
     participantTimeout: 8,
+    serveSourceMaps: false,
     logLevel: 'info',
     authMode: 'open',
     allowGuests: true,
@@ -64,6 +65,13 @@ test('access settings: mode, guests flag and lists from the environment', () => 
   assert.deepEqual(c.jwtPublicKeys, ['a.pem', 'b.pem']);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_AUTH_MODE: 'ldap' } }), /authMode/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ALLOW_GUESTS: 'maybe' } }), /allowGuests/);
+});
+
+test('source maps are off unless turned on, and only by a yes/no value', () => {
+  assert.equal(loadConfig({ env: noEnv }).serveSourceMaps, false);
+  assert.equal(loadConfig({ env: { ...noEnv, TERTULIA_SERVE_SOURCE_MAPS: 'yes' } }).serveSourceMaps, true);
+  assert.equal(loadConfig({ env: noEnv, overrides: { serveSourceMaps: 'false' } }).serveSourceMaps, false);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SERVE_SOURCE_MAPS: 'sometimes' } }), /serveSourceMaps/);
 });
 
 test('environment variable names', () => {

@@ -15,6 +15,8 @@ import { createLogger } from '../../src/log.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { MAX_WS_MESSAGE_BYTES } from '../../src/protocol/signal-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import { hostNames } from '../../src/signal/host-names.ts';
+import { createSelfSigned } from '../../src/signal/tls.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { WsClient } from '../helpers/signal-client.ts';
 
@@ -25,6 +27,7 @@ mkdirSync(path.join(webRoot, 'assets'), { recursive: true });
 writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title><div id="root"></div>');
 writeFileSync(path.join(webRoot, 'assets', 'app-1234.js'), 'console.log("app")');
 writeFileSync(path.join(webRoot, 'assets', 'app-1234.css'), 'body{}');
+writeFileSync(path.join(webRoot, 'assets', 'app-1234.js.map'), '{"version":3,"sources":["../../src/web/secret-source.tsx"]}');
 writeFileSync(path.join(tmp, 'secret.txt'), 'TOP SECRET');
 
 function config(overrides: Partial<Record<keyof Config, unknown>>): Config {
@@ -40,10 +43,10 @@ interface Got {
   body: string;
 }
 
-function get(port: number, rawPath: string, method = 'GET', secure = true): Promise<Got> {
+function get(port: number, rawPath: string, method = 'GET', secure = true, host = `127.0.0.1:${port}`): Promise<Got> {
   return new Promise((resolve, reject) => {
     const mod = secure ? https : http;
-    const req = mod.request({ host: '127.0.0.1', port, path: rawPath, method, rejectUnauthorized: false, headers: { host: `127.0.0.1:${port}` } }, (res) => {
+    const req = mod.request({ host: '127.0.0.1', port, path: rawPath, method, rejectUnauthorized: false, headers: { host } }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (d) => (body += d));
@@ -109,8 +112,13 @@ describe('signal HTTPS', () => {
       assert.equal(r.headers['cache-control'], 'no-cache');
       assert.equal(r.headers['x-content-type-options'], 'nosniff');
       assert.equal(r.headers['referrer-policy'], 'no-referrer');
-      assert.match(String(r.headers['content-security-policy']), /default-src 'self'; connect-src 'self' wss: ws:/);
-      assert.match(String(r.headers['content-security-policy']), /frame-ancestors 'none'/);
+      const csp = String(r.headers['content-security-policy']);
+      // WebSockets only to this origin (not `wss:` = any host); no <base>; forms only to this origin
+      assert.match(csp, new RegExp(`default-src 'self'; connect-src 'self' wss://127\\.0\\.0\\.1:${server.httpsPort};`));
+      assert.doesNotMatch(csp, /wss:(?!\/\/)|ws:/);
+      assert.match(csp, /base-uri 'none'/);
+      assert.match(csp, /form-action 'self'/);
+      assert.match(csp, /frame-ancestors 'none'/);
       assert.equal(r.headers['strict-transport-security'], undefined);
     }
   });
@@ -124,6 +132,21 @@ describe('signal HTTPS', () => {
     const css = await get(server.httpsPort, '/assets/app-1234.css');
     assert.match(css.headers['content-type']!, /^text\/css/);
     assert.equal((await get(server.httpsPort, '/assets/missing.js')).status, 404);
+  });
+
+  test('source maps are not served (serveSourceMaps is off by default), nor named in a header', async () => {
+    for (const p of ['/assets/app-1234.js.map', '/assets/APP-1234.JS.MAP', '/assets/app-1234.js.map?x=1', '/any.map']) {
+      const r = await get(server.httpsPort, p);
+      assert.equal(r.status, 404, p);
+      assert.doesNotMatch(r.body, /secret-source/);
+    }
+    assert.equal((await get(server.httpsPort, '/assets/app-1234.js')).headers.sourcemap, undefined);
+  });
+
+  test('a Host header that is not a well-formed host does not reach the policy', async () => {
+    const csp = String((await get(server.httpsPort, '/', 'GET', true, "evil.example; script-src 'unsafe-inline'")).headers['content-security-policy']);
+    assert.match(csp, /connect-src 'self'; /);
+    assert.doesNotMatch(csp, /unsafe-inline'; (?!object)|evil/);
   });
 
   test('HEAD has headers and no body; other methods get 405', async () => {
@@ -164,6 +187,18 @@ describe('signal HTTPS', () => {
     const r = await get(httpPort, '/Sala?lang=es', 'GET', false);
     assert.equal(r.status, 301);
     assert.equal(r.headers.location, `https://127.0.0.1:${server.httpsPort}/Sala?lang=es`);
+    assert.equal((await get(httpPort, '/x', 'GET', false, `LOCALHOST:${httpPort}`)).headers.location, `https://localhost:${server.httpsPort}/x`);
+    assert.equal((await get(httpPort, '/x', 'GET', false, `[::1]:${httpPort}`)).headers.location, `https://[::1]:${server.httpsPort}/x`);
+  });
+
+  test('the redirect never sends a browser to a host the request made up', async () => {
+    // the listen address (127.0.0.1, no publicAddress) is where a forged or malformed Host is sent
+    for (const host of ['evil.example', `evil.example:${httpPort}`, 'evil.example:443', 'a b', '', 'localhost.evil.example', '127.0.0.1.evil.example']) {
+      const r = await get(httpPort, '/Sala?lang=es', 'GET', false, host);
+      assert.equal(r.status, 301, host);
+      assert.equal(r.headers.location, `https://127.0.0.1:${server.httpsPort}/Sala?lang=es`, host);
+      assert.doesNotMatch(r.body, /evil/);
+    }
   });
 
   test('a second start with the same data directory keeps the certificate; the key is private', async () => {
@@ -184,6 +219,48 @@ describe('signal HTTPS', () => {
       await second.close();
     }
     assert.equal(statSync(path.join(tmp, 'data', 'tls', 'key.pem')).mode & 0o777, 0o600);
+  });
+});
+
+describe('settings that change what HTTP answers', () => {
+  test('serveSourceMaps on: maps are served and named in a SourceMap header', async () => {
+    const server = await startSignal({ bus: new MemoryBus(), config: config({ serveSourceMaps: true }), log, webRoot });
+    try {
+      const map = await get(server.httpsPort, '/assets/app-1234.js.map');
+      assert.equal(map.status, 200);
+      assert.match(map.headers['content-type']!, /^application\/json/);
+      assert.equal((await get(server.httpsPort, '/assets/app-1234.js')).headers.sourcemap, 'app-1234.js.map');
+      assert.equal((await get(server.httpsPort, '/assets/app-1234.css')).headers.sourcemap, undefined, 'no map, no header');
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('with a public address, a forged Host is redirected there', async () => {
+    const port = await freeTcpPort();
+    const server = await startSignal({ bus: new MemoryBus(), config: config({ httpPort: port, publicAddress: '203.0.113.7' }), log, webRoot });
+    try {
+      assert.equal((await get(port, '/R', 'GET', false, 'evil.example')).headers.location, `https://203.0.113.7:${server.httpsPort}/R`);
+      assert.equal((await get(port, '/R', 'GET', false, '203.0.113.7:80')).headers.location, `https://203.0.113.7:${server.httpsPort}/R`);
+      assert.equal((await get(port, '/R', 'GET', false, '127.0.0.1')).headers.location, `https://127.0.0.1:${server.httpsPort}/R`);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test("an admin's certificate names the server: its names (and one label under a wildcard) are kept, the first is canonical", async () => {
+    const { cert } = await createSelfSigned({ dns: ['meet.example.org', '*.rooms.example.org'] });
+    const names = hostNames({ publicAddress: '', listenAddress: '0.0.0.0' }, { pem: cert, selfSigned: false });
+    assert.equal(names.canonical, 'meet.example.org');
+    assert.ok(names.known('Meet.Example.Org'));
+    assert.ok(names.known('a.rooms.example.org'));
+    assert.ok(!names.known('rooms.example.org'));
+    assert.ok(!names.known('a.b.rooms.example.org'));
+    assert.ok(!names.known('evil.example'));
+    assert.ok(names.known('[::1]'));
+    // the self-signed certificate's names are known, but the canonical host is then a machine address
+    const own = hostNames({ publicAddress: '', listenAddress: '0.0.0.0' }, { pem: cert, selfSigned: true });
+    assert.notEqual(own.canonical, 'meet.example.org');
   });
 });
 

@@ -1,6 +1,8 @@
 // Rate limits for guessing: counts failed attempts per key (an address, a username, address+room) in a
 // sliding window. Once a key has `maxFailures` failures inside the window, every attempt for it is refused
-// (right or wrong) until the oldest failure ages out.
+// (right or wrong) until the oldest failure ages out. A check that awaits (a password hash) must count the
+// attempt as failed before it starts and `forgive` it when it succeeds: counted afterwards, attempts sent at once
+// would all pass the limit before the first one is counted.
 export interface FailureLimit {
   maxFailures: number;
   windowMs: number;
@@ -34,6 +36,7 @@ export class FailureLimiter {
     return Math.max(1, Math.ceil((oldest + this.limit.windowMs - now) / 1000));
   }
 
+  /** Counts a failure (or an attempt not yet known to be right) at `now`. */
   fail(key: string, now = Date.now()): void {
     let list = this.failures.get(key);
     if (!list) {
@@ -46,6 +49,15 @@ export class FailureLimiter {
     }
     list.push(now);
     if (list.length > this.limit.maxFailures * 2) list.splice(0, list.length - this.limit.maxFailures * 2);
+  }
+
+  /** Takes back one failure counted at `at` (the attempt turned out right, or was never made). */
+  forgive(key: string, at: number): void {
+    const list = this.failures.get(key);
+    if (!list) return;
+    const i = list.lastIndexOf(at);
+    if (i >= 0) list.splice(i, 1);
+    if (list.length === 0) this.failures.delete(key);
   }
 
   clear(key: string): void {

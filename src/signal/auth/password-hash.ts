@@ -1,5 +1,8 @@
-// Salted scrypt password hashes, stored as `scrypt$N$r$p$<salt base64>$<hash base64>`.
+// Salted scrypt password hashes, stored as `scrypt$N$r$p$<salt base64>$<hash base64>`. Each hash takes 16 MiB
+// (128 * N * r bytes) and tens of milliseconds of a thread-pool thread, so every hash of the process goes
+// through one bounded queue: a flood of sign-ins waits or is refused (QueueFullError) instead of piling up.
 import { randomBytes, scrypt, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { WorkQueue } from './work-queue.ts';
 
 const N = 16384;
 const R = 8;
@@ -7,10 +10,18 @@ const P = 1;
 const KEY_LENGTH = 32;
 const SALT_BYTES = 16;
 
+/** Hashes at once (16 MiB each), and hashes that may wait for a turn; more are refused. */
+export const PASSWORD_HASH_LIMITS = { concurrency: 2, maxWaiting: 16 };
+export const passwordHashQueue = new WorkQueue(PASSWORD_HASH_LIMITS);
+
+/** One scrypt, in its turn on the queue; rejects with QueueFullError when too many wait already. */
 function scryptAsync(password: string, salt: Buffer, keyLength: number, options: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
-  });
+  return passwordHashQueue.run(
+    () =>
+      new Promise((resolve, reject) => {
+        scrypt(password, salt, keyLength, options, (err, key) => (err ? reject(err) : resolve(key)));
+      }),
+  );
 }
 
 export async function hashPassword(password: string): Promise<string> {
@@ -19,7 +30,10 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64')}$${hash.toString('base64')}`;
 }
 
-/** True when `password` matches `stored`; false for a wrong password or a stored value it cannot read. */
+/**
+ * True when `password` matches `stored`; false for a wrong password or a stored value it cannot read. Rejects with
+ * QueueFullError when too many checks are waiting (nothing was checked).
+ */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');
   if (parts.length !== 6 || parts[0] !== 'scrypt') return false;

@@ -1,10 +1,14 @@
 // Accounts for the "accounts" access mode, in SQLite (Node's built-in node:sqlite) at <dataDir>/users.sqlite.
-// Usernames are case-insensitive; passwords are kept only as salted scrypt hashes.
+// Usernames are case-insensitive; passwords are kept only as salted scrypt hashes. The `tertulia users` command
+// changes this file from another process while the server runs, so the server reads a user's current state
+// (`stamp`) whenever a sign-in session is used, never a copy.
+import { createHash } from 'node:crypto';
 import { chmodSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import { DUMMY_HASH, hashPassword, verifyPassword } from './password-hash.ts';
+import { QueueFullError } from './work-queue.ts';
 
 export const usernameSchema = z
   .string()
@@ -22,6 +26,17 @@ export function usersDbPath(dataDir: string): string {
 }
 
 export class UserError extends Error {}
+
+/**
+ * How a password check ended: `stamp` identifies the account's current password (see UserStore.stamp); `busy`
+ * means too many checks were waiting, so this one was not made.
+ */
+export type CheckResult = { ok: true; username: string; stamp: string } | { ok: false; busy: boolean };
+
+/** A digest of the stored hash: a new password (new salt), or a removed and re-added user, gives another one. */
+function stampOf(passwordHash: string): string {
+  return createHash('sha256').update(passwordHash).digest('base64url');
+}
 
 export class UserStore {
   private readonly db: DatabaseSync;
@@ -87,16 +102,33 @@ export class UserStore {
       .map((row) => ({ username: String(row.username), createdAt: String(row.created_at) }));
   }
 
-  /** The stored username (its own spelling) when the password matches; undefined otherwise. Same cost either way. */
-  async check(username: string, password: string): Promise<string | undefined> {
+  private row(username: string): { username: string; password_hash: string } | undefined {
     const parsed = usernameSchema.safeParse(username);
-    const row = parsed.success
-      ? (this.db.prepare('SELECT username, password_hash FROM users WHERE username = ?').get(parsed.data.normalize('NFC')) as
-          | { username: string; password_hash: string }
-          | undefined)
-      : undefined;
-    const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
-    return ok && row ? row.username : undefined;
+    if (!parsed.success) return undefined;
+    return this.db.prepare('SELECT username, password_hash FROM users WHERE username = ?').get(parsed.data.normalize('NFC')) as
+      | { username: string; password_hash: string }
+      | undefined;
+  }
+
+  /**
+   * The account's current password stamp, read from the file now; undefined when there is no such user. A sign-in
+   * session carries the stamp it was made with and is void once they differ (password changed, user removed).
+   */
+  stamp(username: string): string | undefined {
+    const row = this.row(username);
+    return row ? stampOf(row.password_hash) : undefined;
+  }
+
+  /** The stored username (its own spelling) and stamp when the password matches. Same cost for unknown users. */
+  async check(username: string, password: string): Promise<CheckResult> {
+    const row = this.row(username);
+    try {
+      const ok = await verifyPassword(password, row?.password_hash ?? DUMMY_HASH);
+      return ok && row ? { ok: true, username: row.username, stamp: stampOf(row.password_hash) } : { ok: false, busy: false };
+    } catch (e) {
+      if (e instanceof QueueFullError) return { ok: false, busy: true };
+      throw e;
+    }
   }
 
   close(): void {
