@@ -150,7 +150,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
     this.counters.dtlsIn++;
     if (ep.dtls === null) ep.dtls = this.createDtls(ep);
-    ep.dtls.feed(buf);
+    this.counters.dropDtls += ep.dtls.feed(buf);
   }
 
   // ---------------------------------------------------------------- ICE (IceHost)
@@ -479,6 +479,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       throw new Error('remoteFingerprint.value is not a hex fingerprint');
     }
     ep.conference.setSources(ep, p.sources); // throws on SSRC conflicts, before anything changed
+    // a new fingerprint or new ICE credentials in a later answer: the browser may start a new DTLS association
+    const old = ep.remoteFingerprint;
+    if (old !== null && (ep.remoteUfrag !== p.remoteUfrag || old.value !== p.remoteFingerprint.value)) ep.dtls?.allowRestart();
     ep.remoteUfrag = p.remoteUfrag;
     ep.remotePwd = p.remotePwd;
     ep.remoteFingerprint = { algorithm: p.remoteFingerprint.algorithm, value: p.remoteFingerprint.value };

@@ -41,6 +41,11 @@ export class BridgeCounters {
   dropStun = 0;
   /** Dropped: DTLS/RTP/RTCP from an address that never passed an ICE check. */
   dropUnknownAddress = 0;
+  /**
+   * Dropped: DTLS records refused before werift (bad framing, alerts, unknown types; after the handshake,
+   * anything but the session's epoch) or that failed to decrypt.
+   */
+  dropDtls = 0;
   /** Dropped: RTP/RTCP before SRTP was set up. */
   dropNotConnected = 0;
   /** Dropped: SRTP/SRTCP authentication or replay check failed. */

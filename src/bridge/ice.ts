@@ -1,11 +1,13 @@
 // ICE-lite (RFC 8445 §2.5): the bridge only answers connectivity checks. A Binding request is answered when
 // its USERNAME is `<localUfrag>:<remoteUfrag>` of a known endpoint and its MESSAGE-INTEGRITY (local pwd) and
-// FINGERPRINT verify; the source address then becomes a valid address of that endpoint.
+// FINGERPRINT verify; the source address then becomes a valid address of that endpoint. Every other STUN
+// message is dropped and counted (dropStun), never answered: an error response to an unauthenticated request
+// would make the bridge a reflector toward forged source addresses (a 401 is 1.7 times the size of a small
+// request), and a browser learns nothing from it that its own check timeout does not tell it.
 import {
   STUN_CLASS_INDICATION,
   STUN_CLASS_REQUEST,
   STUN_METHOD_BINDING,
-  buildBindingError,
   buildBindingSuccess,
   parseStun,
   verifyFingerprint,
@@ -47,7 +49,6 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
   }
   if (msg.username === null || !msg.hasIntegrity) {
     c.dropStun++;
-    host.sendStun(buildBindingError(msg.transactionId, 400, 'Bad Request'), address, port);
     return;
   }
   const colon = msg.username.indexOf(':');
@@ -56,18 +57,16 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
   const endpoint = host.endpointByUfrag(localUfrag);
   if (endpoint === undefined || endpoint.closed || colon < 0 || remoteUfrag === '') {
     c.dropStun++;
-    host.sendStun(buildBindingError(msg.transactionId, 401, 'Unauthorized'), address, port);
     return;
   }
   if (!verifyIntegrity(buf, endpoint.pwd)) {
     c.dropStun++;
-    host.sendStun(buildBindingError(msg.transactionId, 401, 'Unauthorized'), address, port);
     return;
   }
   if (endpoint.remoteUfrag !== null && endpoint.remoteUfrag !== remoteUfrag) {
-    // a check for an old (or not yet configured) remote session: authenticated, but not ours to accept
+    // a check for an old (or not yet configured) remote session: authenticated, but not ours to accept (and
+    // a replayed request with a forged source must not be reflected either)
     c.dropStun++;
-    host.sendStun(buildBindingError(msg.transactionId, 401, 'Unauthorized', endpoint.pwd), address, port);
     return;
   }
   let response: Buffer;

@@ -21,6 +21,7 @@ import { createBridgeCertificate } from './certificate.ts';
 import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
+import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
 
 export const ANNOUNCE_INTERVAL_MS = 5000;
 const TICK_INTERVAL_MS = 1000;
@@ -76,19 +77,35 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   // with media workers this thread keeps the control plane (requests are checked by its Bridge, which never
   // binds a socket) and every worker gets each accepted request; see workers/ and docs/ARCHITECTURE.md
   const workerCount = mediaWorkerCount(opts.config.mediaWorkers);
+  // one bridge per media port on this machine (port-guard.ts): claimed before any socket binds it; port 0
+  // (any free port) is claimed once the kernel picked it
+  const requestedPort = opts.config.mediaPort;
+  let guard = requestedPort > 0 ? await claimMediaPort(requestedPort) : null;
   let pool: MediaWorkerPool | null = null;
-  if (workerCount > 1) {
-    pool = await MediaWorkerPool.start({
-      count: workerCount,
-      bridgeId,
-      config: opts.config,
-      log,
-      certificate,
-      consentTimeoutMs: opts.consentTimeoutMs,
-      bindAddress,
-      onEvent: (subject, payload) => opts.bus.publish(subject, payload),
-    });
-    bridge.udp.port = pool.port;
+  let mediaPort: number;
+  try {
+    if (workerCount > 1) {
+      pool = await MediaWorkerPool.start({
+        count: workerCount,
+        bridgeId,
+        config: opts.config,
+        log,
+        certificate,
+        consentTimeoutMs: opts.consentTimeoutMs,
+        bindAddress,
+        onEvent: (subject, payload) => opts.bus.publish(subject, payload),
+      });
+      bridge.udp.port = pool.port;
+      mediaPort = pool.port;
+    } else {
+      mediaPort = await bridge.udp.bind(bindAddress, requestedPort);
+    }
+    guard ??= await claimMediaPort(mediaPort);
+  } catch (e) {
+    await pool?.close();
+    await bridge.close();
+    await guard?.release();
+    throw mediaPortBindError(e, requestedPort);
   }
   // with media workers, handle.counters is their sum, refreshed a few times a second
   const countersTimer =
@@ -98,7 +115,6 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
           void pool!.counters().then((sum) => Object.assign(bridge.counters, sum));
         }, COUNTERS_REFRESH_MS);
   countersTimer?.unref();
-  const mediaPort = pool !== null ? pool.port : await bridge.udp.bind(bindAddress, opts.config.mediaPort);
   // no publicAddress but a stunServer: ask it once, before the first allocation (the candidates use it)
   await bridge.discoverPublicAddress(bindAddress);
   // ICE-TCP: with media workers one of them owns the TCP port (and sends to whoever connects over TCP); this
@@ -228,6 +244,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         if (countersTimer !== null) clearInterval(countersTimer);
         await pool?.close();
         await bridge.close();
+        await guard.release();
         log.info({ counters: bridge.counters.snapshot() }, 'bridge stopped');
       })();
       return closing;

@@ -68,6 +68,8 @@ const en = {
   shortcutHelp: 'Show the keyboard shortcuts',
   videoLayout: 'Video layout',
   filmstrip: 'Other participants',
+  mediaConnectionFailed:
+    'Could not connect audio and video. The network or the browser may be blocking the connection to the server; try another network or browser.',
 };
 
 export type MeetingStrings = typeof en;
@@ -136,6 +138,8 @@ const es: MeetingStrings = {
   shortcutHelp: 'Mostrar los atajos de teclado',
   videoLayout: 'Disposición de los vídeos',
   filmstrip: 'Otros participantes',
+  mediaConnectionFailed:
+    'No se pudo conectar el audio y el vídeo. La red o el navegador pueden estar bloqueando la conexión con el servidor; prueba con otra red u otro navegador.',
 };
 
 export const meetingDictionaries = { en, es };

@@ -57,20 +57,33 @@ export class FakeBrowser {
       s.bind(0, '127.0.0.1', () => resolve(s));
     });
     const b = new this(id, sock, bridgePort);
+    await b.newDtlsClient(srtpProfiles);
+    return b;
+  }
+
+  /**
+   * A new DTLS client with a new certificate (`fingerprint` changes), as a browser that starts a new DTLS
+   * association; the old client is closed. `connectDtls` then does its handshake.
+   */
+  async newDtlsClient(srtpProfiles: SrtpProfileId[] = [1, 7]): Promise<void> {
     const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey(
       { hash: 4, signature: 3 },
       23,
     );
-    b.fingerprint = fingerprintOf(Buffer.from(new X509Certificate(certPem).raw), 'sha-256')!;
-    b.dtls = new DtlsClient({
+    if (this.dtls !== undefined) {
+      try {
+        this.dtls.close();
+      } catch {}
+    }
+    this.fingerprint = fingerprintOf(Buffer.from(new X509Certificate(certPem).raw), 'sha-256')!;
+    this.dtls = new DtlsClient({
       cert: certPem,
       key: keyPem,
       signatureHash,
-      transport: b.transport,
+      transport: this.transport,
       srtpProfiles,
       extendedMasterSecret: true,
     });
-    return b;
   }
 
   private onMessage(m: Buffer): void {

@@ -27,6 +27,8 @@ export interface ConferenceState {
   screenTrack: MediaStreamTrack | null;
   /** Who speaks now, as the bridge judges from audio levels (may be ourselves); null until someone spoke. */
   dominantSpeakerId: string | null;
+  /** Audio and video could not connect (the peer connection failed, or did not connect in time). */
+  mediaFailed: boolean;
 }
 
 export interface ConferenceOptions {
@@ -49,6 +51,7 @@ export class Conference extends Store<ConferenceState> {
       this.update({ media });
       this.#publish();
     },
+    onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
   });
   #ended = false;
   #onPageHide = () => this.leave();
@@ -59,7 +62,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;

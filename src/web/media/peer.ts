@@ -3,6 +3,7 @@
 // while sharing; every other mid receives one remote source (`sources`, from the offer, says whose).
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
+import { MediaConnectionWatch } from './connection-watch.ts';
 
 /** What we send now: a track, or null while muted / not sharing. */
 export interface OwnTracks {
@@ -19,11 +20,21 @@ export class PeerSession {
   #closed = false;
   readonly #tracks: () => OwnTracks;
   readonly #onMedia: (media: Map<string, RemoteStreams>) => void;
+  readonly #onMediaFailed: (failed: boolean) => void;
+  #watch: MediaConnectionWatch | null = null;
 
-  /** `tracks` is read each time the senders are set; `onMedia` gets the remote streams by participant. */
-  constructor(opts: { tracks: () => OwnTracks; onMedia: (media: Map<string, RemoteStreams>) => void }) {
+  /**
+   * `tracks` is read each time the senders are set; `onMedia` gets the remote streams by participant;
+   * `onMediaFailed` is told when audio and video could not connect (connection-watch.ts), and when they did after all.
+   */
+  constructor(opts: {
+    tracks: () => OwnTracks;
+    onMedia: (media: Map<string, RemoteStreams>) => void;
+    onMediaFailed?: (failed: boolean) => void;
+  }) {
     this.#tracks = opts.tracks;
     this.#onMedia = opts.onMedia;
+    this.#onMediaFailed = opts.onMediaFailed ?? (() => {});
   }
 
   /** The live peer connection, or null before the first offer and after close. */
@@ -59,6 +70,8 @@ export class PeerSession {
 
   close(): void {
     this.#closed = true;
+    this.#watch?.stop();
+    this.#watch = null;
     this.#pc?.close();
     this.#pc = null;
     this.#remote.clear();
@@ -72,6 +85,9 @@ export class PeerSession {
     const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
     pc.ontrack = () => this.#remap();
     this.#pc = pc;
+    this.#watch = new MediaConnectionWatch(pc, (failed) => {
+      if (!this.#closed) this.#onMediaFailed(failed);
+    });
     return pc;
   }
 

@@ -158,6 +158,11 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </button>
         </div>
       )}
+      {state.mediaFailed && state.status === 'joined' && (
+        <div className="error-banner" role="alert">
+          <span>{t.mediaConnectionFailed}</span>
+        </div>
+      )}
       {shareFailed && (
         <div className="error-banner" role="alert">
           <span>{t.screenShareFailed}</span>
