@@ -81,6 +81,12 @@ export const configSchema = z.object({
   nativeSend: flag.default(true),
   /** Last-N: video of at most this many others per receiver, the most recent speakers first; 0 = everyone's. */
   lastN: decimal(z.number().int().min(0).max(1000)).default(0),
+  /** Most m-lines in one participant's session (its own three included): a backstop, inactive ones are recycled. */
+  maxSessionMlines: decimal(z.number().int().min(6).max(4096)).default(256),
+  /** Renegotiations one participant may cause at once (screen-share toggles, its sources changing)... */
+  renegotiationBurst: decimal(z.number().int().min(1).max(1000)).default(6),
+  /** ...and per second after that; more wait and are merged, never dropped. */
+  renegotiationRate: decimal(z.number().min(0.01).max(1000)).default(2),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
@@ -127,6 +133,9 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
+  maxSessionMlines: "most m-lines in one participant's session, its own three included; sources beyond it are not received (default 256)",
+  renegotiationBurst: 'renegotiations one participant may cause at once (screen-share toggles, source changes) (default 6)',
+  renegotiationRate: 'renegotiations per second one participant may cause after the burst; more wait and are merged (default 2)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',

@@ -14,10 +14,9 @@ import {
   type VideoConstraintPayload,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
-import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs, type VideoRole } from './sdp.ts';
-
-/** The first mid for remote sources (0, 1 and 2 are the participant's own audio, camera and screen). */
-export const FIRST_REMOTE_MID = 3;
+import { DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
+import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
+import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
 
 export interface ParticipantState {
   id: string;
@@ -31,9 +30,13 @@ export interface ParticipantState {
   remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
   /** bridgeConfigure done at least once. */
   configured: boolean;
-  /** Receive m-lines for the others' sources, mid order; mids are never reused. */
+  /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
   mlines: RemoteMline[];
+  /** Inactive mids the browser has answered as inactive: free for a new source of their kind. */
+  freeMids: Set<string>;
   nextMid: number;
+  /** Sources left without an m-line at the last update (the session is at its m-line cap). */
+  unplaced: number;
   /** Version of the last offer sent. */
   version: number;
   outstanding: { version: number; mlines: RemoteMline[] } | null;
@@ -66,13 +69,15 @@ export class Conference {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly bridgeTimeoutMs: number;
+  private readonly limits: ConferenceLimits;
 
-  constructor(opts: { id: string; bridgeId: string; bus: Bus; log: Logger; bridgeTimeoutMs?: number }) {
+  constructor(opts: { id: string; bridgeId: string; bus: Bus; log: Logger; bridgeTimeoutMs?: number; limits?: ConferenceLimits }) {
     this.id = opts.id;
     this.bridgeId = opts.bridgeId;
     this.bus = opts.bus;
     this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
   }
 
   get size(): number {
@@ -97,7 +102,9 @@ export class Conference {
       sources: [],
       configured: false,
       mlines: [],
+      freeMids: new Set(),
       nextMid: FIRST_REMOTE_MID,
+      unplaced: 0,
       version: 0,
       outstanding: null,
       dirty: false,
@@ -227,7 +234,9 @@ export class Conference {
     p.sources = answer.sources;
     p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
 
-    // Receive what this answer accepted, minus what went away since that offer was made.
+    // Receive what this answer accepted, minus what went away since that offer was made. The m-lines it had
+    // inactive may now take new sources.
+    freeAnsweredInactive(p.mlines, offered.mlines, p.freeMids);
     this.refreshMlines(p);
     const current = new Map(p.mlines.map((m) => [m.mid, m]));
     const ssrcs = [
@@ -273,27 +282,28 @@ export class Conference {
     }
   }
 
-  /** Brings p's receive m-lines in line with the others' current sources. */
+  /** Brings p's receive m-lines in line with the others' current sources (recycling free inactive ones). */
   private refreshMlines(p: ParticipantState): void {
-    const wanted = new Map<string, { participantId: string; kind: MediaKind; role?: VideoRole; ssrc: number; rtxSsrc?: number }>();
+    const wanted: WantedSource[] = [];
     for (const q of this.participants.values()) {
       if (q === p) continue;
       for (const s of q.sources) {
-        wanted.set(`${q.id}/${s.kind}/${s.role ?? ''}/${s.ssrc}`, { participantId: q.id, kind: s.kind, role: s.role, ssrc: s.ssrc, rtxSsrc: s.rtxSsrc });
+        const w: WantedSource = { participantId: q.id, kind: s.kind, ssrc: s.ssrc };
+        if (s.role) w.role = s.role;
+        if (s.rtxSsrc !== undefined) w.rtxSsrc = s.rtxSsrc;
+        wanted.push(w);
       }
     }
-    for (const m of p.mlines) {
-      if (!m.active) continue;
-      const key = `${m.participantId}/${m.kind}/${m.role ?? ''}/${m.ssrc}`;
-      if (wanted.has(key)) wanted.delete(key);
-      else m.active = false;
+    const r = updateMlines(p.mlines, wanted, { free: p.freeMids, nextMid: p.nextMid, maxMlines: this.limits.maxMlines });
+    p.nextMid = r.nextMid;
+    if (r.unplaced > 0 && r.unplaced !== p.unplaced) {
+      this.log.warn(
+        { participant: p.id, unplaced: r.unplaced, mlines: FIRST_REMOTE_MID + p.mlines.length, max: this.limits.maxMlines },
+        'session at its m-line cap: some sources are not offered to this participant',
+      );
     }
-    for (const w of wanted.values()) {
-      const m: RemoteMline = { mid: String(p.nextMid++), participantId: w.participantId, kind: w.kind, ssrc: w.ssrc, active: true };
-      if (w.role) m.role = w.role;
-      if (w.kind === 'video' && w.rtxSsrc !== undefined) m.rtxSsrc = w.rtxSsrc;
-      p.mlines.push(m);
-    }
+    p.unplaced = r.unplaced;
+    if (r.recycled > 0) this.log.debug({ participant: p.id, recycled: r.recycled, mlines: FIRST_REMOTE_MID + p.mlines.length }, 'recycled inactive m-lines');
   }
 
   /** Sends p a new offer now, or marks it dirty when one is outstanding. No-op when nothing changed. */

@@ -176,7 +176,7 @@ describe('focus renegotiation', () => {
     assert.equal(offersFor('A').length, 3, 'nothing left to offer');
   });
 
-  test('leave: expire on the bridge, m-lines stay but go inactive, mids never reused', async () => {
+  test('leave: expire on the bridge, m-lines stay but go inactive, then are recycled for a newcomer', async () => {
     await join('A');
     await tick();
     await answer('A', lastOffer('A'), { audio: 11, video: 12 });
@@ -201,25 +201,27 @@ describe('focus renegotiation', () => {
     assert.doesNotMatch(a3.sdp.split('m=')[4]!, /a=msid/);
     await answer('A', a3, { audio: 11, video: 12 });
     assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, []);
-    // a newcomer gets fresh mids
+    // a newcomer gets the m-lines A answered as inactive: same mids, same kinds, now C's
     await join('C');
     await tick();
     await answer('C', lastOffer('C'), { audio: 31, video: 32 });
     await tick();
     const a4 = lastOffer('A');
     assert.deepEqual(a4.sources, [
-      { mid: '5', participantId: 'C', kind: 'audio' },
-      { mid: '6', participantId: 'C', kind: 'video', role: 'video' },
+      { mid: '3', participantId: 'C', kind: 'audio' },
+      { mid: '4', participantId: 'C', kind: 'video', role: 'video' },
     ]);
-    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}`), [
-      '0:recvonly',
-      '1:recvonly',
-      '2:recvonly',
-      '3:inactive',
-      '4:inactive',
-      '5:sendonly',
-      '6:sendonly',
+    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}:${m.ssrcs.join('/')}`), [
+      '0:recvonly:',
+      '1:recvonly:',
+      '2:recvonly:',
+      '3:sendonly:31',
+      '4:sendonly:32',
     ]);
+    assert.match(a4.sdp, /a=msid:C C-audio/);
+    assert.doesNotMatch(a4.sdp, /a=msid:B /);
+    await answer('A', a4, { audio: 11, video: 12 });
+    assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, [31, 32]);
     // leaving twice, or a stranger leaving, is fine
     assert.deepEqual(await leave('B'), { ok: true });
     assert.deepEqual(await leave('nobody'), { ok: true });
@@ -301,6 +303,68 @@ describe('focus renegotiation', () => {
     assert.equal(lastOffer('A').version, pending.version + 1, 'the owed offer went out');
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'Z' }), /not in conference/);
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF }), /bad focus\.renegotiate/);
+  });
+
+  test('a screen shared and stopped again and again reuses one m-line at the others', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    for (let i = 0; i < 5; i++) {
+      await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+      await answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 13 });
+      await tick();
+      const on = lastOffer('B');
+      assert.deepEqual(on.sources.map((s) => `${s.mid}:${s.role ?? s.kind}`), ['3:audio', '4:video', '5:screen']);
+      await answer('B', on, { audio: 21, video: 22 });
+      assert.deepEqual(callsOf('subscribe', 'B').at(-1)!.payload.ssrcs, [11, 12, 13]);
+      await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+      await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+      await tick();
+      const off = lastOffer('B');
+      assert.deepEqual(offeredMlines(off.sdp).map((m) => `${m.mid}:${m.direction}`).slice(3), ['3:sendonly', '4:sendonly', '5:inactive']);
+      await answer('B', off, { audio: 21, video: 22 });
+      assert.deepEqual(callsOf('subscribe', 'B').at(-1)!.payload.ssrcs, [11, 12]);
+    }
+    // a new participant's screen takes the free video m-line at B, and C's audio/camera get new ones
+    await join('C');
+    await tick();
+    await answer('C', lastOffer('C'), { audio: 31, screen: 33 });
+    await tick();
+    assert.deepEqual(lastOffer('B').sources.map((s) => `${s.mid}:${s.participantId}:${s.role ?? s.kind}`), ['3:A:audio', '4:A:video', '5:C:screen', '6:C:audio']);
+  });
+
+  test('an m-line is not recycled before the browser answered it inactive', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11 });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const a3 = lastOffer('A'); // still B's audio on mid 3
+    await leave('B');
+    await join('C');
+    await tick();
+    await answer('C', lastOffer('C'), { audio: 31 });
+    await answer('A', a3, { audio: 11 });
+    await tick();
+    // B's mid 3 went inactive in this very update: C's audio may not take it over in the same offer
+    const a4 = lastOffer('A');
+    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}:${m.ssrcs.join('/')}`).slice(3), ['3:inactive:', '4:sendonly:31']);
+    await answer('A', a4, { audio: 11 });
+    // once A answered it inactive, the next audio source takes it
+    await join('D');
+    await tick();
+    await answer('D', lastOffer('D'), { audio: 41 });
+    await tick();
+    assert.deepEqual(lastOffer('A').sources.map((s) => `${s.mid}:${s.participantId}`), ['3:D', '4:C']);
   });
 
   test('mute: audio goes to the bridge, video does not', async () => {
