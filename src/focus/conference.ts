@@ -28,6 +28,11 @@ export interface ParticipantState {
   /** What this participant sends, from its last accepted answer. */
   sources: AnswerSource[];
   remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
+  /**
+   * The SSRCs each of its own sources (audio, camera, screen) first came with: fixed for the session (a screen
+   * shared again comes back with them), until an answer with a new ICE ufrag (a real restart) starts afresh.
+   */
+  fixedSsrcs: Map<OwnSlot, { ssrc: number; rtxSsrc?: number }>;
   /** bridgeConfigure done at least once. */
   configured: boolean;
   /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
@@ -52,6 +57,10 @@ export interface ParticipantState {
   /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
   tiles: TileSize[] | null;
 }
+
+/** Which of its own m-lines a source comes from: audio (mid 0), camera (mid 1) or screen (mid 2). */
+type OwnSlot = 'audio' | 'camera' | 'screen';
+const slotOf = (s: AnswerSource): OwnSlot => (s.kind === 'audio' ? 'audio' : s.role === 'screen' ? 'screen' : 'camera');
 
 const mlinesKey = (mlines: readonly RemoteMline[]) =>
   mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.role ?? ''}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
@@ -100,6 +109,7 @@ export class Conference {
       simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
       transport: transport.data,
       sources: [],
+      fixedSsrcs: new Map(),
       configured: false,
       mlines: [],
       freeMids: new Set(),
@@ -201,6 +211,8 @@ export class Conference {
       return;
     }
     const answer = parseAnswer(sdp, p.simulcastSsrcs);
+    const restart = p.remote !== undefined && p.remote.ufrag !== answer.ufrag;
+    if (!restart) this.checkSsrcsFixed(p, answer.sources);
     this.checkSsrcsFree(p, answer.sources);
     const offered = p.outstanding;
     p.outstanding = null;
@@ -231,6 +243,14 @@ export class Conference {
       this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
     }
     // only what the bridge accepted is offered to the others
+    if (restart) {
+      p.fixedSsrcs.clear();
+      this.log.info({ participant: p.id }, 'ICE restart: the SSRCs of this session may change');
+    }
+    for (const s of answer.sources) {
+      const slot = slotOf(s);
+      if (!p.fixedSsrcs.has(slot)) p.fixedSsrcs.set(slot, s.rtxSsrc !== undefined ? { ssrc: s.ssrc, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc });
+    }
     p.sources = answer.sources;
     p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
 
@@ -258,6 +278,23 @@ export class Conference {
       p.dirty = false;
       p.forceNext = false;
       this.negotiate(p, force);
+    }
+  }
+
+  /**
+   * A source keeps the SSRCs it first came with for the whole session (Chrome keeps a sender's SSRCs however
+   * often its track is replaced or its direction changes): an answer that names others for it without an ICE
+   * restart is refused before anything changed, so that a participant cannot make everyone else renegotiate by
+   * renaming its streams. The offer stays outstanding: a correct answer to it is still taken.
+   */
+  private checkSsrcsFixed(p: ParticipantState, sources: readonly AnswerSource[]): void {
+    for (const s of sources) {
+      const fixed = p.fixedSsrcs.get(slotOf(s));
+      if (!fixed || (fixed.ssrc === s.ssrc && fixed.rtxSsrc === s.rtxSsrc)) continue;
+      const show = (x: { ssrc: number; rtxSsrc?: number }) => (x.rtxSsrc !== undefined ? `${x.ssrc}/${x.rtxSsrc}` : String(x.ssrc));
+      throw new AnswerError(
+        `the answer sends its ${slotOf(s)} with ssrc ${show(s)} instead of ${show(fixed)}: a participant's SSRCs stay fixed for its session unless ICE restarts (a new ice-ufrag)`,
+      );
     }
   }
 

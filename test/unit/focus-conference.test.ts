@@ -299,7 +299,7 @@ describe('focus renegotiation', () => {
     const pending = lastOffer('A');
     await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
     assert.equal(lastOffer('A'), pending, 'one outstanding offer at a time');
-    await answer('A', pending, { audio: 11, video: 12, screen: 14 });
+    await answer('A', pending, { audio: 11, video: 12, screen: 13 });
     assert.equal(lastOffer('A').version, pending.version + 1, 'the owed offer went out');
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'Z' }), /not in conference/);
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF }), /bad focus\.renegotiate/);
@@ -365,6 +365,53 @@ describe('focus renegotiation', () => {
     await answer('D', lastOffer('D'), { audio: 41 });
     await tick();
     assert.deepEqual(lastOffer('A').sources.map((s) => `${s.mid}:${s.participantId}`), ['3:D', '4:C']);
+  });
+
+  test("a participant's SSRCs stay fixed for its session; only an ICE restart (new ufrag) may change them", async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    const offersToB = offersFor('B').length;
+    const configures = callsOf('configure', 'A').length;
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const pending = lastOffer('A');
+    await assert.rejects(answer('A', pending, { audio: 111, video: 12 }), /audio with ssrc 111 instead of 11: .*SSRCs stay fixed/);
+    await assert.rejects(answer('A', pending, { audio: 11, video: 112 }), /camera with ssrc 112 instead of 12/);
+    assert.equal(callsOf('configure', 'A').length, configures, 'the bridge is not reconfigured');
+    await tick();
+    assert.equal(offersFor('B').length, offersToB, 'nobody else renegotiates');
+    // a screen, once shared, comes back with the same SSRC only
+    await answer('A', pending, { audio: 11, video: 12, screen: 13 });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await assert.rejects(answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 14 }), /screen with ssrc 14 instead of 13/);
+    await answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 13 });
+    // an ICE restart: new SSRCs are taken, the bridge reconfigured, and B gets them
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const restart = lastOffer('A');
+    await bus.request(subjects.focusAnswer, {
+      conferenceId: CONF,
+      participantId: 'A',
+      sdp: answerFor(restart.sdp, { audio: 51, video: 52 }, 'restarted'),
+      version: restart.version,
+    });
+    assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.remoteUfrag, 'restarted');
+    assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.sources.map((x: any) => x.ssrc), [51, 52]);
+    await tick();
+    // B answered none of its offers meanwhile: the one outstanding, then the one that catches up
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    const b = lastOffer('B');
+    const lines = offeredMlines(b.sdp).slice(3);
+    // the old SSRCs' m-lines went inactive in the same update, so the new ones could not take them yet
+    assert.ok(lines.length <= 5, `B has ${lines.length} remote m-lines`);
+    assert.deepEqual(lines.filter((m) => m.direction === 'sendonly').flatMap((m) => m.ssrcs), [51, 52]);
   });
 
   test('mute: audio goes to the bridge, video does not', async () => {
