@@ -1,7 +1,9 @@
 // One conference: its participants, their bridge endpoints, the sources they send, and per participant the
 // receive m-lines for everybody else's sources. Renegotiation is serialized per participant: at most one
 // offer is outstanding; changes meanwhile set `dirty`, which makes exactly one new offer once the answer
-// arrives. The caller (focus/index.ts) runs every method of one conference one at a time.
+// arrives. What one participant makes happen is rate-limited (limits.ts): its renegotiate requests and the
+// offers its changed sources cause the others wait for a token when it has none, merged, never dropped.
+// The caller (focus/index.ts) runs every method of one conference one at a time (deferred ones too).
 import { randomInt } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
@@ -14,7 +16,7 @@ import {
   type VideoConstraintPayload,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
-import { DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
+import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
 import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
 
@@ -56,6 +58,13 @@ export interface ParticipantState {
   videoMuted: boolean;
   /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
   tiles: TileSize[] | null;
+  /** The renegotiations it may still cause now (its renegotiate requests, its sources changing). */
+  bucket: ChangeBucket;
+  /** Owed for lack of a token, paid when the next one comes: a fresh offer to it (a renegotiate request)... */
+  owedOffer: boolean;
+  /** ...and offers to the others for its changed sources. */
+  owedSpread: boolean;
+  owedTimer: NodeJS.Timeout | null;
 }
 
 /** Which of its own m-lines a source comes from: audio (mid 0), camera (mid 1) or screen (mid 2). */
@@ -79,14 +88,28 @@ export class Conference {
   private readonly log: Logger;
   private readonly bridgeTimeoutMs: number;
   private readonly limits: ConferenceLimits;
+  private readonly exclusive: (fn: () => Promise<void>) => Promise<unknown>;
 
-  constructor(opts: { id: string; bridgeId: string; bus: Bus; log: Logger; bridgeTimeoutMs?: number; limits?: ConferenceLimits }) {
+  /**
+   * `exclusive` runs a deferred renegotiation (when a participant's bucket has a token again) after every
+   * operation of this conference that is running or waiting: the caller's per-conference lock.
+   */
+  constructor(opts: {
+    id: string;
+    bridgeId: string;
+    bus: Bus;
+    log: Logger;
+    bridgeTimeoutMs?: number;
+    limits?: ConferenceLimits;
+    exclusive?: (fn: () => Promise<void>) => Promise<unknown>;
+  }) {
     this.id = opts.id;
     this.bridgeId = opts.bridgeId;
     this.bus = opts.bus;
     this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.exclusive = opts.exclusive ?? ((fn) => fn());
   }
 
   get size(): number {
@@ -124,6 +147,10 @@ export class Conference {
       audioMuted: false,
       videoMuted: false,
       tiles: null,
+      bucket: new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate),
+      owedOffer: false,
+      owedSpread: false,
+      owedTimer: null,
     };
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
@@ -134,6 +161,7 @@ export class Conference {
     const p = this.participants.get(participantId);
     if (!p) return;
     this.participants.delete(participantId);
+    if (p.owedTimer) clearTimeout(p.owedTimer);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant left the conference');
     try {
       await this.request(subjects.bridgeExpire(this.bridgeId), { conferenceId: this.id, endpointId: participantId });
@@ -154,9 +182,57 @@ export class Conference {
     }
   }
 
-  /** The browser changed what it wants to send (a screen share started or stopped): offer again. */
+  /**
+   * The browser changed what it wants to send (a screen share started or stopped): offer again, now when its
+   * bucket has a token, else once it has one (requests meanwhile make that one offer: never dropped).
+   */
   renegotiate(participantId: string): void {
-    this.negotiate(this.mustGet(participantId), true);
+    const p = this.mustGet(participantId);
+    if (p.owedOffer || !p.bucket.take()) {
+      p.owedOffer = true;
+      this.payLater(p);
+      return;
+    }
+    this.negotiate(p, true);
+  }
+
+  /** Stops the timers of deferred renegotiations (the conference ended, or focus stops). */
+  close(): void {
+    for (const p of this.participants.values()) {
+      if (p.owedTimer) clearTimeout(p.owedTimer);
+      p.owedTimer = null;
+    }
+  }
+
+  /** Pays what p owes (owedOffer, owedSpread) when its bucket has a token again; one timer at a time. */
+  private payLater(p: ParticipantState): void {
+    if (p.owedTimer) return;
+    const delay = Math.max(1, p.bucket.msUntilToken());
+    this.log.debug({ participant: p.id, delayMs: delay, offer: p.owedOffer, spread: p.owedSpread }, 'renegotiation rate-limited: deferred');
+    p.owedTimer = setTimeout(() => {
+      p.owedTimer = null;
+      this.exclusive(async () => this.payOwed(p)).catch((e: unknown) =>
+        this.log.warn({ participant: p.id, err: (e as Error).message }, 'deferred renegotiation failed'),
+      );
+    }, delay);
+    p.owedTimer.unref();
+  }
+
+  private payOwed(p: ParticipantState): void {
+    if (this.participants.get(p.id) !== p || (!p.owedOffer && !p.owedSpread)) return;
+    if (!p.bucket.take()) {
+      this.payLater(p);
+      return;
+    }
+    // one token for both: everything that waited is merged into one round
+    if (p.owedSpread) {
+      p.owedSpread = false;
+      for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+    }
+    if (p.owedOffer) {
+      p.owedOffer = false;
+      this.negotiate(p, true);
+    }
   }
 
   /**
@@ -270,8 +346,13 @@ export class Conference {
     }
 
     if (sourcesChanged) {
-      // everyone else must get (or drop) this participant's sources
-      for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+      // everyone else must get (or drop) this participant's sources: now, or when its bucket allows
+      if (!p.owedSpread && p.bucket.take()) {
+        for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+      } else {
+        p.owedSpread = true;
+        this.payLater(p);
+      }
     }
     if (p.dirty) {
       const force = p.forceNext;

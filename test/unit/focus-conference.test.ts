@@ -8,10 +8,12 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startFocus } from '../../src/focus/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
+import { waitFor } from '../helpers/fake-browser.ts';
 import { ANSWER_FINGERPRINT, ANSWER_ICE_PWD, answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
-const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent' } });
+// renegotiation limits out of the way, except where a test is about them
+const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 1000 } });
 const CONF = 'sala';
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
@@ -469,6 +471,86 @@ describe('focus renegotiation', () => {
       bus.request(subjects.focusAnswer, { conferenceId: 'nope', participantId: 'A', sdp: 'x', version: 1 }),
       /no conference nope/,
     );
+  });
+});
+
+describe('focus renegotiation limits', () => {
+  test('renegotiations beyond the burst wait for the rate, merged into one, and the last state always arrives', async () => {
+    const bus = new MemoryBus();
+    const calls: Call[] = [];
+    const offers: SignalOffer[] = [];
+    bus.subscribe(subjects.signalOffer, (o) => {
+      const offer = o as SignalOffer;
+      offers.push(offer);
+      // B is a browser that answers every offer at once
+      if (offer.participantId === 'B' && offer.version > 1) {
+        setTimeout(() => {
+          bus
+            .request(subjects.focusAnswer, { conferenceId: CONF, participantId: 'B', sdp: answerFor(offer.sdp, { audio: 21 }), version: offer.version })
+            .catch(() => {}); // focus stopped meanwhile
+        }, 1);
+      }
+    });
+    const limited = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 3, renegotiationRate: 4 } });
+    const focus = startFocus({ bus, config: limited, log });
+    fakeBridge(bus, 'b1', calls);
+    bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 0 });
+    const last = (id: string) => offers.filter((o) => o.participantId === id).at(-1)!;
+    const count = (id: string) => offers.filter((o) => o.participantId === id).length;
+    const answerLast = (id: string, own: OwnSsrcs) =>
+      bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: id, sdp: answerFor(last(id).sdp, own), version: last(id).version });
+    const renegotiate = () => bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    try {
+      await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'B' });
+      await tick();
+      await answerLast('B', { audio: 21 });
+      await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'A' });
+      await tick();
+      await answerLast('A', { audio: 11 }); // 1 token: B is offered A's audio
+      await tick();
+      // A toggles its screen as fast as it can: each request answered at once, sharing every other time
+      const start = Date.now();
+      let sharing = false;
+      for (let i = 0; i < 12; i++) {
+        const before = count('A');
+        await renegotiate();
+        if (count('A') === before) continue; // deferred: the request is merged with what waits
+        sharing = !sharing;
+        await answerLast('A', sharing ? { audio: 11, screen: 13 } : { audio: 11 });
+      }
+      const toA = count('A') - 1;
+      assert.ok(toA <= 3, `${toA} offers to A at once; the burst is 3 tokens (and each change of A's sources takes one)`);
+      // what waited arrives: A gets its owed offer, and B ends with A's real state
+      await waitFor('the deferred offer to A', () => count('A') - 1 > toA, 3000);
+      await answerLast('A', sharing ? { audio: 11 } : { audio: 11, screen: 13 });
+      sharing = !sharing;
+      const expected = sharing ? ['A:audio', 'A:video'] : ['A:audio'];
+      await tick();
+      await waitFor("B's offer with A's last state", () => last('B').sources.map((x) => `${x.participantId}:${x.kind}`).join() === expected.join(), 3000);
+      assert.ok(Date.now() - start >= 150, 'the rest waited for the rate (4 per second)');
+      assert.ok(count('B') <= 6, `B was offered ${count('B')} times`);
+    } finally {
+      await focus.close();
+    }
+  });
+
+  test('a leave cancels what the leaver still owed; focus stops with nothing pending', async () => {
+    const bus = new MemoryBus();
+    const offers: SignalOffer[] = [];
+    bus.subscribe(subjects.signalOffer, (o) => offers.push(o as SignalOffer));
+    const limited = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 1, renegotiationRate: 5 } });
+    const focus = startFocus({ bus, config: limited, log });
+    fakeBridge(bus, 'b1', []);
+    bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 0 });
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'A' });
+    await tick();
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' }); // deferred
+    await bus.request(subjects.focusLeave, { conferenceId: CONF, participantId: 'A' });
+    const n = offers.length;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(offers.length, n, 'nothing is sent to a participant who left');
+    await focus.close();
   });
 });
 
