@@ -18,7 +18,8 @@ import {
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
-import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
+import { buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
+import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs, type FixedSsrcs } from './ssrc-rules.ts';
 
 export interface ParticipantState {
   id: string;
@@ -34,7 +35,7 @@ export interface ParticipantState {
    * The SSRCs each of its own sources (audio, camera, screen) first came with: fixed for the session (a screen
    * shared again comes back with them), until an answer with a new ICE ufrag (a real restart) starts afresh.
    */
-  fixedSsrcs: Map<OwnSlot, { ssrc: number; rtxSsrc?: number }>;
+  fixedSsrcs: FixedSsrcs;
   /** bridgeConfigure done at least once. */
   configured: boolean;
   /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
@@ -66,10 +67,6 @@ export interface ParticipantState {
   owedSpread: boolean;
   owedTimer: NodeJS.Timeout | null;
 }
-
-/** Which of its own m-lines a source comes from: audio (mid 0), camera (mid 1) or screen (mid 2). */
-type OwnSlot = 'audio' | 'camera' | 'screen';
-const slotOf = (s: AnswerSource): OwnSlot => (s.kind === 'audio' ? 'audio' : s.role === 'screen' ? 'screen' : 'camera');
 
 const mlinesKey = (mlines: readonly RemoteMline[]) =>
   mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.role ?? ''}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
@@ -288,8 +285,11 @@ export class Conference {
     }
     const answer = parseAnswer(sdp, p.simulcastSsrcs);
     const restart = p.remote !== undefined && p.remote.ufrag !== answer.ufrag;
-    if (!restart) this.checkSsrcsFixed(p, answer.sources);
-    this.checkSsrcsFree(p, answer.sources);
+    if (!restart) checkSsrcsFixed(p.fixedSsrcs, answer.sources);
+    checkSsrcsFree(
+      [...this.participants.values()].filter((q) => q !== p).map((q) => q.sources),
+      answer.sources,
+    );
     const offered = p.outstanding;
     p.outstanding = null;
 
@@ -323,10 +323,7 @@ export class Conference {
       p.fixedSsrcs.clear();
       this.log.info({ participant: p.id }, 'ICE restart: the SSRCs of this session may change');
     }
-    for (const s of answer.sources) {
-      const slot = slotOf(s);
-      if (!p.fixedSsrcs.has(slot)) p.fixedSsrcs.set(slot, s.rtxSsrc !== undefined ? { ssrc: s.ssrc, rtxSsrc: s.rtxSsrc } : { ssrc: s.ssrc });
-    }
+    rememberSsrcs(p.fixedSsrcs, answer.sources);
     p.sources = answer.sources;
     p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
 
@@ -359,44 +356,6 @@ export class Conference {
       p.dirty = false;
       p.forceNext = false;
       this.negotiate(p, force);
-    }
-  }
-
-  /**
-   * A source keeps the SSRCs it first came with for the whole session (Chrome keeps a sender's SSRCs however
-   * often its track is replaced or its direction changes): an answer that names others for it without an ICE
-   * restart is refused before anything changed, so that a participant cannot make everyone else renegotiate by
-   * renaming its streams. The offer stays outstanding: a correct answer to it is still taken.
-   */
-  private checkSsrcsFixed(p: ParticipantState, sources: readonly AnswerSource[]): void {
-    for (const s of sources) {
-      const fixed = p.fixedSsrcs.get(slotOf(s));
-      if (!fixed || (fixed.ssrc === s.ssrc && fixed.rtxSsrc === s.rtxSsrc)) continue;
-      const show = (x: { ssrc: number; rtxSsrc?: number }) => (x.rtxSsrc !== undefined ? `${x.ssrc}/${x.rtxSsrc}` : String(x.ssrc));
-      throw new AnswerError(
-        `the answer sends its ${slotOf(s)} with ssrc ${show(s)} instead of ${show(fixed)}: a participant's SSRCs stay fixed for its session unless ICE restarts (a new ice-ufrag)`,
-      );
-    }
-  }
-
-  /**
-   * An answer may only send SSRCs nobody else in the conference sends: one that claims another participant's
-   * would have everyone else offered that SSRC twice (their browsers refuse such an offer) and its media
-   * attributed to the wrong person. Throws before anything changed.
-   */
-  private checkSsrcsFree(p: ParticipantState, sources: readonly AnswerSource[]): void {
-    const taken = new Set<number>();
-    for (const q of this.participants.values()) {
-      if (q === p) continue;
-      for (const s of q.sources) {
-        taken.add(s.ssrc);
-        if (s.rtxSsrc !== undefined) taken.add(s.rtxSsrc);
-      }
-    }
-    for (const s of sources) {
-      for (const ssrc of s.rtxSsrc !== undefined ? [s.ssrc, s.rtxSsrc] : [s.ssrc]) {
-        if (taken.has(ssrc)) throw new AnswerError(`the answer sends ssrc ${ssrc}, which another participant already sends`);
-      }
     }
   }
 
