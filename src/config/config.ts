@@ -84,6 +84,12 @@ export const configSchema = z.object({
   plainRtpPortMax: port.default(40999),
   /** Last-N: video of at most this many others per receiver, the most recent speakers first; 0 = everyone's. */
   lastN: decimal(z.number().int().min(0).max(1000)).default(0),
+  /** Most m-lines in one participant's session (its own three included): a backstop, inactive ones are recycled. */
+  maxSessionMlines: decimal(z.number().int().min(6).max(4096)).default(256),
+  /** Renegotiations one participant may cause at once (screen-share toggles, its sources changing)... */
+  renegotiationBurst: decimal(z.number().int().min(1).max(1000)).default(6),
+  /** ...and per second after that; more wait and are merged, never dropped. */
+  renegotiationRate: decimal(z.number().min(0.01).max(1000)).default(2),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   /** Serve the web app's source maps (*.map): they show the app's source to anyone. Off by default. */
@@ -134,6 +140,9 @@ export const settingHelp: Record<keyof Config, string> = {
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
+  maxSessionMlines: "most m-lines in one participant's session, its own three included; sources beyond it are not received (default 256)",
+  renegotiationBurst: 'renegotiations one participant may cause at once (screen-share toggles, source changes) (default 6)',
+  renegotiationRate: 'renegotiations per second one participant may cause after the burst; more wait and are merged (default 2)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   serveSourceMaps: "serve the web app's source maps (*.map) for debugging in the browser; they show the app's source to anyone (default false)",
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',

@@ -1,7 +1,9 @@
 // One conference: its participants, their bridge endpoints, the sources they send, and per participant the
 // receive m-lines for everybody else's sources. Renegotiation is serialized per participant: at most one
 // offer is outstanding; changes meanwhile set `dirty`, which makes exactly one new offer once the answer
-// arrives. The caller (focus/index.ts) runs every method of one conference one at a time.
+// arrives. What one participant makes happen is rate-limited (limits.ts): its renegotiate requests and the
+// offers its changed sources cause the others wait for a token when it has none, merged, never dropped.
+// The caller (focus/index.ts) runs every method of one conference one at a time (deferred ones too).
 import { randomInt } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
@@ -14,10 +16,10 @@ import {
   type VideoConstraintPayload,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
-import { AnswerError, buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs, type VideoRole } from './sdp.ts';
-
-/** The first mid for remote sources (0, 1 and 2 are the participant's own audio, camera and screen). */
-export const FIRST_REMOTE_MID = 3;
+import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
+import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
+import { buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
+import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs, type FixedSsrcs } from './ssrc-rules.ts';
 
 export interface ParticipantState {
   id: string;
@@ -29,11 +31,20 @@ export interface ParticipantState {
   /** What this participant sends, from its last accepted answer. */
   sources: AnswerSource[];
   remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
+  /**
+   * The SSRCs each of its own sources (audio, camera, screen) first came with: fixed for the session (a screen
+   * shared again comes back with them), until an answer with a new ICE ufrag (a real restart) starts afresh.
+   */
+  fixedSsrcs: FixedSsrcs;
   /** bridgeConfigure done at least once. */
   configured: boolean;
-  /** Receive m-lines for the others' sources, mid order; mids are never reused. */
+  /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
   mlines: RemoteMline[];
+  /** Inactive mids the browser has answered as inactive: free for a new source of their kind. */
+  freeMids: Set<string>;
   nextMid: number;
+  /** Sources left without an m-line at the last update (the session is at its m-line cap). */
+  unplaced: number;
   /** Version of the last offer sent. */
   version: number;
   outstanding: { version: number; mlines: RemoteMline[] } | null;
@@ -48,6 +59,13 @@ export interface ParticipantState {
   videoMuted: boolean;
   /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
   tiles: TileSize[] | null;
+  /** The renegotiations it may still cause now (its renegotiate requests, its sources changing). */
+  bucket: ChangeBucket;
+  /** Owed for lack of a token, paid when the next one comes: a fresh offer to it (a renegotiate request)... */
+  owedOffer: boolean;
+  /** ...and offers to the others for its changed sources. */
+  owedSpread: boolean;
+  owedTimer: NodeJS.Timeout | null;
 }
 
 const mlinesKey = (mlines: readonly RemoteMline[]) =>
@@ -66,13 +84,29 @@ export class Conference {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly bridgeTimeoutMs: number;
+  private readonly limits: ConferenceLimits;
+  private readonly exclusive: (fn: () => Promise<void>) => Promise<unknown>;
 
-  constructor(opts: { id: string; bridgeId: string; bus: Bus; log: Logger; bridgeTimeoutMs?: number }) {
+  /**
+   * `exclusive` runs a deferred renegotiation (when a participant's bucket has a token again) after every
+   * operation of this conference that is running or waiting: the caller's per-conference lock.
+   */
+  constructor(opts: {
+    id: string;
+    bridgeId: string;
+    bus: Bus;
+    log: Logger;
+    bridgeTimeoutMs?: number;
+    limits?: ConferenceLimits;
+    exclusive?: (fn: () => Promise<void>) => Promise<unknown>;
+  }) {
     this.id = opts.id;
     this.bridgeId = opts.bridgeId;
     this.bus = opts.bus;
     this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
+    this.limits = opts.limits ?? DEFAULT_LIMITS;
+    this.exclusive = opts.exclusive ?? ((fn) => fn());
   }
 
   get size(): number {
@@ -95,9 +129,12 @@ export class Conference {
       simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
       transport: transport.data,
       sources: [],
+      fixedSsrcs: new Map(),
       configured: false,
       mlines: [],
+      freeMids: new Set(),
       nextMid: FIRST_REMOTE_MID,
+      unplaced: 0,
       version: 0,
       outstanding: null,
       dirty: false,
@@ -107,6 +144,10 @@ export class Conference {
       audioMuted: false,
       videoMuted: false,
       tiles: null,
+      bucket: new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate),
+      owedOffer: false,
+      owedSpread: false,
+      owedTimer: null,
     };
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
@@ -117,6 +158,7 @@ export class Conference {
     const p = this.participants.get(participantId);
     if (!p) return;
     this.participants.delete(participantId);
+    if (p.owedTimer) clearTimeout(p.owedTimer);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant left the conference');
     try {
       await this.request(subjects.bridgeExpire(this.bridgeId), { conferenceId: this.id, endpointId: participantId });
@@ -137,9 +179,57 @@ export class Conference {
     }
   }
 
-  /** The browser changed what it wants to send (a screen share started or stopped): offer again. */
+  /**
+   * The browser changed what it wants to send (a screen share started or stopped): offer again, now when its
+   * bucket has a token, else once it has one (requests meanwhile make that one offer: never dropped).
+   */
   renegotiate(participantId: string): void {
-    this.negotiate(this.mustGet(participantId), true);
+    const p = this.mustGet(participantId);
+    if (p.owedOffer || !p.bucket.take()) {
+      p.owedOffer = true;
+      this.payLater(p);
+      return;
+    }
+    this.negotiate(p, true);
+  }
+
+  /** Stops the timers of deferred renegotiations (the conference ended, or focus stops). */
+  close(): void {
+    for (const p of this.participants.values()) {
+      if (p.owedTimer) clearTimeout(p.owedTimer);
+      p.owedTimer = null;
+    }
+  }
+
+  /** Pays what p owes (owedOffer, owedSpread) when its bucket has a token again; one timer at a time. */
+  private payLater(p: ParticipantState): void {
+    if (p.owedTimer) return;
+    const delay = Math.max(1, p.bucket.msUntilToken());
+    this.log.debug({ participant: p.id, delayMs: delay, offer: p.owedOffer, spread: p.owedSpread }, 'renegotiation rate-limited: deferred');
+    p.owedTimer = setTimeout(() => {
+      p.owedTimer = null;
+      this.exclusive(async () => this.payOwed(p)).catch((e: unknown) =>
+        this.log.warn({ participant: p.id, err: (e as Error).message }, 'deferred renegotiation failed'),
+      );
+    }, delay);
+    p.owedTimer.unref();
+  }
+
+  private payOwed(p: ParticipantState): void {
+    if (this.participants.get(p.id) !== p || (!p.owedOffer && !p.owedSpread)) return;
+    if (!p.bucket.take()) {
+      this.payLater(p);
+      return;
+    }
+    // one token for both: everything that waited is merged into one round
+    if (p.owedSpread) {
+      p.owedSpread = false;
+      for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+    }
+    if (p.owedOffer) {
+      p.owedOffer = false;
+      this.negotiate(p, true);
+    }
   }
 
   /**
@@ -194,7 +284,12 @@ export class Conference {
       return;
     }
     const answer = parseAnswer(sdp, p.simulcastSsrcs);
-    this.checkSsrcsFree(p, answer.sources);
+    const restart = p.remote !== undefined && p.remote.ufrag !== answer.ufrag;
+    if (!restart) checkSsrcsFixed(p.fixedSsrcs, answer.sources);
+    checkSsrcsFree(
+      [...this.participants.values()].filter((q) => q !== p).map((q) => q.sources),
+      answer.sources,
+    );
     const offered = p.outstanding;
     p.outstanding = null;
 
@@ -224,10 +319,17 @@ export class Conference {
       this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
     }
     // only what the bridge accepted is offered to the others
+    if (restart) {
+      p.fixedSsrcs.clear();
+      this.log.info({ participant: p.id }, 'ICE restart: the SSRCs of this session may change');
+    }
+    rememberSsrcs(p.fixedSsrcs, answer.sources);
     p.sources = answer.sources;
     p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
 
-    // Receive what this answer accepted, minus what went away since that offer was made.
+    // Receive what this answer accepted, minus what went away since that offer was made. The m-lines it had
+    // inactive may now take new sources.
+    freeAnsweredInactive(p.mlines, offered.mlines, p.freeMids);
     this.refreshMlines(p);
     const current = new Map(p.mlines.map((m) => [m.mid, m]));
     const ssrcs = [
@@ -241,8 +343,13 @@ export class Conference {
     }
 
     if (sourcesChanged) {
-      // everyone else must get (or drop) this participant's sources
-      for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+      // everyone else must get (or drop) this participant's sources: now, or when its bucket allows
+      if (!p.owedSpread && p.bucket.take()) {
+        for (const q of this.participants.values()) if (q !== p) this.negotiate(q);
+      } else {
+        p.owedSpread = true;
+        this.payLater(p);
+      }
     }
     if (p.dirty) {
       const force = p.forceNext;
@@ -252,48 +359,28 @@ export class Conference {
     }
   }
 
-  /**
-   * An answer may only send SSRCs nobody else in the conference sends: one that claims another participant's
-   * would have everyone else offered that SSRC twice (their browsers refuse such an offer) and its media
-   * attributed to the wrong person. Throws before anything changed.
-   */
-  private checkSsrcsFree(p: ParticipantState, sources: readonly AnswerSource[]): void {
-    const taken = new Set<number>();
-    for (const q of this.participants.values()) {
-      if (q === p) continue;
-      for (const s of q.sources) {
-        taken.add(s.ssrc);
-        if (s.rtxSsrc !== undefined) taken.add(s.rtxSsrc);
-      }
-    }
-    for (const s of sources) {
-      for (const ssrc of s.rtxSsrc !== undefined ? [s.ssrc, s.rtxSsrc] : [s.ssrc]) {
-        if (taken.has(ssrc)) throw new AnswerError(`the answer sends ssrc ${ssrc}, which another participant already sends`);
-      }
-    }
-  }
-
-  /** Brings p's receive m-lines in line with the others' current sources. */
+  /** Brings p's receive m-lines in line with the others' current sources (recycling free inactive ones). */
   private refreshMlines(p: ParticipantState): void {
-    const wanted = new Map<string, { participantId: string; kind: MediaKind; role?: VideoRole; ssrc: number; rtxSsrc?: number }>();
+    const wanted: WantedSource[] = [];
     for (const q of this.participants.values()) {
       if (q === p) continue;
       for (const s of q.sources) {
-        wanted.set(`${q.id}/${s.kind}/${s.role ?? ''}/${s.ssrc}`, { participantId: q.id, kind: s.kind, role: s.role, ssrc: s.ssrc, rtxSsrc: s.rtxSsrc });
+        const w: WantedSource = { participantId: q.id, kind: s.kind, ssrc: s.ssrc };
+        if (s.role) w.role = s.role;
+        if (s.rtxSsrc !== undefined) w.rtxSsrc = s.rtxSsrc;
+        wanted.push(w);
       }
     }
-    for (const m of p.mlines) {
-      if (!m.active) continue;
-      const key = `${m.participantId}/${m.kind}/${m.role ?? ''}/${m.ssrc}`;
-      if (wanted.has(key)) wanted.delete(key);
-      else m.active = false;
+    const r = updateMlines(p.mlines, wanted, { free: p.freeMids, nextMid: p.nextMid, maxMlines: this.limits.maxMlines });
+    p.nextMid = r.nextMid;
+    if (r.unplaced > 0 && r.unplaced !== p.unplaced) {
+      this.log.warn(
+        { participant: p.id, unplaced: r.unplaced, mlines: FIRST_REMOTE_MID + p.mlines.length, max: this.limits.maxMlines },
+        'session at its m-line cap: some sources are not offered to this participant',
+      );
     }
-    for (const w of wanted.values()) {
-      const m: RemoteMline = { mid: String(p.nextMid++), participantId: w.participantId, kind: w.kind, ssrc: w.ssrc, active: true };
-      if (w.role) m.role = w.role;
-      if (w.kind === 'video' && w.rtxSsrc !== undefined) m.rtxSsrc = w.rtxSsrc;
-      p.mlines.push(m);
-    }
+    p.unplaced = r.unplaced;
+    if (r.recycled > 0) this.log.debug({ participant: p.id, recycled: r.recycled, mlines: FIRST_REMOTE_MID + p.mlines.length }, 'recycled inactive m-lines');
   }
 
   /** Sends p a new offer now, or marks it dirty when one is outstanding. No-op when nothing changed. */

@@ -16,6 +16,7 @@ import {
   subjects,
 } from '../protocol/bus-messages.ts';
 import { Conference } from './conference.ts';
+import { limitsFromConfig } from './limits.ts';
 
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
@@ -56,6 +57,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
   const bridgeExpiryMs = opts.bridgeExpiryMs ?? BRIDGE_EXPIRY_MS;
+  const limits = limitsFromConfig(opts.config);
   const bridges = new Map<string, BridgeInfo>();
   const conferences = new Map<string, Conference>();
   const locks = new Map<string, Promise<unknown>>();
@@ -177,6 +179,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   function dropIfEmpty(conference: Conference): void {
     if (conference.size > 0 || conferences.get(conference.id) !== conference) return;
     conferences.delete(conference.id);
+    conference.close();
     bridges.get(conference.bridgeId)?.conferences.delete(conference.id);
     log.info({ conference: conference.id }, 'conference ended');
   }
@@ -190,7 +193,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         if (!conference) {
           await waitForBridge();
           const bridge = pickBridge();
-          conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log });
+          conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn) });
           conferences.set(conferenceId, conference);
           bridge.conferences.add(conferenceId);
           log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
@@ -264,6 +267,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       closed = true;
       clearInterval(expiryTimer);
       for (const u of unsubscribers) u();
+      for (const c of conferences.values()) c.close();
       for (const w of bridgeWaiters) w();
       bridgeWaiters = [];
       await Promise.allSettled([...locks.values()]);

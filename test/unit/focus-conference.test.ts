@@ -8,10 +8,12 @@ import { loadConfig } from '../../src/config/config.ts';
 import { startFocus } from '../../src/focus/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
+import { waitFor } from '../helpers/fake-browser.ts';
 import { ANSWER_FINGERPRINT, ANSWER_ICE_PWD, answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
-const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent' } });
+// renegotiation limits out of the way, except where a test is about them
+const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 1000 } });
 const CONF = 'sala';
 const tick = () => new Promise((r) => setTimeout(r, 10));
 
@@ -176,7 +178,7 @@ describe('focus renegotiation', () => {
     assert.equal(offersFor('A').length, 3, 'nothing left to offer');
   });
 
-  test('leave: expire on the bridge, m-lines stay but go inactive, mids never reused', async () => {
+  test('leave: expire on the bridge, m-lines stay but go inactive, then are recycled for a newcomer', async () => {
     await join('A');
     await tick();
     await answer('A', lastOffer('A'), { audio: 11, video: 12 });
@@ -201,25 +203,27 @@ describe('focus renegotiation', () => {
     assert.doesNotMatch(a3.sdp.split('m=')[4]!, /a=msid/);
     await answer('A', a3, { audio: 11, video: 12 });
     assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, []);
-    // a newcomer gets fresh mids
+    // a newcomer gets the m-lines A answered as inactive: same mids, same kinds, now C's
     await join('C');
     await tick();
     await answer('C', lastOffer('C'), { audio: 31, video: 32 });
     await tick();
     const a4 = lastOffer('A');
     assert.deepEqual(a4.sources, [
-      { mid: '5', participantId: 'C', kind: 'audio' },
-      { mid: '6', participantId: 'C', kind: 'video', role: 'video' },
+      { mid: '3', participantId: 'C', kind: 'audio' },
+      { mid: '4', participantId: 'C', kind: 'video', role: 'video' },
     ]);
-    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}`), [
-      '0:recvonly',
-      '1:recvonly',
-      '2:recvonly',
-      '3:inactive',
-      '4:inactive',
-      '5:sendonly',
-      '6:sendonly',
+    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}:${m.ssrcs.join('/')}`), [
+      '0:recvonly:',
+      '1:recvonly:',
+      '2:recvonly:',
+      '3:sendonly:31',
+      '4:sendonly:32',
     ]);
+    assert.match(a4.sdp, /a=msid:C C-audio/);
+    assert.doesNotMatch(a4.sdp, /a=msid:B /);
+    await answer('A', a4, { audio: 11, video: 12 });
+    assert.deepEqual(callsOf('subscribe', 'A').at(-1)!.payload.ssrcs, [31, 32]);
     // leaving twice, or a stranger leaving, is fine
     assert.deepEqual(await leave('B'), { ok: true });
     assert.deepEqual(await leave('nobody'), { ok: true });
@@ -297,10 +301,119 @@ describe('focus renegotiation', () => {
     const pending = lastOffer('A');
     await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
     assert.equal(lastOffer('A'), pending, 'one outstanding offer at a time');
-    await answer('A', pending, { audio: 11, video: 12, screen: 14 });
+    await answer('A', pending, { audio: 11, video: 12, screen: 13 });
     assert.equal(lastOffer('A').version, pending.version + 1, 'the owed offer went out');
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'Z' }), /not in conference/);
     await assert.rejects(bus.request(subjects.focusRenegotiate, { conferenceId: CONF }), /bad focus\.renegotiate/);
+  });
+
+  test('a screen shared and stopped again and again reuses one m-line at the others', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    for (let i = 0; i < 5; i++) {
+      await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+      await answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 13 });
+      await tick();
+      const on = lastOffer('B');
+      assert.deepEqual(on.sources.map((s) => `${s.mid}:${s.role ?? s.kind}`), ['3:audio', '4:video', '5:screen']);
+      await answer('B', on, { audio: 21, video: 22 });
+      assert.deepEqual(callsOf('subscribe', 'B').at(-1)!.payload.ssrcs, [11, 12, 13]);
+      await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+      await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+      await tick();
+      const off = lastOffer('B');
+      assert.deepEqual(offeredMlines(off.sdp).map((m) => `${m.mid}:${m.direction}`).slice(3), ['3:sendonly', '4:sendonly', '5:inactive']);
+      await answer('B', off, { audio: 21, video: 22 });
+      assert.deepEqual(callsOf('subscribe', 'B').at(-1)!.payload.ssrcs, [11, 12]);
+    }
+    // a new participant's screen takes the free video m-line at B, and C's audio/camera get new ones
+    await join('C');
+    await tick();
+    await answer('C', lastOffer('C'), { audio: 31, screen: 33 });
+    await tick();
+    assert.deepEqual(lastOffer('B').sources.map((s) => `${s.mid}:${s.participantId}:${s.role ?? s.kind}`), ['3:A:audio', '4:A:video', '5:C:screen', '6:C:audio']);
+  });
+
+  test('an m-line is not recycled before the browser answered it inactive', async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11 });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const a3 = lastOffer('A'); // still B's audio on mid 3
+    await leave('B');
+    await join('C');
+    await tick();
+    await answer('C', lastOffer('C'), { audio: 31 });
+    await answer('A', a3, { audio: 11 });
+    await tick();
+    // B's mid 3 went inactive in this very update: C's audio may not take it over in the same offer
+    const a4 = lastOffer('A');
+    assert.deepEqual(offeredMlines(a4.sdp).map((m) => `${m.mid}:${m.direction}:${m.ssrcs.join('/')}`).slice(3), ['3:inactive:', '4:sendonly:31']);
+    await answer('A', a4, { audio: 11 });
+    // once A answered it inactive, the next audio source takes it
+    await join('D');
+    await tick();
+    await answer('D', lastOffer('D'), { audio: 41 });
+    await tick();
+    assert.deepEqual(lastOffer('A').sources.map((s) => `${s.mid}:${s.participantId}`), ['3:D', '4:C']);
+  });
+
+  test("a participant's SSRCs stay fixed for its session; only an ICE restart (new ufrag) may change them", async () => {
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    const offersToB = offersFor('B').length;
+    const configures = callsOf('configure', 'A').length;
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const pending = lastOffer('A');
+    await assert.rejects(answer('A', pending, { audio: 111, video: 12 }), /audio with ssrc 111 instead of 11: .*SSRCs stay fixed/);
+    await assert.rejects(answer('A', pending, { audio: 11, video: 112 }), /camera with ssrc 112 instead of 12/);
+    assert.equal(callsOf('configure', 'A').length, configures, 'the bridge is not reconfigured');
+    await tick();
+    assert.equal(offersFor('B').length, offersToB, 'nobody else renegotiates');
+    // a screen, once shared, comes back with the same SSRC only
+    await answer('A', pending, { audio: 11, video: 12, screen: 13 });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await answer('A', lastOffer('A'), { audio: 11, video: 12 });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await assert.rejects(answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 14 }), /screen with ssrc 14 instead of 13/);
+    await answer('A', lastOffer('A'), { audio: 11, video: 12, screen: 13 });
+    // an ICE restart: new SSRCs are taken, the bridge reconfigured, and B gets them
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    const restart = lastOffer('A');
+    await bus.request(subjects.focusAnswer, {
+      conferenceId: CONF,
+      participantId: 'A',
+      sdp: answerFor(restart.sdp, { audio: 51, video: 52 }, 'restarted'),
+      version: restart.version,
+    });
+    assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.remoteUfrag, 'restarted');
+    assert.deepEqual(callsOf('configure', 'A').at(-1)!.payload.sources.map((x: any) => x.ssrc), [51, 52]);
+    await tick();
+    // B answered none of its offers meanwhile: the one outstanding, then the one that catches up
+    await answer('B', lastOffer('B'), { audio: 21, video: 22 });
+    await tick();
+    const b = lastOffer('B');
+    const lines = offeredMlines(b.sdp).slice(3);
+    // the old SSRCs' m-lines went inactive in the same update, so the new ones could not take them yet
+    assert.ok(lines.length <= 5, `B has ${lines.length} remote m-lines`);
+    assert.deepEqual(lines.filter((m) => m.direction === 'sendonly').flatMap((m) => m.ssrcs), [51, 52]);
   });
 
   test('mute: audio goes to the bridge, video does not', async () => {
@@ -358,6 +471,86 @@ describe('focus renegotiation', () => {
       bus.request(subjects.focusAnswer, { conferenceId: 'nope', participantId: 'A', sdp: 'x', version: 1 }),
       /no conference nope/,
     );
+  });
+});
+
+describe('focus renegotiation limits', () => {
+  test('renegotiations beyond the burst wait for the rate, merged into one, and the last state always arrives', async () => {
+    const bus = new MemoryBus();
+    const calls: Call[] = [];
+    const offers: SignalOffer[] = [];
+    bus.subscribe(subjects.signalOffer, (o) => {
+      const offer = o as SignalOffer;
+      offers.push(offer);
+      // B is a browser that answers every offer at once
+      if (offer.participantId === 'B' && offer.version > 1) {
+        setTimeout(() => {
+          bus
+            .request(subjects.focusAnswer, { conferenceId: CONF, participantId: 'B', sdp: answerFor(offer.sdp, { audio: 21 }), version: offer.version })
+            .catch(() => {}); // focus stopped meanwhile
+        }, 1);
+      }
+    });
+    const limited = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 3, renegotiationRate: 4 } });
+    const focus = startFocus({ bus, config: limited, log });
+    fakeBridge(bus, 'b1', calls);
+    bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 0 });
+    const last = (id: string) => offers.filter((o) => o.participantId === id).at(-1)!;
+    const count = (id: string) => offers.filter((o) => o.participantId === id).length;
+    const answerLast = (id: string, own: OwnSsrcs) =>
+      bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: id, sdp: answerFor(last(id).sdp, own), version: last(id).version });
+    const renegotiate = () => bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    try {
+      await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'B' });
+      await tick();
+      await answerLast('B', { audio: 21 });
+      await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'A' });
+      await tick();
+      await answerLast('A', { audio: 11 }); // 1 token: B is offered A's audio
+      await tick();
+      // A toggles its screen as fast as it can: each request answered at once, sharing every other time
+      const start = Date.now();
+      let sharing = false;
+      for (let i = 0; i < 12; i++) {
+        const before = count('A');
+        await renegotiate();
+        if (count('A') === before) continue; // deferred: the request is merged with what waits
+        sharing = !sharing;
+        await answerLast('A', sharing ? { audio: 11, screen: 13 } : { audio: 11 });
+      }
+      const toA = count('A') - 1;
+      assert.ok(toA <= 3, `${toA} offers to A at once; the burst is 3 tokens (and each change of A's sources takes one)`);
+      // what waited arrives: A gets its owed offer, and B ends with A's real state
+      await waitFor('the deferred offer to A', () => count('A') - 1 > toA, 3000);
+      await answerLast('A', sharing ? { audio: 11 } : { audio: 11, screen: 13 });
+      sharing = !sharing;
+      const expected = sharing ? ['A:audio', 'A:video'] : ['A:audio'];
+      await tick();
+      await waitFor("B's offer with A's last state", () => last('B').sources.map((x) => `${x.participantId}:${x.kind}`).join() === expected.join(), 3000);
+      assert.ok(Date.now() - start >= 150, 'the rest waited for the rate (4 per second)');
+      assert.ok(count('B') <= 6, `B was offered ${count('B')} times`);
+    } finally {
+      await focus.close();
+    }
+  });
+
+  test('a leave cancels what the leaver still owed; focus stops with nothing pending', async () => {
+    const bus = new MemoryBus();
+    const offers: SignalOffer[] = [];
+    bus.subscribe(subjects.signalOffer, (o) => offers.push(o as SignalOffer));
+    const limited = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 1, renegotiationRate: 5 } });
+    const focus = startFocus({ bus, config: limited, log });
+    fakeBridge(bus, 'b1', []);
+    bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 0 });
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'A' });
+    await tick();
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' });
+    await bus.request(subjects.focusRenegotiate, { conferenceId: CONF, participantId: 'A' }); // deferred
+    await bus.request(subjects.focusLeave, { conferenceId: CONF, participantId: 'A' });
+    const n = offers.length;
+    await new Promise((r) => setTimeout(r, 400));
+    assert.equal(offers.length, n, 'nothing is sent to a participant who left');
+    await focus.close();
   });
 });
 

@@ -1,8 +1,10 @@
-// focus/sdp.ts: the offer exactly as docs/ARCHITECTURE.md describes it, and reading a Chrome answer.
+// focus/sdp.ts: the offer exactly as docs/ARCHITECTURE.md describes it, and reading a Chrome answer; focus/mlines.ts:
+// how receive m-lines follow the remote sources (inactive ones recycled, a cap per session).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import sdpTransform from 'sdp-transform';
-import { AnswerError, buildOffer, parseAnswer } from '../../src/focus/sdp.ts';
+import { freeAnsweredInactive, updateMlines, type WantedSource } from '../../src/focus/mlines.ts';
+import { AnswerError, buildOffer, parseAnswer, type RemoteMline } from '../../src/focus/sdp.ts';
 import type { BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
 
 const FP = '7B:2C:91:0E:4A:5D:33:C8:19:F0:6E:A2:58:D7:0B:94:E1:3F:76:CA:25:8B:D0:41:9E:6A:F3:02:BC:57:18:E9';
@@ -333,4 +335,88 @@ test('a simulcast answer: the camera gets the SSRCs focus chose and its rids, lo
   assert.equal(none.sources.length, 1, 'no known layer: no camera source');
   // without simulcast SSRCs from focus (or a browser answering with plain SSRCs) nothing changes
   assert.deepEqual(parseAnswer(CHROME_ANSWER, { ssrc: 1, rtxSsrc: 2 }).sources[1], { ssrc: 1490352288, kind: 'video', role: 'video' });
+});
+
+const wantedOf = (...list: [string, 'audio' | 'video', ('video' | 'screen')?, number?][]): WantedSource[] =>
+  list.map(([participantId, kind, role, ssrc]) => ({ participantId, kind, ssrc: ssrc ?? 0, ...(role ? { role } : {}) }));
+
+const view = (mlines: RemoteMline[]) => mlines.map((m) => `${m.mid}:${m.active ? `${m.participantId}-${m.role ?? m.kind}` : 'inactive'}`);
+
+test('receive m-lines: a gone source leaves its m-line inactive; it is recycled only once answered inactive', () => {
+  const mlines: RemoteMline[] = [];
+  const free = new Set<string>();
+  let r = updateMlines(mlines, wantedOf(['A', 'audio', undefined, 1], ['A', 'video', 'video', 2], ['A', 'video', 'screen', 3]), { free, nextMid: 3, maxMlines: 100 });
+  assert.deepEqual(view(mlines), ['3:A-audio', '4:A-video', '5:A-screen']);
+  assert.equal(r.nextMid, 6);
+  // A stops sharing: mid 5 goes inactive; B's screen, before the browser answered that, needs a new m-line
+  r = updateMlines(mlines, wantedOf(['A', 'audio', undefined, 1], ['A', 'video', 'video', 2]), { free, nextMid: r.nextMid, maxMlines: 100 });
+  assert.deepEqual(r, { deactivated: 1, recycled: 0, added: 0, unplaced: 0, nextMid: 6 });
+  const offered = mlines.map((m) => ({ ...m }));
+  freeAnsweredInactive(mlines, offered, free);
+  assert.deepEqual([...free], ['5']);
+  // now B's screen takes mid 5 (video), its SSRCs and role; A's audio and camera keep theirs
+  r = updateMlines(mlines, wantedOf(['A', 'audio', undefined, 1], ['A', 'video', 'video', 2], ['B', 'video', 'screen', 7]), { free, nextMid: r.nextMid, maxMlines: 100 });
+  assert.deepEqual(r, { deactivated: 0, recycled: 1, added: 0, unplaced: 0, nextMid: 6 });
+  assert.deepEqual(view(mlines), ['3:A-audio', '4:A-video', '5:B-screen']);
+  assert.equal(mlines[2]!.ssrc, 7);
+  assert.equal(free.size, 0);
+});
+
+test('receive m-lines: recycling keeps the kind, prefers the same track back on its old mid, else the lowest mid', () => {
+  const mlines: RemoteMline[] = [
+    { mid: '3', participantId: 'A', kind: 'audio', ssrc: 1, active: false },
+    { mid: '4', participantId: 'A', kind: 'video', role: 'video', ssrc: 2, rtxSsrc: 12, active: false },
+    { mid: '5', participantId: 'B', kind: 'video', role: 'screen', ssrc: 3, active: false },
+  ];
+  const free = new Set(['3', '4', '5']);
+  // B shares again: back on mid 5, although mid 4 is a free video m-line too
+  updateMlines(mlines, wantedOf(['B', 'video', 'screen', 9]), { free, nextMid: 6, maxMlines: 100 });
+  assert.deepEqual(view(mlines), ['3:inactive', '4:inactive', '5:B-screen']);
+  // C's camera (video, no RTX) takes mid 4; C's audio takes mid 3; D's audio finds no free m-line: a new one
+  const r = updateMlines(
+    mlines,
+    [...wantedOf(['B', 'video', 'screen', 9], ['C', 'video', 'video', 20], ['C', 'audio', undefined, 21]), { participantId: 'D', kind: 'audio', ssrc: 30 }],
+    { free, nextMid: 6, maxMlines: 100 },
+  );
+  assert.deepEqual(view(mlines), ['3:C-audio', '4:C-video', '5:B-screen', '6:D-audio']);
+  assert.deepEqual(r, { deactivated: 0, recycled: 2, added: 1, unplaced: 0, nextMid: 7 });
+  assert.equal(mlines[1]!.rtxSsrc, undefined, "C's camera has no RTX: the old one is gone");
+  assert.equal(mlines[2]!.kind, 'video');
+});
+
+test('receive m-lines: a session never grows past its cap; audio, then screens, get the last places', () => {
+  const mlines: RemoteMline[] = [];
+  const free = new Set<string>();
+  const r = updateMlines(
+    mlines,
+    wantedOf(['A', 'video', 'video', 1], ['A', 'video', 'screen', 2], ['A', 'audio', undefined, 3], ['B', 'audio', undefined, 4]),
+    { free, nextMid: 3, maxMlines: 6 },
+  );
+  assert.deepEqual(view(mlines), ['3:A-audio', '4:B-audio', '5:A-screen']);
+  assert.equal(r.unplaced, 1);
+  // the camera gets an m-line once one of its kind is free
+  mlines[2]!.active = false;
+  free.add('5');
+  const r2 = updateMlines(mlines, wantedOf(['A', 'video', 'video', 1], ['A', 'audio', undefined, 3], ['B', 'audio', undefined, 4]), { free, nextMid: r.nextMid, maxMlines: 6 });
+  assert.deepEqual(view(mlines), ['3:A-audio', '4:B-audio', '5:A-video']);
+  assert.equal(r2.unplaced, 0);
+});
+
+test('the offer: a recycled m-line carries its new source only (msid, ssrc lines), under its old mid and kind', () => {
+  const sdp = buildOffer({
+    sessionId: '1',
+    version: 3,
+    transport,
+    remote: [
+      { mid: '3', participantId: 'carol', kind: 'audio', ssrc: 31, active: true },
+      { mid: '4', participantId: 'carol', kind: 'video', role: 'screen', ssrc: 32, rtxSsrc: 33, active: true },
+    ],
+  });
+  const media = sdpTransform.parse(sdp).media;
+  const m4 = media.find((m) => String(m.mid) === '4')!;
+  assert.equal(m4.type, 'video');
+  assert.equal(m4.direction, 'sendonly');
+  assert.deepEqual(m4.msid, [{ id: 'carol', appdata: 'carol-screen' }]);
+  assert.deepEqual([...new Set(m4.ssrcs!.map((x) => Number(x.id)))], [32, 33]);
+  assert.equal(sdp.match(/a=mid:4\r\n/g)?.length, 1);
 });

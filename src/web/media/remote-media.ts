@@ -1,5 +1,7 @@
 // Maps the receive m-lines (by mid) to remote participants, one MediaStream per participant and kind (audio,
-// camera video, screen).
+// camera video, screen). Focus recycles inactive m-lines: a mid (and its receiver track) may later carry
+// another participant's source. Streams are keyed by participant too, so the new owner gets a stream of its own
+// and the old owner's, no longer in the offer's sources, is dropped (its tile goes away).
 import type { MediaKind, RemoteSource } from '../../protocol/signal-messages.ts';
 
 export interface RemoteStreams {

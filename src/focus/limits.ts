@@ -1,0 +1,54 @@
+// What one participant may cost everyone else: how often its changes make focus renegotiate (a token bucket per
+// participant; what exceeds it waits for the next token, merged with whatever else is waiting, and is never
+// dropped), and how many m-lines a session may hold (a backstop: recycling keeps sessions small anyway).
+import type { Config } from '../config/config.ts';
+
+export interface ConferenceLimits {
+  /** Most m-lines in one participant's session, its own three (audio, camera, screen) included. */
+  maxMlines: number;
+  /** Renegotiations one participant may cause at once (its renegotiate requests, its sources changing). */
+  renegotiationBurst: number;
+  /** ...and per second after that. */
+  renegotiationRate: number;
+}
+
+export const DEFAULT_LIMITS: ConferenceLimits = { maxMlines: 256, renegotiationBurst: 6, renegotiationRate: 2 };
+
+/** The limits a focus applies, from its configuration. */
+export function limitsFromConfig(config: Pick<Config, 'maxSessionMlines' | 'renegotiationBurst' | 'renegotiationRate'>): ConferenceLimits {
+  return { maxMlines: config.maxSessionMlines, renegotiationBurst: config.renegotiationBurst, renegotiationRate: config.renegotiationRate };
+}
+
+/** A token bucket: `burst` tokens at once, refilled at `perSecond`; says when the next token comes. */
+export class ChangeBucket {
+  private tokens: number;
+  private last: number;
+  private readonly burst: number;
+  private readonly perSecond: number;
+
+  constructor(burst: number, perSecond: number, now = Date.now()) {
+    this.burst = burst;
+    this.perSecond = perSecond;
+    this.tokens = burst;
+    this.last = now;
+  }
+
+  private refill(now: number): void {
+    this.tokens = Math.min(this.burst, this.tokens + (Math.max(0, now - this.last) / 1000) * this.perSecond);
+    this.last = now;
+  }
+
+  /** Takes one token; false when none is left. */
+  take(now = Date.now()): boolean {
+    this.refill(now);
+    if (this.tokens < 1) return false;
+    this.tokens -= 1;
+    return true;
+  }
+
+  /** Milliseconds until `take` would succeed (0 when it would now). */
+  msUntilToken(now = Date.now()): number {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : Math.ceil(((1 - this.tokens) / this.perSecond) * 1000);
+  }
+}
