@@ -12,6 +12,12 @@ import { loadConfig, type Config } from '../../src/config/config.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 
+/**
+ * Every test client comes from 127.0.0.1: the per-address caps (caps.ts) are raised so that only tests of the
+ * caps meet them (those pass their own, lower, settings).
+ */
+export const ONE_ADDRESS_TEST_CAPS = { maxConnectionsPerAddress: 10_000, maxParticipantsPerAddress: 10_000, maxRoomsPerAddressPerMinute: 10_000 };
+
 /** A WebSocket client that queues what it receives. */
 export class WsClient {
   readonly ws: WebSocket;
@@ -123,7 +129,7 @@ export async function startTestSignal(overrides: Partial<Record<keyof Config, un
   const dir = dataDir ?? path.join(tmp, 'data');
   const config = loadConfig({
     env: { TERTULIA_CONFIG: '' },
-    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', ...overrides },
+    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', ...ONE_ADDRESS_TEST_CAPS, ...overrides },
   });
   let logText = '';
   const sink = new Writable({
