@@ -42,6 +42,8 @@ export class Caps {
   private readonly connections = new Map<string, number>();
   private readonly participants = new Map<string, number>();
   private readonly roomsCreated: FailureLimiter;
+  /** When each address was last logged at warn level for a refusal (a flood of refusals is not a flood of warnings). */
+  private readonly warned = new Map<string, number>();
 
   constructor(config: CapsConfig = DEFAULT_CAPS) {
     this.config = config;
@@ -100,6 +102,16 @@ export class Caps {
 
   left(address: string | undefined): void {
     decrement(this.participants, rateLimitKey(address));
+  }
+
+  /** True at most once a minute per address: whether a refusal of `address` deserves a warning in the log. */
+  warnAbout(address: string | undefined, now = Date.now()): boolean {
+    const key = rateLimitKey(address);
+    const last = this.warned.get(key);
+    if (last !== undefined && now - last < 60_000) return false;
+    if (this.warned.size >= 10_000) this.warned.clear();
+    this.warned.set(key, now);
+    return true;
   }
 
   /** Open sockets and joined participants under `address`'s key (for tests and diagnostics). */

@@ -131,7 +131,8 @@ export class Rooms {
     let room = this.rooms.get(key);
     const refusal = this.caps.checkJoin(session.remoteAddress, room?.members.size, this.rooms.size);
     if (refusal) {
-      this.log.warn({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
+      const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
+      this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
       this.sendError(session, refusal.code, refusal.message);
       return;
     }

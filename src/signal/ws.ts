@@ -147,7 +147,8 @@ export function attachWebSocket(opts: {
     const now = Date.now();
     const refusal = caps.connect(req.socket.remoteAddress);
     if (refusal) {
-      log.warn({ remote: req.socket.remoteAddress }, `websocket refused: ${refusal.message}`);
+      const level = caps.warnAbout(req.socket.remoteAddress) ? 'warn' : 'debug';
+      log[level]({ remote: req.socket.remoteAddress }, `websocket refused: ${refusal.message}`);
       ws.on('error', () => {});
       try {
         ws.send(JSON.stringify({ type: 'error', code: refusal.code, message: refusal.message } satisfies ServerMessage));
