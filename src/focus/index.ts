@@ -1,5 +1,5 @@
 // focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
-// loaded one that announced itself), and drives each participant's offer/answer cycle. Every operation of
+// loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer cycle. Every operation of
 // one conference runs one at a time, in arrival order.
 import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
@@ -114,8 +114,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     let best: BridgeInfo | undefined;
     for (const b of bridges.values()) {
       if (loadOf(b) >= b.maxEndpoints) continue; // at its cap: not chosen
-      const load = Math.max(b.announcedEndpoints, b.placed);
-      const bestLoad = best ? Math.max(best.announcedEndpoints, best.placed) : Infinity;
+      const load = loadOf(b);
+      const bestLoad = best ? loadOf(best) : Infinity;
       if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
     }
     if (!best) throw new Error(bridges.size > 0 ? NO_BRIDGE_CAPACITY : 'no media bridge is available');
