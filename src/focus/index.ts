@@ -1,6 +1,6 @@
 // focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
-// loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer cycle. Every operation of
-// one conference runs one at a time, in arrival order.
+// loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer
+// cycle. Every operation of one conference runs one at a time, in arrival order.
 import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
