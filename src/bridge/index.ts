@@ -7,6 +7,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import {
   bridgeAllocatePlainSchema,
+  NO_BRIDGE_CAPACITY,
   bridgeAllocateSchema,
   bridgeConfigureSchema,
   bridgeConstraintsSchema,
@@ -146,6 +147,9 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const allocateSubject = subjects.bridgeAllocate(bridgeId);
   handle(allocateSubject, (payload) => {
     const p = parse(bridgeAllocateSchema, payload, allocateSubject);
+    // the cap focus honours (it learns it from the announcement); a re-allocation of an endpoint is no new one
+    const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
+    if (!known && bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new Error(NO_BRIDGE_CAPACITY);
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
     // with media workers the reply waits until every worker has applied the request
     return pool === null ? reply : pool.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd).then(() => reply);
@@ -196,7 +200,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const instance = randomBytes(6).toString('hex');
   const announce = () => {
     try {
-      opts.bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints: bridge.endpointCount, instance });
+      opts.bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints: bridge.endpointCount, maxEndpoints: opts.config.maxEndpointsPerBridge, instance });
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'could not announce the bridge');
     }

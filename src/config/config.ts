@@ -94,6 +94,22 @@ export const configSchema = z.object({
   participantTimeout: decimal(z.number().min(1).max(600)).default(8),
   /** Serve the web app's source maps (*.map): they show the app's source to anyone. Off by default. */
   serveSourceMaps: flag.default(false),
+  /** Seconds a WebSocket may stay open without joining a room (or asking to) before it is closed. */
+  joinTimeout: decimal(z.number().min(1).max(3600)).default(30),
+  /** Seconds a WebSocket may wait at a sign-in or room-password prompt (the person is typing) before it is closed. */
+  promptTimeout: decimal(z.number().min(1).max(86400)).default(300),
+  /** Caps per client address (an IPv4 address, or an IPv6 /64): open WebSockets. */
+  maxConnectionsPerAddress: decimal(z.number().int().min(1).max(1_000_000)).default(100),
+  /** Caps per client address: participants in meetings at once (each holds a bridge endpoint). */
+  maxParticipantsPerAddress: decimal(z.number().int().min(1).max(1_000_000)).default(50),
+  /** Caps per client address: rooms it may create in any minute. */
+  maxRoomsPerAddressPerMinute: decimal(z.number().int().min(1).max(1_000_000)).default(10),
+  /** Overall caps: rooms at once on this signal server. */
+  maxRooms: decimal(z.number().int().min(1).max(1_000_000)).default(1000),
+  /** Overall caps: participants in one room. */
+  maxParticipantsPerRoom: decimal(z.number().int().min(1).max(10_000)).default(100),
+  /** Overall caps: endpoints (participants) on this bridge; focus chooses no bridge at its cap. */
+  maxEndpointsPerBridge: decimal(z.number().int().min(1).max(1_000_000)).default(500),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Who may join: 'open' (anyone with the link), 'accounts' (a signed-in host starts the room), 'token' (JWT). */
   authMode: z.enum(['open', 'accounts', 'token']).default('open'),
@@ -145,6 +161,14 @@ export const settingHelp: Record<keyof Config, string> = {
   renegotiationRate: 'renegotiations per second one participant may cause after the burst; more wait and are merged (default 2)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
   serveSourceMaps: "serve the web app's source maps (*.map) for debugging in the browser; they show the app's source to anyone (default false)",
+  joinTimeout: 'seconds a connection may stay open without joining a meeting before it is closed (default 30)',
+  promptTimeout: 'seconds a connection may wait at a sign-in or room-password prompt before it is closed (default 300)',
+  maxConnectionsPerAddress: 'open connections per client address (IPv6: per /64) (default 100)',
+  maxParticipantsPerAddress: 'participants in meetings at once per client address (IPv6: per /64) (default 50)',
+  maxRoomsPerAddressPerMinute: 'rooms one client address (IPv6: per /64) may create per minute (default 10)',
+  maxRooms: 'meetings (rooms) at once on this server (default 1000)',
+  maxParticipantsPerRoom: 'participants in one meeting (default 100)',
+  maxEndpointsPerBridge: 'participants (endpoints) on one bridge; a bridge at its cap gets no more (default 500)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',
   allowGuests: 'accounts/token modes: let people without an account/token join a started room (default true)',

@@ -1,6 +1,6 @@
 // focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
-// loaded one that announced itself), and drives each participant's offer/answer cycle. Every operation of
-// one conference runs one at a time, in arrival order.
+// loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer
+// cycle. Every operation of one conference runs one at a time, in arrival order.
 import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -13,6 +13,7 @@ import {
   focusLeaveSchema,
   focusMuteSchema,
   focusRenegotiateSchema,
+  NO_BRIDGE_CAPACITY,
   subjects,
 } from '../protocol/bus-messages.ts';
 import { Conference } from './conference.ts';
@@ -36,6 +37,8 @@ interface BridgeInfo {
   announcedEndpoints: number;
   /** Participants this focus placed on it. */
   placed: number;
+  /** The bridge's endpoint cap, as it announced it (none: no cap). */
+  maxEndpoints: number;
   conferences: Set<string>;
   /** When its last announcement arrived (Date.now()). */
   lastSeen: number;
@@ -106,15 +109,18 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     });
   }
 
+  const loadOf = (b: BridgeInfo): number => Math.max(b.announcedEndpoints, b.placed);
+
   function pickBridge(): BridgeInfo {
     dropSilentBridges();
     let best: BridgeInfo | undefined;
     for (const b of bridges.values()) {
-      const load = Math.max(b.announcedEndpoints, b.placed);
-      const bestLoad = best ? Math.max(best.announcedEndpoints, best.placed) : Infinity;
+      if (loadOf(b) >= b.maxEndpoints) continue; // at its cap: not chosen
+      const load = loadOf(b);
+      const bestLoad = best ? loadOf(best) : Infinity;
       if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
     }
-    if (!best) throw new Error('no media bridge is available');
+    if (!best) throw new Error(bridges.size > 0 ? NO_BRIDGE_CAPACITY : 'no media bridge is available');
     return best;
   }
 
@@ -132,9 +138,11 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return;
       }
       const { bridgeId, endpoints, instance } = r.data;
+      const maxEndpoints = r.data.maxEndpoints ?? Infinity;
       const known = bridges.get(bridgeId);
       if (known) {
         known.announcedEndpoints = endpoints;
+        known.maxEndpoints = maxEndpoints;
         known.lastSeen = Date.now();
         if (instance && known.instance && instance !== known.instance) {
           // a restart, or two bridges configured with one id (they would share its requests: broken)
@@ -147,7 +155,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           }
         } else if (instance) known.instance = instance;
       } else {
-        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, conferences: new Set(), lastSeen: Date.now(), instance };
+        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance };
         bridges.set(bridgeId, info);
         // conferences this focus already placed there (the bridge was silent a while and is back)
         for (const c of conferences.values()) {
@@ -197,6 +205,11 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           conferences.set(conferenceId, conference);
           bridge.conferences.add(conferenceId);
           log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
+        }
+        const onBridge = bridges.get(conference.bridgeId);
+        if (onBridge && loadOf(onBridge) >= onBridge.maxEndpoints && !conference.participants.has(participantId)) {
+          dropIfEmpty(conference);
+          throw new Error(NO_BRIDGE_CAPACITY); // a conference stays on its one bridge
         }
         try {
           await conference.join(participantId);

@@ -37,6 +37,11 @@ const id = z.string().min(1).max(128);
 
 // ---- signal -> focus ----
 export const focusJoinSchema = z.object({ conferenceId: id, participantId: id });
+/**
+ * The error message focus.join (and a bridge's allocate) fails with when every bridge is at its endpoint cap
+ * (maxEndpointsPerBridge): signal tells the browser `server-full`. An error's message crosses the bus as is.
+ */
+export const NO_BRIDGE_CAPACITY = 'no media bridge has room for another participant';
 export const focusAnswerSchema = z.object({
   conferenceId: id,
   participantId: id,
@@ -174,6 +179,8 @@ export const bridgeAnnounceSchema = z.object({
   /** One NATS subject token (it goes into `bridge.<id>.*`): letters, digits, - and _. */
   bridgeId: id.regex(/^[A-Za-z0-9_-]+$/, 'a bridge id is letters, digits, - and _'),
   endpoints: z.number().int().nonnegative(),
+  /** The bridge's cap (its maxEndpointsPerBridge setting): focus places no more endpoints on it. */
+  maxEndpoints: z.number().int().positive().optional(),
   /** Random per bridge process: focus tells a restarted bridge, or two bridges sharing one id, from one bridge. */
   instance: z.string().min(1).max(64).optional(),
 });

@@ -125,6 +125,12 @@ export type ErrorCode =
   | 'not-joined'
   | 'already-joined'
   | 'room-full'
+  /** A cap of the client's address (IPv4, or IPv6 /64) was hit: connections, participants or new rooms per minute. */
+  | 'address-limit'
+  /** An overall cap was hit: rooms on the server, or no media bridge has room for another participant. */
+  | 'server-full'
+  /** The connection did not join a meeting in time (joinTimeout, promptTimeout) and is being closed. */
+  | 'join-timeout'
   | 'rate-limited'
   | 'not-found'
   | 'internal'

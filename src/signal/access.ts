@@ -71,6 +71,11 @@ export class Access {
     this.moderation.selfMute(session, kind, muted);
   }
 
+  /** True while `session` waits in a lobby or its join or sign-in is being checked (it is not idle). */
+  waiting(session: Session): boolean {
+    return this.admission.isWaiting(session);
+  }
+
   /** The socket closed. */
   closed(session: Session): void {
     this.admission.forget(session);

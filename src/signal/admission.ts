@@ -226,6 +226,11 @@ export class Admission {
     this.onJoined(session);
   }
 
+  /** True while a join or sign-in of `session` is being checked, or it waits in a lobby. */
+  isWaiting(session: Session): boolean {
+    return this.busy.has(session) || this.opts.lobby.isWaiting(session);
+  }
+
   /** The socket closed: a pending join is dropped, a lobby knock withdrawn. */
   forget(session: Session): void {
     this.gone.add(session);

@@ -10,6 +10,7 @@ import { subjects } from '../protocol/bus-messages.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
 import { hostNames } from './host-names.ts';
 import { Rooms } from './rooms.ts';
+import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
@@ -65,7 +66,9 @@ export async function startSignal(opts: {
 
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps }));
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
-  const rooms = new Rooms(bus, log);
+  // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
+  const caps = new Caps(config);
+  const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
@@ -85,7 +88,18 @@ export async function startSignal(opts: {
   const meeting = new MeetingFeatures(bus, log);
   access.onJoined = (session) => meeting.afterJoin(session);
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
-  const ws = attachWebSocket({ server: httpsServer, rooms, meeting, access, videoConstraints, participantTimeoutSeconds: config.participantTimeout, log });
+  const ws = attachWebSocket({
+    server: httpsServer,
+    rooms,
+    meeting,
+    access,
+    videoConstraints,
+    participantTimeoutSeconds: config.participantTimeout,
+    caps,
+    joinTimeoutSeconds: config.joinTimeout,
+    promptTimeoutSeconds: config.promptTimeout,
+    log,
+  });
 
   let httpsPort = 0;
   let httpServer: http.Server | undefined;

@@ -1,11 +1,11 @@
 // Rooms and presence. A room is identified by roomKey(name) (case-insensitive, Unicode-normalised); it is
 // created by its first join and removed when its last participant leaves. Media setup is focus's job: the
 // room only tells focus who joined, answered, muted and left (bus requests, in order per participant), and
-// hands focus's offers to the right socket.
+// hands focus's offers to the right socket. Caps (caps.ts) are checked before a join changes anything.
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { bridgeDominantSpeakerSchema, signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
+import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
 import type { Role } from '../protocol/access-messages.ts';
 import {
   roomKey,
@@ -15,8 +15,7 @@ import {
   type Participant,
   type ServerMessage,
 } from '../protocol/signal-messages.ts';
-
-export const MAX_PARTICIPANTS_PER_ROOM = 100;
+import { Caps } from './caps.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
@@ -85,10 +84,12 @@ export class Rooms {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly pending = new Set<Promise<void>>();
+  readonly caps: Caps;
 
-  constructor(bus: Bus, log: Logger) {
+  constructor(bus: Bus, log: Logger, caps: Caps = new Caps()) {
     this.bus = bus;
     this.log = log;
+    this.caps = caps;
   }
 
   private sendError(session: Session, code: ErrorCode, message: string): void {
@@ -128,10 +129,14 @@ export class Rooms {
     }
     const key = roomKey(msg.room);
     let room = this.rooms.get(key);
-    if (room && room.members.size >= MAX_PARTICIPANTS_PER_ROOM) {
-      this.sendError(session, 'room-full', `room "${room.name}" is full (${MAX_PARTICIPANTS_PER_ROOM} participants)`);
+    const refusal = this.caps.checkJoin(session.remoteAddress, room?.members.size, this.rooms.size);
+    if (refusal) {
+      const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
+      this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
+      this.sendError(session, refusal.code, refusal.message);
       return;
     }
+    this.caps.joined(session.remoteAddress, !room);
     if (!room) {
       room = { key, name: msg.room, members: new Map() };
       this.rooms.set(key, room);
@@ -169,7 +174,14 @@ export class Rooms {
         if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
       },
       (e) => {
-        if (session.member === member) this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
+        if (session.member !== member) return;
+        if (errorText(e).includes(NO_BRIDGE_CAPACITY)) {
+          // every bridge is at its cap: this participant cannot have media, so it is not in the meeting either
+          this.sendError(session, 'server-full', `this server has no room for another participant now (${NO_BRIDGE_CAPACITY}); try again later`);
+          this.leave(session, 'no bridge capacity');
+          return;
+        }
+        this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
       },
     );
   }
@@ -178,6 +190,7 @@ export class Rooms {
     const member = session.member;
     if (!member) return;
     session.member = undefined;
+    this.caps.left(session.remoteAddress);
     const room = member.room;
     room.members.delete(member.id);
     if (room.members.size === 0) this.rooms.delete(room.key);

@@ -2,6 +2,10 @@
 // message gets an `error` reply and changes nothing; too big (1009) or too many (1008) closes the socket.
 // Liveness: a ping every 2 s (more often when participantTimeout is under 4 s); a socket with neither a
 // pong nor a message for config.participantTimeout seconds is dropped (a leave).
+// Caps: a socket beyond its address's maxConnectionsPerAddress gets `error` address-limit and is closed. A socket
+// that is not in a meeting is closed (`error` join-timeout, close code 4001) joinTimeout seconds after it opened
+// or last asked to join or sign in; after a sign-in or room-password prompt (the person is typing) it has
+// promptTimeout seconds; while it waits in a lobby or its join is being checked it is not idle.
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.ts';
@@ -12,10 +16,17 @@ import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
 import { ACCESS_CLIENT_TYPES, isAccessClientMessage } from '../protocol/access-messages.ts';
 import type { Access } from './access.ts';
 import type { VideoConstraintsForwarder } from './video-constraints.ts';
+import type { Caps } from './caps.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
 export const HEARTBEAT_INTERVAL_MS = 2000;
+/** The close code of a socket that did not join in time (4000-4999: the application's own). */
+export const JOIN_TIMEOUT_CLOSE_CODE = 4001;
+/** The close code of a socket refused by a cap (1008: policy violation). */
+export const CAP_CLOSE_CODE = 1008;
+/** Refusals after which the person is answering a prompt (sign in, room password, wait after too many tries). */
+const PROMPT_CODES = new Set<string>(['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited']);
 
 interface WsSession extends Session {
   ws: WebSocket;
@@ -23,6 +34,8 @@ interface WsSession extends Session {
   windowStart: number;
   windowCount: number;
   closing: boolean;
+  /** When this socket, not in a meeting, is closed as idle (ms since the epoch). */
+  joinDeadline: number;
 }
 
 function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
@@ -42,11 +55,16 @@ export function attachWebSocket(opts: {
   access: Access;
   videoConstraints: VideoConstraintsForwarder;
   participantTimeoutSeconds: number;
+  caps: Caps;
+  joinTimeoutSeconds: number;
+  promptTimeoutSeconds: number;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, meeting, access, videoConstraints, log } = opts;
+  const { rooms, meeting, access, videoConstraints, caps, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
-  const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2));
+  const joinMs = opts.joinTimeoutSeconds * 1000;
+  const promptMs = opts.promptTimeoutSeconds * 1000;
+  const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2, joinMs / 2));
   const sessions = new Set<WsSession>();
   const wss = new WebSocketServer({
     server: opts.server,
@@ -80,6 +98,7 @@ export function attachWebSocket(opts: {
       return;
     }
     const msg = parsed.data;
+    if (msg.type === 'join' || msg.type === 'login') session.joinDeadline = Date.now() + joinMs;
     if (msg.type === 'join') {
       // admission (access mode, lock, lobby) decides; it calls meeting.afterJoin once joined (see index.ts)
       access.join(session, msg);
@@ -126,15 +145,31 @@ export function attachWebSocket(opts: {
 
   wss.on('connection', (ws, req) => {
     const now = Date.now();
+    const refusal = caps.connect(req.socket.remoteAddress);
+    if (refusal) {
+      const level = caps.warnAbout(req.socket.remoteAddress) ? 'warn' : 'debug';
+      log[level]({ remote: req.socket.remoteAddress }, `websocket refused: ${refusal.message}`);
+      ws.on('error', () => {});
+      try {
+        ws.send(JSON.stringify({ type: 'error', code: refusal.code, message: refusal.message } satisfies ServerMessage));
+        ws.close(CAP_CLOSE_CODE, 'too many connections');
+      } catch {
+        // already gone
+      }
+      setTimeout(() => ws.terminate(), 1000).unref(); // not counted, so not kept waiting for the peer's close
+      return;
+    }
     const session: WsSession = {
       ws,
       lastSeen: now,
       windowStart: now,
       windowCount: 0,
       closing: false,
+      joinDeadline: now + joinMs,
       remoteAddress: req.socket.remoteAddress,
       send(message: ServerMessage) {
         if (ws.readyState !== WebSocket.OPEN) return;
+        if (message.type === 'error' && !session.member && PROMPT_CODES.has(message.code)) session.joinDeadline = Date.now() + promptMs;
         try {
           ws.send(JSON.stringify(message));
         } catch (e) {
@@ -176,6 +211,7 @@ export function attachWebSocket(opts: {
     });
     ws.on('close', (code) => {
       sessions.delete(session);
+      caps.disconnect(req.socket.remoteAddress);
       try {
         access.closed(session);
         rooms.leave(session, `socket closed (${code})`);
@@ -195,6 +231,15 @@ export function attachWebSocket(opts: {
       if (now - s.lastSeen > timeoutMs) {
         log.info({ participant: s.member?.id, room: s.member?.room.key }, 'websocket heartbeat timed out');
         s.ws.terminate();
+        continue;
+      }
+      if (s.member || access.waiting(s)) s.joinDeadline = now + joinMs;
+      else if (now > s.joinDeadline && !s.closing) {
+        s.closing = true;
+        log.info({ remote: s.remoteAddress }, 'websocket closed: did not join in time');
+        s.send({ type: 'error', code: 'join-timeout', message: 'this connection did not join a meeting in time; reload the page to try again' });
+        s.ws.close(JOIN_TIMEOUT_CLOSE_CODE, 'join timeout');
+        setTimeout(() => s.ws.terminate(), 1000).unref();
         continue;
       }
       if (s.ws.readyState === WebSocket.OPEN) {

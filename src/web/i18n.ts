@@ -46,6 +46,9 @@ const en = {
   couldNotJoin: 'Could not join the meeting',
   dismiss: 'Dismiss',
   errorRoomFull: 'This meeting is full.',
+  errorAddressLimit: 'Too many connections or new meetings come from your network right now. Close other meeting tabs, or wait a minute and try again.',
+  errorServerFull: 'This server is at its limit of meetings or participants. Please try again later.',
+  errorJoinTimeout: 'The connection waited too long without joining the meeting and was closed.',
   errorGeneric: 'The server reported an error',
 };
 
@@ -93,6 +96,9 @@ const es: typeof en = {
   couldNotJoin: 'No se pudo entrar en la reunión',
   dismiss: 'Cerrar',
   errorRoomFull: 'Esta reunión está completa.',
+  errorAddressLimit: 'Ahora mismo llegan demasiadas conexiones o reuniones nuevas desde tu red. Cierra otras pestañas de reuniones, o espera un minuto y vuelve a intentarlo.',
+  errorServerFull: 'Este servidor ha llegado a su límite de reuniones o participantes. Vuelve a intentarlo más tarde.',
+  errorJoinTimeout: 'La conexión esperó demasiado sin entrar en la reunión y se cerró.',
   errorGeneric: 'El servidor informó de un error',
 };
 

@@ -53,6 +53,10 @@ export async function startServer(
         TERTULIA_TCP_MEDIA_PORT: '0',
         TERTULIA_DATA_DIR: dataDir,
         TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'warn',
+        // every test browser comes from 127.0.0.1: per-address caps only where a test sets them
+        TERTULIA_MAX_CONNECTIONS_PER_ADDRESS: '10000',
+        TERTULIA_MAX_PARTICIPANTS_PER_ADDRESS: '10000',
+        TERTULIA_MAX_ROOMS_PER_ADDRESS_PER_MINUTE: '10000',
         ...extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

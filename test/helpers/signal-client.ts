@@ -12,6 +12,12 @@ import { loadConfig, type Config } from '../../src/config/config.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 
+/**
+ * Every test client comes from 127.0.0.1: the per-address caps (caps.ts) are raised so that only tests of the
+ * caps meet them (those pass their own, lower, settings).
+ */
+export const ONE_ADDRESS_TEST_CAPS = { maxConnectionsPerAddress: 10_000, maxParticipantsPerAddress: 10_000, maxRoomsPerAddressPerMinute: 10_000 };
+
 /** A WebSocket client that queues what it receives. */
 export class WsClient {
   readonly ws: WebSocket;
@@ -19,9 +25,16 @@ export class WsClient {
   private waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
 
-  /** `autoPong: false` leaves the server's pings unanswered (a dead client, for heartbeat tests). */
-  constructor(port: number, options: { autoPong?: boolean } = {}) {
-    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { rejectUnauthorized: false, autoPong: options.autoPong ?? true });
+  /**
+   * `autoPong: false` leaves the server's pings unanswered (a dead client, for heartbeat tests); `localAddress`
+   * connects from another loopback address (127.0.0.2...: another client address for the server's caps).
+   */
+  constructor(port: number, options: { autoPong?: boolean; localAddress?: string } = {}) {
+    this.ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, {
+      rejectUnauthorized: false,
+      autoPong: options.autoPong ?? true,
+      ...(options.localAddress ? { localAddress: options.localAddress } : {}),
+    });
     this.ws.on('message', (data) => {
       const msg = JSON.parse(data.toString());
       const i = this.waiters.findIndex((w) => w.pred(msg));
@@ -111,7 +124,7 @@ export interface TestSignal {
   focusCalls: { subject: string; payload: any }[];
   /** Every log line so far. */
   logs(): string;
-  client(): WsClient;
+  client(options?: { localAddress?: string; autoPong?: boolean }): WsClient;
   stop(): Promise<void>;
 }
 
@@ -123,7 +136,7 @@ export async function startTestSignal(overrides: Partial<Record<keyof Config, un
   const dir = dataDir ?? path.join(tmp, 'data');
   const config = loadConfig({
     env: { TERTULIA_CONFIG: '' },
-    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', ...overrides },
+    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', ...ONE_ADDRESS_TEST_CAPS, ...overrides },
   });
   let logText = '';
   const sink = new Writable({
@@ -150,8 +163,8 @@ export async function startTestSignal(overrides: Partial<Record<keyof Config, un
     dataDir: dir,
     focusCalls,
     logs: () => logText,
-    client() {
-      const c = new WsClient(server.httpsPort);
+    client(options = {}) {
+      const c = new WsClient(server.httpsPort, options);
       clients.push(c);
       return c;
     },

@@ -28,7 +28,7 @@ test('bridge: allocate, configure, subscribe, mute, expire over the bus', async 
     assert.equal(bridge.bridgeId, 'b1');
     assert.ok(bridge.mediaPort > 0);
     await new Promise((r) => setTimeout(r, 10));
-    assert.deepEqual(announces[0], { bridgeId: 'b1', endpoints: 0, instance: (announces[0] as { instance: string }).instance });
+    assert.deepEqual(announces[0], { bridgeId: 'b1', endpoints: 0, maxEndpoints: 500, instance: (announces[0] as { instance: string }).instance });
     assert.match((announces[0] as { instance: string }).instance, /^[0-9a-f]{12}$/);
 
     const reply = bridgeAllocateReplySchema.parse(

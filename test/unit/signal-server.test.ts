@@ -18,7 +18,7 @@ import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 import { hostNames } from '../../src/signal/host-names.ts';
 import { createSelfSigned } from '../../src/signal/tls.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
-import { WsClient } from '../helpers/signal-client.ts';
+import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-signal-'));
@@ -33,7 +33,7 @@ writeFileSync(path.join(tmp, 'secret.txt'), 'TOP SECRET');
 function config(overrides: Partial<Record<keyof Config, unknown>>): Config {
   return loadConfig({
     env: { TERTULIA_CONFIG: '' },
-    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, 'data'), logLevel: 'silent', ...overrides },
+    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, 'data'), logLevel: 'silent', ...ONE_ADDRESS_TEST_CAPS, ...overrides },
   });
 }
 

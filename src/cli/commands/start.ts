@@ -1,11 +1,13 @@
 // `tertulia start`: every part in this process (signal, focus, bridge), or some of them (--parts) with the
 // others elsewhere, linked by NATS (--nats-url). Runs until SIGINT/SIGTERM.
+// Stopping never depends on the console: nothing written to stdout/stderr is waited for (their reader may be
+// gone, or stuck), the forced exit is armed before anything is logged, and a second signal exits at once.
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Bus } from '../../bus/bus.ts';
 import { MemoryBus } from '../../bus/memory-bus.ts';
 import { envNames, PART_NAMES, type Config, type PartName } from '../../config/config.ts';
-import { createLogger, type Logger } from '../../log.ts';
+import { createLogger, flushLogs, type Logger } from '../../log.ts';
 import { PART_LABEL, partsMessage, startupMessage } from './start-messages.ts';
 // The parts (signal, focus, bridge) are imported when they start, so --help and `config` answer at once.
 
@@ -56,7 +58,22 @@ async function connectBus(config: Config, log: Logger): Promise<{ bus: Bus; show
   return { bus, shown: bus.server };
 }
 
+/** How long a stop may take before the process exits anyway. */
+export const FORCED_EXIT_MS = 8000;
+
+/** Writes to stderr, never throwing and never waiting (it may be a closed or full pipe). */
+function say(text: string): void {
+  try {
+    process.stderr.write(text);
+  } catch {
+    // nobody to tell
+  }
+}
+
 async function start(config: Config): Promise<void> {
+  // a console whose reader is gone (EPIPE) must not crash the server: its 'error' events are dropped
+  process.stdout.on('error', () => {});
+  process.stderr.on('error', () => {});
   const log = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => {
     log.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection');
@@ -91,18 +108,21 @@ async function start(config: Config): Promise<void> {
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) {
-      process.stderr.write('tertulia: stopping now\n');
+      say('tertulia: stopping now\n');
       process.exit(1);
     }
     stopping = true;
-    log.info({ signal: sig }, 'stopping');
     const force = setTimeout(() => {
-      process.stderr.write('tertulia: stopping took too long; exiting\n');
+      say('tertulia: stopping took too long; exiting\n');
       process.exit(1);
-    }, 8000);
+    }, FORCED_EXIT_MS);
     force.unref();
-    // signal first (participants leave, focus tells the bridge), then the bridge, then focus and the bus
-    void closeAll([signal, bridge, focus, bus], log).then(() => process.exit(0));
+    log.info({ signal: sig }, 'stopping');
+    // signal first (participants leave, focus tells the bridge), then the bridge, then focus and the bus;
+    // then the last log lines get a moment to leave (not more: their reader may be gone or stuck)
+    void closeAll([signal, bridge, focus, bus], log)
+      .then(() => flushLogs(1000))
+      .finally(() => process.exit(0));
   };
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
@@ -111,7 +131,11 @@ async function start(config: Config): Promise<void> {
     ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, selfSigned: signal.selfSignedCertificate }) +
       (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
     : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, nats: natsShown });
-  process.stdout.write(message + '\nTertulia is ready\n');
+  try {
+    process.stdout.write(message + '\nTertulia is ready\n');
+  } catch {
+    // a console nobody reads
+  }
 }
 
 /** Checks the parts setting, then starts; -1 while running (the process ends on SIGINT/SIGTERM), 2 for a bad setting. */

@@ -11,6 +11,8 @@ import { TileSizeReporter } from './tile-sizes.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
+/** Refusals that end the meeting for us even after `joined` (no bridge had room for our media). */
+const ENDING_ERRORS: readonly string[] = ['server-full'];
 
 export type ConferenceStatus = 'connecting' | 'joined' | 'left' | 'lost' | 'failed';
 
@@ -241,7 +243,7 @@ export class Conference extends Store<ConferenceState> {
         // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
         if (this.state.status === 'connecting' && RECOVERABLE_JOIN_ERRORS.includes(m.code)) break;
         this.update({ error: { code: m.code, message: m.message } });
-        if (this.state.status === 'connecting') this.#end('failed');
+        if (this.state.status === 'connecting' || ENDING_ERRORS.includes(m.code)) this.#end('failed');
         break;
     }
     this.#publish();

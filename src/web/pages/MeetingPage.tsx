@@ -1,7 +1,7 @@
 // The meeting: the video area (tile or speaker view), side panels (chat, participants), notices and
 // reactions, hidden audio sinks for the remote participants, the toolbar, dialogs and keyboard shortcuts.
 import { useCallback, useEffect, useMemo, useRef, useState, useSyncExternalStore } from 'react';
-import { useStrings, type Strings } from '../i18n.ts';
+import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
 import { Toolbar } from '../components/Toolbar.tsx';
 import { RemoteAudio, useTrackStream } from '../components/MediaViews.tsx';
@@ -21,10 +21,7 @@ import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
-
-function errorText(t: Strings, e: { code: string; message: string }): string {
-  return e.code === 'room-full' ? t.errorRoomFull : `${t.errorGeneric}: ${e.message}`;
-}
+import { serverErrorText } from './error-text.ts';
 
 function meetingLink(): string {
   return window.location.origin + window.location.pathname;
@@ -152,7 +149,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       </header>
       {state.error && (
         <div className="error-banner" role="alert">
-          <span>{errorText(t, state.error)}</span>
+          <span>{serverErrorText(t, state.error)}</span>
           <button type="button" className="link-button" onClick={() => conference.dismissError()}>
             {t.dismiss}
           </button>

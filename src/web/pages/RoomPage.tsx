@@ -13,6 +13,7 @@ import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
 import { accessFor } from '../access/access-client.ts';
 import { AccessBoundary } from '../access/AccessBoundary.tsx';
+import { serverErrorText } from './error-text.ts';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -33,7 +34,6 @@ function rememberName(name: string): void {
 }
 
 export function RoomPage({ room, options }: { room: string; options: UrlOptions }) {
-  const t = useStrings();
   const initialName = options.displayName ?? rememberedName();
   const [local, setLocal] = useState(
     () => new LocalMedia(options.resolution, options.startWithAudioMuted, options.startWithVideoMuted),
@@ -78,12 +78,12 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
   if (!conference) return <PreJoinPage room={room} local={local} initialName={initialName} onJoin={(n) => join(n, local)} />;
   return (
     <AccessBoundary conference={conference}>
-      <ConferenceView conference={conference} onRejoin={rejoin} failedText={t.errorGeneric} />
+      <ConferenceView conference={conference} onRejoin={rejoin} />
     </AccessBoundary>
   );
 }
 
-function ConferenceView({ conference, onRejoin, failedText }: { conference: Conference; onRejoin: () => void; failedText: string }) {
+function ConferenceView({ conference, onRejoin }: { conference: Conference; onRejoin: () => void }) {
   const t = useStrings();
   const state = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   switch (state.status) {
@@ -96,7 +96,7 @@ function ConferenceView({ conference, onRejoin, failedText }: { conference: Conf
       return <EndPage reason="lost" onRejoin={onRejoin} />;
     case 'failed': {
       const e = state.error;
-      const detail = e ? (e.code === 'room-full' ? t.errorRoomFull : `${failedText}: ${e.message}`) : undefined;
+      const detail = e ? serverErrorText(t, e) : undefined;
       return <EndPage reason="failed" detail={detail} onRejoin={onRejoin} />;
     }
   }

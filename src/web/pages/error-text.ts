@@ -1,0 +1,19 @@
+// What the person reads when the server refuses or ends their join: a sentence of their language for the
+// refusals they can understand (a full meeting, a cap of their network or of the server, a connection that
+// waited too long), else the server's own message after a generic lead-in.
+import type { Strings } from '../i18n.ts';
+
+export function serverErrorText(t: Strings, e: { code: string; message: string }): string {
+  switch (e.code) {
+    case 'room-full':
+      return t.errorRoomFull;
+    case 'address-limit':
+      return t.errorAddressLimit;
+    case 'server-full':
+      return t.errorServerFull;
+    case 'join-timeout':
+      return t.errorJoinTimeout;
+    default:
+      return `${t.errorGeneric}: ${e.message}`;
+  }
+}
