@@ -13,22 +13,38 @@ import sdpTransform, { type MediaDescription, type SessionDescription } from 'sd
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 
-export const AUDIO_PT = 111;
-export const VIDEO_PT = 96;
-export const AUDIO_LEVEL_EXT_ID = 1;
-export const AUDIO_LEVEL_URI = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
-/** Transport-wide sequence numbers (draft-holmer-rmcat-transport-wide-cc-extensions-01), on what browsers send. */
-export const TWCC_EXT_ID = 3;
-export const TWCC_URI = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01';
-export const RTX_PT = 97;
-export const MID_EXT_ID = 4;
-export const RID_EXT_ID = 5;
-export const REPAIRED_RID_EXT_ID = 6;
-/** The camera's simulcast layers, lowest first (Chrome scales them 4:2:1). */
-export const SIMULCAST_RIDS = ['q', 'h', 'f'] as const;
-export const MID_URI = 'urn:ietf:params:rtp-hdrext:sdes:mid';
-export const RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id';
-export const REPAIRED_RID_URI = 'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id';
+export {
+  AUDIO_LEVEL_EXT_ID,
+  AUDIO_LEVEL_URI,
+  AUDIO_PT,
+  MID_EXT_ID,
+  MID_URI,
+  REPAIRED_RID_EXT_ID,
+  REPAIRED_RID_URI,
+  RID_EXT_ID,
+  RID_URI,
+  RTX_PT,
+  SIMULCAST_RIDS,
+  TWCC_EXT_ID,
+  TWCC_URI,
+  VIDEO_PT,
+} from '../protocol/media-profile.ts';
+import {
+  AUDIO_LEVEL_EXT_ID,
+  AUDIO_LEVEL_URI,
+  AUDIO_PT,
+  MID_EXT_ID,
+  MID_URI,
+  REPAIRED_RID_EXT_ID,
+  REPAIRED_RID_URI,
+  RID_EXT_ID,
+  RID_URI,
+  RTX_PT,
+  SIMULCAST_RIDS,
+  TWCC_EXT_ID,
+  TWCC_URI,
+  VIDEO_PT,
+} from '../protocol/media-profile.ts';
 export const OWN_AUDIO_MID = '0';
 export const OWN_VIDEO_MID = '1';
 /** The browser's own screen share: answered `sendonly` while sharing, `inactive` otherwise. */

@@ -198,6 +198,11 @@ export class MediaWorkerPool {
    * on a worker (placement.ts), which receives and sends its media (worker-bridge.ts).
    */
   allocate(conferenceId: string, endpointId: string, ufrag: string, pwd: string): Promise<void> {
+    return this.broadcast('allocate', { ...this.place(conferenceId, endpointId), ufrag, pwd });
+  }
+
+  /** Numbers the endpoint (and its conference) and places it on a worker. */
+  private place(conferenceId: string, endpointId: string) {
     const key = `${conferenceId}\n${endpointId}`;
     if (this.endpoints.has(key)) this.release(conferenceId, endpointId);
     const endpointNum = this.freeEndpointNums.pop() ?? this.nextEndpointNum++;
@@ -207,7 +212,7 @@ export class MediaWorkerPool {
     if (conferenceNum === undefined) this.conferenceNums.set(conferenceId, (conferenceNum = this.nextConferenceNum++));
     const worker = this.placement.place(conferenceId);
     this.endpoints.set(key, { num: endpointNum, worker });
-    return this.broadcast('allocate', { conferenceId, endpointId, ufrag, pwd, conferenceNum, endpointNum, worker });
+    return { conferenceId, endpointId, conferenceNum, endpointNum, worker };
   }
 
   /**
@@ -216,16 +221,7 @@ export class MediaWorkerPool {
    */
   async allocatePlain(p: BridgeAllocatePlain, ufrag: string): Promise<PlainTransportDescription> {
     const { conferenceId, endpointId } = p;
-    const key = `${conferenceId}\n${endpointId}`;
-    if (this.endpoints.has(key)) this.release(conferenceId, endpointId);
-    const endpointNum = this.freeEndpointNums.pop() ?? this.nextEndpointNum++;
-    if (endpointNum >= MAX_ENDPOINTS) throw new Error('too many endpoints on this bridge');
-    Atomics.store(this.rtcpIndexes, endpointNum, 1);
-    let conferenceNum = this.conferenceNums.get(conferenceId);
-    if (conferenceNum === undefined) this.conferenceNums.set(conferenceId, (conferenceNum = this.nextConferenceNum++));
-    const worker = this.placement.place(conferenceId);
-    this.endpoints.set(key, { num: endpointNum, worker });
-    const results = await this.broadcastFor('allocate', { conferenceId, endpointId, ufrag, pwd: '', conferenceNum, endpointNum, worker, plain: p });
+    const results = await this.broadcastFor('allocate', { ...this.place(conferenceId, endpointId), ufrag, pwd: '', plain: p });
     const error = results.find((r) => r.error !== undefined)?.error;
     const description = results.find((r) => r.result !== undefined)?.result;
     if (error !== undefined || description === undefined) {
