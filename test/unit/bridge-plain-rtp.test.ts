@@ -1,4 +1,3 @@
-// WORK IN PROGRESS (not in ./scripts/test): this run hung once (ffmpeg never exited); see the session note in git log.
 // Plain RTP transports with real ffmpeg, no browser: ffmpeg publishes a test picture and tone (VP8 + Opus)
 // into the bridge over plain RTP (comedia: the bridge learns where it sends from), a second plain endpoint
 // subscribes to both, and another ffmpeg records what the bridge sends it from the SDP focus would give it.
@@ -167,9 +166,8 @@ for (const c of cases) {
       'ffmpeg',
       [
         '-hide_banner', '-loglevel', 'error', '-re',
-        '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30',
-        '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000',
-        '-t', '4',
+        '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30:duration=4',
+        '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=4',
         '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-g', '15', '-b:v', '600k',
         '-ssrc', String(VIDEO_SSRC), '-payload_type', '96', ...srtpOut, '-f', 'rtp', url(videoLeg),
         '-map', '1:a', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k',
