@@ -4,6 +4,7 @@
 //                              or some of them (--parts), the others elsewhere, all linked by NATS (--nats-url)
 //   tertulia config [options]  the effective configuration as JSON
 //   tertulia users ...         accounts for --auth-mode accounts
+//   tertulia play / tap        a file played into a meeting, a participant recorded (the server running here)
 //   tertulia --help | --version
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -65,6 +66,13 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
   config: { type: 'string', short: 'c' },
+  // play and tap
+  room: { type: 'string' },
+  name: { type: 'string' },
+  loop: { type: 'boolean' },
+  participant: { type: 'string' },
+  out: { type: 'string' },
+  seconds: { type: 'string' },
   ...Object.fromEntries(SETTING_OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
 };
 
@@ -72,6 +80,8 @@ const COMMANDS: [string, string][] = [
   ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus and the media bridge, in this process (or --parts of them)'],
   ['config', 'print the effective configuration (defaults < file < environment < options) as JSON'],
   ['users', 'accounts for --auth-mode accounts: users add NAME | remove NAME | passwd NAME | list'],
+  ['play', 'play a video file into a meeting on the server running here: play FILE --room NAME [--name NAME] [--loop]'],
+  ['tap', 'record one participant with ffmpeg: tap --room NAME --participant WHO [--out FILE.mkv] [--seconds N]'],
   ['help', 'show this help'],
   ['version', 'print the version'],
 ];
@@ -102,6 +112,8 @@ export function helpText(): string {
     '  ./tertulia start',
     '  ./tertulia start --https-port 443 --http-port 80 --public-address 203.0.113.7',
     '  ./tertulia config --data-dir /var/lib/tertulia',
+    '  ./tertulia play talk.mp4 --room Physics --loop        (the server runs here, same --data-dir)',
+    '  ./tertulia tap --room Physics --participant Ana --seconds 60 --out ana.mkv',
     '',
     'Several machines (the parts talk over a NATS server; open its port 4222/tcp only to the other machines):',
     '  machine A:    nats-server -a 10.0.0.5 -p 4222 &',
@@ -122,8 +134,10 @@ interface Parsed {
   configFile: string | undefined;
   overrides: Partial<Record<SettingKey, unknown>>;
   usedSettingOptions: boolean;
-  /** Arguments after the command (only `users` takes any). */
+  /** Arguments after the command (only `users` and `play` take any). */
   rest: string[];
+  /** The options of play and tap. */
+  media: { room?: string; name?: string; loop?: boolean; participant?: string; out?: string; seconds?: string };
 }
 
 export function parseCommandLine(argv: string[]): Parsed {
@@ -135,7 +149,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   const positionals = parsed.positionals;
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (positionals.length > 1 && positionals[0] !== 'users') throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (positionals.length > 1 && positionals[0] !== 'users' && positionals[0] !== 'play') throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const overrides: Partial<Record<SettingKey, unknown>> = {};
   for (const o of SETTING_OPTIONS) {
     const v = values[o.flag];
@@ -149,6 +163,14 @@ export function parseCommandLine(argv: string[]): Parsed {
     overrides,
     usedSettingOptions: Object.keys(overrides).length > 0 || values.config !== undefined,
     rest: positionals.slice(1),
+    media: {
+      ...(typeof values.room === 'string' ? { room: values.room } : {}),
+      ...(typeof values.name === 'string' ? { name: values.name } : {}),
+      ...(values.loop === true ? { loop: true } : {}),
+      ...(typeof values.participant === 'string' ? { participant: values.participant } : {}),
+      ...(typeof values.out === 'string' ? { out: values.out } : {}),
+      ...(typeof values.seconds === 'string' ? { seconds: values.seconds } : {}),
+    },
   };
 }
 
@@ -172,7 +194,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tertulia: missing command\n\n${helpText()}`);
     return 2;
   }
-  if (args.command !== 'start' && args.command !== 'config' && args.command !== 'users') {
+  if (!['start', 'config', 'users', 'play', 'tap'].includes(args.command)) {
     process.stderr.write(`tertulia: unknown command "${args.command}"\n\n${helpText()}`);
     return 2;
   }
@@ -189,6 +211,8 @@ export async function main(argv: string[]): Promise<number> {
   // each command is loaded when it runs, so --help and `config` answer at once
   if (args.command === 'config') return (await import('./commands/config.ts')).runConfigCommand(config);
   if (args.command === 'users') return await (await import('./commands/users.ts')).runUsersCommand(args.rest, config);
+  if (args.command === 'play') return await (await import('./commands/play.ts')).runPlayCommand(args.rest, args.media, config);
+  if (args.command === 'tap') return await (await import('./commands/tap.ts')).runTapCommand(args.media, config);
   return await (await import('./commands/start.ts')).runStartCommand(config); // -1: keeps running until SIGINT/SIGTERM
 }
 

@@ -11,6 +11,8 @@ import {
   bridgeAllocateReplySchema,
   subjects,
   type BridgeAllocateReply,
+  type FocusAttachPlain,
+  type FocusAttachPlainReply,
   type MediaSource,
   type SignalOffer,
   type VideoConstraintPayload,
@@ -19,6 +21,7 @@ import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
 import { buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
+import { PlainEndpoints } from './plain-endpoints.ts';
 import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs, type FixedSsrcs } from './ssrc-rules.ts';
 
 export interface ParticipantState {
@@ -81,6 +84,8 @@ export class Conference {
   readonly id: string;
   readonly bridgeId: string;
   readonly participants = new Map<string, ParticipantState>();
+  /** Its plain-RTP endpoints: senders are participants too (their sources are offered like a browser's). */
+  readonly plain: PlainEndpoints;
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly bridgeTimeoutMs: number;
@@ -107,10 +112,30 @@ export class Conference {
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.exclusive = opts.exclusive ?? ((fn) => fn());
+    this.plain = new PlainEndpoints({
+      conferenceId: this.id,
+      bridgeId: this.bridgeId,
+      log: this.log,
+      request: (subject, payload) => this.bus.request(subject, payload as Parameters<Bus['request']>[1], this.bridgeTimeoutMs),
+      participantSources: () => new Map([...this.participants.values()].map((p) => [p.id, p.sources])),
+    });
   }
 
+  /** Participants, plain-RTP senders included (receivers such as a recorder do not count). */
   get size(): number {
-    return this.participants.size;
+    return this.participants.size + this.plain.senders;
+  }
+
+  /** True when `id` is a participant (a browser, or a plain-RTP sender). */
+  has(id: string): boolean {
+    return this.participants.has(id) || this.plain.byId.has(id);
+  }
+
+  /** A plain-RTP endpoint joins; a sender's sources are offered to every browser participant. */
+  async attachPlain(req: FocusAttachPlain): Promise<FocusAttachPlainReply> {
+    const reply = await this.plain.attach(req);
+    if (req.sources.length > 0) for (const q of this.participants.values()) this.negotiate(q);
+    return reply;
   }
 
   async join(participantId: string): Promise<void> {
@@ -155,6 +180,12 @@ export class Conference {
   }
 
   async leave(participantId: string): Promise<void> {
+    const plain = this.plain.byId.get(participantId);
+    if (plain) {
+      await this.plain.detach(participantId);
+      if (plain.sources.length > 0) for (const q of this.participants.values()) this.negotiate(q);
+      return;
+    }
     const p = this.participants.get(participantId);
     if (!p) return;
     this.participants.delete(participantId);
@@ -170,6 +201,11 @@ export class Conference {
   }
 
   async mute(participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
+    if (this.plain.byId.has(participantId)) {
+      // a plain-RTP sender (a file played in): only the bridge can silence it
+      if (kind === 'audio') await this.request(subjects.bridgeMute(this.bridgeId), { conferenceId: this.id, endpointId: participantId, kind, muted });
+      return;
+    }
     const p = this.mustGet(participantId);
     if (kind === 'audio') p.audioMuted = muted;
     else p.videoMuted = muted;
@@ -193,12 +229,13 @@ export class Conference {
     this.negotiate(p, true);
   }
 
-  /** Stops the timers of deferred renegotiations (the conference ended, or focus stops). */
-  close(): void {
+  /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */
+  close(): Promise<void> {
     for (const p of this.participants.values()) {
       if (p.owedTimer) clearTimeout(p.owedTimer);
       p.owedTimer = null;
     }
+    return this.plain.detachAll();
   }
 
   /** Pays what p owes (owedOffer, owedSpread) when its bucket has a token again; one timer at a time. */
@@ -287,7 +324,7 @@ export class Conference {
     const restart = p.remote !== undefined && p.remote.ufrag !== answer.ufrag;
     if (!restart) checkSsrcsFixed(p.fixedSsrcs, answer.sources);
     checkSsrcsFree(
-      [...this.participants.values()].filter((q) => q !== p).map((q) => q.sources),
+      [...[...this.participants.values()].filter((q) => q !== p).map((q) => q.sources), ...[...this.plain.byId.values()].map((e) => e.sources)],
       answer.sources,
     );
     const offered = p.outstanding;
@@ -362,7 +399,8 @@ export class Conference {
   /** Brings p's receive m-lines in line with the others' current sources (recycling free inactive ones). */
   private refreshMlines(p: ParticipantState): void {
     const wanted: WantedSource[] = [];
-    for (const q of this.participants.values()) {
+    const senders: { id: string; sources: readonly AnswerSource[] }[] = [...this.participants.values(), ...this.plain.byId.values()];
+    for (const q of senders) {
       if (q === p) continue;
       for (const s of q.sources) {
         const w: WantedSource = { participantId: q.id, kind: s.kind, ssrc: s.ssrc };

@@ -8,6 +8,9 @@ import {
   bridgeAnnounceSchema,
   bridgeEventSchema,
   focusAnswerSchema,
+  focusAttachPlainSchema,
+  focusDetachPlainSchema,
+  focusStartPlainSchema,
   focusConstraintsSchema,
   focusJoinSchema,
   focusLeaveSchema,
@@ -187,30 +190,36 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   function dropIfEmpty(conference: Conference): void {
     if (conference.size > 0 || conferences.get(conference.id) !== conference) return;
     conferences.delete(conference.id);
-    conference.close();
+    conference.close().catch((e: unknown) => log.warn({ conference: conference.id, err: (e as Error).message }, 'closing the conference failed'));
     bridges.get(conference.bridgeId)?.conferences.delete(conference.id);
     log.info({ conference: conference.id }, 'conference ended');
+  }
+
+  /** The conference (started on the least loaded bridge when new), when its bridge has room for `participantId`. */
+  async function conferenceWithRoomFor(conferenceId: string, participantId: string): Promise<Conference> {
+    if (closed) throw new Error('focus is stopping');
+    let conference = conferences.get(conferenceId);
+    if (!conference) {
+      await waitForBridge();
+      const bridge = pickBridge();
+      conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn) });
+      conferences.set(conferenceId, conference);
+      bridge.conferences.add(conferenceId);
+      log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
+    }
+    const onBridge = bridges.get(conference.bridgeId);
+    if (onBridge && loadOf(onBridge) >= onBridge.maxEndpoints && !conference.has(participantId)) {
+      dropIfEmpty(conference);
+      throw new Error(NO_BRIDGE_CAPACITY); // a conference stays on its one bridge
+    }
+    return conference;
   }
 
   unsubscribers.push(
     bus.handle(subjects.focusJoin, async (payload) => {
       const { conferenceId, participantId } = parseOrThrow(focusJoinSchema, payload, 'focus.join');
       return await withLock(conferenceId, async () => {
-        if (closed) throw new Error('focus is stopping');
-        let conference = conferences.get(conferenceId);
-        if (!conference) {
-          await waitForBridge();
-          const bridge = pickBridge();
-          conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn) });
-          conferences.set(conferenceId, conference);
-          bridge.conferences.add(conferenceId);
-          log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
-        }
-        const onBridge = bridges.get(conference.bridgeId);
-        if (onBridge && loadOf(onBridge) >= onBridge.maxEndpoints && !conference.participants.has(participantId)) {
-          dropIfEmpty(conference);
-          throw new Error(NO_BRIDGE_CAPACITY); // a conference stays on its one bridge
-        }
+        const conference = await conferenceWithRoomFor(conferenceId, participantId);
         try {
           await conference.join(participantId);
           const b = bridges.get(conference.bridgeId);
@@ -234,10 +243,49 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       const { conferenceId, participantId } = parseOrThrow(focusLeaveSchema, payload, 'focus.leave');
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
-        if (!conference || !conference.participants.has(participantId)) return ok; // already gone: fine
+        if (!conference || !conference.has(participantId)) return ok; // already gone: fine
         await conference.leave(participantId);
         const b = bridges.get(conference.bridgeId);
         if (b && b.placed > 0) b.placed--;
+        dropIfEmpty(conference);
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusAttachPlain, async (payload) => {
+      const req = parseOrThrow(focusAttachPlainSchema, payload, 'focus.attach-plain');
+      return await withLock(req.conferenceId, async () => {
+        // a sender is a participant (it may start the meeting); a receiver needs a meeting to receive from
+        let conference = conferences.get(req.conferenceId);
+        if (req.sources.length > 0) conference = await conferenceWithRoomFor(req.conferenceId, req.endpointId);
+        if (!conference) throw new Error(`no meeting is running in ${req.conferenceId}`);
+        try {
+          const reply = await conference.attachPlain(req);
+          const b = bridges.get(conference.bridgeId);
+          if (b && req.sources.length > 0) b.placed++;
+          return reply;
+        } finally {
+          dropIfEmpty(conference);
+        }
+      });
+    }),
+    bus.handle(subjects.focusStartPlain, async (payload) => {
+      const { conferenceId, endpointId } = parseOrThrow(focusStartPlainSchema, payload, 'focus.start-plain');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference) throw new Error(`no meeting is running in ${conferenceId}`);
+        await conference.plain.start(endpointId);
+        return ok;
+      });
+    }),
+    bus.handle(subjects.focusDetachPlain, async (payload) => {
+      const { conferenceId, endpointId } = parseOrThrow(focusDetachPlainSchema, payload, 'focus.detach-plain');
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference || !conference.plain.byId.has(endpointId)) return ok; // already gone: fine
+        const sender = (conference.plain.byId.get(endpointId)?.sources.length ?? 0) > 0;
+        await conference.leave(endpointId);
+        const b = bridges.get(conference.bridgeId);
+        if (b && sender && b.placed > 0) b.placed--;
         dropIfEmpty(conference);
         return ok;
       });
@@ -280,7 +328,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       closed = true;
       clearInterval(expiryTimer);
       for (const u of unsubscribers) u();
-      for (const c of conferences.values()) c.close();
+      await Promise.allSettled([...conferences.values()].map((c) => c.close()));
       for (const w of bridgeWaiters) w();
       bridgeWaiters = [];
       await Promise.allSettled([...locks.values()]);

@@ -13,6 +13,15 @@ export const subjects = {
   focusRenegotiate: 'focus.renegotiate',
   /** The sizes at which a participant's browser shows the remote videos (its latest whole set). */
   focusConstraints: 'focus.constraints',
+  /**
+   * A plain-RTP endpoint joins a conference: a receiver of one participant's audio and camera (a recorder, a
+   * tap), or a sender of its own streams (a file played into the meeting, a phone call), or both.
+   */
+  focusAttachPlain: 'focus.attach-plain',
+  /** A plain-RTP receiver attached with `receiveFrom.deferred` starts receiving (it listens now). */
+  focusStartPlain: 'focus.start-plain',
+  /** A plain-RTP receiver leaves (a sender that is a participant leaves with focus.leave). */
+  focusDetachPlain: 'focus.detach-plain',
   // focus -> signal (events)
   signalOffer: 'signal.offer',
   // focus -> bridge (requests); the bridge id is part of the subject
@@ -142,6 +151,46 @@ export const bridgeAllocatePlainReplySchema = z.object({
   srtp: z.object({ suite: z.literal('AES_CM_128_HMAC_SHA1_80'), localKey: z.string(), remoteKey: z.string() }).nullable(),
 });
 export type BridgeAllocatePlainReply = z.infer<typeof bridgeAllocatePlainReplySchema>;
+
+export const focusAttachPlainSchema = z
+  .object({
+    conferenceId: id,
+    /** The endpoint's id: a participant's id when it sends (it is one of the meeting's participants). */
+    endpointId: id,
+    legs: z.array(plainLegSchema).min(1).max(4),
+    rtcpMux: z.boolean(),
+    comedia: z.boolean(),
+    srtp: z.boolean(),
+    /** What it sends: offered to every participant as this participant's microphone and camera. */
+    sources: z.array(z.object({ ssrc: z.number().int().min(1).max(0xffffffff), kind: mediaKindSchema }).strict()).max(2),
+    /** Whose media it receives: that participant's microphone and/or camera (never a screen). */
+    receiveFrom: z
+      .object({
+        participantId: id,
+        kinds: z.array(mediaKindSchema).min(1).max(2),
+        /**
+         * Start sending only on focus.start-plain: the peer opens its ports after it has the SDP, and media sent
+         * before would be lost (a video receiver's first keyframe with it).
+         */
+        deferred: z.boolean().optional(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+export type FocusAttachPlain = z.infer<typeof focusAttachPlainSchema>;
+export const focusAttachPlainReplySchema = bridgeAllocatePlainReplySchema.extend({
+  /** The SSRCs it receives, one per kind asked for. */
+  receives: z.array(z.object({ kind: mediaKindSchema, ssrc: z.number().int() })),
+  /**
+   * The session description ffmpeg/ffplay/GStreamer open: for a receiver, where it receives (its own ports) and
+   * the key to decrypt with; for a sender, the bridge's ports it sends to and the key to encrypt with.
+   */
+  sdp: z.string(),
+});
+export type FocusAttachPlainReply = z.infer<typeof focusAttachPlainReplySchema>;
+export const focusStartPlainSchema = z.object({ conferenceId: id, endpointId: id });
+export const focusDetachPlainSchema = z.object({ conferenceId: id, endpointId: id });
 
 export const bridgeConfigureSchema = z.object({
   conferenceId: id,

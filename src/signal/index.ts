@@ -15,6 +15,7 @@ import { MeetingFeatures } from './meeting.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
 import { attachWebSocket } from './ws.ts';
+import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 
 export { TlsSetupError } from './tls.ts';
@@ -104,6 +105,7 @@ export async function startSignal(opts: {
   let httpsPort = 0;
   let httpServer: http.Server | undefined;
   let httpPort = 0;
+  let control: ControlSocket | undefined;
   try {
     httpsPort = await listen(httpsServer, config.httpsPort, config.listenAddress, 'HTTPS');
     if (config.httpPort !== 0) {
@@ -112,11 +114,14 @@ export async function startSignal(opts: {
       httpServer.on('clientError', (_e, socket) => socket.destroy());
       httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
     }
+    // `tertulia play` and `tertulia tap` on this machine
+    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log });
   } catch (e) {
     unsubscribe();
     unsubscribeSpeaker();
     await ws.close();
     await closeServer(httpsServer);
+    if (httpServer) await closeServer(httpServer);
     access.close();
     throw e;
   }
@@ -131,6 +136,7 @@ export async function startSignal(opts: {
       closed ??= (async () => {
         unsubscribe();
         unsubscribeSpeaker();
+        await control?.close();
         await rooms.closeAll();
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);

@@ -123,9 +123,62 @@ export class Rooms {
   onLeft?: (room: Room, member: Member) => void;
 
   join(session: Session, msg: JoinMessage, grant: JoinGrant = { role: 'participant', authenticated: false }): void {
+    const member = this.admit(session, msg, grant);
+    if ('refused' in member) return;
+    const conferenceId = member.room.key;
+    const id = member.id;
+    this.enqueue(
+      member,
+      'focus join',
+      async () => {
+        await this.bus.request(subjects.focusJoin, { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
+        // focus learns the initial mute state the same way as later changes
+        if (member.audioMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
+        if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
+      },
+      (e) => {
+        if (session.member !== member) return;
+        if (errorText(e).includes(NO_BRIDGE_CAPACITY)) {
+          // every bridge is at its cap: this participant cannot have media, so it is not in the meeting either
+          this.sendError(session, 'server-full', `this server has no room for another participant now (${NO_BRIDGE_CAPACITY}); try again later`);
+          this.leave(session, 'no bridge capacity');
+          return;
+        }
+        this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
+      },
+    );
+  }
+
+  /**
+   * A participant that is not a browser (a file played into the meeting over plain RTP): it joins like one, but
+   * `attach` sets up its media instead of focus.join. Resolves with its member once attached; when attaching
+   * fails it leaves again and the promise rejects with the reason.
+   */
+  joinPlain(session: Session, msg: JoinMessage, attach: (conferenceId: string, participantId: string) => Promise<void>): Promise<Member> {
+    return new Promise((resolve, reject) => {
+      const member = this.admit(session, msg, { role: 'participant', authenticated: false });
+      if ('refused' in member) return reject(new Error(member.refused));
+      this.enqueue(
+        member,
+        'plain-RTP attach',
+        async () => {
+          await attach(member.room.key, member.id);
+          resolve(member);
+        },
+        (e) => {
+          this.leave(session, 'media setup failed');
+          reject(e instanceof Error ? e : new Error(String(e)));
+        },
+      );
+    });
+  }
+
+  /** Checks the caps and enters the room (told to the others); when refused, the session is told why. */
+  private admit(session: Session, msg: JoinMessage, grant: JoinGrant): Member | { refused: string } {
     if (session.member) {
-      this.sendError(session, 'already-joined', `already in room "${session.member.room.name}"; leave first`);
-      return;
+      const refused = `already in room "${session.member.room.name}"; leave first`;
+      this.sendError(session, 'already-joined', refused);
+      return { refused };
     }
     const key = roomKey(msg.room);
     let room = this.rooms.get(key);
@@ -134,7 +187,7 @@ export class Rooms {
       const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
       this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
       this.sendError(session, refusal.code, refusal.message);
-      return;
+      return { refused: refusal.message };
     }
     this.caps.joined(session.remoteAddress, !room);
     if (!room) {
@@ -162,28 +215,7 @@ export class Rooms {
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
     this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
     this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
-
-    const conferenceId = key;
-    this.enqueue(
-      member,
-      'focus join',
-      async () => {
-        await this.bus.request(subjects.focusJoin, { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
-        // focus learns the initial mute state the same way as later changes
-        if (member.audioMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
-        if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
-      },
-      (e) => {
-        if (session.member !== member) return;
-        if (errorText(e).includes(NO_BRIDGE_CAPACITY)) {
-          // every bridge is at its cap: this participant cannot have media, so it is not in the meeting either
-          this.sendError(session, 'server-full', `this server has no room for another participant now (${NO_BRIDGE_CAPACITY}); try again later`);
-          this.leave(session, 'no bridge capacity');
-          return;
-        }
-        this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
-      },
-    );
+    return member;
   }
 
   leave(session: Session, reason: string): void {

@@ -1,0 +1,101 @@
+// `tertulia play FILE --room NAME [--name NAME] [--loop]`: a participant named after the file joins the room and
+// plays it (its first video and audio stream) over plain RTP: ffmpeg encodes VP8 and Opus, SDES-keyed SRTP to
+// the bridge's ports from the server's reply. It leaves when the file ends, on Ctrl-C, or when a moderator
+// removes it (the server closes the control connection).
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import type { Config } from '../../config/config.ts';
+import { controlPlayReplySchema } from '../../protocol/control-messages.ts';
+import { MAX_DISPLAY_NAME } from '../../protocol/display-name.ts';
+import { AUDIO_PT, VIDEO_PT } from '../../protocol/media-profile.ts';
+import type { MediaKind } from '../../protocol/signal-messages.ts';
+import { connectControl, ControlError } from '../control-client.ts';
+
+export const PLAY_USAGE = 'usage: tertulia play FILE --room NAME [--name NAME] [--loop]';
+const SRTP_SUITE = 'AES_CM_128_HMAC_SHA1_80';
+/** RTP packets this large at most (SRTP adds 10 bytes; well under any path's MTU). */
+const PACKET_SIZE = 1200;
+
+/** Which of audio and video the file has (ffprobe). */
+export async function fileKinds(file: string): Promise<MediaKind[]> {
+  const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type', '-of', 'json', file]);
+  const types = new Set((JSON.parse(stdout) as { streams?: { codec_type?: string }[] }).streams?.map((s) => s.codec_type));
+  return (['audio', 'video'] as const).filter((k) => types.has(k));
+}
+
+/** ffmpeg's arguments: read at its own pace, VP8 and Opus, one SRTP output per kind. */
+export function playArguments(file: string, loop: boolean, out: { address: string; ports: Partial<Record<MediaKind, number>>; ssrcs: Partial<Record<MediaKind, number>>; srtpKey: string }): string[] {
+  const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
+  if (loop) args.push('-stream_loop', '-1');
+  args.push('-i', file);
+  const srtp = ['-srtp_out_suite', SRTP_SUITE, '-srtp_out_params', out.srtpKey];
+  const url = (port: number) => `srtp://${out.address}:${port}?rtcpport=${port}&pkt_size=${PACKET_SIZE}`;
+  if (out.ports.video !== undefined) {
+    // a keyframe every second: the bridge cannot ask ffmpeg for one when someone joins
+    args.push('-map', '0:v:0', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-lag-in-frames', '0', '-error-resilient', '1');
+    args.push('-b:v', '1200k', '-force_key_frames', 'expr:gte(t,n_forced*1)', '-vf', "scale='min(1280,iw)':-2", '-pix_fmt', 'yuv420p');
+    args.push('-ssrc', String(out.ssrcs.video), '-payload_type', String(VIDEO_PT), ...srtp, '-f', 'rtp', url(out.ports.video));
+  }
+  if (out.ports.audio !== undefined) {
+    args.push('-map', '0:a:0', '-c:a', 'libopus', '-ar', '48000', '-ac', '2', '-b:a', '64k');
+    args.push('-ssrc', String(out.ssrcs.audio), '-payload_type', String(AUDIO_PT), ...srtp, '-f', 'rtp', url(out.ports.audio));
+  }
+  return args;
+}
+
+export async function runPlayCommand(rest: string[], options: { room?: string; name?: string; loop?: boolean }, config: Config): Promise<number> {
+  const file = rest[0];
+  if (!file || rest.length > 1 || !options.room) {
+    process.stderr.write(`tertulia: ${PLAY_USAGE}\n`);
+    return 2;
+  }
+  if (!existsSync(file)) {
+    process.stderr.write(`tertulia: no such file: ${file}\n`);
+    return 2;
+  }
+  let kinds: MediaKind[];
+  try {
+    kinds = await fileKinds(file);
+  } catch (e) {
+    process.stderr.write(`tertulia: ffprobe cannot read ${file}: ${(e as Error).message.split('\n')[1] ?? (e as Error).message}\n`);
+    return 2;
+  }
+  if (kinds.length === 0) {
+    process.stderr.write(`tertulia: ${file} has neither audio nor video\n`);
+    return 2;
+  }
+  const name = (options.name ?? path.basename(file)).slice(0, MAX_DISPLAY_NAME);
+  try {
+    const control = await connectControl(config.dataDir);
+    const reply = controlPlayReplySchema.parse(await control.ask({ op: 'play', room: options.room, name, kinds }));
+    const ports: Partial<Record<MediaKind, number>> = {};
+    for (const l of reply.legs) if (l.kind !== 'all') ports[l.kind] = l.port;
+    const ffmpeg = spawn('ffmpeg', playArguments(file, options.loop === true, { address: reply.address, ports, ssrcs: reply.ssrcs, srtpKey: reply.srtpKey }), {
+      stdio: ['ignore', 'ignore', 'inherit'], // its stdout is the SDP of what it sends
+    });
+    process.stdout.write(`Playing ${file} in room "${options.room}" as "${name}" (${kinds.join(' and ')}). Ctrl-C stops.\n`);
+    const stop = () => ffmpeg.kill('SIGTERM');
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    let removed = false;
+    void control.closed.then(() => {
+      removed = true;
+      stop();
+    });
+    const code = await new Promise<number | null>((r) => ffmpeg.once('exit', (c) => r(c)));
+    control.close();
+    if (removed) {
+      process.stdout.write('The server ended the playback (removed from the meeting, or the server stopped).\n');
+      return 0;
+    }
+    return code === 0 || code === 255 || code === null ? 0 : 1; // 255: ffmpeg stopped by a signal
+  } catch (e) {
+    if (e instanceof ControlError) {
+      process.stderr.write(`tertulia: ${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,142 @@
+// A conference's plain-RTP endpoints (ffmpeg, GStreamer, later a phone call): no offer/answer, fixed SSRCs.
+// A sender is one of the meeting's participants (its id is the participant's): its microphone and camera are
+// offered to everyone like a browser's. A receiver gets one participant's microphone and/or camera, by the
+// SSRCs everybody receives them with (a simulcast camera arrives as one stream; with no bandwidth estimate
+// the bridge sends it the best layer). Receivers do not keep a conference alive; they expire with it.
+import type { Logger } from '../log.ts';
+import {
+  bridgeAllocatePlainReplySchema,
+  subjects,
+  type BridgeAllocatePlainReply,
+  type FocusAttachPlain,
+  type FocusAttachPlainReply,
+} from '../protocol/bus-messages.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
+import { buildPlainSdp, type PlainSdpLeg } from './plain-sdp.ts';
+import type { AnswerSource } from './sdp.ts';
+import { checkSsrcsFree } from './ssrc-rules.ts';
+
+/** Plain endpoints per conference (recorders, players, phone calls). */
+export const MAX_PLAIN_ENDPOINTS = 8;
+
+export interface PlainEndpoint {
+  id: string;
+  /** What it sends (empty for a receiver). */
+  sources: AnswerSource[];
+  /** The SSRCs it receives. */
+  receives: number[];
+  /** Subscribed at the bridge to `receives` (a deferred receiver: after focus.start-plain). */
+  started: boolean;
+}
+
+export interface PlainEndpointsHost {
+  conferenceId: string;
+  bridgeId: string;
+  log: Logger;
+  request(subject: string, payload: Record<string, unknown>): Promise<unknown>;
+  /** What each browser participant sends now, by participant id. */
+  participantSources(): Map<string, readonly AnswerSource[]>;
+}
+
+export class PlainEndpoints {
+  readonly byId = new Map<string, PlainEndpoint>();
+  private readonly host: PlainEndpointsHost;
+
+  constructor(host: PlainEndpointsHost) {
+    this.host = host;
+  }
+
+  /** Those that send: they count as participants (a conference with one of them lives on). */
+  get senders(): number {
+    let n = 0;
+    for (const e of this.byId.values()) if (e.sources.length > 0) n++;
+    return n;
+  }
+
+  /** Allocates it on the bridge and subscribes it; throws with a clear message when it cannot be done. */
+  async attach(req: FocusAttachPlain): Promise<FocusAttachPlainReply> {
+    const { endpointId } = req;
+    const browsers = this.host.participantSources();
+    if (this.byId.has(endpointId) || browsers.has(endpointId)) throw new Error(`endpoint ${endpointId} is already in conference ${this.host.conferenceId}`);
+    if (this.byId.size >= MAX_PLAIN_ENDPOINTS) throw new Error(`conference ${this.host.conferenceId} has its ${MAX_PLAIN_ENDPOINTS} plain-RTP endpoints already`);
+    const sources: AnswerSource[] = req.sources.map((s) => (s.kind === 'video' ? { ssrc: s.ssrc, kind: s.kind, role: 'video' } : { ssrc: s.ssrc, kind: s.kind }));
+    checkSsrcsFree([...browsers.values(), ...[...this.byId.values()].map((e) => e.sources)], sources);
+    const receives = req.receiveFrom ? this.sourcesOf(req.receiveFrom.participantId, req.receiveFrom.kinds, browsers) : [];
+
+    const reply = bridgeAllocatePlainReplySchema.parse(
+      await this.host.request(subjects.bridgeAllocatePlain(this.host.bridgeId), {
+        conferenceId: this.host.conferenceId,
+        endpointId,
+        legs: req.legs,
+        rtcpMux: req.rtcpMux,
+        comedia: req.comedia,
+        srtp: req.srtp,
+        sources: req.sources,
+      }),
+    );
+    const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false };
+    this.byId.set(endpointId, endpoint);
+    if (!req.receiveFrom?.deferred) {
+      try {
+        await this.start(endpointId);
+      } catch (e) {
+        await this.detach(endpointId);
+        throw e;
+      }
+    }
+    this.host.log.info({ endpoint: endpointId, sends: sources.length, receives }, 'plain-RTP endpoint attached');
+    return { ...reply, receives, sdp: describe(this.host.conferenceId, req, reply) };
+  }
+
+  /** Subscribes it at the bridge to what it receives (once; a sender-only endpoint has nothing to start). */
+  async start(endpointId: string): Promise<void> {
+    const e = this.byId.get(endpointId);
+    if (!e) throw new Error(`no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
+    if (e.started || e.receives.length === 0) return;
+    await this.host.request(subjects.bridgeSubscribe(this.host.bridgeId), { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
+    e.started = true;
+  }
+
+  /** Expires it on the bridge; false when it was not here. */
+  async detach(endpointId: string): Promise<boolean> {
+    if (!this.byId.delete(endpointId)) return false;
+    try {
+      await this.host.request(subjects.bridgeExpire(this.host.bridgeId), { conferenceId: this.host.conferenceId, endpointId });
+    } catch (e) {
+      this.host.log.warn({ endpoint: endpointId, err: (e as Error).message }, 'bridge expire of a plain-RTP endpoint failed');
+    }
+    this.host.log.info({ endpoint: endpointId }, 'plain-RTP endpoint detached');
+    return true;
+  }
+
+  /** Expires every one of them (the conference ended). */
+  async detachAll(): Promise<void> {
+    await Promise.all([...this.byId.keys()].map((id) => this.detach(id)));
+  }
+
+  /** The participant's microphone and/or camera as receivers see them; throws when it sends no such thing. */
+  private sourcesOf(participantId: string, kinds: readonly MediaKind[], browsers: Map<string, readonly AnswerSource[]>): { kind: MediaKind; ssrc: number }[] {
+    const sources = browsers.get(participantId) ?? this.byId.get(participantId)?.sources;
+    if (!sources) throw new Error(`no participant ${participantId} in conference ${this.host.conferenceId}`);
+    return [...new Set(kinds)].map((kind) => {
+      const s = sources.find((x) => x.kind === kind && x.role !== 'screen');
+      if (!s) throw new Error(`participant ${participantId} sends no ${kind === 'audio' ? 'microphone' : 'camera'} (yet)`);
+      return { kind, ssrc: s.ssrc };
+    });
+  }
+}
+
+/**
+ * The SDP the peer opens: a receiver's own ports and the key the bridge encrypts with; a sender's, the bridge's
+ * ports and the key it must encrypt with. A leg for both kinds ('all') is described as video.
+ */
+function describe(name: string, req: FocusAttachPlain, reply: BridgeAllocatePlainReply): string {
+  const receiver = req.receiveFrom !== undefined && req.legs.every((l) => l.address !== undefined);
+  const legs: PlainSdpLeg[] = req.legs.map((l, i) => {
+    const kind = l.kind === 'audio' ? 'audio' : 'video';
+    if (receiver) return l.rtcpPort !== undefined ? { kind, port: l.port!, rtcpPort: l.rtcpPort } : { kind, port: l.port! };
+    return { kind, port: reply.legs[i]!.port, rtcpPort: reply.legs[i]!.rtcpPort };
+  });
+  const srtpKey = reply.srtp === null ? undefined : receiver ? reply.srtp.localKey : reply.srtp.remoteKey;
+  return buildPlainSdp({ name, address: receiver ? req.legs[0]!.address! : reply.address, legs, rtcpMux: reply.rtcpMux, ...(srtpKey !== undefined ? { srtpKey } : {}) });
+}

@@ -1,0 +1,61 @@
+// The local control socket (<dataDir>/control.sock) between the `tertulia` command and a running server on the
+// same machine: one JSON request per line, one JSON reply per line. What it starts lasts as long as the
+// connection: closing it ends the play or the tap.
+import { z } from 'zod';
+import { bridgeAllocatePlainReplySchema } from './bus-messages.ts';
+import { displayNameSchema } from './display-name.ts';
+import { mediaKindSchema, roomNameSchema } from './signal-messages.ts';
+
+/** The socket's file name inside the data directory. */
+export const CONTROL_SOCKET = 'control.sock';
+/** A request line longer than this closes the connection. */
+export const MAX_CONTROL_LINE = 16 * 1024;
+
+const kindsSchema = z.array(mediaKindSchema).min(1).max(2);
+const port = z.number().int().min(1).max(65535);
+
+export const controlRequestSchema = z.discriminatedUnion('op', [
+  /** A participant named `name` sending over plain RTP (the command runs ffmpeg to the ports in the reply). */
+  z.object({ op: z.literal('play'), room: roomNameSchema, name: displayNameSchema, kinds: kindsSchema }).strict(),
+  /**
+   * A participant's microphone and/or camera sent over plain RTP to `address`, one port per kind (`rtcpMux`,
+   * or RTCP on port + 1); the reply's SDP opens it in ffmpeg/ffplay. `participant`: its id or display name.
+   */
+  z
+    .object({
+      op: z.literal('tap'),
+      room: roomNameSchema,
+      participant: z.string().min(1).max(128),
+      address: z.ipv4(),
+      ports: z.object({ audio: port.optional(), video: port.optional() }).strict(),
+      rtcpMux: z.boolean().default(true),
+    })
+    .strict()
+    .refine((r) => r.ports.audio !== undefined || r.ports.video !== undefined, 'give a port for audio, video or both'),
+]);
+export type ControlRequest = z.infer<typeof controlRequestSchema>;
+/** After a tap's reply: "my ports are open now, start sending" (answered with `{ok: true}`). */
+export const controlStartSchema = z.object({ op: z.literal('start') }).strict();
+
+export const controlPlayReplySchema = z.object({
+  ok: z.literal(true),
+  participantId: z.string(),
+  /** Where to send: the bridge's address and each kind's ports. */
+  address: z.string(),
+  legs: bridgeAllocatePlainReplySchema.shape.legs,
+  /** The SSRC to send each kind with. */
+  ssrcs: z.object({ audio: z.number().int().optional(), video: z.number().int().optional() }),
+  /** SDES key (base64) to encrypt with (AES_CM_128_HMAC_SHA1_80). */
+  srtpKey: z.string(),
+});
+export type ControlPlayReply = z.infer<typeof controlPlayReplySchema>;
+
+export const controlTapReplySchema = z.object({
+  ok: z.literal(true),
+  endpointId: z.string(),
+  /** The session description ffmpeg or ffplay opens to receive it. */
+  sdp: z.string(),
+});
+export type ControlTapReply = z.infer<typeof controlTapReplySchema>;
+
+export const controlErrorSchema = z.object({ ok: z.literal(false), error: z.string() });

@@ -1,0 +1,199 @@
+// The local control socket: <dataDir>/control.sock, a unix socket only the server's own user can open (mode
+// 0600), where the `tertulia` command on this machine asks the running server for what no browser may ask:
+// play a file into a room (a participant sending over plain RTP) or tap a participant's media (plain RTP to a
+// local port). One request per connection (protocol/control-messages.ts); what it starts ends when the
+// connection closes, and the connection is closed when it ends on the server's side (the player was removed).
+import { randomInt, randomUUID } from 'node:crypto';
+import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { Bus } from '../bus/bus.ts';
+import type { Logger } from '../log.ts';
+import { focusAttachPlainReplySchema, subjects } from '../protocol/bus-messages.ts';
+import { CONTROL_SOCKET, controlRequestSchema, controlStartSchema, MAX_CONTROL_LINE, type ControlRequest } from '../protocol/control-messages.ts';
+import { roomKey, type MediaKind } from '../protocol/signal-messages.ts';
+import type { Rooms, Session } from './rooms.ts';
+
+const FOCUS_TIMEOUT_MS = 15_000;
+/** Connections at once (each may be a participant). */
+const MAX_CONNECTIONS = 32;
+
+type Play = Extract<ControlRequest, { op: 'play' }>;
+type Tap = Extract<ControlRequest, { op: 'tap' }>;
+
+export interface ControlSocket {
+  path: string;
+  close(): Promise<void>;
+}
+
+/** Is a server already answering on `file`? (A stale file from a crash answers nothing.) */
+function answers(file: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(file);
+    c.once('connect', () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; bus: Bus; log: Logger }): Promise<ControlSocket> {
+  const { rooms, bus, log } = opts;
+  const file = path.join(opts.dataDir, CONTROL_SOCKET);
+  // a unix socket's path has room for 107 bytes
+  if (Buffer.byteLength(file) > 107) throw new Error(`the data directory's path is too long for its control socket (${file}): choose a shorter dataDir`);
+  mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  if (await answers(file)) throw new Error(`another Tertulia server runs with the data directory ${opts.dataDir} (its ${file} answers)`);
+  try {
+    unlinkSync(file);
+  } catch {
+    // none left over
+  }
+  const connections = new Set<net.Socket>();
+  const server = net.createServer((conn) => {
+    if (connections.size >= MAX_CONNECTIONS) {
+      conn.end(JSON.stringify({ ok: false, error: `the server has ${MAX_CONNECTIONS} control connections already` }) + '\n');
+      return;
+    }
+    connections.add(conn);
+    conn.on('close', () => connections.delete(conn));
+    conn.on('error', () => conn.destroy());
+    let buffered = '';
+    /** What the next line is for: the request, then (a tap) its start; nothing after that. */
+    let next: ((line: unknown) => void) | null = (line) => {
+      next = null;
+      const r = controlRequestSchema.safeParse(line);
+      if (!r.success) return fail(conn, `bad request: ${issue(r.error.issues[0])}`);
+      const run = r.data.op === 'play' ? play(conn, r.data) : tap(conn, r.data, (onStart) => (next = onStart));
+      run.catch((e: unknown) => fail(conn, (e as Error).message));
+    };
+    conn.setEncoding('utf8');
+    conn.on('data', (chunk: string) => {
+      buffered += chunk;
+      for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+        const text = buffered.slice(0, nl);
+        buffered = buffered.slice(nl + 1);
+        if (!next) continue; // nothing more is asked on this connection: ignored
+        const handle = next;
+        try {
+          handle(JSON.parse(text));
+        } catch {
+          fail(conn, 'the request is not JSON');
+        }
+      }
+      if (buffered.length > MAX_CONTROL_LINE) fail(conn, 'request too long');
+    });
+  });
+
+  const issue = (i: { path: PropertyKey[]; message: string } | undefined) => (i ? `${i.path.map(String).join('.') || '(request)'}: ${i.message}` : 'invalid');
+
+  function fail(conn: net.Socket, error: string): void {
+    if (!conn.destroyed) conn.end(JSON.stringify({ ok: false, error }) + '\n');
+  }
+
+  /** A participant named after the file; its media comes from the command's ffmpeg (comedia, SDES-keyed SRTP). */
+  async function play(conn: net.Socket, req: Play): Promise<void> {
+    const session: Session = {
+      send(m) {
+        // removed by a moderator, or the meeting ended: the command's connection ends (it stops ffmpeg)
+        if (m.type === 'removed' || m.type === 'meeting-ended') setImmediate(() => conn.end());
+      },
+    };
+    const kinds = [...new Set(req.kinds)].sort() as MediaKind[];
+    // ffmpeg's RTP muxer takes its SSRC as a signed 32-bit number
+    const ssrcs = Object.fromEntries(kinds.map((k) => [k, randomInt(1, 2 ** 31 - 1)])) as Partial<Record<MediaKind, number>>;
+    let attached: ReturnType<typeof focusAttachPlainReplySchema.parse> | undefined;
+    const member = await rooms.joinPlain(session, { type: 'join', room: req.room, displayName: req.name, audioMuted: false, videoMuted: false }, async (conferenceId, participantId) => {
+      attached = focusAttachPlainReplySchema.parse(
+        await bus.request(
+          subjects.focusAttachPlain,
+          {
+            conferenceId,
+            endpointId: participantId,
+            legs: kinds.map((kind) => ({ kind })),
+            rtcpMux: true,
+            comedia: true,
+            srtp: true,
+            sources: kinds.map((kind) => ({ kind, ssrc: ssrcs[kind]! })),
+          },
+          FOCUS_TIMEOUT_MS,
+        ),
+      );
+    });
+    const leave = () => rooms.leave(session, 'player stopped');
+    if (conn.destroyed || !attached?.srtp) return leave();
+    conn.once('close', leave);
+    log.info({ room: member.room.key, participant: member.id }, 'a file plays into the meeting');
+    conn.write(
+      JSON.stringify({ ok: true, participantId: member.id, address: attached.address, legs: attached.legs, ssrcs, srtpKey: attached.srtp.remoteKey }) + '\n',
+    );
+  }
+
+  /**
+   * One participant's microphone and/or camera to the command's ports, until the connection closes. Media
+   * starts when the command says its ports are open (`{"op":"start"}`), so the first keyframe is not lost.
+   */
+  async function tap(conn: net.Socket, req: Tap, expectStart: (onStart: (line: unknown) => void) => void): Promise<void> {
+    const room = rooms.rooms.get(roomKey(req.room));
+    if (!room) throw new Error(`no meeting is running in room "${req.room}"`);
+    const byId = room.members.get(req.participant);
+    const byName = [...room.members.values()].filter((m) => m.displayName === req.participant);
+    if (!byId && byName.length > 1) throw new Error(`${byName.length} participants are called "${req.participant}": give the id`);
+    const target = byId ?? byName[0];
+    if (!target) throw new Error(`nobody called "${req.participant}" is in room "${req.room}"`);
+    const legs = (['audio', 'video'] as const)
+      .filter((k) => req.ports[k] !== undefined)
+      .map((kind) => ({ kind, address: req.address, port: req.ports[kind]! }));
+    const endpointId = `tap-${randomUUID().slice(0, 8)}`;
+    const reply = focusAttachPlainReplySchema.parse(
+      await bus.request(
+        subjects.focusAttachPlain,
+        {
+          conferenceId: room.key,
+          endpointId,
+          legs,
+          rtcpMux: req.rtcpMux,
+          comedia: false,
+          srtp: true,
+          sources: [],
+          receiveFrom: { participantId: target.id, kinds: legs.map((l) => l.kind), deferred: true },
+        },
+        FOCUS_TIMEOUT_MS,
+      ),
+    );
+    const detach = () => {
+      bus.request(subjects.focusDetachPlain, { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).catch((e: unknown) =>
+        log.warn({ endpoint: endpointId, err: (e as Error).message }, 'detaching a tap failed'),
+      );
+    };
+    if (conn.destroyed) return detach();
+    conn.once('close', detach);
+    log.info({ room: room.key, participant: target.id, endpoint: endpointId }, 'a participant is tapped over plain RTP');
+    expectStart((line) => {
+      if (!controlStartSchema.safeParse(line).success) return fail(conn, 'expected {"op":"start"}');
+      bus.request(subjects.focusStartPlain, { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).then(
+        () => conn.write(JSON.stringify({ ok: true }) + '\n'),
+        (e: unknown) => fail(conn, (e as Error).message),
+      );
+    });
+    conn.write(JSON.stringify({ ok: true, endpointId, sdp: reply.sdp }) + '\n');
+  }
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(file, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  chmodSync(file, 0o600);
+  log.debug({ path: file }, 'control socket listening');
+  return {
+    path: file,
+    async close() {
+      for (const c of connections) c.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
