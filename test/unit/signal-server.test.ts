@@ -201,7 +201,7 @@ describe('signal HTTPS', () => {
     }
   });
 
-  test('a second start with the same data directory keeps the certificate; the key is private', async () => {
+  test('a second start with the same data directory keeps the certificate (refused while the first runs); the key is private', async () => {
     const fingerprint = (port: number) =>
       new Promise<string>((resolve, reject) => {
         const s = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false }, () => {
@@ -211,6 +211,9 @@ describe('signal HTTPS', () => {
         s.on('error', reject);
       });
     const first = await fingerprint(server.httpsPort);
+    // not while the first runs: two servers would share one control socket (and users, certificate)
+    await assert.rejects(startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot }), /another Tertulia server runs with the data directory/);
+    await server.close();
     const second = await startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot });
     try {
       assert.equal(await fingerprint(second.httpsPort), first);
