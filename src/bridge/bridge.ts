@@ -1,7 +1,7 @@
 // The bridge's state and control plane: conferences, endpoints, the address map, DTLS/SRTP setup,
 // consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work lives in udp-transport.ts, ice.ts and router.ts.
 import { randomBytes, randomInt } from 'node:crypto';
-import type { Bus } from '../bus/bus.ts';
+import { BusCallError, type Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
@@ -361,7 +361,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   private endpoint(conferenceId: string, endpointId: string): Endpoint {
     const ep = this.conferences.get(conferenceId)?.endpoints.get(endpointId);
-    if (!ep) throw new Error(`unknown endpoint ${endpointId} in conference ${conferenceId}`);
+    if (!ep) throw new BusCallError('not-found', `unknown endpoint ${endpointId} in conference ${conferenceId}`);
     return ep;
   }
 

@@ -2,20 +2,12 @@
 // Entry: startBridge({bus, config, log, bridgeId?}) -> {bridgeId, mediaPort, close()}.
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
-import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
+import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
+import { serveBus, type BusCallSpec } from '../bus/typed-calls.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import {
-  bridgeAllocatePlainSchema,
-  NO_BRIDGE_CAPACITY,
-  bridgeAllocateSchema,
-  bridgeConfigureSchema,
-  bridgeConstraintsSchema,
-  bridgeExpireSchema,
-  bridgeMuteSchema,
-  bridgeSubscribeSchema,
-  subjects,
-} from '../protocol/bus-messages.ts';
+import { NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import { nativeUdp } from './native/udp-batch.ts';
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
@@ -51,15 +43,6 @@ export interface StartBridgeOptions {
   bridgeId?: string;
   /** Consent freshness timeout (default 30 s); tests shorten it. */
   consentTimeoutMs?: number;
-}
-
-function parse<T>(schema: z.ZodType<T>, payload: unknown, subject: string): T {
-  const result = schema.safeParse(payload);
-  if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new Error(`${subject}: invalid request: ${issues}`);
-  }
-  return result.data;
 }
 
 export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandle> {
@@ -132,67 +115,57 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
 
   const ok = { ok: true } as const;
   const unsubscribes: Unsubscribe[] = [];
-  const handle = (subject: string, fn: (payload: unknown) => Json | Promise<Json>) => {
+  /** Serves one of the bridge's calls; a refusal is logged here (focus logs it too, with its context). */
+  const serve = <C extends BusCallSpec>(spec: C, fn: (req: z.output<C['request']>) => z.input<C['reply']> | Promise<z.input<C['reply']>>) => {
     unsubscribes.push(
-      opts.bus.handle(subject, (payload) => {
+      serveBus(opts.bus, spec, bridgeId, async (req) => {
         try {
-          return fn(payload);
+          return await fn(req);
         } catch (e) {
-          log.warn({ subject, err: (e as Error).message }, 'bridge request rejected');
+          log.warn({ subject: spec.subject(bridgeId), err: (e as Error).message }, 'bridge request rejected');
           throw e;
         }
       }),
     );
   };
-  const allocateSubject = subjects.bridgeAllocate(bridgeId);
-  handle(allocateSubject, (payload) => {
-    const p = parse(bridgeAllocateSchema, payload, allocateSubject);
+  serve(busCalls.bridgeAllocate, (p) => {
     // the cap focus honours (it learns it from the announcement); a re-allocation of an endpoint is no new one
     const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
-    if (!known && bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new Error(NO_BRIDGE_CAPACITY);
+    if (!known && bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
     // with media workers the reply waits until every worker has applied the request
     return pool === null ? reply : pool.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd).then(() => reply);
   });
-  const allocatePlainSubject = subjects.bridgeAllocatePlain(bridgeId);
   // the address a plain peer sends to: the first one browsers are given too
   const plainAddress = candidateAddresses({ listenAddress: opts.config.listenAddress, publicAddress: bridge.publicAddress })[0] ?? '127.0.0.1';
-  handle(allocatePlainSubject, async (payload) => {
-    const p = parse(bridgeAllocatePlainSchema, payload, allocatePlainSubject);
+  serve(busCalls.bridgeAllocatePlain, async (p) => {
+    const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
+    if (known) throw new BusCallError('conflict', `endpoint ${p.endpointId} is already in conference ${p.conferenceId}`);
+    if (bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     // with media workers the endpoint's home worker opens the sockets; this thread only keeps the record
     const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, p, p.sources, pool === null);
     const description = pool === null ? own : await pool.allocatePlain(p, bridge.endpointUfrag(p.conferenceId, p.endpointId));
-    if (description === null) throw new Error(`${allocatePlainSubject}: no media worker opened the transport`);
+    if (description === null) throw new BusCallError('unavailable', 'no media worker opened the plain-RTP transport');
     return { address: plainAddress, ...description };
   });
-  const configureSubject = subjects.bridgeConfigure(bridgeId);
-  handle(configureSubject, (payload) => {
-    const p = parse(bridgeConfigureSchema, payload, configureSubject);
+  serve(busCalls.bridgeConfigure, (p) => {
     bridge.configure(p);
     return pool === null ? ok : pool.apply('configure', p).then(() => ok);
   });
-  const subscribeSubject = subjects.bridgeSubscribe(bridgeId);
-  handle(subscribeSubject, (payload) => {
-    const p = parse(bridgeSubscribeSchema, payload, subscribeSubject);
+  serve(busCalls.bridgeSubscribe, (p) => {
     bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
     return pool === null ? ok : pool.apply('subscribe', p).then(() => ok);
   });
-  const constraintsSubject = subjects.bridgeConstraints(bridgeId);
-  handle(constraintsSubject, (payload) => {
-    const p = parse(bridgeConstraintsSchema, payload, constraintsSubject);
+  serve(busCalls.bridgeConstraints, (p) => {
     bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints);
     log.debug({ conferenceId: p.conferenceId, endpointId: p.endpointId, constraints: p.constraints }, 'video constraints');
     return pool === null ? ok : pool.apply('constraints', p).then(() => ok);
   });
-  const muteSubject = subjects.bridgeMute(bridgeId);
-  handle(muteSubject, (payload) => {
-    const p = parse(bridgeMuteSchema, payload, muteSubject);
+  serve(busCalls.bridgeMute, (p) => {
     bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
     return pool === null ? ok : pool.apply('mute', p).then(() => ok);
   });
-  const expireSubject = subjects.bridgeExpire(bridgeId);
-  handle(expireSubject, (payload) => {
-    const p = parse(bridgeExpireSchema, payload, expireSubject);
+  serve(busCalls.bridgeExpire, (p) => {
     bridge.expire(p.conferenceId, p.endpointId);
     return pool === null ? ok : pool.expire(p.conferenceId, p.endpointId).then(() => ok);
   });

@@ -19,6 +19,19 @@ export class BusNoHandlerError extends Error {
   }
 }
 
+/**
+ * A request refused for a reason the requester can act on, named by a short code (a bus call's table in
+ * src/protocol/bus-calls.ts lists the codes each call may fail with). The code crosses NATS with the message.
+ */
+export class BusCallError extends Error {
+  readonly code: string;
+  constructor(code: string, message: string) {
+    super(message);
+    this.name = 'BusCallError';
+    this.code = code;
+  }
+}
+
 export interface Bus {
   /** Fire-and-forget event to every subscriber of `subject`. */
   publish(subject: string, payload: Json): void;

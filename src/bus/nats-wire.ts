@@ -1,12 +1,12 @@
 // What travels on NATS: JSON payloads (UTF-8), and for requests a reply envelope, {ok: true, reply} or
-// {ok: false, error, name}, validated on arrival. A handler's thrown Error reaches the requester with its message
-// (and BusTimeoutError / BusNoHandlerError keep their class). See nats-bus.ts for the semantics.
+// {ok: false, error, name, code?}, validated on arrival. A handler's thrown Error reaches the requester with its
+// message (BusTimeoutError / BusNoHandlerError keep their class, a BusCallError its code). See nats-bus.ts.
 import { z } from 'zod';
-import { BusNoHandlerError, BusTimeoutError } from './bus.ts';
+import { BusCallError, BusNoHandlerError, BusTimeoutError } from './bus.ts';
 
 const replyEnvelopeSchema = z.union([
   z.object({ ok: z.literal(true), reply: z.unknown().optional() }),
-  z.object({ ok: z.literal(false), error: z.string(), name: z.string().optional() }),
+  z.object({ ok: z.literal(false), error: z.string(), name: z.string().optional(), code: z.string().max(64).optional() }),
 ]);
 
 const encoder = new TextEncoder();
@@ -38,7 +38,9 @@ export function encodeReply(outcome: { reply: unknown } | { error: unknown }): U
   const envelope =
     'reply' in outcome
       ? { ok: true, reply: outcome.reply }
-      : outcome.error instanceof Error
+      : outcome.error instanceof BusCallError
+        ? { ok: false, error: outcome.error.message, name: outcome.error.name, code: outcome.error.code }
+        : outcome.error instanceof Error
         ? { ok: false, error: outcome.error.message, name: outcome.error.name }
         : { ok: false, error: String(outcome.error) };
   try {
@@ -59,9 +61,10 @@ export function readReply(subject: string, timeoutMs: number, data: Uint8Array):
   const envelope = replyEnvelopeSchema.safeParse(raw);
   if (!envelope.success) throw new Error(`malformed reply on ${subject}: not a bus reply envelope`);
   if (envelope.data.ok) return envelope.data.reply;
-  const { error, name } = envelope.data;
+  const { error, name, code } = envelope.data;
   let err: Error;
-  if (name === 'BusTimeoutError') err = new BusTimeoutError(subject, timeoutMs);
+  if (code !== undefined) err = new BusCallError(code, error);
+  else if (name === 'BusTimeoutError') err = new BusTimeoutError(subject, timeoutMs);
   else if (name === 'BusNoHandlerError') err = new BusNoHandlerError(subject);
   else err = new Error(error);
   err.message = error;

@@ -7,8 +7,11 @@
 import { randomInt } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
+import type { z } from 'zod';
+import { BusCallError } from '../bus/bus.ts';
+import { callBus, type BusCallSpec } from '../bus/typed-calls.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import {
-  bridgeAllocateReplySchema,
   subjects,
   type BridgeAllocateReply,
   type FocusAttachPlain,
@@ -116,7 +119,7 @@ export class Conference {
       conferenceId: this.id,
       bridgeId: this.bridgeId,
       log: this.log,
-      request: (subject, payload) => this.bus.request(subject, payload as Parameters<Bus['request']>[1], this.bridgeTimeoutMs),
+      call: (spec, payload) => this.call(spec, payload),
       participantSources: () => new Map([...this.participants.values()].map((p) => [p.id, p.sources])),
     });
   }
@@ -139,20 +142,14 @@ export class Conference {
   }
 
   async join(participantId: string): Promise<void> {
-    if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in conference ${this.id}`);
-    const reply = await this.bus.request(
-      subjects.bridgeAllocate(this.bridgeId),
-      { conferenceId: this.id, endpointId: participantId },
-      this.bridgeTimeoutMs,
-    );
-    const transport = bridgeAllocateReplySchema.safeParse(reply);
-    if (!transport.success) throw new Error(`bridge ${this.bridgeId} gave a malformed allocation: ${transport.error.issues[0]?.message}`);
-    if (this.participants.has(participantId)) throw new Error(`participant ${participantId} is already in conference ${this.id}`);
+    if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
+    const transport = await this.call(busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: participantId });
+    if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     const p: ParticipantState = {
       id: participantId,
       sessionId: String(randomInt(1, 2 ** 48)),
       simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
-      transport: transport.data,
+      transport,
       sources: [],
       fixedSsrcs: new Map(),
       configured: false,
@@ -192,7 +189,7 @@ export class Conference {
     if (p.owedTimer) clearTimeout(p.owedTimer);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant left the conference');
     try {
-      await this.request(subjects.bridgeExpire(this.bridgeId), { conferenceId: this.id, endpointId: participantId });
+      await this.call(busCalls.bridgeExpire, { conferenceId: this.id, endpointId: participantId });
     } catch (e) {
       this.log.warn({ participant: participantId, err: (e as Error).message }, 'bridge expire failed');
     }
@@ -203,7 +200,7 @@ export class Conference {
   async mute(participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
     if (this.plain.byId.has(participantId)) {
       // a plain-RTP sender (a file played in): only the bridge can silence it
-      if (kind === 'audio') await this.request(subjects.bridgeMute(this.bridgeId), { conferenceId: this.id, endpointId: participantId, kind, muted });
+      if (kind === 'audio') await this.call(busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
       return;
     }
     const p = this.mustGet(participantId);
@@ -211,7 +208,7 @@ export class Conference {
     else p.videoMuted = muted;
     // the bridge drops a muted participant's audio; video mute is the browser's (it stops sending)
     if (kind === 'audio') {
-      await this.request(subjects.bridgeMute(this.bridgeId), { conferenceId: this.id, endpointId: participantId, kind, muted });
+      await this.call(busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
     }
   }
 
@@ -303,7 +300,7 @@ export class Conference {
     const constraints = this.videoConstraints(p);
     if (constraints.length === 0) return;
     try {
-      await this.request(subjects.bridgeConstraints(this.bridgeId), { conferenceId: this.id, endpointId: p.id, constraints });
+      await this.call(busCalls.bridgeConstraints, { conferenceId: this.id, endpointId: p.id, constraints });
     } catch (e) {
       // a simulcast hint: the media flows without it, so a failure never fails the caller's request
       this.log.warn({ participant: p.id, err: (e as Error).message }, 'bridge constraints failed');
@@ -338,7 +335,7 @@ export class Conference {
       p.remote.fingerprint.algorithm !== answer.fingerprint.algorithm ||
       p.remote.fingerprint.value !== answer.fingerprint.value;
     if (!p.configured || sourcesChanged || iceChanged) {
-      await this.request(subjects.bridgeConfigure(this.bridgeId), {
+      await this.call(busCalls.bridgeConfigure, {
         conferenceId: this.id,
         endpointId: p.id,
         remoteUfrag: answer.ufrag,
@@ -373,7 +370,7 @@ export class Conference {
       ...new Set(offered.mlines.filter((m) => m.active && current.get(m.mid)?.active && current.get(m.mid)?.ssrc === m.ssrc).map((m) => m.ssrc)),
     ].sort((a, b) => a - b);
     if (!p.subscribed || p.subscribed.join(',') !== ssrcs.join(',')) {
-      await this.request(subjects.bridgeSubscribe(this.bridgeId), { conferenceId: this.id, endpointId: p.id, ssrcs });
+      await this.call(busCalls.bridgeSubscribe, { conferenceId: this.id, endpointId: p.id, ssrcs });
       p.subscribed = ssrcs;
       // a source that appeared gets its tile size at once (the bridge keeps the others' as they were)
       await this.sendConstraints(p);
@@ -451,11 +448,12 @@ export class Conference {
 
   private mustGet(participantId: string): ParticipantState {
     const p = this.participants.get(participantId);
-    if (!p) throw new Error(`participant ${participantId} is not in conference ${this.id}`);
+    if (!p) throw new BusCallError('not-found', `participant ${participantId} is not in conference ${this.id}`);
     return p;
   }
 
-  private async request(subject: string, payload: Parameters<Bus['request']>[1]): Promise<void> {
-    await this.bus.request(subject, payload, this.bridgeTimeoutMs);
+  /** A call to this conference's bridge. */
+  private call<C extends BusCallSpec>(spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>> {
+    return callBus(this.bus, spec, this.bridgeId, payload, this.bridgeTimeoutMs);
   }
 }

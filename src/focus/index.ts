@@ -1,24 +1,12 @@
 // focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
 // loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer
 // cycle. Every operation of one conference runs one at a time, in arrival order.
-import type { Bus, Json, Unsubscribe } from '../bus/bus.ts';
+import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import {
-  bridgeAnnounceSchema,
-  bridgeEventSchema,
-  focusAnswerSchema,
-  focusAttachPlainSchema,
-  focusDetachPlainSchema,
-  focusStartPlainSchema,
-  focusConstraintsSchema,
-  focusJoinSchema,
-  focusLeaveSchema,
-  focusMuteSchema,
-  focusRenegotiateSchema,
-  NO_BRIDGE_CAPACITY,
-  subjects,
-} from '../protocol/bus-messages.ts';
+import { serveBus } from '../bus/typed-calls.ts';
+import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
 
@@ -47,15 +35,6 @@ interface BridgeInfo {
   lastSeen: number;
   /** The announcing process (changes when the bridge restarts). */
   instance: string | undefined;
-}
-
-function parseOrThrow<T>(schema: { safeParse(v: unknown): { success: true; data: T } | { success: false; error: { issues: { path: PropertyKey[]; message: string }[] } } }, payload: unknown, what: string): T {
-  const r = schema.safeParse(payload);
-  if (!r.success) {
-    const i = r.error.issues[0];
-    throw new Error(`bad ${what} request: ${i ? `${i.path.map(String).join('.') || '(payload)'}: ${i.message}` : 'invalid'}`);
-  }
-  return r.data;
 }
 
 export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number; bridgeExpiryMs?: number }): { close(): Promise<void> } {
@@ -106,7 +85,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       };
       const timer = setTimeout(() => {
         bridgeWaiters = bridgeWaiters.filter((w) => w !== waiter);
-        reject(new Error('no media bridge is available (none announced itself)'));
+        reject(new BusCallError('unavailable', 'no media bridge is available (none announced itself)'));
       }, bridgeWaitMs);
       bridgeWaiters.push(waiter);
     });
@@ -123,7 +102,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       const bestLoad = best ? loadOf(best) : Infinity;
       if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
     }
-    if (!best) throw new Error(bridges.size > 0 ? NO_BRIDGE_CAPACITY : 'no media bridge is available');
+    if (!best) throw bridges.size > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', 'no media bridge is available');
     return best;
   }
 
@@ -185,7 +164,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }),
   );
 
-  const ok: Json = { ok: true };
+  const ok = { ok: true } as const;
 
   function dropIfEmpty(conference: Conference): void {
     if (conference.size > 0 || conferences.get(conference.id) !== conference) return;
@@ -197,7 +176,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
 
   /** The conference (started on the least loaded bridge when new), when its bridge has room for `participantId`. */
   async function conferenceWithRoomFor(conferenceId: string, participantId: string): Promise<Conference> {
-    if (closed) throw new Error('focus is stopping');
+    if (closed) throw new BusCallError('unavailable', 'focus is stopping');
     let conference = conferences.get(conferenceId);
     if (!conference) {
       await waitForBridge();
@@ -210,14 +189,13 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     const onBridge = bridges.get(conference.bridgeId);
     if (onBridge && loadOf(onBridge) >= onBridge.maxEndpoints && !conference.has(participantId)) {
       dropIfEmpty(conference);
-      throw new Error(NO_BRIDGE_CAPACITY); // a conference stays on its one bridge
+      throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY); // a conference stays on its one bridge
     }
     return conference;
   }
 
   unsubscribers.push(
-    bus.handle(subjects.focusJoin, async (payload) => {
-      const { conferenceId, participantId } = parseOrThrow(focusJoinSchema, payload, 'focus.join');
+    serveBus(bus, busCalls.focusJoin, '', async ({ conferenceId, participantId }) => {
       return await withLock(conferenceId, async () => {
         const conference = await conferenceWithRoomFor(conferenceId, participantId);
         try {
@@ -230,17 +208,15 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return ok;
       });
     }),
-    bus.handle(subjects.focusAnswer, async (payload) => {
-      const { conferenceId, participantId, sdp, version } = parseOrThrow(focusAnswerSchema, payload, 'focus.answer');
+    serveBus(bus, busCalls.focusAnswer, '', async ({ conferenceId, participantId, sdp, version }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
-        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        if (!conference) throw new BusCallError('not-found', `no conference ${conferenceId}`);
         await conference.answer(participantId, version, sdp);
         return ok;
       });
     }),
-    bus.handle(subjects.focusLeave, async (payload) => {
-      const { conferenceId, participantId } = parseOrThrow(focusLeaveSchema, payload, 'focus.leave');
+    serveBus(bus, busCalls.focusLeave, '', async ({ conferenceId, participantId }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
         if (!conference || !conference.has(participantId)) return ok; // already gone: fine
@@ -251,13 +227,12 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return ok;
       });
     }),
-    bus.handle(subjects.focusAttachPlain, async (payload) => {
-      const req = parseOrThrow(focusAttachPlainSchema, payload, 'focus.attach-plain');
+    serveBus(bus, busCalls.focusAttachPlain, '', async (req) => {
       return await withLock(req.conferenceId, async () => {
         // a sender is a participant (it may start the meeting); a receiver needs a meeting to receive from
         let conference = conferences.get(req.conferenceId);
         if (req.sources.length > 0) conference = await conferenceWithRoomFor(req.conferenceId, req.endpointId);
-        if (!conference) throw new Error(`no meeting is running in ${req.conferenceId}`);
+        if (!conference) throw new BusCallError('not-found', `no meeting is running in ${req.conferenceId}`);
         try {
           const reply = await conference.attachPlain(req);
           const b = bridges.get(conference.bridgeId);
@@ -268,17 +243,15 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         }
       });
     }),
-    bus.handle(subjects.focusStartPlain, async (payload) => {
-      const { conferenceId, endpointId } = parseOrThrow(focusStartPlainSchema, payload, 'focus.start-plain');
+    serveBus(bus, busCalls.focusStartPlain, '', async ({ conferenceId, endpointId }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
-        if (!conference) throw new Error(`no meeting is running in ${conferenceId}`);
+        if (!conference) throw new BusCallError('not-found', `no meeting is running in ${conferenceId}`);
         await conference.plain.start(endpointId);
         return ok;
       });
     }),
-    bus.handle(subjects.focusDetachPlain, async (payload) => {
-      const { conferenceId, endpointId } = parseOrThrow(focusDetachPlainSchema, payload, 'focus.detach-plain');
+    serveBus(bus, busCalls.focusDetachPlain, '', async ({ conferenceId, endpointId }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
         if (!conference || !conference.plain.byId.has(endpointId)) return ok; // already gone: fine
@@ -290,29 +263,26 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return ok;
       });
     }),
-    bus.handle(subjects.focusRenegotiate, async (payload) => {
-      const { conferenceId, participantId } = parseOrThrow(focusRenegotiateSchema, payload, 'focus.renegotiate');
+    serveBus(bus, busCalls.focusRenegotiate, '', async ({ conferenceId, participantId }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
-        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        if (!conference) throw new BusCallError('not-found', `no conference ${conferenceId}`);
         conference.renegotiate(participantId);
         return ok;
       });
     }),
-    bus.handle(subjects.focusConstraints, async (payload) => {
-      const { conferenceId, participantId, tiles } = parseOrThrow(focusConstraintsSchema, payload, 'focus.constraints');
+    serveBus(bus, busCalls.focusConstraints, '', async ({ conferenceId, participantId, tiles }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
-        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        if (!conference) throw new BusCallError('not-found', `no conference ${conferenceId}`);
         await conference.setTileSizes(participantId, tiles);
         return ok;
       });
     }),
-    bus.handle(subjects.focusMute, async (payload) => {
-      const { conferenceId, participantId, kind, muted } = parseOrThrow(focusMuteSchema, payload, 'focus.mute');
+    serveBus(bus, busCalls.focusMute, '', async ({ conferenceId, participantId, kind, muted }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
-        if (!conference) throw new Error(`no conference ${conferenceId}`);
+        if (!conference) throw new BusCallError('not-found', `no conference ${conferenceId}`);
         await conference.mute(participantId, kind, muted);
         return ok;
       });

@@ -4,9 +4,11 @@
 // SSRCs everybody receives them with (a simulcast camera arrives as one stream; with no bandwidth estimate
 // the bridge sends it the best layer). Receivers do not keep a conference alive; they expire with it.
 import type { Logger } from '../log.ts';
+import type { z } from 'zod';
+import { BusCallError } from '../bus/bus.ts';
+import type { BusCallSpec } from '../bus/typed-calls.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import {
-  bridgeAllocatePlainReplySchema,
-  subjects,
   type BridgeAllocatePlainReply,
   type FocusAttachPlain,
   type FocusAttachPlainReply,
@@ -33,7 +35,8 @@ export interface PlainEndpointsHost {
   conferenceId: string;
   bridgeId: string;
   log: Logger;
-  request(subject: string, payload: Record<string, unknown>): Promise<unknown>;
+  /** A call to the conference's bridge. */
+  call<C extends BusCallSpec>(spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>>;
   /** What each browser participant sends now, by participant id. */
   participantSources(): Map<string, readonly AnswerSource[]>;
 }
@@ -57,23 +60,21 @@ export class PlainEndpoints {
   async attach(req: FocusAttachPlain): Promise<FocusAttachPlainReply> {
     const { endpointId } = req;
     const browsers = this.host.participantSources();
-    if (this.byId.has(endpointId) || browsers.has(endpointId)) throw new Error(`endpoint ${endpointId} is already in conference ${this.host.conferenceId}`);
-    if (this.byId.size >= MAX_PLAIN_ENDPOINTS) throw new Error(`conference ${this.host.conferenceId} has its ${MAX_PLAIN_ENDPOINTS} plain-RTP endpoints already`);
+    if (this.byId.has(endpointId) || browsers.has(endpointId)) throw new BusCallError('conflict', `endpoint ${endpointId} is already in conference ${this.host.conferenceId}`);
+    if (this.byId.size >= MAX_PLAIN_ENDPOINTS) throw new BusCallError('limit', `conference ${this.host.conferenceId} has its ${MAX_PLAIN_ENDPOINTS} plain-RTP endpoints already`);
     const sources: AnswerSource[] = req.sources.map((s) => (s.kind === 'video' ? { ssrc: s.ssrc, kind: s.kind, role: 'video' } : { ssrc: s.ssrc, kind: s.kind }));
     checkSsrcsFree([...browsers.values(), ...[...this.byId.values()].map((e) => e.sources)], sources);
     const receives = req.receiveFrom ? this.sourcesOf(req.receiveFrom.participantId, req.receiveFrom.kinds, browsers) : [];
 
-    const reply = bridgeAllocatePlainReplySchema.parse(
-      await this.host.request(subjects.bridgeAllocatePlain(this.host.bridgeId), {
-        conferenceId: this.host.conferenceId,
-        endpointId,
-        legs: req.legs,
-        rtcpMux: req.rtcpMux,
-        comedia: req.comedia,
-        srtp: req.srtp,
-        sources: req.sources,
-      }),
-    );
+    const reply = await this.host.call(busCalls.bridgeAllocatePlain, {
+      conferenceId: this.host.conferenceId,
+      endpointId,
+      legs: req.legs,
+      rtcpMux: req.rtcpMux,
+      comedia: req.comedia,
+      srtp: req.srtp,
+      sources: req.sources,
+    });
     const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false };
     this.byId.set(endpointId, endpoint);
     if (!req.receiveFrom?.deferred) {
@@ -91,9 +92,9 @@ export class PlainEndpoints {
   /** Subscribes it at the bridge to what it receives (once; a sender-only endpoint has nothing to start). */
   async start(endpointId: string): Promise<void> {
     const e = this.byId.get(endpointId);
-    if (!e) throw new Error(`no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
+    if (!e) throw new BusCallError('not-found', `no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
     if (e.started || e.receives.length === 0) return;
-    await this.host.request(subjects.bridgeSubscribe(this.host.bridgeId), { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
+    await this.host.call(busCalls.bridgeSubscribe, { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
     e.started = true;
   }
 
@@ -101,7 +102,7 @@ export class PlainEndpoints {
   async detach(endpointId: string): Promise<boolean> {
     if (!this.byId.delete(endpointId)) return false;
     try {
-      await this.host.request(subjects.bridgeExpire(this.host.bridgeId), { conferenceId: this.host.conferenceId, endpointId });
+      await this.host.call(busCalls.bridgeExpire, { conferenceId: this.host.conferenceId, endpointId });
     } catch (e) {
       this.host.log.warn({ endpoint: endpointId, err: (e as Error).message }, 'bridge expire of a plain-RTP endpoint failed');
     }
@@ -117,10 +118,10 @@ export class PlainEndpoints {
   /** The participant's microphone and/or camera as receivers see them; throws when it sends no such thing. */
   private sourcesOf(participantId: string, kinds: readonly MediaKind[], browsers: Map<string, readonly AnswerSource[]>): { kind: MediaKind; ssrc: number }[] {
     const sources = browsers.get(participantId) ?? this.byId.get(participantId)?.sources;
-    if (!sources) throw new Error(`no participant ${participantId} in conference ${this.host.conferenceId}`);
+    if (!sources) throw new BusCallError('not-found', `no participant ${participantId} in conference ${this.host.conferenceId}`);
     return [...new Set(kinds)].map((kind) => {
       const s = sources.find((x) => x.kind === kind && x.role !== 'screen');
-      if (!s) throw new Error(`participant ${participantId} sends no ${kind === 'audio' ? 'microphone' : 'camera'} (yet)`);
+      if (!s) throw new BusCallError('not-found', `participant ${participantId} sends no ${kind === 'audio' ? 'microphone' : 'camera'} (yet)`);
       return { kind, ssrc: s.ssrc };
     });
   }

@@ -9,6 +9,7 @@
 // mid, rtp-stream-id and repaired-rtp-stream-id). Its layers have no SSRCs in the answer: focus gives the
 // camera one SSRC of its own (and one for its RTX) that every receiver sees, and the bridge learns which
 // SSRC is which layer from the rid extension of the first packets.
+import { BusCallError } from '../bus/bus.ts';
 import sdpTransform, { type MediaDescription, type SessionDescription } from 'sdp-transform';
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
@@ -200,9 +201,10 @@ export function buildOffer(input: OfferInput): string {
   return sdpTransform.write(session);
 }
 
-export class AnswerError extends Error {
+/** An answer focus refuses: the requester's fault (code 'bad-request' on the bus). */
+export class AnswerError extends BusCallError {
   constructor(message: string) {
-    super(message);
+    super('bad-request', message);
     this.name = 'AnswerError';
   }
 }

@@ -9,7 +9,9 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { focusAttachPlainReplySchema, subjects } from '../protocol/bus-messages.ts';
+import type { FocusAttachPlainReply } from '../protocol/bus-messages.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
+import { callBus } from '../bus/typed-calls.ts';
 import { CONTROL_SOCKET, controlRequestSchema, controlStartSchema, MAX_CONTROL_LINE, type ControlRequest } from '../protocol/control-messages.ts';
 import { roomKey, type MediaKind } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
@@ -103,23 +105,18 @@ export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; 
     const kinds = [...new Set(req.kinds)].sort() as MediaKind[];
     // ffmpeg's RTP muxer takes its SSRC as a signed 32-bit number
     const ssrcs = Object.fromEntries(kinds.map((k) => [k, randomInt(1, 2 ** 31 - 1)])) as Partial<Record<MediaKind, number>>;
-    let attached: ReturnType<typeof focusAttachPlainReplySchema.parse> | undefined;
+    let attached: FocusAttachPlainReply | undefined;
     const member = await rooms.joinPlain(session, { type: 'join', room: req.room, displayName: req.name, audioMuted: false, videoMuted: false }, async (conferenceId, participantId) => {
-      attached = focusAttachPlainReplySchema.parse(
-        await bus.request(
-          subjects.focusAttachPlain,
-          {
-            conferenceId,
-            endpointId: participantId,
-            legs: kinds.map((kind) => ({ kind })),
-            rtcpMux: true,
-            comedia: true,
-            srtp: true,
-            sources: kinds.map((kind) => ({ kind, ssrc: ssrcs[kind]! })),
-          },
-          FOCUS_TIMEOUT_MS,
-        ),
-      );
+      const request = {
+        conferenceId,
+        endpointId: participantId,
+        legs: kinds.map((kind) => ({ kind })),
+        rtcpMux: true,
+        comedia: true,
+        srtp: true,
+        sources: kinds.map((kind) => ({ kind, ssrc: ssrcs[kind]! })),
+      };
+      attached = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
     });
     const leave = () => rooms.leave(session, 'player stopped');
     if (conn.destroyed || !attached?.srtp) return leave();
@@ -146,24 +143,19 @@ export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; 
       .filter((k) => req.ports[k] !== undefined)
       .map((kind) => ({ kind, address: req.address, port: req.ports[kind]! }));
     const endpointId = `tap-${randomUUID().slice(0, 8)}`;
-    const reply = focusAttachPlainReplySchema.parse(
-      await bus.request(
-        subjects.focusAttachPlain,
-        {
-          conferenceId: room.key,
-          endpointId,
-          legs,
-          rtcpMux: req.rtcpMux,
-          comedia: false,
-          srtp: true,
-          sources: [],
-          receiveFrom: { participantId: target.id, kinds: legs.map((l) => l.kind), deferred: true },
-        },
-        FOCUS_TIMEOUT_MS,
-      ),
-    );
+    const request = {
+      conferenceId: room.key,
+      endpointId,
+      legs,
+      rtcpMux: req.rtcpMux,
+      comedia: false,
+      srtp: true,
+      sources: [],
+      receiveFrom: { participantId: target.id, kinds: legs.map((l) => l.kind), deferred: true },
+    };
+    const reply = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
     const detach = () => {
-      bus.request(subjects.focusDetachPlain, { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).catch((e: unknown) =>
+      callBus(bus, busCalls.focusDetachPlain, '', { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).catch((e: unknown) =>
         log.warn({ endpoint: endpointId, err: (e as Error).message }, 'detaching a tap failed'),
       );
     };
@@ -172,7 +164,7 @@ export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; 
     log.info({ room: room.key, participant: target.id, endpoint: endpointId }, 'a participant is tapped over plain RTP');
     expectStart((line) => {
       if (!controlStartSchema.safeParse(line).success) return fail(conn, 'expected {"op":"start"}');
-      bus.request(subjects.focusStartPlain, { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).then(
+      callBus(bus, busCalls.focusStartPlain, '', { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).then(
         () => conn.write(JSON.stringify({ ok: true }) + '\n'),
         (e: unknown) => fail(conn, (e as Error).message),
       );

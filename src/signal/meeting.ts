@@ -1,10 +1,11 @@
 // In-meeting features on the signalling server: chat (bounded room history, private messages), raised
 // hands, reactions, renaming and the screen-share flag. Room state lives as long as its Room object (a room
 // ends when its last participant leaves, and its chat with it).
+import { callBus } from '../bus/typed-calls.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { subjects } from '../protocol/bus-messages.ts';
 import { CHAT_HISTORY_LIMIT, type ChatMessage, type Reaction } from '../protocol/meeting-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Room, type Session } from './rooms.ts';
@@ -120,7 +121,7 @@ export class MeetingFeatures {
     // after every earlier focus request of this participant (its join in particular)
     member.queue = member.queue.then(async () => {
       try {
-        await this.bus.request(subjects.focusRenegotiate, payload, FOCUS_TIMEOUT_MS);
+        await callBus(this.bus, busCalls.focusRenegotiate, '', payload, FOCUS_TIMEOUT_MS);
       } catch (e) {
         this.log.warn({ room: member.room.key, participant: member.id, err: (e as Error).message }, 'focus renegotiate failed');
       }

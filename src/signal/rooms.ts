@@ -2,10 +2,12 @@
 // created by its first join and removed when its last participant leaves. Media setup is focus's job: the
 // room only tells focus who joined, answered, muted and left (bus requests, in order per participant), and
 // hands focus's offers to the right socket. Caps (caps.ts) are checked before a join changes anything.
+import { callBus, failedWith } from '../bus/typed-calls.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema, subjects } from '../protocol/bus-messages.ts';
+import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import type { Role } from '../protocol/access-messages.ts';
 import {
   roomKey,
@@ -131,14 +133,14 @@ export class Rooms {
       member,
       'focus join',
       async () => {
-        await this.bus.request(subjects.focusJoin, { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
+        await callBus(this.bus, busCalls.focusJoin, '', { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
         // focus learns the initial mute state the same way as later changes
-        if (member.audioMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
-        if (member.videoMuted) await this.bus.request(subjects.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
+        if (member.audioMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
+        if (member.videoMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
       },
       (e) => {
         if (session.member !== member) return;
-        if (errorText(e).includes(NO_BRIDGE_CAPACITY)) {
+        if (failedWith(busCalls.focusJoin, e, 'no-capacity')) {
           // every bridge is at its cap: this participant cannot have media, so it is not in the meeting either
           this.sendError(session, 'server-full', `this server has no room for another participant now (${NO_BRIDGE_CAPACITY}); try again later`);
           this.leave(session, 'no bridge capacity');
@@ -229,7 +231,7 @@ export class Rooms {
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.enqueue(member, 'focus leave', () =>
-      this.bus.request(subjects.focusLeave, { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
+      callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
     );
     try {
       this.onLeft?.(room, member);
@@ -247,7 +249,7 @@ export class Rooms {
     // to everyone, the sender included (it sees the server's view of its own state)
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
     this.enqueue(member, 'focus mute', () =>
-      this.bus.request(subjects.focusMute, { conferenceId: member.room.key, participantId: member.id, kind, muted }, FOCUS_TIMEOUT_MS),
+      callBus(this.bus, busCalls.focusMute, '', { conferenceId: member.room.key, participantId: member.id, kind, muted }, FOCUS_TIMEOUT_MS),
     );
   }
 
@@ -257,7 +259,7 @@ export class Rooms {
     this.enqueue(
       member,
       'focus answer',
-      () => this.bus.request(subjects.focusAnswer, { conferenceId: member.room.key, participantId: member.id, sdp, version }, FOCUS_TIMEOUT_MS),
+      () => callBus(this.bus, busCalls.focusAnswer, '', { conferenceId: member.room.key, participantId: member.id, sdp, version }, FOCUS_TIMEOUT_MS),
       (e) => {
         if (session.member !== member) return;
         const internal = e instanceof BusTimeoutError || e instanceof BusNoHandlerError;

@@ -2,9 +2,10 @@
 // `focus.constraints`, in order after the participant's earlier focus requests. They may come often (a window
 // being resized): at most one request per participant every MIN_INTERVAL_MS; what arrives meanwhile replaces the
 // one still waiting (the older is dropped, silently), so focus always ends up with the latest set.
+import { callBus } from '../bus/typed-calls.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { subjects } from '../protocol/bus-messages.ts';
 import type { TileSize } from '../protocol/signal-messages.ts';
 import type { Member } from './rooms.ts';
 
@@ -60,7 +61,7 @@ export class VideoConstraintsForwarder {
     if (tiles === null || member.room.members.get(member.id) !== member) return; // left meanwhile
     s.lastSentAt = Date.now();
     try {
-      await this.bus.request(subjects.focusConstraints, { conferenceId: member.room.key, participantId: member.id, tiles }, FOCUS_TIMEOUT_MS);
+      await callBus(this.bus, busCalls.focusConstraints, '', { conferenceId: member.room.key, participantId: member.id, tiles }, FOCUS_TIMEOUT_MS);
     } catch (e) {
       this.log.warn({ room: member.room.key, participant: member.id, err: (e as Error).message }, 'focus constraints failed');
     }

@@ -4,7 +4,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
-import { type Bus, BusNoHandlerError, BusTimeoutError } from '../../src/bus/bus.ts';
+import { z } from 'zod';
+import { type Bus, BusCallError, BusNoHandlerError, BusTimeoutError } from '../../src/bus/bus.ts';
+import { callBus, failedWith, serveBus, type BusCallSpec } from '../../src/bus/typed-calls.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
@@ -201,8 +203,48 @@ function contract(name: string, makePair: () => Promise<Pair>) {
       assert.deepEqual(await pair.a.request(s, sent), { x: [1, 2] });
       assert.deepEqual(sent, { x: [1] });
     });
+
+    test('typed calls: both sides check the shapes, and error codes arrive as sent', async () => {
+      const n = subject('typed');
+      const spec: BusCallSpec<typeof echoRequest, typeof echoReply, 'not-found' | 'conflict'> = {
+        subject: (target) => `${n}.${target}`,
+        request: echoRequest,
+        reply: echoReply,
+        errors: ['not-found', 'conflict'],
+      };
+      serveBus(pair.b, spec, 'one', (req) => {
+        if (req.name === 'ghost') throw new BusCallError('not-found', 'no ghost here');
+        if (req.name === 'rude') throw new BusCallError('limit', 'a code this call does not declare');
+        if (req.name === 'broken') throw new TypeError('a bug');
+        if (req.name === 'liar') return { greeting: 42 } as unknown as { greeting: string };
+        return { greeting: `hello ${req.name}` };
+      });
+      await settle();
+      assert.deepEqual(await callBus(pair.a, spec, 'one', { name: 'Ana' }), { greeting: 'hello Ana' });
+      const code = async (name: string) => {
+        try {
+          await callBus(pair.a, spec, 'one', { name });
+          return 'no error';
+        } catch (e) {
+          assert.ok(e instanceof BusCallError, `a BusCallError, got ${(e as Error).name}`);
+          return `${e.code}: ${e.message}`;
+        }
+      };
+      assert.equal(await code('ghost'), 'not-found: no ghost here');
+      assert.match(await code('rude'), /^internal: a code this call does not declare/);
+      assert.match(await code('broken'), /^internal: .*a bug/);
+      assert.match(await code('liar'), /^internal: .*the handler built a bad reply: greeting/);
+      // what a requester on the far side sends without the typed layer is checked on arrival
+      await assert.rejects(pair.a.request(spec.subject('one'), { name: 7 }), (e: unknown) => e instanceof BusCallError && e.code === 'bad-request' && /name/.test(e.message));
+      // and the requester refuses to send what the schema does not allow
+      await assert.rejects(callBus(pair.a, spec, 'one', { name: '' }), (e: unknown) => e instanceof BusCallError && /this side built a bad request/.test(e.message));
+      assert.ok(failedWith(spec, new BusCallError('conflict', 'x'), 'conflict'));
+    });
   });
 }
+
+const echoRequest = z.object({ name: z.string().min(1) });
+const echoReply = z.object({ greeting: z.string() });
 
 contract('MemoryBus', async () => {
   const bus = new MemoryBus();

@@ -1,0 +1,66 @@
+// Every request on the bus in one table: subject, request schema, reply schema, and the error codes the handler
+// may refuse with (besides 'bad-request' and 'internal', which every call may). Requesters use callBus and
+// handlers serveBus (src/bus/typed-calls.ts) with these entries, so both sides check the same shapes and a
+// code such as 'no-capacity' survives NATS. Events (publish/subscribe) keep their schemas in bus-messages.ts.
+import type { BusCallSpec } from '../bus/typed-calls.ts';
+import {
+  bridgeAllocatePlainReplySchema,
+  bridgeAllocatePlainSchema,
+  bridgeAllocateReplySchema,
+  bridgeAllocateSchema,
+  bridgeConfigureSchema,
+  bridgeConstraintsSchema,
+  bridgeExpireSchema,
+  bridgeMuteSchema,
+  bridgeSubscribeSchema,
+  focusAnswerSchema,
+  focusAttachPlainReplySchema,
+  focusAttachPlainSchema,
+  focusConstraintsSchema,
+  focusDetachPlainSchema,
+  focusJoinSchema,
+  focusLeaveSchema,
+  focusMuteSchema,
+  focusRenegotiateSchema,
+  focusStartPlainSchema,
+  okReplySchema,
+  subjects,
+} from './bus-messages.ts';
+
+/**
+ * - not-found: no such conference, participant or endpoint (it left, or never was);
+ * - conflict: it exists already, or clashes with what exists (an SSRC another participant sends);
+ * - no-capacity: every bridge (or this one) is at its endpoint cap;
+ * - unavailable: no bridge announced itself, or focus is stopping;
+ * - limit: a per-conference cap (plain-RTP endpoints, m-lines) is reached.
+ */
+export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit';
+
+const fixed = (subject: string) => () => subject;
+const spec = <Req extends BusCallSpec['request'], Rep extends BusCallSpec['reply'], Code extends BusErrorCode>(
+  subject: (target: string) => string,
+  request: Req,
+  reply: Rep,
+  errors: readonly Code[],
+): BusCallSpec<Req, Rep, Code> => ({ subject, request, reply, errors });
+
+export const busCalls = {
+  // signal -> focus
+  focusJoin: spec(fixed(subjects.focusJoin), focusJoinSchema, okReplySchema, ['conflict', 'no-capacity', 'unavailable']),
+  focusAnswer: spec(fixed(subjects.focusAnswer), focusAnswerSchema, okReplySchema, ['not-found', 'conflict']),
+  focusLeave: spec(fixed(subjects.focusLeave), focusLeaveSchema, okReplySchema, []),
+  focusMute: spec(fixed(subjects.focusMute), focusMuteSchema, okReplySchema, ['not-found']),
+  focusRenegotiate: spec(fixed(subjects.focusRenegotiate), focusRenegotiateSchema, okReplySchema, ['not-found']),
+  focusConstraints: spec(fixed(subjects.focusConstraints), focusConstraintsSchema, okReplySchema, ['not-found']),
+  focusAttachPlain: spec(fixed(subjects.focusAttachPlain), focusAttachPlainSchema, focusAttachPlainReplySchema, ['not-found', 'conflict', 'no-capacity', 'unavailable', 'limit']),
+  focusStartPlain: spec(fixed(subjects.focusStartPlain), focusStartPlainSchema, okReplySchema, ['not-found']),
+  focusDetachPlain: spec(fixed(subjects.focusDetachPlain), focusDetachPlainSchema, okReplySchema, []),
+  // focus -> bridge <id>
+  bridgeAllocate: spec(subjects.bridgeAllocate, bridgeAllocateSchema, bridgeAllocateReplySchema, ['no-capacity']),
+  bridgeAllocatePlain: spec(subjects.bridgeAllocatePlain, bridgeAllocatePlainSchema, bridgeAllocatePlainReplySchema, ['no-capacity', 'conflict', 'unavailable']),
+  bridgeConfigure: spec(subjects.bridgeConfigure, bridgeConfigureSchema, okReplySchema, ['not-found']),
+  bridgeSubscribe: spec(subjects.bridgeSubscribe, bridgeSubscribeSchema, okReplySchema, ['not-found']),
+  bridgeConstraints: spec(subjects.bridgeConstraints, bridgeConstraintsSchema, okReplySchema, ['not-found']),
+  bridgeMute: spec(subjects.bridgeMute, bridgeMuteSchema, okReplySchema, ['not-found']),
+  bridgeExpire: spec(subjects.bridgeExpire, bridgeExpireSchema, okReplySchema, []),
+} as const;
