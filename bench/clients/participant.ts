@@ -20,16 +20,15 @@ import type { BridgeProcess } from '../bridge-control.ts';
 import type { BenchMedia } from '../media.ts';
 import type { DelayHistogram } from '../stats.ts';
 import { udpDtlsTransport } from './udp-dtls-transport.ts';
+import { AUDIO_PT, RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
-export const VP8_PT = 96;
-export const OPUS_PT = 111;
-/** Header extension ids focus's offers fix (src/focus/sdp.ts): transport-wide sequence number, rid. */
-export const TWCC_EXT_ID = 3;
-export const RID_EXT_ID = 5;
+/** Payload types and the header extension ids focus's offers fix: the one media profile. */
+const VP8_PT = VIDEO_PT;
+const OPUS_PT = AUDIO_PT;
 /**
  * One-byte header extension ids of the benchmark, negotiated by nobody and forwarded as is: the send time
  * (µs, low 32 bits) and the simulcast layer index a video packet was sent on (the rid itself is hidden by
- * the bridge). 14 is taken: the bridge renames the mid/rid elements to it.
+ * the bridge, which renames the mid/rid elements to HIDDEN_EXT_ID).
  */
 export const SEND_TIME_EXT_ID = 12;
 export const LAYER_EXT_ID = 13;
