@@ -4,84 +4,21 @@
 // arrives. What one participant makes happen is rate-limited (limits.ts): its renegotiate requests and the
 // offers its changed sources cause the others wait for a token when it has none, merged, never dropped.
 // The caller (focus/index.ts) runs every method of one conference one at a time (deferred ones too).
-import { randomInt } from 'node:crypto';
-import type { Bus } from '../bus/bus.ts';
-import type { Logger } from '../log.ts';
 import type { z } from 'zod';
-import { BusCallError } from '../bus/bus.ts';
+import { BusCallError, type Bus } from '../bus/bus.ts';
 import { callBus, type BusCallSpec } from '../bus/typed-calls.ts';
+import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import {
-  subjects,
-  type BridgeAllocateReply,
-  type FocusAttachPlain,
-  type FocusAttachPlainReply,
-  type MediaSource,
-  type SignalOffer,
-  type VideoConstraintPayload,
-} from '../protocol/bus-messages.ts';
+import { subjects, type FocusAttachPlain, type FocusAttachPlainReply, type MediaSource, type SignalOffer, type VideoConstraintPayload } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
-import { buildOffer, parseAnswer, type AnswerSource, type RemoteMline, type SimulcastSsrcs } from './sdp.ts';
+import { mlinesKey, newParticipantState, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
 import { PlainEndpoints } from './plain-endpoints.ts';
-import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs, type FixedSsrcs } from './ssrc-rules.ts';
+import { buildOffer, parseAnswer, type AnswerSource } from './sdp.ts';
+import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs } from './ssrc-rules.ts';
 
-export interface ParticipantState {
-  id: string;
-  /** The o= session id of this participant's session (numeric string). */
-  sessionId: string;
-  /** The SSRCs its simulcast camera is seen with (receivers never see the layers' own SSRCs). */
-  simulcastSsrcs: SimulcastSsrcs;
-  transport: BridgeAllocateReply;
-  /** What this participant sends, from its last accepted answer. */
-  sources: AnswerSource[];
-  remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
-  /**
-   * The SSRCs each of its own sources (audio, camera, screen) first came with: fixed for the session (a screen
-   * shared again comes back with them), until an answer with a new ICE ufrag (a real restart) starts afresh.
-   */
-  fixedSsrcs: FixedSsrcs;
-  /** bridgeConfigure done at least once. */
-  configured: boolean;
-  /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
-  mlines: RemoteMline[];
-  /** Inactive mids the browser has answered as inactive: free for a new source of their kind. */
-  freeMids: Set<string>;
-  nextMid: number;
-  /** Sources left without an m-line at the last update (the session is at its m-line cap). */
-  unplaced: number;
-  /** Version of the last offer sent. */
-  version: number;
-  outstanding: { version: number; mlines: RemoteMline[] } | null;
-  dirty: boolean;
-  /** The offer owed because of `dirty` must go out even if the m-lines did not change (a renegotiate request). */
-  forceNext: boolean;
-  /** m-line state of the last offer sent, to skip offers that would change nothing. */
-  lastOfferedKey: string | null;
-  /** The last ssrc set sent with bridgeSubscribe. */
-  subscribed: number[] | null;
-  audioMuted: boolean;
-  videoMuted: boolean;
-  /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
-  tiles: TileSize[] | null;
-  /** The renegotiations it may still cause now (its renegotiate requests, its sources changing). */
-  bucket: ChangeBucket;
-  /** Owed for lack of a token, paid when the next one comes: a fresh offer to it (a renegotiate request)... */
-  owedOffer: boolean;
-  /** ...and offers to the others for its changed sources. */
-  owedSpread: boolean;
-  owedTimer: NodeJS.Timeout | null;
-}
-
-const mlinesKey = (mlines: readonly RemoteMline[]) =>
-  mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.role ?? ''}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
-
-const sourcesKey = (sources: readonly AnswerSource[]) =>
-  [...sources]
-    .sort((a, b) => a.kind.localeCompare(b.kind) || (a.role ?? '').localeCompare(b.role ?? ''))
-    .map((s) => `${s.kind}:${s.role ?? ''}:${s.ssrc}:${s.rtxSsrc ?? ''}:${s.rids?.join('/') ?? ''}`)
-    .join(',');
+export type { ParticipantState } from './participant-state.ts';
 
 export class Conference {
   readonly id: string;
@@ -145,32 +82,7 @@ export class Conference {
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     const transport = await this.call(busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: participantId });
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
-    const p: ParticipantState = {
-      id: participantId,
-      sessionId: String(randomInt(1, 2 ** 48)),
-      simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
-      transport,
-      sources: [],
-      fixedSsrcs: new Map(),
-      configured: false,
-      mlines: [],
-      freeMids: new Set(),
-      nextMid: FIRST_REMOTE_MID,
-      unplaced: 0,
-      version: 0,
-      outstanding: null,
-      dirty: false,
-      forceNext: false,
-      lastOfferedKey: null,
-      subscribed: null,
-      audioMuted: false,
-      videoMuted: false,
-      tiles: null,
-      bucket: new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate),
-      owedOffer: false,
-      owedSpread: false,
-      owedTimer: null,
-    };
+    const p = newParticipantState(participantId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);
@@ -276,23 +188,9 @@ export class Conference {
     await this.sendConstraints(p);
   }
 
-  /** p's tile sizes by the SSRCs of its active receive m-lines: 'camera' is role 'video', 'screen' role 'screen'. */
+  /** p's tile sizes by the SSRCs it receives them with (see participant-state.ts). */
   videoConstraints(p: ParticipantState): VideoConstraintPayload[] {
-    if (!p.tiles) return [];
-    const ssrcs = new Map<string, number>();
-    for (const m of p.mlines) {
-      if (!m.active || m.kind !== 'video') continue;
-      ssrcs.set(`${m.role === 'screen' ? 'screen' : 'camera'}\n${m.participantId}`, m.ssrc);
-    }
-    const out: VideoConstraintPayload[] = [];
-    const seen = new Set<number>();
-    for (const t of p.tiles) {
-      const ssrc = ssrcs.get(`${t.source}\n${t.participantId}`);
-      if (ssrc === undefined || seen.has(ssrc)) continue;
-      seen.add(ssrc);
-      out.push({ ssrc, width: t.width, height: t.height });
-    }
-    return out;
+    return videoConstraintsOf(p);
   }
 
   /** Sends the bridge p's tile sizes (nothing before the browser reported any, or when none maps to a source). */

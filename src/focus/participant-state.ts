@@ -1,0 +1,115 @@
+// What focus keeps per browser participant of a conference (its session, sources, receive m-lines, offer
+// state, rate-limit bucket), and the pure functions over it: a fresh state, the keys that tell whether its
+// m-lines or sources changed, and its tile sizes by the SSRCs it receives the videos with.
+import { randomInt } from 'node:crypto';
+import type { BridgeAllocateReply, VideoConstraintPayload } from '../protocol/bus-messages.ts';
+import type { TileSize } from '../protocol/signal-messages.ts';
+import type { ChangeBucket } from './limits.ts';
+import { FIRST_REMOTE_MID } from './mlines.ts';
+import type { AnswerSource, RemoteMline, SimulcastSsrcs } from './sdp.ts';
+import type { FixedSsrcs } from './ssrc-rules.ts';
+
+export interface ParticipantState {
+  id: string;
+  /** The o= session id of this participant's session (numeric string). */
+  sessionId: string;
+  /** The SSRCs its simulcast camera is seen with (receivers never see the layers' own SSRCs). */
+  simulcastSsrcs: SimulcastSsrcs;
+  transport: BridgeAllocateReply;
+  /** What this participant sends, from its last accepted answer. */
+  sources: AnswerSource[];
+  remote?: { ufrag: string; pwd: string; fingerprint: { algorithm: string; value: string } };
+  /**
+   * The SSRCs each of its own sources (audio, camera, screen) first came with: fixed for the session (a screen
+   * shared again comes back with them), until an answer with a new ICE ufrag (a real restart) starts afresh.
+   */
+  fixedSsrcs: FixedSsrcs;
+  /** bridgeConfigure done at least once. */
+  configured: boolean;
+  /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
+  mlines: RemoteMline[];
+  /** Inactive mids the browser has answered as inactive: free for a new source of their kind. */
+  freeMids: Set<string>;
+  nextMid: number;
+  /** Sources left without an m-line at the last update (the session is at its m-line cap). */
+  unplaced: number;
+  /** Version of the last offer sent. */
+  version: number;
+  outstanding: { version: number; mlines: RemoteMline[] } | null;
+  dirty: boolean;
+  /** The offer owed because of `dirty` must go out even if the m-lines did not change (a renegotiate request). */
+  forceNext: boolean;
+  /** m-line state of the last offer sent, to skip offers that would change nothing. */
+  lastOfferedKey: string | null;
+  /** The last ssrc set sent with bridgeSubscribe. */
+  subscribed: number[] | null;
+  audioMuted: boolean;
+  videoMuted: boolean;
+  /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
+  tiles: TileSize[] | null;
+  /** The renegotiations it may still cause now (its renegotiate requests, its sources changing). */
+  bucket: ChangeBucket;
+  /** Owed for lack of a token, paid when the next one comes: a fresh offer to it (a renegotiate request)... */
+  owedOffer: boolean;
+  /** ...and offers to the others for its changed sources. */
+  owedSpread: boolean;
+  owedTimer: NodeJS.Timeout | null;
+}
+
+export const mlinesKey = (mlines: readonly RemoteMline[]) =>
+  mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.role ?? ''}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
+
+export const sourcesKey = (sources: readonly AnswerSource[]) =>
+  [...sources]
+    .sort((a, b) => a.kind.localeCompare(b.kind) || (a.role ?? '').localeCompare(b.role ?? ''))
+    .map((s) => `${s.kind}:${s.role ?? ''}:${s.ssrc}:${s.rtxSsrc ?? ''}:${s.rids?.join('/') ?? ''}`)
+    .join(',');
+
+/** A participant that just joined: nothing negotiated yet; its simulcast camera's receiver-side SSRCs drawn now. */
+export function newParticipantState(id: string, transport: BridgeAllocateReply, bucket: ChangeBucket): ParticipantState {
+  return {
+    id,
+    sessionId: String(randomInt(1, 2 ** 48)),
+    simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
+    transport,
+    sources: [],
+    fixedSsrcs: new Map(),
+    configured: false,
+    mlines: [],
+    freeMids: new Set(),
+    nextMid: FIRST_REMOTE_MID,
+    unplaced: 0,
+    version: 0,
+    outstanding: null,
+    dirty: false,
+    forceNext: false,
+    lastOfferedKey: null,
+    subscribed: null,
+    audioMuted: false,
+    videoMuted: false,
+    tiles: null,
+    bucket,
+    owedOffer: false,
+    owedSpread: false,
+    owedTimer: null,
+  };
+}
+
+/** p's tile sizes by the SSRCs of its active receive m-lines: 'camera' is role 'video', 'screen' role 'screen'. */
+export function videoConstraintsOf(p: ParticipantState): VideoConstraintPayload[] {
+  if (!p.tiles) return [];
+  const ssrcs = new Map<string, number>();
+  for (const m of p.mlines) {
+    if (!m.active || m.kind !== 'video') continue;
+    ssrcs.set(`${m.role === 'screen' ? 'screen' : 'camera'}\n${m.participantId}`, m.ssrc);
+  }
+  const out: VideoConstraintPayload[] = [];
+  const seen = new Set<number>();
+  for (const t of p.tiles) {
+    const ssrc = ssrcs.get(`${t.source}\n${t.participantId}`);
+    if (ssrc === undefined || seen.has(ssrc)) continue;
+    seen.add(ssrc);
+    out.push({ ssrc, width: t.width, height: t.height });
+  }
+  return out;
+}
