@@ -15,6 +15,7 @@ import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
 import { mlinesKey, newParticipantState, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
 import { PlainEndpoints } from './plain-endpoints.ts';
+import { Relays } from './relays.ts';
 import { buildOffer, parseAnswer, type AnswerSource } from './sdp.ts';
 import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs } from './ssrc-rules.ts';
 
@@ -22,7 +23,11 @@ export type { ParticipantState } from './participant-state.ts';
 
 export class Conference {
   readonly id: string;
+  /** Its first bridge: plain-RTP endpoints go there. */
   readonly bridgeId: string;
+  /** Every bridge it spans, the first one first; relays join each two of them. */
+  readonly bridges: string[];
+  private readonly relays: Relays;
   readonly participants = new Map<string, ParticipantState>();
   /** Its plain-RTP endpoints: senders are participants too (their sources are offered like a browser's). */
   readonly plain: PlainEndpoints;
@@ -47,6 +52,7 @@ export class Conference {
   }) {
     this.id = opts.id;
     this.bridgeId = opts.bridgeId;
+    this.bridges = [opts.bridgeId];
     this.bus = opts.bus;
     this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
@@ -56,8 +62,42 @@ export class Conference {
       conferenceId: this.id,
       bridgeId: this.bridgeId,
       log: this.log,
-      call: (spec, payload) => this.call(spec, payload),
+      call: (spec, payload) => this.callOn(this.bridgeId, spec, payload),
       participantSources: () => new Map([...this.participants.values()].map((p) => [p.id, p.sources])),
+    });
+    this.relays = new Relays({ conferenceId: this.id, log: this.log, call: (bridgeId, spec, payload) => this.callOn(bridgeId, spec, payload) });
+  }
+
+  /** Spans `bridgeId` too: relays to each bridge it already spans. */
+  async addBridge(bridgeId: string): Promise<void> {
+    if (this.bridges.includes(bridgeId)) return;
+    await this.relays.addBridge(bridgeId, this.bridges);
+    this.bridges.push(bridgeId);
+    this.log.info({ bridges: this.bridges }, 'the conference spans another bridge');
+    await this.syncRelays();
+  }
+
+  /** Participants placed on `bridgeId`. */
+  placedOn(bridgeId: string): number {
+    let n = 0;
+    for (const p of this.participants.values()) if (p.bridgeId === bridgeId) n++;
+    return n;
+  }
+
+  /** Each relay endpoint learns what it carries now (nothing to do on one bridge). */
+  private async syncRelays(): Promise<void> {
+    if (this.relays.size === 0) return;
+    await this.relays.sync((bridgeId) => {
+      const sources: MediaSource[] = [];
+      const add = (s: AnswerSource) => {
+        const m: MediaSource = { ssrc: s.ssrc, kind: s.kind };
+        if (s.rtxSsrc !== undefined) m.rtxSsrc = s.rtxSsrc;
+        if (s.role !== undefined) m.role = s.role;
+        sources.push(m); // a simulcast camera crosses as one stream: its best layer, as receivers see it
+      };
+      for (const p of this.participants.values()) if (p.bridgeId === bridgeId) p.sources.forEach(add);
+      if (bridgeId === this.bridgeId) for (const e of this.plain.byId.values()) e.sources.forEach(add);
+      return sources;
     });
   }
 
@@ -74,15 +114,20 @@ export class Conference {
   /** A plain-RTP endpoint joins; a sender's sources are offered to every browser participant. */
   async attachPlain(req: FocusAttachPlain): Promise<FocusAttachPlainReply> {
     const reply = await this.plain.attach(req);
-    if (req.sources.length > 0) for (const q of this.participants.values()) this.negotiate(q);
+    if (req.sources.length > 0) {
+      await this.syncRelays();
+      for (const q of this.participants.values()) this.negotiate(q);
+    }
     return reply;
   }
 
-  async join(participantId: string): Promise<void> {
+  /** A browser participant joins, on `bridgeId` (one of the conference's bridges, or one it now spans too). */
+  async join(participantId: string, bridgeId = this.bridgeId): Promise<void> {
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
-    const transport = await this.call(busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: participantId });
+    await this.addBridge(bridgeId);
+    const transport = await this.callOn(bridgeId, busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: participantId });
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
-    const p = newParticipantState(participantId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
+    const p = newParticipantState(participantId, bridgeId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);
@@ -92,7 +137,10 @@ export class Conference {
     const plain = this.plain.byId.get(participantId);
     if (plain) {
       await this.plain.detach(participantId);
-      if (plain.sources.length > 0) for (const q of this.participants.values()) this.negotiate(q);
+      if (plain.sources.length > 0) {
+        await this.syncRelays();
+        for (const q of this.participants.values()) this.negotiate(q);
+      }
       return;
     }
     const p = this.participants.get(participantId);
@@ -101,10 +149,11 @@ export class Conference {
     if (p.owedTimer) clearTimeout(p.owedTimer);
     this.log.info({ participant: participantId, participants: this.participants.size }, 'participant left the conference');
     try {
-      await this.call(busCalls.bridgeExpire, { conferenceId: this.id, endpointId: participantId });
+      await this.callOn(p.bridgeId, busCalls.bridgeExpire, { conferenceId: this.id, endpointId: participantId });
     } catch (e) {
       this.log.warn({ participant: participantId, err: (e as Error).message }, 'bridge expire failed');
     }
+    await this.syncRelays();
     // the leaver's m-lines become inactive everywhere else
     for (const q of this.participants.values()) this.negotiate(q);
   }
@@ -112,7 +161,7 @@ export class Conference {
   async mute(participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
     if (this.plain.byId.has(participantId)) {
       // a plain-RTP sender (a file played in): only the bridge can silence it
-      if (kind === 'audio') await this.call(busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
+      if (kind === 'audio') await this.callOn(this.bridgeId, busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
       return;
     }
     const p = this.mustGet(participantId);
@@ -120,7 +169,7 @@ export class Conference {
     else p.videoMuted = muted;
     // the bridge drops a muted participant's audio; video mute is the browser's (it stops sending)
     if (kind === 'audio') {
-      await this.call(busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
+      await this.callOn(p.bridgeId, busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
     }
   }
 
@@ -144,7 +193,7 @@ export class Conference {
       if (p.owedTimer) clearTimeout(p.owedTimer);
       p.owedTimer = null;
     }
-    return this.plain.detachAll();
+    return Promise.all([this.plain.detachAll(), this.relays.close()]).then(() => undefined);
   }
 
   /** Pays what p owes (owedOffer, owedSpread) when its bucket has a token again; one timer at a time. */
@@ -198,7 +247,7 @@ export class Conference {
     const constraints = this.videoConstraints(p);
     if (constraints.length === 0) return;
     try {
-      await this.call(busCalls.bridgeConstraints, { conferenceId: this.id, endpointId: p.id, constraints });
+      await this.callOn(p.bridgeId, busCalls.bridgeConstraints, { conferenceId: this.id, endpointId: p.id, constraints });
     } catch (e) {
       // a simulcast hint: the media flows without it, so a failure never fails the caller's request
       this.log.warn({ participant: p.id, err: (e as Error).message }, 'bridge constraints failed');
@@ -233,7 +282,7 @@ export class Conference {
       p.remote.fingerprint.algorithm !== answer.fingerprint.algorithm ||
       p.remote.fingerprint.value !== answer.fingerprint.value;
     if (!p.configured || sourcesChanged || iceChanged) {
-      await this.call(busCalls.bridgeConfigure, {
+      await this.callOn(p.bridgeId, busCalls.bridgeConfigure, {
         conferenceId: this.id,
         endpointId: p.id,
         remoteUfrag: answer.ufrag,
@@ -258,6 +307,8 @@ export class Conference {
     rememberSsrcs(p.fixedSsrcs, answer.sources);
     p.sources = answer.sources;
     p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
+    // the other bridges get its sources over the relays before anyone there is offered them
+    if (sourcesChanged) await this.syncRelays();
 
     // Receive what this answer accepted, minus what went away since that offer was made. The m-lines it had
     // inactive may now take new sources.
@@ -268,7 +319,7 @@ export class Conference {
       ...new Set(offered.mlines.filter((m) => m.active && current.get(m.mid)?.active && current.get(m.mid)?.ssrc === m.ssrc).map((m) => m.ssrc)),
     ].sort((a, b) => a - b);
     if (!p.subscribed || p.subscribed.join(',') !== ssrcs.join(',')) {
-      await this.call(busCalls.bridgeSubscribe, { conferenceId: this.id, endpointId: p.id, ssrcs });
+      await this.callOn(p.bridgeId, busCalls.bridgeSubscribe, { conferenceId: this.id, endpointId: p.id, ssrcs });
       p.subscribed = ssrcs;
       // a source that appeared gets its tile size at once (the bridge keeps the others' as they were)
       await this.sendConstraints(p);
@@ -350,8 +401,8 @@ export class Conference {
     return p;
   }
 
-  /** A call to this conference's bridge. */
-  private call<C extends BusCallSpec>(spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>> {
-    return callBus(this.bus, spec, this.bridgeId, payload, this.bridgeTimeoutMs);
+  /** A call to one of this conference's bridges. */
+  private callOn<C extends BusCallSpec>(bridgeId: string, spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>> {
+    return callBus(this.bus, spec, bridgeId, payload, this.bridgeTimeoutMs);
   }
 }

@@ -141,9 +141,9 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         bridges.set(bridgeId, info);
         // conferences this focus already placed there (the bridge was silent a while and is back)
         for (const c of conferences.values()) {
-          if (c.bridgeId !== bridgeId) continue;
+          if (!c.bridges.includes(bridgeId)) continue;
           info.conferences.add(c.id);
-          info.placed += c.size;
+          info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
         }
         log.info({ bridge: bridgeId, endpoints }, 'bridge available');
       }
@@ -170,12 +170,16 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     if (conference.size > 0 || conferences.get(conference.id) !== conference) return;
     conferences.delete(conference.id);
     conference.close().catch((e: unknown) => log.warn({ conference: conference.id, err: (e as Error).message }, 'closing the conference failed'));
-    bridges.get(conference.bridgeId)?.conferences.delete(conference.id);
+    for (const id of conference.bridges) bridges.get(id)?.conferences.delete(conference.id);
     log.info({ conference: conference.id }, 'conference ended');
   }
 
-  /** The conference (started on the least loaded bridge when new), when its bridge has room for `participantId`. */
-  async function conferenceWithRoomFor(conferenceId: string, participantId: string): Promise<Conference> {
+  /**
+   * The conference (started on the least loaded bridge when new) and the bridge `participantId` goes to: the
+   * first of the conference's bridges with room, else the least loaded other bridge with room (the conference
+   * then spans it too, joined by relays). `homeOnly`: only the conference's first bridge (a plain-RTP sender).
+   */
+  async function conferenceWithRoomFor(conferenceId: string, participantId: string, homeOnly = false): Promise<{ conference: Conference; bridgeId: string }> {
     if (closed) throw new BusCallError('unavailable', 'focus is stopping');
     let conference = conferences.get(conferenceId);
     if (!conference) {
@@ -186,21 +190,32 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       bridge.conferences.add(conferenceId);
       log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
     }
-    const onBridge = bridges.get(conference.bridgeId);
-    if (onBridge && loadOf(onBridge) >= onBridge.maxEndpoints && !conference.has(participantId)) {
-      dropIfEmpty(conference);
-      throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY); // a conference stays on its one bridge
+    const hasRoom = (id: string) => {
+      const b = bridges.get(id);
+      return b === undefined || loadOf(b) < b.maxEndpoints; // a bridge silent a while: tried as before
+    };
+    const own = conference.participants.get(participantId)?.bridgeId;
+    if (own !== undefined) return { conference, bridgeId: own };
+    const placed = (homeOnly ? [conference.bridgeId] : conference.bridges).find(hasRoom);
+    if (placed !== undefined) return { conference, bridgeId: placed };
+    if (!homeOnly) {
+      const spill = [...bridges.values()].filter((b) => !conference.bridges.includes(b.id) && loadOf(b) < b.maxEndpoints).sort((a, b) => loadOf(a) - loadOf(b))[0];
+      if (spill) {
+        spill.conferences.add(conferenceId);
+        return { conference, bridgeId: spill.id };
+      }
     }
-    return conference;
+    dropIfEmpty(conference);
+    throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
   }
 
   unsubscribers.push(
     serveBus(bus, busCalls.focusJoin, '', async ({ conferenceId, participantId }) => {
       return await withLock(conferenceId, async () => {
-        const conference = await conferenceWithRoomFor(conferenceId, participantId);
+        const { conference, bridgeId } = await conferenceWithRoomFor(conferenceId, participantId);
         try {
-          await conference.join(participantId);
-          const b = bridges.get(conference.bridgeId);
+          await conference.join(participantId, bridgeId);
+          const b = bridges.get(bridgeId);
           if (b) b.placed++;
         } finally {
           dropIfEmpty(conference);
@@ -220,8 +235,9 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
         if (!conference || !conference.has(participantId)) return ok; // already gone: fine
+        const placedOn = conference.participants.get(participantId)?.bridgeId ?? conference.bridgeId;
         await conference.leave(participantId);
-        const b = bridges.get(conference.bridgeId);
+        const b = bridges.get(placedOn);
         if (b && b.placed > 0) b.placed--;
         dropIfEmpty(conference);
         return ok;
@@ -231,7 +247,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       return await withLock(req.conferenceId, async () => {
         // a sender is a participant (it may start the meeting); a receiver needs a meeting to receive from
         let conference = conferences.get(req.conferenceId);
-        if (req.sources.length > 0) conference = await conferenceWithRoomFor(req.conferenceId, req.endpointId);
+        if (req.sources.length > 0) conference = (await conferenceWithRoomFor(req.conferenceId, req.endpointId, true)).conference;
         if (!conference) throw new BusCallError('not-found', `no meeting is running in ${req.conferenceId}`);
         try {
           const reply = await conference.attachPlain(req);

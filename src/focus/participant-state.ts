@@ -11,6 +11,8 @@ import type { FixedSsrcs } from './ssrc-rules.ts';
 
 export interface ParticipantState {
   id: string;
+  /** The bridge its endpoint is on (a conference may span several). */
+  bridgeId: string;
   /** The o= session id of this participant's session (numeric string). */
   sessionId: string;
   /** The SSRCs its simulcast camera is seen with (receivers never see the layers' own SSRCs). */
@@ -66,9 +68,10 @@ export const sourcesKey = (sources: readonly AnswerSource[]) =>
     .join(',');
 
 /** A participant that just joined: nothing negotiated yet; its simulcast camera's receiver-side SSRCs drawn now. */
-export function newParticipantState(id: string, transport: BridgeAllocateReply, bucket: ChangeBucket): ParticipantState {
+export function newParticipantState(id: string, bridgeId: string, transport: BridgeAllocateReply, bucket: ChangeBucket): ParticipantState {
   return {
     id,
+    bridgeId,
     sessionId: String(randomInt(1, 2 ** 48)),
     simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
     transport,

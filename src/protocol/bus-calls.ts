@@ -6,6 +6,9 @@ import type { BusCallSpec } from '../bus/typed-calls.ts';
 import {
   bridgeAllocatePlainReplySchema,
   bridgeAllocatePlainSchema,
+  bridgeAllocateRelayReplySchema,
+  bridgeAllocateRelaySchema,
+  bridgeSetSourcesSchema,
   bridgeAllocateReplySchema,
   bridgeAllocateSchema,
   bridgeConfigureSchema,
@@ -58,6 +61,8 @@ export const busCalls = {
   // focus -> bridge <id>
   bridgeAllocate: spec(subjects.bridgeAllocate, bridgeAllocateSchema, bridgeAllocateReplySchema, ['no-capacity']),
   bridgeAllocatePlain: spec(subjects.bridgeAllocatePlain, bridgeAllocatePlainSchema, bridgeAllocatePlainReplySchema, ['no-capacity', 'conflict', 'unavailable']),
+  bridgeAllocateRelay: spec(subjects.bridgeAllocateRelay, bridgeAllocateRelaySchema, bridgeAllocateRelayReplySchema, ['conflict', 'unavailable']),
+  bridgeSetSources: spec(subjects.bridgeSetSources, bridgeSetSourcesSchema, okReplySchema, ['not-found', 'conflict']),
   bridgeConfigure: spec(subjects.bridgeConfigure, bridgeConfigureSchema, okReplySchema, ['not-found']),
   bridgeSubscribe: spec(subjects.bridgeSubscribe, bridgeSubscribeSchema, okReplySchema, ['not-found']),
   bridgeConstraints: spec(subjects.bridgeConstraints, bridgeConstraintsSchema, okReplySchema, ['not-found']),

@@ -28,6 +28,10 @@ export const subjects = {
   bridgeAllocate: (bridgeId: string) => `bridge.${bridgeId}.allocate`,
   /** A plain-RTP endpoint (ffmpeg, GStreamer, a SIP leg): sockets of its own, no ICE/DTLS. */
   bridgeAllocatePlain: (bridgeId: string) => `bridge.${bridgeId}.allocate-plain`,
+  /** One end of a relay between two bridges of a conference (focus/relays.ts). */
+  bridgeAllocateRelay: (bridgeId: string) => `bridge.${bridgeId}.allocate-relay`,
+  /** What a plain-RTP or relay endpoint sends (a relay: the far bridge's participants' sources). */
+  bridgeSetSources: (bridgeId: string) => `bridge.${bridgeId}.set-sources`,
   bridgeConfigure: (bridgeId: string) => `bridge.${bridgeId}.configure`,
   bridgeSubscribe: (bridgeId: string) => `bridge.${bridgeId}.subscribe`,
   bridgeConstraints: (bridgeId: string) => `bridge.${bridgeId}.constraints`,
@@ -191,6 +195,28 @@ export const focusAttachPlainReplySchema = bridgeAllocatePlainReplySchema.extend
 export type FocusAttachPlainReply = z.infer<typeof focusAttachPlainReplySchema>;
 export const focusStartPlainSchema = z.object({ conferenceId: id, endpointId: id });
 export const focusDetachPlainSchema = z.object({ conferenceId: id, endpointId: id });
+
+/** AES_CM_128_HMAC_SHA1_80 master key and salt, base64 (30 bytes), as SDES writes them. */
+const srtpKeySchema = z.string().regex(/^[A-Za-z0-9+/]{40}$/, 'a base64 SRTP master key and salt (30 bytes)');
+export const bridgeAllocateRelaySchema = z
+  .object({
+    conferenceId: id,
+    endpointId: id,
+    /** This bridge encrypts what it sends with this key; the far bridge with `receiveKey`. */
+    sendKey: srtpKeySchema,
+    receiveKey: srtpKeySchema,
+    /** Where the far bridge listens; omitted: learned from its first packet that authenticates. */
+    peer: z.object({ address: ipv4, port: udpPort }).strict().optional(),
+  })
+  .strict();
+export const bridgeAllocateRelayReplySchema = z.object({ address: z.string(), port: udpPort });
+/** The most sources a relay endpoint carries (the participants on the far bridge, up to three sources each). */
+export const MAX_RELAY_SOURCES = 1024;
+export const bridgeSetSourcesSchema = z.object({
+  conferenceId: id,
+  endpointId: id,
+  sources: z.array(mediaSourceSchema.omit({ rids: true }).strict()).max(MAX_RELAY_SOURCES),
+});
 
 export const bridgeConfigureSchema = z.object({
   conferenceId: id,
