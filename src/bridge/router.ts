@@ -20,22 +20,10 @@ import {
   writeRemb,
   writeRr,
 } from './packet/rtcp.ts';
-import {
-  audioLevel,
-  headerExtensionEquals,
-  isRtcp,
-  renameHeaderExtensions,
-  rtpHeaderLength,
-  rtpPayloadEnd,
-  rtpMarker,
-  rtpPayloadType,
-  rtpSeq,
-  rtpSsrc,
-  rtpTimestamp,
-} from './packet/rtp.ts';
-import { unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
-import { TwccRecorder, readTransportSeq } from './packet/twcc.ts';
-import { createVp8Info, vp8Descriptor } from './packet/vp8.ts';
+import { isRtcp } from './packet/rtp.ts';
+import { RtpView } from './packet/rtp-view.ts';
+import { PROBE_TW_OFFSET, unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
+import { TwccRecorder } from './packet/twcc.ts';
 import type { OutStream } from './out-stream.ts';
 import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { BridgeCounters } from './counters.ts';
@@ -133,9 +121,10 @@ export class Router implements SendContext, PlainSink {
   private nackStream: OutStream | undefined = undefined;
   /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
   private readonly resendScratch = Buffer.alloc(MAX_FORWARD);
-  private readonly vp8 = createVp8Info();
-  /** VP8 descriptor of a held keyframe's packet (this.vp8 still describes the packet being forwarded). */
-  private readonly heldVp8 = createVp8Info();
+  /** The packet being handled, parsed once (every reader below reads it). */
+  private readonly view = new RtpView(VIDEO_PT);
+  /** A packet taken from a retransmission buffer (a held keyframe, a NACKed one): `view` still describes the packet being handled. */
+  private readonly heldView = new RtpView(VIDEO_PT);
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   nowUs = 0;
   private nowMs = 0;
@@ -195,19 +184,20 @@ export class Router implements SendContext, PlainSink {
   /** A decrypted RTP packet buf[0..len) from `ep` (any transport). */
   receiveRtp(ep: Endpoint, buf: Buffer, len: number): void {
     const c = this.counters;
-    if (len > MAX_FORWARD || rtpHeaderLength(buf, len) < 0) {
+    const v = this.view;
+    if (len > MAX_FORWARD || !v.parse(buf, len)) {
       c.dropMalformed++;
       return;
     }
     ep.lastSeenMs = this.host.clockMs;
     c.rtpIn++;
     this.tick();
-    const tw = readTransportSeq(buf, len, TWCC_EXT_ID);
+    const tw = v.extU16(TWCC_EXT_ID);
     if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, this.nowUs);
     const sources = ep.conference.sources;
-    let source = sources.get(rtpSsrc(buf));
+    let source = sources.get(v.ssrc);
     if (source === undefined) {
-      source = this.learnLayer(ep, buf, len);
+      source = this.learnLayer(ep, v);
       if (source !== undefined && source.parent !== null && this.host.layerLearned !== undefined) this.host.layerLearned(source);
     }
     if (source === undefined || source.owner !== ep) {
@@ -218,14 +208,14 @@ export class Router implements SendContext, PlainSink {
       // a retransmission the bridge asked for (or the sender's padding probe): back to the original packet
       const primary = sources.get(source.primarySsrc);
       len = primary === undefined ? -1 : unwrapRtx(buf, len, primary.ssrc, VIDEO_PT);
-      if (len < 0 || primary === undefined) {
+      if (len < 0 || primary === undefined || !v.parse(buf, len)) {
         c.dropPadding++;
         return;
       }
       c.rtxIn++;
       source = primary;
       // senders also probe with RTX copies of what they already sent: forward only what fills a hole
-      if (source.rtx !== null && source.rtx.find(rtpSeq(buf)) >= 0) {
+      if (source.rtx !== null && source.rtx.find(v.seq) >= 0) {
         c.dropDuplicate++;
         return;
       }
@@ -235,16 +225,18 @@ export class Router implements SendContext, PlainSink {
         c.dropMuted++;
         return;
       }
-      const level = audioLevel(buf, len, AUDIO_LEVEL_EXT_ID);
+      const level = v.audioLevel(AUDIO_LEVEL_EXT_ID);
       if (level >= 0) {
         const now = Date.now();
         ep.conference.speakers.onAudioLevel(ep.id, level, now);
         if (this.host.audioLevel !== undefined) this.host.audioLevel(ep, level, now);
       }
     }
-    if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
+    // a simulcast layer's mid/rid are hidden once, before it is kept and copied for receivers
+    if (source.parent !== null) v.renameExtensions(MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
+    if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
     if (source.parent !== null) {
-      this.forwardLayer(source, buf, len, false);
+      this.forwardLayer(source, v, false);
       return;
     }
     const subs = source.subscribers;
@@ -252,7 +244,7 @@ export class Router implements SendContext, PlainSink {
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (!sub.connected) continue;
-      if (sub.egress < 0) this.sendRtp(sub, buf, len, source.kind);
+      if (sub.egress < 0) this.sendRtp(sub, v, source.kind);
       else remote |= 1 << sub.egress;
     }
     if (remote !== 0) this.host.handOff!(remote, source, buf, len);
@@ -268,16 +260,16 @@ export class Router implements SendContext, PlainSink {
    * A packet with an SSRC the conference does not know: the first of a simulcast layer (or of its RTX
    * stream) of one of ep's sources when its rid extension names one of their layers.
    */
-  private learnLayer(ep: Endpoint, buf: Buffer, len: number): Source | undefined {
-    const repair = rtpPayloadType(buf) === RTX_PT;
+  private learnLayer(ep: Endpoint, v: RtpView): Source | undefined {
+    const repair = v.payloadType === RTX_PT;
     const extId = repair ? REPAIRED_RID_EXT_ID : RID_EXT_ID;
     for (let s = 0; s < ep.sources.length; s++) {
       const source = ep.sources[s];
       const rids = source.rids;
       if (rids === null) continue;
       for (let i = 0; i < rids.length; i++) {
-        if (headerExtensionEquals(buf, len, extId, rids[i])) {
-          return ep.conference.addLayer(source, i, rtpSsrc(buf), repair) ?? undefined;
+        if (v.extEquals(extId, rids[i])) {
+          return ep.conference.addLayer(source, i, v.ssrc, repair) ?? undefined;
         }
       }
     }
@@ -289,24 +281,22 @@ export class Router implements SendContext, PlainSink {
    * layer (or switches to it at this keyframe) gets its own rewritten copy. `fromPeer`: handed over by the
    * media worker that received it (send only to this worker's receivers).
    */
-  private forwardLayer(layer: Source, buf: Buffer, len: number, fromPeer: boolean): void {
+  private forwardLayer(layer: Source, v: RtpView, fromPeer: boolean): void {
     const parent = layer.parent!;
+    const buf = v.buf;
+    const len = v.len;
     layer.rate!.add(len, this.nowMs);
-    const hl = rtpHeaderLength(buf, len);
-    const end = rtpPayloadEnd(buf, len);
-    const info = this.vp8;
-    if (end < 0) {
-      this.counters.dropMalformed++;
-      return;
-    }
-    info.keyframe = false;
+    const hl = v.headerLength;
+    const end = v.payloadEnd;
+    const info = v.vp8;
     if (end > hl) {
-      if (!vp8Descriptor(buf, hl, end, info)) {
+      if (!v.vp8Valid) {
         this.counters.dropMalformed++;
         return;
       }
       if (info.keyframe) readKeyframeSize(layer, buf, hl + info.headerLength, end);
     }
+    const twOffset = v.extU16Offset(TWCC_EXT_ID);
     const li = layer.layerIndex;
     const subs = parent.subscribers;
     const streams = parent.outStreams;
@@ -323,8 +313,8 @@ export class Router implements SendContext, PlainSink {
         if (li !== rw.targetLayer) continue;
         if (rw.currentLayer >= 0) {
           // another layer plays on until this one's keyframe is whole
-          const seq = rtpSeq(buf);
-          const first = rw.holdForKeyframe(seq, rtpTimestamp(buf), info.keyframe, rtpMarker(buf));
+          const seq = v.seq;
+          const first = rw.holdForKeyframe(seq, v.timestamp, info.keyframe, v.marker);
           if (first >= 0) this.switchAtKeyframe(sub, rw, layer, first, seq);
           continue;
         }
@@ -332,9 +322,8 @@ export class Router implements SendContext, PlainSink {
       }
       const out = this.ring.next();
       buf.copy(out, 0, 0, len);
-      if (!rw.rewrite(out, len, li, info)) continue;
-      renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      sub.transport.sendRtp(out, len, 'video', -1);
+      if (!rw.rewriteParsed(out, hl, end, v.seq, v.timestamp, li, info)) continue;
+      sub.transport.sendRtp(out, len, 'video', -1, twOffset);
     }
     if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
   }
@@ -346,7 +335,7 @@ export class Router implements SendContext, PlainSink {
   private switchAtKeyframe(sub: Endpoint, rw: Vp8Rewriter, layer: Source, first: number, last: number): void {
     const rb = layer.rtx!;
     const count = ((last - first) & 0xffff) + 1;
-    const info = this.heldVp8;
+    const hv = this.heldView;
     // a keyframe longer than the buffer, or its first packet gone: wait for the next one (asked for by the
     // downlink timer while the rewriter needs it)
     if (count > rb.slots.length || rb.find(first) < 0) return;
@@ -356,36 +345,38 @@ export class Router implements SendContext, PlainSink {
       const len = rb.lengths[slot];
       const out = this.ring.next();
       rb.slots[slot].copy(out, 0, 0, len);
-      const hl = rtpHeaderLength(out, len);
-      const end = rtpPayloadEnd(out, len);
-      if (hl < 0 || end <= hl || !vp8Descriptor(out, hl, end, info)) continue;
-      if (!rw.rewrite(out, len, layer.layerIndex, info)) continue;
-      renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      sub.transport.sendRtp(out, len, 'video', -1);
+      if (!hv.parse(out, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid) continue;
+      if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8)) continue;
+      sub.transport.sendRtp(out, len, 'video', -1, hv.extU16Offset(TWCC_EXT_ID));
     }
   }
 
   /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
   forwardFromPeer(source: Source, buf: Buffer, len: number): void {
     this.tick();
+    const v = this.view;
+    if (!v.parse(buf, len)) {
+      this.counters.dropMalformed++;
+      return;
+    }
     // kept here too: NACKs of this worker's receivers are answered here
-    if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
+    if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
     if (source.parent !== null) {
-      this.forwardLayer(source, buf, len, true);
+      this.forwardLayer(source, v, true);
       return;
     }
     const subs = source.subscribers;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
-      if (sub.connected && sub.egress < 0) this.sendRtp(sub, buf, len, source.kind);
+      if (sub.connected && sub.egress < 0) this.sendRtp(sub, v, source.kind);
     }
   }
 
-  /** Sends `to` its own copy of buf[0..len), a packet of `kind`. */
-  private sendRtp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind): void {
+  /** Sends `to` its own copy of the packet `v`, of `kind`. */
+  private sendRtp(to: Endpoint, v: RtpView, kind: MediaKind): void {
     const out = this.ring.next();
-    buf.copy(out, 0, 0, len);
-    to.transport.sendRtp(out, len, kind, -1);
+    v.buf.copy(out, 0, 0, v.len);
+    to.transport.sendRtp(out, v.len, kind, -1, v.extU16Offset(TWCC_EXT_ID));
   }
 
   /**
@@ -401,7 +392,7 @@ export class Router implements SendContext, PlainSink {
       const n = writeProbePadding(out, RTX_PT, stream.source.rtxOutSsrc, stream.rtxSeq, 0, TWCC_EXT_ID, size);
       stream.rtxSeq = (stream.rtxSeq + 1) & 0xffff;
       this.counters.probePackets++;
-      to.transport.sendRtp(out, n, 'video', cluster);
+      to.transport.sendRtp(out, n, 'video', cluster, PROBE_TW_OFFSET);
       bytes += n;
     }
     return bytes;
@@ -595,13 +586,11 @@ export class Router implements SendContext, PlainSink {
       const len = rb!.lengths[i];
       const copy = this.resendScratch;
       rb!.slots[i].copy(copy, 0, 0, len);
-      const hl = rtpHeaderLength(copy, len);
-      const end = rtpPayloadEnd(copy, len);
-      if (hl < 0 || end <= hl || !vp8Descriptor(copy, hl, end, this.vp8) || !rw.rewriteAgain(copy, len, this.vp8)) {
+      const hv = this.heldView;
+      if (!hv.parse(copy, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid || !rw.rewriteAgain(copy, len, hv.vp8)) {
         this.counters.nackMisses++;
         return;
       }
-      renameHeaderExtensions(copy, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
       this.resend(this.nackReceiver!, stream!, copy, len);
       return;
     }

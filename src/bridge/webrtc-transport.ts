@@ -34,11 +34,17 @@ export class WebRtcTransport implements MediaTransport {
     this.ctx = ctx;
   }
 
-  sendRtp(out: Buffer, len: number, _kind: MediaKind, probeCluster: number): void {
+  sendRtp(out: Buffer, len: number, _kind: MediaKind, probeCluster: number, twOffset?: number): void {
     const to = this.ep;
     const srtp = to.srtpOut;
     if (srtp === null || to.address === null) return;
-    if (writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq)) {
+    let numbered: boolean;
+    if (twOffset === undefined) numbered = writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq);
+    else if ((numbered = twOffset >= 0)) {
+      out[twOffset] = to.twSeq >>> 8;
+      out[twOffset + 1] = to.twSeq;
+    }
+    if (numbered) {
       if (to.bwe !== null) to.bwe.onPacketSent(to.twSeq, len + srtp.rtpOverhead, this.ctx.nowUs, probeCluster);
       to.twSeq = (to.twSeq + 1) & 0xffff;
     }
