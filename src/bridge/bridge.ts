@@ -369,7 +369,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private conferenceFor(conferenceId: string): Conference {
     let conference = this.conferences.get(conferenceId);
     if (!conference) {
-      conference = new Conference(conferenceId);
+      conference = new Conference(conferenceId, this.router);
       conference.onKeyframeNeeded = (source, layer) => {
         const l = source.layers[layer];
         if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);

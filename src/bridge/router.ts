@@ -8,9 +8,11 @@ import {
   FMT_TWCC,
   RTCP_PSFB,
   RTCP_RTPFB,
+  RTCP_RR,
   RTCP_SR,
   fbMediaSsrc,
   forEachFir,
+  forEachReportBlock,
   forEachNack,
   forEachRtcp,
   srSsrc,
@@ -24,11 +26,11 @@ import { isRtcp } from './packet/rtp.ts';
 import { RtpView } from './packet/rtp-view.ts';
 import { PROBE_TW_OFFSET, unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
 import { TwccRecorder } from './packet/twcc.ts';
-import type { OutStream } from './out-stream.ts';
-import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
+import { BufferRing } from './buffer-ring.ts';
+import { MAX_FORWARD, type Downtrack, type DowntrackHost } from './downtrack.ts';
 import type { BridgeCounters } from './counters.ts';
-import type { Endpoint, Source } from './endpoint.ts';
-import type { Conference } from './conference.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { Source } from './source.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import type { SendContext } from './webrtc-transport.ts';
@@ -47,33 +49,13 @@ import {
 /** Output ring: OUT_SLOTS buffers of OUT_SLOT_SIZE bytes. */
 export const OUT_SLOTS = 2048;
 export const OUT_SLOT_SIZE = 1600;
-/** Largest plaintext RTP/RTCP packet the bridge forwards (room left for the SRTP tag and index). */
-export const MAX_FORWARD = 1500;
+export { MAX_FORWARD } from './downtrack.ts';
 /** Keyframe requests to one source at most this often. */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
-/** Retransmissions answered per NACK packet at most. */
-const MAX_RESENDS_PER_NACK = 256;
 /** The bitrate the bridge asks every video sender for at most (a cap on the sender's transport-cc estimate). */
 export const REMB_BITRATE_BPS = 2_500_000;
 /** Transport-cc feedback packets sent to one endpoint per call at most. */
 const MAX_TWCC_FEEDBACK_PER_CALL = 8;
-
-export class BufferRing {
-  private readonly buffers: Buffer[];
-  private index = 0;
-
-  constructor(count: number, size: number) {
-    const memory = Buffer.alloc(count * size);
-    this.buffers = new Array<Buffer>(count);
-    for (let i = 0; i < count; i++) this.buffers[i] = memory.subarray(i * size, (i + 1) * size);
-  }
-
-  next(): Buffer {
-    const b = this.buffers[this.index];
-    this.index = this.index + 1 === this.buffers.length ? 0 : this.index + 1;
-    return b;
-  }
-}
 
 export interface RouterHost {
   readonly counters: BridgeCounters;
@@ -102,7 +84,7 @@ export interface RouterHost {
 
 const EMPTY = Buffer.alloc(0);
 
-export class Router implements SendContext, PlainSink {
+export class Router implements SendContext, PlainSink, DowntrackHost {
   private readonly host: RouterHost;
   readonly counters: BridgeCounters;
   readonly udp: UdpTransport;
@@ -113,18 +95,17 @@ export class Router implements SendContext, PlainSink {
   // state of the RTCP packet being walked (avoids closures per packet)
   private rtcpEndpoint: Endpoint | null = null;
   private rtcpBuf: Buffer = EMPTY;
-  private nackSource: Source | null = null;
-  private nackReceiver: Endpoint | null = null;
-  private resends = 0;
+  /** The downtrack whose receiver's NACK is being walked (null: collect every number for another worker). */
+  private nackTrack: Downtrack | null = null;
+  /** NACKed numbers to ask the sender for (or to hand to the worker that sends to the receiver). */
   private readonly missing = new Uint16Array(512);
   private missCount = 0;
-  private nackStream: OutStream | undefined = undefined;
   /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
-  private readonly resendScratch = Buffer.alloc(MAX_FORWARD);
+  readonly resendScratch = Buffer.alloc(MAX_FORWARD);
   /** The packet being handled, parsed once (every reader below reads it). */
   private readonly view = new RtpView(VIDEO_PT);
   /** A packet taken from a retransmission buffer (a held keyframe, a NACKed one): `view` still describes the packet being handled. */
-  private readonly heldView = new RtpView(VIDEO_PT);
+  readonly heldView = new RtpView(VIDEO_PT);
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   nowUs = 0;
   private nowMs = 0;
@@ -132,6 +113,7 @@ export class Router implements SendContext, PlainSink {
   private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
   private readonly onNackSeqCb: (seq: number) => void;
   private readonly onFirEntryCb: (ssrc: number, seqNr: number) => void;
+  private readonly onReportBlockCb: (blockOffset: number) => void;
 
   constructor(host: RouterHost) {
     this.host = host;
@@ -140,6 +122,7 @@ export class Router implements SendContext, PlainSink {
     this.onRtcpPacketCb = this.onRtcpPacket.bind(this);
     this.onNackSeqCb = this.onNackSeq.bind(this);
     this.onFirEntryCb = this.onFirEntry.bind(this);
+    this.onReportBlockCb = this.onReportBlock.bind(this);
     if (host.rtcpElsewhere !== undefined) this.rtcpElsewhere = host.rtcpElsewhere.bind(host);
     if (host.rtcpIndex !== undefined) this.rtcpIndex = host.rtcpIndex.bind(host);
   }
@@ -240,11 +223,12 @@ export class Router implements SendContext, PlainSink {
       return;
     }
     const subs = source.subscribers;
+    const tracks = source.downtracks;
     let remote = 0;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (!sub.connected) continue;
-      if (sub.egress < 0) this.sendRtp(sub, v, source.kind);
+      if (sub.egress < 0) tracks[i].forward(v);
       else remote |= 1 << sub.egress;
     }
     if (remote !== 0) this.host.handOff!(remote, source, buf, len);
@@ -296,59 +280,16 @@ export class Router implements SendContext, PlainSink {
       }
       if (info.keyframe) readKeyframeSize(layer, buf, hl + info.headerLength, end);
     }
-    const twOffset = v.extU16Offset(TWCC_EXT_ID);
-    const li = layer.layerIndex;
     const subs = parent.subscribers;
-    const streams = parent.outStreams;
+    const tracks = parent.downtracks;
     let remote = 0;
     for (let i = 0; i < subs.length; i++) {
       const sub = subs[i];
       if (!sub.connected) continue;
-      if (sub.egress >= 0) {
-        if (!fromPeer) remote |= 1 << sub.egress;
-        continue;
-      }
-      const rw = streams[i].rewriter!;
-      if (li !== rw.currentLayer) {
-        if (li !== rw.targetLayer) continue;
-        if (rw.currentLayer >= 0) {
-          // another layer plays on until this one's keyframe is whole
-          const seq = v.seq;
-          const first = rw.holdForKeyframe(seq, v.timestamp, info.keyframe, v.marker);
-          if (first >= 0) this.switchAtKeyframe(sub, rw, layer, first, seq);
-          continue;
-        }
-        if (!info.keyframe) continue; // nothing plays: switch at the keyframe's first packet
-      }
-      const out = this.ring.next();
-      buf.copy(out, 0, 0, len);
-      if (!rw.rewriteParsed(out, hl, end, v.seq, v.timestamp, li, info)) continue;
-      sub.transport.sendRtp(out, len, 'video', -1, twOffset);
+      if (sub.egress < 0) tracks[i].forwardLayer(layer, v);
+      else if (!fromPeer) remote |= 1 << sub.egress;
     }
     if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
-  }
-
-  /**
-   * `sub`'s rewriter switches to `layer` at the keyframe whose packets are input seqs first..last: they are
-   * sent now, from the layer's retransmission buffer (which holds every packet received), in order.
-   */
-  private switchAtKeyframe(sub: Endpoint, rw: Vp8Rewriter, layer: Source, first: number, last: number): void {
-    const rb = layer.rtx!;
-    const count = ((last - first) & 0xffff) + 1;
-    const hv = this.heldView;
-    // a keyframe longer than the buffer, or its first packet gone: wait for the next one (asked for by the
-    // downlink timer while the rewriter needs it)
-    if (count > rb.slots.length || rb.find(first) < 0) return;
-    for (let k = 0; k < count; k++) {
-      const slot = rb.find((first + k) & 0xffff);
-      if (slot < 0) continue; // lost on the way in: the receiver NACKs the gap
-      const len = rb.lengths[slot];
-      const out = this.ring.next();
-      rb.slots[slot].copy(out, 0, 0, len);
-      if (!hv.parse(out, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid) continue;
-      if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8)) continue;
-      sub.transport.sendRtp(out, len, 'video', -1, hv.extU16Offset(TWCC_EXT_ID));
-    }
   }
 
   /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
@@ -366,36 +307,14 @@ export class Router implements SendContext, PlainSink {
       return;
     }
     const subs = source.subscribers;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (sub.connected && sub.egress < 0) this.sendRtp(sub, v, source.kind);
-    }
+    const tracks = source.downtracks;
+    for (let i = 0; i < subs.length; i++) if (subs[i].egress < 0) tracks[i].forward(v);
   }
 
-  /** Sends `to` its own copy of the packet `v`, of `kind`. */
-  private sendRtp(to: Endpoint, v: RtpView, kind: MediaKind): void {
-    const out = this.ring.next();
-    v.buf.copy(out, 0, 0, v.len);
-    to.transport.sendRtp(out, v.len, kind, -1, v.extU16Offset(TWCC_EXT_ID));
-  }
-
-  /**
-   * Sends `to` `count` padding-only RTX packets of `size` bytes on `stream` for bandwidth probe
-   * `cluster`. Returns the bytes sent.
-   */
-  sendProbe(to: Endpoint, stream: OutStream, cluster: number, count: number, size: number): number {
-    if (!to.connected || to.address === null || stream.source.rtxOutSsrc === 0) return 0;
+  /** Sends `track`'s receiver `count` padding-only probe packets of `size` bytes for probe `cluster`; returns the bytes sent. */
+  sendProbe(track: Downtrack, cluster: number, count: number, size: number): number {
     this.tick();
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const out = this.ring.next();
-      const n = writeProbePadding(out, RTX_PT, stream.source.rtxOutSsrc, stream.rtxSeq, 0, TWCC_EXT_ID, size);
-      stream.rtxSeq = (stream.rtxSeq + 1) & 0xffff;
-      this.counters.probePackets++;
-      to.transport.sendRtp(out, n, 'video', cluster, PROBE_TW_OFFSET);
-      bytes += n;
-    }
-    return bytes;
+    return track.sendProbe(cluster, count, size);
   }
 
   /** Protects buf[0..len) (plain RTCP, about media of `kind`; null: none in particular) for `to` and sends it. */
@@ -431,8 +350,9 @@ export class Router implements SendContext, PlainSink {
   private onRtcpPacket(offset: number, length: number, pt: number, fmt: number): void {
     const ep = this.rtcpEndpoint!;
     const buf = this.rtcpBuf;
-    if (pt === RTCP_SR) {
-      if (length >= 28) this.forwardSr(ep, buf, offset);
+    if (pt === RTCP_SR || pt === RTCP_RR) {
+      if (pt === RTCP_SR && length >= 28) this.forwardSr(ep, buf, offset);
+      forEachReportBlock(buf, offset, length, this.onReportBlockCb);
     } else if (pt === RTCP_RTPFB) {
       if (fmt === FMT_NACK && length >= 16) this.onNack(ep, buf, offset, length);
       else if (fmt === FMT_TWCC && ep.egress >= 0) this.host.feedbackElsewhere!(ep, buf, offset, length);
@@ -480,11 +400,7 @@ export class Router implements SendContext, PlainSink {
       this.host.keyframeElsewhere!(receiver, source, fir);
       return;
     }
-    const rw = receiver.outStreams.get(source.ssrc)?.rewriter;
-    if (rw === undefined || rw === null) return;
-    const index = rw.targetLayer >= 0 ? rw.targetLayer : rw.currentLayer;
-    const layer = index >= 0 ? source.layers[index] : null;
-    if (layer !== null && layer !== undefined) this.requestKeyframe(layer, fir, false);
+    receiver.downtracks.get(source.ssrc)?.requestKeyframe(fir);
   }
 
   /** Forwards a sender report (sender info only, report blocks stripped) to the source's receivers. */
@@ -496,55 +412,54 @@ export class Router implements SendContext, PlainSink {
     s[0] = 0x80; // V=2, P=0, RC=0
     s[2] = 0;
     s[3] = 6; // 28 bytes
-    const parent = source.parent;
-    if (parent !== null) {
-      // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
-      const ts = s.readUInt32BE(16);
-      const subs = parent.subscribers;
-      for (let i = 0; i < subs.length; i++) {
-        const rw = parent.outStreams[i].rewriter!;
-        if (rw.currentLayer !== source.layerIndex || subs[i].egress >= 0) continue;
-        s.writeUInt32BE(parent.ssrc, 4);
-        s.writeUInt32BE(rw.outTimestamp(ts), 16);
-        this.sendRtcp(subs[i], s, 28, source.kind);
-      }
-      return;
+    // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
+    const target = source.parent ?? source;
+    const subs = target.subscribers;
+    const tracks = target.downtracks;
+    for (let i = 0; i < subs.length; i++) {
+      if (subs[i].egress < 0) tracks[i].forwardSr(source, s, this.nowMs);
+      else if (source.parent === null) this.sendRtcp(subs[i], s, 28, source.kind);
     }
-    const subs = source.subscribers;
-    for (let i = 0; i < subs.length; i++) this.sendRtcp(subs[i], s, 28, source.kind);
+  }
+
+  /** The report blocks of a receiver's SR/RR: each about a stream it receives (its downtrack's loss and rtt). */
+  private onReportBlock(off: number): void {
+    const ep = this.rtcpEndpoint!;
+    const track = ep.downtracks.get(this.rtcpBuf.readUInt32BE(off));
+    if (track !== undefined) track.onReportBlock(this.rtcpBuf, off, this.nowMs);
   }
 
   private onNack(ep: Endpoint, buf: Buffer, offset: number, length: number): void {
     const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
     if (source === null) return;
-    this.nackSource = source;
-    this.nackReceiver = ep;
-    this.nackStream = ep.outStreams.get(source.ssrc);
-    this.missCount = 0;
-    this.resends = 0;
-    forEachNack(buf, offset, length, this.onNackSeqCb);
-    this.nackSource = null;
-    this.nackReceiver = null;
-    this.nackStream = undefined;
     if (ep.egress >= 0) {
+      // another media worker sends to this receiver: it answers from its own retransmission buffer
+      this.nackTrack = null;
+      this.missCount = 0;
+      forEachNack(buf, offset, length, this.onNackSeqCb);
       if (this.missCount > 0) this.host.nackElsewhere!(ep, source, this.missing, this.missCount);
       return;
     }
+    const track = ep.downtracks.get(source.ssrc);
+    if (track === undefined) return;
+    this.nackTrack = track;
+    this.missCount = 0;
+    track.beginNack();
+    forEachNack(buf, offset, length, this.onNackSeqCb);
+    this.nackTrack = null;
     this.forwardMisses(source);
   }
 
   /** NACKed sequence numbers another media worker received for `receiver`, whose RTP this worker sends. */
   answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
     this.tick();
-    this.nackSource = source;
-    this.nackReceiver = receiver;
-    this.nackStream = receiver.outStreams.get(source.ssrc);
+    const track = receiver.downtracks.get(source.ssrc);
+    if (track === undefined) return;
+    this.nackTrack = track;
     this.missCount = 0;
-    this.resends = 0;
+    track.beginNack();
     for (let i = 0; i < seqs.length; i++) this.onNackSeq(seqs[i] & 0xffff);
-    this.nackSource = null;
-    this.nackReceiver = null;
-    this.nackStream = undefined;
+    this.nackTrack = null;
     this.forwardMisses(source);
   }
 
@@ -562,66 +477,9 @@ export class Router implements SendContext, PlainSink {
   }
 
   private onNackSeq(seq: number): void {
-    if (this.nackReceiver!.egress >= 0) {
-      // another media worker sends to this receiver: it answers from its own retransmission buffer
-      if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
-      return;
-    }
-    const source = this.nackSource!;
-    const stream = this.nackStream;
-    if (source.rids !== null) {
-      // the receiver names rewritten numbers: find the layer packet it was made of
-      const rw = stream?.rewriter;
-      if (rw === undefined || rw === null || !rw.lookup(seq)) {
-        this.counters.nackMisses++;
-        return;
-      }
-      const layer = source.layers[rw.foundLayer];
-      const rb = layer === null || layer === undefined ? null : layer.rtx;
-      const i = rb === null ? -1 : rb.find(rw.foundInSeq);
-      if (i < 0) {
-        this.counters.nackMisses++;
-        return;
-      }
-      const len = rb!.lengths[i];
-      const copy = this.resendScratch;
-      rb!.slots[i].copy(copy, 0, 0, len);
-      const hv = this.heldView;
-      if (!hv.parse(copy, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid || !rw.rewriteAgain(copy, len, hv.vp8)) {
-        this.counters.nackMisses++;
-        return;
-      }
-      this.resend(this.nackReceiver!, stream!, copy, len);
-      return;
-    }
-    const rb = source.rtx;
-    if (rb !== null) {
-      const i = rb.find(seq);
-      if (i >= 0) {
-        this.resend(this.nackReceiver!, stream, rb.slots[i], rb.lengths[i]);
-        return;
-      }
-    }
-    this.counters.nackMisses++;
+    const track = this.nackTrack;
+    if (track !== null && track.nack(seq)) return;
     if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
-  }
-
-  /** Retransmits pkt[0..len) (plain RTP as the receiver got it) to `to`: as RTX when the stream has an RTX SSRC. */
-  private resend(to: Endpoint, stream: OutStream | undefined, pkt: Buffer, len: number): void {
-    if (this.resends >= MAX_RESENDS_PER_NACK) return;
-    this.resends++;
-    this.counters.retransmits++;
-    const out = this.ring.next();
-    const rtxSsrc = stream === undefined ? 0 : stream.source.rtxOutSsrc;
-    if (rtxSsrc === 0) {
-      pkt.copy(out, 0, 0, len);
-      to.transport.sendRtp(out, len, 'video', -1);
-      return;
-    }
-    const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, stream!.rtxSeq);
-    if (n < 0) return;
-    stream!.rtxSeq = (stream!.rtxSeq + 1) & 0xffff;
-    to.transport.sendRtp(out, n, 'video', -1);
   }
 
   /**

@@ -89,13 +89,13 @@ test('last-N: a simulcast camera coming back to a receiver restarts at a keyfram
   for (const ep of [b, x]) c.setSubscriptions(ep, [1, 2].filter((s) => c.sources.get(s)!.owner !== ep));
   const order = (ids: string[]) => c.applySpeakerOrder(ids);
   order(['a', 'b', 'x']);
-  const rw = x.outStreams.get(1)!.rewriter!;
+  const rw = x.downtracks.get(1)!.rewriter!;
   rw.setTarget(2);
   rw.currentLayer = 2; // as after the keyframe of layer 2 arrived
   keyframes.length = 0;
   order(['b', 'a', 'x']);
   assert.equal(c.sources.get(1)!.subscribers.includes(x), false, 'x no longer gets a');
-  assert.equal(x.outStreams.get(1)!.rewriter, rw, 'its rewriter is kept (numbering continues)');
+  assert.equal(x.downtracks.get(1)!.rewriter, rw, 'its rewriter is kept (numbering continues)');
   order(['a', 'b', 'x']);
   assert.equal(c.sources.get(1)!.subscribers.includes(x), true);
   assert.equal(rw.currentLayer, -1, 'nothing forwarded until a keyframe');
