@@ -12,21 +12,17 @@ import {
   RTCP_SR,
   fbMediaSsrc,
   forEachFir,
-  forEachReportBlock,
   forEachNack,
+  forEachReportBlock,
   forEachRtcp,
   srSsrc,
-  writeFir,
-  writeNack,
-  writePli,
-  writeRemb,
-  writeRr,
 } from './packet/rtcp.ts';
 import { isRtcp } from './packet/rtp.ts';
 import { RtpView } from './packet/rtp-view.ts';
-import { PROBE_TW_OFFSET, unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
+import { unwrapRtx } from './packet/rtx.ts';
 import { TwccRecorder } from './packet/twcc.ts';
 import { BufferRing } from './buffer-ring.ts';
+import { RtcpWriter } from './rtcp-writer.ts';
 import { MAX_FORWARD, type Downtrack, type DowntrackHost } from './downtrack.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint } from './endpoint.ts';
@@ -54,8 +50,6 @@ export { MAX_FORWARD } from './downtrack.ts';
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
 /** The bitrate the bridge asks every video sender for at most (a cap on the sender's transport-cc estimate). */
 export const REMB_BITRATE_BPS = 2_500_000;
-/** Transport-cc feedback packets sent to one endpoint per call at most. */
-const MAX_TWCC_FEEDBACK_PER_CALL = 8;
 
 export interface RouterHost {
   readonly counters: BridgeCounters;
@@ -89,8 +83,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   readonly counters: BridgeCounters;
   readonly udp: UdpTransport;
   private readonly ring = new BufferRing(OUT_SLOTS, OUT_SLOT_SIZE);
-  /** Where RTCP the bridge composes is written before protection (used synchronously only). */
-  private readonly scratch = Buffer.alloc(MAX_FORWARD);
+  /** Every RTCP packet the bridge composes. */
+  readonly rtcp: RtcpWriter;
 
   // state of the RTCP packet being walked (avoids closures per packet)
   private rtcpEndpoint: Endpoint | null = null;
@@ -119,6 +113,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     this.host = host;
     this.counters = host.counters;
     this.udp = host.udp;
+    this.rtcp = new RtcpWriter(host.counters, host.bridgeSsrc);
     this.onRtcpPacketCb = this.onRtcpPacket.bind(this);
     this.onNackSeqCb = this.onNackSeq.bind(this);
     this.onFirEntryCb = this.onFirEntry.bind(this);
@@ -319,7 +314,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** Protects buf[0..len) (plain RTCP, about media of `kind`; null: none in particular) for `to` and sends it. */
   sendRtcp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind | null = null): void {
-    if (to.connected) to.transport.sendRtcp(buf, len, kind);
+    this.rtcp.send(to, buf, len, kind);
   }
 
   private onRtcp(ep: Endpoint, buf: Buffer): void {
@@ -407,11 +402,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   private forwardSr(ep: Endpoint, buf: Buffer, offset: number): void {
     const source = ep.conference.sources.get(srSsrc(buf, offset));
     if (source === undefined || source.owner !== ep) return;
-    const s = this.scratch;
-    buf.copy(s, 0, offset, offset + 28);
-    s[0] = 0x80; // V=2, P=0, RC=0
-    s[2] = 0;
-    s[3] = 6; // 28 bytes
+    const s = this.rtcp.senderInfo(buf, offset);
     // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
     const target = source.parent ?? source;
     const subs = target.subscribers;
@@ -465,15 +456,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** Asks the sender for what the retransmission buffer did not have. */
   private forwardMisses(source: Source): void {
-    if (this.missCount > 0 && source.owner.connected) {
-      const s = this.scratch;
-      const rr = writeRr(s, 0, this.host.bridgeSsrc);
-      const n = writeNack(s, rr, this.host.bridgeSsrc, source.ssrc, this.missing, this.missCount);
-      if (n > 0) {
-        this.sendRtcp(source.owner, s, rr + n, 'video');
-        this.counters.nacksForwarded++;
-      }
-    }
+    this.rtcp.nack(source.owner, source.ssrc, this.missing, this.missCount);
   }
 
   private onNackSeq(seq: number): void {
@@ -497,45 +480,18 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     const owner = source.owner;
     if (!owner.connected) return;
     source.lastKeyframeRequestMs = now;
-    const s = this.scratch;
-    const ssrc = this.host.bridgeSsrc;
-    let n = writeRr(s, 0, ssrc);
-    if (fir) {
-      source.firSeq = (source.firSeq + 1) & 0xff;
-      n += writeFir(s, n, ssrc, source.ssrc, source.firSeq);
-    } else {
-      n += writePli(s, n, ssrc, source.ssrc);
-    }
-    this.counters.keyframeRequests++;
-    this.sendRtcp(owner, s, n, 'video');
+    if (fir) source.firSeq = (source.firSeq + 1) & 0xff;
+    this.rtcp.keyframeRequest(owner, source.ssrc, fir, source.firSeq);
   }
 
-  /** Sends `to` transport-cc feedback for the packets it sent since the last feedback (RR + RTPFB 15 compounds). */
+  /** Sends `to` transport-cc feedback for the packets it sent since the last feedback. */
   sendTransportFeedback(to: Endpoint): void {
-    const rec = to.twcc;
-    if (rec === null || !to.connected) return;
-    const mediaSsrc = to.sources.length > 0 ? to.sources[0].ssrc : 0;
-    const ssrc = this.host.bridgeSsrc;
-    const s = this.scratch;
-    for (let i = 0; i < MAX_TWCC_FEEDBACK_PER_CALL && rec.hasPending(); i++) {
-      const rr = writeRr(s, 0, ssrc);
-      // room left for the SRTCP tag and index
-      const n = rec.writeFeedback(s, rr, ssrc, mediaSsrc, MAX_FORWARD - rr);
-      if (n <= 0) break;
-      this.counters.twccFeedbackSent++;
-      this.sendRtcp(to, s, rr + n);
-    }
+    this.rtcp.transportFeedback(to);
   }
 
-  /** Sends `to` a REMB for its video sources (RR + REMB compound). */
+  /** Sends `to` a REMB for its video sources. */
   sendRemb(to: Endpoint, ssrcs: number[], bitrateBps: number): void {
-    if (ssrcs.length === 0) return;
-    const s = this.scratch;
-    const rr = writeRr(s, 0, this.host.bridgeSsrc);
-    const n = writeRemb(s, rr, this.host.bridgeSsrc, bitrateBps, ssrcs);
-    if (n <= 0) return;
-    this.counters.rembsSent++;
-    this.sendRtcp(to, s, rr + n);
+    this.rtcp.remb(to, ssrcs, bitrateBps);
   }
 }
 
