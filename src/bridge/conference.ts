@@ -5,6 +5,7 @@ import { Source } from './source.ts';
 import { RetransmitBuffer } from './retransmit-buffer.ts';
 import { DominantSpeaker } from './speaker/dominant-speaker.ts';
 import { Downtrack, standaloneDowntrackHost, type DowntrackHost } from './downtrack.ts';
+import type { Egress } from './egress.ts';
 import { RateMeter } from './simulcast/rate-meter.ts';
 
 export class Conference {
@@ -187,7 +188,7 @@ export class Conference {
         gainedOne = true;
         // a simulcast stream coming back: its rewriter (kept while left out) restarts at a keyframe; the
         // media worker that sends to the receiver asks for it
-        if (e.egress < 0) s.downtracks[i]?.rewriter?.restartAtKeyframe();
+        if (e.egress.local) s.downtracks[i]?.rewriter?.restartAtKeyframe();
       }
       if (gainedOne) gained.push(s);
     }
@@ -206,7 +207,10 @@ export class Conference {
     return rank < this.lastN;
   }
 
-  /** Recomputes every source's subscriber list (control plane only; the media path just reads it). */
+  /**
+   * Recomputes every source's subscriber list, downtracks and egresses (control plane only; the media path
+   * just reads them). Called again when an endpoint's egress changes.
+   */
   rebuildSubscribers(): void {
     const lastN = this.lastN > 0;
     for (const source of this.sources.values()) {
@@ -223,6 +227,8 @@ export class Conference {
       source.subscribers = subs;
       if (source.isRtx) continue; // retransmissions go out through the primary's streams
       const tracks: Downtrack[] = [];
+      const local: Downtrack[] = [];
+      const egresses: Egress[] = [];
       for (const e of subs) {
         let dt = e.downtracks.get(source.ssrc);
         if (dt === undefined || dt.source !== source) {
@@ -230,8 +236,12 @@ export class Conference {
           e.downtracks.set(source.ssrc, dt);
         }
         tracks.push(dt);
+        if (e.egress.local) local.push(dt);
+        if (!egresses.includes(e.egress)) egresses.push(e.egress);
       }
       source.downtracks = tracks;
+      source.localDowntracks = local;
+      source.egresses = egresses;
     }
     // forget what receivers no longer get
     for (const e of this.endpoints.values()) {

@@ -46,7 +46,7 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
   const streams: Downtrack[] = [];
   for (const ep of conference.endpoints.values()) {
     // media workers: the worker that sends to it decides (its estimate lives there)
-    if (!ep.connected || ep.egress >= 0 || ep.downtracks.size === 0) continue;
+    if (!ep.connected || !ep.egress.local || ep.downtracks.size === 0) continue;
     demands.length = 0;
     streams.length = 0;
     for (const st of ep.downtracks.values()) {

@@ -8,6 +8,7 @@ import type { TwccRecorder } from './packet/twcc.ts';
 import type { SendSideBwe } from './bwe/send-side-bwe.ts';
 import type { Downtrack } from './downtrack.ts';
 import type { Source } from './source.ts';
+import { DETACHED_EGRESS, type Egress } from './egress.ts';
 import type { LayerSelector } from './simulcast/layer-selector.ts';
 import type { MediaTransport } from './transport.ts';
 
@@ -81,8 +82,8 @@ export class Endpoint {
    * worker that only sends to it (see workers/).
    */
   local = true;
-  /** The media worker that encrypts and sends RTP to this endpoint; -1 = this thread. */
-  egress = -1;
+  /** Where what it receives is made and sent from: this thread, or another media worker (see egress.ts). */
+  egress: Egress = DETACHED_EGRESS;
 
   /** Tile size per received video SSRC, as the receiver last reported it. */
   readonly videoConstraints = new Map<number, VideoConstraint>();

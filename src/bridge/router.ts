@@ -24,6 +24,7 @@ import { TwccRecorder } from './packet/twcc.ts';
 import { BufferRing } from './buffer-ring.ts';
 import { RtcpWriter } from './rtcp-writer.ts';
 import { MAX_FORWARD, type Downtrack, type DowntrackHost } from './downtrack.ts';
+import { LocalEgress } from './egress.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { Source } from './source.ts';
@@ -58,22 +59,14 @@ export interface RouterHost {
   /** Coarse clock for lastSeen bookkeeping. */
   clockMs: number;
   endpointByAddress(address: string, port: number): Endpoint | undefined;
-  /** Media workers: gives a decrypted packet to the workers in `mask` (bit = worker) that send to its other receivers. */
-  handOff?(mask: number, source: Source, buf: Buffer, len: number): void;
-  /** Media workers: NACKed sequence numbers for a receiver another worker sends to (that worker answers them). */
-  nackElsewhere?(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void;
-  /** Media workers: transport-cc feedback from a receiver another worker sends to (its estimate lives there). */
-  feedbackElsewhere?(receiver: Endpoint, buf: Buffer, offset: number, length: number): void;
-  /** Media workers: a receiver another worker sends to asks for a keyframe of simulcast `source`. */
-  keyframeElsewhere?(receiver: Endpoint, source: Source, fir: boolean): void;
-  /** Media workers: plain RTCP for an endpoint connected over ICE-TCP to another worker (it sends it). */
-  rtcpElsewhere?(to: Endpoint, buf: Buffer, len: number): void;
-  /** Media workers: this worker learned a simulcast layer's SSRC from its rid (the others must know it too). */
-  layerLearned?(layer: Source): void;
-  /** Media workers: an audio level this worker heard (the speaker worker merges everyone's). */
-  audioLevel?(ep: Endpoint, level: number, nowMs: number): void;
-  /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
-  rtcpIndex?(to: Endpoint): number;
+  /** A simulcast layer's SSRC was learned from its rid here (media workers tell the others; one thread: nothing). */
+  layerLearned(layer: Source): void;
+  /** An audio level heard here (media workers: the speaker worker merges everyone's; one thread: nothing). */
+  audioLevel(ep: Endpoint, level: number, nowMs: number): void;
+  /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it (one thread: none). */
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
+  /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
+  rtcpIndex(to: Endpoint): number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -89,11 +82,11 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   // state of the RTCP packet being walked (avoids closures per packet)
   private rtcpEndpoint: Endpoint | null = null;
   private rtcpBuf: Buffer = EMPTY;
-  /** The downtrack whose receiver's NACK is being walked (null: collect every number for another worker). */
-  private nackTrack: Downtrack | null = null;
-  /** NACKed numbers to ask the sender for (or to hand to the worker that sends to the receiver). */
-  private readonly missing = new Uint16Array(512);
-  private missCount = 0;
+  /** The numbers of the NACK being walked, for the receiver's egress. */
+  private readonly nacked = new Uint16Array(512);
+  private nackCount = 0;
+  /** This thread's egress: what endpoints it sends to get, through their downtracks. */
+  readonly localEgress: LocalEgress;
   /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
   readonly resendScratch = Buffer.alloc(MAX_FORWARD);
   /** The packet being handled, parsed once (every reader below reads it). */
@@ -114,12 +107,11 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     this.counters = host.counters;
     this.udp = host.udp;
     this.rtcp = new RtcpWriter(host.counters, host.bridgeSsrc);
+    this.localEgress = new LocalEgress(host.counters, this.rtcp);
     this.onRtcpPacketCb = this.onRtcpPacket.bind(this);
     this.onNackSeqCb = this.onNackSeq.bind(this);
     this.onFirEntryCb = this.onFirEntry.bind(this);
     this.onReportBlockCb = this.onReportBlock.bind(this);
-    if (host.rtcpElsewhere !== undefined) this.rtcpElsewhere = host.rtcpElsewhere.bind(host);
-    if (host.rtcpIndex !== undefined) this.rtcpIndex = host.rtcpIndex.bind(host);
   }
 
   // ---------------------------------------------------------------- SendContext (what transports send with)
@@ -128,8 +120,13 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     return this.ring.next();
   }
 
-  rtcpElsewhere?: (to: Endpoint, buf: Buffer, len: number) => void;
-  rtcpIndex?: (to: Endpoint) => number;
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
+    this.host.rtcpElsewhere(to, buf, len);
+  }
+
+  rtcpIndex(to: Endpoint): number {
+    return this.host.rtcpIndex(to);
+  }
 
   /** An RTP or RTCP datagram (first byte 128..191). */
   onMedia(buf: Buffer, address: string, port: number): void {
@@ -176,7 +173,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     let source = sources.get(v.ssrc);
     if (source === undefined) {
       source = this.learnLayer(ep, v);
-      if (source !== undefined && source.parent !== null && this.host.layerLearned !== undefined) this.host.layerLearned(source);
+      if (source !== undefined && source.parent !== null) this.host.layerLearned(source);
     }
     if (source === undefined || source.owner !== ep) {
       c.dropUnknownSsrc++;
@@ -207,26 +204,17 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       if (level >= 0) {
         const now = Date.now();
         ep.conference.speakers.onAudioLevel(ep.id, level, now);
-        if (this.host.audioLevel !== undefined) this.host.audioLevel(ep, level, now);
+        this.host.audioLevel(ep, level, now);
       }
     }
     // a simulcast layer's mid/rid are hidden once, before it is kept and copied for receivers
-    if (source.parent !== null) v.renameExtensions(MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
+    const target = source.parent ?? source;
+    if (target !== source) v.renameExtensions(MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
     if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
-    if (source.parent !== null) {
-      this.forwardLayer(source, v, false);
-      return;
-    }
-    const subs = source.subscribers;
-    const tracks = source.downtracks;
-    let remote = 0;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (!sub.connected) continue;
-      if (sub.egress < 0) tracks[i].forward(v);
-      else remote |= 1 << sub.egress;
-    }
-    if (remote !== 0) this.host.handOff!(remote, source, buf, len);
+    if (target !== source && !this.layerPacket(source, v)) return;
+    // to every egress with receivers of it: downtracks here, another media worker's ring
+    const egresses = target.egresses;
+    for (let i = 0; i < egresses.length; i++) egresses[i].forward(source, target, v);
   }
 
   private tick(): void {
@@ -255,39 +243,22 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     return undefined;
   }
 
-  /**
-   * A packet of simulcast layer `layer`: each receiver of the simulcast source whose rewriter forwards this
-   * layer (or switches to it at this keyframe) gets its own rewritten copy. `fromPeer`: handed over by the
-   * media worker that received it (send only to this worker's receivers).
-   */
-  private forwardLayer(layer: Source, v: RtpView, fromPeer: boolean): void {
-    const parent = layer.parent!;
-    const buf = v.buf;
-    const len = v.len;
-    layer.rate!.add(len, this.nowMs);
+  /** A packet of simulcast layer `layer`: its rate and keyframe size; false when its VP8 descriptor is malformed. */
+  private layerPacket(layer: Source, v: RtpView): boolean {
+    layer.rate!.add(v.len, this.nowMs);
     const hl = v.headerLength;
     const end = v.payloadEnd;
-    const info = v.vp8;
     if (end > hl) {
       if (!v.vp8Valid) {
         this.counters.dropMalformed++;
-        return;
+        return false;
       }
-      if (info.keyframe) readKeyframeSize(layer, buf, hl + info.headerLength, end);
+      if (v.vp8.keyframe) readKeyframeSize(layer, v.buf, hl + v.vp8.headerLength, end);
     }
-    const subs = parent.subscribers;
-    const tracks = parent.downtracks;
-    let remote = 0;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (!sub.connected) continue;
-      if (sub.egress < 0) tracks[i].forwardLayer(layer, v);
-      else if (!fromPeer) remote |= 1 << sub.egress;
-    }
-    if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
+    return true;
   }
 
-  /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
+  /** A packet of `source` another media worker received and decrypted: to the receivers sent from here. */
   forwardFromPeer(source: Source, buf: Buffer, len: number): void {
     this.tick();
     const v = this.view;
@@ -297,13 +268,9 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     }
     // kept here too: NACKs of this worker's receivers are answered here
     if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
-    if (source.parent !== null) {
-      this.forwardLayer(source, v, true);
-      return;
-    }
-    const subs = source.subscribers;
-    const tracks = source.downtracks;
-    for (let i = 0; i < subs.length; i++) if (subs[i].egress < 0) tracks[i].forward(v);
+    const target = source.parent ?? source;
+    if (target !== source && !this.layerPacket(source, v)) return;
+    this.localEgress.forward(source, target, v);
   }
 
   /** Sends `track`'s receiver `count` padding-only probe packets of `size` bytes for probe `cluster`; returns the bytes sent. */
@@ -350,15 +317,11 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       forEachReportBlock(buf, offset, length, this.onReportBlockCb);
     } else if (pt === RTCP_RTPFB) {
       if (fmt === FMT_NACK && length >= 16) this.onNack(ep, buf, offset, length);
-      else if (fmt === FMT_TWCC && ep.egress >= 0) this.host.feedbackElsewhere!(ep, buf, offset, length);
-      else if (fmt === FMT_TWCC && ep.bwe !== null) {
-        if (ep.bwe.onFeedback(buf, offset, length, this.nowUs)) this.counters.twccFeedbackIn++;
-        else this.counters.dropMalformed++;
-      }
+      else if (fmt === FMT_TWCC) ep.egress.transportFeedback(ep, buf, offset, length, this.nowUs);
     } else if (pt === RTCP_PSFB) {
       if (fmt === FMT_PLI && length >= 12) {
         const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
-        if (source !== null) this.receiverKeyframe(ep, source, false);
+        if (source !== null) ep.egress.keyframeRequest(ep, source, false);
       } else if (fmt === FMT_FIR && length >= 20) {
         forEachFir(buf, offset, length, this.onFirEntryCb);
       }
@@ -381,21 +344,12 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   private onFirEntry(ssrc: number, _seqNr: number): void {
     const source = this.receivedSource(this.rtcpEndpoint!, ssrc);
-    if (source !== null) this.receiverKeyframe(this.rtcpEndpoint!, source, true);
+    if (source !== null) this.rtcpEndpoint!.egress.keyframeRequest(this.rtcpEndpoint!, source, true);
   }
 
-  /** `receiver` asks for a keyframe of `source`: of a simulcast source, the layer it gets (or waits for). */
+  /** A keyframe request of `receiver`, whose RTP this thread sends, that another media worker received. */
   receiverKeyframe(receiver: Endpoint, source: Source, fir: boolean): void {
-    if (source.rids === null) {
-      this.requestKeyframe(source, fir, false);
-      return;
-    }
-    if (receiver.egress >= 0) {
-      // its rewriter lives in the media worker that sends to it
-      this.host.keyframeElsewhere!(receiver, source, fir);
-      return;
-    }
-    receiver.downtracks.get(source.ssrc)?.requestKeyframe(fir);
+    this.localEgress.keyframeRequest(receiver, source, fir);
   }
 
   /** Forwards a sender report (sender info only, report blocks stripped) to the source's receivers. */
@@ -404,13 +358,9 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     if (source === undefined || source.owner !== ep) return;
     const s = this.rtcp.senderInfo(buf, offset);
     // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
-    const target = source.parent ?? source;
-    const subs = target.subscribers;
-    const tracks = target.downtracks;
-    for (let i = 0; i < subs.length; i++) {
-      if (subs[i].egress < 0) tracks[i].forwardSr(source, s, this.nowMs);
-      else if (source.parent === null) this.sendRtcp(subs[i], s, 28, source.kind);
-    }
+    // (any thread may send RTCP to any receiver: a simulcast layer's goes where its rewriter plays it)
+    const tracks = (source.parent ?? source).downtracks;
+    for (let i = 0; i < tracks.length; i++) tracks[i].forwardSr(source, s, this.nowMs);
   }
 
   /** The report blocks of a receiver's SR/RR: each about a stream it receives (its downtrack's loss and rtt). */
@@ -423,46 +373,21 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   private onNack(ep: Endpoint, buf: Buffer, offset: number, length: number): void {
     const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
     if (source === null) return;
-    if (ep.egress >= 0) {
-      // another media worker sends to this receiver: it answers from its own retransmission buffer
-      this.nackTrack = null;
-      this.missCount = 0;
-      forEachNack(buf, offset, length, this.onNackSeqCb);
-      if (this.missCount > 0) this.host.nackElsewhere!(ep, source, this.missing, this.missCount);
-      return;
-    }
-    const track = ep.downtracks.get(source.ssrc);
-    if (track === undefined) return;
-    this.nackTrack = track;
-    this.missCount = 0;
-    track.beginNack();
+    this.nackCount = 0;
     forEachNack(buf, offset, length, this.onNackSeqCb);
-    this.nackTrack = null;
-    this.forwardMisses(source);
-  }
-
-  /** NACKed sequence numbers another media worker received for `receiver`, whose RTP this worker sends. */
-  answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
-    this.tick();
-    const track = receiver.downtracks.get(source.ssrc);
-    if (track === undefined) return;
-    this.nackTrack = track;
-    this.missCount = 0;
-    track.beginNack();
-    for (let i = 0; i < seqs.length; i++) this.onNackSeq(seqs[i] & 0xffff);
-    this.nackTrack = null;
-    this.forwardMisses(source);
-  }
-
-  /** Asks the sender for what the retransmission buffer did not have. */
-  private forwardMisses(source: Source): void {
-    this.rtcp.nack(source.owner, source.ssrc, this.missing, this.missCount);
+    if (this.nackCount > 0) ep.egress.nack(ep, source, this.nacked, this.nackCount);
   }
 
   private onNackSeq(seq: number): void {
-    const track = this.nackTrack;
-    if (track !== null && track.nack(seq)) return;
-    if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
+    if (this.nackCount < this.nacked.length) this.nacked[this.nackCount++] = seq;
+  }
+
+  /** NACKed sequence numbers of `receiver`, whose RTP this thread sends, that another media worker received. */
+  answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
+    this.tick();
+    let n = 0;
+    for (let i = 0; i < seqs.length && n < this.nacked.length; i++) this.nacked[n++] = seqs[i] & 0xffff;
+    this.localEgress.nack(receiver, source, this.nacked, n);
   }
 
   /**

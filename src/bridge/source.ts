@@ -4,6 +4,7 @@
 // through its downtracks (downtrack.ts), one per receiver; a layer's packets through its parent's.
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { Downtrack } from './downtrack.ts';
+import type { Egress } from './egress.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { RetransmitBuffer } from './retransmit-buffer.ts';
 import type { RateMeter } from './simulcast/rate-meter.ts';
@@ -25,6 +26,10 @@ export class Source {
   firSeq = 0;
   /** Per subscriber (same index as `subscribers`): that receiver's downtrack of this source. */
   downtracks: Downtrack[] = [];
+  /** The downtracks of the subscribers this thread sends to (their egress is local). */
+  localDowntracks: Downtrack[] = [];
+  /** Every egress with subscribers of this source, each once: where its packets go (see egress.ts). */
+  egresses: Egress[] = [];
   /** A shared screen (never left out by last-N). */
   screen = false;
   /** The SSRC receivers get retransmissions with (RTX, signalled to them as FID); 0: plain retransmissions. */

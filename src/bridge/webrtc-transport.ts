@@ -18,10 +18,10 @@ export interface SendContext {
   nextSlot(): Buffer;
   /** performance.now() in µs at the packet being handled. */
   readonly nowUs: number;
-  /** Media workers: plain RTCP for an endpoint connected over ICE-TCP to another worker (it sends it). */
-  rtcpElsewhere?(to: Endpoint, buf: Buffer, len: number): void;
-  /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
-  rtcpIndex?(to: Endpoint): number;
+  /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it. */
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
+  /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
+  rtcpIndex(to: Endpoint): number;
 }
 
 export class WebRtcTransport implements MediaTransport {
@@ -62,13 +62,13 @@ export class WebRtcTransport implements MediaTransport {
     const to = this.ep;
     const ctx = this.ctx;
     if (!to.connected || to.address === null || to.srtpOut === null) return;
-    if (to.port > 0xffff && ctx.udp.tcp === null && ctx.rtcpElsewhere !== undefined) {
+    if (to.port > 0xffff && ctx.udp.tcp === null) {
       // media workers: `to` is connected over TCP to another worker
       ctx.rtcpElsewhere(to, buf, len);
       return;
     }
     const out = ctx.nextSlot();
-    if (ctx.rtcpIndex !== undefined) to.srtpOut.nextRtcpIndex = ctx.rtcpIndex(to);
+    to.srtpOut.nextRtcpIndex = ctx.rtcpIndex(to);
     const n = to.srtpOut.protectRtcp(buf, len, out);
     if (n <= 0) {
       ctx.counters.protectErrors++;

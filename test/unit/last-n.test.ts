@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Conference } from '../../src/bridge/conference.ts';
 import { Endpoint } from '../../src/bridge/endpoint.ts';
+import { DETACHED_EGRESS } from '../../src/bridge/egress.ts';
 
 function setup(lastN: number) {
   const c = new Conference('c');
@@ -102,7 +103,7 @@ test('last-N: a simulcast camera coming back to a receiver restarts at a keyfram
   assert.deepEqual(keyframes, [2], 'a keyframe of the layer x had is asked for');
   // with media workers only the worker that sends to x asks
   order(['b', 'a', 'x']);
-  x.egress = 1;
+  x.egress = { ...DETACHED_EGRESS, local: false };
   rw.currentLayer = 2;
   keyframes.length = 0;
   order(['a', 'b', 'x']);
