@@ -24,6 +24,8 @@ export class Conference {
 
   /** A receiver's rewriter waits for a keyframe of layer `layer` of simulcast `source` (the bridge asks for it). */
   onKeyframeNeeded: (source: Source, layer: number) => void = () => {};
+  /** What downtracks call (whatever onKeyframeNeeded is by then). */
+  private readonly keyframeNeeded = (source: Source, layer: number): void => this.onKeyframeNeeded(source, layer);
   /** What the downtracks made here send with (the bridge's router; a standalone one outside a bridge). */
   downtrackHost: DowntrackHost;
 
@@ -232,7 +234,7 @@ export class Conference {
       for (const e of subs) {
         let dt = e.downtracks.get(source.ssrc);
         if (dt === undefined || dt.source !== source) {
-          dt = new Downtrack(source, e, this.downtrackHost, this.onKeyframeNeeded);
+          dt = new Downtrack(source, e, this.downtrackHost, this.keyframeNeeded);
           e.downtracks.set(source.ssrc, dt);
         }
         tracks.push(dt);

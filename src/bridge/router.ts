@@ -1,6 +1,11 @@
-// The media path: SRTP in, routing decision, SRTP out per receiver. Runs once per packet, so it uses no
-// closures, no JSON, no logging and allocates nothing: output buffers come from a preallocated ring
-// (dgram sends asynchronously, so a buffer is reused only after the ring wrapped around).
+// The media path's entry: what every transport hands the bridge after decryption. Per RTP packet it parses
+// the packet once into the RtpView, finds its source (learning a simulcast layer from its rid), turns an RTX
+// packet back into the original, keeps it for retransmissions and hands the view to each egress with
+// receivers of the source (egress.ts: this thread's downtracks, or another media worker's ring); the
+// downtracks (downtrack.ts) do the per-receiver work. Per RTCP packet it dispatches: receiver reports and
+// NACK/PLI/FIR/transport-cc to the receiver's egress and downtracks, sender reports to the source's
+// downtracks. RTCP the bridge composes comes from the RtcpWriter. Runs once per packet, so it uses no
+// closures, no JSON, no logging and allocates nothing: output buffers come from a preallocated ring.
 import {
   FMT_FIR,
   FMT_NACK,
@@ -326,7 +331,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
         forEachFir(buf, offset, length, this.onFirEntryCb);
       }
     }
-    // RR, SDES, BYE, REMB, transport-cc, APP: consumed by the bridge
+    // SDES, BYE, REMB, APP: consumed by the bridge
   }
 
   /** The source `ssrc` names if `ep` receives it (an RTX SSRC maps to its primary), else null. */
