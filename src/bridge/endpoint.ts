@@ -1,6 +1,5 @@
 // One participant's transport on the bridge: ICE credentials, the selected address, DTLS, SRTP sessions,
 // what it sends (sources) and what it receives (subscriptions).
-import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { SrtpSession } from './packet/srtp.ts';
 import type { DtlsEndpoint } from './dtls.ts';
 import type { Conference } from './conference.ts';
