@@ -14,6 +14,7 @@ import { Conference } from './conference.ts';
 import { BridgeCounters } from './counters.ts';
 import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
 import { Endpoint, type Fingerprint, type VideoConstraint } from './endpoint.ts';
+import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
@@ -210,6 +211,19 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
   }
 
+  // ---------------------------------------------------------------- what media workers share (one thread: nothing)
+
+  layerLearned(_layer: Source): void {}
+
+  audioLevel(_ep: Endpoint, _level: number, _nowMs: number): void {}
+
+  /** Only a media worker has ICE-TCP endpoints another thread sends to. */
+  rtcpElsewhere(_to: Endpoint, _buf: Buffer, _len: number): void {}
+
+  rtcpIndex(to: Endpoint): number {
+    return to.srtpOut!.nextRtcpIndex;
+  }
+
   // ---------------------------------------------------------------- DTLS
 
   private createDtls(ep: Endpoint): DtlsEndpoint {
@@ -369,7 +383,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private conferenceFor(conferenceId: string): Conference {
     let conference = this.conferences.get(conferenceId);
     if (!conference) {
-      conference = new Conference(conferenceId);
+      conference = new Conference(conferenceId, this.router);
       conference.onKeyframeNeeded = (source, layer) => {
         const l = source.layers[layer];
         if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);
@@ -392,6 +406,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
     const pwd = credentials?.pwd ?? randomIceString(32);
     const ep = new Endpoint(endpointId, conference, ufrag, pwd, Date.now());
+    ep.egress = this.router.localEgress;
     conference.endpoints.set(endpointId, ep);
     this.byUfrag.set(ufrag, ep);
     this.updateTimers();
@@ -579,7 +594,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       for (const conference of this.conferences.values()) {
         for (const ep of conference.endpoints.values()) {
           if (ep.local && ep.twcc !== null && ep.connected) this.router.sendTransportFeedback(ep);
-          if (ep.egress < 0 && ep.connected) this.probes.maybeProbe(ep, nowUs);
+          if (ep.egress.local && ep.connected) this.probes.maybeProbe(ep, nowUs);
         }
       }
     } catch (e) {

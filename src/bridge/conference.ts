@@ -1,9 +1,11 @@
 // A conference on this bridge: its endpoints, the SSRC -> source map, and who receives what.
 import type { MediaSource } from '../protocol/bus-messages.ts';
-import { Endpoint, Source } from './endpoint.ts';
+import type { Endpoint } from './endpoint.ts';
+import { Source } from './source.ts';
 import { RetransmitBuffer } from './retransmit-buffer.ts';
 import { DominantSpeaker } from './speaker/dominant-speaker.ts';
-import { OutStream } from './out-stream.ts';
+import { Downtrack, standaloneDowntrackHost, type DowntrackHost } from './downtrack.ts';
+import type { Egress } from './egress.ts';
 import { RateMeter } from './simulcast/rate-meter.ts';
 
 export class Conference {
@@ -22,9 +24,14 @@ export class Conference {
 
   /** A receiver's rewriter waits for a keyframe of layer `layer` of simulcast `source` (the bridge asks for it). */
   onKeyframeNeeded: (source: Source, layer: number) => void = () => {};
+  /** What downtracks call (whatever onKeyframeNeeded is by then). */
+  private readonly keyframeNeeded = (source: Source, layer: number): void => this.onKeyframeNeeded(source, layer);
+  /** What the downtracks made here send with (the bridge's router; a standalone one outside a bridge). */
+  downtrackHost: DowntrackHost;
 
-  constructor(id: string) {
+  constructor(id: string, downtrackHost: DowntrackHost = standaloneDowntrackHost()) {
     this.id = id;
+    this.downtrackHost = downtrackHost;
   }
 
   /**
@@ -183,7 +190,7 @@ export class Conference {
         gainedOne = true;
         // a simulcast stream coming back: its rewriter (kept while left out) restarts at a keyframe; the
         // media worker that sends to the receiver asks for it
-        if (e.egress < 0) s.outStreams[i]?.rewriter?.restartAtKeyframe();
+        if (e.egress.local) s.downtracks[i]?.rewriter?.restartAtKeyframe();
       }
       if (gainedOne) gained.push(s);
     }
@@ -202,7 +209,10 @@ export class Conference {
     return rank < this.lastN;
   }
 
-  /** Recomputes every source's subscriber list (control plane only; the media path just reads it). */
+  /**
+   * Recomputes every source's subscriber list, downtracks and egresses (control plane only; the media path
+   * just reads them). Called again when an endpoint's egress changes.
+   */
   rebuildSubscribers(): void {
     const lastN = this.lastN > 0;
     for (const source of this.sources.values()) {
@@ -218,21 +228,27 @@ export class Conference {
       }
       source.subscribers = subs;
       if (source.isRtx) continue; // retransmissions go out through the primary's streams
-      const streams: OutStream[] = [];
+      const tracks: Downtrack[] = [];
+      const local: Downtrack[] = [];
+      const egresses: Egress[] = [];
       for (const e of subs) {
-        let st = e.outStreams.get(source.ssrc);
-        if (st === undefined || st.source !== source) {
-          st = new OutStream(source, e, this.onKeyframeNeeded);
-          e.outStreams.set(source.ssrc, st);
+        let dt = e.downtracks.get(source.ssrc);
+        if (dt === undefined || dt.source !== source) {
+          dt = new Downtrack(source, e, this.downtrackHost, this.keyframeNeeded);
+          e.downtracks.set(source.ssrc, dt);
         }
-        streams.push(st);
+        tracks.push(dt);
+        if (e.egress.local) local.push(dt);
+        if (!egresses.includes(e.egress)) egresses.push(e.egress);
       }
-      source.outStreams = streams;
+      source.downtracks = tracks;
+      source.localDowntracks = local;
+      source.egresses = egresses;
     }
     // forget what receivers no longer get
     for (const e of this.endpoints.values()) {
-      for (const [ssrc, st] of e.outStreams) {
-        if (this.sources.get(ssrc) !== st.source || !e.subscriptions.has(ssrc)) e.outStreams.delete(ssrc);
+      for (const [ssrc, dt] of e.downtracks) {
+        if (this.sources.get(ssrc) !== dt.source || !e.subscriptions.has(ssrc)) e.downtracks.delete(ssrc);
       }
     }
   }

@@ -2,8 +2,9 @@
 // (its bandwidth estimate and tile sizes decide, see simulcast/layer-selector.ts), keyframe re-requests while
 // a rewriter waits for a switch, paced bandwidth probes, and the estimator each receiver gets. Runs from timers, never per packet.
 import type { Conference } from './conference.ts';
-import type { Endpoint, Source } from './endpoint.ts';
-import type { OutStream } from './out-stream.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { Source } from './source.ts';
+import type { Downtrack } from './downtrack.ts';
 import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
 import { LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
@@ -42,13 +43,13 @@ export interface LayerChange {
 /** Re-runs layer selection for every receiver of a simulcast source in `conference`. */
 export function allocateLayers(conference: Conference, nowMs: number, onChange: (change: LayerChange) => void): void {
   const demands: SourceDemand[] = [];
-  const streams: OutStream[] = [];
+  const streams: Downtrack[] = [];
   for (const ep of conference.endpoints.values()) {
     // media workers: the worker that sends to it decides (its estimate lives there)
-    if (!ep.connected || ep.egress >= 0 || ep.outStreams.size === 0) continue;
+    if (!ep.connected || !ep.egress.local || ep.downtracks.size === 0) continue;
     demands.length = 0;
     streams.length = 0;
-    for (const st of ep.outStreams.values()) {
+    for (const st of ep.downtracks.values()) {
       const d = st.demand;
       if (d === null) continue;
       const source = st.source;
@@ -114,8 +115,8 @@ export class ProbeSender {
   /** Starts a probe for `ep` when its estimator wants one and it receives a video with an RTX SSRC. */
   maybeProbe(ep: Endpoint, nowUs: number): void {
     if (ep.bwe === null || !ep.connected || this.active.has(ep)) return;
-    let stream: OutStream | null = null;
-    for (const st of ep.outStreams.values()) {
+    let stream: Downtrack | null = null;
+    for (const st of ep.downtracks.values()) {
       if (st.source.rtxOutSsrc !== 0 && st.source.subscribers.includes(ep)) {
         stream = st;
         break;
@@ -134,7 +135,7 @@ export class ProbeSender {
       const elapsed = performance.now() - start;
       const due = Math.min(elapsed + PROBE_STEP_MS, durationMs) * (rateBps / 8000);
       const packets = Math.max(1, Math.ceil((due - sentBytes) / MAX_PROBE_PACKET));
-      sentBytes += this.router.sendProbe(ep, stream, clusterId, packets, MAX_PROBE_PACKET);
+      sentBytes += this.router.sendProbe(stream, clusterId, packets, MAX_PROBE_PACKET);
       sentPackets += packets;
       const done = (elapsed >= durationMs && sentPackets >= minPackets) || !ep.connected || ep.closed;
       if (!done) setTimeout(send, PROBE_STEP_MS).unref();

@@ -1,14 +1,13 @@
 // One participant's transport on the bridge: ICE credentials, the selected address, DTLS, SRTP sessions,
 // what it sends (sources) and what it receives (subscriptions).
-import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { SrtpSession } from './packet/srtp.ts';
 import type { DtlsEndpoint } from './dtls.ts';
 import type { Conference } from './conference.ts';
-import type { RetransmitBuffer } from './retransmit-buffer.ts';
 import type { TwccRecorder } from './packet/twcc.ts';
 import type { SendSideBwe } from './bwe/send-side-bwe.ts';
-import type { OutStream } from './out-stream.ts';
-import type { RateMeter } from './simulcast/rate-meter.ts';
+import type { Downtrack } from './downtrack.ts';
+import type { Source } from './source.ts';
+import { DETACHED_EGRESS, type Egress } from './egress.ts';
 import type { LayerSelector } from './simulcast/layer-selector.ts';
 import type { MediaTransport } from './transport.ts';
 
@@ -22,55 +21,6 @@ export interface VideoConstraint {
 export interface Fingerprint {
   algorithm: string;
   value: string;
-}
-
-/** A stream one endpoint sends, keyed by SSRC in its conference. */
-export class Source {
-  readonly ssrc: number;
-  readonly kind: MediaKind;
-  readonly owner: Endpoint;
-  /** The SSRC receivers subscribe to: the source's own, or the primary's for an RTX stream. */
-  readonly primarySsrc: number;
-  /** Endpoints that receive this source (rebuilt on every subscription or source change). */
-  subscribers: Endpoint[] = [];
-  /** Plaintext copies of the last packets, for NACKs (video only, not RTX). */
-  readonly rtx: RetransmitBuffer | null;
-  /** Date.now() of the last keyframe request sent to the owner. */
-  lastKeyframeRequestMs = -Infinity;
-  /** FIR command sequence number (RFC 5104 §4.3.1.1). */
-  firSeq = 0;
-  /** Per subscriber (same index as `subscribers`): what that receiver's copy of this source needs. */
-  outStreams: OutStream[] = [];
-  /** A shared screen (never left out by last-N). */
-  screen = false;
-  /** The SSRC receivers get retransmissions with (RTX, signalled to them as FID); 0: plain retransmissions. */
-  rtxOutSsrc = 0;
-
-  /** Simulcast (the camera as receivers see it): the layers' rids, lowest first; null otherwise. */
-  rids: readonly string[] | null = null;
-  /** Simulcast: the layer sources by index, null until a packet with that rid arrived. */
-  layers: Array<Source | null> = [];
-  /** A simulcast layer: the source receivers subscribe to, and this layer's index in it. */
-  parent: Source | null = null;
-  layerIndex = -1;
-  /** A simulcast layer's RTX stream: the simulcast source (so it is forgotten with it). */
-  parentOfRtx: Source | null = null;
-  /** A simulcast layer: its send rate, and the frame size of its last keyframe (0 until one). */
-  rate: RateMeter | null = null;
-  width = 0;
-  height = 0;
-
-  constructor(ssrc: number, kind: MediaKind, owner: Endpoint, primarySsrc: number, rtx: RetransmitBuffer | null) {
-    this.ssrc = ssrc;
-    this.kind = kind;
-    this.owner = owner;
-    this.primarySsrc = primarySsrc;
-    this.rtx = rtx;
-  }
-
-  get isRtx(): boolean {
-    return this.primarySsrc !== this.ssrc;
-  }
 }
 
 export class Endpoint {
@@ -118,8 +68,8 @@ export class Endpoint {
   bwe: SendSideBwe | null = null;
   /** Picks the simulcast layers it receives (made at the first allocation). */
   layerSelector: LayerSelector | null = null;
-  /** What it receives, by the source's SSRC (kept across subscriber rebuilds: rewriter state lives here). */
-  readonly outStreams = new Map<number, OutStream>();
+  /** What it receives, by the source's SSRC (kept across subscriber rebuilds: rewriter state lives there). */
+  readonly downtracks = new Map<number, Downtrack>();
 
   /** The sources this endpoint sends. */
   sources: Source[] = [];
@@ -131,8 +81,8 @@ export class Endpoint {
    * worker that only sends to it (see workers/).
    */
   local = true;
-  /** The media worker that encrypts and sends RTP to this endpoint; -1 = this thread. */
-  egress = -1;
+  /** Where what it receives is made and sent from: this thread, or another media worker (see egress.ts). */
+  egress: Egress = DETACHED_EGRESS;
 
   /** Tile size per received video SSRC, as the receiver last reported it. */
   readonly videoConstraints = new Map<number, VideoConstraint>();

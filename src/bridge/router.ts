@@ -1,6 +1,11 @@
-// The media path: SRTP in, routing decision, SRTP out per receiver. Runs once per packet, so it uses no
-// closures, no JSON, no logging and allocates nothing: output buffers come from a preallocated ring
-// (dgram sends asynchronously, so a buffer is reused only after the ring wrapped around).
+// The media path's entry: what every transport hands the bridge after decryption. Per RTP packet it parses
+// the packet once into the RtpView, finds its source (learning a simulcast layer from its rid), turns an RTX
+// packet back into the original, keeps it for retransmissions and hands the view to each egress with
+// receivers of the source (egress.ts: this thread's downtracks, or another media worker's ring); the
+// downtracks (downtrack.ts) do the per-receiver work. Per RTCP packet it dispatches: receiver reports and
+// NACK/PLI/FIR/transport-cc to the receiver's egress and downtracks, sender reports to the source's
+// downtracks. RTCP the bridge composes comes from the RtcpWriter. Runs once per packet, so it uses no
+// closures, no JSON, no logging and allocates nothing: output buffers come from a preallocated ring.
 import {
   FMT_FIR,
   FMT_NACK,
@@ -8,39 +13,26 @@ import {
   FMT_TWCC,
   RTCP_PSFB,
   RTCP_RTPFB,
+  RTCP_RR,
   RTCP_SR,
   fbMediaSsrc,
   forEachFir,
   forEachNack,
+  forEachReportBlock,
   forEachRtcp,
   srSsrc,
-  writeFir,
-  writeNack,
-  writePli,
-  writeRemb,
-  writeRr,
 } from './packet/rtcp.ts';
-import {
-  audioLevel,
-  headerExtensionEquals,
-  isRtcp,
-  renameHeaderExtensions,
-  rtpHeaderLength,
-  rtpPayloadEnd,
-  rtpMarker,
-  rtpPayloadType,
-  rtpSeq,
-  rtpSsrc,
-  rtpTimestamp,
-} from './packet/rtp.ts';
-import { unwrapRtx, writeProbePadding, writeRtx } from './packet/rtx.ts';
-import { TwccRecorder, readTransportSeq } from './packet/twcc.ts';
-import { createVp8Info, vp8Descriptor } from './packet/vp8.ts';
-import type { OutStream } from './out-stream.ts';
-import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
+import { isRtcp } from './packet/rtp.ts';
+import { RtpView } from './packet/rtp-view.ts';
+import { unwrapRtx } from './packet/rtx.ts';
+import { TwccRecorder } from './packet/twcc.ts';
+import { BufferRing } from './buffer-ring.ts';
+import { RtcpWriter } from './rtcp-writer.ts';
+import { MAX_FORWARD, type Downtrack, type DowntrackHost } from './downtrack.ts';
+import { LocalEgress } from './egress.ts';
 import type { BridgeCounters } from './counters.ts';
-import type { Endpoint, Source } from './endpoint.ts';
-import type { Conference } from './conference.ts';
+import type { Endpoint } from './endpoint.ts';
+import type { Source } from './source.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import type { SendContext } from './webrtc-transport.ts';
@@ -59,33 +51,11 @@ import {
 /** Output ring: OUT_SLOTS buffers of OUT_SLOT_SIZE bytes. */
 export const OUT_SLOTS = 2048;
 export const OUT_SLOT_SIZE = 1600;
-/** Largest plaintext RTP/RTCP packet the bridge forwards (room left for the SRTP tag and index). */
-export const MAX_FORWARD = 1500;
+export { MAX_FORWARD } from './downtrack.ts';
 /** Keyframe requests to one source at most this often. */
 export const KEYFRAME_REQUEST_INTERVAL_MS = 300;
-/** Retransmissions answered per NACK packet at most. */
-const MAX_RESENDS_PER_NACK = 256;
 /** The bitrate the bridge asks every video sender for at most (a cap on the sender's transport-cc estimate). */
 export const REMB_BITRATE_BPS = 2_500_000;
-/** Transport-cc feedback packets sent to one endpoint per call at most. */
-const MAX_TWCC_FEEDBACK_PER_CALL = 8;
-
-export class BufferRing {
-  private readonly buffers: Buffer[];
-  private index = 0;
-
-  constructor(count: number, size: number) {
-    const memory = Buffer.alloc(count * size);
-    this.buffers = new Array<Buffer>(count);
-    for (let i = 0; i < count; i++) this.buffers[i] = memory.subarray(i * size, (i + 1) * size);
-  }
-
-  next(): Buffer {
-    const b = this.buffers[this.index];
-    this.index = this.index + 1 === this.buffers.length ? 0 : this.index + 1;
-    return b;
-  }
-}
 
 export interface RouterHost {
   readonly counters: BridgeCounters;
@@ -94,48 +64,40 @@ export interface RouterHost {
   /** Coarse clock for lastSeen bookkeeping. */
   clockMs: number;
   endpointByAddress(address: string, port: number): Endpoint | undefined;
-  /** Media workers: gives a decrypted packet to the workers in `mask` (bit = worker) that send to its other receivers. */
-  handOff?(mask: number, source: Source, buf: Buffer, len: number): void;
-  /** Media workers: NACKed sequence numbers for a receiver another worker sends to (that worker answers them). */
-  nackElsewhere?(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void;
-  /** Media workers: transport-cc feedback from a receiver another worker sends to (its estimate lives there). */
-  feedbackElsewhere?(receiver: Endpoint, buf: Buffer, offset: number, length: number): void;
-  /** Media workers: a receiver another worker sends to asks for a keyframe of simulcast `source`. */
-  keyframeElsewhere?(receiver: Endpoint, source: Source, fir: boolean): void;
-  /** Media workers: plain RTCP for an endpoint connected over ICE-TCP to another worker (it sends it). */
-  rtcpElsewhere?(to: Endpoint, buf: Buffer, len: number): void;
-  /** Media workers: this worker learned a simulcast layer's SSRC from its rid (the others must know it too). */
-  layerLearned?(layer: Source): void;
-  /** Media workers: an audio level this worker heard (the speaker worker merges everyone's). */
-  audioLevel?(ep: Endpoint, level: number, nowMs: number): void;
-  /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
-  rtcpIndex?(to: Endpoint): number;
+  /** A simulcast layer's SSRC was learned from its rid here (media workers tell the others; one thread: nothing). */
+  layerLearned(layer: Source): void;
+  /** An audio level heard here (media workers: the speaker worker merges everyone's; one thread: nothing). */
+  audioLevel(ep: Endpoint, level: number, nowMs: number): void;
+  /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it (one thread: none). */
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
+  /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
+  rtcpIndex(to: Endpoint): number;
 }
 
 const EMPTY = Buffer.alloc(0);
 
-export class Router implements SendContext, PlainSink {
+export class Router implements SendContext, PlainSink, DowntrackHost {
   private readonly host: RouterHost;
   readonly counters: BridgeCounters;
   readonly udp: UdpTransport;
   private readonly ring = new BufferRing(OUT_SLOTS, OUT_SLOT_SIZE);
-  /** Where RTCP the bridge composes is written before protection (used synchronously only). */
-  private readonly scratch = Buffer.alloc(MAX_FORWARD);
+  /** Every RTCP packet the bridge composes. */
+  readonly rtcp: RtcpWriter;
 
   // state of the RTCP packet being walked (avoids closures per packet)
   private rtcpEndpoint: Endpoint | null = null;
   private rtcpBuf: Buffer = EMPTY;
-  private nackSource: Source | null = null;
-  private nackReceiver: Endpoint | null = null;
-  private resends = 0;
-  private readonly missing = new Uint16Array(512);
-  private missCount = 0;
-  private nackStream: OutStream | undefined = undefined;
+  /** The numbers of the NACK being walked, for the receiver's egress. */
+  private readonly nacked = new Uint16Array(512);
+  private nackCount = 0;
+  /** This thread's egress: what endpoints it sends to get, through their downtracks. */
+  readonly localEgress: LocalEgress;
   /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
-  private readonly resendScratch = Buffer.alloc(MAX_FORWARD);
-  private readonly vp8 = createVp8Info();
-  /** VP8 descriptor of a held keyframe's packet (this.vp8 still describes the packet being forwarded). */
-  private readonly heldVp8 = createVp8Info();
+  readonly resendScratch = Buffer.alloc(MAX_FORWARD);
+  /** The packet being handled, parsed once (every reader below reads it). */
+  private readonly view = new RtpView(VIDEO_PT);
+  /** A packet taken from a retransmission buffer (a held keyframe, a NACKed one): `view` still describes the packet being handled. */
+  readonly heldView = new RtpView(VIDEO_PT);
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   nowUs = 0;
   private nowMs = 0;
@@ -143,16 +105,18 @@ export class Router implements SendContext, PlainSink {
   private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
   private readonly onNackSeqCb: (seq: number) => void;
   private readonly onFirEntryCb: (ssrc: number, seqNr: number) => void;
+  private readonly onReportBlockCb: (blockOffset: number) => void;
 
   constructor(host: RouterHost) {
     this.host = host;
     this.counters = host.counters;
     this.udp = host.udp;
+    this.rtcp = new RtcpWriter(host.counters, host.bridgeSsrc);
+    this.localEgress = new LocalEgress(host.counters, this.rtcp);
     this.onRtcpPacketCb = this.onRtcpPacket.bind(this);
     this.onNackSeqCb = this.onNackSeq.bind(this);
     this.onFirEntryCb = this.onFirEntry.bind(this);
-    if (host.rtcpElsewhere !== undefined) this.rtcpElsewhere = host.rtcpElsewhere.bind(host);
-    if (host.rtcpIndex !== undefined) this.rtcpIndex = host.rtcpIndex.bind(host);
+    this.onReportBlockCb = this.onReportBlock.bind(this);
   }
 
   // ---------------------------------------------------------------- SendContext (what transports send with)
@@ -161,8 +125,13 @@ export class Router implements SendContext, PlainSink {
     return this.ring.next();
   }
 
-  rtcpElsewhere?: (to: Endpoint, buf: Buffer, len: number) => void;
-  rtcpIndex?: (to: Endpoint) => number;
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
+    this.host.rtcpElsewhere(to, buf, len);
+  }
+
+  rtcpIndex(to: Endpoint): number {
+    return this.host.rtcpIndex(to);
+  }
 
   /** An RTP or RTCP datagram (first byte 128..191). */
   onMedia(buf: Buffer, address: string, port: number): void {
@@ -195,20 +164,21 @@ export class Router implements SendContext, PlainSink {
   /** A decrypted RTP packet buf[0..len) from `ep` (any transport). */
   receiveRtp(ep: Endpoint, buf: Buffer, len: number): void {
     const c = this.counters;
-    if (len > MAX_FORWARD || rtpHeaderLength(buf, len) < 0) {
+    const v = this.view;
+    if (len > MAX_FORWARD || !v.parse(buf, len)) {
       c.dropMalformed++;
       return;
     }
     ep.lastSeenMs = this.host.clockMs;
     c.rtpIn++;
     this.tick();
-    const tw = readTransportSeq(buf, len, TWCC_EXT_ID);
+    const tw = v.extU16(TWCC_EXT_ID);
     if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, this.nowUs);
     const sources = ep.conference.sources;
-    let source = sources.get(rtpSsrc(buf));
+    let source = sources.get(v.ssrc);
     if (source === undefined) {
-      source = this.learnLayer(ep, buf, len);
-      if (source !== undefined && source.parent !== null && this.host.layerLearned !== undefined) this.host.layerLearned(source);
+      source = this.learnLayer(ep, v);
+      if (source !== undefined && source.parent !== null) this.host.layerLearned(source);
     }
     if (source === undefined || source.owner !== ep) {
       c.dropUnknownSsrc++;
@@ -218,14 +188,14 @@ export class Router implements SendContext, PlainSink {
       // a retransmission the bridge asked for (or the sender's padding probe): back to the original packet
       const primary = sources.get(source.primarySsrc);
       len = primary === undefined ? -1 : unwrapRtx(buf, len, primary.ssrc, VIDEO_PT);
-      if (len < 0 || primary === undefined) {
+      if (len < 0 || primary === undefined || !v.parse(buf, len)) {
         c.dropPadding++;
         return;
       }
       c.rtxIn++;
       source = primary;
       // senders also probe with RTX copies of what they already sent: forward only what fills a hole
-      if (source.rtx !== null && source.rtx.find(rtpSeq(buf)) >= 0) {
+      if (source.rtx !== null && source.rtx.find(v.seq) >= 0) {
         c.dropDuplicate++;
         return;
       }
@@ -235,27 +205,21 @@ export class Router implements SendContext, PlainSink {
         c.dropMuted++;
         return;
       }
-      const level = audioLevel(buf, len, AUDIO_LEVEL_EXT_ID);
+      const level = v.audioLevel(AUDIO_LEVEL_EXT_ID);
       if (level >= 0) {
         const now = Date.now();
         ep.conference.speakers.onAudioLevel(ep.id, level, now);
-        if (this.host.audioLevel !== undefined) this.host.audioLevel(ep, level, now);
+        this.host.audioLevel(ep, level, now);
       }
     }
-    if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
-    if (source.parent !== null) {
-      this.forwardLayer(source, buf, len, false);
-      return;
-    }
-    const subs = source.subscribers;
-    let remote = 0;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (!sub.connected) continue;
-      if (sub.egress < 0) this.sendRtp(sub, buf, len, source.kind);
-      else remote |= 1 << sub.egress;
-    }
-    if (remote !== 0) this.host.handOff!(remote, source, buf, len);
+    // a simulcast layer's mid/rid are hidden once, before it is kept and copied for receivers
+    const target = source.parent ?? source;
+    if (target !== source) v.renameExtensions(MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
+    if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
+    if (target !== source && !this.layerPacket(source, v)) return;
+    // to every egress with receivers of it: downtracks here, another media worker's ring
+    const egresses = target.egresses;
+    for (let i = 0; i < egresses.length; i++) egresses[i].forward(source, target, v);
   }
 
   private tick(): void {
@@ -268,148 +232,61 @@ export class Router implements SendContext, PlainSink {
    * A packet with an SSRC the conference does not know: the first of a simulcast layer (or of its RTX
    * stream) of one of ep's sources when its rid extension names one of their layers.
    */
-  private learnLayer(ep: Endpoint, buf: Buffer, len: number): Source | undefined {
-    const repair = rtpPayloadType(buf) === RTX_PT;
+  private learnLayer(ep: Endpoint, v: RtpView): Source | undefined {
+    const repair = v.payloadType === RTX_PT;
     const extId = repair ? REPAIRED_RID_EXT_ID : RID_EXT_ID;
     for (let s = 0; s < ep.sources.length; s++) {
       const source = ep.sources[s];
       const rids = source.rids;
       if (rids === null) continue;
       for (let i = 0; i < rids.length; i++) {
-        if (headerExtensionEquals(buf, len, extId, rids[i])) {
-          return ep.conference.addLayer(source, i, rtpSsrc(buf), repair) ?? undefined;
+        if (v.extEquals(extId, rids[i])) {
+          return ep.conference.addLayer(source, i, v.ssrc, repair) ?? undefined;
         }
       }
     }
     return undefined;
   }
 
-  /**
-   * A packet of simulcast layer `layer`: each receiver of the simulcast source whose rewriter forwards this
-   * layer (or switches to it at this keyframe) gets its own rewritten copy. `fromPeer`: handed over by the
-   * media worker that received it (send only to this worker's receivers).
-   */
-  private forwardLayer(layer: Source, buf: Buffer, len: number, fromPeer: boolean): void {
-    const parent = layer.parent!;
-    layer.rate!.add(len, this.nowMs);
-    const hl = rtpHeaderLength(buf, len);
-    const end = rtpPayloadEnd(buf, len);
-    const info = this.vp8;
-    if (end < 0) {
+  /** A packet of simulcast layer `layer`: its rate and keyframe size; false when its VP8 descriptor is malformed. */
+  private layerPacket(layer: Source, v: RtpView): boolean {
+    layer.rate!.add(v.len, this.nowMs);
+    const hl = v.headerLength;
+    const end = v.payloadEnd;
+    if (end > hl) {
+      if (!v.vp8Valid) {
+        this.counters.dropMalformed++;
+        return false;
+      }
+      if (v.vp8.keyframe) readKeyframeSize(layer, v.buf, hl + v.vp8.headerLength, end);
+    }
+    return true;
+  }
+
+  /** A packet of `source` another media worker received and decrypted: to the receivers sent from here. */
+  forwardFromPeer(source: Source, buf: Buffer, len: number): void {
+    this.tick();
+    const v = this.view;
+    if (!v.parse(buf, len)) {
       this.counters.dropMalformed++;
       return;
     }
-    info.keyframe = false;
-    if (end > hl) {
-      if (!vp8Descriptor(buf, hl, end, info)) {
-        this.counters.dropMalformed++;
-        return;
-      }
-      if (info.keyframe) readKeyframeSize(layer, buf, hl + info.headerLength, end);
-    }
-    const li = layer.layerIndex;
-    const subs = parent.subscribers;
-    const streams = parent.outStreams;
-    let remote = 0;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (!sub.connected) continue;
-      if (sub.egress >= 0) {
-        if (!fromPeer) remote |= 1 << sub.egress;
-        continue;
-      }
-      const rw = streams[i].rewriter!;
-      if (li !== rw.currentLayer) {
-        if (li !== rw.targetLayer) continue;
-        if (rw.currentLayer >= 0) {
-          // another layer plays on until this one's keyframe is whole
-          const seq = rtpSeq(buf);
-          const first = rw.holdForKeyframe(seq, rtpTimestamp(buf), info.keyframe, rtpMarker(buf));
-          if (first >= 0) this.switchAtKeyframe(sub, rw, layer, first, seq);
-          continue;
-        }
-        if (!info.keyframe) continue; // nothing plays: switch at the keyframe's first packet
-      }
-      const out = this.ring.next();
-      buf.copy(out, 0, 0, len);
-      if (!rw.rewrite(out, len, li, info)) continue;
-      renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      sub.transport.sendRtp(out, len, 'video', -1);
-    }
-    if (remote !== 0) this.host.handOff!(remote, layer, buf, len);
-  }
-
-  /**
-   * `sub`'s rewriter switches to `layer` at the keyframe whose packets are input seqs first..last: they are
-   * sent now, from the layer's retransmission buffer (which holds every packet received), in order.
-   */
-  private switchAtKeyframe(sub: Endpoint, rw: Vp8Rewriter, layer: Source, first: number, last: number): void {
-    const rb = layer.rtx!;
-    const count = ((last - first) & 0xffff) + 1;
-    const info = this.heldVp8;
-    // a keyframe longer than the buffer, or its first packet gone: wait for the next one (asked for by the
-    // downlink timer while the rewriter needs it)
-    if (count > rb.slots.length || rb.find(first) < 0) return;
-    for (let k = 0; k < count; k++) {
-      const slot = rb.find((first + k) & 0xffff);
-      if (slot < 0) continue; // lost on the way in: the receiver NACKs the gap
-      const len = rb.lengths[slot];
-      const out = this.ring.next();
-      rb.slots[slot].copy(out, 0, 0, len);
-      const hl = rtpHeaderLength(out, len);
-      const end = rtpPayloadEnd(out, len);
-      if (hl < 0 || end <= hl || !vp8Descriptor(out, hl, end, info)) continue;
-      if (!rw.rewrite(out, len, layer.layerIndex, info)) continue;
-      renameHeaderExtensions(out, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      sub.transport.sendRtp(out, len, 'video', -1);
-    }
-  }
-
-  /** A packet of `source` another media worker received and decrypted: send it to the receivers sent from here. */
-  forwardFromPeer(source: Source, buf: Buffer, len: number): void {
-    this.tick();
     // kept here too: NACKs of this worker's receivers are answered here
-    if (source.rtx !== null) source.rtx.store(rtpSeq(buf), buf, len);
-    if (source.parent !== null) {
-      this.forwardLayer(source, buf, len, true);
-      return;
-    }
-    const subs = source.subscribers;
-    for (let i = 0; i < subs.length; i++) {
-      const sub = subs[i];
-      if (sub.connected && sub.egress < 0) this.sendRtp(sub, buf, len, source.kind);
-    }
+    if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
+    const target = source.parent ?? source;
+    if (target !== source && !this.layerPacket(source, v)) return;
+    this.localEgress.forward(source, target, v);
   }
 
-  /** Sends `to` its own copy of buf[0..len), a packet of `kind`. */
-  private sendRtp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind): void {
-    const out = this.ring.next();
-    buf.copy(out, 0, 0, len);
-    to.transport.sendRtp(out, len, kind, -1);
-  }
-
-  /**
-   * Sends `to` `count` padding-only RTX packets of `size` bytes on `stream` for bandwidth probe
-   * `cluster`. Returns the bytes sent.
-   */
-  sendProbe(to: Endpoint, stream: OutStream, cluster: number, count: number, size: number): number {
-    if (!to.connected || to.address === null || stream.source.rtxOutSsrc === 0) return 0;
+  /** Sends `track`'s receiver `count` padding-only probe packets of `size` bytes for probe `cluster`; returns the bytes sent. */
+  sendProbe(track: Downtrack, cluster: number, count: number, size: number): number {
     this.tick();
-    let bytes = 0;
-    for (let i = 0; i < count; i++) {
-      const out = this.ring.next();
-      const n = writeProbePadding(out, RTX_PT, stream.source.rtxOutSsrc, stream.rtxSeq, 0, TWCC_EXT_ID, size);
-      stream.rtxSeq = (stream.rtxSeq + 1) & 0xffff;
-      this.counters.probePackets++;
-      to.transport.sendRtp(out, n, 'video', cluster);
-      bytes += n;
-    }
-    return bytes;
+    return track.sendProbe(cluster, count, size);
   }
 
   /** Protects buf[0..len) (plain RTCP, about media of `kind`; null: none in particular) for `to` and sends it. */
   sendRtcp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind | null = null): void {
-    if (to.connected) to.transport.sendRtcp(buf, len, kind);
+    this.rtcp.send(to, buf, len, kind);
   }
 
   private onRtcp(ep: Endpoint, buf: Buffer): void {
@@ -440,24 +317,21 @@ export class Router implements SendContext, PlainSink {
   private onRtcpPacket(offset: number, length: number, pt: number, fmt: number): void {
     const ep = this.rtcpEndpoint!;
     const buf = this.rtcpBuf;
-    if (pt === RTCP_SR) {
-      if (length >= 28) this.forwardSr(ep, buf, offset);
+    if (pt === RTCP_SR || pt === RTCP_RR) {
+      if (pt === RTCP_SR && length >= 28) this.forwardSr(ep, buf, offset);
+      forEachReportBlock(buf, offset, length, this.onReportBlockCb);
     } else if (pt === RTCP_RTPFB) {
       if (fmt === FMT_NACK && length >= 16) this.onNack(ep, buf, offset, length);
-      else if (fmt === FMT_TWCC && ep.egress >= 0) this.host.feedbackElsewhere!(ep, buf, offset, length);
-      else if (fmt === FMT_TWCC && ep.bwe !== null) {
-        if (ep.bwe.onFeedback(buf, offset, length, this.nowUs)) this.counters.twccFeedbackIn++;
-        else this.counters.dropMalformed++;
-      }
+      else if (fmt === FMT_TWCC) ep.egress.transportFeedback(ep, buf, offset, length, this.nowUs);
     } else if (pt === RTCP_PSFB) {
       if (fmt === FMT_PLI && length >= 12) {
         const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
-        if (source !== null) this.receiverKeyframe(ep, source, false);
+        if (source !== null) ep.egress.keyframeRequest(ep, source, false);
       } else if (fmt === FMT_FIR && length >= 20) {
         forEachFir(buf, offset, length, this.onFirEntryCb);
       }
     }
-    // RR, SDES, BYE, REMB, transport-cc, APP: consumed by the bridge
+    // SDES, BYE, REMB, APP: consumed by the bridge
   }
 
   /** The source `ssrc` names if `ep` receives it (an RTX SSRC maps to its primary), else null. */
@@ -475,164 +349,50 @@ export class Router implements SendContext, PlainSink {
 
   private onFirEntry(ssrc: number, _seqNr: number): void {
     const source = this.receivedSource(this.rtcpEndpoint!, ssrc);
-    if (source !== null) this.receiverKeyframe(this.rtcpEndpoint!, source, true);
+    if (source !== null) this.rtcpEndpoint!.egress.keyframeRequest(this.rtcpEndpoint!, source, true);
   }
 
-  /** `receiver` asks for a keyframe of `source`: of a simulcast source, the layer it gets (or waits for). */
+  /** A keyframe request of `receiver`, whose RTP this thread sends, that another media worker received. */
   receiverKeyframe(receiver: Endpoint, source: Source, fir: boolean): void {
-    if (source.rids === null) {
-      this.requestKeyframe(source, fir, false);
-      return;
-    }
-    if (receiver.egress >= 0) {
-      // its rewriter lives in the media worker that sends to it
-      this.host.keyframeElsewhere!(receiver, source, fir);
-      return;
-    }
-    const rw = receiver.outStreams.get(source.ssrc)?.rewriter;
-    if (rw === undefined || rw === null) return;
-    const index = rw.targetLayer >= 0 ? rw.targetLayer : rw.currentLayer;
-    const layer = index >= 0 ? source.layers[index] : null;
-    if (layer !== null && layer !== undefined) this.requestKeyframe(layer, fir, false);
+    this.localEgress.keyframeRequest(receiver, source, fir);
   }
 
   /** Forwards a sender report (sender info only, report blocks stripped) to the source's receivers. */
   private forwardSr(ep: Endpoint, buf: Buffer, offset: number): void {
     const source = ep.conference.sources.get(srSsrc(buf, offset));
     if (source === undefined || source.owner !== ep) return;
-    const s = this.scratch;
-    buf.copy(s, 0, offset, offset + 28);
-    s[0] = 0x80; // V=2, P=0, RC=0
-    s[2] = 0;
-    s[3] = 6; // 28 bytes
-    const parent = source.parent;
-    if (parent !== null) {
-      // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
-      const ts = s.readUInt32BE(16);
-      const subs = parent.subscribers;
-      for (let i = 0; i < subs.length; i++) {
-        const rw = parent.outStreams[i].rewriter!;
-        if (rw.currentLayer !== source.layerIndex || subs[i].egress >= 0) continue;
-        s.writeUInt32BE(parent.ssrc, 4);
-        s.writeUInt32BE(rw.outTimestamp(ts), 16);
-        this.sendRtcp(subs[i], s, 28, source.kind);
-      }
-      return;
-    }
-    const subs = source.subscribers;
-    for (let i = 0; i < subs.length; i++) this.sendRtcp(subs[i], s, 28, source.kind);
+    const s = this.rtcp.senderInfo(buf, offset);
+    // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
+    // (any thread may send RTCP to any receiver: a simulcast layer's goes where its rewriter plays it)
+    const tracks = (source.parent ?? source).downtracks;
+    for (let i = 0; i < tracks.length; i++) tracks[i].forwardSr(source, s, this.nowMs);
+  }
+
+  /** The report blocks of a receiver's SR/RR: each about a stream it receives (its downtrack's loss and rtt). */
+  private onReportBlock(off: number): void {
+    const ep = this.rtcpEndpoint!;
+    const track = ep.downtracks.get(this.rtcpBuf.readUInt32BE(off));
+    if (track !== undefined) track.onReportBlock(this.rtcpBuf, off, this.nowMs);
   }
 
   private onNack(ep: Endpoint, buf: Buffer, offset: number, length: number): void {
     const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
     if (source === null) return;
-    this.nackSource = source;
-    this.nackReceiver = ep;
-    this.nackStream = ep.outStreams.get(source.ssrc);
-    this.missCount = 0;
-    this.resends = 0;
+    this.nackCount = 0;
     forEachNack(buf, offset, length, this.onNackSeqCb);
-    this.nackSource = null;
-    this.nackReceiver = null;
-    this.nackStream = undefined;
-    if (ep.egress >= 0) {
-      if (this.missCount > 0) this.host.nackElsewhere!(ep, source, this.missing, this.missCount);
-      return;
-    }
-    this.forwardMisses(source);
-  }
-
-  /** NACKed sequence numbers another media worker received for `receiver`, whose RTP this worker sends. */
-  answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
-    this.tick();
-    this.nackSource = source;
-    this.nackReceiver = receiver;
-    this.nackStream = receiver.outStreams.get(source.ssrc);
-    this.missCount = 0;
-    this.resends = 0;
-    for (let i = 0; i < seqs.length; i++) this.onNackSeq(seqs[i] & 0xffff);
-    this.nackSource = null;
-    this.nackReceiver = null;
-    this.nackStream = undefined;
-    this.forwardMisses(source);
-  }
-
-  /** Asks the sender for what the retransmission buffer did not have. */
-  private forwardMisses(source: Source): void {
-    if (this.missCount > 0 && source.owner.connected) {
-      const s = this.scratch;
-      const rr = writeRr(s, 0, this.host.bridgeSsrc);
-      const n = writeNack(s, rr, this.host.bridgeSsrc, source.ssrc, this.missing, this.missCount);
-      if (n > 0) {
-        this.sendRtcp(source.owner, s, rr + n, 'video');
-        this.counters.nacksForwarded++;
-      }
-    }
+    if (this.nackCount > 0) ep.egress.nack(ep, source, this.nacked, this.nackCount);
   }
 
   private onNackSeq(seq: number): void {
-    if (this.nackReceiver!.egress >= 0) {
-      // another media worker sends to this receiver: it answers from its own retransmission buffer
-      if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
-      return;
-    }
-    const source = this.nackSource!;
-    const stream = this.nackStream;
-    if (source.rids !== null) {
-      // the receiver names rewritten numbers: find the layer packet it was made of
-      const rw = stream?.rewriter;
-      if (rw === undefined || rw === null || !rw.lookup(seq)) {
-        this.counters.nackMisses++;
-        return;
-      }
-      const layer = source.layers[rw.foundLayer];
-      const rb = layer === null || layer === undefined ? null : layer.rtx;
-      const i = rb === null ? -1 : rb.find(rw.foundInSeq);
-      if (i < 0) {
-        this.counters.nackMisses++;
-        return;
-      }
-      const len = rb!.lengths[i];
-      const copy = this.resendScratch;
-      rb!.slots[i].copy(copy, 0, 0, len);
-      const hl = rtpHeaderLength(copy, len);
-      const end = rtpPayloadEnd(copy, len);
-      if (hl < 0 || end <= hl || !vp8Descriptor(copy, hl, end, this.vp8) || !rw.rewriteAgain(copy, len, this.vp8)) {
-        this.counters.nackMisses++;
-        return;
-      }
-      renameHeaderExtensions(copy, len, MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-      this.resend(this.nackReceiver!, stream!, copy, len);
-      return;
-    }
-    const rb = source.rtx;
-    if (rb !== null) {
-      const i = rb.find(seq);
-      if (i >= 0) {
-        this.resend(this.nackReceiver!, stream, rb.slots[i], rb.lengths[i]);
-        return;
-      }
-    }
-    this.counters.nackMisses++;
-    if (this.missCount < this.missing.length) this.missing[this.missCount++] = seq;
+    if (this.nackCount < this.nacked.length) this.nacked[this.nackCount++] = seq;
   }
 
-  /** Retransmits pkt[0..len) (plain RTP as the receiver got it) to `to`: as RTX when the stream has an RTX SSRC. */
-  private resend(to: Endpoint, stream: OutStream | undefined, pkt: Buffer, len: number): void {
-    if (this.resends >= MAX_RESENDS_PER_NACK) return;
-    this.resends++;
-    this.counters.retransmits++;
-    const out = this.ring.next();
-    const rtxSsrc = stream === undefined ? 0 : stream.source.rtxOutSsrc;
-    if (rtxSsrc === 0) {
-      pkt.copy(out, 0, 0, len);
-      to.transport.sendRtp(out, len, 'video', -1);
-      return;
-    }
-    const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, stream!.rtxSeq);
-    if (n < 0) return;
-    stream!.rtxSeq = (stream!.rtxSeq + 1) & 0xffff;
-    to.transport.sendRtp(out, n, 'video', -1);
+  /** NACKed sequence numbers of `receiver`, whose RTP this thread sends, that another media worker received. */
+  answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
+    this.tick();
+    let n = 0;
+    for (let i = 0; i < seqs.length && n < this.nacked.length; i++) this.nacked[n++] = seqs[i] & 0xffff;
+    this.localEgress.nack(receiver, source, this.nacked, n);
   }
 
   /**
@@ -650,45 +410,18 @@ export class Router implements SendContext, PlainSink {
     const owner = source.owner;
     if (!owner.connected) return;
     source.lastKeyframeRequestMs = now;
-    const s = this.scratch;
-    const ssrc = this.host.bridgeSsrc;
-    let n = writeRr(s, 0, ssrc);
-    if (fir) {
-      source.firSeq = (source.firSeq + 1) & 0xff;
-      n += writeFir(s, n, ssrc, source.ssrc, source.firSeq);
-    } else {
-      n += writePli(s, n, ssrc, source.ssrc);
-    }
-    this.counters.keyframeRequests++;
-    this.sendRtcp(owner, s, n, 'video');
+    if (fir) source.firSeq = (source.firSeq + 1) & 0xff;
+    this.rtcp.keyframeRequest(owner, source.ssrc, fir, source.firSeq);
   }
 
-  /** Sends `to` transport-cc feedback for the packets it sent since the last feedback (RR + RTPFB 15 compounds). */
+  /** Sends `to` transport-cc feedback for the packets it sent since the last feedback. */
   sendTransportFeedback(to: Endpoint): void {
-    const rec = to.twcc;
-    if (rec === null || !to.connected) return;
-    const mediaSsrc = to.sources.length > 0 ? to.sources[0].ssrc : 0;
-    const ssrc = this.host.bridgeSsrc;
-    const s = this.scratch;
-    for (let i = 0; i < MAX_TWCC_FEEDBACK_PER_CALL && rec.hasPending(); i++) {
-      const rr = writeRr(s, 0, ssrc);
-      // room left for the SRTCP tag and index
-      const n = rec.writeFeedback(s, rr, ssrc, mediaSsrc, MAX_FORWARD - rr);
-      if (n <= 0) break;
-      this.counters.twccFeedbackSent++;
-      this.sendRtcp(to, s, rr + n);
-    }
+    this.rtcp.transportFeedback(to);
   }
 
-  /** Sends `to` a REMB for its video sources (RR + REMB compound). */
+  /** Sends `to` a REMB for its video sources. */
   sendRemb(to: Endpoint, ssrcs: number[], bitrateBps: number): void {
-    if (ssrcs.length === 0) return;
-    const s = this.scratch;
-    const rr = writeRr(s, 0, this.host.bridgeSsrc);
-    const n = writeRemb(s, rr, this.host.bridgeSsrc, bitrateBps, ssrcs);
-    if (n <= 0) return;
-    this.counters.rembsSent++;
-    this.sendRtcp(to, s, rr + n);
+    this.rtcp.remb(to, ssrcs, bitrateBps);
   }
 }
 

@@ -14,9 +14,10 @@ export interface MediaTransport {
   /**
    * Sends out[0..len), a ring slot holding plain RTP for this endpoint only (it may be protected in place).
    * `kind`: the media it carries (a plain transport may send audio and video to different ports);
-   * `probeCluster`: the bandwidth probe it belongs to (-1: none).
+   * `probeCluster`: the bandwidth probe it belongs to (-1: none). `twOffset`: where the packet's
+   * transport-wide sequence number is (known from the parsed packet; -1: it has none; omitted: look).
    */
-  sendRtp(out: Buffer, len: number, kind: MediaKind, probeCluster: number): void;
+  sendRtp(out: Buffer, len: number, kind: MediaKind, probeCluster: number, twOffset?: number): void;
   /** Protects buf[0..len) (plain RTCP, the caller's scratch: copied) and sends it; `kind` as for sendRtp (null: either). */
   sendRtcp(buf: Buffer, len: number, kind: MediaKind | null): void;
   /** Releases sockets and timers; idempotent. */

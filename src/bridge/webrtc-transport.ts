@@ -18,10 +18,10 @@ export interface SendContext {
   nextSlot(): Buffer;
   /** performance.now() in µs at the packet being handled. */
   readonly nowUs: number;
-  /** Media workers: plain RTCP for an endpoint connected over ICE-TCP to another worker (it sends it). */
-  rtcpElsewhere?(to: Endpoint, buf: Buffer, len: number): void;
-  /** Media workers: the SRTCP index for the next RTCP packet to `to` (one counter shared by every worker). */
-  rtcpIndex?(to: Endpoint): number;
+  /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it. */
+  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
+  /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
+  rtcpIndex(to: Endpoint): number;
 }
 
 export class WebRtcTransport implements MediaTransport {
@@ -34,11 +34,17 @@ export class WebRtcTransport implements MediaTransport {
     this.ctx = ctx;
   }
 
-  sendRtp(out: Buffer, len: number, _kind: MediaKind, probeCluster: number): void {
+  sendRtp(out: Buffer, len: number, _kind: MediaKind, probeCluster: number, twOffset?: number): void {
     const to = this.ep;
     const srtp = to.srtpOut;
     if (srtp === null || to.address === null) return;
-    if (writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq)) {
+    let numbered: boolean;
+    if (twOffset === undefined) numbered = writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq);
+    else if ((numbered = twOffset >= 0)) {
+      out[twOffset] = to.twSeq >>> 8;
+      out[twOffset + 1] = to.twSeq;
+    }
+    if (numbered) {
       if (to.bwe !== null) to.bwe.onPacketSent(to.twSeq, len + srtp.rtpOverhead, this.ctx.nowUs, probeCluster);
       to.twSeq = (to.twSeq + 1) & 0xffff;
     }
@@ -56,13 +62,13 @@ export class WebRtcTransport implements MediaTransport {
     const to = this.ep;
     const ctx = this.ctx;
     if (!to.connected || to.address === null || to.srtpOut === null) return;
-    if (to.port > 0xffff && ctx.udp.tcp === null && ctx.rtcpElsewhere !== undefined) {
+    if (to.port > 0xffff && ctx.udp.tcp === null) {
       // media workers: `to` is connected over TCP to another worker
       ctx.rtcpElsewhere(to, buf, len);
       return;
     }
     const out = ctx.nextSlot();
-    if (ctx.rtcpIndex !== undefined) to.srtpOut.nextRtcpIndex = ctx.rtcpIndex(to);
+    to.srtpOut.nextRtcpIndex = ctx.rtcpIndex(to);
     const n = to.srtpOut.protectRtcp(buf, len, out);
     if (n <= 0) {
       ctx.counters.protectErrors++;

@@ -209,7 +209,7 @@ test('bridge simulcast: rid layers in, one continuous stream out, layer switch a
   const conference = bridge.conferences.get(CONF)!;
   const bobEp = conference.endpoints.get('bob')!;
   bridge.subscribe(CONF, 'bob', [V]);
-  const stream = bobEp.outStreams.get(V)!;
+  const stream = bobEp.downtracks.get(V)!;
   const rw = stream.rewriter!;
   assert.ok(rw !== null);
 

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Conference } from '../../src/bridge/conference.ts';
 import { Endpoint } from '../../src/bridge/endpoint.ts';
+import { DETACHED_EGRESS } from '../../src/bridge/egress.ts';
 
 function setup(lastN: number) {
   const c = new Conference('c');
@@ -89,20 +90,20 @@ test('last-N: a simulcast camera coming back to a receiver restarts at a keyfram
   for (const ep of [b, x]) c.setSubscriptions(ep, [1, 2].filter((s) => c.sources.get(s)!.owner !== ep));
   const order = (ids: string[]) => c.applySpeakerOrder(ids);
   order(['a', 'b', 'x']);
-  const rw = x.outStreams.get(1)!.rewriter!;
+  const rw = x.downtracks.get(1)!.rewriter!;
   rw.setTarget(2);
   rw.currentLayer = 2; // as after the keyframe of layer 2 arrived
   keyframes.length = 0;
   order(['b', 'a', 'x']);
   assert.equal(c.sources.get(1)!.subscribers.includes(x), false, 'x no longer gets a');
-  assert.equal(x.outStreams.get(1)!.rewriter, rw, 'its rewriter is kept (numbering continues)');
+  assert.equal(x.downtracks.get(1)!.rewriter, rw, 'its rewriter is kept (numbering continues)');
   order(['a', 'b', 'x']);
   assert.equal(c.sources.get(1)!.subscribers.includes(x), true);
   assert.equal(rw.currentLayer, -1, 'nothing forwarded until a keyframe');
   assert.deepEqual(keyframes, [2], 'a keyframe of the layer x had is asked for');
   // with media workers only the worker that sends to x asks
   order(['b', 'a', 'x']);
-  x.egress = 1;
+  x.egress = { ...DETACHED_EGRESS, local: false };
   rw.currentLayer = 2;
   keyframes.length = 0;
   order(['a', 'b', 'x']);

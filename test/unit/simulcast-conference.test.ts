@@ -1,11 +1,12 @@
 // Simulcast in the bridge's Conference: a camera sent as rid layers is one source receivers subscribe to,
 // its layers (and their RTX streams) are learned as their packets arrive, and every receiver of a source
-// has an OutStream (a VP8 rewriter for simulcast) kept across subscriber rebuilds.
+// has a Downtrack (a VP8 rewriter for simulcast) kept across subscriber rebuilds.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Conference } from '../../src/bridge/conference.ts';
-import { Endpoint, type Source } from '../../src/bridge/endpoint.ts';
-import { OutStream } from '../../src/bridge/out-stream.ts';
+import { Endpoint } from '../../src/bridge/endpoint.ts';
+import type { Source } from '../../src/bridge/source.ts';
+import { Downtrack } from '../../src/bridge/downtrack.ts';
 import { RetransmitBuffer } from '../../src/bridge/retransmit-buffer.ts';
 import { RateMeter } from '../../src/bridge/simulcast/rate-meter.ts';
 import { Vp8Rewriter } from '../../src/bridge/simulcast/vp8-rewriter.ts';
@@ -212,7 +213,7 @@ test('layers are forgotten when the simulcast source is replaced or removed, or 
   assert.equal(c.endpoints.has('alice'), false);
 });
 
-test('rebuildSubscribers: every receiver has an OutStream, a rewriter only for simulcast, kept across rebuilds', () => {
+test('rebuildSubscribers: every receiver has an Downtrack, a rewriter only for simulcast, kept across rebuilds', () => {
   const { c, alice, bob, carol, keyframes, aliceSources } = setup();
   const v = c.sources.get(V)!;
   const w = c.sources.get(W)!;
@@ -222,12 +223,12 @@ test('rebuildSubscribers: every receiver has an OutStream, a rewriter only for s
 
   c.setSubscriptions(bob, [V, A]);
   assert.deepEqual(v.subscribers, [bob]);
-  assert.equal(v.outStreams.length, 1);
-  const bv = v.outStreams[0];
-  assert.ok(bv instanceof OutStream);
+  assert.equal(v.downtracks.length, 1);
+  const bv = v.downtracks[0];
+  assert.ok(bv instanceof Downtrack);
   assert.equal(bv.source, v);
   assert.equal(bv.receiver, bob);
-  assert.equal(bob.outStreams.get(V), bv);
+  assert.equal(bob.downtracks.get(V), bv);
   assert.ok(bv.rewriter instanceof Vp8Rewriter);
   assert.equal(bv.rewriter.outSsrc, V, 'receivers see the simulcast source SSRC');
   assert.equal(bv.rewriter.targetLayer, -1);
@@ -239,87 +240,87 @@ test('rebuildSubscribers: every receiver has an OutStream, a rewriter only for s
   assert.deepEqual(keyframes, [{ source: v, layer: 2 }]);
   // audio: a stream without rewriter
   assert.deepEqual(a.subscribers, [bob]);
-  assert.equal(a.outStreams.length, 1);
-  assert.equal(a.outStreams[0].rewriter, null);
-  assert.equal(a.outStreams[0].demand, null);
-  assert.equal(bob.outStreams.get(A), a.outStreams[0]);
+  assert.equal(a.downtracks.length, 1);
+  assert.equal(a.downtracks[0].rewriter, null);
+  assert.equal(a.downtracks[0].demand, null);
+  assert.equal(bob.downtracks.get(A), a.downtracks[0]);
   // the layers themselves have no receivers (nobody subscribes to their SSRCs)
   for (const l of v.layers) {
     assert.deepEqual(l!.subscribers, []);
-    assert.deepEqual(l!.outStreams, []);
+    assert.deepEqual(l!.downtracks, []);
   }
 
   c.setSubscriptions(alice, [W]);
   assert.deepEqual(w.subscribers, [alice]);
-  const aw = w.outStreams[0];
+  const aw = w.downtracks[0];
   assert.equal(aw.source, w);
   assert.equal(aw.receiver, alice);
   assert.equal(aw.rewriter, null, 'a plain camera: no rewriter');
   assert.equal(aw.demand, null);
-  assert.equal(alice.outStreams.get(W), aw);
+  assert.equal(alice.downtracks.get(W), aw);
 
   // carol subscribes too: bob's stream (with its rewriter state) is the same object, carol gets her own
   c.setSubscriptions(carol, [V, W]);
   assert.deepEqual(v.subscribers, [bob, carol]);
-  assert.equal(v.outStreams.length, 2);
-  assert.equal(v.outStreams[0], bv);
+  assert.equal(v.downtracks.length, 2);
+  assert.equal(v.downtracks[0], bv);
   assert.equal(bv.rewriter.targetLayer, 2);
-  const cv = v.outStreams[1];
+  const cv = v.downtracks[1];
   assert.notEqual(cv, bv);
   assert.equal(cv.receiver, carol);
   assert.ok(cv.rewriter instanceof Vp8Rewriter);
   assert.notEqual(cv.rewriter, bv.rewriter);
-  assert.equal(carol.outStreams.get(V), cv);
+  assert.equal(carol.downtracks.get(V), cv);
   assert.deepEqual(w.subscribers, [alice, carol]);
-  assert.equal(w.outStreams[0], aw);
+  assert.equal(w.downtracks[0], aw);
   // any other rebuild keeps them too
   c.setSources(alice, aliceSources());
   c.setSources(bob, [{ ssrc: W, kind: 'video', rtxSsrc: WR }]);
   c.rebuildSubscribers();
   assert.equal(c.sources.get(V), v);
-  assert.deepEqual(v.outStreams, [bv, cv]);
-  assert.deepEqual(w.outStreams, [aw, w.outStreams[1]]);
-  assert.equal(bob.outStreams.get(V), bv);
-  // outStreams[i] belongs to subscribers[i]
-  for (const s of [v, w, a]) s.subscribers.forEach((e, i) => assert.equal(s.outStreams[i].receiver, e));
+  assert.deepEqual(v.downtracks, [bv, cv]);
+  assert.deepEqual(w.downtracks, [aw, w.downtracks[1]]);
+  assert.equal(bob.downtracks.get(V), bv);
+  // downtracks[i] belongs to subscribers[i]
+  for (const s of [v, w, a]) s.subscribers.forEach((e, i) => assert.equal(s.downtracks[i].receiver, e));
 
   // bob unsubscribes from V: his stream is dropped; subscribing again starts a new one
   c.setSubscriptions(bob, [A]);
   assert.deepEqual(v.subscribers, [carol]);
-  assert.deepEqual(v.outStreams, [cv]);
-  assert.equal(bob.outStreams.has(V), false);
-  assert.equal(bob.outStreams.get(A), a.outStreams[0]);
+  assert.deepEqual(v.downtracks, [cv]);
+  assert.equal(bob.downtracks.has(V), false);
+  assert.equal(bob.downtracks.get(A), a.downtracks[0]);
   c.setSubscriptions(bob, [A, V]);
-  const bv2 = bob.outStreams.get(V)!;
+  const bv2 = bob.downtracks.get(V)!;
   assert.notEqual(bv2, bv);
   assert.equal(bv2.rewriter!.targetLayer, -1, 'a fresh rewriter');
-  assert.deepEqual(v.outStreams, [bv2, cv]);
+  assert.deepEqual(v.downtracks, [bv2, cv]);
 
   // the source replaced (other rids): new streams for the new source
   c.setSources(alice, [{ ssrc: V, kind: 'video', rtxSsrc: VR, rids: ['h', 'f'] }, { ssrc: A, kind: 'audio' }]);
   const nv = c.sources.get(V)!;
   assert.deepEqual(nv.subscribers, [bob, carol]);
-  assert.equal(nv.outStreams.length, 2);
-  assert.equal(nv.outStreams[0].source, nv);
-  assert.notEqual(nv.outStreams[0], bv2);
-  assert.equal(nv.outStreams[0].demand!.layers.length, 2);
-  assert.equal(bob.outStreams.get(V), nv.outStreams[0]);
-  assert.equal(carol.outStreams.get(V), nv.outStreams[1]);
+  assert.equal(nv.downtracks.length, 2);
+  assert.equal(nv.downtracks[0].source, nv);
+  assert.notEqual(nv.downtracks[0], bv2);
+  assert.equal(nv.downtracks[0].demand!.layers.length, 2);
+  assert.equal(bob.downtracks.get(V), nv.downtracks[0]);
+  assert.equal(carol.downtracks.get(V), nv.downtracks[1]);
 
   // the camera goes away: the receivers' streams of it go too
   c.setSources(alice, [{ ssrc: A, kind: 'audio' }]);
-  assert.equal(bob.outStreams.has(V), false);
-  assert.equal(carol.outStreams.has(V), false);
-  assert.equal(bob.outStreams.get(A), c.sources.get(A)!.outStreams[0]);
+  assert.equal(bob.downtracks.has(V), false);
+  assert.equal(carol.downtracks.has(V), false);
+  assert.equal(bob.downtracks.get(A), c.sources.get(A)!.downtracks[0]);
 
   // the sender leaves: nobody keeps a stream of its sources
   c.setSources(alice, aliceSources());
-  assert.equal(bob.outStreams.get(V)!.source, c.sources.get(V));
+  assert.equal(bob.downtracks.get(V)!.source, c.sources.get(V));
   c.removeEndpoint(alice);
-  assert.equal(bob.outStreams.has(V), false);
-  assert.equal(bob.outStreams.has(A), false);
-  assert.equal(carol.outStreams.has(V), false);
-  assert.equal(carol.outStreams.get(W), w.outStreams[0]);
+  assert.equal(bob.downtracks.has(V), false);
+  assert.equal(bob.downtracks.has(A), false);
+  assert.equal(carol.downtracks.has(V), false);
+  assert.equal(carol.downtracks.get(W), w.downtracks[0]);
   assert.deepEqual(w.subscribers, [carol]);
 });
 
@@ -327,9 +328,9 @@ test('rebuildSubscribers: a closed receiver gets nothing', () => {
   const { c, bob } = setup();
   c.setSubscriptions(bob, [V]);
   const v = c.sources.get(V)!;
-  assert.equal(v.outStreams.length, 1);
+  assert.equal(v.downtracks.length, 1);
   bob.closed = true;
   c.rebuildSubscribers();
   assert.deepEqual(v.subscribers, []);
-  assert.deepEqual(v.outStreams, []);
+  assert.deepEqual(v.downtracks, []);
 });

@@ -71,7 +71,7 @@ test('the DTLS worker becomes the egress worker; a provisional address never rep
   const wb = await workerBridge(1, []);
   try {
     const bob = wb.conferences.get('c')!.endpoints.get('bob')!;
-    assert.equal(bob.egress, -1, 'at first: endpoint number 1 of 2 workers is sent from worker 1 (this one)');
+    assert.equal(wb.egressWorker(bob), -1, 'at first: endpoint number 1 of 2 workers is sent from worker 1 (this one)');
     const keys = {
       profile: 'AES_CM_128_HMAC_SHA1_80' as const,
       localKey: Buffer.alloc(16),
@@ -81,13 +81,13 @@ test('the DTLS worker becomes the egress worker; a provisional address never rep
     };
     wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.2', port: 5000, nominated: true });
     wb.applyPeerUpdate({ kind: 'srtp', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.2', port: 5000, keys, worker: 0 });
-    assert.equal(bob.egress, 0, 'worker 0 ran DTLS: it sends to bob');
+    assert.equal(wb.egressWorker(bob), 0, 'worker 0 ran DTLS: it sends to bob');
     assert.equal(bob.connected, true);
     wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.9', port: 6000, nominated: false });
     assert.deepEqual([bob.address, bob.port], ['10.0.0.2', 5000], 'a late provisional address is ignored');
     wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.3', port: 7000, nominated: true });
     assert.deepEqual([bob.address, bob.port], ['10.0.0.3', 7000], 'a nominated one is taken');
-    assert.equal(bob.egress, 0, 'and the egress worker stays');
+    assert.equal(wb.egressWorker(bob), 0, 'and the egress worker stays');
   } finally {
     await wb.close();
   }

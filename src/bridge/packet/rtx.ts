@@ -43,6 +43,8 @@ export function writeRtx(src: Buffer, len: number, out: Buffer, pt: number, ssrc
 const PROBE_HEADER = 20;
 /** The largest probe packet (RTP padding counts at most 255 bytes). */
 export const MAX_PROBE_PACKET = PROBE_HEADER + 255;
+/** Where a probe packet's transport-wide sequence number is. */
+export const PROBE_TW_OFFSET = 17;
 
 /**
  * Writes a padding-only RTX packet of `size` bytes (PROBE_HEADER + 1 ..MAX_PROBE_PACKET) carrying a transport

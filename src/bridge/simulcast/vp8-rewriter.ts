@@ -138,10 +138,17 @@ export class Vp8Rewriter {
     const hl = rtpHeaderLength(buf, len);
     const end = rtpPayloadEnd(buf, len);
     if (hl < 0 || end < 0) return false;
-    const seq = rtpSeq(buf);
+    return this.rewriteParsed(buf, hl, end, rtpSeq(buf), rtpTimestamp(buf), layer, info);
+  }
+
+  /**
+   * rewrite() of a packet already parsed (an RtpView): header length `hl`, payload end `end`, input `seq` and
+   * timestamp `ts`. buf may be a copy of the parsed packet (same layout).
+   */
+  rewriteParsed(buf: Buffer, hl: number, end: number, seq: number, ts: number, layer: number, info: Vp8Info): boolean {
     if (layer !== this.currentLayer) {
       if (layer !== this.targetLayer || end === hl || !info.keyframe) return false;
-      this.switchTo(buf, layer, info);
+      this.switchTo(seq, ts, layer, info);
     }
     if (this.afterSwitch) {
       const s = seqDiff(seq, this.switchSeq);
@@ -176,7 +183,7 @@ export class Vp8Rewriter {
       return false;
     }
     const outSeq = (seq - this.seqOffset) & 0xffff;
-    const outTs = (rtpTimestamp(buf) - this.tsOffset) >>> 0;
+    const outTs = (ts - this.tsOffset) >>> 0;
     setRtpSsrc(buf, this.outSsrc);
     setRtpSeq(buf, outSeq);
     setRtpTimestamp(buf, outTs);
@@ -238,9 +245,7 @@ export class Vp8Rewriter {
     return true;
   }
 
-  private switchTo(buf: Buffer, layer: number, info: Vp8Info): void {
-    const seq = rtpSeq(buf);
-    const ts = rtpTimestamp(buf);
+  private switchTo(seq: number, ts: number, layer: number, info: Vp8Info): void {
     if (this.started) {
       this.seqOffset = (seq - this.lastSeq - 1) & 0xffff;
       this.tsOffset = (ts - this.lastTs - this.frameTicks) >>> 0;

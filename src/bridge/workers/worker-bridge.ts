@@ -15,8 +15,10 @@ import { Bridge, type BridgeOptions } from '../bridge.ts';
 import { createDownlinkEstimator } from '../downlink.ts';
 import type { Conference } from '../conference.ts';
 import type { DtlsSrtpKeys } from '../dtls.ts';
-import type { Endpoint, Source } from '../endpoint.ts';
+import type { Endpoint } from '../endpoint.ts';
+import type { Source } from '../source.ts';
 import type { PacketRing } from './packet-ring.ts';
+import { WorkerEgress, type WorkerLink } from './worker-egress.ts';
 import type { BridgeAllocatePlain } from '../../protocol/bus-messages.ts';
 import type { PlainTransportDescription } from '../plain-transport.ts';
 
@@ -93,12 +95,14 @@ export interface WorkerBridgeOptions extends BridgeOptions {
   sendPeerUpdate(update: PeerUpdate): void;
 }
 
-export class WorkerBridge extends Bridge {
+export class WorkerBridge extends Bridge implements WorkerLink {
   readonly workerIndex: number;
   private readonly workerCount: number;
   private readonly rtcpIndexes: Int32Array;
   private readonly rings: Array<PacketRing | null>;
-  private readonly sendPeerUpdate: (update: PeerUpdate) => void;
+  readonly sendPeerUpdate: (update: PeerUpdate) => void;
+  /** The egress of the endpoints each other worker sends to (null for this worker: the router's local one). */
+  private readonly egresses: Array<WorkerEgress | null> = [];
   private readonly endpointNums = new Map<Endpoint, number>();
   private readonly endpointsByNum = new Map<number, Endpoint>();
   private levelSamples: number[] = [];
@@ -126,6 +130,20 @@ export class WorkerBridge extends Bridge {
     this.rtcpIndexes = opts.rtcpIndexes;
     this.rings = opts.rings;
     this.sendPeerUpdate = opts.sendPeerUpdate;
+    for (let w = 0; w < this.workerCount; w++) this.egresses.push(w === this.workerIndex ? null : new WorkerEgress(w, this));
+  }
+
+  /** The worker that sends to `ep` (-1: this one). */
+  egressWorker(ep: Endpoint): number {
+    return ep.egress instanceof WorkerEgress ? ep.egress.worker : -1;
+  }
+
+  /** Worker `worker` sends to `ep` from now on: its sources' egress lists follow. */
+  private setEgress(ep: Endpoint, worker: number): void {
+    const egress = worker === this.workerIndex || worker < 0 ? this.router.localEgress : (this.egresses[worker] ?? this.router.localEgress);
+    if (ep.egress === egress) return;
+    ep.egress = egress;
+    if (!ep.closed) ep.conference.rebuildSubscribers();
   }
 
   override async close(): Promise<void> {
@@ -135,7 +153,7 @@ export class WorkerBridge extends Bridge {
 
   // ---------------------------------------------------------------- speakers across workers
 
-  audioLevel(ep: Endpoint, level: number, nowMs: number): void {
+  override audioLevel(ep: Endpoint, level: number, nowMs: number): void {
     if (this.workerIndex === SPEAKER_WORKER || this.levelSamples.length >= MAX_LEVEL_SAMPLES) return;
     const num = this.endpointNums.get(ep);
     if (num === undefined) return;
@@ -205,7 +223,7 @@ export class WorkerBridge extends Bridge {
   private number(ep: Endpoint, p: NumberedAllocation): void {
     const conference = ep.conference;
     this.homes.set(ep, p.worker);
-    ep.egress = p.worker === this.workerIndex ? -1 : p.worker;
+    this.setEgress(ep, p.worker);
     this.endpointNums.set(ep, p.endpointNum);
     this.endpointsByNum.set(p.endpointNum, ep);
     if (!this.conferenceNums.has(conference)) {
@@ -346,9 +364,9 @@ export class WorkerBridge extends Bridge {
     ep.local = true;
     super.iceCheckPassed(ep, address, port, useCandidate);
     if (ep.address !== null && `${ep.address}:${ep.port}` !== before) {
-      if (ep.port > 0xffff && ep.egress >= 0) {
+      if (ep.port > 0xffff && !ep.egress.local) {
         // over TCP: only this worker can reach it, so it becomes its egress worker
-        ep.egress = -1;
+        this.setEgress(ep, this.workerIndex);
         this.sendPeerUpdate({ kind: 'egress', conferenceId: ep.conference.id, endpointId: ep.id, worker: this.workerIndex });
       }
       this.sendPeerUpdate({
@@ -362,12 +380,12 @@ export class WorkerBridge extends Bridge {
     }
   }
 
-  layerLearned(layer: Source): void {
+  override layerLearned(layer: Source): void {
     const parent = layer.parent!;
     this.sendPeerUpdate({ kind: 'layer', conferenceId: parent.owner.conference.id, ssrc: parent.ssrc, index: layer.layerIndex, layerSsrc: layer.ssrc });
   }
 
-  rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
+  override rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
     this.sendPeerUpdate({ kind: 'rtcp', conferenceId: to.conference.id, endpointId: to.id, packet: Uint8Array.prototype.slice.call(buf, 0, len) });
   }
 
@@ -375,7 +393,7 @@ export class WorkerBridge extends Bridge {
     // The worker that ran DTLS receives the endpoint's selected pair: it also sends to it, so its feedback
     // (transport-cc, NACKs, keyframe requests) needs no relaying. Nobody could send to it before (no keys),
     // so the SRTP sender state has one owner from the start.
-    ep.egress = -1;
+    this.setEgress(ep, this.workerIndex);
     this.sendPeerUpdate({
       worker: this.workerIndex,
       kind: 'srtp',
@@ -430,11 +448,11 @@ export class WorkerBridge extends Bridge {
     if (ep === undefined || ep.closed) return;
     if (u.kind === 'nack') {
       const source = ep.conference.sources.get(u.ssrc);
-      if (ep.egress < 0 && source !== undefined) this.router.answerNack(ep, source, u.seqs);
+      if (ep.egress.local && source !== undefined) this.router.answerNack(ep, source, u.seqs);
       return;
     }
     if (u.kind === 'egress') {
-      ep.egress = u.worker === this.workerIndex ? -1 : u.worker;
+      this.setEgress(ep, u.worker);
       return;
     }
     if (u.kind === 'rtcp') {
@@ -446,15 +464,15 @@ export class WorkerBridge extends Bridge {
       return;
     }
     if (u.kind === 'twcc') {
-      if (ep.egress < 0 && ep.bwe !== null) {
+      if (ep.egress.local) {
         const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
-        if (ep.bwe.onFeedback(b, 0, b.length, performance.now() * 1000)) this.counters.twccFeedbackIn++;
+        this.router.localEgress.transportFeedback(ep, b, 0, b.length, performance.now() * 1000);
       }
       return;
     }
     if (u.kind === 'keyframe') {
       const source = ep.conference.sources.get(u.ssrc);
-      if (ep.egress < 0 && source !== undefined) this.router.receiverKeyframe(ep, source, u.fir);
+      if (ep.egress.local && source !== undefined) this.router.receiverKeyframe(ep, source, u.fir);
       return;
     }
     this.applying = true;
@@ -477,7 +495,7 @@ export class WorkerBridge extends Bridge {
         ep.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
         ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
         ep.connected = ep.address !== null;
-        ep.egress = u.worker === this.workerIndex ? -1 : u.worker;
+        this.setEgress(ep, u.worker);
         // this worker may be the one that sends to it: the estimate of its downlink lives here then
         ep.bwe ??= createDownlinkEstimator();
       }
@@ -488,16 +506,13 @@ export class WorkerBridge extends Bridge {
 
   // ---------------------------------------------------------------- the media path (RouterHost)
 
-  handOff(mask: number, source: Source, buf: Buffer, len: number): void {
+  /** A packet of `source` for the receivers worker `to` sends to (see worker-egress.ts): into its ring. */
+  handOff(to: number, source: Source, buf: Buffer, len: number): void {
     const num = this.conferenceNums.get(source.owner.conference);
-    if (num === undefined) return;
-    for (let w = 0; w < this.workerCount; w++) {
-      if ((mask & (1 << w)) !== 0) {
-        const ring = this.rings[w];
-        if (ring !== null && !ring.push(num, source.ssrc, buf, len)) this.counters.dropError++;
-      }
-    }
-    this.unflushed |= mask;
+    const ring = this.rings[to];
+    if (num === undefined || ring === null || ring === undefined) return;
+    if (!ring.push(num, source.ssrc, buf, len)) this.counters.dropError++;
+    this.unflushed |= 1 << to;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushRings); // after every datagram of this event-loop turn
@@ -513,30 +528,7 @@ export class WorkerBridge extends Bridge {
     for (let w = 0; w < this.workerCount; w++) if ((mask & (1 << w)) !== 0) this.rings[w]?.flush();
   };
 
-  nackElsewhere(receiver: Endpoint, source: Source, seqs: Uint16Array, count: number): void {
-    this.sendPeerUpdate({
-      kind: 'nack',
-      conferenceId: receiver.conference.id,
-      endpointId: receiver.id,
-      ssrc: source.ssrc,
-      seqs: Array.from(seqs.subarray(0, count)),
-    });
-  }
-
-  feedbackElsewhere(receiver: Endpoint, buf: Buffer, offset: number, length: number): void {
-    this.sendPeerUpdate({
-      kind: 'twcc',
-      conferenceId: receiver.conference.id,
-      endpointId: receiver.id,
-      packet: Uint8Array.prototype.slice.call(buf, offset, offset + length),
-    });
-  }
-
-  keyframeElsewhere(receiver: Endpoint, source: Source, fir: boolean): void {
-    this.sendPeerUpdate({ kind: 'keyframe', conferenceId: receiver.conference.id, endpointId: receiver.id, ssrc: source.ssrc, fir });
-  }
-
-  rtcpIndex(to: Endpoint): number {
+  override rtcpIndex(to: Endpoint): number {
     const num = this.endpointNums.get(to);
     return num === undefined ? to.srtpOut!.nextRtcpIndex : Atomics.add(this.rtcpIndexes, num, 1) & 0x7fffffff;
   }

@@ -1,0 +1,316 @@
+// One receiver's copy of one source (mediasoup's Consumer, LiveKit's DownTrack, Galène's DownTrack): everything
+// the bridge does for that (receiver, source) pair lives here.
+//  - forwarding: a plain source's packet is copied as it is; a simulcast camera's packet goes through the VP8
+//    rewriter (one continuous stream out of whichever layer is selected: SSRC, sequence number, timestamp,
+//    picture id, TL0PICIDX), which switches layers at keyframes (a held keyframe is sent from the layer's
+//    retransmission buffer once it is whole);
+//  - retransmission: a NACK of this receiver is answered from the right buffer (a simulcast packet from its
+//    layer's, rewritten again as first sent) as RTX on the source's RTX SSRC;
+//  - keyframes: what its rewriter waits for, and the receiver's PLI/FIR, become requests for the layer it gets;
+//  - sender reports: forwarded with this receiver's SSRC and timestamp (lip sync), and the round-trip time
+//    measured from its receiver reports;
+//  - its own counters (packets, bytes, retransmissions, loss, layer, rtt).
+// It sends through the receiver's transport. The hot path (forward) allocates nothing: the packet arrives
+// parsed (RtpView) and is copied once into a ring slot.
+import { randomInt } from 'node:crypto';
+import { RTX_PT, TWCC_EXT_ID, VIDEO_PT } from '../protocol/media-profile.ts';
+import { BufferRing } from './buffer-ring.ts';
+import { BridgeCounters } from './counters.ts';
+import type { Endpoint } from './endpoint.ts';
+import { RtpView } from './packet/rtp-view.ts';
+import { PROBE_TW_OFFSET, writeProbePadding, writeRtx } from './packet/rtx.ts';
+import { createSourceDemand, type SimulcastLayer, type SourceDemand } from './simulcast/layer-selector.ts';
+import { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
+import type { Source } from './source.ts';
+
+/** Largest plaintext RTP/RTCP packet the bridge forwards (room left for the SRTP tag and index). */
+export const MAX_FORWARD = 1500;
+/** Retransmissions answered per NACK packet at most. */
+export const MAX_RESENDS_PER_NACK = 256;
+
+/** What every downtrack of a thread shares: the output ring, scratch space, the keyframe requests upstream. */
+export interface DowntrackHost {
+  readonly counters: BridgeCounters;
+  /** A preallocated output buffer (reused once the ring wrapped around). */
+  nextSlot(): Buffer;
+  /** Parses a packet taken from a retransmission buffer (the packet being forwarded keeps its own view). */
+  readonly heldView: RtpView;
+  /** Where a retransmitted simulcast packet is rewritten before it is wrapped as RTX (synchronous use only). */
+  readonly resendScratch: Buffer;
+  /** Asks the sender of `source` (a plain source or a layer) for a keyframe, paced per source unless `force`. */
+  requestKeyframe(source: Source, fir: boolean, force: boolean): void;
+}
+
+/** A host for downtracks outside a bridge (tests of the control plane): a small ring, no requests. */
+export function standaloneDowntrackHost(): DowntrackHost {
+  const ring = new BufferRing(16, 1600);
+  return {
+    counters: new BridgeCounters(),
+    nextSlot: () => ring.next(),
+    heldView: new RtpView(VIDEO_PT),
+    resendScratch: Buffer.alloc(MAX_FORWARD),
+    requestKeyframe() {},
+  };
+}
+
+export class Downtrack {
+  readonly source: Source;
+  readonly receiver: Endpoint;
+  /** Simulcast sources only: the one continuous stream out of the selected layer, and its layer demand. */
+  readonly rewriter: Vp8Rewriter | null;
+  readonly demand: SourceDemand | null;
+  /** Sequence number of the next RTX packet (retransmission or probe padding) to this receiver. */
+  rtxSeq = randomInt(0, 0x8000);
+
+  // ------------------------------------------------------------ counters (read by stats, never reset)
+  /** RTP packets and bytes forwarded (retransmissions and probes not included). */
+  packets = 0;
+  bytes = 0;
+  retransmits = 0;
+  /** NACKed packets it could not answer (not in the buffer any more). */
+  nackMisses = 0;
+  /** Keyframes the receiver asked for. */
+  keyframeRequests = 0;
+  /** From the receiver's last report on this stream: fraction lost (0..1) and cumulative packets lost. */
+  fractionLost = 0;
+  packetsLost = 0;
+  /** Round-trip time (ms) from the receiver's last report on a sender report forwarded to it; -1: unknown. */
+  rttMs = -1;
+
+  private readonly host: DowntrackHost;
+  /** Retransmissions still allowed for the NACK packet being answered. */
+  private resendBudget = 0;
+  /** The middle 32 bits of the NTP time of the last sender report forwarded, and performance.now() then. */
+  private srNtp = -1;
+  private srSentMs = 0;
+
+  /** `onKeyframeNeeded(source, layer)`: the rewriter waits for a keyframe of that layer (the bridge asks for it). */
+  constructor(source: Source, receiver: Endpoint, host: DowntrackHost, onKeyframeNeeded: (source: Source, layer: number) => void) {
+    this.source = source;
+    this.receiver = receiver;
+    this.host = host;
+    if (source.rids !== null) {
+      this.rewriter = new Vp8Rewriter(source.ssrc, (layer) => onKeyframeNeeded(source, layer));
+      const layers: SimulcastLayer[] = source.rids.map(() => ({ width: 0, height: 0, bitrateBps: 0 }));
+      this.demand = createSourceDemand(layers);
+    } else {
+      this.rewriter = null;
+      this.demand = null;
+    }
+  }
+
+  /** The simulcast layer it forwards now (-1: none, or not simulcast). */
+  get layer(): number {
+    return this.rewriter === null ? -1 : this.rewriter.currentLayer;
+  }
+
+  // ------------------------------------------------------------ forwarding (per packet)
+
+  /** A packet of this (plain) source, parsed into `v`: the receiver gets its own copy. */
+  forward(v: RtpView): void {
+    const to = this.receiver;
+    if (!to.connected) return;
+    const out = this.host.nextSlot();
+    const len = v.len;
+    v.buf.copy(out, 0, 0, len);
+    this.packets++;
+    this.bytes += len;
+    to.transport.sendRtp(out, len, this.source.kind, -1, v.extU16Offset(TWCC_EXT_ID));
+  }
+
+  /**
+   * A packet of simulcast layer `layer` of this source, parsed into `v` (its VP8 descriptor too): sent
+   * rewritten when the rewriter forwards that layer, or it completes the keyframe a switch waits for.
+   */
+  forwardLayer(layer: Source, v: RtpView): void {
+    const to = this.receiver;
+    if (!to.connected) return;
+    const rw = this.rewriter!;
+    const li = layer.layerIndex;
+    if (li !== rw.currentLayer) {
+      if (li !== rw.targetLayer) return;
+      if (rw.currentLayer >= 0) {
+        // another layer plays on until this one's keyframe is whole
+        const first = rw.holdForKeyframe(v.seq, v.timestamp, v.vp8.keyframe, v.marker);
+        if (first >= 0) this.switchAtKeyframe(layer, first, v.seq);
+        return;
+      }
+      if (!v.vp8.keyframe) return; // nothing plays: switch at the keyframe's first packet
+    }
+    const out = this.host.nextSlot();
+    const len = v.len;
+    v.buf.copy(out, 0, 0, len);
+    if (!rw.rewriteParsed(out, v.headerLength, v.payloadEnd, v.seq, v.timestamp, li, v.vp8)) return;
+    this.packets++;
+    this.bytes += len;
+    to.transport.sendRtp(out, len, 'video', -1, v.extU16Offset(TWCC_EXT_ID));
+  }
+
+  /**
+   * The rewriter switches to `layer` at the keyframe whose packets are input seqs first..last: they are sent
+   * now, from the layer's retransmission buffer (which holds every packet received), in order.
+   */
+  private switchAtKeyframe(layer: Source, first: number, last: number): void {
+    const rb = layer.rtx!;
+    const rw = this.rewriter!;
+    const count = ((last - first) & 0xffff) + 1;
+    const hv = this.host.heldView;
+    // a keyframe longer than the buffer, or its first packet gone: wait for the next one (asked for by the
+    // downlink timer while the rewriter needs it)
+    if (count > rb.slots.length || rb.find(first) < 0) return;
+    const to = this.receiver;
+    for (let k = 0; k < count; k++) {
+      const slot = rb.find((first + k) & 0xffff);
+      if (slot < 0) continue; // lost on the way in: the receiver NACKs the gap
+      const len = rb.lengths[slot];
+      const out = this.host.nextSlot();
+      rb.slots[slot].copy(out, 0, 0, len);
+      if (!hv.parse(out, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid) continue;
+      if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8)) continue;
+      this.packets++;
+      this.bytes += len;
+      to.transport.sendRtp(out, len, 'video', -1, hv.extU16Offset(TWCC_EXT_ID));
+    }
+  }
+
+  // ------------------------------------------------------------ retransmissions
+
+  /** A NACK packet of the receiver starts: at most MAX_RESENDS_PER_NACK retransmissions for it. */
+  beginNack(): void {
+    this.resendBudget = MAX_RESENDS_PER_NACK;
+  }
+
+  /**
+   * The receiver NACKed `seq` (as it got it). Answers it from the buffer it was sent from; returns false when
+   * the buffer does not have it and the sender should be asked (a plain source: the same number upstream).
+   */
+  nack(seq: number): boolean {
+    const source = this.source;
+    const host = this.host;
+    if (source.rids !== null) {
+      // the receiver names rewritten numbers: find the layer packet it was made of
+      const rw = this.rewriter!;
+      const layer = rw.lookup(seq) ? source.layers[rw.foundLayer] : null;
+      const rb = layer === null || layer === undefined ? null : layer.rtx;
+      const i = rb === null ? -1 : rb.find(rw.foundInSeq);
+      if (i < 0) {
+        this.miss();
+        return true; // the sender knows nothing of the rewritten number
+      }
+      const len = rb!.lengths[i];
+      const copy = host.resendScratch;
+      rb!.slots[i].copy(copy, 0, 0, len);
+      const hv = host.heldView;
+      if (!hv.parse(copy, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid || !rw.rewriteAgain(copy, len, hv.vp8)) {
+        this.miss();
+        return true;
+      }
+      this.resend(copy, len);
+      return true;
+    }
+    const rb = source.rtx;
+    const i = rb === null ? -1 : rb.find(seq);
+    if (i < 0) {
+      this.miss();
+      return false;
+    }
+    this.resend(rb!.slots[i], rb!.lengths[i]);
+    return true;
+  }
+
+  private miss(): void {
+    this.nackMisses++;
+    this.host.counters.nackMisses++;
+  }
+
+  /** Retransmits pkt[0..len) (plain RTP as the receiver got it): as RTX when the source has an RTX SSRC. */
+  private resend(pkt: Buffer, len: number): void {
+    if (this.resendBudget <= 0) return;
+    this.resendBudget--;
+    this.retransmits++;
+    this.host.counters.retransmits++;
+    const out = this.host.nextSlot();
+    const rtxSsrc = this.source.rtxOutSsrc;
+    if (rtxSsrc === 0) {
+      pkt.copy(out, 0, 0, len);
+      this.receiver.transport.sendRtp(out, len, 'video', -1);
+      return;
+    }
+    const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, this.rtxSeq);
+    if (n < 0) return;
+    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    this.receiver.transport.sendRtp(out, n, 'video', -1);
+  }
+
+  /**
+   * Sends `count` padding-only RTX packets of `size` bytes for bandwidth probe `cluster` (they count as the
+   * receiver's bandwidth, not as media). Returns the bytes sent.
+   */
+  sendProbe(cluster: number, count: number, size: number): number {
+    const to = this.receiver;
+    const rtxSsrc = this.source.rtxOutSsrc;
+    if (!to.connected || to.address === null || rtxSsrc === 0) return 0;
+    let bytes = 0;
+    for (let i = 0; i < count; i++) {
+      const out = this.host.nextSlot();
+      const n = writeProbePadding(out, RTX_PT, rtxSsrc, this.rtxSeq, 0, TWCC_EXT_ID, size);
+      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      this.host.counters.probePackets++;
+      to.transport.sendRtp(out, n, 'video', cluster, PROBE_TW_OFFSET);
+      bytes += n;
+    }
+    return bytes;
+  }
+
+  // ------------------------------------------------------------ keyframes
+
+  /** The receiver asks for a keyframe (PLI, or FIR): of a simulcast source, of the layer it gets or waits for. */
+  requestKeyframe(fir: boolean): void {
+    this.keyframeRequests++;
+    const source = this.source;
+    const rw = this.rewriter;
+    if (rw === null) {
+      this.host.requestKeyframe(source, fir, false);
+      return;
+    }
+    const index = rw.targetLayer >= 0 ? rw.targetLayer : rw.currentLayer;
+    const layer = index >= 0 ? source.layers[index] : null;
+    if (layer !== null && layer !== undefined) this.host.requestKeyframe(layer, fir, false);
+  }
+
+  // ------------------------------------------------------------ sender and receiver reports
+
+  /**
+   * A sender report of `from` (this source, or one of its layers) in sr[0..28) (sender info only): sent when
+   * the receiver gets that stream now, with this receiver's SSRC and RTP timestamp. `sr` is scratch space.
+   */
+  forwardSr(from: Source, sr: Buffer, nowMs: number): void {
+    const to = this.receiver;
+    if (!to.connected) return;
+    const rw = this.rewriter;
+    if (rw !== null) {
+      if (rw.currentLayer !== from.layerIndex) return;
+      const ts = sr.readUInt32BE(16);
+      sr.writeUInt32BE(this.source.ssrc, 4);
+      sr.writeUInt32BE(rw.outTimestamp(ts), 16);
+      to.transport.sendRtcp(sr, 28, 'video');
+      sr.writeUInt32BE(ts, 16); // the next receiver reads the layer's own timestamp again
+    } else {
+      to.transport.sendRtcp(sr, 28, this.source.kind);
+    }
+    this.srNtp = sr.readUInt32BE(10);
+    this.srSentMs = nowMs;
+  }
+
+  /** A report block (24 bytes at `off`) of the receiver about this stream: loss, and the round-trip time. */
+  onReportBlock(buf: Buffer, off: number, nowMs: number): void {
+    this.fractionLost = buf[off + 4] / 256;
+    const lost = (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
+    this.packetsLost = lost & 0x800000 ? lost - 0x1000000 : lost;
+    const lsr = buf.readUInt32BE(off + 16);
+    if (lsr === 0 || lsr !== this.srNtp) return;
+    // DLSR is in 1/65536 s: the time the receiver held the report
+    const rtt = nowMs - this.srSentMs - (buf.readUInt32BE(off + 20) * 1000) / 65536;
+    if (rtt >= 0) this.rttMs = rtt;
+  }
+}
