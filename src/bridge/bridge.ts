@@ -76,6 +76,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private readonly consentTimeoutMs: number;
   readonly conferences = new Map<string, Conference>();
   private readonly byUfrag = new Map<string, Endpoint>();
+  /** Relay endpoints (to other bridges of a conference). */
+  private readonly relays = new Set<Endpoint>();
   /** port -> address -> endpoint, for every address that passed an ICE check. */
   private readonly byAddress = new Map<number, Map<string, Endpoint>>();
   private closed = false;
@@ -121,8 +123,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
   }
 
+  /** Endpoints of participants (relays to other bridges carry participants counted there: not counted). */
   get endpointCount(): number {
-    return this.byUfrag.size;
+    return this.byUfrag.size - this.relays.size;
   }
 
   // ---------------------------------------------------------------- datagrams (DatagramSink)
@@ -450,6 +453,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   ): Promise<PlainTransportDescription | null> {
     const ep = this.newEndpoint(conferenceId, endpointId);
     ep.transport = NO_TRANSPORT;
+    if (req.relay) this.relays.add(ep);
     try {
       ep.conference.setSources(ep, sources);
     } catch (e) {
@@ -507,6 +511,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     if (ep.dtlsPendingVerify) this.completeDtls(ep);
   }
 
+  /** What a plain-RTP or relay endpoint sends now (a WebRTC endpoint's sources come with configure). */
+  setSources(conferenceId: string, endpointId: string, sources: MediaSource[]): void {
+    const ep = this.endpoint(conferenceId, endpointId);
+    if (ep.transport.kind === 'webrtc') throw new BusCallError('conflict', `endpoint ${endpointId} is a WebRTC endpoint: its sources come with its answer`);
+    ep.conference.setSources(ep, sources); // throws on SSRC conflicts, before anything changed
+    this.log.debug({ conferenceId, endpointId, sources: sources.length }, 'endpoint sources');
+  }
+
   subscribe(conferenceId: string, endpointId: string, ssrcs: number[]): void {
     const ep = this.endpoint(conferenceId, endpointId);
     const added = ep.conference.setSubscriptions(ep, ssrcs);
@@ -548,6 +560,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.disconnect(ep, 'expired');
     ep.transport?.close();
     this.byUfrag.delete(ep.ufrag);
+    this.relays.delete(ep);
     this.updateTimers();
     conference.removeEndpoint(ep);
     if (conference.endpoints.size === 0) this.conferences.delete(conferenceId);

@@ -15,6 +15,7 @@ import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
+import type { PlainAllocation } from './plain-transport.ts';
 
 export const ANNOUNCE_INTERVAL_MS = 5000;
 const TICK_INTERVAL_MS = 1000;
@@ -147,6 +148,31 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     const description = pool === null ? own : await pool.allocatePlain(p, bridge.endpointUfrag(p.conferenceId, p.endpointId));
     if (description === null) throw new BusCallError('unavailable', 'no media worker opened the plain-RTP transport');
     return { address: plainAddress, ...description };
+  });
+  // one end of a relay to another bridge of the conference: a plain transport of kind 'relay' (not counted
+  // against maxEndpointsPerBridge: it carries participants that are counted where they are)
+  serve(busCalls.bridgeAllocateRelay, async (p) => {
+    const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
+    if (known) throw new BusCallError('conflict', `endpoint ${p.endpointId} is already in conference ${p.conferenceId}`);
+    const allocation: PlainAllocation = {
+      conferenceId: p.conferenceId,
+      endpointId: p.endpointId,
+      legs: [p.peer ? { kind: 'all', address: p.peer.address, port: p.peer.port } : { kind: 'all' }],
+      rtcpMux: true,
+      comedia: p.peer === undefined,
+      srtp: true,
+      sources: [],
+      keys: { local: p.sendKey, remote: p.receiveKey },
+      relay: true,
+    };
+    const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, allocation, [], pool === null);
+    const description = pool === null ? own : await pool.allocatePlain(allocation, bridge.endpointUfrag(p.conferenceId, p.endpointId));
+    if (description === null) throw new BusCallError('unavailable', 'no media worker opened the relay transport');
+    return { address: plainAddress, port: description.legs[0]!.port };
+  });
+  serve(busCalls.bridgeSetSources, (p) => {
+    bridge.setSources(p.conferenceId, p.endpointId, p.sources);
+    return pool === null ? ok : pool.apply('sources', p).then(() => ok);
   });
   serve(busCalls.bridgeConfigure, (p) => {
     bridge.configure(p);

@@ -4,10 +4,14 @@
 // first packet that belongs to the endpoint (an RTP packet of one of its sources, or RTCP; with SRTP only
 // one that authenticates); after that only packets from that address are taken. Optional SRTP keyed by SDES
 // (RFC 4568, AES_CM_128_HMAC_SHA1_80): the bridge makes both keys and hands them out in the description.
+// A relay between two bridges is this transport too (kind 'relay'): one leg for everything, rtcp-mux, the keys
+// given (focus made them for both ends), and an empty receiver report each second, so the end that learns
+// its peer's address (comedia) learns it even before any media flows, and a NAT keeps the path open.
 // Only focus creates plain transports (over the bus), never a browser: a stranger cannot aim one anywhere.
 // Never throws on the packet path; every dropped packet is counted.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import type { BridgeAllocatePlain } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint } from './endpoint.ts';
@@ -40,7 +44,19 @@ export interface PlainTransportRequest {
   comedia: boolean;
   /** SRTP keyed by SDES. */
   srtp: boolean;
+  /** Keys given instead of made here (base64 master key || salt): `local` to send with, `remote` to receive with. */
+  keys?: { local: string; remote: string };
+  /** A relay between bridges (sends keepalives). */
+  relay?: boolean;
 }
+
+/** A plain (or relay) endpoint as the bridge allocates it: focus's request, plus what only the bridge's own relay handler sets. */
+export type PlainAllocation = BridgeAllocatePlain & Pick<PlainTransportRequest, 'keys' | 'relay'>;
+
+/** How often a relay says it is there. */
+export const RELAY_KEEPALIVE_MS = 1000;
+/** An RTCP receiver report with no report blocks (RFC 3550 §6.4.2): "I am here", nothing else. */
+const EMPTY_RR = Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 0]);
 
 export type PlainLegDescription = {
   kind: PlainLegKind;
@@ -75,7 +91,7 @@ interface Leg {
 }
 
 export class PlainTransport implements MediaTransport {
-  readonly kind = 'plain';
+  readonly kind: 'plain' | 'relay';
   private readonly ep: Endpoint;
   private readonly counters: BridgeCounters;
   private readonly sink: PlainSink;
@@ -86,16 +102,19 @@ export class PlainTransport implements MediaTransport {
   private readonly srtpOut: SrtpSession | null;
   private readonly keys: PlainTransportDescription['srtp'];
   private closed = false;
+  private keepalive: NodeJS.Timeout | null = null;
 
   private constructor(ep: Endpoint, req: PlainTransportRequest, counters: BridgeCounters, sink: PlainSink) {
+    this.kind = req.relay ? 'relay' : 'plain';
     this.ep = ep;
     this.counters = counters;
     this.sink = sink;
     this.comedia = req.comedia;
     this.rtcpMux = req.rtcpMux;
     if (req.srtp) {
-      const local = randomBytes(30);
-      const remote = randomBytes(30);
+      const local = req.keys ? Buffer.from(req.keys.local, 'base64') : randomBytes(30);
+      const remote = req.keys ? Buffer.from(req.keys.remote, 'base64') : randomBytes(30);
+      if (local.length !== 30 || remote.length !== 30) throw new Error('an SRTP key is 30 bytes (master key and salt)');
       this.srtpOut = new SrtpSession(SDES_SUITE, local.subarray(0, 16), local.subarray(16));
       this.srtpIn = new SrtpSession(SDES_SUITE, remote.subarray(0, 16), remote.subarray(16));
       this.keys = { suite: SDES_SUITE, localKey: local.toString('base64'), remoteKey: remote.toString('base64') };
@@ -120,6 +139,11 @@ export class PlainTransport implements MediaTransport {
     } catch (e) {
       t.close();
       throw e;
+    }
+    if (t.kind === 'relay') {
+      t.keepalive = setInterval(() => t.sendRtcp(EMPTY_RR, EMPTY_RR.length, null), RELAY_KEEPALIVE_MS);
+      t.keepalive.unref();
+      t.sendRtcp(EMPTY_RR, EMPTY_RR.length, null);
     }
     return t;
   }
@@ -292,6 +316,7 @@ export class PlainTransport implements MediaTransport {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.keepalive !== null) clearInterval(this.keepalive);
     for (const l of this.legs) {
       for (const s of [l.rtp, l.rtcp]) {
         try {

@@ -3,11 +3,13 @@
 //    numbers each RTP packet transport-wide for the receiver's bandwidth estimate.
 //  - plain (plain-transport.ts): RTP/RTCP over UDP on sockets of its own (ffmpeg, GStreamer, a SIP leg),
 //    optionally SRTP keyed by SDES (RFC 4568), with or without rtcp-mux, with comedia.
+//  - relay (plain-transport.ts too): the same, between two bridges of one conference: one port, SRTP with the
+//    keys focus made for both ends, a keepalive so the far end learns where it is.
 // The router hands a transport plaintext packets that are already rewritten for this receiver; the transport
 // protects and sends them. Never throws; a packet it cannot send is counted.
 import type { MediaKind } from '../protocol/signal-messages.ts';
 
-export type TransportKind = 'webrtc' | 'plain';
+export type TransportKind = 'webrtc' | 'plain' | 'relay';
 
 export interface MediaTransport {
   readonly kind: TransportKind;

@@ -92,6 +92,11 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   }
 
   const loadOf = (b: BridgeInfo): number => Math.max(b.announcedEndpoints, b.placed);
+  /** An endpoint this focus placed on `b` is gone: counted at once (its next announcement will agree). */
+  const released = (b: BridgeInfo): void => {
+    if (b.placed > 0) b.placed--;
+    if (b.announcedEndpoints > 0) b.announcedEndpoints--;
+  };
 
   function pickBridge(): BridgeInfo {
     dropSilentBridges();
@@ -238,7 +243,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         const placedOn = conference.participants.get(participantId)?.bridgeId ?? conference.bridgeId;
         await conference.leave(participantId);
         const b = bridges.get(placedOn);
-        if (b && b.placed > 0) b.placed--;
+        if (b) released(b);
         dropIfEmpty(conference);
         return ok;
       });
@@ -274,7 +279,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         const sender = (conference.plain.byId.get(endpointId)?.sources.length ?? 0) > 0;
         await conference.leave(endpointId);
         const b = bridges.get(conference.bridgeId);
-        if (b && sender && b.placed > 0) b.placed--;
+        if (b && sender) released(b);
         dropIfEmpty(conference);
         return ok;
       });

@@ -25,7 +25,7 @@ export interface MediaWorkerData {
 export type ToWorker =
   | { type: 'bind'; address: string; port: number }
   | { type: 'listenTcp'; address: string; port: number }
-  | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire'; payload: Record<string, unknown> }
+  | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire'; payload: Record<string, unknown> }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number }
   | { type: 'close' };
@@ -120,6 +120,7 @@ function main(): void {
           }
           if (m.op === 'allocate') bridge.allocateNumbered(p);
           else if (m.op === 'configure') bridge.configure(p);
+          else if (m.op === 'sources') bridge.setSources(p.conferenceId, p.endpointId, p.sources);
           else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
           else if (m.op === 'constraints') bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints);
           else if (m.op === 'mute') bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);

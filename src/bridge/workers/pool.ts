@@ -6,8 +6,7 @@ import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
-import type { BridgeAllocatePlain } from '../../protocol/bus-messages.ts';
-import type { PlainTransportDescription } from '../plain-transport.ts';
+import type { PlainAllocation, PlainTransportDescription } from '../plain-transport.ts';
 import type { Logger } from '../../log.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing, RING_SLOTS } from './packet-ring.ts';
@@ -34,7 +33,7 @@ function ringSlots(workers: number): number {
   return slots;
 }
 
-type ControlOp = 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire';
+type ControlOp = 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire';
 
 export class MediaWorkerPool {
   port = 0;
@@ -219,7 +218,7 @@ export class MediaWorkerPool {
    * A plain-RTP endpoint (after the control thread's bridge accepted it): placed like any endpoint; its home
    * worker opens the sockets and describes them. Rejects with the home worker's error.
    */
-  async allocatePlain(p: BridgeAllocatePlain, ufrag: string): Promise<PlainTransportDescription> {
+  async allocatePlain(p: PlainAllocation, ufrag: string): Promise<PlainTransportDescription> {
     const { conferenceId, endpointId } = p;
     const results = await this.broadcastFor('allocate', { ...this.place(conferenceId, endpointId), ufrag, pwd: '', plain: p });
     const error = results.find((r) => r.error !== undefined)?.error;
@@ -231,8 +230,8 @@ export class MediaWorkerPool {
     return description as unknown as PlainTransportDescription;
   }
 
-  /** configure, subscribe, constraints, mute: after the control thread's bridge accepted them. */
-  apply(op: 'configure' | 'subscribe' | 'constraints' | 'mute', payload: Record<string, unknown>): Promise<void> {
+  /** configure, sources, subscribe, constraints, mute: after the control thread's bridge accepted them. */
+  apply(op: 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute', payload: Record<string, unknown>): Promise<void> {
     return this.broadcast(op, payload);
   }
 

@@ -19,8 +19,7 @@ import type { Endpoint } from '../endpoint.ts';
 import type { Source } from '../source.ts';
 import type { PacketRing } from './packet-ring.ts';
 import { WorkerEgress, type WorkerLink } from './worker-egress.ts';
-import type { BridgeAllocatePlain } from '../../protocol/bus-messages.ts';
-import type { PlainTransportDescription } from '../plain-transport.ts';
+import type { PlainAllocation, PlainTransportDescription } from '../plain-transport.ts';
 
 /** What a worker tells the others about an endpoint it receives. */
 export type PeerUpdate =
@@ -197,7 +196,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
    * A plain-RTP endpoint: its home worker opens its sockets (and returns their description); the others
    * hand its packets to the home and relay RTCP for it there.
    */
-  async allocatePlainNumbered(p: NumberedAllocation & { plain: BridgeAllocatePlain }): Promise<PlainTransportDescription | null> {
+  async allocatePlainNumbered(p: NumberedAllocation & { plain: PlainAllocation }): Promise<PlainTransportDescription | null> {
     const home = p.worker === this.workerIndex;
     const pending = this.allocatePlain(p.conferenceId, p.endpointId, p.plain, p.plain.sources, home);
     // the endpoint exists (synchronously) before its sockets are open: number it now
