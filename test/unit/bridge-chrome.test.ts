@@ -11,6 +11,7 @@ import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { bridgeAllocateReplySchema, subjects, type BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
 import { startBridge } from '../../src/bridge/index.ts';
+import { AUDIO_CODEC, AUDIO_LEVEL_EXT_ID, AUDIO_LEVEL_URI, AUDIO_PT, VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
 const BRIDGE = 'chrome';
 
@@ -45,20 +46,20 @@ function offer(alloc: BridgeAllocateReply, lines: MLine[]): string {
       `a=mid:${l.mid}`,
     );
     if (l.kind === 'audio') {
-      out.push('a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level');
+      out.push(`a=extmap:${AUDIO_LEVEL_EXT_ID} ${AUDIO_LEVEL_URI}`);
     }
     out.push(`a=${l.direction}`);
     if (l.msid) out.push(`a=msid:${l.msid} ${l.msid}-${l.kind}`);
     out.push('a=rtcp-mux');
     if (l.kind === 'audio') {
-      out.push('a=rtpmap:111 opus/48000/2', 'a=fmtp:111 minptime=10;useinbandfec=1');
+      out.push(`a=rtpmap:${AUDIO_PT} opus/48000/2`, `a=fmtp:${AUDIO_PT} ${AUDIO_CODEC.fmtp}`);
     } else {
       out.push(
-        'a=rtpmap:96 VP8/90000',
-        'a=rtcp-fb:96 nack',
-        'a=rtcp-fb:96 nack pli',
-        'a=rtcp-fb:96 ccm fir',
-        'a=rtcp-fb:96 goog-remb',
+        `a=rtpmap:${VIDEO_PT} VP8/90000`,
+        `a=rtcp-fb:${VIDEO_PT} nack`,
+        `a=rtcp-fb:${VIDEO_PT} nack pli`,
+        `a=rtcp-fb:${VIDEO_PT} ccm fir`,
+        `a=rtcp-fb:${VIDEO_PT} goog-remb`,
       );
     }
     if (l.ssrc !== undefined && l.msid) {

@@ -14,6 +14,7 @@ import { startBridge } from '../../src/bridge/index.ts';
 import { acceptableRecords, connectedRecord, isClientHello } from '../../src/bridge/dtls.ts';
 import { rtpSsrc } from '../../src/bridge/packet/rtp.ts';
 import { FakeBrowser, sleep, waitFor } from '../helpers/fake-browser.ts';
+import { AUDIO_PT } from '../../src/protocol/media-profile.ts';
 
 function record(type: number, epoch: number, body: Buffer, version = 0xfefd): Buffer {
   const h = Buffer.alloc(13);
@@ -98,7 +99,7 @@ class RtpBrowser extends FakeBrowser {
   sendAudio(ssrc: number): void {
     const plain = Buffer.alloc(12 + 40);
     plain[0] = 0x80;
-    plain[1] = 111;
+    plain[1] = AUDIO_PT;
     plain.writeUInt16BE(++this.seq & 0xffff, 2);
     plain.writeUInt32BE(this.seq * 960, 4);
     plain.writeUInt32BE(ssrc, 8);

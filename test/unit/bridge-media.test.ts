@@ -26,6 +26,7 @@ import {
 } from '../../src/bridge/packet/rtcp.ts';
 import { rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
 import { FakeBrowser, sleep, waitFor } from '../helpers/fake-browser.ts';
+import { AUDIO_PT, VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
 const BRIDGE = 'media';
 /** bridge-workers.test.ts runs this file again with media workers (their counters are up to 100 ms old). */
@@ -155,7 +156,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   await waitFor('bob connected event', () => events.some((e) => e.endpointId === 'bob' && e.event === 'connected'));
 
   // nothing is forwarded before a subscription
-  a.sendRtp(A_VIDEO, 96, 50, 1000, randomBytes(50));
+  a.sendRtp(A_VIDEO, VIDEO_PT, 50, 1000, randomBytes(50));
   await sleep(100);
   assert.equal(b.rtp.length, 0);
 
@@ -168,7 +169,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   for (let seq = 100; seq < 110; seq++) {
     const payload = randomBytes(300 + seq);
     sent.set(seq, payload);
-    a.sendRtp(A_VIDEO, 96, seq, 90000 + seq * 3000, payload);
+    a.sendRtp(A_VIDEO, VIDEO_PT, seq, 90000 + seq * 3000, payload);
   }
   await waitFor('10 video packets at bob', () => b.rtp.length >= 10);
   const received = new Map<number, Buffer>();
@@ -224,27 +225,27 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   await waitFor('SR at bob', () => b.rtcp.some((r) => r.pt === RTCP_SR && r.mediaSsrc === A_VIDEO));
 
   // audio flows, then is dropped while alice is muted, then flows again
-  a.sendRtp(A_AUDIO, 111, 1, 480, Buffer.from('audio-1'));
+  a.sendRtp(A_AUDIO, AUDIO_PT, 1, 480, Buffer.from('audio-1'));
   await waitFor('audio at bob', () => b.rtp.length >= 1);
   assert.deepEqual(b.decrypt(b.rtp.splice(0)[0])?.payload, Buffer.from('audio-1'));
   await bus.request(subjects.bridgeMute(BRIDGE), { conferenceId: CONF, endpointId: 'alice', kind: 'audio', muted: true });
   const mutedBefore = bridge.counters.dropMuted;
-  a.sendRtp(A_AUDIO, 111, 2, 960, Buffer.from('audio-2'));
-  a.sendRtp(A_AUDIO, 111, 3, 1440, Buffer.from('audio-3'));
+  a.sendRtp(A_AUDIO, AUDIO_PT, 2, 960, Buffer.from('audio-2'));
+  a.sendRtp(A_AUDIO, AUDIO_PT, 3, 1440, Buffer.from('audio-3'));
   await waitFor('muted audio dropped', () => bridge.counters.dropMuted >= mutedBefore + 2);
   await sleep(100);
   assert.equal(b.rtp.length, 0, 'muted audio is not forwarded');
   await bus.request(subjects.bridgeMute(BRIDGE), { conferenceId: CONF, endpointId: 'alice', kind: 'audio', muted: false });
-  a.sendRtp(A_AUDIO, 111, 4, 1920, Buffer.from('audio-4'));
+  a.sendRtp(A_AUDIO, AUDIO_PT, 4, 1920, Buffer.from('audio-4'));
   await waitFor('audio after unmute', () => b.rtp.length >= 1);
   assert.deepEqual(b.decrypt(b.rtp.splice(0)[0])?.payload, Buffer.from('audio-4'));
 
   // an SSRC alice does not own is dropped; so is a forged (unauthenticated) packet
   const unknownBefore = bridge.counters.dropUnknownSsrc;
-  a.sendRtp(B_VIDEO, 96, 7, 7, randomBytes(20));
+  a.sendRtp(B_VIDEO, VIDEO_PT, 7, 7, randomBytes(20));
   const forged = Buffer.alloc(40);
   forged[0] = 0x80;
-  forged[1] = 96;
+  forged[1] = VIDEO_PT;
   forged.writeUInt32BE(A_VIDEO, 8);
   a.sock.send(forged, bridge.mediaPort, '127.0.0.1');
   await waitFor('foreign ssrc dropped', () => bridge.counters.dropUnknownSsrc > unknownBefore);
@@ -263,7 +264,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
 
   // unsubscribing stops the flow
   await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'bob', ssrcs: [] });
-  a.sendRtp(A_VIDEO, 96, 110, 1, randomBytes(30));
+  a.sendRtp(A_VIDEO, VIDEO_PT, 110, 1, randomBytes(30));
   await sleep(100);
   assert.equal(b.rtp.length, 0);
 
@@ -305,7 +306,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   await sleep(200);
   assert.equal(events.length, 0, 'no connected event');
   const before = bridge.counters.rtpIn;
-  m.sendRtp(1, 111, 1, 1, Buffer.from('x'));
+  m.sendRtp(1, AUDIO_PT, 1, 1, Buffer.from('x'));
   await sleep(100 + COUNTERS_LAG_MS);
   assert.equal(bridge.counters.rtpIn, before, 'media from an unverified endpoint is dropped');
 
@@ -393,8 +394,8 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
 
   // GCM in, AES-CM out
   const payload = randomBytes(900);
-  g.sendRtp(77, 96, 65535, 1, payload);
-  g.sendRtp(77, 96, 0, 2, payload); // sequence number wraps
+  g.sendRtp(77, VIDEO_PT, 65535, 1, payload);
+  g.sendRtp(77, VIDEO_PT, 0, 2, payload); // sequence number wraps
   await waitFor('2 packets at cm', () => h.rtp.length >= 2);
   const got = h.rtp.splice(0).map((m) => h.decrypt(m));
   assert.deepEqual(got.map((d) => d?.seq), [65535, 0]);
@@ -407,7 +408,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
     g.sock.send(j, bridge.mediaPort, '127.0.0.1');
   }
   await sleep(200);
-  g.sendRtp(77, 96, 1, 3, payload);
+  g.sendRtp(77, VIDEO_PT, 1, 3, payload);
   await waitFor('media still flows', () => h.rtp.length >= 1);
   assert.equal(h.decrypt(h.rtp.splice(0)[0])?.seq, 1);
   assert.equal(bridge.counters.dropError, 0);

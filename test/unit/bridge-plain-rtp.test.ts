@@ -20,6 +20,7 @@ import { startBridge } from '../../src/bridge/index.ts';
 import { buildPlainSdp } from '../../src/focus/plain-sdp.ts';
 import { freeUdpPort } from '../helpers/ports.ts';
 import { sleep } from '../helpers/fake-browser.ts';
+import { AUDIO_PT, VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
 /** Polls an asynchronous condition (the bridge's counters) until it holds. */
 async function until(what: string, cond: () => Promise<boolean>, ms: number): Promise<void> {
@@ -169,9 +170,9 @@ for (const c of cases) {
         '-f', 'lavfi', '-i', 'testsrc=size=640x360:rate=30:duration=4',
         '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=4',
         '-map', '0:v', '-c:v', 'libvpx', '-deadline', 'realtime', '-g', '15', '-b:v', '600k',
-        '-ssrc', String(VIDEO_SSRC), '-payload_type', '96', ...srtpOut, '-f', 'rtp', url(videoLeg),
+        '-ssrc', String(VIDEO_SSRC), '-payload_type', String(VIDEO_PT), ...srtpOut, '-f', 'rtp', url(videoLeg),
         '-map', '1:a', '-c:a', 'libopus', '-ac', '2', '-b:a', '64k',
-        '-ssrc', String(AUDIO_SSRC), '-payload_type', '111', ...srtpOut, '-f', 'rtp', url(audioLeg),
+        '-ssrc', String(AUDIO_SSRC), '-payload_type', String(AUDIO_PT), ...srtpOut, '-f', 'rtp', url(audioLeg),
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );

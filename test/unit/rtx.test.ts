@@ -17,6 +17,7 @@ import {
   rtpTimestamp,
 } from '../../src/bridge/packet/rtp.ts';
 import { readTransportSeq, writeTransportSeq } from '../../src/bridge/packet/twcc.ts';
+import { VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -56,7 +57,7 @@ const EXT = hex('bede 0003  40 30  00  51 6869  31 0102  00 00 00');
 const PAYLOAD = Buffer.from('the original payload, 37 bytes long!!');
 
 function original(extra: Partial<RtpSpec> = {}): Buffer {
-  return rtp({ pt: 96, seq: 0xbeef, ts: 0xfedcba98, ssrc: SSRC, payload: PAYLOAD, ...extra });
+  return rtp({ pt: VIDEO_PT, seq: 0xbeef, ts: 0xfedcba98, ssrc: SSRC, payload: PAYLOAD, ...extra });
 }
 
 /** The RTX packet of `orig` as a sender builds it by hand (same header, RTX pt/ssrc/seq, OSN first). */

@@ -5,6 +5,7 @@ import { LayerSelector, createSourceDemand, idealLayer } from '../../src/bridge/
 import { RateMeter } from '../../src/bridge/simulcast/rate-meter.ts';
 import { createVp8Info, vp8Descriptor, type Vp8Info } from '../../src/bridge/packet/vp8.ts';
 import { rtpHeaderLength, rtpPayloadEnd, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
+import { VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
 interface PacketSpec {
   ssrc: number;
@@ -24,7 +25,7 @@ interface PacketSpec {
 function vp8Packet(p: PacketSpec): Buffer {
   const b = Buffer.alloc(12 + 6 + 40, p.layer);
   b[0] = 0x80;
-  b[1] = 96 | (p.marker ? 0x80 : 0);
+  b[1] = VIDEO_PT | (p.marker ? 0x80 : 0);
   b.writeUInt16BE(p.seq & 0xffff, 2);
   b.writeUInt32BE(p.ts >>> 0, 4);
   b.writeUInt32BE(p.ssrc >>> 0, 8);
@@ -42,7 +43,7 @@ function vp8Packet(p: PacketSpec): Buffer {
 function paddingPacket(ssrc: number, seq: number, ts: number): Buffer {
   const b = Buffer.alloc(12 + 100);
   b[0] = 0xa0;
-  b[1] = 96;
+  b[1] = VIDEO_PT;
   b.writeUInt16BE(seq & 0xffff, 2);
   b.writeUInt32BE(ts >>> 0, 4);
   b.writeUInt32BE(ssrc >>> 0, 8);
@@ -526,7 +527,7 @@ test('VP8 rewriter: late packets of the new layer from before the switch keyfram
   const pkt = (seq: number, ts: number, keyframe: boolean) => {
     const b = Buffer.alloc(20);
     b[0] = 0x80;
-    b[1] = 96;
+    b[1] = VIDEO_PT;
     b.writeUInt16BE(seq, 2);
     b.writeUInt32BE(ts, 4);
     b.writeUInt32BE(1, 8);
