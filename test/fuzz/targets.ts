@@ -1,10 +1,24 @@
 // Every fuzz target, one per parser reachable from the network (see harness.ts for what a target is).
 // test/unit/fuzz.test.ts runs each briefly and replays its corpus; `npm run fuzz` runs them for longer.
 import type { FuzzTarget } from './harness.ts';
+import { dtlsEndpointTarget, dtlsRecordsTarget } from './targets/dtls.ts';
+import { iceTcpTarget } from './targets/ice-tcp.ts';
+import { plainTransportTarget } from './targets/plain-transport.ts';
 import { rtcpTarget, twccRecorderTarget } from './targets/rtcp.ts';
 import { rtpTarget } from './targets/rtp.ts';
 import { srtpTarget } from './targets/srtp.ts';
 import { stunTarget } from './targets/stun.ts';
 import { vp8Target } from './targets/vp8.ts';
 
-export const TARGETS: readonly FuzzTarget<any>[] = [stunTarget, rtpTarget, rtcpTarget, twccRecorderTarget, vp8Target, srtpTarget];
+export const TARGETS: readonly FuzzTarget<any>[] = [
+  stunTarget,
+  rtpTarget,
+  rtcpTarget,
+  twccRecorderTarget,
+  vp8Target,
+  srtpTarget,
+  dtlsRecordsTarget,
+  dtlsEndpointTarget,
+  iceTcpTarget,
+  plainTransportTarget,
+];
