@@ -1,6 +1,7 @@
 // Every fuzz target, one per parser reachable from the network (see harness.ts for what a target is).
 // test/unit/fuzz.test.ts runs each briefly and replays its corpus; `npm run fuzz` runs them for longer.
 import type { FuzzTarget } from './harness.ts';
+import { bridgeMediaTarget } from './targets/bridge-media.ts';
 import { busWireTarget } from './targets/bus-wire.ts';
 import { dtlsEndpointTarget, dtlsRecordsTarget } from './targets/dtls.ts';
 import { httpTarget } from './targets/http.ts';
@@ -26,6 +27,7 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   dtlsEndpointTarget,
   iceTcpTarget,
   plainTransportTarget,
+  bridgeMediaTarget,
   wsMessageTarget,
   sdpAnswerTarget,
   busWireTarget,

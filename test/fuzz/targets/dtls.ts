@@ -14,7 +14,7 @@ import { acceptableRecords, connectedRecord, DtlsEndpoint, isClientHello } from 
 import { bytes, hexBytes, hexBytesMostlyShort, mutate, mutations, u16, u8, type Mutation } from '../bytes.ts';
 import { pureTarget, serverTarget } from '../harness.ts';
 
-interface RecordSpec {
+export interface RecordSpec {
   type: number;
   version: number;
   epoch: number;
@@ -29,7 +29,7 @@ export interface DtlsRecordsInput {
   ops: Mutation[];
 }
 
-const recordSpec: fc.Arbitrary<RecordSpec> = fc.record({
+export const recordSpec: fc.Arbitrary<RecordSpec> = fc.record({
   type: fc.oneof({ arbitrary: fc.constantFrom(20, 21, 22, 23), weight: 4 }, { arbitrary: u8, weight: 1 }),
   version: fc.oneof({ arbitrary: fc.constantFrom(0xfefd, 0xfeff), weight: 4 }, { arbitrary: fc.constantFrom(0x0303, 0xfefe, 0xfdfd), weight: 1 }, { arbitrary: u16, weight: 1 }),
   epoch: fc.oneof(fc.constantFrom(0, 1, 2), u16),
@@ -38,7 +38,7 @@ const recordSpec: fc.Arbitrary<RecordSpec> = fc.record({
   lengthDelta: fc.oneof({ arbitrary: fc.constant(0), weight: 6 }, { arbitrary: fc.integer({ min: -20, max: 20 }), weight: 1 }),
 });
 
-function buildRecords(records: RecordSpec[]): Buffer {
+export function buildRecords(records: RecordSpec[]): Buffer {
   return Buffer.concat(
     records.map((r) => {
       const h = Buffer.alloc(13);

@@ -10,7 +10,7 @@ import * as stun from '../../../src/bridge/packet/stun.ts';
 import { bytes, hexBytes, hexBytesMostlyShort, mutate, mutations, u32, type Mutation } from '../bytes.ts';
 import { pureTarget } from '../harness.ts';
 
-type StunSpec =
+export type StunSpec =
   | { kind: 'message'; type: number; tid: string; attrs: { type: number; hex: string }[]; integrity: boolean; fingerprint: boolean; key: string }
   | { kind: 'request'; tid: string; username: string; key: string; priority: number; useCandidate: boolean; controlling: boolean }
   | { kind: 'success'; tid: string; address: string; port: number; key: string }
@@ -51,7 +51,7 @@ const attribute = fc.oneof(
 const tid = hexBytes(12, 12);
 const key = fc.string({ maxLength: 40 });
 
-const stunSpec: fc.Arbitrary<StunSpec> = fc.oneof(
+export const stunSpec: fc.Arbitrary<StunSpec> = fc.oneof(
   fc.record({
     kind: fc.constant('message' as const),
     type: fc.oneof(fc.constantFrom(0x0001, 0x0101, 0x0111, 0x0011), fc.nat({ max: 0x3fff })),
@@ -109,7 +109,7 @@ function encodeMessage(s: Extract<StunSpec, { kind: 'message' }>): Buffer {
   return msg;
 }
 
-function build(s: StunSpec): Buffer {
+export function buildStun(s: StunSpec): Buffer {
   switch (s.kind) {
     case 'message':
       return encodeMessage(s);
@@ -301,7 +301,7 @@ export const stunTarget = pureTarget<StunInput>({
   input: fc.record({ msg: stunSpec, ops: mutations }),
   ciRuns: 1000,
   check({ msg, ops }) {
-    const built = build(msg);
+    const built = buildStun(msg);
     const key = keyOf(msg);
     checkBuilt(msg, built);
     checkAny(built, key);
