@@ -108,7 +108,7 @@ export const bridgeMediaTarget = serverTarget<BridgeMediaInput>({
       { ssrc: A_AUDIO, kind: 'audio' },
       { ssrc: A_PROBE, kind: 'audio' },
     ]);
-    const { b: r } = await join('bob', []);
+    const { b: r, alloc: rAlloc } = await join('bob', []);
     await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'bob', ssrcs: [A_AUDIO, A_PROBE] });
     const counters = bridge.counters;
     let seq = 0;
@@ -168,8 +168,10 @@ export const bridgeMediaTarget = serverTarget<BridgeMediaInput>({
         assert.equal(counters.dropError, 0, 'an exception in the packet path');
         assert.deepEqual(events.filter((e) => e.event === 'disconnected'), [], 'a participant was disconnected');
         assert.deepEqual(escaped.map(String), [], 'an unhandled rejection');
-        // alice's own ICE check (from her UDP address, nominating it again) and media still work
+        // alice's own ICE check (from her UDP address, nominating it again) and media still work; bob's check
+        // keeps his consent fresh (a browser checks every few seconds; the bridge drops a silent one after 30 s)
         await a.iceCheck(aAlloc.ufrag, aAlloc.pwd, 'aliceu');
+        await r.iceCheck(rAlloc.ufrag, rAlloc.pwd, 'bobu');
         await mediaFlows('after the fuzzed datagrams');
       },
       async close() {

@@ -97,8 +97,9 @@ export const busWireTarget = pureTarget<BusWireInput>({
     if (error !== null) {
       // the handler's error (its name and message as sent), else "malformed reply": nothing of readReply's own
       assert.ok(error instanceof Error, `readReply threw ${String(error)}`);
-      const env = value as { ok?: unknown; error?: unknown } | null;
-      if (decoded && env !== null && typeof env === 'object' && env.ok === false && typeof env.error === 'string') {
+      const env = value as { ok?: unknown; error?: unknown; name?: unknown } | null;
+      const errorEnvelope = env !== null && typeof env === 'object' && env.ok === false && typeof env.error === 'string' && (env.name === undefined || typeof env.name === 'string');
+      if (decoded && errorEnvelope) {
         assert.equal(error.message, env.error, "the handler's error message was not kept");
       } else assert.match(error.message, /^malformed reply on fuzz\.subject: /);
     } else {
@@ -106,7 +107,7 @@ export const busWireTarget = pureTarget<BusWireInput>({
       assert.equal(env.ok, true, 'readReply accepted a reply that is not ok');
       assert.deepEqual(reply, env.reply);
     }
-    for (const outcome of [{ reply: value }, { error: value }, { error: new Error(String(value)) }, { reply: { n: 1n } }]) {
+    for (const outcome of [{ reply: value }, { error: value }, { error: new Error(JSON.stringify(value) ?? 'nothing') }, { reply: { n: 1n } }]) {
       const out = encodeReply(outcome);
       assert.ok(out instanceof Uint8Array && out.length > 0);
     }
