@@ -71,29 +71,41 @@ export interface FuzzOptions {
   runs?: number;
   /** Stop after this long. */
   seconds?: number;
+  /** Stop after this long even with runs left (a failure then keeps the smallest input shrinking found so far). */
+  maxSeconds?: number;
   seed?: number;
   /** Replay one counterexample path of a failed run (with its seed). */
   path?: string;
 }
 
+/** String(e), which itself throws for some objects. */
+function text(e: unknown): string {
+  try {
+    return String(e);
+  } catch {
+    return '(a thrown value with no text)';
+  }
+}
+
 function describeError(e: unknown): string {
   if (e instanceof Error) return e.stack ?? `${e.name}: ${e.message}`;
-  return String(e);
+  return text(e);
 }
 
 function oneLine(e: unknown): string {
-  const text = (e instanceof Error ? `${e.name}: ${e.message}` : String(e)).replace(/\s+/g, ' ').trim();
-  return text.length > 300 ? text.slice(0, 300) + '…' : text;
+  const line = (e instanceof Error ? `${e.name}: ${e.message}` : text(e)).replace(/\s+/g, ' ').trim();
+  return line.length > 300 ? line.slice(0, 300) + '…' : line;
 }
 
 /** Runs a target in an open session: fast-check generates, checks and shrinks. */
 export async function fuzz<T>(target: FuzzTarget<T>, session: FuzzSession<T>, opts: FuzzOptions = {}): Promise<FuzzRun> {
   const runs = opts.runs ?? (opts.seconds !== undefined ? Number.MAX_SAFE_INTEGER : target.ciRuns);
+  const limit = Math.min(opts.seconds ?? Infinity, opts.maxSeconds ?? Infinity);
   const params: fc.Parameters<[T]> = {
     numRuns: runs,
     ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
     ...(opts.path !== undefined ? { path: opts.path } : {}),
-    ...(opts.seconds !== undefined ? { plugins: [fc.interruptAfterTimeLimit(opts.seconds * 1000)] } : {}),
+    ...(limit < Infinity ? { plugins: [fc.interruptAfterTimeLimit(limit * 1000)] } : {}),
   };
   const start = performance.now();
   const details = target.async
