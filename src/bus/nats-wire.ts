@@ -33,6 +33,15 @@ export function decode(data: Uint8Array): unknown {
   }
 }
 
+/** The text of a thrown value that is not an Error (String() itself throws for some objects). */
+function errorText(e: unknown): string {
+  try {
+    return String(e);
+  } catch {
+    return 'the handler failed with a value that has no text';
+  }
+}
+
 /** The reply envelope for a handler's outcome: its reply, or the error it threw. Never throws. */
 export function encodeReply(outcome: { reply: unknown } | { error: unknown }): Uint8Array {
   const envelope =
@@ -42,7 +51,7 @@ export function encodeReply(outcome: { reply: unknown } | { error: unknown }): U
         ? { ok: false, error: outcome.error.message, name: outcome.error.name, code: outcome.error.code }
         : outcome.error instanceof Error
         ? { ok: false, error: outcome.error.message, name: outcome.error.name }
-        : { ok: false, error: String(outcome.error) };
+        : { ok: false, error: errorText(outcome.error) };
   try {
     return encode(envelope);
   } catch (e) {

@@ -232,7 +232,7 @@ function sendingSsrc(m: MediaDescription): { ssrc: number; rtxSsrc?: number } | 
   const valid = (n: number) => Number.isInteger(n) && n >= 0 && n <= 0xffffffff;
   for (const g of m.ssrcGroups ?? []) {
     if (g.semantics !== 'FID') continue;
-    const [a, b] = g.ssrcs.trim().split(/\s+/).map(Number);
+    const [a, b] = String(g.ssrcs).trim().split(/\s+/).map(Number);
     if (a !== undefined && valid(a)) return b !== undefined && valid(b) && b !== a ? { ssrc: a, rtxSsrc: b } : { ssrc: a };
   }
   const first = m.ssrcs?.[0]?.id;
@@ -263,6 +263,11 @@ function sendingRids(m: MediaDescription): string[] | undefined {
   return rids.length > 0 ? rids : undefined;
 }
 
+/** A value sdp-transform read as text (it may have made a number of it), undefined when absent. */
+function text(v: string | number | undefined): string | undefined {
+  return v === undefined ? undefined : String(v);
+}
+
 const FINGERPRINT_VALUE = /^[0-9A-Fa-f]{2}(:[0-9A-Fa-f]{2}){15,63}$/;
 const FINGERPRINT_ALGORITHMS = new Set(['sha-1', 'sha-224', 'sha-256', 'sha-384', 'sha-512']);
 
@@ -278,15 +283,19 @@ export function parseAnswer(sdp: string, simulcastSsrcs?: SimulcastSsrcs): Parse
     throw new AnswerError('the answer is not a session description with media sections');
   }
   const mediaWith = <K extends keyof MediaDescription>(key: K) => parsed.media.find((m) => m.port !== 0 && m[key] !== undefined)?.[key];
-  const ufrag = mediaWith('iceUfrag') ?? parsed.iceUfrag;
-  const pwd = mediaWith('icePwd') ?? parsed.icePwd;
+  // sdp-transform turns any value that reads as an integer into a number ("1234" -> 1234, never "0123");
+  // String() gives back the exact text
+  const ufrag = text(mediaWith('iceUfrag') ?? parsed.iceUfrag);
+  const pwd = text(mediaWith('icePwd') ?? parsed.icePwd);
   const fp = mediaWith('fingerprint') ?? parsed.fingerprint;
   if (!ufrag || !pwd) throw new AnswerError('the answer has no ICE credentials (a=ice-ufrag / a=ice-pwd)');
   if (ufrag.length > 256 || pwd.length > 256) throw new AnswerError('the answer has overlong ICE credentials');
-  if (!fp || !fp.type || !fp.hash) throw new AnswerError('the answer has no DTLS fingerprint (a=fingerprint)');
-  const algorithm = fp.type.toLowerCase();
-  if (!FINGERPRINT_ALGORITHMS.has(algorithm) || !FINGERPRINT_VALUE.test(fp.hash)) {
-    throw new AnswerError(`the answer's DTLS fingerprint is malformed (${fp.type.slice(0, 16)})`);
+  const fpType = text(fp?.type);
+  const fpHash = text(fp?.hash);
+  if (!fpType || !fpHash) throw new AnswerError('the answer has no DTLS fingerprint (a=fingerprint)');
+  const algorithm = fpType.toLowerCase();
+  if (!FINGERPRINT_ALGORITHMS.has(algorithm) || !FINGERPRINT_VALUE.test(fpHash)) {
+    throw new AnswerError(`the answer's DTLS fingerprint is malformed (${fpType.slice(0, 16)})`);
   }
   const sources: AnswerSource[] = [];
   const own: [string, MediaKind, VideoRole | undefined][] = [
@@ -313,7 +322,7 @@ export function parseAnswer(sdp: string, simulcastSsrcs?: SimulcastSsrcs): Parse
   return {
     ufrag,
     pwd,
-    fingerprint: { algorithm, value: fp.hash.toUpperCase() },
+    fingerprint: { algorithm, value: fpHash.toUpperCase() },
     sources,
     mids: parsed.media.map((m) => String(m.mid ?? '')),
   };

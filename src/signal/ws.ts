@@ -9,11 +9,11 @@
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.ts';
-import { clientMessageSchema, MAX_WS_MESSAGE_BYTES, type ServerMessage } from '../protocol/signal-messages.ts';
+import { MAX_WS_MESSAGE_BYTES, type ServerMessage } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
 import type { MeetingFeatures } from './meeting.ts';
-import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
-import { ACCESS_CLIENT_TYPES, isAccessClientMessage } from '../protocol/access-messages.ts';
+import { isAccessClientMessage } from '../protocol/access-messages.ts';
+import { parseClientText } from './client-message.ts';
 import type { Access } from './access.ts';
 import type { VideoConstraintsForwarder } from './video-constraints.ts';
 import type { Caps } from './caps.ts';
@@ -37,16 +37,6 @@ interface WsSession extends Session {
   /** When this socket, not in a meeting, is closed as idle (ms since the epoch). */
   joinDeadline: number;
 }
-
-function describeIssues(issues: readonly { path: readonly PropertyKey[]; message: string }[]): string {
-  const text = issues
-    .slice(0, 5)
-    .map((i) => `${i.path.length ? i.path.map(String).join('.') : '(message)'}: ${i.message}`)
-    .join('; ');
-  return text.length > 500 ? text.slice(0, 500) + '…' : text;
-}
-
-const KNOWN_TYPES = new Set<string>(['join', 'answer', 'mute', 'leave', 'receiver-video-constraints', ...MEETING_CLIENT_TYPES, ...ACCESS_CLIENT_TYPES]);
 
 export function attachWebSocket(opts: {
   server: HttpsServer;
@@ -80,24 +70,12 @@ export function attachWebSocket(opts: {
   wss.on('error', (e) => log.debug({ err: e.message }, 'websocket server error'));
 
   const handleText = (session: WsSession, text: string): void => {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      session.send({ type: 'error', code: 'bad-message', message: 'the message is not valid JSON' });
+    const parsed = parseClientText(text);
+    if (!parsed.ok) {
+      session.send(parsed.error);
       return;
     }
-    const parsed = clientMessageSchema.safeParse(json);
-    if (!parsed.success) {
-      const type = json && typeof json === 'object' && !Array.isArray(json) ? (json as { type?: unknown }).type : undefined;
-      const message =
-        typeof type === 'string' && !KNOWN_TYPES.has(type)
-          ? `unknown message type "${type.slice(0, 40)}"`
-          : `invalid message: ${describeIssues(parsed.error.issues)}`;
-      session.send({ type: 'error', code: 'bad-message', message });
-      return;
-    }
-    const msg = parsed.data;
+    const msg = parsed.message;
     if (msg.type === 'join' || msg.type === 'login') session.joinDeadline = Date.now() + joinMs;
     if (msg.type === 'join') {
       // admission (access mode, lock, lobby) decides; it calls meeting.afterJoin once joined (see index.ts)

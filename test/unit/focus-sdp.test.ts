@@ -287,6 +287,17 @@ test('session-level ICE credentials and fingerprint are accepted too', () => {
   assert.deepEqual(a.fingerprint, { algorithm: 'sha-256', value: FP });
 });
 
+test('ICE credentials that read as numbers stay the text they are (any browser may pick an all-digit ufrag)', () => {
+  const sdp = CHROME_ANSWER.replace(/a=ice-ufrag:Wd7t/g, 'a=ice-ufrag:20250113').replace(/a=ice-pwd:[^\r]*/g, 'a=ice-pwd:1234567890123456789012');
+  const a = parseAnswer(sdp);
+  assert.equal(a.ufrag, '20250113');
+  assert.equal(a.pwd, '1234567890123456789012');
+  // an algorithm or ssrc-group that reads as a number is refused or ignored, not a TypeError
+  assert.throws(() => parseAnswer(CHROME_ANSWER.replace(/a=fingerprint:sha-256/g, 'a=fingerprint:256')), AnswerError);
+  const group = CHROME_ANSWER.replace('a=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa', 'a=ssrc-group:FID 1490352288\r\na=ssrc:1490352288 cname:Qk1XhUJ7rYvQ2mEa');
+  assert.deepEqual(parseAnswer(group).sources[1], { ssrc: 1490352288, kind: 'video', role: 'video' });
+});
+
 test('bad answers are refused with a clear error', () => {
   assert.throws(() => parseAnswer('hello'), AnswerError);
   assert.throws(() => parseAnswer(''), /not a session description/);
