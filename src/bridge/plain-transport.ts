@@ -88,6 +88,8 @@ interface Leg {
   remoteAddress: string | null;
   remotePort: number;
   remoteRtcpPort: number;
+  /** Comedia without rtcp-mux: the RTCP port is RTP's + 1 only by guess, until an RTCP packet shows the real one (a NAT picks its own). */
+  rtcpPortGuessed: boolean;
 }
 
 export class PlainTransport implements MediaTransport {
@@ -187,6 +189,7 @@ export class PlainTransport implements MediaTransport {
       remoteAddress: req.address ?? null,
       remotePort: req.port ?? 0,
       remoteRtcpPort: req.port === undefined ? 0 : this.rtcpMux ? req.port : (req.rtcpPort ?? req.port + 1),
+      rtcpPortGuessed: false,
     };
     rtp.on('message', (msg, rinfo) => this.onDatagram(leg, msg, rinfo.address, rinfo.port, false));
     rtp.on('error', () => this.counters.sendErrors++);
@@ -204,17 +207,22 @@ export class PlainTransport implements MediaTransport {
     c.bytesIn += buf.length;
     try {
       if (this.closed || this.ep.closed) return;
-      if (buf.length < 12 || buf.length > MAX_DATAGRAM || buf[0] < 128 || buf[0] > 191) {
+      // an RTP header is 12 bytes, an RTCP packet at least 8 (an empty receiver report)
+      if (buf.length < 8 || buf.length > MAX_DATAGRAM || buf[0] < 128 || buf[0] > 191) {
         c.dropMalformed++;
         return;
       }
       const rtcp = isRtcp(buf);
+      if (!rtcp && buf.length < 12) {
+        c.dropMalformed++;
+        return;
+      }
       if (rtcp !== onRtcpSocket && !this.rtcpMux) {
         c.dropMalformed++;
         return;
       }
       // the peer's address: known (given or learned), or learned now from a packet that is the endpoint's
-      const known = leg.remoteAddress !== null && (rtcp ? leg.remoteRtcpPort !== 0 : leg.remotePort !== 0);
+      const known = leg.remoteAddress !== null && (rtcp ? leg.remoteRtcpPort !== 0 && !leg.rtcpPortGuessed : leg.remotePort !== 0);
       if (known) {
         if (address !== leg.remoteAddress || port !== (rtcp ? leg.remoteRtcpPort : leg.remotePort)) {
           c.dropUnknownAddress++;
@@ -256,12 +264,17 @@ export class PlainTransport implements MediaTransport {
 
   private learn(leg: Leg, address: string, port: number, rtcp: boolean): void {
     leg.remoteAddress = address;
-    if (rtcp) leg.remoteRtcpPort = port;
-    else {
+    if (rtcp) {
+      leg.remoteRtcpPort = port;
+      leg.rtcpPortGuessed = false;
+    } else {
       leg.remotePort = port;
       // rtcp-mux: RTCP goes where RTP comes from; otherwise until the peer's RTCP shows its port, the next one
       if (this.rtcpMux) leg.remoteRtcpPort = port;
-      else if (leg.remoteRtcpPort === 0) leg.remoteRtcpPort = port + 1;
+      else if (leg.remoteRtcpPort === 0) {
+        leg.remoteRtcpPort = port + 1;
+        leg.rtcpPortGuessed = true;
+      }
     }
   }
 

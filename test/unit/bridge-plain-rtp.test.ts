@@ -212,3 +212,50 @@ for (const c of cases) {
     assert.equal(counters.protectErrors, 0);
   });
 }
+
+test('comedia without rtcp-mux: RTCP from a port other than RTP + 1 (a NAT picked it) is learned, not dropped', { timeout: 20_000 }, async (t) => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1, plainRtpPortMin: 43000, plainRtpPortMax: 43999 });
+  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: BRIDGE });
+  const rtpSock = dgram.createSocket('udp4');
+  const rtcpSock = dgram.createSocket('udp4');
+  t.after(async () => {
+    rtpSock.close();
+    rtcpSock.close();
+    await bridge.close();
+    await bus.close();
+  });
+  await new Promise<void>((r) => rtpSock.bind(0, '127.0.0.1', () => r()));
+  // a port that is not RTP's + 1
+  await new Promise<void>((r) => rtcpSock.bind(0, '127.0.0.1', () => r()));
+  assert.notEqual(rtcpSock.address().port, rtpSock.address().port + 1);
+  const pub = bridgeAllocatePlainReplySchema.parse(
+    await bus.request(subjects.bridgeAllocatePlain(BRIDGE), {
+      conferenceId: CONF,
+      endpointId: 'behind-nat',
+      legs: [{ kind: 'audio' }],
+      rtcpMux: false,
+      comedia: true,
+      srtp: false,
+      sources: [{ ssrc: AUDIO_SSRC, kind: 'audio' }],
+    }),
+  );
+  const leg = pub.legs[0]!;
+  const rtp = Buffer.alloc(40);
+  rtp[0] = 0x80;
+  rtp[1] = AUDIO_PT;
+  rtp.writeUInt32BE(AUDIO_SSRC, 8);
+  rtpSock.send(rtp, leg.port, '127.0.0.1');
+  await until('its RTP to be taken', async () => (await bridge.readCounters()).rtpIn >= 1, 3000);
+  const before = await bridge.readCounters();
+  // an empty receiver report from the other port
+  rtcpSock.send(Buffer.from([0x80, 201, 0, 1, 0x1a, 0x2b, 0x3c, 0x4d]), leg.rtcpPort, '127.0.0.1');
+  await until('its RTCP to be taken', async () => (await bridge.readCounters()).rtcpIn > before.rtcpIn, 3000);
+  assert.equal((await bridge.readCounters()).dropUnknownAddress, before.dropUnknownAddress);
+  // and from then on a stranger's RTCP on that port is not
+  const stranger = dgram.createSocket('udp4');
+  t.after(() => stranger.close());
+  await new Promise<void>((r) => stranger.bind(0, '127.0.0.1', () => r()));
+  stranger.send(Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1]), leg.rtcpPort, '127.0.0.1');
+  await until("the stranger's RTCP to be dropped", async () => (await bridge.readCounters()).dropUnknownAddress > before.dropUnknownAddress, 3000);
+});
