@@ -362,6 +362,12 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     const source = ep.conference.sources.get(srSsrc(buf, offset));
     if (source === undefined || source.owner !== ep) return;
     const s = this.rtcp.senderInfo(buf, offset);
+    if (source.isRtx) {
+      // an RTX stream's report: as it is, to the receivers of its primary (none for a simulcast layer's)
+      const subs = source.subscribers;
+      for (let i = 0; i < subs.length; i++) this.rtcp.send(subs[i], s, 28, source.kind);
+      return;
+    }
     // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
     // (any thread may send RTCP to any receiver: a simulcast layer's goes where its rewriter plays it)
     const tracks = (source.parent ?? source).downtracks;
