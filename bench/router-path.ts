@@ -6,7 +6,11 @@
 // between decryption and the socket (parsing, routing, simulcast rewriting, numbering, protecting), without
 // the kernel's and the driver's noise. CPU time is process.cpuUsage() around the loop; per run: µs per
 // forwarded packet.
-//   node bench/router-path.ts [--receivers 47] [--publishers 3] [--frames 3000] [--runs 5] [--fake-transport] [--audio]
+// --compare DIR: the same measurement of another source tree (DIR/bench/router-path.ts, a copy of this file,
+// e.g. in a `git worktree` of an older commit) in the same process, the two alternated run by run, so both
+// see the same machine load.
+//   node bench/router-path.ts [--receivers 47] [--publishers 3] [--frames 3000] [--runs 5] [--fake-transport] [--audio] [--compare DIR]
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MemoryBus } from '../src/bus/memory-bus.ts';
 import { configSchema } from '../src/config/config.ts';
 import { createLogger } from '../src/log.ts';
@@ -97,7 +101,14 @@ function audioPacket(ssrc: number, seq: number, ts: number): Buffer {
   return b;
 }
 
-async function main(): Promise<void> {
+export interface RouterPath {
+  /** Forwards `frames` frames of every publisher; returns the CPU µs per forwarded packet. */
+  run(frames: number): number;
+  close(): Promise<void>;
+}
+
+/** A bridge with the conference set up, layers selected and a keyframe through, ready to measure. */
+export async function prepare(): Promise<RouterPath> {
   const bus = new MemoryBus();
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1 });
   const bridge = new Bridge({ bus, config, log: createLogger('warn'), bridgeId: 'router-path', certificate: await createBridgeCertificate() });
@@ -168,22 +179,49 @@ async function main(): Promise<void> {
   // each receiver's downlink estimate sees what is sent to it (made after the allocation: its start value
   // would pick lower layers)
   for (const ep of eps) ep.bwe = createDownlinkEstimator();
+  // the bridge's timers stay out of it (they would re-allocate from those estimates and probe between runs)
+  bridge.allocateLayers = () => {};
+  bridge.sendTransportFeedback = () => {};
   runFrames(KEY_EVERY * 2);
 
-  const results: number[] = [];
-  for (let r = 0; r < RUNS; r++) {
-    sent = 0;
-    const before = process.cpuUsage();
-    runFrames(FRAMES);
-    const cpu = process.cpuUsage(before);
-    const us = (cpu.user + cpu.system) / sent;
-    results.push(us);
-    console.log(`run ${r + 1}: ${sent} packets forwarded, ${us.toFixed(3)} µs CPU per forwarded packet`);
-  }
-  results.sort((a, b) => a - b);
-  console.log(`median ${results[results.length >> 1].toFixed(3)} µs per forwarded packet (${FAKE ? 'routing only' : 'WebRTC transport with SRTP, no socket'}, ${AUDIO ? 'audio' : 'simulcast video'}, ${PUBLISHERS} publishers, ${RECEIVERS} receivers)`);
-  await bridge.close();
-  await bus.close();
+  return {
+    run(frames: number): number {
+      sent = 0;
+      const before = process.cpuUsage();
+      runFrames(frames);
+      const cpu = process.cpuUsage(before);
+      if (process.env.ROUTER_PATH_DEBUG) console.log(`  ${sent} packets forwarded`);
+      return (cpu.user + cpu.system) / sent;
+    },
+    async close() {
+      await bridge.close();
+      await bus.close();
+    },
+  };
 }
 
-void main();
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+async function main(): Promise<void> {
+  const what = `${FAKE ? 'routing only' : 'WebRTC transport with SRTP, no socket'}, ${AUDIO ? 'audio' : 'simulcast video'}, ${PUBLISHERS} publishers, ${RECEIVERS} receivers`;
+  const ci = args.indexOf('--compare');
+  const other: RouterPath | null =
+    ci < 0 ? null : await ((await import(pathToFileURL(`${args[ci + 1]}/bench/router-path.ts`).href)) as { prepare(): Promise<RouterPath> }).prepare();
+  const here = await prepare();
+  const mine: number[] = [];
+  const theirs: number[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    if (other !== null) {
+      theirs.push(other.run(FRAMES));
+      console.log(`run ${r + 1} ${args[ci + 1]}: ${theirs[r].toFixed(3)} µs CPU per forwarded packet`);
+    }
+    mine.push(here.run(FRAMES));
+    console.log(`run ${r + 1} this tree: ${mine[r].toFixed(3)} µs CPU per forwarded packet`);
+  }
+  if (other !== null) console.log(`median ${median(theirs).toFixed(3)} µs per forwarded packet in ${args[ci + 1]} (${what})`);
+  console.log(`median ${median(mine).toFixed(3)} µs per forwarded packet in this tree (${what})`);
+  await other?.close();
+  await here.close();
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) void main();
