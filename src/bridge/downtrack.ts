@@ -47,7 +47,7 @@ export function standaloneDowntrackHost(): DowntrackHost {
   return {
     counters: new BridgeCounters(),
     nextSlot: () => ring.next(),
-    heldView: new RtpView(VIDEO_PT),
+    heldView: new RtpView(VIDEO_PT, TWCC_EXT_ID),
     resendScratch: Buffer.alloc(MAX_FORWARD),
     requestKeyframe() {},
   };
@@ -115,7 +115,7 @@ export class Downtrack {
     v.buf.copy(out, 0, 0, len);
     this.packets++;
     this.bytes += len;
-    to.transport.sendRtp(out, len, this.source.kind, -1, v.extU16Offset(TWCC_EXT_ID));
+    to.transport.sendRtp(out, len, this.source.kind, -1, v.twccOffset);
   }
 
   /**
@@ -143,7 +143,7 @@ export class Downtrack {
     if (!rw.rewriteParsed(out, v.headerLength, v.payloadEnd, v.seq, v.timestamp, li, v.vp8)) return;
     this.packets++;
     this.bytes += len;
-    to.transport.sendRtp(out, len, 'video', -1, v.extU16Offset(TWCC_EXT_ID));
+    to.transport.sendRtp(out, len, 'video', -1, v.twccOffset);
   }
 
   /**
@@ -169,7 +169,7 @@ export class Downtrack {
       if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8)) continue;
       this.packets++;
       this.bytes += len;
-      to.transport.sendRtp(out, len, 'video', -1, hv.extU16Offset(TWCC_EXT_ID));
+      to.transport.sendRtp(out, len, 'video', -1, hv.twccOffset);
     }
   }
 

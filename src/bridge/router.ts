@@ -95,9 +95,9 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   /** Where a retransmission of a simulcast layer is rewritten before it is wrapped as RTX. */
   readonly resendScratch = Buffer.alloc(MAX_FORWARD);
   /** The packet being handled, parsed once (every reader below reads it). */
-  private readonly view = new RtpView(VIDEO_PT);
+  private readonly view = new RtpView(VIDEO_PT, TWCC_EXT_ID);
   /** A packet taken from a retransmission buffer (a held keyframe, a NACKed one): `view` still describes the packet being handled. */
-  readonly heldView = new RtpView(VIDEO_PT);
+  readonly heldView = new RtpView(VIDEO_PT, TWCC_EXT_ID);
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   nowUs = 0;
   private nowMs = 0;
@@ -172,8 +172,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     ep.lastSeenMs = this.host.clockMs;
     c.rtpIn++;
     this.tick();
-    const tw = v.extU16(TWCC_EXT_ID);
-    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record(tw, this.nowUs);
+    const tw = v.twccOffset;
+    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.nowUs);
     const sources = ep.conference.sources;
     let source = sources.get(v.ssrc);
     if (source === undefined) {
@@ -362,6 +362,12 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     const source = ep.conference.sources.get(srSsrc(buf, offset));
     if (source === undefined || source.owner !== ep) return;
     const s = this.rtcp.senderInfo(buf, offset);
+    if (source.isRtx) {
+      // an RTX stream's report: as it is, to the receivers of its primary (none for a simulcast layer's)
+      const subs = source.subscribers;
+      for (let i = 0; i < subs.length; i++) this.rtcp.send(subs[i], s, 28, source.kind);
+      return;
+    }
     // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
     // (any thread may send RTCP to any receiver: a simulcast layer's goes where its rewriter plays it)
     const tracks = (source.parent ?? source).downtracks;

@@ -12,7 +12,7 @@ import type { MediaTransport } from '../../src/bridge/transport.ts';
 import { RtpView } from '../../src/bridge/packet/rtp-view.ts';
 import { rtpPayloadType, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
 import { createVp8Info, vp8Descriptor } from '../../src/bridge/packet/vp8.ts';
-import { RTX_PT, VIDEO_PT } from '../../src/protocol/media-profile.ts';
+import { RTX_PT, TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/media-profile.ts';
 
 const V = 1000; // the camera as receivers see it
 const VR = 1001; // its RTX SSRC towards receivers
@@ -84,7 +84,7 @@ function setup(host: DowntrackHost) {
 
 /** What the router does with a received layer packet: keep it, then hand the parsed view to the downtrack. */
 function receive(layer: Source, pkt: Buffer, give: (v: RtpView) => void): void {
-  const v = new RtpView(VIDEO_PT);
+  const v = new RtpView(VIDEO_PT, TWCC_EXT_ID);
   assert.ok(v.parse(pkt, pkt.length));
   layer.rtx!.store(v.seq, pkt, pkt.length);
   give(v);
@@ -200,7 +200,7 @@ test('downtrack: a plain source answers from its buffer, a miss goes to the send
   const { c, sent, plain, dt, layers } = setup(host);
   const source = c.sources.get(3000)!;
   const pkt = vp8Packet(3000, 77, 1234, 5, 5, { key: true, marker: true });
-  const v = new RtpView(VIDEO_PT);
+  const v = new RtpView(VIDEO_PT, TWCC_EXT_ID);
   assert.ok(v.parse(pkt, pkt.length));
   source.rtx!.store(v.seq, pkt, pkt.length);
   plain.forward(v);

@@ -29,7 +29,7 @@ test('a plain header: every field', () => {
 });
 
 test('one-byte extensions, CSRCs and padding', () => {
-  const v = new RtpView(VP8_PT);
+  const v = new RtpView(VP8_PT, 3);
   const p = hex(
     'b160 0102 00000003 deadbeef' + // V=2 P=1 X=1 CC=1, PT 96, seq 0x0102, ts 3, ssrc
       '11111111' + // CSRC
@@ -67,6 +67,7 @@ test('one-byte extensions, CSRCs and padding', () => {
   assert.equal(v.audioLevel(1), 5);
   assert.equal(v.extU16(3), 0x0102);
   assert.equal(v.extU16Offset(3), v.extOffset(3));
+  assert.equal(v.twccOffset, v.extOffset(3), 'the transport-wide number\'s place, found once');
   assert.equal(v.extU16(1), -1, 'a 1-byte element is not a 16-bit number');
   assert.equal(v.extEquals(5, 'h'), true);
   assert.equal(v.extEquals(5, 'f'), false);
@@ -118,13 +119,14 @@ test('two-byte extensions (ids above 14, empty elements)', () => {
 });
 
 test('a reused view forgets the previous packet\'s extensions', () => {
-  const v = new RtpView();
+  const v = new RtpView(-1, 3);
   const withExt = hex('9060 0001 00000001 00000001 bede 0001 31 0102 00');
   const without = hex('8060 0002 00000001 00000001 ff');
   assert.equal(v.parse(withExt, withExt.length), true);
   assert.equal(v.extU16(3), 0x0102);
   assert.equal(v.parse(without, without.length), true);
   assert.equal(v.extU16(3), -1);
+  assert.equal(v.twccOffset, -1);
   assert.equal(v.extCount, 0);
 });
 

@@ -47,8 +47,14 @@ export class RtpView {
   /** The VP8 payload descriptor; `vp8Valid` when the packet is VP8 (the payload type given to the constructor) and it parsed. */
   readonly vp8: Vp8Info = createVp8Info();
   vp8Valid = false;
+  /**
+   * Where the transport-wide sequence number is (the data of the element with the id given to the
+   * constructor, at least 2 bytes); -1: none. Every copy sent to a receiver is numbered there.
+   */
+  twccOffset = -1;
 
   private readonly vp8Pt: number;
+  private readonly twccId: number;
   /** Data offset of each element by id (-1: absent) and its data length. */
   private readonly extOffsets = new Int16Array(MAX_EXT_ID + 1).fill(-1);
   private readonly extLengths = new Uint8Array(MAX_EXT_ID + 1);
@@ -57,9 +63,13 @@ export class RtpView {
   /** Offset of each recorded element's id byte (one-byte headers: renamed in place). */
   private readonly extIdAt = new Int16Array(MAX_ELEMENTS);
 
-  /** `vp8PayloadType`: packets of this payload type get their VP8 descriptor parsed (-1: never). */
-  constructor(vp8PayloadType = -1) {
+  /**
+   * `vp8PayloadType`: packets of this payload type get their VP8 descriptor parsed (-1: never);
+   * `twccExtId`: the transport-wide sequence number's extension id (-1: none).
+   */
+  constructor(vp8PayloadType = -1, twccExtId = -1) {
     this.vp8Pt = vp8PayloadType;
+    this.twccId = twccExtId;
   }
 
   /** Parses buf[0..len); false when malformed (nothing is thrown, the view is then invalid). */
@@ -69,6 +79,7 @@ export class RtpView {
     this.extProfile = 0;
     this.vp8Valid = false;
     this.valid = false;
+    this.twccOffset = -1;
     this.buf = buf;
     if (len > buf.length) len = buf.length;
     this.len = len;
@@ -106,6 +117,7 @@ export class RtpView {
     this.timestamp = ((buf[4] << 24) | (buf[5] << 16) | (buf[6] << 8) | buf[7]) >>> 0;
     this.ssrc = ((buf[8] << 24) | (buf[9] << 16) | (buf[10] << 8) | buf[11]) >>> 0;
     this.valid = true;
+    if (this.twccId > 0) this.twccOffset = this.extU16Offset(this.twccId);
     if (this.payloadType === this.vp8Pt && payloadEnd > hl) this.vp8Valid = vp8Descriptor(buf, hl, payloadEnd, this.vp8);
     else this.vp8.keyframe = false;
     return true;
