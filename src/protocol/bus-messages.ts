@@ -131,18 +131,24 @@ export const plainLegSchema = z
   })
   .strict()
   .refine((l) => (l.address === undefined) === (l.port === undefined), 'give both address and port, or neither');
+/** What a plain-RTP transport is: its legs, rtcp-mux, comedia, SRTP (the same for focus's request and the bridge's). */
+const plainTransportFields = {
+  conferenceId: id,
+  endpointId: id,
+  legs: z.array(plainLegSchema).min(1).max(4),
+  rtcpMux: z.boolean(),
+  /** Learn the peer's address from its first packet (peers behind NAT, or ones that pick their own port). */
+  comedia: z.boolean(),
+  /** SRTP keyed by SDES (RFC 4568): the reply carries both keys. */
+  srtp: z.boolean(),
+};
+/** A stream a plain-RTP peer sends (a fixed SSRC, no simulcast). */
+const plainSourceSchema = z.object({ ssrc: z.number().int().min(1).max(0xffffffff), kind: mediaKindSchema }).strict();
 export const bridgeAllocatePlainSchema = z
   .object({
-    conferenceId: id,
-    endpointId: id,
-    legs: z.array(plainLegSchema).min(1).max(4),
-    rtcpMux: z.boolean(),
-    /** Learn the peer's address from its first packet (peers behind NAT, or ones that pick their own port). */
-    comedia: z.boolean(),
-    /** SRTP keyed by SDES (RFC 4568): the reply carries both keys. */
-    srtp: z.boolean(),
-    /** The streams the peer sends (fixed SSRCs, no simulcast). */
-    sources: z.array(z.object({ ssrc: z.number().int().min(1).max(0xffffffff), kind: mediaKindSchema }).strict()).max(4),
+    ...plainTransportFields,
+    /** The streams the peer sends. */
+    sources: z.array(plainSourceSchema).max(4),
   })
   .strict()
   .refine((p) => p.comedia || p.legs.every((l) => l.address !== undefined), 'without comedia every leg needs the peer address and port');
@@ -158,15 +164,10 @@ export type BridgeAllocatePlainReply = z.infer<typeof bridgeAllocatePlainReplySc
 
 export const focusAttachPlainSchema = z
   .object({
-    conferenceId: id,
-    /** The endpoint's id: a participant's id when it sends (it is one of the meeting's participants). */
-    endpointId: id,
-    legs: z.array(plainLegSchema).min(1).max(4),
-    rtcpMux: z.boolean(),
-    comedia: z.boolean(),
-    srtp: z.boolean(),
+    /** endpointId: a participant's id when it sends (it is one of the meeting's participants). */
+    ...plainTransportFields,
     /** What it sends: offered to every participant as this participant's microphone and camera. */
-    sources: z.array(z.object({ ssrc: z.number().int().min(1).max(0xffffffff), kind: mediaKindSchema }).strict()).max(2),
+    sources: z.array(plainSourceSchema).max(2),
     /** Whose media it receives: that participant's microphone and/or camera (never a screen). */
     receiveFrom: z
       .object({
