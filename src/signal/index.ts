@@ -25,6 +25,8 @@ export interface SignalServer {
   httpPort: number;
   /** True when HTTPS uses the self-signed certificate from dataDir. */
   selfSignedCertificate: boolean;
+  /** WebSockets, rooms, participants, the caps' per-address entries: all 0 once everyone left. */
+  resourceCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -127,6 +129,7 @@ export async function startSignal(opts: {
     httpsPort,
     httpPort,
     selfSignedCertificate: material.selfSigned,
+    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
         unsubscribe();

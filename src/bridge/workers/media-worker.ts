@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Bus, Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
 import { createLogger } from '../../log.ts';
+import { activeHandleCounts } from '../../resources/process-resources.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing } from './packet-ring.ts';
 import { RingConsumer } from './ring-consumer.ts';
@@ -28,6 +29,8 @@ export type ToWorker =
   | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire'; payload: Record<string, unknown> }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number }
+  /** Its resource counts (endpoints, timers, handles), answered like counters. */
+  | { type: 'resources'; id: number }
   | { type: 'close' };
 
 export type FromWorker =
@@ -132,6 +135,9 @@ function main(): void {
           break;
         case 'counters':
           post({ type: 'counters', id: m.id, counters: bridge.counters.snapshot() });
+          break;
+        case 'resources':
+          post({ type: 'counters', id: m.id, counters: { ...bridge.resourceCounts(), ...activeHandleCounts() } });
           break;
         case 'close':
           consumer.close();

@@ -254,6 +254,15 @@ export class MediaWorkerPool {
 
   /** The sum of every worker's packet counters (what answered within a second, if a worker is stuck). */
   counters(): Promise<Record<string, number>> {
+    return this.sumOverWorkers('counters');
+  }
+
+  /** The sum of every worker's resource counts (endpoints, timers, handles: each worker's own event loop). */
+  resources(): Promise<Record<string, number>> {
+    return this.sumOverWorkers('resources');
+  }
+
+  private sumOverWorkers(type: 'counters' | 'resources'): Promise<Record<string, number>> {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       const sum: Record<string, number> = {};
@@ -270,7 +279,7 @@ export class MediaWorkerPool {
           resolve(c);
         },
       });
-      for (const w of this.workers) w.postMessage({ type: 'counters', id } satisfies ToWorker);
+      for (const w of this.workers) w.postMessage({ type, id } satisfies ToWorker);
     });
   }
 
