@@ -38,7 +38,7 @@ export async function startResourcesEndpoint(opts: { port: number; read: () => P
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const answer = (status: number, body: unknown) => {
-      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+      res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'close' });
       res.end(JSON.stringify(body));
     };
     if (!LOOPBACK_HOST.test(req.headers.host ?? '')) return answer(403, { error: 'only for this machine (Host must be a loopback name)' });
