@@ -2,7 +2,8 @@
 // (join, offer, answer, leave), then the media of a bench Participant (real ICE, DTLS, SRTP; Opus and VP8 rid
 // simulcast) with the bridge that focus's offer names. Every later offer (someone joined or left) is answered
 // with the same credentials, as a browser does. For the soak (bench/soak/) and the idle-resources test.
-// Media goes to `host` (the server's address as this client reaches it), whatever candidates the offer lists.
+// Media goes to `host` (the server's address as this client reaches it) at the offer's UDP port, whatever
+// addresses the offer's candidates list, or to `mediaTarget`.
 import sdpTransform from 'sdp-transform';
 import { WebSocket } from 'ws';
 import type { BenchMedia } from '../media.ts';
@@ -13,6 +14,9 @@ import { PARTICIPANT_ICE_PWD, Participant, createClientCertificate, measureWindo
 /** Every packet counts (the bench's measurement window is for benchmarks; here a client only says what it got). */
 measureWindow.startUs = 0;
 measureWindow.lengthUs = 0xffffffff;
+
+/** A server that answers no ping for this long is taken for gone (its heartbeat drops a silent client after 8 s). */
+const SILENT_SERVER_MS = 12_000;
 
 export interface MeetingClientOptions {
   /** The server's address as this client reaches it (WebSocket and media). */
@@ -27,6 +31,8 @@ export interface MeetingClientOptions {
   localAddress?: string;
   /** Video frames per second (0: audio only); the clips are made for 30. */
   videoFps?: number;
+  /** Where media goes instead of host and the offer's port (a relay in between). */
+  mediaTarget?: { address: string; port: number };
 }
 
 /** The answer a browser gives to focus's offer: audio and camera (rid simulcast) sent, remote sources received. */
@@ -80,6 +86,7 @@ export class MeetingClient {
   private cert: ClientCertificate | null = null;
   private timers: NodeJS.Timeout[] = [];
   private mediaUp: Promise<void> | null = null;
+  private liveness: NodeJS.Timeout | undefined;
   private left = false;
   /** The server's id for this participant once joined. */
   selfId = '';
@@ -112,7 +119,16 @@ export class MeetingClient {
     const ws = new WebSocket(`wss://${host}:${httpsPort}/ws`, { rejectUnauthorized: false });
     this.ws = ws;
     ws.on('error', (e) => (this.error ??= e.message));
+    // a connection whose server went silent (a cut network) is dropped, as a browser's would be: the server
+    // answers pings, and drops us by its own heartbeat well before this
+    let lastPong = Date.now();
+    ws.on('pong', () => (lastPong = Date.now()));
+    this.liveness = setInterval(() => {
+      if (Date.now() - lastPong > SILENT_SERVER_MS) ws.terminate();
+      else if (ws.readyState === WebSocket.OPEN) ws.ping();
+    }, SILENT_SERVER_MS / 4);
     ws.on('close', (code, reason) => {
+      clearInterval(this.liveness);
       this.stopMedia();
       this.resolveClosed({ code, reason: reason.toString() });
     });
@@ -159,8 +175,9 @@ export class MeetingClient {
       const pwd = String(m?.icePwd ?? offer.icePwd ?? '');
       const port = (m?.candidates ?? []).find((c) => c.transport.toLowerCase() === 'udp')?.port;
       if (!ufrag || !pwd || port === undefined) throw new Error(`${this.opts.name}: the offer has no ICE credentials or UDP candidate`);
+      const target = this.opts.mediaTarget ?? { address: this.opts.host, port };
       this.mediaUp = this.participant
-        .connectMedia({ address: this.opts.host, port, ufrag, pwd }, this.cert!, this.opts.localAddress ?? '127.0.0.1')
+        .connectMedia({ ...target, ufrag, pwd }, this.cert!, this.opts.localAddress ?? '127.0.0.1')
         .then(() => this.startMedia());
     }
     await this.mediaUp;
