@@ -87,7 +87,8 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'dominant speaker delivery failed');
     }
   });
-  const meeting = new MeetingFeatures(bus, log);
+  // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
+  const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
   access.onJoined = (session) => meeting.afterJoin(session);
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
   const ws = attachWebSocket({
