@@ -138,6 +138,7 @@ export class MeetingClient {
       joined = resolve;
       failed = reject;
     });
+    ready.catch(() => {}); // awaited below, unless the WebSocket never opened
     const timer = setTimeout(() => failed(new Error(`${this.opts.name}: not in the meeting with media after ${timeoutMs} ms (${this.error ?? 'no error'})`)), timeoutMs);
     void this.closed.then(({ code }) => failed(new Error(`${this.opts.name}: WebSocket closed (${code}) before the media was up`)));
     ws.on('message', (data) => {
@@ -153,10 +154,15 @@ export class MeetingClient {
         if (!this.selfId) failed(new Error(`${this.opts.name}: ${this.error}`));
       } else if (m.type === 'offer' && typeof m.sdp === 'string') this.onOffer(m.sdp, m.version ?? 0).then(joined, failed);
     });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      throw e;
+    }
     ws.send(JSON.stringify({ type: 'join', room: this.opts.room, displayName: this.opts.name, audioMuted: false, videoMuted: !this.participant.publishesVideo }));
     try {
       await ready;
