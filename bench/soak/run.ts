@@ -27,6 +27,7 @@ const USAGE = `usage: npm run soak -- [options]
   --synthetic N        synthetic participants joining and leaving every few seconds (default 3)
   --no-faults          no network faults (no namespace either, so no root needed)
   --report-seconds N   interval of the periodic report (default 60, shorter for short runs)
+  --fault-seconds N    how long each loss/delay/rate fault lasts, the clean link after it half that (default 20)
   --json FILE          also save the figures as JSON`;
 
 /** What "back to idle" allows after everyone left (test/helpers/resource-counts.ts says what is exact). */
@@ -36,9 +37,6 @@ const ROOT = path.join(import.meta.dirname, '..', '..');
 /** A synthetic participant stays 3 to 12 s, then is away 1 to 3 s; one leave in five drops the connection without a goodbye. */
 const STAY_MS: [number, number] = [3000, 12_000];
 const AWAY_MS: [number, number] = [1000, 3000];
-/** An impairment or rate limit lasts 20 s, then the link is clean for 10 s. */
-const FAULT_MS = 20_000;
-const CLEAN_MS = 10_000;
 
 function options() {
   try {
@@ -50,6 +48,7 @@ function options() {
         synthetic: { type: 'string', default: '3' },
         'no-faults': { type: 'boolean', default: false },
         'report-seconds': { type: 'string' },
+        'fault-seconds': { type: 'string', default: '20' },
         json: { type: 'string' },
       },
     }).values;
@@ -74,6 +73,13 @@ if (!(minutes > 0) || !(browserCount >= 0 && browserCount <= 2) || !(syntheticCo
 const durationMs = minutes * 60_000;
 const reportMs = o['report-seconds'] ? Number(o['report-seconds']) * 1000 : Math.min(60_000, Math.max(10_000, durationMs / 4));
 const withFaults = !o['no-faults'];
+/** An impairment or rate limit lasts FAULT_MS, then the link is clean for half that (cuts last what FAULTS says). */
+const FAULT_MS = Number(o['fault-seconds']) * 1000;
+const CLEAN_MS = FAULT_MS / 2;
+if (!(FAULT_MS > 0)) {
+  console.error(`bad --fault-seconds\n${USAGE}`);
+  process.exit(2);
+}
 if (withFaults) {
   const why = faultsUnavailable();
   if (why) {
@@ -191,7 +197,7 @@ function startRoaming(l: FaultyLink, httpsPort: number, relayPort: number): Chil
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    let e: { event?: string; error?: string };
+    let e: { event?: string; error?: string; wasIn?: boolean };
     try {
       e = JSON.parse(line);
     } catch {
@@ -203,7 +209,7 @@ function startRoaming(l: FaultyLink, httpsPort: number, relayPort: number): Chil
     } else if (e.event === 'closed') {
       stats.roamingDrops++;
       stats.leaves++;
-    } else if (e.event === 'left') stats.leaves++;
+    } else if (e.event === 'left' && e.wasIn) stats.leaves++;
     else if (e.event === 'join-failed') stats.roamingJoinFailures++;
   });
   return child;
