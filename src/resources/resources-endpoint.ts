@@ -6,35 +6,18 @@
 // a loopback name (a web page cannot read it through DNS rebinding). Counts are no secret, and nothing else is served.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import v8 from 'node:v8';
-import vm from 'node:vm';
 import type { Logger } from '../log.ts';
+import { forceGc } from './process-resources.ts';
 
 export const RESOURCES_PATH = '/resources';
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
-
-/** Runs a full garbage collection (with or without --expose-gc); false when the engine refuses. */
-export function forceGc(): boolean {
-  try {
-    let gc = (globalThis as { gc?: () => void }).gc;
-    if (gc === undefined) {
-      v8.setFlagsFromString('--expose-gc');
-      gc = vm.runInNewContext('gc') as () => void;
-    }
-    gc();
-    gc();
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export interface ResourcesEndpoint {
   port: number;
   close(): Promise<void>;
 }
 
-export async function startResourcesEndpoint(opts: { port: number; read: () => Promise<Record<string, number>>; log: Logger }): Promise<ResourcesEndpoint> {
+export async function startResourcesEndpoint(opts: { port: number; read: (gc: boolean) => Promise<Record<string, number>>; log: Logger }): Promise<ResourcesEndpoint> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const answer = (status: number, body: unknown) => {
@@ -44,7 +27,7 @@ export async function startResourcesEndpoint(opts: { port: number; read: () => P
     if (!LOOPBACK_HOST.test(req.headers.host ?? '')) return answer(403, { error: 'only for this machine (Host must be a loopback name)' });
     if (req.method !== 'GET' || url.pathname !== RESOURCES_PATH) return answer(404, { error: `GET ${RESOURCES_PATH} is all there is` });
     const gc = url.searchParams.get('gc') === '1' ? forceGc() : false;
-    opts.read().then(
+    opts.read(gc).then(
       (counts) => answer(200, { gc, counts }),
       (e: Error) => {
         opts.log.warn({ err: e.message }, 'resource counts failed');

@@ -5,7 +5,8 @@
 //     (0 for rooms, participants, sockets, endpoints, conferences; focus.bridges stays 1);
 //   - handles by type (handles.*, mediaWorkers.handles.*): exactly the idle count (the one request reading
 //     the counts is open both times);
-//   - file descriptors: at most `fds` more than idle; heap used after a forced GC: at most `heapBytes` more;
+//   - file descriptors: at most `fds` more than idle; heap used after a forced GC (the main thread's, and the
+//     media workers' together): at most `heapBytes` more each;
 //     RSS: at most `rssBytes` more (the allocator keeps memory it got, so RSS is a coarse bound only).
 
 export type Counts = Record<string, number>;
@@ -45,6 +46,7 @@ export function differencesFromIdle(idle: Counts, now: Counts, bounds: LeakBound
   };
   over('process.fds', bounds.fds);
   over('process.heapUsed', bounds.heapBytes, MiB, ' MiB');
+  over('mediaWorkers.heapUsed', bounds.heapBytes, MiB, ' MiB');
   over('process.rss', bounds.rssBytes, MiB, ' MiB');
   return out;
 }
@@ -68,7 +70,8 @@ export function endpointsOf(c: Counts): number {
 /** One line: RSS, heap, fds, handles, endpoints, rooms, participants, WebSockets. */
 export function summary(c: Counts): string {
   return (
-    `rss ${fmtCount(c['process.rss'] ?? 0, MiB)} MiB, heap ${fmtCount(c['process.heapUsed'] ?? 0, MiB)} MiB, ` +
+    `rss ${fmtCount(c['process.rss'] ?? 0, MiB)} MiB, heap ${fmtCount(c['process.heapUsed'] ?? 0, MiB)} MiB ` +
+    `(+ media workers ${fmtCount(c['mediaWorkers.heapUsed'] ?? 0, MiB)} MiB), ` +
     `fds ${c['process.fds']}, handles ${handleTotal(c)}, endpoints ${endpointsOf(c)}, rooms ${c['signal.rooms']}, ` +
     `participants ${c['signal.participants']}, websockets ${c['signal.sockets']}`
   );

@@ -257,12 +257,12 @@ export class MediaWorkerPool {
     return this.sumOverWorkers('counters');
   }
 
-  /** The sum of every worker's resource counts (endpoints, timers, handles: each worker's own event loop). */
-  resources(): Promise<Record<string, number>> {
-    return this.sumOverWorkers('resources');
+  /** The sum of every worker's resource counts (endpoints, timers, handles, heap: each worker's own); `gc` first. */
+  resources(gc = false): Promise<Record<string, number>> {
+    return this.sumOverWorkers('resources', gc);
   }
 
-  private sumOverWorkers(type: 'counters' | 'resources'): Promise<Record<string, number>> {
+  private sumOverWorkers(type: 'counters' | 'resources', gc = false): Promise<Record<string, number>> {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       const sum: Record<string, number> = {};
@@ -279,7 +279,7 @@ export class MediaWorkerPool {
           resolve(c);
         },
       });
-      for (const w of this.workers) w.postMessage({ type, id } satisfies ToWorker);
+      for (const w of this.workers) w.postMessage((type === 'resources' ? { type, id, gc } : { type, id }) satisfies ToWorker);
     });
   }
 

@@ -133,7 +133,7 @@ async function start(config: Config): Promise<void> {
       resources = await startResourcesEndpoint({
         port: config.resourcesPort,
         log,
-        read: async () => ({ ...processResourceCounts(), ...signal?.resourceCounts(), ...focus?.resourceCounts(), ...(await bridge?.resourceCounts()) }),
+        read: async (gc) => ({ ...processResourceCounts(), ...signal?.resourceCounts(), ...focus?.resourceCounts(), ...(await bridge?.resourceCounts(gc)) }),
       });
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
