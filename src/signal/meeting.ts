@@ -30,7 +30,7 @@ interface MemberExtras {
   hand: DeferredFlag;
 }
 
-/** Screen-share toggles one participant may make at once, and per second after that (each one renegotiates). */
+/** Screen-share (each one renegotiates) and raised-hand toggles one participant may make at once, and per second after that. */
 export interface ToggleLimits {
   burst: number;
   perSecond: number;
