@@ -1,8 +1,7 @@
 // One synthetic participant (meeting-client.ts) as a process of its own, so that it can run where its network
 // can be cut or made lossy (`ip netns exec`): it joins, and whenever its connection ends (the server dropped
 // it after a cut) it joins again, until SIGTERM/SIGINT, when it leaves and exits. It prints one JSON line per
-// event on stdout: {"event":"joined"|"closed"|"join-failed"|"left", "received": RTP packets so far, ...}
-// ("left" says `wasIn`: whether it was in the meeting when told to stop).
+// event on stdout: {"event":"joined"|"closed"|"join-failed"|"left", "received": RTP packets so far, ...}.
 //   node bench/clients/meeting-client-process.ts --host 10.251.3.1 --https-port 8443 --room Soak --name Roaming
 //     [--media-target 10.251.3.1:40123]
 import { parseArgs } from 'node:util';
@@ -36,14 +35,12 @@ const media = loadMedia();
 let client: MeetingClient | null = null;
 let stopping = false;
 let received = 0;
-/** Joined and not dropped since: a stop then is a leave. */
-let inMeeting = false;
 
 async function stop(): Promise<void> {
   if (stopping) process.exit(1);
   stopping = true;
   await client?.leave();
-  say('left', { received: received + (client?.received ?? 0), wasIn: inMeeting });
+  say('left', { received: received + (client?.received ?? 0) });
   process.exit(0);
 }
 process.once('SIGTERM', () => void stop());
@@ -64,10 +61,8 @@ for (let attempt = 0; !stopping; attempt++) {
   client = c;
   try {
     await c.join();
-    inMeeting = true;
     say('joined', { attempt });
     const { code } = await c.closed;
-    inMeeting = false;
     if (stopping) break;
     received += c.received;
     say('closed', { code, received });

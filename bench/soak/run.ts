@@ -196,20 +196,27 @@ function startRoaming(l: FaultyLink, httpsPort: number, relayPort: number): Chil
     ],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
   );
+  let inMeeting = false;
   createInterface({ input: child.stdout! }).on('line', (line) => {
-    let e: { event?: string; error?: string; wasIn?: boolean };
+    let e: { event?: string; error?: string };
     try {
       e = JSON.parse(line);
     } catch {
       return;
     }
+    // a leave is counted once per join: dropped by the server, or told to stop while in the meeting
     if (e.event === 'joined') {
       stats.roamingJoins++;
       stats.joins++;
-    } else if (e.event === 'closed') {
+      inMeeting = true;
+    } else if (e.event === 'closed' && inMeeting) {
       stats.roamingDrops++;
       stats.leaves++;
-    } else if (e.event === 'left' && e.wasIn) stats.leaves++;
+      inMeeting = false;
+    } else if (e.event === 'left' && inMeeting) {
+      stats.leaves++;
+      inMeeting = false;
+    }
     else if (e.event === 'join-failed') stats.roamingJoinFailures++;
   });
   return child;
@@ -272,7 +279,8 @@ async function main(): Promise<number> {
   say('ending: everyone leaves');
   await Promise.all(runs);
   if (roaming && roaming.exitCode === null) {
-    const exited = new Promise((r) => roaming!.once('exit', r));
+    // 'close', not 'exit': its last line (its leave) may still be in the pipe when it exits
+    const exited = new Promise((r) => roaming!.once('close', r));
     roaming.kill('SIGTERM');
     await Promise.race([exited, sleep(10_000)]);
   }
@@ -281,10 +289,10 @@ async function main(): Promise<number> {
   for (const p of people) {
     try {
       await p.page.getByRole('button', { name: 'Leave meeting' }).click({ timeout: 5000 });
-      stats.leaves++;
     } catch {
-      // the page is gone; closing the browser ends its connection
+      // the page is stuck or gone: closing the browser ends its connection, a leave all the same
     }
+    stats.leaves++;
   }
   for (const b of browsers) await b.close().catch(() => {});
   crashed ||= !srv.alive();

@@ -17,9 +17,8 @@ test('npm run soak -- --minutes 1: no crash, and back to idle after everyone lef
   const { code, output } = await runNode(noFaults ? [...args, '--no-faults'] : args, { cwd: ROOT });
   assert.equal(code, 0, output);
   assert.match(output, /PASS: no crash; back to idle/);
-  const joins = Number(/joins (\d+), leaves (\d+)/.exec(output)?.[1]);
-  const leaves = Number(/joins (\d+), leaves (\d+)/.exec(output)?.[2]);
-  assert.ok(joins >= 4, `joins: ${joins}`);
+  const [, joins, leaves] = (/^ {2}joins (\d+), leaves (\d+)/m.exec(output) ?? []).map(Number);
+  assert.ok(joins! >= 4, `joins: ${joins}\n${output}`);
   assert.equal(leaves, joins, 'everyone who joined left');
   if (!noFaults) assert.match(output, /faults injected: [1-9]\d* \(.*cut 6 s x1/, output);
 });
