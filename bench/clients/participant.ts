@@ -25,6 +25,8 @@ import { AUDIO_PT, RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/
 /** Payload types and the header extension ids focus's offers fix: the one media profile. */
 const VP8_PT = VIDEO_PT;
 const OPUS_PT = AUDIO_PT;
+/** The ICE password every synthetic participant answers with (its ufrag is its own). */
+export const PARTICIPANT_ICE_PWD = 'benchbenchbenchbenchbench';
 /**
  * One-byte header extension ids of the benchmark, negotiated by nobody and forwarded as is: the send time
  * (µs, low 32 bits) and the simulcast layer index a video packet was sent on (the rid itself is hidden by
@@ -138,13 +140,15 @@ export class Participant {
 
   private readonly sock: dgram.Socket;
   private bridgePort = 0;
+  private bridgeAddress = '127.0.0.1';
   private dtls: DtlsClient | null = null;
   private transport: Transport | null = null;
   private srtpOut: SrtpSession | null = null;
   private srtpIn: SrtpSession | null = null;
   private ufrag = '';
   private pwd = '';
-  private readonly remoteUfrag = `bench${(ufragCounter++).toString(36)}`;
+  /** This participant's ICE ufrag (its password is PARTICIPANT_ICE_PWD): what an SDP answer or configure names. */
+  readonly remoteUfrag = `bench${(ufragCounter++).toString(36)}`;
   private stunOk = 0;
   private consentTimer: NodeJS.Timeout | null = null;
   private readonly delays: DelayHistogram;
@@ -214,6 +218,11 @@ export class Participant {
     }
   }
 
+  /** The camera's simulcast rids, lowest layer first. */
+  get layerRids(): string[] {
+    return this.media.layers.map((l) => l.rid);
+  }
+
   /** What configure tells the bridge (as focus would from the SDP answer): the camera as rid simulcast. */
   get sources(): Array<{ ssrc: number; kind: 'audio' | 'video'; role?: 'video'; rtxSsrc?: number; rids?: string[] }> {
     const s: Array<{ ssrc: number; kind: 'audio' | 'video'; role?: 'video'; rtxSsrc?: number; rids?: string[] }> = [];
@@ -226,7 +235,28 @@ export class Participant {
 
   /** Allocate on the bridge, ICE check, configure, DTLS handshake: afterwards SRTP is up both ways. */
   async connect(bridge: BridgeProcess, cert: ClientCertificate): Promise<void> {
-    await new Promise<void>((resolve) => this.sock.bind(0, '127.0.0.1', () => resolve()));
+    const alloc = (await bridge.request('allocate', { conferenceId: this.conferenceId, endpointId: this.endpointId })) as {
+      ufrag: string;
+      pwd: string;
+    };
+    await bridge.request('configure', {
+      conferenceId: this.conferenceId,
+      endpointId: this.endpointId,
+      remoteUfrag: this.remoteUfrag,
+      remotePwd: PARTICIPANT_ICE_PWD,
+      remoteFingerprint: { algorithm: 'sha-256', value: cert.fingerprint },
+      sources: this.sources,
+    });
+    await this.connectMedia({ address: '127.0.0.1', port: bridge.port, ufrag: alloc.ufrag, pwd: alloc.pwd }, cert);
+  }
+
+  /**
+   * ICE check and DTLS handshake with a bridge that already knows this participant (from focus, through an
+   * SDP answer naming remoteUfrag, PARTICIPANT_ICE_PWD and cert's fingerprint); `localAddress` is what the
+   * socket binds (another namespace's address, or 0.0.0.0).
+   */
+  async connectMedia(bridge: { address: string; port: number; ufrag: string; pwd: string }, cert: ClientCertificate, localAddress = '127.0.0.1'): Promise<void> {
+    await new Promise<void>((resolve) => this.sock.bind(0, localAddress, () => resolve()));
     try {
       this.sock.setRecvBufferSize(SOCKET_BUFFER);
       this.sock.setSendBufferSize(SOCKET_BUFFER);
@@ -234,25 +264,14 @@ export class Participant {
       // capped by the kernel (net.core.rmem_max); the report shows any loss
     }
     this.bridgePort = bridge.port;
-    const alloc = (await bridge.request('allocate', { conferenceId: this.conferenceId, endpointId: this.endpointId })) as {
-      ufrag: string;
-      pwd: string;
-    };
-    this.ufrag = alloc.ufrag;
-    this.pwd = alloc.pwd;
-    await bridge.request('configure', {
-      conferenceId: this.conferenceId,
-      endpointId: this.endpointId,
-      remoteUfrag: this.remoteUfrag,
-      remotePwd: 'benchbenchbenchbenchbench',
-      remoteFingerprint: { algorithm: 'sha-256', value: cert.fingerprint },
-      sources: this.sources,
-    });
+    this.bridgeAddress = bridge.address;
+    this.ufrag = bridge.ufrag;
+    this.pwd = bridge.pwd;
     await this.iceCheck(true);
     this.consentTimer = setInterval(() => this.sendCheck(false), 5000);
     this.consentTimer.unref();
 
-    const transport = udpDtlsTransport(this.sock, this.bridgePort);
+    const transport = udpDtlsTransport(this.sock, this.bridgePort, this.bridgeAddress);
     this.transport = transport;
     const dtls = new DtlsClient({
       cert: cert.certPem,
@@ -294,7 +313,7 @@ export class Participant {
       useCandidate,
       iceControlling: 1n,
     });
-    this.sock.send(req, this.bridgePort, '127.0.0.1');
+    this.sock.send(req, this.bridgePort, this.bridgeAddress);
   }
 
   private async iceCheck(useCandidate: boolean): Promise<void> {
@@ -356,7 +375,7 @@ export class Participant {
     } else if (b0 <= 3) {
       if (parseStun(m)?.cls === STUN_CLASS_SUCCESS) this.stunOk++;
     } else if (b0 >= 20 && b0 <= 63) {
-      this.transport?.onData(m, ['127.0.0.1', this.bridgePort]);
+      this.transport?.onData(m, [this.bridgeAddress, this.bridgePort]);
     }
   }
 
@@ -429,7 +448,7 @@ export class Participant {
         this.sendErrors++;
         return;
       }
-      this.sock.send(out, 0, k, this.bridgePort, '127.0.0.1');
+      this.sock.send(out, 0, k, this.bridgePort, this.bridgeAddress);
       this.feedbackSent++;
     }
   }
@@ -479,7 +498,7 @@ export class Participant {
       this.sendErrors++;
       return 0;
     }
-    this.sock.send(out, 0, n, this.bridgePort, '127.0.0.1');
+    this.sock.send(out, 0, n, this.bridgePort, this.bridgeAddress);
     if (!inWindow(this.lastStamp)) return 0;
     this.sent++;
     this.sentBytes += n;

@@ -1,17 +1,17 @@
-// werift's DTLS client over a plain dgram socket to the bridge on loopback: what a synthetic browser (the
+// werift's DTLS client over a plain dgram socket to the bridge (on loopback unless told otherwise): what a synthetic browser (the
 // benchmark's participants, the tests' FakeBrowser) hands DtlsClient. Incoming DTLS is fed in by the owner's
 // demultiplexer through `onData`, which DtlsClient sets.
 import type dgram from 'node:dgram';
 import type { Transport } from 'werift';
 
-export function udpDtlsTransport(sock: dgram.Socket, bridgePort: number): Transport {
+export function udpDtlsTransport(sock: dgram.Socket, bridgePort: number, bridgeAddress = '127.0.0.1'): Transport {
   return {
     type: 'udp',
-    address: { address: '127.0.0.1', family: 'IPv4', port: sock.address().port },
+    address: { address: sock.address().address, family: 'IPv4', port: sock.address().port },
     closed: false,
     onData: () => {},
     send(buf: Buffer) {
-      sock.send(buf, bridgePort, '127.0.0.1');
+      sock.send(buf, bridgePort, bridgeAddress);
       return Promise.resolve();
     },
     close: () => Promise.resolve(),

@@ -128,6 +128,21 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return this.byUfrag.size - this.relays.size;
   }
 
+  /** What this bridge holds, for the resource counts: all 0 once every endpoint expired (the timers too). */
+  resourceCounts(): Record<string, number> {
+    let endpoints = 0;
+    for (const conference of this.conferences.values()) endpoints += conference.endpoints.size;
+    let addresses = 0;
+    for (const m of this.byAddress.values()) addresses += m.size;
+    return {
+      'bridge.conferences': this.conferences.size,
+      'bridge.endpoints': endpoints,
+      'bridge.iceUfrags': this.byUfrag.size,
+      'bridge.addresses': addresses,
+      'bridge.timers': this.timers.length,
+    };
+  }
+
   // ---------------------------------------------------------------- datagrams (DatagramSink)
 
   onStun(buf: Buffer, address: string, port: number): void {

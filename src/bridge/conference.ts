@@ -98,6 +98,9 @@ export class Conference {
     const after = new Set(ssrcs);
     const added: number[] = [];
     for (const s of after) if (!before.has(s)) added.push(s);
+    const dropped: number[] = [];
+    for (const s of before) if (!after.has(s)) dropped.push(s);
+    endpoint.forgetVideoConstraints(dropped);
     endpoint.subscriptions = after;
     this.rebuildSubscribers();
     return added;

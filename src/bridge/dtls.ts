@@ -1,6 +1,7 @@
 // DTLS-SRTP for one endpoint: werift's DtlsServer over a Transport that is just "send to the endpoint's
 // selected address on the shared UDP socket". The bridge is always the DTLS server (the offer says
 // a=setup:actpass, the browser answers active).
+import { randomBytes } from 'node:crypto';
 import { DtlsServer, type Transport } from 'werift';
 import { SRTP_PROFILE_IDS, srtpKeyLengths, type SrtpProfileName } from './packet/srtp.ts';
 import type { BridgeCertificate } from './certificate.ts';
@@ -81,23 +82,78 @@ export function isClientHello(buf: Buffer, off: number): boolean {
   );
 }
 
+/** Offset of the client random in a ClientHello record: record header, handshake header, client_version. */
+const CLIENT_RANDOM_OFFSET = 13 + 12 + 2;
+const CLIENT_RANDOM_LENGTH = 32;
+/** Handshakes in progress at once for one endpoint (one per client random); more evict the oldest that has not got far. */
+const MAX_ATTEMPTS = 4;
+/** werift's flight number once it answered a ClientHello that carried its cookie (ServerHello...). */
+const FLIGHT_AFTER_COOKIE = 4;
+
+/** A ClientHello record's fragment: its message_seq, the whole message's length, where the fragment starts. */
+export interface HelloFragment {
+  seq: number;
+  messageLength: number;
+  offset: number;
+  fragmentLength: number;
+  /** The client random, in a first fragment long enough to carry it; null in later fragments. */
+  random: Buffer | null;
+}
+
 /**
- * One endpoint's DTLS association. Before its first handshake completes, every well-formed datagram goes to
- * werift (a failed handshake is reported, and the bridge starts over on the next ClientHello). Once it
- * completed, only records of the session's epoch that authenticate can affect it: nothing a third party can
- * send (its address can be forged) ends or restarts it. A real restart (a new DTLS association, RFC 8842)
- * comes with a new answer: `allowRestart` (the bridge calls it when the answer's fingerprint or ICE
- * credentials changed) lets the next ClientHello start a fresh werift server; the current SRTP keys stay in
- * use until that handshake completes (`onConnect` again), and a restart handshake that fails is started
- * over silently, so a forged ClientHello in that window cannot end the session either.
+ * The ClientHello fragment in the record at `off` (a plaintext ClientHello, see isClientHello), or null when it
+ * is malformed: a fragment that does not fill its record or runs past its message, or a first fragment too
+ * short to carry the client random. Browsers fragment large ClientHellos (Chromium's, with post-quantum key
+ * shares, is ~1400 bytes in two records).
+ */
+export function helloFragment(buf: Buffer, off: number): HelloFragment | null {
+  const length = buf.readUInt16BE(off + 11);
+  if (length < 12) return null;
+  const body = off + 13;
+  const messageLength = buf.readUIntBE(body + 1, 3);
+  const seq = buf.readUInt16BE(body + 4);
+  const offset = buf.readUIntBE(body + 6, 3);
+  const fragmentLength = buf.readUIntBE(body + 9, 3);
+  if (12 + fragmentLength !== length || offset + fragmentLength > messageLength || fragmentLength === 0) return null;
+  if (offset > 0) return { seq, messageLength, offset, fragmentLength, random: null };
+  if (fragmentLength < 2 + CLIENT_RANDOM_LENGTH) return null;
+  return { seq, messageLength, offset, fragmentLength, random: buf.subarray(off + CLIENT_RANDOM_OFFSET, off + CLIENT_RANDOM_OFFSET + CLIENT_RANDOM_LENGTH) };
+}
+
+/** One werift server, for one client random (one handshake), and its own transport (closing a server closes it). */
+interface Association {
+  server: DtlsServer;
+  transport: Transport;
+  random: Buffer;
+  /** The rest of a fragmented ClientHello it waits for: the fragment starting at `next`. */
+  awaiting: { seq: number; messageLength: number; next: number } | null;
+}
+
+/**
+ * One endpoint's DTLS. While no handshake is complete (the first one, or a restart), each ClientHello's client
+ * random gets a werift server of its own: a forged ClientHello (its source address can be the participant's)
+ * starts a handshake beside the real one, never in place of it, and one that fails (malformed, or no answer)
+ * is dropped alone. The other handshake records (the client's later flights) go to the handshake that got
+ * furthest: past the cookie exchange, which needs the HelloVerifyRequest sent to the participant's address.
+ * A ClientHello's later fragments go to every handshake waiting for that fragment (its first one carries the
+ * random; a forged fragment in between cannot divert the real one); a malformed fragment, or a first one too
+ * short to carry a random, is dropped before werift sees it.
+ * Once a handshake completed, only records of the session's epoch that authenticate can affect it: nothing a
+ * third party can send (its address can be forged) ends or restarts it. A real restart (a new DTLS
+ * association, RFC 8842) comes with a new answer: `allowRestart` (the bridge calls it when the answer's
+ * fingerprint or ICE credentials changed) lets the next ClientHello start handshakes again; the current SRTP
+ * keys stay in use until one completes (`onConnect` again), and failures in that window are silent.
+ * `onError` reports the failure of a first handshake that got past the cookie exchange (the participant's own).
  */
 export class DtlsEndpoint {
-  private server!: DtlsServer;
-  private transport!: Transport;
+  /** The association whose handshake completed last (its keys are the ones in use); null before the first. */
+  private current: Association | null = null;
+  /** Handshakes in progress, oldest first. */
+  private attempts: Association[] = [];
   private readonly cert: BridgeCertificate;
   private readonly callbacks: DtlsCallbacks;
   closed = false;
-  /** The current werift server completed its handshake (only records of its epoch reach it). */
+  /** A handshake completed and no restart is in progress (only records of its epoch reach it). */
   connected = false;
   /** Some handshake completed: SRTP keys exist, and a failing restart must not end the session. */
   private everConnected = false;
@@ -105,15 +161,20 @@ export class DtlsEndpoint {
   private restartAllowed = false;
   /** Records of the datagram being fed that werift could not decrypt (counted by its cipher's wrapper). */
   private authFailures = 0;
+  /** The HelloVerifyRequest cookie (RFC 6347 §4.2.1) of every handshake of this endpoint. */
+  private readonly cookie = randomBytes(20);
 
   constructor(cert: BridgeCertificate, callbacks: DtlsCallbacks) {
     this.cert = cert;
     this.callbacks = callbacks;
-    this.startServer();
   }
 
-  /** A fresh werift server (and its own transport: closing a server closes its transport). */
-  private startServer(): void {
+  private live(a: Association): boolean {
+    return !this.closed && (a === this.current || this.attempts.includes(a));
+  }
+
+  /** A fresh werift server for the handshake that starts with a ClientHello carrying `random`. */
+  private startAttempt(random: Buffer): Association {
     const self = this;
     const transport: Transport = {
       type: 'udp',
@@ -121,7 +182,7 @@ export class DtlsEndpoint {
       closed: false,
       onData: () => {},
       send(buf: Buffer): Promise<void> {
-        if (!self.closed && self.transport === transport) {
+        if (!transport.closed && self.live(a)) {
           try {
             self.callbacks.send(buf);
           } catch {
@@ -144,31 +205,48 @@ export class DtlsEndpoint {
       extendedMasterSecret: true,
       transport,
     });
+    // one cookie for every handshake of the endpoint: a browser that got the HelloVerifyRequest of a forged
+    // ClientHello's handshake (it goes to the participant's address) still gets on with the cookie in it
+    (server as unknown as { dtls: { cookie?: Buffer } }).dtls.cookie = this.cookie;
+    const a: Association = { server, transport, random: Buffer.from(random), awaiting: null };
     this.countAuthFailures(server);
-    this.transport = transport;
-    this.server = server;
-    this.connected = false;
     server.onConnect.subscribe(() => {
-      if (this.closed || this.server !== server || this.connected) return;
+      if (!this.attempts.includes(a) || this.closed) return;
+      // this handshake is the association now: the others (and the previous one) end
+      for (const other of this.attempts) if (other !== a) this.closeAssociation(other);
+      this.attempts = [];
+      if (this.current !== null) this.closeAssociation(this.current);
+      this.current = a;
       this.connected = true;
       this.everConnected = true;
       this.restartAllowed = false;
       this.safe(() => this.callbacks.onConnect());
     });
     server.onError.subscribe((error: unknown) => {
-      if (this.closed || this.server !== server) return;
-      if (this.everConnected && !this.connected) {
-        // a restart handshake failed (or someone sent a bad ClientHello in its window): the keys of the last
-        // association stay in use; wait for the next ClientHello
-        this.replaceServer();
-        return;
-      }
-      this.safe(() => this.callbacks.onError(error));
+      if (!this.attempts.includes(a) || this.closed) return;
+      const participants = this.progress(a) >= FLIGHT_AFTER_COOKIE;
+      this.attempts = this.attempts.filter((x) => x !== a);
+      this.closeAssociation(a);
+      // a handshake nobody answered the cookie of (a forged ClientHello) fails silently, as does a restart
+      if (participants && !this.everConnected) this.safe(() => this.callbacks.onError(error));
     });
     server.onClose.subscribe(() => {
-      if (this.closed || this.server !== server) return;
+      if (this.closed || this.current !== a) return;
       this.safe(() => this.callbacks.onClose());
     });
+    if (this.attempts.length >= MAX_ATTEMPTS) {
+      const evicted = this.attempts.find((x) => this.progress(x) < FLIGHT_AFTER_COOKIE) ?? this.attempts[0]!;
+      this.attempts = this.attempts.filter((x) => x !== evicted);
+      this.closeAssociation(evicted);
+    }
+    this.attempts.push(a);
+    return a;
+  }
+
+  /** werift's flight number of a handshake (2: it asked for the cookie; 4: it answered the cookie; 6: done). */
+  private progress(a: Association): number {
+    const flight = (a.server as unknown as { dtls?: { flight?: number } }).dtls?.flight;
+    return typeof flight === 'number' && flight < 0xff ? flight : 0;
   }
 
   /**
@@ -190,18 +268,13 @@ export class DtlsEndpoint {
     };
   }
 
-  private replaceServer(): void {
-    this.closeServer();
-    this.startServer();
-  }
-
-  private closeServer(): void {
-    this.transport.closed = true;
+  private closeAssociation(a: Association): void {
+    a.transport.closed = true;
     try {
       // werift retransmits a flight until the flight counter passes it; jump past every flight so
       // pending retransmission loops end at their next wake-up instead of keeping timers alive
-      this.server.dtls.flight = 0xff;
-      this.server.close();
+      a.server.dtls.flight = 0xff;
+      a.server.close();
     } catch {
       // already closed
     }
@@ -231,31 +304,85 @@ export class DtlsEndpoint {
     if (this.closed) return 1;
     if (!acceptableRecords(buf)) return 1;
     this.authFailures = 0;
-    if (!this.connected) {
-      this.deliver(buf);
-      return this.authFailures;
-    }
+    if (!this.connected) return this.handshake(buf, 0) + this.authFailures;
     let dropped = 0;
     for (let off = 0; off < buf.length; off += 13 + buf.readUInt16BE(off + 11)) {
       if (this.restartAllowed && isClientHello(buf, off)) {
-        // a new association: the rest of this datagram and what follows go to a fresh server
+        // a new association: this record and the rest of the datagram start handshakes (the keys in use stay)
         this.restartAllowed = false;
-        this.replaceServer();
-        this.deliver(off === 0 ? buf : buf.subarray(off));
-        return dropped + this.authFailures;
+        this.connected = false;
+        return dropped + this.handshake(buf, off) + this.authFailures;
       }
       if (!connectedRecord(buf, off)) {
         dropped++;
         continue;
       }
-      this.deliver(buf.subarray(off, off + 13 + buf.readUInt16BE(off + 11)));
+      this.deliver(this.current!, buf.subarray(off, off + 13 + buf.readUInt16BE(off + 11)));
     }
     return dropped + this.authFailures;
   }
 
-  private deliver(buf: Buffer): void {
+  /**
+   * While no handshake is complete: each ClientHello record goes to the handshake of its client random (a new
+   * one for a new random), the other records to the handshake that got furthest. Returns the records dropped.
+   */
+  private handshake(buf: Buffer, from: number): number {
+    let dropped = 0;
+    let restStart = -1;
+    let restEnd = -1;
+    const flushRest = () => {
+      if (restStart < 0) return;
+      const target = this.furthest();
+      if (target === null) dropped++;
+      else this.deliver(target, buf.subarray(restStart, restEnd));
+      restStart = restEnd = -1;
+    };
+    for (let off = from; off < buf.length; off += 13 + buf.readUInt16BE(off + 11)) {
+      const end = off + 13 + buf.readUInt16BE(off + 11);
+      if (!isClientHello(buf, off)) {
+        if (restStart < 0) restStart = off;
+        restEnd = end;
+        continue;
+      }
+      flushRest();
+      const f = helloFragment(buf, off);
+      if (f === null) {
+        dropped++;
+        continue;
+      }
+      const record = buf.subarray(off, end);
+      if (f.random !== null) {
+        const random = f.random;
+        const a = this.attempts.find((x) => x.random.equals(random)) ?? this.startAttempt(random);
+        a.awaiting = f.fragmentLength < f.messageLength ? { seq: f.seq, messageLength: f.messageLength, next: f.fragmentLength } : null;
+        this.deliver(a, record);
+        continue;
+      }
+      let taken = false;
+      for (const a of this.attempts) {
+        const w = a.awaiting;
+        if (w === null || w.seq !== f.seq || w.messageLength !== f.messageLength || w.next !== f.offset) continue;
+        w.next += f.fragmentLength;
+        if (w.next === w.messageLength) a.awaiting = null;
+        taken = true;
+        this.deliver(a, record);
+      }
+      if (!taken) dropped++;
+    }
+    flushRest();
+    return dropped;
+  }
+
+  /** The handshake in progress that got furthest (the latest of those), or null when none is. */
+  private furthest(): Association | null {
+    let best: Association | null = null;
+    for (const a of this.attempts) if (best === null || this.progress(a) >= this.progress(best)) best = a;
+    return best;
+  }
+
+  private deliver(a: Association, buf: Buffer): void {
     try {
-      this.transport.onData(buf, NO_ADDRESS);
+      a.transport.onData(buf, NO_ADDRESS);
     } catch {
       // werift catches its own parse errors; nothing may escape into the packet path
     }
@@ -264,7 +391,7 @@ export class DtlsEndpoint {
   /** DER of the peer's certificate, once the handshake got that far. */
   get remoteCertificate(): Buffer | undefined {
     try {
-      return this.server.remoteCertificate;
+      return this.current?.server.remoteCertificate;
     } catch {
       return undefined;
     }
@@ -272,10 +399,11 @@ export class DtlsEndpoint {
 
   /** The SRTP master keys (RFC 5764 §4.2), after the handshake; null if no SRTP profile was agreed. */
   srtpKeys(): DtlsSrtpKeys | null {
-    const profile = profileName(this.server.srtp.srtpProfile);
-    if (!profile) return null;
+    const server = this.current?.server;
+    const profile = profileName(server?.srtp.srtpProfile);
+    if (!server || !profile) return null;
     const { keyLength, saltLength } = srtpKeyLengths(profile);
-    const k = this.server.extractSessionKeys(keyLength, saltLength);
+    const k = server.extractSessionKeys(keyLength, saltLength);
     return {
       profile,
       localKey: Buffer.from(k.localKey),
@@ -288,6 +416,8 @@ export class DtlsEndpoint {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    this.closeServer();
+    for (const a of this.attempts) this.closeAssociation(a);
+    this.attempts = [];
+    if (this.current !== null) this.closeAssociation(this.current);
   }
 }

@@ -101,6 +101,20 @@ export class Endpoint {
   /** Returns whether the stage (the largest tile) changed. */
   setVideoConstraints(list: VideoConstraint[]): boolean {
     for (const c of list) this.videoConstraints.set(c.ssrc >>> 0, { ssrc: c.ssrc >>> 0, width: c.width, height: c.height });
+    return this.updateStage();
+  }
+
+  /**
+   * Forgets the tile sizes of SSRCs it no longer receives (their sources left: a long meeting with people
+   * coming and going must not collect them); returns whether the stage changed.
+   */
+  forgetVideoConstraints(ssrcs: Iterable<number>): boolean {
+    let any = false;
+    for (const ssrc of ssrcs) any = this.videoConstraints.delete(ssrc >>> 0) || any;
+    return any && this.updateStage();
+  }
+
+  private updateStage(): boolean {
     let stage = 0;
     let largest = 0;
     let second = 0;

@@ -30,6 +30,12 @@ export interface BridgeHandle {
   counters: BridgeCounters;
   /** The packet counters, summed over the media workers when there are some. */
   readCounters(): Promise<Record<string, number>>;
+  /**
+   * What the bridge holds (conferences, endpoints, its timers; with media workers also theirs, summed under
+   * `mediaWorkers.`, handles and heap included; `gc`: each worker collects garbage first): every endpoint and
+   * conference count is 0 once everyone left.
+   */
+  resourceCounts(gc?: boolean): Promise<Record<string, number>>;
   /** Threads that forward media (1: the main thread). */
   mediaWorkers: number;
   /** The bridge's DTLS certificate fingerprint (sha-256, `AB:CD:...`). */
@@ -237,6 +243,12 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       pool !== null
         ? pool.counters().then((sum) => Object.assign(bridge.counters, sum).snapshot())
         : Promise.resolve(bridge.counters.snapshot()),
+    resourceCounts: async (gc = false) => {
+      const own = bridge.resourceCounts();
+      if (pool === null) return own;
+      const workers = await pool.resources(gc);
+      return { ...own, ...Object.fromEntries(Object.entries(workers).map(([k, v]) => [`mediaWorkers.${k}`, v])) };
+    },
     mediaWorkers: workerCount,
     fingerprint: certificate.fingerprint,
     close() {

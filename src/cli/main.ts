@@ -46,6 +46,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   maxRooms: 'N',
   maxParticipantsPerRoom: 'N',
   maxEndpointsPerBridge: 'N',
+  resourcesPort: 'PORT',
   logLevel: 'LEVEL',
   parts: 'LIST',
   natsUrl: 'URL',

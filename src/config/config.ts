@@ -110,6 +110,8 @@ export const configSchema = z.object({
   maxParticipantsPerRoom: decimal(z.number().int().min(1).max(10_000)).default(100),
   /** Overall caps: endpoints (participants) on this bridge; focus chooses no bridge at its cap. */
   maxEndpointsPerBridge: decimal(z.number().int().min(1).max(1_000_000)).default(500),
+  /** Loopback-only HTTP port answering GET /resources with what this process holds; 0 = off. */
+  resourcesPort: port.default(0),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Who may join: 'open' (anyone with the link), 'accounts' (a signed-in host starts the room), 'token' (JWT). */
   authMode: z.enum(['open', 'accounts', 'token']).default('open'),
@@ -169,6 +171,7 @@ export const settingHelp: Record<keyof Config, string> = {
   maxRooms: 'meetings (rooms) at once on this server (default 1000)',
   maxParticipantsPerRoom: 'participants in one meeting (default 100)',
   maxEndpointsPerBridge: 'participants (endpoints) on one bridge; a bridge at its cap gets no more (default 500)',
+  resourcesPort: 'port on 127.0.0.1 only where GET /resources answers what this process holds (rooms, endpoints, sockets, timers, memory), 0 = off (default 0)',
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',
   allowGuests: 'accounts/token modes: let people without an account/token join a started room (default true)',

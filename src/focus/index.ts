@@ -37,7 +37,13 @@ interface BridgeInfo {
   instance: string | undefined;
 }
 
-export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number; bridgeExpiryMs?: number }): { close(): Promise<void> } {
+export interface FocusHandle {
+  /** Conferences, their participants, bridges known, operations queued: conferences and participants are 0 once everyone left. */
+  resourceCounts(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number; bridgeExpiryMs?: number }): FocusHandle {
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
@@ -314,6 +320,16 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   bus.publish(subjects.bridgeDiscover, {});
   log.info('focus started');
   return {
+    resourceCounts() {
+      let participants = 0;
+      for (const c of conferences.values()) participants += c.size;
+      return {
+        'focus.conferences': conferences.size,
+        'focus.participants': participants,
+        'focus.bridges': bridges.size,
+        'focus.queuedConferences': locks.size,
+      };
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -114,6 +114,11 @@ export class Caps {
     return true;
   }
 
+  /** Addresses with open sockets, and with joined participants: 0 once every socket closed. */
+  resourceCounts(): Record<string, number> {
+    return { 'signal.capsConnectionAddresses': this.connections.size, 'signal.capsParticipantAddresses': this.participants.size };
+  }
+
   /** Open sockets and joined participants under `address`'s key (for tests and diagnostics). */
   countsOf(address: string | undefined): { connections: number; participants: number } {
     const key = rateLimitKey(address);

@@ -26,6 +26,8 @@ export interface SignalServer {
   httpPort: number;
   /** True when HTTPS uses the self-signed certificate from dataDir. */
   selfSignedCertificate: boolean;
+  /** WebSockets, rooms, participants, the caps' per-address entries: all 0 once everyone left. */
+  resourceCounts(): Record<string, number>;
   close(): Promise<void>;
 }
 
@@ -86,7 +88,8 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'dominant speaker delivery failed');
     }
   });
-  const meeting = new MeetingFeatures(bus, log);
+  // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
+  const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
   access.onJoined = (session) => meeting.afterJoin(session);
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
   const ws = attachWebSocket({
@@ -132,6 +135,7 @@ export async function startSignal(opts: {
     httpsPort,
     httpPort,
     selfSignedCertificate: material.selfSigned,
+    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
         unsubscribe();

@@ -1,6 +1,9 @@
 // In-meeting features on the signalling server: chat (bounded room history, private messages), raised
 // hands, reactions, renaming and the screen-share flag. Room state lives as long as its Room object (a room
 // ends when its last participant leaves, and its chat with it).
+// Everything a participant sends that reaches everyone is rate-limited per participant (a token bucket each):
+// chat, reactions and renames beyond their limit are refused (`rate-limited`); screen-share and hand toggles
+// beyond theirs wait for the next token and are merged, so everyone still learns the latest state once.
 import { callBus } from '../bus/typed-calls.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
@@ -13,30 +16,72 @@ import { TokenBucket } from './token-bucket.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
+/** A flag whose changes are rate-limited by deferring: the latest wanted value, applied when a token comes. */
+interface DeferredFlag {
+  bucket: TokenBucket;
+  wanted: boolean;
+  timer: NodeJS.Timeout | undefined;
+}
+
 interface MemberExtras {
   chat: TokenBucket;
   reactions: TokenBucket;
   renames: TokenBucket;
+  screenShare: DeferredFlag;
+  hand: DeferredFlag;
 }
+
+/** Screen-share (each one renegotiates) and raised-hand toggles one participant may make at once, and per second after that. */
+export interface ToggleLimits {
+  burst: number;
+  perSecond: number;
+}
+
+/** As focus's renegotiation limits (renegotiationBurst, renegotiationRate): a screen-share toggle is one renegotiation. */
+export const DEFAULT_TOGGLE_LIMITS: ToggleLimits = { burst: 6, perSecond: 2 };
 
 export class MeetingFeatures {
   private readonly history = new WeakMap<Room, ChatMessage[]>();
   private readonly extras = new WeakMap<Member, MemberExtras>();
   private readonly bus: Bus;
   private readonly log: Logger;
+  private readonly toggles: ToggleLimits;
 
-  constructor(bus: Bus, log: Logger) {
+  constructor(bus: Bus, log: Logger, toggles: ToggleLimits = DEFAULT_TOGGLE_LIMITS) {
     this.bus = bus;
     this.log = log;
+    this.toggles = toggles;
   }
 
   private extrasOf(m: Member): MemberExtras {
     let e = this.extras.get(m);
     if (!e) {
-      e = { chat: new TokenBucket(10, 2), reactions: new TokenBucket(6, 2), renames: new TokenBucket(3, 0.2) };
+      const flag = (): DeferredFlag => ({ bucket: new TokenBucket(this.toggles.burst, this.toggles.perSecond), wanted: false, timer: undefined });
+      e = { chat: new TokenBucket(10, 2), reactions: new TokenBucket(6, 2), renames: new TokenBucket(3, 0.2), screenShare: flag(), hand: flag() };
       this.extras.set(m, e);
     }
     return e;
+  }
+
+  /**
+   * Applies `wanted` now when `flag` has a token, else once it has one (one timer at a time: toggles meanwhile
+   * only change what will be applied). Nothing is applied for a member that left in between.
+   */
+  private deferred(member: Member, flag: DeferredFlag, wanted: boolean, apply: (value: boolean) => void): void {
+    flag.wanted = wanted;
+    if (flag.timer !== undefined) return;
+    const wait = flag.bucket.msUntilToken();
+    if (wait === 0) {
+      flag.bucket.take();
+      apply(wanted);
+      return;
+    }
+    flag.timer = setTimeout(() => {
+      flag.timer = undefined;
+      if (member.room.members.get(member.id) !== member) return;
+      flag.bucket.take();
+      apply(flag.wanted);
+    }, wait);
   }
 
   private broadcast(room: Room, message: ServerMessage): void {
@@ -88,9 +133,13 @@ export class MeetingFeatures {
   }
 
   hand(member: Member, raised: boolean): void {
-    if (raised === (member.handRaisedAt !== undefined)) return;
-    member.handRaisedAt = raised ? Date.now() : undefined;
-    this.participantUpdated(member);
+    const e = this.extrasOf(member);
+    if (e.hand.timer === undefined && raised === (member.handRaisedAt !== undefined)) return;
+    this.deferred(member, e.hand, raised, (value) => {
+      if (value === (member.handRaisedAt !== undefined)) return;
+      member.handRaisedAt = value ? Date.now() : undefined;
+      this.participantUpdated(member);
+    });
   }
 
   reaction(member: Member, reaction: Reaction): void {
@@ -111,8 +160,15 @@ export class MeetingFeatures {
     this.participantUpdated(member);
   }
 
-  /** Screen share on/off: everyone learns the flag; focus re-offers so the browser can add or drop the screen. */
+  /**
+   * Screen share on/off: everyone learns the flag; focus re-offers so the browser can add or drop the screen.
+   * Rate-limited per participant (ToggleLimits): a toggle beyond the limit waits, merged with later ones.
+   */
   screenShare(member: Member, sharing: boolean): void {
+    this.deferred(member, this.extrasOf(member).screenShare, sharing, (value) => this.applyScreenShare(member, value));
+  }
+
+  private applyScreenShare(member: Member, sharing: boolean): void {
     if (sharing !== (member.screenSharing === true)) {
       member.screenSharing = sharing || undefined;
       this.participantUpdated(member);

@@ -94,6 +94,13 @@ export class Rooms {
     this.caps = caps;
   }
 
+  /** Rooms, their members and the bus requests in flight: 0 once everyone left. */
+  resourceCounts(): Record<string, number> {
+    let members = 0;
+    for (const room of this.rooms.values()) members += room.members.size;
+    return { 'signal.rooms': this.rooms.size, 'signal.participants': members, 'signal.pendingRequests': this.pending.size };
+  }
+
   private sendError(session: Session, code: ErrorCode, message: string): void {
     session.send({ type: 'error', code, message });
   }

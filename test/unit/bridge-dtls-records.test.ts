@@ -11,7 +11,7 @@ import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { bridgeAllocateReplySchema, subjects } from '../../src/protocol/bus-messages.ts';
 import { startBridge } from '../../src/bridge/index.ts';
-import { acceptableRecords, connectedRecord, isClientHello } from '../../src/bridge/dtls.ts';
+import { acceptableRecords, connectedRecord, helloFragment, isClientHello } from '../../src/bridge/dtls.ts';
 import { rtpSsrc } from '../../src/bridge/packet/rtp.ts';
 import { FakeBrowser, sleep, waitFor } from '../helpers/fake-browser.ts';
 import { AUDIO_PT } from '../../src/protocol/media-profile.ts';
@@ -37,6 +37,25 @@ function malformedClientHello(): Buffer {
   const r = record(22, 0, hs);
   assert.equal(r.length, 33);
   return r;
+}
+
+/** A whole ClientHello record split into two records (fragments of one handshake message), one per datagram. */
+function fragmentsOf(hello: Buffer): Buffer[] {
+  const body = hello.subarray(13 + 12);
+  const half = Math.floor(body.length / 2);
+  return [
+    [0, half],
+    [half, body.length - half],
+  ].map(([offset, length]) => {
+    const hs = Buffer.alloc(12 + length!);
+    hello.copy(hs, 0, 13, 13 + 6); // msg_type, length, message_seq
+    hs.writeUIntBE(offset!, 6, 3);
+    hs.writeUIntBE(length!, 9, 3);
+    body.copy(hs, 12, offset!, offset! + length!);
+    const r = record(22, 0, hs);
+    hello.copy(r, 5, 5, 11); // the record sequence number
+    return r;
+  });
 }
 
 test('well-formed handshake flights pass the framing check', () => {
@@ -74,6 +93,33 @@ test('after the handshake only encrypted handshake and application data of epoch
   assert.equal(isClientHello(record(22, 0, Buffer.alloc(0)), 0), false);
 });
 
+/** A whole, unfragmented ClientHello with this random and `extra` bytes after it (a real one has more). */
+function clientHelloWith(random: Buffer, extra = 40, fragment?: { offset: number; length: number }): Buffer {
+  const bodyLength = 2 + 32 + extra;
+  const hs = Buffer.alloc(12 + (fragment?.length ?? bodyLength));
+  hs[0] = 1;
+  hs.writeUIntBE(bodyLength, 1, 3);
+  hs.writeUIntBE(fragment?.offset ?? 0, 6, 3);
+  hs.writeUIntBE(fragment?.length ?? bodyLength, 9, 3);
+  hs.writeUInt16BE(0xfefd, 12);
+  random.copy(hs, 14);
+  return record(22, 0, hs);
+}
+
+test('a ClientHello fragment reaches a handshake only well-formed; the first one must carry the client random', () => {
+  const random = randomBytes(32);
+  assert.deepEqual(helloFragment(clientHelloWith(random), 0)?.random, random);
+  assert.equal(helloFragment(malformedClientHello(), 0), null, 'the 8-byte body of the attack');
+  assert.deepEqual(helloFragment(clientHelloWith(random, 40, { offset: 0, length: 50 }), 0)?.random, random, 'a first fragment (Chromium fragments its ClientHello)');
+  assert.equal(helloFragment(clientHelloWith(random, 40, { offset: 0, length: 20 }), 0), null, 'a first fragment too short for the random');
+  const later = helloFragment(clientHelloWith(random, 40, { offset: 50, length: 24 }), 0);
+  assert.deepEqual([later?.offset, later?.random], [50, null], 'a later fragment');
+  assert.equal(helloFragment(clientHelloWith(random, 40, { offset: 60, length: 24 }), 0), null, 'a fragment running past its message');
+  const lying = clientHelloWith(random);
+  lying.writeUIntBE(500, 13 + 9, 3); // a fragment length longer than its record
+  assert.equal(helloFragment(lying, 0), null);
+});
+
 test('random datagrams in the DTLS range never throw', () => {
   for (let i = 0; i < 5000; i++) {
     const b = randomBytes(1 + (i % 300));
@@ -81,7 +127,7 @@ test('random datagrams in the DTLS range never throw', () => {
     if (acceptableRecords(b)) {
       for (let off = 0; off < b.length; off += 13 + b.readUInt16BE(off + 11)) {
         connectedRecord(b, off);
-        isClientHello(b, off);
+        if (isClientHello(b, off)) helloFragment(b, off);
       }
     }
   }
@@ -235,4 +281,72 @@ test('a real DTLS restart (a new answer with a new fingerprint) still works, and
   await waitFor('alice connected again', () => events.filter((e) => e.endpointId === 'alice' && e.event === 'connected').length >= 2, 5000);
   await mediaFlowsBothWays('with the new keys');
   assert.deepEqual(events.filter((e) => e.event === 'disconnected'), []);
+});
+
+test('attack: forged ClientHellos from the participant\'s address during its first handshake do not stop the handshake', async (t) => {
+  const { bus, bridge, events, a, b, mediaFlowsBothWays, rejections } = await meeting(t);
+  await mediaFlowsBothWays('alice and bob, before');
+
+  // carol's first handshake: right after each flight her browser sends, a forged malformed ClientHello
+  // arrives from her address (sent from her own socket: to the bridge, exactly a forged source address)
+  const carol = await RtpBrowser.create('carol', bridge.mediaPort);
+  t.after(() => carol.close());
+  const alloc = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'carol' }));
+  await carol.iceCheck(alloc.ufrag, alloc.pwd, 'carolu');
+  await bus.request(subjects.bridgeConfigure(BRIDGE), {
+    conferenceId: CONF,
+    endpointId: 'carol',
+    remoteUfrag: 'carolu',
+    remotePwd: 'p'.repeat(24),
+    remoteFingerprint: { algorithm: 'sha-256', value: carol.fingerprint },
+    sources: [{ ssrc: 0xc1c1c1c1, kind: 'audio' }],
+  });
+  // two forgeries after each datagram: the malformed ClientHello, and a well-formed one (her own first
+  // ClientHello with another client random: another handshake, as from a DTLS client of the attacker's).
+  // Her ClientHellos go in two fragments, two datagrams, as Chromium sends its large one: the forgeries land
+  // between the fragments too.
+  let forgedSent = 0;
+  let firstHello: Buffer | undefined;
+  const realSend = carol.transport.send.bind(carol.transport);
+  const forge = () => {
+    const other = Buffer.from(firstHello!);
+    randomBytes(32).copy(other, 13 + 12 + 2);
+    carol.sock.send(malformedClientHello(), bridge.mediaPort, '127.0.0.1');
+    carol.sock.send(other, bridge.mediaPort, '127.0.0.1');
+    forgedSent += 2;
+  };
+  carol.transport.send = async (buf: Buffer) => {
+    const single = 13 + buf.readUInt16BE(11) === buf.length;
+    if (single && isClientHello(buf, 0)) {
+      firstHello ??= Buffer.from(buf);
+      for (const fragment of fragmentsOf(buf)) {
+        await realSend(fragment);
+        forge();
+      }
+      return;
+    }
+    await realSend(buf);
+    if (firstHello) forge();
+  };
+  const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('carol\'s handshake never completed')), 10_000).unref());
+  await Promise.race([carol.connectDtls(), stuck]);
+  await waitFor('carol connected', () => events.some((e) => e.endpointId === 'carol' && e.event === 'connected'), 10_000);
+  assert.ok(forgedSent >= 4, `forged ClientHellos sent during the handshake: ${forgedSent}`);
+
+  // her media flows both ways with the keys of the real handshake
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'carol', ssrcs: [A_AUDIO] });
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'alice', ssrcs: [B_AUDIO, 0xc1c1c1c1] });
+  carol.rtp.length = 0;
+  a.rtp.length = 0;
+  for (let i = 0; i < 5; i++) {
+    a.sendAudio(A_AUDIO);
+    carol.sendAudio(0xc1c1c1c1);
+  }
+  await waitFor('carol receives alice', () => carol.rtp.length >= 5, 3000);
+  assert.equal(carol.decryptAll(A_AUDIO), 5, 'carol decrypts alice');
+  await waitFor('alice receives carol', () => a.rtp.length >= 5, 3000);
+  assert.equal(a.decryptAll(0xc1c1c1c1), 5, 'alice decrypts carol');
+  assert.deepEqual(events.filter((e) => e.event === 'disconnected'), [], 'nobody was disconnected');
+  assert.ok(b.fingerprint);
+  assert.deepEqual(rejections, []);
 });

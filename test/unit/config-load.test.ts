@@ -57,6 +57,7 @@ test('defaults', () => {
     maxRooms: 1000,
     maxParticipantsPerRoom: 100,
     maxEndpointsPerBridge: 500,
+    resourcesPort: 0,
     logLevel: 'info',
     authMode: 'open',
     allowGuests: true,

@@ -13,6 +13,8 @@ import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startFocus } from '../../src/focus/index.ts';
 import { startBridge, type BridgeHandle } from '../../src/bridge/index.ts';
+import { Conference } from '../../src/bridge/conference.ts';
+import { Endpoint } from '../../src/bridge/endpoint.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { bridgeConstraintsSchema, focusConstraintsSchema, subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
@@ -378,4 +380,24 @@ test('bridge with 2 media workers: constraints are applied by every worker befor
   } finally {
     await bridge.close();
   }
+});
+
+test('bridge: a receiver forgets the tile sizes of sources it no longer receives (a long meeting does not collect them)', () => {
+  const c = new Conference('c');
+  const receiver = new Endpoint('r', c, 'ru', 'p'.repeat(24), 0);
+  c.endpoints.set('r', receiver);
+  // people come and go: each brings a camera the receiver is told to show
+  for (let i = 1; i <= 50; i++) {
+    const ep = new Endpoint(`p${i}`, c, `p${i}u`, 'p'.repeat(24), 0);
+    c.endpoints.set(ep.id, ep);
+    c.setSources(ep, [{ ssrc: 1000 + i, kind: 'video' }]);
+    c.setSubscriptions(receiver, [1000 + i]);
+    receiver.setVideoConstraints([{ ssrc: 1000 + i, width: 1280, height: 720 }]);
+    c.removeEndpoint(ep);
+    c.endpoints.delete(ep.id);
+  }
+  assert.deepEqual([...receiver.videoConstraints.keys()], [1050], 'only the one it still receives');
+  c.setSubscriptions(receiver, []);
+  assert.equal(receiver.videoConstraints.size, 0);
+  assert.equal(receiver.stageSsrc, 0, 'no stage left');
 });

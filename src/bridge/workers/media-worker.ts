@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Bus, Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
 import { createLogger } from '../../log.ts';
+import { activeHandleCounts, forceGc, threadHeapUsed } from '../../resources/process-resources.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing } from './packet-ring.ts';
 import { RingConsumer } from './ring-consumer.ts';
@@ -28,6 +29,8 @@ export type ToWorker =
   | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire'; payload: Record<string, unknown> }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number }
+  /** Its resource counts (endpoints, timers, handles, its heap after a GC when `gc`), answered like counters. */
+  | { type: 'resources'; id: number; gc: boolean }
   | { type: 'close' };
 
 export type FromWorker =
@@ -133,6 +136,10 @@ function main(): void {
           break;
         case 'counters':
           post({ type: 'counters', id: m.id, counters: bridge.counters.snapshot() });
+          break;
+        case 'resources':
+          if (m.gc) forceGc();
+          post({ type: 'counters', id: m.id, counters: { ...bridge.resourceCounts(), ...activeHandleCounts(), heapUsed: threadHeapUsed() } });
           break;
         case 'close':
           consumer.close();

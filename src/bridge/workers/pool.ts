@@ -253,6 +253,15 @@ export class MediaWorkerPool {
 
   /** The sum of every worker's packet counters (what answered within a second, if a worker is stuck). */
   counters(): Promise<Record<string, number>> {
+    return this.sumOverWorkers('counters');
+  }
+
+  /** The sum of every worker's resource counts (endpoints, timers, handles, heap: each worker's own); `gc` first. */
+  resources(gc = false): Promise<Record<string, number>> {
+    return this.sumOverWorkers('resources', gc);
+  }
+
+  private sumOverWorkers(type: 'counters' | 'resources', gc = false): Promise<Record<string, number>> {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       const sum: Record<string, number> = {};
@@ -269,7 +278,7 @@ export class MediaWorkerPool {
           resolve(c);
         },
       });
-      for (const w of this.workers) w.postMessage({ type: 'counters', id } satisfies ToWorker);
+      for (const w of this.workers) w.postMessage((type === 'resources' ? { type, id, gc } : { type, id }) satisfies ToWorker);
     });
   }
 

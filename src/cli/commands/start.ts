@@ -105,6 +105,7 @@ async function start(config: Config): Promise<void> {
     process.exit(1);
   }
 
+  let resources: Closable | undefined;
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) {
@@ -120,10 +121,26 @@ async function start(config: Config): Promise<void> {
     log.info({ signal: sig }, 'stopping');
     // signal first (participants leave, focus tells the bridge), then the bridge, then focus and the bus;
     // then the last log lines get a moment to leave (not more: their reader may be gone or stuck)
-    void closeAll([signal, bridge, focus, bus], log)
+    void closeAll([resources, signal, bridge, focus, bus], log)
       .then(() => flushLogs(1000))
       .finally(() => process.exit(0));
   };
+  // resourcesPort: what this process holds, on the loopback address only (off by default)
+  if (config.resourcesPort > 0) {
+    const { startResourcesEndpoint } = await import('../../resources/resources-endpoint.ts');
+    const { processResourceCounts } = await import('../../resources/process-resources.ts');
+    try {
+      resources = await startResourcesEndpoint({
+        port: config.resourcesPort,
+        log,
+        read: async (gc) => ({ ...processResourceCounts(), ...signal?.resourceCounts(), ...focus?.resourceCounts(), ...(await bridge?.resourceCounts(gc)) }),
+      });
+    } catch (e) {
+      process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
+      await closeAll([signal, bridge, focus, bus], log);
+      process.exit(1);
+    }
+  }
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
 
