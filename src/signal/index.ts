@@ -17,6 +17,7 @@ import { loadOrCreateTls } from './tls.ts';
 import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
+import { Recordings } from './recording.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -71,7 +72,8 @@ export async function startSignal(opts: {
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const access = new Access({ config, rooms, log });
+  const recordings = new Recordings(bus, log);
+  const access = new Access({ config, rooms, log, recordings });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -87,7 +89,11 @@ export async function startSignal(opts: {
     }
   });
   const meeting = new MeetingFeatures(bus, log);
-  access.onJoined = (session) => meeting.afterJoin(session);
+  meeting.onRenamed = (member) => recordings.membersChanged(member.room);
+  access.onJoined = (session) => {
+    meeting.afterJoin(session);
+    recordings.afterJoin(session);
+  };
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
   const ws = attachWebSocket({
     server: httpsServer,
@@ -123,6 +129,7 @@ export async function startSignal(opts: {
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
     access.close();
+    recordings.close();
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
@@ -141,6 +148,7 @@ export async function startSignal(opts: {
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();
+        recordings.close();
         log.info('signal stopped');
       })();
       return closed;
