@@ -17,6 +17,8 @@ export const recordingServerMessageSchemas = [
     active: z.boolean(),
     by: z.string().optional(),
     reason: z.enum(['failed']).optional(),
+    /** The state as it is, sent to a joiner: no "started" notice for it. */
+    current: z.boolean().optional(),
   }),
 ] as const;
 export type RecordingServerMessage = z.infer<(typeof recordingServerMessageSchemas)[number]>;

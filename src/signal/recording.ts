@@ -69,7 +69,7 @@ export class Recordings {
     const room = session.member?.room;
     if (!room) return;
     const rec = this.byRoom.get(room);
-    if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by });
+    if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true });
     this.membersChanged(room);
   }
 
