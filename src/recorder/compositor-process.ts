@@ -27,6 +27,7 @@ export interface ComposerSettings {
 const port = z.number().int().min(1).max(65535);
 const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('ready'), videoPort: port, audioPort: port }),
+  z.object({ event: z.literal('keyed') }),
   z.object({ event: z.literal('layout'), tiles: z.number().int().nonnegative() }),
   z.object({ event: z.literal('error'), message: z.string() }),
   z.object({ event: z.literal('stopped'), file: z.string().nullable() }),
@@ -34,7 +35,7 @@ const eventSchema = z.discriminatedUnion('event', [
 export type ComposerEvent = z.infer<typeof eventSchema>;
 
 export type ComposerCommand =
-  | { cmd: 'crypto'; key: string }
+  | { cmd: 'crypto'; key: string; sendKey: string; bridge: { address: string; videoRtcpPort: number } }
   | { cmd: 'participants'; participants: { id: string; name: string; sources: { ssrc: number; kind: 'audio' | 'video'; role?: 'video' | 'screen' }[] }[] }
   | { cmd: 'layout'; layout: 'grid' }
   | { cmd: 'stop' };

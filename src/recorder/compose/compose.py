@@ -5,17 +5,20 @@
 #
 # argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), bindAddress, srtp}.
 # stdin: one JSON command per line:
-#   {"cmd":"crypto","key":"<base64 30 bytes>"}              the SRTP key the bridge encrypts with
+#   {"cmd":"crypto","key":"<base64 30 bytes>","sendKey":"<base64>","bridge":{"address","videoRtcpPort"}}
+#       the SRTP key the bridge encrypts with; the one our RTCP (keyframe requests) is encrypted with, and
+#       where the bridge takes that RTCP
 #   {"cmd":"participants","participants":[{"id","name","sources":[{"ssrc","kind","role"?}]}]}  the whole set
 #   {"cmd":"layout","layout":"grid"}
 #   {"cmd":"stop"}
-# stdout: one JSON event per line: ready {videoPort, audioPort}, layout {tiles}, error {message},
-#   stopped {file}. A bad command gets an error event and changes nothing; it never stops the recording.
+# stdout: one JSON event per line: ready {videoPort, audioPort}, keyed (the key is set: media may flow),
+#   layout {tiles}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it never stops the recording.
 # Streams are told apart by SSRC (rtpssrcdemux): one UDP port for every video, one for every audio.
 import base64
 import json
 import os
 import socket
+import struct
 import sys
 import threading
 import time
@@ -31,9 +34,18 @@ import layout  # noqa: E402
 
 # A video that sent nothing for this long shows its owner's name instead (camera turned off).
 STALE_VIDEO_S = 1.5
-# How long the jitter buffers wait for late packets, and the compositor/mixer for late branches.
-JITTER_MS = 200
-AGGREGATOR_LATENCY_NS = 400 * Gst.MSECOND
+# A video whose packets arrive but that decoded nothing for this long asks the bridge for a keyframe (PLI),
+# at most this often: its first keyframe was lost, or a loss broke the decoding.
+KEYFRAME_WAIT_S = 1.0
+# Our SSRC in the RTCP we send (the bridge only reads the media SSRC of a PLI).
+OWN_SSRC = 0x7E57AB1E
+# How long the jitter buffers wait for late packets, and the compositor/mixer for late branches: a recording is
+# not a conversation, so they wait long enough for a busy machine's decoders (a frame later than this is dropped).
+JITTER_MS = 300
+AGGREGATOR_LATENCY_NS = 1000 * Gst.MSECOND
+# Frames waiting for the encoder: beyond this the oldest are dropped (a busy machine gets a choppy picture, never
+# a stalled pipeline whose inputs all arrive too late).
+ENCODER_QUEUE_NS = 1000 * Gst.MSECOND
 MAX_NAME = 48
 MAX_LINE = 1 << 20
 
@@ -80,6 +92,8 @@ class Branch:
         self.elements = elements
         self.pad = pad
         self.last_buffer = 0.0
+        self.last_packet = 0.0
+        self.last_pli = 0.0
 
 
 class Recording:
@@ -87,12 +101,14 @@ class Recording:
         self.s = settings
         self.w, self.h, self.fps = settings['width'], settings['height'], settings['fps']
         self.key = None
+        self.rtcp_out = None  # appsrc of the SRTCP we send the bridge
         self.lock = threading.RLock()
         self.branches = {}  # ssrc -> Branch
         self.owners = {}  # ssrc -> (participant id, role)
         self.people = []  # [(id, name)] in join order
         self.labels = []  # textoverlay pool, one per drawn tile
         self.stopping = False
+        self.playing = False
         self.sockets = []
         self.loop = GLib.MainLoop()
         self.pipeline = Gst.Pipeline.new('recording')
@@ -111,14 +127,16 @@ class Recording:
         raw = f'video/x-raw,width={self.w},height={self.h},framerate={self.fps}/1'
         # video: a black live background drives the compositor at the output rate whoever sends
         self.compositor = make('compositor', background=1, latency=AGGREGATOR_LATENCY_NS)
-        chain = [self.compositor, make('videoconvert'), make('capsfilter', caps=Gst.Caps.from_string(raw + ',format=I420'))]
+        chain = [self.compositor, make('queue', leaky=2, max_size_time=ENCODER_QUEUE_NS, max_size_buffers=0, max_size_bytes=0),
+                 make('videoconvert'), make('capsfilter', caps=Gst.Caps.from_string(raw + ',format=I420'))]
         for i in range(layout.MAX_TILES):
-            t = make('textoverlay', text='', halignment=4, valignment=4, shaded_background=True, wait_text=False, auto_resize=False)
+            # position: xpos/ypos (0..1) place the text's centre, clamped to the frame
+            t = make('textoverlay', text='', halignment=4, valignment=3, shaded_background=True, wait_text=False, auto_resize=False)
             self.labels.append(t)
             chain.append(t)
         chain += [
             make('videoconvert'),
-            make('x264enc', bitrate=s['videoBitrate'], speed_preset=2, tune=0x4, key_int_max=self.fps * 2),
+            make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps),
             make('h264parse'),
             make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0),
         ]
@@ -149,6 +167,8 @@ class Recording:
             rtp, rtcp = bind_pair(s['bindAddress'])
             self.sockets += [rtp, rtcp]
             self.ports[kind] = rtp.getsockname()[1]
+            if kind == 'video':
+                self.video_rtcp_socket = rtcp
             srtp = s['srtp']
             src = make('udpsrc', socket=Gio.Socket.new_from_fd(rtp.fileno()), close_socket=False,
                        caps=Gst.Caps.from_string(('application/x-srtp,' if srtp else 'application/x-rtp,') + caps))
@@ -195,6 +215,7 @@ class Recording:
                 sink.set_property('sizing-policy', 1)  # keep-aspect-ratio
             branch = Branch(kind, elements, sink)
             sink.add_probe(Gst.PadProbeType.BUFFER, self._on_buffer, branch)
+            pad.add_probe(Gst.PadProbeType.BUFFER, self._on_packet, branch)
             elements[-1].get_static_pad('src').link(sink)
             for e in elements:
                 e.sync_state_with_parent()
@@ -208,6 +229,31 @@ class Recording:
     def _on_buffer(self, _pad, _info, branch):
         branch.last_buffer = time.monotonic()
         return Gst.PadProbeReturn.OK
+
+    def _on_packet(self, _pad, _info, branch):
+        branch.last_packet = time.monotonic()
+        return Gst.PadProbeReturn.OK
+
+    def _open_rtcp_out(self, send_key, address, port):
+        """appsrc -> srtpenc -> udpsink from our video RTCP socket to the bridge's (keyframe requests)."""
+        src = make('appsrc', is_live=True, format=3, do_timestamp=True, caps=Gst.Caps.from_string('application/x-rtcp'))
+        enc = make('srtpenc', key=Gst.Buffer.new_wrapped(send_key))
+        sink = make('udpsink', socket=Gio.Socket.new_from_fd(self.video_rtcp_socket.fileno()), close_socket=False,
+                    host=address, port=port, sync=False, **{'async': False})
+        for e in (src, enc, sink):
+            self.pipeline.add(e)
+        src.get_static_pad('src').link(enc.request_pad_simple('rtcp_sink_%u'))
+        enc.get_static_pad('rtcp_src_0').link(sink.get_static_pad('sink'))
+        for e in (sink, enc, src):
+            e.sync_state_with_parent()
+        self.rtcp_out = src
+
+    def _send_pli(self, ssrc):
+        if self.rtcp_out is None:
+            return
+        rr = struct.pack('!BBHI', 0x80, 201, 1, OWN_SSRC)
+        pli = struct.pack('!BBHII', 0x81, 206, 2, OWN_SSRC, ssrc)
+        self.rtcp_out.emit('push-buffer', Gst.Buffer.new_wrapped(rr + pli))
 
     # ---- layout ----
     def _relayout(self):
@@ -265,6 +311,11 @@ class Recording:
         with self.lock:
             now = time.monotonic()
             live = tuple(sorted(s for s, b in self.branches.items() if b.kind == 'video' and now - b.last_buffer < STALE_VIDEO_S))
+            for ssrc, b in self.branches.items():
+                waiting = now - b.last_packet < KEYFRAME_WAIT_S and now - b.last_buffer > KEYFRAME_WAIT_S
+                if b.kind == 'video' and waiting and now - b.last_pli > KEYFRAME_WAIT_S:
+                    b.last_pli = now
+                    self._send_pli(ssrc)
         if live != getattr(self, '_live', None):
             self._live = live
             self._relayout()
@@ -281,7 +332,17 @@ class Recording:
                 key = base64.b64decode(str(msg.get('key', '')), validate=True)
                 if len(key) != 30:
                     raise ValueError('the SRTP key is 30 bytes (master key and salt)')
+                bridge = msg.get('bridge')
+                if self.rtcp_out is None and isinstance(bridge, dict):
+                    send_key = base64.b64decode(str(msg.get('sendKey', '')), validate=True)
+                    port = bridge.get('videoRtcpPort')
+                    if len(send_key) != 30 or not isinstance(port, int) or not 0 < port < 65536 or not isinstance(bridge.get('address'), str):
+                        raise ValueError('crypto: sendKey is 30 bytes, bridge {address, videoRtcpPort}')
+                    socket.inet_aton(bridge['address'])
+                    self._open_rtcp_out(send_key, bridge['address'], port)
                 self.key = key
+                self._play()
+                emit('keyed')
             elif cmd == 'participants':
                 self._set_participants(msg.get('participants'))
             elif cmd == 'layout':
@@ -315,6 +376,9 @@ class Recording:
         if self.stopping:
             return
         self.stopping = True
+        if not self.playing:
+            self._finish()
+            return
         self.pipeline.send_event(Gst.Event.new_eos())
         GLib.timeout_add_seconds(8, self._finish, 'the end of the stream did not reach the file in time')
 
@@ -337,13 +401,24 @@ class Recording:
             if not self.stopping and any(src.startswith(p) for p in ('filesink', 'matroskamux', 'x264enc', 'avenc_aac', 'compositor', 'audiomixer')):
                 self._finish('the recording stopped on an error')
 
+    def _play(self):
+        """The file starts when the media may flow (the key is set): not while the recorder still sets up."""
+        if self.playing:
+            return
+        self.playing = True
+        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+            self._finish('the pipeline did not start')
+
     def run(self):
         bus = self.pipeline.get_bus()
         bus.add_signal_watch()
         bus.connect('message', self._on_message)
-        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
+        # the ports are bound already (the kernel keeps what arrives until the pipeline plays)
+        if self.pipeline.set_state(Gst.State.READY) == Gst.StateChangeReturn.FAILURE:
             raise RuntimeError('the pipeline did not start')
         emit('ready', videoPort=self.ports['video'], audioPort=self.ports['audio'])
+        if not self.s['srtp']:
+            self._play()
         GLib.timeout_add(500, self._watch_stale)
         threading.Thread(target=self._read_commands, daemon=True).start()
         self.loop.run()
