@@ -1,6 +1,6 @@
 // End to end: a composed recording of a live meeting, with no browser per recording. Three Chromium
 // participants (Ben's fake microphone talks); the moderator (Ana) starts recording from the toolbar, everyone
-// sees "Recording" and a notice, Cy leaves meanwhile, Ana stops. The file the recorder part wrote (GStreamer,
+// sees "Recording" and a notice, Ana shares her screen and Cy leaves meanwhile, Ana stops. The file the recorder part wrote (GStreamer,
 // one child process) is checked with ffmpeg: H.264 1280x720 and AAC, as long as the recording ran on the
 // wall clock (within 2 s), audio not silent, video not frozen, and it decodes from start to end without an
 // error. Then a recording whose GStreamer child is killed (SIGKILL) mid-way: everyone is told, and the file
@@ -67,7 +67,7 @@ describe('composed recording', () => {
   const recordings = () => readdirSync(path.join(suite.server.dataDir, 'recordings')).filter((f) => f.endsWith('.mkv'));
   const stoppedLines = () => suite.server.output().split('\n').filter((l) => l.includes('"part":"recorder"') && l.includes('"msg":"recording stopped"')).length;
 
-  test('a moderator records three people; one leaves meanwhile; the file is H.264 720p + AAC, as long as the meeting ran, heard and moving', { timeout: 180_000 }, async () => {
+  test('a moderator records three people; one shares a screen and one leaves meanwhile; the file is H.264 720p + AAC, as long as the meeting ran, heard and moving', { timeout: 180_000 }, async () => {
     ana = await newParticipant(suite.browser, 'Ana');
     ben = await newParticipant(talking.browser, 'Ben');
     const cy = await newParticipant(suite.browser, 'Cy');
@@ -85,9 +85,13 @@ describe('composed recording', () => {
     await ben.page.getByRole('status').filter({ hasText: 'Ana started recording' }).waitFor();
     await cy.page.getByRole('status', { name: 'Recording' }).waitFor();
 
-    await sleep(5000);
+    await sleep(3000);
+    // a shared screen takes the large place (layout.py), live
+    await ana.page.getByRole('button', { name: 'Share screen' }).click();
+    await ben.page.getByRole('status').filter({ hasText: 'Ana started sharing their screen' }).waitFor({ timeout: 15_000 });
+    await sleep(3000);
     await cy.page.getByRole('button', { name: 'Leave meeting' }).click();
-    await sleep(5000);
+    await sleep(4000);
     await ana.page.getByRole('button', { name: 'Stop recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording' }).waitFor({ state: 'detached' });
     const wallSeconds = (Date.now() - startedAt) / 1000;

@@ -1,7 +1,7 @@
 # One composed recording: receives a conference's media as plain RTP (SRTP) from the bridge, decodes it,
 # composes the video (GStreamer compositor: one pad per camera/screen, moved and resized live) and mixes the
-# audio (audiomixer), encodes H.264 + AAC and writes Matroska (a crash leaves a file playable up to its last
-# cluster). Run by the recorder part (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3.
+# audio (audiomixer; each voice level-normalised by webrtcdsp's gain control), encodes H.264 + AAC and writes
+# Matroska (a crash leaves a file playable up to its last cluster). Run by the recorder part (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3.
 #
 # argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), bindAddress, srtp}.
 # stdin: one JSON command per line:
@@ -46,6 +46,8 @@ AGGREGATOR_LATENCY_NS = 1000 * Gst.MSECOND
 # Frames waiting for the encoder: beyond this the oldest are dropped (a busy machine gets a choppy picture, never
 # a stalled pipeline whose inputs all arrive too late).
 ENCODER_QUEUE_NS = 1000 * Gst.MSECOND
+# How long a stop waits for the end of the stream to come through the inputs before ending the encoders.
+END_WAIT_S = 3
 MAX_NAME = 48
 MAX_LINE = 1 << 20
 
@@ -109,6 +111,7 @@ class Recording:
         self.labels = []  # textoverlay pool, one per drawn tile
         self.stopping = False
         self.playing = False
+        self.finished = False
         self.sockets = []
         self.loop = GLib.MainLoop()
         self.pipeline = Gst.Pipeline.new('recording')
@@ -136,13 +139,15 @@ class Recording:
             chain.append(t)
         chain += [
             make('videoconvert'),
-            make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps),
+            self._named('venc', make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps)),
             make('h264parse'),
             make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0),
         ]
         self.mux = make('matroskamux', writing_app='Tertulia recorder')
         self._add(*chain)
-        bg, bg_caps = make('videotestsrc', is_live=True, pattern=2), make('capsfilter', caps=Gst.Caps.from_string(raw))
+        # the clock of the picture: a live 2x2 black source (the compositor paints the black background itself)
+        bg = make('videotestsrc', is_live=True, pattern=2)
+        bg_caps = make('capsfilter', caps=Gst.Caps.from_string(f'video/x-raw,format=I420,width=2,height=2,framerate={self.fps}/1'))
         self._add(bg, bg_caps)
         bg_pad = self.compositor.request_pad_simple('sink_%u')
         bg_pad.set_property('zorder', 0)
@@ -152,11 +157,13 @@ class Recording:
         silence = make('audiotestsrc', is_live=True, wave=4)
         acaps = make('capsfilter', caps=Gst.Caps.from_string('audio/x-raw,rate=48000,channels=2'))
         self._add(silence, acaps)
-        audio = [self.mixer, make('audioconvert'), make('audioresample'), make('avenc_aac', bitrate=128000), make('aacparse'),
+        audio = [self.mixer, make('audioconvert'), make('audioresample'), self._named('aenc', make('avenc_aac', bitrate=128000)), make('aacparse'),
                  make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0)]
         self._add(*audio)
         acaps.link(self.mixer)
         sink = make('filesink', location=s['output'])
+        # the file is whole once the end of the stream reaches it (the muxer wrote its cues and duration first)
+        sink.get_static_pad('sink').add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_file_event)
         self._add(self.mux, sink)
         chain[-1].link(self.mux)
         audio[-1].link(self.mux)
@@ -203,6 +210,10 @@ class Recording:
                 agg = self.compositor
             else:
                 elements = [jb, make('rtpopusdepay'), make('opusdec', plc=True), make('audioconvert'), make('audioresample')]
+                if Gst.ElementFactory.find('webrtcdsp') is not None:
+                    # each voice brought toward one level (automatic gain control), so a quiet microphone is heard
+                    elements += [make('webrtcdsp', echo_cancel=False, noise_suppression=False, high_pass_filter=False, gain_control=True),
+                                 make('audioconvert')]
                 agg = self.mixer
             for e in elements:
                 self.pipeline.add(e)
@@ -372,7 +383,21 @@ class Recording:
             self.people, self.owners = people, owners
         self._relayout()
 
+    def _named(self, name, element):
+        setattr(self, name, element)
+        return element
+
+    def _on_file_event(self, _pad, info):
+        if info.get_event().type == Gst.EventType.EOS:
+            GLib.idle_add(self._finish)
+        return Gst.PadProbeReturn.OK
+
     def stop(self):
+        """
+        Ends the file: the end of the stream goes in at every source, so what is on its way still reaches the
+        file. If it has not arrived after END_WAIT_S (a busy machine, a branch holding it), it goes straight into
+        the two encoders, which drain into the muxer; the muxer then writes its cues and duration either way.
+        """
         if self.stopping:
             return
         self.stopping = True
@@ -380,9 +405,19 @@ class Recording:
             self._finish()
             return
         self.pipeline.send_event(Gst.Event.new_eos())
-        GLib.timeout_add_seconds(8, self._finish, 'the end of the stream did not reach the file in time')
+        GLib.timeout_add_seconds(END_WAIT_S, self._end_encoders)
+        GLib.timeout_add_seconds(3 * END_WAIT_S, self._finish, 'the end of the stream did not reach the file in time')
+
+    def _end_encoders(self):
+        if not self.finished:
+            for enc in (self.venc, self.aenc):
+                enc.get_static_pad('sink').send_event(Gst.Event.new_eos())
+        return False
 
     def _finish(self, problem=None):
+        if self.finished:
+            return False
+        self.finished = True
         self.pipeline.set_state(Gst.State.NULL)
         if problem:
             emit('error', message=problem)
@@ -396,6 +431,8 @@ class Recording:
         elif msg.type == Gst.MessageType.ERROR:
             err, _dbg = msg.parse_error()
             src = msg.src.get_name() if msg.src else '?'
+            if self.stopping:
+                return  # inputs meeting the end of the stream the encoders already have
             emit('error', message=f'{src}: {err.message}')
             # a broken input stream is dropped; a broken output ends the recording
             if not self.stopping and any(src.startswith(p) for p in ('filesink', 'matroskamux', 'x264enc', 'avenc_aac', 'compositor', 'audiomixer')):
