@@ -115,7 +115,7 @@ export const configSchema = z.object({
   recordingHeight: decimal(z.number().int().min(120).max(2160).multipleOf(2)).default(720),
   recordingFps: decimal(z.number().int().min(1).max(60)).default(30),
   recordingVideoBitrate: decimal(z.number().int().min(100).max(50_000)).default(2500),
-  /** Recordings one recorder runs at once (each a GStreamer process: about one core per 720p30 recording). */
+  /** Recordings one recorder runs at once (each a GStreamer process; see docs/RECORDING.md for its cost). */
   maxRecordingsPerRecorder: decimal(z.number().int().min(0).max(64)).default(4),
   /** This recorder's id on the bus, unique among the recorders. Empty: <hostname>-<random>. */
   recorderId: z

@@ -304,7 +304,7 @@ class Recording:
                 live = b is not None and now - b.last_buffer < STALE_VIDEO_S
                 if b is not None:
                     b.pad.set_property('alpha', 1.0 if live else 0.0)
-                size = max(8, min(28, h // (14 if live else 8)))
+                size = max(12, min(28, h // (14 if live else 8)))
                 t.set_property('font-desc', f'Sans {size}px')
                 t.set_property('xpos', (x + w / 2) / self.w)
                 t.set_property('ypos', (y + h - size) / self.h if live else (y + h / 2) / self.h)
