@@ -45,9 +45,10 @@ export class ComposerProcess {
   private readonly log: Logger;
   /** Resolves with its ports once its pipeline plays; rejects when it ends before. */
   readonly ready: Promise<{ videoPort: number; audioPort: number }>;
+  /** Resolves once it has the SRTP key (after a `crypto` command): media may flow. */
+  readonly keyed: Promise<void>;
   /** Resolves when the process has exited: `clean` when it said it finished the file first. */
   readonly exited: Promise<{ clean: boolean; code: number | null; signal: NodeJS.Signals | null }>;
-  onEvent: (e: ComposerEvent) => void = () => {};
 
   constructor(settings: ComposerSettings, log: Logger, python = SYSTEM_PYTHON) {
     this.log = log;
@@ -60,6 +61,13 @@ export class ComposerProcess {
       rejectReady = rej;
     });
     this.ready.catch(() => {});
+    let resolveKeyed!: () => void;
+    let rejectKeyed!: (e: Error) => void;
+    this.keyed = new Promise((res, rej) => {
+      resolveKeyed = res;
+      rejectKeyed = rej;
+    });
+    this.keyed.catch(() => {});
     let lastError = '';
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
       let parsed: ComposerEvent;
@@ -72,22 +80,24 @@ export class ComposerProcess {
         return;
       }
       if (parsed.event === 'ready') resolveReady({ videoPort: parsed.videoPort, audioPort: parsed.audioPort });
+      if (parsed.event === 'keyed') resolveKeyed();
       if (parsed.event === 'error') {
         lastError = parsed.message;
         this.log.warn({ err: parsed.message.slice(0, 300) }, 'composer error');
       }
       if (parsed.event === 'stopped') stopped = true;
-      this.onEvent(parsed);
     });
     createInterface({ input: this.child.stderr! }).on('line', (line) => this.log.debug({ line: line.slice(0, 300) }, 'composer stderr'));
     this.child.stdin!.on('error', () => {}); // it may be gone: its exit says so
     this.exited = new Promise((resolve) => {
       this.child.once('error', (e) => {
         rejectReady(new Error(`cannot run ${python}: ${e.message} (is python3-gst-1.0 installed?)`));
+        rejectKeyed(new Error('the composer did not start'));
         resolve({ clean: false, code: null, signal: null });
       });
       this.child.once('exit', (code, signal) => {
         rejectReady(new Error(lastError || `the composer exited (${signal ?? code}) before it was ready`));
+        rejectKeyed(new Error(lastError || `the composer exited (${signal ?? code})`));
         resolve({ clean: stopped && code === 0, code, signal });
       });
     });

@@ -118,17 +118,10 @@ export class Recording {
     );
     if (!reply.srtp) throw new BusCallError('unavailable', 'the bridge gave no SRTP key');
     // the first packets (and the keyframes the bridge asks for) must find the key set, or they are lost
-    const keyed = new Promise<void>((resolve) => {
-      const before = this.composer.onEvent;
-      this.composer.onEvent = (e) => {
-        before(e);
-        if (e.event === 'keyed') resolve();
-      };
-    });
     const videoLeg = reply.legs.find((l) => l.kind === 'video');
     if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
     this.composer.send({ cmd: 'crypto', key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: videoLeg.rtcpPort } });
-    await timeout(keyed, READY_TIMEOUT_MS, 'setting the SRTP key');
+    await timeout(this.composer.keyed, READY_TIMEOUT_MS, 'setting the SRTP key');
     if (!this.heardFromFocus) {
       this.sources = reply.receives.flatMap((s) => (s.participantId === undefined ? [] : [{ ...s, participantId: s.participantId }]));
     }

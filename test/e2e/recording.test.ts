@@ -79,11 +79,11 @@ describe('composed recording', () => {
     // only a moderator has the button (the server refuses the others too: test/unit/signal-recording.test.ts)
     assert.equal(await cy.page.getByRole('button', { name: 'Start recording' }).count(), 0);
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
-    await ana.page.getByRole('status', { name: 'Recording' }).waitFor({ timeout: 30_000 });
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
     const startedAt = Date.now();
-    await ben.page.getByRole('status', { name: 'Recording' }).waitFor();
+    await ben.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
     await ben.page.getByRole('status').filter({ hasText: 'Ana started recording' }).waitFor();
-    await cy.page.getByRole('status', { name: 'Recording' }).waitFor();
+    await cy.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
 
     await sleep(3000);
     // a shared screen takes the large place (layout.py), live
@@ -93,10 +93,10 @@ describe('composed recording', () => {
     await cy.page.getByRole('button', { name: 'Leave meeting' }).click();
     await sleep(4000);
     await ana.page.getByRole('button', { name: 'Stop recording' }).click();
-    await ana.page.getByRole('status', { name: 'Recording' }).waitFor({ state: 'detached' });
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
     const wallSeconds = (Date.now() - startedAt) / 1000;
     await ben.page.getByRole('status').filter({ hasText: 'Ana stopped recording' }).waitFor();
-    await ben.page.getByRole('status', { name: 'Recording' }).waitFor({ state: 'detached' });
+    await ben.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
     await waitUntil('the recorder to finish the file', async () => stoppedLines(), (n) => n >= 1);
 
     const files = recordings();
@@ -120,14 +120,14 @@ describe('composed recording', () => {
 
   test('the GStreamer child killed mid-recording: everyone is told, and the file plays up to then', { timeout: 120_000 }, async () => {
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
-    await ana.page.getByRole('status', { name: 'Recording' }).waitFor({ timeout: 30_000 });
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
     await sleep(4000);
     const started = suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"'));
     const pid = Number(JSON.parse(started.at(-1) ?? '{}').pid);
     assert.ok(pid > 0, 'the recorder logged its child pid');
     process.kill(pid, 'SIGKILL');
     await ben.page.getByRole('status').filter({ hasText: 'The recording stopped because of a problem on the recorder' }).waitFor();
-    await ana.page.getByRole('status', { name: 'Recording' }).waitFor({ state: 'detached' });
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
     // the moderator may start again at once
     assert.equal(await ana.page.getByRole('button', { name: 'Start recording' }).count(), 1);
 
