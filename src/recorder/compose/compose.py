@@ -1,7 +1,9 @@
 # One composed recording: receives a conference's media as plain RTP (SRTP) from the bridge, decodes it,
 # composes the video (GStreamer compositor: one pad per camera/screen, moved and resized live) and mixes the
 # audio (audiomixer; each voice level-normalised by webrtcdsp's gain control), encodes H.264 + AAC and writes
-# Matroska (a crash leaves a file playable up to its last cluster). Run by the recorder part (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3.
+# Matroska (a crash leaves a file playable up to its last cluster). Run by the recorder part
+# (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3. Beside it: layout.py (where tiles go),
+# commands.py (the commands, checked), keyframes.py (keyframe requests to the bridge), gst_util.py.
 #
 # argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), bindAddress, srtp}.
 # stdin: one JSON command per line:
@@ -12,13 +14,11 @@
 #   {"cmd":"layout","layout":"grid"}
 #   {"cmd":"stop"}
 # stdout: one JSON event per line: ready {videoPort, audioPort}, keyed (the key is set: media may flow),
-#   layout {tiles}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it never stops the recording.
+#   layout {tiles}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it
+#   never stops the recording.
 # Streams are told apart by SSRC (rtpssrcdemux): one UDP port for every video, one for every audio.
-import base64
 import json
 import os
-import socket
-import struct
 import sys
 import threading
 import time
@@ -30,15 +30,16 @@ gi.require_version('Gio', '2.0')
 from gi.repository import Gio, GLib, Gst  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import commands  # noqa: E402
 import layout  # noqa: E402
+from gst_util import bind_pair, emit, make  # noqa: E402
+from keyframes import KeyframeRequests  # noqa: E402
 
 # A video that sent nothing for this long shows its owner's name instead (camera turned off).
 STALE_VIDEO_S = 1.5
 # A video whose packets arrive but that decoded nothing for this long asks the bridge for a keyframe (PLI),
 # at most this often: its first keyframe was lost, or a loss broke the decoding.
 KEYFRAME_WAIT_S = 1.0
-# Our SSRC in the RTCP we send (the bridge only reads the media SSRC of a PLI).
-OWN_SSRC = 0x7E57AB1E
 # How long the jitter buffers wait for late packets, and the compositor/mixer for late branches: a recording is
 # not a conversation, so they wait long enough for a busy machine's decoders (a frame later than this is dropped).
 JITTER_MS = 300
@@ -49,42 +50,6 @@ ENCODER_QUEUE_NS = 1000 * Gst.MSECOND
 # How long a stop waits for the end of the stream to come through the inputs before ending the encoders.
 END_WAIT_S = 3
 MAX_NAME = 48
-MAX_LINE = 1 << 20
-
-_out_lock = threading.Lock()
-
-
-def emit(event, **fields):
-    with _out_lock:
-        sys.stdout.write(json.dumps({'event': event, **fields}) + '\n')
-        sys.stdout.flush()
-
-
-def make(factory, **props):
-    e = Gst.ElementFactory.make(factory, None)
-    if e is None:
-        raise RuntimeError(f'GStreamer element {factory} is missing (install the gstreamer1.0-plugins-* packages)')
-    for k, v in props.items():
-        e.set_property(k.replace('_', '-'), v)
-    return e
-
-
-def bind_pair(address):
-    """An RTP socket on an even port and an RTCP socket on the next one (RFC 3550), both bound."""
-    for _ in range(64):
-        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        rtp.bind((address, 0))
-        port = rtp.getsockname()[1]
-        if port % 2 == 0 and port < 65535:
-            rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            try:
-                rtcp.bind((address, port + 1))
-                return rtp, rtcp
-            except OSError:
-                rtcp.close()
-        rtp.close()
-    raise RuntimeError('no free UDP port pair')
-
 
 class Branch:
     """One received stream (SSRC) from the demuxer to its compositor or mixer pad."""
@@ -103,7 +68,7 @@ class Recording:
         self.s = settings
         self.w, self.h, self.fps = settings['width'], settings['height'], settings['fps']
         self.key = None
-        self.rtcp_out = None  # appsrc of the SRTCP we send the bridge
+        self.keyframes = None  # KeyframeRequests, once the bridge's address and key are known
         self.lock = threading.RLock()
         self.branches = {}  # ssrc -> Branch
         self.owners = {}  # ssrc -> (participant id, role)
@@ -245,26 +210,9 @@ class Recording:
         branch.last_packet = time.monotonic()
         return Gst.PadProbeReturn.OK
 
-    def _open_rtcp_out(self, send_key, address, port):
-        """appsrc -> srtpenc -> udpsink from our video RTCP socket to the bridge's (keyframe requests)."""
-        src = make('appsrc', is_live=True, format=3, do_timestamp=True, caps=Gst.Caps.from_string('application/x-rtcp'))
-        enc = make('srtpenc', key=Gst.Buffer.new_wrapped(send_key))
-        sink = make('udpsink', socket=Gio.Socket.new_from_fd(self.video_rtcp_socket.fileno()), close_socket=False,
-                    host=address, port=port, sync=False, **{'async': False})
-        for e in (src, enc, sink):
-            self.pipeline.add(e)
-        src.get_static_pad('src').link(enc.request_pad_simple('rtcp_sink_%u'))
-        enc.get_static_pad('rtcp_src_0').link(sink.get_static_pad('sink'))
-        for e in (sink, enc, src):
-            e.sync_state_with_parent()
-        self.rtcp_out = src
-
     def _send_pli(self, ssrc):
-        if self.rtcp_out is None:
-            return
-        rr = struct.pack('!BBHI', 0x80, 201, 1, OWN_SSRC)
-        pli = struct.pack('!BBHII', 0x81, 206, 2, OWN_SSRC, ssrc)
-        self.rtcp_out.emit('push-buffer', Gst.Buffer.new_wrapped(rr + pli))
+        if self.keyframes is not None:
+            self.keyframes.request(ssrc)
 
     # ---- layout ----
     def _relayout(self):
@@ -335,53 +283,27 @@ class Recording:
     # ---- commands ----
     def command(self, line):
         try:
-            msg = json.loads(line)
-            if not isinstance(msg, dict) or not isinstance(msg.get('cmd'), str):
-                raise ValueError('a command is a JSON object with "cmd"')
-            cmd = msg['cmd']
+            cmd, msg = commands.parse_line(line)
             if cmd == 'crypto':
-                key = base64.b64decode(str(msg.get('key', '')), validate=True)
-                if len(key) != 30:
-                    raise ValueError('the SRTP key is 30 bytes (master key and salt)')
-                bridge = msg.get('bridge')
-                if self.rtcp_out is None and isinstance(bridge, dict):
-                    send_key = base64.b64decode(str(msg.get('sendKey', '')), validate=True)
-                    port = bridge.get('videoRtcpPort')
-                    if len(send_key) != 30 or not isinstance(port, int) or not 0 < port < 65536 or not isinstance(bridge.get('address'), str):
-                        raise ValueError('crypto: sendKey is 30 bytes, bridge {address, videoRtcpPort}')
-                    socket.inet_aton(bridge['address'])
-                    self._open_rtcp_out(send_key, bridge['address'], port)
+                key, send_key, bridge = commands.parse_crypto(msg)
+                if self.keyframes is None and bridge is not None:
+                    self.keyframes = KeyframeRequests(self.pipeline, self.video_rtcp_socket, send_key, *bridge)
                 self.key = key
                 self._play()
                 emit('keyed')
             elif cmd == 'participants':
-                self._set_participants(msg.get('participants'))
+                people, owners = commands.parse_participants(msg)
+                with self.lock:
+                    self.people, self.owners = people, owners
+                self._relayout()
             elif cmd == 'layout':
-                if msg.get('layout') != 'grid':
-                    raise ValueError('layouts: grid')
+                commands.parse_layout(msg)
             elif cmd == 'stop':
                 self.stop()
             else:
-                raise ValueError(f'unknown command {cmd[:32]!r}')
+                raise ValueError(f'unknown command {cmd!r}')
         except Exception as e:  # noqa: BLE001 - a bad command is answered, never fatal
             emit('error', message=f'bad command: {str(e)[:200]}')
-
-    def _set_participants(self, participants):
-        if not isinstance(participants, list) or len(participants) > 1000:
-            raise ValueError('participants: a list')
-        people, owners = [], {}
-        for p in participants:
-            if not isinstance(p, dict) or not isinstance(p.get('id'), str) or not isinstance(p.get('name', ''), str):
-                raise ValueError('a participant is {id, name, sources}')
-            people.append((p['id'], p.get('name', '')))
-            for src in p.get('sources', []):
-                ssrc, role = src.get('ssrc'), src.get('role')
-                if not isinstance(ssrc, int) or not 0 <= ssrc <= 0xFFFFFFFF:
-                    raise ValueError('a source has an ssrc')
-                owners[ssrc] = (p['id'], 'screen' if role == 'screen' else 'camera')
-        with self.lock:
-            self.people, self.owners = people, owners
-        self._relayout()
 
     def _named(self, name, element):
         setattr(self, name, element)
@@ -462,9 +384,6 @@ class Recording:
 
     def _read_commands(self):
         for line in sys.stdin:
-            if len(line) > MAX_LINE:
-                GLib.idle_add(lambda: emit('error', message='command too long') and False)
-                continue
             if line.strip():
                 GLib.idle_add(lambda l=line: self.command(l) and False)
         # the recorder went away: finish the file
