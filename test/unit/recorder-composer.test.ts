@@ -1,10 +1,13 @@
 // The recorder's GStreamer child (src/recorder/compose/compose.py, Debian's python3 and GStreamer) on its own:
 // bad commands are answered with an error event and never stop it, a name with markup is drawn as text, and
-// a stop finishes a playable H.264 + AAC file. And the recorder part's refusals over the bus: no free place
+// a stop finishes a playable H.264 + AAC file; a video that arrives but never decodes (its keyframe lost)
+// makes it ask the bridge for a keyframe, as SRTCP the bridge's SRTP code opens. And the recorder part's refusals over the bus: no free place
 // (maxRecordingsPerRecorder), a malformed request.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +21,7 @@ import { createLogger } from '../../src/log.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
 import { SYSTEM_PYTHON } from '../../src/recorder/compositor-process.ts';
+import { SrtpSession } from '../../src/bridge/packet/srtp.ts';
 import { startRecorder } from '../../src/recorder/index.ts';
 
 async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<void> {
@@ -82,6 +86,62 @@ describe('the composer child', () => {
       assert.equal(execFileSync('ffmpeg', ['-v', 'error', '-i', output, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), '');
     } finally {
       child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('keyframe requests', () => {
+  test('a video whose packets arrive but never decode makes the composer send the bridge an SRTCP PLI for it', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-composer-'));
+    const bridge = dgram.createSocket('udp4');
+    const sender = dgram.createSocket('udp4');
+    await new Promise<void>((r) => bridge.bind(0, '127.0.0.1', () => r()));
+    const keyIn = randomBytes(30); // the bridge encrypts media with it
+    const keyOut = randomBytes(30); // the composer encrypts its RTCP with it
+    const settings = { output: path.join(dir, 'out.mkv'), width: 320, height: 180, fps: 10, videoBitrate: 200, bindAddress: '127.0.0.1', srtp: true };
+    const child = spawn(SYSTEM_PYTHON, [script, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const events: any[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => events.push(JSON.parse(line)));
+    const plis: number[] = [];
+    const opener = new SrtpSession('AES_CM_128_HMAC_SHA1_80', keyOut.subarray(0, 16), keyOut.subarray(16));
+    bridge.on('message', (msg) => {
+      const len = opener.unprotectRtcp(msg, msg.length);
+      // an empty receiver report, then the PLI (PT 206, FMT 1) with the media SSRC at byte 16
+      if (len >= 20 && msg[1] === 201 && msg[9] === 206 && (msg[8]! & 0x1f) === 1) plis.push(msg.readUInt32BE(16));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await waitFor(() => events.some((e) => e.event === 'ready'));
+      const { videoPort } = events.find((e) => e.event === 'ready');
+      child.stdin.write(
+        JSON.stringify({ cmd: 'crypto', key: keyIn.toString('base64'), sendKey: keyOut.toString('base64'), bridge: { address: '127.0.0.1', videoRtcpPort: bridge.address().port } }) + '\n',
+      );
+      await waitFor(() => events.some((e) => e.event === 'keyed'));
+      // VP8 inter frames only (the keyframe "lost"): nothing decodes
+      const sealer = new SrtpSession('AES_CM_128_HMAC_SHA1_80', keyIn.subarray(0, 16), keyIn.subarray(16));
+      let seq = 0;
+      timer = setInterval(() => {
+        const rtp = Buffer.alloc(12 + 1 + 10);
+        rtp[0] = 0x80;
+        rtp[1] = 0x80 | 96;
+        rtp.writeUInt16BE(seq & 0xffff, 2);
+        rtp.writeUInt32BE(seq * 9000, 4);
+        rtp.writeUInt32BE(0x1234abcd, 8);
+        rtp[12] = 0x10; // VP8 descriptor: start of a partition
+        rtp[13] = 0x01; // VP8 frame tag: an inter frame
+        seq++;
+        const out = Buffer.alloc(rtp.length + 64);
+        const n = sealer.protectRtp(rtp, rtp.length, out);
+        sender.send(out.subarray(0, n), videoPort, '127.0.0.1');
+      }, 100);
+      await waitFor(() => plis.length > 0);
+      assert.equal(plis[0], 0x1234abcd);
+    } finally {
+      clearInterval(timer);
+      child.kill('SIGKILL');
+      bridge.close();
+      sender.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });
