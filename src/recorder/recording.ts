@@ -83,7 +83,7 @@ export class Recording {
       r.unsubscribe();
       await r.detach();
       if (e instanceof BusCallError) throw e;
-      throw new BusCallError('unavailable', `the recording could not start: ${(e as Error).message}`);
+      throw new BusCallError('unavailable', (e as Error).message);
     }
     return r;
   }

@@ -110,7 +110,7 @@ export class Recordings {
           actor.session.send(
             busy
               ? { type: 'error', code: 'recording-unavailable', message: 'no recorder is free to record this meeting; try again later' }
-              : { type: 'error', code: 'recording-failed', message: `the recording could not start: ${(e as Error).message}`.slice(0, 300) },
+              : { type: 'error', code: 'recording-failed', message: (e as Error).message.slice(0, 300) },
           );
         }
       });

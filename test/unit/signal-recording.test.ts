@@ -86,12 +86,12 @@ describe('recording', () => {
     s.bus.publish(recorderSubjects.ended, { recorderId: 'rec1', recordingId, conferenceId: 'rec-fail', reason: 'failed', message: 'killed' });
     assert.deepEqual(await mod.next((m) => m.type === 'recording'), { type: 'recording', active: false, reason: 'failed' });
 
-    failStart = new BusCallError('unavailable', 'the recording could not start: no GStreamer');
+    failStart = new BusCallError('unavailable', 'GStreamer for Python is missing: install python3-gst-1.0');
     try {
       await mod.send({ type: 'start-recording' });
       const e = await mod.next((m) => m.type === 'error');
       assert.equal(e.code, 'recording-failed');
-      assert.match(e.message, /no GStreamer/);
+      assert.match(e.message, /GStreamer for Python is missing/);
       failStart = new BusCallError('no-capacity', 'full');
       await mod.send({ type: 'start-recording' });
       assert.equal((await mod.next((m) => m.type === 'error')).code, 'recording-unavailable');

@@ -23,11 +23,16 @@ import sys
 import threading
 import time
 
-import gi
+try:
+    import gi
 
-gi.require_version('Gst', '1.0')
-gi.require_version('Gio', '2.0')
-from gi.repository import Gio, GLib, Gst  # noqa: E402
+    gi.require_version('Gst', '1.0')
+    gi.require_version('Gio', '2.0')
+    from gi.repository import Gio, GLib, Gst
+except (ImportError, ValueError) as missing:
+    print(json.dumps({'event': 'error', 'message': f'GStreamer for Python is missing ({missing}): install python3-gst-1.0'}), flush=True)
+    print(json.dumps({'event': 'stopped', 'file': None}), flush=True)
+    sys.exit(1)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import commands  # noqa: E402
@@ -391,6 +396,7 @@ class Recording:
 
 
 def main():
+    os.umask(0o027)  # recordings are not for every user of the machine
     Gst.init(None)
     try:
         settings = json.loads(sys.argv[1])
