@@ -162,6 +162,9 @@ export class PlainEndpoints {
 
   /** Expires every one of them (the conference ended). */
   async detachAll(): Promise<void> {
+    for (const e of this.byId.values()) {
+      if (e.all) this.host.publish(subjects.plainSources(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, sources: [], ended: true });
+    }
     await Promise.all([...this.byId.keys()].map((id) => this.detach(id)));
   }
 

@@ -198,7 +198,13 @@ export const receivedSourceSchema = z
   .object({ participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional(), ssrc: z.number().int().min(0).max(0xffffffff) })
   .strict();
 export type ReceivedSource = z.infer<typeof receivedSourceSchema>;
-export const plainSourcesSchema = z.object({ conferenceId: id, endpointId: id, sources: z.array(receivedSourceSchema).max(4096) });
+export const plainSourcesSchema = z.object({
+  conferenceId: id,
+  endpointId: id,
+  sources: z.array(receivedSourceSchema).max(4096),
+  /** The conference ended (or focus stops): the endpoint is gone, nothing more will come. */
+  ended: z.boolean().optional(),
+});
 export type PlainSources = z.infer<typeof plainSourcesSchema>;
 export const focusAttachPlainReplySchema = bridgeAllocatePlainReplySchema.extend({
   /** The SSRCs it receives, one per kind asked for (receiveAll: every source now, as plain.<id>.sources has them). */

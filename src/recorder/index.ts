@@ -60,9 +60,9 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       try {
         const rec = await Recording.start(req, bus, config, log);
         recordings.set(rec.id, rec);
-        rec.onFailed = (message) => {
+        rec.onEnded = (reason, message) => {
           recordings.delete(rec.id);
-          const ended: RecorderEnded = { recorderId, recordingId: rec.id, conferenceId: rec.conferenceId, reason: 'failed', message };
+          const ended: RecorderEnded = { recorderId, recordingId: rec.id, conferenceId: rec.conferenceId, reason, message };
           log.warn({ recording: rec.id, err: message }, 'recording ended by itself');
           bus.publish(recorderSubjects.ended, ended);
           announce();

@@ -47,8 +47,8 @@ export class Recording {
   private heardFromFocus = false;
   private unsubscribe: Unsubscribe = () => {};
   private stopping: Promise<string> | null = null;
-  /** Called once when the recording ended without stop() (its child died, or the meeting's media ended). */
-  onFailed: (message: string) => void = () => {};
+  /** Called once when the recording ended without stop(): its child died ('failed'), or the meeting's media ended. */
+  onEnded: (reason: 'failed' | 'meeting-ended', message: string) => void = () => {};
 
   private constructor(req: RecordingRequest, bus: Bus, config: Config, log: Logger) {
     this.id = req.recordingId;
@@ -94,6 +94,10 @@ export class Recording {
       const r = plainSourcesSchema.safeParse(payload);
       if (!r.success || r.data.endpointId !== this.id) return;
       this.heardFromFocus = true;
+      if (r.data.ended) {
+        this.endByItself('meeting-ended', 'the meeting ended');
+        return;
+      }
       this.sources = r.data.sources;
       this.push();
     });
@@ -133,11 +137,17 @@ export class Recording {
         this.stopping = Promise.resolve(this.file);
         this.unsubscribe();
         void this.detach();
-        this.onFailed(clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`);
+        this.onEnded('failed', clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`);
       },
       () => {},
     );
     this.log.info({ file: path.basename(this.file), pid: this.composer.pid }, 'recording started');
+  }
+
+  /** Finishes the file because the conference is gone (focus expired our endpoint), then says so once. */
+  private endByItself(reason: 'meeting-ended', message: string): void {
+    if (this.stopping) return;
+    void this.stop().then(() => this.onEnded(reason, message));
   }
 
   /** The names to draw, in the room's order (signal's whole list each time). */
