@@ -59,6 +59,11 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       announce();
       try {
         const rec = await Recording.start(req, bus, config, log);
+        if (closed) {
+          // the recorder stopped while this one started: finish it rather than leave its child running
+          await rec.stop();
+          throw new BusCallError('unavailable', 'the recorder is stopping');
+        }
         recordings.set(rec.id, rec);
         rec.onEnded = (reason, message) => {
           recordings.delete(rec.id);
