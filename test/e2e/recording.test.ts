@@ -55,7 +55,9 @@ async function probe(file: string) {
 }
 
 describe('composed recording', () => {
-  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'info' });
+  // info at least: the test reads the recorder's "recording started" (the child's pid) and "recording stopped"
+  const level = ['debug', 'trace'].includes(process.env.TERTULIA_TEST_LOG_LEVEL ?? '') ? process.env.TERTULIA_TEST_LOG_LEVEL! : 'info';
+  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: level });
   const talking = useTalkingBrowser();
   // the files, copied before the server's data directory goes (TERTULIA_TEST_KEEP=1 keeps them to look at)
   const keep = mkdtempSync(path.join(os.tmpdir(), 'tertulia-recording-e2e-'));
