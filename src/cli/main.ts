@@ -50,6 +50,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   recordingHeight: 'PIXELS',
   recordingFps: 'N',
   recordingVideoBitrate: 'KBITS',
+  recordingLayout: 'LAYOUT',
   maxRecordingsPerRecorder: 'N',
   recorderId: 'ID',
   recorderAddress: 'IP',

@@ -48,12 +48,14 @@ export const recorderStartSchema = z
     /** The room's name, for the file name (reduced to letters, digits, - and _). */
     room: z.string().min(1).max(256),
     participants,
+    /** The active speaker (the bridge's dominant speaker), for the speaker layout. */
+    speaker: id.optional(),
   })
   .strict();
 export const recorderStartReplySchema = z.object({ file: z.string() });
 export const recorderStopSchema = z.object({ recordingId: recordingIdSchema }).strict();
 export const recorderStopReplySchema = z.object({ file: z.string() });
-export const recorderParticipantsSchema = z.object({ recordingId: recordingIdSchema, participants }).strict();
+export const recorderParticipantsSchema = z.object({ recordingId: recordingIdSchema, participants, speaker: id.optional() }).strict();
 
 export const recorderEndedSchema = z.object({
   recorderId: recorderIdSchema,

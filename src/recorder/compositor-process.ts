@@ -19,6 +19,7 @@ export interface ComposerSettings {
   fps: number;
   /** kbit/s */
   videoBitrate: number;
+  layout: 'grid' | 'speaker';
   /** The IPv4 address its UDP sockets bind to (the bridge sends there). */
   bindAddress: string;
   srtp: boolean;
@@ -36,8 +37,12 @@ export type ComposerEvent = z.infer<typeof eventSchema>;
 
 export type ComposerCommand =
   | { cmd: 'crypto'; key: string; sendKey: string; bridge: { address: string; videoRtcpPort: number } }
-  | { cmd: 'participants'; participants: { id: string; name: string; sources: { ssrc: number; kind: 'audio' | 'video'; role?: 'video' | 'screen' }[] }[] }
-  | { cmd: 'layout'; layout: 'grid' }
+  | {
+      cmd: 'participants';
+      participants: { id: string; name: string; sources: { ssrc: number; kind: 'audio' | 'video'; role?: 'video' | 'screen' }[] }[];
+      speaker?: string;
+    }
+  | { cmd: 'layout'; layout: 'grid' | 'speaker' }
   | { cmd: 'stop' };
 
 export class ComposerProcess {

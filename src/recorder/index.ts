@@ -89,10 +89,10 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
         announce();
       }
     }),
-    serveBus(bus, busCalls.recorderParticipants, recorderId, ({ recordingId, participants }) => {
+    serveBus(bus, busCalls.recorderParticipants, recorderId, ({ recordingId, participants, speaker }) => {
       const rec = recordings.get(recordingId);
       if (!rec) throw new BusCallError('not-found', `no recording ${recordingId} here`);
-      rec.setParticipants(participants);
+      rec.setParticipants(participants, speaker);
       return { ok: true } as const;
     }),
   ];

@@ -26,6 +26,7 @@ export interface RecordingRequest {
   conferenceId: string;
   room: string;
   participants: RecordedParticipant[];
+  speaker?: string;
 }
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -43,6 +44,7 @@ export class Recording {
   private readonly log: Logger;
   private readonly composer: ComposerProcess;
   private names: RecordedParticipant[];
+  private speaker: string | undefined;
   private sources: ReceivedSource[] = [];
   private heardFromFocus = false;
   private unsubscribe: Unsubscribe = () => {};
@@ -54,6 +56,7 @@ export class Recording {
     this.id = req.recordingId;
     this.conferenceId = req.conferenceId;
     this.names = req.participants;
+    this.speaker = req.speaker;
     this.bus = bus;
     this.log = log.child({ recording: req.recordingId, conference: req.conferenceId });
     const dir = recordingsDir(config.dataDir);
@@ -66,6 +69,7 @@ export class Recording {
         height: config.recordingHeight,
         fps: config.recordingFps,
         videoBitrate: config.recordingVideoBitrate,
+        layout: config.recordingLayout,
         bindAddress: config.recorderAddress,
         srtp: true,
       },
@@ -150,9 +154,10 @@ export class Recording {
     void this.stop().then(() => this.onEnded(reason, message));
   }
 
-  /** The names to draw, in the room's order (signal's whole list each time). */
-  setParticipants(participants: RecordedParticipant[]): void {
+  /** The names to draw, in the room's order (signal's whole list each time), and who speaks. */
+  setParticipants(participants: RecordedParticipant[], speaker: string | undefined): void {
     this.names = participants;
+    this.speaker = speaker;
     this.push();
   }
 
@@ -196,6 +201,6 @@ export class Recording {
       if (!p) byId.set(s.participantId, (p = { id: s.participantId, name: '', sources: [] }));
       p.sources.push(s.role ? { ssrc: s.ssrc, kind: s.kind, role: s.role } : { ssrc: s.ssrc, kind: s.kind });
     }
-    this.composer.send({ cmd: 'participants', participants: [...byId.values()] });
+    this.composer.send(this.speaker === undefined ? { cmd: 'participants', participants: [...byId.values()] } : { cmd: 'participants', participants: [...byId.values()], speaker: this.speaker });
   }
 }

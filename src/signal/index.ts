@@ -90,6 +90,7 @@ export async function startSignal(opts: {
   });
   const meeting = new MeetingFeatures(bus, log);
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
+  rooms.onSpeaker = (room) => recordings.membersChanged(room);
   access.onJoined = (session) => {
     meeting.afterJoin(session);
     recordings.afterJoin(session);

@@ -90,7 +90,7 @@ export class Recordings {
     const rec: RoomRecording = { recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
     this.byRoom.set(room, rec);
     this.log.info({ room: room.key, recording: rec.recordingId, recorder: recorder.id, participant: actor.id }, 'recording requested');
-    callBus(this.bus, busCalls.recorderStart, recorder.id, { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, participants: participantsOf(room) }, START_TIMEOUT_MS)
+    callBus(this.bus, busCalls.recorderStart, recorder.id, { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room) }, START_TIMEOUT_MS)
       .then(({ file }) => {
         if (this.byRoom.get(room) !== rec) {
           // stopped (or the room emptied) while it started
@@ -129,7 +129,10 @@ export class Recordings {
     if (!rec.starting) this.stopOnRecorder(rec);
   }
 
-  /** People joined, left or were renamed: the recorder draws the new names; an empty room stops recording. */
+  /**
+   * People joined, left or were renamed, or another one speaks: the recorder draws the new names and follows the
+   * speaker; an empty room stops recording.
+   */
   membersChanged(room: Room): void {
     const rec = this.byRoom.get(room);
     if (!rec) return;
@@ -139,7 +142,7 @@ export class Recordings {
       return;
     }
     if (rec.starting) return; // the start carries the names; they are sent again once it runs
-    callBus(this.bus, busCalls.recorderParticipants, rec.recorderId, { recordingId: rec.recordingId, participants: participantsOf(room) }).catch((e: unknown) =>
+    callBus(this.bus, busCalls.recorderParticipants, rec.recorderId, { recordingId: rec.recordingId, ...participantsOf(room) }).catch((e: unknown) =>
       this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'telling the recorder the names failed'),
     );
   }
@@ -171,6 +174,8 @@ export class Recordings {
   }
 }
 
-function participantsOf(room: Room): RecordedParticipant[] {
-  return [...room.members.values()].map((m) => ({ participantId: m.id, name: m.displayName }));
+/** Who is in the room, by name, and who speaks. */
+function participantsOf(room: Room): { participants: RecordedParticipant[]; speaker?: string } {
+  const participants = [...room.members.values()].map((m) => ({ participantId: m.id, name: m.displayName }));
+  return room.dominantSpeaker !== undefined && room.members.has(room.dominantSpeaker) ? { participants, speaker: room.dominantSpeaker } : { participants };
 }

@@ -61,6 +61,7 @@ test('defaults', () => {
     recordingHeight: 720,
     recordingFps: 30,
     recordingVideoBitrate: 2500,
+    recordingLayout: 'grid',
     maxRecordingsPerRecorder: 4,
     recorderId: '',
     recorderAddress: '127.0.0.1',

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusCallError } from '../../src/bus/bus.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 
@@ -55,6 +56,9 @@ describe('recording', () => {
       { participantId: modJoined.selfId, name: 'Mod <b>' },
       { participantId: anaJoined.selfId, name: 'Ana' },
     ]);
+    // the active speaker follows the bridge's dominant speaker (the recorder's speaker layout)
+    s.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'rec-room', endpointId: anaJoined.selfId });
+    await waitFor(() => callsOf('participants').at(-1)?.payload.speaker === anaJoined.selfId);
     // again while recording: refused
     assert.equal((await mod.expectError({ type: 'start-recording' })).code, 'not-allowed');
 

@@ -41,7 +41,7 @@ def parse_crypto(msg):
 
 
 def parse_participants(msg):
-    """([(id, name)] in order, {ssrc: (id, 'camera'|'screen')})."""
+    """([(id, name)] in order, {ssrc: (id, 'camera'|'screen')}, the speaker's id or None)."""
     participants = msg.get('participants')
     if not isinstance(participants, list) or len(participants) > MAX_PARTICIPANTS:
         raise ValueError(f'participants: a list of at most {MAX_PARTICIPANTS}')
@@ -58,10 +58,16 @@ def parse_participants(msg):
             if not isinstance(ssrc, int) or isinstance(ssrc, bool) or not 0 <= ssrc <= 0xFFFFFFFF:
                 raise ValueError('a source has an ssrc')
             owners[ssrc] = (p['id'], 'screen' if src.get('role') == 'screen' else 'camera')
-    return people, owners
+    speaker = msg.get('speaker')
+    if speaker is not None and not isinstance(speaker, str):
+        raise ValueError('speaker: a participant id')
+    return people, owners, speaker
+
+
+LAYOUTS = ('grid', 'speaker')
 
 
 def parse_layout(msg):
-    if msg.get('layout') != 'grid':
-        raise ValueError('layouts: grid')
-    return 'grid'
+    if msg.get('layout') not in LAYOUTS:
+        raise ValueError('layouts: grid, speaker')
+    return msg['layout']

@@ -5,13 +5,14 @@
 # (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3. Beside it: layout.py (where tiles go),
 # commands.py (the commands, checked), keyframes.py (keyframe requests to the bridge), gst_util.py.
 #
-# argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), bindAddress, srtp}.
+# argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), layout, bindAddress, srtp}.
 # stdin: one JSON command per line:
 #   {"cmd":"crypto","key":"<base64 30 bytes>","sendKey":"<base64>","bridge":{"address","videoRtcpPort"}}
 #       the SRTP key the bridge encrypts with; the one our RTCP (keyframe requests) is encrypted with, and
 #       where the bridge takes that RTCP
-#   {"cmd":"participants","participants":[{"id","name","sources":[{"ssrc","kind","role"?}]}]}  the whole set
-#   {"cmd":"layout","layout":"grid"}
+#   {"cmd":"participants","participants":[{"id","name","sources":[{"ssrc","kind","role"?}]}],"speaker"?}  the whole
+#       set, and who speaks now
+#   {"cmd":"layout","layout":"grid"|"speaker"}
 #   {"cmd":"stop"}
 # stdout: one JSON event per line: ready {videoPort, audioPort}, keyed (the key is set: media may flow),
 #   layout {tiles}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it
@@ -78,6 +79,8 @@ class Recording:
         self.branches = {}  # ssrc -> Branch
         self.owners = {}  # ssrc -> (participant id, role)
         self.people = []  # [(id, name)] in join order
+        self.speaker = None
+        self.mode = settings.get('layout') if settings.get('layout') in commands.LAYOUTS else 'grid'
         self.labels = []  # textoverlay pool, one per drawn tile
         self.stopping = False
         self.playing = False
@@ -225,7 +228,7 @@ class Recording:
             now = time.monotonic()
             people = [pid for pid, _ in self.people]
             screens = [('screen', pid) for ssrc, (pid, role) in self.owners.items() if role == 'screen' and ssrc in self.branches and pid in people]
-            cells = layout.place(people + screens, self.w, self.h)
+            cells = layout.place(people + screens, self.w, self.h, self.mode, self.speaker)
             names = dict(self.people)
             cameras = {}
             for ssrc, (pid, role) in self.owners.items():
@@ -297,12 +300,13 @@ class Recording:
                 self._play()
                 emit('keyed')
             elif cmd == 'participants':
-                people, owners = commands.parse_participants(msg)
+                people, owners, speaker = commands.parse_participants(msg)
                 with self.lock:
-                    self.people, self.owners = people, owners
+                    self.people, self.owners, self.speaker = people, owners, speaker
                 self._relayout()
             elif cmd == 'layout':
-                commands.parse_layout(msg)
+                self.mode = commands.parse_layout(msg)
+                self._relayout()
             elif cmd == 'stop':
                 self.stop()
             else:

@@ -1,7 +1,8 @@
 # Where each tile of a composed recording goes: pure functions, no GStreamer. A tile is one participant
-# (its camera, or its name when it has no live video) or one shared screen. Two layouts:
+# (its camera, or its name when it has no live video) or one shared screen. Layouts:
 # - grid: every tile the same size, as square a grid as fits the frame;
-# - a screen share takes the large place (stage) and the participants get a strip below it.
+# - speaker: the active speaker on the stage, everyone else in a strip below it;
+# - whichever was chosen, a screen share takes the stage and the participants get the strip.
 # Coordinates are whole pixels inside the output frame; every tile has at least 2x2 pixels.
 import math
 
@@ -36,19 +37,23 @@ def strip(n, width, y, height):
     return [(x0 + i * cw, y, cw, max(2, height)) for i in range(n)]
 
 
-def place(tiles, width, height):
+def place(tiles, width, height, mode='grid', speaker=None):
     """
-    tiles: list of keys, people first in join order, screens marked ('screen', id).
+    tiles: list of keys, people first in join order, screens marked ('screen', id); speaker: a person's key.
     Returns {key: (x, y, w, h)} for the tiles drawn (at most MAX_TILES).
     """
     screens = [t for t in tiles if isinstance(t, tuple) and t[0] == 'screen']
     people = [t for t in tiles if not (isinstance(t, tuple) and t[0] == 'screen')]
-    if not screens:
+    if not screens and (mode != 'speaker' or len(people) < 2):
         shown = people[:MAX_TILES]
         return dict(zip(shown, grid(len(shown), width, height)))
-    # the latest screen takes the stage; people (and any other screen) share the strip below
-    stage = screens[-1]
-    others = (people + screens[:-1])[: MAX_TILES - 1]
+    if screens:
+        # the latest screen takes the stage; people (and any other screen) share the strip below
+        stage = screens[-1]
+        others = (people + screens[:-1])[: MAX_TILES - 1]
+    else:
+        stage = speaker if speaker in people else people[0]
+        others = [p for p in people if p != stage][: MAX_TILES - 1]
     strip_h = height // 5 if others else 0
     out = {stage: (0, 0, width, height - strip_h)}
     out.update(zip(others, strip(len(others), width, height - strip_h, strip_h)))
