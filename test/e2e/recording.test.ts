@@ -26,6 +26,12 @@ async function run(cmd: string, args: string[], opts: { maxBuffer?: number } = {
   }
 }
 
+/** Video frames in a file (also one being written); 0 when there is none yet. */
+async function videoFrames(file: string): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  return Number(stdout.trim()) || 0;
+}
+
 /** Every ffmpeg/ffprobe figure the checks need. */
 async function probe(file: string) {
   const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration', '-of', 'json', file]);
@@ -123,7 +129,9 @@ describe('composed recording', () => {
   test('the GStreamer child killed mid-recording: everyone is told, and the file plays up to then', { timeout: 120_000 }, async () => {
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
-    await sleep(4000);
+    // killed once the file holds a second of video (what a loaded machine has encoded by then varies)
+    const growing = () => path.join(suite.server.dataDir, 'recordings', recordings().find((f) => !readdirSync(keep).includes(f)) ?? 'none');
+    await waitUntil('a second of video in the file', () => videoFrames(growing()), (n) => n >= 30, 60_000);
     const started = suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"'));
     const pid = Number(JSON.parse(started.at(-1) ?? '{}').pid);
     assert.ok(pid > 0, 'the recorder logged its child pid');
