@@ -33,6 +33,26 @@ apt_need() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
 }
 
+# The recorder composes with GStreamer, driven from Debian's Python (src/recorder/compose/compose.py).
+RECORDER_PACKAGES=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0)
+# recorder_need: installs them when Debian's python3 cannot make the elements a recording needs.
+recorder_need() {
+  /usr/bin/python3 - >/dev/null 2>&1 <<'PY' && return 0
+import gi
+gi.require_version('Gst', '1.0')
+from gi.repository import Gst
+Gst.init(None)
+need = ['compositor', 'audiomixer', 'textoverlay', 'x264enc', 'avenc_aac', 'matroskamux', 'srtpdec', 'rtpssrcdemux', 'vp8dec', 'opusdec']
+raise SystemExit(any(Gst.ElementFactory.find(n) is None for n in need))
+PY
+  log "installing Debian packages for the recorder: ${RECORDER_PACKAGES[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends python3 "${RECORDER_PACKAGES[@]}" >&2
+}
+
 if ! command -v npm >/dev/null 2>&1; then
   log "npm is missing; installing Debian's nodejs and npm"
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >&2

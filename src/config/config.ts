@@ -12,9 +12,9 @@ const decimal = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
 const port = decimal(z.number().int().min(0).max(65535));
 /** The parts one process can run. `web` is served by `signal`, so either name means that part. */
-export const PART_NAMES = ['signal', 'focus', 'bridge'] as const;
+export const PART_NAMES = ['signal', 'focus', 'bridge', 'recorder'] as const;
 export type PartName = (typeof PART_NAMES)[number];
-/** "all", or a comma-separated list (a JSON array in the file) of web/signal, focus, bridge. */
+/** "all", or a comma-separated list (a JSON array in the file) of web/signal, focus, bridge, recorder. */
 const partsList = z.preprocess(
   (v) => {
     const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v;
@@ -26,7 +26,7 @@ const partsList = z.preprocess(
     }
     return out;
   },
-  z.array(z.enum(PART_NAMES, { message: 'parts are web (or signal), focus, bridge, or all' })).min(1, 'name at least one part'),
+  z.array(z.enum(PART_NAMES, { message: 'parts are web (or signal), focus, bridge, recorder, or all' })).min(1, 'name at least one part'),
 );
 /** true/false, or the strings true/false/yes/no/1/0 (environment variables and options). */
 const flag = z.preprocess((v) => {
@@ -112,6 +112,23 @@ export const configSchema = z.object({
   maxEndpointsPerBridge: decimal(z.number().int().min(1).max(1_000_000)).default(500),
   /** Loopback-only HTTP port answering GET /resources with what this process holds; 0 = off. */
   resourcesPort: port.default(0),
+  /** Composed recordings: the frame size, frame rate and H.264 bitrate (kbit/s). */
+  recordingWidth: decimal(z.number().int().min(160).max(3840).multipleOf(2)).default(1280),
+  recordingHeight: decimal(z.number().int().min(120).max(2160).multipleOf(2)).default(720),
+  recordingFps: decimal(z.number().int().min(1).max(60)).default(30),
+  recordingVideoBitrate: decimal(z.number().int().min(100).max(50_000)).default(2500),
+  /** Composed recordings: every camera the same size (grid), or the active speaker large over a strip (speaker). */
+  recordingLayout: z.enum(['grid', 'speaker']).default('grid'),
+  /** Recordings one recorder runs at once (each a GStreamer process; see docs/RECORDING.md for its cost). */
+  maxRecordingsPerRecorder: decimal(z.number().int().min(0).max(64)).default(4),
+  /** This recorder's id on the bus, unique among the recorders. Empty: <hostname>-<random>. */
+  recorderId: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_-]{0,64}$/, 'a recorder id is letters, digits, - and _ (at most 64)')
+    .default(''),
+  /** The IPv4 address the recorder receives media on (the bridge sends there): its own address on the bridges' network. */
+  recorderAddress: z.string().trim().default('127.0.0.1'),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Who may join: 'open' (anyone with the link), 'accounts' (a signed-in host starts the room), 'token' (JWT). */
   authMode: z.enum(['open', 'accounts', 'token']).default('open'),
@@ -146,7 +163,7 @@ export const settingHelp: Record<keyof Config, string> = {
   dataDir: 'directory for the self-signed certificate and other state (default ./data)',
   tlsCert: 'PEM certificate file for HTTPS (default: self-signed, made on first start)',
   tlsKey: 'PEM private key file for HTTPS',
-  parts: 'parts this process runs: all, or a list of web (= signal), focus, bridge (default all; other than all needs --nats-url)',
+  parts: 'parts this process runs: all, or a list of web (= signal), focus, bridge, recorder (default all; other than all needs --nats-url)',
   natsUrl: 'NATS server linking the parts on several machines, e.g. nats://10.0.0.5:4222 (default: none, one process)',
   natsUser: 'NATS user name, when the NATS server requires one',
   natsPassword: 'NATS password (better in the environment, TERTULIA_NATS_PASSWORD: command-line options show in ps)',
@@ -172,6 +189,14 @@ export const settingHelp: Record<keyof Config, string> = {
   maxParticipantsPerRoom: 'participants in one meeting (default 100)',
   maxEndpointsPerBridge: 'participants (endpoints) on one bridge; a bridge at its cap gets no more (default 500)',
   resourcesPort: 'port on 127.0.0.1 only where GET /resources answers what this process holds (rooms, endpoints, sockets, timers, memory), 0 = off (default 0)',
+  recordingWidth: 'width of composed recordings in pixels (default 1280)',
+  recordingHeight: 'height of composed recordings in pixels (default 720)',
+  recordingFps: 'frame rate of composed recordings (default 30)',
+  recordingVideoBitrate: 'H.264 bitrate of composed recordings in kbit/s (default 2500)',
+  recordingLayout: 'layout of composed recordings: grid (every camera the same size) or speaker (the active speaker large, the others in a strip) (default grid)',
+  maxRecordingsPerRecorder: 'recordings one recorder runs at once; more are refused and the moderator is told (default 4)',
+  recorderId: "this recorder's id, unique among the recorders (default <hostname>-<random>)",
+  recorderAddress: "IPv4 address the recorder receives media on; set the recorder machine's address on the bridges' network when it runs on another machine (default 127.0.0.1)",
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',
   allowGuests: 'accounts/token modes: let people without an account/token join a started room (default true)',

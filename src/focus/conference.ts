@@ -64,6 +64,7 @@ export class Conference {
       log: this.log,
       call: (spec, payload) => this.callOn(this.bridgeId, spec, payload),
       participantSources: () => new Map([...this.participants.values()].map((p) => [p.id, p.sources])),
+      publish: (subject, payload) => this.bus.publish(subject, payload),
     });
     this.relays = new Relays({ conferenceId: this.id, log: this.log, call: (bridgeId, spec, payload) => this.callOn(bridgeId, spec, payload) });
   }
@@ -101,6 +102,12 @@ export class Conference {
     });
   }
 
+  /** The relays and every whole-conference receiver (a recorder) learn what the participants send now. */
+  private async syncSources(): Promise<void> {
+    await this.syncRelays();
+    await this.plain.syncAll();
+  }
+
   /** Participants, plain-RTP senders included (receivers such as a recorder do not count). */
   get size(): number {
     return this.participants.size + this.plain.senders;
@@ -115,7 +122,7 @@ export class Conference {
   async attachPlain(req: FocusAttachPlain): Promise<FocusAttachPlainReply> {
     const reply = await this.plain.attach(req);
     if (req.sources.length > 0) {
-      await this.syncRelays();
+      await this.syncSources();
       for (const q of this.participants.values()) this.negotiate(q);
     }
     return reply;
@@ -138,7 +145,7 @@ export class Conference {
     if (plain) {
       await this.plain.detach(participantId);
       if (plain.sources.length > 0) {
-        await this.syncRelays();
+        await this.syncSources();
         for (const q of this.participants.values()) this.negotiate(q);
       }
       return;
@@ -153,7 +160,7 @@ export class Conference {
     } catch (e) {
       this.log.warn({ participant: participantId, err: (e as Error).message }, 'bridge expire failed');
     }
-    await this.syncRelays();
+    await this.syncSources();
     // the leaver's m-lines become inactive everywhere else
     for (const q of this.participants.values()) this.negotiate(q);
   }
@@ -308,7 +315,7 @@ export class Conference {
     p.sources = answer.sources;
     p.remote = { ufrag: answer.ufrag, pwd: answer.pwd, fingerprint: answer.fingerprint };
     // the other bridges get its sources over the relays before anyone there is offered them
-    if (sourcesChanged) await this.syncRelays();
+    if (sourcesChanged) await this.syncSources();
 
     // Receive what this answer accepted, minus what went away since that offer was made. The m-lines it had
     // inactive may now take new sources.

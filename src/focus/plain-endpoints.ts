@@ -2,7 +2,10 @@
 // A sender is one of the meeting's participants (its id is the participant's): its microphone and camera are
 // offered to everyone like a browser's. A receiver gets one participant's microphone and/or camera, by the
 // SSRCs everybody receives them with (a simulcast camera arrives as one stream; with no bandwidth estimate
-// the bridge sends it the best layer). Receivers do not keep a conference alive; they expire with it.
+// the bridge sends it the best layer). A whole-conference receiver (a recorder, `receiveAll`) gets every
+// participant's sources, kept in sync by `syncAll` after each change, and is told the set on
+// `plain.<id>.sources` before the bridge starts sending what is new. Receivers do not keep a conference alive;
+// they expire with it.
 import type { Logger } from '../log.ts';
 import type { z } from 'zod';
 import { BusCallError } from '../bus/bus.ts';
@@ -12,6 +15,9 @@ import {
   type BridgeAllocatePlainReply,
   type FocusAttachPlain,
   type FocusAttachPlainReply,
+  type PlainSources,
+  type ReceivedSource,
+  subjects,
 } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import { buildPlainSdp, type PlainSdpLeg } from './plain-sdp.ts';
@@ -29,6 +35,9 @@ export interface PlainEndpoint {
   receives: number[];
   /** Subscribed at the bridge to `receives` (a deferred receiver: after focus.start-plain). */
   started: boolean;
+  /** Receives every participant's sources (receiveAll); `announced` is the set last published. */
+  all: boolean;
+  announced: string;
 }
 
 export interface PlainEndpointsHost {
@@ -39,6 +48,8 @@ export interface PlainEndpointsHost {
   call<C extends BusCallSpec>(spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>>;
   /** What each browser participant sends now, by participant id. */
   participantSources(): Map<string, readonly AnswerSource[]>;
+  /** An event on the bus (the sources a whole-conference receiver gets). */
+  publish(subject: string, payload: PlainSources): void;
 }
 
 export class PlainEndpoints {
@@ -64,7 +75,11 @@ export class PlainEndpoints {
     if (this.byId.size >= MAX_PLAIN_ENDPOINTS) throw new BusCallError('limit', `conference ${this.host.conferenceId} has its ${MAX_PLAIN_ENDPOINTS} plain-RTP endpoints already`);
     const sources: AnswerSource[] = req.sources.map((s) => (s.kind === 'video' ? { ssrc: s.ssrc, kind: s.kind, role: 'video' } : { ssrc: s.ssrc, kind: s.kind }));
     checkSsrcsFree([...browsers.values(), ...[...this.byId.values()].map((e) => e.sources)], sources);
-    const receives = req.receiveFrom ? this.sourcesOf(req.receiveFrom.participantId, req.receiveFrom.kinds, browsers) : [];
+    const receives: ReceivedSource[] | { kind: MediaKind; ssrc: number }[] = req.receiveAll
+      ? this.everySource(browsers)
+      : req.receiveFrom
+        ? this.sourcesOf(req.receiveFrom.participantId, req.receiveFrom.kinds, browsers)
+        : [];
 
     const reply = await this.host.call(busCalls.bridgeAllocatePlain, {
       conferenceId: this.host.conferenceId,
@@ -75,9 +90,10 @@ export class PlainEndpoints {
       srtp: req.srtp,
       sources: req.sources,
     });
-    const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false };
+    const all = req.receiveAll !== undefined;
+    const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false, all, announced: all ? JSON.stringify(receives) : '' };
     this.byId.set(endpointId, endpoint);
-    if (!req.receiveFrom?.deferred) {
+    if (!(req.receiveFrom?.deferred ?? req.receiveAll?.deferred)) {
       try {
         await this.start(endpointId);
       } catch (e) {
@@ -93,9 +109,43 @@ export class PlainEndpoints {
   async start(endpointId: string): Promise<void> {
     const e = this.byId.get(endpointId);
     if (!e) throw new BusCallError('not-found', `no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
-    if (e.started || e.receives.length === 0) return;
-    await this.host.call(busCalls.bridgeSubscribe, { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
+    if (e.started || (e.receives.length === 0 && !e.all)) return;
+    if (e.receives.length > 0) await this.host.call(busCalls.bridgeSubscribe, { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
     e.started = true;
+  }
+
+  /**
+   * Brings every whole-conference receiver in line with what the participants send now: the new set is
+   * published first (so the receiver knows whose a stream is before it arrives), then subscribed. Never throws.
+   */
+  async syncAll(): Promise<void> {
+    const receivers = [...this.byId.values()].filter((e) => e.all);
+    if (receivers.length === 0) return;
+    const sources = this.everySource(this.host.participantSources());
+    const key = JSON.stringify(sources);
+    for (const e of receivers) {
+      if (e.announced === key) continue;
+      e.announced = key;
+      e.receives = sources.map((s) => s.ssrc);
+      this.host.publish(subjects.plainSources(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, sources });
+      if (!e.started) continue;
+      try {
+        await this.host.call(busCalls.bridgeSubscribe, { conferenceId: this.host.conferenceId, endpointId: e.id, ssrcs: e.receives });
+      } catch (err) {
+        this.host.log.warn({ endpoint: e.id, err: (err as Error).message }, 'subscribing a whole-conference receiver failed');
+      }
+    }
+  }
+
+  /** Every source of every participant (browsers, then plain senders), as receivers see it. */
+  private everySource(browsers: Map<string, readonly AnswerSource[]>): ReceivedSource[] {
+    const out: ReceivedSource[] = [];
+    const add = (participantId: string, list: readonly AnswerSource[]) => {
+      for (const s of list) out.push(s.role ? { participantId, kind: s.kind, role: s.role, ssrc: s.ssrc } : { participantId, kind: s.kind, ssrc: s.ssrc });
+    };
+    for (const [id, list] of browsers) add(id, list);
+    for (const e of this.byId.values()) add(e.id, e.sources);
+    return out;
   }
 
   /** Expires it on the bridge; false when it was not here. */
@@ -112,6 +162,9 @@ export class PlainEndpoints {
 
   /** Expires every one of them (the conference ended). */
   async detachAll(): Promise<void> {
+    for (const e of this.byId.values()) {
+      if (e.all) this.host.publish(subjects.plainSources(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, sources: [], ended: true });
+    }
     await Promise.all([...this.byId.keys()].map((id) => this.detach(id)));
   }
 
@@ -132,7 +185,7 @@ export class PlainEndpoints {
  * ports and the key it must encrypt with. A leg for both kinds ('all') is described as video.
  */
 function describe(name: string, req: FocusAttachPlain, reply: BridgeAllocatePlainReply): string {
-  const receiver = req.receiveFrom !== undefined && req.legs.every((l) => l.address !== undefined);
+  const receiver = (req.receiveFrom !== undefined || req.receiveAll !== undefined) && req.legs.every((l) => l.address !== undefined);
   const legs: PlainSdpLeg[] = req.legs.map((l, i) => {
     const kind = l.kind === 'audio' ? 'audio' : 'video';
     if (receiver) return l.rtcpPort !== undefined ? { kind, port: l.port!, rtcpPort: l.rtcpPort } : { kind, port: l.port! };

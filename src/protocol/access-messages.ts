@@ -2,6 +2,7 @@
 // room password, the lobby, and moderator actions. Spread into the unions of signal-messages.ts; the web app
 // parses the server's side with `accessServerMessageSchemas`.
 import { z } from 'zod';
+import { recordingClientMessageSchemas, recordingServerMessageSchemas, type RecordingErrorCode } from './recording-messages.ts';
 
 export const roleSchema = z.enum(['moderator', 'participant']);
 export type Role = z.infer<typeof roleSchema>;
@@ -34,6 +35,7 @@ export const accessClientMessageSchemas = [
   z.object({ type: z.literal('set-self-unmute'), allowed: z.boolean() }),
   z.object({ type: z.literal('lobby-admit'), id: targetId }),
   z.object({ type: z.literal('lobby-deny'), id: targetId }),
+  ...recordingClientMessageSchemas,
 ] as const;
 
 export const ACCESS_CLIENT_TYPES: readonly string[] = accessClientMessageSchemas.map((s) => s.shape.type.value);
@@ -74,6 +76,7 @@ export const accessServerMessageSchemas = [
   z.object({ type: z.literal('removed'), by: z.string() }),
   /** A moderator ended the meeting for everyone. */
   z.object({ type: z.literal('meeting-ended'), by: z.string() }),
+  ...recordingServerMessageSchemas,
 ] as const;
 
 export type AccessServerMessage = z.infer<(typeof accessServerMessageSchemas)[number]>;
@@ -97,4 +100,5 @@ export type AccessErrorCode =
   | 'not-moderator'
   /** Not allowed for this participant now (e.g. unmuting while the moderator disabled it). */
   | 'not-allowed'
-  | 'no-such-participant';
+  | 'no-such-participant'
+  | RecordingErrorCode;

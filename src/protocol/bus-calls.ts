@@ -29,6 +29,14 @@ import {
   okReplySchema,
   subjects,
 } from './bus-messages.ts';
+import {
+  recorderParticipantsSchema,
+  recorderStartReplySchema,
+  recorderStartSchema,
+  recorderStopReplySchema,
+  recorderStopSchema,
+  recorderSubjects,
+} from './recorder-messages.ts';
 
 /**
  * - not-found: no such conference, participant or endpoint (it left, or never was);
@@ -36,6 +44,8 @@ import {
  * - no-capacity: every bridge (or this one) is at its endpoint cap;
  * - unavailable: no bridge announced itself, or focus is stopping;
  * - limit: a per-conference cap (plain-RTP endpoints, m-lines) is reached.
+ * A recorder's start: no-capacity (at maxRecordingsPerRecorder), not-found (no meeting media to record),
+ * unavailable (its media process did not start), conflict (that recording id runs already).
  */
 export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit';
 
@@ -68,4 +78,8 @@ export const busCalls = {
   bridgeConstraints: spec(subjects.bridgeConstraints, bridgeConstraintsSchema, okReplySchema, ['not-found']),
   bridgeMute: spec(subjects.bridgeMute, bridgeMuteSchema, okReplySchema, ['not-found']),
   bridgeExpire: spec(subjects.bridgeExpire, bridgeExpireSchema, okReplySchema, []),
+  // signal -> recorder <id>
+  recorderStart: spec(recorderSubjects.start, recorderStartSchema, recorderStartReplySchema, ['no-capacity', 'conflict', 'not-found', 'unavailable']),
+  recorderStop: spec(recorderSubjects.stop, recorderStopSchema, recorderStopReplySchema, ['not-found']),
+  recorderParticipants: spec(recorderSubjects.participants, recorderParticipantsSchema, okReplySchema, ['not-found']),
 } as const;

@@ -22,6 +22,8 @@ export const subjects = {
   focusStartPlain: 'focus.start-plain',
   /** A plain-RTP receiver leaves (a sender that is a participant leaves with focus.leave). */
   focusDetachPlain: 'focus.detach-plain',
+  // focus -> a receiver of the whole conference (event): every source it now receives, on each change
+  plainSources: (endpointId: string) => `plain.${endpointId}.sources`,
   // focus -> signal (events)
   signalOffer: 'signal.offer',
   // focus -> bridge (requests); the bridge id is part of the subject
@@ -181,12 +183,33 @@ export const focusAttachPlainSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Receive every participant's microphone, camera and screen, kept in sync as they come, change and go (a
+     * recorder); focus publishes the set on `plain.<endpointId>.sources` at each change. Its legs: one audio,
+     * one video (streams told apart by SSRC).
+     */
+    receiveAll: z.object({ deferred: z.boolean().optional() }).strict().optional(),
   })
-  .strict();
+  .strict()
+  .refine((p) => !(p.receiveFrom && p.receiveAll), 'receiveFrom or receiveAll, not both')
+  .refine((p) => !p.receiveAll || /^[A-Za-z0-9_-]+$/.test(p.endpointId), 'a whole-conference receiver id is letters, digits, - and _ (it goes into a bus subject)');
 export type FocusAttachPlain = z.infer<typeof focusAttachPlainSchema>;
+/** One source a whole-conference receiver gets: whose, what, and the SSRC it arrives with. */
+export const receivedSourceSchema = z
+  .object({ participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional(), ssrc: z.number().int().min(0).max(0xffffffff) })
+  .strict();
+export type ReceivedSource = z.infer<typeof receivedSourceSchema>;
+export const plainSourcesSchema = z.object({
+  conferenceId: id,
+  endpointId: id,
+  sources: z.array(receivedSourceSchema).max(4096),
+  /** The conference ended (or focus stops): the endpoint is gone, nothing more will come. */
+  ended: z.boolean().optional(),
+});
+export type PlainSources = z.infer<typeof plainSourcesSchema>;
 export const focusAttachPlainReplySchema = bridgeAllocatePlainReplySchema.extend({
-  /** The SSRCs it receives, one per kind asked for. */
-  receives: z.array(z.object({ kind: mediaKindSchema, ssrc: z.number().int() })),
+  /** The SSRCs it receives, one per kind asked for (receiveAll: every source now, as plain.<id>.sources has them). */
+  receives: z.array(z.object({ kind: mediaKindSchema, ssrc: z.number().int(), participantId: id.optional(), role: z.enum(['video', 'screen']).optional() })),
   /**
    * The session description ffmpeg/ffplay/GStreamer open: for a receiver, where it receives (its own ports) and
    * the key to decrypt with; for a sender, the bridge's ports it sends to and the key to encrypt with.

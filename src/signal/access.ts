@@ -10,6 +10,7 @@ import { loadPublicKeys, TokenVerifier } from './auth/jwt.ts';
 import { UserStore, usersDbPath } from './auth/users.ts';
 import { Lobby } from './lobby.ts';
 import { Moderation } from './moderation.ts';
+import type { Recordings } from './recording.ts';
 import type { Rooms, Session } from './rooms.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
@@ -22,7 +23,7 @@ export class Access {
   private readonly users: UserStore | undefined;
   private readonly log: Logger;
 
-  constructor(opts: { config: Config; rooms: Rooms; log: Logger }) {
+  constructor(opts: { config: Config; rooms: Rooms; log: Logger; recordings?: Recordings }) {
     const { config, rooms, log } = opts;
     this.log = log;
     let tokens: TokenVerifier | undefined;
@@ -48,7 +49,7 @@ export class Access {
     }
     const lobby = new Lobby(log);
     this.admission = new Admission({ config, rooms, lobby, log, users: this.users, tokens });
-    this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open' });
+    this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings });
     rooms.onLeft = (room) => this.moderation.afterLeave(room);
     log.info({ authMode: config.authMode, allowGuests: config.allowGuests }, 'access mode');
   }

@@ -17,6 +17,7 @@ import { loadOrCreateTls } from './tls.ts';
 import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
+import { Recordings } from './recording.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -73,7 +74,8 @@ export async function startSignal(opts: {
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const access = new Access({ config, rooms, log });
+  const recordings = new Recordings(bus, log);
+  const access = new Access({ config, rooms, log, recordings });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -90,7 +92,12 @@ export async function startSignal(opts: {
   });
   // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
-  access.onJoined = (session) => meeting.afterJoin(session);
+  meeting.onRenamed = (member) => recordings.membersChanged(member.room);
+  rooms.onSpeaker = (room) => recordings.membersChanged(room);
+  access.onJoined = (session) => {
+    meeting.afterJoin(session);
+    recordings.afterJoin(session);
+  };
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
   const ws = attachWebSocket({
     server: httpsServer,
@@ -126,6 +133,7 @@ export async function startSignal(opts: {
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
     access.close();
+    recordings.close();
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
@@ -145,6 +153,7 @@ export async function startSignal(opts: {
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();
+        recordings.close();
         log.info('signal stopped');
       })();
       return closed;

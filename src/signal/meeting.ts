@@ -158,7 +158,11 @@ export class MeetingFeatures {
     }
     member.displayName = displayName;
     this.participantUpdated(member);
+    this.onRenamed(member);
   }
+
+  /** After a rename (the recorder draws names). */
+  onRenamed: (member: Member) => void = () => {};
 
   /**
    * Screen share on/off: everyone learns the flag; focus re-offers so the browser can add or drop the screen.

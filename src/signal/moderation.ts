@@ -7,6 +7,7 @@ import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { Admission } from './admission.ts';
 import type { Lobby } from './lobby.ts';
 import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
+import type { Recordings } from './recording.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
 
 type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' }>;
@@ -18,8 +19,11 @@ export class Moderation {
   private readonly log: Logger;
   /** Open rooms: when the last moderator leaves, the longest-present participant becomes one (as Jitsi does). */
   private readonly autoModerator: boolean;
+  /** Start/stop recording (none: this signal has no recording, e.g. in unit tests). */
+  private readonly recordings: Recordings | undefined;
 
-  constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean }) {
+  constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings }) {
+    this.recordings = opts.recordings;
     this.rooms = opts.rooms;
     this.lobby = opts.lobby;
     this.admission = opts.admission;
@@ -64,6 +68,15 @@ export class Moderation {
         this.forceMute(t, by);
         return;
       }
+      case 'start-recording':
+      case 'stop-recording':
+        if (!this.recordings) {
+          session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
+          return;
+        }
+        if (msg.type === 'start-recording') this.recordings.start(actor);
+        else this.recordings.stop(actor);
+        return;
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by);
         return;
@@ -150,6 +163,7 @@ export class Moderation {
 
   /** Rooms.onLeft: an empty room sends its lobby away; an open room never stays without a moderator. */
   afterLeave(room: Room): void {
+    this.recordings?.membersChanged(room);
     if (room.members.size === 0) {
       for (const k of this.lobby.takeAll(room)) {
         k.session.send({ type: 'error', code: 'denied', message: 'the meeting ended before anyone let you in' });

@@ -297,9 +297,14 @@ export class Rooms {
     if (!parsed.success) return;
     const room = this.rooms.get(parsed.data.conferenceId);
     if (!room || !room.members.has(parsed.data.endpointId)) return;
+    const changed = room.dominantSpeaker !== parsed.data.endpointId;
     room.dominantSpeaker = parsed.data.endpointId;
     this.broadcast(room, { type: 'dominant-speaker', participantId: parsed.data.endpointId });
+    if (changed) this.onSpeaker?.(room);
   }
+
+  /** Called after the room's dominant speaker changed (the recorder's speaker layout follows it). */
+  onSpeaker?: (room: Room) => void;
 
   /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */
   async closeAll(timeoutMs = 2000): Promise<void> {

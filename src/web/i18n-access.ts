@@ -53,6 +53,14 @@ const en = {
   tokenRequiredTitle: 'This meeting needs an access link',
   deniedTitle: 'You were not let in',
   refusalReason: 'Reason:',
+  startRecording: 'Start recording',
+  stopRecording: 'Stop recording',
+  recordingIndicator: 'Recording',
+  recordingStartedNotice: (name: string) => `${name} started recording`,
+  recordingStoppedNotice: (name: string) => `${name} stopped recording`,
+  recordingFailedNotice: 'The recording stopped because of a problem on the recorder',
+  errorRecordingUnavailable: 'No recorder is free to record this meeting. Try again later.',
+  errorRecordingFailed: 'The recording could not start',
 };
 
 export type AccessStrings = typeof en;
@@ -109,6 +117,14 @@ const es: AccessStrings = {
   tokenRequiredTitle: 'Esta reunión necesita un enlace de acceso',
   deniedTitle: 'No te han dejado entrar',
   refusalReason: 'Motivo:',
+  startRecording: 'Iniciar grabación',
+  stopRecording: 'Detener grabación',
+  recordingIndicator: 'Grabando',
+  recordingStartedNotice: (name: string) => `${name} ha iniciado la grabación`,
+  recordingStoppedNotice: (name: string) => `${name} ha detenido la grabación`,
+  recordingFailedNotice: 'La grabación se ha detenido por un problema del grabador',
+  errorRecordingUnavailable: 'No hay ningún grabador libre para grabar esta reunión. Inténtalo más tarde.',
+  errorRecordingFailed: 'No se pudo iniciar la grabación',
 };
 
 export const accessDictionaries = { en, es };

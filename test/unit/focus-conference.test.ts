@@ -42,6 +42,11 @@ function fakeBridge(bus: MemoryBus, bridgeId: string, calls: Call[]): void {
   bus.handle(subjects.bridgeSubscribe(bridgeId), record('subscribe'));
   bus.handle(subjects.bridgeMute(bridgeId), record('mute'));
   bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
+  bus.handle(subjects.bridgeAllocatePlain(bridgeId), (payload) => {
+    calls.push({ subject: 'allocate-plain', payload });
+    const p = payload as { legs: { kind: string }[] };
+    return { address: '127.0.0.1', legs: p.legs.map((l, i) => ({ kind: l.kind, port: 40000 + 2 * i, rtcpPort: 40001 + 2 * i })), rtcpMux: false, srtp: null };
+  });
 }
 
 function offeredMlines(sdp: string): { mid: string; direction: string; ssrcs: number[] }[] {
@@ -445,6 +450,69 @@ describe('focus renegotiation', () => {
     // B's honest answer to the same offer still works
     await answer('B', b1, { audio: 2001, video: 2002 });
     assert.deepEqual(callsOf('configure', 'B').at(-1)!.payload.sources.map((x: any) => x.ssrc), [2001, 2002]);
+  });
+
+  test('a whole-conference receiver (a recorder) is told every source and subscribed as people come, share and go', async () => {
+    const events: any[] = [];
+    bus.subscribe(subjects.plainSources('rec-1'), (e) => events.push(e));
+    await join('A');
+    await tick();
+    await answer('A', lastOffer('A'), { audio: 1001, video: 1002 });
+    const attach = {
+      conferenceId: CONF,
+      endpointId: 'rec-1',
+      legs: [
+        { kind: 'audio', address: '127.0.0.1', port: 50000 },
+        { kind: 'video', address: '127.0.0.1', port: 50002 },
+      ],
+      rtcpMux: false,
+      comedia: false,
+      srtp: false,
+      sources: [],
+      receiveAll: { deferred: true },
+    };
+    const reply = (await bus.request(subjects.focusAttachPlain, attach)) as any;
+    assert.deepEqual(reply.receives, [
+      { participantId: 'A', kind: 'audio', ssrc: 1001 },
+      { participantId: 'A', kind: 'video', role: 'video', ssrc: 1002 },
+    ]);
+    assert.match(reply.sdp, /m=audio 50000 RTP\/AVP 111/);
+    assert.equal(callsOf('subscribe', 'rec-1').length, 0, 'deferred: nothing sent before start-plain');
+    await bus.request(subjects.focusStartPlain, { conferenceId: CONF, endpointId: 'rec-1' });
+    assert.deepEqual(callsOf('subscribe', 'rec-1').map((c) => c.payload.ssrcs), [[1001, 1002]]);
+
+    await join('B');
+    await tick();
+    await answer('B', lastOffer('B'), { audio: 2001, video: 2002, screen: 2003 });
+    await tick();
+    assert.deepEqual(events.at(-1).sources, [
+      { participantId: 'A', kind: 'audio', ssrc: 1001 },
+      { participantId: 'A', kind: 'video', role: 'video', ssrc: 1002 },
+      { participantId: 'B', kind: 'audio', ssrc: 2001 },
+      { participantId: 'B', kind: 'video', role: 'video', ssrc: 2002 },
+      { participantId: 'B', kind: 'video', role: 'screen', ssrc: 2003 },
+    ]);
+    assert.deepEqual(callsOf('subscribe', 'rec-1').at(-1)!.payload.ssrcs, [1001, 1002, 2001, 2002, 2003]);
+
+    await leave('B');
+    await tick();
+    assert.deepEqual(events.at(-1).sources.map((s: any) => s.ssrc), [1001, 1002]);
+    assert.deepEqual(callsOf('subscribe', 'rec-1').at(-1)!.payload.ssrcs, [1001, 1002]);
+    const told = events.length;
+    await leave('A'); // the conference ends: the recorder's endpoint expires with it
+    await tick();
+    assert.ok(callsOf('expire', 'rec-1').length === 1);
+    assert.ok(events.length > told);
+    assert.deepEqual(events.at(-1), { conferenceId: CONF, endpointId: 'rec-1', sources: [], ended: true }, 'the recorder learns its media ended');
+
+    // a receiver of everything has an id fit for a bus subject, and is not also a one-participant receiver
+    await join('C');
+    await tick();
+    await assert.rejects(bus.request(subjects.focusAttachPlain, { ...attach, endpointId: 'rec.1' }), /letters, digits/);
+    await assert.rejects(
+      bus.request(subjects.focusAttachPlain, { ...attach, receiveFrom: { participantId: 'C', kinds: ['audio'] } }),
+      /receiveFrom or receiveAll/,
+    );
   });
 
   test('bad requests and bad answers are refused with a clear error; a good answer still works after', async () => {

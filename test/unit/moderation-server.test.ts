@@ -79,6 +79,8 @@ describe('a non-moderator is refused every moderator action', () => {
     { type: 'set-self-unmute', allowed: false },
     { type: 'lobby-admit', id: 'abc' },
     { type: 'lobby-deny', id: 'abc' },
+    { type: 'start-recording' },
+    { type: 'stop-recording' },
   ];
 
   test('each forged request gets not-moderator and changes nothing', async () => {

@@ -70,6 +70,10 @@ test('both dictionaries have every string, and the Spanish control names', () =>
   assert.equal(es.stopCamera, 'Detener cámara');
   assert.equal(es.startCamera, 'Iniciar cámara');
   assert.equal(es.leaveMeeting, 'Salir de la reunión');
+  assert.equal(es.startRecording, 'Iniciar grabación');
+  assert.equal(es.stopRecording, 'Detener grabación');
+  assert.equal(es.recordingIndicator, 'Grabando');
+  assert.equal(es.recordingStartedNotice('Ana'), 'Ana ha iniciado la grabación');
 });
 
 test('room names: suggestions are valid, rules match the protocol', () => {

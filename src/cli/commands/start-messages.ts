@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Config, PartName } from '../../config/config.ts';
 import { VERSION } from '../version.ts';
 
-export const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge' };
+export const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge', recorder: 'recorder' };
 
 function urlHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
@@ -76,6 +76,8 @@ export function partsMessage(info: {
     const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
     lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
     if (info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
+  } else if (info.config.parts.includes('recorder')) {
+    lines.push(`Recordings receive media from the bridges on UDP ports of ${info.config.recorderAddress} chosen by the system: let the bridges reach them.`);
   } else {
     lines.push('No port to open: this process only talks to the NATS server.');
   }

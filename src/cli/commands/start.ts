@@ -1,4 +1,4 @@
-// `tertulia start`: every part in this process (signal, focus, bridge), or some of them (--parts) with the
+// `tertulia start`: every part in this process (signal, focus, bridge, recorder), or some of them (--parts) with the
 // others elsewhere, linked by NATS (--nats-url). Runs until SIGINT/SIGTERM.
 // Stopping never depends on the console: nothing written to stdout/stderr is waited for (their reader may be
 // gone, or stuck), the forced exit is armed before anything is logged, and a second signal exits at once.
@@ -87,21 +87,23 @@ async function start(config: Config): Promise<void> {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const [{ startFocus }, { startBridge }, { startSignal }] = await Promise.all([
+  const [{ startFocus }, { startBridge }, { startSignal }, { startRecorder }] = await Promise.all([
     runs('focus') ? import('../../focus/index.ts') : { startFocus: undefined },
     runs('bridge') ? import('../../bridge/index.ts') : { startBridge: undefined },
     runs('signal') ? import('../../signal/index.ts') : { startSignal: undefined },
+    runs('recorder') ? import('../../recorder/index.ts') : { startRecorder: undefined },
   ]);
   // focus first: it must hear the bridge's first announcement
   const focus = startFocus?.({ bus, config, log });
   let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
   let signal: Awaited<ReturnType<NonNullable<typeof startSignal>>> | undefined;
+  const recorder = startRecorder?.({ bus, config, log });
   try {
     bridge = await startBridge?.({ bus, config, log, bridgeId: effectiveBridgeId(config) });
     signal = await startSignal?.({ bus, config, log });
   } catch (e) {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-    await closeAll([signal, bridge, focus, bus], log);
+    await closeAll([signal, recorder, bridge, focus, bus], log);
     process.exit(1);
   }
 
@@ -119,9 +121,10 @@ async function start(config: Config): Promise<void> {
     }, FORCED_EXIT_MS);
     force.unref();
     log.info({ signal: sig }, 'stopping');
-    // signal first (participants leave, focus tells the bridge), then the bridge, then focus and the bus;
-    // then the last log lines get a moment to leave (not more: their reader may be gone or stuck)
-    void closeAll([resources, signal, bridge, focus, bus], log)
+    // signal first (participants leave, focus tells the bridge), the recorder (its files finish), then the
+    // bridge, then focus and the bus; then the last log lines get a moment to leave (not more: their reader
+    // may be gone or stuck)
+    void closeAll([resources, signal, recorder, bridge, focus, bus], log)
       .then(() => flushLogs(1000))
       .finally(() => process.exit(0));
   };

@@ -35,6 +35,8 @@ export interface AccessState {
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
   mutedBy: string | null;
+  /** The meeting is being recorded (started by whom). */
+  recording: { by: string | undefined } | null;
 }
 
 function storage(): Storage | null {
@@ -80,6 +82,7 @@ export class AccessClient extends Store<AccessState> {
       ended: null,
       cameraRequestBy: null,
       mutedBy: null,
+      recording: null,
     });
     this.#conference = conference;
     this.#jwt = tokenFromUrl(search);
@@ -112,6 +115,9 @@ export class AccessClient extends Store<AccessState> {
         break;
       case 'lobby-list':
         this.update({ knocks: m.knocks });
+        break;
+      case 'recording':
+        this.update({ recording: m.active ? { by: m.by } : null });
         break;
       case 'lobby-wait':
         this.update({ gate: { kind: 'lobby' } });
@@ -212,6 +218,12 @@ export class AccessClient extends Store<AccessState> {
   }
   deny(id: string): void {
     this.#conference.sendMessage({ type: 'lobby-deny', id });
+  }
+  startRecording(): void {
+    this.#conference.sendMessage({ type: 'start-recording' });
+  }
+  stopRecording(): void {
+    this.#conference.sendMessage({ type: 'stop-recording' });
   }
 
   // ---- answers to moderators ----

@@ -14,6 +14,12 @@ function noticeText(t: Strings, n: Notice): string {
       return t.raisedHandNotice(n.name);
     case 'sharing':
       return t.startedSharingNotice(n.name);
+    case 'recording-started':
+      return t.recordingStartedNotice(n.name);
+    case 'recording-stopped':
+      return t.recordingStoppedNotice(n.name);
+    case 'recording-failed':
+      return t.recordingFailedNotice;
     case 'reaction':
       return t.reactionBy(n.name, reactionName(t, n.reaction));
   }

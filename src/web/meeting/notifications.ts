@@ -1,11 +1,14 @@
-// Short-lived things everyone sees: notices (someone joined, left, raised a hand, started sharing) and
-// reactions. Derived from the server's messages; each disappears after a few seconds.
+// Short-lived things everyone sees: notices (someone joined, left, raised a hand, started sharing, the
+// recording started or stopped) and reactions. Derived from the server's messages; each disappears after a few seconds.
 import type { Reaction } from '../../protocol/meeting-messages.ts';
 import type { Participant } from '../../protocol/signal-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
 
-type NewNotice = { kind: 'joined' | 'left' | 'hand' | 'sharing'; name: string } | { kind: 'reaction'; name: string; reaction: Reaction };
+type NewNotice =
+  | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
+  | { kind: 'recording-failed' }
+  | { kind: 'reaction'; name: string; reaction: Reaction };
 export type Notice = NewNotice & { id: number };
 
 export interface NotificationsState {
@@ -48,6 +51,13 @@ export class NotificationsStore extends Store<NotificationsState> {
           if (p.screenSharing && !before?.screenSharing) this.#add({ kind: 'sharing', name: p.displayName });
           break;
         }
+        case 'recording':
+          // a joiner is told the state as it is (the indicator shows it), not as news
+          if (m.current) break;
+          if (m.active) this.#add({ kind: 'recording-started', name: m.by ?? '' });
+          else if (m.reason === 'failed') this.#add({ kind: 'recording-failed' });
+          else this.#add({ kind: 'recording-stopped', name: m.by ?? '' });
+          break;
         case 'reaction': {
           const name = m.from === conference.state.selfId ? conference.displayName : (this.#known.get(m.from)?.displayName ?? '');
           this.#add({ kind: 'reaction', name, reaction: m.reaction });

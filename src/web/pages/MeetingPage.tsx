@@ -20,6 +20,7 @@ import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
+import { RecordButton, RecordingIndicator } from '../components/RecordingControls.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
 import { serverErrorText } from './error-text.ts';
 
@@ -141,6 +142,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
             {t.participants}: {count}
           </span>
         )}
+        {state.status === 'joined' && <RecordingIndicator conference={conference} />}
         {state.status === 'connecting' && (
           <span className="status-pill" role="status">
             {t.connecting}
@@ -216,6 +218,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           onOpenSettings={() => setDialog('settings')}
           onShowShortcuts={() => setDialog('shortcuts')}
         />
+        {state.status === 'joined' && <RecordButton conference={conference} />}
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}

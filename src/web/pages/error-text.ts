@@ -13,6 +13,10 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorServerFull;
     case 'join-timeout':
       return t.errorJoinTimeout;
+    case 'recording-unavailable':
+      return t.errorRecordingUnavailable;
+    case 'recording-failed':
+      return `${t.errorRecordingFailed}: ${e.message}`;
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }

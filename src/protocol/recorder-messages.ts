@@ -1,0 +1,67 @@
+// signal <-> recorder over the bus: recorders announce how many more recordings they can take (like bridges
+// announce their endpoints); signal starts and stops a recording on one of them and keeps it told who is in
+// the room and by which name (focus knows sources, not names). Flow, one way per kind of fact: signal ->
+// recorder (start, stop, names); recorder -> focus (attach as a receiver of the whole conference);
+// focus -> recorder (`plain.<id>.sources`: whose streams arrive with which SSRC); recorder -> signal only as
+// events (announce, a recording that ended by itself).
+import { z } from 'zod';
+
+const id = z.string().min(1).max(128);
+/** One NATS subject token (it goes into `recorder.<id>.*`). */
+export const recorderIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a recorder id is letters, digits, - and _');
+/** A recording's id: also its plain-RTP endpoint id at focus (a subject token, never a participant's id). */
+export const recordingIdSchema = z.string().regex(/^rec-[0-9a-f]{16}$/, 'a recording id is rec- and 16 hex digits');
+
+export const recorderSubjects = {
+  // recorder -> signal (events)
+  announce: 'recorder.announce',
+  /** A recording ended without being asked to (its media process failed, the meeting's media ended). */
+  ended: 'recorder.ended',
+  // signal -> recorders (event): "announce yourselves now"
+  discover: 'recorder.discover',
+  // signal -> recorder <id> (requests)
+  start: (recorderId: string) => `recorder.${recorderId}.start`,
+  stop: (recorderId: string) => `recorder.${recorderId}.stop`,
+  participants: (recorderId: string) => `recorder.${recorderId}.participants`,
+} as const;
+
+export const recorderAnnounceSchema = z.object({
+  recorderId: recorderIdSchema,
+  /** Recordings it can start now. */
+  free: z.number().int().nonnegative(),
+  max: z.number().int().nonnegative(),
+  /** Random per process. */
+  instance: z.string().min(1).max(64),
+});
+export type RecorderAnnounce = z.infer<typeof recorderAnnounceSchema>;
+
+/** A participant as the recording shows it: the name drawn on its tile (plain text, never markup). */
+export const recordedParticipantSchema = z.object({ participantId: id, name: z.string().max(256) }).strict();
+export type RecordedParticipant = z.infer<typeof recordedParticipantSchema>;
+const participants = z.array(recordedParticipantSchema).max(10_000);
+
+export const recorderStartSchema = z
+  .object({
+    recordingId: recordingIdSchema,
+    /** The conference at focus (signal's room key). */
+    conferenceId: id,
+    /** The room's name, for the file name (reduced to letters, digits, - and _). */
+    room: z.string().min(1).max(256),
+    participants,
+    /** The active speaker (the bridge's dominant speaker), for the speaker layout. */
+    speaker: id.optional(),
+  })
+  .strict();
+export const recorderStartReplySchema = z.object({ file: z.string() });
+export const recorderStopSchema = z.object({ recordingId: recordingIdSchema }).strict();
+export const recorderStopReplySchema = z.object({ file: z.string() });
+export const recorderParticipantsSchema = z.object({ recordingId: recordingIdSchema, participants, speaker: id.optional() }).strict();
+
+export const recorderEndedSchema = z.object({
+  recorderId: recorderIdSchema,
+  recordingId: recordingIdSchema,
+  conferenceId: id,
+  reason: z.enum(['failed', 'meeting-ended']),
+  message: z.string().max(500),
+});
+export type RecorderEnded = z.infer<typeof recorderEndedSchema>;

@@ -1,0 +1,155 @@
+// End to end: a composed recording of a live meeting, with no browser per recording. Three Chromium
+// participants (Ben's fake microphone talks); the moderator (Ana) starts recording from the toolbar, everyone
+// sees "Recording" and a notice, Ana shares her screen and Cy leaves meanwhile, Ana stops. The file the recorder part wrote (GStreamer,
+// one child process) is checked with ffmpeg: H.264 1280x720 and AAC, as long as the recording ran on the
+// wall clock (within 2 s), audio not silent, video not frozen, and it decodes from start to end without an
+// error. Then a recording whose GStreamer child is killed (SIGKILL) mid-way: everyone is told, and the file
+// plays up to that point.
+import { after, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser, useTalkingBrowser } from '../helpers/e2e.ts';
+
+const execFileAsync = promisify(execFile);
+/** Runs a command; its output even when it exits with an error (a damaged file makes ffmpeg do that). */
+async function run(cmd: string, args: string[], opts: { maxBuffer?: number } = {}): Promise<{ stdout: string; stderr: string }> {
+  try {
+    return await execFileAsync(cmd, args, opts);
+  } catch (e) {
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    return { stdout, stderr: stderr || String(e) };
+  }
+}
+
+/** Video frames in a file (also one being written); 0 when there is none yet. */
+async function videoFrames(file: string): Promise<number> {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
+  return Number(stdout.trim()) || 0;
+}
+
+/** Every ffmpeg/ffprobe figure the checks need. */
+async function probe(file: string) {
+  const { stdout } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,codec_type,width,height:format=duration', '-of', 'json', file]);
+  const info = JSON.parse(stdout) as { streams: { codec_name: string; codec_type: string; width?: number; height?: number }[]; format: { duration?: string } };
+  const decode = await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+  const volume = await run('ffmpeg', ['-hide_banner', '-i', file, '-vn', '-af', 'volumedetect', '-f', 'null', '-']);
+  const mean = /mean_volume: (-?[\d.]+) dB/.exec(volume.stderr);
+  // two frames a second, each one's checksum: a frozen picture repeats its checksum
+  const frames = await run('ffmpeg', ['-v', 'error', '-i', file, '-an', '-vf', 'fps=2', '-f', 'framemd5', '-'], { maxBuffer: 64 << 20 });
+  const sums = frames.stdout.split('\n').filter((l) => /^\d/.test(l)).map((l) => l.split(',').at(-1)!.trim());
+  // the longest run of equal pictures in the second half (the first seconds may wait for the cameras' keyframes)
+  let longestFreeze = 1;
+  for (let i = Math.floor(sums.length / 2), run = 1; i < sums.length; i++) {
+    run = i > Math.floor(sums.length / 2) && sums[i] === sums[i - 1] ? run + 1 : 1;
+    longestFreeze = Math.max(longestFreeze, run);
+  }
+  return {
+    video: info.streams.find((s) => s.codec_type === 'video'),
+    audio: info.streams.find((s) => s.codec_type === 'audio'),
+    duration: Number(info.format.duration),
+    decodeErrors: (decode.stdout + decode.stderr).trim(),
+    meanVolume: mean ? Number(mean[1]) : -Infinity,
+    frames: sums.length,
+    distinctFrames: new Set(sums).size,
+    longestFreeze,
+  };
+}
+
+describe('composed recording', () => {
+  // info at least: the test reads the recorder's "recording started" (the child's pid) and "recording stopped"
+  const level = ['debug', 'trace'].includes(process.env.TERTULIA_TEST_LOG_LEVEL ?? '') ? process.env.TERTULIA_TEST_LOG_LEVEL! : 'info';
+  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: level });
+  const talking = useTalkingBrowser();
+  // the files, copied before the server's data directory goes (TERTULIA_TEST_KEEP=1 keeps them to look at)
+  const keep = mkdtempSync(path.join(os.tmpdir(), 'tertulia-recording-e2e-'));
+  after(() => {
+    if (!process.env.TERTULIA_TEST_KEEP) rmSync(keep, { recursive: true, force: true });
+  });
+  let ana: Participant;
+  let ben: Participant;
+  const recordings = () => readdirSync(path.join(suite.server.dataDir, 'recordings')).filter((f) => f.endsWith('.mkv'));
+  const stoppedLines = () => suite.server.output().split('\n').filter((l) => l.includes('"part":"recorder"') && l.includes('"msg":"recording stopped"')).length;
+
+  test('a moderator records three people; one shares a screen and one leaves meanwhile; the file is H.264 720p + AAC, as long as the meeting ran, heard and moving', { timeout: 180_000 }, async () => {
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(talking.browser, 'Ben');
+    const cy = await newParticipant(suite.browser, 'Cy');
+    await joinThroughUi(ana, suite.server.baseUrl, 'Recorded');
+    await joinThroughUi(ben, suite.server.baseUrl, 'Recorded');
+    await joinThroughUi(cy, suite.server.baseUrl, 'Recorded');
+    await waitUntil('Ana to decode Ben and Cy', () => remoteStats(ana.page), (s) => (s.Ben?.framesDecoded ?? 0) > 10 && (s.Cy?.framesDecoded ?? 0) > 10);
+
+    // only a moderator has the button (the server refuses the others too: test/unit/signal-recording.test.ts)
+    assert.equal(await cy.page.getByRole('button', { name: 'Start recording' }).count(), 0);
+    await ana.page.getByRole('button', { name: 'Start recording' }).click();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
+    const startedAt = Date.now();
+    await ben.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
+    await ben.page.getByRole('status').filter({ hasText: 'Ana started recording' }).waitFor();
+    await cy.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
+
+    await sleep(3000);
+    // a shared screen takes the large place (layout.py), live
+    await ana.page.getByRole('button', { name: 'Share screen' }).click();
+    await ben.page.getByRole('status').filter({ hasText: 'Ana started sharing their screen' }).waitFor({ timeout: 15_000 });
+    await sleep(3000);
+    await cy.page.getByRole('button', { name: 'Leave meeting' }).click();
+    await sleep(4000);
+    await ana.page.getByRole('button', { name: 'Stop recording' }).click();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
+    const wallSeconds = (Date.now() - startedAt) / 1000;
+    await ben.page.getByRole('status').filter({ hasText: 'Ana stopped recording' }).waitFor();
+    await ben.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
+    await waitUntil('the recorder to finish the file', async () => stoppedLines(), (n) => n >= 1);
+
+    const files = recordings();
+    assert.equal(files.length, 1, files.join(', '));
+    assert.match(files[0]!, /^Recorded-\d{8}T\d{6}Z-[0-9a-f]{6}\.mkv$/);
+    const file = path.join(keep, files[0]!);
+    copyFileSync(path.join(suite.server.dataDir, 'recordings', files[0]!), file);
+    const p = await probe(file);
+    assert.equal(p.video?.codec_name, 'h264');
+    assert.equal(p.video?.width, 1280);
+    assert.equal(p.video?.height, 720);
+    assert.equal(p.audio?.codec_name, 'aac');
+    assert.ok(Math.abs(p.duration - wallSeconds) <= 2, `the file lasts ${p.duration} s, the recording ran ${wallSeconds} s`);
+    assert.equal(p.decodeErrors, '', 'the file decodes from start to end without an error');
+    assert.ok(p.meanVolume > -60, `audio heard: mean volume ${p.meanVolume} dB (silence is -91 dB)`);
+    assert.ok(p.frames >= 2 * Math.floor(wallSeconds) - 2, `frames sampled: ${p.frames}`);
+    assert.ok(p.distinctFrames >= p.frames / 2, `the picture moves: ${p.distinctFrames} different of ${p.frames} sampled frames`);
+    assert.ok(p.longestFreeze <= 3, `no frozen picture in the second half: at most 1.5 s the same, saw ${p.longestFreeze / 2} s`);
+    await cy.context.close();
+  });
+
+  test('the GStreamer child killed mid-recording: everyone is told, and the file plays up to then', { timeout: 120_000 }, async () => {
+    await ana.page.getByRole('button', { name: 'Start recording' }).click();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
+    // killed once the file holds a second of video (what a loaded machine has encoded by then varies)
+    const growing = () => path.join(suite.server.dataDir, 'recordings', recordings().find((f) => !readdirSync(keep).includes(f)) ?? 'none');
+    await waitUntil('a second of video in the file', () => videoFrames(growing()), (n) => n >= 30, 60_000);
+    const started = suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"'));
+    const pid = Number(JSON.parse(started.at(-1) ?? '{}').pid);
+    assert.ok(pid > 0, 'the recorder logged its child pid');
+    process.kill(pid, 'SIGKILL');
+    await ben.page.getByRole('status').filter({ hasText: 'The recording stopped because of a problem on the recorder' }).waitFor();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
+    // the moderator may start again at once
+    assert.equal(await ana.page.getByRole('button', { name: 'Start recording' }).count(), 1);
+
+    const files = recordings().filter((f) => !readdirSync(keep).includes(f));
+    assert.equal(files.length, 1, files.join(', '));
+    const file = path.join(keep, files[0]!);
+    copyFileSync(path.join(suite.server.dataDir, 'recordings', files[0]!), file);
+    const p = await probe(file);
+    assert.equal(p.video?.codec_name, 'h264');
+    assert.equal(p.audio?.codec_name, 'aac');
+    // what reached the disk before the kill (the encoder runs behind the wall clock by its queue on a loaded machine)
+    assert.ok(p.frames >= 2, `frames sampled (2 a second) from the killed recording: ${p.frames}`);
+    assert.ok(p.meanVolume > -60, `audio heard in the killed recording: mean volume ${p.meanVolume} dB`);
+  });
+});

@@ -1,0 +1,174 @@
+// The recorder's GStreamer child (src/recorder/compose/compose.py, Debian's python3 and GStreamer) on its own:
+// bad commands are answered with an error event and never stop it, a name with markup is drawn as text, and
+// a stop finishes a playable H.264 + AAC file; a video that arrives but never decodes (its keyframe lost)
+// makes it ask the bridge for a keyframe, as SRTCP the bridge's SRTP code opens. And the recorder part's refusals over the bus: no free place
+// (maxRecordingsPerRecorder), a malformed request.
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import dgram from 'node:dgram';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { BusCallError } from '../../src/bus/bus.ts';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { callBus } from '../../src/bus/typed-calls.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { busCalls } from '../../src/protocol/bus-calls.ts';
+import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
+import { SYSTEM_PYTHON } from '../../src/recorder/compositor-process.ts';
+import { SrtpSession } from '../../src/bridge/packet/srtp.ts';
+import { startRecorder } from '../../src/recorder/index.ts';
+
+async function waitFor(check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const script = fileURLToPath(new URL('../../src/recorder/compose/compose.py', import.meta.url));
+const log = createLogger('silent');
+
+describe('the composer child', () => {
+  test('bad commands get error events, the recording goes on, and stop leaves a playable file', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-composer-'));
+    const output = path.join(dir, 'out.mkv');
+    const settings = { output, width: 640, height: 360, fps: 15, videoBitrate: 500, bindAddress: '127.0.0.1', srtp: false };
+    const child = spawn(SYSTEM_PYTHON, [script, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const events: any[] = [];
+    const waiters: { pred: (e: any) => boolean; resolve: (e: any) => void }[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      const e = JSON.parse(line);
+      events.push(e);
+      for (const w of waiters.splice(0)) (w.pred(e) ? w.resolve(e) : waiters.push(w));
+    });
+    const next = (pred: (e: any) => boolean) =>
+      events.find(pred) ?? new Promise<any>((resolve) => waiters.push({ pred, resolve }));
+    const send = (line: string) => child.stdin.write(line + '\n');
+    try {
+      const ready = await next((e) => e.event === 'ready');
+      assert.ok(ready.videoPort > 0 && ready.audioPort > 0);
+      const bad = [
+        'not json',
+        '[1, 2]',
+        '{"cmd": 7}',
+        '{"cmd": "launch-missiles"}',
+        '{"cmd": "crypto", "key": "short"}',
+        '{"cmd": "participants", "participants": "everyone"}',
+        '{"cmd": "participants", "participants": [{"id": "a", "sources": [{"ssrc": -1}]}]}',
+        '{"cmd": "layout", "layout": "spiral"}',
+      ];
+      for (const line of bad) send(line);
+      const errors = () => events.filter((e) => e.event === 'error').length;
+      await waitFor(() => errors() >= bad.length);
+      assert.ok(events.filter((e) => e.event === 'error').every((e) => /^bad command: /.test(e.message)));
+      // a name with Pango markup is escaped: drawn as typed, no error
+      send(JSON.stringify({ cmd: 'participants', participants: [{ id: 'a', name: '<span size="99999">Ana</span> & <b>', sources: [] }] }));
+      assert.deepEqual(await next((e) => e.event === 'layout' && e.tiles === 1), { event: 'layout', tiles: 1 });
+      // the speaker layout, live: the speaker on the stage, the others in a strip
+      send('{"cmd": "layout", "layout": "speaker"}');
+      send(JSON.stringify({ cmd: 'participants', participants: [{ id: 'a', name: 'Ana', sources: [] }, { id: 'b', name: 'Ben', sources: [] }], speaker: 'b' }));
+      await waitFor(() => events.some((e) => e.event === 'layout' && e.tiles === 2));
+      await new Promise((r) => setTimeout(r, 1500));
+      send('{"cmd": "stop"}');
+      assert.deepEqual(await next((e) => e.event === 'stopped'), { event: 'stopped', file: output });
+      const code = await new Promise((r) => child.once('exit', r));
+      assert.equal(code, 0);
+      assert.equal(errors(), bad.length, JSON.stringify(events.filter((e) => e.event === 'error')));
+      const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', output], { encoding: 'utf8' }));
+      assert.deepEqual(
+        probe.streams.map((s: any) => s.codec_name),
+        ['h264', 'aac'],
+      );
+      assert.equal(probe.streams[0].width, 640);
+      assert.equal(execFileSync('ffmpeg', ['-v', 'error', '-i', output, '-f', 'null', '-'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }), '');
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('keyframe requests', () => {
+  test('a video whose packets arrive but never decode makes the composer send the bridge an SRTCP PLI for it', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-composer-'));
+    const bridge = dgram.createSocket('udp4');
+    const sender = dgram.createSocket('udp4');
+    await new Promise<void>((r) => bridge.bind(0, '127.0.0.1', () => r()));
+    const keyIn = randomBytes(30); // the bridge encrypts media with it
+    const keyOut = randomBytes(30); // the composer encrypts its RTCP with it
+    const settings = { output: path.join(dir, 'out.mkv'), width: 320, height: 180, fps: 10, videoBitrate: 200, bindAddress: '127.0.0.1', srtp: true };
+    const child = spawn(SYSTEM_PYTHON, [script, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const events: any[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => events.push(JSON.parse(line)));
+    const plis: number[] = [];
+    const opener = new SrtpSession('AES_CM_128_HMAC_SHA1_80', keyOut.subarray(0, 16), keyOut.subarray(16));
+    bridge.on('message', (msg) => {
+      const len = opener.unprotectRtcp(msg, msg.length);
+      // an empty receiver report, then the PLI (PT 206, FMT 1) with the media SSRC at byte 16
+      if (len >= 20 && msg[1] === 201 && msg[9] === 206 && (msg[8]! & 0x1f) === 1) plis.push(msg.readUInt32BE(16));
+    });
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await waitFor(() => events.some((e) => e.event === 'ready'));
+      const { videoPort } = events.find((e) => e.event === 'ready');
+      child.stdin.write(
+        JSON.stringify({ cmd: 'crypto', key: keyIn.toString('base64'), sendKey: keyOut.toString('base64'), bridge: { address: '127.0.0.1', videoRtcpPort: bridge.address().port } }) + '\n',
+      );
+      await waitFor(() => events.some((e) => e.event === 'keyed'));
+      // VP8 inter frames only (the keyframe "lost"): nothing decodes
+      const sealer = new SrtpSession('AES_CM_128_HMAC_SHA1_80', keyIn.subarray(0, 16), keyIn.subarray(16));
+      let seq = 0;
+      timer = setInterval(() => {
+        const rtp = Buffer.alloc(12 + 1 + 10);
+        rtp[0] = 0x80;
+        rtp[1] = 0x80 | 96;
+        rtp.writeUInt16BE(seq & 0xffff, 2);
+        rtp.writeUInt32BE(seq * 9000, 4);
+        rtp.writeUInt32BE(0x1234abcd, 8);
+        rtp[12] = 0x10; // VP8 descriptor: start of a partition
+        rtp[13] = 0x01; // VP8 frame tag: an inter frame
+        seq++;
+        const out = Buffer.alloc(rtp.length + 64);
+        const n = sealer.protectRtp(rtp, rtp.length, out);
+        sender.send(out.subarray(0, n), videoPort, '127.0.0.1');
+      }, 100);
+      await waitFor(() => plis.length > 0);
+      assert.equal(plis[0], 0x1234abcd);
+    } finally {
+      clearInterval(timer);
+      child.kill('SIGKILL');
+      bridge.close();
+      sender.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the recorder part', () => {
+  test('announces its free places; refuses a start beyond them and a malformed one', async () => {
+    const bus = new MemoryBus();
+    const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', maxRecordingsPerRecorder: 0, dataDir: os.tmpdir() } });
+    const announced: any[] = [];
+    bus.subscribe(recorderSubjects.announce, (a) => announced.push(a));
+    const recorder = startRecorder({ bus, config, log, recorderId: 'r1' });
+    try {
+      await waitFor(() => announced.length === 1);
+      assert.deepEqual({ ...announced[0], instance: undefined }, { recorderId: 'r1', free: 0, max: 0, instance: undefined });
+      bus.publish(recorderSubjects.discover, {});
+      await waitFor(() => announced.length === 2);
+      const start = { recordingId: 'rec-0123456789abcdef', conferenceId: 'room', room: 'Room', participants: [] };
+      await assert.rejects(callBus(bus, busCalls.recorderStart, 'r1', start), (e: unknown) => e instanceof BusCallError && e.code === 'no-capacity');
+      await assert.rejects(bus.request(recorderSubjects.start('r1'), { ...start, recordingId: '../../etc' }), /recording id/);
+      await assert.rejects(callBus(bus, busCalls.recorderStop, 'r1', { recordingId: start.recordingId }), (e: unknown) => e instanceof BusCallError && e.code === 'not-found');
+    } finally {
+      await recorder.close();
+    }
+  });
+});

@@ -1,0 +1,125 @@
+// Recording as signal runs it, over real HTTPS + WebSocket and a fake recorder on the bus: a moderator starts
+// and stops it on the recorder that announced room, everyone (late joiners too) is told, the recorder gets
+// the names as people come, rename and go; a non-moderator is refused; no free recorder, or one that
+// fails to start, is told to the moderator; a recording that fails on the recorder is cleared for everyone.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BusCallError } from '../../src/bus/bus.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
+import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
+
+let s: TestSignal;
+const calls: { subject: string; payload: any }[] = [];
+let failStart: BusCallError | null = null;
+before(async () => {
+  s = await startTestSignal();
+  for (const kind of ['start', 'stop', 'participants'] as const) {
+    s.bus.handle(recorderSubjects[kind]('rec1'), (payload: any) => {
+      calls.push({ subject: kind, payload });
+      if (kind === 'start' && failStart) throw failStart;
+      return kind === 'participants' ? { ok: true } : { file: 'room-x.mkv' };
+    });
+  }
+});
+after(() => s.stop());
+
+const announce = (free: number) => s.bus.publish(recorderSubjects.announce, { recorderId: 'rec1', free, max: 2, instance: 'i1' });
+const callsOf = (kind: string) => calls.filter((c) => c.subject === kind);
+
+describe('recording', () => {
+  test('no recorder announced: the moderator is told none is free', async () => {
+    const mod = s.client();
+    await mod.join('rec-none', 'Mod');
+    const e = await mod.expectError({ type: 'start-recording' });
+    assert.equal(e.code, 'recording-unavailable');
+  });
+
+  test('start, everyone and a late joiner are told, names follow joins, renames and leaves, stop', async () => {
+    announce(2);
+    const mod = s.client();
+    const modJoined = await mod.join('rec-room', 'Mod <b>');
+    const ana = s.client();
+    const anaJoined = await ana.join('rec-room', 'Ana');
+    // a participant may not start it
+    assert.equal((await ana.expectError({ type: 'start-recording' })).code, 'not-moderator');
+    assert.equal(callsOf('start').length, 0);
+
+    await mod.send({ type: 'start-recording' });
+    const told = await ana.next((m) => m.type === 'recording');
+    assert.deepEqual(told, { type: 'recording', active: true, by: 'Mod <b>' });
+    await mod.next((m) => m.type === 'recording' && m.active);
+    const start = callsOf('start')[0]!.payload;
+    assert.match(start.recordingId, /^rec-[0-9a-f]{16}$/);
+    assert.equal(start.conferenceId, 'rec-room');
+    assert.deepEqual(start.participants, [
+      { participantId: modJoined.selfId, name: 'Mod <b>' },
+      { participantId: anaJoined.selfId, name: 'Ana' },
+    ]);
+    // the active speaker follows the bridge's dominant speaker (the recorder's speaker layout)
+    s.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'rec-room', endpointId: anaJoined.selfId });
+    await waitFor(() => callsOf('participants').at(-1)?.payload.speaker === anaJoined.selfId);
+    // again while recording: refused
+    assert.equal((await mod.expectError({ type: 'start-recording' })).code, 'not-allowed');
+
+    const late = s.client();
+    const lateJoined = await late.join('rec-room', 'Late');
+    assert.deepEqual(await late.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod <b>', current: true });
+    const names = () => callsOf('participants').at(-1)?.payload.participants.map((p: any) => p.name);
+    await waitFor(() => names()?.includes('Late'));
+    await late.send({ type: 'rename', displayName: 'Later' });
+    await waitFor(() => names()?.includes('Later'));
+    await late.send({ type: 'leave' });
+    await waitFor(() => names()?.length === 2);
+    assert.ok(!names()!.includes('Later'), JSON.stringify(lateJoined));
+
+    await mod.send({ type: 'stop-recording' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: false, by: 'Mod <b>' });
+    await waitFor(() => callsOf('stop').length === 1);
+    assert.equal(callsOf('stop')[0]!.payload.recordingId, start.recordingId);
+    assert.equal((await mod.expectError({ type: 'stop-recording' })).code, 'not-allowed');
+  });
+
+  test('a recording that fails on the recorder is cleared for everyone; one that cannot start is told to the moderator', async () => {
+    announce(2);
+    const mod = s.client();
+    await mod.join('rec-fail', 'Mod');
+    await mod.send({ type: 'start-recording' });
+    await mod.next((m) => m.type === 'recording' && m.active);
+    const { recordingId } = callsOf('start').at(-1)!.payload;
+    s.bus.publish(recorderSubjects.ended, { recorderId: 'rec1', recordingId, conferenceId: 'rec-fail', reason: 'failed', message: 'killed' });
+    assert.deepEqual(await mod.next((m) => m.type === 'recording'), { type: 'recording', active: false, reason: 'failed' });
+
+    failStart = new BusCallError('unavailable', 'GStreamer for Python is missing: install python3-gst-1.0');
+    try {
+      await mod.send({ type: 'start-recording' });
+      const e = await mod.next((m) => m.type === 'error');
+      assert.equal(e.code, 'recording-failed');
+      assert.match(e.message, /GStreamer for Python is missing/);
+      failStart = new BusCallError('no-capacity', 'full');
+      await mod.send({ type: 'start-recording' });
+      assert.equal((await mod.next((m) => m.type === 'error')).code, 'recording-unavailable');
+    } finally {
+      failStart = null;
+    }
+  });
+
+  test('the room emptied: its recording stops', async () => {
+    announce(2);
+    const mod = s.client();
+    await mod.join('rec-empty', 'Mod');
+    await mod.send({ type: 'start-recording' });
+    await mod.next((m) => m.type === 'recording' && m.active);
+    const { recordingId } = callsOf('start').at(-1)!.payload;
+    await mod.send({ type: 'leave' });
+    await waitFor(() => callsOf('stop').some((c) => c.payload.recordingId === recordingId));
+  });
+});
+
+async function waitFor(check: () => boolean | undefined, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
