@@ -18,7 +18,7 @@ import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
-import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
+import { TcpTransport, type TcpPath, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
 import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers, createDownlinkEstimator } from './downlink.ts';
 import { WebRtcTransport, webrtcOf, type Fingerprint } from './webrtc-transport.ts';
@@ -67,6 +67,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   clockMs = Date.now();
   /** The ICE-TCP port announced in candidates (0: none). */
   tcpPort = 0;
+  /** ICE-TCP connections, when this thread listens for them. */
+  tcp: TcpTransport | null = null;
   /** The address announced first in candidates: publicAddress, or what the STUN server said. */
   publicAddress: string;
 
@@ -134,15 +136,21 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   // ---------------------------------------------------------------- datagrams (DatagramSink)
 
   onStun(buf: Buffer, address: string, port: number): void {
-    if (port >= TCP_PORT_BASE) handleStun(this, buf, address, port, this.udp.tcp?.remotePort(port) ?? 0);
-    else handleStun(this, buf, address, port);
+    handleStun(this, buf, address, port);
   }
 
-  /** An ICE-TCP connection closed: its (pseudo) address is no longer valid for any endpoint. */
-  onTcpClosed(pseudoPort: number): void {
-    const m = this.byAddress.get(pseudoPort);
-    if (m === undefined) return;
-    for (const [address, t] of [...m]) this.forgetAddress(t, address, pseudoPort);
+  onTcpStun(buf: Buffer, path: TcpPath): void {
+    handleStun(this, buf, path.remoteAddress, path.remotePort, path);
+  }
+
+  onTcpDtls(buf: Buffer, path: TcpPath): void {
+    this.feedDtls(path.owner, buf);
+  }
+
+  /** An ICE-TCP connection closed: the transport it belonged to forgets it. */
+  onTcpClosed(path: TcpPath): void {
+    const t = path.owner;
+    if (t !== null) this.forgetAddress(t, path.remoteAddress, path.remotePort, path);
   }
 
   onMedia(buf: Buffer, address: string, port: number): void {
@@ -153,8 +161,11 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   }
 
   onDtls(buf: Buffer, address: string, port: number): void {
-    const t = this.transportByAddress(address, port);
-    if (t === undefined || t.endpoint.closed) {
+    this.feedDtls(this.transportByAddress(address, port) ?? null, buf);
+  }
+
+  private feedDtls(t: WebRtcTransport | null, buf: Buffer): void {
+    if (t === null || t.endpoint.closed) {
       this.counters.dropUnknownAddress++;
       return;
     }
@@ -174,51 +185,56 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return m === undefined ? undefined : m.get(address);
   }
 
-  sendStun(buf: Buffer, address: string, port: number): void {
+  sendStun(buf: Buffer, address: string, port: number, tcp: TcpPath | null = null): void {
     this.counters.stunOut++;
-    this.udp.send(buf, 0, buf.length, port, address);
+    if (tcp !== null) tcp.send(buf, 0, buf.length);
+    else this.udp.send(buf, 0, buf.length, port, address);
   }
 
-  iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean): void {
+  /** A check from address:port (on the ICE-TCP connection `tcp`, else UDP) passed: a path of `t`, maybe its selected one. */
+  iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null = null): void {
     const ep = t.endpoint;
     ep.lastSeenMs = Date.now();
-    const known = this.transportByAddress(address, port);
+    const known = tcp !== null ? tcp.owner : (this.transportByAddress(address, port) ?? null);
     if (known !== t) {
-      if (known !== undefined) this.forgetAddress(known, address, port);
+      if (known !== null) this.forgetAddress(known, address, port, tcp);
       if (t.checkedAddresses.length >= MAX_ADDRESSES_PER_ENDPOINT) {
-        const victim = t.checkedAddresses.find((a) => a.address !== t.address || a.port !== t.port);
-        if (victim) this.forgetAddress(t, victim.address, victim.port);
+        const victim = t.checkedAddresses.find((a) => !t.selects(a.address, a.port, a.tcp));
+        if (victim) this.forgetAddress(t, victim.address, victim.port, victim.tcp);
       }
-      let m = this.byAddress.get(port);
-      if (m === undefined) this.byAddress.set(port, (m = new Map()));
-      m.set(address, t);
-      t.checkedAddresses.push({ address, port });
+      if (tcp !== null) tcp.owner = t;
+      else {
+        let m = this.byAddress.get(port);
+        if (m === undefined) this.byAddress.set(port, (m = new Map()));
+        m.set(address, t);
+      }
+      t.checkedAddresses.push({ address, port, tcp });
     }
     if (useCandidate || t.address === null) {
-      if (t.address !== address || t.port !== port) {
+      if (!t.selects(address, port, tcp)) {
         const first = t.address === null;
-        t.address = address;
-        t.port = port;
+        t.select(address, port, tcp);
         this.log.debug(
-          { conferenceId: ep.conference.id, endpointId: ep.id, address, port, first },
+          { conferenceId: ep.conference.id, endpointId: ep.id, address, port, tcp: tcp !== null, first },
           'endpoint address selected',
         );
       }
     }
   }
 
-  private forgetAddress(t: WebRtcTransport, address: string, port: number): void {
-    const m = this.byAddress.get(port);
-    if (m !== undefined && m.get(address) === t) {
-      m.delete(address);
-      if (m.size === 0) this.byAddress.delete(port);
+  private forgetAddress(t: WebRtcTransport, address: string, port: number, tcp: TcpPath | null): void {
+    if (tcp !== null) {
+      if (tcp.owner === t) tcp.owner = null;
+    } else {
+      const m = this.byAddress.get(port);
+      if (m !== undefined && m.get(address) === t) {
+        m.delete(address);
+        if (m.size === 0) this.byAddress.delete(port);
+      }
     }
-    const i = t.checkedAddresses.findIndex((a) => a.address === address && a.port === port);
+    const i = t.checkedAddresses.findIndex((a) => a.address === address && a.port === port && a.tcp === tcp);
     if (i >= 0) t.checkedAddresses.splice(i, 1);
-    if (t.address === address && t.port === port) {
-      t.address = null;
-      t.port = 0;
-    }
+    if (t.selects(address, port, tcp)) t.select(null, 0, null, false);
   }
 
   // ---------------------------------------------------------------- what media workers share (one thread: nothing)
@@ -326,7 +342,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       this.log.warn({ port, err: (e as Error).message }, 'ICE-TCP port unavailable: media over TCP is off');
       return 0;
     }
-    this.udp.tcp = tcp;
+    this.tcp = tcp;
     return this.tcpPort;
   }
 
@@ -353,7 +369,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   disconnect(ep: Endpoint, reason: string): void {
     const t = webrtcOf(ep);
     if (t !== null) {
-      for (const a of [...t.checkedAddresses]) this.forgetAddress(t, a.address, a.port);
+      for (const a of [...t.checkedAddresses]) this.forgetAddress(t, a.address, a.port, a.tcp);
       t.reset();
     }
     ep.connected = false;
@@ -679,7 +695,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.byUfrag.clear();
     this.byAddress.clear();
     this.endpointTotal = 0;
-    await this.udp.tcp?.close();
+    await this.tcp?.close();
     await this.udp.close();
   }
 }

@@ -13,19 +13,20 @@ import {
   verifyFingerprint,
   verifyIntegrity,
 } from './packet/stun.ts';
+import type { TcpPath } from './tcp-transport.ts';
 import type { WebRtcTransport } from './webrtc-transport.ts';
 import type { BridgeCounters } from './counters.ts';
 
 export interface IceHost {
   readonly counters: BridgeCounters;
   transportByUfrag(ufrag: string): WebRtcTransport | undefined;
-  /** A check from address:port for `transport` passed. */
-  iceCheckPassed(transport: WebRtcTransport, address: string, port: number, useCandidate: boolean): void;
-  sendStun(buf: Buffer, address: string, port: number): void;
+  /** A check from address:port (over the ICE-TCP connection `tcp`, else UDP) for `transport` passed. */
+  iceCheckPassed(transport: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null): void;
+  sendStun(buf: Buffer, address: string, port: number, tcp: TcpPath | null): void;
 }
 
-/** `mappedPort`: the remote port to report in XOR-MAPPED-ADDRESS when `port` is an ICE-TCP pseudo port. */
-export function handleStun(host: IceHost, buf: Buffer, address: string, port: number, mappedPort = port): void {
+/** A STUN message from address:port; `tcp`: the ICE-TCP connection it came on (null: the UDP port). */
+export function handleStun(host: IceHost, buf: Buffer, address: string, port: number, tcp: TcpPath | null = null): void {
   const c = host.counters;
   c.stunIn++;
   const msg = parseStun(buf);
@@ -71,11 +72,11 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
   }
   let response: Buffer;
   try {
-    response = buildBindingSuccess(msg.transactionId, address, mappedPort, transport.pwd);
+    response = buildBindingSuccess(msg.transactionId, address, port, transport.pwd);
   } catch {
     c.dropStun++;
     return;
   }
-  host.sendStun(response, address, port);
-  host.iceCheckPassed(transport, address, port, msg.useCandidate);
+  host.sendStun(response, address, port, tcp);
+  host.iceCheckPassed(transport, address, port, msg.useCandidate, tcp);
 }

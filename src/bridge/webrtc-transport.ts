@@ -4,7 +4,8 @@
 // runs ICE (ice.ts) and DTLS (dtls.ts) on this state and keeps the maps by ufrag and by address that lead
 // to it; this object decrypts what arrives (then hands it to the router like any transport) and protects
 // and sends what the router and the downtracks make for its endpoint. Endpoints hold nothing of this.
-// The selected address is a UDP address on the shared media port, or an ICE-TCP connection's pseudo port.
+// The selected path is a remote address on the shared UDP port, or an ICE-TCP connection (tcp-transport.ts):
+// the transport sends on it itself.
 // Never throws on the packet path; every dropped packet is counted.
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import { TWCC_EXT_ID } from '../protocol/media-profile.ts';
@@ -13,6 +14,7 @@ import type { DtlsEndpoint } from './dtls.ts';
 import type { Endpoint } from './endpoint.ts';
 import { isRtcp } from './packet/rtp.ts';
 import type { SrtpSession } from './packet/srtp.ts';
+import type { TcpPath } from './tcp-transport.ts';
 import { writeTransportSeq } from './packet/twcc.ts';
 import type { PlainSink } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
@@ -52,11 +54,15 @@ export class WebRtcTransport implements MediaTransport {
   remotePwd: string | null = null;
   remoteFingerprint: Fingerprint | null = null;
 
-  /** The selected (nominated) remote address; null until an ICE check succeeded. */
+  /** The selected (nominated) remote address and port; null until an ICE check succeeded. */
   address: string | null = null;
   port = 0;
-  /** Every remote address:port that passed an ICE check (keys of the bridge's address map). */
-  readonly checkedAddresses: Array<{ address: string; port: number }> = [];
+  /** The selected path's ICE-TCP connection (null: UDP, or a connection another media worker has). */
+  tcp: TcpPath | null = null;
+  /** The selected path is an ICE-TCP connection (`tcp`, or another media worker's). */
+  overTcp = false;
+  /** Every path that passed an ICE check (UDP: keys of the bridge's address map; TCP: connections it owns). */
+  readonly checkedAddresses: Array<{ address: string; port: number; tcp: TcpPath | null }> = [];
 
   dtls: DtlsEndpoint | null = null;
   /** DTLS finished before configure gave us the fingerprint: verify when it arrives. */
@@ -84,8 +90,20 @@ export class WebRtcTransport implements MediaTransport {
     this.dtlsPendingVerify = false;
     this.srtpIn = null;
     this.srtpOut = null;
-    this.address = null;
-    this.port = 0;
+    this.select(null, 0, null, false);
+  }
+
+  /** Sends everything to address:port from now on: on `tcp` when set, else UDP (`overTcp`: another worker's connection). */
+  select(address: string | null, port: number, tcp: TcpPath | null, overTcp = tcp !== null): void {
+    this.address = address;
+    this.port = port;
+    this.tcp = tcp;
+    this.overTcp = overTcp;
+  }
+
+  /** Whether the path is the selected one. */
+  selects(address: string, port: number, tcp: TcpPath | null): boolean {
+    return this.address === address && this.port === port && this.tcp === tcp;
   }
 
   // ---------------------------------------------------------------- receive
@@ -136,14 +154,14 @@ export class WebRtcTransport implements MediaTransport {
       return;
     }
     c.rtpOut++;
-    this.ctx.udp.send(out, 0, n, this.port, this.address);
+    this.out(out, n);
   }
 
   sendRtcp(buf: Buffer, len: number, _kind: MediaKind | null): void {
     const ctx = this.ctx;
     const srtp = this.srtpOut;
     if (!this.endpoint.connected || this.address === null || srtp === null) return;
-    if (this.port > 0xffff && ctx.udp.tcp === null) {
+    if (this.overTcp && this.tcp === null) {
       // media workers: connected over TCP to another worker
       ctx.rtcpElsewhere(this.endpoint, buf, len);
       return;
@@ -156,12 +174,19 @@ export class WebRtcTransport implements MediaTransport {
       return;
     }
     ctx.counters.rtcpOut++;
-    ctx.udp.send(out, 0, n, this.port, this.address);
+    this.out(out, n);
   }
 
-  /** A DTLS record or STUN answer as it is (the selected address; nothing before one is known). */
+  /** A DTLS record as it is, on the selected path (nothing before one is known). */
   sendRaw(buf: Buffer): void {
-    if (this.address !== null) this.ctx.udp.send(buf, 0, buf.length, this.port, this.address);
+    if (this.address !== null) this.out(buf, buf.length);
+  }
+
+  /** buf[0..len) on the selected path (known to be set). */
+  private out(buf: Buffer, len: number): void {
+    if (!this.overTcp) this.ctx.udp.send(buf, 0, len, this.port, this.address!);
+    else if (this.tcp !== null) this.tcp.send(buf, 0, len);
+    else this.ctx.counters.sendErrors++; // another worker's connection: only it sends there
   }
 
   close(): void {}

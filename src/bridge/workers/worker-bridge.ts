@@ -18,6 +18,7 @@ import type { DtlsSrtpKeys } from '../dtls.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { Source } from '../source.ts';
 import { webrtcOf, type WebRtcTransport } from '../webrtc-transport.ts';
+import type { TcpPath } from '../tcp-transport.ts';
 import type { PacketRing } from './packet-ring.ts';
 import { WorkerEgress, type WorkerLink } from './worker-egress.ts';
 import type { PlainAllocation, PlainTransportDescription } from '../plain-transport.ts';
@@ -25,9 +26,10 @@ import type { PlainAllocation, PlainTransportDescription } from '../plain-transp
 /** What a worker tells the others about an endpoint it receives. */
 export type PeerUpdate =
   /** `nominated`: chosen with USE-CANDIDATE (else the first address that passed a check, a provisional one). */
-  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number; nominated: boolean }
+  /** `tcp`: the address is an ICE-TCP connection of the worker that sent this (only it can send there). */
+  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number; nominated: boolean; tcp?: boolean }
   /** DTLS done in `worker`, which sends to the endpoint from now on (its egress worker). */
-  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys; worker: number }
+  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys; worker: number; tcp?: boolean }
   | { kind: 'disconnected'; conferenceId: string; endpointId: string }
   /** NACKed sequence numbers for the endpoint's egress worker to answer. */
   | { kind: 'nack'; conferenceId: string; endpointId: string; ssrc: number; seqs: number[] }
@@ -259,7 +261,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   override onStun(buf: Buffer, address: string, port: number): void {
     // (where connected sockets do not work the home could not take the address: the hash decides, as it did)
-    if (port <= 0xffff && CONNECTED_SOCKETS_WORK) {
+    if (CONNECTED_SOCKETS_WORK) {
       const home = this.stunHome(buf);
       if (home >= 0 && home !== this.workerIndex) {
         const packet = Uint8Array.prototype.slice.call(buf, 0, buf.length);
@@ -361,13 +363,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   // ---------------------------------------------------------------- hooks of the one-thread bridge
 
-  override iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean): void {
+  override iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null = null): void {
     const ep = t.endpoint;
-    const before = t.address === null ? '' : `${t.address}:${t.port}`;
+    const beforeAddress = t.address;
+    const beforePort = t.port;
+    const beforeTcp = t.tcp;
     ep.local = true;
-    super.iceCheckPassed(t, address, port, useCandidate);
-    if (t.address !== null && `${t.address}:${t.port}` !== before) {
-      if (t.port > 0xffff && !ep.egress.local) {
+    super.iceCheckPassed(t, address, port, useCandidate, tcp);
+    if (t.address !== null && !(t.address === beforeAddress && t.port === beforePort && t.tcp === beforeTcp)) {
+      if (t.tcp !== null && !ep.egress.local) {
         // over TCP: only this worker can reach it, so it becomes its egress worker
         this.setEgress(ep, this.workerIndex);
         this.sendPeerUpdate({ kind: 'egress', conferenceId: ep.conference.id, endpointId: ep.id, worker: this.workerIndex });
@@ -379,6 +383,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
         address: t.address,
         port: t.port,
         nominated: useCandidate,
+        tcp: t.overTcp,
       });
     }
   }
@@ -406,6 +411,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       address: t.address ?? '',
       port: t.port,
       keys,
+      tcp: t.overTcp,
     });
   }
 
@@ -461,7 +467,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     }
     if (u.kind === 'rtcp') {
       // the worker that can reach it sends it: the TCP worker, or a plain endpoint's home
-      if (ep.transport.kind === 'plain' ? this.homes.get(ep) === this.workerIndex : this.udp.tcp !== null) {
+      if (ep.transport.kind === 'plain' ? this.homes.get(ep) === this.workerIndex : this.tcp !== null) {
         const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
         this.router.sendRtcp(ep, b, b.length);
       }
@@ -493,8 +499,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       if (u.kind === 'address' && !u.nominated && t.address !== null) return;
       // the endpoint's packets go to the other worker: this one only sends to it
       ep.local = false;
-      t.address = u.address || t.address;
-      t.port = u.port || t.port;
+      if (u.address !== '') t.select(u.address, u.port, null, u.tcp === true);
       if (u.kind === 'srtp') {
         const k = u.keys;
         const b = (x: Uint8Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
