@@ -1,5 +1,7 @@
-// The bridge's state and control plane: conferences, endpoints, the WebRTC transports by ufrag and by
-// address (ICE), their DTLS/SRTP setup, consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work lives in udp-transport.ts, ice.ts and router.ts.
+// The bridge's state and control plane: conferences, endpoints, the WebRTC transports by ufrag and by UDP
+// address (ICE), the paths their checks make (a UDP address, an ICE-TCP connection), their DTLS/SRTP setup,
+// consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work
+// lives in udp-transport.ts / tcp-transport.ts (in), webrtc-transport.ts (SRTP, the way out), ice.ts and router.ts.
 import { randomBytes, randomInt } from 'node:crypto';
 import { BusCallError, type Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
