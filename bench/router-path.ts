@@ -20,6 +20,7 @@ import { SrtpSession } from '../src/bridge/packet/srtp.ts';
 import { createDownlinkEstimator } from '../src/bridge/downlink.ts';
 import type { Endpoint } from '../src/bridge/endpoint.ts';
 import type { MediaTransport } from '../src/bridge/transport.ts';
+import { webrtcOf } from '../src/bridge/webrtc-transport.ts';
 import { AUDIO_LEVEL_EXT_ID, AUDIO_PT, RID_EXT_ID, SIMULCAST_RIDS, TWCC_EXT_ID, VIDEO_PT } from '../src/protocol/media-profile.ts';
 
 const args = process.argv.slice(2);
@@ -133,9 +134,10 @@ export async function prepare(): Promise<RouterPath> {
     bridge.configure({ conferenceId: CONF, endpointId: id, remoteUfrag: 'u', remotePwd: 'p'.repeat(24), remoteFingerprint: { algorithm: 'sha-256', value: 'AB:CD' }, sources });
     const ep = bridge.conferences.get(CONF)!.endpoints.get(id)!;
     ep.connected = true;
-    ep.address = '127.0.0.1';
-    ep.port = 40000 + i;
-    ep.srtpOut = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
+    const t = webrtcOf(ep)!;
+    t.address = '127.0.0.1';
+    t.port = 40000 + i;
+    t.srtpOut = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
     if (FAKE) ep.transport = countingTransport();
     eps.push(ep);
   }

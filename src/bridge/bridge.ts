@@ -1,5 +1,7 @@
-// The bridge's state and control plane: conferences, endpoints, the address map, DTLS/SRTP setup,
-// consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work lives in udp-transport.ts, ice.ts and router.ts.
+// The bridge's state and control plane: conferences, endpoints, the WebRTC transports by ufrag and by UDP
+// address (ICE), the paths their checks make (a UDP address, an ICE-TCP connection), their DTLS/SRTP setup,
+// consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work
+// lives in udp-transport.ts / tcp-transport.ts (in), webrtc-transport.ts (SRTP, the way out), ice.ts and router.ts.
 import { randomBytes, randomInt } from 'node:crypto';
 import { BusCallError, type Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
@@ -13,15 +15,15 @@ import { certificateMatches, hashNameOf, normalizeFingerprint, type BridgeCertif
 import { Conference } from './conference.ts';
 import { BridgeCounters } from './counters.ts';
 import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
-import { Endpoint, type Fingerprint, type VideoConstraint } from './endpoint.ts';
+import { Endpoint, type VideoConstraint } from './endpoint.ts';
 import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
-import { TCP_PORT_BASE, TcpTransport, type TcpSink } from './tcp-transport.ts';
+import { TcpTransport, type TcpPath, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
 import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers, createDownlinkEstimator } from './downlink.ts';
-import { WebRtcTransport } from './webrtc-transport.ts';
+import { WebRtcTransport, webrtcOf, type Fingerprint } from './webrtc-transport.ts';
 import { PlainTransport, type PlainTransportDescription, type PlainTransportRequest } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
 
@@ -67,6 +69,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   clockMs = Date.now();
   /** The ICE-TCP port announced in candidates (0: none). */
   tcpPort = 0;
+  /** ICE-TCP connections, when this thread listens for them. */
+  tcp: TcpTransport | null = null;
   /** The address announced first in candidates: publicAddress, or what the STUN server said. */
   publicAddress: string;
 
@@ -75,11 +79,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   protected readonly log: Logger;
   private readonly consentTimeoutMs: number;
   readonly conferences = new Map<string, Conference>();
-  private readonly byUfrag = new Map<string, Endpoint>();
+  /** WebRTC transports by the ICE ufrag the bridge gave them. */
+  private readonly byUfrag = new Map<string, WebRtcTransport>();
+  /** Endpoints of every kind on this bridge. */
+  private endpointTotal = 0;
   /** Relay endpoints (to other bridges of a conference). */
   private readonly relays = new Set<Endpoint>();
-  /** port -> address -> endpoint, for every address that passed an ICE check. */
-  private readonly byAddress = new Map<number, Map<string, Endpoint>>();
+  /** port -> address -> WebRTC transport, for every address that passed an ICE check. */
+  private readonly byAddress = new Map<number, Map<string, WebRtcTransport>>();
   private closed = false;
   /** Transport-cc feedback, speakers, layer allocation: they run while the bridge has endpoints (an idle one sleeps). */
   private timers: NodeJS.Timeout[] = [];
@@ -109,7 +116,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Starts the timers with the first endpoint, stops them after the last. */
   private updateTimers(): void {
-    const want = this.byUfrag.size > 0 && !this.closed;
+    const want = this.endpointTotal > 0 && !this.closed;
     if (want && this.timers.length === 0) {
       this.timers = [
         setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS),
@@ -125,7 +132,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Endpoints of participants (relays to other bridges carry participants counted there: not counted). */
   get endpointCount(): number {
-    return this.byUfrag.size - this.relays.size;
+    return this.endpointTotal - this.relays.size;
   }
 
   /** What this bridge holds, for the resource counts: all 0 once every endpoint expired (the timers too). */
@@ -146,87 +153,105 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   // ---------------------------------------------------------------- datagrams (DatagramSink)
 
   onStun(buf: Buffer, address: string, port: number): void {
-    if (port >= TCP_PORT_BASE) handleStun(this, buf, address, port, this.udp.tcp?.remotePort(port) ?? 0);
-    else handleStun(this, buf, address, port);
+    handleStun(this, buf, address, port);
   }
 
-  /** An ICE-TCP connection closed: its (pseudo) address is no longer valid for any endpoint. */
-  onTcpClosed(pseudoPort: number): void {
-    const m = this.byAddress.get(pseudoPort);
-    if (m === undefined) return;
-    for (const [address, ep] of [...m]) this.forgetAddress(ep, address, pseudoPort);
+  onTcpStun(buf: Buffer, path: TcpPath): void {
+    handleStun(this, buf, path.remoteAddress, path.remotePort, path);
+  }
+
+  onTcpDtls(buf: Buffer, path: TcpPath): void {
+    this.feedDtls(path.owner, buf);
+  }
+
+  /** An ICE-TCP connection closed: the transport it belonged to forgets it. */
+  onTcpClosed(path: TcpPath): void {
+    const t = path.owner;
+    if (t !== null) this.forgetAddress(t, path.remoteAddress, path.remotePort, path);
   }
 
   onMedia(buf: Buffer, address: string, port: number): void {
-    this.router.onMedia(buf, address, port);
+    const m = this.byAddress.get(port);
+    const t = m === undefined ? undefined : m.get(address);
+    if (t === undefined) this.counters.dropUnknownAddress++;
+    else t.receive(buf);
   }
 
   onDtls(buf: Buffer, address: string, port: number): void {
-    const ep = this.endpointByAddress(address, port);
-    if (ep === undefined || ep.closed) {
+    this.feedDtls(this.transportByAddress(address, port) ?? null, buf);
+  }
+
+  private feedDtls(t: WebRtcTransport | null, buf: Buffer): void {
+    if (t === null || t.endpoint.closed) {
       this.counters.dropUnknownAddress++;
       return;
     }
     this.counters.dtlsIn++;
-    if (ep.dtls === null) ep.dtls = this.createDtls(ep);
-    this.counters.dropDtls += ep.dtls.feed(buf);
+    if (t.dtls === null) t.dtls = this.createDtls(t);
+    this.counters.dropDtls += t.dtls.feed(buf);
   }
 
   // ---------------------------------------------------------------- ICE (IceHost)
 
-  endpointByUfrag(ufrag: string): Endpoint | undefined {
+  transportByUfrag(ufrag: string): WebRtcTransport | undefined {
     return this.byUfrag.get(ufrag);
   }
 
-  endpointByAddress(address: string, port: number): Endpoint | undefined {
+  transportByAddress(address: string, port: number): WebRtcTransport | undefined {
     const m = this.byAddress.get(port);
     return m === undefined ? undefined : m.get(address);
   }
 
-  sendStun(buf: Buffer, address: string, port: number): void {
+  sendStun(buf: Buffer, address: string, port: number, tcp: TcpPath | null = null): void {
     this.counters.stunOut++;
-    this.udp.send(buf, 0, buf.length, port, address);
+    if (tcp !== null) tcp.send(buf, 0, buf.length);
+    else this.udp.send(buf, 0, buf.length, port, address);
   }
 
-  iceCheckPassed(ep: Endpoint, address: string, port: number, useCandidate: boolean): void {
+  /** A check from address:port (on the ICE-TCP connection `tcp`, else UDP) passed: a path of `t`, maybe its selected one. */
+  iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null = null): void {
+    const ep = t.endpoint;
     ep.lastSeenMs = Date.now();
-    const known = this.endpointByAddress(address, port);
-    if (known !== ep) {
-      if (known !== undefined) this.forgetAddress(known, address, port);
-      if (ep.checkedAddresses.length >= MAX_ADDRESSES_PER_ENDPOINT) {
-        const victim = ep.checkedAddresses.find((a) => a.address !== ep.address || a.port !== ep.port);
-        if (victim) this.forgetAddress(ep, victim.address, victim.port);
+    const known = tcp !== null ? tcp.owner : (this.transportByAddress(address, port) ?? null);
+    if (known !== t) {
+      if (known !== null) this.forgetAddress(known, address, port, tcp);
+      if (t.checkedAddresses.length >= MAX_ADDRESSES_PER_ENDPOINT) {
+        const victim = t.checkedAddresses.find((a) => !t.selects(a.address, a.port, a.tcp));
+        if (victim) this.forgetAddress(t, victim.address, victim.port, victim.tcp);
       }
-      let m = this.byAddress.get(port);
-      if (m === undefined) this.byAddress.set(port, (m = new Map()));
-      m.set(address, ep);
-      ep.checkedAddresses.push({ address, port });
+      if (tcp !== null) tcp.owner = t;
+      else {
+        let m = this.byAddress.get(port);
+        if (m === undefined) this.byAddress.set(port, (m = new Map()));
+        m.set(address, t);
+      }
+      t.checkedAddresses.push({ address, port, tcp });
     }
-    if (useCandidate || ep.address === null) {
-      if (ep.address !== address || ep.port !== port) {
-        const first = ep.address === null;
-        ep.address = address;
-        ep.port = port;
+    if (useCandidate || t.address === null) {
+      if (!t.selects(address, port, tcp)) {
+        const first = t.address === null;
+        t.select(address, port, tcp);
         this.log.debug(
-          { conferenceId: ep.conference.id, endpointId: ep.id, address, port, first },
+          { conferenceId: ep.conference.id, endpointId: ep.id, address, port, tcp: tcp !== null, first },
           'endpoint address selected',
         );
       }
     }
   }
 
-  private forgetAddress(ep: Endpoint, address: string, port: number): void {
-    const m = this.byAddress.get(port);
-    if (m !== undefined && m.get(address) === ep) {
-      m.delete(address);
-      if (m.size === 0) this.byAddress.delete(port);
+  private forgetAddress(t: WebRtcTransport, address: string, port: number, tcp: TcpPath | null): void {
+    if (tcp !== null) {
+      if (tcp.owner === t) tcp.owner = null;
+    } else {
+      const m = this.byAddress.get(port);
+      if (m !== undefined && m.get(address) === t) {
+        m.delete(address);
+        if (m.size === 0) this.byAddress.delete(port);
+      }
     }
-    const i = ep.checkedAddresses.findIndex((a) => a.address === address && a.port === port);
-    if (i >= 0) ep.checkedAddresses.splice(i, 1);
-    if (ep.address === address && ep.port === port) {
-      ep.address = null;
-      ep.port = 0;
-    }
+    const i = t.checkedAddresses.findIndex((a) => a.address === address && a.port === port && a.tcp === tcp);
+    if (i >= 0) t.checkedAddresses.splice(i, 1);
+    if (t.selects(address, port, tcp)) t.select(null, 0, null, false);
   }
 
   // ---------------------------------------------------------------- what media workers share (one thread: nothing)
@@ -238,38 +263,39 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** Only a media worker has ICE-TCP endpoints another thread sends to. */
   rtcpElsewhere(_to: Endpoint, _buf: Buffer, _len: number): void {}
 
-  rtcpIndex(to: Endpoint): number {
+  rtcpIndex(to: WebRtcTransport): number {
     return to.srtpOut!.nextRtcpIndex;
   }
 
   // ---------------------------------------------------------------- DTLS
 
-  private createDtls(ep: Endpoint): DtlsEndpoint {
+  private createDtls(t: WebRtcTransport): DtlsEndpoint {
+    const ep = t.endpoint;
     const dtls: DtlsEndpoint = new DtlsEndpoint(this.certificate, {
       send: (buf) => {
-        if (ep.address !== null && ep.dtls === dtls) this.udp.send(buf, 0, buf.length, ep.port, ep.address);
+        if (t.dtls === dtls) t.sendRaw(buf);
       },
       onConnect: () => {
-        if (ep.dtls !== dtls || ep.closed) return;
-        if (ep.remoteFingerprint === null) {
-          ep.dtlsPendingVerify = true;
+        if (t.dtls !== dtls || ep.closed) return;
+        if (t.remoteFingerprint === null) {
+          t.dtlsPendingVerify = true;
           return;
         }
-        this.completeDtls(ep);
+        this.completeDtls(t);
       },
       onError: (error) => {
-        if (ep.dtls !== dtls || ep.closed) return;
-        if (++ep.dtlsFailures <= 3) this.log.warn(
+        if (t.dtls !== dtls || ep.closed) return;
+        if (++t.dtlsFailures <= 3) this.log.warn(
           { conferenceId: ep.conference.id, endpointId: ep.id, err: error instanceof Error ? error.message : String(error) },
           'DTLS handshake failed',
         );
         // drop this DTLS session; a new ClientHello starts a fresh one
         dtls.close();
-        ep.dtls = null;
+        t.dtls = null;
         if (ep.connected) this.disconnect(ep, 'DTLS error');
       },
       onClose: () => {
-        if (ep.dtls !== dtls || ep.closed) return;
+        if (t.dtls !== dtls || ep.closed) return;
         this.log.info({ conferenceId: ep.conference.id, endpointId: ep.id }, 'DTLS closed by the peer');
         this.disconnect(ep, 'DTLS closed');
       },
@@ -278,12 +304,13 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   }
 
   /** The handshake finished and the remote fingerprint is known: verify it and start SRTP. */
-  private completeDtls(ep: Endpoint): void {
-    ep.dtlsPendingVerify = false;
-    const dtls = ep.dtls;
-    if (dtls === null || ep.remoteFingerprint === null) return;
+  private completeDtls(t: WebRtcTransport): void {
+    const ep = t.endpoint;
+    t.dtlsPendingVerify = false;
+    const dtls = t.dtls;
+    if (dtls === null || t.remoteFingerprint === null) return;
     const der = dtls.remoteCertificate;
-    if (der === undefined || !certificateMatches(der, ep.remoteFingerprint)) {
+    if (der === undefined || !certificateMatches(der, t.remoteFingerprint)) {
       this.log.warn(
         { conferenceId: ep.conference.id, endpointId: ep.id },
         'DTLS certificate does not match the fingerprint of the answer; closing the transport',
@@ -294,14 +321,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     try {
       const keys = dtls.srtpKeys();
       if (keys === null) throw new Error('no SRTP protection profile was negotiated');
-      ep.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
-      ep.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+      t.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
+      t.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
       ep.bwe = createDownlinkEstimator();
-      this.onSrtpReady(ep, keys);
+      this.onSrtpReady(t, keys);
       this.log.info(
-        { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: ep.address, port: ep.port },
+        { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: t.address, port: t.port },
         'endpoint connected',
       );
     } catch (e) {
@@ -332,7 +359,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       this.log.warn({ port, err: (e as Error).message }, 'ICE-TCP port unavailable: media over TCP is off');
       return 0;
     }
-    this.udp.tcp = tcp;
+    this.tcp = tcp;
     return this.tcpPort;
   }
 
@@ -353,21 +380,16 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   }
 
   /** SRTP is set up for `ep` (media workers share the keys); nothing to do in one thread. */
-  protected onSrtpReady(_ep: Endpoint, _keys: DtlsSrtpKeys): void {}
+  protected onSrtpReady(_t: WebRtcTransport, _keys: DtlsSrtpKeys): void {}
 
-  /** Tears down the transport (DTLS, SRTP, addresses); the endpoint stays allocated. */
+  /** Tears down a WebRTC transport's session (DTLS, SRTP, addresses); the endpoint stays allocated. */
   disconnect(ep: Endpoint, reason: string): void {
-    if (ep.dtls !== null) {
-      ep.dtls.close();
-      ep.dtls = null;
+    const t = webrtcOf(ep);
+    if (t !== null) {
+      for (const a of [...t.checkedAddresses]) this.forgetAddress(t, a.address, a.port, a.tcp);
+      t.reset();
     }
-    ep.dtlsPendingVerify = false;
     ep.connected = false;
-    ep.srtpIn = null;
-    ep.srtpOut = null;
-    for (const a of [...ep.checkedAddresses]) this.forgetAddress(ep, a.address, a.port);
-    ep.address = null;
-    ep.port = 0;
     if (ep.connectedPublished) {
       ep.connectedPublished = false;
       this.log.info({ conferenceId: ep.conference.id, endpointId: ep.id, reason }, 'endpoint disconnected');
@@ -412,38 +434,34 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return conference;
   }
 
-  /** A new endpoint (replacing one of the same id) with ICE credentials (only WebRTC endpoints use them). */
-  private newEndpoint(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): Endpoint {
+  /** A new endpoint (replacing one of the same id); the caller gives it its transport. */
+  private newEndpoint(conferenceId: string, endpointId: string): Endpoint {
     const old = this.conferences.get(conferenceId)?.endpoints.get(endpointId);
     if (old) this.expire(conferenceId, endpointId);
     const conference = this.conferenceFor(conferenceId);
-    let ufrag = credentials?.ufrag ?? '';
-    if (ufrag === '' || this.byUfrag.has(ufrag)) {
-      do ufrag = randomIceString(12);
-      while (this.byUfrag.has(ufrag));
-    }
-    const pwd = credentials?.pwd ?? randomIceString(32);
-    const ep = new Endpoint(endpointId, conference, ufrag, pwd, Date.now());
+    const ep = new Endpoint(endpointId, conference, Date.now());
     ep.egress = this.router.localEgress;
     conference.endpoints.set(endpointId, ep);
-    this.byUfrag.set(ufrag, ep);
+    this.endpointTotal++;
     this.updateTimers();
     this.log.info({ conferenceId, endpointId, replaced: !!old }, 'endpoint allocated');
     return ep;
   }
 
-  /** The ICE ufrag an endpoint was given ('' when unknown); media workers number endpoints by the control thread's. */
-  endpointUfrag(conferenceId: string, endpointId: string): string {
-    return this.conferences.get(conferenceId)?.endpoints.get(endpointId)?.ufrag ?? '';
-  }
-
   /** A WebRTC endpoint. `credentials`: the ICE ufrag/pwd to use (media workers get the ones the control thread chose). */
   allocate(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): BridgeAllocateReply {
-    const ep = this.newEndpoint(conferenceId, endpointId, credentials);
-    ep.transport = new WebRtcTransport(ep, this.router);
+    const ep = this.newEndpoint(conferenceId, endpointId);
+    let ufrag = credentials?.ufrag ?? '';
+    if (ufrag === '' || this.byUfrag.has(ufrag)) {
+      do ufrag = randomIceString(12);
+      while (this.byUfrag.has(ufrag));
+    }
+    const t = new WebRtcTransport(ep, ufrag, credentials?.pwd ?? randomIceString(32), this.router);
+    ep.transport = t;
+    this.byUfrag.set(ufrag, t);
     return {
-      ufrag: ep.ufrag,
-      pwd: ep.pwd,
+      ufrag: t.ufrag,
+      pwd: t.pwd,
       fingerprint: { algorithm: 'sha-256', value: this.certificate.fingerprint },
       candidates: gatherCandidates({
         listenAddress: this.config.listenAddress,
@@ -505,7 +523,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     sources: MediaSource[];
   }): void {
     const ep = this.endpoint(p.conferenceId, p.endpointId);
-    if (ep.transport.kind !== 'webrtc') throw new Error(`endpoint ${p.endpointId} is not a WebRTC endpoint`);
+    const t = webrtcOf(ep);
+    if (t === null) throw new Error(`endpoint ${p.endpointId} is not a WebRTC endpoint`);
     if (!hashNameOf(p.remoteFingerprint.algorithm)) {
       throw new Error(`unsupported fingerprint algorithm ${JSON.stringify(p.remoteFingerprint.algorithm)}`);
     }
@@ -514,16 +533,16 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
     ep.conference.setSources(ep, p.sources); // throws on SSRC conflicts, before anything changed
     // a new fingerprint or new ICE credentials in a later answer: the browser may start a new DTLS association
-    const old = ep.remoteFingerprint;
-    if (old !== null && (ep.remoteUfrag !== p.remoteUfrag || old.value !== p.remoteFingerprint.value)) ep.dtls?.allowRestart();
-    ep.remoteUfrag = p.remoteUfrag;
-    ep.remotePwd = p.remotePwd;
-    ep.remoteFingerprint = { algorithm: p.remoteFingerprint.algorithm, value: p.remoteFingerprint.value };
+    const old = t.remoteFingerprint;
+    if (old !== null && (t.remoteUfrag !== p.remoteUfrag || old.value !== p.remoteFingerprint.value)) t.dtls?.allowRestart();
+    t.remoteUfrag = p.remoteUfrag;
+    t.remotePwd = p.remotePwd;
+    t.remoteFingerprint = { algorithm: p.remoteFingerprint.algorithm, value: p.remoteFingerprint.value };
     this.log.info(
       { conferenceId: p.conferenceId, endpointId: p.endpointId, sources: p.sources.map((s) => `${s.kind}:${s.ssrc}`) },
       'endpoint configured',
     );
-    if (ep.dtlsPendingVerify) this.completeDtls(ep);
+    if (t.dtlsPendingVerify) this.completeDtls(t);
   }
 
   /** What a plain-RTP or relay endpoint sends now (a WebRTC endpoint's sources come with configure). */
@@ -574,8 +593,10 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     ep.connectedPublished = false; // published once below, connected or not
     this.disconnect(ep, 'expired');
     ep.transport?.close();
-    this.byUfrag.delete(ep.ufrag);
+    const t = webrtcOf(ep);
+    if (t !== null && this.byUfrag.get(t.ufrag) === t) this.byUfrag.delete(t.ufrag);
     this.relays.delete(ep);
+    this.endpointTotal--;
     this.updateTimers();
     conference.removeEndpoint(ep);
     if (conference.endpoints.size === 0) this.conferences.delete(conferenceId);
@@ -593,8 +614,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         if (!ep.local) continue; // another media worker receives it: consent and REMB are its job
-        if (ep.transport.kind !== 'webrtc') continue; // no ICE consent; a silent plain peer just sends nothing
-        if ((ep.address !== null || ep.connected) && now - ep.lastSeenMs > this.consentTimeoutMs) {
+        const t = webrtcOf(ep);
+        if (t === null) continue; // no ICE consent; a silent plain peer just sends nothing
+        if ((t.address !== null || ep.connected) && now - ep.lastSeenMs > this.consentTimeoutMs) {
           this.log.info({ conferenceId: conference.id, endpointId: ep.id }, 'consent expired (no packets)');
           this.disconnect(ep, 'consent expired');
           continue;
@@ -689,7 +711,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.conferences.clear();
     this.byUfrag.clear();
     this.byAddress.clear();
-    await this.udp.tcp?.close();
+    this.endpointTotal = 0;
+    await this.tcp?.close();
     await this.udp.close();
   }
 }

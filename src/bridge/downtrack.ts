@@ -249,7 +249,7 @@ export class Downtrack {
   sendProbe(cluster: number, count: number, size: number): number {
     const to = this.receiver;
     const rtxSsrc = this.source.rtxOutSsrc;
-    if (!to.connected || to.address === null || rtxSsrc === 0) return 0;
+    if (!to.connected || rtxSsrc === 0) return 0;
     let bytes = 0;
     for (let i = 0; i < count; i++) {
       const out = this.host.nextSlot();

@@ -1,7 +1,9 @@
-// One participant's transport on the bridge: ICE credentials, the selected address, DTLS, SRTP sessions,
-// what it sends (sources) and what it receives (subscriptions).
-import type { SrtpSession } from './packet/srtp.ts';
-import type { DtlsEndpoint } from './dtls.ts';
+// One participant on the bridge: who it is (id, conference), what it sends (sources), what it receives
+// (subscriptions, their downtracks, video constraints, the layer selector), mute state, and where what it
+// receives is made (egress). How its packets travel is its transport's alone (transport.ts): ICE, DTLS and
+// SRTP state live in webrtc-transport.ts, sockets and SDES keys in plain-transport.ts. What the receiver-side
+// and send-side estimates need (twcc, bwe) stays here: the router and the downlink allocation read them
+// whatever the transport.
 import type { Conference } from './conference.ts';
 import type { TwccRecorder } from './packet/twcc.ts';
 import type { SendSideBwe } from './bwe/send-side-bwe.ts';
@@ -18,53 +20,25 @@ export interface VideoConstraint {
   height: number;
 }
 
-export interface Fingerprint {
-  algorithm: string;
-  value: string;
-}
-
 export class Endpoint {
   readonly id: string;
   readonly conference: Conference;
-  readonly ufrag: string;
-  readonly pwd: string;
-  /**
-   * How its packets leave the bridge (webrtc-transport.ts, plain-transport.ts); set right after
-   * construction. ICE, DTLS and SRTP state below belong to WebRTC endpoints only.
-   */
+  /** How its packets leave the bridge (webrtc-transport.ts, plain-transport.ts); set right after construction. */
   transport!: MediaTransport;
 
-  remoteUfrag: string | null = null;
-  remotePwd: string | null = null;
-  remoteFingerprint: Fingerprint | null = null;
-
-  /** The selected (nominated) remote address; null until an ICE check succeeded. */
-  address: string | null = null;
-  port = 0;
-  /** Every remote address:port that passed an ICE check (keys of the bridge's address map). */
-  readonly checkedAddresses: Array<{ address: string; port: number }> = [];
-
-  dtls: DtlsEndpoint | null = null;
-  /** DTLS finished before configure gave us the fingerprint: verify when it arrives. */
-  dtlsPendingVerify = false;
-  /** DTLS handshakes that failed (only the first few are logged). */
-  dtlsFailures = 0;
-  /** SRTP is up: packets can be decrypted from and encrypted to this endpoint. */
+  /** Its transport is up: packets can be taken from it and sent to it (WebRTC: SRTP keys made). */
   connected = false;
   /** A `connected` event was published and no `disconnected` since. */
   connectedPublished = false;
-  srtpIn: SrtpSession | null = null;
-  srtpOut: SrtpSession | null = null;
 
-  /** Coarse clock (ms) of the last valid STUN check, DTLS record or SRTP packet. */
+  /** Coarse clock (ms) of the last valid STUN check, DTLS record, RTCP or SRTP packet. */
   lastSeenMs: number;
   audioMuted = false;
   videoMuted = false;
 
   /** Arrival times of its packets by transport-wide sequence number (made at its first such packet). */
   twcc: TwccRecorder | null = null;
-  /** The transport-wide sequence number of the next packet sent to it, and the estimate of its downlink. */
-  twSeq = 0;
+  /** The estimate of its downlink (from the transport-cc feedback on what it is sent). */
   bwe: SendSideBwe | null = null;
   /** Picks the simulcast layers it receives (made at the first allocation). */
   layerSelector: LayerSelector | null = null;
@@ -77,7 +51,7 @@ export class Endpoint {
   subscriptions = new Set<number>();
   closed = false;
   /**
-   * This thread receives the endpoint's packets (ICE, DTLS, SRTP) and keeps its consent. False in a media
+   * This thread receives the endpoint's packets (WebRTC: ICE, DTLS, SRTP) and keeps its consent. False in a media
    * worker that only sends to it (see workers/).
    */
   local = true;
@@ -87,11 +61,9 @@ export class Endpoint {
   /** Tile size per received video SSRC, as the receiver last reported it. */
   readonly videoConstraints = new Map<number, VideoConstraint>();
 
-  constructor(id: string, conference: Conference, ufrag: string, pwd: string, nowMs: number) {
+  constructor(id: string, conference: Conference, nowMs: number) {
     this.id = id;
     this.conference = conference;
-    this.ufrag = ufrag;
-    this.pwd = pwd;
     this.lastSeenMs = nowMs;
   }
 

@@ -13,19 +13,20 @@ import {
   verifyFingerprint,
   verifyIntegrity,
 } from './packet/stun.ts';
-import type { Endpoint } from './endpoint.ts';
+import type { TcpPath } from './tcp-transport.ts';
+import type { WebRtcTransport } from './webrtc-transport.ts';
 import type { BridgeCounters } from './counters.ts';
 
 export interface IceHost {
   readonly counters: BridgeCounters;
-  endpointByUfrag(ufrag: string): Endpoint | undefined;
-  /** A check from address:port for `endpoint` passed. */
-  iceCheckPassed(endpoint: Endpoint, address: string, port: number, useCandidate: boolean): void;
-  sendStun(buf: Buffer, address: string, port: number): void;
+  transportByUfrag(ufrag: string): WebRtcTransport | undefined;
+  /** A check from address:port (over the ICE-TCP connection `tcp`, else UDP) for `transport` passed. */
+  iceCheckPassed(transport: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null): void;
+  sendStun(buf: Buffer, address: string, port: number, tcp: TcpPath | null): void;
 }
 
-/** `mappedPort`: the remote port to report in XOR-MAPPED-ADDRESS when `port` is an ICE-TCP pseudo port. */
-export function handleStun(host: IceHost, buf: Buffer, address: string, port: number, mappedPort = port): void {
+/** A STUN message from address:port; `tcp`: the ICE-TCP connection it came on (null: the UDP port). */
+export function handleStun(host: IceHost, buf: Buffer, address: string, port: number, tcp: TcpPath | null = null): void {
   const c = host.counters;
   c.stunIn++;
   const msg = parseStun(buf);
@@ -54,16 +55,16 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
   const colon = msg.username.indexOf(':');
   const localUfrag = colon < 0 ? msg.username : msg.username.slice(0, colon);
   const remoteUfrag = colon < 0 ? '' : msg.username.slice(colon + 1);
-  const endpoint = host.endpointByUfrag(localUfrag);
-  if (endpoint === undefined || endpoint.closed || colon < 0 || remoteUfrag === '') {
+  const transport = host.transportByUfrag(localUfrag);
+  if (transport === undefined || transport.endpoint.closed || colon < 0 || remoteUfrag === '') {
     c.dropStun++;
     return;
   }
-  if (!verifyIntegrity(buf, endpoint.pwd)) {
+  if (!verifyIntegrity(buf, transport.pwd)) {
     c.dropStun++;
     return;
   }
-  if (endpoint.remoteUfrag !== null && endpoint.remoteUfrag !== remoteUfrag) {
+  if (transport.remoteUfrag !== null && transport.remoteUfrag !== remoteUfrag) {
     // a check for an old (or not yet configured) remote session: authenticated, but not ours to accept (and
     // a replayed request with a forged source must not be reflected either)
     c.dropStun++;
@@ -71,11 +72,11 @@ export function handleStun(host: IceHost, buf: Buffer, address: string, port: nu
   }
   let response: Buffer;
   try {
-    response = buildBindingSuccess(msg.transactionId, address, mappedPort, endpoint.pwd);
+    response = buildBindingSuccess(msg.transactionId, address, port, transport.pwd);
   } catch {
     c.dropStun++;
     return;
   }
-  host.sendStun(response, address, port);
-  host.iceCheckPassed(endpoint, address, port, msg.useCandidate);
+  host.sendStun(response, address, port, tcp);
+  host.iceCheckPassed(transport, address, port, msg.useCandidate, tcp);
 }

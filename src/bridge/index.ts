@@ -151,7 +151,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     if (bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     // with media workers the endpoint's home worker opens the sockets; this thread only keeps the record
     const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, p, p.sources, pool === null);
-    const description = pool === null ? own : await pool.allocatePlain(p, bridge.endpointUfrag(p.conferenceId, p.endpointId));
+    const description = pool === null ? own : await pool.allocatePlain(p);
     if (description === null) throw new BusCallError('unavailable', 'no media worker opened the plain-RTP transport');
     return { address: plainAddress, ...description };
   });
@@ -172,7 +172,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       relay: true,
     };
     const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, allocation, [], pool === null);
-    const description = pool === null ? own : await pool.allocatePlain(allocation, bridge.endpointUfrag(p.conferenceId, p.endpointId));
+    const description = pool === null ? own : await pool.allocatePlain(allocation);
     if (description === null) throw new BusCallError('unavailable', 'no media worker opened the relay transport');
     return { address: plainAddress, port: description.legs[0]!.port };
   });

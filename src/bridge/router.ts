@@ -22,7 +22,6 @@ import {
   forEachRtcp,
   srSsrc,
 } from './packet/rtcp.ts';
-import { isRtcp } from './packet/rtp.ts';
 import { RtpView } from './packet/rtp-view.ts';
 import { unwrapRtx } from './packet/rtx.ts';
 import { TwccRecorder } from './packet/twcc.ts';
@@ -35,7 +34,7 @@ import type { Endpoint } from './endpoint.ts';
 import type { Source } from './source.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { UdpTransport } from './udp-transport.ts';
-import type { SendContext } from './webrtc-transport.ts';
+import type { SendContext, WebRtcTransport } from './webrtc-transport.ts';
 import type { PlainSink } from './plain-transport.ts';
 import {
   AUDIO_LEVEL_EXT_ID,
@@ -63,7 +62,6 @@ export interface RouterHost {
   readonly bridgeSsrc: number;
   /** Coarse clock for lastSeen bookkeeping. */
   clockMs: number;
-  endpointByAddress(address: string, port: number): Endpoint | undefined;
   /** A simulcast layer's SSRC was learned from its rid here (media workers tell the others; one thread: nothing). */
   layerLearned(layer: Source): void;
   /** An audio level heard here (media workers: the speaker worker merges everyone's; one thread: nothing). */
@@ -71,7 +69,7 @@ export interface RouterHost {
   /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it (one thread: none). */
   rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
   /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
-  rtcpIndex(to: Endpoint): number;
+  rtcpIndex(to: WebRtcTransport): number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -129,36 +127,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     this.host.rtcpElsewhere(to, buf, len);
   }
 
-  rtcpIndex(to: Endpoint): number {
+  rtcpIndex(to: WebRtcTransport): number {
     return this.host.rtcpIndex(to);
-  }
-
-  /** An RTP or RTCP datagram (first byte 128..191). */
-  onMedia(buf: Buffer, address: string, port: number): void {
-    const ep = this.host.endpointByAddress(address, port);
-    if (ep === undefined) {
-      this.counters.dropUnknownAddress++;
-      return;
-    }
-    if (!ep.connected) {
-      this.counters.dropNotConnected++;
-      return;
-    }
-    if (buf.length < 12) {
-      this.counters.dropMalformed++;
-      return;
-    }
-    if (isRtcp(buf)) this.onRtcp(ep, buf);
-    else this.onRtp(ep, buf);
-  }
-
-  private onRtp(ep: Endpoint, buf: Buffer): void {
-    const len = ep.srtpIn!.unprotectRtp(buf, buf.length);
-    if (len < 0) {
-      this.counters.dropSrtp++;
-      return;
-    }
-    this.receiveRtp(ep, buf, len);
   }
 
   /** A decrypted RTP packet buf[0..len) from `ep` (any transport). */
@@ -287,15 +257,6 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   /** Protects buf[0..len) (plain RTCP, about media of `kind`; null: none in particular) for `to` and sends it. */
   sendRtcp(to: Endpoint, buf: Buffer, len: number, kind: MediaKind | null = null): void {
     this.rtcp.send(to, buf, len, kind);
-  }
-
-  private onRtcp(ep: Endpoint, buf: Buffer): void {
-    const len = ep.srtpIn!.unprotectRtcp(buf, buf.length);
-    if (len < 0) {
-      this.counters.dropSrtp++;
-      return;
-    }
-    this.receiveRtcp(ep, buf, len);
   }
 
   /** A decrypted RTCP compound buf[0..len) from `ep` (any transport). */

@@ -1,18 +1,51 @@
 // ICE-TCP (RFC 6544) for the bridge: the FramedTcpServer's connections (RFC 4571 framing) carry the same
-// STUN/DTLS/RTP/RTCP datagrams as the UDP socket and go through the same RFC 7983 demultiplexer.
-// Each connection is given a pseudo port above 65535 (TCP_PORT_BASE + connection id): the bridge's address
-// map, ICE and the router key a remote by (address, port) as for UDP, and UdpTransport.send hands anything
-// sent to such a port to this transport, which writes it on that connection.
+// STUN/DTLS/RTP/RTCP datagrams as the UDP socket and are told apart the same way (RFC 7983). Each connection
+// is a TcpPath: a way out of its own, which a WebRTC transport selects like a UDP address (by an ICE check)
+// and then sends on. STUN goes to the bridge (ice.ts); a check that passes names the transport the
+// connection belongs to (`owner`), which gets the connection's SRTP directly from then on, and its DTLS
+// through the bridge. A connection no check named drops what it carries (counted as from an unknown address).
 import type { BridgeCounters } from './counters.ts';
 import { FramedTcpServer, type FramedConnection } from './ice-tcp.ts';
-import type { DatagramSink } from './udp-transport.ts';
+import type { WebRtcTransport } from './webrtc-transport.ts';
 
-/** Pseudo ports of TCP connections start here (no UDP port is this high). */
-export const TCP_PORT_BASE = 0x10000;
+export interface TcpSink {
+  /** A STUN message on `path`. */
+  onTcpStun(buf: Buffer, path: TcpPath): void;
+  /** A DTLS record on `path` (a copy: DTLS may keep it). */
+  onTcpDtls(buf: Buffer, path: TcpPath): void;
+  /** The connection closed: whoever selected it forgets it. */
+  onTcpClosed(path: TcpPath): void;
+}
 
-export interface TcpSink extends DatagramSink {
-  /** The connection with this pseudo port closed: forget it. */
-  onTcpClosed(pseudoPort: number): void;
+/** One ICE-TCP connection as a way in and out. */
+export class TcpPath {
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  /** The WebRTC transport an ICE check on this connection named (null before, and once it forgot it). */
+  owner: WebRtcTransport | null = null;
+  private readonly conn: FramedConnection;
+  private readonly counters: BridgeCounters;
+
+  constructor(conn: FramedConnection, counters: BridgeCounters) {
+    this.conn = conn;
+    this.counters = counters;
+    this.remoteAddress = conn.remoteAddress;
+    this.remotePort = conn.remotePort;
+  }
+
+  /** Sends buf[offset..offset+length) as one framed datagram (dropped and counted when closed or full). */
+  send(buf: Buffer, offset: number, length: number): void {
+    if (!this.conn.send(buf, offset, length)) {
+      this.counters.sendErrors++;
+      return;
+    }
+    this.counters.packetsOut++;
+    this.counters.bytesOut += length;
+  }
+
+  close(): void {
+    this.conn.close();
+  }
 }
 
 export class TcpTransport {
@@ -20,7 +53,7 @@ export class TcpTransport {
   private readonly server: FramedTcpServer;
   private readonly sink: TcpSink;
   private readonly counters: BridgeCounters;
-  private readonly connections = new Map<number, FramedConnection>();
+  private readonly paths = new Set<TcpPath>();
 
   constructor(sink: TcpSink, counters: BridgeCounters, opts: { host: string; port: number }) {
     this.sink = sink;
@@ -35,18 +68,12 @@ export class TcpTransport {
   }
 
   get connectionCount(): number {
-    return this.connections.size;
-  }
-
-  /** The remote port the connection really has (for XOR-MAPPED-ADDRESS), 0 when unknown. */
-  remotePort(pseudoPort: number): number {
-    return this.connections.get(pseudoPort)?.remotePort ?? 0;
+    return this.paths.size;
   }
 
   private accept(conn: FramedConnection): void {
-    const pseudo = TCP_PORT_BASE + conn.id;
-    const address = conn.remoteAddress;
-    this.connections.set(pseudo, conn);
+    const path = new TcpPath(conn, this.counters);
+    this.paths.add(path);
     const c = this.counters;
     const sink = this.sink;
     conn.onDatagram = (buf, len) => {
@@ -57,36 +84,28 @@ export class TcpTransport {
           c.dropUnknownType++;
           return;
         }
-        // the connection's reassembly buffer is reused: the sinks get a view of exactly one datagram
+        // the connection's reassembly buffer is reused: the receivers get a view of exactly one datagram
         const b0 = buf[0];
-        if (b0 >= 128 && b0 <= 191) sink.onMedia(buf.subarray(0, len), address, pseudo);
-        else if (b0 <= 3) sink.onStun(buf.subarray(0, len), address, pseudo);
+        if (b0 >= 128 && b0 <= 191) {
+          const owner = path.owner;
+          if (owner === null) c.dropUnknownAddress++;
+          else owner.receive(buf.subarray(0, len));
+        } else if (b0 <= 3) sink.onTcpStun(buf.subarray(0, len), path);
         // DTLS may keep what it is given (handshake reassembly): a copy
-        else if (b0 >= 20 && b0 <= 63) sink.onDtls(Buffer.from(buf.subarray(0, len)), address, pseudo);
+        else if (b0 >= 20 && b0 <= 63) sink.onTcpDtls(Buffer.from(buf.subarray(0, len)), path);
         else c.dropUnknownType++;
       } catch {
         c.dropError++;
       }
     };
     conn.onClose = () => {
-      this.connections.delete(pseudo);
-      sink.onTcpClosed(pseudo);
+      this.paths.delete(path);
+      sink.onTcpClosed(path);
     };
   }
 
-  /** Sends one datagram on the connection behind `pseudoPort` (dropped and counted when it is gone or full). */
-  send(buf: Buffer, offset: number, length: number, pseudoPort: number): void {
-    const conn = this.connections.get(pseudoPort);
-    if (conn === undefined || !conn.send(buf, offset, length)) {
-      this.counters.sendErrors++;
-      return;
-    }
-    this.counters.packetsOut++;
-    this.counters.bytesOut += length;
-  }
-
   close(): Promise<void> {
-    this.connections.clear();
+    this.paths.clear();
     return this.server.close();
   }
 }

@@ -1,12 +1,11 @@
-// The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler. Sends to a pseudo
-// port above 65535 go to the ICE-TCP connection it names (tcp-transport.ts). With the native module built
+// The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler (ICE-TCP
+// connections have their own: tcp-transport.ts). With the native module built
 // (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one callback leave together
 // in one sendmmsg call; otherwise each goes through dgram.
 import dgram from 'node:dgram';
 import os from 'node:os';
 import type { BridgeCounters } from './counters.ts';
 import { MAX_BATCH, nativeUdp, SendBatch } from './native/udp-batch.ts';
-import type { TcpTransport } from './tcp-transport.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -43,8 +42,6 @@ function literalLookup(
 export class UdpTransport {
   readonly socket: dgram.Socket;
   port = 0;
-  /** ICE-TCP connections, when the bridge listens for them. */
-  tcp: TcpTransport | null = null;
   private readonly sink: DatagramSink;
   private readonly counters: BridgeCounters;
   private readonly onSent: (error: Error | null) => void;
@@ -174,12 +171,6 @@ export class UdpTransport {
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;
-    if (port > 0xffff) {
-      // an ICE-TCP connection (TCP_PORT_BASE + its id)
-      if (this.tcp !== null) this.tcp.send(buf, offset, length, port);
-      else this.counters.sendErrors++;
-      return;
-    }
     const batch = this.batch;
     if (batch !== null) {
       if (batch.count === MAX_BATCH) this.flush();

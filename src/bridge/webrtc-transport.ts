@@ -1,14 +1,29 @@
-// The sending half of a browser's transport: DTLS-SRTP keys, the ICE-selected address (a UDP address on the
-// shared media port, or an ICE-TCP connection's pseudo port), transport-wide numbering for the receiver's
-// bandwidth estimate. ICE and DTLS state still live on the Endpoint (bridge.ts, ice.ts, dtls.ts) and are
-// read here; this object owns nothing that must be closed.
+// A browser's transport: ICE-lite credentials and the addresses that passed a check (the selected one is
+// where everything goes), the DTLS session that makes the SRTP keys, the SRTP sessions both ways, and
+// transport-wide numbering of what it is sent (for the receiver's bandwidth estimate). The bridge (bridge.ts)
+// runs ICE (ice.ts) and DTLS (dtls.ts) on this state and keeps the maps by ufrag and by address that lead
+// to it; this object decrypts what arrives (then hands it to the router like any transport) and protects
+// and sends what the router and the downtracks make for its endpoint. Endpoints hold nothing of this.
+// The selected path is a remote address on the shared UDP port, or an ICE-TCP connection (tcp-transport.ts):
+// the transport sends on it itself.
+// Never throws on the packet path; every dropped packet is counted.
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import { TWCC_EXT_ID } from '../protocol/media-profile.ts';
 import type { BridgeCounters } from './counters.ts';
+import type { DtlsEndpoint } from './dtls.ts';
 import type { Endpoint } from './endpoint.ts';
+import { isRtcp } from './packet/rtp.ts';
+import type { SrtpSession } from './packet/srtp.ts';
+import type { TcpPath } from './tcp-transport.ts';
 import { writeTransportSeq } from './packet/twcc.ts';
+import type { PlainSink } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
 import type { UdpTransport } from './udp-transport.ts';
+
+export interface Fingerprint {
+  algorithm: string;
+  value: string;
+}
 
 /** What every transport sends with: the router's output ring, clock and counters, the shared media socket. */
 export interface SendContext {
@@ -21,32 +36,116 @@ export interface SendContext {
   /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it. */
   rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
   /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
-  rtcpIndex(to: Endpoint): number;
+  rtcpIndex(to: WebRtcTransport): number;
 }
+
+/** The router: what a WebRTC transport sends with and hands decrypted packets to. */
+export type WebRtcContext = SendContext & PlainSink;
 
 export class WebRtcTransport implements MediaTransport {
   readonly kind = 'webrtc';
-  private readonly ep: Endpoint;
-  private readonly ctx: SendContext;
+  readonly endpoint: Endpoint;
+  /** The bridge's ICE credentials for this endpoint. */
+  readonly ufrag: string;
+  readonly pwd: string;
+  private readonly ctx: WebRtcContext;
 
-  constructor(ep: Endpoint, ctx: SendContext) {
-    this.ep = ep;
+  remoteUfrag: string | null = null;
+  remotePwd: string | null = null;
+  remoteFingerprint: Fingerprint | null = null;
+
+  /** The selected (nominated) remote address and port; null until an ICE check succeeded. */
+  address: string | null = null;
+  port = 0;
+  /** The selected path's ICE-TCP connection (null: UDP, or a connection another media worker has). */
+  tcp: TcpPath | null = null;
+  /** The selected path is an ICE-TCP connection (`tcp`, or another media worker's). */
+  overTcp = false;
+  /** Every path that passed an ICE check (UDP: keys of the bridge's address map; TCP: connections it owns). */
+  readonly checkedAddresses: Array<{ address: string; port: number; tcp: TcpPath | null }> = [];
+
+  dtls: DtlsEndpoint | null = null;
+  /** DTLS finished before configure gave us the fingerprint: verify when it arrives. */
+  dtlsPendingVerify = false;
+  /** DTLS handshakes that failed (only the first few are logged). */
+  dtlsFailures = 0;
+  srtpIn: SrtpSession | null = null;
+  srtpOut: SrtpSession | null = null;
+  /** The transport-wide sequence number of the next packet sent to it. */
+  twSeq = 0;
+
+  constructor(ep: Endpoint, ufrag: string, pwd: string, ctx: WebRtcContext) {
+    this.endpoint = ep;
+    this.ufrag = ufrag;
+    this.pwd = pwd;
     this.ctx = ctx;
   }
 
+  /** Drops the DTLS session, the SRTP keys and the selected address (the checked ones are the bridge's to forget). */
+  reset(): void {
+    if (this.dtls !== null) {
+      this.dtls.close();
+      this.dtls = null;
+    }
+    this.dtlsPendingVerify = false;
+    this.srtpIn = null;
+    this.srtpOut = null;
+    this.select(null, 0, null, false);
+  }
+
+  /** Sends everything to address:port from now on: on `tcp` when set, else UDP (`overTcp`: another worker's connection). */
+  select(address: string | null, port: number, tcp: TcpPath | null, overTcp = tcp !== null): void {
+    this.address = address;
+    this.port = port;
+    this.tcp = tcp;
+    this.overTcp = overTcp;
+  }
+
+  /** Whether the path is the selected one. */
+  selects(address: string, port: number, tcp: TcpPath | null): boolean {
+    return this.address === address && this.port === port && this.tcp === tcp;
+  }
+
+  // ---------------------------------------------------------------- receive
+
+  /** An SRTP or SRTCP datagram (first byte 128..191) from one of its checked addresses. */
+  receive(buf: Buffer): void {
+    const c = this.ctx.counters;
+    const srtp = this.srtpIn;
+    if (!this.endpoint.connected || srtp === null) {
+      c.dropNotConnected++;
+      return;
+    }
+    if (buf.length < 12) {
+      c.dropMalformed++;
+      return;
+    }
+    if (isRtcp(buf)) {
+      const len = srtp.unprotectRtcp(buf, buf.length);
+      if (len < 0) c.dropSrtp++;
+      else this.ctx.receiveRtcp(this.endpoint, buf, len);
+    } else {
+      const len = srtp.unprotectRtp(buf, buf.length);
+      if (len < 0) c.dropSrtp++;
+      else this.ctx.receiveRtp(this.endpoint, buf, len);
+    }
+  }
+
+  // ---------------------------------------------------------------- send
+
   sendRtp(out: Buffer, len: number, _kind: MediaKind, probeCluster: number, twOffset?: number): void {
-    const to = this.ep;
-    const srtp = to.srtpOut;
-    if (srtp === null || to.address === null) return;
+    const srtp = this.srtpOut;
+    if (srtp === null || this.address === null) return;
     let numbered: boolean;
-    if (twOffset === undefined) numbered = writeTransportSeq(out, len, TWCC_EXT_ID, to.twSeq);
+    if (twOffset === undefined) numbered = writeTransportSeq(out, len, TWCC_EXT_ID, this.twSeq);
     else if ((numbered = twOffset >= 0)) {
-      out[twOffset] = to.twSeq >>> 8;
-      out[twOffset + 1] = to.twSeq;
+      out[twOffset] = this.twSeq >>> 8;
+      out[twOffset + 1] = this.twSeq;
     }
     if (numbered) {
-      if (to.bwe !== null) to.bwe.onPacketSent(to.twSeq, len + srtp.rtpOverhead, this.ctx.nowUs, probeCluster);
-      to.twSeq = (to.twSeq + 1) & 0xffff;
+      const bwe = this.endpoint.bwe;
+      if (bwe !== null) bwe.onPacketSent(this.twSeq, len + srtp.rtpOverhead, this.ctx.nowUs, probeCluster);
+      this.twSeq = (this.twSeq + 1) & 0xffff;
     }
     const n = srtp.protectRtp(out, len, out);
     const c = this.ctx.counters;
@@ -55,28 +154,45 @@ export class WebRtcTransport implements MediaTransport {
       return;
     }
     c.rtpOut++;
-    this.ctx.udp.send(out, 0, n, to.port, to.address);
+    this.out(out, n);
   }
 
   sendRtcp(buf: Buffer, len: number, _kind: MediaKind | null): void {
-    const to = this.ep;
     const ctx = this.ctx;
-    if (!to.connected || to.address === null || to.srtpOut === null) return;
-    if (to.port > 0xffff && ctx.udp.tcp === null) {
-      // media workers: `to` is connected over TCP to another worker
-      ctx.rtcpElsewhere(to, buf, len);
+    const srtp = this.srtpOut;
+    if (!this.endpoint.connected || this.address === null || srtp === null) return;
+    if (this.overTcp && this.tcp === null) {
+      // media workers: connected over TCP to another worker
+      ctx.rtcpElsewhere(this.endpoint, buf, len);
       return;
     }
     const out = ctx.nextSlot();
-    to.srtpOut.nextRtcpIndex = ctx.rtcpIndex(to);
-    const n = to.srtpOut.protectRtcp(buf, len, out);
+    srtp.nextRtcpIndex = ctx.rtcpIndex(this);
+    const n = srtp.protectRtcp(buf, len, out);
     if (n <= 0) {
       ctx.counters.protectErrors++;
       return;
     }
     ctx.counters.rtcpOut++;
-    ctx.udp.send(out, 0, n, to.port, to.address);
+    this.out(out, n);
+  }
+
+  /** A DTLS record as it is, on the selected path (nothing before one is known). */
+  sendRaw(buf: Buffer): void {
+    if (this.address !== null) this.out(buf, buf.length);
+  }
+
+  /** buf[0..len) on the selected path (known to be set). */
+  private out(buf: Buffer, len: number): void {
+    if (!this.overTcp) this.ctx.udp.send(buf, 0, len, this.port, this.address!);
+    else if (this.tcp !== null) this.tcp.send(buf, 0, len);
+    else this.ctx.counters.sendErrors++; // another worker's connection: only it sends there
   }
 
   close(): void {}
+}
+
+/** The endpoint's WebRTC transport; null for plain and relay endpoints. */
+export function webrtcOf(ep: Endpoint): WebRtcTransport | null {
+  return ep.transport instanceof WebRtcTransport ? ep.transport : null;
 }

@@ -63,12 +63,11 @@ function vp8Packet(ssrc: number, seq: number, ts: number, pic: number, tl0: numb
 
 function setup(host: DowntrackHost) {
   const c = new Conference('c', host);
-  const alice = new Endpoint('alice', c, 'au', 'p'.repeat(24), 0);
-  const bob = new Endpoint('bob', c, 'bu', 'p'.repeat(24), 0);
+  const alice = new Endpoint('alice', c, 0);
+  const bob = new Endpoint('bob', c, 0);
   for (const ep of [alice, bob]) {
     c.endpoints.set(ep.id, ep);
     ep.connected = true;
-    ep.address = '127.0.0.1';
   }
   const sent: Sent = { rtp: [], twOffsets: [], rtcp: [] };
   bob.transport = fakeTransport(sent);

@@ -10,7 +10,7 @@ function setup(lastN: number) {
   const c = new Conference('c');
   c.lastN = lastN;
   const ids = ['a', 'b', 'x'];
-  const eps = new Map(ids.map((id) => [id, new Endpoint(id, c, `${id}u`, 'p'.repeat(24), 0)]));
+  const eps = new Map(ids.map((id) => [id, new Endpoint(id, c, 0)]));
   for (const [id, ep] of eps) c.endpoints.set(id, ep);
   const video = { a: 1, b: 2, x: 3 } as Record<string, number>;
   for (const [id, ep] of eps) c.setSources(ep, [{ ssrc: video[id]!, kind: 'video' }, { ssrc: video[id]! + 100, kind: 'audio' }]);
@@ -82,7 +82,7 @@ test('last-N: a simulcast camera coming back to a receiver restarts at a keyfram
   c.lastN = 1;
   const keyframes: number[] = [];
   c.onKeyframeNeeded = (_source, layer) => keyframes.push(layer);
-  const eps = ['a', 'b', 'x'].map((id) => new Endpoint(id, c, `${id}u`, 'p'.repeat(24), 0));
+  const eps = ['a', 'b', 'x'].map((id) => new Endpoint(id, c, 0));
   for (const ep of eps) c.endpoints.set(ep.id, ep);
   const [a, b, x] = eps;
   c.setSources(a, [{ ssrc: 1, kind: 'video', rids: ['q', 'h', 'f'] }]);

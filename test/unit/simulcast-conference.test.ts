@@ -24,7 +24,7 @@ function setup() {
   const keyframes: Array<{ source: Source; layer: number }> = [];
   c.onKeyframeNeeded = (source, layer) => keyframes.push({ source, layer });
   const ep = (id: string) => {
-    const e = new Endpoint(id, c, `${id}u`, 'p'.repeat(24), 0);
+    const e = new Endpoint(id, c, 0);
     c.endpoints.set(id, e);
     return e;
   };

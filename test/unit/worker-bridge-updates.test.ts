@@ -9,6 +9,7 @@ import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { WorkerBridge, type PeerUpdate } from '../../src/bridge/workers/worker-bridge.ts';
+import { webrtcOf } from '../../src/bridge/webrtc-transport.ts';
 
 const V = 0x1000;
 const LAYERS = [0x2000, 0x2001, 0x2002];
@@ -84,9 +85,9 @@ test('the DTLS worker becomes the egress worker; a provisional address never rep
     assert.equal(wb.egressWorker(bob), 0, 'worker 0 ran DTLS: it sends to bob');
     assert.equal(bob.connected, true);
     wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.9', port: 6000, nominated: false });
-    assert.deepEqual([bob.address, bob.port], ['10.0.0.2', 5000], 'a late provisional address is ignored');
+    assert.deepEqual([webrtcOf(bob)!.address, webrtcOf(bob)!.port], ['10.0.0.2', 5000], 'a late provisional address is ignored');
     wb.applyPeerUpdate({ kind: 'address', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.3', port: 7000, nominated: true });
-    assert.deepEqual([bob.address, bob.port], ['10.0.0.3', 7000], 'a nominated one is taken');
+    assert.deepEqual([webrtcOf(bob)!.address, webrtcOf(bob)!.port], ['10.0.0.3', 7000], 'a nominated one is taken');
     assert.equal(wb.egressWorker(bob), 0, 'and the egress worker stays');
   } finally {
     await wb.close();

@@ -13,6 +13,7 @@ import { buildBindingRequest, parseStun, STUN_CLASS_SUCCESS } from '../../src/br
 import { connectedSocketsWork } from '../../src/bridge/udp-transport.ts';
 import { WorkerPlacement } from '../../src/bridge/workers/placement.ts';
 import { WorkerBridge, type PeerUpdate } from '../../src/bridge/workers/worker-bridge.ts';
+import { webrtcOf } from '../../src/bridge/webrtc-transport.ts';
 import { sleep, waitFor } from '../helpers/fake-browser.ts';
 
 test('placement: a conference stays on its worker up to the span, then spreads; new conferences go to the least loaded', () => {
@@ -119,8 +120,8 @@ test("a check received by another worker is answered by the endpoint's worker, w
   const answer = parseStun(answers[0]);
   assert.equal(answer?.cls, STUN_CLASS_SUCCESS);
   assert.equal(answer?.transactionId.toString('hex'), req.subarray(8, 20).toString('hex'));
-  assert.equal(alice.address, '127.0.0.1');
-  assert.equal(alice.port, clientPort);
+  assert.equal(webrtcOf(alice)!.address, '127.0.0.1');
+  assert.equal(webrtcOf(alice)!.port, clientPort);
   assert.equal(alice.local, true, 'worker 1 receives alice now');
   assert.ok(updates.some((u) => u.kind === 'address' && u.endpointId === 'alice'), 'and tells the others her address');
 
@@ -172,7 +173,7 @@ test("a check for another worker's endpoint goes to it unanswered; bad checks op
   await waitFor('the bad check dropped', () => wb.counters.dropStun === dropped + 1);
   await sleep(30);
   assert.equal(answers.length, 0);
-  assert.equal(wb.conferences.get('c')!.endpoints.get('alice')!.address, null);
+  assert.equal(webrtcOf(wb.conferences.get('c')!.endpoints.get('alice')!)!.address, null);
 
   // no socket can be opened (say, out of file descriptors): the check goes back to worker 0, to answer itself
   wb.udp.connectTo = () => Promise.reject(new Error('EMFILE'));

@@ -218,9 +218,9 @@ export class MediaWorkerPool {
    * A plain-RTP endpoint (after the control thread's bridge accepted it): placed like any endpoint; its home
    * worker opens the sockets and describes them. Rejects with the home worker's error.
    */
-  async allocatePlain(p: PlainAllocation, ufrag: string): Promise<PlainTransportDescription> {
+  async allocatePlain(p: PlainAllocation): Promise<PlainTransportDescription> {
     const { conferenceId, endpointId } = p;
-    const results = await this.broadcastFor('allocate', { ...this.place(conferenceId, endpointId), ufrag, pwd: '', plain: p });
+    const results = await this.broadcastFor('allocate', { ...this.place(conferenceId, endpointId), ufrag: '', pwd: '', plain: p });
     const error = results.find((r) => r.error !== undefined)?.error;
     const description = results.find((r) => r.result !== undefined)?.result;
     if (error !== undefined || description === undefined) {

@@ -17,6 +17,8 @@ import type { Conference } from '../conference.ts';
 import type { DtlsSrtpKeys } from '../dtls.ts';
 import type { Endpoint } from '../endpoint.ts';
 import type { Source } from '../source.ts';
+import { webrtcOf, type WebRtcTransport } from '../webrtc-transport.ts';
+import type { TcpPath } from '../tcp-transport.ts';
 import type { PacketRing } from './packet-ring.ts';
 import { WorkerEgress, type WorkerLink } from './worker-egress.ts';
 import type { PlainAllocation, PlainTransportDescription } from '../plain-transport.ts';
@@ -24,9 +26,10 @@ import type { PlainAllocation, PlainTransportDescription } from '../plain-transp
 /** What a worker tells the others about an endpoint it receives. */
 export type PeerUpdate =
   /** `nominated`: chosen with USE-CANDIDATE (else the first address that passed a check, a provisional one). */
-  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number; nominated: boolean }
+  /** `tcp`: the address is an ICE-TCP connection of the worker that sent this (only it can send there). */
+  | { kind: 'address'; conferenceId: string; endpointId: string; address: string; port: number; nominated: boolean; tcp?: boolean }
   /** DTLS done in `worker`, which sends to the endpoint from now on (its egress worker). */
-  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys; worker: number }
+  | { kind: 'srtp'; conferenceId: string; endpointId: string; address: string; port: number; keys: DtlsSrtpKeys; worker: number; tcp?: boolean }
   | { kind: 'disconnected'; conferenceId: string; endpointId: string }
   /** NACKed sequence numbers for the endpoint's egress worker to answer. */
   | { kind: 'nack'; conferenceId: string; endpointId: string; ssrc: number; seqs: number[] }
@@ -258,7 +261,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   override onStun(buf: Buffer, address: string, port: number): void {
     // (where connected sockets do not work the home could not take the address: the hash decides, as it did)
-    if (port <= 0xffff && CONNECTED_SOCKETS_WORK) {
+    if (CONNECTED_SOCKETS_WORK) {
       const home = this.stunHome(buf);
       if (home >= 0 && home !== this.workerIndex) {
         const packet = Uint8Array.prototype.slice.call(buf, 0, buf.length);
@@ -274,8 +277,8 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     const msg = parseStun(buf);
     if (msg === null || msg.username === null) return -1;
     const colon = msg.username.indexOf(':');
-    const ep = this.endpointByUfrag(colon < 0 ? msg.username : msg.username.slice(0, colon));
-    return ep === undefined ? -1 : (this.homes.get(ep) ?? -1);
+    const t = this.transportByUfrag(colon < 0 ? msg.username : msg.username.slice(0, colon));
+    return t === undefined ? -1 : (this.homes.get(t.endpoint) ?? -1);
   }
 
   /**
@@ -284,15 +287,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
    */
   private checkForwarded(buf: Buffer, address: string, port: number, from: number): void {
     let response: Buffer | null = null;
-    let passed: Endpoint | null = null;
+    let passed: WebRtcTransport | null = null;
     let useCandidate = false;
     handleStun(
       {
         counters: this.counters,
-        endpointByUfrag: (ufrag) => this.endpointByUfrag(ufrag),
+        transportByUfrag: (ufrag) => this.transportByUfrag(ufrag),
         sendStun: (b) => (response = b),
-        iceCheckPassed: (ep, _address, _port, use) => {
-          passed = ep;
+        iceCheckPassed: (t, _address, _port, use) => {
+          passed = t;
           useCandidate = use;
         },
       },
@@ -302,9 +305,10 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     );
     const answer = () => {
       if (response !== null) this.sendStun(response, address, port);
-      if (passed !== null && !passed.closed) this.iceCheckPassed(passed, address, port, useCandidate);
+      if (passed !== null && !passed.endpoint.closed) this.iceCheckPassed(passed, address, port, useCandidate);
     };
-    const ep = passed as Endpoint | null;
+    const t = passed as WebRtcTransport | null;
+    const ep = t === null ? null : t.endpoint;
     const key = `${address}:${port}`;
     if (ep === null || this.pins.get(key)?.ep === ep) {
       answer();
@@ -324,7 +328,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
           close();
           return;
         }
-        this.pin(ep, key, close);
+        this.pin(t!, key, close);
         for (const a of answers) a();
       },
       (e: Error) => {
@@ -336,13 +340,14 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     );
   }
 
-  private pin(ep: Endpoint, key: string, close: () => void): void {
+  private pin(t: WebRtcTransport, key: string, close: () => void): void {
+    const ep = t.endpoint;
     this.pins.get(key)?.close();
     this.pins.set(key, { ep, key, close });
     // a few addresses per endpoint: the oldest other than the selected one goes
     let count = 0;
     let oldest: Pin | null = null;
-    const selected = `${ep.address}:${ep.port}`;
+    const selected = `${t.address}:${t.port}`;
     for (const p of this.pins.values()) {
       if (p.ep !== ep) continue;
       count++;
@@ -358,12 +363,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   // ---------------------------------------------------------------- hooks of the one-thread bridge
 
-  override iceCheckPassed(ep: Endpoint, address: string, port: number, useCandidate: boolean): void {
-    const before = ep.address === null ? '' : `${ep.address}:${ep.port}`;
+  override iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null = null): void {
+    const ep = t.endpoint;
+    const beforeAddress = t.address;
+    const beforePort = t.port;
+    const beforeTcp = t.tcp;
     ep.local = true;
-    super.iceCheckPassed(ep, address, port, useCandidate);
-    if (ep.address !== null && `${ep.address}:${ep.port}` !== before) {
-      if (ep.port > 0xffff && !ep.egress.local) {
+    super.iceCheckPassed(t, address, port, useCandidate, tcp);
+    if (t.address !== null && !(t.address === beforeAddress && t.port === beforePort && t.tcp === beforeTcp)) {
+      if (t.tcp !== null && !ep.egress.local) {
         // over TCP: only this worker can reach it, so it becomes its egress worker
         this.setEgress(ep, this.workerIndex);
         this.sendPeerUpdate({ kind: 'egress', conferenceId: ep.conference.id, endpointId: ep.id, worker: this.workerIndex });
@@ -372,9 +380,10 @@ export class WorkerBridge extends Bridge implements WorkerLink {
         kind: 'address',
         conferenceId: ep.conference.id,
         endpointId: ep.id,
-        address: ep.address,
-        port: ep.port,
+        address: t.address,
+        port: t.port,
         nominated: useCandidate,
+        tcp: t.overTcp,
       });
     }
   }
@@ -388,7 +397,8 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     this.sendPeerUpdate({ kind: 'rtcp', conferenceId: to.conference.id, endpointId: to.id, packet: Uint8Array.prototype.slice.call(buf, 0, len) });
   }
 
-  protected override onSrtpReady(ep: Endpoint, keys: DtlsSrtpKeys): void {
+  protected override onSrtpReady(t: WebRtcTransport, keys: DtlsSrtpKeys): void {
+    const ep = t.endpoint;
     // The worker that ran DTLS receives the endpoint's selected pair: it also sends to it, so its feedback
     // (transport-cc, NACKs, keyframe requests) needs no relaying. Nobody could send to it before (no keys),
     // so the SRTP sender state has one owner from the start.
@@ -398,14 +408,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       kind: 'srtp',
       conferenceId: ep.conference.id,
       endpointId: ep.id,
-      address: ep.address ?? '',
-      port: ep.port,
+      address: t.address ?? '',
+      port: t.port,
       keys,
+      tcp: t.overTcp,
     });
   }
 
   override disconnect(ep: Endpoint, reason: string): void {
-    const wasLocal = ep.local && (ep.connected || ep.address !== null);
+    const wasLocal = ep.local && (ep.connected || webrtcOf(ep)?.address != null);
     for (const p of [...this.pins.values()]) if (p.ep === ep) this.unpin(p);
     super.disconnect(ep, reason);
     if (wasLocal && !this.applying && !ep.closed) {
@@ -456,7 +467,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     }
     if (u.kind === 'rtcp') {
       // the worker that can reach it sends it: the TCP worker, or a plain endpoint's home
-      if (ep.transport.kind === 'plain' ? this.homes.get(ep) === this.workerIndex : this.udp.tcp !== null) {
+      if (ep.transport.kind === 'plain' ? this.homes.get(ep) === this.workerIndex : this.tcp !== null) {
         const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
         this.router.sendRtcp(ep, b, b.length);
       }
@@ -483,17 +494,18 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       }
       // a provisional address (first check passed, not nominated) never replaces a known one: checks of
       // several candidate pairs reach several workers, and their updates may cross
-      if (u.kind === 'address' && !u.nominated && ep.address !== null) return;
+      const t = webrtcOf(ep);
+      if (t === null) return;
+      if (u.kind === 'address' && !u.nominated && t.address !== null) return;
       // the endpoint's packets go to the other worker: this one only sends to it
       ep.local = false;
-      ep.address = u.address || ep.address;
-      ep.port = u.port || ep.port;
+      if (u.address !== '') t.select(u.address, u.port, null, u.tcp === true);
       if (u.kind === 'srtp') {
         const k = u.keys;
         const b = (x: Uint8Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
-        ep.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
-        ep.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
-        ep.connected = ep.address !== null;
+        t.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
+        t.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
+        ep.connected = t.address !== null;
         this.setEgress(ep, u.worker);
         // this worker may be the one that sends to it: the estimate of its downlink lives here then
         ep.bwe ??= createDownlinkEstimator();
@@ -527,8 +539,8 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     for (let w = 0; w < this.workerCount; w++) if ((mask & (1 << w)) !== 0) this.rings[w]?.flush();
   };
 
-  override rtcpIndex(to: Endpoint): number {
-    const num = this.endpointNums.get(to);
+  override rtcpIndex(to: WebRtcTransport): number {
+    const num = this.endpointNums.get(to.endpoint);
     return num === undefined ? to.srtpOut!.nextRtcpIndex : Atomics.add(this.rtcpIndexes, num, 1) & 0x7fffffff;
   }
 
