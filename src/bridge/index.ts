@@ -145,6 +145,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   });
   // the address a plain peer sends to: the first one browsers are given too
   const plainAddress = candidateAddresses({ listenAddress: opts.config.listenAddress, publicAddress: bridge.publicAddress })[0] ?? '127.0.0.1';
+  // bridges reach each other on their own network, not through the public address a NAT in front of them has
+  const relayAddress = candidateAddresses({ listenAddress: opts.config.listenAddress, publicAddress: '' })[0] ?? '127.0.0.1';
   serve(busCalls.bridgeAllocatePlain, async (p) => {
     const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
     if (known) throw new BusCallError('conflict', `endpoint ${p.endpointId} is already in conference ${p.conferenceId}`);
@@ -174,7 +176,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, allocation, [], pool === null);
     const description = pool === null ? own : await pool.allocatePlain(allocation);
     if (description === null) throw new BusCallError('unavailable', 'no media worker opened the relay transport');
-    return { address: plainAddress, port: description.legs[0]!.port };
+    return { address: relayAddress, port: description.legs[0]!.port };
   });
   serve(busCalls.bridgeSetSources, (p) => {
     bridge.setSources(p.conferenceId, p.endpointId, p.sources);
