@@ -86,7 +86,7 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
 };
 
 const COMMANDS: [string, string][] = [
-  ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus and the media bridge, in this process (or --parts of them)'],
+  ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus, the media bridge and the recorder, in this process (or --parts of them)'],
   ['config', 'print the effective configuration (defaults < file < environment < options) as JSON'],
   ['users', 'accounts for --auth-mode accounts: users add NAME | remove NAME | passwd NAME | list'],
   ['play', 'play a video file into a meeting on the server running here: play FILE --room NAME [--name NAME] [--loop]'],
