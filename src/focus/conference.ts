@@ -9,7 +9,7 @@ import { BusCallError, type Bus } from '../bus/bus.ts';
 import { callBus, type BusCallSpec } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { subjects, type FocusAttachPlain, type FocusAttachPlainReply, type MediaSource, type SignalOffer, type VideoConstraintPayload } from '../protocol/bus-messages.ts';
+import { subjects, type FocusAttachPlain, type FocusAttachPlainReply, type MediaSource, type SignalOffer } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
@@ -195,12 +195,12 @@ export class Conference {
   }
 
   /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */
-  close(): Promise<void> {
+  async close(): Promise<void> {
     for (const p of this.participants.values()) {
       if (p.owedTimer) clearTimeout(p.owedTimer);
       p.owedTimer = null;
     }
-    return Promise.all([this.plain.detachAll(), this.relays.close()]).then(() => undefined);
+    await Promise.all([this.plain.detachAll(), this.relays.close()]);
   }
 
   /** Pays what p owes (owedOffer, owedSpread) when its bucket has a token again; one timer at a time. */
@@ -244,14 +244,9 @@ export class Conference {
     await this.sendConstraints(p);
   }
 
-  /** p's tile sizes by the SSRCs it receives them with (see participant-state.ts). */
-  videoConstraints(p: ParticipantState): VideoConstraintPayload[] {
-    return videoConstraintsOf(p);
-  }
-
   /** Sends the bridge p's tile sizes (nothing before the browser reported any, or when none maps to a source). */
   private async sendConstraints(p: ParticipantState): Promise<void> {
-    const constraints = this.videoConstraints(p);
+    const constraints = videoConstraintsOf(p);
     if (constraints.length === 0) return;
     try {
       await this.callOn(p.bridgeId, busCalls.bridgeConstraints, { conferenceId: this.id, endpointId: p.id, constraints });

@@ -76,7 +76,7 @@ export class Relays {
         // on `near`, relay~far sends the far bridge's sources and receives the near bridge's own
         const endpointId = relayEndpointId(far);
         const sends = sourcesOn(far);
-        const receives = sourcesOn(near).flatMap((s) => [s.ssrc]);
+        const receives = sourcesOn(near).map((s) => s.ssrc);
         const key = `${near}\n${JSON.stringify(sends)}\n${receives.join(',')}`;
         if (pair.told.get(near) === key) continue;
         await this.host.call(near, busCalls.bridgeSetSources, { conferenceId, endpointId, sources: sends });
