@@ -1,18 +1,16 @@
-// Where a recording is written: <dataDir>/recordings/<room>-<UTC time>-<random>.mkv. The room's name is
-// reduced to ASCII letters, digits, - and _ (at most 48), so no name can reach outside the folder; the random
-// part keeps two recordings of one room in one second apart.
-import { randomBytes } from 'node:crypto';
-import path from 'node:path';
+// The name of a media file inside a recording's folder: <room>-<UTC time>[-part<N>].mkv. The room's name is
+// reduced to ASCII letters, digits, - and _ (at most 48), so a downloaded file says which meeting it is and no
+// name can reach outside the folder.
 
 /** Matroska: a crash or power loss leaves every cluster written so far playable. */
 export const RECORDING_EXTENSION = '.mkv';
 
-export function recordingFileName(room: string, now: Date = new Date()): string {
-  const safe = room.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 48) || 'room';
-  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-  return `${safe}-${stamp}-${randomBytes(3).toString('hex')}${RECORDING_EXTENSION}`;
+export function safeRoomName(room: string): string {
+  return room.normalize('NFKD').replace(/[^A-Za-z0-9_-]+/g, '_').replace(/^_+|_+$/g, '').slice(0, 48) || 'room';
 }
 
-export function recordingsDir(dataDir: string): string {
-  return path.resolve(dataDir, 'recordings');
+/** Segment 1 is <room>-<time>.mkv; a segment after a restart of the media process adds -part<N>. */
+export function recordingFileName(room: string, now: Date = new Date(), segment = 1, extension = RECORDING_EXTENSION): string {
+  const stamp = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${safeRoomName(room)}-${stamp}${segment > 1 ? `-part${segment}` : ''}${extension}`;
 }

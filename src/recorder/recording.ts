@@ -2,24 +2,23 @@
 // plain-RTP endpoint at focus (a receiver of the whole conference, SRTP keyed by SDES: the recorder may be
 // on another machine than the bridge), and the two things it merges for the child: whose streams arrive
 // (focus's `plain.<id>.sources`) and the names to draw (signal's start and `recorder.<id>.participants`).
+// Its folder is <dataDir>/recordings/<recordingId>/, with the media file and recording.json (recording-store.ts).
 // Start order: the child binds its ports and plays -> attach at focus (deferred) -> the child gets the key
 // -> focus starts sending. So the first packets (and the keyframe the bridge asks for) find the child ready.
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
-import { callBus } from '../bus/typed-calls.ts';
+import { BusCallError, type Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
-import { plainSourcesSchema, subjects, type ReceivedSource } from '../protocol/bus-messages.ts';
+import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
 import { ComposerProcess, type ComposerCommand } from './compositor-process.ts';
-import { recordingFileName, recordingsDir } from './file-name.ts';
+import { ConferenceFeed } from './conference-feed.ts';
+import { recordingFileName } from './file-name.ts';
+import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
 /** How long the child may take to start its pipeline, and to finish the file when asked to stop. */
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 12_000;
-const FOCUS_TIMEOUT_MS = 10_000;
 
 export interface RecordingRequest {
   recordingId: string;
@@ -39,15 +38,16 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 export class Recording {
   readonly id: string;
   readonly conferenceId: string;
+  /** The recording's folder, and its (first) media file in it. */
+  readonly dir: string;
   readonly file: string;
-  private readonly bus: Bus;
   private readonly log: Logger;
   private readonly composer: ComposerProcess;
+  private readonly feed: ConferenceFeed;
+  private meta: RecordingMeta;
   private names: RecordedParticipant[];
   private speaker: string | undefined;
-  private sources: ReceivedSource[] = [];
-  private heardFromFocus = false;
-  private unsubscribe: Unsubscribe = () => {};
+  private sources: readonly ReceivedSource[] = [];
   private stopping: Promise<string> | null = null;
   /** Called once when the recording ended without stop(): its child died ('failed'), or the meeting's media ended. */
   onEnded: (reason: 'failed' | 'meeting-ended', message: string) => void = () => {};
@@ -57,11 +57,21 @@ export class Recording {
     this.conferenceId = req.conferenceId;
     this.names = req.participants;
     this.speaker = req.speaker;
-    this.bus = bus;
     this.log = log.child({ recording: req.recordingId, conference: req.conferenceId });
-    const dir = recordingsDir(config.dataDir);
-    mkdirSync(dir, { recursive: true, mode: 0o750 });
-    this.file = path.join(dir, recordingFileName(req.room));
+    this.feed = new ConferenceFeed(bus, this.log, req.conferenceId, req.recordingId);
+    this.dir = createRecordingDir(config.dataDir, req.recordingId);
+    const now = new Date();
+    this.file = path.join(this.dir, recordingFileName(req.room, now));
+    this.meta = {
+      version: 1,
+      recordingId: req.recordingId,
+      room: req.room,
+      conferenceId: req.conferenceId,
+      kind: 'composed',
+      startedAt: now.toISOString(),
+      files: [{ name: path.basename(this.file), startedAt: now.toISOString(), kind: 'composed' }],
+    };
+    writeRecordingMeta(this.dir, this.meta);
     this.composer = new ComposerProcess(
       {
         output: this.file,
@@ -84,8 +94,8 @@ export class Recording {
       await r.begin(config.recorderAddress);
     } catch (e) {
       r.composer.kill();
-      r.unsubscribe();
-      await r.detach();
+      await r.feed.detach();
+      r.finishMeta('failed to start');
       if (e instanceof BusCallError) throw e;
       throw new BusCallError('unavailable', (e as Error).message);
     }
@@ -94,54 +104,26 @@ export class Recording {
 
   private async begin(address: string): Promise<void> {
     const ports = await timeout(this.composer.ready, READY_TIMEOUT_MS, 'starting the media process');
-    this.unsubscribe = this.bus.subscribe(subjects.plainSources(this.id), (payload) => {
-      const r = plainSourcesSchema.safeParse(payload);
-      if (!r.success || r.data.endpointId !== this.id) return;
-      this.heardFromFocus = true;
-      if (r.data.ended) {
-        this.endByItself('meeting-ended', 'the meeting ended');
-        return;
-      }
-      this.sources = r.data.sources;
+    this.feed.onSources = (sources) => {
+      this.sources = sources;
       this.push();
-    });
-    const reply = await callBus(
-      this.bus,
-      busCalls.focusAttachPlain,
-      '',
-      {
-        conferenceId: this.conferenceId,
-        endpointId: this.id,
-        legs: [
-          { kind: 'audio', address, port: ports.audioPort },
-          { kind: 'video', address, port: ports.videoPort },
-        ],
-        rtcpMux: false,
-        comedia: false,
-        srtp: true,
-        sources: [],
-        receiveAll: { deferred: true },
-      },
-      FOCUS_TIMEOUT_MS,
-    );
-    if (!reply.srtp) throw new BusCallError('unavailable', 'the bridge gave no SRTP key');
+    };
+    this.feed.onEnded = () => this.endByItself('meeting-ended', 'the meeting ended');
+    const keys = await this.feed.attach(address, ports);
     // the first packets (and the keyframes the bridge asks for) must find the key set, or they are lost
-    const videoLeg = reply.legs.find((l) => l.kind === 'video');
-    if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
-    this.composer.send({ cmd: 'crypto', key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: videoLeg.rtcpPort } });
+    this.composer.send({ cmd: 'crypto', ...keys });
     await timeout(this.composer.keyed, READY_TIMEOUT_MS, 'setting the SRTP key');
-    if (!this.heardFromFocus) {
-      this.sources = reply.receives.flatMap((s) => (s.participantId === undefined ? [] : [{ ...s, participantId: s.participantId }]));
-    }
+    this.sources = this.feed.sources;
     this.push();
-    await callBus(this.bus, busCalls.focusStartPlain, '', { conferenceId: this.conferenceId, endpointId: this.id }, FOCUS_TIMEOUT_MS);
+    await this.feed.start();
     this.composer.exited.then(
       ({ clean, code, signal }) => {
         if (this.stopping) return;
         this.stopping = Promise.resolve(this.file);
-        this.unsubscribe();
-        void this.detach();
-        this.onEnded('failed', clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`);
+        void this.feed.detach();
+        const message = clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`;
+        this.finishMeta(message);
+        this.onEnded('failed', message);
       },
       () => {},
     );
@@ -151,7 +133,7 @@ export class Recording {
   /** Finishes the file because the conference is gone (focus expired our endpoint), then says so once. */
   private endByItself(reason: 'meeting-ended', message: string): void {
     if (this.stopping) return;
-    void this.stop().then(() => this.onEnded(reason, message));
+    void this.stop(message).then(() => this.onEnded(reason, message));
   }
 
   /** The names to draw, in the room's order (signal's whole list each time), and who speaks. */
@@ -162,9 +144,8 @@ export class Recording {
   }
 
   /** Finishes the file (or kills a child that does not) and leaves the conference; resolves with the file. */
-  stop(): Promise<string> {
+  stop(reason?: string): Promise<string> {
     this.stopping ??= (async () => {
-      this.unsubscribe();
       this.composer.send({ cmd: 'stop' });
       try {
         await timeout(this.composer.exited, STOP_TIMEOUT_MS, 'finishing the file');
@@ -172,7 +153,8 @@ export class Recording {
         this.log.warn({ err: (e as Error).message }, 'the media process did not finish: killed (the file plays up to its last cluster)');
         this.composer.kill();
       }
-      await this.detach();
+      await this.feed.detach();
+      this.finishMeta(reason);
       this.log.info({ file: path.basename(this.file) }, 'recording stopped');
       return this.file;
     })();
@@ -184,11 +166,14 @@ export class Recording {
     this.composer.kill('SIGKILL');
   }
 
-  private async detach(): Promise<void> {
+  /** Writes the end time (and why, when it did not end by a stop) into recording.json. */
+  private finishMeta(endReason?: string): void {
+    const endedAt = new Date().toISOString();
+    this.meta = { ...this.meta, endedAt, ...(endReason ? { endReason } : {}), files: this.meta.files.map((f) => ({ ...f, endedAt: f.endedAt ?? endedAt })) };
     try {
-      await callBus(this.bus, busCalls.focusDetachPlain, '', { conferenceId: this.conferenceId, endpointId: this.id }, FOCUS_TIMEOUT_MS);
+      writeRecordingMeta(this.dir, this.meta);
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'leaving the conference failed');
+      this.log.warn({ err: (e as Error).message }, 'could not write recording.json');
     }
   }
 

@@ -8,7 +8,7 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -72,7 +72,11 @@ describe('composed recording', () => {
   });
   let ana: Participant;
   let ben: Participant;
-  const recordings = () => readdirSync(path.join(suite.server.dataDir, 'recordings')).filter((f) => f.endsWith('.mkv'));
+  const recordingsRoot = () => path.join(suite.server.dataDir, 'recordings');
+  /** Every media file, as <recordingId>/<name> (one folder per recording). */
+  const recordings = () =>
+    readdirSync(recordingsRoot()).flatMap((d) => readdirSync(path.join(recordingsRoot(), d)).filter((f) => f.endsWith('.mkv')).map((f) => `${d}/${f}`));
+  const kept = () => readdirSync(keep);
   const stoppedLines = () => suite.server.output().split('\n').filter((l) => l.includes('"part":"recorder"') && l.includes('"msg":"recording stopped"')).length;
 
   test('a moderator records three people; one shares a screen and one leaves meanwhile; the file is H.264 720p + AAC, as long as the meeting ran, heard and moving', { timeout: 180_000 }, async () => {
@@ -109,9 +113,14 @@ describe('composed recording', () => {
 
     const files = recordings();
     assert.equal(files.length, 1, files.join(', '));
-    assert.match(files[0]!, /^Recorded-\d{8}T\d{6}Z-[0-9a-f]{6}\.mkv$/);
-    const file = path.join(keep, files[0]!);
-    copyFileSync(path.join(suite.server.dataDir, 'recordings', files[0]!), file);
+    assert.match(files[0]!, /^rec-[0-9a-f]{16}\/Recorded-\d{8}T\d{6}Z\.mkv$/);
+    const meta = JSON.parse(readFileSync(path.join(recordingsRoot(), path.dirname(files[0]!), 'recording.json'), 'utf8'));
+    assert.equal(meta.room, 'Recorded');
+    assert.equal(meta.kind, 'composed');
+    assert.ok(meta.endedAt && !meta.endReason, 'recording.json says it ended, by a stop');
+    assert.deepEqual(meta.files.map((f: { name: string }) => f.name), [path.basename(files[0]!)]);
+    const file = path.join(keep, path.basename(files[0]!));
+    copyFileSync(path.join(recordingsRoot(), files[0]!), file);
     const p = await probe(file);
     assert.equal(p.video?.codec_name, 'h264');
     assert.equal(p.video?.width, 1280);
@@ -130,7 +139,7 @@ describe('composed recording', () => {
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
     // killed once the file holds a second of video (what a loaded machine has encoded by then varies)
-    const growing = () => path.join(suite.server.dataDir, 'recordings', recordings().find((f) => !readdirSync(keep).includes(f)) ?? 'none');
+    const growing = () => path.join(recordingsRoot(), recordings().find((f) => !kept().includes(path.basename(f))) ?? 'none');
     await waitUntil('a second of video in the file', () => videoFrames(growing()), (n) => n >= 30, 60_000);
     const started = suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"'));
     const pid = Number(JSON.parse(started.at(-1) ?? '{}').pid);
@@ -141,10 +150,10 @@ describe('composed recording', () => {
     // the moderator may start again at once
     assert.equal(await ana.page.getByRole('button', { name: 'Start recording' }).count(), 1);
 
-    const files = recordings().filter((f) => !readdirSync(keep).includes(f));
+    const files = recordings().filter((f) => !kept().includes(path.basename(f)));
     assert.equal(files.length, 1, files.join(', '));
-    const file = path.join(keep, files[0]!);
-    copyFileSync(path.join(suite.server.dataDir, 'recordings', files[0]!), file);
+    const file = path.join(keep, path.basename(files[0]!));
+    copyFileSync(path.join(recordingsRoot(), files[0]!), file);
     const p = await probe(file);
     assert.equal(p.video?.codec_name, 'h264');
     assert.equal(p.audio?.codec_name, 'aac');

@@ -1,0 +1,107 @@
+// A recorder's view of one conference: a plain-RTP endpoint at focus that receives every source (receiveAll),
+// SRTP keyed by SDES, and focus's running list of whose streams arrive with which SSRC
+// (`plain.<endpointId>.sources`). Used by every kind of recording; it knows nothing of files or children.
+// Order, so the first packets (and the keyframes the bridge asks for) are not lost: attach (deferred, nothing
+// sent yet) -> the caller hands the keys to its media process -> start().
+import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
+import { callBus } from '../bus/typed-calls.ts';
+import type { Logger } from '../log.ts';
+import { busCalls } from '../protocol/bus-calls.ts';
+import { plainSourcesSchema, subjects, type ReceivedSource } from '../protocol/bus-messages.ts';
+
+const FOCUS_TIMEOUT_MS = 10_000;
+
+/** What the media process needs to decrypt what arrives and to send RTCP (keyframe requests) back. */
+export interface FeedKeys {
+  /** SRTP key (base64 master key + salt) of what the bridge sends. */
+  key: string;
+  /** SRTP key the media process encrypts its RTCP with. */
+  sendKey: string;
+  bridge: { address: string; videoRtcpPort: number };
+}
+
+export class ConferenceFeed {
+  private readonly bus: Bus;
+  private readonly log: Logger;
+  readonly conferenceId: string;
+  readonly endpointId: string;
+  private unsubscribe: Unsubscribe = () => {};
+  private heardFromFocus = false;
+  private attached = false;
+  private current: ReceivedSource[] = [];
+  /** Every change of the conference's sources (the whole list each time). */
+  onSources: (sources: ReceivedSource[]) => void = () => {};
+  /** The conference ended (or focus stopped): nothing more will arrive. Called at most once. */
+  onEnded: () => void = () => {};
+
+  constructor(bus: Bus, log: Logger, conferenceId: string, endpointId: string) {
+    this.bus = bus;
+    this.log = log;
+    this.conferenceId = conferenceId;
+    this.endpointId = endpointId;
+  }
+
+  get sources(): readonly ReceivedSource[] {
+    return this.current;
+  }
+
+  /** Attaches (nothing is sent until start()); the two legs are where the media process listens. */
+  async attach(address: string, ports: { audioPort: number; videoPort: number }): Promise<FeedKeys> {
+    let ended = false;
+    this.unsubscribe = this.bus.subscribe(subjects.plainSources(this.endpointId), (payload) => {
+      const r = plainSourcesSchema.safeParse(payload);
+      if (!r.success || r.data.endpointId !== this.endpointId || ended) return;
+      this.heardFromFocus = true;
+      if (r.data.ended) {
+        ended = true;
+        this.onEnded();
+        return;
+      }
+      this.current = r.data.sources;
+      this.onSources(this.current);
+    });
+    const reply = await callBus(
+      this.bus,
+      busCalls.focusAttachPlain,
+      '',
+      {
+        conferenceId: this.conferenceId,
+        endpointId: this.endpointId,
+        legs: [
+          { kind: 'audio', address, port: ports.audioPort },
+          { kind: 'video', address, port: ports.videoPort },
+        ],
+        rtcpMux: false,
+        comedia: false,
+        srtp: true,
+        sources: [],
+        receiveAll: { deferred: true },
+      },
+      FOCUS_TIMEOUT_MS,
+    );
+    this.attached = true;
+    if (!reply.srtp) throw new BusCallError('unavailable', 'the bridge gave no SRTP key');
+    const videoLeg = reply.legs.find((l) => l.kind === 'video');
+    if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
+    if (!this.heardFromFocus) {
+      this.current = reply.receives.flatMap((s) => (s.participantId === undefined ? [] : [{ ...s, participantId: s.participantId }]));
+    }
+    return { key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: videoLeg.rtcpPort } };
+  }
+
+  /** Focus starts sending (after the media process has the keys). */
+  async start(): Promise<void> {
+    await callBus(this.bus, busCalls.focusStartPlain, '', { conferenceId: this.conferenceId, endpointId: this.endpointId }, FOCUS_TIMEOUT_MS);
+  }
+
+  /** Stops listening and leaves the conference; never throws (a failure is logged). */
+  async detach(): Promise<void> {
+    this.unsubscribe();
+    this.unsubscribe = () => {};
+    try {
+      await callBus(this.bus, busCalls.focusDetachPlain, '', { conferenceId: this.conferenceId, endpointId: this.endpointId }, FOCUS_TIMEOUT_MS);
+    } catch (e) {
+      if (this.attached) this.log.warn({ err: (e as Error).message }, 'leaving the conference failed');
+    }
+  }
+}
