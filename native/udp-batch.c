@@ -1,12 +1,20 @@
-// Tertulia's optional native module for the bridge's send path (Node-API, Linux): many datagrams in one
-// sendmmsg(2) call. Node's dgram has no batched send, and one socket.send() per forwarded packet costs
-// ~3 µs more than this on the project's benchmark machine (docs/BENCHMARKS.md). The bridge works the same
-// without it (src/bridge/native/udp-batch.ts falls back to dgram sends); scripts/build-native.sh builds it.
+// Tertulia's optional native module for the bridge's UDP socket (Node-API, Linux): many datagrams in one
+// sendmmsg(2) call (Node's dgram has no batched send, and one socket.send() per forwarded packet costs ~3 µs
+// more than this on the project's benchmark machine, docs/BENCHMARKS.md), and the kernel's arrival time of a
+// received datagram (for transport-cc feedback). The bridge works the same without it
+// (src/bridge/native/udp-batch.ts falls back to dgram sends and event-loop times); scripts/build-native.sh builds it.
 //
-//   openUdp4(address, port, reusePort) -> fd   a non-blocking IPv4 UDP socket, bound (dgram then adopts it)
+//   openUdp4(address, port, reusePort) -> fd   a non-blocking IPv4 UDP socket, bound, receive stamps on
+//                                              (dgram then adopts it)
 //   sendBatch(fd, arena, offsets, lengths, addrs, ports, count) -> sent
 //       datagram i is arena[offsets[i] .. offsets[i] + lengths[i]) to addrs[i]:ports[i] (IPv4, host order);
 //       returns how many were sent (a datagram the kernel refuses is skipped; a full socket buffer stops).
+//   receiveAgeMs(fd) -> ms
+//       how long ago (kernel clock) the datagram last read from fd arrived at the host: SIOCGSTAMPNS, the
+//       kernel's receive timestamp of the last datagram read. Called from the message handler of the socket
+//       (libuv reads one datagram and runs its callback before reading the next), it dates that datagram,
+//       however late the event loop got to it. -1 when the kernel has no stamp (the first datagram: the first
+//       call turns stamping on).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
@@ -14,7 +22,10 @@
 #include <node_api.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_BATCH 256
@@ -65,6 +76,9 @@ static napi_value OpenUdp4(napi_env env, napi_callback_info info) {
     close(fd);
     return throw_errno(env, "bind", err);
   }
+  // the first SIOCGSTAMPNS turns the kernel's receive stamps on for this socket (receiveAgeMs reads them)
+  struct timespec unused;
+  ioctl(fd, SIOCGSTAMPNS, &unused);
   napi_value out;
   napi_create_int32(env, fd, &out);
   return out;
@@ -151,11 +165,31 @@ out:;
   return out;
 }
 
+static napi_value ReceiveAgeMs(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  int32_t fd = -1;
+  double age = -1;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, a[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "receiveAgeMs(fd)");
+    return NULL;
+  }
+  struct timespec stamp, now;
+  if (fd >= 0 && ioctl(fd, SIOCGSTAMPNS, &stamp) == 0 && clock_gettime(CLOCK_REALTIME, &now) == 0) {
+    age = (double)(now.tv_sec - stamp.tv_sec) * 1e3 + (double)(now.tv_nsec - stamp.tv_nsec) / 1e6;
+  }
+  napi_value out;
+  napi_create_double(env, age, &out);
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_value f;
   napi_create_function(env, "openUdp4", NAPI_AUTO_LENGTH, OpenUdp4, NULL, &f);
   napi_set_named_property(env, exports, "openUdp4", f);
   napi_create_function(env, "sendBatch", NAPI_AUTO_LENGTH, SendBatch, NULL, &f);
   napi_set_named_property(env, exports, "sendBatch", f);
+  napi_create_function(env, "receiveAgeMs", NAPI_AUTO_LENGTH, ReceiveAgeMs, NULL, &f);
+  napi_set_named_property(env, exports, "receiveAgeMs", f);
   return exports;
 }

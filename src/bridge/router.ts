@@ -143,7 +143,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     c.rtpIn++;
     this.tick();
     const tw = v.twccOffset;
-    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.nowUs);
+    // the kernel's arrival time, not the event loop's: load must not look like network delay to the sender
+    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.udp.arrivalMs() * 1000);
     const sources = ep.conference.sources;
     let source = sources.get(v.ssrc);
     if (source === undefined) {

@@ -1,11 +1,13 @@
 // The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler (ICE-TCP
 // connections have their own: tcp-transport.ts). With the native module built
 // (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one callback leave together
-// in one sendmmsg call; otherwise each goes through dgram.
+// in one sendmmsg call; otherwise each goes through dgram. The module also dates each received datagram by
+// the kernel's clock (arrivalMs): transport-cc feedback must report when a packet reached the host, not when a
+// busy event loop got to it, or the sender's delay-based estimator reads CPU load as a congested network.
 import dgram from 'node:dgram';
 import os from 'node:os';
 import type { BridgeCounters } from './counters.ts';
-import { MAX_BATCH, nativeUdp, SendBatch } from './native/udp-batch.ts';
+import { MAX_BATCH, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -16,6 +18,8 @@ export interface DatagramSink {
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 /** One send in this many asks for its completion (Node reports failures only to a callback; see counters.ts). */
 const SEND_ERROR_SAMPLE = 16;
+/** A kernel arrival time older than this is not believed (the wall clock was stepped): now is used. */
+const MAX_ARRIVAL_AGE_MS = 5000;
 
 /**
  * Whether this kernel gives a connected socket of a SO_REUSEPORT group all datagrams from its peer (and no
@@ -55,6 +59,11 @@ export class UdpTransport {
   private bindAddress = '0.0.0.0';
   /** Connected sockets open now (see connectTo). */
   private readonly connected = new Set<dgram.Socket>();
+  /** The native module when it opened the sockets (arrival times from the kernel), else null. */
+  private mod: UdpBatchModule | null = null;
+  /** The descriptor of the socket whose datagram is being handled (-1 outside a message callback). */
+  private handlingFd = -1;
+  private readonly onMainMessage: (msg: Buffer, rinfo: dgram.RemoteInfo) => void;
 
   constructor(
     sink: DatagramSink,
@@ -70,7 +79,8 @@ export class UdpTransport {
     // Every address the bridge sends to is an IPv4 literal from a received datagram: skip dns.lookup
     // (and the extra tick it costs per send).
     this.socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort });
-    this.socket.on('message', this.onMessage);
+    this.onMainMessage = this.messageHandler(-1);
+    this.socket.on('message', this.onMainMessage);
     this.socket.on('error', onSocketError);
     this.onSent = (error) => {
       if (error) counters.sendErrors++;
@@ -88,6 +98,9 @@ export class UdpTransport {
         return Promise.reject(e as Error);
       }
       this.batch = new SendBatch(mod, fd);
+      this.mod = mod;
+      this.socket.off('message', this.onMainMessage);
+      this.socket.on('message', this.messageHandler(fd));
     }
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
@@ -118,7 +131,16 @@ export class UdpTransport {
     if (this.closed || !this.reusePort) return Promise.reject(new Error('no shared media port to connect on'));
     if (!CONNECTED_SOCKETS_WORK) return Promise.reject(new Error('connected sockets of a shared port need Linux 5.3 or later'));
     const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort: true });
-    s.on('message', this.onMessage);
+    // opened by the native module when it is there, so its datagrams are dated by the kernel too
+    let fd = -1;
+    if (this.mod !== null) {
+      try {
+        fd = this.mod.openUdp4(this.bindAddress, this.port, true);
+      } catch (e) {
+        return Promise.reject(e as Error);
+      }
+    }
+    s.on('message', this.messageHandler(fd));
     this.connected.add(s);
     const close = () => {
       if (!this.connected.delete(s)) return;
@@ -134,7 +156,7 @@ export class UdpTransport {
         reject(e);
       };
       s.once('error', fail);
-      s.bind(this.port, this.bindAddress, () => {
+      const bound = () => {
         s.connect(port, address, (error?: Error) => {
           s.off('error', fail);
           if (error) fail(error);
@@ -145,12 +167,37 @@ export class UdpTransport {
             resolve(close);
           }
         });
-      });
+      };
+      if (fd >= 0) s.bind({ fd }, bound);
+      else s.bind(this.port, this.bindAddress, bound);
     });
   }
 
-  /** RFC 7983 demultiplexing. Never throws: a failure drops the datagram and is counted. */
-  private readonly onMessage = (msg: Buffer, rinfo: dgram.RemoteInfo): void => {
+  /**
+   * When the datagram being handled reached this host, in performance.now() milliseconds: the kernel's
+   * receive time when the native module opened the socket, else now. Valid only while a datagram of this
+   * transport is being handled (synchronously, from its message callback): libuv reads one datagram and runs
+   * the callback before it reads the next, and the kernel keeps the time of the last one read.
+   */
+  arrivalMs(): number {
+    const now = performance.now();
+    if (this.handlingFd < 0 || this.mod === null) return now;
+    const age = this.mod.receiveAgeMs(this.handlingFd);
+    // no stamp yet, or the wall clock was stepped meanwhile: now is the best guess
+    return age >= 0 && age < MAX_ARRIVAL_AGE_MS ? now - age : now;
+  }
+
+  /** RFC 7983 demultiplexing of one socket's datagrams (fd: its descriptor when native, for arrivalMs). */
+  private messageHandler(fd: number): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
+    return (msg, rinfo) => {
+      this.handlingFd = fd;
+      this.demultiplex(msg, rinfo);
+      this.handlingFd = -1;
+    };
+  }
+
+  /** Never throws: a failure drops the datagram and is counted. */
+  private demultiplex(msg: Buffer, rinfo: dgram.RemoteInfo): void {
     const c = this.counters;
     c.packetsIn++;
     c.bytesIn += msg.length;
@@ -167,7 +214,7 @@ export class UdpTransport {
     } catch {
       c.dropError++;
     }
-  };
+  }
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;

@@ -1,11 +1,14 @@
 // The bridge's native send module (native/udp-batch.c through src/bridge/native/udp-batch.ts): a batch of
 // datagrams to several receivers in one sendmmsg, each with its own bytes and destination; what cannot be
 // batched is refused (the transport then sends it with dgram); bad arguments are clear errors, not crashes.
+// And the arrival times the transport gives transport-cc: the kernel's, also for datagrams read late.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
+import { BridgeCounters } from '../../src/bridge/counters.ts';
 import { BATCH_SLOT, MAX_BATCH, SendBatch, ipv4Number, nativeUdp } from '../../src/bridge/native/udp-batch.ts';
+import { UdpTransport } from '../../src/bridge/udp-transport.ts';
 
 function hasCompiler(): boolean {
   try {
@@ -103,4 +106,47 @@ test('bad arguments are errors, a busy port is EADDRINUSE', { skip: nativeUdp() 
   } finally {
     s.close();
   }
+});
+
+/**
+ * Three RTP-looking datagrams sent 100 ms apart while the event loop is blocked (execFileSync runs the sender
+ * to its end): the handler runs for all three at once afterwards; arrivalMs() is when each reached the host.
+ */
+async function arrivalsWhileBlocked(nativeSend: boolean): Promise<{ arrivals: number[]; handled: number[] }> {
+  const arrivals: number[] = [];
+  const handled: number[] = [];
+  let transport: UdpTransport;
+  const sink = {
+    onStun() {},
+    onDtls() {},
+    onMedia() {
+      handled.push(performance.now());
+      arrivals.push(transport.arrivalMs());
+    },
+  };
+  transport = new UdpTransport(sink, new BridgeCounters(), () => {}, false, nativeSend);
+  const port = await transport.bind('127.0.0.1', 0);
+  try {
+    const sender = `const d=require('dgram').createSocket('udp4');const b=Buffer.alloc(20);b[0]=0x80;let i=0;` + `const go=()=>d.send(b,${port},'127.0.0.1',()=>{if(++i===3)d.close();else setTimeout(go,100)});go();`;
+    execFileSync(process.execPath, ['-e', sender]);
+    const end = Date.now() + 5000;
+    while (handled.length < 3 && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  } finally {
+    await transport.close();
+  }
+  return { arrivals, handled };
+}
+
+test('arrival times come from the kernel: datagrams read late keep the times they arrived', { skip: nativeUdp() === null ? 'native module not built' : false }, async () => {
+  const { arrivals, handled } = await arrivalsWhileBlocked(true);
+  assert.equal(arrivals.length, 3);
+  // the sender waited at least 100 ms between sends; the handler saw all three after the block
+  assert.ok(arrivals[1]! - arrivals[0]! >= 99 && arrivals[2]! - arrivals[1]! >= 99, `arrivals ${arrivals.map((a) => a.toFixed(1)).join(', ')}`);
+  for (let i = 0; i < 3; i++) assert.ok(arrivals[i]! <= handled[i]!, 'an arrival is never after its handling');
+});
+
+test('without the native module arrival times are the handling times (the fallback)', async () => {
+  const { arrivals, handled } = await arrivalsWhileBlocked(false);
+  assert.equal(arrivals.length, 3);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(arrivals[i]! - handled[i]!) < 50, `arrival ${arrivals[i]} handled ${handled[i]}`);
 });

@@ -3,7 +3,7 @@
 // compiler, not Linux) or `nativeSend` is off, UdpTransport sends each datagram with dgram as before.
 import { createRequire } from 'node:module';
 
-interface UdpBatchModule {
+export interface UdpBatchModule {
   openUdp4(address: string, port: number, reusePort: boolean): number;
   sendBatch(
     fd: number,
@@ -14,6 +14,8 @@ interface UdpBatchModule {
     ports: Uint16Array,
     count: number,
   ): number;
+  /** How long ago (ms, kernel clock) the last datagram read from fd arrived; -1 when unknown. */
+  receiveAgeMs(fd: number): number;
 }
 
 let loaded: UdpBatchModule | null | undefined;
@@ -23,6 +25,8 @@ export function nativeUdp(): UdpBatchModule | null {
   if (loaded === undefined) {
     try {
       loaded = createRequire(import.meta.url)('../../../native/build/udp-batch.node') as UdpBatchModule;
+      // a module built before receiveAgeMs existed (an old build left in native/build): the send path only
+      if (typeof loaded.receiveAgeMs !== 'function') loaded = { ...loaded, receiveAgeMs: () => -1 };
     } catch {
       loaded = null;
     }
