@@ -77,6 +77,19 @@ export class Moderation {
         if (msg.type === 'start-recording') this.recordings.start(actor);
         else this.recordings.stop(actor);
         return;
+      case 'list-recordings':
+      case 'delete-recording': {
+        if (!this.recordings) {
+          session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
+          return;
+        }
+        const done = msg.type === 'list-recordings' ? this.recordings.library.listFor(actor) : this.recordings.library.deleteFor(actor, msg.recordingId);
+        done.catch((e: unknown) => {
+          this.log.error({ err: (e as Error).message }, 'recordings request failed');
+          session.send({ type: 'error', code: 'internal', message: 'internal error' });
+        });
+        return;
+      }
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by);
         return;
