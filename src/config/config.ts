@@ -146,6 +146,8 @@ export const configSchema = z.object({
   jwtAudience: list.default(['jitsi']),
   /** token mode: the HS256 shared secret (Jitsi's app_secret). */
   jwtSecret: z.string().default(''),
+  /** Accounts (of `tertulia users`) that are admins: they see and delete every room's recordings at /recordings. */
+  adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
 });
@@ -210,6 +212,7 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtAcceptedIssuers: 'token mode: more accepted issuers, comma-separated; * accepts any',
   jwtAudience: 'token mode: accepted audiences (aud), comma-separated; * accepts any (default jitsi)',
   jwtSecret: 'token mode: shared secret for HS256 tokens',
+  adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
 };
 

@@ -13,7 +13,13 @@ export const recordingClientMessageSchemas = [
   z.object({ type: z.literal('list-recordings') }),
   /** Deletes one of this room's recordings (answered by `recording-deleted`, or an error). */
   z.object({ type: z.literal('delete-recording'), recordingId }),
+  // admins (an account named in adminAccounts, signed in with `login`): every room's recordings, from the
+  // /recordings page; `session` is the sign-in session from `login-ok`
+  z.object({ type: z.literal('admin-list-recordings'), session: z.string().min(1).max(128) }),
+  z.object({ type: z.literal('admin-delete-recording'), session: z.string().min(1).max(128), recordingId }),
 ] as const;
+/** The admin requests (not bound to a meeting: Access answers them, not Moderation). */
+export const ADMIN_RECORDING_TYPES = ['admin-list-recordings', 'admin-delete-recording'] as const;
 
 /** A recording as a moderator sees it in the Recordings dialog: each file with its download link (valid one hour). */
 export const recordingEntrySchema = z.object({
@@ -58,4 +64,6 @@ export type RecordingErrorCode =
   /** The recorder's disk has less free space than its recordingMinFreeMb: the recording did not start. */
   | 'recording-no-space'
   /** No such recording of this room (deleted already, or its recorder is not running). */
-  | 'recording-not-found';
+  | 'recording-not-found'
+  /** An admin request without a signed-in session of an account named in adminAccounts. */
+  | 'not-admin';

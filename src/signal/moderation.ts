@@ -10,7 +10,7 @@ import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room
 import type { Recordings } from './recording.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
 
-type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' }>;
+type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
 
 export class Moderation {
   private readonly rooms: Rooms;
@@ -83,7 +83,8 @@ export class Moderation {
           session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
           return;
         }
-        const done = msg.type === 'list-recordings' ? this.recordings.library.listFor(actor) : this.recordings.library.deleteFor(actor, msg.recordingId);
+        const library = this.recordings.library;
+        const done = msg.type === 'list-recordings' ? library.listTo(session, room.key) : library.deleteFor(session, msg.recordingId, room.key, actor.id);
         done.catch((e: unknown) => {
           this.log.error({ err: (e as Error).message }, 'recordings request failed');
           session.send({ type: 'error', code: 'internal', message: 'internal error' });

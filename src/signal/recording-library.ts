@@ -15,7 +15,7 @@ import { busCalls } from '../protocol/bus-calls.ts';
 import { MAX_READ_BYTES, recorderIdSchema, recordingFileNameSchema, recordingIdSchema, type ListedRecording } from '../protocol/recorder-messages.ts';
 import type { RecordingEntry } from '../protocol/recording-messages.ts';
 import { safePathSegments, setSecurityHeaders } from './http.ts';
-import type { Member } from './rooms.ts';
+import type { Session } from './rooms.ts';
 
 /** How long a download link works. */
 export const DOWNLOAD_LINK_SECONDS = 60 * 60;
@@ -139,21 +139,24 @@ export class RecordingLibrary {
     });
   }
 
-  /** A moderator's `list-recordings` (the role is checked by the caller): the recordings of their room. */
-  async listFor(actor: Member): Promise<void> {
-    const listed = await this.list(actor.room.key);
-    actor.session.send({ type: 'recordings', recordings: this.entries(listed) });
+  /** `list-recordings` of a moderator (one conference: their room's) or of an admin (all): the answer to `session`. */
+  async listTo(session: Session, conferenceId: string | undefined): Promise<void> {
+    const listed = await this.list(conferenceId);
+    session.send({ type: 'recordings', recordings: this.entries(listed) });
   }
 
-  /** A moderator's `delete-recording`: only a recording of their own room (found by listing that room). */
-  async deleteFor(actor: Member, recordingId: string): Promise<void> {
-    const found = (await this.list(actor.room.key)).find((r) => r.recordingId === recordingId);
+  /**
+   * `delete-recording` of a moderator (only a recording of `conferenceId`, their room: found by listing it) or of
+   * an admin (conferenceId undefined: any). The rights are checked by the caller.
+   */
+  async deleteFor(session: Session, recordingId: string, conferenceId: string | undefined, who: string): Promise<void> {
+    const found = (await this.list(conferenceId)).find((r) => r.recordingId === recordingId);
     if (!found) {
-      actor.session.send({ type: 'error', code: 'recording-not-found', message: 'this meeting has no such recording' });
+      session.send({ type: 'error', code: 'recording-not-found', message: 'there is no such recording here' });
       return;
     }
     if (found.running) {
-      actor.session.send({ type: 'error', code: 'not-allowed', message: 'this recording is running; stop it first' });
+      session.send({ type: 'error', code: 'not-allowed', message: 'this recording is running; stop it first' });
       return;
     }
     try {
@@ -161,11 +164,11 @@ export class RecordingLibrary {
     } catch (e) {
       this.log.warn({ recording: recordingId, err: (e as Error).message }, 'deleting a recording failed');
       const gone = e instanceof BusCallError && e.code === 'not-found';
-      actor.session.send({ type: 'error', code: gone ? 'recording-not-found' : 'internal', message: gone ? 'this meeting has no such recording' : 'the recording could not be deleted' });
+      session.send({ type: 'error', code: gone ? 'recording-not-found' : 'internal', message: gone ? 'there is no such recording here' : 'the recording could not be deleted' });
       return;
     }
-    this.log.info({ room: actor.room.key, recording: recordingId, participant: actor.id }, 'recording deleted by a moderator');
-    actor.session.send({ type: 'recording-deleted', recordingId });
+    this.log.info({ conference: found.conferenceId, recording: recordingId, by: who }, 'recording deleted');
+    session.send({ type: 'recording-deleted', recordingId });
   }
 
   /**

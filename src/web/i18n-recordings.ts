@@ -6,6 +6,7 @@ const en = {
   recordingsTitle: 'Recordings of this meeting',
   recordingsLoading: 'Loading…',
   recordingsNone: 'This meeting has no recordings yet.',
+  recordingsRoom: 'Room',
   recordingsDate: 'Date',
   recordingsDuration: 'Duration',
   recordingsSize: 'Size',
@@ -21,6 +22,12 @@ const en = {
   recordingDiskFullNotice: "The recording stopped: the recorder's disk is full",
   errorRecordingNoSpace: 'Not enough disk space on the recorder',
   errorRecordingNotFound: 'That recording is gone (deleted already, or its recorder is not running).',
+  adminRecordingsTitle: 'Recordings of every room',
+  adminSignInHint: 'Sign in with an admin account (one named in the adminAccounts setting).',
+  adminNotAdmin: 'This account is not an admin (adminAccounts), or its sign-in has ended.',
+  adminNoRecordings: 'There are no recordings.',
+  refreshList: 'Refresh',
+  signOut: 'Sign out',
 };
 
 export type RecordingsStrings = typeof en;
@@ -30,6 +37,7 @@ const es: RecordingsStrings = {
   recordingsTitle: 'Grabaciones de esta reunión',
   recordingsLoading: 'Cargando…',
   recordingsNone: 'Esta reunión aún no tiene grabaciones.',
+  recordingsRoom: 'Sala',
   recordingsDate: 'Fecha',
   recordingsDuration: 'Duración',
   recordingsSize: 'Tamaño',
@@ -45,6 +53,12 @@ const es: RecordingsStrings = {
   recordingDiskFullNotice: 'La grabación se ha detenido: el disco del grabador está lleno',
   errorRecordingNoSpace: 'No hay suficiente espacio en el disco del grabador',
   errorRecordingNotFound: 'Esa grabación ya no existe (se eliminó o su grabador no está en marcha).',
+  adminRecordingsTitle: 'Grabaciones de todas las salas',
+  adminSignInHint: 'Inicia sesión con una cuenta de administración (una de las nombradas en el ajuste adminAccounts).',
+  adminNotAdmin: 'Esta cuenta no es de administración (adminAccounts) o su sesión ha terminado.',
+  adminNoRecordings: 'No hay grabaciones.',
+  refreshList: 'Actualizar',
+  signOut: 'Cerrar sesión',
 };
 
 export const recordingsDictionaries = { en, es };

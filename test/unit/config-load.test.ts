@@ -75,6 +75,7 @@ test('defaults', () => {
     jwtAcceptedIssuers: [],
     jwtAudience: ['jitsi'],
     jwtSecret: '',
+    adminAccounts: [],
     jwtPublicKeys: [],
   });
 });

@@ -10,6 +10,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/config.ts';
+import { UserStore, usersDbPath } from '../../src/signal/auth/users.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRecorder, type RecorderPart } from '../../src/recorder/index.ts';
 import { DOWNLOAD_LINK_SECONDS, DownloadTokens } from '../../src/signal/recording-library.ts';
@@ -63,7 +64,13 @@ describe('recordings through signal', () => {
   const history = makeRecording(dataDir, { room: 'History', startedAt: new Date('2026-01-11T09:00:00Z'), endedAt: new Date('2026-01-11T09:20:00Z') });
 
   before(async () => {
-    s = await startTestSignal();
+    // an admin account and one that is not (the users database serves admins in open mode too)
+    const signalDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-signal-admin-'));
+    const users = new UserStore(usersDbPath(signalDir));
+    await users.add('Head', 'head-password');
+    await users.add('teacher', 'teacher-password');
+    users.close();
+    s = await startTestSignal({ adminAccounts: 'head' }, signalDir);
     const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { dataDir, logLevel: 'silent' } });
     recorder = startRecorder({ bus: s.bus, config, log: createLogger('silent'), recorderId: 'r1' });
   });
@@ -148,9 +155,32 @@ describe('recordings through signal', () => {
     }
   });
 
+  test('admins (adminAccounts) list every room\'s recordings; nobody else may', async () => {
+    const c = s.client();
+    assert.equal((await c.expectError({ type: 'admin-list-recordings', session: 'made-up' })).code, 'not-admin');
+    // open mode: only an admin account signs in at all
+    assert.equal((await c.expectError({ type: 'login', username: 'teacher', password: 'teacher-password' })).code, 'bad-message');
+    assert.equal((await c.expectError({ type: 'login', username: 'head', password: 'wrong-password' })).code, 'login-failed');
+    await c.send({ type: 'login', username: 'head', password: 'head-password' });
+    const { session } = await c.nextOfType('login-ok');
+    // a moderator's own requests are not an admin's
+    assert.equal((await c.expectError({ type: 'list-recordings' })).code, 'not-joined');
+    const other = s.client();
+    await other.send({ type: 'admin-list-recordings', session });
+    const { recordings } = await other.nextOfType('recordings');
+    assert.deepEqual(recordings.map((r: any) => r.room).sort(), ['History', 'Maths']);
+    const res = await get(s.server.httpsPort, recordings.find((r: any) => r.room === 'History').files[0].url);
+    assert.equal(res.status, 200);
+    assert.ok(res.body.equals(readFileSync(history.file)));
+    await other.send({ type: 'admin-delete-recording', session, recordingId: history.recordingId });
+    await other.nextOfType('recording-deleted');
+    assert.equal(existsSync(history.dir), false);
+  });
+
   test('a moderator deletes their room\'s recording, not another room\'s', async () => {
-    assert.equal((await mod.expectError({ type: 'delete-recording', recordingId: history.recordingId })).code, 'recording-not-found');
-    assert.ok(existsSync(history.dir));
+    const other = makeRecording(dataDir, { room: 'Other', startedAt: new Date('2026-01-12T09:00:00Z'), endedAt: new Date('2026-01-12T09:20:00Z') });
+    assert.equal((await mod.expectError({ type: 'delete-recording', recordingId: other.recordingId })).code, 'recording-not-found');
+    assert.ok(existsSync(other.dir));
     assert.equal((await mod.expectError({ type: 'delete-recording', recordingId: '../x' })).code, 'bad-message');
     assert.equal((await pupil.expectError({ type: 'delete-recording', recordingId: maths.recordingId })).code, 'not-moderator');
 
