@@ -2,7 +2,8 @@
 // "Recordings", sees the entry (date, duration, size), downloads it through the browser (the bytes are the
 // recorder's file, and ffprobe reads H.264 + AAC from it); Ben, not a moderator, has no such button; the link
 // with its token changed, or without it, is refused (403); Ana deletes the recording (after a confirmation) and
-// the folder is gone from the recorder's disk.
+// the folder is gone from the recorder's disk. Before that, an admin (adminAccounts) signs in at /recordings
+// and sees it there with its room.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -13,6 +14,7 @@ import path from 'node:path';
 import type { Browser } from 'playwright-core';
 import { joinThroughUi, launchBrowser, newParticipant, waitUntil } from '../helpers/browser.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
+import { UserStore, usersDbPath } from '../../src/signal/auth/users.ts';
 
 function status(url: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
@@ -40,7 +42,11 @@ describe('the Recordings dialog', () => {
   const suite = {} as { server: RunningServer; browser: Browser };
   before(async () => {
     // info: the test waits for the recorder's "recording stopped" line
-    suite.server = await startServer({ TERTULIA_LOG_LEVEL: 'info', TERTULIA_RECORDING_WIDTH: '640', TERTULIA_RECORDING_HEIGHT: '360' });
+    suite.server = await startServer({ TERTULIA_LOG_LEVEL: 'info', TERTULIA_RECORDING_WIDTH: '640', TERTULIA_RECORDING_HEIGHT: '360', TERTULIA_ADMIN_ACCOUNTS: 'head' });
+    // as `tertulia users add` does, while the server runs
+    const users = new UserStore(usersDbPath(suite.server.dataDir));
+    await users.add('head', 'head-password');
+    users.close();
     // Chromium cancels downloads over a connection whose certificate it does not trust (the test server's is
     // self-signed), even with the context's ignoreHTTPSErrors: this flag makes it trust it
     suite.browser = await launchBrowser(undefined, ['--ignore-certificate-errors']);
@@ -107,6 +113,18 @@ describe('the Recordings dialog', () => {
     assert.match(forged.body, /not valid/);
     url.search = '';
     assert.equal((await status(url.toString())).status, 403);
+
+    // the admin's page lists every room's recordings
+    const admin = await newParticipant(suite.browser, 'Head');
+    await admin.page.goto(`${suite.server.baseUrl}/recordings`);
+    await admin.page.getByRole('textbox', { name: 'Username' }).fill('head');
+    await admin.page.getByLabel('Password').fill('head-password');
+    await admin.page.getByRole('button', { name: 'Sign in' }).click();
+    await admin.page.getByRole('heading', { name: 'Recordings of every room' }).waitFor();
+    const adminLink = admin.page.getByRole('link', { name: /^Download the recording of Library, / });
+    await adminLink.waitFor();
+    assert.equal(new URL((await adminLink.getAttribute('href'))!, suite.server.baseUrl).pathname, url.pathname);
+    await admin.context.close();
 
     // delete, after a confirmation
     await dialog.getByRole('button', { name: /^Delete the recording of / }).click();
