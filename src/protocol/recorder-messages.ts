@@ -77,8 +77,8 @@ export type RecorderEnded = z.infer<typeof recorderEndedSchema>;
 export const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/, 'a file name is letters, digits, -, _ and .');
 /** Bytes one read returns at most: base64 of it stays far below NATS's 1 MB message cap. */
 export const MAX_READ_BYTES = 256 * 1024;
-/** Recordings one list reply holds at most (the newest first). */
-export const MAX_LISTED_RECORDINGS = 2000;
+/** Recordings one list reply holds at most (the newest first): with the longest names, still under NATS's 1 MB. */
+export const MAX_LISTED_RECORDINGS = 500;
 
 const isoTime = z.string().datetime();
 export const listedRecordingSchema = z.object({

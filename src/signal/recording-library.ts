@@ -1,58 +1,24 @@
-// The recordings page's server side: signal is the gateway to the recordings the recorders keep on their own
+// The Recordings page's server side: signal is the gateway to the recordings the recorders keep on their own
 // disks (a recorder may be another machine). A moderator asks for the room's recordings over the WebSocket
-// (`list-recordings`): every live recorder is asked (`recorder.<id>.list`), the answers merged, and each file
-// comes with a download link `/recordings/<recordingId>/<file>?t=<token>`. The token is an HMAC (a random key
-// made when signal starts, never written anywhere) of the recording, the file, the recorder that holds it and
-// an expiry one hour later: unguessable, bound to that one file, and void after a restart of signal. The HTTPS
-// handler checks it and streams the file from the recorder in chunks (`recorder.<id>.read`), with a Range
-// request answered too. `delete-recording` deletes one of the moderator's own room's recordings.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+// (`list-recordings`; an admin for every room's): every live recorder is asked (`recorder.<id>.list`), the
+// answers merged, and each file comes with a download link `/recordings/<recordingId>/<file>?t=<token>`
+// (download-tokens.ts: an HMAC bound to that file, valid one hour). The HTTPS handler checks the token and
+// streams the file from its recorder in chunks (`recorder.<id>.read`), a Range request too. `delete-recording`
+// deletes one of the moderator's own room's recordings (an admin's, any). The caller checks the rights.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BusCallError, type Bus } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { MAX_READ_BYTES, recorderIdSchema, recordingFileNameSchema, recordingIdSchema, type ListedRecording } from '../protocol/recorder-messages.ts';
+import { MAX_READ_BYTES, recordingFileNameSchema, recordingIdSchema, type ListedRecording } from '../protocol/recorder-messages.ts';
 import type { RecordingEntry } from '../protocol/recording-messages.ts';
+import { DownloadTokens, type TokenCheck } from './download-tokens.ts';
 import { safePathSegments, setSecurityHeaders } from './http.ts';
 import type { Session } from './rooms.ts';
 
-/** How long a download link works. */
-export const DOWNLOAD_LINK_SECONDS = 60 * 60;
 const LIST_TIMEOUT_MS = 8000;
 const READ_TIMEOUT_MS = 15_000;
 const DELETE_TIMEOUT_MS = 15_000;
-
-export type TokenCheck = { ok: true; recorderId: string } | { ok: false; reason: 'missing' | 'malformed' | 'forged' | 'expired' };
-
-export class DownloadTokens {
-  private readonly key: Buffer;
-  constructor(key: Buffer = randomBytes(32)) {
-    this.key = key;
-  }
-
-  private mac(recordingId: string, file: string, recorderId: string, expiry: number): string {
-    return createHmac('sha256', this.key).update(`${recordingId}\n${file}\n${recorderId}\n${expiry}`).digest('base64url');
-  }
-
-  /** `<expiry seconds>.<recorderId>.<mac>`. */
-  make(recordingId: string, file: string, recorderId: string, nowMs = Date.now()): string {
-    const expiry = Math.floor(nowMs / 1000) + DOWNLOAD_LINK_SECONDS;
-    return `${expiry}.${recorderId}.${this.mac(recordingId, file, recorderId, expiry)}`;
-  }
-
-  check(token: string | null | undefined, recordingId: string, file: string, nowMs = Date.now()): TokenCheck {
-    if (!token) return { ok: false, reason: 'missing' };
-    const parts = token.split('.');
-    if (parts.length !== 3 || !/^\d{1,12}$/.test(parts[0]!) || !recorderIdSchema.safeParse(parts[1]).success) return { ok: false, reason: 'malformed' };
-    const expiry = Number(parts[0]);
-    const want = Buffer.from(this.mac(recordingId, file, parts[1]!, expiry));
-    const got = Buffer.from(parts[2]!);
-    if (got.length !== want.length || !timingSafeEqual(got, want)) return { ok: false, reason: 'forged' };
-    if (expiry * 1000 <= nowMs) return { ok: false, reason: 'expired' };
-    return { ok: true, recorderId: parts[1]! };
-  }
-}
 
 const REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'], string> = {
   missing: 'This download link has no token. Open Recordings in the meeting again for a new link.\n',
@@ -96,6 +62,8 @@ export class RecordingLibrary {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly recorders: () => string[];
+  /** Sessions with a list or delete under way: one at a time each (every one asks every recorder). */
+  private readonly busy = new WeakSet<Session>();
 
   /** `recorders`: the ids of the recorders heard from lately. */
   constructor(bus: Bus, log: Logger, recorders: () => string[], tokens = new DownloadTokens()) {
@@ -141,8 +109,23 @@ export class RecordingLibrary {
 
   /** `list-recordings` of a moderator (one conference: their room's) or of an admin (all): the answer to `session`. */
   async listTo(session: Session, conferenceId: string | undefined): Promise<void> {
-    const listed = await this.list(conferenceId);
-    session.send({ type: 'recordings', recordings: this.entries(listed) });
+    await this.oneAtATime(session, async () => {
+      const listed = await this.list(conferenceId);
+      session.send({ type: 'recordings', recordings: this.entries(listed) });
+    });
+  }
+
+  private async oneAtATime(session: Session, work: () => Promise<void>): Promise<void> {
+    if (this.busy.has(session)) {
+      session.send({ type: 'error', code: 'rate-limited', message: 'a recordings request of this connection is under way; wait for its answer' });
+      return;
+    }
+    this.busy.add(session);
+    try {
+      await work();
+    } finally {
+      this.busy.delete(session);
+    }
   }
 
   /**
@@ -150,6 +133,10 @@ export class RecordingLibrary {
    * an admin (conferenceId undefined: any). The rights are checked by the caller.
    */
   async deleteFor(session: Session, recordingId: string, conferenceId: string | undefined, who: string): Promise<void> {
+    await this.oneAtATime(session, () => this.delete(session, recordingId, conferenceId, who));
+  }
+
+  private async delete(session: Session, recordingId: string, conferenceId: string | undefined, who: string): Promise<void> {
     const found = (await this.list(conferenceId)).find((r) => r.recordingId === recordingId);
     if (!found) {
       session.send({ type: 'error', code: 'recording-not-found', message: 'there is no such recording here' });

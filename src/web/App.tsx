@@ -7,7 +7,7 @@ import { RoomPage } from './pages/RoomPage.tsx';
 import { AdminRecordingsPage } from './admin/AdminRecordingsPage.tsx';
 
 /** The admins' page of every room's recordings (so no meeting room is called exactly "recordings"). */
-export const ADMIN_RECORDINGS_PATH = '/recordings';
+const ADMIN_RECORDINGS_PATH = '/recordings';
 
 export function App() {
   const options = useMemo(() => parseUrlOptions(window.location.hash), []);

@@ -1,6 +1,6 @@
 // The recordings a recorder keeps, over its bus calls with the real recorder part on a MemoryBus and a temp data
 // directory holding real small .mkv files: list (all, or one conference's), read in chunks (the bytes equal the
-// file; only files recording.json names), delete (not a running one); retention (recordingRetentionDays, with
+// file; only files recording.json names; full chunks over a real NATS too), delete (not a running one); retention (recordingRetentionDays, with
 // fake dates: ended, never ended, running, and a folder without recording.json); and a start refused for lack
 // of disk space (a threshold above the real free space of the test disk: statfs is real).
 import { after, describe, test } from 'node:test';
@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { BusCallError } from '../../src/bus/bus.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
@@ -19,6 +20,7 @@ import { freeMegabytes } from '../../src/recorder/disk-space.ts';
 import { startRecorder } from '../../src/recorder/index.ts';
 import { deleteExpiredRecordings } from '../../src/recorder/recording-library.ts';
 import { recordingsDir } from '../../src/recorder/recording-store.ts';
+import { startNatsServer } from '../helpers/nats.ts';
 import { makeRecording, newRecordingId } from '../helpers/recording-files.ts';
 
 const log = createLogger('silent');
@@ -111,6 +113,38 @@ describe('the recorder keeps its recordings', () => {
       assert.deepEqual((await callBus(bus, busCalls.recorderList, 'r1', { conferenceId: 'maths' })).recordings.map((r) => r.recordingId), [b.recordingId]);
     } finally {
       await recorder.close();
+    }
+  });
+
+  test('over NATS (a recorder on another machine): full 256 KiB chunks fit in a message and the bytes arrive whole', { timeout: 60_000 }, async () => {
+    const dataDir = tempDataDir();
+    const a = makeRecording(dataDir, { room: 'Remote', startedAt: new Date('2026-01-10T09:00:00Z'), endedAt: new Date('2026-01-10T09:45:00Z') });
+    const nats = await startNatsServer();
+    const recorderBus = await NatsBus.connect({ url: nats.url, log, firstConnectTimeoutMs: 10_000 });
+    const signalBus = await NatsBus.connect({ url: nats.url, log, firstConnectTimeoutMs: 10_000 });
+    const recorder = startRecorder({ bus: recorderBus, config: configFor(dataDir), log, recorderId: 'far' });
+    try {
+      const name = path.basename(a.file);
+      let listed: Awaited<ReturnType<typeof callBus<typeof busCalls.recorderList>>> | undefined;
+      for (let i = 0; i < 100 && !listed; i++) {
+        // the recorder's subscription reaches the server a moment after it started
+        listed = await callBus(signalBus, busCalls.recorderList, 'far', {}, 2000).catch(() => undefined);
+      }
+      assert.deepEqual(listed?.recordings.map((r) => r.recordingId), [a.recordingId]);
+      const chunks: Buffer[] = [];
+      for (let offset = 0, size = 1; offset < size; ) {
+        const r = await callBus(signalBus, busCalls.recorderRead, 'far', { recordingId: a.recordingId, file: name, offset, length: MAX_READ_BYTES });
+        size = r.size;
+        chunks.push(Buffer.from(r.data, 'base64'));
+        offset += chunks.at(-1)!.length;
+      }
+      assert.equal(chunks[0]!.length, MAX_READ_BYTES);
+      assert.ok(Buffer.concat(chunks).equals(readFileSync(a.file)));
+    } finally {
+      await recorder.close();
+      await recorderBus.close();
+      await signalBus.close();
+      await nats.stop();
     }
   });
 

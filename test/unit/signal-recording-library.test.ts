@@ -13,7 +13,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { UserStore, usersDbPath } from '../../src/signal/auth/users.ts';
 import { createLogger } from '../../src/log.ts';
 import { startRecorder, type RecorderPart } from '../../src/recorder/index.ts';
-import { DOWNLOAD_LINK_SECONDS, DownloadTokens } from '../../src/signal/recording-library.ts';
+import { DOWNLOAD_LINK_SECONDS, DownloadTokens } from '../../src/signal/download-tokens.ts';
 import { makeRecording } from '../helpers/recording-files.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 
