@@ -2,7 +2,7 @@
 // what is done with them afterwards: a real small Matroska file made with ffmpeg (noise, so it is a few
 // hundred KiB and a download takes several chunks), and recording.json through the recorder's own writer.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from '../../src/recorder/recording-store.ts';
@@ -13,6 +13,7 @@ let made: string | undefined;
 export function smallMkv(): string {
   if (made && existsSync(made)) return made;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-mkv-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
   made = path.join(dir, 'noise.mkv');
   execFileSync('ffmpeg', [
     '-v', 'error', '-y',
