@@ -121,6 +121,10 @@ export const configSchema = z.object({
   recordingLayout: z.enum(['grid', 'speaker']).default('grid'),
   /** Recordings one recorder runs at once (each a GStreamer process; see docs/RECORDING.md for its cost). */
   maxRecordingsPerRecorder: decimal(z.number().int().min(0).max(64)).default(4),
+  /** Recordings older than this many days (since they ended) are deleted by their recorder; 0 keeps them forever. */
+  recordingRetentionDays: decimal(z.number().min(0).max(36_500)).default(0),
+  /** A recording does not start, and a running one is finished, when its disk has less free space (MiB); 0 = no check. */
+  recordingMinFreeMb: decimal(z.number().int().min(0).max(10_000_000)).default(1024),
   /** This recorder's id on the bus, unique among the recorders. Empty: <hostname>-<random>. */
   recorderId: z
     .string()
@@ -142,6 +146,8 @@ export const configSchema = z.object({
   jwtAudience: list.default(['jitsi']),
   /** token mode: the HS256 shared secret (Jitsi's app_secret). */
   jwtSecret: z.string().default(''),
+  /** Accounts (of `tertulia users`) that are admins: they see and delete every room's recordings at /recordings. */
+  adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
 });
@@ -195,6 +201,8 @@ export const settingHelp: Record<keyof Config, string> = {
   recordingVideoBitrate: 'H.264 bitrate of composed recordings in kbit/s (default 2500)',
   recordingLayout: 'layout of composed recordings: grid (every camera the same size) or speaker (the active speaker large, the others in a strip) (default grid)',
   maxRecordingsPerRecorder: 'recordings one recorder runs at once; more are refused and the moderator is told (default 4)',
+  recordingRetentionDays: 'days a recording is kept after it ended; older ones are deleted by the recorder (checked at start and hourly), 0 = keep forever (default 0)',
+  recordingMinFreeMb: "free disk space (MiB) the recorder keeps: below it no recording starts and a running one is finished, 0 = no check (default 1024)",
   recorderId: "this recorder's id, unique among the recorders (default <hostname>-<random>)",
   recorderAddress: "IPv4 address the recorder receives media on; set the recorder machine's address on the bridges' network when it runs on another machine (default 127.0.0.1)",
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
@@ -204,6 +212,7 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtAcceptedIssuers: 'token mode: more accepted issuers, comma-separated; * accepts any',
   jwtAudience: 'token mode: accepted audiences (aud), comma-separated; * accepts any (default jitsi)',
   jwtSecret: 'token mode: shared secret for HS256 tokens',
+  adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
 };
 

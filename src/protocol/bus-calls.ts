@@ -30,6 +30,11 @@ import {
   subjects,
 } from './bus-messages.ts';
 import {
+  recorderDeleteSchema,
+  recorderListReplySchema,
+  recorderListSchema,
+  recorderReadReplySchema,
+  recorderReadSchema,
   recorderParticipantsSchema,
   recorderStartReplySchema,
   recorderStartSchema,
@@ -45,9 +50,10 @@ import {
  * - unavailable: no bridge announced itself, or focus is stopping;
  * - limit: a per-conference cap (plain-RTP endpoints, m-lines) is reached.
  * A recorder's start: no-capacity (at maxRecordingsPerRecorder), not-found (no meeting media to record),
- * unavailable (its media process did not start), conflict (that recording id runs already).
+ * unavailable (its media process did not start), conflict (that recording id runs already), no-space (its disk
+ * has less free space than recordingMinFreeMb).
  */
-export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit';
+export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit' | 'no-space';
 
 const fixed = (subject: string) => () => subject;
 const spec = <Req extends BusCallSpec['request'], Rep extends BusCallSpec['reply'], Code extends BusErrorCode>(
@@ -79,7 +85,10 @@ export const busCalls = {
   bridgeMute: spec(subjects.bridgeMute, bridgeMuteSchema, okReplySchema, ['not-found']),
   bridgeExpire: spec(subjects.bridgeExpire, bridgeExpireSchema, okReplySchema, []),
   // signal -> recorder <id>
-  recorderStart: spec(recorderSubjects.start, recorderStartSchema, recorderStartReplySchema, ['no-capacity', 'conflict', 'not-found', 'unavailable']),
+  recorderStart: spec(recorderSubjects.start, recorderStartSchema, recorderStartReplySchema, ['no-capacity', 'conflict', 'not-found', 'unavailable', 'no-space']),
   recorderStop: spec(recorderSubjects.stop, recorderStopSchema, recorderStopReplySchema, ['not-found']),
   recorderParticipants: spec(recorderSubjects.participants, recorderParticipantsSchema, okReplySchema, ['not-found']),
+  recorderList: spec(recorderSubjects.list, recorderListSchema, recorderListReplySchema, []),
+  recorderRead: spec(recorderSubjects.read, recorderReadSchema, recorderReadReplySchema, ['not-found']),
+  recorderDelete: spec(recorderSubjects.delete, recorderDeleteSchema, okReplySchema, ['not-found', 'conflict']),
 } as const;

@@ -23,6 +23,10 @@ export const recorderSubjects = {
   start: (recorderId: string) => `recorder.${recorderId}.start`,
   stop: (recorderId: string) => `recorder.${recorderId}.stop`,
   participants: (recorderId: string) => `recorder.${recorderId}.participants`,
+  // signal -> recorder <id> (requests): the recordings on its disk (recording-library.ts)
+  list: (recorderId: string) => `recorder.${recorderId}.list`,
+  read: (recorderId: string) => `recorder.${recorderId}.read`,
+  delete: (recorderId: string) => `recorder.${recorderId}.delete`,
 } as const;
 
 export const recorderAnnounceSchema = z.object({
@@ -61,7 +65,47 @@ export const recorderEndedSchema = z.object({
   recorderId: recorderIdSchema,
   recordingId: recordingIdSchema,
   conferenceId: id,
-  reason: z.enum(['failed', 'meeting-ended']),
+  /** disk-full: the recorder's free space fell below recordingMinFreeMb, so it finished the file. */
+  reason: z.enum(['failed', 'meeting-ended', 'disk-full']),
   message: z.string().max(500),
 });
 export type RecorderEnded = z.infer<typeof recorderEndedSchema>;
+
+// ---- the recordings a recorder keeps (list, read, delete) ----
+
+/** A media file's name inside a recording's folder (as recording.json lists it). */
+export const recordingFileNameSchema = z.string().regex(/^[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}$/, 'a file name is letters, digits, -, _ and .');
+/** Bytes one read returns at most: base64 of it stays far below NATS's 1 MB message cap. */
+export const MAX_READ_BYTES = 256 * 1024;
+/** Recordings one list reply holds at most (the newest first): with the longest names, still under NATS's 1 MB. */
+export const MAX_LISTED_RECORDINGS = 500;
+
+const isoTime = z.string().datetime();
+export const listedRecordingSchema = z.object({
+  recordingId: recordingIdSchema,
+  recorderId: recorderIdSchema,
+  room: z.string().max(256),
+  conferenceId: id,
+  kind: z.enum(['composed', 'multitrack']),
+  startedAt: isoTime,
+  endedAt: isoTime.optional(),
+  endReason: z.string().max(500).optional(),
+  /** Still being recorded (its files grow; it cannot be deleted). */
+  running: z.boolean(),
+  files: z.array(z.object({ name: recordingFileNameSchema, size: z.number().int().nonnegative(), kind: z.string().max(32).optional() })).max(10_000),
+});
+export type ListedRecording = z.infer<typeof listedRecordingSchema>;
+
+export const recorderListSchema = z.object({ conferenceId: id.optional() }).strict();
+export const recorderListReplySchema = z.object({ recordings: z.array(listedRecordingSchema).max(MAX_LISTED_RECORDINGS) });
+export const recorderReadSchema = z
+  .object({
+    recordingId: recordingIdSchema,
+    file: recordingFileNameSchema,
+    offset: z.number().int().nonnegative(),
+    length: z.number().int().min(1).max(MAX_READ_BYTES),
+  })
+  .strict();
+/** `data`: base64 of the bytes at offset (fewer than asked at the end); `size`: the file's whole size now. */
+export const recorderReadReplySchema = z.object({ data: z.string(), size: z.number().int().nonnegative() });
+export const recorderDeleteSchema = z.object({ recordingId: recordingIdSchema }).strict();

@@ -3,8 +3,37 @@
 // recorded. Spread into the access unions (moderator actions) of access-messages.ts.
 import { z } from 'zod';
 
+const recordingId = z.string().regex(/^rec-[0-9a-f]{16}$/);
+
 // ---- browser -> server (moderators only) ----
-export const recordingClientMessageSchemas = [z.object({ type: z.literal('start-recording') }), z.object({ type: z.literal('stop-recording') })] as const;
+export const recordingClientMessageSchemas = [
+  z.object({ type: z.literal('start-recording') }),
+  z.object({ type: z.literal('stop-recording') }),
+  /** This room's recordings (answered by `recordings`). */
+  z.object({ type: z.literal('list-recordings') }),
+  /** Deletes one of this room's recordings (answered by `recording-deleted`, or an error). */
+  z.object({ type: z.literal('delete-recording'), recordingId }),
+  // admins (an account named in adminAccounts, signed in with `login`): every room's recordings, from the
+  // /recordings page; `session` is the sign-in session from `login-ok`
+  z.object({ type: z.literal('admin-list-recordings'), session: z.string().min(1).max(128) }),
+  z.object({ type: z.literal('admin-delete-recording'), session: z.string().min(1).max(128), recordingId }),
+] as const;
+/** The admin requests (not bound to a meeting: Access answers them, not Moderation). */
+export const ADMIN_RECORDING_TYPES = ['admin-list-recordings', 'admin-delete-recording'] as const;
+
+/** A recording as a moderator sees it in the Recordings dialog: each file with its download link (valid one hour). */
+export const recordingEntrySchema = z.object({
+  recordingId: z.string(),
+  room: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().optional(),
+  endReason: z.string().optional(),
+  running: z.boolean(),
+  /** Bytes, all files together. */
+  size: z.number(),
+  files: z.array(z.object({ name: z.string(), size: z.number(), url: z.string() })),
+});
+export type RecordingEntry = z.infer<typeof recordingEntrySchema>;
 
 // ---- server -> browser ----
 export const recordingServerMessageSchemas = [
@@ -16,10 +45,14 @@ export const recordingServerMessageSchemas = [
     type: z.literal('recording'),
     active: z.boolean(),
     by: z.string().optional(),
-    reason: z.enum(['failed']).optional(),
+    /** 'disk-full': the recorder's free space fell below its minimum, so it finished the file. */
+    reason: z.enum(['failed', 'disk-full']).optional(),
     /** The state as it is, sent to a joiner: no "started" notice for it. */
     current: z.boolean().optional(),
   }),
+  /** To a moderator who asked: the room's recordings, the newest first. */
+  z.object({ type: z.literal('recordings'), recordings: z.array(recordingEntrySchema) }),
+  z.object({ type: z.literal('recording-deleted'), recordingId: z.string() }),
 ] as const;
 export type RecordingServerMessage = z.infer<(typeof recordingServerMessageSchemas)[number]>;
 
@@ -27,4 +60,10 @@ export type RecordingErrorCode =
   /** No recorder has room for another recording (or none runs): the moderator may try again later. */
   | 'recording-unavailable'
   /** A recorder took the request but could not start (the message says why). */
-  | 'recording-failed';
+  | 'recording-failed'
+  /** The recorder's disk has less free space than its recordingMinFreeMb: the recording did not start. */
+  | 'recording-no-space'
+  /** No such recording of this room (deleted already, or its recorder is not running). */
+  | 'recording-not-found'
+  /** An admin request without a signed-in session of an account named in adminAccounts. */
+  | 'not-admin';

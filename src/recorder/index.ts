@@ -2,6 +2,8 @@
 // 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's start/stop/names
 // requests, and runs each recording as a GStreamer child process (recording.ts). At most
 // maxRecordingsPerRecorder at once. A recording that ends by itself is told to signal (`recorder.ended`).
+// It owns the recordings on its disk (recording-library.ts): lists, reads and deletes them for signal, deletes
+// those past recordingRetentionDays (at start and hourly), and starts none below recordingMinFreeMb (disk-space.ts).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
@@ -11,8 +13,13 @@ import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { recorderSubjects, type RecorderEnded } from '../protocol/recorder-messages.ts';
 import { Recording } from './recording.ts';
+import { deleteExpiredRecordings, deleteRecording, listRecordings, readRecordingChunk } from './recording-library.ts';
+import { enoughSpace } from './disk-space.ts';
+import { recordingsDir } from './recording-store.ts';
 
 export const ANNOUNCE_INTERVAL_MS = 5000;
+/** How often recordings past recordingRetentionDays are looked for. */
+const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 
 export interface RecorderPart {
   recorderId: string;
@@ -55,6 +62,11 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       if (closed) throw new BusCallError('unavailable', 'the recorder is stopping');
       if (recordings.has(req.recordingId)) throw new BusCallError('conflict', `recording ${req.recordingId} runs already`);
       if (free() === 0) throw new BusCallError('no-capacity', `this recorder runs its ${max} recordings already`);
+      const space = enoughSpace(recordingsDir(config.dataDir), config.recordingMinFreeMb);
+      if (!space.ok) {
+        log.warn({ freeMb: Math.floor(space.freeMb), minFreeMb: config.recordingMinFreeMb }, 'recording refused: not enough disk space');
+        throw new BusCallError('no-space', `not enough disk space on the recorder: ${Math.floor(space.freeMb)} MiB free, recordingMinFreeMb is ${config.recordingMinFreeMb}`);
+      }
       starting++;
       announce();
       try {
@@ -95,9 +107,33 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       rec.setParticipants(participants, speaker);
       return { ok: true } as const;
     }),
+    serveBus(bus, busCalls.recorderList, recorderId, ({ conferenceId }) => ({
+      recordings: listRecordings(config.dataDir, recorderId, new Set(recordings.keys()), conferenceId),
+    })),
+    serveBus(bus, busCalls.recorderRead, recorderId, ({ recordingId, file, offset, length }) => {
+      const { data, size } = readRecordingChunk(config.dataDir, recordingId, file, offset, length);
+      return { data: data.toString('base64'), size };
+    }),
+    serveBus(bus, busCalls.recorderDelete, recorderId, ({ recordingId }) => {
+      if (recordings.has(recordingId)) throw new BusCallError('conflict', `recording ${recordingId} is running; stop it first`);
+      deleteRecording(config.dataDir, recordingId);
+      log.info({ recording: recordingId }, 'recording deleted');
+      return { ok: true } as const;
+    }),
   ];
+  const expire = () => {
+    try {
+      const deleted = deleteExpiredRecordings(config.dataDir, config.recordingRetentionDays, new Set(recordings.keys()));
+      if (deleted.length > 0) log.info({ deleted, retentionDays: config.recordingRetentionDays }, 'old recordings deleted');
+    } catch (e) {
+      log.warn({ err: (e as Error).message }, 'deleting old recordings failed');
+    }
+  };
   const timer = setInterval(announce, ANNOUNCE_INTERVAL_MS);
   timer.unref();
+  const retentionTimer = setInterval(expire, RETENTION_INTERVAL_MS);
+  retentionTimer.unref();
+  expire();
   announce();
   log.info({ max }, 'recorder started');
 
@@ -109,6 +145,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       announce(); // last word: unchanged; signal forgets a recorder that stops announcing
       closed = true;
       clearInterval(timer);
+      clearInterval(retentionTimer);
       for (const u of unsubscribes) u();
       // every running recording is finished, so its file is whole
       await Promise.allSettled([...recordings.values()].map((r) => r.stop()));

@@ -13,6 +13,7 @@ import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
 import { ComposerProcess, type ComposerCommand } from './compositor-process.ts';
 import { ConferenceFeed } from './conference-feed.ts';
+import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { recordingFileName } from './file-name.ts';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
@@ -49,14 +50,21 @@ export class Recording {
   private speaker: string | undefined;
   private sources: readonly ReceivedSource[] = [];
   private stopping: Promise<string> | null = null;
-  /** Called once when the recording ended without stop(): its child died ('failed'), or the meeting's media ended. */
-  onEnded: (reason: 'failed' | 'meeting-ended', message: string) => void = () => {};
+  /** recordingMinFreeMb, and the timer that checks the free space while it runs. */
+  private readonly minFreeMb: number;
+  private diskTimer: NodeJS.Timeout | undefined;
+  /**
+   * Called once when the recording ended without stop(): its child died ('failed'), the meeting's media ended, or
+   * the disk's free space fell below recordingMinFreeMb ('disk-full': the file was finished).
+   */
+  onEnded: (reason: 'failed' | 'meeting-ended' | 'disk-full', message: string) => void = () => {};
 
   private constructor(req: RecordingRequest, bus: Bus, config: Config, log: Logger) {
     this.id = req.recordingId;
     this.conferenceId = req.conferenceId;
     this.names = req.participants;
     this.speaker = req.speaker;
+    this.minFreeMb = config.recordingMinFreeMb;
     this.log = log.child({ recording: req.recordingId, conference: req.conferenceId });
     this.feed = new ConferenceFeed(bus, this.log, req.conferenceId, req.recordingId);
     this.dir = createRecordingDir(config.dataDir, req.recordingId);
@@ -119,6 +127,7 @@ export class Recording {
     this.composer.exited.then(
       ({ clean, code, signal }) => {
         if (this.stopping) return;
+        clearInterval(this.diskTimer);
         this.stopping = Promise.resolve(this.file);
         void this.feed.detach();
         const message = clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`;
@@ -127,11 +136,28 @@ export class Recording {
       },
       () => {},
     );
+    this.diskTimer = setInterval(() => this.checkDisk(), DISK_CHECK_MS);
+    this.diskTimer.unref();
     this.log.info({ file: path.basename(this.file), pid: this.composer.pid }, 'recording started');
   }
 
-  /** Finishes the file because the conference is gone (focus expired our endpoint), then says so once. */
-  private endByItself(reason: 'meeting-ended', message: string): void {
+  /** Below recordingMinFreeMb: the file is finished now, while there is room for its end (duration, cues). */
+  private checkDisk(): void {
+    if (this.stopping) return;
+    let space: { ok: boolean; freeMb: number };
+    try {
+      space = enoughSpace(this.dir, this.minFreeMb);
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not read the free disk space');
+      return;
+    }
+    if (space.ok) return;
+    this.log.warn({ freeMb: Math.floor(space.freeMb), minFreeMb: this.minFreeMb }, 'the disk is nearly full: the recording stops');
+    this.endByItself('disk-full', `disk-full: ${Math.floor(space.freeMb)} MiB free, below recordingMinFreeMb (${this.minFreeMb})`);
+  }
+
+  /** Finishes the file because the conference is gone (focus expired our endpoint) or the disk is full, then says so once. */
+  private endByItself(reason: 'meeting-ended' | 'disk-full', message: string): void {
     if (this.stopping) return;
     void this.stop(message).then(() => this.onEnded(reason, message));
   }
@@ -146,6 +172,7 @@ export class Recording {
   /** Finishes the file (or kills a child that does not) and leaves the conference; resolves with the file. */
   stop(reason?: string): Promise<string> {
     this.stopping ??= (async () => {
+      clearInterval(this.diskTimer);
       this.composer.send({ cmd: 'stop' });
       try {
         await timeout(this.composer.exited, STOP_TIMEOUT_MS, 'finishing the file');

@@ -5,7 +5,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { AccessClientMessage } from '../protocol/access-messages.ts';
 import type { ClientMessage, MediaKind } from '../protocol/signal-messages.ts';
-import { Admission } from './admission.ts';
+import { Admission, isAdminAccount } from './admission.ts';
 import { loadPublicKeys, TokenVerifier } from './auth/jwt.ts';
 import { UserStore, usersDbPath } from './auth/users.ts';
 import { Lobby } from './lobby.ts';
@@ -22,10 +22,14 @@ export class Access {
   readonly moderation: Moderation;
   private readonly users: UserStore | undefined;
   private readonly log: Logger;
+  private readonly adminAccounts: readonly string[];
+  private readonly recordings: Recordings | undefined;
 
   constructor(opts: { config: Config; rooms: Rooms; log: Logger; recordings?: Recordings }) {
     const { config, rooms, log } = opts;
     this.log = log;
+    this.adminAccounts = config.adminAccounts;
+    this.recordings = opts.recordings;
     let tokens: TokenVerifier | undefined;
     if (config.authMode === 'token') {
       if (!config.jwtAppId) throw new AccessConfigError('authMode "token" needs jwtAppId (the issuer your tokens carry in "iss")');
@@ -40,7 +44,8 @@ export class Access {
         publicKeys: loadPublicKeys(config.jwtPublicKeys),
       });
     }
-    if (config.authMode === 'accounts') {
+    // admins sign in with an account in any mode (the /recordings page)
+    if (config.authMode === 'accounts' || config.adminAccounts.length > 0) {
       try {
         this.users = new UserStore(usersDbPath(config.dataDir));
       } catch (e) {
@@ -65,7 +70,25 @@ export class Access {
 
   handle(session: Session, msg: AccessClientMessage): void {
     if (msg.type === 'login') this.run(this.admission.login(session, msg.username, msg.password), session);
+    else if (msg.type === 'admin-list-recordings' || msg.type === 'admin-delete-recording') this.run(this.adminRecordings(session, msg), session);
     else this.moderation.handle(session, msg);
+  }
+
+  /** Every room's recordings, for a signed-in account named in adminAccounts (its password unchanged since). */
+  private async adminRecordings(session: Session, msg: Extract<AccessClientMessage, { type: 'admin-list-recordings' | 'admin-delete-recording' }>): Promise<void> {
+    const signedIn = this.admission.loginSessions.get(msg.session);
+    const admin = signedIn && this.users?.stamp(signedIn.username) === signedIn.stamp && isAdminAccount(this.adminAccounts, signedIn.username) ? signedIn.username : undefined;
+    if (!admin) {
+      this.log.warn({ action: msg.type }, 'admin request refused');
+      session.send({ type: 'error', code: 'not-admin', message: 'sign in with an account named in adminAccounts' });
+      return;
+    }
+    if (!this.recordings) {
+      session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
+      return;
+    }
+    if (msg.type === 'admin-list-recordings') await this.recordings.library.listTo(session, undefined);
+    else await this.recordings.library.deleteFor(session, msg.recordingId, undefined, `admin ${admin}`);
   }
 
   mute(session: Session, kind: MediaKind, muted: boolean): void {

@@ -23,12 +23,18 @@ export const LOGIN_LIMIT_PER_ADDRESS = { maxFailures: 20, windowMs: 15 * 60_000 
 export const ROOM_PASSWORD_LIMIT = { maxFailures: 5, windowMs: 60_000 };
 
 export interface AdmissionOptions {
-  config: Pick<Config, 'authMode' | 'allowGuests'>;
+  config: Pick<Config, 'authMode' | 'allowGuests'> & Partial<Pick<Config, 'adminAccounts'>>;
   rooms: Rooms;
   lobby: Lobby;
   log: Logger;
   users?: UserStore;
   tokens?: TokenVerifier;
+}
+
+/** True when `username` is named in adminAccounts (usernames are case-insensitive). */
+export function isAdminAccount(adminAccounts: readonly string[], username: string): boolean {
+  const key = username.trim().normalize('NFC').toLowerCase();
+  return adminAccounts.some((a) => a.trim().normalize('NFC').toLowerCase() === key);
 }
 
 export class Admission {
@@ -56,7 +62,8 @@ export class Admission {
 
   async login(session: Session, username: string, password: string): Promise<void> {
     const { users } = this.opts;
-    if (this.opts.config.authMode !== 'accounts' || !users) {
+    // other modes: only an admin signs in (for the /recordings page)
+    if (!users || (this.opts.config.authMode !== 'accounts' && !isAdminAccount(this.opts.config.adminAccounts ?? [], username))) {
       this.refuse(session, 'bad-message', 'this server has no accounts; join without signing in');
       return;
     }

@@ -68,13 +68,17 @@ export async function startSignal(opts: {
   const log = opts.log.child({ part: 'signal' });
   const material = await loadOrCreateTls(config, log);
 
-  const httpsServer = https.createServer({ cert: material.cert, key: material.key }, createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps }));
+  const recordings = new Recordings(bus, log);
+  const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
+  // /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts); everything else: the web app
+  const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
+    if (!recordings.library.handleHttp(req, res)) staticFiles(req, res);
+  });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const recordings = new Recordings(bus, log);
   const access = new Access({ config, rooms, log, recordings });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {

@@ -10,7 +10,7 @@ import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room
 import type { Recordings } from './recording.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
 
-type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' }>;
+type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
 
 export class Moderation {
   private readonly rooms: Rooms;
@@ -77,6 +77,20 @@ export class Moderation {
         if (msg.type === 'start-recording') this.recordings.start(actor);
         else this.recordings.stop(actor);
         return;
+      case 'list-recordings':
+      case 'delete-recording': {
+        if (!this.recordings) {
+          session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
+          return;
+        }
+        const library = this.recordings.library;
+        const done = msg.type === 'list-recordings' ? library.listTo(session, room.key) : library.deleteFor(session, msg.recordingId, room.key, actor.id);
+        done.catch((e: unknown) => {
+          this.log.error({ err: (e as Error).message }, 'recordings request failed');
+          session.send({ type: 'error', code: 'internal', message: 'internal error' });
+        });
+        return;
+      }
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by);
         return;

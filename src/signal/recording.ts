@@ -4,6 +4,7 @@
 // moderator is told none is free. The room's state goes to everyone when it changes and to each joiner;
 // the recorder is told the names to draw whenever people join, leave or rename. A room that empties stops
 // its recording; a recording that fails on the recorder (`recorder.ended`) is cleared and announced.
+// The recordings kept on the recorders (list, download, delete) are recording-library.ts's.
 import { randomBytes } from 'node:crypto';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { BusCallError } from '../bus/bus.ts';
@@ -12,6 +13,7 @@ import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { recorderAnnounceSchema, recorderEndedSchema, recorderSubjects, type RecordedParticipant } from '../protocol/recorder-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
+import { RecordingLibrary } from './recording-library.ts';
 import type { Member, Room, Session } from './rooms.ts';
 
 /** A recorder silent this long (three announcements) is not chosen. */
@@ -40,10 +42,16 @@ export class Recordings {
   private readonly recorders = new Map<string, RecorderInfo>();
   private readonly byRoom = new Map<Room, RoomRecording>();
   private readonly unsubscribes: Unsubscribe[];
+  /** The recordings the recorders keep: listed, downloaded and deleted through signal. */
+  readonly library: RecordingLibrary;
 
   constructor(bus: Bus, log: Logger) {
     this.bus = bus;
     this.log = log;
+    this.library = new RecordingLibrary(bus, log, () => {
+      const now = Date.now();
+      return [...this.recorders.values()].filter((r) => now - r.lastSeen <= RECORDER_EXPIRY_MS).map((r) => r.id);
+    });
     this.unsubscribes = [
       bus.subscribe(recorderSubjects.announce, (payload) => {
         const r = recorderAnnounceSchema.safeParse(payload);
@@ -57,7 +65,7 @@ export class Recordings {
           if (rec.recordingId !== r.data.recordingId) continue;
           this.byRoom.delete(room);
           this.log.warn({ room: room.key, recording: rec.recordingId, err: r.data.message }, 'recording ended by itself');
-          this.broadcast(room, { type: 'recording', active: false, reason: 'failed' });
+          this.broadcast(room, { type: 'recording', active: false, reason: r.data.reason === 'disk-full' ? 'disk-full' : 'failed' });
         }
       }),
     ];
@@ -105,12 +113,15 @@ export class Recordings {
       .catch((e: unknown) => {
         if (this.byRoom.get(room) === rec) this.byRoom.delete(room);
         const busy = e instanceof BusCallError && e.code === 'no-capacity';
+        const noSpace = e instanceof BusCallError && e.code === 'no-space';
         this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'recording did not start');
         if (room.members.get(actor.id) === actor) {
           actor.session.send(
             busy
               ? { type: 'error', code: 'recording-unavailable', message: 'no recorder is free to record this meeting; try again later' }
-              : { type: 'error', code: 'recording-failed', message: (e as Error).message.slice(0, 300) },
+              : noSpace
+                ? { type: 'error', code: 'recording-no-space', message: 'not enough disk space on the recorder' }
+                : { type: 'error', code: 'recording-failed', message: (e as Error).message.slice(0, 300) },
           );
         }
       });

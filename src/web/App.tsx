@@ -4,6 +4,10 @@ import { I18nContext, detectLanguage, dictionaries } from './i18n.ts';
 import { parseUrlOptions, roomFromPath } from './url-options.ts';
 import { StartPage } from './pages/StartPage.tsx';
 import { RoomPage } from './pages/RoomPage.tsx';
+import { AdminRecordingsPage } from './admin/AdminRecordingsPage.tsx';
+
+/** The admins' page of every room's recordings (so no meeting room is called exactly "recordings"). */
+const ADMIN_RECORDINGS_PATH = '/recordings';
 
 export function App() {
   const options = useMemo(() => parseUrlOptions(window.location.hash), []);
@@ -16,7 +20,7 @@ export function App() {
 
   return (
     <I18nContext value={dictionaries[lang]}>
-      {room === undefined ? <StartPage /> : <RoomPage room={room} options={options} />}
+      {window.location.pathname.replace(/\/+$/, '') === ADMIN_RECORDINGS_PATH ? <AdminRecordingsPage /> : room === undefined ? <StartPage /> : <RoomPage room={room} options={options} />}
     </I18nContext>
   );
 }

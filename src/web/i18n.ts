@@ -2,6 +2,7 @@
 import { createContext, useContext } from 'react';
 import { meetingDictionaries, type MeetingStrings } from './i18n-meeting.ts';
 import { accessDictionaries, type AccessStrings } from './i18n-access.ts';
+import { recordingsDictionaries, type RecordingsStrings } from './i18n-recordings.ts';
 
 export type Language = 'en' | 'es';
 
@@ -52,7 +53,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -103,8 +104,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es },
 };
 
 /**

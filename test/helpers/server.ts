@@ -25,17 +25,19 @@ export interface RunningServer {
 
 /**
  * `netns`: run the server inside that network namespace (`ip netns exec`, which execs the server itself, so
- * the child is the server); `host`: the address browsers use in baseUrl (default 127.0.0.1).
+ * the child is the server); `host`: the address browsers use in baseUrl (default 127.0.0.1); `wrap`: a command
+ * that runs before the server and execs it (given the data directory), e.g. one mounting a small file system there.
  */
 export async function startServer(
   extraEnv: Record<string, string> = {},
-  opts: { netns?: string; host?: string } = {},
+  opts: { netns?: string; host?: string; wrap?: (dataDir: string) => string[] } = {},
 ): Promise<RunningServer> {
   const httpsPort = await freeTcpPort();
   const httpPort = await freeTcpPort();
   const mediaPort = await freeUdpPort();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-test-'));
   const command = [process.execPath, '--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'];
+  if (opts.wrap) command.unshift(...opts.wrap(dataDir));
   if (opts.netns) command.unshift('ip', 'netns', 'exec', opts.netns);
   const child = spawn(
     command[0]!,

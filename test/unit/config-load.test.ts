@@ -64,6 +64,8 @@ test('defaults', () => {
     recordingVideoBitrate: 2500,
     recordingLayout: 'grid',
     maxRecordingsPerRecorder: 4,
+    recordingRetentionDays: 0,
+    recordingMinFreeMb: 1024,
     recorderId: '',
     recorderAddress: '127.0.0.1',
     logLevel: 'info',
@@ -73,6 +75,7 @@ test('defaults', () => {
     jwtAcceptedIssuers: [],
     jwtAudience: ['jitsi'],
     jwtSecret: '',
+    adminAccounts: [],
     jwtPublicKeys: [],
   });
 });

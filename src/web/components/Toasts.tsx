@@ -20,6 +20,8 @@ function noticeText(t: Strings, n: Notice): string {
       return t.recordingStoppedNotice(n.name);
     case 'recording-failed':
       return t.recordingFailedNotice;
+    case 'recording-disk-full':
+      return t.recordingDiskFullNotice;
     case 'reaction':
       return t.reactionBy(n.name, reactionName(t, n.reaction));
   }

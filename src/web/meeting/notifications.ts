@@ -7,7 +7,7 @@ import { Store } from '../media/store.ts';
 
 type NewNotice =
   | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
-  | { kind: 'recording-failed' }
+  | { kind: 'recording-failed' | 'recording-disk-full' }
   | { kind: 'reaction'; name: string; reaction: Reaction };
 export type Notice = NewNotice & { id: number };
 
@@ -56,6 +56,7 @@ export class NotificationsStore extends Store<NotificationsState> {
           if (m.current) break;
           if (m.active) this.#add({ kind: 'recording-started', name: m.by ?? '' });
           else if (m.reason === 'failed') this.#add({ kind: 'recording-failed' });
+          else if (m.reason === 'disk-full') this.#add({ kind: 'recording-disk-full' });
           else this.#add({ kind: 'recording-stopped', name: m.by ?? '' });
           break;
         case 'reaction': {

@@ -21,6 +21,7 @@ import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
 import { RecordButton, RecordingIndicator } from '../components/RecordingControls.tsx';
+import { RecordingsButton } from '../components/RecordingsDialog.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
 import { serverErrorText } from './error-text.ts';
 
@@ -219,6 +220,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           onShowShortcuts={() => setDialog('shortcuts')}
         />
         {state.status === 'joined' && <RecordButton conference={conference} />}
+        {state.status === 'joined' && <RecordingsButton conference={conference} />}
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}

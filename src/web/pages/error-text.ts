@@ -15,6 +15,10 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorJoinTimeout;
     case 'recording-unavailable':
       return t.errorRecordingUnavailable;
+    case 'recording-no-space':
+      return t.errorRecordingNoSpace;
+    case 'recording-not-found':
+      return t.errorRecordingNotFound;
     case 'recording-failed':
       return `${t.errorRecordingFailed}: ${e.message}`;
     default:
