@@ -1,0 +1,213 @@
+// The SIP part's transports: one UDP socket and one TCP listener on the same port (RFC 3261 18). Each
+// message read is parsed once and handed on with where it came from and how to answer on the same path.
+// UDP: the top Via gets `received` (and `rport`, RFC 3581) so answers go back where the request came from,
+// through NAT. TCP: messages are framed by Content-Length; a connection has a byte cap, an idle timeout
+// and answers RFC 5626 CRLF keep-alives. Caps on connections in all and per address. Nothing a peer sends
+// can throw out of here: what does not parse is answered 400 when it can be, else dropped and counted.
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { headerEnd, MAX_MESSAGE_BYTES, parseMessage, responseTo, serializeMessage, SipParseError, type SipMessage } from './message.ts';
+import { parseVia } from './headers.ts';
+
+export interface SipSource {
+  transport: 'udp' | 'tcp';
+  address: string;
+  port: number;
+  /** Sends bytes back on the path the message came in on (UDP: to its source; TCP: its connection). */
+  reply(data: Buffer): void;
+}
+
+export interface SipTransportCounters {
+  received: number;
+  malformed: number;
+  dropped: number;
+  tcpRefused: number;
+}
+
+export interface SipTransportOptions {
+  address: string;
+  port: number;
+  onMessage: (m: SipMessage, from: SipSource) => void;
+  maxConnections?: number;
+  maxConnectionsPerAddress?: number;
+  idleMs?: number;
+}
+
+const DEFAULT_MAX_CONNECTIONS = 1000;
+const DEFAULT_PER_ADDRESS = 32;
+/** A TCP connection with no message for this long is closed (phones send keep-alives more often). */
+const DEFAULT_IDLE_MS = 300_000;
+
+export class SipTransport {
+  readonly counters: SipTransportCounters = { received: 0, malformed: 0, dropped: 0, tcpRefused: 0 };
+  private readonly opts: Required<SipTransportOptions>;
+  private udp: dgram.Socket | null = null;
+  private tcp: net.Server | null = null;
+  private readonly connections = new Set<net.Socket>();
+  private readonly perAddress = new Map<string, number>();
+  port = 0;
+
+  constructor(opts: SipTransportOptions) {
+    this.opts = {
+      maxConnections: DEFAULT_MAX_CONNECTIONS,
+      maxConnectionsPerAddress: DEFAULT_PER_ADDRESS,
+      idleMs: DEFAULT_IDLE_MS,
+      ...opts,
+    };
+  }
+
+  /** Binds UDP and TCP on one port (0: a free one, the UDP socket's); resolves with the port. */
+  async listen(): Promise<number> {
+    const udp = dgram.createSocket('udp4');
+    udp.on('message', (buf, rinfo) => this.onDatagram(buf, rinfo.address, rinfo.port));
+    udp.on('error', () => {}); // ICMP errors of earlier sends: nothing to do
+    await new Promise<void>((resolve, reject) => {
+      udp.once('error', reject);
+      udp.bind(this.opts.port, this.opts.address, () => {
+        udp.off('error', reject);
+        resolve();
+      });
+    });
+    this.udp = udp;
+    this.port = udp.address().port;
+    const tcp = net.createServer((socket) => this.onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      tcp.once('error', reject);
+      tcp.listen(this.port, this.opts.address, () => {
+        tcp.off('error', reject);
+        resolve();
+      });
+    });
+    tcp.on('error', () => {});
+    this.tcp = tcp;
+    return this.port;
+  }
+
+  /** Sends a datagram (requests the gateway starts, over UDP). */
+  sendUdp(data: Buffer, address: string, port: number): void {
+    this.udp?.send(data, port, address);
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.connections) s.destroy();
+    this.connections.clear();
+    await Promise.all([
+      new Promise<void>((r) => (this.udp ? this.udp.close(() => r()) : r())),
+      new Promise<void>((r) => (this.tcp ? this.tcp.close(() => r()) : r())),
+    ]);
+    this.udp = null;
+    this.tcp = null;
+  }
+
+  private onDatagram(buf: Buffer, address: string, port: number): void {
+    // a keep-alive (CRLF or an empty datagram): nothing to answer over UDP
+    if (buf.length <= 4 && /^[\r\n]*$/.test(buf.toString('latin1'))) return;
+    const udp = this.udp;
+    this.deliver(buf, false, {
+      transport: 'udp',
+      address,
+      port,
+      reply: (data) => udp?.send(data, port, address),
+    });
+  }
+
+  private onConnection(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? '';
+    const count = this.perAddress.get(address) ?? 0;
+    if (this.connections.size >= this.opts.maxConnections || count >= this.opts.maxConnectionsPerAddress) {
+      this.counters.tcpRefused++;
+      socket.destroy();
+      return;
+    }
+    this.connections.add(socket);
+    this.perAddress.set(address, count + 1);
+    socket.on('close', () => {
+      this.connections.delete(socket);
+      const n = (this.perAddress.get(address) ?? 1) - 1;
+      if (n <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, n);
+    });
+    socket.on('error', () => socket.destroy());
+    socket.setTimeout(this.opts.idleMs, () => socket.destroy());
+    const source: SipSource = {
+      transport: 'tcp',
+      address,
+      port: socket.remotePort ?? 0,
+      reply: (data) => {
+        if (!socket.destroyed) socket.write(data);
+      },
+    };
+    let pending: Buffer = Buffer.alloc(0);
+    socket.on('data', (chunk: Buffer) => {
+      pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
+      for (;;) {
+        // RFC 5626 keep-alive: CRLFCRLF ping, CRLF pong
+        let skip = 0;
+        while (skip < pending.length && (pending[skip] === 13 || pending[skip] === 10)) skip++;
+        if (skip >= 4 && pending.subarray(0, 4).toString('latin1') === '\r\n\r\n') source.reply(Buffer.from('\r\n'));
+        pending = pending.subarray(skip);
+        if (pending.length === 0) return;
+        const end = headerEnd(pending);
+        if (end < 0) {
+          if (pending.length > MAX_MESSAGE_BYTES) {
+            this.counters.malformed++;
+            socket.destroy(); // no end of headers in 64 KB: not SIP
+          }
+          return;
+        }
+        const bodyStart = end + (pending[end] === 13 ? 4 : 2);
+        const cl = /^(?:content-length|l)[ \t]*:[ \t]*(\d{1,6})[ \t]*$/im.exec(pending.toString('latin1', 0, end));
+        const total = bodyStart + (cl ? Number(cl[1]) : 0);
+        if (total > MAX_MESSAGE_BYTES) {
+          this.counters.malformed++;
+          socket.destroy();
+          return;
+        }
+        if (pending.length < total) return;
+        const message = pending.subarray(0, total);
+        pending = pending.subarray(total);
+        this.deliver(Buffer.from(message), true, source);
+        if (socket.destroyed) return;
+      }
+    });
+  }
+
+  private deliver(buf: Buffer, stream: boolean, from: SipSource): void {
+    this.counters.received++;
+    let m: SipMessage;
+    try {
+      m = parseMessage(buf, stream);
+    } catch (e) {
+      this.counters.malformed++;
+      if (e instanceof SipParseError && e.canReply) this.answerMalformed(e, from);
+      return;
+    }
+    if (m.kind === 'request') {
+      const top = m.headers.get('via');
+      const via = top === undefined ? null : parseVia(top);
+      if (via === null) {
+        this.counters.dropped++;
+        return;
+      }
+      if (from.transport === 'udp') {
+        // RFC 3261 18.2.1 and RFC 3581: where it really came from
+        let v = top!;
+        if (via.host !== from.address) v += `;received=${from.address}`;
+        if (via.params.has('rport')) v = v.replace(/;rport(?==|;|$)(=\d*)?/i, `;rport=${from.port}`);
+        m.headers.entries[m.headers.entries.findIndex(([n]) => n === 'via')]![1] = v;
+      }
+    }
+    try {
+      this.opts.onMessage(m, from);
+    } catch {
+      this.counters.dropped++;
+    }
+  }
+
+  /** 400 with the reason, built from the headers that did parse (the message failed later). */
+  private answerMalformed(e: SipParseError, from: SipSource): void {
+    if (e.headers === null || e.response) return;
+    const reason = e.message.replace(/[^\x20-\x7e]/g, '').slice(0, 80);
+    from.reply(serializeMessage(responseTo({ headers: e.headers }, 400, undefined, `Bad Request (${reason})`)));
+  }
+}
