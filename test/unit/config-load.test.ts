@@ -65,6 +65,8 @@ test('defaults', () => {
     recordingLayout: 'grid',
     maxRecordingsPerRecorder: 4,
     recorderId: '',
+    recorderPortMin: 41000,
+    recorderPortMax: 41999,
     recorderAddress: '127.0.0.1',
     logLevel: 'info',
     authMode: 'open',
