@@ -21,6 +21,7 @@ import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
 import { RecordButton, RecordingIndicator } from '../components/RecordingControls.tsx';
+import { LiveStreamButton, LiveStreamIndicator } from '../components/LiveStreamControls.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
 import { serverErrorText } from './error-text.ts';
 
@@ -143,6 +144,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </span>
         )}
         {state.status === 'joined' && <RecordingIndicator conference={conference} />}
+        {state.status === 'joined' && <LiveStreamIndicator conference={conference} />}
         {state.status === 'connecting' && (
           <span className="status-pill" role="status">
             {t.connecting}
@@ -219,6 +221,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           onShowShortcuts={() => setDialog('shortcuts')}
         />
         {state.status === 'joined' && <RecordButton conference={conference} />}
+        {state.status === 'joined' && <LiveStreamButton conference={conference} />}
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}
