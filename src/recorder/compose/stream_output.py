@@ -65,9 +65,15 @@ class StreamOutput:
         if self.stopped:
             return False
         out = Gst.Pipeline.new('rtmp')
-        vsrc = make('appsrc', is_live=True, format=Gst.Format.TIME, do_timestamp=False, max_bytes=8 << 20, block=False)
-        asrc = make('appsrc', is_live=True, format=Gst.Format.TIME, do_timestamp=False, max_bytes=2 << 20, block=False)
-        mux = make('flvmux', streamable=True, latency=200 * Gst.MSECOND)
+        # not live: the muxer waits for both streams and interleaves them by time (a live muxer gave up waiting for
+        # a video that the busy encoder delivered late, and the FLV got backward timestamps clamped together);
+        # beyond its cap a queue drops the newest (the server reads too slowly), the picture mends at a keyframe
+        vsrc = make('appsrc', is_live=False, format=Gst.Format.TIME, do_timestamp=False, max_bytes=16 << 20, block=False)
+        asrc = make('appsrc', is_live=False, format=Gst.Format.TIME, do_timestamp=False, max_bytes=4 << 20, block=False)
+        for src in (vsrc, asrc):
+            if src.find_property('leaky-type') is not None:
+                src.set_property('leaky-type', 1)  # upstream: new buffers are dropped while it is full
+        mux = make('flvmux', streamable=True)
         sink = make('rtmp2sink', location=self.url, sync=False, **{'async': False})
         for e in (vsrc, asrc, mux, sink):
             out.add(e)
