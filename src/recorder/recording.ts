@@ -46,6 +46,12 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   );
 }
 
+/** What to cut out of the child's lines: the address, its path and its last part (the key). */
+function secretsOf(rtmpUrl: string): string[] {
+  const { pathname } = new URL(rtmpUrl);
+  return [rtmpUrl, pathname, pathname.split('/').filter(Boolean).at(-1) ?? ''];
+}
+
 export class Recording {
   readonly id: string;
   readonly conferenceId: string;
@@ -132,7 +138,7 @@ export class Recording {
       },
       this.log,
       undefined,
-      this.rtmpUrl ? [this.rtmpUrl, new URL(this.rtmpUrl).pathname] : [],
+      this.rtmpUrl ? secretsOf(this.rtmpUrl) : [],
     );
     composer.onStream = (state, message) => this.streamState(state, message);
     return composer;

@@ -77,8 +77,13 @@ export class Recordings {
       bus.subscribe(recorderSubjects.notice, (payload) => {
         const r = recorderNoticeSchema.safeParse(payload);
         const found = r.success ? this.find(r.data.recordingId) : undefined;
-        if (!r.success || !found || found[1].starting) return;
+        if (!r.success || !found) return;
         const [room, rec] = found;
+        if (rec.starting) {
+          // the stream's first connection may fail before the start's reply: the start says so
+          if (rec.kind === 'live-stream' && r.data.kind !== 'segment') rec.interrupted = r.data.kind === 'stream-interrupted';
+          return;
+        }
         this.log.info({ room: room.key, recording: rec.recordingId, notice: r.data.kind, segment: r.data.segment }, 'recorder notice');
         if (r.data.kind === 'segment' && rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, continued: true });
         if (r.data.kind !== 'segment' && rec.kind === 'live-stream') {
@@ -155,7 +160,7 @@ export class Recordings {
         }
         rec.starting = false;
         this.log.info({ room: room.key, recording: rec.recordingId, kind, file }, 'recording started');
-        this.broadcast(room, { type: kind, active: true, by: rec.by });
+        this.broadcast(room, rec.interrupted ? { type: 'live-stream', active: true, by: rec.by, interrupted: true } : { type: kind, active: true, by: rec.by });
         this.membersChanged(room);
       })
       .catch((e: unknown) => {

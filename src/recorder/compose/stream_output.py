@@ -26,8 +26,8 @@ def _redact(message, url):
     """An error text without the stream key (GStreamer may quote the location)."""
     text = str(message)
     path = urlsplit(url).path
-    for secret in (url, path):
-        if secret and len(secret) > 1:
+    for secret in (url, path, path.rstrip('/').rsplit('/', 1)[-1]):
+        if secret and len(secret) > 3:
             text = text.replace(secret, '[secret]')
     return text[:300]
 
