@@ -253,8 +253,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   if (config.recorderPortMax < config.recorderPortMin + 3 || config.recorderPortMin === 0) {
     throw new ConfigError('configuration: recorderPortMin..recorderPortMax must be a range of at least four ports above 0');
   }
-  if (config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
-    throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (a bridge and a recorder may share a machine)');
+  const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
+  if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
+    throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
   }
   config.dataDir = path.resolve(config.dataDir);
   return config;
