@@ -74,7 +74,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       let ports: PortSet | null = null;
       try {
         ports = await takePorts();
-        if (!ports) throw new BusCallError('no-capacity', `every port of ${config.recorderPortMin}-${config.recorderPortMax} is in use`);
+        if (!ports) throw new BusCallError('no-capacity', `no free set of four UDP ports in ${config.recorderPortMin}-${config.recorderPortMax} on ${config.recorderAddress}`);
         const rec = await Recording.start(req, bus, config, log, ports);
         if (closed) {
           // the recorder stopped while this one started: finish it rather than leave its child running

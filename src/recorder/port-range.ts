@@ -64,12 +64,14 @@ export async function portSetFree(address: string, set: PortSet): Promise<boolea
         }),
     ),
   );
-  await Promise.all(sockets.map((s) => new Promise<void>((r) => {
-    try {
-      s.close(() => r());
-    } catch {
-      r(); // its bind failed: nothing to close
-    }
-  })));
+  const close = (s: (typeof sockets)[number]) =>
+    new Promise<void>((resolve) => {
+      try {
+        s.close(() => resolve());
+      } catch {
+        resolve(); // its bind failed: nothing to close
+      }
+    });
+  await Promise.all(sockets.map(close));
   return results.every(Boolean);
 }
