@@ -44,8 +44,9 @@ import {
  * - no-capacity: every bridge (or this one) is at its endpoint cap;
  * - unavailable: no bridge announced itself, or focus is stopping;
  * - limit: a per-conference cap (plain-RTP endpoints, m-lines) is reached.
- * A recorder's start: no-capacity (at maxRecordingsPerRecorder), not-found (no meeting media to record),
- * unavailable (its media process did not start), conflict (that recording id runs already).
+ * A recorder's start (a recording, or with `stream` a live stream): no-capacity (at maxRecordingsPerRecorder, or no
+ * free ports in its range), not-found (no meeting media to record), unavailable (its media process did not start),
+ * conflict (that recording id runs already).
  */
 export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit';
 
