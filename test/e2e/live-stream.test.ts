@@ -1,6 +1,7 @@
 // End to end: a live stream to a real RTMP server on this machine (ffmpeg listening, `-c copy` to an FLV
 // file), beside a recording of the same meeting. Two Chromium participants (Ben's fake microphone talks); the
-// moderator (Ana) first gives an address that is not RTMP and is told why, then goes live: both see "Live".
+// moderator (Ana) first gives an address that is not RTMP and is told why, then goes live: both see "Live", and a
+// late joiner in Spanish sees "En directo".
 // The RTMP server is killed mid-stream: everyone is told the stream is interrupted, the recorder reconnects
 // (with a pause that grows) and, once the server listens again, everyone is told it resumed. What the server
 // received is checked with ffprobe/ffmpeg: H.264 + AAC, the second part decodes without an error and is heard.
@@ -84,6 +85,12 @@ describe('live stream', () => {
     await ana.page.getByRole('status', { name: 'Live', exact: true }).waitFor({ timeout: 30_000 });
     await ben.page.getByRole('status', { name: 'Live', exact: true }).waitFor();
     await ben.page.getByRole('status').filter({ hasText: 'Ana started the live stream' }).waitFor();
+    // a late joiner, in Spanish, is told the meeting is live
+    const cy = await newParticipant(suite.browser, 'Cy', 'es-ES');
+    await cy.page.goto(`${suite.server.baseUrl}/Streamed#config.resolution=180`);
+    await cy.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Cy');
+    await cy.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
+    await cy.page.getByRole('status', { name: 'En directo', exact: true }).waitFor({ timeout: 30_000 });
     await waitUntil('3 s of video at the RTMP server', () => videoFrames(part1), (n) => n >= 90, 90_000);
 
     // the server goes away mid-stream, and comes back on the same address
@@ -91,6 +98,8 @@ describe('live stream', () => {
     await server.exited;
     await ben.page.getByRole('status').filter({ hasText: 'Live stream interrupted; reconnecting' }).waitFor({ timeout: 30_000 });
     await ana.page.getByRole('status', { name: 'Live stream interrupted', exact: true }).waitFor();
+    await cy.page.getByRole('status').filter({ hasText: 'Emisión en directo interrumpida; reconectando' }).waitFor();
+    await cy.context.close();
     server = rtmpServer(`${url}/${key}`, part2);
     servers.push(server.process);
     await ana.page.getByRole('status').filter({ hasText: 'Live stream resumed' }).waitFor({ timeout: 60_000 });
