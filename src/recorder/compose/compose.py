@@ -1,9 +1,10 @@
 # One composed recording: receives a conference's media as plain RTP (SRTP) from the bridge, decodes it,
 # composes the video (GStreamer compositor: one pad per camera/screen, moved and resized live) and mixes the
 # audio (audiomixer; each voice level-normalised by webrtcdsp's gain control), encodes H.264 + AAC and writes
-# Matroska (a crash leaves a file playable up to its last cluster). Run by the recorder part
-# (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3. Beside it: layout.py (where tiles go),
-# commands.py (the commands, checked), keyframes.py (keyframe requests to the bridge), gst_util.py.
+# Matroska (a crash leaves a file playable up to its last cluster), or for a live stream pushes FLV over RTMP(S).
+# Run by the recorder part (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3. Beside it:
+# layout.py (where tiles go), commands.py (the commands, checked), keyframes.py (keyframe requests to the
+# bridge), stream_output.py (the live stream's output and its reconnects), gst_util.py.
 #
 # argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), layout, bindAddress, srtp, ports?, stream?}.
 #   ports {audio, video}: the RTP ports to bind (RTCP on the next ones), else the system picks; stream: true
