@@ -103,7 +103,7 @@ export class ComposerProcess {
       if (parsed.event === 'ready') resolveReady({ videoPort: parsed.videoPort, audioPort: parsed.audioPort });
       if (parsed.event === 'keyed') resolveKeyed();
       if (parsed.event === 'error') {
-        lastError = parsed.message;
+        lastError = clean(parsed.message);
         this.log.warn({ err: clean(parsed.message) }, 'composer error');
       }
       if (parsed.event === 'stream') this.onStream(parsed.state, clean(parsed.message ?? ''));
