@@ -33,9 +33,10 @@ apt_need() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
 }
 
-# The recorder composes with GStreamer, driven from Debian's Python (src/recorder/compose/compose.py).
+# The recorder composes with GStreamer, driven from Debian's Python (src/recorder/compose/compose.py); live
+# streams go out with rtmp2sink (plugins-bad), RTMPS through GIO's TLS (glib-networking).
 RECORDER_PACKAGES=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
-  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0)
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav gstreamer1.0-x python3-gi python3-gst-1.0 gir1.2-gstreamer-1.0 glib-networking)
 # recorder_need: installs them when Debian's python3 cannot make the elements a recording needs.
 recorder_need() {
   /usr/bin/python3 - >/dev/null 2>&1 <<'PY' && return 0
@@ -43,8 +44,11 @@ import gi
 gi.require_version('Gst', '1.0')
 from gi.repository import Gst
 Gst.init(None)
-need = ['compositor', 'audiomixer', 'textoverlay', 'x264enc', 'avenc_aac', 'matroskamux', 'srtpdec', 'rtpssrcdemux', 'vp8dec', 'opusdec']
-raise SystemExit(any(Gst.ElementFactory.find(n) is None for n in need))
+need = ['compositor', 'audiomixer', 'textoverlay', 'x264enc', 'avenc_aac', 'matroskamux', 'srtpdec', 'rtpssrcdemux', 'vp8dec', 'opusdec',
+        'flvmux', 'rtmp2sink', 'appsink', 'appsrc']
+gi.require_version('Gio', '2.0')
+from gi.repository import Gio
+raise SystemExit(any(Gst.ElementFactory.find(n) is None for n in need) or not Gio.TlsBackend.get_default().supports_tls())
 PY
   log "installing Debian packages for the recorder: ${RECORDER_PACKAGES[*]}"
   local sudo=""

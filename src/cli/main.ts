@@ -27,6 +27,8 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   tcpMediaPort: 'PORT',
   plainRtpPortMin: 'PORT',
   plainRtpPortMax: 'PORT',
+  recorderPortMin: 'PORT',
+  recorderPortMax: 'PORT',
   lastN: 'N',
   publicAddress: 'IP',
   stunServer: 'HOST:PORT',

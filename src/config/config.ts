@@ -133,6 +133,9 @@ export const configSchema = z.object({
     .default(''),
   /** The IPv4 address the recorder receives media on (the bridge sends there): its own address on the bridges' network. */
   recorderAddress: z.string().trim().default('127.0.0.1'),
+  /** UDP ports the recorder receives media on: four per recording or live stream (audio, video, each with RTCP). */
+  recorderPortMin: port.default(41000),
+  recorderPortMax: port.default(41999),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /** Who may join: 'open' (anyone with the link), 'accounts' (a signed-in host starts the room), 'token' (JWT). */
   authMode: z.enum(['open', 'accounts', 'token']).default('open'),
@@ -204,6 +207,8 @@ export const settingHelp: Record<keyof Config, string> = {
   recordingRetentionDays: 'days a recording is kept after it ended; older ones are deleted by the recorder (checked at start and hourly), 0 = keep forever (default 0)',
   recordingMinFreeMb: "free disk space (MiB) the recorder keeps: below it no recording starts and a running one is finished, 0 = no check (default 1024)",
   recorderId: "this recorder's id, unique among the recorders (default <hostname>-<random>)",
+  recorderPortMin: 'lowest UDP port the recorder receives media on, four per recording or live stream (default 41000)',
+  recorderPortMax: 'highest UDP port the recorder receives media on (default 41999)',
   recorderAddress: "IPv4 address the recorder receives media on; set the recorder machine's address on the bridges' network when it runs on another machine (default 127.0.0.1)",
   logLevel: 'trace, debug, info, warn, error, fatal or silent (default info)',
   authMode: 'who may join: open (anyone with the link), accounts (sign-in to start a room) or token (JWT in the URL) (default open)',
@@ -253,6 +258,13 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   const config = result.data;
   if (config.plainRtpPortMax < config.plainRtpPortMin + 1 || config.plainRtpPortMin === 0) {
     throw new ConfigError('configuration: plainRtpPortMin..plainRtpPortMax must be a range of at least two ports above 0');
+  }
+  if (config.recorderPortMax < config.recorderPortMin + 3 || config.recorderPortMin === 0) {
+    throw new ConfigError('configuration: recorderPortMin..recorderPortMax must be a range of at least four ports above 0');
+  }
+  const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
+  if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
+    throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
   }
   config.dataDir = path.resolve(config.dataDir);
   return config;

@@ -49,9 +49,9 @@ import {
  * - no-capacity: every bridge (or this one) is at its endpoint cap;
  * - unavailable: no bridge announced itself, or focus is stopping;
  * - limit: a per-conference cap (plain-RTP endpoints, m-lines) is reached.
- * A recorder's start: no-capacity (at maxRecordingsPerRecorder), not-found (no meeting media to record),
- * unavailable (its media process did not start), conflict (that recording id runs already), no-space (its disk
- * has less free space than recordingMinFreeMb).
+ * A recorder's start (a recording, or with `stream` a live stream): no-capacity (at maxRecordingsPerRecorder, or no
+ * free ports in its range), not-found (no meeting media to record), unavailable (its media process did not start),
+ * conflict (that recording id runs already), no-space (its disk has less free space than recordingMinFreeMb).
  */
 export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit' | 'no-space';
 

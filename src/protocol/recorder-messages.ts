@@ -5,6 +5,7 @@
 // focus -> recorder (`plain.<id>.sources`: whose streams arrive with which SSRC); recorder -> signal only as
 // events (announce, a recording that ended by itself).
 import { z } from 'zod';
+import { isRtmpUrl } from './stream-url.ts';
 
 const id = z.string().min(1).max(128);
 /** One NATS subject token (it goes into `recorder.<id>.*`). */
@@ -17,6 +18,8 @@ export const recorderSubjects = {
   announce: 'recorder.announce',
   /** A recording ended without being asked to (its media process failed, the meeting's media ended). */
   ended: 'recorder.ended',
+  /** Something to tell the room while a job runs (a new segment after a restart, a stream interrupted/resumed). */
+  notice: 'recorder.notice',
   // signal -> recorders (event): "announce yourselves now"
   discover: 'recorder.discover',
   // signal -> recorder <id> (requests)
@@ -54,6 +57,11 @@ export const recorderStartSchema = z
     participants,
     /** The active speaker (the bridge's dominant speaker), for the speaker layout. */
     speaker: id.optional(),
+    /** A live stream instead of a file: where to push it (a secret: it holds the stream key; never logged). */
+    stream: z
+      .object({ rtmpUrl: z.string().refine(isRtmpUrl, 'rtmpUrl: an rtmp:// or rtmps:// address') })
+      .strict()
+      .optional(),
   })
   .strict();
 export const recorderStartReplySchema = z.object({ file: z.string() });
@@ -109,3 +117,11 @@ export const recorderReadSchema = z
 /** `data`: base64 of the bytes at offset (fewer than asked at the end); `size`: the file's whole size now. */
 export const recorderReadReplySchema = z.object({ data: z.string(), size: z.number().int().nonnegative() });
 export const recorderDeleteSchema = z.object({ recordingId: recordingIdSchema }).strict();
+export const recorderNoticeSchema = z.object({
+  recorderId: recorderIdSchema,
+  recordingId: recordingIdSchema,
+  /** segment: the media process was restarted, the recording goes on in file number `segment`. */
+  kind: z.enum(['segment', 'stream-interrupted', 'stream-resumed']),
+  segment: z.number().int().min(2).optional(),
+});
+export type RecorderNotice = z.infer<typeof recorderNoticeSchema>;

@@ -1,6 +1,7 @@
-// Recording in the browser <-> signal protocol (issue 14). A moderator starts and stops it (everyone else is
-// refused with `not-moderator`); everyone in the room, late joiners too, is told whether the meeting is being
-// recorded. Spread into the access unions (moderator actions) of access-messages.ts.
+// Recording and live streaming in the browser <-> signal protocol (issue 14). A moderator starts and stops
+// them (everyone else is refused with `not-moderator`); everyone in the room, late joiners too, is told whether
+// the meeting is being recorded and whether it is live. Spread into the access unions (moderator actions) of
+// access-messages.ts. The stream key goes from the moderator's browser to signal and the recorder only.
 import { z } from 'zod';
 
 const recordingId = z.string().regex(/^rec-[0-9a-f]{16}$/);
@@ -17,6 +18,9 @@ export const recordingClientMessageSchemas = [
   // /recordings page; `session` is the sign-in session from `login-ok`
   z.object({ type: z.literal('admin-list-recordings'), session: z.string().min(1).max(128) }),
   z.object({ type: z.literal('admin-delete-recording'), session: z.string().min(1).max(128), recordingId }),
+  /** url: rtmp(s)://host/app; key: the stream key (both checked by signal: stream-url.ts, with a clear error). */
+  z.object({ type: z.literal('start-live-stream'), url: z.string().max(4096), key: z.string().max(4096) }),
+  z.object({ type: z.literal('stop-live-stream') }),
 ] as const;
 /** The admin requests (not bound to a meeting: Access answers them, not Moderation). */
 export const ADMIN_RECORDING_TYPES = ['admin-list-recordings', 'admin-delete-recording'] as const;
@@ -49,6 +53,22 @@ export const recordingServerMessageSchemas = [
     reason: z.enum(['failed', 'disk-full']).optional(),
     /** The state as it is, sent to a joiner: no "started" notice for it. */
     current: z.boolean().optional(),
+    /** The recorder's media process failed and was restarted: the recording goes on in a new part (file). */
+    continued: z.boolean().optional(),
+  }),
+  /**
+   * Whether the meeting is live-streamed (never where to): to everyone on each change and to each joiner.
+   * `interrupted`: the streaming server refused or dropped the connection and the recorder is retrying;
+   * `change` says what just happened, for the notice.
+   */
+  z.object({
+    type: z.literal('live-stream'),
+    active: z.boolean(),
+    by: z.string().optional(),
+    reason: z.enum(['failed']).optional(),
+    interrupted: z.boolean().optional(),
+    change: z.enum(['interrupted', 'resumed']).optional(),
+    current: z.boolean().optional(),
   }),
   /** To a moderator who asked: the room's recordings, the newest first. */
   z.object({ type: z.literal('recordings'), recordings: z.array(recordingEntrySchema) }),
@@ -66,4 +86,10 @@ export type RecordingErrorCode =
   /** No such recording of this room (deleted already, or its recorder is not running). */
   | 'recording-not-found'
   /** An admin request without a signed-in session of an account named in adminAccounts. */
-  | 'not-admin';
+  | 'not-admin'
+  /** The live stream's address or key is not acceptable (the message says why). */
+  | 'live-stream-bad-url'
+  /** No recorder has room for a live stream. */
+  | 'live-stream-unavailable'
+  /** A recorder took the request but could not start the stream. */
+  | 'live-stream-failed';

@@ -1,7 +1,8 @@
-// recorder: composed recordings without a browser. Announces how many more recordings it can take (every
-// 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's start/stop/names
-// requests, and runs each recording as a GStreamer child process (recording.ts). At most
-// maxRecordingsPerRecorder at once. A recording that ends by itself is told to signal (`recorder.ended`).
+// recorder: composed recordings and live streams without a browser. Announces how many more jobs it can take
+// (every 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's start/stop/names
+// requests, and runs each job as a GStreamer child process (recording.ts) on its own four UDP ports of
+// recorderPortMin..Max (port-range.ts). At most maxRecordingsPerRecorder jobs at once. A job that ends by
+// itself is told to signal (`recorder.ended`), and so is what the room should hear meanwhile (`recorder.notice`).
 // It owns the recordings on its disk (recording-library.ts): lists, reads and deletes them for signal, deletes
 // those past recordingRetentionDays (at start and hourly), and starts none below recordingMinFreeMb (disk-space.ts).
 import { randomBytes } from 'node:crypto';
@@ -11,7 +12,8 @@ import { serveBus } from '../bus/typed-calls.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { recorderSubjects, type RecorderEnded } from '../protocol/recorder-messages.ts';
+import { recorderSubjects, type RecorderEnded, type RecorderNotice } from '../protocol/recorder-messages.ts';
+import { PortRange, portSetFree, type PortSet } from './port-range.ts';
 import { Recording } from './recording.ts';
 import { deleteExpiredRecordings, deleteRecording, listRecordings, readRecordingChunk } from './recording-library.ts';
 import { enoughSpace } from './disk-space.ts';
@@ -46,6 +48,18 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
   let closed = false;
   const max = config.maxRecordingsPerRecorder;
   const free = () => Math.max(0, max - recordings.size - starting);
+  const portRange = new PortRange(config.recorderPortMin, config.recorderPortMax);
+  /** A free set of four ports, checked bindable (another program may hold some of the range). */
+  const takePorts = async (): Promise<PortSet | null> => {
+    for (let i = 0; i < portRange.size; i++) {
+      const set = portRange.take();
+      if (!set) return null;
+      if (await portSetFree(config.recorderAddress, set)) return set;
+      log.warn({ ports: set }, 'recorder ports held by another program: skipped');
+      portRange.release(set, true);
+    }
+    return null;
+  };
 
   const announce = () => {
     if (closed) return;
@@ -69,16 +83,25 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       }
       starting++;
       announce();
+      let ports: PortSet | null = null;
       try {
-        const rec = await Recording.start(req, bus, config, log);
+        ports = await takePorts();
+        if (!ports) throw new BusCallError('no-capacity', `no free set of four UDP ports in ${config.recorderPortMin}-${config.recorderPortMax} on ${config.recorderAddress}`);
+        const rec = await Recording.start(req, bus, config, log, ports);
         if (closed) {
           // the recorder stopped while this one started: finish it rather than leave its child running
           await rec.stop();
           throw new BusCallError('unavailable', 'the recorder is stopping');
         }
+        ports = null; // the recording holds them now
         recordings.set(rec.id, rec);
+        rec.onNotice = (kind, segment) => {
+          const notice: RecorderNotice = { recorderId, recordingId: rec.id, kind, ...(segment ? { segment } : {}) };
+          bus.publish(recorderSubjects.notice, notice);
+        };
         rec.onEnded = (reason, message) => {
           recordings.delete(rec.id);
+          portRange.release(rec.ports);
           const ended: RecorderEnded = { recorderId, recordingId: rec.id, conferenceId: rec.conferenceId, reason, message };
           log.warn({ recording: rec.id, err: message }, 'recording ended by itself');
           bus.publish(recorderSubjects.ended, ended);
@@ -86,6 +109,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
         };
         return { file: rec.file.split('/').pop()! };
       } finally {
+        if (ports) portRange.release(ports);
         starting--;
         announce();
       }
@@ -98,6 +122,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
         const file = await rec.stop();
         return { file: file.split('/').pop()! };
       } finally {
+        portRange.release(rec.ports);
         announce();
       }
     }),

@@ -1,10 +1,15 @@
-// One composed recording, from start to a finished file: its GStreamer child (compositor-process.ts), its
-// plain-RTP endpoint at focus (a receiver of the whole conference, SRTP keyed by SDES: the recorder may be
-// on another machine than the bridge), and the two things it merges for the child: whose streams arrive
-// (focus's `plain.<id>.sources`) and the names to draw (signal's start and `recorder.<id>.participants`).
-// Its folder is <dataDir>/recordings/<recordingId>/, with the media file and recording.json (recording-store.ts).
+// One composed recording or live stream (a job), from start to stop: its GStreamer child
+// (compositor-process.ts), its plain-RTP endpoint at focus (a receiver of the whole conference, SRTP keyed by
+// SDES: the recorder may be on another machine than the bridge), and the two things it merges for the child:
+// whose streams arrive (focus's `plain.<id>.sources`) and the names to draw (signal's start and
+// `recorder.<id>.participants`). A recording's folder is <dataDir>/recordings/<recordingId>/, with its media
+// files and recording.json (recording-store.ts); a live stream writes nothing (the child pushes RTMP and
+// retries a failed connection itself, stream_output.py).
 // Start order: the child binds its ports and plays -> attach at focus (deferred) -> the child gets the key
 // -> focus starts sending. So the first packets (and the keyframe the bridge asks for) find the child ready.
+// A child that dies is started again on the same ports (a recording goes on in a new file, <room>-<time>-partN),
+// with the endpoint attached anew: the new child's SRTP contexts start fresh, and so must the bridge's (their
+// rollover counters would not match after 65536 packets). After MAX_RESTARTS within RESTART_WINDOW_MS it ends.
 import path from 'node:path';
 import { BusCallError, type Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
@@ -15,11 +20,15 @@ import { ComposerProcess, type ComposerCommand } from './compositor-process.ts';
 import { ConferenceFeed } from './conference-feed.ts';
 import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { recordingFileName } from './file-name.ts';
+import type { PortSet } from './port-range.ts';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
 /** How long the child may take to start its pipeline, and to finish the file when asked to stop. */
 const READY_TIMEOUT_MS = 15_000;
 const STOP_TIMEOUT_MS = 12_000;
+/** A child that died this often within the window is not started again: the job ends as failed. */
+export const MAX_RESTARTS = 3;
+const RESTART_WINDOW_MS = 5 * 60_000;
 
 export interface RecordingRequest {
   recordingId: string;
@@ -27,6 +36,8 @@ export interface RecordingRequest {
   room: string;
   participants: RecordedParticipant[];
   speaker?: string;
+  /** A live stream to this RTMP(S) address (a secret) instead of a file. */
+  stream?: { rtmpUrl: string };
 }
 
 function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
@@ -36,16 +47,34 @@ function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   );
 }
 
+/** What to cut out of the child's lines: the address, its path and its last part (the key). */
+function secretsOf(rtmpUrl: string): string[] {
+  const { pathname } = new URL(rtmpUrl);
+  return [rtmpUrl, pathname, pathname.split('/').filter(Boolean).at(-1) ?? ''];
+}
+
 export class Recording {
   readonly id: string;
   readonly conferenceId: string;
-  /** The recording's folder, and its (first) media file in it. */
+  readonly ports: PortSet;
+  /** A live stream's address (a secret: never logged), or undefined for a recording to files. */
+  private readonly rtmpUrl: string | undefined;
+  /** The recording's folder ('' for a live stream), and the media file being written in it. */
   readonly dir: string;
-  readonly file: string;
+  file: string;
+  private segment = 1;
+  private readonly room: string;
+  private readonly bus: Bus;
+  private readonly config: Config;
   private readonly log: Logger;
-  private readonly composer: ComposerProcess;
-  private readonly feed: ConferenceFeed;
-  private meta: RecordingMeta;
+  private composer: ComposerProcess;
+  private feed: ConferenceFeed;
+  private meta: RecordingMeta | null = null;
+  private restarts: number[] = [];
+  private restarting: Promise<void> | null = null;
+  /** A live stream whose connection failed and is being retried. */
+  private interrupted = false;
+  private wasLive = false;
   private names: RecordedParticipant[];
   private speaker: string | undefined;
   private sources: readonly ReceivedSource[] = [];
@@ -58,46 +87,74 @@ export class Recording {
    * the disk's free space fell below recordingMinFreeMb ('disk-full': the file was finished).
    */
   onEnded: (reason: 'failed' | 'meeting-ended' | 'disk-full', message: string) => void = () => {};
+  /** Something the room is told while it runs: a new file after a restart, a live stream interrupted or resumed. */
+  onNotice: (kind: 'segment' | 'stream-interrupted' | 'stream-resumed', segment?: number) => void = () => {};
 
-  private constructor(req: RecordingRequest, bus: Bus, config: Config, log: Logger) {
+  private constructor(req: RecordingRequest, bus: Bus, config: Config, log: Logger, ports: PortSet) {
     this.id = req.recordingId;
     this.conferenceId = req.conferenceId;
+    this.room = req.room;
+    this.bus = bus;
+    this.config = config;
+    this.ports = ports;
+    this.rtmpUrl = req.stream?.rtmpUrl;
     this.names = req.participants;
     this.speaker = req.speaker;
     this.minFreeMb = config.recordingMinFreeMb;
-    this.log = log.child({ recording: req.recordingId, conference: req.conferenceId });
+    this.log = log.child({ recording: req.recordingId, conference: req.conferenceId, ...(this.rtmpUrl ? { job: 'live-stream' } : {}) });
     this.feed = new ConferenceFeed(bus, this.log, req.conferenceId, req.recordingId);
-    this.dir = createRecordingDir(config.dataDir, req.recordingId);
     const now = new Date();
-    this.file = path.join(this.dir, recordingFileName(req.room, now));
-    this.meta = {
-      version: 1,
-      recordingId: req.recordingId,
-      room: req.room,
-      conferenceId: req.conferenceId,
-      kind: 'composed',
-      startedAt: now.toISOString(),
-      files: [{ name: path.basename(this.file), startedAt: now.toISOString(), kind: 'composed' }],
-    };
-    writeRecordingMeta(this.dir, this.meta);
-    this.composer = new ComposerProcess(
+    if (this.rtmpUrl) {
+      this.dir = '';
+      this.file = '';
+    } else {
+      this.dir = createRecordingDir(config.dataDir, req.recordingId);
+      this.file = path.join(this.dir, recordingFileName(req.room, now));
+      this.meta = {
+        version: 1,
+        recordingId: req.recordingId,
+        room: req.room,
+        conferenceId: req.conferenceId,
+        kind: 'composed',
+        startedAt: now.toISOString(),
+        files: [{ name: path.basename(this.file), startedAt: now.toISOString(), kind: 'composed' }],
+      };
+      writeRecordingMeta(this.dir, this.meta);
+    }
+    this.composer = this.newComposer();
+  }
+
+  /** A live stream rather than a recording to files. */
+  get isStream(): boolean {
+    return this.rtmpUrl !== undefined;
+  }
+
+  private newComposer(): ComposerProcess {
+    const c = this.config;
+    const composer = new ComposerProcess(
       {
-        output: this.file,
-        width: config.recordingWidth,
-        height: config.recordingHeight,
-        fps: config.recordingFps,
-        videoBitrate: config.recordingVideoBitrate,
-        layout: config.recordingLayout,
-        bindAddress: config.recorderAddress,
+        output: this.rtmpUrl ? null : this.file,
+        ...(this.rtmpUrl ? { stream: true } : {}),
+        ports: this.ports,
+        width: c.recordingWidth,
+        height: c.recordingHeight,
+        fps: c.recordingFps,
+        videoBitrate: c.recordingVideoBitrate,
+        layout: c.recordingLayout,
+        bindAddress: c.recorderAddress,
         srtp: true,
       },
       this.log,
+      undefined,
+      this.rtmpUrl ? secretsOf(this.rtmpUrl) : [],
     );
+    composer.onStream = (state, message) => this.streamState(state, message);
+    return composer;
   }
 
   /** Starts it; throws a BusCallError (unavailable, not-found, ...) with what went wrong, leaving nothing behind. */
-  static async start(req: RecordingRequest, bus: Bus, config: Config, log: Logger): Promise<Recording> {
-    const r = new Recording(req, bus, config, log);
+  static async start(req: RecordingRequest, bus: Bus, config: Config, log: Logger, ports: PortSet): Promise<Recording> {
+    const r = new Recording(req, bus, config, log, ports);
     try {
       await r.begin(config.recorderAddress);
     } catch (e) {
@@ -124,21 +181,88 @@ export class Recording {
     this.sources = this.feed.sources;
     this.push();
     await this.feed.start();
-    this.composer.exited.then(
+    if (this.rtmpUrl) this.composer.send({ cmd: 'stream', url: this.rtmpUrl });
+    const composer = this.composer;
+    composer.exited.then(
       ({ clean, code, signal }) => {
-        if (this.stopping) return;
-        clearInterval(this.diskTimer);
-        this.stopping = Promise.resolve(this.file);
-        void this.feed.detach();
-        const message = clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`;
-        this.finishMeta(message);
-        this.onEnded('failed', message);
+        if (this.stopping || composer !== this.composer) return;
+        this.childDied(clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`);
       },
       () => {},
     );
-    this.diskTimer = setInterval(() => this.checkDisk(), DISK_CHECK_MS);
-    this.diskTimer.unref();
-    this.log.info({ file: path.basename(this.file), pid: this.composer.pid }, 'recording started');
+    if (!this.rtmpUrl && this.diskTimer === undefined) {
+      this.diskTimer = setInterval(() => this.checkDisk(), DISK_CHECK_MS);
+      this.diskTimer.unref();
+    }
+    this.log.info({ file: path.basename(this.file), pid: this.composer.pid, segment: this.segment }, this.rtmpUrl ? 'live stream started' : 'recording started');
+  }
+
+  /** The child died by itself: started again (a recording in a new file), unless it died too often lately. */
+  private childDied(message: string): void {
+    const now = Date.now();
+    this.restarts = this.restarts.filter((t) => now - t < RESTART_WINDOW_MS);
+    if (this.restarts.length >= MAX_RESTARTS) {
+      this.fail(`${message}; it failed ${this.restarts.length + 1} times in ${RESTART_WINDOW_MS / 60_000} minutes`);
+      return;
+    }
+    this.restarts.push(now);
+    this.log.warn({ err: message, restart: this.restarts.length }, 'the media process ended unexpectedly: starting it again');
+    if (this.rtmpUrl && !this.interrupted) {
+      this.interrupted = true;
+      this.onNotice('stream-interrupted');
+    }
+    this.restarting = (async () => {
+      await this.feed.detach();
+      if (this.meta) {
+        const at = new Date();
+        this.segment++;
+        this.file = path.join(this.dir, recordingFileName(this.room, at, this.segment));
+        const files = this.meta.files.map((f) => ({ ...f, endedAt: f.endedAt ?? at.toISOString() }));
+        this.meta = { ...this.meta, files: [...files, { name: path.basename(this.file), startedAt: at.toISOString(), kind: 'composed' }] };
+        writeRecordingMeta(this.dir, this.meta);
+      }
+      this.feed = new ConferenceFeed(this.bus, this.log, this.conferenceId, this.id);
+      this.composer = this.newComposer();
+      await this.begin(this.config.recorderAddress);
+      if (this.meta) this.onNotice('segment', this.segment);
+    })().then(
+      () => {
+        this.restarting = null;
+      },
+      (e: unknown) => {
+        this.restarting = null;
+        this.composer.kill();
+        this.fail(`${message}; starting it again failed: ${(e as Error).message}`);
+      },
+    );
+  }
+
+  /** Ends it as failed (the files play up to then) and says so once. */
+  private fail(message: string): void {
+    if (this.stopping) return;
+    clearInterval(this.diskTimer);
+    this.stopping = Promise.resolve(this.file);
+    void this.feed.detach();
+    this.finishMeta(message);
+    this.onEnded('failed', message);
+  }
+
+  /** A live stream's connection: interrupted (retried by the child) or live again; each change told once. */
+  private streamState(state: 'live' | 'interrupted', message: string): void {
+    if (state === 'interrupted') {
+      this.log.warn({ err: message }, 'live stream interrupted: retrying');
+      if (!this.interrupted) {
+        this.interrupted = true;
+        this.onNotice('stream-interrupted');
+      }
+      return;
+    }
+    if (this.interrupted || !this.wasLive) this.log.info('live stream connected');
+    this.wasLive = true;
+    if (this.interrupted) {
+      this.interrupted = false;
+      this.onNotice('stream-resumed');
+    }
   }
 
   /** Below recordingMinFreeMb: the file is finished now, while there is room for its end (duration, cues). */
@@ -172,6 +296,7 @@ export class Recording {
   /** Finishes the file (or kills a child that does not) and leaves the conference; resolves with the file. */
   stop(reason?: string): Promise<string> {
     this.stopping ??= (async () => {
+      await this.restarting?.catch(() => {});
       clearInterval(this.diskTimer);
       this.composer.send({ cmd: 'stop' });
       try {
@@ -182,7 +307,7 @@ export class Recording {
       }
       await this.feed.detach();
       this.finishMeta(reason);
-      this.log.info({ file: path.basename(this.file) }, 'recording stopped');
+      this.log.info({ file: path.basename(this.file) }, this.rtmpUrl ? 'live stream stopped' : 'recording stopped');
       return this.file;
     })();
     return this.stopping;
@@ -195,6 +320,7 @@ export class Recording {
 
   /** Writes the end time (and why, when it did not end by a stop) into recording.json. */
   private finishMeta(endReason?: string): void {
+    if (!this.meta) return;
     const endedAt = new Date().toISOString();
     this.meta = { ...this.meta, endedAt, ...(endReason ? { endReason } : {}), files: this.meta.files.map((f) => ({ ...f, endedAt: f.endedAt ?? endedAt })) };
     try {

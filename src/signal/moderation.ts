@@ -91,6 +91,15 @@ export class Moderation {
         });
         return;
       }
+      case 'start-live-stream':
+      case 'stop-live-stream':
+        if (!this.recordings) {
+          session.send({ type: 'error', code: 'live-stream-unavailable', message: 'live streaming is not available on this server' });
+          return;
+        }
+        if (msg.type === 'start-live-stream') this.recordings.startStream(actor, msg.url, msg.key);
+        else this.recordings.stopStream(actor);
+        return;
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by);
         return;

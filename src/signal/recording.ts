@@ -1,9 +1,11 @@
-// Recording per room, as signal keeps it: which recorder records which room, started and stopped by a
-// moderator (moderation.ts checks the role first). Recorders announce their free capacity on the bus
-// (recorder/index.ts); a start goes to the one with the most room that announced itself lately, else the
-// moderator is told none is free. The room's state goes to everyone when it changes and to each joiner;
-// the recorder is told the names to draw whenever people join, leave or rename. A room that empties stops
-// its recording; a recording that fails on the recorder (`recorder.ended`) is cleared and announced.
+// Recording and live streaming per room, as signal keeps them: a room has at most one job of each kind (a
+// recording, a live stream), each on some recorder, started and stopped by a moderator (moderation.ts checks
+// the role first). Recorders announce their free capacity on the bus (recorder/index.ts); a start goes to the
+// one with the most room that announced itself lately, else the moderator is told none is free. A job's state
+// goes to everyone when it changes and to each joiner (`recording` / `live-stream`, never the stream's
+// address); the recorder is told the names to draw whenever people join, leave or rename. A room that empties
+// stops its jobs; a job that fails on the recorder (`recorder.ended`) is cleared and announced; what happens
+// meanwhile (`recorder.notice`: a new part, a stream interrupted or resumed) is passed on.
 // The recordings kept on the recorders (list, download, delete) are recording-library.ts's.
 import { randomBytes } from 'node:crypto';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
@@ -11,9 +13,10 @@ import { BusCallError } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { recorderAnnounceSchema, recorderEndedSchema, recorderSubjects, type RecordedParticipant } from '../protocol/recorder-messages.ts';
+import { recorderAnnounceSchema, recorderEndedSchema, recorderNoticeSchema, recorderSubjects, type RecordedParticipant } from '../protocol/recorder-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { RecordingLibrary } from './recording-library.ts';
+import { checkStreamUrl } from '../protocol/stream-url.ts';
 import type { Member, Room, Session } from './rooms.ts';
 
 /** A recorder silent this long (three announcements) is not chosen. */
@@ -28,19 +31,30 @@ interface RecorderInfo {
   lastSeen: number;
 }
 
+type JobKind = 'recording' | 'live-stream';
+
 interface RoomRecording {
+  kind: JobKind;
   recordingId: string;
   recorderId: string;
   /** Until the recorder confirmed the start. */
   starting: boolean;
   by: string;
+  /** A live stream whose connection the recorder is retrying. */
+  interrupted?: boolean;
 }
+
+/** What a moderator is told, per kind. */
+const TEXT = {
+  recording: { already: 'this meeting is being recorded already', none: 'this meeting is not being recorded', unavailable: 'recording-unavailable', failed: 'recording-failed', what: 'record' },
+  'live-stream': { already: 'this meeting is live already', none: 'this meeting is not live', unavailable: 'live-stream-unavailable', failed: 'live-stream-failed', what: 'stream' },
+} as const;
 
 export class Recordings {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly recorders = new Map<string, RecorderInfo>();
-  private readonly byRoom = new Map<Room, RoomRecording>();
+  private readonly jobs: Record<JobKind, Map<Room, RoomRecording>> = { recording: new Map(), 'live-stream': new Map() };
   private readonly unsubscribes: Unsubscribe[];
   /** The recordings the recorders keep: listed, downloaded and deleted through signal. */
   readonly library: RecordingLibrary;
@@ -61,11 +75,30 @@ export class Recordings {
       bus.subscribe(recorderSubjects.ended, (payload) => {
         const r = recorderEndedSchema.safeParse(payload);
         if (!r.success) return;
-        for (const [room, rec] of this.byRoom) {
-          if (rec.recordingId !== r.data.recordingId) continue;
-          this.byRoom.delete(room);
-          this.log.warn({ room: room.key, recording: rec.recordingId, err: r.data.message }, 'recording ended by itself');
-          this.broadcast(room, { type: 'recording', active: false, reason: r.data.reason === 'disk-full' ? 'disk-full' : 'failed' });
+        const found = this.find(r.data.recordingId);
+        if (!found) return;
+        const [room, rec] = found;
+        this.jobs[rec.kind].delete(room);
+        this.log.warn({ room: room.key, recording: rec.recordingId, kind: rec.kind, err: r.data.message }, 'recording ended by itself');
+        if (rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: false, reason: r.data.reason === 'disk-full' ? 'disk-full' : 'failed' });
+        else this.broadcast(room, { type: 'live-stream', active: false, reason: 'failed' });
+      }),
+      bus.subscribe(recorderSubjects.notice, (payload) => {
+        const r = recorderNoticeSchema.safeParse(payload);
+        const found = r.success ? this.find(r.data.recordingId) : undefined;
+        if (!r.success || !found) return;
+        const [room, rec] = found;
+        if (rec.starting) {
+          // the stream's first connection may fail before the start's reply: the start says so
+          if (rec.kind === 'live-stream' && r.data.kind !== 'segment') rec.interrupted = r.data.kind === 'stream-interrupted';
+          return;
+        }
+        this.log.info({ room: room.key, recording: rec.recordingId, notice: r.data.kind, segment: r.data.segment }, 'recorder notice');
+        if (r.data.kind === 'segment' && rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, continued: true });
+        if (r.data.kind !== 'segment' && rec.kind === 'live-stream') {
+          rec.interrupted = r.data.kind === 'stream-interrupted';
+          const change = rec.interrupted ? 'interrupted' : 'resumed';
+          this.broadcast(room, { type: 'live-stream', active: true, by: rec.by, interrupted: rec.interrupted, change });
         }
       }),
     ];
@@ -76,68 +109,102 @@ export class Recordings {
   afterJoin(session: Session): void {
     const room = session.member?.room;
     if (!room) return;
-    const rec = this.byRoom.get(room);
+    const rec = this.jobs.recording.get(room);
     if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true });
+    const live = this.jobs['live-stream'].get(room);
+    if (live && !live.starting) session.send({ type: 'live-stream', active: true, by: live.by, interrupted: live.interrupted ?? false, current: true });
     this.membersChanged(room);
   }
 
   /** A moderator asks to record the room (the role is checked by the caller). */
   start(actor: Member): void {
-    const room = actor.room;
-    if (this.byRoom.has(room)) {
-      actor.session.send({ type: 'error', code: 'not-allowed', message: 'this meeting is being recorded already' });
+    this.startJob('recording', actor);
+  }
+
+  /** A moderator stops the room's recording. */
+  stop(actor: Member): void {
+    this.stopJob('recording', actor);
+  }
+
+  /** A moderator asks to stream the room live to an RTMP(S) server; a bad address is refused with why. */
+  startStream(actor: Member, url: string, key: string): void {
+    const checked = checkStreamUrl(url, key);
+    if (!checked.ok) {
+      this.log.info({ room: actor.room.key, participant: actor.id }, 'live stream refused: bad address');
+      actor.session.send({ type: 'error', code: 'live-stream-bad-url', message: checked.message });
       return;
     }
+    this.startJob('live-stream', actor, checked.rtmpUrl);
+  }
+
+  stopStream(actor: Member): void {
+    this.stopJob('live-stream', actor);
+  }
+
+  private startJob(kind: JobKind, actor: Member, rtmpUrl?: string): void {
+    const room = actor.room;
+    const text = TEXT[kind];
+    if (this.jobs[kind].has(room)) {
+      actor.session.send({ type: 'error', code: 'not-allowed', message: text.already });
+      return;
+    }
+    const unavailable = { type: 'error', code: text.unavailable, message: `no recorder is free to ${text.what} this meeting; try again later` } as const;
     const recorder = this.pick();
     if (!recorder) {
-      this.log.warn({ room: room.key }, 'recording refused: no recorder is free');
-      actor.session.send({ type: 'error', code: 'recording-unavailable', message: 'no recorder is free to record this meeting; try again later' });
+      this.log.warn({ room: room.key, kind }, 'recording refused: no recorder is free');
+      actor.session.send(unavailable);
       return;
     }
     recorder.free--; // until its next announcement
-    const rec: RoomRecording = { recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
-    this.byRoom.set(room, rec);
-    this.log.info({ room: room.key, recording: rec.recordingId, recorder: recorder.id, participant: actor.id }, 'recording requested');
-    callBus(this.bus, busCalls.recorderStart, recorder.id, { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room) }, START_TIMEOUT_MS)
+    const rec: RoomRecording = { kind, recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
+    this.jobs[kind].set(room, rec);
+    this.log.info({ room: room.key, recording: rec.recordingId, kind, recorder: recorder.id, participant: actor.id }, 'recording requested');
+    const request = { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room), ...(rtmpUrl ? { stream: { rtmpUrl } } : {}) };
+    callBus(this.bus, busCalls.recorderStart, recorder.id, request, START_TIMEOUT_MS)
       .then(({ file }) => {
-        if (this.byRoom.get(room) !== rec) {
+        if (this.jobs[kind].get(room) !== rec) {
           // stopped (or the room emptied) while it started
           this.stopOnRecorder(rec);
           return;
         }
         rec.starting = false;
-        this.log.info({ room: room.key, recording: rec.recordingId, file }, 'recording started');
-        this.broadcast(room, { type: 'recording', active: true, by: rec.by });
+        this.log.info({ room: room.key, recording: rec.recordingId, kind, file }, 'recording started');
+        this.broadcast(room, rec.interrupted ? { type: 'live-stream', active: true, by: rec.by, interrupted: true } : { type: kind, active: true, by: rec.by });
         this.membersChanged(room);
       })
       .catch((e: unknown) => {
-        if (this.byRoom.get(room) === rec) this.byRoom.delete(room);
+        if (this.jobs[kind].get(room) === rec) this.jobs[kind].delete(room);
         const busy = e instanceof BusCallError && e.code === 'no-capacity';
-        const noSpace = e instanceof BusCallError && e.code === 'no-space';
-        this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'recording did not start');
+        this.log.warn({ room: room.key, recording: rec.recordingId, kind, err: (e as Error).message }, 'recording did not start');
         if (room.members.get(actor.id) === actor) {
+          const noSpace = e instanceof BusCallError && e.code === 'no-space';
           actor.session.send(
             busy
-              ? { type: 'error', code: 'recording-unavailable', message: 'no recorder is free to record this meeting; try again later' }
-              : noSpace
+              ? unavailable
+              : noSpace && kind === 'recording'
                 ? { type: 'error', code: 'recording-no-space', message: 'not enough disk space on the recorder' }
-                : { type: 'error', code: 'recording-failed', message: (e as Error).message.slice(0, 300) },
+                : { type: 'error', code: text.failed, message: (e as Error).message.slice(0, 300) },
           );
         }
       });
   }
 
-  /** A moderator stops the room's recording. */
-  stop(actor: Member): void {
+  private stopJob(kind: JobKind, actor: Member): void {
     const room = actor.room;
-    const rec = this.byRoom.get(room);
+    const rec = this.jobs[kind].get(room);
     if (!rec) {
-      actor.session.send({ type: 'error', code: 'not-allowed', message: 'this meeting is not being recorded' });
+      actor.session.send({ type: 'error', code: 'not-allowed', message: TEXT[kind].none });
       return;
     }
-    this.byRoom.delete(room);
-    this.broadcast(room, { type: 'recording', active: false, by: actor.displayName });
+    this.jobs[kind].delete(room);
+    this.broadcast(room, { type: kind, active: false, by: actor.displayName });
     if (!rec.starting) this.stopOnRecorder(rec);
+  }
+
+  /** The room and job of a recording id. */
+  private find(recordingId: string): [Room, RoomRecording] | undefined {
+    for (const jobs of Object.values(this.jobs)) for (const [room, rec] of jobs) if (rec.recordingId === recordingId) return [room, rec];
+    return undefined;
   }
 
   /**
@@ -145,17 +212,19 @@ export class Recordings {
    * speaker; an empty room stops recording.
    */
   membersChanged(room: Room): void {
-    const rec = this.byRoom.get(room);
-    if (!rec) return;
-    if (room.members.size === 0) {
-      this.byRoom.delete(room);
-      if (!rec.starting) this.stopOnRecorder(rec);
-      return;
+    for (const jobs of Object.values(this.jobs)) {
+      const rec = jobs.get(room);
+      if (!rec) continue;
+      if (room.members.size === 0) {
+        jobs.delete(room);
+        if (!rec.starting) this.stopOnRecorder(rec);
+        continue;
+      }
+      if (rec.starting) continue; // the start carries the names; they are sent again once it runs
+      callBus(this.bus, busCalls.recorderParticipants, rec.recorderId, { recordingId: rec.recordingId, ...participantsOf(room) }).catch((e: unknown) =>
+        this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'telling the recorder the names failed'),
+      );
     }
-    if (rec.starting) return; // the start carries the names; they are sent again once it runs
-    callBus(this.bus, busCalls.recorderParticipants, rec.recorderId, { recordingId: rec.recordingId, ...participantsOf(room) }).catch((e: unknown) =>
-      this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'telling the recorder the names failed'),
-    );
   }
 
   close(): void {

@@ -3,8 +3,9 @@
 // sees "Recording" and a notice, Ana shares her screen and Cy leaves meanwhile, Ana stops. The file the recorder part wrote (GStreamer,
 // one child process) is checked with ffmpeg: H.264 1280x720 and AAC, as long as the recording ran on the
 // wall clock (within 2 s), audio not silent, video not frozen, and it decodes from start to end without an
-// error. Then a recording whose GStreamer child is killed (SIGKILL) mid-way: everyone is told, and the file
-// plays up to that point.
+// error. Then a recording whose GStreamer child is killed (SIGKILL) mid-way: the recorder starts it again on
+// the same ports into a second file of the same folder (…-part2.mkv, listed in recording.json), everyone is
+// told, the first part plays up to the kill and the second from then to the stop.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -135,30 +136,43 @@ describe('composed recording', () => {
     await cy.context.close();
   });
 
-  test('the GStreamer child killed mid-recording: everyone is told, and the file plays up to then', { timeout: 120_000 }, async () => {
+  test('the GStreamer child killed mid-recording: it is started again into a new part; both parts play', { timeout: 180_000 }, async () => {
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
     // killed once the file holds a second of video (what a loaded machine has encoded by then varies)
-    const growing = () => path.join(recordingsRoot(), recordings().find((f) => !kept().includes(path.basename(f))) ?? 'none');
-    await waitUntil('a second of video in the file', () => videoFrames(growing()), (n) => n >= 30, 60_000);
-    const started = suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"'));
-    const pid = Number(JSON.parse(started.at(-1) ?? '{}').pid);
+    const fresh = () => recordings().filter((f) => !kept().includes(path.basename(f)));
+    const first = () => path.join(recordingsRoot(), fresh()[0] ?? 'none');
+    await waitUntil('a second of video in the file', () => videoFrames(first()), (n) => n >= 30, 60_000);
+    const pidOf = () => Number(JSON.parse(suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"')).at(-1) ?? '{}').pid);
+    const pid = pidOf();
     assert.ok(pid > 0, 'the recorder logged its child pid');
     process.kill(pid, 'SIGKILL');
-    await ben.page.getByRole('status').filter({ hasText: 'The recording stopped because of a problem on the recorder' }).waitFor();
-    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached' });
-    // the moderator may start again at once
-    assert.equal(await ana.page.getByRole('button', { name: 'Start recording' }).count(), 1);
+    await ben.page.getByRole('status').filter({ hasText: 'The recording was interrupted and continues in a new part' }).waitFor({ timeout: 60_000 });
+    assert.notEqual(pidOf(), pid, 'a new media process runs');
+    // still recording, in a second file of the same folder
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
+    const [part1, part2] = fresh().sort((a, b) => a.length - b.length);
+    assert.ok(part2, `a second part: ${fresh().join(', ')}`);
+    assert.equal(path.dirname(part1!), path.dirname(part2!), 'both parts in one recording folder');
+    assert.match(path.basename(part2!), /^Recorded-\d{8}T\d{6}Z-part2\.mkv$/);
+    await waitUntil('the new part to grow', () => videoFrames(path.join(recordingsRoot(), part2!)), (n) => n >= 60, 60_000);
+    await ana.page.getByRole('button', { name: 'Stop recording' }).click();
+    await ben.page.getByRole('status').filter({ hasText: 'Ana stopped recording' }).waitFor();
+    await waitUntil('the recorder to finish the file', async () => stoppedLines(), (n) => n >= 2);
 
-    const files = recordings().filter((f) => !kept().includes(path.basename(f)));
-    assert.equal(files.length, 1, files.join(', '));
-    const file = path.join(keep, path.basename(files[0]!));
-    copyFileSync(path.join(recordingsRoot(), files[0]!), file);
-    const p = await probe(file);
-    assert.equal(p.video?.codec_name, 'h264');
-    assert.equal(p.audio?.codec_name, 'aac');
-    // what reached the disk before the kill (the encoder runs behind the wall clock by its queue on a loaded machine)
-    assert.ok(p.frames >= 2, `frames sampled (2 a second) from the killed recording: ${p.frames}`);
-    assert.ok(p.meanVolume > -60, `audio heard in the killed recording: mean volume ${p.meanVolume} dB`);
+    const meta = JSON.parse(readFileSync(path.join(recordingsRoot(), path.dirname(part1!), 'recording.json'), 'utf8'));
+    assert.deepEqual(meta.files.map((f: { name: string }) => f.name), [path.basename(part1!), path.basename(part2!)]);
+    assert.ok(meta.files.every((f: { endedAt?: string }) => f.endedAt) && meta.endedAt && !meta.endReason, 'recording.json: two parts, ended by a stop');
+    for (const part of [part1!, part2!]) {
+      const file = path.join(keep, path.basename(part));
+      copyFileSync(path.join(recordingsRoot(), part), file);
+      const p = await probe(file);
+      assert.equal(p.video?.codec_name, 'h264', part);
+      assert.equal(p.audio?.codec_name, 'aac', part);
+      assert.ok(p.frames >= 2, `frames sampled (2 a second) from ${part}: ${p.frames}`);
+      assert.ok(p.meanVolume > -60, `audio heard in ${part}: mean volume ${p.meanVolume} dB`);
+    }
+    // the part after the restart was finished by the stop: it decodes from start to end
+    assert.equal((await probe(path.join(keep, path.basename(part2!)))).decodeErrors, '', 'the second part decodes without an error');
   });
 });

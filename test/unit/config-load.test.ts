@@ -67,6 +67,8 @@ test('defaults', () => {
     recordingRetentionDays: 0,
     recordingMinFreeMb: 1024,
     recorderId: '',
+    recorderPortMin: 41000,
+    recorderPortMax: 41999,
     recorderAddress: '127.0.0.1',
     logLevel: 'info',
     authMode: 'open',
@@ -160,7 +162,11 @@ test('bad values are ConfigErrors that name the setting', () => {
     ['not JSON', () => loadConfig({ file: file('broken.json', '{ "httpsPort": '), env: noEnv }), /broken\.json/],
     ['not an object', () => loadConfig({ file: file('array.json', [1, 2]), env: noEnv }), /array\.json/],
     ['missing file', () => loadConfig({ file: path.join(tmp, 'missing.json'), env: noEnv }), /missing\.json/],
+    ['recorder range under four ports', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 41000, recorderPortMax: 41002 } }), /recorderPortMin/],
+    ['recorder range over the bridge range', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 40500, recorderPortMax: 41500 } }), /overlap/],
   ];
+  // a bridge-only process may use any range (the recorder runs elsewhere)
+  assert.equal(loadConfig({ env: noEnv, overrides: { parts: 'bridge', plainRtpPortMin: 41000, plainRtpPortMax: 41499 } }).plainRtpPortMin, 41000);
   for (const [what, run, pattern] of bad) {
     assert.throws(run, (e: unknown) => e instanceof ConfigError && pattern.test(e.message), what);
   }

@@ -81,6 +81,8 @@ describe('a non-moderator is refused every moderator action', () => {
     { type: 'lobby-deny', id: 'abc' },
     { type: 'start-recording' },
     { type: 'stop-recording' },
+    { type: 'start-live-stream', url: 'rtmp://127.0.0.1/live', key: 'k' },
+    { type: 'stop-live-stream' },
   ];
 
   test('each forged request gets not-moderator and changes nothing', async () => {

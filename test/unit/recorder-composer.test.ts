@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import net from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -63,6 +64,7 @@ describe('the composer child', () => {
         '{"cmd": "participants", "participants": "everyone"}',
         '{"cmd": "participants", "participants": [{"id": "a", "sources": [{"ssrc": -1}]}]}',
         '{"cmd": "layout", "layout": "spiral"}',
+        '{"cmd": "stream", "url": "rtmp://127.0.0.1/live/key"}',
       ];
       for (const line of bad) send(line);
       const errors = () => events.filter((e) => e.event === 'error').length;
@@ -147,6 +149,40 @@ describe('keyframe requests', () => {
       bridge.close();
       sender.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the live-stream child', () => {
+  test('a bad address is refused; a refused connection is retried after 1 then 2 s, its message without the key; stop ends it', { timeout: 60_000 }, async () => {
+    // a TCP port nothing listens on: the RTMP connection is refused
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const settings = { output: null, stream: true, width: 320, height: 180, fps: 15, videoBitrate: 300, bindAddress: '127.0.0.1', srtp: false };
+    const child = spawn(SYSTEM_PYTHON, [script, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const events: any[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => events.push(JSON.parse(line)));
+    const send = (o: unknown) => child.stdin.write(JSON.stringify(o) + '\n');
+    try {
+      await waitFor(() => events.some((e) => e.event === 'ready'));
+      for (const url of ['http://example.com/live/key', 'rtmp:///live', 'rtmp://host/ live', 42]) send({ cmd: 'stream', url });
+      await waitFor(() => events.filter((e) => e.event === 'error').length === 4);
+      const key = 'secret-stream-key-42';
+      send({ cmd: 'stream', url: `rtmp://127.0.0.1:${closed}/live/${key}` });
+      await waitFor(() => events.filter((e) => e.event === 'stream').length >= 2, 30_000);
+      const [first, second] = events.filter((e) => e.event === 'stream');
+      assert.equal(first.state, 'interrupted');
+      assert.deepEqual([first.retryIn, second.retryIn], [1, 2], 'the pause grows');
+      assert.ok(!JSON.stringify(events).includes(key), `the key is never printed: ${JSON.stringify(events)}`);
+      send({ cmd: 'stop' });
+      await waitFor(() => events.some((e) => e.event === 'stopped'));
+      assert.equal(await new Promise((r) => child.once('exit', r)), 0);
+    } finally {
+      child.kill('SIGKILL');
     }
   });
 });

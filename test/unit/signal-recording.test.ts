@@ -2,6 +2,8 @@
 // and stops it on the recorder that announced room, everyone (late joiners too) is told, the recorder gets
 // the names as people come, rename and go; a non-moderator is refused; no free recorder, or one that
 // fails to start, is told to the moderator; a recording that fails on the recorder is cleared for everyone.
+// Live streams the same way, beside a recording: a bad address is refused with why, the key reaches the
+// recorder only, interruptions and a new part are passed on to everyone.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusCallError } from '../../src/bus/bus.ts';
@@ -113,6 +115,62 @@ describe('recording', () => {
     const { recordingId } = callsOf('start').at(-1)!.payload;
     await mod.send({ type: 'leave' });
     await waitFor(() => callsOf('stop').some((c) => c.payload.recordingId === recordingId));
+  });
+});
+
+describe('live stream', () => {
+  test('a non-moderator and a bad address are refused; the address goes to the recorder only; a late joiner and everyone hear the state and its changes', async () => {
+    announce(2);
+    const mod = s.client();
+    const ana = s.client();
+    const late = s.client();
+    let sent = '';
+    for (const c of [mod, ana, late]) c.ws.on('message', (d) => (sent += d.toString()));
+    await mod.join('live-room', 'Mod');
+    await ana.join('live-room', 'Ana');
+    const url = 'rtmp://127.0.0.1:1935/live2';
+    const key = 'very-secret-key-1234';
+    assert.equal((await ana.expectError({ type: 'start-live-stream', url, key })).code, 'not-moderator');
+    const before = callsOf('start').length;
+    for (const [bad, why] of [
+      ['http://example.com/live', /rtmp:\/\/ or rtmps:\/\//],
+      ['rtmp://host-only', /application path/],
+      ['not a url', /spaces/],
+      ['rtmp://' + 'a'.repeat(1100) + '/live', /longer than 1024/],
+    ] as const) {
+      const e = await mod.expectError({ type: 'start-live-stream', url: bad, key });
+      assert.equal(e.code, 'live-stream-bad-url');
+      assert.match(e.message, why);
+    }
+    assert.equal((await mod.expectError({ type: 'start-live-stream', url, key: 'has space' })).code, 'live-stream-bad-url');
+    assert.equal(callsOf('start').length, before, 'nothing reached the recorder');
+
+    // a recording and a live stream at once
+    await mod.send({ type: 'start-recording' });
+    await ana.next((m) => m.type === 'recording' && m.active);
+    await mod.send({ type: 'start-live-stream', url: url + '/', key });
+    const told = await ana.next((m) => m.type === 'live-stream');
+    assert.deepEqual(told, { type: 'live-stream', active: true, by: 'Mod' });
+    const start = callsOf('start').at(-1)!.payload;
+    assert.deepEqual(start.stream, { rtmpUrl: `${url}/${key}` });
+    assert.equal((await mod.expectError({ type: 'start-live-stream', url, key })).code, 'not-allowed');
+
+    s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: start.recordingId, kind: 'stream-interrupted' });
+    assert.deepEqual(await ana.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: true, change: 'interrupted' });
+    await late.join('live-room', 'Late');
+    assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: true, current: true });
+    s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: start.recordingId, kind: 'stream-resumed' });
+    assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: false, change: 'resumed' });
+    const recording = callsOf('start').at(-2)!.payload;
+    s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: recording.recordingId, kind: 'segment', segment: 2 });
+    assert.deepEqual(await late.next((m) => m.type === 'recording' && !m.current), { type: 'recording', active: true, by: 'Mod', continued: true });
+
+    await mod.send({ type: 'stop-live-stream' });
+    assert.deepEqual(await ana.next((m) => m.type === 'live-stream' && !m.active), { type: 'live-stream', active: false, by: 'Mod' });
+    await waitFor(() => callsOf('stop').some((c) => c.payload.recordingId === start.recordingId));
+    assert.ok(!callsOf('stop').some((c) => c.payload.recordingId === recording.recordingId), 'the recording runs on');
+    assert.ok(sent.includes('live-stream') && !sent.includes(key), 'nobody is sent the key');
+    assert.ok(!s.logs().includes(key), 'signal never logs the key (even at trace level, without redaction)');
   });
 });
 

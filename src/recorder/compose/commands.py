@@ -71,3 +71,19 @@ def parse_layout(msg):
     if msg.get('layout') not in LAYOUTS:
         raise ValueError('layouts: grid, speaker')
     return msg['layout']
+
+
+MAX_URL = 2048
+
+
+def parse_stream(msg):
+    """The RTMP(S) address to push the live stream to (checked by the recorder first; checked again here)."""
+    from urllib.parse import urlsplit
+
+    url = msg.get('url')
+    if not isinstance(url, str) or not 0 < len(url) <= MAX_URL or any(ord(c) < 33 or ord(c) == 127 for c in url):
+        raise ValueError('url: an rtmp:// or rtmps:// address')
+    parts = urlsplit(url)
+    if parts.scheme not in ('rtmp', 'rtmps') or not parts.hostname:
+        raise ValueError('url: an rtmp:// or rtmps:// address')
+    return url

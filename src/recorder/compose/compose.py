@@ -1,11 +1,15 @@
 # One composed recording: receives a conference's media as plain RTP (SRTP) from the bridge, decodes it,
 # composes the video (GStreamer compositor: one pad per camera/screen, moved and resized live) and mixes the
 # audio (audiomixer; each voice level-normalised by webrtcdsp's gain control), encodes H.264 + AAC and writes
-# Matroska (a crash leaves a file playable up to its last cluster). Run by the recorder part
-# (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3. Beside it: layout.py (where tiles go),
-# commands.py (the commands, checked), keyframes.py (keyframe requests to the bridge), gst_util.py.
+# Matroska (a crash leaves a file playable up to its last cluster), or for a live stream pushes FLV over RTMP(S).
+# Run by the recorder part (src/recorder/compositor-process.ts) with Debian's /usr/bin/python3. Beside it:
+# layout.py (where tiles go), commands.py (the commands, checked), keyframes.py (keyframe requests to the
+# bridge), stream_output.py (the live stream's output and its reconnects), gst_util.py.
 #
-# argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), layout, bindAddress, srtp}.
+# argv[1]: JSON settings {output, width, height, fps, videoBitrate (kbit/s), layout, bindAddress, srtp, ports?, stream?}.
+#   ports {audio, video}: the RTP ports to bind (RTCP on the next ones), else the system picks; stream: true
+#   sends the picture and sound to an RTMP server (stream_output.py, address by the `stream` command) instead of
+#   writing `output`.
 # stdin: one JSON command per line:
 #   {"cmd":"crypto","key":"<base64 30 bytes>","sendKey":"<base64>","bridge":{"address","videoRtcpPort"}}
 #       the SRTP key the bridge encrypts with; the one our RTCP (keyframe requests) is encrypted with, and
@@ -13,9 +17,10 @@
 #   {"cmd":"participants","participants":[{"id","name","sources":[{"ssrc","kind","role"?}]}],"speaker"?}  the whole
 #       set, and who speaks now
 #   {"cmd":"layout","layout":"grid"|"speaker"}
+#   {"cmd":"stream","url":"rtmp(s)://host/app/key"}  where the live stream goes (stream mode; on stdin, not in argv)
 #   {"cmd":"stop"}
 # stdout: one JSON event per line: ready {videoPort, audioPort}, keyed (the key is set: media may flow),
-#   layout {tiles}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it
+#   layout {tiles}, error {message}, stopped {file}, stream {state: live|interrupted, message?, retryIn?}. A bad command gets an error event and changes nothing; it
 #   never stops the recording.
 # Streams are told apart by SSRC (rtpssrcdemux): one UDP port for every video, one for every audio.
 import json
@@ -40,6 +45,7 @@ import commands  # noqa: E402
 import layout  # noqa: E402
 from gst_util import bind_pair, emit, make  # noqa: E402
 from keyframes import KeyframeRequests  # noqa: E402
+from stream_output import StreamOutput  # noqa: E402
 
 # A video that sent nothing for this long shows its owner's name instead (camera turned off).
 STALE_VIDEO_S = 1.5
@@ -113,10 +119,9 @@ class Recording:
         chain += [
             make('videoconvert'),
             self._named('venc', make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps)),
-            make('h264parse'),
+            make('h264parse', config_interval=-1),
             make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0),
         ]
-        self.mux = make('matroskamux', writing_app='Tertulia recorder')
         self._add(*chain)
         # the clock of the picture: a live 2x2 black source (the compositor paints the black background itself)
         bg = make('videotestsrc', is_live=True, pattern=2)
@@ -134,17 +139,22 @@ class Recording:
                  make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0)]
         self._add(*audio)
         acaps.link(self.mixer)
-        sink = make('filesink', location=s['output'])
-        # the file is whole once the end of the stream reaches it (the muxer wrote its cues and duration first)
-        sink.get_static_pad('sink').add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_file_event)
-        self._add(self.mux, sink)
-        chain[-1].link(self.mux)
-        audio[-1].link(self.mux)
+        self.stream = None
+        if s.get('stream'):
+            self.stream = StreamOutput(self.pipeline, chain[-1], audio[-1])
+        else:
+            self.mux = make('matroskamux', writing_app='Tertulia recorder')
+            sink = make('filesink', location=s['output'])
+            # the file is whole once the end of the stream reaches it (the muxer wrote its cues and duration first)
+            sink.get_static_pad('sink').add_probe(Gst.PadProbeType.EVENT_DOWNSTREAM, self._on_file_event)
+            self._add(self.mux, sink)
+            chain[-1].link(self.mux)
+            audio[-1].link(self.mux)
         # inputs
         self.ports = {}
         for kind, caps in (('video', 'media=video,clock-rate=90000,encoding-name=VP8,payload=96'),
                            ('audio', 'media=audio,clock-rate=48000,encoding-name=OPUS,payload=111')):
-            rtp, rtcp = bind_pair(s['bindAddress'])
+            rtp, rtcp = bind_pair(s['bindAddress'], (s.get('ports') or {}).get(kind))
             self.sockets += [rtp, rtcp]
             self.ports[kind] = rtp.getsockname()[1]
             if kind == 'video':
@@ -307,6 +317,10 @@ class Recording:
             elif cmd == 'layout':
                 self.mode = commands.parse_layout(msg)
                 self._relayout()
+            elif cmd == 'stream':
+                if self.stream is None:
+                    raise ValueError('not a live stream')
+                self.stream.start(commands.parse_stream(msg))
             elif cmd == 'stop':
                 self.stop()
             else:
@@ -332,6 +346,11 @@ class Recording:
         if self.stopping:
             return
         self.stopping = True
+        if self.stream is not None:
+            # a live stream has no file to finish: the connection closes, the server has what it received
+            self.stream.stop()
+            self._finish()
+            return
         if not self.playing:
             self._finish()
             return
@@ -352,7 +371,7 @@ class Recording:
         self.pipeline.set_state(Gst.State.NULL)
         if problem:
             emit('error', message=problem)
-        emit('stopped', file=self.s['output'])
+        emit('stopped', file=self.s.get('output'))
         self.loop.quit()
         return False
 
@@ -366,7 +385,7 @@ class Recording:
                 return  # inputs meeting the end of the stream the encoders already have
             emit('error', message=f'{src}: {err.message}')
             # a broken input stream is dropped; a broken output ends the recording
-            if not self.stopping and any(src.startswith(p) for p in ('filesink', 'matroskamux', 'x264enc', 'avenc_aac', 'compositor', 'audiomixer')):
+            if not self.stopping and any(src.startswith(p) for p in ('appsink', 'filesink', 'matroskamux', 'x264enc', 'avenc_aac', 'compositor', 'audiomixer')):
                 self._finish('the recording stopped on an error')
 
     def _play(self):

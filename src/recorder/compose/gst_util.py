@@ -29,8 +29,20 @@ def make(factory, **props):
     return e
 
 
-def bind_pair(address):
-    """An RTP socket on an even port and an RTCP socket on the next one (RFC 3550), both bound."""
+def bind_pair(address, port=None):
+    """An RTP socket on an even port and an RTCP socket on the next one (RFC 3550), both bound; at `port` when
+    given (the recorder's fixed range: a restarted child binds the same ports), else where the system says."""
+    if port is not None:
+        rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        rtcp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            rtp.bind((address, port))
+            rtcp.bind((address, port + 1))
+        except OSError as e:
+            rtp.close()
+            rtcp.close()
+            raise RuntimeError(f'UDP ports {port}-{port + 1} are taken ({e.strerror})') from e
+        return rtp, rtcp
     for _ in range(64):
         rtp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         rtp.bind((address, 0))

@@ -37,6 +37,8 @@ export interface AccessState {
   mutedBy: string | null;
   /** The meeting is being recorded (started by whom). */
   recording: { by: string | undefined } | null;
+  /** The meeting is streamed live (started by whom; interrupted while the recorder reconnects). */
+  liveStream: { by: string | undefined; interrupted: boolean } | null;
 }
 
 function storage(): Storage | null {
@@ -83,6 +85,7 @@ export class AccessClient extends Store<AccessState> {
       cameraRequestBy: null,
       mutedBy: null,
       recording: null,
+      liveStream: null,
     });
     this.#conference = conference;
     this.#jwt = tokenFromUrl(search);
@@ -118,6 +121,9 @@ export class AccessClient extends Store<AccessState> {
         break;
       case 'recording':
         this.update({ recording: m.active ? { by: m.by } : null });
+        break;
+      case 'live-stream':
+        this.update({ liveStream: m.active ? { by: m.by, interrupted: m.interrupted ?? false } : null });
         break;
       case 'lobby-wait':
         this.update({ gate: { kind: 'lobby' } });
@@ -224,6 +230,13 @@ export class AccessClient extends Store<AccessState> {
   }
   stopRecording(): void {
     this.#conference.sendMessage({ type: 'stop-recording' });
+  }
+  /** The key goes to the server only; it is not kept here. */
+  startLiveStream(url: string, key: string): void {
+    this.#conference.sendMessage({ type: 'start-live-stream', url, key });
+  }
+  stopLiveStream(): void {
+    this.#conference.sendMessage({ type: 'stop-live-stream' });
   }
 
   // ---- answers to moderators ----

@@ -22,6 +22,18 @@ function noticeText(t: Strings, n: Notice): string {
       return t.recordingFailedNotice;
     case 'recording-disk-full':
       return t.recordingDiskFullNotice;
+    case 'recording-continued':
+      return t.recordingContinuedNotice;
+    case 'live-started':
+      return t.liveStartedNotice(n.name);
+    case 'live-stopped':
+      return t.liveStoppedNotice(n.name);
+    case 'live-failed':
+      return t.liveFailedNotice;
+    case 'live-interrupted':
+      return t.liveInterruptedNotice;
+    case 'live-resumed':
+      return t.liveResumedNotice;
     case 'reaction':
       return t.reactionBy(n.name, reactionName(t, n.reaction));
   }

@@ -1,5 +1,5 @@
 // Short-lived things everyone sees: notices (someone joined, left, raised a hand, started sharing, the
-// recording started or stopped) and reactions. Derived from the server's messages; each disappears after a few seconds.
+// recording or live stream started or stopped) and reactions. Derived from the server's messages; each disappears after a few seconds.
 import type { Reaction } from '../../protocol/meeting-messages.ts';
 import type { Participant } from '../../protocol/signal-messages.ts';
 import type { Conference } from '../media/conference.ts';
@@ -7,7 +7,8 @@ import { Store } from '../media/store.ts';
 
 type NewNotice =
   | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
-  | { kind: 'recording-failed' | 'recording-disk-full' }
+  | { kind: 'live-started' | 'live-stopped'; name: string }
+  | { kind: 'recording-failed' | 'recording-disk-full' | 'recording-continued' | 'live-failed' | 'live-interrupted' | 'live-resumed' }
   | { kind: 'reaction'; name: string; reaction: Reaction };
 export type Notice = NewNotice & { id: number };
 
@@ -54,10 +55,18 @@ export class NotificationsStore extends Store<NotificationsState> {
         case 'recording':
           // a joiner is told the state as it is (the indicator shows it), not as news
           if (m.current) break;
-          if (m.active) this.#add({ kind: 'recording-started', name: m.by ?? '' });
+          if (m.continued) this.#add({ kind: 'recording-continued' });
+          else if (m.active) this.#add({ kind: 'recording-started', name: m.by ?? '' });
           else if (m.reason === 'failed') this.#add({ kind: 'recording-failed' });
           else if (m.reason === 'disk-full') this.#add({ kind: 'recording-disk-full' });
           else this.#add({ kind: 'recording-stopped', name: m.by ?? '' });
+          break;
+        case 'live-stream':
+          if (m.current) break;
+          if (m.change) this.#add({ kind: m.change === 'interrupted' ? 'live-interrupted' : 'live-resumed' });
+          else if (m.active) this.#add({ kind: 'live-started', name: m.by ?? '' });
+          else if (m.reason === 'failed') this.#add({ kind: 'live-failed' });
+          else this.#add({ kind: 'live-stopped', name: m.by ?? '' });
           break;
         case 'reaction': {
           const name = m.from === conference.state.selfId ? conference.displayName : (this.#known.get(m.from)?.displayName ?? '');

@@ -22,6 +22,7 @@ import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
 import { RecordButton, RecordingIndicator } from '../components/RecordingControls.tsx';
 import { RecordingsButton } from '../components/RecordingsDialog.tsx';
+import { LiveStreamButton, LiveStreamIndicator } from '../components/LiveStreamControls.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
 import { serverErrorText } from './error-text.ts';
 
@@ -144,6 +145,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </span>
         )}
         {state.status === 'joined' && <RecordingIndicator conference={conference} />}
+        {state.status === 'joined' && <LiveStreamIndicator conference={conference} />}
         {state.status === 'connecting' && (
           <span className="status-pill" role="status">
             {t.connecting}
@@ -221,6 +223,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         />
         {state.status === 'joined' && <RecordButton conference={conference} />}
         {state.status === 'joined' && <RecordingsButton conference={conference} />}
+        {state.status === 'joined' && <LiveStreamButton conference={conference} />}
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}

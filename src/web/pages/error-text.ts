@@ -21,6 +21,12 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorRecordingNotFound;
     case 'recording-failed':
       return `${t.errorRecordingFailed}: ${e.message}`;
+    case 'live-stream-bad-url':
+      return t.errorLiveStreamBadUrl;
+    case 'live-stream-unavailable':
+      return t.errorLiveStreamUnavailable;
+    case 'live-stream-failed':
+      return `${t.errorLiveStreamFailed}: ${e.message}`;
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }
