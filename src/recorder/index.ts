@@ -76,7 +76,8 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       if (closed) throw new BusCallError('unavailable', 'the recorder is stopping');
       if (recordings.has(req.recordingId)) throw new BusCallError('conflict', `recording ${req.recordingId} runs already`);
       if (free() === 0) throw new BusCallError('no-capacity', `this recorder runs its ${max} recordings already`);
-      const space = enoughSpace(recordingsDir(config.dataDir), config.recordingMinFreeMb);
+      // a live stream writes nothing here
+      const space = req.stream ? { ok: true, freeMb: 0 } : enoughSpace(recordingsDir(config.dataDir), config.recordingMinFreeMb);
       if (!space.ok) {
         log.warn({ freeMb: Math.floor(space.freeMb), minFreeMb: config.recordingMinFreeMb }, 'recording refused: not enough disk space');
         throw new BusCallError('no-space', `not enough disk space on the recorder: ${Math.floor(space.freeMb)} MiB free, recordingMinFreeMb is ${config.recordingMinFreeMb}`);
