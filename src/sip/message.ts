@@ -19,7 +19,7 @@ export class SipParseError extends Error {
   constructor(message: string, headers: SipHeaders | null = null, response = false) {
     super(message);
     this.name = 'SipParseError';
-    this.headers = headers !== null && REPLY_NEEDS.every((h) => headers.has(h)) ? headers : null;
+    this.headers = headers !== null && replyable(headers) ? headers : null;
     this.response = response;
   }
 
@@ -49,6 +49,11 @@ const LIST_HEADERS = new Set(['via', 'route', 'record-route', 'contact', 'allow'
 const SPELLING: Record<string, string> = { 'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate', 'mime-version': 'MIME-Version' };
 /** Names the parser must find before a 400 can be sent back. */
 const REPLY_NEEDS = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
+
+/** The headers a response copies are there, not empty, and the CSeq reads (so the 400 is a valid response). */
+function replyable(h: SipHeaders): boolean {
+  return REPLY_NEEDS.every((n) => (h.get(n) ?? '') !== '') && /^\d{1,10}\s+\S+$/.test(h.get('cseq')!);
+}
 
 const TOKEN = /^[A-Za-z0-9\-.!%*_+`'~]+$/;
 
@@ -186,6 +191,11 @@ export function parseMessage(buf: Buffer, stream = false): SipMessage {
     if (headers.entries.length >= MAX_HEADERS) throw new SipParseError(`more than ${MAX_HEADERS} headers`, headers, isResponse);
     const n = SipHeaders.normalise(name);
     const value = line.slice(colon + 1).trim();
+    // control characters (a bare CR, NUL ...) are not SIP text: refused, never passed on
+    if (/[\x00-\x08\x0a-\x1f\x7f]/.test(value)) {
+      malformedHeader ??= `control character in header ${n}`;
+      continue;
+    }
     if (LIST_HEADERS.has(n)) for (const v of splitList(value)) headers.entries.push([n, v]);
     else headers.entries.push([n, value]);
   }
@@ -212,7 +222,7 @@ export function parseMessage(buf: Buffer, stream = false): SipMessage {
   const response = /^SIP\/2\.0 ([1-6]\d\d)(?: (.*))?$/.exec(start);
   if (isResponse && !response) throw fail('malformed status line');
   if (response) {
-    if (!parseCSeqValue(headers.get('cseq')) || !headers.has('call-id') || !headers.has('via')) throw fail('a response without Via, Call-ID or CSeq');
+    if (!parseCSeqValue(headers.get('cseq')) || !headers.get('call-id') || !headers.get('via')) throw fail('a response without Via, Call-ID or CSeq');
     return { kind: 'response', status: Number(response[1]), reason: response[2] ?? '', headers, body };
   }
   const request = /^([A-Za-z0-9\-.!%*_+`'~]+) (\S+) SIP\/2\.0$/.exec(start);

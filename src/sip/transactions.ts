@@ -31,8 +31,8 @@ interface ServerTransaction {
 
 export class ServerTransactions {
   private readonly byKey = new Map<string, ServerTransaction>();
-  /** Retransmissions absorbed, ACKs matched, requests refused for the cap. */
-  readonly counters = { retransmissions: 0, acks: 0, refused: 0 };
+  /** Retransmitted requests absorbed, final responses sent again (Timer G), ACKs matched, requests refused for the cap. */
+  readonly counters = { retransmissions: 0, resent: 0, acks: 0, refused: 0 };
 
   get size(): number {
     return this.byKey.size;
@@ -99,6 +99,7 @@ export class ServerTransactions {
     if (tx.method === 'INVITE' && tx.source.transport === 'udp') {
       let interval = T1_MS;
       const again = () => {
+        this.counters.resent++;
         tx.source.reply(bytes);
         interval = Math.min(interval * 2, T2_MS);
         tx.timer = setTimeout(again, interval);

@@ -10,6 +10,7 @@ import { plainTransportTarget } from './targets/plain-transport.ts';
 import { rtcpTarget, twccRecorderTarget } from './targets/rtcp.ts';
 import { rtpTarget } from './targets/rtp.ts';
 import { sdpAnswerTarget } from './targets/sdp-answer.ts';
+import { sipMessageTarget } from './targets/sip-message.ts';
 import { srtpTarget } from './targets/srtp.ts';
 import { stunTarget } from './targets/stun.ts';
 import { vp8Target } from './targets/vp8.ts';
@@ -33,4 +34,5 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   busWireTarget,
   httpTarget,
   wsSessionTarget,
+  sipMessageTarget,
 ];

@@ -1,0 +1,121 @@
+// The SIP gateway's signalling front (issue 15): the transports, the server transactions, and the answers
+// every SIP peer expects whatever the call: OPTIONS (keep-alives, capability queries) 200 with what is
+// supported; a request without a transaction it belongs to (BYE, CANCEL) 481; a method the gateway does not
+// take 405 with Allow (a known one) or 501; Max-Forwards 0 483; a Require it does not support 420. INVITEs go to
+// `onInvite` (the call handling), which owns the dialog from there.
+import { randomBytes } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import { responseTo, type SipMessage, type SipRequest } from './message.ts';
+import { ServerTransactions, type Respond } from './transactions.ts';
+import { SipTransport, type SipSource } from './transport.ts';
+
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO'] as const;
+/** Methods of RFC 3261 and its usual extensions: answered 405 (not 501, which means "unknown"). */
+const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
+const SUPPORTED: readonly string[] = ['timer'];
+
+export interface SipServerOptions {
+  address: string;
+  port: number;
+  log: Logger;
+  /**
+   * A new INVITE outside a dialog; respond through `respond` (provisional responses, then one final). Without
+   * a handler, calls are refused with 480.
+   */
+  onInvite?: (req: SipRequest, respond: Respond, from: SipSource) => void;
+  /** A request inside a dialog the call handling knows (BYE, re-INVITE, INFO, ACK of a 2xx); false: not ours. */
+  onDialogRequest?: (req: SipRequest, respond: Respond, from: SipSource) => boolean;
+}
+
+export class SipServer {
+  private readonly transport: SipTransport;
+  readonly transactions = new ServerTransactions();
+  private readonly opts: SipServerOptions;
+  private readonly log: Logger;
+  /** Our tag for responses outside a dialog (OPTIONS, errors). */
+  private readonly tag = randomBytes(6).toString('hex');
+
+  constructor(opts: SipServerOptions) {
+    this.opts = opts;
+    this.log = opts.log;
+    this.transport = new SipTransport({ address: opts.address, port: opts.port, onMessage: (m, from) => this.onMessage(m, from) });
+  }
+
+  get counters() {
+    return { ...this.transport.counters, ...this.transactions.counters };
+  }
+
+  async listen(): Promise<number> {
+    const port = await this.transport.listen();
+    this.log.info({ port }, 'SIP listening (UDP and TCP)');
+    return port;
+  }
+
+  async close(): Promise<void> {
+    this.transactions.close();
+    await this.transport.close();
+  }
+
+  private onMessage(m: SipMessage, from: SipSource): void {
+    if (m.kind === 'response') return; // client transactions (dial-out) are not here yet
+    const respond = this.transactions.receive(m, from);
+    if (respond === null) return; // a retransmission, or an ACK the transaction layer absorbed
+    try {
+      this.onRequest(m, respond, from);
+    } catch (e) {
+      this.log.error({ err: (e as Error).message, method: m.method }, 'SIP request handling failed');
+      if (m.method !== 'ACK') respond(responseTo(m, 500, this.tag));
+    }
+  }
+
+  private onRequest(req: SipRequest, respond: Respond, from: SipSource): void {
+    const method = req.method;
+    if (method === 'ACK') {
+      this.opts.onDialogRequest?.(req, respond, from);
+      return; // never answered
+    }
+    const maxForwards = req.headers.get('max-forwards');
+    if (maxForwards !== undefined && (!/^\d{1,3}$/.test(maxForwards) || Number(maxForwards) === 0) && method !== 'OPTIONS') {
+      respond(responseTo(req, 483, this.tag));
+      return;
+    }
+    const unsupported = req.headers.getAll('require').filter((o) => !SUPPORTED.includes(o.toLowerCase()));
+    if (unsupported.length > 0 && method !== 'CANCEL') {
+      const res = responseTo(req, 420, this.tag);
+      res.headers.add('unsupported', unsupported.join(', '));
+      respond(res);
+      return;
+    }
+    const inDialog = /;\s*tag=/i.test(req.headers.get('to') ?? '');
+    if (inDialog || method === 'CANCEL') {
+      if (this.opts.onDialogRequest?.(req, respond, from)) return;
+      if (method !== 'OPTIONS') {
+        respond(responseTo(req, 481, this.tag));
+        return;
+      }
+    }
+    switch (method) {
+      case 'OPTIONS': {
+        const res = responseTo(req, 200, this.tag);
+        res.headers.add('allow', ALLOWED_METHODS.join(', '));
+        res.headers.add('accept', 'application/sdp');
+        res.headers.add('supported', SUPPORTED.join(', '));
+        respond(res);
+        return;
+      }
+      case 'INVITE':
+        if (this.opts.onInvite) this.opts.onInvite(req, respond, from);
+        else respond(responseTo(req, 480, this.tag, 'Temporarily Unavailable (no calls taken here)'));
+        return;
+      case 'BYE':
+      case 'INFO':
+        respond(responseTo(req, 481, this.tag));
+        return;
+      default: {
+        const res = responseTo(req, KNOWN_METHODS.has(method) ? 405 : 501, this.tag);
+        res.headers.add('allow', ALLOWED_METHODS.join(', '));
+        respond(res);
+      }
+    }
+  }
+}
