@@ -33,6 +33,14 @@ apt_need() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >&2
 }
 
+# apt_need_file FILE:PACKAGE...: installs the packages whose file is missing (libraries' headers: no command to look for).
+apt_need_file() {
+  local pair
+  for pair in "$@"; do
+    [ -e "${pair%%:*}" ] || apt_need "tertulia-no-such-command:${pair#*:}"
+  done
+}
+
 # The recorder composes with GStreamer, driven from Debian's Python (src/recorder/compose/compose.py); live
 # streams go out with rtmp2sink (plugins-bad), RTMPS through GIO's TLS (glib-networking).
 RECORDER_PACKAGES=(gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad

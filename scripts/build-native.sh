@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
-# Builds the optional native module of the bridge (native/udp-batch.c -> native/build/udp-batch.node) with the
-# C compiler and the Node-API headers of the Node that runs Tertulia. Without a compiler or headers it says
-# so and the bridge uses its TypeScript send path. Usage: scripts/build-native.sh <node binary>
+# Builds Tertulia's optional native modules with the C compiler and the Node-API headers of the Node that runs
+# Tertulia: native/udp-batch.c (the bridge's batched sends and kernel arrival times) and native/opus.c (libopus
+# for the SIP gateway, when Debian's libopus-dev is installed). Each has a tested fallback (dgram and event-loop
+# times; a WebAssembly libopus), so a missing compiler, header or library is said and is not an error.
+# Usage: scripts/build-native.sh <node binary>
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE="${1:-node}"
-SRC="$ROOT/native/udp-batch.c"
-OUT="$ROOT/native/build/udp-batch.node"
 [ "$(uname -s)" = Linux ] || exit 0
-[ -f "$OUT" ] && ! [ "$SRC" -nt "$OUT" ] && exit 0
+
+stale() { ! [ -f "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/$1.c" -nt "$ROOT/native/build/$1.node" ]; }
+stale udp-batch || stale opus || exit 0
+
 CC="${CC:-$(command -v cc || command -v gcc || true)}"
 if [ -z "$CC" ]; then
   echo "[tertulia] no C compiler: the bridge sends with Node's dgram (install gcc for batched sends)" >&2
@@ -26,11 +29,25 @@ if [ -z "$INC" ]; then
   exit 0
 fi
 mkdir -p "$ROOT/native/build"
-if "$CC" -O2 -Wall -shared -fPIC -I"$INC" -o "$OUT.tmp" "$SRC" 2>"$ROOT/native/build/error.log"; then
-  mv "$OUT.tmp" "$OUT"
-  echo "[tertulia] built the bridge's native send module" >&2
+
+# build NAME WHAT FALLBACK [LIBS...]
+build() {
+  local name="$1" what="$2" fallback="$3"
+  shift 3
+  local out="$ROOT/native/build/$name.node"
+  stale "$name" || return 0
+  if "$CC" -O2 -Wall -shared -fPIC -I"$INC" -o "$out.tmp" "$ROOT/native/$name.c" "$@" 2>"$ROOT/native/build/$name-error.log"; then
+    mv "$out.tmp" "$out"
+    echo "[tertulia] built $what" >&2
+  else
+    rm -f "$out.tmp"
+    echo "[tertulia] could not build native/$name.c (see native/build/$name-error.log): $fallback" >&2
+  fi
+}
+build udp-batch "the bridge's native send module" "the bridge sends with Node's dgram"
+if [ -f /usr/include/opus/opus.h ]; then
+  build opus "the native Opus module (libopus)" "Opus through WebAssembly" -lopus
 else
-  rm -f "$OUT.tmp"
-  echo "[tertulia] could not build native/udp-batch.c (see native/build/error.log): the bridge sends with Node's dgram" >&2
+  echo "[tertulia] no libopus-dev: the SIP gateway uses Opus through WebAssembly" >&2
 fi
 exit 0
