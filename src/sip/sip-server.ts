@@ -5,7 +5,7 @@
 // `onInvite` (the call handling), which owns the dialog from there.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import { responseTo, type SipMessage, type SipRequest } from './message.ts';
+import { responseTo, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
 import { ServerTransactions, type Respond } from './transactions.ts';
 import { SipTransport, type SipSource } from './transport.ts';
 
@@ -25,6 +25,8 @@ export interface SipServerOptions {
   onInvite?: (req: SipRequest, respond: Respond, from: SipSource) => void;
   /** A request inside a dialog the call handling knows (BYE, re-INVITE, INFO, ACK of a 2xx); false: not ours. */
   onDialogRequest?: (req: SipRequest, respond: Respond, from: SipSource) => boolean;
+  /** A response to a request the gateway sent (a BYE); false: not ours (dropped). */
+  onResponse?: (res: SipResponse) => boolean;
 }
 
 export class SipServer {
@@ -57,7 +59,10 @@ export class SipServer {
   }
 
   private onMessage(m: SipMessage, from: SipSource): void {
-    if (m.kind === 'response') return; // client transactions (dial-out) are not here yet
+    if (m.kind === 'response') {
+      this.opts.onResponse?.(m);
+      return;
+    }
     const respond = this.transactions.receive(m, from);
     if (respond === null) return; // a retransmission, or an ACK the transaction layer absorbed
     try {
