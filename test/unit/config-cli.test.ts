@@ -74,7 +74,7 @@ test('a bad setting exits 2 and names it', () => {
 test('--help, --version, unknown commands and options', () => {
   const help = run(['--help']);
   assert.equal(help.code, 0);
-  for (const word of ['start', 'config', '--https-port', '--http-port', '--media-port', '--public-address', '--data-dir', '--tls-cert', '--tls-key', '--log-level', '--listen-address', '--config']) {
+  for (const word of ['start', 'config', '--https-port', '--http-port', '--media-port', '--public-address', '--data-dir', '--tls-cert', '--tls-key', '--domain', '--acme-email', '--acme-directory-url', '--metrics-address', '--metrics-token', '--log-level', '--listen-address', '--config']) {
     assert.ok(help.stdout.includes(word), `help mentions ${word}`);
   }
   const version = run(['--version']);
