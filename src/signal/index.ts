@@ -19,6 +19,7 @@ import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
+import { SignalMetrics } from './signal-metrics.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -30,6 +31,8 @@ export interface SignalServer {
   selfSignedCertificate: boolean;
   /** WebSockets, rooms, participants, the caps' per-address entries: all 0 once everyone left. */
   resourceCounts(): Record<string, number>;
+  /** Join times and refused credentials, for /metrics. */
+  metrics: SignalMetrics;
   close(): Promise<void>;
 }
 
@@ -112,6 +115,7 @@ export async function startSignal(opts: {
     recordings.afterJoin(session);
   };
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
+  const metrics = new SignalMetrics();
   const ws = attachWebSocket({
     server: httpsServer,
     rooms,
@@ -122,6 +126,7 @@ export async function startSignal(opts: {
     caps,
     joinTimeoutSeconds: config.joinTimeout,
     promptTimeoutSeconds: config.promptTimeout,
+    metrics,
     log,
   });
 
@@ -157,6 +162,7 @@ export async function startSignal(opts: {
     httpsPort,
     httpPort,
     selfSignedCertificate: material.selfSigned,
+    metrics,
     resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {

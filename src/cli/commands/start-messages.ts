@@ -65,6 +65,7 @@ export function startupMessage(info: {
       'accept it ("Advanced" -> "Proceed"). For a trusted certificate use --tls-cert FILE --tls-key FILE.',
     );
   }
+  if (config.metricsAddress) lines.push('', `Metrics and health: http://${config.metricsAddress}/metrics, /readyz, /colibri/stats${config.metricsToken ? ' (Bearer token)' : ''}.`);
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
 }
@@ -88,6 +89,7 @@ export function partsMessage(info: {
   } else {
     lines.push('No port to open: this process only talks to the NATS server.');
   }
+  if (info.config.metricsAddress) lines.push('', `Metrics and health of this process's parts: http://${info.config.metricsAddress}/metrics, /readyz, /colibri/stats.`);
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
 }
