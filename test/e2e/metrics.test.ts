@@ -5,6 +5,7 @@
 // announces itself, and each process serves its own parts' metrics.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import WebSocket from 'ws';
 import type { Browser } from 'playwright-core';
@@ -156,6 +157,12 @@ describe('metrics and health of one server', () => {
     assert.equal(stats.graceful_shutdown, false);
     assert.ok(stats.stress_level > 0 && stats.stress_level <= 1);
     for (const field of ['bit_rate_upload', 'packet_rate_download', 'rtt_aggregate', 'jitter_aggregate']) assert.equal(typeof stats[field], 'number', field);
+
+    // every metric the Grafana dashboard plots is one this server serves
+    const dashboard = readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8');
+    const plotted = new Set(dashboard.match(/\b(tertulia|process)_[a-z_]+/g));
+    assert.ok(plotted.size > 10);
+    for (const name of plotted) assert.ok(during.types.has(name.replace(/_bucket$/, '')), `${name} of the dashboard is served`);
 
     await Promise.all(clients.splice(0).map((c) => c.leave()));
     await browser.close();
