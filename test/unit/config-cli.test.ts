@@ -103,14 +103,15 @@ test('several machines: --parts, --nats-url and credentials', () => {
     assert.ok(help.stdout.includes(word), `help mentions ${word}`);
   }
 
-  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret' });
+  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret', TERTULIA_METRICS_TOKEN: 'm3trics-secret' });
   assert.equal(split.code, 0, split.stderr);
   const config = JSON.parse(split.stdout);
   assert.deepEqual(config.parts, ['signal', 'focus']);
   assert.equal(config.natsUrl, 'nats://[secret]@10.0.0.5:4222');
   assert.equal(config.natsPassword, '[secret]');
   assert.equal(config.natsToken, '[secret]');
-  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret']) assert.ok(!split.stdout.includes(secret));
+  assert.equal(config.metricsToken, '[secret]');
+  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret', 'm3trics-secret']) assert.ok(!split.stdout.includes(secret));
   // a URL without scheme, or a password with "/" or "@": the password is never printed either
   for (const url of ['ana:pa55@10.0.0.5:4222', 'nats://ana:pa/55@10.0.0.5:4222', 'nats://ana:p@55@10.0.0.5:4222']) {
     const out = run(['config', '--nats-url', url]);
