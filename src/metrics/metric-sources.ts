@@ -12,7 +12,10 @@ export interface MetricsSources {
     resourceCounts(): Record<string, number>;
     metrics: { list(): Metric[] };
   };
-  focus?: { resourceCounts(): Record<string, number> };
+  focus?: {
+    resourceCounts(): Record<string, number>;
+    bridgeLoads(): { bridgeId: string; endpoints: number; maxEndpoints: number; conferences: number }[];
+  };
   bridge?: {
     bridgeId: string;
     /** Packet counters (bridge/counters.ts), summed over the media workers. */

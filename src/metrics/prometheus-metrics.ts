@@ -83,6 +83,19 @@ export function buildRegistry(sources: MetricsSources): Registry {
     gauge('tertulia_focus_conferences', 'Conferences focus runs', () => counts()['focus.conferences']);
     gauge('tertulia_focus_participants', 'Participants of those conferences (browsers and plain-RTP senders)', () => counts()['focus.participants']);
     gauge('tertulia_focus_bridges', 'Bridges focus knows (announced within 15 s)', () => counts()['focus.bridges']);
+    // every bridge of the deployment as focus sees it: one scrape of machine A shows the load of all of them
+    reg(
+      new Gauge({
+        name: 'tertulia_focus_bridge_endpoints',
+        help: 'Endpoints on each bridge focus knows (what it announced or focus placed there, the larger)',
+        labelNames: ['bridge'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const b of focus.bridgeLoads()) this.set({ bridge: b.bridgeId }, b.endpoints);
+        },
+      }),
+    );
   }
   if (bridge) {
     const labels = { bridge: bridge.bridgeId };

@@ -133,6 +133,7 @@ describe('metrics and health of one server', () => {
     assert.equal(during.value('tertulia_signal_auth_failures_total', { reason: 'login-failed' }), 1);
     assert.equal(during.value('tertulia_focus_conferences'), 1);
     assert.equal(during.value('tertulia_focus_participants'), 3);
+    assert.equal(during.value('tertulia_focus_bridge_endpoints', bridgeLabel), 3);
     assert.equal(during.value('tertulia_bridge_conferences', bridgeLabel), 1);
     assert.equal(during.value('tertulia_bridge_endpoints', bridgeLabel), 3);
     assert.ok(during.value('tertulia_bridge_rtp_received_total', bridgeLabel)! > 0);
@@ -206,6 +207,7 @@ describe('metrics and readiness of parts over NATS', () => {
     const webScrape = await scrape(webMetrics, { Host: 'localhost' });
     const bridgeScrape = await scrape(bridgeMetrics, { Host: 'localhost' });
     assert.equal(webScrape.value('tertulia_focus_bridges'), 1);
+    assert.equal(webScrape.series('tertulia_focus_bridge_endpoints').length, 1, 'the bridge of the other process, as focus sees it');
     assert.notEqual(webScrape.value('tertulia_signal_rooms'), undefined);
     assert.equal(webScrape.series('tertulia_bridge_endpoints').length, 0, 'no bridge metrics where no bridge runs');
     assert.equal(bridgeScrape.series('tertulia_bridge_endpoints').length, 1);
