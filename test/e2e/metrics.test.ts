@@ -82,7 +82,7 @@ describe('metrics and health of one server', () => {
     assert.equal(about.bridges, 1);
   });
 
-  test('a meeting moves the counters; refused credentials are counted', async () => {
+  test('a meeting moves the counters; refused credentials are counted', async (t) => {
     const idle = await scrape(metricsPort);
     for (const [name, type] of [
       ['tertulia_signal_rooms', 'gauge'],
@@ -144,6 +144,12 @@ describe('metrics and health of one server', () => {
     // the receivers' reports: cumulative buckets, never more than +Inf
     const all = during.value('tertulia_bridge_receivers_by_loss_ratio', { ...bridgeLabel, le: '+Inf' })!;
     for (const s of during.series('tertulia_bridge_receivers_by_loss_ratio')) assert.ok(s.value <= all, JSON.stringify(s));
+    const jitter = during.value('tertulia_bridge_receivers_jitter_milliseconds_average', bridgeLabel)!;
+    assert.ok(Number.isFinite(jitter) && jitter >= 0, `jitter ${jitter}`);
+    t.diagnostic(
+      `receivers reporting: ${all}; averages: loss ${during.value('tertulia_bridge_receivers_loss_ratio_average', bridgeLabel)}, ` +
+        `RTT ${during.value('tertulia_bridge_receivers_rtt_milliseconds_average', bridgeLabel)} ms, jitter ${jitter} ms`,
+    );
 
     // Jitsi-style stats: the same meeting, rates over the last sampling period
     const stats = await waitUntil(
