@@ -76,6 +76,10 @@ export class Downtrack {
   packetsLost = 0;
   /** Round-trip time (ms) from the receiver's last report on a sender report forwarded to it; -1: unknown. */
   rttMs = -1;
+  /** Interarrival jitter (ms) from the receiver's last report. */
+  jitterMs = 0;
+  /** True once the receiver reported on this stream (the fields above are its). */
+  reported = false;
 
   private readonly host: DowntrackHost;
   /** Retransmissions still allowed for the NACK packet being answered. */
@@ -302,9 +306,12 @@ export class Downtrack {
     this.srSentMs = nowMs;
   }
 
-  /** A report block (24 bytes at `off`) of the receiver about this stream: loss, and the round-trip time. */
+  /** A report block (24 bytes at `off`) of the receiver about this stream: loss, jitter, and the round-trip time. */
   onReportBlock(buf: Buffer, off: number, nowMs: number): void {
+    this.reported = true;
     this.fractionLost = buf[off + 4] / 256;
+    // in RTP timestamp units: Opus 48 kHz, video 90 kHz
+    this.jitterMs = buf.readUInt32BE(off + 12) / (this.source.kind === 'audio' ? 48 : 90);
     const lost = (buf[off + 5] << 16) | (buf[off + 6] << 8) | buf[off + 7];
     this.packetsLost = lost & 0x800000 ? lost - 0x1000000 : lost;
     const lsr = buf.readUInt32BE(off + 16);

@@ -13,6 +13,7 @@ import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
 import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
+import { receiverReportBuckets } from './receiver-reports.ts';
 import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
 import type { PlainAllocation } from './plain-transport.ts';
@@ -36,6 +37,10 @@ export interface BridgeHandle {
    * conference count is 0 once everyone left.
    */
   resourceCounts(gc?: boolean): Promise<Record<string, number>>;
+  /** Receivers' loss, round-trip time and jitter as bucket counts (receiver-reports.ts), over the media workers. */
+  readReceiverReports(): Promise<Record<string, number>>;
+  /** Conferences and endpoints on this bridge now, and its cap. */
+  load(): { conferences: number; endpoints: number; maxEndpoints: number; largestConference: number };
   /** Threads that forward media (1: the main thread). */
   mediaWorkers: number;
   /** The bridge's DTLS certificate fingerprint (sha-256, `AB:CD:...`). */
@@ -245,6 +250,12 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       pool !== null
         ? pool.counters().then((sum) => Object.assign(bridge.counters, sum).snapshot())
         : Promise.resolve(bridge.counters.snapshot()),
+    readReceiverReports: () => (pool !== null ? pool.reports() : Promise.resolve(receiverReportBuckets(bridge.conferences.values()))),
+    load: () => {
+      let largestConference = 0;
+      for (const c of bridge.conferences.values()) largestConference = Math.max(largestConference, c.endpoints.size);
+      return { conferences: bridge.conferences.size, endpoints: bridge.endpointCount, maxEndpoints: opts.config.maxEndpointsPerBridge, largestConference };
+    },
     resourceCounts: async (gc = false) => {
       const own = bridge.resourceCounts();
       if (pool === null) return own;

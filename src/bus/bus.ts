@@ -39,5 +39,7 @@ export interface Bus {
   /** One handler answers requests on `subject`; a thrown error becomes a rejected request. */
   handle(subject: string, handler: (payload: unknown) => Promise<Json> | Json): Unsubscribe;
   request(subject: string, payload: Json, timeoutMs?: number): Promise<unknown>;
+  /** False while the link to the other processes is down (NATS reconnecting); an in-memory bus always is. */
+  connected(): boolean;
   close(): Promise<void>;
 }

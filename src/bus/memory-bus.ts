@@ -56,6 +56,10 @@ export class MemoryBus implements Bus {
     }
   }
 
+  connected(): boolean {
+    return true; // one process: nothing to lose
+  }
+
   async close(): Promise<void> {
     this.subscribers.clear();
     this.handlers.clear();

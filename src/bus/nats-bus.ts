@@ -63,6 +63,8 @@ export class NatsBus implements Bus {
   private readonly handlers = new Set<string>();
   private readonly subscriptions = new Set<Subscription>();
   private closed = false;
+  /** Follows the connection's disconnect/reconnect events. */
+  private linkUp = true;
   private readonly statusLoop: Promise<void>;
 
   private readonly nc: NatsConnection;
@@ -125,9 +127,11 @@ export class NatsBus implements Bus {
       for await (const s of this.nc.status()) {
         switch (s.type) {
           case 'disconnect':
+            this.linkUp = false;
             this.log.warn({ server: redactNatsUrl(s.server) }, 'lost the NATS connection; reconnecting');
             break;
           case 'reconnect':
+            this.linkUp = true;
             this.log.info({ server: redactNatsUrl(s.server) }, 'reconnected to NATS');
             break;
           case 'error':
@@ -149,6 +153,10 @@ export class NatsBus implements Bus {
     } catch (e) {
       if (!this.closed) this.log.error({ err: (e as Error).message }, 'NATS status watch ended');
     }
+  }
+
+  connected(): boolean {
+    return !this.closed && this.linkUp && !this.nc.isClosed();
   }
 
   publish(subject: string, payload: Json): void {

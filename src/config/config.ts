@@ -59,6 +59,17 @@ export const configSchema = z.object({
   /** PEM files of the HTTPS certificate; when empty a self-signed one is made in dataDir on first start. */
   tlsCert: z.string().default(''),
   tlsKey: z.string().default(''),
+  /** The server's domain name: with it, signal obtains and renews a certificate for it by ACME (HTTP-01 on httpPort). */
+  domain: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^$|^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a domain is a DNS name with a dot, e.g. meet.example.org')
+    .default(''),
+  /** Contact address given to the ACME certificate authority (optional). */
+  acmeEmail: z.union([z.literal(''), z.string().trim().email('acmeEmail must be an e-mail address')]).default(''),
+  /** The ACME directory that issues the certificate for `domain`. */
+  acmeDirectoryUrl: z.string().trim().url('acmeDirectoryUrl must be a URL').default('https://acme-v02.api.letsencrypt.org/directory'),
   /** Which parts run in this process; the default is all of them. Not all: the others run elsewhere, over NATS. */
   parts: partsList.default([...PART_NAMES]),
   /** NATS server(s) linking the parts on several machines (nats://host:4222). Empty: one process, in-memory bus. */
@@ -110,6 +121,14 @@ export const configSchema = z.object({
   maxParticipantsPerRoom: decimal(z.number().int().min(1).max(10_000)).default(100),
   /** Overall caps: endpoints (participants) on this bridge; focus chooses no bridge at its cap. */
   maxEndpointsPerBridge: decimal(z.number().int().min(1).max(1_000_000)).default(500),
+  /** host:port of the HTTP listener of /metrics, /healthz, /readyz, /about/health, /colibri/stats; empty: off. */
+  metricsAddress: z
+    .string()
+    .trim()
+    .regex(/^$|^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, 'metricsAddress is host:port, e.g. 127.0.0.1:9464')
+    .default(''),
+  /** Bearer token the metrics listener requires (a secret: never logged); empty: none. */
+  metricsToken: z.string().default(''),
   /** Loopback-only HTTP port answering GET /resources with what this process holds; 0 = off. */
   resourcesPort: port.default(0),
   /** Composed recordings: the frame size, frame rate and H.264 bitrate (kbit/s). */
@@ -172,6 +191,9 @@ export const settingHelp: Record<keyof Config, string> = {
   dataDir: 'directory for the self-signed certificate and other state (default ./data)',
   tlsCert: 'PEM certificate file for HTTPS (default: self-signed, made on first start)',
   tlsKey: 'PEM private key file for HTTPS',
+  domain: "this server's domain name, e.g. meet.example.org: a certificate for it is obtained and renewed by ACME (Let's Encrypt), HTTP-01 on the HTTP port (default: none, self-signed)",
+  acmeEmail: 'contact e-mail given to the ACME certificate authority with --domain (optional)',
+  acmeDirectoryUrl: "ACME directory URL for --domain (default Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)",
   parts: 'parts this process runs: all, or a list of web (= signal), focus, bridge, recorder (default all; other than all needs --nats-url)',
   natsUrl: 'NATS server linking the parts on several machines, e.g. nats://10.0.0.5:4222 (default: none, one process)',
   natsUser: 'NATS user name, when the NATS server requires one',
@@ -197,6 +219,8 @@ export const settingHelp: Record<keyof Config, string> = {
   maxRooms: 'meetings (rooms) at once on this server (default 1000)',
   maxParticipantsPerRoom: 'participants in one meeting (default 100)',
   maxEndpointsPerBridge: 'participants (endpoints) on one bridge; a bridge at its cap gets no more (default 500)',
+  metricsAddress: 'host:port where /metrics (Prometheus), /healthz, /readyz, /about/health and /colibri/stats are served, e.g. 127.0.0.1:9464 (default: off)',
+  metricsToken: 'Bearer token the metrics listener requires (better in the environment, TERTULIA_METRICS_TOKEN) (default: none)',
   resourcesPort: 'port on 127.0.0.1 only where GET /resources answers what this process holds (rooms, endpoints, sockets, timers, memory), 0 = off (default 0)',
   recordingWidth: 'width of composed recordings in pixels (default 1280)',
   recordingHeight: 'height of composed recordings in pixels (default 720)',
@@ -265,6 +289,15 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
   if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
     throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
+  }
+  if (config.domain && (config.tlsCert || config.tlsKey)) {
+    throw new ConfigError('configuration: domain (a certificate by ACME) and tlsCert/tlsKey (your own certificate) exclude each other');
+  }
+  if (config.domain && config.httpPort === 0) {
+    throw new ConfigError('configuration: domain needs the HTTP port (httpPort, reached as port 80 from outside): the ACME HTTP-01 challenge is answered there');
+  }
+  if (config.metricsAddress && Number(config.metricsAddress.slice(config.metricsAddress.lastIndexOf(':') + 1)) > 65535) {
+    throw new ConfigError('configuration: metricsAddress: the port must be at most 65535');
   }
   config.dataDir = path.resolve(config.dataDir);
   return config;

@@ -40,6 +40,8 @@ interface BridgeInfo {
 export interface FocusHandle {
   /** Conferences, their participants, bridges known, operations queued: conferences and participants are 0 once everyone left. */
   resourceCounts(): Record<string, number>;
+  /** Each bridge focus knows: its load as focus counts it (announced or placed, the larger), its cap, its conferences. */
+  bridgeLoads(): { bridgeId: string; endpoints: number; maxEndpoints: number; conferences: number }[];
   close(): Promise<void>;
 }
 
@@ -320,6 +322,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   bus.publish(subjects.bridgeDiscover, {});
   log.info('focus started');
   return {
+    bridgeLoads: () => [...bridges.values()].map((b) => ({ bridgeId: b.id, endpoints: loadOf(b), maxEndpoints: b.maxEndpoints, conferences: b.conferences.size })),
     resourceCounts() {
       let participants = 0;
       for (const c of conferences.values()) participants += c.size;

@@ -1,8 +1,8 @@
 // The names this server answers to, for the plain-HTTP redirect: the redirect must not send a browser to
 // whatever host a request's Host header names (a forged Host would make this server point people elsewhere).
 // Known: the names and addresses in the HTTPS certificate (a certificate's wildcard covers one label), the
-// public address, the listen address, this machine's host name and addresses, localhost. Anything else is sent
-// to the canonical host: the public address, else the certificate's domain name (an admin's own certificate), else the
+// public address, the ACME domain, the listen address, this machine's host name and addresses, localhost. Anything
+// else is sent to the canonical host: the ACME domain (config.domain), else the public address, else the certificate's domain name (an admin's own certificate), else the
 // listen address, else the machine's first LAN address (what `tertulia start` prints).
 import { X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -48,7 +48,7 @@ function machineAddresses(): { all: string[]; lanIPv4: string[] } {
   return { all, lanIPv4 };
 }
 
-export function hostNames(config: Pick<Config, 'publicAddress' | 'listenAddress'>, cert: { pem: string; selfSigned: boolean }): HostNames {
+export function hostNames(config: Pick<Config, 'publicAddress' | 'listenAddress'> & { domain?: string }, cert: { pem: string; selfSigned: boolean }): HostNames {
   const fromCert = certificateNames(cert.pem);
   const machine = machineAddresses();
   const wildcardListen = ['', '0.0.0.0', '::'].includes(config.listenAddress);
@@ -56,13 +56,15 @@ export function hostNames(config: Pick<Config, 'publicAddress' | 'listenAddress'
   const hostname = os.hostname().toLowerCase();
   if (/^[a-z0-9.-]+$/.test(hostname)) exact.add(hostname);
   if (config.publicAddress) exact.add(bare(config.publicAddress));
+  if (config.domain) exact.add(bare(config.domain));
   if (!wildcardListen) exact.add(bare(config.listenAddress));
   const wildcards = fromCert.dns.filter((d) => d.startsWith('*.')).map((d) => d.slice(1));
 
   // an admin's certificate: its first full domain name (a bare host name resolves only on the local network)
   const plain = fromCert.dns.filter((d) => !d.includes('*') && d !== 'localhost');
   const certName = cert.selfSigned ? undefined : (plain.find((d) => d.includes('.')) ?? plain[0]);
-  const canonicalBare = bare(config.publicAddress || certName || (wildcardListen ? (machine.lanIPv4[0] ?? 'localhost') : config.listenAddress));
+  // the ACME domain first: its certificate is valid there
+  const canonicalBare = bare(config.domain || config.publicAddress || certName || (wildcardListen ? (machine.lanIPv4[0] ?? 'localhost') : config.listenAddress));
   return {
     known(host) {
       const h = bare(host);

@@ -1,12 +1,14 @@
 // HTTP handlers: the built web app (dist/web) over HTTPS with a single-page-app fallback, /healthz, and the
 // plain-HTTP port that only redirects to HTTPS (to one of this server's own names, never to any Host a request
-// names). Source maps (*.map) are served only when config.serveSourceMaps is on.
+// names), except the ACME HTTP-01 challenges it answers while a certificate is being obtained (acme.ts). Source maps (*.map) are served only when config.serveSourceMaps is on.
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
 import type { HostNames } from './host-names.ts';
+
+const ACME_CHALLENGE_PREFIX = '/.well-known/acme-challenge/';
 
 /** <repo>/dist/web, relative to this file (src/signal/http.ts). */
 export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../dist/web');
@@ -205,9 +207,22 @@ export function hostWithoutPort(hostHeader: string | undefined): string | null {
  * The plain-HTTP handler: a 301 to the same path on the HTTPS port, at the request's host when that is one of
  * this server's names, else at the canonical one (a forged or malformed Host is not echoed).
  */
-export function createRedirectHandler(opts: { httpsPort: () => number; hosts: HostNames }): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRedirectHandler(opts: {
+  httpsPort: () => number;
+  hosts: HostNames;
+  /** The key authorization of an open ACME HTTP-01 challenge (acme.ts), answered here instead of a redirect. */
+  acmeChallenge?: (token: string) => string | undefined;
+}): (req: IncomingMessage, res: ServerResponse) => void {
   return (req, res) => {
     setSecurityHeaders(res);
+    if (opts.acmeChallenge && req.url?.startsWith(ACME_CHALLENGE_PREFIX) && (req.method === 'GET' || req.method === 'HEAD')) {
+      const token = req.url.slice(ACME_CHALLENGE_PREFIX.length);
+      // a token is base64url (RFC 8555 8.1); anything else is not one of ours
+      const answer = /^[A-Za-z0-9_-]{1,256}$/.test(token) ? opts.acmeChallenge(token) : undefined;
+      if (answer !== undefined) sendText(res, req, 200, answer, 'application/octet-stream');
+      else sendText(res, req, 404, 'no such challenge\n');
+      return;
+    }
     const asked = hostWithoutPort(req.headers.host);
     const host = asked !== null && opts.hosts.known(asked) ? asked.toLowerCase() : opts.hosts.canonical;
     const pathPart = req.url && req.url.startsWith('/') ? req.url : '/';

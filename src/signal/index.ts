@@ -14,10 +14,12 @@ import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
+import { AcmeCertificates } from './acme.ts';
 import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
+import { SignalMetrics } from './signal-metrics.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -29,6 +31,8 @@ export interface SignalServer {
   selfSignedCertificate: boolean;
   /** WebSockets, rooms, participants, the caps' per-address entries: all 0 once everyone left. */
   resourceCounts(): Record<string, number>;
+  /** Join times and refused credentials, for /metrics. */
+  metrics: SignalMetrics;
   close(): Promise<void>;
 }
 
@@ -67,6 +71,14 @@ export async function startSignal(opts: {
   const { bus, config } = opts;
   const log = opts.log.child({ part: 'signal' });
   const material = await loadOrCreateTls(config, log);
+  // config.domain: a certificate by ACME; until it arrives, the one kept from last time or the self-signed one
+  let acme: AcmeCertificates | undefined;
+  if (config.domain) {
+    // called only after start(), once httpsServer exists: new connections get the new certificate
+    acme = new AcmeCertificates(config, log, (pair) => httpsServer.setSecureContext(pair));
+    const stored = acme.stored();
+    if (stored) Object.assign(material, stored, { selfSigned: false, created: false, certPath: `${config.dataDir}/acme` });
+  }
 
   const recordings = new Recordings(bus, log);
   const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
@@ -103,6 +115,7 @@ export async function startSignal(opts: {
     recordings.afterJoin(session);
   };
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
+  const metrics = new SignalMetrics();
   const ws = attachWebSocket({
     server: httpsServer,
     rooms,
@@ -113,6 +126,7 @@ export async function startSignal(opts: {
     caps,
     joinTimeoutSeconds: config.joinTimeout,
     promptTimeoutSeconds: config.promptTimeout,
+    metrics,
     log,
   });
 
@@ -124,7 +138,7 @@ export async function startSignal(opts: {
     httpsPort = await listen(httpsServer, config.httpsPort, config.listenAddress, 'HTTPS');
     if (config.httpPort !== 0) {
       const hosts = hostNames(config, { pem: material.cert, selfSigned: material.selfSigned });
-      httpServer = http.createServer(createRedirectHandler({ httpsPort: () => httpsPort, hosts }));
+      httpServer = http.createServer(createRedirectHandler({ httpsPort: () => httpsPort, hosts, acmeChallenge: acme && ((token) => acme.challengeAnswer(token)) }));
       httpServer.on('clientError', (_e, socket) => socket.destroy());
       httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
     }
@@ -141,15 +155,18 @@ export async function startSignal(opts: {
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
+  acme?.start();
 
   let closed: Promise<void> | undefined;
   return {
     httpsPort,
     httpPort,
     selfSignedCertificate: material.selfSigned,
+    metrics,
     resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
+        acme?.close();
         unsubscribe();
         unsubscribeSpeaker();
         await control?.close();

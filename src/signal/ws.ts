@@ -17,6 +17,7 @@ import { parseClientText } from './client-message.ts';
 import type { Access } from './access.ts';
 import type { VideoConstraintsForwarder } from './video-constraints.ts';
 import type { Caps } from './caps.ts';
+import type { SignalMetrics } from './signal-metrics.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -36,6 +37,8 @@ interface WsSession extends Session {
   closing: boolean;
   /** When this socket, not in a meeting, is closed as idle (ms since the epoch). */
   joinDeadline: number;
+  /** performance.now() of its last `join` not yet answered by `joined` (the join-time metric); -1: none. */
+  joinAsked: number;
 }
 
 export function attachWebSocket(opts: {
@@ -48,9 +51,10 @@ export function attachWebSocket(opts: {
   caps: Caps;
   joinTimeoutSeconds: number;
   promptTimeoutSeconds: number;
+  metrics: SignalMetrics;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, meeting, access, videoConstraints, caps, log } = opts;
+  const { rooms, meeting, access, videoConstraints, caps, metrics, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const joinMs = opts.joinTimeoutSeconds * 1000;
   const promptMs = opts.promptTimeoutSeconds * 1000;
@@ -78,6 +82,7 @@ export function attachWebSocket(opts: {
     const msg = parsed.message;
     if (msg.type === 'join' || msg.type === 'login') session.joinDeadline = Date.now() + joinMs;
     if (msg.type === 'join') {
+      session.joinAsked = performance.now();
       // admission (access mode, lock, lobby) decides; it calls meeting.afterJoin once joined (see index.ts)
       access.join(session, msg);
       return;
@@ -125,6 +130,7 @@ export function attachWebSocket(opts: {
     const now = Date.now();
     const refusal = caps.connect(req.socket.remoteAddress);
     if (refusal) {
+      metrics.refusedSockets.inc();
       const level = caps.warnAbout(req.socket.remoteAddress) ? 'warn' : 'debug';
       log[level]({ remote: req.socket.remoteAddress }, `websocket refused: ${refusal.message}`);
       ws.on('error', () => {});
@@ -144,8 +150,14 @@ export function attachWebSocket(opts: {
       windowCount: 0,
       closing: false,
       joinDeadline: now + joinMs,
+      joinAsked: -1,
       remoteAddress: req.socket.remoteAddress,
       send(message: ServerMessage) {
+        if (message.type === 'error') metrics.refused(message.code);
+        else if (message.type === 'joined' && session.joinAsked >= 0) {
+          metrics.joined((performance.now() - session.joinAsked) / 1000);
+          session.joinAsked = -1;
+        }
         if (ws.readyState !== WebSocket.OPEN) return;
         if (message.type === 'error' && !session.member && PROMPT_CODES.has(message.code)) session.joinDeadline = Date.now() + promptMs;
         try {

@@ -74,7 +74,7 @@ test('a bad setting exits 2 and names it', () => {
 test('--help, --version, unknown commands and options', () => {
   const help = run(['--help']);
   assert.equal(help.code, 0);
-  for (const word of ['start', 'config', '--https-port', '--http-port', '--media-port', '--public-address', '--data-dir', '--tls-cert', '--tls-key', '--log-level', '--listen-address', '--config']) {
+  for (const word of ['start', 'config', '--https-port', '--http-port', '--media-port', '--public-address', '--data-dir', '--tls-cert', '--tls-key', '--domain', '--acme-email', '--acme-directory-url', '--metrics-address', '--metrics-token', '--log-level', '--listen-address', '--config']) {
     assert.ok(help.stdout.includes(word), `help mentions ${word}`);
   }
   const version = run(['--version']);
@@ -103,14 +103,15 @@ test('several machines: --parts, --nats-url and credentials', () => {
     assert.ok(help.stdout.includes(word), `help mentions ${word}`);
   }
 
-  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret' });
+  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret', TERTULIA_METRICS_TOKEN: 'm3trics-secret' });
   assert.equal(split.code, 0, split.stderr);
   const config = JSON.parse(split.stdout);
   assert.deepEqual(config.parts, ['signal', 'focus']);
   assert.equal(config.natsUrl, 'nats://[secret]@10.0.0.5:4222');
   assert.equal(config.natsPassword, '[secret]');
   assert.equal(config.natsToken, '[secret]');
-  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret']) assert.ok(!split.stdout.includes(secret));
+  assert.equal(config.metricsToken, '[secret]');
+  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret', 'm3trics-secret']) assert.ok(!split.stdout.includes(secret));
   // a URL without scheme, or a password with "/" or "@": the password is never printed either
   for (const url of ['ana:pa55@10.0.0.5:4222', 'nats://ana:pa/55@10.0.0.5:4222', 'nats://ana:p@55@10.0.0.5:4222']) {
     const out = run(['config', '--nats-url', url]);

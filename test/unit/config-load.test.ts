@@ -32,6 +32,9 @@ test('defaults', () => {
     dataDir: path.resolve('data'),
     tlsCert: '',
     tlsKey: '',
+    domain: '',
+    acmeEmail: '',
+    acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
     parts: ['signal', 'focus', 'bridge', 'recorder'],
     natsUrl: '',
     natsUser: '',
@@ -57,6 +60,8 @@ test('defaults', () => {
     maxRooms: 1000,
     maxParticipantsPerRoom: 100,
     maxEndpointsPerBridge: 500,
+    metricsAddress: '',
+    metricsToken: '',
     resourcesPort: 0,
     recordingWidth: 1280,
     recordingHeight: 720,
@@ -136,6 +141,18 @@ test('TERTULIA_CONFIG names the file; an empty environment value is ignored', ()
   assert.equal(c.listenAddress, '127.0.0.1');
 });
 
+test('certificates by ACME and the metrics listener: domain, e-mail, directory, address, token', () => {
+  const c = loadConfig({
+    env: { ...noEnv, TERTULIA_DOMAIN: 'Meet.Example.org', TERTULIA_ACME_EMAIL: 'admin@example.org', TERTULIA_METRICS_TOKEN: 's3cret' },
+    overrides: { acmeDirectoryUrl: 'https://127.0.0.1:14000/dir', metricsAddress: '[::1]:9464' },
+  });
+  assert.equal(c.domain, 'meet.example.org');
+  assert.equal(c.acmeEmail, 'admin@example.org');
+  assert.equal(c.acmeDirectoryUrl, 'https://127.0.0.1:14000/dir');
+  assert.equal(c.metricsAddress, '[::1]:9464');
+  assert.equal(c.metricsToken, 's3cret');
+});
+
 test('ports and timeouts from strings; 0 turns the HTTP redirect off', () => {
   const c = loadConfig({ env: { ...noEnv, TERTULIA_HTTP_PORT: '0', TERTULIA_PARTICIPANT_TIMEOUT: '2.5' }, overrides: { httpsPort: ' 443 ' } });
   assert.equal(c.httpPort, 0);
@@ -164,6 +181,14 @@ test('bad values are ConfigErrors that name the setting', () => {
     ['missing file', () => loadConfig({ file: path.join(tmp, 'missing.json'), env: noEnv }), /missing\.json/],
     ['recorder range under four ports', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 41000, recorderPortMax: 41002 } }), /recorderPortMin/],
     ['recorder range over the bridge range', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 40500, recorderPortMax: 41500 } }), /overlap/],
+    ['domain without a dot', () => loadConfig({ env: noEnv, overrides: { domain: 'meet' } }), /domain/],
+    ['domain with a port', () => loadConfig({ env: noEnv, overrides: { domain: 'meet.example.org:443' } }), /domain/],
+    ['domain and own certificate', () => loadConfig({ env: noEnv, overrides: { domain: 'meet.example.org', tlsCert: 'c.pem', tlsKey: 'k.pem' } }), /domain.*tlsCert/],
+    ['domain without the HTTP port', () => loadConfig({ env: noEnv, overrides: { domain: 'meet.example.org', httpPort: 0 } }), /domain.*httpPort/],
+    ['ACME e-mail', () => loadConfig({ env: noEnv, overrides: { acmeEmail: 'admin at example.org' } }), /acmeEmail/],
+    ['ACME directory', () => loadConfig({ env: noEnv, overrides: { acmeDirectoryUrl: 'letsencrypt' } }), /acmeDirectoryUrl/],
+    ['metrics address without a port', () => loadConfig({ env: noEnv, overrides: { metricsAddress: '127.0.0.1' } }), /metricsAddress/],
+    ['metrics port too big', () => loadConfig({ env: noEnv, overrides: { metricsAddress: '127.0.0.1:99999' } }), /metricsAddress/],
   ];
   // a bridge-only process may use any range (the recorder runs elsewhere)
   assert.equal(loadConfig({ env: noEnv, overrides: { parts: 'bridge', plainRtpPortMin: 41000, plainRtpPortMax: 41499 } }).plainRtpPortMin, 41000);

@@ -9,6 +9,7 @@ import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing } from './packet-ring.ts';
 import { RingConsumer } from './ring-consumer.ts';
 import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
+import { receiverReportBuckets } from '../receiver-reports.ts';
 
 export interface MediaWorkerData {
   workerIndex: number;
@@ -31,6 +32,8 @@ export type ToWorker =
   | { type: 'counters'; id: number }
   /** Its resource counts (endpoints, timers, handles, its heap after a GC when `gc`), answered like counters. */
   | { type: 'resources'; id: number; gc: boolean }
+  /** Its receivers' reports (receiver-reports.ts bucket counts), answered like counters. */
+  | { type: 'reports'; id: number }
   | { type: 'close' };
 
 export type FromWorker =
@@ -63,6 +66,7 @@ function main(): void {
     subscribe: () => () => {},
     handle: () => () => {},
     request: () => Promise.reject(new Error('a media worker sends no bus requests')),
+    connected: () => true,
     close: () => Promise.resolve(),
   };
   bridge = new WorkerBridge({
@@ -136,6 +140,9 @@ function main(): void {
           break;
         case 'counters':
           post({ type: 'counters', id: m.id, counters: bridge.counters.snapshot() });
+          break;
+        case 'reports':
+          post({ type: 'counters', id: m.id, counters: receiverReportBuckets(bridge.conferences.values()) });
           break;
         case 'resources':
           if (m.gc) forceGc();

@@ -261,7 +261,12 @@ export class MediaWorkerPool {
     return this.sumOverWorkers('resources', gc);
   }
 
-  private sumOverWorkers(type: 'counters' | 'resources', gc = false): Promise<Record<string, number>> {
+  /** The sum of every worker's receiver-report bucket counts (receiver-reports.ts). */
+  reports(): Promise<Record<string, number>> {
+    return this.sumOverWorkers('reports');
+  }
+
+  private sumOverWorkers(type: 'counters' | 'resources' | 'reports', gc = false): Promise<Record<string, number>> {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       const sum: Record<string, number> = {};

@@ -36,6 +36,7 @@ export function startupMessage(info: {
   if (wildcard) hosts.push(...lanIPv4());
   else if (!/^127\.|^::1$|^localhost$/.test(config.listenAddress)) hosts.push(config.listenAddress);
   if (config.publicAddress && !hosts.includes(config.publicAddress)) hosts.push(config.publicAddress);
+  if (config.domain) hosts.unshift(config.domain);
   const lines = [
     `Tertulia ${VERSION} is running.`,
     '',
@@ -51,13 +52,20 @@ export function startupMessage(info: {
       : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
   ];
   if (mediaPort !== undefined && info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
-  if (info.selfSigned) {
+  if (config.domain) {
+    lines.push(
+      '',
+      `The HTTPS certificate for ${config.domain} comes from ${config.acmeDirectoryUrl} (ACME, renewed by itself);`,
+      `the certificate authority checks the domain on port 80, which must reach ${httpPort}/tcp here. The log says when it is in use.`,
+    );
+  } else if (info.selfSigned) {
     lines.push(
       '',
       `The HTTPS certificate is self-signed (${config.dataDir}/tls/cert.pem): browsers warn once;`,
       'accept it ("Advanced" -> "Proceed"). For a trusted certificate use --tls-cert FILE --tls-key FILE.',
     );
   }
+  if (config.metricsAddress) lines.push('', `Metrics and health: http://${config.metricsAddress}/metrics, /readyz, /colibri/stats${config.metricsToken ? ' (Bearer token)' : ''}.`);
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
 }
@@ -81,6 +89,7 @@ export function partsMessage(info: {
   } else {
     lines.push('No port to open: this process only talks to the NATS server.');
   }
+  if (info.config.metricsAddress) lines.push('', `Metrics and health of this process's parts: http://${info.config.metricsAddress}/metrics, /readyz, /colibri/stats.`);
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
 }

@@ -108,6 +108,7 @@ async function start(config: Config): Promise<void> {
   }
 
   let resources: Closable | undefined;
+  let metrics: Closable | undefined;
   let stopping = false;
   const stop = (sig: string) => {
     if (stopping) {
@@ -124,7 +125,7 @@ async function start(config: Config): Promise<void> {
     // signal first (participants leave, focus tells the bridge), the recorder (its files finish), then the
     // bridge, then focus and the bus; then the last log lines get a moment to leave (not more: their reader
     // may be gone or stuck)
-    void closeAll([resources, signal, recorder, bridge, focus, bus], log)
+    void closeAll([metrics, resources, signal, recorder, bridge, focus, bus], log)
       .then(() => flushLogs(1000))
       .finally(() => process.exit(0));
   };
@@ -141,6 +142,22 @@ async function start(config: Config): Promise<void> {
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
       await closeAll([signal, bridge, focus, bus], log);
+      process.exit(1);
+    }
+  }
+  // metricsAddress: /metrics, /healthz, /readyz, /about/health, /colibri/stats of this process's parts (off by default)
+  if (config.metricsAddress) {
+    const { startMetricsEndpoint } = await import('../../metrics/metrics-endpoint.ts');
+    try {
+      metrics = await startMetricsEndpoint({
+        address: config.metricsAddress,
+        token: config.metricsToken,
+        log,
+        sources: { parts: config.parts, bus, signal, focus, bridge, recorder, maxRecordings: config.maxRecordingsPerRecorder },
+      });
+    } catch (e) {
+      process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
+      await closeAll([resources, signal, recorder, bridge, focus, bus], log);
       process.exit(1);
     }
   }

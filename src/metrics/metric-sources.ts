@@ -1,0 +1,30 @@
+// What the metrics listener reads from the parts of this process: only what their handles already offer
+// (startSignal, startFocus, startBridge, startRecorder), described here by shape, so no part imports this folder
+// and this folder imports no part's internals.
+import type { Metric } from 'prom-client';
+import type { Bus } from '../bus/bus.ts';
+import type { PartName } from '../config/config.ts';
+
+export interface MetricsSources {
+  parts: PartName[];
+  bus: Bus;
+  signal?: {
+    resourceCounts(): Record<string, number>;
+    metrics: { list(): Metric[] };
+  };
+  focus?: {
+    resourceCounts(): Record<string, number>;
+    bridgeLoads(): { bridgeId: string; endpoints: number; maxEndpoints: number; conferences: number }[];
+  };
+  bridge?: {
+    bridgeId: string;
+    /** Packet counters (bridge/counters.ts), summed over the media workers. */
+    readCounters(): Promise<Record<string, number>>;
+    /** Receivers' report bucket counts (bridge/receiver-reports.ts). */
+    readReceiverReports(): Promise<Record<string, number>>;
+    load(): { conferences: number; endpoints: number; maxEndpoints: number; largestConference: number };
+  };
+  recorder?: { recorderId: string; recordings: ReadonlyMap<string, unknown> };
+  /** The recorder's cap (maxRecordingsPerRecorder). */
+  maxRecordings: number;
+}
