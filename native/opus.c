@@ -8,6 +8,7 @@
 //   decode(handle, packet: Uint8Array | null, pcm: Int16Array) -> samples per channel  (null: conceal a loss)
 // Errors (a bad frame size, a corrupt packet) are thrown with libopus's message; handles are freed by the GC.
 #include <node_api.h>
+#include "napi-typed.h"
 #include <opus/opus.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,16 +81,6 @@ static napi_value DecoderCreate(napi_env env, napi_callback_info info) {
   return wrap(env, NULL, dec, v[1]);
 }
 
-/** The bytes of a typed array of the wanted type (or a Buffer/Uint8Array when want is uint8). */
-static bool typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
-  bool is = false;
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  if (napi_get_typedarray_info(env, v, &t, length, data, &ab, &off) != napi_ok) return false;
-  return t == want;
-}
 
 static napi_value Encode(napi_env env, napi_callback_info info) {
   size_t argc = 3;

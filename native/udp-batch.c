@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include "napi-typed.h"
 #include <stdio.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -84,15 +85,6 @@ static napi_value OpenUdp4(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static bool typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
-  bool is = false;
-  napi_typedarray_type t;
-  napi_value ab;
-  size_t off;
-  if (napi_is_typedarray(env, v, &is) != napi_ok || !is) return false;
-  if (napi_get_typedarray_info(env, v, &t, length, data, &ab, &off) != napi_ok) return false;
-  return t == want;
-}
 
 static napi_value SendBatch(napi_env env, napi_callback_info info) {
   size_t argc = 7;

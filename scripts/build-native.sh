@@ -9,7 +9,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE="${1:-node}"
 [ "$(uname -s)" = Linux ] || exit 0
 
-stale() { ! [ -f "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/$1.c" -nt "$ROOT/native/build/$1.node" ]; }
+stale() { ! [ -f "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/$1.c" -nt "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/napi-typed.h" -nt "$ROOT/native/build/$1.node" ]; }
 stale udp-batch || stale opus || exit 0
 
 CC="${CC:-$(command -v cc || command -v gcc || true)}"

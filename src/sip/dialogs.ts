@@ -8,10 +8,9 @@
 import { randomBytes } from 'node:crypto';
 import { parseCSeq, parseNameAddr, parseVia } from './headers.ts';
 import { responseTo, serializeMessage, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
-import { T1_MS, T2_MS, type Respond } from './transactions.ts';
+import { retransmit, type Respond } from './transactions.ts';
 import type { SipSource } from './transport.ts';
 
-const TIMER_H_MS = 64 * T1_MS;
 /** Dialogs at once at most (each a call). */
 export const MAX_DIALOGS = 2000;
 
@@ -40,7 +39,8 @@ interface DialogEntry extends Dialog {
   respondInvite: Respond;
   /** Our 200 to the INVITE while it waits for its ACK. */
   answer: Buffer | null;
-  retransmit: NodeJS.Timeout | null;
+  /** Stops sending the 200 again. */
+  stopResend: () => void;
   localCSeq: number;
   contact: string;
 }
@@ -83,7 +83,7 @@ export class Dialogs {
       onInfoDigit: () => {},
       respondInvite: respond,
       answer: null,
-      retransmit: null,
+      stopResend: () => {},
       localCSeq: 1,
       contact: `<${this.contact.replace(/transport=\w+/, `transport=${source.transport}`)}>`,
     };
@@ -115,23 +115,16 @@ export class Dialogs {
     this.forgetBranch(d);
     d.respondInvite(res);
     d.answer = serializeMessage(res);
-    // sent again over every transport: the ACK may be lost beyond a proxy (13.3.1.4)
-    let interval = T1_MS;
-    const started = Date.now();
-    const again = () => {
-      if (d.state !== 'answered') return;
-      if (Date.now() - started >= TIMER_H_MS) {
-        this.end(d, 'no-ack', true);
-        return;
-      }
-      this.counters.answersResent++;
-      d.source.reply(d.answer!);
-      interval = Math.min(interval * 2, T2_MS);
-      d.retransmit = setTimeout(again, interval);
-      d.retransmit.unref();
-    };
-    d.retransmit = setTimeout(again, interval);
-    d.retransmit.unref();
+    // sent again over every transport: the ACK may be lost beyond a proxy (13.3.1.4); no ACK: ended with a BYE
+    d.stopResend = retransmit(
+      () => {
+        if (d.state !== 'answered') return false;
+        this.counters.answersResent++;
+        d.source.reply(d.answer!);
+        return true;
+      },
+      () => this.end(d, 'no-ack', true),
+    );
   }
 
   /** Refuses a call not yet answered with a final error (486 busy, 404 no such room, 480 ...). */
@@ -176,8 +169,7 @@ export class Dialogs {
       case 'ACK':
         if (d.state === 'answered') {
           d.state = 'confirmed';
-          if (d.retransmit) clearTimeout(d.retransmit);
-          d.retransmit = null;
+          d.stopResend();
         }
         return true;
       case 'BYE':
@@ -227,8 +219,7 @@ export class Dialogs {
     const wasAnswered = d.state === 'answered' || d.state === 'confirmed';
     d.state = 'ended';
     d.endReason = reason;
-    if (d.retransmit) clearTimeout(d.retransmit);
-    d.retransmit = null;
+    d.stopResend();
     this.byKey.delete(key(d.callId, d.localTag));
     this.forgetBranch(d);
     if (sendBye && wasAnswered) this.sendBye(d);
@@ -250,35 +241,28 @@ export class Dialogs {
     const bytes = serializeMessage({ kind: 'request', method: 'BYE', uri: target, headers: h, body: Buffer.alloc(0) });
     d.source.reply(bytes);
     if (d.source.transport !== 'udp') return;
-    let interval = T1_MS;
-    const started = Date.now();
-    const pending = { branch, timer: null as NodeJS.Timeout | null };
-    const again = () => {
-      if (!this.pendingByes.has(branch) || Date.now() - started >= TIMER_H_MS) {
-        this.pendingByes.delete(branch);
-        return;
-      }
-      this.counters.byesResent++;
-      d.source.reply(bytes);
-      interval = Math.min(interval * 2, T2_MS);
-      pending.timer = setTimeout(again, interval);
-      pending.timer.unref();
-    };
-    pending.timer = setTimeout(again, interval);
-    pending.timer.unref();
-    this.pendingByes.set(branch, pending);
+    const stop = retransmit(
+      () => {
+        this.counters.byesResent++;
+        d.source.reply(bytes);
+        return true;
+      },
+      () => this.pendingByes.delete(branch),
+    );
+    this.pendingByes.set(branch, stop);
   }
 
-  private readonly pendingByes = new Map<string, { timer: NodeJS.Timeout | null }>();
+  /** Our BYEs waiting for their response (UDP), by branch: the stopper of their retransmissions. */
+  private readonly pendingByes = new Map<string, () => void>();
 
   /** A response from a peer (SipServer passes responses): a BYE's ends its retransmissions. */
   handleResponse(res: SipResponse): boolean {
     const branch = parseVia(res.headers.get('via') ?? '')?.params.get('branch');
     const cseq = parseCSeq(res.headers.get('cseq') ?? '');
-    const pending = branch ? this.pendingByes.get(branch) : undefined;
-    if (!pending || cseq?.method !== 'BYE') return false;
+    const stop = branch ? this.pendingByes.get(branch) : undefined;
+    if (!stop || cseq?.method !== 'BYE') return false;
     if (res.status >= 200) {
-      if (pending.timer) clearTimeout(pending.timer);
+      stop();
       this.pendingByes.delete(branch!);
     }
     return true;

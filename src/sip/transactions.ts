@@ -15,6 +15,33 @@ const TIMER_H_MS = 64 * T1_MS;
 const LINGER_MS = 64 * T1_MS;
 export const MAX_TRANSACTIONS = 10_000;
 
+/**
+ * Sends something again at T1, 2*T1, ... capped at T2 (RFC 3261 17.1.1.2, 13.3.1.4) until stopped or for
+ * Timer H/F (64*T1); `resend` returns false to stop, `onGiveUp` runs when the time is up. Returns the stopper.
+ */
+export function retransmit(resend: () => boolean, onGiveUp: () => void = () => {}): () => void {
+  let interval = T1_MS;
+  const started = Date.now();
+  let timer: NodeJS.Timeout | null = null;
+  const again = () => {
+    if (Date.now() - started >= TIMER_H_MS) {
+      timer = null;
+      onGiveUp();
+      return;
+    }
+    if (!resend()) return;
+    interval = Math.min(interval * 2, T2_MS);
+    timer = setTimeout(again, interval);
+    timer.unref();
+  };
+  timer = setTimeout(again, interval);
+  timer.unref();
+  return () => {
+    if (timer !== null) clearTimeout(timer);
+    timer = null;
+  };
+}
+
 /** How the core answers a request: any number of provisional responses, then one final. */
 export type Respond = (res: SipResponse) => void;
 
@@ -24,7 +51,8 @@ interface ServerTransaction {
   source: SipSource;
   last: Buffer | null;
   final: boolean;
-  timer: NodeJS.Timeout | null;
+  /** Stops sending the final response again (INVITE over UDP). */
+  stopResend: () => void;
   /** Removal timer. */
   expiry: NodeJS.Timeout | null;
 }
@@ -73,7 +101,7 @@ export class ServerTransactions {
       // an RFC 2543 peer (no magic cookie): answered, but retransmissions are not recognised
       return (res) => source.reply(serializeMessage(res));
     }
-    const tx: ServerTransaction = { key, method: req.method, source, last: null, final: false, timer: null, expiry: null };
+    const tx: ServerTransaction = { key, method: req.method, source, last: null, final: false, stopResend: () => {}, expiry: null };
     this.byKey.set(key, tx);
     // a transaction the core never answers does not stay forever
     tx.expiry = setTimeout(() => this.remove(tx), TIMER_H_MS + LINGER_MS);
@@ -97,23 +125,17 @@ export class ServerTransactions {
       return;
     }
     if (tx.method === 'INVITE' && tx.source.transport === 'udp') {
-      let interval = T1_MS;
-      const again = () => {
+      tx.stopResend = retransmit(() => {
         this.counters.resent++;
         tx.source.reply(bytes);
-        interval = Math.min(interval * 2, T2_MS);
-        tx.timer = setTimeout(again, interval);
-        tx.timer.unref();
-      };
-      tx.timer = setTimeout(again, interval);
-      tx.timer.unref();
+        return true;
+      });
     }
     this.linger(tx, tx.method === 'INVITE' ? TIMER_H_MS : tx.source.transport === 'udp' ? LINGER_MS : 0);
   }
 
   private stopRetransmit(tx: ServerTransaction): void {
-    if (tx.timer !== null) clearTimeout(tx.timer);
-    tx.timer = null;
+    tx.stopResend();
     this.linger(tx, tx.source.transport === 'udp' ? T2_MS + T1_MS : 0);
   }
 
@@ -124,7 +146,7 @@ export class ServerTransactions {
   }
 
   private remove(tx: ServerTransaction): void {
-    if (tx.timer !== null) clearTimeout(tx.timer);
+    tx.stopResend();
     if (tx.expiry !== null) clearTimeout(tx.expiry);
     if (this.byKey.get(tx.key) === tx) this.byKey.delete(tx.key);
   }

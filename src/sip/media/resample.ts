@@ -29,21 +29,45 @@ function clamp(v: number): number {
   return v > 32767 ? 32767 : v < -32768 ? -32768 : Math.round(v);
 }
 
+/**
+ * The filter's work buffer: the last `keep` inputs of the previous frame, then this frame's, as floats (grown
+ * when a longer frame comes). After a frame, `slide` keeps its last `keep` inputs for the next.
+ */
+class History {
+  private work: Float32Array;
+  private readonly keep: number;
+
+  constructor(keep: number, frame: number) {
+    this.keep = keep;
+    this.work = new Float32Array(keep + frame);
+  }
+
+  /** Appends the frame after the kept inputs; returns the buffer (input i is at keep + i). */
+  load(input: Int16Array): Float32Array {
+    if (this.work.length < this.keep + input.length) {
+      const bigger = new Float32Array(this.keep + input.length);
+      bigger.set(this.work.subarray(0, this.keep));
+      this.work = bigger;
+    }
+    const w = this.work;
+    for (let i = 0; i < input.length; i++) w[this.keep + i] = input[i]!;
+    return w;
+  }
+
+  slide(frameLength: number): void {
+    this.work.copyWithin(0, frameLength, frameLength + this.keep);
+  }
+}
+
 /** 8 kHz -> 48 kHz. */
 export class Upsampler {
-  /** The last inputs of the previous frame, then this frame's: the filter reads across the join. */
-  private work = new Float32Array(TAPS_PER_PHASE - 1 + 160);
+  /** The filter reads across the join of two frames. */
+  private readonly history = new History(TAPS_PER_PHASE - 1, 160);
 
   /** Writes input.length * 6 samples to out; returns that count. */
   process(input: Int16Array, out: Int16Array): number {
     const keep = TAPS_PER_PHASE - 1;
-    if (this.work.length < keep + input.length) {
-      const bigger = new Float32Array(keep + input.length);
-      bigger.set(this.work.subarray(0, keep));
-      this.work = bigger;
-    }
-    const w = this.work;
-    for (let i = 0; i < input.length; i++) w[keep + i] = input[i]!;
+    const w = this.history.load(input);
     let o = 0;
     for (let i = 0; i < input.length; i++) {
       const newest = keep + i;
@@ -54,33 +78,27 @@ export class Upsampler {
         out[o++] = clamp(acc * FACTOR);
       }
     }
-    w.copyWithin(0, input.length, input.length + keep);
+    this.history.slide(input.length);
     return o;
   }
 }
 
 /** 48 kHz -> 8 kHz; frames whose length is a multiple of 6 (20 ms is 960). */
 export class Downsampler {
-  private work = new Float32Array(TAPS - 1 + 960);
+  private readonly history = new History(TAPS - 1, 960);
 
   /** Writes input.length / 6 samples to out; returns that count. */
   process(input: Int16Array, out: Int16Array): number {
     if (input.length % FACTOR !== 0) throw new RangeError(`a 48 kHz frame of ${input.length} samples is not a multiple of ${FACTOR}`);
     const keep = TAPS - 1;
-    if (this.work.length < keep + input.length) {
-      const bigger = new Float32Array(keep + input.length);
-      bigger.set(this.work.subarray(0, keep));
-      this.work = bigger;
-    }
-    const w = this.work;
-    for (let i = 0; i < input.length; i++) w[keep + i] = input[i]!;
+    const w = this.history.load(input);
     let o = 0;
     for (let end = keep + FACTOR - 1; end < keep + input.length; end += FACTOR) {
       let acc = 0;
       for (let k = 0; k < TAPS; k++) acc += w[end - k]! * FILTER[k]!;
       out[o++] = clamp(acc);
     }
-    w.copyWithin(0, input.length, input.length + keep);
+    this.history.slide(input.length);
     return o;
   }
 }
