@@ -2,8 +2,7 @@
 // on the same port to test reconnection.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import net from 'node:net';
-import { freeTcpPort } from './ports.ts';
+import { freeTcpPort, waitForTcp } from './ports.ts';
 
 export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
 
@@ -19,27 +18,6 @@ export interface NatsServer {
   stop(): Promise<void>;
 }
 
-function waitForPort(port: number, child: ChildProcess, out: () => string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    let exited = false;
-    child.once('exit', () => (exited = true));
-    const attempt = () => {
-      if (exited) return reject(new Error(`nats-server exited:\n${out()}`));
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nats-server did not listen on ${port}:\n${out()}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
-}
 
 export async function startNatsServer(auth: { user?: string; password?: string; token?: string } = {}): Promise<NatsServer> {
   const port = await freeTcpPort();
@@ -54,7 +32,9 @@ export async function startNatsServer(auth: { user?: string; password?: string; 
     c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     c.once('error', (e) => (out += `spawn error: ${e.message}\n`));
-    await waitForPort(port, c, () => out);
+    let exited = false;
+    c.once('exit', () => (exited = true));
+    await waitForTcp(port, () => !exited, () => out, 10_000);
   };
   const kill = async () => {
     const c = child;

@@ -6,10 +6,9 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { freeTcpPort, freeUdpPort } from './ports.ts';
+import { freeTcpPort, freeUdpPort, waitForTcp } from './ports.ts';
 
 export interface Pebble {
   directoryUrl: string;
@@ -24,26 +23,6 @@ export interface Pebble {
   stop(): Promise<void>;
   /** Stops everything and removes the files. */
   close(): Promise<void>;
-}
-
-function waitForTcp(port: number, alive: () => boolean, out: () => string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  return new Promise((resolve, reject) => {
-    const attempt = () => {
-      if (!alive()) return reject(new Error(`exited before listening on ${port}:\n${out()}`));
-      const socket = net.connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.destroy();
-        resolve();
-      });
-      socket.once('error', () => {
-        socket.destroy();
-        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}:\n${out()}`));
-        else setTimeout(attempt, 100);
-      });
-    };
-    attempt();
-  });
 }
 
 function run(command: string, args: string[], env: NodeJS.ProcessEnv, sink: (s: string) => void): { child: ChildProcess; alive: () => boolean } {

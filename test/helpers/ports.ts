@@ -23,3 +23,24 @@ export async function freeUdpPort(): Promise<number> {
     });
   });
 }
+
+/** Resolves once something accepts TCP connections on 127.0.0.1:port; rejects when `alive()` turns false or after the timeout. */
+export function waitForTcp(port: number, alive: () => boolean, out: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolve, reject) => {
+    const attempt = () => {
+      if (!alive()) return reject(new Error(`exited before listening on ${port}:\n${out()}`));
+      const socket = net.connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve();
+      });
+      socket.once('error', () => {
+        socket.destroy();
+        if (Date.now() > deadline) reject(new Error(`nothing listens on ${port}:\n${out()}`));
+        else setTimeout(attempt, 100);
+      });
+    };
+    attempt();
+  });
+}

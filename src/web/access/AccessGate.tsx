@@ -2,6 +2,7 @@
 import { useId, useState, type FormEvent } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { AccessClient, Gate } from './access-client.ts';
+import { SignInFields, type SignInValues } from './SignInFields.tsx';
 
 export function AccessGate({ access, gate, room, onCancel }: { access: AccessClient; gate: Gate; room: string; onCancel: () => void }) {
   const t = useStrings();
@@ -38,35 +39,16 @@ function failureText(t: ReturnType<typeof useStrings>, failed: string | undefine
 
 function LoginForm({ access, gate }: { access: AccessClient; gate: Extract<Gate, { kind: 'login' }> }) {
   const t = useStrings();
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
-  const userId = useId();
-  const passId = useId();
-  const problem = failureText(t, gate.failed);
+  const [values, setValues] = useState<SignInValues>({ username: '', password: '' });
   const submit = (e: FormEvent) => {
     e.preventDefault();
-    if (username.trim() && password) access.login(username.trim(), password);
+    if (values.username.trim() && values.password) access.login(values.username.trim(), values.password);
   };
   return (
     <form className="access-form" onSubmit={submit}>
       <h1>{t.signInTitle}</h1>
       <p className="tagline">{t.signInHint}</p>
-      <label htmlFor={userId} className="field-label">
-        {t.accessUsername}
-      </label>
-      <input id={userId} type="text" autoComplete="username" maxLength={64} autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
-      <label htmlFor={passId} className="field-label">
-        {t.accessPassword}
-      </label>
-      <input id={passId} type="password" autoComplete="current-password" maxLength={256} value={password} onChange={(e) => setPassword(e.target.value)} />
-      {problem && (
-        <p className="field-error" role="alert">
-          {problem}
-        </p>
-      )}
-      <button type="submit" className="primary wide" disabled={!username.trim() || !password}>
-        {t.signIn}
-      </button>
+      <SignInFields values={values} onChange={setValues} problem={failureText(t, gate.failed)} />
     </form>
   );
 }

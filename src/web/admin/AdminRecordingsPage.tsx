@@ -1,9 +1,10 @@
 // /recordings: every room's recordings, for admins (accounts named in the adminAccounts setting). Sign in
 // with username and password (the server's `login`, rate-limited like any sign-in), then the list with
 // download links and delete; the server checks the session and the account on every request.
-import { useCallback, useEffect, useId, useState, type FormEvent } from 'react';
+import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import type { RecordingEntry } from '../../protocol/recording-messages.ts';
 import { RecordingsTable } from '../components/RecordingsTable.tsx';
+import { SignInFields, type SignInValues } from '../access/SignInFields.tsx';
 import { useStrings } from '../i18n.ts';
 import { serverErrorText } from '../pages/error-text.ts';
 import { adminRequest, storeAdminSession, storedAdminSession } from './admin-client.ts';
@@ -87,17 +88,15 @@ export function AdminRecordingsPage() {
 
 function AdminSignIn({ onSignedIn }: { onSignedIn: (session: string) => void }) {
   const t = useStrings();
-  const [username, setUsername] = useState('');
-  const [password, setPassword] = useState('');
+  const [values, setValues] = useState<SignInValues>({ username: '', password: '' });
   const [failed, setFailed] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const userId = useId();
-  const passId = useId();
   const submit = async (e: FormEvent) => {
     e.preventDefault();
-    if (!username.trim() || !password) return;
+    const username = values.username.trim();
+    if (!username || !values.password) return;
     setBusy(true);
-    const m = await adminRequest({ type: 'login', username: username.trim(), password }, ['login-ok']);
+    const m = await adminRequest({ type: 'login', username, password: values.password }, ['login-ok']);
     setBusy(false);
     if (m.type === 'login-ok') onSignedIn(m.session);
     else if (m.type === 'error') setFailed(m.code === 'login-failed' ? t.loginFailed : m.code === 'rate-limited' ? t.tooManyAttempts : serverErrorText(t, m));
@@ -105,22 +104,7 @@ function AdminSignIn({ onSignedIn }: { onSignedIn: (session: string) => void }) 
   return (
     <form className="access-form" onSubmit={(e) => void submit(e)}>
       <p className="tagline">{t.adminSignInHint}</p>
-      <label htmlFor={userId} className="field-label">
-        {t.accessUsername}
-      </label>
-      <input id={userId} type="text" autoComplete="username" maxLength={64} autoFocus value={username} onChange={(e) => setUsername(e.target.value)} />
-      <label htmlFor={passId} className="field-label">
-        {t.accessPassword}
-      </label>
-      <input id={passId} type="password" autoComplete="current-password" maxLength={256} value={password} onChange={(e) => setPassword(e.target.value)} />
-      {failed && (
-        <p className="field-error" role="alert">
-          {failed}
-        </p>
-      )}
-      <button type="submit" className="primary wide" disabled={busy || !username.trim() || !password}>
-        {t.signIn}
-      </button>
+      <SignInFields values={values} onChange={setValues} problem={failed} busy={busy} />
     </form>
   );
 }
