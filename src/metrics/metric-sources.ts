@@ -24,7 +24,8 @@ export interface MetricsSources {
     readReceiverReports(): Promise<Record<string, number>>;
     load(): { conferences: number; endpoints: number; maxEndpoints: number; largestConference: number };
   };
-  recorder?: { recorderId: string; recordings: ReadonlyMap<string, unknown> };
+  /** The recorder's running jobs: recordings and live streams (`isStream`). */
+  recorder?: { recorderId: string; recordings: ReadonlyMap<string, { readonly isStream: boolean }> };
   /** The recorder's cap (maxRecordingsPerRecorder). */
   maxRecordings: number;
 }

@@ -186,8 +186,10 @@ export function buildRegistry(sources: MetricsSources): Registry {
   }
   if (recorder) {
     const labels = { recorder: recorder.recorderId };
-    gauge('tertulia_recorder_recordings_active', 'Recordings running on this recorder', () => recorder.recordings.size, labels);
-    gauge('tertulia_recorder_recordings_max', "This recorder's cap (maxRecordingsPerRecorder)", () => sources.maxRecordings, labels);
+    const running = (streams: boolean) => [...recorder.recordings.values()].filter((r) => r.isStream === streams).length;
+    gauge('tertulia_recorder_recordings_active', 'Recordings running on this recorder', () => running(false), labels);
+    gauge('tertulia_recorder_live_streams_active', 'Live streams running on this recorder', () => running(true), labels);
+    gauge('tertulia_recorder_recordings_max', "This recorder's cap (maxRecordingsPerRecorder: recordings and live streams together)", () => sources.maxRecordings, labels);
   }
   return registry;
 }

@@ -90,6 +90,7 @@ describe('metrics and health of one server', () => {
       ['tertulia_bridge_rtp_forwarded_total', 'counter'],
       ['tertulia_bridge_receivers_by_rtt_milliseconds', 'gauge'],
       ['tertulia_recorder_recordings_active', 'gauge'],
+      ['tertulia_recorder_live_streams_active', 'gauge'],
       ['process_cpu_seconds_total', 'counter'],
     ]) {
       assert.equal(idle.types.get(name), type, name);
