@@ -21,6 +21,7 @@ import {
   focusAttachPlainSchema,
   focusConstraintsSchema,
   focusDetachPlainSchema,
+  focusPlainConstraintsSchema,
   focusJoinSchema,
   focusLeaveSchema,
   focusMuteSchema,
@@ -30,6 +31,7 @@ import {
   subjects,
 } from './bus-messages.ts';
 import {
+  recorderLayoutSchema,
   recorderParticipantsSchema,
   recorderStartReplySchema,
   recorderStartSchema,
@@ -68,6 +70,7 @@ export const busCalls = {
   focusAttachPlain: spec(fixed(subjects.focusAttachPlain), focusAttachPlainSchema, focusAttachPlainReplySchema, ['not-found', 'conflict', 'no-capacity', 'unavailable', 'limit']),
   focusStartPlain: spec(fixed(subjects.focusStartPlain), focusStartPlainSchema, okReplySchema, ['not-found']),
   focusDetachPlain: spec(fixed(subjects.focusDetachPlain), focusDetachPlainSchema, okReplySchema, []),
+  focusPlainConstraints: spec(fixed(subjects.focusPlainConstraints), focusPlainConstraintsSchema, okReplySchema, ['not-found']),
   // focus -> bridge <id>
   bridgeAllocate: spec(subjects.bridgeAllocate, bridgeAllocateSchema, bridgeAllocateReplySchema, ['no-capacity']),
   bridgeAllocatePlain: spec(subjects.bridgeAllocatePlain, bridgeAllocatePlainSchema, bridgeAllocatePlainReplySchema, ['no-capacity', 'conflict', 'unavailable']),
@@ -82,4 +85,5 @@ export const busCalls = {
   recorderStart: spec(recorderSubjects.start, recorderStartSchema, recorderStartReplySchema, ['no-capacity', 'conflict', 'not-found', 'unavailable']),
   recorderStop: spec(recorderSubjects.stop, recorderStopSchema, recorderStopReplySchema, ['not-found']),
   recorderParticipants: spec(recorderSubjects.participants, recorderParticipantsSchema, okReplySchema, ['not-found']),
+  recorderLayout: spec(recorderSubjects.layout, recorderLayoutSchema, okReplySchema, ['not-found', 'conflict']),
 } as const;

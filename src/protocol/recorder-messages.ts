@@ -8,6 +8,10 @@ import { z } from 'zod';
 
 const id = z.string().min(1).max(128);
 /** One NATS subject token (it goes into `recorder.<id>.*`). */
+export const recordingModeSchema = z.enum(['composed', 'multitrack']);
+export type RecordingMode = z.infer<typeof recordingModeSchema>;
+export const recordingLayoutSchema = z.enum(['grid', 'speaker']);
+export type RecordingLayout = z.infer<typeof recordingLayoutSchema>;
 export const recorderIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a recorder id is letters, digits, - and _');
 /** A recording's id: also its plain-RTP endpoint id at focus (a subject token, never a participant's id). */
 export const recordingIdSchema = z.string().regex(/^rec-[0-9a-f]{16}$/, 'a recording id is rec- and 16 hex digits');
@@ -23,6 +27,8 @@ export const recorderSubjects = {
   start: (recorderId: string) => `recorder.${recorderId}.start`,
   stop: (recorderId: string) => `recorder.${recorderId}.stop`,
   participants: (recorderId: string) => `recorder.${recorderId}.participants`,
+  /** A moderator switches a composed recording's layout. */
+  layout: (recorderId: string) => `recorder.${recorderId}.layout`,
 } as const;
 
 export const recorderAnnounceSchema = z.object({
@@ -50,12 +56,17 @@ export const recorderStartSchema = z
     participants,
     /** The active speaker (the bridge's dominant speaker), for the speaker layout. */
     speaker: id.optional(),
+    /** One composed file, or each stream in its own file (multitrack); absent: the recorder's recordingMode. */
+    mode: recordingModeSchema.optional(),
   })
   .strict();
 export const recorderStartReplySchema = z.object({ file: z.string() });
 export const recorderStopSchema = z.object({ recordingId: recordingIdSchema }).strict();
 export const recorderStopReplySchema = z.object({ file: z.string() });
 export const recorderParticipantsSchema = z.object({ recordingId: recordingIdSchema, participants, speaker: id.optional() }).strict();
+
+/** Refused with not-found (no such recording here) or conflict (a multitrack recording has no layout). */
+export const recorderLayoutSchema = z.object({ recordingId: recordingIdSchema, layout: recordingLayoutSchema }).strict();
 
 export const recorderEndedSchema = z.object({
   recorderId: recorderIdSchema,

@@ -10,6 +10,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { recorderSubjects, type RecorderEnded } from '../protocol/recorder-messages.ts';
+import { MultitrackRecording } from './multitrack-recording.ts';
 import { Recording } from './recording.ts';
 
 export const ANNOUNCE_INTERVAL_MS = 5000;
@@ -17,7 +18,7 @@ export const ANNOUNCE_INTERVAL_MS = 5000;
 export interface RecorderPart {
   recorderId: string;
   /** The running recordings (tests: kill one's child). */
-  readonly recordings: ReadonlyMap<string, Recording>;
+  readonly recordings: ReadonlyMap<string, Recording | MultitrackRecording>;
   close(): Promise<void>;
 }
 
@@ -33,7 +34,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
   const recorderId = opts.recorderId ?? effectiveRecorderId(config);
   const log = opts.log.child({ part: 'recorder', recorder: recorderId });
   const instance = randomBytes(6).toString('hex');
-  const recordings = new Map<string, Recording>();
+  const recordings = new Map<string, Recording | MultitrackRecording>();
   /** Starts under way count against the cap too. */
   let starting = 0;
   let closed = false;
@@ -58,7 +59,8 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       starting++;
       announce();
       try {
-        const rec = await Recording.start(req, bus, config, log);
+        const mode = req.mode ?? config.recordingMode;
+        const rec = mode === 'multitrack' ? await MultitrackRecording.start(req, bus, config, log) : await Recording.start(req, bus, config, log);
         if (closed) {
           // the recorder stopped while this one started: finish it rather than leave its child running
           await rec.stop();
@@ -93,6 +95,13 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       const rec = recordings.get(recordingId);
       if (!rec) throw new BusCallError('not-found', `no recording ${recordingId} here`);
       rec.setParticipants(participants, speaker);
+      return { ok: true } as const;
+    }),
+    serveBus(bus, busCalls.recorderLayout, recorderId, ({ recordingId, layout }) => {
+      const rec = recordings.get(recordingId);
+      if (!rec) throw new BusCallError('not-found', `no recording ${recordingId} here`);
+      if (!(rec instanceof Recording)) throw new BusCallError('conflict', 'a multitrack recording has no layout');
+      rec.setLayout(layout);
       return { ok: true } as const;
     }),
   ];

@@ -109,6 +109,7 @@ export class Recording {
       this.push();
     };
     this.feed.onEnded = () => this.endByItself('meeting-ended', 'the meeting ended');
+    this.composer.onLayout = (videos) => this.feed.setVideoSizes(videos);
     const keys = await this.feed.attach(address, ports);
     // the first packets (and the keyframes the bridge asks for) must find the key set, or they are lost
     this.composer.send({ cmd: 'crypto', ...keys });
@@ -141,6 +142,11 @@ export class Recording {
     this.names = participants;
     this.speaker = speaker;
     this.push();
+  }
+
+  /** A moderator's switch (grid or speaker), live. */
+  setLayout(layout: 'grid' | 'speaker'): void {
+    this.composer.send({ cmd: 'layout', layout });
   }
 
   /** Finishes the file (or kills a child that does not) and leaves the conference; resolves with the file. */

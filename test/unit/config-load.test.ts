@@ -63,6 +63,7 @@ test('defaults', () => {
     recordingFps: 30,
     recordingVideoBitrate: 2500,
     recordingLayout: 'grid',
+    recordingMode: 'composed',
     maxRecordingsPerRecorder: 4,
     recorderId: '',
     recorderAddress: '127.0.0.1',
