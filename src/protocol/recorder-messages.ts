@@ -60,7 +60,8 @@ export const recorderStartSchema = z
     mode: recordingModeSchema.optional(),
   })
   .strict();
-export const recorderStartReplySchema = z.object({ file: z.string() });
+/** `mode` and `layout` as the recording runs (a multitrack recording has no layout). */
+export const recorderStartReplySchema = z.object({ file: z.string(), mode: recordingModeSchema.optional(), layout: recordingLayoutSchema.optional() });
 export const recorderStopSchema = z.object({ recordingId: recordingIdSchema }).strict();
 export const recorderStopReplySchema = z.object({ file: z.string() });
 export const recorderParticipantsSchema = z.object({ recordingId: recordingIdSchema, participants, speaker: id.optional() }).strict();

@@ -2,9 +2,16 @@
 // refused with `not-moderator`); everyone in the room, late joiners too, is told whether the meeting is being
 // recorded. Spread into the access unions (moderator actions) of access-messages.ts.
 import { z } from 'zod';
+import { recordingLayoutSchema, recordingModeSchema } from './recorder-messages.ts';
 
 // ---- browser -> server (moderators only) ----
-export const recordingClientMessageSchemas = [z.object({ type: z.literal('start-recording') }), z.object({ type: z.literal('stop-recording') })] as const;
+export const recordingClientMessageSchemas = [
+  /** `mode`: one composed file or each stream in its own (multitrack); absent: the recorder's setting. */
+  z.object({ type: z.literal('start-recording'), mode: recordingModeSchema.optional() }),
+  z.object({ type: z.literal('stop-recording') }),
+  /** A composed recording's layout, switched live. */
+  z.object({ type: z.literal('recording-layout'), layout: recordingLayoutSchema }),
+] as const;
 
 // ---- server -> browser ----
 export const recordingServerMessageSchemas = [
@@ -17,8 +24,11 @@ export const recordingServerMessageSchemas = [
     active: z.boolean(),
     by: z.string().optional(),
     reason: z.enum(['failed']).optional(),
-    /** The state as it is, sent to a joiner: no "started" notice for it. */
+    /** The state as it is, sent to a joiner (and after a layout switch): no "started" notice for it. */
     current: z.boolean().optional(),
+    /** What is recorded and, for a composed recording, its layout (when the recorder said). */
+    mode: recordingModeSchema.optional(),
+    layout: recordingLayoutSchema.optional(),
   }),
 ] as const;
 export type RecordingServerMessage = z.infer<(typeof recordingServerMessageSchemas)[number]>;

@@ -31,6 +31,7 @@ const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('keyed') }),
   z.object({
     event: z.literal('layout'),
+    layout: z.enum(['grid', 'speaker']).optional(),
     tiles: z.number().int().nonnegative(),
     /** How large each video is drawn (0x0: not drawn), for the simulcast layer the bridge sends. */
     videos: z.array(z.object({ ssrc: z.number().int().min(0).max(0xffffffff), width: z.number().int().min(0).max(16384), height: z.number().int().min(0).max(16384) })).max(1024).optional(),

@@ -74,7 +74,8 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
           bus.publish(recorderSubjects.ended, ended);
           announce();
         };
-        return { file: rec.file.split('/').pop()! };
+        const file = rec.file.split('/').pop()!;
+        return rec instanceof Recording ? { file, mode: 'composed' as const, layout: config.recordingLayout } : { file, mode: 'multitrack' as const };
       } finally {
         starting--;
         announce();

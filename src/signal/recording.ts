@@ -10,7 +10,14 @@ import { BusCallError } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { recorderAnnounceSchema, recorderEndedSchema, recorderSubjects, type RecordedParticipant } from '../protocol/recorder-messages.ts';
+import {
+  recorderAnnounceSchema,
+  recorderEndedSchema,
+  recorderSubjects,
+  type RecordedParticipant,
+  type RecordingLayout,
+  type RecordingMode,
+} from '../protocol/recorder-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import type { Member, Room, Session } from './rooms.ts';
 
@@ -32,6 +39,9 @@ interface RoomRecording {
   /** Until the recorder confirmed the start. */
   starting: boolean;
   by: string;
+  /** As the recorder said when it started (and the moderators' layout switches since). */
+  mode?: RecordingMode;
+  layout?: RecordingLayout;
 }
 
 export class Recordings {
@@ -69,12 +79,12 @@ export class Recordings {
     const room = session.member?.room;
     if (!room) return;
     const rec = this.byRoom.get(room);
-    if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true });
+    if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true, ...modeOf(rec) });
     this.membersChanged(room);
   }
 
   /** A moderator asks to record the room (the role is checked by the caller). */
-  start(actor: Member): void {
+  start(actor: Member, mode?: RecordingMode): void {
     const room = actor.room;
     if (this.byRoom.has(room)) {
       actor.session.send({ type: 'error', code: 'not-allowed', message: 'this meeting is being recorded already' });
@@ -90,16 +100,18 @@ export class Recordings {
     const rec: RoomRecording = { recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
     this.byRoom.set(room, rec);
     this.log.info({ room: room.key, recording: rec.recordingId, recorder: recorder.id, participant: actor.id }, 'recording requested');
-    callBus(this.bus, busCalls.recorderStart, recorder.id, { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room) }, START_TIMEOUT_MS)
-      .then(({ file }) => {
+    callBus(this.bus, busCalls.recorderStart, recorder.id, { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room), ...(mode ? { mode } : {}) }, START_TIMEOUT_MS)
+      .then(({ file, mode: runs, layout }) => {
         if (this.byRoom.get(room) !== rec) {
           // stopped (or the room emptied) while it started
           this.stopOnRecorder(rec);
           return;
         }
         rec.starting = false;
+        if (runs) rec.mode = runs;
+        if (layout) rec.layout = layout;
         this.log.info({ room: room.key, recording: rec.recordingId, file }, 'recording started');
-        this.broadcast(room, { type: 'recording', active: true, by: rec.by });
+        this.broadcast(room, { type: 'recording', active: true, by: rec.by, ...modeOf(rec) });
         this.membersChanged(room);
       })
       .catch((e: unknown) => {
@@ -127,6 +139,32 @@ export class Recordings {
     this.byRoom.delete(room);
     this.broadcast(room, { type: 'recording', active: false, by: actor.displayName });
     if (!rec.starting) this.stopOnRecorder(rec);
+  }
+
+  /** A moderator switches the layout of the room's composed recording (the role is checked by the caller). */
+  setLayout(actor: Member, layout: RecordingLayout): void {
+    const room = actor.room;
+    const rec = this.byRoom.get(room);
+    if (!rec || rec.starting) {
+      actor.session.send({ type: 'error', code: 'not-allowed', message: 'this meeting is not being recorded' });
+      return;
+    }
+    if (rec.mode === 'multitrack') {
+      actor.session.send({ type: 'error', code: 'not-allowed', message: 'a multitrack recording has no layout' });
+      return;
+    }
+    callBus(this.bus, busCalls.recorderLayout, rec.recorderId, { recordingId: rec.recordingId, layout }).then(
+      () => {
+        if (this.byRoom.get(room) !== rec) return;
+        rec.layout = layout;
+        this.log.info({ room: room.key, recording: rec.recordingId, layout, participant: actor.id }, 'recording layout switched');
+        this.broadcast(room, { type: 'recording', active: true, by: rec.by, current: true, ...modeOf(rec) });
+      },
+      (e: unknown) => {
+        this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'switching the recording layout failed');
+        if (room.members.get(actor.id) === actor) actor.session.send({ type: 'error', code: 'not-allowed', message: (e as Error).message.slice(0, 300) });
+      },
+    );
   }
 
   /**
@@ -172,6 +210,10 @@ export class Recordings {
   private broadcast(room: Room, message: ServerMessage): void {
     for (const m of room.members.values()) m.session.send(message);
   }
+}
+
+function modeOf(rec: RoomRecording): { mode?: RecordingMode; layout?: RecordingLayout } {
+  return { ...(rec.mode ? { mode: rec.mode } : {}), ...(rec.layout && rec.mode !== 'multitrack' ? { layout: rec.layout } : {}) };
 }
 
 /** Who is in the room, by name, and who speaks. */

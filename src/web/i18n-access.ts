@@ -61,6 +61,9 @@ const en = {
   recordingFailedNotice: 'The recording stopped because of a problem on the recorder',
   errorRecordingUnavailable: 'No recorder is free to record this meeting. Try again later.',
   errorRecordingFailed: 'The recording could not start',
+  recordingLayout: 'Recording layout',
+  recordingLayoutGrid: 'Grid',
+  recordingLayoutSpeaker: 'Speaker',
 };
 
 export type AccessStrings = typeof en;
@@ -125,6 +128,9 @@ const es: AccessStrings = {
   recordingFailedNotice: 'La grabación se ha detenido por un problema del grabador',
   errorRecordingUnavailable: 'No hay ningún grabador libre para grabar esta reunión. Inténtalo más tarde.',
   errorRecordingFailed: 'No se pudo iniciar la grabación',
+  recordingLayout: 'Diseño de la grabación',
+  recordingLayoutGrid: 'Cuadrícula',
+  recordingLayoutSpeaker: 'Orador',
 };
 
 export const accessDictionaries = { en, es };

@@ -1,7 +1,9 @@
 // Recording as signal runs it, over real HTTPS + WebSocket and a fake recorder on the bus: a moderator starts
 // and stops it on the recorder that announced room, everyone (late joiners too) is told, the recorder gets
 // the names as people come, rename and go; a non-moderator is refused; no free recorder, or one that
-// fails to start, is told to the moderator; a recording that fails on the recorder is cleared for everyone.
+// fails to start, is told to the moderator; a recording that fails on the recorder is cleared for everyone. A
+// moderator switches a composed recording's layout (the recorder is asked, everyone is told, quietly); anyone
+// else is refused, and a multitrack recording has no layout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusCallError } from '../../src/bus/bus.ts';
@@ -14,11 +16,12 @@ const calls: { subject: string; payload: any }[] = [];
 let failStart: BusCallError | null = null;
 before(async () => {
   s = await startTestSignal();
-  for (const kind of ['start', 'stop', 'participants'] as const) {
+  for (const kind of ['start', 'stop', 'participants', 'layout'] as const) {
     s.bus.handle(recorderSubjects[kind]('rec1'), (payload: any) => {
       calls.push({ subject: kind, payload });
       if (kind === 'start' && failStart) throw failStart;
-      return kind === 'participants' ? { ok: true } : { file: 'room-x.mkv' };
+      if (kind === 'start' && payload.mode) return { file: 'x', mode: payload.mode, ...(payload.mode === 'composed' ? { layout: 'grid' } : {}) };
+      return kind === 'participants' || kind === 'layout' ? { ok: true } : { file: 'room-x.mkv' };
     });
   }
 });
@@ -102,6 +105,38 @@ describe('recording', () => {
     } finally {
       failStart = null;
     }
+  });
+
+  test("a moderator switches the recording's layout; a participant may not; a multitrack recording has none", async () => {
+    announce(2);
+    const mod = s.client();
+    await mod.join('rec-layout', 'Mod');
+    const ana = s.client();
+    await ana.join('rec-layout', 'Ana');
+    // nothing recorded yet
+    assert.equal((await mod.expectError({ type: 'recording-layout', layout: 'speaker' })).code, 'not-allowed');
+    await mod.send({ type: 'start-recording', mode: 'composed' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod', mode: 'composed', layout: 'grid' });
+    const { recordingId, mode } = callsOf('start').at(-1)!.payload;
+    assert.equal(mode, 'composed');
+
+    assert.equal((await ana.expectError({ type: 'recording-layout', layout: 'speaker' })).code, 'not-moderator');
+    assert.equal(callsOf('layout').length, 0);
+    // a bad layout never reaches the recorder
+    assert.equal((await mod.expectError({ type: 'recording-layout', layout: 'spiral' } as any)).code, 'bad-message');
+    await mod.send({ type: 'recording-layout', layout: 'speaker' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod', current: true, mode: 'composed', layout: 'speaker' });
+    assert.deepEqual(callsOf('layout').map((c) => c.payload), [{ recordingId, layout: 'speaker' }]);
+    await mod.send({ type: 'stop-recording' });
+    await ana.next((m) => m.type === 'recording' && !m.active);
+
+    await mod.send({ type: 'start-recording', mode: 'multitrack' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod', mode: 'multitrack' });
+    const e = await mod.expectError({ type: 'recording-layout', layout: 'grid' });
+    assert.equal(e.code, 'not-allowed');
+    assert.match(e.message, /multitrack/);
+    assert.equal(callsOf('layout').length, 1);
+    await mod.send({ type: 'stop-recording' });
   });
 
   test('the room emptied: its recording stops', async () => {

@@ -15,7 +15,7 @@
 #   {"cmd":"layout","layout":"grid"|"speaker"}
 #   {"cmd":"stop"}
 # stdout: one JSON event per line: ready {videoPort, audioPort}, keyed (the key is set: media may flow),
-#   layout {tiles, videos: [{ssrc, width, height}]: how large each video is drawn, 0x0 not drawn}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it
+#   layout {layout, tiles, videos: [{ssrc, width, height}]: how large each video is drawn, 0x0 not drawn}, error {message}, stopped {file}. A bad command gets an error event and changes nothing; it
 #   never stops the recording.
 # Streams are told apart by SSRC (rtpssrcdemux): one UDP port for every video, one for every audio.
 import json
@@ -266,7 +266,7 @@ class Recording:
                 t.set_property('ypos', (y + h - size) / self.h if live else (y + h / 2) / self.h)
                 # textoverlay reads Pango markup: the name is escaped, so it is drawn as typed
                 t.set_property('text', GLib.markup_escape_text(names.get(pid, '')[:MAX_NAME]))
-            emit('layout', tiles=len(cells), videos=layout.video_sizes(self.owners, cells, self.w, self.h))
+            emit('layout', layout=self.mode, tiles=len(cells), videos=layout.video_sizes(self.owners, cells, self.w, self.h))
         return False
 
     def _show(self, pad, x, y, w, h):
