@@ -126,6 +126,9 @@ describe('the multitrack child', () => {
       send(people(4444));
       streams.push(await srtpStream({ kind: 'video', ssrc: 4444, key: keyIn, to: () => videoPort }));
       await waitFor(() => tracks().some((t) => t.file === 'Ben-video-2.webm'), "Ben's second file");
+      // offsets from the recording's start: Ben's second file starts after every other one
+      const offsets: Record<string, number> = Object.fromEntries(tracks().map((t) => [t.file, t.offsetMs]));
+      assert.ok(Object.entries(offsets).every(([f, o]) => f === 'Ben-video-2.webm' || o < offsets['Ben-video-2.webm']!), JSON.stringify(offsets));
       await new Promise((r) => setTimeout(r, 1500));
 
       send({ cmd: 'stop' });

@@ -66,6 +66,7 @@ class Track:
         self.keyframe = kind == 'audio'  # a video waits for its first keyframe
         self.last_pli = 0.0
         self.ending = False
+        self.written = False  # its first frame is in the file (and said so)
 
 
 class Multitrack:
@@ -154,7 +155,8 @@ class Multitrack:
                 if self.stopping or len(self.tracks) >= MAX_TRACKS:
                     raise RuntimeError('not recorded (stopping, or too many streams)')
                 name, pid, role = self._file_for(ssrc, kind)
-            jb = make('rtpjitterbuffer', latency=JITTER_MS, drop_on_latency=True)
+            # timestamps from RTP only (mode none): frames that arrive in a burst keep their spacing in the file
+            jb = make('rtpjitterbuffer', latency=JITTER_MS, drop_on_latency=True, mode=0)
             if kind == 'video':
                 # after a loss it drops frames until a keyframe and asks for one (turned into a PLI below)
                 depay = make('rtpvp8depay', wait_for_keyframe=True, request_keyframe=True)
@@ -191,14 +193,10 @@ class Multitrack:
         if not track.keyframe and buf.has_flags(Gst.BufferFlags.DELTA_UNIT):
             return Gst.PadProbeReturn.DROP
         track.keyframe = True
-        offset = None
-        seg = pad.get_sticky_event(Gst.EventType.SEGMENT, 0)
-        if seg is not None and buf.pts != Gst.CLOCK_TIME_NONE:
-            running = seg.parse_segment().to_running_time(Gst.Format.TIME, buf.pts)
-            if running != Gst.CLOCK_TIME_NONE and running >= 0:
-                offset = running // Gst.MSECOND
+        track.written = True
+        # when it arrived: now, less the jitter buffer's wait (the file's own timestamps start at 0)
         emit('track', ssrc=track.ssrc, file=track.file, kind=track.kind, role=role if track.kind == 'video' else None,
-             participantId=pid, offsetMs=offset if offset is not None else self._now_ms())
+             participantId=pid, offsetMs=max(0, self._now_ms() - JITTER_MS))
         return Gst.PadProbeReturn.REMOVE
 
     def _on_upstream(self, _pad, info, track):
@@ -247,7 +245,14 @@ class Multitrack:
             for e in track.elements:
                 e.set_state(Gst.State.NULL)
                 self.pipeline.remove(e)
-        emit('track-ended', ssrc=track.ssrc, file=track.file, offsetMs=self._now_ms())
+        if track.written:
+            emit('track-ended', ssrc=track.ssrc, file=track.file, offsetMs=self._now_ms())
+        else:
+            # nothing could be written (a video whose keyframe never came): no empty file is left
+            try:
+                os.unlink(os.path.join(self.dir, track.file))
+            except OSError:
+                pass
         if self.stopping and not self.tracks:
             self._finish()
         return False
