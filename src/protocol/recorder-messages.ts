@@ -41,8 +41,13 @@ export const recorderAnnounceSchema = z.object({
 });
 export type RecorderAnnounce = z.infer<typeof recorderAnnounceSchema>;
 
-/** A participant as the recording shows it: the name drawn on its tile (plain text, never markup). */
-export const recordedParticipantSchema = z.object({ participantId: id, name: z.string().max(256) }).strict();
+/**
+ * A participant as the recording shows it: the name drawn on its tile (plain text, never markup), and whether
+ * its microphone and camera are off (a multitrack recording's timeline).
+ */
+export const recordedParticipantSchema = z
+  .object({ participantId: id, name: z.string().max(256), audioMuted: z.boolean().optional(), videoMuted: z.boolean().optional() })
+  .strict();
 export type RecordedParticipant = z.infer<typeof recordedParticipantSchema>;
 const participants = z.array(recordedParticipantSchema).max(10_000);
 

@@ -29,6 +29,10 @@ export const timelineSchema = z
             name: z.string().max(256),
             /** Each stay in the meeting while recorded: one who leaves and comes back has two. */
             presence: z.array(z.object({ joinedAt: isoTime, joinOffsetMs: offset, leftAt: isoTime.optional(), leftOffsetMs: offset.optional() }).strict()).max(10_000),
+            /** Microphone and camera turned off or on (as the meeting saw it), from the first known state on. */
+            media: z
+              .array(z.object({ at: isoTime, offsetMs: offset, audioMuted: z.boolean().optional(), videoMuted: z.boolean().optional() }).strict())
+              .max(10_000),
           })
           .strict(),
       )
@@ -72,16 +76,28 @@ export class TimelineBuilder {
   }
 
   /** The meeting's people now (the whole list): new ones join, missing ones leave, names follow renames. */
-  setPresent(people: { participantId: string; name: string }[], nowMs: number): void {
+  setPresent(people: { participantId: string; name: string; audioMuted?: boolean; videoMuted?: boolean }[], nowMs: number): void {
     const offsetMs = Math.max(0, Math.round(nowMs - this.startMs));
     const present = new Set<string>();
-    for (const { participantId, name } of people) {
+    for (const { participantId, name, audioMuted, videoMuted } of people) {
       present.add(participantId);
       let p = this.timeline.participants.find((x) => x.participantId === participantId);
-      if (!p) this.timeline.participants.push((p = { participantId, name, presence: [] }));
+      if (!p) this.timeline.participants.push((p = { participantId, name, presence: [], media: [] }));
       p.name = name;
       const last = p.presence.at(-1);
       if (!last || last.leftAt !== undefined) p.presence.push({ joinedAt: this.at(offsetMs), joinOffsetMs: offsetMs });
+      // only what changed since the last known state
+      let audio: boolean | undefined;
+      let video: boolean | undefined;
+      for (const m of p.media) {
+        if (m.audioMuted !== undefined) audio = m.audioMuted;
+        if (m.videoMuted !== undefined) video = m.videoMuted;
+      }
+      const change = {
+        ...(audioMuted !== undefined && audioMuted !== audio ? { audioMuted } : {}),
+        ...(videoMuted !== undefined && videoMuted !== video ? { videoMuted } : {}),
+      };
+      if (Object.keys(change).length > 0) p.media.push({ at: this.at(offsetMs), offsetMs, ...change });
     }
     for (const p of this.timeline.participants) {
       const last = p.presence.at(-1);

@@ -218,6 +218,6 @@ function modeOf(rec: RoomRecording): { mode?: RecordingMode; layout?: RecordingL
 
 /** Who is in the room, by name, and who speaks. */
 function participantsOf(room: Room): { participants: RecordedParticipant[]; speaker?: string } {
-  const participants = [...room.members.values()].map((m) => ({ participantId: m.id, name: m.displayName }));
+  const participants = [...room.members.values()].map((m) => ({ participantId: m.id, name: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted }));
   return room.dominantSpeaker !== undefined && room.members.has(room.dominantSpeaker) ? { participants, speaker: room.dominantSpeaker } : { participants };
 }

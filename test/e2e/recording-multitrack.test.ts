@@ -1,9 +1,11 @@
 // End to end: a multitrack recording of a live meeting (recordingMode multitrack), headless Chromium. Ana (the
 // moderator) and Ben are in; Ana starts recording from the toolbar; Cy joins late; Ben leaves; Ana stops. In the
 // recording's folder: one WebM file per stream as it was sent (VP8 or Opus, never decoded), each finished and
-// decoding without an error from ffmpeg, named after its owner; recording.json lists them; timeline.json says who
+// decoding without an error from ffmpeg (frame by frame at its own timestamp: cameras run at a variable rate),
+// with no two frames at one timestamp, named after its owner; recording.json lists them; timeline.json says who
 // was in when (Cy joined after the others, Ben left before the end) and where each file starts and ends, in an
-// order that matches the meeting. A multitrack recording shows the moderator no layout switch.
+// order that matches the meeting, and Ana's microphone turned off. A multitrack recording shows the moderator no
+// layout switch.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,17 +19,23 @@ import { recordingMetaSchema } from '../../src/recorder/recording-store.ts';
 
 const execFileAsync = promisify(execFile);
 
-async function check(file: string): Promise<{ codec: string; duration: number; decodeErrors: string }> {
+async function check(file: string): Promise<{ codec: string; duration: number; decodeErrors: string; repeatedTimestamps: number }> {
+  const packets = await execFileAsync('ffprobe', ['-v', 'error', '-select_streams', '0', '-show_entries', 'packet=pts', '-of', 'csv=p=0', file], { maxBuffer: 16 << 20 });
+  const pts = packets.stdout.split('\n').filter((l) => l.trim() !== '');
+  const repeatedTimestamps = pts.length - new Set(pts).size;
   const { stdout } = await execFileAsync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name:format=duration', '-of', 'json', file]);
   const info = JSON.parse(stdout) as { streams: { codec_name: string }[]; format: { duration?: string } };
   let decodeErrors: string;
   try {
-    const r = await execFileAsync('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-']);
+    // each frame at its own time (-enc_time_base -1: the file's millisecond clock). A browser's camera runs at a
+    // variable rate; by default ffmpeg guesses one frame rate from the closest two frames and complains that
+    // frames closer than that share a tick ("non monotonically increasing dts"), though no two share a timestamp
+    const r = await execFileAsync('ffmpeg', ['-v', 'error', '-i', file, '-enc_time_base', '-1', '-f', 'null', '-']);
     decodeErrors = (r.stdout + r.stderr).trim();
   } catch (e) {
     decodeErrors = String((e as { stderr?: string }).stderr ?? e);
   }
-  return { codec: info.streams[0]?.codec_name ?? '', duration: Number(info.format.duration), decodeErrors };
+  return { codec: info.streams[0]?.codec_name ?? '', duration: Number(info.format.duration), decodeErrors, repeatedTimestamps };
 }
 
 describe('multitrack recording', () => {
@@ -65,6 +73,9 @@ describe('multitrack recording', () => {
     const cy = await newParticipant(suite.browser, 'Cy');
     await joinThroughUi(cy, suite.server.baseUrl, 'Tracks');
     await waitUntil("Cy's audio and video files", async () => tracksOf(timeline(), 'Cy').length, (n) => n === 2, 60_000);
+    await ana.page.getByRole('button', { name: 'Mute microphone' }).click();
+    const anaMedia = () => timeline()?.participants.find((p) => p.name === 'Ana')?.media ?? [];
+    await waitUntil("Ana's microphone off in the timeline", async () => anaMedia(), (m) => m.some((c) => c.audioMuted === true), 30_000);
     await sleep(3000);
     await ben.page.getByRole('button', { name: 'Leave meeting' }).click();
     await waitUntil("Ben's files finished", async () => tracksOf(timeline(), 'Ben').filter((t) => t.endedAt !== undefined).length, (n) => n === 2, 60_000);
@@ -87,6 +98,12 @@ describe('multitrack recording', () => {
     assert.ok(stay('Cy')[0]!.joinOffsetMs > stay('Ana')[0]!.joinOffsetMs && stay('Cy')[0]!.joinOffsetMs > stay('Ben')[0]!.joinOffsetMs, 'Cy joined late');
     assert.ok(stay('Ben')[0]!.leftOffsetMs! > stay('Cy')[0]!.joinOffsetMs, 'Ben left after Cy came');
     assert.ok(stay('Ben')[0]!.leftOffsetMs! < stay('Ana')[0]!.leftOffsetMs!, 'Ben left before the end');
+    const anaMuted = t.participants.find((p) => p.name === 'Ana')!.media;
+    assert.deepEqual(anaMuted.map(({ audioMuted, videoMuted }) => ({ audioMuted, videoMuted })), [
+      { audioMuted: false, videoMuted: false },
+      { audioMuted: true, videoMuted: undefined },
+    ]);
+    assert.ok(anaMuted[1]!.offsetMs > stay('Cy')[0]!.joinOffsetMs, 'Ana turned her microphone off after Cy came');
 
     // the files: two per person, named after them, listed in recording.json with whose they are
     const media = readdirSync(dir).filter((f) => f.endsWith('.webm')).sort();
@@ -108,6 +125,7 @@ describe('multitrack recording', () => {
       assert.equal(p.codec, file.includes('-audio-') ? 'opus' : 'vp8', file);
       assert.ok(p.duration > 0, `${file} is finished (it has a duration): ${p.duration}`);
       assert.equal(p.decodeErrors, '', `${file} decodes without an error`);
+      assert.equal(p.repeatedTimestamps, 0, `${file}: no two frames at one timestamp`);
     }
     await cy.context.close();
     await ben.context.close();

@@ -158,8 +158,8 @@ describe('the timeline', () => {
   test('joins, leaves and rejoins by the names signal sends; tracks at their offsets; the end closes everything', () => {
     const start = Date.parse('2026-01-01T10:00:00.000Z');
     const b = new TimelineBuilder('rec-0123456789abcdef', 'Room', start);
-    b.setPresent([{ participantId: 'a', name: 'Ana' }], start);
-    b.setPresent([{ participantId: 'a', name: 'Ana' }, { participantId: 'b', name: 'Ben' }], start + 2000);
+    b.setPresent([{ participantId: 'a', name: 'Ana', audioMuted: false, videoMuted: false }], start);
+    b.setPresent([{ participantId: 'a', name: 'Ana', audioMuted: true, videoMuted: false }, { participantId: 'b', name: 'Ben' }], start + 2000);
     b.trackStarted({ file: 'Ben-video-1.webm', participantId: 'b', kind: 'video', role: 'camera', ssrc: 7, offsetMs: 2300 });
     b.setPresent([{ participantId: 'a', name: 'Ana M.' }], start + 5000);
     b.trackEnded('Ben-video-1.webm', 5100);
@@ -169,10 +169,20 @@ describe('the timeline', () => {
     assert.equal(t.startedAt, '2026-01-01T10:00:00.000Z');
     assert.equal(t.endedAt, '2026-01-01T10:00:10.000Z');
     assert.deepEqual(t.participants, [
-      { participantId: 'a', name: 'Ana M.', presence: [{ joinedAt: '2026-01-01T10:00:00.000Z', joinOffsetMs: 0, leftAt: '2026-01-01T10:00:10.000Z', leftOffsetMs: 10_000 }] },
+      {
+        participantId: 'a',
+        name: 'Ana M.',
+        presence: [{ joinedAt: '2026-01-01T10:00:00.000Z', joinOffsetMs: 0, leftAt: '2026-01-01T10:00:10.000Z', leftOffsetMs: 10_000 }],
+        // the state first known, then only changes (a rename is none)
+        media: [
+          { at: '2026-01-01T10:00:00.000Z', offsetMs: 0, audioMuted: false, videoMuted: false },
+          { at: '2026-01-01T10:00:02.000Z', offsetMs: 2000, audioMuted: true },
+        ],
+      },
       {
         participantId: 'b',
         name: 'Ben',
+        media: [],
         presence: [
           { joinedAt: '2026-01-01T10:00:02.000Z', joinOffsetMs: 2000, leftAt: '2026-01-01T10:00:05.000Z', leftOffsetMs: 5000 },
           { joinedAt: '2026-01-01T10:00:08.000Z', joinOffsetMs: 8000, leftAt: '2026-01-01T10:00:10.000Z', leftOffsetMs: 10_000 },

@@ -56,9 +56,12 @@ describe('recording', () => {
     assert.match(start.recordingId, /^rec-[0-9a-f]{16}$/);
     assert.equal(start.conferenceId, 'rec-room');
     assert.deepEqual(start.participants, [
-      { participantId: modJoined.selfId, name: 'Mod <b>' },
-      { participantId: anaJoined.selfId, name: 'Ana' },
+      { participantId: modJoined.selfId, name: 'Mod <b>', audioMuted: false, videoMuted: false },
+      { participantId: anaJoined.selfId, name: 'Ana', audioMuted: false, videoMuted: false },
     ]);
+    // a microphone turned off is told too (a multitrack recording's timeline)
+    await ana.send({ type: 'mute', kind: 'audio', muted: true });
+    await waitFor(() => callsOf('participants').at(-1)?.payload.participants.find((p: any) => p.participantId === anaJoined.selfId)?.audioMuted === true);
     // the active speaker follows the bridge's dominant speaker (the recorder's speaker layout)
     s.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'rec-room', endpointId: anaJoined.selfId });
     await waitFor(() => callsOf('participants').at(-1)?.payload.speaker === anaJoined.selfId);

@@ -142,20 +142,22 @@ class Multitrack:
             return  # the RTCP pads: left unlinked (the demuxer drops what they get)
         ssrc = int(pad.get_name().split('_')[1])
         with self.lock:
-            if ssrc in self.retired:
-                # packets still on their way after its file was finished: dropped, no file for them
+            refused = self.stopping or len(self.tracks) >= MAX_TRACKS
+            if ssrc in self.retired or refused:
+                # packets still on their way after its file was finished (or while stopping, or beyond
+                # MAX_TRACKS): dropped into a sink of their own, so no stream's trouble stops the others
                 drop = make('fakesink', sync=False, **{'async': False})
                 self.pipeline.add(drop)
                 drop.sync_state_with_parent()
                 pad.link(drop.get_static_pad('sink'))
                 self.retired[ssrc] = (kind, drop)
+                if refused and not self.stopping:
+                    emit('error', message=f'stream {ssrc}: not recorded (more than {MAX_TRACKS} files open)')
                 return
         try:
             with self.lock:
-                if self.stopping or len(self.tracks) >= MAX_TRACKS:
-                    raise RuntimeError('not recorded (stopping, or too many streams)')
                 name, pid, role = self._file_for(ssrc, kind)
-            # timestamps from RTP only (mode none): frames that arrive in a burst keep their spacing in the file
+            # timestamps from RTP only (mode none): each frame keeps the sender's timing, however it arrived
             jb = make('rtpjitterbuffer', latency=JITTER_MS, drop_on_latency=True, mode=0)
             if kind == 'video':
                 # after a loss it drops frames until a keyframe and asks for one (turned into a PLI below)
