@@ -62,7 +62,8 @@ describe('simulcast layers per tile', () => {
       rtcpMux: false,
       srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: randomBytes(30).toString('base64'), remoteKey: randomBytes(30).toString('base64') },
     }));
-    focus = startFocus({ bus, config, log, bridgeWaitMs: 300 });
+    // the fake bridge announces once: focus must not drop it while a loaded machine runs the test
+    focus = startFocus({ bus, config, log, bridgeWaitMs: 300, bridgeExpiryMs: 600_000 });
     bus.publish(subjects.bridgeAnnounce, { bridgeId: 'B1', endpoints: 0 });
     const offers: SignalOffer[] = [];
     bus.subscribe(subjects.signalOffer, (o) => offers.push(o as SignalOffer));
