@@ -1,6 +1,7 @@
-// recorder: composed recordings without a browser. Announces how many more recordings it can take (every
-// 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's start/stop/names
-// requests, and runs each recording as a GStreamer child process (recording.ts). At most
+// recorder: composed and multitrack recordings without a browser. Announces how many more recordings it can
+// take (every 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's
+// start/stop/names/layout requests, and runs each recording as a GStreamer child process (recording.ts: one
+// composed file; multitrack-recording.ts: a file per stream; the start's mode, else recordingMode). At most
 // maxRecordingsPerRecorder at once. A recording that ends by itself is told to signal (`recorder.ended`).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
