@@ -59,6 +59,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   recordingFps: 'N',
   recordingVideoBitrate: 'KBITS',
   recordingLayout: 'LAYOUT',
+  recordingMode: 'MODE',
   maxRecordingsPerRecorder: 'N',
   recorderId: 'ID',
   recorderAddress: 'IP',

@@ -138,6 +138,8 @@ export const configSchema = z.object({
   recordingVideoBitrate: decimal(z.number().int().min(100).max(50_000)).default(2500),
   /** Composed recordings: every camera the same size (grid), or the active speaker large over a strip (speaker). */
   recordingLayout: z.enum(['grid', 'speaker']).default('grid'),
+  /** What a recording is: one composed file (composed), or each participant's audio and video as they arrived (multitrack). */
+  recordingMode: z.enum(['composed', 'multitrack']).default('composed'),
   /** Recordings one recorder runs at once (each a GStreamer process; see docs/RECORDING.md for its cost). */
   maxRecordingsPerRecorder: decimal(z.number().int().min(0).max(64)).default(4),
   /** Recordings older than this many days (since they ended) are deleted by their recorder; 0 keeps them forever. */
@@ -227,6 +229,7 @@ export const settingHelp: Record<keyof Config, string> = {
   recordingFps: 'frame rate of composed recordings (default 30)',
   recordingVideoBitrate: 'H.264 bitrate of composed recordings in kbit/s (default 2500)',
   recordingLayout: 'layout of composed recordings: grid (every camera the same size) or speaker (the active speaker large, the others in a strip) (default grid)',
+  recordingMode: 'what a recording is: composed (one file, laid out and mixed) or multitrack (each participant\'s audio and video as sent, WebM, with timeline.json) (default composed)',
   maxRecordingsPerRecorder: 'recordings one recorder runs at once; more are refused and the moderator is told (default 4)',
   recordingRetentionDays: 'days a recording is kept after it ended; older ones are deleted by the recorder (checked at start and hourly), 0 = keep forever (default 0)',
   recordingMinFreeMb: "free disk space (MiB) the recorder keeps: below it no recording starts and a running one is finished, 0 = no check (default 1024)",

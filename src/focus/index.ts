@@ -280,6 +280,14 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return ok;
       });
     }),
+    serveBus(bus, busCalls.focusPlainConstraints, '', async ({ conferenceId, endpointId, constraints }) => {
+      return await withLock(conferenceId, async () => {
+        const conference = conferences.get(conferenceId);
+        if (!conference) throw new BusCallError('not-found', `no meeting is running in ${conferenceId}`);
+        await conference.plain.setConstraints(endpointId, constraints);
+        return ok;
+      });
+    }),
     serveBus(bus, busCalls.focusDetachPlain, '', async ({ conferenceId, endpointId }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);

@@ -17,9 +17,10 @@ import {
   type FocusAttachPlainReply,
   type PlainSources,
   type ReceivedSource,
+  type VideoConstraintPayload,
   subjects,
 } from '../protocol/bus-messages.ts';
-import type { MediaKind } from '../protocol/signal-messages.ts';
+import { MAX_VIDEO_CONSTRAINT_TILES, type MediaKind } from '../protocol/signal-messages.ts';
 import { buildPlainSdp, type PlainSdpLeg } from './plain-sdp.ts';
 import type { AnswerSource } from './sdp.ts';
 import { checkSsrcsFree } from './ssrc-rules.ts';
@@ -112,6 +113,21 @@ export class PlainEndpoints {
     if (e.started || (e.receives.length === 0 && !e.all)) return;
     if (e.receives.length > 0) await this.host.call(busCalls.bridgeSubscribe, { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
     e.started = true;
+  }
+
+  /**
+   * How large the receiver draws each video it receives (a composed recording's tiles), for the bridge's choice of
+   * simulcast layer: a small layer for a small tile. SSRCs it does not receive are skipped; the rest go to the
+   * bridge in calls of at most MAX_VIDEO_CONSTRAINT_TILES (each keeps what the others set).
+   */
+  async setConstraints(endpointId: string, constraints: VideoConstraintPayload[]): Promise<void> {
+    const e = this.byId.get(endpointId);
+    if (!e) throw new BusCallError('not-found', `no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
+    const receives = new Set(e.receives);
+    const known = constraints.filter((c) => receives.has(c.ssrc));
+    for (let i = 0; i < known.length; i += MAX_VIDEO_CONSTRAINT_TILES) {
+      await this.host.call(busCalls.bridgeConstraints, { conferenceId: this.host.conferenceId, endpointId, constraints: known.slice(i, i + MAX_VIDEO_CONSTRAINT_TILES) });
+    }
   }
 
   /**

@@ -21,6 +21,7 @@ import {
   focusAttachPlainSchema,
   focusConstraintsSchema,
   focusDetachPlainSchema,
+  focusPlainConstraintsSchema,
   focusJoinSchema,
   focusLeaveSchema,
   focusMuteSchema,
@@ -35,6 +36,7 @@ import {
   recorderListSchema,
   recorderReadReplySchema,
   recorderReadSchema,
+  recorderLayoutSchema,
   recorderParticipantsSchema,
   recorderStartReplySchema,
   recorderStartSchema,
@@ -74,6 +76,7 @@ export const busCalls = {
   focusAttachPlain: spec(fixed(subjects.focusAttachPlain), focusAttachPlainSchema, focusAttachPlainReplySchema, ['not-found', 'conflict', 'no-capacity', 'unavailable', 'limit']),
   focusStartPlain: spec(fixed(subjects.focusStartPlain), focusStartPlainSchema, okReplySchema, ['not-found']),
   focusDetachPlain: spec(fixed(subjects.focusDetachPlain), focusDetachPlainSchema, okReplySchema, []),
+  focusPlainConstraints: spec(fixed(subjects.focusPlainConstraints), focusPlainConstraintsSchema, okReplySchema, ['not-found']),
   // focus -> bridge <id>
   bridgeAllocate: spec(subjects.bridgeAllocate, bridgeAllocateSchema, bridgeAllocateReplySchema, ['no-capacity']),
   bridgeAllocatePlain: spec(subjects.bridgeAllocatePlain, bridgeAllocatePlainSchema, bridgeAllocatePlainReplySchema, ['no-capacity', 'conflict', 'unavailable']),
@@ -91,4 +94,5 @@ export const busCalls = {
   recorderList: spec(recorderSubjects.list, recorderListSchema, recorderListReplySchema, []),
   recorderRead: spec(recorderSubjects.read, recorderReadSchema, recorderReadReplySchema, ['not-found']),
   recorderDelete: spec(recorderSubjects.delete, recorderDeleteSchema, okReplySchema, ['not-found', 'conflict']),
+  recorderLayout: spec(recorderSubjects.layout, recorderLayoutSchema, okReplySchema, ['not-found', 'conflict']),
 } as const;

@@ -22,6 +22,8 @@ export const subjects = {
   focusStartPlain: 'focus.start-plain',
   /** A plain-RTP receiver leaves (a sender that is a participant leaves with focus.leave). */
   focusDetachPlain: 'focus.detach-plain',
+  /** How large a plain-RTP receiver (a composed recording) draws each video it receives: its simulcast layers. */
+  focusPlainConstraints: 'focus.plain-constraints',
   // focus -> a receiver of the whole conference (event): every source it now receives, on each change
   plainSources: (endpointId: string) => `plain.${endpointId}.sources`,
   // focus -> signal (events)
@@ -264,6 +266,8 @@ export const videoConstraintSchema = z.object({
   height: z.number().int().min(0).max(MAX_TILE_PIXELS),
 });
 export type VideoConstraintPayload = z.infer<typeof videoConstraintSchema>;
+/** Sizes by the SSRCs the plain endpoint receives (others are ignored); unlisted SSRCs keep their last size. */
+export const focusPlainConstraintsSchema = z.object({ conferenceId: id, endpointId: id, constraints: z.array(videoConstraintSchema).max(1024) });
 /** Focus's translation of the receiver's tile sizes to the SSRCs it receives; unlisted SSRCs keep their last size. */
 export const bridgeConstraintsSchema = z.object({
   conferenceId: id,

@@ -9,6 +9,10 @@ import { isRtmpUrl } from './stream-url.ts';
 
 const id = z.string().min(1).max(128);
 /** One NATS subject token (it goes into `recorder.<id>.*`). */
+export const recordingModeSchema = z.enum(['composed', 'multitrack']);
+export type RecordingMode = z.infer<typeof recordingModeSchema>;
+export const recordingLayoutSchema = z.enum(['grid', 'speaker']);
+export type RecordingLayout = z.infer<typeof recordingLayoutSchema>;
 export const recorderIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'a recorder id is letters, digits, - and _');
 /** A recording's id: also its plain-RTP endpoint id at focus (a subject token, never a participant's id). */
 export const recordingIdSchema = z.string().regex(/^rec-[0-9a-f]{16}$/, 'a recording id is rec- and 16 hex digits');
@@ -30,6 +34,8 @@ export const recorderSubjects = {
   list: (recorderId: string) => `recorder.${recorderId}.list`,
   read: (recorderId: string) => `recorder.${recorderId}.read`,
   delete: (recorderId: string) => `recorder.${recorderId}.delete`,
+  /** A moderator switches a composed recording's layout. */
+  layout: (recorderId: string) => `recorder.${recorderId}.layout`,
 } as const;
 
 export const recorderAnnounceSchema = z.object({
@@ -42,8 +48,13 @@ export const recorderAnnounceSchema = z.object({
 });
 export type RecorderAnnounce = z.infer<typeof recorderAnnounceSchema>;
 
-/** A participant as the recording shows it: the name drawn on its tile (plain text, never markup). */
-export const recordedParticipantSchema = z.object({ participantId: id, name: z.string().max(256) }).strict();
+/**
+ * A participant as the recording shows it: the name drawn on its tile (plain text, never markup), and whether
+ * its microphone and camera are off (a multitrack recording's timeline).
+ */
+export const recordedParticipantSchema = z
+  .object({ participantId: id, name: z.string().max(256), audioMuted: z.boolean().optional(), videoMuted: z.boolean().optional() })
+  .strict();
 export type RecordedParticipant = z.infer<typeof recordedParticipantSchema>;
 const participants = z.array(recordedParticipantSchema).max(10_000);
 
@@ -62,12 +73,18 @@ export const recorderStartSchema = z
       .object({ rtmpUrl: z.string().refine(isRtmpUrl, 'rtmpUrl: an rtmp:// or rtmps:// address') })
       .strict()
       .optional(),
+    /** One composed file, or each stream in its own file (multitrack); absent: the recorder's recordingMode. */
+    mode: recordingModeSchema.optional(),
   })
   .strict();
-export const recorderStartReplySchema = z.object({ file: z.string() });
+/** `mode` and `layout` as the recording runs (a multitrack recording has no layout). */
+export const recorderStartReplySchema = z.object({ file: z.string(), mode: recordingModeSchema.optional(), layout: recordingLayoutSchema.optional() });
 export const recorderStopSchema = z.object({ recordingId: recordingIdSchema }).strict();
 export const recorderStopReplySchema = z.object({ file: z.string() });
 export const recorderParticipantsSchema = z.object({ recordingId: recordingIdSchema, participants, speaker: id.optional() }).strict();
+
+/** Refused with not-found (no such recording here) or conflict (a multitrack recording has no layout). */
+export const recorderLayoutSchema = z.object({ recordingId: recordingIdSchema, layout: recordingLayoutSchema }).strict();
 
 export const recorderEndedSchema = z.object({
   recorderId: recorderIdSchema,

@@ -3,13 +3,17 @@
 // the meeting is being recorded and whether it is live. Spread into the access unions (moderator actions) of
 // access-messages.ts. The stream key goes from the moderator's browser to signal and the recorder only.
 import { z } from 'zod';
+import { recordingLayoutSchema, recordingModeSchema } from './recorder-messages.ts';
 
 const recordingId = z.string().regex(/^rec-[0-9a-f]{16}$/);
 
 // ---- browser -> server (moderators only) ----
 export const recordingClientMessageSchemas = [
-  z.object({ type: z.literal('start-recording') }),
+  /** `mode`: one composed file or each stream in its own (multitrack); absent: the recorder's setting. */
+  z.object({ type: z.literal('start-recording'), mode: recordingModeSchema.optional() }),
   z.object({ type: z.literal('stop-recording') }),
+  /** A composed recording's layout, switched live. */
+  z.object({ type: z.literal('recording-layout'), layout: recordingLayoutSchema }),
   /** This room's recordings (answered by `recordings`). */
   z.object({ type: z.literal('list-recordings') }),
   /** Deletes one of this room's recordings (answered by `recording-deleted`, or an error). */
@@ -51,10 +55,13 @@ export const recordingServerMessageSchemas = [
     by: z.string().optional(),
     /** 'disk-full': the recorder's free space fell below its minimum, so it finished the file. */
     reason: z.enum(['failed', 'disk-full']).optional(),
-    /** The state as it is, sent to a joiner: no "started" notice for it. */
+    /** The state as it is, sent to a joiner (and after a layout switch): no "started" notice for it. */
     current: z.boolean().optional(),
     /** The recorder's media process failed and was restarted: the recording goes on in a new part (file). */
     continued: z.boolean().optional(),
+    /** What is recorded and, for a composed recording, its layout (when the recorder said). */
+    mode: recordingModeSchema.optional(),
+    layout: recordingLayoutSchema.optional(),
   }),
   /**
    * Whether the meeting is live-streamed (never where to): to everyone on each change and to each joiner.

@@ -37,7 +37,13 @@ const port = z.number().int().min(1).max(65535);
 const eventSchema = z.discriminatedUnion('event', [
   z.object({ event: z.literal('ready'), videoPort: port, audioPort: port }),
   z.object({ event: z.literal('keyed') }),
-  z.object({ event: z.literal('layout'), tiles: z.number().int().nonnegative() }),
+  z.object({
+    event: z.literal('layout'),
+    layout: z.enum(['grid', 'speaker']).optional(),
+    tiles: z.number().int().nonnegative(),
+    /** How large each video is drawn (0x0: not drawn), for the simulcast layer the bridge sends. */
+    videos: z.array(z.object({ ssrc: z.number().int().min(0).max(0xffffffff), width: z.number().int().min(0).max(16384), height: z.number().int().min(0).max(16384) })).max(1024).optional(),
+  }),
   z.object({ event: z.literal('error'), message: z.string() }),
   z.object({ event: z.literal('stopped'), file: z.string().nullable() }),
   z.object({ event: z.literal('stream'), state: z.enum(['live', 'interrupted']), message: z.string().optional(), retryIn: z.number().optional() }),
@@ -66,6 +72,8 @@ export class ComposerProcess {
   readonly ready: Promise<{ videoPort: number; audioPort: number }>;
   /** Resolves once it has the SRTP key (after a `crypto` command): media may flow. */
   readonly keyed: Promise<void>;
+  /** Each new layout: how large it draws each video. */
+  onLayout: (videos: { ssrc: number; width: number; height: number }[]) => void = () => {};
   /** Resolves when the process has exited: `clean` when it said it finished the file first. */
   readonly exited: Promise<{ clean: boolean; code: number | null; signal: NodeJS.Signals | null }>;
 
@@ -102,6 +110,7 @@ export class ComposerProcess {
       }
       if (parsed.event === 'ready') resolveReady({ videoPort: parsed.videoPort, audioPort: parsed.audioPort });
       if (parsed.event === 'keyed') resolveKeyed();
+      if (parsed.event === 'layout' && parsed.videos) this.onLayout(parsed.videos);
       if (parsed.event === 'error') {
         lastError = clean(parsed.message);
         this.log.warn({ err: clean(parsed.message) }, 'composer error');

@@ -11,6 +11,13 @@ import { plainSourcesSchema, subjects, type ReceivedSource } from '../protocol/b
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
+/** How large a video (by the SSRC it arrives with) is drawn; 0x0: not drawn. */
+export interface VideoSize {
+  ssrc: number;
+  width: number;
+  height: number;
+}
+
 /** What the media process needs to decrypt what arrives and to send RTCP (keyframe requests) back. */
 export interface FeedKeys {
   /** SRTP key (base64 master key + salt) of what the bridge sends. */
@@ -29,6 +36,9 @@ export class ConferenceFeed {
   private heardFromFocus = false;
   private attached = false;
   private current: ReceivedSource[] = [];
+  private sizesSent = '';
+  private sizesWaiting: { key: string; sizes: VideoSize[] } | null = null;
+  private sizesBusy = false;
   /** Every change of the conference's sources (the whole list each time). */
   onSources: (sources: ReceivedSource[]) => void = () => {};
   /** The conference ended (or focus stopped): nothing more will arrive. Called at most once. */
@@ -80,6 +90,11 @@ export class ConferenceFeed {
       FOCUS_TIMEOUT_MS,
     );
     this.attached = true;
+    if (this.sizesWaiting) {
+      const waiting = this.sizesWaiting;
+      this.sizesWaiting = null;
+      this.setVideoSizes(waiting.sizes);
+    }
     if (!reply.srtp) throw new BusCallError('unavailable', 'the bridge gave no SRTP key');
     const videoLeg = reply.legs.find((l) => l.kind === 'video');
     if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
@@ -94,8 +109,34 @@ export class ConferenceFeed {
     await callBus(this.bus, busCalls.focusStartPlain, '', { conferenceId: this.conferenceId, endpointId: this.endpointId }, FOCUS_TIMEOUT_MS);
   }
 
+  /**
+   * How large the media process draws each video (its SSRC): the bridge sends the simulcast layer that fits. Only
+   * a change is sent, one call at a time, the latest set winning; a failure is logged (the media flows anyway).
+   */
+  setVideoSizes(sizes: VideoSize[]): void {
+    const key = JSON.stringify(sizes);
+    if (key === this.sizesSent || key === this.sizesWaiting?.key) return;
+    this.sizesWaiting = { key, sizes };
+    if (this.sizesBusy || !this.attached) return;
+    this.sizesBusy = true;
+    void (async () => {
+      while (this.sizesWaiting && this.attached) {
+        const { key: k, sizes: s } = this.sizesWaiting;
+        this.sizesWaiting = null;
+        try {
+          await callBus(this.bus, busCalls.focusPlainConstraints, '', { conferenceId: this.conferenceId, endpointId: this.endpointId, constraints: s }, FOCUS_TIMEOUT_MS);
+          this.sizesSent = k;
+        } catch (e) {
+          this.log.warn({ err: (e as Error).message }, 'telling focus the tile sizes failed');
+        }
+      }
+      this.sizesBusy = false;
+    })();
+  }
+
   /** Stops listening and leaves the conference; never throws (a failure is logged). */
   async detach(): Promise<void> {
+    this.sizesWaiting = null;
     this.unsubscribe();
     this.unsubscribe = () => {};
     try {

@@ -1,10 +1,12 @@
-// recorder: composed recordings and live streams without a browser. Announces how many more jobs it can take
-// (every 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's start/stop/names
-// requests, and runs each job as a GStreamer child process (recording.ts) on its own four UDP ports of
-// recorderPortMin..Max (port-range.ts). At most maxRecordingsPerRecorder jobs at once. A job that ends by
-// itself is told to signal (`recorder.ended`), and so is what the room should hear meanwhile (`recorder.notice`).
-// It owns the recordings on its disk (recording-library.ts): lists, reads and deletes them for signal, deletes
-// those past recordingRetentionDays (at start and hourly), and starts none below recordingMinFreeMb (disk-space.ts).
+// recorder: composed and multitrack recordings and live streams without a browser. Announces how many more jobs
+// it can take (every 5 s, at once on `recorder.discover`, and after each start and stop), answers signal's
+// start/stop/names/layout requests, and runs each job as a GStreamer child process (recording.ts: one composed
+// file or a live stream; multitrack-recording.ts: a file per stream; the start's mode, else recordingMode) on
+// its own four UDP ports of recorderPortMin..Max (port-range.ts). At most maxRecordingsPerRecorder jobs at once.
+// A job that ends by itself is told to signal (`recorder.ended`), and so is what the room should hear meanwhile
+// (`recorder.notice`). It owns the recordings on its disk (recording-library.ts): lists, reads and deletes them
+// for signal, deletes those past recordingRetentionDays (at start and hourly), and starts none below
+// recordingMinFreeMb (disk-space.ts).
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
@@ -13,6 +15,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { recorderSubjects, type RecorderEnded, type RecorderNotice } from '../protocol/recorder-messages.ts';
+import { MultitrackRecording } from './multitrack-recording.ts';
 import { PortRange, portSetFree, type PortSet } from './port-range.ts';
 import { Recording } from './recording.ts';
 import { deleteExpiredRecordings, deleteRecording, listRecordings, readRecordingChunk } from './recording-library.ts';
@@ -26,7 +29,7 @@ const RETENTION_INTERVAL_MS = 60 * 60 * 1000;
 export interface RecorderPart {
   recorderId: string;
   /** The running recordings (tests: kill one's child). */
-  readonly recordings: ReadonlyMap<string, Recording>;
+  readonly recordings: ReadonlyMap<string, Recording | MultitrackRecording>;
   close(): Promise<void>;
 }
 
@@ -42,7 +45,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
   const recorderId = opts.recorderId ?? effectiveRecorderId(config);
   const log = opts.log.child({ part: 'recorder', recorder: recorderId });
   const instance = randomBytes(6).toString('hex');
-  const recordings = new Map<string, Recording>();
+  const recordings = new Map<string, Recording | MultitrackRecording>();
   /** Starts under way count against the cap too. */
   let starting = 0;
   let closed = false;
@@ -88,7 +91,9 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       try {
         ports = await takePorts();
         if (!ports) throw new BusCallError('no-capacity', `no free set of four UDP ports in ${config.recorderPortMin}-${config.recorderPortMax} on ${config.recorderAddress}`);
-        const rec = await Recording.start(req, bus, config, log, ports);
+        const mode = req.mode ?? config.recordingMode;
+        const rec: Recording | MultitrackRecording =
+          mode === 'multitrack' && !req.stream ? await MultitrackRecording.start(req, bus, config, log, ports) : await Recording.start(req, bus, config, log, ports);
         if (closed) {
           // the recorder stopped while this one started: finish it rather than leave its child running
           await rec.stop();
@@ -108,7 +113,8 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
           bus.publish(recorderSubjects.ended, ended);
           announce();
         };
-        return { file: rec.file.split('/').pop()! };
+        const file = rec.file.split('/').pop()!;
+        return rec instanceof Recording ? { file, mode: 'composed' as const, layout: config.recordingLayout } : { file, mode: 'multitrack' as const };
       } finally {
         if (ports) portRange.release(ports);
         starting--;
@@ -144,6 +150,13 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       if (recordings.has(recordingId)) throw new BusCallError('conflict', `recording ${recordingId} is running; stop it first`);
       deleteRecording(config.dataDir, recordingId);
       log.info({ recording: recordingId }, 'recording deleted');
+      return { ok: true } as const;
+    }),
+    serveBus(bus, busCalls.recorderLayout, recorderId, ({ recordingId, layout }) => {
+      const rec = recordings.get(recordingId);
+      if (!rec) throw new BusCallError('not-found', `no recording ${recordingId} here`);
+      if (!(rec instanceof Recording)) throw new BusCallError('conflict', 'a multitrack recording has no layout');
+      rec.setLayout(layout);
       return { ok: true } as const;
     }),
   ];

@@ -20,6 +20,7 @@ import { ComposerProcess, type ComposerCommand } from './compositor-process.ts';
 import { ConferenceFeed } from './conference-feed.ts';
 import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { recordingFileName } from './file-name.ts';
+import type { RecorderJob } from './job.ts';
 import type { PortSet } from './port-range.ts';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
@@ -53,7 +54,7 @@ function secretsOf(rtmpUrl: string): string[] {
   return [rtmpUrl, pathname, pathname.split('/').filter(Boolean).at(-1) ?? ''];
 }
 
-export class Recording {
+export class Recording implements RecorderJob {
   readonly id: string;
   readonly conferenceId: string;
   readonly ports: PortSet;
@@ -174,6 +175,7 @@ export class Recording {
       this.push();
     };
     this.feed.onEnded = () => this.endByItself('meeting-ended', 'the meeting ended');
+    this.composer.onLayout = (videos) => this.feed.setVideoSizes(videos);
     const keys = await this.feed.attach(address, ports);
     // the first packets (and the keyframes the bridge asks for) must find the key set, or they are lost
     this.composer.send({ cmd: 'crypto', ...keys });
@@ -291,6 +293,11 @@ export class Recording {
     this.names = participants;
     this.speaker = speaker;
     this.push();
+  }
+
+  /** A moderator's switch (grid or speaker), live. */
+  setLayout(layout: 'grid' | 'speaker'): void {
+    this.composer.send({ cmd: 'layout', layout });
   }
 
   /** Finishes the file (or kills a child that does not) and leaves the conference; resolves with the file. */

@@ -110,6 +110,7 @@ export async function startSignal(opts: {
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   rooms.onSpeaker = (room) => recordings.membersChanged(room);
+  rooms.onMuted = (room) => recordings.membersChanged(room);
   access.onJoined = (session) => {
     meeting.afterJoin(session);
     recordings.afterJoin(session);

@@ -70,11 +70,13 @@ export class Moderation {
       }
       case 'start-recording':
       case 'stop-recording':
+      case 'recording-layout':
         if (!this.recordings) {
           session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
           return;
         }
-        if (msg.type === 'start-recording') this.recordings.start(actor);
+        if (msg.type === 'start-recording') this.recordings.start(actor, msg.mode);
+        else if (msg.type === 'recording-layout') this.recordings.setLayout(actor, msg.layout);
         else this.recordings.stop(actor);
         return;
       case 'list-recordings':

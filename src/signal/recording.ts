@@ -13,7 +13,15 @@ import { BusCallError } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { recorderAnnounceSchema, recorderEndedSchema, recorderNoticeSchema, recorderSubjects, type RecordedParticipant } from '../protocol/recorder-messages.ts';
+import {
+  recorderAnnounceSchema,
+  recorderEndedSchema,
+  recorderNoticeSchema,
+  recorderSubjects,
+  type RecordedParticipant,
+  type RecordingLayout,
+  type RecordingMode,
+} from '../protocol/recorder-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { RecordingLibrary } from './recording-library.ts';
 import { checkStreamUrl } from '../protocol/stream-url.ts';
@@ -42,6 +50,9 @@ interface RoomRecording {
   by: string;
   /** A live stream whose connection the recorder is retrying. */
   interrupted?: boolean;
+  /** As the recorder said when it started (and the moderators' layout switches since). */
+  mode?: RecordingMode;
+  layout?: RecordingLayout;
 }
 
 /** What a moderator is told, per kind. */
@@ -110,15 +121,15 @@ export class Recordings {
     const room = session.member?.room;
     if (!room) return;
     const rec = this.jobs.recording.get(room);
-    if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true });
+    if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true, ...modeOf(rec) });
     const live = this.jobs['live-stream'].get(room);
     if (live && !live.starting) session.send({ type: 'live-stream', active: true, by: live.by, interrupted: live.interrupted ?? false, current: true });
     this.membersChanged(room);
   }
 
-  /** A moderator asks to record the room (the role is checked by the caller). */
-  start(actor: Member): void {
-    this.startJob('recording', actor);
+  /** A moderator asks to record the room (the role is checked by the caller); `mode` absent: the recorder's setting. */
+  start(actor: Member, mode?: RecordingMode): void {
+    this.startJob('recording', actor, { mode });
   }
 
   /** A moderator stops the room's recording. */
@@ -134,14 +145,15 @@ export class Recordings {
       actor.session.send({ type: 'error', code: 'live-stream-bad-url', message: checked.message });
       return;
     }
-    this.startJob('live-stream', actor, checked.rtmpUrl);
+    this.startJob('live-stream', actor, { rtmpUrl: checked.rtmpUrl });
   }
 
   stopStream(actor: Member): void {
     this.stopJob('live-stream', actor);
   }
 
-  private startJob(kind: JobKind, actor: Member, rtmpUrl?: string): void {
+  private startJob(kind: JobKind, actor: Member, options: { rtmpUrl?: string; mode?: RecordingMode | undefined }): void {
+    const { rtmpUrl, mode } = options;
     const room = actor.room;
     const text = TEXT[kind];
     if (this.jobs[kind].has(room)) {
@@ -159,17 +171,20 @@ export class Recordings {
     const rec: RoomRecording = { kind, recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
     this.jobs[kind].set(room, rec);
     this.log.info({ room: room.key, recording: rec.recordingId, kind, recorder: recorder.id, participant: actor.id }, 'recording requested');
-    const request = { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room), ...(rtmpUrl ? { stream: { rtmpUrl } } : {}) };
+    const request = { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room), ...(rtmpUrl ? { stream: { rtmpUrl } } : {}), ...(mode ? { mode } : {}) };
     callBus(this.bus, busCalls.recorderStart, recorder.id, request, START_TIMEOUT_MS)
-      .then(({ file }) => {
+      .then(({ file, mode: runs, layout }) => {
         if (this.jobs[kind].get(room) !== rec) {
           // stopped (or the room emptied) while it started
           this.stopOnRecorder(rec);
           return;
         }
         rec.starting = false;
+        if (runs) rec.mode = runs;
+        if (layout) rec.layout = layout;
         this.log.info({ room: room.key, recording: rec.recordingId, kind, file }, 'recording started');
-        this.broadcast(room, rec.interrupted ? { type: 'live-stream', active: true, by: rec.by, interrupted: true } : { type: kind, active: true, by: rec.by });
+        if (kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, ...modeOf(rec) });
+        else this.broadcast(room, rec.interrupted ? { type: 'live-stream', active: true, by: rec.by, interrupted: true } : { type: 'live-stream', active: true, by: rec.by });
         this.membersChanged(room);
       })
       .catch((e: unknown) => {
@@ -205,6 +220,32 @@ export class Recordings {
   private find(recordingId: string): [Room, RoomRecording] | undefined {
     for (const jobs of Object.values(this.jobs)) for (const [room, rec] of jobs) if (rec.recordingId === recordingId) return [room, rec];
     return undefined;
+  }
+
+  /** A moderator switches the layout of the room's composed recording (the role is checked by the caller). */
+  setLayout(actor: Member, layout: RecordingLayout): void {
+    const room = actor.room;
+    const rec = this.jobs.recording.get(room);
+    if (!rec || rec.starting) {
+      actor.session.send({ type: 'error', code: 'not-allowed', message: 'this meeting is not being recorded' });
+      return;
+    }
+    if (rec.mode === 'multitrack') {
+      actor.session.send({ type: 'error', code: 'not-allowed', message: 'a multitrack recording has no layout' });
+      return;
+    }
+    callBus(this.bus, busCalls.recorderLayout, rec.recorderId, { recordingId: rec.recordingId, layout }).then(
+      () => {
+        if (this.jobs.recording.get(room) !== rec) return;
+        rec.layout = layout;
+        this.log.info({ room: room.key, recording: rec.recordingId, layout, participant: actor.id }, 'recording layout switched');
+        this.broadcast(room, { type: 'recording', active: true, by: rec.by, current: true, ...modeOf(rec) });
+      },
+      (e: unknown) => {
+        this.log.warn({ room: room.key, recording: rec.recordingId, err: (e as Error).message }, 'switching the recording layout failed');
+        if (room.members.get(actor.id) === actor) actor.session.send({ type: 'error', code: 'not-allowed', message: (e as Error).message.slice(0, 300) });
+      },
+    );
   }
 
   /**
@@ -254,8 +295,12 @@ export class Recordings {
   }
 }
 
+function modeOf(rec: RoomRecording): { mode?: RecordingMode; layout?: RecordingLayout } {
+  return { ...(rec.mode ? { mode: rec.mode } : {}), ...(rec.layout && rec.mode !== 'multitrack' ? { layout: rec.layout } : {}) };
+}
+
 /** Who is in the room, by name, and who speaks. */
 function participantsOf(room: Room): { participants: RecordedParticipant[]; speaker?: string } {
-  const participants = [...room.members.values()].map((m) => ({ participantId: m.id, name: m.displayName }));
+  const participants = [...room.members.values()].map((m) => ({ participantId: m.id, name: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted }));
   return room.dominantSpeaker !== undefined && room.members.has(room.dominantSpeaker) ? { participants, speaker: room.dominantSpeaker } : { participants };
 }

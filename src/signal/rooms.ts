@@ -255,6 +255,7 @@ export class Rooms {
     member[field] = muted;
     // to everyone, the sender included (it sees the server's view of its own state)
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
+    this.onMuted?.(member.room);
     this.enqueue(member, 'focus mute', () =>
       callBus(this.bus, busCalls.focusMute, '', { conferenceId: member.room.key, participantId: member.id, kind, muted }, FOCUS_TIMEOUT_MS),
     );
@@ -305,6 +306,8 @@ export class Rooms {
 
   /** Called after the room's dominant speaker changed (the recorder's speaker layout follows it). */
   onSpeaker?: (room: Room) => void;
+  /** Called after someone's microphone or camera was turned off or on (a multitrack recording's timeline). */
+  onMuted?: (room: Room) => void;
 
   /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */
   async closeAll(timeoutMs = 2000): Promise<void> {

@@ -79,6 +79,9 @@ const en = {
   errorLiveStreamBadUrl: 'The live stream address is not valid: use rtmp:// or rtmps://, the server name and its path (e.g. rtmp://a.rtmp.youtube.com/live2), and a stream key without spaces',
   errorLiveStreamUnavailable: 'No recorder is free to stream this meeting. Try again later.',
   errorLiveStreamFailed: 'The live stream could not start',
+  recordingLayout: 'Recording layout',
+  recordingLayoutGrid: 'Grid',
+  recordingLayoutSpeaker: 'Speaker',
 };
 
 export type AccessStrings = typeof en;
@@ -161,6 +164,9 @@ const es: AccessStrings = {
   errorLiveStreamBadUrl: 'La dirección de la emisión no es válida: usa rtmp:// o rtmps://, el nombre del servidor y su ruta (p. ej. rtmp://a.rtmp.youtube.com/live2) y una clave de emisión sin espacios',
   errorLiveStreamUnavailable: 'No hay ningún grabador libre para emitir esta reunión. Inténtalo más tarde.',
   errorLiveStreamFailed: 'No se pudo iniciar la emisión en directo',
+  recordingLayout: 'Diseño de la grabación',
+  recordingLayoutGrid: 'Cuadrícula',
+  recordingLayoutSpeaker: 'Orador',
 };
 
 export const accessDictionaries = { en, es };

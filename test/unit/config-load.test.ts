@@ -68,6 +68,7 @@ test('defaults', () => {
     recordingFps: 30,
     recordingVideoBitrate: 2500,
     recordingLayout: 'grid',
+    recordingMode: 'composed',
     maxRecordingsPerRecorder: 4,
     recordingRetentionDays: 0,
     recordingMinFreeMb: 1024,

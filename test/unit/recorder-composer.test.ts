@@ -72,11 +72,11 @@ describe('the composer child', () => {
       assert.ok(events.filter((e) => e.event === 'error').every((e) => /^bad command: /.test(e.message)));
       // a name with Pango markup is escaped: drawn as typed, no error
       send(JSON.stringify({ cmd: 'participants', participants: [{ id: 'a', name: '<span size="99999">Ana</span> & <b>', sources: [] }] }));
-      assert.deepEqual(await next((e) => e.event === 'layout' && e.tiles === 1), { event: 'layout', tiles: 1 });
+      assert.deepEqual(await next((e) => e.event === 'layout' && e.tiles === 1), { event: 'layout', layout: 'grid', tiles: 1, videos: [] });
       // the speaker layout, live: the speaker on the stage, the others in a strip
       send('{"cmd": "layout", "layout": "speaker"}');
       send(JSON.stringify({ cmd: 'participants', participants: [{ id: 'a', name: 'Ana', sources: [] }, { id: 'b', name: 'Ben', sources: [] }], speaker: 'b' }));
-      await waitFor(() => events.some((e) => e.event === 'layout' && e.tiles === 2));
+      await waitFor(() => events.some((e) => e.event === 'layout' && e.tiles === 2 && e.layout === 'speaker'));
       await new Promise((r) => setTimeout(r, 1500));
       send('{"cmd": "stop"}');
       assert.deepEqual(await next((e) => e.event === 'stopped'), { event: 'stopped', file: output });

@@ -3,7 +3,8 @@
 // the names as people come, rename and go; a non-moderator is refused; no free recorder, or one that
 // fails to start, is told to the moderator; a recording that fails on the recorder is cleared for everyone.
 // Live streams the same way, beside a recording: a bad address is refused with why, the key reaches the
-// recorder only, interruptions and a new part are passed on to everyone.
+// recorder only, interruptions and a new part are passed on to everyone. A moderator switches a composed recording's layout (the recorder is asked, everyone is told, quietly); anyone
+// else is refused, and a multitrack recording has no layout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusCallError } from '../../src/bus/bus.ts';
@@ -16,11 +17,12 @@ const calls: { subject: string; payload: any }[] = [];
 let failStart: BusCallError | null = null;
 before(async () => {
   s = await startTestSignal();
-  for (const kind of ['start', 'stop', 'participants'] as const) {
+  for (const kind of ['start', 'stop', 'participants', 'layout'] as const) {
     s.bus.handle(recorderSubjects[kind]('rec1'), (payload: any) => {
       calls.push({ subject: kind, payload });
       if (kind === 'start' && failStart) throw failStart;
-      return kind === 'participants' ? { ok: true } : { file: 'room-x.mkv' };
+      if (kind === 'start' && payload.mode) return { file: 'x', mode: payload.mode, ...(payload.mode === 'composed' ? { layout: 'grid' } : {}) };
+      return kind === 'participants' || kind === 'layout' ? { ok: true } : { file: 'room-x.mkv' };
     });
   }
 });
@@ -55,9 +57,12 @@ describe('recording', () => {
     assert.match(start.recordingId, /^rec-[0-9a-f]{16}$/);
     assert.equal(start.conferenceId, 'rec-room');
     assert.deepEqual(start.participants, [
-      { participantId: modJoined.selfId, name: 'Mod <b>' },
-      { participantId: anaJoined.selfId, name: 'Ana' },
+      { participantId: modJoined.selfId, name: 'Mod <b>', audioMuted: false, videoMuted: false },
+      { participantId: anaJoined.selfId, name: 'Ana', audioMuted: false, videoMuted: false },
     ]);
+    // a microphone turned off is told too (a multitrack recording's timeline)
+    await ana.send({ type: 'mute', kind: 'audio', muted: true });
+    await waitFor(() => callsOf('participants').at(-1)?.payload.participants.find((p: any) => p.participantId === anaJoined.selfId)?.audioMuted === true);
     // the active speaker follows the bridge's dominant speaker (the recorder's speaker layout)
     s.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'rec-room', endpointId: anaJoined.selfId });
     await waitFor(() => callsOf('participants').at(-1)?.payload.speaker === anaJoined.selfId);
@@ -104,6 +109,38 @@ describe('recording', () => {
     } finally {
       failStart = null;
     }
+  });
+
+  test("a moderator switches the recording's layout; a participant may not; a multitrack recording has none", async () => {
+    announce(2);
+    const mod = s.client();
+    await mod.join('rec-layout', 'Mod');
+    const ana = s.client();
+    await ana.join('rec-layout', 'Ana');
+    // nothing recorded yet
+    assert.equal((await mod.expectError({ type: 'recording-layout', layout: 'speaker' })).code, 'not-allowed');
+    await mod.send({ type: 'start-recording', mode: 'composed' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod', mode: 'composed', layout: 'grid' });
+    const { recordingId, mode } = callsOf('start').at(-1)!.payload;
+    assert.equal(mode, 'composed');
+
+    assert.equal((await ana.expectError({ type: 'recording-layout', layout: 'speaker' })).code, 'not-moderator');
+    assert.equal(callsOf('layout').length, 0);
+    // a bad layout never reaches the recorder
+    assert.equal((await mod.expectError({ type: 'recording-layout', layout: 'spiral' } as any)).code, 'bad-message');
+    await mod.send({ type: 'recording-layout', layout: 'speaker' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod', current: true, mode: 'composed', layout: 'speaker' });
+    assert.deepEqual(callsOf('layout').map((c) => c.payload), [{ recordingId, layout: 'speaker' }]);
+    await mod.send({ type: 'stop-recording' });
+    await ana.next((m) => m.type === 'recording' && !m.active);
+
+    await mod.send({ type: 'start-recording', mode: 'multitrack' });
+    assert.deepEqual(await ana.next((m) => m.type === 'recording'), { type: 'recording', active: true, by: 'Mod', mode: 'multitrack' });
+    const e = await mod.expectError({ type: 'recording-layout', layout: 'grid' });
+    assert.equal(e.code, 'not-allowed');
+    assert.match(e.message, /multitrack/);
+    assert.equal(callsOf('layout').length, 1);
+    await mod.send({ type: 'stop-recording' });
   });
 
   test('the room emptied: its recording stops', async () => {

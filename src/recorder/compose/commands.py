@@ -41,7 +41,7 @@ def parse_crypto(msg):
 
 
 def parse_participants(msg):
-    """([(id, name)] in order, {ssrc: (id, 'camera'|'screen')}, the speaker's id or None)."""
+    """([(id, name)] in order, {ssrc: (id, 'camera'|'screen'|'audio')}, the speaker's id or None)."""
     participants = msg.get('participants')
     if not isinstance(participants, list) or len(participants) > MAX_PARTICIPANTS:
         raise ValueError(f'participants: a list of at most {MAX_PARTICIPANTS}')
@@ -57,7 +57,8 @@ def parse_participants(msg):
             ssrc = src.get('ssrc') if isinstance(src, dict) else None
             if not isinstance(ssrc, int) or isinstance(ssrc, bool) or not 0 <= ssrc <= 0xFFFFFFFF:
                 raise ValueError('a source has an ssrc')
-            owners[ssrc] = (p['id'], 'screen' if src.get('role') == 'screen' else 'camera')
+            kind = 'audio' if src.get('kind') == 'audio' else 'screen' if src.get('role') == 'screen' else 'camera'
+            owners[ssrc] = (p['id'], kind)
     speaker = msg.get('speaker')
     if speaker is not None and not isinstance(speaker, str):
         raise ValueError('speaker: a participant id')

@@ -20,7 +20,8 @@
 #   {"cmd":"stream","url":"rtmp(s)://host/app/key"}  where the live stream goes (stream mode; on stdin, not in argv)
 #   {"cmd":"stop"}
 # stdout: one JSON event per line: ready {videoPort, audioPort}, keyed (the key is set: media may flow),
-#   layout {tiles}, error {message}, stopped {file}, stream {state: live|interrupted, message?, retryIn?}. A bad command gets an error event and changes nothing; it
+#   layout {layout, tiles, videos: [{ssrc, width, height}]: how large each video is drawn, 0x0 not drawn}, error {message},
+#   stopped {file}, stream {state: live|interrupted, message?, retryIn?}. A bad command gets an error event and changes nothing; it
 #   never stops the recording.
 # Streams are told apart by SSRC (rtpssrcdemux): one UDP port for every video, one for every audio.
 import json
@@ -276,7 +277,7 @@ class Recording:
                 t.set_property('ypos', (y + h - size) / self.h if live else (y + h / 2) / self.h)
                 # textoverlay reads Pango markup: the name is escaped, so it is drawn as typed
                 t.set_property('text', GLib.markup_escape_text(names.get(pid, '')[:MAX_NAME]))
-            emit('layout', tiles=len(cells))
+            emit('layout', layout=self.mode, tiles=len(cells), videos=layout.video_sizes(self.owners, cells, self.w, self.h))
         return False
 
     def _show(self, pad, x, y, w, h):

@@ -58,3 +58,31 @@ def place(tiles, width, height, mode='grid', speaker=None):
     out = {stage: (0, 0, width, height - strip_h)}
     out.update(zip(others, strip(len(others), width, height - strip_h, strip_h)))
     return out
+
+
+def fit(w, h, aspect_w=16, aspect_h=9):
+    """The largest aspect_w:aspect_h picture inside w x h (how a camera is drawn in its tile)."""
+    if w * aspect_h > h * aspect_w:
+        return (h * aspect_w // aspect_h, h)
+    return (w, w * aspect_h // aspect_w)
+
+
+def video_sizes(owners, cells, width, height):
+    """
+    How large each received video is drawn, for the bridge to send the simulcast layer that fits (a small layer
+    for a small tile). owners: {ssrc: (participant id, 'camera'|'screen'|'audio')}; cells: place()'s result. A camera
+    is drawn 16:9 inside its person's tile; a screen fills its tile, and one not drawn yet (it has not arrived)
+    is counted at the whole frame, as it will take the stage. A camera whose person has no tile: 0x0.
+    """
+    out = []
+    for ssrc, (pid, role) in sorted(owners.items()):
+        if role == 'audio':
+            continue
+        if role == 'screen':
+            cell = cells.get(('screen', pid))
+            w, h = (cell[2], cell[3]) if cell else (width, height)
+        else:
+            cell = cells.get(pid)
+            w, h = fit(cell[2], cell[3]) if cell else (0, 0)
+        out.append({'ssrc': ssrc, 'width': w, 'height': h})
+    return out

@@ -2,6 +2,7 @@
 // (accounts mode), the room password, waiting in the lobby, our role, the room's settings, the lobby list
 // (moderators) and moderator requests addressed to us. Moderator actions are sent here; the server checks them.
 import type { LobbyKnock, Role } from '../../protocol/access-messages.ts';
+import type { RecordingLayout, RecordingMode } from '../../protocol/recorder-messages.ts';
 import type { ServerMessage } from '../../protocol/signal-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
@@ -36,7 +37,7 @@ export interface AccessState {
   /** A moderator muted our microphone (by whom), until dismissed. */
   mutedBy: string | null;
   /** The meeting is being recorded (started by whom). */
-  recording: { by: string | undefined } | null;
+  recording: { by: string | undefined; mode?: RecordingMode; layout?: RecordingLayout } | null;
   /** The meeting is streamed live (started by whom; interrupted while the recorder reconnects). */
   liveStream: { by: string | undefined; interrupted: boolean } | null;
 }
@@ -120,7 +121,7 @@ export class AccessClient extends Store<AccessState> {
         this.update({ knocks: m.knocks });
         break;
       case 'recording':
-        this.update({ recording: m.active ? { by: m.by } : null });
+        this.update({ recording: m.active ? { by: m.by, ...(m.mode ? { mode: m.mode } : {}), ...(m.layout ? { layout: m.layout } : {}) } : null });
         break;
       case 'live-stream':
         this.update({ liveStream: m.active ? { by: m.by, interrupted: m.interrupted ?? false } : null });
@@ -237,6 +238,9 @@ export class AccessClient extends Store<AccessState> {
   }
   stopLiveStream(): void {
     this.#conference.sendMessage({ type: 'stop-live-stream' });
+  }
+  setRecordingLayout(layout: RecordingLayout): void {
+    this.#conference.sendMessage({ type: 'recording-layout', layout });
   }
 
   // ---- answers to moderators ----

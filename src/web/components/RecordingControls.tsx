@@ -1,5 +1,6 @@
-// Recording in the meeting: the indicator everyone sees while the meeting is recorded, and the moderators'
-// toolbar button that starts or stops it (the server refuses it from anyone else).
+// Recording in the meeting: the indicator everyone sees while the meeting is recorded, the moderators'
+// toolbar button that starts or stops it, and their switch of a composed recording's layout (grid or speaker)
+// while it runs (the server refuses both from anyone else).
 import { useSyncExternalStore } from 'react';
 import { accessFor } from '../access/access-client.ts';
 import { useStrings } from '../i18n.ts';
@@ -36,5 +37,25 @@ export function RecordButton({ conference }: { conference: Conference }) {
         {recording ? <rect x="7" y="7" width="10" height="10" rx="1.5" fill="currentColor" /> : <circle cx="12" cy="12" r="6" fill="#e5484d" />}
       </svg>
     </button>
+  );
+}
+
+export function RecordingLayoutSwitch({ conference }: { conference: Conference }) {
+  const t = useStrings();
+  const access = accessFor(conference);
+  const { recording, role } = useSyncExternalStore(access.subscribe, access.getSnapshot);
+  if (role !== 'moderator' || !recording || recording.mode === 'multitrack') return null;
+  const choices = [
+    ['grid', t.recordingLayoutGrid],
+    ['speaker', t.recordingLayoutSpeaker],
+  ] as const;
+  return (
+    <span className="recording-layout" role="group" aria-label={t.recordingLayout} title={t.recordingLayout}>
+      {choices.map(([layout, label]) => (
+        <button key={layout} type="button" aria-pressed={recording.layout === layout} onClick={() => access.setRecordingLayout(layout)}>
+          {label}
+        </button>
+      ))}
+    </span>
   );
 }

@@ -20,7 +20,7 @@ import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays } from '../access/AccessOverlays.tsx';
-import { RecordButton, RecordingIndicator } from '../components/RecordingControls.tsx';
+import { RecordButton, RecordingIndicator, RecordingLayoutSwitch } from '../components/RecordingControls.tsx';
 import { RecordingsButton } from '../components/RecordingsDialog.tsx';
 import { LiveStreamButton, LiveStreamIndicator } from '../components/LiveStreamControls.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
@@ -146,6 +146,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         )}
         {state.status === 'joined' && <RecordingIndicator conference={conference} />}
         {state.status === 'joined' && <LiveStreamIndicator conference={conference} />}
+        {state.status === 'joined' && <RecordingLayoutSwitch conference={conference} />}
         {state.status === 'connecting' && (
           <span className="status-pill" role="status">
             {t.connecting}

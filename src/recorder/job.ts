@@ -1,0 +1,23 @@
+// What the recorder part (index.ts) knows of any job it runs: a composed recording or a live stream
+// (recording.ts) or a multitrack recording (multitrack-recording.ts).
+import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
+import type { PortSet } from './port-range.ts';
+
+export interface RecorderJob {
+  readonly id: string;
+  readonly conferenceId: string;
+  /** Its (first) file: the composed file, or a multitrack recording's timeline. */
+  readonly file: string;
+  readonly isStream: boolean;
+  /** The four UDP ports of recorderPortMin..Max it holds until it ends. */
+  readonly ports: PortSet;
+  /** Called once when it ended without stop(): its child died, the meeting's media ended, or the disk filled. */
+  onEnded: (reason: 'failed' | 'meeting-ended' | 'disk-full', message: string) => void;
+  /** What the room is told while it runs: a new file after a restart, a live stream interrupted or resumed. */
+  onNotice: (kind: 'segment' | 'stream-interrupted' | 'stream-resumed', segment?: number) => void;
+  setParticipants(participants: RecordedParticipant[], speaker: string | undefined): void;
+  /** Finishes its files and leaves the conference; resolves with its (first) file. */
+  stop(reason?: string): Promise<string>;
+  /** Kills its media process at once (tests: what a crash leaves). */
+  kill(): void;
+}
