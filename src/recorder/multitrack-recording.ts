@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
 import { ConferenceFeed } from './conference-feed.ts';
+import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { MultitrackProcess, type MultitrackCommand, type MultitrackEvent } from './multitrack-process.ts';
 import type { RecorderJob } from './job.ts';
 import type { PortSet } from './port-range.ts';
@@ -50,9 +51,13 @@ export class MultitrackRecording implements RecorderJob {
   onNotice: RecorderJob['onNotice'] = () => {};
   readonly isStream = false;
   readonly ports: PortSet;
+  /** recordingMinFreeMb, and the timer that checks the free space while it runs. */
+  private readonly minFreeMb: number;
+  private diskTimer: NodeJS.Timeout | undefined;
 
   private constructor(req: RecordingRequest, bus: Bus, config: Config, log: Logger, ports: PortSet) {
     this.ports = ports;
+    this.minFreeMb = config.recordingMinFreeMb;
     this.id = req.recordingId;
     this.conferenceId = req.conferenceId;
     this.room = req.room;
@@ -112,6 +117,7 @@ export class MultitrackRecording implements RecorderJob {
     this.child.exited.then(
       ({ clean, code, signal }) => {
         if (this.stopping) return;
+        clearInterval(this.diskTimer);
         this.stopping = Promise.resolve(this.file);
         void this.feed.detach();
         const message = clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`;
@@ -120,6 +126,22 @@ export class MultitrackRecording implements RecorderJob {
       },
       () => {},
     );
+    // below recordingMinFreeMb the files are finished while there is room for their ends
+    this.diskTimer = setInterval(() => {
+      if (this.stopping) return;
+      let space: { ok: boolean; freeMb: number };
+      try {
+        space = enoughSpace(this.dir, this.minFreeMb);
+      } catch (e) {
+        this.log.warn({ err: (e as Error).message }, 'could not read the free disk space');
+        return;
+      }
+      if (space.ok) return;
+      const message = `disk-full: ${Math.floor(space.freeMb)} MiB free, below recordingMinFreeMb (${this.minFreeMb})`;
+      this.log.warn({ freeMb: Math.floor(space.freeMb), minFreeMb: this.minFreeMb }, 'the disk is nearly full: the recording stops');
+      void this.stop(message).then(() => this.onEnded('disk-full', message));
+    }, DISK_CHECK_MS);
+    this.diskTimer.unref();
     this.log.info({ pid: this.child.pid }, 'recording started');
   }
 
@@ -136,6 +158,7 @@ export class MultitrackRecording implements RecorderJob {
   /** Finishes every file (or kills a child that does not) and leaves the conference; resolves with timeline.json. */
   stop(reason?: string): Promise<string> {
     this.stopping ??= (async () => {
+      clearInterval(this.diskTimer);
       this.child.send({ cmd: 'stop' });
       try {
         await timeout(this.child.exited, STOP_TIMEOUT_MS, 'finishing the files');
