@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { recorderStartSchema } from '../../src/protocol/recorder-messages.ts';
 import { fmt, median, table } from '../stats.ts';
 import { CAMERAS, haveFfmpeg, senderClip, type Camera } from './senders.ts';
 import { DROP_LIMIT, FRESH_LIMIT, LENGTH_LIMIT_S, runStep, type RecordingMode, type StepResult } from './step.ts';
@@ -208,6 +209,12 @@ async function main(): Promise<void> {
   const mode = values.mode as RecordingMode;
   if (mode !== 'composed' && mode !== 'multitrack') {
     console.error(`--mode: composed or multitrack\n${USAGE}`);
+    process.exit(2);
+  }
+  // the mode rides on the start request as `kind` (recording.json's word); a recorder without it says so here
+  const probe = { recordingId: 'rec-0000000000000000', conferenceId: 'c', room: 'r', participants: [], kind: mode };
+  if (mode !== 'composed' && !recorderStartSchema.safeParse(probe).success) {
+    console.error(`--mode ${mode}: this tree's recorder takes no such mode (recorder.<id>.start has no kind ${mode})`);
     process.exit(2);
   }
   let serverConfig: Record<string, unknown>;
