@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { recorderStartSchema } from '../../src/protocol/recorder-messages.ts';
 import { fmt, median, table } from '../stats.ts';
+import { loadAverage, machineCpu } from './proc.ts';
 import { CAMERAS, haveFfmpeg, senderClip, type Camera } from './senders.ts';
 import { DROP_LIMIT, FRESH_LIMIT, LENGTH_LIMIT_S, runStep, type RecordingMode, type StepResult } from './step.ts';
 
@@ -21,8 +22,11 @@ const USAGE = `usage: npm run bench -- recording [options]
   --camera 720p|360p         what each participant sends (default 720p: a browser's top simulcast layer)
   --mode composed|multitrack what the recorder makes (default composed)
   --server-config JSON       extra server settings, e.g. '{"recordingVideoBitrate":2000}'
+  --wait-idle PCT            before each step wait (10 min at most) until the machine's CPU use over 5 s is at
+                             most PCT% (a shared machine: other users' load spoils the real-time figures)
   --no-stop                  step through every number even after one that did not keep real time
-  --write-doc                also rewrite the recording block of docs/BENCHMARKS.md
+  --write-doc                also rewrite a figures block of docs/BENCHMARKS.md
+  --doc-section NAME         which block --write-doc replaces (default recording)
   --json FILE                save the results
   --doc-from FILE            write the doc block from a saved --json run instead of running`;
 
@@ -41,7 +45,9 @@ function parseOptions() {
         mode: { type: 'string', default: 'composed' },
         'server-config': { type: 'string', default: '{}' },
         'no-stop': { type: 'boolean', default: false },
+        'wait-idle': { type: 'string' },
         'write-doc': { type: 'boolean', default: false },
+        'doc-section': { type: 'string', default: 'recording' },
         json: { type: 'string' },
         'doc-from': { type: 'string' },
       },
@@ -62,8 +68,6 @@ function positiveInts(text: string, what: string): number[] {
 }
 
 const DOC = path.join(import.meta.dirname, '..', '..', 'docs', 'BENCHMARKS.md');
-const BEGIN = '<!-- bench:recording:begin -->';
-const END = '<!-- bench:recording:end -->';
 
 export function machine(): string {
   let model = os.cpus()[0]?.model ?? 'unknown CPU';
@@ -169,13 +173,32 @@ function report(results: StepResult[], command: string, when: string): string {
   ].join('\n');
 }
 
-function writeDoc(text: string): void {
+function writeDoc(text: string, section: string): void {
+  const BEGIN = `<!-- bench:${section}:begin -->`;
+  const END = `<!-- bench:${section}:end -->`;
   const block = `${BEGIN}\n${text}\n${END}`;
   const doc = existsSync(DOC) ? readFileSync(DOC, 'utf8') : `# Benchmarks\n`;
   const i = doc.indexOf(BEGIN);
   const j = doc.indexOf(END);
   writeFileSync(DOC, i >= 0 && j > i ? doc.slice(0, i) + block + doc.slice(j + END.length) : `${doc}\n${block}\n`);
   console.log(`bench: recording figures written to ${path.relative(process.cwd(), DOC)}`);
+}
+
+/** Waits until the machine's CPU use over 5 s is at most `share` (10 minutes at most). */
+async function waitIdle(share: number): Promise<void> {
+  const t0 = Date.now();
+  for (let i = 0; ; i++) {
+    const a = machineCpu();
+    await new Promise((r) => setTimeout(r, 5000));
+    const b = machineCpu();
+    const busy = b.total > a.total ? (b.busy - a.busy) / (b.total - a.total) : 0;
+    if (busy <= share) return;
+    if (Date.now() - t0 > 600_000) {
+      console.log(`  the machine is still ${pct(busy)} busy after 10 minutes: measuring anyway`);
+      return;
+    }
+    if (i % 6 === 0) console.log(`  the machine is ${pct(busy)} busy (load ${loadAverage()[0]!.toFixed(1)}): waiting`);
+  }
 }
 
 interface SavedRun {
@@ -191,10 +214,13 @@ async function main(): Promise<void> {
     return;
   }
   const quote = (a: string) => (/^[\w./=,-]*$/.test(a) ? a : `'${a}'`);
-  const command = ['npm run bench -- recording', ...process.argv.slice(2).filter((a) => a !== '--write-doc').map(quote)].join(' ').replace(/ --json \S+/, '');
+  const command = ['npm run bench -- recording', ...process.argv.slice(2).filter((a) => a !== '--write-doc').map(quote)]
+    .join(' ')
+    .replace(/ --json \S+/, '')
+    .replace(/ --doc-section \S+/, '');
   if (values['doc-from']) {
     const saved = JSON.parse(readFileSync(values['doc-from'], 'utf8')) as SavedRun;
-    writeDoc(report(saved.results, saved.command, saved.date));
+    writeDoc(report(saved.results, saved.command, saved.date), values['doc-section']);
     return;
   }
   if (!haveFfmpeg()) {
@@ -238,6 +264,7 @@ async function main(): Promise<void> {
     for (const n of counts) {
       let held = true;
       for (let run = 1; run <= repeat; run++) {
+        if (values['wait-idle'] !== undefined) await waitIdle(Number(values['wait-idle']) / 100);
         const r = await runStep({ mode, participants: k, recordings: n, camera, clip, seconds, warmupSeconds, serverConfig, log: (l) => console.log(l) });
         results.push(r);
         held &&= r.held;
@@ -261,7 +288,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(text);
   if (values.json) writeFileSync(values.json, JSON.stringify({ command, date, results } satisfies SavedRun, null, 2));
-  if (values['write-doc']) writeDoc(text);
+  if (values['write-doc']) writeDoc(text, values['doc-section']);
   if (short) {
     // the harness works: a file of the right kind, decodable, and every figure measured (never a timing threshold)
     const r = results[0]!;
