@@ -119,6 +119,8 @@ interface Summary {
   peakRss: number;
   most: number;
   tried: number;
+  /** "1: 2/2, 2: 1/2": runs that kept real time, by number at once. */
+  byCount: string;
 }
 
 function summarise(results: StepResult[]): Summary[] {
@@ -139,6 +141,10 @@ function summarise(results: StepResult[]): Summary[] {
       peakRss: median(base.map((r) => r.recordingPeakRss.max)),
       most,
       tried: Math.max(...counts),
+      byCount: counts.map((n) => {
+        const runs = mine.filter((r) => r.recordings === n);
+        return `${n}: ${runs.filter((r) => r.held).length}/${runs.length}`;
+      }).join(', '),
     });
   }
   return out;
@@ -163,8 +169,8 @@ function report(results: StepResult[], command: string, when: string): string {
       `and it lasts as long as it ran (±${LENGTH_LIMIT_S} s), audio too.`,
     '',
     table(
-      ['participants per recording', 'CPU per recording (1 at once)', 'peak RSS per recording', 'most recordings at once in real time'],
-      summary.map((s) => [`${s.participants}`, pct(s.cpu), `${mib(s.peakRss)} MiB`, s.most === s.tried ? `${s.most} (the most tried)` : `${s.most}`]),
+      ['participants per recording', 'CPU per recording (1 at once)', 'peak RSS per recording', 'most recordings at once in real time', 'runs in real time, by recordings at once'],
+      summary.map((s) => [`${s.participants}`, pct(s.cpu), `${mib(s.peakRss)} MiB`, s.most === s.tried ? `${s.most} (the most tried)` : `${s.most}`, s.byCount]),
     ),
     '',
     'Every step (the server process runs focus, the bridge and the recorder part; the recordings are its child processes):',
