@@ -118,7 +118,7 @@ class Recording:
             chain.append(t)
         chain += [
             make('videoconvert'),
-            self._named('venc', make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps)),
+            self._named('venc', make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps, threads=self._encoder_threads())),
             make('h264parse'),
             make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0),
         ]
@@ -320,6 +320,14 @@ class Recording:
                 raise ValueError(f'unknown command {cmd!r}')
         except Exception as e:  # noqa: BLE001 - a bad command is answered, never fatal
             emit('error', message=f'bad command: {str(e)[:200]}')
+
+    def _encoder_threads(self):
+        """
+        x264 on one thread up to 1080p: a recorder runs several recordings on few cores, where the encoder's own
+        slice threads (three on two cores) only add thread switches (measured: docs/BENCHMARKS.md, Recordings).
+        Larger frames keep x264's automatic threads, so one recording still keeps up.
+        """
+        return 1 if self.w * self.h <= 1920 * 1080 else 0
 
     def _named(self, name, element):
         setattr(self, name, element)
