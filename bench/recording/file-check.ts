@@ -51,7 +51,7 @@ export interface FileCheck {
   decodeErrors: string;
 }
 
-/** Checks a finished composed recording of `tiles` cameras in a grid at `fps`; skips the first seconds (first keyframes). */
+/** Checks a finished composed recording of `tiles` cameras in a grid at `fps` (0: a file without tiles, only decoded); skips the first seconds (first keyframes). */
 export async function checkFile(file: string, tiles: number, fps: number, skipSeconds = 3): Promise<FileCheck> {
   const { stdout: info } = await run('ffprobe', ['-v', 'error', '-show_entries', 'stream=index,codec_name,codec_type,width,height:format=duration', '-of', 'json', file]);
   const parsed = JSON.parse(info) as { streams: { index: number; codec_name: string; codec_type: string; width?: number; height?: number }[]; format: { duration?: string } };
@@ -83,8 +83,11 @@ export async function checkFile(file: string, tiles: number, fps: number, skipSe
   const pics = gridPictures(tiles, width, height);
   const crops = pics.map((p, i) => `[t${i}]crop=${p.w}:${p.h}:${p.x}:${p.y}[o${i}]`).join(';');
   const graph = `[0:v]split=${tiles}${pics.map((_, i) => `[t${i}]`).join('')};${crops}`;
-  const args = ['-v', 'error', '-nostdin', '-i', file, '-filter_complex', graph, ...pics.flatMap((_, i) => ['-map', `[o${i}]`]), '-f', 'framemd5', '-'];
-  if (a) args.push('-map', '0:a', '-f', 'null', '/dev/null');
+  // no tiles (a track of a multitrack recording): decoded only
+  const args = ['-v', 'error', '-nostdin', '-i', file];
+  if (tiles > 0 && v) args.push('-filter_complex', graph, ...pics.flatMap((_, i) => ['-map', `[o${i}]`]), '-f', 'framemd5', '-');
+  else args.push('-f', 'null', '/dev/null');
+  if (a && tiles > 0 && v) args.push('-map', '0:a', '-f', 'null', '/dev/null');
   let hashes = '';
   let errors = '';
   try {
