@@ -108,7 +108,10 @@ async function judge(mode: RecordingMode, files: string[], participants: number,
 
 export async function runStep(o: StepOptions): Promise<StepResult> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-bench-rec-'));
-  const server = await ServerProcess.start({ dataDir, maxRecordingsPerRecorder: 64, ...o.serverConfig });
+  const server = await ServerProcess.start({ dataDir, maxRecordingsPerRecorder: 64, ...o.serverConfig }).catch((e: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw e;
+  });
   const rooms: RoomSenders[] = [];
   try {
     for (let r = 0; r < o.recordings; r++) rooms.push(await RoomSenders.start(server.bus, `bench-rec-${r}`, o.participants, o.clip));
