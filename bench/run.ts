@@ -12,6 +12,7 @@ import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type Scenari
 import { fmt, table } from './stats.ts';
 
 const USAGE = `usage: npm run bench -- [options]
+       npm run bench -- recording [options]   (recordings: bench/recording/cli.ts, --help there)
   --short                    CI sanity check: light load, exits 1 on loss >= 1% or any error
   --scenario NAME            only this scenario (repeatable): ${SCENARIOS.map((s) => s.name).join(', ')}
   --seconds N                measuring window per step

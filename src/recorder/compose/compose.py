@@ -63,6 +63,12 @@ ENCODER_QUEUE_NS = 1000 * Gst.MSECOND
 # How long a stop waits for the end of the stream to come through the inputs before ending the encoders.
 END_WAIT_S = 3
 MAX_NAME = 48
+# How the compositor scales each camera into its tile: bilinear, not the default cubic. Measured with
+# `npm run bench -- recording` (docs/BENCHMARKS.md): about a fifth less CPU for three 720p cameras in a grid, and
+# less memory; a tile drawn at half size or less looks the same. (The enum type exists once a videoconvert has
+# been made, which _build does before any stream arrives.)
+TILE_SCALING = ('config, GstVideoConverter.resampler-method=(GstVideoResamplerMethod)linear, '
+                'GstVideoConverter.chroma-resampler-method=(GstVideoResamplerMethod)linear')
 
 class Branch:
     """One received stream (SSRC) from the demuxer to its compositor or mixer pad."""
@@ -119,7 +125,7 @@ class Recording:
             chain.append(t)
         chain += [
             make('videoconvert'),
-            self._named('venc', make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps)),
+            self._named('venc', make('x264enc', bitrate=s['videoBitrate'], speed_preset=1, tune=0x4, key_int_max=self.fps, threads=self._encoder_threads())),
             make('h264parse', config_interval=-1),
             make('queue', max_size_time=3 * Gst.SECOND, max_size_buffers=0, max_size_bytes=0),
         ]
@@ -208,6 +214,7 @@ class Recording:
                 sink.set_property('alpha', 0.0)  # shown once its owner is known (layout)
                 sink.set_property('zorder', 1)
                 sink.set_property('sizing-policy', 1)  # keep-aspect-ratio
+                sink.set_property('converter-config', Gst.Structure.from_string(TILE_SCALING)[0])
             branch = Branch(kind, elements, sink)
             sink.add_probe(Gst.PadProbeType.BUFFER, self._on_buffer, branch)
             pad.add_probe(Gst.PadProbeType.BUFFER, self._on_packet, branch)
@@ -328,6 +335,14 @@ class Recording:
                 raise ValueError(f'unknown command {cmd!r}')
         except Exception as e:  # noqa: BLE001 - a bad command is answered, never fatal
             emit('error', message=f'bad command: {str(e)[:200]}')
+
+    def _encoder_threads(self):
+        """
+        x264 on one thread up to 1080p: a recorder runs several recordings on few cores, where the encoder's own
+        slice threads (three on two cores) only add thread switches (measured: docs/BENCHMARKS.md, Recordings).
+        Larger frames keep x264's automatic threads, so one recording still keeps up.
+        """
+        return 1 if self.w * self.h <= 1920 * 1080 else 0
 
     def _named(self, name, element):
         setattr(self, name, element)
