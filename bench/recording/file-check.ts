@@ -83,10 +83,11 @@ export async function checkFile(file: string, tiles: number, fps: number, skipSe
   const pics = gridPictures(tiles, width, height);
   const crops = pics.map((p, i) => `[t${i}]crop=${p.w}:${p.h}:${p.x}:${p.y}[o${i}]`).join(';');
   const graph = `[0:v]split=${tiles}${pics.map((_, i) => `[t${i}]`).join('')};${crops}`;
-  // no tiles (a track of a multitrack recording): decoded only
+  // no tiles (a track of a multitrack recording): decoded only, each frame at its own time (a camera's frame rate
+  // varies: without -enc_time_base -1 ffmpeg's null muxer complains of equal rounded times; see RECORDING.md)
   const args = ['-v', 'error', '-nostdin', '-i', file];
   if (tiles > 0 && v) args.push('-filter_complex', graph, ...pics.flatMap((_, i) => ['-map', `[o${i}]`]), '-f', 'framemd5', '-');
-  else args.push('-f', 'null', '/dev/null');
+  else args.push('-enc_time_base', '-1', '-f', 'null', '/dev/null');
   if (a && tiles > 0 && v) args.push('-map', '0:a', '-f', 'null', '/dev/null');
   let hashes = '';
   let errors = '';
