@@ -22,18 +22,8 @@ import threading
 import time
 import unicodedata
 
-try:
-    import gi
-
-    gi.require_version('Gst', '1.0')
-    gi.require_version('Gio', '2.0')
-    from gi.repository import Gio, GLib, Gst
-except (ImportError, ValueError) as missing:
-    print(json.dumps({'event': 'error', 'message': f'GStreamer for Python is missing ({missing}): install python3-gst-1.0'}), flush=True)
-    print(json.dumps({'event': 'stopped', 'file': None}), flush=True)
-    sys.exit(1)
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gst_import import Gio, GLib, Gst  # noqa: E402
 import commands  # noqa: E402
 from gst_util import bind_pair, emit, make  # noqa: E402
 from keyframes import KeyframeRequests  # noqa: E402
