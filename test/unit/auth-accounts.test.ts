@@ -209,10 +209,14 @@ describe('sign-in attacks', () => {
     const s = await startTestSignal({ authMode: 'accounts' }, dataDir);
     const { concurrency, maxWaiting } = PASSWORD_HASH_LIMITS;
     try {
-      // fill the queue from inside this process, then sign in over the network
-      const filler = Array.from({ length: concurrency + maxWaiting }, () => verifyPassword('a guess', DUMMY_HASH));
+      // fill the queue from inside this process with tasks held until the sign-in over the network was answered
+      // (real hashes could finish first on a fast or a busy machine)
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const filler = Array.from({ length: concurrency + maxWaiting }, () => passwordHashQueue.run(() => held));
       const c = s.client();
       const r = await login(c, 'host', PASSWORD);
+      release();
       await Promise.all(filler);
       assert.equal(r.code, 'rate-limited');
       assert.match(r.message, /busy/);
