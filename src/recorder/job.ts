@@ -1,5 +1,6 @@
 // What the recorder part (index.ts) knows of any job it runs: a composed recording or a live stream
-// (recording.ts) or a multitrack recording (multitrack-recording.ts).
+// (recording.ts) or a multitrack recording (multitrack-recording.ts); and what their starts share.
+import { BusCallError } from '../bus/bus.ts';
 import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
 import type { PortSet } from './port-range.ts';
 
@@ -20,4 +21,26 @@ export interface RecorderJob {
   stop(reason?: string): Promise<string>;
   /** Kills its media process at once (tests: what a crash leaves). */
   kill(): void;
+}
+
+/** `p`, or an error naming `what` after `ms`. */
+export function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]).finally(() =>
+    clearTimeout(timer),
+  );
+}
+
+/**
+ * A job's start: `begin`, and when it fails `undo` (kill the child, leave the conference, close the metadata)
+ * and a BusCallError with what went wrong (`unavailable` unless begin threw a BusCallError itself).
+ */
+export async function beginOrUndo(begin: () => Promise<void>, undo: () => Promise<void>): Promise<void> {
+  try {
+    await begin();
+  } catch (e) {
+    await undo();
+    if (e instanceof BusCallError) throw e;
+    throw new BusCallError('unavailable', (e as Error).message);
+  }
 }

@@ -6,7 +6,7 @@
 // Start order as for a composed recording: the child binds its ports -> attach at focus (deferred) -> the
 // child gets the key -> focus starts sending.
 import path from 'node:path';
-import { BusCallError, type Bus } from '../bus/bus.ts';
+import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
@@ -14,7 +14,7 @@ import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
 import { ConferenceFeed } from './conference-feed.ts';
 import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { MultitrackProcess, type MultitrackCommand, type MultitrackEvent } from './multitrack-process.ts';
-import type { RecorderJob } from './job.ts';
+import { beginOrUndo, timeout, type RecorderJob } from './job.ts';
 import type { PortSet } from './port-range.ts';
 import type { RecordingRequest } from './recording.ts';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
@@ -23,13 +23,6 @@ import { TIMELINE_FILE, TimelineBuilder, writeTimeline } from './timeline.ts';
 const READY_TIMEOUT_MS = 15_000;
 /** The child finishes its files within 5 s of a stop (multitrack.py END_WAIT_S). */
 const STOP_TIMEOUT_MS = 12_000;
-
-function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
-}
 
 export class MultitrackRecording implements RecorderJob {
   readonly id: string;
@@ -83,15 +76,14 @@ export class MultitrackRecording implements RecorderJob {
 
   static async start(req: RecordingRequest, bus: Bus, config: Config, log: Logger, ports: PortSet): Promise<MultitrackRecording> {
     const r = new MultitrackRecording(req, bus, config, log, ports);
-    try {
-      await r.begin(config.recorderAddress);
-    } catch (e) {
-      r.child.kill();
-      await r.feed.detach();
-      r.finish('failed to start');
-      if (e instanceof BusCallError) throw e;
-      throw new BusCallError('unavailable', (e as Error).message);
-    }
+    await beginOrUndo(
+      () => r.begin(config.recorderAddress),
+      async () => {
+        r.child.kill();
+        await r.feed.detach();
+        r.finish('failed to start');
+      },
+    );
     return r;
   }
 

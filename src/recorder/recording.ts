@@ -11,7 +11,7 @@
 // with the endpoint attached anew: the new child's SRTP contexts start fresh, and so must the bridge's (their
 // rollover counters would not match after 65536 packets). After MAX_RESTARTS within RESTART_WINDOW_MS it ends.
 import path from 'node:path';
-import { BusCallError, type Bus } from '../bus/bus.ts';
+import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
@@ -20,7 +20,7 @@ import { ComposerProcess, type ComposerCommand } from './compositor-process.ts';
 import { ConferenceFeed } from './conference-feed.ts';
 import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { recordingFileName } from './file-name.ts';
-import type { RecorderJob } from './job.ts';
+import { beginOrUndo, timeout, type RecorderJob } from './job.ts';
 import type { PortSet } from './port-range.ts';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
@@ -39,13 +39,6 @@ export interface RecordingRequest {
   speaker?: string;
   /** A live stream to this RTMP(S) address (a secret) instead of a file. */
   stream?: { rtmpUrl: string };
-}
-
-function timeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([p, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took longer than ${ms} ms`)), ms)))]).finally(() =>
-    clearTimeout(timer),
-  );
 }
 
 /** What to cut out of the child's lines: the address, its path and its last part (the key). */
@@ -156,15 +149,14 @@ export class Recording implements RecorderJob {
   /** Starts it; throws a BusCallError (unavailable, not-found, ...) with what went wrong, leaving nothing behind. */
   static async start(req: RecordingRequest, bus: Bus, config: Config, log: Logger, ports: PortSet): Promise<Recording> {
     const r = new Recording(req, bus, config, log, ports);
-    try {
-      await r.begin(config.recorderAddress);
-    } catch (e) {
-      r.composer.kill();
-      await r.feed.detach();
-      r.finishMeta('failed to start');
-      if (e instanceof BusCallError) throw e;
-      throw new BusCallError('unavailable', (e as Error).message);
-    }
+    await beginOrUndo(
+      () => r.begin(config.recorderAddress),
+      async () => {
+        r.composer.kill();
+        await r.feed.detach();
+        r.finishMeta('failed to start');
+      },
+    );
     return r;
   }
 
