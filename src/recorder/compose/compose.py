@@ -24,7 +24,6 @@
 #   stopped {file}, stream {state: live|interrupted, message?, retryIn?}. A bad command gets an error event and changes nothing; it
 #   never stops the recording.
 # Streams are told apart by SSRC (rtpssrcdemux): one UDP port for every video, one for every audio.
-import json
 import os
 import sys
 import threading
@@ -34,6 +33,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gst_import import Gio, GLib, Gst  # noqa: E402
 import commands  # noqa: E402
 import layout  # noqa: E402
+from child_base import ChildBase, child_main  # noqa: E402
 from gst_util import bind_pair, emit, make  # noqa: E402
 from keyframes import KeyframeRequests  # noqa: E402
 from stream_output import StreamOutput  # noqa: E402
@@ -72,7 +72,7 @@ class Branch:
         self.last_pli = 0.0
 
 
-class Recording:
+class Recording(ChildBase):
     def __init__(self, settings):
         self.s = settings
         self.w, self.h, self.fps = settings['width'], settings['height'], settings['fps']
@@ -394,50 +394,18 @@ class Recording:
             if not self.stopping and any(src.startswith(p) for p in ('appsink', 'filesink', 'matroskamux', 'x264enc', 'avenc_aac', 'compositor', 'audiomixer')):
                 self._finish('the recording stopped on an error')
 
-    def _play(self):
-        """The file starts when the media may flow (the key is set): not while the recorder still sets up."""
-        if self.playing:
-            return
-        self.playing = True
-        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            self._finish('the pipeline did not start')
-
-    def run(self):
-        bus = self.pipeline.get_bus()
-        bus.add_signal_watch()
-        bus.connect('message', self._on_message)
-        # the ports are bound already (the kernel keeps what arrives until the pipeline plays)
-        if self.pipeline.set_state(Gst.State.READY) == Gst.StateChangeReturn.FAILURE:
-            raise RuntimeError('the pipeline did not start')
-        emit('ready', videoPort=self.ports['video'], audioPort=self.ports['audio'])
-        if not self.s['srtp']:
-            self._play()
+    def _before_loop(self):
         GLib.timeout_add(500, self._watch_stale)
-        threading.Thread(target=self._read_commands, daemon=True).start()
-        self.loop.run()
 
-    def _read_commands(self):
-        for line in sys.stdin:
-            if line.strip():
-                GLib.idle_add(lambda l=line: self.command(l) and False)
-        # the recorder went away: finish the file
-        GLib.idle_add(lambda: self.stop() and False)
+
+def check_settings(settings):
+    for k in ('width', 'height', 'fps', 'videoBitrate'):
+        if not isinstance(settings.get(k), int) or settings[k] <= 0:
+            raise ValueError(f'{k}: a positive integer')
 
 
 def main():
-    os.umask(0o027)  # recordings are not for every user of the machine
-    Gst.init(None)
-    try:
-        settings = json.loads(sys.argv[1])
-        for k in ('width', 'height', 'fps', 'videoBitrate'):
-            if not isinstance(settings.get(k), int) or settings[k] <= 0:
-                raise ValueError(f'{k}: a positive integer')
-        rec = Recording(settings)
-        rec.run()
-    except Exception as e:  # noqa: BLE001
-        emit('error', message=str(e)[:500])
-        emit('stopped', file=None)
-        sys.exit(1)
+    child_main(check_settings, Recording)
 
 
 if __name__ == '__main__':

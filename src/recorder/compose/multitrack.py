@@ -14,7 +14,6 @@
 # stdout: one JSON event per line: ready {videoPort, audioPort}, keyed {at}, track {ssrc, file, kind, role,
 #   participantId, offsetMs} (its first frame is written, offsetMs after the recording's start), track-ended
 #   {ssrc, file, offsetMs} (the file is finished), error {message}, stopped {file: null}.
-import json
 import os
 import re
 import sys
@@ -25,6 +24,7 @@ import unicodedata
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from gst_import import Gio, GLib, Gst  # noqa: E402
 import commands  # noqa: E402
+from child_base import ChildBase, child_main  # noqa: E402
 from gst_util import bind_pair, emit, make  # noqa: E402
 from keyframes import KeyframeRequests  # noqa: E402
 
@@ -60,7 +60,7 @@ class Track:
         self.written = False  # its first frame is in the file (and said so)
 
 
-class Multitrack:
+class Multitrack(ChildBase):
     def __init__(self, settings):
         self.s = settings
         self.dir = settings['dir']
@@ -323,48 +323,17 @@ class Multitrack:
                 # one stream's trouble (a bad packet, a full disk for one file) is reported; the others go on
                 emit('error', message=f'{src}: {err.message}')
 
-    def _play(self):
-        if self.playing:
-            return
-        self.playing = True
-        if self.pipeline.set_state(Gst.State.PLAYING) == Gst.StateChangeReturn.FAILURE:
-            self._finish('the pipeline did not start')
 
-    def run(self):
-        bus = self.pipeline.get_bus()
-        bus.add_signal_watch()
-        bus.connect('message', self._on_message)
-        if self.pipeline.set_state(Gst.State.READY) == Gst.StateChangeReturn.FAILURE:
-            raise RuntimeError('the pipeline did not start')
-        emit('ready', videoPort=self.ports['video'], audioPort=self.ports['audio'])
-        if not self.s['srtp']:
-            self._play()
-        threading.Thread(target=self._read_commands, daemon=True).start()
-        self.loop.run()
-
-    def _read_commands(self):
-        for line in sys.stdin:
-            if line.strip():
-                GLib.idle_add(lambda l=line: self.command(l) and False)
-        # the recorder went away: finish the files
-        GLib.idle_add(lambda: self.stop() and False)
+def check_settings(settings):
+    if not isinstance(settings.get('dir'), str) or not os.path.isdir(settings['dir']):
+        raise ValueError('dir: an existing folder')
+    if not isinstance(settings.get('bindAddress'), str):
+        raise ValueError('bindAddress: an IPv4 address')
+    settings['srtp'] = bool(settings.get('srtp'))
 
 
 def main():
-    os.umask(0o027)  # recordings are not for every user of the machine
-    Gst.init(None)
-    try:
-        settings = json.loads(sys.argv[1])
-        if not isinstance(settings.get('dir'), str) or not os.path.isdir(settings['dir']):
-            raise ValueError('dir: an existing folder')
-        if not isinstance(settings.get('bindAddress'), str):
-            raise ValueError('bindAddress: an IPv4 address')
-        settings['srtp'] = bool(settings.get('srtp'))
-        Multitrack(settings).run()
-    except Exception as e:  # noqa: BLE001
-        emit('error', message=str(e)[:500])
-        emit('stopped', file=None)
-        sys.exit(1)
+    child_main(check_settings, Multitrack)
 
 
 if __name__ == '__main__':
