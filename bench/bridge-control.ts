@@ -1,7 +1,8 @@
 // Driver side of the bridge process: fork it, send control requests, read its CPU/memory/counters.
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { Json } from '../src/bus/bus.ts';
+import { IpcChild, type IpcReply } from './ipc-child.ts';
 
 export type BridgeOp = 'allocate' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'stats' | 'gc' | 'close';
 export interface BridgeRequest {
@@ -9,12 +10,7 @@ export interface BridgeRequest {
   op: BridgeOp;
   payload: Json;
 }
-export interface BridgeReply {
-  id: number;
-  ok: boolean;
-  result?: Json;
-  error?: string;
-}
+export type BridgeReply = IpcReply;
 export interface BridgeStats {
   /** process.cpuUsage() of the bridge process, µs. */
   cpuUserUs: number;
@@ -29,33 +25,22 @@ export interface BridgeStats {
 }
 
 export class BridgeProcess {
-  readonly child: ChildProcess;
+  private readonly ipc: IpcChild;
   port = 0;
   fingerprint = '';
-  private nextId = 1;
-  private readonly pending = new Map<number, { resolve: (v: Json | undefined) => void; reject: (e: Error) => void }>();
-  private exited = false;
 
-  private constructor(child: ChildProcess) {
-    this.child = child;
-    child.on('message', (raw) => {
-      const m = raw as BridgeReply;
-      const p = this.pending.get(m.id);
-      if (!p) return;
-      this.pending.delete(m.id);
-      if (m.ok) p.resolve(m.result);
-      else p.reject(new Error(m.error ?? 'bridge request failed'));
-    });
-    child.on('exit', (code) => {
-      this.exited = true;
-      for (const p of this.pending.values()) p.reject(new Error(`bridge process exited (${code})`));
-      this.pending.clear();
-    });
+  private constructor(ipc: IpcChild) {
+    this.ipc = ipc;
+  }
+
+  get child(): ChildProcess {
+    return this.ipc.child;
   }
 
   /** Starts the bridge process; `config` is merged into its bridge configuration. */
-  static start(config: Record<string, unknown> = {}): Promise<BridgeProcess> {
-    const child = fork(path.join(import.meta.dirname, 'bridge-process.ts'), [], {
+  static async start(config: Record<string, unknown> = {}): Promise<BridgeProcess> {
+    const ipc = new IpcChild(path.join(import.meta.dirname, 'bridge-process.ts'), {
+      what: 'the bridge process',
       execArgv: [
         '--disable-warning=ExperimentalWarning',
         '--expose-gc',
@@ -63,43 +48,23 @@ export class BridgeProcess {
         ...(process.env.BENCH_BRIDGE_NODE_OPTIONS ?? '').split(' ').filter(Boolean),
       ],
       env: { ...process.env, BENCH_BRIDGE_CONFIG: JSON.stringify(config) },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const bp = new BridgeProcess(child);
-    return new Promise((resolve, reject) => {
-      bp.pending.set(0, {
-        resolve: (r) => {
-          const { port, fingerprint } = r as { port: number; fingerprint: string };
-          bp.port = port;
-          bp.fingerprint = fingerprint;
-          resolve(bp);
-        },
-        reject,
-      });
-    });
+    const bp = new BridgeProcess(ipc);
+    const { port, fingerprint } = (await ipc.ready) as { port: number; fingerprint: string };
+    bp.port = port;
+    bp.fingerprint = fingerprint;
+    return bp;
   }
 
   request(op: BridgeOp, payload: Json = null): Promise<Json | undefined> {
-    if (this.exited) return Promise.reject(new Error('bridge process is gone'));
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.child.send({ id, op, payload } satisfies BridgeRequest);
-    });
+    return this.ipc.request({ op, payload } satisfies Omit<BridgeRequest, 'id'>);
   }
 
   async stats(): Promise<BridgeStats> {
     return (await this.request('stats')) as unknown as BridgeStats;
   }
 
-  async close(): Promise<void> {
-    if (this.exited) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    this.request('close').catch(() => {
-      // it is going away anyway
-    });
-    await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-    if (!this.exited) this.child.kill('SIGTERM');
-    await exited;
+  close(): Promise<void> {
+    return this.ipc.close({ op: 'close', payload: null }, 5000);
   }
 }
