@@ -177,10 +177,10 @@ export class UdpTransport {
    * When the datagram being handled reached this host, in performance.now() milliseconds: the kernel's
    * receive time when the native module opened the socket, else now. Valid only while a datagram of this
    * transport is being handled (synchronously, from its message callback): libuv reads one datagram and runs
-   * the callback before it reads the next, and the kernel keeps the time of the last one read.
+   * the callback before it reads the next, and the kernel keeps the time of the last one read. `now`: the
+   * caller's performance.now() for this packet, when it has one.
    */
-  arrivalMs(): number {
-    const now = performance.now();
+  arrivalMs(now: number = performance.now()): number {
     if (this.handlingFd < 0 || this.mod === null) return now;
     const age = this.mod.receiveAgeMs(this.handlingFd);
     // no stamp yet, or the wall clock was stepped meanwhile: now is the best guess
