@@ -42,7 +42,7 @@ export async function startMetricsEndpoint(opts: { address: string; token: strin
   const loopback = isLoopback(host);
   const registry = buildRegistry(opts.sources);
   const stats = new ColibriStats(opts.sources);
-  const health = new HealthWatch(opts.sources.bus, opts.sources.parts);
+  const health = new HealthWatch(opts.sources.bus, opts.sources.parts, opts.sources.bridge);
   const tokenDigest = opts.token ? digest(opts.token) : undefined;
   const log = opts.log.child({ part: 'metrics' });
 
