@@ -10,6 +10,8 @@
 // A child that dies is started again on the same ports (a recording goes on in a new file, <room>-<time>-partN),
 // with the endpoint attached anew: the new child's SRTP contexts start fresh, and so must the bridge's (their
 // rollover counters would not match after 65536 packets). After MAX_RESTARTS within RESTART_WINDOW_MS it ends.
+// A child whose file stops growing for STALL_MS (a pipeline stuck, not dead) is killed and so started again.
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
@@ -30,6 +32,13 @@ const STOP_TIMEOUT_MS = 12_000;
 /** A child that died this often within the window is not started again: the job ends as failed. */
 export const MAX_RESTARTS = 3;
 const RESTART_WINDOW_MS = 5 * 60_000;
+/** A file that has not grown for this long means a stuck child (a black, silent meeting still adds ~4 KB/s: a 64 KiB write each ~16 s). */
+const STALL_MS = 60_000;
+/** Test hook: a shorter stall (seconds), so a test of it does not wait a minute. */
+function stallMs(): number {
+  const hook = Number(process.env.TERTULIA_TEST_RECORDING_STALL_SECONDS);
+  return Number.isFinite(hook) && hook > 0 ? hook * 1000 : STALL_MS;
+}
 
 export interface RecordingRequest {
   recordingId: string;
@@ -76,6 +85,10 @@ export class Recording implements RecorderJob {
   /** recordingMinFreeMb, and the timer that checks the free space while it runs. */
   private readonly minFreeMb: number;
   private diskTimer: NodeJS.Timeout | undefined;
+  /** The file's size when last seen, and when it last grew (the stall watch). */
+  private growth = { file: '', size: -1, at: 0 };
+  /** Why the running child was killed by us (a stall), for the restart's message. */
+  private killedFor: string | undefined;
   /**
    * Called once when the recording ended without stop(): its child died ('failed'), the meeting's media ended, or
    * the disk's free space fell below recordingMinFreeMb ('disk-full': the file was finished).
@@ -180,12 +193,17 @@ export class Recording implements RecorderJob {
     composer.exited.then(
       ({ clean, code, signal }) => {
         if (this.stopping || composer !== this.composer) return;
-        this.childDied(clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`);
+        const why = this.killedFor ?? (clean ? 'the media process ended' : `the media process ended unexpectedly (${signal ?? code})`);
+        this.killedFor = undefined;
+        this.childDied(why);
       },
       () => {},
     );
     if (!this.rtmpUrl && this.diskTimer === undefined) {
-      this.diskTimer = setInterval(() => this.checkDisk(), DISK_CHECK_MS);
+      this.diskTimer = setInterval(() => {
+        this.checkDisk();
+        this.checkGrowth();
+      }, DISK_CHECK_MS);
       this.diskTimer.unref();
     }
     this.log.info({ file: path.basename(this.file), pid: this.composer.pid, segment: this.segment }, this.rtmpUrl ? 'live stream started' : 'recording started');
@@ -272,6 +290,27 @@ export class Recording implements RecorderJob {
     if (space.ok) return;
     this.log.warn({ freeMb: Math.floor(space.freeMb), minFreeMb: this.minFreeMb }, 'the disk is nearly full: the recording stops');
     this.endByItself('disk-full', `disk-full: ${Math.floor(space.freeMb)} MiB free, below recordingMinFreeMb (${this.minFreeMb})`);
+  }
+
+  /** A child whose file has not grown for STALL_MS is stuck: killed, so it is started again into a new part. */
+  private checkGrowth(): void {
+    if (this.stopping || this.restarting || this.killedFor) return;
+    let size: number;
+    try {
+      size = statSync(this.file).size;
+    } catch {
+      size = 0; // not written yet
+    }
+    const now = Date.now();
+    if (this.growth.file !== this.file || size !== this.growth.size) {
+      this.growth = { file: this.file, size, at: now };
+      return;
+    }
+    const stall = stallMs();
+    if (now - this.growth.at < stall) return;
+    this.killedFor = `the media process stalled (its file did not grow for ${stall / 1000} s)`;
+    this.log.warn({ file: path.basename(this.file), pid: this.composer.pid }, 'the media process stalled: killing it');
+    this.composer.kill('SIGKILL');
   }
 
   /** Finishes the file because the conference is gone (focus expired our endpoint) or the disk is full, then says so once. */

@@ -64,7 +64,8 @@ async function probe(file: string) {
 describe('composed recording', () => {
   // info at least: the test reads the recorder's "recording started" (the child's pid) and "recording stopped"
   const level = ['debug', 'trace'].includes(process.env.TERTULIA_TEST_LOG_LEVEL ?? '') ? process.env.TERTULIA_TEST_LOG_LEVEL! : 'info';
-  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: level });
+  // a child whose file stops growing for 10 s is taken as stuck (60 s in production)
+  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: level, TERTULIA_TEST_RECORDING_STALL_SECONDS: '10' });
   const talking = useTalkingBrowser();
   // the files, copied before the server's data directory goes (TERTULIA_TEST_KEEP=1 keeps them to look at)
   const keep = mkdtempSync(path.join(os.tmpdir(), 'tertulia-recording-e2e-'));
@@ -136,7 +137,7 @@ describe('composed recording', () => {
     await cy.context.close();
   });
 
-  test('the GStreamer child killed mid-recording: it is started again into a new part; both parts play', { timeout: 180_000 }, async () => {
+  test('the GStreamer child killed, then stuck, mid-recording: each time it is started again into a new part; the parts play', { timeout: 360_000 }, async (t) => {
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
     // killed once the file holds a second of video (what a loaded machine has encoded by then varies)
@@ -151,19 +152,35 @@ describe('composed recording', () => {
     assert.notEqual(pidOf(), pid, 'a new media process runs');
     // still recording, in a second file of the same folder
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
-    const [part1, part2] = fresh().sort((a, b) => a.length - b.length);
+    // part N's name ends in -partN; the first has none
+    const segmentOf = (f: string) => Number(/-part(\d+)\.mkv$/.exec(f)?.[1] ?? 1);
+    const parts = () => fresh().sort((a, b) => segmentOf(a) - segmentOf(b));
+    const [part1, part2] = parts();
     assert.ok(part2, `a second part: ${fresh().join(', ')}`);
     assert.equal(path.dirname(part1!), path.dirname(part2!), 'both parts in one recording folder');
     assert.match(path.basename(part2!), /^Recorded-\d{8}T\d{6}Z-part2\.mkv$/);
-    await waitUntil('the new part to grow', () => videoFrames(path.join(recordingsRoot(), part2!)), (n) => n >= 60, 60_000);
+    // (a restarted child that stalled by itself would have been started again too: the newest part must grow)
+    const newest = () => path.join(recordingsRoot(), parts().at(-1)!);
+    await waitUntil('the new part to grow', () => videoFrames(newest()), (n) => n >= 60, 150_000);
+
+    // a stuck child (stopped, not dead): its file stops growing, the recorder kills it and starts a new part
+    const stuck = pidOf();
+    const before = parts().length;
+    process.kill(stuck, 'SIGSTOP');
+    await waitUntil('a new media process after the stall', async () => pidOf(), (p) => p !== stuck, 90_000);
+    assert.ok(suite.server.output().includes('the media process stalled'), 'the recorder says why');
+    assert.ok(parts().length > before, `a new part after the stall: ${parts().join(', ')}`);
+    await waitUntil('the part after the stall to grow', () => videoFrames(newest()), (n) => n >= 60, 150_000);
     await ana.page.getByRole('button', { name: 'Stop recording' }).click();
     await ben.page.getByRole('status').filter({ hasText: 'Ana stopped recording' }).waitFor();
     await waitUntil('the recorder to finish the file', async () => stoppedLines(), (n) => n >= 2);
+    const all = parts();
+    if (all.length > 3) t.diagnostic(`a restarted child stalled by itself and was started again: ${all.map((f) => path.basename(f)).join(', ')}`);
 
     const meta = JSON.parse(readFileSync(path.join(recordingsRoot(), path.dirname(part1!), 'recording.json'), 'utf8'));
-    assert.deepEqual(meta.files.map((f: { name: string }) => f.name), [path.basename(part1!), path.basename(part2!)]);
-    assert.ok(meta.files.every((f: { endedAt?: string }) => f.endedAt) && meta.endedAt && !meta.endReason, 'recording.json: two parts, ended by a stop');
-    for (const part of [part1!, part2!]) {
+    assert.deepEqual(meta.files.map((f: { name: string }) => f.name), all.map((f) => path.basename(f)));
+    assert.ok(meta.files.every((f: { endedAt?: string }) => f.endedAt) && meta.endedAt && !meta.endReason, 'recording.json: the parts, ended by a stop');
+    for (const part of [part1!, all.at(-1)!]) {
       const file = path.join(keep, path.basename(part));
       copyFileSync(path.join(recordingsRoot(), part), file);
       const p = await probe(file);
@@ -173,6 +190,6 @@ describe('composed recording', () => {
       assert.ok(p.meanVolume > -60, `audio heard in ${part}: mean volume ${p.meanVolume} dB`);
     }
     // the part after the restart was finished by the stop: it decodes from start to end
-    assert.equal((await probe(path.join(keep, path.basename(part2!)))).decodeErrors, '', 'the second part decodes without an error');
+    assert.equal((await probe(path.join(keep, path.basename(all.at(-1)!)))).decodeErrors, '', 'the last part decodes without an error');
   });
 });

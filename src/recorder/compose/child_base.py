@@ -3,6 +3,7 @@
 # (stdin closed: the recorder went away, so the files are finished), and main(): settings from argv[1], any
 # failure to start told as error + stopped events and exit 1. A child class has `pipeline`, `loop`, `ports`,
 # `s` (the settings), `playing`, and `command(line)`, `stop()`, `_finish(problem)`, `_on_message(bus, msg)`.
+import faulthandler
 import json
 import os
 import sys
@@ -49,6 +50,7 @@ class ChildBase:
 def child_main(check_settings, make_child):
     """Runs a child: `check_settings(settings)` raises ValueError on bad settings; `make_child(settings)` builds it."""
     os.umask(0o027)  # recordings are not for every user of the machine
+    faulthandler.enable(all_threads=True)  # a crash in GStreamer leaves the Python stacks on stderr (the log)
     Gst.init(None)
     try:
         settings = json.loads(sys.argv[1])
