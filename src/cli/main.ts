@@ -5,6 +5,7 @@
 //   tertulia config [options]  the effective configuration as JSON
 //   tertulia users ...         accounts for --auth-mode accounts
 //   tertulia play / tap        a file played into a meeting, a participant recorded (the server running here)
+//   tertulia install|uninstall as a systemd service (root)
 //   tertulia --help | --version
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
@@ -90,6 +91,10 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
   participant: { type: 'string' },
   out: { type: 'string' },
   seconds: { type: 'string' },
+  // install and uninstall
+  root: { type: 'string' },
+  'no-start': { type: 'boolean' },
+  purge: { type: 'boolean' },
   ...Object.fromEntries(SETTING_OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
 };
 
@@ -99,6 +104,8 @@ const COMMANDS: [string, string][] = [
   ['users', 'accounts for --auth-mode accounts: users add NAME | remove NAME | passwd NAME | list'],
   ['play', 'play a video file into a meeting on the server running here: play FILE --room NAME [--name NAME] [--loop]'],
   ['tap', 'record one participant with ffmpeg: tap --room NAME --participant WHO [--out FILE.mkv] [--seconds N]'],
+  ['install', 'as root: a systemd service (user tertulia, /var/lib/tertulia, /etc/tertulia/tertulia.json with the settings given), enabled and started [--no-start] [--root DIR]'],
+  ['uninstall', 'as root: stop and remove the service; --purge also removes its configuration, data and user [--root DIR]'],
   ['help', 'show this help'],
   ['version', 'print the version'],
 ];
@@ -131,6 +138,7 @@ export function helpText(): string {
     '  ./tertulia config --data-dir /var/lib/tertulia',
     '  ./tertulia play talk.mp4 --room Physics --loop        (the server runs here, same --data-dir)',
     '  ./tertulia tap --room Physics --participant Ana --seconds 60 --out ana.mkv',
+    '  sudo ./tertulia install --domain meet.example.org --https-port 443 --http-port 80',
     '',
     'Several machines (the parts talk over a NATS server; open its port 4222/tcp only to the other machines):',
     '  machine A:    nats-server -a 10.0.0.5 -p 4222 &',
@@ -155,6 +163,8 @@ interface Parsed {
   rest: string[];
   /** The options of play and tap. */
   media: { room?: string; name?: string; loop?: boolean; participant?: string; out?: string; seconds?: string };
+  /** The options of install and uninstall. */
+  install: { root?: string; noStart?: boolean; purge?: boolean };
 }
 
 export function parseCommandLine(argv: string[]): Parsed {
@@ -188,6 +198,11 @@ export function parseCommandLine(argv: string[]): Parsed {
       ...(typeof values.out === 'string' ? { out: values.out } : {}),
       ...(typeof values.seconds === 'string' ? { seconds: values.seconds } : {}),
     },
+    install: {
+      ...(typeof values.root === 'string' ? { root: values.root } : {}),
+      ...(values['no-start'] === true ? { noStart: true } : {}),
+      ...(values.purge === true ? { purge: true } : {}),
+    },
   };
 }
 
@@ -211,7 +226,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tertulia: missing command\n\n${helpText()}`);
     return 2;
   }
-  if (!['start', 'config', 'users', 'play', 'tap'].includes(args.command)) {
+  if (!['start', 'config', 'users', 'play', 'tap', 'install', 'uninstall'].includes(args.command)) {
     process.stderr.write(`tertulia: unknown command "${args.command}"\n\n${helpText()}`);
     return 2;
   }
@@ -230,6 +245,8 @@ export async function main(argv: string[]): Promise<number> {
   if (args.command === 'users') return await (await import('./commands/users.ts')).runUsersCommand(args.rest, config);
   if (args.command === 'play') return await (await import('./commands/play.ts')).runPlayCommand(args.rest, args.media, config);
   if (args.command === 'tap') return await (await import('./commands/tap.ts')).runTapCommand(args.media, config);
+  if (args.command === 'install') return (await import('./commands/install.ts')).runInstall(config, args.overrides, args.install);
+  if (args.command === 'uninstall') return (await import('./commands/install.ts')).runUninstall(args.install);
   return await (await import('./commands/start.ts')).runStartCommand(config); // -1: keeps running until SIGINT/SIGTERM
 }
 
