@@ -5,6 +5,7 @@
 //   tertulia config [options]  the effective configuration as JSON
 //   tertulia users ...         accounts for --auth-mode accounts
 //   tertulia play / tap        a file played into a meeting, a participant recorded (the server running here)
+//   tertulia status            what the server running here is doing
 //   tertulia install|uninstall as a systemd service (root)
 //   tertulia --help | --version
 import { realpathSync } from 'node:fs';
@@ -95,6 +96,8 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
   root: { type: 'string' },
   'no-start': { type: 'boolean' },
   purge: { type: 'boolean' },
+  // status
+  json: { type: 'boolean' },
   ...Object.fromEntries(SETTING_OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
 };
 
@@ -104,6 +107,7 @@ const COMMANDS: [string, string][] = [
   ['users', 'accounts for --auth-mode accounts: users add NAME | remove NAME | passwd NAME | list'],
   ['play', 'play a video file into a meeting on the server running here: play FILE --room NAME [--name NAME] [--loop]'],
   ['tap', 'record one participant with ffmpeg: tap --room NAME --participant WHO [--out FILE.mkv] [--seconds N]'],
+  ['status', 'what the server running here (same --data-dir) is doing: rooms, participants, bridges, recorders, certificate [--json]'],
   ['install', 'as root: a systemd service (user tertulia, /var/lib/tertulia, /etc/tertulia/tertulia.json with the settings given), enabled and started [--no-start] [--root DIR]'],
   ['uninstall', 'as root: stop and remove the service; --purge also removes its configuration, data and user [--root DIR]'],
   ['help', 'show this help'],
@@ -165,6 +169,7 @@ interface Parsed {
   media: { room?: string; name?: string; loop?: boolean; participant?: string; out?: string; seconds?: string };
   /** The options of install and uninstall. */
   install: { root?: string; noStart?: boolean; purge?: boolean };
+  json: boolean;
 }
 
 export function parseCommandLine(argv: string[]): Parsed {
@@ -203,6 +208,7 @@ export function parseCommandLine(argv: string[]): Parsed {
       ...(values['no-start'] === true ? { noStart: true } : {}),
       ...(values.purge === true ? { purge: true } : {}),
     },
+    json: values.json === true,
   };
 }
 
@@ -226,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tertulia: missing command\n\n${helpText()}`);
     return 2;
   }
-  if (!['start', 'config', 'users', 'play', 'tap', 'install', 'uninstall'].includes(args.command)) {
+  if (!['start', 'config', 'users', 'play', 'tap', 'status', 'install', 'uninstall'].includes(args.command)) {
     process.stderr.write(`tertulia: unknown command "${args.command}"\n\n${helpText()}`);
     return 2;
   }
@@ -245,6 +251,7 @@ export async function main(argv: string[]): Promise<number> {
   if (args.command === 'users') return await (await import('./commands/users.ts')).runUsersCommand(args.rest, config);
   if (args.command === 'play') return await (await import('./commands/play.ts')).runPlayCommand(args.rest, args.media, config);
   if (args.command === 'tap') return await (await import('./commands/tap.ts')).runTapCommand(args.media, config);
+  if (args.command === 'status') return await (await import('./commands/status.ts')).runStatusCommand({ json: args.json }, config);
   if (args.command === 'install') return (await import('./commands/install.ts')).runInstall(config, args.overrides, args.install);
   if (args.command === 'uninstall') return (await import('./commands/install.ts')).runUninstall(args.install);
   return await (await import('./commands/start.ts')).runStartCommand(config); // -1: keeps running until SIGINT/SIGTERM

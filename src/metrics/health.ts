@@ -3,12 +3,9 @@
 // JSON detail of both (/about/health). Bridges are learnt from `bridge.announce` like focus does, so a process
 // of any parts (signal alone, a bridge alone) answers the same way; a process that runs a bridge also counts its
 // own bridge at once, without waiting for its announcement to come back over the bus.
-import type { Bus, Unsubscribe } from '../bus/bus.ts';
+import type { Bus } from '../bus/bus.ts';
+import { BridgeDirectory } from '../bus/bridge-directory.ts';
 import type { PartName } from '../config/config.ts';
-import { bridgeAnnounceSchema, subjects } from '../protocol/bus-messages.ts';
-
-/** A bridge silent this long is not counted (focus's BRIDGE_EXPIRY_MS). */
-const BRIDGE_SILENT_MS = 15_000;
 
 export interface HealthReport {
   healthy: boolean;
@@ -30,8 +27,7 @@ export interface LocalBridge {
 }
 
 export class HealthWatch {
-  private readonly bridges = new Map<string, { at: number; endpoints: number; maxEndpoints: number }>();
-  private readonly unsubscribe: Unsubscribe;
+  private readonly directory: BridgeDirectory;
   private readonly bus: Bus;
   private readonly parts: PartName[];
   private readonly local: LocalBridge | undefined;
@@ -40,30 +36,14 @@ export class HealthWatch {
     this.bus = bus;
     this.parts = parts;
     this.local = local;
-    this.unsubscribe = bus.subscribe(subjects.bridgeAnnounce, (payload) => {
-      const a = bridgeAnnounceSchema.safeParse(payload);
-      if (!a.success) return; // focus logs bad announcements; here they only do not count
-      this.bridges.set(a.data.bridgeId, { at: Date.now(), endpoints: a.data.endpoints, maxEndpoints: a.data.maxEndpoints ?? Number.MAX_SAFE_INTEGER });
-    });
-    bus.publish(subjects.bridgeDiscover, {}); // running bridges answer now rather than within 5 s
+    this.directory = new BridgeDirectory(bus);
   }
 
   report(): HealthReport {
-    const now = Date.now();
-    let bridges = 0;
-    let bridgesWithRoom = 0;
-    if (this.local) {
-      const load = this.local.load();
-      this.bridges.set(this.local.bridgeId, { at: now, endpoints: load.endpoints, maxEndpoints: load.maxEndpoints });
-    }
-    for (const [id, b] of this.bridges) {
-      if (now - b.at > BRIDGE_SILENT_MS) {
-        this.bridges.delete(id);
-        continue;
-      }
-      bridges++;
-      if (b.endpoints < b.maxEndpoints) bridgesWithRoom++;
-    }
+    if (this.local) this.directory.heard({ bridgeId: this.local.bridgeId, ...this.local.load(), at: Date.now() });
+    const heard = this.directory.list();
+    const bridges = heard.length;
+    const bridgesWithRoom = heard.filter((b) => b.endpoints < b.maxEndpoints).length;
     const busConnected = this.bus.connected();
     const problems: string[] = [];
     if (!busConnected) problems.push('the bus (NATS) is not connected');
@@ -72,6 +52,6 @@ export class HealthWatch {
   }
 
   close(): void {
-    this.unsubscribe();
+    this.directory.close();
   }
 }

@@ -32,6 +32,8 @@ export const controlRequestSchema = z.discriminatedUnion('op', [
     })
     .strict()
     .refine((r) => r.ports.audio !== undefined || r.ports.video !== undefined, 'give a port for audio, video or both'),
+  /** What the server is doing (`tertulia status`): answered once, then the connection closes. */
+  z.object({ op: z.literal('status') }).strict(),
 ]);
 export type ControlRequest = z.infer<typeof controlRequestSchema>;
 /** After a tap's reply: "my ports are open now, start sending" (answered with `{ok: true}`). */
@@ -59,3 +61,29 @@ export const controlTapReplySchema = z.object({
 export type ControlTapReply = z.infer<typeof controlTapReplySchema>;
 
 export const controlErrorSchema = z.object({ ok: z.literal(false), error: z.string() });
+
+export const serverStatusSchema = z.object({
+  ok: z.literal(true),
+  version: z.string(),
+  uptimeSeconds: z.number(),
+  participants: z.number().int(),
+  rooms: z.array(
+    z.object({
+      name: z.string(),
+      participants: z.number().int(),
+      moderators: z.number().int(),
+      locked: z.boolean(),
+      lobby: z.boolean(),
+      /** A recording and/or a live stream runs there. */
+      running: z.array(z.enum(['recording', 'live-stream'])),
+    }),
+  ),
+  /** Bridges heard on the bus within 15 s. */
+  bridges: z.array(z.object({ id: z.string(), endpoints: z.number().int(), maxEndpoints: z.number().int().optional() })),
+  /** Recorders heard lately, with their free places. */
+  recorders: z.array(z.object({ id: z.string(), free: z.number().int() })),
+  /** The certificate HTTPS serves. */
+  certificate: z.object({ subject: z.string(), issuer: z.string(), selfSigned: z.boolean(), notAfter: z.string(), daysLeft: z.number().int() }).optional(),
+  domain: z.string().optional(),
+});
+export type ServerStatus = z.infer<typeof serverStatusSchema>;

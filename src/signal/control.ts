@@ -1,7 +1,7 @@
 // The local control socket: <dataDir>/control.sock, a unix socket only the server's own user can open (mode
 // 0600), where the `tertulia` command on this machine asks the running server for what no browser may ask:
-// play a file into a room (a participant sending over plain RTP) or tap a participant's media (plain RTP to a
-// local port). One request per connection (protocol/control-messages.ts); what it starts ends when the
+// play a file into a room (a participant sending over plain RTP), tap a participant's media (plain RTP to a
+// local port), or say what the server is doing (`tertulia status`, server-status.ts). One request per connection (protocol/control-messages.ts); what it starts ends when the
 // connection closes, and the connection is closed when it ends on the server's side (the player was removed).
 import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
@@ -12,7 +12,7 @@ import type { Logger } from '../log.ts';
 import type { FocusAttachPlainReply } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { callBus } from '../bus/typed-calls.ts';
-import { CONTROL_SOCKET, controlRequestSchema, controlStartSchema, MAX_CONTROL_LINE, type ControlRequest } from '../protocol/control-messages.ts';
+import { CONTROL_SOCKET, controlRequestSchema, controlStartSchema, MAX_CONTROL_LINE, type ControlRequest, type ServerStatus } from '../protocol/control-messages.ts';
 import { roomKey, type MediaKind } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
 
@@ -40,7 +40,15 @@ function answers(file: string): Promise<boolean> {
   });
 }
 
-export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; bus: Bus; log: Logger }): Promise<ControlSocket> {
+export async function startControlSocket(opts: {
+  dataDir: string;
+  rooms: Rooms;
+  bus: Bus;
+  log: Logger;
+  status: () => ServerStatus;
+  /** Called when the socket closes (what `status` reads from is released). */
+  onClose?: () => void;
+}): Promise<ControlSocket> {
   const { rooms, bus, log } = opts;
   const file = path.join(opts.dataDir, CONTROL_SOCKET);
   // a unix socket's path has room for 107 bytes
@@ -67,6 +75,7 @@ export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; 
       next = null;
       const r = controlRequestSchema.safeParse(line);
       if (!r.success) return fail(conn, `bad request: ${issue(r.error.issues[0])}`);
+      if (r.data.op === 'status') return void conn.end(JSON.stringify(opts.status()) + '\n');
       const run = r.data.op === 'play' ? play(conn, r.data) : tap(conn, r.data, (onStart) => (next = onStart));
       run.catch((e: unknown) => fail(conn, (e as Error).message));
     };
@@ -184,6 +193,7 @@ export async function startControlSocket(opts: { dataDir: string; rooms: Rooms; 
   return {
     path: file,
     async close() {
+      opts.onClose?.();
       for (const c of connections) c.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },

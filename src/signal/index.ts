@@ -17,6 +17,9 @@ import { loadOrCreateTls } from './tls.ts';
 import { AcmeCertificates } from './acme.ts';
 import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
+import { serverStatus } from './server-status.ts';
+import { BridgeDirectory } from '../bus/bridge-directory.ts';
+import { VERSION } from '../cli/version.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
 import { SignalMetrics } from './signal-metrics.ts';
@@ -75,11 +78,16 @@ export async function startSignal(opts: {
   let acme: AcmeCertificates | undefined;
   if (config.domain) {
     // called only after start(), once httpsServer exists: new connections get the new certificate
-    acme = new AcmeCertificates(config, log, (pair) => httpsServer.setSecureContext(pair));
+    acme = new AcmeCertificates(config, log, (pair) => {
+      httpsServer.setSecureContext(pair);
+      serving = { pem: pair.cert, selfSigned: false };
+    });
     const stored = acme.stored();
     if (stored) Object.assign(material, stored, { selfSigned: false, created: false, certPath: `${config.dataDir}/acme` });
   }
 
+  /** The certificate HTTPS serves now (`tertulia status`). */
+  let serving = { pem: material.cert, selfSigned: material.selfSigned };
   const recordings = new Recordings(bus, log);
   const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
   // /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts); everything else: the web app
@@ -144,7 +152,10 @@ export async function startSignal(opts: {
       httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
     }
     // `tertulia play` and `tertulia tap` on this machine
-    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log });
+    const bridges = new BridgeDirectory(bus);
+    const startedAt = Date.now();
+    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }) });
+    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status, onClose: () => bridges.close() });
   } catch (e) {
     unsubscribe();
     unsubscribeSpeaker();

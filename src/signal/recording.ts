@@ -70,13 +70,21 @@ export class Recordings {
   /** The recordings the recorders keep: listed, downloaded and deleted through signal. */
   readonly library: RecordingLibrary;
 
+  /** The recorders heard lately, with their free places. */
+  liveRecorders(): { id: string; free: number }[] {
+    const now = Date.now();
+    return [...this.recorders.values()].filter((r) => now - r.lastSeen <= RECORDER_EXPIRY_MS).map((r) => ({ id: r.id, free: r.free }));
+  }
+
+  /** What runs in a room: a recording, a live stream, both or neither. */
+  running(room: Room): JobKind[] {
+    return (['recording', 'live-stream'] as const).filter((k) => this.jobs[k].has(room));
+  }
+
   constructor(bus: Bus, log: Logger) {
     this.bus = bus;
     this.log = log;
-    this.library = new RecordingLibrary(bus, log, () => {
-      const now = Date.now();
-      return [...this.recorders.values()].filter((r) => now - r.lastSeen <= RECORDER_EXPIRY_MS).map((r) => r.id);
-    });
+    this.library = new RecordingLibrary(bus, log, () => this.liveRecorders().map((r) => r.id));
     this.unsubscribes = [
       bus.subscribe(recorderSubjects.announce, (payload) => {
         const r = recorderAnnounceSchema.safeParse(payload);

@@ -1,0 +1,57 @@
+// What a running server is doing, for `tertulia status` (asked through the control socket, control.ts): its
+// rooms and participants, the bridges and recorders heard on the bus, and the certificate HTTPS serves (when
+// it expires). Read from what signal already keeps; nothing here changes anything.
+import { X509Certificate } from 'node:crypto';
+import type { BridgeDirectory } from '../bus/bridge-directory.ts';
+import type { ServerStatus } from '../protocol/control-messages.ts';
+import { policyOf } from './room-policy.ts';
+import type { Recordings } from './recording.ts';
+import type { Rooms } from './rooms.ts';
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export function serverStatus(o: {
+  version: string;
+  startedAt: number;
+  rooms: Rooms;
+  recordings: Recordings;
+  bridges: BridgeDirectory;
+  /** The certificate HTTPS serves now (PEM), and whether it is the self-signed one. */
+  certificate: () => { pem: string; selfSigned: boolean; domain: string };
+}): ServerStatus {
+  const now = Date.now();
+  const rooms = [...o.rooms.rooms.values()]
+    .map((room) => {
+      const members = [...room.members.values()];
+      const policy = policyOf(room);
+      return {
+        name: room.name,
+        participants: members.length,
+        moderators: members.filter((m) => m.role === 'moderator').length,
+        locked: policy.password !== undefined,
+        lobby: policy.lobby,
+        running: o.recordings.running(room),
+      };
+    })
+    .sort((a, b) => b.participants - a.participants || a.name.localeCompare(b.name));
+  const cert = o.certificate();
+  let certificate: ServerStatus['certificate'];
+  try {
+    const x = new X509Certificate(cert.pem);
+    const notAfter = Date.parse(x.validTo);
+    certificate = { subject: x.subject.replace(/\n/g, ', '), issuer: x.issuer.replace(/\n/g, ', '), selfSigned: cert.selfSigned, notAfter: new Date(notAfter).toISOString(), daysLeft: Math.floor((notAfter - now) / DAY_MS) };
+  } catch {
+    certificate = undefined;
+  }
+  return {
+    ok: true,
+    version: o.version,
+    uptimeSeconds: Math.round((now - o.startedAt) / 1000),
+    participants: rooms.reduce((n, r) => n + r.participants, 0),
+    rooms,
+    bridges: o.bridges.list().map((b) => ({ id: b.bridgeId, endpoints: b.endpoints, ...(b.maxEndpoints < Number.MAX_SAFE_INTEGER ? { maxEndpoints: b.maxEndpoints } : {}) })),
+    recorders: o.recordings.liveRecorders(),
+    ...(certificate ? { certificate } : {}),
+    ...(cert.domain ? { domain: cert.domain } : {}),
+  };
+}
