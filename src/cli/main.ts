@@ -77,6 +77,9 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   jwtAudience: 'LIST',
   jwtSecret: 'SECRET',
   jwtPublicKeys: 'FILES',
+  webhookUrls: 'URLS',
+  webhookSecret: 'SECRET',
+  adminApiToken: 'TOKEN',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {
