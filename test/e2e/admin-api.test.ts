@@ -5,17 +5,11 @@
 // the reason; the token never reaches the log.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
+import { adminRequest, type AdminReply } from '../helpers/admin-api.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { WsClient } from '../helpers/signal-client.ts';
 
 const TOKEN = 'admin-api-token-for-the-test-4567';
-
-interface Reply {
-  status: number;
-  headers: Record<string, unknown>;
-  body: any;
-}
 
 describe('the admin API', () => {
   let server: RunningServer;
@@ -24,26 +18,9 @@ describe('the admin API', () => {
   });
   after(() => server?.stop());
 
-  /** One request; `token` null sends no Authorization header; `body` a string is sent as is. */
-  function api(method: string, path: string, opts: { token?: string | null; body?: unknown; contentType?: string; localAddress?: string } = {}): Promise<Reply> {
-    const token = opts.token === undefined ? TOKEN : opts.token;
-    const payload = opts.body === undefined ? undefined : typeof opts.body === 'string' ? opts.body : JSON.stringify(opts.body);
-    const headers: Record<string, string> = {};
-    if (token !== null) headers.Authorization = `Bearer ${token}`;
-    if (payload !== undefined) headers['Content-Type'] = opts.contentType ?? 'application/json';
-    return new Promise((resolve, reject) => {
-      const req = https.request(
-        { host: '127.0.0.1', port: server.httpsPort, method, path, headers, rejectUnauthorized: false, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}) },
-        (res) => {
-          let text = '';
-          res.on('data', (c) => (text += c));
-          res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body: text ? JSON.parse(text) : undefined }));
-        },
-      );
-      req.on('error', reject);
-      req.end(payload);
-    });
-  }
+  /** One request with the right token unless `token` says otherwise (null: no Authorization header). */
+  const api = (method: string, path: string, opts: { token?: string | null; body?: unknown; contentType?: string; localAddress?: string } = {}) =>
+    adminRequest(server.httpsPort, method, path, { ...opts, token: opts.token === undefined ? TOKEN : opts.token });
 
   async function meeting(room: string): Promise<{ mod: WsClient; ana: WsClient; ben: WsClient; ids: Record<'mod' | 'ana' | 'ben', string> }> {
     const mod = new WsClient(server.httpsPort);
@@ -129,7 +106,7 @@ describe('the admin API', () => {
   test('bad input: a 400 with the reason, and nothing done', async () => {
     const { mod, ana, ben, ids } = await meeting('Admin-Bad');
     const mute = `/api/v1/rooms/Admin-Bad/participants/${ids.ana}/mute`;
-    const cases: [Promise<Reply>, number, RegExp][] = [
+    const cases: [Promise<AdminReply>, number, RegExp][] = [
       [api('POST', mute, { body: { kind: 'screen' } }), 400, /body kind: /],
       [api('POST', mute, { body: { kind: 'audio', extra: 1 } }), 400, /body: /],
       [api('POST', mute, { body: '{"kind": ' }), 400, /not JSON/],

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { verifyWebhook, WEBHOOK_HEADERS } from '../../src/signal/webhooks/webhooks.ts';
+import { adminRequest } from '../helpers/admin-api.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { WsClient } from '../helpers/signal-client.ts';
@@ -120,24 +121,10 @@ describe('webhooks', () => {
   });
 
   test('without adminApiToken the admin API is closed: 404, with or without a token', async () => {
-    for (const headers of [{}, { Authorization: `Bearer ${SECRET}` }] as Record<string, string>[]) {
-      const r = await fetchInsecure(`${server.baseUrl}/api/v1/rooms`, headers);
+    for (const token of [null, SECRET]) {
+      const r = await adminRequest(server.httpsPort, 'GET', '/api/v1/rooms', { token });
       assert.equal(r.status, 404);
       assert.equal(r.body.error, 'not-found');
     }
   });
 });
-
-/** GET over HTTPS with the server's self-signed certificate. */
-async function fetchInsecure(url: string, headers: Record<string, string>): Promise<{ status: number; body: any }> {
-  const https = await import('node:https');
-  return await new Promise((resolve, reject) => {
-    https
-      .get(url, { headers, rejectUnauthorized: false }, (res) => {
-        let text = '';
-        res.on('data', (c) => (text += c));
-        res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
-      })
-      .on('error', reject);
-  });
-}
