@@ -86,7 +86,7 @@ export class AdminApi {
   /** The HTTPS handler's part for /api/...: true when the path is ours (answered here, whatever the outcome). */
   handleHttp(req: IncomingMessage, res: ServerResponse): boolean {
     const segments = safePathSegments(req.url);
-    if (!segments || segments[0] !== 'api') return false;
+    if (segments?.[0] !== 'api' && !/^\/api(\/|\?|$)/i.test(req.url ?? '')) return false;
     setSecurityHeaders(res, req);
     this.answer(req, segments).then(
       ({ status, body }) => sendJson(res, status, body),
@@ -102,9 +102,10 @@ export class AdminApi {
     return true;
   }
 
-  private async answer(req: IncomingMessage, segments: string[]): Promise<{ status: number; body: unknown }> {
+  private async answer(req: IncomingMessage, segments: string[] | null): Promise<{ status: number; body: unknown }> {
     if (!this.token) throw new ApiError(404, 'not-found', 'the admin API is off on this server (set adminApiToken)');
     this.authenticate(req);
+    if (!segments) throw new ApiError(400, 'bad-request', 'bad request path (encoding, control characters or "..")');
     const [, version, collection, room, sub, id, action, ...rest] = segments;
     if (version !== 'v1' || collection !== 'rooms' || rest.length > 0) throw new ApiError(404, 'not-found', 'no such path');
     const method = req.method ?? '';

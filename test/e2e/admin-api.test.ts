@@ -117,6 +117,8 @@ describe('the admin API', () => {
       [api('GET', mute), 405, /use POST/],
       [api('PUT', '/api/v1/rooms'), 405, /use GET/],
       [api('GET', '/api/v2/rooms'), 404, /no such path/],
+      [api('GET', '/api/v1/rooms/%E0%A4%A'), 400, /bad request path/],
+      [api('GET', '/api/v1/rooms/a/../b'), 400, /bad request path/],
     ];
     for (const [reply, status, message] of cases) {
       const r = await reply;
