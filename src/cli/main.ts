@@ -80,6 +80,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   webhookUrls: 'URLS',
   webhookSecret: 'SECRET',
   adminApiToken: 'TOKEN',
+  adminApiJwt: 'BOOL',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

@@ -192,6 +192,8 @@ export const configSchema = z.object({
   webhookSecret: z.string().default(''),
   /** Bearer token of the admin HTTP API /api/v1 (a secret: never logged); empty: the API is off. */
   adminApiToken: z.string().default(''),
+  /** token mode: the admin API also takes a JWT of ours with room "*" and context.user.admin true. */
+  adminApiJwt: flag.default(false),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -266,6 +268,7 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
   webhookUrls: 'http(s) URLs that get a signed JSON POST for each meeting event (room, participant, recording, live stream), comma-separated (default: none)',
   webhookSecret: 'shared secret the webhooks are signed with (HMAC-SHA256), at least 16 characters; needed with --webhook-urls (better in the environment, TERTULIA_WEBHOOK_SECRET)',
+  adminApiJwt: 'token mode: the admin API also accepts, as its Bearer, a token like the meeting tokens with room "*" and context.user.admin true (default false)',
   adminApiToken: 'Bearer token of the admin HTTP API (/api/v1: rooms, participants, mute, remove, end), at least 16 characters (better in the environment, TERTULIA_ADMIN_API_TOKEN) (default: none, the API is off)',
 };
 
@@ -325,6 +328,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   }
   if (config.webhookUrls.length > 0 && config.webhookSecret.length < 16) {
     throw new ConfigError('configuration: webhookUrls needs webhookSecret, at least 16 characters (the receivers check the signature with it)');
+  }
+  if (config.adminApiJwt && config.authMode !== 'token') {
+    throw new ConfigError('configuration: adminApiJwt needs authMode "token" (its tokens are checked like the meeting tokens)');
   }
   if (config.adminApiToken !== '' && config.adminApiToken.length < 16) {
     throw new ConfigError('configuration: adminApiToken must be at least 16 characters');

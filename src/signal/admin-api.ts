@@ -1,7 +1,8 @@
 // The admin HTTP API on the HTTPS port, for an organisation's own tools: list rooms and their participants,
-// end a room, mute or remove a participant. Off unless `adminApiToken` is set (then every /api path is a 404).
-// Each request needs `Authorization: Bearer <adminApiToken>`, compared in constant time; failures are limited
-// per client address (beyond the limit even the right token waits). The actions are Moderation's own (what a
+// end a room, mute or remove a participant. Off unless `adminApiToken` or `adminApiJwt` is set (else every /api
+// path is a 404). Each request needs `Authorization: Bearer <adminApiToken>` (compared in constant time) or, with
+// adminApiJwt, a meeting-style JWT with room "*" and an admin claim; failures are limited per client address
+// (beyond the limit even the right token waits). The actions are Moderation's own (what a
 // moderator's browser asks), done in the name "Admin". Bodies are JSON, at most MAX_ADMIN_BODY_BYTES, checked
 // with zod; the token is never logged.
 import { createHash, timingSafeEqual } from 'node:crypto';
@@ -18,6 +19,7 @@ import {
 } from '../protocol/admin-api.ts';
 import { roomKey } from '../protocol/signal-messages.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
+import type { TokenVerifier } from './auth/jwt.ts';
 import { rateLimitKey } from './client-address.ts';
 import { safePathSegments, setSecurityHeaders } from './http.ts';
 import type { Moderation } from './moderation.ts';
@@ -71,13 +73,15 @@ function reason(issues: readonly { path: PropertyKey[]; message: string }[], wha
 
 export class AdminApi {
   private readonly token: Buffer | undefined;
+  private readonly jwt: TokenVerifier | undefined;
   private readonly rooms: Rooms;
   private readonly moderation: Moderation;
   private readonly log: Logger;
   private readonly failures = new FailureLimiter(ADMIN_AUTH_LIMIT);
 
-  constructor(opts: { token: string; rooms: Rooms; moderation: Moderation; log: Logger }) {
+  constructor(opts: { token: string; jwt?: TokenVerifier | undefined; rooms: Rooms; moderation: Moderation; log: Logger }) {
     this.token = opts.token ? digest(opts.token) : undefined;
+    this.jwt = opts.jwt;
     this.rooms = opts.rooms;
     this.moderation = opts.moderation;
     this.log = opts.log;
@@ -103,8 +107,8 @@ export class AdminApi {
   }
 
   private async answer(req: IncomingMessage, segments: string[] | null): Promise<{ status: number; body: unknown }> {
-    if (!this.token) throw new ApiError(404, 'not-found', 'the admin API is off on this server (set adminApiToken)');
-    this.authenticate(req);
+    if (!this.token && !this.jwt) throw new ApiError(404, 'not-found', 'the admin API is off on this server (set adminApiToken)');
+    await this.authenticate(req);
     if (!segments) throw new ApiError(400, 'bad-request', 'bad request path (encoding, control characters or "..")');
     const [, version, collection, room, sub, id, action, ...rest] = segments;
     if (version !== 'v1' || collection !== 'rooms' || rest.length > 0) throw new ApiError(404, 'not-found', 'no such path');
@@ -145,15 +149,30 @@ export class AdminApi {
     return { status: 200, body: participantView(m) };
   }
 
-  /** Bearer token, in constant time; failures counted per address, and refused beyond the limit. */
-  private authenticate(req: IncomingMessage): void {
+  /**
+   * The Bearer token (in constant time) or an admin JWT; failures counted per address, and refused beyond the
+   * limit. Counted as failed before the (asynchronous) JWT check and forgiven if right, so requests sent at once
+   * cannot all pass the limit.
+   */
+  private async authenticate(req: IncomingMessage): Promise<void> {
     const key = rateLimitKey(req.socket.remoteAddress);
-    const wait = this.failures.retryAfterSeconds(key);
+    const now = Date.now();
+    const wait = this.failures.retryAfterSeconds(key, now);
     if (wait > 0) throw new ApiError(429, 'rate-limited', `too many failed attempts; try again in ${wait} s`, { 'Retry-After': String(wait) });
+    this.failures.fail(key, now);
     const m = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '');
-    if (m && timingSafeEqual(digest(m[1]!), this.token!)) return;
-    this.failures.fail(key);
-    this.log.warn({ address: key, given: m ? 'wrong' : 'none' }, 'admin API: request refused (token)');
+    const given = m?.[1];
+    let why = given ? 'wrong' : 'none';
+    if (given && this.token && timingSafeEqual(digest(given), this.token)) return this.failures.forgive(key, now);
+    if (given && this.jwt && given.split('.').length === 3) {
+      const r = await this.jwt.verify(given, '*');
+      if (r.ok && r.identity.admin) {
+        this.log.info({ address: key, user: r.identity.id }, 'admin API: token accepted');
+        return this.failures.forgive(key, now);
+      }
+      why = r.ok ? 'a token without the admin claim' : r.reason;
+    }
+    this.log.warn({ address: key, given: why }, 'admin API: request refused (token)');
     throw new ApiError(401, 'unauthorized', 'send Authorization: Bearer <adminApiToken>', { 'WWW-Authenticate': 'Bearer realm="tertulia-admin"' });
   }
 

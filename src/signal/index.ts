@@ -96,7 +96,7 @@ export async function startSignal(opts: {
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings });
-  adminApi = new AdminApi({ token: config.adminApiToken, rooms, moderation: access.moderation, log });
+  adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;
   webhooks?.watch(rooms);

@@ -88,6 +88,7 @@ test('defaults', () => {
     webhookUrls: [],
     webhookSecret: '',
     adminApiToken: '',
+    adminApiJwt: false,
   });
 });
 
@@ -100,6 +101,7 @@ test('webhook and admin API settings: URLs checked, a secret and a token of 16 c
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'https://hooks.example.org/t' } }), /webhookUrls needs webhookSecret/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'short' } }), /adminApiToken must be at least 16/);
   assert.equal(loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'x'.repeat(32) } }).adminApiToken, 'x'.repeat(32));
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_JWT: 'true' } }), /adminApiJwt needs authMode "token"/);
 });
 
 test('access settings: mode, guests flag and lists from the environment', () => {
