@@ -51,6 +51,7 @@ describe('webhooks', () => {
     ids = { ana: anaJoined.selfId, ben: benJoined.selfId };
     await good.waitFor('both joins', () => meetingEvents(good.accepted()).length >= 3);
     await ben.send({ type: 'leave' });
+    await ana.next((m) => m.type === 'participant-left' && m.id === ids.ben);
     await ana.send({ type: 'leave' });
     await good.waitFor('the room to finish', () => meetingEvents(good.accepted()).some((e) => e.type === 'room.finished'));
     ana.close();
