@@ -79,6 +79,10 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   jwtAudience: 'LIST',
   jwtSecret: 'SECRET',
   jwtPublicKeys: 'FILES',
+  webhookUrls: 'URLS',
+  webhookSecret: 'SECRET',
+  adminApiToken: 'TOKEN',
+  adminApiJwt: 'BOOL',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

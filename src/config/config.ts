@@ -40,6 +40,15 @@ const list = z.preprocess(
   z.array(z.string().min(1)),
 );
 
+function isHttpUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return (u.protocol === 'http:' || u.protocol === 'https:') && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
   listenAddress: z.string().default('0.0.0.0'),
@@ -174,6 +183,17 @@ export const configSchema = z.object({
   adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
+  /** URLs (http or https) that get a signed POST for each meeting event (webhooks.ts); empty: none. */
+  webhookUrls: list
+    .refine((urls) => urls.every(isHttpUrl), 'each webhook URL must be an http:// or https:// URL')
+    .refine((urls) => urls.length <= 16, 'at most 16 webhook URLs')
+    .default([]),
+  /** The shared secret webhooks are signed with (HMAC-SHA256; a secret: never logged). */
+  webhookSecret: z.string().default(''),
+  /** Bearer token of the admin HTTP API /api/v1 (a secret: never logged); empty: the API is off. */
+  adminApiToken: z.string().default(''),
+  /** token mode: the admin API also takes a JWT of ours with room "*" and context.user.admin true. */
+  adminApiJwt: flag.default(false),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -246,6 +266,10 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtSecret: 'token mode: shared secret for HS256 tokens',
   adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
+  webhookUrls: 'http(s) URLs that get a signed JSON POST for each meeting event (room, participant, recording, live stream), comma-separated (default: none)',
+  webhookSecret: 'shared secret the webhooks are signed with (HMAC-SHA256), at least 16 characters; needed with --webhook-urls (better in the environment, TERTULIA_WEBHOOK_SECRET)',
+  adminApiJwt: 'token mode: the admin API also accepts, as its Bearer, a token like the meeting tokens with room "*" and context.user.admin true (default false)',
+  adminApiToken: 'Bearer token of the admin HTTP API (/api/v1: rooms, participants, mute, remove, end), at least 16 characters (better in the environment, TERTULIA_ADMIN_API_TOKEN) (default: none, the API is off)',
 };
 
 export class ConfigError extends Error {}
@@ -301,6 +325,15 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   }
   if (config.metricsAddress && Number(config.metricsAddress.slice(config.metricsAddress.lastIndexOf(':') + 1)) > 65535) {
     throw new ConfigError('configuration: metricsAddress: the port must be at most 65535');
+  }
+  if (config.webhookUrls.length > 0 && config.webhookSecret.length < 16) {
+    throw new ConfigError('configuration: webhookUrls needs webhookSecret, at least 16 characters (the receivers check the signature with it)');
+  }
+  if (config.adminApiJwt && config.authMode !== 'token') {
+    throw new ConfigError('configuration: adminApiJwt needs authMode "token" (its tokens are checked like the meeting tokens)');
+  }
+  if (config.adminApiToken !== '' && config.adminApiToken.length < 16) {
+    throw new ConfigError('configuration: adminApiToken must be at least 16 characters');
   }
   config.dataDir = path.resolve(config.dataDir);
   return config;

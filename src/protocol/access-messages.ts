@@ -68,8 +68,8 @@ export const accessServerMessageSchemas = [
   z.object({ type: z.literal('lobby-wait'), room: z.string() }),
   /** To moderators: who is knocking now (the whole list). */
   z.object({ type: z.literal('lobby-list'), knocks: z.array(lobbyKnockSchema) }),
-  /** A moderator muted this participant's microphone. */
-  z.object({ type: z.literal('force-muted'), by: z.string() }),
+  /** A moderator muted this participant's microphone (or, `kind` video, an admin turned their camera off). */
+  z.object({ type: z.literal('force-muted'), by: z.string(), kind: z.literal('video').optional() }),
   /** A moderator asks this participant to stop their camera. */
   z.object({ type: z.literal('camera-stop-requested'), by: z.string() }),
   /** This participant was removed by a moderator (no longer in the room). */

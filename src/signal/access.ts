@@ -20,6 +20,8 @@ export class AccessConfigError extends Error {}
 export class Access {
   readonly admission: Admission;
   readonly moderation: Moderation;
+  /** The token verifier (token mode). */
+  readonly tokens: TokenVerifier | undefined;
   private readonly users: UserStore | undefined;
   private readonly log: Logger;
   private readonly adminAccounts: readonly string[];
@@ -53,6 +55,7 @@ export class Access {
       }
     }
     const lobby = new Lobby(log);
+    this.tokens = tokens;
     this.admission = new Admission({ config, rooms, lobby, log, users: this.users, tokens });
     this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings });
     rooms.onLeft = (room) => this.moderation.afterLeave(room);

@@ -23,6 +23,8 @@ import { VERSION } from '../cli/version.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
 import { SignalMetrics } from './signal-metrics.ts';
+import { AdminApi } from './admin-api.ts';
+import { Webhooks } from './webhooks/webhooks.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -90,9 +92,11 @@ export async function startSignal(opts: {
   let serving = { pem: material.cert, selfSigned: material.selfSigned };
   const recordings = new Recordings(bus, log);
   const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
-  // /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts); everything else: the web app
+  let adminApi: AdminApi | undefined;
+  // /api/...: the admin API (admin-api.ts); /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts);
+  // everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
-    if (!recordings.library.handleHttp(req, res)) staticFiles(req, res);
+    if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
@@ -100,6 +104,10 @@ export async function startSignal(opts: {
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings });
+  adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
+  // signed POSTs of meeting events to webhookUrls
+  const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;
+  webhooks?.watch(rooms);
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -164,6 +172,7 @@ export async function startSignal(opts: {
     if (httpServer) await closeServer(httpServer);
     access.close();
     recordings.close();
+    await webhooks?.close(0);
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
@@ -183,6 +192,8 @@ export async function startSignal(opts: {
         unsubscribeSpeaker();
         await control?.close();
         await rooms.closeAll();
+        // the rooms' last events (participants left, rooms finished), given a moment to leave
+        await webhooks?.close();
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();

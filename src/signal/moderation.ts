@@ -1,6 +1,7 @@
 // Moderator actions, each checked here on the server: a request from someone who is not a moderator is
 // refused with `not-moderator` and changes nothing. Mutes go through Rooms.mute, so focus (and the bridge)
-// drop the muted audio whatever the target's browser does.
+// drop the muted audio whatever the target's browser does. forceMute, remove and endMeeting are also what the
+// admin HTTP API (admin-api.ts) calls.
 import type { Logger } from '../log.ts';
 import type { AccessClientMessage } from '../protocol/access-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
@@ -117,8 +118,7 @@ export class Moderation {
           session.send({ type: 'error', code: 'not-allowed', message: 'to leave, use "leave"' });
           return;
         }
-        t.session.send({ type: 'removed', by });
-        this.rooms.leave(t.session, `removed by ${actor.id}`);
+        this.remove(t, by, `removed by ${actor.id}`);
         return;
       }
       case 'grant-moderator': {
@@ -127,11 +127,7 @@ export class Moderation {
         return;
       }
       case 'end-meeting':
-        // the moderator last, so nobody is made moderator of a meeting that is ending
-        for (const m of [...room.members.values()].sort((a, b) => Number(a === actor) - Number(b === actor))) {
-          m.session.send({ type: 'meeting-ended', by });
-          this.rooms.leave(m.session, `meeting ended by ${actor.id}`);
-        }
+        this.endMeeting(room, by, `meeting ended by ${actor.id}`, actor);
         return;
       case 'lock-room':
         policyOf(room).password = msg.password;
@@ -173,9 +169,24 @@ export class Moderation {
     }
   }
 
-  private forceMute(m: Member, by: string): void {
-    m.session.send({ type: 'force-muted', by });
-    this.rooms.mute(m.session, 'audio', true);
+  /** Turns someone's microphone (or camera) off: they are told by whom, and focus stops forwarding it. */
+  forceMute(m: Member, by: string, kind: MediaKind = 'audio'): void {
+    m.session.send(kind === 'audio' ? { type: 'force-muted', by } : { type: 'force-muted', by, kind });
+    this.rooms.mute(m.session, kind, true);
+  }
+
+  /** Sends someone out of the meeting, telling them by whom. */
+  remove(m: Member, by: string, reason: string): void {
+    m.session.send({ type: 'removed', by });
+    this.rooms.leave(m.session, reason);
+  }
+
+  /** Ends the meeting for everyone; `last` (the moderator who ended it) leaves last, so nobody is made moderator meanwhile. */
+  endMeeting(room: Room, by: string, reason: string, last?: Member): void {
+    for (const m of [...room.members.values()].sort((a, b) => Number(a === last) - Number(b === last))) {
+      m.session.send({ type: 'meeting-ended', by });
+      this.rooms.leave(m.session, reason);
+    }
   }
 
   private promote(m: Member): void {

@@ -39,7 +39,12 @@ interface RecorderInfo {
   lastSeen: number;
 }
 
-type JobKind = 'recording' | 'live-stream';
+export type JobKind = 'recording' | 'live-stream';
+
+/** A job ran or ended, told to observers (webhooks.ts): `started` once the recorder confirmed it, `finished` once it stopped. */
+export type JobChange =
+  | { state: 'started'; kind: JobKind; room: Room; recordingId: string; by: string; mode?: RecordingMode }
+  | { state: 'finished'; kind: JobKind; room: Room; recordingId: string; reason: 'stopped' | 'meeting-ended' | 'failed' | 'disk-full' };
 
 interface RoomRecording {
   kind: JobKind;
@@ -99,6 +104,7 @@ export class Recordings {
         const [room, rec] = found;
         this.jobs[rec.kind].delete(room);
         this.log.warn({ room: room.key, recording: rec.recordingId, kind: rec.kind, err: r.data.message }, 'recording ended by itself');
+        if (!rec.starting) this.tellJob({ state: 'finished', kind: rec.kind, room, recordingId: rec.recordingId, reason: r.data.reason });
         if (rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: false, reason: r.data.reason === 'disk-full' ? 'disk-full' : 'failed' });
         else this.broadcast(room, { type: 'live-stream', active: false, reason: 'failed' });
       }),
@@ -191,6 +197,7 @@ export class Recordings {
         if (runs) rec.mode = runs;
         if (layout) rec.layout = layout;
         this.log.info({ room: room.key, recording: rec.recordingId, kind, file }, 'recording started');
+        this.tellJob({ state: 'started', kind, room, recordingId: rec.recordingId, by: rec.by, ...(rec.mode ? { mode: rec.mode } : {}) });
         if (kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, ...modeOf(rec) });
         else this.broadcast(room, rec.interrupted ? { type: 'live-stream', active: true, by: rec.by, interrupted: true } : { type: 'live-stream', active: true, by: rec.by });
         this.membersChanged(room);
@@ -221,7 +228,7 @@ export class Recordings {
     }
     this.jobs[kind].delete(room);
     this.broadcast(room, { type: kind, active: false, by: actor.displayName });
-    if (!rec.starting) this.stopOnRecorder(rec);
+    if (!rec.starting) this.stopOnRecorder(rec, () => this.tellJob({ state: 'finished', kind, room, recordingId: rec.recordingId, reason: 'stopped' }));
   }
 
   /** The room and job of a recording id. */
@@ -266,7 +273,7 @@ export class Recordings {
       if (!rec) continue;
       if (room.members.size === 0) {
         jobs.delete(room);
-        if (!rec.starting) this.stopOnRecorder(rec);
+        if (!rec.starting) this.stopOnRecorder(rec, () => this.tellJob({ state: 'finished', kind: rec.kind, room, recordingId: rec.recordingId, reason: 'meeting-ended' }));
         continue;
       }
       if (rec.starting) continue; // the start carries the names; they are sent again once it runs
@@ -280,11 +287,25 @@ export class Recordings {
     for (const u of this.unsubscribes) u();
   }
 
-  private stopOnRecorder(rec: RoomRecording): void {
-    callBus(this.bus, busCalls.recorderStop, rec.recorderId, { recordingId: rec.recordingId }, STOP_TIMEOUT_MS).then(
-      ({ file }) => this.log.info({ recording: rec.recordingId, file }, 'recording stopped'),
-      (e: unknown) => this.log.warn({ recording: rec.recordingId, err: (e as Error).message }, 'stopping the recording failed'),
-    );
+  /** Called when a job starts or ends (webhooks). */
+  onJob?: (change: JobChange) => void;
+
+  private tellJob(change: JobChange): void {
+    try {
+      this.onJob?.(change);
+    } catch (e) {
+      this.log.error({ recording: change.recordingId, err: (e as Error).message }, 'recording observer failed');
+    }
+  }
+
+  /** `stopped`: once the recorder answered (its files are closed), or failed to. */
+  private stopOnRecorder(rec: RoomRecording, stopped?: () => void): void {
+    callBus(this.bus, busCalls.recorderStop, rec.recorderId, { recordingId: rec.recordingId }, STOP_TIMEOUT_MS)
+      .then(
+        ({ file }) => this.log.info({ recording: rec.recordingId, file }, 'recording stopped'),
+        (e: unknown) => this.log.warn({ recording: rec.recordingId, err: (e as Error).message }, 'stopping the recording failed'),
+      )
+      .finally(() => stopped?.());
   }
 
   /** The recorder with the most free places among those heard from lately. */

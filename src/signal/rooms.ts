@@ -56,6 +56,8 @@ export interface Member {
   authenticated: boolean;
   /** Bus requests for this participant run one after another, in the order the browser caused them. */
   queue: Promise<void>;
+  /** When it entered the room (ms since the epoch). */
+  joinedAt: number;
 }
 
 export interface Room {
@@ -65,7 +67,14 @@ export interface Room {
   members: Map<string, Member>;
   /** The participant the bridge last named dominant speaker (sent to late joiners). */
   dominantSpeaker?: string;
+  /** When its first participant entered (ms since the epoch). */
+  startedAt: number;
 }
+
+/** Someone entered or left a room: told to observers (webhooks.ts) from the one place each happens. */
+export type PresenceChange =
+  | { kind: 'joined'; room: Room; member: Member; roomStarted: boolean }
+  | { kind: 'left'; room: Room; member: Member; roomFinished: boolean; reason: string };
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -130,6 +139,16 @@ export class Rooms {
 
   /** Called after a member left (`room.members` no longer has it; empty means the room is gone). */
   onLeft?: (room: Room, member: Member) => void;
+  /** Called after every join and leave (webhooks). */
+  onPresence?: (change: PresenceChange) => void;
+
+  private tellPresence(change: PresenceChange): void {
+    try {
+      this.onPresence?.(change);
+    } catch (e) {
+      this.log.error({ room: change.room.key, err: errorText(e) }, 'presence observer failed');
+    }
+  }
 
   join(session: Session, msg: JoinMessage, grant: JoinGrant = { role: 'participant', authenticated: false }): void {
     const member = this.admit(session, msg, grant);
@@ -199,8 +218,9 @@ export class Rooms {
       return { refused: refusal.message };
     }
     this.caps.joined(session.remoteAddress, !room);
+    const roomStarted = !room;
     if (!room) {
-      room = { key, name: msg.room, members: new Map() };
+      room = { key, name: msg.room, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
     }
     let id: string;
@@ -216,6 +236,7 @@ export class Rooms {
       role: grant.role,
       authenticated: grant.authenticated,
       queue: Promise.resolve(),
+      joinedAt: Date.now(),
     };
     const others = [...room.members.values()].map(toParticipant);
     room.members.set(id, member);
@@ -224,6 +245,7 @@ export class Rooms {
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
     this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
     this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
+    this.tellPresence({ kind: 'joined', room, member, roomStarted });
     return member;
   }
 
@@ -237,6 +259,7 @@ export class Rooms {
     if (room.members.size === 0) this.rooms.delete(room.key);
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
+    this.tellPresence({ kind: 'left', room, member, roomFinished: room.members.size === 0, reason });
     this.enqueue(member, 'focus leave', () =>
       callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
     );

@@ -85,7 +85,23 @@ test('defaults', () => {
     jwtSecret: '',
     adminAccounts: [],
     jwtPublicKeys: [],
+    webhookUrls: [],
+    webhookSecret: '',
+    adminApiToken: '',
+    adminApiJwt: false,
   });
+});
+
+test('webhook and admin API settings: URLs checked, a secret and a token of 16 characters at least', () => {
+  const secret = 'a-long-shared-secret';
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'https://hooks.example.org/t, http://10.0.0.9:8000/x', TERTULIA_WEBHOOK_SECRET: secret } });
+  assert.deepEqual(c.webhookUrls, ['https://hooks.example.org/t', 'http://10.0.0.9:8000/x']);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'ftp://x.org/a', TERTULIA_WEBHOOK_SECRET: secret } }), /webhookUrls: each webhook URL must be an http/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'not a url', TERTULIA_WEBHOOK_SECRET: secret } }), /webhookUrls/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'https://hooks.example.org/t' } }), /webhookUrls needs webhookSecret/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'short' } }), /adminApiToken must be at least 16/);
+  assert.equal(loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'x'.repeat(32) } }).adminApiToken, 'x'.repeat(32));
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_JWT: 'true' } }), /adminApiJwt needs authMode "token"/);
 });
 
 test('access settings: mode, guests flag and lists from the environment', () => {

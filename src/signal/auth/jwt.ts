@@ -28,6 +28,8 @@ export interface TokenIdentity {
   avatar?: string;
   /** true/false when the token says so; undefined when it does not. */
   moderator?: boolean;
+  /** context.user.admin (or a top-level `admin`) is true: with room "*", the admin API's Bearer (adminApiJwt). */
+  admin?: boolean;
 }
 
 export type TokenResult = { ok: true; identity: TokenIdentity } | { ok: false; reason: string };
@@ -160,6 +162,7 @@ export class TokenVerifier {
       avatar: claimString(user.avatar),
       moderator: claimBoolean(user.moderator) ?? claimBoolean((payload as { moderator?: unknown }).moderator),
     };
+    if ((claimBoolean(user.admin) ?? claimBoolean((payload as { admin?: unknown }).admin)) === true) identity.admin = true;
     return { ok: true, identity };
   }
 }

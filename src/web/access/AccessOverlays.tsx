@@ -59,6 +59,14 @@ function RequestsToMe({ access, state }: { access: AccessClient; state: AccessSt
           </button>
         </div>
       )}
+      {state.cameraOffBy !== null && (
+        <div className="access-box access-notice" role="status">
+          <span>{t.cameraOffBy(state.cameraOffBy)}</span>
+          <button type="button" className="link-button" onClick={() => access.dismissMuted()}>
+            {t.dismiss}
+          </button>
+        </div>
+      )}
       {state.cameraRequestBy !== null && (
         <div className="access-box access-notice" role="alertdialog" aria-labelledby={titleId}>
           <span id={titleId}>{t.cameraRequest(state.cameraRequestBy)}</span>

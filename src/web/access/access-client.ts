@@ -36,6 +36,8 @@ export interface AccessState {
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
   mutedBy: string | null;
+  /** Who turned our camera off (the admin API), until dismissed. */
+  cameraOffBy: string | null;
   /** The meeting is being recorded (started by whom). */
   recording: { by: string | undefined; mode?: RecordingMode; layout?: RecordingLayout } | null;
   /** The meeting is streamed live (started by whom; interrupted while the recorder reconnects). */
@@ -85,6 +87,7 @@ export class AccessClient extends Store<AccessState> {
       ended: null,
       cameraRequestBy: null,
       mutedBy: null,
+      cameraOffBy: null,
       recording: null,
       liveStream: null,
     });
@@ -135,6 +138,11 @@ export class AccessClient extends Store<AccessState> {
         c.retryJoin();
         break;
       case 'force-muted':
+        if (m.kind === 'video') {
+          this.update({ cameraOffBy: m.by });
+          void c.setVideoMuted(true);
+          break;
+        }
         this.update({ mutedBy: m.by });
         void c.setAudioMuted(true);
         break;
@@ -252,7 +260,7 @@ export class AccessClient extends Store<AccessState> {
     this.update({ cameraRequestBy: null });
   }
   dismissMuted(): void {
-    this.update({ mutedBy: null });
+    this.update({ mutedBy: null, cameraOffBy: null });
   }
 }
 
