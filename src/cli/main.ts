@@ -77,6 +77,8 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   jwtAudience: 'LIST',
   jwtSecret: 'SECRET',
   jwtPublicKeys: 'FILES',
+  sipDialInNumbers: 'JSON',
+  sipLanguage: 'LANG',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { dialInNumbersSchema } from '../protocol/dial-in-messages.ts';
 
 /**
  * A number, or a string that is one written in decimal (environment variables and options are strings).
@@ -34,6 +35,14 @@ const flag = z.preprocess((v) => {
   const s = v.trim().toLowerCase();
   return ['true', 'yes', '1', 'on'].includes(s) ? true : ['false', 'no', '0', 'off'].includes(s) ? false : v;
 }, z.boolean());
+/** A JSON value written as text (environment variables and options), or the text itself when it is not JSON. */
+function jsonOrText(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
 /** A list: a JSON array, or a comma-separated string. */
 const list = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
@@ -174,6 +183,10 @@ export const configSchema = z.object({
   adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
+  /** Dial-in numbers shown in the invite dialog and by /phoneNumberList: country or label -> numbers (JSON in the environment). */
+  sipDialInNumbers: z.preprocess((v) => (typeof v === 'string' ? (v.trim() === '' ? {} : jsonOrText(v)) : v), dialInNumbersSchema).default({}),
+  /** The language of the SIP voice menu's prompts (the PIN menu). */
+  sipLanguage: z.enum(['en', 'es']).default('en'),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -246,6 +259,8 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtSecret: 'token mode: shared secret for HS256 tokens',
   adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
+  sipDialInNumbers: 'phone numbers callers dial to join by PIN, shown in the invite dialog, as JSON: {"US": ["+1 555 0100"], "ES": ["+34 910 000 000"]} (default: none)',
+  sipLanguage: "language of the phone voice menu's prompts: en or es (default en)",
 };
 
 export class ConfigError extends Error {}

@@ -20,6 +20,9 @@ import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
 import { SignalMetrics } from './signal-metrics.ts';
+import { DialInPins } from './dial-in-pins.ts';
+import { DialInHttp } from './dial-in-http.ts';
+import { serveDialIn } from './dial-in-bus.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -81,10 +84,14 @@ export async function startSignal(opts: {
   }
 
   const recordings = new Recordings(bus, log);
+  // dial-in by PIN: the rooms' PINs, Jitsi's /conferenceMapper and /phoneNumberList, the sip part's lookups
+  const pins = new DialInPins({ dataDir: config.dataDir, log });
+  const dialIn = new DialInHttp({ pins, numbers: config.sipDialInNumbers, domain: config.domain, maxNewPinsPerMinute: config.maxRoomsPerAddressPerMinute, log });
+  const unserveDialIn = serveDialIn(bus, pins);
   const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
   // /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts); everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
-    if (!recordings.library.handleHttp(req, res)) staticFiles(req, res);
+    if (!recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
@@ -148,6 +155,7 @@ export async function startSignal(opts: {
   } catch (e) {
     unsubscribe();
     unsubscribeSpeaker();
+    unserveDialIn();
     await ws.close();
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
@@ -176,6 +184,8 @@ export async function startSignal(opts: {
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();
         recordings.close();
+        unserveDialIn();
+        await pins.flush();
         log.info('signal stopped');
       })();
       return closed;

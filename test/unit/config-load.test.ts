@@ -85,6 +85,8 @@ test('defaults', () => {
     jwtSecret: '',
     adminAccounts: [],
     jwtPublicKeys: [],
+    sipDialInNumbers: {},
+    sipLanguage: 'en',
   });
 });
 
