@@ -15,7 +15,7 @@ import { roomKey, roomNameSchema } from '../protocol/signal-messages.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
 import { rateLimitKey } from './client-address.ts';
 import type { DialInPins } from './dial-in-pins.ts';
-import { hostWithoutPort, setSecurityHeaders } from './http.ts';
+import { hostWithoutPort, sendText, setSecurityHeaders } from './http.ts';
 
 /** Lookups of an id no room has, per client address and minute. */
 export const MAX_PIN_MISSES_PER_MINUTE = 30;
@@ -24,9 +24,8 @@ const MAX_QUERY_CHARS = 1024;
 const MUC_HOST = /^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/;
 
 function sendJson(res: ServerResponse, req: IncomingMessage, status: number, body: unknown, extra: Record<string, string> = {}): void {
-  const buf = Buffer.from(JSON.stringify(body));
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Content-Length': buf.length, 'Cache-Control': 'no-store', ...extra });
-  res.end(req.method === 'HEAD' ? undefined : buf);
+  for (const [name, value] of Object.entries(extra)) res.setHeader(name, value);
+  sendText(res, req, status, JSON.stringify(body), 'application/json; charset=utf-8');
 }
 
 export class DialInHttp {
