@@ -22,7 +22,9 @@ export const pinLookupReplySchema = z.object({ room: z.string().min(1).max(128) 
  * (toll free)") to the numbers callers dial there. Answered as is by `/phoneNumberList` (Jitsi's `numbers`).
  */
 export const dialInNumbersSchema = z
-  .record(z.string().trim().min(1).max(64), z.array(z.string().trim().regex(/^\+?[0-9][0-9 ()./-]{2,30}$/, 'a phone number is digits, spaces, ( ) . / - and a leading +')).min(1).max(20))
+  .record(z.string().trim().min(1).max(64), z.array(z.string().trim().regex(/^\+?[0-9][0-9 ()./-]{2,30}$/, 'a phone number is digits, spaces, ( ) . / - and a leading +')).min(1).max(20), {
+    error: (i) => (i.input === undefined || typeof i.input === 'object' ? undefined : 'dial-in numbers are JSON: {"US": ["+1 555 0100"], "ES": ["+34 910 000 000"]}'),
+  })
   .refine((m) => Object.keys(m).length <= 100, 'at most 100 countries or labels');
 export type DialInNumbers = z.infer<typeof dialInNumbersSchema>;
 
