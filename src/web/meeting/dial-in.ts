@@ -23,7 +23,9 @@ export async function fetchDialIn(room: string): Promise<DialInInfo | null> {
     const list = phoneNumberListSchema.parse(await getJson('/phoneNumberList'));
     const first = Object.values(list.numbers).flat()[0];
     if (!list.numbersEnabled || first === undefined) return null;
-    const conference = `${room}@conference.${window.location.hostname}`;
+    // <room>@conference.<host>, as jitsi-meet names it; an IPv6 address is no such domain: the room alone
+    const host = window.location.hostname;
+    const conference = host.includes(':') ? room : `${room}@conference.${host}`;
     const mapping = conferenceMappingSchema.parse(await getJson(`/conferenceMapper?conference=${encodeURIComponent(conference)}`));
     if (mapping.id === false || mapping.conference === false) return null;
     return { numbers: list.numbers, first, pin: formatPin(mapping.id) };
