@@ -2,7 +2,8 @@
 #  - a Node.js >= 22.12 (installs one from the npm registry into .tools/ when the system's is older),
 #  - the npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
 #  - the built web app (dist/web, rebuilt when src/web changed),
-#  - the bridge's optional native send module (native/build, when a C compiler is there).
+#  - the bridge's optional native send module (native/build, when a C compiler is there),
+#  - the phone voice menu's prompts (dist/sip-prompts, spoken by espeak-ng, resampled by ffmpeg).
 # Exports TERTULIA_NODE (the node binary to use) and puts it first on PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -98,4 +99,10 @@ web_stale() {
 if web_stale; then
   log "building the web app"
   (cd "$ROOT" && "$TERTULIA_NODE" node_modules/vite/bin/vite.js build --config src/web/vite.config.ts --logLevel warn >&2)
+fi
+
+# the SIP PIN menu's prompts: rebuilt when their texts changed (scripts/build-prompts.ts)
+if ! [ -f "$ROOT/dist/sip-prompts/texts.json" ] || [ "$ROOT/src/sip/prompt-texts.ts" -nt "$ROOT/dist/sip-prompts/texts.json" ]; then
+  apt_need espeak-ng:espeak-ng ffmpeg:ffmpeg || log "could not install espeak-ng and ffmpeg: the phone PIN menu has no prompts until they are installed"
+  "$TERTULIA_NODE" --disable-warning=ExperimentalWarning "$ROOT/scripts/build-prompts.ts" || log "the phone prompts were not built"
 fi

@@ -83,6 +83,8 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   webhookSecret: 'SECRET',
   adminApiToken: 'TOKEN',
   adminApiJwt: 'BOOL',
+  sipDialInNumbers: 'JSON',
+  sipLanguage: 'LANG',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

@@ -3,6 +3,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { dialInNumbersSchema } from '../protocol/dial-in-messages.ts';
 
 /**
  * A number, or a string that is one written in decimal (environment variables and options are strings).
@@ -34,6 +35,14 @@ const flag = z.preprocess((v) => {
   const s = v.trim().toLowerCase();
   return ['true', 'yes', '1', 'on'].includes(s) ? true : ['false', 'no', '0', 'off'].includes(s) ? false : v;
 }, z.boolean());
+/** A JSON value written as text (environment variables and options), or the text itself when it is not JSON. */
+function jsonOrText(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
+}
 /** A list: a JSON array, or a comma-separated string. */
 const list = z.preprocess(
   (v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v),
@@ -194,6 +203,10 @@ export const configSchema = z.object({
   adminApiToken: z.string().default(''),
   /** token mode: the admin API also takes a JWT of ours with room "*" and context.user.admin true. */
   adminApiJwt: flag.default(false),
+  /** Dial-in numbers shown in the invite dialog and by /phoneNumberList: country or label -> numbers (JSON in the environment). */
+  sipDialInNumbers: z.preprocess((v) => (typeof v === 'string' ? (v.trim() === '' ? {} : jsonOrText(v)) : v), dialInNumbersSchema).default({}),
+  /** The language of the SIP voice menu's prompts (the PIN menu). */
+  sipLanguage: z.enum(['en', 'es']).default('en'),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -270,6 +283,8 @@ export const settingHelp: Record<keyof Config, string> = {
   webhookSecret: 'shared secret the webhooks are signed with (HMAC-SHA256), at least 16 characters; needed with --webhook-urls (better in the environment, TERTULIA_WEBHOOK_SECRET)',
   adminApiJwt: 'token mode: the admin API also accepts, as its Bearer, a token like the meeting tokens with room "*" and context.user.admin true (default false)',
   adminApiToken: 'Bearer token of the admin HTTP API (/api/v1: rooms, participants, mute, remove, end), at least 16 characters (better in the environment, TERTULIA_ADMIN_API_TOKEN) (default: none, the API is off)',
+  sipDialInNumbers: 'phone numbers callers dial to join by PIN, shown in the invite dialog, as JSON: {"US": ["+1 555 0100"], "ES": ["+34 910 000 000"]} (default: none)',
+  sipLanguage: "language of the phone voice menu's prompts: en or es (default en)",
 };
 
 export class ConfigError extends Error {}

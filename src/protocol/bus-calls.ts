@@ -44,6 +44,7 @@ import {
   recorderStopSchema,
   recorderSubjects,
 } from './recorder-messages.ts';
+import { dialInSubjects, pinLookupReplySchema, pinLookupSchema } from './dial-in-messages.ts';
 
 /**
  * - not-found: no such conference, participant or endpoint (it left, or never was);
@@ -95,4 +96,6 @@ export const busCalls = {
   recorderRead: spec(recorderSubjects.read, recorderReadSchema, recorderReadReplySchema, ['not-found']),
   recorderDelete: spec(recorderSubjects.delete, recorderDeleteSchema, okReplySchema, ['not-found', 'conflict']),
   recorderLayout: spec(recorderSubjects.layout, recorderLayoutSchema, okReplySchema, ['not-found', 'conflict']),
+  // sip -> signal: the room of a PIN a caller typed (not-found: no room has it)
+  signalPinLookup: spec(fixed(dialInSubjects.pinLookup), pinLookupSchema, pinLookupReplySchema, ['not-found']),
 } as const;

@@ -67,7 +67,7 @@ export function setSecurityHeaders(res: ServerResponse, req?: IncomingMessage): 
   // No Strict-Transport-Security: self-signed installs reached by IP address must stay reachable.
 }
 
-function sendText(res: ServerResponse, req: IncomingMessage, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
+export function sendText(res: ServerResponse, req: IncomingMessage, status: number, body: string, type = 'text/plain; charset=utf-8'): void {
   const buf = Buffer.from(body);
   res.writeHead(status, { 'Content-Type': type, 'Content-Length': buf.length, 'Cache-Control': 'no-store' });
   res.end(req.method === 'HEAD' ? undefined : buf);

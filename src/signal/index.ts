@@ -25,6 +25,9 @@ import { Recordings } from './recording.ts';
 import { SignalMetrics } from './signal-metrics.ts';
 import { AdminApi } from './admin-api.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
+import { DialInPins } from './dial-in-pins.ts';
+import { DialInHttp } from './dial-in-http.ts';
+import { serveDialIn } from './dial-in-bus.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -91,12 +94,16 @@ export async function startSignal(opts: {
   /** The certificate HTTPS serves now (`tertulia status`). */
   let serving = { pem: material.cert, selfSigned: material.selfSigned };
   const recordings = new Recordings(bus, log);
+  // dial-in by PIN: the rooms' PINs, Jitsi's /conferenceMapper and /phoneNumberList, the sip part's lookups
+  const pins = new DialInPins({ dataDir: config.dataDir, log });
+  const dialIn = new DialInHttp({ pins, numbers: config.sipDialInNumbers, domain: config.domain, maxNewPinsPerMinute: config.maxRoomsPerAddressPerMinute, log });
+  const unserveDialIn = serveDialIn(bus, pins);
   const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
   let adminApi: AdminApi | undefined;
   // /api/...: the admin API (admin-api.ts); /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts);
   // everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
-    if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res)) staticFiles(req, res);
+    if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
@@ -167,6 +174,7 @@ export async function startSignal(opts: {
   } catch (e) {
     unsubscribe();
     unsubscribeSpeaker();
+    unserveDialIn();
     await ws.close();
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
@@ -198,6 +206,8 @@ export async function startSignal(opts: {
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();
         recordings.close();
+        unserveDialIn();
+        await pins.flush();
         log.info('signal stopped');
       })();
       return closed;

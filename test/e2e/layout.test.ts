@@ -1,4 +1,4 @@
-// End to end: tile and speaker view, pinning, full screen, a phone-sized screen, "Copy meeting link", the
+// End to end: tile and speaker view, pinning, full screen, a phone-sized screen, "Invite people" (the link), the
 // Jitsi keyboard shortcuts, Spanish, and the Jitsi-style URL options.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -83,7 +83,7 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
     await ana.page.setViewportSize({ width: 960, height: 600 });
   });
 
-  test('full screen, and "Copy meeting link" puts the link on the clipboard', async () => {
+  test('full screen, and "Invite people" puts the link on the clipboard', async () => {
     await ana.page.getByRole('button', { name: 'Full screen' }).click();
     await ana.page.getByRole('button', { name: 'Exit full screen' }).waitFor({ timeout: 5000 });
     assert.ok(await ana.page.evaluate(() => document.fullscreenElement !== null));
@@ -91,9 +91,17 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
     await ana.page.getByRole('button', { name: 'Full screen' }).waitFor({ timeout: 5000 });
 
     await ana.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: suite.server.baseUrl });
-    await ana.page.getByRole('toolbar').getByRole('button', { name: 'Copy meeting link' }).click();
-    await ana.page.getByRole('toolbar').getByRole('button', { name: 'Link copied' }).waitFor({ timeout: 5000 });
+    await ana.page.getByRole('toolbar').getByRole('button', { name: 'Invite people' }).click();
+    const invite = ana.page.getByRole('dialog', { name: 'Invite people' });
+    assert.equal(await invite.getByRole('textbox', { name: 'Meeting link' }).inputValue(), `${suite.server.baseUrl}/Vistas`);
+    await invite.getByRole('button', { name: 'Copy meeting link' }).click();
+    await invite.getByRole('button', { name: 'Link copied' }).waitFor({ timeout: 5000 });
     assert.equal(await ana.page.evaluate(() => navigator.clipboard.readText()), `${suite.server.baseUrl}/Vistas`);
+    // this server has no dial-in numbers: nothing about phones
+    await invite.getByText('Looking up the phone numbers…').waitFor({ state: 'detached', timeout: 10_000 });
+    assert.equal(await invite.getByRole('region', { name: 'Join by phone' }).count(), 0);
+    await invite.getByRole('button', { name: 'Close' }).click();
+    await invite.waitFor({ state: 'detached' });
   });
 
   test('keyboard shortcuts as in Jitsi Meet', async () => {
@@ -154,7 +162,7 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
       'Reacciones',
       'Vista de orador',
       'Pantalla completa',
-      'Copiar enlace de la reunión',
+      'Invitar a otras personas',
       'Configuración',
       'Atajos de teclado',
       'Salir de la reunión',

@@ -89,6 +89,8 @@ test('defaults', () => {
     webhookSecret: '',
     adminApiToken: '',
     adminApiJwt: false,
+    sipDialInNumbers: {},
+    sipLanguage: 'en',
   });
 });
 
@@ -212,4 +214,14 @@ test('bad values are ConfigErrors that name the setting', () => {
   for (const [what, run, pattern] of bad) {
     assert.throws(run, (e: unknown) => e instanceof ConfigError && pattern.test(e.message), what);
   }
+});
+
+test('dial-in numbers as JSON from the environment, checked; the prompts language', () => {
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_SIP_DIAL_IN_NUMBERS: '{"US": ["+1 555 0100"], "Spain (toll free)": ["+34 900 000 000", "910 000 000"]}', TERTULIA_SIP_LANGUAGE: 'es' } });
+  assert.deepEqual(c.sipDialInNumbers, { US: ['+1 555 0100'], 'Spain (toll free)': ['+34 900 000 000', '910 000 000'] });
+  assert.equal(c.sipLanguage, 'es');
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_DIAL_IN_NUMBERS: '{"US": ["call me"]}' } }), /sipDialInNumbers.*phone number/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_DIAL_IN_NUMBERS: '+1 555 0100' } }), /sipDialInNumbers/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_DIAL_IN_NUMBERS: '{"US": []}' } }), /sipDialInNumbers/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_LANGUAGE: 'fr' } }), /sipLanguage/);
 });

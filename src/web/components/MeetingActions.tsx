@@ -1,5 +1,5 @@
 // The meeting toolbar's feature buttons: screen share, chat (with the unread count), participants, hand,
-// reactions, layout, full screen, invite, settings and the shortcut list.
+// reactions, layout, full screen, invite (the link, dial-in numbers), settings and the shortcut list.
 import { useState, type ReactNode } from 'react';
 import { REACTIONS, type Reaction } from '../../protocol/meeting-messages.ts';
 import { useStrings } from '../i18n.ts';
@@ -35,8 +35,7 @@ export interface MeetingActionsProps {
   onToggleView: () => void;
   fullScreen: boolean;
   onToggleFullScreen: () => void;
-  onCopyLink: () => void;
-  linkCopied: boolean;
+  onInvite: () => void;
   onOpenSettings: () => void;
   onShowShortcuts: () => void;
 }
@@ -114,7 +113,7 @@ export function MeetingActions(p: MeetingActionsProps) {
       <Action label={p.fullScreen ? t.exitFullScreen : t.fullScreen} on={p.fullScreen} onClick={p.onToggleFullScreen}>
         <FullScreenIcon exit={p.fullScreen} />
       </Action>
-      <Action label={p.linkCopied ? t.linkCopied : t.copyLink} onClick={p.onCopyLink}>
+      <Action label={t.invitePeople} onClick={p.onInvite}>
         <LinkIcon />
       </Action>
       <Action label={t.settings} onClick={p.onOpenSettings}>

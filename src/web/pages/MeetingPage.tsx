@@ -13,6 +13,7 @@ import { ParticipantsPane } from '../components/ParticipantsPane.tsx';
 import { Toasts } from '../components/Toasts.tsx';
 import { SettingsDialog } from '../components/SettingsDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
+import { InviteDialog } from '../components/InviteDialog.tsx';
 import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
 import { useShortcuts } from '../meeting/shortcuts.ts';
@@ -45,8 +46,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const [view, setView] = useState<ViewMode>('tile');
   const [pinned, setPinned] = useState<string | null>(null);
   const [paneOpen, setPaneOpen] = useState(false);
-  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | null>(null);
-  const [linkCopied, setLinkCopied] = useState(false);
+  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | 'invite' | null>(null);
   const [shareFailed, setShareFailed] = useState(false);
   const fullScreen = useFullScreen();
   const count = state.participants.length + 1;
@@ -113,16 +113,6 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   }, [conference]);
   const toggleHand = useCallback(() => conference.sendMessage({ type: 'hand', raised: conference.state.self?.handRaisedAt === undefined }), [conference]);
   const toggleView = useCallback(() => setView((v) => (v === 'tile' ? 'speaker' : 'tile')), []);
-  const copyLink = () => {
-    navigator.clipboard?.writeText(meetingLink()).then(
-      () => {
-        setLinkCopied(true);
-        setTimeout(() => setLinkCopied(false), 3000);
-      },
-      () => setLinkCopied(false),
-    );
-  };
-
   useShortcuts(state.status === 'joined', {
     m: () => void conference.setAudioMuted(!conference.local.state.audioMuted),
     v: () => void conference.setVideoMuted(!conference.local.state.videoMuted),
@@ -217,8 +207,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           onToggleView={toggleView}
           fullScreen={fullScreen.active}
           onToggleFullScreen={fullScreen.toggle}
-          onCopyLink={copyLink}
-          linkCopied={linkCopied}
+          onInvite={() => setDialog('invite')}
           onOpenSettings={() => setDialog('settings')}
           onShowShortcuts={() => setDialog('shortcuts')}
         />
@@ -228,6 +217,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'invite' && <InviteDialog room={conference.room} link={meetingLink()} onClose={() => setDialog(null)} />}
     </div>
   );
 }
