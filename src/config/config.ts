@@ -40,6 +40,15 @@ const list = z.preprocess(
   z.array(z.string().min(1)),
 );
 
+/** Origins that may frame the app: `https://host[:port]` (or http), or `*` for any (only when set explicitly). */
+const embedOrigins = list.pipe(
+  z.array(
+    z.string().transform((s) => s.replace(/\/$/, '')).refine((s) => s === '*' || /^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+|\*\.[a-z0-9.-]+)(:\d{1,5})?$/i.test(s), {
+      message: 'an origin is scheme://host[:port] with no path, e.g. https://intranet.example.org, or *',
+    }),
+  ),
+);
+
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
   listenAddress: z.string().default('0.0.0.0'),
@@ -174,6 +183,8 @@ export const configSchema = z.object({
   adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
+  /** Origins whose pages may embed the app in an iframe (CSP frame-ancestors; Jitsi's IFrame API). Empty: none. */
+  embedAllowedOrigins: embedOrigins.default([]),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -246,6 +257,7 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtSecret: 'token mode: shared secret for HS256 tokens',
   adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
+  embedAllowedOrigins: "origins whose pages may embed meetings in an iframe (Jitsi's IFrame API, /external_api.js), comma-separated, e.g. https://intranet.example.org; * = any site (default: none)",
 };
 
 export class ConfigError extends Error {}

@@ -81,7 +81,12 @@ export async function startSignal(opts: {
   }
 
   const recordings = new Recordings(bus, log);
-  const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
+  const staticFiles = createStaticHandler({
+    webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT,
+    log,
+    serveSourceMaps: config.serveSourceMaps,
+    embedAllowedOrigins: config.embedAllowedOrigins,
+  });
   // /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts); everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
     if (!recordings.library.handleHttp(req, res)) staticFiles(req, res);

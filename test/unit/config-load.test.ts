@@ -85,7 +85,18 @@ test('defaults', () => {
     jwtSecret: '',
     adminAccounts: [],
     jwtPublicKeys: [],
+    embedAllowedOrigins: [],
   });
+});
+
+test('embedAllowedOrigins: origins without a path (a trailing slash dropped), or *; anything else is refused', () => {
+  assert.deepEqual(loadConfig({ env: noEnv }).embedAllowedOrigins, []);
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_EMBED_ALLOWED_ORIGINS: 'https://intranet.example.org/, http://127.0.0.1:8000,https://*.example.net' } });
+  assert.deepEqual(c.embedAllowedOrigins, ['https://intranet.example.org', 'http://127.0.0.1:8000', 'https://*.example.net']);
+  assert.deepEqual(loadConfig({ env: noEnv, overrides: { embedAllowedOrigins: ['*'] } }).embedAllowedOrigins, ['*']);
+  for (const bad of ['intranet.example.org', 'https://example.org/path', "https://x.org 'unsafe-inline'", 'javascript:alert(1)', "'self'"]) {
+    assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_EMBED_ALLOWED_ORIGINS: bad } }), /embedAllowedOrigins/, bad);
+  }
 });
 
 test('access settings: mode, guests flag and lists from the environment', () => {
