@@ -77,6 +77,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   jwtAudience: 'LIST',
   jwtSecret: 'SECRET',
   jwtPublicKeys: 'FILES',
+  embedAllowedOrigins: 'ORIGINS',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {
