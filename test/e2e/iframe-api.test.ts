@@ -1,8 +1,8 @@
 // End to end: Jitsi's IFrame API. A host page on another origin (a second HTTPS server of this test, on another
 // port, with the server's certificate) loads /external_api.js from the Tertulia server and embeds a meeting with
-// JitsiMeetExternalAPI; two such pages meet. Events arrive with Jitsi's names and fields, commands act, functions
-// answer, a forged message from another window is ignored, and a host origin not in embedAllowedOrigins cannot
-// frame the app at all.
+// JitsiMeetExternalAPI; two such pages meet. Events arrive with Jitsi's names and fields, commands act (media,
+// chat, view, hand, name, room password, removing someone), functions answer, a forged message from another window
+// is ignored, and a host origin not in embedAllowedOrigins cannot frame the app at all.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import https from 'node:https';
@@ -22,6 +22,7 @@ const EVENTS = [
   'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose', 'participantJoined', 'participantLeft',
   'audioMuteStatusChanged', 'videoMuteStatusChanged', 'participantMuted', 'incomingMessage', 'outgoingMessage',
   'displayNameChange', 'tileViewChanged', 'raiseHandUpdated', 'errorOccurred', 'participantRoleChanged',
+  'passwordRequired', 'participantKickedOut', 'chatUpdated',
 ];
 
 /** The intranet page: the snippet of the README, plus a record of every event for the test to read. */
@@ -131,6 +132,9 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     assert.equal(seenByAna.data.displayName, 'Ben');
     const seenByBen = await waitEvent(ben, 'Ben is told Ana is there', (e) => e.name === 'participantJoined' && e.data.id === anaId);
     assert.equal(seenByBen.data.displayName, 'Ana');
+    // the first to join an open room is its moderator
+    await waitEvent(ana, 'Ana is moderator', (e) => e.name === 'participantRoleChanged' && e.data.id === anaId && e.data.role === 'moderator');
+    await waitEvent(ben, 'Ben is told Ana is moderator', (e) => e.name === 'participantRoleChanged' && e.data.id === anaId && e.data.role === 'moderator');
   });
 
   test('getParticipantsInfo, getNumberOfParticipants and getRoomsInfo list both', async () => {
@@ -143,6 +147,14 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
       assert.deepEqual(rooms.rooms[0].participants.map((x: any) => x.displayName).sort(), ['Ana', 'Ben']);
     }
     assert.equal(await ana.page.evaluate(() => (window as any).api.getDisplayName((window as any).api.getParticipantsInfo().find((i: any) => i.displayName === 'Ben').participantId)), 'Ben');
+
+    const devices = await ana.page.evaluate(() => (window as any).api.getAvailableDevices());
+    assert.ok(devices.audioInput.length > 0 && devices.videoInput.length > 0, JSON.stringify(devices));
+    const current = await ana.page.evaluate(() => (window as any).api.getCurrentDevices());
+    assert.equal(current.videoInput.kind, 'videoinput');
+    assert.equal(current.audioInput.kind, 'audioinput');
+    const shot = await waitUntil('a screenshot of the large video', () => ana.page.evaluate(() => (window as any).api.captureLargeVideoScreenshot().catch((e: Error) => ({ error: e.message }))), (v) => typeof v.dataURL === 'string');
+    assert.match(shot.dataURL, /^data:image\/png;base64,/);
   });
 
   test('toggleAudio flips audioMuteStatusChanged and isAudioMuted, and the other side sees the mute', async () => {
@@ -156,6 +168,18 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     await ben.page.frameLocator('iframe').getByRole('group', { name: 'Ana', exact: true }).getByRole('img', { name: 'Microphone muted' }).waitFor({ timeout: 15_000 });
     await ana.page.evaluate(() => (window as any).api.executeCommand('toggleAudio'));
     await waitEvent(ana, 'Ana unmuted', (e) => e.name === 'audioMuteStatusChanged' && e.data.muted === false);
+
+    await ana.page.evaluate(() => (window as any).api.executeCommand('toggleVideo'));
+    await waitEvent(ana, 'Ana\'s camera off', (e) => e.name === 'videoMuteStatusChanged' && e.data.muted === true);
+    assert.equal(await ana.page.evaluate(() => (window as any).api.isVideoMuted()), true);
+    await waitEvent(ben, 'Ben told of Ana\'s camera', (e) => e.name === 'participantMuted' && e.data.id === anaId && e.data.mediaType === 'video' && e.data.isMuted === true);
+
+    await ben.page.evaluate(() => (window as any).api.executeCommand('toggleRaiseHand'));
+    const hand = await waitEvent(ana, 'Ben\'s hand', (e) => e.name === 'raiseHandUpdated' && e.data.id === benId);
+    assert.ok(hand.data.handRaised > 0, 'raised: a time');
+    await ben.page.evaluate(() => (window as any).api.executeCommand('toggleChat'));
+    await waitEvent(ben, 'the chat opened', (e) => e.name === 'chatUpdated' && e.data.isOpen === true);
+    await ben.page.frameLocator('iframe').getByRole('log', { name: 'Chat' }).waitFor({ state: 'attached', timeout: 10_000 });
   });
 
   test('sendChatMessage arrives as incomingMessage (room and private); outgoingMessage on the sender', async () => {
@@ -218,6 +242,27 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     await waitEvent(ana, 'Ben gone', (e) => e.name === 'participantLeft' && e.data.id === benId);
     assert.equal(await ana.page.evaluate(() => (window as any).api.getNumberOfParticipants()), 1);
     assert.equal(await ben.page.evaluate(() => (window as any).api.getNumberOfParticipants()), 0);
+  });
+
+  test('a locked room: passwordRequired, then the password command joins; a moderator\'s kickParticipant', async () => {
+    await ana.page.evaluate(() => (window as any).api.executeCommand('password', 'secreto'));
+    // the room is locked (Ana's moderator tools say so) before Ben comes back
+    const anaFrame = ana.page.frameLocator('iframe');
+    await anaFrame.getByRole('button', { name: 'Moderator tools' }).click();
+    await anaFrame.getByRole('button', { name: 'Unlock room' }).waitFor({ timeout: 15_000 });
+    await openHost(ben, allowedHost.port);
+    await waitEvent(ben, 'the room asks for its password', (e) => e.name === 'passwordRequired');
+    await ben.page.evaluate(() => (window as any).api.executeCommand('password', 'secreto'));
+    const joined = await waitEvent(ben, 'Ben in again', (e) => e.name === 'videoConferenceJoined');
+    benId = joined.data.id;
+    await waitEvent(ana, 'Ana sees Ben again', (e) => e.name === 'participantJoined' && e.data.id === benId);
+
+    await ana.page.evaluate((id) => (window as any).api.executeCommand('kickParticipant', id), benId);
+    const kicked = await waitEvent(ben, 'Ben removed', (e) => e.name === 'participantKickedOut');
+    assert.deepEqual(kicked.data.kicked, { id: benId, local: true });
+    assert.equal(kicked.data.kicker.id, anaId);
+    await waitEvent(ben, 'Ben out', (e) => e.name === 'videoConferenceLeft');
+    await waitEvent(ana, 'Ben gone again', (e) => e.name === 'participantLeft' && e.data.id === benId);
   });
 
   test('a host origin not in embedAllowedOrigins cannot frame the app', async () => {
