@@ -7,7 +7,8 @@
 //   host -> app: hello (once the iframe loaded; the app answers ready and talks to that origin only),
 //                command (executeCommand), request (a function that answers: isAudioMuted, getRoomsInfo...)
 //   app -> host: ready, event (Jitsi's event names and payloads), response (to one request)
-import { z } from 'zod';
+// zod/mini: the host page's script stays small (its schemas tree-shake), and the app parses the same way
+import { z } from 'zod/mini';
 
 export const EMBED_NAMESPACE = 'tertulia-iframe-api';
 /** Arguments one command or request may carry (Jitsi's take at most three). */
@@ -15,15 +16,16 @@ export const MAX_EMBED_ARGS = 8;
 /** Commands and requests held while the other side is not ready yet; more are dropped. */
 export const MAX_EMBED_QUEUE = 100;
 
-const apiIdSchema = z.number().int().min(0).max(1_000_000_000);
-const nameSchema = z.string().min(1).max(64);
-const requestIdSchema = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const apiIdSchema = z.int().check(z.minimum(0), z.maximum(1_000_000_000));
+const nameSchema = z.string().check(z.minLength(1), z.maxLength(64));
+const requestIdSchema = z.int().check(z.minimum(0), z.maximum(Number.MAX_SAFE_INTEGER));
 const base = { ns: z.literal(EMBED_NAMESPACE), apiId: apiIdSchema };
+const argsSchema = z.array(z.unknown()).check(z.maxLength(MAX_EMBED_ARGS));
 
 export const hostMessageSchema = z.discriminatedUnion('kind', [
   z.object({ ...base, kind: z.literal('hello') }),
-  z.object({ ...base, kind: z.literal('command'), name: nameSchema, args: z.array(z.unknown()).max(MAX_EMBED_ARGS) }),
-  z.object({ ...base, kind: z.literal('request'), requestId: requestIdSchema, name: nameSchema, args: z.array(z.unknown()).max(MAX_EMBED_ARGS) }),
+  z.object({ ...base, kind: z.literal('command'), name: nameSchema, args: argsSchema }),
+  z.object({ ...base, kind: z.literal('request'), requestId: requestIdSchema, name: nameSchema, args: argsSchema }),
 ]);
 export type HostMessage = z.infer<typeof hostMessageSchema>;
 
@@ -35,8 +37,8 @@ export const appMessageSchema = z.discriminatedUnion('kind', [
     kind: z.literal('response'),
     requestId: requestIdSchema,
     ok: z.boolean(),
-    result: z.unknown().optional(),
-    error: z.string().max(1000).optional(),
+    result: z.optional(z.unknown()),
+    error: z.optional(z.string().check(z.maxLength(1000))),
   }),
 ]);
 export type AppMessage = z.infer<typeof appMessageSchema>;
