@@ -23,6 +23,21 @@ export interface ParticipantInfo {
 type Unsent = { kind: 'command'; name: string; args: unknown[] } | { kind: 'request'; requestId: number; name: string; args: unknown[] };
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
+/**
+ * `(domain, options)`, or Jitsi's old list `(domain, roomName, width, height, parentNode, configOverwrite,
+ * interfaceConfigOverwrite, noSSL, jwt, onload)` (noSSL is ignored: always HTTPS).
+ */
+function apiOptions(args: unknown[]): ExternalApiOptions {
+  const [first] = args;
+  if (first === undefined) return {};
+  if (typeof first === 'string') {
+    const [roomName, width, height, parentNode, configOverwrite, interfaceConfigOverwrite, , jwt, onload] = args;
+    return { roomName, width, height, parentNode, configOverwrite, interfaceConfigOverwrite, jwt, onload } as ExternalApiOptions;
+  }
+  if (first === null || typeof first !== 'object') throw new TypeError('JitsiMeetExternalAPI(domain, options): options is an object');
+  return first as ExternalApiOptions;
+}
+
 /** One id per API object on the page, as in Jitsi (the iframe's `jitsi_meet_external_api_id`). */
 let nextApiId = 0;
 
@@ -38,12 +53,10 @@ export class JitsiMeetExternalAPI extends EventEmitter {
   #participants = new Map<string, Omit<ParticipantInfo, 'participantId'>>();
   readonly #onMessage = (ev: MessageEvent) => this.#receive(ev);
 
-  constructor(domain: string, options: ExternalApiOptions = {}) {
+  constructor(domain: string, ...args: unknown[]) {
     super();
     if (typeof domain !== 'string') throw new TypeError('JitsiMeetExternalAPI(domain, options): the domain is a string');
-    if (options === null || typeof options !== 'object') {
-      throw new TypeError('JitsiMeetExternalAPI(domain, options): options is an object (the old list of arguments is not supported)');
-    }
+    const options = apiOptions(args);
     this.#id = nextApiId++;
     const url = frameUrl(domain, this.#id, options);
     this.#origin = new URL(url).origin;
