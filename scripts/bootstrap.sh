@@ -98,7 +98,8 @@ web_stale() {
 }
 if web_stale; then
   log "building the web app"
-  (cd "$ROOT" && "$TERTULIA_NODE" node_modules/vite/bin/vite.js build --config src/web/vite.config.ts --logLevel warn >&2)
+  (cd "$ROOT" && "$TERTULIA_NODE" node_modules/vite/bin/vite.js build --config src/web/vite.config.ts --logLevel warn >&2 &&
+    "$TERTULIA_NODE" node_modules/vite/bin/vite.js build --config src/web/external-api/vite.config.ts --logLevel warn >&2)
 fi
 
 # the SIP PIN menu's prompts: rebuilt when their texts changed (scripts/build-prompts.ts)

@@ -85,6 +85,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   adminApiJwt: 'BOOL',
   sipDialInNumbers: 'JSON',
   sipLanguage: 'LANG',
+  embedAllowedOrigins: 'ORIGINS',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

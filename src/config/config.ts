@@ -57,6 +57,14 @@ function isHttpUrl(s: string): boolean {
     return false;
   }
 }
+/** Origins that may frame the app: `https://host[:port]` (or http), or `*` for any (only when set explicitly). */
+const embedOrigins = list.pipe(
+  z.array(
+    z.string().transform((s) => s.replace(/\/$/, '')).refine((s) => s === '*' || /^https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+|\*\.[a-z0-9.-]+)(:\d{1,5})?$/i.test(s), {
+      message: 'an origin is scheme://host[:port] with no path, e.g. https://intranet.example.org, or *',
+    }),
+  ),
+);
 
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
@@ -207,6 +215,8 @@ export const configSchema = z.object({
   sipDialInNumbers: z.preprocess((v) => (typeof v === 'string' ? (v.trim() === '' ? {} : jsonOrText(v)) : v), dialInNumbersSchema).default({}),
   /** The language of the SIP voice menu's prompts (the PIN menu). */
   sipLanguage: z.enum(['en', 'es']).default('en'),
+  /** Origins whose pages may embed the app in an iframe (CSP frame-ancestors; Jitsi's IFrame API). Empty: none. */
+  embedAllowedOrigins: embedOrigins.default([]),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -285,6 +295,7 @@ export const settingHelp: Record<keyof Config, string> = {
   adminApiToken: 'Bearer token of the admin HTTP API (/api/v1: rooms, participants, mute, remove, end), at least 16 characters (better in the environment, TERTULIA_ADMIN_API_TOKEN) (default: none, the API is off)',
   sipDialInNumbers: 'phone numbers callers dial to join by PIN, shown in the invite dialog, as JSON: {"US": ["+1 555 0100"], "ES": ["+34 910 000 000"]} (default: none)',
   sipLanguage: "language of the phone voice menu's prompts: en or es (default en)",
+  embedAllowedOrigins: "origins whose pages may embed meetings in an iframe (Jitsi's IFrame API, /external_api.js), comma-separated, e.g. https://intranet.example.org; * = any site (default: none)",
 };
 
 export class ConfigError extends Error {}

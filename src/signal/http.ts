@@ -17,14 +17,15 @@ export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.m
  * The page may connect only to its own origin ('self', which covers wss: to the same host and port in CSP 3
  * browsers), may not set a <base> and may send forms only to itself. `connect-src` also names the page's own
  * wss:// origin explicitly, from the request's Host when it is a well-formed host[:port], for browsers older
- * than CSP 3.
+ * than CSP 3. `frameAncestors`: the origins that may embed the page (config.embedAllowedOrigins, checked
+ * there); none: no page may frame it.
  */
-export function contentSecurityPolicy(hostHeader?: string): string {
+export function contentSecurityPolicy(hostHeader?: string, frameAncestors: readonly string[] = []): string {
   const host = hostHeader !== undefined && hostWithoutPort(hostHeader) !== null ? hostHeader.trim().toLowerCase() : undefined;
   return (
     `default-src 'self'; connect-src 'self'${host ? ` wss://${host}` : ''}; img-src 'self' data: blob:; ` +
     "media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; " +
-    "form-action 'self'; frame-ancestors 'none'"
+    `form-action 'self'; frame-ancestors ${frameAncestors.length > 0 ? frameAncestors.join(' ') : "'none'"}`
   );
 }
 
@@ -60,10 +61,12 @@ export function contentTypeFor(file: string): string {
   return CONTENT_TYPES[path.extname(file).toLowerCase()] ?? 'application/octet-stream';
 }
 
-export function setSecurityHeaders(res: ServerResponse, req?: IncomingMessage): void {
+export function setSecurityHeaders(res: ServerResponse, req?: IncomingMessage, frameAncestors: readonly string[] = []): void {
   res.setHeader('X-Content-Type-Options', 'nosniff');
   res.setHeader('Referrer-Policy', 'no-referrer');
-  res.setHeader('Content-Security-Policy', contentSecurityPolicy(req?.headers.host));
+  res.setHeader('Content-Security-Policy', contentSecurityPolicy(req?.headers.host, frameAncestors));
+  // for browsers without CSP frame-ancestors; with embedding allowed, the CSP alone says by whom
+  if (frameAncestors.length === 0) res.setHeader('X-Frame-Options', 'DENY');
   // No Strict-Transport-Security: self-signed installs reached by IP address must stay reachable.
 }
 
@@ -110,17 +113,25 @@ const NOT_BUILT_PAGE = `<!doctype html>
 `;
 
 /**
- * The HTTPS request handler (WebSocket upgrades on /ws are handled elsewhere). `serveSourceMaps`: serve *.map
+ * The HTTPS request handler (WebSocket upgrades on /ws are handled elsewhere). `/external_api.js` (Jitsi's IFrame
+ * API, built into dist/web) is an ordinary file of the app here. `serveSourceMaps`: serve *.map
  * files and point browsers at them (a `SourceMap` header on scripts and styles; the build leaves no comment in
  * the files); off, a *.map path is a 404.
  */
-export function createStaticHandler(opts: { webRoot: string; log: Logger; serveSourceMaps?: boolean }): (req: IncomingMessage, res: ServerResponse) => void {
+export function createStaticHandler(opts: {
+  webRoot: string;
+  log: Logger;
+  serveSourceMaps?: boolean;
+  /** Origins whose pages may frame the app (config.embedAllowedOrigins). */
+  embedAllowedOrigins?: readonly string[];
+}): (req: IncomingMessage, res: ServerResponse) => void {
   const webRoot = path.resolve(opts.webRoot);
   const log = opts.log;
   const serveSourceMaps = opts.serveSourceMaps ?? false;
+  const frameAncestors = opts.embedAllowedOrigins ?? [];
   return (req, res) => {
     try {
-      setSecurityHeaders(res, req);
+      setSecurityHeaders(res, req, frameAncestors);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('Allow', 'GET, HEAD');
         sendText(res, req, 405, 'method not allowed\n');

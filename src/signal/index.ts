@@ -98,10 +98,15 @@ export async function startSignal(opts: {
   const pins = new DialInPins({ dataDir: config.dataDir, log });
   const dialIn = new DialInHttp({ pins, numbers: config.sipDialInNumbers, domain: config.domain, maxNewPinsPerMinute: config.maxRoomsPerAddressPerMinute, log });
   const unserveDialIn = serveDialIn(bus, pins);
-  const staticFiles = createStaticHandler({ webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT, log, serveSourceMaps: config.serveSourceMaps });
+  const staticFiles = createStaticHandler({
+    webRoot: opts.webRoot ?? DEFAULT_WEB_ROOT,
+    log,
+    serveSourceMaps: config.serveSourceMaps,
+    embedAllowedOrigins: config.embedAllowedOrigins,
+  });
   let adminApi: AdminApi | undefined;
   // /api/...: the admin API (admin-api.ts); /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts);
-  // everything else: the web app
+  // dial-in APIs (dial-in-http.ts); everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
     if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
   });

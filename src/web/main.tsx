@@ -4,6 +4,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import './styles.css';
+import { embedding } from './embed/embedding.ts';
+
+// In a host page's JitsiMeetExternalAPI frame: listen for its hello before anything else can miss it.
+embedding();
 
 const container = document.getElementById('root');
 if (container) {

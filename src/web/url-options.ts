@@ -32,6 +32,24 @@ export function parseHashParams(hash: string): Map<string, unknown> {
   return params;
 }
 
+/**
+ * A hash option by its dotted name, also when an object value holds it: the IFrame API sends nested settings as
+ * one JSON object (`config.prejoinConfig={"enabled":false}`), a link may spell them out (`config.prejoinConfig.enabled=false`).
+ */
+export function hashOption(params: ReadonlyMap<string, unknown>, name: string): unknown {
+  const parts = name.split('.');
+  for (let i = parts.length; i > 0; i--) {
+    const prefix = parts.slice(0, i).join('.');
+    if (!params.has(prefix)) continue;
+    let v: unknown = params.get(prefix);
+    for (const key of parts.slice(i)) {
+      v = v !== null && typeof v === 'object' && Object.prototype.hasOwnProperty.call(v, key) ? (v as Record<string, unknown>)[key] : undefined;
+    }
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
 function safeDecode(s: string): string {
   try {
     return decodeURIComponent(s);
@@ -65,15 +83,16 @@ function asResolution(v: unknown): number | undefined {
 
 export function parseUrlOptions(hash: string): UrlOptions {
   const p = parseHashParams(hash);
-  const prejoin = asBoolean(p.get('config.prejoinPageEnabled')) ?? asBoolean(p.get('config.prejoinConfig.enabled'));
-  const name = p.get('userInfo.displayName');
-  const lang = p.get('config.defaultLanguage');
+  const get = (name: string) => hashOption(p, name);
+  const prejoin = asBoolean(get('config.prejoinPageEnabled')) ?? asBoolean(get('config.prejoinConfig.enabled'));
+  const name = get('userInfo.displayName');
+  const lang = get('config.defaultLanguage');
   return {
-    startWithAudioMuted: asBoolean(p.get('config.startWithAudioMuted')) ?? false,
-    startWithVideoMuted: asBoolean(p.get('config.startWithVideoMuted')) ?? false,
+    startWithAudioMuted: asBoolean(get('config.startWithAudioMuted')) ?? false,
+    startWithVideoMuted: asBoolean(get('config.startWithVideoMuted')) ?? false,
     prejoinPageEnabled: prejoin ?? true,
     displayName: typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : undefined,
-    resolution: asResolution(p.get('config.resolution')) ?? DEFAULT_RESOLUTION,
+    resolution: asResolution(get('config.resolution')) ?? DEFAULT_RESOLUTION,
     language: typeof lang === 'string' ? lang : undefined,
   };
 }

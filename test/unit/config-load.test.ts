@@ -91,6 +91,7 @@ test('defaults', () => {
     adminApiJwt: false,
     sipDialInNumbers: {},
     sipLanguage: 'en',
+    embedAllowedOrigins: [],
   });
 });
 
@@ -104,6 +105,16 @@ test('webhook and admin API settings: URLs checked, a secret and a token of 16 c
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'short' } }), /adminApiToken must be at least 16/);
   assert.equal(loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'x'.repeat(32) } }).adminApiToken, 'x'.repeat(32));
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_JWT: 'true' } }), /adminApiJwt needs authMode "token"/);
+});
+
+test('embedAllowedOrigins: origins without a path (a trailing slash dropped), or *; anything else is refused', () => {
+  assert.deepEqual(loadConfig({ env: noEnv }).embedAllowedOrigins, []);
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_EMBED_ALLOWED_ORIGINS: 'https://intranet.example.org/, http://127.0.0.1:8000,https://*.example.net' } });
+  assert.deepEqual(c.embedAllowedOrigins, ['https://intranet.example.org', 'http://127.0.0.1:8000', 'https://*.example.net']);
+  assert.deepEqual(loadConfig({ env: noEnv, overrides: { embedAllowedOrigins: ['*'] } }).embedAllowedOrigins, ['*']);
+  for (const bad of ['intranet.example.org', 'https://example.org/path', "https://x.org 'unsafe-inline'", 'javascript:alert(1)', "'self'"]) {
+    assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_EMBED_ALLOWED_ORIGINS: bad } }), /embedAllowedOrigins/, bad);
+  }
 });
 
 test('access settings: mode, guests flag and lists from the environment', () => {

@@ -119,6 +119,7 @@ describe('signal HTTPS', () => {
       assert.match(csp, /base-uri 'none'/);
       assert.match(csp, /form-action 'self'/);
       assert.match(csp, /frame-ancestors 'none'/);
+      assert.equal(r.headers['x-frame-options'], 'DENY');
       assert.equal(r.headers['strict-transport-security'], undefined);
     }
   });

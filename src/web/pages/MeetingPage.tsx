@@ -7,7 +7,7 @@ import { Toolbar } from '../components/Toolbar.tsx';
 import { RemoteAudio, useTrackStream } from '../components/MediaViews.tsx';
 import { LinkIcon } from '../components/Icons.tsx';
 import { MeetingActions } from '../components/MeetingActions.tsx';
-import { VideoLayout, type LayoutItem, type ViewMode } from '../components/VideoLayout.tsx';
+import { VideoLayout, type LayoutItem } from '../components/VideoLayout.tsx';
 import { ChatPanel } from '../components/ChatPanel.tsx';
 import { ParticipantsPane } from '../components/ParticipantsPane.tsx';
 import { Toasts } from '../components/Toasts.tsx';
@@ -16,6 +16,7 @@ import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
 import { InviteDialog } from '../components/InviteDialog.tsx';
 import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
+import { viewFor } from '../meeting/view-store.ts';
 import { useShortcuts } from '../meeting/shortcuts.ts';
 import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
@@ -43,9 +44,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const { levels } = useSyncExternalStore(quality.subscribe, quality.getSnapshot);
   const selfVideo = useTrackStream(local.videoMuted ? null : local.camTrack);
   const selfScreen = useTrackStream(state.screenTrack);
-  const [view, setView] = useState<ViewMode>('tile');
-  const [pinned, setPinned] = useState<string | null>(null);
-  const [paneOpen, setPaneOpen] = useState(false);
+  const viewStore = viewFor(conference);
+  const { view, pinned, paneOpen } = useSyncExternalStore(viewStore.subscribe, viewStore.getSnapshot);
   const [dialog, setDialog] = useState<'settings' | 'shortcuts' | 'invite' | null>(null);
   const [shareFailed, setShareFailed] = useState(false);
   const fullScreen = useFullScreen();
@@ -97,12 +97,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   useEffect(() => {
     const before = new Set(previousScreens.current.split(',').filter(Boolean));
     previousScreens.current = screens;
-    if (screens.split(',').some((k) => k && !before.has(k))) setView('speaker');
-  }, [screens]);
+    if (screens.split(',').some((k) => k && !before.has(k))) viewStore.setView('speaker');
+  }, [screens, viewStore]);
   // a pinned tile that went away unpins
   useEffect(() => {
-    if (pinned && !items.some((i) => i.key === pinned)) setPinned(null);
-  }, [items, pinned]);
+    if (pinned && !items.some((i) => i.key === pinned)) viewStore.pin(null);
+  }, [items, pinned, viewStore]);
 
   const toggleShare = useCallback(() => {
     if (conference.state.screenTrack) conference.stopScreenShare();
@@ -112,7 +112,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       });
   }, [conference]);
   const toggleHand = useCallback(() => conference.sendMessage({ type: 'hand', raised: conference.state.self?.handRaisedAt === undefined }), [conference]);
-  const toggleView = useCallback(() => setView((v) => (v === 'tile' ? 'speaker' : 'tile')), []);
+  const toggleView = useCallback(() => viewStore.toggleView(), [viewStore]);
   useShortcuts(state.status === 'joined', {
     m: () => void conference.setAudioMuted(!conference.local.state.audioMuted),
     v: () => void conference.setVideoMuted(!conference.local.state.videoMuted),
@@ -166,10 +166,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       )}
       <div className="meeting-body">
         <TileSizeContext.Provider value={conference.tileSizes}>
-          <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => {
-            setPinned(k);
-            if (k) setView('speaker');
-          }} />
+          <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => viewStore.pin(k)} />
         </TileSizeContext.Provider>
         {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
@@ -199,7 +196,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           unread={chatState.unread}
           onToggleChat={() => chat.toggle()}
           paneOpen={paneOpen}
-          onTogglePane={() => setPaneOpen((o) => !o)}
+          onTogglePane={() => viewStore.setPaneOpen(!paneOpen)}
           handRaised={handRaised}
           onToggleHand={toggleHand}
           onReaction={(reaction) => conference.sendMessage({ type: 'reaction', reaction })}

@@ -13,6 +13,7 @@ import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
 import { accessFor } from '../access/access-client.ts';
 import { AccessBoundary } from '../access/AccessBoundary.tsx';
+import { embedding } from '../embed/embedding.ts';
 import { serverErrorText } from './error-text.ts';
 
 const NAME_KEY = 'tertulia.displayName';
@@ -53,6 +54,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
       chatStoreFor(c);
       notificationsFor(c);
       accessFor(c); // token, sign-in, room password, lobby, role: before the first join message
+      embedding()?.attach(c); // a host page's IFrame API follows this meeting
       setConference(c);
       void c.start();
     },
