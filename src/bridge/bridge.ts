@@ -91,10 +91,13 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** Transport-cc feedback, speakers, layer allocation: they run while the bridge has endpoints (an idle one sleeps). */
   private timers: NodeJS.Timeout[] = [];
   private readonly probes: ProbeSender;
+  /** lastN for conferences created from now (a reload changes it; running ones keep theirs). */
+  private lastN: number;
 
   constructor(opts: BridgeOptions) {
     this.bus = opts.bus;
     this.config = opts.config;
+    this.lastN = opts.config.lastN;
     this.log = opts.log;
     this.bridgeId = opts.bridgeId;
     this.certificate = opts.certificate;
@@ -428,7 +431,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         const l = source.layers[layer];
         if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);
       };
-      conference.lastN = this.config.lastN;
+      conference.lastN = this.lastN;
       this.conferences.set(conferenceId, conference);
     }
     return conference;
@@ -694,6 +697,11 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         this.log.warn({ err: (e as Error).message }, 'could not publish the dominant speaker');
       }
     }
+  }
+
+  /** A reloaded lastN: for the conferences that start from now. */
+  setLastN(n: number): void {
+    this.lastN = n;
   }
 
   async close(): Promise<void> {

@@ -45,6 +45,8 @@ export interface BridgeHandle {
   mediaWorkers: number;
   /** The bridge's DTLS certificate fingerprint (sha-256, `AB:CD:...`). */
   fingerprint: string;
+  /** A reloaded lastN (SIGHUP), for the conferences that start from now. */
+  setLastN(lastN: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -264,6 +266,10 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     },
     mediaWorkers: workerCount,
     fingerprint: certificate.fingerprint,
+    async setLastN(lastN: number) {
+      bridge.setLastN(lastN);
+      await pool?.setLastN(lastN);
+    },
     close() {
       closing ??= (async () => {
         clearInterval(announceTimer);

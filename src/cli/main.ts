@@ -261,7 +261,8 @@ export async function main(argv: string[]): Promise<number> {
   if (args.command === 'status') return await (await import('./commands/status.ts')).runStatusCommand({ json: args.json }, config);
   if (args.command === 'install') return (await import('./commands/install.ts')).runInstall(config, args.overrides, args.install);
   if (args.command === 'uninstall') return (await import('./commands/install.ts')).runUninstall(args.install);
-  return await (await import('./commands/start.ts')).runStartCommand(config); // -1: keeps running until SIGINT/SIGTERM
+  // -1: keeps running until SIGINT/SIGTERM; SIGHUP reads the settings again from the same sources
+  return await (await import('./commands/start.ts')).runStartCommand(config, () => loadConfig({ file: args.configFile, overrides: args.overrides }));
 }
 
 const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;

@@ -17,14 +17,41 @@ type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
 export class AccessConfigError extends Error {}
 
+/** The token verifier's settings in token mode (checked: a bad setting throws), else undefined. */
+function tokenSettings(config: Config): ConstructorParameters<typeof TokenVerifier>[0] | undefined {
+  if (config.authMode !== 'token') return undefined;
+  if (!config.jwtAppId) throw new AccessConfigError('authMode "token" needs jwtAppId (the issuer your tokens carry in "iss")');
+  if (!config.jwtSecret && config.jwtPublicKeys.length === 0) {
+    throw new AccessConfigError('authMode "token" needs jwtSecret (HS256) or jwtPublicKeys (RS256/ES256 PEM files)');
+  }
+  return {
+    appId: config.jwtAppId,
+    acceptedIssuers: config.jwtAcceptedIssuers,
+    audiences: config.jwtAudience,
+    secret: config.jwtSecret,
+    publicKeys: loadPublicKeys(config.jwtPublicKeys),
+  };
+}
+
+/** The users database when accounts are used (admins sign in with one in any mode): the open one, or opened now. */
+function openUsers(config: Config, open: UserStore | undefined): UserStore | undefined {
+  if (config.authMode !== 'accounts' && config.adminAccounts.length === 0) return open;
+  if (open) return open;
+  try {
+    return new UserStore(usersDbPath(config.dataDir));
+  } catch (e) {
+    throw new AccessConfigError(`cannot open the users database ${usersDbPath(config.dataDir)}: ${(e as Error).message}`);
+  }
+}
+
 export class Access {
   readonly admission: Admission;
   readonly moderation: Moderation;
-  /** The token verifier (token mode). */
-  readonly tokens: TokenVerifier | undefined;
-  private readonly users: UserStore | undefined;
+  /** The token verifier (token mode at start; a reload updates its keys in place). */
+  tokens: TokenVerifier | undefined;
+  private users: UserStore | undefined;
   private readonly log: Logger;
-  private readonly adminAccounts: readonly string[];
+  private adminAccounts: readonly string[];
   private readonly recordings: Recordings | undefined;
 
   constructor(opts: { config: Config; rooms: Rooms; log: Logger; recordings?: Recordings }) {
@@ -32,34 +59,34 @@ export class Access {
     this.log = log;
     this.adminAccounts = config.adminAccounts;
     this.recordings = opts.recordings;
-    let tokens: TokenVerifier | undefined;
-    if (config.authMode === 'token') {
-      if (!config.jwtAppId) throw new AccessConfigError('authMode "token" needs jwtAppId (the issuer your tokens carry in "iss")');
-      if (!config.jwtSecret && config.jwtPublicKeys.length === 0) {
-        throw new AccessConfigError('authMode "token" needs jwtSecret (HS256) or jwtPublicKeys (RS256/ES256 PEM files)');
-      }
-      tokens = new TokenVerifier({
-        appId: config.jwtAppId,
-        acceptedIssuers: config.jwtAcceptedIssuers,
-        audiences: config.jwtAudience,
-        secret: config.jwtSecret,
-        publicKeys: loadPublicKeys(config.jwtPublicKeys),
-      });
-    }
-    // admins sign in with an account in any mode (the /recordings page)
-    if (config.authMode === 'accounts' || config.adminAccounts.length > 0) {
-      try {
-        this.users = new UserStore(usersDbPath(config.dataDir));
-      } catch (e) {
-        throw new AccessConfigError(`cannot open the users database ${usersDbPath(config.dataDir)}: ${(e as Error).message}`);
-      }
-    }
+    const settings = tokenSettings(config);
+    const tokens = settings ? new TokenVerifier(settings) : undefined;
+    this.users = openUsers(config, undefined);
     const lobby = new Lobby(log);
     this.tokens = tokens;
     this.admission = new Admission({ config, rooms, lobby, log, users: this.users, tokens });
     this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings });
     rooms.onLeft = (room) => this.moderation.afterLeave(room);
     log.info({ authMode: config.authMode, allowGuests: config.allowGuests }, 'access mode');
+  }
+
+  /**
+   * Reloaded access settings (SIGHUP): the mode, guests, JWT issuers and keys, admin accounts. Checked first: a
+   * bad setting throws AccessConfigError and changes nothing. Who is in a meeting stays in; joins from now on
+   * follow the new settings.
+   */
+  reconfigure(config: Config): void {
+    const settings = tokenSettings(config);
+    const users = openUsers(config, this.users);
+    if (settings) {
+      if (this.tokens) this.tokens.update(settings);
+      else this.tokens = new TokenVerifier(settings);
+    }
+    this.users = users;
+    this.adminAccounts = config.adminAccounts;
+    this.admission.reconfigure({ config, users, tokens: settings ? this.tokens : undefined });
+    this.moderation.autoModerator = config.authMode === 'open';
+    this.log.info({ authMode: config.authMode, allowGuests: config.allowGuests }, 'access mode');
   }
 
   /** Called after every successful join (straight in, or admitted from the lobby). */

@@ -38,7 +38,7 @@ export function isAdminAccount(adminAccounts: readonly string[], username: strin
 }
 
 export class Admission {
-  private readonly opts: AdmissionOptions;
+  private opts: AdmissionOptions;
   private readonly log: Logger;
   readonly loginSessions = new LoginSessions();
   private readonly loginPerUser = new FailureLimiter(LOGIN_LIMIT_PER_USER);
@@ -50,6 +50,11 @@ export class Admission {
   private readonly gone = new WeakSet<Session>();
   /** Called after every successful join (straight in, or admitted from the lobby). */
   onJoined: (session: Session) => void = () => {};
+
+  /** Reloaded access settings (SIGHUP): joins and sign-ins from now on follow them. */
+  reconfigure(change: Pick<AdmissionOptions, 'config' | 'users' | 'tokens'>): void {
+    this.opts = { ...this.opts, ...change };
+  }
 
   constructor(opts: AdmissionOptions) {
     this.opts = opts;

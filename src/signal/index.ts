@@ -41,6 +41,8 @@ export interface SignalServer {
   resourceCounts(): Record<string, number>;
   /** Join times and refused credentials, for /metrics. */
   metrics: SignalMetrics;
+  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts); throws when one is bad. */
+  reconfigure(config: Config): void;
   close(): Promise<void>;
 }
 
@@ -197,6 +199,7 @@ export async function startSignal(opts: {
     httpPort,
     selfSignedCertificate: material.selfSigned,
     metrics,
+    reconfigure: (next) => access.reconfigure(next),
     resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {

@@ -19,7 +19,8 @@ export class Moderation {
   private readonly admission: Admission;
   private readonly log: Logger;
   /** Open rooms: when the last moderator leaves, the longest-present participant becomes one (as Jitsi does). */
-  private readonly autoModerator: boolean;
+  /** Open mode: the first one in an empty room becomes its moderator (a reload may change the mode). */
+  autoModerator: boolean;
   /** Start/stop recording (none: this signal has no recording, e.g. in unit tests). */
   private readonly recordings: Recordings | undefined;
 

@@ -27,7 +27,7 @@ export interface MediaWorkerData {
 export type ToWorker =
   | { type: 'bind'; address: string; port: number }
   | { type: 'listenTcp'; address: string; port: number }
-  | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire'; payload: Record<string, unknown> }
+  | { type: 'op'; id: number; op: 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'lastN'; payload: Record<string, unknown> }
   | { type: 'peer'; update: PeerUpdate }
   | { type: 'counters'; id: number }
   /** Its resource counts (endpoints, timers, handles, its heap after a GC when `gc`), answered like counters. */
@@ -131,6 +131,7 @@ function main(): void {
           else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
           else if (m.op === 'constraints') bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints);
           else if (m.op === 'mute') bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
+          else if (m.op === 'lastN') bridge.setLastN(p.lastN);
           else bridge.expire(p.conferenceId, p.endpointId);
           post({ type: 'applied', id: m.id });
           break;

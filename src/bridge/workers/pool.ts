@@ -33,7 +33,7 @@ function ringSlots(workers: number): number {
   return slots;
 }
 
-type ControlOp = 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire';
+type ControlOp = 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'lastN';
 
 export class MediaWorkerPool {
   port = 0;
@@ -165,6 +165,11 @@ export class MediaWorkerPool {
   }
 
   /** Sends a control request to every worker; resolves when all applied it (so a bus reply means "in effect"). */
+  /** A reloaded lastN, to every worker (for the conferences that start from now). */
+  setLastN(lastN: number): Promise<void> {
+    return this.broadcast('lastN', { lastN });
+  }
+
   private broadcast(op: ControlOp, payload: Record<string, unknown>): Promise<void> {
     return this.broadcastFor(op, payload).then(() => {});
   }

@@ -50,6 +50,7 @@ WorkingDirectory=${o.dataDir}
 Environment=HOME=${o.dataDir}
 Environment=TERTULIA_CONFIG=${o.configFile}
 ExecStart=${o.node} --disable-warning=ExperimentalWarning ${o.main} start
+ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=2
 TimeoutStopSec=15

@@ -7,6 +7,7 @@ import os from 'node:os';
 import type { Bus } from '../../bus/bus.ts';
 import { MemoryBus } from '../../bus/memory-bus.ts';
 import { envNames, PART_NAMES, type Config, type PartName } from '../../config/config.ts';
+import { settingsChange } from '../../config/reload.ts';
 import { createLogger, flushLogs, type Logger } from '../../log.ts';
 import { PART_LABEL, partsMessage, startupMessage } from './start-messages.ts';
 // The parts (signal, focus, bridge) are imported when they start, so --help and `config` answer at once.
@@ -70,7 +71,7 @@ function say(text: string): void {
   }
 }
 
-async function start(config: Config): Promise<void> {
+async function start(config: Config, reload: () => Config): Promise<void> {
   // a console whose reader is gone (EPIPE) must not crash the server: its 'error' events are dropped
   process.stdout.on('error', () => {});
   process.stderr.on('error', () => {});
@@ -163,6 +164,23 @@ async function start(config: Config): Promise<void> {
   }
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
+  // SIGHUP: the settings read again; those that can change live are applied (config/reload.ts)
+  let current = config;
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    let change;
+    try {
+      change = settingsChange(current, reload());
+      signal?.reconfigure(change.effective);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'settings not reloaded (nothing changed)');
+      return;
+    }
+    log.level = change.effective.logLevel;
+    if (change.live.includes('lastN')) bridge?.setLastN(change.effective.lastN).catch((e: unknown) => log.error({ err: (e as Error).message }, 'lastN not applied'));
+    current = change.effective;
+    log.info({ applied: change.live, needRestart: change.restart }, change.restart.length > 0 ? 'settings reloaded; some need a restart' : 'settings reloaded');
+  });
 
   const message = signal
     ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, selfSigned: signal.selfSignedCertificate }) +
@@ -176,12 +194,12 @@ async function start(config: Config): Promise<void> {
 }
 
 /** Checks the parts setting, then starts; -1 while running (the process ends on SIGINT/SIGTERM), 2 for a bad setting. */
-export async function runStartCommand(config: Config): Promise<number> {
+export async function runStartCommand(config: Config, reload: () => Config = () => config): Promise<number> {
   const problem = partsProblem(config);
   if (problem) {
     process.stderr.write(`tertulia: ${problem}\n`);
     return 2;
   }
-  await start(config);
+  await start(config, reload);
   return -1;
 }

@@ -88,10 +88,15 @@ function describeJoseError(e: unknown): string {
 }
 
 export class TokenVerifier {
-  private readonly settings: TokenSettings;
-  private readonly secret: Uint8Array | undefined;
+  private settings!: TokenSettings;
+  private secret: Uint8Array | undefined;
 
   constructor(settings: TokenSettings) {
+    this.update(settings);
+  }
+
+  /** New keys and issuers (a reload): tokens checked from now on use them. */
+  update(settings: TokenSettings): void {
     this.settings = settings;
     this.secret = settings.secret ? new TextEncoder().encode(settings.secret) : undefined;
   }
