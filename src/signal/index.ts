@@ -20,6 +20,7 @@ import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
 import { SignalMetrics } from './signal-metrics.ts';
+import { Phones } from './phones.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -92,6 +93,8 @@ export async function startSignal(opts: {
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings });
+  // phone callers, put in rooms by SIP gateways (the `sip` part) over the bus
+  const phones = new Phones({ bus, rooms, moderation: access.moderation, config, log });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -148,6 +151,7 @@ export async function startSignal(opts: {
   } catch (e) {
     unsubscribe();
     unsubscribeSpeaker();
+    phones.close();
     await ws.close();
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
@@ -164,13 +168,14 @@ export async function startSignal(opts: {
     httpPort,
     selfSignedCertificate: material.selfSigned,
     metrics,
-    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
+    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
         acme?.close();
         unsubscribe();
         unsubscribeSpeaker();
         await control?.close();
+        phones.close();
         await rooms.closeAll();
         await ws.close();
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
