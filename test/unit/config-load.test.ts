@@ -35,7 +35,7 @@ test('defaults', () => {
     domain: '',
     acmeEmail: '',
     acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
-    parts: ['signal', 'focus', 'bridge', 'recorder'],
+    parts: ['signal', 'focus', 'bridge', 'recorder', 'sip'],
     natsUrl: '',
     natsUser: '',
     natsPassword: '',
@@ -85,6 +85,10 @@ test('defaults', () => {
     jwtSecret: '',
     adminAccounts: [],
     jwtPublicKeys: [],
+    sipAddress: '0.0.0.0',
+    sipPort: 5060,
+    sipPublicAddress: '',
+    sipMediaAddress: '127.0.0.1',
   });
 });
 
