@@ -130,7 +130,7 @@ test('several machines: --parts, --nats-url and credentials', () => {
 
   const badPart = run(['config', '--parts', 'bridge,jibri']);
   assert.equal(badPart.code, 2);
-  assert.match(badPart.stderr, /parts.*web \(or signal\), focus, bridge, recorder, or all/);
+  assert.match(badPart.stderr, /parts.*web \(or signal\), focus, bridge, recorder, sip, or all/);
   const badId = run(['config', '--bridge-id', 'b.1']);
   assert.equal(badId.code, 2);
   assert.match(badId.stderr, /bridgeId: a bridge id is letters, digits/);
