@@ -29,6 +29,8 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   plainRtpPortMax: 'PORT',
   recorderPortMin: 'PORT',
   recorderPortMax: 'PORT',
+  sipRtpPortMin: 'PORT',
+  sipRtpPortMax: 'PORT',
   lastN: 'N',
   publicAddress: 'IP',
   stunServer: 'HOST:PORT',

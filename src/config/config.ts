@@ -174,6 +174,9 @@ export const configSchema = z.object({
   adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
+  /** UDP ports of phone calls' RTP (the SIP gateway): an even port and the next one per call. */
+  sipRtpPortMin: port.default(42000),
+  sipRtpPortMax: port.default(42999),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -246,6 +249,8 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtSecret: 'token mode: shared secret for HS256 tokens',
   adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
+  sipRtpPortMin: "lowest UDP port of phone calls' RTP with the SIP gateway, two per call (default 42000)",
+  sipRtpPortMax: "highest UDP port of phone calls' RTP (default 42999)",
 };
 
 export class ConfigError extends Error {}
@@ -292,6 +297,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
   if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
     throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
+  }
+  if (config.sipRtpPortMax < config.sipRtpPortMin + 1 || config.sipRtpPortMin === 0) {
+    throw new ConfigError('configuration: sipRtpPortMin..sipRtpPortMax must be a range of at least two ports above 0');
   }
   if (config.domain && (config.tlsCert || config.tlsKey)) {
     throw new ConfigError('configuration: domain (a certificate by ACME) and tlsCert/tlsKey (your own certificate) exclude each other');
