@@ -182,6 +182,9 @@ export const configSchema = z.object({
   sipPublicAddress: z.string().trim().default(''),
   /** The IPv4 address the gateway receives the rooms' audio on (the bridges send there). */
   sipMediaAddress: z.string().trim().default('127.0.0.1'),
+  /** UDP ports of phone calls' RTP (the SIP gateway): an even port and the next one per call. */
+  sipRtpPortMin: port.default(42000),
+  sipRtpPortMax: port.default(42999),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -258,6 +261,8 @@ export const settingHelp: Record<keyof Config, string> = {
   sipPort: 'SIP port of the gateway, UDP and TCP, 0 = any free port (default 5060)',
   sipPublicAddress: "address phones send audio to, written in the gateway's SDP (default: publicAddress, else this machine's LAN address)",
   sipMediaAddress: "IPv4 address the SIP gateway receives the rooms' audio on from the bridges; set its address on the bridges' network when it runs on another machine (default 127.0.0.1)",
+  sipRtpPortMin: "lowest UDP port of phone calls' RTP with the SIP gateway, two per call (default 42000)",
+  sipRtpPortMax: "highest UDP port of phone calls' RTP (default 42999)",
 };
 
 export class ConfigError extends Error {}
@@ -304,6 +309,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
   if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
     throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
+  }
+  if (config.sipRtpPortMax < config.sipRtpPortMin + 1 || config.sipRtpPortMin === 0) {
+    throw new ConfigError('configuration: sipRtpPortMin..sipRtpPortMax must be a range of at least two ports above 0');
   }
   if (config.domain && (config.tlsCert || config.tlsKey)) {
     throw new ConfigError('configuration: domain (a certificate by ACME) and tlsCert/tlsKey (your own certificate) exclude each other');

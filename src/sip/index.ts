@@ -10,6 +10,8 @@ import type { Logger } from '../log.ts';
 import { takeCall, type AnswerPhone, type Call } from './call.ts';
 import { Dialogs } from './dialogs.ts';
 import { MeetingGateway } from './meeting-gateway.ts';
+import { PhoneMedia } from './media/phone-media.ts';
+import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
 
 export interface SipPart {
@@ -46,13 +48,14 @@ export async function startSip(opts: {
   const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress });
   const calls = new Set<Call>();
   let dialogs: Dialogs | undefined;
-  const answerPhone: AnswerPhone | undefined = opts.answerPhone;
+  const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
+  const answerPhone: AnswerPhone = opts.answerPhone ?? ((offer) => PhoneMedia.forOffer(offer, { ports, address: mediaAddress, bindAddress: config.sipAddress }));
   const server = new SipServer({
     address: config.sipAddress,
     port: config.sipPort,
     log,
     onInvite: (req, respond, from) => {
-      if (!dialogs || !answerPhone) return;
+      if (!dialogs) return;
       void takeCall(req, respond, from, {
         dialogs,
         joinMeeting: (caller) => meetings.join(caller),

@@ -104,5 +104,8 @@ export function partsMessage(info: {
 /** The SIP gateway's ports, when it runs here (the same lines in both messages). */
 function sipLines(config: Config, sipPort: number | undefined): string[] {
   if (sipPort === undefined) return [];
-  return [`  ${`${sipPort}/udp+tcp`.padEnd(11)}SIP: phones and trunks call into meetings (sip:room@${config.sipPublicAddress || 'this-host'}:${sipPort})`];
+  return [
+    `  ${`${sipPort}/udp+tcp`.padEnd(11)} SIP: phones and trunks call into meetings (sip:room@${config.sipPublicAddress || 'this-host'}:${sipPort})`,
+    `  ${`${config.sipRtpPortMin}-${config.sipRtpPortMax}/udp`.padEnd(11)} phone calls' audio`,
+  ];
 }
