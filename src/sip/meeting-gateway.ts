@@ -98,7 +98,17 @@ export class MeetingGateway implements MeetingLinkHost {
     return r.muted;
   }
 
-  async leave(link: MeetingLink): Promise<void> {
+  /** Leaves in flight (close waits for them: signal must hear of each before this process stops). */
+  private readonly leaving = new Set<Promise<void>>();
+
+  leave(link: MeetingLink): Promise<void> {
+    const p = this.leaveNow(link);
+    this.leaving.add(p);
+    void p.finally(() => this.leaving.delete(p));
+    return p;
+  }
+
+  private async leaveNow(link: MeetingLink): Promise<void> {
     const entry = this.links.get(link.participantId);
     if (entry?.link !== link) return;
     this.links.delete(link.participantId);
@@ -133,6 +143,7 @@ export class MeetingGateway implements MeetingLinkHost {
     clearInterval(this.aliveTimer);
     this.unsubscribe();
     await Promise.all([...this.links.values()].map(({ link }) => link.close()));
+    await Promise.all([...this.leaving]);
     const mixes = [...this.mixes.values()];
     this.mixes.clear();
     await Promise.all(mixes.map((m) => m.then((x) => x.close(), () => {})));

@@ -50,6 +50,7 @@ export class MeetingLink implements MeetingAudio {
   private readonly protectedPacket = Buffer.alloc(HEADER_BYTES + MAX_OPUS_BYTES + 16);
   private muted: boolean;
   private closed = false;
+  private closing: Promise<void> | undefined;
   readonly counters = { sent: 0, droppedMuted: 0 };
   onHear: ((frame: Int16Array) => void) | undefined;
   onRemoved: ((reason: string) => void) | undefined;
@@ -139,10 +140,11 @@ export class MeetingLink implements MeetingAudio {
   }
 
   close(): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closing) return this.closing;
     this.closed = true;
     this.encoder.close();
     this.socket.close();
-    return this.host.leave(this);
+    this.closing = this.host.leave(this);
+    return this.closing;
   }
 }
