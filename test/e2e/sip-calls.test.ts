@@ -37,7 +37,7 @@ describe('phone calls into a meeting (baresip)', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  test('every part in one process: the browsers hear the caller, the caller hears the browsers, its hang-up ends it', { timeout: 240_000 }, async () => {
+  test('every part in one process: the browsers hear the caller, the caller hears the browsers, its hang-up ends it', { timeout: 240_000 }, async (t) => {
     const server = await startServer();
     try {
       assert.ok(server.sipPort, `the startup message names the SIP port:\n${server.output()}`);
@@ -55,6 +55,7 @@ describe('phone calls into a meeting (baresip)', () => {
       const own = tonePower(heard, 1000, 8000);
       assert.ok(browsers > 1e-4, `the browsers' 320 Hz in what the phone heard: ${browsers}\n${phone.output().slice(-2000)}`);
       assert.ok(own < browsers / 20, `the caller's own 1 kHz left out: ${own} vs ${browsers}`);
+      t.diagnostic(`the phone heard 320 Hz at ${browsers.toExponential(2)}, its own 1 kHz at ${own.toExponential(2)}`);
       // the caller hangs up: gone for everyone
       await phone.quit();
       assert.match(phone.output(), /Call established/);
