@@ -178,11 +178,16 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         log.info({ room, status: r.status, err: (e as Error).message }, 'call refused: the meeting could not be joined');
         return dialogs.refuse(dialog, r.status, phrase(r.reason));
       }
+      // removed (or the meeting ended) before the call is answered: refused below
+      meeting.onRemoved = () => (gone = true);
       if (gone) return undo();
       try {
         const answered = await deps.answerPhone(invite.body.toString('utf8'));
         phone = answered.media;
-        if (gone) return undo();
+        if (gone) {
+          undo();
+          return dialogs.refuse(dialog, 480);
+        }
         dialogs.answer(dialog, answered.sdp);
       } catch (e) {
         undo();
@@ -211,6 +216,7 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         return dialogs.hangUp(dialog);
       }
       if (gone) return undo();
+      meeting.onRemoved = () => (gone = true);
     }
     const call = new Call(dialog, phone, meeting, { log: log.child({ room }), hangUp: () => dialogs.hangUp(dialog) });
     log.info({ room }, 'a call is in the meeting');

@@ -7,7 +7,7 @@ import os from 'node:os';
 import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { takeCall, type AnswerPhone, type Call } from './call.ts';
+import { takeCall, type AnswerPhone, type Call, type CallDeps } from './call.ts';
 import { Dialogs } from './dialogs.ts';
 import { MeetingGateway } from './meeting-gateway.ts';
 import { PhoneMedia } from './media/phone-media.ts';
@@ -40,6 +40,8 @@ export async function startSip(opts: {
   log: Logger;
   /** The phone's media for an offer (tests: another implementation). */
   answerPhone?: AnswerPhone;
+  /** The PIN menu for calls that name no room (pin-menu.ts); without it they are refused 404. */
+  pinMenu?: CallDeps['pinMenu'];
 }): Promise<SipPart> {
   const { bus, config } = opts;
   const gatewayId = `gw-${randomBytes(4).toString('hex')}`;
@@ -60,6 +62,7 @@ export async function startSip(opts: {
         dialogs,
         joinMeeting: (caller) => meetings.join(caller),
         answerPhone,
+        ...(opts.pinMenu ? { pinMenu: opts.pinMenu } : {}),
         log,
         onCall: (call) => {
           calls.add(call);

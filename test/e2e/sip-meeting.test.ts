@@ -2,7 +2,8 @@
 // headless Chromium participants whose microphones play a 320 Hz tone, and the SIP gateway's MeetingGateway in
 // this process (as a `sip` part elsewhere would run it) putting a caller in the room with a 1 kHz tone as its voice.
 // Both browsers list the caller as a phone with its masked number and receive its audio; what the caller hears
-// holds the browsers' tone and not its own; a moderator's mute stops its voice; a moderator's remove ends it.
+// holds the browsers' tone and not its own; talking alone, it takes the speaker view's stage (its audio levels
+// reach the bridge); a moderator's mute stops its voice; a moderator's remove ends it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
@@ -55,7 +56,9 @@ describe('a phone caller in a meeting (the meeting side)', () => {
     assert.equal(link.displayName, PHONE);
     link.onHear = (f) => heard.push(f.slice());
     let n = 0;
-    pacer = setInterval(() => link.send(toneFrame(1000, n++)), 20);
+    // talk-like: the tone 0.7 s of every second (a steady tone is background noise to speaker detection)
+    const silence = new Int16Array(960);
+    pacer = setInterval(() => link.send(n++ % 50 < 35 ? toneFrame(1000, n) : silence), 20);
     for (const p of [ana, ben]) {
       await waitUntil(`${p.name} to list the caller`, () => rosterOf(p.page), (r) => r.some((x) => x.displayName === PHONE && x.phone === true), 20_000);
       await p.page.getByRole('group', { name: PHONE, exact: true }).getByRole('img', { name: 'Phone' }).waitFor({ timeout: 10_000 });
@@ -75,6 +78,13 @@ describe('a phone caller in a meeting (the meeting side)', () => {
     assert.ok(browsers > 1e-4, `the browsers' 320 Hz in the mix: ${browsers}`);
     assert.ok(own < browsers / 100, `the caller's own 1 kHz left out: ${own} vs ${browsers}`);
     t.diagnostic(`the caller heard 320 Hz at ${browsers.toExponential(2)}, its own 1 kHz at ${own.toExponential(2)}`);
+  });
+
+  test('the caller takes the stage of the speaker view when it is the one talking', { timeout: 60_000 }, async () => {
+    for (const p of [ana, ben]) await p.page.getByRole('button', { name: 'Mute microphone' }).click();
+    await ben.page.getByRole('button', { name: 'Speaker view' }).click();
+    const width = async (name: string) => (await ben.page.getByRole('group', { name, exact: true }).boundingBox())?.width ?? 0;
+    await waitUntil('the caller on the stage', async () => [await width(PHONE), await width('Ana')], ([phone, a]) => phone > a * 2, 30_000);
   });
 
   test("a moderator's mute stops the caller's voice; a remove ends the call", { timeout: 90_000 }, async () => {
