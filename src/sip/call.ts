@@ -33,10 +33,10 @@ export interface CallDeps {
   answerPhone: AnswerPhone;
   log: Logger;
   /**
-   * A call that names no room: the PIN menu, run on the answered call, gives the room (null: it hung up). Without
-   * one such calls are refused with 404.
+   * A call that names no room: the PIN menu (pin-menu.ts's runPinMenu), run on the answered call, gives the room
+   * (null: hang up); `signal` aborts when the caller hangs up meanwhile. Without one such calls are refused 404.
    */
-  pinMenu?: (dialog: Dialog, phone: PhoneSide) => Promise<string | null>;
+  pinMenu?: (phone: PhoneSide, signal: AbortSignal) => Promise<string | null>;
   /** Each call that got into a meeting, until it ends. */
   onCall?: (call: Call) => void;
 }
@@ -155,7 +155,12 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
     return;
   }
   let gone = false;
-  dialog.onEnded = () => (gone = true); // cancelled before it was answered
+  const ended = new AbortController();
+  // cancelled before it was answered, or hung up in the PIN menu
+  dialog.onEnded = () => {
+    gone = true;
+    ended.abort();
+  };
   const target = dialInTarget(invite);
   if ('invalid' in target) return dialogs.refuse(dialog, 404, phrase(target.invalid));
   if ('menu' in target && !deps.pinMenu) return dialogs.refuse(dialog, 404, 'Not Found (no meeting named: dial sip:room@gateway or send X-Room-Name)');
@@ -205,8 +210,12 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         undo();
         return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
       }
-      const chosen = await deps.pinMenu!(dialog, phone);
-      if (chosen === null || gone) return undo();
+      const chosen = await deps.pinMenu!(phone, ended.signal);
+      if (gone) return undo();
+      if (chosen === null) {
+        undo();
+        return dialogs.hangUp(dialog);
+      }
       room = chosen;
       try {
         meeting = await deps.joinMeeting({ room, ...callerOf(invite) });
