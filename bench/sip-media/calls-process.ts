@@ -26,6 +26,8 @@ export interface CallsStats {
   received: number;
   sent: number;
   clockSkipped: number;
+  clockBusyMs: number;
+  clockLongestMs: number;
   rss: number;
 }
 
@@ -46,7 +48,7 @@ async function main(): Promise<void> {
   }
   const stats = (): CallsStats => {
     const cpu = process.cpuUsage();
-    const s = { cpuUs: cpu.user + cpu.system, wallMs: performance.now(), frames, concealed: 0, lost: 0, underruns: 0, received: 0, sent: 0, clockSkipped: sharedFrameClock.counters.skipped, rss: process.memoryUsage().rss };
+    const s = { cpuUs: cpu.user + cpu.system, wallMs: performance.now(), frames, concealed: 0, lost: 0, underruns: 0, received: 0, sent: 0, clockSkipped: sharedFrameClock.counters.skipped, clockBusyMs: sharedFrameClock.counters.busyMs, clockLongestMs: sharedFrameClock.counters.longestMs, rss: process.memoryUsage().rss };
     for (const c of calls) {
       const st = c.stats();
       s.concealed += st.concealed;

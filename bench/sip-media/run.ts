@@ -60,6 +60,8 @@ interface Row {
   back: number;
   concealed: number;
   skipped: number;
+  tickMs: number;
+  longestTickMs: number;
   driverLate: number;
   rssMb: number;
 }
@@ -125,6 +127,8 @@ async function run(calls: number): Promise<Row> {
     back: (back1 - back0) / expected,
     concealed: s1.concealed - s0.concealed,
     skipped: s1.clockSkipped - s0.clockSkipped,
+    tickMs: (s1.clockBusyMs - s0.clockBusyMs) / ((s1.wallMs - s0.wallMs) / 20),
+    longestTickMs: s1.clockLongestMs,
     driverLate: driverLate - late0,
     rssMb: s1.rss / 2 ** 20,
   };
@@ -135,7 +139,7 @@ for (const n of counts) rows.push(await run(n));
 console.log(`${codec.toUpperCase()} both ways, ${seconds} s windows after ${WARMUP_MS / 1000} s of warm-up; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 console.log(
   table(
-    ['calls', 'calls process CPU (1 core = 100%)', 'per call (% of a core)', 'calls one core holds', 'frames given / due', 'RTP back / due', 'concealed frames', '20 ms ticks skipped', 'driver late sends', 'RSS MiB'],
-    rows.map((r) => [String(r.calls), fmt(r.cpuPercent), fmt(r.perCallPercent, 3), String(Math.floor(100 / r.perCallPercent)), fmt(r.frames, 3), fmt(r.back, 3), String(r.concealed), String(r.skipped), String(r.driverLate), fmt(r.rssMb, 0)]),
+    ['calls', 'calls process CPU (1 core = 100%)', 'per call (% of a core)', 'calls one core holds', 'frames given / due', 'RTP back / due', 'concealed frames', '20 ms tick: mean / longest ms', 'ticks skipped', 'driver late sends', 'RSS MiB'],
+    rows.map((r) => [String(r.calls), fmt(r.cpuPercent), fmt(r.perCallPercent, 3), String(Math.floor(100 / r.perCallPercent)), fmt(r.frames, 3), fmt(r.back, 3), String(r.concealed), `${fmt(r.tickMs, 2)} / ${fmt(r.longestTickMs, 1)}`, String(r.skipped), String(r.driverLate), fmt(r.rssMb, 0)]),
   ),
 );
