@@ -10,7 +10,8 @@ export class FrameClock {
   private readonly listeners = new Set<() => void>();
   private timer: NodeJS.Timeout | null = null;
   private due = 0;
-  readonly counters = { ticks: 0, skipped: 0, errors: 0 };
+  /** Ticks run and skipped, listeners that threw, time spent in the listeners (ms) and the longest tick. */
+  readonly counters = { ticks: 0, skipped: 0, errors: 0, busyMs: 0, longestMs: 0 };
 
   /** Calls `listener` every 20 ms from now on; returns what stops it. */
   add(listener: () => void): () => void {
@@ -41,6 +42,7 @@ export class FrameClock {
     let now = performance.now();
     for (let n = 0; now >= this.due && n < MAX_CATCH_UP; n++) {
       this.counters.ticks++;
+      const start = now;
       for (const listener of this.listeners) {
         try {
           listener();
@@ -50,6 +52,8 @@ export class FrameClock {
       }
       this.due += FRAME_MS;
       now = performance.now();
+      this.counters.busyMs += now - start;
+      if (now - start > this.counters.longestMs) this.counters.longestMs = now - start;
     }
     if (now >= this.due) {
       const behind = Math.floor((now - this.due) / FRAME_MS) + 1;

@@ -5,10 +5,12 @@
 // - Order: packets sit in slots by sequence number (mod the capacity); `pop` gives the next one in sequence, or
 //   'lost' when it is missing while later ones are there (the decoder conceals it), or 'empty' when nothing is.
 // - Delay: playing starts (and starts again after running dry: a late packet, or a pause of the talker) once
-//   `targetFrames` of audio are buffered: 3 frames (60 ms) at first. Running dry in mid-talk (the packet that
-//   ends it follows on in timestamp) raises the target by a frame, up to `maxFrames`; ten seconds without that
-//   lowers it again, down to `minFrames`. When the buffer stayed deeper than the target plus a frame for a whole
-//   second, one packet is dropped (the talker's clock is faster than ours, or a burst has passed).
+//   `targetFrames` of audio are buffered: 3 frames (60 ms) at first. Then, once a second, the delay follows the
+//   network: each packet's transit (arrival time minus its RTP timestamp, against the quickest of the last 128)
+//   gives the delay that 95% of them need, plus 10 ms (40 to 200 ms: the target). The delay the buffer plays at
+//   is the mean transit plus what it holds; below the target by more than 10 ms it grows by one frame (one
+//   tick gives nothing: the decoder conceals it), above it by more than a frame it drops one packet (this also
+//   absorbs a talker's clock that runs faster than ours). One frame a second at most, either way.
 // - Packets older than the next one due are late (dropped); duplicates are dropped; a new SSRC, or a sequence
 //   number further ahead than the buffer holds or far behind, starts the buffer over.
 // - Bounded: CAPACITY slots of at most MAX_PAYLOAD bytes, allocated once; push and pop allocate nothing.
@@ -21,9 +23,14 @@ const MASK = CAPACITY - 1;
 export const MAX_PAYLOAD = 1400;
 /** A sequence number this far behind the next one due is a restarted stream, not a late packet. */
 const RESTART_BEHIND = 1000;
-/** Frames of one second, and of ten: the windows of trimming and of lowering the target. */
-const TRIM_WINDOW = 50;
-const LOWER_AFTER = 500;
+/** Frames of one second: how often the delay is adapted. */
+const ADAPT_EVERY = 50;
+/** Transit times kept (the last 2.5 s of 20 ms packets). */
+const TRANSITS = 128;
+/** Transits needed before adapting. */
+const MIN_TRANSITS = 25;
+/** Margin over the 95th percentile of the transits (our own timer's jitter). */
+const MARGIN_MS = 10;
 
 export type JitterResult = 'packet' | 'lost' | 'empty';
 
@@ -40,6 +47,7 @@ interface Slot {
 export interface JitterOptions {
   /** RTP timestamp units in one 20 ms frame: 160 at 8 kHz, 960 at 48 kHz. */
   frameTicks: number;
+  /** Frames before the delay is known (default 3), and its bounds (default 2 and 10). */
   startFrames?: number;
   minFrames?: number;
   maxFrames?: number;
@@ -55,7 +63,10 @@ export class JitterBuffer {
   packetTicks: number;
   /** Frames buffered before playing starts. */
   targetFrames: number;
-  readonly counters = { received: 0, played: 0, lost: 0, late: 0, duplicates: 0, tooLarge: 0, underruns: 0, trimmed: 0, restarts: 0 };
+  /** The delay the network needs and the one played at, ms (NaN until known). */
+  neededMs = NaN;
+  playingMs = NaN;
+  readonly counters = { received: 0, played: 0, lost: 0, late: 0, duplicates: 0, tooLarge: 0, underruns: 0, grown: 0, trimmed: 0, restarts: 0 };
 
   private readonly frameTicks: number;
   private readonly minFrames: number;
@@ -66,14 +77,22 @@ export class JitterBuffer {
   /** Whether anything was given since the start (until then an older packet may still become the first). */
   private anyGiven = false;
   private playing = false;
-  /** Ran dry while playing: the packet that ends it tells a late packet (raise the target) from a pause. */
+  /** Ran dry while playing (an underrun counts once until a packet is given again). */
   private dry = false;
   private expected = 0;
   private count = 0;
-  private lastTimestamp = 0;
-  private minDepth = CAPACITY;
   private windowTicks = 0;
-  private sinceRaised = 0;
+  private depthSum = 0;
+  /** This tick gives nothing (the buffer grows by a frame). */
+  private holdTick = false;
+  /** Transits (ms) of the last packets, against the first packet's arrival and timestamp. */
+  private readonly transits = new Float64Array(TRANSITS);
+  private readonly sorted = new Float64Array(TRANSITS);
+  private transitCount = 0;
+  private transitAt = 0;
+  private firstArrival = NaN;
+  private firstTimestamp = 0;
+  private readonly msPerTick: number;
 
   constructor(options: JitterOptions) {
     this.frameTicks = options.frameTicks;
@@ -81,6 +100,7 @@ export class JitterBuffer {
     this.minFrames = options.minFrames ?? 2;
     this.maxFrames = options.maxFrames ?? 10;
     this.targetFrames = options.startFrames ?? 3;
+    this.msPerTick = 20 / options.frameTicks;
     for (let i = 0; i < CAPACITY; i++) this.slots.push({ present: false, seq: 0, timestamp: 0, payloadType: 0, marker: false, length: 0, data: new Uint8Array(MAX_PAYLOAD) });
   }
 
@@ -94,8 +114,11 @@ export class JitterBuffer {
     return (this.count * this.packetTicks) / this.frameTicks;
   }
 
-  /** Takes one packet (its payload is copied). */
-  push(ssrc: number, seq: number, timestamp: number, payloadType: number, marker: boolean, payload: Uint8Array): void {
+  /**
+   * Takes one packet (its payload is copied). `arrivalMs`: when it came (performance.now()), NaN for one whose
+   * timestamp is no sampling time (a telephone-event keeps its event's start).
+   */
+  push(ssrc: number, seq: number, timestamp: number, payloadType: number, marker: boolean, payload: Uint8Array, arrivalMs: number): void {
     if (payload.length > MAX_PAYLOAD) {
       this.counters.tooLarge++;
       return;
@@ -131,6 +154,7 @@ export class JitterBuffer {
       return;
     }
     this.counters.received++;
+    if (arrivalMs === arrivalMs) this.recordTransit(timestamp, arrivalMs);
     slot.present = true;
     slot.seq = seq;
     slot.timestamp = timestamp;
@@ -146,17 +170,34 @@ export class JitterBuffer {
     if (next.present && next.seq === ((seq + 1) & 0xffff)) this.learnTicks(next.timestamp - timestamp);
   }
 
-  /** Once per 20 ms frame, before its pops: trims a buffer that stays too deep, lowers the target in calm. */
+  /** Once per 20 ms frame, before its pops: once a second, grows or shrinks the delay toward what is needed. */
   tick(): void {
-    if (++this.sinceRaised >= LOWER_AFTER) {
-      this.sinceRaised = 0;
-      if (this.targetFrames > this.minFrames) this.targetFrames--;
-    }
+    this.holdTick = false;
     if (!this.playing) return;
-    if (this.count < this.minDepth) this.minDepth = this.count;
-    if (++this.windowTicks < TRIM_WINDOW) return;
-    if ((this.minDepth * this.packetTicks) / this.frameTicks > this.targetFrames + 1) {
-      // drop the oldest packet: the talker is a packet ahead of us for a whole second
+    this.depthSum += this.count;
+    if (++this.windowTicks < ADAPT_EVERY) return;
+    const meanDepth = this.depthSum / this.windowTicks;
+    this.windowTicks = 0;
+    this.depthSum = 0;
+    if (this.transitCount < MIN_TRANSITS) return;
+    const n = this.transitCount;
+    const sorted = this.sorted;
+    sorted.set(this.transits.subarray(0, n));
+    sorted.subarray(0, n).sort();
+    const quickest = sorted[0]!;
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += sorted[i]!;
+    const frameMs = 20;
+    const packetMs = this.packetTicks * this.msPerTick;
+    this.neededMs = Math.min(this.maxFrames * frameMs, Math.max(this.minFrames * frameMs, sorted[Math.floor(0.95 * (n - 1))]! - quickest + MARGIN_MS));
+    // a packet waits (depth - 1/2) packets on average after its arrival, itself in transit for mean - quickest
+    this.playingMs = (meanDepth - 0.5) * packetMs + sum / n - quickest;
+    this.targetFrames = Math.ceil(this.neededMs / frameMs);
+    if (this.playingMs < this.neededMs - MARGIN_MS) {
+      this.holdTick = true;
+      this.counters.grown++;
+    } else if (this.playingMs > this.neededMs + frameMs && this.count > 1) {
+      // drop the oldest packet
       const slot = this.slots[this.expected & MASK]!;
       if (slot.present && slot.seq === this.expected) {
         slot.present = false;
@@ -165,17 +206,16 @@ export class JitterBuffer {
       this.expected = (this.expected + 1) & 0xffff;
       this.counters.trimmed++;
     }
-    this.minDepth = CAPACITY;
-    this.windowTicks = 0;
   }
 
   /** The next packet in sequence ('packet': see `payload`), a missing one ('lost'), or nothing yet ('empty'). */
   pop(): JitterResult {
+    if (this.holdTick) return 'empty';
     if (!this.playing) {
       if (this.count === 0 || this.depthFrames < this.targetFrames) return 'empty';
       this.playing = true;
-      this.minDepth = CAPACITY;
       this.windowTicks = 0;
+      this.depthSum = 0;
     }
     if (this.count === 0) {
       this.playing = false;
@@ -187,18 +227,12 @@ export class JitterBuffer {
     this.expected = (this.expected + 1) & 0xffff;
     if (!slot.present || slot.seq !== ((this.expected - 1) & 0xffff)) {
       this.counters.lost++;
-      this.lastTimestamp = (this.lastTimestamp + this.packetTicks) >>> 0;
       return 'lost';
     }
     slot.present = false;
     this.count--;
-    if (this.dry) {
-      this.dry = false;
-      // it follows on from the last one: it was late, not the start of a new talkspurt
-      if (this.anyGiven && !slot.marker && slot.timestamp === ((this.lastTimestamp + this.packetTicks) >>> 0)) this.raise();
-    }
+    this.dry = false;
     this.anyGiven = true;
-    this.lastTimestamp = slot.timestamp;
     this.payload = slot.data.subarray(0, slot.length);
     this.payloadType = slot.payloadType;
     this.timestamp = slot.timestamp;
@@ -216,6 +250,9 @@ export class JitterBuffer {
     this.playing = false;
     this.dry = false;
     this.packetTicks = this.frameTicks;
+    this.transitCount = 0;
+    this.transitAt = 0;
+    this.firstArrival = NaN;
     this.counters.restarts++;
   }
 
@@ -225,9 +262,15 @@ export class JitterBuffer {
     this.expected = seq;
   }
 
-  private raise(): void {
-    if (this.targetFrames < this.maxFrames) this.targetFrames++;
-    this.sinceRaised = 0;
+  /** A packet's transit: its arrival against its timestamp's place in time, both from the stream's first packet. */
+  private recordTransit(timestamp: number, arrivalMs: number): void {
+    if (this.firstArrival !== this.firstArrival) {
+      this.firstArrival = arrivalMs;
+      this.firstTimestamp = timestamp;
+    }
+    this.transits[this.transitAt] = arrivalMs - this.firstArrival - ((timestamp - this.firstTimestamp) | 0) * this.msPerTick;
+    this.transitAt = (this.transitAt + 1) % TRANSITS;
+    if (this.transitCount < TRANSITS) this.transitCount++;
   }
 
   /** The newest sequence number buffered (the next one due when none is). */

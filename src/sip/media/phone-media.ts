@@ -159,7 +159,7 @@ export class PhoneMedia implements PhoneAudio {
 
   /** Everything counted, for logs and metrics. */
   stats() {
-    return { ...this.counters, rtp: this.session.counters, jitter: this.jitter.counters, targetFrames: this.jitter.targetFrames, dtmf: this.dtmf.counters, remote: this.session.remote };
+    return { ...this.counters, rtp: this.session.counters, jitter: this.jitter.counters, targetFrames: this.jitter.targetFrames, delayMs: this.jitter.playingMs, dtmf: this.dtmf.counters, remote: this.session.remote };
   }
 
   play(frame: Int16Array): void {
@@ -252,8 +252,10 @@ export class PhoneMedia implements PhoneAudio {
       this.dtmf.reset();
     }
     const payload = view.buf.subarray(view.headerLength, view.payloadEnd);
+    const audio = pt === plan.codec.payloadType;
     if (pt === plan.dtmfPayloadType) this.dtmf.push(payload, view.timestamp);
-    this.jitter.push(view.ssrc, view.seq, view.timestamp, pt, view.marker, payload);
+    // a telephone-event's timestamp is its start, no sampling time: it tells nothing of the network's delay
+    this.jitter.push(view.ssrc, view.seq, view.timestamp, pt, view.marker, payload, audio ? performance.now() : NaN);
   }
 
   /** One 20 ms frame: decode what is due, give a frame. */
