@@ -2,13 +2,16 @@
 // saying a 1 kHz tone) while two headless Chromium participants whose microphones play a 320 Hz tone are in the
 // room. With every part in one process: both browsers list the caller as a phone with its masked number and
 // receive its audio, baresip hears the browsers (and not its own tone), and its hang-up takes it out of the
-// room. With the sip part in its own process over NATS: killing that process mid-call takes the caller out
+// room. The caller's *6 (SIP INFO, from sipp, the room in X-Room-Name) mutes and unmutes it. With the sip part in
+// its own process over NATS: killing that process mid-call takes the caller out
 // (its lease at signal runs out) and the meeting goes on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { callWithBaresip, toneWav, type Baresip } from '../helpers/baresip.ts';
 import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useTalkingBrowser } from '../helpers/e2e.ts';
@@ -62,6 +65,33 @@ describe('phone calls into a meeting (baresip)', () => {
       for (const p of [ana, ben]) await p.page.getByRole('group', { name: PHONE, exact: true }).waitFor({ state: 'detached', timeout: 20_000 });
       await ana.context.close();
       await ben.context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("the caller's *6 (SIP INFO from sipp; the room in X-Room-Name) mutes and unmutes it for everyone", { timeout: 120_000 }, async () => {
+    const server = await startServer();
+    try {
+      const ana = await newParticipant(talking.browser, 'Ana');
+      await joinThroughUi(ana, server.baseUrl, 'Teclas');
+      const scenario = fileURLToPath(new URL('../sip/call-star6.xml', import.meta.url));
+      const sipp = new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(
+          'sipp',
+          ['-sf', scenario, '-m', '1', '-t', 'u1', '-i', '127.0.0.1', '-p', '0', '-s', 'Teclas', '-timeout', '60s', '-timeout_error', '-nostdin', `127.0.0.1:${server.sipPort}`],
+          { timeout: 90_000, cwd: dir },
+          (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}`.slice(-3000) }),
+        ),
+      );
+      const tile = ana.page.getByRole('group', { name: 'sipp', exact: true });
+      await tile.getByRole('img', { name: 'Phone' }).waitFor({ timeout: 30_000 });
+      await tile.getByLabel('Microphone muted').waitFor({ timeout: 20_000 });
+      await tile.getByLabel('Microphone muted').waitFor({ state: 'detached', timeout: 20_000 });
+      await tile.waitFor({ state: 'detached', timeout: 30_000 });
+      const r = await sipp;
+      assert.equal(r.code, 0, r.out);
+      await ana.context.close();
     } finally {
       await server.stop();
     }
