@@ -43,6 +43,8 @@ export interface CallDeps {
 
 /** Keys within this long of each other make one code (*6). */
 const CODE_GAP_MS = 3000;
+/** *6 at most this often (each is a request to signal). */
+const MUTE_TOGGLE_MS = 1000;
 
 export class Call {
   readonly dialog: Dialog;
@@ -51,6 +53,7 @@ export class Call {
   private readonly log: Logger;
   private readonly hangUp: () => void;
   private lastKey: { digit: Digit; at: number } | null = null;
+  private lastToggle = 0;
   /** Notice tone frames still to mix into what the caller hears. */
   private notice: Int16Array[] = [];
   private ended = false;
@@ -97,8 +100,9 @@ export class Call {
     const now = Date.now();
     const last = this.lastKey;
     this.lastKey = { digit, at: now };
-    if (digit === '6' && last?.digit === '*' && now - last.at <= CODE_GAP_MS) {
+    if (digit === '6' && last?.digit === '*' && now - last.at <= CODE_GAP_MS && now - this.lastToggle >= MUTE_TOGGLE_MS) {
       this.lastKey = null;
+      this.lastToggle = now;
       this.meeting.setMuted(!this.muted);
     }
   }
