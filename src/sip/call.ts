@@ -229,7 +229,6 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         return dialogs.hangUp(dialog);
       }
       if (gone) return undo();
-      meeting.onRemoved = () => (gone = true);
     }
     const call = new Call(dialog, phone, meeting, { log: log.child({ room }), hangUp: () => dialogs.hangUp(dialog) });
     log.info({ room }, 'a call is in the meeting');
