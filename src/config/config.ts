@@ -13,9 +13,9 @@ const decimal = (schema: z.ZodNumber) =>
   z.preprocess((v) => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
 const port = decimal(z.number().int().min(0).max(65535));
 /** The parts one process can run. `web` is served by `signal`, so either name means that part. */
-export const PART_NAMES = ['signal', 'focus', 'bridge', 'recorder'] as const;
+export const PART_NAMES = ['signal', 'focus', 'bridge', 'recorder', 'sip'] as const;
 export type PartName = (typeof PART_NAMES)[number];
-/** "all", or a comma-separated list (a JSON array in the file) of web/signal, focus, bridge, recorder. */
+/** "all", or a comma-separated list (a JSON array in the file) of web/signal, focus, bridge, recorder, sip. */
 const partsList = z.preprocess(
   (v) => {
     const items = typeof v === 'string' ? v.split(/[\s,]+/).filter(Boolean) : v;
@@ -27,7 +27,7 @@ const partsList = z.preprocess(
     }
     return out;
   },
-  z.array(z.enum(PART_NAMES, { message: 'parts are web (or signal), focus, bridge, recorder, or all' })).min(1, 'name at least one part'),
+  z.array(z.enum(PART_NAMES, { message: 'parts are web (or signal), focus, bridge, recorder, sip, or all' })).min(1, 'name at least one part'),
 );
 /** true/false, or the strings true/false/yes/no/1/0 (environment variables and options). */
 const flag = z.preprocess((v) => {
@@ -217,6 +217,17 @@ export const configSchema = z.object({
   sipLanguage: z.enum(['en', 'es']).default('en'),
   /** Origins whose pages may embed the app in an iframe (CSP frame-ancestors; Jitsi's IFrame API). Empty: none. */
   embedAllowedOrigins: embedOrigins.default([]),
+  /** The SIP gateway (the `sip` part): the address its UDP and TCP port binds to. */
+  sipAddress: z.string().trim().default('0.0.0.0'),
+  /** Its SIP port, UDP and TCP; 0: any free port (tests). */
+  sipPort: port.default(5060),
+  /** The address phones send their audio to (SDP c=); empty: publicAddress, else this machine's LAN address. */
+  sipPublicAddress: z.string().trim().default(''),
+  /** The IPv4 address the gateway receives the rooms' audio on (the bridges send there). */
+  sipMediaAddress: z.string().trim().default('127.0.0.1'),
+  /** UDP ports of phone calls' RTP (the SIP gateway): an even port and the next one per call. */
+  sipRtpPortMin: port.default(42000),
+  sipRtpPortMax: port.default(42999),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -239,7 +250,7 @@ export const settingHelp: Record<keyof Config, string> = {
   domain: "this server's domain name, e.g. meet.example.org: a certificate for it is obtained and renewed by ACME (Let's Encrypt), HTTP-01 on the HTTP port (default: none, self-signed)",
   acmeEmail: 'contact e-mail given to the ACME certificate authority with --domain (optional)',
   acmeDirectoryUrl: "ACME directory URL for --domain (default Let's Encrypt: https://acme-v02.api.letsencrypt.org/directory)",
-  parts: 'parts this process runs: all, or a list of web (= signal), focus, bridge, recorder (default all; other than all needs --nats-url)',
+  parts: 'parts this process runs: all, or a list of web (= signal), focus, bridge, recorder, sip (default all; other than all needs --nats-url)',
   natsUrl: 'NATS server linking the parts on several machines, e.g. nats://10.0.0.5:4222 (default: none, one process)',
   natsUser: 'NATS user name, when the NATS server requires one',
   natsPassword: 'NATS password (better in the environment, TERTULIA_NATS_PASSWORD: command-line options show in ps)',
@@ -296,6 +307,12 @@ export const settingHelp: Record<keyof Config, string> = {
   sipDialInNumbers: 'phone numbers callers dial to join by PIN, shown in the invite dialog, as JSON: {"US": ["+1 555 0100"], "ES": ["+34 910 000 000"]} (default: none)',
   sipLanguage: "language of the phone voice menu's prompts: en or es (default en)",
   embedAllowedOrigins: "origins whose pages may embed meetings in an iframe (Jitsi's IFrame API, /external_api.js), comma-separated, e.g. https://intranet.example.org; * = any site (default: none)",
+  sipAddress: 'address the SIP gateway (phone calls into meetings) binds its UDP and TCP port to (default 0.0.0.0)',
+  sipPort: 'SIP port of the gateway, UDP and TCP, 0 = any free port (default 5060)',
+  sipPublicAddress: "address phones send audio to, written in the gateway's SDP (default: publicAddress, else this machine's LAN address)",
+  sipMediaAddress: "IPv4 address the SIP gateway receives the rooms' audio on from the bridges; set its address on the bridges' network when it runs on another machine (default 127.0.0.1)",
+  sipRtpPortMin: "lowest UDP port of phone calls' RTP with the SIP gateway, two per call (default 42000)",
+  sipRtpPortMax: "highest UDP port of phone calls' RTP (default 42999)",
 };
 
 export class ConfigError extends Error {}
@@ -342,6 +359,9 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
   if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
     throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
+  }
+  if (config.sipRtpPortMax < config.sipRtpPortMin + 1 || config.sipRtpPortMin === 0) {
+    throw new ConfigError('configuration: sipRtpPortMin..sipRtpPortMax must be a range of at least two ports above 0');
   }
   if (config.domain && (config.tlsCert || config.tlsKey)) {
     throw new ConfigError('configuration: domain (a certificate by ACME) and tlsCert/tlsKey (your own certificate) exclude each other');

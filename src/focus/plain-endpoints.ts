@@ -25,8 +25,8 @@ import { buildPlainSdp, type PlainSdpLeg } from './plain-sdp.ts';
 import type { AnswerSource } from './sdp.ts';
 import { checkSsrcsFree } from './ssrc-rules.ts';
 
-/** Plain endpoints per conference (recorders, players, phone calls). */
-export const MAX_PLAIN_ENDPOINTS = 8;
+/** Plain endpoints per conference (recorders, players, phone calls: one each, and one room mix per SIP gateway). */
+export const MAX_PLAIN_ENDPOINTS = 40;
 
 export interface PlainEndpoint {
   id: string;
@@ -38,6 +38,8 @@ export interface PlainEndpoint {
   started: boolean;
   /** Receives every participant's sources (receiveAll); `announced` is the set last published. */
   all: boolean;
+  /** The kinds a whole-conference receiver gets (receiveAll.kinds; default both). */
+  allKinds: readonly MediaKind[];
   announced: string;
 }
 
@@ -77,7 +79,7 @@ export class PlainEndpoints {
     const sources: AnswerSource[] = req.sources.map((s) => (s.kind === 'video' ? { ssrc: s.ssrc, kind: s.kind, role: 'video' } : { ssrc: s.ssrc, kind: s.kind }));
     checkSsrcsFree([...browsers.values(), ...[...this.byId.values()].map((e) => e.sources)], sources);
     const receives: ReceivedSource[] | { kind: MediaKind; ssrc: number }[] = req.receiveAll
-      ? this.everySource(browsers)
+      ? this.everySource(browsers, req.receiveAll.kinds)
       : req.receiveFrom
         ? this.sourcesOf(req.receiveFrom.participantId, req.receiveFrom.kinds, browsers)
         : [];
@@ -92,7 +94,8 @@ export class PlainEndpoints {
       sources: req.sources,
     });
     const all = req.receiveAll !== undefined;
-    const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false, all, announced: all ? JSON.stringify(receives) : '' };
+    const allKinds = req.receiveAll?.kinds ?? ['audio', 'video'];
+    const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false, all, allKinds, announced: all ? JSON.stringify(receives) : '' };
     this.byId.set(endpointId, endpoint);
     if (!(req.receiveFrom?.deferred ?? req.receiveAll?.deferred)) {
       try {
@@ -137,9 +140,10 @@ export class PlainEndpoints {
   async syncAll(): Promise<void> {
     const receivers = [...this.byId.values()].filter((e) => e.all);
     if (receivers.length === 0) return;
-    const sources = this.everySource(this.host.participantSources());
-    const key = JSON.stringify(sources);
+    const browsers = this.host.participantSources();
     for (const e of receivers) {
+      const sources = this.everySource(browsers, e.allKinds);
+      const key = JSON.stringify(sources);
       if (e.announced === key) continue;
       e.announced = key;
       e.receives = sources.map((s) => s.ssrc);
@@ -153,11 +157,11 @@ export class PlainEndpoints {
     }
   }
 
-  /** Every source of every participant (browsers, then plain senders), as receivers see it. */
-  private everySource(browsers: Map<string, readonly AnswerSource[]>): ReceivedSource[] {
+  /** Every source (of `kinds`) of every participant (browsers, then plain senders), as receivers see it. */
+  private everySource(browsers: Map<string, readonly AnswerSource[]>, kinds: readonly MediaKind[] = ['audio', 'video']): ReceivedSource[] {
     const out: ReceivedSource[] = [];
     const add = (participantId: string, list: readonly AnswerSource[]) => {
-      for (const s of list) out.push(s.role ? { participantId, kind: s.kind, role: s.role, ssrc: s.ssrc } : { participantId, kind: s.kind, ssrc: s.ssrc });
+      for (const s of list) if (kinds.includes(s.kind)) out.push(s.role ? { participantId, kind: s.kind, role: s.role, ssrc: s.ssrc } : { participantId, kind: s.kind, ssrc: s.ssrc });
     };
     for (const [id, list] of browsers) add(id, list);
     for (const e of this.byId.values()) add(e.id, e.sources);

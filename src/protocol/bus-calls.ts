@@ -45,6 +45,7 @@ import {
   recorderSubjects,
 } from './recorder-messages.ts';
 import { dialInSubjects, pinLookupReplySchema, pinLookupSchema } from './dial-in-messages.ts';
+import { phoneJoinReplySchema, phoneJoinSchema, phoneLeaveSchema, phoneMuteReplySchema, phoneMuteSchema, phoneSubjects } from './phone-messages.ts';
 
 /**
  * - not-found: no such conference, participant or endpoint (it left, or never was);
@@ -55,8 +56,10 @@ import { dialInSubjects, pinLookupReplySchema, pinLookupSchema } from './dial-in
  * A recorder's start (a recording, or with `stream` a live stream): no-capacity (at maxRecordingsPerRecorder, or no
  * free ports in its range), not-found (no meeting media to record), unavailable (its media process did not start),
  * conflict (that recording id runs already), no-space (its disk has less free space than recordingMinFreeMb).
+ * A phone's join: not-allowed (the room's rules keep a caller out: a lobby, a password, no host yet), with the
+ * reason for the caller.
  */
-export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit' | 'no-space';
+export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit' | 'no-space' | 'not-allowed';
 
 const fixed = (subject: string) => () => subject;
 const spec = <Req extends BusCallSpec['request'], Rep extends BusCallSpec['reply'], Code extends BusErrorCode>(
@@ -98,4 +101,8 @@ export const busCalls = {
   recorderLayout: spec(recorderSubjects.layout, recorderLayoutSchema, okReplySchema, ['not-found', 'conflict']),
   // sip -> signal: the room of a PIN a caller typed (not-found: no room has it)
   signalPinLookup: spec(fixed(dialInSubjects.pinLookup), pinLookupSchema, pinLookupReplySchema, ['not-found']),
+  // sip gateway -> signal (phone-messages.ts)
+  signalPhoneJoin: spec(fixed(phoneSubjects.join), phoneJoinSchema, phoneJoinReplySchema, ['not-allowed', 'no-capacity', 'unavailable', 'limit']),
+  signalPhoneLeave: spec(fixed(phoneSubjects.leave), phoneLeaveSchema, okReplySchema, []),
+  signalPhoneMute: spec(fixed(phoneSubjects.mute), phoneMuteSchema, phoneMuteReplySchema, ['not-found', 'not-allowed']),
 } as const;

@@ -188,9 +188,10 @@ export const focusAttachPlainSchema = z
     /**
      * Receive every participant's microphone, camera and screen, kept in sync as they come, change and go (a
      * recorder); focus publishes the set on `plain.<endpointId>.sources` at each change. Its legs: one audio,
-     * one video (streams told apart by SSRC).
+     * one video (streams told apart by SSRC); with `kinds: ['audio']` only the microphones, on one audio leg (the
+     * SIP gateway's room mix).
      */
-    receiveAll: z.object({ deferred: z.boolean().optional() }).strict().optional(),
+    receiveAll: z.object({ deferred: z.boolean().optional(), kinds: z.array(mediaKindSchema).min(1).max(2).optional() }).strict().optional(),
   })
   .strict()
   .refine((p) => !(p.receiveFrom && p.receiveAll), 'receiveFrom or receiveAll, not both')

@@ -36,6 +36,8 @@ export const participantSchema = z.object({
   screenSharing: z.boolean().optional(),
   /** 'moderator' or 'participant' (absent: participant). */
   role: roleSchema.optional(),
+  /** Present and true for a caller on the phone (the SIP gateway). */
+  phone: z.literal(true).optional(),
 });
 export type Participant = z.infer<typeof participantSchema>;
 

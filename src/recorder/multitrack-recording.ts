@@ -11,7 +11,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
-import { ConferenceFeed } from './conference-feed.ts';
+import { ConferenceFeed } from '../plain-rtp/conference-feed.ts';
 import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { MultitrackProcess, type MultitrackCommand, type MultitrackEvent } from './multitrack-process.ts';
 import { beginOrUndo, timeout, type RecorderJob } from './job.ts';

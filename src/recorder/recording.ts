@@ -19,7 +19,7 @@ import type { Logger } from '../log.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
 import { ComposerProcess, type ComposerCommand } from './compositor-process.ts';
-import { ConferenceFeed } from './conference-feed.ts';
+import { ConferenceFeed } from '../plain-rtp/conference-feed.ts';
 import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { recordingFileName } from './file-name.ts';
 import { beginOrUndo, timeout, type RecorderJob } from './job.ts';

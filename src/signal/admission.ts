@@ -11,7 +11,7 @@ import type { TokenVerifier } from './auth/jwt.ts';
 import type { CheckResult, UserStore } from './auth/users.ts';
 import type { Lobby } from './lobby.ts';
 import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
-import type { JoinGrant, Rooms, Session } from './rooms.ts';
+import { peopleIn, type JoinGrant, type Rooms, type Session } from './rooms.ts';
 import { rateLimitKey } from './client-address.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
@@ -147,7 +147,8 @@ export class Admission {
   /** Who is this, and may they start or enter this room at all (before lock and lobby)? */
   private async identify(session: Session, msg: JoinMessage): Promise<JoinGrant | { error: ErrorCode; message: string }> {
     const { config, users, tokens, rooms } = this.opts;
-    const started = () => (rooms.rooms.get(roomKey(msg.room))?.members.size ?? 0) > 0;
+    // phone callers alone have not started a meeting: the first person to come moderates it
+    const started = () => peopleIn(rooms.rooms.get(roomKey(msg.room))) > 0;
     if (config.authMode === 'open') return started() ? { role: 'participant', authenticated: false } : { role: 'moderator', authenticated: false, firstComer: true };
 
     if (config.authMode === 'token' && msg.jwt !== undefined && tokens) {
@@ -224,7 +225,7 @@ export class Admission {
     // "The first in the room moderates" was decided before an await: two joins racing into an empty room
     // must not both win, so it is checked again now that the room is about to change.
     const now = this.opts.rooms.rooms.get(roomKey(msg.room));
-    if (grant.firstComer && now !== undefined && now.members.size > 0) grant = { ...grant, role: 'participant', firstComer: false };
+    if (grant.firstComer && peopleIn(now) > 0) grant = { ...grant, role: 'participant', firstComer: false };
     // While a moderator has turned self-unmuting off, a participant joins muted: otherwise leaving and joining
     // again (or opening a second connection) would undo a moderator's mute.
     const room = this.opts.rooms.rooms.get(roomKey(msg.room));

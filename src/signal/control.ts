@@ -9,12 +9,12 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import type { FocusAttachPlainReply } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import { CONTROL_SOCKET, controlRequestSchema, controlStartSchema, MAX_CONTROL_LINE, type ControlRequest, type ServerStatus } from '../protocol/control-messages.ts';
 import { roomKey, type MediaKind } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
+import { joinPlainParticipant } from './plain-participant.ts';
 
 const FOCUS_TIMEOUT_MS = 15_000;
 /** Connections at once (each may be a participant). */
@@ -114,21 +114,9 @@ export async function startControlSocket(opts: {
     const kinds = [...new Set(req.kinds)].sort() as MediaKind[];
     // ffmpeg's RTP muxer takes its SSRC as a signed 32-bit number
     const ssrcs = Object.fromEntries(kinds.map((k) => [k, randomInt(1, 2 ** 31 - 1)])) as Partial<Record<MediaKind, number>>;
-    let attached: FocusAttachPlainReply | undefined;
-    const member = await rooms.joinPlain(session, { type: 'join', room: req.room, displayName: req.name, audioMuted: false, videoMuted: false }, async (conferenceId, participantId) => {
-      const request = {
-        conferenceId,
-        endpointId: participantId,
-        legs: kinds.map((kind) => ({ kind })),
-        rtcpMux: true,
-        comedia: true,
-        srtp: true,
-        sources: kinds.map((kind) => ({ kind, ssrc: ssrcs[kind]! })),
-      };
-      attached = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
-    });
+    const { member, attached } = await joinPlainParticipant(rooms, bus, session, { room: req.room, displayName: req.name, ssrcs });
     const leave = () => rooms.leave(session, 'player stopped');
-    if (conn.destroyed || !attached?.srtp) return leave();
+    if (conn.destroyed) return leave();
     conn.once('close', leave);
     log.info({ room: member.room.key, participant: member.id }, 'a file plays into the meeting');
     conn.write(

@@ -28,6 +28,7 @@ import { Webhooks } from './webhooks/webhooks.ts';
 import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
+import { Phones } from './phones.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -122,6 +123,8 @@ export async function startSignal(opts: {
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;
   webhooks?.watch(rooms);
+  // phone callers, put in rooms by SIP gateways (the `sip` part) over the bus
+  const phones = new Phones({ bus, rooms, moderation: access.moderation, config, log });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -182,6 +185,7 @@ export async function startSignal(opts: {
     unsubscribe();
     unsubscribeSpeaker();
     unserveDialIn();
+    phones.close();
     await ws.close();
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
@@ -200,13 +204,14 @@ export async function startSignal(opts: {
     selfSignedCertificate: material.selfSigned,
     metrics,
     reconfigure: (next) => access.reconfigure(next),
-    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
+    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
         acme?.close();
         unsubscribe();
         unsubscribeSpeaker();
         await control?.close();
+        phones.close();
         await rooms.closeAll();
         // the rooms' last events (participants left, rooms finished), given a moment to leave
         await webhooks?.close();

@@ -208,7 +208,7 @@ export class Moderation {
       return;
     }
     if (this.autoModerator && moderatorsOf(room).length === 0) {
-      const next = room.members.values().next().value;
+      const next = [...room.members.values()].find((m) => !m.phone);
       if (next) this.promote(next);
     }
   }

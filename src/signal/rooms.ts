@@ -38,6 +38,8 @@ export interface JoinGrant {
   displayName?: string;
   /** Moderator only because the room was empty when asked: re-checked when actually entering the room. */
   firstComer?: boolean;
+  /** A caller on the phone (the SIP gateway). */
+  phone?: boolean;
 }
 
 export interface Member {
@@ -58,6 +60,8 @@ export interface Member {
   queue: Promise<void>;
   /** When it entered the room (ms since the epoch). */
   joinedAt: number;
+  /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
+  phone?: boolean;
 }
 
 export interface Room {
@@ -83,7 +87,15 @@ export function toParticipant(m: Member): Participant {
   if (m.handRaisedAt !== undefined) p.handRaisedAt = m.handRaisedAt;
   if (m.screenSharing) p.screenSharing = true;
   p.role = m.role;
+  if (m.phone) p.phone = true;
   return p;
+}
+
+/** People in the room other than phone callers (a room with only callers has no host yet). */
+export function peopleIn(room: Room | undefined): number {
+  let n = 0;
+  for (const m of room?.members.values() ?? []) if (!m.phone) n++;
+  return n;
 }
 
 function errorText(e: unknown): string {
@@ -182,9 +194,14 @@ export class Rooms {
    * `attach` sets up its media instead of focus.join. Resolves with its member once attached; when attaching
    * fails it leaves again and the promise rejects with the reason.
    */
-  joinPlain(session: Session, msg: JoinMessage, attach: (conferenceId: string, participantId: string) => Promise<void>): Promise<Member> {
+  joinPlain(
+    session: Session,
+    msg: JoinMessage,
+    attach: (conferenceId: string, participantId: string) => Promise<void>,
+    grant: JoinGrant = { role: 'participant', authenticated: false },
+  ): Promise<Member> {
     return new Promise((resolve, reject) => {
-      const member = this.admit(session, msg, { role: 'participant', authenticated: false });
+      const member = this.admit(session, msg, grant);
       if ('refused' in member) return reject(new Error(member.refused));
       this.enqueue(
         member,
@@ -238,6 +255,7 @@ export class Rooms {
       queue: Promise.resolve(),
       joinedAt: Date.now(),
     };
+    if (grant.phone) member.phone = true;
     const others = [...room.members.values()].map(toParticipant);
     room.members.set(id, member);
     session.member = member;

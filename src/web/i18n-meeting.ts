@@ -70,6 +70,7 @@ const en = {
   filmstrip: 'Other participants',
   mediaConnectionFailed:
     'Could not connect audio and video. The network or the browser may be blocking the connection to the server; try another network or browser.',
+  phone: 'Phone',
 };
 
 export type MeetingStrings = typeof en;
@@ -140,6 +141,7 @@ const es: MeetingStrings = {
   filmstrip: 'Otros participantes',
   mediaConnectionFailed:
     'No se pudo conectar el audio y el vídeo. La red o el navegador pueden estar bloqueando la conexión con el servidor; prueba con otra red u otro navegador.',
+  phone: 'Teléfono',
 };
 
 export const meetingDictionaries = { en, es };

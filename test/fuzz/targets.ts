@@ -6,6 +6,7 @@ import { busWireTarget } from './targets/bus-wire.ts';
 import { dtlsEndpointTarget, dtlsRecordsTarget } from './targets/dtls.ts';
 import { httpTarget } from './targets/http.ts';
 import { iceTcpTarget } from './targets/ice-tcp.ts';
+import { phoneRtpTarget, sdpOfferTarget } from './targets/phone-media.ts';
 import { plainTransportTarget } from './targets/plain-transport.ts';
 import { rtcpTarget, twccRecorderTarget } from './targets/rtcp.ts';
 import { rtpTarget } from './targets/rtp.ts';
@@ -35,4 +36,6 @@ export const TARGETS: readonly FuzzTarget<any>[] = [
   httpTarget,
   wsSessionTarget,
   sipMessageTarget,
+  sdpOfferTarget,
+  phoneRtpTarget,
 ];

@@ -14,6 +14,8 @@ export interface RunningServer {
   httpsPort: number;
   httpPort: number;
   mediaPort: number;
+  /** The SIP gateway's port (UDP and TCP), when the process runs the sip part. */
+  sipPort: number | undefined;
   dataDir: string;
   process: ChildProcess;
   /** Everything the server printed so far (stdout + stderr). */
@@ -53,6 +55,8 @@ export async function startServer(
         TERTULIA_MEDIA_PORT: String(mediaPort),
         // ICE-TCP off unless a test asks for it (4443 is one port for every server of the machine)
         TERTULIA_TCP_MEDIA_PORT: '0',
+        // the SIP gateway on any free port (5060 is one port for every server of the machine)
+        TERTULIA_SIP_PORT: '0',
         TERTULIA_DATA_DIR: dataDir,
         TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'warn',
         // every test browser comes from 127.0.0.1: per-address caps only where a test sets them
@@ -88,6 +92,10 @@ export async function startServer(
     httpsPort,
     httpPort,
     mediaPort,
+    sipPort: (() => {
+      const m = /(\d+)\/udp\+tcp +SIP/.exec(out);
+      return m ? Number(m[1]) : undefined;
+    })(),
     dataDir,
     process: child,
     output: () => out,

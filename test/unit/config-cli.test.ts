@@ -119,8 +119,8 @@ test('several machines: --parts, --nats-url and credentials', () => {
     assert.ok(!/pa55|pa\/55|p@55/.test(out.stdout), out.stdout);
     assert.match(JSON.parse(out.stdout).natsUrl, /^(nats:\/\/)?\[secret\]@10\.0\.0\.5:4222$/);
   }
-  assert.deepEqual(JSON.parse(run(['config']).stdout).parts, ['signal', 'focus', 'bridge', 'recorder'], 'all parts by default');
-  assert.deepEqual(JSON.parse(run(['config', '--parts', 'all']).stdout).parts, ['signal', 'focus', 'bridge', 'recorder']);
+  assert.deepEqual(JSON.parse(run(['config']).stdout).parts, ['signal', 'focus', 'bridge', 'recorder', 'sip'], 'all parts by default');
+  assert.deepEqual(JSON.parse(run(['config', '--parts', 'all']).stdout).parts, ['signal', 'focus', 'bridge', 'recorder', 'sip']);
 
   // a split process with no NATS to reach the other parts: refused before anything starts
   const lonely = run(['start', '--parts', 'bridge']);
@@ -130,7 +130,7 @@ test('several machines: --parts, --nats-url and credentials', () => {
 
   const badPart = run(['config', '--parts', 'bridge,jibri']);
   assert.equal(badPart.code, 2);
-  assert.match(badPart.stderr, /parts.*web \(or signal\), focus, bridge, recorder, or all/);
+  assert.match(badPart.stderr, /parts.*web \(or signal\), focus, bridge, recorder, sip, or all/);
   const badId = run(['config', '--bridge-id', 'b.1']);
   assert.equal(badId.code, 2);
   assert.match(badId.stderr, /bridgeId: a bridge id is letters, digits/);

@@ -35,7 +35,7 @@ test('defaults', () => {
     domain: '',
     acmeEmail: '',
     acmeDirectoryUrl: 'https://acme-v02.api.letsencrypt.org/directory',
-    parts: ['signal', 'focus', 'bridge', 'recorder'],
+    parts: ['signal', 'focus', 'bridge', 'recorder', 'sip'],
     natsUrl: '',
     natsUser: '',
     natsPassword: '',
@@ -92,6 +92,12 @@ test('defaults', () => {
     sipDialInNumbers: {},
     sipLanguage: 'en',
     embedAllowedOrigins: [],
+    sipAddress: '0.0.0.0',
+    sipPort: 5060,
+    sipPublicAddress: '',
+    sipMediaAddress: '127.0.0.1',
+    sipRtpPortMin: 42000,
+    sipRtpPortMax: 42999,
   });
 });
 
@@ -211,6 +217,7 @@ test('bad values are ConfigErrors that name the setting', () => {
     ['missing file', () => loadConfig({ file: path.join(tmp, 'missing.json'), env: noEnv }), /missing\.json/],
     ['recorder range under four ports', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 41000, recorderPortMax: 41002 } }), /recorderPortMin/],
     ['recorder range over the bridge range', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 40500, recorderPortMax: 41500 } }), /overlap/],
+    ['SIP RTP range of one port', () => loadConfig({ env: noEnv, overrides: { sipRtpPortMin: 42000, sipRtpPortMax: 42000 } }), /sipRtpPortMin/],
     ['domain without a dot', () => loadConfig({ env: noEnv, overrides: { domain: 'meet' } }), /domain/],
     ['domain with a port', () => loadConfig({ env: noEnv, overrides: { domain: 'meet.example.org:443' } }), /domain/],
     ['domain and own certificate', () => loadConfig({ env: noEnv, overrides: { domain: 'meet.example.org', tlsCert: 'c.pem', tlsKey: 'k.pem' } }), /domain.*tlsCert/],

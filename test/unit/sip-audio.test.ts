@@ -10,27 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { g711Decode, g711Encode, type G711Law } from '../../src/sip/media/g711.ts';
 import { Downsampler, Upsampler } from '../../src/sip/media/resample.ts';
-
-function tone(rate: number, seconds: number, hz: number, amplitude: number): Int16Array {
-  const pcm = new Int16Array(Math.round(rate * seconds));
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(amplitude * Math.sin((2 * Math.PI * hz * i) / rate));
-  return pcm;
-}
-const rms = (pcm: Int16Array) => Math.sqrt(pcm.reduce((s, v) => s + v * v, 0) / pcm.length);
-function pitch(pcm: Int16Array, rate: number): number {
-  let crossings = 0;
-  for (let i = 1; i < pcm.length; i++) if (pcm[i - 1]! < 0 && pcm[i]! >= 0) crossings++;
-  return (crossings * rate) / pcm.length;
-}
-
-function hasFfmpeg(): boolean {
-  try {
-    execFileSync('ffmpeg', ['-version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { hasFfmpeg, pitch, rms, tone } from '../helpers/audio-tone.ts';
 
 test('G.711 encodes as ffmpeg does (or nearer), μ-law and A-law, over the whole 16-bit range', { skip: hasFfmpeg() ? false : 'no ffmpeg' }, () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-g711-'));

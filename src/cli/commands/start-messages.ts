@@ -3,7 +3,7 @@ import os from 'node:os';
 import type { Config, PartName } from '../../config/config.ts';
 import { VERSION } from '../version.ts';
 
-export const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge', recorder: 'recorder' };
+export const PART_LABEL: Record<PartName, string> = { signal: 'web/signal', focus: 'focus', bridge: 'bridge', recorder: 'recorder', sip: 'sip' };
 
 function urlHost(address: string): string {
   return address.includes(':') ? `[${address}]` : address;
@@ -27,6 +27,8 @@ export function startupMessage(info: {
   mediaPort: number | undefined;
   /** The bridge's ICE-TCP port, when it listens on one. */
   tcpMediaPort?: number;
+  /** The SIP gateway's port, when it runs here. */
+  sipPort?: number;
   selfSigned: boolean;
 }): string {
   const { config, httpsPort, httpPort, mediaPort } = info;
@@ -52,6 +54,7 @@ export function startupMessage(info: {
       : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
   ];
   if (mediaPort !== undefined && info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
+  lines.push(...sipLines(config, info.sipPort));
   if (config.domain) {
     lines.push(
       '',
@@ -76,6 +79,7 @@ export function partsMessage(info: {
   bridgeId: string | undefined;
   mediaPort: number | undefined;
   tcpMediaPort?: number;
+  sipPort?: number;
   nats: string;
 }): string {
   const parts = info.config.parts.map((p) => PART_LABEL[p]).join(', ');
@@ -84,12 +88,24 @@ export function partsMessage(info: {
     const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
     lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
     if (info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
+  } else if (info.sipPort !== undefined) {
+    lines.push('Ports to open in the firewall:');
   } else if (info.config.parts.includes('recorder')) {
     lines.push(`Recordings receive media from the bridges on UDP ports of ${info.config.recorderAddress} chosen by the system: let the bridges reach them.`);
   } else {
     lines.push('No port to open: this process only talks to the NATS server.');
   }
+  lines.push(...sipLines(info.config, info.sipPort));
   if (info.config.metricsAddress) lines.push('', `Metrics and health of this process's parts: http://${info.config.metricsAddress}/metrics, /readyz, /colibri/stats.`);
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
+}
+
+/** The SIP gateway's ports, when it runs here (the same lines in both messages). */
+function sipLines(config: Config, sipPort: number | undefined): string[] {
+  if (sipPort === undefined) return [];
+  return [
+    `  ${`${sipPort}/udp+tcp`.padEnd(11)} SIP: phones and trunks call into meetings (sip:room@${config.sipPublicAddress || 'this-host'}:${sipPort})`,
+    `  ${`${config.sipRtpPortMin}-${config.sipRtpPortMax}/udp`.padEnd(11)} phone calls' audio`,
+  ];
 }

@@ -1,4 +1,4 @@
-// `tertulia start`: every part in this process (signal, focus, bridge, recorder), or some of them (--parts) with the
+// `tertulia start`: every part in this process (signal, focus, bridge, recorder, sip), or some of them (--parts) with the
 // others elsewhere, linked by NATS (--nats-url). Runs until SIGINT/SIGTERM.
 // Stopping never depends on the console: nothing written to stdout/stderr is waited for (their reader may be
 // gone, or stuck), the forced exit is armed before anything is logged, and a second signal exits at once.
@@ -88,23 +88,26 @@ async function start(config: Config, reload: () => Config): Promise<void> {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const [{ startFocus }, { startBridge }, { startSignal }, { startRecorder }] = await Promise.all([
+  const [{ startFocus }, { startBridge }, { startSignal }, { startRecorder }, { startSip }] = await Promise.all([
     runs('focus') ? import('../../focus/index.ts') : { startFocus: undefined },
     runs('bridge') ? import('../../bridge/index.ts') : { startBridge: undefined },
     runs('signal') ? import('../../signal/index.ts') : { startSignal: undefined },
     runs('recorder') ? import('../../recorder/index.ts') : { startRecorder: undefined },
+    runs('sip') ? import('../../sip/index.ts') : { startSip: undefined },
   ]);
   // focus first: it must hear the bridge's first announcement
   const focus = startFocus?.({ bus, config, log });
   let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
   let signal: Awaited<ReturnType<NonNullable<typeof startSignal>>> | undefined;
+  let sip: Awaited<ReturnType<NonNullable<typeof startSip>>> | undefined;
   const recorder = startRecorder?.({ bus, config, log });
   try {
     bridge = await startBridge?.({ bus, config, log, bridgeId: effectiveBridgeId(config) });
     signal = await startSignal?.({ bus, config, log });
+    sip = await startSip?.({ bus, config, log });
   } catch (e) {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-    await closeAll([signal, recorder, bridge, focus, bus], log);
+    await closeAll([sip, signal, recorder, bridge, focus, bus], log);
     process.exit(1);
   }
 
@@ -123,10 +126,10 @@ async function start(config: Config, reload: () => Config): Promise<void> {
     }, FORCED_EXIT_MS);
     force.unref();
     log.info({ signal: sig }, 'stopping');
-    // signal first (participants leave, focus tells the bridge), the recorder (its files finish), then the
-    // bridge, then focus and the bus; then the last log lines get a moment to leave (not more: their reader
-    // may be gone or stuck)
-    void closeAll([metrics, resources, signal, recorder, bridge, focus, bus], log)
+    // the SIP gateway first (callers hang up), signal (participants leave, focus tells the bridge), the recorder
+    // (its files finish), then the bridge, then focus and the bus; then the last log lines get a moment to leave
+    // (not more: their reader may be gone or stuck)
+    void closeAll([metrics, resources, sip, signal, recorder, bridge, focus, bus], log)
       .then(() => flushLogs(1000))
       .finally(() => process.exit(0));
   };
@@ -138,11 +141,11 @@ async function start(config: Config, reload: () => Config): Promise<void> {
       resources = await startResourcesEndpoint({
         port: config.resourcesPort,
         log,
-        read: async (gc) => ({ ...processResourceCounts(), ...signal?.resourceCounts(), ...focus?.resourceCounts(), ...(await bridge?.resourceCounts(gc)) }),
+        read: async (gc) => ({ ...processResourceCounts(), ...signal?.resourceCounts(), ...focus?.resourceCounts(), ...sip?.resourceCounts(), ...(await bridge?.resourceCounts(gc)) }),
       });
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-      await closeAll([signal, bridge, focus, bus], log);
+      await closeAll([sip, signal, bridge, focus, bus], log);
       process.exit(1);
     }
   }
@@ -158,7 +161,7 @@ async function start(config: Config, reload: () => Config): Promise<void> {
       });
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-      await closeAll([resources, signal, recorder, bridge, focus, bus], log);
+      await closeAll([resources, sip, signal, recorder, bridge, focus, bus], log);
       process.exit(1);
     }
   }
@@ -183,9 +186,9 @@ async function start(config: Config, reload: () => Config): Promise<void> {
   });
 
   const message = signal
-    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, selfSigned: signal.selfSignedCertificate }) +
+    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, selfSigned: signal.selfSignedCertificate }) +
       (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
-    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, nats: natsShown });
+    : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, nats: natsShown });
   try {
     process.stdout.write(message + '\nTertulia is ready\n');
   } catch {

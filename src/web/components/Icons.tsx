@@ -63,3 +63,15 @@ export function LinkIcon() {
     </Svg>
   );
 }
+
+/** A telephone handset: a participant who called in by phone. */
+export function PhoneIcon() {
+  return (
+    <Svg>
+      <path
+        d="M6.6 3.5 8.9 3c.5-.1 1 .2 1.2.6l1.2 2.9c.2.5.1 1-.3 1.3L9.5 9.1a11 11 0 0 0 5.4 5.4l1.3-1.5c.3-.4.9-.5 1.3-.3l2.9 1.2c.5.2.7.7.6 1.2l-.5 2.3c-.1.5-.6.9-1.1.9C10.6 18.3 5.7 13.4 5.7 4.6c0-.5.4-1 .9-1.1Z"
+        fill="currentColor"
+      />
+    </Svg>
+  );
+}

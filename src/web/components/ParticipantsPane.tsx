@@ -4,7 +4,7 @@ import type { Participant } from '../../protocol/signal-messages.ts';
 import { useStrings } from '../i18n.ts';
 import { isModerator, orderForPane } from '../meeting/participants.ts';
 import { avatarColor, initials } from '../display-names.ts';
-import { MicOffIcon } from './Icons.tsx';
+import { MicOffIcon, PhoneIcon } from './Icons.tsx';
 import { HandIcon } from './MeetingIcons.tsx';
 
 export function ParticipantsPane({ self, participants }: { self: Participant | null; participants: readonly Participant[] }) {
@@ -26,6 +26,11 @@ export function ParticipantsPane({ self, participants }: { self: Participant | n
               </span>
               <span className="person-name">{name}</span>
               {isModerator(p) && <span className="person-tag">{t.moderator}</span>}
+              {p.phone && (
+                <span className="person-icon phone" role="img" aria-label={t.phone} title={t.phone}>
+                  <PhoneIcon />
+                </span>
+              )}
               {p.handRaisedAt !== undefined && (
                 <span className="person-icon hand" role="img" aria-label={t.handRaised} title={t.handRaised}>
                   <HandIcon />

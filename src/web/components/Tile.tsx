@@ -2,7 +2,7 @@
 // microphone, a raised hand and the connection quality; a "Pin" button.
 import { useStrings } from '../i18n.ts';
 import type { ConnectionLevel } from '../i18n-meeting.ts';
-import { MicOffIcon } from './Icons.tsx';
+import { MicOffIcon, PhoneIcon } from './Icons.tsx';
 import { HandIcon, PinIcon } from './MeetingIcons.tsx';
 import { VideoView } from './MediaViews.tsx';
 import { avatarColor, initials } from '../display-names.ts';
@@ -19,6 +19,8 @@ export interface TileProps {
   /** A shared screen rather than a camera: labelled "<name>'s screen", shown whole (not cropped). */
   screen?: boolean;
   handRaised?: boolean;
+  /** A caller on the phone: a handset badge. */
+  phone?: boolean;
   quality?: ConnectionLevel;
   pinned?: boolean;
   onTogglePin?: () => void;
@@ -28,7 +30,7 @@ export interface TileProps {
 
 const QUALITY_BARS: Record<ConnectionLevel, number> = { good: 3, fair: 2, poor: 1, unknown: 0 };
 
-export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, quality, pinned, onTogglePin, sizeReport }: TileProps) {
+export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, phone, quality, pinned, onTogglePin, sizeReport }: TileProps) {
   const t = useStrings();
   const videoRef = useTileSizeRef(sizeReport);
   const person = isSelf ? `${displayName} (${t.you})` : displayName;
@@ -73,6 +75,11 @@ export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, scree
           )}
         </div>
         <div className="tile-footer">
+          {phone && (
+            <span className="phone-badge" role="img" aria-label={t.phone} title={t.phone}>
+              <PhoneIcon />
+            </span>
+          )}
           {audioMuted && !screen && (
             <span className="muted-badge" role="img" aria-label={t.microphoneMuted} title={t.microphoneMuted}>
               <MicOffIcon />

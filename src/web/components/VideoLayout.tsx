@@ -17,6 +17,8 @@ export interface LayoutItem {
   video: MediaStream | null;
   audioMuted: boolean;
   handRaised: boolean;
+  /** A caller on the phone. */
+  phone?: boolean;
   quality?: ConnectionLevel;
 }
 
@@ -78,6 +80,7 @@ export function VideoLayout({
       audioMuted={item.audioMuted}
       screen={item.screen}
       handRaised={item.handRaised}
+      phone={item.phone}
       quality={item.quality}
       gridColumn={gridColumn}
       pinned={pinned === item.key}

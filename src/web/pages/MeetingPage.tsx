@@ -84,6 +84,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         video: p.videoMuted ? null : (media?.video ?? null),
         audioMuted: p.audioMuted,
         handRaised: p.handRaisedAt !== undefined,
+        phone: p.phone === true,
         quality: levels.get(p.id) ?? 'unknown',
       });
       if (media?.screen) list.push({ key: `${p.id}:screen`, participantId: p.id, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });

@@ -1,6 +1,7 @@
-// A recorder's view of one conference: a plain-RTP endpoint at focus that receives every source (receiveAll),
-// SRTP keyed by SDES, and focus's running list of whose streams arrive with which SSRC
-// (`plain.<endpointId>.sources`). Used by every kind of recording; it knows nothing of files or children.
+// A whole conference as one plain-RTP endpoint at focus that receives every source (receiveAll), SRTP keyed by
+// SDES, and focus's running list of whose streams arrive with which SSRC (`plain.<endpointId>.sources`). Used by
+// every kind of recording (audio and video, `attach`) and by the SIP gateway's room mix (audio only,
+// `attachAudio`); it knows nothing of files, children or mixes. Shared by parts: it talks only to the bus.
 // Order, so the first packets (and the keyframes the bridge asks for) are not lost: attach (deferred, nothing
 // sent yet) -> the caller hands the keys to its media process -> start().
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
@@ -8,6 +9,9 @@ import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { plainSourcesSchema, subjects, type ReceivedSource } from '../protocol/bus-messages.ts';
+import type { MediaKind } from '../protocol/signal-messages.ts';
+
+type PlainLeg = { kind: MediaKind; address: string; port: number };
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -57,6 +61,26 @@ export class ConferenceFeed {
 
   /** Attaches (nothing is sent until start()); the two legs are where the media process listens. */
   async attach(address: string, ports: { audioPort: number; videoPort: number }): Promise<FeedKeys> {
+    const reply = await this.attachLegs(
+      [
+        { kind: 'audio', address, port: ports.audioPort },
+        { kind: 'video', address, port: ports.videoPort },
+      ],
+      false,
+      ['audio', 'video'],
+    );
+    const videoLeg = reply.legs.find((l) => l.kind === 'video');
+    if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
+    return { key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: videoLeg.rtcpPort } };
+  }
+
+  /** Attaches for the microphones only, on one port with rtcp-mux; returns the SRTP key of what arrives there. */
+  async attachAudio(address: string, port: number): Promise<{ key: string }> {
+    const reply = await this.attachLegs([{ kind: 'audio', address, port }], true, ['audio']);
+    return { key: reply.srtp.localKey };
+  }
+
+  private async attachLegs(legs: PlainLeg[], rtcpMux: boolean, kinds: MediaKind[]) {
     let ended = false;
     this.unsubscribe = this.bus.subscribe(subjects.plainSources(this.endpointId), (payload) => {
       const r = plainSourcesSchema.safeParse(payload);
@@ -77,15 +101,12 @@ export class ConferenceFeed {
       {
         conferenceId: this.conferenceId,
         endpointId: this.endpointId,
-        legs: [
-          { kind: 'audio', address, port: ports.audioPort },
-          { kind: 'video', address, port: ports.videoPort },
-        ],
-        rtcpMux: false,
+        legs,
+        rtcpMux,
         comedia: false,
         srtp: true,
         sources: [],
-        receiveAll: { deferred: true },
+        receiveAll: { deferred: true, kinds },
       },
       FOCUS_TIMEOUT_MS,
     );
@@ -96,12 +117,10 @@ export class ConferenceFeed {
       this.setVideoSizes(waiting.sizes);
     }
     if (!reply.srtp) throw new BusCallError('unavailable', 'the bridge gave no SRTP key');
-    const videoLeg = reply.legs.find((l) => l.kind === 'video');
-    if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
     if (!this.heardFromFocus) {
       this.current = reply.receives.flatMap((s) => (s.participantId === undefined ? [] : [{ ...s, participantId: s.participantId }]));
     }
-    return { key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: videoLeg.rtcpPort } };
+    return { ...reply, srtp: reply.srtp };
   }
 
   /** Focus starts sending (after the media process has the keys). */

@@ -1,0 +1,107 @@
+// sip: the SIP gateway part (issue 15, docs/SIP.md). Phones call a room (`sip:room@gateway`, or an
+// `X-Room-Name` header) and take part in its meeting by voice: the SIP front (sip-server.ts, dialogs.ts), the
+// phone's media (media/phone-media.ts), the meeting's (meeting-gateway.ts: through signal and focus on the bus,
+// so this part may run in any process) and the call joining them (call.ts). Entry: startSip({bus, config, log}).
+import { randomBytes } from 'node:crypto';
+import os from 'node:os';
+import type { Bus } from '../bus/bus.ts';
+import type { Config } from '../config/config.ts';
+import type { Logger } from '../log.ts';
+import { takeCall, type AnswerPhone, type Call, type CallDeps } from './call.ts';
+import { Dialogs } from './dialogs.ts';
+import { MeetingGateway } from './meeting-gateway.ts';
+import { PhoneMedia } from './media/phone-media.ts';
+import { RtpPortRange } from './media/rtp-session.ts';
+import { SipServer } from './sip-server.ts';
+
+export interface SipPart {
+  gatewayId: string;
+  /** The SIP port (UDP and TCP). */
+  port: number;
+  /** The address in our SDP (where phones send audio). */
+  mediaAddress: string;
+  /** Calls in meetings now. */
+  readonly calls: number;
+  resourceCounts(): Record<string, number>;
+  close(): Promise<void>;
+}
+
+/** sipPublicAddress, else publicAddress, else this machine's first LAN IPv4 address (loopback when none). */
+export function sipMediaAddressFor(config: Pick<Config, 'sipPublicAddress' | 'publicAddress'>): string {
+  if (config.sipPublicAddress) return config.sipPublicAddress;
+  if (config.publicAddress) return config.publicAddress;
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  return '127.0.0.1';
+}
+
+export async function startSip(opts: {
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  /** The phone's media for an offer (tests: another implementation). */
+  answerPhone?: AnswerPhone;
+  /** The PIN menu for calls that name no room (pin-menu.ts); without it they are refused 404. */
+  pinMenu?: CallDeps['pinMenu'];
+}): Promise<SipPart> {
+  const { bus, config } = opts;
+  const gatewayId = `gw-${randomBytes(4).toString('hex')}`;
+  const log = opts.log.child({ part: 'sip', gateway: gatewayId });
+  const mediaAddress = sipMediaAddressFor(config);
+  const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress });
+  const calls = new Set<Call>();
+  let dialogs: Dialogs | undefined;
+  const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
+  const answerPhone: AnswerPhone = opts.answerPhone ?? ((offer) => PhoneMedia.forOffer(offer, { ports, address: mediaAddress, bindAddress: config.sipAddress }));
+  const server = new SipServer({
+    address: config.sipAddress,
+    port: config.sipPort,
+    log,
+    onInvite: (req, respond, from) => {
+      if (!dialogs) return;
+      void takeCall(req, respond, from, {
+        dialogs,
+        joinMeeting: (caller) => meetings.join(caller),
+        answerPhone,
+        ...(opts.pinMenu ? { pinMenu: opts.pinMenu } : {}),
+        log,
+        onCall: (call) => {
+          calls.add(call);
+          call.onEnded = () => calls.delete(call);
+        },
+      });
+    },
+    onDialogRequest: (req, respond) => dialogs?.handle(req, respond) ?? false,
+    onResponse: (res) => dialogs?.handleResponse(res) ?? false,
+  });
+  let port: number;
+  try {
+    port = await server.listen();
+  } catch (e) {
+    await meetings.close();
+    const err = e as NodeJS.ErrnoException;
+    const hint = err.code === 'EADDRINUSE' ? ' (another program uses it: choose another sipPort)' : err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : '';
+    throw new Error(`cannot listen for SIP on ${config.sipAddress}:${config.sipPort}: ${err.code ?? err.message}${hint}`);
+  }
+  dialogs = new Dialogs(`sip:gw@${mediaAddress}:${port};transport=udp`);
+  log.info({ port, mediaAddress }, 'SIP gateway taking calls');
+  let closed: Promise<void> | undefined;
+  return {
+    gatewayId,
+    port,
+    mediaAddress,
+    get calls() {
+      return calls.size;
+    },
+    resourceCounts: () => ({ 'sip.dialogs': dialogs?.size ?? 0, 'sip.calls': calls.size, 'sip.meetingLinks': meetings.calls }),
+    close() {
+      closed ??= (async () => {
+        // BYE to every caller, then out of the meetings
+        dialogs?.closeAll();
+        await meetings.close();
+        await server.close();
+        log.info('SIP gateway stopped');
+      })();
+      return closed;
+    },
+  };
+}

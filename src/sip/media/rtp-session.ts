@@ -1,0 +1,225 @@
+// A call's RTP with the phone: one UDP socket for RTP on an even port of sipRtpPortMin..Max and one for RTCP on
+// the next (RFC 3550 §11), held from the answer to the hang-up. Symmetric RTP (RFC 4961) for phones behind
+// NAT: until the phone's first packet arrives we send where its SDP says; then to where its packets come from
+// (latched), and packets from elsewhere are dropped, unless a new source keeps sending alone (LATCH_AFTER packets
+// in a row, no packet from the old one between: the phone's NAT mapping changed), then it is latched instead.
+// Incoming RTCP (either port) is counted and ignored. Each RTP packet is parsed once (the bridge's RtpView).
+// Never throws on the packet path: absurd sizes, non-RTP and garbage are counted and dropped.
+import dgram from 'node:dgram';
+import { isRtcp } from '../../bridge/packet/rtp.ts';
+import { RtpView } from '../../bridge/packet/rtp-view.ts';
+
+/** Largest datagram taken (a phone's audio packet is under 300 bytes). */
+export const MAX_DATAGRAM = 1500;
+/** Packets in a row from one new source before it replaces the latched one. */
+export const LATCH_AFTER = 10;
+
+/** Every address we send to is an IPv4 literal (SDP or a received datagram): no name lookup per send. */
+function literalLookup(address: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
+  callback(null, address, 4);
+}
+
+function bindUdp(address: string, port: number): Promise<dgram.Socket | null> {
+  return new Promise((resolve) => {
+    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    const fail = () => {
+      try {
+        s.close();
+      } catch {
+        // never bound
+      }
+      resolve(null);
+    };
+    s.once('error', fail);
+    s.bind(port, address, () => {
+      s.off('error', fail);
+      resolve(s);
+    });
+  });
+}
+
+/** The process's range of RTP ports for calls: each call takes an even port and the odd one after it. */
+export class RtpPortRange {
+  readonly min: number;
+  readonly max: number;
+  private readonly first: number;
+  private readonly pairs: number;
+  private readonly used = new Set<number>();
+  private next = 0;
+
+  constructor(min: number, max: number) {
+    if (!(Number.isInteger(min) && Number.isInteger(max) && min > 0 && max <= 65535)) throw new RangeError(`bad RTP port range ${min}-${max}`);
+    this.min = min;
+    this.max = max;
+    this.first = min % 2 === 0 ? min : min + 1;
+    this.pairs = Math.max(0, Math.floor((max - this.first + 1) / 2));
+    if (this.pairs === 0) throw new RangeError(`the RTP port range ${min}-${max} holds no even/odd pair`);
+  }
+
+  /** Calls the range holds at once. */
+  get size(): number {
+    return this.pairs;
+  }
+
+  get inUse(): number {
+    return this.used.size;
+  }
+
+  /** Binds a free pair on `address`: [rtp, rtcp]. Rejects when every pair is in use or taken by other programs. */
+  async open(address: string): Promise<[dgram.Socket, dgram.Socket]> {
+    for (let i = 0; i < this.pairs; i++) {
+      const index = (this.next + i) % this.pairs;
+      if (this.used.has(index)) continue;
+      this.used.add(index);
+      const port = this.first + 2 * index;
+      const rtp = await bindUdp(address, port);
+      const rtcp = rtp === null ? null : await bindUdp(address, port + 1);
+      if (rtp !== null && rtcp !== null) {
+        this.next = (index + 1) % this.pairs;
+        return [rtp, rtcp];
+      }
+      rtp?.close();
+      this.used.delete(index);
+    }
+    throw new Error(`no free UDP port pair for a call's RTP in ${this.min}-${this.max}`);
+  }
+
+  release(rtpPort: number): void {
+    this.used.delete((rtpPort - this.first) / 2);
+  }
+}
+
+export interface RtpSessionCounters {
+  received: number;
+  sent: number;
+  sendErrors: number;
+  rtcp: number;
+  relatched: number;
+  dropped: { malformed: number; oversize: number; otherSource: number };
+}
+
+export class RtpSession {
+  readonly port: number;
+  /** Each valid RTP packet from the phone, parsed (the view is reused: read it before returning). */
+  onRtp: ((view: RtpView) => void) | undefined;
+  readonly counters: RtpSessionCounters = { received: 0, sent: 0, sendErrors: 0, rtcp: 0, relatched: 0, dropped: { malformed: 0, oversize: 0, otherSource: 0 } };
+
+  private readonly rtp: dgram.Socket;
+  private readonly rtcp: dgram.Socket;
+  private readonly range: RtpPortRange;
+  private readonly view = new RtpView();
+  private remoteAddress = '';
+  private remotePort = 0;
+  /** What the SDP said (kept apart from the latched address: a re-INVITE that says the same changes nothing). */
+  private sdpAddress = '';
+  private sdpPort = 0;
+  private latched = false;
+  /** A new source sending alone: its address and how many packets in a row. */
+  private candidateAddress = '';
+  private candidatePort = 0;
+  private candidateCount = 0;
+  private closed = false;
+  private readonly onSent = (error: Error | null) => {
+    if (error) this.counters.sendErrors++;
+  };
+
+  private constructor(range: RtpPortRange, rtp: dgram.Socket, rtcp: dgram.Socket) {
+    this.range = range;
+    this.rtp = rtp;
+    this.rtcp = rtcp;
+    this.port = rtp.address().port;
+    rtp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
+    rtcp.on('message', () => this.counters.rtcp++);
+    rtp.on('error', () => this.counters.sendErrors++);
+    rtcp.on('error', () => {});
+  }
+
+  /** Opens a session on a free pair of `range`, bound to `bindAddress`. */
+  static async open(range: RtpPortRange, bindAddress: string): Promise<RtpSession> {
+    const [rtp, rtcp] = await range.open(bindAddress);
+    return new RtpSession(range, rtp, rtcp);
+  }
+
+  /** Where the phone's SDP says it receives; a change (a re-INVITE moved it) drops the latched source. */
+  setRemote(address: string, port: number): void {
+    if (address === this.sdpAddress && port === this.sdpPort) return;
+    this.sdpAddress = address;
+    this.sdpPort = port;
+    this.remoteAddress = address;
+    this.remotePort = port;
+    this.latched = false;
+    this.candidateCount = 0;
+  }
+
+  /** Where packets go now ('' before any SDP or latching). */
+  get remote(): { address: string; port: number; latched: boolean } {
+    return { address: this.remoteAddress, port: this.remotePort, latched: this.latched };
+  }
+
+  /** Sends buf[0..len) to the phone. The buffer must stay untouched until the send is done (a ring of them). */
+  send(buf: Buffer, len: number): void {
+    if (this.closed || this.remotePort === 0 || this.remoteAddress === '' || this.remoteAddress === '0.0.0.0') return;
+    try {
+      this.rtp.send(buf, 0, len, this.remotePort, this.remoteAddress, this.onSent);
+      this.counters.sent++;
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.onRtp = undefined;
+    this.rtp.close();
+    this.rtcp.close();
+    this.range.release(this.port);
+  }
+
+  private onDatagram(msg: Buffer, address: string, port: number): void {
+    if (msg.length > MAX_DATAGRAM) {
+      this.counters.dropped.oversize++;
+      return;
+    }
+    if (msg.length >= 8 && isRtcp(msg)) {
+      this.counters.rtcp++; // rtcp-mux from the phone: nothing to do with it
+      return;
+    }
+    if (!this.view.parse(msg, msg.length)) {
+      this.counters.dropped.malformed++;
+      return;
+    }
+    if (!this.fromPhone(address, port)) {
+      this.counters.dropped.otherSource++;
+      return;
+    }
+    this.counters.received++;
+    this.onRtp?.(this.view);
+  }
+
+  /** Latching: whether a packet from address:port is the phone's (and where to send from now on). */
+  private fromPhone(address: string, port: number): boolean {
+    if (!this.latched) {
+      this.latched = true;
+      this.remoteAddress = address;
+      this.remotePort = port;
+      return true;
+    }
+    if (address === this.remoteAddress && port === this.remotePort) {
+      this.candidateCount = 0;
+      return true;
+    }
+    if (address === this.candidateAddress && port === this.candidatePort) this.candidateCount++;
+    else {
+      this.candidateAddress = address;
+      this.candidatePort = port;
+      this.candidateCount = 1;
+    }
+    if (this.candidateCount < LATCH_AFTER) return false;
+    this.remoteAddress = address;
+    this.remotePort = port;
+    this.candidateCount = 0;
+    this.counters.relatched++;
+    return true;
+  }
+}

@@ -1,0 +1,131 @@
+// End to end, a phone call into a meeting: Debian's baresip dials `sip:Llamada@127.0.0.1:<sip port>` (G.711,
+// saying a 1 kHz tone) while two headless Chromium participants whose microphones play a 320 Hz tone are in the
+// room. With every part in one process: both browsers list the caller as a phone with its masked number and
+// receive its audio, baresip hears the browsers (and not its own tone), and its hang-up takes it out of the
+// room. The caller's *6 (SIP INFO, from sipp, the room in X-Room-Name) mutes and unmutes it. With the sip part in
+// its own process over NATS: killing that process mid-call takes the caller out
+// (its lease at signal runs out) and the meeting goes on.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { callWithBaresip, toneWav, type Baresip } from '../helpers/baresip.ts';
+import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useTalkingBrowser } from '../helpers/e2e.ts';
+import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { remoteAudio, rosterOf, tonePower } from '../helpers/sip-audio.ts';
+
+const PHONE = 'Phone …1234';
+
+async function seesTheCaller(p: Participant): Promise<void> {
+  await waitUntil(`${p.name} to list the caller`, () => rosterOf(p.page), (r) => r.some((x) => x.displayName === PHONE && x.phone === true), 30_000);
+  await p.page.getByRole('group', { name: PHONE, exact: true }).getByRole('img', { name: 'Phone' }).waitFor({ timeout: 10_000 });
+  const audio = await waitUntil(`${p.name} to hear the caller`, () => remoteAudio(p.page), (a) => (a[PHONE]?.energy ?? 0) > 0.01 && (a[PHONE]?.packets ?? 0) > 50, 45_000);
+  assert.ok(audio[PHONE]!.energy > 0.01, `audio energy from the caller: ${audio[PHONE]!.energy}`);
+}
+
+describe('phone calls into a meeting (baresip)', () => {
+  const talking = useTalkingBrowser();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-sip-calls-'));
+  const wav = path.join(dir, 'caller.wav');
+  let phone: Baresip | undefined;
+
+  before(() => toneWav(wav, 1000, 300));
+  after(async () => {
+    await phone?.quit();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('every part in one process: the browsers hear the caller, the caller hears the browsers, its hang-up ends it', { timeout: 240_000 }, async (t) => {
+    const server = await startServer();
+    try {
+      assert.ok(server.sipPort, `the startup message names the SIP port:\n${server.output()}`);
+      const ana = await newParticipant(talking.browser, 'Ana');
+      const ben = await newParticipant(talking.browser, 'Ben');
+      await joinThroughUi(ana, server.baseUrl, 'Llamada');
+      await joinThroughUi(ben, server.baseUrl, 'Llamada');
+      phone = callWithBaresip(path.join(dir, 'one'), `sip:Llamada@127.0.0.1:${server.sipPort}`, wav);
+      for (const p of [ana, ben]) await seesTheCaller(p);
+      // four seconds of the room heard by the phone (8 kHz)
+      const from = phone.heard().length;
+      await waitUntil('baresip to hear four seconds', async () => phone!.heard().length, (n) => n >= from + 32_000, 30_000);
+      const heard = phone.heard().subarray(from, from + 32_000);
+      const browsers = tonePower(heard, 320, 8000);
+      const own = tonePower(heard, 1000, 8000);
+      assert.ok(browsers > 1e-4, `the browsers' 320 Hz in what the phone heard: ${browsers}\n${phone.output().slice(-2000)}`);
+      assert.ok(own < browsers / 20, `the caller's own 1 kHz left out: ${own} vs ${browsers}`);
+      t.diagnostic(`the phone heard 320 Hz at ${browsers.toExponential(2)}, its own 1 kHz at ${own.toExponential(2)}`);
+      // the caller hangs up: gone for everyone
+      await phone.quit();
+      assert.match(phone.output(), /Call established/);
+      for (const p of [ana, ben]) await p.page.getByRole('group', { name: PHONE, exact: true }).waitFor({ state: 'detached', timeout: 20_000 });
+      await ana.context.close();
+      await ben.context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test("the caller's *6 (SIP INFO from sipp; the room in X-Room-Name) mutes and unmutes it for everyone", { timeout: 120_000 }, async () => {
+    const server = await startServer();
+    try {
+      const ana = await newParticipant(talking.browser, 'Ana');
+      await joinThroughUi(ana, server.baseUrl, 'Teclas');
+      const scenario = fileURLToPath(new URL('../sip/call-star6.xml', import.meta.url));
+      const sipp = new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(
+          'sipp',
+          ['-sf', scenario, '-m', '1', '-t', 'u1', '-i', '127.0.0.1', '-p', '0', '-s', 'Teclas', '-timeout', '60s', '-timeout_error', '-nostdin', `127.0.0.1:${server.sipPort}`],
+          { timeout: 90_000, cwd: dir },
+          (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}`.slice(-3000) }),
+        ),
+      );
+      const tile = ana.page.getByRole('group', { name: 'sipp', exact: true });
+      await tile.getByRole('img', { name: 'Phone' }).waitFor({ timeout: 30_000 });
+      await tile.getByLabel('Microphone muted').waitFor({ timeout: 20_000 });
+      await tile.getByLabel('Microphone muted').waitFor({ state: 'detached', timeout: 20_000 });
+      await tile.waitFor({ state: 'detached', timeout: 30_000 });
+      const r = await sipp;
+      assert.equal(r.code, 0, r.out);
+      await ana.context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('the sip part in its own process: killed mid-call, the caller leaves the room and the meeting goes on', { timeout: 240_000 }, async () => {
+    let nats: NatsServer | undefined;
+    let main: RunningServer | undefined;
+    let gateway: RunningServer | undefined;
+    try {
+      nats = await startNatsServer();
+      main = await startServer({ TERTULIA_NATS_URL: nats.url, TERTULIA_PARTS: 'signal,focus,bridge' });
+      gateway = await startServer({ TERTULIA_NATS_URL: nats.url, TERTULIA_PARTS: 'sip' });
+      assert.ok(gateway.sipPort, `the sip process names its SIP port:\n${gateway.output()}`);
+      const ana = await newParticipant(talking.browser, 'Ana');
+      const ben = await newParticipant(talking.browser, 'Ben');
+      await joinThroughUi(ana, main.baseUrl, 'Cortada');
+      await joinThroughUi(ben, main.baseUrl, 'Cortada');
+      phone = callWithBaresip(path.join(dir, 'two'), `sip:Cortada@127.0.0.1:${gateway.sipPort}`, wav);
+      for (const p of [ana, ben]) await seesTheCaller(p);
+
+      gateway.process.kill('SIGKILL');
+      for (const p of [ana, ben]) await p.page.getByRole('group', { name: PHONE, exact: true }).waitFor({ state: 'detached', timeout: 60_000 });
+      // Ana and Ben still hear each other
+      const before = await remoteStats(ana.page);
+      await waitUntil('Ana to keep receiving Ben', () => remoteStats(ana.page), (s) => (s.Ben?.audioPackets ?? 0) > (before.Ben?.audioPackets ?? 0) + 50, 20_000);
+      assert.ok(main.alive(), 'the meeting server is up');
+      await phone.quit();
+      await ana.context.close();
+      await ben.context.close();
+    } finally {
+      await gateway?.stop();
+      await main?.stop();
+      await nats?.stop();
+    }
+  });
+});

@@ -1,0 +1,134 @@
+// Phone callers in signal (src/signal/phones.ts) over real HTTPS + WebSocket, with the bus calls a SIP gateway
+// makes (focus answered by the test, as in the other signal tests): the caller is in the roster as a phone with
+// its masked number; moderators' mute and remove reach the gateway as events; the room's rules refuse callers
+// with a reason (lobby, password, a meeting not started in accounts mode); a caller signal does not know is
+// told to hang up; a caller alone has not started the meeting (the first browser moderates).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BusCallError } from '../../src/bus/bus.ts';
+import { callBus } from '../../src/bus/typed-calls.ts';
+import { busCalls } from '../../src/protocol/bus-calls.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { phoneSubjects, type PhoneEvent } from '../../src/protocol/phone-messages.ts';
+import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
+
+const KEY = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
+
+/** Focus's side of a caller's attach, as the test's focus. */
+function answerAttach(s: TestSignal): void {
+  s.bus.handle(subjects.focusAttachPlain, () => ({
+    address: '127.0.0.1',
+    legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
+    rtcpMux: true,
+    srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: KEY, remoteKey: KEY },
+    receives: [],
+    sdp: '',
+  }));
+}
+
+function events(s: TestSignal, gatewayId: string): PhoneEvent[] {
+  const got: PhoneEvent[] = [];
+  s.bus.subscribe(phoneSubjects.event(gatewayId), (e) => got.push(e as PhoneEvent));
+  return got;
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(check(), what);
+}
+
+const join = (s: TestSignal, room: string, gatewayId = 'gw-test') => callBus(s.bus, busCalls.signalPhoneJoin, '', { gatewayId, room, callerId: '+34600111234', ssrc: 1234 });
+
+describe('phone callers in an open server', () => {
+  let s: TestSignal;
+  before(async () => {
+    s = await startTestSignal();
+    answerAttach(s);
+  });
+  after(() => s.stop());
+
+  test('listed as a phone with its masked number; mute and remove reach the gateway', async () => {
+    const got = events(s, 'gw-test');
+    const mod = s.client();
+    await mod.join('Llamada', 'Mod');
+    const joined = await join(s, 'Llamada');
+    assert.equal(joined.displayName, 'Phone …1234');
+    assert.equal(joined.srtpKey, KEY);
+    const seen = await mod.next((m) => m.type === 'participant-joined');
+    assert.deepEqual({ name: seen.participant.displayName, phone: seen.participant.phone, role: seen.participant.role }, { name: 'Phone …1234', phone: true, role: 'participant' });
+
+    await mod.send({ type: 'mute-participant', target: joined.participantId });
+    await until('the muted event', () => got.some((e) => e.type === 'muted' && e.muted));
+    // the caller's own *6 while unmuting is allowed
+    assert.deepEqual(await callBus(s.bus, busCalls.signalPhoneMute, '', { conferenceId: joined.conferenceId, participantId: joined.participantId, muted: false }), { muted: false });
+    await until('the unmuted event', () => got.some((e) => e.type === 'muted' && !e.muted));
+
+    await mod.send({ type: 'remove-participant', target: joined.participantId });
+    await until('the removed event', () => got.some((e) => e.type === 'removed' && /removed by Mod/.test(e.reason)));
+    await mod.next((m) => m.type === 'participant-left' && m.id === joined.participantId);
+    mod.close();
+  });
+
+  test('a caller may not unmute while a moderator turned it off; leave takes it out', async () => {
+    const mod = s.client();
+    await mod.join('Silencio', 'Mod');
+    await mod.send({ type: 'set-self-unmute', allowed: false });
+    await mod.next((m) => m.type === 'room-state' && m.selfUnmuteAllowed === false);
+    const joined = await join(s, 'Silencio');
+    assert.equal(joined.audioMuted, true, 'joins muted, as a browser would');
+    await assert.rejects(
+      callBus(s.bus, busCalls.signalPhoneMute, '', { conferenceId: joined.conferenceId, participantId: joined.participantId, muted: false }),
+      (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed',
+    );
+    await callBus(s.bus, busCalls.signalPhoneLeave, '', { conferenceId: joined.conferenceId, participantId: joined.participantId, reason: 'hung up' });
+    await mod.next((m) => m.type === 'participant-left' && m.id === joined.participantId);
+    mod.close();
+  });
+
+  test('lobby and password rooms refuse callers with the reason', async () => {
+    const mod = s.client();
+    await mod.join('Cerrada', 'Mod');
+    await mod.send({ type: 'set-lobby', enabled: true });
+    await mod.next((m) => m.type === 'room-state' && m.lobby === true);
+    await assert.rejects(join(s, 'Cerrada'), (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && /lobby/.test(e.message));
+    await mod.send({ type: 'set-lobby', enabled: false });
+    await mod.send({ type: 'lock-room', password: 'secreto-1' });
+    await mod.next((m) => m.type === 'room-state' && m.locked && !m.lobby);
+    await assert.rejects(join(s, 'Cerrada'), (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && /password/.test(e.message));
+    mod.close();
+  });
+
+  test('a caller alone has not started the meeting: the first browser moderates', async () => {
+    const joined = await join(s, 'Primero');
+    const c = s.client();
+    const j = await c.join('Primero', 'Ana');
+    assert.equal(j.role, 'moderator');
+    assert.equal(j.participants.find((p: { id: string }) => p.id === joined.participantId)?.phone, true);
+    await callBus(s.bus, busCalls.signalPhoneLeave, '', { conferenceId: joined.conferenceId, participantId: joined.participantId, reason: 'hung up' });
+    c.close();
+  });
+
+  test('a caller signal does not know is told to hang up; a malformed join is refused', async () => {
+    const got = events(s, 'gw-other');
+    s.bus.publish(phoneSubjects.alive, { gatewayId: 'gw-other', phones: [{ conferenceId: 'nowhere', participantId: 'abcd1234' }] });
+    await until('the removed event', () => got.some((e) => e.type === 'removed' && e.participantId === 'abcd1234'));
+    await assert.rejects(
+      callBus(s.bus, busCalls.signalPhoneJoin, '', { gatewayId: 'gw test', room: 'x', ssrc: 1 }),
+      (e: unknown) => e instanceof BusCallError && e.code === 'internal' && /gateway id/.test(e.message),
+    );
+    await assert.rejects(s.bus.request(phoneSubjects.join, { gatewayId: 'gw', room: '<script>', ssrc: 1 }), /room names/);
+  });
+});
+
+describe('phone callers in accounts mode', () => {
+  let s: TestSignal;
+  before(async () => {
+    s = await startTestSignal({ authMode: 'accounts' });
+    answerAttach(s);
+  });
+  after(() => s.stop());
+
+  test('a caller cannot start a meeting', async () => {
+    await assert.rejects(join(s, 'Nadie'), (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && /has not started/.test(e.message));
+  });
+});
