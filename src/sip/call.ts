@@ -214,6 +214,9 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         undo();
         return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
       }
+      // keys by SIP INFO reach the menu as the phone's RFC 4733 ones do (the menu holds phone.onDigit meanwhile)
+      const keysFrom = phone;
+      dialog.onInfoDigit = (d) => keysFrom.onDigit?.(d as Digit);
       const chosen = await deps.pinMenu!(phone, ended.signal);
       if (gone) return undo();
       if (chosen === null) {

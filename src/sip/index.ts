@@ -13,6 +13,9 @@ import { MeetingGateway } from './meeting-gateway.ts';
 import { PhoneMedia } from './media/phone-media.ts';
 import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
+import { pinLookupOverBus } from './pin-lookup.ts';
+import { runPinMenu } from './pin-menu.ts';
+import { loadPrompts } from './prompts.ts';
 
 export interface SipPart {
   gatewayId: string;
@@ -34,18 +37,41 @@ export function sipMediaAddressFor(config: Pick<Config, 'sipPublicAddress' | 'pu
   return '127.0.0.1';
 }
 
+/**
+ * The voice menu that asks a caller who named no room for the meeting's PIN (in sipLanguage), rooms looked up
+ * at signal over the bus. Without its prompts (not built: scripts/build-prompts.ts) such calls are refused 404
+ * and the gateway says so at start, while calls to a named room still work.
+ */
+function defaultPinMenu(bus: Bus, config: Config, log: Logger): CallDeps['pinMenu'] {
+  let prompts: ReturnType<typeof loadPrompts>;
+  try {
+    prompts = loadPrompts(config.sipLanguage);
+  } catch (e) {
+    log.error({ err: (e as Error).message }, 'no PIN menu: calls that name no room are refused');
+    return undefined;
+  }
+  const lookup = pinLookupOverBus(bus);
+  return async (phone, signal) => {
+    const r = await runPinMenu({ phone, prompts, lookup, signal });
+    if (r.outcome === 'joined') return r.room;
+    log.info({ reason: r.reason }, 'a caller left the PIN menu');
+    return null;
+  };
+}
+
 export async function startSip(opts: {
   bus: Bus;
   config: Config;
   log: Logger;
   /** The phone's media for an offer (tests: another implementation). */
   answerPhone?: AnswerPhone;
-  /** The PIN menu for calls that name no room (pin-menu.ts); without it they are refused 404. */
+  /** The PIN menu for calls that name no room (default: pin-menu.ts with the built prompts). */
   pinMenu?: CallDeps['pinMenu'];
 }): Promise<SipPart> {
   const { bus, config } = opts;
   const gatewayId = `gw-${randomBytes(4).toString('hex')}`;
   const log = opts.log.child({ part: 'sip', gateway: gatewayId });
+  const pinMenu = opts.pinMenu ?? defaultPinMenu(bus, config, log);
   const mediaAddress = sipMediaAddressFor(config);
   const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress });
   const calls = new Set<Call>();
@@ -62,7 +88,7 @@ export async function startSip(opts: {
         dialogs,
         joinMeeting: (caller) => meetings.join(caller),
         answerPhone,
-        ...(opts.pinMenu ? { pinMenu: opts.pinMenu } : {}),
+        ...(pinMenu ? { pinMenu } : {}),
         log,
         onCall: (call) => {
           calls.add(call);

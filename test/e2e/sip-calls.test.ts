@@ -8,7 +8,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,6 +92,70 @@ describe('phone calls into a meeting (baresip)', () => {
       await tile.waitFor({ state: 'detached', timeout: 30_000 });
       const r = await sipp;
       assert.equal(r.code, 0, r.out);
+      await ana.context.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
+  test('a call that names no room: the PIN menu; a wrong PIN is said so, the right one (SIP INFO keys from sipp) joins the room', { timeout: 120_000 }, async () => {
+    const server = await startServer();
+    try {
+      const ana = await newParticipant(talking.browser, 'Ana');
+      await joinThroughUi(ana, server.baseUrl, 'Clave');
+      // the room's PIN, as the invite dialog gets it
+      const mapping = await new Promise<{ id: number }>((resolve, reject) =>
+        https
+          .get({ host: '127.0.0.1', port: server.httpsPort, path: '/conferenceMapper?conference=Clave@conference.meet.example.org', rejectUnauthorized: false }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve(JSON.parse(body) as { id: number }));
+          })
+          .on('error', reject),
+      );
+      const pin = String(mapping.id);
+      assert.match(pin, /^\d{9}$/);
+      const wrong = pin === '111111111' ? '222222222' : '111111111';
+      // one INFO per key: a wrong PIN and #, a pause (the menu says it is not valid), the right PIN and #
+      let cseq = 2;
+      const info = (key: string) => `  <send retrans="500">
+    <![CDATA[
+      INFO sip:+34910000000@[remote_ip]:[remote_port] SIP/2.0
+      Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+      From: sipp <sip:sipp@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+      To: <sip:+34910000000@[remote_ip]:[remote_port]>[peer_tag_param]
+      Call-ID: [call_id]
+      CSeq: ${cseq++} INFO
+      Max-Forwards: 70
+      Content-Type: application/dtmf-relay
+      Content-Length: [len]
+
+      Signal=${key}
+      Duration=160
+    ]]>
+  </send>
+  <recv response="200" />
+  <pause milliseconds="150"/>
+`;
+      const keys = [...wrong, '#'].map(info).join('') + '  <pause milliseconds="1500"/>\n' + [...pin, '#'].map(info).join('');
+      const template = readFileSync(fileURLToPath(new URL('../sip/call-pin.xml', import.meta.url)), 'utf8');
+      const scenario = path.join(dir, 'call-pin.xml');
+      writeFileSync(scenario, template.replace('  <!-- KEYS -->\n', keys).replace('BYE_CSEQ', String(cseq)));
+      const sipp = new Promise<{ code: number; out: string }>((resolve) =>
+        execFile(
+          'sipp',
+          ['-sf', scenario, '-m', '1', '-t', 'u1', '-i', '127.0.0.1', '-p', '0', '-timeout', '90s', '-timeout_error', '-nostdin', `127.0.0.1:${server.sipPort}`],
+          { timeout: 100_000, cwd: dir },
+          (e, stdout, stderr) => resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}`.slice(-3000) }),
+        ),
+      );
+      // in the room once the right PIN is in, gone when it hangs up
+      const tile = ana.page.getByRole('group', { name: 'sipp', exact: true });
+      await tile.getByRole('img', { name: 'Phone' }).waitFor({ timeout: 60_000 });
+      await tile.waitFor({ state: 'detached', timeout: 30_000 });
+      const r = await sipp;
+      assert.equal(r.code, 0, r.out);
+      assert.ok(server.output().split('\n').filter((l) => l.includes('a caller left the PIN menu')).length === 0, 'the caller was not sent away');
       await ana.context.close();
     } finally {
       await server.stop();
