@@ -8,35 +8,12 @@
 import dgram from 'node:dgram';
 import { isRtcp } from '../../bridge/packet/rtp.ts';
 import { RtpView } from '../../bridge/packet/rtp-view.ts';
+import { bindUdp } from '../../net/udp.ts';
 
 /** Largest datagram taken (a phone's audio packet is under 300 bytes). */
 export const MAX_DATAGRAM = 1500;
 /** Packets in a row from one new source before it replaces the latched one. */
 export const LATCH_AFTER = 10;
-
-/** Every address we send to is an IPv4 literal (SDP or a received datagram): no name lookup per send. */
-function literalLookup(address: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  callback(null, address, 4);
-}
-
-function bindUdp(address: string, port: number): Promise<dgram.Socket | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
-    const fail = () => {
-      try {
-        s.close();
-      } catch {
-        // never bound
-      }
-      resolve(null);
-    };
-    s.once('error', fail);
-    s.bind(port, address, () => {
-      s.off('error', fail);
-      resolve(s);
-    });
-  });
-}
 
 /** The process's range of RTP ports for calls: each call takes an even port and the odd one after it. */
 export class RtpPortRange {
@@ -72,7 +49,8 @@ export class RtpPortRange {
       if (this.used.has(index)) continue;
       this.used.add(index);
       const port = this.first + 2 * index;
-      const rtp = await bindUdp(address, port);
+      // every address a call sends to is an IPv4 literal (its SDP, a received datagram)
+      const rtp = await bindUdp(address, port, true);
       const rtcp = rtp === null ? null : await bindUdp(address, port + 1);
       if (rtp !== null && rtcp !== null) {
         this.next = (index + 1) % this.pairs;
