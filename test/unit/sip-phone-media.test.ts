@@ -3,7 +3,8 @@
 // to play() reaches an ffmpeg that receives by an SDP file, and what it decodes is that tone. RFC 4733 key
 // presses (built here, as a phone sends them: updates, three ends, one end lost) give one digit each; garbage,
 // oversized datagrams and RTCP on the RTP port change nothing; RTP goes back where the phone's packets come from
-// (symmetric RTP), a stranger's packets are dropped; a hold re-offer stops the sending; close frees the port.
+// (symmetric RTP), a stranger's packets are dropped, the phone's own from a new NAT mapping are followed; a hold
+// re-offer stops the sending; close frees the port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -91,8 +92,8 @@ async function heldElsewhere(port: number, alive: () => boolean): Promise<void> 
   }
 }
 
-for (const codec of ['pcmu', 'opus'] as const) {
-  test(`${codec}: a 1 kHz tone ffmpeg sends as RTP comes out of onVoice, in 20 ms frames`, { skip }, async () => {
+for (const [codec, ptime] of [['pcmu', 20], ['pcmu', 30], ['opus', 20]] as const) {
+  test(`${codec} in ${ptime} ms packets: a 1 kHz tone ffmpeg sends as RTP comes out of onVoice, in 20 ms frames`, { skip }, async () => {
     const { media, sdp } = await PhoneMedia.forOffer(offer(codec, 9), options);
     try {
       assert.match(sdp, new RegExp(`m=audio ${media.port} RTP/AVP`));
@@ -100,8 +101,8 @@ for (const codec of ['pcmu', 'opus'] as const) {
       media.onVoice = (f) => frames.push(f);
       const encode =
         codec === 'pcmu'
-          ? ['-af', 'asetnsamples=n=160', '-c:a', 'pcm_mulaw', '-ar', '8000']
-          : ['-c:a', 'libopus', '-ar', '48000', '-b:a', '32k', '-frame_duration', '20', '-application', 'voip', '-payload_type', '111'];
+          ? ['-af', `asetnsamples=n=${ptime * 8}`, '-c:a', 'pcm_mulaw', '-ar', '8000']
+          : ['-c:a', 'libopus', '-ar', '48000', '-b:a', '32k', '-frame_duration', String(ptime), '-application', 'voip', '-payload_type', '111'];
       const rate = codec === 'pcmu' ? 8000 : 48000;
       const sender = ffmpeg(['-re', '-f', 'lavfi', '-i', `sine=frequency=1000:sample_rate=${rate}:duration=3`, ...encode, '-ac', '1', '-f', 'rtp', `rtp://127.0.0.1:${media.port}`]);
       assert.equal(await sender.exited, 0, sender.stderr());
@@ -114,13 +115,16 @@ for (const codec of ['pcmu', 'opus'] as const) {
       const level = rms(steady);
       assert.ok(level > 2000 && level < 4000, `level ${level.toFixed(0)}`);
       const stats = media.stats();
-      assert.ok(stats.rtp.received >= 140, `received ${stats.rtp.received}`);
+      assert.ok(stats.rtp.received >= (3000 / ptime) * 0.95, `received ${stats.rtp.received}`);
       assert.equal(stats.rtp.dropped.malformed, 0);
+      assert.equal(stats.jitter.lost, 0);
     } finally {
       media.close();
     }
   });
+}
 
+for (const codec of ['pcmu', 'opus'] as const) {
   test(`${codec}: a 440 Hz tone given to play() reaches ffmpeg, which hears that tone`, { skip }, async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-phone-media-'));
     const ffPort = await freePortPair();
@@ -215,15 +219,17 @@ function rtp(pt: number, seq: number, ts: number, ssrc: number, payload: Uint8Ar
   return b;
 }
 
-function udp(): Promise<dgram.Socket> {
+/** A socket on `address` (127.0.0.x: another host, as far as the call can tell). */
+function udp(address = '127.0.0.1'): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
-  return new Promise((resolve) => s.bind(0, '127.0.0.1', () => resolve(s)));
+  return new Promise((resolve) => s.bind(0, address, () => resolve(s)));
 }
 
 test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes back to the source; hold stops it', async () => {
   const phoneSdp = await udp(); // where the SDP says the phone is
   const phone = await udp(); // where its packets really come from (a NAT)
-  const stranger = await udp();
+  const stranger = await udp('127.0.0.2');
+  const phoneMoved = await udp('127.0.0.3'); // the phone's NAT gave it a new mapping
   const toPhone: Buffer[] = [];
   const toSdpAddress: Buffer[] = [];
   phone.on('message', (m) => toPhone.push(m));
@@ -267,9 +273,10 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     await until('four digits', () => digits.length >= 4);
     assert.deepEqual(digits, ['5', '#', '1', '2']);
 
-    // a stranger's packets are dropped; ours go to where the phone's came from
-    for (let i = 0; i < 3; i++) await send(stranger, rtp(0, 7 + i, 0, 0x5555, new Uint8Array(160)));
-    await until('the stranger counted', () => media.stats().rtp.dropped.otherSource === 3);
+    // a stranger's packets are dropped, however many; ours go to where the phone's came from
+    for (let i = 0; i < 30; i++) await send(stranger, rtp(0, 7 + i, 0, 0x5555, new Uint8Array(160)));
+    await until('the stranger counted', () => media.stats().rtp.dropped.otherSource === 30);
+    assert.equal(media.stats().rtp.relatched, 0);
     media.play(new Int16Array(960));
     await until('a packet at the latched address', () => toPhone.length === 1);
     assert.equal(toSdpAddress.length, 1);
@@ -295,12 +302,20 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     media.play(new Int16Array(960));
     await until('a packet after the unhold', () => toPhone.length === 2);
 
+    // the phone's packets (its SSRC) come from a new address: after ten in a row, we follow
+    const toMoved: Buffer[] = [];
+    phoneMoved.on('message', (m) => toMoved.push(m));
+    for (let i = 0; i < 10; i++, ts += 160) await send(phoneMoved, rtp(0, seq++, ts, ssrc, new Uint8Array(160).fill(0xff)));
+    await until('relatched', () => media.stats().rtp.relatched === 1);
+    media.play(new Int16Array(960));
+    await until('a packet at the new address', () => toMoved.length === 1);
+
     // play() with a frame of the wrong size is refused quietly
     media.play(new Int16Array(100));
     assert.equal(media.counters.badFrames, 1);
   } finally {
     media.close();
-    for (const s of [phone, phoneSdp, stranger]) s.close();
+    for (const s of [phone, phoneSdp, stranger, phoneMoved]) s.close();
   }
   // the port is free again
   assert.equal(ports.inUse, 0);

@@ -1,8 +1,9 @@
 // A call's RTP with the phone: one UDP socket for RTP on an even port of sipRtpPortMin..Max and one for RTCP on
 // the next (RFC 3550 §11), held from the answer to the hang-up. Symmetric RTP (RFC 4961) for phones behind
 // NAT: until the phone's first packet arrives we send where its SDP says; then to where its packets come from
-// (latched), and packets from elsewhere are dropped, unless a new source keeps sending alone (LATCH_AFTER packets
-// in a row, no packet from the old one between: the phone's NAT mapping changed), then it is latched instead.
+// (latched), and packets from elsewhere are dropped, unless a new source with the phone's SSRC (or from its SDP
+// address) keeps sending alone (LATCH_AFTER packets in a row, none from the old one between: the phone's NAT
+// mapping changed), then it is latched instead.
 // Incoming RTCP (either port) is counted and ignored. Each RTP packet is parsed once (the bridge's RtpView).
 // Never throws on the packet path: absurd sizes, non-RTP and garbage are counted and dropped.
 import dgram from 'node:dgram';
@@ -96,6 +97,8 @@ export class RtpSession {
   private candidateAddress = '';
   private candidatePort = 0;
   private candidateCount = 0;
+  /** The SSRC the latched source sends. */
+  private ssrc = -1;
   private closed = false;
   private readonly onSent = (error: Error | null) => {
     if (error) this.counters.sendErrors++;
@@ -167,7 +170,7 @@ export class RtpSession {
       this.counters.dropped.malformed++;
       return;
     }
-    if (!this.fromPhone(address, port)) {
+    if (!this.fromPhone(address, port, this.view.ssrc)) {
       this.counters.dropped.otherSource++;
       return;
     }
@@ -175,18 +178,26 @@ export class RtpSession {
     this.onRtp?.(this.view);
   }
 
-  /** Latching: whether a packet from address:port is the phone's (and where to send from now on). */
-  private fromPhone(address: string, port: number): boolean {
+  /**
+   * Latching: whether a packet from address:port with `ssrc` is the phone's (and where to send from now on). A new
+   * source replaces the latched one only when it carries the phone's SSRC (its NAT mapping changed) or comes
+   * from the SDP's address (the phone moved), LATCH_AFTER packets in a row: a stranger spraying ports takes
+   * nothing over.
+   */
+  private fromPhone(address: string, port: number, ssrc: number): boolean {
     if (!this.latched) {
       this.latched = true;
       this.remoteAddress = address;
       this.remotePort = port;
+      this.ssrc = ssrc;
       return true;
     }
     if (address === this.remoteAddress && port === this.remotePort) {
       this.candidateCount = 0;
+      this.ssrc = ssrc;
       return true;
     }
+    if (ssrc !== this.ssrc && address !== this.sdpAddress) return false;
     if (address === this.candidateAddress && port === this.candidatePort) this.candidateCount++;
     else {
       this.candidateAddress = address;
@@ -196,6 +207,7 @@ export class RtpSession {
     if (this.candidateCount < LATCH_AFTER) return false;
     this.remoteAddress = address;
     this.remotePort = port;
+    this.ssrc = ssrc;
     this.candidateCount = 0;
     this.counters.relatched++;
     return true;
