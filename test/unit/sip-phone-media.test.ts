@@ -235,6 +235,7 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
   phone.on('message', (m) => toPhone.push(m));
   phoneSdp.on('message', (m) => toSdpAddress.push(m));
   const phoneOffer = offer('pcmu', phoneSdp.address().port);
+  const opened = performance.now();
   const { media } = await PhoneMedia.forOffer(phoneOffer, options);
   const digits: Digit[] = [];
   media.onDigit = (d) => digits.push(d);
@@ -271,6 +272,7 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     await press(1, 0);
     await press(2, 3);
     await until('four digits', () => digits.length >= 4);
+    assert.ok(media.idleMs < performance.now() - opened, 'idle counts from the last packet, not from the start');
     assert.deepEqual(digits, ['5', '#', '1', '2']);
 
     // a stranger's packets are dropped, however many; ours go to where the phone's came from

@@ -92,6 +92,8 @@ export class PhoneMedia implements PhoneAudio {
   private seq = Math.floor(Math.random() * 65536);
   private timestamp = (Math.random() * 2 ** 32) >>> 0;
   private lastPlayAt = -1;
+  /** When the phone's last packet came (or the call's media opened). */
+  private lastPacketAt = performance.now();
   private closed = false;
 
   private constructor(session: RtpSession, options: PhoneMediaOptions) {
@@ -133,6 +135,12 @@ export class PhoneMedia implements PhoneAudio {
   /** What was agreed (null before any offer/answer). */
   get plan(): MediaPlan | null {
     return this.planNow;
+  }
+
+  /** Milliseconds since the phone's last RTP packet (since the media opened when none came): a call whose phone
+   * vanished without a BYE can be ended on it (a held phone may send nothing for long). */
+  get idleMs(): number {
+    return performance.now() - this.lastPacketAt;
   }
 
   /** Whether the phone holds the call (we send nothing). */
@@ -252,10 +260,11 @@ export class PhoneMedia implements PhoneAudio {
       this.dtmf.reset();
     }
     const payload = view.buf.subarray(view.headerLength, view.payloadEnd);
-    const audio = pt === plan.codec.payloadType;
+    const now = performance.now();
+    this.lastPacketAt = now;
     if (pt === plan.dtmfPayloadType) this.dtmf.push(payload, view.timestamp);
     // a telephone-event's timestamp is its start, no sampling time: it tells nothing of the network's delay
-    this.jitter.push(view.ssrc, view.seq, view.timestamp, pt, view.marker, payload, audio ? performance.now() : NaN);
+    this.jitter.push(view.ssrc, view.seq, view.timestamp, pt, view.marker, payload, pt === plan.codec.payloadType ? now : NaN);
   }
 
   /** One 20 ms frame: decode what is due, give a frame. */
