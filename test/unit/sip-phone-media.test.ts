@@ -16,7 +16,7 @@ import type { Digit } from '../../src/sip/call-audio.ts';
 import { writeTelephoneEvent } from '../../src/sip/media/dtmf.ts';
 import { FrameClock } from '../../src/sip/media/frame-clock.ts';
 import { PhoneMedia, type PhoneMediaOptions } from '../../src/sip/media/phone-media.ts';
-import { RtpPortRange } from '../../src/sip/media/rtp-session.ts';
+import { RtpPortRange, RtpPortsExhausted } from '../../src/sip/media/rtp-session.ts';
 import { hasFfmpeg, pitch, rms, tone } from '../helpers/audio-tone.ts';
 import { freeUdpPort } from '../helpers/ports.ts';
 import { rng } from '../helpers/random.ts';
@@ -329,7 +329,7 @@ test('a refused offer takes no port; the range runs out cleanly', async () => {
   const small = new RtpPortRange(base + 100, base + 103);
   const a = await PhoneMedia.open({ ...options, ports: small });
   const b = await PhoneMedia.open({ ...options, ports: small });
-  await assert.rejects(PhoneMedia.open({ ...options, ports: small }), /no free UDP port pair/);
+  await assert.rejects(PhoneMedia.open({ ...options, ports: small }), (e: unknown) => e instanceof RtpPortsExhausted && e.status === 503 && /no free UDP port pair/.test(e.message));
   a.close();
   const c = await PhoneMedia.open({ ...options, ports: small });
   assert.equal(c.port, a.port);

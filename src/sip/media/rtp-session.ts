@@ -16,6 +16,11 @@ export const MAX_DATAGRAM = 1500;
 /** Packets in a row from one new source before it replaces the latched one. */
 export const LATCH_AFTER = 10;
 
+/** Every pair of the range is in use (or held by other programs): the call layer answers 503. */
+export class RtpPortsExhausted extends Error {
+  readonly status = 503;
+}
+
 /** The process's range of RTP ports for calls: each call takes an even port and the odd one after it. */
 export class RtpPortRange {
   readonly min: number;
@@ -43,7 +48,7 @@ export class RtpPortRange {
     return this.used.size;
   }
 
-  /** Binds a free pair on `address`: [rtp, rtcp]. Rejects when every pair is in use or taken by other programs. */
+  /** Binds a free pair on `address`: [rtp, rtcp]. Rejects (RtpPortsExhausted) when every pair is in use or taken by other programs. */
   async open(address: string): Promise<[dgram.Socket, dgram.Socket]> {
     for (let i = 0; i < this.pairs; i++) {
       const index = (this.next + i) % this.pairs;
@@ -60,7 +65,7 @@ export class RtpPortRange {
       rtp?.close();
       this.used.delete(index);
     }
-    throw new Error(`no free UDP port pair for a call's RTP in ${this.min}-${this.max}`);
+    throw new RtpPortsExhausted(`no free UDP port pair for a call's RTP in ${this.min}-${this.max}`);
   }
 
   release(rtpPort: number): void {
