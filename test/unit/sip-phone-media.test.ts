@@ -4,7 +4,8 @@
 // presses (built here, as a phone sends them: updates, three ends, one end lost) give one digit each; garbage,
 // oversized datagrams and RTCP on the RTP port change nothing; RTP goes back where the phone's packets come from
 // (symmetric RTP), a stranger's packets are dropped, the phone's own from a new NAT mapping are followed; a hold
-// re-offer stops the sending; close frees the port.
+// re-offer stops the sending, a PCMA-only re-offer moves the call to PCMA (same SSRC, sequence on); close frees
+// the port.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -225,7 +226,7 @@ function udp(address = '127.0.0.1'): Promise<dgram.Socket> {
   return new Promise((resolve) => s.bind(0, address, () => resolve(s)));
 }
 
-test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes back to the source; hold stops it', async () => {
+test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes back to the source; hold stops it; a re-offer moves the codec', async () => {
   const phoneSdp = await udp(); // where the SDP says the phone is
   const phone = await udp(); // where its packets really come from (a NAT)
   const stranger = await udp('127.0.0.2');
@@ -311,6 +312,15 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     await until('relatched', () => media.stats().rtp.relatched === 1);
     media.play(new Int16Array(960));
     await until('a packet at the new address', () => toMoved.length === 1);
+
+    // a re-offer with PCMA only: the call moves to PCMA
+    media.answer(phoneOffer.replace('RTP/AVP 0 101', 'RTP/AVP 8 101').replace('a=rtpmap:0 PCMU/8000', 'a=rtpmap:8 PCMA/8000'));
+    assert.equal(media.plan?.codec.name, 'pcma');
+    media.play(new Int16Array(960));
+    await until('a PCMA packet', () => toMoved.length === 2);
+    assert.equal(toMoved[1]![1]! & 0x7f, 8);
+    assert.equal(toMoved[1]!.readUInt32BE(8), toMoved[0]!.readUInt32BE(8), 'the same SSRC');
+    assert.equal(toMoved[1]!.readUInt16BE(2), (toMoved[0]!.readUInt16BE(2) + 1) & 0xffff, 'the next sequence number');
 
     // play() with a frame of the wrong size is refused quietly
     media.play(new Int16Array(100));
