@@ -1,5 +1,6 @@
 // The phone side of a call (src/sip/media/phone-media.ts) against real RTP: ffmpeg plays the phone. A 1 kHz
-// tone ffmpeg sends as PCMU (and as Opus) comes out of onVoice as 20 ms frames of that tone; a 440 Hz tone given
+// tone ffmpeg sends as PCMU (in 20 and 30 ms packets) and as Opus comes out of onVoice as 20 ms frames of that
+// tone, also through a relay that delays (0-80 ms), reorders, drops and doubles packets; a 440 Hz tone given
 // to play() reaches an ffmpeg that receives by an SDP file, and what it decodes is that tone. RFC 4733 key
 // presses (built here, as a phone sends them: updates, three ends, one end lost) give one digit each; garbage,
 // oversized datagrams and RTCP on the RTP port change nothing; RTP goes back where the phone's packets come from
