@@ -301,8 +301,9 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     media.play(new Int16Array(960));
     assert.equal(media.stats().rtp.sent, sentBefore);
     assert.equal(media.counters.notSent, 1);
-    media.answer(phoneOffer);
+    const unheld = media.answer(phoneOffer);
     assert.equal(media.held, false);
+    assert.equal(media.answer(''), unheld, 'a re-INVITE without SDP (a session refresh): our description as it stands');
     media.play(new Int16Array(960));
     await until('a packet after the unhold', () => toPhone.length === 2);
 

@@ -66,6 +66,8 @@ export class PhoneMedia implements PhoneAudio {
   private readonly dtmf: DtmfReceiver;
   private readonly stopClock: () => void;
   private planNow: MediaPlan | null = null;
+  /** Our last description (answer or offer). */
+  private lastSdp = '';
   private jitter: JitterBuffer = new JitterBuffer({ frameTicks: 160 });
   private decoder: OpusDecoder | null = null;
   private encoder: OpusEncoder | null = null;
@@ -148,16 +150,22 @@ export class PhoneMedia implements PhoneAudio {
     return this.planNow !== null && !this.planNow.send;
   }
 
-  /** Answers an offer: the call's first, or a re-INVITE's (hold, unhold, a move). Throws SdpRefused. */
+  /**
+   * Answers an offer: the call's first, or a re-INVITE's (hold, unhold, a move). A re-INVITE without SDP (a
+   * session refresh) gets our description as it stands. Throws SdpRefused.
+   */
   answer(offer: string): string {
+    if (offer.trim() === '' && this.lastSdp !== '') return this.lastSdp;
     const { sdp, plan } = this.sdp.answer(offer, this.port);
     this.apply(plan);
+    this.lastSdp = sdp;
     return sdp;
   }
 
   /** Our offer (dial-out). */
   offer(codecs?: PhoneCodecName[]): string {
-    return this.sdp.offer(this.port, codecs);
+    this.lastSdp = this.sdp.offer(this.port, codecs);
+    return this.lastSdp;
   }
 
   /** The phone's answer to our offer. Throws SdpRefused. */
