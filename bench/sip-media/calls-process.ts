@@ -52,8 +52,8 @@ async function main(): Promise<void> {
     for (const c of calls) {
       const st = c.stats();
       s.concealed += st.concealed;
-      s.lost += st.jitter.lost;
-      s.underruns += st.jitter.underruns;
+      s.lost += st.jitter?.lost ?? 0;
+      s.underruns += st.jitter?.underruns ?? 0;
       s.received += st.rtp.received;
       s.sent += st.rtp.sent;
     }
