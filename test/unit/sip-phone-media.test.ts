@@ -338,6 +338,8 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
 test('a refused offer takes no port; the range runs out cleanly', async () => {
   await assert.rejects(PhoneMedia.forOffer('v=0\r\nm=video 1 RTP/AVP 96\r\n', options), /no audio m-line/);
   assert.equal(ports.inUse, 0);
+  await assert.rejects(PhoneMedia.open({ ...options, address: 'gateway.example.org' }), /not an IPv4 address/);
+  assert.equal(ports.inUse, 0);
   const small = new RtpPortRange(base + 100, base + 103);
   const a = await PhoneMedia.open({ ...options, ports: small });
   const b = await PhoneMedia.open({ ...options, ports: small });

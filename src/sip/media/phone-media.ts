@@ -60,10 +60,10 @@ export class PhoneMedia implements PhoneAudio {
   private lastPacketAt = performance.now();
   private closed = false;
 
-  private constructor(session: RtpSession, options: PhoneMediaOptions) {
+  private constructor(session: RtpSession, sdp: PhoneSdp, options: PhoneMediaOptions) {
     this.session = session;
     this.options = options;
-    this.sdp = new PhoneSdp(options.address);
+    this.sdp = sdp;
     this.dtmf = new DtmfReceiver((d) => this.onDigit?.(d));
     this.encoder = new VoiceEncoder(options.opus, options.opusBitrate);
     session.onRtp = (view) => this.onRtp(view);
@@ -84,8 +84,9 @@ export class PhoneMedia implements PhoneAudio {
 
   /** A call we make: takes a port; then `offer()`, and `acceptAnswer()` with the phone's answer. */
   static async open(options: PhoneMediaOptions): Promise<PhoneMedia> {
+    const sdp = new PhoneSdp(options.address); // a bad address throws before a port is taken
     const session = await RtpSession.open(options.ports, options.bindAddress ?? '0.0.0.0');
-    return new PhoneMedia(session, options);
+    return new PhoneMedia(session, sdp, options);
   }
 
   /** Our RTP port. */
@@ -132,7 +133,6 @@ export class PhoneMedia implements PhoneAudio {
     this.apply(this.sdp.acceptAnswer(answer));
   }
 
-  /** Everything counted, for logs and metrics. */
   /** The call's counters in one object (a new one each time). */
   get counters() {
     const voiceIn = this.decoder?.counters;
@@ -146,6 +146,7 @@ export class PhoneMedia implements PhoneAudio {
     };
   }
 
+  /** Everything counted, for logs and metrics. */
   stats() {
     const jitter = this.decoder?.jitter;
     return {
