@@ -4,7 +4,8 @@
 // to play() reaches an ffmpeg that receives by an SDP file, and what it decodes is that tone. RFC 4733 key
 // presses (built here, as a phone sends them: updates, three ends, one end lost) give one digit each; garbage,
 // oversized datagrams and RTCP on the RTP port change nothing; RTP goes back where the phone's packets come from
-// (symmetric RTP), a stranger's packets are dropped, the phone's own from a new NAT mapping are followed; a hold
+// (symmetric RTP), a stranger's packets are dropped (and one who came first loses the call to the phone's SDP
+// address), the phone's own from a new NAT mapping are followed; a hold
 // re-offer stops the sending, a PCMA-only re-offer moves the call to PCMA (same SSRC, sequence on); close frees
 // the port.
 import { test } from 'node:test';
@@ -199,7 +200,7 @@ test('through a bad network (0-80 ms of jitter, so reordered; 4% lost, 2% twice)
     assert.ok(jitter.lost >= sent.dropped, `lost ${jitter.lost}, dropped ${sent.dropped}`);
     assert.ok(jitter.duplicates + jitter.late >= sent.doubled, `duplicates ${jitter.duplicates}, late ${jitter.late}`);
     // what was not lost on the way was played (but for the few late ones before the delay had grown)
-    assert.ok(jitter.late < 20, `late ${jitter.late}`);
+    assert.ok(jitter.late < 40, `late ${jitter.late}`);
     assert.ok(jitter.played >= 200 - sent.dropped - jitter.late - 10, `played ${jitter.played} of 200 (late ${jitter.late})`);
     assert.ok(media.stats().targetFrames >= 5, 'the delay grew past the 80 ms of jitter');
   } finally {
@@ -255,7 +256,12 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     await send(phone, Buffer.alloc(2000, 0x80));
     await send(phone, Buffer.from([0x80, 201, 0, 1, 0, 0, 0, 1])); // an RTCP receiver report (rtcp-mux)
     await send(phone, Buffer.from([0x80]));
+    // a stranger sends first and is latched; the phone's first packet from the address of its SDP takes over
+    await send(stranger, rtp(0, 1, 0, 0x5555, new Uint8Array(160)));
+    await until('the stranger latched', () => media.stats().remote.address === '127.0.0.2');
     for (let i = 0; i < 5; i++, ts += 160) await send(phone, rtp(0, seq++, ts, ssrc, new Uint8Array(160).fill(0xff)));
+    await until('the phone latched', () => media.stats().remote.address === '127.0.0.1');
+    assert.equal(media.stats().rtp.relatched, 1);
     // key presses: "5" (updates, then three ends), "#" (the same), "1" whose ends are all lost, then "2"
     const press = async (event: number, ends: number) => {
       const payload = new Uint8Array(4);
@@ -280,7 +286,7 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     // a stranger's packets are dropped, however many; ours go to where the phone's came from
     for (let i = 0; i < 30; i++) await send(stranger, rtp(0, 7 + i, 0, 0x5555, new Uint8Array(160)));
     await until('the stranger counted', () => media.stats().rtp.dropped.otherSource === 30);
-    assert.equal(media.stats().rtp.relatched, 0);
+    assert.equal(media.stats().rtp.relatched, 1);
     media.play(new Int16Array(960));
     await until('a packet at the latched address', () => toPhone.length === 1);
     assert.equal(toSdpAddress.length, 1);
@@ -311,7 +317,7 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
     const toMoved: Buffer[] = [];
     phoneMoved.on('message', (m) => toMoved.push(m));
     for (let i = 0; i < 10; i++, ts += 160) await send(phoneMoved, rtp(0, seq++, ts, ssrc, new Uint8Array(160).fill(0xff)));
-    await until('relatched', () => media.stats().rtp.relatched === 1);
+    await until('relatched', () => media.stats().rtp.relatched === 2);
     media.play(new Int16Array(960));
     await until('a packet at the new address', () => toMoved.length === 1);
 

@@ -1,9 +1,9 @@
 // A call's RTP with the phone: one UDP socket for RTP on an even port of sipRtpPortMin..Max and one for RTCP on
 // the next (RFC 3550 §11), held from the answer to the hang-up. Symmetric RTP (RFC 4961) for phones behind
 // NAT: until the phone's first packet arrives we send where its SDP says; then to where its packets come from
-// (latched), and packets from elsewhere are dropped, unless a new source with the phone's SSRC (or from its SDP
-// address) keeps sending alone (LATCH_AFTER packets in a row, none from the old one between: the phone's NAT
-// mapping changed), then it is latched instead.
+// (latched), and packets from elsewhere are dropped, unless they come from the SDP's address (the phone is
+// where it said), or a new source with the phone's SSRC keeps sending alone (LATCH_AFTER packets in a row, none
+// from the old one between: the phone's NAT mapping changed); then that source is latched instead.
 // Incoming RTCP (either port) is counted and ignored. Each RTP packet is parsed once (the bridge's RtpView).
 // Never throws on the packet path: absurd sizes, non-RTP and garbage are counted and dropped.
 import dgram from 'node:dgram';
@@ -184,10 +184,11 @@ export class RtpSession {
   }
 
   /**
-   * Latching: whether a packet from address:port with `ssrc` is the phone's (and where to send from now on). A new
-   * source replaces the latched one only when it carries the phone's SSRC (its NAT mapping changed) or comes
-   * from the SDP's address (the phone moved), LATCH_AFTER packets in a row: a stranger spraying ports takes
-   * nothing over.
+   * Latching: whether a packet from address:port with `ssrc` is the phone's (and where to send from now on). The
+   * first packet latches. A packet from the SDP's address when the latched source is elsewhere latches at once
+   * (the phone is where it said: what came first was someone else). Otherwise a new source replaces the latched
+   * one only when it carries the phone's SSRC (its NAT mapping changed), LATCH_AFTER packets in a row: once the
+   * phone's packets are latched, a stranger spraying ports takes nothing over.
    */
   private fromPhone(address: string, port: number, ssrc: number): boolean {
     if (!this.latched) {
@@ -202,7 +203,15 @@ export class RtpSession {
       this.ssrc = ssrc;
       return true;
     }
-    if (ssrc !== this.ssrc && address !== this.sdpAddress) return false;
+    if (address === this.sdpAddress && this.remoteAddress !== this.sdpAddress) {
+      this.remoteAddress = address;
+      this.remotePort = port;
+      this.ssrc = ssrc;
+      this.candidateCount = 0;
+      this.counters.relatched++;
+      return true;
+    }
+    if (ssrc !== this.ssrc) return false;
     if (address === this.candidateAddress && port === this.candidatePort) this.candidateCount++;
     else {
       this.candidateAddress = address;
