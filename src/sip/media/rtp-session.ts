@@ -193,24 +193,10 @@ export class RtpSession {
   private fromPhone(address: string, port: number, ssrc: number): boolean {
     if (!this.latched) {
       this.latched = true;
-      this.remoteAddress = address;
-      this.remotePort = port;
-      this.ssrc = ssrc;
-      return true;
+      return this.latch(address, port, ssrc);
     }
-    if (address === this.remoteAddress && port === this.remotePort) {
-      this.candidateCount = 0;
-      this.ssrc = ssrc;
-      return true;
-    }
-    if (address === this.sdpAddress && this.remoteAddress !== this.sdpAddress) {
-      this.remoteAddress = address;
-      this.remotePort = port;
-      this.ssrc = ssrc;
-      this.candidateCount = 0;
-      this.counters.relatched++;
-      return true;
-    }
+    if (address === this.remoteAddress && port === this.remotePort) return this.latch(address, port, ssrc);
+    if (address === this.sdpAddress && this.remoteAddress !== this.sdpAddress) return this.relatch(address, port, ssrc);
     if (ssrc !== this.ssrc) return false;
     if (address === this.candidateAddress && port === this.candidatePort) this.candidateCount++;
     else {
@@ -218,12 +204,20 @@ export class RtpSession {
       this.candidatePort = port;
       this.candidateCount = 1;
     }
-    if (this.candidateCount < LATCH_AFTER) return false;
+    return this.candidateCount >= LATCH_AFTER && this.relatch(address, port, ssrc);
+  }
+
+  /** Sends to address:port from now on (the source of the phone's packets); true. */
+  private latch(address: string, port: number, ssrc: number): true {
     this.remoteAddress = address;
     this.remotePort = port;
     this.ssrc = ssrc;
     this.candidateCount = 0;
-    this.counters.relatched++;
     return true;
+  }
+
+  private relatch(address: string, port: number, ssrc: number): true {
+    this.counters.relatched++;
+    return this.latch(address, port, ssrc);
   }
 }
