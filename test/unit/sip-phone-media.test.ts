@@ -16,6 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Digit } from '../../src/sip/call-audio.ts';
+import { forEachReportBlock, forEachRtcp, srSsrc } from '../../src/bridge/packet/rtcp.ts';
 import { writeTelephoneEvent } from '../../src/sip/media/dtmf.ts';
 import { FrameClock } from '../../src/sip/media/frame-clock.ts';
 import { PhoneMedia, type PhoneMediaOptions } from '../../src/sip/media/phone-media.ts';
@@ -339,6 +340,58 @@ test('RFC 4733 key presses give one digit each; garbage is dropped; RTP goes bac
   }
   // the port is free again
   assert.equal(ports.inUse, 0);
+});
+
+test('RTCP: a sender report with a block on the phone (its losses, highest sequence, its SR), and SDES, where its RTCP comes from', async () => {
+  const phoneRtp = await udp();
+  const phoneRtcp = await udp();
+  const { media } = await PhoneMedia.forOffer(offer('pcmu', phoneRtp.address().port), { ...options, rtcpIntervalMs: 100 });
+  const fromUs: Buffer[] = [];
+  const ourRtp: Buffer[] = [];
+  phoneRtcp.on('message', (m) => fromUs.push(m));
+  phoneRtp.on('message', (m) => ourRtp.push(m));
+  const send = (s: dgram.Socket, b: Buffer, port = media.port) => new Promise<void>((r) => s.send(b, port, '127.0.0.1', () => r()));
+  try {
+    const ssrc = 0x0badcafe;
+    // 20 packets, two of them lost on the way (1005 and 1011)
+    for (let seq = 1000; seq < 1020; seq++) if (seq !== 1005 && seq !== 1011) await send(phoneRtp, rtp(0, seq, seq * 160, ssrc, new Uint8Array(160).fill(0xff)));
+    // the phone's sender report, to our RTCP port: NTP 0x11223344.55667788
+    const sr = Buffer.alloc(28);
+    sr[0] = 0x80;
+    sr[1] = 200;
+    sr.writeUInt16BE(6, 2);
+    sr.writeUInt32BE(ssrc, 4);
+    sr.writeUInt32BE(0x11223344, 8);
+    sr.writeUInt32BE(0x55667788, 12);
+    await until('the RTP latched', () => media.stats().rtp.received === 18);
+    await send(phoneRtcp, sr, media.port + 1);
+    media.play(new Int16Array(960));
+    await until('our RTP', () => ourRtp.length > 0);
+    const ours = ourRtp[0]!.readUInt32BE(8);
+    let report: { sender: number; block: number[]; cname: boolean } | null = null;
+    await until('a sender report that saw the SR of the phone', () => {
+      for (const m of fromUs) {
+        let sender = -1;
+        let block: number[] = [];
+        let cname = false;
+        const ok = forEachRtcp(m, m.length, (o, length, pt) => {
+          if (pt === 200) {
+            sender = srSsrc(m, o);
+            forEachReportBlock(m, o, length, (b) => (block = [m.readUInt32BE(b), m.readIntBE(b + 5, 3), m.readUInt32BE(b + 8), m.readUInt32BE(b + 16)]));
+          }
+          if (pt === 202) cname = m[o + 8] === 1 && m.subarray(o + 10, o + 10 + m[o + 9]!).toString().startsWith('tertulia-');
+        });
+        if (ok && sender === ours && block[3] === 0x33445566) report = { sender, block, cname };
+      }
+      return report !== null;
+    });
+    assert.deepEqual(report!.block, [ssrc, 2, 1019, 0x33445566], 'the phone, 2 lost, highest 1019, its SR');
+    assert.equal(report!.cname, true);
+  } finally {
+    media.close();
+    phoneRtp.close();
+    phoneRtcp.close();
+  }
 });
 
 test('a refused offer takes no port; the range runs out cleanly', async () => {

@@ -11,11 +11,12 @@
 // A frame given to `onVoice` is the listener's to keep. Everything else on the packet path is allocated once per
 // call (sample buffers, a ring of packet buffers) or per codec change.
 import type { Digit, PhoneAudio } from '../call-audio.ts';
-import { FRAME_SAMPLES } from '../call-audio.ts';
+import { FRAME_MS, FRAME_SAMPLES } from '../call-audio.ts';
 import type { RtpView } from '../../bridge/packet/rtp-view.ts';
 import { DtmfReceiver } from './dtmf.ts';
 import { FrameClock, sharedFrameClock } from './frame-clock.ts';
 import type { OpusImplementation } from './opus-codec.ts';
+import { MAX_REPORT, ReceptionStats, writeReport } from './rtcp-reports.ts';
 import { RtpSession, type RtpPortRange } from './rtp-session.ts';
 import { PhoneSdp, type MediaPlan, type PhoneCodecName } from './sdp-offer-answer.ts';
 import { VoiceDecoder } from './voice-decoder.ts';
@@ -33,6 +34,8 @@ export interface PhoneMediaOptions {
   opus?: OpusImplementation;
   /** Opus toward the phone, bit/s (default 32000). */
   opusBitrate?: number;
+  /** How often RTCP reports go to the phone, ms (default 5000; each interval varies by half either way). */
+  rtcpIntervalMs?: number;
 }
 
 /** Comfort noise (RFC 3389): taken as silence. */
@@ -56,6 +59,11 @@ export class PhoneMedia implements PhoneAudio {
   /** The phone's voice in the codec agreed (null before any). */
   private decoder: VoiceDecoder | null = null;
   private lastSsrc = -1;
+  /** RTCP: what we received of the phone's stream, the next report (in ticks), the packets counted at the last. */
+  private readonly reception = new ReceptionStats();
+  private readonly report = Buffer.alloc(MAX_REPORT);
+  private reportIn: number;
+  private packetsAtReport = 0;
   /** When the phone's last packet came (or the call's media opened). */
   private lastPacketAt = performance.now();
   private closed = false;
@@ -67,6 +75,8 @@ export class PhoneMedia implements PhoneAudio {
     this.dtmf = new DtmfReceiver((d) => this.onDigit?.(d));
     this.encoder = new VoiceEncoder(options.opus, options.opusBitrate);
     session.onRtp = (view) => this.onRtp(view);
+    session.onRtcp = (buf, len) => this.reception.rtcp(buf, len, performance.now());
+    this.reportIn = this.nextReport();
     this.stopClock = (options.clock ?? sharedFrameClock).add(() => this.tick());
   }
 
@@ -216,12 +226,31 @@ export class PhoneMedia implements PhoneAudio {
     this.lastPacketAt = now;
     if (pt === plan.dtmfPayloadType) this.dtmf.push(payload, view.timestamp);
     // a telephone-event's timestamp is its start, no sampling time: it tells nothing of the network's delay
-    decoder.jitter.push(view.ssrc, view.seq, view.timestamp, pt, view.marker, payload, pt === plan.codec.payloadType ? now : NaN);
+    const audio = pt === plan.codec.payloadType;
+    if (audio) this.reception.packet(view.ssrc, view.seq, view.timestamp, now, plan.codec.clockRate);
+    decoder.jitter.push(view.ssrc, view.seq, view.timestamp, pt, view.marker, payload, audio ? now : NaN);
   }
 
-  /** One 20 ms tick of the clock: the caller's frame, if they send. */
+  /** One 20 ms tick of the clock: the caller's frame, if they send; now and then an RTCP report. */
   private tick(): void {
+    if (--this.reportIn <= 0) this.sendReport();
     const frame = this.decoder?.frame();
     if (frame) this.onVoice?.(frame);
+  }
+
+  /** Ticks to the next report: the interval, give or take half (RFC 3550 §6.2: reports do not bunch up). */
+  private nextReport(): number {
+    return Math.max(1, Math.round(((this.options.rtcpIntervalMs ?? 5000) * (0.5 + Math.random())) / FRAME_MS));
+  }
+
+  private sendReport(): void {
+    this.reportIn = this.nextReport();
+    if (this.planNow === null) return;
+    const enc = this.encoder;
+    const now = performance.now();
+    const sent = enc.counters.packets !== this.packetsAtReport ? { ssrc: enc.ssrc, packets: enc.counters.packets, octets: enc.counters.octets, rtpTimestamp: enc.timestampAt(now) } : null;
+    this.packetsAtReport = enc.counters.packets;
+    const n = writeReport(this.report, enc.ssrc, sent, this.reception, `tertulia-${enc.ssrc.toString(16)}`, Date.now(), now);
+    this.session.sendRtcp(this.report, n);
   }
 }

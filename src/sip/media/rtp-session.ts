@@ -4,7 +4,8 @@
 // (latched), and packets from elsewhere are dropped, unless they come from the SDP's address (the phone is
 // where it said), or a new source with the phone's SSRC keeps sending alone (LATCH_AFTER packets in a row, none
 // from the old one between: the phone's NAT mapping changed); then that source is latched instead.
-// Incoming RTCP (either port) is counted and ignored. Each RTP packet is parsed once (the bridge's RtpView).
+// RTCP from the phone's address (either port) goes to `onRtcp`, and our own is sent where the phone's comes from
+// (else to its RTP port + 1). Each RTP packet is parsed once (the bridge's RtpView).
 // Never throws on the packet path: absurd sizes, non-RTP and garbage are counted and dropped.
 import dgram from 'node:dgram';
 import { isRtcp } from '../../bridge/packet/rtp.ts';
@@ -86,6 +87,8 @@ export class RtpSession {
   readonly port: number;
   /** Each valid RTP packet from the phone, parsed (the view is reused: read it before returning). */
   onRtp: ((view: RtpView) => void) | undefined;
+  /** Each RTCP datagram from the phone (on the RTCP port, or multiplexed on the RTP port). */
+  onRtcp: ((buf: Buffer, len: number) => void) | undefined;
   readonly counters: RtpSessionCounters = { received: 0, sent: 0, sendErrors: 0, rtcp: 0, relatched: 0, dropped: { malformed: 0, oversize: 0, otherSource: 0 } };
 
   private readonly rtp: dgram.Socket;
@@ -94,6 +97,9 @@ export class RtpSession {
   private readonly view = new RtpView();
   private remoteAddress = '';
   private remotePort = 0;
+  /** Where the phone's RTCP comes from (0: none yet; then we send ours to the RTP port + 1). */
+  private rtcpAddress = '';
+  private rtcpPort = 0;
   /** What the SDP said (kept apart from the latched address: a re-INVITE that says the same changes nothing). */
   private sdpAddress = '';
   private sdpPort = 0;
@@ -115,7 +121,7 @@ export class RtpSession {
     this.rtcp = rtcp;
     this.port = rtp.address().port;
     rtp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
-    rtcp.on('message', () => this.counters.rtcp++);
+    rtcp.on('message', (msg, rinfo) => this.onRtcpDatagram(msg, rinfo.address, rinfo.port));
     rtp.on('error', () => this.counters.sendErrors++);
     rtcp.on('error', () => {});
   }
@@ -133,6 +139,7 @@ export class RtpSession {
     this.sdpPort = port;
     this.remoteAddress = address;
     this.remotePort = port;
+    this.rtcpPort = 0;
     this.latched = false;
     this.candidateCount = 0;
   }
@@ -153,10 +160,24 @@ export class RtpSession {
     }
   }
 
+  /** Sends an RTCP compound to the phone: where its RTCP comes from, else its RTP address and port + 1. */
+  sendRtcp(buf: Buffer, len: number): void {
+    const learned = this.rtcpPort !== 0 && this.rtcpAddress === this.remoteAddress;
+    const address = this.remoteAddress;
+    const port = learned ? this.rtcpPort : this.remotePort + 1;
+    if (this.closed || this.remotePort === 0 || address === '' || address === '0.0.0.0') return;
+    try {
+      this.rtcp.send(buf, 0, len, port, address, this.onSent);
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.onRtp = undefined;
+    this.onRtcp = undefined;
     this.rtp.close();
     this.rtcp.close();
     this.range.release(this.port);
@@ -168,7 +189,9 @@ export class RtpSession {
       return;
     }
     if (msg.length >= 8 && isRtcp(msg)) {
-      this.counters.rtcp++; // rtcp-mux from the phone: nothing to do with it
+      // rtcp-mux from the phone
+      this.counters.rtcp++;
+      if (this.latched && address === this.remoteAddress) this.onRtcp?.(msg, msg.length);
       return;
     }
     if (!this.view.parse(msg, msg.length)) {
@@ -181,6 +204,15 @@ export class RtpSession {
     }
     this.counters.received++;
     this.onRtp?.(this.view);
+  }
+
+  /** RTCP on our RTCP port: from the phone's address (latched for RTP), it also tells where to send ours. */
+  private onRtcpDatagram(msg: Buffer, address: string, port: number): void {
+    this.counters.rtcp++;
+    if (msg.length > MAX_DATAGRAM || !this.latched || address !== this.remoteAddress) return;
+    this.rtcpAddress = address;
+    this.rtcpPort = port;
+    this.onRtcp?.(msg, msg.length);
   }
 
   /**

@@ -16,17 +16,21 @@ const RING = 8;
 const PAUSE_MS = 3 * FRAME_MS;
 
 export class VoiceEncoder {
-  readonly counters = { packets: 0, encodeErrors: 0 };
+  /** Packets and payload bytes written (an SR's counts), frames that could not be encoded. */
+  readonly counters = { packets: 0, octets: 0, encodeErrors: 0 };
+  /** The stream's SSRC. */
+  readonly ssrc = (Math.random() * 2 ** 32) >>> 0;
   private codec: PhoneCodec | null = null;
   private opus: OpusEncoder | null = null;
   private down = new Downsampler();
   private readonly narrow = new Int16Array(FRAME_SAMPLES / FACTOR);
   private readonly ring: { buf: Buffer; payload: Uint8Array }[] = [];
   private ringAt = 0;
-  private readonly ssrc = (Math.random() * 2 ** 32) >>> 0;
   private seq = Math.floor(Math.random() * 65536);
   private timestamp = (Math.random() * 2 ** 32) >>> 0;
   private lastAt = -1;
+  /** The timestamp of the last packet written. */
+  private lastTimestamp = 0;
   private readonly opusImpl: OpusImplementation | undefined;
   private readonly opusBitrate: number;
 
@@ -86,10 +90,18 @@ export class VoiceEncoder {
     buf.writeUInt32BE(this.timestamp, 4);
     buf.writeUInt32BE(this.ssrc, 8);
     this.seq = (this.seq + 1) & 0xffff;
+    this.lastTimestamp = this.timestamp;
     this.timestamp = (this.timestamp + frameTicks) >>> 0;
     this.counters.packets++;
+    this.counters.octets += length;
     this.buf = buf;
     return 12 + length;
+  }
+
+  /** The RTP timestamp of the instant `now` (performance.now()) on this stream's clock: a sender report's. */
+  timestampAt(now: number): number {
+    if (this.codec === null || this.lastAt < 0) return this.timestamp;
+    return (this.lastTimestamp + Math.round(((now - this.lastAt) * this.codec.clockRate) / 1000)) >>> 0;
   }
 
   close(): void {
