@@ -9,7 +9,7 @@ import type { Json } from '../../src/bus/bus.ts';
 
 export interface CallsConfig {
   calls: number;
-  codec: 'pcmu' | 'pcma';
+  codec: 'pcmu' | 'pcma' | 'opus';
   /** The driver's socket: the phone of every call. */
   phonePort: number;
   portMin: number;
@@ -34,8 +34,8 @@ export interface CallsStats {
 async function main(): Promise<void> {
   const config = JSON.parse(process.env.BENCH_SIP_MEDIA ?? '{}') as CallsConfig;
   const ports = new RtpPortRange(config.portMin, config.portMax);
-  const pt = config.codec === 'pcmu' ? 0 : 8;
-  const offer = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${config.phonePort} RTP/AVP ${pt} 101`, 'a=rtpmap:101 telephone-event/8000', 'a=ptime:20', ''].join('\r\n');
+  const pt = { pcmu: 0, pcma: 8, opus: 111 }[config.codec];
+  const offer = ['v=0', 'o=- 1 1 IN IP4 127.0.0.1', 's=-', 'c=IN IP4 127.0.0.1', 't=0 0', `m=audio ${config.phonePort} RTP/AVP ${pt} 101`, 'a=rtpmap:111 opus/48000/2', 'a=rtpmap:101 telephone-event/8000', 'a=ptime:20', ''].join('\r\n');
   const calls: PhoneMedia[] = [];
   let frames = 0;
   for (let i = 0; i < config.calls; i++) {
@@ -52,8 +52,8 @@ async function main(): Promise<void> {
     for (const c of calls) {
       const st = c.stats();
       s.concealed += st.concealed;
-      s.lost += st.jitter.lost;
-      s.underruns += st.jitter.underruns;
+      s.lost += st.jitter?.lost ?? 0;
+      s.underruns += st.jitter?.underruns ?? 0;
       s.received += st.rtp.received;
       s.sent += st.rtp.sent;
     }

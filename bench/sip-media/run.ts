@@ -1,20 +1,21 @@
 // `npm run bench -- sip-media` (bench/sip-media/run.ts): the CPU one phone call's media costs the SIP gateway,
-// G.711 both ways. N calls (PhoneMedia, in a process of their own: bench/sip-media/calls-process.ts) each get a
-// 1 kHz tone as PCMU RTP in real time (50 packets/s) from this process, over UDP on 127.0.0.1, and send back as
+// G.711 (or Opus) both ways. N calls (PhoneMedia, in a process of their own: bench/sip-media/calls-process.ts) each get a
+// 1 kHz tone as PCMU (PCMA, Opus) RTP in real time (50 packets/s) from this process, over UDP on 127.0.0.1, and send back as
 // RTP what they take out of it (each frame the jitter buffer gives goes to play()). Measured over a window after
 // a warm-up: the calls' process CPU, and whether the audio kept up (frames given and packets back against 50 per
 // second per call, concealed frames, ticks of the 20 ms clock skipped). The Opus toward the meeting is not in it
-// (`npm run bench -- opus`).
+// (`npm run bench -- opus`); with `--codec opus` the phone's own Opus is (a decoder and an encoder per call).
 import dgram from 'node:dgram';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { g711Encode } from '../../src/sip/media/g711.ts';
+import { createOpusEncoder } from '../../src/sip/media/opus-codec.ts';
 import { IpcChild } from '../ipc-child.ts';
 import { fmt, table } from '../stats.ts';
 import type { CallsConfig, CallsStats } from './calls-process.ts';
 
-const USAGE = `usage: npm run bench -- sip-media [--calls 50,100,200] [--seconds 10] [--codec pcmu|pcma]`;
+const USAGE = `usage: npm run bench -- sip-media [--calls 50,100,200] [--seconds 10] [--codec pcmu|pcma|opus]`;
 
 const { values } = parseArgs({
   options: {
@@ -30,8 +31,8 @@ if (values.help) {
 }
 const counts = values.calls.split(',').map(Number);
 const seconds = Number(values.seconds);
-const codec = values.codec as 'pcmu' | 'pcma';
-if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 450) || !(seconds > 0) || !['pcmu', 'pcma'].includes(codec)) {
+const codec = values.codec as 'pcmu' | 'pcma' | 'opus';
+if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 450) || !(seconds > 0) || !['pcmu', 'pcma', 'opus'].includes(codec)) {
   console.error(USAGE);
   process.exit(2);
 }
@@ -39,16 +40,21 @@ const WARMUP_MS = 2000;
 const PORT_MIN = 44000;
 const PORT_MAX = 44999;
 
-/** One second of a 1 kHz tone at 8 kHz, as 50 G.711 payloads. */
+/** One second of a 1 kHz tone, as 50 payloads of 20 ms (G.711 at 8 kHz, or Opus at 48 kHz, 32 kbit/s). */
 function tonePayloads(): Buffer[] {
-  const pcm = new Int16Array(8000);
-  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / 8000));
+  const rate = codec === 'opus' ? 48000 : 8000;
+  const frame = rate / 50;
+  const pcm = new Int16Array(rate);
+  for (let i = 0; i < pcm.length; i++) pcm[i] = Math.round(8000 * Math.sin((2 * Math.PI * 1000 * i) / rate));
+  const encoder = codec === 'opus' ? createOpusEncoder(48000, 1, 32_000) : null;
   const out: Buffer[] = [];
   for (let f = 0; f < 50; f++) {
-    const b = Buffer.alloc(160);
-    g711Encode(codec, pcm.subarray(f * 160, (f + 1) * 160), b);
-    out.push(b);
+    const b = Buffer.alloc(1500);
+    const samples = pcm.subarray(f * frame, (f + 1) * frame);
+    const n = encoder !== null ? encoder.encode(samples, b) : g711Encode(codec as 'pcmu' | 'pcma', samples, b);
+    out.push(b.subarray(0, n));
   }
+  encoder?.close();
   return out;
 }
 
@@ -79,10 +85,11 @@ async function run(calls: number): Promise<Row> {
   });
   const { ports } = (await child.ready) as { ports: number[] };
   const payloads = tonePayloads();
+  const ticksPerFrame = codec === 'opus' ? 960 : 160;
   const packets = ports.map((_, i) => {
-    const b = Buffer.alloc(12 + 160);
+    const b = Buffer.alloc(12 + 1500);
     b[0] = 0x80;
-    b[1] = codec === 'pcmu' ? 0 : 8;
+    b[1] = { pcmu: 0, pcma: 8, opus: 111 }[codec];
     b.writeUInt32BE(0x10000 + i, 8);
     return b;
   });
@@ -97,10 +104,11 @@ async function run(calls: number): Promise<Row> {
     for (; frame <= due; frame++) {
       for (let i = 0; i < ports.length; i++) {
         const b = packets[i]!;
+        const payload = payloads[frame % 50]!;
         b.writeUInt16BE(frame & 0xffff, 2);
-        b.writeUInt32BE((frame * 160) >>> 0, 4);
-        payloads[frame % 50]!.copy(b, 12);
-        socket.send(b, ports[i]!, '127.0.0.1');
+        b.writeUInt32BE((frame * ticksPerFrame) >>> 0, 4);
+        payload.copy(b, 12);
+        socket.send(b, 0, 12 + payload.length, ports[i]!, '127.0.0.1');
       }
     }
     timer = setTimeout(send, Math.max(0, start + frame * 20 - performance.now()));
@@ -136,7 +144,7 @@ async function run(calls: number): Promise<Row> {
 
 const rows: Row[] = [];
 for (const n of counts) rows.push(await run(n));
-console.log(`${codec.toUpperCase()} both ways, ${seconds} s windows after ${WARMUP_MS / 1000} s of warm-up; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
+console.log(`${codec === 'opus' ? 'Opus' : codec.toUpperCase()} both ways, ${seconds} s windows after ${WARMUP_MS / 1000} s of warm-up; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 console.log(
   table(
     ['calls', 'calls process CPU (1 core = 100%)', 'per call (% of a core)', 'calls one core holds', 'frames given / due', 'RTP back / due', 'concealed frames', '20 ms tick: mean / longest ms', 'ticks skipped', 'driver late sends', 'RSS MiB'],

@@ -11,6 +11,7 @@
 // Never throws on the packet path; every dropped packet is counted.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
+import { bindUdp } from '../net/udp.ts';
 import type { BridgeAllocatePlain } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { BridgeCounters } from './counters.ts';
@@ -340,24 +341,4 @@ export class PlainTransport implements MediaTransport {
       }
     }
   }
-}
-
-/** A UDP socket bound to address:port, or null when the port is taken. */
-function bindUdp(address: string, port: number): Promise<dgram.Socket | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket({ type: 'udp4' });
-    const fail = () => {
-      try {
-        s.close();
-      } catch {
-        // never bound
-      }
-      resolve(null);
-    };
-    s.once('error', fail);
-    s.bind(port, address, () => {
-      s.off('error', fail);
-      resolve(s);
-    });
-  });
 }

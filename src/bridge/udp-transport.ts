@@ -6,6 +6,7 @@
 // busy event loop got to it, or the sender's delay-based estimator reads CPU load as a congested network.
 import dgram from 'node:dgram';
 import os from 'node:os';
+import { literalLookup } from '../net/udp.ts';
 import type { BridgeCounters } from './counters.ts';
 import { MAX_BATCH, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
 
@@ -34,14 +35,6 @@ export function connectedSocketsWork(release = os.release(), platform = process.
 
 /** connectedSocketsWork() on this machine. */
 export const CONNECTED_SOCKETS_WORK = connectedSocketsWork();
-
-function literalLookup(
-  address: string,
-  _options: unknown,
-  callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void,
-): void {
-  callback(null, address, 4);
-}
 
 export class UdpTransport {
   readonly socket: dgram.Socket;

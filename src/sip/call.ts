@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE, type Digit, type MeetingAudio, type PhoneAudio } from './call-audio.ts';
 import { callerOf, dialInTarget } from './dial-in.ts';
 import type { Dialog, Dialogs } from './dialogs.ts';
+import { RtpPortsExhausted } from './media/rtp-session.ts';
 import { responseTo, type SipRequest } from './message.ts';
 import type { Respond } from './transactions.ts';
 import type { SipSource } from './transport.ts';
@@ -145,6 +146,12 @@ function joinRefusal(e: unknown): { status: number; reason: string } {
 }
 
 /** A SIP reason phrase: one line of printable text. */
+/** The phone's side could not be set up: no free RTP ports (503), else its offer is refused (488). */
+function refusePhone(dialogs: Dialogs, dialog: Dialog, e: unknown): void {
+  if (e instanceof RtpPortsExhausted) return dialogs.refuse(dialog, 503, 'Service Unavailable (no free RTP ports)');
+  return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
+}
+
 function phrase(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, ' ').slice(0, 120);
 }
@@ -201,7 +208,7 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
       } catch (e) {
         undo();
         log.info({ err: (e as Error).message }, "call refused: the phone's offer");
-        return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
+        return refusePhone(dialogs, dialog, e);
       }
     } else {
       // the PIN menu runs on the answered call, then the caller joins
@@ -212,7 +219,7 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         dialogs.answer(dialog, answered.sdp);
       } catch (e) {
         undo();
-        return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
+        return refusePhone(dialogs, dialog, e);
       }
       // keys by SIP INFO reach the menu as the phone's RFC 4733 ones do (the menu holds phone.onDigit meanwhile)
       const keysFrom = phone;

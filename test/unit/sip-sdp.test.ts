@@ -244,6 +244,11 @@ test('refused offers: SRTP only, no common codec, no audio, IPv6, garbage: SdpRe
     );
     assert.throws(() => PhoneSdp.check(offer), SdpRefused, what);
   }
+  // what the offer says is shown in the reason as printable ASCII only (it may end up in a SIP reason phrase)
+  assert.throws(
+    () => PhoneSdp.check(SIPP.replace('c=IN IP4 127.0.0.1', 'c=IN IP4 \u0000\u001b[31mévil')),
+    (e: unknown) => e instanceof SdpRefused && /^[\x20-\x7e]+$/.test(e.message) && e.message.includes('??[31m?vil'),
+  );
   // a port that is no port: sdp-transform does not match the m-line, so there is no audio
   assert.throws(() => PhoneSdp.check(SIPP.replace('m=audio 6000', 'm=audio 99999999999')), SdpRefused);
 });

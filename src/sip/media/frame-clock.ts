@@ -1,6 +1,7 @@
 // The phone side's 20 ms clock: one timer for every call of the process (not one per call), run against
 // performance.now() so it does not drift: a tick that comes late is caught up (a few at most, then the clock
-// skips ahead: the jitter buffers absorb it). A listener that throws is counted and never stops the others.
+// skips ahead: the jitter buffers absorb it), after the packets that came meanwhile are read (setImmediate: the
+// event loop's check phase follows its I/O). A listener that throws is counted and never stops the others.
 import { FRAME_MS } from '../call-audio.ts';
 
 /** Ticks run back to back at most when the event loop was held up. */
@@ -8,24 +9,20 @@ const MAX_CATCH_UP = 5;
 
 export class FrameClock {
   private readonly listeners = new Set<() => void>();
-  private timer: NodeJS.Timeout | null = null;
+  /** A tick is scheduled (a timer, or the setImmediate after it): one chain at a time. */
+  private pending = false;
   private due = 0;
   /** Ticks run and skipped, listeners that threw, time spent in the listeners (ms) and the longest tick. */
   readonly counters = { ticks: 0, skipped: 0, errors: 0, busyMs: 0, longestMs: 0 };
 
   /** Calls `listener` every 20 ms from now on; returns what stops it. */
   add(listener: () => void): () => void {
+    // the first listener after a quiet time starts the count afresh
+    if (this.listeners.size === 0) this.due = performance.now() + FRAME_MS;
     this.listeners.add(listener);
-    if (this.timer === null) {
-      this.due = performance.now() + FRAME_MS;
-      this.schedule();
-    }
+    if (!this.pending) this.schedule();
     return () => {
       this.listeners.delete(listener);
-      if (this.listeners.size === 0 && this.timer !== null) {
-        clearTimeout(this.timer);
-        this.timer = null;
-      }
     };
   }
 
@@ -34,11 +31,19 @@ export class FrameClock {
   }
 
   private schedule(): void {
-    this.timer = setTimeout(this.run, Math.max(0, this.due - performance.now()));
-    this.timer.unref();
+    this.pending = true;
+    setTimeout(this.afterIo, Math.max(0, this.due - performance.now())).unref();
   }
 
+  /** The ticks run after the event loop's I/O phase: packets that came while it was held up are read first. */
+  private readonly afterIo = (): void => {
+    setImmediate(this.run);
+  };
+
   private readonly run = (): void => {
+    this.pending = false;
+    // nobody listens: the chain stops (the next add starts it again)
+    if (this.listeners.size === 0) return;
     let now = performance.now();
     for (let n = 0; now >= this.due && n < MAX_CATCH_UP; n++) {
       this.counters.ticks++;
@@ -60,8 +65,7 @@ export class FrameClock {
       this.counters.skipped += behind;
       this.due += behind * FRAME_MS;
     }
-    if (this.listeners.size > 0) this.schedule();
-    else this.timer = null;
+    this.schedule();
   };
 }
 

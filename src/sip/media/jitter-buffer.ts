@@ -264,9 +264,12 @@ export class JitterBuffer {
 
   /** A packet's transit: its arrival against its timestamp's place in time, both from the stream's first packet. */
   private recordTransit(timestamp: number, arrivalMs: number): void {
-    if (this.firstArrival !== this.firstArrival) {
+    // a new anchor at the start, and before the timestamp distance could wrap (hours into a call)
+    if (this.firstArrival !== this.firstArrival || Math.abs((timestamp - this.firstTimestamp) | 0) > 2 ** 30) {
       this.firstArrival = arrivalMs;
       this.firstTimestamp = timestamp;
+      this.transitCount = 0;
+      this.transitAt = 0;
     }
     this.transits[this.transitAt] = arrivalMs - this.firstArrival - ((timestamp - this.firstTimestamp) | 0) * this.msPerTick;
     this.transitAt = (this.transitAt + 1) % TRANSITS;

@@ -1,41 +1,25 @@
 // A call's RTP with the phone: one UDP socket for RTP on an even port of sipRtpPortMin..Max and one for RTCP on
 // the next (RFC 3550 §11), held from the answer to the hang-up. Symmetric RTP (RFC 4961) for phones behind
 // NAT: until the phone's first packet arrives we send where its SDP says; then to where its packets come from
-// (latched), and packets from elsewhere are dropped, unless a new source keeps sending alone (LATCH_AFTER packets
-// in a row, no packet from the old one between: the phone's NAT mapping changed), then it is latched instead.
-// Incoming RTCP (either port) is counted and ignored. Each RTP packet is parsed once (the bridge's RtpView).
+// (latched), and packets from elsewhere are dropped, unless they come from the SDP's address (the phone is
+// where it said), or a new source with the phone's SSRC keeps sending alone (LATCH_AFTER packets in a row, none
+// from the old one between: the phone's NAT mapping changed); then that source is latched instead.
+// RTCP from the phone's address (either port) goes to `onRtcp`, and our own is sent where the phone's comes from
+// (else to its RTP port + 1). Each RTP packet is parsed once (the bridge's RtpView).
 // Never throws on the packet path: absurd sizes, non-RTP and garbage are counted and dropped.
 import dgram from 'node:dgram';
 import { isRtcp } from '../../bridge/packet/rtp.ts';
 import { RtpView } from '../../bridge/packet/rtp-view.ts';
+import { bindUdp } from '../../net/udp.ts';
 
 /** Largest datagram taken (a phone's audio packet is under 300 bytes). */
 export const MAX_DATAGRAM = 1500;
 /** Packets in a row from one new source before it replaces the latched one. */
 export const LATCH_AFTER = 10;
 
-/** Every address we send to is an IPv4 literal (SDP or a received datagram): no name lookup per send. */
-function literalLookup(address: string, _options: unknown, callback: (error: NodeJS.ErrnoException | null, address: string, family: number) => void): void {
-  callback(null, address, 4);
-}
-
-function bindUdp(address: string, port: number): Promise<dgram.Socket | null> {
-  return new Promise((resolve) => {
-    const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
-    const fail = () => {
-      try {
-        s.close();
-      } catch {
-        // never bound
-      }
-      resolve(null);
-    };
-    s.once('error', fail);
-    s.bind(port, address, () => {
-      s.off('error', fail);
-      resolve(s);
-    });
-  });
+/** Every pair of the range is in use (or held by other programs): the call layer answers 503. */
+export class RtpPortsExhausted extends Error {
+  readonly status = 503;
 }
 
 /** The process's range of RTP ports for calls: each call takes an even port and the odd one after it. */
@@ -65,14 +49,15 @@ export class RtpPortRange {
     return this.used.size;
   }
 
-  /** Binds a free pair on `address`: [rtp, rtcp]. Rejects when every pair is in use or taken by other programs. */
+  /** Binds a free pair on `address`: [rtp, rtcp]. Rejects (RtpPortsExhausted) when every pair is in use or taken by other programs. */
   async open(address: string): Promise<[dgram.Socket, dgram.Socket]> {
     for (let i = 0; i < this.pairs; i++) {
       const index = (this.next + i) % this.pairs;
       if (this.used.has(index)) continue;
       this.used.add(index);
       const port = this.first + 2 * index;
-      const rtp = await bindUdp(address, port);
+      // every address a call sends to is an IPv4 literal (its SDP, a received datagram)
+      const rtp = await bindUdp(address, port, true);
       const rtcp = rtp === null ? null : await bindUdp(address, port + 1);
       if (rtp !== null && rtcp !== null) {
         this.next = (index + 1) % this.pairs;
@@ -81,7 +66,7 @@ export class RtpPortRange {
       rtp?.close();
       this.used.delete(index);
     }
-    throw new Error(`no free UDP port pair for a call's RTP in ${this.min}-${this.max}`);
+    throw new RtpPortsExhausted(`no free UDP port pair for a call's RTP in ${this.min}-${this.max}`);
   }
 
   release(rtpPort: number): void {
@@ -102,6 +87,8 @@ export class RtpSession {
   readonly port: number;
   /** Each valid RTP packet from the phone, parsed (the view is reused: read it before returning). */
   onRtp: ((view: RtpView) => void) | undefined;
+  /** Each RTCP datagram from the phone (on the RTCP port, or multiplexed on the RTP port). */
+  onRtcp: ((buf: Buffer, len: number) => void) | undefined;
   readonly counters: RtpSessionCounters = { received: 0, sent: 0, sendErrors: 0, rtcp: 0, relatched: 0, dropped: { malformed: 0, oversize: 0, otherSource: 0 } };
 
   private readonly rtp: dgram.Socket;
@@ -110,6 +97,9 @@ export class RtpSession {
   private readonly view = new RtpView();
   private remoteAddress = '';
   private remotePort = 0;
+  /** Where the phone's RTCP comes from (0: none yet; then we send ours to the RTP port + 1). */
+  private rtcpAddress = '';
+  private rtcpPort = 0;
   /** What the SDP said (kept apart from the latched address: a re-INVITE that says the same changes nothing). */
   private sdpAddress = '';
   private sdpPort = 0;
@@ -118,6 +108,8 @@ export class RtpSession {
   private candidateAddress = '';
   private candidatePort = 0;
   private candidateCount = 0;
+  /** The SSRC the latched source sends. */
+  private ssrc = -1;
   private closed = false;
   private readonly onSent = (error: Error | null) => {
     if (error) this.counters.sendErrors++;
@@ -129,7 +121,7 @@ export class RtpSession {
     this.rtcp = rtcp;
     this.port = rtp.address().port;
     rtp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
-    rtcp.on('message', () => this.counters.rtcp++);
+    rtcp.on('message', (msg, rinfo) => this.onRtcpDatagram(msg, rinfo.address, rinfo.port));
     rtp.on('error', () => this.counters.sendErrors++);
     rtcp.on('error', () => {});
   }
@@ -147,6 +139,7 @@ export class RtpSession {
     this.sdpPort = port;
     this.remoteAddress = address;
     this.remotePort = port;
+    this.rtcpPort = 0;
     this.latched = false;
     this.candidateCount = 0;
   }
@@ -167,10 +160,24 @@ export class RtpSession {
     }
   }
 
+  /** Sends an RTCP compound to the phone: where its RTCP comes from, else its RTP address and port + 1. */
+  sendRtcp(buf: Buffer, len: number): void {
+    const learned = this.rtcpPort !== 0 && this.rtcpAddress === this.remoteAddress;
+    const address = this.remoteAddress;
+    const port = learned ? this.rtcpPort : this.remotePort + 1;
+    if (this.closed || this.remotePort === 0 || address === '' || address === '0.0.0.0') return;
+    try {
+      this.rtcp.send(buf, 0, len, port, address, this.onSent);
+    } catch {
+      this.counters.sendErrors++;
+    }
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
     this.onRtp = undefined;
+    this.onRtcp = undefined;
     this.rtp.close();
     this.rtcp.close();
     this.range.release(this.port);
@@ -182,14 +189,16 @@ export class RtpSession {
       return;
     }
     if (msg.length >= 8 && isRtcp(msg)) {
-      this.counters.rtcp++; // rtcp-mux from the phone: nothing to do with it
+      // rtcp-mux from the phone
+      this.counters.rtcp++;
+      if (this.latched && address === this.remoteAddress) this.onRtcp?.(msg, msg.length);
       return;
     }
     if (!this.view.parse(msg, msg.length)) {
       this.counters.dropped.malformed++;
       return;
     }
-    if (!this.fromPhone(address, port)) {
+    if (!this.fromPhone(address, port, this.view.ssrc)) {
       this.counters.dropped.otherSource++;
       return;
     }
@@ -197,29 +206,50 @@ export class RtpSession {
     this.onRtp?.(this.view);
   }
 
-  /** Latching: whether a packet from address:port is the phone's (and where to send from now on). */
-  private fromPhone(address: string, port: number): boolean {
+  /** RTCP on our RTCP port: from the phone's address (latched for RTP), it also tells where to send ours. */
+  private onRtcpDatagram(msg: Buffer, address: string, port: number): void {
+    this.counters.rtcp++;
+    if (msg.length > MAX_DATAGRAM || !this.latched || address !== this.remoteAddress) return;
+    this.rtcpAddress = address;
+    this.rtcpPort = port;
+    this.onRtcp?.(msg, msg.length);
+  }
+
+  /**
+   * Latching: whether a packet from address:port with `ssrc` is the phone's (and where to send from now on). The
+   * first packet latches. A packet from the SDP's address when the latched source is elsewhere latches at once
+   * (the phone is where it said: what came first was someone else). Otherwise a new source replaces the latched
+   * one only when it carries the phone's SSRC (its NAT mapping changed), LATCH_AFTER packets in a row: once the
+   * phone's packets are latched, a stranger spraying ports takes nothing over.
+   */
+  private fromPhone(address: string, port: number, ssrc: number): boolean {
     if (!this.latched) {
       this.latched = true;
-      this.remoteAddress = address;
-      this.remotePort = port;
-      return true;
+      return this.latch(address, port, ssrc);
     }
-    if (address === this.remoteAddress && port === this.remotePort) {
-      this.candidateCount = 0;
-      return true;
-    }
+    if (address === this.remoteAddress && port === this.remotePort) return this.latch(address, port, ssrc);
+    if (address === this.sdpAddress && this.remoteAddress !== this.sdpAddress) return this.relatch(address, port, ssrc);
+    if (ssrc !== this.ssrc) return false;
     if (address === this.candidateAddress && port === this.candidatePort) this.candidateCount++;
     else {
       this.candidateAddress = address;
       this.candidatePort = port;
       this.candidateCount = 1;
     }
-    if (this.candidateCount < LATCH_AFTER) return false;
+    return this.candidateCount >= LATCH_AFTER && this.relatch(address, port, ssrc);
+  }
+
+  /** Sends to address:port from now on (the source of the phone's packets); true. */
+  private latch(address: string, port: number, ssrc: number): true {
     this.remoteAddress = address;
     this.remotePort = port;
+    this.ssrc = ssrc;
     this.candidateCount = 0;
-    this.counters.relatched++;
     return true;
+  }
+
+  private relatch(address: string, port: number, ssrc: number): true {
+    this.counters.relatched++;
+    return this.latch(address, port, ssrc);
   }
 }

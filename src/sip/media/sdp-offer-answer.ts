@@ -63,6 +63,11 @@ const PLAIN_PROFILES = new Set(['RTP/AVP', 'RTP/AVPF']);
 
 const ENCODING_NAMES: Record<PhoneCodecName, string> = { opus: 'opus', pcmu: 'PCMU', pcma: 'PCMA' };
 
+/** A value of the other side's SDP as an error message may show it: printable ASCII, at most `max` characters. */
+function shown(value: unknown, max: number): string {
+  return String(value).slice(0, max).replace(/[^\x20-\x7e]/g, '?');
+}
+
 function parse(text: string, what: string): SessionDescription {
   if (typeof text !== 'string' || text.length === 0) throw new SdpRefused(`no SDP in the ${what}`);
   if (Buffer.byteLength(text) > MAX_SDP_BYTES) throw new SdpRefused(`the ${what}'s SDP is larger than ${MAX_SDP_BYTES} bytes`);
@@ -126,7 +131,7 @@ function pickDtmf(m: MediaDescription, pts: number[], clockRate: number): { pt: 
 function connectionOf(sdp: SessionDescription, m: MediaDescription, what: string): string {
   const c = m.connection ?? sdp.connection;
   if (!c) throw new SdpRefused(`the ${what}'s audio has no c= address`);
-  if (c.version !== 4 || !isIPv4(String(c.ip))) throw new SdpRefused(`the ${what}'s audio address ${String(c.ip).slice(0, 64)} is not an IPv4 address (IPv6 and names are not supported)`);
+  if (c.version !== 4 || !isIPv4(String(c.ip))) throw new SdpRefused(`the ${what}'s audio address ${shown(c.ip, 64)} is not an IPv4 address (IPv6 and names are not supported)`);
   return String(c.ip);
 }
 
@@ -151,14 +156,14 @@ function choose(sdp: SessionDescription, what: string, prefer?: PhoneCodecName):
   const audio = sdp.media.map((m, index) => ({ m, index })).filter(({ m }) => m.type === 'audio');
   if (audio.length === 0) throw new SdpRefused(`the ${what} has no audio m-line`);
   const plain = audio.filter(({ m }) => PLAIN_PROFILES.has(String(m.protocol).toUpperCase()));
-  if (plain.length === 0) throw new SdpRefused(`the ${what} offers audio only as ${String(audio[0]!.m.protocol).slice(0, 32)} (SRTP or another profile): only plain RTP/AVP is supported`);
+  if (plain.length === 0) throw new SdpRefused(`the ${what} offers audio only as ${shown(audio[0]!.m.protocol, 32)} (SRTP or another profile): only plain RTP/AVP is supported`);
   let off: Chosen | null = null;
   for (const { m, index } of plain) {
     const pts = payloadTypes(m);
     const codec = (prefer !== undefined ? pickCodec(m, pts, prefer) : null) ?? pickCodec(m, pts);
     if (codec === null) continue;
     const port = Number(m.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SdpRefused(`the ${what}'s audio port ${String(m.port).slice(0, 16)} is not a port`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new SdpRefused(`the ${what}'s audio port ${shown(m.port, 16)} is not a port`);
     const address = connectionOf(sdp, m, what);
     const direction = directionOf(sdp, m);
     // port 0: the stream is turned off; c=0.0.0.0: the old way to hold (RFC 2543)

@@ -3,13 +3,16 @@
 // mutated as bytes. Checked: PhoneSdp.check/answer either succeed or throw SdpRefused (never anything else);
 // an answer parses, has as many m-lines as the offer, exactly one of them open, with our codec; the same offer
 // again gives the same answer. `phone-rtp`: RTP packets of any sequence, timestamp, SSRC, payload type and
-// length into the jitter buffer and the DTMF receiver, with ticks and pops between. Checked: nothing throws,
-// the buffer never holds more than its capacity, pops give a payload of a size that was pushed.
+// length into the jitter buffer, the DTMF receiver and the RTCP reception statistics, with ticks, pops and RTCP
+// reports between. Checked: nothing throws, the buffer never holds more than its capacity, pops give a payload
+// of a size that was pushed, every report fits its buffer and parses as RTCP.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import sdpTransform from 'sdp-transform';
+import { forEachRtcp } from '../../../src/bridge/packet/rtcp.ts';
 import { DtmfReceiver } from '../../../src/sip/media/dtmf.ts';
 import { CAPACITY, JitterBuffer, MAX_PAYLOAD } from '../../../src/sip/media/jitter-buffer.ts';
+import { MAX_REPORT, ReceptionStats, writeReport } from '../../../src/sip/media/rtcp-reports.ts';
 import { PhoneSdp, SdpRefused } from '../../../src/sip/media/sdp-offer-answer.ts';
 import { mutate, mutations, u16, u32, type Mutation } from '../bytes.ts';
 import { pureTarget } from '../harness.ts';
@@ -107,7 +110,7 @@ export interface RtpStepsInput {
 
 export const phoneRtpTarget = pureTarget<RtpStepsInput>({
   name: 'phone-rtp',
-  about: "a phone's RTP into the jitter buffer and DTMF receiver: nothing throws, the buffer stays bounded",
+  about: "a phone's RTP into the jitter buffer, DTMF receiver and RTCP statistics: nothing throws, bounded, reports parse",
   ciRuns: 300,
   input: fc.record({
     steps: fc.array(
@@ -134,14 +137,20 @@ export const phoneRtpTarget = pureTarget<RtpStepsInput>({
   check(input) {
     const jb = new JitterBuffer({ frameTicks: 160 });
     const dtmf = new DtmfReceiver(() => {});
+    const reception = new ReceptionStats();
+    const report = Buffer.alloc(MAX_REPORT);
     const payload = new Uint8Array(MAX_PAYLOAD + 1);
     for (const step of input.steps) {
       if ('push' in step) {
         const p = step.push;
         const body = payload.subarray(0, p.length);
         if (p.pt === 101) dtmf.push(body, p.ts);
+        else reception.packet(p.ssrc, p.seq, p.ts, p.arrival, 8000);
         jb.push(p.ssrc, p.seq, p.ts, p.pt, p.marker, body, p.arrival);
       } else {
+        const n = writeReport(report, 1, step.tick % 2 === 0 ? { ssrc: 1, packets: step.tick, octets: 160 * step.tick, rtpTimestamp: 0 } : null, reception, 'tertulia-1', 1.7e12, step.tick * 20);
+        assert.ok(n <= MAX_REPORT && n % 4 === 0);
+        assert.ok(forEachRtcp(report, n, () => {}), 'a report parses as RTCP');
         for (let t = 0; t < step.tick; t++) {
           jb.tick();
           for (let i = 0; i < 4; i++) {

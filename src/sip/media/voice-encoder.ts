@@ -1,0 +1,111 @@
+// What the caller hears, into RTP for the phone: one 20 ms frame of 48 kHz mono in, one RTP packet out (48 ->
+// 8 kHz and G.711, or Opus). One stream per call: a steady SSRC, the sequence number +1 a packet, the timestamp
+// +160 (8 kHz) or +960 (48 kHz) a frame; after a pause in the frames (a prompt's end, a hold) the timestamp moves
+// on by the pause and the packet carries the marker bit (RFC 3551 §4.1). A codec change keeps the stream. The
+// packets are written into a ring of buffers allocated once (a send keeps its buffer until it is done).
+import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE } from '../call-audio.ts';
+import { g711Encode } from './g711.ts';
+import { MAX_PAYLOAD } from './jitter-buffer.ts';
+import { createOpusEncoder, type OpusEncoder, type OpusImplementation } from './opus-codec.ts';
+import { Downsampler, FACTOR } from './resample.ts';
+import type { PhoneCodec } from './sdp-offer-answer.ts';
+
+/** Packet buffers written in turn. */
+const RING = 8;
+/** A pause between frames longer than this starts a new talkspurt. */
+const PAUSE_MS = 3 * FRAME_MS;
+
+export class VoiceEncoder {
+  /** Packets and payload bytes written (an SR's counts), frames that could not be encoded. */
+  readonly counters = { packets: 0, octets: 0, encodeErrors: 0 };
+  /** The stream's SSRC. */
+  readonly ssrc = (Math.random() * 2 ** 32) >>> 0;
+  private codec: PhoneCodec | null = null;
+  private opus: OpusEncoder | null = null;
+  private down = new Downsampler();
+  private readonly narrow = new Int16Array(FRAME_SAMPLES / FACTOR);
+  private readonly ring: { buf: Buffer; payload: Uint8Array }[] = [];
+  private ringAt = 0;
+  private seq = Math.floor(Math.random() * 65536);
+  private timestamp = (Math.random() * 2 ** 32) >>> 0;
+  private lastAt = -1;
+  /** The timestamp of the last packet written. */
+  private lastTimestamp = 0;
+  private readonly opusImpl: OpusImplementation | undefined;
+  private readonly opusBitrate: number;
+
+  constructor(opus?: OpusImplementation, opusBitrate = 32_000) {
+    this.opusImpl = opus;
+    this.opusBitrate = opusBitrate;
+    for (let i = 0; i < RING; i++) {
+      const buf = Buffer.alloc(12 + MAX_PAYLOAD);
+      this.ring.push({ buf, payload: buf.subarray(12) });
+    }
+  }
+
+  /** The codec from now on (the stream goes on: same SSRC, sequence and timestamp). */
+  setCodec(codec: PhoneCodec): void {
+    if (this.codec !== null && this.codec.name === codec.name && this.codec.payloadType === codec.payloadType) return;
+    this.opus?.close();
+    this.opus = codec.name === 'opus' ? createOpusEncoder(SAMPLE_RATE, 1, this.opusBitrate, this.opusImpl) : null;
+    this.down = new Downsampler();
+    this.codec = codec;
+  }
+
+  /** The last packet written (its length is what `encode` returned); valid until RING more are written. */
+  buf: Buffer = Buffer.alloc(0);
+
+  /**
+   * One frame (960 samples, `now`: performance.now()) as an RTP packet in `buf`; returns its length, 0 when it
+   * cannot be encoded (no codec yet, an encoder error).
+   */
+  encode(frame: Int16Array, now: number): number {
+    const codec = this.codec;
+    if (codec === null) return 0;
+    const slot = this.ring[this.ringAt]!;
+    let length: number;
+    if (this.opus !== null) {
+      try {
+        length = this.opus.encode(frame, slot.payload);
+      } catch {
+        this.counters.encodeErrors++;
+        return 0;
+      }
+    } else {
+      this.down.process(frame, this.narrow);
+      length = g711Encode(codec.name === 'pcma' ? 'pcma' : 'pcmu', this.narrow, slot.payload);
+    }
+    this.ringAt = (this.ringAt + 1) % RING;
+    const frameTicks = codec.clockRate / (1000 / FRAME_MS);
+    let marker = false;
+    if (this.lastAt < 0 || now - this.lastAt > PAUSE_MS) {
+      marker = true;
+      if (this.lastAt >= 0) this.timestamp = (this.timestamp + (Math.round((now - this.lastAt) / FRAME_MS) - 1) * frameTicks) >>> 0;
+    }
+    this.lastAt = now;
+    const buf = slot.buf;
+    buf[0] = 0x80;
+    buf[1] = (marker ? 0x80 : 0) | codec.payloadType;
+    buf.writeUInt16BE(this.seq, 2);
+    buf.writeUInt32BE(this.timestamp, 4);
+    buf.writeUInt32BE(this.ssrc, 8);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.lastTimestamp = this.timestamp;
+    this.timestamp = (this.timestamp + frameTicks) >>> 0;
+    this.counters.packets++;
+    this.counters.octets += length;
+    this.buf = buf;
+    return 12 + length;
+  }
+
+  /** The RTP timestamp of the instant `now` (performance.now()) on this stream's clock: a sender report's. */
+  timestampAt(now: number): number {
+    if (this.codec === null || this.lastAt < 0) return this.timestamp;
+    return (this.lastTimestamp + Math.round(((now - this.lastAt) * this.codec.clockRate) / 1000)) >>> 0;
+  }
+
+  close(): void {
+    this.opus?.close();
+    this.opus = null;
+  }
+}
