@@ -204,9 +204,15 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     assert.equal(renamed.data.displayname, 'Ana María');
     await waitUntil('the new name in Ben\'s list', () => ben.page.evaluate((id) => (window as any).api.getDisplayName(id), anaId), (n) => n === 'Ana María');
 
+    // the moderator's subject reaches everyone as subjectChange; anyone else's changes nothing
     await ana.page.evaluate(() => (window as any).api.executeCommand('subject', 'Budget'));
-    const notSupported = await waitEvent(ana, 'subject not supported', (e) => e.name === 'errorOccurred' && e.data.type === 'NOT_SUPPORTED');
-    assert.match(notSupported.data.message, /subject/);
+    await waitEvent(ben, 'the subject', (e) => e.name === 'subjectChange' && e.data.subject === 'Budget');
+    await ben.page.evaluate(() => (window as any).api.executeCommand('subject', 'Hijack'));
+    await waitEvent(ben, 'a refused subject', (e) => e.name === 'errorOccurred' && e.data.name === 'subject.not-moderator');
+    await ana.page.evaluate(() => (window as any).api.executeCommand('avatarUrl', 'https://example.org/a.png'));
+    const notSupported = await waitEvent(ana, 'avatars not supported', (e) => e.name === 'errorOccurred' && e.data.type === 'NOT_SUPPORTED');
+    assert.match(notSupported.data.message, /avatar/);
+    assert.equal((await events(ana)).filter((e) => e.name === 'subjectChange' && e.data.subject === 'Hijack').length, 0);
     await ana.page.evaluate(() => (window as any).api.executeCommand('kickParticipant', { not: 'an id' }));
     await waitEvent(ana, 'a bad argument', (e) => e.name === 'errorOccurred' && e.data.name === 'command.bad-arguments');
     assert.equal(await ana.page.frameLocator('iframe').getByRole('group', { name: 'Ana María (you)' }).count(), 1, 'the meeting goes on');
