@@ -5,6 +5,7 @@
 import type { Poll } from '../../protocol/poll-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 const STORAGE_KEY = 'tertulia.polls';
 
@@ -102,14 +103,5 @@ export class PollsStore extends Store<PollsState> {
   }
 }
 
-const stores = new WeakMap<Conference, PollsStore>();
-
 /** The polls of a conference (created on first use; lives as long as the conference). */
-export function pollsFor(conference: Conference): PollsStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new PollsStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const pollsFor = perConference((conference) => new PollsStore(conference));

@@ -3,6 +3,7 @@
 // here; the server refuses anyone else.
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 export interface SubjectState {
   /** The meeting's subject ('' when none). */
@@ -39,14 +40,5 @@ export class SubjectStore extends Store<SubjectState> {
   }
 }
 
-const stores = new WeakMap<Conference, SubjectStore>();
-
 /** The subject of a conference (created on first use; lives as long as the conference). */
-export function subjectFor(conference: Conference): SubjectStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new SubjectStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const subjectFor = perConference((conference) => new SubjectStore(conference));
