@@ -1,12 +1,22 @@
 // In-meeting features carried over the signalling WebSocket: chat, raised hands, reactions, renaming and
 // screen sharing. Part of the browser <-> signal protocol (signal-messages.ts includes these schemas).
 import { z } from 'zod';
-import { displayNameSchema } from './display-name.ts';
+import { displayNameSchema, stripInvisible } from './display-name.ts';
+import { POLL_CLIENT_TYPES, pollClientMessageSchemas, pollServerMessageSchemas, type PollServerMessage } from './poll-messages.ts';
 
 /** Characters in one chat message (after trimming). */
 export const MAX_CHAT_TEXT = 2000;
 /** Chat messages a room keeps for late joiners (room messages only, never private ones). */
 export const CHAT_HISTORY_LIMIT = 200;
+
+/** Characters in the meeting's subject (after taking out invisible characters, as in display names, and trimming). */
+export const MAX_SUBJECT = 120;
+/** A subject from the network: cleaned like a display name; empty clears it. */
+export const subjectSchema = z
+  .string()
+  .max(MAX_SUBJECT * 4)
+  .transform((s) => stripInvisible(s).trim())
+  .pipe(z.string().max(MAX_SUBJECT, `a subject may have at most ${MAX_SUBJECT} characters`));
 
 export const REACTIONS = ['thumbs-up', 'clap', 'laugh', 'surprised', 'heart', 'party'] as const;
 export const reactionSchema = z.enum(REACTIONS);
@@ -35,9 +45,12 @@ export const meetingClientMessageSchemas = [
   }),
   /** Starts or stops this participant's screen share; the server renegotiates this participant's media. */
   z.object({ type: z.literal('screen-share'), sharing: z.boolean() }),
+  /** Moderators: the meeting's subject, shown to everyone ('' clears it); refused with `not-moderator` for others. */
+  z.object({ type: z.literal('set-subject'), subject: subjectSchema }),
+  ...pollClientMessageSchemas,
 ] as const;
 
-export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share'] as const;
+export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share', 'set-subject', ...POLL_CLIENT_TYPES] as const;
 
 // ---- server -> browser ----
 
@@ -61,10 +74,15 @@ export const meetingServerMessageSchemas = [
   z.object({ type: z.literal('reaction'), from: z.string(), reaction: reactionSchema }),
   /** Who speaks now (the bridge's dominant speaker); sent on every change and right after `joined`. */
   z.object({ type: z.literal('dominant-speaker'), participantId: z.string() }),
+  /** The meeting's subject ('' when none): to everyone when a moderator changes it (`by`), to a joiner when set. */
+  z.object({ type: z.literal('subject'), subject: z.string(), by: z.string().optional() }),
+  ...pollServerMessageSchemas,
 ] as const;
 
 export type MeetingServerMessage =
   | { type: 'chat'; message: ChatMessage }
   | { type: 'chat-history'; messages: ChatMessage[] }
   | { type: 'reaction'; from: string; reaction: Reaction }
-  | { type: 'dominant-speaker'; participantId: string };
+  | { type: 'dominant-speaker'; participantId: string }
+  | { type: 'subject'; subject: string; by?: string }
+  | PollServerMessage;

@@ -4,6 +4,7 @@
 import { z } from 'zod';
 import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
+import type { PollErrorCode } from './poll-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -136,4 +137,5 @@ export type ErrorCode =
   | 'rate-limited'
   | 'not-found'
   | 'internal'
+  | PollErrorCode
   | AccessErrorCode;

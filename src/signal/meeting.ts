@@ -1,5 +1,5 @@
 // In-meeting features on the signalling server: chat (bounded room history, private messages), raised
-// hands, reactions, renaming and the screen-share flag. Room state lives as long as its Room object (a room
+// hands, reactions, renaming and the screen-share flag; polls (polls.ts) and the subject (subject.ts). Room state lives as long as its Room object (a room
 // ends when its last participant leaves, and its chat with it).
 // Everything a participant sends that reaches everyone is rate-limited per participant (a token bucket each):
 // chat, reactions and renames beyond their limit are refused (`rate-limited`); screen-share and hand toggles
@@ -13,6 +13,8 @@ import { CHAT_HISTORY_LIMIT, type ChatMessage, type Reaction } from '../protocol
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Room, type Session } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { Polls } from './polls.ts';
+import { MeetingSubjects } from './subject.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -46,11 +48,15 @@ export class MeetingFeatures {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly toggles: ToggleLimits;
+  readonly polls: Polls;
+  readonly subjects: MeetingSubjects;
 
   constructor(bus: Bus, log: Logger, toggles: ToggleLimits = DEFAULT_TOGGLE_LIMITS) {
     this.bus = bus;
     this.log = log;
     this.toggles = toggles;
+    this.polls = new Polls(log);
+    this.subjects = new MeetingSubjects(log);
   }
 
   private extrasOf(m: Member): MemberExtras {
@@ -92,11 +98,13 @@ export class MeetingFeatures {
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
   }
 
-  /** Right after a join: what the room said so far. */
+  /** Right after a join: what the room said so far, its subject and polls. */
   afterJoin(session: Session): void {
     const member = session.member;
     if (!member) return;
     session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
+    this.subjects.afterJoin(session);
+    this.polls.afterJoin(session);
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {
       session.send({ type: 'dominant-speaker', participantId: speaker });

@@ -120,6 +120,18 @@ export function attachWebSocket(opts: {
       case 'screen-share':
         meeting.screenShare(session.member, msg.sharing);
         break;
+      case 'set-subject':
+        meeting.subjects.set(session.member, msg.subject);
+        break;
+      case 'create-poll':
+        meeting.polls.create(session.member, msg.question, msg.options, msg.key);
+        break;
+      case 'answer-poll':
+        meeting.polls.answer(session.member, msg.pollId, msg.option, msg.key);
+        break;
+      case 'close-poll':
+        meeting.polls.close(session.member, msg.pollId, msg.key);
+        break;
       case 'receiver-video-constraints':
         videoConstraints.receive(session.member, msg.tiles);
         break;

@@ -4,6 +4,7 @@ import { meetingDictionaries, type MeetingStrings } from './i18n-meeting.ts';
 import { accessDictionaries, type AccessStrings } from './i18n-access.ts';
 import { recordingsDictionaries, type RecordingsStrings } from './i18n-recordings.ts';
 import { inviteDictionaries, type InviteStrings } from './i18n-invite.ts';
+import { pollsDictionaries, type PollsStrings } from './i18n-polls.ts';
 
 export type Language = 'en' | 'es';
 
@@ -54,7 +55,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -105,8 +106,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es },
 };
 
 /**

@@ -22,7 +22,7 @@ const EVENTS = [
   'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose', 'participantJoined', 'participantLeft',
   'audioMuteStatusChanged', 'videoMuteStatusChanged', 'participantMuted', 'incomingMessage', 'outgoingMessage',
   'displayNameChange', 'tileViewChanged', 'raiseHandUpdated', 'errorOccurred', 'participantRoleChanged',
-  'passwordRequired', 'participantKickedOut', 'chatUpdated',
+  'passwordRequired', 'participantKickedOut', 'chatUpdated', 'subjectChange',
 ];
 
 /** The intranet page: the snippet of the README, plus a record of every event for the test to read. */
@@ -204,9 +204,21 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     assert.equal(renamed.data.displayname, 'Ana María');
     await waitUntil('the new name in Ben\'s list', () => ben.page.evaluate((id) => (window as any).api.getDisplayName(id), anaId), (n) => n === 'Ana María');
 
+    // the moderator's subject reaches everyone as subjectChange; anyone else's changes nothing
     await ana.page.evaluate(() => (window as any).api.executeCommand('subject', 'Budget'));
-    const notSupported = await waitEvent(ana, 'subject not supported', (e) => e.name === 'errorOccurred' && e.data.type === 'NOT_SUPPORTED');
-    assert.match(notSupported.data.message, /subject/);
+    await waitEvent(ben, 'the subject', (e) => e.name === 'subjectChange' && e.data.subject === 'Budget');
+    await ben.page.evaluate(() => (window as any).api.executeCommand('subject', 'Hijack'));
+    await waitEvent(ben, 'a refused subject', (e) => e.name === 'errorOccurred' && e.data.name === 'subject.not-moderator');
+    // localSubject: shown in this browser only, instead of the meeting's ('' shows the meeting's again)
+    await ben.page.evaluate(() => (window as any).api.executeCommand('localSubject', 'Mine'));
+    await waitEvent(ben, 'the local subject', (e) => e.name === 'subjectChange' && e.data.subject === 'Mine');
+    await ben.page.frameLocator('iframe').getByRole('status', { name: 'Subject: Mine' }).waitFor({ timeout: 10_000 });
+    await ben.page.evaluate(() => (window as any).api.executeCommand('localSubject', ''));
+    await waitUntil('the meeting subject again', async () => (await events(ben)).filter((e) => e.name === 'subjectChange').map((e) => e.data.subject), (l) => l.at(-1) === 'Budget');
+    await ana.page.evaluate(() => (window as any).api.executeCommand('avatarUrl', 'https://example.org/a.png'));
+    const notSupported = await waitEvent(ana, 'avatars not supported', (e) => e.name === 'errorOccurred' && e.data.type === 'NOT_SUPPORTED');
+    assert.match(notSupported.data.message, /avatar/);
+    assert.deepEqual((await events(ana)).filter((e) => e.name === 'subjectChange').map((e) => e.data.subject), ['Budget'], 'neither Hijack nor Ben\'s local subject');
     await ana.page.evaluate(() => (window as any).api.executeCommand('kickParticipant', { not: 'an id' }));
     await waitEvent(ana, 'a bad argument', (e) => e.name === 'errorOccurred' && e.data.name === 'command.bad-arguments');
     assert.equal(await ana.page.frameLocator('iframe').getByRole('group', { name: 'Ana María (you)' }).count(), 1, 'the meeting goes on');

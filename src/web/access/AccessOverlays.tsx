@@ -5,6 +5,7 @@ import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
 import { accessFor, type AccessClient, type AccessState } from './access-client.ts';
 import './access.css';
+import { SubjectForm } from '../components/SubjectControls.tsx';
 
 export function AccessOverlays({ conference }: { conference: Conference }) {
   const access = accessFor(conference);
@@ -145,6 +146,7 @@ function ModeratorTools({ access, state, conference }: { access: AccessClient; s
               </button>
             </form>
           )}
+          <SubjectForm conference={conference} />
           <h3>{t.peopleInMeeting}</h3>
           <ul className="moderator-people">
             {c.participants.map((p) => (

@@ -40,7 +40,7 @@ export interface MeetingActionsProps {
   onShowShortcuts: () => void;
 }
 
-function Action(props: { label: string; on?: boolean; pressed?: boolean; expanded?: boolean; onClick: () => void; children: ReactNode; disabled?: boolean }) {
+export function Action(props: { label: string; on?: boolean; pressed?: boolean; expanded?: boolean; onClick: () => void; children: ReactNode; disabled?: boolean }) {
   return (
     <button
       type="button"

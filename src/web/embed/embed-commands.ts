@@ -3,12 +3,14 @@
 // refuses them from anyone else (errorOccurred then tells the host). What Tertulia does not have is answered
 // with errorOccurred type NOT_SUPPORTED, never pretended.
 import { z } from 'zod';
-import { MAX_CHAT_TEXT } from '../../protocol/meeting-messages.ts';
+import { MAX_CHAT_TEXT, MAX_SUBJECT } from '../../protocol/meeting-messages.ts';
+import { stripInvisible } from '../../protocol/display-name.ts';
 import type { Conference } from '../media/conference.ts';
 import type { ChatStore } from '../meeting/chat-store.ts';
 import type { AccessClient } from '../access/access-client.ts';
 import type { ViewStore } from '../meeting/view-store.ts';
 import { setDevice } from './embed-devices.ts';
+import { subjectFor } from '../meeting/subject-store.ts';
 
 export interface EmbedContext {
   conference: Conference;
@@ -119,8 +121,13 @@ export const COMMANDS: Record<string, Command<z.ZodType>> = {
   setVideoInputDevice: command(args(deviceArg, deviceArg), (c, [label, id]) => void setDevice(c.conference, 'videoinput', label, id)),
   hangup: command(none, (c) => c.conference.leave()),
   endConference: command(none, (c) => c.access.endMeeting()),
-  subject: notSupported('Tertulia meetings have no subject'),
-  localSubject: notSupported('Tertulia meetings have no subject'),
+  // as Jitsi: a moderator's subject is everyone's; anyone else's changes nothing (errorOccurred says so)
+  subject: command(args(z.string().max(MAX_SUBJECT * 4)), (c, [subject]) => {
+    if (c.access.state.role === 'moderator') subjectFor(c.conference).set(subject);
+    else c.error('subject.not-moderator', 'only a moderator may set the subject', 'OTHER');
+  }),
+  /** Shown in this browser only, instead of the meeting's subject ('' shows the meeting's again). */
+  localSubject: command(args(z.string().max(MAX_SUBJECT * 4)), (c, [subject]) => subjectFor(c.conference).setLocal(stripInvisible(subject).slice(0, MAX_SUBJECT))),
   overwriteConfig: notSupported('Tertulia takes its options from the URL when the meeting starts (configOverwrite), not while it runs'),
   email: notSupported('Tertulia keeps no e-mail addresses of participants'),
   avatarUrl: notSupported('Tertulia shows initials, not avatars'),

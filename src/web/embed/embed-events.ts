@@ -4,6 +4,7 @@
 import type { Participant } from '../../protocol/signal-messages.ts';
 import type { EmbedContext } from './embed-commands.ts';
 import { availableDevices } from './embed-devices.ts';
+import { subjectFor } from '../meeting/subject-store.ts';
 
 export type Emit = (name: string, data?: Record<string, unknown>) => void;
 
@@ -26,6 +27,8 @@ interface Seen {
   streaming: boolean;
   error: { code: string; message: string } | null;
   ended: boolean;
+  /** The subject shown (the meeting's, or the local one). */
+  subject: string;
 }
 
 const role = (p: Participant) => p.role ?? 'participant';
@@ -42,7 +45,7 @@ export class EmbedEvents {
     this.#emit = emit;
     this.#seen = this.#look();
     const check = () => this.#check();
-    for (const store of [c.conference, c.conference.local, c.access, c.chat, c.view]) this.#unsubscribe.push(store.subscribe(check));
+    for (const store of [c.conference, c.conference.local, c.access, c.chat, c.view, subjectFor(c.conference)]) this.#unsubscribe.push(store.subscribe(check));
     this.#unsubscribe.push(
       c.conference.onMessage((m) => {
         if (m.type !== 'chat') return;
@@ -82,6 +85,7 @@ export class EmbedEvents {
       streaming: a.liveStream !== null,
       error: s.error,
       ended: a.ended !== null,
+      subject: subjectFor(conference).shown,
     };
   }
 
@@ -105,6 +109,7 @@ export class EmbedEvents {
     if (now.paneOpen !== before.paneOpen) emit('participantsPaneToggled', { open: now.paneOpen });
     if (now.chatOpen !== before.chatOpen || now.unread !== before.unread) emit('chatUpdated', { isOpen: now.chatOpen, unreadCount: now.unread });
     for (const k of c.access.state.knocks) if (!before.knocks.has(k.id)) emit('knockingParticipant', { participant: { id: k.id, name: k.displayName } });
+    if (now.subject !== before.subject) emit('subjectChange', { subject: now.subject });
     if (now.recording !== before.recording) emit('recordingStatusChanged', { on: now.recording, mode: 'file', transcription: false });
     if (now.streaming !== before.streaming) emit('recordingStatusChanged', { on: now.streaming, mode: 'stream', transcription: false });
     if (now.error && now.error !== before.error) {

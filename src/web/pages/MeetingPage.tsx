@@ -27,6 +27,9 @@ import { RecordingsButton } from '../components/RecordingsDialog.tsx';
 import { LiveStreamButton, LiveStreamIndicator } from '../components/LiveStreamControls.tsx';
 import { TileSizeContext } from '../components/tile-size-context.ts';
 import { serverErrorText } from './error-text.ts';
+import { PollsButton, PollsPanel } from '../components/PollsPanel.tsx';
+import { MeetingSubject } from '../components/SubjectControls.tsx';
+import { pollsFor } from '../meeting/polls-store.ts';
 
 function meetingLink(): string {
   return window.location.origin + window.location.pathname;
@@ -39,6 +42,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const chat = chatStoreFor(conference);
   const notices = notificationsFor(conference);
   const chatState = useSyncExternalStore(chat.subscribe, chat.getSnapshot);
+  const polls = pollsFor(conference);
+  const pollsOpen = useSyncExternalStore(polls.subscribe, polls.getSnapshot).open;
   const output = useSyncExternalStore(audioOutput.subscribe, audioOutput.getSnapshot);
   const quality = useMemo(() => new QualityMonitor(() => ({ pc: conference.peerConnection, sources: conference.remoteSources })), [conference]);
   const { levels } = useSyncExternalStore(quality.subscribe, quality.getSnapshot);
@@ -130,6 +135,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
     <div className="meeting-page">
       <header className="meeting-header">
         <h1 className="room-title small">{conference.room}</h1>
+        {state.status === 'joined' && <MeetingSubject conference={conference} />}
         {state.status === 'joined' && (
           <span className="status-pill">
             {t.participants}: {count}
@@ -171,8 +177,9 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         </TileSizeContext.Provider>
         {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
+        {pollsOpen && <PollsPanel conference={conference} />}
       </div>
-      {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && <AloneCard />}
+      {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
       <Toasts store={notices} />
       <AccessOverlays conference={conference} />
       <div className="audio-sinks" hidden>
@@ -209,6 +216,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           onOpenSettings={() => setDialog('settings')}
           onShowShortcuts={() => setDialog('shortcuts')}
         />
+        {state.status === 'joined' && <PollsButton conference={conference} />}
         {state.status === 'joined' && <RecordButton conference={conference} />}
         {state.status === 'joined' && <RecordingsButton conference={conference} />}
         {state.status === 'joined' && <LiveStreamButton conference={conference} />}

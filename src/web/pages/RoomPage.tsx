@@ -11,6 +11,8 @@ import { MeetingPage } from './MeetingPage.tsx';
 import { EndPage } from './EndPage.tsx';
 import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
+import { pollsFor } from '../meeting/polls-store.ts';
+import { subjectFor } from '../meeting/subject-store.ts';
 import { accessFor } from '../access/access-client.ts';
 import { AccessBoundary } from '../access/AccessBoundary.tsx';
 import { embedding } from '../embed/embedding.ts';
@@ -53,6 +55,8 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
       // listening from the start: the chat history and first notices come right after joining
       chatStoreFor(c);
       notificationsFor(c);
+      pollsFor(c);
+      subjectFor(c);
       accessFor(c); // token, sign-in, room password, lobby, role: before the first join message
       embedding()?.attach(c); // a host page's IFrame API follows this meeting
       setConference(c);

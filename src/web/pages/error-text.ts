@@ -27,6 +27,12 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorLiveStreamUnavailable;
     case 'live-stream-failed':
       return `${t.errorLiveStreamFailed}: ${e.message}`;
+    case 'poll-closed':
+      return t.errorPollClosed;
+    case 'poll-limit':
+      return t.errorPollLimit;
+    case 'poll-not-found':
+      return t.errorPollNotFound;
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }

@@ -34,6 +34,8 @@ const name = fc.oneof(fc.string({ minLength: 1, maxLength: 64 }).filter((s) => s
 /** Participant ids: '$other' and '$self' stand for real ones where a session has them (ws-session.ts). */
 const id = fc.oneof(fc.constantFrom('$other', '$self'), fc.string({ minLength: 1, maxLength: 64 }));
 const secret = fc.string({ minLength: 1, maxLength: 64 });
+const text = (max: number) => fc.string({ minLength: 1, maxLength: max }).filter((s) => s.trim().length > 0);
+const pollKey = fc.string({ unit: fc.constantFrom(...'abcXYZ019_-'), minLength: 16, maxLength: 64 });
 
 /** One valid message of each type a browser may send. */
 export const validMessage: fc.Arbitrary<{ [k: string]: Json }> = fc.oneof(
@@ -71,6 +73,10 @@ export const validMessage: fc.Arbitrary<{ [k: string]: Json }> = fc.oneof(
   fc.record({ type: fc.constant('set-lobby'), enabled: fc.boolean() }),
   fc.record({ type: fc.constant('set-self-unmute'), allowed: fc.boolean() }),
   fc.record({ type: fc.constantFrom('lobby-admit', 'lobby-deny'), id }),
+  fc.record({ type: fc.constant('set-subject'), subject: fc.string({ maxLength: 120 }) }),
+  fc.record({ type: fc.constant('create-poll'), question: text(500), options: fc.array(text(200), { minLength: 2, maxLength: 10 }), key: pollKey }),
+  fc.record({ type: fc.constant('answer-poll'), pollId: id, option: fc.nat({ max: 9 }), key: pollKey }),
+  fc.record({ type: fc.constant('close-poll'), pollId: id, key: pollKey }),
 ) as fc.Arbitrary<{ [k: string]: Json }>;
 
 /** null five times in six. */
