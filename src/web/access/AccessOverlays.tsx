@@ -62,6 +62,7 @@ function RequestsToMe({ access, state }: { access: AccessClient; state: AccessSt
       {state.cameraOffBy !== null && (
         <div className="access-box access-notice" role="status">
           <span>{t.cameraOffBy(state.cameraOffBy)}</span>
+          {!state.room.selfUnmuteAllowed && <span>{t.cameraOnDisabled}</span>}
           <button type="button" className="link-button" onClick={() => access.dismissMuted()}>
             {t.dismiss}
           </button>
@@ -116,6 +117,9 @@ function ModeratorTools({ access, state, conference }: { access: AccessClient; s
           <div className="access-actions wrap">
             <button type="button" className="secondary small" onClick={() => access.muteEveryone()}>
               {t.muteEveryone}
+            </button>
+            <button type="button" className="secondary small" onClick={() => access.muteEveryone('video')}>
+              {t.stopEveryonesVideo}
             </button>
             <button type="button" className="secondary small" onClick={() => access.setLobby(!state.room.lobby)}>
               {state.room.lobby ? t.disableLobby : t.enableLobby}

@@ -181,10 +181,14 @@ export class AccessClient extends Store<AccessState> {
       case 'rate-limited':
         if (gate?.kind === 'login' || gate?.kind === 'password') this.update({ gate: { kind: gate.kind, failed: 'rate-limited', message } });
         break;
-      case 'not-allowed':
-        // unmuting refused by the server: keep the microphone off here too
-        if (this.#conference.state.status === 'joined' && !this.#conference.local.state.audioMuted) void this.#conference.setAudioMuted(true);
+      case 'not-allowed': {
+        // unmuting (or turning on a camera a moderator stopped) refused by the server: off here too
+        const c = this.#conference;
+        if (c.state.status !== 'joined') break;
+        if (!c.local.state.audioMuted && c.state.self?.audioMuted !== false) void c.setAudioMuted(true);
+        if (!c.local.state.videoMuted && c.state.self?.videoMuted === true) void c.setVideoMuted(true);
         break;
+      }
     }
   }
 
@@ -201,8 +205,9 @@ export class AccessClient extends Store<AccessState> {
   muteParticipant(id: string): void {
     this.#conference.sendMessage({ type: 'mute-participant', target: id });
   }
-  muteEveryone(): void {
-    this.#conference.sendMessage({ type: 'mute-everyone' });
+  /** Everyone else's microphone, or (video) camera. */
+  muteEveryone(kind: 'audio' | 'video' = 'audio'): void {
+    this.#conference.sendMessage(kind === 'audio' ? { type: 'mute-everyone' } : { type: 'mute-everyone', kind });
   }
   askToStopCamera(id: string): void {
     this.#conference.sendMessage({ type: 'ask-stop-camera', target: id });
