@@ -36,12 +36,14 @@ export interface AccessState {
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
   mutedBy: string | null;
-  /** Who turned our camera off (the admin API), until dismissed. */
+  /** Who turned our camera off (a moderator or the admin API), until dismissed. */
   cameraOffBy: string | null;
   /** The meeting is being recorded (started by whom). */
   recording: { by: string | undefined; mode?: RecordingMode; layout?: RecordingLayout } | null;
   /** The meeting is streamed live (started by whom; interrupted while the recorder reconnects). */
   liveStream: { by: string | undefined; interrupted: boolean } | null;
+  /** Moderators: the moderator tools panel is open (its button is in the meeting header). */
+  toolsOpen: boolean;
 }
 
 function storage(): Storage | null {
@@ -90,6 +92,7 @@ export class AccessClient extends Store<AccessState> {
       cameraOffBy: null,
       recording: null,
       liveStream: null,
+      toolsOpen: false,
     });
     this.#conference = conference;
     this.#jwt = tokenFromUrl(search);
@@ -266,6 +269,10 @@ export class AccessClient extends Store<AccessState> {
   }
   dismissMuted(): void {
     this.update({ mutedBy: null, cameraOffBy: null });
+  }
+
+  setToolsOpen(open: boolean): void {
+    this.update({ toolsOpen: open });
   }
 }
 
