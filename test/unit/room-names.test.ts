@@ -1,6 +1,7 @@
 // Room names as people type them (src/protocol/room-name.ts): the canonical key (as jitsi-meet's
 // getBackendSafeRoomName maps them), what is refused and why, names from a URL path, the recording file
-// name, and the server putting "Team standup" and "team  STANDUP" in one room.
+// name, and the server putting "Team standup" and "team  STANDUP" in one room (the admin API and Jitsi's
+// conferenceMapper find it by any spelling).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jitsiRoomName, roomKey, roomKeyOfJitsiName, roomNameRefusal, roomNameSchema } from '../../src/protocol/room-name.ts';
@@ -8,6 +9,7 @@ import { roomFromPath } from '../../src/web/url-options.ts';
 import { roomNameProblem } from '../../src/web/room-names.ts';
 import { safeRoomName } from '../../src/recorder/file-name.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
+import { adminRequest } from '../helpers/admin-api.ts';
 
 /** jitsi-meet's getBackendSafeRoomName (decode, NFKC, lower-case, encode, lower-case), for comparison. */
 function jitsiBackendSafe(room: string): string {
@@ -133,10 +135,12 @@ test('recording file names: ASCII, accents dropped, nothing outside the folder',
   assert.equal(safeRoomName('会议室'), 'room');
 });
 
+const ADMIN_TOKEN = 'an-admin-token-for-room-names';
+
 describe('the server: one room per key, each joins with the name typed', () => {
   let s: TestSignal;
   before(async () => {
-    s = await startTestSignal();
+    s = await startTestSignal({ adminApiToken: ADMIN_TOKEN });
   });
   after(async () => {
     await s.stop();
@@ -153,6 +157,25 @@ describe('the server: one room per key, each joins with the name typed', () => {
     const refused = await c.tryJoin('a/b', 'Caro');
     assert.equal(refused.type, 'error');
     assert.match(refused.message, /may not contain "\/"/);
+
+    // the admin API: the room by any spelling; its name as first typed
+    const api = (path: string) => adminRequest(s.server.httpsPort, 'GET', path, { token: ADMIN_TOKEN });
+    for (const spelling of ['Team%20standup', 'TEAM%20%20Standup', '%EF%BC%B4eam%20standup']) {
+      const r = await api(`/api/v1/rooms/${spelling}`);
+      assert.equal(r.status, 200, spelling);
+      assert.deepEqual([r.body.name, r.body.participants.length], ['Team standup', 2]);
+    }
+    // a "/" decodes into another path segment: no such path, never another room
+    assert.equal((await api('/api/v1/rooms/Team%2Fstandup')).status, 404);
+
+    // Jitsi's conferenceMapper: the name as typed or percent-encoded as jitsi-meet sends it, one PIN, Jitsi's form back
+    const map = async (conference: string) =>
+      (await adminRequest(s.server.httpsPort, 'GET', `/conferenceMapper?conference=${encodeURIComponent(conference)}`, { token: null })).body;
+    const typed = await map('Team standup@conference.example.org');
+    const encoded = await map('team%20standup@conference.example.org');
+    assert.equal(typed.conference, 'team%20standup@conference.example.org');
+    assert.deepEqual(encoded, typed);
+    assert.equal((await map('a%2Fb@conference.example.org')).id, false);
     for (const x of [a, b, c]) x.close();
   });
 });
