@@ -12,6 +12,7 @@
 // its old key (NFC, lower-cased) is its new one unless it holds a compatibility character (ﬁ, ², full-width).
 import { z } from 'zod';
 import { stripInvisible } from './display-name.ts';
+import { safeDecodeURIComponent } from './uri-decode.ts';
 
 export const MAX_ROOM_NAME = 128;
 
@@ -48,15 +49,6 @@ export const roomNameSchema = z.string().superRefine((name, ctx) => {
 /** Jitsi's backend-safe form of a key (percent-encoded, lower-case), as in its conference JIDs. */
 export function jitsiRoomName(key: string): string {
   return encodeURIComponent(key).toLowerCase();
-}
-
-/** `s` percent-decoded once; as it is when it was not encoded after all (jitsi-meet's safeDecodeURIComponent). */
-export function safeDecodeURIComponent(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 /** A room as a Jitsi client or token may spell it, percent-encoded or not, to its key (names never hold "%"). */

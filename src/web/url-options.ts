@@ -1,6 +1,6 @@
 // Jitsi-style options from the URL: `#config.startWithAudioMuted=true&userInfo.displayName="Ana"`.
 // Values are URL-encoded JSON; a value that is not JSON is taken as a plain string.
-import { safeDecodeURIComponent } from '../protocol/room-name.ts';
+import { safeDecodeURIComponent } from '../protocol/uri-decode.ts';
 
 export interface UrlOptions {
   startWithAudioMuted: boolean;
