@@ -8,8 +8,9 @@
 // parts of a URL path, and "%" would make a name mean two things once decoded), control and invisible
 // formatting characters (Cc, Cf, line/paragraph separators: CR/LF, bidi overrides, zero-width spaces; a
 // zero-width joiner inside an emoji stays), a name of spaces only, and "." and "..".
-// A key is itself a valid room name. Every name the old rules accepted (letters, digits, marks, "-", "_", ".") is still valid and keeps its room:
-// its old key (NFC, lower-cased) is its new one unless it holds a compatibility character (ﬁ, ², full-width).
+// A key is itself a valid room name. Every name the old rules accepted (letters, digits, marks, "-", "_", ".")
+// but "." and ".." (no browser sends them as a path) is still valid and keeps its room: its old key (NFC,
+// lower-cased) is its new one unless it holds a compatibility character (ﬁ, ², full-width).
 import { z } from 'zod';
 import { stripInvisible } from './display-name.ts';
 import { safeDecodeURIComponent } from './uri-decode.ts';
