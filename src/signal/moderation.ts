@@ -113,6 +113,7 @@ export class Moderation {
         return;
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by, msg.kind);
+        if (msg.kind === 'video') policyOf(room).camerasStopped = true;
         return;
       case 'ask-stop-camera': {
         const t = target(msg.target);
@@ -147,6 +148,7 @@ export class Moderation {
         return;
       case 'set-self-unmute':
         policyOf(room).selfUnmuteAllowed = msg.allowed;
+        if (msg.allowed) policyOf(room).camerasStopped = undefined;
         broadcastRoomState(room);
         return;
       case 'set-lobby':

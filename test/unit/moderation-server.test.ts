@@ -183,11 +183,25 @@ describe('moderator actions', () => {
     await p0.c.send({ type: 'mute', kind: 'video', muted: false });
     await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p0.id && m.participant.videoMuted);
     assert.equal((await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p0.id)).participant.videoMuted, false);
-    // allowed again: P1 too
+    // the rejoin trick (or a new connection) does not turn it on either
+    const late = s.client();
+    const lateJoin = await late.join(r.name, 'Late', { videoMuted: false });
+    assert.deepEqual(await late.next((m) => m.type === 'force-muted' && m.kind === 'video'), { type: 'force-muted', by: 'Mod', kind: 'video' });
+    const seen = await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === lateJoin.selfId);
+    assert.equal(seen.participant.videoMuted, true);
+    assert.equal((await late.expectError({ type: 'mute', kind: 'video', muted: false })).code, 'not-allowed');
+    late.close();
+    // allowed again: P1 too, and newcomers keep their cameras
     await r.mod.send({ type: 'set-self-unmute', allowed: true });
     await p1.c.next((m) => m.type === 'room-state' && m.selfUnmuteAllowed === true);
     await p1.c.send({ type: 'mute', kind: 'video', muted: false });
     assert.equal((await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p1.id)).participant.videoMuted, false);
+    await r.mod.send({ type: 'set-self-unmute', allowed: false });
+    const next = s.client();
+    const nextJoin = await next.join(r.name, 'Next', { videoMuted: false });
+    assert.equal((await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === nextJoin.selfId)).participant.videoMuted, false);
+    assert.ok(await next.nothingLike((m) => m.type === 'force-muted' && m.kind === 'video'));
+    next.close();
   });
 
   test("a bad kind for mute-everyone is a bad-message", async () => {
