@@ -172,12 +172,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           <TileSizeContext.Provider value={conference.tileSizes}>
             <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => viewStore.pin(k)} />
           </TileSizeContext.Provider>
+          {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && <AloneCard />}
           <AccessOverlays conference={conference} />
         </div>
         {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
       </div>
-      {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && <AloneCard />}
       <Toasts store={notices} />
       <div className="audio-sinks" hidden>
         {state.participants.map((p) => {
