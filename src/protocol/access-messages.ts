@@ -24,7 +24,8 @@ export const accessClientMessageSchemas = [
   z.object({ type: z.literal('login'), username: z.string().min(1).max(64), password: z.string().min(1).max(256) }),
   // moderator actions: refused with `not-moderator` for everyone else
   z.object({ type: z.literal('mute-participant'), target: targetId }),
-  z.object({ type: z.literal('mute-everyone') }),
+  /** Everyone else's microphone, or (`kind` video, Jitsi's "Stop everyone's video") camera. */
+  z.object({ type: z.literal('mute-everyone'), kind: z.enum(['audio', 'video']).optional() }),
   z.object({ type: z.literal('ask-stop-camera'), target: targetId }),
   z.object({ type: z.literal('remove-participant'), target: targetId }),
   z.object({ type: z.literal('grant-moderator'), target: targetId }),
@@ -68,7 +69,7 @@ export const accessServerMessageSchemas = [
   z.object({ type: z.literal('lobby-wait'), room: z.string() }),
   /** To moderators: who is knocking now (the whole list). */
   z.object({ type: z.literal('lobby-list'), knocks: z.array(lobbyKnockSchema) }),
-  /** A moderator muted this participant's microphone (or, `kind` video, an admin turned their camera off). */
+  /** A moderator muted this participant's microphone (or, `kind` video, a moderator or an admin turned their camera off). */
   z.object({ type: z.literal('force-muted'), by: z.string(), kind: z.literal('video').optional() }),
   /** A moderator asks this participant to stop their camera. */
   z.object({ type: z.literal('camera-stop-requested'), by: z.string() }),

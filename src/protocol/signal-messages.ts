@@ -9,17 +9,9 @@ import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessEr
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
 
-/** Room names: case-insensitive, any Unicode letters, digits, '-', '_' and '.', 1..128 characters. */
-export const roomNameSchema = z
-  .string()
-  .min(1)
-  .max(128)
-  .regex(/^[\p{L}\p{N}\p{M}_.\-]+$/u, 'room names may contain letters, digits, "-", "_" and "."');
-
-/** The canonical form of a room name: NFC, lower-cased. Two names with the same key are the same room. */
-export function roomKey(name: string): string {
-  return name.normalize('NFC').toLocaleLowerCase('und');
-}
+/** Room names as typed and their canonical key: room-name.ts. */
+import { roomNameSchema } from './room-name.ts';
+export { roomKey, roomNameSchema } from './room-name.ts';
 
 export { displayNameSchema } from './display-name.ts';
 

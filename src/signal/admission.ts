@@ -226,14 +226,22 @@ export class Admission {
     // must not both win, so it is checked again now that the room is about to change.
     const now = this.opts.rooms.rooms.get(roomKey(msg.room));
     if (grant.firstComer && peopleIn(now) > 0) grant = { ...grant, role: 'participant', firstComer: false };
-    // While a moderator has turned self-unmuting off, a participant joins muted: otherwise leaving and joining
-    // again (or opening a second connection) would undo a moderator's mute.
+    // While a moderator has turned self-unmuting off, a participant joins muted (and, after "Stop everyone's
+    // video", with the camera off): otherwise leaving and joining again (or opening a second connection) would
+    // undo a moderator's mute.
     const room = this.opts.rooms.rooms.get(roomKey(msg.room));
-    const forceMute = room !== undefined && room.members.size > 0 && grant.role !== 'moderator' && !msg.audioMuted && !policyOf(room).selfUnmuteAllowed;
-    this.opts.rooms.join(session, forceMute ? { ...msg, audioMuted: true } : msg, grant);
+    const locked = room !== undefined && room.members.size > 0 && grant.role !== 'moderator' && !policyOf(room).selfUnmuteAllowed;
+    const forceMute = locked && !msg.audioMuted;
+    const forceCameraOff = locked && !msg.videoMuted && policyOf(room).camerasStopped === true;
+    this.opts.rooms.join(session, { ...msg, audioMuted: msg.audioMuted || forceMute, videoMuted: msg.videoMuted || forceCameraOff }, grant);
     const member = session.member;
     if (!member) return; // refused by the room (full)
-    if (forceMute) session.send({ type: 'force-muted', by: moderatorsOf(member.room)[0]?.displayName ?? '' });
+    const by = moderatorsOf(member.room)[0]?.displayName ?? '';
+    if (forceMute) session.send({ type: 'force-muted', by });
+    if (forceCameraOff) {
+      member.videoForceMuted = true;
+      session.send({ type: 'force-muted', by, kind: 'video' });
+    }
     session.send(roomStateFor(member.room, member.role));
     if (member.role === 'moderator') this.opts.lobby.sendList(member.room, session);
     this.onJoined(session);

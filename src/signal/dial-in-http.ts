@@ -11,7 +11,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../log.ts';
 import type { ConferenceMapping, DialInNumbers, PhoneNumberList } from '../protocol/dial-in-messages.ts';
 import { pinSchema } from '../protocol/dial-in-messages.ts';
-import { roomKey, roomNameSchema } from '../protocol/signal-messages.ts';
+import { roomNameSchema } from '../protocol/signal-messages.ts';
+import { jitsiRoomName, roomKey } from '../protocol/room-name.ts';
+import { safeDecodeURIComponent } from '../protocol/uri-decode.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
 import { rateLimitKey } from './client-address.ts';
 import type { DialInPins } from './dial-in-pins.ts';
@@ -78,7 +80,8 @@ export class DialInHttp {
     // `conference` is used in preference to `id`, as Jitsi's mapper does
     if (conference !== null && conference !== '') {
       const at = conference.lastIndexOf('@');
-      const room = roomNameSchema.safeParse(at > 0 ? conference.slice(0, at) : conference);
+      // jitsi-meet sends its backend-safe (percent-encoded) name; our page the name as typed: both decode to it
+      const room = roomNameSchema.safeParse(safeDecodeURIComponent(at > 0 ? conference.slice(0, at) : conference));
       const muc = at > 0 ? conference.slice(at + 1) : `conference.${this.domainOf(req)}`;
       if (!room.success || !MUC_HOST.test(muc)) {
         sendJson(res, req, 400, { message: 'conference must be <room>@conference.<domain> with a valid room name', id: false, conference: false } satisfies ConferenceMapping);
@@ -93,7 +96,7 @@ export class DialInHttp {
         this.created.fail(address);
       }
       const pin = this.pins.pinFor(room.data);
-      sendJson(res, req, 200, { message: 'Successfully retrieved conference mapping', id: Number(pin), conference: `${roomKey(room.data)}@${muc.toLowerCase()}` } satisfies ConferenceMapping);
+      sendJson(res, req, 200, { message: 'Successfully retrieved conference mapping', id: Number(pin), conference: `${jitsiRoomName(roomKey(room.data))}@${muc.toLowerCase()}` } satisfies ConferenceMapping);
       return;
     }
     if (id !== null && id !== '') {
@@ -113,7 +116,7 @@ export class DialInHttp {
         sendJson(res, req, 200, { message: 'No conference mapping was found', id: Number(pin.data), conference: false } satisfies ConferenceMapping);
         return;
       }
-      sendJson(res, req, 200, { message: 'Successfully retrieved conference mapping', id: Number(pin.data), conference: `${room}@conference.${this.domainOf(req)}` } satisfies ConferenceMapping);
+      sendJson(res, req, 200, { message: 'Successfully retrieved conference mapping', id: Number(pin.data), conference: `${jitsiRoomName(room)}@conference.${this.domainOf(req)}` } satisfies ConferenceMapping);
       return;
     }
     sendJson(res, req, 400, { message: 'No conference or id provided', id: false, conference: false } satisfies ConferenceMapping);
@@ -126,3 +129,4 @@ export class DialInHttp {
     return host !== null && MUC_HOST.test(host) ? host.toLowerCase() : 'tertulia';
   }
 }
+

@@ -33,14 +33,21 @@ export class Moderation {
     this.autoModerator = opts.autoModerator;
   }
 
-  /** A participant's own mute/unmute: unmuting the microphone is refused while a moderator disabled it. */
+  /** A participant's own mute/unmute: unmuting the microphone, or a camera a moderator stopped, is refused while a moderator disabled it. */
   selfMute(session: Session, kind: MediaKind, muted: boolean): void {
     const member = session.member;
     if (!member) return;
-    if (kind === 'audio' && !muted && member.audioMuted && member.role !== 'moderator' && !policyOf(member.room).selfUnmuteAllowed) {
+    const locked = member.role !== 'moderator' && !policyOf(member.room).selfUnmuteAllowed;
+    if (kind === 'audio' && !muted && member.audioMuted && locked) {
       session.send({ type: 'error', code: 'not-allowed', message: 'a moderator has turned off unmuting for participants' });
       return;
     }
+    // a camera a moderator stopped stays off under the same setting; one the participant stopped does not
+    if (kind === 'video' && !muted && member.videoForceMuted && locked) {
+      session.send({ type: 'error', code: 'not-allowed', message: 'a moderator stopped your camera and has turned off unmuting for participants' });
+      return;
+    }
+    if (kind === 'video' && !muted) member.videoForceMuted = undefined;
     this.rooms.mute(session, kind, muted);
   }
 
@@ -105,7 +112,8 @@ export class Moderation {
         else this.recordings.stopStream(actor);
         return;
       case 'mute-everyone':
-        for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by);
+        for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by, msg.kind);
+        if (msg.kind === 'video') policyOf(room).camerasStopped = true;
         return;
       case 'ask-stop-camera': {
         const t = target(msg.target);
@@ -140,6 +148,7 @@ export class Moderation {
         return;
       case 'set-self-unmute':
         policyOf(room).selfUnmuteAllowed = msg.allowed;
+        if (msg.allowed) policyOf(room).camerasStopped = undefined;
         broadcastRoomState(room);
         return;
       case 'set-lobby':
@@ -173,6 +182,7 @@ export class Moderation {
   /** Turns someone's microphone (or camera) off: they are told by whom, and focus stops forwarding it. */
   forceMute(m: Member, by: string, kind: MediaKind = 'audio'): void {
     m.session.send(kind === 'audio' ? { type: 'force-muted', by } : { type: 'force-muted', by, kind });
+    if (kind === 'video') m.videoForceMuted = true;
     this.rooms.mute(m.session, kind, true);
   }
 

@@ -9,6 +9,8 @@ export interface RoomPolicy {
   password: string | undefined;
   lobby: boolean;
   selfUnmuteAllowed: boolean;
+  /** "Stop everyone's video" was done and self-unmuting not allowed since: newcomers join with the camera off while it is off. */
+  camerasStopped?: boolean;
 }
 
 const policies = new WeakMap<Room, RoomPolicy>();

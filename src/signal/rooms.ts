@@ -53,6 +53,8 @@ export interface Member {
   handRaisedAt?: number;
   /** True while sharing a screen. */
   screenSharing?: boolean;
+  /** A moderator (or an admin) turned the camera off and the participant has not turned it on since. */
+  videoForceMuted?: boolean;
   role: Role;
   /** Signed in (accounts mode) or joined with a valid token (token mode). */
   authenticated: boolean;

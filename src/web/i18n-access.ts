@@ -83,6 +83,8 @@ const en = {
   recordingLayout: 'Recording layout',
   recordingLayoutGrid: 'Grid',
   recordingLayoutSpeaker: 'Speaker',
+  stopEveryonesVideo: "Stop everyone's video",
+  cameraOnDisabled: 'A moderator has turned off turning it back on.',
 };
 
 export type AccessStrings = typeof en;
@@ -169,6 +171,8 @@ const es: AccessStrings = {
   recordingLayout: 'Diseño de la grabación',
   recordingLayoutGrid: 'Cuadrícula',
   recordingLayoutSpeaker: 'Orador',
+  stopEveryonesVideo: 'Detener el vídeo de todos',
+  cameraOnDisabled: 'Un moderador ha desactivado que los participantes la vuelvan a encender.',
 };
 
 export const accessDictionaries = { en, es };

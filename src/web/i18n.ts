@@ -11,9 +11,9 @@ export type Language = 'en' | 'es';
 const en = {
   tagline: 'Video meetings on your own server',
   roomName: 'Room name',
-  roomNameHint: 'Letters, digits, "-", "_" and "." — anyone with the same name joins the same room.',
+  roomNameHint: 'Any words, spaces included; capitals do not matter — anyone with the same name joins the same room.',
   roomNameEmpty: 'Enter a room name.',
-  roomNameInvalid: 'A room name may contain only letters, digits, "-", "_" and "." (no spaces), up to 128 characters.',
+  roomNameInvalid: 'A room name has at most 128 characters, and no "/", "\\", "?", "#", "%" or control characters.',
   startMeeting: 'Start meeting',
   suggestAnother: 'Suggest another name',
   invalidRoomTitle: 'This room name is not valid',
@@ -60,10 +60,9 @@ export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStr
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
   roomName: 'Nombre de la sala',
-  roomNameHint: 'Letras, dígitos, «-», «_» y «.»: quien use el mismo nombre entra en la misma sala.',
+  roomNameHint: 'Cualquier texto, también con espacios; mayúsculas o minúsculas da igual: quien use el mismo nombre entra en la misma sala.',
   roomNameEmpty: 'Escribe un nombre de sala.',
-  roomNameInvalid:
-    'El nombre de la sala solo puede contener letras, dígitos, «-», «_» y «.» (sin espacios), hasta 128 caracteres.',
+  roomNameInvalid: 'Un nombre de sala tiene como mucho 128 caracteres, sin «/», «\\», «?», «#», «%» ni caracteres de control.',
   startMeeting: 'Iniciar reunión',
   suggestAnother: 'Sugerir otro nombre',
   invalidRoomTitle: 'Este nombre de sala no es válido',

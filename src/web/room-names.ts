@@ -1,5 +1,5 @@
 // Readable random room names ("BraveOwlsSingLoudly") and room-name validation.
-import { roomNameSchema } from '../protocol/signal-messages.ts';
+import { roomNameRefusal } from '../protocol/room-name.ts';
 
 const ADJECTIVES = [
   'Brave', 'Calm', 'Clever', 'Curious', 'Eager', 'Gentle', 'Happy', 'Jolly', 'Kind', 'Lively',
@@ -30,8 +30,8 @@ export function randomRoomName(): string {
 
 export type RoomNameProblem = 'empty' | 'invalid';
 
-/** Undefined when the name is a valid room name (same rules as the server's roomNameSchema). */
+/** Undefined when the name is a valid room name (the server's rules, room-name.ts); spaces around it do not count. */
 export function roomNameProblem(name: string): RoomNameProblem | undefined {
-  if (name.length === 0) return 'empty';
-  return roomNameSchema.safeParse(name).success ? undefined : 'invalid';
+  if (name.trim().length === 0) return 'empty';
+  return roomNameRefusal(name) === undefined ? undefined : 'invalid';
 }

@@ -1,5 +1,6 @@
 // Jitsi-style options from the URL: `#config.startWithAudioMuted=true&userInfo.displayName="Ana"`.
 // Values are URL-encoded JSON; a value that is not JSON is taken as a plain string.
+import { safeDecodeURIComponent } from '../protocol/uri-decode.ts';
 
 export interface UrlOptions {
   startWithAudioMuted: boolean;
@@ -24,9 +25,9 @@ export function parseHashParams(hash: string): Map<string, unknown> {
     const eq = part.indexOf('=');
     const rawKey = eq < 0 ? part : part.slice(0, eq);
     const rawValue = eq < 0 ? '' : part.slice(eq + 1);
-    const key = safeDecode(rawKey).trim();
+    const key = safeDecodeURIComponent(rawKey).trim();
     if (!key || key === '__proto__') continue;
-    const decoded = safeDecode(rawValue);
+    const decoded = safeDecodeURIComponent(rawValue);
     params.set(key, parseValue(decoded));
   }
   return params;
@@ -48,14 +49,6 @@ export function hashOption(params: ReadonlyMap<string, unknown>, name: string): 
     if (v !== undefined) return v;
   }
   return undefined;
-}
-
-function safeDecode(s: string): string {
-  try {
-    return decodeURIComponent(s);
-  } catch {
-    return s;
-  }
 }
 
 function parseValue(s: string): unknown {
@@ -107,9 +100,5 @@ export function videoConstraints(height: number): MediaTrackConstraints {
 export function roomFromPath(pathname: string): string | undefined {
   const raw = pathname.replace(/^\/+/, '').replace(/\/+$/, '');
   if (!raw) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
+  return safeDecodeURIComponent(raw);
 }

@@ -112,7 +112,7 @@ describe('the admin API', () => {
       [api('POST', mute, { body: '{"kind": ' }), 400, /not JSON/],
       [api('POST', mute, { body: 'kind=audio', contentType: 'application/x-www-form-urlencoded' }), 415, /application\/json/],
       [api('POST', mute, { body: { kind: 'audio', pad: 'x'.repeat(20_000) } }), 413, /at most 16384 bytes/],
-      [api('POST', '/api/v1/rooms/bad%20room!/participants/x/mute', { body: { kind: 'audio' } }), 400, /room name: /],
+      [api('POST', '/api/v1/rooms/bad%23room/participants/x/mute', { body: { kind: 'audio' } }), 400, /room name: /],
       [api('POST', '/api/v1/rooms/Admin-Bad/participants/no%20such/mute', { body: { kind: 'audio' } }), 400, /participant id: /],
       [api('GET', mute), 405, /use POST/],
       [api('PUT', '/api/v1/rooms'), 405, /use GET/],

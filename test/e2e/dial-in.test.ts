@@ -73,9 +73,9 @@ describe('dial-in by PIN: the Jitsi APIs and the invite dialog', () => {
   test('bad requests get a clear JSON refusal and break nothing', async () => {
     const cases: [string, number, RegExp][] = [
       ['/conferenceMapper', 400, /No conference or id provided/],
-      ['/conferenceMapper?conference=bad%20room@conference.x', 400, /valid room name/],
+      ['/conferenceMapper?conference=bad%2Froom@conference.x', 400, /valid room name/], // spaces are fine, "/" is not
       ['/conferenceMapper?conference=ok@bad%20host', 400, /conference must be/],
-      ['/conferenceMapper?conference=%3Cscript%3E@conference.x', 400, /valid room name/],
+      ['/conferenceMapper?conference=line%0Abreak@conference.x', 400, /valid room name/],
       ['/conferenceMapper?id=12ab', 400, /id must be a number/],
       [`/conferenceMapper?conference=${'a'.repeat(2000)}`, 414, /too long/],
     ];

@@ -180,6 +180,14 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     await ben.page.evaluate(() => (window as any).api.executeCommand('toggleChat'));
     await waitEvent(ben, 'the chat opened', (e) => e.name === 'chatUpdated' && e.data.isOpen === true);
     await ben.page.frameLocator('iframe').getByRole('log', { name: 'Chat' }).waitFor({ state: 'attached', timeout: 10_000 });
+
+    // the moderator's muteEveryone('video'): Ben's camera goes off, and he may turn it on again
+    await ana.page.evaluate(() => (window as any).api.executeCommand('muteEveryone', 'video'));
+    await waitEvent(ben, 'Ben\'s camera off', (e) => e.name === 'videoMuteStatusChanged' && e.data.muted === true);
+    await waitEvent(ana, 'Ana told of Ben\'s camera', (e) => e.name === 'participantMuted' && e.data.id === benId && e.data.mediaType === 'video' && e.data.isMuted === true);
+    assert.equal(await ben.page.evaluate(() => (window as any).api.isVideoMuted()), true);
+    await ben.page.evaluate(() => (window as any).api.executeCommand('toggleVideo'));
+    await waitEvent(ben, 'Ben\'s camera on again', (e) => e.name === 'videoMuteStatusChanged' && e.data.muted === false);
   });
 
   test('sendChatMessage arrives as incomingMessage (room and private); outgoingMessage on the sender', async () => {

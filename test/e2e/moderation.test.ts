@@ -1,6 +1,7 @@
 // End to end: moderation in an open room. Ana (first, so moderator) mutes Ben (his audio stops reaching her),
-// turns off self-unmute, mutes everyone, asks Ben to stop his camera, makes Ben moderator, locks the room
-// (Caro needs the password), removes Caro, and ends the meeting for all.
+// turns off self-unmute, mutes everyone, stops everyone's video (his video stops reaching her), asks Ben to stop
+// his camera, makes Ben moderator, locks the room (Caro needs the password), removes Caro, and ends the meeting
+// for all.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
@@ -56,6 +57,40 @@ describe('moderation', () => {
     await ana.page.getByRole('button', { name: 'Mute microphone' }).waitFor();
     await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).click();
     await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves', checked: true }).waitFor({ timeout: 10_000 });
+  });
+
+  test("stop everyone's video: Ben's camera goes off and he is told; he may turn it on unless self-unmute is off", async () => {
+    await waitUntil("Ana to see Ben's video", () => remoteStats(ana.page), (s) => (s.Ben?.framesDecoded ?? 0) > 10, 45_000);
+    await ana.page.getByRole('button', { name: "Stop everyone's video" }).click();
+    await ben.page.getByRole('status').getByText('Ana turned your camera off').waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).waitFor({ timeout: 10_000 });
+    await ana.page.getByRole('toolbar').getByRole('button', { name: 'Stop camera' }).waitFor(); // the moderator's stays on
+    await sleep(1500); // frames in flight drain
+    const stopped = await remoteStats(ana.page);
+    await sleep(3000);
+    assert.equal((await remoteStats(ana.page)).Ben!.framesDecoded, stopped.Ben!.framesDecoded, 'no video from Ben');
+    // self-unmute allowed: Ben turns it on again and Ana sees him
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).click();
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Stop camera' }).waitFor({ timeout: 10_000 });
+    await waitUntil("Ben's video to come back", () => remoteStats(ana.page), (s) => s.Ben!.framesDecoded > stopped.Ben!.framesDecoded + 10, 20_000);
+    // self-unmute off: the server keeps his camera off
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).click();
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves', checked: false }).waitFor({ timeout: 10_000 });
+    await ana.page.getByRole('button', { name: "Stop everyone's video" }).click();
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('status').getByText('A moderator has turned off turning it back on.').waitFor();
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).click();
+    await ben.page.getByRole('alert').getByText(/stopped your camera and has turned off unmuting/).waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).waitFor({ timeout: 10_000 });
+    await ana.page.getByRole('group', { name: 'Ben', exact: true }).getByRole('button', { name: 'Pin' }).waitFor();
+    assert.equal(await ana.page.getByRole('button', { name: 'Ask Ben to stop camera' }).isDisabled(), true, 'Ana sees his camera off');
+    // allowed again: Ben's camera goes on (the next test asks him to stop it)
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).click();
+    await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves', checked: true }).waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('alert').getByRole('button', { name: 'Dismiss' }).click();
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).click();
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Stop camera' }).waitFor({ timeout: 10_000 });
+    await ana.page.getByRole('button', { name: 'Ask Ben to stop camera' }).and(ana.page.locator(':enabled')).waitFor({ timeout: 10_000 });
   });
 
   test('ask to stop the camera: Ben sees the request and stops it', async () => {

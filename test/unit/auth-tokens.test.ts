@@ -81,6 +81,17 @@ describe('good tokens', () => {
     assert.equal(j.role, 'moderator');
   });
 
+  test('a room typed with spaces: the claim as typed, as its key or percent-encoded as Jitsi writes it', async () => {
+    const room = `Team Standup ${++n}`;
+    for (const claim of [room, room.toLowerCase(), encodeURIComponent(room.toLowerCase()), `  ${room.toUpperCase()} `]) {
+      const c = s.client();
+      assert.equal((await c.join(room, 'A', { jwt: await hs256(claims({ room: claim })) })).type, 'joined', claim);
+      c.close();
+    }
+    const other = await s.client().tryJoin(room, 'B', { jwt: await hs256(claims({ room: `${room}s` })) });
+    assert.deepEqual([other.type, other.code, other.message], ['error', 'bad-token', 'the token is for another room']);
+  });
+
   test('without a moderator claim the first in the room moderates', async () => {
     const room = newRoom();
     const a = s.client();

@@ -47,6 +47,9 @@ test('the iframe URL: room in the path, jwt and lang in the query, options as UR
   assert.equal(hashOption(parseHashParams('#config.a=1'), 'config.a.toString'), undefined, 'no inherited properties');
 
   assert.equal(new URL(frameUrl('127.0.0.1', 0)).pathname, '/');
+  // a room name given already percent-encoded (Jitsi puts it into the path as is) is not encoded twice
+  assert.equal(new URL(frameUrl('127.0.0.1', 0, { roomName: 'Reuni%C3%B3n%20de%20equipo' })).pathname, '/Reuni%C3%B3n%20de%20equipo');
+  assert.equal(new URL(frameUrl('127.0.0.1', 0, { roomName: 'Reunión de equipo' })).pathname, '/Reuni%C3%B3n%20de%20equipo');
   assert.equal(new URL(frameUrl('[::1]:8443', 0, { roomName: 'x' })).host, '[::1]:8443');
   for (const bad of ['https://meet.example.org', 'meet.example.org/path', 'evil.org#', 'a b', '']) assert.throws(() => frameUrl(bad, 0), /domain/, bad);
 });

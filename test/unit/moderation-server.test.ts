@@ -69,6 +69,7 @@ describe('a non-moderator is refused every moderator action', () => {
   const forged = (target: string) => [
     { type: 'mute-participant', target },
     { type: 'mute-everyone' },
+    { type: 'mute-everyone', kind: 'video' },
     { type: 'ask-stop-camera', target },
     { type: 'remove-participant', target },
     { type: 'grant-moderator', target },
@@ -153,6 +154,59 @@ describe('moderator actions', () => {
     await p0.c.send({ type: 'mute', kind: 'audio', muted: false });
     const up = await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p0.id && !m.participant.audioMuted);
     assert.equal(up.participant.audioMuted, false);
+  });
+
+  test("stop everyone's video: every other camera off; on again by themselves unless self-unmute is off", async () => {
+    const r = await room(2);
+    const [p0, p1] = r.people as [{ c: WsClient; id: string }, { c: WsClient; id: string }];
+    await r.mod.send({ type: 'mute-everyone', kind: 'video' });
+    for (const p of r.people) assert.deepEqual(await p.c.nextOfType('force-muted'), { type: 'force-muted', by: 'Mod', kind: 'video' });
+    assert.ok(await r.mod.nothingLike((m) => m.type === 'force-muted'));
+    for (const p of r.people) {
+      const up = await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p.id);
+      assert.deepEqual([up.participant.videoMuted, up.participant.audioMuted], [true, false]);
+    }
+    await new Promise((r) => setImmediate(r));
+    for (const p of r.people) {
+      assert.ok(s.focusCalls.some((c) => c.subject === subjects.focusMute && c.payload.participantId === p.id && c.payload.kind === 'video' && c.payload.muted === true));
+    }
+    // self-unmute allowed: P0 turns the camera on again
+    await p0.c.send({ type: 'mute', kind: 'video', muted: false });
+    assert.equal((await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p0.id)).participant.videoMuted, false);
+    // self-unmute off: P1's stopped camera stays off; a camera its owner stopped may still go on
+    await r.mod.send({ type: 'set-self-unmute', allowed: false });
+    await p1.c.next((m) => m.type === 'room-state' && m.selfUnmuteAllowed === false);
+    const e = await p1.c.expectError({ type: 'mute', kind: 'video', muted: false });
+    assert.deepEqual([e.code, e.message], ['not-allowed', 'a moderator stopped your camera and has turned off unmuting for participants']);
+    assert.ok(await r.mod.nothingLike((m) => m.type === 'participant-updated' && m.participant.id === p1.id && !m.participant.videoMuted));
+    await p0.c.send({ type: 'mute', kind: 'video', muted: true });
+    await p0.c.send({ type: 'mute', kind: 'video', muted: false });
+    await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p0.id && m.participant.videoMuted);
+    assert.equal((await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p0.id)).participant.videoMuted, false);
+    // the rejoin trick (or a new connection) does not turn it on either
+    const late = s.client();
+    const lateJoin = await late.join(r.name, 'Late', { videoMuted: false });
+    assert.deepEqual(await late.next((m) => m.type === 'force-muted' && m.kind === 'video'), { type: 'force-muted', by: 'Mod', kind: 'video' });
+    const seen = await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === lateJoin.selfId);
+    assert.equal(seen.participant.videoMuted, true);
+    assert.equal((await late.expectError({ type: 'mute', kind: 'video', muted: false })).code, 'not-allowed');
+    late.close();
+    // allowed again: P1 too, and newcomers keep their cameras
+    await r.mod.send({ type: 'set-self-unmute', allowed: true });
+    await p1.c.next((m) => m.type === 'room-state' && m.selfUnmuteAllowed === true);
+    await p1.c.send({ type: 'mute', kind: 'video', muted: false });
+    assert.equal((await r.mod.next((m) => m.type === 'participant-updated' && m.participant.id === p1.id)).participant.videoMuted, false);
+    await r.mod.send({ type: 'set-self-unmute', allowed: false });
+    const next = s.client();
+    const nextJoin = await next.join(r.name, 'Next', { videoMuted: false });
+    assert.equal((await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === nextJoin.selfId)).participant.videoMuted, false);
+    assert.ok(await next.nothingLike((m) => m.type === 'force-muted' && m.kind === 'video'));
+    next.close();
+  });
+
+  test("a bad kind for mute-everyone is a bad-message", async () => {
+    const r = await room(0);
+    assert.equal((await r.mod.expectError({ type: 'mute-everyone', kind: 'screen' })).code, 'bad-message');
   });
 
   test('with self-unmute off, leaving and joining again (or a new connection) does not unmute', async () => {

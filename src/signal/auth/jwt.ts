@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { decodeProtectedHeader, errors, jwtVerify, type JWTPayload } from 'jose';
 import { roomKey } from '../../protocol/signal-messages.ts';
+import { roomKeyOfJitsiName } from '../../protocol/room-name.ts';
 
 export interface TokenSettings {
   /** Our app id: the issuer (`iss`) tokens must have (Jitsi's app_id). */
@@ -154,7 +155,8 @@ export class TokenVerifier {
     if (!audiences.includes('*') && !aud.some((a) => audiences.includes(a))) return { ok: false, reason: 'the token is meant for another audience (aud)' };
     const roomClaim = (payload as { room?: unknown }).room;
     if (typeof roomClaim !== 'string' || !roomClaim) return { ok: false, reason: 'the token has no room claim' };
-    if (roomClaim !== '*' && roomKey(roomClaim) !== roomKey(room)) return { ok: false, reason: 'the token is for another room' };
+    // the claim may name the room as typed, as its key, or percent-encoded as Jitsi's token generators write it
+    if (roomClaim !== '*' && roomKeyOfJitsiName(roomClaim) !== roomKey(room)) return { ok: false, reason: 'the token is for another room' };
     const context = (payload as { context?: unknown }).context;
     const user =
       context && typeof context === 'object' && (context as { user?: unknown }).user && typeof (context as { user?: unknown }).user === 'object'

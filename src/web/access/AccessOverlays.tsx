@@ -1,5 +1,6 @@
-// In the meeting: moderator tools (room settings, per-person actions), the lobby list for moderators, and the
-// moderators' requests to us (microphone muted, please stop the camera).
+// In the meeting: moderator tools (room settings, per-person actions; opened by ModeratorToolsButton in the
+// meeting header), the lobby list for moderators, and the moderators' requests to us (microphone muted, camera
+// off, please stop the camera). The overlays sit over the video area, never over the chat or people panel.
 import { useId, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
@@ -63,6 +64,7 @@ function RequestsToMe({ access, state }: { access: AccessClient; state: AccessSt
       {state.cameraOffBy !== null && (
         <div className="access-box access-notice" role="status">
           <span>{t.cameraOffBy(state.cameraOffBy)}</span>
+          {!state.room.selfUnmuteAllowed && <span>{t.cameraOnDisabled}</span>}
           <button type="button" className="link-button" onClick={() => access.dismissMuted()}>
             {t.dismiss}
           </button>
@@ -85,11 +87,32 @@ function RequestsToMe({ access, state }: { access: AccessClient; state: AccessSt
   );
 }
 
+/** The id of the moderator tools panel, for its button's aria-controls (one meeting per page). */
+const TOOLS_PANEL_ID = 'moderator-tools';
+
+/** The header's "Moderator tools" toggle (moderators only). */
+export function ModeratorToolsButton({ conference }: { conference: Conference }) {
+  const t = useStrings();
+  const access = accessFor(conference);
+  const a = useSyncExternalStore(access.subscribe, access.getSnapshot);
+  if (a.role !== 'moderator') return null;
+  return (
+    <button
+      type="button"
+      className="secondary moderator-toggle"
+      aria-expanded={a.toolsOpen}
+      aria-controls={TOOLS_PANEL_ID}
+      aria-label={a.toolsOpen ? t.closeModeratorTools : t.moderatorTools}
+      onClick={() => access.setToolsOpen(!a.toolsOpen)}
+    >
+      {t.moderatorTools}
+    </button>
+  );
+}
+
 function ModeratorTools({ access, state, conference }: { access: AccessClient; state: AccessState; conference: Conference }) {
   const t = useStrings();
-  const [open, setOpen] = useState(false);
   const [password, setPassword] = useState('');
-  const panelId = useId();
   const passId = useId();
   const c = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   const lock = (e: FormEvent) => {
@@ -101,22 +124,15 @@ function ModeratorTools({ access, state, conference }: { access: AccessClient; s
   };
   return (
     <>
-      <button
-        type="button"
-        className="secondary moderator-toggle"
-        aria-expanded={open}
-        aria-controls={panelId}
-        aria-label={open ? t.closeModeratorTools : t.moderatorTools}
-        onClick={() => setOpen(!open)}
-      >
-        {t.moderatorTools}
-      </button>
-      {open && (
-        <aside id={panelId} className="access-box moderator-panel" aria-label={t.moderatorTools}>
+      {state.toolsOpen && (
+        <aside id={TOOLS_PANEL_ID} className="access-box moderator-panel" aria-label={t.moderatorTools}>
           <h2>{t.moderatorTools}</h2>
           <div className="access-actions wrap">
             <button type="button" className="secondary small" onClick={() => access.muteEveryone()}>
               {t.muteEveryone}
+            </button>
+            <button type="button" className="secondary small" onClick={() => access.muteEveryone('video')}>
+              {t.stopEveryonesVideo}
             </button>
             <button type="button" className="secondary small" onClick={() => access.setLobby(!state.room.lobby)}>
               {state.room.lobby ? t.disableLobby : t.enableLobby}

@@ -36,12 +36,14 @@ export interface AccessState {
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
   mutedBy: string | null;
-  /** Who turned our camera off (the admin API), until dismissed. */
+  /** Who turned our camera off (a moderator or the admin API), until dismissed. */
   cameraOffBy: string | null;
   /** The meeting is being recorded (started by whom). */
   recording: { by: string | undefined; mode?: RecordingMode; layout?: RecordingLayout } | null;
   /** The meeting is streamed live (started by whom; interrupted while the recorder reconnects). */
   liveStream: { by: string | undefined; interrupted: boolean } | null;
+  /** Moderators: the moderator tools panel is open (its button is in the meeting header). */
+  toolsOpen: boolean;
 }
 
 function storage(): Storage | null {
@@ -90,6 +92,7 @@ export class AccessClient extends Store<AccessState> {
       cameraOffBy: null,
       recording: null,
       liveStream: null,
+      toolsOpen: false,
     });
     this.#conference = conference;
     this.#jwt = tokenFromUrl(search);
@@ -181,10 +184,14 @@ export class AccessClient extends Store<AccessState> {
       case 'rate-limited':
         if (gate?.kind === 'login' || gate?.kind === 'password') this.update({ gate: { kind: gate.kind, failed: 'rate-limited', message } });
         break;
-      case 'not-allowed':
-        // unmuting refused by the server: keep the microphone off here too
-        if (this.#conference.state.status === 'joined' && !this.#conference.local.state.audioMuted) void this.#conference.setAudioMuted(true);
+      case 'not-allowed': {
+        // unmuting (or turning on a camera a moderator stopped) refused by the server: off here too
+        const c = this.#conference;
+        if (c.state.status !== 'joined') break;
+        if (!c.local.state.audioMuted && c.state.self?.audioMuted !== false) void c.setAudioMuted(true);
+        if (!c.local.state.videoMuted && c.state.self?.videoMuted === true) void c.setVideoMuted(true);
         break;
+      }
     }
   }
 
@@ -201,8 +208,9 @@ export class AccessClient extends Store<AccessState> {
   muteParticipant(id: string): void {
     this.#conference.sendMessage({ type: 'mute-participant', target: id });
   }
-  muteEveryone(): void {
-    this.#conference.sendMessage({ type: 'mute-everyone' });
+  /** Everyone else's microphone, or (video) camera. */
+  muteEveryone(kind: 'audio' | 'video' = 'audio'): void {
+    this.#conference.sendMessage(kind === 'audio' ? { type: 'mute-everyone' } : { type: 'mute-everyone', kind });
   }
   askToStopCamera(id: string): void {
     this.#conference.sendMessage({ type: 'ask-stop-camera', target: id });
@@ -261,6 +269,10 @@ export class AccessClient extends Store<AccessState> {
   }
   dismissMuted(): void {
     this.update({ mutedBy: null, cameraOffBy: null });
+  }
+
+  setToolsOpen(open: boolean): void {
+    this.update({ toolsOpen: open });
   }
 }
 

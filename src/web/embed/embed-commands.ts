@@ -93,10 +93,7 @@ export const COMMANDS: Record<string, Command<z.ZodType>> = {
   sendChatMessage: command(args(z.string().max(MAX_CHAT_TEXT * 2), participantId.nullish().or(z.literal('')), z.boolean().nullish()), (c, [text, to]) =>
     c.chat.send(text, to || undefined),
   ),
-  muteEveryone: command(args(z.enum(['audio', 'video']).nullish()), (c, [kind]) => {
-    if (kind === 'video') c.error('command.not-supported', 'Tertulia mutes everyone\'s microphone only; ask one participant at a time to stop the camera', 'NOT_SUPPORTED');
-    else c.access.muteEveryone();
-  }),
+  muteEveryone: command(args(z.enum(['audio', 'video']).nullish()), (c, [kind]) => c.access.muteEveryone(kind ?? 'audio')),
   kickParticipant: command(args(participantId), (c, [id]) => c.access.removeParticipant(id)),
   grantModerator: command(args(participantId), (c, [id]) => c.access.grantModerator(id)),
   password: command(args(z.string().max(64)), (c, [password]) => {

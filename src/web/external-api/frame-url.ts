@@ -1,6 +1,7 @@
 // The iframe's address and size, from JitsiMeetExternalAPI's options, the way Jitsi's external_api.js makes them:
 // https://<domain>/<room>?jwt=..&lang=..#jitsi_meet_external_api_id=<n>&config.<key>=<JSON>&interfaceConfig.<key>=<JSON>
 // &userInfo.<key>=<JSON>&devices.<key>=<JSON> (each value URL-encoded JSON; the app ignores keys it does not know).
+import { safeDecodeURIComponent } from '../../protocol/uri-decode.ts';
 
 export interface FrameUrlOptions {
   roomName?: string;
@@ -28,7 +29,8 @@ export function frameUrl(domain: string, apiId: number, options: FrameUrlOptions
   if (!/^[A-Za-z0-9.-]+(:\d{1,5})?$|^\[[0-9A-Fa-f:.]+\](:\d{1,5})?$/.test(domain)) {
     throw new Error(`JitsiMeetExternalAPI: the domain is a host name with an optional port, e.g. meet.example.org (got ${JSON.stringify(domain)})`);
   }
-  const room = options.roomName ? `/${encodeURIComponent(options.roomName)}` : '/';
+  // Jitsi puts the name into the path as given, so integrations pass it typed or already percent-encoded
+  const room = options.roomName ? `/${encodeURIComponent(safeDecodeURIComponent(options.roomName))}` : '/';
   const search = new URLSearchParams();
   if (options.jwt) search.set('jwt', options.jwt);
   if (options.lang) search.set('lang', options.lang);

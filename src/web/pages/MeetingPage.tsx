@@ -21,7 +21,7 @@ import { useShortcuts } from '../meeting/shortcuts.ts';
 import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
-import { AccessOverlays } from '../access/AccessOverlays.tsx';
+import { AccessOverlays, ModeratorToolsButton } from '../access/AccessOverlays.tsx';
 import { RecordButton, RecordingIndicator, RecordingLayoutSwitch } from '../components/RecordingControls.tsx';
 import { RecordingsButton } from '../components/RecordingsDialog.tsx';
 import { LiveStreamButton, LiveStreamIndicator } from '../components/LiveStreamControls.tsx';
@@ -134,7 +134,10 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   return (
     <div className="meeting-page">
       <header className="meeting-header">
-        <h1 className="room-title small">{conference.room}</h1>
+        <h1 className="room-title small" title={conference.room}>
+          {conference.room}
+        </h1>
+
         {state.status === 'joined' && <MeetingSubject conference={conference} />}
         {state.status === 'joined' && (
           <span className="status-pill">
@@ -149,6 +152,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
             {t.connecting}
           </span>
         )}
+        {state.status === 'joined' && <ModeratorToolsButton conference={conference} />}
       </header>
       {state.error && (
         <div className="error-banner" role="alert">
@@ -172,16 +176,18 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         </div>
       )}
       <div className="meeting-body">
-        <TileSizeContext.Provider value={conference.tileSizes}>
-          <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => viewStore.pin(k)} />
-        </TileSizeContext.Provider>
+        <div className="stage-area">
+          <TileSizeContext.Provider value={conference.tileSizes}>
+            <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => viewStore.pin(k)} />
+          </TileSizeContext.Provider>
+          {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
+          <AccessOverlays conference={conference} />
+        </div>
         {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
         {pollsOpen && <PollsPanel conference={conference} />}
       </div>
-      {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
       <Toasts store={notices} />
-      <AccessOverlays conference={conference} />
       <div className="audio-sinks" hidden>
         {state.participants.map((p) => {
           const audio = state.media.get(p.id)?.audio;

@@ -1,0 +1,167 @@
+// End to end: the layout does not break. "Moderator tools" sits in the meeting header, never over the chat
+// panel; on a phone-sized screen (390x844) a 128-character room name and 12 participants (two Chromium pages,
+// ten WebSocket participants) leave no horizontal scroll and every control reachable — measured with element
+// boxes, and the same in Spanish.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Locator, Page } from 'playwright-core';
+import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
+import { useServerAndBrowser } from '../helpers/e2e.ts';
+import { WsClient } from '../helpers/signal-client.ts';
+
+type Box = { x: number; y: number; width: number; height: number };
+
+async function box(l: Locator): Promise<Box> {
+  const b = await l.boundingBox();
+  assert.ok(b, 'the element is laid out');
+  return b;
+}
+
+function overlap(a: Box, b: Box): boolean {
+  return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+}
+
+/** Inside the viewport, `what` says which element failed. */
+function assertOnScreen(b: Box, page: Page, what: string): void {
+  const v = page.viewportSize()!;
+  assert.ok(b.x >= 0 && b.y >= 0 && b.x + b.width <= v.width + 0.5 && b.y + b.height <= v.height + 0.5, `${what} on screen: ${JSON.stringify(b)} in ${v.width}x${v.height}`);
+}
+
+async function noHorizontalScroll(page: Page): Promise<void> {
+  const widths = await page.evaluate(() => ({ doc: document.documentElement.scrollWidth, body: document.body.scrollWidth, view: window.innerWidth }));
+  assert.ok(widths.doc <= widths.view && widths.body <= widths.view, `no horizontal scroll: ${JSON.stringify(widths)}`);
+}
+
+/** Every button of `scope` can be scrolled to (inside its own scrolling box) and then lies on screen. */
+async function everyButtonReachable(page: Page, scope: Locator, what: string): Promise<number> {
+  const buttons = scope.getByRole('button');
+  const n = await buttons.count();
+  for (let i = 0; i < n; i++) {
+    const b = buttons.nth(i);
+    await b.scrollIntoViewIfNeeded();
+    assertOnScreen(await box(b), page, `${what} button ${i} (${await b.getAttribute('aria-label') ?? await b.textContent()})`);
+  }
+  return n;
+}
+
+const LONG_ROOM = 'Weekly planning of the regional volunteers and their coordinators for the spring festival in the old town square 2026';
+
+describe('layout: moderator tools beside the chat, a phone screen with a long name and 12 participants', () => {
+  const suite = useServerAndBrowser();
+  let ana: Participant;
+  let ben: Participant;
+  const others: WsClient[] = [];
+
+  before(async () => {
+    assert.ok(LONG_ROOM.length > 100 && LONG_ROOM.length <= 128);
+    ana = await newParticipant(suite.browser, 'Ana');
+    ben = await newParticipant(suite.browser, 'Benedetta Alessandra Maria Giovanna Rossi-Bianchi', 'es-ES');
+    await joinThroughUi(ana, suite.server.baseUrl, LONG_ROOM, { stopCamera: true });
+    await ben.page.goto(`${suite.server.baseUrl}/${encodeURIComponent(LONG_ROOM)}#config.resolution=180`);
+    await ben.page.getByRole('textbox', { name: 'Tu nombre' }).fill(ben.name);
+    await ben.page.getByRole('button', { name: 'Detener cámara' }).click();
+    await ben.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
+    await ben.page.getByRole('group', { name: `${ben.name} (tú)` }).waitFor({ timeout: 20_000 });
+  });
+  after(() => {
+    for (const c of others) c.close();
+  });
+
+  test('"Moderator tools" is in the header and does not cover the chat panel, nor does its panel', async () => {
+    const page = ana.page;
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    const chat = page.getByRole('complementary', { name: 'Chat' });
+    const toggle = page.getByRole('banner').getByRole('button', { name: 'Moderator tools', exact: true });
+    const chatBox = await box(chat);
+    const toggleBox = await box(toggle);
+    assert.ok(!overlap(toggleBox, chatBox), `the button ${JSON.stringify(toggleBox)} is clear of the chat ${JSON.stringify(chatBox)}`);
+    assert.ok(!overlap(toggleBox, await box(chat.getByRole('heading', { name: 'Chat' }))));
+    await toggle.click();
+    const panel = page.getByRole('complementary', { name: 'Moderator tools' });
+    const panelBox = await box(panel);
+    assert.ok(!overlap(panelBox, chatBox), `the panel ${JSON.stringify(panelBox)} is clear of the chat ${JSON.stringify(chatBox)}`);
+    // the chat stays usable with the panel open
+    await chat.getByRole('textbox', { name: 'Type a message' }).fill('hello');
+    await chat.getByRole('button', { name: 'Send' }).click();
+    await chat.getByText('hello').waitFor();
+    await page.getByRole('button', { name: 'Close moderator tools' }).click();
+    await page.getByRole('button', { name: 'Close chat' }).click();
+  });
+
+  test('390x844, a 128-character room name: the name is cut, nothing scrolls sideways, every control is on screen', async () => {
+    for (const p of [ana, ben]) {
+      const page = p.page;
+      await page.setViewportSize({ width: 390, height: 844 });
+      await noHorizontalScroll(page);
+      const header = page.getByRole('banner');
+      const title = header.getByRole('heading', { level: 1 });
+      assert.equal(await title.getAttribute('title'), LONG_ROOM);
+      const t = await box(title);
+      assert.ok(t.x >= 0 && t.x + t.width <= 390 && t.height < 40, `the title keeps one line inside the screen: ${JSON.stringify(t)}`);
+      await everyButtonReachable(page, header, 'header');
+      const n = await everyButtonReachable(page, page.getByRole('toolbar', { name: p === ana ? 'Meeting controls' : 'Controles de la reunión' }), 'toolbar');
+      assert.ok(n >= 10, `${n} toolbar buttons`);
+    }
+  });
+
+  test('390x844 with 12 participants: tiles, people list, moderator tools and chat all fit', async () => {
+    for (let i = 1; i <= 10; i++) {
+      const c = new WsClient(suite.server.httpsPort);
+      others.push(c);
+      await c.join(LONG_ROOM, `Participant number ${i} with a rather long display name`);
+    }
+    const page = ana.page;
+    await page.getByRole('banner').getByText('Participants: 12').waitFor({ timeout: 15_000 });
+    await page.waitForFunction(() => document.querySelectorAll('.tile').length === 12, undefined, { timeout: 15_000 });
+    await noHorizontalScroll(page);
+    const tiles = page.locator('.tile');
+    for (let i = 0; i < (await tiles.count()); i++) {
+      const b = await box(tiles.nth(i));
+      assert.ok(b.x >= 0 && b.x + b.width <= 390 && b.width > 60, `tile ${i} fits the width: ${JSON.stringify(b)}`);
+    }
+    await everyButtonReachable(page, page.getByRole('toolbar', { name: 'Meeting controls' }), 'toolbar');
+
+    // the people list: all twelve, each name inside the screen
+    const pane = page.getByRole('toolbar').getByRole('button', { name: 'Participants', exact: true });
+    await pane.click();
+    const people = page.getByRole('list', { name: 'Participants' });
+    await people.getByRole('listitem').nth(11).waitFor({ timeout: 10_000 });
+    await noHorizontalScroll(page);
+    for (let i = 0; i < 12; i++) {
+      const item = people.getByRole('listitem').nth(i);
+      await item.scrollIntoViewIfNeeded();
+      const b = await box(item);
+      assert.ok(b.x >= 0 && b.x + b.width <= 390, `person ${i} inside the width: ${JSON.stringify(b)}`);
+    }
+    await pane.click();
+
+    // moderator tools: every action for every person can be reached
+    await page.getByRole('banner').getByRole('button', { name: 'Moderator tools', exact: true }).click();
+    const panel = page.getByRole('complementary', { name: 'Moderator tools' });
+    assertOnScreen(await box(panel), page, 'the moderator panel');
+    const actions = await everyButtonReachable(page, panel, 'moderator panel');
+    assert.ok(actions >= 11 * 4, `${actions} moderator buttons`);
+    await noHorizontalScroll(page);
+    await page.getByRole('button', { name: 'Close moderator tools' }).click();
+
+    // the chat opens over the video area and its form is on screen
+    await page.getByRole('button', { name: 'Open chat' }).click();
+    const input = page.getByRole('textbox', { name: 'Type a message' });
+    assertOnScreen(await box(input), page, 'the chat input');
+    assertOnScreen(await box(page.getByRole('complementary', { name: 'Chat' }).getByRole('button', { name: 'Send' })), page, 'Send');
+    await noHorizontalScroll(page);
+    await page.getByRole('button', { name: 'Close chat' }).click();
+
+    // Ben, in Spanish, sees the same fit, and the notice of "Stop everyone's video" on screen
+    await ben.page.getByRole('banner').getByText('Participantes: 12').waitFor({ timeout: 15_000 });
+    await noHorizontalScroll(ben.page);
+    await everyButtonReachable(ben.page, ben.page.getByRole('toolbar', { name: 'Controles de la reunión' }), 'toolbar (es)');
+    await page.getByRole('banner').getByRole('button', { name: 'Moderator tools', exact: true }).click();
+    await page.getByRole('button', { name: "Stop everyone's video" }).click();
+    const notice = ben.page.getByRole('status').filter({ hasText: 'Ana ha apagado tu cámara' });
+    await notice.waitFor({ timeout: 10_000 });
+    assertOnScreen(await box(notice), ben.page, 'the notice');
+    await notice.getByRole('button', { name: 'Cerrar' }).click();
+    await noHorizontalScroll(ben.page);
+  });
+});
