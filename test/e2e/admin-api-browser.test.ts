@@ -21,7 +21,10 @@ describe('the admin API and the web app', () => {
     const client = new WsClient(suite.server.httpsPort);
     ben.client = client;
     const joined = await client.join('Admin-Page', 'Ben');
-    const anaId = joined.participants.find((p: any) => p.displayName === 'Ana').id;
+    // the page shows the meeting a moment before the server has her in the room: then she comes as a join
+    const anaId: string =
+      joined.participants.find((p: any) => p.displayName === 'Ana')?.id ??
+      (await client.next((m) => m.type === 'participant-joined' && m.participant.displayName === 'Ana', 20_000)).participant.id;
     const api = (method: string, path: string, body?: unknown) => adminRequest(suite.server.httpsPort, method, path, { token: TOKEN, body });
 
     await ana.page.getByRole('button', { name: 'Stop camera' }).waitFor({ timeout: 20_000 });
