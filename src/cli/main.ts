@@ -33,6 +33,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   recorderPortMax: 'PORT',
   sipRtpPortMin: 'PORT',
   sipRtpPortMax: 'PORT',
+  sipTlsPort: 'PORT',
   sipPort: 'PORT',
   sipAddress: 'IP',
   sipPublicAddress: 'IP',

@@ -228,6 +228,8 @@ export const configSchema = z.object({
   /** UDP ports of phone calls' RTP (the SIP gateway): an even port and the next one per call. */
   sipRtpPortMin: port.default(42000),
   sipRtpPortMax: port.default(42999),
+  /** SIP over TLS (TCP), when a certificate is configured (tlsCert/tlsKey, or domain's ACME one); 0: any free port. */
+  sipTlsPort: port.default(5061),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -313,6 +315,7 @@ export const settingHelp: Record<keyof Config, string> = {
   sipMediaAddress: "IPv4 address the SIP gateway receives the rooms' audio on from the bridges; set its address on the bridges' network when it runs on another machine (default 127.0.0.1)",
   sipRtpPortMin: "lowest UDP port of phone calls' RTP with the SIP gateway, two per call (default 42000)",
   sipRtpPortMax: "highest UDP port of phone calls' RTP (default 42999)",
+  sipTlsPort: 'SIP over TLS port of the gateway, used when a certificate is configured (tlsCert/tlsKey, or the ACME one of --domain); 0 = any free port (default 5061)',
 };
 
 export class ConfigError extends Error {}

@@ -8,6 +8,7 @@
 import { X509Certificate } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { acmeCertificatePaths } from '../config/acme-paths.ts';
 import tls from 'node:tls';
 import * as acme from 'acme-client';
 import type { Config } from '../config/config.ts';
@@ -79,9 +80,7 @@ export class AcmeCertificates {
     this.log = log;
     this.onCertificate = onCertificate;
     this.dir = path.join(config.dataDir, 'acme');
-    const file = config.domain.replace(/[^a-z0-9.-]/g, '_');
-    this.certPath = path.join(this.dir, `${file}.cert.pem`);
-    this.keyPath = path.join(this.dir, `${file}.key.pem`);
+    ({ cert: this.certPath, key: this.keyPath } = acmeCertificatePaths(config.dataDir, config.domain));
     this.accountKeyPath = path.join(this.dir, 'account-key.pem');
     const hook = Number(process.env.TERTULIA_TEST_ACME_RENEW_AFTER_SECONDS);
     this.renewAfterMs = hook > 0 ? hook * 1000 : undefined;

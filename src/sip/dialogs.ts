@@ -54,11 +54,19 @@ export class Dialogs {
   /** Early dialogs by the INVITE's branch (a CANCEL finds its INVITE so). */
   private readonly byBranch = new Map<string, DialogEntry>();
   private readonly contact: string;
+  private readonly tlsContact: string;
   readonly counters = { answersResent: 0, byesResent: 0 };
 
   /** `contact`: the gateway's own URI for Contact (sip:gw@host:port;transport=...). */
-  constructor(contact: string) {
+  /** `contact`: our address for UDP and TCP dialogs; `tlsContact`: for dialogs over TLS (its own port). */
+  constructor(contact: string, tlsContact?: string) {
     this.contact = contact;
+    this.tlsContact = tlsContact ?? contact;
+  }
+
+  /** Our Contact for a dialog that came over `transport`. */
+  private contactFor(transport: string): string {
+    return (transport === 'tls' ? this.tlsContact : this.contact).replace(/transport=\w+/, `transport=${transport}`);
   }
 
   get size(): number {
@@ -85,7 +93,7 @@ export class Dialogs {
       answer: null,
       stopResend: () => {},
       localCSeq: 1,
-      contact: `<${this.contact.replace(/transport=\w+/, `transport=${source.transport}`)}>`,
+      contact: `<${this.contactFor(source.transport)}>`,
     };
     this.byKey.set(key(callId, d.localTag), d);
     const branch = parseVia(invite.headers.get('via') ?? '')?.params.get('branch');
@@ -230,7 +238,7 @@ export class Dialogs {
   private sendBye(d: DialogEntry): void {
     const h = new SipHeaders();
     const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
-    h.add('via', `SIP/2.0/${d.source.transport.toUpperCase()} ${this.contact.replace(/^sip:[^@]*@/, '').replace(/;.*$/, '')};branch=${branch};rport`);
+    h.add('via', `SIP/2.0/${d.source.transport.toUpperCase()} ${this.contactFor(d.source.transport).replace(/^sip:[^@]*@/, '').replace(/;.*$/, '')};branch=${branch};rport`);
     h.add('max-forwards', '70');
     // From and To swap: we are the To of the INVITE
     h.add('from', `${d.invite.headers.get('to') ?? ''};tag=${d.localTag}`);

@@ -13,6 +13,7 @@ import { MeetingGateway } from './meeting-gateway.ts';
 import { PhoneMedia } from './media/phone-media.ts';
 import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
+import { readCertificate, sipCertificateFiles, watchCertificate } from './sip-tls.ts';
 import { pinLookupOverBus } from './pin-lookup.ts';
 import { runPinMenu } from './pin-menu.ts';
 import { loadPrompts } from './prompts.ts';
@@ -78,9 +79,14 @@ export async function startSip(opts: {
   let dialogs: Dialogs | undefined;
   const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
   const answerPhone: AnswerPhone = opts.answerPhone ?? ((offer) => PhoneMedia.forOffer(offer, { ports, address: mediaAddress, bindAddress: config.sipAddress }));
+  // SIP over TLS with the configured (or ACME) certificate, when there is one
+  const certificateFiles = sipCertificateFiles(config);
+  const certificate = certificateFiles ? readCertificate(certificateFiles) : undefined;
+  if (certificateFiles && !certificate) log.warn({ cert: certificateFiles.cert }, 'SIP over TLS is off: its certificate cannot be read yet (it starts with the next start)');
   const server = new SipServer({
     address: config.sipAddress,
     port: config.sipPort,
+    ...(certificate ? { tls: { port: config.sipTlsPort, ...certificate } } : {}),
     log,
     onInvite: (req, respond, from) => {
       if (!dialogs) return;
@@ -106,10 +112,12 @@ export async function startSip(opts: {
     await meetings.close();
     const err = e as NodeJS.ErrnoException;
     const hint = err.code === 'EADDRINUSE' ? ' (another program uses it: choose another sipPort)' : err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : '';
-    throw new Error(`cannot listen for SIP on ${config.sipAddress}:${config.sipPort}: ${err.code ?? err.message}${hint}`);
+    throw new Error(`cannot listen for SIP on ${config.sipAddress}:${config.sipPort} (TLS ${config.sipTlsPort}): ${err.code ?? err.message}${hint}`);
   }
-  dialogs = new Dialogs(`sip:gw@${mediaAddress}:${port};transport=udp`);
-  log.info({ port, mediaAddress }, 'SIP gateway taking calls');
+  const tlsPort = server.tlsPort;
+  const unwatch = certificateFiles?.renewed && tlsPort ? watchCertificate(certificateFiles, (pair) => server.setCertificate(pair)) : () => {};
+  dialogs = new Dialogs(`sip:gw@${mediaAddress}:${port};transport=udp`, tlsPort ? `sip:gw@${mediaAddress}:${tlsPort};transport=tls` : undefined);
+  log.info({ port, ...(tlsPort ? { tlsPort } : {}), mediaAddress }, 'SIP gateway taking calls');
   let closed: Promise<void> | undefined;
   return {
     gatewayId,
@@ -122,6 +130,7 @@ export async function startSip(opts: {
     close() {
       closed ??= (async () => {
         // BYE to every caller, then out of the meetings
+        unwatch();
         dialogs?.closeAll();
         await meetings.close();
         await server.close();

@@ -17,6 +17,8 @@ const SUPPORTED: readonly string[] = ['timer'];
 export interface SipServerOptions {
   address: string;
   port: number;
+  /** SIP over TLS on its own port with this certificate (transport.ts); none: UDP and TCP only. */
+  tls?: { port: number; cert: string; key: string };
   log: Logger;
   /**
    * A new INVITE outside a dialog; respond through `respond` (provisional responses, then one final). Without
@@ -40,7 +42,7 @@ export class SipServer {
   constructor(opts: SipServerOptions) {
     this.opts = opts;
     this.log = opts.log;
-    this.transport = new SipTransport({ address: opts.address, port: opts.port, onMessage: (m, from) => this.onMessage(m, from) });
+    this.transport = new SipTransport({ address: opts.address, port: opts.port, ...(opts.tls ? { tls: opts.tls } : {}), onMessage: (m, from) => this.onMessage(m, from) });
   }
 
   get counters() {
@@ -49,8 +51,18 @@ export class SipServer {
 
   async listen(): Promise<number> {
     const port = await this.transport.listen();
-    this.log.info({ port }, 'SIP listening (UDP and TCP)');
+    this.log.info({ port, ...(this.transport.tlsPort ? { tlsPort: this.transport.tlsPort } : {}) }, this.transport.tlsPort ? 'SIP listening (UDP, TCP and TLS)' : 'SIP listening (UDP and TCP)');
     return port;
+  }
+
+  /** A renewed certificate for TLS. */
+  setCertificate(pair: { cert: string; key: string }): void {
+    this.transport.setCertificate(pair);
+  }
+
+  /** The TLS port, 0 without TLS. */
+  get tlsPort(): number {
+    return this.transport.tlsPort;
   }
 
   async close(): Promise<void> {

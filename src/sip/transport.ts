@@ -1,16 +1,18 @@
-// The SIP part's transports: one UDP socket and one TCP listener on the same port (RFC 3261 18). Each
-// message read is parsed once and handed on with where it came from and how to answer on the same path.
+// The SIP part's transports: one UDP socket and one TCP listener on the same port (RFC 3261 18), and SIP over
+// TLS (RFC 3261 26.2) on its own port when a certificate is given. Each message read is parsed once and handed
+// on with where it came from and how to answer on the same path.
 // UDP: the top Via gets `received` (and `rport`, RFC 3581) so answers go back where the request came from,
 // through NAT. TCP: messages are framed by Content-Length; a connection has a byte cap, an idle timeout
 // and answers RFC 5626 CRLF keep-alives. Caps on connections in all and per address. Nothing a peer sends
 // can throw out of here: what does not parse is answered 400 when it can be, else dropped and counted.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import tls from 'node:tls';
 import { headerEnd, MAX_MESSAGE_BYTES, parseMessage, responseTo, serializeMessage, SipParseError, type SipMessage } from './message.ts';
 import { parseVia } from './headers.ts';
 
 export interface SipSource {
-  transport: 'udp' | 'tcp';
+  transport: 'udp' | 'tcp' | 'tls';
   address: string;
   port: number;
   /** Sends bytes back on the path the message came in on (UDP: to its source; TCP: its connection). */
@@ -31,6 +33,8 @@ export interface SipTransportOptions {
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
   idleMs?: number;
+  /** SIP over TLS on this port (0: a free one) with this certificate; none: no TLS. */
+  tls?: { port: number; cert: string; key: string };
 }
 
 const DEFAULT_MAX_CONNECTIONS = 1000;
@@ -40,12 +44,15 @@ const DEFAULT_IDLE_MS = 300_000;
 
 export class SipTransport {
   readonly counters: SipTransportCounters = { received: 0, malformed: 0, dropped: 0, tcpRefused: 0 };
-  private readonly opts: Required<SipTransportOptions>;
+  private readonly opts: Required<Omit<SipTransportOptions, 'tls'>> & Pick<SipTransportOptions, 'tls'>;
   private udp: dgram.Socket | null = null;
   private tcp: net.Server | null = null;
+  private tlsServer: tls.Server | null = null;
   private readonly connections = new Set<net.Socket>();
   private readonly perAddress = new Map<string, number>();
   port = 0;
+  /** The TLS port, 0 when there is no TLS. */
+  tlsPort = 0;
 
   constructor(opts: SipTransportOptions) {
     this.opts = {
@@ -80,7 +87,36 @@ export class SipTransport {
     });
     tcp.on('error', () => {});
     this.tcp = tcp;
+    if (this.opts.tls) {
+      try {
+        await this.listenTls(this.opts.tls);
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+    }
     return this.port;
+  }
+
+  /** The TLS listener; a handshake that fails or stalls (10 s) only ends that connection. */
+  private async listenTls(o: { port: number; cert: string; key: string }): Promise<void> {
+    const server = tls.createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (socket) => this.onConnection(socket, 'tls'));
+    server.on('tlsClientError', (_e, socket) => socket.destroy());
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(o.port, this.opts.address, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    server.on('error', () => {});
+    this.tlsServer = server;
+    this.tlsPort = (server.address() as net.AddressInfo).port;
+  }
+
+  /** A new certificate for TLS (a renewal): new connections get it. */
+  setCertificate(pair: { cert: string; key: string }): void {
+    this.tlsServer?.setSecureContext({ cert: pair.cert, key: pair.key, minVersion: 'TLSv1.2' });
   }
 
   /** Sends a datagram (requests the gateway starts, over UDP). */
@@ -94,9 +130,11 @@ export class SipTransport {
     await Promise.all([
       new Promise<void>((r) => (this.udp ? this.udp.close(() => r()) : r())),
       new Promise<void>((r) => (this.tcp ? this.tcp.close(() => r()) : r())),
+      new Promise<void>((r) => (this.tlsServer ? this.tlsServer.close(() => r()) : r())),
     ]);
     this.udp = null;
     this.tcp = null;
+    this.tlsServer = null;
   }
 
   private onDatagram(buf: Buffer, address: string, port: number): void {
@@ -111,7 +149,7 @@ export class SipTransport {
     });
   }
 
-  private onConnection(socket: net.Socket): void {
+  private onConnection(socket: net.Socket, transport: 'tcp' | 'tls' = 'tcp'): void {
     const address = socket.remoteAddress ?? '';
     const count = this.perAddress.get(address) ?? 0;
     if (this.connections.size >= this.opts.maxConnections || count >= this.opts.maxConnectionsPerAddress) {
@@ -130,7 +168,7 @@ export class SipTransport {
     socket.on('error', () => socket.destroy());
     socket.setTimeout(this.opts.idleMs, () => socket.destroy());
     const source: SipSource = {
-      transport: 'tcp',
+      transport,
       address,
       port: socket.remotePort ?? 0,
       reply: (data) => {

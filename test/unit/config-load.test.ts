@@ -98,6 +98,7 @@ test('defaults', () => {
     sipMediaAddress: '127.0.0.1',
     sipRtpPortMin: 42000,
     sipRtpPortMax: 42999,
+    sipTlsPort: 5061,
   });
 });
 
