@@ -77,6 +77,12 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   jwtAudience: 'LIST',
   jwtSecret: 'SECRET',
   jwtPublicKeys: 'FILES',
+  sipTrunkUri: 'URI',
+  sipTrunkProxy: 'URI',
+  sipTrunkUser: 'USER',
+  sipTrunkPassword: 'PASSWORD',
+  sipTrunkRegister: 'BOOL',
+  sipTrunkFrom: 'NUMBER',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

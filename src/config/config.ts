@@ -40,6 +40,13 @@ const list = z.preprocess(
   z.array(z.string().min(1)),
 );
 
+/** A sip: URI of a host (sip:host[:port], a user part allowed), or empty. */
+const sipUri = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^$|^sip:([^@\s<>"]{1,128}@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?(;[^\s<>"]*)?$/, `${name} is a sip: URI, e.g. sip:sip.example.net:5060`);
+
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
   listenAddress: z.string().default('0.0.0.0'),
@@ -174,6 +181,18 @@ export const configSchema = z.object({
   adminAccounts: list.default([]),
   /** token mode: PEM public key files for RS256/ES256 tokens (the file name without .pem is the key id). */
   jwtPublicKeys: list.default([]),
+  /** SIP dial-out: the trunk (sip:host[:port]) calls go out through; empty: no dial-out. */
+  sipTrunkUri: sipUri('sipTrunkUri').default(''),
+  /** SIP dial-out: an outbound proxy every request to the trunk goes through (sip:host[:port]); empty: none. */
+  sipTrunkProxy: sipUri('sipTrunkProxy').default(''),
+  /** SIP dial-out: the user name at the trunk (digest authentication, REGISTER). */
+  sipTrunkUser: z.string().trim().max(128).default(''),
+  /** SIP dial-out: the trunk password (a secret: never logged, hidden by `tertulia config`). */
+  sipTrunkPassword: z.string().max(256).default(''),
+  /** SIP dial-out: register with the trunk (and keep the registration refreshed). */
+  sipTrunkRegister: flag.default(false),
+  /** SIP dial-out: the caller ID (a number or user at the trunk's domain, or a sip: URI); empty: sipTrunkUser. */
+  sipTrunkFrom: z.string().trim().max(256).regex(/^[^<>"\s]*$/, 'sipTrunkFrom is a number, a user name or a sip: URI').default(''),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -246,6 +265,12 @@ export const settingHelp: Record<keyof Config, string> = {
   jwtSecret: 'token mode: shared secret for HS256 tokens',
   adminAccounts: "accounts (made with tertulia users) that may sign in at /recordings to see and delete every room's recordings, comma-separated; any access mode (default: none)",
   jwtPublicKeys: 'token mode: PEM public key files for RS256/ES256 tokens, comma-separated',
+  sipTrunkUri: 'SIP trunk for dial-out ("Invite by phone"), e.g. sip:sip.example.net:5060; numbers are called as sip:NUMBER@its host (default: none, no dial-out)',
+  sipTrunkProxy: 'outbound proxy every request to the SIP trunk goes through, e.g. sip:proxy.example.net:5060 (default: none)',
+  sipTrunkUser: 'user name at the SIP trunk, for digest authentication and REGISTER',
+  sipTrunkPassword: 'password at the SIP trunk (better in the environment, TERTULIA_SIP_TRUNK_PASSWORD)',
+  sipTrunkRegister: 'register with the SIP trunk and keep the registration refreshed (default false)',
+  sipTrunkFrom: 'caller ID of dial-out calls: a number or user at the trunk, or a sip: URI (default: the trunk user)',
 };
 
 export class ConfigError extends Error {}

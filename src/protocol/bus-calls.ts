@@ -44,6 +44,7 @@ import {
   recorderStopSchema,
   recorderSubjects,
 } from './recorder-messages.ts';
+import { dialOutSubjects, sipDialCancelSchema, sipDialReplySchema, sipDialSchema } from './dial-out-messages.ts';
 
 /**
  * - not-found: no such conference, participant or endpoint (it left, or never was);
@@ -54,6 +55,8 @@ import {
  * A recorder's start (a recording, or with `stream` a live stream): no-capacity (at maxRecordingsPerRecorder, or no
  * free ports in its range), not-found (no meeting media to record), unavailable (its media process did not start),
  * conflict (that recording id runs already), no-space (its disk has less free space than recordingMinFreeMb).
+ * A dial-out (`sip.dial`): unavailable (no SIP trunk configured), limit (at the gateway's cap of calls going out);
+ * its cancel: not-found (answered or ended already).
  */
 export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit' | 'no-space';
 
@@ -95,4 +98,7 @@ export const busCalls = {
   recorderRead: spec(recorderSubjects.read, recorderReadSchema, recorderReadReplySchema, ['not-found']),
   recorderDelete: spec(recorderSubjects.delete, recorderDeleteSchema, okReplySchema, ['not-found', 'conflict']),
   recorderLayout: spec(recorderSubjects.layout, recorderLayoutSchema, okReplySchema, ['not-found', 'conflict']),
+  // signal -> sip
+  sipDial: spec(fixed(dialOutSubjects.dial), sipDialSchema, sipDialReplySchema, ['unavailable', 'limit']),
+  sipDialCancel: spec(fixed(dialOutSubjects.cancel), sipDialCancelSchema, okReplySchema, ['not-found']),
 } as const;

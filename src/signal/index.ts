@@ -19,6 +19,7 @@ import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
+import { PhoneInvites } from './phone-invites.ts';
 import { SignalMetrics } from './signal-metrics.ts';
 
 export { TlsSetupError } from './tls.ts';
@@ -91,7 +92,7 @@ export async function startSignal(opts: {
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const access = new Access({ config, rooms, log, recordings });
+  const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log) });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);

@@ -4,6 +4,7 @@
 // failure with a plain reason (busy, not found, no answer, declined ...). The caller gives up with `cancel()`:
 // CANCEL once the far end has sent a provisional response (RFC 3261 9.1), at once if it already has. A 2xx
 // that races our CANCEL is ACKed and the call hung up with BYE.
+import type { DialOutFailure } from '../protocol/dial-out-messages.ts';
 import type { Dialog, Dialogs } from './dialogs.ts';
 import { RequestAuth } from './digest.ts';
 import { parseCSeq, parseNameAddr } from './headers.ts';
@@ -15,7 +16,7 @@ import type { SipPath } from './client-transactions.ts';
 /** How long the far end may ring before we give up (CANCEL): 'no-answer'. */
 export const NO_ANSWER_MS = 60_000;
 
-export type DialOutFailure = 'busy' | 'not-found' | 'no-answer' | 'declined' | 'cancelled' | 'unauthorized' | 'failed';
+export type { DialOutFailure };
 
 export type DialOutResult =
   | { ok: true; dialog: Dialog; answer: string }

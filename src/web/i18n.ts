@@ -3,6 +3,7 @@ import { createContext, useContext } from 'react';
 import { meetingDictionaries, type MeetingStrings } from './i18n-meeting.ts';
 import { accessDictionaries, type AccessStrings } from './i18n-access.ts';
 import { recordingsDictionaries, type RecordingsStrings } from './i18n-recordings.ts';
+import { phoneDictionaries, type PhoneStrings } from './i18n-phone.ts';
 
 export type Language = 'en' | 'es';
 
@@ -53,7 +54,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & PhoneStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -104,8 +105,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...phoneDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...phoneDictionaries.es },
 };
 
 /**

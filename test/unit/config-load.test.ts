@@ -85,6 +85,12 @@ test('defaults', () => {
     jwtSecret: '',
     adminAccounts: [],
     jwtPublicKeys: [],
+    sipTrunkUri: '',
+    sipTrunkProxy: '',
+    sipTrunkUser: '',
+    sipTrunkPassword: '',
+    sipTrunkRegister: false,
+    sipTrunkFrom: '',
   });
 });
 
@@ -196,4 +202,14 @@ test('bad values are ConfigErrors that name the setting', () => {
   for (const [what, run, pattern] of bad) {
     assert.throws(run, (e: unknown) => e instanceof ConfigError && pattern.test(e.message), what);
   }
+});
+
+test('SIP trunk settings: URIs checked, the register flag read', () => {
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_URI: 'sip:sip.example.net:5060', TERTULIA_SIP_TRUNK_PROXY: 'sip:10.0.0.9', TERTULIA_SIP_TRUNK_REGISTER: 'yes', TERTULIA_SIP_TRUNK_FROM: '+34910000000' } });
+  assert.equal(c.sipTrunkUri, 'sip:sip.example.net:5060');
+  assert.equal(c.sipTrunkProxy, 'sip:10.0.0.9');
+  assert.equal(c.sipTrunkRegister, true);
+  assert.equal(c.sipTrunkFrom, '+34910000000');
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_URI: 'http://sip.example.net' } }), /sipTrunkUri is a sip: URI/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_FROM: '<sip:x@y>' } }), /sipTrunkFrom/);
 });

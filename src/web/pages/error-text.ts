@@ -27,6 +27,10 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorLiveStreamUnavailable;
     case 'live-stream-failed':
       return `${t.errorLiveStreamFailed}: ${e.message}`;
+    case 'dial-out-unavailable':
+      return t.errorDialOutUnavailable;
+    case 'dial-out-limit':
+      return t.errorDialOutLimit;
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }
