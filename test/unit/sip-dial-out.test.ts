@@ -4,11 +4,9 @@
 // CANCEL and 487; a registrar that challenges and grants 2 s sees the refresh and the unregistration.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../src/log.ts';
 import { DialOut, type DialOutResult } from '../../src/sip/dial-out.ts';
 import { Dialogs } from '../../src/sip/dialogs.ts';
@@ -16,25 +14,11 @@ import { Registration } from '../../src/sip/registration.ts';
 import type { LocalAddress } from '../../src/sip/requests.ts';
 import { SipServer } from '../../src/sip/sip-server.ts';
 import { openTrunk, type Trunk } from '../../src/sip/trunk.ts';
-import { freeUdpPort } from '../helpers/ports.ts';
+import { hasSipp, sippUas, SIPP_PASSWORD, SIPP_SCENARIOS } from '../helpers/sipp.ts';
 
-const scenarios = fileURLToPath(new URL('../sip/', import.meta.url));
-const hasSipp = await new Promise<boolean>((r) => execFile('sipp', ['-v'], (e) => r(!(e && (e as NodeJS.ErrnoException).code === 'ENOENT'))));
-const PASSWORD = 'pa55-w0rd';
+const scenarios = SIPP_SCENARIOS;
+const PASSWORD = SIPP_PASSWORD;
 const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
-
-/** sipp as the trunk's side (UAS) on a free port, for one call; resolves when its scenario ended. */
-async function sippUas(scenario: string, keys: Record<string, string> = {}): Promise<{ port: number; done: Promise<{ code: number; out: string }> }> {
-  const port = await freeUdpPort();
-  const args = ['-sf', path.isAbsolute(scenario) ? scenario : path.join(scenarios, scenario), '-m', '1', '-t', 'u1', '-i', '127.0.0.1', '-p', String(port), '-timeout', '60s', '-timeout_error', '-nostdin'];
-  for (const [k, v] of Object.entries({ password: PASSWORD, ...keys })) args.push('-key', k, v);
-  const done = new Promise<{ code: number; out: string }>((resolve) => {
-    execFile('sipp', args, { timeout: 90_000, cwd: os.tmpdir() }, (e, stdout, stderr) =>
-      resolve({ code: e ? ((e as { code?: number }).code ?? 1) : 0, out: `${stdout}\n${stderr}`.slice(-3000) }),
-    );
-  });
-  return { port, done };
-}
 
 describe('SIP dial-out through a trunk (sipp as the trunk)', { skip: hasSipp ? false : 'sipp (sip-tester) not installed' }, () => {
   let server: SipServer;
