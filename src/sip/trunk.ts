@@ -45,6 +45,7 @@ export class TrunkError extends Error {}
 export async function openTrunk(s: TrunkSettings): Promise<Trunk> {
   const uri = parseUri(s.uri);
   if (!uri || uri.scheme !== 'sip' || uri.host === '') throw new TrunkError('sipTrunkUri must be a sip: URI, e.g. sip:sip.example.net:5060');
+  if (s.register && s.user.trim() === '') throw new TrunkError('sipTrunkRegister needs sipTrunkUser (the address registered is sip:USER@host)');
   const proxy = s.proxy ? parseUri(s.proxy) : null;
   if (s.proxy && (!proxy || proxy.scheme !== 'sip' || proxy.host === '')) throw new TrunkError('sipTrunkProxy must be a sip: URI, e.g. sip:proxy.example.net:5060');
   const next = proxy ?? uri;

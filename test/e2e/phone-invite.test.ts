@@ -4,20 +4,17 @@
 // call with no trunk says so; a busy number is a notice; a ringing call is stopped from the list (CANCEL).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { createLogger } from '../../src/log.ts';
 import { startDialOut } from '../../src/sip/dial-out-service.ts';
-import { Dialogs } from '../../src/sip/dialogs.ts';
-import { SipServer } from '../../src/sip/sip-server.ts';
 import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
-import { hasSipp, sippUas, SIPP_PASSWORD, SIPP_SCENARIOS } from '../helpers/sipp.ts';
+import { hasSipp, refusedScenario, sippUas, SIPP_PASSWORD, startSipFront, TEST_OFFER } from '../helpers/sipp.ts';
 
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 
 describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not installed' }, () => {
   let nats: NatsServer;
@@ -28,9 +25,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   });
   const suite = useServerAndBrowser(env);
   let bus: NatsBus;
-  let sip: SipServer;
-  let sipPort = 0;
-  const dialogs = new Dialogs('sip:gw@127.0.0.1:5060;transport=udp');
+  let front: Awaited<ReturnType<typeof startSipFront>>;
   let service: { close(): Promise<void> } | null = null;
   let ana: Participant;
   let ben: Participant;
@@ -38,8 +33,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
 
   before(async () => {
     bus = await NatsBus.connect({ url: nats.url, log: createLogger('silent'), name: 'test sip part' });
-    sip = new SipServer({ address: '127.0.0.1', port: 0, log: createLogger('silent'), onDialogRequest: (req, respond) => dialogs.handle(req, respond), onResponse: (res) => dialogs.handleResponse(res) });
-    sipPort = await sip.listen();
+    front = await startSipFront();
     ana = await newParticipant(suite.browser, 'Ana');
     ben = await newParticipant(suite.browser, 'Ben');
     await joinThroughUi(ana, suite.server.baseUrl, 'Phones');
@@ -49,8 +43,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   });
   after(async () => {
     await service?.close();
-    dialogs.closeAll();
-    await sip?.close();
+    await front?.close();
     await bus?.close();
     await nats?.stop();
     rmSync(tmp, { recursive: true, force: true });
@@ -61,11 +54,11 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
     service = await startDialOut({
       bus,
       config: { sipTrunkUri: `sip:127.0.0.1:${trunkPort}`, sipTrunkProxy: '', sipTrunkUser: 'gw', sipTrunkPassword: SIPP_PASSWORD, sipTrunkRegister: false, sipTrunkFrom: '' },
-      server: sip,
-      dialogs,
-      local: { transport: 'udp', host: '127.0.0.1', port: sipPort },
+      server: front.server,
+      dialogs: front.dialogs,
+      local: front.local,
       log: createLogger('silent'),
-      media: { offer: async () => OFFER, answered: () => {}, failed: () => {} },
+      media: { offer: async () => TEST_OFFER, answered: () => {}, failed: () => {} },
     });
   }
 
@@ -87,9 +80,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   });
 
   test('a busy number: "Could not reach …: busy"', { timeout: 120_000 }, async () => {
-    const scenario = path.join(tmp, 'busy.xml');
-    writeFileSync(scenario, readFileSync(path.join(SIPP_SCENARIOS, 'dial-out-refused.xml'), 'utf8').replaceAll('[status]', '486'));
-    const uas = await sippUas(scenario);
+    const uas = await sippUas(refusedScenario(tmp, '486'));
     await serve(uas.port);
     await field(ana).fill('+34 600 111 222');
     await ana.page.getByRole('button', { name: 'Call', exact: true }).click();

@@ -5,46 +5,33 @@
 // server without a sip part or without a trunk says so.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/log.ts';
 import { startDialOut } from '../../src/sip/dial-out-service.ts';
 import type { Dialog } from '../../src/sip/dialogs.ts';
-import { Dialogs } from '../../src/sip/dialogs.ts';
-import { SipServer } from '../../src/sip/sip-server.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
-import { hasSipp, sippUas, SIPP_PASSWORD, SIPP_SCENARIOS } from '../helpers/sipp.ts';
+import { hasSipp, refusedScenario, sippUas, SIPP_PASSWORD, startSipFront, TEST_OFFER } from '../helpers/sipp.ts';
 
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
 
 describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not installed' }, () => {
   let s: TestSignal;
-  let sip: SipServer;
-  let port = 0;
-  const dialogs = new Dialogs('sip:gw@127.0.0.1:5060;transport=udp');
+  let front: Awaited<ReturnType<typeof startSipFront>>;
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'phone-invites-'));
   let service: { close(): Promise<void> } | null = null;
   const media: { answered: { room: string; dialog: Dialog; answer: string }[]; failed: string[]; offers: string[] } = { answered: [], failed: [], offers: [] };
 
   before(async () => {
     s = await startTestSignal();
-    sip = new SipServer({
-      address: '127.0.0.1',
-      port: 0,
-      log: createLogger('silent'),
-      onDialogRequest: (req, respond) => dialogs.handle(req, respond),
-      onResponse: (res) => dialogs.handleResponse(res),
-    });
-    port = await sip.listen();
+    front = await startSipFront();
   });
   afterEach(async () => {
     await service?.close();
     service = null;
   });
   after(async () => {
-    dialogs.closeAll();
-    await sip.close();
+    await front.close();
     await s.stop();
     rmSync(tmp, { recursive: true, force: true });
   });
@@ -54,14 +41,14 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
     service = await startDialOut({
       bus: s.bus,
       config: { sipTrunkUri: trunkPort ? `sip:127.0.0.1:${trunkPort}` : '', sipTrunkProxy: '', sipTrunkUser: 'gw', sipTrunkPassword: SIPP_PASSWORD, sipTrunkRegister: false, sipTrunkFrom: '' },
-      server: sip,
-      dialogs,
-      local: { transport: 'udp', host: '127.0.0.1', port },
+      server: front.server,
+      dialogs: front.dialogs,
+      local: front.local,
       log: createLogger('silent'),
       media: {
         offer: async (room) => {
           media.offers.push(room);
-          return OFFER;
+          return TEST_OFFER;
         },
         answered: (room, _id, dialog, answer) => media.answered.push({ room, dialog, answer }),
         failed: (room) => media.failed.push(room),
@@ -124,9 +111,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   });
 
   test('busy: the moderator is told "busy"', { timeout: 90_000 }, async () => {
-    const scenario = path.join(tmp, 'busy.xml');
-    writeFileSync(scenario, readFileSync(path.join(SIPP_SCENARIOS, 'dial-out-refused.xml'), 'utf8').replaceAll('[status]', '486'));
-    const uas = await sippUas(scenario);
+    const uas = await sippUas(refusedScenario(tmp, '486'));
     await serve(uas.port);
     const mod = s.client();
     await mod.join('phones-busy', 'Mod');

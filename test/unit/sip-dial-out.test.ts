@@ -4,41 +4,32 @@
 // CANCEL and 487; a registrar that challenges and grants 2 s sees the refresh and the unregistration.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/log.ts';
 import { DialOut, type DialOutResult } from '../../src/sip/dial-out.ts';
-import { Dialogs } from '../../src/sip/dialogs.ts';
+import type { Dialogs } from '../../src/sip/dialogs.ts';
 import { Registration } from '../../src/sip/registration.ts';
 import type { LocalAddress } from '../../src/sip/requests.ts';
-import { SipServer } from '../../src/sip/sip-server.ts';
+import type { SipServer } from '../../src/sip/sip-server.ts';
 import { openTrunk, type Trunk } from '../../src/sip/trunk.ts';
-import { hasSipp, sippUas, SIPP_PASSWORD, SIPP_SCENARIOS } from '../helpers/sipp.ts';
+import { hasSipp, refusedScenario, sippUas, SIPP_PASSWORD, startSipFront, TEST_OFFER } from '../helpers/sipp.ts';
 
-const scenarios = SIPP_SCENARIOS;
 const PASSWORD = SIPP_PASSWORD;
-const OFFER = 'v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n';
+const OFFER = TEST_OFFER;
 
 describe('SIP dial-out through a trunk (sipp as the trunk)', { skip: hasSipp ? false : 'sipp (sip-tester) not installed' }, () => {
+  let front: Awaited<ReturnType<typeof startSipFront>>;
   let server: SipServer;
   let local: LocalAddress;
-  const dialogs = new Dialogs('sip:gw@127.0.0.1:5060;transport=udp');
+  let dialogs: Dialogs;
   const ended: string[] = [];
   before(async () => {
-    server = new SipServer({
-      address: '127.0.0.1',
-      port: 0,
-      log: createLogger('silent'),
-      onDialogRequest: (req, respond) => dialogs.handle(req, respond),
-      onResponse: (res) => dialogs.handleResponse(res),
-    });
-    local = { transport: 'udp', host: '127.0.0.1', port: await server.listen() };
+    front = await startSipFront();
+    ({ server, local, dialogs } = front);
   });
-  after(async () => {
-    dialogs.closeAll();
-    await server.close();
-  });
+  after(() => front.close());
 
   const trunkAt = (port: number, extra: { proxy?: string } = {}): Promise<Trunk> =>
     openTrunk({ uri: `sip:127.0.0.1:${port}`, proxy: extra.proxy ?? '', user: 'gw', password: PASSWORD, register: false, from: '+34910000000' });
@@ -99,9 +90,7 @@ describe('SIP dial-out through a trunk (sipp as the trunk)', { skip: hasSipp ? f
   ] as const) {
     test(`${status} from the far end: "${reason}", the final response ACKed`, { timeout: 90_000 }, async () => {
       const acks = dialogs.transactions.counters.acks;
-      const scenario = path.join(tmp, `refused-${status}.xml`);
-      writeFileSync(scenario, readFileSync(path.join(scenarios, 'dial-out-refused.xml'), 'utf8').replaceAll('[status]', status));
-      const { result, sipp } = await dial(scenario);
+      const { result, sipp } = await dial(refusedScenario(tmp, status));
       assert.equal(sipp.code, 0, sipp.out);
       assert.deepEqual(result, { ok: false, reason, status: Number(status) });
       assert.ok(dialogs.transactions.counters.acks > acks);

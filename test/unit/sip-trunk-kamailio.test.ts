@@ -11,12 +11,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { createLogger } from '../../src/log.ts';
 import { DialOut } from '../../src/sip/dial-out.ts';
-import { Dialogs } from '../../src/sip/dialogs.ts';
+import type { Dialogs } from '../../src/sip/dialogs.ts';
 import { Registration } from '../../src/sip/registration.ts';
 import type { LocalAddress } from '../../src/sip/requests.ts';
-import { SipServer } from '../../src/sip/sip-server.ts';
+import type { SipServer } from '../../src/sip/sip-server.ts';
 import { openTrunk, type Trunk } from '../../src/sip/trunk.ts';
 import { freeUdpPort } from '../helpers/ports.ts';
+import { startSipFront } from '../helpers/sipp.ts';
 
 const has = (cmd: string, arg: string) => new Promise<boolean>((r) => execFile(cmd, [arg], (e) => r(!(e && (e as NodeJS.ErrnoException).code === 'ENOENT'))));
 const ready = (await has('kamailio', '-v')) && (await has('baresip', '-h'));
@@ -102,24 +103,19 @@ describe('SIP trunk through kamailio: registration and a call to a registered ba
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sip-kamailio-'));
   let kamailio: ReturnType<typeof run> | undefined;
   let baresip: ReturnType<typeof run> | undefined;
+  let front: Awaited<ReturnType<typeof startSipFront>>;
   let server: SipServer;
   let local: LocalAddress;
+  let dialogs: Dialogs;
   let trunk: Trunk;
   let registration: Registration;
-  const dialogs = new Dialogs('sip:gw@127.0.0.1:5060;transport=udp');
 
   before(async () => {
     const kPort = await freeUdpPort();
     writeFileSync(path.join(dir, 'kamailio.cfg'), kamailioConfig(kPort));
     kamailio = run('kamailio', ['-DD', '-E', '-f', path.join(dir, 'kamailio.cfg'), '-w', dir, '-P', path.join(dir, 'kamailio.pid'), '-Y', dir]);
-    server = new SipServer({
-      address: '127.0.0.1',
-      port: 0,
-      log: createLogger('silent'),
-      onDialogRequest: (req, respond) => dialogs.handle(req, respond),
-      onResponse: (res) => dialogs.handleResponse(res),
-    });
-    local = { transport: 'udp', host: '127.0.0.1', port: await server.listen() };
+    front = await startSipFront();
+    ({ server, local, dialogs } = front);
     trunk = await openTrunk({ uri: `sip:127.0.0.1:${kPort}`, proxy: '', user: 'gw', password: GW_PASSWORD, register: true, from: '' });
     // baresip, registered as 1001, answers every call at once
     const bPort = await freeUdpPort();
@@ -148,8 +144,7 @@ describe('SIP trunk through kamailio: registration and a call to a registered ba
   });
 
   after(async () => {
-    dialogs.closeAll();
-    await server?.close();
+    await front?.close();
     await stop(baresip, 'SIGINT');
     await stop(kamailio, 'SIGTERM');
     rmSync(dir, { recursive: true, force: true });
