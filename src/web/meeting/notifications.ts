@@ -5,6 +5,7 @@ import type { DialOutFailure } from '../../protocol/dial-out-messages.ts';
 import type { Participant } from '../../protocol/signal-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 type NewNotice =
   | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
@@ -104,14 +105,5 @@ export class NotificationsStore extends Store<NotificationsState> {
   }
 }
 
-const stores = new WeakMap<Conference, NotificationsStore>();
-
 /** The notices of a conference (created on first use; lives as long as the conference). */
-export function notificationsFor(conference: Conference): NotificationsStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new NotificationsStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const notificationsFor = perConference((conference) => new NotificationsStore(conference));

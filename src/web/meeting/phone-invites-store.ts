@@ -4,6 +4,7 @@
 import type { DialOutFailure } from '../../protocol/dial-out-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 export interface PhoneInvite {
   id: string;
@@ -53,13 +54,4 @@ export class PhoneInvitesStore extends Store<PhoneInvitesState> {
   }
 }
 
-const stores = new WeakMap<Conference, PhoneInvitesStore>();
-
-export function phoneInvitesFor(conference: Conference): PhoneInvitesStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new PhoneInvitesStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const phoneInvitesFor = perConference((conference) => new PhoneInvitesStore(conference));
