@@ -83,6 +83,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   sipTrunkPassword: 'PASSWORD',
   sipTrunkRegister: 'BOOL',
   sipTrunkFrom: 'NUMBER',
+  sipDialOutAnonymous: 'BOOL',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

@@ -193,6 +193,8 @@ export const configSchema = z.object({
   sipTrunkRegister: flag.default(false),
   /** SIP dial-out: the caller ID (a number or user at the trunk's domain, or a sip: URI); empty: sipTrunkUser. */
   sipTrunkFrom: z.string().trim().max(256).regex(/^[^<>"\s]*$/, 'sipTrunkFrom is a number, a user name or a sip: URI').default(''),
+  /** SIP dial-out: moderators who neither signed in nor brought a token (everyone in open mode) may invite by phone. */
+  sipDialOutAnonymous: flag.default(false),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -271,6 +273,7 @@ export const settingHelp: Record<keyof Config, string> = {
   sipTrunkPassword: 'password at the SIP trunk (better in the environment, TERTULIA_SIP_TRUNK_PASSWORD)',
   sipTrunkRegister: 'register with the SIP trunk and keep the registration refreshed (default false)',
   sipTrunkFrom: 'caller ID of dial-out calls: a number or user at the trunk, or a sip: URI (default: the trunk user)',
+  sipDialOutAnonymous: 'let moderators who did not sign in or bring a token (everyone in open mode) invite by phone; calls may cost money (default false)',
 };
 
 export class ConfigError extends Error {}

@@ -59,7 +59,9 @@ export type DialOutErrorCode =
   /** No SIP trunk (sipTrunkUri) or no sip part runs. */
   | 'dial-out-unavailable'
   /** Too many phone invitations at once in this room. */
-  | 'dial-out-limit';
+  | 'dial-out-limit'
+  /** The moderator neither signed in nor brought a token, and sipDialOutAnonymous is off. */
+  | 'dial-out-sign-in';
 
 // ---- signal -> sip (bus) ----
 export const dialOutSubjects = {

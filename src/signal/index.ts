@@ -92,7 +92,7 @@ export async function startSignal(opts: {
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log) });
+  const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);

@@ -1,7 +1,8 @@
 // "Invite by phone" on signal's side (issue 15): a moderator's request becomes a `sip.dial` on the bus to the sip
 // part, which calls the number through the SIP trunk; the moderator is told `calling` at once, then `answered`
 // or `failed` with the plain reason (busy, no answer, not found ...). A moderator of the room may give up on a
-// call still ringing (`sip.dial-cancel`). Capped per room; no sip part or no trunk is a clear error.
+// call still ringing (`sip.dial-cancel`). Calls may cost money: a moderator must have signed in or brought a
+// token unless sipDialOutAnonymous says otherwise. Capped per room; no sip part or no trunk is a clear error.
 import { randomBytes } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import { callBus, failedWith } from '../bus/typed-calls.ts';
@@ -22,16 +23,22 @@ export class PhoneInvites {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly pending = new Map<string, PendingInvite>();
+  private readonly allowAnonymous: boolean;
 
-  constructor(bus: Bus, log: Logger) {
+  constructor(bus: Bus, log: Logger, allowAnonymous: boolean) {
     this.bus = bus;
     this.log = log;
+    this.allowAnonymous = allowAnonymous;
   }
 
   /** A moderator (checked by the caller) asks to call `target` (already validated) into their room. */
   invite(actor: Member, target: string): void {
     const room = actor.room;
     const session = actor.session;
+    if (!actor.authenticated && !this.allowAnonymous) {
+      session.send({ type: 'error', code: 'dial-out-sign-in', message: 'inviting by phone needs a moderator who signed in (or joined with a token)' });
+      return;
+    }
     if ([...this.pending.values()].filter((p) => p.roomKey === room.key).length >= MAX_PHONE_INVITES_PER_ROOM) {
       session.send({ type: 'error', code: 'dial-out-limit', message: `at most ${MAX_PHONE_INVITES_PER_ROOM} phone invitations may ring at once` });
       return;

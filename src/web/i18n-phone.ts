@@ -24,6 +24,7 @@ const en = {
   })[r],
   errorDialOutUnavailable: 'Calling phones is not set up on this server.',
   errorDialOutLimit: 'Too many phone invitations are ringing at once; wait for one to end.',
+  errorDialOutSignIn: 'Inviting by phone needs a moderator who signed in.',
 };
 
 export type PhoneStrings = typeof en;
@@ -50,6 +51,7 @@ const es: PhoneStrings = {
   })[r],
   errorDialOutUnavailable: 'Este servidor no tiene configuradas las llamadas a teléfonos.',
   errorDialOutLimit: 'Hay demasiadas invitaciones por teléfono sonando a la vez; espera a que termine alguna.',
+  errorDialOutSignIn: 'Para invitar por teléfono hace falta un moderador que haya iniciado sesión.',
 };
 
 export const phoneDictionaries = { en, es };

@@ -91,6 +91,7 @@ test('defaults', () => {
     sipTrunkPassword: '',
     sipTrunkRegister: false,
     sipTrunkFrom: '',
+    sipDialOutAnonymous: false,
   });
 });
 

@@ -2,7 +2,7 @@
 // signal's `sip.dial` on the bus, the sip part's dial-out service (dial-out-service.ts) calling out through a
 // trunk that is sipp. Answered: the moderator is told, the call's media gets the dialog and the answer SDP.
 // Busy: told "busy". Ringing: the moderator stops it (CANCEL). A participant is refused, a bad number too, and a
-// server without a sip part or without a trunk says so.
+// server without a sip part or without a trunk says so. Anonymous moderators only with sipDialOutAnonymous.
 import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -23,7 +23,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   const media: { answered: { room: string; dialog: Dialog; answer: string }[]; failed: string[]; offers: string[] } = { answered: [], failed: [], offers: [] };
 
   before(async () => {
-    s = await startTestSignal();
+    s = await startTestSignal({ sipDialOutAnonymous: true });
     front = await startSipFront();
   });
   afterEach(async () => {
@@ -55,6 +55,19 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
       },
     });
   }
+
+  test('by default a moderator who did not sign in may not: calls may cost money', async () => {
+    const strict = await startTestSignal();
+    try {
+      const mod = strict.client();
+      await mod.join('phones-strict', 'Mod');
+      assert.equal((await mod.expectError({ type: 'invite-by-phone', target: '1001' })).code, 'dial-out-sign-in');
+      assert.ok(await mod.nothingLike((m) => m.type === 'phone-invite'));
+      mod.close();
+    } finally {
+      await strict.stop();
+    }
+  });
 
   test('no sip part on the bus: the moderator is told calling phones is not set up', async () => {
     const mod = s.client();

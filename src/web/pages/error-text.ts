@@ -31,6 +31,8 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorDialOutUnavailable;
     case 'dial-out-limit':
       return t.errorDialOutLimit;
+    case 'dial-out-sign-in':
+      return t.errorDialOutSignIn;
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }
