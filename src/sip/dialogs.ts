@@ -1,12 +1,13 @@
 // Calls as SIP dialogs on the gateway's side (RFC 3261 12, 13.3, 15), both ways: the gateway answers an INVITE
 // (180, then 200 with its SDP, sent again at T1 doubling to T2 until the caller's ACK), or takes the dialog of
 // its own INVITE once it was answered (`adoptOutgoing`, dial-out.ts); either way it ends a call with BYE (a
-// client transaction: sent again until answered, client-transactions.ts), takes the other side's BYE, CANCEL before the answer (200 to the
-// CANCEL, 487 to the INVITE), in-dialog OPTIONS/INFO (200) and re-INVITE (answered by the call's handler: hold
-// and unhold). What a call does with its media is the caller's business (`onEnded`, `onReinvite`); this file
-// only keeps the dialog state right. Requests inside a dialog go back on the path the INVITE came in on (its
-// source address over UDP, its connection over TCP): a phone behind NAT gets them; a dialog we started uses the
-// path its INVITE went out on (the trunk or its outbound proxy), with the route set the 2xx gave.
+// client transaction: sent again until answered, client-transactions.ts), takes the other side's BYE, CANCEL
+// before the answer (200 to the CANCEL, 487 to the INVITE), in-dialog OPTIONS/INFO (200) and re-INVITE (answered
+// by the call's handler: hold and unhold). What a call does with its media is the caller's business (`onEnded`,
+// `onReinvite`); this file only keeps the dialog state right. Requests inside a dialog go back on the path the
+// INVITE came in on (its source address over UDP, its connection over TCP): a phone behind NAT gets them; a
+// dialog we started uses the path its INVITE went out on (the trunk or its outbound proxy), with the route set
+// the 2xx gave.
 import { ClientTransactions } from './client-transactions.ts';
 import { parseNameAddr, parseVia } from './headers.ts';
 import { responseTo, serializeMessage, type SipRequest, type SipResponse } from './message.ts';
