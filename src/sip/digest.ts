@@ -65,18 +65,19 @@ const quote = (s: string) => `"${s.replace(/["\\]/g, '\\$&')}"`;
 /** Answers challenges; keeps the nonce count per nonce, so one Digest answers every request of a registration. */
 export class DigestClient {
   private readonly counts = new Map<string, number>();
-  private readonly creds: Credentials;
+  /** A private field: no log line or JSON of a trunk can show the password. */
+  readonly #creds: Credentials;
 
   constructor(creds: Credentials) {
-    this.creds = creds;
+    this.#creds = creds;
   }
 
   /** The header (name and value) that answers `c` for a request of `method` to `uri` with `body` (`cnonce`: for tests). */
   authorize(c: DigestChallenge, method: string, uri: string, body: Buffer = Buffer.alloc(0), cnonce = randomBytes(8).toString('hex')): { name: string; value: string } {
     const h = (s: string | Buffer) => createHash(c.algorithm === 'MD5' ? 'md5' : 'sha256').update(s).digest('hex');
-    const ha1 = h(`${this.creds.user}:${c.realm}:${this.creds.password}`);
+    const ha1 = h(`${this.#creds.user}:${c.realm}:${this.#creds.password}`);
     const ha2 = h(c.qop === 'auth-int' ? `${method}:${uri}:${h(body)}` : `${method}:${uri}`);
-    const fields = [`username=${quote(this.creds.user)}`, `realm=${quote(c.realm)}`, `nonce=${quote(c.nonce)}`, `uri=${quote(uri)}`];
+    const fields = [`username=${quote(this.#creds.user)}`, `realm=${quote(c.realm)}`, `nonce=${quote(c.nonce)}`, `uri=${quote(uri)}`];
     let response: string;
     if (c.qop) {
       if (this.counts.size > 16) this.counts.clear(); // old nonces are not reused

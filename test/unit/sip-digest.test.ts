@@ -52,3 +52,10 @@ test('a request answers each challenge once, again only when the nonce went stal
   assert.match(req.headers.get('proxy-authorization')!, /nonce="a"/);
   assert.equal(new RequestAuth(null).accept(res(401, 'Digest realm="r", nonce="a"')), false, 'no credentials: nothing to answer with');
 });
+
+test('the password cannot reach a log: a client shows nothing of it as JSON or inspected', async () => {
+  const { inspect } = await import('node:util');
+  const client = new DigestClient({ user: 'gw', password: 'n0t-in-logs' });
+  assert.ok(!JSON.stringify({ client }).includes('n0t-in-logs'));
+  assert.ok(!inspect(client, { depth: 10 }).includes('n0t-in-logs'));
+});
