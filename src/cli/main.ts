@@ -93,6 +93,13 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   sipDialInNumbers: 'JSON',
   sipLanguage: 'LANG',
   embedAllowedOrigins: 'ORIGINS',
+  sipTrunkUri: 'URI',
+  sipTrunkProxy: 'URI',
+  sipTrunkUser: 'USER',
+  sipTrunkPassword: 'PASSWORD',
+  sipTrunkRegister: 'BOOL',
+  sipTrunkFrom: 'NUMBER',
+  sipDialOutAnonymous: 'BOOL',
 };
 
 const PARSE_OPTIONS: ParseArgsConfig['options'] = {

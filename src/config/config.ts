@@ -65,6 +65,12 @@ const embedOrigins = list.pipe(
     }),
   ),
 );
+/** A sip: URI of a host (sip:host[:port], a user part allowed), or empty. */
+const sipUri = (name: string) =>
+  z
+    .string()
+    .trim()
+    .regex(/^$|^sip:([^@\s<>"]{1,128}@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?(;[^\s<>"]*)?$/, `${name} is a sip: URI, e.g. sip:sip.example.net:5060`);
 
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
@@ -230,6 +236,20 @@ export const configSchema = z.object({
   sipRtpPortMax: port.default(42999),
   /** SIP over TLS (TCP), when a certificate is configured (tlsCert/tlsKey, or domain's ACME one); 0: any free port. */
   sipTlsPort: port.default(5061),
+  /** SIP dial-out: the trunk (sip:host[:port]) calls go out through; empty: no dial-out. */
+  sipTrunkUri: sipUri('sipTrunkUri').default(''),
+  /** SIP dial-out: an outbound proxy every request to the trunk goes through (sip:host[:port]); empty: none. */
+  sipTrunkProxy: sipUri('sipTrunkProxy').default(''),
+  /** SIP dial-out: the user name at the trunk (digest authentication, REGISTER). */
+  sipTrunkUser: z.string().trim().max(128).default(''),
+  /** SIP dial-out: the trunk password (a secret: never logged, hidden by `tertulia config`). */
+  sipTrunkPassword: z.string().max(256).default(''),
+  /** SIP dial-out: register with the trunk (and keep the registration refreshed). */
+  sipTrunkRegister: flag.default(false),
+  /** SIP dial-out: the caller ID (a number or user at the trunk's domain, or a sip: URI); empty: sipTrunkUser. */
+  sipTrunkFrom: z.string().trim().max(256).regex(/^[^<>"\s]*$/, 'sipTrunkFrom is a number, a user name or a sip: URI').default(''),
+  /** SIP dial-out: moderators who neither signed in nor brought a token (everyone in open mode) may invite by phone. */
+  sipDialOutAnonymous: flag.default(false),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -316,6 +336,13 @@ export const settingHelp: Record<keyof Config, string> = {
   sipRtpPortMin: "lowest UDP port of phone calls' RTP with the SIP gateway, two per call (default 42000)",
   sipRtpPortMax: "highest UDP port of phone calls' RTP (default 42999)",
   sipTlsPort: 'SIP over TLS port of the gateway, used when a certificate is configured (tlsCert/tlsKey, or the ACME one of --domain); 0 = any free port (default 5061)',
+  sipTrunkUri: 'SIP trunk for dial-out ("Invite by phone"), e.g. sip:sip.example.net:5060; numbers are called as sip:NUMBER@its host (default: none, no dial-out)',
+  sipTrunkProxy: 'outbound proxy every request to the SIP trunk goes through, e.g. sip:proxy.example.net:5060 (default: none)',
+  sipTrunkUser: 'user name at the SIP trunk, for digest authentication and REGISTER',
+  sipTrunkPassword: 'password at the SIP trunk (better in the environment, TERTULIA_SIP_TRUNK_PASSWORD)',
+  sipTrunkRegister: 'register with the SIP trunk and keep the registration refreshed (default false)',
+  sipTrunkFrom: 'caller ID of dial-out calls: a number or user at the trunk, or a sip: URI (default: the trunk user)',
+  sipDialOutAnonymous: 'let moderators who did not sign in or bring a token (everyone in open mode) invite by phone; calls may cost money (default false)',
 };
 
 export class ConfigError extends Error {}

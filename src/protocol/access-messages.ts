@@ -3,6 +3,7 @@
 // parses the server's side with `accessServerMessageSchemas`.
 import { z } from 'zod';
 import { recordingClientMessageSchemas, recordingServerMessageSchemas, type RecordingErrorCode } from './recording-messages.ts';
+import { dialOutClientMessageSchemas, dialOutServerMessageSchemas, type DialOutErrorCode } from './dial-out-messages.ts';
 
 export const roleSchema = z.enum(['moderator', 'participant']);
 export type Role = z.infer<typeof roleSchema>;
@@ -37,6 +38,7 @@ export const accessClientMessageSchemas = [
   z.object({ type: z.literal('lobby-admit'), id: targetId }),
   z.object({ type: z.literal('lobby-deny'), id: targetId }),
   ...recordingClientMessageSchemas,
+  ...dialOutClientMessageSchemas,
 ] as const;
 
 export const ACCESS_CLIENT_TYPES: readonly string[] = accessClientMessageSchemas.map((s) => s.shape.type.value);
@@ -78,6 +80,7 @@ export const accessServerMessageSchemas = [
   /** A moderator ended the meeting for everyone. */
   z.object({ type: z.literal('meeting-ended'), by: z.string() }),
   ...recordingServerMessageSchemas,
+  ...dialOutServerMessageSchemas,
 ] as const;
 
 export type AccessServerMessage = z.infer<(typeof accessServerMessageSchemas)[number]>;
@@ -102,4 +105,5 @@ export type AccessErrorCode =
   /** Not allowed for this participant now (e.g. unmuting while the moderator disabled it). */
   | 'not-allowed'
   | 'no-such-participant'
-  | RecordingErrorCode;
+  | RecordingErrorCode
+  | DialOutErrorCode;

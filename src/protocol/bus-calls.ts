@@ -46,6 +46,8 @@ import {
 } from './recorder-messages.ts';
 import { dialInSubjects, pinLookupReplySchema, pinLookupSchema } from './dial-in-messages.ts';
 import { phoneJoinReplySchema, phoneJoinSchema, phoneLeaveSchema, phoneMuteReplySchema, phoneMuteSchema, phoneSubjects } from './phone-messages.ts';
+import { dialOutSubjects, sipDialCancelSchema, sipDialReplySchema, sipDialSchema } from './dial-out-messages.ts';
+
 
 /**
  * - not-found: no such conference, participant or endpoint (it left, or never was);
@@ -58,6 +60,9 @@ import { phoneJoinReplySchema, phoneJoinSchema, phoneLeaveSchema, phoneMuteReply
  * conflict (that recording id runs already), no-space (its disk has less free space than recordingMinFreeMb).
  * A phone's join: not-allowed (the room's rules keep a caller out: a lobby, a password, no host yet), with the
  * reason for the caller.
+ * A dial-out (`sip.dial`): unavailable (no SIP trunk configured), limit (at the gateway's cap of calls going out);
+ * its cancel: not-found (answered or ended already).
+
  */
 export type BusErrorCode = 'not-found' | 'conflict' | 'no-capacity' | 'unavailable' | 'limit' | 'no-space' | 'not-allowed';
 
@@ -105,4 +110,8 @@ export const busCalls = {
   signalPhoneJoin: spec(fixed(phoneSubjects.join), phoneJoinSchema, phoneJoinReplySchema, ['not-allowed', 'no-capacity', 'unavailable', 'limit']),
   signalPhoneLeave: spec(fixed(phoneSubjects.leave), phoneLeaveSchema, okReplySchema, []),
   signalPhoneMute: spec(fixed(phoneSubjects.mute), phoneMuteSchema, phoneMuteReplySchema, ['not-found', 'not-allowed']),
+  // signal -> sip
+  sipDial: spec(fixed(dialOutSubjects.dial), sipDialSchema, sipDialReplySchema, ['unavailable', 'limit']),
+  sipDialCancel: spec(fixed(dialOutSubjects.cancel), sipDialCancelSchema, okReplySchema, ['not-found']),
+
 } as const;

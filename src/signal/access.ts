@@ -11,6 +11,7 @@ import { UserStore, usersDbPath } from './auth/users.ts';
 import { Lobby } from './lobby.ts';
 import { Moderation } from './moderation.ts';
 import type { Recordings } from './recording.ts';
+import type { PhoneInvites } from './phone-invites.ts';
 import type { Rooms, Session } from './rooms.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
@@ -54,7 +55,7 @@ export class Access {
   private adminAccounts: readonly string[];
   private readonly recordings: Recordings | undefined;
 
-  constructor(opts: { config: Config; rooms: Rooms; log: Logger; recordings?: Recordings }) {
+  constructor(opts: { config: Config; rooms: Rooms; log: Logger; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
     const { config, rooms, log } = opts;
     this.log = log;
     this.adminAccounts = config.adminAccounts;
@@ -65,7 +66,7 @@ export class Access {
     const lobby = new Lobby(log);
     this.tokens = tokens;
     this.admission = new Admission({ config, rooms, lobby, log, users: this.users, tokens });
-    this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings });
+    this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings, phoneInvites: opts.phoneInvites });
     rooms.onLeft = (room) => this.moderation.afterLeave(room);
     log.info({ authMode: config.authMode, allowGuests: config.allowGuests }, 'access mode');
   }

@@ -22,6 +22,7 @@ import { BridgeDirectory } from '../bus/bridge-directory.ts';
 import { VERSION } from '../cli/version.ts';
 import { VideoConstraintsForwarder } from './video-constraints.ts';
 import { Recordings } from './recording.ts';
+import { PhoneInvites } from './phone-invites.ts';
 import { SignalMetrics } from './signal-metrics.ts';
 import { AdminApi } from './admin-api.ts';
 import { Webhooks } from './webhooks/webhooks.ts';
@@ -118,7 +119,7 @@ export async function startSignal(opts: {
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const access = new Access({ config, rooms, log, recordings });
+  const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;

@@ -9,6 +9,7 @@ import type { Admission } from './admission.ts';
 import type { Lobby } from './lobby.ts';
 import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
 import type { Recordings } from './recording.ts';
+import type { PhoneInvites } from './phone-invites.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
 
 type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
@@ -23,9 +24,12 @@ export class Moderation {
   autoModerator: boolean;
   /** Start/stop recording (none: this signal has no recording, e.g. in unit tests). */
   private readonly recordings: Recordings | undefined;
+  /** Invite by phone (none: this signal has no bus to a sip part, e.g. in unit tests). */
+  private readonly phoneInvites: PhoneInvites | undefined;
 
-  constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings }) {
+  constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
     this.recordings = opts.recordings;
+    this.phoneInvites = opts.phoneInvites;
     this.rooms = opts.rooms;
     this.lobby = opts.lobby;
     this.admission = opts.admission;
@@ -69,7 +73,7 @@ export class Moderation {
       return m;
     };
     const by = actor.displayName;
-    this.log.info({ room: room.key, participant: actor.id, action: msg.type, target: 'target' in msg ? msg.target : undefined }, 'moderator action');
+    this.log.info({ room: room.key, participant: actor.id, action: msg.type, target: 'target' in msg && msg.type !== 'invite-by-phone' ? msg.target : undefined }, 'moderator action');
     switch (msg.type) {
       case 'mute-participant': {
         const t = target(msg.target);
@@ -110,6 +114,15 @@ export class Moderation {
         }
         if (msg.type === 'start-live-stream') this.recordings.startStream(actor, msg.url, msg.key);
         else this.recordings.stopStream(actor);
+        return;
+      case 'invite-by-phone':
+      case 'cancel-phone-invite':
+        if (!this.phoneInvites) {
+          session.send({ type: 'error', code: 'dial-out-unavailable', message: 'calling phones is not set up on this server' });
+          return;
+        }
+        if (msg.type === 'invite-by-phone') this.phoneInvites.invite(actor, msg.target);
+        else this.phoneInvites.cancel(actor, msg.id);
         return;
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by, msg.kind);

@@ -1,13 +1,17 @@
-// Calls as SIP dialogs on the gateway's side (RFC 3261 12, 13.3, 15): the gateway answers an INVITE (180, then
-// 200 with its SDP, sent again at T1 doubling to T2 until the caller's ACK), ends a call with BYE (a client
-// transaction: sent again until answered), takes the caller's BYE, CANCEL before the answer (200 to the
-// CANCEL, 487 to the INVITE), in-dialog OPTIONS/INFO (200) and re-INVITE (answered by the call's handler: hold
-// and unhold). What a call does with its media is the caller's business (`onEnded`, `onReinvite`); this file
-// only keeps the dialog state right. Requests inside a dialog go back on the path the INVITE came in on (its
-// source address over UDP, its connection over TCP): a phone behind NAT gets them.
-import { randomBytes } from 'node:crypto';
-import { parseCSeq, parseNameAddr, parseVia } from './headers.ts';
-import { responseTo, serializeMessage, SipHeaders, type SipRequest, type SipResponse } from './message.ts';
+// Calls as SIP dialogs on the gateway's side (RFC 3261 12, 13.3, 15), both ways: the gateway answers an INVITE
+// (180, then 200 with its SDP, sent again at T1 doubling to T2 until the caller's ACK), or takes the dialog of
+// its own INVITE once it was answered (`adoptOutgoing`, dial-out.ts); either way it ends a call with BYE (a
+// client transaction: sent again until answered, client-transactions.ts), takes the other side's BYE, CANCEL
+// before the answer (200 to the CANCEL, 487 to the INVITE), in-dialog OPTIONS/INFO (200) and re-INVITE (answered
+// by the call's handler: hold and unhold). What a call does with its media is the caller's business (`onEnded`,
+// `onReinvite`); this file only keeps the dialog state right. Requests inside a dialog go back on the path the
+// INVITE came in on (its source address over UDP, its connection over TCP): a phone behind NAT gets them; a
+// dialog we started uses the path its INVITE went out on (the trunk or its outbound proxy), with the route set
+// the 2xx gave.
+import { ClientTransactions } from './client-transactions.ts';
+import { parseNameAddr, parseVia } from './headers.ts';
+import { responseTo, serializeMessage, type SipRequest, type SipResponse } from './message.ts';
+import { buildRequest, newTag, type LocalAddress } from './requests.ts';
 import { retransmit, type Respond } from './transactions.ts';
 import type { SipSource } from './transport.ts';
 
@@ -17,14 +21,17 @@ export const MAX_DIALOGS = 2000;
 export type DialogState = 'early' | 'answered' | 'confirmed' | 'ended';
 
 export interface Dialog {
+  /** 'in': a call to the gateway; 'out': the gateway's own call (dial-out). */
+  readonly direction: 'in' | 'out';
   readonly callId: string;
   readonly localTag: string;
   readonly remoteTag: string;
-  /** The caller as it named itself (From). */
+  /** The other side as it named itself: the From of an incoming INVITE, the To of our own. */
   readonly from: string;
-  /** The INVITE that made it. */
+  /** The INVITE that made it (theirs, or ours). */
   readonly invite: SipRequest;
-  readonly source: SipSource;
+  /** Where in-dialog requests go: the path the INVITE came in on, or went out on. */
+  readonly source: Pick<SipSource, 'transport' | 'reply'>;
   state: DialogState;
   /** Why it ended: 'bye' (the caller hung up), 'hangup' (we did), 'cancel', 'no-ack', 'closed'. */
   endReason?: string;
@@ -36,6 +43,11 @@ export interface Dialog {
 }
 
 interface DialogEntry extends Dialog {
+  /** Our side and theirs as From/To of our requests (without tags), where they go, through which proxies. */
+  localUri: string;
+  remoteUri: string;
+  remoteTarget: string;
+  routeSet: string[];
   respondInvite: Respond;
   /** Our 200 to the INVITE while it waits for its ACK. */
   answer: Buffer | null;
@@ -43,6 +55,8 @@ interface DialogEntry extends Dialog {
   stopResend: () => void;
   localCSeq: number;
   contact: string;
+  /** Our Via sent-by for requests of a dialog we started; null: the gateway's contact address. */
+  local: LocalAddress | null;
 }
 
 function key(callId: string, localTag: string): string {
@@ -55,7 +69,9 @@ export class Dialogs {
   private readonly byBranch = new Map<string, DialogEntry>();
   private readonly contact: string;
   private readonly tlsContact: string;
-  readonly counters = { answersResent: 0, byesResent: 0 };
+  readonly counters = { answersResent: 0 };
+  /** Our requests: BYE here, INVITE/CANCEL in dial-out.ts, REGISTER in registration.ts. */
+  readonly transactions = new ClientTransactions();
 
   /** `contact`: the gateway's own URI for Contact (sip:gw@host:port;transport=...). */
   /** `contact`: our address for UDP and TCP dialogs; `tlsContact`: for dialogs over TLS (its own port). */
@@ -79,12 +95,17 @@ export class Dialogs {
     const from = parseNameAddr(invite.headers.get('from') ?? '');
     const callId = invite.headers.get('call-id') ?? '';
     const d: DialogEntry = {
+      direction: 'in',
       callId,
-      localTag: randomBytes(6).toString('hex'),
+      localTag: newTag(),
       remoteTag: from?.params.get('tag') ?? '',
       from: invite.headers.get('from') ?? '',
       invite,
       source,
+      localUri: invite.headers.get('to') ?? '',
+      remoteUri: invite.headers.get('from') ?? '',
+      remoteTarget: parseNameAddr(invite.headers.get('contact') ?? '')?.uri ?? from?.uri ?? 'sip:unknown',
+      routeSet: invite.headers.getAll('record-route'),
       state: 'early',
       onEnded: () => {},
       onReinvite: () => null,
@@ -94,10 +115,46 @@ export class Dialogs {
       stopResend: () => {},
       localCSeq: 1,
       contact: `<${this.contactFor(source.transport)}>`,
+      local: null,
     };
     this.byKey.set(key(callId, d.localTag), d);
     const branch = parseVia(invite.headers.get('via') ?? '')?.params.get('branch');
     if (branch) this.byBranch.set(branch, d);
+    return d;
+  }
+
+  /**
+   * The dialog of our own INVITE, answered by `res` (a 2xx, already ACKed by the caller), confirmed at once;
+   * `local` says where our in-dialog requests come from. Null when at MAX_DIALOGS (the caller hangs up).
+   */
+  adoptOutgoing(invite: SipRequest, res: SipResponse, path: Pick<SipSource, 'transport' | 'reply'>, local: LocalAddress): Dialog | null {
+    if (this.byKey.size >= MAX_DIALOGS) return null;
+    const from = parseNameAddr(invite.headers.get('from') ?? '');
+    const to = res.headers.get('to') ?? '';
+    const d: DialogEntry = {
+      direction: 'out',
+      callId: invite.headers.get('call-id') ?? '',
+      localTag: from?.params.get('tag') ?? '',
+      remoteTag: parseNameAddr(to)?.params.get('tag') ?? '',
+      from: to,
+      invite,
+      source: path,
+      localUri: (invite.headers.get('from') ?? '').replace(/;\s*tag=[^;]*/i, ''),
+      remoteUri: to,
+      remoteTarget: parseNameAddr(res.headers.get('contact') ?? '')?.uri ?? invite.uri,
+      routeSet: res.headers.getAll('record-route').reverse(),
+      state: 'confirmed',
+      onEnded: () => {},
+      onReinvite: () => null,
+      onInfoDigit: () => {},
+      respondInvite: () => {},
+      answer: null,
+      stopResend: () => {},
+      localCSeq: Number(/^\d+/.exec(invite.headers.get('cseq') ?? '1')?.[0] ?? 1),
+      contact: `<${this.contactFor(local.transport)}>`,
+      local,
+    };
+    this.byKey.set(key(d.callId, d.localTag), d);
     return d;
   }
 
@@ -234,45 +291,32 @@ export class Dialogs {
     d.onEnded(reason);
   }
 
-  /** BYE as a client transaction: sent again (T1 doubling to T2) until a response comes, for 32 s at most. */
+  /** BYE as a client transaction: sent again (T1 doubling to T2, over UDP) until a response comes, for 32 s at most. */
   private sendBye(d: DialogEntry): void {
-    const h = new SipHeaders();
-    const branch = `z9hG4bK${randomBytes(8).toString('hex')}`;
-    h.add('via', `SIP/2.0/${d.source.transport.toUpperCase()} ${this.contactFor(d.source.transport).replace(/^sip:[^@]*@/, '').replace(/;.*$/, '')};branch=${branch};rport`);
-    h.add('max-forwards', '70');
-    // From and To swap: we are the To of the INVITE
-    h.add('from', `${d.invite.headers.get('to') ?? ''};tag=${d.localTag}`);
-    h.add('to', d.from);
-    h.add('call-id', d.callId);
-    h.add('cseq', `${++d.localCSeq} BYE`);
-    const target = parseNameAddr(d.invite.headers.get('contact') ?? '')?.uri ?? parseNameAddr(d.from)?.uri ?? 'sip:unknown';
-    const bytes = serializeMessage({ kind: 'request', method: 'BYE', uri: target, headers: h, body: Buffer.alloc(0) });
-    d.source.reply(bytes);
-    if (d.source.transport !== 'udp') return;
-    const stop = retransmit(
-      () => {
-        this.counters.byesResent++;
-        d.source.reply(bytes);
-        return true;
-      },
-      () => this.pendingByes.delete(branch),
-    );
-    this.pendingByes.set(branch, stop);
+    let local = d.local;
+    if (local === null) {
+      const hp = /^sips?:(?:[^@]*@)?([^;:>]+)(?::(\d+))?/.exec(this.contactFor(d.source.transport));
+      local = { transport: d.source.transport, host: hp?.[1] ?? '127.0.0.1', port: Number(hp?.[2] ?? 5060) };
+    }
+    const bye = buildRequest({
+      method: 'BYE',
+      uri: d.remoteTarget,
+      from: `${d.localUri};tag=${d.localTag}`,
+      to: d.remoteUri,
+      callId: d.callId,
+      cseq: ++d.localCSeq,
+      local,
+      routes: d.routeSet,
+    });
+    try {
+      this.transactions.send(bye, d.source, { onResponse: () => {}, onTimeout: () => {} });
+    } catch {
+      d.source.reply(serializeMessage(bye)); // at the transactions' cap: sent once
+    }
   }
 
-  /** Our BYEs waiting for their response (UDP), by branch: the stopper of their retransmissions. */
-  private readonly pendingByes = new Map<string, () => void>();
-
-  /** A response from a peer (SipServer passes responses): a BYE's ends its retransmissions. */
+  /** A response from a peer (SipServer passes responses): one to our BYE, INVITE, CANCEL or REGISTER. */
   handleResponse(res: SipResponse): boolean {
-    const branch = parseVia(res.headers.get('via') ?? '')?.params.get('branch');
-    const cseq = parseCSeq(res.headers.get('cseq') ?? '');
-    const stop = branch ? this.pendingByes.get(branch) : undefined;
-    if (!stop || cseq?.method !== 'BYE') return false;
-    if (res.status >= 200) {
-      stop();
-      this.pendingByes.delete(branch!);
-    }
-    return true;
+    return this.transactions.handleResponse(res);
   }
 }

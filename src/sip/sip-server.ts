@@ -65,6 +65,11 @@ export class SipServer {
     return this.transport.tlsPort;
   }
 
+  /** Where our own requests to address:port go over UDP (from the listening port: responses come back there). */
+  udpPath(address: string, port: number): { transport: 'udp'; reply: (data: Buffer) => void } {
+    return { transport: 'udp', reply: (data) => this.transport.sendUdp(data, address, port) };
+  }
+
   async close(): Promise<void> {
     this.transactions.close();
     await this.transport.close();

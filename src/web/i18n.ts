@@ -5,6 +5,8 @@ import { accessDictionaries, type AccessStrings } from './i18n-access.ts';
 import { recordingsDictionaries, type RecordingsStrings } from './i18n-recordings.ts';
 import { inviteDictionaries, type InviteStrings } from './i18n-invite.ts';
 import { pollsDictionaries, type PollsStrings } from './i18n-polls.ts';
+import { phoneDictionaries, type PhoneStrings } from './i18n-phone.ts';
+
 
 export type Language = 'en' | 'es';
 
@@ -55,7 +57,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -105,8 +107,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es },
 };
 
 /**

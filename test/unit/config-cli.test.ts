@@ -103,7 +103,7 @@ test('several machines: --parts, --nats-url and credentials', () => {
     assert.ok(help.stdout.includes(word), `help mentions ${word}`);
   }
 
-  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret', TERTULIA_METRICS_TOKEN: 'm3trics-secret' });
+  const split = run(['config', '--parts', 'web, focus'], { TERTULIA_NATS_URL: 'nats://ana:pa55@10.0.0.5:4222', TERTULIA_NATS_PASSWORD: 'hunter2-secret', TERTULIA_NATS_TOKEN: 't0k3n-secret', TERTULIA_METRICS_TOKEN: 'm3trics-secret', TERTULIA_SIP_TRUNK_PASSWORD: 'tr0nk-secret' });
   assert.equal(split.code, 0, split.stderr);
   const config = JSON.parse(split.stdout);
   assert.deepEqual(config.parts, ['signal', 'focus']);
@@ -111,7 +111,8 @@ test('several machines: --parts, --nats-url and credentials', () => {
   assert.equal(config.natsPassword, '[secret]');
   assert.equal(config.natsToken, '[secret]');
   assert.equal(config.metricsToken, '[secret]');
-  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret', 'm3trics-secret']) assert.ok(!split.stdout.includes(secret));
+  assert.equal(config.sipTrunkPassword, '[secret]');
+  for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret', 'm3trics-secret', 'tr0nk-secret']) assert.ok(!split.stdout.includes(secret));
   // a URL without scheme, or a password with "/" or "@": the password is never printed either
   for (const url of ['ana:pa55@10.0.0.5:4222', 'nats://ana:pa/55@10.0.0.5:4222', 'nats://ana:p@55@10.0.0.5:4222']) {
     const out = run(['config', '--nats-url', url]);

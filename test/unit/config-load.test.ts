@@ -99,6 +99,13 @@ test('defaults', () => {
     sipRtpPortMin: 42000,
     sipRtpPortMax: 42999,
     sipTlsPort: 5061,
+    sipTrunkUri: '',
+    sipTrunkProxy: '',
+    sipTrunkUser: '',
+    sipTrunkPassword: '',
+    sipTrunkRegister: false,
+    sipTrunkFrom: '',
+    sipDialOutAnonymous: false,
   });
 });
 
@@ -243,4 +250,14 @@ test('dial-in numbers as JSON from the environment, checked; the prompts languag
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_DIAL_IN_NUMBERS: '+1 555 0100' } }), /sipDialInNumbers/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_DIAL_IN_NUMBERS: '{"US": []}' } }), /sipDialInNumbers/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_LANGUAGE: 'fr' } }), /sipLanguage/);
+});
+
+test('SIP trunk settings: URIs checked, the register flag read', () => {
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_URI: 'sip:sip.example.net:5060', TERTULIA_SIP_TRUNK_PROXY: 'sip:10.0.0.9', TERTULIA_SIP_TRUNK_REGISTER: 'yes', TERTULIA_SIP_TRUNK_FROM: '+34910000000' } });
+  assert.equal(c.sipTrunkUri, 'sip:sip.example.net:5060');
+  assert.equal(c.sipTrunkProxy, 'sip:10.0.0.9');
+  assert.equal(c.sipTrunkRegister, true);
+  assert.equal(c.sipTrunkFrom, '+34910000000');
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_URI: 'http://sip.example.net' } }), /sipTrunkUri is a sip: URI/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_FROM: '<sip:x@y>' } }), /sipTrunkFrom/);
 });

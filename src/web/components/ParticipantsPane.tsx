@@ -1,5 +1,7 @@
 // The participants pane: everyone in the meeting with their state (hand raised, muted, moderator). Raised
-// hands come first, in the order they were raised.
+// hands come first, in the order they were raised. Below the list, what the page puts there (a moderator's
+// "Invite by phone").
+import type { ReactNode } from 'react';
 import type { Participant } from '../../protocol/signal-messages.ts';
 import { useStrings } from '../i18n.ts';
 import { isModerator, orderForPane } from '../meeting/participants.ts';
@@ -7,7 +9,7 @@ import { avatarColor, initials } from '../display-names.ts';
 import { MicOffIcon, PhoneIcon } from './Icons.tsx';
 import { HandIcon } from './MeetingIcons.tsx';
 
-export function ParticipantsPane({ self, participants }: { self: Participant | null; participants: readonly Participant[] }) {
+export function ParticipantsPane({ self, participants, children }: { self: Participant | null; participants: readonly Participant[]; children?: ReactNode }) {
   const t = useStrings();
   const everyone = orderForPane(self, participants);
   return (
@@ -45,6 +47,7 @@ export function ParticipantsPane({ self, participants }: { self: Participant | n
           );
         })}
       </ul>
+      {children}
     </aside>
   );
 }

@@ -36,6 +36,10 @@ function noticeText(t: Strings, n: Notice): string {
       return t.liveResumedNotice;
     case 'reaction':
       return t.reactionBy(n.name, reactionName(t, n.reaction));
+    case 'phone-answered':
+      return t.phoneAnswered(n.target);
+    case 'phone-failed':
+      return t.phoneFailed(n.target, t.phoneReason(n.reason));
   }
 }
 

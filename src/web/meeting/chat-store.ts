@@ -3,6 +3,7 @@
 import type { ChatMessage } from '../../protocol/meeting-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 /** Messages kept in the browser (the server keeps the room's last 200; private ones add to that). */
 const MAX_KEPT = 500;
@@ -47,14 +48,5 @@ export class ChatStore extends Store<ChatState> {
   }
 }
 
-const stores = new WeakMap<Conference, ChatStore>();
-
 /** The one chat of a conference (created on first use; lives as long as the conference). */
-export function chatStoreFor(conference: Conference): ChatStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new ChatStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const chatStoreFor = perConference((conference) => new ChatStore(conference));

@@ -1,15 +1,19 @@
 // Short-lived things everyone sees: notices (someone joined, left, raised a hand, started sharing, the
-// recording or live stream started or stopped) and reactions. Derived from the server's messages; each disappears after a few seconds.
+// recording or live stream started or stopped, a phone invitation answered or not) and reactions. Derived from the server's messages; each disappears after a few seconds.
 import type { Reaction } from '../../protocol/meeting-messages.ts';
+import type { DialOutFailure } from '../../protocol/dial-out-messages.ts';
 import type { Participant } from '../../protocol/signal-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 type NewNotice =
   | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
   | { kind: 'live-started' | 'live-stopped'; name: string }
   | { kind: 'recording-failed' | 'recording-disk-full' | 'recording-continued' | 'live-failed' | 'live-interrupted' | 'live-resumed' }
-  | { kind: 'reaction'; name: string; reaction: Reaction };
+  | { kind: 'reaction'; name: string; reaction: Reaction }
+  | { kind: 'phone-answered'; target: string }
+  | { kind: 'phone-failed'; target: string; reason: DialOutFailure };
 export type Notice = NewNotice & { id: number };
 
 export interface NotificationsState {
@@ -68,6 +72,11 @@ export class NotificationsStore extends Store<NotificationsState> {
           else if (m.reason === 'failed') this.#add({ kind: 'live-failed' });
           else this.#add({ kind: 'live-stopped', name: m.by ?? '' });
           break;
+        case 'phone-invite':
+          // to the moderator who called: how the call ended
+          if (m.state === 'answered') this.#add({ kind: 'phone-answered', target: m.target });
+          else if (m.state === 'failed') this.#add({ kind: 'phone-failed', target: m.target, reason: m.reason ?? 'failed' });
+          break;
         case 'reaction': {
           const name = m.from === conference.state.selfId ? conference.displayName : (this.#known.get(m.from)?.displayName ?? '');
           this.#add({ kind: 'reaction', name, reaction: m.reaction });
@@ -96,14 +105,5 @@ export class NotificationsStore extends Store<NotificationsState> {
   }
 }
 
-const stores = new WeakMap<Conference, NotificationsStore>();
-
 /** The notices of a conference (created on first use; lives as long as the conference). */
-export function notificationsFor(conference: Conference): NotificationsStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new NotificationsStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const notificationsFor = perConference((conference) => new NotificationsStore(conference));

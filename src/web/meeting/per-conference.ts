@@ -1,11 +1,15 @@
-// One object per conference, made on first use and kept as long as the conference (a WeakMap).
+// One object per conference, made on first use and living as long as the conference (its chat, notices,
+// recordings list, phone invitations): `const chatStoreFor = perConference((c) => new ChatStore(c))`.
 import type { Conference } from '../media/conference.ts';
 
-export function perConference<T>(make: (conference: Conference) => T): (conference: Conference) => T {
+export function perConference<T extends object>(make: (conference: Conference) => T): (conference: Conference) => T {
   const made = new WeakMap<Conference, T>();
   return (conference) => {
-    let t = made.get(conference);
-    if (t === undefined) made.set(conference, (t = make(conference)));
-    return t;
+    let x = made.get(conference);
+    if (!x) {
+      x = make(conference);
+      made.set(conference, x);
+    }
+    return x;
   };
 }

@@ -3,6 +3,7 @@
 import type { RecordingEntry } from '../../protocol/recording-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { perConference } from './per-conference.ts';
 
 export interface RecordingsState {
   /** null until the first answer. */
@@ -31,13 +32,4 @@ export class RecordingsStore extends Store<RecordingsState> {
   }
 }
 
-const stores = new WeakMap<Conference, RecordingsStore>();
-
-export function recordingsFor(conference: Conference): RecordingsStore {
-  let s = stores.get(conference);
-  if (!s) {
-    s = new RecordingsStore(conference);
-    stores.set(conference, s);
-  }
-  return s;
-}
+export const recordingsFor = perConference((conference) => new RecordingsStore(conference));

@@ -10,6 +10,7 @@ import { MeetingActions } from '../components/MeetingActions.tsx';
 import { VideoLayout, type LayoutItem } from '../components/VideoLayout.tsx';
 import { ChatPanel } from '../components/ChatPanel.tsx';
 import { ParticipantsPane } from '../components/ParticipantsPane.tsx';
+import { PhoneInviteForm } from '../components/PhoneInvite.tsx';
 import { Toasts } from '../components/Toasts.tsx';
 import { SettingsDialog } from '../components/SettingsDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
@@ -183,7 +184,11 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
           <AccessOverlays conference={conference} />
         </div>
-        {paneOpen && <ParticipantsPane self={state.self} participants={state.participants} />}
+        {paneOpen && (
+          <ParticipantsPane self={state.self} participants={state.participants}>
+            <PhoneInviteForm conference={conference} />
+          </ParticipantsPane>
+        )}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
         {pollsOpen && <PollsPanel conference={conference} />}
       </div>

@@ -33,6 +33,13 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorPollLimit;
     case 'poll-not-found':
       return t.errorPollNotFound;
+    case 'dial-out-unavailable':
+      return t.errorDialOutUnavailable;
+    case 'dial-out-limit':
+      return t.errorDialOutLimit;
+    case 'dial-out-sign-in':
+      return t.errorDialOutSignIn;
+
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }

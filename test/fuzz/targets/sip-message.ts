@@ -2,9 +2,11 @@
 // long header names, folded lines, Via lists, bodies with right and wrong Content-Lengths), then damaged.
 // Checked: parsing either succeeds or throws a SipParseError (never anything else); a parsed message written
 // back parses to the same headers and body; a request's 400 (when the error allows one) is itself a valid
-// response; header value parsers return a value or null, never throw.
+// response; header value parsers return a value or null, never throw; a digest challenge (a trunk's 401/407) is
+// read or refused, and answering it never throws.
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
+import { DigestClient, pickChallenge } from '../../../src/sip/digest.ts';
 import { parseCSeq, parseNameAddr, parseUri, parseVia } from '../../../src/sip/headers.ts';
 import { parseMessage, responseTo, serializeMessage, SipParseError } from '../../../src/sip/message.ts';
 import { mutate, mutations, type Mutation } from '../bytes.ts';
@@ -21,7 +23,7 @@ export interface SipInput {
 }
 
 const text = fc.string({ maxLength: 40 }).map((s) => s.replace(/[\r\n]/g, ' '));
-const names = fc.constantFrom('Via', 'v', 'From', 'f', 'To', 't', 'Call-ID', 'i', 'CSeq', 'Contact', 'm', 'Max-Forwards', 'Require', 'X-Room-Name', 'Content-Type', 'Route', 'Subject');
+const names = fc.constantFrom('Via', 'v', 'From', 'f', 'To', 't', 'Call-ID', 'i', 'CSeq', 'Contact', 'm', 'Max-Forwards', 'Require', 'X-Room-Name', 'Content-Type', 'Route', 'Subject', 'WWW-Authenticate', 'Proxy-Authenticate');
 const values = fc.oneof(
   text,
   fc.constantFrom(
@@ -34,6 +36,9 @@ const values = fc.oneof(
     '4294967296 OPTIONS',
     'tel:+34-600',
     'folded\r\n continuation',
+    'Digest realm="r", nonce="n", qop="auth,auth-int", algorithm=SHA-256, stale=TRUE',
+    'Digest realm="a\\"b", nonce=x, opaque="", qop=auth-int',
+    'Digest nonce="n", realm=, algorithm=MD5-sess',
   ),
 );
 const starts = fc.oneof(
@@ -84,6 +89,10 @@ export const sipMessageTarget = pureTarget<SipInput>({
         if (na) parseUri(na.uri);
       }
       if (name === 'cseq') parseCSeq(value);
+      if (name === 'www-authenticate' || name === 'proxy-authenticate') {
+        const c = pickChallenge([value], name === 'proxy-authenticate');
+        if (c) assert.match(new DigestClient({ user: 'u', password: 'p' }).authorize(c, 'INVITE', 'sip:x@y', parsed.body).value, /^Digest .*response="[0-9a-f]{32,64}"/);
+      }
     }
   },
 });
