@@ -145,13 +145,13 @@ function joinRefusal(e: unknown): { status: number; reason: string } {
   return { status: 480, reason: 'the meeting cannot be joined now' };
 }
 
-/** A SIP reason phrase: one line of printable text. */
 /** The phone's side could not be set up: no free RTP ports (503), else its offer is refused (488). */
 function refusePhone(dialogs: Dialogs, dialog: Dialog, e: unknown): void {
   if (e instanceof RtpPortsExhausted) return dialogs.refuse(dialog, 503, 'Service Unavailable (no free RTP ports)');
   return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
 }
 
+/** A SIP reason phrase: one line of printable text. */
 function phrase(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, ' ').slice(0, 120);
 }

@@ -13,6 +13,8 @@ import { MeetingGateway } from './meeting-gateway.ts';
 import { PhoneMedia } from './media/phone-media.ts';
 import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
+import { dialOutMedia } from './dial-out-calls.ts';
+import { startDialOut } from './dial-out-service.ts';
 import { readCertificate, sipCertificateFiles, watchCertificate } from './sip-tls.ts';
 import { pinLookupOverBus } from './pin-lookup.ts';
 import { runPinMenu } from './pin-menu.ts';
@@ -83,6 +85,10 @@ export async function startSip(opts: {
   const certificateFiles = sipCertificateFiles(config);
   const certificate = certificateFiles ? readCertificate(certificateFiles) : undefined;
   if (certificateFiles && !certificate) log.warn({ cert: certificateFiles.cert }, 'SIP over TLS is off: its certificate cannot be read yet (it starts with the next start)');
+  const keep = (call: Call) => {
+    calls.add(call);
+    call.onEnded = () => calls.delete(call);
+  };
   const server = new SipServer({
     address: config.sipAddress,
     port: config.sipPort,
@@ -96,10 +102,7 @@ export async function startSip(opts: {
         answerPhone,
         ...(pinMenu ? { pinMenu } : {}),
         log,
-        onCall: (call) => {
-          calls.add(call);
-          call.onEnded = () => calls.delete(call);
-        },
+        onCall: keep,
       });
     },
     onDialogRequest: (req, respond) => dialogs?.handle(req, respond) ?? false,
@@ -117,7 +120,25 @@ export async function startSip(opts: {
   const tlsPort = server.tlsPort;
   const unwatch = certificateFiles?.renewed && tlsPort ? watchCertificate(certificateFiles, (pair) => server.setCertificate(pair)) : () => {};
   dialogs = new Dialogs(`sip:gw@${mediaAddress}:${port};transport=udp`, tlsPort ? `sip:gw@${mediaAddress}:${tlsPort};transport=tls` : undefined);
-  log.info({ port, ...(tlsPort ? { tlsPort } : {}), mediaAddress }, 'SIP gateway taking calls');
+  // "Invite by phone": calls out through the trunk (sipTrunk*), the callee joining the room as a call in does
+  let dialOut: Awaited<ReturnType<typeof startDialOut>>;
+  try {
+    dialOut = await startDialOut({
+      bus,
+      config,
+      server,
+      dialogs,
+      local: { transport: 'udp', host: mediaAddress, port },
+      log,
+      media: dialOutMedia({ dialogs, meetings, phone: { ports, address: mediaAddress, bindAddress: config.sipAddress }, log, onCall: keep }),
+    });
+  } catch (e) {
+    unwatch();
+    await meetings.close();
+    await server.close();
+    throw new Error(`cannot open the SIP trunk ${config.sipTrunkUri}: ${(e as Error).message}`);
+  }
+  log.info({ port, ...(tlsPort ? { tlsPort } : {}), mediaAddress, trunk: config.sipTrunkUri || undefined }, 'SIP gateway taking calls');
   let closed: Promise<void> | undefined;
   return {
     gatewayId,
@@ -131,6 +152,7 @@ export async function startSip(opts: {
       closed ??= (async () => {
         // BYE to every caller, then out of the meetings
         unwatch();
+        await dialOut.close();
         dialogs?.closeAll();
         await meetings.close();
         await server.close();

@@ -19,7 +19,8 @@ import { hasSipp, refusedScenario, sippUas, SIPP_PASSWORD, startSipFront, TEST_O
 describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not installed' }, () => {
   let nats: NatsServer;
   // everyone is anonymous in open mode: allowed here
-  const env: Record<string, string> = { TERTULIA_SIP_DIAL_OUT_ANONYMOUS: 'true' };
+  // the server without its own sip part: this test's dial-out service (sipp as the trunk) is the one on the bus
+  const env: Record<string, string> = { TERTULIA_SIP_DIAL_OUT_ANONYMOUS: 'true', TERTULIA_PARTS: 'signal,focus,bridge' };
   before(async () => {
     nats = await startNatsServer();
     env.TERTULIA_NATS_URL = nats.url;

@@ -13,12 +13,13 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { callWithBaresip, toneWav, type Baresip } from '../helpers/baresip.ts';
+import { answerWithBaresip, callWithBaresip, toneWav, type Baresip } from '../helpers/baresip.ts';
 import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useTalkingBrowser } from '../helpers/e2e.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { remoteAudio, rosterOf, tonePower } from '../helpers/sip-audio.ts';
+import { freeUdpPort } from '../helpers/ports.ts';
 
 const PHONE = 'Phone …1234';
 
@@ -158,6 +159,36 @@ describe('phone calls into a meeting (baresip)', () => {
       assert.ok(server.output().split('\n').filter((l) => l.includes('a caller left the PIN menu')).length === 0, 'the caller was not sent away');
       await ana.context.close();
     } finally {
+      await server.stop();
+    }
+  });
+
+  test('Invite by phone: the gateway calls out through the trunk (baresip answers); the callee is heard and hears the room', { timeout: 180_000 }, async () => {
+    const bPort = await freeUdpPort();
+    const server = await startServer({ TERTULIA_SIP_TRUNK_URI: `sip:127.0.0.1:${bPort}`, TERTULIA_SIP_DIAL_OUT_ANONYMOUS: 'true' });
+    const callee = answerWithBaresip(path.join(dir, 'callee'), '600111234', bPort, wav);
+    try {
+      const ana = await newParticipant(talking.browser, 'Ana');
+      await joinThroughUi(ana, server.baseUrl, 'Saliente');
+      await ana.page.getByRole('button', { name: 'Participants' }).click();
+      await ana.page.getByRole('region', { name: 'Invite by phone' }).getByRole('textbox', { name: 'Phone number or SIP address' }).fill('600111234');
+      await ana.page.getByRole('button', { name: 'Call', exact: true }).click();
+      // the callee is a phone participant named by the number's last digits, heard in the room
+      const name = 'Phone …1234';
+      await waitUntil('Ana to list the callee', () => rosterOf(ana.page), (r) => r.some((x) => x.displayName === name && x.phone === true), 60_000);
+      const audio = await waitUntil('Ana to hear the callee', () => remoteAudio(ana.page), (a) => (a[name]?.energy ?? 0) > 0.01 && (a[name]?.packets ?? 0) > 50, 45_000);
+      assert.ok(audio[name]!.energy > 0.01);
+      // and the callee hears Ana's 320 Hz
+      const from = callee.heard().length;
+      await waitUntil('the callee to hear three seconds', async () => callee.heard().length, (n) => n >= from + 24_000, 30_000);
+      const heard = callee.heard().subarray(from, from + 24_000);
+      assert.ok(tonePower(heard, 320, 8000) > 1e-4, `Ana's 320 Hz in what the callee heard: ${tonePower(heard, 320, 8000)}\n${callee.output().slice(-1500)}`);
+      // the callee hangs up: gone from the room
+      await callee.quit();
+      await ana.page.getByRole('group', { name, exact: true }).waitFor({ state: 'detached', timeout: 20_000 });
+      await ana.context.close();
+    } finally {
+      await callee.quit();
       await server.stop();
     }
   });

@@ -22,6 +22,15 @@ export function toneWav(file: string, hz: number, seconds: number): void {
 
 /** Starts baresip in `dir` (made if needed) calling `target` (sip:room@host:port) as `+34600111234`, saying `wav`. */
 export function callWithBaresip(dir: string, target: string, wav: string): Baresip {
+  return startBaresip(dir, wav, '127.0.0.1:0', '<sip:+34600111234@127.0.0.1>;regint=0', ['-e', `/dial ${target}`]);
+}
+
+/** Starts baresip in `dir` listening on 127.0.0.1:`port` as `user`, answering every call at once, saying `wav`. */
+export function answerWithBaresip(dir: string, user: string, port: number, wav: string): Baresip {
+  return startBaresip(dir, wav, `127.0.0.1:${port}`, `<sip:${user}@127.0.0.1:${port}>;regint=0;answermode=auto`, []);
+}
+
+function startBaresip(dir: string, wav: string, listen: string, account: string, args: string[]): Baresip {
   const cfg = path.join(dir, 'cfg');
   const rec = path.join(dir, 'rec');
   mkdirSync(cfg, { recursive: true });
@@ -30,7 +39,7 @@ export function callWithBaresip(dir: string, target: string, wav: string): Bares
     path.join(cfg, 'config'),
     [
       'poll_method poll',
-      'sip_listen 127.0.0.1:0',
+      `sip_listen ${listen}`,
       `audio_source aufile,${wav}`,
       // a player nobody listens to: what is heard is taken by sndfile before it
       'audio_player aubridge,nowhere',
@@ -46,9 +55,9 @@ export function callWithBaresip(dir: string, target: string, wav: string): Bares
       '',
     ].join('\n'),
   );
-  writeFileSync(path.join(cfg, 'accounts'), '<sip:+34600111234@127.0.0.1>;regint=0\n');
+  writeFileSync(path.join(cfg, 'accounts'), `${account}\n`);
   writeFileSync(path.join(cfg, 'contacts'), '');
-  const child = spawn('baresip', ['-f', cfg, '-e', `/dial ${target}`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('baresip', ['-f', cfg, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
