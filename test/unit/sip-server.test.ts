@@ -2,10 +2,12 @@
 // sip-tester), over UDP and TCP: OPTIONS, an INVITE refused (no call handling in this part yet) with its final
 // response retransmitted until the ACK, requests outside any call. Then a burst of malformed requests from a
 // raw socket: each that can be answered gets a 400 with the reason, the rest are dropped, and the server still
-// answers afterwards.
+// answers afterwards. SIP over TLS (Debian's sipp has no TLS) with Node's TLS client and an openssl certificate.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import tls from 'node:tls';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -94,5 +96,67 @@ describe('SIP signalling front', { skip: hasSipp ? false : 'sipp (sip-tester) no
     await closed;
     const r = await sipp('options.xml', port, 'u1');
     assert.equal(r.code, 0, `still answering after the burst: ${r.out}`);
+  });
+});
+
+describe('SIP over TLS', () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sip-tls-'));
+  let server: SipServer;
+  let cert = '';
+  before(async () => {
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')], { stdio: 'ignore' });
+    cert = readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+    server = new SipServer({ address: '127.0.0.1', port: 0, tls: { port: 0, cert, key: readFileSync(path.join(dir, 'key.pem'), 'utf8') }, log: createLogger('silent') });
+    await server.listen();
+  });
+  after(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** One request over a TLS connection that trusts the test certificate; resolves with the first response. */
+  function overTls(request: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ host: '127.0.0.1', port: server.tlsPort, ca: cert, servername: '127.0.0.1' }, () => socket.write(request));
+      let got = '';
+      socket.on('data', (d: Buffer) => {
+        got += d.toString('latin1');
+        if (/\r\n\r\n/.test(got)) {
+          socket.end();
+          resolve(got);
+        }
+      });
+      socket.on('error', reject);
+    });
+  }
+
+  const options = (branch: string) =>
+    [
+      'OPTIONS sip:room@127.0.0.1 SIP/2.0',
+      `Via: SIP/2.0/TLS 127.0.0.1:5999;branch=z9hG4bK${branch}`,
+      'From: <sip:tester@127.0.0.1>;tag=t1',
+      'To: <sip:room@127.0.0.1>',
+      `Call-ID: ${branch}@test`,
+      'CSeq: 1 OPTIONS',
+      'Max-Forwards: 70',
+      'Content-Length: 0',
+      '',
+      '',
+    ].join('\r\n');
+
+  test('OPTIONS over TLS on its own port: 200, Via kept as TLS', { timeout: 30_000 }, async () => {
+    assert.ok(server.tlsPort > 0);
+    const res = await overTls(options('tls1'));
+    assert.match(res, /^SIP\/2\.0 200 /);
+    assert.match(res, /Via: SIP\/2\.0\/TLS 127\.0\.0\.1:5999;branch=z9hG4bKtls1/i);
+  });
+
+  test('plain text or a broken handshake on the TLS port ends that connection only', { timeout: 30_000 }, async () => {
+    await new Promise<void>((resolve) => {
+      const s = net.connect(server.tlsPort, '127.0.0.1', () => s.write(options('plain')));
+      s.on('close', () => resolve());
+      s.on('error', () => {});
+    });
+    assert.match(await overTls(options('tls2')), /^SIP\/2\.0 200 /, 'the TLS port still answers');
   });
 });
