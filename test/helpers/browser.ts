@@ -59,14 +59,16 @@ export async function joinThroughUi(
 
 export interface RemoteStats {
   audioPackets: number;
+  /** The audio energy played out so far (getStats' totalAudioEnergy): above 0 when something was heard. */
+  audioEnergy: number;
   framesDecoded: number;
 }
 
-/** Per remote participant display name: audio packets received and video frames decoded, from getStats. */
+/** Per remote participant display name: audio packets received and their energy, video frames decoded (getStats). */
 export async function remoteStats(page: Page): Promise<Record<string, RemoteStats>> {
   return await page.evaluate(async () => {
     const t = (window as any).__tertulia;
-    const result: Record<string, { audioPackets: number; framesDecoded: number }> = {};
+    const result: Record<string, { audioPackets: number; audioEnergy: number; framesDecoded: number }> = {};
     if (!t || !t.pc) return result;
     const byMid = new Map<string, { participantId: string; kind: string }>();
     for (const s of t.sources ?? []) byMid.set(s.mid, s);
@@ -78,8 +80,11 @@ export async function remoteStats(page: Page): Promise<Record<string, RemoteStat
       const src = byMid.get(String(s.mid));
       if (!src) return;
       const name = names.get(src.participantId) ?? src.participantId;
-      const entry = (result[name] ??= { audioPackets: 0, framesDecoded: 0 });
-      if (s.kind === 'audio') entry.audioPackets += s.packetsReceived ?? 0;
+      const entry = (result[name] ??= { audioPackets: 0, audioEnergy: 0, framesDecoded: 0 });
+      if (s.kind === 'audio') {
+        entry.audioPackets += s.packetsReceived ?? 0;
+        entry.audioEnergy += s.totalAudioEnergy ?? 0;
+      }
       if (s.kind === 'video') entry.framesDecoded += s.framesDecoded ?? 0;
     });
     return result;

@@ -1,5 +1,6 @@
 // Audio checks of the SIP gateway's tests: tones as 20 ms frames, how strong a frequency is in what was
 // heard (Goertzel), and how much audio a browser received from each remote participant (getStats).
+import { remoteStats } from './browser.ts';
 import type { Page } from 'playwright-core';
 
 /** Frame number `index` (960 samples, 48 kHz) of a continuous sine at `hz`, amplitude `amp`. */
@@ -36,26 +37,8 @@ export function concatFrames(frames: readonly Int16Array[]): Int16Array {
 
 /** Per remote participant display name: audio packets received and the audio energy played out (getStats). */
 export async function remoteAudio(page: Page): Promise<Record<string, { packets: number; energy: number }>> {
-  return await page.evaluate(async () => {
-    const t = (window as any).__tertulia;
-    const result: Record<string, { packets: number; energy: number }> = {};
-    if (!t || !t.pc) return result;
-    const byMid = new Map<string, { participantId: string; kind: string }>();
-    for (const s of t.sources ?? []) byMid.set(s.mid, s);
-    const names = new Map<string, string>();
-    for (const p of t.participants ?? []) names.set(p.id, p.displayName);
-    const stats: RTCStatsReport = await t.pc.getStats();
-    stats.forEach((s: any) => {
-      if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || s.mid === undefined) return;
-      const src = byMid.get(String(s.mid));
-      if (!src) return;
-      const name = names.get(src.participantId) ?? src.participantId;
-      const entry = (result[name] ??= { packets: 0, energy: 0 });
-      entry.packets += s.packetsReceived ?? 0;
-      entry.energy += s.totalAudioEnergy ?? 0;
-    });
-    return result;
-  });
+  const stats = await remoteStats(page);
+  return Object.fromEntries(Object.entries(stats).map(([name, s]) => [name, { packets: s.audioPackets, energy: s.audioEnergy }]));
 }
 
 /** The roster as the web app has it: display name and the phone flag of each remote participant. */
