@@ -2,7 +2,9 @@
 // saying a 1 kHz tone) while two headless Chromium participants whose microphones play a 320 Hz tone are in the
 // room. With every part in one process: both browsers list the caller as a phone with its masked number and
 // receive its audio, baresip hears the browsers (and not its own tone), and its hang-up takes it out of the
-// room. The caller's *6 (SIP INFO, from sipp, the room in X-Room-Name) mutes and unmutes it. With the sip part in
+// room. The caller's *6 (SIP INFO, from sipp, the room in X-Room-Name) mutes and unmutes it. A call that names no
+// room gets the PIN menu: keys by SIP INFO (sipp: a wrong PIN, then the right one) and by RFC 4733 from baresip's
+// keypad. Invite by phone: the gateway calls a baresip that answers, which joins the room. With the sip part in
 // its own process over NATS: killing that process mid-call takes the caller out
 // (its lease at signal runs out) and the meeting goes on.
 import { after, before, describe, test } from 'node:test';
@@ -14,12 +16,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { answerWithBaresip, callWithBaresip, toneWav, type Baresip } from '../helpers/baresip.ts';
-import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useTalkingBrowser } from '../helpers/e2e.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { remoteAudio, rosterOf, tonePower } from '../helpers/sip-audio.ts';
-import { freeUdpPort } from '../helpers/ports.ts';
+import { freeTcpPort, freeUdpPort } from '../helpers/ports.ts';
 
 const PHONE = 'Phone …1234';
 
@@ -159,6 +161,37 @@ describe('phone calls into a meeting (baresip)', () => {
       assert.ok(server.output().split('\n').filter((l) => l.includes('a caller left the PIN menu')).length === 0, 'the caller was not sent away');
       await ana.context.close();
     } finally {
+      await server.stop();
+    }
+  });
+
+  test('the PIN typed on baresip\'s keypad (RFC 4733) joins the room the PIN names', { timeout: 150_000 }, async () => {
+    const server = await startServer();
+    const ctrlPort = await freeTcpPort();
+    let caller: Baresip | undefined;
+    try {
+      const ana = await newParticipant(talking.browser, 'Ana');
+      await joinThroughUi(ana, server.baseUrl, 'Teclado');
+      const mapping = await new Promise<{ id: number }>((resolve, reject) =>
+        https
+          .get({ host: '127.0.0.1', port: server.httpsPort, path: '/conferenceMapper?conference=Teclado@conference.meet.example.org', rejectUnauthorized: false }, (res) => {
+            let body = '';
+            res.on('data', (d: Buffer) => (body += d.toString()));
+            res.on('end', () => resolve(JSON.parse(body) as { id: number }));
+          })
+          .on('error', reject),
+      );
+      // a dialled number names no room: the PIN menu answers, then the keys
+      caller = callWithBaresip(path.join(dir, 'keypad'), `sip:+34910000000@127.0.0.1:${server.sipPort}`, wav, ctrlPort);
+      await waitUntil('the call to be answered', async () => caller!.output(), (o) => /Call established/.test(o), 30_000);
+      await sleep(1500);
+      await caller.sendDigits(`${mapping.id}#`);
+      await seesTheCaller(ana);
+      await caller.quit();
+      await ana.page.getByRole('group', { name: PHONE, exact: true }).waitFor({ state: 'detached', timeout: 20_000 });
+      await ana.context.close();
+    } finally {
+      await caller?.quit();
       await server.stop();
     }
   });

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export interface Baresip {
@@ -13,6 +14,8 @@ export interface Baresip {
   heard(): Int16Array;
   /** Hangs up and quits (SIGINT: baresip sends BYE and closes its files). */
   quit(): Promise<void>;
+  /** Presses keys in the call (RFC 4733 telephone-events), through its ctrl_tcp module. */
+  sendDigits(digits: string): Promise<void>;
 }
 
 /** A tone file for baresip to say: `hz` at 8 kHz mono, `seconds` long. */
@@ -21,8 +24,8 @@ export function toneWav(file: string, hz: number, seconds: number): void {
 }
 
 /** Starts baresip in `dir` (made if needed) calling `target` (sip:room@host:port) as `+34600111234`, saying `wav`. */
-export function callWithBaresip(dir: string, target: string, wav: string): Baresip {
-  return startBaresip(dir, wav, '127.0.0.1:0', '<sip:+34600111234@127.0.0.1>;regint=0', ['-e', `/dial ${target}`]);
+export function callWithBaresip(dir: string, target: string, wav: string, ctrlPort = 0): Baresip {
+  return startBaresip(dir, wav, '127.0.0.1:0', '<sip:+34600111234@127.0.0.1>;regint=0', ['-e', `/dial ${target}`], ctrlPort);
 }
 
 /** Starts baresip in `dir` listening on 127.0.0.1:`port` as `user`, answering every call at once, saying `wav`. */
@@ -30,7 +33,8 @@ export function answerWithBaresip(dir: string, user: string, port: number, wav: 
   return startBaresip(dir, wav, `127.0.0.1:${port}`, `<sip:${user}@127.0.0.1:${port}>;regint=0;answermode=auto`, []);
 }
 
-function startBaresip(dir: string, wav: string, listen: string, account: string, args: string[]): Baresip {
+/** `ctrlPort`: its ctrl_tcp command port (0: none; sendDigits needs one). */
+function startBaresip(dir: string, wav: string, listen: string, account: string, args: string[], ctrlPort = 0): Baresip {
   const cfg = path.join(dir, 'cfg');
   const rec = path.join(dir, 'rec');
   mkdirSync(cfg, { recursive: true });
@@ -52,6 +56,7 @@ function startBaresip(dir: string, wav: string, listen: string, account: string,
       'module_app account.so',
       'module_app menu.so',
       `snd_path ${rec}`,
+      ...(ctrlPort ? ['module_app ctrl_tcp.so', `ctrl_tcp_listen 127.0.0.1:${ctrlPort}`] : []),
       '',
     ].join('\n'),
   );
@@ -74,6 +79,22 @@ function startBaresip(dir: string, wav: string, listen: string, account: string,
       const samples = new Int16Array(Math.floor(body.length / 2));
       for (let i = 0; i < samples.length; i++) samples[i] = body.readInt16LE(i * 2);
       return samples;
+    },
+    sendDigits(digits: string) {
+      // ctrl_tcp speaks netstrings of JSON commands; sndcode is the menu's "send code" (DTMF)
+      const json = JSON.stringify({ command: 'sndcode', params: digits, token: 'keys' });
+      return new Promise<void>((resolve, reject) => {
+        const c = net.connect(ctrlPort, '127.0.0.1', () => c.write(`${Buffer.byteLength(json)}:${json},`));
+        c.on('data', () => {
+          c.end();
+          resolve();
+        });
+        c.on('error', reject);
+        setTimeout(() => {
+          c.destroy();
+          resolve();
+        }, 3000);
+      });
     },
     async quit() {
       if (child.exitCode !== null || child.signalCode !== null) return;
