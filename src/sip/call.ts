@@ -159,6 +159,7 @@ function phrase(s: string): string {
 /** Handles a new INVITE to the end of its call (SipServer's onInvite). Never throws. */
 export async function takeCall(invite: SipRequest, respond: Respond, source: SipSource, deps: CallDeps): Promise<void> {
   const { dialogs } = deps;
+  if (!dialogs.admit(invite, respond)) return; // a session interval below our minimum: 422
   const dialog = dialogs.create(invite, respond, source);
   const log = deps.log.child({ call: invite.headers.get('call-id')?.slice(0, 64) });
   if (!dialog) {

@@ -8,6 +8,7 @@
 // INVITE came in on (its source address over UDP, its connection over TCP): a phone behind NAT gets them; a
 // dialog we started uses the path its INVITE went out on (the trunk or its outbound proxy), with the route set
 // the 2xx gave.
+import { addSessionTimerHeaders, expiryMs, MIN_SESSION_EXPIRES, sessionTimerOf, type SessionTimer } from './session-timer.ts';
 import { ClientTransactions } from './client-transactions.ts';
 import { parseNameAddr, parseVia } from './headers.ts';
 import { responseTo, serializeMessage, type SipRequest, type SipResponse } from './message.ts';
@@ -57,10 +58,19 @@ interface DialogEntry extends Dialog {
   contact: string;
   /** Our Via sent-by for requests of a dialog we started; null: the gateway's contact address. */
   local: LocalAddress | null;
+  /** RFC 4028 session timer of a call in (none when the caller does not support it), and its running timeout. */
+  timer: SessionTimer | null;
+  timerHandle: NodeJS.Timeout | undefined;
 }
 
 function key(callId: string, localTag: string): string {
   return `${callId}\n${localTag}`;
+}
+
+/** The session timer an INVITE asks for (too small: answered 422 by the call before a dialog is made). */
+function timerPlan(invite: SipRequest, minimum: number): SessionTimer | null {
+  const plan = sessionTimerOf(invite, minimum);
+  return plan && !('tooSmall' in plan) ? plan : null;
 }
 
 export class Dialogs {
@@ -73,11 +83,17 @@ export class Dialogs {
   /** Our requests: BYE here, INVITE/CANCEL in dial-out.ts, REGISTER in registration.ts. */
   readonly transactions = new ClientTransactions();
 
-  /** `contact`: the gateway's own URI for Contact (sip:gw@host:port;transport=...). */
-  /** `contact`: our address for UDP and TCP dialogs; `tlsContact`: for dialogs over TLS (its own port). */
-  constructor(contact: string, tlsContact?: string) {
+  /** Our Min-SE (RFC 4028), seconds. */
+  readonly minSessionExpires: number;
+
+  /**
+   * `contact`: our URI for UDP and TCP dialogs (sip:gw@host:port;transport=...); `tlsContact`: for dialogs over
+   * TLS (its own port); `minSessionExpires`: the shortest session interval taken (tests use a short one).
+   */
+  constructor(contact: string, tlsContact?: string, opts: { minSessionExpires?: number } = {}) {
     this.contact = contact;
     this.tlsContact = tlsContact ?? contact;
+    this.minSessionExpires = opts.minSessionExpires ?? MIN_SESSION_EXPIRES;
   }
 
   /** Our Contact for a dialog that came over `transport`. */
@@ -87,6 +103,19 @@ export class Dialogs {
 
   get size(): number {
     return this.byKey.size;
+  }
+
+  /**
+   * Answers 422 with our Min-SE (RFC 4028) when a new INVITE asks for a session interval below it, so the caller
+   * may ask again; true when the INVITE may go on.
+   */
+  admit(invite: SipRequest, respond: Respond): boolean {
+    const plan = sessionTimerOf(invite, this.minSessionExpires);
+    if (!plan || !('tooSmall' in plan)) return true;
+    const res = responseTo(invite, 422, undefined, 'Session Interval Too Small');
+    res.headers.add('min-se', String(plan.minimum));
+    respond(res);
+    return false;
   }
 
   /** Makes the dialog of a new INVITE; null when at MAX_DIALOGS (the caller answers 503). */
@@ -116,6 +145,8 @@ export class Dialogs {
       localCSeq: 1,
       contact: `<${this.contactFor(source.transport)}>`,
       local: null,
+      timer: timerPlan(invite, this.minSessionExpires),
+      timerHandle: undefined,
     };
     this.byKey.set(key(callId, d.localTag), d);
     const branch = parseVia(invite.headers.get('via') ?? '')?.params.get('branch');
@@ -153,6 +184,8 @@ export class Dialogs {
       localCSeq: Number(/^\d+/.exec(invite.headers.get('cseq') ?? '1')?.[0] ?? 1),
       contact: `<${this.contactFor(local.transport)}>`,
       local,
+      timer: null,
+      timerHandle: undefined,
     };
     this.byKey.set(key(d.callId, d.localTag), d);
     return d;
@@ -173,12 +206,15 @@ export class Dialogs {
     if (d.state !== 'early') return;
     const res = responseTo(d.invite, 200, d.localTag);
     res.headers.add('contact', d.contact);
-    res.headers.add('allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO');
+    res.headers.add('allow', 'INVITE, ACK, CANCEL, BYE, OPTIONS, INFO, UPDATE');
+    res.headers.add('supported', 'timer');
+    if (d.timer) addSessionTimerHeaders(res.headers, d.timer);
     res.headers.add('content-type', 'application/sdp');
     res.body = Buffer.from(sdp, 'utf8');
     d.state = 'answered';
     this.forgetBranch(d);
     d.respondInvite(res);
+    this.startSessionTimer(d);
     d.answer = serializeMessage(res);
     // sent again over every transport: the ACK may be lost beyond a proxy (13.3.1.4); no ACK: ended with a BYE
     d.stopResend = retransmit(
@@ -241,18 +277,34 @@ export class Dialogs {
         respond(responseTo(req, 200, d.localTag));
         this.end(d, 'bye', false);
         return true;
-      case 'INVITE': {
+      case 'INVITE':
+      case 'UPDATE': {
+        // a re-INVITE or an UPDATE: a session refresh (RFC 4028), with a new offer or none (UPDATE: RFC 3311)
+        const plan = sessionTimerOf(req, this.minSessionExpires);
+        if (plan && 'tooSmall' in plan) {
+          const r = responseTo(req, 422, d.localTag, 'Session Interval Too Small');
+          r.headers.add('min-se', String(plan.minimum));
+          respond(r);
+          return true;
+        }
         const sdp = req.body.toString('utf8');
-        const answer = d.state === 'ended' ? null : d.onReinvite(sdp);
+        const answer = d.state === 'ended' ? null : req.method === 'UPDATE' && sdp.trim() === '' ? '' : d.onReinvite(sdp);
         if (answer === null) {
           respond(responseTo(req, 488, d.localTag));
           return true;
         }
         const res = responseTo(req, 200, d.localTag);
         res.headers.add('contact', d.contact);
-        res.headers.add('content-type', 'application/sdp');
-        res.body = Buffer.from(answer, 'utf8');
+        if (plan) {
+          d.timer = plan;
+          addSessionTimerHeaders(res.headers, plan);
+        }
+        if (answer !== '') {
+          res.headers.add('content-type', 'application/sdp');
+          res.body = Buffer.from(answer, 'utf8');
+        }
         respond(res);
+        this.startSessionTimer(d);
         return true;
       }
       case 'INFO': {
@@ -285,21 +337,50 @@ export class Dialogs {
     d.state = 'ended';
     d.endReason = reason;
     d.stopResend();
+    clearTimeout(d.timerHandle);
     this.byKey.delete(key(d.callId, d.localTag));
     this.forgetBranch(d);
     if (sendBye && wasAnswered) this.sendBye(d);
     d.onEnded(reason);
   }
 
+  /**
+   * The session timer, from the 2xx or a refresh: the caller refreshes ('uac'): no refresh before the interval
+   * less a third (at most 32 s) ends the call with a BYE; we refresh ('uas'): an UPDATE at half the interval, and
+   * if that fails the call ends when the session does.
+   */
+  private startSessionTimer(d: DialogEntry): void {
+    clearTimeout(d.timerHandle);
+    const t = d.timer;
+    if (!t || d.state === 'ended') return;
+    const expire = () => this.end(d, 'session-expired', true);
+    if (t.refresher === 'uac') {
+      d.timerHandle = setTimeout(expire, expiryMs(t));
+    } else {
+      d.timerHandle = setTimeout(() => {
+        d.timerHandle = setTimeout(expire, expiryMs(t) - (t.interval * 1000) / 2);
+        this.sendRequest(d, 'UPDATE', (res) => {
+          if (res.status >= 200 && res.status < 300) this.startSessionTimer(d);
+        });
+      }, (t.interval * 1000) / 2);
+    }
+    d.timerHandle.unref?.();
+  }
+
   /** BYE as a client transaction: sent again (T1 doubling to T2, over UDP) until a response comes, for 32 s at most. */
   private sendBye(d: DialogEntry): void {
+    this.sendRequest(d, 'BYE', () => {});
+  }
+
+  /** A request of ours in the dialog (BYE, UPDATE) as a client transaction; `onFinal` gets its final response. */
+  private sendRequest(d: DialogEntry, method: 'BYE' | 'UPDATE', onFinal: (res: SipResponse) => void): void {
     let local = d.local;
     if (local === null) {
       const hp = /^sips?:(?:[^@]*@)?([^;:>]+)(?::(\d+))?/.exec(this.contactFor(d.source.transport));
       local = { transport: d.source.transport, host: hp?.[1] ?? '127.0.0.1', port: Number(hp?.[2] ?? 5060) };
     }
-    const bye = buildRequest({
-      method: 'BYE',
+    const req = buildRequest({
+      method,
       uri: d.remoteTarget,
       from: `${d.localUri};tag=${d.localTag}`,
       to: d.remoteUri,
@@ -307,11 +388,16 @@ export class Dialogs {
       cseq: ++d.localCSeq,
       local,
       routes: d.routeSet,
+      ...(method === 'UPDATE' ? { contact: d.contact.replace(/^<|>$/g, '') } : {}),
     });
+    if (method === 'UPDATE' && d.timer) {
+      req.headers.add('supported', 'timer');
+      addSessionTimerHeaders(req.headers, d.timer);
+    }
     try {
-      this.transactions.send(bye, d.source, { onResponse: () => {}, onTimeout: () => {} });
+      this.transactions.send(req, d.source, { onResponse: (res) => res.status >= 200 && onFinal(res), onTimeout: () => {} });
     } catch {
-      d.source.reply(serializeMessage(bye)); // at the transactions' cap: sent once
+      d.source.reply(serializeMessage(req)); // at the transactions' cap: sent once
     }
   }
 

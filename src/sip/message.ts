@@ -46,7 +46,7 @@ const COMPACT: Record<string, string> = {
 };
 /** Headers whose comma-separated values are separate entries (RFC 3261 7.3.1). */
 const LIST_HEADERS = new Set(['via', 'route', 'record-route', 'contact', 'allow', 'supported', 'require', 'proxy-require', 'unsupported', 'accept', 'allow-events']);
-const SPELLING: Record<string, string> = { 'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate', 'mime-version': 'MIME-Version' };
+const SPELLING: Record<string, string> = { 'call-id': 'Call-ID', cseq: 'CSeq', 'www-authenticate': 'WWW-Authenticate', 'mime-version': 'MIME-Version', 'min-se': 'Min-SE' };
 /** Names the parser must find before a 400 can be sent back. */
 const REPLY_NEEDS = ['via', 'from', 'to', 'call-id', 'cseq'] as const;
 

@@ -9,9 +9,9 @@ import { responseTo, type SipMessage, type SipRequest, type SipResponse } from '
 import { ServerTransactions, type Respond } from './transactions.ts';
 import { SipTransport, type SipSource } from './transport.ts';
 
-export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO'] as const;
+export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE'] as const;
 /** Methods of RFC 3261 and its usual extensions: answered 405 (not 501, which means "unknown"). */
-const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'UPDATE', 'PRACK', 'PUBLISH']);
+const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PRACK', 'PUBLISH']);
 const SUPPORTED: readonly string[] = ['timer'];
 
 export interface SipServerOptions {
@@ -131,6 +131,7 @@ export class SipServer {
         return;
       case 'BYE':
       case 'INFO':
+      case 'UPDATE':
         respond(responseTo(req, 481, this.tag));
         return;
       default: {

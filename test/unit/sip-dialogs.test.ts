@@ -86,3 +86,60 @@ describe('SIP calls as dialogs', { skip: hasSipp ? false : 'sipp (sip-tester) no
     });
   }
 });
+
+describe('session timers (RFC 4028) on calls to the gateway', { skip: hasSipp ? false : 'sipp (sip-tester) not installed' }, () => {
+  let server: SipServer;
+  let port = 0;
+  const ended: string[] = [];
+  // a Min-SE of 2 s instead of 90, so the sessions expire within the test
+  const dialogs = new Dialogs('sip:gateway@127.0.0.1:5060', undefined, { minSessionExpires: 2 });
+  before(async () => {
+    server = new SipServer({
+      address: '127.0.0.1',
+      port: 0,
+      log: createLogger('silent'),
+      onInvite: (req, respond, from) => {
+        if (!dialogs.admit(req, respond)) return;
+        const d = dialogs.create(req, respond, from);
+        if (!d) return;
+        d.onEnded = (reason) => ended.push(reason);
+        d.onReinvite = () => SDP;
+        dialogs.answer(d, SDP);
+      },
+      onDialogRequest: (req, respond) => dialogs.handle(req, respond),
+      onResponse: (res) => dialogs.handleResponse(res),
+    });
+    port = await server.listen();
+  });
+  after(async () => {
+    dialogs.closeAll();
+    await server.close();
+  });
+
+  test('the caller refreshes with UPDATE: our 200s carry Session-Expires and Require: timer; the call lasts', { timeout: 60_000 }, async () => {
+    ended.length = 0;
+    const r = await sipp('call-timer-refresh.xml', port, 'u1');
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(ended, ['bye'], 'ended by the caller, not expired');
+  });
+
+  test('the caller does not refresh: the gateway ends the session with a BYE', { timeout: 60_000 }, async () => {
+    ended.length = 0;
+    const r = await sipp('call-timer-expires.xml', port, 'u1');
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(ended, ['session-expired']);
+  });
+
+  test('refresher=uas: the gateway refreshes with an UPDATE at half the interval', { timeout: 60_000 }, async () => {
+    ended.length = 0;
+    const r = await sipp('call-timer-uas.xml', port, 'u1');
+    assert.equal(r.code, 0, r.out);
+    assert.deepEqual(ended, ['bye']);
+  });
+
+  test('an interval below our Min-SE: 422 with Min-SE, no dialog', { timeout: 60_000 }, async () => {
+    const r = await sipp('call-timer-too-small.xml', port, 'u1');
+    assert.equal(r.code, 0, r.out);
+    assert.equal(dialogs.size, 0);
+  });
+});
