@@ -2,7 +2,8 @@
 // gateway's transcoding, where one encoder runs per call. Without it, src/sip/media/opus-codec.ts uses a
 // WebAssembly build of libopus (opusscript); both are tested. scripts/build-native.sh builds it.
 //
-//   encoderCreate(sampleRate, channels, bitrate) -> handle        (VOIP application, complexity 5)
+//   encoderCreate(sampleRate, channels, bitrate[, maxBandwidth]) -> handle  (VOIP, complexity 5; maxBandwidth:
+//                                                 an OPUS_BANDWIDTH_* value, e.g. 1103 wideband for phone audio)
 //   encode(handle, pcm: Int16Array, out: Uint8Array) -> bytes     (one frame: 2.5 ... 60 ms of samples)
 //   decoderCreate(sampleRate, channels) -> handle
 //   decode(handle, packet: Uint8Array | null, pcm: Int16Array) -> samples per channel  (null: conceal a loss)
@@ -55,9 +56,13 @@ static bool int_args(napi_env env, napi_callback_info info, size_t n, int32_t* o
 }
 
 static napi_value EncoderCreate(napi_env env, napi_callback_info info) {
-  int32_t v[3];
-  if (!int_args(env, info, 3, v)) {
-    napi_throw_type_error(env, NULL, "encoderCreate(sampleRate, channels, bitrate)");
+  int32_t v[4] = {0, 0, 0, OPUS_BANDWIDTH_FULLBAND};
+  if (!int_args(env, info, 4, v) && !int_args(env, info, 3, v)) {
+    napi_throw_type_error(env, NULL, "encoderCreate(sampleRate, channels, bitrate[, maxBandwidth])");
+    return NULL;
+  }
+  if (v[3] < OPUS_BANDWIDTH_NARROWBAND || v[3] > OPUS_BANDWIDTH_FULLBAND) {
+    napi_throw_range_error(env, NULL, "encoderCreate: maxBandwidth is an OPUS_BANDWIDTH_* value (1101-1105)");
     return NULL;
   }
   int err = 0;
@@ -66,6 +71,7 @@ static napi_value EncoderCreate(napi_env env, napi_callback_info info) {
   opus_encoder_ctl(enc, OPUS_SET_BITRATE(v[2]));
   opus_encoder_ctl(enc, OPUS_SET_COMPLEXITY(5));
   opus_encoder_ctl(enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+  opus_encoder_ctl(enc, OPUS_SET_MAX_BANDWIDTH(v[3]));
   return wrap(env, enc, NULL, v[1]);
 }
 

@@ -3,7 +3,7 @@
 // complexity 5: the phone's voice into the meeting, one per call) and to decode (a meeting speaker, once per
 // room), and what that means in calls per core for the encoding alone.
 import { parseArgs } from 'node:util';
-import { createOpusDecoder, createOpusEncoder, nativeOpus, type OpusImplementation } from '../../src/sip/media/opus-codec.ts';
+import { createOpusDecoder, createOpusEncoder, nativeOpus, type OpusImplementation, type OpusMaxBandwidth } from '../../src/sip/media/opus-codec.ts';
 
 const { values } = parseArgs({ options: { frames: { type: 'string', default: '3000' }, rounds: { type: 'string', default: '3' } } });
 const FRAMES = Number(values.frames);
@@ -26,8 +26,8 @@ function cpuUs(): number {
   return u.user + u.system;
 }
 
-function measure(impl: OpusImplementation): { encodeUs: number; decodeUs: number } {
-  const enc = createOpusEncoder(RATE, 1, 32_000, impl);
+function measure(impl: OpusImplementation, band: OpusMaxBandwidth): { encodeUs: number; decodeUs: number } {
+  const enc = createOpusEncoder(RATE, 1, 32_000, impl, band);
   const dec = createOpusDecoder(RATE, 1, impl);
   const packets: Uint8Array[] = [];
   const out = new Uint8Array(1500);
@@ -50,21 +50,23 @@ function measure(impl: OpusImplementation): { encodeUs: number; decodeUs: number
 
 const impls: OpusImplementation[] = nativeOpus() !== null ? ['native', 'wasm'] : ['wasm'];
 if (impls.length === 1) console.log('the native module is not built (libopus-dev, scripts/build-native.sh): WebAssembly only');
-const results = new Map<OpusImplementation, { encodeUs: number[]; decodeUs: number[] }>();
-for (const impl of impls) measure(impl); // warm-up (WebAssembly compiles, caches fill)
+// full band (a browser's microphone) and wideband (what the gateway codes a phone's voice as: meeting-link.ts)
+const variants = impls.flatMap((impl) => (['fullband', 'wideband'] as const).map((band) => ({ impl, band, name: `${impl}, ${band}` })));
+const results = new Map<string, { encodeUs: number[]; decodeUs: number[] }>();
+for (const v of variants) measure(v.impl, v.band); // warm-up (WebAssembly compiles, caches fill)
 for (let r = 0; r < ROUNDS; r++) {
-  for (const impl of impls) {
-    const m = measure(impl);
-    const e = results.get(impl) ?? { encodeUs: [], decodeUs: [] };
+  for (const v of variants) {
+    const m = measure(v.impl, v.band);
+    const e = results.get(v.name) ?? { encodeUs: [], decodeUs: [] };
     e.encodeUs.push(m.encodeUs);
     e.decodeUs.push(m.decodeUs);
-    results.set(impl, e);
+    results.set(v.name, e);
   }
 }
 console.log(`${FRAMES} frames of 20 ms per round, ${ROUNDS} rounds interleaved; CPU µs per frame (each round)`);
-console.log('| implementation | encode µs/frame | decode µs/frame | calls one core encodes (50 frames/s each) |');
+console.log('| implementation, max bandwidth | encode µs/frame | decode µs/frame | calls one core encodes (50 frames/s each) |');
 console.log('|---|---|---|---|');
-for (const [impl, r] of results) {
+for (const [name, r] of results) {
   const best = Math.min(...r.encodeUs);
-  console.log(`| ${impl} | ${r.encodeUs.map((v) => v.toFixed(1)).join(' / ')} | ${r.decodeUs.map((v) => v.toFixed(1)).join(' / ')} | ${Math.floor(1e6 / (best * 50))} |`);
+  console.log(`| ${name} | ${r.encodeUs.map((v) => v.toFixed(1)).join(' / ')} | ${r.decodeUs.map((v) => v.toFixed(1)).join(' / ')} | ${Math.floor(1e6 / (best * 50))} |`);
 }

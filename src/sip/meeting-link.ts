@@ -67,7 +67,8 @@ export class MeetingLink implements MeetingAudio {
     this.bridge = { address: joined.address, port: joined.port };
     const key = Buffer.from(joined.srtpKey, 'base64');
     this.srtp = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key.subarray(0, 16), key.subarray(16));
-    this.encoder = createOpusEncoder(SAMPLE_RATE, 1, PHONE_OPUS_BITRATE);
+    // the phone's voice is narrowband: coded as wideband (SILK), a fraction of full band's cost
+    this.encoder = createOpusEncoder(SAMPLE_RATE, 1, PHONE_OPUS_BITRATE, undefined, 'wideband');
     this.socket = dgram.createSocket('udp4');
     this.socket.on('error', (e) => log.debug({ err: e.message }, 'meeting link socket error'));
     // what the bridge sends back (RTCP) is not needed

@@ -1,7 +1,8 @@
 // Opus for the SIP gateway (src/sip/media/opus-codec.ts): libopus through the native module and through
 // WebAssembly (opusscript). A 440 Hz tone, one second in 20 ms frames, encoded by one and decoded by the
 // other (all four pairs): the tone comes back at its pitch and level. A lost packet is concealed (native) or
-// silence (WebAssembly); a corrupt packet is an error, not a crash; bad arguments are clear errors.
+// silence (WebAssembly); a corrupt packet is an error, not a crash; bad arguments are clear errors. A maximum
+// bandwidth holds (the TOC byte says what was coded).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOpusDecoder, createOpusEncoder, nativeOpus, type OpusImplementation } from '../../src/sip/media/opus-codec.ts';
@@ -84,5 +85,24 @@ for (const impl of impls) {
     assert.throws(() => enc.encode(new Int16Array(123), packet));
     enc.close();
     dec.close();
+  });
+}
+
+for (const impl of impls) {
+  test(`${impl}: an encoder limited to wideband codes with SILK at most 8 kHz wide; a full-band one goes wider`, () => {
+    // a bright signal (a 6 kHz and a 12 kHz tone): full band has something to code above 8 kHz
+    const input = new Int16Array(25 * FRAME);
+    for (let i = 0; i < input.length; i++) input[i] = Math.round(4000 * Math.sin((2 * Math.PI * 6000 * i) / RATE) + 4000 * Math.sin((2 * Math.PI * 12_000 * i) / RATE));
+    const configs = (band: 'wideband' | 'fullband') => {
+      const enc = createOpusEncoder(RATE, 1, 32_000, impl, band);
+      const packet = new Uint8Array(1500);
+      const seen = new Set<number>();
+      for (let f = 0; f < 25; f++) if (enc.encode(input.subarray(f * FRAME, (f + 1) * FRAME), packet) > 0) seen.add(packet[0]! >> 3);
+      enc.close();
+      return [...seen];
+    };
+    // the TOC byte's configuration (RFC 6716 3.1): 0-11 SILK only up to wideband, 12-15 hybrid, 16-31 CELT
+    assert.ok(configs('wideband').every((c) => c <= 11), `wideband: configurations ${configs('wideband')}`);
+    assert.ok(configs('fullband').some((c) => c > 11), `full band: configurations ${configs('fullband')}`);
   });
 }
