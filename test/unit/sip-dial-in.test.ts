@@ -25,12 +25,14 @@ function invite(uri: string, extra: string[] = [], from = '"Ana Ruiz" <sip:+3460
 
 test('the room: X-Room-Name first, else the URI user part; a number or nothing goes to the PIN menu', () => {
   assert.deepEqual(dialInTarget(invite('sip:Llamada@10.0.0.2')), { room: 'Llamada' });
-  assert.deepEqual(dialInTarget(invite('sip:Reunión%20x@10.0.0.2')).hasOwnProperty('invalid'), true);
+  // room names as people type them (spaces allowed); a "/" is not
+  assert.deepEqual(dialInTarget(invite('sip:Reuni%C3%B3n%20x@10.0.0.2')), { room: 'Reunión x' });
+  assert.deepEqual(dialInTarget(invite('sip:a%2Fb@10.0.0.2')).hasOwnProperty('invalid'), true);
   assert.deepEqual(dialInTarget(invite('sip:Reuni%C3%B3n@10.0.0.2')), { room: 'Reunión' });
   assert.deepEqual(dialInTarget(invite('sip:+34910000000@10.0.0.2', ['X-Room-Name: equipo.semanal'])), { room: 'equipo.semanal' });
   assert.deepEqual(dialInTarget(invite('sip:+34910000000@10.0.0.2')), { menu: true });
   assert.deepEqual(dialInTarget(invite('sip:10.0.0.2')), { menu: true });
-  const bad = dialInTarget(invite('sip:gw@10.0.0.2', ['X-Room-Name: <script>']));
+  const bad = dialInTarget(invite('sip:gw@10.0.0.2', ['X-Room-Name: x#y']));
   assert.ok('invalid' in bad && /no such meeting/.test(bad.invalid));
 });
 
