@@ -32,6 +32,20 @@ async function seesTheCaller(p: Participant): Promise<void> {
   assert.ok(audio[PHONE]!.energy > 0.01, `audio energy from the caller: ${audio[PHONE]!.energy}`);
 }
 
+/** The room's PIN, as the invite dialog gets it (Jitsi's /conferenceMapper). */
+function pinOf(server: RunningServer, room: string): Promise<string> {
+  const path = `/conferenceMapper?conference=${encodeURIComponent(room)}@conference.meet.example.org`;
+  return new Promise((resolve, reject) =>
+    https
+      .get({ host: '127.0.0.1', port: server.httpsPort, path, rejectUnauthorized: false }, (res) => {
+        let body = '';
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve(String((JSON.parse(body) as { id: number }).id)));
+      })
+      .on('error', reject),
+  );
+}
+
 describe('phone calls into a meeting (baresip)', () => {
   const talking = useTalkingBrowser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-sip-calls-'));
@@ -106,17 +120,7 @@ describe('phone calls into a meeting (baresip)', () => {
     try {
       const ana = await newParticipant(talking.browser, 'Ana');
       await joinThroughUi(ana, server.baseUrl, 'Clave');
-      // the room's PIN, as the invite dialog gets it
-      const mapping = await new Promise<{ id: number }>((resolve, reject) =>
-        https
-          .get({ host: '127.0.0.1', port: server.httpsPort, path: '/conferenceMapper?conference=Clave@conference.meet.example.org', rejectUnauthorized: false }, (res) => {
-            let body = '';
-            res.on('data', (d: Buffer) => (body += d.toString()));
-            res.on('end', () => resolve(JSON.parse(body) as { id: number }));
-          })
-          .on('error', reject),
-      );
-      const pin = String(mapping.id);
+      const pin = await pinOf(server, 'Clave');
       assert.match(pin, /^\d{9}$/);
       const wrong = pin === '111111111' ? '222222222' : '111111111';
       // one INFO per key: a wrong PIN and #, a pause (the menu says it is not valid), the right PIN and #
@@ -172,20 +176,12 @@ describe('phone calls into a meeting (baresip)', () => {
     try {
       const ana = await newParticipant(talking.browser, 'Ana');
       await joinThroughUi(ana, server.baseUrl, 'Teclado');
-      const mapping = await new Promise<{ id: number }>((resolve, reject) =>
-        https
-          .get({ host: '127.0.0.1', port: server.httpsPort, path: '/conferenceMapper?conference=Teclado@conference.meet.example.org', rejectUnauthorized: false }, (res) => {
-            let body = '';
-            res.on('data', (d: Buffer) => (body += d.toString()));
-            res.on('end', () => resolve(JSON.parse(body) as { id: number }));
-          })
-          .on('error', reject),
-      );
+      const pin = await pinOf(server, 'Teclado');
       // a dialled number names no room: the PIN menu answers, then the keys
       caller = callWithBaresip(path.join(dir, 'keypad'), `sip:+34910000000@127.0.0.1:${server.sipPort}`, wav, ctrlPort);
       await waitUntil('the call to be answered', async () => caller!.output(), (o) => /Call established/.test(o), 30_000);
       await sleep(1500);
-      await caller.sendDigits(`${mapping.id}#`);
+      await caller.sendDigits(`${pin}#`);
       await seesTheCaller(ana);
       await caller.quit();
       await ana.page.getByRole('group', { name: PHONE, exact: true }).waitFor({ state: 'detached', timeout: 20_000 });
