@@ -189,6 +189,7 @@ test('bridge with Chromium: alice sends, bob receives and decodes her video', as
   assert.equal(stats.bobState, 'connected');
   assert.ok(events.some((e) => e.endpointId === 'alice' && e.event === 'connected'));
   assert.ok(events.some((e) => e.endpointId === 'bob' && e.event === 'connected'));
-  assert.ok(bridge.counters.keyframeRequests >= 1);
+  // (no count of keyframe requests here: when bob subscribes before alice's first frame, her first frame is a
+  // keyframe and none is needed; PLI on subscribe is checked by bridge-media.test.ts)
   assert.equal(bridge.counters.dropError, 0);
 });
