@@ -82,12 +82,20 @@ export class MeetingFeatures {
       apply(wanted);
       return;
     }
-    flag.timer = setTimeout(() => {
+    const fire = () => {
       flag.timer = undefined;
       if (member.room.members.get(member.id) !== member) return;
+      // a timer may fire a little before the token is there (its clock is not Date.now()'s): wait again, never
+      // apply without a token
+      const again = flag.bucket.msUntilToken();
+      if (again > 0) {
+        flag.timer = setTimeout(fire, again);
+        return;
+      }
       flag.bucket.take();
       apply(flag.wanted);
-    }, wait);
+    };
+    flag.timer = setTimeout(fire, wait);
   }
 
   private broadcast(room: Room, message: ServerMessage): void {
