@@ -64,8 +64,8 @@ async function probe(file: string) {
 describe('composed recording', () => {
   // info at least: the test reads the recorder's "recording started" (the child's pid) and "recording stopped"
   const level = ['debug', 'trace'].includes(process.env.TERTULIA_TEST_LOG_LEVEL ?? '') ? process.env.TERTULIA_TEST_LOG_LEVEL! : 'info';
-  // a child whose file stops growing for 10 s is taken as stuck (60 s in production)
-  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: level, TERTULIA_TEST_RECORDING_STALL_SECONDS: '10' });
+  // a child whose file stops growing for 20 s is taken as stuck (60 s in production)
+  const suite = useServerAndBrowser({ TERTULIA_LOG_LEVEL: level, TERTULIA_TEST_RECORDING_STALL_SECONDS: '20' });
   const talking = useTalkingBrowser();
   // the files, copied before the server's data directory goes (TERTULIA_TEST_KEEP=1 keeps them to look at)
   const keep = mkdtempSync(path.join(os.tmpdir(), 'tertulia-recording-e2e-'));
@@ -138,18 +138,26 @@ describe('composed recording', () => {
   });
 
   test('the GStreamer child killed, then stuck, mid-recording: each time it is started again into a new part; the parts play', { timeout: 360_000 }, async (t) => {
+    // this recording's folder: the one that was not there before (an earlier test's may hold more parts)
+    const folders = () => readdirSync(recordingsRoot());
+    const earlier = new Set(folders());
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
+    const folder = await waitUntil('the recording folder', async () => folders().find((d) => !earlier.has(d)), (d) => d !== undefined, 30_000);
+    const fresh = () => recordings().filter((f) => path.dirname(f) === folder);
     // killed once the file holds a second of video (what a loaded machine has encoded by then varies)
-    const fresh = () => recordings().filter((f) => !kept().includes(path.basename(f)));
     const first = () => path.join(recordingsRoot(), fresh()[0] ?? 'none');
     await waitUntil('a second of video in the file', () => videoFrames(first()), (n) => n >= 30, 60_000);
-    const pidOf = () => Number(JSON.parse(suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"')).at(-1) ?? '{}').pid);
+    // the pid of this recording's newest child, and how many it had (a restart of its own counts too)
+    const started = () => suite.server.output().split('\n').filter((l) => l.includes('"msg":"recording started"') && l.includes('"pid"') && l.includes(`"recording":"${folder}"`));
+    const pidOf = () => Number(JSON.parse(started().at(-1) ?? '{}').pid);
     const pid = pidOf();
+    const children = started().length;
     assert.ok(pid > 0, 'the recorder logged its child pid');
     process.kill(pid, 'SIGKILL');
-    await ben.page.getByRole('status').filter({ hasText: 'The recording was interrupted and continues in a new part' }).waitFor({ timeout: 60_000 });
+    await waitUntil('a new media process', async () => started().length, (n) => n > children, 60_000);
     assert.notEqual(pidOf(), pid, 'a new media process runs');
+    await ben.page.getByRole('status').filter({ hasText: 'The recording was interrupted and continues in a new part' }).first().waitFor({ timeout: 60_000 });
     // still recording, in a second file of the same folder
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
     // part N's name ends in -partN; the first has none
