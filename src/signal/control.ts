@@ -46,8 +46,6 @@ export async function startControlSocket(opts: {
   bus: Bus;
   log: Logger;
   status: () => ServerStatus;
-  /** Called when the socket closes (what `status` reads from is released). */
-  onClose?: () => void;
 }): Promise<ControlSocket> {
   const { rooms, bus, log } = opts;
   const file = path.join(opts.dataDir, CONTROL_SOCKET);
@@ -181,7 +179,6 @@ export async function startControlSocket(opts: {
   return {
     path: file,
     async close() {
-      opts.onClose?.();
       for (const c of connections) c.destroy();
       await new Promise<void>((r) => server.close(() => r()));
     },

@@ -126,6 +126,8 @@ export async function startSignal(opts: {
   webhooks?.watch(rooms);
   // phone callers, put in rooms by SIP gateways (the `sip` part) over the bus
   const phones = new Phones({ bus, rooms, moderation: access.moderation, config, log });
+  // the bridges heard on the bus (`tertulia status`)
+  const bridges = new BridgeDirectory(bus);
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
     try {
       rooms.deliverOffer(payload);
@@ -177,16 +179,16 @@ export async function startSignal(opts: {
       httpServer.on('clientError', (_e, socket) => socket.destroy());
       httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
     }
-    // `tertulia play` and `tertulia tap` on this machine
-    const bridges = new BridgeDirectory(bus);
+    // `tertulia play`, `tertulia tap` and `tertulia status` on this machine
     const startedAt = Date.now();
     const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }) });
-    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status, onClose: () => bridges.close() });
+    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
   } catch (e) {
     unsubscribe();
     unsubscribeSpeaker();
     unserveDialIn();
     phones.close();
+    bridges.close();
     await ws.close();
     await closeServer(httpsServer);
     if (httpServer) await closeServer(httpServer);
@@ -213,6 +215,7 @@ export async function startSignal(opts: {
         unsubscribeSpeaker();
         await control?.close();
         phones.close();
+        bridges.close();
         await rooms.closeAll();
         // the rooms' last events (participants left, rooms finished), given a moment to leave
         await webhooks?.close();
