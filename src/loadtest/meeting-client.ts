@@ -6,9 +6,9 @@
 // addresses the offer's candidates list, or to `mediaTarget`.
 import sdpTransform from 'sdp-transform';
 import { WebSocket } from 'ws';
-import type { BenchMedia } from '../media.ts';
-import { AUDIO_FRAME_MS } from '../media.ts';
-import { DelayHistogram } from '../stats.ts';
+import type { BenchMedia } from './media.ts';
+import { AUDIO_FRAME_MS } from './media.ts';
+import { DelayHistogram } from './delay-histogram.ts';
 import { PARTICIPANT_ICE_PWD, Participant, createClientCertificate, measureWindow, type ClientCertificate } from './participant.ts';
 
 /** Every packet counts (the bench's measurement window is for benchmarks; here a client only says what it got). */
