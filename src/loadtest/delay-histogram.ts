@@ -29,4 +29,20 @@ export class DelayHistogram {
     }
     return NaN;
   }
+
+  /** The non-empty buckets as [index, count] pairs: small enough to send to another process. */
+  sparse(): Array<[number, number]> {
+    const out: Array<[number, number]> = [];
+    for (let i = 0; i < this.buckets.length; i++) if (this.buckets[i]! > 0) out.push([i, this.buckets[i]!]);
+    return out;
+  }
+
+  /** Adds another histogram's `sparse()` (indexes out of range are ignored). */
+  addSparse(pairs: Array<[number, number]>): void {
+    for (const [i, n] of pairs) {
+      if (!Number.isInteger(i) || i < 0 || i >= this.buckets.length || !(n > 0)) continue;
+      this.buckets[i] += n;
+      this.count += n;
+    }
+  }
 }

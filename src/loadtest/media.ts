@@ -62,7 +62,7 @@ function hasFfmpeg(): boolean {
 function encode(out: string, args: string[]): void {
   if (existsSync(out)) return;
   mkdirSync(CACHE_DIR, { recursive: true });
-  const tmp = `${out}.tmp`;
+  const tmp = `${out}.${process.pid}.tmp`; // several processes may make the same clip at once
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args, tmp], { stdio: 'inherit' });
   renameSync(tmp, out);
 }
