@@ -1,6 +1,10 @@
 // focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
 // loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer
 // cycle. Every operation of one conference runs one at a time, in arrival order.
+// A bridge whose heartbeat (its announcement, every bridgeHeartbeat) stays away for bridgeFailureTimeout is
+// dead; one that announces `draining` (SIGTERM) says goodbye; one that comes back as a new process (same id,
+// new instance) lost its endpoints. In each case the conferences on it move: their participants get endpoints
+// on other bridges and fresh offers (Conference.moveOff).
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -15,12 +19,6 @@ export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
-/**
- * A bridge that has not announced itself for this long (three of its 5 s announcements) is no longer chosen
- * for new conferences: its process or machine stopped, or the bus between us is cut. It comes back with its
- * next announcement.
- */
-export const BRIDGE_EXPIRY_MS = 15_000;
 
 interface BridgeInfo {
   id: string;
@@ -35,6 +33,8 @@ interface BridgeInfo {
   lastSeen: number;
   /** The announcing process (changes when the bridge restarts). */
   instance: string | undefined;
+  /** It said it is stopping: chosen for nothing, its conferences move away. */
+  draining: boolean;
 }
 
 export interface FocusHandle {
@@ -49,7 +49,9 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
-  const bridgeExpiryMs = opts.bridgeExpiryMs ?? BRIDGE_EXPIRY_MS;
+  // a bridge silent this long is dead (its process or machine stopped, or the bus to it is cut): its
+  // conferences move; it is chosen again once it announces itself again
+  const bridgeExpiryMs = opts.bridgeExpiryMs ?? Math.round(opts.config.bridgeFailureTimeout * 1000);
   const limits = limitsFromConfig(opts.config);
   const bridges = new Map<string, BridgeInfo>();
   const conferences = new Map<string, Conference>();
@@ -69,17 +71,88 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     return run;
   }
 
-  /** Forgets the bridges that stopped announcing themselves. */
+  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. */
   function dropSilentBridges(): void {
     const now = Date.now();
+    let dropped = 0;
     for (const b of bridges.values()) {
       if (now - b.lastSeen <= bridgeExpiryMs) continue;
       bridges.delete(b.id);
-      log.warn(
-        { bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size },
-        'bridge gone: no announcement for too long; new conferences go to other bridges',
-      );
+      dropped++;
+      log.warn({ bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
     }
+    if (dropped > 0) rehome();
+  }
+
+  const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
+  let lastCheck = Date.now();
+  /**
+   * The heartbeat check. While the bus is down, or when this process itself was stalled (the check came far too
+   * late), silence says nothing about the bridges: each gets a full timeout again rather than being moved.
+   */
+  function checkBridges(): void {
+    const now = Date.now();
+    const stalled = now - lastCheck > checkEveryMs + bridgeExpiryMs / 2;
+    lastCheck = now;
+    if (stalled || !bus.connected()) {
+      for (const b of bridges.values()) b.lastSeen = now;
+      return;
+    }
+    dropSilentBridges();
+  }
+
+  /** Conferences with a move queued. */
+  const moving = new Set<string>();
+  /** Per conference, bridges that restarted (a new process under the same id: the endpoints there are gone). */
+  const restartedUnder = new Map<string, Set<string>>();
+
+  /** The bridges `c` must leave: dead, draining, or restarted since its endpoints were made. */
+  function lostBridgesOf(c: Conference): string[] {
+    const restarted = restartedUnder.get(c.id);
+    return c.bridges.filter((id) => !bridges.has(id) || bridges.get(id)!.draining || restarted?.has(id));
+  }
+
+  /** Queues a move of every conference that is on a lost bridge (each runs in its conference's turn). */
+  function rehome(): void {
+    if (closed) return;
+    for (const c of conferences.values()) {
+      if (moving.has(c.id) || lostBridgesOf(c).length === 0) continue;
+      moving.add(c.id);
+      withLock(c.id, () => moveConference(c))
+        .catch((e: unknown) => log.error({ conference: c.id, err: (e as Error).message }, 'moving a conference off a lost bridge failed'))
+        .finally(() => moving.delete(c.id));
+    }
+  }
+
+  async function moveConference(c: Conference): Promise<void> {
+    if (closed || conferences.get(c.id) !== c) return;
+    for (const lost of lostBridgesOf(c)) {
+      const restarted = restartedUnder.get(c.id)?.delete(lost) ?? false;
+      const dead = restarted || !bridges.has(lost);
+      // placements made during this move count against the caps at once
+      const pending = new Map<string, number>();
+      const target = (): string | undefined => {
+        const room = (b: BridgeInfo) => !b.draining && loadOf(b) + (pending.get(b.id) ?? 0) < b.maxEndpoints;
+        const open = [...bridges.values()].filter(room).sort((a, b) => loadOf(a) + (pending.get(a.id) ?? 0) - loadOf(b) - (pending.get(b.id) ?? 0));
+        const best = open.find((b) => c.bridges.includes(b.id)) ?? open[0];
+        if (best) pending.set(best.id, (pending.get(best.id) ?? 0) + 1);
+        return best?.id;
+      };
+      const { moved, stuck } = await c.moveOff(lost, dead, target);
+      for (const to of moved.values()) {
+        const b = bridges.get(to);
+        if (b) {
+          b.placed++;
+          b.conferences.add(c.id);
+        }
+        const from = bridges.get(lost);
+        if (from && !restarted) released(from);
+      }
+      if (!c.bridges.includes(lost)) bridges.get(lost)?.conferences.delete(c.id);
+      if (stuck > 0) log.warn({ conference: c.id, bridge: lost, stuck }, 'no bridge has room for some participants of a lost bridge; they move when one does');
+    }
+    if (restartedUnder.get(c.id)?.size === 0) restartedUnder.delete(c.id);
+    dropIfEmpty(c);
   }
 
   async function waitForBridge(): Promise<void> {
@@ -110,7 +183,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     dropSilentBridges();
     let best: BridgeInfo | undefined;
     for (const b of bridges.values()) {
-      if (loadOf(b) >= b.maxEndpoints) continue; // at its cap: not chosen
+      if (b.draining || loadOf(b) >= b.maxEndpoints) continue; // stopping, or at its cap: not chosen
       const load = loadOf(b);
       const bestLoad = best ? loadOf(best) : Infinity;
       if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
@@ -122,7 +195,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   const unsubscribers: Unsubscribe[] = [];
   /** Every instance id seen per bridge id, to tell a restart from two bridges sharing an id. */
   const seenInstances = new Map<string, Set<string>>();
-  const expiryTimer = setInterval(dropSilentBridges, Math.max(1000, Math.min(bridgeExpiryMs, 5000)));
+  const expiryTimer = setInterval(checkBridges, checkEveryMs);
   expiryTimer.unref();
 
   unsubscribers.push(
@@ -133,12 +206,18 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return;
       }
       const { bridgeId, endpoints, instance } = r.data;
+      const draining = r.data.draining ?? false;
       const maxEndpoints = r.data.maxEndpoints ?? Infinity;
       const known = bridges.get(bridgeId);
       if (known) {
         known.announcedEndpoints = endpoints;
         known.maxEndpoints = maxEndpoints;
         known.lastSeen = Date.now();
+        if (draining && !known.draining) {
+          known.draining = true;
+          log.info({ bridge: bridgeId, conferences: known.conferences.size }, 'bridge draining: its conferences move to other bridges');
+          rehome();
+        }
         if (instance && known.instance && instance !== known.instance) {
           // a restart, or two bridges configured with one id (they would share its requests: broken)
           const previous = known.instance;
@@ -146,11 +225,19 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           if (seenInstances.get(bridgeId)?.has(instance)) {
             log.error({ bridge: bridgeId }, 'two running bridges announce the same id; give each its own bridgeId');
           } else {
-            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id)');
+            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id); its conferences are set up again');
+            known.draining = draining;
+            known.placed = 0;
+            for (const id of known.conferences) {
+              let set = restartedUnder.get(id);
+              if (!set) restartedUnder.set(id, (set = new Set()));
+              set.add(bridgeId);
+            }
+            rehome();
           }
         } else if (instance) known.instance = instance;
       } else {
-        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance };
+        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining };
         bridges.set(bridgeId, info);
         // conferences this focus already placed there (the bridge was silent a while and is back)
         for (const c of conferences.values()) {
@@ -158,7 +245,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           info.conferences.add(c.id);
           info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
         }
-        log.info({ bridge: bridgeId, endpoints }, 'bridge available');
+        log.info({ bridge: bridgeId, endpoints, draining }, draining ? 'bridge heard, draining' : 'bridge available');
+        rehome(); // participants a lost bridge left with nowhere to go
       }
       if (instance) {
         let set = seenInstances.get(bridgeId);
@@ -205,14 +293,14 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }
     const hasRoom = (id: string) => {
       const b = bridges.get(id);
-      return b === undefined || loadOf(b) < b.maxEndpoints; // a bridge silent a while: tried as before
+      return b !== undefined && !b.draining && loadOf(b) < b.maxEndpoints; // a dead or draining bridge is being left
     };
     const own = conference.participants.get(participantId)?.bridgeId;
     if (own !== undefined) return { conference, bridgeId: own };
     const placed = (homeOnly ? [conference.bridgeId] : conference.bridges).find(hasRoom);
     if (placed !== undefined) return { conference, bridgeId: placed };
     if (!homeOnly) {
-      const spill = [...bridges.values()].filter((b) => !conference.bridges.includes(b.id) && loadOf(b) < b.maxEndpoints).sort((a, b) => loadOf(a) - loadOf(b))[0];
+      const spill = [...bridges.values()].filter((b) => !conference.bridges.includes(b.id) && !b.draining && loadOf(b) < b.maxEndpoints).sort((a, b) => loadOf(a) - loadOf(b))[0];
       if (spill) {
         spill.conferences.add(conferenceId);
         return { conference, bridgeId: spill.id };
