@@ -54,7 +54,7 @@ export class Conference {
     this.#home = opts.bridgeId;
     this.bridges = [opts.bridgeId];
     this.bus = opts.bus;
-    this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
+    this.log = opts.log.child({ conference: opts.id }); // its bridges change (moveOff): each line says which it is about
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.exclusive = opts.exclusive ?? ((fn) => fn());
@@ -140,7 +140,7 @@ export class Conference {
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     const p = newParticipantState(participantId, bridgeId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
     this.participants.set(participantId, p);
-    this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
+    this.log.info({ participant: participantId, bridge: bridgeId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);
   }
 
@@ -364,7 +364,7 @@ export class Conference {
         }),
       });
       p.configured = true;
-      this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
+      this.log.info({ participant: p.id, bridge: p.bridgeId, sources: answer.sources }, 'endpoint configured');
     }
     // only what the bridge accepted is offered to the others
     if (restart) {
