@@ -188,7 +188,10 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       const bestLoad = best ? loadOf(best) : Infinity;
       if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
     }
-    if (!best) throw bridges.size > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', 'no media bridge is available');
+    if (!best) {
+      const running = [...bridges.values()].filter((b) => !b.draining).length;
+      throw running > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', bridges.size > 0 ? 'every media bridge is stopping' : 'no media bridge is available');
+    }
     return best;
   }
 
