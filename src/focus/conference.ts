@@ -204,15 +204,17 @@ export class Conference {
    * `target()`'s bridge and a fresh offer (new ICE credentials and certificate: the browser connects anew and
    * answers with its sources again); the relays to `lost` go, and the plain-RTP endpoints of a lost home bridge
    * end (moving them needs their peers to learn a new address: a whole-conference receiver is told `ended`).
-   * Participants with no bridge to go to stay on `lost` (the caller tries again when a bridge appears); a
-   * draining bridge keeps everything when no bridge at all can take anyone. Returns who moved where.
+   * Participants with no bridge to go to stay on `lost` (the caller tries again when a bridge appears); when no
+   * bridge at all can take anyone, nothing changes. Returns who moved where.
    */
   async moveOff(lost: string, dead: boolean, target: () => string | undefined): Promise<{ moved: Map<string, string>; stuck: number }> {
     const moved = new Map<string, string>();
     const leaving = [...this.participants.values()].filter((p) => p.bridgeId === lost);
-    const first = target();
-    if (first === undefined && !dead) return { moved, stuck: leaving.length };
     const remaining = this.bridges.filter((b) => b !== lost);
+    const first = leaving.length > 0 || remaining.length === 0 ? target() : undefined;
+    // nowhere to go: nothing changes (a draining bridge keeps serving; a bridge declared dead by mistake, the bus
+    // to it cut a while, keeps its meetings, recordings included); tried again when a bridge appears
+    if (first === undefined && (leaving.length > 0 || remaining.length === 0)) return { moved, stuck: leaving.length };
     if (this.#home === lost) {
       const ended = [...this.plain.byId.keys()];
       await this.plain.endAll(!dead);

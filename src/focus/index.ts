@@ -17,6 +17,9 @@ import { limitsFromConfig } from './limits.ts';
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
+/** After the bus link comes back, how long bridges have to reconnect and announce before silence counts (NATS clients retry every 2 s). */
+export const BUS_BACK_GRACE_MS = 10_000;
+
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
 
@@ -86,15 +89,19 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
 
   const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
   let lastCheck = Date.now();
+  /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
+  let quietUntil = 0;
   /**
-   * The heartbeat check. While the bus is down, or when this process itself was stalled (the check came far too
-   * late), silence says nothing about the bridges: each gets a full timeout again rather than being moved.
+   * The heartbeat check. While the bus is down and for BUS_BACK_GRACE_MS after, or when this process itself was
+   * stalled (the check came far too late), silence says nothing about the bridges: each gets a full timeout
+   * again rather than being declared dead.
    */
   function checkBridges(): void {
     const now = Date.now();
     const stalled = now - lastCheck > checkEveryMs + bridgeExpiryMs / 2;
     lastCheck = now;
-    if (stalled || !bus.connected()) {
+    if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
+    if (stalled || now < quietUntil) {
       for (const b of bridges.values()) b.lastSeen = now;
       return;
     }

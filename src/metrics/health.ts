@@ -1,5 +1,5 @@
 // Health of this process for load balancers and autoscalers: alive (/healthz), ready to take meetings (/readyz:
-// the bus is connected and a bridge with room has announced itself within 15 s, as focus counts them), and the
+// the bus is connected and a bridge with room has announced itself within 15 s), and the
 // JSON detail of both (/about/health). Bridges are learnt from `bridge.announce` like focus does, so a process
 // of any parts (signal alone, a bridge alone) answers the same way; a process that runs a bridge also counts its
 // own bridge at once, without waiting for its announcement to come back over the bus.

@@ -1,6 +1,7 @@
 // focus moving conferences off a lost bridge, over a MemoryBus with fake bridges (bus handlers that record what
 // focus asks): a bridge whose heartbeat stops (dead: nothing more is asked of it), one that announces it is
-// draining (moved at once, its endpoints expired there), one draining with no other bridge (nothing moves), and
+// draining (moved at once, its endpoints expired there), one draining or dead with no other bridge (nothing
+// moves until a bridge appears), and
 // one that restarted under the same id (its endpoints are made again on it). A moved participant gets a fresh
 // offer with its new bridge's transport; its answer configures and subscribes it there.
 import { afterEach, beforeEach, describe, test } from 'node:test';
@@ -121,6 +122,22 @@ describe('focus moves conferences off lost bridges', () => {
     // a bridge that appears takes them
     heartbeat('b2', 0);
     await movedTo('b2');
+  });
+
+  test('a dead bridge with no other bridge: nothing changes until a bridge appears, then they move to it', async () => {
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 500)); // b2 is gone
+    await meetingOnB1();
+    const before = calls.b1!.length;
+    const offered = offers.length;
+    clearInterval(beating.get('b1'));
+    await waitFor('no bridge left', () => focus.bridgeLoads().length === 0, 3000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(offers.length, offered, 'no offer: nowhere to go');
+    assert.equal(calls.b1!.length, before);
+    heartbeat('b2', 0);
+    await movedTo('b2');
+    assert.equal(calls.b1!.length, before, 'nothing is asked of the dead bridge');
   });
 
   test('a bridge restarted under the same id: the endpoints it lost are made again on it', async () => {
