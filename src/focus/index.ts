@@ -13,6 +13,7 @@ import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects }
 import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
+import { BridgeFailover, type BridgeInfo } from './failover.ts';
 
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
@@ -22,23 +23,6 @@ export const BUS_BACK_GRACE_MS = 10_000;
 
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
-
-interface BridgeInfo {
-  id: string;
-  /** Endpoints the bridge last said it has. */
-  announcedEndpoints: number;
-  /** Participants this focus placed on it. */
-  placed: number;
-  /** The bridge's endpoint cap, as it announced it (none: no cap). */
-  maxEndpoints: number;
-  conferences: Set<string>;
-  /** When its last announcement arrived (Date.now()). */
-  lastSeen: number;
-  /** The announcing process (changes when the bridge restarts). */
-  instance: string | undefined;
-  /** It said it is stopping: chosen for nothing, its conferences move away. */
-  draining: boolean;
-}
 
 export interface FocusHandle {
   /** Conferences, their participants, bridges known, operations queued: conferences and participants are 0 once everyone left. */
@@ -108,59 +92,17 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     dropSilentBridges();
   }
 
-  /** Conferences with a move queued. */
-  const moving = new Set<string>();
-  /** Per conference, bridges that restarted (a new process under the same id: the endpoints there are gone). */
-  const restartedUnder = new Map<string, Set<string>>();
-
-  /** The bridges `c` must leave: dead, draining, or restarted since its endpoints were made. */
-  function lostBridgesOf(c: Conference): string[] {
-    const restarted = restartedUnder.get(c.id);
-    return c.bridges.filter((id) => !bridges.has(id) || bridges.get(id)!.draining || restarted?.has(id));
-  }
-
-  /** Queues a move of every conference that is on a lost bridge (each runs in its conference's turn). */
-  function rehome(): void {
-    if (closed) return;
-    for (const c of conferences.values()) {
-      if (moving.has(c.id) || lostBridgesOf(c).length === 0) continue;
-      moving.add(c.id);
-      withLock(c.id, () => moveConference(c))
-        .catch((e: unknown) => log.error({ conference: c.id, err: (e as Error).message }, 'moving a conference off a lost bridge failed'))
-        .finally(() => moving.delete(c.id));
-    }
-  }
-
-  async function moveConference(c: Conference): Promise<void> {
-    if (closed || conferences.get(c.id) !== c) return;
-    for (const lost of lostBridgesOf(c)) {
-      const restarted = restartedUnder.get(c.id)?.delete(lost) ?? false;
-      const dead = restarted || !bridges.has(lost);
-      // placements made during this move count against the caps at once
-      const pending = new Map<string, number>();
-      const target = (): string | undefined => {
-        const room = (b: BridgeInfo) => !b.draining && loadOf(b) + (pending.get(b.id) ?? 0) < b.maxEndpoints;
-        const open = [...bridges.values()].filter(room).sort((a, b) => loadOf(a) + (pending.get(a.id) ?? 0) - loadOf(b) - (pending.get(b.id) ?? 0));
-        const best = open.find((b) => c.bridges.includes(b.id)) ?? open[0];
-        if (best) pending.set(best.id, (pending.get(best.id) ?? 0) + 1);
-        return best?.id;
-      };
-      const { moved, stuck } = await c.moveOff(lost, dead, target);
-      for (const to of moved.values()) {
-        const b = bridges.get(to);
-        if (b) {
-          b.placed++;
-          b.conferences.add(c.id);
-        }
-        const from = bridges.get(lost);
-        if (from && !restarted) released(from);
-      }
-      if (!c.bridges.includes(lost)) bridges.get(lost)?.conferences.delete(c.id);
-      if (stuck > 0) log.warn({ conference: c.id, bridge: lost, stuck }, 'no bridge has room for some participants of a lost bridge; they move when one does');
-    }
-    if (restartedUnder.get(c.id)?.size === 0) restartedUnder.delete(c.id);
-    dropIfEmpty(c);
-  }
+  const failover = new BridgeFailover({
+    bridges,
+    conferences,
+    withLock,
+    loadOf: (b) => loadOf(b),
+    released: (b) => released(b),
+    dropIfEmpty: (c) => dropIfEmpty(c),
+    stopped: () => closed,
+    log,
+  });
+  const rehome = () => failover.rehome();
 
   async function waitForBridge(): Promise<void> {
     dropSilentBridges();
@@ -237,13 +179,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           } else {
             log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id); its conferences are set up again');
             known.draining = draining;
-            known.placed = 0;
-            for (const id of known.conferences) {
-              let set = restartedUnder.get(id);
-              if (!set) restartedUnder.set(id, (set = new Set()));
-              set.add(bridgeId);
-            }
-            rehome();
+            failover.restarted(bridgeId);
           }
         } else if (instance) known.instance = instance;
       } else {
