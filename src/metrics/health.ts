@@ -24,6 +24,8 @@ export interface HealthReport {
 export interface LocalBridge {
   bridgeId: string;
   load(): { endpoints: number; maxEndpoints: number };
+  /** Stopping (SIGTERM): it takes no new meetings, so this process is not ready. */
+  readonly draining?: boolean;
 }
 
 export class HealthWatch {
@@ -47,6 +49,7 @@ export class HealthWatch {
     const busConnected = this.bus.connected();
     const problems: string[] = [];
     if (!busConnected) problems.push('the bus (NATS) is not connected');
+    if (this.local?.draining) problems.push('this bridge is stopping (draining after SIGTERM)');
     if (bridgesWithRoom === 0) problems.push(bridges === 0 ? 'no bridge has announced itself within 15 s' : 'every bridge is at its cap');
     return { healthy: true, ready: problems.length === 0, parts: this.parts, busConnected, bridges, bridgesWithRoom, problems };
   }
