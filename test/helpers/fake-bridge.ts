@@ -28,6 +28,12 @@ export function fakeBridge(bus: Bus, bridgeId: string, calls: Call[]): void {
   bus.handle(subjects.bridgeSubscribe(bridgeId), record('subscribe'));
   bus.handle(subjects.bridgeMute(bridgeId), record('mute'));
   bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
+  bus.handle(subjects.bridgeSetSources(bridgeId), record('set-sources'));
+  bus.handle(subjects.bridgeConstraints(bridgeId), record('constraints'));
+  bus.handle(subjects.bridgeAllocateRelay(bridgeId), (payload) => {
+    calls.push({ subject: 'allocate-relay', payload });
+    return { address: '127.0.0.1', port: 41000 };
+  });
   bus.handle(subjects.bridgeAllocatePlain(bridgeId), (payload) => {
     calls.push({ subject: 'allocate-plain', payload });
     const p = payload as { legs: { kind: string }[] };

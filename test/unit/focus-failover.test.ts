@@ -2,7 +2,8 @@
 // focus asks): a bridge whose heartbeat stops (dead: nothing more is asked of it), one that announces it is
 // draining (moved at once, its endpoints expired there), one draining or dead with no other bridge (nothing
 // moves until a bridge appears), and
-// one that restarted under the same id (its endpoints are made again on it). A moved participant gets a fresh
+// one that restarted under the same id (its endpoints are made again on it), and a conference spanning bridges
+// losing one (the relay to it goes; its participant is relayed anew from a third). A moved participant gets a fresh
 // offer with its new bridge's transport; its answer configures and subscribes it there.
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -138,6 +139,35 @@ describe('focus moves conferences off lost bridges', () => {
     heartbeat('b2', 0);
     await movedTo('b2');
     assert.equal(calls.b1!.length, before, 'nothing is asked of the dead bridge');
+  });
+
+  test('a conference over two bridges loses one: the relay to it goes, its participant moves to a third bridge, relayed anew', async () => {
+    calls.b3 = [];
+    instances.b3 = 'i-b3-1';
+    fakeBridge(bus, 'b3', calls.b3);
+    // one participant per bridge on b1 and b2; b3 has room but more load
+    for (const id of ['b1', 'b2']) clearInterval(beating.get(id));
+    const beat = (bridgeId: string, endpoints: number, maxEndpoints: number) => {
+      const announce = () => bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints, maxEndpoints, instance: instances[bridgeId]! });
+      announce();
+      beating.set(bridgeId, setInterval(announce, 30));
+    };
+    beat('b1', 0, 1);
+    beat('b2', 0, 1);
+    beat('b3', 3, 10);
+    await new Promise((r) => setTimeout(r, 50));
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'A' });
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'B' });
+    assert.deepEqual([allocated('b1'), allocated('b2')], [['A'], ['B']]);
+    assert.equal(calls.b1!.filter((c) => c.subject === 'allocate-relay').length, 1, 'b1 and b2 relay the conference');
+    const b2Calls = calls.b2!.length;
+    clearInterval(beating.get('b2'));
+    await waitFor('B allocated on b3', () => allocated('b3').includes('B'), 5000);
+    assert.ok(callsOn('b1', 'expire', 'relay~b2').length === 1, "b1's end of the relay to the dead bridge is expired");
+    assert.ok(callsOn('b1', 'allocate-relay', 'relay~b3').length === 1 && callsOn('b3', 'allocate-relay', 'relay~b1').length === 1, 'b1 and b3 relay it now');
+    await waitFor('a fresh offer to B on b3', () => lastOffer('B').sdp.includes('a=ice-ufrag:u-b3-B'));
+    assert.equal(calls.b2!.length, b2Calls, 'nothing is asked of the dead bridge');
+    assert.deepEqual(allocated('b1'), ['A'], 'A stays where it is');
   });
 
   test('a bridge restarted under the same id: the endpoints it lost are made again on it', async () => {
