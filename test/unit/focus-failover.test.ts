@@ -1,10 +1,10 @@
 // focus moving conferences off a lost bridge, over a MemoryBus with fake bridges (bus handlers that record what
 // focus asks): a bridge whose heartbeat stops (dead: nothing more is asked of it), one that announces it is
 // draining (moved at once, its endpoints expired there), one draining or dead with no other bridge (nothing
-// moves until a bridge appears), and
-// one that restarted under the same id (its endpoints are made again on it), and a conference spanning bridges
-// losing one (the relay to it goes; its participant is relayed anew from a third). A moved participant gets a fresh
-// offer with its new bridge's transport; its answer configures and subscribes it there.
+// moves until a bridge appears), a conference spanning bridges that loses one (the relay to it goes; its
+// participant is relayed anew from a third), and a bridge restarted under the same id (its endpoints are made
+// again on it). A moved participant gets a fresh offer with its new bridge's transport; its answer configures
+// and subscribes it there.
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
