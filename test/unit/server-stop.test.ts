@@ -2,8 +2,8 @@
 // stopped reading (the pipe is full, every write would wait) or is gone (every write fails with EPIPE), as with
 // `tertulia start 2>&1 | tee log` when tee stops. The real server runs as a child process whose stdout and
 // stderr are one named pipe the test controls; readiness is asked over HTTP(S) (/healthz), not read from stdout.
-// Every part: the whole server in one process, and a bridge alone on NATS (it drains on SIGTERM first); after
-// the exit its ports are free.
+// Every part: the whole server in one process, and each part alone on NATS (a bridge drains on SIGTERM first);
+// after the exit its ports are free.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
@@ -152,23 +152,41 @@ test('SIGTERM stops a server whose console pipe has no reader any more (EPIPE)',
   assert.ok(await portFree(httpsPort), 'its HTTPS port is free again');
 });
 
-test('SIGTERM stops a bridge alone on NATS whose console has no reader; its media port is free after', { timeout: 90_000 }, async () => {
-  const nats = await startNatsServer();
-  const { readFd, writeFd } = consolePipe('bridge', false);
-  try {
-    const metricsPort = await freeTcpPort();
-    const env = { TERTULIA_PARTS: 'bridge', TERTULIA_NATS_URL: nats.url, TERTULIA_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`, TERTULIA_BRIDGE_ID: 'stop-test' };
-    const { child, mediaPort, exited } = await startWithConsole(writeFd, 'bridge', env, metricsPort);
-    closeSync(writeFd);
-    closeSync(readFd); // every write fails with EPIPE from now on
-    assert.equal(child.exitCode, null, 'the bridge kept running without a console');
-    // no meeting on it: its drain ends at once, well within its grace period (bridgeDrainTimeout + 8 s)
-    const outcome = await stopWithin(child, exited, 6000);
-    assert.notEqual(outcome, 'hung', 'the bridge did not exit within 6 s of SIGTERM');
-    assert.deepEqual(outcome, { code: 0, signal: null });
-    assert.ok(await portFree(mediaPort, true), 'its media port is free again');
-    assert.ok(await portFree(metricsPort), 'its metrics port is free again');
-  } finally {
-    await nats.stop();
-  }
-});
+/** Each part alone on NATS (a machine of a split deployment), and the ports it must give back once stopped. */
+const SPLIT_PARTS: { parts: string; ports: (p: { httpsPort: number; mediaPort: number; sipPort: number }) => { port: number; udp?: boolean; what: string }[] }[] = [
+  { parts: 'bridge', ports: (p) => [{ port: p.mediaPort, udp: true, what: 'media' }] },
+  { parts: 'web,signal,focus', ports: (p) => [{ port: p.httpsPort, what: 'HTTPS' }] },
+  { parts: 'recorder', ports: () => [] },
+  { parts: 'sip', ports: (p) => [{ port: p.sipPort, udp: true, what: 'SIP (UDP)' }, { port: p.sipPort, what: 'SIP (TCP)' }] },
+];
+
+for (const { parts, ports } of SPLIT_PARTS) {
+  test(`SIGTERM stops --parts ${parts} on NATS whose console has no reader; its ports are free after`, { timeout: 90_000 }, async () => {
+    const nats = await startNatsServer();
+    const { readFd, writeFd } = consolePipe(`split-${parts.replace(/,/g, '-')}`, false);
+    try {
+      const metricsPort = await freeTcpPort();
+      const sipPort = await freeUdpPort();
+      const env = {
+        TERTULIA_PARTS: parts,
+        TERTULIA_NATS_URL: nats.url,
+        TERTULIA_METRICS_ADDRESS: `127.0.0.1:${metricsPort}`,
+        TERTULIA_BRIDGE_ID: 'stop-test',
+        TERTULIA_SIP_PORT: String(sipPort),
+      };
+      const { child, httpsPort, mediaPort, exited } = await startWithConsole(writeFd, `split-${parts}`, env, metricsPort);
+      closeSync(writeFd);
+      closeSync(readFd); // every write fails with EPIPE from now on
+      assert.equal(child.exitCode, null, 'it kept running without a console');
+      // a bridge drains first: with no meeting on it that ends at once, well within its grace period
+      const outcome = await stopWithin(child, exited, 6000);
+      assert.notEqual(outcome, 'hung', 'it did not exit within 6 s of SIGTERM');
+      assert.deepEqual(outcome, { code: 0, signal: null });
+      for (const p of [...ports({ httpsPort, mediaPort, sipPort }), { port: metricsPort, what: 'metrics' }]) {
+        assert.ok(await portFree(p.port, p.udp), `its ${p.what} port ${p.port} is free again`);
+      }
+    } finally {
+      await nats.stop();
+    }
+  });
+}
