@@ -58,9 +58,14 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     return run;
   }
 
-  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. */
+  /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
+  let quietUntil = 0;
+
+  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. Not while the bus is down or just back. */
   function dropSilentBridges(): void {
     const now = Date.now();
+    if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
+    if (now < quietUntil) return;
     let dropped = 0;
     for (const b of bridges.values()) {
       if (now - b.lastSeen <= bridgeExpiryMs) continue;
@@ -73,8 +78,6 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
 
   const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
   let lastCheck = Date.now();
-  /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
-  let quietUntil = 0;
   /**
    * The heartbeat check. While the bus is down and for BUS_BACK_GRACE_MS after, or when this process itself was
    * stalled (the check came far too late), silence says nothing about the bridges: each gets a full timeout
