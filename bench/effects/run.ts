@@ -1,0 +1,94 @@
+// `npm run bench -- effects [--seconds 20 --resolution 360]`: what noise suppression and background blur cost the
+// browser that uses them. A real server and two headless Chromium processes (one per participant, so that each
+// process's CPU is its participant's); Ana's camera at --resolution lines. For each state (no effect, noise
+// suppression, background blur, both) Ana's whole Chromium process tree (browser, renderer, GPU and utility
+// processes) is sampled from /proc over --seconds, and the frame rate Ben decodes of Ana is read from his stats.
+// Headless Chromium here has no GPU: MediaPipe's WebGL runs in software, which a real machine with a GPU does not
+// pay, so the blur figure is an upper bound.
+import { readFileSync, readdirSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../../test/helpers/browser.ts';
+import { startServer } from '../../test/helpers/server.ts';
+import { table } from '../stats.ts';
+
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, resolution: { type: 'string', default: '360' } } });
+const seconds = Number(values.seconds);
+const resolution = Number(values.resolution);
+if (!(seconds >= 3) || ![180, 360, 720].includes(resolution)) {
+  console.error('usage: npm run bench -- effects [--seconds N (>= 3)] [--resolution 180|360|720]');
+  process.exit(2);
+}
+
+const TICKS = 100; // USER_HZ on Linux
+
+/** CPU seconds (user + system) of the process whose command line holds `marker`, and of all its descendants. */
+function treeCpuSeconds(marker: string): number {
+  const procs = new Map<number, { ppid: number; cpu: number; cmd: string }>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      procs.set(Number(d), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICKS, cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8') });
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const roots = [...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid);
+  const inTree = new Set(roots);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [pid, p] of procs) if (!inTree.has(pid) && inTree.has(p.ppid)) (inTree.add(pid), (grew = true));
+  }
+  let cpu = 0;
+  for (const pid of inTree) cpu += procs.get(pid)!.cpu;
+  return cpu;
+}
+
+async function setEffect(p: Participant, name: string, on: boolean): Promise<void> {
+  await p.page.getByRole('button', { name: 'Settings' }).click();
+  const dialog = p.page.getByRole('dialog', { name: 'Settings' });
+  const box = dialog.getByRole('checkbox', { name: new RegExp(`^${name}`) });
+  if ((await box.isChecked()) !== on) await box.click();
+  await dialog.getByRole('button', { name: 'Close' }).click();
+}
+
+const server = await startServer();
+const marker = `--user-agent=tertulia-bench-effects-${process.pid}`;
+const anaBrowser = await launchBrowser(undefined, [marker]);
+const benBrowser = await launchBrowser();
+const rows: string[][] = [];
+try {
+  const ana = await newParticipant(anaBrowser, 'Ana');
+  const ben = await newParticipant(benBrowser, 'Ben');
+  await joinThroughUi(ana, server.baseUrl, 'Effects', { hash: `#config.resolution=${resolution}` });
+  await joinThroughUi(ben, server.baseUrl, 'Effects', { muteMic: true, stopCamera: true });
+  await waitUntil('Ben to see Ana', () => remoteStats(ben.page), (s) => (s.Ana?.framesDecoded ?? 0) > 30, 60_000);
+  const states: Array<[string, boolean, boolean]> = [
+    ['no effect', false, false],
+    ['noise suppression', true, false],
+    ['background blur', false, true],
+    ['both', true, true],
+  ];
+  let baseline = 0;
+  for (const [label, ns, blur] of states) {
+    await setEffect(ana, 'Noise suppression', ns);
+    await setEffect(ana, 'Blur my background', blur);
+    await sleep(5000); // the pipes start (the segmentation model loads) and settle
+    const cpu0 = treeCpuSeconds(marker);
+    const frames0 = (await remoteStats(ben.page)).Ana?.framesDecoded ?? 0;
+    await sleep(seconds * 1000);
+    const cpu = (treeCpuSeconds(marker) - cpu0) / seconds;
+    const fps = (((await remoteStats(ben.page)).Ana?.framesDecoded ?? 0) - frames0) / seconds;
+    if (label === 'no effect') baseline = cpu;
+    rows.push([label, `${(cpu * 100).toFixed(0)} %`, label === 'no effect' ? '-' : `${((cpu - baseline) * 100).toFixed(0)} %`, fps.toFixed(1)]);
+    console.log(`${label}: ${(cpu * 100).toFixed(1)} % of a core, Ben decodes ${fps.toFixed(1)} fps`);
+  }
+} finally {
+  await anaBrowser.close();
+  await benBrowser.close();
+  await server.stop();
+}
+console.log(`\nAna's Chromium (all its processes), camera ${resolution} lines, ${seconds} s per state:\n`);
+console.log(table(['state', 'CPU (of one core)', 'added by the effect', 'frames/s Ben decodes'], rows));
