@@ -4,16 +4,18 @@
 // devices are Chromium's own three inputs and three outputs): devices are listed and switched by label and by id;
 // overwriteConfig changes the language and the camera's resolution at run time and skips a pre-join page; the
 // views, pins, screen share and dominant speaker give their events; a moderator grants moderator, runs the lobby
-// (a knocker's knockingParticipant, answerKnockingParticipant) and records (the real recorder: GStreamer), and
-// endConference ends it for everyone.
+// (a knocker's knockingParticipant, answerKnockingParticipant), mutes everyone, records and streams (the real
+// recorder: GStreamer; an RTMP server: ffmpeg), and endConference ends it for everyone.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
 import { newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { useTalkingBrowser } from '../helpers/e2e.ts';
+import { freeTcpPort } from '../helpers/ports.ts';
+import { rtmpServer } from '../helpers/rtmp.ts';
 import { apiEvents, startHostServer, waitApiEvent, type HostServer } from '../helpers/embed-host.ts';
 
 const EVENTS = [
@@ -178,9 +180,17 @@ describe('the IFrame API: devices, overwriteConfig, views, lobby, recording, end
     await waitApiEvent(ana, 'Ana sees Cy', (e) => e.name === 'participantJoined' && e.data.id === cyId);
     assert.equal(await call(cy, (api) => api.isAudioMuted()), true, 'started muted, as overwritten');
     await call(ana, (api) => api.executeCommand('toggleLobby', false));
+    await frame(ana).getByRole('button', { name: 'Moderator tools' }).click();
+    await frame(ana).getByRole('button', { name: 'Enable lobby' }).waitFor({ timeout: 10_000 });
+    await frame(ana).getByRole('button', { name: 'Moderator tools' }).click();
+
+    // muteEveryone (audio): Ben's microphone, which talked, goes off
+    await call(ana, (api) => api.executeCommand('muteEveryone', 'audio'));
+    await waitApiEvent(ben, 'Ben muted by the moderator', (e) => e.name === 'audioMuteStatusChanged' && e.data.muted === true);
+    assert.equal(await call(ben, (api) => api.isAudioMuted()), true);
   });
 
-  test('startRecording and stopRecording: recordingStatusChanged for everyone; a participant is refused', async () => {
+  test('startRecording and stopRecording, to a file and as a live stream: recordingStatusChanged for everyone; a participant is refused', async () => {
     await call(cy, (api) => api.startRecording({ mode: 'file' }));
     const refused = await waitApiEvent(cy, 'Cy refused', (e) => e.name === 'errorOccurred');
     assert.deepEqual([refused.data.name, refused.data.isFatal], ['not-moderator', false]);
@@ -192,6 +202,23 @@ describe('the IFrame API: devices, overwriteConfig, views, lobby, recording, end
     await frame(cy).getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 10_000 });
     await call(ben, (api) => api.stopRecording('file'));
     for (const p of [ana, ben, cy]) await waitApiEvent(p, `${p.name} told it stopped`, (e) => e.name === 'recordingStatusChanged' && e.data.on === false);
+
+    // a live stream to a real RTMP server (ffmpeg listening): Jitsi's rtmpStreamKey as the full address with the key
+    const port = await freeTcpPort();
+    const flv = path.join(server.dataDir, 'stream.flv');
+    const rtmp = rtmpServer(`rtmp://127.0.0.1:${port}/live/e2e-key`, flv);
+    try {
+      await call(ana, (api, key) => api.startRecording({ mode: 'stream', rtmpStreamKey: key }), `rtmp://127.0.0.1:${port}/live/e2e-key`);
+      const live = await waitApiEvent(ben, 'Ben told of the stream', (e) => e.name === 'recordingStatusChanged' && e.data.mode === 'stream' && e.data.on === true);
+      assert.deepEqual(live.data, { on: true, mode: 'stream', transcription: false });
+      await waitUntil('the RTMP server to receive the stream', async () => (existsSync(flv) ? statSync(flv).size : 0), (size) => size > 0);
+      await call(ana, (api) => api.stopRecording('stream'));
+      await waitApiEvent(ben, 'Ben told the stream ended', (e) => e.name === 'recordingStatusChanged' && e.data.mode === 'stream' && e.data.on === false);
+    } finally {
+      if (rtmp.process.exitCode === null && rtmp.process.signalCode === null) rtmp.process.kill('SIGKILL');
+      await rtmp.exited;
+    }
+
     // the recorder wrote a file (recording.test.ts checks what is in one)
     const files = () => readdirSync(path.join(server.dataDir, 'recordings'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.mkv'));
     await waitUntil('the recording\'s file', async () => files().map((f) => statSync(path.join(server.dataDir, 'recordings', f)).size), (sizes) => sizes.length === 1 && sizes[0]! > 0);
