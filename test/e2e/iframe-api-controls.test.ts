@@ -155,7 +155,7 @@ describe('the IFrame API: devices, overwriteConfig, views, lobby, recording, end
     await waitApiEvent(ana, 'Ben the dominant speaker', (e) => e.name === 'dominantSpeakerChanged' && e.data.id === benId);
   });
 
-  test('grantModerator; the lobby: knockingParticipant and answerKnockingParticipant; a pre-join page skipped by overwriteConfig', async () => {
+  test('grantModerator; the lobby: knockingParticipant, answerKnockingParticipant admits and denies; a pre-join page skipped by overwriteConfig', async () => {
     await call(ana, (api, id) => api.executeCommand('grantModerator', id), benId);
     await waitApiEvent(ben, 'Ben a moderator', (e) => e.name === 'participantRoleChanged' && e.data.id === benId && e.data.role === 'moderator');
     await waitApiEvent(ana, 'Ana told', (e) => e.name === 'participantRoleChanged' && e.data.id === benId && e.data.role === 'moderator');
@@ -179,6 +179,17 @@ describe('the IFrame API: devices, overwriteConfig, views, lobby, recording, end
     cyId = (await waitApiEvent(cy, 'Cy in', (e) => e.name === 'videoConferenceJoined')).data.id;
     await waitApiEvent(ana, 'Ana sees Cy', (e) => e.name === 'participantJoined' && e.data.id === cyId);
     assert.equal(await call(cy, (api) => api.isAudioMuted()), true, 'started muted, as overwritten');
+
+    // the other moderator turns a knocker away
+    const dee = await newParticipant(talking.browser, 'Dee');
+    await open(dee);
+    const deeKnock = await waitApiEvent(ben, 'Dee knocks', (e) => e.name === 'knockingParticipant' && e.data.participant.name === 'Dee');
+    await call(ben, (api, id) => api.executeCommand('answerKnockingParticipant', id, false), deeKnock.data.participant.id);
+    await frame(dee).getByRole('heading', { name: 'You were not let in' }).waitFor({ timeout: 10_000 });
+    const denied = await waitApiEvent(dee, 'Dee told', (e) => e.name === 'errorOccurred');
+    assert.equal(denied.data.isFatal, true);
+    assert.equal((await apiEvents(dee)).filter((e) => e.name === 'videoConferenceJoined').length, 0);
+    await dee.context.close();
     await call(ana, (api) => api.executeCommand('toggleLobby', false));
     await frame(ana).getByRole('button', { name: 'Moderator tools' }).click();
     await frame(ana).getByRole('button', { name: 'Enable lobby' }).waitFor({ timeout: 10_000 });
