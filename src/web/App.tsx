@@ -1,7 +1,8 @@
 // The app shell: language, URL options, and which page the path asks for.
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useSyncExternalStore } from 'react';
 import { I18nContext, detectLanguage, dictionaries } from './i18n.ts';
-import { parseUrlOptions, roomFromPath } from './url-options.ts';
+import { roomFromPath } from './url-options.ts';
+import { optionsStore } from './options-store.ts';
 import { StartPage } from './pages/StartPage.tsx';
 import { RoomPage } from './pages/RoomPage.tsx';
 import { AdminRecordingsPage } from './admin/AdminRecordingsPage.tsx';
@@ -10,7 +11,8 @@ import { AdminRecordingsPage } from './admin/AdminRecordingsPage.tsx';
 const ADMIN_RECORDINGS_PATH = '/recordings';
 
 export function App() {
-  const options = useMemo(() => parseUrlOptions(window.location.hash), []);
+  // the URL's options, which the IFrame API's overwriteConfig may change while the app runs
+  const options = useSyncExternalStore(optionsStore().subscribe, optionsStore().getSnapshot);
   const lang = detectLanguage(window.location.search, navigator.language, options.language);
   const room = useMemo(() => roomFromPath(window.location.pathname), []);
 

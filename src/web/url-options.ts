@@ -74,20 +74,43 @@ function asResolution(v: unknown): number | undefined {
   return h >= 90 && h <= 2160 ? h : undefined;
 }
 
-export function parseUrlOptions(hash: string): UrlOptions {
-  const p = parseHashParams(hash);
-  const get = (name: string) => hashOption(p, name);
+/** The options when the URL says nothing. */
+export const DEFAULT_URL_OPTIONS: UrlOptions = {
+  startWithAudioMuted: false,
+  startWithVideoMuted: false,
+  prejoinPageEnabled: true,
+  displayName: undefined,
+  resolution: DEFAULT_RESOLUTION,
+  language: undefined,
+};
+
+/** The options `get` knows (dotted names as in the hash), each over its value in `base`; bad values are skipped. */
+function readOptions(get: (name: string) => unknown, base: UrlOptions): UrlOptions {
   const prejoin = asBoolean(get('config.prejoinPageEnabled')) ?? asBoolean(get('config.prejoinConfig.enabled'));
   const name = get('userInfo.displayName');
   const lang = get('config.defaultLanguage');
   return {
-    startWithAudioMuted: asBoolean(get('config.startWithAudioMuted')) ?? false,
-    startWithVideoMuted: asBoolean(get('config.startWithVideoMuted')) ?? false,
-    prejoinPageEnabled: prejoin ?? true,
-    displayName: typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : undefined,
-    resolution: asResolution(get('config.resolution')) ?? DEFAULT_RESOLUTION,
-    language: typeof lang === 'string' ? lang : undefined,
+    startWithAudioMuted: asBoolean(get('config.startWithAudioMuted')) ?? base.startWithAudioMuted,
+    startWithVideoMuted: asBoolean(get('config.startWithVideoMuted')) ?? base.startWithVideoMuted,
+    prejoinPageEnabled: prejoin ?? base.prejoinPageEnabled,
+    displayName: typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : base.displayName,
+    resolution: asResolution(get('config.resolution')) ?? base.resolution,
+    language: typeof lang === 'string' ? lang : base.language,
   };
+}
+
+export function parseUrlOptions(hash: string): UrlOptions {
+  const p = parseHashParams(hash);
+  return readOptions((name) => hashOption(p, name), DEFAULT_URL_OPTIONS);
+}
+
+/**
+ * Jitsi's overwriteConfig: the `config` keys of this file given in `config` (a config.js object, as
+ * configOverwrite) over the current options. Unknown keys and values of the wrong type change nothing.
+ */
+export function overwriteUrlOptions(current: UrlOptions, config: Readonly<Record<string, unknown>>): UrlOptions {
+  const p = new Map(Object.entries(config).map(([key, value]) => [`config.${key}`, value] as const));
+  return readOptions((name) => (name.startsWith('config.') ? hashOption(p, name) : undefined), current);
 }
 
 /** getUserMedia video constraints for a capture height: 16:9, at most 30 frames per second. */

@@ -5,18 +5,10 @@
 // is ignored, and a host origin not in embedAllowedOrigins cannot frame the app at all.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import https from 'node:https';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-
-interface ApiEvent {
-  name: string;
-  data: Record<string, any>;
-}
+import { apiEvents, startHostServer, waitApiEvent, type HostServer } from '../helpers/embed-host.ts';
 
 const EVENTS = [
   'videoConferenceJoined', 'videoConferenceLeft', 'readyToClose', 'participantJoined', 'participantLeft',
@@ -25,51 +17,11 @@ const EVENTS = [
   'passwordRequired', 'participantKickedOut', 'chatUpdated', 'subjectChange',
 ];
 
-/** The intranet page: the snippet of the README, plus a record of every event for the test to read. */
-function hostPage(tertulia: string): string {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Intranet</title></head>
-<body>
-<h1>Team meeting</h1>
-<div id="meet"></div>
-<script src="https://${tertulia}/external_api.js"></script>
-<script>
-  const params = new URLSearchParams(location.search);
-  window.__events = [];
-  window.__loaded = false;
-  window.api = new JitsiMeetExternalAPI(${JSON.stringify(tertulia)}, {
-    roomName: params.get('room'),
-    width: 800,
-    height: 480,
-    parentNode: document.getElementById('meet'),
-    configOverwrite: { prejoinPageEnabled: false, resolution: 180, someJitsiOnlyKey: { nested: true } },
-    interfaceConfigOverwrite: { SHOW_JITSI_WATERMARK: false },
-    userInfo: { displayName: params.get('name'), email: 'someone@example.org' },
-    onload: () => { window.__loaded = true; },
-  });
-  for (const name of ${JSON.stringify(EVENTS)}) window.api.addListener(name, (data) => window.__events.push({ name, data }));
-</script>
-</body></html>`;
-}
-
-/** An HTTPS server for the host page; its certificate is set once the Tertulia server made its own. */
-async function startHostServer(tertulia: () => string): Promise<{ server: https.Server; port: number }> {
-  const server = https.createServer({}, (req, res) => {
-    if (!req.url?.startsWith('/?')) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8' }).end(hostPage(tertulia()));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { server, port: (server.address() as AddressInfo).port };
-}
-
 describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
   let server: RunningServer;
   let browser: Browser;
-  let allowedHost: { server: https.Server; port: number };
-  let otherHost: { server: https.Server; port: number };
+  let allowedHost: HostServer;
+  let otherHost: HostServer;
   let tertulia = '';
   let ana: Participant;
   let ben: Participant;
@@ -77,23 +29,19 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
   let benId = '';
   const room = 'Embebida';
 
-  const events = async (p: Participant): Promise<ApiEvent[]> => await p.page.evaluate(() => (window as any).__events);
-  const waitEvent = async (p: Participant, what: string, match: (e: ApiEvent) => boolean): Promise<ApiEvent> => {
-    const list = await waitUntil(what, () => events(p), (l) => l.some(match));
-    return list.find(match)!;
-  };
+  const events = apiEvents;
+  const waitEvent = waitApiEvent;
   const openHost = async (p: Participant, port: number) => {
     await p.page.goto(`https://localhost:${port}/?room=${room}&name=${encodeURIComponent(p.name)}`);
   };
 
   before(async () => {
-    allowedHost = await startHostServer(() => tertulia);
-    otherHost = await startHostServer(() => tertulia);
+    allowedHost = await startHostServer(() => tertulia, EVENTS);
+    otherHost = await startHostServer(() => tertulia, EVENTS);
     server = await startServer({ TERTULIA_EMBED_ALLOWED_ORIGINS: `https://localhost:${allowedHost.port}` });
     tertulia = `127.0.0.1:${server.httpsPort}`;
-    const pair = { cert: readFileSync(path.join(server.dataDir, 'tls/cert.pem')), key: readFileSync(path.join(server.dataDir, 'tls/key.pem')) };
-    allowedHost.server.setSecureContext(pair);
-    otherHost.server.setSecureContext(pair);
+    allowedHost.useCertificate(server.dataDir);
+    otherHost.useCertificate(server.dataDir);
     browser = await launchBrowser();
   });
 

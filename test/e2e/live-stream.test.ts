@@ -8,7 +8,7 @@
 // The stream key never reaches the server's log.
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,6 +16,7 @@ import { promisify } from 'node:util';
 import { joinThroughUi, newParticipant, remoteStats, waitUntil } from '../helpers/browser.ts';
 import { useServerAndBrowser, useTalkingBrowser } from '../helpers/e2e.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
+import { rtmpServer } from '../helpers/rtmp.ts';
 
 const execFileAsync = promisify(execFile);
 async function run(cmd: string, args: string[]): Promise<{ stdout: string; stderr: string }> {
@@ -32,13 +33,6 @@ async function videoFrames(file: string): Promise<number> {
   if (!existsSync(file)) return 0;
   const { stdout } = await run('ffprobe', ['-v', 'error', '-select_streams', 'v:0', '-count_frames', '-show_entries', 'stream=nb_read_frames', '-of', 'csv=p=0', file]);
   return Number(stdout.trim()) || 0;
-}
-
-/** An RTMP server: ffmpeg accepting one publisher at the URL and copying what it sends into `file`. */
-function rtmpServer(url: string, file: string): { process: ChildProcess; exited: Promise<void> } {
-  const p = spawn('ffmpeg', ['-nostdin', '-v', 'error', '-listen', '1', '-i', url, '-c', 'copy', '-y', file], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => p.once('exit', () => resolve()));
-  return { process: p, exited };
 }
 
 describe('live stream', () => {

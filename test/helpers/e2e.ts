@@ -48,7 +48,7 @@ export function useServerAndBrowser(env: Record<string, string> = {}): ServerAnd
  * loud blocks above a silent floor; Chromium's default fake microphone only beeps 20 ms twice a second, which
  * never counts as speech). Registers its own before/after in the calling suite.
  */
-export function useTalkingBrowser(): { readonly browser: Browser } {
+export function useTalkingBrowser(extraArgs: readonly string[] = []): { readonly browser: Browser } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-talk-'));
   let browser: Browser | undefined;
   before(async () => {
@@ -57,7 +57,7 @@ export function useTalkingBrowser(): { readonly browser: Browser } {
       '-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=320:sample_rate=48000:duration=20',
       '-af', "volume='if(lt(mod(t,1),0.7),1,0)':eval=frame", '-ac', '1', '-y', wav,
     ]);
-    browser = await launchBrowser(undefined, [`--use-file-for-fake-audio-capture=${wav}`]);
+    browser = await launchBrowser(undefined, [`--use-file-for-fake-audio-capture=${wav}`, ...extraArgs]);
   });
   after(async () => {
     await browser?.close();

@@ -7,7 +7,8 @@ import { EventEmitter } from '../../src/web/external-api/event-emitter.ts';
 import { acceptPost, appMessageSchema, EMBED_NAMESPACE, hostMessageSchema, MAX_EMBED_ARGS } from '../../src/web/embed/embed-protocol.ts';
 import { parentOriginAllowed } from '../../src/web/embed/embed-transport.ts';
 import { embedApiId } from '../../src/web/embed/embedding.ts';
-import { hashOption, parseHashParams, parseUrlOptions } from '../../src/web/url-options.ts';
+import { hashOption, overwriteUrlOptions, parseHashParams, parseUrlOptions } from '../../src/web/url-options.ts';
+import { overwriteConfigArgs } from '../../src/web/embed/embed-commands.ts';
 import { contentSecurityPolicy } from '../../src/signal/http.ts';
 
 test('the iframe URL: room in the path, jwt and lang in the query, options as URL-encoded JSON in the hash', () => {
@@ -52,6 +53,31 @@ test('the iframe URL: room in the path, jwt and lang in the query, options as UR
   assert.equal(new URL(frameUrl('127.0.0.1', 0, { roomName: 'Reunión de equipo' })).pathname, '/Reuni%C3%B3n%20de%20equipo');
   assert.equal(new URL(frameUrl('[::1]:8443', 0, { roomName: 'x' })).host, '[::1]:8443');
   for (const bad of ['https://meet.example.org', 'meet.example.org/path', 'evil.org#', 'a b', '']) assert.throws(() => frameUrl(bad, 0), /domain/, bad);
+});
+
+test("overwriteConfig: the keys Tertulia reads change, unknown keys and values of the wrong type change nothing", () => {
+  const start = parseUrlOptions('#config.resolution=180&userInfo.displayName="Ana"&config.prejoinPageEnabled=false');
+  const o = overwriteUrlOptions(start, {
+    startWithAudioMuted: true,
+    startWithVideoMuted: 'true',
+    resolution: 360,
+    defaultLanguage: 'es',
+    toolbarButtons: ['microphone'],
+    notifications: [],
+    __proto__: { startWithAudioMuted: false },
+  });
+  assert.deepEqual(o, { ...start, startWithAudioMuted: true, startWithVideoMuted: true, resolution: 360, language: 'es' });
+  assert.equal(o.displayName, 'Ana', 'userInfo is not config: overwriteConfig leaves it');
+  assert.equal(overwriteUrlOptions(o, { prejoinConfig: { enabled: true } }).prejoinPageEnabled, true, 'nested as in config.js');
+  const unchanged = overwriteUrlOptions(o, { resolution: 'big', startWithAudioMuted: 'maybe', defaultLanguage: 7, 'userInfo.displayName': 'Eve' });
+  assert.deepEqual(unchanged, o);
+  assert.deepEqual(overwriteUrlOptions(o, {}), o);
+
+  // the command's argument: one object (extra arguments ignored); anything else is a bad argument
+  assert.equal(overwriteConfigArgs.safeParse([{ a: 1 }, 'extra']).success, true);
+  for (const bad of [[], ['x'], [null], [[1, 2]], [Object.fromEntries(Array.from({ length: 501 }, (_, i) => [`k${i}`, i]))]]) {
+    assert.equal(overwriteConfigArgs.safeParse(bad).success, false, JSON.stringify(bad).slice(0, 40));
+  }
 });
 
 test('the API id from the hash: a whole number, else none', () => {

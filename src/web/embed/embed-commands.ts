@@ -125,10 +125,16 @@ export const COMMANDS: Record<string, Command<z.ZodType>> = {
   }),
   /** Shown in this browser only, instead of the meeting's subject ('' shows the meeting's again). */
   localSubject: command(args(z.string().max(MAX_SUBJECT * 4)), (c, [subject]) => subjectFor(c.conference).setLocal(stripInvisible(subject).slice(0, MAX_SUBJECT))),
-  overwriteConfig: notSupported('Tertulia takes its options from the URL when the meeting starts (configOverwrite), not while it runs'),
   email: notSupported('Tertulia keeps no e-mail addresses of participants'),
   avatarUrl: notSupported('Tertulia shows initials, not avatars'),
 };
+
+/** Most keys a config object given to overwriteConfig may have (Tertulia reads a handful, see url-options.ts). */
+export const MAX_CONFIG_KEYS = 500;
+/** overwriteConfig's argument: a config.js object, as configOverwrite (keys Tertulia does not know are ignored). */
+export const overwriteConfigArgs = args(
+  z.record(z.string(), z.unknown()).refine((o) => Object.keys(o).length <= MAX_CONFIG_KEYS, `at most ${MAX_CONFIG_KEYS} keys`),
+);
 
 /** Runs one command; a bad argument or an unknown name is an errorOccurred, never an exception. */
 export function runCommand(c: EmbedContext, name: string, rawArgs: readonly unknown[]): void {

@@ -8,7 +8,8 @@ import { accessFor } from '../access/access-client.ts';
 import { viewFor } from '../meeting/view-store.ts';
 import { MAX_EMBED_QUEUE } from './embed-protocol.ts';
 import { EmbedTransport } from './embed-transport.ts';
-import { runCommand, type EmbedContext } from './embed-commands.ts';
+import { overwriteConfigArgs, runCommand, type EmbedContext } from './embed-commands.ts';
+import { optionsStore } from '../options-store.ts';
 import { answerRequest } from './embed-requests.ts';
 import { availableDevices, setDevice, type DeviceKind } from './embed-devices.ts';
 import { EmbedEvents } from './embed-events.ts';
@@ -36,7 +37,8 @@ export class Embedding {
   constructor(apiId: number, hash: string) {
     this.#hash = parseHashParams(hash);
     this.#transport = new EmbedTransport(apiId, {
-      command: (name, args) => this.#whenAttached((c) => runCommand(c, name, args)),
+      // overwriteConfig changes the page's options, also before a meeting started (on the pre-join page)
+      command: (name, args) => (name === 'overwriteConfig' ? this.#overwriteConfig(args) : this.#whenAttached((c) => runCommand(c, name, args))),
       request: (name, args) =>
         name === 'getAvailableDevices' ? availableDevices() : new Promise((resolve, reject) => this.#whenAttached((c) => answerRequest(c, name, args).then(resolve, reject))),
     });
@@ -50,7 +52,7 @@ export class Embedding {
       chat: chatStoreFor(conference),
       access: accessFor(conference),
       view: viewFor(conference),
-      error: (name, message, type = 'OTHER', isFatal = false) => this.#transport.emit('errorOccurred', { name, message, type, isFatal }),
+      error: this.#error,
     };
     this.#context = context;
     this.#events = new EmbedEvents(context, (name, data) => this.#transport.emit(name, data));
@@ -59,6 +61,14 @@ export class Embedding {
     this.#waiting = [];
     for (const w of waiting) w(context);
   }
+
+  #overwriteConfig(args: readonly unknown[]): void {
+    const parsed = overwriteConfigArgs.safeParse(args);
+    if (parsed.success) optionsStore().overwrite(parsed.data[0]);
+    else this.#error('command.bad-arguments', `overwriteConfig: ${parsed.error.issues[0]?.message ?? 'bad arguments'}`, 'CONFIG');
+  }
+
+  #error: EmbedContext['error'] = (name, message, type = 'OTHER', isFatal = false) => this.#transport.emit('errorOccurred', { name, message, type, isFatal });
 
   #whenAttached(f: (c: EmbedContext) => void): void {
     if (this.#context) f(this.#context);

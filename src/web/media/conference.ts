@@ -245,8 +245,9 @@ export class Conference extends Store<ConferenceState> {
       case 'error':
         // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
         if (this.state.status === 'connecting' && RECOVERABLE_JOIN_ERRORS.includes(m.code)) break;
-        this.update({ error: { code: m.code, message: m.message } });
-        if (this.state.status === 'connecting' || ENDING_ERRORS.includes(m.code)) this.#end('failed');
+        // an error that ends the meeting arrives with the end (one change: watchers see it as fatal)
+        if (this.state.status === 'connecting' || ENDING_ERRORS.includes(m.code)) this.#end('failed', { code: m.code, message: m.message });
+        else this.update({ error: { code: m.code, message: m.message } });
         break;
     }
     this.#publish();
@@ -296,7 +297,7 @@ export class Conference extends Store<ConferenceState> {
     this.#end('left');
   }
 
-  #end(status: ConferenceStatus): void {
+  #end(status: ConferenceStatus, error?: ConferenceState['error']): void {
     this.#ended = true;
     window.removeEventListener('pagehide', this.#onPageHide);
     this.#unwatchEffects();
@@ -309,7 +310,7 @@ export class Conference extends Store<ConferenceState> {
     this.tileSizes.close();
     this.local.close();
     this.state.screenTrack?.stop();
-    this.update({ status, media: new Map(), screenTrack: null });
+    this.update({ status, media: new Map(), screenTrack: null, ...(error ? { error } : {}) });
     this.#publish();
   }
 

@@ -20,7 +20,7 @@ export interface LocalMediaState {
 }
 
 export class LocalMedia extends Store<LocalMediaState> {
-  readonly resolution: number;
+  #resolution: number;
   /** Noise suppression and background blur: what is sent and shown is `effects.output(track)`. */
   readonly effects = new TrackEffects();
   #closed = false;
@@ -40,7 +40,19 @@ export class LocalMedia extends Store<LocalMediaState> {
       micDeviceId: null,
       camDeviceId: null,
     });
-    this.resolution = resolution;
+    this.#resolution = resolution;
+  }
+
+  /** The capture height in pixels (16:9). */
+  get resolution(): number {
+    return this.#resolution;
+  }
+
+  /** Captures at another height from now on, the live camera too (a camera that cannot keep its size as it was). */
+  async setResolution(height: number): Promise<void> {
+    if (height === this.#resolution) return;
+    this.#resolution = height;
+    await this.state.camTrack?.applyConstraints(videoConstraints(height)).catch(() => undefined);
   }
 
   /** Acquires the microphone (always) and the camera (unless starting with the camera off). Never throws. */

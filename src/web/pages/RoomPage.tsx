@@ -72,6 +72,26 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
     join(initialName.trim(), local);
   }, [options.prejoinPageEnabled, initialName, local, join]);
 
+  // options changed while the app runs (the IFrame API's overwriteConfig): the resolution applies to the live
+  // camera; startWith* only before joining (in a meeting, toggleAudio/toggleVideo change the mute state)
+  useEffect(() => {
+    void local.setResolution(options.resolution);
+  }, [local, options.resolution]);
+  const startMuted = useRef({ audio: options.startWithAudioMuted, video: options.startWithVideoMuted });
+  useEffect(() => {
+    const before = startMuted.current;
+    startMuted.current = { audio: options.startWithAudioMuted, video: options.startWithVideoMuted };
+    if (conference) return;
+    if (before.audio !== options.startWithAudioMuted) {
+      if (options.startWithAudioMuted) local.setAudioMuted(true);
+      else void local.unmuteMicrophone();
+    }
+    if (before.video !== options.startWithVideoMuted) {
+      if (options.startWithVideoMuted) local.stopCamera();
+      else void local.startCamera();
+    }
+  }, [conference, local, options.startWithAudioMuted, options.startWithVideoMuted]);
+
   const rejoin = useCallback(() => {
     if (!conference) return;
     const prev = conference.local.state;
