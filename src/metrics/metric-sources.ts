@@ -11,6 +11,8 @@ export interface MetricsSources {
   signal?: {
     resourceCounts(): Record<string, number>;
     metrics: { list(): Metric[] };
+    /** TURN: up() is 1/0 while coturn runs here, undefined otherwise; the TLS path's connection counters. */
+    turn: { up(): number | undefined; tlsCounters?: { piped: number; open: number } };
   };
   focus?: {
     resourceCounts(): Record<string, number>;

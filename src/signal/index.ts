@@ -30,6 +30,8 @@ import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
+import { startTurn, type TurnService } from '../turn/turn-service.ts';
+import { demuxTurnOverTls } from '../turn/tls-demux.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -43,8 +45,10 @@ export interface SignalServer {
   resourceCounts(): Record<string, number>;
   /** Join times and refused credentials, for /metrics. */
   metrics: SignalMetrics;
-  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts); throws when one is bad. */
+  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts), the TURN secret; throws when one is bad. */
   reconfigure(config: Config): void;
+  /** TURN (src/turn/): coturn's state for /metrics and `tertulia status`. */
+  turn: TurnService;
   close(): Promise<void>;
 }
 
@@ -115,6 +119,10 @@ export async function startSignal(opts: {
     if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
+  // TURN: coturn as a child (or an external server's credentials); TURN over TLS shares the HTTPS port
+  const turn = await startTurn(config, log);
+  if (turn.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
+  let turnSecret = config.turnSecret;
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
@@ -164,6 +172,7 @@ export async function startSignal(opts: {
     joinTimeoutSeconds: config.joinTimeout,
     promptTimeoutSeconds: config.promptTimeout,
     metrics,
+    iceServers: (host) => turn.iceServers(host),
     log,
   });
 
@@ -181,7 +190,7 @@ export async function startSignal(opts: {
     }
     // `tertulia play`, `tertulia tap` and `tertulia status` on this machine
     const startedAt = Date.now();
-    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }) });
+    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: () => turn.status() });
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
   } catch (e) {
     unsubscribe();
@@ -195,6 +204,7 @@ export async function startSignal(opts: {
     access.close();
     recordings.close();
     await webhooks?.close(0);
+    await turn.close();
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
@@ -206,7 +216,14 @@ export async function startSignal(opts: {
     httpPort,
     selfSignedCertificate: material.selfSigned,
     metrics,
-    reconfigure: (next) => access.reconfigure(next),
+    turn,
+    reconfigure: (next) => {
+      access.reconfigure(next);
+      if (next.turnSecret !== turnSecret) {
+        turnSecret = next.turnSecret;
+        turn.setSecret(next.turnSecret).catch((e: unknown) => log.error({ err: (e as Error).message }, 'TURN: the new secret was not applied'));
+      }
+    },
     resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
@@ -223,6 +240,7 @@ export async function startSignal(opts: {
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();
         recordings.close();
+        await turn.close();
         unserveDialIn();
         await pins.flush();
         log.info('signal stopped');
