@@ -11,9 +11,9 @@ export interface MetricsSources {
   signal?: {
     resourceCounts(): Record<string, number>;
     metrics: { list(): Metric[] };
-    /** TURN: up() is 1/0 while coturn runs here, undefined otherwise; the TLS path's connection counters. */
-    turn: { up(): number | undefined; tlsCounters?: { piped: number; open: number } };
   };
+  /** TURN (with signal): up() is 1/0 while coturn runs here, undefined otherwise; the TLS path's connection counters. */
+  turn?: { up(): number | undefined; tlsCounters?: { piped: number; open: number } };
   focus?: {
     resourceCounts(): Record<string, number>;
     bridgeLoads(): { bridgeId: string; endpoints: number; maxEndpoints: number; conferences: number }[];

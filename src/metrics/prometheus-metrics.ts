@@ -77,8 +77,11 @@ export function buildRegistry(sources: MetricsSources): Registry {
     gauge('tertulia_signal_participants', 'Participants in meetings on this signal server', () => counts()['signal.participants']);
     gauge('tertulia_signal_websockets', 'Open WebSocket connections', () => counts()['signal.sockets']);
     for (const m of signal.metrics.list()) reg(m);
-    gauge('tertulia_turn_up', 'TURN server (coturn) child: 1 running, 0 down (absent when coturn does not run here)', () => signal.turn.up());
-    gauge('tertulia_turn_tls_connections', 'TURN over TLS connections through the HTTPS port now open', () => signal.turn.tlsCounters?.open);
+  }
+  if (sources.turn) {
+    const turn = sources.turn;
+    gauge('tertulia_turn_up', 'TURN server (coturn) child: 1 running, 0 down (absent when coturn does not run here)', () => turn.up());
+    gauge('tertulia_turn_tls_connections', 'TURN over TLS connections through the HTTPS port now open', () => turn.tlsCounters?.open);
   }
   if (focus) {
     const counts = () => focus.resourceCounts();

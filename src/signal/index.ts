@@ -30,7 +30,7 @@ import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
-import { startTurn, type TurnService } from '../turn/turn-service.ts';
+import type { TurnService } from '../turn/turn-service.ts';
 import { demuxTurnOverTls } from '../turn/tls-demux.ts';
 
 export { TlsSetupError } from './tls.ts';
@@ -45,10 +45,8 @@ export interface SignalServer {
   resourceCounts(): Record<string, number>;
   /** Join times and refused credentials, for /metrics. */
   metrics: SignalMetrics;
-  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts), the TURN secret; throws when one is bad. */
+  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts); throws when one is bad. */
   reconfigure(config: Config): void;
-  /** TURN (src/turn/): coturn's state for /metrics and `tertulia status`. */
-  turn: TurnService;
   close(): Promise<void>;
 }
 
@@ -83,6 +81,8 @@ export async function startSignal(opts: {
   log: Logger;
   /** Directory of the built web app; default <repo>/dist/web. */
   webRoot?: string;
+  /** TURN (src/turn/, started and stopped by the caller): credentials in `joined`, TURN over TLS on the HTTPS port. */
+  turn?: TurnService;
 }): Promise<SignalServer> {
   const { bus, config } = opts;
   const log = opts.log.child({ part: 'signal' });
@@ -119,10 +119,9 @@ export async function startSignal(opts: {
     if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
-  // TURN: coturn as a child (or an external server's credentials); TURN over TLS shares the HTTPS port
-  const turn = await startTurn(config, log);
-  if (turn.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
-  let turnSecret = config.turnSecret;
+  // TURN over TLS shares the HTTPS port: its connections go to coturn
+  const turn = opts.turn;
+  if (turn?.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
@@ -172,7 +171,7 @@ export async function startSignal(opts: {
     joinTimeoutSeconds: config.joinTimeout,
     promptTimeoutSeconds: config.promptTimeout,
     metrics,
-    iceServers: (host) => turn.iceServers(host),
+    iceServers: turn && ((host) => turn.iceServers(host)),
     log,
   });
 
@@ -190,7 +189,7 @@ export async function startSignal(opts: {
     }
     // `tertulia play`, `tertulia tap` and `tertulia status` on this machine
     const startedAt = Date.now();
-    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: () => turn.status() });
+    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: turn && (() => turn.status()) });
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
   } catch (e) {
     unsubscribe();
@@ -204,7 +203,6 @@ export async function startSignal(opts: {
     access.close();
     recordings.close();
     await webhooks?.close(0);
-    await turn.close();
     throw e;
   }
   log.info({ httpsPort, httpPort, address: config.listenAddress, certificate: material.certPath }, 'signal listening');
@@ -216,14 +214,7 @@ export async function startSignal(opts: {
     httpPort,
     selfSignedCertificate: material.selfSigned,
     metrics,
-    turn,
-    reconfigure: (next) => {
-      access.reconfigure(next);
-      if (next.turnSecret !== turnSecret) {
-        turnSecret = next.turnSecret;
-        turn.setSecret(next.turnSecret).catch((e: unknown) => log.error({ err: (e as Error).message }, 'TURN: the new secret was not applied'));
-      }
-    },
+    reconfigure: (next) => access.reconfigure(next),
     resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
     close() {
       closed ??= (async () => {
@@ -240,7 +231,6 @@ export async function startSignal(opts: {
         await Promise.all([closeServer(httpsServer), httpServer ? closeServer(httpServer) : Promise.resolve()]);
         access.close();
         recordings.close();
-        await turn.close();
         unserveDialIn();
         await pins.flush();
         log.info('signal stopped');

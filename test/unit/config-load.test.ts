@@ -106,6 +106,14 @@ test('defaults', () => {
     sipTrunkRegister: false,
     sipTrunkFrom: '',
     sipDialOutAnonymous: false,
+    turn: 'auto',
+    turnSecret: '',
+    turnCredentialTtl: 86400,
+    turnPort: 3478,
+    turnRelayPortMin: 43000,
+    turnRelayPortMax: 43999,
+    turnAllowedPeers: [],
+    turnExternalUrls: [],
   });
 });
 
