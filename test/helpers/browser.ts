@@ -109,6 +109,10 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export interface SelectedPair {
   localProtocol: string;
   localTcpType: string;
+  /** host, srflx, prflx or relay. */
+  localCandidateType: string;
+  /** For a relay candidate: how the browser reaches its TURN server (udp, tcp, tls). */
+  localRelayProtocol: string;
   remoteProtocol: string;
   remoteAddress: string;
   /** Bit/s, 0 before the browser has an estimate. */
@@ -132,6 +136,8 @@ export async function selectedPair(page: Page): Promise<SelectedPair | null> {
     return {
       localProtocol: local?.protocol ?? '?',
       localTcpType: local?.tcpType ?? '',
+      localCandidateType: local?.candidateType ?? '',
+      localRelayProtocol: local?.relayProtocol ?? '',
       remoteProtocol: remote?.protocol ?? '?',
       remoteAddress: remote?.address ?? remote?.ip ?? '',
       availableOutgoingBitrate: pair.availableOutgoingBitrate ?? 0,

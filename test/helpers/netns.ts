@@ -168,3 +168,81 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
     destroy,
   };
 }
+
+/** Why nftables in namespaces cannot be used here, or null when it can. */
+export function nftUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns, nft)';
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    execFileSync('nft', ['--version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'ip netns / nft are not usable here';
+  }
+}
+
+/**
+ * A server and a client on a network that lets through only 443/tcp:
+ *   server ns: veth 10.220.0.2/24 (the server listens there and on its loopback).
+ *   client ns: veth 10.220.0.1/24, and an nftables table that drops every packet it sends except TCP to port 443
+ *              (and its loopback), and every UDP packet it receives: no UDP at all, no other TCP port.
+ * `serverChromium` runs Chromium in the server namespace (an unrestricted participant), `clientChromium` in the
+ * restricted one.
+ */
+export interface Only443Setup {
+  server: string;
+  client: string;
+  serverAddress: string;
+  serverChromium: string;
+  clientChromium: string;
+  destroy(): void;
+}
+
+export function createOnly443Setup(tag = String(process.pid)): Only443Setup {
+  const server = `tt-4s${tag}`;
+  const client = `tt-4c${tag}`;
+  const vs = `t4s${tag}`.slice(0, 15);
+  const vc = `t4c${tag}`.slice(0, 15);
+  const serverAddress = '10.220.0.2';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-netns-'));
+  const destroy = () => {
+    for (const ns of [client, server]) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // not created
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const launcher = (ns: string, name: string) => {
+    const file = path.join(dir, name);
+    writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${ns} ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'} "$@"\n`);
+    chmodSync(file, 0o755);
+    return file;
+  };
+  try {
+    run('ip', ['netns', 'add', server]);
+    run('ip', ['netns', 'add', client]);
+    run('ip', ['link', 'add', vc, 'type', 'veth', 'peer', 'name', vs]);
+    run('ip', ['link', 'set', vc, 'netns', client]);
+    run('ip', ['link', 'set', vs, 'netns', server]);
+    run('ip', ['-n', client, 'addr', 'add', '10.220.0.1/24', 'dev', vc]);
+    run('ip', ['-n', server, 'addr', 'add', `${serverAddress}/24`, 'dev', vs]);
+    for (const [ns, dev] of [[client, vc], [server, vs]] as const) {
+      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+      run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+    }
+    const rules = `table inet only443 {
+  chain out { type filter hook output priority 0; policy drop; oif "lo" accept; tcp dport 443 accept; }
+  chain in { type filter hook input priority 0; policy accept; iif "lo" accept; meta l4proto udp drop; }
+}`;
+    const file = path.join(dir, 'only443.nft');
+    writeFileSync(file, rules);
+    inNs(client, 'nft', ['-f', file]);
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return { server, client, serverAddress, serverChromium: launcher(server, 'chromium-server'), clientChromium: launcher(client, 'chromium-client'), destroy };
+}

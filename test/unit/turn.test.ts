@@ -97,10 +97,12 @@ describe('coturn with the credentials tertulia hands out', { skip }, () => {
     const { username } = turn.iceServers('127.0.0.1')[0]!;
     const wrong = await uclient(['-u', username, '-w', 'bm90IHRoZSByaWdodCBvbmU=', '-p', String(turnPort)]);
     assert.ok(!relayed(wrong.out));
+    assert.match(wrong.out, /Cannot complete Allocation/);
     const secret = readFileSync(path.join(tmp, 'data', 'turn', 'secret'), 'utf8').trim();
     const expired = turnCredentials(secret, 60, 'late', Date.now() - 3600_000);
     const old = await uclient(['-u', expired.username, '-w', expired.credential, '-p', String(turnPort)]);
     assert.ok(!relayed(old.out));
+    assert.match(old.out, /Cannot complete Allocation/);
   });
 
   test('TURN over TLS on the HTTPS port reaches coturn, and HTTP is still served there', async () => {
