@@ -191,7 +191,7 @@ async function start(config: Config, reload: () => Config): Promise<void> {
   });
 
   const message = signal
-    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, selfSigned: signal.selfSignedCertificate }) +
+    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, selfSigned: signal.selfSignedCertificate, turn: turn?.status() }) +
       (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
     : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, nats: natsShown });
   try {
