@@ -28,7 +28,8 @@ describe('a participant whose network allows only 443/tcp gets media through TUR
     );
     baseUrl = `https://${net.serverAddress}`;
     browsers.push(await launchBrowser(net.serverChromium));
-    // TURN over TLS with the self-signed certificate: a browser that trusts it (the person clicked through)
+    // Chrome checks a TURN server's certificate against its trusted authorities (accepting the page's warning does
+    // not cover it: without this flag it refuses the self-signed one); the flag stands in for a trusted certificate
     browsers.push(await launchBrowser(net.clientChromium, ['--ignore-certificate-errors']));
   });
   after(async () => {
