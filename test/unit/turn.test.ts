@@ -2,7 +2,7 @@
 // out are accepted by coturn itself (turnutils_uclient allocates and relays with them), wrong and expired ones
 // are refused; TURN over TLS on signal's HTTPS port reaches coturn while HTTP and the WebSocket are still served
 // there; a browser's `joined` carries the ICE servers; a new secret (SIGHUP) is taken by coturn; the secret never
-// appears in the logs and its files are 0600; a taken turnPort is said clearly.
+// appears in the logs and its files are 0600; `tertulia status` and /metrics show it; a taken turnPort is said clearly.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -17,6 +17,11 @@ import { turnCredentials } from '../../src/turn/credentials.ts';
 import { findTurnserver, startTurn, parseHostHeader, type TurnService } from '../../src/turn/turn-service.ts';
 import { isStunFirstByte } from '../../src/turn/tls-demux.ts';
 import { settingsChange } from '../../src/config/reload.ts';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { connectControl } from '../../src/cli/control-client.ts';
+import { statusText } from '../../src/cli/commands/status.ts';
+import { buildRegistry } from '../../src/metrics/prometheus-metrics.ts';
+import { serverStatusSchema } from '../../src/protocol/control-messages.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 
@@ -75,7 +80,7 @@ describe('coturn with the credentials tertulia hands out', { skip }, () => {
   let turnPort: number;
   before(async () => {
     turnPort = await freeTcpPort();
-    signal = await startTestSignal({ turn: 'on', turnPort, turnRelayPortMin: 45200, turnRelayPortMax: 45299, dataDir: path.join(tmp, 'data') }, undefined, async (config, log) => {
+    signal = await startTestSignal({ turn: 'on', turnPort, turnRelayPortMin: 45200, turnRelayPortMax: 45999, dataDir: path.join(tmp, 'data') }, undefined, async (config, log) => {
       turn = await startTurn(config, log);
       return turn;
     });
@@ -153,6 +158,18 @@ describe('coturn with the credentials tertulia hands out', { skip }, () => {
     assert.ok(!relayed(old.out));
     const fresh = await uclient(['-u', after.username, '-w', after.credential, '-p', String(turnPort)]);
     assert.ok(relayed(fresh.out), fresh.out.slice(-1500));
+  });
+
+  test('tertulia status and /metrics say coturn is up', async () => {
+    const control = await connectControl(signal.config.dataDir);
+    const reply = serverStatusSchema.parse(await control.ask({ op: 'status' }));
+    control.close();
+    assert.equal(reply.turn?.mode, 'coturn');
+    assert.equal(reply.turn?.state, 'up');
+    assert.match(statusText(reply), new RegExp(`TURN: coturn up, port ${turnPort} \\(UDP, TCP\\) and TLS on the HTTPS port`));
+    const text = await buildRegistry({ parts: ['signal'], bus: new MemoryBus(), turn, maxRecordings: 0 }).metrics();
+    assert.match(text, /^tertulia_turn_up 1$/m);
+    assert.match(text, /^tertulia_turn_tls_connections \d+$/m);
   });
 
   test('the secret is in no log line, and its files are readable by the owner only', () => {
