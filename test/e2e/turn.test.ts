@@ -6,8 +6,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { joinThroughUi, launchBrowser, newParticipant, remoteStats, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
-import { createOnly443Setup, inNs, nftUnavailable, type Only443Setup } from '../helpers/netns.ts';
+import { joinThroughUi, launchBrowser, mediaFrom, newParticipant, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
+import { createOnly443Setup, nftUnavailable, tcpProbe, type Only443Setup } from '../helpers/netns.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { findTurnserver } from '../../src/turn/turn-service.ts';
 
@@ -39,11 +39,7 @@ describe('a participant whose network allows only 443/tcp gets media through TUR
   });
 
   test('the restricted namespace reaches 443/tcp and nothing else', () => {
-    const probe = (port: number) =>
-      inNs(net!.client, process.execPath, [
-        '-e',
-        `const s=require('net').connect(${port},'${net!.serverAddress}');s.setTimeout(2000,()=>{console.log('timeout');process.exit()});s.on('connect',()=>{console.log('open');process.exit()});s.on('error',(e)=>{console.log(e.code);process.exit()})`,
-      ]).trim();
+    const probe = (port: number) => tcpProbe(net!.client, net!.serverAddress, port);
     assert.equal(probe(443), 'open');
     assert.notEqual(probe(4443), 'open');
     assert.notEqual(probe(3478), 'open');
@@ -57,12 +53,7 @@ describe('a participant whose network allows only 443/tcp gets media through TUR
     await joinThroughUi(closed, baseUrl, 'solo-443');
     for (const p of people) {
       const other = people.find((o) => o !== p)!.name;
-      await waitUntil(
-        `${p.name} to get media from ${other}`,
-        () => remoteStats(p.page),
-        (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
-        90_000,
-      );
+      await mediaFrom(p, other, 90_000);
     }
     const pair = await waitUntil("the restricted participant's selected pair", () => selectedPair(closed.page), (v) => v !== null, 10_000);
     assert.deepEqual({ type: pair!.localCandidateType, relay: pair!.localRelayProtocol }, { type: 'relay', relay: 'tls' }, JSON.stringify(pair));

@@ -103,6 +103,16 @@ export async function waitUntil<T>(what: string, read: () => Promise<T>, check: 
   return last;
 }
 
+/** Waits until `p` has decoded more than 10 video frames and received more than 20 audio packets from `other`. */
+export async function mediaFrom(p: Participant, other: string, timeoutMs = 60_000): Promise<Record<string, RemoteStats>> {
+  return await waitUntil(
+    `${p.name} to get media from ${other}`,
+    () => remoteStats(p.page),
+    (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
+    timeoutMs,
+  );
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The selected (or nominated and succeeded) candidate pair of the meeting's peer connection. */
