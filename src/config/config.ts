@@ -253,8 +253,8 @@ export const configSchema = z.object({
   /** TURN (src/turn/): auto = run Debian's coturn (turnserver) when installed, on = it must run, off = none. */
   turn: z.enum(['auto', 'on', 'off']).default('auto'),
   /** The TURN REST API shared secret (a secret: never logged); empty: made once and kept in <dataDir>/turn/secret. */
-  turnSecret: z.string().max(256).default(''),
-  /** Seconds the TURN credentials handed to a browser stay valid (checked by coturn at each allocation and refresh). */
+  turnSecret: z.string().max(256).regex(/^[^\s#]*$/, 'turnSecret cannot hold spaces or #').default(''),
+  /** Seconds the TURN credentials handed to a browser stay valid (checked by coturn at each allocation and refresh: a relay ends when they expire). */
   turnCredentialTtl: decimal(z.number().int().min(60).max(30 * 86400)).default(86400),
   /** coturn's own UDP and TCP port (turn:host:port); 0: none, TURN only over TLS through the HTTPS port. */
   turnPort: port.default(3478),
@@ -363,7 +363,7 @@ export const settingHelp: Record<keyof Config, string> = {
   sipDialOutAnonymous: 'let moderators who did not sign in or bring a token (everyone in open mode) invite by phone; calls may cost money (default false)',
   turn: "TURN for networks that block UDP: auto (run Debian's coturn when installed), on (it must run) or off (default auto)",
   turnSecret: 'shared secret of the TURN REST credentials (better in the environment, TERTULIA_TURN_SECRET) (default: made once, kept in <dataDir>/turn/secret)',
-  turnCredentialTtl: 'seconds the TURN credentials handed to a browser stay valid (default 86400)',
+  turnCredentialTtl: 'seconds the TURN credentials a browser gets when it joins stay valid; a relay still in use then ends (default 86400)',
   turnPort: "coturn's UDP and TCP port, 0 = none: TURN only over TLS through the HTTPS port (default 3478)",
   turnRelayPortMin: 'lowest UDP port coturn relays media from (default 43000)',
   turnRelayPortMax: 'highest UDP port coturn relays media from (default 43999)',

@@ -50,8 +50,8 @@ export interface CoturnSettings {
 }
 
 /** A value coturn's config reader takes as one token: no line breaks, no comment sign, no spaces. */
-function safe(value: string, what: string): string {
-  if (!/^[^\s#]+$/.test(value)) throw new Error(`TURN: ${what} cannot be written into coturn's configuration: ${JSON.stringify(value)}`);
+function safe(value: string, what: string, secret = false): string {
+  if (!/^[^\s#]+$/.test(value)) throw new Error(`TURN: ${what} cannot be written into coturn's configuration${secret ? ' (spaces or #)' : `: ${JSON.stringify(value)}`}`);
   return value;
 }
 
@@ -70,7 +70,7 @@ export function coturnConfig(s: CoturnSettings): string {
     `min-port=${s.relayPortMin}`,
     `max-port=${s.relayPortMax}`,
     'use-auth-secret',
-    `static-auth-secret=${safe(s.secret, 'turnSecret')}`,
+    `static-auth-secret=${safe(s.secret, 'turnSecret', true)}`,
     `realm=${safe(s.realm, 'the realm')}`,
     'fingerprint',
     'no-tls',
