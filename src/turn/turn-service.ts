@@ -6,7 +6,7 @@
 //  - off: browsers get no TURN server.
 // Browsers get time-limited TURN REST credentials (credentials.ts) with their `joined` message, for URLs at the
 // host they reached the HTTPS server by: turns:<host>:<https port>?transport=tcp, turn:<host>:<turnPort> (UDP, TCP).
-import { existsSync, mkdirSync, writeFileSync, chmodSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import os from 'node:os';
@@ -100,6 +100,31 @@ async function portProblem(port: number, address: string): Promise<string | unde
   );
 }
 
+/**
+ * A coturn left running by an earlier start of this data directory whose parent was killed (SIGKILL gives it no
+ * chance to stop its child): found by its pid file and its command line (our config file), stopped. Anything
+ * else with that pid is left alone.
+ */
+async function stopLeftover(pidFile: string, configFile: string, log: Logger): Promise<void> {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 1) return;
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    if (!cmdline.some((a) => a.endsWith('turnserver')) || !cmdline.includes(configFile)) return;
+  } catch {
+    return; // no pid file, no such process, or no /proc
+  }
+  log.warn({ pid }, 'TURN: stopping a coturn left running by an earlier start');
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 30 && existsSync(`/proc/${pid}`); i++) await new Promise((r) => setTimeout(r, 100));
+  if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+}
+
 /** A free TCP port on 127.0.0.1 (coturn's listener when turnPort is 0). */
 function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -177,6 +202,7 @@ export async function startTurn(config: Config, log: Logger, opts: { binary?: st
     writeFileSync(configFile, text, { mode: 0o600 });
     chmodSync(configFile, 0o600);
   };
+  await stopLeftover(path.join(dir, 'turnserver.pid'), configFile, log);
   writeConfig();
   const coturn = new CoturnProcess({
     binary,

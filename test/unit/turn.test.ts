@@ -2,7 +2,8 @@
 // out are accepted by coturn itself (turnutils_uclient allocates and relays with them), wrong and expired ones
 // are refused; TURN over TLS on signal's HTTPS port reaches coturn while HTTP and the WebSocket are still served
 // there; a browser's `joined` carries the ICE servers; a new secret (SIGHUP) is taken by coturn; the secret never
-// appears in the logs and its files are 0600; `tertulia status` and /metrics show it; a taken turnPort is said clearly.
+// appears in the logs and its files are 0600; `tertulia status` and /metrics show it; a taken turnPort is said clearly;
+// a coturn orphaned by a killed server is stopped by the next start.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -16,6 +17,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { turnCredentials } from '../../src/turn/credentials.ts';
 import { findTurnserver, startTurn, parseHostHeader, type TurnService } from '../../src/turn/turn-service.ts';
 import { isStunFirstByte } from '../../src/turn/tls-demux.ts';
+import { tcpAnswers } from '../../src/turn/coturn-process.ts';
 import { settingsChange } from '../../src/config/reload.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { connectControl } from '../../src/cli/control-client.ts';
@@ -197,6 +199,38 @@ describe('a taken TURN port', { skip }, () => {
     } finally {
       await turn.close();
       blocker.close();
+    }
+  });
+});
+
+describe('a coturn left running by a killed server', { skip }, () => {
+  test('is stopped by the next start of the same data directory, which then runs its own', async () => {
+    const port = await freeTcpPort();
+    const dataDir = path.join(tmp, 'data3');
+    const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { turn: 'on', turnPort: port, turnRelayPortMin: 47000, turnRelayPortMax: 47099, dataDir, listenAddress: '127.0.0.1' } });
+    const { createLogger } = await import('../../src/log.ts');
+    const first = await startTurn(config, createLogger('silent'));
+    await waitUp(first);
+    await first.close();
+    // what a SIGKILLed server leaves behind: its coturn, still running on its config file
+    const configFile = path.join(dataDir, 'turn', 'turnserver.conf');
+    const { spawn } = await import('node:child_process');
+    const orphan = spawn(findTurnserver()!, ['-c', configFile], { stdio: 'ignore', detached: true });
+    const orphanGone = new Promise((r) => orphan.once('exit', r));
+    const deadline = Date.now() + 10_000;
+    while (!(await tcpAnswers(port))) {
+      assert.ok(Date.now() < deadline, 'the orphan coturn did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const second = await startTurn(config, createLogger('silent'));
+    try {
+      await orphanGone;
+      await waitUp(second);
+      const { username, credential } = second.iceServers('127.0.0.1')[0]!;
+      assert.ok(relayed((await uclient(['-u', username, '-w', credential, '-p', String(port)])).out));
+    } finally {
+      await second.close();
+      if (orphan.exitCode === null) orphan.kill('SIGKILL');
     }
   });
 });
