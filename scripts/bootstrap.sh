@@ -3,7 +3,8 @@
 #  - the npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
 #  - the built web app (dist/web, rebuilt when src/web changed),
 #  - the bridge's optional native send module (native/build, when a C compiler is there),
-#  - the phone voice menu's prompts (dist/sip-prompts, spoken by espeak-ng, resampled by ffmpeg).
+#  - the phone voice menu's prompts (dist/sip-prompts, spoken by espeak-ng, resampled by ffmpeg),
+#  - Debian's coturn (turnserver), which the server runs as its TURN server (src/turn/).
 # Exports TERTULIA_NODE (the node binary to use) and puts it first on PATH.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -107,3 +108,19 @@ if ! [ -f "$ROOT/dist/sip-prompts/texts.json" ] || [ "$ROOT/src/sip/prompt-texts
   apt_need espeak-ng:espeak-ng ffmpeg:ffmpeg || log "could not install espeak-ng and ffmpeg: the phone PIN menu has no prompts until they are installed"
   "$TERTULIA_NODE" --disable-warning=ExperimentalWarning "$ROOT/scripts/build-prompts.ts" || log "the phone prompts were not built"
 fi
+
+# TURN (src/turn/): Debian's coturn, run by tertulia as its own child with its own settings. Installing the
+# package may enable and start the system's own coturn service on 3478, which would take tertulia's TURN port:
+# when this script installed the package, that service is disabled again (an admin's earlier coturn is left alone;
+# tertulia then says the port is taken).
+coturn_need() {
+  command -v turnserver >/dev/null 2>&1 && return 0
+  apt_need turnserver:coturn || { log "could not install coturn: TURN is off until it is installed (apt-get install coturn)"; return 0; }
+  if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled coturn >/dev/null 2>&1; then
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    log "disabling the coturn service the package enabled (tertulia runs its own coturn)"
+    $sudo systemctl disable --now coturn >&2 || log "could not disable the coturn service: if it runs, set turnPort to another port"
+  fi
+}
+coturn_need

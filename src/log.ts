@@ -9,7 +9,7 @@ import { pino, type DestinationStream, type Logger } from 'pino';
 export type { Logger };
 
 /** Field names that hold secrets; hidden at the top level of a log line and one level down. */
-const SECRET_FIELDS = ['pwd', 'password', 'pass', 'token', 'jwt', 'key', 'secret', 'session', 'natsPassword', 'natsToken', 'jwtSecret', 'rtmpUrl', 'streamKey', 'metricsToken', 'accountKey', 'webhookSecret', 'adminApiToken', 'sipTrunkPassword'];
+const SECRET_FIELDS = ['pwd', 'password', 'pass', 'token', 'jwt', 'key', 'secret', 'session', 'natsPassword', 'natsToken', 'jwtSecret', 'rtmpUrl', 'streamKey', 'metricsToken', 'accountKey', 'webhookSecret', 'adminApiToken', 'sipTrunkPassword', 'turnSecret', 'credential'];
 
 export const REDACT_PATHS = SECRET_FIELDS.flatMap((f) => [f, `*.${f}`]);
 

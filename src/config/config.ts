@@ -256,6 +256,24 @@ export const configSchema = z.object({
   sipTrunkFrom: z.string().trim().max(256).regex(/^[^<>"\s]*$/, 'sipTrunkFrom is a number, a user name or a sip: URI').default(''),
   /** SIP dial-out: moderators who neither signed in nor brought a token (everyone in open mode) may invite by phone. */
   sipDialOutAnonymous: flag.default(false),
+  /** TURN (src/turn/): auto = run Debian's coturn (turnserver) when installed, on = it must run, off = none. */
+  turn: z.enum(['auto', 'on', 'off']).default('auto'),
+  /** The TURN REST API shared secret (a secret: never logged); empty: made once and kept in <dataDir>/turn/secret. */
+  turnSecret: z.string().max(256).regex(/^[^\s#]*$/, 'turnSecret cannot hold spaces or #').default(''),
+  /** Seconds the TURN credentials handed to a browser stay valid (checked by coturn at each allocation and refresh: a relay ends when they expire). */
+  turnCredentialTtl: decimal(z.number().int().min(60).max(30 * 86400)).default(86400),
+  /** coturn's own UDP and TCP port (turn:host:port); 0: none, TURN only over TLS through the HTTPS port. */
+  turnPort: port.default(3478),
+  /** UDP ports coturn relays media from: the lowest and highest. */
+  turnRelayPortMin: port.default(43000),
+  turnRelayPortMax: port.default(43999),
+  /** More addresses (or ranges a-b) coturn may relay to besides this machine's own: bridges on other machines. */
+  turnAllowedPeers: list.default([]),
+  /** turn:/turns: URLs of a TURN server the admin runs (sharing turnSecret): handed out instead of running coturn. */
+  turnExternalUrls: list
+    .refine((urls) => urls.every((u) => /^turns?:(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(:\d{1,5})?(\?transport=(udp|tcp))?$/.test(u)), 'each TURN URL is turn:host[:port][?transport=udp|tcp] or turns:host[:port][?transport=tcp]')
+    .refine((urls) => urls.length <= 8, 'at most 8 TURN URLs')
+    .default([]),
 });
 export type Config = z.infer<typeof configSchema>;
 
@@ -352,6 +370,14 @@ export const settingHelp: Record<keyof Config, string> = {
   sipTrunkRegister: 'register with the SIP trunk and keep the registration refreshed (default false)',
   sipTrunkFrom: 'caller ID of dial-out calls: a number or user at the trunk, or a sip: URI (default: the trunk user)',
   sipDialOutAnonymous: 'let moderators who did not sign in or bring a token (everyone in open mode) invite by phone; calls may cost money (default false)',
+  turn: "TURN for networks that block UDP: auto (run Debian's coturn when installed), on (it must run) or off (default auto)",
+  turnSecret: 'shared secret of the TURN REST credentials (better in the environment, TERTULIA_TURN_SECRET) (default: made once, kept in <dataDir>/turn/secret)',
+  turnCredentialTtl: 'seconds the TURN credentials a browser gets when it joins stay valid; a relay still in use then ends (default 86400)',
+  turnPort: "coturn's UDP and TCP port, 0 = none: TURN only over TLS through the HTTPS port (default 3478)",
+  turnRelayPortMin: 'lowest UDP port coturn relays media from (default 43000)',
+  turnRelayPortMax: 'highest UDP port coturn relays media from (default 43999)',
+  turnAllowedPeers: "more addresses or ranges (a-b) coturn may relay to besides this machine's own, e.g. bridges on other machines, comma-separated (default: none)",
+  turnExternalUrls: 'turn:/turns: URLs of your own TURN server sharing turnSecret; handed to browsers instead of running coturn, comma-separated (default: none)',
 };
 
 export class ConfigError extends Error {}
@@ -419,6 +445,15 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   }
   if (config.adminApiToken !== '' && config.adminApiToken.length < 16) {
     throw new ConfigError('configuration: adminApiToken must be at least 16 characters');
+  }
+  if (config.turnRelayPortMax < config.turnRelayPortMin + 1 || config.turnRelayPortMin === 0) {
+    throw new ConfigError('configuration: turnRelayPortMin..turnRelayPortMax must be a range of at least two ports above 0');
+  }
+  if (config.turnExternalUrls.length > 0 && config.turnSecret.length < 16) {
+    throw new ConfigError('configuration: turnExternalUrls needs turnSecret, at least 16 characters (the static-auth-secret of that TURN server)');
+  }
+  if (config.turnSecret !== '' && config.turnSecret.length < 16) {
+    throw new ConfigError('configuration: turnSecret must be at least 16 characters');
   }
   config.dataDir = path.resolve(config.dataDir);
   return config;

@@ -5,7 +5,8 @@ import type { Config } from './config.ts';
 
 /**
  * Applied live: the log level, access (mode, guests, JWT issuers/audiences/keys, admin accounts: joins from
- * then on follow them), and lastN (for meetings that start from then on).
+ * then on follow them), lastN (for meetings that start from then on), and the TURN secret (coturn restarts with it;
+ * credentials handed out before stop working, browsers that join from then on get new ones).
  */
 export const LIVE_SETTINGS: ReadonlySet<keyof Config> = new Set<keyof Config>([
   'logLevel',
@@ -18,6 +19,7 @@ export const LIVE_SETTINGS: ReadonlySet<keyof Config> = new Set<keyof Config>([
   'jwtPublicKeys',
   'adminAccounts',
   'lastN',
+  'turnSecret',
 ]);
 
 export interface SettingsChange {

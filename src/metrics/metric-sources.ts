@@ -12,6 +12,8 @@ export interface MetricsSources {
     resourceCounts(): Record<string, number>;
     metrics: { list(): Metric[] };
   };
+  /** TURN (with signal): up() is 1/0 while coturn runs here, undefined otherwise; the TLS path's connection counters. */
+  turn?: { up(): number | undefined; tlsCounters?: { piped: number; open: number } };
   focus?: {
     resourceCounts(): Record<string, number>;
     bridgeLoads(): { bridgeId: string; endpoints: number; maxEndpoints: number; conferences: number }[];

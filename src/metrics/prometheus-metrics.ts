@@ -78,6 +78,11 @@ export function buildRegistry(sources: MetricsSources): Registry {
     gauge('tertulia_signal_websockets', 'Open WebSocket connections', () => counts()['signal.sockets']);
     for (const m of signal.metrics.list()) reg(m);
   }
+  if (sources.turn) {
+    const turn = sources.turn;
+    gauge('tertulia_turn_up', 'TURN server (coturn) child: 1 running, 0 down (absent when coturn does not run here)', () => turn.up());
+    gauge('tertulia_turn_tls_connections', 'TURN over TLS connections through the HTTPS port now open', () => turn.tlsCounters?.open);
+  }
   if (focus) {
     const counts = () => focus.resourceCounts();
     gauge('tertulia_focus_conferences', 'Conferences focus runs', () => counts()['focus.conferences']);

@@ -85,5 +85,17 @@ export const serverStatusSchema = z.object({
   /** The certificate HTTPS serves. */
   certificate: z.object({ subject: z.string(), issuer: z.string(), selfSigned: z.boolean(), notAfter: z.string(), daysLeft: z.number().int() }).optional(),
   domain: z.string().optional(),
+  /** TURN (src/turn/): coturn here, an external server's credentials, or off. */
+  turn: z
+    .object({
+      mode: z.enum(['coturn', 'external', 'off']),
+      state: z.string().optional(),
+      port: z.number().int().optional(),
+      restarts: z.number().int().optional(),
+      reason: z.string().optional(),
+      tlsConnections: z.number().int().optional(),
+      tlsOpen: z.number().int().optional(),
+    })
+    .optional(),
 });
 export type ServerStatus = z.infer<typeof serverStatusSchema>;

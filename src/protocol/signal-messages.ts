@@ -18,6 +18,14 @@ export { displayNameSchema } from './display-name.ts';
 export const mediaKindSchema = z.enum(['audio', 'video']);
 export type MediaKind = z.infer<typeof mediaKindSchema>;
 
+/** A TURN server for the browser's RTCPeerConnection (src/turn/): its URLs and time-limited REST credentials. */
+export const iceServerSchema = z.object({
+  urls: z.array(z.string().regex(/^turns?:[^\s]{1,300}$/)).min(1).max(8),
+  username: z.string().max(200),
+  credential: z.string().max(200),
+});
+export type IceServer = z.infer<typeof iceServerSchema>;
+
 export const participantSchema = z.object({
   id: z.string(),
   displayName: z.string(),
@@ -100,7 +108,7 @@ export const remoteSourceSchema = z.object({
 export type RemoteSource = z.infer<typeof remoteSourceSchema>;
 
 export type ServerMessage =
-  | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role }
+  | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role; /** TURN servers to use (none: direct only). */ iceServers?: IceServer[] }
   | { type: 'participant-joined'; participant: Participant }
   | { type: 'participant-left'; id: string }
   | { type: 'participant-updated'; participant: Participant }

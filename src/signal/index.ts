@@ -30,6 +30,8 @@ import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
+import type { TurnService } from '../turn/turn-service.ts';
+import { demuxTurnOverTls } from '../turn/tls-demux.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -79,6 +81,8 @@ export async function startSignal(opts: {
   log: Logger;
   /** Directory of the built web app; default <repo>/dist/web. */
   webRoot?: string;
+  /** TURN (src/turn/, started and stopped by the caller): credentials in `joined`, TURN over TLS on the HTTPS port. */
+  turn?: TurnService;
 }): Promise<SignalServer> {
   const { bus, config } = opts;
   const log = opts.log.child({ part: 'signal' });
@@ -115,6 +119,9 @@ export async function startSignal(opts: {
     if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
+  // TURN over TLS shares the HTTPS port: its connections go to coturn
+  const turn = opts.turn;
+  if (turn?.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
   const rooms = new Rooms(bus, log, caps);
@@ -164,6 +171,7 @@ export async function startSignal(opts: {
     joinTimeoutSeconds: config.joinTimeout,
     promptTimeoutSeconds: config.promptTimeout,
     metrics,
+    iceServers: turn && ((host) => turn.iceServers(host)),
     log,
   });
 
@@ -181,7 +189,7 @@ export async function startSignal(opts: {
     }
     // `tertulia play`, `tertulia tap` and `tertulia status` on this machine
     const startedAt = Date.now();
-    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }) });
+    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: turn && (() => turn.status()) });
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
   } catch (e) {
     unsubscribe();

@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import type { Role } from '../protocol/access-messages.ts';
 import {
+  type IceServer,
   roomKey,
   type ClientMessage,
   type ErrorCode,
@@ -28,6 +29,8 @@ export interface Session {
   member?: Member;
   /** The peer's network address, for rate limits (password and sign-in attempts). */
   remoteAddress?: string;
+  /** TURN servers with fresh credentials for this connection's browser (src/turn/), sent with `joined`. */
+  iceServers?: () => IceServer[];
 }
 
 /** What admission decided for a join: the role, and whether the person signed in or brought a token. */
@@ -261,7 +264,8 @@ export class Rooms {
     const others = [...room.members.values()].map(toParticipant);
     room.members.set(id, member);
     session.member = member;
-    session.send({ type: 'joined', selfId: id, room: room.name, participants: others, role: member.role });
+    const iceServers = session.iceServers?.() ?? [];
+    session.send({ type: 'joined', selfId: id, room: room.name, participants: others, role: member.role, ...(iceServers.length > 0 ? { iceServers } : {}) });
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
     this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
     this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');

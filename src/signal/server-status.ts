@@ -1,6 +1,6 @@
 // What a running server is doing, for `tertulia status` (asked through the control socket, control.ts): its
 // rooms and participants, the bridges and recorders heard on the bus, and the certificate HTTPS serves (when
-// it expires). Read from what signal already keeps; nothing here changes anything.
+// it expires), TURN. Read from what signal already keeps; nothing here changes anything.
 import { X509Certificate } from 'node:crypto';
 import type { BridgeDirectory } from '../bus/bridge-directory.ts';
 import type { ServerStatus } from '../protocol/control-messages.ts';
@@ -18,6 +18,8 @@ export function serverStatus(o: {
   bridges: BridgeDirectory;
   /** The certificate HTTPS serves now (PEM), and whether it is the self-signed one. */
   certificate: () => { pem: string; selfSigned: boolean; domain: string };
+  /** TURN's mode and coturn's state (turn-service.ts). */
+  turn?: () => ServerStatus['turn'];
 }): ServerStatus {
   const now = Date.now();
   const rooms = [...o.rooms.rooms.values()]
@@ -53,5 +55,6 @@ export function serverStatus(o: {
     recorders: o.recordings.liveRecorders(),
     ...(certificate ? { certificate } : {}),
     ...(cert.domain ? { domain: cert.domain } : {}),
+    ...(o.turn ? { turn: o.turn() } : {}),
   };
 }

@@ -9,7 +9,7 @@
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.ts';
-import { MAX_WS_MESSAGE_BYTES, type ServerMessage } from '../protocol/signal-messages.ts';
+import { MAX_WS_MESSAGE_BYTES, type IceServer, type ServerMessage } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
 import type { MeetingFeatures } from './meeting.ts';
 import { isAccessClientMessage } from '../protocol/access-messages.ts';
@@ -52,6 +52,8 @@ export function attachWebSocket(opts: {
   joinTimeoutSeconds: number;
   promptTimeoutSeconds: number;
   metrics: SignalMetrics;
+  /** TURN servers for a browser that reached us with this Host header (src/turn/). */
+  iceServers?: (hostHeader: string | undefined) => IceServer[];
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
   const { rooms, meeting, access, videoConstraints, caps, metrics, log } = opts;
@@ -164,6 +166,7 @@ export function attachWebSocket(opts: {
       joinDeadline: now + joinMs,
       joinAsked: -1,
       remoteAddress: req.socket.remoteAddress,
+      iceServers: opts.iceServers && (() => opts.iceServers!(req.headers.host)),
       send(message: ServerMessage) {
         if (message.type === 'error') metrics.refused(message.code);
         else if (message.type === 'joined' && session.joinAsked >= 0) {

@@ -1,6 +1,7 @@
 // ICE-TCP (RFC 6544): a browser whose UDP to the bridge is blocked reaches it over the bridge's TCP media port.
-// UDP to the media port is dropped on the loopback interface by an iptables rule (OUTPUT chain, only that
-// port, removed afterwards); two participants must still get each other's audio and video, over a tcp pair.
+// UDP to the media port is dropped on the loopback interface by an nftables rule (a table of this test's own, an
+// output hook, only that port; deleted afterwards); two participants must still get each other's audio and video,
+// over a tcp pair.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -8,22 +9,23 @@ import { joinThroughUi, newParticipant, remoteStats, selectedPair, waitUntil, ty
 import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 
-function iptablesUsable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (iptables)';
+function nftUsable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (nft)';
   try {
-    execFileSync('iptables', ['-S', 'OUTPUT'], { stdio: 'ignore' });
+    execFileSync('nft', ['list', 'tables'], { stdio: 'ignore' });
     return null;
   } catch {
-    return 'iptables is not usable here';
+    return 'nft is not usable here';
   }
 }
 
-const skip = iptablesUsable();
+const skip = nftUsable();
 
 for (const workers of [1, 2]) {
   describe(`media over ICE-TCP when UDP is blocked (media workers: ${workers})`, { skip: skip ?? false }, () => {
     let tcpPort = 0;
-    let rule: string[] | null = null;
+    const table = `tt_icetcp_${process.pid}_${workers}`;
+    let ruled = false;
     // with two workers one owns the TCP port and becomes the egress worker of whoever connects over TCP
     const env: Record<string, string> = { TERTULIA_MEDIA_WORKERS: String(workers) };
     before(async () => {
@@ -34,11 +36,13 @@ for (const workers of [1, 2]) {
     const people: Participant[] = [];
 
     before(() => {
-      rule = ['OUTPUT', '-o', 'lo', '-p', 'udp', '--dport', String(suite.server.mediaPort), '-j', 'DROP'];
-      execFileSync('iptables', ['-A', ...rule]);
+      execFileSync('nft', ['-f', '-'], {
+        input: `table inet ${table} {\n  chain out { type filter hook output priority 0; policy accept; oifname "lo" udp dport ${suite.server.mediaPort} drop; }\n}\n`,
+      });
+      ruled = true;
     });
     after(() => {
-      if (rule) execFileSync('iptables', ['-D', ...rule]);
+      if (ruled) execFileSync('nft', ['delete', 'table', 'inet', table]);
     });
 
     test('two participants see and hear each other over TCP', async () => {

@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Browser } from 'playwright-core';
-import { launchBrowser, joinThroughUi, newParticipant, remoteStats, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
-import { createNatSetup, inNs, netnsUnavailable, type NatSetup } from '../helpers/netns.ts';
+import { launchBrowser, joinThroughUi, mediaFrom, newParticipant, remoteStats, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
+import { createNatSetup, netnsUnavailable, tcpProbe, type NatSetup } from '../helpers/netns.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 
 const skip = netnsUnavailable();
@@ -33,11 +33,7 @@ describe('a bridge behind NAT announces its public address', { skip: skip ?? fal
   });
 
   test('the client namespace reaches the public address only', () => {
-    const probe = (host: string) =>
-      inNs(nat!.client, process.execPath, [
-        '-e',
-        `const s=require('net').connect(${server!.httpsPort},'${host}');s.setTimeout(2000,()=>{console.log('timeout');process.exit()});s.on('connect',()=>{console.log('open');process.exit()});s.on('error',(e)=>{console.log(e.code);process.exit()})`,
-      ]).trim();
+    const probe = (host: string) => tcpProbe(nat!.client, host, server!.httpsPort);
     assert.equal(probe(nat!.publicAddress), 'open');
     assert.notEqual(probe(nat!.privateAddress), 'open');
   });
@@ -50,12 +46,7 @@ describe('a bridge behind NAT announces its public address', { skip: skip ?? fal
     }
     for (const p of people) {
       const other = people.find((o) => o !== p)!.name;
-      await waitUntil(
-        `${p.name} to get media from ${other}`,
-        () => remoteStats(p.page),
-        (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
-        60_000,
-      );
+      await mediaFrom(p, other, 60_000);
       const pair = await waitUntil(`${p.name}'s selected pair`, () => selectedPair(p.page), (v) => v !== null, 10_000);
       assert.deepEqual({ address: pair!.remoteAddress, protocol: pair!.remoteProtocol }, { address: nat!.publicAddress, protocol: 'udp' });
     }

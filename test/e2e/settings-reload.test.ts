@@ -1,8 +1,9 @@
 // SIGHUP on a running server (every part in one process): the configuration file read again; access (the mode,
 // guests, the JWT secret), the log level and lastN change live, who is in a meeting stays in, a setting that
-// needs a restart is named as such; a bad file changes nothing.
+// needs a restart is named as such; a bad file changes nothing; a new TURN secret reaches coturn and the browsers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import { SignJWT } from 'jose';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { WsClient } from '../helpers/signal-client.ts';
 import { waitUntil } from '../helpers/browser.ts';
+import { findTurnserver } from '../../src/turn/turn-service.ts';
 
 const SECRET = 'a-reloaded-shared-secret-of-32-chars';
 
@@ -81,5 +83,50 @@ describe('settings reloaded on SIGHUP', () => {
     write({ authMode: 'open', logLevel: 'info', lastN: 4, maxRooms: 7 });
     await hup(/"msg":"settings reloaded/, 2);
     assert.equal((await client().tryJoin('Reloaded', 'Guest')).type, 'joined');
+  });
+});
+
+describe('the TURN secret reloaded on SIGHUP', { skip: findTurnserver() ? false : 'coturn (turnserver) is not installed' }, () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-reload-turn-'));
+  const file = path.join(dir, 'tertulia.json');
+  const first = 'the-first-turn-secret-0123456789';
+  const second = 'the-second-turn-secret-987654321';
+  const write = (turnSecret: string) =>
+    // turnPort 0: coturn on a free loopback port only (3478 is one port for the whole machine)
+    writeFileSync(file, JSON.stringify({ turn: 'on', turnPort: 0, turnRelayPortMin: 46000, turnRelayPortMax: 46099, turnSecret, logLevel: 'info' }));
+  let server: RunningServer;
+  const clients: WsClient[] = [];
+  const iceServer = async (name: string) => {
+    const c = new WsClient(server.httpsPort);
+    clients.push(c);
+    const joined = await c.join('Turn-Reload', name);
+    return joined.iceServers[0] as { urls: string[]; username: string; credential: string };
+  };
+  const hmac = (secret: string, username: string) => createHmac('sha1', secret).update(username).digest('base64');
+
+  before(async () => {
+    write(first);
+    server = await startServer({ TERTULIA_CONFIG: file, TERTULIA_TURN: '', TERTULIA_LOG_LEVEL: '' });
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await server?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('browsers get credentials of the new secret, coturn restarts with it, neither secret is logged', async () => {
+    const before = await iceServer('Ana');
+    assert.deepEqual(before.urls, [`turns:127.0.0.1:${server.httpsPort}?transport=tcp`]);
+    assert.equal(before.credential, hmac(first, before.username));
+    await waitUntil('coturn up', async () => server.output().split('\n').filter((l) => l.includes('TURN server (coturn) running')).length, (n) => n >= 1, 20_000);
+
+    write(second);
+    server.process.kill('SIGHUP');
+    const [line] = await waitUntil('the reload answer', async () => server.output().split('\n').filter((l) => l.includes('"msg":"settings reloaded"')), (l) => l.length >= 1, 20_000);
+    assert.deepEqual(JSON.parse(line!).applied, ['turnSecret']);
+    await waitUntil('coturn up again', async () => server.output().split('\n').filter((l) => l.includes('TURN server (coturn) running')).length, (n) => n >= 2, 20_000);
+    const after = await iceServer('Bea');
+    assert.equal(after.credential, hmac(second, after.username));
+    assert.ok(!server.output().includes(first) && !server.output().includes(second), 'no TURN secret in the log');
   });
 });

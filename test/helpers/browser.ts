@@ -103,12 +103,26 @@ export async function waitUntil<T>(what: string, read: () => Promise<T>, check: 
   return last;
 }
 
+/** Waits until `p` has decoded more than 10 video frames and received more than 20 audio packets from `other`. */
+export async function mediaFrom(p: Participant, other: string, timeoutMs = 60_000): Promise<Record<string, RemoteStats>> {
+  return await waitUntil(
+    `${p.name} to get media from ${other}`,
+    () => remoteStats(p.page),
+    (s) => (s[other]?.framesDecoded ?? 0) > 10 && (s[other]?.audioPackets ?? 0) > 20,
+    timeoutMs,
+  );
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** The selected (or nominated and succeeded) candidate pair of the meeting's peer connection. */
 export interface SelectedPair {
   localProtocol: string;
   localTcpType: string;
+  /** host, srflx, prflx or relay. */
+  localCandidateType: string;
+  /** For a relay candidate: how the browser reaches its TURN server (udp, tcp, tls). */
+  localRelayProtocol: string;
   remoteProtocol: string;
   remoteAddress: string;
   /** Bit/s, 0 before the browser has an estimate. */
@@ -132,6 +146,8 @@ export async function selectedPair(page: Page): Promise<SelectedPair | null> {
     return {
       localProtocol: local?.protocol ?? '?',
       localTcpType: local?.tcpType ?? '',
+      localCandidateType: local?.candidateType ?? '',
+      localRelayProtocol: local?.relayProtocol ?? '',
       remoteProtocol: remote?.protocol ?? '?',
       remoteAddress: remote?.address ?? remote?.ip ?? '',
       availableOutgoingBitrate: pair.availableOutgoingBitrate ?? 0,

@@ -28,6 +28,51 @@ export function inNs(ns: string, cmd: string, args: string[]): string {
   return run('ip', ['netns', 'exec', ns, cmd, ...args]);
 }
 
+/** Deletes the namespaces (their veth ends and firewall rules go with them) and the launcher directory. */
+function destroyer(namespaces: string[], dir: string): () => void {
+  return () => {
+    for (const ns of namespaces) {
+      try {
+        run('ip', ['netns', 'del', ns]);
+      } catch {
+        // not created
+      }
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+}
+
+/** A script in `dir` that runs Chromium in namespace `ns` (a launcher for launchBrowser). */
+function chromiumLauncher(dir: string, ns: string, name: string): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, `#!/bin/sh\nexec ip netns exec ${ns} ${process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'} "$@"\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+/** Namespaces `a` and `b` linked by a veth pair (`va` in a with `addrA`, `vb` in b with `addrB`, /24), all links up. */
+function linkedPair(a: string, b: string, va: string, vb: string, addrA: string, addrB: string): void {
+  run('ip', ['netns', 'add', a]);
+  run('ip', ['netns', 'add', b]);
+  run('ip', ['link', 'add', va, 'type', 'veth', 'peer', 'name', vb]);
+  run('ip', ['link', 'set', va, 'netns', a]);
+  run('ip', ['link', 'set', vb, 'netns', b]);
+  run('ip', ['-n', a, 'addr', 'add', `${addrA}/24`, 'dev', va]);
+  run('ip', ['-n', b, 'addr', 'add', `${addrB}/24`, 'dev', vb]);
+  for (const [ns, dev] of [[a, va], [b, vb]] as const) {
+    run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
+  }
+}
+
+/** From namespace `ns`, a TCP connection to host:port: 'open', 'timeout' or the error code. */
+export function tcpProbe(ns: string, host: string, port: number): string {
+  return inNs(ns, process.execPath, [
+    '-e',
+    `const s=require('net').connect(${port},'${host}');s.setTimeout(2000,()=>{console.log('timeout');process.exit()});s.on('connect',()=>{console.log('open');process.exit()});s.on('error',(e)=>{console.log(e.code);process.exit()})`,
+  ]).trim();
+}
+
 /**
  * A bridge behind NAT, reached by its public address:
  *   client ns: veth 10.201.0.1/24, route to 198.18.0.0/24 (the "public" network) via the bridge ns; no route
@@ -55,28 +100,9 @@ export function createNatSetup(tag = String(process.pid)): NatSetup {
   const privateAddress = '10.200.0.2';
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-netns-'));
   const chromium = path.join(dir, 'chromium-in-netns');
-  const destroy = () => {
-    for (const ns of [client, bridge]) {
-      try {
-        run('ip', ['netns', 'del', ns]);
-      } catch {
-        // not created
-      }
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
+  const destroy = destroyer([client, bridge], dir);
   try {
-    run('ip', ['netns', 'add', client]);
-    run('ip', ['netns', 'add', bridge]);
-    run('ip', ['link', 'add', vc, 'type', 'veth', 'peer', 'name', vb]);
-    run('ip', ['link', 'set', vc, 'netns', client]);
-    run('ip', ['link', 'set', vb, 'netns', bridge]);
-    run('ip', ['-n', client, 'addr', 'add', '10.201.0.1/24', 'dev', vc]);
-    run('ip', ['-n', bridge, 'addr', 'add', '10.201.0.2/24', 'dev', vb]);
-    for (const [ns, dev] of [[client, vc], [bridge, vb]] as const) {
-      run('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-      run('ip', ['-n', ns, 'link', 'set', dev, 'up']);
-    }
+    linkedPair(client, bridge, vc, vb, '10.201.0.1', '10.201.0.2');
     run('ip', ['-n', bridge, 'addr', 'add', `${privateAddress}/32`, 'dev', 'lo']);
     run('ip', ['-n', client, 'route', 'add', '198.18.0.0/24', 'via', '10.201.0.2']);
     inNs(bridge, 'iptables', ['-t', 'nat', '-A', 'PREROUTING', '-d', publicAddress, '-j', 'DNAT', '--to-destination', privateAddress]);
@@ -167,4 +193,57 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
     },
     destroy,
   };
+}
+
+/** Why nftables in namespaces cannot be used here, or null when it can. */
+export function nftUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root (ip netns, nft)';
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    execFileSync('nft', ['--version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return 'ip netns / nft are not usable here';
+  }
+}
+
+/**
+ * A server and a client on a network that lets through only 443/tcp:
+ *   server ns: veth 10.220.0.2/24 (the server listens there and on its loopback).
+ *   client ns: veth 10.220.0.1/24, and an nftables table that drops every packet it sends except TCP to port 443
+ *              (and its loopback), and every UDP packet it receives: no UDP at all, no other TCP port.
+ * `serverChromium` runs Chromium in the server namespace (an unrestricted participant), `clientChromium` in the
+ * restricted one.
+ */
+export interface Only443Setup {
+  server: string;
+  client: string;
+  serverAddress: string;
+  serverChromium: string;
+  clientChromium: string;
+  destroy(): void;
+}
+
+export function createOnly443Setup(tag = String(process.pid)): Only443Setup {
+  const server = `tt-4s${tag}`;
+  const client = `tt-4c${tag}`;
+  const vs = `t4s${tag}`.slice(0, 15);
+  const vc = `t4c${tag}`.slice(0, 15);
+  const serverAddress = '10.220.0.2';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-netns-'));
+  const destroy = destroyer([client, server], dir);
+  try {
+    linkedPair(client, server, vc, vs, '10.220.0.1', serverAddress);
+    const rules = `table inet only443 {
+  chain out { type filter hook output priority 0; policy drop; oif "lo" accept; tcp dport 443 accept; }
+  chain in { type filter hook input priority 0; policy accept; iif "lo" accept; meta l4proto udp drop; }
+}`;
+    const file = path.join(dir, 'only443.nft');
+    writeFileSync(file, rules);
+    inNs(client, 'nft', ['-f', file]);
+  } catch (e) {
+    destroy();
+    throw e;
+  }
+  return { server, client, serverAddress, serverChromium: chromiumLauncher(dir, server, 'chromium-server'), clientChromium: chromiumLauncher(dir, client, 'chromium-client'), destroy };
 }

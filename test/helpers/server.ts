@@ -57,6 +57,8 @@ export async function startServer(
         TERTULIA_TCP_MEDIA_PORT: '0',
         // the SIP gateway on any free port (5060 is one port for every server of the machine)
         TERTULIA_SIP_PORT: '0',
+        // no coturn unless a test asks for it (3478 is one port for every server of the machine)
+        TERTULIA_TURN: 'off',
         TERTULIA_DATA_DIR: dataDir,
         TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'warn',
         // every test browser comes from 127.0.0.1: per-address caps only where a test sets them

@@ -11,6 +11,8 @@ import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { loadConfig, type Config } from '../../src/config/config.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import type { Logger } from '../../src/log.ts';
+import type { TurnService } from '../../src/turn/turn-service.ts';
 
 /**
  * Every test client comes from 127.0.0.1: the per-address caps (caps.ts) are raised so that only tests of the
@@ -128,7 +130,12 @@ export interface TestSignal {
   stop(): Promise<void>;
 }
 
-export async function startTestSignal(overrides: Partial<Record<keyof Config, unknown>> = {}, dataDir?: string): Promise<TestSignal> {
+/** `startTurn`: TURN for this signal (src/turn/), started with its config and log and stopped with it. */
+export async function startTestSignal(
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+  dataDir?: string,
+  startTurn?: (config: Config, log: Logger) => Promise<TurnService>,
+): Promise<TestSignal> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-access-'));
   const webRoot = path.join(tmp, 'web');
   mkdirSync(webRoot, { recursive: true });
@@ -154,7 +161,8 @@ export async function startTestSignal(overrides: Partial<Record<keyof Config, un
       return { ok: true };
     });
   }
-  const server = await startSignal({ bus, config, log, webRoot });
+  const turn = await startTurn?.(config, log);
+  const server = await startSignal({ bus, config, log, webRoot, turn });
   const clients: WsClient[] = [];
   return {
     server,
@@ -171,6 +179,7 @@ export async function startTestSignal(overrides: Partial<Record<keyof Config, un
     async stop() {
       for (const c of clients) c.ws.terminate();
       await server.close();
+      await turn?.close();
       rmSync(tmp, { recursive: true, force: true });
     },
   };

@@ -109,6 +109,14 @@ test('defaults', () => {
     sipTrunkRegister: false,
     sipTrunkFrom: '',
     sipDialOutAnonymous: false,
+    turn: 'auto',
+    turnSecret: '',
+    turnCredentialTtl: 86400,
+    turnPort: 3478,
+    turnRelayPortMin: 43000,
+    turnRelayPortMax: 43999,
+    turnAllowedPeers: [],
+    turnExternalUrls: [],
   });
 });
 
@@ -263,4 +271,20 @@ test('SIP trunk settings: URIs checked, the register flag read', () => {
   assert.equal(c.sipTrunkFrom, '+34910000000');
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_URI: 'http://sip.example.net' } }), /sipTrunkUri is a sip: URI/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_SIP_TRUNK_FROM: '<sip:x@y>' } }), /sipTrunkFrom/);
+});
+
+test('TURN settings: mode, secret, external URLs and relay range are checked', () => {
+  const c = loadConfig({ env: { ...noEnv, TERTULIA_TURN: 'off', TERTULIA_TURN_EXTERNAL_URLS: 'turns:turn.example.org:5349?transport=tcp, turn:[2001:db8::1]:3478', TERTULIA_TURN_SECRET: 'a-shared-secret-0123' } });
+  assert.equal(c.turn, 'off');
+  assert.deepEqual(c.turnExternalUrls, ['turns:turn.example.org:5349?transport=tcp', 'turn:[2001:db8::1]:3478']);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN: 'sometimes' } }), /turn/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_SECRET: 'short' } }), /turnSecret must be at least 16/);
+  const spaced = 'has a space in it 0123';
+  assert.throws(
+    () => loadConfig({ env: { ...noEnv, TERTULIA_TURN_SECRET: spaced } }),
+    (e: Error) => /turnSecret cannot hold spaces/.test(e.message) && !e.message.includes(spaced),
+  );
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_EXTERNAL_URLS: 'turns:turn.example.org' } }), /turnExternalUrls needs turnSecret/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_EXTERNAL_URLS: 'https://turn.example.org', TERTULIA_TURN_SECRET: 'a-shared-secret-0123' } }), /each TURN URL/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_RELAY_PORT_MIN: '5000', TERTULIA_TURN_RELAY_PORT_MAX: '5000' } }), /turnRelayPortMin/);
 });

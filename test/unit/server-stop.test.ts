@@ -73,6 +73,7 @@ async function startWithConsole(
       TERTULIA_HTTP_PORT: '0',
       TERTULIA_MEDIA_PORT: String(mediaPort),
       TERTULIA_TCP_MEDIA_PORT: '0',
+      TERTULIA_TURN: 'off',
       TERTULIA_MEDIA_WORKERS: '2',
       TERTULIA_DATA_DIR: path.join(tmp, `data-${name}`),
       TERTULIA_LOG_LEVEL: 'debug',

@@ -30,6 +30,8 @@ export function startupMessage(info: {
   /** The SIP gateway's port, when it runs here. */
   sipPort?: number;
   selfSigned: boolean;
+  /** TURN: coturn runs here (turn-service.ts), or why not. */
+  turn?: { mode: string; reason?: string };
 }): string {
   const { config, httpsPort, httpPort, mediaPort } = info;
   const wildcard = ['0.0.0.0', '::', ''].includes(config.listenAddress);
@@ -54,6 +56,13 @@ export function startupMessage(info: {
       : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
   ];
   if (mediaPort !== undefined && info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
+  if (info.turn?.mode === 'coturn') {
+    if (config.turnPort) lines.push(`  ${`${config.turnPort}/udp+tcp`.padEnd(11)}TURN (coturn), for participants whose network blocks UDP; TURN over TLS also on ${httpsPort}/tcp`);
+    else lines.push(`  (TURN over TLS on ${httpsPort}/tcp, coturn on no port of its own)`);
+    lines.push(`  ${`${config.turnRelayPortMin}-${config.turnRelayPortMax}/udp`.padEnd(11)}TURN relays`);
+  } else if (info.turn?.mode === 'off' && info.turn.reason) {
+    lines.push(`  (TURN: off, ${info.turn.reason})`);
+  }
   lines.push(...sipLines(config, info.sipPort));
   if (config.domain) {
     lines.push(

@@ -90,26 +90,30 @@ async function start(config: Config, reload: () => Config): Promise<void> {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
     process.exit(1);
   }
-  const [{ startFocus }, { startBridge }, { startSignal }, { startRecorder }, { startSip }] = await Promise.all([
+  const [{ startFocus }, { startBridge }, { startSignal }, { startRecorder }, { startSip }, { startTurn }] = await Promise.all([
     runs('focus') ? import('../../focus/index.ts') : { startFocus: undefined },
     runs('bridge') ? import('../../bridge/index.ts') : { startBridge: undefined },
     runs('signal') ? import('../../signal/index.ts') : { startSignal: undefined },
     runs('recorder') ? import('../../recorder/index.ts') : { startRecorder: undefined },
     runs('sip') ? import('../../sip/index.ts') : { startSip: undefined },
+    runs('signal') ? import('../../turn/turn-service.ts') : { startTurn: undefined },
   ]);
   // focus first: it must hear the bridge's first announcement
   const focus = startFocus?.({ bus, config, log });
   let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
   let signal: Awaited<ReturnType<NonNullable<typeof startSignal>>> | undefined;
   let sip: Awaited<ReturnType<NonNullable<typeof startSip>>> | undefined;
+  // TURN lives with signal: TURN over TLS shares its HTTPS port (src/turn/)
+  let turn: Awaited<ReturnType<NonNullable<typeof startTurn>>> | undefined;
   const recorder = startRecorder?.({ bus, config, log });
   try {
     bridge = await startBridge?.({ bus, config, log, bridgeId: effectiveBridgeId(config) });
-    signal = await startSignal?.({ bus, config, log });
+    turn = await startTurn?.(config, log.child({ part: 'turn' }));
+    signal = await startSignal?.({ bus, config, log, turn });
     sip = await startSip?.({ bus, config, log });
   } catch (e) {
     process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-    await closeAll([sip, signal, recorder, bridge, focus, bus], log);
+    await closeAll([sip, signal, turn, recorder, bridge, focus, bus], log);
     process.exit(1);
   }
 
@@ -135,7 +139,7 @@ async function start(config: Config, reload: () => Config): Promise<void> {
     // (not more: their reader may be gone or stuck)
     void (drainMs > 0 ? bridge!.drain(drainMs) : Promise.resolve(true))
       .catch((e: unknown) => log.error({ err: (e as Error).message }, 'draining the bridge failed'))
-      .then(() => closeAll([metrics, resources, sip, signal, recorder, bridge, focus, bus], log))
+      .then(() => closeAll([metrics, resources, sip, signal, turn, recorder, bridge, focus, bus], log))
       .then(() => flushLogs(1000))
       .finally(() => process.exit(0));
   };
@@ -151,7 +155,7 @@ async function start(config: Config, reload: () => Config): Promise<void> {
       });
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-      await closeAll([sip, signal, bridge, focus, bus], log);
+      await closeAll([sip, signal, turn, bridge, focus, bus], log);
       process.exit(1);
     }
   }
@@ -163,11 +167,11 @@ async function start(config: Config, reload: () => Config): Promise<void> {
         address: config.metricsAddress,
         token: config.metricsToken,
         log,
-        sources: { parts: config.parts, bus, signal, focus, bridge, recorder, sip, maxRecordings: config.maxRecordingsPerRecorder },
+        sources: { parts: config.parts, bus, signal, turn, focus, bridge, recorder, sip, maxRecordings: config.maxRecordingsPerRecorder },
       });
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);
-      await closeAll([resources, sip, signal, recorder, bridge, focus, bus], log);
+      await closeAll([resources, sip, signal, turn, recorder, bridge, focus, bus], log);
       process.exit(1);
     }
   }
@@ -186,13 +190,14 @@ async function start(config: Config, reload: () => Config): Promise<void> {
       return;
     }
     log.level = change.effective.logLevel;
+    if (change.live.includes('turnSecret')) turn?.setSecret(change.effective.turnSecret).catch((e: unknown) => log.error({ err: (e as Error).message }, 'TURN: the new secret was not applied'));
     if (change.live.includes('lastN')) bridge?.setLastN(change.effective.lastN).catch((e: unknown) => log.error({ err: (e as Error).message }, 'lastN not applied'));
     current = change.effective;
     log.info({ applied: change.live, needRestart: change.restart }, change.restart.length > 0 ? 'settings reloaded; some need a restart' : 'settings reloaded');
   });
 
   const message = signal
-    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, selfSigned: signal.selfSignedCertificate }) +
+    ? startupMessage({ config, httpsPort: signal.httpsPort, httpPort: signal.httpPort, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, selfSigned: signal.selfSignedCertificate, turn: turn?.status() }) +
       (natsShown ? `\nParts here: ${config.parts.map((p) => PART_LABEL[p]).join(', ')}; connected to NATS at ${natsShown}.` : '')
     : partsMessage({ config, bridgeId: bridge?.bridgeId, mediaPort: bridge?.mediaPort, tcpMediaPort: bridge?.tcpMediaPort, sipPort: sip?.port, nats: natsShown });
   try {

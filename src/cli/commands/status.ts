@@ -1,5 +1,5 @@
 // `tertulia status [--json]`: what the server running with this data directory is doing, asked through its
-// control socket (signal/server-status.ts): rooms and participants, bridges, recorders, the certificate.
+// control socket (signal/server-status.ts): rooms and participants, bridges, recorders, the certificate, TURN.
 import type { Config } from '../../config/config.ts';
 import { serverStatusSchema, type ServerStatus } from '../../protocol/control-messages.ts';
 import { connectControl, ControlError } from '../control-client.ts';
@@ -9,6 +9,14 @@ function duration(seconds: number): string {
   const h = Math.floor((seconds % 86400) / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   return d > 0 ? `${d}d ${h}h` : h > 0 ? `${h}h ${m}m` : `${m}m ${seconds % 60}s`;
+}
+
+function turnLine(t: NonNullable<ServerStatus['turn']>): string {
+  if (t.mode === 'off') return `TURN: off${t.reason ? ` (${t.reason})` : ''}`;
+  if (t.mode === 'external') return 'TURN: an external server (turnExternalUrls), credentials handed out';
+  const where = t.port ? `port ${t.port} (UDP, TCP) and TLS on the HTTPS port` : 'TLS on the HTTPS port only';
+  const extra = [t.restarts ? `${t.restarts} restarts` : '', t.tlsConnections !== undefined ? `${t.tlsConnections} TLS connections, ${t.tlsOpen ?? 0} open` : '', t.reason && t.state !== 'up' ? t.reason : ''].filter(Boolean);
+  return `TURN: coturn ${t.state ?? '?'}, ${where}${extra.length ? `; ${extra.join('; ')}` : ''}`;
 }
 
 /** The report as an admin reads it in a terminal. */
@@ -31,6 +39,7 @@ export function statusText(s: ServerStatus): string {
     lines.push(`Certificate: ${c.selfSigned ? 'self-signed' : c.issuer}, ${c.subject}, expires ${c.notAfter.slice(0, 10)} (in ${c.daysLeft} days)${warn}`);
   }
   if (s.domain) lines.push(`Domain: ${s.domain} (ACME)`);
+  if (s.turn) lines.push(turnLine(s.turn));
   return lines.join('\n') + '\n';
 }
 

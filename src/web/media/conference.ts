@@ -196,6 +196,8 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
+        // TURN servers (with credentials for this join), for the peer connection the first offer creates
+        this.#peer.setIceServers(m.iceServers ?? []);
         this.update({
           status: 'joined',
           selfId: m.selfId,

@@ -25,6 +25,7 @@ export class PeerSession {
   readonly #onMedia: (media: Map<string, RemoteStreams>) => void;
   readonly #onMediaFailed: (failed: boolean) => void;
   #watch: MediaConnectionWatch | null = null;
+  #iceServers: RTCIceServer[] = [];
 
   /**
    * `tracks` is read each time the senders are set; `onMedia` gets the remote streams by participant;
@@ -48,6 +49,16 @@ export class PeerSession {
   /** Which participant each receive m-line carries (from the latest offer). */
   get sources(): readonly RemoteSource[] {
     return this.#sources;
+  }
+
+  /** TURN servers (from `joined`): used by the connection the next offer creates, or by the live one from its next ICE restart. */
+  setIceServers(servers: readonly { urls: string[]; username: string; credential: string }[]): void {
+    this.#iceServers = servers.map((s) => ({ urls: [...s.urls], username: s.username, credential: s.credential }));
+    try {
+      this.#pc?.setConfiguration({ ...this.#pc.getConfiguration(), iceServers: this.#iceServers });
+    } catch (err) {
+      console.error('tertulia: TURN servers not applied', err);
+    }
   }
 
   /** Answers an offer after everything queued before it; `send` gets the answer's SDP (not once closed). */
@@ -100,7 +111,7 @@ export class PeerSession {
   }
 
   #create(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' });
+    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: this.#iceServers });
     pc.ontrack = () => this.#remap();
     this.#pc = pc;
     this.#watch = new MediaConnectionWatch(pc, (failed) => {

@@ -1,6 +1,7 @@
 // Checks messages from the signalling server before the app acts on them.
 import { z } from 'zod';
 import {
+  iceServerSchema,
   participantSchema,
   remoteSourceSchema,
   type ClientMessage,
@@ -16,6 +17,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     room: z.string(),
     participants: z.array(participantSchema),
     role: roleSchema.optional(),
+    iceServers: z.array(iceServerSchema).max(4).optional(),
   }),
   z.object({ type: z.literal('participant-joined'), participant: participantSchema }),
   z.object({ type: z.literal('participant-left'), id: z.string() }),
