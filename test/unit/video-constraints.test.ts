@@ -142,6 +142,23 @@ describe('signal: receiver-video-constraints go to focus', () => {
     c.close();
   });
 
+  test("the receiver's video-quality cap (maxHeight) goes along; a bad one is bad-message", async () => {
+    const c = ts.client();
+    const joined = await c.join('Calidad', 'Cris');
+    const tiles = [tile('ab12cd34', 'camera', 640, 360)];
+    await c.send({ type: 'receiver-video-constraints', tiles, maxHeight: 0 });
+    assert.deepEqual(await eventually('focus.constraints', () => calls.find((x) => x.participantId === joined.selfId)), {
+      conferenceId: 'calidad',
+      participantId: joined.selfId,
+      tiles,
+      maxHeight: 0,
+    });
+    for (const maxHeight of [-1, 1.5, 20000, '180']) {
+      assert.equal((await c.expectError({ type: 'receiver-video-constraints', tiles, maxHeight })).code, 'bad-message');
+    }
+    c.close();
+  });
+
   test('too frequent: older sets are dropped (no error), the latest one arrives', async () => {
     const c = ts.client();
     const joined = await c.join('Rapida', 'Ben');
@@ -263,6 +280,31 @@ describe('focus: tile sizes become constraints by the SSRC the receiver sees', (
     await sizes('A', [tile('C', 'camera', 0, 0)]);
     assert.deepEqual(constraintsOf('A').at(-1), [{ ssrc: 32, width: 0, height: 0 }]);
     assert.deepEqual(constraintsOf('B'), [], "B's browser said nothing");
+  });
+
+  test("the receiver's cap goes to the bridge with its sizes, even with none; lifting it is sent too", async () => {
+    await join('A');
+    await tick();
+    await answer('A', { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', { audio: 21, video: 22 });
+    await tick();
+    await answer('A', { audio: 11, video: 12 });
+    await tick();
+    const capOf = (id: string) => calls.filter((c) => c.subject === 'constraints' && c.payload.endpointId === id).map((c) => c.payload.maxHeight ?? 'none');
+    await bus.request(subjects.focusConstraints, { conferenceId: CONF, participantId: 'A', tiles: [tile('B', 'camera', 640, 360)], maxHeight: 180 });
+    assert.deepEqual(calls.filter((c) => c.subject === 'constraints').at(-1)!.payload, {
+      conferenceId: CONF,
+      endpointId: 'A',
+      constraints: [{ ssrc: 22, width: 640, height: 360 }],
+      maxHeight: 180,
+    });
+    // audio only: no tile shows video, the cap still goes
+    await bus.request(subjects.focusConstraints, { conferenceId: CONF, participantId: 'A', tiles: [], maxHeight: 0 });
+    await sizes('A', []);
+    await sizes('A', []);
+    assert.deepEqual(capOf('A'), [180, 0, 'none'], 'lifted once, then nothing more to say');
   });
 
   test('bad requests get a clear error; an unknown receiver too', async () => {
