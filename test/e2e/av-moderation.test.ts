@@ -10,12 +10,12 @@ import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Part
 import { useServerAndBrowser } from '../helpers/e2e.ts';
 
 /** Keeps the app's WebSocket reachable from the test (to forge a message on the participant's own connection). */
-function captureSocket(page: Page): Promise<void> {
-  return page.addInitScript(() => {
+async function captureSocket(page: Page): Promise<void> {
+  await page.addInitScript(() => {
     const send = WebSocket.prototype.send;
-    WebSocket.prototype.send = function (this: WebSocket, data: string | ArrayBufferLike | Blob | ArrayBufferView) {
+    WebSocket.prototype.send = function (this: WebSocket, ...args: Parameters<WebSocket['send']>) {
       (window as any).__testSocket = this;
-      return send.call(this, data);
+      return send.apply(this, args);
     };
   });
 }

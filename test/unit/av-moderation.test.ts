@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { ASK_BURST } from '../../src/signal/av-moderation.ts';
-import { startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { roomWithModerator, startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
 
 let s: TestSignal;
 before(async () => {
@@ -14,19 +14,8 @@ before(async () => {
 after(() => s.stop());
 
 let roomCounter = 0;
-async function room(n: number): Promise<{ name: string; mod: WsClient; modId: string; people: { c: WsClient; id: string }[] }> {
-  const name = `av-room-${++roomCounter}`;
-  const mod = s.client();
-  const joined = await mod.join(name, 'Mod');
-  assert.equal(joined.role, 'moderator');
-  const people = [];
-  for (let i = 0; i < n; i++) {
-    const c = s.client();
-    const j = await c.join(name, `P${i}`);
-    people.push({ c, id: j.selfId });
-  }
-  return { name, mod, modId: joined.selfId, people };
-}
+/** A fresh room with a moderator (the first to join) and `n` more participants. */
+const room = (n: number) => roomWithModerator(s, `av-room-${++roomCounter}`, n);
 
 const flags = (audio: boolean, video: boolean) => ({ audio, video });
 const focusMuted = (id: string, kind: string) =>
