@@ -28,7 +28,7 @@ const en = {
   allowShort: 'Allow',
   allowPerson: (name: string, kind: MediaKind) => (kind === 'audio' ? `Allow ${name} to unmute` : `Allow ${name} to start video`),
   dismissRequest: (name: string, kind: MediaKind) => (kind === 'audio' ? `Dismiss ${name}'s request to unmute` : `Dismiss ${name}'s request to start video`),
-  allowEveryone: 'Allow everyone who asked',
+  allowEveryone: (kind: MediaKind): string => (kind === 'audio' ? 'Allow everyone who asked to unmute' : 'Allow everyone who asked to start video'),
 };
 
 export type AvStrings = typeof en;
@@ -59,7 +59,7 @@ const es: AvStrings = {
   allowShort: 'Permitir',
   allowPerson: (name: string, kind: MediaKind) => (kind === 'audio' ? `Permitir a ${name} activar el micrófono` : `Permitir a ${name} iniciar el vídeo`),
   dismissRequest: (name: string, kind: MediaKind) => (kind === 'audio' ? `Descartar la petición de ${name} de activar el micrófono` : `Descartar la petición de ${name} de iniciar el vídeo`),
-  allowEveryone: 'Permitir a todos los que lo pidieron',
+  allowEveryone: (kind: MediaKind) => (kind === 'audio' ? 'Permitir activar el micrófono a todos los que lo pidieron' : 'Permitir iniciar el vídeo a todos los que lo pidieron'),
 };
 
 export const avDictionaries = { en, es };

@@ -58,7 +58,7 @@ export function AvModerationNotices({ conference, role }: { conference: Conferen
             <span className="access-actions wrap">
               {KINDS.filter((k) => s.requests.some((r) => r.kind === k)).map((k) => (
                 <button key={k} type="button" className="secondary small" onClick={() => store.allow(k)}>
-                  {t.allowEveryone} ({k === 'audio' ? t.moderateMicrophones : t.moderateCameras})
+                  {t.allowEveryone(k)}
                 </button>
               ))}
             </span>
