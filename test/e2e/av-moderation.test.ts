@@ -1,5 +1,5 @@
 // End to end: "Ask to unmute" (audio moderation). Ana (first, so moderator, English) turns on "Moderate
-// microphones"; Beto (Spanish) is muted and cannot unmute: the toolbar's unmute is refused, and a forged unmute
+// microphones"; Beto (Spanish) is muted and cannot unmute: the toolbar's unmute asks instead, and a forged unmute
 // over his own WebSocket is refused by the server, and audio his browser sends anyway does not reach Ana (the
 // bridge drops it). He asks; Ana sees the request and allows him; then he unmutes and Ana hears him. After a page
 // reload he joins muted again and sees that microphones are moderated.
@@ -60,11 +60,13 @@ describe('audio moderation: ask to unmute', () => {
     await ana.page.getByRole('toolbar').getByRole('button', { name: 'Mute microphone' }).waitFor(); // the moderator is not muted
     assert.equal(await audioFromBetoOver(ana.page, 3000), 0, 'no audio from Beto');
 
-    // the toolbar's unmute: refused, and he stays muted
+    // the toolbar's unmute asks instead (as in Jitsi Meet), and he stays muted; he withdraws the request
     await beto.page.getByRole('toolbar').getByRole('button', { name: 'Activar micrófono' }).click();
-    await beto.page.getByRole('toolbar').getByRole('button', { name: 'Activar micrófono' }).waitFor({ timeout: 10_000 });
-    await sleep(1000);
+    await beto.page.getByText('Petición enviada').waitFor({ timeout: 10_000 });
+    await ana.page.getByRole('region', { name: 'Asking to unmute' }).getByText('Beto asks to unmute').waitFor({ timeout: 10_000 });
     assert.equal(await beto.page.getByRole('toolbar').getByRole('button', { name: 'Silenciar micrófono' }).count(), 0);
+    await beto.page.getByRole('button', { name: 'Cancelar la petición de activar el micrófono' }).click();
+    await ana.page.getByRole('region', { name: 'Asking to unmute' }).waitFor({ state: 'detached', timeout: 10_000 });
 
     // forged on his own connection, with his microphone put back on the wire by hand: the server refuses, and
     // the bridge forwards nothing

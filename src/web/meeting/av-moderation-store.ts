@@ -42,6 +42,25 @@ export class AvModerationStore extends Store<AvModerationState> {
     });
   }
 
+  /** Whether we may turn `kind` on ourselves now (else the server refuses it: ask instead). */
+  mayTurnOn(kind: MediaKind): boolean {
+    return !this.state.enabled[kind] || this.state.allowed[kind];
+  }
+
+  /**
+   * The microphone or camera button (and its shortcut): toggles it, or, while it is off and moderated without our
+   * permission, asks a moderator instead (as Jitsi Meet's unmute button does).
+   */
+  toggle(kind: MediaKind): void {
+    const c = this.#conference;
+    const off = kind === 'audio' ? c.local.state.audioMuted : c.local.state.videoMuted;
+    if (off && !this.mayTurnOn(kind)) {
+      if (!this.state.asked[kind]) this.ask(kind);
+      return;
+    }
+    void (kind === 'audio' ? c.setAudioMuted(!off) : c.setVideoMuted(!off));
+  }
+
   /** Moderators: moderate `kind` or stop moderating it. */
   setModerated(kind: MediaKind, enabled: boolean): void {
     this.#conference.sendMessage({ type: 'set-av-moderation', kind, enabled });

@@ -34,6 +34,7 @@ import { pollsFor } from '../meeting/polls-store.ts';
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
 import { accessFor } from '../access/access-client.ts';
+import { avModerationFor } from '../meeting/av-moderation-store.ts';
 
 function meetingLink(): string {
   return window.location.origin + window.location.pathname;
@@ -128,8 +129,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const toggleHand = useCallback(() => conference.sendMessage({ type: 'hand', raised: conference.state.self?.handRaisedAt === undefined }), [conference]);
   const toggleView = useCallback(() => viewStore.toggleView(), [viewStore]);
   useShortcuts(state.status === 'joined', {
-    m: () => void conference.setAudioMuted(!conference.local.state.audioMuted),
-    v: () => void conference.setVideoMuted(!conference.local.state.videoMuted),
+    m: () => avModerationFor(conference).toggle('audio'),
+    v: () => avModerationFor(conference).toggle('video'),
     c: () => chat.toggle(),
     r: toggleHand,
     d: toggleShare,
@@ -212,8 +213,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         audioMuted={local.audioMuted}
         videoMuted={local.videoMuted}
         cameraBusy={local.cameraStarting}
-        onToggleAudio={() => void conference.setAudioMuted(!local.audioMuted)}
-        onToggleVideo={() => void conference.setVideoMuted(!local.videoMuted)}
+        onToggleAudio={() => avModerationFor(conference).toggle('audio')}
+        onToggleVideo={() => avModerationFor(conference).toggle('video')}
         onLeave={() => conference.leave()}
       >
         <MeetingActions
