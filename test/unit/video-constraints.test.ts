@@ -419,6 +419,10 @@ test('bridge with 2 media workers: constraints are applied by every worker befor
     await bus.request(subjects.bridgeAllocate('w2'), { conferenceId: 'c', endpointId: 'ana' });
     assert.deepEqual(await bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [{ ssrc: 7, width: 640, height: 360 }] }), { ok: true });
     await assert.rejects(bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [{ ssrc: 7, width: 640 }] }), /bad bridge\.w2\.constraints request/);
+    // audio only (the receiver's cap 0), then no cap: every worker applies it before the reply
+    assert.deepEqual(await bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [], maxHeight: 0 }), { ok: true });
+    assert.deepEqual(await bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [] }), { ok: true });
+    await assert.rejects(bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [], maxHeight: -1 }), /bad bridge\.w2\.constraints request: maxHeight/);
   } finally {
     await bridge.close();
   }
