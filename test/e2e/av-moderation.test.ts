@@ -20,13 +20,6 @@ async function captureSocket(page: Page): Promise<void> {
   });
 }
 
-async function joinInSpanish(p: Participant, baseUrl: string, room: string): Promise<void> {
-  await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}#config.resolution=180`);
-  await p.page.getByRole('textbox', { name: 'Tu nombre' }).fill(p.name);
-  await p.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
-  await p.page.getByRole('group', { name: `${p.name} (tú)` }).waitFor({ timeout: 20_000 });
-}
-
 /** Audio packets Ana received from Beto over `ms` (after letting packets in flight drain). */
 async function audioFromBetoOver(ana: Page, ms: number): Promise<number> {
   await sleep(1500);
@@ -46,7 +39,7 @@ describe('audio moderation: ask to unmute', () => {
     beto = await newParticipant(suite.browser, 'Beto', 'es-ES');
     await captureSocket(beto.page);
     await joinThroughUi(ana, suite.server.baseUrl, room);
-    await joinInSpanish(beto, suite.server.baseUrl, room);
+    await joinThroughUi(beto, suite.server.baseUrl, room, { lang: 'es' });
   });
 
   test('moderated: Beto is muted and cannot unmute, not even by forging it or sending audio anyway', async () => {
@@ -108,10 +101,7 @@ describe('audio moderation: ask to unmute', () => {
   });
 
   test('after a page reload Beto joins muted, and microphones are still moderated', async () => {
-    await beto.page.reload();
-    await beto.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Beto');
-    await beto.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
-    await beto.page.getByRole('group', { name: 'Beto (tú)' }).waitFor({ timeout: 20_000 });
+    await joinThroughUi(beto, suite.server.baseUrl, room, { lang: 'es' }); // the page loaded again
     await beto.page.getByRole('toolbar').getByRole('button', { name: 'Activar micrófono' }).waitFor({ timeout: 10_000 });
     await beto.page.getByText('Un moderador modera los micrófonos').waitFor({ timeout: 10_000 });
     await beto.page.getByRole('button', { name: 'Pedir activar el micrófono' }).waitFor();

@@ -47,10 +47,7 @@ describe('video quality: what the bridge sends follows the receiver setting', ()
     rafa = await newParticipant(suite.browser, 'Rafa', 'es-ES');
     await rafa.page.setViewportSize({ width: 1600, height: 1000 });
     await joinThroughUi(sol, suite.server.baseUrl, room, { hash: '#config.resolution=720' });
-    await rafa.page.goto(`${suite.server.baseUrl}/${encodeURIComponent(room)}#config.resolution=180`);
-    await rafa.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Rafa');
-    await rafa.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
-    await rafa.page.getByRole('group', { name: 'Rafa (tú)' }).waitFor({ timeout: 20_000 });
+    await joinThroughUi(rafa, suite.server.baseUrl, room, { lang: 'es' });
 
     await waitUntil('Rafa to get a layer larger than 320', () => videoFrom(rafa.page, 'Sol'), (v) => (v?.width ?? 0) > 320 && v!.framesDecoded > 10, 60_000);
 
@@ -72,10 +69,7 @@ describe('video quality: what the bridge sends follows the receiver setting', ()
     await waitUntil("Sol to see Rafa's camera off", () => sol.page.getByRole('group', { name: 'Rafa', exact: true }).locator('video').count(), (n) => n === 0, 10_000);
 
     // a page reload keeps audio only
-    await rafa.page.reload();
-    await rafa.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Rafa');
-    await rafa.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
-    await rafa.page.getByRole('group', { name: 'Rafa (tú)' }).waitFor({ timeout: 20_000 });
+    await joinThroughUi(rafa, suite.server.baseUrl, room, { lang: 'es' }); // the page loaded again
     await rafa.page.getByText('Solo audio: el vídeo está desactivado').waitFor({ timeout: 10_000 });
     await rafa.page.getByRole('toolbar').getByRole('button', { name: 'Iniciar cámara' }).waitFor({ timeout: 10_000 });
     await waitUntil('Rafa connected again', () => rafa.page.evaluate(() => (window as any).__tertulia?.pc?.connectionState), (s) => s === 'connected', 30_000);
