@@ -101,7 +101,7 @@ describe('audio moderation: ask to unmute', () => {
   });
 
   test('after a page reload Beto joins muted, and microphones are still moderated', async () => {
-    await joinThroughUi(beto, suite.server.baseUrl, room, { lang: 'es' }); // the page loaded again
+    await joinThroughUi(beto, suite.server.baseUrl, room, { lang: 'es', reload: true });
     await beto.page.getByRole('toolbar').getByRole('button', { name: 'Activar micrófono' }).waitFor({ timeout: 10_000 });
     await beto.page.getByText('Un moderador modera los micrófonos').waitFor({ timeout: 10_000 });
     await beto.page.getByRole('button', { name: 'Pedir activar el micrófono' }).waitFor();

@@ -69,7 +69,7 @@ describe('video quality: what the bridge sends follows the receiver setting', ()
     await waitUntil("Sol to see Rafa's camera off", () => sol.page.getByRole('group', { name: 'Rafa', exact: true }).locator('video').count(), (n) => n === 0, 10_000);
 
     // a page reload keeps audio only
-    await joinThroughUi(rafa, suite.server.baseUrl, room, { lang: 'es' }); // the page loaded again
+    await joinThroughUi(rafa, suite.server.baseUrl, room, { lang: 'es', reload: true });
     await rafa.page.getByText('Solo audio: el vídeo está desactivado').waitFor({ timeout: 10_000 });
     await rafa.page.getByRole('toolbar').getByRole('button', { name: 'Iniciar cámara' }).waitFor({ timeout: 10_000 });
     await waitUntil('Rafa connected again', () => rafa.page.evaluate(() => (window as any).__tertulia?.pc?.connectionState), (s) => s === 'connected', 30_000);

@@ -52,11 +52,13 @@ export async function joinThroughUi(
   p: Participant,
   baseUrl: string,
   room: string,
-  options: { hash?: string; muteMic?: boolean; stopCamera?: boolean; lang?: keyof typeof PREJOIN } = {},
+  options: { hash?: string; muteMic?: boolean; stopCamera?: boolean; lang?: keyof typeof PREJOIN; reload?: boolean } = {},
 ): Promise<void> {
   const hash = options.hash ?? '#config.resolution=180';
   const l = PREJOIN[options.lang ?? 'en'];
-  await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}${hash}`);
+  // `reload`: the page is in the meeting already and loads again (going to the same URL would not reload it)
+  if (options.reload) await p.page.reload();
+  else await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}${hash}`);
   await p.page.getByRole('textbox', { name: l.name }).fill(p.name);
   if (options.muteMic) await p.page.getByRole('button', { name: l.mute }).click();
   if (options.stopCamera) await p.page.getByRole('button', { name: l.stop }).click();
