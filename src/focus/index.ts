@@ -1,6 +1,10 @@
 // focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
 // loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer
 // cycle. Every operation of one conference runs one at a time, in arrival order.
+// A bridge whose heartbeat (its announcement, every bridgeHeartbeat) stays away for bridgeFailureTimeout is
+// dead; one that announces `draining` (SIGTERM) says goodbye; one that comes back as a new process (same id,
+// new instance) lost its endpoints. In each case the conferences on it move: their participants get endpoints
+// on other bridges and fresh offers (Conference.moveOff).
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -9,33 +13,16 @@ import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects }
 import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
+import { BridgeFailover, type BridgeInfo } from './failover.ts';
 
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
+/** After the bus link comes back, how long bridges have to reconnect and announce before silence counts (NATS clients retry every 2 s). */
+export const BUS_BACK_GRACE_MS = 10_000;
+
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
-/**
- * A bridge that has not announced itself for this long (three of its 5 s announcements) is no longer chosen
- * for new conferences: its process or machine stopped, or the bus between us is cut. It comes back with its
- * next announcement.
- */
-export const BRIDGE_EXPIRY_MS = 15_000;
-
-interface BridgeInfo {
-  id: string;
-  /** Endpoints the bridge last said it has. */
-  announcedEndpoints: number;
-  /** Participants this focus placed on it. */
-  placed: number;
-  /** The bridge's endpoint cap, as it announced it (none: no cap). */
-  maxEndpoints: number;
-  conferences: Set<string>;
-  /** When its last announcement arrived (Date.now()). */
-  lastSeen: number;
-  /** The announcing process (changes when the bridge restarts). */
-  instance: string | undefined;
-}
 
 export interface FocusHandle {
   /** Conferences, their participants, bridges known, operations queued: conferences and participants are 0 once everyone left. */
@@ -49,7 +36,9 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
-  const bridgeExpiryMs = opts.bridgeExpiryMs ?? BRIDGE_EXPIRY_MS;
+  // a bridge silent this long is dead (its process or machine stopped, or the bus to it is cut): its
+  // conferences move; it is chosen again once it announces itself again
+  const bridgeExpiryMs = opts.bridgeExpiryMs ?? Math.round(opts.config.bridgeFailureTimeout * 1000);
   const limits = limitsFromConfig(opts.config);
   const bridges = new Map<string, BridgeInfo>();
   const conferences = new Map<string, Conference>();
@@ -69,18 +58,54 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     return run;
   }
 
-  /** Forgets the bridges that stopped announcing themselves. */
+  /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
+  let quietUntil = 0;
+
+  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. Not while the bus is down or just back. */
   function dropSilentBridges(): void {
     const now = Date.now();
+    if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
+    if (now < quietUntil) return;
+    let dropped = 0;
     for (const b of bridges.values()) {
       if (now - b.lastSeen <= bridgeExpiryMs) continue;
       bridges.delete(b.id);
-      log.warn(
-        { bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size },
-        'bridge gone: no announcement for too long; new conferences go to other bridges',
-      );
+      dropped++;
+      log.warn({ bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
     }
+    if (dropped > 0) rehome();
   }
+
+  const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
+  let lastCheck = Date.now();
+  /**
+   * The heartbeat check. While the bus is down and for BUS_BACK_GRACE_MS after, or when this process itself was
+   * stalled (the check came far too late), silence says nothing about the bridges: each gets a full timeout
+   * again rather than being declared dead.
+   */
+  function checkBridges(): void {
+    const now = Date.now();
+    const stalled = now - lastCheck > checkEveryMs + bridgeExpiryMs / 2;
+    lastCheck = now;
+    if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
+    if (stalled || now < quietUntil) {
+      for (const b of bridges.values()) b.lastSeen = now;
+      return;
+    }
+    dropSilentBridges();
+  }
+
+  const failover = new BridgeFailover({
+    bridges,
+    conferences,
+    withLock,
+    loadOf: (b) => loadOf(b),
+    released: (b) => released(b),
+    dropIfEmpty: (c) => dropIfEmpty(c),
+    stopped: () => closed,
+    log,
+  });
+  const rehome = () => failover.rehome();
 
   async function waitForBridge(): Promise<void> {
     dropSilentBridges();
@@ -110,19 +135,22 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     dropSilentBridges();
     let best: BridgeInfo | undefined;
     for (const b of bridges.values()) {
-      if (loadOf(b) >= b.maxEndpoints) continue; // at its cap: not chosen
+      if (b.draining || loadOf(b) >= b.maxEndpoints) continue; // stopping, or at its cap: not chosen
       const load = loadOf(b);
       const bestLoad = best ? loadOf(best) : Infinity;
       if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
     }
-    if (!best) throw bridges.size > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', 'no media bridge is available');
+    if (!best) {
+      const running = [...bridges.values()].filter((b) => !b.draining).length;
+      throw running > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', bridges.size > 0 ? 'every media bridge is stopping' : 'no media bridge is available');
+    }
     return best;
   }
 
   const unsubscribers: Unsubscribe[] = [];
   /** Every instance id seen per bridge id, to tell a restart from two bridges sharing an id. */
   const seenInstances = new Map<string, Set<string>>();
-  const expiryTimer = setInterval(dropSilentBridges, Math.max(1000, Math.min(bridgeExpiryMs, 5000)));
+  const expiryTimer = setInterval(checkBridges, checkEveryMs);
   expiryTimer.unref();
 
   unsubscribers.push(
@@ -133,12 +161,18 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return;
       }
       const { bridgeId, endpoints, instance } = r.data;
+      const draining = r.data.draining ?? false;
       const maxEndpoints = r.data.maxEndpoints ?? Infinity;
       const known = bridges.get(bridgeId);
       if (known) {
         known.announcedEndpoints = endpoints;
         known.maxEndpoints = maxEndpoints;
         known.lastSeen = Date.now();
+        if (draining && !known.draining) {
+          known.draining = true;
+          log.info({ bridge: bridgeId, conferences: known.conferences.size }, 'bridge draining: its conferences move to other bridges');
+          rehome();
+        }
         if (instance && known.instance && instance !== known.instance) {
           // a restart, or two bridges configured with one id (they would share its requests: broken)
           const previous = known.instance;
@@ -146,11 +180,13 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           if (seenInstances.get(bridgeId)?.has(instance)) {
             log.error({ bridge: bridgeId }, 'two running bridges announce the same id; give each its own bridgeId');
           } else {
-            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id)');
+            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id); its conferences are set up again');
+            known.draining = draining;
+            failover.restarted(bridgeId);
           }
         } else if (instance) known.instance = instance;
       } else {
-        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance };
+        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining };
         bridges.set(bridgeId, info);
         // conferences this focus already placed there (the bridge was silent a while and is back)
         for (const c of conferences.values()) {
@@ -158,7 +194,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           info.conferences.add(c.id);
           info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
         }
-        log.info({ bridge: bridgeId, endpoints }, 'bridge available');
+        log.info({ bridge: bridgeId, endpoints, draining }, draining ? 'bridge heard, draining' : 'bridge available');
+        rehome(); // participants a lost bridge left with nowhere to go
       }
       if (instance) {
         let set = seenInstances.get(bridgeId);
@@ -205,14 +242,14 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }
     const hasRoom = (id: string) => {
       const b = bridges.get(id);
-      return b === undefined || loadOf(b) < b.maxEndpoints; // a bridge silent a while: tried as before
+      return b !== undefined && !b.draining && loadOf(b) < b.maxEndpoints; // a dead or draining bridge is being left
     };
     const own = conference.participants.get(participantId)?.bridgeId;
     if (own !== undefined) return { conference, bridgeId: own };
     const placed = (homeOnly ? [conference.bridgeId] : conference.bridges).find(hasRoom);
     if (placed !== undefined) return { conference, bridgeId: placed };
     if (!homeOnly) {
-      const spill = [...bridges.values()].filter((b) => !conference.bridges.includes(b.id) && loadOf(b) < b.maxEndpoints).sort((a, b) => loadOf(a) - loadOf(b))[0];
+      const spill = [...bridges.values()].filter((b) => !conference.bridges.includes(b.id) && !b.draining && loadOf(b) < b.maxEndpoints).sort((a, b) => loadOf(a) - loadOf(b))[0];
       if (spill) {
         spill.conferences.add(conferenceId);
         return { conference, bridgeId: spill.id };

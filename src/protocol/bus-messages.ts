@@ -289,6 +289,11 @@ export const bridgeAnnounceSchema = z.object({
   maxEndpoints: z.number().int().positive().optional(),
   /** Random per bridge process: focus tells a restarted bridge, or two bridges sharing one id, from one bridge. */
   instance: z.string().min(1).max(64).optional(),
+  /**
+   * The bridge is stopping (SIGTERM): it takes nothing new, and focus moves its conferences to other bridges at
+   * once (its goodbye; it keeps announcing until it exits).
+   */
+  draining: z.boolean().optional(),
 });
 export const bridgeEventSchema = z.object({
   bridgeId: id,
