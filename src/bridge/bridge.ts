@@ -573,10 +573,16 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    * The sizes at which `endpointId` shows the video sources it receives (`ssrc` as in its subscriptions;
    * 0x0: not on screen). Drives simulcast layer selection; sources not listed keep their last constraint.
    */
-  setVideoConstraints(conferenceId: string, endpointId: string, constraints: VideoConstraint[]): void {
+  setVideoConstraints(conferenceId: string, endpointId: string, constraints: VideoConstraint[], maxHeight?: number): void {
     const ep = this.endpoint(conferenceId, endpointId);
-    if (!ep.setVideoConstraints(constraints) || ep.conference.lastN <= 0) return;
-    // last-N always forwards the stage: a new one may need to start (with a keyframe)
+    const cap = maxHeight ?? -1;
+    const audioOnlyChanged = (cap === 0) !== (ep.maxReceiveHeight === 0);
+    ep.maxReceiveHeight = cap;
+    if (audioOnlyChanged) this.log.info({ conferenceId, endpointId, audioOnly: cap === 0 }, 'endpoint receive mode');
+    const stageChanged = ep.setVideoConstraints(constraints);
+    // audio only on or off changes what it receives; under last-N the stage is always forwarded: video that
+    // starts again needs a keyframe
+    if (!audioOnlyChanged && (!stageChanged || ep.conference.lastN <= 0)) return;
     for (const source of ep.conference.refreshSubscribers()) this.router.requestKeyframe(source, false, false);
   }
 

@@ -222,6 +222,8 @@ export class Conference {
       const subs: Endpoint[] = [];
       for (const e of this.endpoints.values()) {
         if (e !== source.owner && !e.closed && e.subscriptions.has(source.primarySsrc)) {
+          // an audio-only receiver (its video-quality setting) gets no video at all, screens included
+          if (source.kind === 'video' && e.maxReceiveHeight === 0) continue;
           // last-N leaves out cameras of those who spoke least recently, never a screen or the receiver's stage
           if (lastN && source.kind === 'video' && !source.screen && e.stageSsrc !== source.primarySsrc && !this.withinLastN(e, source.owner)) {
             continue;

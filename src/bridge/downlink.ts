@@ -65,6 +65,8 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
         const scale = 2 ** (d.layers.length - 1 - i);
         l.width = layer.width > 0 ? layer.width : DEFAULT_TILE.width / scale;
         l.height = layer.height > 0 ? layer.height : DEFAULT_TILE.height / scale;
+        // the receiver's video-quality cap: a taller layer counts as not sent (the lowest always may be chosen)
+        if (i > 0 && ep.maxReceiveHeight > 0 && l.height > ep.maxReceiveHeight) l.bitrateBps = 0;
       }
       const c = ep.videoConstraints.get(source.ssrc);
       const shown = source.subscribers.includes(ep) && !source.owner.videoMuted;

@@ -58,6 +58,13 @@ export class Endpoint {
   /** Where what it receives is made and sent from: this thread, or another media worker (see egress.ts). */
   egress: Egress = DETACHED_EGRESS;
 
+  /**
+   * The receiver's cap on every video it gets, in pixels of height (its video-quality setting): simulcast layers
+   * taller than this are not chosen (the lowest always may be); 0 is audio only (no video is forwarded to it at
+   * all); -1: no cap.
+   */
+  maxReceiveHeight = -1;
+
   /** Tile size per received video SSRC, as the receiver last reported it. */
   readonly videoConstraints = new Map<number, VideoConstraint>();
 

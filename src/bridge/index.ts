@@ -215,7 +215,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     return pool === null ? ok : pool.apply('subscribe', p).then(() => ok);
   });
   serve(busCalls.bridgeConstraints, (p) => {
-    bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints);
+    bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints, p.maxHeight);
     log.debug({ conferenceId: p.conferenceId, endpointId: p.endpointId, constraints: p.constraints }, 'video constraints');
     return pool === null ? ok : pool.apply('constraints', p).then(() => ok);
   });

@@ -305,18 +305,24 @@ export class Conference {
    * The size of each remote video in this participant's browser (the whole set): kept, and sent to the bridge
    * by the SSRC this participant receives each source with. Unknown participants and sources are skipped.
    */
-  async setTileSizes(participantId: string, tiles: TileSize[]): Promise<void> {
+  async setTileSizes(participantId: string, tiles: TileSize[], maxHeight?: number): Promise<void> {
     const p = this.mustGet(participantId);
     p.tiles = tiles;
+    p.maxReceiveHeight = maxHeight;
     await this.sendConstraints(p);
   }
 
-  /** Sends the bridge p's tile sizes (nothing before the browser reported any, or when none maps to a source). */
+  /**
+   * Sends the bridge p's tile sizes and its receive cap (nothing before the browser reported any, or when no
+   * size maps to a source and there is no cap to set or lift).
+   */
   private async sendConstraints(p: ParticipantState): Promise<void> {
     const constraints = videoConstraintsOf(p);
-    if (constraints.length === 0) return;
+    const maxHeight = p.maxReceiveHeight;
+    if (constraints.length === 0 && maxHeight === undefined && !p.receiveCapSent) return;
+    p.receiveCapSent = maxHeight !== undefined;
     try {
-      await this.callOn(p.bridgeId, busCalls.bridgeConstraints, { conferenceId: this.id, endpointId: p.id, constraints });
+      await this.callOn(p.bridgeId, busCalls.bridgeConstraints, { conferenceId: this.id, endpointId: p.id, constraints, ...(maxHeight !== undefined ? { maxHeight } : {}) });
     } catch (e) {
       // a simulcast hint: the media flows without it, so a failure never fails the caller's request
       this.log.warn({ participant: p.id, err: (e as Error).message }, 'bridge constraints failed');

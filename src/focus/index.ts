@@ -345,11 +345,11 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return ok;
       });
     }),
-    serveBus(bus, busCalls.focusConstraints, '', async ({ conferenceId, participantId, tiles }) => {
+    serveBus(bus, busCalls.focusConstraints, '', async ({ conferenceId, participantId, tiles, maxHeight }) => {
       return await withLock(conferenceId, async () => {
         const conference = conferences.get(conferenceId);
         if (!conference) throw new BusCallError('not-found', `no conference ${conferenceId}`);
-        await conference.setTileSizes(participantId, tiles);
+        await conference.setTileSizes(participantId, tiles, maxHeight);
         return ok;
       });
     }),

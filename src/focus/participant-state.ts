@@ -49,6 +49,10 @@ export interface ParticipantState {
   videoMuted: boolean;
   /** The size of each remote video in this participant's browser (its latest `focus.constraints`), or null. */
   tiles: TileSize[] | null;
+  /** The receiver's cap on the video it gets (its video-quality setting; 0: audio only); undefined: none. */
+  maxReceiveHeight: number | undefined;
+  /** A cap went to the bridge last time (so lifting it must be sent too). */
+  receiveCapSent: boolean;
   /** The renegotiations it may still cause now (its renegotiate requests, its sources changing). */
   bucket: ChangeBucket;
   /** Owed for lack of a token, paid when the next one comes: a fresh offer to it (a renegotiate request)... */
@@ -91,6 +95,8 @@ export function newParticipantState(id: string, bridgeId: string, transport: Bri
     audioMuted: false,
     videoMuted: false,
     tiles: null,
+    maxReceiveHeight: undefined,
+    receiveCapSent: false,
     bucket,
     owedOffer: false,
     owedSpread: false,

@@ -1,7 +1,7 @@
 // Messages between signal, focus and bridge, carried by the bus (in memory in one process, NATS between
 // machines). Every handler parses what it receives with these schemas.
 import { z } from 'zod';
-import { MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, tileSizesSchema } from './signal-messages.ts';
+import { MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, tileSizesSchema } from './signal-messages.ts';
 
 export const subjects = {
   // signal -> focus (requests)
@@ -69,7 +69,7 @@ export const focusLeaveSchema = z.object({ conferenceId: id, participantId: id }
 export const focusRenegotiateSchema = z.object({ conferenceId: id, participantId: id });
 export const focusMuteSchema = z.object({ conferenceId: id, participantId: id, kind: mediaKindSchema, muted: z.boolean() });
 /** `tiles` as the browser sent them (`receiver-video-constraints`): by participant and camera/screen. */
-export const focusConstraintsSchema = z.object({ conferenceId: id, participantId: id, tiles: tileSizesSchema });
+export const focusConstraintsSchema = z.object({ conferenceId: id, participantId: id, tiles: tileSizesSchema, maxHeight: receiveMaxHeightSchema.optional() });
 
 // ---- focus -> signal ----
 export const signalOfferSchema = z.object({
@@ -274,6 +274,8 @@ export const bridgeConstraintsSchema = z.object({
   conferenceId: id,
   endpointId: id,
   constraints: z.array(videoConstraintSchema).max(MAX_VIDEO_CONSTRAINT_TILES),
+  /** The receiver's cap on every video it gets (0: audio only, no video forwarded); absent: no cap. Replaces the last one. */
+  maxHeight: receiveMaxHeightSchema.optional(),
 });
 export const bridgeMuteSchema = z.object({ conferenceId: id, endpointId: id, kind: mediaKindSchema, muted: z.boolean() });
 export const bridgeExpireSchema = z.object({ conferenceId: id, endpointId: id });

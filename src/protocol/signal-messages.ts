@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
 import type { PollErrorCode } from './poll-messages.ts';
+import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -72,6 +73,12 @@ export const tileSizesSchema = z
     }
   });
 
+/**
+ * The tallest video this receiver wants, whatever its tiles (its video-quality setting, video-quality.ts):
+ * 0 is audio only (the bridge forwards it no video at all); absent, no cap.
+ */
+export const receiveMaxHeightSchema = z.number().int().min(0).max(MAX_TILE_PIXELS);
+
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('join'),
@@ -89,9 +96,10 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
    * The size at which this browser shows each remote video (debounced, sent when it changed and after each
    * offer); the bridge picks simulcast layers from it.
    */
-  z.object({ type: z.literal('receiver-video-constraints'), tiles: tileSizesSchema }),
+  z.object({ type: z.literal('receiver-video-constraints'), tiles: tileSizesSchema, maxHeight: receiveMaxHeightSchema.optional() }),
   ...meetingClientMessageSchemas,
   ...accessClientMessageSchemas,
+  ...avModerationClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -120,7 +128,8 @@ export type ServerMessage =
   | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[] }
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage
-  | AccessServerMessage;
+  | AccessServerMessage
+  | AvModerationServerMessage;
 
 export type ErrorCode =
   | 'bad-message'

@@ -67,7 +67,7 @@ export class Access {
     this.tokens = tokens;
     this.admission = new Admission({ config, rooms, lobby, log, users: this.users, tokens });
     this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings, phoneInvites: opts.phoneInvites });
-    rooms.onLeft = (room) => this.moderation.afterLeave(room);
+    rooms.onLeft = (room, member) => this.moderation.afterLeave(room, member);
     log.info({ authMode: config.authMode, allowGuests: config.allowGuests }, 'access mode');
   }
 
@@ -92,7 +92,10 @@ export class Access {
 
   /** Called after every successful join (straight in, or admitted from the lobby). */
   set onJoined(f: (session: Session) => void) {
-    this.admission.onJoined = f;
+    this.admission.onJoined = (session) => {
+      if (session.member) this.moderation.avModeration.afterJoin(session.member);
+      f(session);
+    };
   }
 
   join(session: Session, msg: JoinMessage): void {

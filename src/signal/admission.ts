@@ -3,6 +3,7 @@
 // `login` (accounts mode). Refusals are `error` replies with a code and a message a person can read.
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
+import { moderatedAtJoin } from './av-moderation.ts';
 import { MAX_DISPLAY_NAME, stripInvisible } from '../protocol/display-name.ts';
 import { roomKey, type ClientMessage, type ErrorCode } from '../protocol/signal-messages.ts';
 import { FailureLimiter } from './auth/failure-limiter.ts';
@@ -231,8 +232,9 @@ export class Admission {
     // undo a moderator's mute.
     const room = this.opts.rooms.rooms.get(roomKey(msg.room));
     const locked = room !== undefined && room.members.size > 0 && grant.role !== 'moderator' && !policyOf(room).selfUnmuteAllowed;
-    const forceMute = locked && !msg.audioMuted;
-    const forceCameraOff = locked && !msg.videoMuted && policyOf(room).camerasStopped === true;
+    // audio/video moderation: whoever is not a moderator starts with a moderated kind off
+    const forceMute = !msg.audioMuted && (locked || moderatedAtJoin(room, grant.role, 'audio'));
+    const forceCameraOff = !msg.videoMuted && ((locked && policyOf(room).camerasStopped === true) || moderatedAtJoin(room, grant.role, 'video'));
     this.opts.rooms.join(session, { ...msg, audioMuted: msg.audioMuted || forceMute, videoMuted: msg.videoMuted || forceCameraOff }, grant);
     const member = session.member;
     if (!member) return; // refused by the room (full)

@@ -2,6 +2,7 @@
 // that says why it is refused. Never throws: any text gets one or the other (the fuzz target `ws-message`
 // holds it to that).
 import { ACCESS_CLIENT_TYPES } from '../protocol/access-messages.ts';
+import { AV_MODERATION_CLIENT_TYPES } from '../protocol/av-moderation-messages.ts';
 import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
 import { clientMessageSchema, type ClientMessage, type ServerMessage } from '../protocol/signal-messages.ts';
 
@@ -13,6 +14,7 @@ export const KNOWN_CLIENT_TYPES: ReadonlySet<string> = new Set<string>([
   'receiver-video-constraints',
   ...MEETING_CLIENT_TYPES,
   ...ACCESS_CLIENT_TYPES,
+  ...AV_MODERATION_CLIENT_TYPES,
 ]);
 
 export type ParsedClientText = { ok: true; message: ClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> };

@@ -11,6 +11,7 @@ import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room
 import type { Recordings } from './recording.ts';
 import type { PhoneInvites } from './phone-invites.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
+import { AvModeration, mayUnmute } from './av-moderation.ts';
 
 type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
 
@@ -26,6 +27,8 @@ export class Moderation {
   private readonly recordings: Recordings | undefined;
   /** Invite by phone (none: this signal has no bus to a sip part, e.g. in unit tests). */
   private readonly phoneInvites: PhoneInvites | undefined;
+  /** Audio/video moderation ("Ask to unmute"): its own messages; selfMute and joins ask it. */
+  readonly avModeration: AvModeration;
 
   constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
     this.recordings = opts.recordings;
@@ -35,12 +38,21 @@ export class Moderation {
     this.admission = opts.admission;
     this.log = opts.log;
     this.autoModerator = opts.autoModerator;
+    this.avModeration = new AvModeration({ log: opts.log, forceMute: (m, by, kind) => this.forceMute(m, by, kind) });
   }
 
-  /** A participant's own mute/unmute: unmuting the microphone, or a camera a moderator stopped, is refused while a moderator disabled it. */
+  /**
+   * A participant's own mute/unmute: unmuting is refused while a moderator moderates that kind and has not
+   * allowed this participant (av-moderation.ts), and unmuting the microphone, or a camera a moderator stopped, while
+   * a moderator disabled self-unmuting.
+   */
   selfMute(session: Session, kind: MediaKind, muted: boolean): void {
     const member = session.member;
     if (!member) return;
+    if (!muted && !mayUnmute(member, kind)) {
+      session.send({ type: 'error', code: 'not-allowed', message: `a moderator moderates ${kind === 'audio' ? 'microphones' : 'cameras'}: ask to unmute first` });
+      return;
+    }
     const locked = member.role !== 'moderator' && !policyOf(member.room).selfUnmuteAllowed;
     if (kind === 'audio' && !muted && member.audioMuted && locked) {
       session.send({ type: 'error', code: 'not-allowed', message: 'a moderator has turned off unmuting for participants' });
@@ -218,11 +230,13 @@ export class Moderation {
     for (const other of m.room.members.values()) other.session.send({ type: 'participant-updated', participant: toParticipant(m) });
     m.session.send(roomStateFor(m.room, 'moderator'));
     this.lobby.sendList(m.room, m.session);
+    this.avModeration.roleChanged(m);
     this.log.info({ room: m.room.key, participant: m.id }, 'moderator granted');
   }
 
   /** Rooms.onLeft: an empty room sends its lobby away; an open room never stays without a moderator. */
-  afterLeave(room: Room): void {
+  afterLeave(room: Room, member: Member): void {
+    this.avModeration.afterLeave(room, member);
     this.recordings?.membersChanged(room);
     if (room.members.size === 0) {
       for (const k of this.lobby.takeAll(room)) {

@@ -135,7 +135,13 @@ export function attachWebSocket(opts: {
         meeting.polls.close(session.member, msg.pollId, msg.key);
         break;
       case 'receiver-video-constraints':
-        videoConstraints.receive(session.member, msg.tiles);
+        videoConstraints.receive(session.member, msg.tiles, msg.maxHeight);
+        break;
+      case 'set-av-moderation':
+      case 'ask-to-unmute':
+      case 'allow-unmute':
+      case 'dismiss-unmute-request':
+        access.moderation.avModeration.handle(session.member, msg);
         break;
     }
   };

@@ -41,20 +41,29 @@ export async function newParticipant(browser: Browser, name: string, locale = 'e
   return { name, context, page };
 }
 
+/** The pre-join page's names in each language (a participant whose browser speaks Spanish: `newParticipant(..., 'es-ES')`). */
+const PREJOIN = {
+  en: { name: 'Your name', mute: 'Mute microphone', stop: 'Stop camera', join: 'Join meeting', you: 'you' },
+  es: { name: 'Tu nombre', mute: 'Silenciar micrófono', stop: 'Detener cámara', join: 'Unirse a la reunión', you: 'tú' },
+};
+
 /** Goes through the start of a meeting the way a person does: open the room URL, type a name, join. */
 export async function joinThroughUi(
   p: Participant,
   baseUrl: string,
   room: string,
-  options: { hash?: string; muteMic?: boolean; stopCamera?: boolean } = {},
+  options: { hash?: string; muteMic?: boolean; stopCamera?: boolean; lang?: keyof typeof PREJOIN; reload?: boolean } = {},
 ): Promise<void> {
   const hash = options.hash ?? '#config.resolution=180';
-  await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}${hash}`);
-  await p.page.getByRole('textbox', { name: 'Your name' }).fill(p.name);
-  if (options.muteMic) await p.page.getByRole('button', { name: 'Mute microphone' }).click();
-  if (options.stopCamera) await p.page.getByRole('button', { name: 'Stop camera' }).click();
-  await p.page.getByRole('button', { name: 'Join meeting' }).click();
-  await p.page.getByRole('group', { name: `${p.name} (you)` }).waitFor({ timeout: 20_000 });
+  const l = PREJOIN[options.lang ?? 'en'];
+  // `reload`: the page is in the meeting already and loads again (going to the same URL would not reload it)
+  if (options.reload) await p.page.reload();
+  else await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}${hash}`);
+  await p.page.getByRole('textbox', { name: l.name }).fill(p.name);
+  if (options.muteMic) await p.page.getByRole('button', { name: l.mute }).click();
+  if (options.stopCamera) await p.page.getByRole('button', { name: l.stop }).click();
+  await p.page.getByRole('button', { name: l.join }).click();
+  await p.page.getByRole('group', { name: `${p.name} (${l.you})` }).waitFor({ timeout: 20_000 });
 }
 
 export interface RemoteStats {

@@ -184,3 +184,25 @@ export async function startTestSignal(
     },
   };
 }
+
+export interface RoomWithModerator {
+  name: string;
+  mod: WsClient;
+  modId: string;
+  people: { c: WsClient; id: string }[];
+}
+
+/** A fresh open room: a moderator "Mod" (the first to join) and `n` participants "P0".."P<n-1>". */
+export async function roomWithModerator(s: TestSignal, name: string, n: number): Promise<RoomWithModerator> {
+  const mod = s.client();
+  const joined = await mod.join(name, 'Mod');
+  if (joined.role !== 'moderator') throw new Error(`the first in ${name} is not its moderator`);
+  const people = [];
+  for (let i = 0; i < n; i++) {
+    const c = s.client();
+    const j = await c.join(name, `P${i}`);
+    if (j.role !== 'participant') throw new Error(`P${i} is not a participant`);
+    people.push({ c, id: j.selfId });
+  }
+  return { name, mod, modId: joined.selfId, people };
+}

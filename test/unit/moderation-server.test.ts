@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subjects } from '../../src/protocol/bus-messages.ts';
-import { startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { roomWithModerator, startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
 
 let s: TestSignal;
 before(async () => {
@@ -13,20 +13,7 @@ after(() => s.stop());
 
 let roomCounter = 0;
 /** A fresh room with a moderator (the first to join) and `n` more participants. */
-async function room(n: number): Promise<{ name: string; mod: WsClient; modId: string; people: { c: WsClient; id: string }[] }> {
-  const name = `mod-room-${++roomCounter}`;
-  const mod = s.client();
-  const joined = await mod.join(name, 'Mod');
-  assert.equal(joined.role, 'moderator');
-  const people = [];
-  for (let i = 0; i < n; i++) {
-    const c = s.client();
-    const j = await c.join(name, `P${i}`);
-    assert.equal(j.role, 'participant');
-    people.push({ c, id: j.selfId });
-  }
-  return { name, mod, modId: joined.selfId, people };
-}
+const room = (n: number) => roomWithModerator(s, `mod-room-${++roomCounter}`, n);
 
 describe('roles', () => {
   test('the first participant of an open room is moderator; the others see the role', async () => {

@@ -143,6 +143,23 @@ describe('signal: receiver-video-constraints go to focus', () => {
     c.close();
   });
 
+  test("the receiver's video-quality cap (maxHeight) goes along; a bad one is bad-message", async () => {
+    const c = ts.client();
+    const joined = await c.join('Calidad', 'Cris');
+    const tiles = [tile('ab12cd34', 'camera', 640, 360)];
+    await c.send({ type: 'receiver-video-constraints', tiles, maxHeight: 0 });
+    assert.deepEqual(await eventually('focus.constraints', () => calls.find((x) => x.participantId === joined.selfId)), {
+      conferenceId: 'calidad',
+      participantId: joined.selfId,
+      tiles,
+      maxHeight: 0,
+    });
+    for (const maxHeight of [-1, 1.5, 20000, '180']) {
+      assert.equal((await c.expectError({ type: 'receiver-video-constraints', tiles, maxHeight })).code, 'bad-message');
+    }
+    c.close();
+  });
+
   test('too frequent: older sets are dropped (no error), the latest one arrives', async () => {
     const c = ts.client();
     const joined = await c.join('Rapida', 'Ben');
@@ -244,6 +261,31 @@ describe('focus: tile sizes become constraints by the SSRC the receiver sees', (
     await sizes('A', [tile('C', 'camera', 0, 0)]);
     assert.deepEqual(constraintsOf('A').at(-1), [{ ssrc: 32, width: 0, height: 0 }]);
     assert.deepEqual(constraintsOf('B'), [], "B's browser said nothing");
+  });
+
+  test("the receiver's cap goes to the bridge with its sizes, even with none; lifting it is sent too", async () => {
+    await join('A');
+    await tick();
+    await answer('A', { audio: 11, video: 12 });
+    await join('B');
+    await tick();
+    await answer('B', { audio: 21, video: 22 });
+    await tick();
+    await answer('A', { audio: 11, video: 12 });
+    await tick();
+    const capOf = (id: string) => calls.filter((c) => c.subject === 'constraints' && c.payload.endpointId === id).map((c) => c.payload.maxHeight ?? 'none');
+    await bus.request(subjects.focusConstraints, { conferenceId: CONF, participantId: 'A', tiles: [tile('B', 'camera', 640, 360)], maxHeight: 180 });
+    assert.deepEqual(calls.filter((c) => c.subject === 'constraints').at(-1)!.payload, {
+      conferenceId: CONF,
+      endpointId: 'A',
+      constraints: [{ ssrc: 22, width: 640, height: 360 }],
+      maxHeight: 180,
+    });
+    // audio only: no tile shows video, the cap still goes
+    await bus.request(subjects.focusConstraints, { conferenceId: CONF, participantId: 'A', tiles: [], maxHeight: 0 });
+    await sizes('A', []);
+    await sizes('A', []);
+    assert.deepEqual(capOf('A'), [180, 0, 'none'], 'lifted once, then nothing more to say');
   });
 
   test('bad requests get a clear error; an unknown receiver too', async () => {
@@ -358,6 +400,10 @@ test('bridge with 2 media workers: constraints are applied by every worker befor
     await bus.request(subjects.bridgeAllocate('w2'), { conferenceId: 'c', endpointId: 'ana' });
     assert.deepEqual(await bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [{ ssrc: 7, width: 640, height: 360 }] }), { ok: true });
     await assert.rejects(bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [{ ssrc: 7, width: 640 }] }), /bad bridge\.w2\.constraints request/);
+    // audio only (the receiver's cap 0), then no cap: every worker applies it before the reply
+    assert.deepEqual(await bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [], maxHeight: 0 }), { ok: true });
+    assert.deepEqual(await bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [] }), { ok: true });
+    await assert.rejects(bus.request(subjects.bridgeConstraints('w2'), { conferenceId: 'c', endpointId: 'ana', constraints: [], maxHeight: -1 }), /bad bridge\.w2\.constraints request: maxHeight/);
   } finally {
     await bridge.close();
   }

@@ -7,6 +7,7 @@ import type { Conference } from '../media/conference.ts';
 import { accessFor, type AccessClient, type AccessState } from './access-client.ts';
 import './access.css';
 import { SubjectForm } from '../components/SubjectControls.tsx';
+import { AvModerationNotices } from '../components/AvModerationControls.tsx';
 
 export function AccessOverlays({ conference }: { conference: Conference }) {
   const access = accessFor(conference);
@@ -17,6 +18,7 @@ export function AccessOverlays({ conference }: { conference: Conference }) {
     <div className="access-overlays">
       {a.role === 'moderator' && <LobbyList access={access} state={a} />}
       <RequestsToMe access={access} state={a} />
+      <AvModerationNotices conference={conference} role={a.role} />
       {a.role === 'moderator' && <ModeratorTools access={access} state={a} conference={conference} />}
     </div>
   );

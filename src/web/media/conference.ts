@@ -8,6 +8,7 @@ import { PeerSession, type OwnTracks } from './peer.ts';
 import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 import { TileSizeReporter } from './tile-sizes.ts';
+import { maxHeightOf, storedVideoQuality, storeVideoQuality, type VideoQuality } from './video-quality.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
@@ -31,6 +32,8 @@ export interface ConferenceState {
   dominantSpeakerId: string | null;
   /** Audio and video could not connect (the peer connection failed, or did not connect in time). */
   mediaFailed: boolean;
+  /** The video-quality setting (video-quality.ts): caps what we receive and send; 'audio-only' receives no video. */
+  videoQuality: VideoQuality;
 }
 
 export interface ConferenceOptions {
@@ -54,19 +57,24 @@ export class Conference extends Store<ConferenceState> {
       this.#publish();
     },
     onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
+    maxSendHeight: () => maxHeightOf(this.state.videoQuality),
   });
+  /** Audio only turned our camera off: leaving audio only turns it on again. */
+  #cameraOffForAudioOnly = false;
   #ended = false;
   #onPageHide = () => this.leave();
   /** An effect turned on or off, or its processed track ready: the senders follow. */
   #unwatchEffects: () => void = () => {};
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
   readonly tileSizes = new TileSizeReporter({
-    send: (tiles) => this.state.status === 'joined' && this.#send({ type: 'receiver-video-constraints', tiles }),
+    send: (tiles, maxHeight) =>
+      this.state.status === 'joined' && this.#send({ type: 'receiver-video-constraints', tiles, ...(maxHeight !== undefined ? { maxHeight } : {}) }),
     sources: () => this.#peer.sources,
+    maxHeight: () => maxHeightOf(this.state.videoQuality),
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, videoQuality: storedVideoQuality() });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -77,6 +85,11 @@ export class Conference extends Store<ConferenceState> {
   async start(): Promise<void> {
     await this.local.init();
     if (this.#ended) return;
+    // audio only kept from before a reload: join with the camera off
+    if (this.state.videoQuality === 'audio-only' && !this.local.state.videoMuted) {
+      this.local.stopCamera();
+      this.#cameraOffForAudioOnly = true;
+    }
     window.addEventListener('pagehide', this.#onPageHide);
     this.#unwatchEffects = this.local.effects.subscribe(() => this.#peer.updateSenders());
     const ws = new WebSocket(this.#url);
@@ -280,12 +293,34 @@ export class Conference extends Store<ConferenceState> {
 
   async setVideoMuted(muted: boolean): Promise<void> {
     if (!muted && this.local.state.cameraStarting) return; // a start is already on its way
+    if (!muted) this.#cameraOffForAudioOnly = false;
     if (muted) this.local.stopCamera();
     else await this.local.startCamera();
     const nowMuted = this.local.state.videoMuted;
     this.#peer.updateSenders();
     this.#send({ type: 'mute', kind: 'video', muted: nowMuted });
     this.#publish();
+  }
+
+  /**
+   * The video-quality setting: kept for the next visit, told to the server (the cap on what we receive) and
+   * applied to what we send. Audio only turns our camera off; leaving it turns the camera on again if audio only
+   * had turned it off.
+   */
+  async setVideoQuality(q: VideoQuality): Promise<void> {
+    const before = this.state.videoQuality;
+    if (q === before) return;
+    storeVideoQuality(q);
+    this.update({ videoQuality: q });
+    this.tileSizes.schedule(true);
+    this.#peer.updateSenders();
+    if (q === 'audio-only' && !this.local.state.videoMuted) {
+      this.#cameraOffForAudioOnly = true;
+      await this.setVideoMuted(true);
+    } else if (before === 'audio-only' && this.#cameraOffForAudioOnly) {
+      this.#cameraOffForAudioOnly = false;
+      await this.setVideoMuted(false);
+    }
   }
 
   dismissError(): void {

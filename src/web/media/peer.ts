@@ -7,6 +7,7 @@
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { MediaConnectionWatch } from './connection-watch.ts';
+import { activeLayers } from './video-quality.ts';
 
 /** What we send now: a track, or null while muted / not sharing. */
 export interface OwnTracks {
@@ -24,6 +25,7 @@ export class PeerSession {
   readonly #tracks: () => OwnTracks;
   readonly #onMedia: (media: Map<string, RemoteStreams>) => void;
   readonly #onMediaFailed: (failed: boolean) => void;
+  readonly #maxSendHeight: () => number | undefined;
   #watch: MediaConnectionWatch | null = null;
   #iceServers: RTCIceServer[] = [];
 
@@ -35,7 +37,10 @@ export class PeerSession {
     tracks: () => OwnTracks;
     onMedia: (media: Map<string, RemoteStreams>) => void;
     onMediaFailed?: (failed: boolean) => void;
+    /** The tallest camera layer to send (the video-quality setting); undefined: every layer. */
+    maxSendHeight?: () => number | undefined;
   }) {
+    this.#maxSendHeight = opts.maxSendHeight ?? (() => undefined);
     this.#tracks = opts.tracks;
     this.#onMedia = opts.onMedia;
     this.#onMediaFailed = opts.onMediaFailed ?? (() => {});
@@ -148,7 +153,7 @@ export class PeerSession {
     if (video) {
       video.direction = 'sendonly';
       await video.sender.replaceTrack(tracks.video);
-      await scaleSimulcastLayers(video.sender);
+      await scaleSimulcastLayers(video.sender, this.#maxSendHeight());
     }
   }
 }
@@ -164,18 +169,21 @@ const LAYER_MAX_BITRATES = [150_000, 500_000, 1_200_000];
 /**
  * The camera is offered as rid simulcast (lowest layer first): each layer half the size of the next, the
  * top one the camera's own, each with a bitrate cap. Chrome drops layers the capture size is too small for.
+ * Layers taller than `maxHeight` (the video-quality setting) are switched off, never the lowest.
  */
-async function scaleSimulcastLayers(sender: RTCRtpSender): Promise<void> {
+async function scaleSimulcastLayers(sender: RTCRtpSender, maxHeight: number | undefined): Promise<void> {
   const params = sender.getParameters();
   const n = params.encodings.length;
   if (n < 2) return;
+  const active = activeLayers(n, sender.track?.getSettings().height ?? 0, maxHeight);
   let changed = false;
   params.encodings.forEach((e, i) => {
     const scale = 2 ** (n - 1 - i);
     const max = LAYER_MAX_BITRATES[Math.min(i + LAYER_MAX_BITRATES.length - n, LAYER_MAX_BITRATES.length - 1)];
-    if (e.scaleResolutionDownBy !== scale || e.maxBitrate !== max) {
+    if (e.scaleResolutionDownBy !== scale || e.maxBitrate !== max || e.active !== active[i]) {
       e.scaleResolutionDownBy = scale;
       e.maxBitrate = max;
+      e.active = active[i];
       changed = true;
     }
   });

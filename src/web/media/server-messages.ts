@@ -8,6 +8,7 @@ import {
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
 import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
+import { avModerationServerMessageSchemas } from '../../protocol/av-moderation-messages.ts';
 import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
@@ -31,6 +32,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   ...meetingServerMessageSchemas,
   ...accessServerMessageSchemas,
+  ...avModerationServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */

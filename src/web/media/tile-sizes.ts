@@ -61,8 +61,10 @@ interface Observed {
 }
 
 export interface TileSizeReporterOptions {
-  /** Sends the set; false when it could not be sent (not joined, socket closed): it is tried again later. */
-  send(tiles: TileSize[]): boolean;
+  /** Sends the set and the cap; false when it could not be sent (not joined, socket closed): it is tried again later. */
+  send(tiles: TileSize[], maxHeight: number | undefined): boolean;
+  /** The receiver's cap on every video (the video-quality setting, video-quality.ts); undefined: none. */
+  maxHeight?(): number | undefined;
   /** The remote sources of the latest offer. */
   sources(): readonly RemoteSource[];
   debounceMs?: number;
@@ -130,9 +132,10 @@ export class TileSizeReporter {
     this.#timer = null;
     if (this.#closed) return;
     const tiles = tileSizeList(this.#measure(), this.#opts.sources());
-    const key = tileListKey(tiles);
+    const maxHeight = this.#opts.maxHeight?.();
+    const key = `${maxHeight ?? ''};${tileListKey(tiles)}`;
     if (key === this.#lastKey && !this.#force) return;
-    if (!this.#opts.send(tiles)) return; // not now: the next change or offer sends it
+    if (!this.#opts.send(tiles, maxHeight)) return; // not now: the next change or offer sends it
     this.#lastKey = key;
     this.#force = false;
   }

@@ -31,6 +31,10 @@ import { serverErrorText } from './error-text.ts';
 import { PollsButton, PollsPanel } from '../components/PollsPanel.tsx';
 import { MeetingSubject } from '../components/SubjectControls.tsx';
 import { pollsFor } from '../meeting/polls-store.ts';
+import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
+import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
+import { accessFor } from '../access/access-client.ts';
+import { avModerationFor } from '../meeting/av-moderation-store.ts';
 
 function meetingLink(): string {
   return window.location.origin + window.location.pathname;
@@ -54,7 +58,11 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const selfScreen = useTrackStream(state.screenTrack);
   const viewStore = viewFor(conference);
   const { view, pinned, paneOpen } = useSyncExternalStore(viewStore.subscribe, viewStore.getSnapshot);
-  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | 'invite' | null>(null);
+  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | 'invite' | 'video-quality' | null>(null);
+  const access = accessFor(conference);
+  const { role } = useSyncExternalStore(access.subscribe, access.getSnapshot);
+  // audio only: no remote video is received, so tiles show names
+  const audioOnly = state.videoQuality === 'audio-only';
   const [shareFailed, setShareFailed] = useState(false);
   const fullScreen = useFullScreen();
   const count = state.participants.length + 1;
@@ -89,16 +97,16 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         screen: false,
         displayName: p.displayName,
         isSelf: false,
-        video: p.videoMuted ? null : (media?.video ?? null),
+        video: p.videoMuted || audioOnly ? null : (media?.video ?? null),
         audioMuted: p.audioMuted,
         handRaised: p.handRaisedAt !== undefined,
         phone: p.phone === true,
         quality: levels.get(p.id) ?? 'unknown',
       });
-      if (media?.screen) list.push({ key: `${p.id}:screen`, participantId: p.id, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
+      if (media?.screen && !audioOnly) list.push({ key: `${p.id}:screen`, participantId: p.id, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
     }
     return list;
-  }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media]);
+  }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media, audioOnly]);
 
   // A new screen share takes the stage (speaker view), as in Jitsi Meet.
   const screens = items.filter((i) => i.screen).map((i) => i.key).join(',');
@@ -123,8 +131,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const toggleHand = useCallback(() => conference.sendMessage({ type: 'hand', raised: conference.state.self?.handRaisedAt === undefined }), [conference]);
   const toggleView = useCallback(() => viewStore.toggleView(), [viewStore]);
   useShortcuts(state.status === 'joined', {
-    m: () => void conference.setAudioMuted(!conference.local.state.audioMuted),
-    v: () => void conference.setVideoMuted(!conference.local.state.videoMuted),
+    m: () => avModerationFor(conference).toggle('audio'),
+    v: () => avModerationFor(conference).toggle('video'),
     c: () => chat.toggle(),
     r: toggleHand,
     d: toggleShare,
@@ -155,6 +163,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
             {t.connecting}
           </span>
         )}
+        {state.status === 'joined' && <AudioOnlyBanner conference={conference} />}
         {state.status === 'joined' && <ModeratorToolsButton conference={conference} />}
       </header>
       {state.error && (
@@ -188,6 +197,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         </div>
         {paneOpen && (
           <ParticipantsPane self={state.self} participants={state.participants}>
+            <AvModerationSwitches conference={conference} role={role} />
             <PhoneInviteForm conference={conference} />
           </ParticipantsPane>
         )}
@@ -205,8 +215,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         audioMuted={local.audioMuted}
         videoMuted={local.videoMuted}
         cameraBusy={local.cameraStarting}
-        onToggleAudio={() => void conference.setAudioMuted(!local.audioMuted)}
-        onToggleVideo={() => void conference.setVideoMuted(!local.videoMuted)}
+        onToggleAudio={() => avModerationFor(conference).toggle('audio')}
+        onToggleVideo={() => avModerationFor(conference).toggle('video')}
         onLeave={() => conference.leave()}
       >
         <MeetingActions
@@ -229,6 +239,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           onOpenSettings={() => setDialog('settings')}
           onShowShortcuts={() => setDialog('shortcuts')}
         />
+        {state.status === 'joined' && <VideoQualityButton conference={conference} onOpen={() => setDialog('video-quality')} />}
         {state.status === 'joined' && <PollsButton conference={conference} />}
         {state.status === 'joined' && <RecordButton conference={conference} />}
         {state.status === 'joined' && <RecordingsButton conference={conference} />}
@@ -236,6 +247,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}
+      {dialog === 'video-quality' && <VideoQualityDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'invite' && <InviteDialog room={conference.room} link={meetingLink()} onClose={() => setDialog(null)} />}
     </div>
   );

@@ -17,6 +17,7 @@ import { accessFor } from '../access/access-client.ts';
 import { AccessBoundary } from '../access/AccessBoundary.tsx';
 import { embedding } from '../embed/embedding.ts';
 import { serverErrorText } from './error-text.ts';
+import { avModerationFor } from '../meeting/av-moderation-store.ts';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -57,6 +58,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
       notificationsFor(c);
       pollsFor(c);
       subjectFor(c);
+      avModerationFor(c); // the moderation state comes right after joining
       accessFor(c); // token, sign-in, room password, lobby, role: before the first join message
       embedding()?.attach(c); // a host page's IFrame API follows this meeting
       setConference(c);

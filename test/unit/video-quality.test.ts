@@ -1,0 +1,51 @@
+// The video-quality setting's two halves outside the browser: the bridge's Conference leaves an audio-only
+// receiver (maxReceiveHeight 0) out of every video source's subscribers (cameras and screens; audio stays) and
+// puts it back; and which of a sender's simulcast layers stay on under a cap.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Conference } from '../../src/bridge/conference.ts';
+import { Endpoint } from '../../src/bridge/endpoint.ts';
+import { activeLayers, isVideoQuality, maxHeightOf } from '../../src/web/media/video-quality.ts';
+
+test('bridge: an audio-only receiver gets no video, then gets it back (and those sources need a keyframe)', () => {
+  const c = new Conference('c');
+  const ids = ['a', 'b', 'x'];
+  const eps = new Map(ids.map((id) => [id, new Endpoint(id, c, 0)]));
+  for (const [id, ep] of eps) c.endpoints.set(id, ep);
+  const base = { a: 1, b: 2, x: 3 } as Record<string, number>;
+  for (const [id, ep] of eps) {
+    const n = base[id]!;
+    c.setSources(ep, [{ ssrc: n, kind: 'video', role: 'video' }, { ssrc: n + 100, kind: 'audio' }, { ssrc: n + 200, kind: 'video', role: 'screen' }]);
+  }
+  for (const [id, ep] of eps) c.setSubscriptions(ep, ids.filter((o) => o !== id).flatMap((o) => [base[o]!, base[o]! + 100, base[o]! + 200]));
+  const subs = (ssrc: number) => c.sources.get(ssrc)!.subscribers.map((e) => e.id).sort().join(',');
+  assert.equal(subs(2), 'a,x');
+
+  const a = eps.get('a')!;
+  a.maxReceiveHeight = 0;
+  assert.deepEqual(c.refreshSubscribers(), []);
+  assert.equal(subs(2), 'x', "no camera for a");
+  assert.equal(subs(202), 'x', 'no screen either');
+  assert.equal(subs(102), 'a,x', 'audio as before');
+  for (const ssrc of [2, 3, 202, 203]) assert.ok(!c.sources.get(ssrc)!.downtracks.some((d) => d.receiver === a), 'nothing is forwarded to it');
+
+  a.maxReceiveHeight = 180; // low definition: every video again (the layer choice caps it)
+  assert.deepEqual(c.refreshSubscribers().map((s) => s.ssrc).sort((p, q) => p - q), [2, 3, 202, 203]);
+  assert.equal(subs(2), 'a,x');
+  assert.equal(subs(203), 'a,b');
+});
+
+test('sender: layers taller than the cap are switched off, never the lowest', () => {
+  assert.deepEqual(activeLayers(3, 720, undefined), [true, true, true]);
+  assert.deepEqual(activeLayers(3, 720, 360), [true, true, false]);
+  assert.deepEqual(activeLayers(3, 720, 180), [true, false, false]);
+  assert.deepEqual(activeLayers(3, 720, 0), [true, false, false]);
+  assert.deepEqual(activeLayers(3, 480, 360), [true, true, false], '480p camera: 120, 240 on; 480 off');
+  assert.deepEqual(activeLayers(2, 0, 180), [true, true], 'size unknown: everything');
+});
+
+test('settings: the four choices and their caps', () => {
+  assert.deepEqual(['high', 'standard', 'low', 'audio-only'].map((q) => (isVideoQuality(q) ? maxHeightOf(q) : 'bad')), [undefined, 360, 180, 0]);
+  assert.equal(isVideoQuality('ultra'), false);
+  assert.equal(isVideoQuality(undefined), false);
+});
