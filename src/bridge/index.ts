@@ -14,6 +14,7 @@ import { createBridgeCertificate } from './certificate.ts';
 import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { receiverReportBuckets } from './receiver-reports.ts';
+import { StressMeter } from './stress.ts';
 import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
 import type { PlainAllocation } from './plain-transport.ts';
@@ -212,9 +213,18 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   });
 
   const instance = randomBytes(6).toString('hex');
+  const stress = new StressMeter();
+  const region = opts.config.region === '' ? {} : { region: opts.config.region };
   const announce = () => {
     try {
-      opts.bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints: bridge.endpointCount, maxEndpoints: opts.config.maxEndpointsPerBridge, instance });
+      opts.bus.publish(subjects.bridgeAnnounce, {
+        bridgeId,
+        endpoints: bridge.endpointCount,
+        maxEndpoints: opts.config.maxEndpointsPerBridge,
+        instance,
+        stress: Math.min(64, stress.read()),
+        ...region,
+      });
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'could not announce the bridge');
     }

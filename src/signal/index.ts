@@ -164,6 +164,7 @@ export async function startSignal(opts: {
     joinTimeoutSeconds: config.joinTimeout,
     promptTimeoutSeconds: config.promptTimeout,
     metrics,
+    regions: config,
     log,
   });
 

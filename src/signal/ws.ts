@@ -18,6 +18,7 @@ import type { Access } from './access.ts';
 import type { VideoConstraintsForwarder } from './video-constraints.ts';
 import type { Caps } from './caps.ts';
 import type { SignalMetrics } from './signal-metrics.ts';
+import { participantRegion, type RegionSettings } from './region.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -52,6 +53,8 @@ export function attachWebSocket(opts: {
   joinTimeoutSeconds: number;
   promptTimeoutSeconds: number;
   metrics: SignalMetrics;
+  /** Where participants are (region.ts): this server's region, or the load balancer's header. */
+  regions: RegionSettings;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
   const { rooms, meeting, access, videoConstraints, caps, metrics, log } = opts;
@@ -164,6 +167,7 @@ export function attachWebSocket(opts: {
       joinDeadline: now + joinMs,
       joinAsked: -1,
       remoteAddress: req.socket.remoteAddress,
+      region: participantRegion(req.headers, opts.regions),
       send(message: ServerMessage) {
         if (message.type === 'error') metrics.refused(message.code);
         else if (message.type === 'joined' && session.joinAsked >= 0) {

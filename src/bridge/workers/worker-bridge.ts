@@ -37,7 +37,7 @@ export type PeerUpdate =
   | { kind: 'twcc'; conferenceId: string; endpointId: string; packet: Uint8Array }
   /** The endpoint asks for a keyframe of a simulcast source (its egress worker knows which layer). */
   | { kind: 'keyframe'; conferenceId: string; endpointId: string; ssrc: number; fir: boolean }
-  /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, level, Date.now() ms, ...]. */
+  /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, source ssrc, level, Date.now() ms, ...]. */
   | { kind: 'levels'; samples: number[] }
   /**
    * A simulcast layer's SSRC, learned by the worker that receives the sender. Chrome sends the rid only in a
@@ -75,7 +75,7 @@ export const SPEAKER_WORKER = 0;
 /** How often other workers send it what they heard. */
 const LEVELS_INTERVAL_MS = 100;
 /** Level samples kept between two sends at most (50 per second per talker). */
-const MAX_LEVEL_SAMPLES = 3 * 4096;
+const MAX_LEVEL_SAMPLES = 4 * 4096;
 /** Connected sockets per endpoint at most (one per remote address that passed a check). */
 const MAX_CONNECTED_PER_ENDPOINT = 4;
 
@@ -155,11 +155,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   // ---------------------------------------------------------------- speakers across workers
 
-  override audioLevel(ep: Endpoint, level: number, nowMs: number): void {
+  override get mediaWorkerIndex(): number {
+    return this.workerIndex;
+  }
+
+  override audioLevel(ep: Endpoint, source: Source, level: number, nowMs: number): void {
     if (this.workerIndex === SPEAKER_WORKER || this.levelSamples.length >= MAX_LEVEL_SAMPLES) return;
     const num = this.endpointNums.get(ep);
     if (num === undefined) return;
-    this.levelSamples.push(num, level, nowMs);
+    this.levelSamples.push(num, source.ssrc, level, nowMs);
     if (this.levelsTimer === null) {
       this.levelsTimer = setTimeout(this.sendLevels, LEVELS_INTERVAL_MS);
       this.levelsTimer.unref();
@@ -429,9 +433,11 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     if (u.kind === 'levels') {
       if (this.workerIndex !== SPEAKER_WORKER) return;
       const s = u.samples;
-      for (let i = 0; i + 2 < s.length; i += 3) {
+      for (let i = 0; i + 3 < s.length; i += 4) {
         const ep = this.endpointsByNum.get(s[i]);
-        if (ep !== undefined && !ep.closed) ep.conference.speakers.onAudioLevel(ep.id, s[i + 1], s[i + 2]);
+        if (ep === undefined || ep.closed) continue;
+        const source = ep.conference.sources.get(s[i + 1]);
+        ep.conference.speakers.onAudioLevel(source !== undefined && source.owner === ep ? source.speakerId : ep.id, s[i + 2], s[i + 3]);
       }
       return;
     }
