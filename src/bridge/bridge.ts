@@ -262,6 +262,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   layerLearned(_layer: Source): void {}
 
+  farRateHeard(_layer: Source): void {}
+
   /** This thread's media worker index (0 without media workers): tells the far side of a relay whose wishes these are. */
   get mediaWorkerIndex(): number {
     return 0;

@@ -66,6 +66,8 @@ export interface RouterHost {
   clockMs: number;
   /** A simulcast layer's SSRC was learned from its rid here (media workers tell the others; one thread: nothing). */
   layerLearned(layer: Source): void;
+  /** A far bridge told the rate and size of a layer that comes over a relay (media workers tell the others). */
+  farRateHeard(layer: Source): void;
   /** An audio level of `source` heard here (media workers: the speaker worker merges everyone's; one thread: nothing). */
   audioLevel(ep: Endpoint, source: Source, level: number, nowMs: number): void;
   /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it (one thread: none). */
@@ -342,6 +344,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       layer.width = width;
       layer.height = height;
     }
+    this.host.farRateHeard(layer);
   }
 
   /** A far bridge's media worker says which layers of a camera sent from here its receivers want. */

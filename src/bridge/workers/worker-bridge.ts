@@ -46,6 +46,8 @@ export type PeerUpdate =
   | { kind: 'layer'; conferenceId: string; ssrc: number; index: number; layerSsrc: number }
   /** The speaker worker's last-N order of a conference (endpoint ids, recent speakers first). */
   | { kind: 'order'; conferenceId: string; order: string[] }
+  /** A relay's layer as its far bridge measures it (heard by the relay's home worker; every worker chooses layers). */
+  | { kind: 'far-rate'; conferenceId: string; ssrc: number; bps: number; width: number; height: number }
   /** The endpoint is connected over ICE-TCP to `worker`, which sends it everything from now on. */
   | { kind: 'egress'; conferenceId: string; endpointId: string; worker: number }
   /** Plain RTCP for an endpoint connected over TCP (the TCP worker protects and sends it). */
@@ -397,6 +399,11 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     this.sendPeerUpdate({ kind: 'layer', conferenceId: parent.owner.conference.id, ssrc: parent.ssrc, index: layer.layerIndex, layerSsrc: layer.ssrc });
   }
 
+  override farRateHeard(layer: Source): void {
+    const conferenceId = layer.owner.conference.id;
+    this.sendPeerUpdate({ kind: 'far-rate', conferenceId, ssrc: layer.ssrc, bps: layer.farRateBps, width: layer.width, height: layer.height });
+  }
+
   override rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
     this.sendPeerUpdate({ kind: 'rtcp', conferenceId: to.conference.id, endpointId: to.id, packet: Uint8Array.prototype.slice.call(buf, 0, len) });
   }
@@ -452,6 +459,17 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
       if (u.force) super.onStun(b, u.address, u.port);
       else this.checkForwarded(b, u.address, u.port, u.from);
+      return;
+    }
+    if (u.kind === 'far-rate') {
+      const layer = this.conferences.get(u.conferenceId)?.sources.get(u.ssrc);
+      if (layer === undefined || layer.parent === null || !layer.owner.relay) return;
+      layer.farRateBps = u.bps;
+      layer.farRateMs = performance.now();
+      if (u.width > 0 && u.height > 0) {
+        layer.width = u.width;
+        layer.height = u.height;
+      }
       return;
     }
     if (u.kind === 'layer') {
