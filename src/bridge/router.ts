@@ -154,7 +154,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     this.tick();
     const tw = v.twccOffset;
     // the kernel's arrival time, not the event loop's: load must not look like network delay to the sender
-    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.udp.arrivalMs(this.nowMs) * 1000);
+    // (a relay's packets carry their senders' numbers: no feedback about them; the relay itself is not estimated)
+    if (tw >= 0 && !ep.relay) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.udp.arrivalMs(this.nowMs) * 1000);
     const sources = ep.conference.sources;
     let source = sources.get(v.ssrc);
     if (source === undefined) {
