@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describeLayers, loadMedia } from './media.ts';
+import { describeLayers, loadMedia } from '../src/loadtest/media.ts';
 import { SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
 import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type ScenarioResult } from './scenario-run.ts';
 import { fmt, table } from './stats.ts';

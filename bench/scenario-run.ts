@@ -6,10 +6,10 @@
 // top layers need ~4.3 Mbit/s with the selector's upgrade margin). Which layer each receiver got is reported.
 import { performance } from 'node:perf_hooks';
 import { BridgeProcess, type BridgeStats } from './bridge-control.ts';
-import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from './clients/participant.ts';
-import { AUDIO_FRAME_MS, VIDEO_FPS, type BenchMedia } from './media.ts';
+import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from '../src/loadtest/participant.ts';
+import { AUDIO_FRAME_MS, VIDEO_FPS, type BenchMedia } from '../src/loadtest/media.ts';
 import { DEFAULT_TILE, type Scenario } from './scenarios.ts';
-import { DelayHistogram } from './stats.ts';
+import { DelayHistogram } from '../src/loadtest/delay-histogram.ts';
 
 export const LOSS_LIMIT = 0.01;
 /** A load is held when loss < LOSS_LIMIT, no errors and the p99 delay shows no standing queue. */

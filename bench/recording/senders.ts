@@ -11,7 +11,7 @@ import type { Bus } from '../../src/bus/bus.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
 import { AUDIO_PT, VIDEO_PT } from '../../src/protocol/media-profile.ts';
-import { CACHE_DIR } from '../media.ts';
+import { CACHE_DIR } from '../../src/loadtest/media.ts';
 
 export const SENDER_FPS = 30;
 /** The cameras the senders can have: what the recorder gets from a browser's top simulcast layer, or its middle one. */

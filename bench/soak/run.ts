@@ -1,6 +1,6 @@
 // `npm run soak -- --minutes 60` (./scripts/soak): the whole server (`tertulia start`, every part, default
 // settings) runs one meeting for that long: two headless Chromium participants stay throughout, synthetic
-// participants (bench/clients/meeting-client.ts: the real WebSocket, ICE, DTLS, SRTP) join and leave every few
+// participants (src/loadtest/meeting-client.ts: the real WebSocket, ICE, DTLS, SRTP) join and leave every few
 // seconds, and one more synthetic participant runs in a network namespace of its own whose link is cut,
 // rate-limited and made lossy, late, reordering and duplicating (network-faults.ts: tc netem where the kernel
 // has it, else lossy-relay.ts on its media); it joins again whenever the server dropped it.
@@ -12,8 +12,8 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 import type { Browser } from 'playwright-core';
-import { MeetingClient } from '../clients/meeting-client.ts';
-import { loadMedia } from '../media.ts';
+import { MeetingClient } from '../../src/loadtest/meeting-client.ts';
+import { loadMedia } from '../../src/loadtest/media.ts';
 import { joinThroughUi, launchBrowser, newParticipant, type Participant } from '../../test/helpers/browser.ts';
 import { freeTcpPort } from '../../test/helpers/ports.ts';
 import { differencesFromIdle, handleTotal, MiB, readResources, settleToIdle, summary, type Counts, type LeakBounds } from '../../test/helpers/resource-counts.ts';
@@ -190,7 +190,7 @@ function startRoaming(l: FaultyLink, httpsPort: number, relayPort: number): Chil
   const child = spawn(
     'ip',
     [
-      'netns', 'exec', l.ns, process.execPath, '--disable-warning=ExperimentalWarning', 'bench/clients/meeting-client-process.ts',
+      'netns', 'exec', l.ns, process.execPath, '--disable-warning=ExperimentalWarning', 'src/loadtest/meeting-client-process.ts',
       '--host', l.hostAddress, '--https-port', String(httpsPort), '--room', ROOM, '--name', 'Roaming',
       '--media-target', `${l.hostAddress}:${relayPort}`,
     ],

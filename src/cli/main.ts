@@ -6,6 +6,7 @@
 //   tertulia users ...         accounts for --auth-mode accounts
 //   tertulia play / tap        a file played into a meeting, a participant recorded (the server running here)
 //   tertulia status            what the server running here is doing
+//   tertulia loadtest          synthetic participants against any server (its own options)
 //   tertulia install|uninstall as a systemd service (root)
 //   tertulia --help | --version
 import { realpathSync } from 'node:fs';
@@ -129,6 +130,7 @@ const COMMANDS: [string, string][] = [
   ['play', 'play a video file into a meeting on the server running here: play FILE --room NAME [--name NAME] [--loop]'],
   ['tap', 'record one participant with ffmpeg: tap --room NAME --participant WHO [--out FILE.mkv] [--seconds N]'],
   ['status', 'what the server running here (same --data-dir) is doing: rooms, participants, bridges, recorders, certificate [--json]'],
+  ['loadtest', 'synthetic participants join rooms of any Tertulia server and report what they got: loadtest --url https://HOST:PORT [--rooms N --participants N --publishers N --duration S] (loadtest --help)'],
   ['install', 'as root: a systemd service (user tertulia, /var/lib/tertulia, /etc/tertulia/tertulia.json with the settings given), enabled and started [--no-start] [--root DIR]'],
   ['uninstall', 'as root: stop and remove the service; --purge also removes its configuration, data and user [--root DIR]'],
   ['help', 'show this help'],
@@ -149,7 +151,7 @@ export function helpText(): string {
     'Usage: tertulia <command> [options]',
     '',
     'Commands:',
-    ...COMMANDS.map(([c, d]) => `  ${c.padEnd(9)}${d}`),
+    ...COMMANDS.map(([c, d]) => `  ${c.padEnd(10)}${d}`),
     '',
     'Options (start, config):',
     ...rows.map(([o, d]) => `  ${o.padEnd(width)}${d}`),
@@ -163,6 +165,7 @@ export function helpText(): string {
     '  ./tertulia config --data-dir /var/lib/tertulia',
     '  ./tertulia play talk.mp4 --room Physics --loop        (the server runs here, same --data-dir)',
     '  ./tertulia tap --room Physics --participant Ana --seconds 60 --out ana.mkv',
+    '  ./tertulia loadtest --url https://meet.example.org --rooms 10 --participants 5 --publishers 2 --duration 60',
     '  sudo ./tertulia install --domain meet.example.org --https-port 443 --http-port 80',
     '',
     'Several machines (the parts talk over a NATS server; open its port 4222/tcp only to the other machines):',
@@ -234,6 +237,8 @@ export function parseCommandLine(argv: string[]): Parsed {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // a client of any server, with options of its own: no settings of this machine are read
+  if (argv[0] === 'loadtest') return await (await import('./commands/loadtest.ts')).runLoadtestCommand(argv.slice(1));
   let args: Parsed;
   try {
     args = parseCommandLine(argv);

@@ -70,7 +70,7 @@ export function buildRegistry(sources: MetricsSources): Registry {
 
   gauge('tertulia_info', 'Version and the parts this process runs (value 1)', () => 1, { version: VERSION, parts: sources.parts.join(',') });
 
-  const { signal, focus, bridge, recorder } = sources;
+  const { signal, focus, bridge, recorder, sip } = sources;
   if (signal) {
     const counts = () => signal.resourceCounts();
     gauge('tertulia_signal_rooms', 'Meetings (rooms) on this signal server', () => counts()['signal.rooms']);
@@ -190,6 +190,32 @@ export function buildRegistry(sources: MetricsSources): Registry {
     gauge('tertulia_recorder_recordings_active', 'Recordings running on this recorder', () => running(false), labels);
     gauge('tertulia_recorder_live_streams_active', 'Live streams running on this recorder', () => running(true), labels);
     gauge('tertulia_recorder_recordings_max', "This recorder's cap (maxRecordingsPerRecorder: recordings and live streams together)", () => sources.maxRecordings, labels);
+  }
+  if (sip) {
+    const directions = ['in', 'out'] as const;
+    reg(
+      new Gauge({
+        name: 'tertulia_sip_calls_active',
+        help: 'Phone calls in meetings on this SIP gateway, by direction (in: dialled in; out: Invite by phone)',
+        labelNames: ['gateway', 'direction'],
+        registers: [],
+        collect() {
+          for (const direction of directions) this.set({ gateway: sip.gatewayId, direction }, sip.callStats.activeCalls(direction));
+        },
+      }),
+    );
+    reg(
+      new Counter({
+        name: 'tertulia_sip_calls_total',
+        help: 'Phone calls that reached a meeting on this SIP gateway since it started, by direction',
+        labelNames: ['gateway', 'direction'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const direction of directions) this.inc({ gateway: sip.gatewayId, direction }, sip.callStats.totalCalls(direction));
+        },
+      }),
+    );
   }
   return registry;
 }

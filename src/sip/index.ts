@@ -17,6 +17,7 @@ import { dialOutMedia } from './dial-out-calls.ts';
 import { startDialOut } from './dial-out-service.ts';
 import { readCertificate, sipCertificateFiles, watchCertificate } from './sip-tls.ts';
 import { pinLookupOverBus } from './pin-lookup.ts';
+import { SipCallStats, type CallDirection } from './call-stats.ts';
 import { runPinMenu } from './pin-menu.ts';
 import { loadPrompts } from './prompts.ts';
 
@@ -28,6 +29,8 @@ export interface SipPart {
   mediaAddress: string;
   /** Calls in meetings now. */
   readonly calls: number;
+  /** Calls in meetings now and since the start, by direction (for /metrics). */
+  readonly callStats: SipCallStats;
   resourceCounts(): Record<string, number>;
   close(): Promise<void>;
 }
@@ -85,9 +88,13 @@ export async function startSip(opts: {
   const certificateFiles = sipCertificateFiles(config);
   const certificate = certificateFiles ? readCertificate(certificateFiles) : undefined;
   if (certificateFiles && !certificate) log.warn({ cert: certificateFiles.cert }, 'SIP over TLS is off: its certificate cannot be read yet (it starts with the next start)');
-  const keep = (call: Call) => {
+  const callStats = new SipCallStats();
+  const keep = (call: Call, direction: CallDirection) => {
     calls.add(call);
-    call.onEnded = () => calls.delete(call);
+    callStats.started(direction);
+    call.onEnded = () => {
+      if (calls.delete(call)) callStats.ended(direction);
+    };
   };
   const server = new SipServer({
     address: config.sipAddress,
@@ -102,7 +109,7 @@ export async function startSip(opts: {
         answerPhone,
         ...(pinMenu ? { pinMenu } : {}),
         log,
-        onCall: keep,
+        onCall: (call) => keep(call, 'in'),
       });
     },
     onDialogRequest: (req, respond) => dialogs?.handle(req, respond) ?? false,
@@ -130,7 +137,7 @@ export async function startSip(opts: {
       dialogs,
       local: { transport: 'udp', host: mediaAddress, port },
       log,
-      media: dialOutMedia({ dialogs, meetings, phone: { ports, address: mediaAddress, bindAddress: config.sipAddress }, log, onCall: keep }),
+      media: dialOutMedia({ dialogs, meetings, phone: { ports, address: mediaAddress, bindAddress: config.sipAddress }, log, onCall: (call) => keep(call, 'out') }),
     });
   } catch (e) {
     unwatch();
@@ -147,6 +154,7 @@ export async function startSip(opts: {
     get calls() {
       return calls.size;
     },
+    callStats,
     resourceCounts: () => ({ 'sip.dialogs': dialogs?.size ?? 0, 'sip.calls': calls.size, 'sip.meetingLinks': meetings.calls }),
     close() {
       closed ??= (async () => {

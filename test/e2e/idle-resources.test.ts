@@ -1,12 +1,12 @@
 // Resource use when idle: after a meeting of N ends, the server's rooms, participants, WebSockets, focus
 // conferences and bridge endpoints are 0 again, its handles (timers, sockets... by type, media workers
 // included) are the idle ones, and its file descriptors and heap (after a forced GC) are within a bound of idle.
-// The participants are synthetic browsers (bench/clients/meeting-client.ts): the real WebSocket, real ICE,
+// The participants are synthetic browsers (src/loadtest/meeting-client.ts): the real WebSocket, real ICE,
 // DTLS and SRTP with audio and simulcast video. No timing is asserted: the counts are read until they settle.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { MeetingClient } from '../../bench/clients/meeting-client.ts';
-import { loadMedia } from '../../bench/media.ts';
+import { MeetingClient } from '../../src/loadtest/meeting-client.ts';
+import { loadMedia } from '../../src/loadtest/media.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
 import { differencesFromIdle, MiB, readResources, settleToIdle, summary, type Counts, type LeakBounds } from '../helpers/resource-counts.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';

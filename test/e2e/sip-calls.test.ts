@@ -11,6 +11,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,6 +23,23 @@ import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { remoteAudio, rosterOf, tonePower } from '../helpers/sip-audio.ts';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.ts';
+import { parsePrometheusText } from '../helpers/prometheus-text.ts';
+
+/** The gateway's calls as /metrics says (the server started with TERTULIA_METRICS_ADDRESS on 127.0.0.1:port). */
+async function sipCalls(metricsPort: number, direction: 'in' | 'out'): Promise<{ active: number; total: number }> {
+  const body = await new Promise<string>((resolve, reject) => {
+    http
+      .get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', agent: false }, (res) => {
+        let b = '';
+        res.on('data', (d: Buffer) => (b += d.toString()));
+        res.on('end', () => resolve(b));
+      })
+      .on('error', reject);
+  });
+  const m = parsePrometheusText(body);
+  const one = (name: string) => m.series(name).find((x) => x.labels.direction === direction)?.value ?? NaN;
+  return { active: one('tertulia_sip_calls_active'), total: one('tertulia_sip_calls_total') };
+}
 
 const PHONE = 'Phone …1234';
 
@@ -88,8 +106,9 @@ describe('phone calls into a meeting (baresip)', () => {
     }
   });
 
-  test("the caller's *6 (SIP INFO from sipp; the room in X-Room-Name) mutes and unmutes it for everyone", { timeout: 120_000 }, async () => {
-    const server = await startServer();
+  test("the caller's *6 (SIP INFO from sipp; the room in X-Room-Name) mutes and unmutes it for everyone; /metrics counts the call", { timeout: 120_000 }, async () => {
+    const metricsPort = await freeTcpPort();
+    const server = await startServer({ TERTULIA_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
     try {
       const ana = await newParticipant(talking.browser, 'Ana');
       await joinThroughUi(ana, server.baseUrl, 'Teclas');
@@ -104,11 +123,16 @@ describe('phone calls into a meeting (baresip)', () => {
       );
       const tile = ana.page.getByRole('group', { name: 'sipp', exact: true });
       await tile.getByRole('img', { name: 'Phone' }).waitFor({ timeout: 30_000 });
+      // the tile shows as the gateway's join is answered, the call counts once its media is set up
+      await waitUntil('the call in /metrics', () => sipCalls(metricsPort, 'in'), (c) => c.active === 1 && c.total === 1, 10_000);
       await tile.getByLabel('Microphone muted').waitFor({ timeout: 20_000 });
       await tile.getByLabel('Microphone muted').waitFor({ state: 'detached', timeout: 20_000 });
       await tile.waitFor({ state: 'detached', timeout: 30_000 });
       const r = await sipp;
       assert.equal(r.code, 0, r.out);
+      await waitUntil('the call to end in /metrics', () => sipCalls(metricsPort, 'in'), (c) => c.active === 0, 10_000);
+      assert.deepEqual(await sipCalls(metricsPort, 'in'), { active: 0, total: 1 });
+      assert.deepEqual(await sipCalls(metricsPort, 'out'), { active: 0, total: 0 });
       await ana.context.close();
     } finally {
       await server.stop();
@@ -194,7 +218,8 @@ describe('phone calls into a meeting (baresip)', () => {
 
   test('Invite by phone: the gateway calls out through the trunk (baresip answers); the callee is heard and hears the room', { timeout: 180_000 }, async () => {
     const bPort = await freeUdpPort();
-    const server = await startServer({ TERTULIA_SIP_TRUNK_URI: `sip:127.0.0.1:${bPort}`, TERTULIA_SIP_DIAL_OUT_ANONYMOUS: 'true' });
+    const metricsPort = await freeTcpPort();
+    const server = await startServer({ TERTULIA_SIP_TRUNK_URI: `sip:127.0.0.1:${bPort}`, TERTULIA_SIP_DIAL_OUT_ANONYMOUS: 'true', TERTULIA_METRICS_ADDRESS: `127.0.0.1:${metricsPort}` });
     const callee = answerWithBaresip(path.join(dir, 'callee'), '600111234', bPort, wav);
     try {
       const ana = await newParticipant(talking.browser, 'Ana');
@@ -205,6 +230,7 @@ describe('phone calls into a meeting (baresip)', () => {
       // the callee is a phone participant named by the number's last digits, heard in the room
       const name = 'Phone …1234';
       await waitUntil('Ana to list the callee', () => rosterOf(ana.page), (r) => r.some((x) => x.displayName === name && x.phone === true), 60_000);
+      await waitUntil('the call in /metrics', () => sipCalls(metricsPort, 'out'), (c) => c.active === 1 && c.total === 1, 10_000);
       const audio = await waitUntil('Ana to hear the callee', () => remoteAudio(ana.page), (a) => (a[name]?.energy ?? 0) > 0.01 && (a[name]?.packets ?? 0) > 50, 45_000);
       assert.ok(audio[name]!.energy > 0.01);
       // and the callee hears Ana's 320 Hz

@@ -9,7 +9,7 @@ import { fingerprintOf } from '../../src/bridge/certificate.ts';
 import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
 import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
 import { isRtcp } from '../../src/bridge/packet/rtp.ts';
-import { udpDtlsTransport } from '../../bench/clients/udp-dtls-transport.ts';
+import { udpDtlsTransport } from '../../src/loadtest/udp-dtls-transport.ts';
 
 /** Waits until `cond` holds, checking every `pollMs`; throws after `ms`. */
 export async function waitFor(what: string, cond: () => boolean, ms = 5000, pollMs = 10): Promise<void> {

@@ -157,7 +157,7 @@ async function start(config: Config, reload: () => Config): Promise<void> {
         address: config.metricsAddress,
         token: config.metricsToken,
         log,
-        sources: { parts: config.parts, bus, signal, focus, bridge, recorder, maxRecordings: config.maxRecordingsPerRecorder },
+        sources: { parts: config.parts, bus, signal, focus, bridge, recorder, sip, maxRecordings: config.maxRecordingsPerRecorder },
       });
     } catch (e) {
       process.stderr.write(`tertulia: cannot start: ${(e as Error).message}\n`);

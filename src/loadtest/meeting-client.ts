@@ -6,9 +6,9 @@
 // addresses the offer's candidates list, or to `mediaTarget`.
 import sdpTransform from 'sdp-transform';
 import { WebSocket } from 'ws';
-import type { BenchMedia } from '../media.ts';
-import { AUDIO_FRAME_MS } from '../media.ts';
-import { DelayHistogram } from '../stats.ts';
+import type { BenchMedia } from './media.ts';
+import { AUDIO_FRAME_MS } from './media.ts';
+import { DelayHistogram } from './delay-histogram.ts';
 import { PARTICIPANT_ICE_PWD, Participant, createClientCertificate, measureWindow, type ClientCertificate } from './participant.ts';
 
 /** Every packet counts (the bench's measurement window is for benchmarks; here a client only says what it got). */
@@ -33,6 +33,10 @@ export interface MeetingClientOptions {
   videoFps?: number;
   /** Where media goes instead of host and the offer's port (a relay in between). */
   mediaTarget?: { address: string; port: number };
+  /** Sends audio (and video unless videoFps is 0); false: a listener, muted (default true). */
+  sendMedia?: boolean;
+  /** Where the one-way delays of what it receives go (shared by several clients; default its own). */
+  delays?: DelayHistogram;
 }
 
 /** The answer a browser gives to focus's offer: audio and camera (rid simulcast) sent, remote sources received. */
@@ -104,10 +108,10 @@ export class MeetingClient {
       conferenceId: opts.room,
       endpointId: opts.name,
       index: opts.index,
-      publishesAudio: true,
-      publishesVideo: (opts.videoFps ?? 10) > 0,
+      publishesAudio: opts.sendMedia !== false,
+      publishesVideo: opts.sendMedia !== false && (opts.videoFps ?? 10) > 0,
       media: opts.media,
-      delays: new DelayHistogram(),
+      delays: opts.delays ?? new DelayHistogram(),
     });
     this.closed = new Promise((resolve) => (this.resolveClosed = resolve));
   }
@@ -116,7 +120,7 @@ export class MeetingClient {
   async join(timeoutMs = 30_000): Promise<void> {
     this.cert = await createClientCertificate();
     const { host, httpsPort } = this.opts;
-    const ws = new WebSocket(`wss://${host}:${httpsPort}/ws`, { rejectUnauthorized: false });
+    const ws = new WebSocket(`wss://${host.includes(':') ? `[${host}]` : host}:${httpsPort}/ws`, { rejectUnauthorized: false });
     this.ws = ws;
     ws.on('error', (e) => (this.error ??= e.message));
     // a connection whose server went silent (a cut network) is dropped, as a browser's would be: the server
@@ -163,7 +167,7 @@ export class MeetingClient {
       clearTimeout(timer);
       throw e;
     }
-    ws.send(JSON.stringify({ type: 'join', room: this.opts.room, displayName: this.opts.name, audioMuted: false, videoMuted: !this.participant.publishesVideo }));
+    ws.send(JSON.stringify({ type: 'join', room: this.opts.room, displayName: this.opts.name, audioMuted: !this.participant.publishesAudio, videoMuted: !this.participant.publishesVideo }));
     try {
       await ready;
     } finally {
@@ -191,6 +195,8 @@ export class MeetingClient {
 
   private startMedia(): void {
     if (this.left) return;
+    this.timers.push(setInterval(() => this.participant.sendTransportFeedback(), 100));
+    if (!this.participant.publishesAudio) return;
     const audio = this.opts.media.audio;
     let a = 0;
     this.timers.push(
@@ -201,10 +207,9 @@ export class MeetingClient {
           // a socket closed under us (leaving): nothing to send
         }
       }, AUDIO_FRAME_MS),
-      setInterval(() => this.participant.sendTransportFeedback(), 100),
     );
     const fps = this.opts.videoFps ?? 10;
-    if (fps > 0) {
+    if (this.participant.publishesVideo) {
       this.timers.push(
         setInterval(() => {
           try {

@@ -11,16 +11,15 @@ import dgram from 'node:dgram';
 import { X509Certificate } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { CipherContext, DtlsClient, type Transport } from 'werift';
-import { fingerprintOf } from '../../src/bridge/certificate.ts';
-import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../../src/bridge/packet/stun.ts';
-import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../../src/bridge/packet/srtp.ts';
-import { FMT_FIR, FMT_PLI, RTCP_PSFB, fbMediaSsrc, forEachFir, forEachRtcp, writeRr } from '../../src/bridge/packet/rtcp.ts';
-import { TwccRecorder, readTransportSeq } from '../../src/bridge/packet/twcc.ts';
-import type { BridgeProcess } from '../bridge-control.ts';
-import type { BenchMedia } from '../media.ts';
-import type { DelayHistogram } from '../stats.ts';
+import { fingerprintOf } from '../bridge/certificate.ts';
+import { STUN_CLASS_SUCCESS, buildBindingRequest, parseStun } from '../bridge/packet/stun.ts';
+import { SRTP_PROFILE_IDS, SrtpSession, srtpKeyLengths } from '../bridge/packet/srtp.ts';
+import { FMT_FIR, FMT_PLI, RTCP_PSFB, fbMediaSsrc, forEachFir, forEachRtcp, writeRr } from '../bridge/packet/rtcp.ts';
+import { TwccRecorder, readTransportSeq } from '../bridge/packet/twcc.ts';
+import type { BenchMedia } from './media.ts';
+import type { DelayHistogram } from './delay-histogram.ts';
 import { udpDtlsTransport } from './udp-dtls-transport.ts';
-import { AUDIO_PT, RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/media-profile.ts';
+import { AUDIO_PT, RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../protocol/media-profile.ts';
 
 /** Payload types and the header extension ids focus's offers fix: the one media profile. */
 const VP8_PT = VIDEO_PT;
@@ -53,6 +52,13 @@ const SOCKET_BUFFER = 8 * 1024 * 1024;
 /** Microseconds on a clock shared by every process of the machine (low 32 bits). */
 export function nowUs32(): number {
   return ((performance.timeOrigin + performance.now()) * 1000) % 4294967296 >>> 0;
+}
+
+/** A bridge driven directly, without focus (the benchmark's bridge process): its control requests and media port. */
+export interface DirectBridge {
+  port: number;
+  /** any JSON object (so that the benchmark's own typed request fits) */
+  request(op: 'allocate' | 'configure', payload: Record<string, any>): Promise<unknown>;
 }
 
 export interface ClientCertificate {
@@ -238,7 +244,7 @@ export class Participant {
   }
 
   /** Allocate on the bridge, ICE check, configure, DTLS handshake: afterwards SRTP is up both ways. */
-  async connect(bridge: BridgeProcess, cert: ClientCertificate): Promise<void> {
+  async connect(bridge: DirectBridge, cert: ClientCertificate): Promise<void> {
     const alloc = (await bridge.request('allocate', { conferenceId: this.conferenceId, endpointId: this.endpointId })) as {
       ufrag: string;
       pwd: string;

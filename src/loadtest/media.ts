@@ -1,12 +1,13 @@
 // The media the synthetic publishers send: VP8 rid simulcast in three layers (320x180 ~150 kbit/s, 640x360
 // ~500 kbit/s, 1280x720 ~1.2 Mbit/s; 30 fps) and Opus (20 ms frames), encoded once with ffmpeg and cached
-// under bench/.cache/, then cut into RTP payloads (RFC 7741 for VP8). Without ffmpeg, generated payloads of
+// under dist/media-cache/, then cut into RTP payloads (RFC 7741 for VP8). Without ffmpeg, generated payloads of
 // realistic sizes stand in (the report says which was used).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 
-export const CACHE_DIR = path.join(import.meta.dirname, '.cache');
+/** Where the encoded clips are kept (a build output: made again when missing). */
+export const CACHE_DIR = path.join(import.meta.dirname, '..', '..', 'dist', 'media-cache');
 /** Largest VP8 payload chunk per RTP packet (plus the 6-byte payload descriptor). */
 export const VP8_CHUNK = 1100;
 export const VIDEO_FPS = 30;
@@ -61,7 +62,7 @@ function hasFfmpeg(): boolean {
 function encode(out: string, args: string[]): void {
   if (existsSync(out)) return;
   mkdirSync(CACHE_DIR, { recursive: true });
-  const tmp = `${out}.tmp`;
+  const tmp = `${out}.${process.pid}.tmp`; // several processes may make the same clip at once
   execFileSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', ...args, tmp], { stdio: 'inherit' });
   renameSync(tmp, out);
 }

@@ -2,10 +2,10 @@
 // can be cut or made lossy (`ip netns exec`): it joins, and whenever its connection ends (the server dropped
 // it after a cut) it joins again, until SIGTERM/SIGINT, when it leaves and exits. It prints one JSON line per
 // event on stdout: {"event":"joined"|"closed"|"join-failed"|"left", "received": RTP packets so far, ...}.
-//   node bench/clients/meeting-client-process.ts --host 10.251.3.1 --https-port 8443 --room Soak --name Roaming
+//   node src/loadtest/meeting-client-process.ts --host 10.251.3.1 --https-port 8443 --room Soak --name Roaming
 //     [--media-target 10.251.3.1:40123]
 import { parseArgs } from 'node:util';
-import { loadMedia } from '../media.ts';
+import { loadMedia } from './media.ts';
 import { MeetingClient } from './meeting-client.ts';
 
 const { values } = parseArgs({
