@@ -14,9 +14,10 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BridgeProcess, type BridgeStats } from '../bridge-control.ts';
-import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from '../clients/participant.ts';
-import { AUDIO_FRAME_MS, VIDEO_FPS, loadMedia, type BenchMedia } from '../media.ts';
-import { DelayHistogram, fmt, table } from '../stats.ts';
+import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from '../../src/loadtest/participant.ts';
+import { AUDIO_FRAME_MS, VIDEO_FPS, loadMedia, type BenchMedia } from '../../src/loadtest/media.ts';
+import { DelayHistogram } from '../../src/loadtest/delay-histogram.ts';
+import { fmt, table } from '../stats.ts';
 
 const USAGE = `usage: npm run bench -- cascade [options]
   --publishers N        participants sending video and audio (default 3)
