@@ -11,18 +11,20 @@
 import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BridgeProcess, type BridgeStats } from '../bridge-control.ts';
 import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from '../../src/loadtest/participant.ts';
 import { AUDIO_FRAME_MS, VIDEO_FPS, loadMedia, type BenchMedia } from '../../src/loadtest/media.ts';
 import { DelayHistogram } from '../../src/loadtest/delay-histogram.ts';
-import { fmt, table } from '../stats.ts';
+import { fmt, median, table } from '../stats.ts';
 
 const USAGE = `usage: npm run bench -- cascade [options]
   --publishers N        participants sending video and audio (default 3)
   --receivers N         participants receiving everything (default 20)
   --seconds N           measured seconds per run (default 10), after the layers settled
+  --repeat N            runs of each meeting, alternated (default 3); the table gives medians
   --tile WxH            the tile every receiver shows each camera in (default 1280x720: the top layer)
   --bridge-config JSON  extra configuration of every bridge (default '{"mediaWorkers":1}': one thread each)
   --short               harness check: 1 publisher, 3 receivers, 3 s; exits 1 when a receiver got nothing
@@ -37,6 +39,7 @@ function options() {
         publishers: { type: 'string', default: '3' },
         receivers: { type: 'string', default: '20' },
         seconds: { type: 'string', default: '10' },
+        repeat: { type: 'string', default: '3' },
         tile: { type: 'string', default: '1280x720' },
         'bridge-config': { type: 'string', default: '{"mediaWorkers":1}' },
         'write-doc': { type: 'boolean', default: false },
@@ -184,19 +187,37 @@ async function runMeeting(relayed: boolean, media: BenchMedia, cert: ClientCerti
 
 const media = loadMedia();
 const cert = await createClientCertificate();
-console.log(`cascade: ${PUBLISHERS} publishers, ${RECEIVERS} receivers, tiles ${TILE_W}x${TILE_H}, bridges ${JSON.stringify(BRIDGE_CONFIG)}, ${SECONDS} s`);
-const one = await runMeeting(false, media, cert);
-const relay = await runMeeting(true, media, cert);
+const REPEAT = o.short ? 1 : Number(o.repeat);
+console.log(`cascade: ${PUBLISHERS} publishers, ${RECEIVERS} receivers, tiles ${TILE_W}x${TILE_H}, bridges ${JSON.stringify(BRIDGE_CONFIG)}, ${SECONDS} s, ${REPEAT} runs of each`);
+// one bridge and relayed alternate, so that the machine's other load spoils both alike
+const ones: Run[] = [];
+const relays: Run[] = [];
+for (let i = 0; i < REPEAT; i++) {
+  ones.push(await runMeeting(false, media, cert));
+  relays.push(await runMeeting(true, media, cert));
+}
 const perPacket = (cpuUs: number, packets: number) => (packets > 0 ? cpuUs / packets : NaN);
-const rows = [
-  ...one.bridges.map((x) => ['one bridge', x.name, fmt(x.rtpIn / SECONDS, 0), fmt(x.rtpOut / SECONDS, 0), fmt(perPacket(x.cpuUs, x.rtpOut), 2)]),
-  ...relay.bridges.map((x) => ['relayed', x.name, fmt(x.rtpIn / SECONDS, 0), fmt(x.rtpOut / SECONDS, 0), fmt(perPacket(x.cpuUs, x.rtpOut), 2)]),
-  ['relayed', 'A + B, per packet a receiver got', '', fmt(relay.delivered / SECONDS, 0), fmt(perPacket(relay.bridges.reduce((n, x) => n + x.cpuUs, 0), relay.delivered), 2)],
-  ['one bridge', 'per packet a receiver got', '', fmt(one.delivered / SECONDS, 0), fmt(perPacket(one.bridges[0]!.cpuUs, one.delivered), 2)],
+/** The median over the runs of f, formatted. */
+const med = (runs: Run[], f: (r: Run) => number, digits: number) => fmt(median(runs.map(f)), digits);
+const bridgeRow = (meeting: string, runs: Run[], i: number) => [
+  meeting,
+  runs[0]!.bridges[i]!.name,
+  med(runs, (r) => r.bridges[i]!.rtpIn / SECONDS, 0),
+  med(runs, (r) => r.bridges[i]!.rtpOut / SECONDS, 0),
+  med(runs, (r) => perPacket(r.bridges[i]!.cpuUs, r.bridges[i]!.rtpOut), 2),
 ];
+const totalRow = (meeting: string, runs: Run[]) => [
+  meeting,
+  'all its bridges, per packet a receiver got',
+  '',
+  med(runs, (r) => r.delivered / SECONDS, 0),
+  med(runs, (r) => perPacket(r.bridges.reduce((n, x) => n + x.cpuUs, 0), r.delivered), 2),
+];
+const rows = [bridgeRow('one bridge', ones, 0), totalRow('one bridge', ones), bridgeRow('relayed', relays, 0), bridgeRow('relayed', relays, 1), totalRow('relayed', relays)];
 const out = table(['meeting', 'bridge', 'RTP in /s', 'RTP out /s', 'CPU µs per packet out'], rows);
-const notes = [one, relay].map(
-  (r, i) => `${i === 0 ? 'one bridge' : 'relayed'}: layers ${r.settled ? 'settled' : 'NOT settled'} after ${r.settleSeconds.toFixed(1)} s, receivers' video loss ${(r.videoLoss * 100).toFixed(2)} %`,
+const notes = [ones, relays].map(
+  (runs, i) =>
+    `${i === 0 ? 'one bridge' : 'relayed'}: layers settled in ${runs.filter((r) => r.settled).length} of ${runs.length} runs (at most ${Math.max(...runs.map((r) => r.settleSeconds)).toFixed(1)} s), receivers' video loss at most ${(Math.max(...runs.map((r) => r.videoLoss)) * 100).toFixed(2)} %`,
 );
 console.log(out);
 for (const n of notes) console.log(n);
@@ -206,11 +227,22 @@ if (o['write-doc']) {
   const begin = '<!-- bench:cascade:begin -->';
   const end = '<!-- bench:cascade:end -->';
   const text = existsSync(doc) ? readFileSync(doc, 'utf8') : '';
-  const block = `${begin}\n${PUBLISHERS} publishers on one bridge, ${RECEIVERS} receivers (tiles ${TILE_W}x${TILE_H}), ${SECONDS} s measured, bridges \`${JSON.stringify(BRIDGE_CONFIG)}\`:\n\n${out}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n${end}`;
+  const when = new Date().toISOString().slice(0, 16).replace('T', ' ');
+  const machine = `${os.availableParallelism()} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.type()} ${os.release()}, Node ${process.version}`;
+  const command = `npm run bench -- cascade ${process.argv.slice(2).filter((a) => a !== '--write-doc').join(' ')}`.trim();
+  const block = `${begin}
+Measured ${when} UTC with \`${command}\` on ${machine}: ${PUBLISHERS} publishers on bridge A, ${RECEIVERS} receivers (tiles ${TILE_W}x${TILE_H}) on bridge B (or all on one bridge), bridges \`${JSON.stringify(BRIDGE_CONFIG)}\`, ${SECONDS} s measured per run, medians of ${REPEAT} runs of each, alternated.
+
+${out}
+
+${notes.map((n) => `- ${n}`).join('\n')}
+${end}`;
   const i = text.indexOf(begin);
   const j = text.indexOf(end);
   writeFileSync(doc, i >= 0 && j > i ? text.slice(0, i) + block + text.slice(j + end.length) : `${text.trimEnd()}\n\n${block}\n`);
 }
+const one = ones[0]!;
+const relay = relays[0]!;
 if (o.short && (relay.delivered === 0 || one.delivered === 0)) {
   console.error('a receiver got nothing');
   process.exit(1);
