@@ -8,13 +8,13 @@
 //    receivers want.
 // Reported: each bridge process's CPU (user + system) per RTP packet it sent, and for the relayed meeting
 // the CPU of both bridges per packet delivered to a receiver, next to one bridge's. Options: USAGE.
-import { parseArgs } from 'node:util';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { BridgeProcess, type BridgeStats } from '../bridge-control.ts';
+import { benchOptions } from '../cli-options.ts';
 import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from '../../src/loadtest/participant.ts';
 import { AUDIO_FRAME_MS, VIDEO_FPS, loadMedia, type BenchMedia } from '../../src/loadtest/media.ts';
 import { DelayHistogram } from '../../src/loadtest/delay-histogram.ts';
@@ -30,32 +30,17 @@ const USAGE = `usage: npm run bench -- cascade [options]
   --short               harness check: 1 publisher, 3 receivers, 3 s; exits 1 when a receiver got nothing
   --write-doc           also rewrite the cascade figures block of docs/BENCHMARKS.md`;
 
-function options() {
-  try {
-    return parseArgs({
-      options: {
-        help: { type: 'boolean', default: false },
-        short: { type: 'boolean', default: false },
-        publishers: { type: 'string', default: '3' },
-        receivers: { type: 'string', default: '20' },
-        seconds: { type: 'string', default: '10' },
-        repeat: { type: 'string', default: '3' },
-        tile: { type: 'string', default: '1280x720' },
-        'bridge-config': { type: 'string', default: '{"mediaWorkers":1}' },
-        'write-doc': { type: 'boolean', default: false },
-      },
-    }).values;
-  } catch (e) {
-    console.error(`${(e as Error).message}\n${USAGE}`);
-    process.exit(2);
-  }
-}
-
-const o = options();
-if (o.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const o = benchOptions(USAGE, {
+  help: { type: 'boolean', default: false },
+  short: { type: 'boolean', default: false },
+  publishers: { type: 'string', default: '3' },
+  receivers: { type: 'string', default: '20' },
+  seconds: { type: 'string', default: '10' },
+  repeat: { type: 'string', default: '3' },
+  tile: { type: 'string', default: '1280x720' },
+  'bridge-config': { type: 'string', default: '{"mediaWorkers":1}' },
+  'write-doc': { type: 'boolean', default: false },
+});
 const PUBLISHERS = o.short ? 1 : Number(o.publishers);
 const RECEIVERS = o.short ? 3 : Number(o.receivers);
 const SECONDS = o.short ? 3 : Number(o.seconds);
