@@ -81,6 +81,8 @@ interface Run {
   settleSeconds: number;
   /** Loss over the receivers' video streams (sequence gaps). */
   videoLoss: number;
+  /** The receivers' video packets in the window by simulcast layer, lowest first. */
+  layerPackets: number[];
 }
 
 const cpuOf = (s: BridgeStats) => s.cpuUserUs + s.cpuSystemUs;
@@ -140,11 +142,13 @@ async function runMeeting(relayed: boolean, media: BenchMedia, cert: ClientCerti
       const after = await Promise.all(bridges.map((x) => x.stats()));
       let expected = 0;
       let got = 0;
+      const layerPackets = media.layers.map(() => 0);
       for (const r of receivers) {
         for (const st of r.streams.values()) {
           if (st.kind !== 'video') continue;
           expected += st.lastSeq - st.firstSeq + 1;
           got += st.packets;
+          st.layerPackets.forEach((n, i) => (layerPackets[i] = (layerPackets[i] ?? 0) + n));
         }
       }
       return {
@@ -158,6 +162,7 @@ async function runMeeting(relayed: boolean, media: BenchMedia, cert: ClientCerti
         settled,
         settleSeconds,
         videoLoss: expected > 0 ? 1 - got / expected : 0,
+        layerPackets,
       };
     } finally {
       stop();
@@ -198,11 +203,17 @@ const totalRow = (meeting: string, runs: Run[]) => [
   med(runs, (r) => r.delivered / SECONDS, 0),
   med(runs, (r) => perPacket(r.bridges.reduce((n, x) => n + x.cpuUs, 0), r.delivered), 2),
 ];
+/** The receivers' video packets by layer over all runs, as shares ("q 1 %, h 2 %, f 97 %"). */
+const layerSplit = (runs: Run[]) => {
+  const sums = media.layers.map((_, i) => runs.reduce((n, r) => n + (r.layerPackets[i] ?? 0), 0));
+  const total = sums.reduce((a, b) => a + b, 0) || 1;
+  return media.layers.map((l, i) => `${l.rid} ${((100 * sums[i]!) / total).toFixed(0)} %`).join(', ');
+};
 const rows = [bridgeRow('one bridge', ones, 0), totalRow('one bridge', ones), bridgeRow('relayed', relays, 0), bridgeRow('relayed', relays, 1), totalRow('relayed', relays)];
 const out = table(['meeting', 'bridge', 'RTP in /s', 'RTP out /s', 'CPU µs per packet out'], rows);
 const notes = [ones, relays].map(
   (runs, i) =>
-    `${i === 0 ? 'one bridge' : 'relayed'}: layers settled in ${runs.filter((r) => r.settled).length} of ${runs.length} runs (at most ${Math.max(...runs.map((r) => r.settleSeconds)).toFixed(1)} s), receivers' video loss at most ${(Math.max(...runs.map((r) => r.videoLoss)) * 100).toFixed(2)} %`,
+    `${i === 0 ? 'one bridge' : 'relayed'}: layers settled in ${runs.filter((r) => r.settled).length} of ${runs.length} runs (at most ${Math.max(...runs.map((r) => r.settleSeconds)).toFixed(1)} s), receivers' video loss at most ${(Math.max(...runs.map((r) => r.videoLoss)) * 100).toFixed(2)} %, their video packets by layer ${layerSplit(runs)}`,
 );
 console.log(out);
 for (const n of notes) console.log(n);
