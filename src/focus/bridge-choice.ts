@@ -1,6 +1,8 @@
 // Which bridge a participant goes to (pure: focus/index.ts keeps the bridges and calls these). A bridge has
 // room while its load (the larger of the endpoints it announced and those focus placed on it) is below its
-// cap (maxEndpointsPerBridge) and its announced stress (CPU use per core) is below maxBridgeStress.
+// cap (maxEndpointsPerBridge) and its announced stress (CPU use per core) is below maxBridgeStress. When no
+// bridge has room so counted, the stress is let go (as Jicofo falls back to overloaded bridges): a busy bridge
+// still takes people up to its cap rather than nobody being let in.
 //  - A new conference starts on a bridge with room, of the participant's region when one has room, else the
 //    least loaded (then the one with fewer conferences).
 //  - A participant of a running conference goes to, in this order: one of the conference's bridges in its
@@ -31,8 +33,11 @@ function lighter(a: BridgeState, b: BridgeState): number {
 
 /** The bridge a new conference starts on, or undefined when none has room. */
 export function chooseFirstBridge(bridges: readonly BridgeState[], region: string | undefined, maxStress: number): BridgeState | undefined {
-  const open = bridges.filter((b) => hasRoom(b, maxStress)).sort(lighter);
-  return (region !== undefined ? open.find((b) => b.region === region) : undefined) ?? open[0];
+  const pick = (stressLimit: number) => {
+    const open = bridges.filter((b) => hasRoom(b, stressLimit)).sort(lighter);
+    return (region !== undefined ? open.find((b) => b.region === region) : undefined) ?? open[0];
+  };
+  return pick(maxStress) ?? pick(Infinity);
 }
 
 /**
@@ -47,7 +52,11 @@ export function chooseBridgeFor(opts: {
   maxStress: number;
   homeOnly?: boolean;
 }): string | undefined {
-  const { spanned, known, region, maxStress } = opts;
+  return placeWithin(opts, opts.maxStress) ?? placeWithin(opts, Infinity);
+}
+
+function placeWithin(opts: { spanned: readonly string[]; known: ReadonlyMap<string, BridgeState>; region: string | undefined; homeOnly?: boolean }, maxStress: number): string | undefined {
+  const { spanned, known, region } = opts;
   // a bridge silent a while (not known now) that the conference spans: tried as before
   const roomy = (id: string) => {
     const b = known.get(id);

@@ -31,6 +31,8 @@ test('a new conference: the participant’s region when it has room, else the le
   assert.equal(chooseFirstBridge(full, 'eu', MAX_STRESS)?.id, 'us1', 'the region full: elsewhere');
   const stressed = [bridge('a', { load: 0, stress: 0.95 }), bridge('b', { load: 6 })];
   assert.equal(chooseFirstBridge(stressed, undefined, MAX_STRESS)?.id, 'b', 'an idle-looking but busy bridge is skipped');
+  const allBusy = [bridge('a', { load: 3, stress: 0.95 }), bridge('b', { load: 6, stress: 0.9 }), bridge('c', { load: 10, stress: 0.1 })];
+  assert.equal(chooseFirstBridge(allBusy, undefined, MAX_STRESS)?.id, 'a', 'all busy: the least loaded below its cap all the same');
   assert.equal(chooseFirstBridge([bridge('a', { load: 10 })], undefined, MAX_STRESS), undefined);
   const tie = [bridge('a', { conferences: 3 }), bridge('b', { conferences: 1 })];
   assert.equal(chooseFirstBridge(tie, undefined, MAX_STRESS)?.id, 'b', 'same load: fewer conferences');
@@ -52,6 +54,11 @@ test('a running conference whose bridges are full spills to the least loaded oth
   const known = map(bridge('a', { load: 10 }), bridge('b', { load: 4 }), bridge('c', { load: 2 }), bridge('d', { load: 1, stress: 0.9 }));
   assert.equal(chooseBridgeFor({ spanned: ['a'], known, region: undefined, maxStress: MAX_STRESS }), 'c');
   assert.equal(chooseBridgeFor({ spanned: ['a'], known: map(bridge('a', { load: 10 })), region: undefined, maxStress: MAX_STRESS }), undefined);
+  // the conference's bridge busy, another one not: the other (the conference spans it); every bridge busy: its own
+  const busy = map(bridge('a', { load: 2, stress: 0.9 }), bridge('b', { load: 5 }));
+  assert.equal(chooseBridgeFor({ spanned: ['a'], known: busy, region: undefined, maxStress: MAX_STRESS }), 'b');
+  const allBusy = map(bridge('a', { load: 2, stress: 0.9 }), bridge('b', { load: 5, stress: 0.95 }));
+  assert.equal(chooseBridgeFor({ spanned: ['a'], known: allBusy, region: undefined, maxStress: MAX_STRESS }), 'a');
   // the region's bridges all full: placed as if regions did not exist
   const regional = map(bridge('eu1', { region: 'eu', load: 10 }), bridge('us1', { region: 'us', load: 1 }));
   assert.equal(chooseBridgeFor({ spanned: ['us1'], known: regional, region: 'eu', maxStress: MAX_STRESS }), 'us1');
