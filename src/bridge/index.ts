@@ -19,7 +19,8 @@ import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
 import type { PlainAllocation } from './plain-transport.ts';
 
-export const ANNOUNCE_INTERVAL_MS = 5000;
+/** How often a draining bridge looks whether its conferences are gone. */
+const DRAIN_POLL_MS = 100;
 const TICK_INTERVAL_MS = 1000;
 const COUNTERS_REFRESH_MS = 100;
 
@@ -48,6 +49,14 @@ export interface BridgeHandle {
   fingerprint: string;
   /** A reloaded lastN (SIGHUP), for the conferences that start from now. */
   setLastN(lastN: number): Promise<void>;
+  /**
+   * Drains the bridge (SIGTERM): it says so in its announcements (focus then moves its conferences to other
+   * bridges at once) and refuses new endpoints; resolves once no conference is left on it, or after
+   * `timeoutMs` (true: it is empty).
+   */
+  drain(timeoutMs: number): Promise<boolean>;
+  /** True once drain() was called. */
+  readonly draining: boolean;
   close(): Promise<void>;
 }
 
@@ -130,6 +139,11 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
 
   const ok = { ok: true } as const;
   const unsubscribes: Unsubscribe[] = [];
+  let draining = false;
+  /** A draining bridge takes no new endpoint (focus already places them elsewhere: this covers a race). */
+  const refuseWhileDraining = () => {
+    if (draining) throw new BusCallError('unavailable', `bridge ${bridgeId} is stopping`);
+  };
   /** Serves one of the bridge's calls; a refusal is logged here (focus logs it too, with its context). */
   const serve = <C extends BusCallSpec>(spec: C, fn: (req: z.output<C['request']>) => z.input<C['reply']> | Promise<z.input<C['reply']>>) => {
     unsubscribes.push(
@@ -146,6 +160,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   serve(busCalls.bridgeAllocate, (p) => {
     // the cap focus honours (it learns it from the announcement); a re-allocation of an endpoint is no new one
     const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
+    if (!known) refuseWhileDraining();
     if (!known && bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
     // with media workers the reply waits until every worker has applied the request
@@ -158,6 +173,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   serve(busCalls.bridgeAllocatePlain, async (p) => {
     const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
     if (known) throw new BusCallError('conflict', `endpoint ${p.endpointId} is already in conference ${p.conferenceId}`);
+    refuseWhileDraining();
     if (bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     // with media workers the endpoint's home worker opens the sockets; this thread only keeps the record
     const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, p, p.sources, pool === null);
@@ -170,6 +186,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   serve(busCalls.bridgeAllocateRelay, async (p) => {
     const known = bridge.conferences.get(p.conferenceId)?.endpoints.has(p.endpointId) ?? false;
     if (known) throw new BusCallError('conflict', `endpoint ${p.endpointId} is already in conference ${p.conferenceId}`);
+    refuseWhileDraining();
     const allocation: PlainAllocation = {
       conferenceId: p.conferenceId,
       endpointId: p.endpointId,
@@ -224,6 +241,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         instance,
         stress: Math.min(64, stress.read()),
         ...region,
+        ...(draining ? { draining: true } : {}),
       });
     } catch (e) {
       log.warn({ err: (e as Error).message }, 'could not announce the bridge');
@@ -239,7 +257,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       announce();
     }),
   );
-  const announceTimer = setInterval(announce, ANNOUNCE_INTERVAL_MS);
+  // the heartbeat: focus counts the bridge dead after bridgeFailureTimeout without one
+  const announceTimer = setInterval(announce, Math.round(opts.config.bridgeHeartbeat * 1000));
   const tickTimer = setInterval(() => {
     try {
       if (pool === null) bridge.tick(); // media workers keep their own endpoints' consent
@@ -279,6 +298,22 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     async setLastN(lastN: number) {
       bridge.setLastN(lastN);
       await pool?.setLastN(lastN);
+    },
+    get draining() {
+      return draining;
+    },
+    async drain(timeoutMs: number) {
+      if (!draining) {
+        draining = true;
+        log.info({ conferences: bridge.conferences.size, endpoints: bridge.endpointCount, timeoutMs }, 'draining: no new conferences; waiting for focus to move the others away');
+        announce(); // the goodbye: focus moves the conferences now rather than after the heartbeat timeout
+      }
+      const deadline = Date.now() + timeoutMs;
+      while (bridge.conferences.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, DRAIN_POLL_MS));
+      const empty = bridge.conferences.size === 0;
+      if (empty) log.info('drained: no conference left on this bridge');
+      else log.warn({ conferences: bridge.conferences.size, endpoints: bridge.endpointCount }, 'drain timeout: stopping with conferences still on this bridge');
+      return empty;
     },
     close() {
       closing ??= (async () => {

@@ -1,10 +1,11 @@
-// The bridges heard on the bus: each `bridge.announce` (every 5 s, and at once on `bridge.discover`) kept with
-// when it came, so a bridge silent for 15 s is no longer counted (as focus does). For those who only watch
-// bridges (health, the server's status): focus keeps its own, richer, table.
+// The bridges heard on the bus: each `bridge.announce` (every bridgeHeartbeat, and at once on `bridge.discover`)
+// kept with when it came, so a bridge silent for 15 s is no longer counted. For those who only watch bridges
+// (health, the server's status): focus keeps its own, richer, table, and counts a bridge dead much sooner
+// (bridgeFailureTimeout) to move its meetings.
 import type { Bus, Unsubscribe } from './bus.ts';
 import { bridgeAnnounceSchema, subjects } from '../protocol/bus-messages.ts';
 
-/** A bridge silent this long is not counted (focus's BRIDGE_EXPIRY_MS). */
+/** A bridge silent this long is not counted (a status view: slower than focus's failure detection on purpose). */
 export const BRIDGE_SILENT_MS = 15_000;
 /** Bridges remembered at most (announcements from strangers on the bus cannot grow it without end). */
 const MAX_BRIDGES = 1000;

@@ -171,6 +171,12 @@ export const configSchema = z.object({
   maxParticipantsPerRoom: decimal(z.number().int().min(1).max(10_000)).default(100),
   /** Overall caps: endpoints (participants) on this bridge; focus chooses no bridge at its cap. */
   maxEndpointsPerBridge: decimal(z.number().int().min(1).max(1_000_000)).default(500),
+  /** Seconds between a bridge's announcements on the bus (its heartbeat). */
+  bridgeHeartbeat: decimal(z.number().min(0.1).max(10)).default(0.5),
+  /** Seconds without a bridge's heartbeat after which focus counts it dead and moves its participants away. */
+  bridgeFailureTimeout: decimal(z.number().min(0.5).max(120)).default(2),
+  /** Seconds a bridge stopped with SIGTERM waits for its meetings to end when no other bridge takes them; 0: it stops at once. */
+  bridgeDrainTimeout: decimal(z.number().min(0).max(86_400)).default(60),
   /** host:port of the HTTP listener of /metrics, /healthz, /readyz, /about/health, /colibri/stats; empty: off. */
   metricsAddress: z
     .string()
@@ -318,6 +324,9 @@ export const settingHelp: Record<keyof Config, string> = {
   maxRooms: 'meetings (rooms) at once on this server (default 1000)',
   maxParticipantsPerRoom: 'participants in one meeting (default 100)',
   maxEndpointsPerBridge: 'participants (endpoints) on one bridge; a bridge at its cap gets no more (default 500)',
+  bridgeHeartbeat: "seconds between a bridge's announcements on the bus, its heartbeat (default 0.5)",
+  bridgeFailureTimeout: "seconds without a bridge's heartbeat before focus counts it dead and moves its participants to another bridge (default 2)",
+  bridgeDrainTimeout: 'seconds a bridge stopped with SIGTERM waits for its meetings to end when no other bridge can take them, 0 = stop at once (default 60)',
   metricsAddress: 'host:port where /metrics (Prometheus), /healthz, /readyz, /about/health and /colibri/stats are served, e.g. 127.0.0.1:9464 (default: off)',
   metricsToken: 'Bearer token the metrics listener requires (better in the environment, TERTULIA_METRICS_TOKEN) (default: none)',
   resourcesPort: 'port on 127.0.0.1 only where GET /resources answers what this process holds (rooms, endpoints, sockets, timers, memory), 0 = off (default 0)',

@@ -10,8 +10,8 @@
 //    over the relay, each near their own bridge); one of the conference's bridges with room (in the order
 //    the conference took them); the least loaded other bridge with room.
 // A participant without a region, or whose region has no bridge with room, is placed as if regions did not
-// exist. A bridge focus has not heard from lately (gone from the list) is tried as before when it is one of
-// the conference's: the call to it fails on its own if it is really gone.
+// exist. Only the bridges in `known` take people: one focus no longer hears (dead) or that is draining is being
+// left (failover.ts moves its participants), even when the conference spans it.
 
 export interface BridgeState {
   id: string;
@@ -57,10 +57,9 @@ export function chooseBridgeFor(opts: {
 
 function placeWithin(opts: { spanned: readonly string[]; known: ReadonlyMap<string, BridgeState>; region: string | undefined; homeOnly?: boolean }, maxStress: number): string | undefined {
   const { spanned, known, region } = opts;
-  // a bridge silent a while (not known now) that the conference spans: tried as before
   const roomy = (id: string) => {
     const b = known.get(id);
-    return b === undefined || hasRoom(b, maxStress);
+    return b !== undefined && hasRoom(b, maxStress);
   };
   if (opts.homeOnly) return spanned.slice(0, 1).find(roomy);
   const others = [...known.values()].filter((b) => !spanned.includes(b.id) && hasRoom(b, maxStress)).sort(lighter);

@@ -13,7 +13,7 @@ import { subjects, type FocusAttachPlain, type FocusAttachPlainReply, type Media
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
-import { mediaSourceOf, mlinesKey, newParticipantState, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
+import { mediaSourceOf, mlinesKey, newParticipantState, resetForNewBridge, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
 import { PlainEndpoints } from './plain-endpoints.ts';
 import { Relays } from './relays.ts';
 import { buildOffer, parseAnswer, type AnswerSource } from './sdp.ts';
@@ -23,8 +23,8 @@ export type { ParticipantState } from './participant-state.ts';
 
 export class Conference {
   readonly id: string;
-  /** Its first bridge: plain-RTP endpoints go there. */
-  readonly bridgeId: string;
+  /** Its home bridge (the first one, or the one it moved to when that one went away): plain-RTP endpoints go there. */
+  #home: string;
   /** Every bridge it spans, the first one first; relays join each two of them. */
   readonly bridges: string[];
   private readonly relays: Relays;
@@ -51,10 +51,10 @@ export class Conference {
     exclusive?: (fn: () => Promise<void>) => Promise<unknown>;
   }) {
     this.id = opts.id;
-    this.bridgeId = opts.bridgeId;
+    this.#home = opts.bridgeId;
     this.bridges = [opts.bridgeId];
     this.bus = opts.bus;
-    this.log = opts.log.child({ conference: opts.id, bridge: opts.bridgeId });
+    this.log = opts.log.child({ conference: opts.id }); // its bridges change (moveOff): each line says which it is about
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.exclusive = opts.exclusive ?? ((fn) => fn());
@@ -67,6 +67,10 @@ export class Conference {
       publish: (subject, payload) => this.bus.publish(subject, payload),
     });
     this.relays = new Relays({ conferenceId: this.id, log: this.log, call: (bridgeId, spec, payload) => this.callOn(bridgeId, spec, payload) });
+  }
+
+  get bridgeId(): string {
+    return this.#home;
   }
 
   /** Spans `bridgeId` too: relays to each bridge it already spans. */
@@ -131,7 +135,7 @@ export class Conference {
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     const p = newParticipantState(participantId, bridgeId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
     this.participants.set(participantId, p);
-    this.log.info({ participant: participantId, participants: this.participants.size }, 'participant joined the conference');
+    this.log.info({ participant: participantId, bridge: bridgeId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);
   }
 
@@ -187,6 +191,69 @@ export class Conference {
       return;
     }
     this.negotiate(p, true);
+  }
+
+  /**
+   * Moves the conference off bridge `lost`: `dead` (its process or machine is gone: nothing is asked of it), or
+   * draining (alive until its endpoints are expired here). Each browser participant on it gets a new endpoint on
+   * `target()`'s bridge and a fresh offer (new ICE credentials and certificate: the browser connects anew and
+   * answers with its sources again); the relays to `lost` go, and the plain-RTP endpoints of a lost home bridge
+   * end (moving them needs their peers to learn a new address: a whole-conference receiver is told `ended`).
+   * Participants with no bridge to go to stay on `lost` (the caller tries again when a bridge appears); when no
+   * bridge at all can take anyone, nothing changes. Returns who moved where.
+   */
+  async moveOff(lost: string, dead: boolean, target: () => string | undefined): Promise<{ moved: Map<string, string>; stuck: number }> {
+    const moved = new Map<string, string>();
+    const leaving = [...this.participants.values()].filter((p) => p.bridgeId === lost);
+    const remaining = this.bridges.filter((b) => b !== lost);
+    const first = leaving.length > 0 || remaining.length === 0 ? target() : undefined;
+    // nowhere to go: nothing changes (a draining bridge keeps serving; a bridge declared dead by mistake, the bus
+    // to it cut a while, keeps its meetings, recordings included); tried again when a bridge appears
+    if (first === undefined && (leaving.length > 0 || remaining.length === 0)) return { moved, stuck: leaving.length };
+    if (this.#home === lost) {
+      const ended = [...this.plain.byId.keys()];
+      await this.plain.endAll(!dead);
+      if (ended.length > 0) this.log.warn({ endpoints: ended, bridge: lost }, 'plain-RTP endpoints ended: their bridge went away');
+    }
+    await this.relays.dropBridge(lost, dead);
+    this.bridges.splice(0, this.bridges.length, ...remaining);
+    if (this.#home === lost && (remaining[0] ?? first) !== undefined) this.#home = remaining[0] ?? first!;
+    let stuck = 0;
+    for (const p of leaving) {
+      const to = moved.size === 0 && first !== undefined ? first : target();
+      if (to === undefined) {
+        stuck++;
+        continue;
+      }
+      try {
+        if (!this.bridges.includes(to)) {
+          await this.relays.addBridge(to, this.bridges);
+          this.bridges.push(to);
+        }
+        if (this.bridges.length === 1) this.#home = to;
+        p.transport = await this.callOn(to, busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: p.id });
+      } catch (e) {
+        this.log.warn({ participant: p.id, bridge: to, err: (e as Error).message }, 'moving a participant failed; tried again later');
+        stuck++;
+        continue;
+      }
+      if (!dead) {
+        await this.callOn(lost, busCalls.bridgeExpire, { conferenceId: this.id, endpointId: p.id }).catch((e: unknown) =>
+          this.log.warn({ participant: p.id, err: (e as Error).message }, 'expire on the draining bridge failed'),
+        );
+      }
+      resetForNewBridge(p, to);
+      moved.set(p.id, to);
+      if (p.audioMuted) {
+        await this.callOn(to, busCalls.bridgeMute, { conferenceId: this.id, endpointId: p.id, kind: 'audio', muted: true }).catch(() => {});
+      }
+    }
+    if (stuck > 0 && !this.bridges.includes(lost)) this.bridges.push(lost); // tried again when a bridge has room
+    this.log.info({ from: lost, dead, moved: Object.fromEntries(moved), stuck, bridges: this.bridges }, 'conference moved off a bridge');
+    await this.syncSources();
+    // the moved get a fresh offer on their new bridge; the others an update if anything changed for them
+    for (const p of this.participants.values()) this.negotiate(p, moved.has(p.id));
+    return { moved, stuck };
   }
 
   /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */
@@ -288,7 +355,7 @@ export class Conference {
         sources: answer.sources.map((s) => mediaSourceOf(s, p.relaySsrcs)),
       });
       p.configured = true;
-      this.log.info({ participant: p.id, sources: answer.sources }, 'endpoint configured');
+      this.log.info({ participant: p.id, bridge: p.bridgeId, sources: answer.sources }, 'endpoint configured');
     }
     // only what the bridge accepted is offered to the others
     if (restart) {

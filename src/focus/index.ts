@@ -1,6 +1,10 @@
 // focus: answers signal's focus.* requests, keeps the conferences, places each participant on a bridge
 // (bridge-choice.ts: room by endpoint cap and CPU stress, the participant's region) and drives each
 // participant's offer/answer cycle. Every operation of one conference runs one at a time, in arrival order.
+// A bridge whose heartbeat (its announcement, every bridgeHeartbeat) stays away for bridgeFailureTimeout is
+// dead; one that announces `draining` (SIGTERM) says goodbye; one that comes back as a new process (same id,
+// new instance) lost its endpoints. In each case the conferences on it move: their participants get endpoints
+// on other bridges and fresh offers (Conference.moveOff).
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
@@ -10,36 +14,16 @@ import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
 import { chooseBridgeFor, chooseFirstBridge, type BridgeState } from './bridge-choice.ts';
+import { BridgeFailover, type BridgeInfo } from './failover.ts';
 
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
+/** After the bus link comes back, how long bridges have to reconnect and announce before silence counts (NATS clients retry every 2 s). */
+export const BUS_BACK_GRACE_MS = 10_000;
+
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
-/**
- * A bridge that has not announced itself for this long (three of its 5 s announcements) is no longer chosen
- * for new conferences: its process or machine stopped, or the bus between us is cut. It comes back with its
- * next announcement.
- */
-export const BRIDGE_EXPIRY_MS = 15_000;
-
-interface BridgeInfo {
-  id: string;
-  /** Endpoints the bridge last said it has. */
-  announcedEndpoints: number;
-  /** Participants this focus placed on it. */
-  placed: number;
-  /** The bridge's endpoint cap, as it announced it (none: no cap). */
-  maxEndpoints: number;
-  conferences: Set<string>;
-  /** When its last announcement arrived (Date.now()). */
-  lastSeen: number;
-  /** The announcing process (changes when the bridge restarts). */
-  instance: string | undefined;
-  /** Its region and CPU stress, as last announced. */
-  region: string | undefined;
-  stress: number;
-}
 
 export interface FocusHandle {
   /** Conferences, their participants, bridges known, operations queued: conferences and participants are 0 once everyone left. */
@@ -53,7 +37,9 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
-  const bridgeExpiryMs = opts.bridgeExpiryMs ?? BRIDGE_EXPIRY_MS;
+  // a bridge silent this long is dead (its process or machine stopped, or the bus to it is cut): its
+  // conferences move; it is chosen again once it announces itself again
+  const bridgeExpiryMs = opts.bridgeExpiryMs ?? Math.round(opts.config.bridgeFailureTimeout * 1000);
   const limits = limitsFromConfig(opts.config);
   const maxStress = opts.config.maxBridgeStress;
   const bridges = new Map<string, BridgeInfo>();
@@ -74,18 +60,54 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     return run;
   }
 
-  /** Forgets the bridges that stopped announcing themselves. */
+  /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
+  let quietUntil = 0;
+
+  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. Not while the bus is down or just back. */
   function dropSilentBridges(): void {
     const now = Date.now();
+    if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
+    if (now < quietUntil) return;
+    let dropped = 0;
     for (const b of bridges.values()) {
       if (now - b.lastSeen <= bridgeExpiryMs) continue;
       bridges.delete(b.id);
-      log.warn(
-        { bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size },
-        'bridge gone: no announcement for too long; new conferences go to other bridges',
-      );
+      dropped++;
+      log.warn({ bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
     }
+    if (dropped > 0) rehome();
   }
+
+  const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
+  let lastCheck = Date.now();
+  /**
+   * The heartbeat check. While the bus is down and for BUS_BACK_GRACE_MS after, or when this process itself was
+   * stalled (the check came far too late), silence says nothing about the bridges: each gets a full timeout
+   * again rather than being declared dead.
+   */
+  function checkBridges(): void {
+    const now = Date.now();
+    const stalled = now - lastCheck > checkEveryMs + bridgeExpiryMs / 2;
+    lastCheck = now;
+    if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
+    if (stalled || now < quietUntil) {
+      for (const b of bridges.values()) b.lastSeen = now;
+      return;
+    }
+    dropSilentBridges();
+  }
+
+  const failover = new BridgeFailover({
+    bridges,
+    conferences,
+    withLock,
+    loadOf: (b) => loadOf(b),
+    released: (b) => released(b),
+    dropIfEmpty: (c) => dropIfEmpty(c),
+    stopped: () => closed,
+    log,
+  });
+  const rehome = () => failover.rehome();
 
   async function waitForBridge(): Promise<void> {
     dropSilentBridges();
@@ -119,21 +141,25 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     region: b.region,
     conferences: b.conferences.size,
   });
-  const states = () => new Map([...bridges.values()].map((b) => [b.id, stateOf(b)]));
+  /** The bridges that may take people (a draining one is being left). */
+  const states = () => new Map([...bridges.values()].filter((b) => !b.draining).map((b) => [b.id, stateOf(b)]));
 
   /** The bridge a new conference starts on (of `region` when one there has room). */
   function pickBridge(region: string | undefined): BridgeInfo {
     dropSilentBridges();
     const chosen = chooseFirstBridge([...states().values()], region, maxStress);
     const best = chosen && bridges.get(chosen.id);
-    if (!best) throw bridges.size > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', 'no media bridge is available');
+    if (!best) {
+      const running = [...bridges.values()].filter((b) => !b.draining).length;
+      throw running > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', bridges.size > 0 ? 'every media bridge is stopping' : 'no media bridge is available');
+    }
     return best;
   }
 
   const unsubscribers: Unsubscribe[] = [];
   /** Every instance id seen per bridge id, to tell a restart from two bridges sharing an id. */
   const seenInstances = new Map<string, Set<string>>();
-  const expiryTimer = setInterval(dropSilentBridges, Math.max(1000, Math.min(bridgeExpiryMs, 5000)));
+  const expiryTimer = setInterval(checkBridges, checkEveryMs);
   expiryTimer.unref();
 
   unsubscribers.push(
@@ -144,6 +170,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         return;
       }
       const { bridgeId, endpoints, instance, region } = r.data;
+      const draining = r.data.draining ?? false;
       const maxEndpoints = r.data.maxEndpoints ?? Infinity;
       const stress = r.data.stress ?? 0;
       const known = bridges.get(bridgeId);
@@ -153,6 +180,11 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         known.announcedEndpoints = endpoints;
         known.maxEndpoints = maxEndpoints;
         known.lastSeen = Date.now();
+        if (draining && !known.draining) {
+          known.draining = true;
+          log.info({ bridge: bridgeId, conferences: known.conferences.size }, 'bridge draining: its conferences move to other bridges');
+          rehome();
+        }
         if (instance && known.instance && instance !== known.instance) {
           // a restart, or two bridges configured with one id (they would share its requests: broken)
           const previous = known.instance;
@@ -160,11 +192,13 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           if (seenInstances.get(bridgeId)?.has(instance)) {
             log.error({ bridge: bridgeId }, 'two running bridges announce the same id; give each its own bridgeId');
           } else {
-            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id)');
+            log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id); its conferences are set up again');
+            known.draining = draining;
+            failover.restarted(bridgeId);
           }
         } else if (instance) known.instance = instance;
       } else {
-        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, region, stress };
+        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining, region, stress };
         bridges.set(bridgeId, info);
         // conferences this focus already placed there (the bridge was silent a while and is back)
         for (const c of conferences.values()) {
@@ -172,7 +206,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           info.conferences.add(c.id);
           info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
         }
-        log.info({ bridge: bridgeId, endpoints, region }, 'bridge available');
+        log.info({ bridge: bridgeId, endpoints, draining, region }, draining ? 'bridge heard, draining' : 'bridge available');
+        rehome(); // participants a lost bridge left with nowhere to go
       }
       if (instance) {
         let set = seenInstances.get(bridgeId);
@@ -224,7 +259,6 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }
     const own = conference.participants.get(participantId)?.bridgeId;
     if (own !== undefined) return { conference, bridgeId: own };
-    dropSilentBridges();
     const chosen = chooseBridgeFor({ spanned: conference.bridges, known: states(), region, maxStress, homeOnly });
     if (chosen !== undefined) {
       bridges.get(chosen)?.conferences.add(conferenceId);

@@ -117,6 +117,32 @@ export function newParticipantState(id: string, bridgeId: string, transport: Bri
   };
 }
 
+/**
+ * p got a new endpoint on another bridge (its old one went away): a new session as for a participant that just
+ * joined (the browser connects anew and answers with its sources), keeping what the others know of it (its
+ * sources until that answer, its simulcast SSRCs), its mute state, tile sizes and rate-limit bucket.
+ */
+export function resetForNewBridge(p: ParticipantState, bridgeId: string): void {
+  if (p.owedTimer) clearTimeout(p.owedTimer);
+  Object.assign(p, {
+    bridgeId,
+    sessionId: String(randomInt(1, 2 ** 48)),
+    configured: false,
+    mlines: [],
+    freeMids: new Set<string>(),
+    nextMid: FIRST_REMOTE_MID,
+    unplaced: 0,
+    outstanding: null,
+    dirty: false,
+    forceNext: false,
+    lastOfferedKey: null,
+    subscribed: null,
+    owedOffer: false,
+    owedSpread: false,
+    owedTimer: null,
+  } satisfies Partial<ParticipantState>);
+}
+
 /** p's tile sizes by the SSRCs of its active receive m-lines: 'camera' is role 'video', 'screen' role 'screen'. */
 export function videoConstraintsOf(p: ParticipantState): VideoConstraintPayload[] {
   if (!p.tiles) return [];

@@ -182,10 +182,19 @@ export class PlainEndpoints {
 
   /** Expires every one of them (the conference ended). */
   async detachAll(): Promise<void> {
+    await this.endAll(true);
+  }
+
+  /**
+   * Ends every one of them: whole-conference receivers are told `ended`; `expire`: each is expired on the bridge
+   * too, else only forgotten (its bridge is gone).
+   */
+  async endAll(expire: boolean): Promise<void> {
     for (const e of this.byId.values()) {
       if (e.all) this.host.publish(subjects.plainSources(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, sources: [], ended: true });
     }
-    await Promise.all([...this.byId.keys()].map((id) => this.detach(id)));
+    if (expire) await Promise.all([...this.byId.keys()].map((id) => this.detach(id)));
+    else this.byId.clear();
   }
 
   /** The participant's microphone and/or camera as receivers see them; throws when it sends no such thing. */

@@ -86,6 +86,24 @@ export class Relays {
     }
   }
 
+  /**
+   * Forgets the relays to bridge `lost` (it went away or drains): their ends on the other bridges are expired,
+   * and the ends on `lost` too unless it is `dead`.
+   */
+  async dropBridge(lost: string, dead: boolean): Promise<void> {
+    const { conferenceId } = this.host;
+    const ends: [string, string][] = [];
+    for (let i = this.pairs.length - 1; i >= 0; i--) {
+      const p = this.pairs[i]!;
+      if (p.a !== lost && p.b !== lost) continue;
+      this.pairs.splice(i, 1);
+      const other = p.a === lost ? p.b : p.a;
+      ends.push([other, relayEndpointId(lost)]);
+      if (!dead) ends.push([lost, relayEndpointId(other)]);
+    }
+    await Promise.allSettled(ends.map(([bridgeId, endpointId]) => this.host.call(bridgeId, busCalls.bridgeExpire, { conferenceId, endpointId })));
+  }
+
   /** Expires every relay endpoint (the conference ended). */
   async close(): Promise<void> {
     const { conferenceId } = this.host;

@@ -1,5 +1,5 @@
 // Health of this process for load balancers and autoscalers: alive (/healthz), ready to take meetings (/readyz:
-// the bus is connected and a bridge with room has announced itself within 15 s, as focus counts them), and the
+// the bus is connected and a bridge with room has announced itself within 15 s), and the
 // JSON detail of both (/about/health). Bridges are learnt from `bridge.announce` like focus does, so a process
 // of any parts (signal alone, a bridge alone) answers the same way; a process that runs a bridge also counts its
 // own bridge at once, without waiting for its announcement to come back over the bus.
@@ -24,6 +24,8 @@ export interface HealthReport {
 export interface LocalBridge {
   bridgeId: string;
   load(): { endpoints: number; maxEndpoints: number };
+  /** Stopping (SIGTERM): it takes no new meetings, so this process is not ready. */
+  readonly draining?: boolean;
 }
 
 export class HealthWatch {
@@ -47,6 +49,7 @@ export class HealthWatch {
     const busConnected = this.bus.connected();
     const problems: string[] = [];
     if (!busConnected) problems.push('the bus (NATS) is not connected');
+    if (this.local?.draining) problems.push('this bridge is stopping (draining after SIGTERM)');
     if (bridgesWithRoom === 0) problems.push(bridges === 0 ? 'no bridge has announced itself within 15 s' : 'every bridge is at its cap');
     return { healthy: true, ready: problems.length === 0, parts: this.parts, busConnected, bridges, bridgesWithRoom, problems };
   }

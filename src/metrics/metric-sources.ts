@@ -23,6 +23,8 @@ export interface MetricsSources {
     /** Receivers' report bucket counts (bridge/receiver-reports.ts). */
     readReceiverReports(): Promise<Record<string, number>>;
     load(): { conferences: number; endpoints: number; maxEndpoints: number; largestConference: number };
+    /** It was told to stop (SIGTERM) and waits for its conferences to move away. */
+    readonly draining?: boolean;
   };
   /** The recorder's running jobs: recordings and live streams (`isStream`). */
   recorder?: { recorderId: string; recordings: ReadonlyMap<string, { readonly isStream: boolean }> };

@@ -87,7 +87,7 @@ export const busCalls = {
   focusDetachPlain: spec(fixed(subjects.focusDetachPlain), focusDetachPlainSchema, okReplySchema, []),
   focusPlainConstraints: spec(fixed(subjects.focusPlainConstraints), focusPlainConstraintsSchema, okReplySchema, ['not-found']),
   // focus -> bridge <id>
-  bridgeAllocate: spec(subjects.bridgeAllocate, bridgeAllocateSchema, bridgeAllocateReplySchema, ['no-capacity']),
+  bridgeAllocate: spec(subjects.bridgeAllocate, bridgeAllocateSchema, bridgeAllocateReplySchema, ['no-capacity', 'unavailable']),
   bridgeAllocatePlain: spec(subjects.bridgeAllocatePlain, bridgeAllocatePlainSchema, bridgeAllocatePlainReplySchema, ['no-capacity', 'conflict', 'unavailable']),
   bridgeAllocateRelay: spec(subjects.bridgeAllocateRelay, bridgeAllocateRelaySchema, bridgeAllocateRelayReplySchema, ['conflict', 'unavailable']),
   bridgeSetSources: spec(subjects.bridgeSetSources, bridgeSetSourcesSchema, okReplySchema, ['not-found', 'conflict']),

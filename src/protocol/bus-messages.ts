@@ -301,6 +301,11 @@ export const bridgeAnnounceSchema = z.object({
   region: regionSchema.optional(),
   /** The bridge's CPU use since its last announcement: its process's CPU time per core and wall time (0..1). */
   stress: z.number().min(0).max(64).optional(),
+  /**
+   * The bridge is stopping (SIGTERM): it takes nothing new, and focus moves its conferences to other bridges at
+   * once (its goodbye; it keeps announcing until it exits).
+   */
+  draining: z.boolean().optional(),
 });
 export const bridgeEventSchema = z.object({
   bridgeId: id,

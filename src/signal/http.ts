@@ -23,7 +23,9 @@ export const DEFAULT_WEB_ROOT = path.resolve(path.dirname(fileURLToPath(import.m
 export function contentSecurityPolicy(hostHeader?: string, frameAncestors: readonly string[] = []): string {
   const host = hostHeader !== undefined && hostWithoutPort(hostHeader) !== null ? hostHeader.trim().toLowerCase() : undefined;
   return (
-    `default-src 'self'; connect-src 'self'${host ? ` wss://${host}` : ''}; img-src 'self' data: blob:; ` +
+    // WebAssembly (noise suppression, background blur) compiles from the app's own files: 'wasm-unsafe-eval' allows
+    // that and no other eval
+    `default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'${host ? ` wss://${host}` : ''}; img-src 'self' data: blob:; ` +
     "media-src 'self' blob: mediastream:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; " +
     `form-action 'self'; frame-ancestors ${frameAncestors.length > 0 ? frameAncestors.join(' ') : "'none'"}`
   );

@@ -1,15 +1,35 @@
 // Vite build of the browser app: src/web -> dist/web (served by the signal server, SPA fallback to index.html).
 import { fileURLToPath } from 'node:url';
+import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { defineConfig } from 'vite';
+import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 
 const root = path.dirname(fileURLToPath(import.meta.url));
 
+/**
+ * Background blur's segmentation (@mediapipe/selfie_segmentation: a script, its WebAssembly and models) is served
+ * from this server as the package ships it, under /vendor/selfie-segmentation/ (background-blur.ts loads it there).
+ */
+function vendorSelfieSegmentation(): Plugin {
+  return {
+    name: 'tertulia-vendor-selfie-segmentation',
+    apply: 'build',
+    writeBundle(options) {
+      const from = path.resolve(root, '../../node_modules/@mediapipe/selfie_segmentation');
+      const to = path.join(options.dir!, 'vendor', 'selfie-segmentation');
+      mkdirSync(to, { recursive: true });
+      for (const f of readdirSync(from)) if (/\.(js|wasm|tflite|binarypb|data)$/.test(f)) copyFileSync(path.join(from, f), path.join(to, f));
+    },
+  };
+}
+
 export default defineConfig({
   root,
   base: '/',
-  plugins: [react()],
+  plugins: [react(), vendorSelfieSegmentation()],
+  // the noise suppression worklet keeps import.meta (its WebAssembly module is inlined)
+  worker: { format: 'es' },
   build: {
     outDir: path.resolve(root, '../../dist/web'),
     emptyOutDir: true,

@@ -12,13 +12,13 @@ import { candidatePriority, gatherCandidates } from '../../src/bridge/candidates
 
 const fp = { algorithm: 'sha-256', value: 'AA:'.repeat(31) + 'AA' };
 
-async function setup() {
+async function setup(settings: Record<string, unknown> = {}) {
   const bus = new MemoryBus();
   const announces: unknown[] = [];
   const events: unknown[] = [];
   bus.subscribe(subjects.bridgeAnnounce, (p) => announces.push(p));
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, ...settings });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'b1' });
   return { bus, bridge, announces, events };
 }
@@ -187,7 +187,7 @@ test('bridge: bad payloads are rejected with a clear error and the bridge keeps 
 });
 
 test('bridge: a bridge.discover (a focus that just started) gets an announcement at once, throttled', async () => {
-  const { bus, bridge, announces } = await setup();
+  const { bus, bridge, announces } = await setup({ bridgeHeartbeat: 10 }); // no heartbeat within the test
   try {
     await new Promise((r) => setTimeout(r, 10));
     assert.equal(announces.length, 1, 'the announcement at start');
@@ -199,6 +199,24 @@ test('bridge: a bridge.discover (a focus that just started) gets an announcement
     const { stress: _s1, ...again } = announces[1] as { stress: number };
     const { stress: _s0, ...before } = announces[0] as { stress: number };
     assert.deepEqual(again, before);
+  } finally {
+    await bridge.close();
+  }
+});
+
+test('bridge: drain says goodbye in its announcement, refuses new endpoints, and ends when its conferences are gone', async () => {
+  const { bus, bridge, announces } = await setup();
+  try {
+    await bus.request(subjects.bridgeAllocate('b1'), { conferenceId: 'c1', endpointId: 'alice' });
+    assert.equal(await bridge.drain(200), false, 'a conference is left when the drain time is up');
+    assert.equal(bridge.draining, true);
+    assert.equal((announces.at(-1) as { draining?: boolean }).draining, true, 'the goodbye goes out at once');
+    await assert.rejects(bus.request(subjects.bridgeAllocate('b1'), { conferenceId: 'c2', endpointId: 'bob' }), (e: unknown) => e instanceof BusCallError && e.code === 'unavailable');
+    // an endpoint it already has may be allocated again (focus re-allocating it), nothing new
+    await bus.request(subjects.bridgeAllocate('b1'), { conferenceId: 'c1', endpointId: 'alice' });
+    const drained = bridge.drain(30_000);
+    await bus.request(subjects.bridgeExpire('b1'), { conferenceId: 'c1', endpointId: 'alice' });
+    assert.equal(await drained, true, 'drained once its last conference is gone');
   } finally {
     await bridge.close();
   }

@@ -64,9 +64,10 @@ test('a running conference whose bridges are full spills to the least loaded oth
   assert.equal(chooseBridgeFor({ spanned: ['us1'], known: regional, region: 'eu', maxStress: MAX_STRESS }), 'us1');
 });
 
-test('a bridge the conference spans that focus has not heard from lately is tried; plain senders go to the first bridge only', () => {
+test('a bridge the conference spans that focus no longer hears is left; plain senders go to the first bridge only', () => {
   const known = map(bridge('b', { load: 0 }));
-  assert.equal(chooseBridgeFor({ spanned: ['gone', 'b'], known, region: undefined, maxStress: MAX_STRESS }), 'gone');
+  assert.equal(chooseBridgeFor({ spanned: ['gone', 'b'], known, region: undefined, maxStress: MAX_STRESS }), 'b');
+  assert.equal(chooseBridgeFor({ spanned: ['gone'], known: map(), region: undefined, maxStress: MAX_STRESS, homeOnly: true }), undefined);
   const full = map(bridge('home', { load: 10 }), bridge('b', { load: 0 }));
   assert.equal(chooseBridgeFor({ spanned: ['home', 'b'], known: full, region: undefined, maxStress: MAX_STRESS, homeOnly: true }), undefined);
   assert.equal(chooseBridgeFor({ spanned: ['home', 'b'], known: map(bridge('home')), region: 'us', maxStress: MAX_STRESS, homeOnly: true }), 'home');

@@ -9,6 +9,7 @@ import { startFocus } from '../../src/focus/index.ts';
 import { createLogger } from '../../src/log.ts';
 import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
 import { waitFor } from '../helpers/fake-browser.ts';
+import { fakeBridge, type Call } from '../helpers/fake-bridge.ts';
 import { ANSWER_FINGERPRINT, ANSWER_ICE_PWD, answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
@@ -16,38 +17,6 @@ const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 1000 } });
 const CONF = 'sala';
 const tick = () => new Promise((r) => setTimeout(r, 10));
-
-interface Call {
-  subject: string;
-  payload: any;
-}
-
-/** A bridge that only records: allocate returns a fixed transport. */
-function fakeBridge(bus: MemoryBus, bridgeId: string, calls: Call[]): void {
-  const record = (kind: string) => (payload: unknown) => {
-    calls.push({ subject: kind, payload });
-    if (kind === 'allocate') {
-      const p = payload as { endpointId: string };
-      return {
-        ufrag: `u-${p.endpointId}`,
-        pwd: 'bridgepasswordbridgepassword',
-        fingerprint: { algorithm: 'sha-256', value: Array(32).fill('AB').join(':') },
-        candidates: [{ foundation: '1', ip: '127.0.0.1', port: 10000, protocol: 'udp', priority: 2130706431, type: 'host' }],
-      };
-    }
-    return { ok: true };
-  };
-  bus.handle(subjects.bridgeAllocate(bridgeId), record('allocate'));
-  bus.handle(subjects.bridgeConfigure(bridgeId), record('configure'));
-  bus.handle(subjects.bridgeSubscribe(bridgeId), record('subscribe'));
-  bus.handle(subjects.bridgeMute(bridgeId), record('mute'));
-  bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
-  bus.handle(subjects.bridgeAllocatePlain(bridgeId), (payload) => {
-    calls.push({ subject: 'allocate-plain', payload });
-    const p = payload as { legs: { kind: string }[] };
-    return { address: '127.0.0.1', legs: p.legs.map((l, i) => ({ kind: l.kind, port: 40000 + 2 * i, rtcpPort: 40001 + 2 * i })), rtcpMux: false, srtp: null };
-  });
-}
 
 function offeredMlines(sdp: string): { mid: string; direction: string; ssrcs: number[] }[] {
   return sdpTransform.parse(sdp).media.map((m) => ({
@@ -91,7 +60,7 @@ describe('focus renegotiation', () => {
     assert.equal(a1.version, 1);
     assert.deepEqual(a1.sources, []);
     assert.deepEqual(offeredMlines(a1.sdp).map((m) => m.mid), ['0', '1', '2']);
-    assert.match(a1.sdp, /a=ice-ufrag:u-A/);
+    assert.match(a1.sdp, /a=ice-ufrag:u-b1-A/);
 
     await answer('A', a1, { audio: 1001, video: 1002 });
     assert.deepEqual(callsOf('configure', 'A').map((c) => c.payload), [
@@ -681,7 +650,8 @@ describe('focus bridge selection', () => {
       assert.equal(quiet.length, 1, 'the idle bridge gets the first conference');
       await new Promise((r) => setTimeout(r, 500));
       await bus.request(subjects.focusJoin, { conferenceId: 'second', participantId: 'B' });
-      assert.equal(busy.length, 1, 'the silent bridge is skipped although it is less loaded');
+      const allocations = (calls: Call[]) => calls.filter((c) => c.subject === 'allocate').map((c) => c.payload.endpointId);
+      assert.deepEqual(allocations(busy), ['A', 'B'], "the silent bridge is skipped although it is less loaded (and A moved off it)");
       assert.equal(quiet.length, 1);
       bus.publish(subjects.bridgeAnnounce, { bridgeId: 'quiet', endpoints: 0, instance: 'i-quiet' });
       await tick();

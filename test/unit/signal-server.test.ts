@@ -114,7 +114,9 @@ describe('signal HTTPS', () => {
       assert.equal(r.headers['referrer-policy'], 'no-referrer');
       const csp = String(r.headers['content-security-policy']);
       // WebSockets only to this origin (not `wss:` = any host); no <base>; forms only to this origin
-      assert.match(csp, new RegExp(`default-src 'self'; connect-src 'self' wss://127\\.0\\.0\\.1:${server.httpsPort};`));
+      assert.match(csp, new RegExp(`default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' wss://127\\.0\\.0\\.1:${server.httpsPort};`));
+      // scripts only from this origin: WebAssembly compiles (the effects), nothing else is evaluated
+      assert.doesNotMatch(csp, /'unsafe-eval'|'unsafe-inline'[^;]*script|script-src[^;]*'unsafe-inline'/);
       assert.doesNotMatch(csp, /wss:(?!\/\/)|ws:/);
       assert.match(csp, /base-uri 'none'/);
       assert.match(csp, /form-action 'self'/);

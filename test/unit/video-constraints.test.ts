@@ -22,6 +22,7 @@ import { clientMessageSchema } from '../../src/protocol/signal-messages.ts';
 import { devicePixels, tileListKey, tileSizeList } from '../../src/web/media/tile-sizes.ts';
 import { answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
 import { startTestSignal, WsClient, type TestSignal } from '../helpers/signal-client.ts';
+import { fakeBridge } from '../helpers/fake-bridge.ts'; // records what focus asks (focus's side of the contract; the real bridge is below)
 
 const quiet = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
@@ -159,26 +160,6 @@ describe('signal: receiver-video-constraints go to focus', () => {
   });
 });
 
-/** A bridge that only records what focus asks (focus's side of the contract; the real bridge is below). */
-function recordingBridge(bus: MemoryBus, bridgeId: string, calls: { subject: string; payload: any }[]): void {
-  const record = (kind: string) => (payload: unknown) => {
-    calls.push({ subject: kind, payload });
-    if (kind !== 'allocate') return { ok: true };
-    return {
-      ufrag: `u-${(payload as { endpointId: string }).endpointId}`,
-      pwd: 'bridgepasswordbridgepassword',
-      fingerprint: { algorithm: 'sha-256', value: Array(32).fill('AB').join(':') },
-      candidates: [{ foundation: '1', ip: '127.0.0.1', port: 10000, protocol: 'udp', priority: 2130706431, type: 'host' }],
-    };
-  };
-  bus.handle(subjects.bridgeAllocate(bridgeId), record('allocate'));
-  bus.handle(subjects.bridgeConfigure(bridgeId), record('configure'));
-  bus.handle(subjects.bridgeSubscribe(bridgeId), record('subscribe'));
-  bus.handle(subjects.bridgeConstraints(bridgeId), record('constraints'));
-  bus.handle(subjects.bridgeMute(bridgeId), record('mute'));
-  bus.handle(subjects.bridgeExpire(bridgeId), record('expire'));
-}
-
 describe('focus: tile sizes become constraints by the SSRC the receiver sees', () => {
   const CONF = 'sala';
   let bus: MemoryBus;
@@ -201,7 +182,7 @@ describe('focus: tile sizes become constraints by the SSRC the receiver sees', (
     offers = [];
     bus.subscribe(subjects.signalOffer, (o) => offers.push(o as SignalOffer));
     focus = startFocus({ bus, config: loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent' } }), log: quiet, bridgeWaitMs: 300 });
-    recordingBridge(bus, 'b1', calls);
+    fakeBridge(bus, 'b1', calls);
     bus.publish(subjects.bridgeAnnounce, { bridgeId: 'b1', endpoints: 0 });
   });
   afterEach(() => focus.close());

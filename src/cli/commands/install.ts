@@ -33,8 +33,11 @@ function installation(): { repo: string; node: string; main: string } {
   return { repo, node: process.execPath, main: path.join(repo, 'src/cli/main.ts') };
 }
 
-/** The unit: the Node binary runs src/cli/main.ts directly (the ./tertulia bootstrap installs as root, not here). */
-export function unitText(o: { node: string; main: string; repo: string; user: string; dataDir: string; configFile: string }): string {
+/**
+ * The unit: the Node binary runs src/cli/main.ts directly (the ./tertulia bootstrap installs as root, not here).
+ * `stopSeconds`: systemd's TimeoutStopSec, beyond the process's own forced exit (a bridge's drain time + 8 s).
+ */
+export function unitText(o: { node: string; main: string; repo: string; user: string; dataDir: string; configFile: string; stopSeconds?: number }): string {
   return `# Written by \`tertulia install\`; \`tertulia uninstall\` removes it.
 [Unit]
 Description=Tertulia video meetings
@@ -53,7 +56,7 @@ ExecStart=${o.node} --disable-warning=ExperimentalWarning ${o.main} start
 ExecReload=/bin/kill -HUP $MAINPID
 Restart=on-failure
 RestartSec=2
-TimeoutStopSec=15
+TimeoutStopSec=${o.stopSeconds ?? 15}
 LimitNOFILE=65536
 # ports below 1024 (443, 80, 5060) without root
 AmbientCapabilities=CAP_NET_BIND_SERVICE
@@ -179,7 +182,9 @@ export function runInstall(config: Config, given: Partial<Record<keyof Config, u
 
   const unitFile = under(root, UNIT_FILE);
   mkdirSync(path.dirname(unitFile), { recursive: true });
-  writeFileSync(unitFile, unitText({ node, main, repo, user: USER, dataDir: DATA_DIR, configFile: CONFIG_FILE }), { mode: 0o644 });
+  // a bridge drains on SIGTERM (bridgeDrainTimeout) before it stops: systemd waits for that, and a little more
+  const stopSeconds = config.parts.includes('bridge') && config.natsUrl ? Math.ceil(config.bridgeDrainTimeout) + 15 : 15;
+  writeFileSync(unitFile, unitText({ node, main, repo, user: USER, dataDir: DATA_DIR, configFile: CONFIG_FILE, stopSeconds }), { mode: 0o644 });
   say(`unit: ${UNIT_FILE}`);
 
   if (systemdRuns(root)) {

@@ -1,5 +1,7 @@
 // `tertulia start`: every part in this process (signal, focus, bridge, recorder, sip), or some of them (--parts) with the
-// others elsewhere, linked by NATS (--nats-url). Runs until SIGINT/SIGTERM.
+// others elsewhere, linked by NATS (--nats-url). Runs until SIGINT/SIGTERM. With NATS, SIGTERM drains a bridge
+// first (focus moves its conferences to other bridges; with none, it waits up to bridgeDrainTimeout for them
+// to end), then everything stops; SIGINT stops at once.
 // Stopping never depends on the console: nothing written to stdout/stderr is waited for (their reader may be
 // gone, or stuck), the forced exit is armed before anything is logged, and a second signal exits at once.
 import { randomBytes } from 'node:crypto';
@@ -120,16 +122,20 @@ async function start(config: Config, reload: () => Config): Promise<void> {
       process.exit(1);
     }
     stopping = true;
+    // a bridge other bridges can take over from drains first (not on SIGINT, nor without NATS)
+    const drainMs = sig === 'SIGTERM' && bridge && config.natsUrl ? Math.round(config.bridgeDrainTimeout * 1000) : 0;
     const force = setTimeout(() => {
       say('tertulia: stopping took too long; exiting\n');
       process.exit(1);
-    }, FORCED_EXIT_MS);
+    }, drainMs + FORCED_EXIT_MS);
     force.unref();
-    log.info({ signal: sig }, 'stopping');
+    log.info({ signal: sig, drainMs }, 'stopping');
     // the SIP gateway first (callers hang up), signal (participants leave, focus tells the bridge), the recorder
     // (its files finish), then the bridge, then focus and the bus; then the last log lines get a moment to leave
     // (not more: their reader may be gone or stuck)
-    void closeAll([metrics, resources, sip, signal, recorder, bridge, focus, bus], log)
+    void (drainMs > 0 ? bridge!.drain(drainMs) : Promise.resolve(true))
+      .catch((e: unknown) => log.error({ err: (e as Error).message }, 'draining the bridge failed'))
+      .then(() => closeAll([metrics, resources, sip, signal, recorder, bridge, focus, bus], log))
       .then(() => flushLogs(1000))
       .finally(() => process.exit(0));
   };

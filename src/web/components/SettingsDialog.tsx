@@ -3,6 +3,7 @@
 import { useEffect, useId, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
+import type { Effect, TrackEffects } from '../media/effects/track-effects.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { useMicLevel } from '../media/mic-level.ts';
 import { Dialog } from './Dialog.tsx';
@@ -53,12 +54,40 @@ function trackDevice(track: MediaStreamTrack | null): string {
   return track?.getSettings().deviceId ?? '';
 }
 
+/** Noise suppression and background blur: checkboxes, with "Starting…" and "could not start" under them. */
+function EffectToggles({ effects }: { effects: TrackEffects }) {
+  const t = useStrings();
+  const state = useSyncExternalStore(effects.subscribe, effects.getSnapshot);
+  const row = (effect: Effect, label: string, hint: string) => {
+    const note = state.starting.includes(effect) ? t.effectStarting : state.failed.includes(effect) ? t.effectFailed : hint;
+    return (
+      <label className="effect-toggle">
+        <input type="checkbox" checked={state[effect]} onChange={(e) => effects.set(effect, e.target.checked)} />
+        <span>
+          {label}
+          <small className="field-hint" role={state.failed.includes(effect) ? 'alert' : undefined}>
+            {note}
+          </small>
+        </span>
+      </label>
+    );
+  };
+  return (
+    <fieldset className="settings-effects">
+      <legend className="field-label">{t.effects}</legend>
+      {row('noiseSuppression', t.noiseSuppression, t.noiseSuppressionHint)}
+      {row('backgroundBlur', t.backgroundBlur, t.backgroundBlurHint)}
+    </fieldset>
+  );
+}
+
 export function SettingsDialog({ conference, onClose }: { conference: Conference; onClose: () => void }) {
   const t = useStrings();
   const local = useSyncExternalStore(conference.local.subscribe, conference.local.getSnapshot);
   const output = useSyncExternalStore(audioOutput.subscribe, audioOutput.getSnapshot);
   const devices = useDevices();
-  const preview = useTrackStream(local.videoMuted ? null : local.camTrack);
+  useSyncExternalStore(conference.local.effects.subscribe, conference.local.effects.getSnapshot);
+  const preview = useTrackStream(local.videoMuted ? null : conference.local.effects.output(local.camTrack));
   const level = useMicLevel(local.micTrack);
   const [name, setName] = useState(conference.displayName);
   const nameId = useId();
@@ -106,6 +135,7 @@ export function SettingsDialog({ conference, onClose }: { conference: Conference
           )}
         </div>
       </div>
+      <EffectToggles effects={conference.local.effects} />
       <form className="settings-name" onSubmit={saveName}>
         <label htmlFor={nameId} className="field-label">
           {t.displayName}

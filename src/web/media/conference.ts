@@ -57,6 +57,8 @@ export class Conference extends Store<ConferenceState> {
   });
   #ended = false;
   #onPageHide = () => this.leave();
+  /** An effect turned on or off, or its processed track ready: the senders follow. */
+  #unwatchEffects: () => void = () => {};
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
   readonly tileSizes = new TileSizeReporter({
     send: (tiles) => this.state.status === 'joined' && this.#send({ type: 'receiver-video-constraints', tiles }),
@@ -76,6 +78,7 @@ export class Conference extends Store<ConferenceState> {
     await this.local.init();
     if (this.#ended) return;
     window.addEventListener('pagehide', this.#onPageHide);
+    this.#unwatchEffects = this.local.effects.subscribe(() => this.#peer.updateSenders());
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
     ws.onopen = () => this.retryJoin();
@@ -256,10 +259,11 @@ export class Conference extends Store<ConferenceState> {
     }
   }
 
-  /** What we send: our microphone and camera unless muted, and our screen while sharing. */
+  /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */
   #ownTracks(): OwnTracks {
     const l = this.local.state;
-    return { audio: l.audioMuted ? null : l.micTrack, video: l.videoMuted ? null : l.camTrack, screen: this.state.screenTrack };
+    const effects = this.local.effects;
+    return { audio: l.audioMuted ? null : effects.output(l.micTrack), video: l.videoMuted ? null : effects.output(l.camTrack), screen: this.state.screenTrack };
   }
 
   async setAudioMuted(muted: boolean): Promise<void> {
@@ -295,6 +299,7 @@ export class Conference extends Store<ConferenceState> {
   #end(status: ConferenceStatus): void {
     this.#ended = true;
     window.removeEventListener('pagehide', this.#onPageHide);
+    this.#unwatchEffects();
     const ws = this.#ws;
     if (ws) {
       ws.onclose = ws.onmessage = ws.onopen = null;

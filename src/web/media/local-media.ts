@@ -1,5 +1,6 @@
 // The local camera and microphone: acquiring them, muting, stopping and restarting the camera.
 import { Store } from './store.ts';
+import { TrackEffects } from './effects/track-effects.ts';
 import { videoConstraints } from '../url-options.ts';
 
 export interface LocalMediaState {
@@ -20,6 +21,8 @@ export interface LocalMediaState {
 
 export class LocalMedia extends Store<LocalMediaState> {
   readonly resolution: number;
+  /** Noise suppression and background blur: what is sent and shown is `effects.output(track)`. */
+  readonly effects = new TrackEffects();
   #closed = false;
   #cameraRequest = 0;
   #ready: Promise<void> | null = null;
@@ -180,6 +183,7 @@ export class LocalMedia extends Store<LocalMediaState> {
   close(): void {
     this.#closed = true;
     this.#cameraRequest++;
+    this.effects.close();
     this.state.micTrack?.stop();
     this.state.camTrack?.stop();
     this.update({ micTrack: null, camTrack: null, cameraStarting: false });

@@ -1,6 +1,9 @@
 // The meeting's one RTCPeerConnection, on the answering side: the server always offers. Offers and changes to
 // what we send run strictly one after another. mid "0" sends our audio, mid "1" our camera, mid "2" our screen
 // while sharing; every other mid receives one remote source (`sources`, from the offer, says whose).
+// An offer with other ICE credentials than the current session's comes from a new bridge endpoint (our bridge
+// died or is stopping, and focus moved us): it gets a fresh connection, answered with the same local tracks,
+// and the old one is closed; the meeting (its roster, tiles, our mute state) carries on around it.
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { MediaConnectionWatch } from './connection-watch.ts';
@@ -51,7 +54,8 @@ export class PeerSession {
   answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void): void {
     this.#enqueue(async () => {
       if (this.#closed) return;
-      const pc = this.#pc ?? this.#create();
+      const current = this.#pc?.remoteDescription?.sdp;
+      const pc = this.#pc && (!current || iceUfrag(current) === iceUfrag(sdp)) ? this.#pc : this.#renew();
       this.#sources = sources;
       await pc.setRemoteDescription({ type: 'offer', sdp });
       await this.#applySenders();
@@ -79,6 +83,20 @@ export class PeerSession {
 
   #enqueue(task: () => Promise<void>): void {
     this.#queue = this.#queue.then(task).catch((err: unknown) => console.error('tertulia: media error', err));
+  }
+
+  /** A fresh connection for a new bridge endpoint, in place of the current one (if any). */
+  #renew(): RTCPeerConnection {
+    const old = this.#pc;
+    if (old) {
+      this.#watch?.stop();
+      this.#watch = null;
+      old.ontrack = null;
+      old.close();
+      this.#pc = null;
+      this.#onMediaFailed(false); // judged again for the new connection
+    }
+    return this.#create();
   }
 
   #create(): RTCPeerConnection {
@@ -122,6 +140,11 @@ export class PeerSession {
       await scaleSimulcastLayers(video.sender);
     }
   }
+}
+
+/** The session's ICE username fragment (the first a=ice-ufrag line), or '' when it has none. */
+function iceUfrag(sdp: string): string {
+  return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? '';
 }
 
 /** Most a simulcast layer may use, lowest first (the top one applies to any 720p-or-larger camera). */

@@ -48,7 +48,9 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const output = useSyncExternalStore(audioOutput.subscribe, audioOutput.getSnapshot);
   const quality = useMemo(() => new QualityMonitor(() => ({ pc: conference.peerConnection, sources: conference.remoteSources })), [conference]);
   const { levels } = useSyncExternalStore(quality.subscribe, quality.getSnapshot);
-  const selfVideo = useTrackStream(local.videoMuted ? null : local.camTrack);
+  // the self view shows what others see (background blurred when that is on)
+  useSyncExternalStore(conference.local.effects.subscribe, conference.local.effects.getSnapshot);
+  const selfVideo = useTrackStream(local.videoMuted ? null : conference.local.effects.output(local.camTrack));
   const selfScreen = useTrackStream(state.screenTrack);
   const viewStore = viewFor(conference);
   const { view, pinned, paneOpen } = useSyncExternalStore(viewStore.subscribe, viewStore.getSnapshot);

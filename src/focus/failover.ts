@@ -1,0 +1,119 @@
+// Moving conferences off lost bridges (focus's side of issue 17). A bridge is lost when it is dead (no heartbeat:
+// focus/index.ts drops it from the table), draining (it said goodbye), or restarted (a new process under the same
+// id: the endpoints there are gone). `rehome` queues, per conference on a lost bridge, one move in the
+// conference's turn of its lock; the move (Conference.moveOff) places its participants on bridges with room, one
+// the conference already spans first, else the least loaded, and this file keeps the table's counts true.
+import type { Logger } from '../log.ts';
+import type { Conference } from './conference.ts';
+
+export interface BridgeInfo {
+  id: string;
+  /** Endpoints the bridge last said it has. */
+  announcedEndpoints: number;
+  /** Participants this focus placed on it. */
+  placed: number;
+  /** The bridge's endpoint cap, as it announced it (none: no cap). */
+  maxEndpoints: number;
+  conferences: Set<string>;
+  /** When its last announcement arrived (Date.now()). */
+  lastSeen: number;
+  /** The announcing process (changes when the bridge restarts). */
+  instance: string | undefined;
+  /** It said it is stopping: chosen for nothing, its conferences move away. */
+  draining: boolean;
+  /** Its region and CPU stress, as last announced (placement: bridge-choice.ts). */
+  region: string | undefined;
+  stress: number;
+}
+
+export interface BridgeFailoverHost {
+  /** The bridges heard (a dead one is no longer in it). */
+  bridges: Map<string, BridgeInfo>;
+  conferences: Map<string, Conference>;
+  /** Runs fn in the conference's turn (focus's per-conference lock). */
+  withLock<T>(conferenceId: string, fn: () => Promise<T>): Promise<T>;
+  loadOf(b: BridgeInfo): number;
+  /** An endpoint placed on b is gone. */
+  released(b: BridgeInfo): void;
+  /** Ends the conference when nobody is left (its plain senders may have ended with their bridge). */
+  dropIfEmpty(c: Conference): void;
+  stopped(): boolean;
+  log: Logger;
+}
+
+export class BridgeFailover {
+  private readonly host: BridgeFailoverHost;
+  /** Conferences with a move queued. */
+  private readonly moving = new Set<string>();
+  /** Per conference, bridges that restarted since its endpoints there were made. */
+  private readonly restartedUnder = new Map<string, Set<string>>();
+
+  constructor(host: BridgeFailoverHost) {
+    this.host = host;
+  }
+
+  /** Bridge `bridgeId` is a new process: the endpoints of its conferences there are gone; they are made again. */
+  restarted(bridgeId: string): void {
+    const b = this.host.bridges.get(bridgeId);
+    if (!b) return;
+    b.placed = 0;
+    for (const id of b.conferences) {
+      let set = this.restartedUnder.get(id);
+      if (!set) this.restartedUnder.set(id, (set = new Set()));
+      set.add(bridgeId);
+    }
+    this.rehome();
+  }
+
+  /** Queues a move of every conference on a lost bridge (called when a bridge is dropped, drains, restarts or appears). */
+  rehome(): void {
+    if (this.host.stopped()) return;
+    for (const c of this.host.conferences.values()) {
+      if (this.moving.has(c.id) || this.lostBridgesOf(c).length === 0) continue;
+      this.moving.add(c.id);
+      this.host
+        .withLock(c.id, () => this.move(c))
+        .catch((e: unknown) => this.host.log.error({ conference: c.id, err: (e as Error).message }, 'moving a conference off a lost bridge failed'))
+        .finally(() => this.moving.delete(c.id));
+    }
+  }
+
+  /** The bridges `c` must leave: dead, draining, or restarted since its endpoints were made. */
+  private lostBridgesOf(c: Conference): string[] {
+    const restarted = this.restartedUnder.get(c.id);
+    const { bridges } = this.host;
+    return c.bridges.filter((id) => !bridges.has(id) || bridges.get(id)!.draining || restarted?.has(id));
+  }
+
+  private async move(c: Conference): Promise<void> {
+    const { bridges, loadOf, log } = this.host;
+    if (this.host.stopped() || this.host.conferences.get(c.id) !== c) return;
+    for (const lost of this.lostBridgesOf(c)) {
+      const restarted = this.restartedUnder.get(c.id)?.delete(lost) ?? false;
+      const dead = restarted || !bridges.has(lost);
+      // placements made during this move count against the caps at once
+      const pending = new Map<string, number>();
+      const loadNow = (b: BridgeInfo) => loadOf(b) + (pending.get(b.id) ?? 0);
+      const target = (): string | undefined => {
+        const open = [...bridges.values()].filter((b) => !b.draining && loadNow(b) < b.maxEndpoints).sort((a, b) => loadNow(a) - loadNow(b));
+        const best = open.find((b) => c.bridges.includes(b.id)) ?? open[0];
+        if (best) pending.set(best.id, (pending.get(best.id) ?? 0) + 1);
+        return best?.id;
+      };
+      const { moved, stuck } = await c.moveOff(lost, dead, target);
+      for (const to of moved.values()) {
+        const b = bridges.get(to);
+        if (b) {
+          b.placed++;
+          b.conferences.add(c.id);
+        }
+        const from = bridges.get(lost);
+        if (from && !restarted) this.host.released(from);
+      }
+      if (!c.bridges.includes(lost)) bridges.get(lost)?.conferences.delete(c.id);
+      if (stuck > 0) log.warn({ conference: c.id, bridge: lost, stuck }, 'no bridge has room for some participants of a lost bridge; they move when one does');
+    }
+    if (this.restartedUnder.get(c.id)?.size === 0) this.restartedUnder.delete(c.id);
+    this.host.dropIfEmpty(c);
+  }
+}

@@ -1,0 +1,182 @@
+// focus moving conferences off a lost bridge, over a MemoryBus with fake bridges (bus handlers that record what
+// focus asks): a bridge whose heartbeat stops (dead: nothing more is asked of it), one that announces it is
+// draining (moved at once, its endpoints expired there), one draining or dead with no other bridge (nothing
+// moves until a bridge appears), a conference spanning bridges that loses one (the relay to it goes; its
+// participant is relayed anew from a third), and a bridge restarted under the same id (its endpoints are made
+// again on it). A moved participant gets a fresh offer with its new bridge's transport; its answer configures
+// and subscribes it there.
+import { afterEach, beforeEach, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { startFocus, type FocusHandle } from '../../src/focus/index.ts';
+import { createLogger } from '../../src/log.ts';
+import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
+import { waitFor } from '../helpers/fake-browser.ts';
+import { fakeBridge, type Call } from '../helpers/fake-bridge.ts';
+import { answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
+
+const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
+const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { logLevel: 'silent', renegotiationBurst: 1000 } });
+const CONF = 'sala';
+const OWN: Record<string, OwnSsrcs> = { A: { audio: 1111, video: 1112 }, B: { audio: 2221, video: 2222 } };
+
+describe('focus moves conferences off lost bridges', () => {
+  let bus: MemoryBus;
+  let focus: FocusHandle;
+  let offers: SignalOffer[];
+  const calls: Record<string, Call[]> = {};
+  const beating = new Map<string, NodeJS.Timeout>();
+  const instances: Record<string, string> = {};
+
+  /** The bridge announces itself every 30 ms (its heartbeat) until stopped. */
+  function heartbeat(bridgeId: string, endpoints: number, extra: { draining?: boolean } = {}): void {
+    clearInterval(beating.get(bridgeId));
+    const announce = () => bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints, instance: instances[bridgeId]!, ...extra });
+    announce();
+    beating.set(bridgeId, setInterval(announce, 30));
+  }
+  const lastOffer = (id: string) => offers.filter((o) => o.participantId === id).at(-1)!;
+  const allocated = (bridgeId: string) => calls[bridgeId]!.filter((c) => c.subject === 'allocate').map((c) => c.payload.endpointId as string);
+  const callsOn = (bridgeId: string, subject: string, endpointId: string) => calls[bridgeId]!.filter((c) => c.subject === subject && c.payload.endpointId === endpointId);
+  /** The browser answers its latest offer with a new ICE ufrag each session (as a fresh RTCPeerConnection does). */
+  const answer = async (id: string, ufrag: string) => {
+    const o = lastOffer(id);
+    await bus.request(subjects.focusAnswer, { conferenceId: CONF, participantId: id, sdp: answerFor(o.sdp, OWN[id]!, ufrag), version: o.version });
+  };
+
+  /** A and B in one conference on b1 (b2 announces more load), each receiving the other. */
+  async function meetingOnB1(): Promise<void> {
+    for (const id of ['A', 'B']) await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: id });
+    assert.deepEqual(allocated('b1'), ['A', 'B']);
+    await answer('A', 'ua1');
+    await answer('B', 'ub1');
+    await waitFor('A offered B', () => lastOffer('A').sources.length === 2);
+    await answer('A', 'ua1');
+  }
+
+  /** Both moved to `to`: a fresh offer with the new bridge's ICE credentials, answered, configured and subscribed there. */
+  async function movedTo(to: string): Promise<void> {
+    await waitFor(`A and B allocated on ${to}`, () => allocated(to).includes('A') && allocated(to).includes('B'), 5000);
+    for (const id of ['A', 'B']) {
+      await waitFor(`a fresh offer to ${id} on ${to}`, () => lastOffer(id).sdp.includes(`a=ice-ufrag:u-${to}-${id}`));
+      await answer(id, `u${id.toLowerCase()}2`);
+    }
+    // the answers with new sources (same SSRCs here) make one more round for the other side
+    for (const id of ['A', 'B']) {
+      await waitFor(`${id} configured on ${to}`, () => callsOn(to, 'configure', id).length > 0);
+      const other = id === 'A' ? 'B' : 'A';
+      await waitFor(`${id} offered ${other}'s sources again`, () => lastOffer(id).sources.filter((s) => s.participantId === other).length === 2);
+      await answer(id, `u${id.toLowerCase()}2`);
+      await waitFor(`${id} subscribed on ${to} to ${other}`, () =>
+        callsOn(to, 'subscribe', id).some((c) => (c.payload.ssrcs as number[]).includes(OWN[other]!.audio!)),
+      );
+    }
+  }
+
+  beforeEach(() => {
+    bus = new MemoryBus();
+    offers = [];
+    bus.subscribe(subjects.signalOffer, (o) => offers.push(o as SignalOffer));
+    focus = startFocus({ bus, config, log, bridgeWaitMs: 300, bridgeExpiryMs: 300 });
+    for (const id of ['b1', 'b2']) {
+      calls[id] = [];
+      instances[id] = `i-${id}-1`;
+      fakeBridge(bus, id, calls[id]);
+    }
+    heartbeat('b1', 0);
+    heartbeat('b2', 5);
+  });
+  afterEach(async () => {
+    for (const t of beating.values()) clearInterval(t);
+    beating.clear();
+    await focus.close();
+  });
+
+  test('a bridge whose heartbeat stops: its participants get endpoints and fresh offers on another bridge', async () => {
+    await meetingOnB1();
+    const before = calls.b1!.length;
+    clearInterval(beating.get('b1'));
+    await movedTo('b2');
+    assert.equal(calls.b1!.length, before, 'nothing is asked of a dead bridge');
+    assert.deepEqual(focus.bridgeLoads().map((b) => b.bridgeId), ['b2']);
+    assert.equal(focus.resourceCounts()['focus.participants'], 2);
+  });
+
+  test('a draining bridge: its participants move at once and their old endpoints are expired there', async () => {
+    await meetingOnB1();
+    heartbeat('b1', 2, { draining: true });
+    await movedTo('b2');
+    for (const id of ['A', 'B']) assert.equal(callsOn('b1', 'expire', id).length, 1, `${id}'s endpoint on the draining bridge is expired`);
+    await bus.request(subjects.focusJoin, { conferenceId: 'other', participantId: 'C' });
+    assert.ok(allocated('b2').includes('C'), 'a draining bridge gets no new conference though less loaded');
+  });
+
+  test('a draining bridge with no other bridge keeps its participants', async () => {
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 500)); // b2 is gone
+    await meetingOnB1();
+    heartbeat('b1', 2, { draining: true });
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(calls.b1!.filter((c) => c.subject === 'expire').length, 0, 'nobody is expired');
+    assert.equal(allocated('b1').length, 2, 'nobody is allocated again');
+    // a bridge that appears takes them
+    heartbeat('b2', 0);
+    await movedTo('b2');
+  });
+
+  test('a dead bridge with no other bridge: nothing changes until a bridge appears, then they move to it', async () => {
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 500)); // b2 is gone
+    await meetingOnB1();
+    const before = calls.b1!.length;
+    const offered = offers.length;
+    clearInterval(beating.get('b1'));
+    await waitFor('no bridge left', () => focus.bridgeLoads().length === 0, 3000);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(offers.length, offered, 'no offer: nowhere to go');
+    assert.equal(calls.b1!.length, before);
+    heartbeat('b2', 0);
+    await movedTo('b2');
+    assert.equal(calls.b1!.length, before, 'nothing is asked of the dead bridge');
+  });
+
+  test('a conference over two bridges loses one: the relay to it goes, its participant moves to a third bridge, relayed anew', async () => {
+    calls.b3 = [];
+    instances.b3 = 'i-b3-1';
+    fakeBridge(bus, 'b3', calls.b3);
+    // one participant per bridge on b1 and b2; b3 has room but more load
+    for (const id of ['b1', 'b2']) clearInterval(beating.get(id));
+    const beat = (bridgeId: string, endpoints: number, maxEndpoints: number) => {
+      const announce = () => bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints, maxEndpoints, instance: instances[bridgeId]! });
+      announce();
+      beating.set(bridgeId, setInterval(announce, 30));
+    };
+    beat('b1', 0, 1);
+    beat('b2', 0, 1);
+    beat('b3', 3, 10);
+    await new Promise((r) => setTimeout(r, 50));
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'A' });
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'B' });
+    assert.deepEqual([allocated('b1'), allocated('b2')], [['A'], ['B']]);
+    assert.equal(calls.b1!.filter((c) => c.subject === 'allocate-relay').length, 1, 'b1 and b2 relay the conference');
+    const b2Calls = calls.b2!.length;
+    clearInterval(beating.get('b2'));
+    await waitFor('B allocated on b3', () => allocated('b3').includes('B'), 5000);
+    assert.ok(callsOn('b1', 'expire', 'relay~b2').length === 1, "b1's end of the relay to the dead bridge is expired");
+    assert.ok(callsOn('b1', 'allocate-relay', 'relay~b3').length === 1 && callsOn('b3', 'allocate-relay', 'relay~b1').length === 1, 'b1 and b3 relay it now');
+    await waitFor('a fresh offer to B on b3', () => lastOffer('B').sdp.includes('a=ice-ufrag:u-b3-B'));
+    assert.equal(calls.b2!.length, b2Calls, 'nothing is asked of the dead bridge');
+    assert.deepEqual(allocated('b1'), ['A'], 'A stays where it is');
+  });
+
+  test('a bridge restarted under the same id: the endpoints it lost are made again on it', async () => {
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 500));
+    await meetingOnB1();
+    instances.b1 = 'i-b1-2';
+    heartbeat('b1', 0);
+    await waitFor('A and B allocated again on b1', () => allocated('b1').length === 4);
+    for (const id of ['A', 'B']) await waitFor(`a fresh offer to ${id}`, () => offers.filter((o) => o.participantId === id && o.sdp.includes(`u-b1-${id}`)).length >= 3);
+  });
+});
