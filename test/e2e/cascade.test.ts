@@ -76,8 +76,10 @@ describe('a meeting across bridges of two regions', () => {
     const pita = await fromUs('Pita', 360, 640);
     await joinThroughUi(pita, web.baseUrl, room, { stopCamera: true, muteMic: true });
 
-    assert.equal(participantsOn(eu).length, 1, `Sol alone on the eu bridge: ${participantsOn(eu)}`);
+    // (the bridges allocate after signal said `joined`: wait for their logs)
+    await waitUntil('Rafa and Pita on the us bridge', async () => participantsOn(us).length, (n) => n >= 2, 20_000);
     assert.equal(participantsOn(us).length, 2, `Rafa and Pita on the us bridge: ${participantsOn(us)}`);
+    assert.equal(participantsOn(eu).length, 1, `Sol alone on the eu bridge: ${participantsOn(eu)}`);
     assert.match(web.output(), /the conference spans another bridge/);
 
     // a large tile (Sol pinned in speaker view) and a small one, at the same time, from one camera over one relay
