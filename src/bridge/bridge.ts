@@ -23,6 +23,7 @@ import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TcpTransport, type TcpPath, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
 import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers, createDownlinkEstimator } from './downlink.ts';
+import { sendRelayRates, sendRelayWishes } from './relay-feedback.ts';
 import { WebRtcTransport, webrtcOf, type Fingerprint } from './webrtc-transport.ts';
 import { PlainTransport, type PlainTransportDescription, type PlainTransportRequest } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
@@ -261,7 +262,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   layerLearned(_layer: Source): void {}
 
-  audioLevel(_ep: Endpoint, _level: number, _nowMs: number): void {}
+  farRateHeard(_layer: Source): void {}
+
+  /** This thread's media worker index (0 without media workers): tells the far side of a relay whose wishes these are. */
+  get mediaWorkerIndex(): number {
+    return 0;
+  }
+
+  audioLevel(_ep: Endpoint, _source: Source, _level: number, _nowMs: number): void {}
 
   /** Only a media worker has ICE-TCP endpoints another thread sends to. */
   rtcpElsewhere(_to: Endpoint, _buf: Buffer, _len: number): void {}
@@ -489,7 +497,10 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   ): Promise<PlainTransportDescription | null> {
     const ep = this.newEndpoint(conferenceId, endpointId);
     ep.transport = NO_TRANSPORT;
-    if (req.relay) this.relays.add(ep);
+    if (req.relay) {
+      this.relays.add(ep);
+      ep.relay = true;
+    }
     try {
       ep.conference.setSources(ep, sources);
     } catch (e) {
@@ -681,6 +692,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
             'simulcast layer target',
           );
         });
+        // over relays: what the receivers here want, and what the cameras sent from here are
+        sendRelayWishes(conference, nowMs, this.mediaWorkerIndex, this.router.rtcp);
+        sendRelayRates(conference, nowMs, this.router.rtcp);
       }
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'layer allocation failed');
@@ -694,7 +708,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       const d = conference.speakers.tick(now);
       // last-N: whoever enters someone's last N starts with a keyframe
       for (const source of conference.updateSpeakerOrder()) this.router.requestKeyframe(source, false, false);
-      if (d === null || d === conference.dominant || !conference.endpoints.has(d)) continue;
+      if (d === null || d === conference.dominant || !conference.hasSpeaker(d)) continue;
       conference.dominant = d;
       if (this.closed) return;
       try {

@@ -13,6 +13,8 @@ export class Conference {
   readonly endpoints = new Map<string, Endpoint>();
   /** Every SSRC sent into this conference (primary and RTX), to its source. */
   readonly sources = new Map<number, Source>();
+  /** The relay SSRC of a layer of a simulcast source sent here, to that source (what a relay's NACK or PLI names). */
+  readonly relayLayers = new Map<number, Source>();
   /** Speech activity by endpoint id, from the audio levels of what they send. */
   readonly speakers = new DominantSpeaker<string>();
   /** The endpoint id last published as dominant speaker. */
@@ -45,33 +47,55 @@ export class Conference {
       rids: string;
       rtxOut: number;
       screen: boolean;
+      relaySsrcs: string;
+      speakerId: string;
     }
     const wanted = new Map<number, Wanted>();
     for (const s of list) {
       if (wanted.has(s.ssrc)) throw new Error(`ssrc ${s.ssrc} is listed twice`);
       const rids = s.kind === 'video' && s.rids !== undefined ? s.rids.join(',') : '';
-      wanted.set(s.ssrc, { kind: s.kind, primary: s.ssrc, rids, rtxOut: s.kind === 'video' ? (s.rtxSsrc ?? 0) : 0, screen: s.role === 'screen' });
+      const relaySsrcs = rids !== '' && s.relaySsrcs !== undefined ? s.relaySsrcs.join(',') : '';
+      const speakerId = endpoint.relay && s.participantId !== undefined ? s.participantId : endpoint.id;
+      wanted.set(s.ssrc, { kind: s.kind, primary: s.ssrc, rids, rtxOut: s.kind === 'video' ? (s.rtxSsrc ?? 0) : 0, screen: s.role === 'screen', relaySsrcs, speakerId });
     }
     for (const s of list) {
       if (s.rtxSsrc === undefined) continue;
       if (wanted.has(s.rtxSsrc)) throw new Error(`rtx ssrc ${s.rtxSsrc} is listed twice`);
-      wanted.set(s.rtxSsrc, { kind: s.kind, primary: s.ssrc, rids: '', rtxOut: 0, screen: false });
+      const speakerId = wanted.get(s.ssrc)!.speakerId;
+      wanted.set(s.rtxSsrc, { kind: s.kind, primary: s.ssrc, rids: '', rtxOut: 0, screen: false, relaySsrcs: '', speakerId });
     }
-    for (const ssrc of wanted.keys()) {
-      const existing = this.sources.get(ssrc);
-      if (existing && existing.owner !== endpoint) {
-        throw new Error(`ssrc ${ssrc} is already sent by endpoint ${existing.owner.id}`);
+    // a relay endpoint's simulcast layers arrive with their relay SSRCs: taken like any SSRC
+    if (endpoint.relay) {
+      for (const w of [...wanted.values()]) {
+        for (const r of w.relaySsrcs === '' ? [] : w.relaySsrcs.split(',').map(Number)) {
+          if (wanted.has(r)) throw new Error(`relay ssrc ${r} is listed twice`);
+        }
       }
     }
+    const taken = (ssrc: number) => {
+      const existing = this.sources.get(ssrc);
+      if (existing && existing.owner !== endpoint) throw new Error(`ssrc ${ssrc} is already sent by endpoint ${existing.owner.id}`);
+    };
+    for (const ssrc of wanted.keys()) taken(ssrc);
     const next: Source[] = [];
     for (const old of endpoint.sources) {
       const w = wanted.get(old.ssrc);
-      if (w && w.kind === old.kind && w.primary === old.primarySsrc && w.rids === (old.rids?.join(',') ?? '') && w.rtxOut === old.rtxOutSsrc && w.screen === old.screen) {
+      if (
+        w &&
+        w.kind === old.kind &&
+        w.primary === old.primarySsrc &&
+        w.rids === (old.rids?.join(',') ?? '') &&
+        w.rtxOut === old.rtxOutSsrc &&
+        w.screen === old.screen &&
+        w.relaySsrcs === old.relaySsrcs.join(',') &&
+        w.speakerId === old.speakerId
+      ) {
         next.push(old);
         wanted.delete(old.ssrc);
       } else {
         this.sources.delete(old.ssrc);
         this.forgetLayers(old);
+        if (old.speakerId !== endpoint.id) this.speakers.remove(old.speakerId);
       }
     }
     for (const [ssrc, w] of wanted) {
@@ -81,14 +105,30 @@ export class Conference {
       const source = new Source(ssrc, w.kind, endpoint, w.primary, buffer);
       source.rtxOutSsrc = w.rtxOut;
       source.screen = w.screen;
+      source.speakerId = w.speakerId;
       if (w.rids !== '') {
         source.rids = w.rids.split(',');
         source.layers = source.rids.map(() => null);
+        if (w.relaySsrcs !== '') source.relaySsrcs = w.relaySsrcs.split(',').map(Number);
       }
       next.push(source);
       this.sources.set(ssrc, source);
     }
     endpoint.sources = next;
+    for (const source of next) {
+      if (source.relaySsrcs.length === 0) continue;
+      if (endpoint.relay) {
+        // the far bridge sends each layer with its relay SSRC: known from the start, nothing to learn
+        source.relaySsrcs.forEach((r, i) => {
+          if (source.layers[i] === null && (this.sources.get(r) === undefined || this.sources.get(r)!.owner === endpoint)) {
+            this.sources.delete(r);
+            this.addLayer(source, i, r, false);
+          }
+        });
+      } else {
+        for (const r of source.relaySsrcs) this.relayLayers.set(r, source);
+      }
+    }
     this.rebuildSubscribers();
   }
 
@@ -132,6 +172,7 @@ export class Conference {
   }
 
   private forgetLayers(parent: Source): void {
+    for (const r of parent.relaySsrcs) if (this.relayLayers.get(r) === parent) this.relayLayers.delete(r);
     for (const layer of parent.layers) {
       if (layer === null) continue;
       if (this.sources.get(layer.ssrc) === layer) this.sources.delete(layer.ssrc);
@@ -145,11 +186,12 @@ export class Conference {
       if (this.sources.get(s.ssrc) === s) this.sources.delete(s.ssrc);
       this.forgetLayers(s);
     }
+    for (const s of endpoint.sources) if (s.speakerId !== endpoint.id) this.speakers.remove(s.speakerId);
     endpoint.sources = [];
     endpoint.subscriptions = new Set();
     this.endpoints.delete(endpoint.id);
     this.speakers.remove(endpoint.id);
-    if (this.dominant === endpoint.id) this.dominant = null;
+    if (this.dominant !== null && !this.hasSpeaker(this.dominant)) this.dominant = null;
     this.rebuildSubscribers();
   }
 
@@ -159,9 +201,33 @@ export class Conference {
    */
   updateSpeakerOrder(): Source[] {
     if (this.lastN <= 0) return [];
-    const order = this.speakers.recentSpeakers(this.endpoints.size).filter((id) => this.endpoints.has(id));
-    for (const id of this.endpoints.keys()) if (!order.includes(id)) order.push(id);
+    const ids = this.speakerIds();
+    const known = new Set(ids);
+    const order = this.speakers.recentSpeakers(ids.length).filter((id) => known.has(id));
+    for (const id of ids) if (!order.includes(id)) order.push(id);
     return this.applySpeakerOrder(order);
+  }
+
+  /**
+   * Everyone who may speak here, in join order: the endpoints of this bridge, and the participants of other
+   * bridges whose sources come through a relay (every bridge of a conference hears every microphone, so each
+   * one orders the same people from the same audio levels).
+   */
+  speakerIds(): string[] {
+    const ids: string[] = [];
+    for (const e of this.endpoints.values()) {
+      if (!e.relay) ids.push(e.id);
+      else for (const s of e.sources) if (!s.isRtx && !ids.includes(s.speakerId)) ids.push(s.speakerId);
+    }
+    return ids;
+  }
+
+  /** Whether `id` is someone who may speak here (see speakerIds). */
+  hasSpeaker(id: string): boolean {
+    const e = this.endpoints.get(id);
+    if (e !== undefined) return !e.relay;
+    for (const r of this.endpoints.values()) if (r.relay && r.sources.some((s) => s.speakerId === id)) return true;
+    return false;
   }
 
   /** The last-N order in use (recent speakers first). */
@@ -200,12 +266,12 @@ export class Conference {
     return gained;
   }
 
-  /** Whether `receiver` gets `owner`'s video under last-N. */
-  private withinLastN(receiver: Endpoint, owner: Endpoint): boolean {
+  /** Whether `receiver` gets the video of speaker `speakerId` under last-N. */
+  private withinLastN(receiver: Endpoint, speakerId: string): boolean {
     let rank = 0;
     for (const id of this.speakerOrder) {
       if (id === receiver.id) continue;
-      if (id === owner.id) return true;
+      if (id === speakerId) return true;
       if (++rank >= this.lastN) return false;
     }
     // not ranked yet (joined since the last order update): a place only if the ranked ones leave one
@@ -224,8 +290,9 @@ export class Conference {
         if (e !== source.owner && !e.closed && e.subscriptions.has(source.primarySsrc)) {
           // an audio-only receiver (its video-quality setting) gets no video at all, screens included
           if (source.kind === 'video' && e.maxReceiveHeight === 0) continue;
-          // last-N leaves out cameras of those who spoke least recently, never a screen or the receiver's stage
-          if (lastN && source.kind === 'video' && !source.screen && e.stageSsrc !== source.primarySsrc && !this.withinLastN(e, source.owner)) {
+          // last-N leaves out cameras of those who spoke least recently, never a screen or the receiver's stage;
+          // a relay gets what its bridge's receivers ask for (their last-N is decided there)
+          if (lastN && !e.relay && source.kind === 'video' && !source.screen && e.stageSsrc !== source.primarySsrc && !this.withinLastN(e, source.speakerId)) {
             continue;
           }
           subs.push(e);

@@ -9,6 +9,7 @@ import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
 import { LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
 import { SendSideBwe } from './bwe/send-side-bwe.ts';
+import { FAR_RATE_TTL_MS } from './relay-feedback.ts';
 
 /** How often layers are re-allocated. */
 export const ALLOCATION_INTERVAL_MS = 250;
@@ -40,6 +41,15 @@ export interface LayerChange {
   tileHeight: number;
 }
 
+/**
+ * A layer's send rate: as measured here, or for a layer that comes over a relay at least what the far bridge
+ * measured where the camera is (a layer not crossing the relay yet measures 0 here, and must still be choosable).
+ */
+export function layerRateBps(layer: Source, nowMs: number): number {
+  const here = layer.rate!.rateBps(nowMs);
+  return layer.owner.relay && nowMs - layer.farRateMs <= FAR_RATE_TTL_MS ? Math.max(here, layer.farRateBps) : here;
+}
+
 /** Re-runs layer selection for every receiver of a simulcast source in `conference`. */
 export function allocateLayers(conference: Conference, nowMs: number, onChange: (change: LayerChange) => void): void {
   const demands: SourceDemand[] = [];
@@ -60,7 +70,7 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
           l.bitrateBps = 0;
           continue;
         }
-        l.bitrateBps = layer.rate!.rateBps(nowMs);
+        l.bitrateBps = layerRateBps(layer, nowMs);
         // until a keyframe told its size: the scale Chrome uses (4:2:1 from the top layer)
         const scale = 2 ** (d.layers.length - 1 - i);
         l.width = layer.width > 0 ? layer.width : DEFAULT_TILE.width / scale;

@@ -39,7 +39,16 @@ export interface DowntrackHost {
   readonly resendScratch: Buffer;
   /** Asks the sender of `source` (a plain source or a layer) for a keyframe, paced per source unless `force`. */
   requestKeyframe(source: Source, fir: boolean, force: boolean): void;
+  /** Asks the far bridge for packet `seq` of `layer`, a simulcast layer that came through a relay. */
+  nackUpstream(layer: Source, seq: number): void;
 }
+
+/** A far bridge's wish for a layer counts this long unless it is said again (each of its media workers says it every second). */
+export const RELAY_WANT_TTL_MS = 3500;
+/** Wishes kept apart: one per media worker of the far bridge (index % 7), and one for its keyframe requests. */
+const RELAY_WANT_SLOTS = 8;
+/** The `worker` of a wish that a keyframe request for a layer implies. */
+export const RELAY_WANT_BY_KEYFRAME = -1;
 
 /** A host for downtracks outside a bridge (tests of the control plane): a small ring, no requests. */
 export function standaloneDowntrackHost(): DowntrackHost {
@@ -50,15 +59,23 @@ export function standaloneDowntrackHost(): DowntrackHost {
     heldView: new RtpView(VIDEO_PT, TWCC_EXT_ID),
     resendScratch: Buffer.alloc(MAX_FORWARD),
     requestKeyframe() {},
+    nackUpstream() {},
   };
 }
 
 export class Downtrack {
   readonly source: Source;
   readonly receiver: Endpoint;
-  /** Simulcast sources only: the one continuous stream out of the selected layer, and its layer demand. */
+  /**
+   * Simulcast sources only: the one continuous stream out of the selected layer, and its layer demand. Null
+   * for a relay receiver: it gets the layers its far bridge wants, each as it came, under its relay SSRC.
+   */
   readonly rewriter: Vp8Rewriter | null;
   readonly demand: SourceDemand | null;
+  /** A relay receiver of a simulcast source: the layers (bits) its far bridge wants now, per media worker of it, and when each said so. */
+  relayMask = 0;
+  private readonly relayWants: Uint8Array | null;
+  private readonly relayWantsMs: Float64Array | null;
   /** Sequence number of the next RTX packet (retransmission or probe padding) to this receiver. */
   rtxSeq = randomInt(0, 0x8000);
 
@@ -93,7 +110,14 @@ export class Downtrack {
     this.source = source;
     this.receiver = receiver;
     this.host = host;
-    if (source.rids !== null) {
+    this.relayWants = null;
+    this.relayWantsMs = null;
+    if (source.rids !== null && receiver.relay && source.relaySsrcs.length === source.rids.length) {
+      this.rewriter = null;
+      this.demand = null;
+      this.relayWants = new Uint8Array(RELAY_WANT_SLOTS);
+      this.relayWantsMs = new Float64Array(RELAY_WANT_SLOTS);
+    } else if (source.rids !== null) {
       this.rewriter = new Vp8Rewriter(source.ssrc, (layer) => onKeyframeNeeded(source, layer));
       const layers: SimulcastLayer[] = source.rids.map(() => ({ width: 0, height: 0, bitrateBps: 0 }));
       this.demand = createSourceDemand(layers);
@@ -129,8 +153,12 @@ export class Downtrack {
   forwardLayer(layer: Source, v: RtpView): void {
     const to = this.receiver;
     if (!to.connected) return;
-    const rw = this.rewriter!;
+    const rw = this.rewriter;
     const li = layer.layerIndex;
+    if (rw === null) {
+      this.forwardToRelay(li, v);
+      return;
+    }
     if (li !== rw.currentLayer) {
       if (li !== rw.targetLayer) return;
       if (rw.currentLayer >= 0) {
@@ -148,6 +176,53 @@ export class Downtrack {
     this.packets++;
     this.bytes += len;
     to.transport.sendRtp(out, len, 'video', -1, v.twccOffset);
+  }
+
+  /** A layer packet to a relay: as it came (numbers, timestamps, VP8 descriptor), with the layer's relay SSRC, when the far bridge wants it. */
+  private forwardToRelay(li: number, v: RtpView): void {
+    if ((this.relayMask & (1 << li)) === 0) return;
+    const out = this.host.nextSlot();
+    const len = v.len;
+    v.buf.copy(out, 0, 0, len);
+    out.writeUInt32BE(this.source.relaySsrcs[li], 8);
+    this.packets++;
+    this.bytes += len;
+    this.receiver.transport.sendRtp(out, len, 'video', -1, v.twccOffset);
+  }
+
+  /**
+   * Worker `worker` of the far bridge wants layers `mask` (bits) of this source (a relay receiver). A wish
+   * not said again within RELAY_WANT_TTL_MS lapses. Returns the layers newly wanted (bits).
+   */
+  relayWant(worker: number, mask: number, nowMs: number): number {
+    const wants = this.relayWants;
+    const at = this.relayWantsMs;
+    if (wants === null || at === null) return 0;
+    const slot = worker < 0 ? RELAY_WANT_SLOTS - 1 : worker % (RELAY_WANT_SLOTS - 1);
+    wants[slot] = mask;
+    at[slot] = nowMs;
+    let all = 0;
+    for (let i = 0; i < RELAY_WANT_SLOTS; i++) if (nowMs - at[i] <= RELAY_WANT_TTL_MS) all |= wants[i];
+    const gained = all & ~this.relayMask;
+    this.relayMask = all;
+    return gained;
+  }
+
+  /** A relay receiver NACKed `seq` of layer `li` (its own number: relay layers keep the sender's): false when not in the layer's buffer. */
+  resendToRelay(li: number, seq: number): boolean {
+    const layer = this.source.layers[li];
+    const rb = layer === null || layer === undefined ? null : layer.rtx;
+    const i = rb === null ? -1 : rb.find(seq);
+    if (i < 0 || this.resendBudget <= 0) return false;
+    this.resendBudget--;
+    this.retransmits++;
+    this.host.counters.retransmits++;
+    const out = this.host.nextSlot();
+    const len = rb!.lengths[i];
+    rb!.slots[i].copy(out, 0, 0, len);
+    out.writeUInt32BE(this.source.relaySsrcs[li], 8);
+    this.receiver.transport.sendRtp(out, len, 'video', -1);
+    return true;
   }
 
   /**
@@ -194,10 +269,15 @@ export class Downtrack {
     if (source.rids !== null) {
       // the receiver names rewritten numbers: find the layer packet it was made of
       const rw = this.rewriter!;
-      const layer = rw.lookup(seq) ? source.layers[rw.foundLayer] : null;
+      const found = rw.lookup(seq);
+      const layer = found ? source.layers[rw.foundLayer] : null;
       const rb = layer === null || layer === undefined ? null : layer.rtx;
       const i = rb === null ? -1 : rb.find(rw.foundInSeq);
       if (i < 0) {
+        // a layer that came over a relay: the far bridge has it by the layer's own number
+        const up = found ? layer : rw.currentLayer >= 0 ? source.layers[rw.currentLayer] : null;
+        const inSeq = found ? rw.foundInSeq : rw.inputSeqOf(seq);
+        if (up !== null && up !== undefined && up.owner.relay && inSeq >= 0) host.nackUpstream(up, inSeq);
         this.miss();
         return true; // the sender knows nothing of the rewritten number
       }
@@ -274,7 +354,8 @@ export class Downtrack {
     const source = this.source;
     const rw = this.rewriter;
     if (rw === null) {
-      this.host.requestKeyframe(source, fir, false);
+      // a relay asks for its layers by their relay SSRCs (router.ts): this is a plain source
+      if (source.rids === null) this.host.requestKeyframe(source, fir, false);
       return;
     }
     const index = rw.targetLayer >= 0 ? rw.targetLayer : rw.currentLayer;
@@ -292,7 +373,13 @@ export class Downtrack {
     const to = this.receiver;
     if (!to.connected) return;
     const rw = this.rewriter;
-    if (rw !== null) {
+    if (rw === null && this.source.rids !== null) {
+      // to a relay: the layer's own report under its relay SSRC, when the far bridge gets that layer
+      const li = from.layerIndex;
+      if (li < 0 || (this.relayMask & (1 << li)) === 0) return;
+      sr.writeUInt32BE(this.source.relaySsrcs[li], 4);
+      to.transport.sendRtcp(sr, 28, 'video');
+    } else if (rw !== null) {
       if (rw.currentLayer !== from.layerIndex) return;
       const ts = sr.readUInt32BE(16);
       sr.writeUInt32BE(this.source.ssrc, 4);

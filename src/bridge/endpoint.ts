@@ -47,6 +47,14 @@ export class Endpoint {
 
   /** The sources this endpoint sends. */
   sources: Source[] = [];
+  /**
+   * One end of a relay to another bridge of the conference: it sends that bridge's participants' sources
+   * (simulcast layers by their relay SSRCs) and receives this bridge's. It gets every layer its far bridge
+   * asks for, unrewritten, and is never left out by last-N (its bridge's receivers choose).
+   */
+  relay = false;
+  /** A relay: when this thread last told the far bridge the layer rates of what it sends there (performance.now()). */
+  relayRatesSentMs = -Infinity;
   /** The SSRCs this endpoint receives. */
   subscriptions = new Set<number>();
   closed = false;

@@ -14,6 +14,7 @@ import { createBridgeCertificate } from './certificate.ts';
 import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { receiverReportBuckets } from './receiver-reports.ts';
+import { StressMeter } from './stress.ts';
 import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
 import type { PlainAllocation } from './plain-transport.ts';
@@ -229,6 +230,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   });
 
   const instance = randomBytes(6).toString('hex');
+  const stress = new StressMeter();
+  const region = opts.config.region === '' ? {} : { region: opts.config.region };
   const announce = () => {
     try {
       opts.bus.publish(subjects.bridgeAnnounce, {
@@ -236,6 +239,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         endpoints: bridge.endpointCount,
         maxEndpoints: opts.config.maxEndpointsPerBridge,
         instance,
+        stress: Math.min(64, stress.read()),
+        ...region,
         ...(draining ? { draining: true } : {}),
       });
     } catch (e) {

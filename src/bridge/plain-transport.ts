@@ -268,6 +268,8 @@ export class PlainTransport implements MediaTransport {
     if (rtcp) {
       leg.remoteRtcpPort = port;
       leg.rtcpPortGuessed = false;
+      // rtcp-mux: RTP goes where RTCP comes from (a relay's far end that sends no media yet teaches it so)
+      if (this.rtcpMux) leg.remotePort = port;
     } else {
       leg.remotePort = port;
       // rtcp-mux: RTCP goes where RTP comes from; otherwise until the peer's RTCP shows its port, the next one

@@ -7,6 +7,7 @@
 // downtracks. RTCP the bridge composes comes from the RtcpWriter. Runs once per packet, so it uses no
 // closures, no JSON, no logging and allocates nothing: output buffers come from a preallocated ring.
 import {
+  RTCP_APP,
   FMT_FIR,
   FMT_NACK,
   FMT_PLI,
@@ -23,11 +24,12 @@ import {
   srSsrc,
 } from './packet/rtcp.ts';
 import { RtpView } from './packet/rtp-view.ts';
+import { readRelayLayers, readRelayRates, relayAppKind } from './packet/relay-layers.ts';
 import { unwrapRtx } from './packet/rtx.ts';
 import { TwccRecorder } from './packet/twcc.ts';
 import { BufferRing } from './buffer-ring.ts';
 import { RtcpWriter } from './rtcp-writer.ts';
-import { MAX_FORWARD, type Downtrack, type DowntrackHost } from './downtrack.ts';
+import { MAX_FORWARD, RELAY_WANT_BY_KEYFRAME, type Downtrack, type DowntrackHost } from './downtrack.ts';
 import { LocalEgress } from './egress.ts';
 import type { BridgeCounters } from './counters.ts';
 import type { Endpoint } from './endpoint.ts';
@@ -64,8 +66,10 @@ export interface RouterHost {
   clockMs: number;
   /** A simulcast layer's SSRC was learned from its rid here (media workers tell the others; one thread: nothing). */
   layerLearned(layer: Source): void;
-  /** An audio level heard here (media workers: the speaker worker merges everyone's; one thread: nothing). */
-  audioLevel(ep: Endpoint, level: number, nowMs: number): void;
+  /** A far bridge told the rate and size of a layer that comes over a relay (media workers tell the others). */
+  farRateHeard(layer: Source): void;
+  /** An audio level of `source` heard here (media workers: the speaker worker merges everyone's; one thread: nothing). */
+  audioLevel(ep: Endpoint, source: Source, level: number, nowMs: number): void;
   /** Plain RTCP for an endpoint connected over ICE-TCP to another media worker, which sends it (one thread: none). */
   rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
   /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
@@ -104,6 +108,10 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   private readonly onNackSeqCb: (seq: number) => void;
   private readonly onFirEntryCb: (ssrc: number, seqNr: number) => void;
   private readonly onReportBlockCb: (blockOffset: number) => void;
+  private readonly onRelayWishCb: (worker: number, ssrc: number, mask: number) => void;
+  private readonly onRelayRateCb: (ssrc: number, layer: number, kbps: number, width: number, height: number) => void;
+  /** One NACKed number asked of a far bridge. */
+  private readonly upstreamSeq = new Uint16Array(1);
 
   constructor(host: RouterHost) {
     this.host = host;
@@ -115,6 +123,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     this.onNackSeqCb = this.onNackSeq.bind(this);
     this.onFirEntryCb = this.onFirEntry.bind(this);
     this.onReportBlockCb = this.onReportBlock.bind(this);
+    this.onRelayWishCb = this.onRelayWish.bind(this);
+    this.onRelayRateCb = this.onRelayRate.bind(this);
   }
 
   // ---------------------------------------------------------------- SendContext (what transports send with)
@@ -144,7 +154,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     this.tick();
     const tw = v.twccOffset;
     // the kernel's arrival time, not the event loop's: load must not look like network delay to the sender
-    if (tw >= 0) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.udp.arrivalMs(this.nowMs) * 1000);
+    // (a relay's packets carry their senders' numbers: no feedback about them; the relay itself is not estimated)
+    if (tw >= 0 && !ep.relay) (ep.twcc ??= new TwccRecorder()).record((buf[tw] << 8) | buf[tw + 1], this.udp.arrivalMs(this.nowMs) * 1000);
     const sources = ep.conference.sources;
     let source = sources.get(v.ssrc);
     if (source === undefined) {
@@ -179,8 +190,9 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       const level = v.audioLevel(AUDIO_LEVEL_EXT_ID);
       if (level >= 0) {
         const now = Date.now();
-        ep.conference.speakers.onAudioLevel(ep.id, level, now);
-        this.host.audioLevel(ep, level, now);
+        // keyed by who speaks: on a relay, the participant on the far bridge (every bridge hears everyone)
+        ep.conference.speakers.onAudioLevel(source.speakerId, level, now);
+        this.host.audioLevel(ep, source, level, now);
       }
     }
     // a simulcast layer's mid/rid are hidden once, before it is kept and copied for receivers
@@ -287,13 +299,67 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       else if (fmt === FMT_TWCC) ep.egress.transportFeedback(ep, buf, offset, length, this.nowUs);
     } else if (pt === RTCP_PSFB) {
       if (fmt === FMT_PLI && length >= 12) {
-        const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
+        const ssrc = fbMediaSsrc(buf, offset);
+        const source = this.receivedSource(ep, ssrc);
         if (source !== null) ep.egress.keyframeRequest(ep, source, false);
+        else if (ep.relay) this.relayKeyframe(ep, ssrc, false);
       } else if (fmt === FMT_FIR && length >= 20) {
         forEachFir(buf, offset, length, this.onFirEntryCb);
       }
+    } else if (pt === RTCP_APP && ep.relay) {
+      const kind = relayAppKind(buf, offset, length);
+      const ok =
+        kind === 'wishes' ? readRelayLayers(buf, offset, length, this.onRelayWishCb) : kind === 'rates' ? readRelayRates(buf, offset, length, this.onRelayRateCb) : false;
+      if (!ok) this.counters.dropMalformed++;
     }
-    // SDES, BYE, REMB, APP: consumed by the bridge
+    // SDES, BYE, REMB, other APP: consumed by the bridge
+  }
+
+  /** The relay layer SSRC `ssrc` as the relay `ep` names it: the simulcast source here and the layer index; null when unknown. */
+  private relayLayer(ep: Endpoint, ssrc: number): Source | null {
+    const parent = ep.conference.relayLayers.get(ssrc);
+    if (parent === undefined || parent.owner === ep || !ep.subscriptions.has(parent.ssrc)) return null;
+    return parent;
+  }
+
+  /** A far bridge asks for a keyframe of one layer (its relay SSRC): asked of the sender; that layer is wanted there from now. */
+  private relayKeyframe(ep: Endpoint, ssrc: number, fir: boolean): void {
+    const parent = this.relayLayer(ep, ssrc);
+    if (parent === null) return;
+    const li = parent.relaySsrcs.indexOf(ssrc);
+    const layer = parent.layers[li];
+    ep.downtracks.get(parent.ssrc)?.relayWant(RELAY_WANT_BY_KEYFRAME, 1 << li, Date.now());
+    if (layer !== null && layer !== undefined) this.requestKeyframe(layer, fir, false);
+  }
+
+  /** A far bridge says what layer `li` of one of its cameras is (its rate and size where the camera is). */
+  private onRelayRate(ssrc: number, li: number, kbps: number, width: number, height: number): void {
+    const ep = this.rtcpEndpoint!;
+    const source = ep.conference.sources.get(ssrc);
+    if (source === undefined || source.owner !== ep || source.rids === null) return;
+    const layer = source.layers[li];
+    if (layer === null || layer === undefined) return;
+    layer.farRateBps = kbps * 1000;
+    layer.farRateMs = this.nowMs;
+    if (width > 0 && height > 0) {
+      layer.width = width;
+      layer.height = height;
+    }
+    this.host.farRateHeard(layer);
+  }
+
+  /** A far bridge's media worker says which layers of a camera sent from here its receivers want. */
+  private onRelayWish(worker: number, ssrc: number, mask: number): void {
+    const ep = this.rtcpEndpoint!;
+    const track = ep.downtracks.get(ssrc);
+    if (track === undefined) return;
+    const gained = track.relayWant(worker, mask, Date.now());
+    // a layer it starts to get starts at a keyframe there (its rewriters wait for one)
+    const layers = track.source.layers;
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i];
+      if ((gained & (1 << i)) !== 0 && layer !== null) this.requestKeyframe(layer, false, false);
+    }
   }
 
   /** The source `ssrc` names if `ep` receives it (an RTX SSRC maps to its primary), else null. */
@@ -310,8 +376,10 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   }
 
   private onFirEntry(ssrc: number, _seqNr: number): void {
-    const source = this.receivedSource(this.rtcpEndpoint!, ssrc);
-    if (source !== null) this.rtcpEndpoint!.egress.keyframeRequest(this.rtcpEndpoint!, source, true);
+    const ep = this.rtcpEndpoint!;
+    const source = this.receivedSource(ep, ssrc);
+    if (source !== null) ep.egress.keyframeRequest(ep, source, true);
+    else if (ep.relay) this.relayKeyframe(ep, ssrc, true);
   }
 
   /** A keyframe request of `receiver`, whose RTP this thread sends, that another media worker received. */
@@ -344,11 +412,43 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   }
 
   private onNack(ep: Endpoint, buf: Buffer, offset: number, length: number): void {
-    const source = this.receivedSource(ep, fbMediaSsrc(buf, offset));
-    if (source === null) return;
+    const ssrc = fbMediaSsrc(buf, offset);
+    const source = this.receivedSource(ep, ssrc);
+    if (source === null) {
+      if (ep.relay) this.relayNack(ep, ssrc, buf, offset, length);
+      return;
+    }
     this.nackCount = 0;
     forEachNack(buf, offset, length, this.onNackSeqCb);
     if (this.nackCount > 0) ep.egress.nack(ep, source, this.nacked, this.nackCount);
+  }
+
+  /**
+   * A far bridge NACKs packets of a simulcast layer by its relay SSRC (the layer's own numbers): answered from
+   * the layer's buffer here (a relay endpoint receives and sends on one thread), the rest asked of the sender.
+   */
+  private relayNack(ep: Endpoint, ssrc: number, buf: Buffer, offset: number, length: number): void {
+    const parent = this.relayLayer(ep, ssrc);
+    const track = parent === null ? undefined : ep.downtracks.get(parent.ssrc);
+    if (parent === null || track === undefined) return;
+    const li = parent.relaySsrcs.indexOf(ssrc);
+    const layer = parent.layers[li];
+    if (layer === null || layer === undefined) return;
+    this.nackCount = 0;
+    forEachNack(buf, offset, length, this.onNackSeqCb);
+    track.beginNack();
+    let missed = 0;
+    for (let i = 0; i < this.nackCount; i++) {
+      const seq = this.nacked[i];
+      if (!track.resendToRelay(li, seq)) this.nacked[missed++] = seq;
+    }
+    this.rtcp.nack(layer.owner, layer.ssrc, this.nacked, missed);
+  }
+
+  /** Asks the far bridge (the relay `layer` came from) for packet `seq` of it. */
+  nackUpstream(layer: Source, seq: number): void {
+    this.upstreamSeq[0] = seq;
+    this.rtcp.nack(layer.owner, layer.ssrc, this.upstreamSeq, 1);
   }
 
   private onNackSeq(seq: number): void {

@@ -7,6 +7,7 @@ import type { BridgeCounters } from './counters.ts';
 import { MAX_FORWARD } from './downtrack.ts';
 import type { Endpoint } from './endpoint.ts';
 import { writeFir, writeNack, writePli, writeRemb, writeRr } from './packet/rtcp.ts';
+import { writeRelayLayers, writeRelayRates, type RelayLayerRates, type RelayLayerWish } from './packet/relay-layers.ts';
 
 /** Transport-cc feedback packets sent to one endpoint per call at most. */
 const MAX_TWCC_FEEDBACK_PER_CALL = 8;
@@ -44,6 +45,22 @@ export class RtcpWriter {
     if (n <= 0) return;
     this.counters.nacksForwarded++;
     this.send(to, s, rr + n, 'video');
+  }
+
+  /** To a relay: the layers this media worker's receivers want of the far bridge's cameras (packet/relay-layers.ts). */
+  relayWishes(to: Endpoint, worker: number, wishes: readonly RelayLayerWish[]): void {
+    const s = this.scratch;
+    const rr = writeRr(s, 0, this.ssrc);
+    const n = writeRelayLayers(s, rr, this.ssrc, worker, wishes);
+    if (n > 0) this.send(to, s, rr + n, 'video');
+  }
+
+  /** To a relay: what the layers of the cameras sent to it are here (rate, size). */
+  relayRates(to: Endpoint, entries: readonly RelayLayerRates[]): void {
+    const s = this.scratch;
+    const rr = writeRr(s, 0, this.ssrc);
+    const n = writeRelayRates(s, rr, this.ssrc, entries);
+    if (n > 0) this.send(to, s, rr + n, 'video');
   }
 
   /** A REMB of `bitrateBps` for the video SSRCs `to` sends. */

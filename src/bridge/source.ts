@@ -34,6 +34,13 @@ export class Source {
   screen = false;
   /** The SSRC receivers get retransmissions with (RTX, signalled to them as FID); 0: plain retransmissions. */
   rtxOutSsrc = 0;
+  /** Who speaks in it (dominant speaker, last-N): its endpoint, or on a relay the participant on the far bridge. */
+  speakerId: string;
+  /** Simulcast: the SSRCs its layers cross a relay with, lowest first (empty: not given). */
+  relaySsrcs: readonly number[] = [];
+  /** A relay's simulcast source: the layers its receivers here want (bits), as last told the far bridge, and when. */
+  relayWantSent = -1;
+  relayWantSentMs = 0;
 
   /** Simulcast (the camera as receivers see it): the layers' rids, lowest first; null otherwise. */
   rids: readonly string[] | null = null;
@@ -46,6 +53,9 @@ export class Source {
   parentOfRtx: Source | null = null;
   /** A simulcast layer: its send rate, and the frame size of its last keyframe (0 until one). */
   rate: RateMeter | null = null;
+  /** A layer that comes over a relay: its send rate where the camera is (bps), as the far bridge last said, and when (performance.now()). */
+  farRateBps = 0;
+  farRateMs = -Infinity;
   width = 0;
   height = 0;
 
@@ -55,6 +65,7 @@ export class Source {
     this.owner = owner;
     this.primarySsrc = primarySsrc;
     this.rtx = rtx;
+    this.speakerId = owner.id;
   }
 
   get isRtx(): boolean {

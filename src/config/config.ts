@@ -116,6 +116,24 @@ export const configSchema = z.object({
     .trim()
     .regex(/^[A-Za-z0-9_-]{0,64}$/, 'a bridge id is letters, digits, - and _ (at most 64)')
     .default(''),
+  /**
+   * The region of this machine's parts (a data centre, a country): a bridge announces it, and signal gives it
+   * to the participants it serves (unless `regionHeader` says otherwise); focus puts participants on bridges of
+   * their region. Empty: none.
+   */
+  region: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9_.-]{0,64}$/, 'a region is letters, digits, -, _ and . (at most 64)')
+    .default(''),
+  /** A request header the load balancer sets to each participant's region (e.g. X-Tertulia-Region); empty: none. */
+  regionHeader: z
+    .string()
+    .trim()
+    .regex(/^[A-Za-z0-9-]{0,64}$/, 'a header name is letters, digits and - (at most 64)')
+    .default(''),
+  /** A bridge whose CPU use (its process, per core, 0..1) is at least this gets no new participants while another has room. */
+  maxBridgeStress: decimal(z.number().min(0.05).max(1)).default(0.85),
   /** Media worker threads of the bridge: 0 = one per core, 1 = the main thread forwards (no workers). */
   mediaWorkers: decimal(z.number().int().min(0).max(16)).default(0),
   /** Media workers: a conference's participants on its one worker before it spans several. */
@@ -302,6 +320,9 @@ export const settingHelp: Record<keyof Config, string> = {
   natsPassword: 'NATS password (better in the environment, TERTULIA_NATS_PASSWORD: command-line options show in ps)',
   natsToken: 'NATS authorization token, when the NATS server requires one (instead of user/password)',
   bridgeId: "this bridge's id, unique among the bridges (default <hostname>-<media port>)",
+  region: "this machine's region: bridges announce it, signal gives it to its participants; focus places participants on bridges of their region (default none)",
+  regionHeader: "a request header the load balancer sets to the participant's region, read by signal instead of --region (default none)",
+  maxBridgeStress: 'CPU use of a bridge (per core, 0..1) from which focus places nobody more on it while another bridge has room (default 0.85)',
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",

@@ -13,7 +13,7 @@ import { subjects, type FocusAttachPlain, type FocusAttachPlainReply, type Media
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
-import { mlinesKey, newParticipantState, resetForNewBridge, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
+import { mediaSourceOf, mlinesKey, newParticipantState, resetForNewBridge, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
 import { PlainEndpoints } from './plain-endpoints.ts';
 import { Relays } from './relays.ts';
 import { buildOffer, parseAnswer, type AnswerSource } from './sdp.ts';
@@ -93,15 +93,10 @@ export class Conference {
   private async syncRelays(): Promise<void> {
     if (this.relays.size === 0) return;
     await this.relays.sync((bridgeId) => {
+      // a simulcast camera crosses with its layers (by their relay SSRCs), each source with whose it is
       const sources: MediaSource[] = [];
-      const add = (s: AnswerSource) => {
-        const m: MediaSource = { ssrc: s.ssrc, kind: s.kind };
-        if (s.rtxSsrc !== undefined) m.rtxSsrc = s.rtxSsrc;
-        if (s.role !== undefined) m.role = s.role;
-        sources.push(m); // a simulcast camera crosses as one stream: its best layer, as receivers see it
-      };
-      for (const p of this.participants.values()) if (p.bridgeId === bridgeId) p.sources.forEach(add);
-      if (bridgeId === this.bridgeId) for (const e of this.plain.byId.values()) e.sources.forEach(add);
+      for (const p of this.participants.values()) if (p.bridgeId === bridgeId) for (const s of p.sources) sources.push(mediaSourceOf(s, p.relaySsrcs, p.id));
+      if (bridgeId === this.bridgeId) for (const e of this.plain.byId.values()) for (const s of e.sources) sources.push(mediaSourceOf(s, [], e.id));
       return sources;
     });
   }
@@ -363,13 +358,7 @@ export class Conference {
         remoteUfrag: answer.ufrag,
         remotePwd: answer.pwd,
         remoteFingerprint: answer.fingerprint,
-        sources: answer.sources.map((s): MediaSource => {
-          const m: MediaSource = { ssrc: s.ssrc, kind: s.kind };
-          if (s.rtxSsrc !== undefined) m.rtxSsrc = s.rtxSsrc;
-          if (s.rids !== undefined) m.rids = s.rids;
-          if (s.role !== undefined) m.role = s.role;
-          return m;
-        }),
+        sources: answer.sources.map((s) => mediaSourceOf(s, p.relaySsrcs)),
       });
       p.configured = true;
       this.log.info({ participant: p.id, bridge: p.bridgeId, sources: answer.sources }, 'endpoint configured');

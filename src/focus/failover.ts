@@ -21,6 +21,9 @@ export interface BridgeInfo {
   instance: string | undefined;
   /** It said it is stopping: chosen for nothing, its conferences move away. */
   draining: boolean;
+  /** Its region and CPU stress, as last announced (placement: bridge-choice.ts). */
+  region: string | undefined;
+  stress: number;
 }
 
 export interface BridgeFailoverHost {

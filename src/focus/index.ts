@@ -1,6 +1,6 @@
-// focus: answers signal's focus.* requests, keeps the conferences, picks a bridge per conference (the least
-// loaded one that announced itself and is below its endpoint cap), and drives each participant's offer/answer
-// cycle. Every operation of one conference runs one at a time, in arrival order.
+// focus: answers signal's focus.* requests, keeps the conferences, places each participant on a bridge
+// (bridge-choice.ts: room by endpoint cap and CPU stress, the participant's region) and drives each
+// participant's offer/answer cycle. Every operation of one conference runs one at a time, in arrival order.
 // A bridge whose heartbeat (its announcement, every bridgeHeartbeat) stays away for bridgeFailureTimeout is
 // dead; one that announces `draining` (SIGTERM) says goodbye; one that comes back as a new process (same id,
 // new instance) lost its endpoints. In each case the conferences on it move: their participants get endpoints
@@ -13,6 +13,7 @@ import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects }
 import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
+import { chooseBridgeFor, chooseFirstBridge, type BridgeState } from './bridge-choice.ts';
 import { BridgeFailover, type BridgeInfo } from './failover.ts';
 
 export { Conference } from './conference.ts';
@@ -40,6 +41,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   // conferences move; it is chosen again once it announces itself again
   const bridgeExpiryMs = opts.bridgeExpiryMs ?? Math.round(opts.config.bridgeFailureTimeout * 1000);
   const limits = limitsFromConfig(opts.config);
+  const maxStress = opts.config.maxBridgeStress;
   const bridges = new Map<string, BridgeInfo>();
   const conferences = new Map<string, Conference>();
   const locks = new Map<string, Promise<unknown>>();
@@ -131,15 +133,22 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     if (b.announcedEndpoints > 0) b.announcedEndpoints--;
   };
 
-  function pickBridge(): BridgeInfo {
+  const stateOf = (b: BridgeInfo): BridgeState => ({
+    id: b.id,
+    load: loadOf(b),
+    maxEndpoints: b.maxEndpoints,
+    stress: b.stress,
+    region: b.region,
+    conferences: b.conferences.size,
+  });
+  /** The bridges that may take people (a draining one is being left). */
+  const states = () => new Map([...bridges.values()].filter((b) => !b.draining).map((b) => [b.id, stateOf(b)]));
+
+  /** The bridge a new conference starts on (of `region` when one there has room). */
+  function pickBridge(region: string | undefined): BridgeInfo {
     dropSilentBridges();
-    let best: BridgeInfo | undefined;
-    for (const b of bridges.values()) {
-      if (b.draining || loadOf(b) >= b.maxEndpoints) continue; // stopping, or at its cap: not chosen
-      const load = loadOf(b);
-      const bestLoad = best ? loadOf(best) : Infinity;
-      if (load < bestLoad || (load === bestLoad && best && b.conferences.size < best.conferences.size)) best = b;
-    }
+    const chosen = chooseFirstBridge([...states().values()], region, maxStress);
+    const best = chosen && bridges.get(chosen.id);
     if (!best) {
       const running = [...bridges.values()].filter((b) => !b.draining).length;
       throw running > 0 ? new BusCallError('no-capacity', NO_BRIDGE_CAPACITY) : new BusCallError('unavailable', bridges.size > 0 ? 'every media bridge is stopping' : 'no media bridge is available');
@@ -160,11 +169,14 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         log.warn({ err: r.error.issues[0]?.message }, 'dropped a malformed bridge announcement');
         return;
       }
-      const { bridgeId, endpoints, instance } = r.data;
+      const { bridgeId, endpoints, instance, region } = r.data;
       const draining = r.data.draining ?? false;
       const maxEndpoints = r.data.maxEndpoints ?? Infinity;
+      const stress = r.data.stress ?? 0;
       const known = bridges.get(bridgeId);
       if (known) {
+        known.region = region;
+        known.stress = stress;
         known.announcedEndpoints = endpoints;
         known.maxEndpoints = maxEndpoints;
         known.lastSeen = Date.now();
@@ -186,7 +198,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           }
         } else if (instance) known.instance = instance;
       } else {
-        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining };
+        const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining, region, stress };
         bridges.set(bridgeId, info);
         // conferences this focus already placed there (the bridge was silent a while and is back)
         for (const c of conferences.values()) {
@@ -194,7 +206,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
           info.conferences.add(c.id);
           info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
         }
-        log.info({ bridge: bridgeId, endpoints, draining }, draining ? 'bridge heard, draining' : 'bridge available');
+        log.info({ bridge: bridgeId, endpoints, draining, region }, draining ? 'bridge heard, draining' : 'bridge available');
         rehome(); // participants a lost bridge left with nowhere to go
       }
       if (instance) {
@@ -225,44 +237,41 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   }
 
   /**
-   * The conference (started on the least loaded bridge when new) and the bridge `participantId` goes to: the
-   * first of the conference's bridges with room, else the least loaded other bridge with room (the conference
-   * then spans it too, joined by relays). `homeOnly`: only the conference's first bridge (a plain-RTP sender).
+   * The conference (started on a bridge chosen for the participant when new) and the bridge `participantId`
+   * goes to (bridge-choice.ts; a bridge the conference does not span yet joins it by relays). `homeOnly`: only
+   * the conference's first bridge (a plain-RTP sender). `region`: the participant's.
    */
-  async function conferenceWithRoomFor(conferenceId: string, participantId: string, homeOnly = false): Promise<{ conference: Conference; bridgeId: string }> {
+  async function conferenceWithRoomFor(
+    conferenceId: string,
+    participantId: string,
+    homeOnly = false,
+    region?: string,
+  ): Promise<{ conference: Conference; bridgeId: string }> {
     if (closed) throw new BusCallError('unavailable', 'focus is stopping');
     let conference = conferences.get(conferenceId);
     if (!conference) {
       await waitForBridge();
-      const bridge = pickBridge();
+      const bridge = pickBridge(region);
       conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn) });
       conferences.set(conferenceId, conference);
       bridge.conferences.add(conferenceId);
       log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
     }
-    const hasRoom = (id: string) => {
-      const b = bridges.get(id);
-      return b !== undefined && !b.draining && loadOf(b) < b.maxEndpoints; // a dead or draining bridge is being left
-    };
     const own = conference.participants.get(participantId)?.bridgeId;
     if (own !== undefined) return { conference, bridgeId: own };
-    const placed = (homeOnly ? [conference.bridgeId] : conference.bridges).find(hasRoom);
-    if (placed !== undefined) return { conference, bridgeId: placed };
-    if (!homeOnly) {
-      const spill = [...bridges.values()].filter((b) => !conference.bridges.includes(b.id) && !b.draining && loadOf(b) < b.maxEndpoints).sort((a, b) => loadOf(a) - loadOf(b))[0];
-      if (spill) {
-        spill.conferences.add(conferenceId);
-        return { conference, bridgeId: spill.id };
-      }
+    const chosen = chooseBridgeFor({ spanned: conference.bridges, known: states(), region, maxStress, homeOnly });
+    if (chosen !== undefined) {
+      bridges.get(chosen)?.conferences.add(conferenceId);
+      return { conference, bridgeId: chosen };
     }
     dropIfEmpty(conference);
     throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
   }
 
   unsubscribers.push(
-    serveBus(bus, busCalls.focusJoin, '', async ({ conferenceId, participantId }) => {
+    serveBus(bus, busCalls.focusJoin, '', async ({ conferenceId, participantId, region }) => {
       return await withLock(conferenceId, async () => {
-        const { conference, bridgeId } = await conferenceWithRoomFor(conferenceId, participantId);
+        const { conference, bridgeId } = await conferenceWithRoomFor(conferenceId, participantId, false, region);
         try {
           await conference.join(participantId, bridgeId);
           const b = bridges.get(bridgeId);

@@ -2,7 +2,7 @@
 // state, rate-limit bucket), and the pure functions over it: a fresh state, the keys that tell whether its
 // m-lines or sources changed, and its tile sizes by the SSRCs it receives the videos with.
 import { randomInt } from 'node:crypto';
-import type { BridgeAllocateReply, VideoConstraintPayload } from '../protocol/bus-messages.ts';
+import type { BridgeAllocateReply, MediaSource, VideoConstraintPayload } from '../protocol/bus-messages.ts';
 import type { TileSize } from '../protocol/signal-messages.ts';
 import type { ChangeBucket } from './limits.ts';
 import { FIRST_REMOTE_MID } from './mlines.ts';
@@ -17,6 +17,8 @@ export interface ParticipantState {
   sessionId: string;
   /** The SSRCs its simulcast camera is seen with (receivers never see the layers' own SSRCs). */
   simulcastSsrcs: SimulcastSsrcs;
+  /** The SSRCs its simulcast camera's layers cross a relay between bridges with, lowest layer first (one per rid, up to 4). */
+  relaySsrcs: number[];
   transport: BridgeAllocateReply;
   /** What this participant sends, from its last accepted answer. */
   sources: AnswerSource[];
@@ -62,6 +64,22 @@ export interface ParticipantState {
   owedTimer: NodeJS.Timeout | null;
 }
 
+/**
+ * A source as a bridge is told it: `relaySsrcs` (a simulcast camera's, one per rid) and, for a relay endpoint,
+ * `participantId` (who sends it on the far bridge).
+ */
+export function mediaSourceOf(s: AnswerSource, relaySsrcs: readonly number[], participantId?: string): MediaSource {
+  const m: MediaSource = { ssrc: s.ssrc, kind: s.kind };
+  if (s.rtxSsrc !== undefined) m.rtxSsrc = s.rtxSsrc;
+  if (s.rids !== undefined) {
+    m.rids = s.rids;
+    if (relaySsrcs.length >= s.rids.length) m.relaySsrcs = relaySsrcs.slice(0, s.rids.length);
+  }
+  if (s.role !== undefined) m.role = s.role;
+  if (participantId !== undefined) m.participantId = participantId;
+  return m;
+}
+
 export const mlinesKey = (mlines: readonly RemoteMline[]) =>
   mlines.map((m) => `${m.mid}:${m.participantId}:${m.kind}:${m.role ?? ''}:${m.ssrc}:${m.active ? 1 : 0}`).join(',');
 
@@ -78,6 +96,7 @@ export function newParticipantState(id: string, bridgeId: string, transport: Bri
     bridgeId,
     sessionId: String(randomInt(1, 2 ** 48)),
     simulcastSsrcs: { ssrc: randomInt(1, 2 ** 32 - 1), rtxSsrc: randomInt(1, 2 ** 32 - 1) },
+    relaySsrcs: Array.from({ length: 4 }, () => randomInt(1, 2 ** 32 - 1)),
     transport,
     sources: [],
     fixedSsrcs: new Map(),

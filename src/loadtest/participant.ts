@@ -224,17 +224,21 @@ export class Participant {
     }
   }
 
+  /** The SSRCs its camera's layers cross a relay between bridges with (what focus draws); null: not told. */
+  relaySsrcs: number[] | null = null;
+
   /** The camera's simulcast rids, lowest layer first. */
   get layerRids(): string[] {
     return this.media.layers.map((l) => l.rid);
   }
 
   /** What configure tells the bridge (as focus would from the SDP answer): the camera as rid simulcast. */
-  get sources(): Array<{ ssrc: number; kind: 'audio' | 'video'; role?: 'video'; rtxSsrc?: number; rids?: string[] }> {
-    const s: Array<{ ssrc: number; kind: 'audio' | 'video'; role?: 'video'; rtxSsrc?: number; rids?: string[] }> = [];
+  get sources(): Array<{ ssrc: number; kind: 'audio' | 'video'; role?: 'video'; rtxSsrc?: number; rids?: string[]; relaySsrcs?: number[] }> {
+    const s: Array<{ ssrc: number; kind: 'audio' | 'video'; role?: 'video'; rtxSsrc?: number; rids?: string[]; relaySsrcs?: number[] }> = [];
     if (this.publishesAudio) s.push({ ssrc: this.audioSsrc, kind: 'audio' });
     if (this.publishesVideo) {
-      s.push({ ssrc: this.videoSsrc, kind: 'video', role: 'video', rtxSsrc: this.videoRtxSsrc, rids: this.media.layers.map((l) => l.rid) });
+      const rids = this.media.layers.map((l) => l.rid);
+      s.push({ ssrc: this.videoSsrc, kind: 'video', role: 'video', rtxSsrc: this.videoRtxSsrc, rids, ...(this.relaySsrcs ? { relaySsrcs: this.relaySsrcs.slice(0, rids.length) } : {}) });
     }
     return s;
   }

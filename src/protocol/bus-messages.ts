@@ -53,7 +53,10 @@ export const subjects = {
 const id = z.string().min(1).max(128);
 
 // ---- signal -> focus ----
-export const focusJoinSchema = z.object({ conferenceId: id, participantId: id });
+/** A region (the `region` setting, or what the load balancer's header says): letters, digits, -, _ and . */
+export const regionSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a region is letters, digits, -, _ and . (at most 64)');
+/** `region`: where the participant is (focus prefers a bridge of that region). */
+export const focusJoinSchema = z.object({ conferenceId: id, participantId: id, region: regionSchema.optional() });
 /**
  * The error message focus.join (and a bridge's allocate) fails with when every bridge is at its endpoint cap
  * (maxEndpointsPerBridge): signal tells the browser `server-full`. An error's message crosses the bus as is.
@@ -118,7 +121,14 @@ export const mediaSourceSchema = z.object({
     .min(1)
     .max(4)
     .optional(),
-});
+  /**
+   * Simulcast: the SSRCs its layers cross a bridge-to-bridge relay with, one per rid (focus draws them). On
+   * the sender's bridge they name what goes into a relay; on a relay endpoint the layers arrive with them.
+   */
+  relaySsrcs: z.array(z.number().int().min(1).max(0xffffffff)).min(1).max(4).optional(),
+  /** A relay endpoint's source: the participant on the far bridge who sends it (dominant speaker, last-N). */
+  participantId: id.optional(),
+}).refine((s) => s.relaySsrcs === undefined || s.relaySsrcs.length === s.rids?.length, { message: 'relaySsrcs needs one SSRC per rid' });
 export type MediaSource = z.infer<typeof mediaSourceSchema>;
 
 const ipv4 = z.string().regex(/^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/, 'an IPv4 address');
@@ -242,7 +252,7 @@ export const MAX_RELAY_SOURCES = 1024;
 export const bridgeSetSourcesSchema = z.object({
   conferenceId: id,
   endpointId: id,
-  sources: z.array(mediaSourceSchema.omit({ rids: true }).strict()).max(MAX_RELAY_SOURCES),
+  sources: z.array(mediaSourceSchema).max(MAX_RELAY_SOURCES),
 });
 
 export const bridgeConfigureSchema = z.object({
@@ -289,6 +299,10 @@ export const bridgeAnnounceSchema = z.object({
   maxEndpoints: z.number().int().positive().optional(),
   /** Random per bridge process: focus tells a restarted bridge, or two bridges sharing one id, from one bridge. */
   instance: z.string().min(1).max(64).optional(),
+  /** The bridge's region (its `region` setting). */
+  region: regionSchema.optional(),
+  /** The bridge's CPU use since its last announcement: its process's CPU time per core and wall time (0..1). */
+  stress: z.number().min(0).max(64).optional(),
   /**
    * The bridge is stopping (SIGTERM): it takes nothing new, and focus moves its conferences to other bridges at
    * once (its goodbye; it keeps announcing until it exits).

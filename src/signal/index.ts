@@ -172,6 +172,7 @@ export async function startSignal(opts: {
     promptTimeoutSeconds: config.promptTimeout,
     metrics,
     iceServers: turn && ((host) => turn.iceServers(host)),
+    regions: config,
     log,
   });
 

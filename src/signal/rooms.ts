@@ -31,6 +31,8 @@ export interface Session {
   remoteAddress?: string;
   /** TURN servers with fresh credentials for this connection's browser (src/turn/), sent with `joined`. */
   iceServers?: () => IceServer[];
+  /** Where the participant is (signal/region.ts): focus prefers a bridge of that region. */
+  region?: string;
 }
 
 /** What admission decided for a join: the role, and whether the person signed in or brought a token. */
@@ -176,7 +178,8 @@ export class Rooms {
       member,
       'focus join',
       async () => {
-        await callBus(this.bus, busCalls.focusJoin, '', { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
+        const region = member.session.region;
+        await callBus(this.bus, busCalls.focusJoin, '', region === undefined ? { conferenceId, participantId: id } : { conferenceId, participantId: id, region }, FOCUS_JOIN_TIMEOUT_MS);
         // focus learns the initial mute state the same way as later changes
         if (member.audioMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
         if (member.videoMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
@@ -345,10 +348,11 @@ export class Rooms {
     if (!parsed.success) return;
     const room = this.rooms.get(parsed.data.conferenceId);
     if (!room || !room.members.has(parsed.data.endpointId)) return;
-    const changed = room.dominantSpeaker !== parsed.data.endpointId;
+    // every bridge of a conference that spans several judges from the same audio: the same name comes from each
+    if (room.dominantSpeaker === parsed.data.endpointId) return;
     room.dominantSpeaker = parsed.data.endpointId;
     this.broadcast(room, { type: 'dominant-speaker', participantId: parsed.data.endpointId });
-    if (changed) this.onSpeaker?.(room);
+    this.onSpeaker?.(room);
   }
 
   /** Called after the room's dominant speaker changed (the recorder's speaker layout follows it). */

@@ -18,6 +18,7 @@ import type { Access } from './access.ts';
 import type { VideoConstraintsForwarder } from './video-constraints.ts';
 import type { Caps } from './caps.ts';
 import type { SignalMetrics } from './signal-metrics.ts';
+import { participantRegion, type RegionSettings } from './region.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -54,6 +55,8 @@ export function attachWebSocket(opts: {
   metrics: SignalMetrics;
   /** TURN servers for a browser that reached us with this Host header (src/turn/). */
   iceServers?: (hostHeader: string | undefined) => IceServer[];
+  /** Where participants are (region.ts): this server's region, or the load balancer's header. */
+  regions: RegionSettings;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
   const { rooms, meeting, access, videoConstraints, caps, metrics, log } = opts;
@@ -173,6 +176,7 @@ export function attachWebSocket(opts: {
       joinAsked: -1,
       remoteAddress: req.socket.remoteAddress,
       iceServers: opts.iceServers && (() => opts.iceServers!(req.headers.host)),
+      region: participantRegion(req.headers, opts.regions),
       send(message: ServerMessage) {
         if (message.type === 'error') metrics.refused(message.code);
         else if (message.type === 'joined' && session.joinAsked >= 0) {

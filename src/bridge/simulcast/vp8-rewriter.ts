@@ -219,6 +219,14 @@ export class Vp8Rewriter {
     return (ts - this.tsOffset) >>> 0;
   }
 
+  /**
+   * The input sequence number of the current layer that output `outSeq` stands for (-1: no layer plays): for
+   * a packet that never arrived (lost before this bridge), whose number the receiver NACKs all the same.
+   */
+  inputSeqOf(outSeq: number): number {
+    return this.currentLayer < 0 ? -1 : (outSeq + this.seqOffset) & 0xffff;
+  }
+
   /** Finds what output packet `outSeq` was made of (foundLayer, foundInSeq); false when not remembered. */
   lookup(outSeq: number): boolean {
     const h = outSeq & (HISTORY - 1);

@@ -37,7 +37,7 @@ export type PeerUpdate =
   | { kind: 'twcc'; conferenceId: string; endpointId: string; packet: Uint8Array }
   /** The endpoint asks for a keyframe of a simulcast source (its egress worker knows which layer). */
   | { kind: 'keyframe'; conferenceId: string; endpointId: string; ssrc: number; fir: boolean }
-  /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, level, Date.now() ms, ...]. */
+  /** Audio levels this worker heard, for the speaker worker: flat [endpointNum, source ssrc, level, Date.now() ms, ...]. */
   | { kind: 'levels'; samples: number[] }
   /**
    * A simulcast layer's SSRC, learned by the worker that receives the sender. Chrome sends the rid only in a
@@ -46,6 +46,8 @@ export type PeerUpdate =
   | { kind: 'layer'; conferenceId: string; ssrc: number; index: number; layerSsrc: number }
   /** The speaker worker's last-N order of a conference (endpoint ids, recent speakers first). */
   | { kind: 'order'; conferenceId: string; order: string[] }
+  /** A relay's layer as its far bridge measures it (heard by the relay's home worker; every worker chooses layers). */
+  | { kind: 'far-rate'; conferenceId: string; ssrc: number; bps: number; width: number; height: number }
   /** The endpoint is connected over ICE-TCP to `worker`, which sends it everything from now on. */
   | { kind: 'egress'; conferenceId: string; endpointId: string; worker: number }
   /** Plain RTCP for an endpoint connected over TCP (the TCP worker protects and sends it). */
@@ -75,7 +77,7 @@ export const SPEAKER_WORKER = 0;
 /** How often other workers send it what they heard. */
 const LEVELS_INTERVAL_MS = 100;
 /** Level samples kept between two sends at most (50 per second per talker). */
-const MAX_LEVEL_SAMPLES = 3 * 4096;
+const MAX_LEVEL_SAMPLES = 4 * 4096;
 /** Connected sockets per endpoint at most (one per remote address that passed a check). */
 const MAX_CONNECTED_PER_ENDPOINT = 4;
 
@@ -155,11 +157,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   // ---------------------------------------------------------------- speakers across workers
 
-  override audioLevel(ep: Endpoint, level: number, nowMs: number): void {
+  override get mediaWorkerIndex(): number {
+    return this.workerIndex;
+  }
+
+  override audioLevel(ep: Endpoint, source: Source, level: number, nowMs: number): void {
     if (this.workerIndex === SPEAKER_WORKER || this.levelSamples.length >= MAX_LEVEL_SAMPLES) return;
     const num = this.endpointNums.get(ep);
     if (num === undefined) return;
-    this.levelSamples.push(num, level, nowMs);
+    this.levelSamples.push(num, source.ssrc, level, nowMs);
     if (this.levelsTimer === null) {
       this.levelsTimer = setTimeout(this.sendLevels, LEVELS_INTERVAL_MS);
       this.levelsTimer.unref();
@@ -393,6 +399,11 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     this.sendPeerUpdate({ kind: 'layer', conferenceId: parent.owner.conference.id, ssrc: parent.ssrc, index: layer.layerIndex, layerSsrc: layer.ssrc });
   }
 
+  override farRateHeard(layer: Source): void {
+    const conferenceId = layer.owner.conference.id;
+    this.sendPeerUpdate({ kind: 'far-rate', conferenceId, ssrc: layer.ssrc, bps: layer.farRateBps, width: layer.width, height: layer.height });
+  }
+
   override rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void {
     this.sendPeerUpdate({ kind: 'rtcp', conferenceId: to.conference.id, endpointId: to.id, packet: Uint8Array.prototype.slice.call(buf, 0, len) });
   }
@@ -429,9 +440,11 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     if (u.kind === 'levels') {
       if (this.workerIndex !== SPEAKER_WORKER) return;
       const s = u.samples;
-      for (let i = 0; i + 2 < s.length; i += 3) {
+      for (let i = 0; i + 3 < s.length; i += 4) {
         const ep = this.endpointsByNum.get(s[i]);
-        if (ep !== undefined && !ep.closed) ep.conference.speakers.onAudioLevel(ep.id, s[i + 1], s[i + 2]);
+        if (ep === undefined || ep.closed) continue;
+        const source = ep.conference.sources.get(s[i + 1]);
+        ep.conference.speakers.onAudioLevel(source !== undefined && source.owner === ep ? source.speakerId : ep.id, s[i + 2], s[i + 3]);
       }
       return;
     }
@@ -446,6 +459,17 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       const b = Buffer.from(u.packet.buffer, u.packet.byteOffset, u.packet.byteLength);
       if (u.force) super.onStun(b, u.address, u.port);
       else this.checkForwarded(b, u.address, u.port, u.from);
+      return;
+    }
+    if (u.kind === 'far-rate') {
+      const layer = this.conferences.get(u.conferenceId)?.sources.get(u.ssrc);
+      if (layer === undefined || layer.parent === null || !layer.owner.relay) return;
+      layer.farRateBps = u.bps;
+      layer.farRateMs = performance.now();
+      if (u.width > 0 && u.height > 0) {
+        layer.width = u.width;
+        layer.height = u.height;
+      }
       return;
     }
     if (u.kind === 'layer') {
