@@ -62,7 +62,13 @@ export class MeetingGateway implements MeetingLinkHost {
     const req = { gatewayId: this.gatewayId, room: caller.room, ssrc, ...(caller.callerId ? { callerId: caller.callerId.slice(0, 64) } : {}), ...(caller.callerName ? { callerName: caller.callerName.slice(0, 256) } : {}) };
     const joined = await callBus(this.bus, busCalls.signalPhoneJoin, '', req, SIGNAL_TIMEOUT_MS);
     const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined);
-    const listener: MixListener = { participantId: joined.participantId, onFrame: (f) => link.hear(f) };
+    const listener: MixListener = {
+      participantId: joined.participantId,
+      get rate() {
+        return link.hearRate;
+      },
+      onFrame: (f) => link.hear(f),
+    };
     this.links.set(joined.participantId, { link, listener });
     try {
       const mix = await this.mixFor(joined.conferenceId);

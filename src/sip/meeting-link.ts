@@ -1,6 +1,7 @@
 // The meeting's side of one phone call (MeetingAudio of call-audio.ts): the caller is a participant that signal
 // made (`signal.phone-join`), whose voice this file sends to the bridge's plain port as Opus in SRTP (one encoder
-// per call), each packet with its RFC 6464 audio level so the caller can become the active speaker; what the
+// per call: a G.711 phone's 8 kHz frames coded as narrowband Opus straight from 8 kHz, an Opus phone's 48 kHz
+// frames as wideband; the RTP clock is 48 kHz either way, the packet says its band), each packet with its RFC 6464 audio level so the caller can become the active speaker; what the
 // caller hears comes from the room's shared mix (room-mix.ts). Made and tracked by MeetingGateway
 // (meeting-gateway.ts), which hands it signal's events (removed, muted).
 import dgram from 'node:dgram';
@@ -8,8 +9,8 @@ import { SrtpSession } from '../bridge/packet/srtp.ts';
 import type { Logger } from '../log.ts';
 import { AUDIO_LEVEL_EXT_ID, AUDIO_PT } from '../protocol/media-profile.ts';
 import type { PhoneJoinReply } from '../protocol/phone-messages.ts';
-import { FRAME_SAMPLES, SAMPLE_RATE, type MeetingAudio } from './call-audio.ts';
-import { createOpusEncoder, type OpusEncoder } from './media/opus-codec.ts';
+import { FRAME_SAMPLES, NARROW_RATE, rateOfFrame, SAMPLE_RATE, type AudioRate, type MeetingAudio } from './call-audio.ts';
+import { createOpusEncoder, type OpusEncoder, type OpusImplementation } from './media/opus-codec.ts';
 
 /** The caller's voice into the meeting: Opus at this bitrate (a phone's voice needs no more). */
 export const PHONE_OPUS_BITRATE = 32_000;
@@ -24,6 +25,15 @@ export function audioLevelOf(frame: Int16Array): number {
   const rms = Math.sqrt(sum / Math.max(1, frame.length)) / 32768;
   if (rms <= 0) return 127;
   return Math.min(127, Math.max(0, Math.round(-20 * Math.log10(rms))));
+}
+
+/**
+ * The encoder of a caller's voice given at `rate`. A phone's voice holds nothing above 4 kHz: from 8 kHz as
+ * narrowband (SILK at its lowest rate, no resampling: half the cost of wideband from 48 kHz), from 48 kHz as
+ * wideband (SILK alone, a fraction of full band's hybrid coding; `npm run bench -- opus`).
+ */
+export function createPhoneVoiceEncoder(rate: AudioRate, impl?: OpusImplementation): OpusEncoder {
+  return rate === NARROW_RATE ? createOpusEncoder(NARROW_RATE, 1, PHONE_OPUS_BITRATE, impl, 'narrowband') : createOpusEncoder(SAMPLE_RATE, 1, PHONE_OPUS_BITRATE, impl, 'wideband');
 }
 
 export interface MeetingLinkHost {
@@ -41,7 +51,8 @@ export class MeetingLink implements MeetingAudio {
   private readonly log: Logger;
   private readonly socket: dgram.Socket;
   private readonly srtp: SrtpSession;
-  private readonly encoder: OpusEncoder;
+  /** The encoder of each rate a frame came at (made when the first such frame comes). */
+  private readonly encoders = new Map<AudioRate, OpusEncoder>();
   private readonly bridge: { address: string; port: number };
   private readonly ssrc: number;
   private seq = Math.floor(Math.random() * 0x10000);
@@ -51,7 +62,8 @@ export class MeetingLink implements MeetingAudio {
   private muted: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
-  readonly counters = { sent: 0, droppedMuted: 0 };
+  readonly counters = { sent: 0, droppedMuted: 0, badFrames: 0 };
+  hearRate: AudioRate = SAMPLE_RATE;
   onHear: ((frame: Int16Array) => void) | undefined;
   onRemoved: ((reason: string) => void) | undefined;
   onMuted: ((muted: boolean) => void) | undefined;
@@ -67,8 +79,6 @@ export class MeetingLink implements MeetingAudio {
     this.bridge = { address: joined.address, port: joined.port };
     const key = Buffer.from(joined.srtpKey, 'base64');
     this.srtp = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key.subarray(0, 16), key.subarray(16));
-    // the phone's voice is narrowband: coded as wideband (SILK), a fraction of full band's cost
-    this.encoder = createOpusEncoder(SAMPLE_RATE, 1, PHONE_OPUS_BITRATE, undefined, 'wideband');
     this.socket = dgram.createSocket('udp4');
     this.socket.on('error', (e) => log.debug({ err: e.message }, 'meeting link socket error'));
     // what the bridge sends back (RTCP) is not needed
@@ -85,9 +95,13 @@ export class MeetingLink implements MeetingAudio {
       this.counters.droppedMuted++;
       return;
     }
-    if (frame.length !== FRAME_SAMPLES) return;
+    const rate = rateOfFrame(frame);
+    if (rate === null) {
+      this.counters.badFrames++;
+      return;
+    }
     const p = this.packet;
-    const n = this.encoder.encode(frame, p.subarray(HEADER_BYTES));
+    const n = this.encoderAt(rate).encode(frame, p.subarray(HEADER_BYTES));
     p[0] = 0x90; // version 2, header extension
     p[1] = AUDIO_PT;
     p.writeUInt16BE(this.seq, 2);
@@ -106,6 +120,15 @@ export class MeetingLink implements MeetingAudio {
     if (len < 0) return;
     this.counters.sent++;
     this.socket.send(this.protectedPacket, 0, len, this.bridge.port, this.bridge.address);
+  }
+
+  private encoderAt(rate: AudioRate): OpusEncoder {
+    let encoder = this.encoders.get(rate);
+    if (!encoder) {
+      encoder = createPhoneVoiceEncoder(rate);
+      this.encoders.set(rate, encoder);
+    }
+    return encoder;
   }
 
   setMuted(muted: boolean): void {
@@ -143,7 +166,8 @@ export class MeetingLink implements MeetingAudio {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    this.encoder.close();
+    for (const e of this.encoders.values()) e.close();
+    this.encoders.clear();
     this.socket.close();
     this.closing = this.host.leave(this);
     return this.closing;
