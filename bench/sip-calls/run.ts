@@ -1,10 +1,11 @@
 // `npm run bench -- sip-calls [--calls 50,100,150] [--per-room 5] [--seconds 10]` (bench/sip-calls/run.ts): what whole
 // phone calls cost the SIP gateway, as issue 15 asks: G.711 from the phone -> jitter buffer -> narrowband Opus
-// (from 8 kHz) with audio levels into the meeting, and the room's mix (its speakers' Opus decoded once per room at
-// 8 kHz, the loudest three minus one's own) -> G.711 back. Real processes: a NATS server, a server with signal, focus and the
+// from 8 kHz (on the gateway's encoding threads) with audio levels into the meeting, and the room's mix (its
+// speakers' Opus decoded once per room at 8 kHz, the loudest three minus one's own) -> G.711 back. Real processes: a NATS server, a server with signal, focus and the
 // bridge, and the `sip` part in a process of its own (the one measured). This process is N phones: each INVITEs
 // over UDP (the room in X-Room-Name, `--per-room` callers per room), then sends a 1 kHz PCMU tone in real time
-// (50 packets/s) and counts the RTP it gets back. Window after a warm-up: the sip process's CPU (/proc), RTP back
+// (50 packets/s) and counts the RTP it gets back. Window after a warm-up: the sip process's CPU (/proc: all its
+// threads, and its main thread alone, where the calls run but for the Opus encoding threads), RTP back
 // against 50/s per call (a gap shows as less), the gaps (more than GAP_MS between two packets back to a phone:
 // a pause the caller hears) and the calls still up.
 import dgram from 'node:dgram';
@@ -53,9 +54,9 @@ function tonePayloads(): Buffer[] {
   });
 }
 
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** utime + stime of a process (all its threads), or of one of its threads, in seconds. */
+function cpuSeconds(pid: number, thread?: number): number {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
@@ -151,6 +152,7 @@ interface Row {
   calls: number;
   answered: number;
   cpuPercent: number;
+  mainPercent: number;
   perCallPercent: number;
   back: number;
   gaps: number;
@@ -205,11 +207,13 @@ async function run(calls: number, sip: RunningServer): Promise<Row> {
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   const pid = sip.process.pid!;
   const cpu0 = cpuSeconds(pid);
+  const main0 = cpuSeconds(pid, pid);
   const t0 = performance.now();
   const back0 = answered.reduce((n, p) => n + p.received, 0);
   for (const p of answered) p.resetGaps();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const cpu1 = cpuSeconds(pid);
+  const main1 = cpuSeconds(pid, pid);
   const t1 = performance.now();
   const back1 = answered.reduce((n, p) => n + p.received, 0);
   const gaps = answered.reduce((n, p) => n + p.gaps, 0);
@@ -226,6 +230,7 @@ async function run(calls: number, sip: RunningServer): Promise<Row> {
     calls,
     answered: answered.length,
     cpuPercent,
+    mainPercent: ((main1 - main0) / wall) * 100,
     perCallPercent: cpuPercent / Math.max(1, answered.length),
     back: (back1 - back0) / Math.max(1, answered.length * 50 * wall),
     gaps,
@@ -256,7 +261,7 @@ try {
 console.log(`G.711 (PCMU) calls, ${perRoom} per room, ${seconds} s windows after ${WARMUP_MS / 1000} s; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 console.log(
   table(
-    ['calls', 'answered', 'sip process CPU (1 core = 100%)', 'per call (% of a core)', 'calls one core holds', 'RTP back / due', `gaps > ${GAP_MS} ms (all calls)`, 'longest pause ms', 'calls up at the end', 'RSS MiB'],
-    rows.map((r) => [String(r.calls), String(r.answered), fmt(r.cpuPercent), fmt(r.perCallPercent, 2), String(Math.floor(100 / r.perCallPercent)), fmt(r.back, 3), String(r.gaps), fmt(r.longestMs, 0), String(r.up), fmt(r.rssMb, 0)]),
+    ['calls', 'answered', 'sip process CPU (1 core = 100%)', 'its main thread', 'per call (% of a core)', 'calls one core holds', 'RTP back / due', `gaps > ${GAP_MS} ms (all calls)`, 'longest pause ms', 'calls up at the end', 'RSS MiB'],
+    rows.map((r) => [String(r.calls), String(r.answered), fmt(r.cpuPercent), fmt(r.mainPercent), fmt(r.perCallPercent, 2), String(Math.floor(100 / r.perCallPercent)), fmt(r.back, 3), String(r.gaps), fmt(r.longestMs, 0), String(r.up), fmt(r.rssMb, 0)]),
   ),
 );

@@ -1,7 +1,8 @@
 // The meeting's side of one phone call (MeetingAudio of call-audio.ts): the caller is a participant that signal
 // made (`signal.phone-join`), whose voice this file sends to the bridge's plain port as Opus in SRTP (one encoder
 // per call: a G.711 phone's 8 kHz frames coded as narrowband Opus straight from 8 kHz, an Opus phone's 48 kHz
-// frames as wideband; the RTP clock is 48 kHz either way, the packet says its band), each packet with its RFC 6464 audio level so the caller can become the active speaker; what the
+// frames as wideband; the RTP clock is 48 kHz either way, the packet says its band; on the gateway's encoding
+// threads when it has them, opus-encode-pool.ts), each packet with its RFC 6464 audio level so the caller can become the active speaker; what the
 // caller hears comes from the room's shared mix (room-mix.ts). Made and tracked by MeetingGateway
 // (meeting-gateway.ts), which hands it signal's events (removed, muted).
 import dgram from 'node:dgram';
@@ -10,7 +11,8 @@ import type { Logger } from '../log.ts';
 import { AUDIO_LEVEL_EXT_ID, AUDIO_PT } from '../protocol/media-profile.ts';
 import type { PhoneJoinReply } from '../protocol/phone-messages.ts';
 import { FRAME_SAMPLES, NARROW_RATE, rateOfFrame, SAMPLE_RATE, type AudioRate, type MeetingAudio } from './call-audio.ts';
-import { createOpusEncoder, type OpusEncoder, type OpusImplementation } from './media/opus-codec.ts';
+import { DEFAULT_COMPLEXITY, type OpusImplementation } from './media/opus-codec.ts';
+import { localEncoder, type EncoderSpec, type FrameEncoder, type OpusEncodePool } from './media/opus-encode-pool.ts';
 
 /** The caller's voice into the meeting: Opus at this bitrate (a phone's voice needs no more). */
 export const PHONE_OPUS_BITRATE = 32_000;
@@ -35,14 +37,16 @@ export function audioLevelOf(frame: Int16Array): number {
 export const NARROWBAND_COMPLEXITY = 3;
 
 /**
- * The encoder of a caller's voice given at `rate`. A phone's voice holds nothing above 4 kHz: from 8 kHz as
+ * How a caller's voice given at `rate` is encoded. A phone's voice holds nothing above 4 kHz: from 8 kHz as
  * narrowband (SILK at its lowest rate, no resampling: half the cost of wideband from 48 kHz), from 48 kHz as
  * wideband (SILK alone, a fraction of full band's hybrid coding; `npm run bench -- opus`).
  */
-export function createPhoneVoiceEncoder(rate: AudioRate, impl?: OpusImplementation): OpusEncoder {
-  return rate === NARROW_RATE
-    ? createOpusEncoder(NARROW_RATE, 1, PHONE_OPUS_BITRATE, impl, 'narrowband', NARROWBAND_COMPLEXITY)
-    : createOpusEncoder(SAMPLE_RATE, 1, PHONE_OPUS_BITRATE, impl, 'wideband');
+export function phoneVoiceSpec(rate: AudioRate, impl?: OpusImplementation): EncoderSpec {
+  const spec: EncoderSpec =
+    rate === NARROW_RATE
+      ? { rate: NARROW_RATE, bitrate: PHONE_OPUS_BITRATE, band: 'narrowband', complexity: NARROWBAND_COMPLEXITY }
+      : { rate: SAMPLE_RATE, bitrate: PHONE_OPUS_BITRATE, band: 'wideband', complexity: DEFAULT_COMPLEXITY };
+  return impl ? { ...spec, impl } : spec;
 }
 
 export interface MeetingLinkHost {
@@ -61,7 +65,9 @@ export class MeetingLink implements MeetingAudio {
   private readonly socket: dgram.Socket;
   private readonly srtp: SrtpSession;
   /** The encoder of each rate a frame came at (made when the first such frame comes). */
-  private readonly encoders = new Map<AudioRate, OpusEncoder>();
+  private readonly encoders = new Map<AudioRate, FrameEncoder>();
+  /** Encoding threads (none: encoded in this thread). */
+  private readonly pool: OpusEncodePool | undefined;
   private readonly bridge: { address: string; port: number };
   private readonly ssrc: number;
   private seq = Math.floor(Math.random() * 0x10000);
@@ -71,14 +77,15 @@ export class MeetingLink implements MeetingAudio {
   private muted: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
-  readonly counters = { sent: 0, droppedMuted: 0, badFrames: 0 };
+  readonly counters = { sent: 0, droppedMuted: 0, badFrames: 0, encodeErrors: 0 };
   hearRate: AudioRate = SAMPLE_RATE;
   onHear: ((frame: Int16Array) => void) | undefined;
   onRemoved: ((reason: string) => void) | undefined;
   onMuted: ((muted: boolean) => void) | undefined;
 
-  constructor(host: MeetingLinkHost, log: Logger, ssrc: number, joined: PhoneJoinReply) {
+  constructor(host: MeetingLinkHost, log: Logger, ssrc: number, joined: PhoneJoinReply, pool?: OpusEncodePool) {
     this.host = host;
+    this.pool = pool;
     this.log = log;
     this.ssrc = ssrc;
     this.conferenceId = joined.conferenceId;
@@ -109,32 +116,45 @@ export class MeetingLink implements MeetingAudio {
       this.counters.badFrames++;
       return;
     }
+    const seq = this.seq;
+    const timestamp = this.timestamp;
+    const level = audioLevelOf(frame);
+    this.seq = (this.seq + 1) & 0xffff;
+    this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
+    // the packet is sent when the encoder gives it (at once, or from an encoding thread after this tick)
+    this.encoderAt(rate).encode(frame, (payload) => this.sendPacket(payload, seq, timestamp, level));
+  }
+
+  private sendPacket(payload: Uint8Array | null, seq: number, timestamp: number, level: number): void {
+    if (this.closed) return;
+    if (payload === null || payload.length > MAX_OPUS_BYTES) {
+      this.counters.encodeErrors++;
+      return;
+    }
     const p = this.packet;
-    const n = this.encoderAt(rate).encode(frame, p.subarray(HEADER_BYTES));
     p[0] = 0x90; // version 2, header extension
     p[1] = AUDIO_PT;
-    p.writeUInt16BE(this.seq, 2);
-    p.writeUInt32BE(this.timestamp >>> 0, 4);
+    p.writeUInt16BE(seq, 2);
+    p.writeUInt32BE(timestamp >>> 0, 4);
     p.writeUInt32BE(this.ssrc >>> 0, 8);
     p.writeUInt16BE(0xbede, 12); // one-byte header extensions (RFC 8285)
     p.writeUInt16BE(1, 14); // one 32-bit word of them
     p[16] = AUDIO_LEVEL_EXT_ID << 4; // one byte of data
-    const level = audioLevelOf(frame);
     p[17] = (level < 60 ? 0x80 : 0) | level; // the V bit: voice
     p[18] = 0;
     p[19] = 0;
-    this.seq = (this.seq + 1) & 0xffff;
-    this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
-    const len = this.srtp.protectRtp(p, HEADER_BYTES + n, this.protectedPacket);
+    p.set(payload, HEADER_BYTES);
+    const len = this.srtp.protectRtp(p, HEADER_BYTES + payload.length, this.protectedPacket);
     if (len < 0) return;
     this.counters.sent++;
     this.socket.send(this.protectedPacket, 0, len, this.bridge.port, this.bridge.address);
   }
 
-  private encoderAt(rate: AudioRate): OpusEncoder {
+  private encoderAt(rate: AudioRate): FrameEncoder {
     let encoder = this.encoders.get(rate);
     if (!encoder) {
-      encoder = createPhoneVoiceEncoder(rate);
+      const spec = phoneVoiceSpec(rate);
+      encoder = this.pool ? this.pool.encoder(spec) : localEncoder(spec);
       this.encoders.set(rate, encoder);
     }
     return encoder;

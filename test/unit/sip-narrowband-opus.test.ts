@@ -1,5 +1,5 @@
 // A G.711 call's audio stays at 8 kHz through the gateway (src/sip/call-audio.ts): the caller's voice is coded as
-// narrowband Opus straight from 8 kHz (meeting-link.ts's createPhoneVoiceEncoder), and the room is decoded at
+// narrowband Opus straight from 8 kHz (meeting-link.ts's phoneVoiceSpec), and the room is decoded at
 // 8 kHz for G.711 callers (room-mix.ts). With both Opus implementations, all four pairs: an 8 kHz tone coded so
 // keeps its frequency and level when the meeting decodes it at 48 kHz and when another G.711 caller's mix
 // decodes it at 8 kHz, in SILK narrowband packets; a browser's full-band voice decoded at 8 kHz is band-limited
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOpusDecoder, createOpusEncoder, nativeOpus, type OpusImplementation } from '../../src/sip/media/opus-codec.ts';
-import { createPhoneVoiceEncoder } from '../../src/sip/meeting-link.ts';
+import { phoneVoiceSpec } from '../../src/sip/meeting-link.ts';
 import { pitch, rms, tone } from '../helpers/audio-tone.ts';
 
 const impls: OpusImplementation[] = nativeOpus() !== null ? ['native', 'wasm'] : ['wasm'];
@@ -49,7 +49,8 @@ for (const from of impls) {
     test(`an 8 kHz tone coded narrowband by ${from}, decoded by ${to} at 48 kHz (the meeting) and 8 kHz (a G.711 caller): same pitch and level`, () => {
       const input = tone(8000, 1, 1000, 8000);
       for (const outRate of [48_000, 8000]) {
-        const enc = createPhoneVoiceEncoder(8000, from);
+        const spec = phoneVoiceSpec(8000, from);
+        const enc = createOpusEncoder(spec.rate, 1, spec.bitrate, spec.impl, spec.band, spec.complexity);
         const dec = createOpusDecoder(outRate, 1, to);
         const { output, configs } = through(input, 8000, (p, o) => enc.encode(p, o), outRate, (p, o) => dec.decode(p, o));
         enc.close();
