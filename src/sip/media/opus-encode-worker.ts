@@ -6,8 +6,8 @@ import { parentPort } from 'node:worker_threads';
 import { createOpusEncoder, type OpusEncoder } from './opus-codec.ts';
 import type { FromEncodeWorker, ToEncodeWorker } from './opus-encode-pool.ts';
 
-/** The longest packet an encoder may write (more than a 20 ms voice frame at any bitrate we ask for). */
-const MAX_PACKET = 1000;
+/** The longest packet an encoder may write: 160 kbit/s for 20 ms, five times what a caller's voice is coded at (libopus fits a frame to it). */
+const MAX_PACKET = 400;
 
 const port = parentPort;
 if (!port) throw new Error('opus-encode-worker.ts runs as a worker thread');
