@@ -3,8 +3,9 @@
 // 20 ms a frame per call: the loudest MIXED_VOICES voices of the room without the caller's own. The room is
 // decoded and mixed at the highest rate its callers hear (8 kHz while all are G.711 phones: libopus decodes
 // straight to 8 kHz, band-limited, and nothing is resampled; 48 kHz once an Opus phone listens, the G.711 callers'
-// mixes then brought down to 8 kHz each). Each speaker's decoded audio waits in a short queue (PREBUFFER_FRAMES before it is used, at most MAX_QUEUED_FRAMES: network
-// jitter and clock drift); a speaker whose queue ran dry is left out until it has filled again.
+// mixes then brought down to 8 kHz each). Each speaker's decoded audio waits in a short queue (PREBUFFER_FRAMES
+// before it is used, at most MAX_QUEUED_FRAMES: network jitter and clock drift); a speaker whose queue ran dry is
+// left out until it has filled again.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
