@@ -149,14 +149,12 @@ class EncodeThread {
 
 export class OpusEncodePool {
   private readonly threads: EncodeThread[];
-  private readonly log: Logger;
   private nextId = 1;
   private nextThread = 0;
   private closed = false;
 
-  private constructor(threads: EncodeThread[], log: Logger) {
+  private constructor(threads: EncodeThread[]) {
     this.threads = threads;
-    this.log = log;
   }
 
   /** Starts `count` threads (at least one). */
@@ -167,7 +165,7 @@ export class OpusEncodePool {
       worker.unref();
       threads.push(new EncodeThread(worker));
     }
-    const pool = new OpusEncodePool(threads, log);
+    const pool = new OpusEncodePool(threads);
     for (const t of threads) {
       const died = (why: string) => {
         if (!t.alive) return;
