@@ -8,7 +8,7 @@ import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { PHONE_ALIVE_INTERVAL_MS, phoneEventSchema, phoneSubjects } from '../protocol/phone-messages.ts';
-import type { OpusEncodePool } from './media/opus-encode-pool.ts';
+import type { UplinkPool } from './media/uplink-pool.ts';
 import { MeetingLink, type MeetingLinkHost } from './meeting-link.ts';
 import { RoomMix, type MixListener } from './room-mix.ts';
 
@@ -34,12 +34,12 @@ export class MeetingGateway implements MeetingLinkHost {
   private readonly unsubscribe: Unsubscribe;
   private readonly aliveTimer: NodeJS.Timeout;
 
-  /** The callers' voices are encoded on these threads (none: in this thread). */
-  private readonly encoders: OpusEncodePool | undefined;
+  /** The callers' voices are encoded and sent on these threads (none: in this thread). */
+  private readonly uplinks: UplinkPool | undefined;
 
-  constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string; encoders?: OpusEncodePool }) {
+  constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string; uplinks?: UplinkPool }) {
     this.bus = opts.bus;
-    this.encoders = opts.encoders;
+    this.uplinks = opts.uplinks;
     this.log = opts.log;
     this.gatewayId = opts.gatewayId;
     this.mediaAddress = opts.mediaAddress;
@@ -66,7 +66,7 @@ export class MeetingGateway implements MeetingLinkHost {
     const ssrc = randomInt(1, 2 ** 32 - 1);
     const req = { gatewayId: this.gatewayId, room: caller.room, ssrc, ...(caller.callerId ? { callerId: caller.callerId.slice(0, 64) } : {}), ...(caller.callerName ? { callerName: caller.callerName.slice(0, 256) } : {}) };
     const joined = await callBus(this.bus, busCalls.signalPhoneJoin, '', req, SIGNAL_TIMEOUT_MS);
-    const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined, this.encoders);
+    const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined, this.uplinks);
     const listener: MixListener = {
       participantId: joined.participantId,
       get rate() {

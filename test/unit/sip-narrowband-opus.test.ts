@@ -1,5 +1,5 @@
 // A G.711 call's audio stays at 8 kHz through the gateway (src/sip/call-audio.ts): the caller's voice is coded as
-// narrowband Opus straight from 8 kHz (meeting-link.ts's phoneVoiceSpec), and the room is decoded at
+// narrowband Opus straight from 8 kHz (media/voice-uplink.ts's phoneVoiceSpec), and the room is decoded at
 // 8 kHz for G.711 callers (room-mix.ts). With both Opus implementations, all four pairs: an 8 kHz tone coded so
 // keeps its frequency and level when the meeting decodes it at 48 kHz and when another G.711 caller's mix
 // decodes it at 8 kHz, in SILK narrowband packets; a browser's full-band voice decoded at 8 kHz is band-limited
@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createOpusDecoder, createOpusEncoder, nativeOpus, type OpusImplementation } from '../../src/sip/media/opus-codec.ts';
-import { phoneVoiceSpec } from '../../src/sip/meeting-link.ts';
+import { phoneVoiceSpec } from '../../src/sip/media/voice-uplink.ts';
 import { pitch, rms, tone } from '../helpers/audio-tone.ts';
 
 const impls: OpusImplementation[] = nativeOpus() !== null ? ['native', 'wasm'] : ['wasm'];
