@@ -2,8 +2,9 @@
 // gateway's transcoding, where one encoder runs per call. Without it, src/sip/media/opus-codec.ts uses a
 // WebAssembly build of libopus (opusscript); both are tested. scripts/build-native.sh builds it.
 //
-//   encoderCreate(sampleRate, channels, bitrate[, maxBandwidth]) -> handle  (VOIP, complexity 5; maxBandwidth:
-//                                                 an OPUS_BANDWIDTH_* value, e.g. 1103 wideband for phone audio)
+//   encoderCreate(sampleRate, channels, bitrate[, maxBandwidth[, complexity]]) -> handle  (VOIP; maxBandwidth:
+//                                                 an OPUS_BANDWIDTH_* value, e.g. 1103 wideband for phone audio;
+//                                                 complexity 0-10, default 5)
 //   encode(handle, pcm: Int16Array, out: Uint8Array) -> bytes     (one frame: 2.5 ... 60 ms of samples)
 //   decoderCreate(sampleRate, channels) -> handle
 //   decode(handle, packet: Uint8Array | null, pcm: Int16Array) -> samples per channel  (null: conceal a loss)
@@ -48,17 +49,21 @@ static napi_value wrap(napi_env env, OpusEncoder* enc, OpusDecoder* dec, int cha
 
 static bool int_args(napi_env env, napi_callback_info info, size_t n, int32_t* out) {
   size_t argc = n;
-  napi_value a[4];
-  if (n > 4 || napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < n) return false;
+  napi_value a[5];
+  if (n > 5 || napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < n) return false;
   for (size_t i = 0; i < n; i++)
     if (napi_get_value_int32(env, a[i], &out[i]) != napi_ok) return false;
   return true;
 }
 
 static napi_value EncoderCreate(napi_env env, napi_callback_info info) {
-  int32_t v[4] = {0, 0, 0, OPUS_BANDWIDTH_FULLBAND};
-  if (!int_args(env, info, 4, v) && !int_args(env, info, 3, v)) {
-    napi_throw_type_error(env, NULL, "encoderCreate(sampleRate, channels, bitrate[, maxBandwidth])");
+  int32_t v[5] = {0, 0, 0, OPUS_BANDWIDTH_FULLBAND, 5};
+  if (!int_args(env, info, 5, v) && !int_args(env, info, 4, v) && !int_args(env, info, 3, v)) {
+    napi_throw_type_error(env, NULL, "encoderCreate(sampleRate, channels, bitrate[, maxBandwidth[, complexity]])");
+    return NULL;
+  }
+  if (v[4] < 0 || v[4] > 10) {
+    napi_throw_range_error(env, NULL, "encoderCreate: complexity is 0-10");
     return NULL;
   }
   if (v[3] < OPUS_BANDWIDTH_NARROWBAND || v[3] > OPUS_BANDWIDTH_FULLBAND) {
@@ -69,7 +74,7 @@ static napi_value EncoderCreate(napi_env env, napi_callback_info info) {
   OpusEncoder* enc = opus_encoder_create(v[0], v[1], OPUS_APPLICATION_VOIP, &err);
   if (err != OPUS_OK || enc == NULL) return fail(env, "opus_encoder_create", err);
   opus_encoder_ctl(enc, OPUS_SET_BITRATE(v[2]));
-  opus_encoder_ctl(enc, OPUS_SET_COMPLEXITY(5));
+  opus_encoder_ctl(enc, OPUS_SET_COMPLEXITY(v[4]));
   opus_encoder_ctl(enc, OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
   opus_encoder_ctl(enc, OPUS_SET_MAX_BANDWIDTH(v[3]));
   return wrap(env, enc, NULL, v[1]);

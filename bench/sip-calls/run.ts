@@ -1,15 +1,19 @@
 // `npm run bench -- sip-calls [--calls 50,100,150] [--per-room 5] [--seconds 10]` (bench/sip-calls/run.ts): what whole
-// phone calls cost the SIP gateway, as issue 15 asks: G.711 from the phone -> jitter buffer -> 48 kHz -> Opus with
-// audio levels into the meeting, and the room's mix (its speakers' Opus decoded once per room, the loudest three
-// minus one's own) -> 8 kHz -> G.711 back. Real processes: a NATS server, a server with signal, focus and the
+// phone calls cost the SIP gateway, as issue 15 asks: G.711 from the phone -> jitter buffer -> narrowband Opus
+// from 8 kHz (on the gateway's encoding threads) with audio levels into the meeting, and the room's mix (its
+// speakers' Opus decoded once per room at 8 kHz, the loudest three minus one's own) -> G.711 back. Real processes: a NATS server, a server with signal, focus and the
 // bridge, and the `sip` part in a process of its own (the one measured). This process is N phones: each INVITEs
 // over UDP (the room in X-Room-Name, `--per-room` callers per room), then sends a 1 kHz PCMU tone in real time
-// (50 packets/s) and counts the RTP it gets back. Window after a warm-up: the sip process's CPU (/proc), RTP back
-// against 50/s per call (a gap shows as less), and the calls still up.
+// (50 packets/s) and counts the RTP it gets back. Window after a warm-up: the sip process's CPU (/proc: all its
+// threads, and its main thread alone, where the calls run but for the Opus encoding threads), RTP back
+// against 50/s per call (a gap shows as less), the gaps (more than GAP_MS between two packets back to a phone, by
+// the kernel's arrival times when native/udp-batch.c is built, so a stall of this process is not counted: a pause
+// the caller hears) and the calls still up.
 import dgram from 'node:dgram';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
+import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { g711Encode } from '../../src/sip/media/g711.ts';
 import { startNatsServer, type NatsServer } from '../../test/helpers/nats.ts';
 import { startServer, type RunningServer } from '../../test/helpers/server.ts';
@@ -36,6 +40,10 @@ if (counts.some((n) => !Number.isInteger(n) || n < 1 || n > 400) || !(perRoom >=
   process.exit(2);
 }
 const WARMUP_MS = 3000;
+/** A silence this long between two packets back to a phone is a gap the caller hears (three frames missing). */
+const GAP_MS = 70;
+/** The kernel's arrival times of the packets back (native/udp-batch.c), when the module is built. */
+const udp = nativeUdp();
 /** /proc/<pid>/stat counts CPU time in clock ticks: 100 a second on Linux (USER_HZ). */
 const TICKS_PER_SECOND = 100;
 
@@ -50,9 +58,9 @@ function tonePayloads(): Buffer[] {
   });
 }
 
-/** utime + stime of a process, in seconds. */
-function cpuSeconds(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+/** utime + stime of a process (all its threads), or of one of its threads, in seconds. */
+function cpuSeconds(pid: number, thread?: number): number {
+  const fields = readFileSync(thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`, 'utf8').split(') ')[1]!.split(' ');
   return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
 }
 
@@ -61,6 +69,12 @@ class Phone {
   readonly sip = dgram.createSocket('udp4');
   readonly rtp = dgram.createSocket('udp4');
   received = 0;
+  /** Gaps of more than GAP_MS in what came back, and the longest pause, ms (since `resetGaps`). */
+  gaps = 0;
+  longestMs = 0;
+  private lastAt = 0;
+  /** The RTP socket's descriptor when the native module opened it (-1: dgram's own socket). */
+  private fd = -1;
   remote: { port: number } | null = null;
   answered = false;
   ended = false;
@@ -71,11 +85,31 @@ class Phone {
   constructor(n: number) {
     this.n = n;
     this.callId = `bench-${n}-${process.pid}`;
-    this.rtp.on('message', () => this.received++);
+    this.rtp.on('message', () => {
+      this.received++;
+      // when the kernel received it (a stall of this process must not count as the gateway's gap)
+      const age = this.fd >= 0 ? udp!.receiveAgeMs(this.fd) : -1;
+      const now = performance.now() - Math.max(0, age);
+      if (this.lastAt > 0) {
+        const pause = now - this.lastAt;
+        if (pause > GAP_MS) this.gaps++;
+        if (pause > this.longestMs) this.longestMs = pause;
+      }
+      this.lastAt = now;
+    });
+  }
+
+  resetGaps(): void {
+    this.gaps = 0;
+    this.longestMs = 0;
   }
 
   async open(): Promise<void> {
-    await Promise.all([new Promise<void>((r) => this.sip.bind(0, '127.0.0.1', () => r())), new Promise<void>((r) => this.rtp.bind(0, '127.0.0.1', () => r()))]);
+    if (udp) this.fd = udp.openUdp4('127.0.0.1', 0, false);
+    await Promise.all([
+      new Promise<void>((r) => this.sip.bind(0, '127.0.0.1', () => r())),
+      new Promise<void>((r) => (this.fd >= 0 ? this.rtp.bind({ fd: this.fd }, () => r()) : this.rtp.bind(0, '127.0.0.1', () => r()))),
+    ]);
   }
 
   private headers(method: string, cseq: number, branch: string): string[] {
@@ -130,8 +164,11 @@ interface Row {
   calls: number;
   answered: number;
   cpuPercent: number;
+  mainPercent: number;
   perCallPercent: number;
   back: number;
+  gaps: number;
+  longestMs: number;
   up: number;
   rssMb: number;
 }
@@ -182,12 +219,17 @@ async function run(calls: number, sip: RunningServer): Promise<Row> {
   await new Promise((r) => setTimeout(r, WARMUP_MS));
   const pid = sip.process.pid!;
   const cpu0 = cpuSeconds(pid);
+  const main0 = cpuSeconds(pid, pid);
   const t0 = performance.now();
   const back0 = answered.reduce((n, p) => n + p.received, 0);
+  for (const p of answered) p.resetGaps();
   await new Promise((r) => setTimeout(r, seconds * 1000));
   const cpu1 = cpuSeconds(pid);
+  const main1 = cpuSeconds(pid, pid);
   const t1 = performance.now();
   const back1 = answered.reduce((n, p) => n + p.received, 0);
+  const gaps = answered.reduce((n, p) => n + p.gaps, 0);
+  const longestMs = answered.reduce((m, p) => Math.max(m, p.longestMs), 0);
   const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   clearTimeout(timer);
   const up = answered.filter((p) => !p.ended).length;
@@ -200,8 +242,11 @@ async function run(calls: number, sip: RunningServer): Promise<Row> {
     calls,
     answered: answered.length,
     cpuPercent,
+    mainPercent: ((main1 - main0) / wall) * 100,
     perCallPercent: cpuPercent / Math.max(1, answered.length),
     back: (back1 - back0) / Math.max(1, answered.length * 50 * wall),
+    gaps,
+    longestMs,
     up,
     rssMb: rss,
   };
@@ -228,7 +273,7 @@ try {
 console.log(`G.711 (PCMU) calls, ${perRoom} per room, ${seconds} s windows after ${WARMUP_MS / 1000} s; load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')} on ${os.availableParallelism()} cores`);
 console.log(
   table(
-    ['calls', 'answered', 'sip process CPU (1 core = 100%)', 'per call (% of a core)', 'calls one core holds', 'RTP back / due', 'calls up at the end', 'RSS MiB'],
-    rows.map((r) => [String(r.calls), String(r.answered), fmt(r.cpuPercent), fmt(r.perCallPercent, 2), String(Math.floor(100 / r.perCallPercent)), fmt(r.back, 3), String(r.up), fmt(r.rssMb, 0)]),
+    ['calls', 'answered', 'sip process CPU (1 core = 100%)', 'its main thread', 'per call (% of a core)', 'calls one core holds', 'RTP back / due', `gaps > ${GAP_MS} ms (all calls)`, 'longest pause ms', 'calls up at the end', 'RSS MiB'],
+    rows.map((r) => [String(r.calls), String(r.answered), fmt(r.cpuPercent), fmt(r.mainPercent), fmt(r.perCallPercent, 2), String(Math.floor(100 / r.perCallPercent)), fmt(r.back, 3), String(r.gaps), fmt(r.longestMs, 0), String(r.up), fmt(r.rssMb, 0)]),
   ),
 );

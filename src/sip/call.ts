@@ -69,6 +69,8 @@ export class Call {
     this.meeting = meeting;
     this.log = opts.log;
     this.hangUp = opts.hangUp;
+    // the phone's own rate both ways: a G.711 call is never resampled
+    meeting.hearRate = phone.rate;
     phone.onVoice = (frame) => meeting.send(frame);
     meeting.onHear = (frame) => phone.play(this.withNotice(frame));
     phone.onDigit = (d) => this.onDigit(d);
@@ -90,7 +92,9 @@ export class Call {
     };
     dialog.onReinvite = (sdp) => {
       try {
-        return phone.answer ? phone.answer(sdp) : null;
+        const answer = phone.answer ? phone.answer(sdp) : null;
+        meeting.hearRate = phone.rate; // the codec may have changed
+        return answer;
       } catch {
         return null;
       }
@@ -111,8 +115,10 @@ export class Call {
   private withNotice(frame: Int16Array): Int16Array {
     const tone = this.notice.shift();
     if (!tone) return frame;
+    // the tone at the frame's rate: every step-th sample of the 48 kHz one
+    const step = Math.max(1, Math.round(tone.length / frame.length));
     const out = new Int16Array(frame.length);
-    for (let i = 0; i < frame.length; i++) out[i] = Math.max(-32768, Math.min(32767, frame[i]! + (tone[i] ?? 0)));
+    for (let i = 0; i < frame.length; i++) out[i] = Math.max(-32768, Math.min(32767, frame[i]! + (tone[i * step] ?? 0)));
     return out;
   }
 
@@ -128,7 +134,8 @@ export class Call {
   }
 }
 
-/** Two low beeps (muted) or one high beep (unmuted), as 20 ms frames. */
+/** Two low beeps (muted) or one high beep (unmuted), as 20 ms frames at 48 kHz (880 Hz is far below 4 kHz: taking
+ * every sixth sample makes the same tone at 8 kHz). */
 function noticeTone(muted: boolean): Int16Array[] {
   const pattern = muted ? [440, 440, 440, 440, 440, 0, 0, 0, 0, 440, 440, 440, 440, 440] : [880, 880, 880, 880, 880, 880, 880, 880];
   return pattern.map((hz, n) => {

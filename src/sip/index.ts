@@ -10,6 +10,7 @@ import type { Logger } from '../log.ts';
 import { takeCall, type AnswerPhone, type Call, type CallDeps } from './call.ts';
 import { Dialogs } from './dialogs.ts';
 import { MeetingGateway } from './meeting-gateway.ts';
+import { UplinkPool } from './media/uplink-pool.ts';
 import { PhoneMedia } from './media/phone-media.ts';
 import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
@@ -79,7 +80,10 @@ export async function startSip(opts: {
   const log = opts.log.child({ part: 'sip', gateway: gatewayId });
   const pinMenu = opts.pinMenu ?? defaultPinMenu(bus, config, log);
   const mediaAddress = sipMediaAddressFor(config);
-  const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress });
+  // the callers' voices are encoded and sent on threads of their own, one per core but this one (uplink-pool.ts)
+  const uplinkThreads = os.availableParallelism() - 1;
+  const uplinks = uplinkThreads > 0 ? UplinkPool.start(uplinkThreads, log) : undefined;
+  const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress, ...(uplinks ? { uplinks } : {}) });
   const calls = new Set<Call>();
   let dialogs: Dialogs | undefined;
   const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
@@ -120,6 +124,7 @@ export async function startSip(opts: {
     port = await server.listen();
   } catch (e) {
     await meetings.close();
+    await uplinks?.close();
     const err = e as NodeJS.ErrnoException;
     const hint = err.code === 'EADDRINUSE' ? ' (another program uses it: choose another sipPort)' : err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : '';
     throw new Error(`cannot listen for SIP on ${config.sipAddress}:${config.sipPort} (TLS ${config.sipTlsPort}): ${err.code ?? err.message}${hint}`);
@@ -142,6 +147,7 @@ export async function startSip(opts: {
   } catch (e) {
     unwatch();
     await meetings.close();
+    await uplinks?.close();
     await server.close();
     throw new Error(`cannot open the SIP trunk ${config.sipTrunkUri}: ${(e as Error).message}`);
   }
@@ -163,6 +169,7 @@ export async function startSip(opts: {
         await dialOut.close();
         dialogs?.closeAll();
         await meetings.close();
+        await uplinks?.close();
         await server.close();
         log.info('SIP gateway stopped');
       })();

@@ -8,6 +8,7 @@ import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { PHONE_ALIVE_INTERVAL_MS, phoneEventSchema, phoneSubjects } from '../protocol/phone-messages.ts';
+import type { UplinkPool } from './media/uplink-pool.ts';
 import { MeetingLink, type MeetingLinkHost } from './meeting-link.ts';
 import { RoomMix, type MixListener } from './room-mix.ts';
 
@@ -33,8 +34,12 @@ export class MeetingGateway implements MeetingLinkHost {
   private readonly unsubscribe: Unsubscribe;
   private readonly aliveTimer: NodeJS.Timeout;
 
-  constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string }) {
+  /** The callers' voices are encoded and sent on these threads (none: in this thread). */
+  private readonly uplinks: UplinkPool | undefined;
+
+  constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string; uplinks?: UplinkPool }) {
     this.bus = opts.bus;
+    this.uplinks = opts.uplinks;
     this.log = opts.log;
     this.gatewayId = opts.gatewayId;
     this.mediaAddress = opts.mediaAddress;
@@ -61,8 +66,14 @@ export class MeetingGateway implements MeetingLinkHost {
     const ssrc = randomInt(1, 2 ** 32 - 1);
     const req = { gatewayId: this.gatewayId, room: caller.room, ssrc, ...(caller.callerId ? { callerId: caller.callerId.slice(0, 64) } : {}), ...(caller.callerName ? { callerName: caller.callerName.slice(0, 256) } : {}) };
     const joined = await callBus(this.bus, busCalls.signalPhoneJoin, '', req, SIGNAL_TIMEOUT_MS);
-    const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined);
-    const listener: MixListener = { participantId: joined.participantId, onFrame: (f) => link.hear(f) };
+    const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined, this.uplinks);
+    const listener: MixListener = {
+      participantId: joined.participantId,
+      get rate() {
+        return link.hearRate;
+      },
+      onFrame: (f) => link.hear(f),
+    };
     this.links.set(joined.participantId, { link, listener });
     try {
       const mix = await this.mixFor(joined.conferenceId);

@@ -1,30 +1,14 @@
 // The meeting's side of one phone call (MeetingAudio of call-audio.ts): the caller is a participant that signal
-// made (`signal.phone-join`), whose voice this file sends to the bridge's plain port as Opus in SRTP (one encoder
-// per call), each packet with its RFC 6464 audio level so the caller can become the active speaker; what the
-// caller hears comes from the room's shared mix (room-mix.ts). Made and tracked by MeetingGateway
-// (meeting-gateway.ts), which hands it signal's events (removed, muted).
-import dgram from 'node:dgram';
-import { SrtpSession } from '../bridge/packet/srtp.ts';
+// made (`signal.phone-join`), whose voice goes to the bridge's plain port as Opus in SRTP through its uplink
+// (media/voice-uplink.ts: one encoder per call, narrowband from a G.711 phone's 8 kHz frames, wideband from an Opus
+// phone's 48 kHz ones, each packet with its RFC 6464 audio level so the caller can become the active speaker; on
+// the gateway's encoding threads when it has them, media/uplink-pool.ts); what the caller hears comes from the
+// room's shared mix (room-mix.ts). Made and tracked by MeetingGateway (meeting-gateway.ts), which hands it
+// signal's events (removed, muted).
 import type { Logger } from '../log.ts';
-import { AUDIO_LEVEL_EXT_ID, AUDIO_PT } from '../protocol/media-profile.ts';
 import type { PhoneJoinReply } from '../protocol/phone-messages.ts';
-import { FRAME_SAMPLES, SAMPLE_RATE, type MeetingAudio } from './call-audio.ts';
-import { createOpusEncoder, type OpusEncoder } from './media/opus-codec.ts';
-
-/** The caller's voice into the meeting: Opus at this bitrate (a phone's voice needs no more). */
-export const PHONE_OPUS_BITRATE = 32_000;
-/** RTP header with one one-byte header extension element (the audio level), padded to a 32-bit word. */
-const HEADER_BYTES = 20;
-const MAX_OPUS_BYTES = 1000;
-
-/** RFC 6464 level of a frame: 0 (loudest) to 127 (silence), -dBov. */
-export function audioLevelOf(frame: Int16Array): number {
-  let sum = 0;
-  for (let i = 0; i < frame.length; i++) sum += frame[i]! * frame[i]!;
-  const rms = Math.sqrt(sum / Math.max(1, frame.length)) / 32768;
-  if (rms <= 0) return 127;
-  return Math.min(127, Math.max(0, Math.round(-20 * Math.log10(rms))));
-}
+import { rateOfFrame, SAMPLE_RATE, type AudioRate, type MeetingAudio } from './call-audio.ts';
+import { localUplink, type Uplink, type UplinkPool } from './media/uplink-pool.ts';
 
 export interface MeetingLinkHost {
   /** Asks signal to mute or unmute the caller (its own *6); resolves with the state signal applied. */
@@ -39,40 +23,26 @@ export class MeetingLink implements MeetingAudio {
   readonly displayName: string;
   private readonly host: MeetingLinkHost;
   private readonly log: Logger;
-  private readonly socket: dgram.Socket;
-  private readonly srtp: SrtpSession;
-  private readonly encoder: OpusEncoder;
-  private readonly bridge: { address: string; port: number };
-  private readonly ssrc: number;
-  private seq = Math.floor(Math.random() * 0x10000);
-  private timestamp = Math.floor(Math.random() * 0x100000000);
-  private readonly packet = Buffer.alloc(HEADER_BYTES + MAX_OPUS_BYTES);
-  private readonly protectedPacket = Buffer.alloc(HEADER_BYTES + MAX_OPUS_BYTES + 16);
+  /** Where the caller's voice is encoded and sent. */
+  private readonly uplink: Uplink;
   private muted: boolean;
   private closed = false;
   private closing: Promise<void> | undefined;
-  readonly counters = { sent: 0, droppedMuted: 0 };
+  readonly counters = { sent: 0, droppedMuted: 0, badFrames: 0 };
+  hearRate: AudioRate = SAMPLE_RATE;
   onHear: ((frame: Int16Array) => void) | undefined;
   onRemoved: ((reason: string) => void) | undefined;
   onMuted: ((muted: boolean) => void) | undefined;
 
-  constructor(host: MeetingLinkHost, log: Logger, ssrc: number, joined: PhoneJoinReply) {
+  constructor(host: MeetingLinkHost, log: Logger, ssrc: number, joined: PhoneJoinReply, pool?: UplinkPool) {
     this.host = host;
     this.log = log;
-    this.ssrc = ssrc;
     this.conferenceId = joined.conferenceId;
     this.participantId = joined.participantId;
     this.displayName = joined.displayName;
     this.muted = joined.audioMuted;
-    this.bridge = { address: joined.address, port: joined.port };
-    const key = Buffer.from(joined.srtpKey, 'base64');
-    this.srtp = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key.subarray(0, 16), key.subarray(16));
-    // the phone's voice is narrowband: coded as wideband (SILK), a fraction of full band's cost
-    this.encoder = createOpusEncoder(SAMPLE_RATE, 1, PHONE_OPUS_BITRATE, undefined, 'wideband');
-    this.socket = dgram.createSocket('udp4');
-    this.socket.on('error', (e) => log.debug({ err: e.message }, 'meeting link socket error'));
-    // what the bridge sends back (RTCP) is not needed
-    this.socket.on('message', () => {});
+    const spec = { ssrc, srtpKey: joined.srtpKey, address: joined.address, port: joined.port };
+    this.uplink = pool ? pool.uplink(spec, () => this.uplinkFailed()) : localUplink(spec);
   }
 
   get isMuted(): boolean {
@@ -85,27 +55,12 @@ export class MeetingLink implements MeetingAudio {
       this.counters.droppedMuted++;
       return;
     }
-    if (frame.length !== FRAME_SAMPLES) return;
-    const p = this.packet;
-    const n = this.encoder.encode(frame, p.subarray(HEADER_BYTES));
-    p[0] = 0x90; // version 2, header extension
-    p[1] = AUDIO_PT;
-    p.writeUInt16BE(this.seq, 2);
-    p.writeUInt32BE(this.timestamp >>> 0, 4);
-    p.writeUInt32BE(this.ssrc >>> 0, 8);
-    p.writeUInt16BE(0xbede, 12); // one-byte header extensions (RFC 8285)
-    p.writeUInt16BE(1, 14); // one 32-bit word of them
-    p[16] = AUDIO_LEVEL_EXT_ID << 4; // one byte of data
-    const level = audioLevelOf(frame);
-    p[17] = (level < 60 ? 0x80 : 0) | level; // the V bit: voice
-    p[18] = 0;
-    p[19] = 0;
-    this.seq = (this.seq + 1) & 0xffff;
-    this.timestamp = (this.timestamp + FRAME_SAMPLES) >>> 0;
-    const len = this.srtp.protectRtp(p, HEADER_BYTES + n, this.protectedPacket);
-    if (len < 0) return;
+    if (rateOfFrame(frame) === null) {
+      this.counters.badFrames++;
+      return;
+    }
     this.counters.sent++;
-    this.socket.send(this.protectedPacket, 0, len, this.bridge.port, this.bridge.address);
+    this.uplink.send(frame);
   }
 
   setMuted(muted: boolean): void {
@@ -135,6 +90,12 @@ export class MeetingLink implements MeetingAudio {
     void this.close();
   }
 
+  /** The thread sending the caller's voice died: the call cannot go on (it hangs up). */
+  private uplinkFailed(): void {
+    this.log.warn({ participant: this.participantId }, "the caller's voice can no longer be sent: hanging up");
+    this.removed('the gateway could not go on with the call');
+  }
+
   /** A frame of the room's mix. */
   hear(frame: Int16Array): void {
     if (!this.closed) this.onHear?.(frame);
@@ -143,8 +104,7 @@ export class MeetingLink implements MeetingAudio {
   close(): Promise<void> {
     if (this.closing) return this.closing;
     this.closed = true;
-    this.encoder.close();
-    this.socket.close();
+    this.uplink.close();
     this.closing = this.host.leave(this);
     return this.closing;
   }

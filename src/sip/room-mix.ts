@@ -1,8 +1,11 @@
 // What the callers in one room hear: one whole-conference audio receiver per room and gateway (ConferenceFeed,
 // audio only, SRTP on one UDP port), each speaker's Opus decoded once for the room (not once per call), and every
-// 20 ms a frame per call: the loudest MIXED_VOICES voices of the room without the caller's own. Each speaker's
-// decoded audio waits in a short queue (PREBUFFER_FRAMES before it is used, at most MAX_QUEUED_FRAMES: network
-// jitter and clock drift); a speaker whose queue ran dry is left out until it has filled again.
+// 20 ms a frame per call: the loudest MIXED_VOICES voices of the room without the caller's own. The room is
+// decoded and mixed at the highest rate its callers hear (8 kHz while all are G.711 phones: libopus decodes
+// straight to 8 kHz, band-limited, and nothing is resampled; 48 kHz once an Opus phone listens, the G.711 callers'
+// mixes then brought down to 8 kHz each). Each speaker's decoded audio waits in a short queue (PREBUFFER_FRAMES
+// before it is used, at most MAX_QUEUED_FRAMES: network jitter and clock drift); a speaker whose queue ran dry is
+// left out until it has filled again.
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
@@ -13,8 +16,9 @@ import { SrtpSession } from '../bridge/packet/srtp.ts';
 import { ConferenceFeed } from '../plain-rtp/conference-feed.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import { AUDIO_PT } from '../protocol/media-profile.ts';
-import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE } from './call-audio.ts';
+import { FRAME_MS, FRAME_SAMPLES, frameSamples, NARROW_FRAME_SAMPLES, NARROW_RATE, SAMPLE_RATE, type AudioRate } from './call-audio.ts';
 import { createOpusDecoder, type OpusDecoder } from './media/opus-codec.ts';
+import { Downsampler } from './media/resample.ts';
 
 /** Voices mixed for each caller. */
 export const MIXED_VOICES = 3;
@@ -29,25 +33,40 @@ const MAX_CONCEALED = 5;
 export interface MixListener {
   /** The caller's own participant id: its voice is left out of what it hears. */
   participantId: string;
+  /** The rate of the frames it takes (read each tick: a phone's codec may change). */
+  readonly rate: AudioRate;
   onFrame: (frame: Int16Array) => void;
 }
 
-/** One speaker of the room: its decoder and decoded audio waiting for the mix. */
+/** A listener's frame of the tick, and its downsampler when the room runs at 48 kHz and it hears at 8 kHz. */
+interface ListenerOut {
+  wide: Int16Array;
+  narrow: Int16Array;
+  down: Downsampler | null;
+}
+
+/** One speaker of the room: its decoder (at the room's rate) and decoded audio waiting for the mix. */
 class Speaker {
   readonly participantId: string;
   readonly decoder: OpusDecoder;
-  private readonly queue = new Int16Array(FRAME_SAMPLES * MAX_QUEUED_FRAMES);
+  readonly rate: AudioRate;
+  private readonly frameLength: number;
+  private readonly queue: Int16Array;
   private head = 0;
   private filled = 0;
   private primed = false;
   private lastSeq = -1;
   /** This tick's frame and its energy (0 when it has none this tick). */
-  readonly frame = new Int16Array(FRAME_SAMPLES);
+  readonly frame: Int16Array;
   energy = 0;
 
-  constructor(participantId: string) {
+  constructor(participantId: string, rate: AudioRate) {
     this.participantId = participantId;
-    this.decoder = createOpusDecoder(SAMPLE_RATE, 1);
+    this.rate = rate;
+    this.frameLength = frameSamples(rate);
+    this.queue = new Int16Array(this.frameLength * MAX_QUEUED_FRAMES);
+    this.frame = new Int16Array(this.frameLength);
+    this.decoder = createOpusDecoder(rate, 1);
   }
 
   /** A packet's payload: lost ones before it concealed, then decoded into the queue. */
@@ -55,7 +74,7 @@ class Speaker {
     if (this.lastSeq >= 0) {
       const gap = seqDiff(seq, this.lastSeq);
       if (gap <= 0) return; // late or repeated: its time has passed
-      if (gap > 1 && gap <= MAX_CONCEALED + 1) for (let i = 1; i < gap; i++) this.push(scratch, this.decoder.decode(null, scratch, FRAME_SAMPLES));
+      if (gap > 1 && gap <= MAX_CONCEALED + 1) for (let i = 1; i < gap; i++) this.push(scratch, this.decoder.decode(null, scratch, this.frameLength));
     }
     this.lastSeq = seq;
     this.push(scratch, this.decoder.decode(payload, scratch));
@@ -77,21 +96,22 @@ class Speaker {
   /** Takes this tick's frame when there is one; sets `energy` (0: none). */
   take(): void {
     this.energy = 0;
-    if (!this.primed && this.filled < FRAME_SAMPLES * PREBUFFER_FRAMES) return;
-    if (this.filled < FRAME_SAMPLES) {
+    const frameLength = this.frameLength;
+    if (!this.primed && this.filled < frameLength * PREBUFFER_FRAMES) return;
+    if (this.filled < frameLength) {
       this.primed = false; // ran dry: fill again before it is heard
       return;
     }
     this.primed = true;
     const cap = this.queue.length;
     let energy = 0;
-    for (let i = 0; i < FRAME_SAMPLES; i++) {
+    for (let i = 0; i < frameLength; i++) {
       const s = this.queue[(this.head + i) % cap]!;
       this.frame[i] = s;
       energy += s * s;
     }
-    this.head = (this.head + FRAME_SAMPLES) % cap;
-    this.filled -= FRAME_SAMPLES;
+    this.head = (this.head + frameLength) % cap;
+    this.filled -= frameLength;
     this.energy = energy + 1; // a silent frame still counts as present
   }
 
@@ -110,7 +130,9 @@ export class RoomMix {
   private readonly speakers = new Map<number, Speaker>();
   private whose = new Map<number, string>();
   /** Each caller with its own output frame (valid until the next tick). */
-  private readonly listeners = new Map<MixListener, Int16Array>();
+  private readonly listeners = new Map<MixListener, ListenerOut>();
+  /** The rate the room is decoded and mixed at: the highest its listeners hear. */
+  private rate: AudioRate = NARROW_RATE;
   private readonly scratch = new Int16Array(SAMPLE_RATE / 1000 * 120);
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -157,7 +179,7 @@ export class RoomMix {
   }
 
   add(listener: MixListener): void {
-    this.listeners.set(listener, new Int16Array(FRAME_SAMPLES));
+    this.listeners.set(listener, { wide: new Int16Array(FRAME_SAMPLES), narrow: new Int16Array(NARROW_FRAME_SAMPLES), down: null });
   }
 
   remove(listener: MixListener): void {
@@ -189,7 +211,7 @@ export class RoomMix {
     this.counters.packets++;
     let speaker = this.speakers.get(ssrc);
     if (!speaker) {
-      speaker = new Speaker(participantId);
+      speaker = new Speaker(participantId, this.rate);
       this.speakers.set(ssrc, speaker);
     }
     const start = rtpHeaderLength(buf, len);
@@ -212,7 +234,22 @@ export class RoomMix {
     this.timer = setTimeout(() => this.tick(next), Math.max(0, next - now));
   }
 
+  /** The rate the listeners need now; a change makes the speakers' decoders anew at it (a moment of silence). */
+  private updateRate(): void {
+    let rate: AudioRate = NARROW_RATE;
+    for (const l of this.listeners.keys()) if (l.rate === SAMPLE_RATE) rate = SAMPLE_RATE;
+    if (rate === this.rate) return;
+    this.rate = rate;
+    for (const [ssrc, s] of this.speakers) {
+      s.close();
+      this.speakers.set(ssrc, new Speaker(s.participantId, rate));
+    }
+  }
+
   private mix(): void {
+    this.updateRate();
+    const rate = this.rate;
+    const frameLength = frameSamples(rate);
     const loudest: Speaker[] = [];
     for (const s of this.speakers.values()) {
       s.take();
@@ -225,20 +262,28 @@ export class RoomMix {
     }
     if (this.listeners.size === 0) return;
     this.counters.frames++;
-    for (const [l, out] of this.listeners) {
+    for (const [l, o] of this.listeners) {
+      // the mix at the room's rate, then at the listener's
+      const out = rate === NARROW_RATE ? o.narrow : o.wide;
       out.fill(0);
       let n = 0;
       for (const s of loudest) {
         if (s.participantId === l.participantId) continue;
         if (++n > MIXED_VOICES) break;
         const f = s.frame;
-        for (let i = 0; i < FRAME_SAMPLES; i++) {
+        if (f.length !== frameLength) continue; // made before a change of rate
+        for (let i = 0; i < frameLength; i++) {
           const v = out[i]! + f[i]!;
           out[i] = v > 32767 ? 32767 : v < -32768 ? -32768 : v;
         }
       }
+      let frame = out;
+      if (l.rate === NARROW_RATE && rate === SAMPLE_RATE) {
+        (o.down ??= new Downsampler()).process(out, o.narrow);
+        frame = o.narrow;
+      }
       try {
-        l.onFrame(out);
+        l.onFrame(frame);
       } catch (e) {
         this.log.warn({ err: (e as Error).message }, 'a caller could not take its frame');
       }

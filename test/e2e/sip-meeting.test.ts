@@ -2,8 +2,10 @@
 // headless Chromium participants whose microphones play a 320 Hz tone, and the SIP gateway's MeetingGateway in
 // this process (as a `sip` part elsewhere would run it) putting a caller in the room with a 1 kHz tone as its voice.
 // Both browsers list the caller as a phone with its masked number and receive its audio; what the caller hears
-// holds the browsers' tone and not its own; talking alone, it takes the speaker view's stage (its audio levels
-// reach the bridge); a moderator's mute stops its voice; a moderator's remove ends it.
+// holds the browsers' tone and not its own, at 48 kHz (an Opus phone) and then at 8 kHz both ways (a G.711
+// phone: narrowband Opus from 8 kHz, the room mixed at 8 kHz; with an Opus phone in the room too, mixed at 48 kHz
+// and brought down for it), the Opus phone hearing the browsers and the G.711 caller; talking alone in narrowband, it takes the speaker
+// view's stage (its audio levels reach the bridge); a moderator's mute stops its voice; a moderator's remove ends it.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
@@ -80,7 +82,47 @@ describe('a phone caller in a meeting (the meeting side)', () => {
     t.diagnostic(`the caller heard 320 Hz at ${browsers.toExponential(2)}, its own 1 kHz at ${own.toExponential(2)}`);
   });
 
-  test('the caller takes the stage of the speaker view when it is the one talking', { timeout: 60_000 }, async () => {
+  test('as a G.711 caller (8 kHz both ways) it hears the browsers at 8 kHz, without its own voice', { timeout: 60_000 }, async (t) => {
+    clearInterval(pacer);
+    let n = 0;
+    const silence = new Int16Array(160);
+    pacer = setInterval(() => link.send(n++ % 50 < 35 ? toneFrame(1000, n, 8000, 8000) : silence), 20);
+    link.hearRate = 8000;
+    const narrow = () => heard.filter((f) => f.length === 160);
+    await waitUntil('the mix at 8 kHz to carry the browsers', async () => narrow(), (f) => f.slice(-50).some((x) => tonePower(x, 320, 8000) > 1e-4), 30_000);
+    const from = narrow().length;
+    await waitUntil('three more seconds heard', async () => narrow().length, (len) => len >= from + 150, 30_000);
+    const room = concatFrames(narrow().slice(from, from + 150));
+    const browsers = tonePower(room, 320, 8000);
+    const own = tonePower(room, 1000, 8000);
+    assert.ok(browsers > 1e-4, `the browsers' 320 Hz in the 8 kHz mix: ${browsers}`);
+    assert.ok(own < browsers / 100, `the caller's own 1 kHz left out: ${own} vs ${browsers}`);
+    t.diagnostic(`at 8 kHz the caller heard 320 Hz at ${browsers.toExponential(2)}, its own 1 kHz at ${own.toExponential(2)}`);
+  });
+
+  test('with an Opus caller in the room too (mixed at 48 kHz), the G.711 caller still hears the browsers at 8 kHz; the Opus caller hears both', { timeout: 60_000 }, async () => {
+    const other = await gateway.join({ room, callerId: '+34 600 222 567' });
+    try {
+      const wide: Int16Array[] = [];
+      other.onHear = (f) => wide.push(f.slice());
+      const narrow = () => heard.filter((f) => f.length === 160);
+      await waitUntil('the Opus caller to hear the room', async () => wide.length, () => wide.slice(-50).some((f) => tonePower(f, 320) > 1e-4), 30_000);
+      const from = narrow().length;
+      const wideFrom = wide.length;
+      await waitUntil('three more seconds heard', async () => [narrow().length, wide.length], ([n, w]) => n! >= from + 150 && w! >= wideFrom + 150, 30_000);
+      assert.ok(wide.every((f) => f.length === 960), 'the Opus caller hears 48 kHz frames');
+      const g711 = concatFrames(narrow().slice(from, from + 150));
+      assert.ok(tonePower(g711, 320, 8000) > 1e-4, `the browsers' 320 Hz in the G.711 caller's mix: ${tonePower(g711, 320, 8000)}`);
+      assert.ok(tonePower(g711, 1000, 8000) < tonePower(g711, 320, 8000) / 100, 'its own voice still left out');
+      const opus = concatFrames(wide.slice(wideFrom, wideFrom + 150));
+      assert.ok(tonePower(opus, 320) > 1e-4, `the browsers' 320 Hz for the Opus caller: ${tonePower(opus, 320)}`);
+      assert.ok(tonePower(opus, 1000) > 1e-4, `the G.711 caller's narrowband 1 kHz for the Opus caller: ${tonePower(opus, 1000)}`);
+    } finally {
+      await other.close();
+    }
+  });
+
+  test('the caller takes the stage of the speaker view when it is the one talking (narrowband)', { timeout: 60_000 }, async () => {
     for (const p of [ana, ben]) await p.page.getByRole('button', { name: 'Mute microphone' }).click();
     await ben.page.getByRole('button', { name: 'Speaker view' }).click();
     const width = async (name: string) => (await ben.page.getByRole('group', { name, exact: true }).boundingBox())?.width ?? 0;

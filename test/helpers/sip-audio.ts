@@ -4,9 +4,10 @@ import { remoteStats } from './browser.ts';
 import type { Page } from 'playwright-core';
 
 /** Frame number `index` (960 samples, 48 kHz) of a continuous sine at `hz`, amplitude `amp`. */
-export function toneFrame(hz: number, index: number, amp = 8000): Int16Array {
-  const f = new Int16Array(960);
-  for (let i = 0; i < 960; i++) f[i] = Math.round(amp * Math.sin((2 * Math.PI * hz * (index * 960 + i)) / 48_000));
+export function toneFrame(hz: number, index: number, amp = 8000, rate = 48_000): Int16Array {
+  const n = rate / 50;
+  const f = new Int16Array(n);
+  for (let i = 0; i < n; i++) f[i] = Math.round(amp * Math.sin((2 * Math.PI * hz * (index * n + i)) / rate));
   return f;
 }
 

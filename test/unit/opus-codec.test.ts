@@ -83,6 +83,8 @@ for (const impl of impls) {
     assert.throws(() => dec.decode(new Uint8Array([0xff, 0xff, 0xff]), pcm));
     // a frame of a length Opus does not take
     assert.throws(() => enc.encode(new Int16Array(123), packet));
+    // a complexity libopus does not have
+    assert.throws(() => createOpusEncoder(RATE, 1, 32_000, impl, 'fullband', 11), RangeError);
     enc.close();
     dec.close();
   });

@@ -18,6 +18,7 @@ import { loadPrompts, type PromptSet } from '../../src/sip/prompts.ts';
 
 /** A phone that keeps what it was played (with the time) and lets the test press keys. */
 class RecordingPhone implements PhoneAudio {
+  readonly rate = 48_000;
   onVoice: ((frame: Int16Array) => void) | undefined;
   onDigit: ((digit: Digit) => void) | undefined;
   readonly played: { frame: Int16Array; at: number }[] = [];

@@ -1,6 +1,6 @@
 // A call's voice both ways, without sockets: the encoder (src/sip/media/voice-encoder.ts) makes one RTP stream
 // (marker and timestamp after a pause, the codec switched mid-stream with the same SSRC and sequence); the
-// decoder (voice-decoder.ts) turns G.711 packets into 48 kHz frames of the same tone, conceals a lost packet
+// decoder (voice-decoder.ts) turns G.711 packets into 8 kHz frames of the same tone (no resampling), conceals a lost packet
 // with the last one fading, a key press with silence, and after the phone stops: three concealed frames,
 // silence, then no frames at all.
 import { test } from 'node:test';
@@ -44,7 +44,23 @@ test('the encoder: one stream, the marker and a timestamp moved on after a pause
   enc.close();
 });
 
-test('the decoder: G.711 to 48 kHz frames of the same tone; a loss fades, a key press is silence; then it stops', () => {
+test('the encoder takes a frame at either rate: 8 kHz as it is to G.711, 48 kHz brought down; 8 kHz brought up to Opus', () => {
+  const enc = new VoiceEncoder();
+  enc.setCodec(PCMU);
+  const narrow = tone(8000, 0.02, 440, 8000);
+  const n = enc.encode(narrow, 0);
+  const expected = new Uint8Array(160);
+  g711Encode('pcmu', narrow, expected);
+  assert.deepEqual(new Uint8Array(enc.buf.subarray(12, n)), expected, 'the 8 kHz frame coded sample for sample');
+  assert.equal(enc.encode(tone(48000, 0.02, 440, 8000), 20), 12 + 160, 'a 48 kHz frame (a prompt): 160 samples');
+  assert.equal(enc.encode(new Int16Array(100), 40), 0, 'not a 20 ms frame: nothing');
+  enc.setCodec(OPUS);
+  const m = enc.encode(narrow, 60);
+  assert.ok(m > 12 && m < 12 + 200, `an Opus packet of ${m - 12} bytes from an 8 kHz frame`);
+  enc.close();
+});
+
+test('the decoder: G.711 to 8 kHz frames of the same tone; a loss fades, a key press is silence; then it stops', () => {
   const dec = new VoiceDecoder(PCMU);
   const wave = tone(8000, 1, 1000, 8000);
   const payload = new Uint8Array(160);
@@ -63,13 +79,17 @@ test('the decoder: G.711 to 48 kHz frames of the same tone; a loss fades, a key 
   // the buffer waits 60 ms, then one frame a tick
   assert.equal(frames.indexOf(given[0]!), 2);
   const playing = given.slice(2, 16);
-  const all = new Int16Array(playing.length * 960);
-  playing.forEach((f, i) => all.set(f, i * 960));
-  assert.ok(Math.abs(pitch(all, 48000) - 1000) < 10, `pitch ${pitch(all, 48000)}`);
+  assert.equal(dec.rate, 8000);
+  assert.ok(given.every((f) => f.length === 160), 'frames of 20 ms at 8 kHz');
+  const all = new Int16Array(playing.length * 160);
+  playing.forEach((f, i) => all.set(f, i * 160));
+  assert.ok(Math.abs(pitch(all, 8000) - 1000) < 10, `pitch ${pitch(all, 8000)}`);
+  // G.711 in and out: the samples are the wave's (to G.711's precision), not a filtered copy
+  assert.ok(Math.abs(rms(all) - rms(wave.subarray(0, all.length))) < 0.02 * rms(wave), `level ${rms(all)} against ${rms(wave)}`);
   const level = (n: number) => rms(given[n]!);
   // packet n is given[n] (the decoder's frames follow the packets one to one)
   assert.ok(level(20) > 0.3 * level(19) && level(20) < 0.7 * level(19), `the lost packet is the last one at half: ${level(20)} against ${level(19)}`);
-  assert.ok(level(30) < 0.2 * level(29), 'a key press is silence (but for the resampler tail of the last packet)');
+  assert.equal(level(30), 0, 'a key press is silence');
   assert.ok(level(39) > 4000, 'the last packet');
   // after the last packet: three concealed frames fading, silence, then no more frames
   assert.ok(level(40) > 0 && level(40) < level(39));

@@ -23,7 +23,7 @@ export interface OpusDecoder {
 export type OpusImplementation = 'native' | 'wasm';
 
 interface NativeOpus {
-  encoderCreate(sampleRate: number, channels: number, bitrate: number, maxBandwidth?: number): object;
+  encoderCreate(sampleRate: number, channels: number, bitrate: number, maxBandwidth?: number, complexity?: number): object;
   encode(handle: object, pcm: Int16Array, out: Uint8Array): number;
   decoderCreate(sampleRate: number, channels: number): object;
   decode(handle: object, packet: Uint8Array | null, pcm: Int16Array): number;
@@ -69,17 +69,22 @@ export function defaultOpusImplementation(): OpusImplementation {
   return nativeOpus() !== null ? 'native' : 'wasm';
 }
 
-export function createOpusEncoder(sampleRate: number, channels: number, bitrate: number, impl = defaultOpusImplementation(), maxBandwidth: OpusMaxBandwidth = 'fullband'): OpusEncoder {
+/** libopus's default trade of CPU for quality (0-10) in our encoders unless one asks for another. */
+export const DEFAULT_COMPLEXITY = 5;
+
+export function createOpusEncoder(sampleRate: number, channels: number, bitrate: number, impl = defaultOpusImplementation(), maxBandwidth: OpusMaxBandwidth = 'fullband', complexity = DEFAULT_COMPLEXITY): OpusEncoder {
+  if (!Number.isInteger(complexity) || complexity < 0 || complexity > 10) throw new RangeError(`Opus complexity ${complexity}: 0-10`);
   const mod = impl === 'native' ? nativeOpus() : null;
   if (impl === 'native') {
     if (mod === null) throw new Error('the native Opus module is not built (scripts/build-native.sh, libopus-dev)');
-    const handle = mod.encoderCreate(sampleRate, channels, bitrate, BANDWIDTH[maxBandwidth]);
+    // a module built before complexity existed takes 4 arguments and codes at 5
+    const handle = mod.encoderCreate(sampleRate, channels, bitrate, BANDWIDTH[maxBandwidth], complexity);
     return { encode: (pcm, out) => mod.encode(handle, pcm, out), close() {} };
   }
   const OpusScript = require('opusscript') as OpusScriptClass;
   const enc = new OpusScript(sampleRate as 48000, channels, OPUS_APPLICATION_VOIP, { wasm: true });
   enc.setBitrate(bitrate);
-  enc.encoderCTL(OPUS_SET_COMPLEXITY, 5);
+  enc.encoderCTL(OPUS_SET_COMPLEXITY, complexity);
   enc.encoderCTL(OPUS_SET_MAX_BANDWIDTH, BANDWIDTH[maxBandwidth]);
   let closed = false;
   return {

@@ -1,17 +1,17 @@
 // The phone's side of a call (PhoneAudio of ../call-audio.ts): RTP with the phone in and out, on one port pair.
 //
 // In: RTP (rtp-session.ts: symmetric, latched) -> telephone-events to the DTMF receiver at once (dtmf.ts) and
-// every packet of the call's stream to the voice decoder (voice-decoder.ts: jitter buffer, G.711 or Opus, 48 kHz)
-// -> each 20 ms tick of the frame clock (frame-clock.ts), one 960-sample frame to `onVoice` while the phone sends.
-// Out: `play(frame)` -> the voice encoder (voice-encoder.ts: 48 -> 8 kHz and G.711, or Opus; one RTP stream)
+// every packet of the call's stream to the voice decoder (voice-decoder.ts: jitter buffer, G.711 at 8 kHz or Opus
+// at 48 kHz) -> each 20 ms tick of the frame clock (frame-clock.ts), one frame at the codec's rate to `onVoice`
+// while the phone sends. Out: `play(frame)` -> the voice encoder (voice-encoder.ts: G.711 or Opus; one RTP stream)
 // -> where the phone is (latched, else its SDP). On hold (the phone's SDP says it does not receive) nothing is
 // sent. Control: the SDP offer/answer of the call (sdp-offer-answer.ts); a new codec makes a new decoder, the
 // encoder switches and keeps its stream.
 //
 // A frame given to `onVoice` is the listener's to keep. Everything else on the packet path is allocated once per
 // call (sample buffers, a ring of packet buffers) or per codec change.
-import type { Digit, PhoneAudio } from '../call-audio.ts';
-import { FRAME_MS, FRAME_SAMPLES } from '../call-audio.ts';
+import type { AudioRate, Digit, PhoneAudio } from '../call-audio.ts';
+import { FRAME_MS, NARROW_RATE, rateOfFrame, SAMPLE_RATE } from '../call-audio.ts';
 import type { RtpView } from '../../bridge/packet/rtp-view.ts';
 import { DtmfReceiver } from './dtmf.ts';
 import { FrameClock, sharedFrameClock } from './frame-clock.ts';
@@ -115,6 +115,12 @@ export class PhoneMedia implements PhoneAudio {
     return performance.now() - this.lastPacketAt;
   }
 
+  /** The codec's own rate (G.711: 8 kHz; Opus, or no codec yet: 48 kHz). */
+  get rate(): AudioRate {
+    const codec = this.planNow?.codec.name;
+    return codec === 'pcmu' || codec === 'pcma' ? NARROW_RATE : SAMPLE_RATE;
+  }
+
   /** Whether the phone holds the call (we send nothing). */
   get held(): boolean {
     return this.planNow !== null && !this.planNow.send;
@@ -178,7 +184,7 @@ export class PhoneMedia implements PhoneAudio {
       this.own.notSent++;
       return;
     }
-    if (frame.length !== FRAME_SAMPLES) {
+    if (rateOfFrame(frame) === null) {
       this.own.badFrames++;
       return;
     }

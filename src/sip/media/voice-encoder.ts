@@ -1,13 +1,14 @@
-// What the caller hears, into RTP for the phone: one 20 ms frame of 48 kHz mono in, one RTP packet out (48 ->
-// 8 kHz and G.711, or Opus). One stream per call: a steady SSRC, the sequence number +1 a packet, the timestamp
+// What the caller hears, into RTP for the phone: one 20 ms frame of mono in, one RTP packet out. G.711 takes
+// 8 kHz frames as they are (48 kHz ones, a prompt's, are brought down to 8 kHz first); Opus takes 48 kHz frames
+// (8 kHz ones are brought up first). One stream per call: a steady SSRC, the sequence number +1 a packet, the timestamp
 // +160 (8 kHz) or +960 (48 kHz) a frame; after a pause in the frames (a prompt's end, a hold) the timestamp moves
 // on by the pause and the packet carries the marker bit (RFC 3551 §4.1). A codec change keeps the stream. The
 // packets are written into a ring of buffers allocated once (a send keeps its buffer until it is done).
-import { FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE } from '../call-audio.ts';
+import { FRAME_MS, FRAME_SAMPLES, NARROW_FRAME_SAMPLES, SAMPLE_RATE } from '../call-audio.ts';
 import { g711Encode } from './g711.ts';
 import { MAX_PAYLOAD } from './jitter-buffer.ts';
 import { createOpusEncoder, type OpusEncoder, type OpusImplementation } from './opus-codec.ts';
-import { Downsampler, FACTOR } from './resample.ts';
+import { Downsampler, FACTOR, Upsampler } from './resample.ts';
 import type { PhoneCodec } from './sdp-offer-answer.ts';
 
 /** Packet buffers written in turn. */
@@ -22,8 +23,11 @@ export class VoiceEncoder {
   readonly ssrc = (Math.random() * 2 ** 32) >>> 0;
   private codec: PhoneCodec | null = null;
   private opus: OpusEncoder | null = null;
-  private down = new Downsampler();
+  /** A 48 kHz frame to a G.711 phone, an 8 kHz one to an Opus phone: converted (made when first needed). */
+  private down: Downsampler | null = null;
+  private up: Upsampler | null = null;
   private readonly narrow = new Int16Array(FRAME_SAMPLES / FACTOR);
+  private wide: Int16Array | null = null;
   private readonly ring: { buf: Buffer; payload: Uint8Array }[] = [];
   private ringAt = 0;
   private seq = Math.floor(Math.random() * 65536);
@@ -48,7 +52,8 @@ export class VoiceEncoder {
     if (this.codec !== null && this.codec.name === codec.name && this.codec.payloadType === codec.payloadType) return;
     this.opus?.close();
     this.opus = codec.name === 'opus' ? createOpusEncoder(SAMPLE_RATE, 1, this.opusBitrate, this.opusImpl) : null;
-    this.down = new Downsampler();
+    this.down = null;
+    this.up = null;
     this.codec = codec;
   }
 
@@ -56,24 +61,34 @@ export class VoiceEncoder {
   buf: Buffer = Buffer.alloc(0);
 
   /**
-   * One frame (960 samples, `now`: performance.now()) as an RTP packet in `buf`; returns its length, 0 when it
-   * cannot be encoded (no codec yet, an encoder error).
+   * One frame (`now`: performance.now()) as an RTP packet in `buf`; returns its length, 0 when it cannot be
+   * encoded (no codec yet, an encoder error, not a 20 ms frame of 8 or 48 kHz).
    */
   encode(frame: Int16Array, now: number): number {
     const codec = this.codec;
-    if (codec === null) return 0;
+    if (codec === null || (frame.length !== FRAME_SAMPLES && frame.length !== NARROW_FRAME_SAMPLES)) return 0;
     const slot = this.ring[this.ringAt]!;
     let length: number;
     if (this.opus !== null) {
+      let pcm = frame;
+      if (frame.length === NARROW_FRAME_SAMPLES) {
+        this.wide ??= new Int16Array(FRAME_SAMPLES);
+        (this.up ??= new Upsampler()).process(frame, this.wide);
+        pcm = this.wide;
+      }
       try {
-        length = this.opus.encode(frame, slot.payload);
+        length = this.opus.encode(pcm, slot.payload);
       } catch {
         this.counters.encodeErrors++;
         return 0;
       }
     } else {
-      this.down.process(frame, this.narrow);
-      length = g711Encode(codec.name === 'pcma' ? 'pcma' : 'pcmu', this.narrow, slot.payload);
+      let pcm = frame;
+      if (frame.length === FRAME_SAMPLES) {
+        (this.down ??= new Downsampler()).process(frame, this.narrow);
+        pcm = this.narrow;
+      }
+      length = g711Encode(codec.name === 'pcma' ? 'pcma' : 'pcmu', pcm, slot.payload);
     }
     this.ringAt = (this.ringAt + 1) % RING;
     const frameTicks = codec.clockRate / (1000 / FRAME_MS);

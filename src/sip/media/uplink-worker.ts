@@ -1,0 +1,30 @@
+// Entry of one of the SIP gateway's encoding threads (uplink-pool.ts): keeps the callers' uplinks placed on it
+// (voice-uplink.ts: Opus, RTP, SRTP) by id and sends each batch of frames the gateway's thread gives it (one per
+// 20 ms tick: every call's frame of that tick) to the bridge from one UDP socket (each bridge leg learns its own
+// sender's address, so one socket serves them all). Messages arrive in order: an uplink is made before its
+// first frame and closed after its last.
+import dgram from 'node:dgram';
+import { parentPort } from 'node:worker_threads';
+import type { ToUplinkWorker } from './uplink-pool.ts';
+import { VoiceUplink, type SendDatagram } from './voice-uplink.ts';
+
+const port = parentPort;
+if (!port) throw new Error('uplink-worker.ts runs as a worker thread');
+const socket = dgram.createSocket('udp4');
+// what the bridge sends back (RTCP) is not needed
+socket.on('message', () => {});
+socket.on('error', () => {});
+const send: SendDatagram = (buf, length, toPort, address) => socket.send(buf, 0, length, toPort, address);
+const uplinks = new Map<number, VoiceUplink>();
+
+port.on('message', (m: ToUplinkWorker) => {
+  if (m.type === 'create') {
+    uplinks.set(m.id, new VoiceUplink(m.spec, send));
+  } else if (m.type === 'close') {
+    uplinks.get(m.id)?.close();
+    uplinks.delete(m.id);
+  } else {
+    const pcm = new Int16Array(m.pcm);
+    for (let i = 0; i < m.ids.length; i++) uplinks.get(m.ids[i]!)?.send(pcm.subarray(m.offsets[i]!, m.offsets[i]! + m.counts[i]!));
+  }
+});
