@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
 import type { PollErrorCode } from './poll-messages.ts';
+import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -84,6 +85,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('receiver-video-constraints'), tiles: tileSizesSchema }),
   ...meetingClientMessageSchemas,
   ...accessClientMessageSchemas,
+  ...breakoutClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -112,7 +114,8 @@ export type ServerMessage =
   | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[] }
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage
-  | AccessServerMessage;
+  | AccessServerMessage
+  | BreakoutServerMessage;
 
 export type ErrorCode =
   | 'bad-message'
@@ -130,4 +133,5 @@ export type ErrorCode =
   | 'not-found'
   | 'internal'
   | PollErrorCode
+  | BreakoutErrorCode
   | AccessErrorCode;

@@ -3,6 +3,7 @@
 // holds it to that).
 import { ACCESS_CLIENT_TYPES } from '../protocol/access-messages.ts';
 import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
+import { BREAKOUT_CLIENT_TYPES } from '../protocol/breakout-messages.ts';
 import { clientMessageSchema, type ClientMessage, type ServerMessage } from '../protocol/signal-messages.ts';
 
 export const KNOWN_CLIENT_TYPES: ReadonlySet<string> = new Set<string>([
@@ -13,6 +14,7 @@ export const KNOWN_CLIENT_TYPES: ReadonlySet<string> = new Set<string>([
   'receiver-video-constraints',
   ...MEETING_CLIENT_TYPES,
   ...ACCESS_CLIENT_TYPES,
+  ...BREAKOUT_CLIENT_TYPES,
 ]);
 
 export type ParsedClientText = { ok: true; message: ClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> };

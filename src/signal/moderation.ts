@@ -26,6 +26,11 @@ export class Moderation {
   private readonly recordings: Recordings | undefined;
   /** Invite by phone (none: this signal has no bus to a sip part, e.g. in unit tests). */
   private readonly phoneInvites: PhoneInvites | undefined;
+  /** A meeting's breakout rooms (breakout-rooms.ts): their moderators count, and they end with the meeting. */
+  breakouts?: {
+    moderatorsElsewhere(room: Room): number;
+    endBreakouts(room: Room, end: (member: Member) => void): void;
+  };
 
   constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
     this.recordings = opts.recordings;
@@ -207,6 +212,14 @@ export class Moderation {
 
   /** Ends the meeting for everyone; `last` (the moderator who ended it) leaves last, so nobody is made moderator meanwhile. */
   endMeeting(room: Room, by: string, reason: string, last?: Member): void {
+    const end = (m: Member) => {
+      m.session.send({ type: 'meeting-ended', by });
+      this.rooms.leave(m.session, reason);
+    };
+    // from a breakout room too, the whole meeting ends: its breakout rooms first, then its main room
+    this.breakouts?.endBreakouts(room, (m) => m !== last && end(m));
+    room = room.breakout?.main ?? room;
+    if (last && last.room !== room && last.session.member === last) end(last);
     for (const m of [...room.members.values()].sort((a, b) => Number(a === last) - Number(b === last))) {
       m.session.send({ type: 'meeting-ended', by });
       this.rooms.leave(m.session, reason);
@@ -230,7 +243,7 @@ export class Moderation {
       }
       return;
     }
-    if (this.autoModerator && moderatorsOf(room).length === 0) {
+    if (this.autoModerator && moderatorsOf(room).length === 0 && !this.breakouts?.moderatorsElsewhere(room)) {
       const next = [...room.members.values()].find((m) => !m.phone);
       if (next) this.promote(next);
     }

@@ -8,6 +8,7 @@ import {
 } from '../../protocol/signal-messages.ts';
 import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
 import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
+import { breakoutServerMessageSchemas } from '../../protocol/breakout-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -29,6 +30,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   ...meetingServerMessageSchemas,
   ...accessServerMessageSchemas,
+  ...breakoutServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */
