@@ -6,6 +6,7 @@ import { recordingsDictionaries, type RecordingsStrings } from './i18n-recording
 import { inviteDictionaries, type InviteStrings } from './i18n-invite.ts';
 import { pollsDictionaries, type PollsStrings } from './i18n-polls.ts';
 import { phoneDictionaries, type PhoneStrings } from './i18n-phone.ts';
+import { breakoutDictionaries, type BreakoutStrings } from './i18n-breakout.ts';
 
 
 export type Language = 'en' | 'es';
@@ -57,7 +58,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & BreakoutStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -107,8 +108,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...breakoutDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...breakoutDictionaries.es },
 };
 
 /**

@@ -47,14 +47,7 @@ export class Conference extends Store<ConferenceState> {
   #messageListeners = new Set<(m: ServerMessage) => void>();
   #url: string;
   #ws: WebSocket | null = null;
-  #peer = new PeerSession({
-    tracks: () => this.#ownTracks(),
-    onMedia: (media) => {
-      this.update({ media });
-      this.#publish();
-    },
-    onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
-  });
+  #peer = this.#newPeer();
   #ended = false;
   #onPageHide = () => this.leave();
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
@@ -193,6 +186,9 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
+        // joined again on the same socket: moved to another room of the meeting (a breakout room, or back);
+        // that room's media is a new session, our tracks stay
+        if (this.state.status === 'joined') this.#restartMedia();
         this.update({
           status: 'joined',
           selfId: m.selfId,
@@ -254,6 +250,25 @@ export class Conference extends Store<ConferenceState> {
         console.error('tertulia: message listener failed', e);
       }
     }
+  }
+
+  #newPeer(): PeerSession {
+    return new PeerSession({
+      tracks: () => this.#ownTracks(),
+      onMedia: (media) => {
+        this.update({ media });
+        this.#publish();
+      },
+      onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
+    });
+  }
+
+  /** A new peer connection for the next offer (another room); a screen share ends with the room it was in. */
+  #restartMedia(): void {
+    this.#peer.close();
+    this.#peer = this.#newPeer();
+    this.state.screenTrack?.stop();
+    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false });
   }
 
   /** What we send: our microphone and camera unless muted, and our screen while sharing. */
