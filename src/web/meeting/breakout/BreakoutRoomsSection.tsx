@@ -154,7 +154,9 @@ export function BreakoutBanner({ conference }: { conference: Conference }) {
   if (!room) return null;
   return (
     <div className="breakout-banner">
-      <p role="status">{t.inBreakoutRoom(room.name)}</p>
+      <p role="status" aria-label={t.inBreakoutRoom(room.name)}>
+        {t.inBreakoutRoom(room.name)}
+      </p>
       <button type="button" onClick={() => store.leave()}>
         {t.leaveBreakoutRoom}
       </button>
