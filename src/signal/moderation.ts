@@ -238,6 +238,8 @@ export class Moderation {
   afterLeave(room: Room): void {
     this.recordings?.membersChanged(room);
     if (room.members.size === 0) {
+      // a main room whose people are all in breakout rooms is still open: its lobby waits for a moderator
+      if (this.rooms.rooms.get(room.key) === room) return;
       for (const k of this.lobby.takeAll(room)) {
         k.session.send({ type: 'error', code: 'denied', message: 'the meeting ended before anyone let you in' });
       }
