@@ -65,6 +65,12 @@ export class BreakoutRooms {
   /** Hooks itself into the rooms (holds, leaves), moderation (moderators, end meeting) and renames. */
   watch(rooms: Rooms, moderation: Moderation, meeting: MeetingFeatures): void {
     rooms.holds = (room) => this.holds(room);
+    // every join (a browser's, a phone caller's, a file played in): the others see the newcomer in the list
+    const onPresence = rooms.onPresence;
+    rooms.onPresence = (change) => {
+      onPresence?.(change);
+      if (change.kind === 'joined' && !this.moving) this.changed(change.room);
+    };
     const onLeft = rooms.onLeft;
     rooms.onLeft = (room, member) => {
       onLeft?.(room, member);
@@ -128,16 +134,6 @@ export class BreakoutRooms {
     session.send({ type: 'error', code, message });
   }
 
-  /** Right after a join: the list, when the meeting has breakout rooms. */
-  afterJoin(session: Session): void {
-    const member = session.member;
-    if (!member) return;
-    const main = BreakoutRooms.mainOf(member.room);
-    const state = this.meetings.get(main);
-    // the others see the newcomer in the main room's list
-    if (state && (state.rooms.size > 0 || state.participantsCanChoose)) this.broadcast(main);
-  }
-
   /** Rooms.onLeft: a breakout room emptied may let its main room go; a main room that ended ends its breakout rooms. */
   afterLeave(room: Room): void {
     const main = BreakoutRooms.mainOf(room);
@@ -156,7 +152,7 @@ export class BreakoutRooms {
     main.peopleInBreakouts = undefined;
   }
 
-  /** Someone changed name, role or presence in `room`: the meeting's list again (only when it has breakout rooms). */
+  /** Someone joined or changed name in `room`: the meeting's list again (only when it has breakout rooms). */
   changed(room: Room): void {
     const main = BreakoutRooms.mainOf(room);
     if ((this.meetings.get(main)?.rooms.size ?? 0) > 0) this.broadcast(main);
@@ -232,6 +228,10 @@ export class BreakoutRooms {
           this.refuse(session, 'no-such-participant', 'that participant is not in this meeting');
           return;
         }
+        if (target.plain) {
+          this.refuse(session, 'not-allowed', 'phone callers and files played in stay in the main room');
+          return;
+        }
         if (msg.roomId === null) {
           if (target.room.breakout) this.moveTo(target, main, null, `moved to the main room by ${actor.id}`);
           return;
@@ -249,7 +249,7 @@ export class BreakoutRooms {
         // the least full room first, so rooms end up within one person of each other
         const sizes = new Map(entries.map((e) => [e, this.rooms.rooms.get(e.key)?.members.size ?? 0]));
         for (const m of [...main.members.values()]) {
-          if (m.role === 'moderator' || m.phone) continue;
+          if (m.role === 'moderator' || m.plain) continue;
           const entry = entries.reduce((a, b) => ((sizes.get(b) ?? 0) < (sizes.get(a) ?? 0) ? b : a));
           sizes.set(entry, (sizes.get(entry) ?? 0) + 1);
           this.moveTo(m, main, entry, `auto-assigned by ${actor.id}`);

@@ -155,7 +155,6 @@ export async function startSignal(opts: {
   access.onJoined = (session) => {
     meeting.afterJoin(session);
     recordings.afterJoin(session);
-    breakouts.afterJoin(session);
   };
   breakouts.afterMove = (session) => {
     const member = session.member;

@@ -64,6 +64,8 @@ export interface Member {
   joinedAt: number;
   /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
   phone?: boolean;
+  /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
+  plain?: boolean;
 }
 
 export interface Room {
@@ -218,6 +220,7 @@ export class Rooms {
     return new Promise((resolve, reject) => {
       const member = this.admit(session, msg, grant);
       if ('refused' in member) return reject(new Error(member.refused));
+      member.plain = true;
       this.enqueue(
         member,
         'plain-RTP attach',

@@ -2,12 +2,21 @@
 // bus requests): the protocol's checks, moderators only (participants refused), the cap, moves (a new `joined`
 // and a focus leave + join on the same socket), chat per room, joining by choice only when allowed, a reload
 // back into its breakout room by ticket, closing and removing rooms, the main room kept while everyone is in a
-// breakout room, and "end meeting" ending the breakout rooms too.
+// breakout room, "end meeting" ending the breakout rooms too, phone callers never moved, webhooks (breakout rooms as
+// rooms with `breakoutOf`) and the admin API (main rooms only).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_BREAKOUT_NAME, MAX_BREAKOUT_ROOMS } from '../../src/protocol/breakout-messages.ts';
 import { clientMessageSchema, roomKey } from '../../src/protocol/signal-messages.ts';
 import { startTestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { adminRequest } from '../helpers/admin-api.ts';
+import { callBus } from '../../src/bus/typed-calls.ts';
+import { busCalls } from '../../src/protocol/bus-calls.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
+
+const SRTP_KEY = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
+const ADMIN_TOKEN = 'breakout-admin-token-0123456789';
 
 const isList = (m: any) => m.type === 'breakout-rooms';
 
@@ -159,8 +168,10 @@ test('breakout rooms: moderators create and move, participants choose when allow
   }
 });
 
-test('breakout rooms: closing all brings everyone back; the main room ends when the last person leaves', async () => {
-  const s = await startTestSignal();
+test('breakout rooms: closing all brings everyone back; the main room ends when the last person leaves; webhooks and the admin API', async () => {
+  const receiver = await new WebhookReceiver().listen();
+  const s = await startTestSignal({ webhookUrls: [receiver.url], webhookSecret: 'breakout-webhook-secret-0123456789', adminApiToken: ADMIN_TOKEN });
+  const events = () => receiver.accepted().map((h) => h.event);
   try {
     const ana = s.client();
     const ben = s.client();
@@ -179,12 +190,37 @@ test('breakout rooms: closing all brings everyone back; the main room ends when 
     await ana.send({ type: 'breakout-move', participantId: benId, roomId: '2' });
     await ben.next((m) => isList(m) && m.current === '2');
     assert.equal(s.server.resourceCounts()['signal.rooms'], 2, 'the main room (empty) and the breakout room');
+    // the admin API lists main rooms only; the main room, empty now, is still there
+    const listed = await adminRequest(s.server.httpsPort, 'GET', '/api/v1/rooms', { token: ADMIN_TOKEN });
+    assert.deepEqual(listed.body.rooms.map((r: any) => [r.name, r.participants]), [['Pausa', 0]]);
+    // a phone caller (its media attached over plain RTP, not by focus.join) is never moved
+    s.bus.handle(subjects.focusAttachPlain, () => ({
+      address: '127.0.0.1',
+      legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
+      rtcpMux: true,
+      srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: SRTP_KEY, remoteKey: SRTP_KEY },
+      receives: [],
+      sdp: '',
+    }));
+    drain(ana);
+    const phone = await callBus(s.bus, busCalls.signalPhoneJoin, '', { gatewayId: 'gw-test', room: 'Pausa', callerId: '+34600111234', ssrc: 1234 });
+    const withPhone = await ana.next((m) => isList(m) && m.mainParticipants.length === 1);
+    assert.equal(withPhone.mainParticipants[0].id, phone.participantId);
+    assert.equal((await ana.expectError({ type: 'breakout-move', participantId: phone.participantId, roomId: '2' })).code, 'not-allowed');
+    await callBus(s.bus, busCalls.signalPhoneLeave, '', { conferenceId: phone.conferenceId, participantId: phone.participantId, reason: 'hung up' });
     ana.close();
     ben.close();
     const until = Date.now() + 5000;
     while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     assert.equal(s.server.resourceCounts()['signal.rooms'], 0);
+    // webhooks: the breakout rooms are rooms of their own, named with their main room; the main room finishes last
+    await receiver.waitFor('the main room to finish', () => events().some((e) => e.type === 'room.finished' && e.data.room === 'Pausa'));
+    const rooms = events().filter((e) => e.type.startsWith('room.')).map((e) => `${e.type} ${e.data.room}${e.data.breakoutOf ? ` of ${e.data.breakoutOf}` : ''}`);
+    assert.deepEqual(rooms, ['room.started Pausa', 'room.started A of Pausa', 'room.finished A of Pausa', 'room.started B of Pausa', 'room.finished B of Pausa', 'room.finished Pausa']);
+    const benMoves = events().filter((e) => e.type.startsWith('participant.') && e.data.participantId === benId).map((e) => `${e.type} ${e.data.room}`);
+    assert.deepEqual(benMoves.slice(0, 3), ['participant.joined Pausa', 'participant.left Pausa', 'participant.joined A']);
   } finally {
     await s.stop();
+    await receiver.close();
   }
 });
