@@ -297,6 +297,9 @@ export class BreakoutRooms {
   private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string): void {
     const target = entry ? this.rooms.breakoutRoom(main, entry.id, entry.key, entry.name) : main;
     if (member.room === target) return;
+    const state = this.state(main);
+    const old = this.ticketOf.get(member);
+    if (old) state.tickets.delete(old);
     this.moving = true;
     let moved: Member;
     try {
@@ -305,7 +308,6 @@ export class BreakoutRooms {
       this.moving = false;
     }
     if (entry) {
-      const state = this.state(main);
       const ticket = tokenOf(18);
       state.tickets.set(ticket, entry.id);
       if (state.tickets.size > MAX_TICKETS) state.tickets.delete(state.tickets.keys().next().value as string);

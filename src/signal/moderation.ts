@@ -219,11 +219,8 @@ export class Moderation {
     // from a breakout room too, the whole meeting ends: its breakout rooms first, then its main room
     this.breakouts?.endBreakouts(room, (m) => m !== last && end(m));
     room = room.breakout?.main ?? room;
-    if (last && last.room !== room && last.session.member === last) end(last);
-    for (const m of [...room.members.values()].sort((a, b) => Number(a === last) - Number(b === last))) {
-      m.session.send({ type: 'meeting-ended', by });
-      this.rooms.leave(m.session, reason);
-    }
+    for (const m of [...room.members.values()].sort((a, b) => Number(a === last) - Number(b === last))) end(m);
+    if (last && last.session.member === last) end(last); // it was in a breakout room
   }
 
   private promote(m: Member): void {

@@ -224,3 +224,30 @@ test('breakout rooms: closing all brings everyone back; the main room ends when 
     await receiver.close();
   }
 });
+
+test('breakout rooms: "end meeting" from a breakout room ends the whole meeting', async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    const caro = s.client();
+    await ana.join('Fin', 'Ana');
+    await ben.join('Fin', 'Ben');
+    const caroId = (await caro.join('Fin', 'Caro')).selfId;
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-move', participantId: caroId, roomId: '1' });
+    await caro.next((m) => isList(m) && m.current === '1');
+    await ana.send({ type: 'breakout-join', roomId: '1' });
+    await ana.next((m) => isList(m) && m.current === '1');
+    // a participant may not end it; the moderator may, from the breakout room
+    assert.equal((await caro.expectError({ type: 'end-meeting' })).code, 'not-moderator');
+    await ana.send({ type: 'end-meeting' });
+    for (const c of [ana, ben, caro]) await c.nextOfType('meeting-ended');
+    const until = Date.now() + 5000;
+    while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(s.server.resourceCounts()['signal.rooms'], 0);
+    assert.equal(s.server.resourceCounts()['signal.participants'], 0);
+  } finally {
+    await s.stop();
+  }
+});
