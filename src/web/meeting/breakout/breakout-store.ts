@@ -1,7 +1,8 @@
 // The meeting's breakout rooms as this browser knows them (the server's `breakout-rooms`), and the actions on
 // them: a moderator's (add, rename, close, remove, move, auto assign, let participants choose) and everyone's
 // (join, leave). While in a breakout room the tab keeps the server's ticket in sessionStorage, so a reloaded page
-// goes back into its breakout room (`breakout-return` after its first `joined`).
+// (or a new connection) goes back into its breakout room: `breakout-return` after each `joined`. The server
+// forgets a ticket once its holder moved or its room closed, so after a move the stale one is simply ignored.
 import type { BreakoutRoom, BreakoutServerMessage } from '../../../protocol/breakout-messages.ts';
 import type { Conference } from '../../media/conference.ts';
 import { Store } from '../../media/store.ts';
@@ -30,15 +31,14 @@ function storage(): Storage | null {
 export class BreakoutStore extends Store<BreakoutState> {
   readonly #conference: Conference;
   readonly dispose: () => void;
-  #firstJoin = true;
 
   constructor(conference: Conference) {
     super({ rooms: [], mainParticipants: [], participantsCanChoose: false, current: null });
     this.#conference = conference;
-    if (conference.state.status === 'joined') this.#afterFirstJoin();
+    if (conference.state.status === 'joined') this.#returnByTicket();
     this.dispose = conference.onMessage((m) => {
       if (m.type === 'joined') {
-        this.#afterFirstJoin();
+        this.#returnByTicket();
       } else if (m.type === 'breakout-rooms') {
         this.update({ rooms: m.rooms, mainParticipants: m.mainParticipants, participantsCanChoose: m.participantsCanChoose, current: m.current });
         const s = storage();
@@ -48,10 +48,8 @@ export class BreakoutStore extends Store<BreakoutState> {
     });
   }
 
-  /** The page's first join is in the main room: after a reload, back to the breakout room this tab was in. */
-  #afterFirstJoin(): void {
-    if (!this.#firstJoin) return;
-    this.#firstJoin = false;
+  /** After a reload or a new connection (in the main room): back to the breakout room this tab was in. */
+  #returnByTicket(): void {
     const ticket = storage()?.getItem(ticketKey(this.#conference.room));
     if (ticket) this.#conference.sendMessage({ type: 'breakout-return', ticket });
   }
