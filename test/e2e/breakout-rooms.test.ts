@@ -2,7 +2,7 @@
 // page (no reload) says so and Ben is alone there; a participant joins a room only once the moderator lets
 // participants choose, and then decodes Ben's video there (and Ben hers); chat in the breakout room is not seen in
 // the main room; Ben's reload takes him back into his breakout room; the moderator closes the rooms and all three
-// are in the main room again, decoding each other's video.
+// are in the main room again, decoding each other's video. Caro's page is in Spanish.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { joinThroughUi, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
@@ -16,10 +16,12 @@ describe('breakout rooms', () => {
   let ben: Participant;
   let caro: Participant;
 
-  const pane = (p: Participant) => p.page.getByRole('complementary', { name: 'Participants' });
-  const section = (p: Participant) => pane(p).getByRole('region', { name: 'Breakout rooms' });
+  const es = (p: Participant) => p === caro;
+  const pane = (p: Participant) => p.page.getByRole('complementary', { name: es(p) ? 'Participantes' : 'Participants' });
+  const section = (p: Participant) => pane(p).getByRole('region', { name: es(p) ? 'Salas para grupos' : 'Breakout rooms' });
   const room = (p: Participant, name: string) => section(p).getByRole('listitem', { name, exact: true });
-  const inRoom = (p: Participant, name: string) => p.page.getByRole('status', { name: `You are in the breakout room “${name}”` });
+  const inRoom = (p: Participant, name: string) =>
+    p.page.getByRole('status', { name: es(p) ? `Estás en la sala para grupos «${name}»` : `You are in the breakout room “${name}”` });
   /** Waits until `p` decodes video from each of `names` (stats of its current peer connection). */
   const decodes = (p: Participant, names: string[]) =>
     waitUntil(`${p.name} to decode ${names.join(', ')}`, () => remoteStats(p.page), (s) => names.every((n) => (s[n]?.framesDecoded ?? 0) > 10), 60_000);
@@ -28,10 +30,13 @@ describe('breakout rooms', () => {
   test('the moderator adds two rooms and moves a participant into one, without a reload', async () => {
     ana = await newParticipant(suite.browser, 'Ana');
     ben = await newParticipant(suite.browser, 'Ben');
-    caro = await newParticipant(suite.browser, 'Caro');
+    caro = await newParticipant(suite.browser, 'Caro', 'es-ES');
     await joinThroughUi(ana, suite.server.baseUrl, ROOM);
     await joinThroughUi(ben, suite.server.baseUrl, ROOM);
-    await joinThroughUi(caro, suite.server.baseUrl, ROOM);
+    await caro.page.goto(`${suite.server.baseUrl}/${ROOM}#config.resolution=180`);
+    await caro.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Caro');
+    await caro.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
+    await caro.page.getByRole('group', { name: 'Caro (tú)' }).waitFor({ timeout: 20_000 });
     await decodes(ben, ['Ana', 'Caro']);
 
     await ana.page.getByRole('button', { name: 'Participants' }).click();
@@ -59,14 +64,14 @@ describe('breakout rooms', () => {
   });
 
   test('a participant joins a room by choice once allowed; the room has its own media and chat', async () => {
-    await caro.page.getByRole('button', { name: 'Participants' }).click();
+    await caro.page.getByRole('button', { name: 'Participantes' }).click();
     await room(caro, 'Breakout room 1').waitFor({ timeout: 10_000 });
-    assert.equal(await room(caro, 'Breakout room 1').getByRole('button', { name: 'Join Breakout room 1' }).count(), 0);
+    assert.equal(await room(caro, 'Breakout room 1').getByRole('button', { name: 'Entrar en Breakout room 1' }).count(), 0);
     // the box shows the server's setting: checked once the server took it
     const choose = section(ana).getByRole('checkbox', { name: 'Let participants choose a breakout room' });
     await choose.click();
     await waitUntil('the setting to be on', () => choose.isChecked(), (on) => on, 10_000);
-    await room(caro, 'Breakout room 1').getByRole('button', { name: 'Join Breakout room 1' }).click();
+    await room(caro, 'Breakout room 1').getByRole('button', { name: 'Entrar en Breakout room 1' }).click();
     await inRoom(caro, 'Breakout room 1').waitFor({ timeout: 15_000 });
     await decodes(ben, ['Caro']);
     await decodes(caro, ['Ben']);
@@ -75,7 +80,7 @@ describe('breakout rooms', () => {
     await ben.page.getByRole('button', { name: 'Open chat' }).click();
     await ben.page.getByRole('textbox', { name: 'Type a message' }).fill('only in room 1');
     await ben.page.getByRole('button', { name: 'Send' }).click();
-    await caro.page.getByRole('button', { name: 'Open chat' }).click();
+    await caro.page.getByRole('button', { name: 'Abrir chat' }).click();
     await caro.page.getByRole('log', { name: 'Chat' }).getByText('only in room 1').waitFor({ timeout: 10_000 });
     await ana.page.getByRole('button', { name: 'Open chat' }).click();
     await ana.page.getByRole('textbox', { name: 'Type a message' }).fill('main room here');
