@@ -31,7 +31,6 @@ import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
-import { roomStateFor } from './room-policy.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -157,8 +156,7 @@ export async function startSignal(opts: {
     recordings.afterJoin(session);
   };
   breakouts.afterMove = (session) => {
-    const member = session.member;
-    if (member) session.send(roomStateFor(member.room, member.role));
+    access.moderation.afterMove(session);
     meeting.afterJoin(session);
     recordings.afterJoin(session);
   };

@@ -231,6 +231,14 @@ export class Moderation {
     this.log.info({ room: m.room.key, participant: m.id }, 'moderator granted');
   }
 
+  /** After a move to another room of the meeting (breakout rooms): that room's settings, and to moderators its lobby. */
+  afterMove(session: Session): void {
+    const member = session.member;
+    if (!member) return;
+    session.send(roomStateFor(member.room, member.role));
+    if (member.role === 'moderator') this.lobby.sendList(member.room, session);
+  }
+
   /** Rooms.onLeft: an empty room sends its lobby away; an open room never stays without a moderator. */
   afterLeave(room: Room): void {
     this.recordings?.membersChanged(room);

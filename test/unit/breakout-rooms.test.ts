@@ -134,6 +134,9 @@ test('breakout rooms: moderators create and move, participants choose when allow
     await ana.send({ type: 'breakout-join', roomId: '1' });
     const anaInRoom = await ana.nextOfType('joined');
     assert.equal(anaInRoom.role, 'moderator');
+    // what a joiner gets: the room's settings, and (a moderator) its lobby
+    assert.equal((await ana.nextOfType('room-state')).locked, false);
+    assert.deepEqual((await ana.nextOfType('lobby-list')).knocks, []);
     assert.equal(anaInRoom.participants.length, 1);
     const empty = await ana.next((m) => isList(m) && m.mainParticipants.length === 0 && m.current === '1');
     assert.equal(empty.rooms[1].participants.length, 1, 'Caro still in room 2');
