@@ -4,8 +4,9 @@
 // yields, so nobody reaches one by typing a name; the only way in is a move (Rooms.move) made here.
 // Invariants: the state (the list of breakout rooms, "participants may choose", the reload tickets) belongs to the
 // main Room object and dies with it; a breakout Room exists in `Rooms` only while someone is in it; the main room
-// stays open while anyone of the meeting is in a breakout room, and when the main room ends (end meeting, the
-// admin API, its last person gone) every breakout room ends with it. Moderators of the main room are moderators
+// stays open while anyone of the meeting is in a breakout room (so it ends on its own only once nobody is in any
+// of them), and when it is ended for everyone (end meeting from any of its rooms, the admin API) every breakout
+// room ends with it. Moderators of the main room are moderators
 // in the breakout rooms (a moved member keeps its role). Everything is checked here: non-moderators get
 // `not-moderator`; a participant joins a room of their choice only while the moderator allows it.
 import { randomBytes } from 'node:crypto';
@@ -134,7 +135,7 @@ export class BreakoutRooms {
     session.send({ type: 'error', code, message });
   }
 
-  /** Rooms.onLeft: a breakout room emptied may let its main room go; a main room that ended ends its breakout rooms. */
+  /** Rooms.onLeft: the last of a meeting gone (from any of its rooms) lets its held main room go; else the new list. */
   afterLeave(room: Room): void {
     const main = BreakoutRooms.mainOf(room);
     if (main.members.size === 0 && !this.holds(main)) {
