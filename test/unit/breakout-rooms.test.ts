@@ -8,17 +8,22 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_BREAKOUT_NAME, MAX_BREAKOUT_ROOMS } from '../../src/protocol/breakout-messages.ts';
 import { clientMessageSchema, roomKey } from '../../src/protocol/signal-messages.ts';
-import { startTestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { answerPlainAttach, startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
 import { adminRequest } from '../helpers/admin-api.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
-import { subjects } from '../../src/protocol/bus-messages.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
-const SRTP_KEY = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
 const ADMIN_TOKEN = 'breakout-admin-token-0123456789';
 
 const isList = (m: any) => m.type === 'breakout-rooms';
+
+/** Waits until the server has no room left (every room of the meeting let go). */
+async function noRoomsLeft(s: TestSignal): Promise<void> {
+  const until = Date.now() + 5000;
+  while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(s.server.resourceCounts()['signal.rooms'], 0, 'no room left behind');
+}
 
 /** Drops what `c` received so far (the next waits see only what comes after). */
 function drain(c: WsClient): void {
@@ -163,9 +168,7 @@ test('breakout rooms: moderators create and move, participants choose when allow
     await ana.send({ type: 'end-meeting' });
     for (const c of [ben2, caro, dora]) assert.equal((await c.nextOfType('meeting-ended')).type, 'meeting-ended');
     await ana.nextOfType('meeting-ended');
-    const until2 = Date.now() + 5000;
-    while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < until2) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(s.server.resourceCounts()['signal.rooms'], 0, 'no room left behind');
+    await noRoomsLeft(s);
   } finally {
     await s.stop();
   }
@@ -197,14 +200,7 @@ test('breakout rooms: closing all brings everyone back; the main room ends when 
     const listed = await adminRequest(s.server.httpsPort, 'GET', '/api/v1/rooms', { token: ADMIN_TOKEN });
     assert.deepEqual(listed.body.rooms.map((r: any) => [r.name, r.participants]), [['Pausa', 0]]);
     // a phone caller (its media attached over plain RTP, not by focus.join) is never moved
-    s.bus.handle(subjects.focusAttachPlain, () => ({
-      address: '127.0.0.1',
-      legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
-      rtcpMux: true,
-      srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: SRTP_KEY, remoteKey: SRTP_KEY },
-      receives: [],
-      sdp: '',
-    }));
+    answerPlainAttach(s);
     drain(ana);
     const phone = await callBus(s.bus, busCalls.signalPhoneJoin, '', { gatewayId: 'gw-test', room: 'Pausa', callerId: '+34600111234', ssrc: 1234 });
     const withPhone = await ana.next((m) => isList(m) && m.mainParticipants.length === 1);
@@ -213,9 +209,7 @@ test('breakout rooms: closing all brings everyone back; the main room ends when 
     await callBus(s.bus, busCalls.signalPhoneLeave, '', { conferenceId: phone.conferenceId, participantId: phone.participantId, reason: 'hung up' });
     ana.close();
     ben.close();
-    const until = Date.now() + 5000;
-    while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(s.server.resourceCounts()['signal.rooms'], 0);
+    await noRoomsLeft(s);
     // webhooks: the breakout rooms are rooms of their own, named with their main room; the main room finishes last
     await receiver.waitFor('the main room to finish', () => events().some((e) => e.type === 'room.finished' && e.data.room === 'Pausa'));
     const rooms = events().filter((e) => e.type.startsWith('room.')).map((e) => `${e.type} ${e.data.room}${e.data.breakoutOf ? ` of ${e.data.breakoutOf}` : ''}`);
@@ -246,9 +240,7 @@ test('breakout rooms: "end meeting" from a breakout room ends the whole meeting'
     assert.equal((await caro.expectError({ type: 'end-meeting' })).code, 'not-moderator');
     await ana.send({ type: 'end-meeting' });
     for (const c of [ana, ben, caro]) await c.nextOfType('meeting-ended');
-    const until = Date.now() + 5000;
-    while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
-    assert.equal(s.server.resourceCounts()['signal.rooms'], 0);
+    await noRoomsLeft(s);
     assert.equal(s.server.resourceCounts()['signal.participants'], 0);
   } finally {
     await s.stop();
