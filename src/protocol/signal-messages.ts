@@ -6,6 +6,7 @@ import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
 import type { PollErrorCode } from './poll-messages.ts';
 import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
+import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -100,6 +101,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   ...meetingClientMessageSchemas,
   ...accessClientMessageSchemas,
   ...avModerationClientMessageSchemas,
+  ...breakoutClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -129,7 +131,8 @@ export type ServerMessage =
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage
   | AccessServerMessage
-  | AvModerationServerMessage;
+  | AvModerationServerMessage
+  | BreakoutServerMessage;
 
 export type ErrorCode =
   | 'bad-message'
@@ -147,4 +150,5 @@ export type ErrorCode =
   | 'not-found'
   | 'internal'
   | PollErrorCode
+  | BreakoutErrorCode
   | AccessErrorCode;

@@ -115,7 +115,8 @@ export class AdminApi {
     const method = req.method ?? '';
     if (room === undefined) {
       this.allow(method, ['GET']);
-      return { status: 200, body: { rooms: [...this.rooms.rooms.values()].map(roomView) } };
+      // breakout rooms are parts of their main room's meeting, not rooms of their own here (README)
+      return { status: 200, body: { rooms: [...this.rooms.rooms.values()].filter((r) => !r.breakout).map(roomView) } };
     }
     const name = adminRoomNameSchema.safeParse(room);
     if (!name.success) throw new ApiError(400, 'bad-request', reason(name.error.issues, 'room name'));

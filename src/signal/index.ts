@@ -12,6 +12,7 @@ import { hostNames } from './host-names.ts';
 import { Rooms } from './rooms.ts';
 import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
+import { BreakoutRooms } from './breakout-rooms.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
 import { AcmeCertificates } from './acme.ts';
@@ -154,7 +155,15 @@ export async function startSignal(opts: {
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   rooms.onSpeaker = (room) => recordings.membersChanged(room);
   rooms.onMuted = (room) => recordings.membersChanged(room);
+  // breakout rooms: rooms of a meeting, entered by moves on the same socket (breakout-rooms.ts)
+  const breakouts = new BreakoutRooms(rooms, log);
+  breakouts.watch(rooms, access.moderation, meeting);
   access.onJoined = (session) => {
+    meeting.afterJoin(session);
+    recordings.afterJoin(session);
+  };
+  breakouts.afterMove = (session) => {
+    access.moderation.afterMove(session);
     meeting.afterJoin(session);
     recordings.afterJoin(session);
   };
@@ -164,6 +173,7 @@ export async function startSignal(opts: {
     server: httpsServer,
     rooms,
     meeting,
+    breakouts,
     access,
     videoConstraints,
     participantTimeoutSeconds: config.participantTimeout,

@@ -29,6 +29,11 @@ export class Moderation {
   private readonly phoneInvites: PhoneInvites | undefined;
   /** Audio/video moderation ("Ask to unmute"): its own messages; selfMute and joins ask it. */
   readonly avModeration: AvModeration;
+  /** A meeting's breakout rooms (breakout-rooms.ts): their moderators count, and they end with the meeting. */
+  breakouts?: {
+    moderatorsElsewhere(room: Room): number;
+    endBreakouts(room: Room, end: (member: Member) => void): void;
+  };
 
   constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
     this.recordings = opts.recordings;
@@ -219,10 +224,15 @@ export class Moderation {
 
   /** Ends the meeting for everyone; `last` (the moderator who ended it) leaves last, so nobody is made moderator meanwhile. */
   endMeeting(room: Room, by: string, reason: string, last?: Member): void {
-    for (const m of [...room.members.values()].sort((a, b) => Number(a === last) - Number(b === last))) {
+    const end = (m: Member) => {
       m.session.send({ type: 'meeting-ended', by });
       this.rooms.leave(m.session, reason);
-    }
+    };
+    // from a breakout room too, the whole meeting ends: its breakout rooms first, then its main room
+    this.breakouts?.endBreakouts(room, (m) => m !== last && end(m));
+    room = room.breakout?.main ?? room;
+    for (const m of [...room.members.values()].sort((a, b) => Number(a === last) - Number(b === last))) end(m);
+    if (last && last.session.member === last) end(last); // it was in a breakout room
   }
 
   private promote(m: Member): void {
@@ -234,17 +244,27 @@ export class Moderation {
     this.log.info({ room: m.room.key, participant: m.id }, 'moderator granted');
   }
 
+  /** After a move to another room of the meeting (breakout rooms): that room's settings, and to moderators its lobby. */
+  afterMove(session: Session): void {
+    const member = session.member;
+    if (!member) return;
+    session.send(roomStateFor(member.room, member.role));
+    if (member.role === 'moderator') this.lobby.sendList(member.room, session);
+  }
+
   /** Rooms.onLeft: an empty room sends its lobby away; an open room never stays without a moderator. */
   afterLeave(room: Room, member: Member): void {
     this.avModeration.afterLeave(room, member);
     this.recordings?.membersChanged(room);
     if (room.members.size === 0) {
+      // a main room whose people are all in breakout rooms is still open: its lobby waits for a moderator
+      if (this.rooms.rooms.get(room.key) === room) return;
       for (const k of this.lobby.takeAll(room)) {
         k.session.send({ type: 'error', code: 'denied', message: 'the meeting ended before anyone let you in' });
       }
       return;
     }
-    if (this.autoModerator && moderatorsOf(room).length === 0) {
+    if (this.autoModerator && moderatorsOf(room).length === 0 && !this.breakouts?.moderatorsElsewhere(room)) {
       const next = [...room.members.values()].find((m) => !m.phone);
       if (next) this.promote(next);
     }

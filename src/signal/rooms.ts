@@ -69,6 +69,8 @@ export interface Member {
   joinedAt: number;
   /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
   phone?: boolean;
+  /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
+  plain?: boolean;
 }
 
 export interface Room {
@@ -80,12 +82,18 @@ export interface Room {
   dominantSpeaker?: string;
   /** When its first participant entered (ms since the epoch). */
   startedAt: number;
+  /** A breakout room (breakout-rooms.ts): the meeting's main room and this room's id there. */
+  breakout?: { main: Room; id: string };
+  /** A main room with breakout rooms: how many of its meeting's people (not phones) are in them now. */
+  peopleInBreakouts?: () => number;
 }
 
 /** Someone entered or left a room: told to observers (webhooks.ts) from the one place each happens. */
 export type PresenceChange =
   | { kind: 'joined'; room: Room; member: Member; roomStarted: boolean }
-  | { kind: 'left'; room: Room; member: Member; roomFinished: boolean; reason: string };
+  | { kind: 'left'; room: Room; member: Member; roomFinished: boolean; reason: string }
+  /** A room kept open while empty (`Rooms.holds`: a main room whose people are in breakout rooms) was let go. */
+  | { kind: 'finished'; room: Room };
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -98,9 +106,9 @@ export function toParticipant(m: Member): Participant {
   return p;
 }
 
-/** People in the room other than phone callers (a room with only callers has no host yet). */
+/** People in the room (or its breakout rooms) other than phone callers (a room with only callers has no host yet). */
 export function peopleIn(room: Room | undefined): number {
-  let n = 0;
+  let n = room?.peopleInBreakouts?.() ?? 0;
   for (const m of room?.members.values() ?? []) if (!m.phone) n++;
   return n;
 }
@@ -156,8 +164,10 @@ export class Rooms {
     void p.finally(() => this.pending.delete(p));
   }
 
-  /** Called after a member left (`room.members` no longer has it; empty means the room is gone). */
+  /** Called after a member left (`room.members` no longer has it; the room is gone unless `rooms` still has it). */
   onLeft?: (room: Room, member: Member) => void;
+  /** An empty room stays open while this says so (a main room whose people are all in breakout rooms). */
+  holds?: (room: Room) => boolean;
   /** Called after every join and leave (webhooks). */
   onPresence?: (change: PresenceChange) => void;
 
@@ -172,6 +182,11 @@ export class Rooms {
   join(session: Session, msg: JoinMessage, grant: JoinGrant = { role: 'participant', authenticated: false }): void {
     const member = this.admit(session, msg, grant);
     if ('refused' in member) return;
+    this.setUpMedia(session, member);
+  }
+
+  /** focus.join for `member` (and its initial mute state); no bridge capacity sends it away. */
+  private setUpMedia(session: Session, member: Member): void {
     const conferenceId = member.room.key;
     const id = member.id;
     this.enqueue(
@@ -211,6 +226,7 @@ export class Rooms {
     return new Promise((resolve, reject) => {
       const member = this.admit(session, msg, grant);
       if ('refused' in member) return reject(new Error(member.refused));
+      member.plain = true;
       this.enqueue(
         member,
         'plain-RTP attach',
@@ -264,16 +280,22 @@ export class Rooms {
       joinedAt: Date.now(),
     };
     if (grant.phone) member.phone = true;
+    this.enter(session, member, roomStarted);
+    return member;
+  }
+
+  /** `member` (of `member.room`) enters: it gets `joined`, the others `participant-joined`. */
+  private enter(session: Session, member: Member, roomStarted: boolean): void {
+    const room = member.room;
     const others = [...room.members.values()].map(toParticipant);
-    room.members.set(id, member);
+    room.members.set(member.id, member);
     session.member = member;
     const iceServers = session.iceServers?.() ?? [];
-    session.send({ type: 'joined', selfId: id, room: room.name, participants: others, role: member.role, ...(iceServers.length > 0 ? { iceServers } : {}) });
+    session.send({ type: 'joined', selfId: member.id, room: room.name, participants: others, role: member.role, ...(iceServers.length > 0 ? { iceServers } : {}) });
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
-    this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
-    this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
+    this.log.info({ room: room.key, participant: member.id, participants: room.members.size }, 'participant joined');
+    this.log.debug({ room: room.key, participant: member.id, displayName: member.displayName }, 'participant name');
     this.tellPresence({ kind: 'joined', room, member, roomStarted });
-    return member;
   }
 
   leave(session: Session, reason: string): void {
@@ -281,15 +303,72 @@ export class Rooms {
     if (!member) return;
     session.member = undefined;
     this.caps.left(session.remoteAddress);
+    this.exit(member, reason);
+  }
+
+  /**
+   * Moves a participant to another room of the same meeting on the same session (breakout rooms): it leaves
+   * `member.room` (media included) and enters `target` as a new member with the same id, name, role and mute
+   * state; it gets `joined` for `target` and a new offer from focus. No caps: the person is already counted.
+   */
+  move(member: Member, target: Room, reason: string): Member {
+    const session = member.session;
+    const from = member.room;
+    // `from` is let go (and told about) only once `member` is in `target`: a main room whose last person moves
+    // to a breakout room stays open (`holds`)
+    this.exit(member, reason, true);
+    if (!this.rooms.has(target.key)) this.rooms.set(target.key, target);
+    let id = member.id;
+    while (target.members.has(id)) id = randomUUID().slice(0, 8);
+    const moved: Member = {
+      id,
+      room: target,
+      displayName: member.displayName,
+      audioMuted: member.audioMuted,
+      videoMuted: member.videoMuted,
+      session,
+      role: member.role,
+      authenticated: member.authenticated,
+      // after the focus leave just queued: moving back and forth never races a join with an earlier leave
+      queue: member.queue,
+      joinedAt: Date.now(),
+    };
+    if (member.videoForceMuted) moved.videoForceMuted = true;
+    this.enter(session, moved, target.members.size === 0);
+    this.setUpMedia(session, moved);
+    if (from.members.size === 0 && !this.holds?.(from)) this.release(from);
+    this.afterExit(from, member);
+    return moved;
+  }
+
+  /** A room for a breakout room of `main` (made, not yet in `rooms`, when nobody is in it). */
+  breakoutRoom(main: Room, id: string, key: string, name: string): Room {
+    return this.rooms.get(key) ?? { key, name, members: new Map(), startedAt: Date.now(), breakout: { main, id } };
+  }
+
+  /** Lets go of an empty room that `holds` kept open. */
+  release(room: Room): void {
+    if (room.members.size > 0 || this.rooms.get(room.key) !== room) return;
+    this.rooms.delete(room.key);
+    this.log.info({ room: room.key }, 'room finished');
+    this.tellPresence({ kind: 'finished', room });
+  }
+
+  /** Takes `member` out of its room: the others and focus are told; an empty room goes unless `holds` keeps it. */
+  private exit(member: Member, reason: string, moving = false): void {
     const room = member.room;
     room.members.delete(member.id);
-    if (room.members.size === 0) this.rooms.delete(room.key);
+    if (room.members.size === 0 && !moving && !this.holds?.(room)) this.rooms.delete(room.key);
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
-    this.tellPresence({ kind: 'left', room, member, roomFinished: room.members.size === 0, reason });
+    this.tellPresence({ kind: 'left', room, member, roomFinished: !this.rooms.has(room.key), reason });
     this.enqueue(member, 'focus leave', () =>
       callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
     );
+    if (!moving) this.afterExit(room, member);
+  }
+
+  private afterExit(room: Room, member: Member): void {
     try {
       this.onLeft?.(room, member);
     } catch (e) {

@@ -12,6 +12,8 @@ import type { Logger } from '../log.ts';
 import { MAX_WS_MESSAGE_BYTES, type IceServer, type ServerMessage } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
 import type { MeetingFeatures } from './meeting.ts';
+import type { BreakoutRooms } from './breakout-rooms.ts';
+import { isBreakoutClientMessage } from '../protocol/breakout-messages.ts';
 import { isAccessClientMessage } from '../protocol/access-messages.ts';
 import { parseClientText } from './client-message.ts';
 import type { Access } from './access.ts';
@@ -46,6 +48,7 @@ export function attachWebSocket(opts: {
   server: HttpsServer;
   rooms: Rooms;
   meeting: MeetingFeatures;
+  breakouts: BreakoutRooms;
   access: Access;
   videoConstraints: VideoConstraintsForwarder;
   participantTimeoutSeconds: number;
@@ -59,7 +62,7 @@ export function attachWebSocket(opts: {
   regions: RegionSettings;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, meeting, access, videoConstraints, caps, metrics, log } = opts;
+  const { rooms, meeting, breakouts, access, videoConstraints, caps, metrics, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const joinMs = opts.joinTimeoutSeconds * 1000;
   const promptMs = opts.promptTimeoutSeconds * 1000;
@@ -98,6 +101,10 @@ export function attachWebSocket(opts: {
     }
     if (!session.member) {
       session.send({ type: 'error', code: 'not-joined', message: `"${msg.type}" needs a joined room; send "join" first` });
+      return;
+    }
+    if (isBreakoutClientMessage(msg)) {
+      breakouts.handle(session, msg);
       return;
     }
     switch (msg.type) {

@@ -8,6 +8,7 @@ import { pollsDictionaries, type PollsStrings } from './i18n-polls.ts';
 import { phoneDictionaries, type PhoneStrings } from './i18n-phone.ts';
 import { effectsDictionaries, type EffectsStrings } from './i18n-effects.ts';
 import { avDictionaries, type AvStrings } from './i18n-av.ts';
+import { breakoutDictionaries, type BreakoutStrings } from './i18n-breakout.ts';
 
 
 export type Language = 'en' | 'es';
@@ -59,7 +60,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings & BreakoutStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -109,8 +110,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...effectsDictionaries.en, ...avDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...effectsDictionaries.es, ...avDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...effectsDictionaries.en, ...avDictionaries.en, ...breakoutDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...effectsDictionaries.es, ...avDictionaries.es, ...breakoutDictionaries.es },
 };
 
 /**

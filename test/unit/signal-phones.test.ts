@@ -8,23 +8,10 @@ import assert from 'node:assert/strict';
 import { BusCallError } from '../../src/bus/bus.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
-import { subjects } from '../../src/protocol/bus-messages.ts';
 import { phoneSubjects, type PhoneEvent } from '../../src/protocol/phone-messages.ts';
-import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
+import { answerPlainAttach, startTestSignal, TEST_SRTP_KEY, type TestSignal } from '../helpers/signal-client.ts';
 
-const KEY = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
-
-/** Focus's side of a caller's attach, as the test's focus. */
-function answerAttach(s: TestSignal): void {
-  s.bus.handle(subjects.focusAttachPlain, () => ({
-    address: '127.0.0.1',
-    legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
-    rtcpMux: true,
-    srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: KEY, remoteKey: KEY },
-    receives: [],
-    sdp: '',
-  }));
-}
+const KEY = TEST_SRTP_KEY;
 
 function events(s: TestSignal, gatewayId: string): PhoneEvent[] {
   const got: PhoneEvent[] = [];
@@ -43,7 +30,7 @@ describe('phone callers in an open server', () => {
   let s: TestSignal;
   before(async () => {
     s = await startTestSignal();
-    answerAttach(s);
+    answerPlainAttach(s);
   });
   after(() => s.stop());
 
@@ -124,7 +111,7 @@ describe('phone callers in accounts mode', () => {
   let s: TestSignal;
   before(async () => {
     s = await startTestSignal({ authMode: 'accounts' });
-    answerAttach(s);
+    answerPlainAttach(s);
   });
   after(() => s.stop());
 

@@ -15,12 +15,15 @@ export { verifyWebhook, signWebhook, WEBHOOK_HEADERS } from './signature.ts';
 type Files = RecordingEntry['files'];
 type JobEnd = Extract<JobChange, { state: 'finished' }>['reason'];
 
-/** Every event and its `data` (README, "Webhooks and the admin API"). `room` is the room's name as first typed. */
+/**
+ * Every event and its `data` (README, "Webhooks and the admin API"). `room` is the room's name as first typed.
+ * A breakout room is a room of its own here: its name, and `breakoutOf`, the name of its meeting's main room.
+ */
 export interface WebhookEvents {
-  'room.started': { room: string };
-  'room.finished': { room: string; startedAt: string };
-  'participant.joined': { room: string; participantId: string; displayName: string; moderator: boolean };
-  'participant.left': { room: string; participantId: string; displayName: string };
+  'room.started': { room: string; breakoutOf?: string };
+  'room.finished': { room: string; startedAt: string; breakoutOf?: string };
+  'participant.joined': { room: string; participantId: string; displayName: string; moderator: boolean; breakoutOf?: string };
+  'participant.left': { room: string; participantId: string; displayName: string; breakoutOf?: string };
   'recording.started': { room: string; recordingId: string; by: string; mode?: RecordingMode };
   /** `files`: each with a download link relative to the server's address (valid one hour), as the Recordings dialog gives. */
   'recording.finished': { room: string; recordingId: string; reason: JobEnd; files: Files };
@@ -59,14 +62,17 @@ export class Webhooks {
   /** Rooms.onPresence. */
   presence(change: PresenceChange): void {
     const room = change.room.name;
+    const of = change.room.breakout ? { breakoutOf: change.room.breakout.main.name } : {};
+    const finished = () => this.emit('room.finished', { room, startedAt: new Date(change.room.startedAt).toISOString(), ...of });
+    if (change.kind === 'finished') return finished();
     const m = change.member;
     if (change.kind === 'joined') {
-      if (change.roomStarted) this.emit('room.started', { room });
-      this.emit('participant.joined', { room, participantId: m.id, displayName: m.displayName, moderator: m.role === 'moderator' });
+      if (change.roomStarted) this.emit('room.started', { room, ...of });
+      this.emit('participant.joined', { room, participantId: m.id, displayName: m.displayName, moderator: m.role === 'moderator', ...of });
       return;
     }
-    this.emit('participant.left', { room, participantId: m.id, displayName: m.displayName });
-    if (change.roomFinished) this.emit('room.finished', { room, startedAt: new Date(change.room.startedAt).toISOString() });
+    this.emit('participant.left', { room, participantId: m.id, displayName: m.displayName, ...of });
+    if (change.roomFinished) finished();
   }
 
   /** Recordings.onJob. A finished recording's event waits for its files' links (a list on the recorders). */

@@ -50,15 +50,7 @@ export class Conference extends Store<ConferenceState> {
   #messageListeners = new Set<(m: ServerMessage) => void>();
   #url: string;
   #ws: WebSocket | null = null;
-  #peer = new PeerSession({
-    tracks: () => this.#ownTracks(),
-    onMedia: (media) => {
-      this.update({ media });
-      this.#publish();
-    },
-    onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
-    maxSendHeight: () => maxHeightOf(this.state.videoQuality),
-  });
+  #peer = this.#newPeer();
   /** Audio only turned our camera off: leaving audio only turns it on again. */
   #cameraOffForAudioOnly = false;
   #ended = false;
@@ -209,6 +201,9 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
+        // joined again on the same socket: moved to another room of the meeting (a breakout room, or back);
+        // that room's media is a new session, our tracks stay
+        if (this.state.status === 'joined') this.#restartMedia();
         // TURN servers (with credentials for this join), for the peer connection the first offer creates
         this.#peer.setIceServers(m.iceServers ?? []);
         this.update({
@@ -273,6 +268,26 @@ export class Conference extends Store<ConferenceState> {
         console.error('tertulia: message listener failed', e);
       }
     }
+  }
+
+  #newPeer(): PeerSession {
+    return new PeerSession({
+      tracks: () => this.#ownTracks(),
+      onMedia: (media) => {
+        this.update({ media });
+        this.#publish();
+      },
+      onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
+      maxSendHeight: () => maxHeightOf(this.state.videoQuality),
+    });
+  }
+
+  /** A new peer connection for the next offer (another room); a screen share ends with the room it was in. */
+  #restartMedia(): void {
+    this.#peer.close();
+    this.#peer = this.#newPeer();
+    this.state.screenTrack?.stop();
+    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false });
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */

@@ -10,6 +10,7 @@ import {
 import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
 import { avModerationServerMessageSchemas } from '../../protocol/av-moderation-messages.ts';
 import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
+import { breakoutServerMessageSchemas } from '../../protocol/breakout-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -33,6 +34,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   ...meetingServerMessageSchemas,
   ...accessServerMessageSchemas,
   ...avModerationServerMessageSchemas,
+  ...breakoutServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */

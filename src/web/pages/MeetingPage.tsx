@@ -11,6 +11,8 @@ import { VideoLayout, type LayoutItem } from '../components/VideoLayout.tsx';
 import { ChatPanel } from '../components/ChatPanel.tsx';
 import { ParticipantsPane } from '../components/ParticipantsPane.tsx';
 import { PhoneInviteForm } from '../components/PhoneInvite.tsx';
+import { BreakoutBanner, BreakoutRoomsSection } from '../meeting/breakout/BreakoutRoomsSection.tsx';
+import { breakoutsFor } from '../meeting/breakout/breakout-store.ts';
 import { Toasts } from '../components/Toasts.tsx';
 import { SettingsDialog } from '../components/SettingsDialog.tsx';
 import { ShortcutsDialog } from '../components/ShortcutsDialog.tsx';
@@ -45,6 +47,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const state = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   const local = useSyncExternalStore(conference.local.subscribe, conference.local.getSnapshot);
   const chat = chatStoreFor(conference);
+  breakoutsFor(conference); // from the start: after a reload it takes the tab back to its breakout room
   const notices = notificationsFor(conference);
   const chatState = useSyncExternalStore(chat.subscribe, chat.getSnapshot);
   const polls = pollsFor(conference);
@@ -194,10 +197,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </TileSizeContext.Provider>
           {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
           <AccessOverlays conference={conference} />
+          <BreakoutBanner conference={conference} />
         </div>
         {paneOpen && (
           <ParticipantsPane self={state.self} participants={state.participants}>
             <AvModerationSwitches conference={conference} role={role} />
+            <BreakoutRoomsSection conference={conference} />
             <PhoneInviteForm conference={conference} />
           </ParticipantsPane>
         )}

@@ -39,6 +39,10 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorDialOutLimit;
     case 'dial-out-sign-in':
       return t.errorDialOutSignIn;
+    case 'breakout-limit':
+      return t.errorBreakoutLimit;
+    case 'breakout-not-found':
+      return t.errorBreakoutNotFound;
 
     default:
       return `${t.errorGeneric}: ${e.message}`;
