@@ -30,6 +30,7 @@ import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
+import { RoomState } from './room-state.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -117,7 +118,9 @@ export async function startSignal(opts: {
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
-  const rooms = new Rooms(bus, log, caps);
+  // resume tokens and chat history: in JetStream over NATS (any signal instance resumes a browser), else here
+  const roomState = await RoomState.open(bus, log);
+  const rooms = new Rooms(bus, log, caps, roomState);
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
@@ -144,6 +147,7 @@ export async function startSignal(opts: {
   });
   // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
+  meeting.state = roomState;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   rooms.onSpeaker = (room) => recordings.membersChanged(room);
   rooms.onMuted = (room) => recordings.membersChanged(room);

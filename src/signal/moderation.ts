@@ -215,6 +215,7 @@ export class Moderation {
 
   private promote(m: Member): void {
     m.role = 'moderator';
+    this.rooms.remember(m); // a reconnect comes back as moderator
     for (const other of m.room.members.values()) other.session.send({ type: 'participant-updated', participant: toParticipant(m) });
     m.session.send(roomStateFor(m.room, 'moderator'));
     this.lobby.sendList(m.room, m.session);

@@ -18,6 +18,7 @@ import {
   type ServerMessage,
 } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
+import { newResumeToken, type RoomState } from './room-state.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
@@ -40,6 +41,10 @@ export interface JoinGrant {
   firstComer?: boolean;
   /** A caller on the phone (the SIP gateway). */
   phone?: boolean;
+  /** A reconnect: back in as this participant id (from its resume token, room-state.ts). */
+  resumeId?: string;
+  /** The token that resumed it (forgotten once a new one is given). */
+  resumedWith?: string;
 }
 
 export interface Member {
@@ -64,6 +69,8 @@ export interface Member {
   joinedAt: number;
   /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
   phone?: boolean;
+  /** Given in `joined`: a reconnecting browser comes back as this member with it (room-state.ts). */
+  resumeToken?: string;
 }
 
 export interface Room {
@@ -110,11 +117,27 @@ export class Rooms {
   private readonly log: Logger;
   private readonly pending = new Set<Promise<void>>();
   readonly caps: Caps;
+  /** Resume tokens and chat history beyond this process (none: nobody can resume). */
+  readonly state: RoomState | undefined;
 
-  constructor(bus: Bus, log: Logger, caps: Caps = new Caps()) {
+  constructor(bus: Bus, log: Logger, caps: Caps = new Caps(), state?: RoomState) {
     this.bus = bus;
     this.log = log;
     this.caps = caps;
+    this.state = state;
+  }
+
+  /** Writes who `member`'s resume token resumes again (after its role or name changed). */
+  remember(member: Member): void {
+    if (!member.resumeToken || !this.state) return;
+    this.state.remember(member.resumeToken, {
+      room: member.room.key,
+      roomName: member.room.name,
+      participantId: member.id,
+      displayName: member.displayName,
+      role: member.role,
+      authenticated: member.authenticated,
+    });
   }
 
   /** Rooms, their members and the bus requests in flight: 0 once everyone left. */
@@ -169,10 +192,13 @@ export class Rooms {
     if ('refused' in member) return;
     const conferenceId = member.room.key;
     const id = member.id;
+    const resumed = grant.resumeId !== undefined;
     this.enqueue(
       member,
       'focus join',
       async () => {
+        // a resumed participant may still be in focus's conference (its signal process died): a fresh start
+        if (resumed) await callBus(this.bus, busCalls.focusLeave, '', { conferenceId, participantId: id }, FOCUS_TIMEOUT_MS);
         await callBus(this.bus, busCalls.focusJoin, '', { conferenceId, participantId: id }, FOCUS_JOIN_TIMEOUT_MS);
         // focus learns the initial mute state the same way as later changes
         if (member.audioMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
@@ -236,6 +262,10 @@ export class Rooms {
       this.sendError(session, refusal.code, refusal.message);
       return { refused: refusal.message };
     }
+    // a reconnect whose old connection is still here (this process has not noticed it drop yet): that one leaves
+    const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
+    if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true });
+    room = this.rooms.get(key);
     this.caps.joined(session.remoteAddress, !room);
     const roomStarted = !room;
     if (!room) {
@@ -243,8 +273,11 @@ export class Rooms {
       this.rooms.set(key, room);
     }
     let id: string;
-    do id = randomUUID().slice(0, 8);
-    while (room.members.has(id));
+    if (grant.resumeId !== undefined) id = grant.resumeId;
+    else {
+      do id = randomUUID().slice(0, 8);
+      while (room.members.has(id));
+    }
     const member: Member = {
       id,
       room,
@@ -254,29 +287,44 @@ export class Rooms {
       session,
       role: grant.role,
       authenticated: grant.authenticated,
-      queue: Promise.resolve(),
+      // after the stale connection's focus leave, when there is one
+      queue: stale?.queue ?? Promise.resolve(),
       joinedAt: Date.now(),
     };
     if (grant.phone) member.phone = true;
     const others = [...room.members.values()].map(toParticipant);
     room.members.set(id, member);
     session.member = member;
-    session.send({ type: 'joined', selfId: id, room: room.name, participants: others, role: member.role });
+    // browsers get a resume token (a phone or plain-RTP sender has no use for one); the one used is spent
+    if (this.state && !grant.phone) {
+      member.resumeToken = newResumeToken();
+      if (grant.resumedWith) this.state.forget(grant.resumedWith);
+      this.remember(member);
+    }
+    session.send({ type: 'joined', selfId: id, room: room.name, participants: others, role: member.role, ...(member.resumeToken ? { resumeToken: member.resumeToken } : {}) });
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
-    this.log.info({ room: key, participant: id, participants: room.members.size }, 'participant joined');
+    this.log.info({ room: key, participant: id, participants: room.members.size, ...(grant.resumeId ? { resumed: true } : {}) }, 'participant joined');
     this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
     this.tellPresence({ kind: 'joined', room, member, roomStarted });
     return member;
   }
 
-  leave(session: Session, reason: string): void {
+  /**
+   * `member` leaves the room. `resumable`: its connection dropped (it may come back with its resume token, so the
+   * token and the room's chat history are kept); otherwise both are forgotten.
+   */
+  leave(session: Session, reason: string, opts: { resumable?: boolean } = {}): void {
     const member = session.member;
     if (!member) return;
     session.member = undefined;
+    if (!opts.resumable && member.resumeToken) this.state?.forget(member.resumeToken);
     this.caps.left(session.remoteAddress);
     const room = member.room;
     room.members.delete(member.id);
-    if (room.members.size === 0) this.rooms.delete(room.key);
+    if (room.members.size === 0) {
+      this.rooms.delete(room.key);
+      if (!opts.resumable) this.state?.forgetRoom(room.key);
+    }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.tellPresence({ kind: 'left', room, member, roomFinished: room.members.size === 0, reason });
@@ -355,7 +403,8 @@ export class Rooms {
   /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */
   async closeAll(timeoutMs = 2000): Promise<void> {
     for (const room of [...this.rooms.values()]) {
-      for (const m of [...room.members.values()]) this.leave(m.session, 'server stopping');
+      // resumable: their browsers reconnect, to this server once it is back or to another signal instance
+      for (const m of [...room.members.values()]) this.leave(m.session, 'server stopping', { resumable: true });
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([

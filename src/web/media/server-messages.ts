@@ -16,6 +16,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     room: z.string(),
     participants: z.array(participantSchema),
     role: roleSchema.optional(),
+    resumeToken: z.string().max(64).optional(),
   }),
   z.object({ type: z.literal('participant-joined'), participant: participantSchema }),
   z.object({ type: z.literal('participant-left'), id: z.string() }),
