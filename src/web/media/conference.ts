@@ -1,5 +1,9 @@
 // The meeting client: one WebSocket to the signalling server (join, the roster, our mute/screen/name changes,
 // every server message to the listeners) and the peer connection that answers the server's offers (peer.ts).
+// When the socket drops after we joined (the signal process or the network went away), the client reconnects
+// by itself (reconnect.ts: backoff, giving up after a while) and joins again with the resume token the server
+// gave in `joined`: back in as the same participant with the same role, our local tracks kept, media set up
+// again by a new offer/answer. Meanwhile `reconnecting` is true (the page says "Reconnecting…").
 import type { ClientMessage, Participant, RemoteSource, ServerMessage } from '../../protocol/signal-messages.ts';
 import { Store } from './store.ts';
 import type { LocalMedia } from './local-media.ts';
@@ -8,6 +12,7 @@ import { PeerSession, type OwnTracks } from './peer.ts';
 import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 import { TileSizeReporter } from './tile-sizes.ts';
+import { ReconnectSchedule, shouldReconnect } from './reconnect.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
@@ -31,6 +36,8 @@ export interface ConferenceState {
   dominantSpeakerId: string | null;
   /** Audio and video could not connect (the peer connection failed, or did not connect in time). */
   mediaFailed: boolean;
+  /** The connection to the server dropped after we joined; trying to get back in (status stays 'joined'). */
+  reconnecting: boolean;
 }
 
 export interface ConferenceOptions {
@@ -56,6 +63,10 @@ export class Conference extends Store<ConferenceState> {
     onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
   });
   #ended = false;
+  /** From the last `joined`: joins again as the same participant after a reconnect. */
+  #resumeToken: string | null = null;
+  #reconnect = new ReconnectSchedule();
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #onPageHide = () => this.leave();
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
   readonly tileSizes = new TileSizeReporter({
@@ -64,7 +75,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -76,6 +87,11 @@ export class Conference extends Store<ConferenceState> {
     await this.local.init();
     if (this.#ended) return;
     window.addEventListener('pagehide', this.#onPageHide);
+    this.#connect();
+    this.#publish();
+  }
+
+  #connect(): void {
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
     ws.onopen = () => this.retryJoin();
@@ -84,10 +100,31 @@ export class Conference extends Store<ConferenceState> {
       if (m) this.#onMessage(m);
       else console.warn('tertulia: ignored a message the app does not understand');
     };
-    ws.onclose = () => {
-      if (!this.#ended) this.#end(this.state.status === 'joined' || this.state.status === 'connecting' ? 'lost' : this.state.status);
+    ws.onclose = (ev) => {
+      if (this.#ended || this.#ws !== ws) return;
+      this.#ws = null;
+      // in the meeting (or getting back in): reconnect, unless the server closed us on purpose
+      if ((this.state.status === 'joined' || this.state.reconnecting) && shouldReconnect(ev.code)) this.#scheduleReconnect();
+      else this.#end(this.state.status === 'joined' || this.state.status === 'connecting' ? 'lost' : this.state.status);
     };
-    this.#publish();
+  }
+
+  #scheduleReconnect(): void {
+    const wait = this.#reconnect.next();
+    if (wait === null) {
+      this.#end('lost');
+      return;
+    }
+    if (!this.state.reconnecting) {
+      // the old session's media is gone with it: a new offer comes after the join
+      this.#peer.restart();
+      this.update({ reconnecting: true, dominantSpeakerId: null });
+      this.#publish();
+    }
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      if (!this.#ended) this.#connect();
+    }, wait);
   }
 
   get displayName(): string {
@@ -180,6 +217,7 @@ export class Conference extends Store<ConferenceState> {
       audioMuted: l.audioMuted || !l.micTrack,
       videoMuted: l.videoMuted || !l.camTrack,
       ...this.joinExtras(),
+      ...(this.#resumeToken ? { resume: this.#resumeToken } : {}),
     });
   }
 
@@ -193,7 +231,12 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
+        this.#resumeToken = m.resumeToken ?? null;
+        this.#reconnect.reset();
+        // after a reconnect: what we share now (a screen), which the new session does not know yet
+        if (this.state.reconnecting && this.state.screenTrack) this.#send({ type: 'screen-share', sharing: true });
         this.update({
+          reconnecting: false,
           status: 'joined',
           selfId: m.selfId,
           participants: m.participants.filter((p) => p.id !== m.selfId),
@@ -294,6 +337,7 @@ export class Conference extends Store<ConferenceState> {
 
   #end(status: ConferenceStatus): void {
     this.#ended = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     window.removeEventListener('pagehide', this.#onPageHide);
     const ws = this.#ws;
     if (ws) {
@@ -304,7 +348,7 @@ export class Conference extends Store<ConferenceState> {
     this.tileSizes.close();
     this.local.close();
     this.state.screenTrack?.stop();
-    this.update({ status, media: new Map(), screenTrack: null });
+    this.update({ status, media: new Map(), screenTrack: null, reconnecting: false });
     this.#publish();
   }
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import {
   participantSchema,
   remoteSourceSchema,
+  roomKey,
   type ClientMessage,
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
@@ -49,6 +50,11 @@ export function encodeClientMessage(m: ClientMessage): string {
   return JSON.stringify(m);
 }
 
-export function signalUrl(loc: Pick<Location, 'protocol' | 'host'>): string {
-  return `${loc.protocol === 'http:' ? 'ws' : 'wss'}://${loc.host}/ws`;
+/**
+ * The signalling socket's URL. A meeting's socket names its room (`?room=` the room key): the server ignores it, a
+ * load balancer in front of several signal instances keeps a room's sockets on one instance with it (README).
+ */
+export function signalUrl(loc: Pick<Location, 'protocol' | 'host'>, room?: string): string {
+  const query = room === undefined ? '' : `?room=${encodeURIComponent(roomKey(room))}`;
+  return `${loc.protocol === 'http:' ? 'ws' : 'wss'}://${loc.host}/ws${query}`;
 }

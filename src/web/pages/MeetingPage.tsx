@@ -153,6 +153,11 @@ export function MeetingPage({ conference }: { conference: Conference }) {
             {t.connecting}
           </span>
         )}
+        {state.reconnecting && (
+          <span className="status-pill reconnecting" role="status">
+            {t.reconnecting}
+          </span>
+        )}
         {state.status === 'joined' && <ModeratorToolsButton conference={conference} />}
       </header>
       {state.error && (
