@@ -47,6 +47,7 @@ export class MeetingFeatures {
   private readonly history = new WeakMap<Room, ChatMessage[]>();
   /** The stored history read once per Room object (a room this process starts, or takes over from another). */
   private readonly loaded = new WeakMap<Room, Promise<void>>();
+  private readonly historyRead = new WeakSet<Room>();
   /** Where chat history outlives this process (room-state.ts). */
   state: RoomState | undefined;
   private readonly extras = new WeakMap<Member, MemberExtras>();
@@ -115,9 +116,13 @@ export class MeetingFeatures {
   afterJoin(session: Session): void {
     const member = session.member;
     if (!member) return;
-    void this.loadHistory(member.room).then(() => {
-      if (session.member === member) session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
-    });
+    const sendHistory = () => session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
+    // the stored history is read once per room (the first join here); later joins get it at once
+    if (!this.state || this.historyRead.has(member.room)) sendHistory();
+    else
+      void this.loadHistory(member.room).then(() => {
+        if (session.member === member) sendHistory();
+      });
     this.subjects.afterJoin(session);
     this.polls.afterJoin(session);
     const speaker = member.room.dominantSpeaker;
@@ -134,6 +139,7 @@ export class MeetingFeatures {
         const here = this.history.get(room) ?? [];
         const ids = new Set(here.map((m) => m.id));
         this.history.set(room, [...stored.filter((m) => !ids.has(m.id)), ...here].slice(-CHAT_HISTORY_LIMIT));
+        this.historyRead.add(room);
       });
       this.loaded.set(room, p);
     }
