@@ -31,6 +31,7 @@ import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
 import { RoomState } from './room-state.ts';
+import { RoomFanout } from './room-fanout.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -121,6 +122,12 @@ export async function startSignal(opts: {
   // resume tokens and chat history: in JetStream over NATS (any signal instance resumes a browser), else here
   const roomState = await RoomState.open(bus, log);
   const rooms = new Rooms(bus, log, caps, roomState);
+  // over NATS there may be other signal instances: members of the same room on each see each other
+  const fanout = config.natsUrl ? new RoomFanout(bus, log) : undefined;
+  if (fanout) {
+    rooms.fanout = fanout;
+    fanout.start(rooms);
+  }
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
@@ -188,6 +195,7 @@ export async function startSignal(opts: {
     const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }) });
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
   } catch (e) {
+    fanout?.close();
     unsubscribe();
     unsubscribeSpeaker();
     unserveDialIn();
@@ -221,6 +229,7 @@ export async function startSignal(opts: {
         phones.close();
         bridges.close();
         await rooms.closeAll();
+        fanout?.close();
         // the rooms' last events (participants left, rooms finished), given a moment to leave
         await webhooks?.close();
         await ws.close();

@@ -117,8 +117,9 @@ export class MeetingFeatures {
     const member = session.member;
     if (!member) return;
     const sendHistory = () => session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
-    // the stored history is read once per room (the first join here); later joins get it at once
-    if (!this.state || this.historyRead.has(member.room)) sendHistory();
+    // in one process the stored history is read once per room (the first join here), later joins get it at once;
+    // with a shared store (several signal instances append to it) every join reads it
+    if (!this.state || (!this.state.durable && this.historyRead.has(member.room))) sendHistory();
     else
       void this.loadHistory(member.room).then(() => {
         if (session.member === member) sendHistory();
@@ -134,11 +135,12 @@ export class MeetingFeatures {
   /** Merges the stored history (said before this process had the room) before what was said here meanwhile. */
   private loadHistory(room: Room): Promise<void> {
     let p = this.loaded.get(room);
-    if (!p) {
+    if (!p || this.state?.durable) {
       p = (this.state ? this.state.chatHistory(room.key) : Promise.resolve([])).then((stored) => {
         const here = this.history.get(room) ?? [];
         const ids = new Set(here.map((m) => m.id));
-        this.history.set(room, [...stored.filter((m) => !ids.has(m.id)), ...here].slice(-CHAT_HISTORY_LIMIT));
+        const merged = [...stored.filter((m) => !ids.has(m.id)), ...here].sort((a, b) => a.at - b.at);
+        this.history.set(room, merged.slice(-CHAT_HISTORY_LIMIT));
         this.historyRead.add(room);
       });
       this.loaded.set(room, p);

@@ -232,7 +232,8 @@ export class Moderation {
       return;
     }
     if (this.autoModerator && moderatorsOf(room).length === 0) {
-      const next = [...room.members.values()].find((m) => !m.phone);
+      // one of ours: a member on another signal instance is promoted there (room-fanout.ts)
+      const next = [...room.members.values()].find((m) => !m.phone && !m.remote);
       if (next) this.promote(next);
     }
   }

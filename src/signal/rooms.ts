@@ -19,6 +19,7 @@ import {
 } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
+import type { RoomFanout } from './room-fanout.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
@@ -71,6 +72,10 @@ export interface Member {
   phone?: boolean;
   /** Given in `joined`: a reconnecting browser comes back as this member with it (room-state.ts). */
   resumeToken?: string;
+  /** A member whose socket is on another signal instance (this id), stood in for here (room-fanout.ts). */
+  remote?: string;
+  /** For a remote member: when its connection there entered (orders its presences). */
+  remoteSince?: number;
 }
 
 export interface Room {
@@ -119,6 +124,8 @@ export class Rooms {
   readonly caps: Caps;
   /** Resume tokens and chat history beyond this process (none: nobody can resume). */
   readonly state: RoomState | undefined;
+  /** The other signal instances' members of our rooms (none: this is the only instance). */
+  fanout: RoomFanout | undefined;
 
   constructor(bus: Bus, log: Logger, caps: Caps = new Caps(), state?: RoomState) {
     this.bus = bus;
@@ -264,7 +271,8 @@ export class Rooms {
     }
     // a reconnect whose old connection is still here (this process has not noticed it drop yet): that one leaves
     const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
-    if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true });
+    if (stale?.remote) this.dropRemote(stale, true);
+    else if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true });
     room = this.rooms.get(key);
     this.caps.joined(session.remoteAddress, !room);
     const roomStarted = !room;
@@ -306,16 +314,75 @@ export class Rooms {
     this.log.info({ room: key, participant: id, participants: room.members.size, ...(grant.resumeId ? { resumed: true } : {}) }, 'participant joined');
     this.log.debug({ room: key, participant: id, displayName: member.displayName }, 'participant name');
     this.tellPresence({ kind: 'joined', room, member, roomStarted });
+    this.fanout?.joined(member);
     return member;
+  }
+
+  /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-fanout.ts). */
+  addRemote(instance: string, key: string, roomName: string, p: Participant, since: number): void {
+    let room = this.rooms.get(key);
+    if (!room) {
+      room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
+      this.rooms.set(key, room);
+    }
+    const known = room.members.get(p.id);
+    if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)
+    const member: Member = known ?? {
+      id: p.id,
+      room,
+      displayName: p.displayName,
+      audioMuted: p.audioMuted,
+      videoMuted: p.videoMuted,
+      session: { send: (message) => this.fanout?.forward(member, message) },
+      role: p.role ?? 'participant',
+      authenticated: false,
+      queue: Promise.resolve(),
+      joinedAt: since,
+    };
+    member.session.member = member;
+    Object.assign(member, { displayName: p.displayName, audioMuted: p.audioMuted, videoMuted: p.videoMuted, role: p.role ?? 'participant', remote: instance, remoteSince: since });
+    member.handRaisedAt = p.handRaisedAt;
+    member.screenSharing = p.screenSharing;
+    member.phone = p.phone;
+    if (known) return;
+    room.members.set(p.id, member);
+    this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+    this.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
+  }
+
+  /** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
+  dropRemote(member: Member, resumable: boolean): void {
+    const room = member.room;
+    if (!member.remote || room.members.get(member.id) !== member) return;
+    member.session.member = undefined;
+    room.members.delete(member.id);
+    if (room.members.size === 0) {
+      this.rooms.delete(room.key);
+      if (!resumable) this.state?.forgetRoom(room.key);
+    }
+    this.broadcast(room, { type: 'participant-left', id: member.id });
+    this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
+    try {
+      this.onLeft?.(room, member);
+    } catch (e) {
+      this.log.error({ room: room.key, err: errorText(e) }, 'after-leave handling failed');
+    }
   }
 
   /**
    * `member` leaves the room. `resumable`: its connection dropped (it may come back with its resume token, so the
-   * token and the room's chat history are kept); otherwise both are forgotten.
+   * token and the room's chat history are kept); otherwise both are forgotten. `displaced`: it is back through
+   * another signal instance (focus and the other instances are not told). A remote member (a moderator here
+   * removed it) is made to leave by its own instance.
    */
-  leave(session: Session, reason: string, opts: { resumable?: boolean } = {}): void {
+  leave(session: Session, reason: string, opts: { resumable?: boolean; displaced?: boolean } = {}): void {
     const member = session.member;
     if (!member) return;
+    if (member.remote) {
+      this.fanout?.removeElsewhere(member, reason);
+      this.dropRemote(member, false);
+      return;
+    }
     session.member = undefined;
     if (!opts.resumable && member.resumeToken) this.state?.forget(member.resumeToken);
     this.caps.left(session.remoteAddress);
@@ -328,9 +395,12 @@ export class Rooms {
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.tellPresence({ kind: 'left', room, member, roomFinished: room.members.size === 0, reason });
-    this.enqueue(member, 'focus leave', () =>
-      callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
-    );
+    if (!opts.displaced) {
+      this.fanout?.left(member, opts.resumable === true);
+      this.enqueue(member, 'focus leave', () =>
+        callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
+      );
+    }
     try {
       this.onLeft?.(room, member);
     } catch (e) {
@@ -404,7 +474,7 @@ export class Rooms {
   async closeAll(timeoutMs = 2000): Promise<void> {
     for (const room of [...this.rooms.values()]) {
       // resumable: their browsers reconnect, to this server once it is back or to another signal instance
-      for (const m of [...room.members.values()]) this.leave(m.session, 'server stopping', { resumable: true });
+      for (const m of [...room.members.values()]) if (!m.remote) this.leave(m.session, 'server stopping', { resumable: true });
     }
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
