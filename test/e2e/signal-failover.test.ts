@@ -3,7 +3,9 @@
 // their sockets are on is killed (SIGKILL): both pages say "Reconnecting…", get back in through the other
 // instance without a reload, as the same participants (Ana still moderator), decode each other again on a new
 // peer connection, and the chat said before is still the room's history (a late joiner is given it). Then the
-// killed instance is started again and the other one killed: the meeting moves back.
+// killed instance is started again and the other one killed: the meeting moves back. Last, two people of one room
+// on different instances (the proxy pins them by a test cookie) see and decode each other, and when one instance
+// dies its participant comes back through the other while the one there stays in the meeting.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
@@ -53,7 +55,7 @@ describe('signal instances behind a load balancer: a killed instance, browsers r
     nats = await startNatsServer({ jetstream: true });
     media = await startServer({ ...common(nats), TERTULIA_PARTS: 'focus,bridge' });
     for (let i = 0; i < 2; i++) signals.push(await startServer({ ...common(nats), TERTULIA_PARTS: 'web' }));
-    proxy = await startHaProxy(signals.map((s) => s.httpsPort));
+    proxy = await startHaProxy(signals.map((s) => s.httpsPort), { pinByCookie: true });
     browser = await launchBrowser();
   });
 
@@ -124,6 +126,47 @@ describe('signal instances behind a load balancer: a killed instance, browsers r
     await holder.stop(); // its data directory
     // (until the proxy's health check sees it up, the browsers' attempts get 503 and they try again)
     await killAndReconnect(other, signals[index]!);
+    for (const p of [ana, ben]) await p.context.close();
+    // both instances up again for the next test
+    signals[1 - index] = await startServer({ ...common(nats), TERTULIA_PARTS: 'web', TERTULIA_HTTPS_PORT: String(other.httpsPort), TERTULIA_HTTP_PORT: String(other.httpPort) });
+    await other.stop();
+  });
+
+  test('two people of one room on different instances meet; one instance dies, the meeting goes on', async () => {
+    const room = 'Dos Instancias';
+    ana = await newParticipant(browser, 'Ana');
+    ben = await newParticipant(browser, 'Ben');
+    for (const [p, pin] of [
+      [ana, 'signal1'],
+      [ben, 'signal2'],
+    ] as const) {
+      await p.context.addCookies([{ name: 'tertulia_test_pin', value: pin, url: proxy.baseUrl }]);
+    }
+    const joins = signals.map(joinsOn);
+    await joinThroughUi(ana, proxy.baseUrl, room);
+    await joinThroughUi(ben, proxy.baseUrl, room);
+    assert.deepEqual(signals.map((s, i) => joinsOn(s) - joins[i]!), [1, 1], 'one on each instance');
+    await decodeEachOther('across instances');
+    await ben.page.getByRole('button', { name: 'Open chat' }).click();
+    await ben.page.getByRole('textbox', { name: 'Type a message' }).fill('desde la otra');
+    await ben.page.getByRole('button', { name: 'Send' }).click();
+    await ana.page.getByRole('status', { name: '1 unread message' }).waitFor({ timeout: 10_000 });
+
+    // Ana's instance dies: she is back through Ben's; Ben never left
+    const anaId = (await pageState(ana.page)).selfId;
+    for (const p of [ana, ben]) await markPage(p.page);
+    signals[0]!.process.kill('SIGKILL');
+    const s = await waitUntil('Ana to show Reconnecting… and get back in', () => pageState(ana.page), (v) => v.sawReconnecting && !v.reconnectingNow && v.newPc, 60_000);
+    assert.ok(s.marked);
+    assert.equal(s.selfId, anaId);
+    const benState = await pageState(ben.page);
+    assert.ok(benState.marked && !benState.sawReconnecting && !benState.newPc, 'Ben stayed connected');
+    await waitUntil('Ana to decode Ben again', () => remoteStats(ana.page), (v) => (v['Ben']?.framesDecoded ?? 0) > 5, 60_000);
+    const before = (await remoteStats(ben.page))['Ana']?.framesDecoded ?? 0;
+    await waitUntil("Ben to decode Ana's new stream", () => remoteStats(ben.page), (v) => (v['Ana']?.framesDecoded ?? 0) > before + 10, 60_000);
+    // Ana's chat came from the history of the instance she is on now
+    await ana.page.getByRole('button', { name: 'Open chat' }).click();
+    await ana.page.getByRole('log', { name: 'Chat' }).getByText('desde la otra').waitFor({ timeout: 20_000 });
     for (const p of [ana, ben]) await p.context.close();
   });
 });

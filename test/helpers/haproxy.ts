@@ -14,8 +14,13 @@ export interface HaProxy {
   stop(): Promise<void>;
 }
 
-/** The configuration the README shows, for backends on 127.0.0.1 `ports` (HTTPS). */
-export function haproxyConfig(opts: { port: number; pem: string; backends: number[] }): string {
+/**
+ * The configuration the README shows, for backends on 127.0.0.1 `ports` (HTTPS). `pinByCookie` (tests only): a
+ * request with the cookie `tertulia_test_pin=signalN` goes to instance N while it is up (to put two people of
+ * one room on different instances).
+ */
+export function haproxyConfig(opts: { port: number; pem: string; backends: number[]; pinByCookie?: boolean }): string {
+  const pins = opts.pinByCookie ? opts.backends.map((_, i) => `  use-server signal${i + 1} if { req.cook(tertulia_test_pin) -m str signal${i + 1} }\n`).join('') : '';
   return `global
   maxconn 2000
 
@@ -38,11 +43,11 @@ backend signal
   stick-table type string len 200 size 100k expire 2h
   stick on url_param(room)
   option httpchk GET /healthz
-${opts.backends.map((p, i) => `  server signal${i + 1} 127.0.0.1:${p} ssl verify none check inter 500 fall 2 rise 2`).join('\n')}
+${pins}${opts.backends.map((p, i) => `  server signal${i + 1} 127.0.0.1:${p} ssl verify none check inter 500 fall 2 rise 2`).join('\n')}
 `;
 }
 
-export async function startHaProxy(backends: number[]): Promise<HaProxy> {
+export async function startHaProxy(backends: number[], opts: { pinByCookie?: boolean } = {}): Promise<HaProxy> {
   const dir = mkdtempSync(join(tmpdir(), 'tertulia-haproxy-'));
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
@@ -52,7 +57,7 @@ export async function startHaProxy(backends: number[]): Promise<HaProxy> {
   writeFileSync(pem, readFileSync(cert, 'utf8') + readFileSync(key, 'utf8'));
   const port = await freeTcpPort();
   const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, haproxyConfig({ port, pem, backends }));
+  writeFileSync(cfg, haproxyConfig({ port, pem, backends, pinByCookie: opts.pinByCookie }));
   let out = '';
   const child: ChildProcess = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));

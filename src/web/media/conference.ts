@@ -68,6 +68,15 @@ export class Conference extends Store<ConferenceState> {
   #reconnect = new ReconnectSchedule();
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #onPageHide = () => this.leave();
+  /** The network is back (maybe another one): our socket may be dead without knowing it, so start a new one. */
+  #onOnline = () => {
+    const ws = this.#ws;
+    if (this.#ended || this.state.status !== 'joined' || this.state.reconnecting || !ws) return;
+    this.#ws = null;
+    ws.onclose = ws.onmessage = ws.onopen = null;
+    ws.close(1000);
+    this.#scheduleReconnect();
+  };
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
   readonly tileSizes = new TileSizeReporter({
     send: (tiles) => this.state.status === 'joined' && this.#send({ type: 'receiver-video-constraints', tiles }),
@@ -87,6 +96,7 @@ export class Conference extends Store<ConferenceState> {
     await this.local.init();
     if (this.#ended) return;
     window.addEventListener('pagehide', this.#onPageHide);
+    window.addEventListener('online', this.#onOnline);
     this.#connect();
     this.#publish();
   }
@@ -339,6 +349,7 @@ export class Conference extends Store<ConferenceState> {
     this.#ended = true;
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     window.removeEventListener('pagehide', this.#onPageHide);
+    window.removeEventListener('online', this.#onOnline);
     const ws = this.#ws;
     if (ws) {
       ws.onclose = ws.onmessage = ws.onopen = null;
