@@ -243,8 +243,9 @@ export class Conference extends Store<ConferenceState> {
       case 'joined':
         this.#resumeToken = m.resumeToken ?? null;
         this.#reconnect.reset();
-        // after a reconnect: what we share now (a screen), which the new session does not know yet
+        // after a reconnect: what the new session does not know yet (our screen, our raised hand)
         if (this.state.reconnecting && this.state.screenTrack) this.#send({ type: 'screen-share', sharing: true });
+        if (this.state.reconnecting && this.state.self?.handRaisedAt !== undefined) this.#send({ type: 'hand', raised: true });
         this.update({
           reconnecting: false,
           status: 'joined',
