@@ -262,17 +262,18 @@ export class Rooms {
     }
     const key = roomKey(msg.room);
     let room = this.rooms.get(key);
-    const refusal = this.caps.checkJoin(session.remoteAddress, room?.members.size, this.rooms.size);
+    // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place
+    const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
+    const refusal = this.caps.checkJoin(session.remoteAddress, room && room.members.size - (stale ? 1 : 0), this.rooms.size);
     if (refusal) {
       const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
       this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
       this.sendError(session, refusal.code, refusal.message);
       return { refused: refusal.message };
     }
-    // a reconnect whose old connection is still here (this process has not noticed it drop yet): that one leaves
-    const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
-    if (stale?.remote) this.dropRemote(stale, true);
-    else if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true });
+    // (it is coming straight back: nobody is made moderator in its place meanwhile)
+    if (stale?.remote) this.dropRemote(stale, true, { returning: true });
+    else if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true, returning: true });
     room = this.rooms.get(key);
     this.caps.joined(session.remoteAddress, !room);
     const roomStarted = !room;
@@ -351,17 +352,19 @@ export class Rooms {
   }
 
   /** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
-  dropRemote(member: Member, resumable: boolean): void {
+  dropRemote(member: Member, resumable: boolean, opts: { returning?: boolean } = {}): void {
     const room = member.room;
     if (!member.remote || room.members.get(member.id) !== member) return;
     member.session.member = undefined;
     room.members.delete(member.id);
-    if (room.members.size === 0) {
+    // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
+    if (room.members.size === 0 && !opts.returning) {
       this.rooms.delete(room.key);
       if (!resumable) this.state?.forgetRoom(room.key);
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
+    if (opts.returning) return;
     try {
       this.onLeft?.(room, member);
     } catch (e) {
@@ -375,7 +378,7 @@ export class Rooms {
    * another signal instance (focus and the other instances are not told). A remote member (a moderator here
    * removed it) is made to leave by its own instance.
    */
-  leave(session: Session, reason: string, opts: { resumable?: boolean; displaced?: boolean } = {}): void {
+  leave(session: Session, reason: string, opts: { resumable?: boolean; displaced?: boolean; returning?: boolean } = {}): void {
     const member = session.member;
     if (!member) return;
     if (member.remote) {
@@ -388,19 +391,20 @@ export class Rooms {
     this.caps.left(session.remoteAddress);
     const room = member.room;
     room.members.delete(member.id);
-    if (room.members.size === 0) {
+    if (room.members.size === 0 && !opts.returning) {
       this.rooms.delete(room.key);
       if (!opts.resumable) this.state?.forgetRoom(room.key);
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
-    this.tellPresence({ kind: 'left', room, member, roomFinished: room.members.size === 0, reason });
+    this.tellPresence({ kind: 'left', room, member, roomFinished: room.members.size === 0 && !opts.returning, reason });
     if (!opts.displaced) {
       this.fanout?.left(member, opts.resumable === true);
       this.enqueue(member, 'focus leave', () =>
         callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
       );
     }
+    if (opts.returning) return;
     try {
       this.onLeft?.(room, member);
     } catch (e) {

@@ -16,8 +16,8 @@ export interface HaProxy {
 
 /**
  * The configuration the README shows, for backends on 127.0.0.1 `ports` (HTTPS). `pinByCookie` (tests only): a
- * request with the cookie `tertulia_test_pin=signalN` goes to instance N while it is up (to put two people of
- * one room on different instances).
+ * request with the cookie `tertulia_test_pin=signalN` goes to instance N while it is up, and is not stuck to its
+ * room's instance (to put two people of one room on different instances).
  */
 export function haproxyConfig(opts: { port: number; pem: string; backends: number[]; pinByCookie?: boolean }): string {
   const pins = opts.pinByCookie ? opts.backends.map((_, i) => `  use-server signal${i + 1} if { req.cook(tertulia_test_pin) -m str signal${i + 1} }\n`).join('') : '';
@@ -41,7 +41,7 @@ backend signal
   balance roundrobin
   # a meeting's sockets (/ws?room=<room key>) go to one instance, and stay there
   stick-table type string len 200 size 100k expire 2h
-  stick on url_param(room)
+  stick on url_param(room)${opts.pinByCookie ? ' if !{ req.cook(tertulia_test_pin) -m found }' : ''}
   option httpchk GET /healthz
 ${pins}${opts.backends.map((p, i) => `  server signal${i + 1} 127.0.0.1:${p} ssl verify none check inter 500 fall 2 rise 2`).join('\n')}
 `;
