@@ -9,6 +9,8 @@ export const fanoutSubjects = {
   /** A new instance asks every other one to tell its members again; also its liveness (every few seconds). */
   hello: 'signal.hello',
   alive: 'signal.alive',
+  /** A moderator changed a room's policy (lock, lobby, self-unmute): the room's other instances apply it. */
+  policy: 'signal.room-policy',
   /** To one instance: a message for one of its members, or "this member must leave" (a moderator elsewhere removed it). */
   deliver: (instance: string) => `signal.deliver.${instance}`,
 } as const;
@@ -38,5 +40,18 @@ export const deliverSchema = z.object({
   message: z.object({ type: z.string() }).passthrough().optional(),
   /** Instead of a message: the member leaves the room, for this reason (not resumable). */
   leave: z.string().max(200).optional(),
+  /** Instead of a message: a moderator on the sending instance made the member a moderator. */
+  promote: z.literal(true).optional(),
+});
+
+export const roomPolicySchema = z.object({
+  instance: instanceId,
+  room: key,
+  policy: z.object({
+    password: z.string().max(256).optional(),
+    lobby: z.boolean(),
+    selfUnmuteAllowed: z.boolean(),
+    camerasStopped: z.boolean().optional(),
+  }),
 });
 export type Deliver = z.infer<typeof deliverSchema>;

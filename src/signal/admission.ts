@@ -148,6 +148,9 @@ export class Admission {
       this.refuse(session, identity.error, identity.message);
       return;
     }
+    // a room this instance has just taken over: its stored lock and lobby first
+    const known = this.opts.rooms.rooms.get(roomKey(msg.room));
+    if (known) await this.opts.rooms.policyLoaded(known);
     if (session.member || this.gone.has(session)) return;
     this.admit(session, msg, identity);
   }

@@ -130,6 +130,7 @@ export async function startSignal(opts: {
   }
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
+  rooms.onPromotedElsewhere = (member) => access.moderation.promoteFromElsewhere(member);
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;

@@ -126,7 +126,10 @@ export class Moderation {
         return;
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by, msg.kind);
-        if (msg.kind === 'video') policyOf(room).camerasStopped = true;
+        if (msg.kind === 'video') {
+          policyOf(room).camerasStopped = true;
+          this.rooms.policyChanged(room);
+        }
         return;
       case 'ask-stop-camera': {
         const t = target(msg.target);
@@ -145,7 +148,8 @@ export class Moderation {
       }
       case 'grant-moderator': {
         const t = target(msg.target);
-        if (t && t.role !== 'moderator') this.promote(t);
+        if (t?.remote) this.rooms.fanout?.promoteElsewhere(t);
+        else if (t && t.role !== 'moderator') this.promote(t);
         return;
       }
       case 'end-meeting':
@@ -153,19 +157,23 @@ export class Moderation {
         return;
       case 'lock-room':
         policyOf(room).password = msg.password;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         return;
       case 'unlock-room':
         policyOf(room).password = undefined;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         return;
       case 'set-self-unmute':
         policyOf(room).selfUnmuteAllowed = msg.allowed;
         if (msg.allowed) policyOf(room).camerasStopped = undefined;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         return;
       case 'set-lobby':
         policyOf(room).lobby = msg.enabled;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         // turning the lobby off lets everyone waiting in
         if (!msg.enabled) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
@@ -211,6 +219,11 @@ export class Moderation {
       m.session.send({ type: 'meeting-ended', by });
       this.rooms.leave(m.session, reason);
     }
+  }
+
+  /** Another signal instance's moderator made our member `m` a moderator. */
+  promoteFromElsewhere(m: Member): void {
+    if (!m.remote && m.role !== 'moderator') this.promote(m);
   }
 
   private promote(m: Member): void {

@@ -13,11 +13,14 @@
 // - Liveness: `signal.alive` every 2 s; the stand-ins of an instance silent for 10 s are dropped (a killed
 //   instance: its people come back through resume anyway). A starting instance says `signal.hello` and the others
 //   tell their members again.
-// - Not shared (yet): a room's lock/lobby/password, polls, subject and recording flags stay per instance.
+// - A room's policy (lock, lobby, self-unmute) changed on one instance is applied by the others
+//   (`signal.room-policy`); a moderator granting the role to a member elsewhere asks its instance.
+// - Not shared (yet): polls, subject, recording flags and who waits in a lobby stay per instance.
 import { randomBytes } from 'node:crypto';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, type Presence } from '../protocol/signal-fanout-messages.ts';
+import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, roomPolicySchema, type Presence } from '../protocol/signal-fanout-messages.ts';
+import { applyPolicy, storedPolicy } from './room-policy.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
 
@@ -56,6 +59,12 @@ export class RoomFanout {
       );
     on(fanoutSubjects.presence, (p) => this.onPresence(p));
     on(fanoutSubjects.deliver(this.instance), (p) => this.onDeliver(p));
+    on(fanoutSubjects.policy, (p) => {
+      const parsed = roomPolicySchema.safeParse(p);
+      if (!parsed.success || parsed.data.instance === this.instance) return;
+      const room = this.rooms.rooms.get(parsed.data.room);
+      if (room) applyPolicy(room, parsed.data.policy);
+    });
     on(fanoutSubjects.hello, (p) => {
       const parsed = instanceSchema.safeParse(p);
       if (!parsed.success || parsed.data.instance === this.instance) return;
@@ -103,6 +112,17 @@ export class RoomFanout {
   removeElsewhere(member: Member, reason: string): void {
     if (!member.remote) return;
     this.bus.publish(fanoutSubjects.deliver(member.remote), { room: member.room.key, participantId: member.id, leave: reason });
+  }
+
+  /** The room's other instances apply its new policy. */
+  policy(room: Member['room'], policy: ReturnType<typeof storedPolicy>): void {
+    this.bus.publish(fanoutSubjects.policy, { instance: this.instance, room: room.key, policy });
+  }
+
+  /** A moderator here made a member elsewhere a moderator: its instance does it (and tells everyone). */
+  promoteElsewhere(member: Member): void {
+    if (!member.remote) return;
+    this.bus.publish(fanoutSubjects.deliver(member.remote), { room: member.room.key, participantId: member.id, promote: true });
   }
 
   /** What a remote member is sent goes to its instance (except what that instance makes itself). */
@@ -154,6 +174,7 @@ export class RoomFanout {
     const member = this.rooms.rooms.get(d.room)?.members.get(d.participantId);
     if (!member || member.remote) return; // gone meanwhile
     if (d.leave !== undefined) this.rooms.leave(member.session, d.leave);
+    else if (d.promote) this.rooms.onPromotedElsewhere?.(member);
     else if (d.message) member.session.send(d.message as unknown as ServerMessage);
   }
 

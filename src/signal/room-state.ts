@@ -9,6 +9,8 @@
 // - Chat history: the room's last CHAT_HISTORY_LIMIT public messages, under the room key's hash; appended with
 //   compare-and-set (two instances never lose a message), forgotten when the room ends (its last participant
 //   left on purpose). Private messages are never stored.
+// - A room's policy (lock password, lobby, self-unmute, cameras stopped) under the room key's hash: written on
+//   each change, read when an instance starts or takes over the room, forgotten with the chat.
 // - Store failures are logged and never stop the meeting: the participant just cannot be resumed, or the
 //   history is what this process had.
 import { createHash, randomBytes } from 'node:crypto';
@@ -38,6 +40,14 @@ export type ResumeRecord = z.infer<typeof resumeRecordSchema>;
 
 const chatHistorySchema = z.array(chatMessageSchema);
 
+export const storedPolicySchema = z.object({
+  password: z.string().max(256).optional(),
+  lobby: z.boolean(),
+  selfUnmuteAllowed: z.boolean(),
+  camerasStopped: z.boolean().optional(),
+});
+export type StoredPolicy = z.infer<typeof storedPolicySchema>;
+
 export function newResumeToken(): string {
   return randomBytes(24).toString('base64url');
 }
@@ -48,6 +58,7 @@ function hash(text: string): string {
 
 const resumeKey = (token: string) => `resume.${hash(token)}`;
 const chatKey = (roomKey: string) => `chat.${hash(roomKey)}`;
+const policyKey = (roomKey: string) => `policy.${hash(roomKey)}`;
 
 function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
@@ -123,6 +134,23 @@ export class RoomState {
 
   forgetRoom(roomKey: string): void {
     this.quietly('chat forget', this.store.delete(chatKey(roomKey)));
+    this.quietly('policy forget', this.store.delete(policyKey(roomKey)));
+  }
+
+  /** The room's stored policy, or undefined (none stored, or the store cannot be read). */
+  async policy(roomKey: string): Promise<StoredPolicy | undefined> {
+    try {
+      const e = await withTimeout(this.store.get(policyKey(roomKey)), 'room policy');
+      const parsed = storedPolicySchema.safeParse(e?.value);
+      return parsed.success ? parsed.data : undefined;
+    } catch (e) {
+      this.log.warn({ room: roomKey, err: (e as Error).message }, 'room policy read failed');
+      return undefined;
+    }
+  }
+
+  savePolicy(roomKey: string, policy: StoredPolicy): void {
+    this.quietly('policy save', this.store.put(policyKey(roomKey), policy as unknown as Json));
   }
 
   private quietly(what: string, p: Promise<unknown>): void {

@@ -20,6 +20,7 @@ import {
 import { Caps } from './caps.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
 import type { RoomFanout } from './room-fanout.ts';
+import { applyPolicy, broadcastRoomState, policyOf, storedPolicy } from './room-policy.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
@@ -133,6 +134,32 @@ export class Rooms {
     this.caps = caps;
     this.state = state;
   }
+
+  private readonly policyLoads = new WeakMap<Room, Promise<void>>();
+
+  /** A moderator changed `room`'s policy: kept in the store, and told to the room's other signal instances. */
+  policyChanged(room: Room): void {
+    const p = storedPolicy(policyOf(room));
+    this.state?.savePolicy(room.key, p);
+    this.fanout?.policy(room, p);
+  }
+
+  /** Applies the stored policy of a room this instance starts or takes over (once per Room object). */
+  policyLoaded(room: Room): Promise<void> {
+    let p = this.policyLoads.get(room);
+    if (!p) {
+      p = (this.state?.policy(room.key) ?? Promise.resolve(undefined)).then((stored) => {
+        if (!stored) return;
+        applyPolicy(room, stored);
+        broadcastRoomState(room);
+      });
+      this.policyLoads.set(room, p);
+    }
+    return p;
+  }
+
+  /** Another instance's moderator made our member `member` a moderator (wired to moderation in index.ts). */
+  onPromotedElsewhere?: (member: Member) => void;
 
   /** Writes who `member`'s resume token resumes again (after its role or name changed). */
   remember(member: Member): void {
@@ -280,6 +307,7 @@ export class Rooms {
     if (!room) {
       room = { key, name: msg.room, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
+      void this.policyLoaded(room);
     }
     let id: string;
     if (grant.resumeId !== undefined) id = grant.resumeId;
@@ -325,6 +353,7 @@ export class Rooms {
     if (!room) {
       room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
+      void this.policyLoaded(room);
     }
     const known = room.members.get(p.id);
     if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)

@@ -118,6 +118,40 @@ describe('signal instances share rooms over NATS', () => {
     await participantsOn(one, 0);
   });
 
+  test("a room's lock applies on every instance and outlives them; a moderator's grant reaches the other instance", async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const mod = one.client();
+    await mod.join('Cerrada', 'Mod');
+    await mod.send({ type: 'lock-room', password: 'clave-123' });
+    await mod.nextOfType('room-state');
+    await participantsOn(two, 1);
+    const guest = two.client();
+    const refused = await guest.tryJoin('Cerrada', 'Guest');
+    assert.equal(refused.code, 'password-required');
+    const jg = await guest.join('Cerrada', 'Guest', { password: 'clave-123' });
+    await mod.nextOfType('participant-joined');
+    await mod.send({ type: 'grant-moderator', target: jg.selfId });
+    const state = await guest.next((m) => m.type === 'room-state' && m.password !== undefined);
+    assert.equal(state.password, 'clave-123', 'a moderator now (told by its own instance)');
+    const upd = await mod.next((m) => m.type === 'participant-updated' && m.participant.id === jg.selfId);
+    assert.equal(upd.participant.role, 'moderator');
+    // everyone's connection drops: a third instance that takes the room over still has it locked
+    mod.ws.terminate();
+    guest.ws.terminate();
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    const three = await startInstance('three-lock');
+    const late = three.client();
+    assert.equal((await late.tryJoin('Cerrada', 'Late')).type, 'joined', 'an empty room: the newcomer starts it');
+    assert.ok(await late.next((m) => m.type === 'room-state' && m.locked === true), 'with its stored lock');
+    late.close();
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    await three.server.close();
+    await three.bus.close();
+    instances.pop();
+  });
+
   test('a moderator removes someone on the other instance; a silent instance loses its people', async () => {
     const [one, two] = instances as [Instance, Instance];
     const mod = one.client();
