@@ -44,14 +44,14 @@ export const deliverSchema = z.object({
   promote: z.literal(true).optional(),
 });
 
-export const roomPolicySchema = z.object({
-  instance: instanceId,
-  room: key,
-  policy: z.object({
-    password: z.string().max(256).optional(),
-    lobby: z.boolean(),
-    selfUnmuteAllowed: z.boolean(),
-    camerasStopped: z.boolean().optional(),
-  }),
+/** A room's policy as stored (signal/room-state.ts) and sent between instances. */
+export const storedPolicySchema = z.object({
+  password: z.string().max(256).optional(),
+  lobby: z.boolean(),
+  selfUnmuteAllowed: z.boolean(),
+  camerasStopped: z.boolean().optional(),
 });
+export type StoredPolicy = z.infer<typeof storedPolicySchema>;
+
+export const roomPolicySchema = z.object({ instance: instanceId, room: key, policy: storedPolicySchema });
 export type Deliver = z.infer<typeof deliverSchema>;

@@ -19,8 +19,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, roomPolicySchema, type Presence } from '../protocol/signal-fanout-messages.ts';
-import { applyPolicy, storedPolicy } from './room-policy.ts';
+import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
+import { applyPolicy } from './room-policy.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
 
@@ -115,7 +115,7 @@ export class RoomFanout {
   }
 
   /** The room's other instances apply its new policy. */
-  policy(room: Member['room'], policy: ReturnType<typeof storedPolicy>): void {
+  policy(room: Member['room'], policy: StoredPolicy): void {
     this.bus.publish(fanoutSubjects.policy, { instance: this.instance, room: room.key, policy });
   }
 

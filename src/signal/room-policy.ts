@@ -4,6 +4,7 @@
 // saves a change and tells the other instances.
 import type { Role } from '../protocol/access-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
+import type { StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import type { Member, Room } from './rooms.ts';
 
 export interface RoomPolicy {
@@ -18,7 +19,7 @@ export interface RoomPolicy {
 const policies = new WeakMap<Room, RoomPolicy>();
 
 /** The policy as stored and sent between instances (no undefined fields). */
-export function storedPolicy(p: RoomPolicy): { password?: string; lobby: boolean; selfUnmuteAllowed: boolean; camerasStopped?: boolean } {
+export function storedPolicy(p: RoomPolicy): StoredPolicy {
   return {
     ...(p.password !== undefined ? { password: p.password } : {}),
     lobby: p.lobby,
@@ -28,7 +29,7 @@ export function storedPolicy(p: RoomPolicy): { password?: string; lobby: boolean
 }
 
 /** Replaces `room`'s policy with a stored or another instance's one. */
-export function applyPolicy(room: Room, stored: ReturnType<typeof storedPolicy>): void {
+export function applyPolicy(room: Room, stored: StoredPolicy): void {
   Object.assign(policyOf(room), { password: stored.password, lobby: stored.lobby, selfUnmuteAllowed: stored.selfUnmuteAllowed, camerasStopped: stored.camerasStopped });
 }
 

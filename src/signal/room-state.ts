@@ -20,6 +20,7 @@ import type { KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
 import { CHAT_HISTORY_LIMIT, chatMessageSchema, type ChatMessage } from '../protocol/meeting-messages.ts';
 import { roleSchema } from '../protocol/access-messages.ts';
+import { storedPolicySchema, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 
 export const ROOM_STATE_BUCKET = 'tertulia_signal';
 /** An entry not written for this long is dropped by the store (a dropped socket's token, an idle room's chat). */
@@ -39,14 +40,6 @@ export const resumeRecordSchema = z.object({
 export type ResumeRecord = z.infer<typeof resumeRecordSchema>;
 
 const chatHistorySchema = z.array(chatMessageSchema);
-
-export const storedPolicySchema = z.object({
-  password: z.string().max(256).optional(),
-  lobby: z.boolean(),
-  selfUnmuteAllowed: z.boolean(),
-  camerasStopped: z.boolean().optional(),
-});
-export type StoredPolicy = z.infer<typeof storedPolicySchema>;
 
 export function newResumeToken(): string {
   return randomBytes(24).toString('base64url');
@@ -89,13 +82,18 @@ export class RoomState {
   }
 
   /** The participant a token resumes, or undefined (unknown, expired, or the store cannot be read). */
-  async resume(token: string): Promise<ResumeRecord | undefined> {
+  resume(token: string): Promise<ResumeRecord | undefined> {
+    return this.read(resumeKey(token), resumeRecordSchema, 'resume lookup');
+  }
+
+  /** The value at `key` when it passes `schema`; undefined when absent, malformed or unreadable (logged). */
+  private async read<T>(key: string, schema: z.ZodType<T>, what: string): Promise<T | undefined> {
     try {
-      const e = await withTimeout(this.store.get(resumeKey(token)), 'resume lookup');
-      const parsed = resumeRecordSchema.safeParse(e?.value);
+      const e = await withTimeout(this.store.get(key), what);
+      const parsed = schema.safeParse(e?.value);
       return parsed.success ? parsed.data : undefined;
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'resume lookup failed');
+      this.log.warn({ err: (e as Error).message }, `${what} failed`);
       return undefined;
     }
   }
@@ -110,14 +108,7 @@ export class RoomState {
   }
 
   async chatHistory(roomKey: string): Promise<ChatMessage[]> {
-    try {
-      const e = await withTimeout(this.store.get(chatKey(roomKey)), 'chat history');
-      const parsed = chatHistorySchema.safeParse(e?.value ?? []);
-      return parsed.success ? parsed.data : [];
-    } catch (e) {
-      this.log.warn({ room: roomKey, err: (e as Error).message }, 'chat history read failed');
-      return [];
-    }
+    return (await this.read(chatKey(roomKey), chatHistorySchema, 'chat history read')) ?? [];
   }
 
   appendChat(roomKey: string, message: ChatMessage): void {
@@ -138,15 +129,8 @@ export class RoomState {
   }
 
   /** The room's stored policy, or undefined (none stored, or the store cannot be read). */
-  async policy(roomKey: string): Promise<StoredPolicy | undefined> {
-    try {
-      const e = await withTimeout(this.store.get(policyKey(roomKey)), 'room policy');
-      const parsed = storedPolicySchema.safeParse(e?.value);
-      return parsed.success ? parsed.data : undefined;
-    } catch (e) {
-      this.log.warn({ room: roomKey, err: (e as Error).message }, 'room policy read failed');
-      return undefined;
-    }
+  policy(roomKey: string): Promise<StoredPolicy | undefined> {
+    return this.read(policyKey(roomKey), storedPolicySchema, 'room policy read');
   }
 
   savePolicy(roomKey: string, policy: StoredPolicy): void {
