@@ -127,9 +127,11 @@ describe('signal instances behind a load balancer: a killed instance, browsers r
     // (until the proxy's health check sees it up, the browsers' attempts get 503 and they try again)
     await killAndReconnect(other, signals[index]!);
     for (const p of [ana, ben]) await p.context.close();
-    // both instances up again for the next test
+    // both instances up again for the next test, and the proxy sending to both
+    const ups = proxy.upCount(2 - index);
     signals[1 - index] = await startServer({ ...common(nats), TERTULIA_PARTS: 'web', TERTULIA_HTTPS_PORT: String(other.httpsPort), TERTULIA_HTTP_PORT: String(other.httpPort) });
     await other.stop();
+    await waitUntil('the proxy to see the restarted instance up', async () => proxy.upCount(2 - index), (n) => n > ups, 30_000);
   });
 
   test('two people of one room on different instances meet; one instance dies, the meeting goes on', async () => {

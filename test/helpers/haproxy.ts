@@ -11,6 +11,8 @@ import { freeTcpPort, waitForTcp } from './ports.ts';
 export interface HaProxy {
   baseUrl: string;
   output(): string;
+  /** How often the proxy said backend `signalN` (1-based) came UP (after a failed check). */
+  upCount(n: number): number;
   stop(): Promise<void>;
 }
 
@@ -69,6 +71,7 @@ export async function startHaProxy(backends: number[], opts: { pinByCookie?: boo
   return {
     baseUrl: `https://127.0.0.1:${port}`,
     output: () => out,
+    upCount: (n) => out.split(`signal/signal${n} is UP`).length - 1,
     async stop() {
       if (!exited) {
         const done = new Promise((r) => child.once('exit', r));
