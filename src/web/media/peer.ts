@@ -51,6 +51,9 @@ export class PeerSession {
   answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void): void {
     this.#enqueue(async () => {
       if (this.#closed) return;
+      // another transport (a new endpoint: after a reconnect, or media moved to another bridge) needs a new
+      // connection: the old one's DTLS session belongs to the old endpoint
+      if (this.#pc && iceUfragOf(this.#pc.remoteDescription?.sdp) !== iceUfragOf(sdp)) this.#drop();
       const pc = this.#pc ?? this.#create();
       this.#sources = sources;
       await pc.setRemoteDescription({ type: 'offer', sdp });
@@ -73,7 +76,10 @@ export class PeerSession {
    * dropped; the next offer builds a new one, sending the same local tracks.
    */
   restart(): void {
-    if (this.#closed) return;
+    if (!this.#closed) this.#drop();
+  }
+
+  #drop(): void {
     this.#watch?.stop();
     this.#watch = null;
     this.#pc?.close();
@@ -138,6 +144,11 @@ export class PeerSession {
       await scaleSimulcastLayers(video.sender);
     }
   }
+}
+
+/** The first ICE username fragment of an SDP (the bridge gives each endpoint its own), or undefined. */
+function iceUfragOf(sdp: string | undefined): string | undefined {
+  return sdp === undefined ? undefined : /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1];
 }
 
 /** Most a simulcast layer may use, lowest first (the top one applies to any 720p-or-larger camera). */
