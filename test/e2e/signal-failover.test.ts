@@ -87,7 +87,7 @@ describe('signal instances behind a load balancer: a killed instance, browsers r
       assert.ok(s.marked, `${p.name}'s page was not reloaded`);
       assert.equal(s.selfId, ids[i], `${p.name} is the same participant`);
     }
-    assert.equal(joinsOn(survivor) - before, 2, 'both sockets went to the surviving instance');
+    await waitUntil('both sockets on the surviving instance', async () => joinsOn(survivor) - before, (n) => n === 2, 20_000);
     assert.match(survivor.output(), /"resumed":true/);
     await decodeEachOther('after the failover');
     // Ana started the meeting: still its moderator; Ben is not
@@ -108,6 +108,7 @@ describe('signal instances behind a load balancer: a killed instance, browsers r
     await ben.page.getByRole('log', { name: 'Chat' }).getByText(CHAT).waitFor({ timeout: 10_000 });
 
     // the room's two sockets are on one instance (the proxy's stick table)
+    await waitUntil('both joins logged', async () => signals.map(joinsOn), (v) => v[0]! + v[1]! === 2, 20_000);
     const holder = signals.find((s) => joinsOn(s) === 2);
     assert.ok(holder, `one instance has both joins: ${signals.map(joinsOn).join(', ')}`);
     const other = signals.find((s) => s !== holder)!;
@@ -147,7 +148,8 @@ describe('signal instances behind a load balancer: a killed instance, browsers r
     const joins = signals.map(joinsOn);
     await joinThroughUi(ana, proxy.baseUrl, room);
     await joinThroughUi(ben, proxy.baseUrl, room);
-    assert.deepEqual(signals.map((s, i) => joinsOn(s) - joins[i]!), [1, 1], 'one on each instance');
+    // (their log lines may come a moment after the pages show the meeting)
+    await waitUntil('one join on each instance', async () => signals.map((s, i) => joinsOn(s) - joins[i]!), (v) => v[0] === 1 && v[1] === 1, 20_000);
     await decodeEachOther('across instances');
     await ben.page.getByRole('button', { name: 'Open chat' }).click();
     await ben.page.getByRole('textbox', { name: 'Type a message' }).fill('desde la otra');
