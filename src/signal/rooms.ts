@@ -24,6 +24,8 @@ import { applyPolicy, broadcastRoomState, policyOf, storedPolicy } from './room-
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
+/** How long the chat and policy of a room whose people all dropped are kept for them to come back. */
+export const ROOM_RETURN_GRACE_MS = 5 * 60_000;
 
 /** One client connection, whatever carries it (a WebSocket in practice). */
 export interface Session {
@@ -136,6 +138,26 @@ export class Rooms {
   }
 
   private readonly policyLoads = new WeakMap<Room, Promise<void>>();
+  private readonly forgetTimers = new Set<NodeJS.Timeout>();
+
+  /**
+   * The room `key` has nobody left here. Left on purpose: its stored chat and policy are forgotten now. Its last
+   * connection dropped: they are kept for the people coming back, and forgotten after ROOM_RETURN_GRACE_MS if the
+   * room is still empty here (with other signal instances, a room alive there has stand-ins here).
+   */
+  private roomEmptied(key: string, resumable: boolean): void {
+    if (!this.state) return;
+    if (!resumable) {
+      this.state.forgetRoom(key);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.forgetTimers.delete(timer);
+      if (!this.rooms.has(key)) this.state?.forgetRoom(key);
+    }, ROOM_RETURN_GRACE_MS);
+    timer.unref();
+    this.forgetTimers.add(timer);
+  }
 
   /** A moderator changed `room`'s policy: kept in the store, and told to the room's other signal instances. */
   policyChanged(room: Room): void {
@@ -389,7 +411,7 @@ export class Rooms {
     // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
     if (room.members.size === 0 && !opts.returning) {
       this.rooms.delete(room.key);
-      if (!resumable) this.state?.forgetRoom(room.key);
+      this.roomEmptied(room.key, resumable);
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
@@ -422,7 +444,7 @@ export class Rooms {
     room.members.delete(member.id);
     if (room.members.size === 0 && !opts.returning) {
       this.rooms.delete(room.key);
-      if (!opts.resumable) this.state?.forgetRoom(room.key);
+      this.roomEmptied(room.key, opts.resumable === true);
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
@@ -509,6 +531,9 @@ export class Rooms {
       // resumable: their browsers reconnect, to this server once it is back or to another signal instance
       for (const m of [...room.members.values()]) if (!m.remote) this.leave(m.session, 'server stopping', { resumable: true });
     }
+    // a stopping instance leaves its rooms' state to the store (another instance, or this one restarted)
+    for (const t of this.forgetTimers) clearTimeout(t);
+    this.forgetTimers.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.pending]),
