@@ -1,6 +1,8 @@
 // How parts talk. In one process the bus is in memory (memory-bus.ts); across machines it is NATS.
 // Payloads are plain JSON values; every receiver validates what it gets with a schema from src/protocol.
 
+import type { KeyValue, KeyValueOptions } from './key-value.ts';
+
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json | undefined };
 
 export type Unsubscribe = () => void;
@@ -39,6 +41,11 @@ export interface Bus {
   /** One handler answers requests on `subject`; a thrown error becomes a rejected request. */
   handle(subject: string, handler: (payload: unknown) => Promise<Json> | Json): Unsubscribe;
   request(subject: string, payload: Json, timeoutMs?: number): Promise<unknown>;
+  /**
+   * A key-value store for state that must outlive a process (key-value.ts): a JetStream bucket over NATS, a
+   * map in one process. `durable` says which one came back (false over NATS when the server has no JetStream).
+   */
+  keyValue(bucket: string, opts: KeyValueOptions): Promise<{ store: KeyValue; durable: boolean }>;
   /** False while the link to the other processes is down (NATS reconnecting); an in-memory bus always is. */
   connected(): boolean;
   close(): Promise<void>;

@@ -1,10 +1,19 @@
 // The bus inside one process. Payloads are deep-copied (structuredClone) so parts never share objects,
 // exactly as if they crossed a process boundary.
+import { MemoryKeyValue, type KeyValue, type KeyValueOptions } from './key-value.ts';
 import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
 
 export class MemoryBus implements Bus {
   private readonly subscribers = new Map<string, Set<(payload: unknown) => void>>();
   private readonly handlers = new Map<string, (payload: unknown) => Promise<Json> | Json>();
+  private readonly buckets = new Map<string, MemoryKeyValue>();
+
+  /** One map per bucket name, shared by every part of the process (as one JetStream bucket is). */
+  async keyValue(bucket: string, opts: KeyValueOptions): Promise<{ store: KeyValue; durable: boolean }> {
+    let kv = this.buckets.get(bucket);
+    if (!kv) this.buckets.set(bucket, (kv = new MemoryKeyValue(opts)));
+    return { store: kv, durable: false };
+  }
 
   publish(subject: string, payload: Json): void {
     const subs = this.subscribers.get(subject);

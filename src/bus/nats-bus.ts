@@ -27,6 +27,8 @@ import {
 import type { Logger } from '../log.ts';
 import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
 import { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
+import { MemoryKeyValue, type KeyValue, type KeyValueOptions } from './key-value.ts';
+import { openJetStreamKeyValue } from './jetstream-key-value.ts';
 import { decode, encode, encodeReply, readReply } from './nats-wire.ts';
 
 export { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
@@ -257,6 +259,22 @@ export class NatsBus implements Bus {
     const text = (e as Error)?.message ?? String(e);
     if (/disconnect/i.test(text)) return new BusTimeoutError(subject, timeoutMs); // the reply cannot come: as a timeout
     return new Error(`bus request on ${subject} failed: ${text}`);
+  }
+
+  /**
+   * The JetStream bucket `bucket` (created when missing). A server without JetStream (started without `-js`)
+   * gets a warning and a store in this process's memory instead: the state then lives only as long as the process.
+   */
+  async keyValue(bucket: string, opts: KeyValueOptions): Promise<{ store: KeyValue; durable: boolean }> {
+    try {
+      return { store: await openJetStreamKeyValue(this.nc, bucket, opts), durable: true };
+    } catch (e) {
+      this.log.warn(
+        { bucket, err: (e as Error).message },
+        'NATS has no JetStream (start nats-server with -js): this state is kept in this process only and is lost when it stops',
+      );
+      return { store: new MemoryKeyValue(opts), durable: false };
+    }
   }
 
   async close(): Promise<void> {

@@ -79,6 +79,8 @@ export const tileSizesSchema = z
  * 0 is audio only (the bridge forwards it no video at all); absent, no cap.
  */
 export const receiveMaxHeightSchema = z.number().int().min(0).max(MAX_TILE_PIXELS);
+/** A resume token (signal/room-state.ts): 24 random bytes in base64url. */
+export const resumeTokenSchema = z.string().regex(/^[A-Za-z0-9_-]{32}$/, 'a resume token is 32 base64url characters');
 
 export const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -88,6 +90,8 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
     audioMuted: z.boolean(),
     videoMuted: z.boolean(),
     ...joinAccessFields,
+    /** The resume token of an earlier `joined` (a reconnect): back in as the same participant, same role. */
+    resume: resumeTokenSchema.optional(),
   }),
   /** The browser's SDP answer to the last `offer`. */
   z.object({ type: z.literal('answer'), sdp: z.string().min(1).max(200_000), version: z.number().int().nonnegative() }),
@@ -118,7 +122,7 @@ export const remoteSourceSchema = z.object({
 export type RemoteSource = z.infer<typeof remoteSourceSchema>;
 
 export type ServerMessage =
-  | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role; /** TURN servers to use (none: direct only). */ iceServers?: IceServer[] }
+  | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role; /** TURN servers to use (none: direct only). */ iceServers?: IceServer[]; resumeToken?: string }
   | { type: 'participant-joined'; participant: Participant }
   | { type: 'participant-left'; id: string }
   | { type: 'participant-updated'; participant: Participant }

@@ -132,17 +132,40 @@ export class Admission {
     }
     this.busy.add(session);
     let identity: JoinGrant | { error: ErrorCode; message: string };
+    let resumed: JoinGrant | undefined;
     try {
-      identity = await this.identify(session, msg);
+      resumed = await this.resumed(msg);
+      identity = resumed ?? (await this.identify(session, msg));
     } finally {
       this.busy.delete(session);
+    }
+    if (resumed) {
+      // admitted before (lock, lobby and password passed then): straight back in, as the same participant
+      if (session.member || this.gone.has(session)) return;
+      this.enter(session, msg, resumed);
+      return;
     }
     if ('error' in identity) {
       this.refuse(session, identity.error, identity.message);
       return;
     }
+    // a room this instance has just taken over: its stored lock and lobby first
+    const known = this.opts.rooms.rooms.get(roomKey(msg.room));
+    if (known) await this.opts.rooms.policyLoaded(known);
     if (session.member || this.gone.has(session)) return;
     this.admit(session, msg, identity);
+  }
+
+  /** A reconnect with a resume token of this room: who it was (role, signed in or not), else undefined. */
+  private async resumed(msg: JoinMessage): Promise<JoinGrant | undefined> {
+    const state = this.opts.rooms.state;
+    if (msg.resume === undefined || !state) return undefined;
+    const record = await state.resume(msg.resume);
+    if (!record || record.room !== roomKey(msg.room)) {
+      this.log.info({ room: roomKey(msg.room) }, 'resume token unknown or expired: joining as a new participant');
+      return undefined;
+    }
+    return { role: record.role, authenticated: record.authenticated, resumeId: record.participantId, resumedWith: msg.resume };
   }
 
   /** Who is this, and may they start or enter this room at all (before lock and lobby)? */

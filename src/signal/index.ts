@@ -33,6 +33,8 @@ import { serveDialIn } from './dial-in-bus.ts';
 import { Phones } from './phones.ts';
 import type { TurnService } from '../turn/turn-service.ts';
 import { demuxTurnOverTls } from '../turn/tls-demux.ts';
+import { RoomState } from './room-state.ts';
+import { RoomFanout } from './room-fanout.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -125,9 +127,18 @@ export async function startSignal(opts: {
   if (turn?.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
-  const rooms = new Rooms(bus, log, caps);
+  // resume tokens and chat history: in JetStream over NATS (any signal instance resumes a browser), else here
+  const roomState = await RoomState.open(bus, log);
+  const rooms = new Rooms(bus, log, caps, roomState);
+  // over NATS there may be other signal instances: members of the same room on each see each other
+  const fanout = config.natsUrl ? new RoomFanout(bus, log) : undefined;
+  if (fanout) {
+    rooms.fanout = fanout;
+    fanout.start(rooms);
+  }
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
+  rooms.onPromotedElsewhere = (member) => access.moderation.promoteFromElsewhere(member);
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;
@@ -152,6 +163,7 @@ export async function startSignal(opts: {
   });
   // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
+  meeting.state = roomState;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   rooms.onSpeaker = (room) => recordings.membersChanged(room);
   rooms.onMuted = (room) => recordings.membersChanged(room);
@@ -203,6 +215,7 @@ export async function startSignal(opts: {
     const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: turn && (() => turn.status()) });
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
   } catch (e) {
+    fanout?.close();
     unsubscribe();
     unsubscribeSpeaker();
     unserveDialIn();
@@ -236,6 +249,7 @@ export async function startSignal(opts: {
         phones.close();
         bridges.close();
         await rooms.closeAll();
+        fanout?.close();
         // the rooms' last events (participants left, rooms finished), given a moment to leave
         await webhooks?.close();
         await ws.close();

@@ -13,6 +13,7 @@ import { CHAT_HISTORY_LIMIT, type ChatMessage, type Reaction } from '../protocol
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Room, type Session } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
+import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
 
@@ -44,6 +45,11 @@ export const DEFAULT_TOGGLE_LIMITS: ToggleLimits = { burst: 6, perSecond: 2 };
 
 export class MeetingFeatures {
   private readonly history = new WeakMap<Room, ChatMessage[]>();
+  /** The stored history read once per Room object (a room this process starts, or takes over from another). */
+  private readonly loaded = new WeakMap<Room, Promise<void>>();
+  private readonly historyRead = new WeakSet<Room>();
+  /** Where chat history outlives this process (room-state.ts). */
+  state: RoomState | undefined;
   private readonly extras = new WeakMap<Member, MemberExtras>();
   private readonly bus: Bus;
   private readonly log: Logger;
@@ -110,13 +116,36 @@ export class MeetingFeatures {
   afterJoin(session: Session): void {
     const member = session.member;
     if (!member) return;
-    session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
+    const sendHistory = () => session.send({ type: 'chat-history', messages: [...(this.history.get(member.room) ?? [])] });
+    // in one process the stored history is read once per room (the first join here), later joins get it at once;
+    // with a shared store (several signal instances append to it) every join reads it
+    if (!this.state || (!this.state.durable && this.historyRead.has(member.room))) sendHistory();
+    else
+      void this.loadHistory(member.room).then(() => {
+        if (session.member === member) sendHistory();
+      });
     this.subjects.afterJoin(session);
     this.polls.afterJoin(session);
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {
       session.send({ type: 'dominant-speaker', participantId: speaker });
     }
+  }
+
+  /** Merges the stored history (said before this process had the room) before what was said here meanwhile. */
+  private loadHistory(room: Room): Promise<void> {
+    let p = this.loaded.get(room);
+    if (!p || this.state?.durable) {
+      p = (this.state ? this.state.chatHistory(room.key) : Promise.resolve([])).then((stored) => {
+        const here = this.history.get(room) ?? [];
+        const ids = new Set(here.map((m) => m.id));
+        const merged = [...stored.filter((m) => !ids.has(m.id)), ...here].sort((a, b) => a.at - b.at);
+        this.history.set(room, merged.slice(-CHAT_HISTORY_LIMIT));
+        this.historyRead.add(room);
+      });
+      this.loaded.set(room, p);
+    }
+    return p;
   }
 
   chat(member: Member, text: string, to: string | undefined): void {
@@ -145,6 +174,7 @@ export class MeetingFeatures {
     }
     list.push(message);
     if (list.length > CHAT_HISTORY_LIMIT) list.splice(0, list.length - CHAT_HISTORY_LIMIT);
+    this.state?.appendChat(room.key, message);
     this.broadcast(room, { type: 'chat', message });
   }
 

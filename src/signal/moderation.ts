@@ -143,7 +143,10 @@ export class Moderation {
         return;
       case 'mute-everyone':
         for (const m of [...room.members.values()]) if (m !== actor) this.forceMute(m, by, msg.kind);
-        if (msg.kind === 'video') policyOf(room).camerasStopped = true;
+        if (msg.kind === 'video') {
+          policyOf(room).camerasStopped = true;
+          this.rooms.policyChanged(room);
+        }
         return;
       case 'ask-stop-camera': {
         const t = target(msg.target);
@@ -162,7 +165,8 @@ export class Moderation {
       }
       case 'grant-moderator': {
         const t = target(msg.target);
-        if (t && t.role !== 'moderator') this.promote(t);
+        if (t?.remote) this.rooms.fanout?.promoteElsewhere(t);
+        else if (t && t.role !== 'moderator') this.promote(t);
         return;
       }
       case 'end-meeting':
@@ -170,19 +174,23 @@ export class Moderation {
         return;
       case 'lock-room':
         policyOf(room).password = msg.password;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         return;
       case 'unlock-room':
         policyOf(room).password = undefined;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         return;
       case 'set-self-unmute':
         policyOf(room).selfUnmuteAllowed = msg.allowed;
         if (msg.allowed) policyOf(room).camerasStopped = undefined;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         return;
       case 'set-lobby':
         policyOf(room).lobby = msg.enabled;
+        this.rooms.policyChanged(room);
         broadcastRoomState(room);
         // turning the lobby off lets everyone waiting in
         if (!msg.enabled) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
@@ -235,8 +243,14 @@ export class Moderation {
     if (last && last.session.member === last) end(last); // it was in a breakout room
   }
 
+  /** Another signal instance's moderator made our member `m` a moderator. */
+  promoteFromElsewhere(m: Member): void {
+    if (!m.remote && m.role !== 'moderator') this.promote(m);
+  }
+
   private promote(m: Member): void {
     m.role = 'moderator';
+    this.rooms.remember(m); // a reconnect comes back as moderator
     for (const other of m.room.members.values()) other.session.send({ type: 'participant-updated', participant: toParticipant(m) });
     m.session.send(roomStateFor(m.room, 'moderator'));
     this.lobby.sendList(m.room, m.session);
@@ -265,7 +279,8 @@ export class Moderation {
       return;
     }
     if (this.autoModerator && moderatorsOf(room).length === 0 && !this.breakouts?.moderatorsElsewhere(room)) {
-      const next = [...room.members.values()].find((m) => !m.phone);
+      // one of ours: a member on another signal instance is promoted there (room-fanout.ts)
+      const next = [...room.members.values()].find((m) => !m.phone && !m.remote);
       if (next) this.promote(next);
     }
   }

@@ -1,7 +1,10 @@
 // Per-room settings a moderator changes: the room password (lock), the lobby, and whether participants may
-// unmute themselves. They live as long as the room object (a room emptied and started again starts open).
+// unmute themselves. They live as long as the room object (a room emptied and started again starts open), and in
+// the room state store (room-state.ts) for another signal instance or this one restarted; `Rooms.policyChanged`
+// saves a change and tells the other instances.
 import type { Role } from '../protocol/access-messages.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
+import type { StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import type { Member, Room } from './rooms.ts';
 
 export interface RoomPolicy {
@@ -14,6 +17,21 @@ export interface RoomPolicy {
 }
 
 const policies = new WeakMap<Room, RoomPolicy>();
+
+/** The policy as stored and sent between instances (no undefined fields). */
+export function storedPolicy(p: RoomPolicy): StoredPolicy {
+  return {
+    ...(p.password !== undefined ? { password: p.password } : {}),
+    lobby: p.lobby,
+    selfUnmuteAllowed: p.selfUnmuteAllowed,
+    ...(p.camerasStopped ? { camerasStopped: true } : {}),
+  };
+}
+
+/** Replaces `room`'s policy with a stored or another instance's one. */
+export function applyPolicy(room: Room, stored: StoredPolicy): void {
+  Object.assign(policyOf(room), { password: stored.password, lobby: stored.lobby, selfUnmuteAllowed: stored.selfUnmuteAllowed, camerasStopped: stored.camerasStopped });
+}
 
 export function policyOf(room: Room): RoomPolicy {
   let p = policies.get(room);

@@ -19,9 +19,14 @@ import {
   type ServerMessage,
 } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
+import { newResumeToken, type RoomState } from './room-state.ts';
+import type { RoomFanout } from './room-fanout.ts';
+import { applyPolicy, broadcastRoomState, policyOf, storedPolicy } from './room-policy.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
+/** How long the chat and policy of a room whose people all dropped are kept for them to come back. */
+export const ROOM_RETURN_GRACE_MS = 5 * 60_000;
 
 /** One client connection, whatever carries it (a WebSocket in practice). */
 export interface Session {
@@ -45,6 +50,10 @@ export interface JoinGrant {
   firstComer?: boolean;
   /** A caller on the phone (the SIP gateway). */
   phone?: boolean;
+  /** A reconnect: back in as this participant id (from its resume token, room-state.ts). */
+  resumeId?: string;
+  /** The token that resumed it (forgotten once a new one is given). */
+  resumedWith?: string;
 }
 
 export interface Member {
@@ -71,6 +80,18 @@ export interface Member {
   phone?: boolean;
   /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
   plain?: boolean;
+  /** Given in `joined`: a reconnecting browser comes back as this member with it (room-state.ts). */
+  resumeToken?: string;
+  /** A member whose socket is on another signal instance (this id), stood in for here (room-fanout.ts). */
+  remote?: string;
+  /** For a remote member: when its connection there entered (orders its presences). */
+  remoteSince?: number;
+}
+
+export interface LeaveOptions {
+  resumable?: boolean;
+  displaced?: boolean;
+  returning?: boolean;
 }
 
 export interface Room {
@@ -123,11 +144,75 @@ export class Rooms {
   private readonly log: Logger;
   private readonly pending = new Set<Promise<void>>();
   readonly caps: Caps;
+  /** Resume tokens and chat history beyond this process (none: nobody can resume). */
+  readonly state: RoomState | undefined;
+  /** The other signal instances' members of our rooms (none: this is the only instance). */
+  fanout: RoomFanout | undefined;
 
-  constructor(bus: Bus, log: Logger, caps: Caps = new Caps()) {
+  constructor(bus: Bus, log: Logger, caps: Caps = new Caps(), state?: RoomState) {
     this.bus = bus;
     this.log = log;
     this.caps = caps;
+    this.state = state;
+  }
+
+  private readonly policyLoads = new WeakMap<Room, Promise<void>>();
+  private readonly forgetTimers = new Set<NodeJS.Timeout>();
+
+  /**
+   * The room `key` has nobody left here. Left on purpose: its stored chat and policy are forgotten now. Its last
+   * connection dropped: they are kept for the people coming back, and forgotten after ROOM_RETURN_GRACE_MS if the
+   * room is still empty here (with other signal instances, a room alive there has stand-ins here).
+   */
+  private roomEmptied(key: string, resumable: boolean): void {
+    if (!this.state) return;
+    if (!resumable) {
+      this.state.forgetRoom(key);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.forgetTimers.delete(timer);
+      if (!this.rooms.has(key)) this.state?.forgetRoom(key);
+    }, ROOM_RETURN_GRACE_MS);
+    timer.unref();
+    this.forgetTimers.add(timer);
+  }
+
+  /** A moderator changed `room`'s policy: kept in the store, and told to the room's other signal instances. */
+  policyChanged(room: Room): void {
+    const p = storedPolicy(policyOf(room));
+    this.state?.savePolicy(room.key, p);
+    this.fanout?.policy(room, p);
+  }
+
+  /** Applies the stored policy of a room this instance starts or takes over (once per Room object). */
+  policyLoaded(room: Room): Promise<void> {
+    let p = this.policyLoads.get(room);
+    if (!p) {
+      p = (this.state?.policy(room.key) ?? Promise.resolve(undefined)).then((stored) => {
+        if (!stored) return;
+        applyPolicy(room, stored);
+        broadcastRoomState(room);
+      });
+      this.policyLoads.set(room, p);
+    }
+    return p;
+  }
+
+  /** Another instance's moderator made our member `member` a moderator (wired to moderation in index.ts). */
+  onPromotedElsewhere?: (member: Member) => void;
+
+  /** Writes who `member`'s resume token resumes again (after its role or name changed). */
+  remember(member: Member): void {
+    if (!member.resumeToken || !this.state) return;
+    this.state.remember(member.resumeToken, {
+      room: member.room.key,
+      roomName: member.room.name,
+      participantId: member.id,
+      displayName: member.displayName,
+      role: member.role,
+      authenticated: member.authenticated,
+    });
   }
 
   /** Rooms, their members and the bus requests in flight: 0 once everyone left. */
@@ -182,17 +267,21 @@ export class Rooms {
   join(session: Session, msg: JoinMessage, grant: JoinGrant = { role: 'participant', authenticated: false }): void {
     const member = this.admit(session, msg, grant);
     if ('refused' in member) return;
-    this.setUpMedia(session, member);
+    this.setUpMedia(session, member, grant.resumeId !== undefined);
   }
 
-  /** focus.join for `member` (and its initial mute state); no bridge capacity sends it away. */
-  private setUpMedia(session: Session, member: Member): void {
+  /**
+   * focus.join for `member` (and its initial mute state); no bridge capacity sends it away. `resumed`: it may
+   * still be in focus's conference (its signal process died), so it leaves there first for a fresh start.
+   */
+  private setUpMedia(session: Session, member: Member, resumed = false): void {
     const conferenceId = member.room.key;
     const id = member.id;
     this.enqueue(
       member,
       'focus join',
       async () => {
+        if (resumed) await callBus(this.bus, busCalls.focusLeave, '', { conferenceId, participantId: id }, FOCUS_TIMEOUT_MS);
         const region = member.session.region;
         await callBus(this.bus, busCalls.focusJoin, '', region === undefined ? { conferenceId, participantId: id } : { conferenceId, participantId: id, region }, FOCUS_JOIN_TIMEOUT_MS);
         // focus learns the initial mute state the same way as later changes
@@ -251,22 +340,32 @@ export class Rooms {
     }
     const key = roomKey(msg.room);
     let room = this.rooms.get(key);
-    const refusal = this.caps.checkJoin(session.remoteAddress, room?.members.size, this.rooms.size);
+    // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place
+    const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
+    const refusal = this.caps.checkJoin(session.remoteAddress, room && room.members.size - (stale ? 1 : 0), this.rooms.size);
     if (refusal) {
       const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
       this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
       this.sendError(session, refusal.code, refusal.message);
       return { refused: refusal.message };
     }
+    // (it is coming straight back: nobody is made moderator in its place meanwhile)
+    if (stale?.remote) this.dropRemote(stale, true, { returning: true });
+    else if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true, returning: true });
+    room = this.rooms.get(key);
     this.caps.joined(session.remoteAddress, !room);
     const roomStarted = !room;
     if (!room) {
       room = { key, name: msg.room, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
+      void this.policyLoaded(room);
     }
     let id: string;
-    do id = randomUUID().slice(0, 8);
-    while (room.members.has(id));
+    if (grant.resumeId !== undefined) id = grant.resumeId;
+    else {
+      do id = randomUUID().slice(0, 8);
+      while (room.members.has(id));
+    }
     const member: Member = {
       id,
       room,
@@ -276,34 +375,113 @@ export class Rooms {
       session,
       role: grant.role,
       authenticated: grant.authenticated,
-      queue: Promise.resolve(),
+      // after the stale connection's focus leave, when there is one
+      queue: stale?.queue ?? Promise.resolve(),
       joinedAt: Date.now(),
     };
     if (grant.phone) member.phone = true;
-    this.enter(session, member, roomStarted);
+    // browsers get a resume token (a phone or plain-RTP sender has no use for one); the one used is spent
+    if (this.state && !grant.phone) {
+      member.resumeToken = newResumeToken();
+      if (grant.resumedWith) this.state.forget(grant.resumedWith);
+      this.remember(member);
+    }
+    this.enter(session, member, roomStarted, grant.resumeId !== undefined);
     return member;
   }
 
-  /** `member` (of `member.room`) enters: it gets `joined`, the others `participant-joined`. */
-  private enter(session: Session, member: Member, roomStarted: boolean): void {
+  /** `member` (of `member.room`) enters: it gets `joined`, the others (here and on other instances) `participant-joined`. */
+  private enter(session: Session, member: Member, roomStarted: boolean, resumed = false): void {
     const room = member.room;
     const others = [...room.members.values()].map(toParticipant);
     room.members.set(member.id, member);
     session.member = member;
     const iceServers = session.iceServers?.() ?? [];
-    session.send({ type: 'joined', selfId: member.id, room: room.name, participants: others, role: member.role, ...(iceServers.length > 0 ? { iceServers } : {}) });
+    session.send({
+      type: 'joined',
+      selfId: member.id,
+      room: room.name,
+      participants: others,
+      role: member.role,
+      ...(iceServers.length > 0 ? { iceServers } : {}),
+      ...(member.resumeToken ? { resumeToken: member.resumeToken } : {}),
+    });
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
-    this.log.info({ room: room.key, participant: member.id, participants: room.members.size }, 'participant joined');
+    this.log.info({ room: room.key, participant: member.id, participants: room.members.size, ...(resumed ? { resumed: true } : {}) }, 'participant joined');
     this.log.debug({ room: room.key, participant: member.id, displayName: member.displayName }, 'participant name');
     this.tellPresence({ kind: 'joined', room, member, roomStarted });
+    this.fanout?.joined(member);
   }
 
-  leave(session: Session, reason: string): void {
+  /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-fanout.ts). */
+  addRemote(instance: string, key: string, roomName: string, p: Participant, since: number): void {
+    let room = this.rooms.get(key);
+    if (!room) {
+      room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
+      this.rooms.set(key, room);
+      void this.policyLoaded(room);
+    }
+    const known = room.members.get(p.id);
+    if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)
+    const member: Member = known ?? {
+      id: p.id,
+      room,
+      displayName: p.displayName,
+      audioMuted: p.audioMuted,
+      videoMuted: p.videoMuted,
+      session: { send: (message) => this.fanout?.forward(member, message) },
+      role: p.role ?? 'participant',
+      authenticated: false,
+      queue: Promise.resolve(),
+      joinedAt: since,
+    };
+    member.session.member = member;
+    Object.assign(member, { displayName: p.displayName, audioMuted: p.audioMuted, videoMuted: p.videoMuted, role: p.role ?? 'participant', remote: instance, remoteSince: since });
+    member.handRaisedAt = p.handRaisedAt;
+    member.screenSharing = p.screenSharing;
+    member.phone = p.phone;
+    if (known) return;
+    room.members.set(p.id, member);
+    this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+    this.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
+  }
+
+  /** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
+  dropRemote(member: Member, resumable: boolean, opts: { returning?: boolean } = {}): void {
+    const room = member.room;
+    if (!member.remote || room.members.get(member.id) !== member) return;
+    member.session.member = undefined;
+    room.members.delete(member.id);
+    // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
+    if (room.members.size === 0 && !opts.returning) {
+      this.rooms.delete(room.key);
+      this.roomEmptied(room.key, resumable);
+    }
+    this.broadcast(room, { type: 'participant-left', id: member.id });
+    this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
+    if (opts.returning) return;
+    this.afterExit(room, member);
+  }
+
+  /**
+   * `member` leaves the room. `resumable`: its connection dropped (it may come back with its resume token, so the
+   * token and the room's chat history are kept); otherwise both are forgotten. `displaced`: it is back through
+   * another signal instance (focus and the other instances are not told). `returning`: it comes straight back on
+   * a new connection (its room stays, nobody is made moderator meanwhile). A remote member (a moderator here
+   * removed it) is made to leave by its own instance.
+   */
+  leave(session: Session, reason: string, opts: LeaveOptions = {}): void {
     const member = session.member;
     if (!member) return;
+    if (member.remote) {
+      this.fanout?.removeElsewhere(member, reason);
+      this.dropRemote(member, false);
+      return;
+    }
     session.member = undefined;
+    if (!opts.resumable && member.resumeToken) this.state?.forget(member.resumeToken);
     this.caps.left(session.remoteAddress);
-    this.exit(member, reason);
+    this.exit(member, reason, false, opts);
   }
 
   /**
@@ -334,6 +512,8 @@ export class Rooms {
       joinedAt: Date.now(),
     };
     if (member.videoForceMuted) moved.videoForceMuted = true;
+    // a reconnect still comes back with its token (to the main room, from where the breakout store returns it)
+    if (member.resumeToken) moved.resumeToken = member.resumeToken;
     this.enter(session, moved, target.members.size === 0);
     this.setUpMedia(session, moved);
     if (from.members.size === 0 && !this.holds?.(from)) this.release(from);
@@ -355,17 +535,23 @@ export class Rooms {
   }
 
   /** Takes `member` out of its room: the others and focus are told; an empty room goes unless `holds` keeps it. */
-  private exit(member: Member, reason: string, moving = false): void {
+  private exit(member: Member, reason: string, moving = false, opts: LeaveOptions = {}): void {
     const room = member.room;
     room.members.delete(member.id);
-    if (room.members.size === 0 && !moving && !this.holds?.(room)) this.rooms.delete(room.key);
+    if (room.members.size === 0 && !moving && !opts.returning && !this.holds?.(room)) {
+      this.rooms.delete(room.key);
+      this.roomEmptied(room.key, opts.resumable === true);
+    }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.tellPresence({ kind: 'left', room, member, roomFinished: !this.rooms.has(room.key), reason });
-    this.enqueue(member, 'focus leave', () =>
-      callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
-    );
-    if (!moving) this.afterExit(room, member);
+    if (!opts.displaced) {
+      this.fanout?.left(member, opts.resumable === true);
+      this.enqueue(member, 'focus leave', () =>
+        callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
+      );
+    }
+    if (!moving && !opts.returning) this.afterExit(room, member);
   }
 
   private afterExit(room: Room, member: Member): void {
@@ -442,8 +628,12 @@ export class Rooms {
   /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */
   async closeAll(timeoutMs = 2000): Promise<void> {
     for (const room of [...this.rooms.values()]) {
-      for (const m of [...room.members.values()]) this.leave(m.session, 'server stopping');
+      // resumable: their browsers reconnect, to this server once it is back or to another signal instance
+      for (const m of [...room.members.values()]) if (!m.remote) this.leave(m.session, 'server stopping', { resumable: true });
     }
+    // a stopping instance leaves its rooms' state to the store (another instance, or this one restarted)
+    for (const t of this.forgetTimers) clearTimeout(t);
+    this.forgetTimers.clear();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.pending]),

@@ -236,7 +236,8 @@ export function attachWebSocket(opts: {
       caps.disconnect(req.socket.remoteAddress);
       try {
         access.closed(session);
-        rooms.leave(session, `socket closed (${code})`);
+        // a browser leaving on purpose said `leave` first; any other close may come back with its resume token
+        rooms.leave(session, `socket closed (${code})`, { resumable: true });
       } catch (e) {
         log.error({ err: (e as Error).message }, 'leave on close failed');
       }

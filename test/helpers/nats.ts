@@ -1,7 +1,9 @@
 // A real nats-server (Debian package) for a test, on a free loopback port; it can be killed and started again
 // on the same port to test reconnection.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freeTcpPort, waitForTcp } from './ports.ts';
 
 export const NATS_SERVER = process.env.NATS_SERVER_PATH ?? (existsSync('/usr/sbin/nats-server') ? '/usr/sbin/nats-server' : 'nats-server');
@@ -19,9 +21,12 @@ export interface NatsServer {
 }
 
 
-export async function startNatsServer(auth: { user?: string; password?: string; token?: string } = {}): Promise<NatsServer> {
+/** `jetstream`: with JetStream (-js), its files in a fresh temporary directory kept across restart(). */
+export async function startNatsServer(auth: { user?: string; password?: string; token?: string; jetstream?: boolean } = {}): Promise<NatsServer> {
   const port = await freeTcpPort();
   const args = ['-a', '127.0.0.1', '-p', String(port)];
+  const storeDir = auth.jetstream ? mkdtempSync(join(tmpdir(), 'tertulia-js-')) : undefined;
+  if (storeDir) args.push('-js', '--store_dir', storeDir);
   if (auth.user) args.push('--user', auth.user, '--pass', auth.password ?? '');
   if (auth.token) args.push('--auth', auth.token);
   let out = '';
@@ -54,6 +59,9 @@ export async function startNatsServer(auth: { user?: string; password?: string; 
       await kill();
       await launch();
     },
-    stop: kill,
+    async stop() {
+      await kill();
+      if (storeDir) rmSync(storeDir, { recursive: true, force: true });
+    },
   };
 }

@@ -66,6 +66,7 @@ function main(): void {
     subscribe: () => () => {},
     handle: () => () => {},
     request: () => Promise.reject(new Error('a media worker sends no bus requests')),
+    keyValue: () => Promise.reject(new Error('a media worker keeps no state on the bus')),
     connected: () => true,
     close: () => Promise.resolve(),
   };

@@ -1,5 +1,9 @@
 // The meeting client: one WebSocket to the signalling server (join, the roster, our mute/screen/name changes,
 // every server message to the listeners) and the peer connection that answers the server's offers (peer.ts).
+// When the socket drops after we joined (the signal process or the network went away), the client reconnects
+// by itself (reconnect.ts: backoff, giving up after a while) and joins again with the resume token the server
+// gave in `joined`: back in as the same participant with the same role, our local tracks kept, media set up
+// again by a new offer/answer. Meanwhile `reconnecting` is true (the page says "Reconnecting…").
 import type { ClientMessage, Participant, RemoteSource, ServerMessage } from '../../protocol/signal-messages.ts';
 import { Store } from './store.ts';
 import type { LocalMedia } from './local-media.ts';
@@ -8,6 +12,7 @@ import { PeerSession, type OwnTracks } from './peer.ts';
 import { encodeClientMessage, parseServerMessage } from './server-messages.ts';
 import { exposeDiagnostics } from './diagnostics.ts';
 import { TileSizeReporter } from './tile-sizes.ts';
+import { ReconnectSchedule, shouldReconnect } from './reconnect.ts';
 import { maxHeightOf, storedVideoQuality, storeVideoQuality, type VideoQuality } from './video-quality.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
@@ -32,6 +37,8 @@ export interface ConferenceState {
   dominantSpeakerId: string | null;
   /** Audio and video could not connect (the peer connection failed, or did not connect in time). */
   mediaFailed: boolean;
+  /** The connection to the server dropped after we joined; trying to get back in (status stays 'joined'). */
+  reconnecting: boolean;
   /** The video-quality setting (video-quality.ts): caps what we receive and send; 'audio-only' receives no video. */
   videoQuality: VideoQuality;
 }
@@ -54,7 +61,20 @@ export class Conference extends Store<ConferenceState> {
   /** Audio only turned our camera off: leaving audio only turns it on again. */
   #cameraOffForAudioOnly = false;
   #ended = false;
+  /** From the last `joined`: joins again as the same participant after a reconnect. */
+  #resumeToken: string | null = null;
+  #reconnect = new ReconnectSchedule();
+  #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #onPageHide = () => this.leave();
+  /** The network is back (maybe another one): our socket may be dead without knowing it, so start a new one. */
+  #onOnline = () => {
+    const ws = this.#ws;
+    if (this.#ended || this.state.status !== 'joined' || this.state.reconnecting || !ws) return;
+    this.#ws = null;
+    ws.onclose = ws.onmessage = ws.onopen = null;
+    ws.close(1000);
+    this.#scheduleReconnect();
+  };
   /** An effect turned on or off, or its processed track ready: the senders follow. */
   #unwatchEffects: () => void = () => {};
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
@@ -66,7 +86,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, videoQuality: storedVideoQuality() });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false, videoQuality: storedVideoQuality() });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -83,7 +103,13 @@ export class Conference extends Store<ConferenceState> {
       this.#cameraOffForAudioOnly = true;
     }
     window.addEventListener('pagehide', this.#onPageHide);
+    window.addEventListener('online', this.#onOnline);
     this.#unwatchEffects = this.local.effects.subscribe(() => this.#peer.updateSenders());
+    this.#connect();
+    this.#publish();
+  }
+
+  #connect(): void {
     const ws = new WebSocket(this.#url);
     this.#ws = ws;
     ws.onopen = () => this.retryJoin();
@@ -92,10 +118,31 @@ export class Conference extends Store<ConferenceState> {
       if (m) this.#onMessage(m);
       else console.warn('tertulia: ignored a message the app does not understand');
     };
-    ws.onclose = () => {
-      if (!this.#ended) this.#end(this.state.status === 'joined' || this.state.status === 'connecting' ? 'lost' : this.state.status);
+    ws.onclose = (ev) => {
+      if (this.#ended || this.#ws !== ws) return;
+      this.#ws = null;
+      // in the meeting (or getting back in): reconnect, unless the server closed us on purpose
+      if ((this.state.status === 'joined' || this.state.reconnecting) && shouldReconnect(ev.code)) this.#scheduleReconnect();
+      else this.#end(this.state.status === 'joined' || this.state.status === 'connecting' ? 'lost' : this.state.status);
     };
-    this.#publish();
+  }
+
+  #scheduleReconnect(): void {
+    const wait = this.#reconnect.next();
+    if (wait === null) {
+      this.#end('lost');
+      return;
+    }
+    if (!this.state.reconnecting) {
+      // the old session's media is gone with it: a new offer comes after the join
+      this.#peer.restart();
+      this.update({ reconnecting: true, dominantSpeakerId: null });
+      this.#publish();
+    }
+    this.#reconnectTimer = setTimeout(() => {
+      this.#reconnectTimer = null;
+      if (!this.#ended) this.#connect();
+    }, wait);
   }
 
   get displayName(): string {
@@ -188,6 +235,7 @@ export class Conference extends Store<ConferenceState> {
       audioMuted: l.audioMuted || !l.micTrack,
       videoMuted: l.videoMuted || !l.camTrack,
       ...this.joinExtras(),
+      ...(this.#resumeToken ? { resume: this.#resumeToken } : {}),
     });
   }
 
@@ -201,12 +249,18 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
+        this.#resumeToken = m.resumeToken ?? null;
+        this.#reconnect.reset();
         // joined again on the same socket: moved to another room of the meeting (a breakout room, or back);
         // that room's media is a new session, our tracks stay
-        if (this.state.status === 'joined') this.#restartMedia();
+        if (this.state.status === 'joined' && !this.state.reconnecting) this.#restartMedia();
+        // after a reconnect: what the new session does not know yet (our screen, our raised hand)
+        if (this.state.reconnecting && this.state.screenTrack) this.#send({ type: 'screen-share', sharing: true });
+        if (this.state.reconnecting && this.state.self?.handRaisedAt !== undefined) this.#send({ type: 'hand', raised: true });
         // TURN servers (with credentials for this join), for the peer connection the first offer creates
         this.#peer.setIceServers(m.iceServers ?? []);
         this.update({
+          reconnecting: false,
           status: 'joined',
           selfId: m.selfId,
           participants: m.participants.filter((p) => p.id !== m.selfId),
@@ -287,7 +341,7 @@ export class Conference extends Store<ConferenceState> {
     this.#peer.close();
     this.#peer = this.#newPeer();
     this.state.screenTrack?.stop();
-    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false });
+    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false });
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */
@@ -351,7 +405,9 @@ export class Conference extends Store<ConferenceState> {
 
   #end(status: ConferenceStatus, error?: ConferenceState['error']): void {
     this.#ended = true;
+    if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     window.removeEventListener('pagehide', this.#onPageHide);
+    window.removeEventListener('online', this.#onOnline);
     this.#unwatchEffects();
     const ws = this.#ws;
     if (ws) {
@@ -362,7 +418,7 @@ export class Conference extends Store<ConferenceState> {
     this.tileSizes.close();
     this.local.close();
     this.state.screenTrack?.stop();
-    this.update({ status, media: new Map(), screenTrack: null, ...(error ? { error } : {}) });
+    this.update({ status, media: new Map(), screenTrack: null, reconnecting: false, ...(error ? { error } : {}) });
     this.#publish();
   }
 

@@ -88,6 +88,22 @@ export class PeerSession {
     this.#enqueue(() => this.#applySenders());
   }
 
+  /**
+   * A new session with the server (after a reconnect): the old connection is closed and its remote media
+   * dropped; the next offer builds a new one, sending the same local tracks.
+   */
+  restart(): void {
+    if (this.#closed) return;
+    this.#watch?.stop();
+    this.#watch = null;
+    this.#pc?.close();
+    this.#pc = null;
+    this.#sources = [];
+    this.#remote.clear();
+    this.#onMedia(new Map());
+    this.#onMediaFailed(false);
+  }
+
   close(): void {
     this.#closed = true;
     this.#watch?.stop();

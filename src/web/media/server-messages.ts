@@ -4,6 +4,7 @@ import {
   iceServerSchema,
   participantSchema,
   remoteSourceSchema,
+  roomKey,
   type ClientMessage,
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
@@ -20,6 +21,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     participants: z.array(participantSchema),
     role: roleSchema.optional(),
     iceServers: z.array(iceServerSchema).max(4).optional(),
+    resumeToken: z.string().max(64).optional(),
   }),
   z.object({ type: z.literal('participant-joined'), participant: participantSchema }),
   z.object({ type: z.literal('participant-left'), id: z.string() }),
@@ -54,6 +56,11 @@ export function encodeClientMessage(m: ClientMessage): string {
   return JSON.stringify(m);
 }
 
-export function signalUrl(loc: Pick<Location, 'protocol' | 'host'>): string {
-  return `${loc.protocol === 'http:' ? 'ws' : 'wss'}://${loc.host}/ws`;
+/**
+ * The signalling socket's URL. A meeting's socket names its room (`?room=` the room key): the server ignores it, a
+ * load balancer in front of several signal instances keeps a room's sockets on one instance with it (README).
+ */
+export function signalUrl(loc: Pick<Location, 'protocol' | 'host'>, room?: string): string {
+  const query = room === undefined ? '' : `?room=${encodeURIComponent(roomKey(room))}`;
+  return `${loc.protocol === 'http:' ? 'ws' : 'wss'}://${loc.host}/ws${query}`;
 }

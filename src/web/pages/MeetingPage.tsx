@@ -167,6 +167,11 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </span>
         )}
         {state.status === 'joined' && <AudioOnlyBanner conference={conference} />}
+        {state.reconnecting && (
+          <span className="status-pill reconnecting" role="status">
+            {t.reconnecting}
+          </span>
+        )}
         {state.status === 'joined' && <ModeratorToolsButton conference={conference} />}
       </header>
       {state.error && (

@@ -52,7 +52,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
   const join = useCallback(
     (displayName: string, media: LocalMedia) => {
       rememberName(displayName);
-      const c = new Conference({ url: signalUrl(window.location), room, displayName, local: media });
+      const c = new Conference({ url: signalUrl(window.location, room), room, displayName, local: media });
       // listening from the start: the chat history and first notices come right after joining
       chatStoreFor(c);
       notificationsFor(c);

@@ -1,0 +1,57 @@
+// Between signal instances (signal/room-fanout.ts), over the bus: who is in which room on which instance, and
+// messages for a participant whose socket is on another instance.
+import { z } from 'zod';
+import { participantSchema } from './signal-messages.ts';
+
+export const fanoutSubjects = {
+  /** An instance's member entered, changed (name, mute, hand, role) or left a room. */
+  presence: 'signal.presence',
+  /** A new instance asks every other one to tell its members again; also its liveness (every few seconds). */
+  hello: 'signal.hello',
+  alive: 'signal.alive',
+  /** A moderator changed a room's policy (lock, lobby, self-unmute): the room's other instances apply it. */
+  policy: 'signal.room-policy',
+  /** To one instance: a message for one of its members, or "this member must leave" (a moderator elsewhere removed it). */
+  deliver: (instance: string) => `signal.deliver.${instance}`,
+} as const;
+
+const instanceId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const key = z.string().min(1).max(512);
+
+export const presenceSchema = z.object({
+  instance: instanceId,
+  room: key,
+  roomName: z.string().min(1).max(512),
+  participant: participantSchema,
+  state: z.enum(['in', 'out']),
+  /** When this connection of the participant entered (ms since the epoch): a later one wins over an earlier one. */
+  since: z.number(),
+  /** With `out`: the connection dropped (it may come back), rather than a deliberate leave. */
+  resumable: z.boolean().optional(),
+});
+export type Presence = z.infer<typeof presenceSchema>;
+
+export const instanceSchema = z.object({ instance: instanceId });
+
+export const deliverSchema = z.object({
+  room: key,
+  participantId: z.string().min(1).max(128),
+  /** A server -> browser message (the browser validates it as every message). */
+  message: z.object({ type: z.string() }).passthrough().optional(),
+  /** Instead of a message: the member leaves the room, for this reason (not resumable). */
+  leave: z.string().max(200).optional(),
+  /** Instead of a message: a moderator on the sending instance made the member a moderator. */
+  promote: z.literal(true).optional(),
+});
+
+/** A room's policy as stored (signal/room-state.ts) and sent between instances. */
+export const storedPolicySchema = z.object({
+  password: z.string().max(256).optional(),
+  lobby: z.boolean(),
+  selfUnmuteAllowed: z.boolean(),
+  camerasStopped: z.boolean().optional(),
+});
+export type StoredPolicy = z.infer<typeof storedPolicySchema>;
+
+export const roomPolicySchema = z.object({ instance: instanceId, room: key, policy: storedPolicySchema });
+export type Deliver = z.infer<typeof deliverSchema>;

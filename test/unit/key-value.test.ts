@@ -1,0 +1,161 @@
+// The bus's key-value store (src/bus/key-value.ts): the same cases against MemoryBus's map and NatsBus's
+// JetStream bucket on a real nats-server -js, two connections as two signal processes would be; what one
+// wrote survives its connection and the NATS server's restart; a server without JetStream falls back to memory.
+// Then signal's RoomState on top: resume tokens and chat history seen by a second "instance".
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { pino } from 'pino';
+import type { Bus } from '../../src/bus/bus.ts';
+import type { KeyValue } from '../../src/bus/key-value.ts';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { NatsBus } from '../../src/bus/nats-bus.ts';
+import { RoomState, newResumeToken } from '../../src/signal/room-state.ts';
+import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
+
+const log = pino({ level: 'silent' });
+const OPTS = { ttlSeconds: 3600, maxValueBytes: 4096 };
+
+function contract(name: string, open: () => Promise<{ a: KeyValue; b: KeyValue; durable: boolean; close(): Promise<void> }>) {
+  describe(`key-value store: ${name}`, () => {
+    let a: KeyValue;
+    let b: KeyValue;
+    let close: () => Promise<void>;
+    let n = 0;
+    const key = (what: string) => `t.${what}.${++n}`;
+    before(async () => {
+      ({ a, b, close } = await open());
+    });
+    after(() => close());
+
+    test('what one writes the other reads; delete removes it', async () => {
+      const k = key('put');
+      assert.equal(await b.get(k), undefined);
+      await a.put(k, { who: 'Ana', n: 1 });
+      const e = await b.get(k);
+      assert.deepEqual(e?.value, { who: 'Ana', n: 1 });
+      assert.ok((e?.revision ?? 0) > 0);
+      await b.delete(k);
+      assert.equal(await a.get(k), undefined);
+    });
+
+    test('keys lists by prefix, without deleted ones', async () => {
+      const p = `t.keys${++n}`;
+      await a.put(`${p}.x`, 1);
+      await a.put(`${p}.y`, 2);
+      await a.put(`${p}x.z`, 3);
+      await a.delete(`${p}.y`);
+      assert.deepEqual((await b.keys(`${p}.`)).sort(), [`${p}.x`]);
+    });
+
+    test('concurrent updates from both sides lose nothing', async () => {
+      const k = key('cas');
+      const append = (kv: KeyValue, v: number) => kv.update(k, (old) => [...((old as number[] | undefined) ?? []), v]);
+      await Promise.all([1, 2, 3, 4, 5, 6].map((v) => append(v % 2 ? a : b, v)));
+      const list = (await a.get(k))?.value as number[];
+      assert.deepEqual([...list].sort(), [1, 2, 3, 4, 5, 6]);
+      await a.update(k, () => undefined);
+      assert.equal(await b.get(k), undefined);
+      await b.update(k, () => ['again']); // after a delete marker
+      assert.deepEqual((await a.get(k))?.value, ['again']);
+    });
+
+    test('bad keys and oversized values are refused with a reason', async () => {
+      await assert.rejects(a.put('has space', 1), /bad key-value key/);
+      await assert.rejects(a.put('a..b', 1), /bad key-value key/);
+      await assert.rejects(a.get('émoji'), /bad key-value key/);
+      await assert.rejects(a.put(key('big'), 'x'.repeat(5000)), /over the store's 4096/);
+    });
+  });
+}
+
+contract('one process (MemoryBus)', async () => {
+  const bus = new MemoryBus();
+  const a = (await bus.keyValue('kv-test', OPTS)).store;
+  const b = (await bus.keyValue('kv-test', OPTS)).store;
+  return { a, b, durable: false, close: () => bus.close() };
+});
+
+let nats: NatsServer;
+const buses: Bus[] = [];
+async function natsBus(url: string): Promise<NatsBus> {
+  const bus = await NatsBus.connect({ url, log, reconnectWaitMs: 200 });
+  buses.push(bus);
+  return bus;
+}
+
+describe('JetStream', () => {
+  before(async () => {
+    nats = await startNatsServer({ jetstream: true });
+  });
+  after(async () => {
+    for (const b of buses) await b.close();
+    await nats?.stop();
+  });
+
+  contract('NATS JetStream bucket, two connections', async () => {
+    const one = await natsBus(nats.url);
+    const two = await natsBus(nats.url);
+    const a = await one.keyValue('kv_test', OPTS);
+    const b = await two.keyValue('kv_test', OPTS);
+    assert.ok(a.durable && b.durable);
+    return { a: a.store, b: b.store, durable: true, close: async () => {} };
+  });
+
+  test('values outlive the connection that wrote them and a NATS server restart', async () => {
+    const writer = await natsBus(nats.url);
+    await (await writer.keyValue('kv_restart', OPTS)).store.put('room.1', { chat: ['hola'] });
+    await writer.close();
+    await nats.restart();
+    const reader = await natsBus(nats.url);
+    const { store, durable } = await reader.keyValue('kv_restart', OPTS);
+    assert.ok(durable);
+    assert.deepEqual((await store.get('room.1'))?.value, { chat: ['hola'] });
+  });
+
+  test("signal's RoomState: a token and the chat written by one instance are read by another", async () => {
+    const one = await RoomState.open(await natsBus(nats.url), log);
+    const two = await RoomState.open(await natsBus(nats.url), log);
+    assert.ok(one.durable && two.durable);
+    const token = newResumeToken();
+    assert.match(token, /^[A-Za-z0-9_-]{32}$/);
+    const record = { room: 'sala', roomName: 'Sala', participantId: 'p1', displayName: 'Ana', role: 'moderator' as const, authenticated: false };
+    one.remember(token, record);
+    const msg = (id: string) => ({ id, from: 'p1', fromName: 'Ana', text: `hola ${id}`, at: 1 });
+    for (const id of ['m1', 'm2']) one.appendChat('sala', msg(id));
+    two.appendChat('sala', msg('m3'));
+    await waitFor(async () => (await two.chatHistory('sala')).length === 3);
+    assert.deepEqual(await two.resume(token), record);
+    assert.equal(await two.resume(newResumeToken()), undefined);
+    assert.deepEqual((await one.chatHistory('sala')).map((m) => m.id).sort(), ['m1', 'm2', 'm3']);
+    two.forget(token);
+    two.forgetRoom('sala');
+    await waitFor(async () => (await one.resume(token)) === undefined && (await one.chatHistory('sala')).length === 0);
+  });
+});
+
+describe('NATS without JetStream', () => {
+  let plain: NatsServer;
+  let bus: NatsBus;
+  before(async () => {
+    plain = await startNatsServer();
+    bus = await NatsBus.connect({ url: plain.url, log, reconnectWaitMs: 200 });
+  });
+  after(async () => {
+    await bus?.close();
+    await plain?.stop();
+  });
+  test('falls back to a store in this process and says it is not durable', async () => {
+    const { store, durable } = await bus.keyValue('kv_plain', OPTS);
+    assert.equal(durable, false);
+    await store.put('x', 1);
+    assert.deepEqual((await store.get('x'))?.value, 1);
+  });
+});
+
+async function waitFor(check: () => Promise<boolean>): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('condition not met in 20 s');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,178 @@
+// Two signal instances over a real nats-server with JetStream (room-fanout.ts, room-state.ts), each with its own
+// WebSocket port, and a fake focus on a third connection: members of one room on different instances see each
+// other join, chat, change and leave (each message once); a participant whose socket dropped comes back through
+// the other instance as itself, with the chat; the people of an instance that goes silent are dropped.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { NatsBus } from '../../src/bus/nats-bus.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
+import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
+
+const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
+
+interface Instance {
+  server: SignalServer;
+  bus: NatsBus;
+  client(): WsClient;
+}
+
+describe('signal instances share rooms over NATS', () => {
+  let nats: NatsServer;
+  let focusBus: NatsBus;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-fanout-'));
+  const webRoot = path.join(tmp, 'web');
+  const instances: Instance[] = [];
+  const clients: WsClient[] = [];
+
+  const startInstance = async (name: string): Promise<Instance> => {
+    const config = loadConfig({
+      env: { TERTULIA_CONFIG: '' },
+      overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, name), logLevel: 'silent', natsUrl: nats.url, parts: ['web'], ...ONE_ADDRESS_TEST_CAPS },
+    });
+    const bus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
+    const server = await startSignal({ bus, config, log, webRoot });
+    const inst = {
+      server,
+      bus,
+      client: () => {
+        const c = new WsClient(server.httpsPort);
+        clients.push(c);
+        return c;
+      },
+    };
+    instances.push(inst);
+    return inst;
+  };
+
+  /** Until instance `i` counts `n` participants in its rooms (its own and the other instances'). */
+  const participantsOn = async (i: Instance, n: number) => {
+    const deadline = Date.now() + 15_000;
+    while (i.server.resourceCounts()['signal.participants'] !== n) {
+      if (Date.now() > deadline) throw new Error(`expected ${n} participants, have ${i.server.resourceCounts()['signal.participants']}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
+  before(async () => {
+    mkdirSync(webRoot, { recursive: true });
+    writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title>');
+    nats = await startNatsServer({ jetstream: true });
+    focusBus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
+    for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) focusBus.handle(subject, () => ({ ok: true }));
+    await startInstance('one');
+    await startInstance('two');
+  });
+
+  after(async () => {
+    for (const c of clients) c.ws.terminate();
+    for (const i of instances) {
+      await i.server.close().catch(() => {});
+      await i.bus.close();
+    }
+    await focusBus?.close();
+    await nats?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('members on two instances see each other, their chat and changes, once each', async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const ana = one.client();
+    const ja = await ana.join('Puente', 'Ana');
+    await participantsOn(two, 1);
+    const ben = two.client();
+    const jb = await ben.join('Puente', 'Ben');
+    assert.deepEqual(jb.participants.map((p: any) => [p.id, p.displayName]), [[ja.selfId, 'Ana']]);
+    assert.equal(jb.role, 'participant', 'Ana, on the other instance, started the meeting');
+    assert.equal((await ana.nextOfType('participant-joined')).participant.displayName, 'Ben');
+
+    await ana.send({ type: 'chat', text: 'hola desde uno' });
+    assert.equal((await ben.nextOfType('chat')).message.text, 'hola desde uno');
+    await ben.send({ type: 'mute', kind: 'audio', muted: true });
+    const upd = await ana.next((m) => m.type === 'participant-updated' && m.participant.id === jb.selfId);
+    assert.equal(upd.participant.audioMuted, true);
+    await ben.send({ type: 'hand', raised: true });
+    assert.ok((await ana.next((m) => m.type === 'participant-updated' && m.participant.handRaisedAt !== undefined)).participant.handRaisedAt > 0);
+    // nothing twice
+    assert.ok(await ben.nothingLike((m) => m.type === 'chat'));
+    assert.ok(await ana.nothingLike((m) => m.type === 'participant-joined'));
+
+    // Ana's socket drops: Ben sees her go; she comes back through instance two, as herself, with the chat
+    ana.ws.terminate();
+    assert.equal((await ben.nextOfType('participant-left', 10_000)).id, ja.selfId);
+    const back = two.client();
+    const again = await back.join('Puente', 'Ana', { resume: ja.resumeToken });
+    assert.equal(again.selfId, ja.selfId);
+    assert.equal(again.role, 'moderator');
+    assert.deepEqual((await back.nextOfType('chat-history')).messages.map((m: any) => m.text), ['hola desde uno']);
+    assert.equal((await ben.nextOfType('participant-joined')).participant.id, ja.selfId);
+    await participantsOn(one, 2);
+    back.close();
+    ben.close();
+    await participantsOn(one, 0);
+  });
+
+  test("a room's lock applies on every instance and outlives them; a moderator's grant reaches the other instance", async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const mod = one.client();
+    await mod.join('Cerrada', 'Mod');
+    await mod.send({ type: 'lock-room', password: 'clave-123' });
+    await mod.nextOfType('room-state');
+    await participantsOn(two, 1);
+    const guest = two.client();
+    const refused = await guest.tryJoin('Cerrada', 'Guest');
+    assert.equal(refused.code, 'password-required');
+    const jg = await guest.join('Cerrada', 'Guest', { password: 'clave-123' });
+    await mod.nextOfType('participant-joined');
+    await mod.send({ type: 'grant-moderator', target: jg.selfId });
+    const state = await guest.next((m) => m.type === 'room-state' && m.password !== undefined);
+    assert.equal(state.password, 'clave-123', 'a moderator now (told by its own instance)');
+    const upd = await mod.next((m) => m.type === 'participant-updated' && m.participant.id === jg.selfId);
+    assert.equal(upd.participant.role, 'moderator');
+    // everyone's connection drops: a third instance that takes the room over still has it locked
+    mod.ws.terminate();
+    guest.ws.terminate();
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    const three = await startInstance('three-lock');
+    const late = three.client();
+    assert.equal((await late.tryJoin('Cerrada', 'Late')).type, 'joined', 'an empty room: the newcomer starts it');
+    assert.ok(await late.next((m) => m.type === 'room-state' && m.locked === true), 'with its stored lock');
+    late.close();
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    await three.server.close();
+    await three.bus.close();
+    instances.pop();
+  });
+
+  test('a moderator removes someone on the other instance; a silent instance loses its people', async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const mod = one.client();
+    await mod.join('Quitar', 'Mod');
+    await participantsOn(two, 1);
+    const guest = two.client();
+    const jg = await guest.join('Quitar', 'Guest');
+    await mod.nextOfType('participant-joined');
+    await mod.send({ type: 'remove-participant', target: jg.selfId });
+    assert.equal((await guest.nextOfType('removed')).type, 'removed');
+    assert.equal((await mod.nextOfType('participant-left')).id, jg.selfId);
+    await participantsOn(two, 1);
+    await participantsOn(one, 1);
+
+    // a third instance whose process "dies" (its NATS connection cut, nothing said)
+    const three = await startInstance('three');
+    const caro = three.client();
+    const jc = await caro.join('Quitar', 'Caro');
+    assert.equal((await mod.nextOfType('participant-joined')).participant.id, jc.selfId);
+    await three.bus.close();
+    assert.equal((await mod.nextOfType('participant-left', 20_000)).id, jc.selfId);
+    mod.close();
+  });
+});
