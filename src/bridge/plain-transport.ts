@@ -91,6 +91,8 @@ interface Leg {
   remoteRtcpPort: number;
   /** Comedia without rtcp-mux: the RTCP port is RTP's + 1 only by guess, until an RTCP packet shows the real one (a NAT picks its own). */
   rtcpPortGuessed: boolean;
+  /** rtcp-mux: the RTP port was taken from RTCP (a relay's far end that sends no media yet); RTP, when it comes, says. */
+  rtpPortGuessed: boolean;
 }
 
 export class PlainTransport implements MediaTransport {
@@ -191,6 +193,7 @@ export class PlainTransport implements MediaTransport {
       remotePort: req.port ?? 0,
       remoteRtcpPort: req.port === undefined ? 0 : this.rtcpMux ? req.port : (req.rtcpPort ?? req.port + 1),
       rtcpPortGuessed: false,
+      rtpPortGuessed: false,
     };
     rtp.on('message', (msg, rinfo) => this.onDatagram(leg, msg, rinfo.address, rinfo.port, false));
     rtp.on('error', () => this.counters.sendErrors++);
@@ -223,7 +226,7 @@ export class PlainTransport implements MediaTransport {
         return;
       }
       // the peer's address: known (given or learned), or learned now from a packet that is the endpoint's
-      const known = leg.remoteAddress !== null && (rtcp ? leg.remoteRtcpPort !== 0 && !leg.rtcpPortGuessed : leg.remotePort !== 0);
+      const known = leg.remoteAddress !== null && (rtcp ? leg.remoteRtcpPort !== 0 && !leg.rtcpPortGuessed : leg.remotePort !== 0 && !leg.rtpPortGuessed);
       if (known) {
         if (address !== leg.remoteAddress || port !== (rtcp ? leg.remoteRtcpPort : leg.remotePort)) {
           c.dropUnknownAddress++;
@@ -268,10 +271,15 @@ export class PlainTransport implements MediaTransport {
     if (rtcp) {
       leg.remoteRtcpPort = port;
       leg.rtcpPortGuessed = false;
-      // rtcp-mux: RTP goes where RTCP comes from (a relay's far end that sends no media yet teaches it so)
-      if (this.rtcpMux) leg.remotePort = port;
+      // rtcp-mux: until RTP shows its port, RTP goes where RTCP comes from (a relay's far end that sends no media
+      // yet teaches it so); a sender whose RTCP leaves from another port (ffmpeg: RTP + 1) is corrected by its RTP
+      if (this.rtcpMux && (leg.remotePort === 0 || leg.rtpPortGuessed)) {
+        leg.remotePort = port;
+        leg.rtpPortGuessed = true;
+      }
     } else {
       leg.remotePort = port;
+      leg.rtpPortGuessed = false;
       // rtcp-mux: RTCP goes where RTP comes from; otherwise until the peer's RTCP shows its port, the next one
       if (this.rtcpMux) leg.remoteRtcpPort = port;
       else if (leg.remoteRtcpPort === 0) {
