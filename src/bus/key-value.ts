@@ -57,10 +57,16 @@ export async function casLoop(
   throw new Error(`key-value update of ${key} kept racing with other writers`);
 }
 
+/** Entries one process's store keeps at most: past it, the oldest written go (a stranger's join-and-drop loop stays bounded). */
+export const MEMORY_KEY_VALUE_MAX_ENTRIES = 50_000;
+/** Writes between two sweeps of expired entries. */
+const SWEEP_EVERY_WRITES = 512;
+
 /** One process's store: a Map with the same rules (keys, sizes, time to live) as the JetStream bucket. */
 export class MemoryKeyValue implements KeyValue {
   private readonly entries = new Map<string, { text: string; revision: number; writtenAt: number }>();
   private revision = 0;
+  private writesSinceSweep = 0;
   private readonly opts: KeyValueOptions;
   constructor(opts: KeyValueOptions) {
     this.opts = opts;
@@ -83,7 +89,21 @@ export class MemoryKeyValue implements KeyValue {
 
   async put(key: string, value: Json): Promise<void> {
     checkKey(key);
-    this.entries.set(key, { text: checkValueSize(value, this.opts.maxValueBytes), revision: ++this.revision, writtenAt: Date.now() });
+    this.write(key, checkValueSize(value, this.opts.maxValueBytes));
+  }
+
+  /** Stores (re-inserted: the Map's order is the order of writing), then keeps the store within its bounds. */
+  private write(key: string, text: string): void {
+    this.entries.delete(key);
+    this.entries.set(key, { text, revision: ++this.revision, writtenAt: Date.now() });
+    if (++this.writesSinceSweep >= SWEEP_EVERY_WRITES) {
+      this.writesSinceSweep = 0;
+      for (const k of [...this.entries.keys()]) this.live(k);
+    }
+    for (const k of this.entries.keys()) {
+      if (this.entries.size <= MEMORY_KEY_VALUE_MAX_ENTRIES) break;
+      this.entries.delete(k);
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -101,6 +121,6 @@ export class MemoryKeyValue implements KeyValue {
     const e = this.live(key);
     const next = change(e ? (JSON.parse(e.text) as Json) : undefined);
     if (next === undefined) this.entries.delete(key);
-    else this.entries.set(key, { text: checkValueSize(next, this.opts.maxValueBytes), revision: ++this.revision, writtenAt: Date.now() });
+    else this.write(key, checkValueSize(next, this.opts.maxValueBytes));
   }
 }

@@ -214,7 +214,8 @@ export class Admission {
   private admit(session: Session, msg: JoinMessage, grant: JoinGrant): void {
     const room = this.opts.rooms.rooms.get(roomKey(msg.room));
     const host = grant.authenticated && grant.role === 'moderator';
-    if (room && room.members.size > 0 && !host) {
+    // a main room whose people are all in breakout rooms is still their meeting: its lock and lobby hold
+    if (room && (room.members.size > 0 || peopleIn(room) > 0) && !host) {
       const policy = policyOf(room);
       let passwordOk = false;
       if (policy.password !== undefined && msg.password !== undefined) {
@@ -254,7 +255,7 @@ export class Admission {
     // video", with the camera off): otherwise leaving and joining again (or opening a second connection) would
     // undo a moderator's mute.
     const room = this.opts.rooms.rooms.get(roomKey(msg.room));
-    const locked = room !== undefined && room.members.size > 0 && grant.role !== 'moderator' && !policyOf(room).selfUnmuteAllowed;
+    const locked = room !== undefined && (room.members.size > 0 || peopleIn(room) > 0) && grant.role !== 'moderator' && !policyOf(room).selfUnmuteAllowed;
     // audio/video moderation: whoever is not a moderator starts with a moderated kind off
     const forceMute = !msg.audioMuted && (locked || moderatedAtJoin(room, grant.role, 'audio'));
     const forceCameraOff = !msg.videoMuted && ((locked && policyOf(room).camerasStopped === true) || moderatedAtJoin(room, grant.role, 'video'));

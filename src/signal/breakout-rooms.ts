@@ -229,8 +229,13 @@ export class BreakoutRooms {
           this.refuse(session, 'no-such-participant', 'that participant is not in this meeting');
           return;
         }
-        if (target.plain) {
+        if (target.plain || target.phone) {
           this.refuse(session, 'not-allowed', 'phone callers and files played in stay in the main room');
+          return;
+        }
+        // connected to another signal instance: its socket is there, so only that instance could move it
+        if (target.remote) {
+          this.refuse(session, 'not-allowed', 'that participant is connected through another server of this site and cannot be moved from here');
           return;
         }
         if (msg.roomId === null) {
@@ -250,7 +255,7 @@ export class BreakoutRooms {
         // the least full room first, so rooms end up within one person of each other
         const sizes = new Map(entries.map((e) => [e, this.rooms.rooms.get(e.key)?.members.size ?? 0]));
         for (const m of [...main.members.values()]) {
-          if (m.role === 'moderator' || m.plain) continue;
+          if (m.role === 'moderator' || m.plain || m.phone || m.remote) continue;
           const entry = entries.reduce((a, b) => ((sizes.get(b) ?? 0) < (sizes.get(a) ?? 0) ? b : a));
           sizes.set(entry, (sizes.get(entry) ?? 0) + 1);
           this.moveTo(m, main, entry, `auto-assigned by ${actor.id}`);

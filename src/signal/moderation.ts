@@ -11,7 +11,7 @@ import { broadcastRoomState, moderatorsOf, policyOf, roomStateFor } from './room
 import type { Recordings } from './recording.ts';
 import type { PhoneInvites } from './phone-invites.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
-import { AvModeration, mayUnmute } from './av-moderation.ts';
+import { AvModeration, mayUnmute, moderatedAtJoin } from './av-moderation.ts';
 
 type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
 
@@ -258,12 +258,23 @@ export class Moderation {
     this.log.info({ room: m.room.key, participant: m.id }, 'moderator granted');
   }
 
-  /** After a move to another room of the meeting (breakout rooms): that room's settings, and to moderators its lobby. */
+  /**
+   * After a move to another room of the meeting (breakout rooms): that room's settings, and to moderators its
+   * lobby. Its mute rules apply as at a join (self-unmuting off, ask-to-unmute): a move never carries a microphone
+   * or camera into a room where it would have to be off.
+   */
   afterMove(session: Session): void {
     const member = session.member;
     if (!member) return;
-    session.send(roomStateFor(member.room, member.role));
-    if (member.role === 'moderator') this.lobby.sendList(member.room, session);
+    const room = member.room;
+    session.send(roomStateFor(room, member.role));
+    if (member.role === 'moderator') this.lobby.sendList(room, session);
+    const policy = policyOf(room);
+    const locked = member.role !== 'moderator' && !policy.selfUnmuteAllowed;
+    const by = moderatorsOf(room)[0]?.displayName ?? '';
+    if (!member.audioMuted && (locked || moderatedAtJoin(room, member.role, 'audio'))) this.forceMute(member, by, 'audio');
+    if (!member.videoMuted && ((locked && policy.camerasStopped === true) || moderatedAtJoin(room, member.role, 'video'))) this.forceMute(member, by, 'video');
+    this.avModeration.afterJoin(member);
   }
 
   /** Rooms.onLeft: an empty room sends its lobby away; an open room never stays without a moderator. */

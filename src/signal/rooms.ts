@@ -205,9 +205,11 @@ export class Rooms {
   /** Writes who `member`'s resume token resumes again (after its role or name changed). */
   remember(member: Member): void {
     if (!member.resumeToken || !this.state) return;
+    // a reconnect joins the meeting's main room (its breakout store brings it back to its breakout room)
+    const home = member.room.breakout?.main ?? member.room;
     this.state.remember(member.resumeToken, {
-      room: member.room.key,
-      roomName: member.room.name,
+      room: home.key,
+      roomName: home.name,
       participantId: member.id,
       displayName: member.displayName,
       role: member.role,
@@ -515,6 +517,7 @@ export class Rooms {
     // a reconnect still comes back with its token (to the main room, from where the breakout store returns it)
     if (member.resumeToken) moved.resumeToken = member.resumeToken;
     this.enter(session, moved, target.members.size === 0);
+    this.remember(moved); // its id may have changed
     this.setUpMedia(session, moved);
     if (from.members.size === 0 && !this.holds?.(from)) this.release(from);
     this.afterExit(from, member);
@@ -530,6 +533,8 @@ export class Rooms {
   release(room: Room): void {
     if (room.members.size > 0 || this.rooms.get(room.key) !== room) return;
     this.rooms.delete(room.key);
+    // the meeting is over: its stored chat and policy go (a next meeting of that name starts afresh)
+    this.roomEmptied(room.key, false);
     this.log.info({ room: room.key }, 'room finished');
     this.tellPresence({ kind: 'finished', room });
   }
@@ -546,7 +551,8 @@ export class Rooms {
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.tellPresence({ kind: 'left', room, member, roomFinished: !this.rooms.has(room.key), reason });
     if (!opts.displaced) {
-      this.fanout?.left(member, opts.resumable === true);
+      // a move is not a goodbye to the meeting: other instances keep its stored state
+      this.fanout?.left(member, opts.resumable === true || moving);
       this.enqueue(member, 'focus leave', () =>
         callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
       );

@@ -79,6 +79,9 @@ export function coturnConfig(s: CoturnSettings): string {
     'no-rfc5780',
     'no-software-attribute',
     'no-multicast-peers',
+    // browsers relay UDP only: no TCP allocations (RFC 6062), so a guest's credentials never open TCP to this
+    // machine's own services (NATS, metrics)
+    'no-tcp-relay',
     'stale-nonce=600',
     'user-quota=12',
     'total-quota=1200',

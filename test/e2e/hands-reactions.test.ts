@@ -12,8 +12,9 @@ describe('hands, reactions, participants pane, names and notices', () => {
   let caro: Participant;
 
   const pane = (p: Participant) => p.page.getByRole('complementary', { name: 'Participants' });
+  // the people list of the pane (its breakout rooms section has a list of its own)
   const paneNames = async (p: Participant) =>
-    (await pane(p).getByRole('listitem').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '')));
+    (await pane(p).getByRole('list', { name: 'Participants', exact: true }).getByRole('listitem').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? '')));
 
   test('joins are announced; the pane lists everyone with who is muted', async () => {
     ana = await newParticipant(suite.browser, 'Ana');

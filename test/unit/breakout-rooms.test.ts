@@ -246,3 +246,41 @@ test('breakout rooms: "end meeting" from a breakout room ends the whole meeting'
     await s.stop();
   }
 });
+
+test("while everyone is in breakout rooms the main room's password holds; a move into a moderated room mutes", async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    const anaId = (await ana.join('Cerrada', 'Ana')).selfId as string;
+    const benId = (await ben.join('Cerrada', 'Ben')).selfId as string;
+    await ana.send({ type: 'lock-room', password: 'secreto-1' });
+    await ana.send({ type: 'breakout-add', name: 'Sala' });
+    await ana.next((m) => isList(m) && m.rooms.length === 1);
+    // both move to the breakout room: nobody is left in the main room itself
+    await ana.send({ type: 'breakout-move', participantId: benId, roomId: '1' });
+    await ben.next((m) => m.type === 'joined' && m.room === 'Sala');
+    await ana.send({ type: 'breakout-move', participantId: anaId, roomId: '1' });
+    const anaThere = await ana.next((m) => m.type === 'joined' && m.room === 'Sala');
+    // a stranger still needs the meeting's password
+    const stranger = s.client();
+    const refused = await stranger.tryJoin('Cerrada', 'Eve');
+    assert.equal(refused.code, 'password-required', JSON.stringify(refused));
+    assert.equal((await stranger.tryJoin('Cerrada', 'Eve', { password: 'secreto-1' })).type, 'joined');
+    await stranger.send({ type: 'leave' });
+
+    // the main room moderates microphones; Ben (unmuted in the breakout room) is moved back: muted by the server
+    await ana.send({ type: 'breakout-move', participantId: anaThere.selfId, roomId: null });
+    await ana.next((m) => m.type === 'joined' && m.room === 'Cerrada');
+    await ana.send({ type: 'set-av-moderation', kind: 'audio', enabled: true });
+    await ana.next((m) => m.type === 'av-moderation' && m.enabled.audio === true);
+    drain(ben);
+    await ana.send({ type: 'breakout-move', participantId: benId, roomId: null });
+    await ben.next((m) => m.type === 'joined' && m.room === 'Cerrada');
+    await ben.nextOfType('force-muted');
+    assert.equal((await ben.next((m) => m.type === 'av-moderation')).enabled.audio, true);
+    assert.equal((await ben.expectError({ type: 'mute', kind: 'audio', muted: false })).code, 'not-allowed');
+  } finally {
+    await s.stop();
+  }
+});

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/bus.ts';
-import type { KeyValue } from '../../src/bus/key-value.ts';
+import { MEMORY_KEY_VALUE_MAX_ENTRIES, MemoryKeyValue, type KeyValue } from '../../src/bus/key-value.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { RoomState, newResumeToken } from '../../src/signal/room-state.ts';
@@ -149,6 +149,30 @@ describe('NATS without JetStream', () => {
     assert.equal(durable, false);
     await store.put('x', 1);
     assert.deepEqual((await store.get('x'))?.value, 1);
+  });
+});
+
+describe("one process's store stays bounded", () => {
+  test('past its cap the oldest written entries go; one written again counts as new', async () => {
+    const store = new MemoryKeyValue(OPTS);
+    await store.put('k.first', 1);
+    await store.put('k.second', 2);
+    for (let i = 0; i < MEMORY_KEY_VALUE_MAX_ENTRIES - 2; i++) await store.put(`k.${i}`, i);
+    await store.put('k.first', 'again'); // now the newest
+    await store.put('k.extra', 3); // one past the cap: the oldest (k.second) goes
+    assert.equal((await store.keys('k.')).length, MEMORY_KEY_VALUE_MAX_ENTRIES);
+    assert.equal(await store.get('k.second'), undefined);
+    assert.deepEqual((await store.get('k.first'))?.value, 'again');
+    assert.deepEqual((await store.get('k.extra'))?.value, 3);
+  });
+
+  test('expired entries are gone', async () => {
+    const store = new MemoryKeyValue({ ttlSeconds: 1, maxValueBytes: 4096 });
+    await store.put('e.old', 1);
+    await new Promise((r) => setTimeout(r, 1100));
+    for (let i = 0; i < 600; i++) await store.put(`e.${i}`, i); // a sweep runs among these writes
+    assert.equal(await store.get('e.old'), undefined);
+    assert.equal((await store.keys('e.')).length, 600);
   });
 });
 
