@@ -9,6 +9,7 @@
 // --compare DIR: the same measurement of another source tree (DIR/bench/router-path.ts, a copy of this file,
 // e.g. in a `git worktree` of an older commit) in the same process, the two alternated run by run, so both
 // see the same machine load.
+// TERTULIA_NATIVE_SRTP=0 in the environment: SRTP protect with Node's crypto instead of native/srtp.c.
 //   node bench/router-path.ts [--receivers 47] [--publishers 3] [--frames 3000] [--runs 5] [--fake-transport] [--audio] [--compare DIR]
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { MemoryBus } from '../src/bus/memory-bus.ts';
@@ -17,6 +18,7 @@ import { createLogger } from '../src/log.ts';
 import { Bridge } from '../src/bridge/bridge.ts';
 import { createBridgeCertificate } from '../src/bridge/certificate.ts';
 import { SrtpSession } from '../src/bridge/packet/srtp.ts';
+import { nativeSrtp } from '../src/bridge/native/srtp.ts';
 import { createDownlinkEstimator } from '../src/bridge/downlink.ts';
 import type { Endpoint } from '../src/bridge/endpoint.ts';
 import type { MediaTransport } from '../src/bridge/transport.ts';
@@ -205,7 +207,8 @@ export async function prepare(): Promise<RouterPath> {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 
 async function main(): Promise<void> {
-  const what = `${FAKE ? 'routing only' : 'WebRTC transport with SRTP, no socket'}, ${AUDIO ? 'audio' : 'simulcast video'}, ${PUBLISHERS} publishers, ${RECEIVERS} receivers`;
+  const srtp = nativeSrtp() !== null ? 'SRTP in the native module' : "SRTP with Node's crypto";
+  const what = `${FAKE ? 'routing only' : `WebRTC transport with ${srtp}, no socket`}, ${AUDIO ? 'audio' : 'simulcast video'}, ${PUBLISHERS} publishers, ${RECEIVERS} receivers`;
   const ci = args.indexOf('--compare');
   const other: RouterPath | null =
     ci < 0 ? null : await ((await import(pathToFileURL(`${args[ci + 1]}/bench/router-path.ts`).href)) as { prepare(): Promise<RouterPath> }).prepare();

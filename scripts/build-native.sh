@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds Tertulia's optional native modules with the C compiler and the Node-API headers of the Node that runs
-# Tertulia: native/udp-batch.c (the bridge's batched sends and kernel arrival times) and native/opus.c (libopus
-# for the SIP gateway, when Debian's libopus-dev is installed). Each has a tested fallback (dgram and event-loop
-# times; a WebAssembly libopus), so a missing compiler, header or library is said and is not an error.
+# Tertulia: native/udp-batch.c (the bridge's batched sends and kernel arrival times), native/srtp.c (SRTP protect
+# with the OpenSSL inside Node, through Node's headers) and native/opus.c (libopus for the SIP gateway, when
+# Debian's libopus-dev is installed). Each has a tested fallback (dgram and event-loop times; SRTP in TypeScript;
+# a WebAssembly libopus), so a missing compiler, header or library is said and is not an error.
 # Usage: scripts/build-native.sh <node binary>
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -10,7 +11,7 @@ NODE="${1:-node}"
 [ "$(uname -s)" = Linux ] || exit 0
 
 stale() { ! [ -f "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/$1.c" -nt "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/napi-typed.h" -nt "$ROOT/native/build/$1.node" ]; }
-stale udp-batch || stale opus || exit 0
+stale udp-batch || stale srtp || stale opus || exit 0
 
 CC="${CC:-$(command -v cc || command -v gcc || true)}"
 if [ -z "$CC" ]; then
@@ -45,6 +46,8 @@ build() {
   fi
 }
 build udp-batch "the bridge's native send module" "the bridge sends with Node's dgram"
+# no -lcrypto: the module uses the OpenSSL symbols Node itself exports (as Node's own headers describe them)
+build srtp "the native SRTP module" "the bridge protects SRTP in TypeScript"
 if [ -f /usr/include/opus/opus.h ]; then
   build opus "the native Opus module (libopus)" "Opus through WebAssembly" -lopus
 else

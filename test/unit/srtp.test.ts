@@ -10,9 +10,15 @@ import {
   type SrtpProfileName,
   type SrtpSessionKeys,
 } from '../../src/bridge/packet/srtp.ts';
+import { nativeSrtp } from '../../src/bridge/native/srtp.ts';
 import { rng } from '../helpers/random.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
+
+/** protectRtp with Node's crypto API, and in the native module when native/srtp.c is built here (scripts/build-native.sh). */
+const PROTECT_PATHS: Array<{ name: string; native: boolean }> = [{ name: "Node's crypto", native: false }];
+if (nativeSrtp() !== null) PROTECT_PATHS.push({ name: 'the native module', native: true });
+else test('native SRTP module', { skip: 'native/build/srtp.node is not built here (no compiler or no Node headers)' }, () => {});
 
 // ------------------------------------------------------------------------------------------------
 // RFC 3711 Appendix B.2: AES-CM keystream
@@ -31,7 +37,7 @@ test('RFC 3711 B.2: AES-CM keystream', () => {
   );
 });
 
-test('RFC 3711 B.2 through SrtpSession: a zero payload with SSRC 0, seq 0, ROC 0 encrypts to the keystream', () => {
+for (const path of PROTECT_PATHS) test(`RFC 3711 B.2 through SrtpSession: a zero payload with SSRC 0, seq 0, ROC 0 encrypts to the keystream (protect with ${path.name})`, () => {
   const keys: SrtpSessionKeys = {
     rtpKey: hex('2B7E151628AED2A6ABF7158809CF4F3C'),
     rtpSalt: hex('F0F1F2F3F4F5F6F7F8F9FAFBFCFD'),
@@ -40,7 +46,7 @@ test('RFC 3711 B.2 through SrtpSession: a zero payload with SSRC 0, seq 0, ROC 0
     rtcpSalt: hex('F0F1F2F3F4F5F6F7F8F9FAFBFCFD'),
     rtcpAuthKey: Buffer.alloc(20),
   };
-  const s = SrtpSession.fromSessionKeys('AES_CM_128_HMAC_SHA1_80', keys);
+  const s = SrtpSession.fromSessionKeys('AES_CM_128_HMAC_SHA1_80', keys, path.native);
   const pkt = Buffer.alloc(12 + 48);
   pkt[0] = 0x80;
   const out = Buffer.alloc(200);
@@ -74,12 +80,13 @@ test('RFC 3711 B.3: key derivation', () => {
 // ------------------------------------------------------------------------------------------------
 // libsrtp's srtp_validate known answer (AES_CM_128_HMAC_SHA1_80 with the B.3 master key), end to end through the KDF
 
-test('AES_CM_128_HMAC_SHA1_80 end-to-end known answer (libsrtp srtp_validate, master key of RFC 3711 B.3)', () => {
+for (const path of PROTECT_PATHS) test(`AES_CM_128_HMAC_SHA1_80 end-to-end known answer (libsrtp srtp_validate, master key of RFC 3711 B.3) (protect with ${path.name})`, () => {
   const mk = hex('E1F97A0D3E018BE0D64FA32C06DE4139');
   const ms = hex('0EC675AD498AFEEBB6960B3AABE6');
   const plain = hex('800f1234 decafbad cafebabe abababab abababab abababab abababab');
   const want = hex('800f1234 decafbad cafebabe 4e55dc4c e79978d8 8ca4d215 949d2402 b78d6acc 99ea179b 8dbb');
-  const tx = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const tx = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms, undefined, path.native);
+  assert.equal(tx.nativeProtect, path.native);
   const out = Buffer.alloc(128);
   const n = tx.protectRtp(plain, plain.length, out);
   assert.equal(out.subarray(0, n).toString('hex'), want.toString('hex'));
@@ -113,7 +120,7 @@ const RFC7714_RTP = hex(`8040f17b 8041f8d3 5501a0b2 47616c6c 69612065 7374206f 6
 const RFC7714_RTCP = hex(`81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61
                           deadbeef deadbeef deadbeef deadbeef deadbeef`);
 
-function gcmSession(profile: SrtpProfileName, key: Buffer): SrtpSession {
+function gcmSession(profile: SrtpProfileName, key: Buffer, native = false): SrtpSession {
   return SrtpSession.fromSessionKeys(profile, {
     rtpKey: key,
     rtpSalt: GCM_SALT,
@@ -121,14 +128,14 @@ function gcmSession(profile: SrtpProfileName, key: Buffer): SrtpSession {
     rtcpKey: key,
     rtcpSalt: GCM_SALT,
     rtcpAuthKey: Buffer.alloc(0),
-  });
+  }, native);
 }
 
-test('RFC 7714 §16.1: AEAD_AES_128_GCM RTP encryption and decryption', () => {
+for (const path of PROTECT_PATHS) test(`RFC 7714 §16.1: AEAD_AES_128_GCM RTP encryption and decryption (protect with ${path.name})`, () => {
   const want = hex(`8040f17b 8041f8d3 5501a0b2 f24de3a3 fb34de6c acba861c 9d7e4bca be633bd5
                     0d294e6f 42a5f47a 51c7d19b 36de3adf 8833899d 7f27beb1 6a9152cf 765ee439 0cce`);
   const out = Buffer.alloc(256);
-  const n = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128).protectRtp(RFC7714_RTP, RFC7714_RTP.length, out);
+  const n = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128, path.native).protectRtp(RFC7714_RTP, RFC7714_RTP.length, out);
   assert.equal(out.subarray(0, n).toString('hex'), want.toString('hex'));
 
   const rx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128);
@@ -138,11 +145,11 @@ test('RFC 7714 §16.1: AEAD_AES_128_GCM RTP encryption and decryption', () => {
   assert.equal(rx.unprotectRtp(Buffer.from(want), want.length), -1, 'replay');
 });
 
-test('RFC 7714 §16.2: AEAD_AES_256_GCM RTP encryption and decryption', () => {
+for (const path of PROTECT_PATHS) test(`RFC 7714 §16.2: AEAD_AES_256_GCM RTP encryption and decryption (protect with ${path.name})`, () => {
   const want = hex(`8040f17b 8041f8d3 5501a0b2 32b1de78 a822fe12 ef9f78fa 332e33aa b1801238
                     9a58e2f3 b50b2a02 76ffae0f 1ba63799 b87b7aa3 db36dfff d6b0f9bb 7878d7a7 6c13`);
   const out = Buffer.alloc(256);
-  const n = gcmSession('AEAD_AES_256_GCM', GCM_KEY_256).protectRtp(RFC7714_RTP, RFC7714_RTP.length, out);
+  const n = gcmSession('AEAD_AES_256_GCM', GCM_KEY_256, path.native).protectRtp(RFC7714_RTP, RFC7714_RTP.length, out);
   assert.equal(out.subarray(0, n).toString('hex'), want.toString('hex'));
   const wire = Buffer.from(want);
   assert.equal(gcmSession('AEAD_AES_256_GCM', GCM_KEY_256).unprotectRtp(wire, wire.length), RFC7714_RTP.length);
@@ -204,11 +211,13 @@ test('profile ids and key lengths', () => {
 
 const PROFILES: SrtpProfileName[] = ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM', 'AEAD_AES_256_GCM'];
 
-function pair(profile: SrtpProfileName): [SrtpSession, SrtpSession] {
+function pair(profile: SrtpProfileName, native = false): [SrtpSession, SrtpSession] {
   const { keyLength, saltLength } = srtpKeyLengths(profile);
   const key = Buffer.alloc(keyLength, 0x42);
   const salt = Buffer.alloc(saltLength, 0x17);
-  return [new SrtpSession(profile, key, salt), new SrtpSession(profile, key, salt)];
+  const tx = new SrtpSession(profile, key, salt, undefined, native);
+  assert.equal(tx.nativeProtect, native);
+  return [tx, new SrtpSession(profile, key, salt, undefined, false)];
 }
 
 function rtpPacket(seq: number, ssrc: number, payloadLen: number, fill = seq & 0xff, ext = false): Buffer {
@@ -230,9 +239,9 @@ function rtpPacket(seq: number, ssrc: number, payloadLen: number, fill = seq & 0
   return p;
 }
 
-for (const profile of PROFILES) {
-  test(`${profile}: RTP round trip, in place and into another buffer, with header extension`, () => {
-    const [tx, rx] = pair(profile);
+for (const profile of PROFILES) for (const path of PROTECT_PATHS) {
+  test(`${profile} (protect in ${path.name}): RTP round trip, in place and into another buffer, with header extension`, () => {
+    const [tx, rx] = pair(profile, path.native);
     for (let i = 0; i < 50; i++) {
       const plain = rtpPacket(1000 + i, 0x11223344, i * 23, undefined, i % 2 === 0);
       const out = Buffer.alloc(plain.length + 16);
@@ -254,8 +263,8 @@ for (const profile of PROFILES) {
     assert.deepEqual(buf.subarray(0, plain.length), plain);
   });
 
-  test(`${profile}: tampered packets are rejected and do not poison state`, () => {
-    const [tx, rx] = pair(profile);
+  test(`${profile} (protect in ${path.name}): tampered packets are rejected and do not poison state`, () => {
+    const [tx, rx] = pair(profile, path.native);
     const out = Buffer.alloc(200);
     const n = tx.protectRtp(rtpPacket(5, 7, 100), 112, out);
     for (const pos of [1, 3, 11, 20, n - 1]) {
@@ -267,8 +276,8 @@ for (const profile of PROFILES) {
     assert.equal(rx.unprotectRtp(out, n), 112);
   });
 
-  test(`${profile}: replay protection with a 64-packet window`, () => {
-    const [tx, rx] = pair(profile);
+  test(`${profile} (protect in ${path.name}): replay protection with a 64-packet window`, () => {
+    const [tx, rx] = pair(profile, path.native);
     const wires: Buffer[] = [];
     for (let s = 0; s < 100; s++) {
       const out = Buffer.alloc(200);
@@ -288,8 +297,8 @@ for (const profile of PROFILES) {
     assert.equal(deliver(81), 32);
   });
 
-  test(`${profile}: ROC rollover across 65535 -> 0, with reordering and retransmission`, () => {
-    const [tx, rx] = pair(profile);
+  test(`${profile} (protect in ${path.name}): ROC rollover across 65535 -> 0, with reordering and retransmission`, () => {
+    const [tx, rx] = pair(profile, path.native);
     const ssrc = 0xcafebabe;
     const seqs = [65530, 65531, 65532, 65533, 65534, 65535, 0, 1, 2, 3];
     const wires = new Map<number, Buffer>();
@@ -311,7 +320,7 @@ for (const profile of PROFILES) {
     const n = tx.protectRtp(rtpPacket(65533, ssrc, 10), 22, out);
     assert.deepEqual(out.subarray(0, n), wires.get(65533));
     // and a long run keeps both sides in step over two more wraps
-    const [tx2, rx2] = pair(profile);
+    const [tx2, rx2] = pair(profile, path.native);
     for (let i = 0; i < 140000; i += 97) {
       const o = Buffer.alloc(100);
       const m = tx2.protectRtp(rtpPacket(i, 1, 4), 16, o);
@@ -321,8 +330,8 @@ for (const profile of PROFILES) {
     assert.equal(rx2.receiveRoc(1), 2);
   });
 
-  test(`${profile}: one sender session serves many SSRCs`, () => {
-    const [tx, rx] = pair(profile);
+  test(`${profile} (protect in ${path.name}): one sender session serves many SSRCs`, () => {
+    const [tx, rx] = pair(profile, path.native);
     for (let i = 0; i < 300; i++) {
       const ssrc = 1000 + (i % 7);
       const seq = (60000 + i * 3) & 0xffff;
@@ -332,6 +341,9 @@ for (const profile of PROFILES) {
     }
   });
 
+}
+
+for (const profile of PROFILES) {
   test(`${profile}: RTCP round trip, tamper and replay`, () => {
     const [tx, rx] = pair(profile);
     const rtcp = Buffer.from(RFC7714_RTCP);
@@ -390,3 +402,41 @@ test('AEAD_AES_128_GCM keys derived through the KDF interoperate (sanity: differ
   const n = a.protectRtp(rtpPacket(1, 1, 10), 22, out);
   assert.equal(b.unprotectRtp(out, n), -1);
 });
+
+for (const profile of PROFILES) {
+  test(`${profile}: the native module and Node's crypto protect every packet to the same bytes`, { skip: nativeSrtp() === null && 'native/build/srtp.node is not built here' }, () => {
+    const { keyLength, saltLength } = srtpKeyLengths(profile);
+    const next = rng(7);
+    const r = { int: (n: number) => Math.floor(next() * n) };
+    const key = Buffer.from(Array.from({ length: keyLength }, () => r.int(256)));
+    const salt = Buffer.from(Array.from({ length: saltLength }, () => r.int(256)));
+    const ts = new SrtpSession(profile, key, salt, undefined, false);
+    const lib = new SrtpSession(profile, key, salt);
+    assert.equal(lib.nativeProtect, true);
+    const rx = new SrtpSession(profile, key, salt, undefined, false);
+    // several SSRCs, a wrap, reordering and retransmissions, big and tiny packets, tight and roomy buffers
+    let seq = 65000;
+    for (let i = 0; i < 3000; i++) {
+      const ssrc = 0x10000 + (i % 5);
+      const back = r.int(10) === 0 ? r.int(40) : 0;
+      const s = (seq - back) & 0xffff;
+      if (back === 0) seq++;
+      const plain = rtpPacket(s, ssrc, r.int(1200), undefined, i % 3 === 0);
+      const roomy = r.int(2) === 0;
+      const a = Buffer.alloc(plain.length + (roomy ? 200 : 16));
+      const b = Buffer.alloc(plain.length + (roomy ? 200 : 16));
+      const na = ts.protectRtp(plain, plain.length, a);
+      plain.copy(b);
+      const nb = lib.protectRtp(b, plain.length, b);
+      assert.equal(nb, na, `length of packet ${i}`);
+      assert.deepEqual(b.subarray(0, nb), a.subarray(0, na), `bytes of packet ${i} (seq ${s}, ssrc ${ssrc})`);
+      if (back === 0) assert.equal(rx.unprotectRtp(b, nb), plain.length);
+    }
+    for (let k = 0; k < 5; k++) assert.equal(lib.sendRoc(0x10000 + k), ts.sendRoc(0x10000 + k));
+    assert.equal(lib.sendRoc(0x99), -1, 'an SSRC never sent');
+    // malformed input: -1, nothing thrown
+    assert.equal(lib.protectRtp(Buffer.alloc(8), 8, Buffer.alloc(40)), -1);
+    assert.equal(lib.protectRtp(Buffer.alloc(100), 200, Buffer.alloc(300)), -1);
+    assert.equal(lib.protectRtp(rtpPacket(1, 1, 10), 22, Buffer.alloc(22)), -1, 'no room for the tag');
+  });
+}

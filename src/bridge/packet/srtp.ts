@@ -14,11 +14,16 @@
  *    1100-byte packet: createHmac ~2.8 µs, precomputed ipad/opad states with `Hash.copy()` ~5.8 µs,
  *    two one-shot `crypto.hash` calls ~3.7 µs; createHmac stays.
  *  - AES-GCM: one `createCipheriv('aes-128-gcm')` per packet (Node has no way to re-key the nonce).
+ * That cost is why protectRtp, done once per receiver of every forwarded packet, hands its cipher and tag to the
+ * optional native module (native/srtp.c: the OpenSSL inside Node, with contexts made once per session) when it
+ * is built. The SRTP logic (rollover counters, header lengths) stays here for both paths, and everything else
+ * (unprotect, RTCP) is always done with Node's crypto API.
  *
  * All protect/unprotect methods return -1 on malformed input, authentication failure or replay, and never throw.
  */
 import { createCipheriv, createDecipheriv, createHmac, type Cipheriv } from 'node:crypto';
 import { rtpHeaderLength } from './rtp.ts';
+import { nativeSrtp, type NativeSrtpContext, type SrtpNativeModule } from '../native/srtp.ts';
 
 export type SrtpProfileName = 'AES_CM_128_HMAC_SHA1_80' | 'AEAD_AES_128_GCM' | 'AEAD_AES_256_GCM';
 
@@ -212,6 +217,9 @@ export class SrtpSession {
   private readonly keys: SrtpSessionKeys;
   private readonly rtpEcb: Cipheriv | null;
   private readonly rtcpEcb: Cipheriv | null;
+  /** protectRtp's cipher and tag in the native module, or null: Node's crypto API. */
+  private readonly nativeModule: SrtpNativeModule | null;
+  private readonly nativeRtp: NativeSrtpContext | null;
 
   private readonly txRtp = new Map<number, StreamState>();
   private readonly rxRtp = new Map<number, StreamState>();
@@ -228,9 +236,16 @@ export class SrtpSession {
   /**
    * @param sessionKeys test hook: use these session keys as they are (RFC 7714 vectors give session keys);
    *   masterKey/masterSalt are then ignored.
+   * @param native protectRtp's crypto in the native module when it is built here (default); false: Node's API.
    * Throws on key/salt of the wrong length (a setup error, not a per-packet one).
    */
-  constructor(profile: SrtpProfileName, masterKey: Buffer, masterSalt: Buffer, sessionKeys?: SrtpSessionKeys) {
+  constructor(
+    profile: SrtpProfileName,
+    masterKey: Buffer,
+    masterSalt: Buffer,
+    sessionKeys?: SrtpSessionKeys,
+    native = true,
+  ) {
     const lengths = srtpKeyLengths(profile);
     if (!lengths) throw new TypeError(`unknown SRTP profile ${String(profile)}`);
     this.profile = profile;
@@ -248,6 +263,16 @@ export class SrtpSession {
       }
       this.keys = deriveSessionKeys(profile, masterKey, masterSalt);
     }
+    const k = this.keys;
+    const m = native ? nativeSrtp() : null;
+    let ctx: NativeSrtpContext | null = null;
+    try {
+      if (m !== null) ctx = this.gcm ? m.createGcm(k.rtpKey, k.rtpSalt) : m.createCm(k.rtpKey, k.rtpSalt, k.rtpAuthKey);
+    } catch {
+      ctx = null; // OpenSSL refused (it should not): Node's crypto API does it
+    }
+    this.nativeModule = ctx === null ? null : m;
+    this.nativeRtp = ctx;
     if (this.gcm) {
       this.rtpEcb = null;
       this.rtcpEcb = null;
@@ -258,8 +283,8 @@ export class SrtpSession {
   }
 
   /** Same as the constructor with the session keys given directly (test vectors). */
-  static fromSessionKeys(profile: SrtpProfileName, keys: SrtpSessionKeys): SrtpSession {
-    return new SrtpSession(profile, Buffer.alloc(0), Buffer.alloc(0), keys);
+  static fromSessionKeys(profile: SrtpProfileName, keys: SrtpSessionKeys, native = true): SrtpSession {
+    return new SrtpSession(profile, Buffer.alloc(0), Buffer.alloc(0), keys, native);
   }
 
   /** The SRTCP index the next protectRtcp will use (31 bits). Starts at 1 (as libsrtp). */
@@ -268,6 +293,11 @@ export class SrtpSession {
   }
   set nextRtcpIndex(v: number) {
     this.rtcpIndex = v & 0x7fffffff;
+  }
+
+  /** Whether protectRtp's crypto runs in the native module. */
+  get nativeProtect(): boolean {
+    return this.nativeRtp !== null;
   }
 
   /** Rollover counter the sender side currently has for ssrc (-1 if unknown). */
@@ -446,6 +476,10 @@ export class SrtpSession {
       st.highest = index;
     }
     try {
+      if (this.nativeRtp !== null) {
+        if (out !== src) src.copy(out, 0, 0, len);
+        return this.nativeModule!.protectRtp(this.nativeRtp, out, hl, len, roc);
+      }
       if (this.gcm) {
         const iv = this.gcmIv(this.keys.rtpSalt, ssrc, roc, seq);
         const c = createCipheriv(this.gcmAlg, this.keys.rtpKey, iv, { authTagLength: GCM_TAG });

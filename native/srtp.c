@@ -1,0 +1,199 @@
+// Tertulia's optional native SRTP protect (Node-API): the cipher and authentication work of protecting one RTP
+// packet, done once per receiver of every packet the bridge forwards. src/bridge/packet/srtp.ts keeps the SRTP
+// logic (key derivation, rollover counters, header parsing, RTCP, unprotect) and, without this module, does
+// the crypto itself through Node's crypto API, which costs two Node objects and their buffers per packet: most
+// of the bridge's CPU per forwarded packet (docs/BENCHMARKS.md). Here the same OpenSSL that Node carries (its
+// exported libcrypto, through Node's own headers: nothing else to install) does it in place, with contexts made
+// once per session key. Debian's libsrtp2 was tried first: it is built on NSS, and its per-packet PK11 calls
+// cost more than the TypeScript path (docs/BENCHMARKS.md).
+//
+//   createCm(rtpKey16, rtpSalt14, rtpAuthKey20) -> ctx   AES_CM_128_HMAC_SHA1_80 (RFC 3711)
+//   createGcm(rtpKey16|32, rtpSalt12) -> ctx             AEAD_AES_128_GCM / AEAD_AES_256_GCM (RFC 7714)
+//   protectRtp(ctx, buf, headerLength, len, roc) -> n
+//       encrypts buf[headerLength..len) in place and writes the tag at buf[len..): the new length, or -1 (bad
+//       arguments, no room for the tag, a crypto failure). The SSRC and sequence number are read from the
+//       header; the rollover counter is the caller's.
+// A context is freed when JavaScript drops it (its finalizer); contexts are not shared between threads.
+#include <node_api.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include "napi-typed.h"
+
+#define CM_TAG 10
+#define GCM_TAG 16
+
+typedef struct {
+  int gcm;
+  EVP_CIPHER_CTX* cipher;
+  EVP_MAC* mac;
+  EVP_MAC_CTX* hmac;
+  uint8_t salt[14];
+} SrtpCtx;
+
+static void free_ctx(SrtpCtx* c) {
+  if (c == NULL) return;
+  if (c->cipher != NULL) EVP_CIPHER_CTX_free(c->cipher);
+  if (c->hmac != NULL) EVP_MAC_CTX_free(c->hmac);
+  if (c->mac != NULL) EVP_MAC_free(c->mac);
+  memset(c->salt, 0, sizeof c->salt);
+  free(c);
+}
+
+static void finalize_ctx(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  free_ctx((SrtpCtx*)data);
+}
+
+static napi_value wrap(napi_env env, SrtpCtx* c) {
+  napi_value ext;
+  if (napi_create_external(env, c, finalize_ctx, NULL, &ext) != napi_ok) {
+    free_ctx(c);
+    napi_throw_error(env, NULL, "could not wrap the SRTP context");
+    return NULL;
+  }
+  return ext;
+}
+
+static napi_value CreateCm(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  uint8_t *key, *salt, *auth;
+  size_t kl, sl, al;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 3 ||
+      !typed(env, a[0], napi_uint8_array, (void**)&key, &kl) || !typed(env, a[1], napi_uint8_array, (void**)&salt, &sl) ||
+      !typed(env, a[2], napi_uint8_array, (void**)&auth, &al) || kl != 16 || sl != 14 || al != 20) {
+    napi_throw_type_error(env, NULL, "createCm(rtpKey: 16 bytes, rtpSalt: 14 bytes, rtpAuthKey: 20 bytes)");
+    return NULL;
+  }
+  SrtpCtx* c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  memcpy(c->salt, salt, 14);
+  char sha1[] = "SHA1";
+  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha1, 0), OSSL_PARAM_construct_end()};
+  if ((c->cipher = EVP_CIPHER_CTX_new()) == NULL ||
+      EVP_EncryptInit_ex(c->cipher, EVP_aes_128_ctr(), NULL, key, NULL) != 1 ||
+      (c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL || (c->hmac = EVP_MAC_CTX_new(c->mac)) == NULL ||
+      EVP_MAC_init(c->hmac, auth, 20, params) != 1) {
+    free_ctx(c);
+    napi_throw_error(env, NULL, "OpenSSL could not make the AES-CM/HMAC-SHA1 contexts");
+    return NULL;
+  }
+  return wrap(env, c);
+}
+
+static napi_value CreateGcm(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value a[2];
+  uint8_t *key, *salt;
+  size_t kl, sl;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 2 ||
+      !typed(env, a[0], napi_uint8_array, (void**)&key, &kl) || !typed(env, a[1], napi_uint8_array, (void**)&salt, &sl) ||
+      (kl != 16 && kl != 32) || sl != 12) {
+    napi_throw_type_error(env, NULL, "createGcm(rtpKey: 16 or 32 bytes, rtpSalt: 12 bytes)");
+    return NULL;
+  }
+  SrtpCtx* c = calloc(1, sizeof *c);
+  if (c == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  c->gcm = 1;
+  memcpy(c->salt, salt, 12);
+  if ((c->cipher = EVP_CIPHER_CTX_new()) == NULL ||
+      EVP_EncryptInit_ex(c->cipher, kl == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+    free_ctx(c);
+    napi_throw_error(env, NULL, "OpenSSL could not make the AES-GCM context");
+    return NULL;
+  }
+  return wrap(env, c);
+}
+
+static napi_value int_value(napi_env env, int32_t v) {
+  napi_value r;
+  napi_create_int32(env, v, &r);
+  return r;
+}
+
+/** AES-CM: IV = salt ^ SSRC ^ index (RFC 3711 §4.1.1), payload XOR keystream, tag = HMAC-SHA1(packet || ROC)[0..10). */
+static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
+  uint8_t iv[16];
+  memcpy(iv, c->salt, 14);
+  iv[14] = iv[15] = 0;
+  for (int i = 0; i < 4; i++) iv[4 + i] ^= p[8 + i];
+  iv[8] ^= roc >> 24;
+  iv[9] ^= roc >> 16;
+  iv[10] ^= roc >> 8;
+  iv[11] ^= roc;
+  iv[12] ^= p[2];
+  iv[13] ^= p[3];
+  int outl = 0;
+  if (EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv) != 1) return -1;
+  if (len > hl && EVP_EncryptUpdate(c->cipher, p + hl, &outl, p + hl, len - hl) != 1) return -1;
+  uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
+  uint8_t tag[EVP_MAX_MD_SIZE];
+  size_t tl = 0;
+  if (EVP_MAC_init(c->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(c->hmac, p, (size_t)len) != 1 ||
+      EVP_MAC_update(c->hmac, rocBytes, 4) != 1 || EVP_MAC_final(c->hmac, tag, &tl, sizeof tag) != 1 || tl < CM_TAG)
+    return -1;
+  memcpy(p + len, tag, CM_TAG);
+  return len + CM_TAG;
+}
+
+/** AES-GCM: IV = salt ^ (0 0 SSRC ROC SEQ) (RFC 7714 §8.1), the header as AAD, the tag after the payload. */
+static int protect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
+  uint8_t iv[12];
+  memcpy(iv, c->salt, 12);
+  for (int i = 0; i < 4; i++) iv[2 + i] ^= p[8 + i];
+  iv[6] ^= roc >> 24;
+  iv[7] ^= roc >> 16;
+  iv[8] ^= roc >> 8;
+  iv[9] ^= roc;
+  iv[10] ^= p[2];
+  iv[11] ^= p[3];
+  int outl = 0;
+  if (EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(c->cipher, NULL, &outl, p, hl) != 1)
+    return -1;
+  if (len > hl && EVP_EncryptUpdate(c->cipher, p + hl, &outl, p + hl, len - hl) != 1) return -1;
+  if (EVP_EncryptFinal_ex(c->cipher, p + len, &outl) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG, p + len) != 1)
+    return -1;
+  return len + GCM_TAG;
+}
+
+static napi_value ProtectRtp(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value a[5];
+  void* data = NULL;
+  uint8_t* buf = NULL;
+  size_t cap = 0;
+  int32_t hl = 0, len = 0;
+  uint32_t roc = 0;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 ||
+      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
+      !typed(env, a[1], napi_uint8_array, (void**)&buf, &cap) || napi_get_value_int32(env, a[2], &hl) != napi_ok ||
+      napi_get_value_int32(env, a[3], &len) != napi_ok || napi_get_value_uint32(env, a[4], &roc) != napi_ok) {
+    napi_throw_type_error(env, NULL, "protectRtp(ctx, buf: Uint8Array, headerLength: number, len: number, roc: number)");
+    return NULL;
+  }
+  SrtpCtx* c = data;
+  if (hl < 12 || len < hl || (size_t)len + (c->gcm ? GCM_TAG : CM_TAG) > cap) return int_value(env, -1);
+  return int_value(env, c->gcm ? protect_gcm(c, buf, hl, len, roc) : protect_cm(c, buf, hl, len, roc));
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor props[] = {
+      {"createCm", NULL, CreateCm, NULL, NULL, NULL, napi_default, NULL},
+      {"createGcm", NULL, CreateGcm, NULL, NULL, NULL, napi_default, NULL},
+      {"protectRtp", NULL, ProtectRtp, NULL, NULL, NULL, napi_default, NULL},
+  };
+  napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  return exports;
+}
