@@ -1,6 +1,6 @@
-// Tertulia's optional native SRTP protect (Node-API): the cipher and authentication work of protecting one RTP
-// packet, done once per receiver of every packet the bridge forwards. src/bridge/packet/srtp.ts keeps the SRTP
-// logic (key derivation, rollover counters, header parsing, RTCP, unprotect) and, without this module, does
+// Tertulia's optional native SRTP crypto (Node-API): the cipher and authentication work of protecting one RTP
+// packet, done once per receiver of every packet the bridge forwards, and of unprotecting one as it arrives. src/bridge/packet/srtp.ts keeps the SRTP
+// logic (key derivation, rollover counters, replay windows, header parsing, RTCP) and, without this module, does
 // the crypto itself through Node's crypto API, which costs two Node objects and their buffers per packet: most
 // of the bridge's CPU per forwarded packet (docs/BENCHMARKS.md). Here the same OpenSSL that Node carries (its
 // exported libcrypto, through Node's own headers: nothing else to install) does it in place, with contexts made
@@ -13,10 +13,14 @@
 //       encrypts buf[headerLength..len) in place and writes the tag at buf[len..): the new length, or -1 (bad
 //       arguments, no room for the tag, a crypto failure). The SSRC and sequence number are read from the
 //       header; the rollover counter is the caller's.
+//   unprotectRtp(ctx, buf, headerLength, len, roc) -> n
+//       checks the tag at the end of buf[0..len) and decrypts the payload in place: the plaintext length, or -1
+//       (authentication failure, bad arguments). Replay checks are the caller's.
 // A context is freed when JavaScript drops it (its finalizer); contexts are not shared between threads.
 #include <node_api.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/params.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +33,8 @@
 typedef struct {
   int gcm;
   EVP_CIPHER_CTX* cipher;
+  /** GCM only: the decrypting context (AES-CM's keystream is the same both ways). */
+  EVP_CIPHER_CTX* decipher;
   EVP_MAC* mac;
   EVP_MAC_CTX* hmac;
   uint8_t salt[14];
@@ -37,6 +43,7 @@ typedef struct {
 static void free_ctx(SrtpCtx* c) {
   if (c == NULL) return;
   if (c->cipher != NULL) EVP_CIPHER_CTX_free(c->cipher);
+  if (c->decipher != NULL) EVP_CIPHER_CTX_free(c->decipher);
   if (c->hmac != NULL) EVP_MAC_CTX_free(c->hmac);
   if (c->mac != NULL) EVP_MAC_free(c->mac);
   memset(c->salt, 0, sizeof c->salt);
@@ -107,8 +114,9 @@ static napi_value CreateGcm(napi_env env, napi_callback_info info) {
   }
   c->gcm = 1;
   memcpy(c->salt, salt, 12);
-  if ((c->cipher = EVP_CIPHER_CTX_new()) == NULL ||
-      EVP_EncryptInit_ex(c->cipher, kl == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm(), NULL, key, NULL) != 1) {
+  const EVP_CIPHER* alg = kl == 16 ? EVP_aes_128_gcm() : EVP_aes_256_gcm();
+  if ((c->cipher = EVP_CIPHER_CTX_new()) == NULL || EVP_EncryptInit_ex(c->cipher, alg, NULL, key, NULL) != 1 ||
+      (c->decipher = EVP_CIPHER_CTX_new()) == NULL || EVP_DecryptInit_ex(c->decipher, alg, NULL, key, NULL) != 1) {
     free_ctx(c);
     napi_throw_error(env, NULL, "OpenSSL could not make the AES-GCM context");
     return NULL;
@@ -122,9 +130,8 @@ static napi_value int_value(napi_env env, int32_t v) {
   return r;
 }
 
-/** AES-CM: IV = salt ^ SSRC ^ index (RFC 3711 §4.1.1), payload XOR keystream, tag = HMAC-SHA1(packet || ROC)[0..10). */
-static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
-  uint8_t iv[16];
+/** AES-CM's IV: salt ^ SSRC ^ index (RFC 3711 §4.1.1). */
+static void cm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t roc, uint8_t iv[16]) {
   memcpy(iv, c->salt, 14);
   iv[14] = iv[15] = 0;
   for (int i = 0; i < 4; i++) iv[4 + i] ^= p[8 + i];
@@ -134,22 +141,45 @@ static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
   iv[11] ^= roc;
   iv[12] ^= p[2];
   iv[13] ^= p[3];
+}
+
+/** XORs the AES-CM keystream into p[hl..end). */
+static int cm_xor(SrtpCtx* c, uint8_t* p, int hl, int end, uint32_t roc) {
+  uint8_t iv[16];
+  cm_iv(c, p, roc, iv);
   int outl = 0;
   if (EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv) != 1) return -1;
-  if (len > hl && EVP_EncryptUpdate(c->cipher, p + hl, &outl, p + hl, len - hl) != 1) return -1;
+  if (end > hl && EVP_EncryptUpdate(c->cipher, p + hl, &outl, p + hl, end - hl) != 1) return -1;
+  return 0;
+}
+
+/** HMAC-SHA1(p[0..end) || ROC) into tag (20 bytes). */
+static int cm_tag(SrtpCtx* c, const uint8_t* p, int end, uint32_t roc, uint8_t tag[EVP_MAX_MD_SIZE]) {
   uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
-  uint8_t tag[EVP_MAX_MD_SIZE];
   size_t tl = 0;
-  if (EVP_MAC_init(c->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(c->hmac, p, (size_t)len) != 1 ||
-      EVP_MAC_update(c->hmac, rocBytes, 4) != 1 || EVP_MAC_final(c->hmac, tag, &tl, sizeof tag) != 1 || tl < CM_TAG)
+  if (EVP_MAC_init(c->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(c->hmac, p, (size_t)end) != 1 ||
+      EVP_MAC_update(c->hmac, rocBytes, 4) != 1 || EVP_MAC_final(c->hmac, tag, &tl, EVP_MAX_MD_SIZE) != 1 || tl < CM_TAG)
     return -1;
+  return 0;
+}
+
+/** AES-CM: payload XOR keystream, then tag = HMAC-SHA1(packet || ROC)[0..10) after it. */
+static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
+  uint8_t tag[EVP_MAX_MD_SIZE];
+  if (cm_xor(c, p, hl, len, roc) != 0 || cm_tag(c, p, len, roc, tag) != 0) return -1;
   memcpy(p + len, tag, CM_TAG);
   return len + CM_TAG;
 }
 
-/** AES-GCM: IV = salt ^ (0 0 SSRC ROC SEQ) (RFC 7714 §8.1), the header as AAD, the tag after the payload. */
-static int protect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
-  uint8_t iv[12];
+static int unprotect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
+  int end = len - CM_TAG;
+  uint8_t tag[EVP_MAX_MD_SIZE];
+  if (end < hl || cm_tag(c, p, end, roc, tag) != 0 || CRYPTO_memcmp(tag, p + end, CM_TAG) != 0) return -1;
+  return cm_xor(c, p, hl, end, roc) == 0 ? end : -1;
+}
+
+/** AES-GCM's IV: salt ^ (0 0 SSRC ROC SEQ) (RFC 7714 §8.1). */
+static void gcm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t roc, uint8_t iv[12]) {
   memcpy(iv, c->salt, 12);
   for (int i = 0; i < 4; i++) iv[2 + i] ^= p[8 + i];
   iv[6] ^= roc >> 24;
@@ -158,6 +188,12 @@ static int protect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
   iv[9] ^= roc;
   iv[10] ^= p[2];
   iv[11] ^= p[3];
+}
+
+/** AES-GCM: the header as AAD, the tag after the payload. */
+static int protect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
+  uint8_t iv[12];
+  gcm_iv(c, p, roc, iv);
   int outl = 0;
   if (EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(c->cipher, NULL, &outl, p, hl) != 1)
     return -1;
@@ -168,24 +204,58 @@ static int protect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
   return len + GCM_TAG;
 }
 
-static napi_value ProtectRtp(napi_env env, napi_callback_info info) {
+static int unprotect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
+  int end = len - GCM_TAG;
+  if (end < hl) return -1;
+  uint8_t iv[12];
+  gcm_iv(c, p, roc, iv);
+  int outl = 0;
+  if (EVP_DecryptInit_ex(c->decipher, NULL, NULL, NULL, iv) != 1 || EVP_DecryptUpdate(c->decipher, NULL, &outl, p, hl) != 1)
+    return -1;
+  if (end > hl && EVP_DecryptUpdate(c->decipher, p + hl, &outl, p + hl, end - hl) != 1) return -1;
+  if (EVP_CIPHER_CTX_ctrl(c->decipher, EVP_CTRL_GCM_SET_TAG, GCM_TAG, p + end) != 1) return -1;
+  uint8_t tail[16];
+  return EVP_DecryptFinal_ex(c->decipher, tail, &outl) == 1 ? end : -1;  // 0: the tag does not match
+}
+
+/** Parses (ctx, buf, headerLength, len, roc); NULL after throwing a TypeError. */
+static SrtpCtx* packet_args(napi_env env, napi_callback_info info, const char* usage, uint8_t** buf, size_t* cap, int32_t* hl,
+                            int32_t* len, uint32_t* roc) {
   size_t argc = 5;
   napi_value a[5];
   void* data = NULL;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 ||
+      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
+      !typed(env, a[1], napi_uint8_array, (void**)buf, cap) || napi_get_value_int32(env, a[2], hl) != napi_ok ||
+      napi_get_value_int32(env, a[3], len) != napi_ok || napi_get_value_uint32(env, a[4], roc) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value ProtectRtp(napi_env env, napi_callback_info info) {
   uint8_t* buf = NULL;
   size_t cap = 0;
   int32_t hl = 0, len = 0;
   uint32_t roc = 0;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 ||
-      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
-      !typed(env, a[1], napi_uint8_array, (void**)&buf, &cap) || napi_get_value_int32(env, a[2], &hl) != napi_ok ||
-      napi_get_value_int32(env, a[3], &len) != napi_ok || napi_get_value_uint32(env, a[4], &roc) != napi_ok) {
-    napi_throw_type_error(env, NULL, "protectRtp(ctx, buf: Uint8Array, headerLength: number, len: number, roc: number)");
-    return NULL;
-  }
-  SrtpCtx* c = data;
+  SrtpCtx* c = packet_args(env, info, "protectRtp(ctx, buf: Uint8Array, headerLength: number, len: number, roc: number)",
+                           &buf, &cap, &hl, &len, &roc);
+  if (c == NULL) return NULL;
   if (hl < 12 || len < hl || (size_t)len + (c->gcm ? GCM_TAG : CM_TAG) > cap) return int_value(env, -1);
   return int_value(env, c->gcm ? protect_gcm(c, buf, hl, len, roc) : protect_cm(c, buf, hl, len, roc));
+}
+
+static napi_value UnprotectRtp(napi_env env, napi_callback_info info) {
+  uint8_t* buf = NULL;
+  size_t cap = 0;
+  int32_t hl = 0, len = 0;
+  uint32_t roc = 0;
+  SrtpCtx* c = packet_args(env, info, "unprotectRtp(ctx, buf: Uint8Array, headerLength: number, len: number, roc: number)",
+                           &buf, &cap, &hl, &len, &roc);
+  if (c == NULL) return NULL;
+  if (hl < 12 || len < hl || (size_t)len > cap) return int_value(env, -1);
+  return int_value(env, c->gcm ? unprotect_gcm(c, buf, hl, len, roc) : unprotect_cm(c, buf, hl, len, roc));
 }
 
 NAPI_MODULE_INIT() {
@@ -193,6 +263,7 @@ NAPI_MODULE_INIT() {
       {"createCm", NULL, CreateCm, NULL, NULL, NULL, napi_default, NULL},
       {"createGcm", NULL, CreateGcm, NULL, NULL, NULL, napi_default, NULL},
       {"protectRtp", NULL, ProtectRtp, NULL, NULL, NULL, napi_default, NULL},
+      {"unprotectRtp", NULL, UnprotectRtp, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

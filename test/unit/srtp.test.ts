@@ -217,7 +217,7 @@ function pair(profile: SrtpProfileName, native = false): [SrtpSession, SrtpSessi
   const salt = Buffer.alloc(saltLength, 0x17);
   const tx = new SrtpSession(profile, key, salt, undefined, native);
   assert.equal(tx.nativeProtect, native);
-  return [tx, new SrtpSession(profile, key, salt, undefined, false)];
+  return [tx, new SrtpSession(profile, key, salt, undefined, native)];
 }
 
 function rtpPacket(seq: number, ssrc: number, payloadLen: number, fill = seq & 0xff, ext = false): Buffer {
@@ -414,6 +414,7 @@ for (const profile of PROFILES) {
     const lib = new SrtpSession(profile, key, salt);
     assert.equal(lib.nativeProtect, true);
     const rx = new SrtpSession(profile, key, salt, undefined, false);
+    const rxLib = new SrtpSession(profile, key, salt);
     // several SSRCs, a wrap, reordering and retransmissions, big and tiny packets, tight and roomy buffers
     let seq = 65000;
     for (let i = 0; i < 3000; i++) {
@@ -430,7 +431,14 @@ for (const profile of PROFILES) {
       const nb = lib.protectRtp(b, plain.length, b);
       assert.equal(nb, na, `length of packet ${i}`);
       assert.deepEqual(b.subarray(0, nb), a.subarray(0, na), `bytes of packet ${i} (seq ${s}, ssrc ${ssrc})`);
-      if (back === 0) assert.equal(rx.unprotectRtp(b, nb), plain.length);
+      if (back === 0) {
+        assert.equal(rxLib.unprotectRtp(a, na), plain.length, `the native module unprotects what Node's crypto protected (${i})`);
+        assert.deepEqual(a.subarray(0, plain.length), plain);
+        const bad = Buffer.from(b.subarray(0, nb));
+        bad[nb - 1 - (i % 8)] ^= 1;
+        assert.equal(rx.unprotectRtp(b, nb), plain.length, `Node's crypto unprotects what the native module protected (${i})`);
+        assert.equal(new SrtpSession(profile, key, salt).unprotectRtp(bad, nb), -1, 'a bad tag: refused by the native module');
+      }
     }
     for (let k = 0; k < 5; k++) assert.equal(lib.sendRoc(0x10000 + k), ts.sendRoc(0x10000 + k));
     assert.equal(lib.sendRoc(0x99), -1, 'an SSRC never sent');

@@ -1,6 +1,6 @@
 // The bridge's optional native SRTP crypto (native/srtp.c, built by scripts/build-native.sh with the OpenSSL
-// inside Node). SrtpSession (packet/srtp.ts) uses it for the cipher and tag of protectRtp, the per-receiver work
-// of every forwarded packet; without it, or with TERTULIA_NATIVE_SRTP=0 in the environment, Node's crypto API
+// inside Node). SrtpSession (packet/srtp.ts) uses it for the cipher and tag of RTP (protect, the per-receiver
+// work of every forwarded packet, and unprotect); without it, or with TERTULIA_NATIVE_SRTP=0 in the environment, Node's crypto API
 // does that work.
 import { createRequire } from 'node:module';
 
@@ -12,6 +12,8 @@ export interface SrtpNativeModule {
   createGcm(rtpKey: Uint8Array, rtpSalt: Uint8Array): NativeSrtpContext;
   /** Encrypts buf[headerLength..len) in place and appends the tag: the new length, or -1. */
   protectRtp(ctx: NativeSrtpContext, buf: Uint8Array, headerLength: number, len: number, roc: number): number;
+  /** Checks the tag at the end of buf[0..len) and decrypts in place: the plaintext length, or -1. */
+  unprotectRtp(ctx: NativeSrtpContext, buf: Uint8Array, headerLength: number, len: number, roc: number): number;
 }
 
 let loaded: SrtpNativeModule | null | undefined;

@@ -14,10 +14,10 @@
  *    1100-byte packet: createHmac ~2.8 µs, precomputed ipad/opad states with `Hash.copy()` ~5.8 µs,
  *    two one-shot `crypto.hash` calls ~3.7 µs; createHmac stays.
  *  - AES-GCM: one `createCipheriv('aes-128-gcm')` per packet (Node has no way to re-key the nonce).
- * That cost is why protectRtp, done once per receiver of every forwarded packet, hands its cipher and tag to the
- * optional native module (native/srtp.c: the OpenSSL inside Node, with contexts made once per session) when it
- * is built. The SRTP logic (rollover counters, header lengths) stays here for both paths, and everything else
- * (unprotect, RTCP) is always done with Node's crypto API.
+ * That cost is why RTP's protect (done once per receiver of every forwarded packet) and unprotect hand their
+ * cipher and tag to the optional native module (native/srtp.c: the OpenSSL inside Node, with contexts made once
+ * per session) when it is built. The SRTP logic (rollover counters, replay windows, header lengths) stays here
+ * for both paths, and RTCP is always done with Node's crypto API.
  *
  * All protect/unprotect methods return -1 on malformed input, authentication failure or replay, and never throw.
  */
@@ -217,7 +217,7 @@ export class SrtpSession {
   private readonly keys: SrtpSessionKeys;
   private readonly rtpEcb: Cipheriv | null;
   private readonly rtcpEcb: Cipheriv | null;
-  /** protectRtp's cipher and tag in the native module, or null: Node's crypto API. */
+  /** RTP's cipher and tag in the native module, or null: Node's crypto API. */
   private readonly nativeModule: SrtpNativeModule | null;
   private readonly nativeRtp: NativeSrtpContext | null;
 
@@ -236,7 +236,7 @@ export class SrtpSession {
   /**
    * @param sessionKeys test hook: use these session keys as they are (RFC 7714 vectors give session keys);
    *   masterKey/masterSalt are then ignored.
-   * @param native protectRtp's crypto in the native module when it is built here (default); false: Node's API.
+   * @param native RTP's crypto in the native module when it is built here (default); false: Node's API.
    * Throws on key/salt of the wrong length (a setup error, not a per-packet one).
    */
   constructor(
@@ -295,7 +295,7 @@ export class SrtpSession {
     this.rtcpIndex = v & 0x7fffffff;
   }
 
-  /** Whether protectRtp's crypto runs in the native module. */
+  /** Whether RTP's crypto (protect and unprotect) runs in the native module. */
   get nativeProtect(): boolean {
     return this.nativeRtp !== null;
   }
@@ -516,7 +516,9 @@ export class SrtpSession {
     const index = roc * 65536 + seq;
     if (st !== undefined && !replayOk(st, index)) return -1;
     try {
-      if (this.gcm) {
+      if (this.nativeRtp !== null) {
+        if (this.nativeModule!.unprotectRtp(this.nativeRtp, buf, hl, len, roc) !== end) return -1;
+      } else if (this.gcm) {
         const iv = this.gcmIv(this.keys.rtpSalt, ssrc, roc, seq);
         const d = createDecipheriv(this.gcmAlg, this.keys.rtpKey, iv, { authTagLength: GCM_TAG });
         d.setAuthTag(buf.subarray(end, len));
