@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import type { BenchMedia } from './media.ts';
 import { AUDIO_FRAME_MS } from './media.ts';
 import { DelayHistogram } from './delay-histogram.ts';
+import { browserAnswer } from './sdp-answer.ts';
 import { PARTICIPANT_ICE_PWD, Participant, createClientCertificate, measureWindow, type ClientCertificate } from './participant.ts';
 
 /** Every packet counts (the bench's measurement window is for benchmarks; here a client only says what it got). */
@@ -41,45 +42,14 @@ export interface MeetingClientOptions {
 
 /** The answer a browser gives to focus's offer: audio and camera (rid simulcast) sent, remote sources received. */
 export function meetingAnswer(offerSdp: string, p: Participant, fingerprint: string): string {
-  const offer = sdpTransform.parse(offerSdp);
-  const media = offer.media.map((m) => {
-    const mid = String(m.mid);
-    const own = mid === '0' || mid === '1' || mid === '2';
-    const sending = (mid === '0' && p.publishesAudio) || (mid === '1' && p.publishesVideo);
-    const direction = own ? (sending ? 'sendonly' : 'inactive') : m.direction === 'sendonly' ? 'recvonly' : 'inactive';
-    const out: Record<string, unknown> = {
-      type: m.type,
-      port: 9,
-      protocol: m.protocol,
-      payloads: m.payloads,
-      rtp: m.rtp,
-      fmtp: m.fmtp,
-      rtcpFb: m.rtcpFb,
-      ext: m.ext,
-      connection: { version: 4, ip: '0.0.0.0' },
-      iceUfrag: p.remoteUfrag,
-      icePwd: PARTICIPANT_ICE_PWD,
-      fingerprint: { type: 'sha-256', hash: fingerprint },
-      setup: 'active',
-      mid,
-      direction,
-      rtcpMux: 'rtcp-mux',
-    };
-    if (mid === '0' && sending) out.ssrcs = [{ id: p.audioSsrc, attribute: 'cname', value: p.endpointId }];
-    if (mid === '1' && sending) {
+  const id = { ufrag: p.remoteUfrag, pwd: PARTICIPANT_ICE_PWD, fingerprint, sessionId: String(1000 + p.audioSsrc) };
+  return browserAnswer(offerSdp, id, (mid) => {
+    if (mid === '0' && p.publishesAudio) return { ssrcs: [{ id: p.audioSsrc, attribute: 'cname', value: p.endpointId }] };
+    if (mid === '1' && p.publishesVideo) {
       const rids = p.layerRids;
-      out.rids = rids.map((id) => ({ id, direction: 'send' }));
-      out.simulcast = { dir1: 'send', list1: rids.join(';') };
+      return { rids: rids.map((rid) => ({ id: rid, direction: 'send' })), simulcast: { dir1: 'send', list1: rids.join(';') } };
     }
-    return out;
-  });
-  return sdpTransform.write({
-    version: 0,
-    origin: { username: '-', sessionId: String(1000 + p.audioSsrc), sessionVersion: 2, netType: 'IN', ipVer: 4, address: '127.0.0.1' },
-    name: '-',
-    timing: { start: 0, stop: 0 },
-    groups: [{ type: 'BUNDLE', mids: media.map((m) => m.mid).join(' ') }],
-    media: media as never,
+    return null;
   });
 }
 
