@@ -277,7 +277,7 @@ export class SrtpSession {
       this.rtpEcb = null;
       this.rtcpEcb = null;
     } else {
-      this.rtpEcb = ecbFor(this.keys.rtpKey);
+      this.rtpEcb = ctx === null ? ecbFor(this.keys.rtpKey) : null; // RTP's keystream is the native module's
       this.rtcpEcb = ecbFor(this.keys.rtcpKey);
     }
   }
