@@ -8,140 +8,29 @@ import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
-import type { Role } from '../protocol/access-messages.ts';
-import {
-  type IceServer,
-  roomKey,
-  type ClientMessage,
-  type ErrorCode,
-  type MediaKind,
-  type Participant,
-  type ServerMessage,
-} from '../protocol/signal-messages.ts';
+import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
 import type { RoomFanout } from './room-fanout.ts';
-import { applyPolicy, broadcastRoomState, policyOf, storedPolicy } from './room-policy.ts';
+import { RoomResume } from './room-resume.ts';
+import { addStandIn, dropStandIn, type StandInHost } from './room-standins.ts';
+import { toParticipant, type JoinGrant, type JoinMessage, type LeaveOptions, type Member, type PresenceChange, type Room, type Session } from './room-types.ts';
+
+export { peopleIn, toParticipant } from './room-types.ts';
+export type { JoinGrant, LeaveOptions, Member, PresenceChange, Room, Session } from './room-types.ts';
+export { ROOM_RETURN_GRACE_MS } from './room-resume.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
-/** How long the chat and policy of a room whose people all dropped are kept for them to come back. */
-export const ROOM_RETURN_GRACE_MS = 5 * 60_000;
-
-/** One client connection, whatever carries it (a WebSocket in practice). */
-export interface Session {
-  send(message: ServerMessage): void;
-  member?: Member;
-  /** The peer's network address, for rate limits (password and sign-in attempts). */
-  remoteAddress?: string;
-  /** TURN servers with fresh credentials for this connection's browser (src/turn/), sent with `joined`. */
-  iceServers?: () => IceServer[];
-  /** Where the participant is (signal/region.ts): focus prefers a bridge of that region. */
-  region?: string;
-}
-
-/** What admission decided for a join: the role, and whether the person signed in or brought a token. */
-export interface JoinGrant {
-  role: Role;
-  authenticated: boolean;
-  /** A display name from the credentials (a token's context.user.name), used instead of the typed one. */
-  displayName?: string;
-  /** Moderator only because the room was empty when asked: re-checked when actually entering the room. */
-  firstComer?: boolean;
-  /** A caller on the phone (the SIP gateway). */
-  phone?: boolean;
-  /** A reconnect: back in as this participant id (from its resume token, room-state.ts). */
-  resumeId?: string;
-  /** The token that resumed it (forgotten once a new one is given). */
-  resumedWith?: string;
-}
-
-export interface Member {
-  id: string;
-  room: Room;
-  displayName: string;
-  audioMuted: boolean;
-  videoMuted: boolean;
-  session: Session;
-  /** When the hand went up (ms since the epoch); undefined while it is down. */
-  handRaisedAt?: number;
-  /** True while sharing a screen. */
-  screenSharing?: boolean;
-  /** A moderator (or an admin) turned the camera off and the participant has not turned it on since. */
-  videoForceMuted?: boolean;
-  role: Role;
-  /** Signed in (accounts mode) or joined with a valid token (token mode). */
-  authenticated: boolean;
-  /** Bus requests for this participant run one after another, in the order the browser caused them. */
-  queue: Promise<void>;
-  /** When it entered the room (ms since the epoch). */
-  joinedAt: number;
-  /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
-  phone?: boolean;
-  /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
-  plain?: boolean;
-  /** Given in `joined`: a reconnecting browser comes back as this member with it (room-state.ts). */
-  resumeToken?: string;
-  /** A member whose socket is on another signal instance (this id), stood in for here (room-fanout.ts). */
-  remote?: string;
-  /** For a remote member: when its connection there entered (orders its presences). */
-  remoteSince?: number;
-}
-
-export interface LeaveOptions {
-  resumable?: boolean;
-  displaced?: boolean;
-  returning?: boolean;
-}
-
-export interface Room {
-  key: string;
-  /** The name as first typed by whoever created the room. */
-  name: string;
-  members: Map<string, Member>;
-  /** The participant the bridge last named dominant speaker (sent to late joiners). */
-  dominantSpeaker?: string;
-  /** When its first participant entered (ms since the epoch). */
-  startedAt: number;
-  /** A breakout room (breakout-rooms.ts): the meeting's main room and this room's id there. */
-  breakout?: { main: Room; id: string };
-  /** A main room with breakout rooms: how many of its meeting's people (not phones) are in them now. */
-  peopleInBreakouts?: () => number;
-}
-
-/** Someone entered or left a room: told to observers (webhooks.ts) from the one place each happens. */
-export type PresenceChange =
-  | { kind: 'joined'; room: Room; member: Member; roomStarted: boolean }
-  | { kind: 'left'; room: Room; member: Member; roomFinished: boolean; reason: string }
-  /** A room kept open while empty (`Rooms.holds`: a main room whose people are in breakout rooms) was let go. */
-  | { kind: 'finished'; room: Room };
-
-type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
-
-export function toParticipant(m: Member): Participant {
-  const p: Participant = { id: m.id, displayName: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted };
-  if (m.handRaisedAt !== undefined) p.handRaisedAt = m.handRaisedAt;
-  if (m.screenSharing) p.screenSharing = true;
-  p.role = m.role;
-  if (m.phone) p.phone = true;
-  return p;
-}
-
-/** People in the room (or its breakout rooms) other than phone callers (a room with only callers has no host yet). */
-export function peopleIn(room: Room | undefined): number {
-  let n = room?.peopleInBreakouts?.() ?? 0;
-  for (const m of room?.members.values() ?? []) if (!m.phone) n++;
-  return n;
-}
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export class Rooms {
+export class Rooms implements StandInHost {
   readonly rooms = new Map<string, Room>();
   private readonly bus: Bus;
-  private readonly log: Logger;
+  readonly log: Logger;
   private readonly pending = new Set<Promise<void>>();
   readonly caps: Caps;
   /** Resume tokens and chat history beyond this process (none: nobody can resume). */
@@ -154,49 +43,20 @@ export class Rooms {
     this.log = log;
     this.caps = caps;
     this.state = state;
+    this.resume = new RoomResume(state, this.rooms, () => this.fanout);
   }
 
-  private readonly policyLoads = new WeakMap<Room, Promise<void>>();
-  private readonly forgetTimers = new Set<NodeJS.Timeout>();
-
-  /**
-   * The room `key` has nobody left here. Left on purpose: its stored chat and policy are forgotten now. Its last
-   * connection dropped: they are kept for the people coming back, and forgotten after ROOM_RETURN_GRACE_MS if the
-   * room is still empty here (with other signal instances, a room alive there has stand-ins here).
-   */
-  private roomEmptied(key: string, resumable: boolean): void {
-    if (!this.state) return;
-    if (!resumable) {
-      this.state.forgetRoom(key);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.forgetTimers.delete(timer);
-      if (!this.rooms.has(key)) this.state?.forgetRoom(key);
-    }, ROOM_RETURN_GRACE_MS);
-    timer.unref();
-    this.forgetTimers.add(timer);
-  }
+  /** Resume records and the stored state of rooms emptied here (room-resume.ts). */
+  private readonly resume: RoomResume;
 
   /** A moderator changed `room`'s policy: kept in the store, and told to the room's other signal instances. */
   policyChanged(room: Room): void {
-    const p = storedPolicy(policyOf(room));
-    this.state?.savePolicy(room.key, p);
-    this.fanout?.policy(room, p);
+    this.resume.policyChanged(room);
   }
 
   /** Applies the stored policy of a room this instance starts or takes over (once per Room object). */
   policyLoaded(room: Room): Promise<void> {
-    let p = this.policyLoads.get(room);
-    if (!p) {
-      p = (this.state?.policy(room.key) ?? Promise.resolve(undefined)).then((stored) => {
-        if (!stored) return;
-        applyPolicy(room, stored);
-        broadcastRoomState(room);
-      });
-      this.policyLoads.set(room, p);
-    }
-    return p;
+    return this.resume.policyLoaded(room);
   }
 
   /** Another instance's moderator made our member `member` a moderator (wired to moderation in index.ts). */
@@ -204,17 +64,7 @@ export class Rooms {
 
   /** Writes who `member`'s resume token resumes again (after its role or name changed). */
   remember(member: Member): void {
-    if (!member.resumeToken || !this.state) return;
-    // a reconnect joins the meeting's main room (its breakout store brings it back to its breakout room)
-    const home = member.room.breakout?.main ?? member.room;
-    this.state.remember(member.resumeToken, {
-      room: home.key,
-      roomName: home.name,
-      participantId: member.id,
-      displayName: member.displayName,
-      role: member.role,
-      authenticated: member.authenticated,
-    });
+    this.resume.remember(member);
   }
 
   /** Rooms, their members and the bus requests in flight: 0 once everyone left. */
@@ -228,7 +78,8 @@ export class Rooms {
     session.send({ type: 'error', code, message });
   }
 
-  private broadcast(room: Room, message: ServerMessage, except?: Member): void {
+  /** Sends `message` to every member of `room` but `except` (stand-ins forward it to their instance). */
+  broadcast(room: Room, message: ServerMessage, except?: Member): void {
     for (const m of room.members.values()) if (m !== except) m.session.send(message);
   }
 
@@ -360,7 +211,7 @@ export class Rooms {
     if (!room) {
       room = { key, name: msg.room, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
-      void this.policyLoaded(room);
+      this.roomMade(room);
     }
     let id: string;
     if (grant.resumeId !== undefined) id = grant.resumeId;
@@ -415,54 +266,24 @@ export class Rooms {
     this.fanout?.joined(member);
   }
 
-  /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-fanout.ts). */
+  /** A room made here (by a join or a stand-in): its stored policy is applied. */
+  roomMade(room: Room): void {
+    void this.policyLoaded(room);
+  }
+
+  /** The room `key` has nobody left here (`resumable`: its last connection dropped rather than left). */
+  roomEmptied(key: string, resumable: boolean): void {
+    this.resume.roomEmptied(key, resumable);
+  }
+
+  /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-standins.ts). */
   addRemote(instance: string, key: string, roomName: string, p: Participant, since: number): void {
-    let room = this.rooms.get(key);
-    if (!room) {
-      room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
-      this.rooms.set(key, room);
-      void this.policyLoaded(room);
-    }
-    const known = room.members.get(p.id);
-    if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)
-    const member: Member = known ?? {
-      id: p.id,
-      room,
-      displayName: p.displayName,
-      audioMuted: p.audioMuted,
-      videoMuted: p.videoMuted,
-      session: { send: (message) => this.fanout?.forward(member, message) },
-      role: p.role ?? 'participant',
-      authenticated: false,
-      queue: Promise.resolve(),
-      joinedAt: since,
-    };
-    member.session.member = member;
-    Object.assign(member, { displayName: p.displayName, audioMuted: p.audioMuted, videoMuted: p.videoMuted, role: p.role ?? 'participant', remote: instance, remoteSince: since });
-    member.handRaisedAt = p.handRaisedAt;
-    member.screenSharing = p.screenSharing;
-    member.phone = p.phone;
-    if (known) return;
-    room.members.set(p.id, member);
-    this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
-    this.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
+    addStandIn(this, instance, key, roomName, p, since);
   }
 
   /** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
   dropRemote(member: Member, resumable: boolean, opts: { returning?: boolean } = {}): void {
-    const room = member.room;
-    if (!member.remote || room.members.get(member.id) !== member) return;
-    member.session.member = undefined;
-    room.members.delete(member.id);
-    // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
-    if (room.members.size === 0 && !opts.returning) {
-      this.rooms.delete(room.key);
-      this.roomEmptied(room.key, resumable);
-    }
-    this.broadcast(room, { type: 'participant-left', id: member.id });
-    this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
-    if (opts.returning) return;
-    this.afterExit(room, member);
+    dropStandIn(this, member, resumable, opts);
   }
 
   /**
@@ -534,7 +355,7 @@ export class Rooms {
     if (room.members.size > 0 || this.rooms.get(room.key) !== room) return;
     this.rooms.delete(room.key);
     // the meeting is over: its stored chat and policy go (a next meeting of that name starts afresh)
-    this.roomEmptied(room.key, false);
+    this.resume.roomEmptied(room.key, false);
     this.log.info({ room: room.key }, 'room finished');
     this.tellPresence({ kind: 'finished', room });
   }
@@ -545,7 +366,7 @@ export class Rooms {
     room.members.delete(member.id);
     if (room.members.size === 0 && !moving && !opts.returning && !this.holds?.(room)) {
       this.rooms.delete(room.key);
-      this.roomEmptied(room.key, opts.resumable === true);
+      this.resume.roomEmptied(room.key, opts.resumable === true);
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
@@ -560,7 +381,8 @@ export class Rooms {
     if (!moving && !opts.returning) this.afterExit(room, member);
   }
 
-  private afterExit(room: Room, member: Member): void {
+  /** Tells `onLeft` that `member` left `room` (its failures logged). */
+  afterExit(room: Room, member: Member): void {
     try {
       this.onLeft?.(room, member);
     } catch (e) {
@@ -637,9 +459,7 @@ export class Rooms {
       // resumable: their browsers reconnect, to this server once it is back or to another signal instance
       for (const m of [...room.members.values()]) if (!m.remote) this.leave(m.session, 'server stopping', { resumable: true });
     }
-    // a stopping instance leaves its rooms' state to the store (another instance, or this one restarted)
-    for (const t of this.forgetTimers) clearTimeout(t);
-    this.forgetTimers.clear();
+    this.resume.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.pending]),
