@@ -15,11 +15,13 @@
 //   tell their members again.
 // - A room's policy (lock, lobby, self-unmute) changed on one instance is applied by the others
 //   (`signal.room-policy`); a moderator granting the role to a member elsewhere asks its instance.
-// - Not shared (yet): polls, subject, recording flags and who waits in a lobby stay per instance.
+// - Shared room items (shared-room-items.ts: subject, polls, recording flags) live in the store; a change is
+//   announced by name (`signal.room-item`) and the room's other instances re-read it.
+// - Not shared (yet): who waits in a lobby and the breakout rooms stay per instance.
 import { randomBytes } from 'node:crypto';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
+import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, roomItemSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import { applyPolicy } from './room-policy.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
@@ -65,6 +67,16 @@ export class RoomFanout {
       const room = this.rooms.rooms.get(parsed.data.room);
       if (room) applyPolicy(room, parsed.data.policy);
     });
+    const items = rooms.state?.items;
+    if (items) {
+      items.announce = (room, item) => this.bus.publish(fanoutSubjects.roomItem, { instance: this.instance, room, item });
+      on(fanoutSubjects.roomItem, (p) => {
+        const parsed = roomItemSchema.safeParse(p);
+        if (!parsed.success || parsed.data.instance === this.instance) return;
+        const room = this.rooms.rooms.get(parsed.data.room);
+        if (room) void items.reload(room, parsed.data.item);
+      });
+    }
     on(fanoutSubjects.hello, (p) => {
       const parsed = instanceSchema.safeParse(p);
       if (!parsed.success || parsed.data.instance === this.instance) return;

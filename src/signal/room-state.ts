@@ -20,6 +20,7 @@ import type { KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
 import { CHAT_HISTORY_LIMIT, chatMessageSchema, type ChatMessage } from '../protocol/meeting-messages.ts';
 import { roleSchema } from '../protocol/access-messages.ts';
+import { SharedRoomItems } from './shared-room-items.ts';
 import { storedPolicySchema, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 
 export const ROOM_STATE_BUCKET = 'tertulia_signal';
@@ -68,11 +69,14 @@ export class RoomState {
   /** True when the store outlives this process (JetStream). */
   readonly durable: boolean;
   private readonly log: Logger;
+  /** Room items every instance sees (subject, polls, recording flags), in the same store. */
+  readonly items: SharedRoomItems;
 
   private constructor(store: KeyValue, durable: boolean, log: Logger) {
     this.store = store;
     this.durable = durable;
     this.log = log;
+    this.items = new SharedRoomItems(store, log);
   }
 
   static async open(bus: Bus, log: Logger): Promise<RoomState> {
@@ -126,6 +130,7 @@ export class RoomState {
   forgetRoom(roomKey: string): void {
     this.quietly('chat forget', this.store.delete(chatKey(roomKey)));
     this.quietly('policy forget', this.store.delete(policyKey(roomKey)));
+    this.items.forgetRoom(roomKey);
   }
 
   /** The room's stored policy, or undefined (none stored, or the store cannot be read). */

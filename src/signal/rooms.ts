@@ -269,6 +269,7 @@ export class Rooms implements StandInHost {
   /** A room made here (by a join or a stand-in): its stored policy is applied. */
   roomMade(room: Room): void {
     void this.policyLoaded(room);
+    void this.state?.items.load(room);
   }
 
   /** The room `key` has nobody left here (`resumable`: its last connection dropped rather than left). */
