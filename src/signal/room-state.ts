@@ -17,6 +17,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { KeyValue } from '../bus/key-value.ts';
+import { storeFailed } from './store-failures.ts';
 import type { Logger } from '../log.ts';
 import { CHAT_HISTORY_LIMIT, chatMessageSchema, type ChatMessage } from '../protocol/meeting-messages.ts';
 import { roleSchema } from '../protocol/access-messages.ts';
@@ -27,6 +28,11 @@ export const ROOM_STATE_BUCKET = 'tertulia_signal';
 /** An entry not written for this long is dropped by the store (a dropped socket's token, an idle room's chat). */
 export const ROOM_STATE_TTL_SECONDS = 12 * 3600;
 const MAX_VALUE_BYTES = 1024 * 1024;
+/**
+ * The whole bucket's cap: past it, writes are refused (logged as `store full`: no new resume tokens, chat
+ * history or shared items are kept until entries expire or rooms end; meetings go on).
+ */
+export const ROOM_STATE_MAX_BYTES = 256 * 1024 * 1024;
 const STORE_TIMEOUT_MS = 5000;
 
 /** Who a resume token resumes. */
@@ -80,7 +86,7 @@ export class RoomState {
   }
 
   static async open(bus: Bus, log: Logger): Promise<RoomState> {
-    const { store, durable } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: MAX_VALUE_BYTES });
+    const { store, durable } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
     log.info({ durable }, durable ? 'room state kept in JetStream: browsers resume on any signal instance' : 'room state kept in this process');
     return new RoomState(store, durable, log);
   }
@@ -143,6 +149,6 @@ export class RoomState {
   }
 
   private quietly(what: string, p: Promise<unknown>): void {
-    withTimeout(p, what).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, `${what} failed`));
+    withTimeout(p, what).catch((e: unknown) => storeFailed(this.log, what, e));
   }
 }

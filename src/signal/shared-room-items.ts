@@ -18,6 +18,7 @@ import type { Json } from '../bus/bus.ts';
 import { MemoryKeyValue, type KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
 import type { Room } from './room-types.ts';
+import { storeFailed } from './store-failures.ts';
 
 export interface SharedItem<T> {
   /** Lower-case letters and dashes (part of the key). */
@@ -108,7 +109,7 @@ export class SharedRoomItems {
         );
         this.announce?.(room.key, name);
       } catch (e) {
-        this.log.warn({ room: room.key, item: name, err: (e as Error).message }, 'shared room item not saved (kept here only)');
+        storeFailed(this.log, `shared room item ${name} save (kept here only)`, e, { room: room.key });
       }
     });
     this.writes.set(room, write);
