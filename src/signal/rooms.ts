@@ -195,7 +195,9 @@ export class Rooms implements StandInHost {
     let room = this.rooms.get(key);
     // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place
     const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
-    const refusal = this.caps.checkJoin(session.remoteAddress, room && room.members.size - (stale ? 1 : 0), this.rooms.size);
+    // a meeting's size counts its people in breakout rooms too (they come back to this room)
+    const meetingSize = room && room.members.size + (room.peopleInBreakouts?.() ?? 0) - (stale ? 1 : 0);
+    const refusal = this.caps.checkJoin(session.remoteAddress, meetingSize, this.rooms.size);
     if (refusal) {
       const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
       this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);

@@ -163,6 +163,7 @@ test('breakout rooms: moderators create and move, participants choose when allow
     await ana.send({ type: 'breakout-auto-assign' });
     const assigned = await ana.next((m) => isList(m) && m.mainParticipants.length === 1);
     assert.deepEqual(assigned.rooms.map((r: any) => r.participants.length).sort(), [1, 2]);
+    assert.ok(await ana.nothingLike(isList), 'the list once for the whole assignment, not once per move');
 
     // end meeting from the main room: everyone in a breakout room is told too
     await ana.send({ type: 'end-meeting' });
@@ -280,6 +281,32 @@ test("while everyone is in breakout rooms the main room's password holds; a move
     await ben.nextOfType('force-muted');
     assert.equal((await ben.next((m) => m.type === 'av-moderation')).enabled.audio, true);
     assert.equal((await ben.expectError({ type: 'mute', kind: 'audio', muted: false })).code, 'not-allowed');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('breakout rooms count toward the caps: a meeting with people in breakout rooms is as full as with them back; a move that opens a room past maxRooms is refused', async () => {
+  const s = await startTestSignal({ maxRooms: 2, maxParticipantsPerRoom: 2 });
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Cupo', 'Ana');
+    const benId = (await ben.join('Cupo', 'Ben')).selfId;
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-add', name: 'Dos' });
+    await ana.send({ type: 'breakout-move', participantId: benId, roomId: '1' });
+    await ben.next((m) => isList(m) && m.current === '1');
+    // the main room has one member here, but the meeting two: a third person is refused
+    const caro = s.client();
+    assert.equal((await caro.tryJoin('Cupo', 'Caro')).code, 'room-full');
+    // two rooms live (the main room and "Uno"): opening "Dos" would be a third
+    const refused = await ana.expectError({ type: 'breakout-join', roomId: '2' });
+    assert.equal(refused.code, 'server-full');
+    assert.match(refused.message, /breakout rooms included/);
+    // moving into a room already open is fine
+    await ana.send({ type: 'breakout-join', roomId: '1' });
+    await ana.next((m) => isList(m) && m.current === '1');
   } finally {
     await s.stop();
   }
