@@ -14,6 +14,8 @@ export interface Session {
   iceServers?: () => IceServer[];
   /** Where the participant is (signal/region.ts): focus prefers a bridge of that region. */
   region?: string;
+  /** The newest offer version this connection was sent (in any room): a move's offers are numbered after it. */
+  offerVersion?: number;
 }
 
 /** What admission decided for a join: the role, and whether the person signed in or brought a token. */

@@ -135,8 +135,14 @@ export class Rooms implements StandInHost {
       'focus join',
       async () => {
         if (resumed) await callBus(this.bus, busCalls.focusLeave, '', { conferenceId, participantId: id }, FOCUS_TIMEOUT_MS);
-        const region = member.session.region;
-        await callBus(this.bus, busCalls.focusJoin, '', region === undefined ? { conferenceId, participantId: id } : { conferenceId, participantId: id, region }, FOCUS_JOIN_TIMEOUT_MS);
+        const { region, offerVersion } = member.session;
+        await callBus(
+          this.bus,
+          busCalls.focusJoin,
+          '',
+          { conferenceId, participantId: id, ...(region === undefined ? {} : { region }), ...(offerVersion ? { versionsAfter: offerVersion } : {}) },
+          FOCUS_JOIN_TIMEOUT_MS,
+        );
         // focus learns the initial mute state the same way as later changes
         if (member.audioMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
         if (member.videoMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
@@ -435,6 +441,7 @@ export class Rooms implements StandInHost {
       this.log.debug({ room: conferenceId, participant: participantId }, 'offer for a participant who is gone');
       return;
     }
+    member.session.offerVersion = Math.max(member.session.offerVersion ?? 0, version);
     member.session.send({ type: 'offer', sdp, version, sources });
   }
 

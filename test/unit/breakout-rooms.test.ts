@@ -12,6 +12,7 @@ import { answerPlainAttach, startTestSignal, type TestSignal, type WsClient } fr
 import { adminRequest } from '../helpers/admin-api.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const ADMIN_TOKEN = 'breakout-admin-token-0123456789';
@@ -307,6 +308,29 @@ test('breakout rooms count toward the caps: a meeting with people in breakout ro
     // moving into a room already open is fine
     await ana.send({ type: 'breakout-join', roomId: '1' });
     await ana.next((m) => isList(m) && m.current === '1');
+  } finally {
+    await s.stop();
+  }
+});
+
+test("a move numbers the new room's offers after the last one the socket was sent: an answer in flight for the old room is never taken for the new room's", async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Versiones', 'Ana');
+    const benId = (await ben.join('Versiones', 'Ben')).selfId;
+    s.bus.publish(subjects.signalOffer, { conferenceId: roomKey('Versiones'), participantId: benId, sdp: 'v=0', version: 7, sources: [] });
+    assert.equal((await ben.nextOfType('offer')).version, 7);
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    s.focusCalls.length = 0;
+    await ana.send({ type: 'breakout-move', participantId: benId, roomId: '1' });
+    await ben.next((m) => isList(m) && m.current === '1');
+    const until = Date.now() + 5000;
+    const join = () => s.focusCalls.find((c) => c.subject === subjects.focusJoin && c.payload.participantId === benId);
+    while (!join() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(join()!.payload.conferenceId, roomKey('Versiones'));
+    assert.equal(join()!.payload.versionsAfter, 7);
   } finally {
     await s.stop();
   }
