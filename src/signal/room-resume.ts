@@ -75,6 +75,7 @@ export class RoomResume {
       displayName: member.displayName,
       role: member.role,
       authenticated: member.authenticated,
+      ...(member.account ? { account: member.account } : {}),
     });
   }
 

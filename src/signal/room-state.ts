@@ -43,6 +43,8 @@ export const resumeRecordSchema = z.object({
   displayName: z.string(),
   role: roleSchema,
   authenticated: z.boolean(),
+  /** Signed in (accounts mode): the account and its password stamp then; a resume re-checks both. */
+  account: z.object({ username: z.string().max(256), stamp: z.string().max(64) }).optional(),
 });
 export type ResumeRecord = z.infer<typeof resumeRecordSchema>;
 

@@ -32,6 +32,8 @@ export interface JoinGrant {
   resumeId?: string;
   /** The token that resumed it (forgotten once a new one is given). */
   resumedWith?: string;
+  /** Signed in with this account (accounts mode): a resume re-checks that it still exists with that password. */
+  account?: { username: string; stamp: string };
 }
 
 export interface Member {
@@ -50,6 +52,8 @@ export interface Member {
   role: Role;
   /** Signed in (accounts mode) or joined with a valid token (token mode). */
   authenticated: boolean;
+  /** The account it signed in with (accounts mode), kept in its resume record. */
+  account?: { username: string; stamp: string };
   /** Bus requests for this participant run one after another, in the order the browser caused them. */
   queue: Promise<void>;
   /** When it entered the room (ms since the epoch). */

@@ -241,6 +241,7 @@ export class Rooms implements StandInHost {
       joinedAt: Date.now(),
     };
     if (grant.phone) member.phone = true;
+    if (grant.account) member.account = grant.account;
     // browsers get a resume token (a phone or plain-RTP sender has no use for one); the one used is spent
     if (this.state && !grant.phone) {
       member.resumeToken = newResumeToken();
@@ -344,6 +345,7 @@ export class Rooms implements StandInHost {
       joinedAt: Date.now(),
     };
     if (member.videoForceMuted) moved.videoForceMuted = true;
+    if (member.account) moved.account = member.account;
     // a reconnect still comes back with its token (to the main room, from where the breakout store returns it)
     if (member.resumeToken) moved.resumeToken = member.resumeToken;
     this.enter(session, moved, target.members.size === 0);
