@@ -199,8 +199,11 @@ export class Rooms implements StandInHost {
     }
     const key = roomKey(msg.room);
     let room = this.rooms.get(key);
-    // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place
-    const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
+    // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place,
+    // in this room or in one of its breakout rooms (a resume comes back to the main room)
+    const staleHere = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
+    const staleInBreakout = grant.resumeId !== undefined && !staleHere ? this.inBreakoutRoomOf(key, grant.resumeId) : undefined;
+    const stale = staleHere ?? staleInBreakout;
     // a meeting's size counts its people in breakout rooms too (they come back to this room)
     const meetingSize = room && room.members.size + (room.peopleInBreakouts?.() ?? 0) - (stale ? 1 : 0);
     const refusal = this.caps.checkJoin(session.remoteAddress, meetingSize, this.rooms.size);
@@ -211,8 +214,8 @@ export class Rooms implements StandInHost {
       return { refused: refusal.message };
     }
     // (it is coming straight back: nobody is made moderator in its place meanwhile)
-    if (stale?.remote) this.dropRemote(stale, true, { returning: true });
-    else if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true, returning: true });
+    if (staleHere?.remote) this.dropRemote(staleHere, true, { returning: true });
+    else if (staleHere) this.leave(staleHere.session, 'resumed on a new connection', { resumable: true, returning: true });
     room = this.rooms.get(key);
     this.caps.joined(session.remoteAddress, !room);
     const roomStarted = !room;
@@ -249,7 +252,16 @@ export class Rooms implements StandInHost {
       this.remember(member);
     }
     this.enter(session, member, roomStarted, grant.resumeId !== undefined);
+    // its old connection in a breakout room goes once it is back in the main room (which so never looks empty)
+    if (staleInBreakout?.remote) this.dropRemote(staleInBreakout, true);
+    else if (staleInBreakout) this.leave(staleInBreakout.session, 'resumed on a new connection', { resumable: true });
     return member;
+  }
+
+  /** The member `id` in a breakout room of the main room `mainKey`, if any. */
+  private inBreakoutRoomOf(mainKey: string, id: string): Member | undefined {
+    for (const r of this.rooms.values()) if (r.breakout?.main.key === mainKey && r.members.has(id)) return r.members.get(id);
+    return undefined;
   }
 
   /** `member` (of `member.room`) enters: it gets `joined`, the others (here and on other instances) `participant-joined`. */

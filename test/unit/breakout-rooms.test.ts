@@ -335,3 +335,27 @@ test("a move numbers the new room's offers after the last one the socket was sen
     await s.stop();
   }
 });
+
+test('a reconnect whose old connection is still in a breakout room takes its place at once (no ghost left there)', async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Fantasma', 'Ana');
+    const jb = await ben.join('Fantasma', 'Ben');
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-move', participantId: jb.selfId, roomId: '1' });
+    await ben.next((m) => isList(m) && m.current === '1');
+    await ana.next((m) => isList(m) && m.rooms[0].participants.length === 1);
+    // Ben's network changed: a new connection resumes while the old one still looks open here
+    const again = s.client();
+    const back = await again.join('Fantasma', 'Ben', { resume: jb.resumeToken });
+    assert.equal(back.selfId, jb.selfId);
+    const list = await ana.next((m) => isList(m) && m.rooms[0].participants.length === 0);
+    assert.deepEqual(list.mainParticipants.map((p: any) => p.displayName).sort(), ['Ana', 'Ben']);
+    assert.equal(s.server.resourceCounts()['signal.participants'], 2, 'no ghost of Ben in the breakout room');
+    assert.equal(s.server.resourceCounts()['signal.rooms'], 1, 'the emptied breakout room is gone');
+  } finally {
+    await s.stop();
+  }
+});
