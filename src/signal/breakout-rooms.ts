@@ -114,6 +114,11 @@ export class BreakoutRooms {
     return out;
   }
 
+  /** The moderators of the meeting of `room`, in its main room and every breakout room. */
+  meetingModerators(room: Room): Member[] {
+    return this.everyone(BreakoutRooms.mainOf(room)).filter((m) => m.role === 'moderator');
+  }
+
   /** Moderators of the meeting of `room` outside `room` (an open meeting then needs no new moderator in `room`). */
   moderatorsElsewhere(room: Room): number {
     let n = 0;

@@ -5,7 +5,7 @@ import type { Logger } from '../log.ts';
 import type { LobbyKnock } from '../protocol/access-messages.ts';
 import type { ClientMessage } from '../protocol/signal-messages.ts';
 import { moderatorsOf } from './room-policy.ts';
-import type { JoinGrant, Room, Session } from './rooms.ts';
+import type { JoinGrant, Member, Room, Session } from './rooms.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -29,6 +29,12 @@ export class Lobby {
     this.log = log;
   }
 
+  /**
+   * Who sees a room's knocks: its moderators; for a main room with breakout rooms, the meeting's moderators
+   * wherever they are (a main room emptied into breakout rooms still has a lobby someone must answer).
+   */
+  meetingModerators: (room: Room) => Member[] = moderatorsOf;
+
   list(room: Room): LobbyKnock[] {
     return [...(this.byRoom.get(room)?.values() ?? [])].map((k) => ({ id: k.id, displayName: k.displayName }));
   }
@@ -37,7 +43,7 @@ export class Lobby {
   sendList(room: Room, only?: Session): void {
     const msg = { type: 'lobby-list' as const, knocks: this.list(room) };
     if (only) only.send(msg);
-    else for (const m of moderatorsOf(room)) m.session.send(msg);
+    else for (const m of this.meetingModerators(room)) m.session.send(msg);
   }
 
   isWaiting(session: Session): boolean {

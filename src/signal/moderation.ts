@@ -33,6 +33,8 @@ export class Moderation {
   breakouts?: {
     moderatorsElsewhere(room: Room): number;
     endBreakouts(room: Room, end: (member: Member) => void): void;
+    /** The moderators of the meeting of `room`, in its main room and every breakout room. */
+    meetingModerators(room: Room): Member[];
   };
 
   constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
@@ -44,6 +46,7 @@ export class Moderation {
     this.log = opts.log;
     this.autoModerator = opts.autoModerator;
     this.avModeration = new AvModeration({ log: opts.log, forceMute: (m, by, kind) => this.forceMute(m, by, kind) });
+    this.lobby.meetingModerators = (room) => this.breakouts?.meetingModerators(room) ?? moderatorsOf(room);
   }
 
   /**
@@ -197,7 +200,8 @@ export class Moderation {
         this.lobby.sendList(room);
         return;
       case 'lobby-admit': {
-        const k = this.lobby.take(room, msg.id);
+        // the lobby is the meeting's main room's (a moderator in a breakout room answers it too)
+        const k = this.lobby.take(room.breakout?.main ?? room, msg.id);
         if (!k) {
           session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
           return;
@@ -206,7 +210,7 @@ export class Moderation {
         return;
       }
       case 'lobby-deny': {
-        const k = this.lobby.take(room, msg.id);
+        const k = this.lobby.take(room.breakout?.main ?? room, msg.id);
         if (!k) {
           session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
           return;
@@ -268,7 +272,8 @@ export class Moderation {
     if (!member) return;
     const room = member.room;
     session.send(roomStateFor(room, member.role));
-    if (member.role === 'moderator') this.lobby.sendList(room, session);
+    // the meeting's lobby is its main room's, wherever the moderator is
+    if (member.role === 'moderator') this.lobby.sendList(room.breakout?.main ?? room, session);
     const policy = policyOf(room);
     const locked = member.role !== 'moderator' && !policy.selfUnmuteAllowed;
     const by = moderatorsOf(room)[0]?.displayName ?? '';

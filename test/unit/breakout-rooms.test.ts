@@ -359,3 +359,30 @@ test('a reconnect whose old connection is still in a breakout room takes its pla
     await s.stop();
   }
 });
+
+test('a knock on a main room emptied into breakout rooms reaches the moderators there, who admit it', async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Portero', 'Ana');
+    const jb = await ben.join('Portero', 'Ben');
+    await ana.send({ type: 'set-lobby', enabled: true });
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-move', participantId: jb.selfId, roomId: '1' });
+    await ana.send({ type: 'breakout-join', roomId: '1' });
+    await ana.next((m) => isList(m) && m.current === '1' && m.mainParticipants.length === 0);
+    // the main room is empty; Caro knocks: Ana, in the breakout room, sees her
+    const caro = s.client();
+    await caro.send({ type: 'join', room: 'Portero', displayName: 'Caro', audioMuted: true, videoMuted: true });
+    await caro.nextOfType('lobby-wait');
+    const list = await ana.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    assert.equal(list.knocks[0].displayName, 'Caro');
+    await ana.send({ type: 'lobby-admit', id: list.knocks[0].id });
+    const joined = await caro.nextOfType('joined');
+    assert.equal(joined.room, 'Portero', 'into the main room');
+    assert.deepEqual((await ana.next((m) => m.type === 'lobby-list')).knocks, []);
+  } finally {
+    await s.stop();
+  }
+});
