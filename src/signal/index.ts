@@ -140,6 +140,11 @@ export async function startSignal(opts: {
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
   rooms.onPromotedElsewhere = (member) => access.moderation.promoteFromElsewhere(member);
+  // lobby knocks: every instance's moderators see every knock, and answer it where its socket is
+  rooms.onLobbyAnswer = (room, id, admit) => void access.moderation.answerKnock(room, id, admit);
+  rooms.onInstanceSilent = (room, instance) => access.lobby.dropInstance(room, instance);
+  rooms.onPolicyElsewhere = (room) => access.moderation.lobbyChanged(room);
+  if (fanout) access.lobby.peers = { instance: fanout.instance, answer: (...a) => fanout.lobbyAnswer(...a) };
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;

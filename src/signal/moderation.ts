@@ -195,27 +195,17 @@ export class Moderation {
         policyOf(room).lobby = msg.enabled;
         this.rooms.policyChanged(room);
         broadcastRoomState(room);
-        // turning the lobby off lets everyone waiting in
-        if (!msg.enabled) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
-        this.lobby.sendList(room);
+        this.lobbyChanged(room);
         return;
-      case 'lobby-admit': {
-        // the lobby is the meeting's main room's (a moderator in a breakout room answers it too)
-        const k = this.lobby.take(room.breakout?.main ?? room, msg.id);
-        if (!k) {
-          session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
-          return;
-        }
-        this.admission.enter(k.session, k.msg, k.grant);
-        return;
-      }
+      case 'lobby-admit':
       case 'lobby-deny': {
-        const k = this.lobby.take(room.breakout?.main ?? room, msg.id);
-        if (!k) {
+        // the lobby is the meeting's main room's (a moderator in a breakout room answers it too); a knock held by
+        // another signal instance is answered there
+        const main = room.breakout?.main ?? room;
+        const admit = msg.type === 'lobby-admit';
+        if (!this.answerKnock(main, msg.id, admit) && !this.lobby.answerElsewhere(main, msg.id, admit, by)) {
           session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
-          return;
         }
-        k.session.send({ type: 'error', code: 'denied', message: 'a moderator declined your request to join' });
         return;
       }
     }
@@ -248,6 +238,21 @@ export class Moderation {
   }
 
   /** Another signal instance's moderator made our member `m` a moderator. */
+  /** The room's lobby setting may have changed (here or on another instance): turned off, it lets everyone waiting here in. */
+  lobbyChanged(room: Room): void {
+    if (!policyOf(room).lobby) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
+    this.lobby.sendList(room);
+  }
+
+  /** Admits or denies knock `id` of `room` when this instance holds it (false: it does not). */
+  answerKnock(room: Room, id: string, admit: boolean): boolean {
+    const k = this.lobby.take(room, id);
+    if (!k) return false;
+    if (admit) this.admission.enter(k.session, k.msg, k.grant);
+    else k.session.send({ type: 'error', code: 'denied', message: 'a moderator declined your request to join' });
+    return true;
+  }
+
   promoteFromElsewhere(m: Member): void {
     if (!m.remote && m.role !== 'moderator') this.promote(m);
   }

@@ -61,6 +61,12 @@ export class Rooms implements StandInHost {
 
   /** Another instance's moderator made our member `member` a moderator (wired to moderation in index.ts). */
   onPromotedElsewhere?: (member: Member) => void;
+  /** Another instance's moderator answered a lobby knock held here (wired to moderation in index.ts). */
+  onLobbyAnswer?: (room: Room, id: string, admit: boolean, by: string) => void;
+  /** Another instance's moderator changed `room`'s policy, applied here already (the lobby turned off lets in those waiting here). */
+  onPolicyElsewhere?: (room: Room) => void;
+  /** Signal instance `instance` went silent (room-fanout.ts): what it held in `room` goes (its lobby knocks). */
+  onInstanceSilent?: (room: Room, instance: string) => void;
 
   /** Writes who `member`'s resume token resumes again (after its role or name changed). */
   remember(member: Member): void {

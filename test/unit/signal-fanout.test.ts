@@ -240,4 +240,38 @@ describe('signal instances share rooms over NATS', () => {
     await three.server.close().catch(() => {});
     instances.splice(instances.indexOf(three), 1);
   });
+
+  test("lobby knocks: moderators on every instance see them and answer them where the knocker's socket is", async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const mod = one.client();
+    await mod.join('Portal', 'Mod');
+    await mod.send({ type: 'set-lobby', enabled: true });
+    await mod.next((m) => m.type === 'room-state' && m.lobby === true);
+    await participantsOn(two, 1);
+    // a knock on instance two reaches the moderator on instance one, who admits it
+    const knock = async (c: WsClient, name: string) => {
+      await c.send({ type: 'join', room: 'Portal', displayName: name, audioMuted: true, videoMuted: true });
+      await c.nextOfType('lobby-wait');
+    };
+    const ana = two.client();
+    await knock(ana, 'Ana');
+    const list = await mod.next((m) => m.type === 'lobby-list' && m.knocks.some((k: any) => k.displayName === 'Ana'));
+    await mod.send({ type: 'lobby-admit', id: list.knocks.find((k: any) => k.displayName === 'Ana').id });
+    const ja = await ana.nextOfType('joined');
+    assert.equal(ja.room, 'Portal');
+    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 0);
+    // a second knock on two is denied from one; a third waits until the lobby is turned off on one
+    const ben = two.client();
+    await knock(ben, 'Ben');
+    const l2 = await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    await mod.send({ type: 'lobby-deny', id: l2.knocks[0].id });
+    assert.equal((await ben.nextOfType('error')).code, 'denied');
+    const caro = two.client();
+    await knock(caro, 'Caro');
+    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    await mod.send({ type: 'set-lobby', enabled: false });
+    assert.equal((await caro.nextOfType('joined')).room, 'Portal', 'let in by its own instance');
+    for (const c of [mod, ana, ben, caro]) c.close();
+    await participantsOn(one, 0);
+  });
 });
