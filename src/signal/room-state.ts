@@ -13,11 +13,11 @@
 //   each change, read when an instance starts or takes over the room, forgotten with the chat.
 // - Store failures are logged and never stop the meeting: the participant just cannot be resumed, or the
 //   history is what this process had.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { KeyValue } from '../bus/key-value.ts';
-import { storeFailed } from './store-failures.ts';
+import { keyHash, storeFailed, withTimeout } from './store-calls.ts';
 import type { Logger } from '../log.ts';
 import { CHAT_HISTORY_LIMIT, chatMessageSchema, type ChatMessage } from '../protocol/meeting-messages.ts';
 import { roleSchema } from '../protocol/access-messages.ts';
@@ -33,7 +33,6 @@ const MAX_VALUE_BYTES = 1024 * 1024;
  * history or shared items are kept until entries expire or rooms end; meetings go on).
  */
 export const ROOM_STATE_MAX_BYTES = 256 * 1024 * 1024;
-const STORE_TIMEOUT_MS = 5000;
 
 /** Who a resume token resumes. */
 export const resumeRecordSchema = z.object({
@@ -54,23 +53,9 @@ export function newResumeToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function hash(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 43);
-}
-
-const resumeKey = (token: string) => `resume.${hash(token)}`;
-const chatKey = (roomKey: string) => `chat.${hash(roomKey)}`;
-const policyKey = (roomKey: string) => `policy.${hash(roomKey)}`;
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer from the store within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
-    }),
-  ]);
-}
+const resumeKey = (token: string) => `resume.${keyHash(token)}`;
+const chatKey = (roomKey: string) => `chat.${keyHash(roomKey)}`;
+const policyKey = (roomKey: string) => `policy.${keyHash(roomKey)}`;
 
 export class RoomState {
   private readonly store: KeyValue;

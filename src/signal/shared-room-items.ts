@@ -12,13 +12,12 @@
 // - A room made on an instance (its first member there, a stand-in, a takeover after a crash) reads every item.
 // - Values are checked with the item's schema on every read: a bad or foreign value reads as absent.
 // - Store failures (unreachable, full) are logged; the cache keeps working for this instance's members.
-import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import type { Json } from '../bus/bus.ts';
 import { MemoryKeyValue, type KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
 import type { Room } from './room-types.ts';
-import { storeFailed } from './store-failures.ts';
+import { keyHash, storeFailed, withTimeout } from './store-calls.ts';
 
 export interface SharedItem<T> {
   /** Lower-case letters and dashes (part of the key). */
@@ -28,29 +27,14 @@ export interface SharedItem<T> {
   loaded?: (room: Room, value: T | undefined) => void;
 }
 
-const STORE_TIMEOUT_MS = 5000;
-
 /** Items kept in this process only (a signal without a room state store: tests of one feature). */
 export function localRoomItems(log: Logger): SharedRoomItems {
   return new SharedRoomItems(new MemoryKeyValue({ ttlSeconds: 0, maxValueBytes: 1024 * 1024 }), log);
 }
 
-function roomHash(roomKey: string): string {
-  return createHash('sha256').update(roomKey).digest('base64url').slice(0, 43);
-}
-
+/** Where item `name` of the room `roomKey` is kept. */
 export function itemKey(name: string, roomKey: string): string {
-  return `item.${name}.${roomHash(roomKey)}`;
-}
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer from the store within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
-    }),
-  ]);
+  return `item.${name}.${keyHash(roomKey)}`;
 }
 
 export class SharedRoomItems {
