@@ -112,7 +112,19 @@ export class Recordings {
     this.bus = bus;
     this.log = log;
     this.items = items;
-    for (const name of ['recording', 'live-stream'] as const) items.define({ name, schema: sharedJobSchema });
+    for (const kind of ['recording', 'live-stream'] as const) {
+      items.define({
+        name: kind,
+        schema: sharedJobSchema,
+        // stopped through another signal instance (it told everyone): this one no longer follows the job
+        loaded: (room, shared: SharedJob | undefined) => {
+          const rec = this.jobs[kind].get(room);
+          if (!rec || rec.starting || shared?.recordingId === rec.recordingId) return;
+          this.jobs[kind].delete(room);
+          this.log.info({ room: room.key, recording: rec.recordingId, kind }, 'job stopped through another signal instance');
+        },
+      });
+    }
     this.library = new RecordingLibrary(bus, log, () => this.liveRecorders().map((r) => r.id));
     this.unsubscribes = [
       bus.subscribe(recorderSubjects.announce, (payload) => {

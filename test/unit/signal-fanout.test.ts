@@ -54,6 +54,15 @@ describe('signal instances share rooms over NATS', () => {
     return inst;
   };
 
+  /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */
+  const until = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 20_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`not so within 20 s: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+
   /** Until instance `i` counts `n` participants in its rooms (its own and the other instances'). */
   const participantsOn = async (i: Instance, n: number) => {
     const deadline = Date.now() + 15_000;
@@ -191,48 +200,59 @@ describe('signal instances share rooms over NATS', () => {
     const mod = three.client();
     await mod.join('Temas', 'Mod');
     await mod.send({ type: 'set-subject', subject: 'Plan del trimestre' });
-    await mod.nextOfType('subject');
+    await mod.nextOfType('subject', 20_000);
     await mod.send({ type: 'create-poll', question: '¿Viernes?', options: ['Sí', 'No'], key: 'm'.repeat(22) });
-    const pollId = (await mod.nextOfType('poll')).poll.id;
+    const pollId = (await mod.nextOfType('poll', 20_000)).poll.id;
     // the recorder's announcement may reach instance three after its start: ask until it is free there
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      focusBus.publish(recorderSubjects.announce, { recorderId: 'rec-shared', free: 2, max: 2, instance: 'rec' });
-      await new Promise((r) => setTimeout(r, 200));
-      await mod.send({ type: 'start-recording' });
-      const m = await mod.next((x) => x.type === 'recording' || x.type === 'error');
-      if (m.type === 'recording') break;
-      assert.equal(m.code, 'recording-unavailable');
-      if (Date.now() > deadline) throw new Error('the recorder never became free');
-    }
+    const startRecording = async () => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        focusBus.publish(recorderSubjects.announce, { recorderId: 'rec-shared', free: 2, max: 2, instance: 'rec' });
+        await new Promise((r) => setTimeout(r, 200));
+        await mod.send({ type: 'start-recording' });
+        const m = await mod.next((x) => (x.type === 'recording' && x.active) || x.type === 'error');
+        if (m.type === 'recording') return;
+        // not-allowed: "being recorded already", until three has read that it was stopped elsewhere
+        assert.ok(['recording-unavailable', 'not-allowed'].includes(m.code), m.code);
+        if (Date.now() > deadline) throw new Error(`no recording could start: ${m.message}`);
+      }
+    };
+    await startRecording();
     await participantsOn(one, 1);
 
     // a joiner on another instance is told all three, and its vote counts for the one who made the poll
     const guest = one.client();
     const jg = await guest.join('Temas', 'Guest');
-    assert.equal((await guest.nextOfType('subject')).subject, 'Plan del trimestre');
-    assert.deepEqual((await guest.nextOfType('polls')).polls.map((p: any) => p.question), ['¿Viernes?']);
-    assert.equal((await guest.nextOfType('recording')).active, true);
+    assert.equal((await guest.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
+    assert.deepEqual((await guest.nextOfType('polls', 20_000)).polls.map((p: any) => p.question), ['¿Viernes?']);
+    assert.equal((await guest.nextOfType('recording', 20_000)).active, true);
     await guest.send({ type: 'answer-poll', pollId, option: 0, key: 'g'.repeat(22) });
-    assert.equal((await guest.nextOfType('poll')).poll.options[0].votes, 1);
-    assert.equal((await mod.next((m) => m.type === 'poll' && m.poll.voters === 1)).poll.options[0].votes, 1);
+    assert.equal((await guest.nextOfType('poll', 20_000)).poll.options[0].votes, 1);
+    assert.equal((await mod.next((m) => m.type === 'poll' && m.poll.voters === 1, 20_000)).poll.options[0].votes, 1);
 
     await mod.send({ type: 'grant-moderator', target: jg.selfId });
-    await guest.next((m) => m.type === 'participant-updated' && m.participant.id === jg.selfId && m.participant.role === 'moderator');
+    await guest.next((m) => m.type === 'participant-updated' && m.participant.id === jg.selfId && m.participant.role === 'moderator', 20_000);
+
+    // stopped from instance one while three lives: three lets go of the job (a new start there is not "already")
+    await guest.send({ type: 'stop-recording' });
+    await mod.next((m) => m.type === 'recording' && m.active === false, 20_000);
+    await until(() => stops.length === 1, 'the recorder was asked to stop');
+    await startRecording();
+    await guest.next((m) => m.type === 'recording' && m.active === true, 20_000);
 
     // instance three dies (its NATS connection cut, nothing said): a late joiner on instance two still sees them
     await three.bus.close();
     await participantsOn(one, 1);
     const late = two.client();
     await late.join('Temas', 'Late');
-    assert.equal((await late.nextOfType('subject')).subject, 'Plan del trimestre');
-    const polls = (await late.nextOfType('polls')).polls;
+    assert.equal((await late.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
+    const polls = (await late.nextOfType('polls', 20_000)).polls;
     assert.deepEqual(polls.map((p: any) => [p.question, p.voters]), [['¿Viernes?', 1]]);
-    assert.equal((await late.nextOfType('recording')).active, true);
+    assert.equal((await late.nextOfType('recording', 20_000)).active, true);
     // a moderator on a surviving instance stops the recording the dead one started, on its recorder
     await guest.send({ type: 'stop-recording' });
-    assert.equal((await late.next((m) => m.type === 'recording' && m.active === false)).active, false);
-    assert.equal(stops.length, 1, 'stopped on its recorder');
+    assert.equal((await late.next((m) => m.type === 'recording' && m.active === false, 20_000)).active, false);
+    await until(() => stops.length === 2, 'stopped on its recorder');
     guest.close();
     late.close();
     await participantsOn(one, 0);
@@ -246,31 +266,31 @@ describe('signal instances share rooms over NATS', () => {
     const mod = one.client();
     await mod.join('Portal', 'Mod');
     await mod.send({ type: 'set-lobby', enabled: true });
-    await mod.next((m) => m.type === 'room-state' && m.lobby === true);
+    await mod.next((m) => m.type === 'room-state' && m.lobby === true, 20_000);
     await participantsOn(two, 1);
     // a knock on instance two reaches the moderator on instance one, who admits it
     const knock = async (c: WsClient, name: string) => {
       await c.send({ type: 'join', room: 'Portal', displayName: name, audioMuted: true, videoMuted: true });
-      await c.nextOfType('lobby-wait');
+      await c.nextOfType('lobby-wait', 20_000);
     };
     const ana = two.client();
     await knock(ana, 'Ana');
-    const list = await mod.next((m) => m.type === 'lobby-list' && m.knocks.some((k: any) => k.displayName === 'Ana'));
+    const list = await mod.next((m) => m.type === 'lobby-list' && m.knocks.some((k: any) => k.displayName === 'Ana'), 20_000);
     await mod.send({ type: 'lobby-admit', id: list.knocks.find((k: any) => k.displayName === 'Ana').id });
-    const ja = await ana.nextOfType('joined');
+    const ja = await ana.nextOfType('joined', 20_000);
     assert.equal(ja.room, 'Portal');
-    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 0);
+    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 0, 20_000);
     // a second knock on two is denied from one; a third waits until the lobby is turned off on one
     const ben = two.client();
     await knock(ben, 'Ben');
-    const l2 = await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    const l2 = await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1, 20_000);
     await mod.send({ type: 'lobby-deny', id: l2.knocks[0].id });
-    assert.equal((await ben.nextOfType('error')).code, 'denied');
+    assert.equal((await ben.nextOfType('error', 20_000)).code, 'denied');
     const caro = two.client();
     await knock(caro, 'Caro');
-    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1, 20_000);
     await mod.send({ type: 'set-lobby', enabled: false });
-    assert.equal((await caro.nextOfType('joined')).room, 'Portal', 'let in by its own instance');
+    assert.equal((await caro.nextOfType('joined', 20_000)).room, 'Portal', 'let in by its own instance');
     for (const c of [mod, ana, ben, caro]) c.close();
     await participantsOn(one, 0);
   });
