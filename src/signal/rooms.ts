@@ -2,6 +2,8 @@
 // created by its first join and removed when its last participant leaves. Media setup is focus's job: the
 // room only tells focus who joined, answered, muted and left (bus requests, in order per participant), and
 // hands focus's offers to the right socket. Caps (caps.ts) are checked before a join changes anything.
+// What rooms and members are: room-types.ts; resume records and a room's stored state: room-resume.ts; stand-ins
+// for members on other signal instances: room-standins.ts.
 import { callBus, failedWith } from '../bus/typed-calls.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
