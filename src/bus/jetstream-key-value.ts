@@ -3,18 +3,37 @@
 // Errors are the store's own (a stopped server: the client's timeout); callers decide what a failure means.
 import type { NatsConnection } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { Json } from './bus.ts';
-import { casLoop, checkKey, checkValueSize, type KeyValue, type KeyValueEntry, type KeyValueOptions } from './key-value.ts';
+import { casLoop, checkKey, checkValueSize, KeyValueFullError, type KeyValue, type KeyValueEntry, type KeyValueOptions } from './key-value.ts';
 
-/** Opens (creating when missing) bucket `name`; rejects when the server has no JetStream. */
+/**
+ * Opens (creating when missing) bucket `name`; rejects when the server has no JetStream. A bucket made by an
+ * older version (without a byte cap, or another one) gets this version's caps.
+ */
 export async function openJetStreamKeyValue(nc: NatsConnection, name: string, opts: KeyValueOptions): Promise<KeyValue> {
   const kv = await new Kvm(nc).create(name, {
     history: 1,
     ttl: opts.ttlSeconds * 1000,
     maxValueSize: opts.maxValueBytes,
+    ...(opts.maxBytes ? { max_bytes: opts.maxBytes } : {}),
     description: 'tertulia state that outlives a process',
   });
+  const maxBytes = opts.maxBytes ?? -1;
+  const status = await kv.status();
+  if (status.max_bytes !== maxBytes || status.maxValueSize !== opts.maxValueBytes) {
+    const jsm = await jetstreamManager(nc);
+    const stream = `KV_${name}`;
+    const info = await jsm.streams.info(stream);
+    await jsm.streams.update(stream, { ...info.config, max_bytes: maxBytes, max_msg_size: opts.maxValueBytes });
+  }
   return new JetStreamKeyValue(kv, opts);
+}
+
+/** The server's refusal of a write past the bucket's max_bytes, as a KeyValueFullError; other errors as they are. */
+function fullOr(e: unknown): unknown {
+  const message = (e as Error)?.message ?? '';
+  return /maximum bytes exceeded|insufficient resources|10047|10023/i.test(message) ? new KeyValueFullError(message) : e;
 }
 
 function isRevisionConflict(e: unknown): boolean {
@@ -38,7 +57,11 @@ class JetStreamKeyValue implements KeyValue {
 
   async put(key: string, value: Json): Promise<void> {
     checkKey(key);
-    await this.kv.put(key, checkValueSize(value, this.opts.maxValueBytes));
+    try {
+      await this.kv.put(key, checkValueSize(value, this.opts.maxValueBytes));
+    } catch (e) {
+      throw fullOr(e);
+    }
   }
 
   async delete(key: string): Promise<void> {
@@ -79,7 +102,7 @@ class JetStreamKeyValue implements KeyValue {
           return true;
         } catch (e) {
           if (isRevisionConflict(e)) return false;
-          throw e;
+          throw fullOr(e);
         }
       },
       change,

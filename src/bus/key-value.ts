@@ -18,6 +18,19 @@ export interface KeyValueOptions {
   ttlSeconds: number;
   /** The largest value in bytes (JSON); a larger put is refused. */
   maxValueBytes: number;
+  /**
+   * The most the whole store holds, in bytes (absent: unbounded). JetStream refuses writes past it
+   * (KeyValueFullError) until entries expire or are deleted; one process's map drops its oldest entries instead.
+   */
+  maxBytes?: number;
+}
+
+/** A write refused because the store holds its `maxBytes` already. */
+export class KeyValueFullError extends Error {
+  constructor(detail: string) {
+    super(`the key-value store is full (${detail}); older entries must expire or be deleted first`);
+    this.name = 'KeyValueFullError';
+  }
 }
 
 export interface KeyValue {
@@ -66,6 +79,8 @@ const SWEEP_EVERY_WRITES = 512;
 export class MemoryKeyValue implements KeyValue {
   private readonly entries = new Map<string, { text: string; revision: number; writtenAt: number }>();
   private revision = 0;
+  /** Bytes of keys and values held (against `maxBytes`). */
+  private bytes = 0;
   private writesSinceSweep = 0;
   private readonly opts: KeyValueOptions;
   constructor(opts: KeyValueOptions) {
@@ -75,7 +90,7 @@ export class MemoryKeyValue implements KeyValue {
   private live(key: string): { text: string; revision: number; writtenAt: number } | undefined {
     const e = this.entries.get(key);
     if (e && this.opts.ttlSeconds > 0 && Date.now() - e.writtenAt > this.opts.ttlSeconds * 1000) {
-      this.entries.delete(key);
+      this.remove(key);
       return undefined;
     }
     return e;
@@ -94,21 +109,35 @@ export class MemoryKeyValue implements KeyValue {
 
   /** Stores (re-inserted: the Map's order is the order of writing), then keeps the store within its bounds. */
   private write(key: string, text: string): void {
-    this.entries.delete(key);
+    this.remove(key);
     this.entries.set(key, { text, revision: ++this.revision, writtenAt: Date.now() });
+    this.bytes += key.length + text.length;
     if (++this.writesSinceSweep >= SWEEP_EVERY_WRITES) {
       this.writesSinceSweep = 0;
       for (const k of [...this.entries.keys()]) this.live(k);
     }
+    const maxBytes = this.opts.maxBytes ?? Infinity;
     for (const k of this.entries.keys()) {
-      if (this.entries.size <= MEMORY_KEY_VALUE_MAX_ENTRIES) break;
-      this.entries.delete(k);
+      if (this.entries.size <= MEMORY_KEY_VALUE_MAX_ENTRIES && this.bytes <= maxBytes) break;
+      if (k !== key) this.remove(k);
     }
+  }
+
+  private remove(key: string): void {
+    const e = this.entries.get(key);
+    if (!e) return;
+    this.bytes -= key.length + e.text.length;
+    this.entries.delete(key);
+  }
+
+  /** Bytes of keys and values held (about what JetStream would count). */
+  size(): number {
+    return this.bytes;
   }
 
   async delete(key: string): Promise<void> {
     checkKey(key);
-    this.entries.delete(key);
+    this.remove(key);
   }
 
   async keys(prefix: string): Promise<string[]> {
@@ -120,7 +149,7 @@ export class MemoryKeyValue implements KeyValue {
     // read and write with no await between: nobody can write in between in one process
     const e = this.live(key);
     const next = change(e ? (JSON.parse(e.text) as Json) : undefined);
-    if (next === undefined) this.entries.delete(key);
+    if (next === undefined) this.remove(key);
     else this.write(key, checkValueSize(next, this.opts.maxValueBytes));
   }
 }

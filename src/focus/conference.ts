@@ -127,13 +127,17 @@ export class Conference {
     return reply;
   }
 
-  /** A browser participant joins, on `bridgeId` (one of the conference's bridges, or one it now spans too). */
-  async join(participantId: string, bridgeId = this.bridgeId): Promise<void> {
+  /**
+   * A browser participant joins, on `bridgeId` (one of the conference's bridges, or one it now spans too); its
+   * offers are numbered after `versionsAfter` (the last its socket saw in another room).
+   */
+  async join(participantId: string, bridgeId = this.bridgeId, versionsAfter = 0): Promise<void> {
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     await this.addBridge(bridgeId);
     const transport = await this.callOn(bridgeId, busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: participantId });
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     const p = newParticipantState(participantId, bridgeId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
+    p.version = versionsAfter;
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, bridge: bridgeId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);

@@ -269,11 +269,11 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   }
 
   unsubscribers.push(
-    serveBus(bus, busCalls.focusJoin, '', async ({ conferenceId, participantId, region }) => {
+    serveBus(bus, busCalls.focusJoin, '', async ({ conferenceId, participantId, region, versionsAfter }) => {
       return await withLock(conferenceId, async () => {
         const { conference, bridgeId } = await conferenceWithRoomFor(conferenceId, participantId, false, region);
         try {
-          await conference.join(participantId, bridgeId);
+          await conference.join(participantId, bridgeId, versionsAfter);
           const b = bridges.get(bridgeId);
           if (b) b.placed++;
         } finally {

@@ -56,7 +56,16 @@ const id = z.string().min(1).max(128);
 /** A region (the `region` setting, or what the load balancer's header says): letters, digits, -, _ and . */
 export const regionSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'a region is letters, digits, -, _ and . (at most 64)');
 /** `region`: where the participant is (focus prefers a bridge of that region). */
-export const focusJoinSchema = z.object({ conferenceId: id, participantId: id, region: regionSchema.optional() });
+export const focusJoinSchema = z.object({
+  conferenceId: id,
+  participantId: id,
+  region: regionSchema.optional(),
+  /**
+   * Offers to this participant are numbered after this (default 0): a browser moved between rooms on one socket
+   * (breakout rooms) never has an answer to its old room's offer taken for its new room's.
+   */
+  versionsAfter: z.number().int().nonnegative().max(2 ** 31).optional(),
+});
 /**
  * The error message focus.join (and a bridge's allocate) fails with when every bridge is at its endpoint cap
  * (maxEndpointsPerBridge): signal tells the browser `server-full`. An error's message crosses the bus as is.

@@ -11,6 +11,10 @@ export const fanoutSubjects = {
   alive: 'signal.alive',
   /** A moderator changed a room's policy (lock, lobby, self-unmute): the room's other instances apply it. */
   policy: 'signal.room-policy',
+  /** A shared room item (signal/shared-room-items.ts: subject, polls, recording flags) changed in the store: re-read it. */
+  roomItem: 'signal.room-item',
+  /** To one instance: a moderator elsewhere admitted or denied a knock it holds (signal/lobby.ts). */
+  lobbyAnswer: (instance: string) => `signal.lobby-answer.${instance}`,
   /** To one instance: a message for one of its members, or "this member must leave" (a moderator elsewhere removed it). */
   deliver: (instance: string) => `signal.deliver.${instance}`,
 } as const;
@@ -55,3 +59,10 @@ export type StoredPolicy = z.infer<typeof storedPolicySchema>;
 
 export const roomPolicySchema = z.object({ instance: instanceId, room: key, policy: storedPolicySchema });
 export type Deliver = z.infer<typeof deliverSchema>;
+
+/** Names a shared room item that changed (its value is in the store, never on the bus). */
+export const roomItemSchema = z.object({ instance: instanceId, room: key, item: z.string().regex(/^[a-z][a-z-]{0,31}$/) });
+export type RoomItemChange = z.infer<typeof roomItemSchema>;
+
+/** A moderator's answer to a lobby knock held by the receiving instance. */
+export const lobbyAnswerSchema = z.object({ room: key, id: z.string().min(1).max(16), admit: z.boolean(), by: z.string().max(1000) });

@@ -55,6 +55,9 @@ export class Access {
   private adminAccounts: readonly string[];
   private readonly recordings: Recordings | undefined;
 
+  /** Who waits to be let in, per room (its list shared between signal instances through the room state). */
+  readonly lobby: Lobby;
+
   constructor(opts: { config: Config; rooms: Rooms; log: Logger; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
     const { config, rooms, log } = opts;
     this.log = log;
@@ -63,7 +66,8 @@ export class Access {
     const settings = tokenSettings(config);
     const tokens = settings ? new TokenVerifier(settings) : undefined;
     this.users = openUsers(config, undefined);
-    const lobby = new Lobby(log);
+    const lobby = new Lobby(log, rooms.state?.items);
+    this.lobby = lobby;
     this.tokens = tokens;
     this.admission = new Admission({ config, rooms, lobby, log, users: this.users, tokens });
     this.moderation = new Moderation({ rooms, lobby, admission: this.admission, log, autoModerator: config.authMode === 'open', recordings: opts.recordings, phoneInvites: opts.phoneInvites });

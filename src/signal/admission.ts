@@ -14,6 +14,7 @@ import type { Lobby } from './lobby.ts';
 import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
 import { peopleIn, type JoinGrant, type Rooms, type Session } from './rooms.ts';
 import { rateLimitKey } from './client-address.ts';
+import type { ResumeRecord } from './room-state.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -165,7 +166,33 @@ export class Admission {
       this.log.info({ room: roomKey(msg.room) }, 'resume token unknown or expired: joining as a new participant');
       return undefined;
     }
-    return { role: record.role, authenticated: record.authenticated, resumeId: record.participantId, resumedWith: msg.resume };
+    // the credentials it came in with must still hold: an account removed (or its password changed), a token
+    // expired since: no resume, the join is checked as a new one (and refused or let in as a guest)
+    const lapsed = await this.credentialsLapsed(record, msg);
+    if (lapsed) {
+      state.forget(msg.resume);
+      this.log.info({ room: record.room, participant: record.participantId, reason: lapsed }, 'resume refused: its credentials no longer hold');
+      return undefined;
+    }
+    const grant: JoinGrant = { role: record.role, authenticated: record.authenticated, resumeId: record.participantId, resumedWith: msg.resume };
+    if (record.account) grant.account = record.account;
+    return grant;
+  }
+
+  /** Why a resumed participant's sign-in or token no longer holds, or undefined when it does (or it had none). */
+  private async credentialsLapsed(record: ResumeRecord, msg: JoinMessage): Promise<string | undefined> {
+    if (!record.authenticated) return undefined;
+    const { config, users, tokens } = this.opts;
+    if (record.account) {
+      if (!users) return 'accounts are off';
+      return users.stamp(record.account.username) === record.account.stamp ? undefined : 'the password was changed or the account removed';
+    }
+    if (config.authMode === 'token') {
+      if (msg.jwt === undefined || !tokens) return 'no token';
+      const r = await tokens.verify(msg.jwt, msg.room);
+      return r.ok ? undefined : r.reason;
+    }
+    return undefined;
   }
 
   /** Who is this, and may they start or enter this room at all (before lock and lobby)? */
@@ -199,7 +226,7 @@ export class Admission {
         this.log.info({ address: session.remoteAddress, user: signedIn.username }, 'sign-in session ended: password changed or user removed');
         return { error: 'auth-required', message: 'your sign-in has ended (the password was changed or the account removed); sign in again' };
       }
-      return { role: 'moderator', authenticated: true };
+      return { role: 'moderator', authenticated: true, account: { username: signedIn.username, stamp: signedIn.stamp } };
     }
     // a guest: no account or token
     const token = config.authMode === 'token';

@@ -114,6 +114,11 @@ export class BreakoutRooms {
     return out;
   }
 
+  /** The moderators of the meeting of `room`, in its main room and every breakout room. */
+  meetingModerators(room: Room): Member[] {
+    return this.everyone(BreakoutRooms.mainOf(room)).filter((m) => m.role === 'moderator');
+  }
+
   /** Moderators of the meeting of `room` outside `room` (an open meeting then needs no new moderator in `room`). */
   moderatorsElsewhere(room: Room): number {
     let n = 0;
@@ -243,7 +248,7 @@ export class BreakoutRooms {
           return;
         }
         const entry = this.entry(session, state, msg.roomId);
-        if (entry) this.moveTo(target, main, entry, `moved to a breakout room by ${actor.id}`);
+        if (entry) this.moveTo(target, main, entry, `moved to a breakout room by ${actor.id}`, true, session);
         return;
       }
       case 'breakout-auto-assign': {
@@ -258,9 +263,9 @@ export class BreakoutRooms {
           if (m.role === 'moderator' || m.plain || m.phone || m.remote) continue;
           const entry = entries.reduce((a, b) => ((sizes.get(b) ?? 0) < (sizes.get(a) ?? 0) ? b : a));
           sizes.set(entry, (sizes.get(entry) ?? 0) + 1);
-          this.moveTo(m, main, entry, `auto-assigned by ${actor.id}`);
+          if (!this.moveTo(m, main, entry, `auto-assigned by ${actor.id}`, false, session)) break;
         }
-        return;
+        break; // the list once, after every move
       }
       case 'breakout-allow-choice':
         state.participantsCanChoose = msg.allowed;
@@ -293,16 +298,26 @@ export class BreakoutRooms {
   /** Its people back to the main room; `remove` also takes it off the list. */
   private close(main: Room, entry: BreakoutEntry, remove: boolean): void {
     const live = this.rooms.rooms.get(entry.key);
-    for (const m of [...(live?.members.values() ?? [])]) this.moveTo(m, main, null, 'breakout room closed');
+    // the list once, by the caller, after every move
+    for (const m of [...(live?.members.values() ?? [])]) this.moveTo(m, main, null, 'breakout room closed', false);
     const state = this.state(main);
     for (const [ticket, id] of state.tickets) if (id === entry.id) state.tickets.delete(ticket);
     if (remove) state.rooms.delete(entry.id);
   }
 
-  /** Moves `member` to the breakout room `entry`, or to the main room (null), unless it is there already. */
-  private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string): void {
+  /**
+   * Moves `member` to the breakout room `entry`, or to the main room (null), unless it is there already.
+   * `tell`: the meeting's list goes to everyone after it (a caller moving many sends it once, after the last).
+   */
+  private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string, tell = true, actor: Session = member.session): boolean {
     const target = entry ? this.rooms.breakoutRoom(main, entry.id, entry.key, entry.name) : main;
-    if (member.room === target) return;
+    if (member.room === target) return true;
+    // a breakout room nobody is in yet is one more room on this server: maxRooms counts it
+    const refusal = this.rooms.rooms.has(target.key) ? null : this.rooms.caps.checkNewRoom(this.rooms.rooms.size);
+    if (refusal) {
+      this.refuse(actor, refusal.code, refusal.message);
+      return false;
+    }
     const state = this.state(main);
     const old = this.ticketOf.get(member);
     if (old) state.tickets.delete(old);
@@ -320,7 +335,8 @@ export class BreakoutRooms {
       this.ticketOf.set(moved, ticket);
     }
     this.afterMove(moved.session);
-    this.broadcast(main);
+    if (tell) this.broadcast(main);
+    return true;
   }
 
   /** The list as everyone sees it (`current` and `ticket` are each member's own: `viewFor`). */

@@ -93,6 +93,12 @@ export class Caps {
     return null;
   }
 
+  /** May a move open another room (a breakout room nobody is in yet) while the server has `roomCount` rooms? */
+  checkNewRoom(roomCount: number): Refusal | null {
+    const max = this.config.maxRooms;
+    return roomCount >= max ? { code: 'server-full', message: `this server holds as many rooms as it may (${max}, breakout rooms included); try again later` } : null;
+  }
+
   /** A participant from `address` joined; `createdRoom` when the join made the room. */
   joined(address: string | undefined, createdRoom: boolean, now = Date.now()): void {
     const key = rateLimitKey(address);

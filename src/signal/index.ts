@@ -104,7 +104,10 @@ export async function startSignal(opts: {
 
   /** The certificate HTTPS serves now (`tertulia status`). */
   let serving = { pem: material.cert, selfSigned: material.selfSigned };
-  const recordings = new Recordings(bus, log);
+  // resume tokens, chat history and the shared room items: in JetStream over NATS (any signal instance resumes a
+  // browser and sees the room's subject, polls and recording), else here
+  const roomState = await RoomState.open(bus, log);
+  const recordings = new Recordings(bus, log, roomState.items);
   // dial-in by PIN: the rooms' PINs, Jitsi's /conferenceMapper and /phoneNumberList, the sip part's lookups
   const pins = new DialInPins({ dataDir: config.dataDir, log });
   const dialIn = new DialInHttp({ pins, numbers: config.sipDialInNumbers, domain: config.domain, maxNewPinsPerMinute: config.maxRoomsPerAddressPerMinute, log });
@@ -127,8 +130,6 @@ export async function startSignal(opts: {
   if (turn?.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
   // per-address and overall caps (connections, participants, rooms): counted by ws.ts and rooms.ts
   const caps = new Caps(config);
-  // resume tokens and chat history: in JetStream over NATS (any signal instance resumes a browser), else here
-  const roomState = await RoomState.open(bus, log);
   const rooms = new Rooms(bus, log, caps, roomState);
   // over NATS there may be other signal instances: members of the same room on each see each other
   const fanout = config.natsUrl ? new RoomFanout(bus, log) : undefined;
@@ -139,6 +140,11 @@ export async function startSignal(opts: {
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
   const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
   rooms.onPromotedElsewhere = (member) => access.moderation.promoteFromElsewhere(member);
+  // lobby knocks: every instance's moderators see every knock, and answer it where its socket is
+  rooms.onLobbyAnswer = (room, id, admit) => void access.moderation.answerKnock(room, id, admit);
+  rooms.onInstanceSilent = (room, instance) => access.lobby.dropInstance(room, instance);
+  rooms.onPolicyElsewhere = (room) => access.moderation.lobbyChanged(room);
+  if (fanout) access.lobby.peers = { instance: fanout.instance, answer: (...a) => fanout.lobbyAnswer(...a) };
   adminApi = new AdminApi({ token: config.adminApiToken, jwt: config.adminApiJwt ? access.tokens : undefined, rooms, moderation: access.moderation, log });
   // signed POSTs of meeting events to webhookUrls
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;
@@ -162,7 +168,7 @@ export async function startSignal(opts: {
     }
   });
   // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
-  const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
+  const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate }, roomState.items);
   meeting.state = roomState;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   rooms.onSpeaker = (room) => recordings.membersChanged(room);

@@ -16,6 +16,7 @@ import { TokenBucket } from './token-bucket.ts';
 import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
+import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -57,12 +58,16 @@ export class MeetingFeatures {
   readonly polls: Polls;
   readonly subjects: MeetingSubjects;
 
-  constructor(bus: Bus, log: Logger, toggles: ToggleLimits = DEFAULT_TOGGLE_LIMITS) {
+  /** The subject and polls, as every signal instance of a room sees them (shared-room-items.ts). */
+  readonly items: SharedRoomItems;
+
+  constructor(bus: Bus, log: Logger, toggles: ToggleLimits = DEFAULT_TOGGLE_LIMITS, items: SharedRoomItems = localRoomItems(log)) {
     this.bus = bus;
     this.log = log;
     this.toggles = toggles;
-    this.polls = new Polls(log);
-    this.subjects = new MeetingSubjects(log);
+    this.items = items;
+    this.polls = new Polls(log, items);
+    this.subjects = new MeetingSubjects(log, items);
   }
 
   private extrasOf(m: Member): MemberExtras {
@@ -124,8 +129,12 @@ export class MeetingFeatures {
       void this.loadHistory(member.room).then(() => {
         if (session.member === member) sendHistory();
       });
-    this.subjects.afterJoin(session);
-    this.polls.afterJoin(session);
+    // a room this instance has just made: its subject and polls read from the store first
+    this.items.whenLoaded(member.room, () => {
+      if (session.member !== member) return;
+      this.subjects.afterJoin(session);
+      this.polls.afterJoin(session);
+    });
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {
       session.send({ type: 'dominant-speaker', participantId: speaker });

@@ -33,6 +33,8 @@ export class Moderation {
   breakouts?: {
     moderatorsElsewhere(room: Room): number;
     endBreakouts(room: Room, end: (member: Member) => void): void;
+    /** The moderators of the meeting of `room`, in its main room and every breakout room. */
+    meetingModerators(room: Room): Member[];
   };
 
   constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
@@ -44,6 +46,7 @@ export class Moderation {
     this.log = opts.log;
     this.autoModerator = opts.autoModerator;
     this.avModeration = new AvModeration({ log: opts.log, forceMute: (m, by, kind) => this.forceMute(m, by, kind) });
+    this.lobby.meetingModerators = (room) => this.breakouts?.meetingModerators(room) ?? moderatorsOf(room);
   }
 
   /**
@@ -192,26 +195,17 @@ export class Moderation {
         policyOf(room).lobby = msg.enabled;
         this.rooms.policyChanged(room);
         broadcastRoomState(room);
-        // turning the lobby off lets everyone waiting in
-        if (!msg.enabled) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
-        this.lobby.sendList(room);
+        this.lobbyChanged(room);
         return;
-      case 'lobby-admit': {
-        const k = this.lobby.take(room, msg.id);
-        if (!k) {
-          session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
-          return;
-        }
-        this.admission.enter(k.session, k.msg, k.grant);
-        return;
-      }
+      case 'lobby-admit':
       case 'lobby-deny': {
-        const k = this.lobby.take(room, msg.id);
-        if (!k) {
+        // the lobby is the meeting's main room's (a moderator in a breakout room answers it too); a knock held by
+        // another signal instance is answered there
+        const main = room.breakout?.main ?? room;
+        const admit = msg.type === 'lobby-admit';
+        if (!this.answerKnock(main, msg.id, admit) && !this.lobby.answerElsewhere(main, msg.id, admit, by)) {
           session.send({ type: 'error', code: 'no-such-participant', message: 'nobody with that id is waiting in the lobby' });
-          return;
         }
-        k.session.send({ type: 'error', code: 'denied', message: 'a moderator declined your request to join' });
         return;
       }
     }
@@ -244,6 +238,21 @@ export class Moderation {
   }
 
   /** Another signal instance's moderator made our member `m` a moderator. */
+  /** The room's lobby setting may have changed (here or on another instance): turned off, it lets everyone waiting here in. */
+  lobbyChanged(room: Room): void {
+    if (!policyOf(room).lobby) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
+    this.lobby.sendList(room);
+  }
+
+  /** Admits or denies knock `id` of `room` when this instance holds it (false: it does not). */
+  answerKnock(room: Room, id: string, admit: boolean): boolean {
+    const k = this.lobby.take(room, id);
+    if (!k) return false;
+    if (admit) this.admission.enter(k.session, k.msg, k.grant);
+    else k.session.send({ type: 'error', code: 'denied', message: 'a moderator declined your request to join' });
+    return true;
+  }
+
   promoteFromElsewhere(m: Member): void {
     if (!m.remote && m.role !== 'moderator') this.promote(m);
   }
@@ -268,7 +277,8 @@ export class Moderation {
     if (!member) return;
     const room = member.room;
     session.send(roomStateFor(room, member.role));
-    if (member.role === 'moderator') this.lobby.sendList(room, session);
+    // the meeting's lobby is its main room's, wherever the moderator is
+    if (member.role === 'moderator') this.lobby.sendList(room.breakout?.main ?? room, session);
     const policy = policyOf(room);
     const locked = member.role !== 'moderator' && !policy.selfUnmuteAllowed;
     const by = moderatorsOf(room)[0]?.displayName ?? '';

@@ -7,7 +7,12 @@
 // stops its jobs; a job that fails on the recorder (`recorder.ended`) is cleared and announced; what happens
 // meanwhile (`recorder.notice`: a new part, a stream interrupted or resumed) is passed on.
 // The recordings kept on the recorders (list, download, delete) are recording-library.ts's.
+// With several signal instances, a running job is also a shared room item (shared-room-items.ts, one per kind):
+// a joiner on another instance is told the room is recorded or live, and a moderator there (or anywhere once
+// the starting instance died) stops it on its recorder. The instance that started a job follows it (names,
+// the recorder's notices, an emptied room); the item only says what runs and where.
 import { randomBytes } from 'node:crypto';
+import { z } from 'zod';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { BusCallError } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
@@ -18,6 +23,9 @@ import {
   recorderEndedSchema,
   recorderNoticeSchema,
   recorderSubjects,
+  recordingIdSchema,
+  recordingLayoutSchema,
+  recordingModeSchema,
   type RecordedParticipant,
   type RecordingLayout,
   type RecordingMode,
@@ -26,6 +34,18 @@ import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { RecordingLibrary } from './recording-library.ts';
 import { checkStreamUrl } from '../protocol/stream-url.ts';
 import type { Member, Room, Session } from './rooms.ts';
+import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
+
+/** A running job as every signal instance sees it (the item named after its kind). */
+const sharedJobSchema = z.object({
+  recordingId: recordingIdSchema,
+  recorderId: z.string().min(1).max(128),
+  by: z.string().max(1000),
+  mode: recordingModeSchema.optional(),
+  layout: recordingLayoutSchema.optional(),
+  interrupted: z.boolean().optional(),
+});
+type SharedJob = z.infer<typeof sharedJobSchema>;
 
 /** A recorder silent this long (three announcements) is not chosen. */
 export const RECORDER_EXPIRY_MS = 15_000;
@@ -86,9 +106,25 @@ export class Recordings {
     return (['recording', 'live-stream'] as const).filter((k) => this.jobs[k].has(room));
   }
 
-  constructor(bus: Bus, log: Logger) {
+  private readonly items: SharedRoomItems;
+
+  constructor(bus: Bus, log: Logger, items: SharedRoomItems = localRoomItems(log)) {
     this.bus = bus;
     this.log = log;
+    this.items = items;
+    for (const kind of ['recording', 'live-stream'] as const) {
+      items.define({
+        name: kind,
+        schema: sharedJobSchema,
+        // stopped through another signal instance (it told everyone): this one no longer follows the job
+        loaded: (room, shared: SharedJob | undefined) => {
+          const rec = this.jobs[kind].get(room);
+          if (!rec || rec.starting || shared?.recordingId === rec.recordingId) return;
+          this.jobs[kind].delete(room);
+          this.log.info({ room: room.key, recording: rec.recordingId, kind }, 'job stopped through another signal instance');
+        },
+      });
+    }
     this.library = new RecordingLibrary(bus, log, () => this.liveRecorders().map((r) => r.id));
     this.unsubscribes = [
       bus.subscribe(recorderSubjects.announce, (payload) => {
@@ -138,6 +174,15 @@ export class Recordings {
     if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true, ...modeOf(rec) });
     const live = this.jobs['live-stream'].get(room);
     if (live && !live.starting) session.send({ type: 'live-stream', active: true, by: live.by, interrupted: live.interrupted ?? false, current: true });
+    const member = session.member;
+    // started through another signal instance: told from the shared item (read from the store for a new room)
+    this.items.whenLoaded(room, () => {
+      if (session.member !== member) return;
+      const shared = this.sharedJob(room, 'recording');
+      if (shared) session.send({ type: 'recording', active: true, by: shared.by, current: true, ...(shared.mode ? { mode: shared.mode } : {}), ...(shared.layout ? { layout: shared.layout } : {}) });
+      const sharedLive = this.sharedJob(room, 'live-stream');
+      if (sharedLive) session.send({ type: 'live-stream', active: true, by: sharedLive.by, interrupted: sharedLive.interrupted ?? false, current: true });
+    });
     this.membersChanged(room);
   }
 
@@ -170,7 +215,7 @@ export class Recordings {
     const { rtmpUrl, mode } = options;
     const room = actor.room;
     const text = TEXT[kind];
-    if (this.jobs[kind].has(room)) {
+    if (this.jobs[kind].has(room) || this.sharedJob(room, kind)) {
       actor.session.send({ type: 'error', code: 'not-allowed', message: text.already });
       return;
     }
@@ -222,6 +267,16 @@ export class Recordings {
   private stopJob(kind: JobKind, actor: Member): void {
     const room = actor.room;
     const rec = this.jobs[kind].get(room);
+    const shared = this.sharedJob(room, kind);
+    if (!rec && shared) {
+      // started through another signal instance: stopped on its recorder from here
+      this.log.info({ room: room.key, recording: shared.recordingId, kind, participant: actor.id }, 'stopping a job started through another signal instance');
+      for (const m of room.members.values()) m.session.send({ type: kind, active: false, by: actor.displayName });
+      void this.items.change<SharedJob>(room, kind, () => undefined);
+      const stopping: RoomRecording = { kind, recordingId: shared.recordingId, recorderId: shared.recorderId, starting: false, by: shared.by };
+      this.stopOnRecorder(stopping, () => this.tellJob({ state: 'finished', kind, room, recordingId: shared.recordingId, reason: 'stopped' }));
+      return;
+    }
     if (!rec) {
       actor.session.send({ type: 'error', code: 'not-allowed', message: TEXT[kind].none });
       return;
@@ -273,6 +328,7 @@ export class Recordings {
       if (!rec) continue;
       if (room.members.size === 0) {
         jobs.delete(room);
+        this.share(room, rec.kind);
         if (!rec.starting) this.stopOnRecorder(rec, () => this.tellJob({ state: 'finished', kind: rec.kind, room, recordingId: rec.recordingId, reason: 'meeting-ended' }));
         continue;
       }
@@ -321,6 +377,19 @@ export class Recordings {
 
   private broadcast(room: Room, message: ServerMessage): void {
     for (const m of room.members.values()) m.session.send(message);
+    if (message.type === 'recording' || message.type === 'live-stream') this.share(room, message.type);
+  }
+
+  /** The room's job of `kind` as the other signal instances see it (none: cleared). */
+  private share(room: Room, kind: JobKind): void {
+    const rec = this.jobs[kind].get(room);
+    const job: SharedJob | undefined = rec && !rec.starting ? { recordingId: rec.recordingId, recorderId: rec.recorderId, by: rec.by, ...modeOf(rec), ...(rec.interrupted ? { interrupted: true } : {}) } : undefined;
+    void this.items.change<SharedJob>(room, kind, () => job);
+  }
+
+  /** A job of `kind` started on another signal instance (or one that died), as the shared item says. */
+  private sharedJob(room: Room, kind: JobKind): SharedJob | undefined {
+    return this.jobs[kind].has(room) ? undefined : this.items.get<SharedJob>(room, kind);
   }
 }
 

@@ -15,11 +15,15 @@
 //   tell their members again.
 // - A room's policy (lock, lobby, self-unmute) changed on one instance is applied by the others
 //   (`signal.room-policy`); a moderator granting the role to a member elsewhere asks its instance.
-// - Not shared (yet): polls, subject, recording flags and who waits in a lobby stay per instance.
+// - Shared room items (shared-room-items.ts: subject, polls, recording flags) live in the store; a change is
+//   announced by name (`signal.room-item`) and the room's other instances re-read it.
+// - Lobby knocks: the list is a shared room item (lobby.ts); a moderator's answer to a knock held by another
+//   instance goes to it (`signal.lobby-answer.<instance>`); the knocks of a silent instance leave the lists.
+// - Not shared (yet): the breakout rooms stay per instance.
 import { randomBytes } from 'node:crypto';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { deliverSchema, fanoutSubjects, instanceSchema, presenceSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
+import { deliverSchema, fanoutSubjects, instanceSchema, lobbyAnswerSchema, presenceSchema, roomItemSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import { applyPolicy } from './room-policy.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
@@ -63,7 +67,25 @@ export class RoomFanout {
       const parsed = roomPolicySchema.safeParse(p);
       if (!parsed.success || parsed.data.instance === this.instance) return;
       const room = this.rooms.rooms.get(parsed.data.room);
-      if (room) applyPolicy(room, parsed.data.policy);
+      if (!room) return;
+      applyPolicy(room, parsed.data.policy);
+      this.rooms.onPolicyElsewhere?.(room);
+    });
+    const items = rooms.state?.items;
+    if (items) {
+      items.announce = (room, item) => this.bus.publish(fanoutSubjects.roomItem, { instance: this.instance, room, item });
+      on(fanoutSubjects.roomItem, (p) => {
+        const parsed = roomItemSchema.safeParse(p);
+        if (!parsed.success || parsed.data.instance === this.instance) return;
+        const room = this.rooms.rooms.get(parsed.data.room);
+        if (room) void items.reload(room, parsed.data.item);
+      });
+    }
+    on(fanoutSubjects.lobbyAnswer(this.instance), (p) => {
+      const parsed = lobbyAnswerSchema.safeParse(p);
+      if (!parsed.success) return;
+      const room = this.rooms.rooms.get(parsed.data.room);
+      if (room) this.rooms.onLobbyAnswer?.(room, parsed.data.id, parsed.data.admit, parsed.data.by);
     });
     on(fanoutSubjects.hello, (p) => {
       const parsed = instanceSchema.safeParse(p);
@@ -117,6 +139,11 @@ export class RoomFanout {
   /** The room's other instances apply its new policy. */
   policy(room: Member['room'], policy: StoredPolicy): void {
     this.bus.publish(fanoutSubjects.policy, { instance: this.instance, room: room.key, policy });
+  }
+
+  /** A moderator here answered a knock held by instance `instance`. */
+  lobbyAnswer(instance: string, roomKey: string, id: string, admit: boolean, by: string): void {
+    this.bus.publish(fanoutSubjects.lobbyAnswer(instance), { room: roomKey, id, admit, by });
   }
 
   /** A moderator here made a member elsewhere a moderator: its instance does it (and tells everyone). */
@@ -178,9 +205,14 @@ export class RoomFanout {
     else if (d.message) member.session.send(d.message as unknown as ServerMessage);
   }
 
-  /** Drops the stand-ins of instances not heard from for SILENT_AFTER_MS. */
+  /** Drops the stand-ins (and lobby knocks) of instances not heard from for SILENT_AFTER_MS. */
   private sweep(): void {
     const now = Date.now();
+    for (const [instance, heard] of [...this.lastHeard]) {
+      if (now - heard <= SILENT_AFTER_MS) continue;
+      this.lastHeard.delete(instance);
+      for (const room of this.rooms.rooms.values()) this.rooms.onInstanceSilent?.(room, instance);
+    }
     for (const room of [...this.rooms.rooms.values()]) {
       for (const m of [...room.members.values()]) {
         if (!m.remote) continue;

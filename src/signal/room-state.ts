@@ -13,20 +13,26 @@
 //   each change, read when an instance starts or takes over the room, forgotten with the chat.
 // - Store failures are logged and never stop the meeting: the participant just cannot be resumed, or the
 //   history is what this process had.
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { KeyValue } from '../bus/key-value.ts';
+import { keyHash, storeFailed, withTimeout } from './store-calls.ts';
 import type { Logger } from '../log.ts';
 import { CHAT_HISTORY_LIMIT, chatMessageSchema, type ChatMessage } from '../protocol/meeting-messages.ts';
 import { roleSchema } from '../protocol/access-messages.ts';
+import { SharedRoomItems } from './shared-room-items.ts';
 import { storedPolicySchema, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 
 export const ROOM_STATE_BUCKET = 'tertulia_signal';
 /** An entry not written for this long is dropped by the store (a dropped socket's token, an idle room's chat). */
 export const ROOM_STATE_TTL_SECONDS = 12 * 3600;
 const MAX_VALUE_BYTES = 1024 * 1024;
-const STORE_TIMEOUT_MS = 5000;
+/**
+ * The whole bucket's cap: past it, writes are refused (logged as `store full`: no new resume tokens, chat
+ * history or shared items are kept until entries expire or rooms end; meetings go on).
+ */
+export const ROOM_STATE_MAX_BYTES = 256 * 1024 * 1024;
 
 /** Who a resume token resumes. */
 export const resumeRecordSchema = z.object({
@@ -36,6 +42,8 @@ export const resumeRecordSchema = z.object({
   displayName: z.string(),
   role: roleSchema,
   authenticated: z.boolean(),
+  /** Signed in (accounts mode): the account and its password stamp then; a resume re-checks both. */
+  account: z.object({ username: z.string().max(256), stamp: z.string().max(64) }).optional(),
 });
 export type ResumeRecord = z.infer<typeof resumeRecordSchema>;
 
@@ -45,38 +53,27 @@ export function newResumeToken(): string {
   return randomBytes(24).toString('base64url');
 }
 
-function hash(text: string): string {
-  return createHash('sha256').update(text).digest('base64url').slice(0, 43);
-}
-
-const resumeKey = (token: string) => `resume.${hash(token)}`;
-const chatKey = (roomKey: string) => `chat.${hash(roomKey)}`;
-const policyKey = (roomKey: string) => `policy.${hash(roomKey)}`;
-
-function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  return Promise.race([
-    p.finally(() => clearTimeout(timer)),
-    new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer from the store within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
-    }),
-  ]);
-}
+const resumeKey = (token: string) => `resume.${keyHash(token)}`;
+const chatKey = (roomKey: string) => `chat.${keyHash(roomKey)}`;
+const policyKey = (roomKey: string) => `policy.${keyHash(roomKey)}`;
 
 export class RoomState {
   private readonly store: KeyValue;
   /** True when the store outlives this process (JetStream). */
   readonly durable: boolean;
   private readonly log: Logger;
+  /** Room items every instance sees (subject, polls, recording flags), in the same store. */
+  readonly items: SharedRoomItems;
 
   private constructor(store: KeyValue, durable: boolean, log: Logger) {
     this.store = store;
     this.durable = durable;
     this.log = log;
+    this.items = new SharedRoomItems(store, log);
   }
 
   static async open(bus: Bus, log: Logger): Promise<RoomState> {
-    const { store, durable } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: MAX_VALUE_BYTES });
+    const { store, durable } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
     log.info({ durable }, durable ? 'room state kept in JetStream: browsers resume on any signal instance' : 'room state kept in this process');
     return new RoomState(store, durable, log);
   }
@@ -126,6 +123,7 @@ export class RoomState {
   forgetRoom(roomKey: string): void {
     this.quietly('chat forget', this.store.delete(chatKey(roomKey)));
     this.quietly('policy forget', this.store.delete(policyKey(roomKey)));
+    this.items.forgetRoom(roomKey);
   }
 
   /** The room's stored policy, or undefined (none stored, or the store cannot be read). */
@@ -138,6 +136,6 @@ export class RoomState {
   }
 
   private quietly(what: string, p: Promise<unknown>): void {
-    withTimeout(p, what).catch((e: unknown) => this.log.warn({ err: (e as Error).message }, `${what} failed`));
+    withTimeout(p, what).catch((e: unknown) => storeFailed(this.log, what, e));
   }
 }

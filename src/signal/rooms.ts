@@ -2,146 +2,37 @@
 // created by its first join and removed when its last participant leaves. Media setup is focus's job: the
 // room only tells focus who joined, answered, muted and left (bus requests, in order per participant), and
 // hands focus's offers to the right socket. Caps (caps.ts) are checked before a join changes anything.
+// What rooms and members are: room-types.ts; resume records and a room's stored state: room-resume.ts; stand-ins
+// for members on other signal instances: room-standins.ts.
 import { callBus, failedWith } from '../bus/typed-calls.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
-import type { Role } from '../protocol/access-messages.ts';
-import {
-  type IceServer,
-  roomKey,
-  type ClientMessage,
-  type ErrorCode,
-  type MediaKind,
-  type Participant,
-  type ServerMessage,
-} from '../protocol/signal-messages.ts';
+import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
 import type { RoomFanout } from './room-fanout.ts';
-import { applyPolicy, broadcastRoomState, policyOf, storedPolicy } from './room-policy.ts';
+import { RoomResume } from './room-resume.ts';
+import { addStandIn, dropStandIn, type StandInHost } from './room-standins.ts';
+import { toParticipant, type JoinGrant, type JoinMessage, type LeaveOptions, type Member, type PresenceChange, type Room, type Session } from './room-types.ts';
+
+export { peopleIn, toParticipant } from './room-types.ts';
+export type { JoinGrant, LeaveOptions, Member, PresenceChange, Room, Session } from './room-types.ts';
+export { ROOM_RETURN_GRACE_MS } from './room-resume.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
 const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
-/** How long the chat and policy of a room whose people all dropped are kept for them to come back. */
-export const ROOM_RETURN_GRACE_MS = 5 * 60_000;
-
-/** One client connection, whatever carries it (a WebSocket in practice). */
-export interface Session {
-  send(message: ServerMessage): void;
-  member?: Member;
-  /** The peer's network address, for rate limits (password and sign-in attempts). */
-  remoteAddress?: string;
-  /** TURN servers with fresh credentials for this connection's browser (src/turn/), sent with `joined`. */
-  iceServers?: () => IceServer[];
-  /** Where the participant is (signal/region.ts): focus prefers a bridge of that region. */
-  region?: string;
-}
-
-/** What admission decided for a join: the role, and whether the person signed in or brought a token. */
-export interface JoinGrant {
-  role: Role;
-  authenticated: boolean;
-  /** A display name from the credentials (a token's context.user.name), used instead of the typed one. */
-  displayName?: string;
-  /** Moderator only because the room was empty when asked: re-checked when actually entering the room. */
-  firstComer?: boolean;
-  /** A caller on the phone (the SIP gateway). */
-  phone?: boolean;
-  /** A reconnect: back in as this participant id (from its resume token, room-state.ts). */
-  resumeId?: string;
-  /** The token that resumed it (forgotten once a new one is given). */
-  resumedWith?: string;
-}
-
-export interface Member {
-  id: string;
-  room: Room;
-  displayName: string;
-  audioMuted: boolean;
-  videoMuted: boolean;
-  session: Session;
-  /** When the hand went up (ms since the epoch); undefined while it is down. */
-  handRaisedAt?: number;
-  /** True while sharing a screen. */
-  screenSharing?: boolean;
-  /** A moderator (or an admin) turned the camera off and the participant has not turned it on since. */
-  videoForceMuted?: boolean;
-  role: Role;
-  /** Signed in (accounts mode) or joined with a valid token (token mode). */
-  authenticated: boolean;
-  /** Bus requests for this participant run one after another, in the order the browser caused them. */
-  queue: Promise<void>;
-  /** When it entered the room (ms since the epoch). */
-  joinedAt: number;
-  /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
-  phone?: boolean;
-  /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
-  plain?: boolean;
-  /** Given in `joined`: a reconnecting browser comes back as this member with it (room-state.ts). */
-  resumeToken?: string;
-  /** A member whose socket is on another signal instance (this id), stood in for here (room-fanout.ts). */
-  remote?: string;
-  /** For a remote member: when its connection there entered (orders its presences). */
-  remoteSince?: number;
-}
-
-export interface LeaveOptions {
-  resumable?: boolean;
-  displaced?: boolean;
-  returning?: boolean;
-}
-
-export interface Room {
-  key: string;
-  /** The name as first typed by whoever created the room. */
-  name: string;
-  members: Map<string, Member>;
-  /** The participant the bridge last named dominant speaker (sent to late joiners). */
-  dominantSpeaker?: string;
-  /** When its first participant entered (ms since the epoch). */
-  startedAt: number;
-  /** A breakout room (breakout-rooms.ts): the meeting's main room and this room's id there. */
-  breakout?: { main: Room; id: string };
-  /** A main room with breakout rooms: how many of its meeting's people (not phones) are in them now. */
-  peopleInBreakouts?: () => number;
-}
-
-/** Someone entered or left a room: told to observers (webhooks.ts) from the one place each happens. */
-export type PresenceChange =
-  | { kind: 'joined'; room: Room; member: Member; roomStarted: boolean }
-  | { kind: 'left'; room: Room; member: Member; roomFinished: boolean; reason: string }
-  /** A room kept open while empty (`Rooms.holds`: a main room whose people are in breakout rooms) was let go. */
-  | { kind: 'finished'; room: Room };
-
-type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
-
-export function toParticipant(m: Member): Participant {
-  const p: Participant = { id: m.id, displayName: m.displayName, audioMuted: m.audioMuted, videoMuted: m.videoMuted };
-  if (m.handRaisedAt !== undefined) p.handRaisedAt = m.handRaisedAt;
-  if (m.screenSharing) p.screenSharing = true;
-  p.role = m.role;
-  if (m.phone) p.phone = true;
-  return p;
-}
-
-/** People in the room (or its breakout rooms) other than phone callers (a room with only callers has no host yet). */
-export function peopleIn(room: Room | undefined): number {
-  let n = room?.peopleInBreakouts?.() ?? 0;
-  for (const m of room?.members.values() ?? []) if (!m.phone) n++;
-  return n;
-}
 
 function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-export class Rooms {
+export class Rooms implements StandInHost {
   readonly rooms = new Map<string, Room>();
   private readonly bus: Bus;
-  private readonly log: Logger;
+  readonly log: Logger;
   private readonly pending = new Set<Promise<void>>();
   readonly caps: Caps;
   /** Resume tokens and chat history beyond this process (none: nobody can resume). */
@@ -154,67 +45,34 @@ export class Rooms {
     this.log = log;
     this.caps = caps;
     this.state = state;
+    this.resume = new RoomResume(state, this.rooms, () => this.fanout);
   }
 
-  private readonly policyLoads = new WeakMap<Room, Promise<void>>();
-  private readonly forgetTimers = new Set<NodeJS.Timeout>();
-
-  /**
-   * The room `key` has nobody left here. Left on purpose: its stored chat and policy are forgotten now. Its last
-   * connection dropped: they are kept for the people coming back, and forgotten after ROOM_RETURN_GRACE_MS if the
-   * room is still empty here (with other signal instances, a room alive there has stand-ins here).
-   */
-  private roomEmptied(key: string, resumable: boolean): void {
-    if (!this.state) return;
-    if (!resumable) {
-      this.state.forgetRoom(key);
-      return;
-    }
-    const timer = setTimeout(() => {
-      this.forgetTimers.delete(timer);
-      if (!this.rooms.has(key)) this.state?.forgetRoom(key);
-    }, ROOM_RETURN_GRACE_MS);
-    timer.unref();
-    this.forgetTimers.add(timer);
-  }
+  /** Resume records and the stored state of rooms emptied here (room-resume.ts). */
+  private readonly resume: RoomResume;
 
   /** A moderator changed `room`'s policy: kept in the store, and told to the room's other signal instances. */
   policyChanged(room: Room): void {
-    const p = storedPolicy(policyOf(room));
-    this.state?.savePolicy(room.key, p);
-    this.fanout?.policy(room, p);
+    this.resume.policyChanged(room);
   }
 
   /** Applies the stored policy of a room this instance starts or takes over (once per Room object). */
   policyLoaded(room: Room): Promise<void> {
-    let p = this.policyLoads.get(room);
-    if (!p) {
-      p = (this.state?.policy(room.key) ?? Promise.resolve(undefined)).then((stored) => {
-        if (!stored) return;
-        applyPolicy(room, stored);
-        broadcastRoomState(room);
-      });
-      this.policyLoads.set(room, p);
-    }
-    return p;
+    return this.resume.policyLoaded(room);
   }
 
   /** Another instance's moderator made our member `member` a moderator (wired to moderation in index.ts). */
   onPromotedElsewhere?: (member: Member) => void;
+  /** Another instance's moderator answered a lobby knock held here (wired to moderation in index.ts). */
+  onLobbyAnswer?: (room: Room, id: string, admit: boolean, by: string) => void;
+  /** Another instance's moderator changed `room`'s policy, applied here already (the lobby turned off lets in those waiting here). */
+  onPolicyElsewhere?: (room: Room) => void;
+  /** Signal instance `instance` went silent (room-fanout.ts): what it held in `room` goes (its lobby knocks). */
+  onInstanceSilent?: (room: Room, instance: string) => void;
 
   /** Writes who `member`'s resume token resumes again (after its role or name changed). */
   remember(member: Member): void {
-    if (!member.resumeToken || !this.state) return;
-    // a reconnect joins the meeting's main room (its breakout store brings it back to its breakout room)
-    const home = member.room.breakout?.main ?? member.room;
-    this.state.remember(member.resumeToken, {
-      room: home.key,
-      roomName: home.name,
-      participantId: member.id,
-      displayName: member.displayName,
-      role: member.role,
-      authenticated: member.authenticated,
-    });
+    this.resume.remember(member);
   }
 
   /** Rooms, their members and the bus requests in flight: 0 once everyone left. */
@@ -228,7 +86,8 @@ export class Rooms {
     session.send({ type: 'error', code, message });
   }
 
-  private broadcast(room: Room, message: ServerMessage, except?: Member): void {
+  /** Sends `message` to every member of `room` but `except` (stand-ins forward it to their instance). */
+  broadcast(room: Room, message: ServerMessage, except?: Member): void {
     for (const m of room.members.values()) if (m !== except) m.session.send(message);
   }
 
@@ -284,8 +143,14 @@ export class Rooms {
       'focus join',
       async () => {
         if (resumed) await callBus(this.bus, busCalls.focusLeave, '', { conferenceId, participantId: id }, FOCUS_TIMEOUT_MS);
-        const region = member.session.region;
-        await callBus(this.bus, busCalls.focusJoin, '', region === undefined ? { conferenceId, participantId: id } : { conferenceId, participantId: id, region }, FOCUS_JOIN_TIMEOUT_MS);
+        const { region, offerVersion } = member.session;
+        await callBus(
+          this.bus,
+          busCalls.focusJoin,
+          '',
+          { conferenceId, participantId: id, ...(region === undefined ? {} : { region }), ...(offerVersion ? { versionsAfter: offerVersion } : {}) },
+          FOCUS_JOIN_TIMEOUT_MS,
+        );
         // focus learns the initial mute state the same way as later changes
         if (member.audioMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
         if (member.videoMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
@@ -342,9 +207,14 @@ export class Rooms {
     }
     const key = roomKey(msg.room);
     let room = this.rooms.get(key);
-    // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place
-    const stale = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
-    const refusal = this.caps.checkJoin(session.remoteAddress, room && room.members.size - (stale ? 1 : 0), this.rooms.size);
+    // a reconnect whose old connection is still here (this process has not noticed it drop yet) takes its place,
+    // in this room or in one of its breakout rooms (a resume comes back to the main room)
+    const staleHere = grant.resumeId !== undefined ? room?.members.get(grant.resumeId) : undefined;
+    const staleInBreakout = grant.resumeId !== undefined && !staleHere ? this.inBreakoutRoomOf(key, grant.resumeId) : undefined;
+    const stale = staleHere ?? staleInBreakout;
+    // a meeting's size counts its people in breakout rooms too (they come back to this room)
+    const meetingSize = room && room.members.size + (room.peopleInBreakouts?.() ?? 0) - (stale ? 1 : 0);
+    const refusal = this.caps.checkJoin(session.remoteAddress, meetingSize, this.rooms.size);
     if (refusal) {
       const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
       this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);
@@ -352,15 +222,15 @@ export class Rooms {
       return { refused: refusal.message };
     }
     // (it is coming straight back: nobody is made moderator in its place meanwhile)
-    if (stale?.remote) this.dropRemote(stale, true, { returning: true });
-    else if (stale) this.leave(stale.session, 'resumed on a new connection', { resumable: true, returning: true });
+    if (staleHere?.remote) this.dropRemote(staleHere, true, { returning: true });
+    else if (staleHere) this.leave(staleHere.session, 'resumed on a new connection', { resumable: true, returning: true });
     room = this.rooms.get(key);
     this.caps.joined(session.remoteAddress, !room);
     const roomStarted = !room;
     if (!room) {
       room = { key, name: msg.room, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
-      void this.policyLoaded(room);
+      this.roomMade(room);
     }
     let id: string;
     if (grant.resumeId !== undefined) id = grant.resumeId;
@@ -382,6 +252,7 @@ export class Rooms {
       joinedAt: Date.now(),
     };
     if (grant.phone) member.phone = true;
+    if (grant.account) member.account = grant.account;
     // browsers get a resume token (a phone or plain-RTP sender has no use for one); the one used is spent
     if (this.state && !grant.phone) {
       member.resumeToken = newResumeToken();
@@ -389,7 +260,16 @@ export class Rooms {
       this.remember(member);
     }
     this.enter(session, member, roomStarted, grant.resumeId !== undefined);
+    // its old connection in a breakout room goes once it is back in the main room (which so never looks empty)
+    if (staleInBreakout?.remote) this.dropRemote(staleInBreakout, true);
+    else if (staleInBreakout) this.leave(staleInBreakout.session, 'resumed on a new connection', { resumable: true });
     return member;
+  }
+
+  /** The member `id` in a breakout room of the main room `mainKey`, if any. */
+  private inBreakoutRoomOf(mainKey: string, id: string): Member | undefined {
+    for (const r of this.rooms.values()) if (r.breakout?.main.key === mainKey && r.members.has(id)) return r.members.get(id);
+    return undefined;
   }
 
   /** `member` (of `member.room`) enters: it gets `joined`, the others (here and on other instances) `participant-joined`. */
@@ -415,54 +295,25 @@ export class Rooms {
     this.fanout?.joined(member);
   }
 
-  /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-fanout.ts). */
+  /** A room made here (by a join or a stand-in): its stored policy is applied. */
+  roomMade(room: Room): void {
+    void this.policyLoaded(room);
+    void this.state?.items.load(room);
+  }
+
+  /** The room `key` has nobody left here (`resumable`: its last connection dropped rather than left). */
+  roomEmptied(key: string, resumable: boolean): void {
+    this.resume.roomEmptied(key, resumable);
+  }
+
+  /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-standins.ts). */
   addRemote(instance: string, key: string, roomName: string, p: Participant, since: number): void {
-    let room = this.rooms.get(key);
-    if (!room) {
-      room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
-      this.rooms.set(key, room);
-      void this.policyLoaded(room);
-    }
-    const known = room.members.get(p.id);
-    if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)
-    const member: Member = known ?? {
-      id: p.id,
-      room,
-      displayName: p.displayName,
-      audioMuted: p.audioMuted,
-      videoMuted: p.videoMuted,
-      session: { send: (message) => this.fanout?.forward(member, message) },
-      role: p.role ?? 'participant',
-      authenticated: false,
-      queue: Promise.resolve(),
-      joinedAt: since,
-    };
-    member.session.member = member;
-    Object.assign(member, { displayName: p.displayName, audioMuted: p.audioMuted, videoMuted: p.videoMuted, role: p.role ?? 'participant', remote: instance, remoteSince: since });
-    member.handRaisedAt = p.handRaisedAt;
-    member.screenSharing = p.screenSharing;
-    member.phone = p.phone;
-    if (known) return;
-    room.members.set(p.id, member);
-    this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
-    this.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
+    addStandIn(this, instance, key, roomName, p, since);
   }
 
   /** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
   dropRemote(member: Member, resumable: boolean, opts: { returning?: boolean } = {}): void {
-    const room = member.room;
-    if (!member.remote || room.members.get(member.id) !== member) return;
-    member.session.member = undefined;
-    room.members.delete(member.id);
-    // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
-    if (room.members.size === 0 && !opts.returning) {
-      this.rooms.delete(room.key);
-      this.roomEmptied(room.key, resumable);
-    }
-    this.broadcast(room, { type: 'participant-left', id: member.id });
-    this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
-    if (opts.returning) return;
-    this.afterExit(room, member);
+    dropStandIn(this, member, resumable, opts);
   }
 
   /**
@@ -514,6 +365,7 @@ export class Rooms {
       joinedAt: Date.now(),
     };
     if (member.videoForceMuted) moved.videoForceMuted = true;
+    if (member.account) moved.account = member.account;
     // a reconnect still comes back with its token (to the main room, from where the breakout store returns it)
     if (member.resumeToken) moved.resumeToken = member.resumeToken;
     this.enter(session, moved, target.members.size === 0);
@@ -534,7 +386,7 @@ export class Rooms {
     if (room.members.size > 0 || this.rooms.get(room.key) !== room) return;
     this.rooms.delete(room.key);
     // the meeting is over: its stored chat and policy go (a next meeting of that name starts afresh)
-    this.roomEmptied(room.key, false);
+    this.resume.roomEmptied(room.key, false);
     this.log.info({ room: room.key }, 'room finished');
     this.tellPresence({ kind: 'finished', room });
   }
@@ -545,7 +397,7 @@ export class Rooms {
     room.members.delete(member.id);
     if (room.members.size === 0 && !moving && !opts.returning && !this.holds?.(room)) {
       this.rooms.delete(room.key);
-      this.roomEmptied(room.key, opts.resumable === true);
+      this.resume.roomEmptied(room.key, opts.resumable === true);
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
@@ -560,7 +412,8 @@ export class Rooms {
     if (!moving && !opts.returning) this.afterExit(room, member);
   }
 
-  private afterExit(room: Room, member: Member): void {
+  /** Tells `onLeft` that `member` left `room` (its failures logged). */
+  afterExit(room: Room, member: Member): void {
     try {
       this.onLeft?.(room, member);
     } catch (e) {
@@ -610,6 +463,7 @@ export class Rooms {
       this.log.debug({ room: conferenceId, participant: participantId }, 'offer for a participant who is gone');
       return;
     }
+    member.session.offerVersion = Math.max(member.session.offerVersion ?? 0, version);
     member.session.send({ type: 'offer', sdp, version, sources });
   }
 
@@ -637,9 +491,7 @@ export class Rooms {
       // resumable: their browsers reconnect, to this server once it is back or to another signal instance
       for (const m of [...room.members.values()]) if (!m.remote) this.leave(m.session, 'server stopping', { resumable: true });
     }
-    // a stopping instance leaves its rooms' state to the store (another instance, or this one restarted)
-    for (const t of this.forgetTimers) clearTimeout(t);
-    this.forgetTimers.clear();
+    this.resume.stop();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.pending]),

@@ -257,4 +257,33 @@ describe('sign-in attacks', () => {
       await s.stop();
     }
   });
+
+  test('a resume re-checks the account: removed since the socket dropped, it comes back as a guest, not as its moderator self', async () => {
+    const s = await startTestSignal({ authMode: 'accounts' }, dataDir);
+    try {
+      assert.equal(cli(['add', 'resumer'], PASSWORD + '\n').status, 0);
+      assert.equal(cli(['add', 'stayer'], PASSWORD + '\n').status, 0);
+      const gone = await login(s.client(), 'resumer', PASSWORD);
+      const stays = await login(s.client(), 'stayer', PASSWORD);
+      const a = s.client();
+      const ja = await a.join('resume-check', 'R', { session: gone.session });
+      const b = s.client();
+      const jb = await b.join('resume-check', 'S', { session: stays.session });
+      // both drop; one account is removed meanwhile
+      a.ws.terminate();
+      b.ws.terminate();
+      assert.equal(cli(['remove', 'resumer']).status, 0);
+      // (no sign-in session on the new connection, as after a failover to another instance: the record decides)
+      const back = await s.client().join('resume-check', 'S', { resume: jb.resumeToken });
+      assert.equal(back.selfId, jb.selfId, 'a valid account resumes as itself');
+      // a removed account's resume is a new join: here a guest's (the meeting has a host), no moderator any more
+      const guest = await s.client().tryJoin('resume-check', 'R', { resume: ja.resumeToken });
+      assert.equal(guest.type, 'joined');
+      assert.notEqual(guest.selfId, ja.selfId);
+      assert.equal(guest.role, 'participant');
+      assert.match(s.logs(), /resume refused: its credentials no longer hold/);
+    } finally {
+      await s.stop();
+    }
+  });
 });

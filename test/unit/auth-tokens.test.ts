@@ -129,6 +129,27 @@ describe('good tokens', () => {
   });
 });
 
+describe('a resume re-checks the token', () => {
+  test('back with a valid token: itself again; with its token expired: a new join, refused', async () => {
+    const room = newRoom();
+    const a = s.client();
+    const ja = await a.join(room, 'A', { jwt: await hs256(claims({ moderator: true })) });
+    const keep = s.client();
+    await keep.join(room, 'K', { jwt: await hs256(claims({ moderator: false })) });
+    a.ws.terminate();
+    const expired = await s.client().tryJoin(room, 'A', { resume: ja.resumeToken, jwt: await hs256(claims({ moderator: true, exp: now() - 3600 })) });
+    assert.equal(expired.code, 'bad-token', 'the expired token is checked as for a new join');
+    assert.match(s.logs(), /resume refused: its credentials no longer hold/);
+    // the refused resume spent the resume token: a valid token now joins as a new participant
+    const again = await s.client().join(room, 'A', { resume: ja.resumeToken, jwt: await hs256(claims({ moderator: true })) });
+    assert.notEqual(again.selfId, ja.selfId);
+    const b = s.client();
+    const jb = await b.join(room, 'B', { jwt: await hs256(claims({ moderator: false })) });
+    b.ws.terminate();
+    assert.equal((await s.client().join(room, 'B', { resume: jb.resumeToken, jwt: await hs256(claims({ moderator: false })) })).selfId, jb.selfId);
+  });
+});
+
 describe('bad tokens are refused with a reason, never joined', () => {
   const cases: [string, () => Promise<string>, RegExp][] = [
     ['wrong signature (other secret)', () => hs256(claims(), 'not-the-secret-at-all'), /signature does not match/],

@@ -12,6 +12,7 @@ import { answerPlainAttach, startTestSignal, type TestSignal, type WsClient } fr
 import { adminRequest } from '../helpers/admin-api.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
 const ADMIN_TOKEN = 'breakout-admin-token-0123456789';
@@ -163,6 +164,7 @@ test('breakout rooms: moderators create and move, participants choose when allow
     await ana.send({ type: 'breakout-auto-assign' });
     const assigned = await ana.next((m) => isList(m) && m.mainParticipants.length === 1);
     assert.deepEqual(assigned.rooms.map((r: any) => r.participants.length).sort(), [1, 2]);
+    assert.ok(await ana.nothingLike(isList), 'the list once for the whole assignment, not once per move');
 
     // end meeting from the main room: everyone in a breakout room is told too
     await ana.send({ type: 'end-meeting' });
@@ -280,6 +282,106 @@ test("while everyone is in breakout rooms the main room's password holds; a move
     await ben.nextOfType('force-muted');
     assert.equal((await ben.next((m) => m.type === 'av-moderation')).enabled.audio, true);
     assert.equal((await ben.expectError({ type: 'mute', kind: 'audio', muted: false })).code, 'not-allowed');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('breakout rooms count toward the caps: a meeting with people in breakout rooms is as full as with them back; a move that opens a room past maxRooms is refused', async () => {
+  const s = await startTestSignal({ maxRooms: 2, maxParticipantsPerRoom: 2 });
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Cupo', 'Ana');
+    const benId = (await ben.join('Cupo', 'Ben')).selfId;
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-add', name: 'Dos' });
+    await ana.send({ type: 'breakout-move', participantId: benId, roomId: '1' });
+    await ben.next((m) => isList(m) && m.current === '1');
+    // the main room has one member here, but the meeting two: a third person is refused
+    const caro = s.client();
+    assert.equal((await caro.tryJoin('Cupo', 'Caro')).code, 'room-full');
+    // two rooms live (the main room and "Uno"): opening "Dos" would be a third
+    const refused = await ana.expectError({ type: 'breakout-join', roomId: '2' });
+    assert.equal(refused.code, 'server-full');
+    assert.match(refused.message, /breakout rooms included/);
+    // moving into a room already open is fine
+    await ana.send({ type: 'breakout-join', roomId: '1' });
+    await ana.next((m) => isList(m) && m.current === '1');
+  } finally {
+    await s.stop();
+  }
+});
+
+test("a move numbers the new room's offers after the last one the socket was sent: an answer in flight for the old room is never taken for the new room's", async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Versiones', 'Ana');
+    const benId = (await ben.join('Versiones', 'Ben')).selfId;
+    s.bus.publish(subjects.signalOffer, { conferenceId: roomKey('Versiones'), participantId: benId, sdp: 'v=0', version: 7, sources: [] });
+    assert.equal((await ben.nextOfType('offer')).version, 7);
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    s.focusCalls.length = 0;
+    await ana.send({ type: 'breakout-move', participantId: benId, roomId: '1' });
+    await ben.next((m) => isList(m) && m.current === '1');
+    const until = Date.now() + 5000;
+    const join = () => s.focusCalls.find((c) => c.subject === subjects.focusJoin && c.payload.participantId === benId);
+    while (!join() && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    assert.notEqual(join()!.payload.conferenceId, roomKey('Versiones'));
+    assert.equal(join()!.payload.versionsAfter, 7);
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a reconnect whose old connection is still in a breakout room takes its place at once (no ghost left there)', async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Fantasma', 'Ana');
+    const jb = await ben.join('Fantasma', 'Ben');
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-move', participantId: jb.selfId, roomId: '1' });
+    await ben.next((m) => isList(m) && m.current === '1');
+    await ana.next((m) => isList(m) && m.rooms[0].participants.length === 1);
+    // Ben's network changed: a new connection resumes while the old one still looks open here
+    const again = s.client();
+    const back = await again.join('Fantasma', 'Ben', { resume: jb.resumeToken });
+    assert.equal(back.selfId, jb.selfId);
+    const list = await ana.next((m) => isList(m) && m.rooms[0].participants.length === 0);
+    assert.deepEqual(list.mainParticipants.map((p: any) => p.displayName).sort(), ['Ana', 'Ben']);
+    assert.equal(s.server.resourceCounts()['signal.participants'], 2, 'no ghost of Ben in the breakout room');
+    assert.equal(s.server.resourceCounts()['signal.rooms'], 1, 'the emptied breakout room is gone');
+  } finally {
+    await s.stop();
+  }
+});
+
+test('a knock on a main room emptied into breakout rooms reaches the moderators there, who admit it', async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Portero', 'Ana');
+    const jb = await ben.join('Portero', 'Ben');
+    await ana.send({ type: 'set-lobby', enabled: true });
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ana.send({ type: 'breakout-move', participantId: jb.selfId, roomId: '1' });
+    await ana.send({ type: 'breakout-join', roomId: '1' });
+    await ana.next((m) => isList(m) && m.current === '1' && m.mainParticipants.length === 0);
+    // the main room is empty; Caro knocks: Ana, in the breakout room, sees her
+    const caro = s.client();
+    await caro.send({ type: 'join', room: 'Portero', displayName: 'Caro', audioMuted: true, videoMuted: true });
+    await caro.nextOfType('lobby-wait');
+    const list = await ana.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    assert.equal(list.knocks[0].displayName, 'Caro');
+    await ana.send({ type: 'lobby-admit', id: list.knocks[0].id });
+    const joined = await caro.nextOfType('joined');
+    assert.equal(joined.room, 'Portero', 'into the main room');
+    assert.deepEqual((await ana.next((m) => m.type === 'lobby-list')).knocks, []);
   } finally {
     await s.stop();
   }

@@ -117,6 +117,17 @@ describe('focus renegotiation', () => {
     assert.equal(calls.length, before);
   });
 
+  test("a participant moved in from another room (versionsAfter) gets offers numbered after its old room's", async () => {
+    await bus.request(subjects.focusJoin, { conferenceId: CONF, participantId: 'M', versionsAfter: 41 });
+    await tick();
+    assert.equal(lastOffer('M').version, 42);
+    // an answer to the old room's offer 1 (in flight during the move) is stale here, not taken
+    const before = calls.length;
+    assert.deepEqual(await answer('M', { ...lastOffer('M'), version: 1 }, { audio: 51, video: 52 }), { ok: true });
+    assert.equal(calls.length, before, 'nothing configured from the old answer');
+    await leave('M');
+  });
+
   test('at most one outstanding offer per participant; changes meanwhile give exactly one more', async () => {
     await join('A');
     await tick();

@@ -6,7 +6,10 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/bus.ts';
-import { MEMORY_KEY_VALUE_MAX_ENTRIES, MemoryKeyValue, type KeyValue } from '../../src/bus/key-value.ts';
+import { KeyValueFullError, MEMORY_KEY_VALUE_MAX_ENTRIES, MemoryKeyValue, type KeyValue } from '../../src/bus/key-value.ts';
+import { SharedRoomItems } from '../../src/signal/shared-room-items.ts';
+import type { Room } from '../../src/signal/rooms.ts';
+import { z } from 'zod';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { RoomState, newResumeToken } from '../../src/signal/room-state.ts';
@@ -112,6 +115,43 @@ describe('JetStream', () => {
     assert.deepEqual((await store.get('room.1'))?.value, { chat: ['hola'] });
   });
 
+  test('a bucket with a byte cap refuses writes past it (KeyValueFullError) until entries go; an older bucket gets the cap', async () => {
+    const bus = await natsBus(nats.url);
+    // made without a cap (as an older version did), then opened with one: the cap is applied
+    await (await bus.keyValue('kv_full', OPTS)).store.put('f.old', 'x');
+    const { store } = await bus.keyValue('kv_full', { ...OPTS, maxBytes: 16 * 1024 });
+    const value = 'v'.repeat(3000);
+    let refused: unknown;
+    for (let i = 0; i < 20 && !refused; i++) await store.put(`f.${i}`, value).catch((e: unknown) => (refused = e));
+    assert.ok(refused instanceof KeyValueFullError, `refused as full: ${String(refused)}`);
+    await assert.rejects(store.update('f.0', () => value), KeyValueFullError);
+    for (const k of await store.keys('f.')) await store.delete(k);
+    // deletes leave markers; with history 1 the old values' bytes are gone: writing works again
+    await waitFor(async () => (await store.put('f.again', 'small').then(() => true, () => false)));
+  });
+
+  test('shared room items: two instances change one item at once, neither change is lost; the other re-reads it', async () => {
+    const one = new SharedRoomItems((await natsBus(nats.url).then((b) => b.keyValue('kv_items', OPTS))).store, log);
+    const two = new SharedRoomItems((await natsBus(nats.url).then((b) => b.keyValue('kv_items', OPTS))).store, log);
+    const heard: (string[] | undefined)[] = [];
+    one.define({ name: 'tags', schema: z.array(z.string()) });
+    two.define({ name: 'tags', schema: z.array(z.string()), loaded: (_room, v) => heard.push(v as string[] | undefined) });
+    const roomA = { key: 'sala-items', name: 'Sala', members: new Map() } as unknown as Room;
+    const roomB = { key: 'sala-items', name: 'Sala', members: new Map() } as unknown as Room;
+    const add = (tag: string) => (old: string[] | undefined) => [...(old ?? []), tag];
+    await Promise.all([...['a1', 'a2', 'a3'].map((t) => one.change(roomA, 'tags', add(t))), ...['b1', 'b2', 'b3'].map((t) => two.change(roomB, 'tags', add(t)))]);
+    assert.deepEqual(one.get<string[]>(roomA, 'tags'), ['a1', 'a2', 'a3'], 'the cache has its own changes at once');
+    await two.reload(roomB, 'tags');
+    assert.deepEqual([...(two.get<string[]>(roomB, 'tags') ?? [])].sort(), ['a1', 'a2', 'a3', 'b1', 'b2', 'b3']);
+    assert.deepEqual([...(heard.at(-1) ?? [])].sort(), ['a1', 'a2', 'a3', 'b1', 'b2', 'b3'], 'its loaded hook was told');
+    // forgetting the room removes the item everywhere
+    one.forgetRoom('sala-items');
+    await waitFor(async () => {
+      await two.reload(roomB, 'tags');
+      return two.get(roomB, 'tags') === undefined;
+    });
+  });
+
   test("signal's RoomState: a token and the chat written by one instance are read by another", async () => {
     const one = await RoomState.open(await natsBus(nats.url), log);
     const two = await RoomState.open(await natsBus(nats.url), log);
@@ -164,6 +204,14 @@ describe("one process's store stays bounded", () => {
     assert.equal(await store.get('k.second'), undefined);
     assert.deepEqual((await store.get('k.first'))?.value, 'again');
     assert.deepEqual((await store.get('k.extra'))?.value, 3);
+  });
+
+  test('past its byte cap the oldest written entries go', async () => {
+    const store = new MemoryKeyValue({ ...OPTS, maxBytes: 10_000 });
+    for (let i = 0; i < 10; i++) await store.put(`b.${i}`, 'x'.repeat(2000));
+    assert.ok(store.size() <= 10_000);
+    assert.equal(await store.get('b.0'), undefined);
+    assert.ok(await store.get('b.9'));
   });
 
   test('expired entries are gone', async () => {

@@ -1,7 +1,9 @@
 // Two signal instances over a real nats-server with JetStream (room-fanout.ts, room-state.ts), each with its own
 // WebSocket port, and a fake focus on a third connection: members of one room on different instances see each
 // other join, chat, change and leave (each message once); a participant whose socket dropped comes back through
-// the other instance as itself, with the chat; the people of an instance that goes silent are dropped.
+// the other instance as itself, with the chat; the people of an instance that goes silent are dropped; the
+// room's subject, polls and recording indicator (shared room items) are seen on every instance, a vote on one
+// counts on the other, and they outlive the instance they arose on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
+import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
@@ -49,6 +52,15 @@ describe('signal instances share rooms over NATS', () => {
     };
     instances.push(inst);
     return inst;
+  };
+
+  /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */
+  const until = async (check: () => boolean, what: string) => {
+    const deadline = Date.now() + 20_000;
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`not so within 20 s: ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   };
 
   /** Until instance `i` counts `n` participants in its rooms (its own and the other instances'). */
@@ -174,5 +186,112 @@ describe('signal instances share rooms over NATS', () => {
     await three.bus.close();
     assert.equal((await mod.nextOfType('participant-left', 20_000)).id, jc.selfId);
     mod.close();
+  });
+  test('the subject, polls and recording indicator are seen on every instance and outlive the one they arose on', async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const stops: string[] = [];
+    for (const kind of ['start', 'stop', 'participants'] as const) {
+      focusBus.handle(recorderSubjects[kind]('rec-shared'), (payload: any) => {
+        if (kind === 'stop') stops.push(payload.recordingId);
+        return kind === 'participants' ? { ok: true } : { file: 'temas.mkv' };
+      });
+    }
+    const three = await startInstance('three-items');
+    const mod = three.client();
+    await mod.join('Temas', 'Mod');
+    await mod.send({ type: 'set-subject', subject: 'Plan del trimestre' });
+    await mod.nextOfType('subject', 20_000);
+    await mod.send({ type: 'create-poll', question: '¿Viernes?', options: ['Sí', 'No'], key: 'm'.repeat(22) });
+    const pollId = (await mod.nextOfType('poll', 20_000)).poll.id;
+    // the recorder's announcement may reach instance three after its start: ask until it is free there
+    const startRecording = async () => {
+      const deadline = Date.now() + 10_000;
+      for (;;) {
+        focusBus.publish(recorderSubjects.announce, { recorderId: 'rec-shared', free: 2, max: 2, instance: 'rec' });
+        await new Promise((r) => setTimeout(r, 200));
+        await mod.send({ type: 'start-recording' });
+        const m = await mod.next((x) => (x.type === 'recording' && x.active) || x.type === 'error');
+        if (m.type === 'recording') return;
+        // not-allowed: "being recorded already", until three has read that it was stopped elsewhere
+        assert.ok(['recording-unavailable', 'not-allowed'].includes(m.code), m.code);
+        if (Date.now() > deadline) throw new Error(`no recording could start: ${m.message}`);
+      }
+    };
+    await startRecording();
+    await participantsOn(one, 1);
+
+    // a joiner on another instance is told all three, and its vote counts for the one who made the poll
+    const guest = one.client();
+    const jg = await guest.join('Temas', 'Guest');
+    assert.equal((await guest.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
+    assert.deepEqual((await guest.nextOfType('polls', 20_000)).polls.map((p: any) => p.question), ['¿Viernes?']);
+    assert.equal((await guest.nextOfType('recording', 20_000)).active, true);
+    await guest.send({ type: 'answer-poll', pollId, option: 0, key: 'g'.repeat(22) });
+    assert.equal((await guest.nextOfType('poll', 20_000)).poll.options[0].votes, 1);
+    assert.equal((await mod.next((m) => m.type === 'poll' && m.poll.voters === 1, 20_000)).poll.options[0].votes, 1);
+
+    await mod.send({ type: 'grant-moderator', target: jg.selfId });
+    await guest.next((m) => m.type === 'participant-updated' && m.participant.id === jg.selfId && m.participant.role === 'moderator', 20_000);
+
+    // stopped from instance one while three lives: three lets go of the job (a new start there is not "already")
+    await guest.send({ type: 'stop-recording' });
+    await mod.next((m) => m.type === 'recording' && m.active === false, 20_000);
+    await until(() => stops.length === 1, 'the recorder was asked to stop');
+    await startRecording();
+    await guest.next((m) => m.type === 'recording' && m.active === true, 20_000);
+
+    // instance three dies (its NATS connection cut, nothing said): a late joiner on instance two still sees them
+    await three.bus.close();
+    await participantsOn(one, 1);
+    const late = two.client();
+    await late.join('Temas', 'Late');
+    assert.equal((await late.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
+    const polls = (await late.nextOfType('polls', 20_000)).polls;
+    assert.deepEqual(polls.map((p: any) => [p.question, p.voters]), [['¿Viernes?', 1]]);
+    assert.equal((await late.nextOfType('recording', 20_000)).active, true);
+    // a moderator on a surviving instance stops the recording the dead one started, on its recorder
+    await guest.send({ type: 'stop-recording' });
+    assert.equal((await late.next((m) => m.type === 'recording' && m.active === false, 20_000)).active, false);
+    await until(() => stops.length === 2, 'stopped on its recorder');
+    guest.close();
+    late.close();
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    await three.server.close().catch(() => {});
+    instances.splice(instances.indexOf(three), 1);
+  });
+
+  test("lobby knocks: moderators on every instance see them and answer them where the knocker's socket is", async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const mod = one.client();
+    await mod.join('Portal', 'Mod');
+    await mod.send({ type: 'set-lobby', enabled: true });
+    await mod.next((m) => m.type === 'room-state' && m.lobby === true, 20_000);
+    await participantsOn(two, 1);
+    // a knock on instance two reaches the moderator on instance one, who admits it
+    const knock = async (c: WsClient, name: string) => {
+      await c.send({ type: 'join', room: 'Portal', displayName: name, audioMuted: true, videoMuted: true });
+      await c.nextOfType('lobby-wait', 20_000);
+    };
+    const ana = two.client();
+    await knock(ana, 'Ana');
+    const list = await mod.next((m) => m.type === 'lobby-list' && m.knocks.some((k: any) => k.displayName === 'Ana'), 20_000);
+    await mod.send({ type: 'lobby-admit', id: list.knocks.find((k: any) => k.displayName === 'Ana').id });
+    const ja = await ana.nextOfType('joined', 20_000);
+    assert.equal(ja.room, 'Portal');
+    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 0, 20_000);
+    // a second knock on two is denied from one; a third waits until the lobby is turned off on one
+    const ben = two.client();
+    await knock(ben, 'Ben');
+    const l2 = await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1, 20_000);
+    await mod.send({ type: 'lobby-deny', id: l2.knocks[0].id });
+    assert.equal((await ben.nextOfType('error', 20_000)).code, 'denied');
+    const caro = two.client();
+    await knock(caro, 'Caro');
+    await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1, 20_000);
+    await mod.send({ type: 'set-lobby', enabled: false });
+    assert.equal((await caro.nextOfType('joined', 20_000)).room, 'Portal', 'let in by its own instance');
+    for (const c of [mod, ana, ben, caro]) c.close();
+    await participantsOn(one, 0);
   });
 });

@@ -1,0 +1,70 @@
+// Stand-ins: a member of one of our rooms whose socket is on another signal instance (room-fanout.ts tells who).
+// It is a Member with `remote` set to that instance's id; what it is sent goes to the fan-out (which forwards it
+// there). Adding one may start the room here; dropping the last member of a room ends it here (its stored state
+// is kept when the drop was a dropped connection).
+import type { Participant, ServerMessage } from '../protocol/signal-messages.ts';
+import { toParticipant, type Member, type Room } from './room-types.ts';
+import type { RoomFanout } from './room-fanout.ts';
+import type { Logger } from '../log.ts';
+
+/** What the stand-ins need of Rooms (rooms.ts). */
+export interface StandInHost {
+  readonly rooms: Map<string, Room>;
+  readonly fanout: RoomFanout | undefined;
+  readonly log: Logger;
+  /** A room made here: its stored policy is applied. */
+  roomMade(room: Room): void;
+  roomEmptied(key: string, resumable: boolean): void;
+  broadcast(room: Room, message: ServerMessage, except?: Member): void;
+  afterExit(room: Room, member: Member): void;
+}
+
+/** Adds or updates the stand-in for a member whose socket is on signal instance `instance`. */
+export function addStandIn(host: StandInHost, instance: string, key: string, roomName: string, p: Participant, since: number): void {
+  let room = host.rooms.get(key);
+  if (!room) {
+    room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
+    host.rooms.set(key, room);
+    host.roomMade(room);
+  }
+  const known = room.members.get(p.id);
+  if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)
+  const member: Member = known ?? {
+    id: p.id,
+    room,
+    displayName: p.displayName,
+    audioMuted: p.audioMuted,
+    videoMuted: p.videoMuted,
+    session: { send: (message) => host.fanout?.forward(member, message) },
+    role: p.role ?? 'participant',
+    authenticated: false,
+    queue: Promise.resolve(),
+    joinedAt: since,
+  };
+  member.session.member = member;
+  Object.assign(member, { displayName: p.displayName, audioMuted: p.audioMuted, videoMuted: p.videoMuted, role: p.role ?? 'participant', remote: instance, remoteSince: since });
+  member.handRaisedAt = p.handRaisedAt;
+  member.screenSharing = p.screenSharing;
+  member.phone = p.phone;
+  if (known) return;
+  room.members.set(p.id, member);
+  host.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+  host.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
+}
+
+/** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
+export function dropStandIn(host: StandInHost, member: Member, resumable: boolean, opts: { returning?: boolean } = {}): void {
+  const room = member.room;
+  if (!member.remote || room.members.get(member.id) !== member) return;
+  member.session.member = undefined;
+  room.members.delete(member.id);
+  // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
+  if (room.members.size === 0 && !opts.returning) {
+    host.rooms.delete(room.key);
+    host.roomEmptied(room.key, resumable);
+  }
+  host.broadcast(room, { type: 'participant-left', id: member.id });
+  host.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
+  if (opts.returning) return;
+  host.afterExit(room, member);
+}

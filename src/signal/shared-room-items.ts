@@ -1,0 +1,154 @@
+// Room items every signal instance sees and that outlive each of them (issue 17): the subject, the polls, the
+// recording flags. One abstraction for all: an item is one JSON value per room, kept in the room state's store
+// (room-state.ts: a JetStream key-value bucket over NATS, MemoryKeyValue in one process) under
+// `item.<name>.<hash of the room key>`, and cached here per Room object for the features' synchronous reads.
+//
+// - A change is a pure function of the old value (`change(old) -> new`). It is applied to the cache at once (the
+//   feature answers its members without waiting) and to the store with a revision-checked update (key-value.ts:
+//   the function runs again on the newest value when another instance wrote meanwhile), so concurrent writers on
+//   several instances never lose each other's change (two votes, two polls).
+// - After the store took it, the other instances are told the item's name (`signal.room-item`, never the value):
+//   those that have the room re-read it into their cache and call the item's `loaded` hook.
+// - A room made on an instance (its first member there, a stand-in, a takeover after a crash) reads every item.
+// - Values are checked with the item's schema on every read: a bad or foreign value reads as absent.
+// - Store failures (unreachable, full) are logged; the cache keeps working for this instance's members.
+import type { z } from 'zod';
+import type { Json } from '../bus/bus.ts';
+import { MemoryKeyValue, type KeyValue } from '../bus/key-value.ts';
+import type { Logger } from '../log.ts';
+import type { Room } from './room-types.ts';
+import { keyHash, storeFailed, withTimeout } from './store-calls.ts';
+
+export interface SharedItem<T> {
+  /** Lower-case letters and dashes (part of the key). */
+  name: string;
+  schema: z.ZodType<T>;
+  /** The cached value changed from the store (another instance's change, or a room made here): tell members. */
+  loaded?: (room: Room, value: T | undefined) => void;
+}
+
+/** Items kept in this process only (a signal without a room state store: tests of one feature). */
+export function localRoomItems(log: Logger): SharedRoomItems {
+  return new SharedRoomItems(new MemoryKeyValue({ ttlSeconds: 0, maxValueBytes: 1024 * 1024 }), log);
+}
+
+/** Where item `name` of the room `roomKey` is kept. */
+export function itemKey(name: string, roomKey: string): string {
+  return `item.${name}.${keyHash(roomKey)}`;
+}
+
+export class SharedRoomItems {
+  private readonly store: KeyValue;
+  private readonly log: Logger;
+  private readonly items = new Map<string, SharedItem<unknown>>();
+  private readonly cache = new WeakMap<Room, Map<string, unknown>>();
+  /** Each room's first read from the store (a room made here), until it is done. */
+  private readonly loads = new WeakMap<Room, Promise<void>>();
+  /** Each room's store writes, one after another (this instance's changes reach the store in order). */
+  private readonly writes = new WeakMap<Room, Promise<void>>();
+  /** Tells the other signal instances that `item` of `roomKey` changed (set by room-fanout.ts; none: alone). */
+  announce: ((roomKey: string, item: string) => void) | undefined;
+
+  constructor(store: KeyValue, log: Logger) {
+    this.store = store;
+    this.log = log;
+  }
+
+  define<T>(item: SharedItem<T>): void {
+    if (!/^[a-z][a-z-]{0,31}$/.test(item.name) || this.items.has(item.name)) throw new Error(`bad or repeated shared item name "${item.name}"`);
+    this.items.set(item.name, item as SharedItem<unknown>);
+  }
+
+  private itemOf<T>(name: string): SharedItem<T> {
+    const item = this.items.get(name);
+    if (!item) throw new Error(`no shared item "${name}"`);
+    return item as SharedItem<T>;
+  }
+
+  /** The cached value of `name` in `room` (undefined: none). */
+  get<T>(room: Room, name: string): T | undefined {
+    return this.cache.get(room)?.get(name) as T | undefined;
+  }
+
+  private setCached(room: Room, name: string, value: unknown): void {
+    let c = this.cache.get(room);
+    if (!c) this.cache.set(room, (c = new Map()));
+    if (value === undefined) c.delete(name);
+    else c.set(name, value);
+  }
+
+  /** Applies `change` to the cached value now and to the stored one (revision-checked); then tells the other instances. */
+  change<T>(room: Room, name: string, change: (old: T | undefined) => T | undefined): Promise<void> {
+    const item = this.itemOf<T>(name);
+    this.setCached(room, name, change(this.get<T>(room, name)));
+    const key = itemKey(name, room.key);
+    const write = (this.writes.get(room) ?? Promise.resolve()).then(async () => {
+      try {
+        await withTimeout(
+          this.store.update(key, (old) => {
+            const parsed = item.schema.safeParse(old);
+            return change(parsed.success ? parsed.data : undefined) as Json | undefined;
+          }),
+          `${name} save`,
+        );
+        this.announce?.(room.key, name);
+      } catch (e) {
+        storeFailed(this.log, `shared room item ${name} save (kept here only)`, e, { room: room.key });
+      }
+    });
+    this.writes.set(room, write);
+    return write;
+  }
+
+  /** Reads `name` of `room` from the store into the cache (and tells its `loaded` hook). */
+  async reload(room: Room, name: string): Promise<void> {
+    const item = this.items.get(name);
+    if (!item) return;
+    // after this instance's own writes to the room: never read back an older value over a newer cache
+    await this.writes.get(room);
+    let value: unknown;
+    try {
+      const e = await withTimeout(this.store.get(itemKey(name, room.key)), `${name} read`);
+      const parsed = item.schema.safeParse(e?.value);
+      value = parsed.success ? parsed.data : undefined;
+    } catch (e) {
+      this.log.warn({ room: room.key, item: name, err: (e as Error).message }, 'shared room item not read (the cached one stays)');
+      return;
+    }
+    this.setCached(room, name, value);
+    try {
+      item.loaded?.(room, value);
+    } catch (e) {
+      this.log.error({ room: room.key, item: name, err: (e as Error).message }, 'shared room item hook failed');
+    }
+  }
+
+  /** A room made here: every item from the store (once per Room object). */
+  load(room: Room): Promise<void> {
+    let p = this.loads.get(room);
+    if (!p) {
+      p = Promise.all([...this.items.keys()].map((name) => this.reload(room, name))).then(() => undefined);
+      this.loads.set(room, p);
+      void p.then(() => this.loaded.add(room));
+    }
+    return p;
+  }
+
+  private readonly loaded = new WeakSet<Room>();
+
+  /** Runs `then` once `room`'s items are read from the store: at once when they are (or no read was asked). */
+  whenLoaded(room: Room, then: () => void): void {
+    const p = this.loads.get(room);
+    if (!p || this.loaded.has(room)) then();
+    else void p.then(then);
+  }
+
+  /** The meeting is over: its items go from the store. */
+  forgetRoom(roomKey: string): void {
+    for (const name of this.items.keys()) {
+      withTimeout(this.store.delete(itemKey(name, roomKey)), `${name} forget`).catch((e: unknown) =>
+        this.log.warn({ room: roomKey, item: name, err: (e as Error).message }, 'shared room item not forgotten'),
+      );
+    }
+  }
+}
