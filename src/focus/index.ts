@@ -5,16 +5,22 @@
 // dead; one that announces `draining` (SIGTERM) says goodbye; one that comes back as a new process (same id,
 // new instance) lost its endpoints. In each case the conferences on it move: their participants get endpoints
 // on other bridges and fresh offers (Conference.moveOff).
+// Several focus processes (over NATS with JetStream): one leads at a time (high-availability.ts, leader-lease.ts);
+// the leader stores every conference after each of its operations (conference-store.ts) and publishes the offers
+// that operation made only then; a focus that takes over reads them back, waits for their bridges to announce
+// themselves, and offers every participant afresh on its current endpoint (Conference.resync).
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { serveBus } from '../bus/typed-calls.ts';
-import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
+import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects, type SignalOffer } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
 import { chooseBridgeFor, chooseFirstBridge, type BridgeState } from './bridge-choice.ts';
 import { BridgeFailover, type BridgeInfo } from './failover.ts';
+import { participantFromRecord, type ConferenceStore } from './conference-store.ts';
+import { startFocusWithLease, type FocusPersistence } from './high-availability.ts';
 
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
@@ -33,7 +39,31 @@ export interface FocusHandle {
   close(): Promise<void>;
 }
 
-export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number; bridgeExpiryMs?: number }): FocusHandle {
+export interface FocusOptions {
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  bridgeWaitMs?: number;
+  bridgeExpiryMs?: number;
+  /** The leader lease's time to live (high-availability.ts; default FOCUS_LEASE_TTL_MS). */
+  leaseTtlMs?: number;
+}
+
+/**
+ * Starts focus. Over NATS (natsUrl set) it runs under a leader lease in the JetStream key-value bucket: any
+ * number of focus processes may run, one leads (high-availability.ts). In one process it leads at once.
+ */
+export function startFocus(opts: FocusOptions): FocusHandle {
+  if (opts.config.natsUrl === '') return startFocusControl(opts);
+  return startFocusWithLease(opts, (persistence) => startFocusControl(opts, persistence));
+}
+
+/** What one leading focus runs; `close(true)` leaves the meetings on the bridges (another focus takes them over). */
+export interface FocusControl extends FocusHandle {
+  close(keepMeetings?: boolean): Promise<void>;
+}
+
+function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): FocusControl {
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
@@ -48,10 +78,43 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   let bridgeWaiters: (() => void)[] = [];
   let closed = false;
 
+  /** Offers made by each conference's running operation: published once it is stored (with persistence). */
+  const outbox = new Map<string, SignalOffer[]>();
+  const publishOffer = (conferenceId: string) =>
+    persistence
+      ? (offer: SignalOffer) => {
+          let list = outbox.get(conferenceId);
+          if (!list) outbox.set(conferenceId, (list = []));
+          list.push(offer);
+        }
+      : (offer: SignalOffer) => bus.publish(subjects.signalOffer, offer);
+
+  /** After each operation of a conference (with persistence): store it as it is now, then send the offers it made. */
+  async function settle(conferenceId: string): Promise<void> {
+    if (!persistence) return;
+    if (persistence.isLeader()) await persistence.store.save(conferenceId, conferences.get(conferenceId));
+    const offers = outbox.get(conferenceId);
+    outbox.delete(conferenceId);
+    if (!offers || !persistence.isLeader()) return;
+    for (const o of offers) bus.publish(subjects.signalOffer, o);
+  }
+
+  /** Until a takeover has read the stored conferences back, every operation waits. */
+  let ready: Promise<void> = Promise.resolve();
+
   /** Runs fn after every earlier operation of this conference has finished. */
   function withLock<T>(conferenceId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(conferenceId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
+    const prev = locks.get(conferenceId) ?? ready;
+    const step = persistence
+      ? async () => {
+          try {
+            return await fn();
+          } finally {
+            await settle(conferenceId);
+          }
+        }
+      : fn;
+    const run = prev.then(step, step);
     const tail = run.catch(() => {});
     locks.set(conferenceId, tail);
     void tail.then(() => {
@@ -105,6 +168,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     released: (b) => released(b),
     dropIfEmpty: (c) => dropIfEmpty(c),
     stopped: () => closed,
+    maxStress,
     log,
   });
   const rehome = () => failover.rehome();
@@ -252,7 +316,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     if (!conference) {
       await waitForBridge();
       const bridge = pickBridge(region);
-      conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn) });
+      conference = newConference(conferenceId, bridge.id);
       conferences.set(conferenceId, conference);
       bridge.conferences.add(conferenceId);
       log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
@@ -273,7 +337,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       return await withLock(conferenceId, async () => {
         const { conference, bridgeId } = await conferenceWithRoomFor(conferenceId, participantId, false, region);
         try {
-          await conference.join(participantId, bridgeId);
+          await conference.join(participantId, bridgeId, region);
           const b = bridges.get(bridgeId);
           if (b) b.placed++;
         } finally {
@@ -372,9 +436,55 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }),
   );
 
+  function newConference(conferenceId: string, home: string): Conference {
+    return new Conference({ id: conferenceId, bridgeId: home, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn), publishOffer: publishOffer(conferenceId) });
+  }
+
+  /** The bridges counted as hosting `c` (restored: placed before they announce, or when they do). */
+  function countPlacements(c: Conference): void {
+    for (const id of c.bridges) {
+      const b = bridges.get(id);
+      if (!b) continue;
+      b.conferences.add(c.id);
+      b.placed += c.placedOn(id) + (c.bridgeId === id ? c.plain.senders : 0);
+    }
+  }
+
+  /** A takeover: the stored conferences, once their bridges announced themselves (or bridgeExpiryMs passed: dead). */
+  async function restoreFrom(store: ConferenceStore): Promise<void> {
+    const stored = await store.loadAll();
+    if (stored.length === 0) return;
+    const needed = new Set(stored.flatMap((s) => s.record.bridges));
+    const deadline = Date.now() + bridgeExpiryMs;
+    while (!closed && Date.now() < deadline && [...needed].some((id) => !bridges.has(id))) await new Promise((r) => setTimeout(r, 50));
+    let participants = 0;
+    for (const s of stored) {
+      if (conferences.has(s.record.id)) continue;
+      const c = newConference(s.record.id, s.record.home);
+      c.restore({ bridges: s.record.bridges, relays: s.record.relays, participants: s.participants.map((r) => participantFromRecord(r, limits)), plain: s.plain });
+      conferences.set(c.id, c);
+      countPlacements(c);
+      participants += c.size;
+    }
+    log.info({ conferences: stored.length, participants, missingBridges: [...needed].filter((id) => !bridges.has(id)) }, 'conferences taken over from the store');
+  }
+
+  if (persistence) {
+    ready = restoreFrom(persistence.store).catch((e: unknown) => log.error({ err: (e as Error).message }, 'reading the stored conferences failed: focus starts without them'));
+    void ready.then(() => {
+      for (const c of conferences.values()) {
+        withLock(c.id, async () => {
+          await c.resync();
+          dropIfEmpty(c);
+        }).catch((e: unknown) => log.warn({ conference: c.id, err: (e as Error).message }, 'offering afresh after the takeover failed'));
+      }
+      rehome(); // conferences on a bridge that died meanwhile
+    });
+  }
+
   // bridges that are already running announce themselves now rather than within 5 s
   bus.publish(subjects.bridgeDiscover, {});
-  log.info('focus started');
+  log.info(persistence ? 'focus started (leading)' : 'focus started');
   return {
     bridgeLoads: () => [...bridges.values()].map((b) => ({ bridgeId: b.id, endpoints: loadOf(b), maxEndpoints: b.maxEndpoints, conferences: b.conferences.size })),
     resourceCounts() {
@@ -387,16 +497,18 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         'focus.queuedConferences': locks.size,
       };
     },
-    async close() {
+    async close(keepMeetings = false) {
       if (closed) return;
       closed = true;
       clearInterval(expiryTimer);
       for (const u of unsubscribers) u();
-      await Promise.allSettled([...conferences.values()].map((c) => c.close()));
+      // another focus takes the meetings over: their endpoints stay on the bridges
+      if (keepMeetings) for (const c of conferences.values()) c.forget();
+      else await Promise.allSettled([...conferences.values()].map((c) => c.close()));
       for (const w of bridgeWaiters) w();
       bridgeWaiters = [];
       await Promise.allSettled([...locks.values()]);
-      log.info('focus stopped');
+      log.info(keepMeetings ? 'focus stopped; its meetings stay for the next focus' : 'focus stopped');
     },
   };
 }
