@@ -12,7 +12,7 @@
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { serveBus } from '../bus/typed-calls.ts';
+import { callBus, serveBus } from '../bus/typed-calls.ts';
 import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects, type SignalOffer } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
@@ -27,6 +27,9 @@ export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
 /** After the bus link comes back, how long bridges have to reconnect and announce before silence counts (NATS clients retry every 2 s). */
 export const BUS_BACK_GRACE_MS = 10_000;
+
+/** How long a bridge whose heartbeats stopped has to answer a ping before it counts as dead. */
+export const BRIDGE_PING_TIMEOUT_MS = 1000;
 
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
@@ -126,19 +129,40 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
   /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
   let quietUntil = 0;
 
-  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. Not while the bus is down or just back. */
+  /** Silent bridges being asked whether they are alive (bridge.<id>.ping). */
+  const confirming = new Set<string>();
+  const silent = (b: BridgeInfo, now = Date.now()) => now - b.lastSeen > bridgeExpiryMs;
+
+  /**
+   * Asks each bridge that stopped announcing itself whether it is alive (its heartbeats may only have been late: a
+   * stalled process, a busy link); one that does not answer within BRIDGE_PING_TIMEOUT_MS is forgotten and the
+   * conferences on it move. Not while the bus is down or just back. A silent bridge takes nobody meanwhile.
+   */
   function dropSilentBridges(): void {
     const now = Date.now();
     if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
     if (now < quietUntil) return;
-    let dropped = 0;
     for (const b of bridges.values()) {
-      if (now - b.lastSeen <= bridgeExpiryMs) continue;
-      bridges.delete(b.id);
-      dropped++;
-      log.warn({ bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
+      if (!silent(b, now) || confirming.has(b.id)) continue;
+      confirming.add(b.id);
+      void confirmDead(b).finally(() => confirming.delete(b.id));
     }
-    if (dropped > 0) rehome();
+  }
+
+  async function confirmDead(b: BridgeInfo): Promise<void> {
+    const silentMs = Date.now() - b.lastSeen;
+    try {
+      await callBus(bus, busCalls.bridgePing, b.id, {}, BRIDGE_PING_TIMEOUT_MS);
+      if (bridges.get(b.id) !== b || closed) return;
+      b.lastSeen = Date.now();
+      log.warn({ bridge: b.id, silentMs }, 'bridge silent but it answered a ping: kept (its heartbeats were late or lost)');
+      return;
+    } catch (e) {
+      if (bridges.get(b.id) !== b || closed || !silent(b)) return;
+      bridges.delete(b.id);
+      log.warn({ bridge: b.id, silentMs: Date.now() - b.lastSeen, ping: (e as Error).message, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
+      rehome();
+    }
   }
 
   const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
@@ -175,7 +199,7 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
 
   async function waitForBridge(): Promise<void> {
     dropSilentBridges();
-    if (bridges.size > 0) return;
+    if ([...bridges.values()].some((b) => !silent(b))) return;
     log.info({ waitMs: bridgeWaitMs }, 'no bridge yet; waiting for one to announce itself');
     await new Promise<void>((resolve, reject) => {
       const waiter = () => {
@@ -205,8 +229,8 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
     region: b.region,
     conferences: b.conferences.size,
   });
-  /** The bridges that may take people (a draining one is being left). */
-  const states = () => new Map([...bridges.values()].filter((b) => !b.draining).map((b) => [b.id, stateOf(b)]));
+  /** The bridges that may take people (a draining one is being left, a silent one may be dead). */
+  const states = () => new Map([...bridges.values()].filter((b) => !b.draining && !silent(b)).map((b) => [b.id, stateOf(b)]));
 
   /** The bridge a new conference starts on (of `region` when one there has room). */
   function pickBridge(region: string | undefined): BridgeInfo {

@@ -57,6 +57,8 @@ export class LeaderLease {
   private observedAt = 0;
   private busy = false;
   private stopped = false;
+  /** The store failed at the last call: the next failures are not logged again (one line per outage). */
+  private failing = false;
 
   constructor(opts: LeaderLeaseOptions) {
     this.opts = opts;
@@ -95,10 +97,11 @@ export class LeaderLease {
         return { holder, term: v.term, beat: v.beat + 1 };
       });
       this.lastRenewed = startedAt;
+      this.failing = false;
     } catch (e) {
       if (e instanceof LeaseMoved) return this.lose(e.message);
       const silentMs = Date.now() - this.lastRenewed;
-      this.opts.log.warn({ err: (e as Error).message, silentMs }, 'focus lease: renewal failed');
+      this.storeFailed('renewal', e);
       if (silentMs > this.opts.ttlMs * STEP_DOWN_FRACTION) this.lose(`no renewal for ${silentMs} ms (store unreachable)`);
     }
   }
@@ -108,8 +111,9 @@ export class LeaderLease {
     let current: LeaseValue | undefined;
     try {
       current = leaseValueOf((await store.get(key))?.value);
+      this.failing = false;
     } catch (e) {
-      this.opts.log.warn({ err: (e as Error).message }, 'focus lease: read failed');
+      this.storeFailed('read', e);
       return;
     }
     const now = Date.now();
@@ -130,7 +134,7 @@ export class LeaderLease {
         return won as unknown as Json;
       });
     } catch (e) {
-      if (!(e instanceof LeaseMoved)) this.opts.log.warn({ err: (e as Error).message }, 'focus lease: taking it failed');
+      if (!(e instanceof LeaseMoved)) this.storeFailed('taking it', e);
       this.observed = undefined;
       return;
     }
@@ -140,6 +144,12 @@ export class LeaderLease {
     this.lastRenewed = startedAt;
     this.opts.log.info({ term: won.term, previous: current?.holder ?? null }, current ? 'focus lease taken over: its holder stopped renewing it' : 'focus lease acquired');
     this.opts.onAcquired(won.term);
+  }
+
+  private storeFailed(what: string, e: unknown): void {
+    if (this.failing) return;
+    this.failing = true;
+    this.opts.log.warn({ err: (e as Error).message }, `focus lease: ${what} failed (store unreachable?); not logged again until it works`);
   }
 
   private lose(reason: string): void {
