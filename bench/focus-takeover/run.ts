@@ -14,7 +14,7 @@ import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
 import { startNatsServer } from '../../test/helpers/nats.ts';
 import { answerFor } from '../../test/helpers/sdp-answer.ts';
 import { startServer, type RunningServer } from '../../test/helpers/server.ts';
-import { fmt, table } from '../stats.ts';
+import { fmt, median, table } from '../stats.ts';
 
 const { values } = parseArgs({
   options: {
@@ -113,11 +113,7 @@ try {
   for (const p of processes) await p.stop();
   await nats.stop();
 }
-const stats = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const median = s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-  return { median, worst: s.at(-1)!, best: s[0]! };
-};
+const stats = (xs: number[]) => ({ median: median(xs), worst: Math.max(...xs) });
 const t = stats(taken);
 const o = stats(offered);
 console.log(
