@@ -205,15 +205,21 @@ export class ConferenceStore {
       now.set(conferenceKey(conferenceId), conferenceRecord(c) as unknown as Json);
     }
     const after = new Map<string, string>();
+    const recordKey = conferenceKey(conferenceId);
     try {
+      const changed: [string, Json][] = [];
       for (const [key, value] of now) {
         const text = JSON.stringify(value);
         after.set(key, text);
-        if (before.get(key) !== text) await this.store.put(key, value);
+        if (before.get(key) !== text) changed.push([key, value]);
       }
+      // the participants at once (a join changes everyone's m-lines), then the record that names them
+      await Promise.all(changed.filter(([key]) => key !== recordKey).map(([key, value]) => this.store.put(key, value)));
+      const record = changed.find(([key]) => key === recordKey);
+      if (record) await this.store.put(record[0], record[1]);
       // the record first (it no longer names them), then the participants that left
-      if (!c && before.has(conferenceKey(conferenceId))) await this.store.delete(conferenceKey(conferenceId));
-      for (const key of before.keys()) if (!after.has(key) && key !== conferenceKey(conferenceId)) await this.store.delete(key);
+      if (!c && before.has(recordKey)) await this.store.delete(recordKey);
+      await Promise.all([...before.keys()].filter((key) => !after.has(key) && key !== recordKey).map((key) => this.store.delete(key)));
     } catch (e) {
       this.log.warn({ conference: conferenceId, err: (e as Error).message }, 'storing the conference failed (a focus taking over would find older state)');
       this.written.delete(conferenceId); // written again in full next time

@@ -519,6 +519,7 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
         'focus.participants': participants,
         'focus.bridges': bridges.size,
         'focus.queuedConferences': locks.size,
+        'focus.leader': 1,
       };
     },
     async close(keepMeetings = false) {
