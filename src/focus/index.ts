@@ -288,12 +288,8 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
       } else {
         const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining, region, stress };
         bridges.set(bridgeId, info);
-        // conferences this focus already placed there (the bridge was silent a while and is back)
-        for (const c of conferences.values()) {
-          if (!c.bridges.includes(bridgeId)) continue;
-          info.conferences.add(c.id);
-          info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
-        }
+        // conferences this focus already placed there (the bridge was silent a while and is back, or a takeover)
+        for (const c of conferences.values()) if (c.bridges.includes(bridgeId)) countOn(info, c);
         log.info({ bridge: bridgeId, endpoints, draining, region }, draining ? 'bridge heard, draining' : 'bridge available');
         rehome(); // participants a lost bridge left with nowhere to go
       }
@@ -464,14 +460,10 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
     return new Conference({ id: conferenceId, bridgeId: home, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn), publishOffer: publishOffer(conferenceId) });
   }
 
-  /** The bridges counted as hosting `c` (restored: placed before they announce, or when they do). */
-  function countPlacements(c: Conference): void {
-    for (const id of c.bridges) {
-      const b = bridges.get(id);
-      if (!b) continue;
-      b.conferences.add(c.id);
-      b.placed += c.placedOn(id) + (c.bridgeId === id ? c.plain.senders : 0);
-    }
+  /** Bridge `b` hosts conference `c`: its participants there count against its cap. */
+  function countOn(b: BridgeInfo, c: Conference): void {
+    b.conferences.add(c.id);
+    b.placed += c.placedOn(b.id) + (c.bridgeId === b.id ? c.plain.senders : 0);
   }
 
   /** A takeover: the stored conferences, once their bridges announced themselves (or bridgeExpiryMs passed: dead). */
@@ -487,7 +479,11 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
       const c = newConference(s.record.id, s.record.home);
       c.restore({ bridges: s.record.bridges, relays: s.record.relays, participants: s.participants.map((r) => participantFromRecord(r, limits)), plain: s.plain });
       conferences.set(c.id, c);
-      countPlacements(c);
+      // the bridges heard already; the others count it when they announce themselves
+      for (const id of c.bridges) {
+        const b = bridges.get(id);
+        if (b) countOn(b, c);
+      }
       participants += c.size;
     }
     log.info({ conferences: stored.length, participants, missingBridges: [...needed].filter((id) => !bridges.has(id)) }, 'conferences taken over from the store');

@@ -6,7 +6,8 @@
 // stood still. Two standbys racing for it: the compare-and-set lets one win; the other sees a new holder.
 // The leader steps down (onLost) when its renewal finds another holder, or when it could not renew for
 // `ttlMs * STEP_DOWN_FRACTION` (its store or bus link is down: a standby may take over soon, so it stops acting
-// before that). `release` deletes the key (a clean stop): a standby takes over at its next read.
+// before that); once the store answers again it takes back at once a lease nobody else took. `release` deletes
+// the key (a clean stop): a standby takes over at its next read.
 import type { Json } from '../bus/bus.ts';
 import type { KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
@@ -117,12 +118,14 @@ export class LeaderLease {
       return;
     }
     const now = Date.now();
-    if (current && !same(current, this.observed)) {
+    // its own lease (it stepped down while its store was unreachable, and nobody took over): taken back at once
+    const own = current?.holder === holder;
+    if (current && !own && !same(current, this.observed)) {
       this.observed = current;
       this.observedAt = now;
       return;
     }
-    if (current && now - this.observedAt < ttlMs) return;
+    if (current && !own && now - this.observedAt < ttlMs) return;
     // no lease, or one that stood still for ttlMs: its holder is gone
     const startedAt = Date.now();
     let won: LeaseValue | undefined;
@@ -142,7 +145,7 @@ export class LeaderLease {
     this.term = won.term;
     this.leading = true;
     this.lastRenewed = startedAt;
-    this.opts.log.info({ term: won.term, previous: current?.holder ?? null }, current ? 'focus lease taken over: its holder stopped renewing it' : 'focus lease acquired');
+    this.opts.log.info({ term: won.term, previous: current?.holder ?? null }, own ? 'focus lease taken back: the store answers again' : current ? 'focus lease taken over: its holder stopped renewing it' : 'focus lease acquired');
     this.opts.onAcquired(won.term);
   }
 

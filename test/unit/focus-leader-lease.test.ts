@@ -96,6 +96,16 @@ function contract(name: string, open: () => Promise<{ stores: () => Promise<KeyV
       assert.deepEqual(leaders([a, b]), [b.name]);
     });
 
+    test('a lone leader cut off from the store steps down and takes its lease back once the store answers', async () => {
+      const [a] = await racers(`lease.back${++n}`, ['la']);
+      await waitFor('it leads', () => a!.lease.isLeader, 5000);
+      a!.link.cut(true);
+      await waitFor('it steps down', () => !a!.lease.isLeader, 10 * TTL);
+      a!.link.cut(false);
+      await waitFor('it leads again', () => a!.lease.isLeader, 10 * TTL);
+      assert.deepEqual(a!.events.map((e) => e.replace(/:.*/, '')), ['acquired 1', 'lost', 'acquired 2']);
+    });
+
     test('a released lease is taken by a standby at its next read', async () => {
       const [a, b] = await racers(`lease.release${++n}`, ['ra', 'rb']);
       await waitFor('one leads', () => leaders([a!, b!]).length === 1, 5000);
