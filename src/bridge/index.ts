@@ -224,6 +224,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
     return pool === null ? ok : pool.apply('mute', p).then(() => ok);
   });
+  // focus asks before it counts this bridge dead (its heartbeats were late): answered while the process runs
+  serve(busCalls.bridgePing, () => ok);
   serve(busCalls.bridgeExpire, (p) => {
     bridge.expire(p.conferenceId, p.endpointId);
     return pool === null ? ok : pool.expire(p.conferenceId, p.endpointId).then(() => ok);

@@ -14,7 +14,7 @@ import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
 import { FIRST_REMOTE_MID, freeAnsweredInactive, updateMlines, type WantedSource } from './mlines.ts';
 import { mediaSourceOf, mlinesKey, newParticipantState, resetForNewBridge, sourcesKey, videoConstraintsOf, type ParticipantState } from './participant-state.ts';
-import { PlainEndpoints } from './plain-endpoints.ts';
+import { PlainEndpoints, type PlainEndpoint } from './plain-endpoints.ts';
 import { Relays } from './relays.ts';
 import { buildOffer, parseAnswer, type AnswerSource } from './sdp.ts';
 import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs } from './ssrc-rules.ts';
@@ -36,6 +36,8 @@ export class Conference {
   private readonly bridgeTimeoutMs: number;
   private readonly limits: ConferenceLimits;
   private readonly exclusive: (fn: () => Promise<void>) => Promise<unknown>;
+  /** Sends an offer to signal (focus/index.ts holds them until the conference is stored: conference-store.ts). */
+  private readonly publishOffer: (offer: SignalOffer) => void;
 
   /**
    * `exclusive` runs a deferred renegotiation (when a participant's bucket has a token again) after every
@@ -49,6 +51,7 @@ export class Conference {
     bridgeTimeoutMs?: number;
     limits?: ConferenceLimits;
     exclusive?: (fn: () => Promise<void>) => Promise<unknown>;
+    publishOffer?: (offer: SignalOffer) => void;
   }) {
     this.id = opts.id;
     this.#home = opts.bridgeId;
@@ -58,6 +61,7 @@ export class Conference {
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.exclusive = opts.exclusive ?? ((fn) => fn());
+    this.publishOffer = opts.publishOffer ?? ((offer) => this.bus.publish(subjects.signalOffer, offer));
     this.plain = new PlainEndpoints({
       conferenceId: this.id,
       bridgeId: this.bridgeId,
@@ -71,6 +75,37 @@ export class Conference {
 
   get bridgeId(): string {
     return this.#home;
+  }
+
+  /** The bridge pairs its relays join (conference-store.ts). */
+  relayPairs(): [string, string][] {
+    return this.relays.pairList();
+  }
+
+  /**
+   * Puts back what an earlier focus stored (a takeover: conference-store.ts): its bridges and relays, its
+   * participants and plain-RTP endpoints. Nothing is asked of the bridges: their endpoints are still there.
+   */
+  restore(state: { bridges: readonly string[]; relays: readonly [string, string][]; participants: readonly ParticipantState[]; plain: readonly PlainEndpoint[] }): void {
+    this.bridges.splice(0, this.bridges.length, ...new Set([this.#home, ...state.bridges]));
+    for (const [a, b] of state.relays) this.relays.restorePair(a, b);
+    for (const p of state.participants) this.participants.set(p.id, p);
+    for (const e of state.plain) this.plain.byId.set(e.id, e);
+  }
+
+  /**
+   * After a takeover: every browser participant gets a fresh offer (the old focus may have died with one in
+   * flight, and its answer would be refused as stale here), on its current endpoint (same ICE credentials: the
+   * browser renegotiates on its peer connection, media keeps flowing); the relays are told their sources again.
+   */
+  async resync(): Promise<void> {
+    await this.syncSources();
+    for (const p of this.participants.values()) {
+      p.outstanding = null;
+      p.dirty = false;
+      p.forceNext = false;
+      this.negotiate(p, true);
+    }
   }
 
   /** Spans `bridgeId` too: relays to each bridge it already spans. */
@@ -131,13 +166,14 @@ export class Conference {
    * A browser participant joins, on `bridgeId` (one of the conference's bridges, or one it now spans too); its
    * offers are numbered after `versionsAfter` (the last its socket saw in another room).
    */
-  async join(participantId: string, bridgeId = this.bridgeId, versionsAfter = 0): Promise<void> {
+  async join(participantId: string, bridgeId = this.bridgeId, versionsAfter = 0, region?: string): Promise<void> {
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     await this.addBridge(bridgeId);
     const transport = await this.callOn(bridgeId, busCalls.bridgeAllocate, { conferenceId: this.id, endpointId: participantId });
     if (this.participants.has(participantId)) throw new BusCallError('conflict', `participant ${participantId} is already in conference ${this.id}`);
     const p = newParticipantState(participantId, bridgeId, transport, new ChangeBucket(this.limits.renegotiationBurst, this.limits.renegotiationRate));
     p.version = versionsAfter;
+    if (region !== undefined) p.region = region;
     this.participants.set(participantId, p);
     this.log.info({ participant: participantId, bridge: bridgeId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);
@@ -200,17 +236,17 @@ export class Conference {
   /**
    * Moves the conference off bridge `lost`: `dead` (its process or machine is gone: nothing is asked of it), or
    * draining (alive until its endpoints are expired here). Each browser participant on it gets a new endpoint on
-   * `target()`'s bridge and a fresh offer (new ICE credentials and certificate: the browser connects anew and
+   * `target(region)`'s bridge (of the participant's region when one there has room) and a fresh offer (new ICE credentials and certificate: the browser connects anew and
    * answers with its sources again); the relays to `lost` go, and the plain-RTP endpoints of a lost home bridge
    * end (moving them needs their peers to learn a new address: a whole-conference receiver is told `ended`).
    * Participants with no bridge to go to stay on `lost` (the caller tries again when a bridge appears); when no
    * bridge at all can take anyone, nothing changes. Returns who moved where.
    */
-  async moveOff(lost: string, dead: boolean, target: () => string | undefined): Promise<{ moved: Map<string, string>; stuck: number }> {
+  async moveOff(lost: string, dead: boolean, target: (region: string | undefined) => string | undefined): Promise<{ moved: Map<string, string>; stuck: number }> {
     const moved = new Map<string, string>();
     const leaving = [...this.participants.values()].filter((p) => p.bridgeId === lost);
     const remaining = this.bridges.filter((b) => b !== lost);
-    const first = leaving.length > 0 || remaining.length === 0 ? target() : undefined;
+    const first = leaving.length > 0 || remaining.length === 0 ? target(leaving[0]?.region) : undefined;
     // nowhere to go: nothing changes (a draining bridge keeps serving; a bridge declared dead by mistake, the bus
     // to it cut a while, keeps its meetings, recordings included); tried again when a bridge appears
     if (first === undefined && (leaving.length > 0 || remaining.length === 0)) return { moved, stuck: leaving.length };
@@ -224,7 +260,7 @@ export class Conference {
     if (this.#home === lost && (remaining[0] ?? first) !== undefined) this.#home = remaining[0] ?? first!;
     let stuck = 0;
     for (const p of leaving) {
-      const to = moved.size === 0 && first !== undefined ? first : target();
+      const to = moved.size === 0 && first !== undefined ? first : target(p.region);
       if (to === undefined) {
         stuck++;
         continue;
@@ -258,6 +294,14 @@ export class Conference {
     // the moved get a fresh offer on their new bridge; the others an update if anything changed for them
     for (const p of this.participants.values()) this.negotiate(p, moved.has(p.id));
     return { moved, stuck };
+  }
+
+  /** Stops the timers of deferred renegotiations, leaving everything on the bridges (another focus takes the conference over). */
+  forget(): void {
+    for (const p of this.participants.values()) {
+      if (p.owedTimer) clearTimeout(p.owedTimer);
+      p.owedTimer = null;
+    }
   }
 
   /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */
@@ -460,7 +504,7 @@ export class Conference {
         .map((m) => (m.role ? { mid: m.mid, participantId: m.participantId, kind: m.kind, role: m.role } : { mid: m.mid, participantId: m.participantId, kind: m.kind })),
     };
     this.log.debug({ participant: p.id, version, sources: offer.sources.length, mlines: snapshot.length }, 'offer');
-    this.bus.publish(subjects.signalOffer, offer);
+    this.publishOffer(offer);
   }
 
   private mustGet(participantId: string): ParticipantState {

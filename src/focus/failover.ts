@@ -1,9 +1,11 @@
 // Moving conferences off lost bridges (focus's side of issue 17). A bridge is lost when it is dead (no heartbeat:
 // focus/index.ts drops it from the table), draining (it said goodbye), or restarted (a new process under the same
 // id: the endpoints there are gone). `rehome` queues, per conference on a lost bridge, one move in the
-// conference's turn of its lock; the move (Conference.moveOff) places its participants on bridges with room, one
-// the conference already spans first, else the least loaded, and this file keeps the table's counts true.
+// conference's turn of its lock; the move (Conference.moveOff) places each participant as a join is placed
+// (bridge-choice.ts): a bridge of its region with room (one the conference spans first), else one the conference
+// spans, else the least loaded; this file keeps the table's counts true.
 import type { Logger } from '../log.ts';
+import { chooseBridgeFor, type BridgeState } from './bridge-choice.ts';
 import type { Conference } from './conference.ts';
 
 export interface BridgeInfo {
@@ -38,6 +40,8 @@ export interface BridgeFailoverHost {
   /** Ends the conference when nobody is left (its plain senders may have ended with their bridge). */
   dropIfEmpty(c: Conference): void;
   stopped(): boolean;
+  /** focus's maxBridgeStress (a stressed bridge is chosen only when none other has room); none: no limit. */
+  maxStress?: number;
   log: Logger;
 }
 
@@ -94,11 +98,15 @@ export class BridgeFailover {
       // placements made during this move count against the caps at once
       const pending = new Map<string, number>();
       const loadNow = (b: BridgeInfo) => loadOf(b) + (pending.get(b.id) ?? 0);
-      const target = (): string | undefined => {
-        const open = [...bridges.values()].filter((b) => !b.draining && loadNow(b) < b.maxEndpoints).sort((a, b) => loadNow(a) - loadNow(b));
-        const best = open.find((b) => c.bridges.includes(b.id)) ?? open[0];
-        if (best) pending.set(best.id, (pending.get(best.id) ?? 0) + 1);
-        return best?.id;
+      // as a join is placed (bridge-choice.ts): a bridge of the participant's region with room first
+      const target = (region: string | undefined): string | undefined => {
+        const known = new Map<string, BridgeState>();
+        for (const b of bridges.values()) {
+          if (!b.draining) known.set(b.id, { id: b.id, load: loadNow(b), maxEndpoints: b.maxEndpoints, stress: b.stress, region: b.region, conferences: b.conferences.size });
+        }
+        const best = chooseBridgeFor({ spanned: c.bridges, known, region, maxStress: this.host.maxStress ?? Infinity });
+        if (best !== undefined) pending.set(best, (pending.get(best) ?? 0) + 1);
+        return best;
       };
       const { moved, stuck } = await c.moveOff(lost, dead, target);
       for (const to of moved.values()) {

@@ -5,22 +5,31 @@
 // dead; one that announces `draining` (SIGTERM) says goodbye; one that comes back as a new process (same id,
 // new instance) lost its endpoints. In each case the conferences on it move: their participants get endpoints
 // on other bridges and fresh offers (Conference.moveOff).
+// Several focus processes (over NATS with JetStream): one leads at a time (high-availability.ts, leader-lease.ts);
+// the leader stores every conference after each of its operations (conference-store.ts) and publishes the offers
+// that operation made only then; a focus that takes over reads them back, waits for their bridges to announce
+// themselves, and offers every participant afresh on its current endpoint (Conference.resync).
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { serveBus } from '../bus/typed-calls.ts';
-import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
+import { callBus, serveBus } from '../bus/typed-calls.ts';
+import { bridgeAnnounceSchema, bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects, type SignalOffer } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { Conference } from './conference.ts';
 import { limitsFromConfig } from './limits.ts';
 import { chooseBridgeFor, chooseFirstBridge, type BridgeState } from './bridge-choice.ts';
 import { BridgeFailover, type BridgeInfo } from './failover.ts';
+import { participantFromRecord, type ConferenceStore } from './conference-store.ts';
+import { startFocusWithLease, type FocusPersistence } from './high-availability.ts';
 
 export { Conference } from './conference.ts';
 export { buildOffer, parseAnswer, AnswerError } from './sdp.ts';
 
 /** After the bus link comes back, how long bridges have to reconnect and announce before silence counts (NATS clients retry every 2 s). */
 export const BUS_BACK_GRACE_MS = 10_000;
+
+/** How long a bridge whose heartbeats stopped has to answer a ping before it counts as dead. */
+export const BRIDGE_PING_TIMEOUT_MS = 1000;
 
 /** How long a join waits for a first bridge to announce itself. */
 export const BRIDGE_WAIT_MS = 5000;
@@ -33,7 +42,31 @@ export interface FocusHandle {
   close(): Promise<void>;
 }
 
-export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridgeWaitMs?: number; bridgeExpiryMs?: number }): FocusHandle {
+export interface FocusOptions {
+  bus: Bus;
+  config: Config;
+  log: Logger;
+  bridgeWaitMs?: number;
+  bridgeExpiryMs?: number;
+  /** The leader lease's time to live (high-availability.ts; default FOCUS_LEASE_TTL_MS). */
+  leaseTtlMs?: number;
+}
+
+/**
+ * Starts focus. Over NATS (natsUrl set) it runs under a leader lease in the JetStream key-value bucket: any
+ * number of focus processes may run, one leads (high-availability.ts). In one process it leads at once.
+ */
+export function startFocus(opts: FocusOptions): FocusHandle {
+  if (opts.config.natsUrl === '') return startFocusControl(opts);
+  return startFocusWithLease(opts, (persistence) => startFocusControl(opts, persistence));
+}
+
+/** What one leading focus runs; `close(true)` leaves the meetings on the bridges (another focus takes them over). */
+export interface FocusControl extends FocusHandle {
+  close(keepMeetings?: boolean): Promise<void>;
+}
+
+function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): FocusControl {
   const { bus } = opts;
   const log = opts.log.child({ part: 'focus' });
   const bridgeWaitMs = opts.bridgeWaitMs ?? BRIDGE_WAIT_MS;
@@ -48,10 +81,43 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   let bridgeWaiters: (() => void)[] = [];
   let closed = false;
 
+  /** Offers made by each conference's running operation: published once it is stored (with persistence). */
+  const outbox = new Map<string, SignalOffer[]>();
+  const publishOffer = (conferenceId: string) =>
+    persistence
+      ? (offer: SignalOffer) => {
+          let list = outbox.get(conferenceId);
+          if (!list) outbox.set(conferenceId, (list = []));
+          list.push(offer);
+        }
+      : (offer: SignalOffer) => bus.publish(subjects.signalOffer, offer);
+
+  /** After each operation of a conference (with persistence): store it as it is now, then send the offers it made. */
+  async function settle(conferenceId: string): Promise<void> {
+    if (!persistence) return;
+    if (persistence.isLeader()) await persistence.store.save(conferenceId, conferences.get(conferenceId));
+    const offers = outbox.get(conferenceId);
+    outbox.delete(conferenceId);
+    if (!offers || !persistence.isLeader()) return;
+    for (const o of offers) bus.publish(subjects.signalOffer, o);
+  }
+
+  /** Until a takeover has read the stored conferences back, every operation waits. */
+  let ready: Promise<void> = Promise.resolve();
+
   /** Runs fn after every earlier operation of this conference has finished. */
   function withLock<T>(conferenceId: string, fn: () => Promise<T>): Promise<T> {
-    const prev = locks.get(conferenceId) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
+    const prev = locks.get(conferenceId) ?? ready;
+    const step = persistence
+      ? async () => {
+          try {
+            return await fn();
+          } finally {
+            await settle(conferenceId);
+          }
+        }
+      : fn;
+    const run = prev.then(step, step);
     const tail = run.catch(() => {});
     locks.set(conferenceId, tail);
     void tail.then(() => {
@@ -63,19 +129,40 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
   /** Until then silence proves nothing: the bus was down a moment ago (the bridges reconnect in their own time). */
   let quietUntil = 0;
 
-  /** Forgets the bridges that stopped announcing themselves; the conferences on them move. Not while the bus is down or just back. */
+  /** Silent bridges being asked whether they are alive (bridge.<id>.ping). */
+  const confirming = new Set<string>();
+  const silent = (b: BridgeInfo, now = Date.now()) => now - b.lastSeen > bridgeExpiryMs;
+
+  /**
+   * Asks each bridge that stopped announcing itself whether it is alive (its heartbeats may only have been late: a
+   * stalled process, a busy link); one that does not answer within BRIDGE_PING_TIMEOUT_MS is forgotten and the
+   * conferences on it move. Not while the bus is down or just back. A silent bridge takes nobody meanwhile.
+   */
   function dropSilentBridges(): void {
     const now = Date.now();
     if (!bus.connected()) quietUntil = now + BUS_BACK_GRACE_MS;
     if (now < quietUntil) return;
-    let dropped = 0;
     for (const b of bridges.values()) {
-      if (now - b.lastSeen <= bridgeExpiryMs) continue;
-      bridges.delete(b.id);
-      dropped++;
-      log.warn({ bridge: b.id, silentMs: now - b.lastSeen, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
+      if (!silent(b, now) || confirming.has(b.id)) continue;
+      confirming.add(b.id);
+      void confirmDead(b).finally(() => confirming.delete(b.id));
     }
-    if (dropped > 0) rehome();
+  }
+
+  async function confirmDead(b: BridgeInfo): Promise<void> {
+    const silentMs = Date.now() - b.lastSeen;
+    try {
+      await callBus(bus, busCalls.bridgePing, b.id, {}, BRIDGE_PING_TIMEOUT_MS);
+      if (bridges.get(b.id) !== b || closed) return;
+      b.lastSeen = Date.now();
+      log.warn({ bridge: b.id, silentMs }, 'bridge silent but it answered a ping: kept (its heartbeats were late or lost)');
+      return;
+    } catch (e) {
+      if (bridges.get(b.id) !== b || closed || !silent(b)) return;
+      bridges.delete(b.id);
+      log.warn({ bridge: b.id, silentMs: Date.now() - b.lastSeen, ping: (e as Error).message, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
+      rehome();
+    }
   }
 
   const checkEveryMs = Math.max(100, Math.min(bridgeExpiryMs / 4, 1000));
@@ -105,13 +192,14 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     released: (b) => released(b),
     dropIfEmpty: (c) => dropIfEmpty(c),
     stopped: () => closed,
+    maxStress,
     log,
   });
   const rehome = () => failover.rehome();
 
   async function waitForBridge(): Promise<void> {
     dropSilentBridges();
-    if (bridges.size > 0) return;
+    if ([...bridges.values()].some((b) => !silent(b))) return;
     log.info({ waitMs: bridgeWaitMs }, 'no bridge yet; waiting for one to announce itself');
     await new Promise<void>((resolve, reject) => {
       const waiter = () => {
@@ -141,8 +229,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     region: b.region,
     conferences: b.conferences.size,
   });
-  /** The bridges that may take people (a draining one is being left). */
-  const states = () => new Map([...bridges.values()].filter((b) => !b.draining).map((b) => [b.id, stateOf(b)]));
+  /** The bridges that may take people (a draining one is being left, a silent one may be dead). */
+  const states = () => new Map([...bridges.values()].filter((b) => !b.draining && !silent(b)).map((b) => [b.id, stateOf(b)]));
 
   /** The bridge a new conference starts on (of `region` when one there has room). */
   function pickBridge(region: string | undefined): BridgeInfo {
@@ -200,12 +288,8 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       } else {
         const info: BridgeInfo = { id: bridgeId, announcedEndpoints: endpoints, placed: 0, maxEndpoints, conferences: new Set(), lastSeen: Date.now(), instance, draining, region, stress };
         bridges.set(bridgeId, info);
-        // conferences this focus already placed there (the bridge was silent a while and is back)
-        for (const c of conferences.values()) {
-          if (!c.bridges.includes(bridgeId)) continue;
-          info.conferences.add(c.id);
-          info.placed += c.placedOn(bridgeId) + (c.bridgeId === bridgeId ? c.plain.senders : 0);
-        }
+        // conferences this focus already placed there (the bridge was silent a while and is back, or a takeover)
+        for (const c of conferences.values()) if (c.bridges.includes(bridgeId)) countOn(info, c);
         log.info({ bridge: bridgeId, endpoints, draining, region }, draining ? 'bridge heard, draining' : 'bridge available');
         rehome(); // participants a lost bridge left with nowhere to go
       }
@@ -252,7 +336,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     if (!conference) {
       await waitForBridge();
       const bridge = pickBridge(region);
-      conference = new Conference({ id: conferenceId, bridgeId: bridge.id, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn) });
+      conference = newConference(conferenceId, bridge.id);
       conferences.set(conferenceId, conference);
       bridge.conferences.add(conferenceId);
       log.info({ conference: conferenceId, bridge: bridge.id }, 'conference started');
@@ -273,7 +357,7 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
       return await withLock(conferenceId, async () => {
         const { conference, bridgeId } = await conferenceWithRoomFor(conferenceId, participantId, false, region);
         try {
-          await conference.join(participantId, bridgeId, versionsAfter);
+          await conference.join(participantId, bridgeId, versionsAfter, region);
           const b = bridges.get(bridgeId);
           if (b) b.placed++;
         } finally {
@@ -372,9 +456,55 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
     }),
   );
 
+  function newConference(conferenceId: string, home: string): Conference {
+    return new Conference({ id: conferenceId, bridgeId: home, bus, log, limits, exclusive: (fn) => withLock(conferenceId, fn), publishOffer: publishOffer(conferenceId) });
+  }
+
+  /** Bridge `b` hosts conference `c`: its participants there count against its cap. */
+  function countOn(b: BridgeInfo, c: Conference): void {
+    b.conferences.add(c.id);
+    b.placed += c.placedOn(b.id) + (c.bridgeId === b.id ? c.plain.senders : 0);
+  }
+
+  /** A takeover: the stored conferences, once their bridges announced themselves (or bridgeExpiryMs passed: dead). */
+  async function restoreFrom(store: ConferenceStore): Promise<void> {
+    const stored = await store.loadAll();
+    if (stored.length === 0) return;
+    const needed = new Set(stored.flatMap((s) => s.record.bridges));
+    const deadline = Date.now() + bridgeExpiryMs;
+    while (!closed && Date.now() < deadline && [...needed].some((id) => !bridges.has(id))) await new Promise((r) => setTimeout(r, 50));
+    let participants = 0;
+    for (const s of stored) {
+      if (conferences.has(s.record.id)) continue;
+      const c = newConference(s.record.id, s.record.home);
+      c.restore({ bridges: s.record.bridges, relays: s.record.relays, participants: s.participants.map((r) => participantFromRecord(r, limits)), plain: s.plain });
+      conferences.set(c.id, c);
+      // the bridges heard already; the others count it when they announce themselves
+      for (const id of c.bridges) {
+        const b = bridges.get(id);
+        if (b) countOn(b, c);
+      }
+      participants += c.size;
+    }
+    log.info({ conferences: stored.length, participants, missingBridges: [...needed].filter((id) => !bridges.has(id)) }, 'conferences taken over from the store');
+  }
+
+  if (persistence) {
+    ready = restoreFrom(persistence.store).catch((e: unknown) => log.error({ err: (e as Error).message }, 'reading the stored conferences failed: focus starts without them'));
+    void ready.then(() => {
+      for (const c of conferences.values()) {
+        withLock(c.id, async () => {
+          await c.resync();
+          dropIfEmpty(c);
+        }).catch((e: unknown) => log.warn({ conference: c.id, err: (e as Error).message }, 'offering afresh after the takeover failed'));
+      }
+      rehome(); // conferences on a bridge that died meanwhile
+    });
+  }
+
   // bridges that are already running announce themselves now rather than within 5 s
   bus.publish(subjects.bridgeDiscover, {});
-  log.info('focus started');
+  log.info(persistence ? 'focus started (leading)' : 'focus started');
   return {
     bridgeLoads: () => [...bridges.values()].map((b) => ({ bridgeId: b.id, endpoints: loadOf(b), maxEndpoints: b.maxEndpoints, conferences: b.conferences.size })),
     resourceCounts() {
@@ -385,18 +515,21 @@ export function startFocus(opts: { bus: Bus; config: Config; log: Logger; bridge
         'focus.participants': participants,
         'focus.bridges': bridges.size,
         'focus.queuedConferences': locks.size,
+        'focus.leader': 1,
       };
     },
-    async close() {
+    async close(keepMeetings = false) {
       if (closed) return;
       closed = true;
       clearInterval(expiryTimer);
       for (const u of unsubscribers) u();
-      await Promise.allSettled([...conferences.values()].map((c) => c.close()));
+      // another focus takes the meetings over: their endpoints stay on the bridges
+      if (keepMeetings) for (const c of conferences.values()) c.forget();
+      else await Promise.allSettled([...conferences.values()].map((c) => c.close()));
       for (const w of bridgeWaiters) w();
       bridgeWaiters = [];
       await Promise.allSettled([...locks.values()]);
-      log.info('focus stopped');
+      log.info(keepMeetings ? 'focus stopped; its meetings stay for the next focus' : 'focus stopped');
     },
   };
 }

@@ -13,6 +13,8 @@ export interface ParticipantState {
   id: string;
   /** The bridge its endpoint is on (a conference may span several). */
   bridgeId: string;
+  /** Where it is (focus.join's region): a failover moves it to a bridge of that region when one has room. */
+  region?: string;
   /** The o= session id of this participant's session (numeric string). */
   sessionId: string;
   /** The SSRCs its simulcast camera is seen with (receivers never see the layers' own SSRCs). */

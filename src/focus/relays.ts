@@ -42,6 +42,16 @@ export class Relays {
     return this.pairs.length;
   }
 
+  /** The bridge pairs relayed (conference-store.ts keeps them). */
+  pairList(): [string, string][] {
+    return this.pairs.map((p) => [p.a, p.b]);
+  }
+
+  /** A relay made by an earlier focus (restored from the store): its ends are told their sources again at the next sync. */
+  restorePair(a: string, b: string): void {
+    if (!this.pairs.some((p) => (p.a === a && p.b === b) || (p.a === b && p.b === a))) this.pairs.push({ a, b, told: new Map() });
+  }
+
   /** Joins bridge `added` to each of `existing` with a relay (allocated on both bridges). */
   async addBridge(added: string, existing: readonly string[]): Promise<void> {
     for (const other of existing) {

@@ -88,6 +88,7 @@ export function buildRegistry(sources: MetricsSources): Registry {
     gauge('tertulia_focus_conferences', 'Conferences focus runs', () => counts()['focus.conferences']);
     gauge('tertulia_focus_participants', 'Participants of those conferences (browsers and plain-RTP senders)', () => counts()['focus.participants']);
     gauge('tertulia_focus_bridges', 'Bridges focus knows (heard within bridgeFailureTimeout)', () => counts()['focus.bridges']);
+    gauge('tertulia_focus_leader', 'This focus leads (runs the conferences): 1; stands by for the leader lease: 0', () => counts()['focus.leader']);
     // every bridge of the deployment as focus sees it: one scrape of machine A shows the load of all of them
     reg(
       new Gauge({

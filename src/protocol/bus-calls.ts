@@ -9,6 +9,7 @@ import {
   bridgeAllocateRelayReplySchema,
   bridgeAllocateRelaySchema,
   bridgeSetSourcesSchema,
+  bridgePingSchema,
   bridgeAllocateReplySchema,
   bridgeAllocateSchema,
   bridgeConfigureSchema,
@@ -96,6 +97,7 @@ export const busCalls = {
   bridgeConstraints: spec(subjects.bridgeConstraints, bridgeConstraintsSchema, okReplySchema, ['not-found']),
   bridgeMute: spec(subjects.bridgeMute, bridgeMuteSchema, okReplySchema, ['not-found']),
   bridgeExpire: spec(subjects.bridgeExpire, bridgeExpireSchema, okReplySchema, []),
+  bridgePing: spec(subjects.bridgePing, bridgePingSchema, okReplySchema, []),
   // signal -> recorder <id>
   recorderStart: spec(recorderSubjects.start, recorderStartSchema, recorderStartReplySchema, ['no-capacity', 'conflict', 'not-found', 'unavailable', 'no-space']),
   recorderStop: spec(recorderSubjects.stop, recorderStopSchema, recorderStopReplySchema, ['not-found']),

@@ -41,6 +41,8 @@ export const subjects = {
   bridgeConstraints: (bridgeId: string) => `bridge.${bridgeId}.constraints`,
   bridgeMute: (bridgeId: string) => `bridge.${bridgeId}.mute`,
   bridgeExpire: (bridgeId: string) => `bridge.${bridgeId}.expire`,
+  /** Are you alive? Asked by focus before it counts a bridge whose heartbeats stopped as dead. */
+  bridgePing: (bridgeId: string) => `bridge.${bridgeId}.ping`,
   // focus -> bridges (event): "announce yourselves now" (a focus that just started need not wait 5 s)
   bridgeDiscover: 'bridge.discover',
   // bridge -> focus (events)
@@ -298,6 +300,7 @@ export const bridgeConstraintsSchema = z.object({
 });
 export const bridgeMuteSchema = z.object({ conferenceId: id, endpointId: id, kind: mediaKindSchema, muted: z.boolean() });
 export const bridgeExpireSchema = z.object({ conferenceId: id, endpointId: id });
+export const bridgePingSchema = z.object({});
 
 // ---- bridge -> focus ----
 export const bridgeAnnounceSchema = z.object({

@@ -12,6 +12,7 @@ import type { Logger } from '../log.ts';
 import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
+import { callFocus } from './focus-call.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
 import type { RoomFanout } from './room-fanout.ts';
 import { RoomResume } from './room-resume.ts';
@@ -142,18 +143,17 @@ export class Rooms implements StandInHost {
       member,
       'focus join',
       async () => {
-        if (resumed) await callBus(this.bus, busCalls.focusLeave, '', { conferenceId, participantId: id }, FOCUS_TIMEOUT_MS);
+        if (resumed) await callFocus(this.bus, busCalls.focusLeave, { conferenceId, participantId: id }, FOCUS_TIMEOUT_MS);
         const { region, offerVersion } = member.session;
-        await callBus(
+        await callFocus(
           this.bus,
           busCalls.focusJoin,
-          '',
           { conferenceId, participantId: id, ...(region === undefined ? {} : { region }), ...(offerVersion ? { versionsAfter: offerVersion } : {}) },
           FOCUS_JOIN_TIMEOUT_MS,
         );
         // focus learns the initial mute state the same way as later changes
-        if (member.audioMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
-        if (member.videoMuted) await callBus(this.bus, busCalls.focusMute, '', { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
+        if (member.audioMuted) await callFocus(this.bus, busCalls.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
+        if (member.videoMuted) await callFocus(this.bus, busCalls.focusMute, { conferenceId, participantId: id, kind: 'video', muted: true }, FOCUS_TIMEOUT_MS);
       },
       (e) => {
         if (session.member !== member) return;
@@ -406,7 +406,7 @@ export class Rooms implements StandInHost {
       // a move is not a goodbye to the meeting: other instances keep its stored state
       this.fanout?.left(member, opts.resumable === true || moving);
       this.enqueue(member, 'focus leave', () =>
-        callBus(this.bus, busCalls.focusLeave, '', { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
+        callFocus(this.bus, busCalls.focusLeave, { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
       );
     }
     if (!moving && !opts.returning) this.afterExit(room, member);
@@ -431,7 +431,7 @@ export class Rooms implements StandInHost {
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
     this.onMuted?.(member.room);
     this.enqueue(member, 'focus mute', () =>
-      callBus(this.bus, busCalls.focusMute, '', { conferenceId: member.room.key, participantId: member.id, kind, muted }, FOCUS_TIMEOUT_MS),
+      callFocus(this.bus, busCalls.focusMute, { conferenceId: member.room.key, participantId: member.id, kind, muted }, FOCUS_TIMEOUT_MS),
     );
   }
 
