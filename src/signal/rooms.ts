@@ -50,6 +50,8 @@ export interface JoinGrant {
   firstComer?: boolean;
   /** A caller on the phone (the SIP gateway). */
   phone?: boolean;
+  /** Not a browser (a phone, `tertulia play`): it never reconnects, so it gets no resume token. */
+  plain?: boolean;
   /** A reconnect: back in as this participant id (from its resume token, room-state.ts). */
   resumeId?: string;
   /** The token that resumed it (forgotten once a new one is given). */
@@ -315,7 +317,7 @@ export class Rooms {
     grant: JoinGrant = { role: 'participant', authenticated: false },
   ): Promise<Member> {
     return new Promise((resolve, reject) => {
-      const member = this.admit(session, msg, grant);
+      const member = this.admit(session, msg, { ...grant, plain: true });
       if ('refused' in member) return reject(new Error(member.refused));
       member.plain = true;
       this.enqueue(
@@ -383,7 +385,7 @@ export class Rooms {
     };
     if (grant.phone) member.phone = true;
     // browsers get a resume token (a phone or plain-RTP sender has no use for one); the one used is spent
-    if (this.state && !grant.phone) {
+    if (this.state && !grant.phone && !grant.plain) {
       member.resumeToken = newResumeToken();
       if (grant.resumedWith) this.state.forget(grant.resumedWith);
       this.remember(member);
