@@ -4,7 +4,7 @@
 // local port), or say what the server is doing (`tertulia status`, server-status.ts). One request per connection (protocol/control-messages.ts); what it starts ends when the
 // connection closes, and the connection is closed when it ends on the server's side (the player was removed).
 // A player is told on its connection when the meeting's bridge went away and its endpoint moved (`moved`: where
-// to send now, and the key), from focus's `plain.<participantId>.moved`.
+// to send now, and the key), from focus's `plain.<participantId>.moved`; a tap ends then (its SDP is spent).
 import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -171,6 +171,12 @@ export async function startControlSocket(opts: {
       receiveFrom: { participantId: target.id, kinds: legs.map((l) => l.kind), deferred: true },
     };
     const reply = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
+    // the meeting's bridge went away: the command's ffmpeg has the old key in its SDP, so the tap ends there (its
+    // file is finished) rather than going silent; a new tap gets the new bridge
+    const unsubscribe = bus.subscribe(subjects.plainMoved(endpointId), (payload) => {
+      if (plainMovedSchema.safeParse(payload).success) fail(conn, "the meeting moved to another bridge (its bridge went away): the tap ended; tap again to go on");
+    });
+    conn.once('close', unsubscribe);
     const detach = () => {
       callBus(bus, busCalls.focusDetachPlain, '', { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).catch((e: unknown) =>
         log.warn({ endpoint: endpointId, err: (e as Error).message }, 'detaching a tap failed'),

@@ -1,0 +1,127 @@
+// The plain-RTP legs of a meeting survive its bridge's death (issue 17): real processes (nats-server, a
+// web/signal/focus/recorder process, two bridge processes), a headless Chromium participant whose fake microphone
+// talks (a 320 Hz tone) and whose fake camera moves, a composed recording (GStreamer) started from the toolbar, and
+// a phone caller through the SIP gateway's meeting side (MeetingGateway, in this process over the same NATS, as a
+// `sip` part elsewhere runs it) whose voice is a 1 kHz tone. The bridge is killed (SIGKILL): focus makes the
+// recorder's and the caller's plain endpoints again on the other bridge and tells their owners; the browser moves
+// there too. Then: the caller hears the meeting's tone again and the browser hears the caller again; the recording
+// goes on in the SAME file (no second part) with sound and a moving picture after the kill, and plays to its end.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { NatsBus } from '../../src/bus/nats-bus.ts';
+import { createLogger } from '../../src/log.ts';
+import { MeetingGateway } from '../../src/sip/meeting-gateway.ts';
+import type { MeetingLink } from '../../src/sip/meeting-link.ts';
+import { decodingAgain, markConnections, startBridgeCluster, type BridgeCluster } from '../helpers/bridge-failover.ts';
+import { joinThroughUi, newParticipant, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { useTalkingBrowser } from '../helpers/e2e.ts';
+import { remoteAudio, toneFrame, tonePower } from '../helpers/sip-audio.ts';
+
+const PHONE = 'Phone …1234';
+const ROOM = 'Tramo';
+
+/** ffmpeg's or ffprobe's output, also when it exits with an error. */
+async function run(cmd: string, args: string[]): Promise<string> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(cmd, args, { maxBuffer: 64 << 20 });
+    return stdout + stderr;
+  } catch (e) {
+    const { stdout = '', stderr = '' } = e as { stdout?: string; stderr?: string };
+    return stdout + stderr;
+  }
+}
+
+describe('a recording and a phone call on a bridge that dies', () => {
+  const talking = useTalkingBrowser();
+  let cluster: BridgeCluster;
+  let bus: NatsBus;
+  let gateway: MeetingGateway;
+  let link: MeetingLink;
+  let ana: Participant;
+  let pacer: NodeJS.Timeout | undefined;
+  /** What the caller heard: each frame with when it came. */
+  const heard: { at: number; frame: Int16Array }[] = [];
+
+  before(async () => {
+    cluster = await startBridgeCluster(2, {}, { TERTULIA_PARTS: 'web,signal,focus,recorder' });
+    bus = await NatsBus.connect({ url: cluster.nats.url, log: createLogger('warn'), name: 'plain-leg failover test' });
+    gateway = new MeetingGateway({ bus, log: createLogger('warn'), gatewayId: 'test-gw', mediaAddress: '127.0.0.1' });
+  });
+
+  after(async () => {
+    clearInterval(pacer);
+    await gateway?.close();
+    await bus?.close();
+    await cluster?.stop();
+  });
+
+  /** The caller hears the browser's 320 Hz (in frames that came after `since`). */
+  const callerHearsMeeting = (since: number) => heard.filter((h) => h.at > since).slice(-50).some((h) => tonePower(h.frame, 320) > 1e-4);
+  /** Packets Ana's browser got from the caller so far (its current peer connection). */
+  const fromCaller = async () => (await remoteAudio(ana.page))[PHONE] ?? { packets: 0, energy: 0 };
+
+  test('the bridge is killed: the call and the recording go on on the other bridge, in the same file', { timeout: 300_000 }, async () => {
+    ana = await newParticipant(talking.browser, 'Ana');
+    await joinThroughUi(ana, cluster.web.baseUrl, ROOM);
+    await ana.page.evaluate(() => ((window as any).__failoverNoReload = true));
+    link = await gateway.join({ room: ROOM, callerId: '+34 600 111 234' });
+    link.onHear = (f) => heard.push({ at: Date.now(), frame: f.slice() });
+    let n = 0;
+    pacer = setInterval(() => link.send(toneFrame(1000, n++)), 20);
+    await waitUntil('Ana to hear the caller', fromCaller, (a) => a.packets > 50, 45_000);
+    await waitUntil('the caller to hear Ana', async () => callerHearsMeeting(0), (ok) => ok, 45_000);
+
+    await ana.page.getByRole('button', { name: 'Start recording' }).click();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
+    const recordingStartedAt = Date.now();
+    await sleep(5000);
+
+    const first = cluster.hosting();
+    assert.ok(first, 'focus says which bridge the meeting is on');
+    await markConnections([ana]);
+    const killedAt = Date.now();
+    first.process.kill('SIGKILL');
+    await decodingAgain([ana], killedAt, 90_000);
+    const second = cluster.hosting();
+    assert.ok(second && second !== first, 'the meeting is on the other bridge now');
+    assert.match(cluster.web.output(), /"msg":"plain-RTP endpoint moved to another bridge"/);
+
+    // the phone call stays up: the caller hears the meeting again, the browser hears the caller on its new connection
+    await waitUntil('the caller to hear Ana again', async () => callerHearsMeeting(killedAt + 1000), (ok) => ok, 60_000);
+    const after = (await fromCaller()).packets;
+    await waitUntil('Ana to hear the caller again', fromCaller, (a) => a.packets > after + 50, 60_000);
+    assert.equal(gateway.calls, 1, 'the call is still up');
+
+    // the recording goes on: some seconds more, then stopped from the toolbar
+    await sleep(8000);
+    await ana.page.getByRole('button', { name: 'Stop recording' }).click();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached', timeout: 30_000 });
+    await waitUntil('the recorder to finish the file', async () => cluster.web.output(), (o) => o.includes('"msg":"recording stopped"'), 30_000);
+
+    const root = path.join(cluster.web.dataDir, 'recordings');
+    const [dir] = readdirSync(root);
+    assert.ok(dir, 'a recording folder');
+    const meta = JSON.parse(readFileSync(path.join(root, dir, 'recording.json'), 'utf8')) as { files: { name: string }[]; endReason?: string };
+    assert.equal(meta.files.length, 1, `one file, the same one before and after the move: ${meta.files.map((f) => f.name).join(', ')}`);
+    assert.equal(meta.endReason, undefined, 'it ended by the stop');
+    const file = path.join(root, dir, meta.files[0]!.name);
+    const duration = Number((await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file])).trim());
+    const killOffset = (killedAt - recordingStartedAt) / 1000;
+    assert.ok(duration > killOffset + 6, `the file goes on past the kill (at ${killOffset.toFixed(1)} s): it lasts ${duration} s`);
+    assert.equal((await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'])).trim(), '', 'it decodes from start to end without an error');
+    // the last seconds (after the move) hold the meeting: Ana's voice, and her camera's moving picture
+    const tail = ['-ss', String(Math.max(killOffset + 2, duration - 5))];
+    const volume = /mean_volume: (-?[\d.]+) dB/.exec(await run('ffmpeg', ['-hide_banner', ...tail, '-i', file, '-vn', '-af', 'volumedetect', '-f', 'null', '-']));
+    assert.ok(volume && Number(volume[1]) > -60, `sound after the move: mean volume ${volume?.[1]} dB (silence is -91 dB)`);
+    const sums = (await run('ffmpeg', ['-v', 'error', ...tail, '-i', file, '-an', '-vf', 'fps=2', '-f', 'framemd5', '-']))
+      .split('\n')
+      .filter((l) => /^\d/.test(l))
+      .map((l) => l.split(',').at(-1)!.trim());
+    assert.ok(sums.length >= 4 && new Set(sums).size >= sums.length / 2, `a moving picture after the move: ${new Set(sums).size} different of ${sums.length} sampled frames`);
+    await ana.context.close();
+  });
+});
