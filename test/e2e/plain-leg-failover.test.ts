@@ -2,27 +2,32 @@
 // web/signal/focus/recorder process, two bridge processes), a headless Chromium participant whose fake microphone
 // talks (a 320 Hz tone) and whose fake camera moves, a composed recording (GStreamer) started from the toolbar, and
 // a phone caller through the SIP gateway's meeting side (MeetingGateway, in this process over the same NATS, as a
-// `sip` part elsewhere runs it) whose voice is a 1 kHz tone. The bridge is killed (SIGKILL): focus makes the
-// recorder's and the caller's plain endpoints again on the other bridge and tells their owners; the browser moves
-// there too. Then: the caller hears the meeting's tone again and the browser hears the caller again; the recording
-// goes on in the SAME file (no second part) with sound and a moving picture after the kill, and plays to its end.
+// `sip` part elsewhere runs it) whose voice is a 1 kHz tone, and `tertulia play` of a sound file. The bridge is
+// killed (SIGKILL): focus makes the recorder's, the caller's and the player's plain endpoints again on the other
+// bridge and tells their owners; the browser moves there too. Then: the caller hears the meeting's tone again, the
+// browser hears the caller and the played file again; the recording goes on in the SAME file (no second part)
+// with sound and a moving picture after the kill, and plays to its end.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { createLogger } from '../../src/log.ts';
 import { MeetingGateway } from '../../src/sip/meeting-gateway.ts';
 import type { MeetingLink } from '../../src/sip/meeting-link.ts';
 import { decodingAgain, markConnections, startBridgeCluster, type BridgeCluster } from '../helpers/bridge-failover.ts';
-import { joinThroughUi, newParticipant, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
+import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useTalkingBrowser } from '../helpers/e2e.ts';
 import { remoteAudio, toneFrame, tonePower } from '../helpers/sip-audio.ts';
 
 const PHONE = 'Phone …1234';
 const ROOM = 'Tramo';
+const CLIP = 'tono.wav';
+const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** ffmpeg's or ffprobe's output, also when it exits with an error. */
 async function run(cmd: string, args: string[]): Promise<string> {
@@ -43,6 +48,9 @@ describe('a recording and a phone call on a bridge that dies', () => {
   let link: MeetingLink;
   let ana: Participant;
   let pacer: NodeJS.Timeout | undefined;
+  let player: ChildProcess | undefined;
+  let playerOutput = '';
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-legs-e2e-'));
   /** What the caller heard: each frame with when it came. */
   const heard: { at: number; frame: Int16Array }[] = [];
 
@@ -54,6 +62,8 @@ describe('a recording and a phone call on a bridge that dies', () => {
 
   after(async () => {
     clearInterval(pacer);
+    player?.kill('SIGTERM');
+    rmSync(dir, { recursive: true, force: true });
     await gateway?.close();
     await bus?.close();
     await cluster?.stop();
@@ -63,6 +73,8 @@ describe('a recording and a phone call on a bridge that dies', () => {
   const callerHearsMeeting = (since: number) => heard.filter((h) => h.at > since).slice(-50).some((h) => tonePower(h.frame, 320) > 1e-4);
   /** Packets Ana's browser got from the caller so far (its current peer connection). */
   const fromCaller = async () => (await remoteAudio(ana.page))[PHONE] ?? { packets: 0, energy: 0 };
+  /** Audio packets Ana's browser got from the played file (its current peer connection). */
+  const fromPlayer = async () => (await remoteStats(ana.page))[CLIP]?.audioPackets ?? 0;
 
   test('the bridge is killed: the call and the recording go on on the other bridge, in the same file', { timeout: 300_000 }, async () => {
     ana = await newParticipant(talking.browser, 'Ana');
@@ -74,6 +86,16 @@ describe('a recording and a phone call on a bridge that dies', () => {
     pacer = setInterval(() => link.send(toneFrame(1000, n++)), 20);
     await waitUntil('Ana to hear the caller', fromCaller, (a) => a.packets > 50, 45_000);
     await waitUntil('the caller to hear Ana', async () => callerHearsMeeting(0), (ok) => ok, 45_000);
+    // a sound file played into the meeting by the command (the same data directory: the server's control socket)
+    const clip = path.join(dir, CLIP);
+    execFileSync('ffmpeg', ['-loglevel', 'error', '-f', 'lavfi', '-i', 'sine=frequency=600:sample_rate=48000:duration=10', '-y', clip]);
+    player = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'play', clip, '--room', ROOM, '--loop'], {
+      cwd: repo,
+      env: { ...process.env, TERTULIA_CONFIG: '', TERTULIA_DATA_DIR: cluster.web.dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    for (const out of [player.stdout!, player.stderr!]) out.on('data', (d: Buffer) => (playerOutput += d.toString()));
+    await waitUntil('Ana to hear the played file', fromPlayer, (n) => n > 50, 45_000);
 
     await ana.page.getByRole('button', { name: 'Start recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
@@ -95,6 +117,11 @@ describe('a recording and a phone call on a bridge that dies', () => {
     const after = (await fromCaller()).packets;
     await waitUntil('Ana to hear the caller again', fromCaller, (a) => a.packets > after + 50, 60_000);
     assert.equal(gateway.calls, 1, 'the call is still up');
+    // the played file goes on: the command was told where, and Ana hears it on her new connection
+    await waitUntil('the player to be told the move', async () => playerOutput, (o) => /The meeting moved to another bridge: playing on from/.test(o), 30_000);
+    const played = await fromPlayer();
+    await waitUntil('Ana to hear the played file again', fromPlayer, (n) => n > played + 50, 60_000);
+    assert.equal(player!.exitCode, null, `the player runs on: ${playerOutput}`);
 
     // the recording goes on: some seconds more, then stopped from the toolbar
     await sleep(8000);
@@ -103,12 +130,12 @@ describe('a recording and a phone call on a bridge that dies', () => {
     await waitUntil('the recorder to finish the file', async () => cluster.web.output(), (o) => o.includes('"msg":"recording stopped"'), 30_000);
 
     const root = path.join(cluster.web.dataDir, 'recordings');
-    const [dir] = readdirSync(root);
-    assert.ok(dir, 'a recording folder');
-    const meta = JSON.parse(readFileSync(path.join(root, dir, 'recording.json'), 'utf8')) as { files: { name: string }[]; endReason?: string };
+    const [folder] = readdirSync(root);
+    assert.ok(folder, 'a recording folder');
+    const meta = JSON.parse(readFileSync(path.join(root, folder, 'recording.json'), 'utf8')) as { files: { name: string }[]; endReason?: string };
     assert.equal(meta.files.length, 1, `one file, the same one before and after the move: ${meta.files.map((f) => f.name).join(', ')}`);
     assert.equal(meta.endReason, undefined, 'it ended by the stop');
-    const file = path.join(root, dir, meta.files[0]!.name);
+    const file = path.join(root, folder, meta.files[0]!.name);
     const duration = Number((await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file])).trim());
     const killOffset = (killedAt - recordingStartedAt) / 1000;
     assert.ok(duration > killOffset + 6, `the file goes on past the kill (at ${killOffset.toFixed(1)} s): it lasts ${duration} s`);
