@@ -164,7 +164,6 @@ export class PlainEndpoints {
       try {
         if (!SUBJECT_SAFE_ID.test(e.id)) throw new Error('its id cannot name a bus subject, so its owner cannot be told');
         reply = await this.host.call(busCalls.bridgeAllocatePlain, allocation(this.host.conferenceId, e.request));
-        if (e.audioMuted) await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId: e.id, kind: 'audio', muted: true });
       } catch (err) {
         this.host.log.warn({ endpoint: e.id, bridge: to, err: (err as Error).message }, 'a plain-RTP endpoint could not move: it ends');
         this.byId.delete(e.id);
@@ -172,6 +171,11 @@ export class PlainEndpoints {
         continue;
       }
       e.started = false;
+      if (e.audioMuted) {
+        await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId: e.id, kind: 'audio', muted: true }).catch((err: unknown) =>
+          this.host.log.warn({ endpoint: e.id, err: (err as Error).message }, 'muting a moved plain-RTP sender failed'),
+        );
+      }
       this.host.publish(subjects.plainMoved(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, bridgeId: to, ...reply, sdp: describe(this.host.conferenceId, e.request, reply) });
       this.host.log.info({ endpoint: e.id, from, to }, 'plain-RTP endpoint moved to another bridge');
     }

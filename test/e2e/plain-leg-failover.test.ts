@@ -6,7 +6,8 @@
 // killed (SIGKILL): focus makes the recorder's, the caller's and the player's plain endpoints again on the other
 // bridge and tells their owners; the browser moves there too. Then: the caller hears the meeting's tone again, the
 // browser hears the caller and the played file again; the recording goes on in the SAME file (no second part)
-// with sound and a moving picture after the kill, and plays to its end.
+// with sound and a moving picture after the kill, and plays to its end. Then a third bridge comes, the second gets
+// SIGTERM: it drains (everything moved to the third, its plain endpoints expired) and exits; the same again.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -55,7 +56,7 @@ describe('a recording and a phone call on a bridge that dies', () => {
   const heard: { at: number; frame: Int16Array }[] = [];
 
   before(async () => {
-    cluster = await startBridgeCluster(2, {}, { TERTULIA_PARTS: 'web,signal,focus,recorder' });
+    cluster = await startBridgeCluster(2, {}, { TERTULIA_PARTS: 'web,signal,focus,recorder' }); // a third comes later
     bus = await NatsBus.connect({ url: cluster.nats.url, log: createLogger('warn'), name: 'plain-leg failover test' });
     gateway = new MeetingGateway({ bus, log: createLogger('warn'), gatewayId: 'test-gw', mediaAddress: '127.0.0.1' });
   });
@@ -76,7 +77,7 @@ describe('a recording and a phone call on a bridge that dies', () => {
   /** Audio packets Ana's browser got from the played file (its current peer connection). */
   const fromPlayer = async () => (await remoteStats(ana.page))[CLIP]?.audioPackets ?? 0;
 
-  test('the bridge is killed: the call and the recording go on on the other bridge, in the same file', { timeout: 300_000 }, async () => {
+  test('the bridge is killed: the call, the played file and the recording go on on the other bridge, the recording in the same file', { timeout: 300_000 }, async () => {
     ana = await newParticipant(talking.browser, 'Ana');
     await joinThroughUi(ana, cluster.web.baseUrl, ROOM);
     await ana.page.evaluate(() => ((window as any).__failoverNoReload = true));
@@ -123,25 +124,68 @@ describe('a recording and a phone call on a bridge that dies', () => {
     await waitUntil('Ana to hear the played file again', fromPlayer, (n) => n > played + 50, 60_000);
     assert.equal(player!.exitCode, null, `the player runs on: ${playerOutput}`);
 
-    // the recording goes on: some seconds more, then stopped from the toolbar
+    await stopAndCheckRecording(recordingStartedAt, killedAt);
+  });
+
+  test('SIGTERM to the bridge the meeting moved to: it drains; the call, the played file and a new recording go on on a third bridge', { timeout: 300_000 }, async () => {
+    await cluster.addBridge();
+    await sleep(2000); // focus hears the new bridge
+    await ana.page.getByRole('button', { name: 'Start recording' }).click();
+    await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ timeout: 30_000 });
+    const recordingStartedAt = Date.now();
+    await sleep(5000);
+
+    const draining = cluster.hosting();
+    assert.ok(draining);
+    await markConnections([ana]);
+    const exited = new Promise<number | null>((r) => draining.process.once('exit', (code) => r(code)));
+    const termAt = Date.now();
+    draining.process.kill('SIGTERM');
+    await decodingAgain([ana], termAt, 90_000);
+    assert.equal(await exited, 0, 'the drained bridge exits by itself once its endpoints (plain ones too) are gone');
+    const last = cluster.hosting();
+    assert.ok(last && last !== draining && last.alive(), 'the meeting is on the third bridge');
+
+    await waitUntil('the caller to hear Ana again', async () => callerHearsMeeting(termAt + 1000), (ok) => ok, 60_000);
+    const after = (await fromCaller()).packets;
+    await waitUntil('Ana to hear the caller again', fromCaller, (a) => a.packets > after + 50, 60_000);
+    assert.equal(gateway.calls, 1, 'the call is still up');
+    await waitUntil('the player to be told the second move', async () => playerOutput, (o) => o.split('The meeting moved to another bridge').length === 3, 30_000);
+    const played = await fromPlayer();
+    await waitUntil('Ana to hear the played file again', fromPlayer, (n) => n > played + 50, 60_000);
+    assert.equal(player!.exitCode, null, `the player runs on: ${playerOutput}`);
+    await stopAndCheckRecording(recordingStartedAt, termAt);
+    await ana.context.close();
+  });
+
+  /** Recordings checked so far (their folders). */
+  const checked = new Set<string>();
+
+  /**
+   * Some seconds more, then the recording is stopped from the toolbar; its folder holds ONE file (no new part after
+   * the move at `movedAt`), which lasts past the move, decodes whole, and whose last seconds have sound and a
+   * moving picture (Ana's voice and camera, the caller, the played file: all from the new bridge).
+   */
+  async function stopAndCheckRecording(recordingStartedAt: number, movedAt: number): Promise<void> {
     await sleep(8000);
     await ana.page.getByRole('button', { name: 'Stop recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached', timeout: 30_000 });
-    await waitUntil('the recorder to finish the file', async () => cluster.web.output(), (o) => o.includes('"msg":"recording stopped"'), 30_000);
+    const stopped = () => cluster.web.output().split('"msg":"recording stopped"').length - 1;
+    await waitUntil('the recorder to finish the file', async () => stopped(), (n) => n > checked.size, 30_000);
 
     const root = path.join(cluster.web.dataDir, 'recordings');
-    const [folder] = readdirSync(root);
-    assert.ok(folder, 'a recording folder');
+    const folder = readdirSync(root).find((f) => !checked.has(f));
+    assert.ok(folder, 'a new recording folder');
+    checked.add(folder);
     const meta = JSON.parse(readFileSync(path.join(root, folder, 'recording.json'), 'utf8')) as { files: { name: string }[]; endReason?: string };
     assert.equal(meta.files.length, 1, `one file, the same one before and after the move: ${meta.files.map((f) => f.name).join(', ')}`);
     assert.equal(meta.endReason, undefined, 'it ended by the stop');
     const file = path.join(root, folder, meta.files[0]!.name);
     const duration = Number((await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file])).trim());
-    const killOffset = (killedAt - recordingStartedAt) / 1000;
-    assert.ok(duration > killOffset + 6, `the file goes on past the kill (at ${killOffset.toFixed(1)} s): it lasts ${duration} s`);
+    const moveOffset = (movedAt - recordingStartedAt) / 1000;
+    assert.ok(duration > moveOffset + 6, `the file goes on past the move (at ${moveOffset.toFixed(1)} s): it lasts ${duration} s`);
     assert.equal((await run('ffmpeg', ['-v', 'error', '-i', file, '-f', 'null', '-'])).trim(), '', 'it decodes from start to end without an error');
-    // the last seconds (after the move) hold the meeting: Ana's voice, and her camera's moving picture
-    const tail = ['-ss', String(Math.max(killOffset + 2, duration - 5))];
+    const tail = ['-ss', String(Math.max(moveOffset + 2, duration - 5))];
     const volume = /mean_volume: (-?[\d.]+) dB/.exec(await run('ffmpeg', ['-hide_banner', ...tail, '-i', file, '-vn', '-af', 'volumedetect', '-f', 'null', '-']));
     assert.ok(volume && Number(volume[1]) > -60, `sound after the move: mean volume ${volume?.[1]} dB (silence is -91 dB)`);
     const sums = (await run('ffmpeg', ['-v', 'error', ...tail, '-i', file, '-an', '-vf', 'fps=2', '-f', 'framemd5', '-']))
@@ -149,6 +193,5 @@ describe('a recording and a phone call on a bridge that dies', () => {
       .filter((l) => /^\d/.test(l))
       .map((l) => l.split(',').at(-1)!.trim());
     assert.ok(sums.length >= 4 && new Set(sums).size >= sums.length / 2, `a moving picture after the move: ${new Set(sums).size} different of ${sums.length} sampled frames`);
-    await ana.context.close();
-  });
+  }
 });
