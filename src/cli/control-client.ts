@@ -1,5 +1,6 @@
 // The `tertulia` command's side of the control socket (signal/control.ts): connect to the server that runs
-// with this data directory, send one request, read one reply line; the connection stays open for what it started.
+// with this data directory, send one request, read one reply line; the connection stays open for what it started
+// (and the server may say more on it: `onEvent`).
 import net from 'node:net';
 import path from 'node:path';
 import { CONTROL_SOCKET } from '../protocol/control-messages.ts';
@@ -9,6 +10,8 @@ export class ControlError extends Error {}
 export interface ControlConnection {
   /** Sends one line and waits for the server's one-line answer; throws ControlError with the server's reason. */
   ask(request: Record<string, unknown>): Promise<Record<string, unknown>>;
+  /** A line the server says by itself after the reply (an event such as a player's `moved`), parsed. */
+  onEvent: (event: Record<string, unknown>) => void;
   /** Resolves when the server closes the connection (what was started ended there). */
   closed: Promise<void>;
   close(): void;
@@ -28,21 +31,14 @@ export function connectControl(dataDir: string): Promise<ControlConnection> {
       sock.setEncoding('utf8');
       let buffered = '';
       const waiting: ((line: string | null) => void)[] = [];
-      sock.on('data', (chunk: string) => {
-        buffered += chunk;
-        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-          const line = buffered.slice(0, nl);
-          buffered = buffered.slice(nl + 1);
-          waiting.shift()?.(line);
-        }
-      });
       const closed = new Promise<void>((r) =>
         sock.once('close', () => {
           for (const w of waiting.splice(0)) w(null);
           r();
         }),
       );
-      resolve({
+      const connection: ControlConnection = {
+        onEvent: () => {},
         closed,
         close: () => sock.end(),
         ask(request) {
@@ -61,7 +57,24 @@ export function connectControl(dataDir: string): Promise<ControlConnection> {
             sock.write(JSON.stringify(request) + '\n');
           });
         },
+      };
+      sock.on('data', (chunk: string) => {
+        buffered += chunk;
+        for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+          const line = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          const answer = waiting.shift();
+          if (answer) answer(line);
+          else {
+            try {
+              connection.onEvent(JSON.parse(line) as Record<string, unknown>);
+            } catch {
+              // not JSON: nothing to do with it
+            }
+          }
+        }
       });
+      resolve(connection);
     });
   });
 }

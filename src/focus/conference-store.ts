@@ -16,7 +16,7 @@ import { z } from 'zod';
 import type { Json } from '../bus/bus.ts';
 import type { KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
-import { bridgeAllocateReplySchema, fingerprintSchema, mediaSourceSchema, regionSchema } from '../protocol/bus-messages.ts';
+import { bridgeAllocateReplySchema, fingerprintSchema, focusAttachPlainSchema, mediaSourceSchema, regionSchema, videoConstraintSchema } from '../protocol/bus-messages.ts';
 import { mediaKindSchema, tileSizeSchema } from '../protocol/signal-messages.ts';
 import type { Conference } from './conference.ts';
 import { ChangeBucket, type ConferenceLimits } from './limits.ts';
@@ -83,6 +83,10 @@ const plainEndpointSchema = z.object({
   all: z.boolean(),
   allKinds: z.array(mediaKindSchema).max(2),
   announced: z.string().max(1_000_000),
+  /** What it was attached with: a takeover that later moves it off a dead home bridge makes it again from this. */
+  request: focusAttachPlainSchema,
+  audioMuted: z.boolean(),
+  constraints: z.array(videoConstraintSchema).max(MAX_LIST),
 });
 
 export const conferenceRecordSchema = z.object({

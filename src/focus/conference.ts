@@ -67,6 +67,7 @@ export class Conference {
       bridgeId: this.bridgeId,
       log: this.log,
       call: (spec, payload) => this.callOn(this.bridgeId, spec, payload),
+      callOn: (bridgeId, spec, payload) => this.callOn(bridgeId, spec, payload),
       participantSources: () => new Map([...this.participants.values()].map((p) => [p.id, p.sources])),
       publish: (subject, payload) => this.bus.publish(subject, payload),
     });
@@ -207,7 +208,7 @@ export class Conference {
   async mute(participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
     if (this.plain.byId.has(participantId)) {
       // a plain-RTP sender (a file played in): only the bridge can silence it
-      if (kind === 'audio') await this.callOn(this.bridgeId, busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
+      if (kind === 'audio') await this.plain.mute(participantId, muted);
       return;
     }
     const p = this.mustGet(participantId);
@@ -238,7 +239,7 @@ export class Conference {
    * draining (alive until its endpoints are expired here). Each browser participant on it gets a new endpoint on
    * `target(region)`'s bridge (of the participant's region when one there has room) and a fresh offer (new ICE credentials and certificate: the browser connects anew and
    * answers with its sources again); the relays to `lost` go, and the plain-RTP endpoints of a lost home bridge
-   * end (moving them needs their peers to learn a new address: a whole-conference receiver is told `ended`).
+   * are made again on the new home, their owners told where (plain-endpoints.ts, moveAll).
    * Participants with no bridge to go to stay on `lost` (the caller tries again when a bridge appears); when no
    * bridge at all can take anyone, nothing changes. Returns who moved where.
    */
@@ -250,11 +251,7 @@ export class Conference {
     // nowhere to go: nothing changes (a draining bridge keeps serving; a bridge declared dead by mistake, the bus
     // to it cut a while, keeps its meetings, recordings included); tried again when a bridge appears
     if (first === undefined && (leaving.length > 0 || remaining.length === 0)) return { moved, stuck: leaving.length };
-    if (this.#home === lost) {
-      const ended = [...this.plain.byId.keys()];
-      await this.plain.endAll(!dead);
-      if (ended.length > 0) this.log.warn({ endpoints: ended, bridge: lost }, 'plain-RTP endpoints ended: their bridge went away');
-    }
+    const homeLost = this.#home === lost;
     await this.relays.dropBridge(lost, dead);
     this.bridges.splice(0, this.bridges.length, ...remaining);
     if (this.#home === lost && (remaining[0] ?? first) !== undefined) this.#home = remaining[0] ?? first!;
@@ -288,6 +285,7 @@ export class Conference {
         await this.callOn(to, busCalls.bridgeMute, { conferenceId: this.id, endpointId: p.id, kind: 'audio', muted: true }).catch(() => {});
       }
     }
+    if (homeLost && this.#home !== lost) await this.movePlainHome(lost, dead);
     if (stuck > 0 && !this.bridges.includes(lost)) this.bridges.push(lost); // tried again when a bridge has room
     this.log.info({ from: lost, dead, moved: Object.fromEntries(moved), stuck, bridges: this.bridges }, 'conference moved off a bridge');
     await this.syncSources();
@@ -302,6 +300,26 @@ export class Conference {
       if (p.owedTimer) clearTimeout(p.owedTimer);
       p.owedTimer = null;
     }
+  }
+
+  /**
+   * The plain-RTP endpoints follow the home bridge (it went away: the home is another one now), which the
+   * conference spans first (no browser may have moved there). When it cannot be spanned they end.
+   */
+  private async movePlainHome(lost: string, dead: boolean): Promise<void> {
+    if (this.plain.byId.size === 0) return;
+    const home = this.#home;
+    try {
+      if (!this.bridges.includes(home)) {
+        await this.relays.addBridge(home, this.bridges);
+        this.bridges.push(home);
+      }
+    } catch (e) {
+      this.log.warn({ bridge: home, err: (e as Error).message }, 'the new home bridge cannot be reached: the plain-RTP endpoints end');
+      await this.plain.endAll(false);
+      return;
+    }
+    await this.plain.moveAll(lost, dead, home);
   }
 
   /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */

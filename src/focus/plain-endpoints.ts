@@ -6,6 +6,9 @@
 // participant's sources, kept in sync by `syncAll` after each change, and is told the set on
 // `plain.<id>.sources` before the bridge starts sending what is new. Receivers do not keep a conference alive;
 // they expire with it.
+// When the home bridge goes away (dead, draining, restarted), `moveAll` makes each endpoint again on the new home
+// with the same legs and sources and new SRTP keys, and tells its owner on `plain.<id>.moved` (address, ports,
+// keys); a receiver is subscribed again only when its owner calls focus.start-plain (it has the new key by then).
 import type { Logger } from '../log.ts';
 import type { z } from 'zod';
 import { BusCallError } from '../bus/bus.ts';
@@ -15,6 +18,7 @@ import {
   type BridgeAllocatePlainReply,
   type FocusAttachPlain,
   type FocusAttachPlainReply,
+  type PlainMoved,
   type PlainSources,
   type ReceivedSource,
   type VideoConstraintPayload,
@@ -41,18 +45,29 @@ export interface PlainEndpoint {
   /** The kinds a whole-conference receiver gets (receiveAll.kinds; default both). */
   allKinds: readonly MediaKind[];
   announced: string;
+  /** What it was attached with (made again from it on another bridge). */
+  request: FocusAttachPlain;
+  /** A sender the bridge silences (focus.mute). */
+  audioMuted: boolean;
+  /** The last video sizes its owner gave (sent again after a move). */
+  constraints: VideoConstraintPayload[];
 }
+
+/** An endpoint whose id can go into a bus subject: its owner can be told where it moved. */
+const SUBJECT_SAFE_ID = /^[A-Za-z0-9_-]+$/;
 
 export interface PlainEndpointsHost {
   conferenceId: string;
   bridgeId: string;
   log: Logger;
-  /** A call to the conference's bridge. */
+  /** A call to the conference's (home) bridge. */
   call<C extends BusCallSpec>(spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>>;
+  /** A call to one bridge (a draining one the endpoints leave). */
+  callOn<C extends BusCallSpec>(bridgeId: string, spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>>;
   /** What each browser participant sends now, by participant id. */
   participantSources(): Map<string, readonly AnswerSource[]>;
-  /** An event on the bus (the sources a whole-conference receiver gets). */
-  publish(subject: string, payload: PlainSources): void;
+  /** An event on the bus (the sources a whole-conference receiver gets, where an endpoint moved). */
+  publish(subject: string, payload: PlainSources | PlainMoved): void;
 }
 
 export class PlainEndpoints {
@@ -84,18 +99,21 @@ export class PlainEndpoints {
         ? this.sourcesOf(req.receiveFrom.participantId, req.receiveFrom.kinds, browsers)
         : [];
 
-    const reply = await this.host.call(busCalls.bridgeAllocatePlain, {
-      conferenceId: this.host.conferenceId,
-      endpointId,
-      legs: req.legs,
-      rtcpMux: req.rtcpMux,
-      comedia: req.comedia,
-      srtp: req.srtp,
-      sources: req.sources,
-    });
+    const reply = await this.host.call(busCalls.bridgeAllocatePlain, allocation(this.host.conferenceId, req));
     const all = req.receiveAll !== undefined;
     const allKinds = req.receiveAll?.kinds ?? ['audio', 'video'];
-    const endpoint: PlainEndpoint = { id: endpointId, sources, receives: receives.map((r) => r.ssrc), started: false, all, allKinds, announced: all ? JSON.stringify(receives) : '' };
+    const endpoint: PlainEndpoint = {
+      id: endpointId,
+      sources,
+      receives: receives.map((r) => r.ssrc),
+      started: false,
+      all,
+      allKinds,
+      announced: all ? JSON.stringify(receives) : '',
+      request: req,
+      audioMuted: false,
+      constraints: [],
+    };
     this.byId.set(endpointId, endpoint);
     if (!(req.receiveFrom?.deferred ?? req.receiveAll?.deferred)) {
       try {
@@ -116,6 +134,51 @@ export class PlainEndpoints {
     if (e.started || (e.receives.length === 0 && !e.all)) return;
     if (e.receives.length > 0) await this.host.call(busCalls.bridgeSubscribe, { conferenceId: this.host.conferenceId, endpointId, ssrcs: e.receives });
     e.started = true;
+    // after a move the new bridge knows no sizes yet
+    if (e.constraints.length > 0) await this.setConstraints(endpointId, e.constraints).catch((err: unknown) => this.host.log.warn({ endpoint: endpointId, err: (err as Error).message }, 'sending the video sizes again failed'));
+  }
+
+  /** A sender silenced (or not) at the bridge; kept, so the bridge it moves to silences it too. */
+  async mute(endpointId: string, muted: boolean): Promise<void> {
+    const e = this.byId.get(endpointId);
+    if (!e) throw new BusCallError('not-found', `no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
+    await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId, kind: 'audio', muted });
+    e.audioMuted = muted;
+  }
+
+  /**
+   * The home bridge `from` went away and the home is now another one: each endpoint is made again there (same legs
+   * and sources, new ports and keys; on a draining `from` it is expired) and its owner told on `plain.<id>.moved`.
+   * A receiver is not subscribed until its owner calls focus.start-plain (it must have the new key first). One
+   * that cannot be made again (or whose owner cannot be told) ends: a whole-conference receiver is told `ended`.
+   * Never throws.
+   */
+  async moveAll(from: string, dead: boolean, to: string): Promise<void> {
+    for (const e of [...this.byId.values()]) {
+      if (!dead) {
+        await this.host.callOn(from, busCalls.bridgeExpire, { conferenceId: this.host.conferenceId, endpointId: e.id }).catch((err: unknown) =>
+          this.host.log.warn({ endpoint: e.id, err: (err as Error).message }, 'expire of a plain-RTP endpoint on the draining bridge failed'),
+        );
+      }
+      let reply: BridgeAllocatePlainReply;
+      try {
+        if (!SUBJECT_SAFE_ID.test(e.id)) throw new Error('its id cannot name a bus subject, so its owner cannot be told');
+        reply = await this.host.call(busCalls.bridgeAllocatePlain, allocation(this.host.conferenceId, e.request));
+      } catch (err) {
+        this.host.log.warn({ endpoint: e.id, bridge: to, err: (err as Error).message }, 'a plain-RTP endpoint could not move: it ends');
+        this.byId.delete(e.id);
+        if (e.all) this.host.publish(subjects.plainSources(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, sources: [], ended: true });
+        continue;
+      }
+      e.started = false;
+      if (e.audioMuted) {
+        await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId: e.id, kind: 'audio', muted: true }).catch((err: unknown) =>
+          this.host.log.warn({ endpoint: e.id, err: (err as Error).message }, 'muting a moved plain-RTP sender failed'),
+        );
+      }
+      this.host.publish(subjects.plainMoved(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, bridgeId: to, ...reply, sdp: describe(this.host.conferenceId, e.request, reply) });
+      this.host.log.info({ endpoint: e.id, from, to }, 'plain-RTP endpoint moved to another bridge');
+    }
   }
 
   /**
@@ -126,6 +189,7 @@ export class PlainEndpoints {
   async setConstraints(endpointId: string, constraints: VideoConstraintPayload[]): Promise<void> {
     const e = this.byId.get(endpointId);
     if (!e) throw new BusCallError('not-found', `no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
+    e.constraints = constraints.slice(0, 1024);
     const receives = new Set(e.receives);
     const known = constraints.filter((c) => receives.has(c.ssrc));
     for (let i = 0; i < known.length; i += MAX_VIDEO_CONSTRAINT_TILES) {
@@ -207,6 +271,11 @@ export class PlainEndpoints {
       return { kind, ssrc: s.ssrc };
     });
   }
+}
+
+/** What the bridge is asked for: the attach request's transport and what it sends. */
+function allocation(conferenceId: string, req: FocusAttachPlain) {
+  return { conferenceId, endpointId: req.endpointId, legs: req.legs, rtcpMux: req.rtcpMux, comedia: req.comedia, srtp: req.srtp, sources: req.sources };
 }
 
 /**

@@ -4,11 +4,14 @@
 // `attachAudio`); it knows nothing of files, children or mixes. Shared by parts: it talks only to the bus.
 // Order, so the first packets (and the keyframes the bridge asks for) are not lost: attach (deferred, nothing
 // sent yet) -> the caller hands the keys to its media process -> start().
+// When the conference's bridge goes away focus makes the endpoint again on another one and says so on
+// `plain.<endpointId>.moved`: the same order again (onMoved hands the new keys to the media process, which keeps
+// its ports and its file; then start()).
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { plainSourcesSchema, subjects, type ReceivedSource } from '../protocol/bus-messages.ts';
+import { plainMovedSchema, plainSourcesSchema, subjects, type BridgeAllocatePlainReply, type ReceivedSource } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 
 type PlainLeg = { kind: MediaKind; address: string; port: number };
@@ -37,6 +40,9 @@ export class ConferenceFeed {
   readonly conferenceId: string;
   readonly endpointId: string;
   private unsubscribe: Unsubscribe = () => {};
+  private unsubscribeMoved: Unsubscribe = () => {};
+  /** Moves are handled one at a time, in order. */
+  private moving: Promise<void> = Promise.resolve();
   private heardFromFocus = false;
   private attached = false;
   private current: ReceivedSource[] = [];
@@ -47,6 +53,11 @@ export class ConferenceFeed {
   onSources: (sources: ReceivedSource[]) => void = () => {};
   /** The conference ended (or focus stopped): nothing more will arrive. Called at most once. */
   onEnded: () => void = () => {};
+  /**
+   * The endpoint is on another bridge now (the old one died or drains): the media process gets the new keys
+   * (resolving once they are set); the feed then starts it. A rejection is logged and the endpoint is not started.
+   */
+  onMoved: (keys: FeedKeys) => Promise<void> = async () => {};
 
   constructor(bus: Bus, log: Logger, conferenceId: string, endpointId: string) {
     this.bus = bus;
@@ -69,9 +80,8 @@ export class ConferenceFeed {
       false,
       ['audio', 'video'],
     );
-    const videoLeg = reply.legs.find((l) => l.kind === 'video');
-    if (!videoLeg) throw new BusCallError('unavailable', 'the bridge opened no video leg');
-    return { key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: videoLeg.rtcpPort } };
+    if (!reply.legs.some((l) => l.kind === 'video')) throw new BusCallError('unavailable', 'the bridge opened no video leg');
+    return keysOf(reply);
   }
 
   /** Attaches for the microphones only, on one port with rtcp-mux; returns the SRTP key of what arrives there. */
@@ -82,6 +92,21 @@ export class ConferenceFeed {
 
   private async attachLegs(legs: PlainLeg[], rtcpMux: boolean, kinds: MediaKind[]) {
     let ended = false;
+    this.unsubscribeMoved = this.bus.subscribe(subjects.plainMoved(this.endpointId), (payload) => {
+      const r = plainMovedSchema.safeParse(payload);
+      if (!r.success || r.data.endpointId !== this.endpointId || r.data.conferenceId !== this.conferenceId || ended) return;
+      const moved = r.data;
+      this.moving = this.moving.then(async () => {
+        if (ended || !this.attached) return;
+        try {
+          await this.onMoved(keysOf(moved));
+          await this.start();
+          this.log.info({ bridge: moved.bridgeId }, 'the conference feed moved to another bridge');
+        } catch (e) {
+          this.log.warn({ bridge: moved.bridgeId, err: (e as Error).message }, 'following the conference to another bridge failed');
+        }
+      });
+    });
     this.unsubscribe = this.bus.subscribe(subjects.plainSources(this.endpointId), (payload) => {
       const r = plainSourcesSchema.safeParse(payload);
       if (!r.success || r.data.endpointId !== this.endpointId || ended) return;
@@ -158,10 +183,19 @@ export class ConferenceFeed {
     this.sizesWaiting = null;
     this.unsubscribe();
     this.unsubscribe = () => {};
+    this.unsubscribeMoved();
+    this.unsubscribeMoved = () => {};
     try {
       await callBus(this.bus, busCalls.focusDetachPlain, '', { conferenceId: this.conferenceId, endpointId: this.endpointId }, FOCUS_TIMEOUT_MS);
     } catch (e) {
       if (this.attached) this.log.warn({ err: (e as Error).message }, 'leaving the conference failed');
     }
   }
+}
+
+/** The keys and the bridge's RTCP address from what focus or the bridge said (no SRTP: no keys). */
+function keysOf(reply: Pick<BridgeAllocatePlainReply, 'address' | 'legs' | 'srtp'>): FeedKeys {
+  if (!reply.srtp) throw new BusCallError('unavailable', 'the bridge gave no SRTP key');
+  const leg = reply.legs.find((l) => l.kind === 'video') ?? reply.legs[0]!;
+  return { key: reply.srtp.localKey, sendKey: reply.srtp.remoteKey, bridge: { address: reply.address, videoRtcpPort: leg.rtcpPort } };
 }

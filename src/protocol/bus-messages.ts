@@ -26,6 +26,11 @@ export const subjects = {
   focusPlainConstraints: 'focus.plain-constraints',
   // focus -> a receiver of the whole conference (event): every source it now receives, on each change
   plainSources: (endpointId: string) => `plain.${endpointId}.sources`,
+  /**
+   * focus -> a plain-RTP endpoint's owner (event): its bridge went away and it was made again on another one
+   * (new address, ports, SRTP keys); a receiver gets nothing until it calls focus.start-plain with the new key set.
+   */
+  plainMoved: (endpointId: string) => `plain.${endpointId}.moved`,
   // focus -> signal (events)
   signalOffer: 'signal.offer',
   // focus -> bridge (requests); the bridge id is part of the subject
@@ -241,6 +246,16 @@ export const focusAttachPlainReplySchema = bridgeAllocatePlainReplySchema.extend
   sdp: z.string(),
 });
 export type FocusAttachPlainReply = z.infer<typeof focusAttachPlainReplySchema>;
+/** A plain-RTP endpoint made again on another bridge (`plain.<endpointId>.moved`): where it is now, and its new keys. */
+export const plainMovedSchema = bridgeAllocatePlainReplySchema.extend({
+  conferenceId: id,
+  endpointId: id,
+  /** The new bridge's id (for logs). */
+  bridgeId: id,
+  /** The session description as focus.attach-plain's reply has it, with the new ports and key. */
+  sdp: z.string(),
+});
+export type PlainMoved = z.infer<typeof plainMovedSchema>;
 export const focusStartPlainSchema = z.object({ conferenceId: id, endpointId: id });
 export const focusDetachPlainSchema = z.object({ conferenceId: id, endpointId: id });
 

@@ -51,6 +51,17 @@ export const controlPlayReplySchema = z.object({
   srtpKey: z.string(),
 });
 export type ControlPlayReply = z.infer<typeof controlPlayReplySchema>;
+/**
+ * Said on a play connection after its reply, when the meeting's bridge went away and the player's endpoint was
+ * made again on another one: send there from now on, with this key (the same SSRCs).
+ */
+export const controlPlayMovedSchema = z.object({
+  event: z.literal('moved'),
+  address: z.string(),
+  legs: bridgeAllocatePlainReplySchema.shape.legs,
+  srtpKey: z.string(),
+});
+export type ControlPlayMoved = z.infer<typeof controlPlayMovedSchema>;
 
 export const controlTapReplySchema = z.object({
   ok: z.literal(true),

@@ -40,12 +40,17 @@ export class MediaChild<E extends { event: string }, C> {
   readonly keyedEvent: Promise<E>;
   /** Resolves when the process has exited: `clean` when it said it finished its files first. */
   readonly exited: Promise<{ clean: boolean; code: number | null; signal: NodeJS.Signals | null }>;
+  /** Whoever waits for the next `keyed` (a key changed: rekey). */
+  private keyedWaiters: (() => void)[] = [];
   /** Every event but ready, keyed, error and stopped. */
   onEvent: (event: E) => void = () => {};
   /** Cuts the secrets out of a line (and to 300 characters) before it is logged or passed on. */
   readonly clean: (line: string) => string;
 
+  private readonly what: string;
+
   constructor(o: MediaChildOptions<E>) {
+    this.what = o.what;
     const python = o.python ?? SYSTEM_PYTHON;
     const secrets = (o.secrets ?? []).filter((s) => s.length > 3);
     this.clean = (line) => secrets.reduce((l, s) => l.split(s).join('[secret]'), line).slice(0, 300);
@@ -68,7 +73,10 @@ export class MediaChild<E extends { event: string }, C> {
       }
       const base = e as BaseEvent;
       if (base.event === 'ready' && 'videoPort' in base) ready.resolve({ videoPort: base.videoPort, audioPort: base.audioPort });
-      else if (base.event === 'keyed') keyed.resolve(e);
+      else if (base.event === 'keyed') {
+        keyed.resolve(e);
+        for (const w of this.keyedWaiters.splice(0)) w();
+      }
       else if (base.event === 'error' && 'message' in base) {
         lastError = this.clean(base.message);
         o.log.warn({ err: lastError }, `${o.what} error`);
@@ -98,6 +106,26 @@ export class MediaChild<E extends { event: string }, C> {
   send(command: C): void {
     if (this.child.exitCode !== null || this.child.signalCode !== null || !this.child.stdin?.writable) return;
     this.child.stdin.write(JSON.stringify(command) + '\n');
+  }
+
+  /**
+   * A new `crypto` command while it runs (its endpoint moved to another bridge: new keys, same ports and file);
+   * resolves when the child says the key is set, rejects after `timeoutMs` or when it exits.
+   */
+  rekey(command: C, timeoutMs: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`the ${this.what} did not take the new key within ${timeoutMs} ms`)), timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.keyedWaiters.push(done);
+      this.exited.then(() => {
+        clearTimeout(timer);
+        reject(new Error(`the ${this.what} exited`));
+      }, () => {});
+      this.send(command);
+    });
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {

@@ -97,6 +97,7 @@ export class MultitrackRecording implements RecorderJob {
       if (this.stopping) return;
       void this.stop('the meeting ended').then(() => this.onEnded('meeting-ended', 'the meeting ended'));
     };
+    this.feed.onMoved = (moved) => this.child.rekey({ cmd: 'crypto', ...moved }, READY_TIMEOUT_MS);
     const keys = await this.feed.attach(address, ports);
     this.child.send({ cmd: 'crypto', ...keys });
     const startMs = await timeout(this.child.keyed, READY_TIMEOUT_MS, 'setting the SRTP key');

@@ -11,6 +11,8 @@
 // with the endpoint attached anew: the new child's SRTP contexts start fresh, and so must the bridge's (their
 // rollover counters would not match after 65536 packets). After MAX_RESTARTS within RESTART_WINDOW_MS it ends.
 // A child whose file stops growing for STALL_MS (a pipeline stuck, not dead) is killed and so started again.
+// When the meeting's bridge dies or drains, focus makes the endpoint again on another bridge: the child gets the
+// new keys (`crypto` again) and goes on in the SAME file on the same ports (a short gap, no new part).
 import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
@@ -180,6 +182,7 @@ export class Recording implements RecorderJob {
       this.push();
     };
     this.feed.onEnded = () => this.endByItself('meeting-ended', 'the meeting ended');
+    this.feed.onMoved = (moved) => this.composer.rekey({ cmd: 'crypto', ...moved }, READY_TIMEOUT_MS);
     this.composer.onLayout = (videos) => this.feed.setVideoSizes(videos);
     const keys = await this.feed.attach(address, ports);
     // the first packets (and the keyframes the bridge asks for) must find the key set, or they are lost

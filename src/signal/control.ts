@@ -3,6 +3,8 @@
 // play a file into a room (a participant sending over plain RTP), tap a participant's media (plain RTP to a
 // local port), or say what the server is doing (`tertulia status`, server-status.ts). One request per connection (protocol/control-messages.ts); what it starts ends when the
 // connection closes, and the connection is closed when it ends on the server's side (the player was removed).
+// A player is told on its connection when the meeting's bridge went away and its endpoint moved (`moved`: where
+// to send now, and the key), from focus's `plain.<participantId>.moved`; a tap ends then (its SDP is spent).
 import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -10,8 +12,17 @@ import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
+import { plainMovedSchema, subjects } from '../protocol/bus-messages.ts';
 import { callBus } from '../bus/typed-calls.ts';
-import { CONTROL_SOCKET, controlRequestSchema, controlStartSchema, MAX_CONTROL_LINE, type ControlRequest, type ServerStatus } from '../protocol/control-messages.ts';
+import {
+  CONTROL_SOCKET,
+  controlRequestSchema,
+  controlStartSchema,
+  MAX_CONTROL_LINE,
+  type ControlPlayMoved,
+  type ControlRequest,
+  type ServerStatus,
+} from '../protocol/control-messages.ts';
 import { roomKey, type MediaKind } from '../protocol/signal-messages.ts';
 import type { Rooms, Session } from './rooms.ts';
 import { joinPlainParticipant } from './plain-participant.ts';
@@ -113,7 +124,18 @@ export async function startControlSocket(opts: {
     // ffmpeg's RTP muxer takes its SSRC as a signed 32-bit number
     const ssrcs = Object.fromEntries(kinds.map((k) => [k, randomInt(1, 2 ** 31 - 1)])) as Partial<Record<MediaKind, number>>;
     const { member, attached } = await joinPlainParticipant(rooms, bus, session, { room: req.room, displayName: req.name, ssrcs });
-    const leave = () => rooms.leave(session, 'player stopped');
+    // the meeting's bridge went away: the player sends to the new one (ffmpeg started again there by the command)
+    const unsubscribe = bus.subscribe(subjects.plainMoved(member.id), (payload) => {
+      const r = plainMovedSchema.safeParse(payload);
+      if (!r.success || r.data.conferenceId !== member.room.key || r.data.endpointId !== member.id || !r.data.srtp || conn.destroyed) return;
+      const moved: ControlPlayMoved = { event: 'moved', address: r.data.address, legs: r.data.legs, srtpKey: r.data.srtp.remoteKey };
+      conn.write(JSON.stringify(moved) + '\n');
+      log.info({ room: member.room.key, participant: member.id, bridge: r.data.bridgeId }, 'a played file follows the meeting to another bridge');
+    });
+    const leave = () => {
+      unsubscribe();
+      rooms.leave(session, 'player stopped');
+    };
     if (conn.destroyed) return leave();
     conn.once('close', leave);
     log.info({ room: member.room.key, participant: member.id }, 'a file plays into the meeting');
@@ -149,6 +171,12 @@ export async function startControlSocket(opts: {
       receiveFrom: { participantId: target.id, kinds: legs.map((l) => l.kind), deferred: true },
     };
     const reply = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
+    // the meeting's bridge went away: the command's ffmpeg has the old key in its SDP, so the tap ends there (its
+    // file is finished) rather than going silent; a new tap gets the new bridge
+    const unsubscribe = bus.subscribe(subjects.plainMoved(endpointId), (payload) => {
+      if (plainMovedSchema.safeParse(payload).success) fail(conn, "the meeting moved to another bridge (its bridge went away): the tap ended; tap again to go on");
+    });
+    conn.once('close', unsubscribe);
     const detach = () => {
       callBus(bus, busCalls.focusDetachPlain, '', { conferenceId: room.key, endpointId }, FOCUS_TIMEOUT_MS).catch((e: unknown) =>
         log.warn({ endpoint: endpointId, err: (e as Error).message }, 'detaching a tap failed'),

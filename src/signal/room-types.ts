@@ -28,6 +28,8 @@ export interface JoinGrant {
   firstComer?: boolean;
   /** A caller on the phone (the SIP gateway). */
   phone?: boolean;
+  /** Not a browser (a phone, `tertulia play`): it never reconnects, so it gets no resume token. */
+  plain?: boolean;
   /** A reconnect: back in as this participant id (from its resume token, room-state.ts). */
   resumeId?: string;
   /** The token that resumed it (forgotten once a new one is given). */

@@ -180,7 +180,7 @@ export class Rooms implements StandInHost {
     grant: JoinGrant = { role: 'participant', authenticated: false },
   ): Promise<Member> {
     return new Promise((resolve, reject) => {
-      const member = this.admit(session, msg, grant);
+      const member = this.admit(session, msg, { ...grant, plain: true });
       if ('refused' in member) return reject(new Error(member.refused));
       member.plain = true;
       this.enqueue(
@@ -254,7 +254,7 @@ export class Rooms implements StandInHost {
     if (grant.phone) member.phone = true;
     if (grant.account) member.account = grant.account;
     // browsers get a resume token (a phone or plain-RTP sender has no use for one); the one used is spent
-    if (this.state && !grant.phone) {
+    if (this.state && !grant.phone && !grant.plain) {
       member.resumeToken = newResumeToken();
       if (grant.resumedWith) this.state.forget(grant.resumedWith);
       this.remember(member);

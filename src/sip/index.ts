@@ -80,9 +80,10 @@ export async function startSip(opts: {
   const log = opts.log.child({ part: 'sip', gateway: gatewayId });
   const pinMenu = opts.pinMenu ?? defaultPinMenu(bus, config, log);
   const mediaAddress = sipMediaAddressFor(config);
-  // the callers' voices are encoded and sent on threads of their own, one per core but this one (uplink-pool.ts)
+  // the callers' voices are encoded and sent on threads of their own, one per core but this one, started with the
+  // first call (uplink-pool.ts)
   const uplinkThreads = os.availableParallelism() - 1;
-  const uplinks = uplinkThreads > 0 ? UplinkPool.start(uplinkThreads, log) : undefined;
+  const uplinks = uplinkThreads > 0 ? new UplinkPool(uplinkThreads, log) : undefined;
   const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress, ...(uplinks ? { uplinks } : {}) });
   const calls = new Set<Call>();
   let dialogs: Dialogs | undefined;

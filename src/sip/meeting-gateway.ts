@@ -1,12 +1,14 @@
 // The SIP gateway's calls in meetings, for one gateway (one `sip` part): joins a caller to a room through
 // signal (`signal.phone-join`, protocol/phone-messages.ts) as a MeetingLink, keeps one RoomMix per room its
 // callers are in (opened with the first, closed after the last), renews its callers' lease at signal every
-// PHONE_ALIVE_INTERVAL_MS, and hands signal's events (removed, muted) to the right call.
+// PHONE_ALIVE_INTERVAL_MS, and hands signal's events (removed, muted) to the right call, and focus's news that a
+// caller's endpoint moved to another bridge (`plain.<participantId>.moved`: the meeting's bridge went away).
 import { randomInt } from 'node:crypto';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
+import { plainMovedSchema, subjects } from '../protocol/bus-messages.ts';
 import { PHONE_ALIVE_INTERVAL_MS, phoneEventSchema, phoneSubjects } from '../protocol/phone-messages.ts';
 import type { UplinkPool } from './media/uplink-pool.ts';
 import { MeetingLink, type MeetingLinkHost } from './meeting-link.ts';
@@ -29,7 +31,7 @@ export class MeetingGateway implements MeetingLinkHost {
   /** The address the bridge sends the rooms' audio to. */
   private readonly mediaAddress: string;
   /** Calls by participant id (unique per room; the conference id is checked too). */
-  private readonly links = new Map<string, { link: MeetingLink; listener: MixListener }>();
+  private readonly links = new Map<string, { link: MeetingLink; listener: MixListener; unsubscribeMoved: Unsubscribe }>();
   private readonly mixes = new Map<string, Promise<RoomMix>>();
   private readonly unsubscribe: Unsubscribe;
   private readonly aliveTimer: NodeJS.Timeout;
@@ -74,7 +76,11 @@ export class MeetingGateway implements MeetingLinkHost {
       },
       onFrame: (f) => link.hear(f),
     };
-    this.links.set(joined.participantId, { link, listener });
+    const unsubscribeMoved = this.bus.subscribe(subjects.plainMoved(joined.participantId), (payload) => {
+      const r = plainMovedSchema.safeParse(payload);
+      if (r.success && r.data.conferenceId === joined.conferenceId && r.data.endpointId === joined.participantId) link.moved(r.data);
+    });
+    this.links.set(joined.participantId, { link, listener, unsubscribeMoved });
     try {
       const mix = await this.mixFor(joined.conferenceId);
       if (!this.links.has(joined.participantId)) throw new Error('the caller was taken out while joining');
@@ -123,6 +129,7 @@ export class MeetingGateway implements MeetingLinkHost {
     const entry = this.links.get(link.participantId);
     if (entry?.link !== link) return;
     this.links.delete(link.participantId);
+    entry.unsubscribeMoved();
     const pending = this.mixes.get(link.conferenceId);
     if (pending) {
       try {

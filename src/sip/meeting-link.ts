@@ -4,8 +4,10 @@
 // phone's 48 kHz ones, each packet with its RFC 6464 audio level so the caller can become the active speaker; on
 // the gateway's encoding threads when it has them, media/uplink-pool.ts); what the caller hears comes from the
 // room's shared mix (room-mix.ts). Made and tracked by MeetingGateway (meeting-gateway.ts), which hands it
-// signal's events (removed, muted).
+// signal's events (removed, muted) and focus's `plain.<participantId>.moved` (the meeting's bridge went away: the
+// voice goes to the new bridge's port with its key, the call stays up).
 import type { Logger } from '../log.ts';
+import type { PlainMoved } from '../protocol/bus-messages.ts';
 import type { PhoneJoinReply } from '../protocol/phone-messages.ts';
 import { rateOfFrame, SAMPLE_RATE, type AudioRate, type MeetingAudio } from './call-audio.ts';
 import { localUplink, type Uplink, type UplinkPool } from './media/uplink-pool.ts';
@@ -94,6 +96,14 @@ export class MeetingLink implements MeetingAudio {
   private uplinkFailed(): void {
     this.log.warn({ participant: this.participantId }, "the caller's voice can no longer be sent: hanging up");
     this.removed('the gateway could not go on with the call');
+  }
+
+  /** Focus made the caller's plain endpoint again on another bridge: the voice goes there from the next frame. */
+  moved(m: PlainMoved): void {
+    const leg = m.legs[0];
+    if (this.closed || !leg || !m.srtp) return;
+    this.uplink.repoint({ address: m.address, port: leg.port, srtpKey: m.srtp.remoteKey });
+    this.log.info({ bridge: m.bridgeId }, "the caller's voice goes to the meeting's new bridge");
   }
 
   /** A frame of the room's mix. */

@@ -5,7 +5,8 @@
 // straight to 8 kHz, band-limited, and nothing is resampled; 48 kHz once an Opus phone listens, the G.711 callers'
 // mixes then brought down to 8 kHz each). Each speaker's decoded audio waits in a short queue (PREBUFFER_FRAMES
 // before it is used, at most MAX_QUEUED_FRAMES: network jitter and clock drift); a speaker whose queue ran dry is
-// left out until it has filled again.
+// left out until it has filled again. When the meeting's bridge goes away the feed follows it to another one
+// (same socket, new SRTP key: ConferenceFeed.onMoved); the speakers start afresh there (new sequence numbers).
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
@@ -146,6 +147,11 @@ export class RoomMix {
     this.feed = new ConferenceFeed(bus, log, conferenceId, `sip-${gatewayId}-${randomBytes(4).toString('hex')}`);
     this.feed.onSources = (sources) => this.setSources(sources);
     this.feed.onEnded = () => this.onEnded();
+    this.feed.onMoved = async ({ key }) => {
+      this.srtp = srtpFor(key);
+      for (const s of this.speakers.values()) s.close();
+      this.speakers.clear();
+    };
   }
 
   /** Listens on `address` (the bridge sends there), attaches at focus and starts. */
@@ -162,8 +168,7 @@ export class RoomMix {
       mix.socket.on('error', (e) => log.warn({ err: e.message }, 'room mix socket error'));
       mix.socket.on('message', (buf) => mix.onPacket(buf));
       const { key } = await mix.feed.attachAudio(address, (mix.socket.address() as AddressInfo).port);
-      const raw = Buffer.from(key, 'base64');
-      mix.srtp = new SrtpSession('AES_CM_128_HMAC_SHA1_80', raw.subarray(0, 16), raw.subarray(16));
+      mix.srtp = srtpFor(key);
       mix.setSources(mix.feed.sources);
       await mix.feed.start();
     } catch (e) {
@@ -304,4 +309,10 @@ export class RoomMix {
     }
     await this.feed.detach();
   }
+}
+
+/** The SRTP context of what the bridge sends, from its SDES key (base64 master key and salt). */
+function srtpFor(key: string): SrtpSession {
+  const raw = Buffer.from(key, 'base64');
+  return new SrtpSession('AES_CM_128_HMAC_SHA1_80', raw.subarray(0, 16), raw.subarray(16));
 }

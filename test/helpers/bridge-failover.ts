@@ -19,7 +19,8 @@ export interface BridgeCluster {
   stop(): Promise<void>;
 }
 
-export async function startBridgeCluster(bridgeCount: number, env: Record<string, string> = {}): Promise<BridgeCluster> {
+/** `env`: for every process; `webEnv`: for the web/signal/focus process only (its parts, say, with the recorder). */
+export async function startBridgeCluster(bridgeCount: number, env: Record<string, string> = {}, webEnv: Record<string, string> = {}): Promise<BridgeCluster> {
   const nats = await startNatsServer();
   const common = { TERTULIA_NATS_URL: nats.url, TERTULIA_LOG_LEVEL: 'info', ...env };
   const bridges: RunningServer[] = [];
@@ -40,7 +41,7 @@ export async function startBridgeCluster(bridgeCount: number, env: Record<string
     return b;
   };
   for (let i = 0; i < bridgeCount; i++) await addBridge();
-  const web = await startServer({ ...common, TERTULIA_PARTS: 'web,signal,focus' });
+  const web = await startServer({ ...common, TERTULIA_PARTS: 'web,signal,focus', ...webEnv });
   return {
     nats,
     web,

@@ -4,14 +4,16 @@
 // moves until a bridge appears), a conference spanning bridges that loses one (the relay to it goes; its
 // participant is relayed anew from a third), and a bridge restarted under the same id (its endpoints are made
 // again on it). A moved participant gets a fresh offer with its new bridge's transport; its answer configures
-// and subscribes it there.
+// and subscribes it there. The plain-RTP endpoints of a lost home bridge (a recorder, a played file or phone
+// caller) are made again on the new one, their owners told on `plain.<id>.moved`; a receiver is subscribed
+// there only when its owner says it has the new key (focus.start-plain).
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import { startFocus, type FocusHandle } from '../../src/focus/index.ts';
 import { createLogger } from '../../src/log.ts';
-import { subjects, type SignalOffer } from '../../src/protocol/bus-messages.ts';
+import { subjects, type PlainMoved, type SignalOffer } from '../../src/protocol/bus-messages.ts';
 import { waitFor } from '../helpers/fake-browser.ts';
 import { fakeBridge, type Call } from '../helpers/fake-bridge.ts';
 import { answerFor, type OwnSsrcs } from '../helpers/sdp-answer.ts';
@@ -169,6 +171,43 @@ describe('focus moves conferences off lost bridges', () => {
     assert.equal(calls.b2!.length, b2Calls, 'nothing is asked of the dead bridge');
     assert.deepEqual(allocated('b1'), ['A'], 'A stays where it is');
   });
+
+  for (const how of ['dead', 'draining'] as const) {
+    test(`a ${how} home bridge: its recorder and its played file are made again on the new bridge, their owners told where`, async () => {
+      await meetingOnB1();
+      const recorder = { conferenceId: CONF, endpointId: 'rec-1', legs: [{ kind: 'audio', address: '127.0.0.1', port: 5000 }, { kind: 'video', address: '127.0.0.1', port: 5002 }], rtcpMux: false, comedia: false, srtp: false, sources: [], receiveAll: { deferred: true } };
+      const player = { conferenceId: CONF, endpointId: 'P', legs: [{ kind: 'audio' }], rtcpMux: true, comedia: true, srtp: false, sources: [{ kind: 'audio', ssrc: 7777 }] };
+      await bus.request(subjects.focusAttachPlain, recorder);
+      await bus.request(subjects.focusStartPlain, { conferenceId: CONF, endpointId: 'rec-1' });
+      await bus.request(subjects.focusAttachPlain, player);
+      await bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'P', kind: 'audio', muted: true });
+      const moved: PlainMoved[] = [];
+      for (const id of ['rec-1', 'P']) bus.subscribe(subjects.plainMoved(id), (m) => moved.push(m as PlainMoved));
+      const ended: unknown[] = [];
+      bus.subscribe(subjects.plainSources('rec-1'), (m) => (m as { ended?: boolean }).ended && ended.push(m));
+      const before = calls.b1!.length;
+      if (how === 'dead') clearInterval(beating.get('b1'));
+      else heartbeat('b1', 2, { draining: true });
+      await waitFor('both owners told', () => moved.length === 2, 5000);
+      for (const id of ['rec-1', 'P']) assert.equal(callsOn('b2', 'allocate-plain', id).length, 1, `${id} made again on b2`);
+      const rec = moved.find((m) => m.endpointId === 'rec-1')!;
+      assert.equal(rec.bridgeId, 'b2');
+      assert.deepEqual(rec.legs.map((l) => l.kind), ['audio', 'video']);
+      assert.match(rec.sdp, /m=audio 5000 /, "a receiver's SDP: its own ports, as at attach");
+      assert.deepEqual(callsOn('b2', 'allocate-plain', 'rec-1')[0]!.payload.legs, recorder.legs, 'the same legs (its ports) on the new bridge');
+      assert.deepEqual(callsOn('b2', 'allocate-plain', 'P')[0]!.payload.sources, player.sources, 'the same SSRCs');
+      assert.ok(callsOn('b2', 'mute', 'P').some((c) => c.payload.muted === true), 'a muted sender is muted on the new bridge too');
+      await movedTo('b2');
+      assert.equal(callsOn('b2', 'subscribe', 'rec-1').length, 0, 'the recorder gets nothing before it says it has the new key');
+      await bus.request(subjects.focusStartPlain, { conferenceId: CONF, endpointId: 'rec-1' });
+      const subscribed = callsOn('b2', 'subscribe', 'rec-1').at(-1)!.payload.ssrcs as number[];
+      for (const ssrc of [OWN.A!.audio!, OWN.B!.video!, 7777]) assert.ok(subscribed.includes(ssrc), `the recorder receives ${ssrc} on b2: ${subscribed}`);
+      assert.equal(ended.length, 0, 'the recording did not end');
+      if (how === 'dead') assert.equal(calls.b1!.length, before, 'nothing is asked of a dead bridge');
+      else for (const id of ['rec-1', 'P']) assert.equal(callsOn('b1', 'expire', id).length, 1, `${id} is expired on the draining bridge`);
+      assert.equal(focus.resourceCounts()['focus.participants'], 3, 'A, B and the played file are still in');
+    });
+  }
 
   test('a bridge restarted under the same id: the endpoints it lost are made again on it', async () => {
     clearInterval(beating.get('b2'));

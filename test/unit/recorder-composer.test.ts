@@ -1,7 +1,8 @@
 // The recorder's GStreamer child (src/recorder/compose/compose.py, Debian's python3 and GStreamer) on its own:
 // bad commands are answered with an error event and never stop it, a name with markup is drawn as text, and
 // a stop finishes a playable H.264 + AAC file; a video that arrives but never decodes (its keyframe lost)
-// makes it ask the bridge for a keyframe, as SRTCP the bridge's SRTP code opens. And the recorder part's refusals over the bus: no free place
+// makes it ask the bridge for a keyframe, as SRTCP the bridge's SRTP code opens; a second key (its endpoint moved
+// to another bridge) replaces the first for the same stream, and the keyframe requests go to the new bridge. And the recorder part's refusals over the bus: no free place
 // (maxRecordingsPerRecorder), a malformed request.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -147,6 +148,84 @@ describe('keyframe requests', () => {
       clearInterval(timer);
       child.kill('SIGKILL');
       bridge.close();
+      sender.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('a new key while it runs (the endpoint moved to another bridge)', () => {
+  test('a second crypto command: the same stream decrypts with the new key and its keyframe requests go to the new bridge with the new one', { timeout: 60_000 }, async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-composer-'));
+    const bridges = [dgram.createSocket('udp4'), dgram.createSocket('udp4')];
+    const sender = dgram.createSocket('udp4');
+    for (const b of bridges) await new Promise<void>((r) => b.bind(0, '127.0.0.1', () => r()));
+    const keys = [0, 1].map(() => ({ media: randomBytes(30), rtcp: randomBytes(30) }));
+    const settings = { output: path.join(dir, 'out.mkv'), width: 320, height: 180, fps: 10, videoBitrate: 200, bindAddress: '127.0.0.1', srtp: true };
+    const child = spawn(SYSTEM_PYTHON, [script, JSON.stringify(settings)], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const events: any[] = [];
+    createInterface({ input: child.stdout }).on('line', (line) => events.push(JSON.parse(line)));
+    /** PLIs each bridge got that open with the key it expects. */
+    const plis = [0, 1].map(() => [] as number[]);
+    bridges.forEach((b, i) => {
+      const opener = new SrtpSession('AES_CM_128_HMAC_SHA1_80', keys[i]!.rtcp.subarray(0, 16), keys[i]!.rtcp.subarray(16));
+      b.on('message', (msg) => {
+        const len = opener.unprotectRtcp(msg, msg.length);
+        if (len >= 20 && msg[1] === 201 && msg[9] === 206 && (msg[8]! & 0x1f) === 1) plis[i]!.push(msg.readUInt32BE(16));
+      });
+    });
+    const crypto = (i: number) =>
+      child.stdin.write(
+        JSON.stringify({ cmd: 'crypto', key: keys[i]!.media.toString('base64'), sendKey: keys[i]!.rtcp.toString('base64'), bridge: { address: '127.0.0.1', videoRtcpPort: bridges[i]!.address().port } }) + '\n',
+      );
+    // the bridge that sends now: its key, and its own sequence numbers (a new bridge starts elsewhere)
+    let sealer: SrtpSession;
+    let seq = 0;
+    let paused = false;
+    const from = (i: number, firstSeq: number) => {
+      sealer = new SrtpSession('AES_CM_128_HMAC_SHA1_80', keys[i]!.media.subarray(0, 16), keys[i]!.media.subarray(16));
+      seq = firstSeq;
+    };
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await waitFor(() => events.some((e) => e.event === 'ready'));
+      const { videoPort } = events.find((e) => e.event === 'ready');
+      crypto(0);
+      await waitFor(() => events.filter((e) => e.event === 'keyed').length === 1);
+      from(0, 30_000);
+      timer = setInterval(() => {
+        if (paused) return;
+        // VP8 inter frames only: nothing decodes, so the composer asks for a keyframe while packets arrive
+        const rtp = Buffer.alloc(12 + 1 + 10);
+        rtp[0] = 0x80;
+        rtp[1] = 0x80 | 96;
+        rtp.writeUInt16BE(seq & 0xffff, 2);
+        rtp.writeUInt32BE((seq * 9000) >>> 0, 4);
+        rtp.writeUInt32BE(0x1234abcd, 8);
+        rtp[12] = 0x10;
+        rtp[13] = 0x01;
+        seq++;
+        const out = Buffer.alloc(rtp.length + 64);
+        const n = sealer.protectRtp(rtp, rtp.length, out);
+        sender.send(out.subarray(0, n), videoPort, '127.0.0.1');
+      }, 100);
+      await waitFor(() => plis[0]!.length > 0);
+      // the move: the old bridge falls silent (long enough that no request is due for its packets), the new key,
+      // then the new bridge sends (the same SSRC, lower sequence numbers)
+      paused = true;
+      crypto(1);
+      await waitFor(() => events.filter((e) => e.event === 'keyed').length === 2);
+      await new Promise((r) => setTimeout(r, 2000));
+      const before = plis[1]!.length;
+      from(1, 100);
+      paused = false;
+      await waitFor(() => plis[1]!.length > before);
+      assert.equal(plis[1]!.at(-1), 0x1234abcd, 'the stream decrypts with the new key: its keyframe request reaches the new bridge, sealed with the new key');
+      assert.deepEqual(events.filter((e) => e.event === 'error'), [], 'no error');
+    } finally {
+      clearInterval(timer);
+      child.kill('SIGKILL');
+      for (const b of bridges) b.close();
       sender.close();
       rmSync(dir, { recursive: true, force: true });
     }

@@ -4,7 +4,8 @@
 // two threads, sent as SRTP to a UDP socket here standing in for the bridge: each call's packets authenticate
 // with its key, carry its SSRC, a sequence without holes, the audio level, and decode to its own tone at its
 // level. A closed uplink sends nothing more; when a thread dies, its calls are told (they hang up) and new calls
-// send from this thread.
+// send from this thread. The threads start with the first call; an uplink repointed (the meeting moved to another
+// bridge) sends to the new address with the new key, its RTP sequence going on.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -97,7 +98,7 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 
 for (const impl of impls) {
   test(`${impl}: six calls' voices sent from two threads arrive in order, each its own tone, with its key`, async () => {
-    const pool = UplinkPool.start(2, createLogger('silent'));
+    const pool = new UplinkPool(2, createLogger('silent'));
     let voices: Voice[] = [];
     const b = await bridge(() => voices);
     try {
@@ -119,8 +120,57 @@ for (const impl of impls) {
   });
 }
 
+test('the threads start with the first call, not before', async () => {
+  const pool = new UplinkPool(2, createLogger('silent'));
+  let voices: Voice[] = [];
+  const b = await bridge(() => voices);
+  try {
+    assert.equal(pool.threadCount, 0, 'a gateway with no calls runs no encoding thread');
+    const v = voice(8000, 500, b.port, undefined, (s) => pool.uplink(s, () => assert.fail('no thread died')));
+    voices = [v];
+    assert.equal(pool.threadCount, 2);
+    await speak([v], 0, 20);
+    await until('twenty packets', () => v.payloads.length >= 20);
+  } finally {
+    await pool.close();
+    b.close();
+  }
+});
+
+for (const where of ['thread', 'local'] as const) {
+  test(`${where}: a repointed uplink sends its next frames to the new bridge with the new key`, async () => {
+    const pool = new UplinkPool(1, createLogger('silent'));
+    let first: Voice[] = [];
+    let second: Voice[] = [];
+    const a = await bridge(() => first);
+    const b = await bridge(() => second);
+    try {
+      const v = voice(8000, 500, a.port, undefined, (s) => (where === 'thread' ? pool.uplink(s, () => assert.fail('no thread died')) : localUplink(s)));
+      first = [v];
+      await speak([v], 0, 20);
+      await until('twenty packets at the first bridge', () => v.payloads.length >= 20);
+      // the new bridge: its port and its own key
+      const key = randomBytes(30);
+      const moved: Voice = { ...v, spec: { ...v.spec, port: b.port, srtpKey: key.toString('base64') }, srtp: new SrtpSession('AES_CM_128_HMAC_SHA1_80', key.subarray(0, 16), key.subarray(16)), payloads: [], seqs: [], levels: [] };
+      second = [moved];
+      v.uplink.repoint({ srtpKey: moved.spec.srtpKey, address: '127.0.0.1', port: b.port });
+      await speak([moved], 20, 50);
+      await until('thirty packets at the second bridge', () => moved.payloads.length >= 30);
+      assert.equal(v.payloads.length, 20, 'nothing more at the first bridge');
+      assert.equal(b.strangers(), 0, 'every packet at the new bridge authenticates with its key');
+      const seqs = moved.seqs;
+      for (let i = 1; i < seqs.length; i++) assert.equal((seqs[i]! - seqs[i - 1]!) & 0xffff, 1, 'the RTP sequence goes on');
+      v.uplink.close();
+    } finally {
+      await pool.close();
+      a.close();
+      b.close();
+    }
+  });
+}
+
 test('a thread that dies: its calls are told, once; new calls send from this thread', async () => {
-  const pool = UplinkPool.start(1, createLogger('silent'));
+  const pool = new UplinkPool(1, createLogger('silent'));
   let voices: Voice[] = [];
   const b = await bridge(() => voices);
   try {

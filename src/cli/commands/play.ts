@@ -1,13 +1,15 @@
 // `tertulia play FILE --room NAME [--name NAME] [--loop]`: a participant named after the file joins the room and
 // plays it (its first video and audio stream) over plain RTP: ffmpeg encodes VP8 and Opus, SDES-keyed SRTP to
 // the bridge's ports from the server's reply. It leaves when the file ends, on Ctrl-C, or when a moderator
-// removes it (the server closes the control connection).
-import { execFile, spawn } from 'node:child_process';
+// removes it (the server closes the control connection). When the meeting's bridge goes away the server says
+// where its endpoint moved (`moved`): ffmpeg is started again toward the new bridge, with its key, from the
+// point of the file it had reached (the same SSRCs: the meeting sees the same participant go on).
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../config/config.ts';
-import { controlPlayReplySchema } from '../../protocol/control-messages.ts';
+import { controlPlayMovedSchema, controlPlayReplySchema, type ControlPlayReply } from '../../protocol/control-messages.ts';
 import { MAX_DISPLAY_NAME } from '../../protocol/display-name.ts';
 import { AUDIO_PT, VIDEO_PT } from '../../protocol/media-profile.ts';
 import type { MediaKind } from '../../protocol/signal-messages.ts';
@@ -25,10 +27,37 @@ export async function fileKinds(file: string): Promise<MediaKind[]> {
   return (['audio', 'video'] as const).filter((k) => types.has(k));
 }
 
-/** ffmpeg's arguments: read at its own pace, VP8 and Opus, one SRTP output per kind. */
-export function playArguments(file: string, loop: boolean, out: { address: string; ports: Partial<Record<MediaKind, number>>; ssrcs: Partial<Record<MediaKind, number>>; srtpKey: string }): string[] {
+/** How long the file plays, in seconds (ffprobe; undefined when it does not say). */
+async function fileDuration(file: string): Promise<number | undefined> {
+  try {
+    const { stdout } = await promisify(execFile)('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file]);
+    const d = Number(stdout.trim());
+    return Number.isFinite(d) && d > 0 ? d : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Where the bridge receives each kind, from the server's reply (or a `moved`). */
+function portsOf(legs: ControlPlayReply['legs']): Partial<Record<MediaKind, number>> {
+  const ports: Partial<Record<MediaKind, number>> = {};
+  for (const l of legs) if (l.kind !== 'all') ports[l.kind] = l.port;
+  return ports;
+}
+
+/**
+ * ffmpeg's arguments: read at its own pace, VP8 and Opus, one SRTP output per kind; `startAt` seconds into the
+ * file (going on after a move to another bridge).
+ */
+export function playArguments(
+  file: string,
+  loop: boolean,
+  out: { address: string; ports: Partial<Record<MediaKind, number>>; ssrcs: Partial<Record<MediaKind, number>>; srtpKey: string },
+  startAt = 0,
+): string[] {
   const args = ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re'];
   if (loop) args.push('-stream_loop', '-1');
+  if (startAt > 0) args.push('-ss', startAt.toFixed(3));
   args.push('-i', file);
   const srtp = ['-srtp_out_suite', SRTP_SUITE, '-srtp_out_params', out.srtpKey];
   const url = (port: number) => `srtp://${out.address}:${port}?rtcpport=${port}&pkt_size=${PACKET_SIZE}`;
@@ -70,11 +99,37 @@ export async function runPlayCommand(rest: string[], options: { room?: string; n
   try {
     const control = await connectControl(config.dataDir);
     const reply = controlPlayReplySchema.parse(await control.ask({ op: 'play', room: options.room, name, kinds }));
-    const ports: Partial<Record<MediaKind, number>> = {};
-    for (const l of reply.legs) if (l.kind !== 'all') ports[l.kind] = l.port;
-    const ffmpeg = spawn('ffmpeg', playArguments(file, options.loop === true, { address: reply.address, ports, ssrcs: reply.ssrcs, srtpKey: reply.srtpKey }), {
-      stdio: ['ignore', 'ignore', 'inherit'], // its stdout is the SDP of what it sends
-    });
+    const loop = options.loop === true;
+    const duration = await fileDuration(file);
+    // the running ffmpeg; the command ends when it exits (one replaced after a move does not count)
+    let ffmpeg: ChildProcess;
+    let startedAt = Date.now();
+    let position = 0;
+    let finished: (code: number | null) => void = () => {};
+    const exited = new Promise<number | null>((r) => (finished = r));
+    const run = (out: { address: string; legs: ControlPlayReply['legs']; srtpKey: string }, startAt: number) => {
+      const p = spawn('ffmpeg', playArguments(file, loop, { address: out.address, ports: portsOf(out.legs), ssrcs: reply.ssrcs, srtpKey: out.srtpKey }, startAt), {
+        stdio: ['ignore', 'ignore', 'inherit'], // its stdout is the SDP of what it sends
+      });
+      p.once('exit', (c) => {
+        if (p === ffmpeg) finished(c);
+      });
+      ffmpeg = p;
+      startedAt = Date.now();
+      position = startAt;
+    };
+    run(reply, 0);
+    control.onEvent = (event) => {
+      const moved = controlPlayMovedSchema.safeParse(event);
+      if (!moved.success) return;
+      let at = position + (Date.now() - startedAt) / 1000;
+      if (loop && duration !== undefined) at %= duration;
+      if (!loop && duration !== undefined && at >= duration) return; // it has played to the end already
+      const old = ffmpeg;
+      run(moved.data, at);
+      old.kill('SIGTERM');
+      process.stdout.write(`The meeting moved to another bridge: playing on from ${at.toFixed(1)} s.\n`);
+    };
     process.stdout.write(`Playing ${file} in room "${options.room}" as "${name}" (${kinds.join(' and ')}). Ctrl-C stops.\n`);
     const stop = () => ffmpeg.kill('SIGTERM');
     process.once('SIGINT', stop);
@@ -84,7 +139,7 @@ export async function runPlayCommand(rest: string[], options: { room?: string; n
       removed = true;
       stop();
     });
-    const code = await new Promise<number | null>((r) => ffmpeg.once('exit', (c) => r(c)));
+    const code = await exited;
     control.close();
     if (removed) {
       process.stdout.write('The server ended the playback (removed from the meeting, or the server stopped).\n');

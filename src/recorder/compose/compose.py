@@ -13,7 +13,8 @@
 # stdin: one JSON command per line:
 #   {"cmd":"crypto","key":"<base64 30 bytes>","sendKey":"<base64>","bridge":{"address","videoRtcpPort"}}
 #       the SRTP key the bridge encrypts with; the one our RTCP (keyframe requests) is encrypted with, and
-#       where the bridge takes that RTCP
+#       where the bridge takes that RTCP. Sent again while it runs when the endpoint moved to another bridge: the
+#       new keys replace the old ones (the decoders forget their streams' keys) and the file goes on.
 #   {"cmd":"participants","participants":[{"id","name","sources":[{"ssrc","kind","role"?}]}],"speaker"?}  the whole
 #       set, and who speaks now
 #   {"cmd":"layout","layout":"grid"|"speaker"}
@@ -77,6 +78,7 @@ class Recording(ChildBase):
         self.s = settings
         self.w, self.h, self.fps = settings['width'], settings['height'], settings['fps']
         self.key = None
+        self.decoders = []  # the srtpdec of each input (a new key makes them forget the old one)
         self.keyframes = None  # KeyframeRequests, once the bridge's address and key are known
         self.lock = threading.RLock()
         self.branches = {}  # ssrc -> Branch
@@ -163,6 +165,7 @@ class Recording(ChildBase):
             if srtp:
                 dec = make('srtpdec')
                 dec.connect('request-key', self._request_key)
+                self.decoders.append(dec)
                 self._add(src, dec, demux)
             else:
                 self._add(src, demux)
@@ -304,7 +307,13 @@ class Recording(ChildBase):
                 key, send_key, bridge = commands.parse_crypto(msg)
                 if self.keyframes is None and bridge is not None:
                     self.keyframes = KeyframeRequests(self.pipeline, self.video_rtcp_socket, send_key, *bridge)
+                elif bridge is not None:
+                    self.keyframes.retarget(send_key, *bridge)
+                rekey = self.key is not None
                 self.key = key
+                if rekey:
+                    for dec in self.decoders:
+                        dec.emit('clear-keys')  # each stream asks for the (new) key again
                 self._play()
                 emit('keyed')
             elif cmd == 'participants':

@@ -65,6 +65,7 @@ class Multitrack(ChildBase):
         self.s = settings
         self.dir = settings['dir']
         self.key = None
+        self.decoders = []  # the srtpdec of each input (a new key makes them forget the old one)
         self.keyframes = None
         self.lock = threading.RLock()
         self.tracks = {}  # ssrc -> Track (files open now)
@@ -97,6 +98,7 @@ class Multitrack(ChildBase):
             chain = [src, make('srtpdec'), demux] if srtp else [src, demux]
             if srtp:
                 chain[1].connect('request-key', self._request_key)
+                self.decoders.append(chain[1])
             for e in chain:
                 self.pipeline.add(e)
             for a, b in zip(chain, chain[1:]):
@@ -264,7 +266,13 @@ class Multitrack(ChildBase):
                 key, send_key, bridge = commands.parse_crypto(msg)
                 if self.keyframes is None and bridge is not None:
                     self.keyframes = KeyframeRequests(self.pipeline, self.video_rtcp_socket, send_key, *bridge)
+                elif bridge is not None:
+                    self.keyframes.retarget(send_key, *bridge)
+                rekey = self.key is not None
                 self.key = key
+                if rekey:
+                    for dec in self.decoders:
+                        dec.emit('clear-keys')  # each stream asks for the (new) key again
                 self._play()
                 emit('keyed', at=int(time.time() * 1000))
             elif cmd == 'participants':

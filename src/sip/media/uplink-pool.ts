@@ -4,21 +4,25 @@
 // threads as one batch per thread (a transferred buffer: no copy per frame, nothing comes back). Uplinks are
 // placed on the threads in turn. A thread that dies is said in the log and its calls are told (`onFailed`: the
 // call hangs up; its SRTP stream cannot be taken over where the thread left it); later calls send from the
-// gateway's own thread, as with no pool at all.
+// gateway's own thread, as with no pool at all. The threads start with the first call (a gateway with no calls
+// runs none). An uplink can be repointed (the meeting moved to another bridge: its address, port and key).
 import dgram from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log.ts';
-import { VoiceUplink, type UplinkSpec } from './voice-uplink.ts';
+import { VoiceUplink, type UplinkSpec, type UplinkTarget } from './voice-uplink.ts';
 
 /** A caller's voice into the meeting, wherever it is encoded and sent. */
 export interface Uplink {
   /** One frame (160 or 960 samples); the caller must not change it afterwards. */
   send(frame: Int16Array): void;
+  /** Sends to another bridge (the meeting moved) from the next frame on. */
+  repoint(to: UplinkTarget): void;
   close(): void;
 }
 
 export type ToUplinkWorker =
   | { type: 'create'; id: number; spec: UplinkSpec }
+  | { type: 'repoint'; id: number; to: UplinkTarget }
   | { type: 'close'; id: number }
   | { type: 'batch'; pcm: ArrayBuffer; ids: Int32Array; offsets: Int32Array; counts: Int32Array };
 
@@ -33,6 +37,7 @@ export function localUplink(spec: UplinkSpec, socket?: dgram.Socket): Uplink {
   const uplink = new VoiceUplink(spec, (buf, length, port, address) => s.send(buf, 0, length, port, address));
   return {
     send: (frame) => uplink.send(frame),
+    repoint: (to) => uplink.repoint(to),
     close() {
       uplink.close();
       own?.close();
@@ -56,6 +61,11 @@ class UplinkThread {
   create(id: number, spec: UplinkSpec, onFailed: () => void): void {
     this.failed.set(id, onFailed);
     this.post({ type: 'create', id, spec });
+  }
+
+  repoint(id: number, to: UplinkTarget): void {
+    this.flush(); // the frames before it go to the old bridge
+    this.post({ type: 'repoint', id, to: { srtpKey: to.srtpKey, address: to.address, port: to.port } });
   }
 
   close(id: number): void {
@@ -112,40 +122,42 @@ class UplinkThread {
 }
 
 export class UplinkPool {
-  private readonly threads: UplinkThread[];
+  /** Started with the first uplink. */
+  private readonly threads: UplinkThread[] = [];
+  private readonly count: number;
+  private readonly log: Logger;
   /** The socket uplinks in this thread share once a thread died (made then). */
   private fallbackSocket: dgram.Socket | null = null;
   private nextId = 1;
   private nextThread = 0;
   private closed = false;
 
-  private constructor(threads: UplinkThread[]) {
-    this.threads = threads;
+  /** A pool of `count` threads (at least one), started with its first uplink. */
+  constructor(count: number, log: Logger) {
+    this.count = Math.max(1, count);
+    this.log = log;
   }
 
-  /** Starts `count` threads (at least one). */
-  static start(count: number, log: Logger): UplinkPool {
-    const threads: UplinkThread[] = [];
-    for (let i = 0; i < Math.max(1, count); i++) {
-      const worker = new Worker(new URL('./uplink-worker.ts', import.meta.url));
-      worker.unref();
-      threads.push(new UplinkThread(worker));
-    }
-    const pool = new UplinkPool(threads);
-    for (const t of threads) {
-      const died = (why: string) => {
-        if (!t.alive) return;
-        if (!pool.closed) log.error({ why }, 'an encoding thread of the SIP gateway died: its calls are hung up, new ones are encoded in the main thread');
-        t.died(!pool.closed);
-      };
-      t.worker.on('error', (e: Error) => died(e.message));
-      t.worker.on('exit', (code) => died(`exit ${code}`));
-    }
-    return pool;
-  }
-
+  /** The threads running now (none before the first call). */
   get threadCount(): number {
     return this.threads.length;
+  }
+
+  private startThreads(): void {
+    for (let i = 0; i < this.count; i++) {
+      const worker = new Worker(new URL('./uplink-worker.ts', import.meta.url));
+      worker.unref();
+      const t = new UplinkThread(worker);
+      this.threads.push(t);
+      const died = (why: string) => {
+        if (!t.alive) return;
+        if (!this.closed) this.log.error({ why }, 'an encoding thread of the SIP gateway died: its calls are hung up, new ones are encoded in the main thread');
+        t.died(!this.closed);
+      };
+      worker.on('error', (e: Error) => died(e.message));
+      worker.on('exit', (code) => died(`exit ${code}`));
+    }
+    this.log.info({ threads: this.count }, 'the SIP gateway started its encoding threads (its first call)');
   }
 
   /**
@@ -153,14 +165,18 @@ export class UplinkPool {
    * caller's voice cannot go on (called once, later).
    */
   uplink(spec: UplinkSpec, onFailed: () => void): Uplink {
+    if (this.threads.length === 0 && !this.closed) this.startThreads();
     const thread = this.threads[this.nextThread++ % this.threads.length]!;
-    if (!thread.alive || this.closed) return localUplink(spec, this.socket());
+    if (!thread?.alive || this.closed) return localUplink(spec, this.socket());
     const id = this.nextId++;
     thread.create(id, spec, onFailed);
     let closed = false;
     return {
       send(frame) {
         if (!closed && thread.alive) thread.send(id, frame);
+      },
+      repoint(to) {
+        if (!closed && thread.alive) thread.repoint(id, to);
       },
       close() {
         if (closed) return;

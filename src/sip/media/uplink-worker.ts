@@ -2,7 +2,7 @@
 // (voice-uplink.ts: Opus, RTP, SRTP) by id and sends each batch of frames the gateway's thread gives it (one per
 // 20 ms tick: every call's frame of that tick) to the bridge from one UDP socket (each bridge leg learns its own
 // sender's address, so one socket serves them all). Messages arrive in order: an uplink is made before its
-// first frame and closed after its last.
+// first frame, repointed between two of its frames as the gateway asked, and closed after its last.
 import dgram from 'node:dgram';
 import { parentPort } from 'node:worker_threads';
 import type { ToUplinkWorker } from './uplink-pool.ts';
@@ -20,6 +20,8 @@ const uplinks = new Map<number, VoiceUplink>();
 port.on('message', (m: ToUplinkWorker) => {
   if (m.type === 'create') {
     uplinks.set(m.id, new VoiceUplink(m.spec, send));
+  } else if (m.type === 'repoint') {
+    uplinks.get(m.id)?.repoint(m.to);
   } else if (m.type === 'close') {
     uplinks.get(m.id)?.close();
     uplinks.delete(m.id);

@@ -60,14 +60,17 @@ export interface UplinkSpec {
   impl?: OpusImplementation;
 }
 
+/** Where a caller's voice goes after the meeting moved to another bridge (its plain port and new key). */
+export type UplinkTarget = Pick<UplinkSpec, 'srtpKey' | 'address' | 'port'>;
+
 /** Sends one datagram (the buffer may be reused once it returns). */
 export type SendDatagram = (buf: Buffer, length: number, port: number, address: string) => void;
 
 export class VoiceUplink {
   readonly counters = { sent: 0, encodeErrors: 0, badFrames: 0 };
-  private readonly spec: UplinkSpec;
+  private spec: UplinkSpec;
   private readonly sendDatagram: SendDatagram;
-  private readonly srtp: SrtpSession;
+  private srtp: SrtpSession;
   /** The encoder of each rate a frame came at (made when the first such frame comes). */
   private readonly encoders = new Map<AudioRate, OpusEncoder>();
   private seq = Math.floor(Math.random() * 0x10000);
@@ -79,8 +82,13 @@ export class VoiceUplink {
   constructor(spec: UplinkSpec, sendDatagram: SendDatagram) {
     this.spec = spec;
     this.sendDatagram = sendDatagram;
-    const key = Buffer.from(spec.srtpKey, 'base64');
-    this.srtp = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key.subarray(0, 16), key.subarray(16));
+    this.srtp = srtpFor(spec.srtpKey);
+  }
+
+  /** The meeting moved to another bridge: the next packets go there, with its key (a new SRTP stream; RTP goes on). */
+  repoint(to: UplinkTarget): void {
+    this.spec = { ...this.spec, srtpKey: to.srtpKey, address: to.address, port: to.port };
+    this.srtp = srtpFor(to.srtpKey);
   }
 
   /** One frame of the caller's voice (160 or 960 samples), sent as one packet. */
@@ -134,4 +142,9 @@ export class VoiceUplink {
     }
     return encoder;
   }
+}
+
+function srtpFor(srtpKey: string): SrtpSession {
+  const key = Buffer.from(srtpKey, 'base64');
+  return new SrtpSession('AES_CM_128_HMAC_SHA1_80', key.subarray(0, 16), key.subarray(16));
 }
