@@ -60,3 +60,37 @@ export async function videoFrom(page: Page, name: string): Promise<InboundVideo 
   if (all.length > 1) throw new Error(`${all.length} videos from ${name}`);
   return all[0];
 }
+
+/** What a participant's tile shows: its video's size, mean brightness (0-255) and a 32x18 grey thumbnail. */
+export interface TilePicture {
+  width: number;
+  height: number;
+  luma: number;
+  thumbnail: number[];
+}
+
+/**
+ * The picture in `name`'s tile on `page` now (its <video> drawn on a canvas), or null while the tile has no video
+ * with a decoded frame. Two calls a moment apart tell a moving picture from a frozen one (`pictureChanged`).
+ */
+export async function tilePicture(page: Page, name: string): Promise<TilePicture | null> {
+  const video = page.getByRole('group', { name, exact: true }).locator('video');
+  if ((await video.count()) !== 1) return null;
+  return await video.evaluate((v: HTMLVideoElement) => {
+    if (v.videoWidth === 0 || v.readyState < 2) return null;
+    const canvas = document.createElement('canvas');
+    canvas.width = 32;
+    canvas.height = 18;
+    const g = canvas.getContext('2d', { willReadFrequently: true })!;
+    g.drawImage(v, 0, 0, 32, 18);
+    const rgba = g.getImageData(0, 0, 32, 18).data;
+    const thumbnail: number[] = [];
+    for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
+    return { width: v.videoWidth, height: v.videoHeight, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
+  });
+}
+
+/** True when the two pictures differ (the video moved on between them). */
+export function pictureChanged(a: TilePicture, b: TilePicture): boolean {
+  return a.thumbnail.some((v, i) => v !== b.thumbnail[i]);
+}
