@@ -6,7 +6,7 @@
 // options the README's "Several machines" section gives an admin. The browsers run outside the NAT, in two client
 // networks: HAProxy sets the region header from the client's address (eu, the default: Ana and Ben; us: Cleo), so
 // the meeting spans B (region eu) and C (region us) over the bridges' relay. Step by step, with every participant
-// decoding every other's video (frames decoded and the tile's picture moving, not black) and audio at each step:
+// decoding every other's video (frames decoded, and the picture its peer connection decodes moving, not black) and audio at each step:
 // B's bridge is killed (Ana and Ben move to C); B starts again and C drains (everyone moves to B, C exits); the
 // signal instance the browsers are on is killed (they reconnect through HAProxy to the other, as themselves). The
 // times are printed, not asserted.
@@ -20,7 +20,7 @@ import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { netnsUnavailable } from '../helpers/netns.ts';
 import { createThreeMachines, type Machine, type ThreeMachines } from '../helpers/netns-three-machines.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { pictureChanged, tilePicture, type TilePicture } from '../helpers/video-stats.ts';
+import { inboundVideo, pictureChanged, receivedPicture, type Picture } from '../helpers/video-stats.ts';
 
 const skip = netnsUnavailable();
 const ROOM = 'Tres Maquinas';
@@ -31,21 +31,21 @@ const REGION_HEADER = 'X-Tertulia-Region';
 interface Seen {
   frames: number;
   audioPackets: number;
-  picture: TilePicture | null;
+  picture: Picture | null;
 }
 
 async function seenBy(p: Participant, others: Participant[]): Promise<Map<string, Seen>> {
   const stats = await remoteStats(p.page);
   const out = new Map<string, Seen>();
   for (const o of others) {
-    out.set(o.name, { frames: stats[o.name]?.framesDecoded ?? 0, audioPackets: stats[o.name]?.audioPackets ?? 0, picture: await tilePicture(p.page, o.name) });
+    out.set(o.name, { frames: stats[o.name]?.framesDecoded ?? 0, audioPackets: stats[o.name]?.audioPackets ?? 0, picture: await receivedPicture(p.page, o.name) });
   }
   return out;
 }
 
 /**
  * Waits until every participant decodes every other: between two reads a moment apart, frames decoded and audio
- * packets grew, and the tile shows a picture that is not black and moved. Throws naming the pairs that did not.
+ * packets grew, and the decoded picture is not black and moved. Throws naming the pairs that did not.
  */
 async function everyoneDecodesEveryone(people: Participant[], what: string, timeoutMs = 60_000): Promise<void> {
   const pending = new Set(people.flatMap((p) => people.filter((o) => o !== p).map((o) => `${p.name}<-${o.name}`)));
@@ -70,6 +70,17 @@ async function everyoneDecodesEveryone(people: Participant[], what: string, time
   }
 }
 
+/** Runs `step`; when it throws, adds what each page's peer connection receives (video: packets, frames, keyframes, freezes). */
+async function explained<T>(people: Participant[], step: () => Promise<T>): Promise<T> {
+  try {
+    return await step();
+  } catch (e) {
+    const detail = await Promise.all(people.map(async (p) => `${p.name}: ${JSON.stringify(await inboundVideo(p.page).catch(() => 'closed'))}`));
+    (e as Error).message += `\nreceived video:\n${detail.join('\n')}`;
+    throw e;
+  }
+}
+
 describe('the three-machine install behind a NAT router', { skip: skip ?? false }, () => {
   let net: ThreeMachines;
   let nats: NatsServer;
@@ -88,10 +99,10 @@ describe('the three-machine install behind a NAT router', { skip: skip ?? false 
   const natsOptions = () => ['--nats-url', nats.url, '--nats-user', 'tertulia'];
   const common = () => ({ TERTULIA_NATS_PASSWORD: NATS_PASSWORD, TERTULIA_LOG_LEVEL: 'info' });
 
-  /** A bridge machine's process, as the README starts it (B region eu, C region us). */
-  const startBridge = async (m: Machine, region: string, id: string) => {
+  /** A bridge machine's process, as the README starts it (B region eu, C region us; the HTTPS port it does not use names its log). */
+  const startBridge = async (m: Machine, region: string, id: string, httpsPort: number) => {
     const b = await startServer(
-      { ...common(), TERTULIA_MEDIA_PORT: '10000', TERTULIA_TCP_MEDIA_PORT: '4443', TERTULIA_HTTPS_PORT: '8443', TERTULIA_HTTP_PORT: '8080' },
+      { ...common(), TERTULIA_MEDIA_PORT: '10000', TERTULIA_TCP_MEDIA_PORT: '4443', TERTULIA_HTTPS_PORT: String(httpsPort), TERTULIA_HTTP_PORT: '8080' },
       { netns: m.ns, args: ['--parts', 'bridge', ...natsOptions(), '--public-address', m.publicAddress, '--region', region, '--bridge-id', id] },
     );
     bridges.set(m, b);
@@ -116,8 +127,8 @@ describe('the three-machine install behind a NAT router', { skip: skip ?? false 
     net = createThreeMachines();
     nats = await startNatsServer({ netns: net.a.ns, address: net.a.privateAddress, user: 'tertulia', password: NATS_PASSWORD, jetstream: true });
     const started = await Promise.all([
-      startBridge(net.b, 'eu', 'bridge-b'),
-      startBridge(net.c, 'us', 'bridge-c'),
+      startBridge(net.b, 'eu', 'bridge-b', 8443),
+      startBridge(net.c, 'us', 'bridge-c', 8444),
       startServer({ ...common(), TERTULIA_HTTPS_PORT: '9445', TERTULIA_HTTP_PORT: '9082' }, { netns: net.a.ns, args: ['--parts', 'focus', ...natsOptions()] }),
       startSignal(9443, 9080),
       startSignal(9444, 9081),
@@ -150,11 +161,14 @@ describe('the three-machine install behind a NAT router', { skip: skip ?? false 
     ben = await newParticipant(euBrowser, 'Ben');
     cleo = await newParticipant(usBrowser, 'Cleo');
     people = [ana, ben, cleo];
+    const t0 = Date.now();
     for (const p of people) {
       await joinThroughUi(p, url, ROOM);
       await p.page.evaluate(() => ((window as any).__noReload = true));
     }
-    await everyoneDecodesEveryone(people, 'at the start');
+    console.log(`# joined ${Date.now() - t0} ms after the first page opened`);
+    await explained(people, () => everyoneDecodesEveryone(people, 'at the start'));
+    console.log(`# everyone decodes everyone ${Date.now() - t0} ms after the first page opened`);
     assert.deepEqual(await placement(), { Ana: 'B', Ben: 'B', Cleo: 'C' }, 'each on the bridge of their region, through its public address');
     assert.match(focus.output(), /the conference spans another bridge/);
   });
@@ -163,7 +177,7 @@ describe('the three-machine install behind a NAT router', { skip: skip ?? false 
     await markConnections(people);
     const killedAt = Date.now();
     bridges.get(net.b)!.process.kill('SIGKILL');
-    const ms = await decodingAgain(people, killedAt, 60_000, [ana, ben]);
+    const ms = await explained(people, () => decodingAgain(people, killedAt, 60_000, [ana, ben]));
     console.log(`# after B's bridge was killed: everyone decodes everyone again in ${ms} ms (from C)`);
     await everyoneDecodesEveryone(people, 'after the kill');
     assert.deepEqual(await placement(), { Ana: 'C', Ben: 'C', Cleo: 'C' });
@@ -173,14 +187,14 @@ describe('the three-machine install behind a NAT router', { skip: skip ?? false 
   test('B starts again and C drains: everyone moves to B, C exits', { timeout: 120_000 }, async () => {
     stopped.push(bridges.get(net.b)!);
     const heard = bridgeAvailable('bridge-b');
-    await startBridge(net.b, 'eu', 'bridge-b');
+    await startBridge(net.b, 'eu', 'bridge-b', 8443);
     await waitUntil('focus to hear B again', async () => bridgeAvailable('bridge-b'), (n) => n > heard, 20_000);
     const c = bridges.get(net.c)!;
     await markConnections(people);
     const exited = new Promise<number | null>((r) => c.process.once('exit', (code) => r(code)));
     const termAt = Date.now();
     c.process.kill('SIGTERM');
-    const ms = await decodingAgain(people, termAt, 60_000);
+    const ms = await explained(people, () => decodingAgain(people, termAt, 60_000));
     console.log(`# after SIGTERM to C's bridge: everyone decodes everyone again in ${ms} ms (from B)`);
     await everyoneDecodesEveryone(people, 'after the drain');
     assert.equal(await exited, 0, 'the drained bridge exits by itself, with status 0');
@@ -195,7 +209,7 @@ describe('the three-machine install behind a NAT router', { skip: skip ?? false 
     await markConnections(people);
     const killedAt = Date.now();
     holder.process.kill('SIGKILL');
-    const ms = await decodingAgain(people, killedAt, 90_000);
+    const ms = await explained(people, () => decodingAgain(people, killedAt, 90_000));
     console.log(`# after the signal instance was killed: everyone decodes everyone again in ${ms} ms (through the other instance)`);
     await everyoneDecodesEveryone(people, 'after the signal instance died');
     assert.equal(joinsOn(other), 3, 'the three are back through the other instance');

@@ -61,8 +61,8 @@ export async function videoFrom(page: Page, name: string): Promise<InboundVideo 
   return all[0];
 }
 
-/** What a participant's tile shows: its video's size, mean brightness (0-255) and a 32x18 grey thumbnail. */
-export interface TilePicture {
+/** A picture of a remote video: its size, mean brightness (0-255) and a 32x18 grey thumbnail. */
+export interface Picture {
   width: number;
   height: number;
   luma: number;
@@ -70,13 +70,31 @@ export interface TilePicture {
 }
 
 /**
- * The picture in `name`'s tile on `page` now (its <video> drawn on a canvas), or null while the tile has no video
- * with a decoded frame. Two calls a moment apart tell a moving picture from a frozen one (`pictureChanged`).
+ * The picture the meeting's peer connection on `page` decodes now from `name`'s camera (the receiver's track,
+ * played in a small <video> of its own and drawn on a canvas), or null while there is no such track or no frame
+ * yet. Two calls a moment apart tell a moving picture from a frozen one (`pictureChanged`).
  */
-export async function tilePicture(page: Page, name: string): Promise<TilePicture | null> {
-  const video = page.getByRole('group', { name, exact: true }).locator('video');
-  if ((await video.count()) !== 1) return null;
-  return await video.evaluate((v: HTMLVideoElement) => {
+export async function receivedPicture(page: Page, name: string): Promise<Picture | null> {
+  return await page.evaluate(async (who) => {
+    const w = window as any;
+    const t = w.__tertulia;
+    const pc: RTCPeerConnection | undefined = t?.pc;
+    if (!pc) return null;
+    const id = (t.participants ?? []).find((p: any) => p.displayName === who)?.id;
+    const mids = new Set((t.sources ?? []).filter((s: any) => s.participantId === id && s.kind === 'video').map((s: any) => String(s.mid)));
+    const track = pc.getTransceivers().find((x) => x.mid !== null && mids.has(x.mid) && x.receiver.track.kind === 'video')?.receiver.track;
+    if (!track || track.readyState !== 'live') return null;
+    const probes: Map<string, HTMLVideoElement> = (w.__pictureProbes ??= new Map());
+    let v = probes.get(track.id);
+    if (!v) {
+      v = document.createElement('video');
+      v.muted = true;
+      v.style.cssText = 'position:fixed;left:0;top:0;width:64px;height:36px;opacity:0.01;pointer-events:none';
+      v.srcObject = new MediaStream([track]);
+      document.body.appendChild(v);
+      probes.set(track.id, v);
+      await v.play().catch(() => {});
+    }
     if (v.videoWidth === 0 || v.readyState < 2) return null;
     const canvas = document.createElement('canvas');
     canvas.width = 32;
@@ -87,10 +105,10 @@ export async function tilePicture(page: Page, name: string): Promise<TilePicture
     const thumbnail: number[] = [];
     for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
     return { width: v.videoWidth, height: v.videoHeight, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
-  });
+  }, name);
 }
 
 /** True when the two pictures differ (the video moved on between them). */
-export function pictureChanged(a: TilePicture, b: TilePicture): boolean {
+export function pictureChanged(a: Picture, b: Picture): boolean {
   return a.thumbnail.some((v, i) => v !== b.thumbnail[i]);
 }
