@@ -20,7 +20,7 @@ import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { netnsUnavailable } from '../helpers/netns.ts';
 import { createThreeMachines, type Machine, type ThreeMachines } from '../helpers/netns-three-machines.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
-import { inboundVideo, pictureChanged, receivedPicture, type Picture } from '../helpers/video-stats.ts';
+import { pictureChanged, receivedPicture, type Picture } from '../helpers/video-stats.ts';
 
 const skip = netnsUnavailable();
 const ROOM = 'Tres Maquinas';
@@ -70,12 +70,31 @@ async function everyoneDecodesEveryone(people: Participant[], what: string, time
   }
 }
 
-/** Runs `step`; when it throws, adds what each page's peer connection receives (video: packets, frames, keyframes, freezes). */
+/** Each remote video's counters on `page` (getStats inbound-rtp): what a failure message needs to tell where media stops. */
+async function videoReceived(page: Participant['page']): Promise<unknown[]> {
+  return await page.evaluate(async () => {
+    const t = (window as any).__tertulia;
+    const names = new Map<string, string>();
+    for (const p of t?.participants ?? []) names.set(p.id, p.displayName);
+    const byMid = new Map<string, string>();
+    for (const s of t?.sources ?? []) byMid.set(String(s.mid), names.get(s.participantId) ?? s.participantId);
+    const out: unknown[] = [];
+    if (!t?.pc) return out;
+    (await (t.pc as RTCPeerConnection).getStats()).forEach((s: any) => {
+      if (s.type !== 'inbound-rtp' || s.kind !== 'video') return;
+      const { mid, ssrc, packetsReceived, framesReceived, framesDecoded, framesDropped, keyFramesDecoded, pliCount, firCount, nackCount, frameWidth } = s;
+      out.push({ from: byMid.get(String(mid)), mid, ssrc, packetsReceived, framesReceived, framesDecoded, framesDropped, keyFramesDecoded, pliCount, firCount, nackCount, frameWidth });
+    });
+    return out;
+  });
+}
+
+/** Runs `step`; when it throws, adds what each page's peer connection receives (video: packets, frames, keyframes, requests). */
 async function explained<T>(people: Participant[], step: () => Promise<T>): Promise<T> {
   try {
     return await step();
   } catch (e) {
-    const detail = await Promise.all(people.map(async (p) => `${p.name}: ${JSON.stringify(await inboundVideo(p.page).catch(() => 'closed'))}`));
+    const detail = await Promise.all(people.map(async (p) => `${p.name}: ${JSON.stringify(await videoReceived(p.page).catch(() => 'closed'))}`));
     (e as Error).message += `\nreceived video:\n${detail.join('\n')}`;
     throw e;
   }

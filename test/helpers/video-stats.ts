@@ -70,9 +70,10 @@ export interface Picture {
 }
 
 /**
- * The picture the meeting's peer connection on `page` decodes now from `name`'s camera (the receiver's track,
- * played in a small <video> of its own and drawn on a canvas), or null while there is no such track or no frame
- * yet. Two calls a moment apart tell a moving picture from a frozen one (`pictureChanged`).
+ * The latest frame the meeting's peer connection on `page` decoded from `name`'s camera, read straight from the
+ * receiver's track (a MediaStreamTrackProcessor, no <video> element or page layout in between) and scaled to
+ * 32x18; null while there is no such track or no frame within a second. Two calls a moment apart tell a moving
+ * picture from a frozen one (`pictureChanged`).
  */
 export async function receivedPicture(page: Page, name: string): Promise<Picture | null> {
   return await page.evaluate(async (who) => {
@@ -84,27 +85,33 @@ export async function receivedPicture(page: Page, name: string): Promise<Picture
     const mids = new Set((t.sources ?? []).filter((s: any) => s.participantId === id && s.kind === 'video').map((s: any) => String(s.mid)));
     const track = pc.getTransceivers().find((x) => x.mid !== null && mids.has(x.mid) && x.receiver.track.kind === 'video')?.receiver.track;
     if (!track || track.readyState !== 'live') return null;
-    const probes: Map<string, HTMLVideoElement> = (w.__pictureProbes ??= new Map());
-    let v = probes.get(track.id);
-    if (!v) {
-      v = document.createElement('video');
-      v.muted = true;
-      v.style.cssText = 'position:fixed;left:0;top:0;width:64px;height:36px;opacity:0.01;pointer-events:none';
-      v.srcObject = new MediaStream([track]);
-      document.body.appendChild(v);
-      probes.set(track.id, v);
-      await v.play().catch(() => {});
+    // one reader per track, kept: it holds the newest frame only
+    const readers: Map<string, ReadableStreamDefaultReader<any>> = (w.__pictureReaders ??= new Map());
+    let reader = readers.get(track.id);
+    if (!reader) {
+      reader = new w.MediaStreamTrackProcessor({ track, maxBufferSize: 1 }).readable.getReader() as ReadableStreamDefaultReader<any>;
+      readers.set(track.id, reader);
     }
-    if (v.videoWidth === 0 || v.readyState < 2) return null;
-    const canvas = document.createElement('canvas');
-    canvas.width = 32;
-    canvas.height = 18;
-    const g = canvas.getContext('2d', { willReadFrequently: true })!;
-    g.drawImage(v, 0, 0, 32, 18);
-    const rgba = g.getImageData(0, 0, 32, 18).data;
-    const thumbnail: number[] = [];
-    for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
-    return { width: v.videoWidth, height: v.videoHeight, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
+    // a read that timed out earlier is still the one to wait for (a second read would queue behind it)
+    const pending: Map<string, Promise<any>> = (w.__pictureReads ??= new Map());
+    const read = pending.get(track.id) ?? reader.read();
+    pending.set(track.id, read);
+    const next = await Promise.race([read, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+    if (next === null) return null;
+    pending.delete(track.id);
+    if (next.done) return null;
+    const frame = next.value;
+    try {
+      const canvas = new OffscreenCanvas(32, 18);
+      const g = canvas.getContext('2d', { willReadFrequently: true })!;
+      g.drawImage(frame, 0, 0, 32, 18);
+      const rgba = g.getImageData(0, 0, 32, 18).data;
+      const thumbnail: number[] = [];
+      for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
+      return { width: frame.displayWidth, height: frame.displayHeight, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
+    } finally {
+      frame.close();
+    }
   }, name);
 }
 
