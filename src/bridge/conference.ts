@@ -8,6 +8,9 @@ import { Downtrack, standaloneDowntrackHost, type DowntrackHost } from './downtr
 import type { Egress } from './egress.ts';
 import { RateMeter } from './simulcast/rate-meter.ts';
 
+/** How many ended video streams' numbering a receiver keeps (Endpoint.retiredRewriters). */
+export const RETIRED_REWRITERS = 32;
+
 export class Conference {
   readonly id: string;
   readonly endpoints = new Map<string, Endpoint>();
@@ -306,7 +309,10 @@ export class Conference {
       for (const e of subs) {
         let dt = e.downtracks.get(source.ssrc);
         if (dt === undefined || dt.source !== source) {
+          const previous = dt?.rewriter ?? e.retiredRewriters.get(source.ssrc);
+          e.retiredRewriters.delete(source.ssrc);
           dt = new Downtrack(source, e, this.downtrackHost, this.keyframeNeeded);
+          if (previous) dt.rewriter?.continueFrom(previous);
           e.downtracks.set(source.ssrc, dt);
         }
         tracks.push(dt);
@@ -320,7 +326,13 @@ export class Conference {
     // forget what receivers no longer get
     for (const e of this.endpoints.values()) {
       for (const [ssrc, dt] of e.downtracks) {
-        if (this.sources.get(ssrc) !== dt.source || !e.subscriptions.has(ssrc)) e.downtracks.delete(ssrc);
+        if (this.sources.get(ssrc) === dt.source && e.subscriptions.has(ssrc)) continue;
+        e.downtracks.delete(ssrc);
+        if (dt.rewriter === null) continue;
+        // kept a while: the same SSRC may come back from elsewhere (a participant moved off a lost bridge)
+        e.retiredRewriters.delete(ssrc);
+        e.retiredRewriters.set(ssrc, dt.rewriter);
+        if (e.retiredRewriters.size > RETIRED_REWRITERS) e.retiredRewriters.delete(e.retiredRewriters.keys().next().value!);
       }
     }
   }

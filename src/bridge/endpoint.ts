@@ -11,6 +11,7 @@ import type { Downtrack } from './downtrack.ts';
 import type { Source } from './source.ts';
 import { DETACHED_EGRESS, type Egress } from './egress.ts';
 import type { LayerSelector } from './simulcast/layer-selector.ts';
+import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { MediaTransport } from './transport.ts';
 
 /** How large a receiver shows one video source it receives (0x0: not on screen). */
@@ -44,6 +45,11 @@ export class Endpoint {
   layerSelector: LayerSelector | null = null;
   /** What it receives, by the source's SSRC (kept across subscriber rebuilds: rewriter state lives there). */
   readonly downtracks = new Map<number, Downtrack>();
+  /**
+   * Rewriters of video streams this endpoint stopped getting, by output SSRC (at most conference.ts's RETIRED_REWRITERS): a
+   * stream under the same SSRC later (the same camera from another place) continues their numbering.
+   */
+  readonly retiredRewriters = new Map<number, Vp8Rewriter>();
 
   /** The sources this endpoint sends. */
   sources: Source[] = [];

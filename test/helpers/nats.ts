@@ -21,10 +21,17 @@ export interface NatsServer {
 }
 
 
-/** `jetstream`: with JetStream (-js), its files in a fresh temporary directory kept across restart(). */
-export async function startNatsServer(auth: { user?: string; password?: string; token?: string; jetstream?: boolean } = {}): Promise<NatsServer> {
-  const port = await freeTcpPort();
-  const args = ['-a', '127.0.0.1', '-p', String(port)];
+/**
+ * `jetstream`: with JetStream (-js), its files in a fresh temporary directory kept across restart(). `netns` and
+ * `address`: run it in that network namespace, listening on that address, on NATS's usual port 4222 (ready when it
+ * says so; the test's own namespace may not reach it).
+ */
+export async function startNatsServer(
+  auth: { user?: string; password?: string; token?: string; jetstream?: boolean; netns?: string; address?: string } = {},
+): Promise<NatsServer> {
+  const port = auth.netns ? 4222 : await freeTcpPort();
+  const address = auth.address ?? '127.0.0.1';
+  const args = ['-a', address, '-p', String(port)];
   const storeDir = auth.jetstream ? mkdtempSync(join(tmpdir(), 'tertulia-js-')) : undefined;
   if (storeDir) args.push('-js', '--store_dir', storeDir);
   if (auth.user) args.push('--user', auth.user, '--pass', auth.password ?? '');
@@ -32,14 +39,16 @@ export async function startNatsServer(auth: { user?: string; password?: string; 
   let out = '';
   let child: ChildProcess | undefined;
   const launch = async () => {
-    const c = spawn(NATS_SERVER, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const command = auth.netns ? ['ip', 'netns', 'exec', auth.netns, NATS_SERVER, ...args] : [NATS_SERVER, ...args];
+    const c = spawn(command[0]!, command.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] });
     child = c;
     c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
     c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
     c.once('error', (e) => (out += `spawn error: ${e.message}\n`));
     let exited = false;
     c.once('exit', () => (exited = true));
-    await waitForTcp(port, () => !exited, () => out, 10_000);
+    if (auth.netns) await waitForOutput('Server is ready', () => !exited, () => out, 10_000);
+    else await waitForTcp(port, () => !exited, () => out, 10_000);
   };
   const kill = async () => {
     const c = child;
@@ -52,7 +61,7 @@ export async function startNatsServer(auth: { user?: string; password?: string; 
   await launch();
   return {
     port,
-    url: `nats://127.0.0.1:${port}`,
+    url: `nats://${address}:${port}`,
     output: () => out,
     kill,
     async restart() {
@@ -64,4 +73,14 @@ export async function startNatsServer(auth: { user?: string; password?: string; 
       if (storeDir) rmSync(storeDir, { recursive: true, force: true });
     },
   };
+}
+
+/** Resolves once `out()` includes `text`; rejects when `alive()` turns false or after the timeout. */
+async function waitForOutput(text: string, alive: () => boolean, out: () => string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!out().includes(text)) {
+    if (!alive()) throw new Error(`nats-server exited:\n${out()}`);
+    if (Date.now() > deadline) throw new Error(`nats-server did not say "${text}":\n${out()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

@@ -73,6 +73,17 @@ export function tcpProbe(ns: string, host: string, port: number): string {
   ]).trim();
 }
 
+/** Resolves once host:port accepts TCP connections, probed from namespace `from`. */
+export async function waitForTcpIn(from: string, host: string, port: number, alive: () => boolean, out: () => string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!alive()) throw new Error(`exited before listening on ${host}:${port}:\n${out()}`);
+    if (tcpProbe(from, host, port) === 'open') return;
+    if (Date.now() > deadline) throw new Error(`nothing listens on ${host}:${port}:\n${out()}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 /**
  * A bridge behind NAT, reached by its public address:
  *   client ns: veth 10.201.0.1/24, route to 198.18.0.0/24 (the "public" network) via the bridge ns; no route

@@ -28,17 +28,22 @@ export interface RunningServer {
 /**
  * `netns`: run the server inside that network namespace (`ip netns exec`, which execs the server itself, so
  * the child is the server); `host`: the address browsers use in baseUrl (default 127.0.0.1); `wrap`: a command
- * that runs before the server and execs it (given the data directory), e.g. one mounting a small file system there.
+ * that runs before the server and execs it (given the data directory), e.g. one mounting a small file system there;
+ * `args`: command-line options after `start`, run through the `./tertulia` script as an admin does (it execs Node,
+ * so the child is still the server). Ports given in `extraEnv` are used (and reported) instead of free ones.
  */
 export async function startServer(
   extraEnv: Record<string, string> = {},
-  opts: { netns?: string; host?: string; wrap?: (dataDir: string) => string[] } = {},
+  opts: { netns?: string; host?: string; wrap?: (dataDir: string) => string[]; args?: string[] } = {},
 ): Promise<RunningServer> {
-  const httpsPort = await freeTcpPort();
-  const httpPort = await freeTcpPort();
-  const mediaPort = await freeUdpPort();
+  const given = (name: string) => (extraEnv[name] !== undefined ? Number(extraEnv[name]) : undefined);
+  const httpsPort = given('TERTULIA_HTTPS_PORT') ?? (await freeTcpPort());
+  const httpPort = given('TERTULIA_HTTP_PORT') ?? (await freeTcpPort());
+  const mediaPort = given('TERTULIA_MEDIA_PORT') ?? (await freeUdpPort());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-test-'));
-  const command = [process.execPath, '--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'];
+  const command = opts.args
+    ? [path.join(repo, 'tertulia'), 'start', ...opts.args]
+    : [process.execPath, '--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'];
   if (opts.wrap) command.unshift(...opts.wrap(dataDir));
   if (opts.netns) command.unshift('ip', 'netns', 'exec', opts.netns);
   const child = spawn(

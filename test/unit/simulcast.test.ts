@@ -558,3 +558,33 @@ test('VP8 rewriter: late packets of the new layer from before the switch keyfram
   assert.deepEqual(sent, [500, 501, 502, 503, 504, 505]);
   assert.ok(rw.lookup(502) && rw.foundLayer === 2, 'the history of 502 is still the layer-2 packet');
 });
+
+test('VP8 rewriter: a stream that replaces another under the same SSRC continues its numbering', () => {
+  // the same camera first came over a relay, then from its participant moved onto this bridge (a new sender:
+  // other sequence numbers, timestamps and picture ids); the receiver's decoder must see one continuous stream
+  const before = new Vp8Rewriter(0xabcdef01, () => {});
+  const out: Out[] = [];
+  before.setTarget(0);
+  run(12, before, new SimulcastSender(), out);
+  const after = new Vp8Rewriter(0xabcdef01, () => {});
+  after.continueFrom(before);
+  after.setTarget(0);
+  const moved = new SimulcastSender();
+  moved.seq = [40000, 2, 3];
+  moved.ts = [77, 88, 99];
+  moved.pic = [9, 10, 11];
+  moved.tl0 = [3, 4, 5];
+  const joined = out.length;
+  run(12, after, moved, out);
+  assert.ok(out.length > joined && out[joined].key, 'the new stream starts at its keyframe');
+  checkContinuity(out);
+  assert.equal((out[joined].ts - out[joined - 1].ts) >>> 0, 3000, 'one frame interval after the last packet of the old stream');
+
+  // a fresh rewriter (nothing to continue) keeps the sender's own numbering
+  const fresh = new Vp8Rewriter(0xabcdef01, () => {});
+  fresh.continueFrom(new Vp8Rewriter(0xabcdef01, () => {}));
+  fresh.setTarget(0);
+  const alone: Out[] = [];
+  run(1, fresh, new SimulcastSender(), alone);
+  assert.equal(alone[0]!.seq, 1000);
+});

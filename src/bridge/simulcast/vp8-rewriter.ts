@@ -85,6 +85,21 @@ export class Vp8Rewriter {
     this.frameTicks = frameTicks;
   }
 
+  /**
+   * The stream this rewriter makes replaces `previous`'s to the same receiver under the same SSRC (the source
+   * came over a relay and now comes from a participant moved onto this bridge, or the reverse): the numbering
+   * (sequence, timestamp, picture id, TL0PICIDX) goes on from where `previous` stopped, as at a layer switch, so
+   * the receiver's decoder takes the new packets (at a keyframe) instead of dropping them as old or duplicate.
+   */
+  continueFrom(previous: Vp8Rewriter): void {
+    if (!previous.started || this.started) return;
+    this.started = true;
+    this.lastSeq = previous.lastSeq;
+    this.lastTs = previous.lastTs;
+    this.lastPic = previous.lastPic;
+    this.lastTl0 = previous.lastTl0;
+  }
+
   /** true while waiting for a keyframe of the target layer (re-request it, throttled, while so). */
   get needsKeyframe(): boolean {
     return this.targetLayer >= 0 && this.targetLayer !== this.currentLayer;
