@@ -117,7 +117,7 @@ describe('layout: moderator tools beside the chat, a phone screen with a long na
       const n = await radios.count();
       assert.ok(n >= 5, `${n} background choices`);
       for (let i = 0; i < n; i++) {
-        const label = page.locator('label', { has: radios.nth(i) });
+        const label = radios.nth(i).locator('xpath=ancestor::label[1]');
         await label.scrollIntoViewIfNeeded();
         assertOnScreen(await box(label), page, `background choice ${i} (${await label.textContent()})`);
       }
