@@ -21,16 +21,13 @@ export function EffectSettings({ effects }: { effects: TrackEffects }) {
       </small>
     );
   };
-  const option = (background: Background, label: string, hint?: string) => {
+  const option = (background: Background, label: string) => {
     const url = background === 'none' || background === 'blur' ? null : backgroundImageUrl(background);
     return (
       <label className="background-option" key={background}>
         <input type="radio" name={group} checked={state.background === background} onChange={() => effects.setBackground(background)} />
         {url !== null && <img className="background-thumb" src={url} alt="" width={48} height={27} />}
-        <span>
-          {label}
-          {hint !== undefined && <small className="field-hint">{hint}</small>}
-        </span>
+        <span>{label}</span>
       </label>
     );
   };
@@ -56,10 +53,10 @@ export function EffectSettings({ effects }: { effects: TrackEffects }) {
       <fieldset className="background-choices">
         <legend className="field-label">{t.background}</legend>
         {option('none', t.backgroundNone)}
-        {option('blur', t.backgroundBlur, t.backgroundBlurHint)}
+        {option('blur', t.backgroundBlur)}
         {(Object.keys(BUNDLED_BACKGROUNDS) as BundledBackground[]).map((b) => option(b, t.backgroundPicture(b)))}
         {state.hasCustomImage && option('custom', t.backgroundCustom)}
-        {note('background')}
+        {note('background', t.backgroundHint)}
         <div className="background-upload">
           <input id={uploadId} className="background-file" type="file" accept="image/*" onChange={upload} />
           <label htmlFor={uploadId} className="background-upload-button">
