@@ -1,10 +1,10 @@
-// `npm run bench -- effects [--seconds 20 --resolution 360]`: what noise suppression and background blur cost the
-// browser that uses them. A real server and two headless Chromium processes (one per participant, so that each
+// `npm run bench -- effects [--seconds 20 --resolution 360]`: what noise suppression, background blur and a virtual
+// background cost the browser that uses them. A real server and two headless Chromium processes (one per participant, so that each
 // process's CPU is its participant's); Ana's camera at --resolution lines. For each state (no effect, noise
 // suppression, background blur, both) Ana's whole Chromium process tree (browser, renderer, GPU and utility
-// processes) is sampled from /proc over --seconds, and the frame rate Ben decodes of Ana is read from his stats.
+// processes; a virtual background: the bundled "Sea" picture) is sampled from /proc over --seconds, and the frame rate Ben decodes of Ana is read from his stats.
 // Headless Chromium here has no GPU: MediaPipe's WebGL runs in software, which a real machine with a GPU does not
-// pay, so the blur figure is an upper bound.
+// pay, so the blur and virtual background figures are upper bounds.
 import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../../test/helpers/browser.ts';
@@ -46,11 +46,13 @@ function treeCpuSeconds(marker: string): number {
   return cpu;
 }
 
-async function setEffect(p: Participant, name: string, on: boolean): Promise<void> {
+/** Sets noise suppression and the camera's background (a radio button's name) in Ana's settings. */
+async function setEffects(p: Participant, noiseSuppression: boolean, background: string): Promise<void> {
   await p.page.getByRole('button', { name: 'Settings' }).click();
   const dialog = p.page.getByRole('dialog', { name: 'Settings' });
-  const box = dialog.getByRole('checkbox', { name: new RegExp(`^${name}`) });
-  if ((await box.isChecked()) !== on) await box.click();
+  const box = dialog.getByRole('checkbox', { name: /^Noise suppression/ });
+  if ((await box.isChecked()) !== noiseSuppression) await box.click();
+  await dialog.getByRole('group', { name: 'Background' }).getByRole('radio', { name: new RegExp(`^${background}`) }).check();
   await dialog.getByRole('button', { name: 'Close' }).click();
 }
 
@@ -65,16 +67,16 @@ try {
   await joinThroughUi(ana, server.baseUrl, 'Effects', { hash: `#config.resolution=${resolution}` });
   await joinThroughUi(ben, server.baseUrl, 'Effects', { muteMic: true, stopCamera: true });
   await waitUntil('Ben to see Ana', () => remoteStats(ben.page), (s) => (s.Ana?.framesDecoded ?? 0) > 30, 60_000);
-  const states: Array<[string, boolean, boolean]> = [
-    ['no effect', false, false],
-    ['noise suppression', true, false],
-    ['background blur', false, true],
-    ['both', true, true],
+  const states: Array<[string, boolean, string]> = [
+    ['no effect', false, 'No effect'],
+    ['noise suppression', true, 'No effect'],
+    ['background blur', false, 'Blur my background'],
+    ['both', true, 'Blur my background'],
+    ['virtual background (a picture)', false, 'Sea'],
   ];
   let baseline = 0;
-  for (const [label, ns, blur] of states) {
-    await setEffect(ana, 'Noise suppression', ns);
-    await setEffect(ana, 'Blur my background', blur);
+  for (const [label, ns, background] of states) {
+    await setEffects(ana, ns, background);
     await sleep(5000); // the pipes start (the segmentation model loads) and settle
     const cpu0 = treeCpuSeconds(marker);
     const frames0 = (await remoteStats(ben.page)).Ana?.framesDecoded ?? 0;

@@ -599,9 +599,18 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   mute(conferenceId: string, endpointId: string, kind: MediaKind, muted: boolean): void {
     const ep = this.endpoint(conferenceId, endpointId);
+    const cameraBack = kind === 'video' && ep.videoMuted && !muted;
     if (kind === 'audio') ep.audioMuted = muted;
     else ep.videoMuted = muted;
     this.log.info({ conferenceId, endpointId, kind, muted }, 'endpoint mute');
+    // the browser starts sending before the server's unmute gets here: its first keyframe was dropped
+    if (cameraBack) {
+      for (const source of ep.sources) {
+        if (source.kind !== 'video' || source.screen) continue;
+        if (source.rids === null) this.router.requestKeyframe(source, false, true);
+        else for (const layer of source.layers) if (layer !== null) this.router.requestKeyframe(layer, false, true);
+      }
+    }
   }
 
   /** Removes an endpoint; unknown endpoints are ignored (expire is idempotent). */

@@ -58,7 +58,7 @@ export class BridgeCounters {
   dropPadding = 0;
   /** Dropped: an RTX packet whose original the bridge already had (a sender's probe, or a late retransmission). */
   dropDuplicate = 0;
-  /** Dropped: audio of a muted endpoint. */
+  /** Dropped: audio, or camera video (all its layers and RTX; never a screen), of an endpoint muted on the server. */
   dropMuted = 0;
   /** Dropped: an exception in the packet path (a bug or hostile input). */
   dropError = 0;

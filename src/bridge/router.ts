@@ -194,6 +194,10 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
         ep.conference.speakers.onAudioLevel(source.speakerId, level, now);
         this.host.audioLevel(ep, source, level, now);
       }
+    } else if (ep.videoMuted && !(source.parent ?? source).screen) {
+      // a camera the server has off (the participant's own choice, or a moderator's): every layer and its RTX
+      c.dropMuted++;
+      return;
     }
     // a simulcast layer's mid/rid are hidden once, before it is kept and copied for receivers
     const target = source.parent ?? source;

@@ -86,6 +86,7 @@ const plainEndpointSchema = z.object({
   /** What it was attached with: a takeover that later moves it off a dead home bridge makes it again from this. */
   request: focusAttachPlainSchema,
   audioMuted: z.boolean(),
+  videoMuted: z.boolean(),
   constraints: z.array(videoConstraintSchema).max(MAX_LIST),
 });
 

@@ -208,16 +208,15 @@ export class Conference {
   async mute(participantId: string, kind: MediaKind, muted: boolean): Promise<void> {
     if (this.plain.byId.has(participantId)) {
       // a plain-RTP sender (a file played in): only the bridge can silence it
-      if (kind === 'audio') await this.plain.mute(participantId, muted);
+      await this.plain.mute(participantId, kind, muted);
       return;
     }
     const p = this.mustGet(participantId);
     if (kind === 'audio') p.audioMuted = muted;
     else p.videoMuted = muted;
-    // the bridge drops a muted participant's audio; video mute is the browser's (it stops sending)
-    if (kind === 'audio') {
-      await this.callOn(p.bridgeId, busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
-    }
+    // the bridge drops what the server has off, whatever the browser sends: a muted microphone, a camera that is
+    // off (its own choice, or "ask to unmute" video moderation); a shared screen is never dropped
+    await this.callOn(p.bridgeId, busCalls.bridgeMute, { conferenceId: this.id, endpointId: participantId, kind, muted });
   }
 
   /**
@@ -281,8 +280,9 @@ export class Conference {
       }
       resetForNewBridge(p, to);
       moved.set(p.id, to);
-      if (p.audioMuted) {
-        await this.callOn(to, busCalls.bridgeMute, { conferenceId: this.id, endpointId: p.id, kind: 'audio', muted: true }).catch(() => {});
+      for (const kind of ['audio', 'video'] as const) {
+        if (kind === 'audio' ? !p.audioMuted : !p.videoMuted) continue;
+        await this.callOn(to, busCalls.bridgeMute, { conferenceId: this.id, endpointId: p.id, kind, muted: true }).catch(() => {});
       }
     }
     if (homeLost && this.#home !== lost) await this.movePlainHome(lost, dead);

@@ -47,8 +47,9 @@ export interface PlainEndpoint {
   announced: string;
   /** What it was attached with (made again from it on another bridge). */
   request: FocusAttachPlain;
-  /** A sender the bridge silences (focus.mute). */
+  /** A sender whose microphone / camera the bridge drops (focus.mute). */
   audioMuted: boolean;
+  videoMuted: boolean;
   /** The last video sizes its owner gave (sent again after a move). */
   constraints: VideoConstraintPayload[];
 }
@@ -112,6 +113,7 @@ export class PlainEndpoints {
       announced: all ? JSON.stringify(receives) : '',
       request: req,
       audioMuted: false,
+      videoMuted: false,
       constraints: [],
     };
     this.byId.set(endpointId, endpoint);
@@ -139,11 +141,12 @@ export class PlainEndpoints {
   }
 
   /** A sender silenced (or not) at the bridge; kept, so the bridge it moves to silences it too. */
-  async mute(endpointId: string, muted: boolean): Promise<void> {
+  async mute(endpointId: string, kind: MediaKind, muted: boolean): Promise<void> {
     const e = this.byId.get(endpointId);
     if (!e) throw new BusCallError('not-found', `no plain-RTP endpoint ${endpointId} in conference ${this.host.conferenceId}`);
-    await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId, kind: 'audio', muted });
-    e.audioMuted = muted;
+    await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId, kind, muted });
+    if (kind === 'audio') e.audioMuted = muted;
+    else e.videoMuted = muted;
   }
 
   /**
@@ -171,9 +174,10 @@ export class PlainEndpoints {
         continue;
       }
       e.started = false;
-      if (e.audioMuted) {
-        await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId: e.id, kind: 'audio', muted: true }).catch((err: unknown) =>
-          this.host.log.warn({ endpoint: e.id, err: (err as Error).message }, 'muting a moved plain-RTP sender failed'),
+      for (const kind of ['audio', 'video'] as const) {
+        if (!(kind === 'audio' ? e.audioMuted : e.videoMuted)) continue;
+        await this.host.call(busCalls.bridgeMute, { conferenceId: this.host.conferenceId, endpointId: e.id, kind, muted: true }).catch((err: unknown) =>
+          this.host.log.warn({ endpoint: e.id, kind, err: (err as Error).message }, 'muting a moved plain-RTP sender failed'),
         );
       }
       this.host.publish(subjects.plainMoved(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, bridgeId: to, ...reply, sdp: describe(this.host.conferenceId, e.request, reply) });

@@ -2,8 +2,8 @@
 // (audio, video or both), a participant who is not a moderator has it off: turning it on moderates it off for
 // everyone who is on (forceMute), joining makes it off (admission.ts asks `moderatedAtJoin`), and a self-unmute
 // is refused (moderation.ts asks `mayUnmute`) until a moderator allows that participant. The server's mute state
-// is what focus and the bridge follow, so a browser that sends audio anyway is not heard (video: the bridge does not
-// drop it yet; the server refuses the unmute and the app keeps the camera off).
+// is what focus and the bridge follow, so a browser that sends audio or camera video anyway is neither heard nor
+// seen (the bridge drops it: every simulcast layer and its RTX; a shared screen is not a camera).
 // A participant asks (`ask-to-unmute`, rate-limited); moderators see the whole list of requests and allow one, all,
 // or dismiss one. State lives with the room object (a room emptied and started again is not moderated); a
 // permission belongs to one member (a page reload joins as a new member, muted, and asks again, as in Jitsi).

@@ -9,7 +9,7 @@ const root = path.dirname(fileURLToPath(import.meta.url));
 
 /**
  * Background blur's segmentation (@mediapipe/selfie_segmentation: a script, its WebAssembly and models) is served
- * from this server as the package ships it, under /vendor/selfie-segmentation/ (background-blur.ts loads it there).
+ * from this server as the package ships it, under /vendor/selfie-segmentation/ (background-effect.ts loads it there).
  */
 function vendorSelfieSegmentation(): Plugin {
   return {

@@ -2,7 +2,9 @@
 // microphones"; Beto (Spanish) is muted and cannot unmute: the toolbar's unmute asks instead, and a forged unmute
 // over his own WebSocket is refused by the server, and audio his browser sends anyway does not reach Ana (the
 // bridge drops it). He asks; Ana sees the request and allows him; then he unmutes and Ana hears him. After a page
-// reload he joins muted again and sees that microphones are moderated.
+// reload he joins muted again and sees that microphones are moderated. Then cameras: Ana moderates them, Beto's
+// camera goes off, and a camera his browser puts back on the wire with a forged unmute is not forwarded by the
+// bridge (Ana decodes no frame of it); once allowed, his camera reaches Ana again.
 import { before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
@@ -28,7 +30,41 @@ async function audioFromBetoOver(ana: Page, ms: number): Promise<number> {
   return ((await remoteStats(ana)).Beto?.audioPackets ?? 0) - before;
 }
 
-describe('audio moderation: ask to unmute', () => {
+/** Video bytes and frames Ana received from Beto over `ms` (after letting packets in flight drain). */
+async function videoFromBetoOver(ana: Page, ms: number): Promise<{ bytes: number; frames: number }> {
+  const read = () =>
+    ana.evaluate(async () => {
+      const t = (window as any).__tertulia;
+      const betoId = (t.participants as { id: string; displayName: string }[]).find((p) => p.displayName === 'Beto')?.id;
+      const mids = new Set((t.sources as { mid: string; participantId: string; kind: string }[]).filter((s) => s.participantId === betoId && s.kind === 'video').map((s) => s.mid));
+      let bytes = 0;
+      let frames = 0;
+      (await (t.pc as RTCPeerConnection).getStats()).forEach((s: any) => {
+        if (s.type !== 'inbound-rtp' || s.kind !== 'video' || !mids.has(String(s.mid))) return;
+        bytes += s.bytesReceived ?? 0;
+        frames += s.framesDecoded ?? 0;
+      });
+      return { bytes, frames };
+    });
+  await sleep(1500);
+  const before = await read();
+  await sleep(ms);
+  const after = await read();
+  return { bytes: after.bytes - before.bytes, frames: after.frames - before.frames };
+}
+
+/** Video bytes Beto's browser has sent on its camera (mid 1). */
+async function cameraBytesSent(beto: Page): Promise<number> {
+  return await beto.evaluate(async () => {
+    let bytes = 0;
+    (await ((window as any).__tertulia.pc as RTCPeerConnection).getStats()).forEach((s: any) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && String(s.mid) === '1') bytes += s.bytesSent ?? 0;
+    });
+    return bytes;
+  });
+}
+
+describe('audio and video moderation: ask to unmute', () => {
   const suite = useServerAndBrowser();
   let ana: Participant;
   let beto: Participant;
@@ -111,5 +147,47 @@ describe('audio moderation: ask to unmute', () => {
     await beto.page.getByText('Un moderador modera los micrófonos').waitFor({ state: 'detached', timeout: 10_000 });
     await beto.page.getByRole('toolbar').getByRole('button', { name: 'Activar micrófono' }).click();
     await beto.page.getByRole('toolbar').getByRole('button', { name: 'Silenciar micrófono' }).waitFor({ timeout: 10_000 });
+  });
+
+  test('cameras moderated: Beto\'s camera is off, and video his browser forges does not reach Ana', async () => {
+    await waitUntil("Ana to see Beto's camera", () => videoFromBetoOver(ana.page, 1000), (v) => v.frames > 5, 45_000);
+    await ana.page.getByRole('checkbox', { name: 'Moderate cameras' }).click();
+    await ana.page.getByRole('checkbox', { name: 'Moderate cameras', checked: true }).waitFor({ timeout: 10_000 });
+    await beto.page.getByRole('toolbar').getByRole('button', { name: 'Iniciar cámara' }).waitFor({ timeout: 10_000 });
+    await beto.page.getByText('Un moderador modera las cámaras').waitFor({ timeout: 10_000 });
+
+    // his camera put back on the wire by hand and an unmute forged on his own connection: the server refuses it,
+    // the bridge drops every layer (and RTX) of it
+    await beto.page.evaluate(async () => {
+      const pc: RTCPeerConnection = (window as any).__tertulia.pc;
+      const cam = (await navigator.mediaDevices.getUserMedia({ video: { width: 640, height: 360 } })).getVideoTracks()[0]!;
+      const sender = pc.getTransceivers().find((t) => t.mid === '1')!.sender;
+      await sender.replaceTrack(cam);
+      (window as any).__testSocket.send(JSON.stringify({ type: 'mute', kind: 'video', muted: false }));
+    });
+    const start = await cameraBytesSent(beto.page);
+    await waitUntil("Beto's browser to send video", () => cameraBytesSent(beto.page), (n) => n > start + 50_000, 20_000);
+    const forged = await videoFromBetoOver(ana.page, 3000);
+    assert.equal(forged.frames, 0, 'no frame of Beto decoded at Ana');
+    assert.ok(forged.bytes < 2000, `the bridge drops the camera of a moderated participant (Ana got ${forged.bytes} bytes)`);
+    // the forgery is undone by hand: the app's own state still has the camera off
+    await beto.page.evaluate(async () => {
+      const sender = ((window as any).__tertulia.pc as RTCPeerConnection).getTransceivers().find((t) => t.mid === '1')!.sender;
+      sender.track?.stop();
+      await sender.replaceTrack(null);
+    });
+  });
+
+  test('Beto asks to start video, Ana allows, then his camera reaches Ana', async () => {
+    await beto.page.getByRole('button', { name: 'Pedir iniciar el vídeo' }).click();
+    await beto.page.getByText('Petición enviada').waitFor({ timeout: 10_000 });
+    const requests = ana.page.getByRole('region', { name: 'Asking to unmute' });
+    await requests.getByText('Beto asks to start video').waitFor({ timeout: 10_000 });
+    await requests.getByRole('button', { name: 'Allow Beto to start video' }).click();
+    await requests.waitFor({ state: 'detached', timeout: 10_000 });
+    await beto.page.getByText('Un moderador te permite iniciar tu vídeo.').waitFor({ timeout: 10_000 });
+    await beto.page.getByRole('toolbar').getByRole('button', { name: 'Iniciar cámara' }).click();
+    await beto.page.getByRole('toolbar').getByRole('button', { name: 'Detener cámara' }).waitFor({ timeout: 10_000 });
+    await waitUntil("Beto's camera decoded at Ana", () => videoFromBetoOver(ana.page, 2000), (v) => v.frames > 10, 30_000);
   });
 });

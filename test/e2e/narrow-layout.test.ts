@@ -1,7 +1,7 @@
 // End to end: the layout does not break. "Moderator tools" sits in the meeting header, never over the chat
 // panel; on a phone-sized screen (390x844) a 128-character room name and 12 participants (two Chromium pages,
-// ten WebSocket participants) leave no horizontal scroll and every control reachable — measured with element
-// boxes, and the same in Spanish.
+// ten WebSocket participants) leave no horizontal scroll and every control reachable, the settings dialog (its
+// background choices) included — measured with element boxes, and the same in Spanish.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
@@ -101,6 +101,31 @@ describe('layout: moderator tools beside the chat, a phone screen with a long na
       await everyButtonReachable(page, header, 'header');
       const n = await everyButtonReachable(page, page.getByRole('toolbar', { name: p === ana ? 'Meeting controls' : 'Controles de la reunión' }), 'toolbar');
       assert.ok(n >= 10, `${n} toolbar buttons`);
+    }
+  });
+
+  test('390x844: the settings, with the background choices and the picture upload, fit (in Spanish too)', async () => {
+    for (const [p, l] of [
+      [ana, { settings: 'Settings', background: 'Background', upload: 'Upload a picture…', close: 'Close' }],
+      [ben, { settings: 'Configuración', background: 'Fondo', upload: 'Subir una imagen…', close: 'Cerrar' }],
+    ] as const) {
+      const page = p.page;
+      await page.getByRole('button', { name: l.settings }).click();
+      const dialog = page.getByRole('dialog', { name: l.settings });
+      await noHorizontalScroll(page);
+      const radios = dialog.getByRole('group', { name: l.background }).getByRole('radio');
+      const n = await radios.count();
+      assert.ok(n >= 5, `${n} background choices`);
+      for (let i = 0; i < n; i++) {
+        const label = radios.nth(i).locator('xpath=ancestor::label[1]');
+        await label.scrollIntoViewIfNeeded();
+        assertOnScreen(await box(label), page, `background choice ${i} (${await label.textContent()})`);
+      }
+      const upload = dialog.locator('label', { hasText: l.upload });
+      await upload.scrollIntoViewIfNeeded();
+      assertOnScreen(await box(upload), page, 'the upload button');
+      await everyButtonReachable(page, dialog, 'settings');
+      await dialog.getByRole('button', { name: l.close }).click();
     }
   });
 

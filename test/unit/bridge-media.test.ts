@@ -103,7 +103,7 @@ class MediaBrowser extends FakeBrowser {
   }
 }
 
-test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffer, mute, SR, REMB', async (t) => {
+test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffer, mute (audio and camera), SR, REMB', async (t) => {
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
@@ -239,6 +239,27 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   a.sendRtp(A_AUDIO, AUDIO_PT, 4, 1920, Buffer.from('audio-4'));
   await waitFor('audio after unmute', () => b.rtp.length >= 1);
   assert.deepEqual(b.decrypt(b.rtp.splice(0)[0])?.payload, Buffer.from('audio-4'));
+
+  // the same for alice's camera while the server has it off (its own choice, or video moderation); when it comes
+  // back the bridge asks her for a keyframe (her first frames came before the unmute and were dropped)
+  await bus.request(subjects.bridgeMute(BRIDGE), { conferenceId: CONF, endpointId: 'alice', kind: 'video', muted: true });
+  const cameraDroppedBefore = bridge.counters.dropMuted;
+  a.sendRtp(A_VIDEO, VIDEO_PT, 110, 9000, randomBytes(60));
+  a.sendRtp(A_VIDEO, VIDEO_PT, 111, 9000, randomBytes(60));
+  await waitFor('muted camera dropped', () => bridge.counters.dropMuted >= cameraDroppedBefore + 2);
+  await sleep(100);
+  assert.equal(b.rtp.length, 0, 'a muted camera is not forwarded');
+  const plisBeforeUnmute = a.rtcp.filter((r) => r.pt === RTCP_PSFB && r.fmt === FMT_PLI && r.mediaSsrc === A_VIDEO).length;
+  await bus.request(subjects.bridgeMute(BRIDGE), { conferenceId: CONF, endpointId: 'alice', kind: 'video', muted: false });
+  await waitFor('a keyframe request at alice after the unmute', () =>
+    a.rtcp.filter((r) => r.pt === RTCP_PSFB && r.fmt === FMT_PLI && r.mediaSsrc === A_VIDEO).length > plisBeforeUnmute,
+  );
+  const frame = randomBytes(60);
+  a.sendRtp(A_VIDEO, VIDEO_PT, 112, 12000, frame);
+  await waitFor('camera after unmute', () => b.rtp.length >= 1);
+  const back = b.decrypt(b.rtp.splice(0)[0]);
+  assert.equal(back?.seq, 112);
+  assert.deepEqual(back?.payload, frame);
 
   // an SSRC alice does not own is dropped; so is a forged (unauthenticated) packet
   const unknownBefore = bridge.counters.dropUnknownSsrc;

@@ -401,11 +401,14 @@ describe('focus renegotiation', () => {
     assert.deepEqual(lines.filter((m) => m.direction === 'sendonly').flatMap((m) => m.ssrcs), [51, 52]);
   });
 
-  test('mute: audio goes to the bridge, video does not', async () => {
+  test('mute: audio and video go to the bridge (it drops what the server has off)', async () => {
     await join('A');
     await bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'A', kind: 'audio', muted: true });
     await bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'A', kind: 'video', muted: true });
-    assert.deepEqual(callsOf('mute').map((c) => c.payload), [{ conferenceId: CONF, endpointId: 'A', kind: 'audio', muted: true }]);
+    assert.deepEqual(callsOf('mute').map((c) => c.payload), [
+      { conferenceId: CONF, endpointId: 'A', kind: 'audio', muted: true },
+      { conferenceId: CONF, endpointId: 'A', kind: 'video', muted: true },
+    ]);
     await assert.rejects(bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'Z', kind: 'audio', muted: true }), /not in conference/);
   });
 

@@ -1,12 +1,13 @@
 // Settings during the meeting: camera, microphone and speaker (with a camera preview and a microphone level
-// meter), and the display name others see.
+// meter), the effects (EffectSettings.tsx: noise suppression, the camera's background), and the display name
+// others see.
 import { useEffect, useId, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
-import type { Effect, TrackEffects } from '../media/effects/track-effects.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { useMicLevel } from '../media/mic-level.ts';
 import { Dialog } from './Dialog.tsx';
+import { EffectSettings } from './EffectSettings.tsx';
 import { VideoView, useTrackStream } from './MediaViews.tsx';
 
 function useDevices(): MediaDeviceInfo[] {
@@ -52,33 +53,6 @@ function DeviceSelect({ label, kind, devices, value, onChange }: { label: string
 /** The device id a live track uses, when the browser tells. */
 function trackDevice(track: MediaStreamTrack | null): string {
   return track?.getSettings().deviceId ?? '';
-}
-
-/** Noise suppression and background blur: checkboxes, with "Starting…" and "could not start" under them. */
-function EffectToggles({ effects }: { effects: TrackEffects }) {
-  const t = useStrings();
-  const state = useSyncExternalStore(effects.subscribe, effects.getSnapshot);
-  const row = (effect: Effect, label: string, hint: string) => {
-    const note = state.starting.includes(effect) ? t.effectStarting : state.failed.includes(effect) ? t.effectFailed : hint;
-    return (
-      <label className="effect-toggle">
-        <input type="checkbox" checked={state[effect]} onChange={(e) => effects.set(effect, e.target.checked)} />
-        <span>
-          {label}
-          <small className="field-hint" role={state.failed.includes(effect) ? 'alert' : undefined}>
-            {note}
-          </small>
-        </span>
-      </label>
-    );
-  };
-  return (
-    <fieldset className="settings-effects">
-      <legend className="field-label">{t.effects}</legend>
-      {row('noiseSuppression', t.noiseSuppression, t.noiseSuppressionHint)}
-      {row('backgroundBlur', t.backgroundBlur, t.backgroundBlurHint)}
-    </fieldset>
-  );
 }
 
 export function SettingsDialog({ conference, onClose }: { conference: Conference; onClose: () => void }) {
@@ -135,7 +109,7 @@ export function SettingsDialog({ conference, onClose }: { conference: Conference
           )}
         </div>
       </div>
-      <EffectToggles effects={conference.local.effects} />
+      <EffectSettings effects={conference.local.effects} />
       <form className="settings-name" onSubmit={saveName}>
         <label htmlFor={nameId} className="field-label">
           {t.displayName}

@@ -1,8 +1,9 @@
-// Background blur of the camera: every camera frame goes through MediaPipe's selfie segmentation (its model and
-// WebAssembly ship in the npm package @mediapipe/selfie_segmentation and are served by this server under
-// /vendor/selfie-segmentation/, see vite.config.ts; nothing is fetched from elsewhere); the person is drawn sharp
-// over the same frame blurred, on a canvas whose stream is the new track. A slow machine gets fewer frames, never
-// a late one: a frame arriving while the previous is being segmented is skipped.
+// The camera's background, changed: every camera frame goes through MediaPipe's selfie segmentation (its model
+// and WebAssembly ship in the npm package @mediapipe/selfie_segmentation and are served by this server under
+// /vendor/selfie-segmentation/, see vite.config.ts; nothing is fetched from elsewhere); the person is drawn as
+// they are over a backdrop, on a canvas whose stream is the new track. The backdrop is the same frame blurred
+// (background blur) or a picture (virtual background, background-images.ts) scaled to cover the frame. A slow
+// machine gets fewer frames, never a late one: a frame arriving while the previous is being segmented is skipped.
 import type { Results, SelfieSegmentation } from '@mediapipe/selfie_segmentation';
 import type { TrackPipe } from './track-pipe.ts';
 
@@ -31,7 +32,19 @@ function loadLibrary(): NonNullable<typeof library> {
   return library;
 }
 
-export async function backgroundBlurred(camera: MediaStreamTrack): Promise<TrackPipe> {
+/** What is drawn behind the person: the frame blurred, or a picture. */
+export type Backdrop = { kind: 'blur' } | { kind: 'image'; image: ImageBitmap };
+
+/** Draws `image` over the whole w x h canvas, scaled to cover it and centred (as CSS object-fit: cover). */
+function drawCover(ctx: CanvasRenderingContext2D, image: ImageBitmap, w: number, h: number): void {
+  const scale = Math.max(w / image.width, h / image.height);
+  const dw = image.width * scale;
+  const dh = image.height * scale;
+  ctx.drawImage(image, (w - dw) / 2, (h - dh) / 2, dw, dh);
+}
+
+/** A track of `camera` with its background replaced by `backdrop` (an image backdrop is closed with the pipe). */
+export async function backgroundReplaced(camera: MediaStreamTrack, backdrop: Backdrop): Promise<TrackPipe> {
   const Segmentation = await loadLibrary();
   const segmentation = new Segmentation({ locateFile: (file) => VENDOR + file });
   // the landscape model: 256x144, made for video calls
@@ -53,6 +66,7 @@ export async function backgroundBlurred(camera: MediaStreamTrack): Promise<Track
     video.srcObject = null;
     video.remove();
     void segmentation.close().catch(() => {});
+    if (backdrop.kind === 'image') backdrop.image.close();
   };
   try {
     if (!ctx) throw new Error('no 2D canvas');
@@ -72,10 +86,14 @@ export async function backgroundBlurred(camera: MediaStreamTrack): Promise<Track
       // the person: the frame where the mask is
       ctx.globalCompositeOperation = 'source-in';
       ctx.drawImage(r.image, 0, 0, w, h);
-      // behind it, the whole frame blurred
+      // behind it, the whole frame blurred, or the picture
       ctx.globalCompositeOperation = 'destination-over';
-      ctx.filter = `blur(${BLUR_PX}px)`;
-      ctx.drawImage(r.image, 0, 0, w, h);
+      if (backdrop.kind === 'blur') {
+        ctx.filter = `blur(${BLUR_PX}px)`;
+        ctx.drawImage(r.image, 0, 0, w, h);
+      } else {
+        drawCover(ctx, backdrop.image, w, h);
+      }
       ctx.restore();
     };
     segmentation.onResults(draw);
