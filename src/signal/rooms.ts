@@ -258,6 +258,23 @@ export class Rooms {
   /** Called after every join and leave (webhooks). */
   onPresence?: (change: PresenceChange) => void;
 
+  private readonly memberWatchers: ((room: Room) => void)[] = [];
+
+  /** `watcher` is called after anyone (here or on another signal instance) entered or left a room. */
+  watchMembers(watcher: (room: Room) => void): void {
+    this.memberWatchers.push(watcher);
+  }
+
+  private membersChanged(room: Room): void {
+    for (const w of this.memberWatchers) {
+      try {
+        w(room);
+      } catch (e) {
+        this.log.error({ room: room.key, err: errorText(e) }, 'member watcher failed');
+      }
+    }
+  }
+
   private tellPresence(change: PresenceChange): void {
     try {
       this.onPresence?.(change);
@@ -413,6 +430,7 @@ export class Rooms {
     this.log.debug({ room: room.key, participant: member.id, displayName: member.displayName }, 'participant name');
     this.tellPresence({ kind: 'joined', room, member, roomStarted });
     this.fanout?.joined(member);
+    this.membersChanged(room);
   }
 
   /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-fanout.ts). */
@@ -445,6 +463,7 @@ export class Rooms {
     if (known) return;
     room.members.set(p.id, member);
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+    this.membersChanged(room);
     this.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
   }
 
@@ -461,6 +480,7 @@ export class Rooms {
     }
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
+    this.membersChanged(room);
     if (opts.returning) return;
     this.afterExit(room, member);
   }
@@ -550,6 +570,7 @@ export class Rooms {
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.tellPresence({ kind: 'left', room, member, roomFinished: !this.rooms.has(room.key), reason });
+    this.membersChanged(room);
     if (!opts.displaced) {
       // a move is not a goodbye to the meeting: other instances keep its stored state
       this.fanout?.left(member, opts.resumable === true || moving);
