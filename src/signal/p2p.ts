@@ -12,7 +12,7 @@ import type { P2pSignal } from '../protocol/p2p-messages.ts';
 import type { Member, Room } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-export const P2P_SIGNAL_BURST = 60;
+export const P2P_SIGNAL_BURST = 40;
 export const P2P_SIGNALS_PER_SECOND = 10;
 
 interface P2pSession {
