@@ -97,10 +97,20 @@ describe('peer-to-peer for two', () => {
     console.log(`[p2p] ${report}`);
   });
 
-  test('when the third leaves, the two go direct again', async () => {
+  test('when the third leaves, the two go direct again, and keep decoding across that switch', async (t) => {
+    const [ana, beto] = people as [Participant, Participant];
     const carla = people.pop()!;
+    const fromAna = await pageNow(ana.page);
+    const fromBeto = await pageNow(beto.page);
     await carla.context.close();
     for (const p of people) await untilDirect(p);
+    await sleep(2000);
+    const gapAna = await longestFrameGap(ana.page, 'Beto', fromAna);
+    const gapBeto = await longestFrameGap(beto.page, 'Ana', fromBeto);
+    assert.ok(gapAna.frames > 5 && gapBeto.frames > 5, `frames presented: ${gapAna.frames}, ${gapBeto.frames}`);
+    const report = `longest freeze across the switch to direct: Ana saw Beto ${gapAna.gapMs} ms (${gapAna.frames} frames), Beto saw Ana ${gapBeto.gapMs} ms (${gapBeto.frames} frames)`;
+    t.diagnostic(report);
+    console.log(`[p2p] ${report}`);
     for (const p of people) await p.context.close();
   });
 });

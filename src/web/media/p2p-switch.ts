@@ -156,9 +156,11 @@ export class P2pSwitch {
         if (now !== null && now > (before ?? 0)) break;
         await sleep(POLL_MS);
       }
-      if (this.#shown !== conn) return; // closed meanwhile
-      this.#shown = null;
-      this.#host.changed();
+      // (a newer session may show its own connection by now: this one still lingers, then closes)
+      if (this.#shown === conn) {
+        this.#shown = null;
+        this.#host.changed();
+      }
       await sleep(LINGER_MS);
     }
     conn.close();
