@@ -6,13 +6,9 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
-import { bridgeBytesSent, longestFrameGap, p2pMedia, p2pState, pageNow, watchTileFrames } from '../helpers/p2p-stats.ts';
+import { bridgeBytesSent, longestFrameGap, p2pMedia, pageNow, untilBackOnBridge, untilDirect, watchTileFrames } from '../helpers/p2p-stats.ts';
 
 const ROOM = 'Dos en directo';
-
-async function untilDirect(p: Participant): Promise<void> {
-  await waitUntil(`${p.name} to show the direct media and stop sending to the bridge`, () => p2pState(p.page), (s) => s.path === 'p2p' && s.bridgeSendPaused, 60_000);
-}
 
 describe('peer-to-peer for two', () => {
   const suite = useServerAndBrowser({ TERTULIA_P2P: 'true' });
@@ -69,21 +65,11 @@ describe('peer-to-peer for two', () => {
     await sleep(1500); // frames of the direct connection first
     const fromAna = await pageNow(ana.page);
     const fromBeto = await pageNow(beto.page);
-    const bridgeBefore = { ana: await remoteStats(ana.page), beto: await remoteStats(beto.page) };
     const carla = await newParticipant(suite.browser, 'Carla', 'es-ES');
-    await joinThroughUi(carla, suite.server.baseUrl, ROOM, { lang: 'es' });
     people.push(carla);
-    for (const p of [ana, beto]) {
-      await waitUntil(`${p.name} to be back on the bridge`, () => p2pState(p.page), (s) => s.path === 'bridge' && !s.bridgeSendPaused, 30_000);
-    }
-    // everyone decodes everyone through the bridge: the first two's bridge video grows again
-    const grew = (before: Record<string, { framesDecoded: number }>, now: Record<string, { framesDecoded: number; audioPackets: number }>, name: string) =>
-      (now[name]?.framesDecoded ?? 0) > (before[name]?.framesDecoded ?? 0) + 10 && (now[name]?.audioPackets ?? 0) > 20;
-    await waitUntil("Ana to decode Beto and Carla through the bridge", () => remoteStats(ana.page), (s) => grew(bridgeBefore.ana, s, 'Beto') && grew({}, s, 'Carla'), 45_000);
-    await waitUntil("Beto to decode Ana and Carla through the bridge", () => remoteStats(beto.page), (s) => grew(bridgeBefore.beto, s, 'Ana') && grew({}, s, 'Carla'), 45_000);
-    await waitUntil('Carla to decode Ana and Beto', () => remoteStats(carla.page), (s) => grew({}, s, 'Ana') && grew({}, s, 'Beto'), 45_000);
-    // the direct connections close once both show the bridge's media (after a linger for the peer's switch)
-    for (const p of [ana, beto]) await waitUntil(`${p.name}'s direct connection to close`, () => p2pState(p.page), (s) => !s.connection, 30_000);
+    // back on the bridge: the first two decode each other and Carla through it, their direct connections closed
+    await untilBackOnBridge([ana, beto], carla, () => joinThroughUi(carla, suite.server.baseUrl, ROOM, { lang: 'es' }));
+    await waitUntil('Carla to decode Ana and Beto', () => remoteStats(carla.page), (s) => ['Ana', 'Beto'].every((n) => (s[n]?.framesDecoded ?? 0) > 10 && (s[n]?.audioPackets ?? 0) > 20), 45_000);
     assert.equal(await ana.page.getByRole('status', { name: 'Direct connection' }).count(), 0);
     assert.equal(await beto.page.getByRole('status', { name: 'Conexión directa' }).count(), 0);
     await sleep(1000);

@@ -2,6 +2,7 @@
 // what the direct connection carries (getStats), what it still sends to the bridge, and the frames a tile
 // presents (requestVideoFrameCallback), to measure the longest freeze across a switch.
 import type { Page } from 'playwright-core';
+import { remoteStats, waitUntil, type Participant } from './browser.ts';
 
 export interface P2pState {
   /** 'p2p' while the page shows the peer's media from the direct connection. */
@@ -118,4 +119,30 @@ export async function longestFrameGap(page: Page, name: string, fromMs: number):
     },
     { who: name, from: fromMs },
   );
+}
+
+/** Waits until `p` shows the peer's media from the direct connection and sends nothing to the bridge. */
+export async function untilDirect(p: Participant, timeoutMs = 60_000): Promise<void> {
+  await waitUntil(`${p.name} to show the direct media and stop sending to the bridge`, () => p2pState(p.page), (s) => s.path === 'p2p' && s.bridgeSendPaused, timeoutMs);
+}
+
+/**
+ * After `join` adds a third participant: waits until each of `pair` is back on the bridge, decodes the other and the
+ * newcomer through it (frames beyond those decoded before), and has closed its direct connection.
+ */
+export async function untilBackOnBridge(pair: readonly [Participant, Participant], newcomer: Participant, join: () => Promise<void>): Promise<void> {
+  const before = await Promise.all(pair.map((p) => remoteStats(p.page)));
+  await join();
+  for (const [i, p] of pair.entries()) {
+    const other = pair[1 - i]!.name;
+    const was = before[i]![other]?.framesDecoded ?? 0;
+    await waitUntil(`${p.name} to be back on the bridge`, () => p2pState(p.page), (s) => s.path === 'bridge' && !s.bridgeSendPaused, 30_000);
+    await waitUntil(
+      `${p.name} to decode ${other} and ${newcomer.name} through the bridge`,
+      () => remoteStats(p.page),
+      (s) => (s[other]?.framesDecoded ?? 0) > was + 10 && (s[newcomer.name]?.framesDecoded ?? 0) > 10 && (s[newcomer.name]?.audioPackets ?? 0) > 20,
+      45_000,
+    );
+  }
+  for (const p of pair) await waitUntil(`${p.name}'s direct connection to close`, () => p2pState(p.page), (s) => !s.connection, 30_000);
 }
