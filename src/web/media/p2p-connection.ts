@@ -1,11 +1,14 @@
 // One peer-to-peer RTCPeerConnection to the other browser of a room of two (signal/p2p.ts): our microphone and
 // camera (one audio, one video transceiver, both sendrecv) and theirs. Descriptions and ICE candidates go through
 // the server (`send`); the offerer offers once, the other answers. Screen shares stay on the bridge.
-// It reports once that it connected, and once that it failed (ICE/DTLS failed, or no connection in time).
+// It reports once that it connected, and once that it failed (ICE/DTLS failed, no connection in time, or
+// disconnected for P2P_DISCONNECTED_MS: the bridge is the way back, not waiting for ICE to give up).
 import type { P2pSignal } from '../../protocol/p2p-messages.ts';
 
 /** How long a P2P connection may take to connect before the room stays on the bridge. */
 export const P2P_CONNECT_TIMEOUT_MS = 15_000;
+/** How long a connected P2P connection may stay 'disconnected' (its media frozen) before it counts as failed. */
+export const P2P_DISCONNECTED_MS = 3000;
 
 export class P2pConnection {
   readonly session: string;
@@ -53,6 +56,12 @@ export class P2pConnection {
         this.#timer = null;
         this.onConnected();
       } else if (pc.connectionState === 'failed') this.#fail();
+      else if (pc.connectionState === 'disconnected' && this.#connected && !this.#timer) {
+        this.#timer = setTimeout(() => {
+          this.#timer = null;
+          if (pc.connectionState !== 'connected') this.#fail();
+        }, P2P_DISCONNECTED_MS);
+      }
     };
     this.#timer = setTimeout(() => {
       this.#timer = null;
