@@ -36,11 +36,16 @@ const toDirect: number[] = [];
 /** The same measure over 2 s with no switch (the frame rate the loaded machine holds anyway). */
 const steady: number[] = [];
 
+/** Where each round's worst gap began, relative to that page's switch of what it shows. */
+const where: string[] = [];
+
 /** Ana's longest gap showing Beto and Beto's showing Ana since `from` (each page's clock), the larger one. */
 async function worstGap(pair: readonly [Participant, Participant], from: readonly [number, number]): Promise<number> {
   const a = await longestFrameGap(pair[0].page, pair[1].name, from[0]);
   const b = await longestFrameGap(pair[1].page, pair[0].name, from[1]);
-  return Math.max(a.gapMs, b.gapMs);
+  const worst = a.gapMs >= b.gapMs ? a : b;
+  where.push(`${worst.fromSwitchMs >= 0 ? '+' : ''}${worst.fromSwitchMs} ms`);
+  return worst.gapMs;
 }
 
 try {
@@ -63,7 +68,10 @@ try {
     for (const p of pair) await untilDirect(p);
     await sleep(2000);
     toDirect.push(await worstGap(pair, from));
-    console.log(`round ${round}: longest gap with no switch ${steady.at(-1)} ms; freeze to the bridge ${toBridge.at(-1)} ms, back to direct ${toDirect.at(-1)} ms`);
+    const [, b, d] = where.splice(0);
+    console.log(
+      `round ${round}: longest gap with no switch ${steady.at(-1)} ms; freeze to the bridge ${toBridge.at(-1)} ms (began ${b} from the tile's switch), back to direct ${toDirect.at(-1)} ms (began ${d} from it)`,
+    );
   }
 } finally {
   await browser.close();

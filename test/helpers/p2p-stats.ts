@@ -106,16 +106,24 @@ export async function watchTileFrames(page: Page, name: string): Promise<void> {
   }, name);
 }
 
-/** The longest time between two presented frames of `name`'s tile after `fromMs` (page clock), and their count. */
-export async function longestFrameGap(page: Page, name: string, fromMs: number): Promise<{ gapMs: number; frames: number }> {
+/**
+ * The longest time between two presented frames of `name`'s tile after `fromMs` (page clock), their count, and
+ * where that gap began relative to the page's last switch of what it shows (negative: before the switch).
+ */
+export async function longestFrameGap(page: Page, name: string, fromMs: number): Promise<{ gapMs: number; frames: number; fromSwitchMs: number }> {
   return await page.evaluate(
     ({ who, from }) => {
       const times: number[] = ((window as any).__frames?.[who] ?? []).filter((t: number) => t >= from);
       let gap = 0;
-      for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i]! - times[i - 1]!);
+      let at = 0;
+      for (let i = 1; i < times.length; i++) {
+        if (times[i]! - times[i - 1]! > gap) [gap, at] = [times[i]! - times[i - 1]!, times[i - 1]!];
+      }
       // a tile that stopped presenting frames: the time since its last one counts too
-      if (times.length > 0) gap = Math.max(gap, performance.now() - times[times.length - 1]!);
-      return { gapMs: Math.round(gap), frames: times.length };
+      const last = times[times.length - 1];
+      if (last !== undefined && performance.now() - last > gap) [gap, at] = [performance.now() - last, last];
+      const switchedAt: number = (window as any).__tertulia?.p2p?.switchedAt ?? 0;
+      return { gapMs: Math.round(gap), frames: times.length, fromSwitchMs: Math.round(at - switchedAt) };
     },
     { who: name, from: fromMs },
   );

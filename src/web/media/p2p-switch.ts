@@ -18,6 +18,8 @@ const BRIDGE_WAIT_MS = 5000;
 /** How long a P2P connection still sends after we stopped showing it (the peer may still show it). */
 const LINGER_MS = 4000;
 const POLL_MS = 50;
+/** New frames of the peer's camera from the bridge before its media is shown again (one could be a lone keyframe). */
+const BRIDGE_FRAMES = 3;
 
 export interface P2pSwitchHost {
   send(m: ClientMessage): void;
@@ -43,6 +45,8 @@ export class P2pSwitch {
   /** The peer of the current session shows our P2P media: our bridge senders are paused. */
   #peerShows = false;
   #all = new Set<P2pConnection>();
+  /** performance.now() of the last change of what we show (diagnostics: where a freeze falls). */
+  #switchedAt = 0;
 
   constructor(host: P2pSwitchHost) {
     this.#host = host;
@@ -59,8 +63,8 @@ export class P2pSwitch {
   }
 
   /** The current P2P connection and its peer (diagnostics and tests). */
-  get diagnostics(): { pc: RTCPeerConnection | null; peerId: string | null; path: 'bridge' | 'p2p'; bridgeSendPaused: boolean } {
-    return { pc: this.#current?.connection ?? null, peerId: this.#current?.peerId ?? null, path: this.path, bridgeSendPaused: this.#peerShows };
+  get diagnostics(): { pc: RTCPeerConnection | null; peerId: string | null; path: 'bridge' | 'p2p'; bridgeSendPaused: boolean; switchedAt: number } {
+    return { pc: this.#current?.connection ?? null, peerId: this.#current?.peerId ?? null, path: this.path, bridgeSendPaused: this.#peerShows, switchedAt: this.#switchedAt };
   }
 
   /** The bridge's media by participant, with the shown P2P peer's microphone and camera in place of the bridge's. */
@@ -136,6 +140,7 @@ export class P2pSwitch {
     }
     if (this.#current !== conn || !conn.connected) return;
     this.#shown = conn;
+    this.#switchedAt = performance.now();
     this.#host.changed();
     this.#host.send({ type: 'p2p-signal', session: conn.session, signal: { kind: 'rendering' } });
   }
@@ -153,12 +158,13 @@ export class P2pSwitch {
       const deadline = Date.now() + BRIDGE_WAIT_MS;
       while (this.#shown === conn && Date.now() < deadline && this.#host.cameraOn(peer)) {
         const now = await this.#host.bridgeVideoFrames(peer);
-        if (now !== null && now > (before ?? 0)) break;
+        if (now !== null && now >= (before ?? 0) + BRIDGE_FRAMES) break;
         await sleep(POLL_MS);
       }
       // (a newer session may show its own connection by now: this one still lingers, then closes)
       if (this.#shown === conn) {
         this.#shown = null;
+        this.#switchedAt = performance.now();
         this.#host.changed();
       }
       await sleep(LINGER_MS);
