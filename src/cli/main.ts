@@ -40,6 +40,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   sipPublicAddress: 'IP',
   sipMediaAddress: 'IP',
   lastN: 'N',
+  p2p: 'BOOL',
   publicAddress: 'IP',
   stunServer: 'HOST:PORT',
   dataDir: 'DIR',

@@ -143,6 +143,8 @@ export const configSchema = z.object({
   /** UDP ports of plain-RTP transports (recording, streaming, SIP legs, `tertulia play`): the lowest and highest. */
   plainRtpPortMin: port.default(40000),
   plainRtpPortMax: port.default(40999),
+  /** Peer-to-peer for two (signal/p2p.ts): with exactly two browsers in a room, media goes browser to browser. */
+  p2p: flag.default(true),
   /** Last-N: video of at most this many others per receiver, the most recent speakers first; 0 = everyone's. */
   lastN: decimal(z.number().int().min(0).max(1000)).default(0),
   /** Most m-lines in one participant's session (its own three included): a backstop, inactive ones are recycled. */
@@ -328,6 +330,7 @@ export const settingHelp: Record<keyof Config, string> = {
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',
+  p2p: 'with exactly two browsers in a room (no phone caller, played file or recording), their media goes browser to browser; back to the bridge when a third joins (default true)',
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   maxSessionMlines: "most m-lines in one participant's session, its own three included; sources beyond it are not received (default 256)",
   renegotiationBurst: 'renegotiations one participant may cause at once (screen-share toggles, source changes) (default 6)',

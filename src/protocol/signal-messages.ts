@@ -7,6 +7,7 @@ import { meetingClientMessageSchemas, type MeetingServerMessage } from './meetin
 import type { PollErrorCode } from './poll-messages.ts';
 import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
 import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
+import { p2pClientMessageSchemas, type P2pServerMessage } from './p2p-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -106,6 +107,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   ...accessClientMessageSchemas,
   ...avModerationClientMessageSchemas,
   ...breakoutClientMessageSchemas,
+  ...p2pClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -136,7 +138,8 @@ export type ServerMessage =
   | MeetingServerMessage
   | AccessServerMessage
   | AvModerationServerMessage
-  | BreakoutServerMessage;
+  | BreakoutServerMessage
+  | P2pServerMessage;
 
 export type ErrorCode =
   | 'bad-message'

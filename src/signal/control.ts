@@ -24,7 +24,7 @@ import {
   type ServerStatus,
 } from '../protocol/control-messages.ts';
 import { roomKey, type MediaKind } from '../protocol/signal-messages.ts';
-import type { Rooms, Session } from './rooms.ts';
+import type { Room, Rooms, Session } from './rooms.ts';
 import { joinPlainParticipant } from './plain-participant.ts';
 
 const FOCUS_TIMEOUT_MS = 15_000;
@@ -57,6 +57,8 @@ export async function startControlSocket(opts: {
   bus: Bus;
   log: Logger;
   status: () => ServerStatus;
+  /** Keeps a room's media at the bridge while a tap reads it there (peer-to-peer would take it away). */
+  bridgeHold?: (room: Room) => () => void;
 }): Promise<ControlSocket> {
   const { rooms, bus, log } = opts;
   const file = path.join(opts.dataDir, CONTROL_SOCKET);
@@ -184,6 +186,8 @@ export async function startControlSocket(opts: {
     };
     if (conn.destroyed) return detach();
     conn.once('close', detach);
+    const release = opts.bridgeHold?.(room);
+    if (release) conn.once('close', release);
     log.info({ room: room.key, participant: target.id, endpoint: endpointId }, 'a participant is tapped over plain RTP');
     expectStart((line) => {
       if (!controlStartSchema.safeParse(line).success) return fail(conn, 'expected {"op":"start"}');

@@ -35,6 +35,7 @@ import type { TurnService } from '../turn/turn-service.ts';
 import { demuxTurnOverTls } from '../turn/tls-demux.ts';
 import { RoomState } from './room-state.ts';
 import { RoomFanout } from './room-fanout.ts';
+import { PeerToPeer } from './p2p.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -185,6 +186,11 @@ export async function startSignal(opts: {
     meeting.afterJoin(session);
     recordings.afterJoin(session);
   };
+  // peer-to-peer for two: started and ended as rooms' members and recordings change
+  const p2p = new PeerToPeer({ enabled: config.p2p, log });
+  p2p.keepOnBridge = (room) => recordings.running(room).length > 0;
+  rooms.watchMembers((room) => p2p.reconsider(room));
+  recordings.onRunningChanged = (room) => p2p.reconsider(room);
   const videoConstraints = new VideoConstraintsForwarder(bus, log);
   const metrics = new SignalMetrics();
   const ws = attachWebSocket({
@@ -194,6 +200,7 @@ export async function startSignal(opts: {
     breakouts,
     access,
     videoConstraints,
+    p2p,
     participantTimeoutSeconds: config.participantTimeout,
     caps,
     joinTimeoutSeconds: config.joinTimeout,
@@ -219,7 +226,7 @@ export async function startSignal(opts: {
     // `tertulia play`, `tertulia tap` and `tertulia status` on this machine
     const startedAt = Date.now();
     const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: turn && (() => turn.status()) });
-    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status });
+    control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status, bridgeHold: (room) => p2p.hold(room) });
   } catch (e) {
     fanout?.close();
     unsubscribe();
@@ -245,7 +252,7 @@ export async function startSignal(opts: {
     selfSignedCertificate: material.selfSigned,
     metrics,
     reconfigure: (next) => access.reconfigure(next),
-    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts() }),
+    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts(), 'signal.p2pSessions': p2p.size }),
     close() {
       closed ??= (async () => {
         acme?.close();

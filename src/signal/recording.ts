@@ -139,6 +139,7 @@ export class Recordings {
         if (!found) return;
         const [room, rec] = found;
         this.jobs[rec.kind].delete(room);
+        this.runningChanged(room);
         this.log.warn({ room: room.key, recording: rec.recordingId, kind: rec.kind, err: r.data.message }, 'recording ended by itself');
         if (!rec.starting) this.tellJob({ state: 'finished', kind: rec.kind, room, recordingId: rec.recordingId, reason: r.data.reason });
         if (rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: false, reason: r.data.reason === 'disk-full' ? 'disk-full' : 'failed' });
@@ -229,6 +230,7 @@ export class Recordings {
     recorder.free--; // until its next announcement
     const rec: RoomRecording = { kind, recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
     this.jobs[kind].set(room, rec);
+    this.runningChanged(room);
     this.log.info({ room: room.key, recording: rec.recordingId, kind, recorder: recorder.id, participant: actor.id }, 'recording requested');
     const request = { recordingId: rec.recordingId, conferenceId: room.key, room: room.name, ...participantsOf(room), ...(rtmpUrl ? { stream: { rtmpUrl } } : {}), ...(mode ? { mode } : {}) };
     callBus(this.bus, busCalls.recorderStart, recorder.id, request, START_TIMEOUT_MS)
@@ -248,7 +250,10 @@ export class Recordings {
         this.membersChanged(room);
       })
       .catch((e: unknown) => {
-        if (this.jobs[kind].get(room) === rec) this.jobs[kind].delete(room);
+        if (this.jobs[kind].get(room) === rec) {
+          this.jobs[kind].delete(room);
+          this.runningChanged(room);
+        }
         const busy = e instanceof BusCallError && e.code === 'no-capacity';
         this.log.warn({ room: room.key, recording: rec.recordingId, kind, err: (e as Error).message }, 'recording did not start');
         if (room.members.get(actor.id) === actor) {
@@ -282,6 +287,7 @@ export class Recordings {
       return;
     }
     this.jobs[kind].delete(room);
+    this.runningChanged(room);
     this.broadcast(room, { type: kind, active: false, by: actor.displayName });
     if (!rec.starting) this.stopOnRecorder(rec, () => this.tellJob({ state: 'finished', kind, room, recordingId: rec.recordingId, reason: 'stopped' }));
   }
@@ -329,6 +335,7 @@ export class Recordings {
       if (room.members.size === 0) {
         jobs.delete(room);
         this.share(room, rec.kind);
+        this.runningChanged(room);
         if (!rec.starting) this.stopOnRecorder(rec, () => this.tellJob({ state: 'finished', kind: rec.kind, room, recordingId: rec.recordingId, reason: 'meeting-ended' }));
         continue;
       }
@@ -341,6 +348,17 @@ export class Recordings {
 
   close(): void {
     for (const u of this.unsubscribes) u();
+  }
+
+  /** Called when a job is asked for or is over (peer-to-peer keeps a room with a job on the bridge). */
+  onRunningChanged?: (room: Room) => void;
+
+  private runningChanged(room: Room): void {
+    try {
+      this.onRunningChanged?.(room);
+    } catch (e) {
+      this.log.error({ room: room.key, err: (e as Error).message }, 'recording observer failed');
+    }
   }
 
   /** Called when a job starts or ends (webhooks). */

@@ -17,6 +17,8 @@ export interface StandInHost {
   roomEmptied(key: string, resumable: boolean): void;
   broadcast(room: Room, message: ServerMessage, except?: Member): void;
   afterExit(room: Room, member: Member): void;
+  /** Who is in the room changed (peer-to-peer for two follows it). */
+  membersChanged(room: Room): void;
 }
 
 /** Adds or updates the stand-in for a member whose socket is on signal instance `instance`. */
@@ -49,6 +51,7 @@ export function addStandIn(host: StandInHost, instance: string, key: string, roo
   if (known) return;
   room.members.set(p.id, member);
   host.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+  host.membersChanged(room);
   host.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
 }
 
@@ -65,6 +68,7 @@ export function dropStandIn(host: StandInHost, member: Member, resumable: boolea
   }
   host.broadcast(room, { type: 'participant-left', id: member.id });
   host.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
+  host.membersChanged(room);
   if (opts.returning) return;
   host.afterExit(room, member);
 }

@@ -118,6 +118,23 @@ export class Rooms implements StandInHost {
   /** Called after every join and leave (webhooks). */
   onPresence?: (change: PresenceChange) => void;
 
+  private readonly memberWatchers: ((room: Room) => void)[] = [];
+
+  /** `watcher` is called after anyone (here or on another signal instance) entered or left a room. */
+  watchMembers(watcher: (room: Room) => void): void {
+    this.memberWatchers.push(watcher);
+  }
+
+  membersChanged(room: Room): void {
+    for (const w of this.memberWatchers) {
+      try {
+        w(room);
+      } catch (e) {
+        this.log.error({ room: room.key, err: errorText(e) }, 'member watcher failed');
+      }
+    }
+  }
+
   private tellPresence(change: PresenceChange): void {
     try {
       this.onPresence?.(change);
@@ -293,6 +310,7 @@ export class Rooms implements StandInHost {
     this.log.debug({ room: room.key, participant: member.id, displayName: member.displayName }, 'participant name');
     this.tellPresence({ kind: 'joined', room, member, roomStarted });
     this.fanout?.joined(member);
+    this.membersChanged(room);
   }
 
   /** A room made here (by a join or a stand-in): its stored policy is applied. */
@@ -402,6 +420,7 @@ export class Rooms implements StandInHost {
     this.broadcast(room, { type: 'participant-left', id: member.id });
     this.log.info({ room: room.key, participant: member.id, reason, participants: room.members.size }, 'participant left');
     this.tellPresence({ kind: 'left', room, member, roomFinished: !this.rooms.has(room.key), reason });
+    this.membersChanged(room);
     if (!opts.displaced) {
       // a move is not a goodbye to the meeting: other instances keep its stored state
       this.fanout?.left(member, opts.resumable === true || moving);

@@ -15,6 +15,8 @@ import type { MeetingFeatures } from './meeting.ts';
 import type { BreakoutRooms } from './breakout-rooms.ts';
 import { isBreakoutClientMessage } from '../protocol/breakout-messages.ts';
 import { isAccessClientMessage } from '../protocol/access-messages.ts';
+import { isP2pClientMessage } from '../protocol/p2p-messages.ts';
+import type { PeerToPeer } from './p2p.ts';
 import { parseClientText } from './client-message.ts';
 import type { Access } from './access.ts';
 import type { VideoConstraintsForwarder } from './video-constraints.ts';
@@ -51,6 +53,8 @@ export function attachWebSocket(opts: {
   breakouts: BreakoutRooms;
   access: Access;
   videoConstraints: VideoConstraintsForwarder;
+  /** Peer-to-peer for two (p2p.ts): relays the browsers' signals. */
+  p2p: PeerToPeer;
   participantTimeoutSeconds: number;
   caps: Caps;
   joinTimeoutSeconds: number;
@@ -62,7 +66,7 @@ export function attachWebSocket(opts: {
   regions: RegionSettings;
   log: Logger;
 }): { close(): Promise<void>; sessions: Set<WsSession> } {
-  const { rooms, meeting, breakouts, access, videoConstraints, caps, metrics, log } = opts;
+  const { rooms, meeting, breakouts, access, videoConstraints, p2p, caps, metrics, log } = opts;
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const joinMs = opts.joinTimeoutSeconds * 1000;
   const promptMs = opts.promptTimeoutSeconds * 1000;
@@ -105,6 +109,11 @@ export function attachWebSocket(opts: {
     }
     if (isBreakoutClientMessage(msg)) {
       breakouts.handle(session, msg);
+      return;
+    }
+    if (isP2pClientMessage(msg)) {
+      if (msg.type === 'p2p-signal') p2p.signal(session.member, msg.session, msg.signal);
+      else p2p.failed(session.member, msg.session);
       return;
     }
     switch (msg.type) {

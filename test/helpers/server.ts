@@ -64,6 +64,8 @@ export async function startServer(
         TERTULIA_SIP_PORT: '0',
         // no coturn unless a test asks for it (3478 is one port for every server of the machine)
         TERTULIA_TURN: 'off',
+        // the tests of two browsers read the bridge's media: peer-to-peer for two only where a test asks for it
+        TERTULIA_P2P: 'false',
         TERTULIA_DATA_DIR: dataDir,
         TERTULIA_LOG_LEVEL: process.env.TERTULIA_TEST_LOG_LEVEL ?? 'warn',
         // every test browser comes from 127.0.0.1: per-address caps only where a test sets them

@@ -143,7 +143,7 @@ export async function startTestSignal(
   const dir = dataDir ?? path.join(tmp, 'data');
   const config = loadConfig({
     env: { TERTULIA_CONFIG: '' },
-    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', ...ONE_ADDRESS_TEST_CAPS, ...overrides },
+    overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: dir, logLevel: 'trace', p2p: false, ...ONE_ADDRESS_TEST_CAPS, ...overrides },
   });
   let logText = '';
   const sink = new Writable({

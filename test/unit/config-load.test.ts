@@ -120,6 +120,7 @@ test('defaults', () => {
     turnRelayPortMax: 43999,
     turnAllowedPeers: [],
     turnExternalUrls: [],
+    p2p: true,
   });
 });
 

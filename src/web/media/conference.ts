@@ -4,6 +4,8 @@
 // by itself (reconnect.ts: backoff, giving up after a while) and joins again with the resume token the server
 // gave in `joined`: back in as the same participant with the same role, our local tracks kept, media set up
 // again by a new offer/answer. Meanwhile `reconnecting` is true (the page says "Reconnecting…").
+// In a room of two, the server may move the media to a direct connection between the browsers (p2p-switch.ts):
+// the bridge connection stays up; what we send to it and what we show follow the switch.
 import type { ClientMessage, Participant, RemoteSource, ServerMessage } from '../../protocol/signal-messages.ts';
 import { Store } from './store.ts';
 import type { LocalMedia } from './local-media.ts';
@@ -14,6 +16,7 @@ import { exposeDiagnostics } from './diagnostics.ts';
 import { TileSizeReporter } from './tile-sizes.ts';
 import { ReconnectSchedule, shouldReconnect } from './reconnect.ts';
 import { maxHeightOf, storedVideoQuality, storeVideoQuality, type VideoQuality } from './video-quality.ts';
+import { P2pSwitch } from './p2p-switch.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
@@ -41,6 +44,8 @@ export interface ConferenceState {
   reconnecting: boolean;
   /** The video-quality setting (video-quality.ts): caps what we receive and send; 'audio-only' receives no video. */
   videoQuality: VideoQuality;
+  /** Where the other participant's media comes from now: the bridge, or straight from their browser (a room of two). */
+  mediaPath: 'bridge' | 'p2p';
 }
 
 export interface ConferenceOptions {
@@ -58,6 +63,22 @@ export class Conference extends Store<ConferenceState> {
   #url: string;
   #ws: WebSocket | null = null;
   #peer = this.#newPeer();
+  /** The remote media by participant as the bridge brings it (before the P2P overlay). */
+  #bridgeMedia: ReadonlyMap<string, RemoteStreams> = new Map();
+  readonly #p2p = new P2pSwitch({
+    send: (m) => this.#send(m),
+    iceServers: () => this.#peer.iceServers,
+    ownTracks: () => {
+      const own = this.#ownTracks();
+      return { audio: own.audio, video: own.video };
+    },
+    bridgeVideoFrames: (id) => this.#peer.cameraFramesFrom(id),
+    cameraOn: (id) => this.state.participants.some((p) => p.id === id && !p.videoMuted),
+    changed: () => {
+      this.#peer.updateSenders();
+      this.#showMedia();
+    },
+  });
   /** Audio only turned our camera off: leaving audio only turns it on again. */
   #cameraOffForAudioOnly = false;
   #ended = false;
@@ -86,7 +107,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false, videoQuality: storedVideoQuality() });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge' });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -104,7 +125,7 @@ export class Conference extends Store<ConferenceState> {
     }
     window.addEventListener('pagehide', this.#onPageHide);
     window.addEventListener('online', this.#onOnline);
-    this.#unwatchEffects = this.local.effects.subscribe(() => this.#peer.updateSenders());
+    this.#unwatchEffects = this.local.effects.subscribe(() => this.#updateSenders());
     this.#connect();
     this.#publish();
   }
@@ -135,6 +156,7 @@ export class Conference extends Store<ConferenceState> {
     }
     if (!this.state.reconnecting) {
       // the old session's media is gone with it: a new offer comes after the join
+      this.#p2p.closeAll();
       this.#peer.restart();
       this.update({ reconnecting: true, dominantSpeakerId: null });
       this.#publish();
@@ -183,7 +205,7 @@ export class Conference extends Store<ConferenceState> {
   /** Switches to another microphone or camera (settings); the new track replaces the old one on the wire. */
   async setDevice(kind: 'audioinput' | 'videoinput', deviceId: string): Promise<boolean> {
     const ok = kind === 'audioinput' ? await this.local.setMicrophoneDevice(deviceId) : await this.local.setCameraDevice(deviceId);
-    this.#peer.updateSenders();
+    this.#updateSenders();
     return ok;
   }
 
@@ -208,7 +230,7 @@ export class Conference extends Store<ConferenceState> {
       if (this.state.screenTrack === track) this.stopScreenShare();
     });
     this.update({ screenTrack: track });
-    this.#peer.updateSenders();
+    this.#updateSenders();
     this.#send({ type: 'screen-share', sharing: true });
     return true;
   }
@@ -218,7 +240,7 @@ export class Conference extends Store<ConferenceState> {
     if (!track) return;
     track.stop();
     this.update({ screenTrack: null });
-    this.#peer.updateSenders();
+    this.#updateSenders();
     this.#send({ type: 'screen-share', sharing: false });
   }
 
@@ -287,6 +309,9 @@ export class Conference extends Store<ConferenceState> {
         break;
       }
       case 'participant-left': {
+        const bridgeMedia = new Map(this.#bridgeMedia);
+        bridgeMedia.delete(m.id);
+        this.#bridgeMedia = bridgeMedia;
         const media = new Map(this.state.media);
         media.delete(m.id);
         this.update({
@@ -305,6 +330,11 @@ export class Conference extends Store<ConferenceState> {
           // the sources may have changed, and focus offers again after our server-side state changed: say it again
           this.tileSizes.schedule(true);
         });
+        break;
+      case 'p2p-start':
+      case 'p2p-stop':
+      case 'p2p-signal':
+        this.#p2p.handle(m);
         break;
       case 'error':
         // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
@@ -326,22 +356,40 @@ export class Conference extends Store<ConferenceState> {
 
   #newPeer(): PeerSession {
     return new PeerSession({
-      tracks: () => this.#ownTracks(),
+      tracks: () => {
+        const own = this.#ownTracks();
+        // the P2P peer shows our microphone and camera from the direct connection: the bridge gets neither
+        return this.#p2p.bridgeSendPaused ? { audio: null, video: null, screen: own.screen } : own;
+      },
       onMedia: (media) => {
-        this.update({ media });
-        this.#publish();
+        this.#bridgeMedia = media;
+        this.#showMedia();
       },
       onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
       maxSendHeight: () => maxHeightOf(this.state.videoQuality),
     });
   }
 
+  /** The bridge's media with the P2P peer's in its place while we show that (p2p-switch.ts). */
+  #showMedia(): void {
+    this.update({ media: this.#p2p.overlay(this.#bridgeMedia), mediaPath: this.#p2p.path });
+    this.#publish();
+  }
+
+  /** Our tracks to the bridge (not while the P2P peer shows them from the direct connection) and to the P2P peer. */
+  #updateSenders(): void {
+    this.#peer.updateSenders();
+    this.#p2p.updateSenders();
+  }
+
   /** A new peer connection for the next offer (another room); a screen share ends with the room it was in. */
   #restartMedia(): void {
+    this.#p2p.closeAll();
     this.#peer.close();
     this.#peer = this.#newPeer();
     this.state.screenTrack?.stop();
-    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false });
+    this.#bridgeMedia = new Map();
+    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false, mediaPath: 'bridge' });
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */
@@ -355,7 +403,7 @@ export class Conference extends Store<ConferenceState> {
     if (muted) this.local.setAudioMuted(true);
     else await this.local.unmuteMicrophone();
     const nowMuted = this.local.state.audioMuted;
-    this.#peer.updateSenders();
+    this.#updateSenders();
     this.#send({ type: 'mute', kind: 'audio', muted: nowMuted });
     this.#publish();
   }
@@ -366,7 +414,7 @@ export class Conference extends Store<ConferenceState> {
     if (muted) this.local.stopCamera();
     else await this.local.startCamera();
     const nowMuted = this.local.state.videoMuted;
-    this.#peer.updateSenders();
+    this.#updateSenders();
     this.#send({ type: 'mute', kind: 'video', muted: nowMuted });
     this.#publish();
   }
@@ -382,7 +430,7 @@ export class Conference extends Store<ConferenceState> {
     storeVideoQuality(q);
     this.update({ videoQuality: q });
     this.tileSizes.schedule(true);
-    this.#peer.updateSenders();
+    this.#updateSenders();
     if (q === 'audio-only' && !this.local.state.videoMuted) {
       this.#cameraOffForAudioOnly = true;
       await this.setVideoMuted(true);
@@ -414,6 +462,7 @@ export class Conference extends Store<ConferenceState> {
       ws.onclose = ws.onmessage = ws.onopen = null;
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000);
     }
+    this.#p2p.closeAll();
     this.#peer.close();
     this.tileSizes.close();
     this.local.close();
@@ -433,6 +482,7 @@ export class Conference extends Store<ConferenceState> {
       sources: this.#peer.sources,
       participants: [...self, ...this.state.participants],
       status: this.state.status,
+      p2p: this.#p2p.diagnostics,
     });
   }
 }

@@ -56,6 +56,23 @@ export class PeerSession {
     return this.#sources;
   }
 
+  /** The TURN servers from the last `joined` (the peer-to-peer connection uses them too). */
+  get iceServers(): RTCIceServer[] {
+    return this.#iceServers;
+  }
+
+  /** Video frames decoded from `participantId`'s camera so far; null when no m-line carries it now. */
+  async cameraFramesFrom(participantId: string): Promise<number | null> {
+    const mid = this.#sources.find((s) => s.participantId === participantId && s.kind === 'video' && s.role !== 'screen')?.mid;
+    const receiver = mid === undefined ? undefined : this.#pc?.getTransceivers().find((t) => t.mid === mid)?.receiver;
+    if (!receiver) return null;
+    let frames = 0;
+    (await receiver.getStats()).forEach((s: { type?: string; framesDecoded?: number }) => {
+      if (s.type === 'inbound-rtp') frames += s.framesDecoded ?? 0;
+    });
+    return frames;
+  }
+
   /** TURN servers (from `joined`): used by the connection the next offer creates, or by the live one from its next ICE restart. */
   setIceServers(servers: readonly { urls: string[]; username: string; credential: string }[]): void {
     this.#iceServers = servers.map((s) => ({ urls: [...s.urls], username: s.username, credential: s.credential }));

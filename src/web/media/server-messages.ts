@@ -12,6 +12,7 @@ import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts'
 import { avModerationServerMessageSchemas } from '../../protocol/av-moderation-messages.ts';
 import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
 import { breakoutServerMessageSchemas } from '../../protocol/breakout-messages.ts';
+import { p2pServerMessageSchemas } from '../../protocol/p2p-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
   z.object({
@@ -37,6 +38,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   ...accessServerMessageSchemas,
   ...avModerationServerMessageSchemas,
   ...breakoutServerMessageSchemas,
+  ...p2pServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */

@@ -167,6 +167,11 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </span>
         )}
         {state.status === 'joined' && <AudioOnlyBanner conference={conference} />}
+        {state.status === 'joined' && state.mediaPath === 'p2p' && (
+          <span className="status-pill" role="status" aria-label={t.directConnection} title={t.directConnectionHint}>
+            {t.directConnection}
+          </span>
+        )}
         {state.reconnecting && (
           <span className="status-pill reconnecting" role="status">
             {t.reconnecting}
