@@ -7,6 +7,7 @@ import { meetingClientMessageSchemas, type MeetingServerMessage } from './meetin
 import type { PollErrorCode } from './poll-messages.ts';
 import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
 import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
+import { e2eeClientMessageSchemas, type E2eeErrorCode, type E2eeServerMessage } from './e2ee-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -106,6 +107,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   ...accessClientMessageSchemas,
   ...avModerationClientMessageSchemas,
   ...breakoutClientMessageSchemas,
+  ...e2eeClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -136,7 +138,8 @@ export type ServerMessage =
   | MeetingServerMessage
   | AccessServerMessage
   | AvModerationServerMessage
-  | BreakoutServerMessage;
+  | BreakoutServerMessage
+  | E2eeServerMessage;
 
 export type ErrorCode =
   | 'bad-message'
@@ -155,4 +158,5 @@ export type ErrorCode =
   | 'internal'
   | PollErrorCode
   | BreakoutErrorCode
+  | E2eeErrorCode
   | AccessErrorCode;

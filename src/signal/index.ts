@@ -165,6 +165,10 @@ export async function startSignal(opts: {
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate });
   meeting.state = roomState;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
+  meeting.e2ee.plainConsumers = (room) => {
+    const jobs = recordings.running(room);
+    return jobs.length > 0 ? `the meeting is being ${jobs.includes('recording') ? 'recorded' : 'streamed live'}` : undefined;
+  };
   rooms.onSpeaker = (room) => recordings.membersChanged(room);
   rooms.onMuted = (room) => recordings.membersChanged(room);
   // breakout rooms: rooms of a meeting, entered by moves on the same socket (breakout-rooms.ts)

@@ -16,6 +16,7 @@ import { TokenBucket } from './token-bucket.ts';
 import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
+import { E2ee } from './e2ee.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -56,6 +57,8 @@ export class MeetingFeatures {
   private readonly toggles: ToggleLimits;
   readonly polls: Polls;
   readonly subjects: MeetingSubjects;
+  /** End-to-end encryption: the room's setting and the key agreement's relay (e2ee.ts). */
+  readonly e2ee: E2ee;
 
   constructor(bus: Bus, log: Logger, toggles: ToggleLimits = DEFAULT_TOGGLE_LIMITS) {
     this.bus = bus;
@@ -63,6 +66,7 @@ export class MeetingFeatures {
     this.toggles = toggles;
     this.polls = new Polls(log);
     this.subjects = new MeetingSubjects(log);
+    this.e2ee = new E2ee(log);
   }
 
   private extrasOf(m: Member): MemberExtras {
@@ -126,6 +130,7 @@ export class MeetingFeatures {
       });
     this.subjects.afterJoin(session);
     this.polls.afterJoin(session);
+    this.e2ee.afterJoin(session);
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {
       session.send({ type: 'dominant-speaker', participantId: speaker });

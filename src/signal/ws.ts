@@ -14,6 +14,7 @@ import type { Rooms, Session } from './rooms.ts';
 import type { MeetingFeatures } from './meeting.ts';
 import type { BreakoutRooms } from './breakout-rooms.ts';
 import { isBreakoutClientMessage } from '../protocol/breakout-messages.ts';
+import { isE2eeClientMessage } from '../protocol/e2ee-messages.ts';
 import { isAccessClientMessage } from '../protocol/access-messages.ts';
 import { parseClientText } from './client-message.ts';
 import type { Access } from './access.ts';
@@ -105,6 +106,10 @@ export function attachWebSocket(opts: {
     }
     if (isBreakoutClientMessage(msg)) {
       breakouts.handle(session, msg);
+      return;
+    }
+    if (isE2eeClientMessage(msg)) {
+      meeting.e2ee.handle(session.member, msg);
       return;
     }
     switch (msg.type) {

@@ -7,6 +7,8 @@ export interface Diagnostics {
   sources: readonly RemoteSource[];
   participants: readonly Participant[];
   status: string;
+  /** End-to-end encryption: the room's setting and the worker's frame counts (e2ee/e2ee-session.ts). */
+  e2ee?: { enabled: boolean; supported: boolean; keyed: readonly string[]; unsupported: readonly string[]; stats: { encrypted: number; decrypted: number; undecryptable: number; plainDropped: number } };
 }
 
 declare global {
@@ -15,8 +17,8 @@ declare global {
   }
 }
 
-export function exposeDiagnostics(d: Diagnostics): void {
+export function exposeDiagnostics(d: Partial<Diagnostics>): void {
   const current = window.__tertulia;
   if (current) Object.assign(current, d);
-  else window.__tertulia = { ...d };
+  else window.__tertulia = { pc: null, selfId: null, sources: [], participants: [], status: 'connecting', ...d };
 }

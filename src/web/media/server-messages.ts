@@ -11,6 +11,7 @@ import {
 import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
 import { avModerationServerMessageSchemas } from '../../protocol/av-moderation-messages.ts';
 import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
+import { e2eeServerMessageSchemas } from '../../protocol/e2ee-messages.ts';
 import { breakoutServerMessageSchemas } from '../../protocol/breakout-messages.ts';
 
 const serverMessageSchema = z.discriminatedUnion('type', [
@@ -37,6 +38,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   ...accessServerMessageSchemas,
   ...avModerationServerMessageSchemas,
   ...breakoutServerMessageSchemas,
+  ...e2eeServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */
