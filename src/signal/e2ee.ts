@@ -11,9 +11,12 @@ import { MAX_E2EE_PARTICIPANTS, type E2eeClientMessage } from '../protocol/e2ee-
 import type { Member, Room, Session } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-/** Relayed messages one member may send at once (a hello and a key to each of 20 peers, twice), and per second after. */
-export const RELAY_BURST = 4 * MAX_E2EE_PARTICIPANTS;
-export const RELAY_PER_SECOND = 10;
+/**
+ * Relayed messages one member may send at once, and per second after (browsers pace theirs below it: a join in a
+ * full room is a hello and a key to each of MAX_E2EE_PARTICIPANTS - 1 peers). Under the socket's own message cap.
+ */
+export const RELAY_BURST = 30;
+export const RELAY_PER_SECOND = 20;
 
 interface RoomE2ee {
   enabled: boolean;

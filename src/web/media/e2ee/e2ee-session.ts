@@ -20,6 +20,8 @@ import E2eeWorker from './e2ee-worker.ts?worker';
 
 /** How long after sending a new key (someone left) we start using it. */
 const ROTATE_DELAY_MS = 1000;
+/** Between two relayed messages: under the server's relay rate (signal/e2ee.ts RELAY_PER_SECOND). */
+const RELAY_GAP_MS = 60;
 
 export interface E2eeState {
   /** The room's setting. */
@@ -37,6 +39,8 @@ export interface E2eeState {
 
 interface Peer {
   helloSent: boolean;
+  /** A hello came from it this session (a second one means it started over). */
+  heard: boolean;
   shared?: Promise<CryptoKey>;
   keyIds: Set<number>;
 }
@@ -67,6 +71,7 @@ export class E2eeSession extends Store<E2eeState> {
   readonly #attached = new WeakSet<RTCRtpSender | RTCRtpReceiver>();
   /** Our messages to peers go out one after another, in order (a hello before the key it lets the peer open). */
   #queue: Promise<void> = Promise.resolve();
+  #lastRelay = -Infinity;
 
   constructor(conference: Conference) {
     super({ enabled: false, by: null, supported: transformApi() !== null, unsupported: [], keyed: [], stats: { encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 } });
@@ -127,7 +132,10 @@ export class E2eeSession extends Store<E2eeState> {
 
   #start(): void {
     this.update({ enabled: true });
-    if (!this.#api) return; // told on the page; the others learn it from our hello
+    if (!this.#api) {
+      this.#helloAll(); // told on the page; the others learn it from our hello
+      return;
+    }
     this.#worker ??= this.#newWorker();
     const raw = randomRawKey();
     this.#own = { keyId: crypto.getRandomValues(new Uint32Array(1))[0]!, ratchet: 0, raw };
@@ -193,14 +201,17 @@ export class E2eeSession extends Store<E2eeState> {
     for (const p of this.#conference.state.participants) if (!p.phone) this.#hello(p.id, false);
   }
 
-  /** Our public key to `id` (once per session), or word that we cannot encrypt. */
+  /**
+   * Our public key to `id`, or word that we cannot encrypt: once per session, or again as the `reply` to a first
+   * hello (the peer started over: reloaded, reconnected, or its setting came late).
+   */
   #hello(id: string, reply: boolean): void {
     const peer = this.#peer(id);
-    if (peer.helloSent) return;
+    if (peer.helloSent && !reply) return;
     peer.helloSent = true;
     this.#enqueue(async () => {
       const data: E2eeRelayData = this.#agreement ? { kind: 'hello', supported: true, publicKey: await this.#agreement.publicKey(), ...(reply ? { reply } : {}) } : { kind: 'hello', supported: false };
-      this.#relay(id, data);
+      await this.#relay(id, data);
     });
   }
 
@@ -213,10 +224,12 @@ export class E2eeSession extends Store<E2eeState> {
         return;
       }
       if (this.state.unsupported.includes(from)) this.update({ unsupported: this.state.unsupported.filter((x) => x !== from) });
+      // a first hello after ours crossed it: nothing to answer; a second one: it started over and needs ours again
+      if (this.state.enabled && !data.reply) this.#hello(from, peer.heard);
+      peer.heard = true;
       if (!this.#agreement) return;
       peer.shared = this.#agreement.shared(data.publicKey);
       peer.shared.catch(() => console.warn('tertulia: a participant sent a bad public key', from));
-      if (this.state.enabled) this.#hello(from, true);
       this.#sendOwnKey(from, peer);
       return;
     }
@@ -242,7 +255,7 @@ export class E2eeSession extends Store<E2eeState> {
       const shared = peer.shared;
       if (!own || !shared || !this.state.enabled) return;
       const { iv, wrapped } = await wrapKey(await shared, own.raw, own.keyId, own.ratchet);
-      if (this.#peers.get(id) === peer) this.#relay(id, { kind: 'key', keyId: own.keyId, ratchet: own.ratchet, iv, wrapped });
+      if (this.#peers.get(id) === peer) await this.#relay(id, { kind: 'key', keyId: own.keyId, ratchet: own.ratchet, iv, wrapped });
     });
   }
 
@@ -284,13 +297,17 @@ export class E2eeSession extends Store<E2eeState> {
   #peer(id: string): Peer {
     let p = this.#peers.get(id);
     if (!p) {
-      p = { helloSent: false, keyIds: new Set() };
+      p = { helloSent: false, heard: false, keyIds: new Set() };
       this.#peers.set(id, p);
     }
     return p;
   }
 
-  #relay(to: string, data: E2eeRelayData): void {
+  /** Sends now, or after RELAY_GAP_MS since the last one (called from the queue, so the gaps add up in order). */
+  async #relay(to: string, data: E2eeRelayData): Promise<void> {
+    const wait = this.#lastRelay + RELAY_GAP_MS - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    this.#lastRelay = performance.now();
     this.#conference.sendMessage({ type: 'e2ee-relay', to, data: JSON.stringify(data) });
   }
 
