@@ -8,7 +8,7 @@ export interface Diagnostics {
   participants: readonly Participant[];
   status: string;
   /** End-to-end encryption: the room's setting and the worker's frame counts (e2ee/e2ee-session.ts). */
-  e2ee?: { enabled: boolean; supported: boolean; keyed: readonly string[]; unsupported: readonly string[]; stats: { encrypted: number; decrypted: number; undecryptable: number; plainDropped: number } };
+  e2ee?: { enabled: boolean; supported: boolean; keyed: readonly string[]; unsupported: readonly string[]; stats: { transforms: number; encrypted: number; decrypted: number; undecryptable: number; plainDropped: number } };
 }
 
 declare global {

@@ -53,10 +53,14 @@ interface OwnKey {
 
 type TransformApi = 'script' | 'streams' | null;
 
-/** Which encoded-transform API this browser has: the standard one, Chrome's older one, or none. */
+/**
+ * Which encoded-transform API to use: Chrome's createEncodedStreams where it exists (Chromium 156 has
+ * RTCRtpScriptTransform, but no frame reached its worker in our tests), else the standard RTCRtpScriptTransform
+ * (Firefox, Safari), else none.
+ */
 export function transformApi(): TransformApi {
-  if (typeof RTCRtpScriptTransform === 'function') return 'script';
   if (typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype) return 'streams';
+  if (typeof RTCRtpScriptTransform === 'function') return 'script';
   return null;
 }
 
@@ -74,7 +78,7 @@ export class E2eeSession extends Store<E2eeState> {
   #lastRelay = -Infinity;
 
   constructor(conference: Conference) {
-    super({ enabled: false, by: null, supported: transformApi() !== null, unsupported: [], keyed: [], stats: { encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 } });
+    super({ enabled: false, by: null, supported: transformApi() !== null, unsupported: [], keyed: [], stats: { transforms: 0, encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 } });
     this.#conference = conference;
     // Chrome's older API works only on a connection made for it, whatever the room's setting
     conference.encodedInsertableStreams = this.#api === 'streams';

@@ -28,7 +28,7 @@ let sendKey: MediaKey | null = null;
 const keyring = new ReceiveKeyring();
 /** When we stop waiting for a key id not held (ms since the epoch): later frames of it are not held again. */
 const waitUntil = new Map<number, number>();
-const stats: E2eeFrameStats = { encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 };
+const stats: E2eeFrameStats = { transforms: 0, encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 };
 let statsChanged = false;
 
 scope.onmessage = (ev) => {
@@ -69,11 +69,12 @@ scope.onrtctransform = (ev) => {
 };
 
 function pipe(readable: ReadableStream, writable: WritableStream, options: TransformOptions): void {
+  count('transforms');
   const transform = options.side === 'send' ? (f: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>) => encrypt(f, c, options.kind) : decrypt;
   readable
     .pipeThrough(new TransformStream<EncodedFrame, EncodedFrame>({ transform }))
     .pipeTo(writable)
-    .catch(() => {}); // the sender or receiver went away
+    .catch((e: unknown) => console.warn('tertulia e2ee worker: a transform ended', options, String(e)));
 }
 
 async function encrypt(frame: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>, kind: 'audio' | 'video'): Promise<void> {

@@ -20,6 +20,8 @@ export type ToWorker =
 
 /** Frame counts since the worker started, posted about once a second while they change. */
 export interface E2eeFrameStats {
+  /** Senders and receivers piped through the worker. */
+  transforms: number;
   encrypted: number;
   decrypted: number;
   /** Received frames no held key opened (wrong key, changed on the way, or the key never came). */
