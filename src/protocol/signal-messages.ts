@@ -8,6 +8,7 @@ import type { PollErrorCode } from './poll-messages.ts';
 import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
 import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
 import { p2pClientMessageSchemas, type P2pServerMessage } from './p2p-messages.ts';
+import { e2eeClientMessageSchemas, type E2eeErrorCode, type E2eeServerMessage } from './e2ee-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
 
 export const MAX_WS_MESSAGE_BYTES = 256 * 1024;
@@ -108,6 +109,7 @@ export const clientMessageSchema = z.discriminatedUnion('type', [
   ...avModerationClientMessageSchemas,
   ...breakoutClientMessageSchemas,
   ...p2pClientMessageSchemas,
+  ...e2eeClientMessageSchemas,
 ]);
 export type ClientMessage = z.infer<typeof clientMessageSchema>;
 
@@ -139,7 +141,8 @@ export type ServerMessage =
   | AccessServerMessage
   | AvModerationServerMessage
   | BreakoutServerMessage
-  | P2pServerMessage;
+  | P2pServerMessage
+  | E2eeServerMessage;
 
 export type ErrorCode =
   | 'bad-message'
@@ -158,4 +161,5 @@ export type ErrorCode =
   | 'internal'
   | PollErrorCode
   | BreakoutErrorCode
+  | E2eeErrorCode
   | AccessErrorCode;

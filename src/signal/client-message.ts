@@ -4,6 +4,7 @@
 import { ACCESS_CLIENT_TYPES } from '../protocol/access-messages.ts';
 import { AV_MODERATION_CLIENT_TYPES } from '../protocol/av-moderation-messages.ts';
 import { MEETING_CLIENT_TYPES } from '../protocol/meeting-messages.ts';
+import { E2EE_CLIENT_TYPES } from '../protocol/e2ee-messages.ts';
 import { BREAKOUT_CLIENT_TYPES } from '../protocol/breakout-messages.ts';
 import { clientMessageSchema, type ClientMessage, type ServerMessage } from '../protocol/signal-messages.ts';
 
@@ -17,6 +18,7 @@ export const KNOWN_CLIENT_TYPES: ReadonlySet<string> = new Set<string>([
   ...ACCESS_CLIENT_TYPES,
   ...AV_MODERATION_CLIENT_TYPES,
   ...BREAKOUT_CLIENT_TYPES,
+  ...E2EE_CLIENT_TYPES,
 ]);
 
 export type ParsedClientText = { ok: true; message: ClientMessage } | { ok: false; error: Extract<ServerMessage, { type: 'error' }> };

@@ -36,6 +36,7 @@ import { demuxTurnOverTls } from '../turn/tls-demux.ts';
 import { RoomState } from './room-state.ts';
 import { RoomFanout } from './room-fanout.ts';
 import { PeerToPeer } from './p2p.ts';
+import { e2eeEnabled } from './e2ee.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -172,6 +173,10 @@ export async function startSignal(opts: {
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate }, roomState.items);
   meeting.state = roomState;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
+  meeting.e2ee.plainConsumers = (room) => {
+    const jobs = recordings.running(room);
+    return jobs.length > 0 ? `the meeting is being ${jobs.includes('recording') ? 'recorded' : 'streamed live'}` : undefined;
+  };
   rooms.onSpeaker = (room) => recordings.membersChanged(room);
   rooms.onMuted = (room) => recordings.membersChanged(room);
   // breakout rooms: rooms of a meeting, entered by moves on the same socket (breakout-rooms.ts)
@@ -188,7 +193,9 @@ export async function startSignal(opts: {
   };
   // peer-to-peer for two: started and ended as rooms' members and recordings change
   const p2p = new PeerToPeer({ enabled: config.p2p, log });
-  p2p.keepOnBridge = (room) => recordings.running(room).length > 0;
+  // the browsers encrypt end to end on the bridge connection only: an encrypted room of two stays there
+  p2p.keepOnBridge = (room) => recordings.running(room).length > 0 || e2eeEnabled(room);
+  meeting.e2ee.onChanged = (room) => p2p.reconsider(room);
   rooms.watchMembers((room) => p2p.reconsider(room));
   recordings.onRunningChanged = (room) => p2p.reconsider(room);
   const videoConstraints = new VideoConstraintsForwarder(bus, log);

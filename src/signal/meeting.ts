@@ -17,6 +17,7 @@ import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
 import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
+import { E2ee } from './e2ee.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -57,6 +58,8 @@ export class MeetingFeatures {
   private readonly toggles: ToggleLimits;
   readonly polls: Polls;
   readonly subjects: MeetingSubjects;
+  /** End-to-end encryption: the room's setting and the key agreement's relay (e2ee.ts). */
+  readonly e2ee: E2ee;
 
   /** The subject and polls, as every signal instance of a room sees them (shared-room-items.ts). */
   readonly items: SharedRoomItems;
@@ -68,6 +71,7 @@ export class MeetingFeatures {
     this.items = items;
     this.polls = new Polls(log, items);
     this.subjects = new MeetingSubjects(log, items);
+    this.e2ee = new E2ee(log, items);
   }
 
   private extrasOf(m: Member): MemberExtras {
@@ -134,6 +138,7 @@ export class MeetingFeatures {
       if (session.member !== member) return;
       this.subjects.afterJoin(session);
       this.polls.afterJoin(session);
+      this.e2ee.afterJoin(session);
     });
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {

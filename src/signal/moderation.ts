@@ -12,6 +12,7 @@ import type { Recordings } from './recording.ts';
 import type { PhoneInvites } from './phone-invites.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
 import { AvModeration, mayUnmute, moderatedAtJoin } from './av-moderation.ts';
+import { e2eeEnabled, e2eeRefusal } from './e2ee.ts';
 
 type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
 
@@ -108,7 +109,8 @@ export class Moderation {
           session.send({ type: 'error', code: 'recording-unavailable', message: 'recording is not available on this server' });
           return;
         }
-        if (msg.type === 'start-recording') this.recordings.start(actor, msg.mode);
+        if (msg.type === 'start-recording' && e2eeEnabled(room)) session.send({ type: 'error', code: 'e2ee-on', message: e2eeRefusal('recording') });
+        else if (msg.type === 'start-recording') this.recordings.start(actor, msg.mode);
         else if (msg.type === 'recording-layout') this.recordings.setLayout(actor, msg.layout);
         else this.recordings.stop(actor);
         return;
@@ -132,7 +134,8 @@ export class Moderation {
           session.send({ type: 'error', code: 'live-stream-unavailable', message: 'live streaming is not available on this server' });
           return;
         }
-        if (msg.type === 'start-live-stream') this.recordings.startStream(actor, msg.url, msg.key);
+        if (msg.type === 'start-live-stream' && e2eeEnabled(room)) session.send({ type: 'error', code: 'e2ee-on', message: e2eeRefusal('live streaming') });
+        else if (msg.type === 'start-live-stream') this.recordings.startStream(actor, msg.url, msg.key);
         else this.recordings.stopStream(actor);
         return;
       case 'invite-by-phone':
@@ -141,7 +144,8 @@ export class Moderation {
           session.send({ type: 'error', code: 'dial-out-unavailable', message: 'calling phones is not set up on this server' });
           return;
         }
-        if (msg.type === 'invite-by-phone') this.phoneInvites.invite(actor, msg.target);
+        if (msg.type === 'invite-by-phone' && e2eeEnabled(room)) session.send({ type: 'error', code: 'e2ee-on', message: e2eeRefusal('calling a phone') });
+        else if (msg.type === 'invite-by-phone') this.phoneInvites.invite(actor, msg.target);
         else this.phoneInvites.cancel(actor, msg.id);
         return;
       case 'mute-everyone':

@@ -23,6 +23,7 @@ import {
 import { roomKey, type ServerMessage } from '../protocol/signal-messages.ts';
 import type { Moderation } from './moderation.ts';
 import { joinPlainParticipant } from './plain-participant.ts';
+import { e2eeEnabled, e2eeRefusal } from './e2ee.ts';
 import { policyOf } from './room-policy.ts';
 import { peopleIn, type Member, type Rooms, type Session } from './rooms.ts';
 
@@ -84,6 +85,7 @@ export class Phones {
       if (!started) return 'the meeting has not started: a host must start it first';
     }
     if (!r || !started) return undefined;
+    if (e2eeEnabled(r)) return e2eeRefusal('joining by phone');
     const policy = policyOf(r);
     if (policy.lobby) return 'the meeting has a lobby, which callers cannot wait in yet';
     if (policy.password !== undefined) return 'the meeting is locked with a password';

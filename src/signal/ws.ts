@@ -14,6 +14,7 @@ import type { Rooms, Session } from './rooms.ts';
 import type { MeetingFeatures } from './meeting.ts';
 import type { BreakoutRooms } from './breakout-rooms.ts';
 import { isBreakoutClientMessage } from '../protocol/breakout-messages.ts';
+import { isE2eeClientMessage } from '../protocol/e2ee-messages.ts';
 import { isAccessClientMessage } from '../protocol/access-messages.ts';
 import { isP2pClientMessage } from '../protocol/p2p-messages.ts';
 import type { PeerToPeer } from './p2p.ts';
@@ -114,6 +115,10 @@ export function attachWebSocket(opts: {
     if (isP2pClientMessage(msg)) {
       if (msg.type === 'p2p-signal') p2p.signal(session.member, msg.session, msg.signal);
       else p2p.failed(session.member, msg.session);
+      return;
+    }
+    if (isE2eeClientMessage(msg)) {
+      meeting.e2ee.handle(session.member, msg);
       return;
     }
     switch (msg.type) {

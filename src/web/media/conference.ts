@@ -96,6 +96,10 @@ export class Conference extends Store<ConferenceState> {
     ws.close(1000);
     this.#scheduleReconnect();
   };
+  /** End-to-end encryption (e2ee/e2ee-session.ts): puts its transforms on each connection before it answers. */
+  prepareConnection: ((pc: RTCPeerConnection) => void) | null = null;
+  /** Connections are made with Chrome's `encodedInsertableStreams` (set before the first offer). */
+  encodedInsertableStreams = false;
   /** An effect turned on or off, or its processed track ready: the senders follow. */
   #unwatchEffects: () => void = () => {};
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
@@ -367,6 +371,8 @@ export class Conference extends Store<ConferenceState> {
       },
       onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
       maxSendHeight: () => maxHeightOf(this.state.videoQuality),
+      prepare: (pc) => this.prepareConnection?.(pc),
+      insertableStreams: () => this.encodedInsertableStreams,
     });
   }
 

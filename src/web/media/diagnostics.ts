@@ -9,6 +9,8 @@ export interface Diagnostics {
   status: string;
   /** The direct connection of a room of two (p2p-switch.ts): its peer, whether we show it, whether the bridge gets our media. */
   p2p?: { pc: RTCPeerConnection | null; peerId: string | null; path: 'bridge' | 'p2p'; bridgeSendPaused: boolean; switchedAt: number };
+  /** End-to-end encryption: the room's setting and the worker's frame counts (e2ee/e2ee-session.ts). */
+  e2ee?: { enabled: boolean; supported: boolean; keyed: readonly string[]; unsupported: readonly string[]; stats: { transforms: number; encrypted: number; decrypted: number; undecryptable: number; plainDropped: number } };
 }
 
 declare global {
@@ -17,8 +19,8 @@ declare global {
   }
 }
 
-export function exposeDiagnostics(d: Diagnostics): void {
+export function exposeDiagnostics(d: Partial<Diagnostics>): void {
   const current = window.__tertulia;
   if (current) Object.assign(current, d);
-  else window.__tertulia = { ...d };
+  else window.__tertulia = { pc: null, selfId: null, sources: [], participants: [], status: 'connecting', ...d };
 }

@@ -28,6 +28,8 @@ export class PeerSession {
   readonly #maxSendHeight: () => number | undefined;
   #watch: MediaConnectionWatch | null = null;
   #iceServers: RTCIceServer[] = [];
+  readonly #prepare: (pc: RTCPeerConnection) => void;
+  readonly #insertableStreams: () => boolean;
 
   /**
    * `tracks` is read each time the senders are set; `onMedia` gets the remote streams by participant;
@@ -39,7 +41,13 @@ export class PeerSession {
     onMediaFailed?: (failed: boolean) => void;
     /** The tallest camera layer to send (the video-quality setting); undefined: every layer. */
     maxSendHeight?: () => number | undefined;
+    /** Called with the connection once its senders and receivers are set, before each answer (E2EE transforms). */
+    prepare?: (pc: RTCPeerConnection) => void;
+    /** Make connections with Chrome's `encodedInsertableStreams` (E2EE in a Chrome without RTCRtpScriptTransform). */
+    insertableStreams?: () => boolean;
   }) {
+    this.#prepare = opts.prepare ?? (() => {});
+    this.#insertableStreams = opts.insertableStreams ?? (() => false);
     this.#maxSendHeight = opts.maxSendHeight ?? (() => undefined);
     this.#tracks = opts.tracks;
     this.#onMedia = opts.onMedia;
@@ -92,6 +100,7 @@ export class PeerSession {
       this.#sources = sources;
       await pc.setRemoteDescription({ type: 'offer', sdp });
       await this.#applySenders();
+      this.#prepare(pc);
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       if (this.#closed) return;
@@ -149,7 +158,10 @@ export class PeerSession {
   }
 
   #create(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: this.#iceServers });
+    const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: this.#iceServers } as RTCConfiguration;
+    // Chrome's older encoded-transform API must be asked for when the connection is made
+    if (this.#insertableStreams()) Object.assign(config, { encodedInsertableStreams: true });
+    const pc = new RTCPeerConnection(config);
     pc.ontrack = () => this.#remap();
     this.#pc = pc;
     this.#watch = new MediaConnectionWatch(pc, (failed) => {

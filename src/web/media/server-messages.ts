@@ -11,6 +11,7 @@ import {
 import { meetingServerMessageSchemas } from '../../protocol/meeting-messages.ts';
 import { avModerationServerMessageSchemas } from '../../protocol/av-moderation-messages.ts';
 import { accessServerMessageSchemas, roleSchema } from '../../protocol/access-messages.ts';
+import { e2eeServerMessageSchemas } from '../../protocol/e2ee-messages.ts';
 import { breakoutServerMessageSchemas } from '../../protocol/breakout-messages.ts';
 import { p2pServerMessageSchemas } from '../../protocol/p2p-messages.ts';
 
@@ -39,6 +40,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   ...avModerationServerMessageSchemas,
   ...breakoutServerMessageSchemas,
   ...p2pServerMessageSchemas,
+  ...e2eeServerMessageSchemas,
 ]);
 
 /** The message, or undefined when it is not JSON or not a message this app knows. */

@@ -35,6 +35,7 @@ import { MeetingSubject } from '../components/SubjectControls.tsx';
 import { pollsFor } from '../meeting/polls-store.ts';
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
+import { E2eeIndicator, E2eeNotices, E2eeSwitch } from '../components/E2eeControls.tsx';
 import { accessFor } from '../access/access-client.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
 
@@ -158,6 +159,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
             {t.participants}: {count}
           </span>
         )}
+        {state.status === 'joined' && <E2eeIndicator conference={conference} />}
         {state.status === 'joined' && <RecordingIndicator conference={conference} />}
         {state.status === 'joined' && <LiveStreamIndicator conference={conference} />}
         {state.status === 'joined' && <RecordingLayoutSwitch conference={conference} />}
@@ -192,6 +194,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           <span>{t.mediaConnectionFailed}</span>
         </div>
       )}
+      {state.status === 'joined' && <E2eeNotices conference={conference} />}
       {shareFailed && (
         <div className="error-banner" role="alert">
           <span>{t.screenShareFailed}</span>
@@ -212,6 +215,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         {paneOpen && (
           <ParticipantsPane self={state.self} participants={state.participants}>
             <AvModerationSwitches conference={conference} role={role} />
+            <E2eeSwitch conference={conference} role={role} />
             <BreakoutRoomsSection conference={conference} />
             <PhoneInviteForm conference={conference} />
           </ParticipantsPane>

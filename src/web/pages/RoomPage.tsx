@@ -18,6 +18,7 @@ import { AccessBoundary } from '../access/AccessBoundary.tsx';
 import { embedding } from '../embed/embedding.ts';
 import { serverErrorText } from './error-text.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
+import { e2eeFor } from '../media/e2ee/e2ee-session.ts';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -59,6 +60,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
       pollsFor(c);
       subjectFor(c);
       avModerationFor(c); // the moderation state comes right after joining
+      e2eeFor(c); // so does the encryption setting; and it shapes the connection before the first offer
       accessFor(c); // token, sign-in, room password, lobby, role: before the first join message
       embedding()?.attach(c); // a host page's IFrame API follows this meeting
       setConference(c);

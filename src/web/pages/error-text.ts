@@ -43,6 +43,12 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorBreakoutLimit;
     case 'breakout-not-found':
       return t.errorBreakoutNotFound;
+    case 'e2ee-on':
+      return t.errorE2eeOn;
+    case 'e2ee-too-many':
+      return t.errorE2eeTooMany;
+    case 'e2ee-refused':
+      return `${t.errorE2eeRefused}: ${e.message}`;
 
     default:
       return `${t.errorGeneric}: ${e.message}`;
