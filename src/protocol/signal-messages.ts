@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
 import type { PollErrorCode } from './poll-messages.ts';
+import type { BoardErrorCode } from './board-messages.ts';
 import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
 import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
 import { accessClientMessageSchemas, joinAccessFields, roleSchema, type AccessErrorCode, type AccessServerMessage, type Role } from './access-messages.ts';
@@ -154,5 +155,6 @@ export type ErrorCode =
   | 'not-found'
   | 'internal'
   | PollErrorCode
+  | BoardErrorCode
   | BreakoutErrorCode
   | AccessErrorCode;

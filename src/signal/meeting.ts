@@ -16,6 +16,7 @@ import { TokenBucket } from './token-bucket.ts';
 import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
+import { MeetingBoards } from './board.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -56,6 +57,8 @@ export class MeetingFeatures {
   private readonly toggles: ToggleLimits;
   readonly polls: Polls;
   readonly subjects: MeetingSubjects;
+  /** The shared whiteboard and notes (board.ts). */
+  readonly boards: MeetingBoards;
 
   constructor(bus: Bus, log: Logger, toggles: ToggleLimits = DEFAULT_TOGGLE_LIMITS) {
     this.bus = bus;
@@ -63,6 +66,7 @@ export class MeetingFeatures {
     this.toggles = toggles;
     this.polls = new Polls(log);
     this.subjects = new MeetingSubjects(log);
+    this.boards = new MeetingBoards(log);
   }
 
   private extrasOf(m: Member): MemberExtras {
@@ -112,7 +116,7 @@ export class MeetingFeatures {
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
   }
 
-  /** Right after a join: what the room said so far, its subject and polls. */
+  /** Right after a join: what the room said so far, its subject, polls, whiteboard and notes. */
   afterJoin(session: Session): void {
     const member = session.member;
     if (!member) return;
@@ -126,6 +130,7 @@ export class MeetingFeatures {
       });
     this.subjects.afterJoin(session);
     this.polls.afterJoin(session);
+    this.boards.afterJoin(session);
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {
       session.send({ type: 'dominant-speaker', participantId: speaker });
