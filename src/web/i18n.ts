@@ -9,6 +9,7 @@ import { phoneDictionaries, type PhoneStrings } from './i18n-phone.ts';
 import { effectsDictionaries, type EffectsStrings } from './i18n-effects.ts';
 import { avDictionaries, type AvStrings } from './i18n-av.ts';
 import { breakoutDictionaries, type BreakoutStrings } from './i18n-breakout.ts';
+import { boardDictionaries, type BoardStrings } from './i18n-board.ts';
 
 
 export type Language = 'en' | 'es';
@@ -61,7 +62,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings & BreakoutStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings & BreakoutStrings & BoardStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -112,8 +113,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...effectsDictionaries.en, ...avDictionaries.en, ...breakoutDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...effectsDictionaries.es, ...avDictionaries.es, ...breakoutDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...effectsDictionaries.en, ...avDictionaries.en, ...breakoutDictionaries.en, ...boardDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...effectsDictionaries.es, ...avDictionaries.es, ...breakoutDictionaries.es, ...boardDictionaries.es },
 };
 
 /**

@@ -1,6 +1,6 @@
 // Vite build of the browser app: src/web -> dist/web (served by the signal server, SPA fallback to index.html).
 import { fileURLToPath } from 'node:url';
-import { copyFileSync, mkdirSync, readdirSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
@@ -24,10 +24,25 @@ function vendorSelfieSegmentation(): Plugin {
   };
 }
 
+/**
+ * The whiteboard's fonts (@excalidraw/excalidraw's dist/prod/fonts) are served from this server, under
+ * /vendor/excalidraw/fonts/ (board/BoardPanels.tsx sets window.EXCALIDRAW_ASSET_PATH there): no CDN at run time.
+ */
+function vendorExcalidrawFonts(): Plugin {
+  return {
+    name: 'tertulia-vendor-excalidraw-fonts',
+    apply: 'build',
+    writeBundle(options) {
+      const from = path.resolve(root, '../../node_modules/@excalidraw/excalidraw/dist/prod/fonts');
+      cpSync(from, path.join(options.dir!, 'vendor', 'excalidraw', 'fonts'), { recursive: true });
+    },
+  };
+}
+
 export default defineConfig({
   root,
   base: '/',
-  plugins: [react(), vendorSelfieSegmentation()],
+  plugins: [react(), vendorSelfieSegmentation(), vendorExcalidrawFonts()],
   // the noise suppression worklet keeps import.meta (its WebAssembly module is inlined)
   worker: { format: 'es' },
   build: {

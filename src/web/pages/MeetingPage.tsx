@@ -33,6 +33,7 @@ import { serverErrorText } from './error-text.ts';
 import { PollsButton, PollsPanel } from '../components/PollsPanel.tsx';
 import { MeetingSubject } from '../components/SubjectControls.tsx';
 import { pollsFor } from '../meeting/polls-store.ts';
+import { BoardButtons, BoardPanelView } from '../board/BoardPanels.tsx';
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
 import { accessFor } from '../access/access-client.ts';
@@ -203,6 +204,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
           <AccessOverlays conference={conference} />
           <BreakoutBanner conference={conference} />
+          {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}
         </div>
         {paneOpen && (
           <ParticipantsPane self={state.self} participants={state.participants}>
@@ -213,6 +215,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         )}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
         {pollsOpen && <PollsPanel conference={conference} />}
+        {state.status === 'joined' && <BoardPanelView conference={conference} where="side" />}
       </div>
       <Toasts store={notices} />
       <div className="audio-sinks" hidden>
@@ -251,6 +254,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         />
         {state.status === 'joined' && <VideoQualityButton conference={conference} onOpen={() => setDialog('video-quality')} />}
         {state.status === 'joined' && <PollsButton conference={conference} />}
+        {state.status === 'joined' && <BoardButtons conference={conference} />}
         {state.status === 'joined' && <RecordButton conference={conference} />}
         {state.status === 'joined' && <RecordingsButton conference={conference} />}
         {state.status === 'joined' && <LiveStreamButton conference={conference} />}

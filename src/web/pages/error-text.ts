@@ -43,6 +43,10 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorBreakoutLimit;
     case 'breakout-not-found':
       return t.errorBreakoutNotFound;
+    case 'board-full':
+      return t.errorBoardFull;
+    case 'board-bad-update':
+      return t.errorBoardBadUpdate;
 
     default:
       return `${t.errorGeneric}: ${e.message}`;
