@@ -66,7 +66,11 @@ describe('the shared whiteboard and notes', () => {
   test('a rectangle drawn with Excalidraw\'s toolbar is seen by the other', async () => {
     await ana.page.getByRole('button', { name: 'Whiteboard' }).click();
     const board = whiteboard(ana);
-    await board.getByRole('radio', { name: /^Rectangle/ }).click({ timeout: 60_000 });
+    // Excalidraw draws its icon over the radio (inside the radio's label): the click lands on the label, as a person's does
+    const rectangle = board.getByRole('radio', { name: /^Rectangle/ });
+    await rectangle.waitFor({ timeout: 60_000 });
+    await rectangle.click({ force: true });
+    assert.equal(await rectangle.isChecked(), true, 'the rectangle tool is chosen');
     const box = (await board.boundingBox())!;
     const x = box.x + box.width / 2;
     const y = box.y + box.height / 2;
