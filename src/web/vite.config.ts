@@ -39,10 +39,28 @@ function vendorExcalidrawFonts(): Plugin {
   };
 }
 
+/**
+ * Excalidraw adds a CDN (esm.sh) after EXCALIDRAW_ASSET_PATH in every font's source list, and Chromium checks the
+ * page's CSP for every source when the font is made (a violation report per font, per page): the fallback is
+ * pointed at this server's copy too. The build fails if Excalidraw's code no longer has the expected form.
+ */
+function excalidrawNoCdn(): Plugin {
+  const fallback = /`https:\/\/esm\.sh\/\$\{\w+\.PKG_NAME\?`\$\{\w+\.PKG_NAME\}@\$\{\w+\.PKG_VERSION\}`:"@excalidraw\/excalidraw"\}\/dist\/prod\/`/;
+  return {
+    name: 'tertulia-excalidraw-no-cdn',
+    apply: 'build',
+    transform(code, id) {
+      if (!id.includes('@excalidraw/excalidraw/dist/prod/') || !code.includes('esm.sh')) return null;
+      if (!fallback.test(code)) throw new Error(`${id}: Excalidraw's font fallback (esm.sh) has a new form; update excalidrawNoCdn in vite.config.ts`);
+      return { code: code.replace(fallback, 'window.location.origin+"/vendor/excalidraw/"'), map: null };
+    },
+  };
+}
+
 export default defineConfig({
   root,
   base: '/',
-  plugins: [react(), vendorSelfieSegmentation(), vendorExcalidrawFonts()],
+  plugins: [react(), vendorSelfieSegmentation(), vendorExcalidrawFonts(), excalidrawNoCdn()],
   // the noise suppression worklet keeps import.meta (its WebAssembly module is inlined)
   worker: { format: 'es' },
   build: {
