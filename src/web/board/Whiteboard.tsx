@@ -2,7 +2,8 @@
 // Local changes are written at most every WRITE_DELAY_MS (a stroke being drawn changes its element at every
 // pointer move): each element whose version differs from the one in the map is written again. Remote changes
 // are merged into the scene with Excalidraw's own reconcileElements (the higher version wins, as in its
-// collaboration mode). Excalidraw's fonts are served by this server (/vendor/excalidraw/, see vite.config.ts).
+// collaboration mode). Images are not shared (their files are not in the document), so the image tool is off.
+// Excalidraw's fonts are served by this server (/vendor/excalidraw/, see vite.config.ts).
 import { CaptureUpdateAction, Excalidraw, reconcileElements } from '@excalidraw/excalidraw';
 import '@excalidraw/excalidraw/index.css';
 import type { ExcalidrawImperativeAPI } from '@excalidraw/excalidraw/types';
@@ -108,7 +109,7 @@ function BoundWhiteboard({ doc, spanish }: { doc: Y.Doc; spanish: boolean }) {
       onChange={() => {
         timer.current ??= setTimeout(write, WRITE_DELAY_MS);
       }}
-      UIOptions={{ canvasActions: { loadScene: false, saveToActiveFile: false } }}
+      UIOptions={{ canvasActions: { loadScene: false, saveToActiveFile: false }, tools: { image: false } }}
     />
   );
 }
