@@ -33,13 +33,17 @@ export const BOARD_CLIENT_TYPES = ['board-update'] as const;
 
 // ---- server -> browser ----
 export const boardServerMessageSchemas = [
-  /** Sent right after `joined`: the room's whole document. */
-  z.object({ type: z.literal('board-state'), update: z.string() }),
+  /**
+   * Sent right after `joined`: the room's whole document, and which board it is (the same for the same room's
+   * meeting: a reconnected browser then sends what it changed meanwhile; another one, e.g. a breakout room's, is a
+   * new document).
+   */
+  z.object({ type: z.literal('board-state'), update: z.string(), board: z.string() }),
   /** Someone else's change, to everyone else in the room. */
   z.object({ type: z.literal('board-update'), update: z.string() }),
 ] as const;
 
-export type BoardServerMessage = { type: 'board-state'; update: string } | { type: 'board-update'; update: string };
+export type BoardServerMessage = { type: 'board-state'; update: string; board: string } | { type: 'board-update'; update: string };
 
 export type BoardErrorCode =
   /** The room's document is as large as it may be (MAX_BOARD_DOC_BYTES): the change was not applied. */

@@ -11,7 +11,7 @@
 import * as Y from 'yjs';
 import type { Logger } from '../log.ts';
 import { BOARD_ELEMENTS, BOARD_NOTES, MAX_BOARD_DOC_BYTES, MAX_BOARD_ELEMENT_CHARS } from '../protocol/board-messages.ts';
-import type { ArchivedBoard, BoardArchive } from './board-archive.ts';
+import { archiveId, type ArchivedBoard, type BoardArchive } from './board-archive.ts';
 import type { Member, Room, Rooms, Session } from './rooms.ts';
 import type { RoomState } from './room-state.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -103,7 +103,8 @@ export class MeetingBoards {
     if (!member) return;
     const board = this.boardOf(member.room);
     void board.loaded.then(() => {
-      if (session.member === member) session.send({ type: 'board-state', update: Buffer.from(Y.encodeStateAsUpdate(board.doc)).toString('base64') });
+      if (session.member !== member) return;
+      session.send({ type: 'board-state', update: Buffer.from(Y.encodeStateAsUpdate(board.doc)).toString('base64'), board: archiveId(member.room.key, board.startedAt) });
     });
   }
 

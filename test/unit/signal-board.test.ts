@@ -81,7 +81,10 @@ describe('the whiteboard and notes on signal', () => {
     const cleo = s.client();
     const cleoState = cleo.nextOfType('board-state');
     await cleo.join('Pizarra', 'Cleo');
-    const cleoDoc = docOf((await cleoState).update);
+    const cleoBoard = await cleoState;
+    const cleoDoc = docOf(cleoBoard.update);
+    assert.match(cleoBoard.board, /^rec-[0-9a-f]{16}$/, 'which board it is');
+    assert.equal(cleoBoard.board, (await anaState).board, 'the same room\'s meeting is the same board');
     assert.equal(cleoDoc.getText(BOARD_NOTES).toString(), 'Agenda: budget');
     assert.deepEqual(JSON.parse(cleoDoc.getMap<string>(BOARD_ELEMENTS).get(RECT.id)!), RECT);
     cleo.close();

@@ -13,9 +13,9 @@ export interface BoardState {
   panel: BoardPanel | null;
 }
 
-/** What board-sync.ts does with a server message: `state` replaces the document, `update` merges into it. */
+/** What board-sync.ts does with a server message: `state` replaces the document (of board `board`), `update` merges into it. */
 export interface BoardReceiver {
-  receive(kind: 'state' | 'update', update: string): void;
+  receive(kind: 'state' | 'update', update: string, board?: string): void;
 }
 
 /** Buffered base64 beyond which the Yjs side is loaded anyway, to merge what is kept. */
@@ -24,7 +24,7 @@ const MAX_BUFFERED_CHARS = 4 * 1024 * 1024;
 export class BoardStore extends Store<BoardState> {
   readonly conference: Conference;
   readonly dispose: () => void;
-  #buffer: { kind: 'state' | 'update'; update: string }[] = [];
+  #buffer: { kind: 'state' | 'update'; update: string; board?: string }[] = [];
   #buffered = 0;
   #receiver: BoardReceiver | undefined;
   #loading: Promise<unknown> | undefined;
@@ -35,12 +35,13 @@ export class BoardStore extends Store<BoardState> {
     this.dispose = conference.onMessage((m) => {
       if (m.type !== 'board-state' && m.type !== 'board-update') return;
       const kind = m.type === 'board-state' ? 'state' : 'update';
-      if (this.#receiver) return this.#receiver.receive(kind, m.update);
+      const board = m.type === 'board-state' ? m.board : undefined;
+      if (this.#receiver) return this.#receiver.receive(kind, m.update, board);
       if (kind === 'state') {
         this.#buffer = [];
         this.#buffered = 0;
       }
-      this.#buffer.push({ kind, update: m.update });
+      this.#buffer.push({ kind, update: m.update, board });
       this.#buffered += m.update.length;
       if (this.#buffered > MAX_BUFFERED_CHARS) void this.loadSync();
     });
@@ -49,7 +50,7 @@ export class BoardStore extends Store<BoardState> {
   /** Hands the kept messages, then every new one, to the Yjs side. */
   attach(receiver: BoardReceiver): void {
     this.#receiver = receiver;
-    for (const { kind, update } of this.#buffer) receiver.receive(kind, update);
+    for (const { kind, update, board } of this.#buffer) receiver.receive(kind, update, board);
     this.#buffer = [];
     this.#buffered = 0;
   }

@@ -1,5 +1,6 @@
 // The room's Yjs document in this browser (protocol: board-messages.ts): replaced by each `board-state` (a join,
-// a reconnect, a move to a breakout room), merged with each `board-update`. This browser's own changes
+// a reconnect, a move to a breakout room), merged with each `board-update`. After a reconnect to the same board,
+// what this browser changed while its socket was down is merged in and sent. This browser's own changes
 // (transactions with the origin LOCAL) are sent to the server, merged over SEND_DELAY_MS so a stroke being
 // drawn or a word being typed is one message, not one per pointer move or key.
 import * as Y from 'yjs';
@@ -35,6 +36,8 @@ export class BoardSync extends Store<BoardSyncState> implements BoardReceiver {
   readonly #board: BoardStore;
   #pending: Uint8Array[] = [];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Which board the document is (from `board-state`). */
+  #boardId: string | undefined;
 
   constructor(board: BoardStore) {
     super({ doc: new Y.Doc(), ready: false });
@@ -62,7 +65,7 @@ export class BoardSync extends Store<BoardSyncState> implements BoardReceiver {
     else for (const u of pending) this.#board.send(toBase64(u));
   }
 
-  receive(kind: 'state' | 'update', update: string): void {
+  receive(kind: 'state' | 'update', update: string, board?: string): void {
     let bytes: Uint8Array;
     try {
       bytes = fromBase64(update);
@@ -72,15 +75,27 @@ export class BoardSync extends Store<BoardSyncState> implements BoardReceiver {
     if (kind === 'state') {
       const old = this.state.doc;
       const doc = new Y.Doc();
+      let missed: Uint8Array | undefined;
       try {
         Y.applyUpdate(doc, bytes, REMOTE);
+        // the same board again (a reconnect): what this browser changed that the server lacks (made while the
+        // socket was down, when sending dropped it) goes into the new document and to the server
+        if (this.state.ready && board !== undefined && board === this.#boardId) {
+          missed = Y.encodeStateAsUpdate(old, Y.encodeStateVectorFromUpdate(bytes));
+          Y.applyUpdate(doc, missed, REMOTE);
+        }
       } catch {
         // as below
       }
+      this.#boardId = board;
       this.#pending = [];
+      if (this.#timer !== undefined) clearTimeout(this.#timer);
+      this.#timer = undefined;
       this.#watch(doc);
       this.update({ doc, ready: true });
       old.destroy();
+      // an update with nothing in it is two bytes (no structs, no deletions)
+      if (missed && missed.length > 2 && missed.length <= MAX_BOARD_UPDATE_BYTES) this.#board.send(toBase64(missed));
       return;
     }
     try {
