@@ -2,6 +2,7 @@
 // screen sharing. Part of the browser <-> signal protocol (signal-messages.ts includes these schemas).
 import { z } from 'zod';
 import { displayNameSchema, stripInvisible } from './display-name.ts';
+import { BOARD_CLIENT_TYPES, boardClientMessageSchemas, boardServerMessageSchemas, type BoardServerMessage } from './board-messages.ts';
 import { POLL_CLIENT_TYPES, pollClientMessageSchemas, pollServerMessageSchemas, type PollServerMessage } from './poll-messages.ts';
 
 /** Characters in one chat message (after trimming). */
@@ -48,9 +49,10 @@ export const meetingClientMessageSchemas = [
   /** Moderators: the meeting's subject, shown to everyone ('' clears it); refused with `not-moderator` for others. */
   z.object({ type: z.literal('set-subject'), subject: subjectSchema }),
   ...pollClientMessageSchemas,
+  ...boardClientMessageSchemas,
 ] as const;
 
-export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share', 'set-subject', ...POLL_CLIENT_TYPES] as const;
+export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share', 'set-subject', ...POLL_CLIENT_TYPES, ...BOARD_CLIENT_TYPES] as const;
 
 // ---- server -> browser ----
 
@@ -77,6 +79,7 @@ export const meetingServerMessageSchemas = [
   /** The meeting's subject ('' when none): to everyone when a moderator changes it (`by`), to a joiner when set. */
   z.object({ type: z.literal('subject'), subject: z.string(), by: z.string().optional() }),
   ...pollServerMessageSchemas,
+  ...boardServerMessageSchemas,
 ] as const;
 
 export type MeetingServerMessage =
@@ -85,4 +88,5 @@ export type MeetingServerMessage =
   | { type: 'reaction'; from: string; reaction: Reaction }
   | { type: 'dominant-speaker'; participantId: string }
   | { type: 'subject'; subject: string; by?: string }
-  | PollServerMessage;
+  | PollServerMessage
+  | BoardServerMessage;

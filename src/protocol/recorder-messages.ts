@@ -111,7 +111,8 @@ export const listedRecordingSchema = z.object({
   recorderId: recorderIdSchema,
   room: z.string().max(256),
   conferenceId: id,
-  kind: z.enum(['composed', 'multitrack']),
+  /** 'meeting-notes': a meeting's whiteboard and notes, kept by signal (signal/board-archive.ts). */
+  kind: z.enum(['composed', 'multitrack', 'meeting-notes']),
   startedAt: isoTime,
   endedAt: isoTime.optional(),
   endReason: z.string().max(500).optional(),

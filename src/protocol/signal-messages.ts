@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { displayNameSchema } from './display-name.ts';
 import { meetingClientMessageSchemas, type MeetingServerMessage } from './meeting-messages.ts';
 import type { PollErrorCode } from './poll-messages.ts';
+import type { BoardErrorCode } from './board-messages.ts';
 import { avModerationClientMessageSchemas, type AvModerationServerMessage } from './av-moderation-messages.ts';
 import { breakoutClientMessageSchemas, type BreakoutErrorCode, type BreakoutServerMessage } from './breakout-messages.ts';
 import { p2pClientMessageSchemas, type P2pServerMessage } from './p2p-messages.ts';
@@ -160,6 +161,7 @@ export type ErrorCode =
   | 'not-found'
   | 'internal'
   | PollErrorCode
+  | BoardErrorCode
   | BreakoutErrorCode
   | E2eeErrorCode
   | AccessErrorCode;

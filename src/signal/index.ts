@@ -12,6 +12,7 @@ import { hostNames } from './host-names.ts';
 import { Rooms } from './rooms.ts';
 import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
+import { BoardArchive } from './board-archive.ts';
 import { BreakoutRooms } from './breakout-rooms.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
@@ -172,6 +173,12 @@ export async function startSignal(opts: {
   // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate }, roomState.items);
   meeting.state = roomState;
+  // the whiteboard and notes: kept with the room state, saved to dataDir when a meeting ends, listed with the recordings
+  const boardArchive = new BoardArchive(config.dataDir, log);
+  meeting.boards.state = roomState;
+  meeting.boards.archive = boardArchive;
+  meeting.boards.watch(rooms);
+  recordings.library.archive = boardArchive;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   meeting.e2ee.plainConsumers = (room) => {
     const jobs = recordings.running(room);
@@ -269,6 +276,7 @@ export async function startSignal(opts: {
         phones.close();
         bridges.close();
         await rooms.closeAll();
+        await meeting.boards.flush();
         fanout?.close();
         // the rooms' last events (participants left, rooms finished), given a moment to leave
         await webhooks?.close();

@@ -18,6 +18,7 @@ import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
 import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
 import { E2ee } from './e2ee.ts';
+import { MeetingBoards } from './board.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -60,6 +61,8 @@ export class MeetingFeatures {
   readonly subjects: MeetingSubjects;
   /** End-to-end encryption: the room's setting and the key agreement's relay (e2ee.ts). */
   readonly e2ee: E2ee;
+  /** The shared whiteboard and notes (board.ts). */
+  readonly boards: MeetingBoards;
 
   /** The subject and polls, as every signal instance of a room sees them (shared-room-items.ts). */
   readonly items: SharedRoomItems;
@@ -72,6 +75,7 @@ export class MeetingFeatures {
     this.polls = new Polls(log, items);
     this.subjects = new MeetingSubjects(log, items);
     this.e2ee = new E2ee(log, items);
+    this.boards = new MeetingBoards(log);
   }
 
   private extrasOf(m: Member): MemberExtras {
@@ -121,7 +125,7 @@ export class MeetingFeatures {
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
   }
 
-  /** Right after a join: what the room said so far, its subject and polls. */
+  /** Right after a join: what the room said so far, its subject, polls, whiteboard and notes. */
   afterJoin(session: Session): void {
     const member = session.member;
     if (!member) return;
@@ -139,6 +143,7 @@ export class MeetingFeatures {
       this.subjects.afterJoin(session);
       this.polls.afterJoin(session);
       this.e2ee.afterJoin(session);
+      this.boards.afterJoin(session);
     });
     const speaker = member.room.dominantSpeaker;
     if (speaker !== undefined && speaker !== member.id && member.room.members.has(speaker)) {

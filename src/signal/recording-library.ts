@@ -5,6 +5,8 @@
 // (download-tokens.ts: an HMAC bound to that file, valid one hour). The HTTPS handler checks the token and
 // streams the file from its recorder in chunks (`recorder.<id>.read`), a Range request too. `delete-recording`
 // deletes one of the moderator's own room's recordings (an admin's, any). The caller checks the rights.
+// A meeting's saved whiteboard and notes (board-archive.ts) are listed, read and deleted the same way, from
+// signal's own disk instead of a recorder's (their links name the holder ARCHIVE_HOLDER).
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { BusCallError, type Bus } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
@@ -12,6 +14,7 @@ import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { MAX_READ_BYTES, recordingFileNameSchema, recordingIdSchema, type ListedRecording } from '../protocol/recorder-messages.ts';
 import type { RecordingEntry } from '../protocol/recording-messages.ts';
+import { ARCHIVE_HOLDER, type BoardArchive } from './board-archive.ts';
 import { DownloadTokens, type TokenCheck } from './download-tokens.ts';
 import { safePathSegments, setSecurityHeaders } from './http.ts';
 import type { Session } from './rooms.ts';
@@ -29,7 +32,8 @@ const REFUSALS: Record<Exclude<TokenCheck, { ok: true }>['reason'], string> = {
 
 function contentTypeOf(file: string): string {
   if (file.endsWith('.mkv')) return 'video/x-matroska';
-  if (file.endsWith('.json')) return 'application/json';
+  if (file.endsWith('.json') || file.endsWith('.excalidraw')) return 'application/json';
+  if (file.endsWith('.md')) return 'text/markdown; charset=utf-8';
   return 'application/octet-stream';
 }
 
@@ -64,6 +68,8 @@ export class RecordingLibrary {
   private readonly recorders: () => string[];
   /** Sessions with a list or delete under way: one at a time each (every one asks every recorder). */
   private readonly busy = new WeakSet<Session>();
+  /** The meetings' saved whiteboards and notes, listed with the recordings (none: not listed). */
+  archive: BoardArchive | undefined;
 
   /** `recorders`: the ids of the recorders heard from lately. */
   constructor(bus: Bus, log: Logger, recorders: () => string[], tokens = new DownloadTokens()) {
@@ -79,6 +85,7 @@ export class RecordingLibrary {
       this.recorders().map((id) => callBus(this.bus, busCalls.recorderList, id, conferenceId === undefined ? {} : { conferenceId }, LIST_TIMEOUT_MS)),
     );
     const out: ListedRecording[] = [];
+    if (this.archive) out.push(...(await this.archive.list(conferenceId)));
     for (const r of replies) {
       if (r.status === 'fulfilled') out.push(...r.value.recordings);
       else this.log.warn({ err: (r.reason as Error).message }, 'a recorder did not list its recordings');
@@ -138,6 +145,12 @@ export class RecordingLibrary {
 
   private async delete(session: Session, recordingId: string, conferenceId: string | undefined, who: string): Promise<void> {
     const found = (await this.list(conferenceId)).find((r) => r.recordingId === recordingId);
+    if (found?.recorderId === ARCHIVE_HOLDER && this.archive) {
+      await this.archive.delete(recordingId);
+      this.log.info({ conference: found.conferenceId, recording: recordingId, by: who }, 'meeting notes deleted');
+      session.send({ type: 'recording-deleted', recordingId });
+      return;
+    }
     if (!found) {
       session.send({ type: 'error', code: 'recording-not-found', message: 'there is no such recording here' });
       return;
@@ -200,7 +213,13 @@ export class RecordingLibrary {
 
   /** Reads the file from its recorder chunk by chunk, waiting for the client to take each one. */
   private async stream(req: IncomingMessage, res: ServerResponse, recorderId: string, recordingId: string, file: string): Promise<void> {
-    const read = (offset: number, length: number) => callBus(this.bus, busCalls.recorderRead, recorderId, { recordingId, file, offset, length }, READ_TIMEOUT_MS);
+    const archive = this.archive;
+    const read = (offset: number, length: number) =>
+      recorderId === ARCHIVE_HOLDER && archive
+        ? archive.read(recordingId, file, offset, length).catch((e: unknown) => {
+            throw (e as { code?: string }).code === 'ENOENT' ? new BusCallError('not-found', 'no such file') : e;
+          })
+        : callBus(this.bus, busCalls.recorderRead, recorderId, { recordingId, file, offset, length }, READ_TIMEOUT_MS);
     let closed = false;
     res.once('close', () => (closed = true));
     const first = await read(0, 1);

@@ -11,6 +11,8 @@
 //   left on purpose). Private messages are never stored.
 // - A room's policy (lock password, lobby, self-unmute, cameras stopped) under the room key's hash: written on
 //   each change, read when an instance starts or takes over the room, forgotten with the chat.
+// - A room's whiteboard and notes (board.ts): the Yjs document's state in base64 and when the board began,
+//   written a moment after changes, read when an instance starts or takes over the room, forgotten with the chat.
 // - Store failures are logged and never stop the meeting: the participant just cannot be resumed, or the
 //   history is what this process had.
 import { randomBytes } from 'node:crypto';
@@ -56,6 +58,11 @@ export function newResumeToken(): string {
 const resumeKey = (token: string) => `resume.${keyHash(token)}`;
 const chatKey = (roomKey: string) => `chat.${keyHash(roomKey)}`;
 const policyKey = (roomKey: string) => `policy.${keyHash(roomKey)}`;
+const boardKey = (roomKey: string) => `board.${keyHash(roomKey)}`;
+
+/** A room's stored board: its Yjs state (base64) and when the board began (ms since the epoch). */
+export const storedBoardSchema = z.object({ update: z.string().max(MAX_VALUE_BYTES), startedAt: z.number() });
+export type StoredBoard = z.infer<typeof storedBoardSchema>;
 
 export class RoomState {
   private readonly store: KeyValue;
@@ -124,6 +131,16 @@ export class RoomState {
     this.quietly('chat forget', this.store.delete(chatKey(roomKey)));
     this.quietly('policy forget', this.store.delete(policyKey(roomKey)));
     this.items.forgetRoom(roomKey);
+    this.quietly('board forget', this.store.delete(boardKey(roomKey)));
+  }
+
+  /** The room's stored whiteboard and notes, or undefined (none stored, or the store cannot be read). */
+  board(roomKey: string): Promise<StoredBoard | undefined> {
+    return this.read(boardKey(roomKey), storedBoardSchema, 'board read');
+  }
+
+  saveBoard(roomKey: string, board: StoredBoard): void {
+    this.quietly('board save', this.store.put(boardKey(roomKey), board as unknown as Json));
   }
 
   /** The room's stored policy, or undefined (none stored, or the store cannot be read). */

@@ -158,6 +158,9 @@ export function attachWebSocket(opts: {
       case 'close-poll':
         meeting.polls.close(session.member, msg.pollId, msg.key);
         break;
+      case 'board-update':
+        meeting.boards.update(session.member, msg.update);
+        break;
       case 'receiver-video-constraints':
         videoConstraints.receive(session.member, msg.tiles, msg.maxHeight);
         break;

@@ -10,6 +10,7 @@ import { effectsDictionaries, type EffectsStrings } from './i18n-effects.ts';
 import { avDictionaries, type AvStrings } from './i18n-av.ts';
 import { breakoutDictionaries, type BreakoutStrings } from './i18n-breakout.ts';
 import { e2eeDictionaries, type E2eeStrings } from './i18n-e2ee.ts';
+import { boardDictionaries, type BoardStrings } from './i18n-board.ts';
 
 
 export type Language = 'en' | 'es';
@@ -64,7 +65,7 @@ const en = {
   errorGeneric: 'The server reported an error',
 };
 
-export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings & BreakoutStrings & E2eeStrings;
+export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings & BreakoutStrings & E2eeStrings & BoardStrings;
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
@@ -117,8 +118,8 @@ const es: typeof en = {
 };
 
 export const dictionaries: Record<Language, Strings> = {
-  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...effectsDictionaries.en, ...avDictionaries.en, ...breakoutDictionaries.en, ...e2eeDictionaries.en },
-  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...effectsDictionaries.es, ...avDictionaries.es, ...breakoutDictionaries.es, ...e2eeDictionaries.es },
+  en: { ...en, ...meetingDictionaries.en, ...accessDictionaries.en, ...recordingsDictionaries.en, ...inviteDictionaries.en, ...pollsDictionaries.en, ...phoneDictionaries.en, ...effectsDictionaries.en, ...avDictionaries.en, ...breakoutDictionaries.en, ...e2eeDictionaries.en, ...boardDictionaries.en },
+  es: { ...es, ...meetingDictionaries.es, ...accessDictionaries.es, ...recordingsDictionaries.es, ...inviteDictionaries.es, ...pollsDictionaries.es, ...phoneDictionaries.es, ...effectsDictionaries.es, ...avDictionaries.es, ...breakoutDictionaries.es, ...e2eeDictionaries.es, ...boardDictionaries.es },
 };
 
 /**

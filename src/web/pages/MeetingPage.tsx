@@ -33,6 +33,7 @@ import { serverErrorText } from './error-text.ts';
 import { PollsButton, PollsPanel } from '../components/PollsPanel.tsx';
 import { MeetingSubject } from '../components/SubjectControls.tsx';
 import { pollsFor } from '../meeting/polls-store.ts';
+import { BoardButtons, BoardPanelView } from '../board/BoardPanels.tsx';
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
 import { E2eeIndicator, E2eeNotices, E2eeSwitch } from '../components/E2eeControls.tsx';
@@ -211,6 +212,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
           <AccessOverlays conference={conference} />
           <BreakoutBanner conference={conference} />
+          {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}
         </div>
         {paneOpen && (
           <ParticipantsPane self={state.self} participants={state.participants}>
@@ -222,6 +224,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         )}
         {chatState.open && <ChatPanel chat={chat} selfId={state.selfId} participants={state.participants} />}
         {pollsOpen && <PollsPanel conference={conference} />}
+        {state.status === 'joined' && <BoardPanelView conference={conference} where="side" />}
       </div>
       <Toasts store={notices} />
       <div className="audio-sinks" hidden>
@@ -260,6 +263,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         />
         {state.status === 'joined' && <VideoQualityButton conference={conference} onOpen={() => setDialog('video-quality')} />}
         {state.status === 'joined' && <PollsButton conference={conference} />}
+        {state.status === 'joined' && <BoardButtons conference={conference} />}
         {state.status === 'joined' && <RecordButton conference={conference} />}
         {state.status === 'joined' && <RecordingsButton conference={conference} />}
         {state.status === 'joined' && <LiveStreamButton conference={conference} />}

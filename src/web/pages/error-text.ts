@@ -49,6 +49,10 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorE2eeTooMany;
     case 'e2ee-refused':
       return `${t.errorE2eeRefused}: ${e.message}`;
+    case 'board-full':
+      return t.errorBoardFull;
+    case 'board-bad-update':
+      return t.errorBoardBadUpdate;
 
     default:
       return `${t.errorGeneric}: ${e.message}`;
