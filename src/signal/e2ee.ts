@@ -14,7 +14,7 @@ import type { Member, Room, Session } from './rooms.ts';
 import type { SharedRoomItems } from './shared-room-items.ts';
 import { TokenBucket } from './token-bucket.ts';
 
-const E2EE_ITEM = 'e2ee';
+const E2EE_ITEM = 'encryption';
 const e2eeItemSchema = z.object({ enabled: z.boolean(), by: z.string().max(200).optional() }).strict();
 
 /**
