@@ -77,44 +77,7 @@ export interface Picture {
  * picture from a frozen one (`pictureChanged`).
  */
 export async function receivedPicture(page: Page, name: string): Promise<Picture | null> {
-  return await page.evaluate(async (who) => {
-    const w = window as any;
-    const t = w.__tertulia;
-    const pc: RTCPeerConnection | undefined = t?.pc;
-    if (!pc) return null;
-    const id = (t.participants ?? []).find((p: any) => p.displayName === who)?.id;
-    const mids = new Set((t.sources ?? []).filter((s: any) => s.participantId === id && s.kind === 'video').map((s: any) => String(s.mid)));
-    const track = pc.getTransceivers().find((x) => x.mid !== null && mids.has(x.mid) && x.receiver.track.kind === 'video')?.receiver.track;
-    if (!track || track.readyState !== 'live') return null;
-    // one reader per track object, kept: it holds the newest frame only. Keyed by the object, not its id: a new
-    // peer connection's receiver track has the id of the old connection's (the offer's msid), which ended
-    const readers: WeakMap<MediaStreamTrack, ReadableStreamDefaultReader<any>> = (w.__pictureReaders ??= new WeakMap());
-    let reader = readers.get(track);
-    if (!reader) {
-      reader = new w.MediaStreamTrackProcessor({ track, maxBufferSize: 1 }).readable.getReader() as ReadableStreamDefaultReader<any>;
-      readers.set(track, reader);
-    }
-    // a read that timed out earlier is still the one to wait for (a second read would queue behind it)
-    const pending: WeakMap<MediaStreamTrack, Promise<any>> = (w.__pictureReads ??= new WeakMap());
-    const read = pending.get(track) ?? reader.read();
-    pending.set(track, read);
-    const next = await Promise.race([read, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
-    if (next === null) return null;
-    pending.delete(track);
-    if (next.done) return null;
-    const frame = next.value;
-    try {
-      const canvas = new OffscreenCanvas(32, 18);
-      const g = canvas.getContext('2d', { willReadFrequently: true })!;
-      g.drawImage(frame, 0, 0, 32, 18);
-      const rgba = g.getImageData(0, 0, 32, 18).data;
-      const thumbnail: number[] = [];
-      for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
-      return { width: frame.displayWidth, height: frame.displayHeight, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
-    } finally {
-      frame.close();
-    }
-  }, name);
+  return await pictureOf(page, name, 'receiver');
 }
 
 /**
@@ -123,23 +86,63 @@ export async function receivedPicture(page: Page, name: string): Promise<Picture
  * current peer connection (a tile left on a replaced connection's ended track shows a frozen or black picture).
  */
 export async function tilePicture(page: Page, name: string): Promise<Picture | null> {
-  return await page.evaluate((who) => {
-    const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    const tile = [...document.querySelectorAll('[role="group"]')].find((g) => g.getAttribute('aria-label') === who);
-    const video = tile?.querySelector('video');
-    const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
-    if (!pc || !video || !track || track.readyState !== 'live' || video.videoWidth === 0) return null;
-    if (!pc.getReceivers().some((r) => r.track === track)) return null;
-    const canvas = document.createElement('canvas');
-    canvas.width = 32;
-    canvas.height = 18;
-    const g = canvas.getContext('2d', { willReadFrequently: true })!;
-    g.drawImage(video, 0, 0, 32, 18);
-    const rgba = g.getImageData(0, 0, 32, 18).data;
-    const thumbnail: number[] = [];
-    for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
-    return { width: video.videoWidth, height: video.videoHeight, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
-  }, name);
+  return await pictureOf(page, name, 'tile');
+}
+
+async function pictureOf(page: Page, name: string, from: 'receiver' | 'tile'): Promise<Picture | null> {
+  return await page.evaluate(
+    async ({ who, from }) => {
+      const w = window as any;
+      const t = w.__tertulia;
+      const pc: RTCPeerConnection | undefined = t?.pc;
+      if (!pc) return null;
+      /** The picture to draw and its size, and what to do once drawn. */
+      let source: { image: CanvasImageSource; width: number; height: number; done: () => void } | null = null;
+      if (from === 'tile') {
+        const tile = [...document.querySelectorAll('[role="group"]')].find((g) => g.getAttribute('aria-label') === who);
+        const video = tile?.querySelector('video');
+        const track = (video?.srcObject as MediaStream | null)?.getVideoTracks()[0];
+        if (!video || !track || track.readyState !== 'live' || video.videoWidth === 0) return null;
+        if (!pc.getReceivers().some((r) => r.track === track)) return null;
+        source = { image: video, width: video.videoWidth, height: video.videoHeight, done: () => {} };
+      } else {
+        const id = (t.participants ?? []).find((p: any) => p.displayName === who)?.id;
+        const mids = new Set((t.sources ?? []).filter((s: any) => s.participantId === id && s.kind === 'video').map((s: any) => String(s.mid)));
+        const track = pc.getTransceivers().find((x) => x.mid !== null && mids.has(x.mid) && x.receiver.track.kind === 'video')?.receiver.track;
+        if (!track || track.readyState !== 'live') return null;
+        // one reader per track object, kept: it holds the newest frame only. Keyed by the object, not its id: a new
+        // peer connection's receiver track has the id of the old connection's (the offer's msid), which ended
+        const readers: WeakMap<MediaStreamTrack, ReadableStreamDefaultReader<any>> = (w.__pictureReaders ??= new WeakMap());
+        let reader = readers.get(track);
+        if (!reader) {
+          reader = new w.MediaStreamTrackProcessor({ track, maxBufferSize: 1 }).readable.getReader() as ReadableStreamDefaultReader<any>;
+          readers.set(track, reader);
+        }
+        // a read that timed out earlier is still the one to wait for (a second read would queue behind it)
+        const pending: WeakMap<MediaStreamTrack, Promise<any>> = (w.__pictureReads ??= new WeakMap());
+        const read = pending.get(track) ?? reader.read();
+        pending.set(track, read);
+        const next = await Promise.race([read, new Promise<null>((r) => setTimeout(() => r(null), 1000))]);
+        if (next === null) return null;
+        pending.delete(track);
+        if (next.done) return null;
+        const frame = next.value;
+        source = { image: frame, width: frame.displayWidth, height: frame.displayHeight, done: () => frame.close() };
+      }
+      try {
+        const canvas = new OffscreenCanvas(32, 18);
+        const g = canvas.getContext('2d', { willReadFrequently: true })!;
+        g.drawImage(source.image, 0, 0, 32, 18);
+        const rgba = g.getImageData(0, 0, 32, 18).data;
+        const thumbnail: number[] = [];
+        for (let i = 0; i < rgba.length; i += 4) thumbnail.push(Math.round(0.299 * rgba[i]! + 0.587 * rgba[i + 1]! + 0.114 * rgba[i + 2]!));
+        return { width: source.width, height: source.height, luma: thumbnail.reduce((a, b) => a + b, 0) / thumbnail.length, thumbnail };
+      } finally {
+        source.done();
+      }
+    },
+    { who: name, from },
+  );
 }
 
 /**
