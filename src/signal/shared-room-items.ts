@@ -46,6 +46,8 @@ export class SharedRoomItems {
   private readonly loads = new WeakMap<Room, Promise<void>>();
   /** Each room's store writes, one after another (this instance's changes reach the store in order). */
   private readonly writes = new WeakMap<Room, Promise<void>>();
+  /** Items whose last write failed: the cache is newer than the store (a read must not roll it back). */
+  private readonly unsaved = new WeakMap<Room, Set<string>>();
   /** Tells the other signal instances that `item` of `roomKey` changed (set by room-fanout.ts; none: alone). */
   announce: ((roomKey: string, item: string) => void) | undefined;
 
@@ -91,8 +93,12 @@ export class SharedRoomItems {
           }),
           `${name} save`,
         );
+        this.unsaved.get(room)?.delete(name);
         this.announce?.(room.key, name);
       } catch (e) {
+        let names = this.unsaved.get(room);
+        if (!names) this.unsaved.set(room, (names = new Set()));
+        names.add(name);
         storeFailed(this.log, `shared room item ${name} save (kept here only)`, e, { room: room.key });
       }
     });
@@ -106,6 +112,12 @@ export class SharedRoomItems {
     if (!item) return;
     // after this instance's own writes to the room: never read back an older value over a newer cache
     await this.writes.get(room);
+    if (this.unsaved.get(room)?.has(name)) {
+      // its last write failed: this instance's value is written again (when the store answers), not read over
+      const cached = this.get<unknown>(room, name);
+      await this.change(room, name, () => cached);
+      if (this.unsaved.get(room)?.has(name)) return;
+    }
     let value: unknown;
     try {
       const e = await withTimeout(this.store.get(itemKey(name, room.key)), `${name} read`);
