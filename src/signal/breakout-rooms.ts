@@ -17,12 +17,7 @@
 // person back after a reconnect (resume, maybe through another instance) returns to the breakout room its seat names.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import {
-  MAX_BREAKOUT_ROOMS,
-  type BreakoutClientMessage,
-  type BreakoutRoom,
-  type BreakoutServerMessage,
-} from '../protocol/breakout-messages.ts';
+import { MAX_BREAKOUT_ROOMS, type BreakoutClientMessage } from '../protocol/breakout-messages.ts';
 import type { ErrorCode } from '../protocol/signal-messages.ts';
 import type { Member, Room, Rooms, Session } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -45,6 +40,7 @@ import {
   type BreakoutEntry,
   type BreakoutList,
 } from './breakout-list.ts';
+import { breakoutRoomsOf, everyoneIn, listView, viewFor } from './breakout-view.ts';
 
 function tokenOf(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
@@ -104,18 +100,12 @@ export class BreakoutRooms {
     return !room.breakout && this.breakoutRoomsOf(room).some((r) => r.members.size > 0);
   }
 
-  /** The breakout Rooms of a main room that are open here (someone in them, here or on another instance). */
   private breakoutRoomsOf(main: Room): Room[] {
-    const out: Room[] = [];
-    for (const r of this.rooms.rooms.values()) if (r.breakout?.main === main) out.push(r);
-    return out;
+    return breakoutRoomsOf(this.rooms.rooms, main);
   }
 
-  /** Everyone of the meeting of `room`: the main room and every breakout room (stand-ins included). */
   private everyone(main: Room): Member[] {
-    const out = [...main.members.values()];
-    for (const r of this.breakoutRoomsOf(main)) out.push(...r.members.values());
-    return out;
+    return everyoneIn(this.rooms.rooms, main);
   }
 
   /** The moderators of the meeting of `room`, in its main room and every breakout room. */
@@ -401,36 +391,11 @@ export class BreakoutRooms {
     return true;
   }
 
-  /** The list as everyone sees it (`current` and `ticket` are each member's own: `viewFor`). */
-  private view(main: Room, list: BreakoutList): BreakoutServerMessage {
-    const person = (m: Member) => ({ id: m.id, displayName: m.displayName });
-    const rooms: BreakoutRoom[] = list.rooms.map((e) => ({
-      id: e.id,
-      name: e.name,
-      participants: [...(this.rooms.rooms.get(e.key)?.members.values() ?? [])].map(person),
-    }));
-    return {
-      type: 'breakout-rooms',
-      mainParticipants: [...main.members.values()].map(person),
-      rooms,
-      participantsCanChoose: list.participantsCanChoose,
-      current: null,
-    };
-  }
-
-  private viewFor(member: Member, list: BreakoutList, shared: BreakoutServerMessage): BreakoutServerMessage {
-    const current = member.room.breakout?.id ?? null;
-    const msg: BreakoutServerMessage = { ...shared, current };
-    const seat = current === null ? undefined : seatOf(list, member.id);
-    if (seat?.roomId === current) msg.ticket = seat.ticket;
-    return msg;
-  }
-
   /** The list to the meeting's members on this instance (each instance tells its own). */
   private broadcast(main: Room): void {
     const list = this.list(main);
     if (!list) return;
-    const shared = this.view(main, list);
-    for (const m of this.everyone(main)) if (!m.remote) m.session.send(this.viewFor(m, list, shared));
+    const shared = listView(this.rooms.rooms, main, list);
+    for (const m of this.everyone(main)) if (!m.remote) m.session.send(viewFor(m, list, shared));
   }
 }

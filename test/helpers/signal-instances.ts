@@ -8,7 +8,10 @@ import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { loadConfig } from '../../src/config/config.ts';
 import type { Logger } from '../../src/log.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
+import { roomKey } from '../../src/protocol/signal-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
+import { itemKey } from '../../src/signal/shared-room-items.ts';
 import { startNatsServer, type NatsServer } from './nats.ts';
 import { ONE_ADDRESS_TEST_CAPS, WsClient } from './signal-client.ts';
 
@@ -85,4 +88,10 @@ export async function until(check: () => boolean | Promise<boolean>, what: strin
 /** Until instance `i` counts `n` participants in its rooms (its own and the other instances'). */
 export function participantsOn(i: SignalInstance, n: number): Promise<void> {
   return until(() => i.server.resourceCounts()['signal.participants'] === n, `${n} participants (have ${i.server.resourceCounts()['signal.participants']})`);
+}
+
+/** The stored value of shared room item `item` of room `room` (what a taking-over instance would read), read over `bus`. */
+export async function storedItem(bus: NatsBus, item: string, room: string): Promise<unknown> {
+  const { store } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: 1024 * 1024, maxBytes: ROOM_STATE_MAX_BYTES });
+  return (await store.get(itemKey(item, roomKey(room))))?.value;
 }

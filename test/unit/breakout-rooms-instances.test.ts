@@ -7,12 +7,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.ts';
-import { roomKey } from '../../src/protocol/signal-messages.ts';
 import { BREAKOUTS_ITEM, breakoutListSchema } from '../../src/signal/breakout-list.ts';
-import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
-import { itemKey } from '../../src/signal/shared-room-items.ts';
 import type { WsClient } from '../helpers/signal-client.ts';
-import { participantsOn, SignalInstances, until, type SignalInstance } from '../helpers/signal-instances.ts';
+import { participantsOn, SignalInstances, storedItem, until, type SignalInstance } from '../helpers/signal-instances.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 const WAIT = 20_000;
@@ -142,10 +139,8 @@ describe('breakout rooms across signal instances', () => {
     await eva.next((m) => isList(m) && m.current === '1', WAIT);
     await ben.next((m) => isList(m) && m.rooms[0]?.participants.some((p: any) => p.id === je.selfId), WAIT);
     // Eva's seat is in the store (written by three) before three dies
-    const { store } = await all.focusBus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: 1024 * 1024, maxBytes: ROOM_STATE_MAX_BYTES });
-    const stored = async () => breakoutListSchema.safeParse((await store.get(itemKey(BREAKOUTS_ITEM, roomKey('Refugio'))))?.value);
     await until(async () => {
-      const s = await stored();
+      const s = breakoutListSchema.safeParse(await storedItem(all.focusBus, BREAKOUTS_ITEM, 'Refugio'));
       return s.success && s.data.seats.some((seat) => seat.participantId === je.selfId && seat.roomId === '1');
     }, "Eva's seat stored");
 
