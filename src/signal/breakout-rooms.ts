@@ -342,7 +342,7 @@ export class BreakoutRooms {
       const list = this.list(main);
       const seat = seatOf(list, member.id);
       const entry = seat && entryOf(list, seat.roomId);
-      if (entry && session.member === member) this.moveTo(member, main, entry, 'back in its breakout room after a reconnect');
+      if (entry && session.member === member) this.moveTo(member, main, entry, 'back in its breakout room after a reconnect', true, member.session, true);
     });
   }
 
@@ -367,8 +367,9 @@ export class BreakoutRooms {
   /**
    * Moves `member` (its socket here) to the breakout room `entry`, or to the main room (null), unless it is there
    * already. `tell`: the meeting's list goes to everyone after it (a caller moving many sends it once, after the last).
+   * `resumed`: a reconnect going back (Rooms.move: it may still be in focus's conference of that room).
    */
-  private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string, tell = true, actor: Session = member.session): boolean {
+  private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string, tell = true, actor: Session = member.session, resumed = false): boolean {
     const target = entry ? this.rooms.breakoutRoom(main, entry.id, entry.key, entry.name) : main;
     if (member.room === target) return true;
     // a breakout room nobody is in yet is one more room on this server: maxRooms counts it
@@ -380,7 +381,7 @@ export class BreakoutRooms {
     this.moving = true;
     let moved: Member;
     try {
-      moved = this.rooms.move(member, target, reason);
+      moved = this.rooms.move(member, target, reason, resumed);
     } finally {
       this.moving = false;
     }

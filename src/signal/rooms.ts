@@ -373,8 +373,10 @@ export class Rooms implements StandInHost {
    * Moves a participant to another room of the same meeting on the same session (breakout rooms): it leaves
    * `member.room` (media included) and enters `target` as a new member with the same id, name, role and mute
    * state; it gets `joined` for `target` and a new offer from focus. No caps: the person is already counted.
+   * `resumed`: a reconnect going back into its breakout room (its old connection's signal process may have died
+   * with it still in focus's conference of `target`): it leaves there first, for a fresh start.
    */
-  move(member: Member, target: Room, reason: string): Member {
+  move(member: Member, target: Room, reason: string, resumed = false): Member {
     const session = member.session;
     const from = member.room;
     // `from` is let go (and told about) only once `member` is in `target`: a main room whose last person moves
@@ -402,7 +404,7 @@ export class Rooms implements StandInHost {
     if (member.resumeToken) moved.resumeToken = member.resumeToken;
     this.enter(session, moved, target.members.size === 0);
     this.remember(moved); // its id may have changed
-    this.setUpMedia(session, moved);
+    this.setUpMedia(session, moved, resumed);
     if (from.members.size === 0 && !this.holds?.(from)) this.release(from);
     this.afterExit(from, member);
     return moved;
