@@ -136,6 +136,22 @@ export class SharedRoomItems {
 
   private readonly loaded = new WeakSet<Room>();
 
+  /**
+   * Reads every item of `room` again (a join into a room this instance already had, with a shared store): a
+   * change whose announcement was lost (its instance died between its write and its announcement) is seen by the
+   * joiner. Reads already in flight for the room are shared, not repeated.
+   */
+  refresh(room: Room): Promise<void> {
+    if (this.loads.has(room) && !this.loaded.has(room)) return this.loads.get(room)!;
+    this.loaded.delete(room);
+    const p = Promise.all([...this.items.keys()].map((name) => this.reload(room, name))).then(() => undefined);
+    this.loads.set(room, p);
+    void p.then(() => {
+      if (this.loads.get(room) === p) this.loaded.add(room);
+    });
+    return p;
+  }
+
   /** Runs `then` once `room`'s items are read from the store: at once when they are (or no read was asked). */
   whenLoaded(room: Room, then: () => void): void {
     const p = this.loads.get(room);

@@ -10,7 +10,7 @@ import type { Logger } from '../../src/log.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { roomKey } from '../../src/protocol/signal-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
-import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
+import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_MAX_VALUE_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
 import { itemKey } from '../../src/signal/shared-room-items.ts';
 import { startNatsServer, type NatsServer } from './nats.ts';
 import { ONE_ADDRESS_TEST_CAPS, WsClient } from './signal-client.ts';
@@ -92,6 +92,6 @@ export function participantsOn(i: SignalInstance, n: number): Promise<void> {
 
 /** The stored value of shared room item `item` of room `room` (what a taking-over instance would read), read over `bus`. */
 export async function storedItem(bus: NatsBus, item: string, room: string): Promise<unknown> {
-  const { store } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: 1024 * 1024, maxBytes: ROOM_STATE_MAX_BYTES });
+  const { store } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: ROOM_STATE_MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
   return (await store.get(itemKey(item, roomKey(room))))?.value;
 }
