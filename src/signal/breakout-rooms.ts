@@ -135,6 +135,18 @@ export class BreakoutRooms {
     main.peopleInBreakouts ??= () => this.breakoutRoomsOf(main).reduce((n, r) => n + [...r.members.values()].filter((m) => !m.phone).length, 0);
   }
 
+  /** Runs `run` once `main`'s shared items are read (at once when they are); a failure is logged, never thrown. */
+  private whenLoaded(main: Room, what: string, run: () => void | Promise<void>): void {
+    const failed = (e: unknown) => this.log.error({ room: main.key, action: what, err: (e as Error).message }, 'breakout rooms action failed');
+    this.items.whenLoaded(main, () => {
+      try {
+        void Promise.resolve(run()).catch(failed);
+      } catch (e) {
+        failed(e);
+      }
+    });
+  }
+
   private refuse(session: Session, code: ErrorCode, message: string): void {
     session.send({ type: 'error', code, message });
   }
@@ -177,7 +189,7 @@ export class BreakoutRooms {
     }
     const main = BreakoutRooms.mainOf(actor.room);
     // a room this instance just took over acts on the stored list, never on an empty one
-    this.items.whenLoaded(main, () => {
+    this.whenLoaded(main, msg.type, () => {
       if (session.member === actor) this.act(session, actor, main, msg);
     });
   }
@@ -315,7 +327,7 @@ export class BreakoutRooms {
   private moveAskedElsewhere(mainKey: string, participantId: string, roomId: string | null, by: string): void {
     const main = this.rooms.rooms.get(mainKey);
     if (!main || main.breakout) return;
-    this.items.whenLoaded(main, () => void this.moveAsked(main, participantId, roomId, by));
+    this.whenLoaded(main, 'breakout move asked by another instance', () => this.moveAsked(main, participantId, roomId, by));
   }
 
   private async moveAsked(main: Room, participantId: string, roomId: string | null, by: string): Promise<void> {
@@ -338,7 +350,7 @@ export class BreakoutRooms {
     const member = session.member;
     if (!member || member.room.breakout || member.phone || member.plain) return;
     const main = member.room;
-    this.items.whenLoaded(main, () => {
+    this.whenLoaded(main, 'back into a breakout room', () => {
       const list = this.list(main);
       const seat = seatOf(list, member.id);
       const entry = seat && entryOf(list, seat.roomId);
