@@ -9,9 +9,8 @@ import assert from 'node:assert/strict';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { createLogger } from '../../src/log.ts';
 import { BREAKOUTS_ITEM, breakoutListSchema } from '../../src/signal/breakout-list.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
-import { WsClient } from '../helpers/signal-client.ts';
+import type { RunningServer } from '../helpers/server.ts';
+import { SignalProcesses } from '../helpers/signal-processes.ts';
 import { storedItem, until } from '../helpers/signal-instances.ts';
 
 const ROOM = 'Grupos Compartidos';
@@ -19,31 +18,19 @@ const WAIT = 30_000;
 const isList = (m: any) => m.type === 'breakout-rooms';
 
 describe('breakout rooms across signal processes, and after one is killed', () => {
-  let nats: NatsServer;
-  let media: RunningServer;
+  const all = new SignalProcesses();
+  const signals = all.signals;
+  const client = (s: RunningServer) => all.client(s);
   let bus: NatsBus;
-  const signals: RunningServer[] = [];
-  const clients: WsClient[] = [];
-  const client = (s: RunningServer) => {
-    const c = new WsClient(s.httpsPort);
-    clients.push(c);
-    return c;
-  };
 
   before(async () => {
-    nats = await startNatsServer({ jetstream: true });
-    const common = { TERTULIA_NATS_URL: nats.url, TERTULIA_LOG_LEVEL: 'info' };
-    media = await startServer({ ...common, TERTULIA_PARTS: 'focus,bridge' });
-    for (let i = 0; i < 2; i++) signals.push(await startServer({ ...common, TERTULIA_PARTS: 'web' }));
-    bus = await NatsBus.connect({ url: nats.url, log: createLogger('silent'), reconnectWaitMs: 200 });
+    await all.start('focus,bridge', 2);
+    bus = await NatsBus.connect({ url: all.nats.url, log: createLogger('silent'), reconnectWaitMs: 200 });
   });
 
   after(async () => {
-    for (const c of clients) c.ws.terminate();
     await bus?.close();
-    for (const s of signals) await s.stop();
-    await media?.stop();
-    await nats?.stop();
+    await all.stop();
   });
 
   test('a move across processes, a breakout room over both, and back in it after a resume through the survivor', async () => {
