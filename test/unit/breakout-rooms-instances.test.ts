@@ -3,7 +3,8 @@
 // instance see the same list and its changes; a moderator on one instance moves a participant whose socket is on
 // the other one (its instance makes the move) into a breakout room and back; members of a breakout room on
 // different instances see each other and chat there; closing the rooms brings everyone back on every instance;
-// an instance that dies leaves its people to reconnect (resume) through another one, back into their breakout room.
+// ending the meeting on one instance ends it everywhere; an instance that dies leaves its people to reconnect
+// (resume) through another one, back into their breakout room.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.ts';
@@ -120,6 +121,24 @@ describe('breakout rooms across signal instances', () => {
     for (const c of [mod, ...[...people.values()].map((p) => p.c)]) c.close();
     await participantsOn(one, 0);
     await participantsOn(two, 0);
+  });
+
+  test('ending the meeting on one instance ends it for those in breakout rooms on the other', async () => {
+    const { mod, people } = await meeting('Final', ['Ben']);
+    const ben = people.get('Ben')!;
+    await mod.send({ type: 'breakout-add', name: 'Uno' });
+    await ben.c.next((m) => isList(m) && m.rooms.length === 1, WAIT);
+    await mod.send({ type: 'breakout-move', participantId: ben.id, roomId: '1' });
+    await ben.c.next((m) => isList(m) && m.current === '1', WAIT);
+    await mod.next((m) => isList(m) && m.rooms[0]?.participants.length === 1, WAIT);
+    await mod.send({ type: 'end-meeting' });
+    assert.equal((await ben.c.nextOfType('meeting-ended', WAIT)).type, 'meeting-ended');
+    await mod.nextOfType('meeting-ended', WAIT);
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    await until(() => one.server.resourceCounts()['signal.rooms'] === 0 && two.server.resourceCounts()['signal.rooms'] === 0, 'no room left on either instance');
+    // a next meeting of that name starts without breakout rooms
+    await until(async () => (await storedItem(all.focusBus, BREAKOUTS_ITEM, 'Final')) === undefined, 'the list forgotten');
   });
 
   test('an instance that dies: its people reconnect through another one, back into their breakout room', async () => {
