@@ -2,6 +2,7 @@
 // messages for a participant whose socket is on another instance.
 import { z } from 'zod';
 import { participantSchema } from './signal-messages.ts';
+import { breakoutIdSchema } from './breakout-messages.ts';
 
 export const fanoutSubjects = {
   /** An instance's member entered, changed (name, mute, hand, role) or left a room. */
@@ -15,6 +16,8 @@ export const fanoutSubjects = {
   roomItem: 'signal.room-item',
   /** To one instance: a moderator elsewhere admitted or denied a knock it holds (signal/lobby.ts). */
   lobbyAnswer: (instance: string) => `signal.lobby-answer.${instance}`,
+  /** To one instance: a moderator elsewhere moves one of its members into a breakout room or back (signal/breakout-rooms.ts). */
+  breakoutMove: (instance: string) => `signal.breakout-move.${instance}`,
   /** To one instance: a message for one of its members, or "this member must leave" (a moderator elsewhere removed it). */
   deliver: (instance: string) => `signal.deliver.${instance}`,
 } as const;
@@ -32,6 +35,8 @@ export const presenceSchema = z.object({
   since: z.number(),
   /** With `out`: the connection dropped (it may come back), rather than a deliberate leave. */
   resumable: z.boolean().optional(),
+  /** `room` is a breakout room: its meeting's main room (key, name) and its id there. */
+  breakout: z.object({ main: key, mainName: z.string().min(1).max(512), id: breakoutIdSchema }).optional(),
 });
 export type Presence = z.infer<typeof presenceSchema>;
 
@@ -66,3 +71,6 @@ export type RoomItemChange = z.infer<typeof roomItemSchema>;
 
 /** A moderator's answer to a lobby knock held by the receiving instance. */
 export const lobbyAnswerSchema = z.object({ room: key, id: z.string().min(1).max(16), admit: z.boolean(), by: z.string().max(1000) });
+
+/** A moderator's move of a member held by the receiving instance: into breakout room `roomId` of meeting `main`, or back (null). */
+export const breakoutMoveSchema = z.object({ main: key, participantId: z.string().min(1).max(128), roomId: breakoutIdSchema.nullable(), by: z.string().max(128) });

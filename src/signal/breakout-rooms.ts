@@ -2,44 +2,45 @@
 // breakout rooms, each a Room of its own in `Rooms` (its own conference at focus, so its own media, chat and
 // participant list). A breakout room's key is "BR-<random>": it has upper-case letters, which `roomKey` never
 // yields, so nobody reaches one by typing a name; the only way in is a move (Rooms.move) made here.
-// Invariants: the state (the list of breakout rooms, "participants may choose", the reload tickets) belongs to the
-// main Room object and dies with it; a breakout Room exists in `Rooms` only while someone is in it; the main room
-// stays open while anyone of the meeting is in a breakout room (so it ends on its own only once nobody is in any
-// of them), and when it is ended for everyone (end meeting from any of its rooms, the admin API) every breakout
-// room ends with it. Moderators of the main room are moderators
-// in the breakout rooms (a moved member keeps its role). Everything is checked here: non-moderators get
-// `not-moderator`; a participant joins a room of their choice only while the moderator allows it.
+// Invariants: the list of breakout rooms ("participants may choose", the seats with their reload tickets) is the
+// shared room item `breakouts` of the main room (breakout-list.ts): every signal instance shows the same list, and
+// it outlives the instance that made it. A breakout Room exists in `Rooms` only while someone is in it (here, or
+// a stand-in of someone on another instance: its presence names its main room); the main room stays open while
+// anyone of the meeting is in a breakout room (so it ends on its own only once nobody is in any of them), and when
+// it is ended for everyone (end meeting from any of its rooms, the admin API) every breakout room ends with it.
+// Moderators of the main room are moderators in the breakout rooms (a moved member keeps its role). Everything is
+// checked here: non-moderators get `not-moderator`; a participant joins a room of their choice only while the
+// moderator allows it.
+// Several signal instances (issue 17): a move is made by the instance that holds the person's socket; a moderator
+// elsewhere asks it (`signal.breakout-move.<instance>`, room-fanout.ts). Each instance sends the list to its own
+// members, when it changes here, when another instance's change is read, and when a stand-in comes or goes. A
+// person back after a reconnect (resume, maybe through another instance) returns to the breakout room its seat names.
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import {
-  MAX_BREAKOUT_ROOMS,
-  type BreakoutClientMessage,
-  type BreakoutRoom,
-  type BreakoutServerMessage,
-} from '../protocol/breakout-messages.ts';
+import { MAX_BREAKOUT_ROOMS, type BreakoutClientMessage } from '../protocol/breakout-messages.ts';
 import type { ErrorCode } from '../protocol/signal-messages.ts';
 import type { Member, Room, Rooms, Session } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
 import type { Moderation } from './moderation.ts';
 import type { MeetingFeatures } from './meeting.ts';
-
-interface BreakoutEntry {
-  id: string;
-  name: string;
-  key: string;
-}
-
-interface MeetingBreakouts {
-  rooms: Map<string, BreakoutEntry>;
-  participantsCanChoose: boolean;
-  /** The next breakout room id (per meeting, never reused). */
-  next: number;
-  /** Reload tickets: a tab's secret -> the breakout room it was in (one per person in a breakout room). */
-  tickets: Map<string, string>;
-}
-
-/** Reload tickets a meeting keeps at most (oldest dropped first). */
-const MAX_TICKETS = 2000;
+import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
+import {
+  addRoom,
+  allowChoice,
+  BREAKOUTS_ITEM,
+  breakoutListSchema,
+  closeRoom,
+  EMPTY_LIST,
+  entryOf,
+  renameRoom,
+  reseat,
+  seatByTicket,
+  seatOf,
+  useTicket,
+  type BreakoutEntry,
+  type BreakoutList,
+} from './breakout-list.ts';
+import { breakoutRoomsOf, everyoneIn, listView, viewFor } from './breakout-view.ts';
 
 function tokenOf(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
@@ -48,22 +49,23 @@ function tokenOf(bytes: number): string {
 export class BreakoutRooms {
   private readonly rooms: Rooms;
   private readonly log: Logger;
-  private readonly meetings = new WeakMap<Room, MeetingBreakouts>();
+  private readonly items: SharedRoomItems;
   /** Per socket: its own moves (join/leave by choice, a return after reload), each one a new media session. */
   private readonly selfMoves = new WeakMap<Session, TokenBucket>();
-  /** The ticket of each member in a breakout room (sent in its `breakout-rooms`). */
-  private readonly ticketOf = new WeakMap<Member, string>();
   /** While a move is under way (its leave is not told alone: the list follows once the member is in). */
   private moving = false;
   /** After a member entered another room of its meeting (chat history, polls, room state: as after a join). */
   afterMove: (session: Session) => void = () => {};
 
-  constructor(rooms: Rooms, log: Logger) {
+  constructor(rooms: Rooms, log: Logger, items: SharedRoomItems = rooms.state?.items ?? localRoomItems(log)) {
     this.rooms = rooms;
     this.log = log;
+    this.items = items;
+    // another instance changed the list (or a room made here read it): names, removals, and the list to our members
+    items.define({ name: BREAKOUTS_ITEM, schema: breakoutListSchema, loaded: (room, list) => this.loaded(room, list) });
   }
 
-  /** Hooks itself into the rooms (holds, leaves), moderation (moderators, end meeting) and renames. */
+  /** Hooks itself into the rooms (holds, leaves, stand-ins, moves asked elsewhere), moderation and renames. */
   watch(rooms: Rooms, moderation: Moderation, meeting: MeetingFeatures): void {
     rooms.holds = (room) => this.holds(room);
     // every join (a browser's, a phone caller's, a file played in): the others see the newcomer in the list
@@ -75,8 +77,11 @@ export class BreakoutRooms {
     const onLeft = rooms.onLeft;
     rooms.onLeft = (room, member) => {
       onLeft?.(room, member);
-      this.afterLeave(room);
+      this.afterLeave(room, member);
     };
+    // someone on another instance came in (or changed name) in a room of a meeting: the list again here
+    rooms.onStandIn = (room) => this.changed(room);
+    rooms.onBreakoutMove = (mainKey, participantId, roomId, by) => this.moveAskedElsewhere(mainKey, participantId, roomId, by);
     moderation.breakouts = this;
     const onRenamed = meeting.onRenamed;
     meeting.onRenamed = (member) => {
@@ -95,23 +100,12 @@ export class BreakoutRooms {
     return !room.breakout && this.breakoutRoomsOf(room).some((r) => r.members.size > 0);
   }
 
-  /** The breakout Rooms of a main room that have people in them. */
   private breakoutRoomsOf(main: Room): Room[] {
-    const state = this.meetings.get(main);
-    if (!state) return [];
-    const out: Room[] = [];
-    for (const e of state.rooms.values()) {
-      const r = this.rooms.rooms.get(e.key);
-      if (r) out.push(r);
-    }
-    return out;
+    return breakoutRoomsOf(this.rooms.rooms, main);
   }
 
-  /** Everyone of the meeting of `room`: the main room and every breakout room. */
   private everyone(main: Room): Member[] {
-    const out = [...main.members.values()];
-    for (const r of this.breakoutRoomsOf(main)) out.push(...r.members.values());
-    return out;
+    return everyoneIn(this.rooms.rooms, main);
   }
 
   /** The moderators of the meeting of `room`, in its main room and every breakout room. */
@@ -126,25 +120,45 @@ export class BreakoutRooms {
     return n;
   }
 
-  private state(main: Room): MeetingBreakouts {
-    let s = this.meetings.get(main);
-    if (!s) {
-      s = { rooms: new Map(), participantsCanChoose: false, next: 1, tickets: new Map() };
-      this.meetings.set(main, s);
-      main.peopleInBreakouts = () => this.breakoutRoomsOf(main).reduce((n, r) => n + [...r.members.values()].filter((m) => !m.phone).length, 0);
-    }
-    return s;
+  /** The meeting's list as read or last changed here (undefined: it never had breakout rooms). */
+  private list(main: Room): BreakoutList | undefined {
+    return this.items.get<BreakoutList>(main, BREAKOUTS_ITEM);
+  }
+
+  private change(main: Room, change: (old: BreakoutList | undefined) => BreakoutList | undefined): void {
+    this.track(main);
+    void this.items.change<BreakoutList>(main, BREAKOUTS_ITEM, change);
+  }
+
+  /** A main room with breakout rooms counts its people in them (caps, "is anyone here"). */
+  private track(main: Room): void {
+    main.peopleInBreakouts ??= () => this.breakoutRoomsOf(main).reduce((n, r) => n + [...r.members.values()].filter((m) => !m.phone).length, 0);
+  }
+
+  /** Runs `run` once `main`'s shared items are read (at once when they are); a failure is logged, never thrown. */
+  private whenLoaded(main: Room, what: string, run: () => void | Promise<void>): void {
+    const failed = (e: unknown) => this.log.error({ room: main.key, action: what, err: (e as Error).message }, 'breakout rooms action failed');
+    this.items.whenLoaded(main, () => {
+      try {
+        void Promise.resolve(run()).catch(failed);
+      } catch (e) {
+        failed(e);
+      }
+    });
   }
 
   private refuse(session: Session, code: ErrorCode, message: string): void {
     session.send({ type: 'error', code, message });
   }
 
-  /** Rooms.onLeft: the last of a meeting gone (from any of its rooms) lets its held main room go; else the new list. */
-  afterLeave(room: Room): void {
+  /**
+   * Rooms.onLeft: the last of a meeting gone (from any of its rooms) lets its held main room go; else the new
+   * list. When that last one was a stand-in, the room's stored state is kept (the meeting may go on elsewhere).
+   */
+  afterLeave(room: Room, member: Member): void {
     const main = BreakoutRooms.mainOf(room);
     if (main.members.size === 0 && !this.holds(main)) {
-      this.rooms.release(main);
+      this.rooms.release(main, member.remote !== undefined);
       return;
     }
     if (!this.moving) this.broadcast(main);
@@ -154,14 +168,17 @@ export class BreakoutRooms {
   endBreakouts(room: Room, end: (member: Member) => void): void {
     const main = BreakoutRooms.mainOf(room);
     for (const r of this.breakoutRoomsOf(main)) for (const m of [...r.members.values()]) end(m);
-    this.meetings.delete(main);
+    if (this.list(main)) void this.items.change(main, BREAKOUTS_ITEM, () => undefined);
     main.peopleInBreakouts = undefined;
   }
 
   /** Someone joined or changed name in `room`: the meeting's list again (only when it has breakout rooms). */
   changed(room: Room): void {
     const main = BreakoutRooms.mainOf(room);
-    if ((this.meetings.get(main)?.rooms.size ?? 0) > 0) this.broadcast(main);
+    if ((this.list(main)?.rooms.length ?? 0) > 0) {
+      this.track(main);
+      this.broadcast(main);
+    }
   }
 
   handle(session: Session, msg: BreakoutClientMessage): void {
@@ -171,14 +188,21 @@ export class BreakoutRooms {
       return;
     }
     const main = BreakoutRooms.mainOf(actor.room);
-    const state = this.state(main);
+    // a room this instance just took over acts on the stored list, never on an empty one
+    this.whenLoaded(main, msg.type, () => {
+      if (session.member === actor) this.act(session, actor, main, msg);
+    });
+  }
+
+  private act(session: Session, actor: Member, main: Room, msg: BreakoutClientMessage): void {
+    const list = this.list(main) ?? EMPTY_LIST;
     switch (msg.type) {
       case 'breakout-join': {
-        if (actor.role !== 'moderator' && !state.participantsCanChoose) {
+        if (actor.role !== 'moderator' && !list.participantsCanChoose) {
           this.refuse(session, 'not-allowed', 'the moderator has not let participants choose a breakout room');
           return;
         }
-        const entry = this.entry(session, state, msg.roomId);
+        const entry = this.entry(session, list, msg.roomId);
         if (entry && this.selfMoveAllowed(session)) this.moveTo(actor, main, entry, 'joined a breakout room');
         return;
       }
@@ -186,10 +210,10 @@ export class BreakoutRooms {
         if (actor.room.breakout && this.selfMoveAllowed(session)) this.moveTo(actor, main, null, 'left the breakout room');
         return;
       case 'breakout-return': {
-        const roomId = state.tickets.get(msg.ticket);
-        const entry = roomId === undefined ? undefined : state.rooms.get(roomId);
+        const seat = seatByTicket(list, msg.ticket);
+        const entry = seat && entryOf(list, seat.roomId);
         if (!entry || actor.room.breakout || !this.selfMoveAllowed(session)) return;
-        state.tickets.delete(msg.ticket);
+        this.change(main, useTicket(msg.ticket)); // good once
         this.moveTo(actor, main, entry, 'back in its breakout room after a reload');
         return;
       }
@@ -202,34 +226,33 @@ export class BreakoutRooms {
     this.log.info({ room: main.key, participant: actor.id, action: msg.type }, 'breakout rooms action');
     switch (msg.type) {
       case 'breakout-add': {
-        if (state.rooms.size >= MAX_BREAKOUT_ROOMS) {
+        if (list.rooms.length >= MAX_BREAKOUT_ROOMS) {
           this.refuse(session, 'breakout-limit', `a meeting may have at most ${MAX_BREAKOUT_ROOMS} breakout rooms`);
           return;
         }
-        const id = String(state.next++);
-        state.rooms.set(id, { id, name: msg.name, key: `BR-${tokenOf(12)}` });
+        this.change(main, addRoom(msg.name, `BR-${tokenOf(12)}`));
         break;
       }
       case 'breakout-rename': {
-        const entry = this.entry(session, state, msg.roomId);
+        const entry = this.entry(session, list, msg.roomId);
         if (!entry) return;
-        entry.name = msg.name;
+        this.change(main, renameRoom(entry.id, msg.name));
         const live = this.rooms.rooms.get(entry.key);
         if (live) live.name = msg.name;
         break;
       }
       case 'breakout-close':
       case 'breakout-remove': {
-        const entry = this.entry(session, state, msg.roomId);
+        const entry = this.entry(session, list, msg.roomId);
         if (!entry) return;
-        this.close(main, entry, msg.type === 'breakout-remove');
+        this.close(main, entry, msg.type === 'breakout-remove', actor.id);
         break;
       }
       case 'breakout-close-all':
-        for (const entry of [...state.rooms.values()]) this.close(main, entry, true);
+        for (const entry of list.rooms) this.close(main, entry, true, actor.id);
         break;
       case 'breakout-move': {
-        const target = this.findMember(main, msg.participantId);
+        const target = this.everyone(main).find((m) => m.id === msg.participantId);
         if (!target) {
           this.refuse(session, 'no-such-participant', 'that participant is not in this meeting');
           return;
@@ -238,37 +261,31 @@ export class BreakoutRooms {
           this.refuse(session, 'not-allowed', 'phone callers and files played in stay in the main room');
           return;
         }
-        // connected to another signal instance: its socket is there, so only that instance could move it
-        if (target.remote) {
-          this.refuse(session, 'not-allowed', 'that participant is connected through another server of this site and cannot be moved from here');
-          return;
-        }
         if (msg.roomId === null) {
-          if (target.room.breakout) this.moveTo(target, main, null, `moved to the main room by ${actor.id}`);
+          if (target.room.breakout) this.moveAnywhere(target, main, null, actor.id, session);
           return;
         }
-        const entry = this.entry(session, state, msg.roomId);
-        if (entry) this.moveTo(target, main, entry, `moved to a breakout room by ${actor.id}`, true, session);
+        const entry = this.entry(session, list, msg.roomId);
+        if (entry) this.moveAnywhere(target, main, entry, actor.id, session);
         return;
       }
       case 'breakout-auto-assign': {
-        const entries = [...state.rooms.values()];
-        if (entries.length === 0) {
+        if (list.rooms.length === 0) {
           this.refuse(session, 'breakout-not-found', 'add a breakout room first');
           return;
         }
         // the least full room first, so rooms end up within one person of each other
-        const sizes = new Map(entries.map((e) => [e, this.rooms.rooms.get(e.key)?.members.size ?? 0]));
+        const sizes = new Map(list.rooms.map((e) => [e, this.rooms.rooms.get(e.key)?.members.size ?? 0]));
         for (const m of [...main.members.values()]) {
-          if (m.role === 'moderator' || m.plain || m.phone || m.remote) continue;
-          const entry = entries.reduce((a, b) => ((sizes.get(b) ?? 0) < (sizes.get(a) ?? 0) ? b : a));
+          if (m.role === 'moderator' || m.plain || m.phone) continue;
+          const entry = list.rooms.reduce((a, b) => ((sizes.get(b) ?? 0) < (sizes.get(a) ?? 0) ? b : a));
           sizes.set(entry, (sizes.get(entry) ?? 0) + 1);
-          if (!this.moveTo(m, main, entry, `auto-assigned by ${actor.id}`, false, session)) break;
+          if (!this.moveAnywhere(m, main, entry, actor.id, session, false)) break;
         }
         break; // the list once, after every move
       }
       case 'breakout-allow-choice':
-        state.participantsCanChoose = msg.allowed;
+        this.change(main, allowChoice(msg.allowed));
         break;
     }
     this.broadcast(main);
@@ -285,31 +302,86 @@ export class BreakoutRooms {
     return false;
   }
 
-  private entry(session: Session, state: MeetingBreakouts, id: string): BreakoutEntry | undefined {
-    const e = state.rooms.get(id);
+  private entry(session: Session, list: BreakoutList, id: string): BreakoutEntry | undefined {
+    const e = entryOf(list, id);
     if (!e) this.refuse(session, 'breakout-not-found', 'no such breakout room in this meeting');
     return e;
   }
 
-  private findMember(main: Room, id: string): Member | undefined {
-    return this.everyone(main).find((m) => m.id === id);
-  }
-
-  /** Its people back to the main room; `remove` also takes it off the list. */
-  private close(main: Room, entry: BreakoutEntry, remove: boolean): void {
+  /** Its people back to the main room (those on other instances by theirs); `remove` also takes it off the list. */
+  private close(main: Room, entry: BreakoutEntry, remove: boolean, by: string): void {
     const live = this.rooms.rooms.get(entry.key);
     // the list once, by the caller, after every move
-    for (const m of [...(live?.members.values() ?? [])]) this.moveTo(m, main, null, 'breakout room closed', false);
-    const state = this.state(main);
-    for (const [ticket, id] of state.tickets) if (id === entry.id) state.tickets.delete(ticket);
-    if (remove) state.rooms.delete(entry.id);
+    for (const m of [...(live?.members.values() ?? [])]) this.moveAnywhere(m, main, null, by, m.session, false);
+    this.change(main, closeRoom(entry.id, remove));
+  }
+
+  /** A moderator's move: made here when `member`'s socket is here, else asked of the instance that has it. */
+  private moveAnywhere(member: Member, main: Room, entry: BreakoutEntry | null, by: string, actor: Session, tell = true): boolean {
+    if (!member.remote) return this.moveTo(member, main, entry, entry ? `moved to a breakout room by ${by}` : `moved to the main room by ${by}`, tell, actor);
+    this.rooms.fanout?.breakoutMove(member.remote, main.key, member.id, entry?.id ?? null, by);
+    return true;
+  }
+
+  /** Another instance's moderator moves our member `participantId` of the meeting `mainKey` (null: to the main room). */
+  private moveAskedElsewhere(mainKey: string, participantId: string, roomId: string | null, by: string): void {
+    const main = this.rooms.rooms.get(mainKey);
+    if (!main || main.breakout) return;
+    this.whenLoaded(main, 'breakout move asked by another instance', () => this.moveAsked(main, participantId, roomId, by));
+  }
+
+  private async moveAsked(main: Room, participantId: string, roomId: string | null, by: string): Promise<void> {
+    let entry = roomId === null ? null : entryOf(this.list(main), roomId);
+    // a room added on the asking instance a moment ago: read the list again before calling it unknown
+    if (entry === undefined) {
+      await this.items.reload(main, BREAKOUTS_ITEM);
+      entry = entryOf(this.list(main), roomId as string);
+    }
+    const member = this.everyone(main).find((m) => m.id === participantId && !m.remote);
+    if (!member || entry === undefined || (entry === null && !member.room.breakout)) {
+      this.log.info({ room: main.key, participant: participantId, roomId }, 'breakout move asked by another instance: nothing to move');
+      return;
+    }
+    this.moveTo(member, main, entry, entry ? `moved to a breakout room by ${by} (another instance)` : `moved to the main room by ${by} (another instance)`);
+  }
+
+  /** After a join (Access.onJoined): a person back after a reconnect goes back into the breakout room its seat names. */
+  afterJoin(session: Session): void {
+    const member = session.member;
+    if (!member || member.room.breakout || member.phone || member.plain) return;
+    const main = member.room;
+    this.whenLoaded(main, 'back into a breakout room', () => {
+      const list = this.list(main);
+      const seat = seatOf(list, member.id);
+      const entry = seat && entryOf(list, seat.roomId);
+      if (entry && session.member === member) this.moveTo(member, main, entry, 'back in its breakout room after a reconnect', true, member.session, true);
+    });
+  }
+
+  /** The list read from the store (another instance's change, or a room made here): renames, removals, our members told. */
+  private loaded(main: Room, list: BreakoutList | undefined): void {
+    if (main.breakout) return;
+    if (list) this.track(main);
+    const away: Member[] = [];
+    for (const r of this.breakoutRoomsOf(main)) {
+      // by key: an id given on one instance while another added a room at once may have been renumbered by the store
+      const entry = list?.rooms.find((e) => e.key === r.key);
+      if (entry) {
+        r.name = entry.name;
+        if (r.breakout) r.breakout.id = entry.id;
+      } else for (const m of r.members.values()) if (!m.remote) away.push(m);
+    }
+    // removed on another instance: our people in it come back (that instance could not see them all yet)
+    for (const m of away) this.moveTo(m, main, null, 'breakout room removed', false);
+    this.broadcast(main);
   }
 
   /**
-   * Moves `member` to the breakout room `entry`, or to the main room (null), unless it is there already.
-   * `tell`: the meeting's list goes to everyone after it (a caller moving many sends it once, after the last).
+   * Moves `member` (its socket here) to the breakout room `entry`, or to the main room (null), unless it is there
+   * already. `tell`: the meeting's list goes to everyone after it (a caller moving many sends it once, after the last).
+   * `resumed`: a reconnect going back (Rooms.move: it may still be in focus's conference of that room).
    */
-  private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string, tell = true, actor: Session = member.session): boolean {
+  private moveTo(member: Member, main: Room, entry: BreakoutEntry | null, reason: string, tell = true, actor: Session = member.session, resumed = false): boolean {
     const target = entry ? this.rooms.breakoutRoom(main, entry.id, entry.key, entry.name) : main;
     if (member.room === target) return true;
     // a breakout room nobody is in yet is one more room on this server: maxRooms counts it
@@ -318,55 +390,25 @@ export class BreakoutRooms {
       this.refuse(actor, refusal.code, refusal.message);
       return false;
     }
-    const state = this.state(main);
-    const old = this.ticketOf.get(member);
-    if (old) state.tickets.delete(old);
     this.moving = true;
     let moved: Member;
     try {
-      moved = this.rooms.move(member, target, reason);
+      moved = this.rooms.move(member, target, reason, resumed);
     } finally {
       this.moving = false;
     }
-    if (entry) {
-      const ticket = tokenOf(18);
-      state.tickets.set(ticket, entry.id);
-      if (state.tickets.size > MAX_TICKETS) state.tickets.delete(state.tickets.keys().next().value as string);
-      this.ticketOf.set(moved, ticket);
-    }
+    // its seat: where a reconnect or a reload (by ticket) brings it back
+    this.change(main, reseat(member.id, entry ? { participantId: moved.id, roomId: entry.id, ticket: tokenOf(18) } : null));
     this.afterMove(moved.session);
     if (tell) this.broadcast(main);
     return true;
   }
 
-  /** The list as everyone sees it (`current` and `ticket` are each member's own: `viewFor`). */
-  private view(main: Room): BreakoutServerMessage {
-    const state = this.state(main);
-    const person = (m: Member) => ({ id: m.id, displayName: m.displayName });
-    const rooms: BreakoutRoom[] = [...state.rooms.values()].map((e) => ({
-      id: e.id,
-      name: e.name,
-      participants: [...(this.rooms.rooms.get(e.key)?.members.values() ?? [])].map(person),
-    }));
-    return {
-      type: 'breakout-rooms',
-      mainParticipants: [...main.members.values()].map(person),
-      rooms,
-      participantsCanChoose: state.participantsCanChoose,
-      current: null,
-    };
-  }
-
-  private viewFor(member: Member, shared = this.view(BreakoutRooms.mainOf(member.room))): BreakoutServerMessage {
-    const msg: BreakoutServerMessage = { ...shared, current: member.room.breakout?.id ?? null };
-    const ticket = member.room.breakout ? this.ticketOf.get(member) : undefined;
-    if (ticket) msg.ticket = ticket;
-    return msg;
-  }
-
+  /** The list to the meeting's members on this instance (each instance tells its own). */
   private broadcast(main: Room): void {
-    if (!this.meetings.has(main)) return;
-    const shared = this.view(main);
-    for (const m of this.everyone(main)) m.session.send(this.viewFor(m, shared));
+    const list = this.list(main);
+    if (!list) return;
+    const shared = listView(this.rooms.rooms, main, list);
+    for (const m of this.everyone(main)) if (!m.remote) m.session.send(viewFor(m, list, shared));
   }
 }

@@ -192,6 +192,8 @@ export async function startSignal(opts: {
   access.onJoined = (session) => {
     meeting.afterJoin(session);
     recordings.afterJoin(session);
+    // a reconnect (maybe through another instance) goes back into its breakout room
+    breakouts.afterJoin(session);
   };
   breakouts.afterMove = (session) => {
     access.moderation.afterMove(session);

@@ -19,11 +19,13 @@
 //   announced by name (`signal.room-item`) and the room's other instances re-read it.
 // - Lobby knocks: the list is a shared room item (lobby.ts); a moderator's answer to a knock held by another
 //   instance goes to it (`signal.lobby-answer.<instance>`); the knocks of a silent instance leave the lists.
-// - Not shared (yet): the breakout rooms stay per instance.
+// - Breakout rooms: their list is a shared room item of the main room (breakout-rooms.ts); a presence in a breakout
+//   room names its main room (so a stand-in's breakout room belongs to it here too); a moderator's move of a member
+//   held by another instance goes to it (`signal.breakout-move.<instance>`), which makes the move.
 import { randomBytes } from 'node:crypto';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { deliverSchema, fanoutSubjects, instanceSchema, lobbyAnswerSchema, presenceSchema, roomItemSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
+import { breakoutMoveSchema, deliverSchema, fanoutSubjects, instanceSchema, lobbyAnswerSchema, presenceSchema, roomItemSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import { applyPolicy } from './room-policy.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
@@ -87,6 +89,15 @@ export class RoomFanout {
       const room = this.rooms.rooms.get(parsed.data.room);
       if (room) this.rooms.onLobbyAnswer?.(room, parsed.data.id, parsed.data.admit, parsed.data.by);
     });
+    on(fanoutSubjects.breakoutMove(this.instance), (p) => {
+      const parsed = breakoutMoveSchema.safeParse(p);
+      if (!parsed.success) {
+        this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed signal.breakout-move');
+        return;
+      }
+      const d = parsed.data;
+      this.rooms.onBreakoutMove?.(d.main, d.participantId, d.roomId, d.by);
+    });
     on(fanoutSubjects.hello, (p) => {
       const parsed = instanceSchema.safeParse(p);
       if (!parsed.success || parsed.data.instance === this.instance) return;
@@ -146,6 +157,11 @@ export class RoomFanout {
     this.bus.publish(fanoutSubjects.lobbyAnswer(instance), { room: roomKey, id, admit, by });
   }
 
+  /** A moderator here moves a member held by instance `instance` into breakout room `roomId` of meeting `mainKey` (null: back). */
+  breakoutMove(instance: string, mainKey: string, participantId: string, roomId: string | null, by: string): void {
+    this.bus.publish(fanoutSubjects.breakoutMove(instance), { main: mainKey, participantId, roomId, by });
+  }
+
   /** A moderator here made a member elsewhere a moderator: its instance does it (and tells everyone). */
   promoteElsewhere(member: Member): void {
     if (!member.remote) return;
@@ -161,6 +177,8 @@ export class RoomFanout {
   private publish(member: Member, state: 'in' | 'out', resumable = false): void {
     const presence: Presence = { instance: this.instance, room: member.room.key, roomName: member.room.name, participant: toParticipant(member), state, since: member.joinedAt };
     if (state === 'out' && resumable) presence.resumable = true;
+    const breakout = member.room.breakout;
+    if (breakout) presence.breakout = { main: breakout.main.key, mainName: breakout.main.name, id: breakout.id };
     this.bus.publish(fanoutSubjects.presence, presence as unknown as Json);
   }
 
@@ -188,7 +206,7 @@ export class RoomFanout {
       // it reconnected to another instance: our old connection leaves, without telling focus (it is back there)
       this.rooms.leave(here.session, 'resumed on another signal instance', { resumable: true, displaced: true });
     } else if (here && p.since < (here.remoteSince ?? 0)) return;
-    this.rooms.addRemote(p.instance, p.room, p.roomName, p.participant, p.since);
+    this.rooms.addRemote(p.instance, p.room, p.roomName, p.participant, p.since, p.breakout);
   }
 
   private onDeliver(payload: unknown): void {

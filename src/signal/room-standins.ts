@@ -19,16 +19,33 @@ export interface StandInHost {
   afterExit(room: Room, member: Member): void;
   /** Who is in the room changed (peer-to-peer for two follows it). */
   membersChanged(room: Room): void;
+  /** An empty room stays open while this says so (a main room whose people are in breakout rooms). */
+  readonly holds?: (room: Room) => boolean;
 }
 
-/** Adds or updates the stand-in for a member whose socket is on signal instance `instance`. */
-export function addStandIn(host: StandInHost, instance: string, key: string, roomName: string, p: Participant, since: number): void {
+/** A stand-in in a breakout room: its meeting's main room (key and name) and the breakout room's id there. */
+export interface StandInBreakout {
+  main: string;
+  mainName: string;
+  id: string;
+}
+
+/** The room `key` here, made (and its stored state read) when it is not. */
+function roomHere(host: StandInHost, key: string, name: string, breakout?: StandInBreakout): Room {
   let room = host.rooms.get(key);
   if (!room) {
-    room = { key, name: roomName, members: new Map(), startedAt: Date.now() };
+    room = { key, name, members: new Map(), startedAt: Date.now() };
+    // a breakout room belongs to its main room here too (which stays open while it has people)
+    if (breakout) room.breakout = { main: roomHere(host, breakout.main, breakout.mainName), id: breakout.id };
     host.rooms.set(key, room);
     host.roomMade(room);
   }
+  return room;
+}
+
+/** Adds or updates the stand-in for a member whose socket is on signal instance `instance`. */
+export function addStandIn(host: StandInHost, instance: string, key: string, roomName: string, p: Participant, since: number, breakout?: StandInBreakout): void {
+  const room = roomHere(host, key, roomName, breakout);
   const known = room.members.get(p.id);
   if (known && !known.remote) return; // ours (the fan-out makes it leave first when the remote one is newer)
   const member: Member = known ?? {
@@ -62,7 +79,7 @@ export function dropStandIn(host: StandInHost, member: Member, resumable: boolea
   member.session.member = undefined;
   room.members.delete(member.id);
   // a returning member's room stays (its lock, lobby and polls with it) for the join that follows at once
-  if (room.members.size === 0 && !opts.returning) {
+  if (room.members.size === 0 && !opts.returning && !host.holds?.(room)) {
     host.rooms.delete(room.key);
     host.roomEmptied(room.key, resumable);
   }

@@ -16,7 +16,7 @@ import { callFocus } from './focus-call.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
 import type { RoomFanout } from './room-fanout.ts';
 import { RoomResume } from './room-resume.ts';
-import { addStandIn, dropStandIn, type StandInHost } from './room-standins.ts';
+import { addStandIn, dropStandIn, type StandInBreakout, type StandInHost } from './room-standins.ts';
 import { toParticipant, type JoinGrant, type JoinMessage, type LeaveOptions, type Member, type PresenceChange, type Room, type Session } from './room-types.ts';
 
 export { peopleIn, toParticipant } from './room-types.ts';
@@ -70,6 +70,10 @@ export class Rooms implements StandInHost {
   onPolicyElsewhere?: (room: Room) => void;
   /** Signal instance `instance` went silent (room-fanout.ts): what it held in `room` goes (its lobby knocks). */
   onInstanceSilent?: (room: Room, instance: string) => void;
+  /** Someone on another instance came into `room` or changed its name (the breakout list follows it). */
+  onStandIn?: (room: Room) => void;
+  /** Another instance's moderator moves our member `participantId` of meeting `mainKey` (breakout-rooms.ts; null: to the main room). */
+  onBreakoutMove?: (mainKey: string, participantId: string, roomId: string | null, by: string) => void;
 
   /** Writes who `member`'s resume token resumes again (after its role or name changed). */
   remember(member: Member): void {
@@ -328,8 +332,18 @@ export class Rooms implements StandInHost {
   }
 
   /** Adds or updates the stand-in for a member whose socket is on signal instance `instance` (room-standins.ts). */
-  addRemote(instance: string, key: string, roomName: string, p: Participant, since: number): void {
-    addStandIn(this, instance, key, roomName, p, since);
+  addRemote(instance: string, key: string, roomName: string, p: Participant, since: number, breakout?: StandInBreakout): void {
+    const before = this.rooms.get(key)?.members.get(p.id);
+    const name = before?.displayName;
+    addStandIn(this, instance, key, roomName, p, since, breakout);
+    const after = this.rooms.get(key)?.members.get(p.id);
+    if (after?.remote && (after !== before || after.displayName !== name)) {
+      try {
+        this.onStandIn?.(after.room);
+      } catch (e) {
+        this.log.error({ room: key, err: errorText(e) }, 'stand-in observer failed');
+      }
+    }
   }
 
   /** Takes out the stand-in of a remote member (it left there, or its instance went silent). */
@@ -362,8 +376,10 @@ export class Rooms implements StandInHost {
    * Moves a participant to another room of the same meeting on the same session (breakout rooms): it leaves
    * `member.room` (media included) and enters `target` as a new member with the same id, name, role and mute
    * state; it gets `joined` for `target` and a new offer from focus. No caps: the person is already counted.
+   * `resumed`: a reconnect going back into its breakout room (its old connection's signal process may have died
+   * with it still in focus's conference of `target`): it leaves there first, for a fresh start.
    */
-  move(member: Member, target: Room, reason: string): Member {
+  move(member: Member, target: Room, reason: string, resumed = false): Member {
     const session = member.session;
     const from = member.room;
     // `from` is let go (and told about) only once `member` is in `target`: a main room whose last person moves
@@ -391,7 +407,7 @@ export class Rooms implements StandInHost {
     if (member.resumeToken) moved.resumeToken = member.resumeToken;
     this.enter(session, moved, target.members.size === 0);
     this.remember(moved); // its id may have changed
-    this.setUpMedia(session, moved);
+    this.setUpMedia(session, moved, resumed);
     if (from.members.size === 0 && !this.holds?.(from)) this.release(from);
     this.afterExit(from, member);
     return moved;
@@ -402,12 +418,15 @@ export class Rooms implements StandInHost {
     return this.rooms.get(key) ?? { key, name, members: new Map(), startedAt: Date.now(), breakout: { main, id } };
   }
 
-  /** Lets go of an empty room that `holds` kept open. */
-  release(room: Room): void {
+  /**
+   * Lets go of an empty room that `holds` kept open. The meeting is over: its stored chat and policy go (a next
+   * meeting of that name starts afresh), unless `keepStored` (its last person here was a stand-in: the meeting may
+   * go on on another instance; forgotten after the grace time if nobody is back).
+   */
+  release(room: Room, keepStored = false): void {
     if (room.members.size > 0 || this.rooms.get(room.key) !== room) return;
     this.rooms.delete(room.key);
-    // the meeting is over: its stored chat and policy go (a next meeting of that name starts afresh)
-    this.resume.roomEmptied(room.key, false);
+    this.resume.roomEmptied(room.key, keepStored);
     this.log.info({ room: room.key }, 'room finished');
     this.tellPresence({ kind: 'finished', room });
   }

@@ -6,36 +6,23 @@
 // and a moderator on B stops the recording A started, on its recorder. No browser: WebSocket clients.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type RunningServer } from '../helpers/server.ts';
-import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
-import { WsClient } from '../helpers/signal-client.ts';
+import type { RunningServer } from '../helpers/server.ts';
+import { SignalProcesses } from '../helpers/signal-processes.ts';
 
 const ROOM = 'Temas Compartidos';
 
 describe('signal instances share the subject, polls and recording indicator, and they outlive a killed instance', () => {
-  let nats: NatsServer;
+  const all = new SignalProcesses();
+  const signals = all.signals;
+  const client = (s: RunningServer) => all.client(s);
   let media: RunningServer;
-  const signals: RunningServer[] = [];
-  const clients: WsClient[] = [];
-  const client = (s: RunningServer) => {
-    const c = new WsClient(s.httpsPort);
-    clients.push(c);
-    return c;
-  };
 
   before(async () => {
-    nats = await startNatsServer({ jetstream: true });
-    const common = { TERTULIA_NATS_URL: nats.url, TERTULIA_LOG_LEVEL: 'info' };
-    media = await startServer({ ...common, TERTULIA_PARTS: 'focus,bridge,recorder' });
-    for (let i = 0; i < 2; i++) signals.push(await startServer({ ...common, TERTULIA_PARTS: 'web' }));
+    await all.start('focus,bridge,recorder', 2);
+    media = all.media;
   });
 
-  after(async () => {
-    for (const c of clients) c.ws.terminate();
-    for (const s of signals) await s.stop();
-    await media?.stop();
-    await nats?.stop();
-  });
+  after(() => all.stop());
 
   test('seen on the other instance, and after the first one is killed', async () => {
     const [a, b] = signals as [RunningServer, RunningServer];

@@ -6,95 +6,28 @@
 // counts on the other, and they outlive the instance they arose on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { NatsBus } from '../../src/bus/nats-bus.ts';
-import { loadConfig } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
-import { subjects } from '../../src/protocol/bus-messages.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
-import { startSignal, type SignalServer } from '../../src/signal/index.ts';
-import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_MAX_VALUE_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
-import { itemKey } from '../../src/signal/shared-room-items.ts';
-import { roomKey } from '../../src/protocol/signal-messages.ts';
-import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
-import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
+import type { NatsBus } from '../../src/bus/nats-bus.ts';
+import type { WsClient } from '../helpers/signal-client.ts';
+import { participantsOn, SignalInstances, storedItem, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
 
 const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
 
-interface Instance {
-  server: SignalServer;
-  bus: NatsBus;
-  client(): WsClient;
-}
-
 describe('signal instances share rooms over NATS', () => {
-  let nats: NatsServer;
+  const all = new SignalInstances(log);
+  const instances = all.instances;
   let focusBus: NatsBus;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-fanout-'));
-  const webRoot = path.join(tmp, 'web');
-  const instances: Instance[] = [];
-  const clients: WsClient[] = [];
-
-  const startInstance = async (name: string): Promise<Instance> => {
-    const config = loadConfig({
-      env: { TERTULIA_CONFIG: '' },
-      overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, name), logLevel: 'silent', natsUrl: nats.url, parts: ['web'], ...ONE_ADDRESS_TEST_CAPS },
-    });
-    const bus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
-    const server = await startSignal({ bus, config, log, webRoot });
-    const inst = {
-      server,
-      bus,
-      client: () => {
-        const c = new WsClient(server.httpsPort);
-        clients.push(c);
-        return c;
-      },
-    };
-    instances.push(inst);
-    return inst;
-  };
-
-  /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */
-  const until = async (check: () => boolean, what: string) => {
-    const deadline = Date.now() + 20_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`not so within 20 s: ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-
-  /** Until instance `i` counts `n` participants in its rooms (its own and the other instances'). */
-  const participantsOn = async (i: Instance, n: number) => {
-    const deadline = Date.now() + 15_000;
-    while (i.server.resourceCounts()['signal.participants'] !== n) {
-      if (Date.now() > deadline) throw new Error(`expected ${n} participants, have ${i.server.resourceCounts()['signal.participants']}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  const startInstance = (name: string) => all.add(name);
 
   before(async () => {
-    mkdirSync(webRoot, { recursive: true });
-    writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title>');
-    nats = await startNatsServer({ jetstream: true });
-    focusBus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
-    for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) focusBus.handle(subject, () => ({ ok: true }));
+    await all.start();
+    focusBus = all.focusBus;
     await startInstance('one');
     await startInstance('two');
   });
 
-  after(async () => {
-    for (const c of clients) c.ws.terminate();
-    for (const i of instances) {
-      await i.server.close().catch(() => {});
-      await i.bus.close();
-    }
-    await focusBus?.close();
-    await nats?.stop();
-    rmSync(tmp, { recursive: true, force: true });
-  });
+  after(() => all.stop());
 
   test('members on two instances see each other, their chat and changes, once each', async () => {
     const [one, two] = instances as [Instance, Instance];
@@ -243,13 +176,9 @@ describe('signal instances share rooms over NATS', () => {
     await startRecording();
     await guest.next((m) => m.type === 'recording' && m.active === true, 20_000);
 
-    // the restart is in the store (a change still in flight when its instance dies may be lost with it)
-    const { store } = await focusBus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: ROOM_STATE_MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
-    for (const deadline = Date.now() + 20_000; !(await store.get(itemKey('recording', roomKey('Temas'))))?.value; ) {
-      if (Date.now() > deadline) throw new Error('the restarted recording never reached the store');
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    // instance three dies (its NATS connection cut, nothing said): a late joiner on instance two still sees them
+    // instance three dies (its NATS connection cut, nothing said) once the recording it started is stored (the
+    // flag reached the others over the bus before the store took it): a late joiner on instance two still sees them
+    await until(async () => ((await storedItem(focusBus, 'recording', 'Temas')) as { recorderId?: string } | undefined)?.recorderId === 'rec-shared', 'the recording stored');
     await three.bus.close();
     await participantsOn(one, 1);
     const late = two.client();
