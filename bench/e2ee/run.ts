@@ -52,20 +52,23 @@ function treeCpuSeconds(marker: string): number {
   return cpu;
 }
 
+/** The old path's worker, served from the app's origin (its Content-Security-Policy allows no blob: worker). */
+const PASS_THROUGH_PATH = '/bench-e2ee-pass-through.js';
+const PASS_THROUGH_WORKER = `onmessage = (e) => {
+  const { readable, writable, side } = e.data;
+  readable.pipeThrough(new TransformStream({ async transform(frame, c) {
+    if (side === 'receive' && frame.data.byteLength > 0) new Uint8Array(frame.data)[frame.data.byteLength - 1];
+    c.enqueue(frame);
+  } })).pipeTo(writable).catch(() => {});
+};`;
+
 /**
  * The old "E2EE off" path, put around the app's RTCPeerConnection before the page loads: connections made with
  * `encodedInsertableStreams`, and after each offer every sender and receiver piped through a pass-through worker,
  * as e2ee-session.ts and e2ee-worker.ts did (the worker read each received frame's last byte for a trailer).
  */
 function oldPassThrough(): void {
-  const source = `onmessage = (e) => {
-    const { readable, writable, side } = e.data;
-    readable.pipeThrough(new TransformStream({ async transform(frame, c) {
-      if (side === 'receive' && frame.data.byteLength > 0) new Uint8Array(frame.data)[frame.data.byteLength - 1];
-      c.enqueue(frame);
-    } })).pipeTo(writable).catch(() => {});
-  };`;
-  const worker = new Worker(URL.createObjectURL(new Blob([source], { type: 'text/javascript' })));
+  const worker = new Worker(PASS_THROUGH_PATH);
   const Native = window.RTCPeerConnection;
   class PipedConnection extends Native {
     constructor(config?: RTCConfiguration) {
@@ -131,7 +134,10 @@ async function measure(server: RunningServer, state: State, round: number): Prom
     const people: Participant[] = [];
     for (const [i, name] of NAMES.entries()) {
       const p = await newParticipant(browsers[i]!, name);
-      if (state === 'off, before') await p.page.addInitScript(oldPassThrough);
+      if (state === 'off, before') {
+        await p.context.route(`${server.baseUrl}${PASS_THROUGH_PATH}`, (route) => route.fulfill({ contentType: 'text/javascript', body: PASS_THROUGH_WORKER }));
+        await p.page.addInitScript(`const PASS_THROUGH_PATH = ${JSON.stringify(PASS_THROUGH_PATH)}; (${oldPassThrough.toString()})();`);
+      }
       await joinThroughUi(p, server.baseUrl, room, { hash: `#config.resolution=${resolution}` });
       people.push(p);
     }

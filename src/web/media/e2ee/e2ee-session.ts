@@ -9,8 +9,8 @@
 // E2EE. Turned on in a running meeting, the transforms go on the existing senders and receivers; except in Chromium
 // (156), which runs a script transform only if it was set before media flowed through that sender or receiver
 // (set later, frames silently bypass it): there we ask for a new session, whose connection gets them from its first
-// offer. Turned off, attached transforms stay as pass-through until the next connection (in Chromium removing one
-// stops the media).
+// offer. Turned off, the transforms are taken off again; in Chromium (where removing one stops the media) they stay
+// as pass-through until the next connection.
 // A browser without encoded transforms cannot take part: it says so to its user and to the others (a `hello`
 // with supported false), and its plain media is never shown by those who encrypt.
 import { e2eeRelayDataSchema, type E2eeRelayData } from '../../../protocol/e2ee-messages.ts';
@@ -183,6 +183,19 @@ export class E2eeSession extends Store<E2eeState> {
     this.#own = null;
     this.#peers = new Map();
     this.#post({ op: 'enable', enabled: false });
+    const pc = this.#conference.peerConnection;
+    if (pc && this.#api === 'script' && lateTransformsWork()) this.#detach(pc);
+  }
+
+  /** Takes our transforms off `pc`'s senders and receivers (not in Chromium: there that stops the media). */
+  #detach(pc: RTCPeerConnection): void {
+    for (const t of pc.getTransceivers()) {
+      for (const end of [t.sender, t.receiver]) {
+        if (!this.#attached.has(end)) continue;
+        end.transform = null;
+        this.#attached.delete(end);
+      }
+    }
   }
 
   #newWorker(): Worker {
