@@ -1,4 +1,4 @@
-// `npm run bench -- e2ee [--seconds 20 --resolution 360]`: what end-to-end encryption costs the browsers of a meeting,
+// `npm run bench -- e2ee [--seconds 20 --resolution 360 --rounds 2]`: what end-to-end encryption costs the browsers of a meeting,
 // on and off. A real server and three headless Chromium processes (one per participant, so that each process's CPU
 // is its participant's), each sending its fake camera at --resolution lines and its microphone. For each state a new
 // meeting of three is made; once everyone decodes everyone, the three Chromium process trees are sampled from /proc
@@ -9,48 +9,26 @@
 //   the frames on, replayed by an init script around the app's RTCPeerConnection;
 // - "off, now": E2EE off as it is: nothing attached, plain connections;
 // - "on": E2EE on (turned on by the moderator in the running meeting): every frame encrypted and decrypted.
+// --rounds N measures the three states N times, every other round in reverse order (the machine's load drifts).
 // Headless Chromium here encodes and decodes VP8 in software; the absolute figures are this machine's.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { Page } from 'playwright-core';
 import { joinThroughUi, launchBrowser, newParticipant, sleep, waitUntil, type Participant } from '../../test/helpers/browser.ts';
 import { startServer, type RunningServer } from '../../test/helpers/server.ts';
+import { treeCpuSeconds } from '../process-cpu.ts';
 import { table } from '../stats.ts';
 
-const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, resolution: { type: 'string', default: '360' } } });
+const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, resolution: { type: 'string', default: '360' }, rounds: { type: 'string', default: '2' } } });
 const seconds = Number(values.seconds);
 const resolution = Number(values.resolution);
-if (!(seconds >= 3) || ![180, 360, 720].includes(resolution)) {
-  console.error('usage: npm run bench -- e2ee [--seconds N (>= 3)] [--resolution 180|360|720]');
+const rounds = Number(values.rounds);
+if (!(seconds >= 3) || ![180, 360, 720].includes(resolution) || !Number.isInteger(rounds) || rounds < 1 || rounds > 10) {
+  console.error('usage: npm run bench -- e2ee [--seconds N (>= 3)] [--resolution 180|360|720] [--rounds 1-10]');
   process.exit(2);
 }
 
-const TICKS = 100; // USER_HZ on Linux
 const NAMES = ['Ana', 'Ben', 'Cruz'];
-
-/** CPU seconds (user + system) of the processes whose command line holds `marker`, and of all their descendants. */
-function treeCpuSeconds(marker: string): number {
-  const procs = new Map<number, { ppid: number; cpu: number; cmd: string }>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.set(Number(d), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICKS, cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8') });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const inTree = new Set([...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid));
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, p] of procs) if (!inTree.has(pid) && inTree.has(p.ppid)) (inTree.add(pid), (grew = true));
-  }
-  let cpu = 0;
-  for (const pid of inTree) cpu += procs.get(pid)!.cpu;
-  return cpu;
-}
 
 /** The old path's worker, served from the app's origin (its Content-Security-Policy allows no blob: worker). */
 const PASS_THROUGH_PATH = '/bench-e2ee-pass-through.js';
@@ -126,11 +104,11 @@ const e2eeOf = (page: Page) => page.evaluate(() => ((window as any).__tertulia?.
 type State = 'off, before' | 'off, now' | 'on';
 
 /** A new meeting of three in state `state`, measured once everyone decodes everyone. */
-async function measure(server: RunningServer, state: State, round: number): Promise<string[]> {
-  const markers = NAMES.map((n) => `--user-agent=tertulia-bench-e2ee-${process.pid}-${round}-${n}`);
+async function measure(server: RunningServer, state: State, round: number, meeting: number): Promise<string[]> {
+  const markers = NAMES.map((n) => `--user-agent=tertulia-bench-e2ee-${process.pid}-${meeting}-${n}`);
   const browsers = await Promise.all(markers.map((m) => launchBrowser(undefined, [m])));
   try {
-    const room = `E2ee-${round}`;
+    const room = `E2ee-${meeting}`;
     const people: Participant[] = [];
     for (const [i, name] of NAMES.entries()) {
       const p = await newParticipant(browsers[i]!, name);
@@ -159,6 +137,7 @@ async function measure(server: RunningServer, state: State, round: number): Prom
     const kbps = rx.map((r, i) => ((r.bytes - rx0[i]!.bytes) * 8) / 1000 / seconds / Math.max(1, r.streams));
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
     const row = [
+      String(round),
       state,
       `${(mean(cpu) * 100).toFixed(0)} %`,
       cpu.map((c) => `${(c * 100).toFixed(0)}`).join(' / '),
@@ -166,7 +145,7 @@ async function measure(server: RunningServer, state: State, round: number): Prom
       mean(kbps).toFixed(0),
       String(attached),
     ];
-    console.log(`${state}: ${row.slice(1).join(', ')}`);
+    console.log(`round ${round}, ${state}: ${row.slice(2).join(', ')}`);
     return row;
   } finally {
     for (const b of browsers) await b.close();
@@ -175,13 +154,18 @@ async function measure(server: RunningServer, state: State, round: number): Prom
 
 const server = await startServer();
 const rows: string[][] = [];
+const load = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+const loadBefore = load();
 try {
-  let round = 0;
-  for (const state of ['off, before', 'off, now', 'on'] as const) rows.push(await measure(server, state, round++));
+  let meeting = 0;
+  const states: State[] = ['off, before', 'off, now', 'on'];
+  for (let round = 1; round <= rounds; round++) {
+    for (const state of round % 2 === 1 ? states : [...states].reverse()) rows.push(await measure(server, state, round, meeting++));
+  }
 } finally {
   await server.stop();
 }
-console.log(`\nA meeting of three headless Chromium participants, camera ${resolution} lines, ${seconds} s per state:\n`);
+console.log(`\nA meeting of three headless Chromium participants, camera ${resolution} lines, ${seconds} s per state; load average ${loadBefore} before, ${load()} after:\n`);
 console.log(
-  table(['E2EE', 'CPU per participant (of one core)', 'Ana / Ben / Cruz %', 'frames/s decoded per stream', 'video kbit/s received per stream', 'transforms the app attached'], rows),
+  table(['round', 'E2EE', 'CPU per participant (of one core)', 'Ana / Ben / Cruz %', 'frames/s decoded per stream', 'video kbit/s received per stream', 'transforms the app attached'], rows),
 );

@@ -6,6 +6,7 @@
 //   hears the other's audio through the decrypting worker, and the same tap now records frames ffmpeg cannot decode.
 // - Beto reloads his page: he comes back into the encrypted meeting and both decode each other again.
 // - Carla's browser has no encoded transforms: she is told, and Ana is told Carla is not encrypted.
+// - Off again: Ana and Beto keep decoding each other, nothing is encrypted any more.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -172,7 +173,22 @@ describe('end-to-end encryption', () => {
     const s = await waitUntil('Ana to drop Carla’s plain frames', () => e2ee(ana.page), (d) => (d?.stats.plainDropped ?? 0) > 0, 30_000);
     assert.ok(s!.stats.plainDropped > 0);
     assert.equal((await videoFrom(ana.page, 'Carla'))?.framesDecoded ?? 0, 0, 'no frame of Carla decoded');
-    for (const p of [ana, beto, carla]) await p.context.close();
+    await carla.context.close();
+  });
+
+  test('off again: both keep decoding each other, frames pass unencrypted', { timeout: 90_000 }, async () => {
+    await ana.page.getByRole('checkbox', { name: 'Enable end-to-end encryption', checked: true }).click();
+    await ana.page.getByRole('checkbox', { name: 'Enable end-to-end encryption', checked: false }).waitFor({ timeout: 10_000 });
+    await waitUntil('Beto to hear it is off', () => e2ee(beto.page), (d) => d?.enabled === false, 15_000);
+    for (const [p, other] of [[ana, beto], [beto, ana]] as const) {
+      const before = (await videoFrom(p.page, other.name))?.framesDecoded ?? 0;
+      await waitUntil(`${p.name} to keep decoding ${other.name}`, () => videoFrom(p.page, other.name), (v) => (v?.framesDecoded ?? 0) > before + 30, 30_000);
+    }
+    const encrypted = (await e2ee(ana.page))!.stats.encrypted;
+    const before = (await videoFrom(beto.page, 'Ana'))?.framesDecoded ?? 0;
+    await waitUntil('Beto to decode more of Ana', () => videoFrom(beto.page, 'Ana'), (v) => (v?.framesDecoded ?? 0) > before + 30, 30_000);
+    assert.equal((await e2ee(ana.page))!.stats.encrypted, encrypted, 'nothing is encrypted once off');
+    for (const p of [ana, beto]) await p.context.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });
