@@ -227,7 +227,9 @@ export class ConferenceStore {
       await Promise.all([...before.keys()].filter((key) => !after.has(key) && key !== recordKey).map((key) => this.store.delete(key)));
     } catch (e) {
       this.log.warn({ conference: conferenceId, err: (e as Error).message }, 'storing the conference failed (a focus taking over would find older state)');
-      this.written.delete(conferenceId); // written again in full next time
+      // written again in full next time, and every key either side knew is looked at then (deleted when gone):
+      // a failed write must not leave participants who left, or an ended conference, in the store for good
+      this.written.set(conferenceId, new Map([...before.keys(), ...after.keys()].map((key) => [key, ''])));
       return;
     }
     if (after.size > 0) this.written.set(conferenceId, after);

@@ -40,6 +40,8 @@ export interface BridgeFailoverHost {
   /** Ends the conference when nobody is left (its plain senders may have ended with their bridge). */
   dropIfEmpty(c: Conference): void;
   stopped(): boolean;
+  /** A bridge not heard from lately (it may be dead too, not yet confirmed): nobody is moved onto it. */
+  silent?(b: BridgeInfo): boolean;
   /** focus's maxBridgeStress (a stressed bridge is chosen only when none other has room); none: no limit. */
   maxStress?: number;
   log: Logger;
@@ -102,7 +104,7 @@ export class BridgeFailover {
       const target = (region: string | undefined): string | undefined => {
         const known = new Map<string, BridgeState>();
         for (const b of bridges.values()) {
-          if (!b.draining) known.set(b.id, { id: b.id, load: loadNow(b), maxEndpoints: b.maxEndpoints, stress: b.stress, region: b.region, conferences: b.conferences.size });
+          if (!b.draining && !this.host.silent?.(b)) known.set(b.id, { id: b.id, load: loadNow(b), maxEndpoints: b.maxEndpoints, stress: b.stress, region: b.region, conferences: b.conferences.size });
         }
         const best = chooseBridgeFor({ spanned: c.bridges, known, region, maxStress: this.host.maxStress ?? Infinity });
         if (best !== undefined) pending.set(best, (pending.get(best) ?? 0) + 1);

@@ -192,6 +192,7 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
     released: (b) => released(b),
     dropIfEmpty: (c) => dropIfEmpty(c),
     stopped: () => closed,
+    silent: (b) => silent(b),
     maxStress,
     log,
   });

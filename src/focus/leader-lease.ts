@@ -78,7 +78,14 @@ export class LeaderLease {
 
   /** One renewal (leader) or one read (standby); never two at once. */
   async tick(): Promise<void> {
-    if (this.busy || this.stopped) return;
+    if (this.stopped) return;
+    if (this.busy) {
+      // a renewal that hangs (the store or the bus unreachable, a call not yet timed out) must not keep a leader
+      // leading past the time a standby may take over
+      const silentMs = Date.now() - this.lastRenewed;
+      if (this.leading && silentMs > this.opts.ttlMs * STEP_DOWN_FRACTION) this.lose(`no renewal for ${silentMs} ms (a renewal hangs)`);
+      return;
+    }
     this.busy = true;
     try {
       if (this.leading) await this.renew();

@@ -33,7 +33,12 @@ const states = new WeakMap<Room, RoomE2ee>();
 
 /** Whether end-to-end encryption is on in `room` (recording, live streaming and phone callers are refused then). */
 export function e2eeEnabled(room: Room | undefined): boolean {
-  return room !== undefined && states.get(room)?.enabled === true;
+  return room !== undefined && stateOf(room)?.enabled === true;
+}
+
+/** A breakout room follows its meeting's main room (the setting is the meeting's). */
+function stateOf(room: Room): RoomE2ee | undefined {
+  return states.get(room.breakout?.main ?? room);
 }
 
 /** Why what cannot decrypt is refused while E2EE is on (the `e2ee-on` error's text). */
@@ -74,7 +79,7 @@ export class E2ee {
   afterJoin(session: Session): void {
     const room = session.member?.room;
     if (!room) return;
-    const s = states.get(room);
+    const s = stateOf(room);
     session.send({ type: 'e2ee-state', enabled: s?.enabled === true, ...(s?.by ? { by: s.by } : {}) });
   }
 
@@ -84,6 +89,10 @@ export class E2ee {
     if (member.role !== 'moderator') {
       this.log.warn({ room: room.key, participant: member.id, action: 'set-e2ee' }, 'moderator action refused: not a moderator');
       session.send({ type: 'error', code: 'not-moderator', message: 'only a moderator may turn end-to-end encryption on or off' });
+      return;
+    }
+    if (room.breakout) {
+      session.send({ type: 'error', code: 'not-allowed', message: 'end-to-end encryption is turned on or off in the main room (breakout rooms follow it)' });
       return;
     }
     const s = states.get(room) ?? { enabled: false };
@@ -123,6 +132,11 @@ export class E2ee {
     const target = member.room.members.get(to);
     if (!target || target === member) {
       member.session.send({ type: 'error', code: 'no-such-participant', message: 'that participant is not in this meeting' });
+      return;
+    }
+    // no key exchange while it is off (not a private channel around chat); a relay sent as it was turned off is dropped
+    if (!e2eeEnabled(member.room)) {
+      this.log.debug({ room: member.room.key, participant: member.id }, 'e2ee-relay dropped: end-to-end encryption is off');
       return;
     }
     let bucket = this.buckets.get(member);

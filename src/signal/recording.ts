@@ -101,9 +101,9 @@ export class Recordings {
     return [...this.recorders.values()].filter((r) => now - r.lastSeen <= RECORDER_EXPIRY_MS).map((r) => ({ id: r.id, free: r.free }));
   }
 
-  /** What runs in a room: a recording, a live stream, both or neither. */
+  /** What runs in a room (started here or, as the shared item says, through another signal instance). */
   running(room: Room): JobKind[] {
-    return (['recording', 'live-stream'] as const).filter((k) => this.jobs[k].has(room));
+    return (['recording', 'live-stream'] as const).filter((k) => this.jobs[k].has(room) || this.items.get<SharedJob>(room, k) !== undefined);
   }
 
   private readonly items: SharedRoomItems;
@@ -118,6 +118,8 @@ export class Recordings {
         schema: sharedJobSchema,
         // stopped through another signal instance (it told everyone): this one no longer follows the job
         loaded: (room, shared: SharedJob | undefined) => {
+          // what keeps a room on the bridge (peer-to-peer) and refuses E2EE follows jobs of every instance
+          this.runningChanged(room);
           const rec = this.jobs[kind].get(room);
           if (!rec || rec.starting || shared?.recordingId === rec.recordingId) return;
           this.jobs[kind].delete(room);

@@ -29,7 +29,8 @@ import { storedPolicySchema, type StoredPolicy } from '../protocol/signal-fanout
 export const ROOM_STATE_BUCKET = 'tertulia_signal';
 /** An entry not written for this long is dropped by the store (a dropped socket's token, an idle room's chat). */
 export const ROOM_STATE_TTL_SECONDS = 12 * 3600;
-const MAX_VALUE_BYTES = 1024 * 1024;
+export const ROOM_STATE_MAX_VALUE_BYTES = 1024 * 1024;
+const MAX_VALUE_BYTES = ROOM_STATE_MAX_VALUE_BYTES;
 /**
  * The whole bucket's cap: past it, writes are refused (logged as `store full`: no new resume tokens, chat
  * history or shared items are kept until entries expire or rooms end; meetings go on).

@@ -248,6 +248,9 @@ export class Rooms implements StandInHost {
       room = { key, name: msg.room, members: new Map(), startedAt: Date.now() };
       this.rooms.set(key, room);
       this.roomMade(room);
+    } else if (this.state?.durable) {
+      // the joiner is told the room's items once they are read again (meeting.ts, recording.ts: whenLoaded)
+      void this.state.items.refresh(room);
     }
     let id: string;
     if (grant.resumeId !== undefined) id = grant.resumeId;

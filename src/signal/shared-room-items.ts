@@ -46,6 +46,8 @@ export class SharedRoomItems {
   private readonly loads = new WeakMap<Room, Promise<void>>();
   /** Each room's store writes, one after another (this instance's changes reach the store in order). */
   private readonly writes = new WeakMap<Room, Promise<void>>();
+  /** Items whose last write failed: the cache is newer than the store (a read must not roll it back). */
+  private readonly unsaved = new WeakMap<Room, Set<string>>();
   /** Tells the other signal instances that `item` of `roomKey` changed (set by room-fanout.ts; none: alone). */
   announce: ((roomKey: string, item: string) => void) | undefined;
 
@@ -91,8 +93,12 @@ export class SharedRoomItems {
           }),
           `${name} save`,
         );
+        this.unsaved.get(room)?.delete(name);
         this.announce?.(room.key, name);
       } catch (e) {
+        let names = this.unsaved.get(room);
+        if (!names) this.unsaved.set(room, (names = new Set()));
+        names.add(name);
         storeFailed(this.log, `shared room item ${name} save (kept here only)`, e, { room: room.key });
       }
     });
@@ -106,6 +112,12 @@ export class SharedRoomItems {
     if (!item) return;
     // after this instance's own writes to the room: never read back an older value over a newer cache
     await this.writes.get(room);
+    if (this.unsaved.get(room)?.has(name)) {
+      // its last write failed: this instance's value is written again (when the store answers), not read over
+      const cached = this.get<unknown>(room, name);
+      await this.change(room, name, () => cached);
+      if (this.unsaved.get(room)?.has(name)) return;
+    }
     let value: unknown;
     try {
       const e = await withTimeout(this.store.get(itemKey(name, room.key)), `${name} read`);
@@ -135,6 +147,22 @@ export class SharedRoomItems {
   }
 
   private readonly loaded = new WeakSet<Room>();
+
+  /**
+   * Reads every item of `room` again (a join into a room this instance already had, with a shared store): a
+   * change whose announcement was lost (its instance died between its write and its announcement) is seen by the
+   * joiner. Reads already in flight for the room are shared, not repeated.
+   */
+  refresh(room: Room): Promise<void> {
+    if (this.loads.has(room) && !this.loaded.has(room)) return this.loads.get(room)!;
+    this.loaded.delete(room);
+    const p = Promise.all([...this.items.keys()].map((name) => this.reload(room, name))).then(() => undefined);
+    this.loads.set(room, p);
+    void p.then(() => {
+      if (this.loads.get(room) === p) this.loaded.add(room);
+    });
+    return p;
+  }
 
   /** Runs `then` once `room`'s items are read from the store: at once when they are (or no read was asked). */
   whenLoaded(room: Room, then: () => void): void {

@@ -2,13 +2,16 @@
 // processes; two Chromium participants in one meeting. The bridge they are on is killed (SIGKILL, as a crash or
 // a pulled cable): focus misses its heartbeat, moves them to another bridge with fresh offers, and each decodes
 // the other's video and audio again on a new peer connection, without a reload (the meeting page and its state
-// stay). Then the bridge they moved to gets SIGTERM: it drains (focus moves them at once to the last bridge)
+// stay), and sees the other's picture (not black, moving) on the new connection's receiver track and in the tile,
+// its audio element on the new connection's track too (a tile left on the replaced connection's ended track was
+// the black tile of issue 17). Then the bridge they moved to gets SIGTERM: it drains (focus moves them at once to the last bridge)
 // and exits by itself with status 0. The times it took are printed (docs/BENCHMARKS.md has the benchmark's).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { joinThroughUi, launchBrowser, newParticipant, remoteStats, waitUntil, type Participant } from '../helpers/browser.ts';
 import { decodingAgain, markConnections, startBridgeCluster, type BridgeCluster } from '../helpers/bridge-failover.ts';
+import { everyoneSeesEveryone } from '../helpers/video-stats.ts';
 
 describe('bridge failover and drain', () => {
   let cluster: BridgeCluster;
@@ -46,6 +49,7 @@ describe('bridge failover and drain', () => {
         await waitUntil(`${p.name} to get media from ${o.name}`, () => remoteStats(p.page), (s) => (s[o.name]?.framesDecoded ?? 0) > 10 && (s[o.name]?.audioPackets ?? 0) > 50, 45_000);
       }
     }
+    await everyoneSeesEveryone(people, 'at the start');
     const first = cluster.hosting();
     assert.ok(first, 'focus says which bridge the meeting is on');
     await markConnections(people);
@@ -53,6 +57,7 @@ describe('bridge failover and drain', () => {
     first.process.kill('SIGKILL');
     const ms = await decodingAgain(people, killedAt, 90_000);
     console.log(`# decoding again ${ms} ms after the bridge was killed`);
+    await everyoneSeesEveryone(people, 'after the kill');
     const second = cluster.hosting();
     assert.ok(second && second !== first, 'the meeting is on another bridge now');
     assert.match(cluster.web.output(), /bridge dead: no heartbeat for too long/);
@@ -68,6 +73,7 @@ describe('bridge failover and drain', () => {
     draining.process.kill('SIGTERM');
     const ms = await decodingAgain(people, termAt, 90_000);
     console.log(`# decoding again ${ms} ms after SIGTERM to the bridge`);
+    await everyoneSeesEveryone(people, 'after the drain');
     assert.equal(await exited, 0, 'the drained bridge exits by itself, with status 0');
     assert.match(draining.output(), /"msg":"drained: no conference left on this bridge"/);
     const last = cluster.hosting();

@@ -19,11 +19,15 @@ export const CHROMIUM_ARGS = [
   '--disable-backgrounding-occluded-windows',
 ];
 
-/** `executablePath`: another Chromium launcher (e.g. a script running it in a network namespace). */
+/**
+ * `executablePath`: another Chromium launcher (e.g. a script running it in a network namespace).
+ * TERTULIA_TEST_HEADED=1 runs Chromium headed (under `xvfb-run` on a machine without a display): to tell a headless
+ * Chromium quirk from a bug a person would see.
+ */
 export async function launchBrowser(executablePath?: string, extraArgs: string[] = []): Promise<Browser> {
   return await chromium.launch({
     executablePath: executablePath ?? process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
+    headless: process.env.TERTULIA_TEST_HEADED !== '1',
     args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }

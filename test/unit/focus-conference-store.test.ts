@@ -89,6 +89,30 @@ describe('focus conference store', () => {
     assert.deepEqual(await kv.keys('part.'), []);
   });
 
+  test('after a failed write, a participant who left and an ended conference are still deleted', async () => {
+    const c = await meeting();
+    let failing = false;
+    const flaky: KeyValue = {
+      ...counted,
+      put: (k, v) => (failing ? Promise.reject(new Error('store unreachable')) : kv.put(k, v)),
+      delete: (k) => (failing ? Promise.reject(new Error('store unreachable')) : kv.delete(k)),
+    };
+    const store = new ConferenceStore(flaky, log);
+    await store.save(c.id, c);
+    failing = true;
+    await c.leave('B');
+    await store.save(c.id, c); // B's delete fails
+    failing = false;
+    await store.save(c.id, c);
+    assert.deepEqual((await kv.keys('part.')).length, 1, "B's record went at the next save");
+    failing = true;
+    await store.save(c.id, undefined); // the end's deletes fail
+    failing = false;
+    await store.save(c.id, undefined);
+    assert.deepEqual(await kv.keys('conf.'), [], 'no ghost conference');
+    assert.deepEqual(await kv.keys('part.'), []);
+  });
+
   test('a damaged record is skipped with the others read back', async () => {
     const c = await meeting();
     await new ConferenceStore(kv, log).save(c.id, c);

@@ -105,6 +105,21 @@ describe('focus moves conferences off lost bridges', () => {
     assert.equal(focus.resourceCounts()['focus.participants'], 2);
   });
 
+  test('two bridges die together: nobody is moved onto the other silent one', async () => {
+    calls.b3 = [];
+    instances.b3 = 'i-b3-1';
+    fakeBridge(bus, 'b3', calls.b3);
+    heartbeat('b3', 50); // more loaded than b2: only b2's silence keeps them off it
+    // b2's machine is going: its ping takes long to fail, so for a while it is silent but not yet known dead
+    bus.handle(subjects.bridgePing('b2'), () => new Promise((resolve) => setTimeout(resolve, 5000)));
+    await meetingOnB1();
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 400)); // b2 silent
+    clearInterval(beating.get('b1'));
+    await movedTo('b3');
+    assert.deepEqual(allocated('b2'), [], 'nothing allocated on the silent bridge');
+  });
+
   test('a draining bridge: its participants move at once and their old endpoints are expired there', async () => {
     await meetingOnB1();
     heartbeat('b1', 2, { draining: true });

@@ -17,27 +17,32 @@ const log = pino({ level: 'silent' });
 const TTL = 600;
 const OPTS = { ttlSeconds: 0, maxValueBytes: 4096 };
 
-/** A store whose link can be cut (every call fails), as a focus that lost NATS sees it. */
-function cuttable(inner: KeyValue): { store: KeyValue; cut(on: boolean): void } {
+/**
+ * A store whose link can be cut (every call fails), as a focus that lost NATS sees it, or made to hang (calls never
+ * answer, as over a link that went silent before the client's timeouts).
+ */
+function cuttable(inner: KeyValue): { store: KeyValue; cut(on: boolean): void; hang(on: boolean): void } {
   let down = false;
-  const check = () => {
+  let hanging = false;
+  const check = async () => {
     if (down) throw new Error('link down');
+    if (hanging) await new Promise(() => {});
   };
   const store: KeyValue = {
-    get: async (k) => (check(), inner.get(k)),
-    put: async (k, v) => (check(), inner.put(k, v)),
-    delete: async (k) => (check(), inner.delete(k)),
-    keys: async (p) => (check(), inner.keys(p)),
-    update: async (k, f) => (check(), inner.update(k, f)),
+    get: async (k) => (await check(), inner.get(k)),
+    put: async (k, v) => (await check(), inner.put(k, v)),
+    delete: async (k) => (await check(), inner.delete(k)),
+    keys: async (p) => (await check(), inner.keys(p)),
+    update: async (k, f) => (await check(), inner.update(k, f)),
   };
-  return { store, cut: (on) => (down = on) };
+  return { store, cut: (on) => (down = on), hang: (on) => (hanging = on) };
 }
 
 interface Racer {
   name: string;
   lease: LeaderLease;
   events: string[];
-  link: { cut(on: boolean): void };
+  link: { cut(on: boolean): void; hang(on: boolean): void };
 }
 
 function contract(name: string, open: () => Promise<{ stores: () => Promise<KeyValue>; close(): Promise<void> }>) {
@@ -94,6 +99,22 @@ function contract(name: string, open: () => Promise<{ stores: () => Promise<KeyV
       a.link.cut(false);
       await new Promise((r) => setTimeout(r, 2 * TTL));
       assert.deepEqual(leaders([a, b]), [b.name]);
+    });
+
+    test('a leader whose renewal hangs steps down before a standby may take over', async () => {
+      const [x, y] = await racers(`lease.hang${++n}`, ['ha', 'hb']);
+      await waitFor('one leads', () => leaders([x!, y!]).length === 1, 5000);
+      const [a, b] = x!.lease.isLeader ? [x!, y!] : [y!, x!];
+      a.link.hang(true);
+      // until the standby leads, looked at every few ms: never both leading
+      const deadline = Date.now() + 10 * TTL;
+      while (!b.lease.isLeader) {
+        assert.ok(!(a.lease.isLeader && b.lease.isLeader), 'two leaders at once');
+        if (Date.now() > deadline) throw new Error(`the standby never took over: ${a.events.join('; ')}`);
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      assert.equal(a.lease.isLeader, false, 'the hung leader stepped down before the standby took over');
+      assert.match(a.events.at(-1)!, /lost: no renewal for \d+ ms \(a renewal hangs\)/);
     });
 
     test('a lone leader cut off from the store steps down and takes its lease back once the store answers', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { pino } from 'pino';
 import type { Bus } from '../../src/bus/bus.ts';
 import { KeyValueFullError, MEMORY_KEY_VALUE_MAX_ENTRIES, MemoryKeyValue, type KeyValue } from '../../src/bus/key-value.ts';
-import { SharedRoomItems } from '../../src/signal/shared-room-items.ts';
+import { itemKey, SharedRoomItems } from '../../src/signal/shared-room-items.ts';
 import type { Room } from '../../src/signal/rooms.ts';
 import { z } from 'zod';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
@@ -150,6 +150,32 @@ describe('JetStream', () => {
       await two.reload(roomB, 'tags');
       return two.get(roomB, 'tags') === undefined;
     });
+  });
+
+  test('shared room items: a change whose write failed is not rolled back by a read; it is written once the store answers', async () => {
+    const inner = new MemoryKeyValue(OPTS);
+    let down = false;
+    const check = () => {
+      if (down) throw new Error('store unreachable');
+    };
+    const flaky: KeyValue = {
+      get: async (k) => (check(), inner.get(k)),
+      put: async (k, v) => (check(), inner.put(k, v)),
+      delete: async (k) => (check(), inner.delete(k)),
+      keys: async (p) => (check(), inner.keys(p)),
+      update: async (k, f) => (check(), inner.update(k, f)),
+    };
+    const items = new SharedRoomItems(flaky, log);
+    items.define({ name: 'flag', schema: z.boolean() });
+    const room = { key: 'sala-unsaved', name: 'Sala', members: new Map() } as unknown as Room;
+    await items.change(room, 'flag', () => false);
+    down = true;
+    await items.change(room, 'flag', () => true); // fails: kept here only
+    down = false;
+    await items.refresh(room); // a join: the store still says false
+    assert.equal(items.get(room, 'flag'), true, 'not rolled back to the stored value');
+    const stored = await inner.get(itemKey('flag', 'sala-unsaved'));
+    assert.equal(stored?.value, true, 'written again once the store answered');
   });
 
   test("signal's RoomState: a token and the chat written by one instance are read by another", async () => {

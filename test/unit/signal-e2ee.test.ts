@@ -39,6 +39,11 @@ describe('end-to-end encryption on the server', () => {
   test('the relay reaches the named member of the same room, unread; others and bad payloads are refused', async () => {
     const r = await room(2);
     const [a, b] = r.people as [{ c: any; id: string }, { c: any; id: string }];
+    // while it is off there is nothing to exchange: dropped (no private channel around chat)
+    await a.c.send({ type: 'e2ee-relay', to: b.id, data: '{"kind":"hello","supported":true}' });
+    assert.ok(await b.c.nothingLike((m: any) => m.type === 'e2ee-relay'), 'no relay while off');
+    await r.mod.send({ type: 'set-e2ee', enabled: true });
+    await b.c.next((m: any) => m.type === 'e2ee-state' && m.enabled);
     await a.c.send({ type: 'e2ee-relay', to: b.id, data: '{"kind":"hello","supported":false}' });
     assert.deepEqual(await b.c.nextOfType('e2ee-relay'), { type: 'e2ee-relay', from: a.id, data: '{"kind":"hello","supported":false}' });
     assert.ok(await r.mod.nothingLike((m) => m.type === 'e2ee-relay'), 'nobody else gets it');
@@ -51,9 +56,29 @@ describe('end-to-end encryption on the server', () => {
     assert.match(big.message, /data/);
   });
 
+  test('breakout rooms follow the main room: told on entering, turned on or off only in the main room', async () => {
+    const r = await room(1);
+    const p = r.people[0]!;
+    await r.mod.send({ type: 'set-e2ee', enabled: true });
+    await p.c.next((m) => m.type === 'e2ee-state' && m.enabled);
+    await r.mod.send({ type: 'breakout-add', name: 'Rincón' });
+    await r.mod.next((m) => m.type === 'breakout-rooms' && m.rooms.length === 1);
+    p.c.received.length = 0; // what it was told in the main room
+    await r.mod.send({ type: 'breakout-move', participantId: p.id, roomId: '1' });
+    await p.c.nextOfType('joined');
+    assert.deepEqual(await p.c.nextOfType('e2ee-state'), { type: 'e2ee-state', enabled: true, by: 'Mod' }, 'still encrypted in the breakout room');
+    await r.mod.send({ type: 'breakout-move', participantId: r.modId, roomId: '1' });
+    await r.mod.next((m) => m.type === 'joined' && m.room === 'Rincón');
+    assert.equal((await r.mod.expectError({ type: 'set-e2ee', enabled: false })).code, 'not-allowed');
+    // while on, what cannot decrypt stays refused in the breakout room
+    assert.equal((await r.mod.expectError({ type: 'start-recording' })).code, 'e2ee-on');
+  });
+
   test('a flood of relayed messages is cut by the rate limit', async () => {
     const r = await room(1);
     const to = r.people[0]!.id;
+    await r.mod.send({ type: 'set-e2ee', enabled: true });
+    await r.mod.next((m) => m.type === 'e2ee-state' && m.enabled);
     for (let i = 0; i < RELAY_BURST + 3; i++) await r.mod.send({ type: 'e2ee-relay', to, data: `m${i}` });
     const e = await r.mod.nextOfType('error');
     assert.equal(e.code, 'rate-limited');

@@ -15,6 +15,9 @@ import { createLogger } from '../../src/log.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
 import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_MAX_VALUE_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
+import { itemKey } from '../../src/signal/shared-room-items.ts';
+import { roomKey } from '../../src/protocol/signal-messages.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
 
@@ -240,6 +243,12 @@ describe('signal instances share rooms over NATS', () => {
     await startRecording();
     await guest.next((m) => m.type === 'recording' && m.active === true, 20_000);
 
+    // the restart is in the store (a change still in flight when its instance dies may be lost with it)
+    const { store } = await focusBus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: ROOM_STATE_MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
+    for (const deadline = Date.now() + 20_000; !(await store.get(itemKey('recording', roomKey('Temas'))))?.value; ) {
+      if (Date.now() > deadline) throw new Error('the restarted recording never reached the store');
+      await new Promise((r) => setTimeout(r, 50));
+    }
     // instance three dies (its NATS connection cut, nothing said): a late joiner on instance two still sees them
     await three.bus.close();
     await participantsOn(one, 1);

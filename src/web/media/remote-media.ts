@@ -2,6 +2,10 @@
 // camera video, screen). Focus recycles inactive m-lines: a mid (and its receiver track) may later carry
 // another participant's source. Streams are keyed by participant too, so the new owner gets a stream of its own
 // and the old owner's, no longer in the offer's sources, is dropped (its tile goes away).
+// A stream is kept only while it holds the very receiver track object of now, never matched by track id: the
+// id comes from the offer's msid, and a new peer connection (after a move to another bridge) has new receiver
+// tracks with the same ids as the old connection's, which its close ended. Reusing the old stream there would
+// leave every tile and audio element on an ended track: black, frozen, silent.
 import type { MediaKind, RemoteSource } from '../../protocol/signal-messages.ts';
 
 export interface RemoteStreams {
@@ -12,8 +16,8 @@ export interface RemoteStreams {
 }
 
 export class RemoteMedia {
-  /** `${participantId}|${kind}|${trackId}` -> the stream holding that track. */
-  #streams = new Map<string, MediaStream>();
+  /** `${participantId}|${kind}` -> the receiver track shown for it and the stream holding that track. */
+  #streams = new Map<string, { track: MediaStreamTrack; stream: MediaStream }>();
 
   /**
    * Recomputes participantId -> streams from the transceivers and the latest offer's sources. A mid
@@ -29,15 +33,15 @@ export class RemoteMedia {
       const track = transceiver?.receiver.track;
       if (!track || track.kind !== source.kind) continue;
       const slot = source.kind === 'video' && source.role === 'screen' ? 'screen' : source.kind;
-      const key = `${source.participantId}|${slot}|${track.id}`;
-      let stream = this.#streams.get(key);
-      if (!stream) {
-        stream = new MediaStream([track]);
-        this.#streams.set(key, stream);
+      const key = `${source.participantId}|${slot}`;
+      let kept = this.#streams.get(key);
+      if (kept?.track !== track) {
+        kept = { track, stream: new MediaStream([track]) };
+        this.#streams.set(key, kept);
       }
       used.add(key);
       const entry = result.get(source.participantId) ?? { audio: null, video: null, screen: null };
-      entry[slot satisfies MediaKind | 'screen'] = stream;
+      entry[slot satisfies MediaKind | 'screen'] = kept.stream;
       result.set(source.participantId, entry);
     }
     for (const key of [...this.#streams.keys()]) if (!used.has(key)) this.#streams.delete(key);
