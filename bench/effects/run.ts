@@ -5,10 +5,10 @@
 // processes; a virtual background: the bundled "Sea" picture) is sampled from /proc over --seconds, and the frame rate Ben decodes of Ana is read from his stats.
 // Headless Chromium here has no GPU: MediaPipe's WebGL runs in software, which a real machine with a GPU does not
 // pay, so the blur and virtual background figures are upper bounds.
-import { readFileSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { joinThroughUi, launchBrowser, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
+import { treeCpuSeconds } from '../process-cpu.ts';
 import { table } from '../stats.ts';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '20' }, resolution: { type: 'string', default: '360' } } });
@@ -17,33 +17,6 @@ const resolution = Number(values.resolution);
 if (!(seconds >= 3) || ![180, 360, 720].includes(resolution)) {
   console.error('usage: npm run bench -- effects [--seconds N (>= 3)] [--resolution 180|360|720]');
   process.exit(2);
-}
-
-const TICKS = 100; // USER_HZ on Linux
-
-/** CPU seconds (user + system) of the process whose command line holds `marker`, and of all its descendants. */
-function treeCpuSeconds(marker: string): number {
-  const procs = new Map<number, { ppid: number; cpu: number; cmd: string }>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      procs.set(Number(d), { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12])) / TICKS, cmd: readFileSync(`/proc/${d}/cmdline`, 'utf8') });
-    } catch {
-      // gone meanwhile
-    }
-  }
-  const roots = [...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid);
-  const inTree = new Set(roots);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [pid, p] of procs) if (!inTree.has(pid) && inTree.has(p.ppid)) (inTree.add(pid), (grew = true));
-  }
-  let cpu = 0;
-  for (const pid of inTree) cpu += procs.get(pid)!.cpu;
-  return cpu;
 }
 
 /** Sets noise suppression and the camera's background (a radio button's name) in Ana's settings. */

@@ -1,10 +1,12 @@
 // End to end: end-to-end encryption with two headless Chromium participants (and a third whose browser cannot
 // encrypt), controls found by role and accessible name, in English and Spanish.
-// - Before: a plain-RTP tap on the bridge (`tertulia tap`, real SRTP from the bridge, ffmpeg) decodes Ana's camera.
+// - Before: a plain-RTP tap on the bridge (`tertulia tap`, real SRTP from the bridge, ffmpeg) decodes Ana's camera;
+//   with E2EE off, nothing is attached: no transform on any sender or receiver, no worker, a plain connection.
 // - Ana (moderator) turns it on; both see the meeting is encrypted; each decodes the other's video (not black) and
 //   hears the other's audio through the decrypting worker, and the same tap now records frames ffmpeg cannot decode.
 // - Beto reloads his page: he comes back into the encrypted meeting and both decode each other again.
 // - Carla's browser has no encoded transforms: she is told, and Ana is told Carla is not encrypted.
+// - Off again: Ana and Beto keep decoding each other, nothing is encrypted any more.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
@@ -25,7 +27,9 @@ interface E2eeDiagnostics {
   enabled: boolean;
   keyed: string[];
   unsupported: string[];
-  stats: { encrypted: number; decrypted: number; undecryptable: number; plainDropped: number };
+  stats: { transforms: number; encrypted: number; decrypted: number; undecryptable: number; plainDropped: number };
+  api: 'script' | 'streams' | null;
+  attached: number;
 }
 
 const e2ee = (page: Page) => page.evaluate(() => ((window as any).__tertulia?.e2ee ?? null) as E2eeDiagnostics | null);
@@ -91,6 +95,17 @@ describe('end-to-end encryption', () => {
     assert.ok(v.packets > 20, `packets recorded: ${v.packets}`);
     assert.ok(v.frames > 20, `frames decoded: ${JSON.stringify(v)}`);
     assert.equal(v.errors, 0, `a plain recording decodes cleanly: ${JSON.stringify(v)}`);
+    // off costs nothing: the standard script transforms are used where they exist, and none is attached while off
+    for (const p of [ana, beto]) {
+      const d = await e2ee(p.page);
+      assert.equal(d?.enabled, false);
+      assert.equal(d?.api, 'script', `${p.name}'s Chromium uses RTCRtpScriptTransform`);
+      assert.equal(d?.attached, 0, `no transform attached to ${p.name}'s senders or receivers while off`);
+      assert.equal(d?.stats.transforms, 0, `no frame of ${p.name}'s goes through the encryption worker while off`);
+      const flagged = await p.page.evaluate(() => ((window as any).__tertulia.pc.getConfiguration() as { encodedInsertableStreams?: boolean }).encodedInsertableStreams === true);
+      assert.equal(flagged, false, `${p.name}'s connection is not made for Chrome's encoded streams`);
+      assert.ok(((await videoFrom(p.page, p === ana ? 'Beto' : 'Ana'))?.framesDecoded ?? 0) > 0, 'media flows with nothing attached');
+    }
   });
 
   test('on: everyone sees it, each decodes the other, and the tap gets only ciphertext', { timeout: 150_000 }, async () => {
@@ -109,6 +124,8 @@ describe('end-to-end encryption', () => {
       await waitUntil(`${p.name} to keep hearing ${other.name}`, () => remoteStats(p.page), (s) => (s[other.name]?.audioEnergy ?? 0) > energy, 30_000);
       const after = await e2ee(p.page);
       assert.ok(after!.stats.decrypted > d!.stats.decrypted, 'the frames shown went through decryption');
+      // turned on in the running meeting: the script transforms are on every sender and receiver in use
+      assert.ok(after!.attached >= 3 && after!.stats.transforms >= 3, `${p.name}'s transforms: ${JSON.stringify(after)}`);
       // a few plain frames may arrive while the other side switches on; none once both encrypt
       assert.equal(after!.stats.plainDropped, d!.stats.plainDropped, 'nothing arrives in the clear once on');
       const light = await brightness(p.page, other.name);
@@ -156,7 +173,22 @@ describe('end-to-end encryption', () => {
     const s = await waitUntil('Ana to drop Carla’s plain frames', () => e2ee(ana.page), (d) => (d?.stats.plainDropped ?? 0) > 0, 30_000);
     assert.ok(s!.stats.plainDropped > 0);
     assert.equal((await videoFrom(ana.page, 'Carla'))?.framesDecoded ?? 0, 0, 'no frame of Carla decoded');
-    for (const p of [ana, beto, carla]) await p.context.close();
+    await carla.context.close();
+  });
+
+  test('off again: both keep decoding each other, frames pass unencrypted', { timeout: 90_000 }, async () => {
+    await ana.page.getByRole('checkbox', { name: 'Enable end-to-end encryption', checked: true }).click();
+    await ana.page.getByRole('checkbox', { name: 'Enable end-to-end encryption', checked: false }).waitFor({ timeout: 10_000 });
+    await waitUntil('Beto to hear it is off', () => e2ee(beto.page), (d) => d?.enabled === false, 15_000);
+    for (const [p, other] of [[ana, beto], [beto, ana]] as const) {
+      const before = (await videoFrom(p.page, other.name))?.framesDecoded ?? 0;
+      await waitUntil(`${p.name} to keep decoding ${other.name}`, () => videoFrom(p.page, other.name), (v) => (v?.framesDecoded ?? 0) > before + 30, 30_000);
+    }
+    const encrypted = (await e2ee(ana.page))!.stats.encrypted;
+    const before = (await videoFrom(beto.page, 'Ana'))?.framesDecoded ?? 0;
+    await waitUntil('Beto to decode more of Ana', () => videoFrom(beto.page, 'Ana'), (v) => (v?.framesDecoded ?? 0) > before + 30, 30_000);
+    assert.equal((await e2ee(ana.page))!.stats.encrypted, encrypted, 'nothing is encrypted once off');
+    for (const p of [ana, beto]) await p.context.close();
     rmSync(dir, { recursive: true, force: true });
   });
 });

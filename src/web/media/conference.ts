@@ -88,15 +88,22 @@ export class Conference extends Store<ConferenceState> {
   #reconnectTimer: ReturnType<typeof setTimeout> | null = null;
   #onPageHide = () => this.leave();
   /** The network is back (maybe another one): our socket may be dead without knowing it, so start a new one. */
-  #onOnline = () => {
+  #onOnline = () => this.renewSession();
+  /**
+   * A new session with the server, so a new media connection, as after a network change (the socket is closed and
+   * we join again with the resume token). End-to-end encryption asks for it when Chromium cannot put its transforms
+   * on the live connection (e2ee/e2ee-session.ts).
+   */
+  renewSession(): void {
     const ws = this.#ws;
     if (this.#ended || this.state.status !== 'joined' || this.state.reconnecting || !ws) return;
     this.#ws = null;
     ws.onclose = ws.onmessage = ws.onopen = null;
     ws.close(1000);
     this.#scheduleReconnect();
-  };
-  /** End-to-end encryption (e2ee/e2ee-session.ts): puts its transforms on each connection before it answers. */
+  }
+
+  /** End-to-end encryption (e2ee/e2ee-session.ts): puts its transforms on each connection right after each offer. */
   prepareConnection: ((pc: RTCPeerConnection) => void) | null = null;
   /** Connections are made with Chrome's `encodedInsertableStreams` (set before the first offer). */
   encodedInsertableStreams = false;

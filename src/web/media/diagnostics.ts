@@ -9,8 +9,19 @@ export interface Diagnostics {
   status: string;
   /** The direct connection of a room of two (p2p-switch.ts): its peer, whether we show it, whether the bridge gets our media. */
   p2p?: { pc: RTCPeerConnection | null; peerId: string | null; path: 'bridge' | 'p2p'; bridgeSendPaused: boolean; switchedAt: number };
-  /** End-to-end encryption: the room's setting and the worker's frame counts (e2ee/e2ee-session.ts). */
-  e2ee?: { enabled: boolean; supported: boolean; keyed: readonly string[]; unsupported: readonly string[]; stats: { transforms: number; encrypted: number; decrypted: number; undecryptable: number; plainDropped: number } };
+  /**
+   * End-to-end encryption: the room's setting, the worker's frame counts, the encoded-transform API in use and how many
+   * transforms this page attached (e2ee/e2ee-session.ts; none while E2EE was never on).
+   */
+  e2ee?: {
+    enabled: boolean;
+    supported: boolean;
+    keyed: readonly string[];
+    unsupported: readonly string[];
+    stats: { transforms: number; encrypted: number; decrypted: number; undecryptable: number; plainDropped: number };
+    api: 'script' | 'streams' | null;
+    attached: number;
+  };
 }
 
 declare global {

@@ -41,7 +41,10 @@ export class PeerSession {
     onMediaFailed?: (failed: boolean) => void;
     /** The tallest camera layer to send (the video-quality setting); undefined: every layer. */
     maxSendHeight?: () => number | undefined;
-    /** Called with the connection once its senders and receivers are set, before each answer (E2EE transforms). */
+    /**
+     * Called with the connection right after each offer is applied, before anything else runs (E2EE transforms):
+     * Chromium runs a script transform only if it is set on a sender or receiver before media flows through it.
+     */
     prepare?: (pc: RTCPeerConnection) => void;
     /** Make connections with Chrome's `encodedInsertableStreams` (E2EE in a Chrome without RTCRtpScriptTransform). */
     insertableStreams?: () => boolean;
@@ -99,8 +102,8 @@ export class PeerSession {
       const pc = this.#pc && (!current || iceUfrag(current) === iceUfrag(sdp)) ? this.#pc : this.#renew();
       this.#sources = sources;
       await pc.setRemoteDescription({ type: 'offer', sdp });
+      this.#prepare(pc); // synchronously after the offer: before our tracks are set and any frame flows
       await this.#applySenders();
-      this.#prepare(pc);
       const answer = await pc.createAnswer();
       await pc.setLocalDescription(answer);
       if (this.#closed) return;

@@ -5,6 +5,12 @@
 // Keys: ours is a random AES-128 key with a random 32-bit id. When someone joins we ratchet it one step (the
 // newcomer gets the new step, the others derive it: nobody waits) ; when someone leaves we make a new one, send it
 // to those who stay and use it ROTATE_DELAY_MS later (the one who left never gets it).
+// While off, nothing is attached (no worker, no transform, no special connection): media costs what it costs without
+// E2EE. Turned on in a running meeting, the transforms go on the existing senders and receivers; except in Chromium
+// (156), which runs a script transform only if it was set before media flowed through that sender or receiver
+// (set later, frames silently bypass it): there we ask for a new session, whose connection gets them from its first
+// offer. Turned off, the transforms are taken off again; in Chromium (where removing one stops the media) they stay
+// as pass-through until the next connection.
 // A browser without encoded transforms cannot take part: it says so to its user and to the others (a `hello`
 // with supported false), and its plain media is never shown by those who encrypt.
 import { e2eeRelayDataSchema, type E2eeRelayData } from '../../../protocol/e2ee-messages.ts';
@@ -54,14 +60,21 @@ interface OwnKey {
 type TransformApi = 'script' | 'streams' | null;
 
 /**
- * Which encoded-transform API to use: Chrome's createEncodedStreams where it exists (Chromium 156 has
- * RTCRtpScriptTransform, but no frame reached its worker in our tests), else the standard RTCRtpScriptTransform
- * (Firefox, Safari), else none.
+ * Which encoded-transform API to use: the standard RTCRtpScriptTransform (Chromium, Firefox, Safari), else Chrome's
+ * older createEncodedStreams (a Chromium without script transforms: it needs connections made for it), else none.
  */
 export function transformApi(): TransformApi {
-  if (typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype) return 'streams';
   if (typeof RTCRtpScriptTransform === 'function') return 'script';
+  if (typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype) return 'streams';
   return null;
+}
+
+/**
+ * A script transform set on a sender or receiver that media already flows through takes effect. Not in Chromium
+ * (156, told apart by its older API): frames bypass it, so a plain connection cannot be encrypted later.
+ */
+function lateTransformsWork(): boolean {
+  return !(typeof RTCRtpSender !== 'undefined' && 'createEncodedStreams' in RTCRtpSender.prototype);
 }
 
 export class E2eeSession extends Store<E2eeState> {
@@ -78,6 +91,8 @@ export class E2eeSession extends Store<E2eeState> {
   #own: OwnKey | null = null;
   #rotateTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #attached = new WeakSet<RTCRtpSender | RTCRtpReceiver>();
+  /** Transforms put on senders and receivers by this page (diagnostics: 0 while E2EE was never on). */
+  #attachedCount = 0;
   /** Our messages to peers go out one after another, in order (a hello before the key it lets the peer open). */
   #queue: Promise<void> = Promise.resolve();
   #lastRelay = -Infinity;
@@ -85,14 +100,17 @@ export class E2eeSession extends Store<E2eeState> {
   constructor(conference: Conference) {
     super({ enabled: false, by: null, supported: transformApi() !== null, unsupported: [], keyed: [], stats: { transforms: 0, encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 } });
     this.#conference = conference;
-    // Chrome's older API works only on a connection made for it, whatever the room's setting
+    // only where script transforms are missing: Chrome's older API works only on a connection made for it
     conference.encodedInsertableStreams = this.#api === 'streams';
     conference.prepareConnection = (pc) => this.#attach(pc);
     conference.onMessage((m) => this.#onMessage(m));
-    this.subscribe(() => {
-      const { enabled, supported, keyed, unsupported, stats } = this.state;
-      exposeDiagnostics({ e2ee: { enabled, supported, keyed, unsupported, stats } });
-    });
+    this.subscribe(() => this.#publishDiagnostics());
+    this.#publishDiagnostics();
+  }
+
+  #publishDiagnostics(): void {
+    const { enabled, supported, keyed, unsupported, stats } = this.state;
+    exposeDiagnostics({ e2ee: { enabled, supported, keyed, unsupported, stats, api: this.#api, attached: this.#attachedCount } });
   }
 
   /** Moderators: turn it on or off for everyone (the server checks the role). */
@@ -152,6 +170,12 @@ export class E2eeSession extends Store<E2eeState> {
     this.#post({ op: 'enable', enabled: true });
     this.#post({ op: 'send-key', keyId: this.#own.keyId, ratchet: 0, raw });
     const pc = this.#conference.peerConnection;
+    if (pc && this.#api === 'script' && !lateTransformsWork() && this.#hasPlainEnds(pc)) {
+      // Chromium: the live connection's media would bypass transforms set now; the next one gets them from the start
+      // (nothing is sent meanwhile: the old connection closes at once). The new session's hellos follow `joined`.
+      this.#conference.renewSession();
+      return;
+    }
     if (pc) this.#attach(pc);
     this.#helloAll();
     // peers whose hello came before the setting did
@@ -166,6 +190,19 @@ export class E2eeSession extends Store<E2eeState> {
     this.#peers = new Map();
     this.#keyOwners = new Map();
     this.#post({ op: 'enable', enabled: false });
+    const pc = this.#conference.peerConnection;
+    if (pc && this.#api === 'script' && lateTransformsWork()) this.#detach(pc);
+  }
+
+  /** Takes our transforms off `pc`'s senders and receivers (not in Chromium: there that stops the media). */
+  #detach(pc: RTCPeerConnection): void {
+    for (const t of pc.getTransceivers()) {
+      for (const end of [t.sender, t.receiver]) {
+        if (!this.#attached.has(end)) continue;
+        end.transform = null;
+        this.#attached.delete(end);
+      }
+    }
   }
 
   #newWorker(): Worker {
@@ -180,7 +217,17 @@ export class E2eeSession extends Store<E2eeState> {
     this.#worker?.postMessage(m, transfer);
   }
 
-  /** Puts the worker on every sender and receiver of `pc` not yet given one (after each answer). */
+  /** `pc` has a sender or receiver in use without our transform. */
+  #hasPlainEnds(pc: RTCPeerConnection): boolean {
+    return pc.getTransceivers().some((t) => t.mid !== null && !this.#attached.has(this.#isOwn(t) ? t.sender : t.receiver));
+  }
+
+  /** Our microphone, camera and screen (mids 0, 1, 2), as opposed to what we receive. */
+  #isOwn(t: RTCRtpTransceiver): boolean {
+    return t.mid === '0' || t.mid === '1' || t.mid === '2';
+  }
+
+  /** Puts the worker on every sender and receiver of `pc` not yet given one (right after each offer). */
   #attach(pc: RTCPeerConnection): void {
     if (!this.#api) return;
     // the older API must be piped on every sender and receiver from the start, on or off (frames wait for it)
@@ -188,7 +235,7 @@ export class E2eeSession extends Store<E2eeState> {
     this.#worker ??= this.#newWorker();
     for (const t of pc.getTransceivers()) {
       if (t.mid === null) continue;
-      const own = t.mid === '0' || t.mid === '1' || t.mid === '2';
+      const own = this.#isOwn(t);
       if (own && !this.#attached.has(t.sender)) this.#transform(t.sender, { side: 'send', kind: t.mid === '0' ? 'audio' : 'video' });
       if (!own && !this.#attached.has(t.receiver)) this.#transform(t.receiver, { side: 'receive', kind: t.receiver.track.kind === 'audio' ? 'audio' : 'video' });
     }
@@ -203,6 +250,8 @@ export class E2eeSession extends Store<E2eeState> {
         this.#post({ op: 'streams', options, readable: streams.readable, writable: streams.writable }, [streams.readable, streams.writable]);
       }
       this.#attached.add(end);
+      this.#attachedCount++;
+      this.#publishDiagnostics();
     } catch (e) {
       console.error('tertulia: could not attach the encryption transform', e);
     }
