@@ -2,6 +2,7 @@
 // messages for a participant whose socket is on another instance.
 import { z } from 'zod';
 import { participantSchema } from './signal-messages.ts';
+import { MAX_BOARD_DOC_BYTES } from './board-messages.ts';
 
 export const fanoutSubjects = {
   /** An instance's member entered, changed (name, mute, hand, role) or left a room. */
@@ -13,6 +14,12 @@ export const fanoutSubjects = {
   policy: 'signal.room-policy',
   /** A shared room item (signal/shared-room-items.ts: subject, polls, recording flags) changed in the store: re-read it. */
   roomItem: 'signal.room-item',
+  /**
+   * A room's whiteboard and notes changed on an instance (a participant's Yjs update): the room's other instances
+   * apply it to their document and relay it to their own participants; or an instance that just took up the room
+   * asks for what it lacks (`want`), answered to it alone (`to`). signal/board-sync.ts.
+   */
+  board: 'signal.board',
   /** To one instance: a moderator elsewhere admitted or denied a knock it holds (signal/lobby.ts). */
   lobbyAnswer: (instance: string) => `signal.lobby-answer.${instance}`,
   /** To one instance: a message for one of its members, or "this member must leave" (a moderator elsewhere removed it). */
@@ -66,3 +73,16 @@ export type RoomItemChange = z.infer<typeof roomItemSchema>;
 
 /** A moderator's answer to a lobby knock held by the receiving instance. */
 export const lobbyAnswerSchema = z.object({ room: key, id: z.string().min(1).max(16), admit: z.boolean(), by: z.string().max(1000) });
+
+/** A board change between instances, or a request for what an instance lacks (its Yjs state vector). */
+export const boardSyncSchema = z.object({
+  instance: instanceId,
+  room: key,
+  /** A Yjs update in base64 (at most a whole document: MAX_BOARD_DOC_BYTES and a little more). */
+  update: z.string().max(Math.ceil((MAX_BOARD_DOC_BYTES + 64 * 1024) / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  /** Instead of an update: the sender's state vector (base64); the room's other instances answer what it lacks. */
+  want: z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  /** An answer to `want`: only this instance applies it. */
+  to: instanceId.optional(),
+});
+export type BoardSync = z.infer<typeof boardSyncSchema>;
