@@ -28,7 +28,8 @@ export const BOARD_STORE_MAX_BYTES = 256 * 1024 * 1024;
 export const storedBoardSchema = z.object({ update: z.string().max(BOARD_STORE_MAX_VALUE_BYTES), startedAt: z.number() });
 export type StoredBoard = z.infer<typeof storedBoardSchema>;
 
-const boardKey = (roomKey: string) => `board.${keyHash(roomKey)}`;
+/** The store key of a room's board (the room key hashed: the store never holds the name). */
+export const boardKey = (roomKey: string) => `board.${keyHash(roomKey)}`;
 
 export class BoardStore {
   private readonly store: KeyValue;

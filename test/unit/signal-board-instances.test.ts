@@ -1,0 +1,207 @@
+// The whiteboard and notes with two signal instances over a real nats-server with JetStream (board-sync.ts,
+// board-store.ts): a change made on one instance is applied by the other's document (its late joiners get the
+// whole board) and reaches each browser once; two writers of the store merge rather than overwrite; and a
+// meeting that ended for good, on both instances, leaves no board in the store for the next one of that name.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as Y from 'yjs';
+import { NatsBus } from '../../src/bus/nats-bus.ts';
+import { loadConfig } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { BOARD_ELEMENTS, BOARD_NOTES } from '../../src/protocol/board-messages.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { roomKey } from '../../src/protocol/signal-messages.ts';
+import { BOARD_SAVE_DELAY_MS } from '../../src/signal/board.ts';
+import { BoardStore, boardKey, BOARD_STORE_BUCKET, BOARD_STORE_MAX_BYTES, BOARD_STORE_MAX_VALUE_BYTES, BOARD_STORE_TTL_SECONDS, storedBoardSchema } from '../../src/signal/board-store.ts';
+import { startSignal, type SignalServer } from '../../src/signal/index.ts';
+import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
+import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
+
+const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
+const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
+
+function docOf(state: string): Y.Doc {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, Buffer.from(state, 'base64'));
+  return doc;
+}
+
+function change(doc: Y.Doc, fn: (doc: Y.Doc) => void): string {
+  const before = Y.encodeStateVector(doc);
+  fn(doc);
+  return b64(Y.encodeStateAsUpdate(doc, before));
+}
+
+const RECT = { id: 'rect-1', type: 'rectangle', x: 1, y: 2, width: 30, height: 40, index: 'a0', isDeleted: false };
+
+interface Instance {
+  server: SignalServer;
+  bus: NatsBus;
+  client(): WsClient;
+}
+
+describe('the whiteboard and notes across signal instances', () => {
+  let nats: NatsServer;
+  let focusBus: NatsBus;
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-board-instances-'));
+  const webRoot = path.join(tmp, 'web');
+  const instances: Instance[] = [];
+  const clients: WsClient[] = [];
+
+  const startInstance = async (name: string): Promise<Instance> => {
+    const config = loadConfig({
+      env: { TERTULIA_CONFIG: '' },
+      overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, name), logLevel: 'silent', natsUrl: nats.url, parts: ['web'], ...ONE_ADDRESS_TEST_CAPS },
+    });
+    const bus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
+    const server = await startSignal({ bus, config, log, webRoot });
+    const inst = {
+      server,
+      bus,
+      client: () => {
+        const c = new WsClient(server.httpsPort);
+        clients.push(c);
+        return c;
+      },
+    };
+    instances.push(inst);
+    return inst;
+  };
+
+  /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */
+  const until = async (check: () => boolean | Promise<boolean>, what: string) => {
+    const deadline = Date.now() + 20_000;
+    while (!(await check())) {
+      if (Date.now() > deadline) throw new Error(`not so within 20 s: ${what}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  const participantsOn = (i: Instance, n: number) => until(() => i.server.resourceCounts()['signal.participants'] === n, `${n} participants`);
+  const boardStore = async () => (await focusBus.keyValue(BOARD_STORE_BUCKET, { ttlSeconds: BOARD_STORE_TTL_SECONDS, maxValueBytes: BOARD_STORE_MAX_VALUE_BYTES, maxBytes: BOARD_STORE_MAX_BYTES })).store;
+
+  before(async () => {
+    mkdirSync(webRoot, { recursive: true });
+    writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title>');
+    nats = await startNatsServer({ jetstream: true });
+    focusBus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
+    for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) focusBus.handle(subject, () => ({ ok: true }));
+    await startInstance('one');
+    await startInstance('two');
+  });
+
+  after(async () => {
+    for (const c of clients) c.ws.terminate();
+    for (const i of instances) {
+      await i.server.close().catch(() => {});
+      await i.bus.close();
+    }
+    await focusBus?.close();
+    await nats?.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test("a change on one instance is in the other's document: its late joiners get the whole board, each browser it once", async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const ana = one.client();
+    const anaState = ana.nextOfType('board-state');
+    await ana.join('Tablero', 'Ana');
+    const anaDoc = docOf((await anaState).update);
+    await participantsOn(two, 1);
+    const ben = two.client();
+    const benState = ben.nextOfType('board-state');
+    await ben.join('Tablero', 'Ben');
+    const benDoc = docOf((await benState).update);
+    await participantsOn(one, 2);
+
+    await ana.send({ type: 'board-update', update: change(anaDoc, (d) => d.getText(BOARD_NOTES).insert(0, 'desde uno')) });
+    Y.applyUpdate(benDoc, Buffer.from((await ben.nextOfType('board-update', 20_000)).update, 'base64'));
+    assert.equal(benDoc.getText(BOARD_NOTES).toString(), 'desde uno');
+    assert.ok(await ben.nothingLike((m) => m.type === 'board-update'), 'once (not also forwarded as a stand-in message)');
+
+    const cleo = two.client();
+    const cleoState = cleo.nextOfType('board-state');
+    await cleo.join('Tablero', 'Cleo');
+    assert.equal(docOf((await cleoState).update).getText(BOARD_NOTES).toString(), 'desde uno', "the other instance's late joiner has it");
+
+    await ben.send({ type: 'board-update', update: change(benDoc, (d) => d.getMap(BOARD_ELEMENTS).set(RECT.id, JSON.stringify(RECT))) });
+    await ana.nextOfType('board-update', 20_000);
+    assert.ok(await ana.nothingLike((m) => m.type === 'board-update'), 'once');
+    const dana = one.client();
+    const danaState = dana.nextOfType('board-state');
+    await dana.join('Tablero', 'Dana');
+    const danaDoc = docOf((await danaState).update);
+    assert.equal(danaDoc.getText(BOARD_NOTES).toString(), 'desde uno');
+    assert.deepEqual(JSON.parse(danaDoc.getMap<string>(BOARD_ELEMENTS).get(RECT.id)!), RECT);
+
+    // an instance that takes the room up later asks the others for what the store does not have yet
+    const three = await startInstance('three');
+    await participantsOn(three, 4);
+    const eve = three.client();
+    const eveState = eve.nextOfType('board-state');
+    await eve.join('Tablero', 'Eve');
+    const eveDoc = docOf((await eveState).update);
+    await until(async () => {
+      const u = await eve.next((m) => m.type === 'board-update', 1000).catch(() => undefined);
+      if (u) Y.applyUpdate(eveDoc, Buffer.from(u.update, 'base64'));
+      return eveDoc.getText(BOARD_NOTES).toString() === 'desde uno' && eveDoc.getMap(BOARD_ELEMENTS).has(RECT.id);
+    }, 'the third instance has the whole board');
+    for (const c of [ana, ben, cleo, dana, eve]) await c.send({ type: 'leave' });
+    for (const i of [one, two, three]) await participantsOn(i, 0);
+  });
+
+  test('two writers of one board in the store merge their states rather than overwrite', async () => {
+    const a = await BoardStore.open(instances[0]!.bus, log);
+    const b = await BoardStore.open(instances[1]!.bus, log);
+    const key = roomKey('Fusión');
+    const docA = new Y.Doc();
+    docA.getText(BOARD_NOTES).insert(0, 'A wrote this');
+    const docB = new Y.Doc();
+    docB.getMap(BOARD_ELEMENTS).set(RECT.id, JSON.stringify(RECT));
+    await Promise.all([a.save(key, Y.encodeStateAsUpdate(docA), 1000), b.save(key, Y.encodeStateAsUpdate(docB), 2000)]);
+    const stored = await a.read(key);
+    assert.ok(stored, 'stored');
+    const doc = docOf(stored.update);
+    assert.equal(doc.getText(BOARD_NOTES).toString(), 'A wrote this');
+    assert.ok(doc.getMap(BOARD_ELEMENTS).has(RECT.id), "B's element too");
+    assert.ok(stored.startedAt === 1000 || stored.startedAt === 2000, 'the first writer says when it began');
+    a.forget(key);
+    await a.flush();
+    assert.equal(await b.read(key), undefined, 'forgotten');
+  });
+
+  test('a meeting that ended for good on both instances leaves no board in the store', async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const store = await boardStore();
+    const key = boardKey(roomKey('Final'));
+    const ana = one.client();
+    await ana.join('Final', 'Ana');
+    await participantsOn(two, 1);
+    const ben = two.client();
+    const benState = ben.nextOfType('board-state');
+    await ben.join('Final', 'Ben');
+    const firstId = (await benState).board;
+    await participantsOn(one, 2);
+    await ben.send({ type: 'board-update', update: change(new Y.Doc(), (d) => d.getText(BOARD_NOTES).insert(0, 'borrar')) });
+    await ana.nextOfType('board-update', 20_000); // both instances have it, and a save pending
+    // Ana leaves first (instance one keeps the room for Ben's stand-in), then Ben: the meeting ended for good
+    await ana.send({ type: 'leave' });
+    await participantsOn(two, 1);
+    await ben.send({ type: 'leave' });
+    await participantsOn(one, 0);
+    await participantsOn(two, 0);
+    // no pending save written back after the forget (past when it was due)
+    await new Promise((r) => setTimeout(r, BOARD_SAVE_DELAY_MS + 2000));
+    await until(async () => storedBoardSchema.safeParse((await store.get(key))?.value).success === false, 'the board forgotten in the store');
+
+    const cleo = one.client();
+    const cleoState = cleo.nextOfType('board-state');
+    await cleo.join('Final', 'Cleo');
+    const board = await cleoState;
+    assert.equal(docOf(board.update).getText(BOARD_NOTES).toString(), '', 'the next meeting of that name starts afresh');
+    assert.notEqual(board.board, firstId, 'with a board of its own');
+    await cleo.send({ type: 'leave' });
+  });
+});
