@@ -4,107 +4,29 @@
 // meeting that ended for good, on both instances, leaves no board in the store for the next one of that name.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import * as Y from 'yjs';
-import { NatsBus } from '../../src/bus/nats-bus.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/log.ts';
 import { BOARD_ELEMENTS, BOARD_NOTES } from '../../src/protocol/board-messages.ts';
-import { subjects } from '../../src/protocol/bus-messages.ts';
 import { roomKey } from '../../src/protocol/signal-messages.ts';
 import { BOARD_SAVE_DELAY_MS } from '../../src/signal/board.ts';
 import { BoardStore, boardKey, BOARD_STORE_BUCKET, BOARD_STORE_MAX_BYTES, BOARD_STORE_MAX_VALUE_BYTES, BOARD_STORE_TTL_SECONDS, storedBoardSchema } from '../../src/signal/board-store.ts';
-import { startSignal, type SignalServer } from '../../src/signal/index.ts';
-import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
-import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
-
-const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
-const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
-
-function docOf(state: string): Y.Doc {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, Buffer.from(state, 'base64'));
-  return doc;
-}
-
-function change(doc: Y.Doc, fn: (doc: Y.Doc) => void): string {
-  const before = Y.encodeStateVector(doc);
-  fn(doc);
-  return b64(Y.encodeStateAsUpdate(doc, before));
-}
+import { change, docOf } from '../helpers/board-docs.ts';
+import { instancesLog as log, participantsOn, SignalInstances, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
 
 const RECT = { id: 'rect-1', type: 'rectangle', x: 1, y: 2, width: 30, height: 40, index: 'a0', isDeleted: false };
 
-interface Instance {
-  server: SignalServer;
-  bus: NatsBus;
-  client(): WsClient;
-}
-
 describe('the whiteboard and notes across signal instances', () => {
-  let nats: NatsServer;
-  let focusBus: NatsBus;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-board-instances-'));
-  const webRoot = path.join(tmp, 'web');
-  const instances: Instance[] = [];
-  const clients: WsClient[] = [];
-
-  const startInstance = async (name: string): Promise<Instance> => {
-    const config = loadConfig({
-      env: { TERTULIA_CONFIG: '' },
-      overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, name), logLevel: 'silent', natsUrl: nats.url, parts: ['web'], ...ONE_ADDRESS_TEST_CAPS },
-    });
-    const bus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
-    const server = await startSignal({ bus, config, log, webRoot });
-    const inst = {
-      server,
-      bus,
-      client: () => {
-        const c = new WsClient(server.httpsPort);
-        clients.push(c);
-        return c;
-      },
-    };
-    instances.push(inst);
-    return inst;
-  };
-
-  /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */
-  const until = async (check: () => boolean | Promise<boolean>, what: string) => {
-    const deadline = Date.now() + 20_000;
-    while (!(await check())) {
-      if (Date.now() > deadline) throw new Error(`not so within 20 s: ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  };
-  const participantsOn = (i: Instance, n: number) => until(() => i.server.resourceCounts()['signal.participants'] === n, `${n} participants`);
-  const boardStore = async () => (await focusBus.keyValue(BOARD_STORE_BUCKET, { ttlSeconds: BOARD_STORE_TTL_SECONDS, maxValueBytes: BOARD_STORE_MAX_VALUE_BYTES, maxBytes: BOARD_STORE_MAX_BYTES })).store;
+  let cluster: SignalInstances;
+  const boardStore = async () => (await cluster.focusBus.keyValue(BOARD_STORE_BUCKET, { ttlSeconds: BOARD_STORE_TTL_SECONDS, maxValueBytes: BOARD_STORE_MAX_VALUE_BYTES, maxBytes: BOARD_STORE_MAX_BYTES })).store;
 
   before(async () => {
-    mkdirSync(webRoot, { recursive: true });
-    writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title>');
-    nats = await startNatsServer({ jetstream: true });
-    focusBus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
-    for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) focusBus.handle(subject, () => ({ ok: true }));
-    await startInstance('one');
-    await startInstance('two');
+    cluster = await SignalInstances.start('one', 'two');
   });
-
   after(async () => {
-    for (const c of clients) c.ws.terminate();
-    for (const i of instances) {
-      await i.server.close().catch(() => {});
-      await i.bus.close();
-    }
-    await focusBus?.close();
-    await nats?.stop();
-    rmSync(tmp, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   test("a change on one instance is in the other's document: its late joiners get the whole board, each browser it once", async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const ana = one.client();
     const anaState = ana.nextOfType('board-state');
     await ana.join('Tablero', 'Ana');
@@ -137,7 +59,7 @@ describe('the whiteboard and notes across signal instances', () => {
     assert.deepEqual(JSON.parse(danaDoc.getMap<string>(BOARD_ELEMENTS).get(RECT.id)!), RECT);
 
     // an instance that takes the room up later asks the others for what the store does not have yet
-    const three = await startInstance('three');
+    const three = await cluster.add('three');
     await participantsOn(three, 4);
     const eve = three.client();
     const eveState = eve.nextOfType('board-state');
@@ -153,8 +75,8 @@ describe('the whiteboard and notes across signal instances', () => {
   });
 
   test('two writers of one board in the store merge their states rather than overwrite', async () => {
-    const a = await BoardStore.open(instances[0]!.bus, log);
-    const b = await BoardStore.open(instances[1]!.bus, log);
+    const a = await BoardStore.open(cluster.instances[0]!.bus, log);
+    const b = await BoardStore.open(cluster.instances[1]!.bus, log);
     const key = roomKey('Fusión');
     const docA = new Y.Doc();
     docA.getText(BOARD_NOTES).insert(0, 'A wrote this');
@@ -173,7 +95,7 @@ describe('the whiteboard and notes across signal instances', () => {
   });
 
   test('a meeting that ended for good on both instances leaves no board in the store', async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const store = await boardStore();
     const key = boardKey(roomKey('Final'));
     const ana = one.client();

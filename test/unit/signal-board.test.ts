@@ -14,6 +14,7 @@ import { BOARD_ELEMENTS, BOARD_NOTES, MAX_BOARD_DOC_BYTES, MAX_BOARD_UPDATE_BYTE
 import { archiveId, excalidrawFile } from '../../src/signal/board-archive.ts';
 import { BOARD_SAVE_DELAY_MS, boardContent } from '../../src/signal/board.ts';
 import { startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { b64, change, docOf } from '../helpers/board-docs.ts';
 
 function get(port: number, urlPath: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -24,22 +25,6 @@ function get(port: number, urlPath: string): Promise<{ status: number; headers: 
     });
     req.on('error', reject);
   });
-}
-
-const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
-
-/** A Yjs document as a browser keeps it, fed from a client's board messages. */
-function docOf(state: string): Y.Doc {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, Buffer.from(state, 'base64'));
-  return doc;
-}
-
-/** The update a browser sends when it changes `doc` with `change`. */
-function change(doc: Y.Doc, fn: (doc: Y.Doc) => void): string {
-  const before = Y.encodeStateVector(doc);
-  fn(doc);
-  return b64(Y.encodeStateAsUpdate(doc, before));
 }
 
 const RECT = { id: 'rect-1', type: 'rectangle', x: 10, y: 20, width: 100, height: 50, version: 3, versionNonce: 7, index: 'a0', isDeleted: false };
