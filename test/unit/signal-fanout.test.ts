@@ -6,98 +6,26 @@
 // counts on the other, and they outlive the instance they arose on.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { NatsBus } from '../../src/bus/nats-bus.ts';
-import { loadConfig } from '../../src/config/config.ts';
-import { createLogger } from '../../src/log.ts';
-import { subjects } from '../../src/protocol/bus-messages.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
-import { startSignal, type SignalServer } from '../../src/signal/index.ts';
 import { ROOM_STATE_BUCKET, ROOM_STATE_MAX_BYTES, ROOM_STATE_MAX_VALUE_BYTES, ROOM_STATE_TTL_SECONDS } from '../../src/signal/room-state.ts';
 import { itemKey } from '../../src/signal/shared-room-items.ts';
 import { roomKey } from '../../src/protocol/signal-messages.ts';
-import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
-import { ONE_ADDRESS_TEST_CAPS, WsClient } from '../helpers/signal-client.ts';
-
-const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
-
-interface Instance {
-  server: SignalServer;
-  bus: NatsBus;
-  client(): WsClient;
-}
+import type { WsClient } from '../helpers/signal-client.ts';
+import { participantsOn, SignalInstances, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
 
 describe('signal instances share rooms over NATS', () => {
-  let nats: NatsServer;
-  let focusBus: NatsBus;
-  const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-fanout-'));
-  const webRoot = path.join(tmp, 'web');
-  const instances: Instance[] = [];
-  const clients: WsClient[] = [];
-
-  const startInstance = async (name: string): Promise<Instance> => {
-    const config = loadConfig({
-      env: { TERTULIA_CONFIG: '' },
-      overrides: { listenAddress: '127.0.0.1', httpsPort: 0, httpPort: 0, dataDir: path.join(tmp, name), logLevel: 'silent', natsUrl: nats.url, parts: ['web'], ...ONE_ADDRESS_TEST_CAPS },
-    });
-    const bus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
-    const server = await startSignal({ bus, config, log, webRoot });
-    const inst = {
-      server,
-      bus,
-      client: () => {
-        const c = new WsClient(server.httpsPort);
-        clients.push(c);
-        return c;
-      },
-    };
-    instances.push(inst);
-    return inst;
-  };
-
-  /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */
-  const until = async (check: () => boolean, what: string) => {
-    const deadline = Date.now() + 20_000;
-    while (!check()) {
-      if (Date.now() > deadline) throw new Error(`not so within 20 s: ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
-
-  /** Until instance `i` counts `n` participants in its rooms (its own and the other instances'). */
-  const participantsOn = async (i: Instance, n: number) => {
-    const deadline = Date.now() + 15_000;
-    while (i.server.resourceCounts()['signal.participants'] !== n) {
-      if (Date.now() > deadline) throw new Error(`expected ${n} participants, have ${i.server.resourceCounts()['signal.participants']}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  };
+  let cluster: SignalInstances;
 
   before(async () => {
-    mkdirSync(webRoot, { recursive: true });
-    writeFileSync(path.join(webRoot, 'index.html'), '<!doctype html><title>Tertulia</title>');
-    nats = await startNatsServer({ jetstream: true });
-    focusBus = await NatsBus.connect({ url: nats.url, log, reconnectWaitMs: 200 });
-    for (const subject of [subjects.focusJoin, subjects.focusAnswer, subjects.focusLeave, subjects.focusMute]) focusBus.handle(subject, () => ({ ok: true }));
-    await startInstance('one');
-    await startInstance('two');
+    cluster = await SignalInstances.start('one', 'two');
   });
 
   after(async () => {
-    for (const c of clients) c.ws.terminate();
-    for (const i of instances) {
-      await i.server.close().catch(() => {});
-      await i.bus.close();
-    }
-    await focusBus?.close();
-    await nats?.stop();
-    rmSync(tmp, { recursive: true, force: true });
+    await cluster?.stop();
   });
 
   test('members on two instances see each other, their chat and changes, once each', async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const ana = one.client();
     const ja = await ana.join('Puente', 'Ana');
     await participantsOn(two, 1);
@@ -134,7 +62,7 @@ describe('signal instances share rooms over NATS', () => {
   });
 
   test("a room's lock applies on every instance and outlives them; a moderator's grant reaches the other instance", async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const mod = one.client();
     await mod.join('Cerrada', 'Mod');
     await mod.send({ type: 'lock-room', password: 'clave-123' });
@@ -155,7 +83,7 @@ describe('signal instances share rooms over NATS', () => {
     guest.ws.terminate();
     await participantsOn(one, 0);
     await participantsOn(two, 0);
-    const three = await startInstance('three-lock');
+    const three = await cluster.add('three-lock');
     const late = three.client();
     assert.equal((await late.tryJoin('Cerrada', 'Late')).type, 'joined', 'an empty room: the newcomer starts it');
     assert.ok(await late.next((m) => m.type === 'room-state' && m.locked === true), 'with its stored lock');
@@ -164,11 +92,11 @@ describe('signal instances share rooms over NATS', () => {
     await participantsOn(two, 0);
     await three.server.close();
     await three.bus.close();
-    instances.pop();
+    cluster.instances.pop();
   });
 
   test('a moderator removes someone on the other instance; a silent instance loses its people', async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const mod = one.client();
     await mod.join('Quitar', 'Mod');
     await participantsOn(two, 1);
@@ -182,7 +110,7 @@ describe('signal instances share rooms over NATS', () => {
     await participantsOn(one, 1);
 
     // a third instance whose process "dies" (its NATS connection cut, nothing said)
-    const three = await startInstance('three');
+    const three = await cluster.add('three');
     const caro = three.client();
     const jc = await caro.join('Quitar', 'Caro');
     assert.equal((await mod.nextOfType('participant-joined')).participant.id, jc.selfId);
@@ -191,15 +119,15 @@ describe('signal instances share rooms over NATS', () => {
     mod.close();
   });
   test('the subject, polls and recording indicator are seen on every instance and outlive the one they arose on', async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const stops: string[] = [];
     for (const kind of ['start', 'stop', 'participants'] as const) {
-      focusBus.handle(recorderSubjects[kind]('rec-shared'), (payload: any) => {
+      cluster.focusBus.handle(recorderSubjects[kind]('rec-shared'), (payload: any) => {
         if (kind === 'stop') stops.push(payload.recordingId);
         return kind === 'participants' ? { ok: true } : { file: 'temas.mkv' };
       });
     }
-    const three = await startInstance('three-items');
+    const three = await cluster.add('three-items');
     const mod = three.client();
     await mod.join('Temas', 'Mod');
     await mod.send({ type: 'set-subject', subject: 'Plan del trimestre' });
@@ -210,7 +138,7 @@ describe('signal instances share rooms over NATS', () => {
     const startRecording = async () => {
       const deadline = Date.now() + 10_000;
       for (;;) {
-        focusBus.publish(recorderSubjects.announce, { recorderId: 'rec-shared', free: 2, max: 2, instance: 'rec' });
+        cluster.focusBus.publish(recorderSubjects.announce, { recorderId: 'rec-shared', free: 2, max: 2, instance: 'rec' });
         await new Promise((r) => setTimeout(r, 200));
         await mod.send({ type: 'start-recording' });
         const m = await mod.next((x) => (x.type === 'recording' && x.active) || x.type === 'error');
@@ -244,7 +172,7 @@ describe('signal instances share rooms over NATS', () => {
     await guest.next((m) => m.type === 'recording' && m.active === true, 20_000);
 
     // the restart is in the store (a change still in flight when its instance dies may be lost with it)
-    const { store } = await focusBus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: ROOM_STATE_MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
+    const { store } = await cluster.focusBus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: ROOM_STATE_MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
     for (const deadline = Date.now() + 20_000; !(await store.get(itemKey('recording', roomKey('Temas'))))?.value; ) {
       if (Date.now() > deadline) throw new Error('the restarted recording never reached the store');
       await new Promise((r) => setTimeout(r, 50));
@@ -267,11 +195,11 @@ describe('signal instances share rooms over NATS', () => {
     await participantsOn(one, 0);
     await participantsOn(two, 0);
     await three.server.close().catch(() => {});
-    instances.splice(instances.indexOf(three), 1);
+    cluster.instances.splice(cluster.instances.indexOf(three), 1);
   });
 
   test("lobby knocks: moderators on every instance see them and answer them where the knocker's socket is", async () => {
-    const [one, two] = instances as [Instance, Instance];
+    const [one, two] = cluster.instances as [Instance, Instance];
     const mod = one.client();
     await mod.join('Portal', 'Mod');
     await mod.send({ type: 'set-lobby', enabled: true });
