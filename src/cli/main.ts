@@ -62,6 +62,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   maxParticipantsPerAddress: 'N',
   maxRoomsPerAddressPerMinute: 'N',
   maxRooms: 'N',
+  maxBoardMemoryMb: 'MIB',
   maxParticipantsPerRoom: 'N',
   maxEndpointsPerBridge: 'N',
   bridgeHeartbeat: 'SECONDS',

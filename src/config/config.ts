@@ -169,6 +169,8 @@ export const configSchema = z.object({
   maxRoomsPerAddressPerMinute: decimal(z.number().int().min(1).max(1_000_000)).default(10),
   /** Overall caps: rooms at once on this signal server. */
   maxRooms: decimal(z.number().int().min(1).max(1_000_000)).default(1000),
+  /** Overall caps: MiB of whiteboards and notes (their encoded Yjs state) all meetings on this signal server hold together. */
+  maxBoardMemoryMb: decimal(z.number().int().min(1).max(65_536)).default(16),
   /** Overall caps: participants in one room. */
   maxParticipantsPerRoom: decimal(z.number().int().min(1).max(10_000)).default(100),
   /** Overall caps: endpoints (participants) on this bridge; focus chooses no bridge at its cap. */
@@ -343,6 +345,7 @@ export const settingHelp: Record<keyof Config, string> = {
   maxParticipantsPerAddress: 'participants in meetings at once per client address (IPv6: per /64) (default 50)',
   maxRoomsPerAddressPerMinute: 'rooms one client address (IPv6: per /64) may create per minute (default 10)',
   maxRooms: 'meetings (rooms) at once on this server (default 1000)',
+  maxBoardMemoryMb: "MiB of whiteboards and notes (encoded) all meetings on this server hold together; past it changes are refused with board-full (default 16)",
   maxParticipantsPerRoom: 'participants in one meeting (default 100)',
   maxEndpointsPerBridge: 'participants (endpoints) on one bridge; a bridge at its cap gets no more (default 500)',
   bridgeHeartbeat: "seconds between a bridge's announcements on the bus, its heartbeat (default 0.5)",

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { participantSchema } from './signal-messages.ts';
 import { breakoutIdSchema } from './breakout-messages.ts';
+import { MAX_BOARD_DOC_BYTES } from './board-messages.ts';
 
 export const fanoutSubjects = {
   /** An instance's member entered, changed (name, mute, hand, role) or left a room. */
@@ -14,6 +15,12 @@ export const fanoutSubjects = {
   policy: 'signal.room-policy',
   /** A shared room item (signal/shared-room-items.ts: subject, polls, recording flags) changed in the store: re-read it. */
   roomItem: 'signal.room-item',
+  /**
+   * A room's whiteboard and notes changed on an instance (a participant's Yjs update): the room's other instances
+   * apply it to their document and relay it to their own participants; or an instance that just took up the room
+   * asks for what it lacks (`want`), answered to it alone (`to`). signal/board-sync.ts.
+   */
+  board: 'signal.board',
   /** To one instance: a moderator elsewhere admitted or denied a knock it holds (signal/lobby.ts). */
   lobbyAnswer: (instance: string) => `signal.lobby-answer.${instance}`,
   /** To one instance: a moderator elsewhere moves one of its members into a breakout room or back (signal/breakout-rooms.ts). */
@@ -74,3 +81,15 @@ export const lobbyAnswerSchema = z.object({ room: key, id: z.string().min(1).max
 
 /** A moderator's move of a member held by the receiving instance: into breakout room `roomId` of meeting `main`, or back (null). */
 export const breakoutMoveSchema = z.object({ main: key, participantId: z.string().min(1).max(128), roomId: breakoutIdSchema.nullable(), by: z.string().max(128) });
+/** A board change between instances, or a request for what an instance lacks (its Yjs state vector). */
+export const boardSyncSchema = z.object({
+  instance: instanceId,
+  room: key,
+  /** A Yjs update in base64 (at most a whole document: MAX_BOARD_DOC_BYTES and a little more). */
+  update: z.string().max(Math.ceil((MAX_BOARD_DOC_BYTES + 64 * 1024) / 3) * 4).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  /** Instead of an update: the sender's state vector (base64); the room's other instances answer what it lacks. */
+  want: z.string().max(64 * 1024).regex(/^[A-Za-z0-9+/]*={0,2}$/).optional(),
+  /** An answer to `want`: only this instance applies it. */
+  to: instanceId.optional(),
+});
+export type BoardSync = z.infer<typeof boardSyncSchema>;

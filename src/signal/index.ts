@@ -13,6 +13,7 @@ import { Rooms } from './rooms.ts';
 import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
 import { BoardArchive } from './board-archive.ts';
+import { BoardSync } from './board-sync.ts';
 import { BreakoutRooms } from './breakout-rooms.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
@@ -177,7 +178,11 @@ export async function startSignal(opts: {
   const boardArchive = new BoardArchive(config.dataDir, log);
   meeting.boards.state = roomState;
   meeting.boards.archive = boardArchive;
+  meeting.boards.budgetBytes = config.maxBoardMemoryMb * 1024 * 1024;
   meeting.boards.watch(rooms);
+  // several instances: each applies the others' board changes (board-sync.ts)
+  const boardSync = fanout ? new BoardSync(bus, fanout.instance, log) : undefined;
+  boardSync?.start(meeting.boards, rooms);
   recordings.library.archive = boardArchive;
   meeting.onRenamed = (member) => recordings.membersChanged(member.room);
   meeting.e2ee.plainConsumers = (room) => {
@@ -245,6 +250,7 @@ export async function startSignal(opts: {
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status, bridgeHold: (room) => p2p.hold(room) });
   } catch (e) {
     fanout?.close();
+    boardSync?.close();
     unsubscribe();
     unsubscribeSpeaker();
     unserveDialIn();
@@ -268,7 +274,7 @@ export async function startSignal(opts: {
     selfSignedCertificate: material.selfSigned,
     metrics,
     reconfigure: (next) => access.reconfigure(next),
-    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts(), 'signal.p2pSessions': p2p.size }),
+    resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts(), 'signal.p2pSessions': p2p.size, 'signal.boards': meeting.boards.usage().docs, 'signal.boardBytes': meeting.boards.usage().bytes }),
     close() {
       closed ??= (async () => {
         acme?.close();
@@ -280,6 +286,7 @@ export async function startSignal(opts: {
         await rooms.closeAll();
         await meeting.boards.flush();
         fanout?.close();
+        boardSync?.close();
         // the rooms' last events (participants left, rooms finished), given a moment to leave
         await webhooks?.close();
         await ws.close();

@@ -11,8 +11,8 @@
 //   left on purpose). Private messages are never stored.
 // - A room's policy (lock password, lobby, self-unmute, cameras stopped) under the room key's hash: written on
 //   each change, read when an instance starts or takes over the room, forgotten with the chat.
-// - A room's whiteboard and notes (board.ts): the Yjs document's state in base64 and when the board began,
-//   written a moment after changes, read when an instance starts or takes over the room, forgotten with the chat.
+// - A room's whiteboard and notes (board.ts) are in a bucket of their own (board-store.ts, `boards`): read when an
+//   instance starts or takes over the room, forgotten with the chat.
 // - Store failures are logged and never stop the meeting: the participant just cannot be resumed, or the
 //   history is what this process had.
 import { randomBytes } from 'node:crypto';
@@ -24,6 +24,7 @@ import type { Logger } from '../log.ts';
 import { CHAT_HISTORY_LIMIT, chatMessageSchema, type ChatMessage } from '../protocol/meeting-messages.ts';
 import { roleSchema } from '../protocol/access-messages.ts';
 import { SharedRoomItems } from './shared-room-items.ts';
+import { BoardStore } from './board-store.ts';
 import { storedPolicySchema, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 
 export const ROOM_STATE_BUCKET = 'tertulia_signal';
@@ -59,11 +60,6 @@ export function newResumeToken(): string {
 const resumeKey = (token: string) => `resume.${keyHash(token)}`;
 const chatKey = (roomKey: string) => `chat.${keyHash(roomKey)}`;
 const policyKey = (roomKey: string) => `policy.${keyHash(roomKey)}`;
-const boardKey = (roomKey: string) => `board.${keyHash(roomKey)}`;
-
-/** A room's stored board: its Yjs state (base64) and when the board began (ms since the epoch). */
-export const storedBoardSchema = z.object({ update: z.string().max(MAX_VALUE_BYTES), startedAt: z.number() });
-export type StoredBoard = z.infer<typeof storedBoardSchema>;
 
 export class RoomState {
   private readonly store: KeyValue;
@@ -72,18 +68,21 @@ export class RoomState {
   private readonly log: Logger;
   /** Room items every instance sees (subject, polls, recording flags), in the same store. */
   readonly items: SharedRoomItems;
+  /** The rooms' whiteboards and notes, in their own bucket. */
+  readonly boards: BoardStore;
 
-  private constructor(store: KeyValue, durable: boolean, log: Logger) {
+  private constructor(store: KeyValue, durable: boolean, boards: BoardStore, log: Logger) {
     this.store = store;
     this.durable = durable;
     this.log = log;
     this.items = new SharedRoomItems(store, log);
+    this.boards = boards;
   }
 
   static async open(bus: Bus, log: Logger): Promise<RoomState> {
     const { store, durable } = await bus.keyValue(ROOM_STATE_BUCKET, { ttlSeconds: ROOM_STATE_TTL_SECONDS, maxValueBytes: MAX_VALUE_BYTES, maxBytes: ROOM_STATE_MAX_BYTES });
     log.info({ durable }, durable ? 'room state kept in JetStream: browsers resume on any signal instance' : 'room state kept in this process');
-    return new RoomState(store, durable, log);
+    return new RoomState(store, durable, await BoardStore.open(bus, log), log);
   }
 
   /** The participant a token resumes, or undefined (unknown, expired, or the store cannot be read). */
@@ -132,16 +131,7 @@ export class RoomState {
     this.quietly('chat forget', this.store.delete(chatKey(roomKey)));
     this.quietly('policy forget', this.store.delete(policyKey(roomKey)));
     this.items.forgetRoom(roomKey);
-    this.quietly('board forget', this.store.delete(boardKey(roomKey)));
-  }
-
-  /** The room's stored whiteboard and notes, or undefined (none stored, or the store cannot be read). */
-  board(roomKey: string): Promise<StoredBoard | undefined> {
-    return this.read(boardKey(roomKey), storedBoardSchema, 'board read');
-  }
-
-  saveBoard(roomKey: string, board: StoredBoard): void {
-    this.quietly('board save', this.store.put(boardKey(roomKey), board as unknown as Json));
+    this.boards.forget(roomKey);
   }
 
   /** The room's stored policy, or undefined (none stored, or the store cannot be read). */

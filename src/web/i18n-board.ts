@@ -10,7 +10,7 @@ const en = {
   boardLoading: 'Loading…',
   boardSavedHint: 'Moderators find the whiteboard and the notes with the recordings after the meeting.',
   boardLoadFailed: 'The whiteboard could not be loaded. Reload the page to try again.',
-  errorBoardFull: 'The whiteboard and notes of this meeting are as large as they may be; delete something first.',
+  errorBoardFull: 'The whiteboard and notes can take no more: this meeting\'s are as large as they may be (delete something first), or the server holds as many as it may (try again after other meetings ended).',
   errorBoardBadUpdate: 'A change to the whiteboard or notes was refused by the server.',
 };
 
@@ -25,7 +25,7 @@ const es: BoardStrings = {
   boardLoading: 'Cargando…',
   boardSavedHint: 'Tras la reunión, los moderadores encuentran la pizarra y las notas junto a las grabaciones.',
   boardLoadFailed: 'No se pudo cargar la pizarra. Recarga la página para intentarlo de nuevo.',
-  errorBoardFull: 'La pizarra y las notas de esta reunión ya ocupan todo lo que pueden; borra algo primero.',
+  errorBoardFull: 'La pizarra y las notas no admiten más: las de esta reunión ya ocupan todo lo que pueden (borra algo primero), o el servidor ya guarda todas las que puede (inténtalo cuando hayan terminado otras reuniones).',
   errorBoardBadUpdate: 'El servidor rechazó un cambio en la pizarra o en las notas.',
 };
 

@@ -61,6 +61,7 @@ test('defaults', () => {
     maxParticipantsPerAddress: 50,
     maxRoomsPerAddressPerMinute: 10,
     maxRooms: 1000,
+    maxBoardMemoryMb: 16,
     maxParticipantsPerRoom: 100,
     maxEndpointsPerBridge: 500,
     bridgeHeartbeat: 0.5,

@@ -12,8 +12,9 @@ import path from 'node:path';
 import * as Y from 'yjs';
 import { BOARD_ELEMENTS, BOARD_NOTES, MAX_BOARD_DOC_BYTES, MAX_BOARD_UPDATE_BYTES } from '../../src/protocol/board-messages.ts';
 import { archiveId, excalidrawFile } from '../../src/signal/board-archive.ts';
-import { boardContent } from '../../src/signal/board.ts';
+import { BOARD_SAVE_DELAY_MS, boardContent } from '../../src/signal/board.ts';
 import { startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { b64, change, docOf } from '../helpers/board-docs.ts';
 
 function get(port: number, urlPath: string): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
   return new Promise((resolve, reject) => {
@@ -24,22 +25,6 @@ function get(port: number, urlPath: string): Promise<{ status: number; headers: 
     });
     req.on('error', reject);
   });
-}
-
-const b64 = (u: Uint8Array) => Buffer.from(u).toString('base64');
-
-/** A Yjs document as a browser keeps it, fed from a client's board messages. */
-function docOf(state: string): Y.Doc {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, Buffer.from(state, 'base64'));
-  return doc;
-}
-
-/** The update a browser sends when it changes `doc` with `change`. */
-function change(doc: Y.Doc, fn: (doc: Y.Doc) => void): string {
-  const before = Y.encodeStateVector(doc);
-  fn(doc);
-  return b64(Y.encodeStateAsUpdate(doc, before));
 }
 
 const RECT = { id: 'rect-1', type: 'rectangle', x: 10, y: 20, width: 100, height: 50, version: 3, versionNonce: 7, index: 'a0', isDeleted: false };
@@ -163,6 +148,105 @@ describe('the whiteboard and notes on signal', () => {
     assert.equal((await get(s.server.httpsPort, entry.files[0].url)).status, 404);
     mod.close();
     pupil.close();
+  });
+});
+
+/** Sends `update` and answers the board error it provoked, or undefined (applied: checked after a round trip). */
+async function boardError(c: WsClient, update: string): Promise<any> {
+  await c.send({ type: 'board-update', update });
+  await c.send({ type: 'no-such-type' });
+  const e = await c.next((m) => m.type === 'error' && (m.code?.startsWith('board-') || /unknown message type/.test(m.message)), 10_000);
+  return e.code?.startsWith('board-') ? e : undefined;
+}
+
+describe('board memory and the store', () => {
+  let s: TestSignal;
+  before(async () => {
+    s = await startTestSignal({ maxBoardMemoryMb: 1 });
+  });
+  after(async () => {
+    await s.stop();
+  });
+
+  const boards = () => s.server.resourceCounts()['signal.boards'];
+  const filler = 'x'.repeat(60_000);
+
+  test('a board nobody wrote on holds no document; the first change makes one', async () => {
+    const c = s.client();
+    const state = c.nextOfType('board-state');
+    await c.join('Vacía', 'Val');
+    assert.equal(docOf((await state).update).getText(BOARD_NOTES).toString(), '');
+    assert.equal(boards(), 0, 'an unused board costs no Y.Doc');
+    assert.equal(await boardError(c, change(new Y.Doc(), (d) => d.getText(BOARD_NOTES).insert(0, 'hola'))), undefined);
+    assert.equal(boards(), 1);
+    await c.send({ type: 'leave' });
+    const deadline = Date.now() + 10_000;
+    while (boards() !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(boards(), 0, 'the ended meeting\'s document is let go');
+    c.close();
+  });
+
+  test('all boards together stay within maxBoardMemoryMb: past it board-full, until a meeting ends', async () => {
+    const writers: WsClient[] = [];
+    for (const room of ['Uno', 'Dos']) {
+      const w = s.client();
+      await w.join(room, 'Wri');
+      writers.push(w);
+      const doc = new Y.Doc();
+      // 8 x 60 kB: within one room's 512 KiB, two rooms near the 1 MiB budget
+      for (let i = 0; i < 8; i++) assert.equal(await boardError(w, change(doc, (d) => d.getMap(BOARD_ELEMENTS).set(`f${i}`, filler))), undefined, `${room} ${i}`);
+    }
+    const third = s.client();
+    await third.join('Tres', 'Tom');
+    const doc = new Y.Doc();
+    let refused: any;
+    for (let i = 0; i < 4 && !refused; i++) refused = await boardError(third, change(doc, (d) => d.getMap(BOARD_ELEMENTS).set(`t${i}`, filler)));
+    assert.equal(refused?.code, 'board-full', 'the process-wide budget is reached');
+    assert.match(refused.message, /this server holds as many whiteboards/);
+    assert.ok(s.server.resourceCounts()['signal.boardBytes'] <= 1024 * 1024);
+
+    await writers[0]!.send({ type: 'leave' });
+    const deadline = Date.now() + 10_000;
+    let after: any = 'not tried';
+    while (after !== undefined && Date.now() < deadline) {
+      after = await boardError(third, change(new Y.Doc(), (d) => d.getText(BOARD_NOTES).insert(0, 'ya cabe')));
+      if (after) await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(after, undefined, 'a meeting that ended frees its share');
+    for (const c of [...writers, third]) c.close();
+  });
+
+  test('a meeting that ended for good leaves no board behind: the next one of that name starts afresh', async () => {
+    const ana = s.client();
+    const first = ana.nextOfType('board-state');
+    await ana.join('Otra vez', 'Ana');
+    const firstId = (await first).board;
+    assert.equal(await boardError(ana, change(new Y.Doc(), (d) => d.getText(BOARD_NOTES).insert(0, 'old notes'))), undefined);
+    // left on purpose before the delayed save: the pending save must not bring the board back after the forget
+    await ana.send({ type: 'leave' });
+    await new Promise((r) => setTimeout(r, BOARD_SAVE_DELAY_MS + 1000));
+    const ben = s.client();
+    const second = ben.nextOfType('board-state');
+    await ben.join('Otra vez', 'Ben');
+    const board = await second;
+    assert.equal(docOf(board.update).getText(BOARD_NOTES).toString(), '', 'the old notes are gone');
+    assert.notEqual(board.board, firstId, 'another meeting, another board (no archive id collision)');
+    ana.close();
+    ben.close();
+  });
+
+  test('a dropped connection keeps the board for the participant coming back', async () => {
+    const ana = s.client();
+    await ana.join('Vuelta', 'Ana');
+    assert.equal(await boardError(ana, change(new Y.Doc(), (d) => d.getText(BOARD_NOTES).insert(0, 'kept'))), undefined);
+    ana.ws.terminate();
+    const deadline = Date.now() + 10_000;
+    while (s.server.resourceCounts()['signal.rooms'] !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const ben = s.client();
+    const state = ben.nextOfType('board-state');
+    await ben.join('Vuelta', 'Ben');
+    assert.equal(docOf((await state).update).getText(BOARD_NOTES).toString(), 'kept', 'written to the store when the room emptied');
+    ben.close();
   });
 });
 
