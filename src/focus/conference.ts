@@ -324,10 +324,7 @@ export class Conference {
 
   /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */
   async close(): Promise<void> {
-    for (const p of this.participants.values()) {
-      if (p.owedTimer) clearTimeout(p.owedTimer);
-      p.owedTimer = null;
-    }
+    this.forget();
     await Promise.all([this.plain.detachAll(), this.relays.close()]);
   }
 

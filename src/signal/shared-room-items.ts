@@ -137,13 +137,7 @@ export class SharedRoomItems {
 
   /** A room made here: every item from the store (once per Room object). */
   load(room: Room): Promise<void> {
-    let p = this.loads.get(room);
-    if (!p) {
-      p = Promise.all([...this.items.keys()].map((name) => this.reload(room, name))).then(() => undefined);
-      this.loads.set(room, p);
-      void p.then(() => this.loaded.add(room));
-    }
-    return p;
+    return this.loads.get(room) ?? this.refresh(room);
   }
 
   private readonly loaded = new WeakSet<Room>();
