@@ -157,6 +157,11 @@ export class NatsBus implements Bus {
     }
   }
 
+  /** Resolves once the server has everything sent on this connection so far (subscriptions and unsubscriptions included). */
+  async flush(): Promise<void> {
+    if (!this.closed) await this.nc.flush();
+  }
+
   connected(): boolean {
     return !this.closed && this.linkUp && !this.nc.isClosed();
   }
