@@ -50,15 +50,36 @@ describe('e2ee frames', () => {
     const raw2 = await ratchetKey(await ratchetKey(raw0));
     const frame = await encryptFrame(vp8Keyframe(), 3, { keyId: 7, ratchet: 2, key: await importMediaKey(raw2) });
     const ring = new ReceiveKeyring();
-    const waiting = ring.waitFor(7, 5000);
-    ring.add(7, 0, raw0);
+    const waiting = ring.waitFor('ana', 7, 5000);
+    ring.add('ana', 7, 0, raw0);
     assert.equal(await waiting, true);
-    assert.ok(await decryptFrame(frame, (await ring.key(7, 2))!), 'derived two steps forward');
+    assert.ok(await decryptFrame(frame, (await ring.key('ana', 7, 2))!), 'derived two steps forward');
     const newcomer = new ReceiveKeyring();
-    newcomer.add(7, 2, raw2);
-    assert.equal(await newcomer.key(7, 0), null, 'a newcomer cannot go back');
-    assert.equal(await newcomer.key(7, 2 + 17), null, 'nor too far forward');
-    assert.equal(await new ReceiveKeyring().waitFor(9, 10), false);
+    newcomer.add('ana', 7, 2, raw2);
+    assert.equal(await newcomer.key('ana', 7, 0), null, 'a newcomer cannot go back');
+    assert.equal(await newcomer.key('ana', 7, 2 + 17), null, 'nor too far forward');
+    assert.equal(await new ReceiveKeyring().waitFor('ana', 9, 10), false);
+  });
+
+  test("the keyring binds a key id to its sender: another's claim of the same id neither replaces nor opens it", async () => {
+    const anaRaw = randomRawKey();
+    const frame = await encryptFrame(vp8Keyframe(), 3, { keyId: 7, ratchet: 0, key: await importMediaKey(anaRaw) });
+    const ring = new ReceiveKeyring();
+    // Mallory read Ana's key id from her frames and gives a key under it first
+    ring.add('mallory', 7, 0, randomRawKey());
+    const anaWaits = ring.waitFor('ana', 7, 5000);
+    ring.add('ana', 7, 0, anaRaw);
+    assert.equal(await anaWaits, true);
+    assert.ok(await decryptFrame(frame, (await ring.key('ana', 7, 0))!), "Ana's frame opens with Ana's key");
+    assert.equal(await decryptFrame(frame, (await ring.key('mallory', 7, 0))!), null, "Mallory's key does not open it");
+    ring.add('mallory', 7, 1, randomRawKey());
+    assert.ok(await decryptFrame(frame, (await ring.key('ana', 7, 0))!), "a later step from Mallory leaves Ana's key");
+    // a flood of ids from one sender evicts only that sender's keys
+    for (let id = 100; id < 200; id++) ring.add('mallory', id, 0, randomRawKey());
+    assert.ok(ring.has('ana', 7));
+    assert.ok(ring.size <= 1 + 4, 'a sender holds a few ids at most');
+    ring.removeSender('ana');
+    assert.equal(ring.has('ana', 7), false);
   });
 
   test('two key agreements share a key: a wrapped media key opens on the other side only, as it was sent', async () => {

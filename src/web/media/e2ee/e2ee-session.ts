@@ -83,11 +83,6 @@ export class E2eeSession extends Store<E2eeState> {
   #worker: Worker | null = null;
   readonly #agreement: KeyAgreement | null = this.#api ? new KeyAgreement() : null;
   #peers = new Map<string, Peer>();
-  /**
-   * Who gave each key id we hold (the first to give it): a participant may not replace, nor have dropped when it
-   * leaves, a key id another participant uses (it can read the ids from the frames it receives).
-   */
-  #keyOwners = new Map<number, string>();
   #own: OwnKey | null = null;
   #rotateTimer: ReturnType<typeof setTimeout> | null = null;
   readonly #attached = new WeakSet<RTCRtpSender | RTCRtpReceiver>();
@@ -123,7 +118,6 @@ export class E2eeSession extends Store<E2eeState> {
       case 'joined':
         // a new session (another room, or back after a reconnect): key agreement again with whoever is there
         this.#peers = new Map();
-        this.#keyOwners = new Map();
         this.update({ unsupported: [], keyed: [] });
         break;
       case 'e2ee-state':
@@ -188,7 +182,6 @@ export class E2eeSession extends Store<E2eeState> {
     this.#rotateTimer = null;
     this.#own = null;
     this.#peers = new Map();
-    this.#keyOwners = new Map();
     this.#post({ op: 'enable', enabled: false });
     const pc = this.#conference.peerConnection;
     if (pc && this.#api === 'script' && lateTransformsWork()) this.#detach(pc);
@@ -233,11 +226,13 @@ export class E2eeSession extends Store<E2eeState> {
     // the older API must be piped on every sender and receiver from the start, on or off (frames wait for it)
     if (!this.state.enabled && this.#api === 'script') return;
     this.#worker ??= this.#newWorker();
+    // whose frames each receive m-line carries from this offer on: a frame opens only with that participant's keys
+    this.#post({ op: 'receivers', owners: Object.fromEntries(this.#conference.remoteSources.map((s) => [s.mid, s.participantId])) });
     for (const t of pc.getTransceivers()) {
       if (t.mid === null) continue;
       const own = this.#isOwn(t);
       if (own && !this.#attached.has(t.sender)) this.#transform(t.sender, { side: 'send', kind: t.mid === '0' ? 'audio' : 'video' });
-      if (!own && !this.#attached.has(t.receiver)) this.#transform(t.receiver, { side: 'receive', kind: t.receiver.track.kind === 'audio' ? 'audio' : 'video' });
+      if (!own && !this.#attached.has(t.receiver)) this.#transform(t.receiver, { side: 'receive', kind: t.receiver.track.kind === 'audio' ? 'audio' : 'video', mid: t.mid });
     }
   }
 
@@ -302,14 +297,9 @@ export class E2eeSession extends Store<E2eeState> {
         return;
       }
       if (this.#peers.get(from) !== peer) return; // left meanwhile
-      const owner = this.#keyOwners.get(data.keyId);
-      if (owner !== undefined && owner !== from && this.#peers.has(owner)) {
-        console.warn('tertulia: a participant sent a key under the key id of another: refused', from);
-        return;
-      }
-      this.#keyOwners.set(data.keyId, from);
       peer.keyIds.add(data.keyId);
-      this.#post({ op: 'add-key', keyId: data.keyId, ratchet: data.ratchet, raw });
+      // bound to `from`: it opens only frames of the m-lines the server says carry `from`
+      this.#post({ op: 'add-key', sender: from, keyId: data.keyId, ratchet: data.ratchet, raw });
       if (!this.state.keyed.includes(from)) this.update({ keyed: [...this.state.keyed, from] });
     })().catch((e: unknown) => console.warn('tertulia: a media key was refused', from, e));
   }
@@ -356,11 +346,7 @@ export class E2eeSession extends Store<E2eeState> {
   #forget(id: string): void {
     const peer = this.#peers.get(id);
     this.#peers.delete(id);
-    for (const keyId of peer?.keyIds ?? []) {
-      if (this.#keyOwners.get(keyId) !== id) continue;
-      this.#keyOwners.delete(keyId);
-      this.#post({ op: 'drop-key', keyId });
-    }
+    if (peer?.keyIds.size) this.#post({ op: 'drop-sender', sender: id });
     this.update({ unsupported: this.state.unsupported.filter((x) => x !== id), keyed: this.state.keyed.filter((x) => x !== id) });
   }
 

@@ -4,7 +4,9 @@
 // events) or, in Chrome without it, createEncodedStreams (the streams posted here).
 // Invariants: while on, no frame leaves unencrypted (none is sent before a key is set) and no plain frame received
 // is passed on; a frame whose key has not come yet waits for it up to KEY_WAIT_MS (a newcomer's first keyframe
-// usually arrives before the key exchange finishes), frames after it keep their order.
+// usually arrives before the key exchange finishes), frames after it keep their order. A received frame is opened
+// only with a key of the participant its m-line carries (the server says whose source each mid is), so nobody can
+// slip a key under another participant's key id.
 import { CLEAR_BYTES, decryptFrame, encryptFrame, importMediaKey, readTrailer, type MediaKey } from './frame-crypto.ts';
 import { ReceiveKeyring } from './keyring.ts';
 import type { E2eeFrameStats, FromWorker, ToWorker, TransformOptions } from './worker-messages.ts';
@@ -26,8 +28,10 @@ const scope = self as unknown as WorkerScope;
 let enabled = false;
 let sendKey: MediaKey | null = null;
 const keyring = new ReceiveKeyring();
-/** When we stop waiting for a key id not held (ms since the epoch): later frames of it are not held again. */
-const waitUntil = new Map<number, number>();
+/** Whose frames each receive m-line (mid) carries now. */
+let receivers = new Map<string, string>();
+/** When we stop waiting for a key not held (by sender and key id; ms since the epoch): later frames of it are not held again. */
+const waitUntil = new Map<string, number>();
 const stats: E2eeFrameStats = { transforms: 0, encrypted: 0, decrypted: 0, undecryptable: 0, plainDropped: 0 };
 let statsChanged = false;
 
@@ -51,11 +55,14 @@ scope.onmessage = (ev) => {
       break;
     }
     case 'add-key':
-      keyring.add(m.keyId, m.ratchet, m.raw);
-      waitUntil.delete(m.keyId);
+      keyring.add(m.sender, m.keyId, m.ratchet, m.raw);
+      waitUntil.delete(`${m.keyId}/${m.sender}`);
       break;
-    case 'drop-key':
-      keyring.remove(m.keyId);
+    case 'drop-sender':
+      keyring.removeSender(m.sender);
+      break;
+    case 'receivers':
+      receivers = new Map(Object.entries(m.owners));
       break;
     case 'streams':
       pipe(m.readable, m.writable, m.options);
@@ -70,7 +77,10 @@ scope.onrtctransform = (ev) => {
 
 function pipe(readable: ReadableStream, writable: WritableStream, options: TransformOptions): void {
   count('transforms');
-  const transform = options.side === 'send' ? (f: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>) => encrypt(f, c, options.kind) : decrypt;
+  const transform =
+    options.side === 'send'
+      ? (f: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>) => encrypt(f, c, options.kind)
+      : (f: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>) => decrypt(f, c, options.mid);
   readable
     .pipeThrough(new TransformStream<EncodedFrame, EncodedFrame>({ transform }))
     .pipeTo(writable)
@@ -90,24 +100,32 @@ async function encrypt(frame: EncodedFrame, c: TransformStreamDefaultController<
   c.enqueue(frame);
 }
 
-async function decrypt(frame: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>): Promise<void> {
+async function decrypt(frame: EncodedFrame, c: TransformStreamDefaultController<EncodedFrame>, mid: string | undefined): Promise<void> {
   const trailer = readTrailer(frame.data);
   if (!trailer) {
     if (enabled) count('plainDropped');
     else c.enqueue(frame);
     return;
   }
-  if (!keyring.has(trailer.keyId) && enabled) {
+  // whose frame this is: read per frame, since a recycled m-line carries someone else after a renegotiation
+  const sender = mid === undefined ? undefined : receivers.get(mid);
+  if (sender === undefined) {
+    if (enabled) count('undecryptable');
+    else c.enqueue(frame);
+    return;
+  }
+  if (!keyring.has(sender, trailer.keyId) && enabled) {
     const now = Date.now();
-    let until = waitUntil.get(trailer.keyId);
+    const w = `${trailer.keyId}/${sender}`;
+    let until = waitUntil.get(w);
     if (until === undefined) {
       until = now + KEY_WAIT_MS;
-      waitUntil.set(trailer.keyId, until);
+      waitUntil.set(w, until);
       if (waitUntil.size > 256) waitUntil.delete(waitUntil.keys().next().value!);
     }
-    if (until > now) await keyring.waitFor(trailer.keyId, until - now);
+    if (until > now) await keyring.waitFor(sender, trailer.keyId, until - now);
   }
-  const key = await keyring.key(trailer.keyId, trailer.ratchet);
+  const key = await keyring.key(sender, trailer.keyId, trailer.ratchet);
   const plain = key && (await decryptFrame(frame.data, key));
   if (plain) {
     frame.data = plain;

@@ -5,6 +5,8 @@
 export interface TransformOptions {
   side: 'send' | 'receive';
   kind: 'audio' | 'video';
+  /** A receiver's m-line: whose frames it carries is in the latest `receivers` message. */
+  mid?: string;
 }
 
 export type ToWorker =
@@ -12,9 +14,12 @@ export type ToWorker =
   | { op: 'enable'; enabled: boolean }
   /** The key our frames are encrypted with from now on (null: none yet; nothing is sent until one comes). */
   | { op: 'send-key'; keyId: number; ratchet: number; raw: Uint8Array }
-  /** Another participant's key. */
-  | { op: 'add-key'; keyId: number; ratchet: number; raw: Uint8Array }
-  | { op: 'drop-key'; keyId: number }
+  /** Another participant's key (`sender`: whose key exchange brought it; it opens only that participant's frames). */
+  | { op: 'add-key'; sender: string; keyId: number; ratchet: number; raw: Uint8Array }
+  /** Every key of a participant that left. */
+  | { op: 'drop-sender'; sender: string }
+  /** Which participant each receive m-line (by mid) carries, from the latest offer (sent before its transforms). */
+  | { op: 'receivers'; owners: Record<string, string> }
   /** Chrome's older API (createEncodedStreams): a sender's or receiver's streams, moved here. */
   | { op: 'streams'; options: TransformOptions; readable: ReadableStream; writable: WritableStream };
 
