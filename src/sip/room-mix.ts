@@ -17,7 +17,8 @@ import { SrtpSession } from '../bridge/packet/srtp.ts';
 import { ConferenceFeed } from '../plain-rtp/conference-feed.ts';
 import type { ReceivedSource } from '../protocol/bus-messages.ts';
 import { AUDIO_PT } from '../protocol/media-profile.ts';
-import { FRAME_MS, FRAME_SAMPLES, frameSamples, NARROW_FRAME_SAMPLES, NARROW_RATE, SAMPLE_RATE, type AudioRate } from './call-audio.ts';
+import { FRAME_SAMPLES, frameSamples, NARROW_FRAME_SAMPLES, NARROW_RATE, SAMPLE_RATE, type AudioRate } from './call-audio.ts';
+import { FrameClock, sharedFrameClock } from './media/frame-clock.ts';
 import { createOpusDecoder, type OpusDecoder } from './media/opus-codec.ts';
 import { Downsampler } from './media/resample.ts';
 
@@ -135,7 +136,7 @@ export class RoomMix {
   /** The rate the room is decoded and mixed at: the highest its listeners hear. */
   private rate: AudioRate = NARROW_RATE;
   private readonly scratch = new Int16Array(SAMPLE_RATE / 1000 * 120);
-  private timer: NodeJS.Timeout | undefined;
+  private stopClock: (() => void) | undefined;
   private closed = false;
   readonly counters = { packets: 0, dropped: 0, frames: 0 };
   /** The conference ended: nobody hears anything more. */
@@ -155,7 +156,7 @@ export class RoomMix {
   }
 
   /** Listens on `address` (the bridge sends there), attaches at focus and starts. */
-  static async open(bus: Bus, log: Logger, conferenceId: string, gatewayId: string, address: string): Promise<RoomMix> {
+  static async open(bus: Bus, log: Logger, conferenceId: string, gatewayId: string, address: string, clock: FrameClock = sharedFrameClock): Promise<RoomMix> {
     const mix = new RoomMix(bus, log, conferenceId, gatewayId);
     try {
       await new Promise<void>((resolve, reject) => {
@@ -175,7 +176,8 @@ export class RoomMix {
       await mix.close();
       throw e;
     }
-    mix.tick(performance.now());
+    // the calls' clock: every room's mix and every phone's frame in one callback (their sends leave together)
+    mix.stopClock = clock.add(() => mix.mix());
     return mix;
   }
 
@@ -229,16 +231,6 @@ export class RoomMix {
     }
   }
 
-  /** Every FRAME_MS, on a clock that does not drift (each tick is due at start + n * FRAME_MS). */
-  private tick(due: number): void {
-    if (this.closed) return;
-    this.mix();
-    let next = due + FRAME_MS;
-    const now = performance.now();
-    if (next < now - 5 * FRAME_MS) next = now; // the process stalled: no burst of catching up
-    this.timer = setTimeout(() => this.tick(next), Math.max(0, next - now));
-  }
-
   /** The rate the listeners need now; a change makes the speakers' decoders anew at it (a moment of silence). */
   private updateRate(): void {
     let rate: AudioRate = NARROW_RATE;
@@ -251,7 +243,9 @@ export class RoomMix {
     }
   }
 
+  /** One 20 ms tick of the calls' clock (frame-clock.ts: it does not drift). */
   private mix(): void {
+    if (this.closed) return;
     this.updateRate();
     const rate = this.rate;
     const frameLength = frameSamples(rate);
@@ -298,7 +292,7 @@ export class RoomMix {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
+    this.stopClock?.();
     this.listeners.clear();
     for (const s of this.speakers.values()) s.close();
     this.speakers.clear();
