@@ -36,7 +36,7 @@ export class MeetingGateway implements MeetingLinkHost {
   private readonly unsubscribe: Unsubscribe;
   private readonly aliveTimer: NodeJS.Timeout;
 
-  /** The callers' voices are encoded and sent on these threads (none: in this thread). */
+  /** The callers' voices and the rooms' mixes run on these threads (none: in this thread). */
   private readonly uplinks: UplinkPool | undefined;
 
   constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string; uplinks?: UplinkPool }) {
@@ -96,13 +96,15 @@ export class MeetingGateway implements MeetingLinkHost {
   private mixFor(conferenceId: string): Promise<RoomMix> {
     let mix = this.mixes.get(conferenceId);
     if (!mix) {
-      mix = RoomMix.open(this.bus, this.log.child({ room: conferenceId }), conferenceId, this.gatewayId, this.mediaAddress);
+      mix = RoomMix.open(this.bus, this.log.child({ room: conferenceId }), conferenceId, this.gatewayId, this.mediaAddress, this.uplinks);
       this.mixes.set(conferenceId, mix);
+      const removeAll = (reason: string) => {
+        for (const { link } of [...this.links.values()]) if (link.conferenceId === conferenceId) link.removed(reason);
+      };
       mix.then(
         (m) => {
-          m.onEnded = () => {
-            for (const { link } of [...this.links.values()]) if (link.conferenceId === conferenceId) link.removed('the meeting ended');
-          };
+          m.onEnded = () => removeAll('the meeting ended');
+          m.onFailed = () => removeAll('the gateway could not go on with the call');
         },
         () => this.mixes.delete(conferenceId),
       );

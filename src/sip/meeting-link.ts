@@ -2,7 +2,7 @@
 // made (`signal.phone-join`), whose voice goes to the bridge's plain port as Opus in SRTP through its uplink
 // (media/voice-uplink.ts: one encoder per call, narrowband from a G.711 phone's 8 kHz frames, wideband from an Opus
 // phone's 48 kHz ones, each packet with its RFC 6464 audio level so the caller can become the active speaker; on
-// the gateway's encoding threads when it has them, media/uplink-pool.ts); what the caller hears comes from the
+// the room's media thread when the gateway has them, media/uplink-pool.ts); what the caller hears comes from the
 // room's shared mix (room-mix.ts). Made and tracked by MeetingGateway (meeting-gateway.ts), which hands it
 // signal's events (removed, muted) and focus's `plain.<participantId>.moved` (the meeting's bridge went away: the
 // voice goes to the new bridge's port with its key, the call stays up).
@@ -44,7 +44,7 @@ export class MeetingLink implements MeetingAudio {
     this.displayName = joined.displayName;
     this.muted = joined.audioMuted;
     const spec = { ssrc, srtpKey: joined.srtpKey, address: joined.address, port: joined.port };
-    this.uplink = pool ? pool.uplink(spec, () => this.uplinkFailed()) : localUplink(spec);
+    this.uplink = pool ? pool.uplink(spec, () => this.uplinkFailed(), joined.conferenceId) : localUplink(spec);
   }
 
   get isMuted(): boolean {

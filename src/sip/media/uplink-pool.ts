@@ -1,14 +1,20 @@
-// The callers' voices into the meeting (voice-uplink.ts: Opus encoding, the largest cost of a call, then RTP,
-// SRTP and the send) on threads of their own, so a gateway process uses more than one core. The frames each call
-// gives during one callback of the event loop (the 20 ms frame clock runs every call's tick in one) go to the
-// threads as one batch per thread (a transferred buffer: no copy per frame, nothing comes back). Uplinks are
-// placed on the threads in turn. A thread that dies is said in the log and its calls are told (`onFailed`: the
-// call hangs up; its SRTP stream cannot be taken over where the thread left it); later calls send from the
-// gateway's own thread, as with no pool at all. The threads start with the first call (a gateway with no calls
-// runs none). An uplink can be repointed (the meeting moved to another bridge: its address, port and key).
+// The gateway's media threads: each caller's voice into the meeting (voice-uplink.ts: Opus encoding, the largest
+// cost of a call, then RTP, SRTP and the send) and each room's mix (mix-place.ts, room-mixer.ts: the room's audio
+// from the bridge, its speakers decoded, a mix per caller) run on threads of their own (media-worker.ts), so the
+// gateway's own thread keeps the SIP signalling and the phones' RTP. A room and its callers' voices go to one
+// thread, chosen by the room. The frames each call gives during one callback of the event loop (the 20 ms frame
+// clock runs every call's tick in one) go to its thread as one batch (a transferred buffer: no copy per frame);
+// each thread gives back its rooms' frames for the callers in one message per tick of its own clock. A thread that
+// dies is said in the log and its calls and rooms are told (`onFailed`: the calls hang up; their SRTP streams
+// cannot be taken over where the thread left them); later calls and rooms run in the gateway's own thread, as
+// with no threads at all. The threads start with the first call (a gateway with no calls runs none). An uplink
+// can be repointed (the meeting moved to another bridge: its address, port and key).
 import dgram from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../log.ts';
+import type { AudioRate } from '../call-audio.ts';
+import type { MixPlace } from './mix-place.ts';
+import type { EmitFrame } from './room-mixer.ts';
 import { VoiceUplink, type UplinkSpec, type UplinkTarget } from './voice-uplink.ts';
 
 /** A caller's voice into the meeting, wherever it is encoded and sent. */
@@ -24,7 +30,27 @@ export type ToUplinkWorker =
   | { type: 'create'; id: number; spec: UplinkSpec }
   | { type: 'repoint'; id: number; to: UplinkTarget }
   | { type: 'close'; id: number }
-  | { type: 'batch'; pcm: ArrayBuffer; ids: Int32Array; offsets: Int32Array; counts: Int32Array };
+  | { type: 'batch'; pcm: ArrayBuffer; ids: Int32Array; offsets: Int32Array; counts: Int32Array }
+  | { type: 'room-open'; room: number; address: string }
+  | { type: 'room-key'; room: number; key: string }
+  | { type: 'room-sources'; room: number; sources: Array<[number, string]> }
+  | { type: 'room-listen'; room: number; listener: number; participantId: string; rate: AudioRate }
+  | { type: 'room-rate'; room: number; listener: number; rate: AudioRate }
+  | { type: 'room-unlisten'; room: number; listener: number }
+  | { type: 'room-close'; room: number };
+
+export type FromMediaWorker =
+  | { type: 'room-port'; room: number; port: number }
+  | { type: 'room-failed'; room: number; message: string }
+  /** One tick's frames of every room of the thread: frame i is for listener listeners[i] of room rooms[i]. */
+  | { type: 'heard'; pcm: ArrayBuffer; rooms: Int32Array; listeners: Int32Array; offsets: Int32Array; counts: Int32Array };
+
+/** A room being opened or open on a thread: where its frames go, and who is told when the thread dies. */
+interface ThreadRoom {
+  emit: EmitFrame;
+  onFailed: () => void;
+  opened?: { resolve: (port: number) => void; reject: (e: Error) => void };
+}
 
 /** An uplink in this thread, sending from `socket` (its own when none is given; closed with it then). */
 export function localUplink(spec: UplinkSpec, socket?: dgram.Socket): Uplink {
@@ -50,12 +76,54 @@ class UplinkThread {
   alive = true;
   /** Each uplink's onFailed, by id. */
   readonly failed = new Map<number, () => void>();
+  /** The rooms mixed on the thread, by id. */
+  readonly rooms = new Map<number, ThreadRoom>();
   private frames: Int16Array[] = [];
   private ids: number[] = [];
   private flushQueued = false;
 
   constructor(worker: Worker) {
     this.worker = worker;
+    worker.on('message', (m: FromMediaWorker) => this.onMessage(m));
+  }
+
+  /** Opens a room's mix on the thread; resolves with its UDP port. */
+  openRoom(id: number, address: string, room: ThreadRoom): Promise<number> {
+    return new Promise((resolve, reject) => {
+      room.opened = { resolve, reject };
+      this.rooms.set(id, room);
+      this.post({ type: 'room-open', room: id, address });
+    });
+  }
+
+  closeRoom(id: number): void {
+    const room = this.rooms.get(id);
+    if (!room) return;
+    this.rooms.delete(id);
+    room.opened?.reject(new Error('closed'));
+    this.post({ type: 'room-close', room: id });
+  }
+
+  /** A message about a room (key, sources, listeners). */
+  roomMessage(m: ToUplinkWorker): void {
+    this.post(m);
+  }
+
+  private onMessage(m: FromMediaWorker): void {
+    if (m.type === 'heard') {
+      const pcm = new Int16Array(m.pcm);
+      for (let i = 0; i < m.rooms.length; i++) this.rooms.get(m.rooms[i]!)?.emit(m.listeners[i]!, pcm.subarray(m.offsets[i]!, m.offsets[i]! + m.counts[i]!));
+      return;
+    }
+    const room = this.rooms.get(m.room);
+    const opened = room?.opened;
+    if (!room || !opened) return;
+    room.opened = undefined;
+    if (m.type === 'room-port') opened.resolve(m.port);
+    else {
+      this.rooms.delete(m.room);
+      opened.reject(new Error(m.message));
+    }
   }
 
   create(id: number, spec: UplinkSpec, onFailed: () => void): void {
@@ -91,7 +159,10 @@ class UplinkThread {
     this.ids = [];
     const failed = [...this.failed.values()];
     this.failed.clear();
-    if (tell) for (const f of failed) queueMicrotask(f);
+    const rooms = [...this.rooms.values()];
+    this.rooms.clear();
+    for (const r of rooms) r.opened?.reject(new Error('the media thread died'));
+    if (tell) for (const f of [...failed, ...rooms.filter((r) => !r.opened).map((r) => r.onFailed)]) queueMicrotask(f);
   }
 
   private flush(): void {
@@ -129,7 +200,7 @@ export class UplinkPool {
   /** The socket uplinks in this thread share once a thread died (made then). */
   private fallbackSocket: dgram.Socket | null = null;
   private nextId = 1;
-  private nextThread = 0;
+  private nextRoom = 1;
   private closed = false;
 
   /** A pool of `count` threads (at least one), started with its first uplink. */
@@ -145,29 +216,61 @@ export class UplinkPool {
 
   private startThreads(): void {
     for (let i = 0; i < this.count; i++) {
-      const worker = new Worker(new URL('./uplink-worker.ts', import.meta.url));
+      const worker = new Worker(new URL('./media-worker.ts', import.meta.url));
       worker.unref();
       const t = new UplinkThread(worker);
       this.threads.push(t);
       const died = (why: string) => {
         if (!t.alive) return;
-        if (!this.closed) this.log.error({ why }, 'an encoding thread of the SIP gateway died: its calls are hung up, new ones are encoded in the main thread');
+        if (!this.closed) this.log.error({ why }, 'a media thread of the SIP gateway died: its calls are hung up, new ones run in the main thread');
         t.died(!this.closed);
       };
       worker.on('error', (e: Error) => died(e.message));
       worker.on('exit', (code) => died(`exit ${code}`));
     }
-    this.log.info({ threads: this.count }, 'the SIP gateway started its encoding threads (its first call)');
+    this.log.info({ threads: this.count }, 'the SIP gateway started its media threads (its first call)');
+  }
+
+  /** The thread of a room (its mix and its callers' voices), started when none is; null when the pool is closed. */
+  private threadFor(conferenceId: string): UplinkThread | null {
+    if (this.closed) return null;
+    if (this.threads.length === 0) this.startThreads();
+    let h = 0x811c9dc5; // FNV-1a: the same room, the same thread
+    for (let i = 0; i < conferenceId.length; i++) h = Math.imul(h ^ conferenceId.charCodeAt(i), 0x01000193);
+    return this.threads[(h >>> 0) % this.threads.length]!;
   }
 
   /**
-   * An uplink on the next thread (in this thread when that thread died). `onFailed`: its thread died, the
-   * caller's voice cannot go on (called once, later).
+   * The room's mix on its thread (listening on `address`), giving each listener's frames to `emit`; null when its
+   * thread died or the pool is closed (then it is mixed in this thread). `onFailed`: the thread died later.
    */
-  uplink(spec: UplinkSpec, onFailed: () => void): Uplink {
-    if (this.threads.length === 0 && !this.closed) this.startThreads();
-    const thread = this.threads[this.nextThread++ % this.threads.length]!;
-    if (!thread?.alive || this.closed) return localUplink(spec, this.socket());
+  mixPlace(conferenceId: string, address: string, emit: EmitFrame, onFailed: () => void): Promise<MixPlace> | null {
+    const thread = this.threadFor(conferenceId);
+    if (!thread?.alive) return null;
+    const room = this.nextRoom++;
+    return thread.openRoom(room, address, { emit, onFailed }).then((port): MixPlace => {
+      const send = (m: ToUplinkWorker) => {
+        if (thread.alive && thread.rooms.has(room)) thread.roomMessage(m);
+      };
+      return {
+        port,
+        setKey: (key) => send({ type: 'room-key', room, key }),
+        setSources: (sources) => send({ type: 'room-sources', room, sources: sources.map(([ssrc, p]) => [ssrc, p]) }),
+        listen: (listener, participantId, rate) => send({ type: 'room-listen', room, listener, participantId, rate }),
+        setRate: (listener, rate) => send({ type: 'room-rate', room, listener, rate }),
+        unlisten: (listener) => send({ type: 'room-unlisten', room, listener }),
+        close: () => thread.closeRoom(room),
+      };
+    });
+  }
+
+  /**
+   * An uplink on the thread of the caller's room (in this thread when that thread died). `onFailed`: its thread
+   * died, the caller's voice cannot go on (called once, later).
+   */
+  uplink(spec: UplinkSpec, onFailed: () => void, conferenceId = ''): Uplink {
+    const thread = this.threadFor(conferenceId || String(this.nextId));
+    if (!thread?.alive) return localUplink(spec, this.socket());
     const id = this.nextId++;
     thread.create(id, spec, onFailed);
     let closed = false;
