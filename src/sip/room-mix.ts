@@ -28,7 +28,7 @@ export interface MixListener {
   onFrame: (frame: Int16Array) => void;
 }
 
-/** Where rooms can be mixed besides this thread (the gateway's media threads, uplink-pool.ts). */
+/** Where rooms can be mixed besides this thread (the gateway's media threads, media-threads.ts). */
 export interface MixHost {
   /** A place for the room's mix on the room's thread; null when there is none (then it is mixed here). */
   mixPlace(conferenceId: string, address: string, emit: EmitFrame, onFailed: () => void): Promise<MixPlace> | null;

@@ -1,5 +1,5 @@
 // A room's mix (src/sip/media/room-mixer.ts) in the gateway's own thread (mix-place.ts `LocalMixPlace`) and on a
-// media thread (uplink-pool.ts `mixPlace`, media-worker.ts) gives the same audio: two speakers' Opus (48 kHz, as
+// media thread (media-threads.ts `mixPlace`, media-worker.ts) gives the same audio: two speakers' Opus (48 kHz, as
 // browsers send it) in SRTP with the room receiver's key, sent over UDP to both places at once; each listener's
 // frames from both places compared sample for sample, at a room of G.711 listeners (8 kHz) and at one with an Opus
 // listener (48 kHz, the G.711 ones brought down). A listener never hears its own voice; each speaker's frames carry
@@ -15,7 +15,7 @@ import type { AudioRate } from '../../src/sip/call-audio.ts';
 import { FrameClock } from '../../src/sip/media/frame-clock.ts';
 import { LocalMixPlace, type MixPlace } from '../../src/sip/media/mix-place.ts';
 import { createOpusEncoder } from '../../src/sip/media/opus-codec.ts';
-import { UplinkPool } from '../../src/sip/media/uplink-pool.ts';
+import { MediaThreads } from '../../src/sip/media/media-threads.ts';
 import { pitch, tone } from '../helpers/audio-tone.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -81,7 +81,7 @@ for (const opusListener of [false, true]) {
     const local = collector();
     const remote = collector();
     const clock = new FrameClock();
-    const pool = new UplinkPool(1, createLogger('silent'));
+    const pool = new MediaThreads(1, createLogger('silent'));
     let failed = 0;
     const places: MixPlace[] = [];
     const sender = dgram.createSocket('udp4');

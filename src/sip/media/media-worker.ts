@@ -1,4 +1,4 @@
-// Entry of one of the SIP gateway's media threads (uplink-pool.ts). Uplinks: keeps the callers' uplinks placed on
+// Entry of one of the SIP gateway's media threads (media-threads.ts). Uplinks: keeps the callers' uplinks placed on
 // it (voice-uplink.ts: Opus, RTP, SRTP) by id and sends each batch of frames the gateway's thread gives it (one per
 // 20 ms tick: every call's frame of that tick) to the bridge from one UDP socket (each bridge leg learns its own
 // sender's address, so one socket serves them all); with the native module (native/udp-batch.c) a batch's packets
@@ -12,7 +12,7 @@ import { nativeUdp, SendBatch } from '../../bridge/native/udp-batch.ts';
 import { literalLookup } from '../../net/udp.ts';
 import { sharedFrameClock } from './frame-clock.ts';
 import { LocalMixPlace } from './mix-place.ts';
-import type { FromMediaWorker, ToUplinkWorker } from './uplink-pool.ts';
+import type { FromMediaWorker, ToMediaWorker } from './media-threads.ts';
 import { VoiceUplink, type SendDatagram } from './voice-uplink.ts';
 
 const port = parentPort;
@@ -103,7 +103,7 @@ function openRoom(room: number, address: string): void {
   );
 }
 
-port.on('message', (m: ToUplinkWorker) => {
+port.on('message', (m: ToMediaWorker) => {
   if (m.type === 'room-open') openRoom(m.room, m.address);
   else if (m.type === 'room-key') rooms.get(m.room)?.setKey(m.key);
   else if (m.type === 'room-sources') rooms.get(m.room)?.setSources(m.sources);

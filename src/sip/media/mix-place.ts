@@ -2,7 +2,7 @@
 // address (the bridge sends the room's audio there) and the mixer, ticked by a 20 ms frame clock. `MixPlace` is
 // what the room's control (room-mix.ts) holds; `LocalMixPlace` is the place itself, made in the gateway's own
 // thread (no media threads) or on a media thread (media-worker.ts, which gives the frames back to the gateway's
-// thread in one message per tick: uplink-pool.ts `ThreadMixPlace`). Nothing here throws on the packet path.
+// thread in one message per tick: media-threads.ts `ThreadMixPlace`). Nothing here throws on the packet path.
 import dgram from 'node:dgram';
 import type { AddressInfo } from 'node:net';
 import type { AudioRate } from '../call-audio.ts';

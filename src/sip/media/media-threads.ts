@@ -26,7 +26,7 @@ export interface Uplink {
   close(): void;
 }
 
-export type ToUplinkWorker =
+export type ToMediaWorker =
   | { type: 'create'; id: number; spec: UplinkSpec }
   | { type: 'repoint'; id: number; to: UplinkTarget }
   | { type: 'close'; id: number }
@@ -71,7 +71,7 @@ export function localUplink(spec: UplinkSpec, socket?: dgram.Socket): Uplink {
   };
 }
 
-class UplinkThread {
+class MediaThread {
   readonly worker: Worker;
   alive = true;
   /** Each uplink's onFailed, by id. */
@@ -105,7 +105,7 @@ class UplinkThread {
   }
 
   /** A message about a room (key, sources, listeners). */
-  roomMessage(m: ToUplinkWorker): void {
+  roomMessage(m: ToMediaWorker): void {
     this.post(m);
   }
 
@@ -184,17 +184,17 @@ class UplinkThread {
       counts[i] = f.length;
       at += f.length;
     });
-    this.worker.postMessage({ type: 'batch', pcm: pcm.buffer, ids, offsets, counts } satisfies ToUplinkWorker, [pcm.buffer, ids.buffer, offsets.buffer, counts.buffer]);
+    this.worker.postMessage({ type: 'batch', pcm: pcm.buffer, ids, offsets, counts } satisfies ToMediaWorker, [pcm.buffer, ids.buffer, offsets.buffer, counts.buffer]);
   }
 
-  private post(m: ToUplinkWorker): void {
+  private post(m: ToMediaWorker): void {
     if (this.alive) this.worker.postMessage(m);
   }
 }
 
-export class UplinkPool {
+export class MediaThreads {
   /** Started with the first uplink. */
-  private readonly threads: UplinkThread[] = [];
+  private readonly threads: MediaThread[] = [];
   private readonly count: number;
   private readonly log: Logger;
   /** The socket uplinks in this thread share once a thread died (made then). */
@@ -203,7 +203,7 @@ export class UplinkPool {
   private nextRoom = 1;
   private closed = false;
 
-  /** A pool of `count` threads (at least one), started with its first uplink. */
+  /** `count` threads (at least one), started with the first call. */
   constructor(count: number, log: Logger) {
     this.count = Math.max(1, count);
     this.log = log;
@@ -218,7 +218,7 @@ export class UplinkPool {
     for (let i = 0; i < this.count; i++) {
       const worker = new Worker(new URL('./media-worker.ts', import.meta.url));
       worker.unref();
-      const t = new UplinkThread(worker);
+      const t = new MediaThread(worker);
       this.threads.push(t);
       const died = (why: string) => {
         if (!t.alive) return;
@@ -232,7 +232,7 @@ export class UplinkPool {
   }
 
   /** The thread of a room (its mix and its callers' voices), started when none is; null when the pool is closed. */
-  private threadFor(conferenceId: string): UplinkThread | null {
+  private threadFor(conferenceId: string): MediaThread | null {
     if (this.closed) return null;
     if (this.threads.length === 0) this.startThreads();
     let h = 0x811c9dc5; // FNV-1a: the same room, the same thread
@@ -249,7 +249,7 @@ export class UplinkPool {
     if (!thread?.alive) return null;
     const room = this.nextRoom++;
     return thread.openRoom(room, address, { emit, onFailed }).then((port): MixPlace => {
-      const send = (m: ToUplinkWorker) => {
+      const send = (m: ToMediaWorker) => {
         if (thread.alive && thread.rooms.has(room)) thread.roomMessage(m);
       };
       return {
