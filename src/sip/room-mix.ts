@@ -68,8 +68,14 @@ export class RoomMix {
     const mix = new RoomMix(bus, log, conferenceId, gatewayId);
     const emit: EmitFrame = (id, frame) => mix.hear(id, frame);
     try {
+      // on the room's media thread; here when there is none, or it could not open it (it died meanwhile)
+      const onThread = host?.mixPlace(conferenceId, address, emit, () => mix.failed());
       mix.place =
-        (await host?.mixPlace(conferenceId, address, emit, () => mix.failed())) ??
+        (onThread &&
+          (await onThread.catch((e: unknown) => {
+            log.warn({ err: (e as Error).message }, "the room's media thread could not mix it: mixed in the main thread");
+            return null;
+          }))) ??
         (await LocalMixPlace.open(address, clock, emit, (e) => log.warn({ err: e.message }, 'room mix socket error')));
       const { key } = await mix.feed.attachAudio(address, mix.place.port);
       mix.place.setKey(key);
