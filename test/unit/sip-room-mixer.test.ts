@@ -3,7 +3,8 @@
 // browsers send it) in SRTP with the room receiver's key, sent over UDP to both places at once; each listener's
 // frames from both places compared sample for sample, at a room of G.711 listeners (8 kHz) and at one with an Opus
 // listener (48 kHz, the G.711 ones brought down). A listener never hears its own voice; each speaker's frames carry
-// its tone; packets with another key or of an unknown SSRC are dropped, not heard.
+// its tone; packets with another key or of an unknown SSRC are dropped, not heard. A thread that dies tells its
+// rooms once (their calls hang up), and later rooms are mixed in this thread.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -149,3 +150,20 @@ for (const opusListener of [false, true]) {
     }
   });
 }
+
+test("a media thread that dies: its rooms are told (their calls hang up); a new room is mixed in this thread", async () => {
+  const pool = new MediaThreads(1, createLogger('silent'));
+  let failed = 0;
+  try {
+    const place = await pool.mixPlace('room-b', '127.0.0.1', () => {}, () => failed++);
+    assert.ok(place && place.port > 0);
+    await (pool as unknown as { threads: { worker: { terminate(): Promise<number> } }[] }).threads[0]!.worker.terminate();
+    await until('the room to be told', () => failed === 1);
+    assert.equal(pool.mixPlace('room-b', '127.0.0.1', () => {}, () => failed++), null, 'no thread: mixed here');
+    place.close(); // nothing to close there any more: no error
+    await sleep(50);
+    assert.equal(failed, 1, 'told once');
+  } finally {
+    await pool.close();
+  }
+});
