@@ -80,10 +80,10 @@ export async function startSip(opts: {
   const log = opts.log.child({ part: 'sip', gateway: gatewayId });
   const pinMenu = opts.pinMenu ?? defaultPinMenu(bus, config, log);
   const mediaAddress = sipMediaAddressFor(config);
-  // the callers' voices and the rooms' mixes run on threads of their own, one per core but this one, started with
-  // the first call (media-threads.ts)
+  // the callers' voices (and with sipMixOnThreads the rooms' mixes) run on threads of their own, one per core but
+  // this one, started with the first call (media-threads.ts)
   const mediaThreads = os.availableParallelism() - 1;
-  const threads = mediaThreads > 0 ? new MediaThreads(mediaThreads, log) : undefined;
+  const threads = mediaThreads > 0 ? new MediaThreads(mediaThreads, log, { mixRooms: config.sipMixOnThreads }) : undefined;
   const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress, ...(threads ? { threads } : {}) });
   const calls = new Set<Call>();
   let dialogs: Dialogs | undefined;

@@ -82,7 +82,7 @@ for (const opusListener of [false, true]) {
     const local = collector();
     const remote = collector();
     const clock = new FrameClock();
-    const pool = new MediaThreads(1, createLogger('silent'));
+    const pool = new MediaThreads(1, createLogger('silent'), { mixRooms: true });
     let failed = 0;
     const places: MixPlace[] = [];
     const sender = dgram.createSocket('udp4');
@@ -152,7 +152,10 @@ for (const opusListener of [false, true]) {
 }
 
 test("a media thread that dies: its rooms are told (their calls hang up); a new room is mixed in this thread", async () => {
-  const pool = new MediaThreads(1, createLogger('silent'));
+  const voicesOnly = new MediaThreads(1, createLogger('silent'));
+  assert.equal(voicesOnly.mixPlace('room-b', '127.0.0.1', () => {}, () => {}), null, 'sipMixOnThreads off: rooms mixed in this thread');
+  assert.equal(voicesOnly.threadCount, 0);
+  const pool = new MediaThreads(1, createLogger('silent'), { mixRooms: true });
   let failed = 0;
   try {
     const place = await pool.mixPlace('room-b', '127.0.0.1', () => {}, () => failed++);

@@ -203,10 +203,14 @@ export class MediaThreads {
   private nextRoom = 1;
   private closed = false;
 
-  /** `count` threads (at least one), started with the first call. */
-  constructor(count: number, log: Logger) {
+  /** Whether rooms are mixed on the threads (`sipMixOnThreads`), or only the voices run there. */
+  private readonly mixRooms: boolean;
+
+  /** `count` threads (at least one), started with the first call; `mixRooms`: the rooms' mixes on them too. */
+  constructor(count: number, log: Logger, opts: { mixRooms?: boolean } = {}) {
     this.count = Math.max(1, count);
     this.log = log;
+    this.mixRooms = opts.mixRooms ?? false;
   }
 
   /** The threads running now (none before the first call). */
@@ -241,10 +245,11 @@ export class MediaThreads {
   }
 
   /**
-   * The room's mix on its thread (listening on `address`), giving each listener's frames to `emit`; null when its
-   * thread died or the pool is closed (then it is mixed in this thread). `onFailed`: the thread died later.
+   * The room's mix on its thread (listening on `address`), giving each listener's frames to `emit`; null when
+   * rooms are not mixed on the threads, its thread died or the pool is closed (then it is mixed in this thread). `onFailed`: the thread died later.
    */
   mixPlace(conferenceId: string, address: string, emit: EmitFrame, onFailed: () => void): Promise<MixPlace> | null {
+    if (!this.mixRooms) return null;
     const thread = this.threadFor(conferenceId);
     if (!thread?.alive) return null;
     const room = this.nextRoom++;
