@@ -9,6 +9,10 @@
 //   sendBatch(fd, arena, offsets, lengths, addrs, ports, count) -> sent
 //       datagram i is arena[offsets[i] .. offsets[i] + lengths[i]) to addrs[i]:ports[i] (IPv4, host order);
 //       returns how many were sent (a datagram the kernel refuses is skipped; a full socket buffer stops).
+//   sendEach(fds, arena, offsets, lengths, addrs, ports, count) -> sent
+//       as sendBatch, but datagram i leaves from its own socket fds[i] (the SIP gateway's calls: each phone
+//       expects its RTP from the port in our SDP): one sendto(2) each, all in one call from JavaScript (what
+//       costs in a dgram send is Node's per-send work, not the system call). A datagram refused is skipped.
 //   receiveAgeMs(fd) -> ms
 //       how long ago (kernel clock) the datagram last read from fd arrived at the host: SIOCGSTAMPNS, the
 //       kernel's receive timestamp of the last datagram read. Called from the message handler of the socket
@@ -157,6 +161,53 @@ out:;
   return out;
 }
 
+static napi_value SendEach(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value a[7];
+  int32_t count = 0;
+  void* arena = NULL;
+  size_t arenaLength = 0, nf = 0, n0 = 0, n1 = 0, n2 = 0, n3 = 0;
+  int32_t* fds;
+  int32_t* offsets;
+  int32_t* lengths;
+  uint32_t* addrs;
+  uint16_t* ports;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 ||
+      !typed(env, a[0], napi_int32_array, (void**)&fds, &nf) ||
+      napi_get_arraybuffer_info(env, a[1], &arena, &arenaLength) != napi_ok ||
+      !typed(env, a[2], napi_int32_array, (void**)&offsets, &n0) ||
+      !typed(env, a[3], napi_int32_array, (void**)&lengths, &n1) ||
+      !typed(env, a[4], napi_uint32_array, (void**)&addrs, &n2) ||
+      !typed(env, a[5], napi_uint16_array, (void**)&ports, &n3) ||
+      napi_get_value_int32(env, a[6], &count) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sendEach(Int32Array, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)");
+    return NULL;
+  }
+  if (count < 0) count = 0;
+  if ((size_t)count > nf || (size_t)count > n0 || (size_t)count > n1 || (size_t)count > n2 || (size_t)count > n3) {
+    napi_throw_range_error(env, NULL, "sendEach: count exceeds the arrays");
+    return NULL;
+  }
+  int sent = 0;
+  struct sockaddr_in to;
+  memset(&to, 0, sizeof to);
+  to.sin_family = AF_INET;
+  for (int i = 0; i < count; i++) {
+    int32_t o = offsets[i], l = lengths[i];
+    // never read outside the arena; a descriptor that is not a socket is refused by the kernel (ENOTSOCK)
+    if (o < 0 || l < 0 || (size_t)o + (size_t)l > arenaLength || fds[i] < 0) continue;
+    to.sin_port = htons(ports[i]);
+    to.sin_addr.s_addr = htonl(addrs[i]);
+    ssize_t r;
+    do r = sendto(fds[i], (char*)arena + o, (size_t)l, MSG_DONTWAIT, (struct sockaddr*)&to, sizeof to);
+    while (r < 0 && errno == EINTR);
+    if (r >= 0) sent++;
+  }
+  napi_value out;
+  napi_create_int32(env, sent, &out);
+  return out;
+}
+
 static napi_value ReceiveAgeMs(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value a[1];
@@ -181,6 +232,8 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "openUdp4", f);
   napi_create_function(env, "sendBatch", NAPI_AUTO_LENGTH, SendBatch, NULL, &f);
   napi_set_named_property(env, exports, "sendBatch", f);
+  napi_create_function(env, "sendEach", NAPI_AUTO_LENGTH, SendEach, NULL, &f);
+  napi_set_named_property(env, exports, "sendEach", f);
   napi_create_function(env, "receiveAgeMs", NAPI_AUTO_LENGTH, ReceiveAgeMs, NULL, &f);
   napi_set_named_property(env, exports, "receiveAgeMs", f);
   return exports;

@@ -41,6 +41,7 @@ const OPTION_ARG: Partial<Record<SettingKey, string>> = {
   sipMediaAddress: 'IP',
   lastN: 'N',
   p2p: 'BOOL',
+  sipMixOnThreads: 'BOOL',
   publicAddress: 'IP',
   stunServer: 'HOST:PORT',
   dataDir: 'DIR',

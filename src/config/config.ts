@@ -262,6 +262,8 @@ export const configSchema = z.object({
   /** UDP ports of phone calls' RTP (the SIP gateway): an even port and the next one per call. */
   sipRtpPortMin: port.default(42000),
   sipRtpPortMax: port.default(42999),
+  /** The rooms' mixes of the SIP gateway on its media threads (with the callers' voices), not in its main thread. */
+  sipMixOnThreads: flag.default(false),
   /** SIP over TLS (TCP), when a certificate is configured (tlsCert/tlsKey, or domain's ACME one); 0: any free port. */
   sipTlsPort: port.default(5061),
   /** SIP dial-out: the trunk (sip:host[:port]) calls go out through; empty: no dial-out. */
@@ -387,6 +389,7 @@ export const settingHelp: Record<keyof Config, string> = {
   sipPort: 'SIP port of the gateway, UDP and TCP, 0 = any free port (default 5060)',
   sipPublicAddress: "address phones send audio to, written in the gateway's SDP (default: publicAddress, else this machine's LAN address)",
   sipMediaAddress: "IPv4 address the SIP gateway receives the rooms' audio on from the bridges; set its address on the bridges' network when it runs on another machine (default 127.0.0.1)",
+  sipMixOnThreads: "the SIP gateway decodes and mixes the rooms' audio on its media threads, with the callers' voices, instead of in its main thread (default false)",
   sipRtpPortMin: "lowest UDP port of phone calls' RTP with the SIP gateway, two per call (default 42000)",
   sipRtpPortMax: "highest UDP port of phone calls' RTP (default 42999)",
   sipTlsPort: 'SIP over TLS port of the gateway, used when a certificate is configured (tlsCert/tlsKey, or the ACME one of --domain); 0 = any free port (default 5061)',

@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { takeCall, type AnswerPhone, type Call, type CallDeps } from './call.ts';
 import { Dialogs } from './dialogs.ts';
 import { MeetingGateway } from './meeting-gateway.ts';
-import { UplinkPool } from './media/uplink-pool.ts';
+import { MediaThreads } from './media/media-threads.ts';
 import { PhoneMedia } from './media/phone-media.ts';
 import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
@@ -80,11 +80,11 @@ export async function startSip(opts: {
   const log = opts.log.child({ part: 'sip', gateway: gatewayId });
   const pinMenu = opts.pinMenu ?? defaultPinMenu(bus, config, log);
   const mediaAddress = sipMediaAddressFor(config);
-  // the callers' voices are encoded and sent on threads of their own, one per core but this one, started with the
-  // first call (uplink-pool.ts)
-  const uplinkThreads = os.availableParallelism() - 1;
-  const uplinks = uplinkThreads > 0 ? new UplinkPool(uplinkThreads, log) : undefined;
-  const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress, ...(uplinks ? { uplinks } : {}) });
+  // the callers' voices (and with sipMixOnThreads the rooms' mixes) run on threads of their own, one per core but
+  // this one, started with the first call (media-threads.ts)
+  const mediaThreads = os.availableParallelism() - 1;
+  const threads = mediaThreads > 0 ? new MediaThreads(mediaThreads, log, { mixRooms: config.sipMixOnThreads }) : undefined;
+  const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress, ...(threads ? { threads } : {}) });
   const calls = new Set<Call>();
   let dialogs: Dialogs | undefined;
   const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
@@ -125,7 +125,7 @@ export async function startSip(opts: {
     port = await server.listen();
   } catch (e) {
     await meetings.close();
-    await uplinks?.close();
+    await threads?.close();
     const err = e as NodeJS.ErrnoException;
     const hint = err.code === 'EADDRINUSE' ? ' (another program uses it: choose another sipPort)' : err.code === 'EACCES' ? ' (ports below 1024 need privileges)' : '';
     throw new Error(`cannot listen for SIP on ${config.sipAddress}:${config.sipPort} (TLS ${config.sipTlsPort}): ${err.code ?? err.message}${hint}`);
@@ -148,7 +148,7 @@ export async function startSip(opts: {
   } catch (e) {
     unwatch();
     await meetings.close();
-    await uplinks?.close();
+    await threads?.close();
     await server.close();
     throw new Error(`cannot open the SIP trunk ${config.sipTrunkUri}: ${(e as Error).message}`);
   }
@@ -170,7 +170,7 @@ export async function startSip(opts: {
         await dialOut.close();
         dialogs?.closeAll();
         await meetings.close();
-        await uplinks?.close();
+        await threads?.close();
         await server.close();
         log.info('SIP gateway stopped');
       })();

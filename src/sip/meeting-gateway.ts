@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { plainMovedSchema, subjects } from '../protocol/bus-messages.ts';
 import { PHONE_ALIVE_INTERVAL_MS, phoneEventSchema, phoneSubjects } from '../protocol/phone-messages.ts';
-import type { UplinkPool } from './media/uplink-pool.ts';
+import type { MediaThreads } from './media/media-threads.ts';
 import { MeetingLink, type MeetingLinkHost } from './meeting-link.ts';
 import { RoomMix, type MixListener } from './room-mix.ts';
 
@@ -36,12 +36,12 @@ export class MeetingGateway implements MeetingLinkHost {
   private readonly unsubscribe: Unsubscribe;
   private readonly aliveTimer: NodeJS.Timeout;
 
-  /** The callers' voices are encoded and sent on these threads (none: in this thread). */
-  private readonly uplinks: UplinkPool | undefined;
+  /** The callers' voices and the rooms' mixes run on these threads (none: in this thread). */
+  private readonly threads: MediaThreads | undefined;
 
-  constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string; uplinks?: UplinkPool }) {
+  constructor(opts: { bus: Bus; log: Logger; gatewayId: string; mediaAddress: string; threads?: MediaThreads }) {
     this.bus = opts.bus;
-    this.uplinks = opts.uplinks;
+    this.threads = opts.threads;
     this.log = opts.log;
     this.gatewayId = opts.gatewayId;
     this.mediaAddress = opts.mediaAddress;
@@ -68,7 +68,7 @@ export class MeetingGateway implements MeetingLinkHost {
     const ssrc = randomInt(1, 2 ** 32 - 1);
     const req = { gatewayId: this.gatewayId, room: caller.room, ssrc, ...(caller.callerId ? { callerId: caller.callerId.slice(0, 64) } : {}), ...(caller.callerName ? { callerName: caller.callerName.slice(0, 256) } : {}) };
     const joined = await callBus(this.bus, busCalls.signalPhoneJoin, '', req, SIGNAL_TIMEOUT_MS);
-    const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined, this.uplinks);
+    const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined, this.threads);
     const listener: MixListener = {
       participantId: joined.participantId,
       get rate() {
@@ -96,13 +96,15 @@ export class MeetingGateway implements MeetingLinkHost {
   private mixFor(conferenceId: string): Promise<RoomMix> {
     let mix = this.mixes.get(conferenceId);
     if (!mix) {
-      mix = RoomMix.open(this.bus, this.log.child({ room: conferenceId }), conferenceId, this.gatewayId, this.mediaAddress);
+      mix = RoomMix.open(this.bus, this.log.child({ room: conferenceId }), conferenceId, this.gatewayId, this.mediaAddress, this.threads);
       this.mixes.set(conferenceId, mix);
+      const removeAll = (reason: string) => {
+        for (const { link } of [...this.links.values()]) if (link.conferenceId === conferenceId) link.removed(reason);
+      };
       mix.then(
         (m) => {
-          m.onEnded = () => {
-            for (const { link } of [...this.links.values()]) if (link.conferenceId === conferenceId) link.removed('the meeting ended');
-          };
+          m.onEnded = () => removeAll('the meeting ended');
+          m.onFailed = () => removeAll('the gateway could not go on with the call');
         },
         () => this.mixes.delete(conferenceId),
       );

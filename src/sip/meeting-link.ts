@@ -2,7 +2,7 @@
 // made (`signal.phone-join`), whose voice goes to the bridge's plain port as Opus in SRTP through its uplink
 // (media/voice-uplink.ts: one encoder per call, narrowband from a G.711 phone's 8 kHz frames, wideband from an Opus
 // phone's 48 kHz ones, each packet with its RFC 6464 audio level so the caller can become the active speaker; on
-// the gateway's encoding threads when it has them, media/uplink-pool.ts); what the caller hears comes from the
+// the room's media thread when the gateway has them, media/media-threads.ts); what the caller hears comes from the
 // room's shared mix (room-mix.ts). Made and tracked by MeetingGateway (meeting-gateway.ts), which hands it
 // signal's events (removed, muted) and focus's `plain.<participantId>.moved` (the meeting's bridge went away: the
 // voice goes to the new bridge's port with its key, the call stays up).
@@ -10,7 +10,7 @@ import type { Logger } from '../log.ts';
 import type { PlainMoved } from '../protocol/bus-messages.ts';
 import type { PhoneJoinReply } from '../protocol/phone-messages.ts';
 import { rateOfFrame, SAMPLE_RATE, type AudioRate, type MeetingAudio } from './call-audio.ts';
-import { localUplink, type Uplink, type UplinkPool } from './media/uplink-pool.ts';
+import { localUplink, type Uplink, type MediaThreads } from './media/media-threads.ts';
 
 export interface MeetingLinkHost {
   /** Asks signal to mute or unmute the caller (its own *6); resolves with the state signal applied. */
@@ -36,7 +36,7 @@ export class MeetingLink implements MeetingAudio {
   onRemoved: ((reason: string) => void) | undefined;
   onMuted: ((muted: boolean) => void) | undefined;
 
-  constructor(host: MeetingLinkHost, log: Logger, ssrc: number, joined: PhoneJoinReply, pool?: UplinkPool) {
+  constructor(host: MeetingLinkHost, log: Logger, ssrc: number, joined: PhoneJoinReply, pool?: MediaThreads) {
     this.host = host;
     this.log = log;
     this.conferenceId = joined.conferenceId;
@@ -44,7 +44,7 @@ export class MeetingLink implements MeetingAudio {
     this.displayName = joined.displayName;
     this.muted = joined.audioMuted;
     const spec = { ssrc, srtpKey: joined.srtpKey, address: joined.address, port: joined.port };
-    this.uplink = pool ? pool.uplink(spec, () => this.uplinkFailed()) : localUplink(spec);
+    this.uplink = pool ? pool.uplink(spec, () => this.uplinkFailed(), joined.conferenceId) : localUplink(spec);
   }
 
   get isMuted(): boolean {

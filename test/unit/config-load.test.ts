@@ -103,6 +103,7 @@ test('defaults', () => {
     sipPort: 5060,
     sipPublicAddress: '',
     sipMediaAddress: '127.0.0.1',
+    sipMixOnThreads: false,
     sipRtpPortMin: 42000,
     sipRtpPortMax: 42999,
     sipTlsPort: 5061,

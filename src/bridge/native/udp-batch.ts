@@ -1,6 +1,7 @@
-// The bridge's optional native send path (native/udp-batch.c, built by scripts/build-native.sh): datagrams
-// queued during one event-loop callback leave in one sendmmsg(2) call. When the module is not built (no C
-// compiler, not Linux) or `nativeSend` is off, UdpTransport sends each datagram with dgram as before.
+// The optional native send path (native/udp-batch.c, built by scripts/build-native.sh): datagrams queued during
+// one event-loop callback leave in one sendmmsg(2) call (the bridge's one socket, SendBatch here), or in one call
+// of sendto(2) each from their own sockets (the SIP gateway's calls, src/sip/media/socket-batch.ts). When the
+// module is not built (no C compiler, not Linux) or `nativeSend` is off, each datagram goes through dgram.
 import { createRequire } from 'node:module';
 
 export interface UdpBatchModule {
@@ -14,6 +15,16 @@ export interface UdpBatchModule {
     ports: Uint16Array,
     count: number,
   ): number;
+  /** As sendBatch, datagram i from its own socket fds[i]; absent in a module built before it (then: dgram). */
+  sendEach?: (
+    fds: Int32Array,
+    arena: ArrayBuffer,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    count: number,
+  ) => number;
   /** How long ago (ms, kernel clock) the last datagram read from fd arrived; -1 when unknown. */
   receiveAgeMs(fd: number): number;
 }

@@ -7,10 +7,14 @@
 // RTCP from the phone's address (either port) goes to `onRtcp`, and our own is sent where the phone's comes from
 // (else to its RTP port + 1). Each RTP packet is parsed once (the bridge's RtpView).
 // Never throws on the packet path: absurd sizes, non-RTP and garbage are counted and dropped.
+// RTP to the phone leaves through the thread's SocketBatch (socket-batch.ts): with the native module the RTP
+// socket is opened by it, and every call's packets of one tick go out in one native call.
 import dgram from 'node:dgram';
+import { nativeUdp } from '../../bridge/native/udp-batch.ts';
 import { isRtcp } from '../../bridge/packet/rtp.ts';
 import { RtpView } from '../../bridge/packet/rtp-view.ts';
-import { bindUdp } from '../../net/udp.ts';
+import { bindUdp, literalLookup } from '../../net/udp.ts';
+import { socketBatch, type SocketBatch } from './socket-batch.ts';
 
 /** Largest datagram taken (a phone's audio packet is under 300 bytes). */
 export const MAX_DATAGRAM = 1500;
@@ -49,21 +53,24 @@ export class RtpPortRange {
     return this.used.size;
   }
 
-  /** Binds a free pair on `address`: [rtp, rtcp]. Rejects (RtpPortsExhausted) when every pair is in use or taken by other programs. */
-  async open(address: string): Promise<[dgram.Socket, dgram.Socket]> {
+  /**
+   * Binds a free pair on `address`: [rtp, rtcp, the RTP socket's descriptor (-1 when dgram opened it)]. Rejects
+   * (RtpPortsExhausted) when every pair is in use or taken by other programs.
+   */
+  async open(address: string): Promise<[dgram.Socket, dgram.Socket, number]> {
     for (let i = 0; i < this.pairs; i++) {
       const index = (this.next + i) % this.pairs;
       if (this.used.has(index)) continue;
       this.used.add(index);
       const port = this.first + 2 * index;
       // every address a call sends to is an IPv4 literal (its SDP, a received datagram)
-      const rtp = await bindUdp(address, port, true);
+      const rtp = await bindRtp(address, port);
       const rtcp = rtp === null ? null : await bindUdp(address, port + 1);
       if (rtp !== null && rtcp !== null) {
         this.next = (index + 1) % this.pairs;
-        return [rtp, rtcp];
+        return [rtp.socket, rtcp, rtp.fd];
       }
-      rtp?.close();
+      rtp?.socket.close();
       this.used.delete(index);
     }
     throw new RtpPortsExhausted(`no free UDP port pair for a call's RTP in ${this.min}-${this.max}`);
@@ -72,6 +79,41 @@ export class RtpPortRange {
   release(rtpPort: number): void {
     this.used.delete((rtpPort - this.first) / 2);
   }
+}
+
+/**
+ * A call's RTP socket on address:port, sending to IPv4 literals only: opened by the native module when it can
+ * send batches from many sockets (its descriptor is what the batch sends from), else by dgram (fd -1). Null when
+ * the port is taken.
+ */
+async function bindRtp(address: string, port: number): Promise<{ socket: dgram.Socket; fd: number } | null> {
+  const mod = nativeUdp();
+  if (!mod?.sendEach) {
+    const socket = await bindUdp(address, port, true);
+    return socket && { socket, fd: -1 };
+  }
+  let fd: number;
+  try {
+    fd = mod.openUdp4(address, port, false);
+  } catch {
+    return null; // taken (or an address this machine does not have: every port fails alike, as with dgram)
+  }
+  const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+  return new Promise((resolve) => {
+    const fail = () => {
+      try {
+        socket.close(); // closes the descriptor it adopted
+      } catch {
+        // never bound
+      }
+      resolve(null);
+    };
+    socket.once('error', fail);
+    socket.bind({ fd }, () => {
+      socket.off('error', fail);
+      resolve({ socket, fd });
+    });
+  });
 }
 
 export interface RtpSessionCounters {
@@ -92,6 +134,9 @@ export class RtpSession {
   readonly counters: RtpSessionCounters = { received: 0, sent: 0, sendErrors: 0, rtcp: 0, relatched: 0, dropped: { malformed: 0, oversize: 0, otherSource: 0 } };
 
   private readonly rtp: dgram.Socket;
+  /** The RTP socket's descriptor (-1: dgram's own) and the batch its sends go through. */
+  private readonly rtpFd: number;
+  private readonly batch: SocketBatch;
   private readonly rtcp: dgram.Socket;
   private readonly range: RtpPortRange;
   private readonly view = new RtpView();
@@ -115,9 +160,11 @@ export class RtpSession {
     if (error) this.counters.sendErrors++;
   };
 
-  private constructor(range: RtpPortRange, rtp: dgram.Socket, rtcp: dgram.Socket) {
+  private constructor(range: RtpPortRange, rtp: dgram.Socket, rtcp: dgram.Socket, rtpFd: number, batch: SocketBatch) {
     this.range = range;
     this.rtp = rtp;
+    this.rtpFd = rtpFd;
+    this.batch = batch;
     this.rtcp = rtcp;
     this.port = rtp.address().port;
     rtp.on('message', (msg, rinfo) => this.onDatagram(msg, rinfo.address, rinfo.port));
@@ -126,10 +173,10 @@ export class RtpSession {
     rtcp.on('error', () => {});
   }
 
-  /** Opens a session on a free pair of `range`, bound to `bindAddress`. */
-  static async open(range: RtpPortRange, bindAddress: string): Promise<RtpSession> {
-    const [rtp, rtcp] = await range.open(bindAddress);
-    return new RtpSession(range, rtp, rtcp);
+  /** Opens a session on a free pair of `range`, bound to `bindAddress`; its RTP leaves through `batch`. */
+  static async open(range: RtpPortRange, bindAddress: string, batch = socketBatch()): Promise<RtpSession> {
+    const [rtp, rtcp, fd] = await range.open(bindAddress);
+    return new RtpSession(range, rtp, rtcp, fd, batch);
   }
 
   /** Where the phone's SDP says it receives; a change (a re-INVITE moved it) drops the latched source. */
@@ -149,11 +196,15 @@ export class RtpSession {
     return { address: this.remoteAddress, port: this.remotePort, latched: this.latched };
   }
 
-  /** Sends buf[0..len) to the phone. The buffer must stay untouched until the send is done (a ring of them). */
+  /**
+   * Sends buf[0..len) to the phone, at the end of this callback with the other calls' packets (the native batch:
+   * copied, the buffer may be reused at once) or at once through dgram (the buffer must stay untouched until that
+   * send is done: a ring of them).
+   */
   send(buf: Buffer, len: number): void {
     if (this.closed || this.remotePort === 0 || this.remoteAddress === '' || this.remoteAddress === '0.0.0.0') return;
     try {
-      this.rtp.send(buf, 0, len, this.remotePort, this.remoteAddress, this.onSent);
+      this.batch.send(this.rtp, this.rtpFd, buf, len, this.remotePort, this.remoteAddress, this.onSent);
       this.counters.sent++;
     } catch {
       this.counters.sendErrors++;
@@ -178,6 +229,7 @@ export class RtpSession {
     this.closed = true;
     this.onRtp = undefined;
     this.onRtcp = undefined;
+    if (this.rtpFd >= 0) this.batch.flush(); // its queued packets leave before its descriptor is given back
     this.rtp.close();
     this.rtcp.close();
     this.range.release(this.port);

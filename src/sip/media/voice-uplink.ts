@@ -2,7 +2,7 @@
 // G.711 phone, 48 kHz from an Opus phone) -> Opus (one encoder per rate; the RTP clock is 48 kHz either way, each
 // packet says its band) -> RTP with the RFC 6464 audio level (extension id 1 of media-profile.ts, the V bit
 // below 60 -dBov) so the caller can be the dominant speaker -> SRTP with the key signal gave -> UDP. It runs where
-// uplink-pool.ts puts it: on an encoding thread, or in the gateway's thread (one core).
+// media-threads.ts puts it: on an encoding thread, or in the gateway's thread (one core).
 import { SrtpSession } from '../../bridge/packet/srtp.ts';
 import { AUDIO_LEVEL_EXT_ID, AUDIO_PT } from '../../protocol/media-profile.ts';
 import { FRAME_SAMPLES, NARROW_RATE, rateOfFrame, SAMPLE_RATE, type AudioRate } from '../call-audio.ts';

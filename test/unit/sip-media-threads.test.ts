@@ -1,5 +1,5 @@
 // The callers' voices into the meeting (src/sip/media/voice-uplink.ts) on the gateway's encoding threads
-// (uplink-pool.ts), with both Opus implementations: six calls (8 kHz tones of their own pitch, as a G.711 caller's
+// (media-threads.ts), with both Opus implementations: six calls (8 kHz tones of their own pitch, as a G.711 caller's
 // voice, and 48 kHz ones, as an Opus caller's), their frames given as the frame clock gives them, interleaved, on
 // two threads, sent as SRTP to a UDP socket here standing in for the bridge: each call's packets authenticate
 // with its key, carry its SSRC, a sequence without holes, the audio level, and decode to its own tone at its
@@ -15,7 +15,7 @@ import { rtpHeaderLength, rtpPayloadEnd, rtpSeq, rtpSsrc } from '../../src/bridg
 import { SrtpSession } from '../../src/bridge/packet/srtp.ts';
 import { createLogger } from '../../src/log.ts';
 import { createOpusDecoder, nativeOpus, type OpusImplementation } from '../../src/sip/media/opus-codec.ts';
-import { localUplink, UplinkPool, type Uplink } from '../../src/sip/media/uplink-pool.ts';
+import { localUplink, MediaThreads, type Uplink } from '../../src/sip/media/media-threads.ts';
 import type { UplinkSpec } from '../../src/sip/media/voice-uplink.ts';
 import { pitch, rms, tone } from '../helpers/audio-tone.ts';
 
@@ -98,7 +98,7 @@ async function until(what: string, ok: () => boolean): Promise<void> {
 
 for (const impl of impls) {
   test(`${impl}: six calls' voices sent from two threads arrive in order, each its own tone, with its key`, async () => {
-    const pool = new UplinkPool(2, createLogger('silent'));
+    const pool = new MediaThreads(2, createLogger('silent'));
     let voices: Voice[] = [];
     const b = await bridge(() => voices);
     try {
@@ -121,7 +121,7 @@ for (const impl of impls) {
 }
 
 test('the threads start with the first call, not before', async () => {
-  const pool = new UplinkPool(2, createLogger('silent'));
+  const pool = new MediaThreads(2, createLogger('silent'));
   let voices: Voice[] = [];
   const b = await bridge(() => voices);
   try {
@@ -139,7 +139,7 @@ test('the threads start with the first call, not before', async () => {
 
 for (const where of ['thread', 'local'] as const) {
   test(`${where}: a repointed uplink sends its next frames to the new bridge with the new key`, async () => {
-    const pool = new UplinkPool(1, createLogger('silent'));
+    const pool = new MediaThreads(1, createLogger('silent'));
     let first: Voice[] = [];
     let second: Voice[] = [];
     const a = await bridge(() => first);
@@ -170,7 +170,7 @@ for (const where of ['thread', 'local'] as const) {
 }
 
 test('a thread that dies: its calls are told, once; new calls send from this thread', async () => {
-  const pool = new UplinkPool(1, createLogger('silent'));
+  const pool = new MediaThreads(1, createLogger('silent'));
   let voices: Voice[] = [];
   const b = await bridge(() => voices);
   try {
