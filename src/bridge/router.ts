@@ -249,6 +249,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
         return false;
       }
       if (v.vp8.keyframe) readKeyframeSize(layer, v.buf, hl + v.vp8.headerLength, end);
+      layer.temporalRates?.add(v.vp8.tid, v.len, this.nowMs);
     }
     return true;
   }
