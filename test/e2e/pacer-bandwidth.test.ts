@@ -1,0 +1,130 @@
+// The pacer and temporal-layer thinning on shaped links (tc in network namespaces, as simulcast-bandwidth.test.ts):
+//  - a receiver of a 720p camera limited to 300 kbit/s: the loss it sees before the bridge switches it down,
+//    with the pacer (default) and without (`pacer: false`), printed side by side (a figure, not a threshold: a
+//    loaded machine moves it);
+//  - a receiver limited to a rate between the top layer's full rate and the next layer's: it keeps the top layer's
+//    resolution at a reduced frame rate (about a half or a quarter of what an unlimited receiver decodes).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { joinThroughUi, launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { createShapedSetup, netnsUnavailable, type ShapedSetup } from '../helpers/netns.ts';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { outboundLayers, videoFrom } from '../helpers/video-stats.ts';
+
+const skip = netnsUnavailable();
+
+/** A server in the bridge namespace of `net` with `env`, and one browser per client namespace. */
+async function setup(net: ShapedSetup, env: Record<string, string>): Promise<{ server: RunningServer; browsers: Browser[] }> {
+  const server = await startServer(
+    { TERTULIA_LISTEN_ADDRESS: net.serverAddress, TERTULIA_PUBLIC_ADDRESS: net.serverAddress, ...env },
+    { netns: net.bridge, host: net.serverAddress },
+  );
+  const browsers: Browser[] = [];
+  for (const c of net.clients) browsers.push(await launchBrowser(c.chromium));
+  return { server, browsers };
+}
+
+/** A receiver in a large window with Sol pinned on the stage: the top layer fits its tile. */
+async function receiver(browser: Browser, baseUrl: string, room: string, name: string): Promise<Participant> {
+  const p = await newParticipant(browser, name);
+  await p.page.setViewportSize({ width: 1600, height: 1000 });
+  await joinThroughUi(p, baseUrl, room, { stopCamera: true, muteMic: true });
+  await p.page.getByRole('button', { name: 'Speaker view' }).click();
+  await p.page.getByRole('group', { name: 'Sol', exact: true }).getByRole('button', { name: 'Pin' }).click();
+  return p;
+}
+
+async function sender(browser: Browser, baseUrl: string, room: string): Promise<Participant> {
+  const p = await newParticipant(browser, 'Sol');
+  await joinThroughUi(p, baseUrl, room, { hash: '#config.resolution=720', muteMic: true });
+  return p;
+}
+
+describe('loss before the switch down at 300 kbit/s, with and without the pacer', { skip: skip ?? false }, () => {
+  const figures: string[] = [];
+  for (const pacer of [true, false]) {
+    test(`pacer ${pacer ? 'on' : 'off'}: the receiver switches down; its loss until then is printed`, async (t) => {
+      const net = createShapedSetup(2, `${process.pid % 10000}${pacer ? 'p' : 'n'}`);
+      let s: { server: RunningServer; browsers: Browser[] } | undefined;
+      try {
+        s = await setup(net, { TERTULIA_PACER: String(pacer) });
+        await sender(s.browsers[0]!, s.server.baseUrl, 'pausado');
+        const narrow = await receiver(s.browsers[1]!, s.server.baseUrl, 'pausado', 'Estrecho');
+        await waitUntil('Estrecho to get the 1280-wide layer', () => videoFrom(narrow.page, 'Sol'), (v) => v?.width === 1280, 90_000);
+        // a few seconds at the top layer, so the keyframes of the switch up are behind
+        await new Promise((r) => setTimeout(r, 4000));
+        const start = (await videoFrom(narrow.page, 'Sol'))!;
+        const t0 = Date.now();
+        net.limit(1, 300);
+        const low = (await waitUntil('Estrecho to get a lower layer', () => videoFrom(narrow.page, 'Sol'), (v) => (v?.width ?? 0) > 0 && v!.width < 1280, 60_000))!;
+        const lost = low.packetsLost - start.packetsLost;
+        const received = low.packetsReceived - start.packetsReceived;
+        assert.ok(received > 0, 'packets arrived until the switch');
+        const line = `pacer ${pacer ? 'on ' : 'off'}: switched down to ${low.width} after ${((Date.now() - t0) / 1000).toFixed(1)} s; lost ${lost} of ${lost + received} packets (${((100 * lost) / Math.max(1, lost + received)).toFixed(1)} %)`;
+        figures.push(line);
+        t.diagnostic(line);
+        // it keeps decoding at the lower layer
+        await waitUntil('Estrecho to keep decoding', () => videoFrom(narrow.page, 'Sol'), (v) => (v?.framesDecoded ?? 0) > low.framesDecoded + 30, 30_000);
+      } finally {
+        for (const b of s?.browsers ?? []) await b.close();
+        await s?.server.stop();
+        net.destroy();
+      }
+    });
+  }
+  after(() => {
+    if (figures.length > 0) console.log(`\n# loss before the switch down at 300 kbit/s\n${figures.map((f) => `#   ${f}`).join('\n')}`);
+  });
+});
+
+describe('a receiver between two layers gets the larger one at a reduced frame rate', { skip: skip ?? false }, () => {
+  let net: ShapedSetup | undefined;
+  let s: { server: RunningServer; browsers: Browser[] } | undefined;
+  let sol: Participant;
+  let wide: Participant;
+  let narrow: Participant;
+
+  before(async () => {
+    net = createShapedSetup(2, `${process.pid % 10000}t`);
+    s = await setup(net, {});
+  });
+  after(async () => {
+    for (const b of s?.browsers ?? []) await b.close();
+    await s?.server.stop();
+    net?.destroy();
+  });
+
+  test('limited below the top layer, it keeps 1280 wide at about a half or a quarter of the frame rate', async (t) => {
+    sol = await sender(s!.browsers[0]!, s!.server.baseUrl, 'fotogramas');
+    wide = await receiver(s!.browsers[0]!, s!.server.baseUrl, 'fotogramas', 'Ancho');
+    narrow = await receiver(s!.browsers[1]!, s!.server.baseUrl, 'fotogramas', 'Estrecho');
+    for (const p of [wide, narrow]) {
+      await waitUntil(`${p.name} to get the 1280-wide layer`, () => videoFrom(p.page, 'Sol'), (v) => v?.width === 1280, 90_000);
+    }
+    // the top layer's rate as the sender sends it, over 4 s
+    const top = async () => Object.values(await outboundLayers(sol.page)).sort((a, b) => b.width - a.width)[0]!;
+    const a = await top();
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 4000));
+    const b = await top();
+    const topKbps = ((b.bytes - a.bytes) * 8) / (Date.now() - t0);
+    // between the top layer's TL0+TL1 (about 60 % of it with Chrome's L1T3) and its full rate
+    const limitKbps = Math.round(topKbps * 0.8);
+    t.diagnostic(`top layer ${topKbps.toFixed(0)} kbit/s; Estrecho limited to ${limitKbps} kbit/s`);
+    net!.limit(1, limitKbps);
+    const thinned = await waitUntil(
+      'Estrecho to get the 1280 layer at a reduced frame rate',
+      async () => ({ n: await videoFrom(narrow.page, 'Sol'), w: await videoFrom(wide.page, 'Sol') }),
+      ({ n, w }) => n?.width === 1280 && (w?.framesPerSecond ?? 0) > 0 && (n?.framesPerSecond ?? 0) > 0 && n!.framesPerSecond <= 0.7 * w!.framesPerSecond,
+      90_000,
+    );
+    const ratio = thinned.n!.framesPerSecond / thinned.w!.framesPerSecond;
+    t.diagnostic(`Estrecho: ${thinned.n!.width} wide at ${thinned.n!.framesPerSecond} fps; Ancho ${thinned.w!.width} wide at ${thinned.w!.framesPerSecond} fps (ratio ${ratio.toFixed(2)})`);
+    assert.equal(thinned.n!.width, 1280);
+    // a half (TL0+TL1) or a quarter (TL0) of the full frame rate
+    assert.ok(ratio >= 0.15 && ratio <= 0.7, `frame-rate ratio ${ratio}`);
+    assert.equal(thinned.w!.width, 1280, 'the unlimited receiver keeps the top layer');
+    net!.unlimit(1);
+  });
+});
