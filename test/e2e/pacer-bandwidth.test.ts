@@ -119,12 +119,22 @@ describe('a receiver between two layers gets the larger one at a reduced frame r
       ({ n, w }) => n?.width === 1280 && (w?.framesPerSecond ?? 0) > 0 && (n?.framesPerSecond ?? 0) > 0 && n!.framesPerSecond <= 0.7 * w!.framesPerSecond,
       90_000,
     );
-    const ratio = thinned.n!.framesPerSecond / thinned.w!.framesPerSecond;
-    t.diagnostic(`Estrecho: ${thinned.n!.width} wide at ${thinned.n!.framesPerSecond} fps; Ancho ${thinned.w!.width} wide at ${thinned.w!.framesPerSecond} fps (ratio ${ratio.toFixed(2)})`);
-    assert.equal(thinned.n!.width, 1280);
+    t.diagnostic(`first seen: Estrecho ${thinned.n!.width} wide at ${thinned.n!.framesPerSecond} fps; Ancho at ${thinned.w!.framesPerSecond} fps`);
+    // Chrome's framesPerSecond is a one-second average: the median of five samples a second apart
+    const samples: Array<{ width: number; ratio: number }> = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((r) => setTimeout(r, 1000));
+      const n = (await videoFrom(narrow.page, 'Sol'))!;
+      const w = (await videoFrom(wide.page, 'Sol'))!;
+      samples.push({ width: n.width, ratio: w.framesPerSecond > 0 ? n.framesPerSecond / w.framesPerSecond : 1 });
+      assert.equal(w.width, 1280, 'the unlimited receiver keeps the top layer');
+    }
+    const median = <T>(xs: T[], key: (x: T) => number) => xs.map(key).sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+    t.diagnostic(`Estrecho over 5 s: ${samples.map((x) => `${x.width}@${x.ratio.toFixed(2)}`).join(' ')} (width@frame-rate ratio to Ancho)`);
+    assert.equal(median(samples, (x) => x.width), 1280, 'the larger resolution');
     // a half (TL0+TL1) or a quarter (TL0) of the full frame rate
-    assert.ok(ratio >= 0.15 && ratio <= 0.7, `frame-rate ratio ${ratio}`);
-    assert.equal(thinned.w!.width, 1280, 'the unlimited receiver keeps the top layer');
+    const ratio = median(samples, (x) => x.ratio);
+    assert.ok(ratio >= 0.15 && ratio <= 0.65, `frame-rate ratio ${ratio}`);
     net!.unlimit(1);
   });
 });
