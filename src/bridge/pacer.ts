@@ -2,8 +2,9 @@
 // estimate (PACING_FACTOR x the estimate, as libwebrtc's pacer), so a keyframe (tens of packets made in one
 // event-loop turn) spreads over tens of milliseconds instead of leaving as one burst that a narrow link's queue
 // turns into loss.
-//  - Only video is ever delayed (media, retransmissions: one FIFO per receiver). Audio and bandwidth probes leave
-//    at once; their bytes are counted against the pace all the same (probes are paced by the probe sender).
+//  - Only video is ever delayed (media, retransmissions: one FIFO per receiver). Audio leaves at once; its bytes
+//    count against the pace all the same. Bandwidth probes leave at once and do not count: the probe sender
+//    paces them, above the pace on purpose, and they must not hold the video back.
 //  - A packet leaves at once while the receiver's queue is empty and its debt (bytes sent minus what the pace
 //    allowed since) is under BURST_MS of the pace: normal frames do not wait, and an idle receiver costs nothing.
 //  - What waits is copied into a slot of the thread's pool (preallocated, grown in chunks up to a cap, never per
@@ -263,7 +264,7 @@ export class ReceiverPacer {
     return false;
   }
 
-  /** A packet sent at once (audio, a probe): its bytes count against the pace. */
+  /** A packet sent at once (audio): its bytes count against the pace. */
   account(len: number, nowMs: number, rateBps: number): void {
     this.leak(nowMs, rateBps);
     this.debt += len;
