@@ -10,7 +10,8 @@
 //  - What waits is copied into a slot of the thread's pool (preallocated, grown in chunks up to a cap, never per
 //    packet) and linked into the receiver's queue; it is copied into an output ring slot when it leaves.
 //  - One timer per thread (Pacing), armed only while some receiver has a queue: every PACE_INTERVAL_MS it sends
-//    what each queue is due. A late timer sends more (the debt shrank more): the average rate stays the pace.
+//    what each queue is due (a receiver's next video packet also sends what its queue is due then: a busy event
+//    loop makes the timer late). A late timer sends more (the debt shrank more): the average rate stays the pace.
 //  - Bounds: the pace rises so that the oldest packet waits no longer than about MAX_QUEUE_MS; a receiver queues at most
 //    MAX_QUEUED_PACKETS and the pool holds at most MAX_POOL_SLOTS; beyond either, the new video packet is
 //    dropped (tail drop, counted as dropPacerFull): the receiver NACKs it like any loss.
@@ -260,6 +261,8 @@ export class ReceiverPacer {
     this.tail = i;
     this.queued++;
     this.queuedBytes += len;
+    // what is due leaves now, not only at the timer (which a busy event loop makes late)
+    if (this.sendDue(nowMs, rateBps)) return false;
     if (this.activeIndex < 0) this.pacing.activate(this);
     return false;
   }
@@ -270,10 +273,15 @@ export class ReceiverPacer {
     this.debt += len;
   }
 
-  /** Sends what the queue is due at `nowMs`; true when it is empty. */
+  /** Sends what the queue is due at `nowMs` (the timer); true when it is empty. */
   drain(nowMs: number): boolean {
+    return this.sendDue(nowMs, this.sink.paceRateBps());
+  }
+
+  /** Sends what the queue is due at `nowMs` at pace `rateBps`; true when it is empty. */
+  private sendDue(nowMs: number, rateBps: number): boolean {
     const pacing = this.pacing;
-    let rate = this.sink.paceRateBps();
+    let rate = rateBps;
     // nothing waits much longer than MAX_QUEUE_MS: a queue that would drain slower raises the pace
     if (this.head >= 0) {
       const left = MAX_QUEUE_MS - (nowMs - pacing.queuedAtOf(this.head));

@@ -95,8 +95,11 @@ test('caps: a receiver queues at most MAX_QUEUED_PACKETS, the pool at most its s
   const pacer = p.createPacer(sink);
   let immediate = 0;
   for (let i = 0; i < MAX_QUEUED_PACKETS + 100; i++) if (pacer.admit(packet(i & 0xffff), 1200, 20, 0, 1_000_000)) immediate++;
-  assert.equal(pacer.queued, MAX_QUEUED_PACKETS);
-  assert.equal(counters.dropPacerFull, 100 - immediate);
+  const total = MAX_QUEUED_PACKETS + 100;
+  assert.equal(pacer.queued, MAX_QUEUED_PACKETS, 'full');
+  assert.ok(counters.dropPacerFull > 0);
+  // every packet left at once, left through the queue, waits, or was dropped
+  assert.equal(immediate + sink.sent.length + pacer.queued + counters.dropPacerFull, total);
 
   const small = new BridgeCounters();
   const q = pacing(small, 256);
