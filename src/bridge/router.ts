@@ -104,7 +104,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   nowUs = 0;
   private nowMs = 0;
-  /** Paces video per WebRTC receiver (set by the bridge unless `pacer: false`). */
+  /** Paces video per WebRTC receiver (set by the bridge when `pacer` is on). */
   pacing: Pacing | null = null;
 
   private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
