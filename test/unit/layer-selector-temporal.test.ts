@@ -46,6 +46,21 @@ test('short of the top layer: the top layer at 15 fps, then 7.5 fps, before the 
   }
 });
 
+test('below the full rate of the next smaller layer the larger layer is not thinned: down a layer, thinned in turn', () => {
+  // 400 k: the top's TL0 (750 k) is out anyway; the middle layer whole (500 k) does not fit, so the top is not
+  // offered thinned; the middle at TL0 (250 k x 1.2) does (the lowest layer, 150 k, fits whole)
+  const d = stage();
+  new LayerSelector().allocate(400_000, [d], 0);
+  assert.deepEqual([d.target, d.temporal], [1, 0]);
+  // a top layer whose TL0 is cheap (a still picture): at 300 k it would fit thinned, but the middle layer whole
+  // does not, so the middle layer thinned it is
+  const still = stage();
+  still.layers[2].tl0Bps = 200_000;
+  still.layers[2].tl1Bps = 250_000;
+  new LayerSelector().allocate(300_000, [still], 0);
+  assert.equal(still.target, 1);
+});
+
 test('without measured temporal layers: spatial layers only (the previous behaviour)', () => {
   const d = stage(false);
   new LayerSelector().allocate(1_300_000, [d], 0);

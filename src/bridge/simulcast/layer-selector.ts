@@ -8,7 +8,9 @@
  * pass 2 upgrades sources in priority order as far as their tile and the remaining budget allow.
  * Temporal thinning: a layer whose temporal layers are measured is also offered at a lower frame rate (its TL0+TL1,
  * then its TL0 alone: 15 and 7.5 fps of Chrome's 30), and these come before the next smaller layer: a receiver
- * a little short of a layer's full rate gets that layer's picture at a lower frame rate. The options of a source
+ * between two layers (the smaller fits whole, the larger does not) gets the larger layer's picture at a lower
+ * frame rate. Below the smaller layer's full rate the larger one is not thinned (its keyframes alone would overrun
+ * the link): the receiver goes down a layer, and that one may be thinned in turn. The options of a source
  * are ranked (layer, temporal): (l, all) > (l, TL1) > (l, TL0) > (l-1, all) > ...
  * Hysteresis: an option above the one a source had needs its bitrate x upgradeMargin to fit and is not
  * taken within upgradeHoldMs of that source's last downgrade; going down is immediate.
@@ -141,8 +143,12 @@ export class LayerSelector {
       const haveRank = rank(d.target, d.temporal);
       upgrade: for (let l = ideal; l >= d.target; l--) {
         if (!(d.layers[l].bitrateBps > 0)) continue;
+        // a lower frame rate of layer l only between layers: when the next smaller one would fit whole (below
+        // that, the larger layer's keyframes alone overrun the link: go down a layer instead)
+        const thinnable = l === 0 || have + budget >= d.layers[l - 1].bitrateBps;
         for (let t = ALL_TEMPORAL_LAYERS; t >= 0; t--) {
           if (rank(l, t) <= haveRank) break upgrade;
+          if (t < ALL_TEMPORAL_LAYERS && !thinnable) break;
           const rate = optionRate(d, l, t);
           if (rate > 0 && this.cost(d, l, t, rate, prev[i], nowMs) - have <= budget) {
             budget -= rate - have;
