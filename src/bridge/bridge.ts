@@ -27,6 +27,7 @@ import { sendRelayRates, sendRelayWishes } from './relay-feedback.ts';
 import { WebRtcTransport, webrtcOf, type Fingerprint } from './webrtc-transport.ts';
 import { PlainTransport, type PlainTransportDescription, type PlainTransportRequest } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
+import { Pacing } from './pacer.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
@@ -115,6 +116,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       opts.config.nativeSend,
     );
     this.router = new Router(this);
+    if (opts.config.pacer) this.router.pacing = new Pacing(this.counters, () => this.router.nextSlot());
     this.probes = new ProbeSender(this.router);
   }
 
@@ -750,6 +752,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.byAddress.clear();
     this.endpointTotal = 0;
     await this.tcp?.close();
+    this.router.pacing?.close();
     await this.udp.close();
   }
 }

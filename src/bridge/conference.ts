@@ -7,6 +7,7 @@ import { DominantSpeaker } from './speaker/dominant-speaker.ts';
 import { Downtrack, standaloneDowntrackHost, type DowntrackHost } from './downtrack.ts';
 import type { Egress } from './egress.ts';
 import { RateMeter } from './simulcast/rate-meter.ts';
+import { TemporalRates } from './simulcast/temporal-rates.ts';
 
 /** How many ended video streams' numbering a receiver keeps (Endpoint.retiredRewriters). */
 export const RETIRED_REWRITERS = 32;
@@ -167,6 +168,7 @@ export class Conference {
       source.parent = parent;
       source.layerIndex = index;
       source.rate = new RateMeter();
+      source.temporalRates = new TemporalRates();
       parent.layers[index] = source;
     }
     source.parentOfRtx = repair ? parent : null;

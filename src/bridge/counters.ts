@@ -34,6 +34,8 @@ export class BridgeCounters {
   probePackets = 0;
   /** Simulcast: spatial layer switches made by receivers' rewriters. */
   layerSwitches = 0;
+  /** Video packets that waited in a receiver's pacer queue before leaving (pacer.ts). */
+  pacedPackets = 0;
 
   /** Dropped: first byte outside the RFC 7983 ranges. */
   dropUnknownType = 0;
@@ -60,6 +62,8 @@ export class BridgeCounters {
   dropDuplicate = 0;
   /** Dropped: audio, or camera video (all its layers and RTX; never a screen), of an endpoint muted on the server. */
   dropMuted = 0;
+  /** Dropped: a video packet for a receiver whose pacer queue (or the thread's pacer pool) was full. */
+  dropPacerFull = 0;
   /** Dropped: an exception in the packet path (a bug or hostile input). */
   dropError = 0;
   /** Outgoing packets the SRTP layer refused to protect. */

@@ -1,4 +1,4 @@
-// The control loop per receiver (bridge -> browser direction): which simulcast layer of each camera it gets
+// The control loop per receiver (bridge -> browser direction): which simulcast layer (and frame rate: temporal layers) of each camera it gets
 // (its bandwidth estimate and tile sizes decide, see simulcast/layer-selector.ts), keyframe re-requests while
 // a rewriter waits for a switch, paced bandwidth probes, and the estimator each receiver gets. Runs from timers, never per packet.
 import type { Conference } from './conference.ts';
@@ -7,7 +7,8 @@ import type { Source } from './source.ts';
 import type { Downtrack } from './downtrack.ts';
 import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
-import { LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
+import { ALL_TEMPORAL_LAYERS, LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
+import { ALL_TEMPORAL } from './simulcast/vp8-rewriter.ts';
 import { SendSideBwe } from './bwe/send-side-bwe.ts';
 import { FAR_RATE_TTL_MS } from './relay-feedback.ts';
 
@@ -71,6 +72,10 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
           continue;
         }
         l.bitrateBps = layerRateBps(layer, nowMs);
+        // its frame rates below the full one (temporal layers measured here; none over a relay)
+        const tr = layer.temporalRates;
+        l.tl0Bps = tr === null ? 0 : tr.upToBps(0, nowMs);
+        l.tl1Bps = tr === null ? 0 : tr.upToBps(1, nowMs);
         // until a keyframe told its size: the scale Chrome uses (4:2:1 from the top layer)
         const scale = 2 ** (d.layers.length - 1 - i);
         l.width = layer.width > 0 ? layer.width : DEFAULT_TILE.width / scale;
@@ -104,7 +109,8 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
     for (const i of order) {
       const rw = streams[i].rewriter!;
       const before = rw.targetLayer;
-      rw.setTarget(demands[i].target);
+      const t = demands[i].temporal;
+      rw.setTarget(demands[i].target, t >= ALL_TEMPORAL_LAYERS ? ALL_TEMPORAL : t);
       if (rw.targetLayer !== before) {
         const d = demands[i];
         onChange({ receiver: ep, source: streams[i].source, layer: rw.targetLayer, estimateBps: estimate, tileWidth: d.tileWidth, tileHeight: d.tileHeight });

@@ -38,6 +38,7 @@ import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { UdpTransport } from './udp-transport.ts';
 import type { SendContext, WebRtcTransport } from './webrtc-transport.ts';
 import type { PlainSink } from './plain-transport.ts';
+import type { Pacing } from './pacer.ts';
 import {
   AUDIO_LEVEL_EXT_ID,
   HIDDEN_EXT_ID,
@@ -103,6 +104,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   /** performance.now() in µs / ms at the packet being handled (send times for bandwidth estimation). */
   nowUs = 0;
   private nowMs = 0;
+  /** Paces video per WebRTC receiver (set by the bridge when `pacer` is on). */
+  pacing: Pacing | null = null;
 
   private readonly onRtcpPacketCb: (offset: number, length: number, pt: number, fmt: number) => void;
   private readonly onNackSeqCb: (seq: number) => void;
@@ -246,6 +249,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
         return false;
       }
       if (v.vp8.keyframe) readKeyframeSize(layer, v.buf, hl + v.vp8.headerLength, end);
+      layer.temporalRates?.add(v.vp8.tid, v.len, this.nowMs);
     }
     return true;
   }

@@ -8,6 +8,7 @@ import type { Egress } from './egress.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { RetransmitBuffer } from './retransmit-buffer.ts';
 import type { RateMeter } from './simulcast/rate-meter.ts';
+import type { TemporalRates } from './simulcast/temporal-rates.ts';
 
 /** A stream one endpoint sends, keyed by SSRC in its conference. */
 export class Source {
@@ -53,6 +54,8 @@ export class Source {
   parentOfRtx: Source | null = null;
   /** A simulcast layer: its send rate, and the frame size of its last keyframe (0 until one). */
   rate: RateMeter | null = null;
+  /** A simulcast layer: the rate of each of its temporal layers (from the VP8 descriptor's TID). */
+  temporalRates: TemporalRates | null = null;
   /** A layer that comes over a relay: its send rate where the camera is (bps), as the far bridge last said, and when (performance.now()). */
   farRateBps = 0;
   farRateMs = -Infinity;

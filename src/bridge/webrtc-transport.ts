@@ -18,6 +18,7 @@ import type { TcpPath } from './tcp-transport.ts';
 import { writeTransportSeq } from './packet/twcc.ts';
 import type { PlainSink } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
+import { PACING_FACTOR, type PacedSink, type Pacing, type ReceiverPacer } from './pacer.ts';
 import type { UdpTransport } from './udp-transport.ts';
 
 export interface Fingerprint {
@@ -37,12 +38,14 @@ export interface SendContext {
   rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
   /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
   rtcpIndex(to: WebRtcTransport): number;
+  /** The thread's pacing (pacer.ts); null: video leaves as it is made (`pacer: false`). */
+  readonly pacing: Pacing | null;
 }
 
 /** The router: what a WebRTC transport sends with and hands decrypted packets to. */
 export type WebRtcContext = SendContext & PlainSink;
 
-export class WebRtcTransport implements MediaTransport {
+export class WebRtcTransport implements MediaTransport, PacedSink {
   readonly kind = 'webrtc';
   readonly endpoint: Endpoint;
   /** The bridge's ICE credentials for this endpoint. */
@@ -73,6 +76,8 @@ export class WebRtcTransport implements MediaTransport {
   srtpOut: SrtpSession | null = null;
   /** The transport-wide sequence number of the next packet sent to it. */
   twSeq = 0;
+  /** Its pacer (made at the first packet once it has a downlink estimate and the thread paces). */
+  pacer: ReceiverPacer | null = null;
 
   constructor(ep: Endpoint, ufrag: string, pwd: string, ctx: WebRtcContext) {
     this.endpoint = ep;
@@ -90,6 +95,7 @@ export class WebRtcTransport implements MediaTransport {
     this.dtlsPendingVerify = false;
     this.srtpIn = null;
     this.srtpOut = null;
+    this.pacer?.clear();
     this.select(null, 0, null, false);
   }
 
@@ -133,9 +139,37 @@ export class WebRtcTransport implements MediaTransport {
 
   // ---------------------------------------------------------------- send
 
-  sendRtp(out: Buffer, len: number, _kind: MediaKind, probeCluster: number, twOffset?: number): void {
-    const srtp = this.srtpOut;
-    if (srtp === null || this.address === null) return;
+  sendRtp(out: Buffer, len: number, kind: MediaKind, probeCluster: number, twOffset?: number): void {
+    if (this.srtpOut === null || this.address === null) return;
+    const ctx = this.ctx;
+    const pacing = ctx.pacing;
+    const bwe = this.endpoint.bwe;
+    if (pacing !== null && bwe !== null) {
+      // video waits for its pace; audio leaves now and counts against it; probes (paced by the probe sender, at
+      // rates above the pace on purpose) neither wait nor count
+      if (probeCluster < 0) {
+        const pacer = (this.pacer ??= pacing.createPacer(this));
+        const rate = PACING_FACTOR * bwe.estimateBps();
+        if (kind !== 'video') pacer.account(len, ctx.nowUs / 1000, rate);
+        else if (!pacer.admit(out, len, twOffset, ctx.nowUs / 1000, rate)) return;
+      }
+    }
+    this.transmit(out, len, probeCluster, twOffset, ctx.nowUs);
+  }
+
+  paceRateBps(): number {
+    const bwe = this.endpoint.bwe;
+    return bwe === null ? Infinity : PACING_FACTOR * bwe.estimateBps();
+  }
+
+  sendPaced(buf: Buffer, len: number, twOffset: number | undefined, nowUs: number): void {
+    if (this.srtpOut === null || this.address === null || !this.endpoint.connected) return;
+    this.transmit(buf, len, -1, twOffset, nowUs);
+  }
+
+  /** Numbers out[0..len) transport-wide (sent at `nowUs`), protects it in place and sends it. */
+  private transmit(out: Buffer, len: number, probeCluster: number, twOffset: number | undefined, nowUs: number): void {
+    const srtp = this.srtpOut!;
     let numbered: boolean;
     if (twOffset === undefined) numbered = writeTransportSeq(out, len, TWCC_EXT_ID, this.twSeq);
     else if ((numbered = twOffset >= 0)) {
@@ -144,7 +178,7 @@ export class WebRtcTransport implements MediaTransport {
     }
     if (numbered) {
       const bwe = this.endpoint.bwe;
-      if (bwe !== null) bwe.onPacketSent(this.twSeq, len + srtp.rtpOverhead, this.ctx.nowUs, probeCluster);
+      if (bwe !== null) bwe.onPacketSent(this.twSeq, len + srtp.rtpOverhead, nowUs, probeCluster);
       this.twSeq = (this.twSeq + 1) & 0xffff;
     }
     const n = srtp.protectRtp(out, len, out);
@@ -189,7 +223,9 @@ export class WebRtcTransport implements MediaTransport {
     else this.ctx.counters.sendErrors++; // another worker's connection: only it sends there
   }
 
-  close(): void {}
+  close(): void {
+    this.pacer?.clear();
+  }
 }
 
 /** The endpoint's WebRTC transport; null for plain and relay endpoints. */

@@ -140,6 +140,11 @@ export const configSchema = z.object({
   mediaWorkerSpan: decimal(z.number().int().min(1).max(10000)).default(10),
   /** The bridge sends with the native module (sendmmsg batches) when it is built; false: always Node's dgram. */
   nativeSend: flag.default(true),
+  /**
+   * The bridge paces video per receiver at 2.5x its downlink estimate (bridge/pacer.ts); false (the default until
+   * it shows a benefit: docs/BENCHMARKS.md, "The pacer and temporal-layer thinning"): sent as forwarded.
+   */
+  pacer: flag.default(false),
   /** UDP ports of plain-RTP transports (recording, streaming, SIP legs, `tertulia play`): the lowest and highest. */
   plainRtpPortMin: port.default(40000),
   plainRtpPortMax: port.default(40999),
@@ -332,6 +337,7 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
+  pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',
   p2p: 'with exactly two browsers in a room (no phone caller, played file or recording), their media goes browser to browser; back to the bridge when a third joins (default true)',

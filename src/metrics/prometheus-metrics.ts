@@ -22,6 +22,7 @@ const BRIDGE_COUNTERS: [field: string, name: string, help: string][] = [
   ['keyframeRequestsThrottled', 'keyframe_requests_throttled_total', 'Keyframe requests held back by the throttle'],
   ['layerSwitches', 'layer_switches_total', 'Simulcast spatial layer switches made for receivers'],
   ['probePackets', 'probe_packets_total', 'Padding probe packets sent to receivers (bandwidth estimation)'],
+  ['pacedPackets', 'paced_packets_total', "Video packets that waited in a receiver's pacer queue before leaving"],
   ['twccFeedbackSent', 'twcc_feedback_sent_total', 'Transport-cc feedback packets sent to senders'],
   ['sendErrors', 'send_errors_sampled_total', 'Failed sends, sampled one in 16'],
 ];

@@ -28,13 +28,16 @@ export interface InboundVideo {
   framesDecoded: number;
   freezeCount: number;
   packetsLost: number;
+  packetsReceived: number;
+  /** Decoded frames per second over the last second (Chrome's framesPerSecond; 0 when not reported). */
+  framesPerSecond: number;
 }
 
 /** Every remote camera/screen that decoded frames, with its current frame width and freeze count. */
 export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
   return await page.evaluate(async () => {
     const t = (window as any).__tertulia;
-    const out: { from: string; width: number; framesDecoded: number; freezeCount: number; packetsLost: number }[] = [];
+    const out: { from: string; width: number; framesDecoded: number; freezeCount: number; packetsLost: number; packetsReceived: number; framesPerSecond: number }[] = [];
     if (!t?.pc) return out;
     const byMid = new Map<string, string>();
     for (const s of t.sources ?? []) byMid.set(String(s.mid), s.participantId);
@@ -49,6 +52,8 @@ export async function inboundVideo(page: Page): Promise<InboundVideo[]> {
         framesDecoded: s.framesDecoded,
         freezeCount: s.freezeCount ?? 0,
         packetsLost: s.packetsLost ?? 0,
+        packetsReceived: s.packetsReceived ?? 0,
+        framesPerSecond: s.framesPerSecond ?? 0,
       });
     });
     return out;

@@ -47,6 +47,7 @@ test('defaults', () => {
     mediaWorkers: 0,
     mediaWorkerSpan: 10,
     nativeSend: true,
+    pacer: false,
     plainRtpPortMin: 40000,
     plainRtpPortMax: 40999,
     lastN: 0,

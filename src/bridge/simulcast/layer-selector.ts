@@ -6,7 +6,13 @@
  * every visible source its lowest active layer while the budget lasts (the rest are suspended: -1), the
  * first visible one even over budget (a receiver always sees someone, and its feedback keeps flowing);
  * pass 2 upgrades sources in priority order as far as their tile and the remaining budget allow.
- * Hysteresis: a layer above the one a source had needs its bitrate x upgradeMargin to fit and is not
+ * Temporal thinning: a layer whose temporal layers are measured is also offered at a lower frame rate (its TL0+TL1,
+ * then its TL0 alone: 15 and 7.5 fps of Chrome's 30), and these come before the next smaller layer: a receiver
+ * between two layers (the smaller fits whole, the larger does not) gets the larger layer's picture at a lower
+ * frame rate. Below the smaller layer's full rate the larger one is not thinned (its keyframes alone would overrun
+ * the link): the receiver goes down a layer, and that one may be thinned in turn. The options of a source
+ * are ranked (layer, temporal): (l, all) > (l, TL1) > (l, TL0) > (l-1, all) > ...
+ * Hysteresis: an option above the one a source had needs its bitrate x upgradeMargin to fit and is not
  * taken within upgradeHoldMs of that source's last downgrade; going down is immediate.
  * No allocation per call; the caller owns the SourceDemand objects and reuses them.
  */
@@ -16,7 +22,13 @@ export interface SimulcastLayer {
   height: number;
   /** Measured send rate of this layer (bps); 0 when the sender does not send it now. */
   bitrateBps: number;
+  /** Measured rates of its temporal layer 0 alone and of 0 and 1 together (bps); 0: not measured (no reduced frame rate offered). */
+  tl0Bps?: number;
+  tl1Bps?: number;
 }
+
+/** demand.temporal: every temporal layer (the full frame rate). */
+export const ALL_TEMPORAL_LAYERS = 2;
 
 export interface SourceDemand {
   /** Spatial layers, lowest first. */
@@ -26,12 +38,14 @@ export interface SourceDemand {
   tileHeight: number;
   /** Output: the selected spatial layer, -1 = none. Keep it between calls (it is the hysteresis state). */
   target: number;
+  /** Output: its highest temporal layer: 0 (TL0 only), 1 (TL0+TL1), ALL_TEMPORAL_LAYERS (all). */
+  temporal: number;
   /** Hysteresis state: time of the last downgrade (ms), -Infinity initially. */
   lastDowngradeMs: number;
 }
 
 export function createSourceDemand(layers: SimulcastLayer[] = []): SourceDemand {
-  return { layers, tileWidth: 0, tileHeight: 0, target: -1, lastDowngradeMs: -Infinity };
+  return { layers, tileWidth: 0, tileHeight: 0, target: -1, temporal: ALL_TEMPORAL_LAYERS, lastDowngradeMs: -Infinity };
 }
 
 /**
@@ -53,6 +67,26 @@ export function idealLayer(d: SourceDemand): number {
 /** Keeping a source's layer is allowed up to this factor over the budget. */
 const KEEP_TOLERANCE = 1.1;
 
+/** A (layer, temporal) option's rank: higher is better; -1: none. */
+function rank(layer: number, temporal: number): number {
+  return layer < 0 ? -1 : layer * (ALL_TEMPORAL_LAYERS + 1) + temporal;
+}
+
+/**
+ * The rate of layer l of d at temporal layers up to t; 0 when that option is not offered (not measured, or no
+ * cheaper than the option above it: a layer without that many temporal layers).
+ */
+export function optionRate(d: SourceDemand, l: number, t: number): number {
+  const layer = d.layers[l];
+  const full = layer.bitrateBps;
+  if (t >= ALL_TEMPORAL_LAYERS) return full;
+  const tl1 = layer.tl1Bps ?? 0;
+  if (t === 1) return tl1 > 0 && tl1 < 0.9 * full ? tl1 : 0;
+  const tl0 = layer.tl0Bps ?? 0;
+  const above = tl1 > 0 && tl1 < 0.9 * full ? tl1 : full;
+  return tl0 > 0 && tl0 < 0.9 * above ? tl0 : 0;
+}
+
 export class LayerSelector {
   upgradeMargin: number;
   upgradeHoldMs: number;
@@ -64,7 +98,7 @@ export class LayerSelector {
     this.upgradeHoldMs = upgradeHoldMs;
   }
 
-  /** Sets demands[i].target for all sources; returns true when any target changed. */
+  /** Sets demands[i].target and .temporal for all sources; returns true when any changed. */
   allocate(estimateBps: number, demands: readonly SourceDemand[], nowMs: number): boolean {
     let budget = estimateBps > 0 ? estimateBps : 0;
     let changed = false;
@@ -73,8 +107,9 @@ export class LayerSelector {
     let first = true;
     for (let i = 0; i < n; i++) {
       const d = demands[i];
-      prev[i] = d.target;
+      prev[i] = rank(d.target, d.temporal);
       d.target = -1;
+      d.temporal = ALL_TEMPORAL_LAYERS;
       const ideal = idealLayer(d);
       if (ideal < 0) continue;
       let lowest = -1;
@@ -85,10 +120,17 @@ export class LayerSelector {
         }
       }
       if (lowest < 0) continue;
-      const cost = this.cost(d, lowest, prev[i], nowMs);
-      if (cost <= budget || first) {
+      // the lowest layer at the highest frame rate that fits; the first source even over budget
+      let t = ALL_TEMPORAL_LAYERS;
+      for (; t >= 0; t--) {
+        const rate = optionRate(d, lowest, t);
+        if (rate > 0 && this.cost(d, lowest, t, rate, prev[i], nowMs) <= budget) break;
+      }
+      if (t >= 0 || first) {
+        if (t < 0) t = ALL_TEMPORAL_LAYERS;
         d.target = lowest;
-        budget -= d.layers[lowest].bitrateBps;
+        d.temporal = t;
+        budget -= optionRate(d, lowest, t);
         if (budget < 0) budget = 0;
       }
       first = false;
@@ -97,22 +139,32 @@ export class LayerSelector {
       const d = demands[i];
       if (d.target < 0) continue;
       const ideal = idealLayer(d);
-      const have = d.layers[d.target].bitrateBps;
-      for (let l = ideal; l > d.target; l--) {
-        const layer = d.layers[l];
-        if (!(layer.bitrateBps > 0)) continue;
-        if (this.cost(d, l, prev[i], nowMs) - have <= budget) {
-          budget -= layer.bitrateBps - have;
-          d.target = l;
-          break;
+      const have = optionRate(d, d.target, d.temporal);
+      const haveRank = rank(d.target, d.temporal);
+      upgrade: for (let l = ideal; l >= d.target; l--) {
+        if (!(d.layers[l].bitrateBps > 0)) continue;
+        // a lower frame rate of layer l only between layers: when the next smaller one would fit whole (below
+        // that, the larger layer's keyframes alone overrun the link: go down a layer instead)
+        const thinnable = l === 0 || have + budget >= d.layers[l - 1].bitrateBps;
+        for (let t = ALL_TEMPORAL_LAYERS; t >= 0; t--) {
+          if (rank(l, t) <= haveRank) break upgrade;
+          if (t < ALL_TEMPORAL_LAYERS && !thinnable) break;
+          const rate = optionRate(d, l, t);
+          if (rate > 0 && this.cost(d, l, t, rate, prev[i], nowMs) - have <= budget) {
+            budget -= rate - have;
+            d.target = l;
+            d.temporal = t;
+            break upgrade;
+          }
         }
       }
     }
     for (let i = 0; i < n; i++) {
       const d = demands[i];
-      if (d.target !== prev[i]) {
+      const now = rank(d.target, d.temporal);
+      if (now !== prev[i]) {
         changed = true;
-        if (d.target < prev[i]) d.lastDowngradeMs = nowMs;
+        if (now < prev[i]) d.lastDowngradeMs = nowMs;
       }
     }
     this.remainingBps = budget;
@@ -120,19 +172,19 @@ export class LayerSelector {
   }
 
   /**
-   * Budget needed for layer l of d: its bitrate, with the upgrade margin above the previous layer; keeping the
-   * previous layer is allowed up to KEEP_TOLERANCE over budget (a layer's measured rate swings with its
-   * keyframes: without it, a rate near the budget would flap, and every switch costs a keyframe).
+   * Budget needed for option (l, t) of d at `rate`: its rate, with the upgrade margin above the previous option;
+   * keeping the previous option is allowed up to KEEP_TOLERANCE over budget (a layer's measured rate swings with
+   * its keyframes: without it, a rate near the budget would flap, and every spatial switch costs a keyframe).
    */
-  private cost(d: SourceDemand, l: number, prev: number, nowMs: number): number {
-    const rate = d.layers[l].bitrateBps;
-    if (l === prev) return rate / KEEP_TOLERANCE;
-    if (l < prev) return rate;
+  private cost(d: SourceDemand, l: number, t: number, rate: number, prevRank: number, nowMs: number): number {
+    const r = rank(l, t);
+    if (r === prevRank) return rate / KEEP_TOLERANCE;
+    if (r < prevRank) return rate;
     if (nowMs - d.lastDowngradeMs < this.upgradeHoldMs) return Infinity;
     return rate * this.upgradeMargin;
   }
 
-  /** Previous targets during allocate() (grows only when there are more sources than ever before). */
+  /** Previous ranks during allocate() (grows only when there are more sources than ever before). */
   private scratch = new Int32Array(16);
   private prevScratch(n: number): Int32Array {
     if (this.scratch.length < n) this.scratch = new Int32Array(n * 2);
