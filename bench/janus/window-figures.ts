@@ -136,11 +136,14 @@ export function describeTo1280(to1280: (number | null)[], runSeconds: number): s
   return `${med.toFixed(1)} / ${worst} s${never > 0 ? ` (${never} never)` : ''}`;
 }
 
-/** A sender's layers, highest first: "1280: 1150, 640: 480, 320: 140". */
+/** A sender's layers, widest first, with their rids: "h 1280: 1150, m 640: 480, l 320: 140". */
 export function describeLayers(layersKbps: Record<string, number>): string {
   return Object.entries(layersKbps)
-    .map(([k, v]) => [Number(k.split(':').at(-1)), v] as const)
-    .sort((x, y) => y[0] - x[0])
-    .map(([w, v]) => `${w || '?'}: ${Math.round(v)}`)
+    .map(([k, v]) => {
+      const colon = k.lastIndexOf(':');
+      return { rid: k.slice(0, colon), width: Number(k.slice(colon + 1)), kbps: v };
+    })
+    .sort((x, y) => y.width - x.width)
+    .map((l) => `${l.rid} ${l.width || '?'}: ${Math.round(l.kbps)}`)
     .join(', ');
 }

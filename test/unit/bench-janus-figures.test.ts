@@ -66,7 +66,7 @@ test('a sender: kbit/s per layer and the mean estimate in the window; a camera t
   assert.equal(f.senders.length, 1);
   assert.deepEqual(f.senders[0].layersKbps, { 'h:1280': 1000, 'l:320': 100 });
   assert.equal(f.senders[0].estimateBps, 2e6);
-  assert.equal(describeLayers(f.senders[0].layersKbps), '1280: 1000, 320: 100');
+  assert.equal(describeLayers(f.senders[0].layersKbps), 'h 1280: 1000, l 320: 100');
   assert.ok(Number.isNaN(f.cpuUsPerPacket), 'no packets: no per-packet figure');
 });
 
