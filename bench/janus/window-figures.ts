@@ -2,7 +2,7 @@
 // (page-stats.ts) and the server process's CPU time at the start and end of the measuring window. The same
 // arithmetic for Tertulia and Janus:
 // - CPU µs per forwarded packet: server CPU time over the video packets the receivers got in the window
-//   (the sum of inbound-rtp packetsReceived deltas);
+//   (the sum of inbound-rtp packetsReceived deltas of the videos that decoded frames);
 // - time to 1280: per received video, from `since` (its receiver's join, or the later sender's) to the first
 //   sample whose frameWidth is 1280 or more; share of the window's samples at 1280;
 // - jitter-buffer delay: jitterBufferDelay over jitterBufferEmittedCount deltas, all received videos together;
@@ -35,6 +35,8 @@ export interface WindowFigures {
   /** Share of one core. */
   cpuShare: number;
   receivedVideos: number;
+  /** Each received video: its page, key and packets in the window. */
+  videos: { page: string; key: string; packets: number }[];
   /** Seconds to 1280 per received video, null when it never got there before the window ended. */
   to1280: (number | null)[];
   /** Share of window samples (all received videos) at 1280 wide or more. */
@@ -66,6 +68,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     cpuUsPerPacket: NaN,
     cpuShare: 0,
     receivedVideos: 0,
+    videos: [],
     to1280: [],
     at1280Share: 0,
     jitterBufferMs: 0,
@@ -84,10 +87,13 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     const b = sampleUntil(p.samples, window.end);
     if (!a || !b) continue;
     for (const end of b.inbound) {
-      if (end.packetsReceived === 0) continue; // a remote camera that is off
+      // a remote camera that is off, or a stream that carried only the server's padding (bandwidth probes
+      // to a sender that receives no video): no received video
+      if (end.packetsReceived === 0 || end.framesDecoded === 0) continue;
       const start = a.inbound.find((x) => x.key === end.key);
       const d = (k: keyof typeof end) => (end[k] as number) - ((start?.[k] as number | undefined) ?? 0);
       f.receivedVideos++;
+      f.videos.push({ page: p.name, key: end.key, packets: d('packetsReceived') });
       f.packets += d('packetsReceived');
       f.lost += d('packetsLost');
       f.nacks += d('nackCount');

@@ -34,14 +34,21 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
     name: 'Sub',
     since: 1000,
     samples: [
-      at(2000, { inbound: [inbound('0:1', 10, 320)] }),
-      at(3500, { inbound: [inbound('0:1', 100, 1280, { jitterBufferDelay: 1, jitterBufferEmittedCount: 20, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
-      at(5000, { inbound: [inbound('0:1', 400, 1280, { jitterBufferDelay: 4, jitterBufferEmittedCount: 80, nackCount: 5, freezeCount: 1, totalFreezesDuration: 0.5 }), inbound('0:2', 0, 0)] }),
+      at(2000, { inbound: [inbound('0:1', 10, 320, { framesDecoded: 1 })] }),
+      at(3500, { inbound: [inbound('0:1', 100, 1280, { framesDecoded: 10, jitterBufferDelay: 1, jitterBufferEmittedCount: 20, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
+      at(5000, {
+        inbound: [
+          inbound('0:1', 400, 1280, { framesDecoded: 70, jitterBufferDelay: 4, jitterBufferEmittedCount: 80, nackCount: 5, freezeCount: 1, totalFreezesDuration: 0.5 }),
+          inbound('0:2', 0, 0),
+          inbound('0:3', 50, 0), // padding only: no frame
+        ],
+      }),
     ],
   };
   const f = windowFigures([receiver], { start: 3000, end: 5000 }, { start: 10, end: 10.03 });
   assert.equal(f.packets, 300);
-  assert.equal(f.receivedVideos, 1, 'a video with no packet (a camera that is off) is not counted');
+  assert.equal(f.receivedVideos, 1, 'a video with no packet (a camera that is off) or no frame (padding) is not counted');
+  assert.deepEqual(f.videos, [{ page: 'Sub', key: '0:1', packets: 300 }]);
   assert.ok(Math.abs(f.cpuUsPerPacket - 100) < 1e-6, `30 ms of CPU over 300 packets is 100 µs each, got ${f.cpuUsPerPacket}`);
   assert.ok(Math.abs(f.cpuShare - 0.015) < 1e-9);
   assert.equal(f.jitterBufferMs, 50); // 3 s over 60 frames
