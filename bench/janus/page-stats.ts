@@ -24,6 +24,8 @@ export interface OutboundVideo {
   key: string;
   rid: string;
   frameWidth: number;
+  /** Media payload bytes: bytesSent less retransmittedBytesSent (Chrome pads its bandwidth probes with
+   * retransmissions of recent packets, counted in bytesSent of the layer they repeat). */
   bytesSent: number;
   /** NACKs the sender received. */
   nackCount: number;
@@ -72,7 +74,7 @@ export async function readPageStats(kind: PageKind): Promise<PageStats> {
           key: `${i}:${s.rid ?? s.ssrc}`,
           rid: String(s.rid ?? ''),
           frameWidth: n(s.frameWidth),
-          bytesSent: n(s.bytesSent),
+          bytesSent: n(s.bytesSent) - n(s.retransmittedBytesSent),
           nackCount: n(s.nackCount),
           qualityLimitationReason: String(s.qualityLimitationReason ?? ''),
         });

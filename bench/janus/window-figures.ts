@@ -7,7 +7,8 @@
 //   sample whose frameWidth is 1280 or more; share of the window's samples at 1280;
 // - jitter-buffer delay: jitterBufferDelay over jitterBufferEmittedCount deltas, all received videos together;
 // - freezes, NACKs sent by receivers, packets lost: deltas in the window;
-// - each sender's layers (kbit/s per rid) and its mean estimate (availableOutgoingBitrate) in the window.
+// - each sender's layers (media kbit/s per rid, retransmissions left out) and its mean estimate
+//   (availableOutgoingBitrate) in the window.
 import type { PageStats } from './page-stats.ts';
 
 export interface PageSamples {
