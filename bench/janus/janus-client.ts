@@ -83,6 +83,16 @@ export function installJanusClient(): void {
         if (pc.iceGatheringState === 'complete') (clearTimeout(timer), resolve());
       });
     });
+  const connected = (pc: RTCPeerConnection) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (pc.connectionState === 'connected') (clearTimeout(timer), resolve());
+        else if (pc.connectionState === 'failed') (clearTimeout(timer), reject(new Error('janus: connection failed')));
+      };
+      const timer = setTimeout(() => reject(new Error(`janus: not connected in 30 s (${pc.connectionState})`)), 30_000);
+      pc.addEventListener('connectionstatechange', check);
+      check();
+    });
   const show = (stream: MediaStream) => {
     const v = document.createElement('video');
     Object.assign(v, { autoplay: true, muted: true, playsInline: true, srcObject: stream });
@@ -128,11 +138,23 @@ export function installJanusClient(): void {
       await gathered(pc);
       const answered = await message(handle, { request: 'publish', audio: true, video: true }, { type: 'offer', sdp: highestRidFirst(pc.localDescription!.sdp) });
       await pc.setRemoteDescription(answered.jsep);
+      await connected(pc);
       return joined.plugindata.data.id as number;
     },
     async subscribe(room, feeds, substream) {
       const handle = await attach();
-      const offered = await message(handle, { request: 'join', ptype: 'subscriber', room, streams: feeds.map((feed) => ({ feed, substream })) });
+      const body = { request: 'join', ptype: 'subscriber', room, streams: feeds.map((feed) => ({ feed, substream })) };
+      // a feed is listed once Janus has its media up, a moment after the publisher's side connects (428 before)
+      let offered;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          offered = await message(handle, body);
+          break;
+        } catch (e) {
+          if (attempt >= 20 || !/ 428 /.test(String(e))) throw e;
+          await new Promise((r) => setTimeout(r, 500));
+        }
+      }
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
       pcs.push(pc);
       pc.ontrack = (e) => {
