@@ -4,13 +4,13 @@
 // "1->6" (one publisher, six receivers that show it large) and "meeting-3" (three people, each sending and receiving
 // the other two). Tertulia runs as `tertulia start` in a child process and its pages join through the real web app;
 // Janus runs with a generated configuration (janus-server.ts) and its pages speak Janus's HTTP API (janus-client.ts),
-// receiving `substream` 2. Every page's getStats is read once a second; after --settle seconds from the last join the
+// receiving `substream` 2. A receiver's join counts from its click on Join (Tertulia) or its subscribe request (Janus). Every page's getStats is read once a second; after --settle seconds from the last join the
 // window of --seconds is measured (window-figures.ts says how each figure is made).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { launchBrowser, joinThroughUi, sleep } from '../../test/helpers/browser.ts';
+import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
 import { pidTreeCpuSeconds, rssBytes } from '../process-cpu.ts';
 import { fmt, median, table } from '../stats.ts';
@@ -149,12 +149,17 @@ async function joinTertulia(baseUrl: string, s: Scenario, browsers: Browser[], s
   const viewport = { width: 1920, height: 1080 };
   for (const [i, person] of s.people.entries()) {
     const page = await newPage(browsers[i === 0 ? 0 : 1], viewport);
+    // the pre-join page as joinThroughUi fills it; the join counts from the click on Join (as Janus's from the
+    // subscribe request), not from loading the app
+    await page.goto(`${baseUrl}/bench-${s.name.replace(/\W+/g, '-')}#config.resolution=720`);
+    await page.getByRole('textbox', { name: 'Your name' }).fill(person.name);
+    if (!person.sends) {
+      await page.getByRole('button', { name: 'Mute microphone' }).click();
+      await page.getByRole('button', { name: 'Stop camera' }).click();
+    }
     const since = Date.now();
-    await joinThroughUi({ name: person.name, context: page.context(), page }, baseUrl, `bench-${s.name.replace(/\W+/g, '-')}`, {
-      hash: '#config.resolution=720',
-      muteMic: !person.sends,
-      stopCamera: !person.sends,
-    });
+    await page.getByRole('button', { name: 'Join meeting' }).click();
+    await page.getByRole('group', { name: `${person.name} (you)` }).waitFor();
     if (!person.sends) {
       await page.getByRole('button', { name: 'Speaker view' }).click();
       await page.getByRole('group', { name: sender.name, exact: true }).getByRole('button', { name: 'Pin' }).click();
