@@ -4,8 +4,9 @@
 // "1->6" (one publisher, six receivers that show it large) and "meeting-3" (three people, each sending and receiving
 // the other two). Tertulia runs as `tertulia start` in a child process and its pages join through the real web app;
 // Janus runs with a generated configuration (janus-server.ts) and its pages speak Janus's HTTP API (janus-client.ts),
-// receiving `substream` 2. A receiver's join counts from its click on Join (Tertulia) or its subscribe request (Janus). Every page's getStats is read once a second; after --settle seconds from the last join the
-// window of --seconds is measured (window-figures.ts says how each figure is made).
+// receiving `substream` 2. A receiver's join counts from its click on Join (Tertulia) or its subscribe request
+// (Janus). Every page's getStats is read once a second; --settle seconds after the last join (or at once, when
+// that join took longer) the window of --seconds is measured (window-figures.ts says how each figure is made).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
