@@ -1,12 +1,18 @@
-// CPU time of a browser's whole process tree, read from /proc (Linux): the benchmarks that measure what a feature
-// costs the browser (bench/effects, bench/e2ee) launch each browser with a marker in its command line.
+// CPU time of a process tree, read from /proc (Linux): the benchmarks that measure what a feature costs the
+// browser (bench/effects, bench/e2ee) launch each browser with a marker in its command line; the side-by-side
+// benchmark (bench/janus) reads its server process (Tertulia or Janus) by pid.
 import { readFileSync, readdirSync } from 'node:fs';
 
 const TICKS = 100; // USER_HZ on Linux
 
-/** CPU seconds (user + system) of the processes whose command line holds `marker`, and of all their descendants. */
-export function treeCpuSeconds(marker: string): number {
-  const procs = new Map<number, { ppid: number; cpu: number; cmd: string }>();
+interface Proc {
+  ppid: number;
+  cpu: number;
+  cmd: string;
+}
+
+function processTable(): Map<number, Proc> {
+  const procs = new Map<number, Proc>();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
@@ -17,13 +23,40 @@ export function treeCpuSeconds(marker: string): number {
       // gone meanwhile
     }
   }
-  const inTree = new Set([...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid));
+  return procs;
+}
+
+/** CPU seconds (user + system, every thread) of the `roots` and all their descendants. */
+function cpuOfTree(procs: Map<number, Proc>, roots: Iterable<number>): number {
+  const inTree = new Set(roots);
   let grew = true;
   while (grew) {
     grew = false;
     for (const [pid, p] of procs) if (!inTree.has(pid) && inTree.has(p.ppid)) (inTree.add(pid), (grew = true));
   }
   let cpu = 0;
-  for (const pid of inTree) cpu += procs.get(pid)!.cpu;
+  for (const pid of inTree) cpu += procs.get(pid)?.cpu ?? 0;
   return cpu;
+}
+
+/** CPU seconds (user + system) of the processes whose command line holds `marker`, and of all their descendants. */
+export function treeCpuSeconds(marker: string): number {
+  const procs = processTable();
+  return cpuOfTree(procs, [...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid));
+}
+
+/** CPU seconds (user + system) of process `pid` and its descendants; 0 when it is gone. */
+export function pidTreeCpuSeconds(pid: number): number {
+  const procs = processTable();
+  return procs.has(pid) ? cpuOfTree(procs, [pid]) : 0;
+}
+
+/** Resident memory of process `pid` in bytes (VmRSS), 0 when it is gone. */
+export function rssBytes(pid: number): number {
+  try {
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
 }

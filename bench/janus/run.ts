@@ -1,0 +1,292 @@
+// `npm run bench -- janus` (bench/janus/run.ts): Tertulia and Janus 1.1.2 side by side (issue 16), with the same
+// headless Chromium clients and the same fake camera (1280x720, 30 fps, rid simulcast in three layers with the web
+// app's bitrate caps), one server after the other, alternated for --rounds (the order flips every round). Scenarios:
+// "1->6" (one publisher, six receivers that show it large) and "meeting-3" (three people, each sending and receiving
+// the other two). Tertulia runs as `tertulia start` in a child process and its pages join through the real web app;
+// Janus runs with a generated configuration (janus-server.ts) and its pages speak Janus's HTTP API (janus-client.ts),
+// receiving `substream` 2. A receiver's join counts from its click on Join (Tertulia) or its subscribe request
+// (Janus). Every page's getStats is read once a second; --settle seconds after the last join (or at once, when
+// that join took longer) the window of --seconds is measured (window-figures.ts says how each figure is made).
+import { parseArgs } from 'node:util';
+import os from 'node:os';
+import { writeFileSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
+import { startServer } from '../../test/helpers/server.ts';
+import { pidTreeCpuSeconds, rssBytes } from '../process-cpu.ts';
+import { fmt, median, table } from '../stats.ts';
+import { startJanus, JANUS_ROOM } from './janus-server.ts';
+import { installJanusClient, type JanusPageApi } from './janus-client.ts';
+import { readPageStats, type PageKind } from './page-stats.ts';
+import { describeLayers, describeTo1280, windowFigures, type PageSamples, type WindowFigures } from './window-figures.ts';
+
+const USAGE = `usage: npm run bench -- janus [options]
+  --rounds N               rounds; each runs every scenario on both servers, the order flipping per round (default 2)
+  --seconds N              measuring window (default 20)
+  --settle N               seconds from the last join before the window (default 5)
+  --scenario NAME          only this scenario (repeatable): 1->6, meeting-3
+  --server NAME            only this server (repeatable): tertulia, janus
+  --janus-event-loops N    Janus's event_loops (default: its own default, a loop per handle)
+  --env JSON               extra environment for the Tertulia server, e.g. '{"TERTULIA_MEDIA_WORKERS":"1"}'
+  --json FILE              save every run's figures`;
+
+function options() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', default: false },
+        rounds: { type: 'string', default: '2' },
+        seconds: { type: 'string', default: '20' },
+        settle: { type: 'string', default: '5' },
+        scenario: { type: 'string', multiple: true },
+        server: { type: 'string', multiple: true },
+        'janus-event-loops': { type: 'string', default: '0' },
+        env: { type: 'string', default: '{}' },
+        json: { type: 'string' },
+      },
+    }).values;
+  } catch (e) {
+    console.error(`${(e as Error).message}\n${USAGE}`);
+    process.exit(2);
+  }
+}
+
+interface Person {
+  name: string;
+  sends: boolean;
+}
+
+interface Scenario {
+  name: string;
+  people: Person[];
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: '1->6', people: [{ name: 'Pub', sends: true }, ...[1, 2, 3, 4, 5, 6].map((i) => ({ name: `Sub${i}`, sends: false }))] },
+  { name: 'meeting-3', people: ['Ana', 'Ben', 'Cai'].map((name) => ({ name, sends: true })) },
+];
+const SERVERS: PageKind[] = ['tertulia', 'janus'];
+
+interface RunResult {
+  round: number;
+  scenario: string;
+  server: PageKind;
+  figures: WindowFigures;
+  /** Seconds from the last join to the window's end: "never" in time to 1280 means not within this. */
+  runSeconds: number;
+  rssMiB: number;
+  load: number[];
+}
+
+const v = options();
+if (v.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const rounds = Number(v.rounds);
+const seconds = Number(v.seconds);
+const settle = Number(v.settle);
+const eventLoops = Number(v['janus-event-loops']);
+const tertuliaEnv = JSON.parse(v.env!) as Record<string, string>;
+const scenarios = v.scenario?.length ? v.scenario.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}`)) : SCENARIOS;
+const servers = v.server?.length ? v.server.map((n) => SERVERS.find((s) => s === n) ?? fail(`unknown server ${n}`)) : SERVERS;
+if (!(rounds >= 1 && seconds >= 1 && settle >= 0)) fail('--rounds and --seconds must be at least 1, --settle at least 0');
+
+function fail(message: string): never {
+  console.error(`${message}\n${USAGE}`);
+  process.exit(2);
+}
+
+/** Reads every page's stats once a second, from the first join on, into its PageSamples. */
+class Sampler {
+  readonly pages: { page: Page; samples: PageSamples }[] = [];
+  #stopped = false;
+  #loop: Promise<void> | null = null;
+  readonly kind: PageKind;
+  constructor(kind: PageKind) {
+    this.kind = kind;
+  }
+  add(page: Page, name: string, since: number): PageSamples {
+    const samples: PageSamples = { name, since, samples: [] };
+    this.pages.push({ page, samples });
+    this.#loop ??= this.#run();
+    return samples;
+  }
+  async sampleAll(): Promise<void> {
+    await Promise.all(
+      this.pages.map(async (p) => {
+        const s = await p.page.evaluate(readPageStats, this.kind).catch(() => null);
+        if (s) p.samples.samples.push(s);
+      }),
+    );
+  }
+  async #run(): Promise<void> {
+    while (!this.#stopped) {
+      const next = Date.now() + 1000;
+      await this.sampleAll();
+      await sleep(Math.max(0, next - Date.now()));
+    }
+  }
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    await this.#loop;
+  }
+}
+
+async function newPage(browser: Browser, viewport: { width: number; height: number }): Promise<Page> {
+  const context = await browser.newContext({ ignoreHTTPSErrors: true, locale: 'en-US', viewport });
+  // a machine shared with other work loads pages slowly: more time than the tests' defaults
+  context.setDefaultTimeout(90_000);
+  context.setDefaultNavigationTimeout(90_000);
+  return await context.newPage();
+}
+
+/** Joins everyone to a Tertulia server through its web app; receivers of 1->6 pin the publisher in speaker view. */
+async function joinTertulia(baseUrl: string, s: Scenario, browsers: Browser[], sampler: Sampler): Promise<PageSamples[]> {
+  const joined: PageSamples[] = [];
+  const sender = s.people.find((p) => p.sends)!;
+  // large enough that the bridge picks the 1280 layer (the bridge takes the smallest layer
+  // at least 0.9 x the tile): in a meeting of three, tiles of about 800 px (at 1600x900 they are 675, and get 640)
+  const viewport = { width: 1920, height: 1080 };
+  for (const [i, person] of s.people.entries()) {
+    const page = await newPage(browsers[i === 0 ? 0 : 1], viewport);
+    // the pre-join page as joinThroughUi fills it; the join counts from the click on Join (as Janus's from the
+    // subscribe request), not from loading the app
+    await page.goto(`${baseUrl}/bench-${s.name.replace(/\W+/g, '-')}#config.resolution=720`);
+    await page.getByRole('textbox', { name: 'Your name' }).fill(person.name);
+    if (!person.sends) {
+      await page.getByRole('button', { name: 'Mute microphone' }).click();
+      await page.getByRole('button', { name: 'Stop camera' }).click();
+    }
+    const since = Date.now();
+    await page.getByRole('button', { name: 'Join meeting' }).click();
+    await page.getByRole('group', { name: `${person.name} (you)` }).waitFor();
+    if (!person.sends) {
+      await page.getByRole('button', { name: 'Speaker view' }).click();
+      await page.getByRole('group', { name: sender.name, exact: true }).getByRole('button', { name: 'Pin' }).click();
+    }
+    joined.push(sampler.add(page, person.name, since));
+  }
+  return joined;
+}
+
+/** Publishes every sender to Janus, then subscribes every receiver to the others' feeds (substream 2). */
+async function joinJanus(baseUrl: string, s: Scenario, browsers: Browser[], sampler: Sampler): Promise<PageSamples[]> {
+  const pages: { page: Page; person: Person; feed: number }[] = [];
+  for (const [i, person] of s.people.entries()) {
+    const page = await newPage(browsers[i === 0 ? 0 : 1], { width: 960, height: 600 });
+    await page.route(`${baseUrl}/bench.html`, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>janus bench</title><body></body>' }));
+    await page.goto(`${baseUrl}/bench.html`);
+    await page.evaluate(installJanusClient);
+    const feed = person.sends ? await page.evaluate(([room, name]) => ((window as any).__janus as JanusPageApi).publish(room, name), [JANUS_ROOM, person.name] as const) : 0;
+    pages.push({ page, person, feed });
+  }
+  const joined: PageSamples[] = [];
+  for (const p of pages) {
+    const feeds = pages.filter((o) => o !== p && o.person.sends).map((o) => o.feed);
+    const since = Date.now();
+    if (feeds.length > 0) await p.page.evaluate(([room, f]) => ((window as any).__janus as JanusPageApi).subscribe(room, f, 2), [JANUS_ROOM, feeds] as const);
+    joined.push(sampler.add(p.page, p.person.name, since));
+  }
+  return joined;
+}
+
+async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunResult> {
+  const server = kind === 'tertulia' ? await startServer(tertuliaEnv) : await startJanus({ eventLoops });
+  const pid = 'pid' in server ? server.pid : server.process.pid!;
+  const browsers = [await launchBrowser(), await launchBrowser()];
+  const sampler = new Sampler(kind);
+  try {
+    const pages = kind === 'tertulia' ? await joinTertulia(server.baseUrl, s, browsers, sampler) : await joinJanus(server.baseUrl, s, browsers, sampler);
+    // in a meeting everyone's video counts from the last join (there is nothing to receive before)
+    const lastJoin = Math.max(...pages.map((p) => p.since));
+    if (s.people.every((p) => p.sends)) for (const p of pages) p.since = lastJoin;
+    await sleep(Math.max(0, lastJoin + settle * 1000 - Date.now()));
+    const window = { start: Date.now(), end: 0 };
+    const cpu = { start: pidTreeCpuSeconds(pid), end: 0 };
+    await sleep(seconds * 1000);
+    await sampler.stop();
+    await sampler.sampleAll(); // the window's last sample
+    window.end = Date.now();
+    cpu.end = pidTreeCpuSeconds(pid);
+    const figures = windowFigures(pages, window, cpu);
+    const r: RunResult = { round, scenario: s.name, server: kind, figures, runSeconds: Math.round((window.end - lastJoin) / 1000), rssMiB: rssBytes(pid) / 2 ** 20, load: os.loadavg() };
+    console.log(`  ${summaryLine(r)}`);
+    return r;
+  } finally {
+    await sampler.stop();
+    for (const b of browsers) await b.close().catch(() => undefined);
+    await server.stop();
+  }
+}
+
+function summaryLine(r: RunResult): string {
+  const f = r.figures;
+  const pub = f.senders.map((x) => `${x.name} ${fmt(x.estimateBps / 1e6, 2)} Mbit/s est. [${describeLayers(x.layersKbps)}]${x.limitation !== 'none' ? ` (${x.limitation})` : ''}`).join('; ');
+  return (
+    `round ${r.round} ${r.scenario} ${r.server}: ${fmt(f.cpuUsPerPacket)} µs/pkt (${fmt(f.packets / f.windowSeconds, 0)} pkt/s, CPU ${fmt(f.cpuShare * 100, 0)}%), ` +
+    `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms, ` +
+    `freezes ${f.freezes} (${fmt(f.freezeSeconds, 1)} s), NACKs ${f.nacks}, lost ${f.lost}; ${pub}; load ${r.load.map((x) => x.toFixed(1)).join(' ')}`
+  );
+}
+
+function resultsTable(results: RunResult[]): string {
+  return table(
+    ['round', 'scenario', 'server', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)'],
+    results.map((r) => {
+      const f = r.figures;
+      return [
+        String(r.round),
+        r.scenario,
+        r.server,
+        fmt(f.packets / f.windowSeconds, 0),
+        `${fmt(f.cpuShare * 100, 0)}%`,
+        fmt(f.cpuUsPerPacket),
+        describeTo1280(f.to1280, r.runSeconds),
+        `${fmt(f.at1280Share * 100, 0)}%`,
+        fmt(f.jitterBufferMs, 0),
+        `${f.freezes} (${fmt(f.freezeSeconds, 1)})`,
+        String(f.nacks),
+        f.senders.map((x) => fmt(x.estimateBps / 1e6, 2)).join(', '),
+        f.senders.map((x) => describeLayers(x.layersKbps) + (x.limitation !== 'none' ? ` (${x.limitation})` : '')).join('; '),
+        fmt(r.rssMiB, 0),
+        fmt(r.load[0], 1),
+      ];
+    }),
+  );
+}
+
+function medianTable(results: RunResult[]): string {
+  const rows: string[][] = [];
+  for (const s of scenarios) {
+    const per = (kind: PageKind) => results.filter((r) => r.scenario === s.name && r.server === kind).map((r) => r.figures.cpuUsPerPacket);
+    const t = per('tertulia');
+    const j = per('janus');
+    if (t.length === 0 || j.length === 0) continue;
+    rows.push([s.name, `${fmt(median(t))} (${t.map((x) => fmt(x, 0)).join(', ')})`, `${fmt(median(j))} (${j.map((x) => fmt(x, 0)).join(', ')})`, `${fmt(median(t) / median(j), 2)}×`]);
+  }
+  return table(['scenario', 'Tertulia µs/pkt, median (each round)', 'Janus µs/pkt, median (each round)', 'Tertulia / Janus'], rows);
+}
+
+const results: RunResult[] = [];
+console.log(`janus bench: ${os.availableParallelism()} × ${os.cpus()[0]?.model ?? '?'}; ${rounds} round(s), ${settle} s settle + ${seconds} s window; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+for (let round = 1; round <= rounds; round++) {
+  const order = round % 2 === 1 ? servers : [...servers].reverse();
+  for (const s of scenarios) {
+    for (const kind of order) {
+      // once more after a failure (on a loaded machine a page may not load in time); a second failure is reported
+      for (let attempt = 1; attempt <= 2; attempt++) {
+        try {
+          results.push(await runOnce(round, s, kind));
+          break;
+        } catch (e) {
+          console.error(`  round ${round} ${s.name} ${kind}: attempt ${attempt} failed: ${(e as Error).stack ?? e}`);
+          if (attempt === 2) process.exitCode = 1;
+        }
+      }
+    }
+  }
+}
+console.log(`\n${resultsTable(results)}\n`);
+if (servers.length === 2) console.log(`${medianTable(results)}\n`);
+if (v.json) writeFileSync(v.json, JSON.stringify({ command: process.argv.slice(2), date: new Date().toISOString(), results }, null, 2));
