@@ -113,6 +113,11 @@ const MAX_FEEDBACK_PER_CALL = 8;
 
 let ufragCounter = 0;
 
+/** A participant's first SSRC (its audio; then the camera as receivers see it, its RTX, the layers): from its index. */
+export function ssrcBase(index: number): number {
+  return (0x10000000 + index * 8) >>> 0;
+}
+
 export class Participant {
   readonly conferenceId: string;
   readonly endpointId: string;
@@ -194,7 +199,7 @@ export class Participant {
   }) {
     this.conferenceId = opts.conferenceId;
     this.endpointId = opts.endpointId;
-    const base = (0x10000000 + opts.index * 8) >>> 0;
+    const base = ssrcBase(opts.index);
     this.audioSsrc = base;
     this.videoSsrc = base + 1;
     this.videoRtxSsrc = base + 2;
