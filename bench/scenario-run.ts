@@ -13,7 +13,7 @@ import type { DirectParticipantPlan } from '../src/loadtest/plan.ts';
 import { DEFAULT_TILE, type Scenario } from './scenarios.ts';
 import { DelayHistogram } from '../src/loadtest/delay-histogram.ts';
 import { DriverPool } from './driver-pool.ts';
-import { driverLimit } from './driver-limits.ts';
+import { driverLimit, type DriverStep } from './driver-limits.ts';
 
 export const LOSS_LIMIT = 0.01;
 /** A load is held when loss < LOSS_LIMIT, no errors and the p99 delay shows no standing queue. */
@@ -23,7 +23,9 @@ export function holds(m: Measurement): boolean {
   return m.loss < LOSS_LIMIT && m.errors === 0 && m.delayP99Us < DELAY_LIMIT_US;
 }
 const WARMUP_MS = 1000;
+/** After a step, the bridge's RTP in is read every DRAIN_MS until it stops growing (DRAIN_MAX_MS at most). */
 const DRAIN_MS = 400;
+const DRAIN_MAX_MS = 5000;
 export { FEEDBACK_INTERVAL_MS } from '../src/loadtest/direct-role.ts';
 /** BENCH_TWCC_FEEDBACK=0: receivers send no feedback (the bridge's estimate for them stays at its start value). */
 const FEEDBACK = process.env.BENCH_TWCC_FEEDBACK !== '0';
@@ -97,6 +99,8 @@ export interface Measurement {
   framesScheduled: number;
   /** Why this step measured the drivers rather than the bridge (driver-limits.ts), or null. */
   driverLimited: string | null;
+  /** Each driver process: its CPU and schedule (what driverLimited is decided on) and what its participants counted. */
+  perDriver: Array<DriverStep & { sent: number; sentAudio: number; received: number; receivedAudio: number }>;
   delayP50Us: number;
   delayP99Us: number;
   decryptErrors: number;
@@ -308,8 +312,15 @@ export class ScenarioRun {
     const driverCpu = await pool.cpu();
     const wall = (performance.now() - tA) * 1000;
     await pool.all({ op: 'stop-load' });
-    await sleep(DRAIN_MS);
-    const c = await bridge.stats();
+    // the bridge first reads what is still queued for it (a busy machine leaves a backlog): until its RTP in stops
+    let c = await bridge.stats();
+    for (const end = performance.now() + DRAIN_MAX_MS; ; ) {
+      await sleep(DRAIN_MS);
+      const next = await bridge.stats();
+      const still = next.counters.rtpIn !== c.counters.rtpIn;
+      c = next;
+      if (!still || performance.now() > end) break;
+    }
     if (rssSamples) rssSamples.push(c.rss);
     const tallies = await pool.tally();
 
@@ -362,7 +373,16 @@ export class ScenarioRun {
       bridgeErrors += n;
     }
     const driverShares = driverCpu.map((d) => (d.wallUs > 0 ? d.cpuUs / d.wallUs : 0));
-    const driverSteps = tallies.map((t, i) => ({ cpu: driverShares[i] ?? 0, skips: t.skips, late: t.late, frames: t.frames }));
+    const driverSteps = tallies.map((t, i) => ({
+      cpu: driverShares[i] ?? 0,
+      skips: t.skips,
+      late: t.late,
+      frames: t.frames,
+      sent: t.sent,
+      sentAudio: t.sentAudio,
+      received: t.received,
+      receivedAudio: t.receivedAudio,
+    }));
     return {
       errorCounts,
       load: factor,
@@ -399,6 +419,7 @@ export class ScenarioRun {
       lateSends: sum('late'),
       framesScheduled: sum('frames'),
       driverLimited: driverLimit(driverSteps),
+      perDriver: driverSteps,
     };
   }
 

@@ -10,6 +10,13 @@ import { SendSchedule } from './send-schedule.ts';
 import type { DirectOp, DriverCpu, DriverTally, FromDriver, ToDriver } from './plan.ts';
 
 const CONNECT_CONCURRENCY = 8;
+/**
+ * Before a tally, the receivers read what is still queued for them (a busy machine can leave seconds of packets
+ * in the sockets): counted once nothing arrived for QUIET_MS, TALLY_WAIT_MAX_MS at most. Otherwise a driver that
+ * gets its tally request before its backlog would count late packets as lost.
+ */
+const QUIET_MS = 100;
+const TALLY_WAIT_MAX_MS = 5000;
 /** Receivers' transport-cc feedback interval: Chrome's at video bitrates (5 % of the rate, at least every 50 ms). */
 export const FEEDBACK_INTERVAL_MS = 50;
 
@@ -83,6 +90,7 @@ export class DirectRole {
         return { cpuUs: c.user + c.system, wallUs: (performance.now() - this.wallMark) * 1000 } satisfies DriverCpu;
       }
       case 'tally':
+        await this.quiet();
         return this.tally();
       case 'close':
         this.close();
@@ -126,6 +134,19 @@ export class DirectRole {
       this.bridgeWaits.set(id, { resolve, reject });
       this.send({ type: 'bridge-request', id, op, payload });
     });
+  }
+
+  /** Resolves once no RTP packet arrived for QUIET_MS (TALLY_WAIT_MAX_MS at most). */
+  private async quiet(): Promise<void> {
+    const received = () => this.participants.reduce((n, p) => n + p.rx.rtp, 0);
+    const end = performance.now() + TALLY_WAIT_MAX_MS;
+    let before = received();
+    while (performance.now() < end) {
+      await new Promise((r) => setTimeout(r, QUIET_MS));
+      const now = received();
+      if (now === before) return;
+      before = now;
+    }
   }
 
   private tally(): DriverTally {
