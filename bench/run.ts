@@ -155,7 +155,7 @@ function figures(results: ScenarioResult[], command: string, mediaSource: string
       `SRTP profile ${results[0]?.profile ?? '?'}. Load x1 is real time; xN sends the same media N times faster. ` +
       `A load is held with loss < 1%, no errors and p99 delay < 200 ms. The synthetic participants run in ` +
       `${results[0]?.nominal.drivers ?? 1} driver process(es) beside the bridge; "driver-limited": a driver could not send on schedule ` +
-      `(skipped frames, or over 1% of its frames sent over ${LATE_MS} ms late) or used over 90% of a core, so that step measured the ` +
+      `(skipped frames, or over 1% of its frames sent over ${LATE_MS} ms late), its receivers read too slowly (the kernel dropped packets at their sockets) or it used over 90% of a core, so that step measured the ` +
       `benchmark rather than the bridge and the bridge may hold more.`,
     '',
     resultTable(results),

@@ -378,6 +378,7 @@ export class ScenarioRun {
       skips: t.skips,
       late: t.late,
       frames: t.frames,
+      socketDrops: driverCpu[i]?.socketDrops ?? 0,
       sent: t.sent,
       sentAudio: t.sentAudio,
       received: t.received,

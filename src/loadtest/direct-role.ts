@@ -7,6 +7,7 @@ import { DelayHistogram } from './delay-histogram.ts';
 import { loadMedia, type BenchMedia } from './media.ts';
 import { Participant, createClientCertificate, measureWindow, type DirectBridge } from './participant.ts';
 import { SendSchedule } from './send-schedule.ts';
+import { udpSocketDrops } from './socket-drops.ts';
 import type { DirectOp, DriverCpu, DriverTally, FromDriver, ToDriver } from './plan.ts';
 
 const CONNECT_CONCURRENCY = 8;
@@ -35,6 +36,7 @@ export class DirectRole {
   private jumps0 = 0;
   private cpuMark = process.cpuUsage();
   private wallMark = performance.now();
+  private dropsMark = 0;
 
   constructor(send: Send) {
     this.send = send;
@@ -84,10 +86,15 @@ export class DirectRole {
       case 'mark':
         this.cpuMark = process.cpuUsage();
         this.wallMark = performance.now();
+        this.dropsMark = this.socketDrops();
         return null;
       case 'since-mark': {
         const c = process.cpuUsage(this.cpuMark);
-        return { cpuUs: c.user + c.system, wallUs: (performance.now() - this.wallMark) * 1000 } satisfies DriverCpu;
+        return {
+          cpuUs: c.user + c.system,
+          wallUs: (performance.now() - this.wallMark) * 1000,
+          socketDrops: Math.max(0, this.socketDrops() - this.dropsMark),
+        } satisfies DriverCpu;
       }
       case 'tally':
         await this.quiet();
@@ -134,6 +141,11 @@ export class DirectRole {
       this.bridgeWaits.set(id, { resolve, reject });
       this.send({ type: 'bridge-request', id, op, payload });
     });
+  }
+
+  /** Datagrams the kernel dropped at this driver's participants' sockets so far (full receive buffers). */
+  private socketDrops(): number {
+    return udpSocketDrops(new Set(this.participants.map((p) => p.localPort).filter((p) => p > 0))) ?? 0;
   }
 
   /** Resolves once no RTP packet arrived for QUIET_MS (TALLY_WAIT_MAX_MS at most). */

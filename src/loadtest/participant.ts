@@ -316,6 +316,15 @@ export class Participant {
     this.srtpIn = new SrtpSession(profile, Buffer.from(k.remoteKey), Buffer.from(k.remoteSalt));
   }
 
+  /** The local UDP port (0 before connecting). */
+  get localPort(): number {
+    try {
+      return this.sock.address().port;
+    } catch {
+      return 0; // not bound yet, or closed
+    }
+  }
+
   get profile(): string {
     return this.srtpOut?.profile ?? 'none';
   }

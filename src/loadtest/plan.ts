@@ -143,6 +143,8 @@ export type DirectOp =
 export interface DriverCpu {
   cpuUs: number;
   wallUs: number;
+  /** Datagrams the kernel dropped at the participants' full receive buffers (this process read too slowly). */
+  socketDrops: number;
 }
 
 /** One driver's sums over its participants for one measured window (bench/scenario-run.ts adds them up). */
