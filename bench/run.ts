@@ -8,8 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { describeLayers, loadMedia } from '../src/loadtest/media.ts';
 import { SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
-import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type ScenarioResult } from './scenario-run.ts';
+import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type Measurement, type ScenarioResult } from './scenario-run.ts';
 import { fmt, table } from './stats.ts';
+import { LATE_MS } from '../src/loadtest/send-schedule.ts';
 
 const USAGE = `usage: npm run bench -- [options]
        npm run bench -- recording [options]   (recordings: bench/recording/cli.ts, --help there)
@@ -19,6 +20,7 @@ const USAGE = `usage: npm run bench -- [options]
   --step-seconds N           window of each capacity-search step (default 3)
   --no-search                nominal load only, no capacity search
   --bridge-config JSON       extra bridge configuration, e.g. '{"mediaWorkers":1}'
+  --drivers N                driver processes the synthetic participants are spread over (default: one per core)
   --write-doc                also rewrite a figures block of docs/BENCHMARKS.md
   --doc-section NAME         which block --write-doc replaces (default figures)
   --json FILE                save the results
@@ -36,6 +38,7 @@ function parseOptions() {
         'no-search': { type: 'boolean', default: false },
         'write-doc': { type: 'boolean', default: false },
         'bridge-config': { type: 'string', default: '{}' },
+        drivers: { type: 'string' },
         json: { type: 'string' },
         'doc-section': { type: 'string', default: 'figures' },
         'doc-from': { type: 'string' },
@@ -51,6 +54,12 @@ const { values } = parseOptions();
 if (values.help) {
   console.log(USAGE);
   process.exit(0);
+}
+
+const DRIVERS = values.drivers === undefined ? os.availableParallelism() : Number(values.drivers);
+if (!Number.isInteger(DRIVERS) || DRIVERS < 1 || DRIVERS > 64) {
+  console.error(`--drivers: a whole number from 1 to 64\n${USAGE}`);
+  process.exit(2);
 }
 
 const DOC = path.join(import.meta.dirname, '..', 'docs', 'BENCHMARKS.md');
@@ -91,11 +100,24 @@ function resultTable(results: ScenarioResult[]): string {
         layerSummary(m.layers) || '–',
         cap === null
           ? 'below x1'
-          : `x${cap.load}: ${fmt(cap.fwdPps, 0)} pkt/s, ${fmt(cap.fwdMbps)} Mbit/s${cap.senderSkips > 0 ? ' (driver-limited)' : ''}`,
+          : `x${cap.load}: ${fmt(cap.fwdPps, 0)} pkt/s, ${fmt(cap.fwdMbps)} Mbit/s${limitedAbove(r) ? ' (driver-limited)' : ''}`,
       ];
     }),
   );
 }
+
+/** The capacity search stopped on a driver-limited step (or the capacity step was one): the bridge may hold more. */
+function limitedAbove(r: ScenarioResult): boolean {
+  const cap = r.capacity;
+  if (cap === null) return false;
+  if (cap.driverLimited) return true;
+  const next = r.steps.find((m) => m.load > cap.load);
+  return next !== undefined && !!next.driverLimited;
+}
+
+/** Older saved runs (--doc-from) have neither the busiest driver nor the late sends. */
+const driverCell = (m: Measurement) =>
+  m.drivers > 1 ? `${fmt(m.driverCpu * 100, 0)}% (${m.drivers}; busiest ${fmt(m.driverCpuMax * 100, 0)}%)` : `${fmt(m.driverCpu * 100, 0)}%`;
 
 function stepsTable(results: ScenarioResult[]): string {
   const rows: string[][] = [];
@@ -108,17 +130,18 @@ function stepsTable(results: ScenarioResult[]): string {
         fmt(m.fwdMbps),
         fmt(m.cpuPerPacketUs),
         `${fmt(m.bridgeCpu * 100, 0)}%`,
-        `${fmt(m.driverCpu * 100, 0)}%`,
+        driverCell(m),
         `${fmt(m.loss * 100, 2)}%`,
         `${fmt(m.delayP50Us / 1000, 2)} / ${fmt(m.delayP99Us / 1000, 2)}`,
         layerShares(m.layers),
         holds(m) ? 'yes' : 'no',
         String(m.senderSkips),
+        m.driverLimited ? `**yes**: ${m.driverLimited}` : 'no',
       ]);
     }
   }
   return table(
-    ['scenario', 'load', 'fwd pkt/s', 'fwd Mbit/s', 'bridge µs/pkt', 'bridge CPU', 'driver CPU', 'loss', 'delay p50 / p99 ms', 'video packets by layer', 'held', 'frames skipped by driver'],
+    ['scenario', 'load', 'fwd pkt/s', 'fwd Mbit/s', 'bridge µs/pkt', 'bridge CPU', 'driver CPU', 'loss', 'delay p50 / p99 ms', 'video packets by layer', 'held', 'frames skipped by driver', 'driver-limited'],
     rows,
   );
 }
@@ -130,12 +153,14 @@ function figures(results: ScenarioResult[], command: string, mediaSource: string
     `Media: ${mediaSource === 'ffmpeg' ? 'VP8 rid simulcast (320x180 ~150 kbit/s, 640x360 ~500 kbit/s, 1280x720 ~1.2 Mbit/s) and Opus 32 kbit/s encoded by ffmpeg' : 'generated payloads of realistic sizes (no ffmpeg)'}; ` +
       `receivers ask for 1280x720 tiles and send transport-cc feedback every 50 ms; ` +
       `SRTP profile ${results[0]?.profile ?? '?'}. Load x1 is real time; xN sends the same media N times faster. ` +
-      `A load is held with loss < 1%, no errors and p99 delay < 200 ms; "driver-limited": the benchmark process could not ` +
-      `send on schedule (it skipped frames), so the bridge may hold more.`,
+      `A load is held with loss < 1%, no errors and p99 delay < 200 ms. The synthetic participants run in ` +
+      `${results[0]?.nominal.drivers ?? 1} driver process(es) beside the bridge; "driver-limited": a driver could not send on schedule ` +
+      `(skipped frames, or over 1% of its frames sent over ${LATE_MS} ms late), its receivers read too slowly (the kernel dropped packets at their sockets) or it used over 90% of a core, so that step measured the ` +
+      `benchmark rather than the bridge and the bridge may hold more.`,
     '',
     resultTable(results),
     '',
-    'Every measured step (driver = the benchmark process that runs all synthetic participants):',
+    'Every measured step (driver CPU: summed over the driver processes, with their number and the busiest one):',
     '',
     stepsTable(results),
   ];
@@ -182,13 +207,13 @@ async function main(): Promise<void> {
   }
   const bridgeConfig = JSON.parse(values['bridge-config']) as Record<string, unknown>;
   const media = loadMedia();
-  console.log(`bench: ${machine()}`);
+  console.log(`bench: ${machine()}; synthetic participants over up to ${DRIVERS} driver process(es)`);
   console.log(`bench: media from ${media.source}: VP8 simulcast ${describeLayers(media)} (${media.layers[0].frames.length} frames each); ${media.audio.length} Opus frames`);
   const results: ScenarioResult[] = [];
   let failed = false;
   for (const s of scenarios) {
     console.log(`${s.name}: ${s.description}`);
-    const run = new ScenarioRun(s, media, bridgeConfig);
+    const run = new ScenarioRun(s, media, bridgeConfig, DRIVERS);
     const r = await run.run({
       searchCapacity: !short && !values['no-search'],
       seconds: values.seconds ? Number(values.seconds) : undefined,

@@ -1,15 +1,19 @@
-// Runs one scenario: a fresh bridge process, the synthetic participants, a nominal-load measurement and
-// (unless short) a search for the highest load held with under 1% loss.
+// Runs one scenario: a fresh bridge process, the synthetic participants spread over driver processes
+// (driver-pool.ts), a nominal-load measurement and (unless short) a search for the highest load held with under
+// 1% loss. A step where a driver fell behind or neared a full core is marked driver-limited (driver-limits.ts).
 // Publishers send their camera as rid simulcast; every receiver tells the bridge it shows each video in a
 // tile of the scenario's size (1280x720 by default: the top layer) and sends transport-cc feedback every
 // FEEDBACK_INTERVAL_MS, so the bridge's bandwidth estimate for it can grow past its 1 Mbit/s start (three
 // top layers need ~4.3 Mbit/s with the selector's upgrade margin). Which layer each receiver got is reported.
 import { performance } from 'node:perf_hooks';
 import { BridgeProcess, type BridgeStats } from './bridge-control.ts';
-import { Participant, createClientCertificate, measureWindow, nowUs32, type ClientCertificate } from '../src/loadtest/participant.ts';
+import { nowUs32, ssrcBase } from '../src/loadtest/participant.ts';
 import { AUDIO_FRAME_MS, VIDEO_FPS, type BenchMedia } from '../src/loadtest/media.ts';
+import type { DirectParticipantPlan } from '../src/loadtest/plan.ts';
 import { DEFAULT_TILE, type Scenario } from './scenarios.ts';
 import { DelayHistogram } from '../src/loadtest/delay-histogram.ts';
+import { DriverPool } from './driver-pool.ts';
+import { driverLimit, type DriverStep } from './driver-limits.ts';
 
 export const LOSS_LIMIT = 0.01;
 /** A load is held when loss < LOSS_LIMIT, no errors and the p99 delay shows no standing queue. */
@@ -18,14 +22,11 @@ export const DELAY_LIMIT_US = 200_000;
 export function holds(m: Measurement): boolean {
   return m.loss < LOSS_LIMIT && m.errors === 0 && m.delayP99Us < DELAY_LIMIT_US;
 }
-const CONNECT_CONCURRENCY = 8;
 const WARMUP_MS = 1000;
+/** After a step, the bridge's RTP in is read every DRAIN_MS until it stops growing (DRAIN_MAX_MS at most). */
 const DRAIN_MS = 400;
-/** A sender more than this many frames behind its schedule skips ahead (the driver is overloaded). */
-const MAX_CATCH_UP = 3;
-const TICK_MS = 4;
-/** Receivers' transport-cc feedback interval: Chrome's at video bitrates (5 % of the rate, at least every 50 ms). */
-export const FEEDBACK_INTERVAL_MS = 50;
+const DRAIN_MAX_MS = 5000;
+export { FEEDBACK_INTERVAL_MS } from '../src/loadtest/direct-role.ts';
 /** BENCH_TWCC_FEEDBACK=0: receivers send no feedback (the bridge's estimate for them stays at its start value). */
 const FEEDBACK = process.env.BENCH_TWCC_FEEDBACK !== '0';
 /**
@@ -89,8 +90,17 @@ export interface Measurement {
   cpuPerMediaPacketUs: number;
   /** Bridge process CPU as a share of one core. */
   bridgeCpu: number;
-  /** Driver (this process) CPU as a share of one core. */
+  /** Driver processes' CPU as a share of one core: summed over them, and the busiest one's. */
   driverCpu: number;
+  driverCpuMax: number;
+  drivers: number;
+  /** Frames the drivers sent over LATE_MS late (send-schedule.ts), and of how many. */
+  lateSends: number;
+  framesScheduled: number;
+  /** Why this step measured the drivers rather than the bridge (driver-limits.ts), or null. */
+  driverLimited: string | null;
+  /** Each driver process: its CPU and schedule (what driverLimited is decided on) and what its participants counted. */
+  perDriver: Array<DriverStep & { sent: number; sentAudio: number; received: number; receivedAudio: number }>;
   delayP50Us: number;
   delayP99Us: number;
   decryptErrors: number;
@@ -118,94 +128,39 @@ export interface ScenarioResult {
   rssSamples: number[];
 }
 
-class Load {
-  private readonly publishers: Participant[];
-  private readonly media: BenchMedia;
-  private timer: NodeJS.Timeout | null = null;
-  private t0 = 0;
-  private factor = 1;
-  private readonly videoSent: number[];
-  private readonly audioSent: number[];
-  private readonly offsetsMs: number[];
-  skips = 0;
-
-  constructor(publishers: Participant[], media: BenchMedia) {
-    this.publishers = publishers;
-    this.media = media;
-    this.videoSent = publishers.map(() => 0);
-    this.audioSent = publishers.map(() => 0);
-    // spread the publishers' frame times over one frame interval
-    this.offsetsMs = publishers.map((_, i) => ((i * 7) % 33) + (i % 20));
-  }
-
-  start(factor: number): void {
-    this.stop();
-    this.factor = factor;
-    this.t0 = performance.now();
-    this.videoSent.fill(0);
-    this.audioSent.fill(0);
-    this.timer = setInterval(() => this.tick(), TICK_MS);
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  private tick(): void {
-    const now = performance.now();
-    const { audio } = this.media;
-    for (let i = 0; i < this.publishers.length; i++) {
-      const p = this.publishers[i];
-      const elapsed = now - this.t0 - this.offsetsMs[i];
-      if (elapsed < 0) continue;
-      if (p.publishesVideo) {
-        const due = Math.floor((elapsed * VIDEO_FPS * this.factor) / 1000) + 1;
-        if (due - this.videoSent[i] > MAX_CATCH_UP) {
-          this.skips += due - this.videoSent[i] - 1;
-          this.videoSent[i] = due - 1;
-        }
-        while (this.videoSent[i] < due) {
-          this.videoSent[i]++;
-          p.sendVideoFrame();
-        }
-      }
-      if (p.publishesAudio) {
-        const due = Math.floor((elapsed * this.factor) / AUDIO_FRAME_MS) + 1;
-        if (due - this.audioSent[i] > MAX_CATCH_UP) {
-          this.skips += due - this.audioSent[i] - 1;
-          this.audioSent[i] = due - 1;
-        }
-        while (this.audioSent[i] < due) p.sendAudioFrame(audio[this.audioSent[i]++ % audio.length]);
-      }
-    }
-  }
-}
-
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function connectAll(bridge: BridgeProcess, participants: Participant[], cert: ClientCertificate): Promise<void> {
-  let next = 0;
-  const worker = async () => {
-    while (next < participants.length) await participants[next++].connect(bridge, cert);
+/** Packets per second a participant sends and receives at x1: what spreads participants evenly over drivers. */
+export function participantCost(s: Scenario, media: BenchMedia, plan: DirectParticipantPlan, wanted: number): number {
+  const framePackets = (l: number) => {
+    const frames = media.layers[l]!.frames;
+    return frames.reduce((n, f) => n + f.chunks.length, 0) / Math.max(1, frames.length);
   };
-  await Promise.all(Array.from({ length: CONNECT_CONCURRENCY }, worker));
+  const audioPps = 1000 / AUDIO_FRAME_MS;
+  let sendPps = 0;
+  if (plan.publishesVideo) for (let l = 0; l < media.layers.length; l++) sendPps += framePackets(l) * VIDEO_FPS;
+  if (plan.publishesAudio) sendPps += audioPps;
+  const cameras = s.videoPublishers - (plan.publishesVideo ? 1 : 0);
+  const voices = Math.max(s.audioPublishers, s.videoPublishers) - (plan.publishesAudio ? 1 : 0);
+  return sendPps + cameras * framePackets(wanted) * VIDEO_FPS + voices * audioPps;
 }
 
 export class ScenarioRun {
   readonly scenario: Scenario;
   private readonly media: BenchMedia;
   private readonly bridgeConfig: Record<string, unknown>;
+  private readonly driverCount: number;
   private bridge: BridgeProcess | null = null;
-  private participants: Participant[] = [];
-  private load: Load | null = null;
-  private feedbackTimer: NodeJS.Timeout | null = null;
+  private plans: DirectParticipantPlan[] = [];
+  private pool: DriverPool | null = null;
   private readonly delays = new DelayHistogram();
 
-  constructor(scenario: Scenario, media: BenchMedia, bridgeConfig: Record<string, unknown> = {}) {
+  /** `drivers`: how many driver processes run the participants (at most one per participant). */
+  constructor(scenario: Scenario, media: BenchMedia, bridgeConfig: Record<string, unknown> = {}, drivers = 1) {
     this.scenario = scenario;
     this.media = media;
     this.bridgeConfig = bridgeConfig;
+    this.driverCount = Math.max(1, Math.floor(drivers));
   }
 
   async run(opts: { searchCapacity: boolean; seconds?: number; stepSeconds: number; log: (s: string) => void }): Promise<ScenarioResult> {
@@ -214,47 +169,46 @@ export class ScenarioRun {
       const bridge = (this.bridge = await BridgeProcess.start(this.bridgeConfig));
       await bridge.request('gc');
       const idle = await bridge.stats();
-      const cert = await createClientCertificate();
       let index = 0;
       for (let r = 0; r < s.rooms; r++) {
         for (let k = 0; k < s.perRoom; k++) {
-          this.participants.push(
-            new Participant({
-              conferenceId: `${s.name}-room${r}`,
-              endpointId: `p${k}`,
-              index: index++,
-              publishesAudio: k < s.audioPublishers || k < s.videoPublishers,
-              publishesVideo: k < s.videoPublishers,
-              media: this.media,
-              delays: this.delays,
-            }),
-          );
+          this.plans.push({
+            conferenceId: `${s.name}-room${r}`,
+            endpointId: `p${k}`,
+            index: index++,
+            publishesAudio: k < s.audioPublishers || k < s.videoPublishers,
+            publishesVideo: k < s.videoPublishers,
+          });
         }
       }
-      const tConnect = performance.now();
-      await connectAll(bridge, this.participants, cert);
-      if (FEEDBACK) {
-        const participants = this.participants;
-        this.feedbackTimer = setInterval(() => {
-          for (const p of participants) p.sendTransportFeedback();
-        }, FEEDBACK_INTERVAL_MS);
-      }
       const tile = s.tile ?? DEFAULT_TILE;
+      const wanted = wantedLayer(this.media, tile);
+      const tConnect = performance.now();
+      const { pool, profile } = await DriverPool.connect(
+        bridge,
+        this.plans,
+        this.plans.map((p) => participantCost(s, this.media, p, wanted)),
+        this.driverCount,
+        FEEDBACK,
+      );
+      this.pool = pool;
       for (let r = 0; r < s.rooms; r++) {
-        const room = this.participants.slice(r * s.perRoom, (r + 1) * s.perRoom);
+        const room = this.plans.slice(r * s.perRoom, (r + 1) * s.perRoom);
         for (const p of room) {
           const others = room.filter((o) => o !== p);
-          const ssrcs = others.flatMap((o) => o.sources.map((x) => x.ssrc));
+          const ssrcs = others.flatMap((o) => [...(o.publishesAudio ? [ssrcBase(o.index)] : []), ...(o.publishesVideo ? [ssrcBase(o.index) + 1] : [])]);
           await bridge.request('subscribe', { conferenceId: p.conferenceId, endpointId: p.endpointId, ssrcs });
           // what focus relays from the browser's receiver-video-constraints: every camera in a tile this large
-          const constraints = others.filter((o) => o.publishesVideo).map((o) => ({ ssrc: o.videoSsrc, ...tile }));
+          const constraints = others.filter((o) => o.publishesVideo).map((o) => ({ ssrc: ssrcBase(o.index) + 1, ...tile }));
           if (constraints.length > 0) await bridge.request('constraints', { conferenceId: p.conferenceId, endpointId: p.endpointId, constraints });
         }
       }
       const connectSeconds = (performance.now() - tConnect) / 1000;
-      opts.log(`  ${this.participants.length} participants connected in ${connectSeconds.toFixed(1)} s (${this.participants[0].profile})`);
+      opts.log(
+        `  ${this.plans.length} participants connected in ${connectSeconds.toFixed(1)} s (${profile}), ` +
+          `over ${pool.size} driver process${pool.size > 1 ? 'es' : ''} (${pool.groups.map((g) => g.length).join(' + ')})`,
+      );
 
-      this.load = new Load(this.participants.filter((p) => p.publishesAudio || p.publishesVideo), this.media);
       const settle = await this.settle(opts.log);
       const rssSamples: number[] = [];
       const nominal = await this.measure(1, opts.seconds ?? s.seconds, rssSamples);
@@ -276,12 +230,12 @@ export class ScenarioRun {
       }
       await bridge.request('gc');
       const end = await bridge.stats();
-      const n = this.participants.length;
+      const n = this.plans.length;
       return {
         scenario: s,
         settle,
         participants: n,
-        profile: this.participants[0].profile,
+        profile,
         connectSeconds,
         nominal,
         capacity,
@@ -302,27 +256,22 @@ export class ScenarioRun {
     if (s.videoPublishers === 0) return null;
     const wanted = wantedLayer(this.media, s.tile ?? DEFAULT_TILE);
     const label = `${this.media.layers[wanted].rid} ${this.media.layers[wanted].width}x${this.media.layers[wanted].height}`;
-    const load = this.load!;
+    const pool = this.pool!;
     const t0 = performance.now();
     let streams = 0;
-    for (const p of this.participants) streams += s.videoPublishers - (p.publishesVideo ? 1 : 0);
+    for (const p of this.plans) streams += s.videoPublishers - (p.publishesVideo ? 1 : 0);
     let stable = 0;
     let onWanted = 0;
-    load.start(1);
+    await pool.all({ op: 'load', factor: 1 });
     try {
       while (performance.now() - t0 < SETTLE_MAX_MS && stable < SETTLE_STABLE_CHECKS) {
-        for (const p of this.participants) p.resetCounters();
-        measureWindow.startUs = nowUs32();
-        measureWindow.lengthUs = 3_600_000_000;
+        await pool.all({ op: 'window', startUs: nowUs32(), lengthUs: 3_600_000_000 });
         await sleep(SETTLE_CHECK_MS);
-        onWanted = 0;
-        for (const p of this.participants) {
-          for (const st of p.streams.values()) if (st.kind === 'video' && st.layer === wanted) onWanted++;
-        }
+        onWanted = (await pool.all<number>({ op: 'layer-count', layer: wanted })).reduce((a, b) => a + b, 0);
         stable = onWanted === streams ? stable + 1 : 0;
       }
     } finally {
-      load.stop();
+      await pool.all({ op: 'stop-load' });
     }
     const seconds = (performance.now() - t0) / 1000;
     const settled = stable >= SETTLE_STABLE_CHECKS;
@@ -337,20 +286,14 @@ export class ScenarioRun {
   /** Sends at `factor` times real time for `seconds` (after a warm-up) and measures. */
   private async measure(factor: number, seconds: number, rssSamples: number[] | null): Promise<Measurement> {
     const bridge = this.bridge!;
-    const load = this.load!;
-    const receivers = this.participants;
-    for (const p of receivers) p.resetCounters();
-    const kf0 = receivers.reduce((n, p) => n + p.keyframeRequests, 0);
-    const jumps0 = receivers.reduce((n, p) => n + p.keyframeJumps, 0);
+    const pool = this.pool!;
     this.delays.reset();
-    load.skips = 0;
-    measureWindow.startUs = (nowUs32() + WARMUP_MS * 1000) >>> 0;
-    measureWindow.lengthUs = seconds * 1_000_000;
+    await pool.all({ op: 'window', startUs: (nowUs32() + WARMUP_MS * 1000) >>> 0, lengthUs: seconds * 1_000_000 });
     const s0 = await bridge.stats();
-    load.start(factor);
+    await pool.all({ op: 'load', factor });
     await sleep(WARMUP_MS);
     const a = await bridge.stats();
-    const driverA = process.cpuUsage();
+    await pool.all({ op: 'mark' });
     const tA = performance.now();
     let b: BridgeStats;
     if (rssSamples) {
@@ -366,12 +309,20 @@ export class ScenarioRun {
       await sleep(seconds * 1000);
     }
     b = await bridge.stats();
-    const driverB = process.cpuUsage(driverA);
+    const driverCpu = await pool.cpu();
     const wall = (performance.now() - tA) * 1000;
-    load.stop();
-    await sleep(DRAIN_MS);
-    const c = await bridge.stats();
+    await pool.all({ op: 'stop-load' });
+    // the bridge first reads what is still queued for it (a busy machine leaves a backlog): until its RTP in stops
+    let c = await bridge.stats();
+    for (const end = performance.now() + DRAIN_MAX_MS; ; ) {
+      await sleep(DRAIN_MS);
+      const next = await bridge.stats();
+      const still = next.counters.rtpIn !== c.counters.rtpIn;
+      c = next;
+      if (!still || performance.now() > end) break;
+    }
     if (rssSamples) rssSamples.push(c.rss);
+    const tallies = await pool.tally();
 
     const sc = this.scenario;
     const perRoomMinusOne = sc.perRoom - 1;
@@ -386,45 +337,27 @@ export class ScenarioRun {
       missing: 0,
       sentBps: new Array<number>(nLayers).fill(0),
     };
-    let sent = 0;
-    let sentAudio = 0;
-    let received = 0;
-    let receivedAudio = 0;
-    let videoExpected = 0;
-    let videoReceived = 0;
-    let bytes = 0;
-    let decrypted = 0;
-    let decryptErrors = 0;
-    let sendErrors = 0;
-    let videoPublishers = 0;
-    for (const p of receivers) {
-      sent += p.sent;
-      sentAudio += p.sentAudio;
-      received += p.rx.rtp;
-      receivedAudio += p.rx.audio;
-      bytes += p.rx.bytes;
-      decrypted += p.rx.decrypted;
-      decryptErrors += p.rx.decryptErrors;
-      sendErrors += p.sendErrors + p.rtcpErrors;
-      if (p.publishesVideo) {
-        videoPublishers++;
-        for (let l = 0; l < nLayers; l++) layers.sentBps[l] += (p.sentLayerBytes[l] * 8) / seconds;
+    const sum = (k: 'sent' | 'sentAudio' | 'received' | 'receivedAudio' | 'bytes' | 'decrypted' | 'decryptErrors' | 'sendErrors' | 'videoExpected' | 'videoReceived' | 'videoPublishers' | 'keyframeRequests' | 'keyframeJumps' | 'skips' | 'late' | 'frames') =>
+      tallies.reduce((n, t) => n + t[k], 0);
+    for (const t of tallies) {
+      for (let l = 0; l < nLayers; l++) {
+        layers.packets[l] += t.layerPackets[l] ?? 0;
+        layers.bytes[l] += t.layerBytes[l] ?? 0;
+        layers.streamsAt[l] += t.streamsAt[l] ?? 0;
+        layers.sentBps[l] += ((t.sentLayerBytes[l] ?? 0) * 8) / seconds;
       }
-      // every camera of the room but its own
-      layers.streams += sc.videoPublishers - (p.publishesVideo ? 1 : 0);
-      for (const st of p.streams.values()) {
-        if (st.kind !== 'video') continue;
-        videoExpected += st.lastSeq - st.firstSeq + 1;
-        videoReceived += st.packets;
-        for (let l = 0; l < nLayers; l++) {
-          layers.packets[l] += st.layerPackets[l];
-          layers.bytes[l] += st.layerBytes[l];
-        }
-        if (st.layer >= 0) layers.streamsAt[st.layer]++;
-      }
+      this.delays.addSparse(t.delays);
     }
+    const videoPublishers = sum('videoPublishers');
+    // every camera of the room but its own
+    for (const p of this.plans) layers.streams += sc.videoPublishers - (p.publishesVideo ? 1 : 0);
     for (let l = 0; l < nLayers; l++) layers.sentBps[l] /= Math.max(1, videoPublishers);
-    layers.missing = layers.streams - layers.streamsAt.reduce((a, b) => a + b, 0);
+    layers.missing = layers.streams - layers.streamsAt.reduce((x, y) => x + y, 0);
+    const sentAudio = sum('sentAudio');
+    const received = sum('received');
+    const decryptErrors = sum('decryptErrors');
+    const sendErrors = sum('sendErrors');
+    const videoExpected = sum('videoExpected');
     const audioExpected = sentAudio * perRoomMinusOne;
     const expected = audioExpected + videoExpected;
     const fwd = b.counters.rtpOut - a.counters.rtpOut;
@@ -439,46 +372,62 @@ export class ScenarioRun {
       errorCounts[`bridge.${k}`] = n;
       bridgeErrors += n;
     }
+    const driverShares = driverCpu.map((d) => (d.wallUs > 0 ? d.cpuUs / d.wallUs : 0));
+    const driverSteps = tallies.map((t, i) => ({
+      cpu: driverShares[i] ?? 0,
+      skips: t.skips,
+      late: t.late,
+      frames: t.frames,
+      socketDrops: driverCpu[i]?.socketDrops ?? 0,
+      sent: t.sent,
+      sentAudio: t.sentAudio,
+      received: t.received,
+      receivedAudio: t.receivedAudio,
+    }));
     return {
       errorCounts,
       load: factor,
       seconds,
-      sent,
+      sent: sum('sent'),
       expected,
       received,
       loss: expected === 0 ? 1 : Math.max(0, 1 - received / expected),
-      audioLoss: audioExpected === 0 ? 0 : Math.max(0, 1 - receivedAudio / audioExpected),
-      videoLoss: videoExpected === 0 ? 0 : Math.max(0, 1 - videoReceived / videoExpected),
+      audioLoss: audioExpected === 0 ? 0 : Math.max(0, 1 - sum('receivedAudio') / audioExpected),
+      videoLoss: videoExpected === 0 ? 0 : Math.max(0, 1 - sum('videoReceived') / videoExpected),
       layers,
       probePackets: probes,
       twccFeedbackIn: delta(a, b, 'twccFeedbackIn'),
       layerSwitches: delta(a, b, 'layerSwitches'),
-      keyframeRequests: receivers.reduce((n, p) => n + p.keyframeRequests, 0) - kf0,
-      keyframeJumps: receivers.reduce((n, p) => n + p.keyframeJumps, 0) - jumps0,
+      keyframeRequests: sum('keyframeRequests'),
+      keyframeJumps: sum('keyframeJumps'),
       bridgeRtpIn: c.counters.rtpIn - a.counters.rtpIn,
       bridgeRtpOut: c.counters.rtpOut - a.counters.rtpOut,
       bridgeRtpOutWindow: fwd,
       fwdPps: received / windowS,
-      fwdMbps: (bytes * 8) / windowS / 1e6,
+      fwdMbps: (sum('bytes') * 8) / windowS / 1e6,
       cpuPerPacketUs: fwd > 0 ? cpu / fwd : NaN,
       cpuPerMediaPacketUs: fwd - probes > 0 ? cpu / (fwd - probes) : NaN,
       bridgeCpu: cpu / wall,
-      driverCpu: (driverB.user + driverB.system) / wall,
+      driverCpu: driverShares.reduce((x, y) => x + y, 0),
+      driverCpuMax: Math.max(0, ...driverShares),
+      drivers: driverShares.length,
       delayP50Us: this.delays.quantile(0.5),
       delayP99Us: this.delays.quantile(0.99),
-      decrypted,
+      decrypted: sum('decrypted'),
       decryptErrors,
       errors: decryptErrors + bridgeErrors + sendErrors + errorCounts.disconnected,
-      senderSkips: load.skips,
+      senderSkips: sum('skips'),
+      lateSends: sum('late'),
+      framesScheduled: sum('frames'),
+      driverLimited: driverLimit(driverSteps),
+      perDriver: driverSteps,
     };
   }
 
   private async close(): Promise<void> {
-    this.load?.stop();
-    if (this.feedbackTimer) clearInterval(this.feedbackTimer);
-    this.feedbackTimer = null;
-    for (const p of this.participants) p.close();
-    this.participants = [];
+    await this.pool?.close();
+    this.pool = null;
+    this.plans = [];
     await this.bridge?.close();
     this.bridge = null;
   }
@@ -513,14 +462,15 @@ export function describe(m: Measurement): string {
     `bridge ${m.cpuPerPacketUs.toFixed(1)} µs/pkt` +
     (m.probePackets > 0 ? ` (${m.cpuPerMediaPacketUs.toFixed(1)} per media packet: ${((m.probePackets / m.bridgeRtpOutWindow) * 100).toFixed(1)}% were probes)` : '') +
     `, ${(m.bridgeCpu * 100).toFixed(0)}% of a core, ` +
-    `driver ${(m.driverCpu * 100).toFixed(0)}%, delay p50 ${(m.delayP50Us / 1000).toFixed(2)} ms p99 ${(m.delayP99Us / 1000).toFixed(2)} ms` +
+    `driver${m.drivers > 1 ? `s ${(m.driverCpu * 100).toFixed(0)}% (busiest ${(m.driverCpuMax * 100).toFixed(0)}%)` : ` ${(m.driverCpu * 100).toFixed(0)}%`}, delay p50 ${(m.delayP50Us / 1000).toFixed(2)} ms p99 ${(m.delayP99Us / 1000).toFixed(2)} ms` +
     (m.errors
       ? `, ${m.errors} errors (${Object.entries(m.errorCounts)
           .filter(([, v]) => v > 0)
           .map(([k, v]) => `${k} ${v}`)
           .join(', ')})`
       : '') +
-    (m.senderSkips ? `, driver skipped ${m.senderSkips} frames` : '') +
+    (m.senderSkips ? `, drivers skipped ${m.senderSkips} frames` : '') +
+    (m.driverLimited ? `\n      DRIVER-LIMITED (${m.driverLimited}): this step measured the benchmark, not the bridge` : '') +
     (video
       ? `\n      receivers' cameras by layer at the end: ${layerSummary(m.layers)}; video packets ${layerShares(m.layers)}; ` +
         `sent per publisher ${m.layers.sentBps.map((b, i) => `${m.layers.labels[i].split(' ')[0]} ${(b / 1e6).toFixed(2)}`).join(' ')} Mbit/s; ` +

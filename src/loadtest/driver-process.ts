@@ -1,10 +1,13 @@
-// One driver of `tertulia loadtest`: a child process (forked by run.ts) running a share of the synthetic
-// participants (meeting-client.ts: the real WebSocket, ICE, DTLS, SRTP, simulcast VP8 and Opus). Its parent
-// tells it when to join, when to count and when to report, over the IPC channel (plan.ts's messages).
+// One driver process: a child (forked through driver-handle.ts) running a share of the synthetic participants.
+// For `tertulia loadtest` (run.ts) they are meeting clients (meeting-client.ts: the real WebSocket, ICE, DTLS,
+// SRTP, simulcast VP8 and Opus) and its parent tells it when to join, when to count and when to report; for the
+// benchmark (bench/driver-pool.ts) they are direct participants of the bridge under test (direct-role.ts).
+// Both over the IPC channel, with plan.ts's messages.
 import { performance } from 'node:perf_hooks';
 import { DelayHistogram } from './delay-histogram.ts';
 import { loadMedia } from './media.ts';
 import { MeetingClient } from './meeting-client.ts';
+import { DirectRole } from './direct-role.ts';
 import { measureWindow } from './participant.ts';
 import type { ClientResult, FromDriver, PlannedClient, ToDriver } from './plan.ts';
 
@@ -129,13 +132,20 @@ async function leave(): Promise<void> {
   setTimeout(() => process.exit(0), 100).unref();
 }
 
+const direct = new DirectRole(send);
+
 process.on('message', (m: ToDriver) => {
-  if (m?.type === 'start') void start(m);
+  if (m?.type === 'direct') {
+    direct.handle(m);
+    if (m.op?.op === 'close') setTimeout(() => process.exit(0), 100).unref();
+  } else if (m?.type === 'bridge-reply') direct.bridgeReply(m);
+  else if (m?.type === 'start') void start(m);
   else if (m?.type === 'measure') measure(m);
   else if (m?.type === 'report') report();
   else if (m?.type === 'leave') void leave();
 });
 // the load tester went away (Ctrl-C, a crash): leave the meetings rather than linger in them
 process.on('disconnect', () => {
+  direct.close();
   if (!stopping) void leave().finally(() => process.exit(0));
 });

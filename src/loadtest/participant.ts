@@ -113,6 +113,11 @@ const MAX_FEEDBACK_PER_CALL = 8;
 
 let ufragCounter = 0;
 
+/** A participant's first SSRC (its audio; then the camera as receivers see it, its RTX, the layers): from its index. */
+export function ssrcBase(index: number): number {
+  return (0x10000000 + index * 8) >>> 0;
+}
+
 export class Participant {
   readonly conferenceId: string;
   readonly endpointId: string;
@@ -194,7 +199,7 @@ export class Participant {
   }) {
     this.conferenceId = opts.conferenceId;
     this.endpointId = opts.endpointId;
-    const base = (0x10000000 + opts.index * 8) >>> 0;
+    const base = ssrcBase(opts.index);
     this.audioSsrc = base;
     this.videoSsrc = base + 1;
     this.videoRtxSsrc = base + 2;
@@ -309,6 +314,15 @@ export class Participant {
     const k = dtls.extractSessionKeys(keyLength, saltLength);
     this.srtpOut = new SrtpSession(profile, Buffer.from(k.localKey), Buffer.from(k.localSalt));
     this.srtpIn = new SrtpSession(profile, Buffer.from(k.remoteKey), Buffer.from(k.remoteSalt));
+  }
+
+  /** The local UDP port (0 before connecting). */
+  get localPort(): number {
+    try {
+      return this.sock.address().port;
+    } catch {
+      return 0; // not bound yet, or closed
+    }
   }
 
   get profile(): string {

@@ -1,5 +1,7 @@
 // What `tertulia loadtest` will do: its options (checked), the rooms and synthetic participants they make, and
-// how those are spread over driver processes. Also the messages between the load tester and its drivers.
+// how those are spread over driver processes. Also the messages between a driver process (driver-process.ts)
+// and its parent: the load tester's (meeting clients joining through signalling) and the benchmark's (direct
+// participants of a bridge under test, bench/driver-pool.ts).
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 
@@ -79,6 +81,31 @@ export function makePlan(o: LoadtestOptions, cpus: number): Plan {
   return { host, httpsPort, rooms, drivers };
 }
 
+/**
+ * Spreads participants of the given costs over `drivers` processes so that every driver gets about the same
+ * cost: the costliest first, each to the driver with the least so far (ties: the lowest driver). Returns the
+ * participants' positions per driver, ascending; never an empty driver while there are more participants.
+ */
+export function spreadOverDrivers(costs: readonly number[], drivers: number): number[][] {
+  const n = Math.max(1, Math.min(Math.floor(drivers), costs.length));
+  const out: number[][] = Array.from({ length: n }, () => []);
+  const load = new Array<number>(n).fill(0);
+  const order = costs.map((_, i) => i).sort((a, b) => costs[b]! - costs[a]! || a - b);
+  for (const i of order) {
+    let best = 0;
+    for (let d = 1; d < n; d++) {
+      // an empty driver first (every process gets someone), then the least loaded
+      const emptyD = out[d]!.length === 0;
+      const emptyB = out[best]!.length === 0;
+      if ((emptyD && !emptyB) || (emptyD === emptyB && load[d]! < load[best]!)) best = d;
+    }
+    out[best]!.push(i);
+    load[best]! += Math.max(0, costs[i]!);
+  }
+  for (const d of out) d.sort((a, b) => a - b);
+  return costs.length === 0 ? [] : out;
+}
+
 /** Tracks (audio + video streams) a client should receive: every other publisher of its room sends two. */
 export function expectedTracks(o: Pick<LoadtestOptions, 'publishers'>, publisher: boolean): number {
   return 2 * (o.publishers - (publisher ? 1 : 0));
@@ -86,8 +113,74 @@ export function expectedTracks(o: Pick<LoadtestOptions, 'publishers'>, publisher
 
 // ------------------------------------------------------------------ messages (process IPC, JSON)
 
+/** A benchmark participant of a bridge driven directly (src/loadtest/participant.ts's constructor options). */
+export interface DirectParticipantPlan {
+  conferenceId: string;
+  endpointId: string;
+  index: number;
+  publishesAudio: boolean;
+  publishesVideo: boolean;
+}
+
+/** The benchmark's requests to a driver (each answered by a direct-reply with its id). */
+export type DirectOp =
+  /** Connect these participants to the bridge's media port (allocate/configure go through the parent). */
+  | { op: 'connect'; port: number; participants: DirectParticipantPlan[]; feedback: boolean }
+  /** Start the publishers' schedule at `factor` times real time (resets its skip/late counts), or stop it. */
+  | { op: 'load'; factor: number }
+  | { op: 'stop-load' }
+  /** Forget the counters and count what is sent from startUs (send-time clock) for lengthUs. */
+  | { op: 'window'; startUs: number; lengthUs: number }
+  /** Received video streams whose last packet was on this simulcast layer. */
+  | { op: 'layer-count'; layer: number }
+  /** Start measuring this process's CPU; `since-mark` answers a DriverCpu. */
+  | { op: 'mark' }
+  | { op: 'since-mark' }
+  /** What the participants counted in the window: a DriverTally. */
+  | { op: 'tally' }
+  | { op: 'close' };
+
+export interface DriverCpu {
+  cpuUs: number;
+  wallUs: number;
+  /** Datagrams the kernel dropped at the participants' full receive buffers (this process read too slowly). */
+  socketDrops: number;
+}
+
+/** One driver's sums over its participants for one measured window (bench/scenario-run.ts adds them up). */
+export interface DriverTally {
+  sent: number;
+  sentAudio: number;
+  received: number;
+  receivedAudio: number;
+  bytes: number;
+  decrypted: number;
+  decryptErrors: number;
+  sendErrors: number;
+  videoExpected: number;
+  videoReceived: number;
+  /** Per simulcast layer: received video packets and bytes, streams that ended on it, publishers' sent bytes. */
+  layerPackets: number[];
+  layerBytes: number[];
+  streamsAt: number[];
+  sentLayerBytes: number[];
+  videoPublishers: number;
+  keyframeRequests: number;
+  keyframeJumps: number;
+  delays: Array<[number, number]>;
+  /** The send schedule since its last start: frames skipped, sent late, sent. */
+  skips: number;
+  late: number;
+  frames: number;
+}
+
+export type DirectReply = { type: 'direct-reply'; id: number; ok: boolean; result?: unknown; error?: string };
+
 export type ToDriver =
   | { type: 'start'; host: string; httpsPort: number; videoFps: number; clients: PlannedClient[] }
+  | { type: 'direct'; id: number; op: DirectOp }
+  /** The parent's answer to a bridge-request. */
+  | { type: 'bridge-reply'; id: number; ok: boolean; result?: unknown; error?: string }
   /** Count from startUs (the shared send-time clock, µs, low 32 bits) for lengthUs. */
   | { type: 'measure'; startUs: number; lengthUs: number }
   | { type: 'report' }
@@ -120,4 +213,7 @@ export type FromDriver =
   | { type: 'join-failed'; name: string; error: string }
   | { type: 'ready' }
   | { type: 'report'; clients: ClientResult[]; delays: Array<[number, number]>; cpuMs: number; windowMs: number }
-  | { type: 'left' };
+  | { type: 'left' }
+  | DirectReply
+  /** A benchmark driver asks the bridge under test (only allocate and configure are relayed). */
+  | { type: 'bridge-request'; id: number; op: 'allocate' | 'configure'; payload: Record<string, unknown> };

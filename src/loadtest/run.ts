@@ -2,54 +2,17 @@
 // Opus made with ffmpeg) join rooms of any Tertulia server, spread over driver processes (driver-process.ts)
 // so that the load tester is not the bottleneck; once all have joined they are measured for a while, then
 // leave. What LiveKit's `lk load-test` and Jitsi's Malleus do, for an admin sizing a server.
-import { fork, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
-import path from 'node:path';
 import { loadMedia } from './media.ts';
 import { nowUs32 } from './participant.ts';
-import { makePlan, type FromDriver, type LoadtestOptions, type ToDriver } from './plan.ts';
+import { DriverHandle } from './driver-handle.ts';
+import { makePlan, type FromDriver, type LoadtestOptions } from './plan.ts';
 import { summarize, type DriverReport, type LoadtestReport } from './report.ts';
 
 /** Time between everyone's media being up and the start of counting (streams and estimates settle). */
 const SETTLE_MS = 2000;
 /** A driver that does not answer a step within this long (after the step's own time) is given up. */
 const STEP_GRACE_MS = 60_000;
-
-class Driver {
-  readonly child: ChildProcess;
-  private waiters: Array<{ type: FromDriver['type']; resolve: (m: FromDriver) => void }> = [];
-  readonly exited: Promise<number | null>;
-
-  constructor(onProgress: (m: FromDriver) => void) {
-    this.child = fork(path.join(import.meta.dirname, 'driver-process.ts'), [], {
-      execArgv: ['--disable-warning=ExperimentalWarning'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      serialization: 'json',
-    });
-    this.exited = new Promise((resolve) => this.child.once('exit', (code) => resolve(code)));
-    this.child.on('message', (m: FromDriver) => {
-      onProgress(m);
-      const i = this.waiters.findIndex((w) => w.type === m.type);
-      if (i >= 0) this.waiters.splice(i, 1)[0]!.resolve(m);
-    });
-  }
-
-  send(m: ToDriver): void {
-    if (this.child.connected) this.child.send(m);
-  }
-
-  /** The next message of this type; rejects when the driver exits first or after timeoutMs. */
-  next<T extends FromDriver['type']>(type: T, timeoutMs: number): Promise<Extract<FromDriver, { type: T }>> {
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`a load tester process did not answer (${type}) in ${Math.round(timeoutMs / 1000)} s`)), timeoutMs);
-      this.waiters.push({ type, resolve: (m) => (clearTimeout(timer), resolve(m as Extract<FromDriver, { type: T }>)) });
-      void this.exited.then((code) => {
-        clearTimeout(timer);
-        reject(new Error(`a load tester process exited (code ${code}) before it sent ${type}`));
-      });
-    });
-  }
-}
 
 export async function runLoadtest(o: LoadtestOptions, progress: (line: string) => void): Promise<LoadtestReport> {
   const plan = makePlan(o, os.availableParallelism());
@@ -69,7 +32,7 @@ export async function runLoadtest(o: LoadtestOptions, progress: (line: string) =
       progress(`joined ${joined} of ${total}${failed ? `, ${failed} failed` : ''}`);
     }
   };
-  const drivers = plan.drivers.map(() => new Driver(onProgress));
+  const drivers = plan.drivers.map(() => new DriverHandle(onProgress));
   const stopAll = () => drivers.forEach((d) => d.child.kill('SIGTERM'));
   process.once('SIGINT', stopAll);
   try {
