@@ -24,7 +24,7 @@ test('the self-signed P-256 certificate is valid X.509 v3, signed by its own key
   assert.notEqual(selfSignedP256().certPem, certPem, 'a new key and serial each time');
 });
 
-test("a DTLS endpoint fed before werift is loaded completes the handshake with werift's client", { timeout: 60_000 }, async () => {
+test("a DTLS endpoint fed (a ClientHello and its retransmissions) before werift is loaded completes the handshake with werift's client", { timeout: 60_000 }, async () => {
   const server = await createBridgeCertificate();
   const { CipherContext, DtlsClient } = await import('werift');
   const client = await CipherContext.createSelfSignedCertificateWithKey({ hash: 4, signature: 3 }, 23);
@@ -43,6 +43,7 @@ test("a DTLS endpoint fed before werift is loaded completes the handshake with w
     onError: (e) => errors.push(e),
     onClose: () => {},
   });
+  let sent = 0;
   const transport = {
     type: 'udp' as const,
     address: { address: '127.0.0.1', family: 'IPv4', port: 1 },
@@ -50,6 +51,15 @@ test("a DTLS endpoint fed before werift is loaded completes the handshake with w
     onData: (_b: Buffer) => {},
     send: (buf: Buffer) => {
       const copy = Buffer.from(buf);
+      if (sent++ === 0) {
+        // the first ClientHello and two retransmissions of it (new record sequence numbers), all before werift
+        // is loaded: what a browser sends while a busy bridge loads it
+        for (let k = 1; k <= 2; k++) {
+          const again = Buffer.from(copy);
+          again.writeUIntBE(copy.readUIntBE(5, 6) + k, 5, 6);
+          endpoint.feed(again);
+        }
+      }
       setImmediate(() => endpoint.feed(copy));
       return Promise.resolve();
     },
