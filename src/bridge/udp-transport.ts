@@ -1,7 +1,7 @@
 // The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler (ICE-TCP
 // connections have their own: tcp-transport.ts). With the native module built
-// (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one event-loop turn leave
-// together in one sendmmsg call; otherwise each goes through dgram. The module also dates each received datagram by
+// (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one callback leave together
+// in one sendmmsg call; otherwise each goes through dgram. The module also dates each received datagram by
 // the kernel's clock (arrivalMs): transport-cc feedback must report when a packet reached the host, not when a
 // busy event loop got to it, or the sender's delay-based estimator reads CPU load as a congested network.
 import dgram from 'node:dgram';
@@ -215,10 +215,8 @@ export class UdpTransport {
     if (batch !== null) {
       if (batch.count === MAX_BATCH) this.flush();
       if (batch.add(buf, offset, length, port, address)) {
-        // the datagrams of this whole event-loop turn join it (every datagram libuv read in this wake-up, the
-        // timers' RTCP): they leave together after the I/O callbacks, in one sendmmsg (a microtask would send
-        // once per received datagram)
-        if (batch.count === 1) setImmediate(this.flush);
+        // the rest of this callback's datagrams join it; they leave when it returns
+        if (batch.count === 1) queueMicrotask(this.flush);
         this.counters.packetsOut++;
         this.counters.bytesOut += length;
         return;

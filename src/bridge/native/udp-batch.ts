@@ -1,5 +1,5 @@
 // The bridge's optional native send path (native/udp-batch.c, built by scripts/build-native.sh): datagrams
-// queued during one event-loop turn leave in one sendmmsg(2) call (UdpTransport flushes from setImmediate). When the module is not built (no C
+// queued during one event-loop callback leave in one sendmmsg(2) call. When the module is not built (no C
 // compiler, not Linux) or `nativeSend` is off, UdpTransport sends each datagram with dgram as before.
 import { createRequire } from 'node:module';
 
