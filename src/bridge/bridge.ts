@@ -14,7 +14,7 @@ import { gatherCandidates } from './candidates.ts';
 import { certificateMatches, hashNameOf, normalizeFingerprint, type BridgeCertificate } from './certificate.ts';
 import { Conference } from './conference.ts';
 import { BridgeCounters } from './counters.ts';
-import { DtlsEndpoint, loadDtls, type DtlsSrtpKeys } from './dtls.ts';
+import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
 import { Endpoint, type VideoConstraint } from './endpoint.ts';
 import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
@@ -469,8 +469,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
     const t = new WebRtcTransport(ep, ufrag, credentials?.pwd ?? randomIceString(32), this.router);
     ep.transport = t;
-    // werift starts loading with the first endpoint of a thread that runs handshakes, before its DTLS arrives
-    if (this.udp.bound) loadDtls().catch((e: Error) => this.log.error({ err: e.message }, 'could not load the DTLS library'));
     this.byUfrag.set(ufrag, t);
     return {
       ufrag: t.ufrag,

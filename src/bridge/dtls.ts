@@ -1,10 +1,9 @@
 // DTLS-SRTP for one endpoint: werift's DtlsServer over a Transport that is just "send to the endpoint's
 // selected address on the shared UDP socket". The bridge is always the DTLS server (the offer says
-// a=setup:actpass, the browser answers active). werift (~25 MiB of RSS per thread once loaded) is loaded by
-// loadDtls(), which the bridge calls when a thread that runs handshakes gets its first WebRTC endpoint (so the
-// load overlaps ICE), so an idle bridge (and the control thread of one with media workers) never holds it; the
-// datagrams that arrive while it loads wait for it (a few). Loaded at the first DTLS datagram instead, connections
-// of 30 participants at once took 13 s instead of 1.5 s on a busy machine.
+// a=setup:actpass, the browser answers active). werift (~25 MiB of RSS per thread) is loaded by loadDtls(), which
+// the threads that run handshakes call when they start (the bridge's own thread, or each media worker before it
+// reports its socket bound): the control thread of a bridge with media workers never loads it. A datagram that
+// arrives before it is loaded waits for it (a few per endpoint).
 import { randomBytes } from 'node:crypto';
 import type { DtlsServer, Transport } from 'werift';
 import { SRTP_PROFILE_IDS, srtpKeyLengths, type SrtpProfileName } from './packet/srtp.ts';

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { nativeUdp } from './native/udp-batch.ts';
+import { loadDtls } from './dtls.ts';
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
 import { candidateAddresses } from './candidates.ts';
@@ -133,6 +134,9 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       if (!opts.config.mediaWorkersOnDemand) await workers.get();
     } else {
       mediaPort = await bridge.udp.bind(bindAddress, requestedPort);
+      // this thread runs the handshakes: werift is loaded now, not by the first participant's (the control
+      // thread of media workers never loads it)
+      await loadDtls();
     }
     guard ??= await claimMediaPort(mediaPort);
   } catch (e) {

@@ -39,8 +39,6 @@ export const CONNECTED_SOCKETS_WORK = connectedSocketsWork();
 export class UdpTransport {
   readonly socket: dgram.Socket;
   port = 0;
-  /** True once bind() succeeded (a media worker's control thread never binds: it runs no handshake). */
-  bound = false;
   private readonly sink: DatagramSink;
   private readonly counters: BridgeCounters;
   private readonly onSent: (error: Error | null) => void;
@@ -109,7 +107,6 @@ export class UdpTransport {
           // the kernel caps buffer sizes; the defaults work, just with less headroom
         }
         this.port = this.socket.address().port;
-        this.bound = true;
         resolve(this.port);
       };
       if (fd >= 0) this.socket.bind({ fd }, bound);
