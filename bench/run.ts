@@ -7,7 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describeLayers, loadMedia } from '../src/loadtest/media.ts';
-import { SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
+import { EXTRA_SCENARIOS, SCENARIOS, SHORT_SCENARIOS } from './scenarios.ts';
 import { LOSS_LIMIT, ScenarioRun, holds, layerShares, layerSummary, type Measurement, type ScenarioResult } from './scenario-run.ts';
 import { fmt, table } from './stats.ts';
 import { LATE_MS } from '../src/loadtest/send-schedule.ts';
@@ -15,7 +15,7 @@ import { LATE_MS } from '../src/loadtest/send-schedule.ts';
 const USAGE = `usage: npm run bench -- [options]
        npm run bench -- recording [options]   (recordings: bench/recording/cli.ts, --help there)
   --short                    CI sanity check: light load, exits 1 on loss >= 1% or any error
-  --scenario NAME            only this scenario (repeatable): ${SCENARIOS.map((s) => s.name).join(', ')}
+  --scenario NAME            only this scenario (repeatable): ${[...SCENARIOS, ...EXTRA_SCENARIOS].map((s) => s.name).join(', ')}
   --seconds N                measuring window per step
   --step-seconds N           window of each capacity-search step (default 3)
   --no-search                nominal load only, no capacity search
@@ -198,7 +198,7 @@ async function main(): Promise<void> {
   const short = values.short;
   let scenarios = short ? SHORT_SCENARIOS : SCENARIOS;
   if (values.scenario?.length) {
-    const all = [...SCENARIOS, ...SHORT_SCENARIOS];
+    const all = [...SCENARIOS, ...SHORT_SCENARIOS, ...EXTRA_SCENARIOS];
     scenarios = values.scenario.map((n) => {
       const s = all.find((x) => x.name === n);
       if (!s) throw new Error(`unknown scenario ${n}; known: ${all.map((x) => x.name).join(', ')}`);

@@ -31,3 +31,8 @@ export const SHORT_SCENARIOS: Scenario[] = [
   { name: 'meeting-3', description: 'one meeting of 3, everyone sends video and audio', rooms: 1, perRoom: 3, videoPublishers: 3, audioPublishers: 3, seconds: 3 },
   { name: 'webinar-10', description: 'one room of 10: 3 video publishers, 7 receivers', rooms: 1, perRoom: 10, videoPublishers: 3, audioPublishers: 3, seconds: 3 },
 ];
+
+/** Run only when named (--scenario): 30 participants in everyday meetings, for the bridge's memory per participant. */
+export const EXTRA_SCENARIOS: Scenario[] = [
+  { name: 'meetings-6x5', description: '6 meetings of 5 (30 participants), everyone sends video and audio', rooms: 6, perRoom: 5, videoPublishers: 5, audioPublishers: 5, seconds: 8 },
+];

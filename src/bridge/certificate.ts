@@ -1,7 +1,9 @@
 // The bridge's DTLS certificate: one ECDSA P-256 self-signed certificate per bridge process.
 // Browsers learn its SHA-256 fingerprint from the SDP offer (a=fingerprint) and check it in the handshake.
+// Made with node:crypto (self-signed.ts): werift is loaded only by the first DTLS handshake (dtls.ts).
 import { createHash, X509Certificate } from 'node:crypto';
-import { CipherContext, type SignatureHash } from 'werift';
+import type { SignatureHash } from 'werift';
+import { selfSignedP256 } from './self-signed.ts';
 
 export interface BridgeCertificate {
   certPem: string;
@@ -15,15 +17,12 @@ export interface BridgeCertificate {
 
 const SHA256 = 4; // werift HashAlgorithm.sha256_4
 const ECDSA = 3; // werift SignatureAlgorithm.ecdsa_3
-const SECP256R1 = 23; // werift NamedCurveAlgorithm.secp256r1_23
 
 export async function createBridgeCertificate(): Promise<BridgeCertificate> {
-  const { certPem, keyPem, signatureHash } = await CipherContext.createSelfSignedCertificateWithKey(
-    { hash: SHA256, signature: ECDSA },
-    SECP256R1,
-  );
+  const { certPem, keyPem } = selfSignedP256();
+  // parsed back by Node's X.509 reader: what the DER says is what a browser reads
   const der = Buffer.from(new X509Certificate(certPem).raw);
-  return { certPem, keyPem, signatureHash, der, fingerprint: fingerprintOf(der, 'sha-256')! };
+  return { certPem, keyPem, signatureHash: { hash: SHA256, signature: ECDSA }, der, fingerprint: fingerprintOf(der, 'sha-256')! };
 }
 
 /** Node hash name for an SDP fingerprint algorithm (RFC 8122 names), or null if unsupported. */

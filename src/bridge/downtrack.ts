@@ -234,9 +234,13 @@ export class Downtrack {
     const rw = this.rewriter!;
     const count = ((last - first) & 0xffff) + 1;
     const hv = this.host.heldView;
-    // a keyframe longer than the buffer, or its first packet gone: wait for the next one (asked for by the
-    // downlink timer while the rewriter needs it)
-    if (count > rb.slots.length || rb.find(first) < 0) return;
+    // a keyframe longer than the buffer (it grows for the next one), or its first packet gone: wait for the
+    // next one (asked for by the downlink timer while the rewriter needs it)
+    if (count > rb.slots.length) {
+      rb.reserve(count);
+      return;
+    }
+    if (rb.find(first) < 0) return;
     const to = this.receiver;
     for (let k = 0; k < count; k++) {
       const slot = rb.find((first + k) & 0xffff);

@@ -1,10 +1,33 @@
 // DTLS-SRTP for one endpoint: werift's DtlsServer over a Transport that is just "send to the endpoint's
 // selected address on the shared UDP socket". The bridge is always the DTLS server (the offer says
-// a=setup:actpass, the browser answers active).
+// a=setup:actpass, the browser answers active). werift (~25 MiB of RSS per thread) is loaded by loadDtls(), which
+// the threads that run handshakes call when they start (the bridge's own thread, or each media worker before it
+// reports its socket bound): the control thread of a bridge with media workers never loads it. A datagram that
+// arrives before it is loaded waits for it (a few per endpoint).
 import { randomBytes } from 'node:crypto';
-import { DtlsServer, type Transport } from 'werift';
+import type { DtlsServer, Transport } from 'werift';
 import { SRTP_PROFILE_IDS, srtpKeyLengths, type SrtpProfileName } from './packet/srtp.ts';
 import type { BridgeCertificate } from './certificate.ts';
+
+let DtlsServerImpl: typeof DtlsServer | null = null;
+let loading: Promise<void> | null = null;
+
+/** Loads werift's DTLS server (once per thread; a failed load is tried again by the next call). */
+export function loadDtls(): Promise<void> {
+  loading ??= import('werift').then(
+    (m) => {
+      DtlsServerImpl = m.DtlsServer;
+    },
+    (e: unknown) => {
+      loading = null;
+      throw e;
+    },
+  );
+  return loading;
+}
+
+/** Datagrams of one endpoint kept while werift loads (a ClientHello and its retransmissions, fragments). */
+const MAX_DEFERRED = 8;
 
 /** DTLS-SRTP protection profile ids (RFC 5764, RFC 7714) werift may negotiate; 1 is preferred. */
 export const DTLS_SRTP_PROFILES = [1, 7] as const;
@@ -163,6 +186,8 @@ export class DtlsEndpoint {
   private authFailures = 0;
   /** The HelloVerifyRequest cookie (RFC 6347 §4.2.1) of every handshake of this endpoint. */
   private readonly cookie = randomBytes(20);
+  /** Datagrams that arrived before werift was loaded (copies), fed once it is. */
+  private deferred: Buffer[] | null = null;
 
   constructor(cert: BridgeCertificate, callbacks: DtlsCallbacks) {
     this.cert = cert;
@@ -196,7 +221,7 @@ export class DtlsEndpoint {
         return Promise.resolve();
       },
     };
-    const server = new DtlsServer({
+    const server = new DtlsServerImpl!({
       cert: this.cert.certPem,
       key: this.cert.keyPem,
       signatureHash: this.cert.signatureHash,
@@ -303,6 +328,7 @@ export class DtlsEndpoint {
   feed(buf: Buffer): number {
     if (this.closed) return 1;
     if (!acceptableRecords(buf)) return 1;
+    if (DtlsServerImpl === null) return this.defer(buf);
     this.authFailures = 0;
     if (!this.connected) return this.handshake(buf, 0) + this.authFailures;
     let dropped = 0;
@@ -320,6 +346,27 @@ export class DtlsEndpoint {
       this.deliver(this.current!, buf.subarray(off, off + 13 + buf.readUInt16BE(off + 11)));
     }
     return dropped + this.authFailures;
+  }
+
+  /** Keeps a copy of buf until werift is loaded (at most MAX_DEFERRED: the rest are dropped, DTLS retransmits). */
+  private defer(buf: Buffer): number {
+    if (this.deferred !== null) {
+      if (this.deferred.length >= MAX_DEFERRED) return 1;
+      this.deferred.push(Buffer.from(buf));
+      return 0;
+    }
+    this.deferred = [Buffer.from(buf)];
+    loadDtls().then(
+      () => {
+        const waiting = this.deferred ?? [];
+        this.deferred = null;
+        for (const b of waiting) this.feed(b);
+      },
+      () => {
+        this.deferred = null; // not loadable now: the peer's retransmission tries again
+      },
+    );
+    return 0;
   }
 
   /**
@@ -416,6 +463,7 @@ export class DtlsEndpoint {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.deferred = null;
     for (const a of this.attempts) this.closeAssociation(a);
     this.attempts = [];
     if (this.current !== null) this.closeAssociation(this.current);

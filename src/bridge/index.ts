@@ -9,13 +9,15 @@ import type { Logger } from '../log.ts';
 import { NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { nativeUdp } from './native/udp-batch.ts';
+import { loadDtls } from './dtls.ts';
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
 import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { receiverReportBuckets } from './receiver-reports.ts';
 import { StressMeter } from './stress.ts';
-import { MediaWorkerPool, mediaWorkerCount } from './workers/pool.ts';
+import { mediaWorkerCount, type MediaWorkerPool } from './workers/pool.ts';
+import { OnDemandPool } from './workers/on-demand-pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
 import type { PlainAllocation } from './plain-transport.ts';
 
@@ -89,11 +91,22 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   // (any free port) is claimed once the kernel picked it
   const requestedPort = opts.config.mediaPort;
   let guard = requestedPort > 0 ? await claimMediaPort(requestedPort) : null;
-  let pool: MediaWorkerPool | null = null;
+  // media workers start with the bridge or, with mediaWorkersOnDemand, with the first endpoint, and then stop
+  // when the bridge has been empty a while (workers/on-demand-pool.ts); meanwhile this thread holds the ports
+  let workers: OnDemandPool | null = null;
+  /** Counter sums of media workers that stopped (counters never go back when they start again). */
+  let retiredCounters: Record<string, number> = {};
+  let countersTimer: NodeJS.Timeout | null = null;
+  let lastN = opts.config.lastN;
+  const workerCounters = (pool: MediaWorkerPool) =>
+    pool.counters().then((sum) => {
+      for (const [k, v] of Object.entries(retiredCounters)) sum[k] = (sum[k] ?? 0) + v;
+      return Object.assign(bridge.counters, sum);
+    });
   let mediaPort: number;
   try {
     if (workerCount > 1) {
-      pool = await MediaWorkerPool.start({
+      workers = new OnDemandPool({
         count: workerCount,
         bridgeId,
         config: opts.config,
@@ -102,38 +115,48 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         consentTimeoutMs: opts.consentTimeoutMs,
         bindAddress,
         onEvent: (subject, payload) => opts.bus.publish(subject, payload),
+        stopWhenIdle: opts.config.mediaWorkersOnDemand,
+        onStart: (pool) => {
+          if (lastN !== opts.config.lastN) void pool.setLastN(lastN);
+          // with media workers, handle.counters is their sum, refreshed a few times a second while they run
+          countersTimer = setInterval(() => void workerCounters(pool), COUNTERS_REFRESH_MS);
+          countersTimer.unref();
+        },
+        onStop: (finalCounters) => {
+          if (countersTimer !== null) clearInterval(countersTimer);
+          countersTimer = null;
+          for (const [k, v] of Object.entries(finalCounters)) retiredCounters[k] = (retiredCounters[k] ?? 0) + v;
+          Object.assign(bridge.counters, retiredCounters);
+        },
       });
-      bridge.udp.port = pool.port;
-      mediaPort = pool.port;
+      mediaPort = await workers.holdPorts(requestedPort, opts.config.tcpMediaPort);
+      bridge.udp.port = mediaPort;
+      if (!opts.config.mediaWorkersOnDemand) await workers.get();
     } else {
       mediaPort = await bridge.udp.bind(bindAddress, requestedPort);
+      // this thread runs the handshakes: werift is loaded now, not by the first participant's (the control
+      // thread of media workers never loads it)
+      await loadDtls();
     }
     guard ??= await claimMediaPort(mediaPort);
   } catch (e) {
-    await pool?.close();
+    await workers?.close();
     await bridge.close();
     await guard?.release();
     throw mediaPortBindError(e, requestedPort);
   }
-  // with media workers, handle.counters is their sum, refreshed a few times a second
-  const countersTimer =
-    pool === null
-      ? null
-      : setInterval(() => {
-          void pool!.counters().then((sum) => Object.assign(bridge.counters, sum));
-        }, COUNTERS_REFRESH_MS);
-  countersTimer?.unref();
+  /** The running media workers (or those starting); null without workers or while they are stopped. */
+  const pool = () => workers?.current() ?? null;
   // no publicAddress but a stunServer: ask it once, before the first allocation (the candidates use it)
   await bridge.discoverPublicAddress(bindAddress);
-  // ICE-TCP: with media workers one of them owns the TCP port (and sends to whoever connects over TCP); this
-  // thread's Bridge only announces it in candidates
+  // ICE-TCP: with media workers one of them owns the TCP port while they run (and sends to whoever connects
+  // over TCP; this thread holds it while they do not); this thread's Bridge only announces it in candidates
   let tcpMediaPort = 0;
   if (opts.config.tcpMediaPort > 0) {
-    if (pool === null) tcpMediaPort = await bridge.listenTcp(bindAddress, opts.config.tcpMediaPort);
+    if (workers === null) tcpMediaPort = await bridge.listenTcp(bindAddress, opts.config.tcpMediaPort);
     else {
-      tcpMediaPort = await pool.listenTcp(bindAddress, opts.config.tcpMediaPort);
+      tcpMediaPort = workers.tcpPort;
       bridge.tcpPort = tcpMediaPort;
-      if (tcpMediaPort === 0) log.warn({ port: opts.config.tcpMediaPort }, 'ICE-TCP port unavailable: media over TCP is off');
     }
   }
 
@@ -163,9 +186,28 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     if (!known) refuseWhileDraining();
     if (!known && bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
-    // with media workers the reply waits until every worker has applied the request
-    return pool === null ? reply : pool.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd).then(() => reply);
+    // with media workers the reply waits until every worker has applied the request (started first if needed)
+    if (workers === null) return reply;
+    return workers.get().then(
+      (pool) => pool.allocate(p.conferenceId, p.endpointId, reply.ufrag, reply.pwd).then(() => reply),
+      (e: Error) => {
+        bridge.expire(p.conferenceId, p.endpointId);
+        throw new BusCallError('unavailable', `the media workers did not start: ${e.message}`);
+      },
+    );
   });
+  /** The media workers, started first when needed; when they cannot start the endpoint is expired again. */
+  const startedWorkers = (conferenceId: string, endpointId: string): Promise<MediaWorkerPool> =>
+    workers!.get().catch((e: Error) => {
+      bridge.expire(conferenceId, endpointId);
+      throw new BusCallError('unavailable', `the media workers did not start: ${e.message}`);
+    });
+  /** A request every running media worker applies too (none run: nothing there to change). */
+  const toWorkers = async (apply: (pool: MediaWorkerPool) => Promise<void>) => {
+    const running = pool();
+    if (running !== null) await apply(await running);
+    return ok;
+  };
   // the address a plain peer sends to: the first one browsers are given too
   const plainAddress = candidateAddresses({ listenAddress: opts.config.listenAddress, publicAddress: bridge.publicAddress })[0] ?? '127.0.0.1';
   // bridges reach each other on their own network, not through the public address a NAT in front of them has
@@ -176,8 +218,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     refuseWhileDraining();
     if (bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     // with media workers the endpoint's home worker opens the sockets; this thread only keeps the record
-    const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, p, p.sources, pool === null);
-    const description = pool === null ? own : await pool.allocatePlain(p);
+    const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, p, p.sources, workers === null);
+    const description = workers === null ? own : await startedWorkers(p.conferenceId, p.endpointId).then((pool) => pool.allocatePlain(p));
     if (description === null) throw new BusCallError('unavailable', 'no media worker opened the plain-RTP transport');
     return { address: plainAddress, ...description };
   });
@@ -198,37 +240,39 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       keys: { local: p.sendKey, remote: p.receiveKey },
       relay: true,
     };
-    const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, allocation, [], pool === null);
-    const description = pool === null ? own : await pool.allocatePlain(allocation);
+    const own = await bridge.allocatePlain(p.conferenceId, p.endpointId, allocation, [], workers === null);
+    const description = workers === null ? own : await startedWorkers(p.conferenceId, p.endpointId).then((pool) => pool.allocatePlain(allocation));
     if (description === null) throw new BusCallError('unavailable', 'no media worker opened the relay transport');
     return { address: relayAddress, port: description.legs[0]!.port };
   });
   serve(busCalls.bridgeSetSources, (p) => {
     bridge.setSources(p.conferenceId, p.endpointId, p.sources);
-    return pool === null ? ok : pool.apply('sources', p).then(() => ok);
+    return toWorkers((pool) => pool.apply('sources', p));
   });
   serve(busCalls.bridgeConfigure, (p) => {
     bridge.configure(p);
-    return pool === null ? ok : pool.apply('configure', p).then(() => ok);
+    return toWorkers((pool) => pool.apply('configure', p));
   });
   serve(busCalls.bridgeSubscribe, (p) => {
     bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
-    return pool === null ? ok : pool.apply('subscribe', p).then(() => ok);
+    return toWorkers((pool) => pool.apply('subscribe', p));
   });
   serve(busCalls.bridgeConstraints, (p) => {
     bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints, p.maxHeight);
     log.debug({ conferenceId: p.conferenceId, endpointId: p.endpointId, constraints: p.constraints }, 'video constraints');
-    return pool === null ? ok : pool.apply('constraints', p).then(() => ok);
+    return toWorkers((pool) => pool.apply('constraints', p));
   });
   serve(busCalls.bridgeMute, (p) => {
     bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
-    return pool === null ? ok : pool.apply('mute', p).then(() => ok);
+    return toWorkers((pool) => pool.apply('mute', p));
   });
   // focus asks before it counts this bridge dead (its heartbeats were late): answered while the process runs
   serve(busCalls.bridgePing, () => ok);
   serve(busCalls.bridgeExpire, (p) => {
     bridge.expire(p.conferenceId, p.endpointId);
-    return pool === null ? ok : pool.expire(p.conferenceId, p.endpointId).then(() => ok);
+    const done = toWorkers((pool) => pool.expire(p.conferenceId, p.endpointId));
+    workers?.endpointsChanged(bridge.conferences.size);
+    return done;
   });
 
   const instance = randomBytes(6).toString('hex');
@@ -263,7 +307,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const announceTimer = setInterval(announce, Math.round(opts.config.bridgeHeartbeat * 1000));
   const tickTimer = setInterval(() => {
     try {
-      if (pool === null) bridge.tick(); // media workers keep their own endpoints' consent
+      if (workers === null) bridge.tick();
+      else workers.endpointsChanged(bridge.conferences.size); // media workers keep their own endpoints' consent
     } catch (e) {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
@@ -279,11 +324,14 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     mediaPort,
     tcpMediaPort,
     counters: bridge.counters,
-    readCounters: () =>
-      pool !== null
-        ? pool.counters().then((sum) => Object.assign(bridge.counters, sum).snapshot())
-        : Promise.resolve(bridge.counters.snapshot()),
-    readReceiverReports: () => (pool !== null ? pool.reports() : Promise.resolve(receiverReportBuckets(bridge.conferences.values()))),
+    readCounters: async () => {
+      const running = workers?.pool ?? null;
+      return running !== null ? (await workerCounters(running)).snapshot() : bridge.counters.snapshot();
+    },
+    readReceiverReports: async () => {
+      const running = workers?.pool ?? null;
+      return running !== null ? running.reports() : receiverReportBuckets(bridge.conferences.values());
+    },
     load: () => {
       let largestConference = 0;
       for (const c of bridge.conferences.values()) largestConference = Math.max(largestConference, c.endpoints.size);
@@ -291,15 +339,18 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     },
     resourceCounts: async (gc = false) => {
       const own = bridge.resourceCounts();
-      if (pool === null) return own;
-      const workers = await pool.resources(gc);
-      return { ...own, ...Object.fromEntries(Object.entries(workers).map(([k, v]) => [`mediaWorkers.${k}`, v])) };
+      const running = workers?.pool ?? null;
+      if (running === null) return own;
+      const inWorkers = await running.resources(gc);
+      return { ...own, ...Object.fromEntries(Object.entries(inWorkers).map(([k, v]) => [`mediaWorkers.${k}`, v])) };
     },
     mediaWorkers: workerCount,
     fingerprint: certificate.fingerprint,
-    async setLastN(lastN: number) {
-      bridge.setLastN(lastN);
-      await pool?.setLastN(lastN);
+    async setLastN(n: number) {
+      bridge.setLastN(n);
+      lastN = n;
+      const running = pool();
+      if (running !== null) await (await running).setLastN(n);
     },
     get draining() {
       return draining;
@@ -322,8 +373,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         clearInterval(announceTimer);
         clearInterval(tickTimer);
         for (const u of unsubscribes) u();
+        await workers?.close();
         if (countersTimer !== null) clearInterval(countersTimer);
-        await pool?.close();
         await bridge.close();
         await guard.release();
         log.info({ counters: bridge.counters.snapshot() }, 'bridge stopped');

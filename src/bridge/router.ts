@@ -205,7 +205,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     // a simulcast layer's mid/rid are hidden once, before it is kept and copied for receivers
     const target = source.parent ?? source;
     if (target !== source) v.renameExtensions(MID_EXT_ID, REPAIRED_RID_EXT_ID, HIDDEN_EXT_ID);
-    if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
+    if (source.rtx !== null) source.rtx.store(v.seq, buf, len, this.nowMs);
     if (target !== source && !this.layerPacket(source, v)) return;
     // to every egress with receivers of it: downtracks here, another media worker's ring
     const egresses = target.egresses;
@@ -263,7 +263,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       return;
     }
     // kept here too: NACKs of this worker's receivers are answered here
-    if (source.rtx !== null) source.rtx.store(v.seq, buf, len);
+    if (source.rtx !== null) source.rtx.store(v.seq, buf, len, this.nowMs);
     const target = source.parent ?? source;
     if (target !== source && !this.layerPacket(source, v)) return;
     this.localEgress.forward(source, target, v);

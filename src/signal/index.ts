@@ -17,7 +17,7 @@ import { BoardSync } from './board-sync.ts';
 import { BreakoutRooms } from './breakout-rooms.ts';
 import { Access } from './access.ts';
 import { loadOrCreateTls } from './tls.ts';
-import { AcmeCertificates } from './acme.ts';
+import type { AcmeCertificates } from './acme.ts';
 import { attachWebSocket } from './ws.ts';
 import { startControlSocket, type ControlSocket } from './control.ts';
 import { serverStatus } from './server-status.ts';
@@ -97,6 +97,8 @@ export async function startSignal(opts: {
   // config.domain: a certificate by ACME; until it arrives, the one kept from last time or the self-signed one
   let acme: AcmeCertificates | undefined;
   if (config.domain) {
+    // acme-client (and its HTTP client) is loaded only for a server that has a domain
+    const { AcmeCertificates } = await import('./acme.ts');
     // called only after start(), once httpsServer exists: new connections get the new certificate
     acme = new AcmeCertificates(config, log, (pair) => {
       httpsServer.setSecureContext(pair);

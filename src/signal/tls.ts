@@ -1,13 +1,12 @@
 // The HTTPS certificate: the admin's own PEM files (config.tlsCert / tlsKey), or a self-signed one that is
 // made on first start in <dataDir>/tls and kept for every later start (so browsers that accepted it once
 // keep accepting it).
-import './reflect-polyfill.ts'; // before @peculiar/x509
 import { webcrypto } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
-import * as x509 from '@peculiar/x509';
+import type * as X509 from '@peculiar/x509';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 
@@ -64,6 +63,9 @@ function pem(label: string, der: ArrayBuffer): string {
 
 /** Makes a self-signed ECDSA P-256 certificate for localhost, this host name and every local address. */
 export async function createSelfSigned(extraNames: { dns?: string[]; ips?: string[] } = {}): Promise<{ cert: string; key: string }> {
+  // loaded only to make a certificate (first start): ~10 MiB a server that reads its stored one never holds
+  await import('./reflect-polyfill.ts'); // before @peculiar/x509
+  const x509 = await import('@peculiar/x509');
   const crypto = webcrypto as unknown as Crypto;
   const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' };
   const keys = (await crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
@@ -72,7 +74,7 @@ export async function createSelfSigned(extraNames: { dns?: string[]; ips?: strin
   if (hostname && /^[A-Za-z0-9.-]+$/.test(hostname)) dns.add(hostname.toLowerCase());
   for (const d of extraNames.dns ?? []) dns.add(d);
   const ips = new Set<string>(['127.0.0.1', '::1', ...localIPv4Addresses(), ...(extraNames.ips ?? [])]);
-  const names: x509.JsonGeneralName[] = [
+  const names: X509.JsonGeneralName[] = [
     ...[...dns].map((value) => ({ type: 'dns' as const, value })),
     ...[...ips].map((value) => ({ type: 'ip' as const, value })),
   ];

@@ -46,6 +46,7 @@ test('defaults', () => {
     maxBridgeStress: 0.85,
     mediaWorkers: 0,
     mediaWorkerSpan: 10,
+    mediaWorkersOnDemand: false,
     nativeSend: true,
     pacer: false,
     plainRtpPortMin: 40000,

@@ -10,6 +10,7 @@ import { PacketRing } from './packet-ring.ts';
 import { RingConsumer } from './ring-consumer.ts';
 import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
 import { receiverReportBuckets } from '../receiver-reports.ts';
+import { loadDtls } from '../dtls.ts';
 
 export interface MediaWorkerData {
   workerIndex: number;
@@ -109,8 +110,9 @@ function main(): void {
           );
           break;
         case 'bind':
-          bridge.udp.bind(m.address, m.port).then(
-            (p) => post({ type: 'bound', port: p }),
+          // a media worker runs handshakes: werift is loaded before it reports bound (as when it was imported)
+          Promise.all([bridge.udp.bind(m.address, m.port), loadDtls()]).then(
+            ([p]) => post({ type: 'bound', port: p }),
             (e: Error) => post({ type: 'bindError', message: e.message }),
           );
           break;

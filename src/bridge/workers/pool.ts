@@ -33,6 +33,19 @@ function ringSlots(workers: number): number {
   return slots;
 }
 
+export interface MediaWorkerPoolOptions {
+  count: number;
+  bridgeId: string;
+  config: Config;
+  log: Logger;
+  certificate: BridgeCertificate;
+  consentTimeoutMs?: number;
+  bindAddress: string;
+  /** The media port the workers bind (default config.mediaPort; 0 = any free port). */
+  port?: number;
+  onEvent: (subject: string, payload: Json) => void;
+}
+
 type ControlOp = 'allocate' | 'configure' | 'sources' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'lastN';
 
 export class MediaWorkerPool {
@@ -59,16 +72,7 @@ export class MediaWorkerPool {
     this.rtcpIndexes = rtcpIndexes;
   }
 
-  static async start(opts: {
-    count: number;
-    bridgeId: string;
-    config: Config;
-    log: Logger;
-    certificate: BridgeCertificate;
-    consentTimeoutMs?: number;
-    bindAddress: string;
-    onEvent: (subject: string, payload: Json) => void;
-  }): Promise<MediaWorkerPool> {
+  static async start(opts: MediaWorkerPoolOptions): Promise<MediaWorkerPool> {
     const n = opts.count;
     const rtcpSab = new SharedArrayBuffer(MAX_ENDPOINTS * 4);
     const rings: Array<Array<SharedArrayBuffer | null>> = [];
@@ -101,7 +105,7 @@ export class MediaWorkerPool {
     }
     try {
       // the first socket picks the port (0 = any), the others join it
-      pool.port = await pool.bind(0, opts.bindAddress, opts.config.mediaPort);
+      pool.port = await pool.bind(0, opts.bindAddress, opts.port ?? opts.config.mediaPort);
       for (let i = 1; i < n; i++) await pool.bind(i, opts.bindAddress, pool.port);
     } catch (e) {
       await pool.close();

@@ -1,0 +1,128 @@
+// Media workers on demand (src/bridge/workers/on-demand-pool.ts, `mediaWorkersOnDemand`): an idle bridge runs
+// no media worker but holds its media port (and ICE-TCP port); the first endpoint starts the workers (real
+// worker threads joining the port's SO_REUSEPORT group), an empty bridge stops them after the idle delay, and the
+// next endpoint starts them again. Also through startBridge and the bus: the resource counts show no worker
+// while idle, and an allocation is answered once the workers run. No timing is asserted.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { configSchema } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
+import { startBridge } from '../../src/bridge/index.ts';
+import { OnDemandPool } from '../../src/bridge/workers/on-demand-pool.ts';
+
+/** Whether a socket without SO_REUSEPORT can bind 127.0.0.1:port/udp now (false: someone holds it). */
+function udpFree(port: number): Promise<boolean> {
+  const s = dgram.createSocket('udp4');
+  return new Promise((resolve) => {
+    s.once('error', () => {
+      s.close();
+      resolve(false);
+    });
+    s.bind(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+function tcpFree(port: number): Promise<boolean> {
+  const s = net.createServer();
+  return new Promise((resolve) => {
+    s.once('error', () => resolve(false));
+    s.listen({ host: '127.0.0.1', port }, () => s.close(() => resolve(true)));
+  });
+}
+
+async function freeTcpPort(): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((r) => s.listen({ host: '127.0.0.1', port: 0 }, r));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+async function until(what: string, check: () => boolean): Promise<void> {
+  for (let i = 0; i < 600 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  assert.ok(check(), what);
+}
+
+test('on-demand media workers: ports held while idle, started by the first need, stopped when idle, started again', { timeout: 120_000 }, async () => {
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
+  const tcp = await freeTcpPort();
+  const workers = new OnDemandPool({
+    count: 2,
+    bridgeId: 'on-demand',
+    config,
+    log: createLogger('silent'),
+    certificate: await createBridgeCertificate(),
+    bindAddress: '127.0.0.1',
+    onEvent() {},
+    stopWhenIdle: true,
+    idleStopMs: 50,
+  });
+  const port = await workers.holdPorts(0, tcp);
+  try {
+    assert.ok(port > 0);
+    assert.equal(workers.tcpPort, tcp);
+    assert.equal(workers.pool, null, 'an idle bridge runs no worker');
+    assert.equal(workers.current(), null);
+    assert.equal(await udpFree(port), false, 'the media port is held while idle');
+    assert.equal(await tcpFree(tcp), false, 'the ICE-TCP port is held while idle');
+    workers.endpointsChanged(0); // nothing runs: nothing to stop
+    assert.equal(workers.starts, 0);
+
+    // two needs at once start the workers once
+    const [a, b] = await Promise.all([workers.get(), workers.get()]);
+    assert.equal(a, b);
+    assert.equal(workers.starts, 1);
+    assert.equal(a.port, port, 'the workers bound the port the bridge announced');
+    assert.equal(await udpFree(port), false);
+    assert.equal(await tcpFree(tcp), false, 'a worker listens on the ICE-TCP port now');
+    const counters = await a.counters();
+    assert.equal(counters.packetsIn, 0, 'both workers answer');
+
+    // endpoints present: they keep running; an empty bridge stops them after the idle delay
+    workers.endpointsChanged(1);
+    workers.endpointsChanged(0);
+    await until('the workers stop once the bridge is empty', () => workers.pool === null && workers.current() === null);
+    await workers.settled();
+    assert.equal(await udpFree(port), false, 'the media port stays held after they stopped');
+    assert.equal(await tcpFree(tcp), false, 'the ICE-TCP port stays held after they stopped');
+
+    // the next endpoint starts them again on the same port
+    const again = await workers.get();
+    assert.equal(workers.starts, 2);
+    assert.equal(again.port, port);
+    // a need while the stop delay runs cancels the stop
+    workers.endpointsChanged(0);
+    await workers.get();
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(workers.pool, again, 'a need cancelled the pending stop');
+  } finally {
+    await workers.close();
+  }
+  assert.equal(await udpFree(port), true, 'close frees the media port');
+  assert.equal(await tcpFree(tcp), true, 'close frees the ICE-TCP port');
+});
+
+test('a bridge with mediaWorkersOnDemand runs no worker while idle and starts them for the first endpoint', { timeout: 120_000 }, async () => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 2, mediaWorkersOnDemand: true });
+  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: 'od' });
+  try {
+    const idle = await bridge.resourceCounts();
+    assert.ok(!Object.keys(idle).some((k) => k.startsWith('mediaWorkers.')), `no worker while idle: ${JSON.stringify(idle)}`);
+    assert.equal(await udpFree(bridge.mediaPort), false, 'the media port is held');
+    // starting workers takes seconds on a busy machine: this request waits longer than focus's default
+    const reply = (await bus.request('bridge.od.allocate', { conferenceId: 'c1', endpointId: 'e1' }, 60_000)) as { ufrag: string };
+    assert.ok(reply.ufrag.length > 0);
+    const running = await bridge.resourceCounts();
+    assert.equal(running['bridge.endpoints'], 1);
+    assert.equal(running['mediaWorkers.bridge.endpoints'], 2, 'both workers know the endpoint');
+    const counters = await bridge.readCounters();
+    assert.equal(counters.packetsIn, 0);
+  } finally {
+    await bridge.close();
+  }
+});
