@@ -212,7 +212,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     return pool === null ? ok : pool.apply('configure', p).then(() => ok);
   });
   serve(busCalls.bridgeSubscribe, (p) => {
-    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs);
+    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots);
     return pool === null ? ok : pool.apply('subscribe', p).then(() => ok);
   });
   serve(busCalls.bridgeConstraints, (p) => {
