@@ -138,7 +138,8 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
     const settled = seen.offers;
     assert.equal(settled, 1, 'one offer, for joining');
     const media = loadMedia();
-    const visitor = new MeetingClient({ host: '127.0.0.1', httpsPort: suite.server.httpsPort, room: ROOM, name: 'Visitor', index: 4000, media, sendMedia: false });
+    // a visitor that sends audio and a camera: with one m-line per source its join and its leave would each be an offer
+    const visitor = new MeetingClient({ host: '127.0.0.1', httpsPort: suite.server.httpsPort, room: ROOM, name: 'Visitor', index: 4000, media, videoFps: 10 });
     await visitor.join();
     await waitUntil('Carla to see the visitor', async () => Object.values((await view(carla)).names), (n) => n.includes('Visitor'), 20_000);
     await visitor.leave();
