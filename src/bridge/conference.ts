@@ -406,7 +406,8 @@ export class Conference {
               if (receiver.egress.local) this.downtrackHost.requestKeyframe(source, false, false);
             };
     video.startNewStream();
-    // a plain video is its own layer 0; a simulcast camera's layer is chosen by the downlink allocation
-    if (source !== null && source.rids === null) video.setTarget(0);
+    // a plain video is its own layer 0; a simulcast camera starts on its lowest layer at once (its keyframe asked
+    // for now), and the downlink allocation moves it to the layer its tile and the estimate call for
+    if (source !== null) video.setTarget(0);
   }
 }
