@@ -6,6 +6,8 @@
 // from the click on Join to the first decoded frame, printed, not asserted: the machine is shared); its session has exactly the slot m-lines and an SDP size that
 // does not depend on the room's; another participant's join and leave cost it no offer; and a talker who joins
 // (a second Chromium whose fake microphone talks) takes a video slot from a silent publisher: their tile gets video.
+// TERTULIA_TEST_BIG_ROOM_SLOTS=0 runs the same steps with one m-line per source (receiveSlotsFrom 0) and only prints
+// the figures, for a before/after comparison (docs/BENCHMARKS.md).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,6 +19,7 @@ import { MeetingClient } from '../../src/loadtest/meeting-client.ts';
 import { joinThroughUi, newParticipant, remoteStats, sleep, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser, useTalkingBrowser } from '../helpers/e2e.ts';
 
+const SLOTS = process.env.TERTULIA_TEST_BIG_ROOM_SLOTS !== '0';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const SYNTHETIC = 99;
 const PUBLISHERS = 3;
@@ -47,9 +50,9 @@ async function view(p: Participant): Promise<{ sources: { mid: string; participa
   });
 }
 
-describe('a browser in a room of 100 receives on fixed slots', () => {
+describe(`a browser in a room of 100 receives on ${SLOTS ? 'fixed slots' : 'one m-line per source (comparison)'}`, () => {
   const suite = useServerAndBrowser({
-    TERTULIA_RECEIVE_SLOTS_FROM: '21',
+    TERTULIA_RECEIVE_SLOTS_FROM: SLOTS ? '21' : '0',
     TERTULIA_RECEIVE_AUDIO_SLOTS: String(AUDIO_SLOTS),
     TERTULIA_RECEIVE_VIDEO_SLOTS: String(VIDEO_SLOTS),
     TERTULIA_MAX_PARTICIPANTS_PER_ROOM: '200',
@@ -70,7 +73,7 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
         '--participants', String(SYNTHETIC),
         '--publishers', String(PUBLISHERS),
         '--duration', '600',
-        '--join-rate', '20',
+        '--join-rate', '10',
         '--processes', '2',
         '--room-prefix', 'big',
       ],
@@ -82,7 +85,7 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
       `${SYNTHETIC} synthetic participants in the room`,
       async () => (loadtestOut.match(/joined (\d+) of/g) ?? []).at(-1) ?? loadtestOut.slice(-200),
       (v) => v === `joined ${SYNTHETIC} of`,
-      120_000,
+      300_000, // a loaded machine (other tests, benchmarks) makes 99 DTLS handshakes slow
     );
   });
 
@@ -126,17 +129,20 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
     // the session: the own three m-lines and the slots, whatever the room's size
     const v = await view(carla);
     const mlines = v.sdp.split('\r\nm=').length - 1;
-    assert.equal(mlines, 3 + AUDIO_SLOTS + VIDEO_SLOTS);
     const sdpBytes = Buffer.byteLength(v.sdp);
-    assert.ok(sdpBytes < MAX_SDP_BYTES, `SDP of ${sdpBytes} bytes`);
+    if (SLOTS) {
+      assert.equal(mlines, 3 + AUDIO_SLOTS + VIDEO_SLOTS);
+      assert.ok(sdpBytes < MAX_SDP_BYTES, `SDP of ${sdpBytes} bytes`);
+    }
     assert.equal(Object.keys(v.names).length, SYNTHETIC + 1, 'everyone in the roster');
     // every video slot is taken (three cameras for two slots): nobody has spoken, so the first publishers
-    await waitUntil('both video slots taken', async () => (await view(carla)).sources.filter((s) => s.kind === 'video').length, (n) => n === VIDEO_SLOTS, 20_000);
+    const videos = SLOTS ? VIDEO_SLOTS : PUBLISHERS;
+    await waitUntil('every video slot taken', async () => (await view(carla)).sources.filter((s) => s.kind === 'video').length, (n) => n === videos, 20_000);
 
     // settled: then another participant joins and leaves, and Carla is offered nothing
     await sleep(2000);
     const settled = seen.offers;
-    assert.equal(settled, 1, 'one offer, for joining');
+    if (SLOTS) assert.equal(settled, 1, 'one offer, for joining');
     const media = loadMedia();
     // a visitor that sends audio and a camera: with one m-line per source its join and its leave would each be an offer
     const visitor = new MeetingClient({ host: '127.0.0.1', httpsPort: suite.server.httpsPort, room: ROOM, name: 'Visitor', index: 4000, media, videoFps: 10 });
@@ -145,7 +151,8 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
     await visitor.leave();
     await waitUntil('Carla to see the visitor leave', async () => Object.values((await view(carla)).names), (n) => !n.includes('Visitor'), 20_000);
     await sleep(2000);
-    assert.equal(seen.offers, settled, 'no renegotiation for a join and a leave');
+    const offersForJoinAndLeave = seen.offers - settled;
+    if (SLOTS) assert.equal(offersForJoinAndLeave, 0, 'no renegotiation for a join and a leave');
 
     // a talker joins with camera and a talking microphone: it takes a video slot from a silent publisher
     const talker = await newParticipant(talkers.browser, 'Tania');
@@ -159,7 +166,7 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
       (names) => names.includes('Tania'),
       60_000,
     );
-    assert.equal(onSlot.length, VIDEO_SLOTS);
+    assert.equal(onSlot.length, SLOTS ? VIDEO_SLOTS : PUBLISHERS + 1);
     // and her tile gets video: frames decoded on her slot keep coming
     const frames = async () => (await remoteStats(carla.page)).Tania?.framesDecoded ?? 0;
     const first = await waitUntil('frames from Tania', frames, (n) => n > 0, 30_000);
@@ -168,13 +175,15 @@ describe('a browser in a room of 100 receives on fixed slots', () => {
       await carla.page.getByRole('group', { name: 'Tania', exact: true }).locator('video').count() > 0,
       'Tania’s tile shows a video element',
     );
-    assert.equal(seen.offers, settled, 'still no renegotiation: the map moved the tracks');
+    if (SLOTS) assert.equal(seen.offers, settled, 'still no renegotiation: the map moved the tracks');
     assert.ok(suite.server.alive());
     console.log(
       JSON.stringify({
+        mode: SLOTS ? 'slots' : 'per-source',
         videoAfterJoinMs: videoAfterMs,
         mlines,
         sdpBytes,
+        offersForJoinAndLeave,
         offersToCarla: seen.offers,
         loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
       }),
