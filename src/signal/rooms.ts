@@ -505,6 +505,7 @@ export class Rooms implements StandInHost {
       return;
     }
     member.session.offerVersion = Math.max(member.session.offerVersion ?? 0, version);
+    member.session.receiveSlots = slots === true;
     member.session.send(slots === true ? { type: 'offer', sdp, version, sources, slots } : { type: 'offer', sdp, version, sources });
   }
 
