@@ -83,8 +83,11 @@ describe(`a browser in a room of 100 receives on ${SLOTS ? 'fixed slots' : 'one 
     loadtest.stderr!.on('data', (d: Buffer) => (loadtestOut += d.toString()));
     await waitUntil(
       `${SYNTHETIC} synthetic participants in the room`,
-      async () => (loadtestOut.match(/joined (\d+) of/g) ?? []).at(-1) ?? loadtestOut.slice(-200),
-      (v) => v === `joined ${SYNTHETIC} of`,
+      async () => {
+        if (loadtest!.exitCode !== null) throw new Error(`the load tester ended (${loadtest!.exitCode}): ${loadtestOut.slice(-2000)}`);
+        return (loadtestOut.match(/joined (\d+) of[^\n]*/g) ?? []).at(-1) ?? loadtestOut.slice(-200);
+      },
+      (v) => v === `joined ${SYNTHETIC} of ${SYNTHETIC}`,
       300_000, // a loaded machine (other tests, benchmarks) makes 99 DTLS handshakes slow
     );
   });
@@ -166,7 +169,7 @@ describe(`a browser in a room of 100 receives on ${SLOTS ? 'fixed slots' : 'one 
       (names) => names.includes('Tania'),
       60_000,
     );
-    assert.equal(onSlot.length, SLOTS ? VIDEO_SLOTS : PUBLISHERS + 1);
+    if (SLOTS) assert.equal(onSlot.length, VIDEO_SLOTS);
     // and her tile gets video: frames decoded on her slot keep coming
     const frames = async () => (await remoteStats(carla.page)).Tania?.framesDecoded ?? 0;
     const first = await waitUntil('frames from Tania', frames, (n) => n > 0, 30_000);
