@@ -73,7 +73,7 @@ describe(`a browser in a room of 100 receives on ${SLOTS ? 'fixed slots' : 'one 
         '--participants', String(SYNTHETIC),
         '--publishers', String(PUBLISHERS),
         '--duration', '600',
-        '--join-rate', '10',
+        '--join-rate', '5',
         '--processes', '2',
         '--room-prefix', 'big',
       ],
