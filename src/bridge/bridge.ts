@@ -28,6 +28,7 @@ import { WebRtcTransport, webrtcOf, type Fingerprint } from './webrtc-transport.
 import { PlainTransport, type PlainTransportDescription, type PlainTransportRequest } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
 import { Pacing } from './pacer.ts';
+import { ReceiveSlots, type SlotSpec } from './slots/receive-slots.ts';
 
 export const CONSENT_TIMEOUT_MS = 30_000;
 /** How often senders get transport-cc feedback (what drives their send-side bandwidth estimate). */
@@ -442,6 +443,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         if (l !== null && l !== undefined) this.router.requestKeyframe(l, false, false);
       };
       conference.lastN = this.lastN;
+      conference.onSlotsChanged = (ep) => this.publishSlotMap(ep);
       this.conferences.set(conferenceId, conference);
     }
     return conference;
@@ -569,8 +571,15 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.log.debug({ conferenceId, endpointId, sources: sources.length }, 'endpoint sources');
   }
 
-  subscribe(conferenceId: string, endpointId: string, ssrcs: number[]): void {
+  /**
+   * Replaces what an endpoint receives. `slots` (slot mode, a browser in a big room): it receives on these fixed
+   * slots, which of `ssrcs` the bridge chooses (slots/receive-slots.ts); the same slots again keep their streams.
+   */
+  subscribe(conferenceId: string, endpointId: string, ssrcs: number[], slots?: SlotSpec[]): void {
     const ep = this.endpoint(conferenceId, endpointId);
+    if (slots !== undefined && ep.transport.kind !== 'webrtc') throw new BusCallError('bad-request', `endpoint ${endpointId} is not a WebRTC endpoint: no receive slots`);
+    if (slots === undefined) ep.slots = null;
+    else if (ep.slots === null || !ep.slots.sameAs(slots)) ep.slots = new ReceiveSlots(slots);
     const added = ep.conference.setSubscriptions(ep, ssrcs);
     this.log.debug({ conferenceId, endpointId, ssrcs: ssrcs.length, added: added.length }, 'endpoint subscriptions');
     if (!ep.connected) return; // it asks for keyframes when it connects
@@ -712,8 +721,48 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     }
   }
 
+  /**
+   * Tells a browser in slot mode who plays on its slots (`bridge.slot-map`, to signal): from the thread that
+   * sends to it, once it is connected (tendSlots catches up on what changed before, or on another thread).
+   */
+  protected publishSlotMap(ep: Endpoint): void {
+    const slots = ep.slots;
+    if (slots === null || !ep.connected || !ep.egress.local || ep.closed || this.closed) return;
+    slots.publishedVersion = slots.version;
+    try {
+      this.bus.publish(subjects.bridgeSlotMap, {
+        bridgeId: this.bridgeId,
+        conferenceId: ep.conference.id,
+        endpointId: ep.id,
+        version: slots.version,
+        slots: slots.entries(),
+      });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not publish a slot map');
+    }
+  }
+
+  /**
+   * Slot mode, every speaker tick: a map not told yet is told (the endpoint connected since, or this thread
+   * became its egress), and a plain video waiting on a slot for its first keyframe asks again (throttled).
+   */
+  protected tendSlots(): void {
+    for (const conference of this.conferences.values()) {
+      for (const ep of conference.endpoints.values()) {
+        const slots = ep.slots;
+        if (slots === null || !ep.connected || !ep.egress.local) continue;
+        if (slots.publishedVersion !== slots.version) this.publishSlotMap(ep);
+        for (const slot of slots.slots) {
+          const s = slot.source;
+          if (s !== null && slot.video !== null && s.rids === null && slot.video.needsKeyframe) this.router.requestKeyframe(s, false, false);
+        }
+      }
+    }
+  }
+
   /** Publishes each conference's dominant speaker when it changed (`bridge.dominant-speaker`). */
   updateSpeakers(): void {
+    this.tendSlots();
     const now = Date.now();
     for (const conference of this.conferences.values()) {
       const d = conference.speakers.tick(now);

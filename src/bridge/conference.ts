@@ -8,6 +8,7 @@ import { Downtrack, standaloneDowntrackHost, type DowntrackHost } from './downtr
 import type { Egress } from './egress.ts';
 import { RateMeter } from './simulcast/rate-meter.ts';
 import { TemporalRates } from './simulcast/temporal-rates.ts';
+import { chooseSlotSources, type ReceiveSlot } from './slots/receive-slots.ts';
 
 /** How many ended video streams' numbering a receiver keeps (Endpoint.retiredRewriters). */
 export const RETIRED_REWRITERS = 32;
@@ -34,6 +35,8 @@ export class Conference {
   private readonly keyframeNeeded = (source: Source, layer: number): void => this.onKeyframeNeeded(source, layer);
   /** What the downtracks made here send with (the bridge's router; a standalone one outside a bridge). */
   downtrackHost: DowntrackHost;
+  /** Who plays on the slots of `endpoint` (slot mode) changed: the bridge tells the browser. */
+  onSlotsChanged: (endpoint: Endpoint) => void = () => {};
 
   constructor(id: string, downtrackHost: DowntrackHost = standaloneDowntrackHost()) {
     this.id = id;
@@ -205,7 +208,7 @@ export class Conference {
    * on and the order changed, rebuilds the subscriber lists. Returns the video sources that gained a receiver.
    */
   updateSpeakerOrder(): Source[] {
-    if (this.lastN <= 0) return [];
+    if (!this.ordersSpeakers) return [];
     const ids = this.speakerIds();
     const known = new Set(ids);
     const order = this.speakers.recentSpeakers(ids.length).filter((id) => known.has(id));
@@ -235,6 +238,13 @@ export class Conference {
     return false;
   }
 
+  /** Whether the speaker order is kept: last-N is on, or a receiver is in slot mode (its slots follow the speakers). */
+  get ordersSpeakers(): boolean {
+    if (this.lastN > 0) return true;
+    for (const e of this.endpoints.values()) if (e.slots !== null) return true;
+    return false;
+  }
+
   /** The last-N order in use (recent speakers first). */
   get speakerOrderIds(): readonly string[] {
     return this.speakerOrder;
@@ -245,7 +255,7 @@ export class Conference {
    * the worker that hears everyone. Returns the video sources that gained a receiver.
    */
   applySpeakerOrder(order: string[]): Source[] {
-    if (this.lastN <= 0 || order.join('\n') === this.speakerOrder.join('\n')) return [];
+    if (!this.ordersSpeakers || order.join('\n') === this.speakerOrder.join('\n')) return [];
     this.speakerOrder = order;
     return this.refreshSubscribers();
   }
@@ -289,10 +299,17 @@ export class Conference {
    */
   rebuildSubscribers(): void {
     const lastN = this.lastN > 0;
+    const slotsChanged = this.assignSlots();
     for (const source of this.sources.values()) {
       const subs: Endpoint[] = [];
       for (const e of this.endpoints.values()) {
         if (e !== source.owner && !e.closed && e.subscriptions.has(source.primarySsrc)) {
+          if (e.slots !== null) {
+            // slot mode: only what plays on one of its slots (an RTX stream goes with its primary)
+            const primary = source.isRtx ? this.sources.get(source.primarySsrc) : source;
+            if (primary !== undefined && e.slots.slotOf(primary) !== undefined) subs.push(e);
+            continue;
+          }
           // an audio-only receiver (its video-quality setting) gets no video at all, screens included
           if (source.kind === 'video' && e.maxReceiveHeight === 0) continue;
           // last-N leaves out cameras of those who spoke least recently, never a screen or the receiver's stage;
@@ -310,7 +327,13 @@ export class Conference {
       const egresses: Egress[] = [];
       for (const e of subs) {
         let dt = e.downtracks.get(source.ssrc);
-        if (dt === undefined || dt.source !== source) {
+        const slot = e.slots === null ? null : e.slots.slotOf(source)!;
+        if (slot !== null) {
+          if (dt === undefined || dt.source !== source || dt.slot !== slot) {
+            dt = new Downtrack(source, e, this.downtrackHost, this.keyframeNeeded, slot);
+            e.downtracks.set(source.ssrc, dt);
+          }
+        } else if (dt === undefined || dt.source !== source || dt.slot !== null) {
           const previous = dt?.rewriter ?? e.retiredRewriters.get(source.ssrc);
           e.retiredRewriters.delete(source.ssrc);
           dt = new Downtrack(source, e, this.downtrackHost, this.keyframeNeeded);
@@ -328,14 +351,65 @@ export class Conference {
     // forget what receivers no longer get
     for (const e of this.endpoints.values()) {
       for (const [ssrc, dt] of e.downtracks) {
-        if (this.sources.get(ssrc) === dt.source && e.subscriptions.has(ssrc)) continue;
+        if (this.sources.get(ssrc) === dt.source && e.subscriptions.has(ssrc) && (e.slots === null ? dt.slot === null : e.slots.slotOf(dt.source) === dt.slot)) continue;
         e.downtracks.delete(ssrc);
-        if (dt.rewriter === null) continue;
+        if (dt.rewriter === null || dt.slot !== null) continue; // a slot's rewriter stays with its slot
         // kept a while: the same SSRC may come back from elsewhere (a participant moved off a lost bridge)
         e.retiredRewriters.delete(ssrc);
         e.retiredRewriters.set(ssrc, dt.rewriter);
         if (e.retiredRewriters.size > RETIRED_REWRITERS) e.retiredRewriters.delete(e.retiredRewriters.keys().next().value!);
       }
     }
+    for (const e of slotsChanged) this.onSlotsChanged(e);
+  }
+
+  /**
+   * Slot mode: puts on each such receiver's slots the sources it should get now (slots/receive-slots.ts), and
+   * starts the stream of every slot whose source changed. Returns the receivers whose slots changed.
+   */
+  private assignSlots(): Endpoint[] {
+    let rank: Map<string, number> | null = null;
+    const changedFor: Endpoint[] = [];
+    for (const e of this.endpoints.values()) {
+      if (e.slots === null || e.closed) continue;
+      if (rank === null) {
+        rank = new Map();
+        for (const id of this.speakerOrder) rank.set(id, rank.size);
+        for (const id of this.speakerIds()) if (!rank.has(id)) rank.set(id, rank.size);
+      }
+      const candidates: Source[] = [];
+      for (const s of this.sources.values()) {
+        if (s.isRtx || s.parent !== null || s.owner === e || !e.subscriptions.has(s.ssrc)) continue;
+        candidates.push(s);
+      }
+      const r = rank;
+      const changed = e.slots.assign(chooseSlotSources(e, candidates, (id) => r.get(id) ?? r.size));
+      for (const slot of changed) this.startOnSlot(e, slot);
+      if (changed.length > 0) changedFor.push(e);
+    }
+    return changedFor;
+  }
+
+  /** `slot` of `receiver` got another source (or none): its stream goes on from the new source's next keyframe. */
+  private startOnSlot(receiver: Endpoint, slot: ReceiveSlot): void {
+    const source = slot.source;
+    slot.audio?.startSource();
+    const video = slot.video;
+    if (video === null) return;
+    // keyframe requests come from the thread that sends to the receiver (media workers: its egress worker)
+    slot.keyframeNeeded =
+      source === null
+        ? () => {}
+        : source.rids !== null
+          ? (layer) => {
+              if (receiver.egress.local) this.keyframeNeeded(source, layer);
+            }
+          : () => {
+              if (receiver.egress.local) this.downtrackHost.requestKeyframe(source, false, false);
+            };
+    video.startNewStream();
+    // a plain video is its own layer 0; a simulcast camera starts on its lowest layer at once (its keyframe asked
+    // for now), and the downlink allocation moves it to the layer its tile and the estimate call for
+    if (source !== null) video.setTarget(0);
   }
 }

@@ -135,7 +135,7 @@ export class ProbeSender {
     if (ep.bwe === null || !ep.connected || this.active.has(ep)) return;
     let stream: Downtrack | null = null;
     for (const st of ep.downtracks.values()) {
-      if (st.source.rtxOutSsrc !== 0 && st.source.subscribers.includes(ep)) {
+      if (st.rtxOutSsrc !== 0 && st.source.subscribers.includes(ep)) {
         stream = st;
         break;
       }

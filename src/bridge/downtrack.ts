@@ -10,6 +10,9 @@
 //  - sender reports: forwarded with this receiver's SSRC and timestamp (lip sync), and the round-trip time
 //    measured from its receiver reports;
 //  - its own counters (packets, bytes, retransmissions, loss, layer, rtt).
+// A receiver in slot mode (slots/receive-slots.ts) gets the source on one of its fixed slots: the downtrack
+// then writes with the slot's rewriter (video, a plain source too, as layer 0; audio: AudioSlotRewriter), so the
+// slot stays one stream across the sources that play on it, and retransmits and probes with the slot's RTX SSRC.
 // It sends through the receiver's transport. The hot path (forward) allocates nothing: the packet arrives
 // parsed (RtpView) and is copied once into a ring slot.
 import { randomInt } from 'node:crypto';
@@ -22,6 +25,8 @@ import { PROBE_TW_OFFSET, writeProbePadding, writeRtx } from './packet/rtx.ts';
 import { createSourceDemand, type SimulcastLayer, type SourceDemand } from './simulcast/layer-selector.ts';
 import { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { Source } from './source.ts';
+import type { AudioSlotRewriter } from './slots/audio-rewriter.ts';
+import type { ReceiveSlot } from './slots/receive-slots.ts';
 
 /** Largest plaintext RTP/RTCP packet the bridge forwards (room left for the SRTP tag and index). */
 export const MAX_FORWARD = 1500;
@@ -72,6 +77,10 @@ export class Downtrack {
    */
   readonly rewriter: Vp8Rewriter | null;
   readonly demand: SourceDemand | null;
+  /** Slot mode: the receiver's slot this source plays on (null: the source's own stream). */
+  readonly slot: ReceiveSlot | null;
+  /** Slot mode, audio: the slot's rewriter. */
+  private readonly audioSlot: AudioSlotRewriter | null;
   /** A relay receiver of a simulcast source: the layers (bits) its far bridge wants now, per media worker of it, and when each said so. */
   relayMask = 0;
   private readonly relayWants: Uint8Array | null;
@@ -106,13 +115,25 @@ export class Downtrack {
   private srSentMs = 0;
 
   /** `onKeyframeNeeded(source, layer)`: the rewriter waits for a keyframe of that layer (the bridge asks for it). */
-  constructor(source: Source, receiver: Endpoint, host: DowntrackHost, onKeyframeNeeded: (source: Source, layer: number) => void) {
+  constructor(
+    source: Source,
+    receiver: Endpoint,
+    host: DowntrackHost,
+    onKeyframeNeeded: (source: Source, layer: number) => void,
+    slot: ReceiveSlot | null = null,
+  ) {
     this.source = source;
     this.receiver = receiver;
     this.host = host;
     this.relayWants = null;
     this.relayWantsMs = null;
-    if (source.rids !== null && receiver.relay && source.relaySsrcs.length === source.rids.length) {
+    this.slot = slot;
+    this.audioSlot = slot?.audio ?? null;
+    if (slot !== null) {
+      // the slot's stream, continued: simulcast layers chosen as for any receiver, a plain video as layer 0
+      this.rewriter = slot.video;
+      this.demand = slot.video !== null && source.rids !== null ? createSourceDemand(source.rids.map(() => ({ width: 0, height: 0, bitrateBps: 0 }))) : null;
+    } else if (source.rids !== null && receiver.relay && source.relaySsrcs.length === source.rids.length) {
       this.rewriter = null;
       this.demand = null;
       this.relayWants = new Uint8Array(RELAY_WANT_SLOTS);
@@ -134,13 +155,24 @@ export class Downtrack {
 
   // ------------------------------------------------------------ forwarding (per packet)
 
+  /** The SSRC its retransmissions and probes go with (0: plain retransmissions, no probes). */
+  get rtxOutSsrc(): number {
+    return this.slot !== null ? this.slot.rtxSsrc : this.source.rtxOutSsrc;
+  }
+
   /** A packet of this (plain) source, parsed into `v`: the receiver gets its own copy. */
   forward(v: RtpView): void {
     const to = this.receiver;
     if (!to.connected) return;
+    if (this.rewriter !== null) {
+      // slot mode, a plain video: one layer (0) through the slot's rewriter
+      if (v.vp8Valid) this.forwardRewritten(0, v);
+      return;
+    }
     const out = this.host.nextSlot();
     const len = v.len;
     v.buf.copy(out, 0, 0, len);
+    if (this.audioSlot !== null) this.audioSlot.rewrite(out, v.seq, v.timestamp, performance.now());
     this.packets++;
     this.bytes += len;
     to.transport.sendRtp(out, len, this.source.kind, -1, v.twccOffset);
@@ -169,6 +201,13 @@ export class Downtrack {
       }
       if (!v.vp8.keyframe) return; // nothing plays: switch at the keyframe's first packet
     }
+    this.forwardRewritten(li, v);
+  }
+
+  /** Sends packet `v` of layer `li` through the rewriter (which may drop it). */
+  private forwardRewritten(li: number, v: RtpView): void {
+    const rw = this.rewriter!;
+    const to = this.receiver;
     const out = this.host.nextSlot();
     const len = v.len;
     v.buf.copy(out, 0, 0, len);
@@ -270,16 +309,20 @@ export class Downtrack {
   nack(seq: number): boolean {
     const source = this.source;
     const host = this.host;
-    if (source.rids !== null) {
-      // the receiver names rewritten numbers: find the layer packet it was made of
-      const rw = this.rewriter!;
+    if (this.audioSlot !== null) {
+      this.miss(); // audio is not retransmitted; its numbers are the slot's
+      return true;
+    }
+    if (this.rewriter !== null) {
+      // the receiver names rewritten numbers: find the layer packet it was made of (a plain video in a slot: layer 0 is itself)
+      const rw = this.rewriter;
       const found = rw.lookup(seq);
-      const layer = found ? source.layers[rw.foundLayer] : null;
+      const layer = !found ? null : source.rids === null ? source : source.layers[rw.foundLayer];
       const rb = layer === null || layer === undefined ? null : layer.rtx;
       const i = rb === null ? -1 : rb.find(rw.foundInSeq);
       if (i < 0) {
         // a layer that came over a relay: the far bridge has it by the layer's own number
-        const up = found ? layer : rw.currentLayer >= 0 ? source.layers[rw.currentLayer] : null;
+        const up = found ? layer : rw.currentLayer < 0 ? null : source.rids === null ? source : source.layers[rw.currentLayer];
         const inSeq = found ? rw.foundInSeq : rw.inputSeqOf(seq);
         if (up !== null && up !== undefined && up.owner.relay && inSeq >= 0) host.nackUpstream(up, inSeq);
         this.miss();
@@ -318,7 +361,7 @@ export class Downtrack {
     this.retransmits++;
     this.host.counters.retransmits++;
     const out = this.host.nextSlot();
-    const rtxSsrc = this.source.rtxOutSsrc;
+    const rtxSsrc = this.rtxOutSsrc;
     if (rtxSsrc === 0) {
       pkt.copy(out, 0, 0, len);
       this.receiver.transport.sendRtp(out, len, 'video', -1);
@@ -336,7 +379,7 @@ export class Downtrack {
    */
   sendProbe(cluster: number, count: number, size: number): number {
     const to = this.receiver;
-    const rtxSsrc = this.source.rtxOutSsrc;
+    const rtxSsrc = this.rtxOutSsrc;
     if (!to.connected || rtxSsrc === 0) return 0;
     let bytes = 0;
     for (let i = 0; i < count; i++) {
@@ -362,6 +405,11 @@ export class Downtrack {
       if (source.rids === null) this.host.requestKeyframe(source, fir, false);
       return;
     }
+    if (source.rids === null) {
+      // a plain video on a slot
+      this.host.requestKeyframe(source, fir, false);
+      return;
+    }
     const index = rw.targetLayer >= 0 ? rw.targetLayer : rw.currentLayer;
     const layer = index >= 0 ? source.layers[index] : null;
     if (layer !== null && layer !== undefined) this.host.requestKeyframe(layer, fir, false);
@@ -384,12 +432,20 @@ export class Downtrack {
       sr.writeUInt32BE(this.source.relaySsrcs[li], 4);
       to.transport.sendRtcp(sr, 28, 'video');
     } else if (rw !== null) {
-      if (rw.currentLayer !== from.layerIndex) return;
+      if (rw.currentLayer !== (this.source.rids === null ? 0 : from.layerIndex)) return;
       const ts = sr.readUInt32BE(16);
-      sr.writeUInt32BE(this.source.ssrc, 4);
+      sr.writeUInt32BE(rw.outSsrc, 4);
       sr.writeUInt32BE(rw.outTimestamp(ts), 16);
       to.transport.sendRtcp(sr, 28, 'video');
-      sr.writeUInt32BE(ts, 16); // the next receiver reads the layer's own timestamp again
+      sr.writeUInt32BE(ts, 16); // the next receiver reads the layer's own timestamp and SSRC again
+      sr.writeUInt32BE(from.ssrc, 4);
+    } else if (this.audioSlot !== null) {
+      const ts = sr.readUInt32BE(16);
+      sr.writeUInt32BE(this.audioSlot.outSsrc, 4);
+      sr.writeUInt32BE(this.audioSlot.outTimestamp(ts), 16);
+      to.transport.sendRtcp(sr, 28, 'audio');
+      sr.writeUInt32BE(ts, 16);
+      sr.writeUInt32BE(from.ssrc, 4);
     } else {
       to.transport.sendRtcp(sr, 28, this.source.kind);
     }

@@ -13,6 +13,7 @@ import { DETACHED_EGRESS, type Egress } from './egress.ts';
 import type { LayerSelector } from './simulcast/layer-selector.ts';
 import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { MediaTransport } from './transport.ts';
+import type { ReceiveSlots } from './slots/receive-slots.ts';
 
 /** How large a receiver shows one video source it receives (0x0: not on screen). */
 export interface VideoConstraint {
@@ -63,6 +64,11 @@ export class Endpoint {
   relayRatesSentMs = -Infinity;
   /** The SSRCs this endpoint receives. */
   subscriptions = new Set<number>();
+  /**
+   * Slot mode (slots/receive-slots.ts): it receives on these fixed slots only, whichever of its subscriptions
+   * the bridge puts there; null: one stream per subscribed source, under the source's own SSRC.
+   */
+  slots: ReceiveSlots | null = null;
   closed = false;
   /**
    * This thread receives the endpoint's packets (WebRTC: ICE, DTLS, SRTP) and keeps its consent. False in a media

@@ -372,6 +372,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** The source `ssrc` names if `ep` receives it (an RTX SSRC maps to its primary), else null. */
   private receivedSource(ep: Endpoint, ssrc: number): Source | null {
+    // slot mode: feedback names a slot (or its RTX SSRC): it is about the source playing there now
+    if (ep.slots !== null) return ep.slots.sourceOf(ssrc);
     const sources = ep.conference.sources;
     let source = sources.get(ssrc);
     if (source === undefined) return null;
@@ -403,7 +405,8 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     if (source.isRtx) {
       // an RTX stream's report: as it is, to the receivers of its primary (none for a simulcast layer's)
       const subs = source.subscribers;
-      for (let i = 0; i < subs.length; i++) this.rtcp.send(subs[i], s, 28, source.kind);
+      // (a receiver in slot mode knows only its slots' SSRCs)
+      for (let i = 0; i < subs.length; i++) if (subs[i].slots === null) this.rtcp.send(subs[i], s, 28, source.kind);
       return;
     }
     // a simulcast layer: to the receivers that get this layer now, as their rewritten stream (lip sync)
@@ -415,7 +418,10 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
   /** The report blocks of a receiver's SR/RR: each about a stream it receives (its downtrack's loss and rtt). */
   private onReportBlock(off: number): void {
     const ep = this.rtcpEndpoint!;
-    const track = ep.downtracks.get(this.rtcpBuf.readUInt32BE(off));
+    const ssrc = this.rtcpBuf.readUInt32BE(off);
+    // slot mode: the report is about a slot, i.e. whichever source plays there now
+    const slotSource = ep.slots === null ? null : ep.slots.sourceOf(ssrc);
+    const track = ep.downtracks.get(slotSource === null ? ssrc : slotSource.ssrc);
     if (track !== undefined) track.onReportBlock(this.rtcpBuf, off, this.nowMs);
   }
 

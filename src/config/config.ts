@@ -4,6 +4,7 @@ import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { dialInNumbersSchema } from '../protocol/dial-in-messages.ts';
+import { MAX_E2EE_PARTICIPANTS } from '../protocol/e2ee-messages.ts';
 
 /**
  * A number, or a string that is one written in decimal (environment variables and options are strings).
@@ -156,6 +157,17 @@ export const configSchema = z.object({
   lastN: decimal(z.number().int().min(0).max(1000)).default(0),
   /** Most m-lines in one participant's session (its own three included): a backstop, inactive ones are recycled. */
   maxSessionMlines: decimal(z.number().int().min(6).max(4096)).default(256),
+  /**
+   * Receive slots (a fixed set of receive m-lines, the bridge maps speakers onto them) for browsers that join a
+   * room of at least this many participants; 0 = off. Above E2EE's room cap: an encrypted room keeps one m-line per source.
+   */
+  receiveSlotsFrom: decimal(z.number().int().min(0).max(100_000))
+    .refine((n) => n === 0 || n > MAX_E2EE_PARTICIPANTS, `receiveSlotsFrom is 0 (off) or more than ${MAX_E2EE_PARTICIPANTS} (end-to-end encrypted rooms stay on one m-line per source)`)
+    .default(0),
+  /** Audio slots of such a session: the most recent speakers. */
+  receiveAudioSlots: decimal(z.number().int().min(1).max(16)).default(3),
+  /** Video slots of such a session: screens, the stage, then the most recent speakers' cameras. */
+  receiveVideoSlots: decimal(z.number().int().min(1).max(48)).default(9),
   /** Renegotiations one participant may cause at once (screen-share toggles, its sources changing)... */
   renegotiationBurst: decimal(z.number().int().min(1).max(1000)).default(6),
   /** ...and per second after that; more wait and are merged, never dropped. */
@@ -346,6 +358,9 @@ export const settingHelp: Record<keyof Config, string> = {
   p2p: 'with exactly two browsers in a room (no phone caller, played file or recording), their media goes browser to browser; back to the bridge when a third joins (default true)',
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   maxSessionMlines: "most m-lines in one participant's session, its own three included; sources beyond it are not received (default 256)",
+  receiveSlotsFrom: 'browsers joining a room of at least this many participants receive on fixed slots (receiveAudioSlots + receiveVideoSlots m-lines), no renegotiation on joins and leaves; 0 = off, else more than 20 (default 0)',
+  receiveAudioSlots: 'audio slots of a session in slot mode: the most recent speakers (default 3)',
+  receiveVideoSlots: 'video slots of a session in slot mode: screens, the stage, then the most recent speakers (default 9)',
   renegotiationBurst: 'renegotiations one participant may cause at once (screen-share toggles, source changes) (default 6)',
   renegotiationRate: 'renegotiations per second one participant may cause after the burst; more wait and are merged (default 2)',
   participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',

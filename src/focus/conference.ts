@@ -18,6 +18,7 @@ import { PlainEndpoints, type PlainEndpoint } from './plain-endpoints.ts';
 import { Relays } from './relays.ts';
 import { buildOffer, parseAnswer, type AnswerSource } from './sdp.ts';
 import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs } from './ssrc-rules.ts';
+import { slotMlines, slotSpecs, slotSubscriptions, usesSlots } from './slots.ts';
 
 export type { ParticipantState } from './participant-state.ts';
 
@@ -176,6 +177,10 @@ export class Conference {
     p.version = versionsAfter;
     if (region !== undefined) p.region = region;
     this.participants.set(participantId, p);
+    if (usesSlots(this.limits, this.size)) {
+      p.slots = true;
+      p.mlines = slotMlines(this.limits);
+    }
     this.log.info({ participant: participantId, bridge: bridgeId, participants: this.participants.size }, 'participant joined the conference');
     this.negotiate(p, true);
   }
@@ -279,6 +284,7 @@ export class Conference {
         );
       }
       resetForNewBridge(p, to);
+      if (p.slots) p.mlines = slotMlines(this.limits); // a new session: new slots
       moved.set(p.id, to);
       for (const kind of ['audio', 'video'] as const) {
         if (kind === 'audio' ? !p.audioMuted : !p.videoMuted) continue;
@@ -375,7 +381,7 @@ export class Conference {
    * size maps to a source and there is no cap to set or lift).
    */
   private async sendConstraints(p: ParticipantState): Promise<void> {
-    const constraints = videoConstraintsOf(p);
+    const constraints = videoConstraintsOf(p, this.senders());
     const maxHeight = p.maxReceiveHeight;
     if (constraints.length === 0 && maxHeight === undefined && !p.receiveCapSent) return;
     p.receiveCapSent = maxHeight !== undefined;
@@ -437,6 +443,12 @@ export class Conference {
     // the other bridges get its sources over the relays before anyone there is offered them
     if (sourcesChanged) await this.syncSources();
 
+    if (p.slots) {
+      // slot mode: the bridge puts what it chooses of everything the others send on the slots
+      await this.subscribeSlots(p);
+      this.afterAnswer(p, sourcesChanged);
+      return;
+    }
     // Receive what this answer accepted, minus what went away since that offer was made. The m-lines it had
     // inactive may now take new sources.
     freeAnsweredInactive(p.mlines, offered.mlines, p.freeMids);
@@ -451,7 +463,11 @@ export class Conference {
       // a source that appeared gets its tile size at once (the bridge keeps the others' as they were)
       await this.sendConstraints(p);
     }
+    this.afterAnswer(p, sourcesChanged);
+  }
 
+  /** After p's answer: the others learn its changed sources, and what waited for the answer is offered. */
+  private afterAnswer(p: ParticipantState, sourcesChanged: boolean): void {
     if (sourcesChanged) {
       // everyone else must get (or drop) this participant's sources: now, or when its bucket allows
       if (!p.owedSpread && p.bucket.take()) {
@@ -469,8 +485,31 @@ export class Conference {
     }
   }
 
+  /** Everyone who sends into the conference: browser participants and plain-RTP senders. */
+  private senders(): { id: string; sources: readonly AnswerSource[] }[] {
+    return [...this.participants.values(), ...this.plain.byId.values()];
+  }
+
+  /**
+   * Slot mode: tells the bridge everything p may receive (every other source) and its slots; then its tile
+   * sizes (by the senders' SSRCs). Nothing when that set is what the bridge has already.
+   */
+  private async subscribeSlots(p: ParticipantState): Promise<void> {
+    const ssrcs = slotSubscriptions(this.senders(), p.id);
+    if (p.subscribed && p.subscribed.join(',') === ssrcs.join(',')) return;
+    p.subscribed = ssrcs;
+    try {
+      await this.callOn(p.bridgeId, busCalls.bridgeSubscribe, { conferenceId: this.id, endpointId: p.id, ssrcs, slots: slotSpecs(p.mlines) });
+    } catch (e) {
+      p.subscribed = null; // told again at the next change
+      throw e;
+    }
+    await this.sendConstraints(p);
+  }
+
   /** Brings p's receive m-lines in line with the others' current sources (recycling free inactive ones). */
   private refreshMlines(p: ParticipantState): void {
+    if (p.slots) return; // fixed slots
     const wanted: WantedSource[] = [];
     const senders: { id: string; sources: readonly AnswerSource[] }[] = [...this.participants.values(), ...this.plain.byId.values()];
     for (const q of senders) {
@@ -503,6 +542,10 @@ export class Conference {
     }
     this.refreshMlines(p);
     const key = mlinesKey(p.mlines);
+    if (p.slots && p.remote !== undefined && this.participants.get(p.id) === p) {
+      // the others changed: the bridge learns it, the session stays as it is
+      this.subscribeSlots(p).catch((e: unknown) => this.log.warn({ participant: p.id, err: (e as Error).message }, 'slot subscription failed'));
+    }
     if (!force && key === p.lastOfferedKey) return;
     const version = ++p.version;
     const snapshot = p.mlines.map((m) => ({ ...m }));
@@ -514,9 +557,12 @@ export class Conference {
       participantId: p.id,
       sdp,
       version,
-      sources: snapshot
-        .filter((m) => m.active)
-        .map((m) => (m.role ? { mid: m.mid, participantId: m.participantId, kind: m.kind, role: m.role } : { mid: m.mid, participantId: m.participantId, kind: m.kind })),
+      sources: p.slots
+        ? []
+        : snapshot
+            .filter((m) => m.active)
+            .map((m) => (m.role ? { mid: m.mid, participantId: m.participantId, kind: m.kind, role: m.role } : { mid: m.mid, participantId: m.participantId, kind: m.kind })),
+      ...(p.slots ? { slots: true } : {}),
     };
     this.log.debug({ participant: p.id, version, sources: offer.sources.length, mlines: snapshot.length }, 'offer');
     this.publishOffer(offer);

@@ -10,13 +10,33 @@ export interface ConferenceLimits {
   renegotiationBurst: number;
   /** ...and per second after that. */
   renegotiationRate: number;
+  /** Browsers joining a room of at least this many receive on fixed slots (0: never; see slots.ts). */
+  receiveSlotsFrom: number;
+  receiveAudioSlots: number;
+  receiveVideoSlots: number;
 }
 
-export const DEFAULT_LIMITS: ConferenceLimits = { maxMlines: 256, renegotiationBurst: 6, renegotiationRate: 2 };
+export const DEFAULT_LIMITS: ConferenceLimits = {
+  maxMlines: 256,
+  renegotiationBurst: 6,
+  renegotiationRate: 2,
+  receiveSlotsFrom: 0,
+  receiveAudioSlots: 3,
+  receiveVideoSlots: 9,
+};
 
 /** The limits a focus applies, from its configuration. */
-export function limitsFromConfig(config: Pick<Config, 'maxSessionMlines' | 'renegotiationBurst' | 'renegotiationRate'>): ConferenceLimits {
-  return { maxMlines: config.maxSessionMlines, renegotiationBurst: config.renegotiationBurst, renegotiationRate: config.renegotiationRate };
+export function limitsFromConfig(
+  config: Pick<Config, 'maxSessionMlines' | 'renegotiationBurst' | 'renegotiationRate' | 'receiveSlotsFrom' | 'receiveAudioSlots' | 'receiveVideoSlots'>,
+): ConferenceLimits {
+  return {
+    maxMlines: config.maxSessionMlines,
+    renegotiationBurst: config.renegotiationBurst,
+    renegotiationRate: config.renegotiationRate,
+    receiveSlotsFrom: config.receiveSlotsFrom,
+    receiveAudioSlots: config.receiveAudioSlots,
+    receiveVideoSlots: config.receiveVideoSlots,
+  };
 }
 
 /** A token bucket: `burst` tokens at once, refilled at `perSecond`; says when the next token comes. */

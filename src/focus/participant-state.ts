@@ -32,8 +32,10 @@ export interface ParticipantState {
   fixedSsrcs: FixedSsrcs;
   /** bridgeConfigure done at least once. */
   configured: boolean;
-  /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). */
+  /** Receive m-lines for the others' sources, mid order; inactive ones are recycled (mlines.ts). In slot mode: the fixed slots. */
   mlines: RemoteMline[];
+  /** Slot mode (slots.ts): its receive m-lines are fixed slots the bridge puts the others' media on. */
+  slots: boolean;
   /** Inactive mids the browser has answered as inactive: free for a new source of their kind. */
   freeMids: Set<string>;
   nextMid: number;
@@ -104,6 +106,7 @@ export function newParticipantState(id: string, bridgeId: string, transport: Bri
     fixedSsrcs: new Map(),
     configured: false,
     mlines: [],
+    slots: false,
     freeMids: new Set(),
     nextMid: FIRST_REMOTE_MID,
     unplaced: 0,
@@ -151,11 +154,20 @@ export function resetForNewBridge(p: ParticipantState, bridgeId: string): void {
   } satisfies Partial<ParticipantState>);
 }
 
-/** p's tile sizes by the SSRCs of its active receive m-lines: 'camera' is role 'video', 'screen' role 'screen'. */
-export function videoConstraintsOf(p: ParticipantState): VideoConstraintPayload[] {
+/**
+ * p's tile sizes by the SSRCs of its active receive m-lines: 'camera' is role 'video', 'screen' role 'screen'.
+ * In slot mode by the senders' own source SSRCs (`senders`: whoever plays on a slot, the bridge knows its size).
+ */
+export function videoConstraintsOf(p: ParticipantState, senders: Iterable<{ id: string; sources: readonly AnswerSource[] }> = []): VideoConstraintPayload[] {
   if (!p.tiles) return [];
   const ssrcs = new Map<string, number>();
-  for (const m of p.mlines) {
+  if (p.slots) {
+    for (const q of senders) {
+      if (q.id === p.id) continue;
+      for (const s of q.sources) if (s.kind === 'video') ssrcs.set(`${s.role === 'screen' ? 'screen' : 'camera'}\n${q.id}`, s.ssrc);
+    }
+  }
+  for (const m of p.slots ? [] : p.mlines) {
     if (!m.active || m.kind !== 'video') continue;
     ssrcs.set(`${m.role === 'screen' ? 'screen' : 'camera'}\n${m.participantId}`, m.ssrc);
   }

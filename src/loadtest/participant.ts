@@ -337,6 +337,7 @@ export class Participant {
       useCandidate,
       iceControlling: 1n,
     });
+    if (this.closed) return; // a timer of a participant that already left (a join that timed out)
     this.sock.send(req, this.bridgePort, this.bridgeAddress);
   }
 
@@ -472,6 +473,7 @@ export class Participant {
         this.sendErrors++;
         return;
       }
+      if (this.closed) return;
       this.sock.send(out, 0, k, this.bridgePort, this.bridgeAddress);
       this.feedbackSent++;
     }
@@ -522,6 +524,7 @@ export class Participant {
       this.sendErrors++;
       return 0;
     }
+    if (this.closed) return 0;
     this.sock.send(out, 0, n, this.bridgePort, this.bridgeAddress);
     if (!inWindow(this.lastStamp)) return 0;
     this.sent++;
@@ -591,7 +594,11 @@ export class Participant {
     if (this.send(AUDIO_HEADER + payload.length) > 0) this.sentAudio++;
   }
 
+  /** Set by close(): a send after it (a timer, a packet being handled) would throw on the closed socket. */
+  private closed = false;
+
   close(): void {
+    this.closed = true;
     if (this.consentTimer) clearInterval(this.consentTimer);
     try {
       this.dtls?.close();

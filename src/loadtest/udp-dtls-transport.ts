@@ -11,7 +11,11 @@ export function udpDtlsTransport(sock: dgram.Socket, bridgePort: number, bridgeA
     closed: false,
     onData: () => {},
     send(buf: Buffer) {
-      sock.send(buf, bridgePort, bridgeAddress);
+      try {
+        sock.send(buf, bridgePort, bridgeAddress);
+      } catch {
+        // the socket closed (its participant left, a join that timed out) while a DTLS retransmission was due
+      }
       return Promise.resolve();
     },
     close: () => Promise.resolve(),

@@ -1,7 +1,7 @@
 // Messages between signal, focus and bridge, carried by the bus (in memory in one process, NATS between
 // machines). Every handler parses what it receives with these schemas.
 import { z } from 'zod';
-import { MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, tileSizesSchema } from './signal-messages.ts';
+import { MAX_RECEIVE_SLOTS, MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, tileSizesSchema } from './signal-messages.ts';
 
 export const subjects = {
   // signal -> focus (requests)
@@ -55,6 +55,8 @@ export const subjects = {
   bridgeEvent: 'bridge.event',
   // bridge -> signal (event): a conference's dominant speaker changed (from RFC 6464 audio levels)
   bridgeDominantSpeaker: 'bridge.dominant-speaker',
+  // bridge -> signal (event): who plays on which receive slot of a browser in slot mode
+  bridgeSlotMap: 'bridge.slot-map',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -97,6 +99,8 @@ export const signalOfferSchema = z.object({
   sdp: z.string(),
   version: z.number().int().nonnegative(),
   sources: z.array(z.object({ mid: z.string(), participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional() })),
+  /** Slot mode: mids 3.. are fixed receive slots (`bridge.slot-map` says whose media plays on each). */
+  slots: z.boolean().optional(),
 });
 export type SignalOffer = z.infer<typeof signalOfferSchema>;
 
@@ -295,7 +299,23 @@ export const bridgeSubscribeSchema = z.object({
   endpointId: id,
   /** Every source SSRC this endpoint now receives (the whole set, not a delta). */
   ssrcs: z.array(z.number().int().min(0).max(0xffffffff)).max(4096),
+  /**
+   * Slot mode: the endpoint receives on these fixed slots (as its SDP announced them) whichever of `ssrcs` the
+   * bridge chooses; absent: each source on its own m-line under its own SSRC.
+   */
+  slots: z
+    .array(
+      z.object({
+        mid: z.string().regex(/^[0-9]{1,4}$/),
+        kind: mediaKindSchema,
+        ssrc: z.number().int().min(1).max(0xffffffff),
+        rtxSsrc: z.number().int().min(1).max(0xffffffff).optional(),
+      }),
+    )
+    .max(MAX_RECEIVE_SLOTS)
+    .optional(),
 });
+export type BridgeSubscribe = z.infer<typeof bridgeSubscribeSchema>;
 /** How large the receiver shows the video it receives with `ssrc` (an SSRC of its subscriptions); 0x0: not visible. */
 export const videoConstraintSchema = z.object({
   ssrc: z.number().int().min(0).max(0xffffffff),
@@ -344,6 +364,17 @@ export const bridgeEventSchema = z.object({
 });
 
 export const bridgeDominantSpeakerSchema = z.object({ bridgeId: id, conferenceId: id, endpointId: id });
+/** bridge.slot-map: who plays on the receive slots of endpoint `endpointId` now (the whole map). */
+export const bridgeSlotMapSchema = z.object({
+  bridgeId: id,
+  conferenceId: id,
+  endpointId: id,
+  version: z.number().int().nonnegative(),
+  slots: z
+    .array(z.object({ mid: z.string().regex(/^[0-9]{1,4}$/), participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional() }))
+    .max(MAX_RECEIVE_SLOTS),
+});
+export type BridgeSlotMap = z.infer<typeof bridgeSlotMapSchema>;
 
 /** The reply of every request that returns nothing else. */
 export const okReplySchema = z.object({ ok: z.literal(true) });

@@ -125,6 +125,18 @@ export const remoteSourceSchema = z.object({
   role: z.enum(['video', 'screen']).optional(),
 });
 export type RemoteSource = z.infer<typeof remoteSourceSchema>;
+/** Receive slots in one session at most (audio and video: the `receiveAudioSlots` + `receiveVideoSlots` caps). */
+export const MAX_RECEIVE_SLOTS = 64;
+/**
+ * Slot mode (a browser in a big room): who plays on which receive slot now (by mid), sent whenever the bridge
+ * moves a source; slots not listed carry nothing. The session's SDP does not change.
+ */
+export const slotMapMessageSchema = z.object({
+  type: z.literal('slot-map'),
+  version: z.number().int().nonnegative(),
+  sources: z.array(remoteSourceSchema).max(MAX_RECEIVE_SLOTS),
+});
+export type SlotMapMessage = z.infer<typeof slotMapMessageSchema>;
 
 export type ServerMessage =
   | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role; /** TURN servers to use (none: direct only). */ iceServers?: IceServer[]; resumeToken?: string }
@@ -135,8 +147,11 @@ export type ServerMessage =
    * A new session description from the server (the server is always the offerer).
    * mid "0" is the browser's own audio, mid "1" its own video; `sources` maps the other mids.
    * The browser answers with `{type:'answer', version}` carrying the same version.
+   * `slots`: the session is in slot mode: mids 3.. are fixed receive slots, `slot-map` messages say whose
+   * media plays on each (`sources` is empty).
    */
-  | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[] }
+  | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[]; slots?: boolean }
+  | SlotMapMessage
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage
   | AccessServerMessage

@@ -121,6 +121,10 @@ export class E2ee {
     if (room.members.size > MAX_E2EE_PARTICIPANTS) {
       return { code: 'e2ee-too-many', message: `end-to-end encryption is for meetings of at most ${MAX_E2EE_PARTICIPANTS} participants` };
     }
+    // a browser on receive slots cannot tell whose frames a slot carries from its SDP (the key of each sender)
+    if ([...room.members.values()].some((m) => m.session.receiveSlots === true)) {
+      return { code: 'e2ee-refused', message: 'someone in the meeting joined it when it was big and receives on slots: end-to-end encryption needs everyone to rejoin' };
+    }
     const phone = [...room.members.values()].find((m) => m.phone);
     if (phone) return { code: 'e2ee-refused', message: 'a phone caller is in the meeting: phones cannot decrypt end-to-end encrypted media' };
     const busy = this.plainConsumers(room);

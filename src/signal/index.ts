@@ -166,6 +166,13 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'offer delivery failed');
     }
   });
+  const unsubscribeSlotMap = bus.subscribe(subjects.bridgeSlotMap, (payload) => {
+    try {
+      rooms.deliverSlotMap(payload);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'slot map delivery failed');
+    }
+  });
   const unsubscribeSpeaker = bus.subscribe(subjects.bridgeDominantSpeaker, (payload) => {
     try {
       rooms.deliverDominantSpeaker(payload);
@@ -255,6 +262,7 @@ export async function startSignal(opts: {
     boardSync?.close();
     unsubscribe();
     unsubscribeSpeaker();
+    unsubscribeSlotMap();
     unserveDialIn();
     phones.close();
     bridges.close();
@@ -282,6 +290,7 @@ export async function startSignal(opts: {
         acme?.close();
         unsubscribe();
         unsubscribeSpeaker();
+        unsubscribeSlotMap();
         await control?.close();
         phones.close();
         bridges.close();

@@ -16,6 +16,8 @@ export interface Session {
   region?: string;
   /** The newest offer version this connection was sent (in any room): a move's offers are numbered after it. */
   offerVersion?: number;
+  /** Its media session receives on slots (a big room: focus said so in an offer); end-to-end encryption needs one m-line per source. */
+  receiveSlots?: boolean;
 }
 
 /** What admission decided for a join: the role, and whether the person signed in or brought a token. */

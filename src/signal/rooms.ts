@@ -9,7 +9,7 @@ import { busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { bridgeDominantSpeakerSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
+import { bridgeDominantSpeakerSchema, bridgeSlotMapSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { callFocus } from './focus-call.ts';
@@ -498,14 +498,28 @@ export class Rooms implements StandInHost {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed signal.offer');
       return;
     }
-    const { conferenceId, participantId, sdp, version, sources } = parsed.data;
+    const { conferenceId, participantId, sdp, version, sources, slots } = parsed.data;
     const member = this.rooms.get(conferenceId)?.members.get(participantId);
     if (!member) {
       this.log.debug({ room: conferenceId, participant: participantId }, 'offer for a participant who is gone');
       return;
     }
     member.session.offerVersion = Math.max(member.session.offerVersion ?? 0, version);
-    member.session.send({ type: 'offer', sdp, version, sources });
+    member.session.receiveSlots = slots === true;
+    member.session.send(slots === true ? { type: 'offer', sdp, version, sources, slots } : { type: 'offer', sdp, version, sources });
+  }
+
+  /** A `bridge.slot-map` event: who plays on that participant's receive slots, to its socket when it is here. */
+  deliverSlotMap(payload: unknown): void {
+    const parsed = bridgeSlotMapSchema.safeParse(payload);
+    if (!parsed.success) {
+      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.slot-map');
+      return;
+    }
+    const { conferenceId, endpointId, version, slots } = parsed.data;
+    const member = this.rooms.get(conferenceId)?.members.get(endpointId);
+    if (!member) return;
+    member.session.send({ type: 'slot-map', version, sources: slots });
   }
 
   /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */

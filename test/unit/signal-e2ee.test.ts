@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { MAX_E2EE_RELAY_CHARS } from '../../src/protocol/e2ee-messages.ts';
 import { RELAY_BURST } from '../../src/signal/e2ee.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { roomKey } from '../../src/protocol/room-name.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { answerPlainAttach, roomWithModerator, startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 
@@ -72,6 +74,24 @@ describe('end-to-end encryption on the server', () => {
     assert.equal((await r.mod.expectError({ type: 'set-e2ee', enabled: false })).code, 'not-allowed');
     // while on, what cannot decrypt stays refused in the breakout room
     assert.equal((await r.mod.expectError({ type: 'start-recording' })).code, 'e2ee-on');
+  });
+
+  test('a member on receive slots (a big room) gets its slot maps; turning encryption on is then refused', async () => {
+    const r = await room(1);
+    const p = r.people[0]!;
+    // focus's offer of a slot session, and the bridge's map of who plays on its slots
+    s.bus.publish(subjects.signalOffer, { conferenceId: roomKey(r.name), participantId: p.id, sdp: 'v=0', version: 1, sources: [], slots: true });
+    assert.deepEqual(await p.c.nextOfType('offer'), { type: 'offer', sdp: 'v=0', version: 1, sources: [], slots: true });
+    const map = { bridgeId: 'b1', conferenceId: roomKey(r.name), endpointId: p.id, version: 3, slots: [{ mid: '5', participantId: r.modId, kind: 'video', role: 'video' }] };
+    // malformed maps are dropped (an id of 129 characters, a mid that is no number), the good one arrives
+    s.bus.publish(subjects.bridgeSlotMap, { ...map, slots: [{ mid: '5', participantId: 'x'.repeat(129), kind: 'video' }] });
+    s.bus.publish(subjects.bridgeSlotMap, { ...map, slots: [{ mid: '<b>', participantId: r.modId, kind: 'video' }] });
+    s.bus.publish(subjects.bridgeSlotMap, map);
+    assert.deepEqual(await p.c.nextOfType('slot-map'), { type: 'slot-map', version: 3, sources: map.slots });
+    assert.ok(await r.mod.nothingLike((m) => m.type === 'slot-map'), 'only the session it is for');
+    const e = await r.mod.expectError({ type: 'set-e2ee', enabled: true });
+    assert.equal(e.code, 'e2ee-refused');
+    assert.match(e.message, /slots/);
   });
 
   test('a flood of relayed messages is cut by the rate limit', async () => {

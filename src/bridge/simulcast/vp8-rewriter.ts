@@ -115,6 +115,21 @@ export class Vp8Rewriter {
     if (this.targetLayer >= 0) this.onKeyframeNeeded(this.targetLayer);
   }
 
+  /**
+   * Another source plays on this stream from now (a receive slot, slots/receive-slots.ts): nothing is forwarded
+   * until a keyframe of the layer set next (setTarget), whose numbering continues from the last packet sent, as
+   * at a layer switch. What earlier output numbers were made of is forgotten: a NACK of them is a miss, never a
+   * packet of the new source.
+   */
+  startNewStream(): void {
+    this.currentLayer = -1;
+    this.targetLayer = -1;
+    this.heldSeq = -1;
+    this.afterSwitch = false;
+    this.hOut.fill(-1);
+    this.foundSlot = -1;
+  }
+
   /** Selects the spatial layer (-1: stop) and the highest temporal layer to forward. */
   setTarget(layer: number, temporal = ALL_TEMPORAL): void {
     this.targetTemporal = temporal;

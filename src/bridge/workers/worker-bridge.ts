@@ -182,10 +182,13 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   /** Only the speaker worker decides; it then tells the others the last-N order. */
   override updateSpeakers(): void {
-    if (this.workerIndex !== SPEAKER_WORKER) return;
+    if (this.workerIndex !== SPEAKER_WORKER) {
+      this.tendSlots(); // every worker tells the browsers it sends to their slot maps
+      return;
+    }
     super.updateSpeakers();
     for (const conference of this.conferences.values()) {
-      if (conference.lastN <= 0) continue;
+      if (!conference.ordersSpeakers) continue;
       const order = conference.speakerOrderIds;
       const key = order.join('\n');
       if (this.sentOrders.get(conference) === key) continue;

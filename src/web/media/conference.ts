@@ -336,11 +336,19 @@ export class Conference extends Store<ConferenceState> {
         this.update({ dominantSpeakerId: m.participantId });
         break;
       case 'offer':
-        this.#peer.answer(m.sdp, m.sources, (sdp) => {
-          this.#send({ type: 'answer', sdp, version: m.version });
-          // the sources may have changed, and focus offers again after our server-side state changed: say it again
-          this.tileSizes.schedule(true);
-        });
+        this.#peer.answer(
+          m.sdp,
+          m.sources,
+          (sdp) => {
+            this.#send({ type: 'answer', sdp, version: m.version });
+            // the sources may have changed, and focus offers again after our server-side state changed: say it again
+            this.tileSizes.schedule(true);
+          },
+          m.slots === true,
+        );
+        break;
+      case 'slot-map':
+        this.#peer.setSlotMap(m.sources);
         break;
       case 'p2p-start':
       case 'p2p-stop':

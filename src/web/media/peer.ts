@@ -4,6 +4,8 @@
 // An offer with other ICE credentials than the current session's comes from a new bridge endpoint (our bridge
 // died or is stopping, and focus moved us): it gets a fresh connection, answered with the same local tracks,
 // and the old one is closed; the meeting (its roster, tiles, our mute state) carries on around it.
+// Slot mode (an offer with `slots`, in a big room): mids 3.. are fixed receive slots and `slot-map` messages say
+// whose media plays on each; a map change moves a track to another tile with no renegotiation.
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { MediaConnectionWatch } from './connection-watch.ts';
@@ -19,6 +21,9 @@ export interface OwnTracks {
 export class PeerSession {
   #pc: RTCPeerConnection | null = null;
   #sources: RemoteSource[] = [];
+  /** The session is in slot mode (from its last offer), and the last slot map the bridge sent. */
+  #slotMode = false;
+  #slotSources: RemoteSource[] = [];
   #remote = new RemoteMedia();
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -95,12 +100,15 @@ export class PeerSession {
   }
 
   /** Answers an offer after everything queued before it; `send` gets the answer's SDP (not once closed). */
-  answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void): void {
+  answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void, slots = false): void {
     this.#enqueue(async () => {
       if (this.#closed) return;
       const current = this.#pc?.remoteDescription?.sdp;
-      const pc = this.#pc && (!current || iceUfrag(current) === iceUfrag(sdp)) ? this.#pc : this.#renew();
-      this.#sources = sources;
+      const renewed = !(this.#pc && (!current || iceUfrag(current) === iceUfrag(sdp)));
+      const pc = renewed ? this.#renew() : this.#pc!;
+      if (renewed) this.#slotSources = []; // a new endpoint: its bridge sends a map of its own
+      this.#slotMode = slots;
+      this.#sources = slots ? this.#slotSources : sources;
       await pc.setRemoteDescription({ type: 'offer', sdp });
       this.#prepare(pc); // synchronously after the offer: before our tracks are set and any frame flows
       await this.#applySenders();
@@ -110,6 +118,14 @@ export class PeerSession {
       send(pc.localDescription?.sdp ?? answer.sdp ?? '');
       this.#remap();
     });
+  }
+
+  /** Slot mode: who plays on which receive slot now (the bridge's `slot-map`); the tracks move to their tiles. */
+  setSlotMap(sources: RemoteSource[]): void {
+    this.#slotSources = sources;
+    if (!this.#slotMode) return;
+    this.#sources = sources;
+    this.#remap();
   }
 
   /** Puts the current tracks on the wire (after a mute, a device change, a screen share starting or stopping). */
@@ -128,6 +144,8 @@ export class PeerSession {
     this.#pc?.close();
     this.#pc = null;
     this.#sources = [];
+    this.#slotSources = [];
+    this.#slotMode = false;
     this.#remote.clear();
     this.#onMedia(new Map());
     this.#onMediaFailed(false);

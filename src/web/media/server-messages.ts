@@ -5,6 +5,7 @@ import {
   participantSchema,
   remoteSourceSchema,
   roomKey,
+  slotMapMessageSchema,
   type ClientMessage,
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
@@ -33,7 +34,9 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     sdp: z.string(),
     version: z.number(),
     sources: z.array(remoteSourceSchema),
+    slots: z.boolean().optional(),
   }),
+  slotMapMessageSchema,
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   ...meetingServerMessageSchemas,
   ...accessServerMessageSchemas,

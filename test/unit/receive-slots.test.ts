@@ -1,0 +1,302 @@
+// Receive slots (src/bridge/slots/): a receiver in slot mode gets a fixed set of streams whatever the room's
+// size. Checked here on the real Conference/Endpoint/Downtrack objects with a fake transport that records what
+// it is given: which sources take which slot (stable, lowest free slot, screens and recent speakers first),
+// continuity of SSRC, sequence number, timestamp and picture id across a slot's source change (video and
+// audio), and the receiver's feedback on a slot (NACK, PLI, report blocks) translated to the source playing there.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Conference } from '../../src/bridge/conference.ts';
+import { Endpoint } from '../../src/bridge/endpoint.ts';
+import { standaloneDowntrackHost } from '../../src/bridge/downtrack.ts';
+import type { Source } from '../../src/bridge/source.ts';
+import type { MediaTransport } from '../../src/bridge/transport.ts';
+import { RtpView } from '../../src/bridge/packet/rtp-view.ts';
+import { rtpPayloadType, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
+import { createVp8Info, vp8Descriptor } from '../../src/bridge/packet/vp8.ts';
+import { AudioSlotRewriter } from '../../src/bridge/slots/audio-rewriter.ts';
+import { ReceiveSlots, chooseSlotSources, type SlotSpec } from '../../src/bridge/slots/receive-slots.ts';
+import { AUDIO_PT, RTX_PT, TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/media-profile.ts';
+
+const SLOTS: SlotSpec[] = [
+  { mid: '3', kind: 'audio', ssrc: 9001 },
+  { mid: '4', kind: 'audio', ssrc: 9002 },
+  { mid: '5', kind: 'video', ssrc: 9101, rtxSsrc: 9102 },
+  { mid: '6', kind: 'video', ssrc: 9103, rtxSsrc: 9104 },
+];
+
+interface Sent {
+  rtp: Buffer[];
+  rtcp: Buffer[];
+}
+
+function fakeTransport(sent: Sent): MediaTransport {
+  return {
+    kind: 'webrtc',
+    sendRtp(out, len) {
+      sent.rtp.push(Buffer.from(out.subarray(0, len)));
+    },
+    sendRtcp(buf, len) {
+      sent.rtcp.push(Buffer.from(buf.subarray(0, len)));
+    },
+    close() {},
+  };
+}
+
+/** A VP8 packet (plain, no simulcast): extension block with a transport-wide number, 15-bit picture id, TL0PICIDX. */
+function vp8Packet(ssrc: number, seq: number, ts: number, pic: number, o: { key?: boolean; marker?: boolean } = {}): Buffer {
+  const b = Buffer.alloc(12 + 8 + 5 + 20);
+  b[0] = 0x90;
+  b[1] = (o.marker ?? true ? 0x80 : 0) | VIDEO_PT;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  b.writeUInt16BE(0xbede, 12);
+  b.writeUInt16BE(1, 14);
+  b[16] = 0x31;
+  b.writeUInt16BE(0xabcd, 17);
+  const p = 20;
+  b[p] = 0x90; // X, S
+  b[p + 1] = 0xc0; // I, L
+  b[p + 2] = 0x80 | ((pic >> 8) & 0x7f);
+  b[p + 3] = pic & 0xff;
+  b[p + 4] = 0;
+  b[p + 5] = o.key ? 0x00 : 0x01;
+  return b;
+}
+
+function opusPacket(ssrc: number, seq: number, ts: number): Buffer {
+  const b = Buffer.alloc(12 + 20);
+  b[0] = 0x80;
+  b[1] = AUDIO_PT;
+  b.writeUInt16BE(seq, 2);
+  b.writeUInt32BE(ts >>> 0, 4);
+  b.writeUInt32BE(ssrc, 8);
+  return b;
+}
+
+const picOf = (b: Buffer) => {
+  const info = createVp8Info();
+  assert.ok(vp8Descriptor(b, 20, b.length, info));
+  return info.pictureId;
+};
+
+/** A conference: `rx` receives on slots; senders s1..sN each send audio (N*10+1) and a plain camera (N*10+2, RTX N*10+3). */
+function room(senders: number, keyframes: Source[] = []) {
+  const host = { ...standaloneDowntrackHost(), requestKeyframe: (s: Source) => keyframes.push(s) };
+  const c = new Conference('c', host);
+  const rx = new Endpoint('rx', c, 0);
+  const sent: Sent = { rtp: [], rtcp: [] };
+  rx.transport = fakeTransport(sent);
+  rx.connected = true;
+  c.endpoints.set(rx.id, rx);
+  const eps: Endpoint[] = [];
+  for (let i = 1; i <= senders; i++) {
+    const ep = new Endpoint(`s${i}`, c, 0);
+    ep.transport = fakeTransport({ rtp: [], rtcp: [] });
+    ep.connected = true;
+    c.endpoints.set(ep.id, ep);
+    c.setSources(ep, [
+      { ssrc: i * 10 + 1, kind: 'audio' },
+      { ssrc: i * 10 + 2, kind: 'video', rtxSsrc: i * 10 + 3 },
+    ]);
+    eps.push(ep);
+  }
+  const changes: string[] = [];
+  c.onSlotsChanged = (ep) => changes.push(ep.id);
+  rx.slots = new ReceiveSlots(SLOTS);
+  const all = eps.flatMap((_, i) => [(i + 1) * 10 + 1, (i + 1) * 10 + 2]);
+  c.setSubscriptions(rx, all);
+  return { c, rx, eps, sent, changes };
+}
+
+const onSlot = (rx: Endpoint) => rx.slots!.entries().map((e) => `${e.mid}:${e.participantId}:${e.kind}`);
+
+/** What the router does with a received packet: keep it (video), parse it once, hand it to the source's downtracks here. */
+function receive(source: Source, pkt: Buffer): void {
+  const v = new RtpView(VIDEO_PT, TWCC_EXT_ID);
+  assert.ok(v.parse(pkt, pkt.length));
+  source.rtx?.store(v.seq, pkt, pkt.length);
+  for (const dt of source.localDowntracks) dt.forward(v);
+}
+
+test('receive slots: join order until someone speaks, then the recent speakers; a kept source keeps its slot', () => {
+  const { c, rx, changes } = room(4);
+  // nobody heard yet: join order; two audio and two video slots for four senders
+  assert.deepEqual(onSlot(rx), ['3:s1:audio', '4:s2:audio', '5:s1:video', '6:s2:video']);
+  assert.deepEqual(changes, ['rx']);
+  assert.equal(rx.slots!.version, 1);
+  // only what plays on a slot is forwarded to it
+  assert.deepEqual(
+    [...rx.downtracks.keys()].sort((a, b) => a - b),
+    [11, 12, 21, 22],
+  );
+  // s4 speaks, then s3: they take the slots of those left out (s1, s2 leave; s3/s4 take the lowest free)
+  c.applySpeakerOrder(['s4', 's3', 's1', 's2', 'rx']);
+  assert.deepEqual(onSlot(rx), ['3:s4:audio', '4:s3:audio', '5:s4:video', '6:s3:video']);
+  // s1 speaks: it displaces the least recent (s3), s4 stays where it was
+  c.applySpeakerOrder(['s1', 's4', 's3', 's2', 'rx']);
+  assert.deepEqual(onSlot(rx), ['3:s4:audio', '4:s1:audio', '5:s4:video', '6:s1:video']);
+  assert.equal(rx.slots!.version, 3);
+  assert.deepEqual(
+    [...rx.downtracks.keys()].sort((a, b) => a - b),
+    [11, 12, 41, 42],
+  );
+  // the same order again: nothing moves, nobody is told
+  const before = changes.length;
+  c.refreshSubscribers();
+  assert.equal(changes.length, before);
+  // a sender leaves: its slots go to the next in order
+  c.removeEndpoint(c.endpoints.get('s4')!);
+  assert.deepEqual(onSlot(rx), ['3:s3:audio', '4:s1:audio', '5:s3:video', '6:s1:video']);
+});
+
+test('receive slots: screens first, then the stage, then recent speakers, cameras the server has off last; audio only gets no video', () => {
+  const { c, rx, eps } = room(3);
+  c.setSources(eps[2], [
+    { ssrc: 31, kind: 'audio' },
+    { ssrc: 32, kind: 'video', rtxSsrc: 33 },
+    { ssrc: 34, kind: 'video', rtxSsrc: 35, role: 'screen' },
+  ]);
+  c.setSubscriptions(rx, [11, 12, 21, 22, 31, 32, 34]);
+  assert.deepEqual(onSlot(rx).filter((e) => e.endsWith('video')).sort(), ['5:s1:video', '6:s3:video']);
+  assert.equal(rx.slots!.sourceOf(rx.slots!.slots[3].ssrc)?.ssrc, 34, 'the screen took a slot');
+  // chooseSlotSources alone: stage before recent speakers, a camera the server has off last
+  const sources = [...c.sources.values()].filter((s) => !s.isRtx && s.owner !== rx);
+  eps[1].videoMuted = true;
+  const order = chooseSlotSources({ maxReceiveHeight: -1, stageSsrc: 12 }, sources, (id) => ({ s2: 0, s3: 1, s1: 2 })[id] ?? 9);
+  assert.deepEqual(
+    order.map((s) => s.ssrc),
+    [34, 12, 32, 22, 21, 31, 11],
+  );
+  assert.deepEqual(
+    chooseSlotSources({ maxReceiveHeight: 0, stageSsrc: 0 }, sources, () => 0).map((s) => s.kind),
+    ['audio', 'audio', 'audio'],
+  );
+});
+
+test('receive slots: a video slot is one stream across its sources (SSRC, sequence, timestamp, picture id)', () => {
+  const keyframes: Source[] = [];
+  const { c, rx, sent } = room(3, keyframes);
+  const cam = (i: number) => c.sources.get(i * 10 + 2)!;
+  const slotV0 = rx.slots!.slots[2];
+  assert.equal(slotV0.source, cam(1));
+  assert.ok(keyframes.includes(cam(1)), 'a source new on a slot is asked for a keyframe');
+  // s1's camera: a delta frame first (dropped: the slot starts at a keyframe), then a keyframe and two frames
+  receive(cam(1), vp8Packet(12, 500, 90_000, 700));
+  assert.equal(sent.rtp.length, 0);
+  receive(cam(1), vp8Packet(12, 501, 93_000, 701, { key: true }));
+  receive(cam(1), vp8Packet(12, 502, 96_000, 702));
+  receive(cam(1), vp8Packet(12, 503, 99_000, 703));
+  assert.equal(sent.rtp.length, 3);
+  const last = sent.rtp[2];
+  assert.equal(rtpSsrc(last), slotV0.ssrc);
+  // s3 speaks: it takes s1's slot (s2 keeps the other)
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  assert.equal(slotV0.source, cam(3));
+  assert.ok(keyframes.includes(cam(3)));
+  // s1's packets no longer reach the slot; s3's delta frames wait for its keyframe
+  receive(cam(1), vp8Packet(12, 504, 102_000, 704));
+  receive(cam(3), vp8Packet(32, 40_000, 5_000_000, 20_000));
+  assert.equal(sent.rtp.length, 3);
+  receive(cam(3), vp8Packet(32, 40_001, 5_003_000, 20_001, { key: true }));
+  receive(cam(3), vp8Packet(32, 40_002, 5_006_000, 20_002));
+  assert.equal(sent.rtp.length, 5);
+  const [k, d] = sent.rtp.slice(3);
+  assert.equal(rtpSsrc(k), slotV0.ssrc, 'same SSRC');
+  assert.equal(rtpSeq(k), (rtpSeq(last) + 1) & 0xffff, 'the next sequence number');
+  assert.equal(rtpSeq(d), (rtpSeq(last) + 2) & 0xffff);
+  assert.equal(rtpTimestamp(k), (rtpTimestamp(last) + 3000) >>> 0, 'one frame later');
+  assert.equal(rtpTimestamp(d) - rtpTimestamp(k), 3000, 'the new source keeps its own spacing');
+  assert.equal(picOf(k), (picOf(last) + 1) & 0x7fff, 'the next picture id');
+});
+
+test('receive slots: an audio slot is one stream across its sources', () => {
+  const { c, rx, sent } = room(3);
+  const mic = (i: number) => c.sources.get(i * 10 + 1)!;
+  const slotA0 = rx.slots!.slots[0];
+  const give = (s: Source, pkt: Buffer) => {
+    const v = new RtpView(VIDEO_PT, TWCC_EXT_ID);
+    assert.ok(v.parse(pkt, pkt.length));
+    for (const dt of s.localDowntracks) dt.forward(v);
+  };
+  for (let i = 0; i < 3; i++) give(mic(1), opusPacket(11, 1000 + i, 48_000 + i * 960));
+  const last = sent.rtp[2];
+  assert.equal(rtpSsrc(last), slotA0.ssrc);
+  assert.equal(rtpPayloadType(last), AUDIO_PT);
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  assert.equal(slotA0.source, mic(3));
+  give(mic(3), opusPacket(31, 7, 123));
+  give(mic(3), opusPacket(31, 8, 123 + 960));
+  const [a, b] = sent.rtp.slice(3);
+  assert.equal(rtpSsrc(a), slotA0.ssrc);
+  assert.equal(rtpSeq(a), rtpSeq(last) + 1);
+  assert.equal(rtpSeq(b), rtpSeq(last) + 2);
+  const gap = (rtpTimestamp(a) - rtpTimestamp(last)) >>> 0;
+  assert.ok(gap >= 960 && gap < 48_000 * 5, `a talk spurt after the last packet, not before it: ${gap}`);
+  assert.equal(rtpTimestamp(b) - rtpTimestamp(a), 960);
+});
+
+test('audio slot rewriter: wraps, and goes on from the last packet after a source change', () => {
+  const rw = new AudioSlotRewriter(77);
+  const b = opusPacket(1, 0xfffe, 0xffff_ff00);
+  rw.rewrite(b, 0xfffe, 0xffff_ff00, 0);
+  assert.equal(rtpSeq(b), 0xfffe);
+  rw.rewrite(b, 0xffff, 0xffff_ff00 + 960 - 2 ** 32 + 2 ** 32, 20);
+  rw.startSource();
+  const c = opusPacket(2, 5, 10);
+  rw.rewrite(c, 5, 10, 1020);
+  assert.equal(rtpSeq(c), 0, 'sequence wraps to 0 after 0xffff');
+  assert.equal(rtpSsrc(c), 77);
+  assert.equal(rtpTimestamp(c), (0xffff_ff00 + 960 + 1000 * 48) >>> 0, 'a second of silence later');
+});
+
+test('receive slots: feedback on a slot goes to the source playing there (NACK as RTX on the slot, PLI, reports)', () => {
+  const keyframes: Source[] = [];
+  const { c, rx, sent } = room(3, keyframes);
+  const cam1 = c.sources.get(12)!;
+  const slotV0 = rx.slots!.slots[2];
+  // the slot's SSRC and its RTX SSRC both name the source playing there
+  assert.equal(rx.slots!.sourceOf(slotV0.ssrc), cam1);
+  assert.equal(rx.slots!.sourceOf(slotV0.rtxSsrc), cam1);
+  assert.equal(rx.slots!.sourceOf(12), null, 'a source SSRC is not a slot');
+  receive(cam1, vp8Packet(12, 100, 9000, 50, { key: true }));
+  receive(cam1, vp8Packet(12, 101, 12_000, 51));
+  const out = sent.rtp[1];
+  const dt = rx.downtracks.get(12)!;
+  assert.equal(dt.slot, slotV0);
+  // a NACK of the slot's number: the source's packet, rewritten as first sent, as RTX on the slot's RTX SSRC
+  dt.beginNack();
+  assert.equal(dt.nack(rtpSeq(out)), true);
+  const rtx = sent.rtp[2];
+  assert.equal(rtpPayloadType(rtx), RTX_PT);
+  assert.equal(rtpSsrc(rtx), slotV0.rtxSsrc);
+  assert.equal(rtx.readUInt16BE(rtx.length - (out.length - 20) - 2), rtpSeq(out), 'RTX carries the slot sequence number');
+  // a number never sent: a miss, answered here (never asked of the sender under the slot's number)
+  assert.equal(dt.nack((rtpSeq(out) + 500) & 0xffff), true);
+  assert.equal(dt.nackMisses, 1);
+  // a PLI on the slot asks the source playing there
+  keyframes.length = 0;
+  dt.requestKeyframe(false);
+  assert.deepEqual(keyframes, [cam1]);
+  // a sender report of the source reaches the receiver as the slot's
+  const sr = Buffer.alloc(28);
+  sr.writeUInt32BE(12, 4);
+  sr.writeUInt32BE(9000, 16);
+  dt.forwardSr(cam1, sr, 0);
+  const fwd = sent.rtcp.at(-1)!;
+  assert.equal(fwd.readUInt32BE(4), slotV0.ssrc);
+  assert.equal(fwd.readUInt32BE(16), rtpTimestamp(sent.rtp[0]));
+  assert.equal(sr.readUInt32BE(4), 12, 'the shared report is left as it came for the next receiver');
+  // after the slot changes hands, a NACK of an earlier number is a miss (never a packet of the new source)
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  assert.equal(slotV0.source, c.sources.get(32));
+  const dt3 = rx.downtracks.get(32)!;
+  assert.equal(dt3.slot, slotV0);
+  assert.equal(rx.downtracks.get(12), undefined);
+  receive(c.sources.get(32)!, vp8Packet(32, rtpSeq(out) - 101 + 100, 9000, 50, { key: true })); // same input numbers as cam1's
+  const sentBefore = sent.rtp.length;
+  dt3.beginNack();
+  assert.equal(dt3.nack(rtpSeq(out)), true);
+  assert.equal(dt3.nackMisses, 1);
+  assert.equal(sent.rtp.length, sentBefore, 'nothing resent for a number of the earlier source');
+});
