@@ -25,6 +25,7 @@
 #include <netinet/in.h>
 #include <node_api.h>
 #include "napi-typed.h"
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <linux/sockios.h>
@@ -90,49 +91,69 @@ static napi_value OpenUdp4(napi_env env, napi_callback_info info) {
 }
 
 
-static napi_value SendBatch(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value a[7];
-  int32_t fd = -1, count = 0;
-  void* arena = NULL;
-  size_t arenaLength = 0, n0 = 0, n1 = 0, n2 = 0, n3 = 0;
+/** The datagrams of sendBatch and sendEach: arguments 1..6 (arena, offsets, lengths, addresses, ports, count). */
+typedef struct {
+  void* arena;
+  size_t arenaLength;
   int32_t* offsets;
   int32_t* lengths;
   uint32_t* addrs;
   uint16_t* ports;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 ||
-      napi_get_value_int32(env, a[0], &fd) != napi_ok ||
-      napi_get_arraybuffer_info(env, a[1], &arena, &arenaLength) != napi_ok ||
-      !typed(env, a[2], napi_int32_array, (void**)&offsets, &n0) ||
-      !typed(env, a[3], napi_int32_array, (void**)&lengths, &n1) ||
-      !typed(env, a[4], napi_uint32_array, (void**)&addrs, &n2) ||
-      !typed(env, a[5], napi_uint16_array, (void**)&ports, &n3) ||
-      napi_get_value_int32(env, a[6], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "sendBatch(fd, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)");
+  int32_t count;
+} Datagrams;
+
+/**
+ * Reads arguments 1..6 into `d`; `room` is how many entries the caller's own array (argument 0) has. Throws and
+ * returns false on a wrong argument or a count beyond any array.
+ */
+static bool read_datagrams(napi_env env, napi_value* a, size_t room, const char* usage, const char* tooMany, Datagrams* d) {
+  size_t n0 = 0, n1 = 0, n2 = 0, n3 = 0;
+  if (napi_get_arraybuffer_info(env, a[1], &d->arena, &d->arenaLength) != napi_ok ||
+      !typed(env, a[2], napi_int32_array, (void**)&d->offsets, &n0) ||
+      !typed(env, a[3], napi_int32_array, (void**)&d->lengths, &n1) ||
+      !typed(env, a[4], napi_uint32_array, (void**)&d->addrs, &n2) ||
+      !typed(env, a[5], napi_uint16_array, (void**)&d->ports, &n3) ||
+      napi_get_value_int32(env, a[6], &d->count) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return false;
+  }
+  if (d->count < 0) d->count = 0;
+  size_t c = (size_t)d->count;
+  if (c > room || c > n0 || c > n1 || c > n2 || c > n3) {
+    napi_throw_range_error(env, NULL, tooMany);
+    return false;
+  }
+  return true;
+}
+
+static napi_value SendBatch(napi_env env, napi_callback_info info) {
+  static const char* usage = "sendBatch(fd, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)";
+  size_t argc = 7;
+  napi_value a[7];
+  int32_t fd = -1;
+  Datagrams d;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 || napi_get_value_int32(env, a[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  if (count < 0) count = 0;
-  if ((size_t)count > n0 || (size_t)count > n1 || (size_t)count > n2 || (size_t)count > n3) {
-    napi_throw_range_error(env, NULL, "sendBatch: count exceeds the arrays");
-    return NULL;
-  }
+  if (!read_datagrams(env, a, SIZE_MAX, usage, "sendBatch: count exceeds the arrays", &d)) return NULL;
   struct mmsghdr msgs[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
   struct sockaddr_in to[MAX_BATCH];
   int sent = 0, done = 0;
-  while (done < count) {
+  while (done < d.count) {
     int n = 0;
-    for (; n < MAX_BATCH && done + n < count; n++) {
+    for (; n < MAX_BATCH && done + n < d.count; n++) {
       int i = done + n;
-      int32_t o = offsets[i], l = lengths[i];
+      int32_t o = d.offsets[i], l = d.lengths[i];
       // never read outside the arena
-      if (o < 0 || l < 0 || (size_t)o + (size_t)l > arenaLength) l = 0, o = 0;
-      iov[n].iov_base = (char*)arena + o;
+      if (o < 0 || l < 0 || (size_t)o + (size_t)l > d.arenaLength) l = 0, o = 0;
+      iov[n].iov_base = (char*)d.arena + o;
       iov[n].iov_len = (size_t)l;
       memset(&to[n], 0, sizeof to[n]);
       to[n].sin_family = AF_INET;
-      to[n].sin_port = htons(ports[i]);
-      to[n].sin_addr.s_addr = htonl(addrs[i]);
+      to[n].sin_port = htons(d.ports[i]);
+      to[n].sin_addr.s_addr = htonl(d.addrs[i]);
       memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
       msgs[n].msg_hdr.msg_name = &to[n];
       msgs[n].msg_hdr.msg_namelen = sizeof to[n];
@@ -162,44 +183,29 @@ out:;
 }
 
 static napi_value SendEach(napi_env env, napi_callback_info info) {
+  static const char* usage = "sendEach(Int32Array, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)";
   size_t argc = 7;
   napi_value a[7];
-  int32_t count = 0;
-  void* arena = NULL;
-  size_t arenaLength = 0, nf = 0, n0 = 0, n1 = 0, n2 = 0, n3 = 0;
+  size_t nf = 0;
   int32_t* fds;
-  int32_t* offsets;
-  int32_t* lengths;
-  uint32_t* addrs;
-  uint16_t* ports;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 ||
-      !typed(env, a[0], napi_int32_array, (void**)&fds, &nf) ||
-      napi_get_arraybuffer_info(env, a[1], &arena, &arenaLength) != napi_ok ||
-      !typed(env, a[2], napi_int32_array, (void**)&offsets, &n0) ||
-      !typed(env, a[3], napi_int32_array, (void**)&lengths, &n1) ||
-      !typed(env, a[4], napi_uint32_array, (void**)&addrs, &n2) ||
-      !typed(env, a[5], napi_uint16_array, (void**)&ports, &n3) ||
-      napi_get_value_int32(env, a[6], &count) != napi_ok) {
-    napi_throw_type_error(env, NULL, "sendEach(Int32Array, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)");
+  Datagrams d;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 || !typed(env, a[0], napi_int32_array, (void**)&fds, &nf)) {
+    napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  if (count < 0) count = 0;
-  if ((size_t)count > nf || (size_t)count > n0 || (size_t)count > n1 || (size_t)count > n2 || (size_t)count > n3) {
-    napi_throw_range_error(env, NULL, "sendEach: count exceeds the arrays");
-    return NULL;
-  }
+  if (!read_datagrams(env, a, nf, usage, "sendEach: count exceeds the arrays", &d)) return NULL;
   int sent = 0;
   struct sockaddr_in to;
   memset(&to, 0, sizeof to);
   to.sin_family = AF_INET;
-  for (int i = 0; i < count; i++) {
-    int32_t o = offsets[i], l = lengths[i];
+  for (int i = 0; i < d.count; i++) {
+    int32_t o = d.offsets[i], l = d.lengths[i];
     // never read outside the arena; a descriptor that is not a socket is refused by the kernel (ENOTSOCK)
-    if (o < 0 || l < 0 || (size_t)o + (size_t)l > arenaLength || fds[i] < 0) continue;
-    to.sin_port = htons(ports[i]);
-    to.sin_addr.s_addr = htonl(addrs[i]);
+    if (o < 0 || l < 0 || (size_t)o + (size_t)l > d.arenaLength || fds[i] < 0) continue;
+    to.sin_port = htons(d.ports[i]);
+    to.sin_addr.s_addr = htonl(d.addrs[i]);
     ssize_t r;
-    do r = sendto(fds[i], (char*)arena + o, (size_t)l, MSG_DONTWAIT, (struct sockaddr*)&to, sizeof to);
+    do r = sendto(fds[i], (char*)d.arena + o, (size_t)l, MSG_DONTWAIT, (struct sockaddr*)&to, sizeof to);
     while (r < 0 && errno == EINTR);
     if (r >= 0) sent++;
   }

@@ -16,6 +16,7 @@ import type { AudioRate } from '../call-audio.ts';
 import type { MixPlace } from './mix-place.ts';
 import type { EmitFrame } from './room-mixer.ts';
 import { VoiceUplink, type UplinkSpec, type UplinkTarget } from './voice-uplink.ts';
+import { packFrames } from './frame-pack.ts';
 
 /** A caller's voice into the meeting, wherever it is encoded and sent. */
 export interface Uplink {
@@ -172,18 +173,7 @@ class MediaThread {
     const ids = Int32Array.from(this.ids);
     this.frames = [];
     this.ids = [];
-    let total = 0;
-    for (const f of frames) total += f.length;
-    const pcm = new Int16Array(total);
-    const offsets = new Int32Array(frames.length);
-    const counts = new Int32Array(frames.length);
-    let at = 0;
-    frames.forEach((f, i) => {
-      pcm.set(f, at);
-      offsets[i] = at;
-      counts[i] = f.length;
-      at += f.length;
-    });
+    const { pcm, offsets, counts } = packFrames(frames);
     this.worker.postMessage({ type: 'batch', pcm: pcm.buffer, ids, offsets, counts } satisfies ToMediaWorker, [pcm.buffer, ids.buffer, offsets.buffer, counts.buffer]);
   }
 

@@ -11,6 +11,7 @@ import { parentPort } from 'node:worker_threads';
 import { nativeUdp, SendBatch } from '../../bridge/native/udp-batch.ts';
 import { literalLookup } from '../../net/udp.ts';
 import { sharedFrameClock } from './frame-clock.ts';
+import { packFrames } from './frame-pack.ts';
 import { LocalMixPlace } from './mix-place.ts';
 import type { FromMediaWorker, ToMediaWorker } from './media-threads.ts';
 import { VoiceUplink, type SendDatagram } from './voice-uplink.ts';
@@ -67,18 +68,7 @@ function sendHeard(): void {
   heard.queued = false;
   const frames = heard.frames;
   if (frames.length === 0) return;
-  let total = 0;
-  for (const f of frames) total += f.length;
-  const pcm = new Int16Array(total);
-  const offsets = new Int32Array(frames.length);
-  const counts = new Int32Array(frames.length);
-  let at = 0;
-  for (let i = 0; i < frames.length; i++) {
-    pcm.set(frames[i]!, at);
-    offsets[i] = at;
-    counts[i] = frames[i]!.length;
-    at += frames[i]!.length;
-  }
+  const { pcm, offsets, counts } = packFrames(frames);
   const roomIds = Int32Array.from(heard.rooms);
   const listenerIds = Int32Array.from(heard.listeners);
   heard.frames = [];
