@@ -12,6 +12,8 @@ import type { Logger } from '../log.ts';
 import { bridgeDominantSpeakerSchema, bridgeSlotMapSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
+import { e2eeEnabled } from './e2ee.ts';
+import { MAX_E2EE_PARTICIPANTS } from '../protocol/e2ee-messages.ts';
 import { callFocus } from './focus-call.ts';
 import { newResumeToken, type RoomState } from './room-state.ts';
 import type { RoomFanout } from './room-fanout.ts';
@@ -235,7 +237,12 @@ export class Rooms implements StandInHost {
     const stale = staleHere ?? staleInBreakout;
     // a meeting's size counts its people in breakout rooms too (they come back to this room)
     const meetingSize = room && room.members.size + (room.peopleInBreakouts?.() ?? 0) - (stale ? 1 : 0);
-    const refusal = this.caps.checkJoin(session.remoteAddress, meetingSize, this.rooms.size);
+    // an encrypted meeting stays within what its key exchange is made for (and so never puts anyone on receive slots)
+    const refusal =
+      this.caps.checkJoin(session.remoteAddress, meetingSize, this.rooms.size) ??
+      (meetingSize !== undefined && meetingSize >= MAX_E2EE_PARTICIPANTS && e2eeEnabled(room)
+        ? { code: 'room-full' as const, message: `the meeting is end-to-end encrypted and has the most participants that allows (${MAX_E2EE_PARTICIPANTS})` }
+        : null);
     if (refusal) {
       const level = this.caps.warnAbout(session.remoteAddress) ? 'warn' : 'debug';
       this.log[level]({ room: key, address: session.remoteAddress, code: refusal.code }, `join refused: ${refusal.message}`);

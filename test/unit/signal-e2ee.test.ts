@@ -4,7 +4,7 @@
 // calling a phone are refused, and phone callers cannot join.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_E2EE_RELAY_CHARS } from '../../src/protocol/e2ee-messages.ts';
+import { MAX_E2EE_PARTICIPANTS, MAX_E2EE_RELAY_CHARS } from '../../src/protocol/e2ee-messages.ts';
 import { RELAY_BURST } from '../../src/signal/e2ee.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
@@ -56,6 +56,20 @@ describe('end-to-end encryption on the server', () => {
     const big = await a.c.expectError({ type: 'e2ee-relay', to: b.id, data: 'x'.repeat(MAX_E2EE_RELAY_CHARS + 1) });
     assert.equal(big.code, 'bad-message');
     assert.match(big.message, /data/);
+  });
+
+  test('while it is on, the meeting holds at most MAX_E2EE_PARTICIPANTS: the next joiner is told, and may join once it is off', async () => {
+    const r = await room(MAX_E2EE_PARTICIPANTS - 1);
+    await r.mod.send({ type: 'set-e2ee', enabled: true });
+    await r.mod.next((m) => m.type === 'e2ee-state' && m.enabled);
+    const late = s.client();
+    const e = await late.expectError({ type: 'join', room: r.name, displayName: 'Late', audioMuted: false, videoMuted: false });
+    assert.equal(e.code, 'room-full');
+    assert.match(e.message, /end-to-end encrypted/);
+    await r.mod.send({ type: 'set-e2ee', enabled: false });
+    await r.mod.next((m) => m.type === 'e2ee-state' && !m.enabled);
+    const later = s.client();
+    await later.join(r.name, 'Later');
   });
 
   test('breakout rooms follow the main room: told on entering, turned on or off only in the main room', async () => {
