@@ -602,18 +602,23 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     ep.maxReceiveHeight = cap;
     if (audioOnlyChanged) this.log.info({ conferenceId, endpointId, audioOnly: cap === 0 }, 'endpoint receive mode');
     const stageChanged = ep.setVideoConstraints(constraints);
-    // audio only on or off changes what it receives; under last-N the stage is always forwarded: video that
-    // starts again needs a keyframe
-    if (!audioOnlyChanged && (!stageChanged || ep.conference.lastN <= 0)) return;
+    // audio only on or off changes what it receives; under last-N, and on a receiver's slots, the stage is always
+    // forwarded: video that starts again needs a keyframe
+    if (!audioOnlyChanged && (!stageChanged || (ep.conference.lastN <= 0 && ep.slots === null))) return;
     for (const source of ep.conference.refreshSubscribers()) this.router.requestKeyframe(source, false, false);
   }
 
   mute(conferenceId: string, endpointId: string, kind: MediaKind, muted: boolean): void {
     const ep = this.endpoint(conferenceId, endpointId);
     const cameraBack = kind === 'video' && ep.videoMuted && !muted;
+    const changed = kind === 'audio' ? ep.audioMuted !== muted : ep.videoMuted !== muted;
     if (kind === 'audio') ep.audioMuted = muted;
     else ep.videoMuted = muted;
     this.log.info({ conferenceId, endpointId, kind, muted }, 'endpoint mute');
+    // slots go to the unmuted first: a mute or an unmute can change who plays on them
+    if (changed && ep.conference.hasSlotReceivers) {
+      for (const source of ep.conference.refreshSubscribers()) this.router.requestKeyframe(source, false, false);
+    }
     // the browser starts sending before the server's unmute gets here: its first keyframe was dropped
     if (cameraBack) {
       for (const source of ep.sources) {

@@ -240,7 +240,11 @@ export class Conference {
 
   /** Whether the speaker order is kept: last-N is on, or a receiver is in slot mode (its slots follow the speakers). */
   get ordersSpeakers(): boolean {
-    if (this.lastN > 0) return true;
+    return this.lastN > 0 || this.hasSlotReceivers;
+  }
+
+  /** A receiver is in slot mode: mutes and stages change what its slots carry. */
+  get hasSlotReceivers(): boolean {
     for (const e of this.endpoints.values()) if (e.slots !== null) return true;
     return false;
   }

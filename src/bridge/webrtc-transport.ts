@@ -163,7 +163,8 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
   }
 
   sendPaced(buf: Buffer, len: number, twOffset: number | undefined, nowUs: number): void {
-    if (this.srtpOut === null || this.address === null || !this.endpoint.connected) return;
+    // another thread sends to it now (its egress moved): what was queued here would duplicate its numbering
+    if (this.srtpOut === null || this.address === null || !this.endpoint.connected || !this.endpoint.egress.local) return;
     this.transmit(buf, len, -1, twOffset, nowUs);
   }
 

@@ -147,6 +147,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     const egress = worker === this.workerIndex || worker < 0 ? this.router.localEgress : (this.egresses[worker] ?? this.router.localEgress);
     if (ep.egress === egress) return;
     ep.egress = egress;
+    if (!egress.local) webrtcOf(ep)?.pacer?.clear(); // the new thread sends from now on; its own pacer takes over
     if (!ep.closed) ep.conference.rebuildSubscribers();
   }
 
