@@ -116,6 +116,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         bindAddress,
         onEvent: (subject, payload) => opts.bus.publish(subject, payload),
         stopWhenIdle: opts.config.mediaWorkersOnDemand,
+        isIdle: () => bridge.conferences.size === 0,
         onStart: (pool) => {
           if (lastN !== opts.config.lastN) void pool.setLastN(lastN);
           // with media workers, handle.counters is their sum, refreshed a few times a second while they run

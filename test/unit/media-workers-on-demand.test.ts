@@ -106,6 +106,45 @@ test('on-demand media workers: ports held while idle, started by the first need,
   assert.equal(await tcpFree(tcp), true, 'close frees the ICE-TCP port');
 });
 
+test('on-demand media workers: a stop that comes to run after a join gives up; a join during a stop gets new workers', { timeout: 120_000 }, async () => {
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
+  let endpoints = 0;
+  const workers = new OnDemandPool({
+    count: 2,
+    bridgeId: 'on-demand-race',
+    config,
+    log: createLogger('silent'),
+    certificate: await createBridgeCertificate(),
+    bindAddress: '127.0.0.1',
+    onEvent() {},
+    stopWhenIdle: true,
+    idleStopMs: 10,
+    isIdle: () => endpoints === 0,
+  });
+  await workers.holdPorts(0, 0);
+  try {
+    const first = await workers.get();
+    // the idle timer fires and queues the stop; an endpoint arrives before the stop runs (its get() was
+    // answered with the running pool): the stop sees the bridge is not empty and leaves the workers running
+    workers.endpointsChanged(0);
+    endpoints = 1; // bridge.allocate counted it; its endpointsChanged has not come yet
+    await new Promise((r) => setTimeout(r, 50));
+    await workers.settled();
+    assert.equal(workers.pool, first, 'the workers a join was given are not stopped under it');
+    // the bridge empties again and the stop runs; a join from then on waits for workers started after it
+    endpoints = 0;
+    workers.endpointsChanged(0);
+    await until('the stop has begun', () => workers.pool === null);
+    endpoints = 1;
+    const next = await workers.get();
+    assert.notEqual(next, first, 'never the workers going away');
+    assert.equal(workers.starts, 2);
+    assert.equal((await next.counters()).packetsIn, 0, 'the new workers answer');
+  } finally {
+    await workers.close();
+  }
+});
+
 test('a bridge with mediaWorkersOnDemand runs no worker while idle and starts them for the first endpoint', { timeout: 120_000 }, async () => {
   const bus = new MemoryBus();
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 2, mediaWorkersOnDemand: true });

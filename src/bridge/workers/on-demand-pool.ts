@@ -5,7 +5,9 @@
 // a UDP socket in the media port's SO_REUSEPORT group (it reads nothing: nobody was given a candidate yet) and
 // the ICE-TCP listener. The workers join the UDP group before the placeholder leaves it, so the port is never
 // free; the TCP port is handed over by closing it and listening again (a short window, logged if lost).
-// Invariant: at most one start or stop runs at a time (`chain`); `pool` is the running pool or null.
+// Invariant: at most one start or stop runs at a time (`chain`); `pool` is the running pool or null; a stop
+// gives up when the bridge is no longer empty by the time it runs, and takes `pool` away before its first await
+// (a join meanwhile starts the workers again after it, never uses the ones going away).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { literalLookup } from '../../net/udp.ts';
@@ -23,6 +25,8 @@ export interface OnDemandPoolOptions extends Omit<MediaWorkerPoolOptions, 'port'
   /** Stop the workers when the bridge has been empty idleStopMs (false: once started they run until close). */
   stopWhenIdle: boolean;
   idleStopMs?: number;
+  /** Whether the bridge is still empty when a stop comes to run (a join may have come since it was planned). */
+  isIdle?: () => boolean;
 }
 
 export class OnDemandPool {
@@ -112,14 +116,19 @@ export class OnDemandPool {
     if (this.pool !== null) return this.pool;
     const started = Date.now();
     const pool = await MediaWorkerPool.start({ ...this.opts, port: this.port });
-    // the workers are in the port's group now: the placeholder leaves it
-    await closeUdp(this.udpHold);
-    this.udpHold = null;
-    if (this.tcpPort > 0) {
-      await closeTcp(this.tcpHold);
-      this.tcpHold = null;
-      const got = await pool.listenTcp(this.opts.bindAddress, this.tcpPort);
-      if (got !== this.tcpPort) this.log.warn({ port: this.tcpPort }, 'ICE-TCP port lost while the media workers took it over: media over TCP is off');
+    try {
+      // the workers are in the port's group now: the placeholder leaves it
+      await closeUdp(this.udpHold);
+      this.udpHold = null;
+      if (this.tcpPort > 0) {
+        await closeTcp(this.tcpHold);
+        this.tcpHold = null;
+        const got = await pool.listenTcp(this.opts.bindAddress, this.tcpPort);
+        if (got !== this.tcpPort) this.log.warn({ port: this.tcpPort }, 'ICE-TCP port lost while the media workers took it over: media over TCP is off');
+      }
+    } catch (e) {
+      await pool.close(); // not left running unseen; the next join tries again
+      throw e;
     }
     this.pool = pool;
     this.starts++;
@@ -130,13 +139,17 @@ export class OnDemandPool {
 
   private async stop(): Promise<void> {
     const pool = this.pool;
-    if (pool === null || this.closed) return;
-    // the port stays held: the placeholder joins the group before the workers leave it
-    this.udpHold = await this.holdUdpSocket(this.port);
-    const finalCounters = await pool.counters();
+    if (pool === null || this.closed || this.opts.isIdle?.() === false) return;
     this.pool = null;
-    this.opts.onStop?.(finalCounters);
-    await pool.close();
+    let finalCounters: Record<string, number> = {};
+    try {
+      // the port stays held: the placeholder joins the group before the workers leave it
+      this.udpHold = await this.holdUdpSocket(this.port);
+      finalCounters = await pool.counters();
+    } finally {
+      this.opts.onStop?.(finalCounters);
+      await pool.close();
+    }
     if (this.tcpPort > 0) {
       try {
         this.tcpHold = await listenTcp(this.opts.bindAddress, this.tcpPort);
