@@ -104,7 +104,13 @@ export class MeetingGateway implements MeetingLinkHost {
       mix.then(
         (m) => {
           m.onEnded = () => removeAll('the meeting ended');
-          m.onFailed = () => removeAll('the gateway could not go on with the call');
+          // a dead mix is forgotten at once: a caller who comes meanwhile gets a new one, not silence
+          m.onFailed = () => {
+            if (this.mixes.get(conferenceId) === mix) this.mixes.delete(conferenceId);
+            void m.close();
+            removeAll('the gateway could not go on with the call');
+          };
+          if (m.hasFailed) m.onFailed(); // it died while opening, before anyone listened
         },
         () => this.mixes.delete(conferenceId),
       );

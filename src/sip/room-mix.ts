@@ -124,8 +124,12 @@ export class RoomMix {
     }
   }
 
+  /** The thread mixing the room died (told to `onFailed`, or to whoever sets it later: see `hasFailed`). */
+  hasFailed = false;
+
   private failed(): void {
-    if (this.closed) return;
+    if (this.closed || this.hasFailed) return;
+    this.hasFailed = true;
     this.log.error({ room: this.conferenceId }, "the thread mixing the room died: its callers' calls end");
     this.onFailed();
   }
