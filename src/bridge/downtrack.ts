@@ -68,6 +68,11 @@ export function standaloneDowntrackHost(): DowntrackHost {
   };
 }
 
+/** Where a downtrack's RTX sequence numbers live (itself, or its receive slot). */
+interface RtxNumbering {
+  rtxSeq: number;
+}
+
 export class Downtrack {
   readonly source: Source;
   readonly receiver: Endpoint;
@@ -85,8 +90,16 @@ export class Downtrack {
   relayMask = 0;
   private readonly relayWants: Uint8Array | null;
   private readonly relayWantsMs: Float64Array | null;
-  /** Sequence number of the next RTX packet (retransmission or probe padding) to this receiver. */
-  rtxSeq = randomInt(0, 0x8000);
+  /**
+   * Sequence numbers of RTX packets (retransmissions and probe padding) to this receiver: its own, or in slot mode
+   * the slot's (one RTX stream under the slot's RTX SSRC, continuous across the sources that play on it).
+   */
+  private readonly rtx: RtxNumbering;
+
+  /** Sequence number of the next RTX packet to this receiver. */
+  get rtxSeq(): number {
+    return this.rtx.rtxSeq;
+  }
 
   // ------------------------------------------------------------ counters (read by stats, never reset)
   /** RTP packets and bytes forwarded (retransmissions and probes not included). */
@@ -128,6 +141,7 @@ export class Downtrack {
     this.relayWants = null;
     this.relayWantsMs = null;
     this.slot = slot;
+    this.rtx = slot ?? { rtxSeq: randomInt(0, 0x8000) };
     this.audioSlot = slot?.audio ?? null;
     if (slot !== null) {
       // the slot's stream, continued: simulcast layers chosen as for any receiver, a plain video as layer 0
@@ -367,9 +381,9 @@ export class Downtrack {
       this.receiver.transport.sendRtp(out, len, 'video', -1);
       return;
     }
-    const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, this.rtxSeq);
+    const n = writeRtx(pkt, len, out, RTX_PT, rtxSsrc, this.rtx.rtxSeq);
     if (n < 0) return;
-    this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+    this.rtx.rtxSeq = (this.rtx.rtxSeq + 1) & 0xffff;
     this.receiver.transport.sendRtp(out, n, 'video', -1);
   }
 
@@ -384,8 +398,8 @@ export class Downtrack {
     let bytes = 0;
     for (let i = 0; i < count; i++) {
       const out = this.host.nextSlot();
-      const n = writeProbePadding(out, RTX_PT, rtxSsrc, this.rtxSeq, 0, TWCC_EXT_ID, size);
-      this.rtxSeq = (this.rtxSeq + 1) & 0xffff;
+      const n = writeProbePadding(out, RTX_PT, rtxSsrc, this.rtx.rtxSeq, 0, TWCC_EXT_ID, size);
+      this.rtx.rtxSeq = (this.rtx.rtxSeq + 1) & 0xffff;
       this.host.counters.probePackets++;
       to.transport.sendRtp(out, n, 'video', cluster, PROBE_TW_OFFSET);
       bytes += n;

@@ -299,4 +299,10 @@ test('receive slots: feedback on a slot goes to the source playing there (NACK a
   assert.equal(dt3.nack(rtpSeq(out)), true);
   assert.equal(dt3.nackMisses, 1);
   assert.equal(sent.rtp.length, sentBefore, 'nothing resent for a number of the earlier source');
+  // the slot's RTX stream goes on from where it was: the next retransmission is numbered after the first
+  const out3 = sent.rtp.at(-1)!;
+  assert.equal(dt3.nack(rtpSeq(out3)), true);
+  const rtx3 = sent.rtp.at(-1)!;
+  assert.equal(rtpSsrc(rtx3), slotV0.rtxSsrc);
+  assert.equal(rtpSeq(rtx3), (rtpSeq(rtx) + 1) & 0xffff, 'one RTX sequence across the sources on a slot');
 });

@@ -11,6 +11,7 @@
  * - `version` goes up on every change of who is on which slot; the map (`entries`) tells the browser.
  * Control plane only (rebuildSubscribers): nothing here runs per packet.
  */
+import { randomInt } from 'node:crypto';
 import type { BridgeSlotMap } from '../../protocol/bus-messages.ts';
 import type { MediaKind } from '../../protocol/signal-messages.ts';
 import { Vp8Rewriter } from '../simulcast/vp8-rewriter.ts';
@@ -38,6 +39,8 @@ export class ReceiveSlot {
   source: Source | null = null;
   readonly video: Vp8Rewriter | null;
   readonly audio: AudioSlotRewriter | null;
+  /** Video: the sequence number of the next RTX packet on `rtxSsrc` (kept across the sources that play here). */
+  rtxSeq = randomInt(0, 0x8000);
   /** What the video rewriter's keyframe wish becomes (set by the conference for the source playing now). */
   keyframeNeeded: (layer: number) => void = () => {};
 
