@@ -454,6 +454,7 @@ export class Downtrack {
       sr.writeUInt32BE(ts, 16); // the next receiver reads the layer's own timestamp and SSRC again
       sr.writeUInt32BE(from.ssrc, 4);
     } else if (this.audioSlot !== null) {
+      if (!this.audioSlot.mapped) return; // a new source's report before its first packet: the old mapping would lie
       const ts = sr.readUInt32BE(16);
       sr.writeUInt32BE(this.audioSlot.outSsrc, 4);
       sr.writeUInt32BE(this.audioSlot.outTimestamp(ts), 16);

@@ -234,6 +234,18 @@ test('receive slots: an audio slot is one stream across its sources', () => {
   const gap = (rtpTimestamp(a) - rtpTimestamp(last)) >>> 0;
   assert.ok(gap >= 960 && gap < 48_000 * 5, `a talk spurt after the last packet, not before it: ${gap}`);
   assert.equal(rtpTimestamp(b) - rtpTimestamp(a), 960);
+  // a report of a source that takes the slot before its first packet is not passed on (the old mapping would lie)
+  c.applySpeakerOrder(['s1', 's2', 's3', 'rx']);
+  assert.equal(slotA0.source?.ssrc, 11, 's1 comes back onto the slot s3 leaves');
+  const reports = sent.rtcp.length;
+  const sr = Buffer.alloc(28);
+  sr.writeUInt32BE(11, 4);
+  rx.downtracks.get(11)!.forwardSr(mic(1), sr, 0);
+  assert.equal(sent.rtcp.length, reports, 'no report before the first packet');
+  give(mic(1), opusPacket(11, 50, 5000));
+  rx.downtracks.get(11)!.forwardSr(mic(1), sr, 10_000);
+  assert.equal(sent.rtcp.length, reports + 1);
+  assert.equal(sent.rtcp.at(-1)!.readUInt32BE(4), slotA0.ssrc);
 });
 
 test('audio slot rewriter: wraps, and goes on from the last packet after a source change', () => {
@@ -248,6 +260,11 @@ test('audio slot rewriter: wraps, and goes on from the last packet after a sourc
   assert.equal(rtpSeq(c), 0, 'sequence wraps to 0 after 0xffff');
   assert.equal(rtpSsrc(c), 77);
   assert.equal(rtpTimestamp(c), (0xffff_ff00 + 960 + 1000 * 48) >>> 0, 'a second of silence later');
+  // a sender report of the new source maps only once its first packet set the offsets
+  rw.startSource();
+  assert.equal(rw.mapped, false);
+  rw.rewrite(opusPacket(3, 9, 500), 9, 500, 1040);
+  assert.equal(rw.mapped, true);
 });
 
 test('receive slots: feedback on a slot goes to the source playing there (NACK as RTX on the slot, PLI, reports)', () => {

@@ -62,7 +62,12 @@ export class AudioSlotRewriter {
     }
   }
 
-  /** The output timestamp for input timestamp `ts` of the source playing now (its sender reports). */
+  /** Whether the source playing now has had a packet rewritten: before that its timestamps have no offset yet. */
+  get mapped(): boolean {
+    return !this.fresh;
+  }
+
+  /** The output timestamp for input timestamp `ts` of the source playing now (its sender reports; only once `mapped`). */
   outTimestamp(ts: number): number {
     return (ts - this.tsOffset) >>> 0;
   }
