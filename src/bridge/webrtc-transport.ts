@@ -143,16 +143,13 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
     if (this.srtpOut === null || this.address === null) return;
     const ctx = this.ctx;
     const pacing = ctx.pacing;
-    const bwe = this.endpoint.bwe;
-    if (pacing !== null && bwe !== null) {
-      // video waits for its pace; audio leaves now and counts against it; probes (paced by the probe sender, at
-      // rates above the pace on purpose) neither wait nor count
-      if (probeCluster < 0) {
-        const pacer = (this.pacer ??= pacing.createPacer(this));
-        const rate = PACING_FACTOR * bwe.estimateBps();
-        if (kind !== 'video') pacer.account(len, ctx.nowUs / 1000, rate);
-        else if (!pacer.admit(out, len, twOffset, ctx.nowUs / 1000, rate)) return;
-      }
+    // video waits for its pace; audio leaves now and counts against it; probes (paced by the probe sender, at
+    // rates above the pace on purpose) neither wait nor count
+    if (pacing !== null && this.endpoint.bwe !== null && probeCluster < 0) {
+      const pacer = (this.pacer ??= pacing.createPacer(this));
+      const rate = this.paceRateBps();
+      if (kind !== 'video') pacer.account(len, ctx.nowUs / 1000, rate);
+      else if (!pacer.admit(out, len, twOffset, ctx.nowUs / 1000, rate)) return;
     }
     this.transmit(out, len, probeCluster, twOffset, ctx.nowUs);
   }
