@@ -1,6 +1,6 @@
 # Sourced by ./tertulia, scripts/test and scripts/bench. Makes sure this checkout can run:
 #  - a Node.js >= 22.12 (installs one from the npm registry into .tools/ when the system's is older),
-#  - the npm dependencies (npm ci when node_modules is missing or older than package-lock.json),
+#  - the npm dependencies (npm ci when node_modules is missing or was installed from another package-lock.json),
 #  - the built web app (dist/web, rebuilt when src/web changed),
 #  - the bridge's optional native send module (native/build, when a C compiler is there),
 #  - the phone voice menu's prompts (dist/sip-prompts, spoken by espeak-ng, resampled by ffmpeg),
@@ -86,10 +86,23 @@ fi
 export TERTULIA_NODE
 export PATH="$(dirname "$TERTULIA_NODE"):$PATH"
 
-if ! [ -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
+# Whether node_modules was installed from this package-lock.json: by content (a copy kept in node_modules), not by
+# modification time, which a checkout sets to now (a git worktree sharing node_modules through a symlink would
+# otherwise empty and reinstall it under everyone using it). An install from before the copy was kept: by time.
+INSTALLED_LOCK="$ROOT/node_modules/.tertulia-installed-lock.json"
+deps_stale() {
+  [ -d "$ROOT/node_modules" ] || return 0
+  if [ -f "$INSTALLED_LOCK" ]; then
+    ! cmp -s "$ROOT/package-lock.json" "$INSTALLED_LOCK"
+  else
+    [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]
+  fi
+}
+if deps_stale; then
   log "installing npm dependencies"
   (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error >&2)
 fi
+[ -f "$INSTALLED_LOCK" ] || cp "$ROOT/package-lock.json" "$INSTALLED_LOCK"
 
 bash "$ROOT/scripts/build-native.sh" "$TERTULIA_NODE"
 
