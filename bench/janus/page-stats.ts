@@ -13,6 +13,9 @@ export interface InboundVideo {
   /** Seconds, summed over emitted frames (getStats' jitterBufferDelay). */
   jitterBufferDelay: number;
   jitterBufferEmittedCount: number;
+  /** Seconds, summed over emitted frames: the delay the jitter buffer would have aimed at for the network alone,
+   * without audio/video sync or a playout-delay request (getStats' jitterBufferMinimumDelay). */
+  jitterBufferMinimumDelay: number;
   freezeCount: number;
   /** Seconds. */
   totalFreezesDuration: number;
@@ -64,6 +67,7 @@ export async function readPageStats(kind: PageKind): Promise<PageStats> {
           framesDecoded: n(s.framesDecoded),
           jitterBufferDelay: n(s.jitterBufferDelay),
           jitterBufferEmittedCount: n(s.jitterBufferEmittedCount),
+          jitterBufferMinimumDelay: n(s.jitterBufferMinimumDelay),
           freezeCount: n(s.freezeCount),
           totalFreezesDuration: n(s.totalFreezesDuration),
           nackCount: n(s.nackCount),

@@ -225,7 +225,7 @@ function summaryLine(r: RunResult): string {
   const pub = f.senders.map((x) => `${x.name} ${fmt(x.estimateBps / 1e6, 2)} Mbit/s est. [${describeLayers(x.layersKbps)}]${x.limitation !== 'none' ? ` (${x.limitation})` : ''}`).join('; ');
   return (
     `round ${r.round} ${r.scenario} ${r.server}: ${fmt(f.cpuUsPerPacket)} µs/pkt (${fmt(f.packets / f.windowSeconds, 0)} pkt/s, CPU ${fmt(f.cpuShare * 100, 0)}%), ` +
-    `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms, ` +
+    `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms (network alone ${fmt(f.jitterBufferMinimumMs, 0)}), ` +
     `freezes ${f.freezes} (${fmt(f.freezeSeconds, 1)} s), NACKs ${f.nacks}, lost ${f.lost}; ${pub}; load ${r.load.map((x) => x.toFixed(1)).join(' ')}`
   );
 }

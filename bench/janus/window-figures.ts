@@ -43,6 +43,8 @@ export interface WindowFigures {
   /** Share of window samples (all received videos) at 1280 wide or more. */
   at1280Share: number;
   jitterBufferMs: number;
+  /** The same from jitterBufferMinimumDelay: what the network's jitter alone asked for (no audio/video sync). */
+  jitterBufferMinimumMs: number;
   freezes: number;
   freezeSeconds: number;
   nacks: number;
@@ -73,6 +75,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     to1280: [],
     at1280Share: 0,
     jitterBufferMs: 0,
+    jitterBufferMinimumMs: 0,
     freezes: 0,
     freezeSeconds: 0,
     nacks: 0,
@@ -81,6 +84,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
   };
   let delay = 0;
   let emitted = 0;
+  let minimum = 0;
   let wide = 0;
   let counted = 0;
   for (const p of pages) {
@@ -101,6 +105,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
       f.freezes += d('freezeCount');
       f.freezeSeconds += d('totalFreezesDuration');
       delay += d('jitterBufferDelay');
+      minimum += d('jitterBufferMinimumDelay');
       emitted += d('jitterBufferEmittedCount');
       const first = p.samples.find((s) => s.at <= window.end && s.inbound.some((x) => x.key === end.key && x.frameWidth >= 1280));
       f.to1280.push(first ? Math.max(0, (first.at - p.since) / 1000) : null);
@@ -128,6 +133,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
   f.cpuUsPerPacket = f.packets > 0 ? (f.cpuSeconds * 1e6) / f.packets : NaN;
   f.cpuShare = f.windowSeconds > 0 ? f.cpuSeconds / f.windowSeconds : 0;
   f.jitterBufferMs = emitted > 0 ? (1000 * delay) / emitted : NaN;
+  f.jitterBufferMinimumMs = emitted > 0 ? (1000 * minimum) / emitted : NaN;
   f.at1280Share = counted > 0 ? wide / counted : 0;
   return f;
 }

@@ -16,6 +16,7 @@ function inbound(key: string, packets: number, width: number, extra: Partial<Inb
     framesDecoded: 0,
     jitterBufferDelay: 0,
     jitterBufferEmittedCount: 0,
+    jitterBufferMinimumDelay: 0,
     freezeCount: 0,
     totalFreezesDuration: 0,
     nackCount: 0,
@@ -35,10 +36,10 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
     since: 1000,
     samples: [
       at(2000, { inbound: [inbound('0:1', 10, 320, { framesDecoded: 1 })] }),
-      at(3500, { inbound: [inbound('0:1', 100, 1280, { framesDecoded: 10, jitterBufferDelay: 1, jitterBufferEmittedCount: 20, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
+      at(3500, { inbound: [inbound('0:1', 100, 1280, { framesDecoded: 10, jitterBufferDelay: 1, jitterBufferEmittedCount: 20, jitterBufferMinimumDelay: 0.5, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
       at(5000, {
         inbound: [
-          inbound('0:1', 400, 1280, { framesDecoded: 70, jitterBufferDelay: 4, jitterBufferEmittedCount: 80, nackCount: 5, freezeCount: 1, totalFreezesDuration: 0.5 }),
+          inbound('0:1', 400, 1280, { framesDecoded: 70, jitterBufferDelay: 4, jitterBufferEmittedCount: 80, jitterBufferMinimumDelay: 1.7, nackCount: 5, freezeCount: 1, totalFreezesDuration: 0.5 }),
           inbound('0:2', 0, 0),
           inbound('0:3', 50, 0), // padding only: no frame
         ],
@@ -52,6 +53,7 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
   assert.ok(Math.abs(f.cpuUsPerPacket - 100) < 1e-6, `30 ms of CPU over 300 packets is 100 µs each, got ${f.cpuUsPerPacket}`);
   assert.ok(Math.abs(f.cpuShare - 0.015) < 1e-9);
   assert.equal(f.jitterBufferMs, 50); // 3 s over 60 frames
+  assert.ok(Math.abs(f.jitterBufferMinimumMs - 20) < 1e-9); // 1.2 s over 60 frames
   assert.equal(f.nacks, 3);
   assert.equal(f.freezes, 0, 'the freeze before the window is not counted');
   assert.deepEqual(f.to1280, [2.5]);
