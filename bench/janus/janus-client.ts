@@ -99,6 +99,13 @@ export function installJanusClient(): void {
     v.style.width = '640px';
     document.body.append(v);
   };
+  // each remote microphone plays, as in the Tertulia app: Chrome then decodes it and syncs its video to it (lip
+  // sync holds the video as long as the audio's jitter buffer), so the receivers' delays compare like for like
+  const play = (stream: MediaStream) => {
+    const a = document.createElement('audio');
+    Object.assign(a, { autoplay: true, srcObject: stream });
+    document.body.append(a);
+  };
 
   // Janus 1.1.2 takes the first rid of the offer as its highest substream (janus.js offers h, m, l); Chrome is
   // given the layers lowest first, as the Tertulia app gives them (its caps apply per layer in that order): the
@@ -159,6 +166,7 @@ export function installJanusClient(): void {
       pcs.push(pc);
       pc.ontrack = (e) => {
         if (e.track.kind === 'video') show(new MediaStream([e.track]));
+        else play(new MediaStream([e.track]));
       };
       await pc.setRemoteDescription(offered.jsep);
       await pc.setLocalDescription(await pc.createAnswer());

@@ -45,6 +45,8 @@ export interface WindowFigures {
   jitterBufferMs: number;
   /** The same from jitterBufferMinimumDelay: what the network's jitter alone asked for (no audio/video sync). */
   jitterBufferMinimumMs: number;
+  /** Received audio's jitter-buffer delay (ms per emitted sample), all receivers together. */
+  audioJitterBufferMs: number;
   freezes: number;
   freezeSeconds: number;
   nacks: number;
@@ -76,6 +78,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     at1280Share: 0,
     jitterBufferMs: 0,
     jitterBufferMinimumMs: 0,
+    audioJitterBufferMs: 0,
     freezes: 0,
     freezeSeconds: 0,
     nacks: 0,
@@ -85,12 +88,16 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
   let delay = 0;
   let emitted = 0;
   let minimum = 0;
+  let audioDelay = 0;
+  let audioEmitted = 0;
   let wide = 0;
   let counted = 0;
   for (const p of pages) {
     const a = sampleFrom(p.samples, window.start);
     const b = sampleUntil(p.samples, window.end);
     if (!a || !b) continue;
+    audioDelay += (b.audioJitterBuffer?.delay ?? 0) - (a.audioJitterBuffer?.delay ?? 0);
+    audioEmitted += (b.audioJitterBuffer?.emitted ?? 0) - (a.audioJitterBuffer?.emitted ?? 0);
     for (const end of b.inbound) {
       // a remote camera that is off, or a stream that carried only the server's padding (bandwidth probes
       // to a sender that receives no video): no received video
@@ -134,6 +141,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
   f.cpuShare = f.windowSeconds > 0 ? f.cpuSeconds / f.windowSeconds : 0;
   f.jitterBufferMs = emitted > 0 ? (1000 * delay) / emitted : NaN;
   f.jitterBufferMinimumMs = emitted > 0 ? (1000 * minimum) / emitted : NaN;
+  f.audioJitterBufferMs = audioEmitted > 0 ? (1000 * audioDelay) / audioEmitted : NaN;
   f.at1280Share = counted > 0 ? wide / counted : 0;
   return f;
 }
