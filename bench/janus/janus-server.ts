@@ -19,6 +19,8 @@ export const JANUS_ROOM_BITRATE = 4_000_000;
 export interface JanusOptions {
   /** Janus's `event_loops` (0: its default, a thread per handle). */
   eventLoops?: number;
+  /** Run Janus in a session of its own (setsid): scheduled as a service, not in the caller's autogroup. */
+  ownSession?: boolean;
 }
 
 export interface RunningJanus {
@@ -94,7 +96,8 @@ export async function startJanus(opts: JanusOptions = {}): Promise<RunningJanus>
   // a range of its own, away from the usual ephemeral ports, so that two runs at once rarely meet
   const base = 20_000 + Math.floor(Math.random() * 200) * 100;
   for (const [name, text] of Object.entries(janusConfigFiles(dir, httpPort, [base, base + 99], opts))) writeFileSync(path.join(dir, 'conf', name), text);
-  const child: ChildProcess = spawn('janus', ['-C', path.join(dir, 'conf', 'janus.jcfg'), '-F', path.join(dir, 'conf'), '-o'], {
+  const janusArgs = ['-C', path.join(dir, 'conf', 'janus.jcfg'), '-F', path.join(dir, 'conf'), '-o'];
+  const child: ChildProcess = spawn(opts.ownSession ? 'setsid' : 'janus', opts.ownSession ? ['janus', ...janusArgs] : janusArgs, {
     cwd: dir,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
