@@ -119,7 +119,8 @@ export function buildServerDist(root = ROOT) {
   }
   rmSync(TMP, { recursive: true, force: true });
   const ms = Math.round(performance.now() - started);
-  writeFileSync(STAMP, JSON.stringify({ fingerprint: hash, builtAt: new Date().toISOString(), ms, files: outputs }) + '\n');
+  writeFileSync(`${STAMP}.tmp`, JSON.stringify({ fingerprint: hash, builtAt: new Date().toISOString(), ms, files: outputs }) + '\n');
+  renameSync(`${STAMP}.tmp`, STAMP);
   return ms;
 }
 
