@@ -6,8 +6,8 @@
 //
 // Running the build saves each thread Node's type stripper (~30 MiB of memory per thread). A build is used only
 // when it was made from exactly the sources here: dist/.server-build.json holds a hash of every source file's
-// path and content (and of the tsconfigs), and `serverDistFresh` compares it with the sources as they are now
-// (~10 ms); scripts/launch.mjs runs the TypeScript otherwise.
+// path and content (and of the tsconfigs and the compiler's version), and `serverDistFresh` compares it with the sources as they are now
+// (reading ~2 MB: 70–180 ms at load 19 on 2 cores); scripts/launch.mjs runs the TypeScript otherwise.
 //
 // Plain JavaScript (not TypeScript) on purpose: scripts/launch.mjs imports it before choosing which form to run.
 //   node scripts/server-dist.mjs          builds when the build is missing or stale (scripts/bootstrap.sh, under flock)
@@ -25,7 +25,7 @@ const where = (root) => {
   const dist = path.join(root, 'dist');
   return { src: path.join(root, 'src'), dist, stamp: path.join(dist, '.server-build.json'), tmp: path.join(dist, '.server-build-tmp') };
 };
-/** Besides src/: what decides the output. */
+/** Besides src/ and the compiler's version: what decides the output. */
 const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json'];
 /** Folders of src/ that are not the server's (vite builds src/web), and files never copied. */
 const SKIP_DIRS = new Set(['web', '__pycache__', 'node_modules']);
@@ -49,6 +49,8 @@ function sourceFiles(src) {
 function fingerprint(root, files) {
   const h = createHash('sha256');
   for (const f of CONFIG_FILES) h.update(`${f}\0`).update(readFileSync(path.join(root, f))).update('\0');
+  // the compiler's own version (an upgrade may emit other code)
+  h.update(`typescript ${JSON.parse(readFileSync(path.join(root, 'node_modules/typescript/package.json'), 'utf8')).version}\0`);
   for (const f of files) h.update(`src/${f}\0`).update(readFileSync(path.join(root, 'src', f))).update('\0');
   return h.digest('hex');
 }
