@@ -4,10 +4,11 @@
 // (../../native/build, ../../dist/web, ../../package.json) is the same from both. Files under src/ that are not
 // TypeScript (the recorder's Python) are copied beside the JavaScript.
 //
-// Running the build saves each thread Node's type stripper (~30 MiB of memory per thread). A build is used only
-// when it was made from exactly the sources here: dist/.server-build.json holds a hash of every source file's
-// path and content (and of the tsconfigs and the compiler's version), and `serverDistFresh` compares it with the sources as they are now
-// (reading ~2 MB: 70–180 ms at load 19 on 2 cores); scripts/launch.mjs runs the TypeScript otherwise.
+// Running the build saves the process Node's type stripper (~36 MiB; docs/BENCHMARKS.md "The server as
+// JavaScript"). A build is used only when it was made from exactly the sources here: dist/.server-build.json holds
+// a hash of every source file's path and content (and of the tsconfigs and the compiler's version), and
+// `serverDistFresh` compares it with the sources as they are now (reading ~2 MB: 70–180 ms at load 19 on 2 cores);
+// scripts/launch.mjs runs the TypeScript otherwise.
 //
 // Plain JavaScript (not TypeScript) on purpose: scripts/launch.mjs imports it before choosing which form to run.
 //   node scripts/server-dist.mjs          builds when the build is missing or stale (scripts/bootstrap.sh, under flock)
