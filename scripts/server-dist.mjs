@@ -6,9 +6,10 @@
 //
 // Running the build saves the process Node's type stripper (~36 MiB; docs/BENCHMARKS.md "The server as
 // JavaScript"). A build is used only when it was made from exactly the sources here: dist/.server-build.json holds
-// a hash of every source file's path and content (and of the tsconfigs and the compiler's version), and
-// `serverDistFresh` compares it with the sources as they are now (reading ~2 MB: 70–180 ms at load 19 on 2 cores);
-// scripts/launch.mjs runs the TypeScript otherwise.
+// the size and modification time of every input (the sources, the tsconfigs, the compiler's package.json) as they
+// were when the build started, and a hash of their paths and contents. `serverDistFresh` is true when every input
+// still has the size and time recorded (a few ms) or, when any differs or a file came or went, when their contents
+// hash the same (reading ~2 MB: 30–220 ms on this shared 2-core machine); scripts/launch.mjs runs the TypeScript otherwise.
 //
 // Plain JavaScript (not TypeScript) on purpose: scripts/launch.mjs imports it before choosing which form to run.
 //   node scripts/server-dist.mjs          builds when the build is missing or stale (scripts/bootstrap.sh, under flock)
@@ -16,7 +17,7 @@
 //   node scripts/server-dist.mjs --check  exit 0 when fresh, 1 when not
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -46,12 +47,30 @@ function sourceFiles(src) {
   return out.sort();
 }
 
+/** Every file the build's output depends on besides the sources (the compiler's own version among them). */
+const BUILD_INPUTS = [...CONFIG_FILES, 'node_modules/typescript/package.json'];
+
+/** Size and modification time of each input (relative to root): the cheap check, a few ms. */
+function statsOf(root, files) {
+  const out = {};
+  for (const f of [...BUILD_INPUTS, ...files.map((f) => `src/${f}`)]) {
+    const st = statSync(path.join(root, f));
+    out[f] = [st.size, st.mtimeMs];
+  }
+  return out;
+}
+
+function sameStats(a, b) {
+  if (a === null || typeof a !== 'object') return false;
+  const keys = Object.keys(b);
+  if (Object.keys(a).length !== keys.length) return false;
+  return keys.every((k) => Array.isArray(a[k]) && a[k][0] === b[k][0] && a[k][1] === b[k][1]);
+}
+
 /** A hash of the sources' paths and contents and of the build's settings. */
 function fingerprint(root, files) {
   const h = createHash('sha256');
-  for (const f of CONFIG_FILES) h.update(`${f}\0`).update(readFileSync(path.join(root, f))).update('\0');
-  // the compiler's own version (an upgrade may emit other code)
-  h.update(`typescript ${JSON.parse(readFileSync(path.join(root, 'node_modules/typescript/package.json'), 'utf8')).version}\0`);
+  for (const f of BUILD_INPUTS) h.update(`${f}\0`).update(readFileSync(path.join(root, f))).update('\0');
   for (const f of files) h.update(`src/${f}\0`).update(readFileSync(path.join(root, 'src', f))).update('\0');
   return h.digest('hex');
 }
@@ -70,7 +89,11 @@ export function serverDistFresh(root = ROOT) {
   try {
     const { src, dist, stamp: stampFile } = where(root);
     const stamp = readStamp(stampFile);
-    return stamp !== null && existsSync(path.join(dist, 'cli', 'main.js')) && stamp.fingerprint === fingerprint(root, sourceFiles(src));
+    if (stamp === null || !existsSync(path.join(dist, 'cli', 'main.js'))) return false;
+    const files = sourceFiles(src);
+    // every input as it was at the build's start (same size, same modification time): fresh without reading them;
+    // otherwise (a file touched, added, removed) their contents decide
+    return sameStats(stamp.inputs, statsOf(root, files)) || stamp.fingerprint === fingerprint(root, files);
   } catch {
     return false;
   }
@@ -89,6 +112,7 @@ export function buildServerDist(root = ROOT) {
   const started = performance.now();
   const { src: SRC, dist: DIST, stamp: STAMP, tmp: TMP } = where(root);
   const files = sourceFiles(SRC);
+  const inputs = statsOf(root, files);
   const hash = fingerprint(root, files);
   rmSync(TMP, { recursive: true, force: true });
   const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', TMP], {
@@ -122,7 +146,7 @@ export function buildServerDist(root = ROOT) {
   }
   rmSync(TMP, { recursive: true, force: true });
   const ms = Math.round(performance.now() - started);
-  writeFileSync(`${STAMP}.tmp`, JSON.stringify({ fingerprint: hash, builtAt: new Date().toISOString(), ms, files: outputs }) + '\n');
+  writeFileSync(`${STAMP}.tmp`, JSON.stringify({ fingerprint: hash, builtAt: new Date().toISOString(), ms, files: outputs, inputs }) + '\n');
   renameSync(`${STAMP}.tmp`, STAMP);
   return ms;
 }

@@ -1,12 +1,13 @@
 // The server's JavaScript build (scripts/server-dist.mjs) on a copy of the sources with the project's real
 // TypeScript: it mirrors src/ (minus src/web) into dist/ with the non-TypeScript files beside, it is fresh only
-// for exactly the sources it was built from (an edit, a new file, a removed file each make it stale), a rebuild
-// removes what a removed source had made, and a failed build is never taken as fresh. scripts/launch.mjs runs
-// the build when fresh and the sources otherwise; siblingModuleUrl picks the caller's own form for workers.
+// for exactly the sources it was built from (an edit, a new file, a removed file each make it stale; a file
+// touched but unchanged does not), a rebuild removes what a removed source had made, and a failed build is never
+// taken as fresh. scripts/launch.mjs runs the build when fresh and the sources otherwise; siblingModuleUrl picks
+// the caller's own form for workers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +70,9 @@ describe('the server build', () => {
 
   test('an edit, a new file and a removed file each make it stale; a rebuild removes what a removed source made', () => {
     if (!serverDistFresh(dir)) buildServerDist(dir);
+    // touched but the same: the contents decide
+    utimesSync(path.join(dir, 'src/log.ts'), new Date(), new Date(Date.now() + 5000));
+    assert.equal(serverDistFresh(dir), true, 'a touched source with the same content');
     appendFileSync(path.join(dir, 'src/log.ts'), '\n// edited\n');
     assert.equal(serverDistFresh(dir), false, 'an edited source');
     buildServerDist(dir);
