@@ -29,8 +29,8 @@ const where = (root) => {
 };
 /** Besides src/ and the compiler's version: what decides the output. */
 const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json'];
-/** Folders of src/ that are not the server's (vite builds src/web), and files never copied. */
-const SKIP_DIRS = new Set(['web', '__pycache__', 'node_modules']);
+/** Folders never part of the build: src/web (vite builds it) at the top, these at any depth. */
+const SKIP_DIRS = new Set(['__pycache__', 'node_modules']);
 
 /** Every file of the server's sources, relative to src/, sorted. */
 function sourceFiles(src) {
@@ -39,7 +39,7 @@ function sourceFiles(src) {
     for (const e of readdirSync(path.join(src, rel), { withFileTypes: true })) {
       const r = rel ? `${rel}/${e.name}` : e.name;
       if (e.isDirectory()) {
-        if (!SKIP_DIRS.has(e.name)) walk(r);
+        if (!SKIP_DIRS.has(e.name) && r !== 'web') walk(r);
       } else if (e.isFile() && !e.name.endsWith('.pyc')) out.push(r);
     }
   };
