@@ -1,4 +1,5 @@
-// The `tertulia` command (./tertulia runs it after making sure Node, the packages and the web app are there):
+// The `tertulia` command (./tertulia runs it through scripts/launch.mjs after making sure Node, the packages, the
+// web app and the server's JavaScript build are there):
 // options, help and the settings, then one of the commands in ./commands/:
 //   tertulia start [options]   every part in this process: signal (HTTPS + WebSocket), focus, bridge;
 //                              or some of them (--parts), the others elsewhere, all linked by NATS (--nats-url)
@@ -293,9 +294,9 @@ export async function main(argv: string[]): Promise<number> {
   return await (await import('./commands/start.ts')).runStartCommand(config, () => loadConfig({ file: args.configFile, overrides: args.overrides }));
 }
 
-const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
-if (isEntry) {
-  main(process.argv.slice(2)).then(
+/** Runs the command line as the process's own (scripts/launch.mjs, or this file run directly): exit code, errors. */
+export function runCli(argv: string[]): void {
+  main(argv).then(
     (code) => {
       if (code >= 0) process.exitCode = code;
     },
@@ -305,3 +306,6 @@ if (isEntry) {
     },
   );
 }
+
+const isEntry = process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href;
+if (isEntry) runCli(process.argv.slice(2));

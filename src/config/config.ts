@@ -350,7 +350,7 @@ export const settingHelp: Record<keyof Config, string> = {
   maxBridgeStress: 'CPU use of a bridge (per core, 0..1) from which focus places nobody more on it while another bridge has room (default 0.85)',
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
-  mediaWorkersOnDemand: 'bridge: start the media workers with the first participant and stop them when the bridge has been empty 10 s (saves ~50 MiB per worker while idle; the first join waits for them, seconds on a busy machine) (default false)',
+  mediaWorkersOnDemand: 'bridge: start the media workers with the first participant and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; the first join waits for them: ~0.85 s of CPU for two, seconds on a busy machine) (default false)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',

@@ -3,7 +3,7 @@
 // benchmark (bench/driver-pool.ts) uses numbered requests (`direct`, answered by a `direct-reply` with the
 // same id) and answers the driver's own requests to the bridge (onBridgeRequest).
 import { fork, type ChildProcess } from 'node:child_process';
-import path from 'node:path';
+import { siblingModuleUrl } from '../sibling-module.ts';
 import type { DirectOp, DirectReply, FromDriver, ToDriver } from './plan.ts';
 
 export class DriverHandle {
@@ -16,7 +16,7 @@ export class DriverHandle {
   onBridgeRequest: (m: Extract<FromDriver, { type: 'bridge-request' }>) => void = () => {};
 
   constructor(onProgress: (m: FromDriver) => void = () => {}) {
-    this.child = fork(path.join(import.meta.dirname, 'driver-process.ts'), [], {
+    this.child = fork(siblingModuleUrl('./driver-process', import.meta.url), [], {
       execArgv: ['--disable-warning=ExperimentalWarning'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       serialization: 'json',

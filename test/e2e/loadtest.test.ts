@@ -14,7 +14,7 @@ import { startServer, type RunningServer } from '../helpers/server.ts';
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 async function tertulia(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', path.join(repo, 'scripts/launch.mjs'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));

@@ -1,5 +1,6 @@
 // Starts the whole suite (`tertulia start`, every part in one process) as a child process, the way an
-// admin does, on free ports and a temporary data directory.
+// admin does, on free ports and a temporary data directory: through scripts/launch.mjs, so the server runs the
+// JavaScript build in dist/ when it is up to date (scripts/test builds it) and the TypeScript otherwise.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -43,7 +44,7 @@ export async function startServer(
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-test-'));
   const command = opts.args
     ? [path.join(repo, 'tertulia'), 'start', ...opts.args]
-    : [process.execPath, '--disable-warning=ExperimentalWarning', path.join(repo, 'src/cli/main.ts'), 'start'];
+    : [process.execPath, '--disable-warning=ExperimentalWarning', path.join(repo, 'scripts/launch.mjs'), 'start'];
   if (opts.wrap) command.unshift(...opts.wrap(dataDir));
   if (opts.netns) command.unshift('ip', 'netns', 'exec', opts.netns);
   const child = spawn(

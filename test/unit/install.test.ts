@@ -62,7 +62,7 @@ describe('tertulia install and uninstall (as root, into a staged root)', { skip:
     assert.match(unit, /^User=tertulia$/m);
     assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
     assert.match(unit, /^ReadWritePaths=\/var\/lib\/tertulia$/m);
-    assert.ok(unit.includes(`ExecStart=${process.execPath} --disable-warning=ExperimentalWarning ${path.join(repo, 'src/cli/main.ts')} start`));
+    assert.ok(unit.includes(`ExecStart=${process.execPath} --disable-warning=ExperimentalWarning ${path.join(repo, 'scripts/launch.mjs')} start`));
     const verify = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });
     assert.equal(verify.status, 0, verify.stderr);
     assert.equal(verify.stderr.trim(), '', 'systemd-analyze verify has nothing to say about the unit');
@@ -78,7 +78,7 @@ describe('tertulia install and uninstall (as root, into a staged root)', { skip:
 
     // the server starts as the unit starts it: the new user, the unit's one capability, the configuration read
     // through the group (ports and data directory moved by the environment, which comes before the file)
-    if (!reachable(path.join(repo, 'src/cli/main.ts')) || !reachable(process.execPath)) {
+    if (!reachable(path.join(repo, 'scripts/launch.mjs')) || !reachable(path.join(repo, 'src/cli/main.ts')) || !reachable(process.execPath)) {
       t.diagnostic('the repository is not readable by other users here: the run as the service user is skipped');
       return;
     }

@@ -13,6 +13,7 @@ import { PacketRing, RING_SLOTS } from './packet-ring.ts';
 import { WorkerPlacement } from './placement.ts';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
 import { SPEAKER_WORKER, TCP_WORKER } from './worker-bridge.ts';
+import { siblingModuleUrl } from '../../sibling-module.ts';
 
 /** Endpoints one bridge process numbers at most (size of the shared SRTCP index table). */
 const MAX_ENDPOINTS = 65536;
@@ -93,7 +94,7 @@ export class MediaWorkerPool {
         rtcpIndexes: rtcpSab,
         rings,
       };
-      workers.push(new Worker(new URL('./media-worker.ts', import.meta.url), { workerData: data, name: `media-${i}` }));
+      workers.push(new Worker(siblingModuleUrl('./media-worker', import.meta.url), { workerData: data, name: `media-${i}` }));
     }
     const pool = new MediaWorkerPool(workers, opts.log, new Int32Array(rtcpSab), opts.config.mediaWorkerSpan);
     for (const [i, w] of workers.entries()) {

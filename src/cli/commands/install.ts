@@ -30,11 +30,13 @@ export interface InstallOptions {
 /** The repository this command runs from, and the Node that runs it (the service uses both as they are). */
 function installation(): { repo: string; node: string; main: string } {
   const repo = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../..');
-  return { repo, node: process.execPath, main: path.join(repo, 'src/cli/main.ts') };
+  return { repo, node: process.execPath, main: path.join(repo, 'scripts/launch.mjs') };
 }
 
 /**
- * The unit: the Node binary runs src/cli/main.ts directly (the ./tertulia bootstrap installs as root, not here).
+ * The unit: the Node binary runs scripts/launch.mjs directly (the ./tertulia bootstrap installs as root, not here):
+ * the JavaScript build in dist/ when it matches the sources, src/cli/main.ts otherwise (the service cannot write
+ * dist/: after an update, `./tertulia install` again or any ./tertulia command rebuilds it).
  * `stopSeconds`: systemd's TimeoutStopSec, beyond the process's own forced exit (a bridge's drain time + 8 s).
  */
 export function unitText(o: { node: string; main: string; repo: string; user: string; dataDir: string; configFile: string; stopSeconds?: number }): string {

@@ -81,6 +81,8 @@ async function start(config: Config, reload: () => Config): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     log.error({ err: reason instanceof Error ? reason.message : String(reason), stack: reason instanceof Error ? reason.stack : undefined }, 'unhandled rejection');
   });
+  // the JavaScript build (dist/, scripts/server-dist.mjs) or the TypeScript sources (src/): scripts/launch.mjs chose
+  log.info({ code: new URL(import.meta.url).pathname.endsWith('.js') ? 'dist (JavaScript build)' : 'src (TypeScript)' }, 'starting');
   const runs = (part: PartName) => config.parts.includes(part);
   let bus: Bus;
   let natsShown: string;

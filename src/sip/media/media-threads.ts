@@ -17,6 +17,7 @@ import type { MixPlace } from './mix-place.ts';
 import type { EmitFrame } from './room-mixer.ts';
 import { VoiceUplink, type UplinkSpec, type UplinkTarget } from './voice-uplink.ts';
 import { packFrames } from './frame-pack.ts';
+import { siblingModuleUrl } from '../../sibling-module.ts';
 
 /** A caller's voice into the meeting, wherever it is encoded and sent. */
 export interface Uplink {
@@ -210,7 +211,7 @@ export class MediaThreads {
 
   private startThreads(): void {
     for (let i = 0; i < this.count; i++) {
-      const worker = new Worker(new URL('./media-worker.ts', import.meta.url));
+      const worker = new Worker(siblingModuleUrl('./media-worker', import.meta.url));
       worker.unref();
       const t = new MediaThread(worker);
       this.threads.push(t);
