@@ -1,6 +1,7 @@
 // The bridge under test, in its own process so that its CPU time and memory are its own. It runs
 // startBridge on a MemoryBus and relays the driver's control requests (allocate, configure, subscribe...)
 // from the IPC channel to that bus, like a one-bridge focus would.
+import v8 from 'node:v8';
 import { MemoryBus } from '../src/bus/memory-bus.ts';
 import type { Json } from '../src/bus/bus.ts';
 import { configSchema } from '../src/config/config.ts';
@@ -52,6 +53,21 @@ async function main(): Promise<void> {
     if (m.op === 'gc') {
       (globalThis as { gc?: () => void }).gc?.();
       return reply({ ok: true, result: null });
+    }
+    if (m.op === 'memory') {
+      // every thread collects garbage first (the media workers too), then the process's and the threads' figures
+      void bridge.resourceCounts(true).then((counts) => {
+        (globalThis as { gc?: () => void }).gc?.();
+        const mem = process.memoryUsage();
+        reply({ ok: true, result: { ...counts, 'process.rss': mem.rss, 'main.heapUsed': mem.heapUsed, 'main.external': mem.external, 'main.arrayBuffers': mem.arrayBuffers } });
+      });
+      return;
+    }
+    if (m.op === 'heap-snapshot') {
+      // the main thread's heap (where the endpoints live with mediaWorkers 1), for bench/participant-memory
+      const file = (m.payload as { file?: unknown } | null)?.file;
+      if (typeof file !== 'string') return reply({ ok: false, error: 'heap-snapshot wants { file }' });
+      return reply({ ok: true, result: v8.writeHeapSnapshot(file) });
     }
     if (m.op === 'close') {
       void bridge.close().then(() => {

@@ -61,3 +61,9 @@ export function forceGc(): boolean {
 export function threadHeapUsed(): number {
   return v8.getHeapStatistics().used_heap_size;
 }
+
+/** This thread's memory outside its JavaScript heap: `external` (C++ objects held by JS, array buffers included) and `arrayBuffers`. */
+export function threadOffHeap(): { external: number; arrayBuffers: number } {
+  const m = process.memoryUsage();
+  return { external: m.external, arrayBuffers: m.arrayBuffers };
+}
