@@ -59,7 +59,7 @@ async function main(): Promise<void> {
       void bridge.resourceCounts(true).then((counts) => {
         (globalThis as { gc?: () => void }).gc?.();
         const mem = process.memoryUsage();
-        reply({ ok: true, result: { ...counts, 'process.rss': mem.rss, 'main.heapUsed': mem.heapUsed, 'main.external': mem.external, 'main.arrayBuffers': mem.arrayBuffers } });
+        reply({ ok: true, result: { ...counts, 'process.rss': mem.rss, 'main.heapUsed': mem.heapUsed, 'main.heapTotal': mem.heapTotal, 'main.external': mem.external, 'main.arrayBuffers': mem.arrayBuffers } });
       });
       return;
     }

@@ -38,20 +38,25 @@ interface Reading {
   participants: number;
   rss: number;
   heap: number;
+  heapCommitted: number;
   offHeap: number;
   arrayBuffers: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function read(bridge: BridgeProcess, participants: number): Promise<Reading> {
-  const c = (await bridge.request('memory')) as Record<string, number>;
+async function read(bridge: BridgeProcess, participants: number, workers: number): Promise<Reading> {
+  // every media worker must answer (a busy one may miss the 1 s the control thread waits for their sums)
+  let c = (await bridge.request('memory')) as Record<string, number>;
+  for (let tries = 0; workers > 1 && (c['mediaWorkers.threads'] ?? 0) < workers && tries < 10; tries++) c = (await bridge.request('memory')) as Record<string, number>;
+  if (workers > 1 && (c['mediaWorkers.threads'] ?? 0) < workers) console.log(`participant-memory: only ${c['mediaWorkers.threads'] ?? 0} of ${workers} media workers answered`);
   const n = (k: string) => c[k] ?? 0;
   if (values['heap-snapshots']) await bridge.request('heap-snapshot', { file: `${values['heap-snapshots']}/bridge-${participants}.heapsnapshot` });
   return {
     participants,
     rss: n('process.rss'),
     heap: n('main.heapUsed') + n('mediaWorkers.heapUsed'),
+    heapCommitted: n('main.heapTotal') + n('mediaWorkers.heapTotal'),
     offHeap: n('main.external') + n('mediaWorkers.external'),
     arrayBuffers: n('main.arrayBuffers') + n('mediaWorkers.arrayBuffers'),
   };
@@ -62,7 +67,8 @@ async function main(): Promise<void> {
   const pools: DriverPool[] = [];
   const readings: Reading[] = [];
   try {
-    readings.push(await read(bridge, 0));
+    const workers = (await bridge.stats()).mediaWorkers;
+    readings.push(await read(bridge, 0, workers));
     for (let b = 0; b < batches; b++) {
       const plans: DirectParticipantPlan[] = [];
       for (let k = 0; k < batchSize; k++) {
@@ -81,7 +87,7 @@ async function main(): Promise<void> {
       await sleep(seconds * 1000);
       for (const p of pools) await p.all({ op: 'stop-load' });
       await sleep(500);
-      const r = await read(bridge, (b + 1) * batchSize);
+      const r = await read(bridge, (b + 1) * batchSize, workers);
       readings.push(r);
       const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
       console.log(`participant-memory: ${r.participants} participants, load average ${load}`);
@@ -91,9 +97,9 @@ async function main(): Promise<void> {
     await bridge.close();
   }
   const mib = (x: number) => (x / MiB).toFixed(1);
-  console.log('| participants | RSS MiB | JS heaps MiB | off-heap (external) MiB | of which array buffers MiB |');
-  console.log('|---|---|---|---|---|');
-  for (const r of readings) console.log(`| ${r.participants} | ${mib(r.rss)} | ${mib(r.heap)} | ${mib(r.offHeap)} | ${mib(r.arrayBuffers)} |`);
+  console.log('| participants | RSS MiB | JS heaps in use MiB | JS heaps committed MiB | off-heap (external) MiB | of which array buffers MiB |');
+  console.log('|---|---|---|---|---|---|');
+  for (const r of readings) console.log(`| ${r.participants} | ${mib(r.rss)} | ${mib(r.heap)} | ${mib(r.heapCommitted)} | ${mib(r.offHeap)} | ${mib(r.arrayBuffers)} |`);
   console.log('');
   console.log('| between | RSS MiB/participant | heap MiB/participant | off-heap MiB/participant |');
   console.log('|---|---|---|---|');

@@ -62,8 +62,11 @@ export function threadHeapUsed(): number {
   return v8.getHeapStatistics().used_heap_size;
 }
 
-/** This thread's memory outside its JavaScript heap: `external` (C++ objects held by JS, array buffers included) and `arrayBuffers`. */
-export function threadOffHeap(): { external: number; arrayBuffers: number } {
+/**
+ * This thread's memory besides the heap in use: `heapTotal` (what its JavaScript heap has committed, used or
+ * not), `external` (C++ objects held by JS, array buffers included) and `arrayBuffers`.
+ */
+export function threadMemory(): { heapTotal: number; external: number; arrayBuffers: number } {
   const m = process.memoryUsage();
-  return { external: m.external, arrayBuffers: m.arrayBuffers };
+  return { heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
 }
