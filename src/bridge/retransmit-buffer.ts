@@ -1,63 +1,116 @@
 // Per video source: its last plaintext RTP packets, indexed by sequence number, for answering NACKs and for
-// switching layers at a keyframe. Sized by need: it starts small (RTX_MIN_SLOTS) and doubles, up to RTX_SLOTS,
-// while it wraps around in less than RTX_HISTORY_MS (a 1.2 Mbit/s layer ends at 256 slots, a thumbnail stays at
-// 64), or when a keyframe did not fit (reserve). Storing a packet is one copy; memory is allocated only to grow.
+// switching layers at a keyframe. Packets lie back to back in one byte ring (a packet takes its own length, not a
+// worst-case slot: a 320x180 layer's ~300-byte packets cost 300 bytes), found through an index of slots by
+// sequence number. Both are sized by need and only grow (memory is allocated only to grow):
+//   - the index starts at RTX_MIN_SLOTS and doubles, up to RTX_SLOTS, while it wraps around in less than
+//     RTX_HISTORY_MS, or when a keyframe did not fit (reserve);
+//   - the byte ring starts at RTX_MIN_BYTES and doubles, up to RTX_MAX_BYTES, while it wraps around in less than RTX_HISTORY_MS, or for a keyframe (reserve).
+// Invariants: positions are absolute byte counts (`end` is where the next packet goes); a packet never crosses
+// the ring's end (it starts at the next round instead), so doubling the ring keeps every packet's place
+// (position % capacity); a packet is held while end − its position ≤ capacity (nothing newer overwrote it).
+// Storing a packet is one copy, no allocation.
 
-/** Most slots a buffer grows to. */
+/** Most index slots a buffer grows to. */
 export const RTX_SLOTS = 512;
-/** Slots a buffer starts with. */
+/** Index slots a buffer starts with. */
 export const RTX_MIN_SLOTS = 64;
+/** Largest packet kept (a bigger one is not stored). */
 export const RTX_SLOT_SIZE = 1500;
-/** A buffer holds at least this much of its stream (until RTX_SLOTS). */
+/** A buffer holds at least this much of its stream (until RTX_SLOTS packets or RTX_MAX_BYTES). */
 export const RTX_HISTORY_MS = 1000;
+/** Bytes the ring starts with (a thumbnail layer's second, ~19 KB at 150 kbit/s, fits). */
+export const RTX_MIN_BYTES = 32 * 1024;
+/** Most bytes the ring grows to (RTX_SLOTS packets of 1 KiB; a ring doubles, so RTX_MIN_BYTES times a power of two). */
+export const RTX_MAX_BYTES = 512 * 1024;
+/** Bytes per packet a keyframe reserve counts on (a full video packet). */
+const RESERVE_PACKET_BYTES = 1200;
 
 export class RetransmitBuffer {
-  slots: Buffer[];
-  /** Byte length of the packet in each slot (0 = empty). */
+  /** Byte length of the packet in each index slot (0 = empty). */
   lengths: Int32Array;
-  /** Sequence number stored in each slot (-1 = empty). */
+  /** Sequence number in each index slot (-1 = empty). */
   seqs: Int32Array;
-  private readonly slotSize: number;
+  /** Absolute position of the packet of each index slot in the byte ring. */
+  private starts: Float64Array;
+  private memory: Buffer;
+  /** Absolute position where the next packet goes. */
+  private end = 0;
   private readonly maxSlots: number;
-  /** Packets stored since the last wrap-around check, and when that period began (-1: not yet). */
+  private readonly maxBytes: number;
+  /** Packets and bytes stored since the last wrap-around check of each, and when those periods began (-1: not yet). */
   private storedSinceCheck = 0;
   private checkStartMs = -1;
+  private bytesSinceCheck = 0;
+  private bytesCheckStartMs = -1;
 
-  constructor(slots = RTX_MIN_SLOTS, slotSize = RTX_SLOT_SIZE, maxSlots = Math.max(slots, RTX_SLOTS)) {
-    this.slotSize = slotSize;
+  /** slots: a power of two; maxBytes: rounded down to `bytes` times a power of two (a ring only doubles). */
+  constructor(slots = RTX_MIN_SLOTS, maxSlots = Math.max(slots, RTX_SLOTS), bytes = RTX_MIN_BYTES, maxBytes = RTX_MAX_BYTES) {
     this.maxSlots = maxSlots;
-    this.slots = [];
-    this.lengths = new Int32Array(0);
-    this.seqs = new Int32Array(0);
-    this.resize(slots);
+    let most = bytes;
+    while (most * 2 <= maxBytes) most *= 2;
+    this.maxBytes = most;
+    this.lengths = new Int32Array(slots);
+    this.seqs = new Int32Array(slots).fill(-1);
+    this.starts = new Float64Array(slots);
+    this.memory = Buffer.alloc(bytes);
   }
 
-  /** Stores buf[0..len) under seq; packets larger than a slot are not stored. `nowMs`: the caller's clock, for sizing. */
+  /** Index slots now (the most packets it can hold). */
+  get slotCount(): number {
+    return this.seqs.length;
+  }
+
+  /** Bytes of the ring now. */
+  get byteCapacity(): number {
+    return this.memory.length;
+  }
+
+  /** Stores buf[0..len) under seq; packets larger than RTX_SLOT_SIZE are not stored. `nowMs`: the caller's clock, for sizing. */
   store(seq: number, buf: Buffer, len: number, nowMs = -1): void {
-    if (nowMs >= 0 && ++this.storedSinceCheck >= this.slots.length) this.checkRate(nowMs);
-    const i = seq % this.slots.length;
-    const slot = this.slots[i];
-    if (len > slot.length) {
+    if (nowMs >= 0) {
+      if (++this.storedSinceCheck >= this.seqs.length) this.checkRate(nowMs);
+      this.bytesSinceCheck += len;
+      if (this.bytesSinceCheck >= this.memory.length) this.checkByteRate(nowMs);
+    }
+    const i = seq % this.seqs.length;
+    if (len > RTX_SLOT_SIZE || len <= 0) {
       this.seqs[i] = -1;
       this.lengths[i] = 0;
       return;
     }
-    buf.copy(slot, 0, 0, len);
+    const cap = this.memory.length;
+    let at = this.end;
+    const off = at % cap;
+    if (off + len > cap) at += cap - off; // never across the end: the next round
+    buf.copy(this.memory, at % cap, 0, len);
+    this.end = at + len;
     this.seqs[i] = seq;
     this.lengths[i] = len;
+    this.starts[i] = at;
   }
 
-  /** Slot index holding seq, or -1. */
+  /** Index slot holding seq, or -1 (never stored, or overwritten since). */
   find(seq: number): number {
-    const i = seq % this.slots.length;
-    return this.seqs[i] === seq ? i : -1;
+    const i = seq % this.seqs.length;
+    return this.seqs[i] === seq && this.end - this.starts[i] <= this.memory.length ? i : -1;
   }
 
-  /** A run of `count` packets (a keyframe) must fit from now on: grows to hold it (up to the most slots). */
+  /** Copies the packet of index slot `i` (from find) to out[offset..]; returns its length. */
+  copyTo(i: number, out: Buffer, offset = 0): number {
+    const len = this.lengths[i];
+    const from = this.starts[i] % this.memory.length;
+    this.memory.copy(out, offset, from, from + len);
+    return len;
+  }
+
+  /** A run of `count` packets (a keyframe) must fit from now on: grows to hold it (up to the most slots and bytes). */
   reserve(count: number): void {
-    let n = this.slots.length;
+    let n = this.seqs.length;
     while (n < count && n < this.maxSlots) n *= 2;
-    if (n !== this.slots.length) this.resize(Math.min(n, this.maxSlots));
+    if (n !== this.seqs.length) this.resizeIndex(Math.min(n, this.maxSlots));
+    let b = this.memory.length;
+    while (b < count * RESERVE_PACKET_BYTES && b < this.maxBytes) b *= 2; // stays below or at maxBytes: both are bytes × 2^k
+    if (b !== this.memory.length) this.resizeBytes(b);
   }
 
   clear(): void {
@@ -65,31 +118,55 @@ export class RetransmitBuffer {
     this.lengths.fill(0);
   }
 
-  /** A whole buffer's worth was stored: when that took less than RTX_HISTORY_MS, twice the slots. */
+  /** A whole index's worth was stored: when that took less than RTX_HISTORY_MS, twice the slots. */
   private checkRate(nowMs: number): void {
     const started = this.checkStartMs;
     this.checkStartMs = nowMs;
     this.storedSinceCheck = 0;
-    if (started >= 0 && nowMs - started < RTX_HISTORY_MS && this.slots.length < this.maxSlots) this.resize(this.slots.length * 2);
+    if (started >= 0 && nowMs - started < RTX_HISTORY_MS && this.seqs.length < this.maxSlots) this.resizeIndex(this.seqs.length * 2);
   }
 
-  /** New memory of n slots; the packets held move to their slots in it (n: a power of two, so seq % n is stable for 16-bit numbers). */
-  private resize(n: number): void {
-    const memory = Buffer.alloc(n * this.slotSize);
-    const slots = new Array<Buffer>(n);
-    for (let i = 0; i < n; i++) slots[i] = memory.subarray(i * this.slotSize, (i + 1) * this.slotSize);
+  /** A whole ring's worth of bytes was stored: when that took less than RTX_HISTORY_MS, twice the bytes. */
+  private checkByteRate(nowMs: number): void {
+    const started = this.bytesCheckStartMs;
+    this.bytesCheckStartMs = nowMs;
+    this.bytesSinceCheck = 0;
+    if (started >= 0 && nowMs - started < RTX_HISTORY_MS && this.memory.length < this.maxBytes) this.resizeBytes(this.memory.length * 2);
+  }
+
+  /** A new index of n slots (a power of two, so seq % n is stable for 16-bit numbers); the packets held keep their bytes. */
+  private resizeIndex(n: number): void {
     const lengths = new Int32Array(n);
     const seqs = new Int32Array(n).fill(-1);
-    for (let i = 0; i < this.slots.length; i++) {
+    const starts = new Float64Array(n);
+    for (let i = 0; i < this.seqs.length; i++) {
       const seq = this.seqs[i];
-      if (seq < 0) continue;
+      if (seq < 0 || this.end - this.starts[i] > this.memory.length) continue;
       const j = seq % n;
-      this.slots[i].copy(slots[j], 0, 0, this.lengths[i]);
       lengths[j] = this.lengths[i];
       seqs[j] = seq;
+      starts[j] = this.starts[i];
     }
-    this.slots = slots;
     this.lengths = lengths;
     this.seqs = seqs;
+    this.starts = starts;
+  }
+
+  /** A ring of `bytes` (a multiple of the old size): every packet held moves to the same place modulo the new size. */
+  private resizeBytes(bytes: number): void {
+    const old = this.memory;
+    const memory = Buffer.alloc(bytes);
+    for (let i = 0; i < this.seqs.length; i++) {
+      if (this.seqs[i] < 0) continue;
+      const at = this.starts[i];
+      if (this.end - at > old.length) {
+        this.seqs[i] = -1; // overwritten already: must not look held in the larger ring
+        this.lengths[i] = 0;
+        continue;
+      }
+      const from = at % old.length;
+      old.copy(memory, at % bytes, from, from + this.lengths[i]);
+    }
+    this.memory = memory;
   }
 }
