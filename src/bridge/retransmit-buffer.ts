@@ -22,6 +22,7 @@ export const RTX_HISTORY_MS = 1000;
 export const RTX_MIN_BYTES = 32 * 1024;
 /** Most bytes the ring grows to (RTX_SLOTS packets of 1 KiB; a ring doubles, so RTX_MIN_BYTES times a power of two). */
 export const RTX_MAX_BYTES = 512 * 1024;
+const NO_BYTES = Buffer.alloc(0);
 /** Bytes per packet a keyframe reserve counts on (a full video packet). */
 const RESERVE_PACKET_BYTES = 1200;
 
@@ -32,7 +33,9 @@ export class RetransmitBuffer {
   seqs: Int32Array;
   /** Absolute position of the packet of each index slot in the byte ring. */
   private starts: Float64Array;
+  /** The byte ring: empty until the first packet (a media worker that only mirrors the source never stores one). */
   private memory: Buffer;
+  private readonly firstBytes: number;
   /** Absolute position where the next packet goes. */
   private end = 0;
   private readonly maxSlots: number;
@@ -52,7 +55,8 @@ export class RetransmitBuffer {
     this.lengths = new Int32Array(slots);
     this.seqs = new Int32Array(slots).fill(-1);
     this.starts = new Float64Array(slots);
-    this.memory = Buffer.alloc(bytes);
+    this.firstBytes = bytes;
+    this.memory = NO_BYTES;
   }
 
   /** Index slots now (the most packets it can hold). */
@@ -60,7 +64,7 @@ export class RetransmitBuffer {
     return this.seqs.length;
   }
 
-  /** Bytes of the ring now. */
+  /** Bytes of the ring now (0 before the first packet). */
   get byteCapacity(): number {
     return this.memory.length;
   }
@@ -70,7 +74,7 @@ export class RetransmitBuffer {
     if (nowMs >= 0) {
       if (++this.storedSinceCheck >= this.seqs.length) this.checkRate(nowMs);
       this.bytesSinceCheck += len;
-      if (this.bytesSinceCheck >= this.memory.length) this.checkByteRate(nowMs);
+      if (this.bytesSinceCheck >= this.memory.length && this.memory.length > 0) this.checkByteRate(nowMs);
     }
     const i = seq % this.seqs.length;
     if (len > RTX_SLOT_SIZE || len <= 0) {
@@ -78,6 +82,7 @@ export class RetransmitBuffer {
       this.lengths[i] = 0;
       return;
     }
+    if (this.memory.length === 0) this.memory = Buffer.alloc(this.firstBytes);
     const cap = this.memory.length;
     let at = this.end;
     const off = at % cap;
@@ -108,7 +113,7 @@ export class RetransmitBuffer {
     let n = this.seqs.length;
     while (n < count && n < this.maxSlots) n *= 2;
     if (n !== this.seqs.length) this.resizeIndex(Math.min(n, this.maxSlots));
-    let b = this.memory.length;
+    let b = this.memory.length === 0 ? this.firstBytes : this.memory.length;
     while (b < count * RESERVE_PACKET_BYTES && b < this.maxBytes) b *= 2; // stays below or at maxBytes: both are bytes × 2^k
     if (b !== this.memory.length) this.resizeBytes(b);
   }

@@ -88,6 +88,8 @@ function feedSized(rb: RetransmitBuffer, first: number, count: number, perSecond
 
 test('packets take their own length: a thumbnail layer keeps the smallest ring; a packet overwritten by newer bytes is gone', () => {
   const rb = new RetransmitBuffer();
+  assert.equal(rb.byteCapacity, 0, 'no bytes before the first packet (a worker that only mirrors the source)');
+  assert.equal(rb.find(0), -1);
   feedSized(rb, 0, 2000, 30, 0, () => 300); // ~70 kbit/s of 300-byte packets
   assert.equal(rb.byteCapacity, RTX_MIN_BYTES);
   const out = Buffer.alloc(1500);
