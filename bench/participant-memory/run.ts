@@ -37,6 +37,8 @@ const seconds = Math.max(1, Number(values.seconds));
 interface Reading {
   participants: number;
   rss: number;
+  rssAnon: number;
+  rssFile: number;
   heap: number;
   heapCommitted: number;
   offHeap: number;
@@ -55,6 +57,8 @@ async function read(bridge: BridgeProcess, participants: number, workers: number
   return {
     participants,
     rss: n('process.rss'),
+    rssAnon: n('process.RssAnon'),
+    rssFile: n('process.RssFile') + n('process.RssShmem'),
     heap: n('main.heapUsed') + n('mediaWorkers.heapUsed'),
     heapCommitted: n('main.heapTotal') + n('mediaWorkers.heapTotal'),
     offHeap: n('main.external') + n('mediaWorkers.external'),
@@ -97,18 +101,20 @@ async function main(): Promise<void> {
     await bridge.close();
   }
   const mib = (x: number) => (x / MiB).toFixed(1);
-  console.log('| participants | RSS MiB | JS heaps in use MiB | JS heaps committed MiB | off-heap (external) MiB | of which array buffers MiB |');
-  console.log('|---|---|---|---|---|---|');
-  for (const r of readings) console.log(`| ${r.participants} | ${mib(r.rss)} | ${mib(r.heap)} | ${mib(r.heapCommitted)} | ${mib(r.offHeap)} | ${mib(r.arrayBuffers)} |`);
+  console.log('| participants | RSS MiB | anonymous MiB | file-backed + shared MiB | JS heaps in use MiB | JS heaps committed MiB | off-heap (external) MiB | of which array buffers MiB |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const r of readings) {
+    console.log(`| ${r.participants} | ${mib(r.rss)} | ${mib(r.rssAnon)} | ${mib(r.rssFile)} | ${mib(r.heap)} | ${mib(r.heapCommitted)} | ${mib(r.offHeap)} | ${mib(r.arrayBuffers)} |`);
+  }
   console.log('');
-  console.log('| between | RSS MiB/participant | heap MiB/participant | off-heap MiB/participant |');
-  console.log('|---|---|---|---|');
+  console.log('| between | RSS MiB/participant | anonymous | file-backed + shared | heap in use | off-heap |');
+  console.log('|---|---|---|---|---|---|');
   for (let i = 1; i < readings.length; i++) {
     const a = readings[i - 1]!;
     const b = readings[i]!;
     const d = b.participants - a.participants;
     const per = (x: number, y: number) => ((y - x) / d / MiB).toFixed(2);
-    console.log(`| ${a.participants}→${b.participants} | ${per(a.rss, b.rss)} | ${per(a.heap, b.heap)} | ${per(a.offHeap, b.offHeap)} |`);
+    console.log(`| ${a.participants}→${b.participants} | ${per(a.rss, b.rss)} | ${per(a.rssAnon, b.rssAnon)} | ${per(a.rssFile, b.rssFile)} | ${per(a.heap, b.heap)} | ${per(a.offHeap, b.offHeap)} |`);
   }
 }
 
