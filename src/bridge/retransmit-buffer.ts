@@ -4,10 +4,12 @@
 // sequence number. Both are sized by need and only grow (memory is allocated only to grow):
 //   - the index starts at RTX_MIN_SLOTS and doubles, up to RTX_SLOTS, while it wraps around in less than
 //     RTX_HISTORY_MS, or when a keyframe did not fit (reserve);
-//   - the byte ring starts at RTX_MIN_BYTES and doubles, up to RTX_MAX_BYTES, while it wraps around in less than RTX_HISTORY_MS, or for a keyframe (reserve).
+//   - the byte ring starts at RTX_MIN_BYTES (at the first packet) and, when it wraps around in less than
+//     RTX_HISTORY_MS, grows to what the measured rate needs for RTX_HISTORY_MS plus a quarter (up to
+//     RTX_MAX_BYTES), or for a keyframe (reserve).
 // Invariants: positions are absolute byte counts (`end` is where the next packet goes); a packet never crosses
-// the ring's end (it starts at the next round instead), so doubling the ring keeps every packet's place
-// (position % capacity); a packet is held while end − its position ≤ capacity (nothing newer overwrote it).
+// the ring's end (it starts at the next round instead); a packet is held while end − its position ≤ capacity
+// (nothing newer overwrote it). A resize lays the packets held back to back from position 0, oldest first.
 // Storing a packet is one copy, no allocation.
 
 /** Most index slots a buffer grows to. */
@@ -18,13 +20,19 @@ export const RTX_MIN_SLOTS = 64;
 export const RTX_SLOT_SIZE = 1500;
 /** A buffer holds at least this much of its stream (until RTX_SLOTS packets or RTX_MAX_BYTES). */
 export const RTX_HISTORY_MS = 1000;
-/** Bytes the ring starts with (a thumbnail layer's second, ~19 KB at 150 kbit/s, fits). */
-export const RTX_MIN_BYTES = 32 * 1024;
-/** Most bytes the ring grows to (RTX_SLOTS packets of 1 KiB; a ring doubles, so RTX_MIN_BYTES times a power of two). */
+/** Bytes the ring starts with (a thumbnail layer's second, ~19 KB at 150 kbit/s, nearly fits). */
+export const RTX_MIN_BYTES = 16 * 1024;
+/** Most bytes the ring grows to (RTX_SLOTS packets of 1 KiB). */
 export const RTX_MAX_BYTES = 512 * 1024;
+/** A ring grows by whole pages of this many bytes. */
+const GROW_UNIT = 4096;
 const NO_BYTES = Buffer.alloc(0);
 /** Bytes per packet a keyframe reserve counts on (a full video packet). */
 const RESERVE_PACKET_BYTES = 1200;
+
+function roundUp(bytes: number): number {
+  return Math.ceil(bytes / GROW_UNIT) * GROW_UNIT;
+}
 
 export class RetransmitBuffer {
   /** Byte length of the packet in each index slot (0 = empty). */
@@ -46,12 +54,10 @@ export class RetransmitBuffer {
   private bytesSinceCheck = 0;
   private bytesCheckStartMs = -1;
 
-  /** slots: a power of two; maxBytes: rounded down to `bytes` times a power of two (a ring only doubles). */
+  /** slots: a power of two. */
   constructor(slots = RTX_MIN_SLOTS, maxSlots = Math.max(slots, RTX_SLOTS), bytes = RTX_MIN_BYTES, maxBytes = RTX_MAX_BYTES) {
     this.maxSlots = maxSlots;
-    let most = bytes;
-    while (most * 2 <= maxBytes) most *= 2;
-    this.maxBytes = most;
+    this.maxBytes = Math.max(bytes, maxBytes);
     this.lengths = new Int32Array(slots);
     this.seqs = new Int32Array(slots).fill(-1);
     this.starts = new Float64Array(slots);
@@ -113,9 +119,9 @@ export class RetransmitBuffer {
     let n = this.seqs.length;
     while (n < count && n < this.maxSlots) n *= 2;
     if (n !== this.seqs.length) this.resizeIndex(Math.min(n, this.maxSlots));
-    let b = this.memory.length === 0 ? this.firstBytes : this.memory.length;
-    while (b < count * RESERVE_PACKET_BYTES && b < this.maxBytes) b *= 2; // stays below or at maxBytes: both are bytes × 2^k
-    if (b !== this.memory.length) this.resizeBytes(b);
+    const have = this.memory.length === 0 ? this.firstBytes : this.memory.length;
+    const want = Math.min(this.maxBytes, Math.max(have, roundUp(count * RESERVE_PACKET_BYTES)));
+    if (want !== this.memory.length) this.resizeBytes(want);
   }
 
   clear(): void {
@@ -136,7 +142,12 @@ export class RetransmitBuffer {
     const started = this.bytesCheckStartMs;
     this.bytesCheckStartMs = nowMs;
     this.bytesSinceCheck = 0;
-    if (started >= 0 && nowMs - started < RTX_HISTORY_MS && this.memory.length < this.maxBytes) this.resizeBytes(this.memory.length * 2);
+    const elapsed = nowMs - started;
+    if (started < 0 || elapsed >= RTX_HISTORY_MS || this.memory.length >= this.maxBytes) return;
+    // the rate of this period, for RTX_HISTORY_MS and a quarter more (at least one more page)
+    const cap = this.memory.length;
+    const need = roundUp((cap * RTX_HISTORY_MS * 1.25) / (elapsed > 1 ? elapsed : 1));
+    this.resizeBytes(Math.min(this.maxBytes, Math.max(need, cap + GROW_UNIT)));
   }
 
   /** A new index of n slots (a power of two, so seq % n is stable for 16-bit numbers); the packets held keep their bytes. */
@@ -157,21 +168,29 @@ export class RetransmitBuffer {
     this.starts = starts;
   }
 
-  /** A ring of `bytes` (a multiple of the old size): every packet held moves to the same place modulo the new size. */
+  /** A ring of `bytes` (more than the old one): the packets held move to it back to back, oldest first. */
   private resizeBytes(bytes: number): void {
     const old = this.memory;
-    const memory = Buffer.alloc(bytes);
+    const held: number[] = []; // index slots, allocated only here (a resize is rare)
     for (let i = 0; i < this.seqs.length; i++) {
       if (this.seqs[i] < 0) continue;
-      const at = this.starts[i];
-      if (this.end - at > old.length) {
+      if (this.end - this.starts[i] > old.length) {
         this.seqs[i] = -1; // overwritten already: must not look held in the larger ring
         this.lengths[i] = 0;
         continue;
       }
-      const from = at % old.length;
-      old.copy(memory, at % bytes, from, from + this.lengths[i]);
+      held.push(i);
+    }
+    held.sort((a, b) => this.starts[a] - this.starts[b]);
+    const memory = Buffer.alloc(bytes);
+    let at = 0;
+    for (const i of held) {
+      const from = this.starts[i] % old.length;
+      old.copy(memory, at, from, from + this.lengths[i]);
+      this.starts[i] = at;
+      at += this.lengths[i];
     }
     this.memory = memory;
+    this.end = at;
   }
 }
