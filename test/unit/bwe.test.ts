@@ -219,14 +219,16 @@ test('feedback garbage and unknown sequence numbers are harmless', () => {
 });
 
 
-test('send history: starts small, grows when packets awaiting feedback would be overwritten, never for a silent receiver', () => {
+test('send history: allocated at the first packet, starts small, grows when packets awaiting feedback would be overwritten, never for a silent receiver', () => {
   const bwe = new SendSideBwe();
-  assert.equal(bwe.historySlots, HISTORY_START_SIZE);
+  assert.equal(bwe.historySlots, 0, 'nothing before the first packet (a media worker that never sends to this receiver)');
   const rec = new TwccRecorder(4096);
   const out = Buffer.alloc(1500);
   const feed = (nowUs: number): void => {
     for (let n = rec.writeFeedback(out, 0, 1, 2); n > 0; n = rec.writeFeedback(out, 0, 1, 2)) assert.ok(bwe.onFeedback(out, 0, n, nowUs));
   };
+  bwe.onPacketSent(65535, 1200, 999_000);
+  assert.equal(bwe.historySlots, HISTORY_START_SIZE);
   // a first feedback, then 3000 packets of 1200 bytes in 300 ms before the next one (feedback held up)
   let t = 1_000_000;
   for (let seq = 0; seq < 10; seq++, t += 100) {

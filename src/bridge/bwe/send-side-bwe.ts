@@ -133,14 +133,15 @@ export class SendSideBwe {
     this.maxMask = max - 1;
     const size = max < HISTORY_START_SIZE ? max : HISTORY_START_SIZE;
     this.mask = size - 1;
-    this.hSeq = new Int32Array(size).fill(-1);
-    this.hSend = new Float64Array(size);
-    this.hSize = new Uint16Array(size);
-    this.hCluster = new Int32Array(size);
-    this.hState = new Uint8Array(size);
     this.aMask = size - 1;
-    this.aArrival = new Float64Array(size);
-    this.aBytes = new Float64Array(size);
+    // allocated at the first packet sent (allocateHistory): every media worker has an estimator per endpoint, one sends
+    this.hSeq = new Int32Array(0);
+    this.hSend = new Float64Array(0);
+    this.hSize = new Uint16Array(0);
+    this.hCluster = new Int32Array(0);
+    this.hState = new Uint8Array(0);
+    this.aArrival = new Float64Array(0);
+    this.aBytes = new Float64Array(0);
     this.onStatusCb = this.onStatus.bind(this);
   }
 
@@ -160,6 +161,7 @@ export class SendSideBwe {
   /** Every packet sent to the receiver with a transport-wide sequence number (probe packets: clusterId). */
   onPacketSent(transportSeq: number, sizeBytes: number, sendTimeUs: number, probeClusterId = -1): void {
     const seq = transportSeq & 0xffff;
+    if (this.hSeq.length === 0) this.allocateHistory();
     let i = seq & this.mask;
     if (this.hState[i] === FB_NONE && this.hSeq[i] >= 0 && this.mask < this.maxMask && this.hSend[i] > this.newestReportedSendUs && sendTimeUs - this.lastFeedbackUs < FEEDBACK_LIVE_US) {
       // the packet there still waits for its feedback: keep it, with twice the history
@@ -260,9 +262,20 @@ export class SendSideBwe {
     if (this.aFirstArrival < from) this.aFirstArrival = from;
   }
 
-  /** Slots in the send history now (it grows on need). */
+  /** Slots in the send history now (0 before the first packet sent; it grows on need). */
   get historySlots(): number {
-    return this.mask + 1;
+    return this.hSeq.length;
+  }
+
+  private allocateHistory(): void {
+    const size = this.mask + 1;
+    this.hSeq = new Int32Array(size).fill(-1);
+    this.hSend = new Float64Array(size);
+    this.hSize = new Uint16Array(size);
+    this.hCluster = new Int32Array(size);
+    this.hState = new Uint8Array(size);
+    this.aArrival = new Float64Array(this.aMask + 1);
+    this.aBytes = new Float64Array(this.aMask + 1);
   }
 
   /** Twice the send history; every packet it holds moves to its slot in the new one. */
