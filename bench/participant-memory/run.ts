@@ -99,7 +99,9 @@ async function main(): Promise<void> {
       readings.push(r);
       const load = (await import('node:os')).loadavg()[0]!.toFixed(1);
       // at full rate each participant is sent 4 cameras (~1.85 Mbit/s each) and 4 microphones
-      console.log(`participant-memory: ${r.participants} participants, bridge sent ${Math.round(fwdPps)} RTP packets/s, load average ${load}`);
+      // (a busy worker's counters can miss the control thread's 1 s wait: then the rate is unknown)
+      const rate = fwdPps >= 0 ? `${Math.round(fwdPps)} RTP packets/s` : 'an unknown rate (a media worker answered late)';
+      console.log(`participant-memory: ${r.participants} participants, bridge sent ${rate}, load average ${load}`);
     }
   } finally {
     for (const p of pools) await p.close();
