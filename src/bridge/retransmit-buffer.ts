@@ -5,8 +5,8 @@
 //   - the index starts at RTX_MIN_SLOTS and doubles, up to RTX_SLOTS, while it wraps around in less than
 //     RTX_HISTORY_MS, or when a keyframe did not fit (reserve);
 //   - the byte ring starts at RTX_MIN_BYTES (at the first packet) and, when it wraps around in less than
-//     RTX_HISTORY_MS, grows to what the measured rate needs for RTX_HISTORY_MS plus a quarter (up to
-//     RTX_MAX_BYTES), or for a keyframe (reserve).
+//     RTX_HISTORY_MS, grows to what the measured rate needs for RTX_HISTORY_MS plus a quarter (at most twice
+//     at a time, up to RTX_MAX_BYTES), or for a keyframe (reserve).
 // Invariants: positions are absolute byte counts (`end` is where the next packet goes); a packet never crosses
 // the ring's end (it starts at the next round instead); a packet is held while end − its position ≤ capacity
 // (nothing newer overwrote it). A resize lays the packets held back to back from position 0, oldest first.
@@ -144,10 +144,11 @@ export class RetransmitBuffer {
     this.bytesSinceCheck = 0;
     const elapsed = nowMs - started;
     if (started < 0 || elapsed >= RTX_HISTORY_MS || this.memory.length >= this.maxBytes) return;
-    // the rate of this period, for RTX_HISTORY_MS and a quarter more (at least one more page)
+    // the rate of this period, for RTX_HISTORY_MS and a quarter more (at least one more page), at most twice the
+    // ring at a time: a keyframe's burst fills a small ring in a few ms and would otherwise look like the stream's rate
     const cap = this.memory.length;
     const need = roundUp((cap * RTX_HISTORY_MS * 1.25) / (elapsed > 1 ? elapsed : 1));
-    this.resizeBytes(Math.min(this.maxBytes, Math.max(need, cap + GROW_UNIT)));
+    this.resizeBytes(Math.min(this.maxBytes, 2 * cap, Math.max(need, cap + GROW_UNIT)));
   }
 
   /** A new index of n slots (a power of two, so seq % n is stable for 16-bit numbers); the packets held keep their bytes. */

@@ -136,3 +136,12 @@ test('the ring grows while it wraps in less than the history, keeping every pack
   assert.equal(rb.copyTo(rb.find(last), out), len(last));
   assert.ok(rb.byteCapacity <= RTX_MAX_BYTES);
 });
+
+test('a keyframe burst into a small ring does not pass for the stream rate: the ring grows at most twice at a time', () => {
+  const rb = new RetransmitBuffer();
+  // a 60-packet keyframe within 30 ms, then a 150 kbit/s stream of 600-byte packets (~31 packets/s)
+  feedSized(rb, 0, 60, 2000, 0, () => 1100);
+  assert.ok(rb.byteCapacity <= 4 * RTX_MIN_BYTES, `after the burst: ${rb.byteCapacity}`);
+  feedSized(rb, 60, 600, 31, 30, () => 600);
+  assert.ok(rb.byteCapacity <= 4 * RTX_MIN_BYTES, `a thumbnail's ring stays small: ${rb.byteCapacity}`);
+});
