@@ -67,8 +67,12 @@ async function main(): Promise<void> {
       return;
     }
     if (m.op === 'gc') {
-      (globalThis as { gc?: () => void }).gc?.();
-      return reply({ ok: true, result: null });
+      // the media workers collect too (most endpoint state lives there), then this thread
+      void bridge.resourceCounts(true).then(() => {
+        (globalThis as { gc?: () => void }).gc?.();
+        reply({ ok: true, result: null });
+      });
+      return;
     }
     if (m.op === 'memory') {
       // every thread collects garbage first (the media workers too), then the process's and the threads' figures
