@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { Json } from '../src/bus/bus.ts';
 import { IpcChild, type IpcReply } from './ipc-child.ts';
 
-export type BridgeOp = 'allocate' | 'allocate-relay' | 'set-sources' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'stats' | 'gc' | 'close';
+export type BridgeOp = 'allocate' | 'allocate-relay' | 'set-sources' | 'configure' | 'subscribe' | 'constraints' | 'mute' | 'expire' | 'stats' | 'gc' | 'memory' | 'heap-snapshot' | 'close';
 export interface BridgeRequest {
   id: number;
   op: BridgeOp;

@@ -1,6 +1,8 @@
 // The bridge under test, in its own process so that its CPU time and memory are its own. It runs
 // startBridge on a MemoryBus and relays the driver's control requests (allocate, configure, subscribe...)
 // from the IPC channel to that bus, like a one-bridge focus would.
+import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { MemoryBus } from '../src/bus/memory-bus.ts';
 import type { Json } from '../src/bus/bus.ts';
 import { configSchema } from '../src/config/config.ts';
@@ -9,6 +11,21 @@ import { startBridge } from '../src/bridge/index.ts';
 import type { BridgeReply, BridgeRequest, BridgeStats } from './bridge-control.ts';
 
 const BRIDGE_ID = 'bench';
+
+/** RSS by kind (/proc/self/status, bytes): anonymous (heaps, malloc), file-backed (the node binary's and libraries' pages in use), shared memory. */
+function rssParts(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    const status = readFileSync('/proc/self/status', 'utf8');
+    for (const k of ['RssAnon', 'RssFile', 'RssShmem']) {
+      const m = new RegExp(`^${k}:\\s+(\\d+) kB`, 'm').exec(status);
+      if (m) out[`process.${k}`] = Number(m[1]) * 1024;
+    }
+  } catch {
+    // no /proc: the parts stay out
+  }
+  return out;
+}
 
 async function main(): Promise<void> {
   const bus = new MemoryBus();
@@ -50,8 +67,27 @@ async function main(): Promise<void> {
       return;
     }
     if (m.op === 'gc') {
-      (globalThis as { gc?: () => void }).gc?.();
-      return reply({ ok: true, result: null });
+      // the media workers collect too (most endpoint state lives there), then this thread
+      void bridge.resourceCounts(true).then(() => {
+        (globalThis as { gc?: () => void }).gc?.();
+        reply({ ok: true, result: null });
+      });
+      return;
+    }
+    if (m.op === 'memory') {
+      // every thread collects garbage first (the media workers too), then the process's and the threads' figures
+      void bridge.resourceCounts(true).then((counts) => {
+        (globalThis as { gc?: () => void }).gc?.();
+        const mem = process.memoryUsage();
+        reply({ ok: true, result: { ...counts, ...rssParts(), 'process.rss': mem.rss, 'main.heapUsed': mem.heapUsed, 'main.heapTotal': mem.heapTotal, 'main.external': mem.external, 'main.arrayBuffers': mem.arrayBuffers } });
+      });
+      return;
+    }
+    if (m.op === 'heap-snapshot') {
+      // the main thread's heap (where the endpoints live with mediaWorkers 1), for bench/participant-memory
+      const file = (m.payload as { file?: unknown } | null)?.file;
+      if (typeof file !== 'string') return reply({ ok: false, error: 'heap-snapshot wants { file }' });
+      return reply({ ok: true, result: v8.writeHeapSnapshot(file) });
     }
     if (m.op === 'close') {
       void bridge.close().then(() => {

@@ -271,8 +271,7 @@ export class Downtrack {
     this.retransmits++;
     this.host.counters.retransmits++;
     const out = this.host.nextSlot();
-    const len = rb!.lengths[i];
-    rb!.slots[i].copy(out, 0, 0, len);
+    const len = rb!.copyTo(i, out);
     out.writeUInt32BE(this.source.relaySsrcs[li], 8);
     this.receiver.transport.sendRtp(out, len, 'video', -1);
     return true;
@@ -289,18 +288,20 @@ export class Downtrack {
     const hv = this.host.heldView;
     // a keyframe longer than the buffer (it grows for the next one), or its first packet gone: wait for the
     // next one (asked for by the downlink timer while the rewriter needs it)
-    if (count > rb.slots.length) {
+    if (count > rb.slotCount) {
       rb.reserve(count);
       return;
     }
-    if (rb.find(first) < 0) return;
+    if (rb.find(first) < 0) {
+      rb.reserve(count); // overwritten by its own later packets when the bytes were short (a no-op otherwise)
+      return;
+    }
     const to = this.receiver;
     for (let k = 0; k < count; k++) {
       const slot = rb.find((first + k) & 0xffff);
       if (slot < 0) continue; // lost on the way in: the receiver NACKs the gap
-      const len = rb.lengths[slot];
       const out = this.host.nextSlot();
-      rb.slots[slot].copy(out, 0, 0, len);
+      const len = rb.copyTo(slot, out);
       if (!hv.parse(out, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid) continue;
       if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8)) continue;
       this.packets++;
@@ -342,9 +343,8 @@ export class Downtrack {
         this.miss();
         return true; // the sender knows nothing of the rewritten number
       }
-      const len = rb!.lengths[i];
       const copy = host.resendScratch;
-      rb!.slots[i].copy(copy, 0, 0, len);
+      const len = rb!.copyTo(i, copy);
       const hv = host.heldView;
       if (!hv.parse(copy, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid || !rw.rewriteAgain(copy, len, hv.vp8)) {
         this.miss();
@@ -359,7 +359,8 @@ export class Downtrack {
       this.miss();
       return false;
     }
-    this.resend(rb!.slots[i], rb!.lengths[i]);
+    const copy = host.resendScratch;
+    this.resend(copy, rb!.copyTo(i, copy));
     return true;
   }
 

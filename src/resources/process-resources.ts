@@ -61,3 +61,12 @@ export function forceGc(): boolean {
 export function threadHeapUsed(): number {
   return v8.getHeapStatistics().used_heap_size;
 }
+
+/**
+ * This thread's memory besides the heap in use: `heapTotal` (what its JavaScript heap has committed, used or
+ * not), `external` (C++ objects held by JS, array buffers included) and `arrayBuffers`.
+ */
+export function threadMemory(): { heapTotal: number; external: number; arrayBuffers: number } {
+  const m = process.memoryUsage();
+  return { heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers };
+}

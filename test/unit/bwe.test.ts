@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SendSideBwe } from '../../src/bridge/bwe/send-side-bwe.ts';
+import { HISTORY_START_SIZE, SendSideBwe } from '../../src/bridge/bwe/send-side-bwe.ts';
 import { TwccRecorder } from '../../src/bridge/packet/twcc.ts';
 import { AimdRateControl } from '../../src/bridge/bwe/aimd.ts';
 import { BW_NORMAL, BW_OVERUSING, BW_UNDERUSING, InterArrival, TrendlineDetector } from '../../src/bridge/bwe/trendline.ts';
@@ -218,3 +218,37 @@ test('feedback garbage and unknown sequence numbers are harmless', () => {
   assert.equal(bwe.estimateBps(), before);
 });
 
+
+test('send history: allocated at the first packet, starts small, grows when packets awaiting feedback would be overwritten, never for a silent receiver', () => {
+  const bwe = new SendSideBwe();
+  assert.equal(bwe.historySlots, 0, 'nothing before the first packet (a media worker that never sends to this receiver)');
+  const rec = new TwccRecorder(4096);
+  const out = Buffer.alloc(1500);
+  const feed = (nowUs: number): void => {
+    for (let n = rec.writeFeedback(out, 0, 1, 2); n > 0; n = rec.writeFeedback(out, 0, 1, 2)) assert.ok(bwe.onFeedback(out, 0, n, nowUs));
+  };
+  bwe.onPacketSent(65535, 1200, 999_000);
+  assert.equal(bwe.historySlots, HISTORY_START_SIZE);
+  // a first feedback, then 3000 packets of 1200 bytes in 300 ms before the next one (feedback held up)
+  let t = 1_000_000;
+  for (let seq = 0; seq < 10; seq++, t += 100) {
+    bwe.onPacketSent(seq, 1200, t);
+    rec.record(seq, t + 20_000);
+  }
+  feed(t + 20_000);
+  for (let seq = 10; seq < 3010; seq++, t += 100) {
+    bwe.onPacketSent(seq, 1200, t);
+    rec.record(seq, t + 20_000);
+  }
+  assert.equal(bwe.historySlots, 4096, 'grew to keep every packet awaiting feedback');
+  feed(t + 20_000);
+  // every one was matched: the acknowledged rate is the whole 300 ms at 96 Mbit/s (not the last 512 packets')
+  const acked = bwe.ackedBps();
+  assert.ok(Math.abs(acked - 96e6) < 1e6, `acked ${acked}`);
+  assert.equal(bwe.lossRatio, 0);
+
+  // no feedback ever: the history stays at its first size however much is sent
+  const silent = new SendSideBwe();
+  for (let seq = 0; seq < 20_000; seq++) silent.onPacketSent(seq, 1200, seq * 100);
+  assert.equal(silent.historySlots, HISTORY_START_SIZE);
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Vp8Rewriter } from '../../src/bridge/simulcast/vp8-rewriter.ts';
+import { REWRITE_HISTORY, Vp8Rewriter } from '../../src/bridge/simulcast/vp8-rewriter.ts';
 import { LayerSelector, createSourceDemand, idealLayer } from '../../src/bridge/simulcast/layer-selector.ts';
 import { RateMeter } from '../../src/bridge/simulcast/rate-meter.ts';
 import { createVp8Info, vp8Descriptor, type Vp8Info } from '../../src/bridge/packet/vp8.ts';
@@ -508,12 +508,13 @@ test('VP8 rewriter: lookup before anything was forwarded, and after the history 
   rw.setTarget(2);
   sender.keyPending = [true, true, true];
   const log: Forwarded[] = [];
-  runRecording(400, rw, sender, log); // 3 packets a frame: more than the 1024 remembered
+  runRecording(400, rw, sender, log); // 3 packets a frame: more than the REWRITE_HISTORY remembered
   assert.equal(log.length, 1200);
+  assert.ok(REWRITE_HISTORY < 1200);
   const oldest = log[0];
   assert.equal(rw.lookup(rtpSeq(oldest.out)), false, 'overwritten by a newer packet');
-  assert.equal(rw.lookup(rtpSeq(log[175].out)), false);
-  for (const f of [log[176], log[600], log[1199]]) {
+  assert.equal(rw.lookup(rtpSeq(log[1199 - REWRITE_HISTORY].out)), false);
+  for (const f of [log[1200 - REWRITE_HISTORY], log[1000], log[1199]]) {
     assert.equal(rw.lookup(rtpSeq(f.out)), true);
     assert.equal(rw.foundInSeq, f.inSeq);
     assert.deepEqual(rewriteCopy(rw, f.original), f.out);

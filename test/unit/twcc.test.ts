@@ -9,6 +9,7 @@ import {
   twccStatusCount,
   twccReferenceTime,
   twccFbCount,
+  TWCC_RING_START_SIZE,
 } from '../../src/bridge/packet/twcc.ts';
 import { forEachRtcp } from '../../src/bridge/packet/rtcp.ts';
 
@@ -148,8 +149,8 @@ test('reader: negative reference time, malformed packets report nothing', () => 
 function roundTrip(
   events: Array<[number, number | null]>,
   everyUs: number,
+  rec = new TwccRecorder(1024),
 ): { feedbacks: Buffer[]; reports: Map<number, Status[]> } {
-  const rec = new TwccRecorder(1024);
   const feedbacks: Buffer[] = [];
   const out = Buffer.alloc(1500);
   let nextFb = -1;
@@ -298,4 +299,29 @@ test('duplicates and garbage input to the recorder', () => {
   assert.deepEqual(st, [{ seq: 5, received: true, arrivalUs: 1000 }]);
   assert.equal(rec.writeFeedback(out, 0, 1, 2), 0);
   assert.equal(rec.writeFeedback(out, -1, 1, 2), 0);
+});
+
+test('recorder ring: starts small and grows while the packets not yet reported need it; a jump past the most still resets', () => {
+  const rec = new TwccRecorder(4096);
+  assert.equal(rec.slots, TWCC_RING_START_SIZE);
+  // 3000 packets (a lost one every 100th) between two feedbacks: none of them may be forgotten
+  const events: Array<[number, number | null]> = [];
+  for (let i = 0; i < 3000; i++) events.push([(65000 + i) & 0xffff, i % 100 === 42 ? null : 2_000_000 + i * 100]);
+  const { reports } = roundTrip(events, 1_000_000, rec);
+  checkReports(events, reports);
+  assert.equal(rec.slots, 4096, 'grew to hold them');
+  // an everyday stream reported every 50 ms stays at the first size
+  const small = new TwccRecorder(4096);
+  const everyday: Array<[number, number | null]> = [];
+  for (let i = 0; i < 2000; i++) everyday.push([i, 1_000_000 + i * 4000]);
+  checkReports(everyday, roundTrip(everyday, 50_000, small).reports);
+  assert.equal(small.slots, TWCC_RING_START_SIZE);
+  // a jump of more than the most the ring holds: what lies between is not reported (as before it grew)
+  const jumpy = new TwccRecorder(1024);
+  jumpy.record(10, 1000);
+  jumpy.record(10 + 2000, 2000);
+  assert.equal(jumpy.slots, TWCC_RING_START_SIZE);
+  const out = Buffer.alloc(1500);
+  const st = decode(out.subarray(0, jumpy.writeFeedback(out, 0, 1, 2)))!;
+  assert.deepEqual(st.map((s) => [s.seq, s.received]), [[2010, true]]);
 });

@@ -18,7 +18,10 @@ export interface SendSideBweOptions {
   startBps?: number;
   minBps?: number;
   maxBps?: number;
-  /** Packets remembered for feedback lookup (power of two). */
+  /**
+   * Most packets remembered for feedback lookup (power of two, default 8192). The history starts at
+   * HISTORY_START_SIZE and doubles only when a packet still waiting for feedback would be overwritten.
+   */
   historySize?: number;
   /**
    * Probe every 5 s while the estimate is stable (default true). The bridge turns it off: it asks for probes
@@ -49,6 +52,11 @@ const PROBE_AFTER_DECREASE_US = 2_000_000;
 /** A loss interval also ends after this long with at least LOSS_MIN_PACKETS / 4 packets (a low rate). */
 const LOSS_MAX_INTERVAL_US = 2_000_000;
 
+/** Slots the send history and the acknowledged-rate ring start with (each doubles on need, up to historySize). */
+export const HISTORY_START_SIZE = 512;
+/** The history grows for a packet awaiting feedback only while feedback came within this long (a silent receiver never grows it). */
+const FEEDBACK_LIVE_US = 1_000_000;
+
 // feedback state per sent packet
 const FB_NONE = 0;
 const FB_LOST = 1;
@@ -66,17 +74,22 @@ export class SendSideBwe {
   lossRatio = 0;
   lossAverage = 0;
 
-  // send history
-  private readonly mask: number;
-  private readonly hSeq: Int32Array;
-  private readonly hSend: Float64Array;
-  private readonly hSize: Uint16Array;
-  private readonly hCluster: Int32Array;
-  private readonly hState: Uint8Array;
+  // send history (grows by doubling, up to maxMask + 1 slots)
+  private readonly maxMask: number;
+  private mask: number;
+  private hSeq: Int32Array;
+  private hSend: Float64Array;
+  private hSize: Uint16Array;
+  private hCluster: Int32Array;
+  private hState: Uint8Array;
+  /** Newest send time of a packet any feedback reported on (received or lost), and when feedback last came. */
+  private newestReportedSendUs = -Infinity;
+  private lastFeedbackUs = -Infinity;
 
-  // acknowledged rate: ring of (arrival, bytes) of received packets
-  private readonly aArrival: Float64Array;
-  private readonly aBytes: Float64Array;
+  // acknowledged rate: ring of (arrival, bytes) of received packets (grows by doubling, up to maxMask + 1)
+  private aMask: number;
+  private aArrival: Float64Array;
+  private aBytes: Float64Array;
   private aHead = 0;
   private aTail = 0;
   private aSum = 0;
@@ -115,16 +128,20 @@ export class SendSideBwe {
     this.aimd = new AimdRateControl(start, this.minBps, this.maxBps);
     this.lossBasedBps = this.maxBps;
     this.pendingProbeBps = 3 * this.aimd.estimateBps;
-    let size = 256;
-    while (size < (opts.historySize ?? 8192) && size < 32768) size <<= 1;
+    let max = 256;
+    while (max < (opts.historySize ?? 8192) && max < 32768) max <<= 1;
+    this.maxMask = max - 1;
+    const size = max < HISTORY_START_SIZE ? max : HISTORY_START_SIZE;
     this.mask = size - 1;
-    this.hSeq = new Int32Array(size).fill(-1);
-    this.hSend = new Float64Array(size);
-    this.hSize = new Uint16Array(size);
-    this.hCluster = new Int32Array(size);
-    this.hState = new Uint8Array(size);
-    this.aArrival = new Float64Array(size);
-    this.aBytes = new Float64Array(size);
+    this.aMask = size - 1;
+    // allocated at the first packet sent (allocateHistory): every media worker has an estimator per endpoint, one sends
+    this.hSeq = new Int32Array(0);
+    this.hSend = new Float64Array(0);
+    this.hSize = new Uint16Array(0);
+    this.hCluster = new Int32Array(0);
+    this.hState = new Uint8Array(0);
+    this.aArrival = new Float64Array(0);
+    this.aBytes = new Float64Array(0);
     this.onStatusCb = this.onStatus.bind(this);
   }
 
@@ -144,7 +161,13 @@ export class SendSideBwe {
   /** Every packet sent to the receiver with a transport-wide sequence number (probe packets: clusterId). */
   onPacketSent(transportSeq: number, sizeBytes: number, sendTimeUs: number, probeClusterId = -1): void {
     const seq = transportSeq & 0xffff;
-    const i = seq & this.mask;
+    if (this.hSeq.length === 0) this.allocateHistory();
+    let i = seq & this.mask;
+    if (this.hState[i] === FB_NONE && this.hSeq[i] >= 0 && this.mask < this.maxMask && this.hSend[i] > this.newestReportedSendUs && sendTimeUs - this.lastFeedbackUs < FEEDBACK_LIVE_US) {
+      // the packet there still waits for its feedback: keep it, with twice the history
+      this.growHistory();
+      i = seq & this.mask;
+    }
     this.hSeq[i] = seq;
     this.hSend[i] = sendTimeUs;
     this.hSize[i] = sizeBytes > 0xffff ? 0xffff : sizeBytes;
@@ -163,6 +186,7 @@ export class SendSideBwe {
     this.latestSendInFeedback = -1;
     this.matched = 0;
     if (forEachTwccStatus(buf, off, len, this.onStatusCb) < 0) return false;
+    this.lastFeedbackUs = nowUs;
     this.haveRef = true;
     this.refBase = base;
     this.lastRef = ref;
@@ -189,6 +213,7 @@ export class SendSideBwe {
     const i = seq & this.mask;
     if (this.hSeq[i] !== seq) return;
     this.matched++;
+    if (this.hSend[i] > this.newestReportedSendUs) this.newestReportedSendUs = this.hSend[i];
     const st = this.hState[i];
     if (!received) {
       if (st === FB_NONE) {
@@ -216,9 +241,11 @@ export class SendSideBwe {
   }
 
   private addAcked(arrival: number, bytes: number): void {
-    const mask = this.mask;
     if (this.aFirstArrival < 0) this.aFirstArrival = arrival;
     if (arrival > this.aMaxArrival) this.aMaxArrival = arrival;
+    // full, with the oldest still inside the window: twice the ring rather than forget it
+    if (((this.aHead + 1) & this.aMask) === this.aTail && this.aMask < this.maxMask && this.aArrival[this.aTail] >= this.aMaxArrival - ACKED_WINDOW_US) this.growAcked();
+    const mask = this.aMask;
     if (((this.aHead + 1) & mask) === this.aTail) {
       this.aSum -= this.aBytes[this.aTail];
       this.aTail = (this.aTail + 1) & mask;
@@ -233,6 +260,67 @@ export class SendSideBwe {
       this.aTail = (this.aTail + 1) & mask;
     }
     if (this.aFirstArrival < from) this.aFirstArrival = from;
+  }
+
+  /** Slots in the send history now (0 before the first packet sent; it grows on need). */
+  get historySlots(): number {
+    return this.hSeq.length;
+  }
+
+  private allocateHistory(): void {
+    const size = this.mask + 1;
+    this.hSeq = new Int32Array(size).fill(-1);
+    this.hSend = new Float64Array(size);
+    this.hSize = new Uint16Array(size);
+    this.hCluster = new Int32Array(size);
+    this.hState = new Uint8Array(size);
+    this.aArrival = new Float64Array(this.aMask + 1);
+    this.aBytes = new Float64Array(this.aMask + 1);
+  }
+
+  /** Twice the send history; every packet it holds moves to its slot in the new one. */
+  private growHistory(): void {
+    const n = (this.mask + 1) * 2;
+    const mask = n - 1;
+    const seqs = new Int32Array(n).fill(-1);
+    const send = new Float64Array(n);
+    const size = new Uint16Array(n);
+    const cluster = new Int32Array(n);
+    const state = new Uint8Array(n);
+    for (let i = 0; i <= this.mask; i++) {
+      const seq = this.hSeq[i];
+      if (seq < 0) continue;
+      const j = seq & mask;
+      seqs[j] = seq;
+      send[j] = this.hSend[i];
+      size[j] = this.hSize[i];
+      cluster[j] = this.hCluster[i];
+      state[j] = this.hState[i];
+    }
+    this.mask = mask;
+    this.hSeq = seqs;
+    this.hSend = send;
+    this.hSize = size;
+    this.hCluster = cluster;
+    this.hState = state;
+  }
+
+  /** Twice the acknowledged-rate ring, its entries kept in order from index 0. */
+  private growAcked(): void {
+    const n = (this.aMask + 1) * 2;
+    const arrival = new Float64Array(n);
+    const bytes = new Float64Array(n);
+    let k = 0;
+    for (let i = this.aTail; i !== this.aHead; i = (i + 1) & this.aMask) {
+      arrival[k] = this.aArrival[i];
+      bytes[k] = this.aBytes[i];
+      k++;
+    }
+    this.aMask = n - 1;
+    this.aArrival = arrival;
+    this.aBytes = bytes;
+    this.aTail = 0;
+    this.aHead = k;
   }
 
   private updateLossBased(nowUs: number): void {

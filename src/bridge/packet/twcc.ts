@@ -152,6 +152,9 @@ export function forEachTwccStatus(
   return count;
 }
 
+/** Slots a recorder's ring starts with. */
+export const TWCC_RING_START_SIZE = 512;
+
 // Slot states of the recorder ring.
 const EMPTY = 0;
 const RECEIVED = 1;
@@ -166,22 +169,29 @@ const REPORTED = 2;
  * or the output buffer is full; the rest follows in the next feedback with a new reference time.
  */
 export class TwccRecorder {
-  private readonly mask: number;
-  private readonly seqOf: Float64Array;
-  private readonly arrival: Float64Array;
-  private readonly state: Uint8Array;
-  private readonly symbols: Uint8Array;
-  private readonly deltas: Int32Array;
+  private mask: number;
+  private readonly maxMask: number;
+  private seqOf: Float64Array;
+  private arrival: Float64Array;
+  private state: Uint8Array;
+  private symbols: Uint8Array;
+  private deltas: Int32Array;
   /** Extended (unwrapped) highest sequence number received; -1 before the first packet. */
   private highest = -1;
   /** Extended sequence number of the first packet not yet reported. */
   private reportFrom = 0;
   private fbCount = 0;
 
-  /** capacity: ring size (power of two, at least 64); also the most statuses one feedback carries. */
+  /**
+   * capacity: the most the ring grows to (power of two, at least 64); also the most statuses one feedback
+   * carries. The ring starts at TWCC_RING_START_SIZE slots and doubles while the packets not yet reported
+   * would not fit (feedback every 50 ms needs a few dozen at everyday rates).
+   */
   constructor(capacity = 4096) {
-    let size = 64;
-    while (size < capacity && size < 32768) size <<= 1;
+    let max = 64;
+    while (max < capacity && max < 32768) max <<= 1;
+    this.maxMask = max - 1;
+    const size = max < TWCC_RING_START_SIZE ? max : TWCC_RING_START_SIZE;
     this.mask = size - 1;
     this.seqOf = new Float64Array(size).fill(-1);
     this.arrival = new Float64Array(size);
@@ -194,7 +204,7 @@ export class TwccRecorder {
   record(seq: number, arrivalUs: number): void {
     seq &= 0xffff;
     if (!(arrivalUs === arrivalUs)) return; // NaN
-    const size = this.mask + 1;
+    let size = this.mask + 1;
     let ext: number;
     if (this.highest < 0) {
       ext = 0x10000 + seq;
@@ -203,11 +213,12 @@ export class TwccRecorder {
     } else {
       ext = this.highest + seqDiff(seq, this.highest & 0xffff);
       if (ext > this.highest) {
-        if (ext - this.highest >= size) this.reportFrom = ext; // a jump: everything in between is lost
+        if (ext - this.highest > this.maxMask) this.reportFrom = ext; // a jump: everything in between is lost
+        else if (ext - this.reportFrom >= size && this.mask < this.maxMask) size = this.grow(ext - this.reportFrom + 1);
         this.highest = ext;
         if (ext - this.reportFrom >= size) this.reportFrom = ext - size + 1;
       } else {
-        if (this.highest - ext >= size >> 1) return; // far too old
+        if (this.highest - ext >= size >> 1) return; // far too old (its slot may hold a newer packet)
         if (ext < this.reportFrom) this.reportFrom = ext; // late: report it again
       }
     }
@@ -216,6 +227,39 @@ export class TwccRecorder {
     this.seqOf[i] = ext;
     this.arrival[i] = arrivalUs;
     this.state[i] = RECEIVED;
+  }
+
+  /** Slots in the ring now (it grows on need). */
+  get slots(): number {
+    return this.mask + 1;
+  }
+
+  /** At least `need` slots (doubling, up to the most): every packet held moves to its slot in the new ring. Returns the new size. */
+  private grow(need: number): number {
+    let n = this.mask + 1;
+    while (n < need && n <= this.maxMask) n <<= 1;
+    if (n > this.maxMask + 1) n = this.maxMask + 1;
+    const mask = n - 1;
+    const seqOf = new Float64Array(n).fill(-1);
+    const arrival = new Float64Array(n);
+    const state = new Uint8Array(n);
+    for (let i = 0; i <= this.mask; i++) {
+      const ext = this.seqOf[i];
+      if (ext < 0 || this.state[i] === EMPTY) continue;
+      const j = ext & mask;
+      // of two packets for one new slot, the newer one stays (the older one was already overwritten before)
+      if (seqOf[j] > ext) continue;
+      seqOf[j] = ext;
+      arrival[j] = this.arrival[i];
+      state[j] = this.state[i];
+    }
+    this.mask = mask;
+    this.seqOf = seqOf;
+    this.arrival = arrival;
+    this.state = state;
+    this.symbols = new Uint8Array(n);
+    this.deltas = new Int32Array(n);
+    return n;
   }
 
   /** true when received packets are waiting to be reported. */

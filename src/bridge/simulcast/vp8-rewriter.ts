@@ -26,9 +26,16 @@ import {
   setRtpTimestamp,
 } from '../packet/rtp.ts';
 import { setVp8PictureId, setVp8Tl0PicIdx, type Vp8Info } from '../packet/vp8.ts';
+import { RTX_SLOTS } from '../retransmit-buffer.ts';
 
-/** Forwarded packets remembered for retransmission (power of two). */
-const HISTORY = 1024;
+/**
+ * Forwarded packets remembered for retransmission (power of two): as many as a layer's retransmission buffer
+ * holds at most (RTX_SLOTS), since a NACK of an older one misses there anyway. Allocated at the first packet
+ * rewritten (a media worker that never sends this stream keeps none).
+ */
+export const REWRITE_HISTORY = RTX_SLOTS;
+const HISTORY = REWRITE_HISTORY;
+const NO_INT32 = new Int32Array(0);
 
 /** Every temporal layer. */
 export const ALL_TEMPORAL = 7;
@@ -68,12 +75,13 @@ export class Vp8Rewriter {
   private heldTs = 0;
 
   // what each recently forwarded output sequence number was made of (for NACKs naming output numbers)
-  private readonly hOut = new Int32Array(HISTORY).fill(-1);
-  private readonly hLayer = new Int8Array(HISTORY);
-  private readonly hIn = new Uint16Array(HISTORY);
-  private readonly hTs = new Uint32Array(HISTORY);
-  private readonly hPic = new Uint16Array(HISTORY);
-  private readonly hTl0 = new Uint8Array(HISTORY);
+  // (empty until the first packet rewritten: allocateHistory)
+  private hOut = NO_INT32;
+  private hLayer = new Int8Array(0);
+  private hIn = new Uint16Array(0);
+  private hTs = new Uint32Array(0);
+  private hPic = new Uint16Array(0);
+  private hTl0 = new Uint8Array(0);
   /** After a successful lookup(): the layer and input sequence number of that output packet. */
   foundLayer = -1;
   foundInSeq = -1;
@@ -128,6 +136,15 @@ export class Vp8Rewriter {
     this.afterSwitch = false;
     this.hOut.fill(-1);
     this.foundSlot = -1;
+  }
+
+  private allocateHistory(): void {
+    this.hOut = new Int32Array(HISTORY).fill(-1);
+    this.hLayer = new Int8Array(HISTORY);
+    this.hIn = new Uint16Array(HISTORY);
+    this.hTs = new Uint32Array(HISTORY);
+    this.hPic = new Uint16Array(HISTORY);
+    this.hTl0 = new Uint8Array(HISTORY);
   }
 
   /** Selects the spatial layer (-1: stop) and the highest temporal layer to forward. */
@@ -227,6 +244,7 @@ export class Vp8Rewriter {
       outTl0 = (info.tl0PicIdx - this.tl0Offset) & 0xff;
       setVp8Tl0PicIdx(buf, hl, outTl0);
     }
+    if (this.hOut.length === 0) this.allocateHistory();
     const h = outSeq & (HISTORY - 1);
     this.hOut[h] = outSeq;
     this.hLayer[h] = layer;

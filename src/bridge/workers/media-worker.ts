@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { Bus, Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
 import { createLogger } from '../../log.ts';
-import { activeHandleCounts, forceGc, threadHeapUsed } from '../../resources/process-resources.ts';
+import { activeHandleCounts, forceGc, threadHeapUsed, threadMemory } from '../../resources/process-resources.ts';
 import type { BridgeCertificate } from '../certificate.ts';
 import { PacketRing } from './packet-ring.ts';
 import { RingConsumer } from './ring-consumer.ts';
@@ -150,7 +150,7 @@ function main(): void {
           break;
         case 'resources':
           if (m.gc) forceGc();
-          post({ type: 'counters', id: m.id, counters: { ...bridge.resourceCounts(), ...activeHandleCounts(), heapUsed: threadHeapUsed() } });
+          post({ type: 'counters', id: m.id, counters: { ...bridge.resourceCounts(), ...activeHandleCounts(), heapUsed: threadHeapUsed(), ...threadMemory(), threads: 1 } });
           break;
         case 'close':
           consumer.close();

@@ -15,6 +15,10 @@ import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
 import { SPEAKER_WORKER, TCP_WORKER } from './worker-bridge.ts';
 import { siblingModuleUrl } from '../../sibling-module.ts';
 
+/** How long the sums over the workers wait for a busy worker's answer (then: the sum of those that answered). */
+const SUM_TIMEOUT_MS = 1000;
+const SUM_WITH_GC_TIMEOUT_MS = 5000;
+
 /** Endpoints one bridge process numbers at most (size of the shared SRTCP index table). */
 const MAX_ENDPOINTS = 65536;
 /** handOff masks are 32-bit. */
@@ -280,10 +284,11 @@ export class MediaWorkerPool {
     const id = this.nextRequestId++;
     return new Promise((resolve) => {
       const sum: Record<string, number> = {};
+      // a forced GC on a busy worker may take longer than a plain count
       const timer = setTimeout(() => {
         this.pendingCounters.delete(id);
         resolve(sum);
-      }, 1000);
+      }, gc ? SUM_WITH_GC_TIMEOUT_MS : SUM_TIMEOUT_MS);
       timer.unref();
       this.pendingCounters.set(id, {
         left: this.workers.length,
