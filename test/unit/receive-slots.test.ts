@@ -214,6 +214,18 @@ test('receive slots: a video slot is one stream across its sources (SSRC, sequen
   assert.equal(picOf(k), (picOf(last) + 1) & 0x7fff, 'the next picture id');
 });
 
+test('receive slots: last-N holds on slots: cameras beyond it take none, the stage still does', () => {
+  const { c, rx } = room(3);
+  c.lastN = 1;
+  c.applySpeakerOrder(['s2', 's3', 's1', 'rx']);
+  const videoOn = () => rx.slots!.entries().filter((e) => e.kind === 'video').map((e) => e.participantId).sort();
+  assert.deepEqual(videoOn(), ['s2'], 'one camera: the most recent speaker, though a second video slot is free');
+  assert.equal(rx.slots!.entries().filter((e) => e.kind === 'audio').length, 2, 'audio is not limited by last-N');
+  rx.stageSsrc = 12; // s1's camera on its stage
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  assert.deepEqual(videoOn(), ['s1', 's3']);
+});
+
 test('receive slots: a video slot that stood idle goes on with a timestamp step of the idle time (90 kHz), at least one frame', () => {
   const { c, rx, sent } = room(3);
   const cam = (i: number) => c.sources.get(i * 10 + 2)!;
