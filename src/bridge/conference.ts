@@ -384,6 +384,8 @@ export class Conference {
       const candidates: Source[] = [];
       for (const s of this.sources.values()) {
         if (s.isRtx || s.parent !== null || s.owner === e || !e.subscriptions.has(s.ssrc)) continue;
+        // last-N holds on slots too: a camera beyond it takes no slot (screens and the receiver's stage always may)
+        if (this.lastN > 0 && s.kind === 'video' && !s.screen && e.stageSsrc !== s.primarySsrc && !this.withinLastN(e, s.speakerId)) continue;
         candidates.push(s);
       }
       const r = rank;

@@ -186,7 +186,7 @@ export class Downtrack {
     const out = this.host.nextSlot();
     const len = v.len;
     v.buf.copy(out, 0, 0, len);
-    if (this.audioSlot !== null) this.audioSlot.rewrite(out, v.seq, v.timestamp, performance.now());
+    if (this.audioSlot !== null) this.audioSlot.rewrite(out, v.seq, v.timestamp, v.atMs);
     this.packets++;
     this.bytes += len;
     to.transport.sendRtp(out, len, this.source.kind, -1, v.twccOffset);
@@ -210,7 +210,7 @@ export class Downtrack {
       if (rw.currentLayer >= 0) {
         // another layer plays on until this one's keyframe is whole
         const first = rw.holdForKeyframe(v.seq, v.timestamp, v.vp8.keyframe, v.marker);
-        if (first >= 0) this.switchAtKeyframe(layer, first, v.seq);
+        if (first >= 0) this.switchAtKeyframe(layer, first, v.seq, v.atMs);
         return;
       }
       if (!v.vp8.keyframe) return; // nothing plays: switch at the keyframe's first packet
@@ -225,7 +225,7 @@ export class Downtrack {
     const out = this.host.nextSlot();
     const len = v.len;
     v.buf.copy(out, 0, 0, len);
-    if (!rw.rewriteParsed(out, v.headerLength, v.payloadEnd, v.seq, v.timestamp, li, v.vp8)) return;
+    if (!rw.rewriteParsed(out, v.headerLength, v.payloadEnd, v.seq, v.timestamp, li, v.vp8, v.atMs)) return;
     this.packets++;
     this.bytes += len;
     to.transport.sendRtp(out, len, 'video', -1, v.twccOffset);
@@ -279,9 +279,10 @@ export class Downtrack {
 
   /**
    * The rewriter switches to `layer` at the keyframe whose packets are input seqs first..last: they are sent
-   * now, from the layer's retransmission buffer (which holds every packet received), in order.
+   * now (`nowMs`, the packet that completed it), from the layer's retransmission buffer (which holds every packet
+   * received), in order.
    */
-  private switchAtKeyframe(layer: Source, first: number, last: number): void {
+  private switchAtKeyframe(layer: Source, first: number, last: number, nowMs: number): void {
     const rb = layer.rtx!;
     const rw = this.rewriter!;
     const count = ((last - first) & 0xffff) + 1;
@@ -303,7 +304,7 @@ export class Downtrack {
       const out = this.host.nextSlot();
       const len = rb.copyTo(slot, out);
       if (!hv.parse(out, len) || hv.payloadEnd <= hv.headerLength || !hv.vp8Valid) continue;
-      if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8)) continue;
+      if (!rw.rewriteParsed(out, hv.headerLength, hv.payloadEnd, hv.seq, hv.timestamp, layer.layerIndex, hv.vp8, nowMs)) continue;
       this.packets++;
       this.bytes += len;
       to.transport.sendRtp(out, len, 'video', -1, hv.twccOffset);

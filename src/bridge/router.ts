@@ -155,6 +155,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
     ep.lastSeenMs = this.host.clockMs;
     c.rtpIn++;
     this.tick();
+    v.atMs = this.nowMs;
     const tw = v.twccOffset;
     // the kernel's arrival time, not the event loop's: load must not look like network delay to the sender
     // (a relay's packets carry their senders' numbers: no feedback about them; the relay itself is not estimated)
@@ -177,6 +178,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
         c.dropPadding++;
         return;
       }
+      v.atMs = this.nowMs;
       c.rtxIn++;
       source = primary;
       // senders also probe with RTX copies of what they already sent: forward only what fills a hole
@@ -262,6 +264,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
       this.counters.dropMalformed++;
       return;
     }
+    v.atMs = this.nowMs;
     // kept here too: NACKs of this worker's receivers are answered here
     if (source.rtx !== null) source.rtx.store(v.seq, buf, len, this.nowMs);
     const target = source.parent ?? source;

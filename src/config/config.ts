@@ -160,10 +160,11 @@ export const configSchema = z.object({
   /**
    * Receive slots (a fixed set of receive m-lines, the bridge maps speakers onto them) for browsers that join a
    * room of at least this many participants; 0 = off. Above E2EE's room cap: an encrypted room keeps one m-line per source.
+   * On from the first size above that cap by default (docs/BENCHMARKS.md, receive slots: the e2e tests on slots).
    */
   receiveSlotsFrom: decimal(z.number().int().min(0).max(100_000))
     .refine((n) => n === 0 || n > MAX_E2EE_PARTICIPANTS, `receiveSlotsFrom is 0 (off) or more than ${MAX_E2EE_PARTICIPANTS} (end-to-end encrypted rooms stay on one m-line per source)`)
-    .default(0),
+    .default(MAX_E2EE_PARTICIPANTS + 1),
   /** Audio slots of such a session: the most recent speakers. */
   receiveAudioSlots: decimal(z.number().int().min(1).max(16)).default(3),
   /** Video slots of such a session: screens, the stage, then the most recent speakers' cameras. */
@@ -358,7 +359,7 @@ export const settingHelp: Record<keyof Config, string> = {
   p2p: 'with exactly two browsers in a room (no phone caller, played file or recording), their media goes browser to browser; back to the bridge when a third joins (default true)',
   lastN: 'video streams each participant receives at most, the most recent speakers first; 0 = all (default 0)',
   maxSessionMlines: "most m-lines in one participant's session, its own three included; sources beyond it are not received (default 256)",
-  receiveSlotsFrom: 'browsers joining a room of at least this many participants receive on fixed slots (receiveAudioSlots + receiveVideoSlots m-lines), no renegotiation on joins and leaves; 0 = off, else more than 20 (default 0)',
+  receiveSlotsFrom: 'browsers joining a room of at least this many participants receive on fixed slots (receiveAudioSlots + receiveVideoSlots m-lines), no renegotiation on joins and leaves; 0 = off, else more than 20 (default 21)',
   receiveAudioSlots: 'audio slots of a session in slot mode: the most recent speakers (default 3)',
   receiveVideoSlots: 'video slots of a session in slot mode: screens, the stage, then the most recent speakers (default 9)',
   renegotiationBurst: 'renegotiations one participant may cause at once (screen-share toggles, source changes) (default 6)',

@@ -563,6 +563,8 @@ export class Conference {
             .filter((m) => m.active)
             .map((m) => (m.role ? { mid: m.mid, participantId: m.participantId, kind: m.kind, role: m.role } : { mid: m.mid, participantId: m.participantId, kind: m.kind })),
       ...(p.slots ? { slots: true } : {}),
+      bridgeId: p.bridgeId,
+      session: p.sessionId,
     };
     this.log.debug({ participant: p.id, version, sources: offer.sources.length, mlines: snapshot.length }, 'offer');
     this.publishOffer(offer);

@@ -20,7 +20,7 @@ export const DEFAULT_LIMITS: ConferenceLimits = {
   maxMlines: 256,
   renegotiationBurst: 6,
   renegotiationRate: 2,
-  receiveSlotsFrom: 0,
+  receiveSlotsFrom: 21,
   receiveAudioSlots: 3,
   receiveVideoSlots: 9,
 };

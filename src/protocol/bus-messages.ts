@@ -101,6 +101,13 @@ export const signalOfferSchema = z.object({
   sources: z.array(z.object({ mid: z.string(), participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional() })),
   /** Slot mode: mids 3.. are fixed receive slots (`bridge.slot-map` says whose media plays on each). */
   slots: z.boolean().optional(),
+  /**
+   * The bridge the participant's endpoint is on now, and its media session there (the SDP's o= session id: new at
+   * every new endpoint, a move to another bridge too). Signal passes on only that bridge's slot maps, tagged with
+   * the session, so a late map from a bridge the participant left is never applied over its new one.
+   */
+  bridgeId: id.optional(),
+  session: z.string().regex(/^[0-9]{1,20}$/).optional(),
 });
 export type SignalOffer = z.infer<typeof signalOfferSchema>;
 

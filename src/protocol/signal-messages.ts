@@ -133,6 +133,9 @@ export const MAX_RECEIVE_SLOTS = 64;
  */
 export const slotMapMessageSchema = z.object({
   type: z.literal('slot-map'),
+  /** The media session it is for (the slot offer's `session`): a map of another session is not applied. */
+  session: z.string().max(20),
+  /** Goes up with each map of one session: a map not newer than the last one applied is stale. */
   version: z.number().int().nonnegative(),
   sources: z.array(remoteSourceSchema).max(MAX_RECEIVE_SLOTS),
 });
@@ -147,10 +150,10 @@ export type ServerMessage =
    * A new session description from the server (the server is always the offerer).
    * mid "0" is the browser's own audio, mid "1" its own video; `sources` maps the other mids.
    * The browser answers with `{type:'answer', version}` carrying the same version.
-   * `slots`: the session is in slot mode: mids 3.. are fixed receive slots, `slot-map` messages say whose
-   * media plays on each (`sources` is empty).
+   * `slots`: the session is in slot mode: mids 3.. are fixed receive slots, `slot-map` messages of media
+   * session `session` say whose media plays on each (`sources` is empty).
    */
-  | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[]; slots?: boolean }
+  | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[]; slots?: boolean; session?: string }
   | SlotMapMessage
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage

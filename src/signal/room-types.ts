@@ -18,6 +18,9 @@ export interface Session {
   offerVersion?: number;
   /** Its media session receives on slots (a big room: focus said so in an offer); end-to-end encryption needs one m-line per source. */
   receiveSlots?: boolean;
+  /** From focus's last offer: the bridge its media session is on, and that session (slot maps of others are dropped). */
+  mediaBridgeId?: string;
+  mediaSession?: string;
 }
 
 /** What admission decided for a join: the role, and whether the person signed in or brought a token. */

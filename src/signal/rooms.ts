@@ -505,7 +505,7 @@ export class Rooms implements StandInHost {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed signal.offer');
       return;
     }
-    const { conferenceId, participantId, sdp, version, sources, slots } = parsed.data;
+    const { conferenceId, participantId, sdp, version, sources, slots, bridgeId, session } = parsed.data;
     const member = this.rooms.get(conferenceId)?.members.get(participantId);
     if (!member) {
       this.log.debug({ room: conferenceId, participant: participantId }, 'offer for a participant who is gone');
@@ -513,20 +513,33 @@ export class Rooms implements StandInHost {
     }
     member.session.offerVersion = Math.max(member.session.offerVersion ?? 0, version);
     member.session.receiveSlots = slots === true;
-    member.session.send(slots === true ? { type: 'offer', sdp, version, sources, slots } : { type: 'offer', sdp, version, sources });
+    member.session.mediaBridgeId = bridgeId;
+    member.session.mediaSession = session;
+    member.session.send(
+      slots === true ? { type: 'offer', sdp, version, sources, slots, session: session ?? '' } : { type: 'offer', sdp, version, sources },
+    );
   }
 
-  /** A `bridge.slot-map` event: who plays on that participant's receive slots, to its socket when it is here. */
+  /**
+   * A `bridge.slot-map` event: who plays on that participant's receive slots, to its socket when it is here, its
+   * session is on slots and on that bridge (focus's last offer says which): a late map from a bridge it left (a
+   * failover, a drain) is dropped. Sent tagged with the session; the browser applies only newer versions of it.
+   */
   deliverSlotMap(payload: unknown): void {
     const parsed = bridgeSlotMapSchema.safeParse(payload);
     if (!parsed.success) {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.slot-map');
       return;
     }
-    const { conferenceId, endpointId, version, slots } = parsed.data;
+    const { bridgeId, conferenceId, endpointId, version, slots } = parsed.data;
     const member = this.rooms.get(conferenceId)?.members.get(endpointId);
     if (!member) return;
-    member.session.send({ type: 'slot-map', version, sources: slots });
+    const { receiveSlots, mediaBridgeId, mediaSession } = member.session;
+    if (receiveSlots !== true || mediaBridgeId !== bridgeId || mediaSession === undefined) {
+      this.log.debug({ room: conferenceId, participant: endpointId, bridge: bridgeId, current: mediaBridgeId ?? null }, 'dropped a slot map of another media session');
+      return;
+    }
+    member.session.send({ type: 'slot-map', session: mediaSession, version, sources: slots });
   }
 
   /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */

@@ -53,7 +53,7 @@ test('defaults', () => {
     plainRtpPortMax: 40999,
     lastN: 0,
     maxSessionMlines: 256,
-    receiveSlotsFrom: 0,
+    receiveSlotsFrom: 21,
     receiveAudioSlots: 3,
     receiveVideoSlots: 9,
     renegotiationBurst: 6,

@@ -120,10 +120,24 @@ describe('focus moves conferences off lost bridges', () => {
     assert.deepEqual(allocated('b2'), [], 'nothing allocated on the silent bridge');
   });
 
+  /** The offer's media session is the SDP's o= session id. */
+  const sdpSession = (o: SignalOffer) => /^o=\S+ (\d+) /m.exec(o.sdp)?.[1];
+
   test('a draining bridge: its participants move at once and their old endpoints are expired there', async () => {
     await meetingOnB1();
+    const before = { A: lastOffer('A'), B: lastOffer('B') };
+    for (const o of Object.values(before)) {
+      assert.equal(o.bridgeId, 'b1', 'an offer names the bridge of the media session');
+      assert.equal(o.session, sdpSession(o));
+    }
     heartbeat('b1', 2, { draining: true });
     await movedTo('b2');
+    for (const id of ['A', 'B'] as const) {
+      const o = lastOffer(id);
+      assert.equal(o.bridgeId, 'b2', `${id}'s offers name its new bridge (signal passes on only that bridge's slot maps)`);
+      assert.equal(o.session, sdpSession(o));
+      assert.notEqual(o.session, before[id].session, 'a new media session');
+    }
     for (const id of ['A', 'B']) assert.equal(callsOn('b1', 'expire', id).length, 1, `${id}'s endpoint on the draining bridge is expired`);
     await bus.request(subjects.focusJoin, { conferenceId: 'other', participantId: 'C' });
     assert.ok(allocated('b2').includes('C'), 'a draining bridge gets no new conference though less loaded');
@@ -232,5 +246,11 @@ describe('focus moves conferences off lost bridges', () => {
     heartbeat('b1', 0);
     await waitFor('A and B allocated again on b1', () => allocated('b1').length === 4);
     for (const id of ['A', 'B']) await waitFor(`a fresh offer to ${id}`, () => offers.filter((o) => o.participantId === id && o.sdp.includes(`u-b1-${id}`)).length >= 3);
+    // the same bridge, a new endpoint: a new media session (the browser takes no map of the old one)
+    for (const id of ['A', 'B']) {
+      const sessions = new Set(offers.filter((o) => o.participantId === id).map((o) => o.session));
+      assert.equal(sessions.size, 2, `${id}: one session before the restart, one after`);
+      assert.ok(offers.filter((o) => o.participantId === id).every((o) => o.bridgeId === 'b1'));
+    }
   });
 });

@@ -111,10 +111,14 @@ function room(senders: number, keyframes: Source[] = []) {
 
 const onSlot = (rx: Endpoint) => rx.slots!.entries().map((e) => `${e.mid}:${e.participantId}:${e.kind}`);
 
-/** What the router does with a received packet: keep it (video), parse it once, hand it to the source's downtracks here. */
-function receive(source: Source, pkt: Buffer): void {
+/**
+ * What the router does with a received packet: keep it (video), parse it once, stamp it with the time it is
+ * handled (`atMs`, the router's clock), hand it to the source's downtracks here.
+ */
+function receive(source: Source, pkt: Buffer, atMs = 0): void {
   const v = new RtpView(VIDEO_PT, TWCC_EXT_ID);
   assert.ok(v.parse(pkt, pkt.length));
+  v.atMs = atMs;
   source.rtx?.store(v.seq, pkt, pkt.length);
   for (const dt of source.localDowntracks) dt.forward(v);
 }
@@ -210,29 +214,69 @@ test('receive slots: a video slot is one stream across its sources (SSRC, sequen
   assert.equal(picOf(k), (picOf(last) + 1) & 0x7fff, 'the next picture id');
 });
 
+test('receive slots: last-N holds on slots: cameras beyond it take none, the stage still does', () => {
+  const { c, rx } = room(3);
+  c.lastN = 1;
+  c.applySpeakerOrder(['s2', 's3', 's1', 'rx']);
+  const videoOn = () => rx.slots!.entries().filter((e) => e.kind === 'video').map((e) => e.participantId).sort();
+  assert.deepEqual(videoOn(), ['s2'], 'one camera: the most recent speaker, though a second video slot is free');
+  assert.equal(rx.slots!.entries().filter((e) => e.kind === 'audio').length, 2, 'audio is not limited by last-N');
+  rx.stageSsrc = 12; // s1's camera on its stage
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  assert.deepEqual(videoOn(), ['s1', 's3']);
+});
+
+test('receive slots: a video slot that stood idle goes on with a timestamp step of the idle time (90 kHz), at least one frame', () => {
+  const { c, rx, sent } = room(3);
+  const cam = (i: number) => c.sources.get(i * 10 + 2)!;
+  const slotV0 = rx.slots!.slots[2];
+  assert.equal(slotV0.source, cam(1));
+  // s1's camera plays at 30 fps from t = 10 s
+  receive(cam(1), vp8Packet(12, 500, 90_000, 700, { key: true }), 10_000);
+  receive(cam(1), vp8Packet(12, 501, 93_000, 701), 10_033);
+  const last = sent.rtp.at(-1)!;
+  // s3 speaks and takes the slot; its keyframe comes 2 s after s1's last packet went out
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  assert.equal(slotV0.source, cam(3));
+  receive(cam(3), vp8Packet(32, 40_001, 5_000_000, 20_001, { key: true }), 12_033);
+  receive(cam(3), vp8Packet(32, 40_002, 5_003_000, 20_002), 12_066);
+  const [k, d] = sent.rtp.slice(-2);
+  assert.equal(rtpSsrc(k), slotV0.ssrc);
+  assert.equal(rtpSeq(k), (rtpSeq(last) + 1) & 0xffff);
+  assert.equal((rtpTimestamp(k) - rtpTimestamp(last)) >>> 0, 2000 * 90, 'two seconds of 90 kHz ticks after the last frame sent');
+  assert.equal((rtpTimestamp(d) - rtpTimestamp(k)) >>> 0, 3000, 'then the new source keeps its own spacing');
+  // s1 back at once (within one frame's time): one frame interval, never less
+  c.applySpeakerOrder(['s1', 's2', 's3', 'rx']);
+  assert.equal(slotV0.source, cam(1));
+  receive(cam(1), vp8Packet(12, 600, 390_000, 800, { key: true }), 12_070);
+  assert.equal((rtpTimestamp(sent.rtp.at(-1)!) - rtpTimestamp(d)) >>> 0, 3000, 'a gap shorter than a frame still steps one frame');
+});
+
 test('receive slots: an audio slot is one stream across its sources', () => {
   const { c, rx, sent } = room(3);
   const mic = (i: number) => c.sources.get(i * 10 + 1)!;
   const slotA0 = rx.slots!.slots[0];
-  const give = (s: Source, pkt: Buffer) => {
+  const give = (s: Source, pkt: Buffer, atMs = 0) => {
     const v = new RtpView(VIDEO_PT, TWCC_EXT_ID);
     assert.ok(v.parse(pkt, pkt.length));
+    v.atMs = atMs;
     for (const dt of s.localDowntracks) dt.forward(v);
   };
-  for (let i = 0; i < 3; i++) give(mic(1), opusPacket(11, 1000 + i, 48_000 + i * 960));
+  for (let i = 0; i < 3; i++) give(mic(1), opusPacket(11, 1000 + i, 48_000 + i * 960), 5_000 + i * 20);
   const last = sent.rtp[2];
   assert.equal(rtpSsrc(last), slotA0.ssrc);
   assert.equal(rtpPayloadType(last), AUDIO_PT);
   c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
   assert.equal(slotA0.source, mic(3));
-  give(mic(3), opusPacket(31, 7, 123));
-  give(mic(3), opusPacket(31, 8, 123 + 960));
+  // s3's first packet is handled 1.5 s after s1's last one went out
+  give(mic(3), opusPacket(31, 7, 123), 6_540);
+  give(mic(3), opusPacket(31, 8, 123 + 960), 6_560);
   const [a, b] = sent.rtp.slice(3);
   assert.equal(rtpSsrc(a), slotA0.ssrc);
   assert.equal(rtpSeq(a), rtpSeq(last) + 1);
   assert.equal(rtpSeq(b), rtpSeq(last) + 2);
   const gap = (rtpTimestamp(a) - rtpTimestamp(last)) >>> 0;
-  assert.ok(gap >= 960 && gap < 48_000 * 5, `a talk spurt after the last packet, not before it: ${gap}`);
+  assert.equal(gap, 1500 * 48, 'a talk spurt 1.5 s (of 48 kHz ticks) after the last packet, by the packets\' own times');
   assert.equal(rtpTimestamp(b) - rtpTimestamp(a), 960);
   // a report of a source that takes the slot before its first packet is not passed on (the old mapping would lie)
   c.applySpeakerOrder(['s1', 's2', 's3', 'rx']);

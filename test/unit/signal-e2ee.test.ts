@@ -94,14 +94,14 @@ describe('end-to-end encryption on the server', () => {
     const r = await room(1);
     const p = r.people[0]!;
     // focus's offer of a slot session, and the bridge's map of who plays on its slots
-    s.bus.publish(subjects.signalOffer, { conferenceId: roomKey(r.name), participantId: p.id, sdp: 'v=0', version: 1, sources: [], slots: true });
-    assert.deepEqual(await p.c.nextOfType('offer'), { type: 'offer', sdp: 'v=0', version: 1, sources: [], slots: true });
+    s.bus.publish(subjects.signalOffer, { conferenceId: roomKey(r.name), participantId: p.id, sdp: 'v=0', version: 1, sources: [], slots: true, bridgeId: 'b1', session: '7' });
+    assert.deepEqual(await p.c.nextOfType('offer'), { type: 'offer', sdp: 'v=0', version: 1, sources: [], slots: true, session: '7' });
     const map = { bridgeId: 'b1', conferenceId: roomKey(r.name), endpointId: p.id, version: 3, slots: [{ mid: '5', participantId: r.modId, kind: 'video', role: 'video' }] };
     // malformed maps are dropped (an id of 129 characters, a mid that is no number), the good one arrives
     s.bus.publish(subjects.bridgeSlotMap, { ...map, slots: [{ mid: '5', participantId: 'x'.repeat(129), kind: 'video' }] });
     s.bus.publish(subjects.bridgeSlotMap, { ...map, slots: [{ mid: '<b>', participantId: r.modId, kind: 'video' }] });
     s.bus.publish(subjects.bridgeSlotMap, map);
-    assert.deepEqual(await p.c.nextOfType('slot-map'), { type: 'slot-map', version: 3, sources: map.slots });
+    assert.deepEqual(await p.c.nextOfType('slot-map'), { type: 'slot-map', session: '7', version: 3, sources: map.slots });
     assert.ok(await r.mod.nothingLike((m) => m.type === 'slot-map'), 'only the session it is for');
     const e = await r.mod.expectError({ type: 'set-e2ee', enabled: true });
     assert.equal(e.code, 'e2ee-refused');

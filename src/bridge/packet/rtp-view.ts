@@ -52,6 +52,11 @@ export class RtpView {
    * constructor, at least 2 bytes); -1: none. Every copy sent to a receiver is numbered there.
    */
   twccOffset = -1;
+  /**
+   * When the packet is being handled: the router's clock (performance.now(), ms) read once per packet, set by
+   * whoever parsed it (parse() leaves it alone). The slot rewriters measure a stream's idle time with it.
+   */
+  atMs = 0;
 
   private readonly vp8Pt: number;
   private readonly twccId: number;

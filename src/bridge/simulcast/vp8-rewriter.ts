@@ -6,8 +6,12 @@
  *   counted, and dropped packets of the current layer (padding-only, unneeded temporal layers) shift the
  *   offset so the next forwarded one follows. Input losses stay visible as gaps (the receiver NACKs them).
  * - Spatial switches only at a keyframe of the target layer (the keyframe callback asks for one when the
- *   target changes). At a switch, sequence number, timestamp (+ one frame interval), picture id and
- *   TL0PICIDX continue from the last values sent.
+ *   target changes). At a switch, sequence number, timestamp, picture id and TL0PICIDX continue from the last
+ *   values sent. The timestamp step: one frame interval when another layer played up to the switch (a held
+ *   keyframe was captured with the last frames sent); when the stream stood still (a new source on a receive
+ *   slot, last-N gave it back, the receiver's tile came back) the wall-clock time since the last packet sent, in
+ *   90 kHz ticks (at least one frame), as Jitsi Videobridge does: the receiver's jitter buffer then sees a
+ *   timestamp jump that matches the pause, not a frame that seems to have been captured right after the last.
  * - While a layer plays, the switch waits until the target's keyframe is whole (holdForKeyframe): senders
  *   pace a large keyframe over a few hundred ms, and switching at its first packet froze the picture that
  *   long. The caller then forwards the keyframe from the layer's retransmission buffer.
@@ -36,6 +40,9 @@ import { RTX_SLOTS } from '../retransmit-buffer.ts';
 export const REWRITE_HISTORY = RTX_SLOTS;
 const HISTORY = REWRITE_HISTORY;
 const NO_INT32 = new Int32Array(0);
+
+/** The VP8 RTP clock: ticks per millisecond (90 kHz). */
+const TICKS_PER_MS = 90;
 
 /** Every temporal layer. */
 export const ALL_TEMPORAL = 7;
@@ -67,6 +74,8 @@ export class Vp8Rewriter {
   private lastTs = 0;
   private lastPic = -1;
   private lastTl0 = -1;
+  /** When the last packet was sent (the caller's clock, ms). */
+  private lastMs = 0;
   /** Input seq of the keyframe the current layer was switched to: its older packets are dropped. */
   private switchSeq = 0;
   private afterSwitch = false;
@@ -106,6 +115,7 @@ export class Vp8Rewriter {
     this.lastTs = previous.lastTs;
     this.lastPic = previous.lastPic;
     this.lastTl0 = previous.lastTl0;
+    this.lastMs = previous.lastMs;
   }
 
   /** true while waiting for a keyframe of the target layer (re-request it, throttled, while so). */
@@ -181,21 +191,22 @@ export class Vp8Rewriter {
    * Rewrites buf[0..len) (plaintext RTP of simulcast layer `layer`, its VP8 descriptor parsed into info)
    * for this receiver. false: do not send it.
    */
-  rewrite(buf: Buffer, len: number, layer: number, info: Vp8Info): boolean {
+  rewrite(buf: Buffer, len: number, layer: number, info: Vp8Info, nowMs = 0): boolean {
     const hl = rtpHeaderLength(buf, len);
     const end = rtpPayloadEnd(buf, len);
     if (hl < 0 || end < 0) return false;
-    return this.rewriteParsed(buf, hl, end, rtpSeq(buf), rtpTimestamp(buf), layer, info);
+    return this.rewriteParsed(buf, hl, end, rtpSeq(buf), rtpTimestamp(buf), layer, info, nowMs);
   }
 
   /**
    * rewrite() of a packet already parsed (an RtpView): header length `hl`, payload end `end`, input `seq` and
-   * timestamp `ts`. buf may be a copy of the parsed packet (same layout).
+   * timestamp `ts`, handled at `nowMs` (a monotonic ms clock: the packet's RtpView.atMs). buf may be a copy of the
+   * parsed packet (same layout).
    */
-  rewriteParsed(buf: Buffer, hl: number, end: number, seq: number, ts: number, layer: number, info: Vp8Info): boolean {
+  rewriteParsed(buf: Buffer, hl: number, end: number, seq: number, ts: number, layer: number, info: Vp8Info, nowMs = 0): boolean {
     if (layer !== this.currentLayer) {
       if (layer !== this.targetLayer || end === hl || !info.keyframe) return false;
-      this.switchTo(seq, ts, layer, info);
+      this.switchTo(seq, ts, layer, info, nowMs);
     }
     if (this.afterSwitch) {
       const s = seqDiff(seq, this.switchSeq);
@@ -256,6 +267,7 @@ export class Vp8Rewriter {
       this.started = true;
       this.lastSeq = outSeq;
       this.lastTs = outTs;
+      this.lastMs = nowMs;
       if (outPic >= 0) this.lastPic = outPic;
       if (outTl0 >= 0) this.lastTl0 = outTl0;
     }
@@ -301,10 +313,12 @@ export class Vp8Rewriter {
     return true;
   }
 
-  private switchTo(seq: number, ts: number, layer: number, info: Vp8Info): void {
+  private switchTo(seq: number, ts: number, layer: number, info: Vp8Info, nowMs: number): void {
     if (this.started) {
+      // another layer played up to here (a held switch): one frame; the stream stood still: the pause itself
+      const idleTicks = this.currentLayer < 0 ? Math.round((nowMs - this.lastMs) * TICKS_PER_MS) : 0;
       this.seqOffset = (seq - this.lastSeq - 1) & 0xffff;
-      this.tsOffset = (ts - this.lastTs - this.frameTicks) >>> 0;
+      this.tsOffset = (ts - this.lastTs - Math.max(this.frameTicks, idleTicks)) >>> 0;
       if (info.pictureId >= 0 && this.lastPic >= 0) this.picOffset = (info.pictureId - this.lastPic - 1) & 0x7fff;
       if (info.tl0PicIdx >= 0 && this.lastTl0 >= 0) this.tl0Offset = (info.tl0PicIdx - this.lastTl0 - 1) & 0xff;
     }

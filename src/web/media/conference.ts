@@ -344,11 +344,11 @@ export class Conference extends Store<ConferenceState> {
             // the sources may have changed, and focus offers again after our server-side state changed: say it again
             this.tileSizes.schedule(true);
           },
-          m.slots === true,
+          m.slots === true ? (m.session ?? '') : null,
         );
         break;
       case 'slot-map':
-        this.#peer.setSlotMap(m.sources);
+        this.#peer.setSlotMap(m.session, m.version, m.sources);
         break;
       case 'p2p-start':
       case 'p2p-stop':

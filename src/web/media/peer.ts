@@ -5,9 +5,11 @@
 // died or is stopping, and focus moved us): it gets a fresh connection, answered with the same local tracks,
 // and the old one is closed; the meeting (its roster, tiles, our mute state) carries on around it.
 // Slot mode (an offer with `slots`, in a big room): mids 3.. are fixed receive slots and `slot-map` messages say
-// whose media plays on each; a map change moves a track to another tile with no renegotiation.
+// whose media plays on each; a map change moves a track to another tile with no renegotiation. Only the newest
+// map of the current media session counts (slot-maps.ts): a late one from a bridge we left is never applied.
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
+import { NO_SLOT_MAP, slotMapReceived, slotSessionOffered, type SlotMapState } from './slot-maps.ts';
 import { MediaConnectionWatch } from './connection-watch.ts';
 import { activeLayers } from './video-quality.ts';
 
@@ -21,9 +23,10 @@ export interface OwnTracks {
 export class PeerSession {
   #pc: RTCPeerConnection | null = null;
   #sources: RemoteSource[] = [];
-  /** The session is in slot mode (from its last offer), and the last slot map the bridge sent. */
-  #slotMode = false;
-  #slotSources: RemoteSource[] = [];
+  /** The media session of the last offer applied when it is in slot mode (null: one m-line per source). */
+  #slotSession: string | null = null;
+  /** The slot maps: the current session's newest (updated as messages arrive, ahead of the queued offers). */
+  #slotMaps: SlotMapState = NO_SLOT_MAP;
   #remote = new RemoteMedia();
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -99,16 +102,20 @@ export class PeerSession {
     }
   }
 
-  /** Answers an offer after everything queued before it; `send` gets the answer's SDP (not once closed). */
-  answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void, slots = false): void {
+  /**
+   * Answers an offer after everything queued before it; `send` gets the answer's SDP (not once closed).
+   * `slotSession`: the offer is in slot mode, for that media session (null: one m-line per source).
+   */
+  answer(sdp: string, sources: RemoteSource[], send: (answerSdp: string) => void, slotSession: string | null = null): void {
+    // from now on only this session's maps count (its maps may arrive before the queue reaches this offer)
+    if (slotSession !== null) this.#slotMaps = slotSessionOffered(this.#slotMaps, slotSession);
     this.#enqueue(async () => {
       if (this.#closed) return;
       const current = this.#pc?.remoteDescription?.sdp;
       const renewed = !(this.#pc && (!current || iceUfrag(current) === iceUfrag(sdp)));
       const pc = renewed ? this.#renew() : this.#pc!;
-      if (renewed) this.#slotSources = []; // a new endpoint: its bridge sends a map of its own
-      this.#slotMode = slots;
-      this.#sources = slots ? this.#slotSources : sources;
+      this.#slotSession = slotSession;
+      this.#sources = slotSession === null ? sources : this.#slotSourcesOf(slotSession);
       await pc.setRemoteDescription({ type: 'offer', sdp });
       this.#prepare(pc); // synchronously after the offer: before our tracks are set and any frame flows
       await this.#applySenders();
@@ -120,12 +127,22 @@ export class PeerSession {
     });
   }
 
-  /** Slot mode: who plays on which receive slot now (the bridge's `slot-map`); the tracks move to their tiles. */
-  setSlotMap(sources: RemoteSource[]): void {
-    this.#slotSources = sources;
-    if (!this.#slotMode) return;
-    this.#sources = sources;
+  /**
+   * Slot mode: who plays on which receive slot now (the bridge's `slot-map` of media session `session`, version
+   * `version`); the tracks move to their tiles. A stale map (another session, not newer) changes nothing.
+   */
+  setSlotMap(session: string, version: number, sources: RemoteSource[]): void {
+    const next = slotMapReceived(this.#slotMaps, { session, version, sources });
+    if (next === this.#slotMaps) return;
+    this.#slotMaps = next;
+    if (this.#slotSession !== session) return; // its offer is still queued: applied with it
+    this.#sources = this.#slotSourcesOf(session);
     this.#remap();
+  }
+
+  /** Who plays on the slots of media session `session` by its newest map (nothing before its first map). */
+  #slotSourcesOf(session: string): RemoteSource[] {
+    return this.#slotMaps.session === session ? [...this.#slotMaps.sources] : [];
   }
 
   /** Puts the current tracks on the wire (after a mute, a device change, a screen share starting or stopping). */
@@ -144,8 +161,8 @@ export class PeerSession {
     this.#pc?.close();
     this.#pc = null;
     this.#sources = [];
-    this.#slotSources = [];
-    this.#slotMode = false;
+    this.#slotMaps = NO_SLOT_MAP;
+    this.#slotSession = null;
     this.#remote.clear();
     this.#onMedia(new Map());
     this.#onMediaFailed(false);

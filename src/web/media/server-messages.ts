@@ -35,6 +35,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     version: z.number(),
     sources: z.array(remoteSourceSchema),
     slots: z.boolean().optional(),
+    session: z.string().max(20).optional(),
   }),
   slotMapMessageSchema,
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
