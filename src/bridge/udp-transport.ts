@@ -27,6 +27,8 @@ const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const SEND_ERROR_SAMPLE = 16;
 /** A kernel arrival time older than this is not believed (the wall clock was stepped): now is used. */
 const MAX_ARRIVAL_AGE_MS = 5000;
+/** DTLS datagrams of native batches waiting at most (a flood of DTLS-looking datagrams is dropped beyond it). */
+const MAX_DTLS_QUEUE = 1024;
 
 /**
  * Whether this kernel gives a connected socket of a SO_REUSEPORT group all datagrams from its peer (and no
@@ -71,6 +73,8 @@ export class UdpTransport {
   private handlingFd = -1;
   /** The kernel arrival time of the datagram a native receiver is handling (-1 outside one). */
   private handlingArrival = -1;
+  /** DTLS datagrams of native batches waiting for their own turn (deferDtls). */
+  private readonly dtlsQueue: Array<{ buf: Buffer; address: string; port: number }> = [];
   /** One datagram sent natively outside a batch (too large for a slot, or the batch was full). */
   private readonly one = { offsets: new Int32Array(1), lengths: new Int32Array(1), addrs: new Uint32Array(1), ports: new Uint16Array(1) };
   private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number): void => {
@@ -278,13 +282,45 @@ export class UdpTransport {
       const b0 = msg[0];
       if (b0 >= 128 && b0 <= 191) this.sink.onMedia(msg, address, port);
       else if (b0 <= 3) this.sink.onStun(msg, address, port);
-      // DTLS records may be kept by the handshake (reassembly): its own copy when msg is a view of the arena
-      else if (b0 >= 20 && b0 <= 63) this.sink.onDtls(this.handlingArrival >= 0 ? Buffer.from(msg) : msg, address, port);
+      else if (b0 >= 20 && b0 <= 63) {
+        if (this.handlingArrival >= 0) this.deferDtls(msg, address, port);
+        else this.sink.onDtls(msg, address, port);
+      }
       else c.dropUnknownType++;
     } catch {
       c.dropError++;
     }
   }
+
+  /**
+   * A DTLS datagram of a native batch: handled on its own turn of the event loop, after the batch. werift's
+   * handshake continues in promises; dgram ran them (the microtasks) between one datagram and the next, and a
+   * client that sends each record of a flight as its own datagram (werift's, the load tester's) needs that. Its
+   * own copy too (the arena is reused; the handshake may keep records). Rare: a few per join.
+   */
+  private deferDtls(msg: Buffer, address: string, port: number): void {
+    const q = this.dtlsQueue;
+    if (q.length >= MAX_DTLS_QUEUE) {
+      this.counters.dropDtls++;
+      return;
+    }
+    q.push({ buf: Buffer.from(msg), address, port });
+    if (q.length === 1) setImmediate(this.nextDtls);
+  }
+
+  private readonly nextDtls = (): void => {
+    const d = this.dtlsQueue.shift();
+    if (d === undefined || this.closed) {
+      this.dtlsQueue.length = 0;
+      return;
+    }
+    try {
+      this.sink.onDtls(d.buf, d.address, d.port);
+    } catch {
+      this.counters.dropError++;
+    }
+    if (this.dtlsQueue.length > 0) setImmediate(this.nextDtls);
+  };
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;
@@ -299,11 +335,12 @@ export class UdpTransport {
         return;
       }
     }
-    const socket = this.socket;
-    if (socket === null) {
+    if (this.receiver !== null) {
       this.sendOne(buf, offset, length, port, address);
       return;
     }
+    // never bound (the control thread of a bridge with media workers): dgram binds a port of its own, as it did
+    const socket = (this.socket ??= this.unboundSocket());
     try {
       if ((++this.sends & (SEND_ERROR_SAMPLE - 1)) === 0) socket.send(buf, offset, length, port, address, this.onSent);
       else socket.send(buf, offset, length, port, address);
@@ -312,6 +349,12 @@ export class UdpTransport {
     } catch {
       this.counters.sendErrors++;
     }
+  }
+
+  private unboundSocket(): dgram.Socket {
+    const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    socket.on('error', this.onSocketError);
+    return socket;
   }
 
   /** One datagram the batch did not take (larger than its slots), sent now by the module (no dgram socket). */

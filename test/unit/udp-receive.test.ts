@@ -132,7 +132,8 @@ test('bad arguments are errors; garbage, empty and oversized datagrams are count
       `const all=[Buffer.alloc(0),Buffer.alloc(9000,0x80),Buffer.from([0xff,1,2]),Buffer.from([0x80,1]),Buffer.from([0x00,1,2,3]),Buffer.from([22,254,253])];` +
         `let k=0;for(const b of all)d.send(b,port,'127.0.0.1',()=>{if(++k===all.length)d.close()});`,
     );
-    await until(() => counters.packetsIn >= 6);
+    // (DTLS datagrams of a batch are handled on their own turn after it)
+    await until(() => counters.packetsIn >= 6 && got.length >= 3);
     assert.equal(counters.packetsIn, 6);
     assert.equal(counters.dropMalformed, 1, 'the 9000-byte datagram (larger than a slot)');
     assert.equal(counters.dropUnknownType, 2, 'the empty one and the 0xff one');
