@@ -138,8 +138,13 @@ export class UdpTransport {
           this.port = rmod.localPort(fd);
           return Promise.resolve(this.port);
         } catch (e) {
-          this.receiver?.close();
+          // the receiver owns the socket once made; before, it is closed here
+          if (this.receiver !== null) this.receiver.close();
+          else rmod.closeFd(fd);
           this.receiver = null;
+          this.batch = null;
+          this.mod = null;
+          this.fd = -1;
           return Promise.reject(e as Error);
         }
       }
