@@ -15,6 +15,7 @@ import os from 'node:os';
 import { literalLookup } from '../net/udp.ts';
 import type { BridgeCounters } from './counters.ts';
 import { ipv4Number, MAX_BATCH, nativeReceive, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
+import { DtlsTurns } from './native/dtls-turns.ts';
 import { NativeReceiver } from './native/udp-receive.ts';
 
 export interface DatagramSink {
@@ -28,8 +29,6 @@ const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
 const SEND_ERROR_SAMPLE = 16;
 /** A kernel arrival time older than this is not believed (the wall clock was stepped): now is used. */
 const MAX_ARRIVAL_AGE_MS = 5000;
-/** DTLS datagrams of native batches waiting at most (a flood of DTLS-looking datagrams is dropped beyond it). */
-const MAX_DTLS_QUEUE = 1024;
 
 /**
  * Whether this kernel gives a connected socket of a SO_REUSEPORT group all datagrams from its peer (and no
@@ -74,8 +73,8 @@ export class UdpTransport {
   private handlingFd = -1;
   /** The kernel arrival time of the datagram a native receiver is handling (-1 outside one). */
   private handlingArrival = -1;
-  /** DTLS datagrams of native batches waiting for their own turn (deferDtls). */
-  private readonly dtlsQueue: Array<{ buf: Buffer; address: string; port: number }> = [];
+  /** DTLS datagrams of native batches, each handled on its own turn after the batch. */
+  private readonly dtlsTurns: DtlsTurns;
   /** One datagram sent natively outside a batch (too large for a slot, or the batch was full). */
   private readonly one = { offsets: new Int32Array(1), lengths: new Int32Array(1), addrs: new Uint32Array(1), ports: new Uint16Array(1) };
   private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number): void => {
@@ -106,6 +105,7 @@ export class UdpTransport {
     this.nativeReceive = nativeReceive;
     this.counters = counters;
     this.onSocketError = onSocketError;
+    this.dtlsTurns = new DtlsTurns((buf, address, port) => sink.onDtls(buf, address, port), counters);
     this.onSent = (error) => {
       if (error) counters.sendErrors++;
     };
@@ -289,7 +289,7 @@ export class UdpTransport {
       if (b0 >= 128 && b0 <= 191) this.sink.onMedia(msg, address, port);
       else if (b0 <= 3) this.sink.onStun(msg, address, port);
       else if (b0 >= 20 && b0 <= 63) {
-        if (this.handlingArrival >= 0) this.deferDtls(msg, address, port);
+        if (this.handlingArrival >= 0) this.dtlsTurns.add(msg, address, port);
         else this.sink.onDtls(msg, address, port);
       }
       else c.dropUnknownType++;
@@ -298,35 +298,6 @@ export class UdpTransport {
     }
   }
 
-  /**
-   * A DTLS datagram of a native batch: handled on its own turn of the event loop, after the batch. werift's
-   * handshake continues in promises; dgram ran them (the microtasks) between one datagram and the next, and a
-   * client that sends each record of a flight as its own datagram (werift's, the load tester's) needs that. Its
-   * own copy too (the arena is reused; the handshake may keep records). Rare: a few per join.
-   */
-  private deferDtls(msg: Buffer, address: string, port: number): void {
-    const q = this.dtlsQueue;
-    if (q.length >= MAX_DTLS_QUEUE) {
-      this.counters.dropDtls++;
-      return;
-    }
-    q.push({ buf: Buffer.from(msg), address, port });
-    if (q.length === 1) setImmediate(this.nextDtls);
-  }
-
-  private readonly nextDtls = (): void => {
-    const d = this.dtlsQueue.shift();
-    if (d === undefined || this.closed) {
-      this.dtlsQueue.length = 0;
-      return;
-    }
-    try {
-      this.sink.onDtls(d.buf, d.address, d.port);
-    } catch {
-      this.counters.dropError++;
-    }
-    if (this.dtlsQueue.length > 0) setImmediate(this.nextDtls);
-  };
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;
@@ -400,6 +371,7 @@ export class UdpTransport {
     if (this.closed) return Promise.resolve();
     this.flush();
     this.closed = true;
+    this.dtlsTurns.stop();
     for (const close of [...this.connected]) close();
     if (this.receiver !== null) {
       // closes the socket too: nothing is handled after this

@@ -3,7 +3,8 @@
 // recvmmsg batch, each with its own bytes, sender and kernel arrival time; bad datagrams are counted, not fatal;
 // closing stops every callback, also with datagrams still queued in the kernel or in the batch being handled;
 // connected sockets of a shared port read natively too; a worker thread that ends without closing is cleaned up.
-// The dgram fallback (nativeReceive off, or no module) is checked beside it.
+// DTLS datagrams of a batch are handled one per event-loop turn (werift's promises run between them, as with
+// dgram). The dgram fallback (nativeReceive off, or no module) is checked beside it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -11,6 +12,7 @@ import dgram from 'node:dgram';
 import { Worker } from 'node:worker_threads';
 import { BridgeCounters } from '../../src/bridge/counters.ts';
 import { nativeReceive, nativeUdp } from '../../src/bridge/native/udp-batch.ts';
+import { DtlsTurns } from '../../src/bridge/native/dtls-turns.ts';
 import { ipv4String, NativeReceiver } from '../../src/bridge/native/udp-receive.ts';
 import { UdpTransport, type DatagramSink } from '../../src/bridge/udp-transport.ts';
 
@@ -266,4 +268,24 @@ test('nativeReceive off: dgram reads the native socket, still dated by the kerne
   } finally {
     await t.close();
   }
+});
+
+test('DTLS datagrams of a batch: copies, one per turn, promises run between them; a flood is capped; stop drops the rest', async () => {
+  const counters = new BridgeCounters();
+  const log: string[] = [];
+  const turns = new DtlsTurns((buf, address, port) => {
+    log.push(`handle ${buf[0]} ${address}:${port}`);
+    void Promise.resolve().then(() => log.push(`promise after ${buf[0]}`));
+  }, counters);
+  const arena = Buffer.from([22, 23, 24]);
+  for (let i = 0; i < 3; i++) turns.add(arena.subarray(i, i + 1), '10.0.0.1', 5000 + i);
+  arena.fill(0); // the arena is reused at once: each waits as its own copy
+  assert.deepEqual(log, []);
+  await until(() => log.length >= 6);
+  assert.deepEqual(log, ['handle 22 10.0.0.1:5000', 'promise after 22', 'handle 23 10.0.0.1:5001', 'promise after 23', 'handle 24 10.0.0.1:5002', 'promise after 24']);
+  for (let i = 0; i < 1030; i++) turns.add(Buffer.from([22]), '10.0.0.1', 1);
+  assert.equal(counters.dropDtls, 6);
+  turns.stop();
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal((log as string[]).filter((l) => l.startsWith('handle')).length, 3, 'nothing after stop');
 });

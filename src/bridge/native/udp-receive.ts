@@ -6,7 +6,7 @@
 // Invariant for every consumer: a datagram's bytes are valid only during the synchronous call that handles it;
 // the arena is written by the next batch. Whatever is kept past it is copied (the retransmit buffer, the rings to
 // other workers, the pacer and the output slots copy already; DTLS datagrams are copied and
-// handled on their own turns, udp-transport.ts).
+// handled on their own turns, dtls-turns.ts).
 // Arrival times are the kernel's (SO_TIMESTAMPNS), one per datagram.
 import type { UdpReceiveModule } from './udp-batch.ts';
 
