@@ -18,13 +18,15 @@
 //       kernel's receive timestamp of the last datagram read. Called from the message handler of the socket
 //       (libuv reads one datagram and runs its callback before reading the next), it dates that datagram,
 //       however late the event loop got to it. -1 when the kernel has no stamp (the first datagram: the first
-//       call turns stamping on).
+//       call turns stamping on). The dgram receive path's; the native one (udp-receive.c: recvmmsg batches
+//       with SO_TIMESTAMPNS) gets every datagram's time with the datagram.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include "napi-typed.h"
+#include "udp-receive.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -242,5 +244,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sendEach", f);
   napi_create_function(env, "receiveAgeMs", NAPI_AUTO_LENGTH, ReceiveAgeMs, NULL, &f);
   napi_set_named_property(env, exports, "receiveAgeMs", f);
+  udp_receive_init(env, exports);
   return exports;
 }

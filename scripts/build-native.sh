@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Tertulia's optional native modules with the C compiler and the Node-API headers of the Node that runs
-# Tertulia: native/udp-batch.c (the bridge's batched sends and kernel arrival times), native/srtp.c (SRTP protect
+# Tertulia: native/udp-batch.c + udp-receive.c (the bridge's batched sends and receives, kernel arrival times), native/srtp.c (SRTP protect
 # with the OpenSSL inside Node, through Node's headers) and native/opus.c (libopus for the SIP gateway, when
 # Debian's libopus-dev is installed). Each has a tested fallback (dgram and event-loop times; SRTP in TypeScript;
 # a WebAssembly libopus), so a missing compiler, header or library is said and is not an error.
@@ -10,7 +10,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE="${1:-node}"
 [ "$(uname -s)" = Linux ] || exit 0
 
-stale() { ! [ -f "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/$1.c" -nt "$ROOT/native/build/$1.node" ] || [ "$ROOT/native/napi-typed.h" -nt "$ROOT/native/build/$1.node" ]; }
+# a module is rebuilt when its source, a shared header or (udp-batch) its receive side changed
+stale() {
+  local out="$ROOT/native/build/$1.node" f
+  [ -f "$out" ] || return 0
+  for f in "$ROOT/native/$1.c" "$ROOT/native/napi-typed.h" "$ROOT/native/udp-receive.h" "$ROOT/native/udp-receive.c"; do
+    [ "$f" -nt "$out" ] && return 0
+  done
+  return 1
+}
 stale udp-batch || stale srtp || stale opus || exit 0
 
 CC="${CC:-$(command -v cc || command -v gcc || true)}"
@@ -45,7 +53,7 @@ build() {
     echo "[tertulia] could not build native/$name.c (see native/build/$name-error.log): $fallback" >&2
   fi
 }
-build udp-batch "the bridge's native send module" "the bridge sends with Node's dgram"
+build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c"
 # no -lcrypto: the module uses the OpenSSL symbols Node itself exports (as Node's own headers describe them)
 build srtp "the native SRTP module" "the bridge protects SRTP in TypeScript"
 if [ -f /usr/include/opus/opus.h ]; then

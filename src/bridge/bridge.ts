@@ -115,6 +115,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       },
       opts.reusePort ?? false,
       opts.config.nativeSend,
+      opts.config.nativeReceive,
     );
     this.router = new Router(this);
     if (opts.config.pacer) this.router.pacing = new Pacing(this.counters, () => this.router.nextSlot());

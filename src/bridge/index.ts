@@ -317,7 +317,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   announceTimer.unref();
   tickTimer.unref();
 
-  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount, batchedSends: opts.config.nativeSend && nativeUdp() !== null }, 'bridge started');
+  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount, batchedSends: opts.config.nativeSend && nativeUdp() !== null, batchedReceives: bridge.udp.batchedReceive }, 'bridge started');
 
   let closing: Promise<void> | null = null;
   return {

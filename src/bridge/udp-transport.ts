@@ -1,14 +1,22 @@
-// The one UDP socket of the bridge and the RFC 7983 demultiplexer in its message handler (ICE-TCP
-// connections have their own: tcp-transport.ts). With the native module built
-// (native/udp-batch.ts) the socket is opened by it and the datagrams sent during one callback leave together
-// in one sendmmsg call; otherwise each goes through dgram. The module also dates each received datagram by
-// the kernel's clock (arrivalMs): transport-cc feedback must report when a packet reached the host, not when a
-// busy event loop got to it, or the sender's delay-based estimator reads CPU load as a congested network.
+// The one UDP socket of the bridge and the RFC 7983 demultiplexer its datagrams go through (ICE-TCP
+// connections have their own: tcp-transport.ts). Three ways to run it, fastest first:
+// - native receive and send (the module is built, `nativeSend` and `nativeReceive` on; nativeReceive is off by
+//   default until it shows a benefit for the whole server, docs/BENCHMARKS.md "Batched receive"): the module opens the
+//   socket, reads datagrams in recvmmsg batches with their kernel arrival times (native/udp-receive.ts: one
+//   JavaScript call per batch, each datagram a view of the module's arena, valid only while it is handled) and
+//   sends the datagrams queued during one callback in one sendmmsg call. No dgram socket at all.
+// - native send only (`nativeReceive` off, the default): dgram reads the module's socket, one datagram per callback, dated by
+//   the kernel (one ioctl per datagram); sends as above.
+// - dgram only (no module, or `nativeSend` off): Node reads and sends; arrival times are the event loop's.
+// Transport-cc feedback must report when a packet reached the host, not when a busy event loop got to it, or the
+// sender's delay-based estimator reads CPU load as a congested network (arrivalMs).
 import dgram from 'node:dgram';
 import os from 'node:os';
 import { literalLookup } from '../net/udp.ts';
 import type { BridgeCounters } from './counters.ts';
-import { MAX_BATCH, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
+import { ipv4Number, MAX_BATCH, nativeReceive, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
+import { DtlsTurns } from './native/dtls-turns.ts';
+import { NativeReceiver } from './native/udp-receive.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -37,47 +45,75 @@ export function connectedSocketsWork(release = os.release(), platform = process.
 export const CONNECTED_SOCKETS_WORK = connectedSocketsWork();
 
 export class UdpTransport {
-  readonly socket: dgram.Socket;
+  /** Node's socket (null when the native module receives and sends: it owns the socket then). */
+  socket: dgram.Socket | null = null;
   port = 0;
   private readonly sink: DatagramSink;
   private readonly counters: BridgeCounters;
+  private readonly onSocketError: (error: Error) => void;
   private readonly onSent: (error: Error | null) => void;
   private sends = 0;
   private readonly reusePort: boolean;
   /** Set when the socket was opened natively (`nativeSend` and the module is built). */
   private batch: SendBatch | null = null;
   private readonly nativeSend: boolean;
+  private readonly nativeReceive: boolean;
   private closed = false;
   /** The address the socket is bound to (connected sockets bind to it too). */
   private bindAddress = '0.0.0.0';
-  /** Connected sockets open now (see connectTo). */
-  private readonly connected = new Set<dgram.Socket>();
+  /** How connected sockets open now are closed (see connectTo). */
+  private readonly connected = new Set<() => void>();
   /** The native module when it opened the sockets (arrival times from the kernel), else null. */
   private mod: UdpBatchModule | null = null;
-  /** The descriptor of the socket whose datagram is being handled (-1 outside a message callback). */
+  /** The native socket's descriptor (-1: dgram's own). */
+  private fd = -1;
+  /** The main socket's batched reads (native receive), else null. */
+  private receiver: NativeReceiver | null = null;
+  /** The descriptor of the socket whose datagram dgram is handling (-1 outside a message callback). */
   private handlingFd = -1;
-  private readonly onMainMessage: (msg: Buffer, rinfo: dgram.RemoteInfo) => void;
+  /** The kernel arrival time of the datagram a native receiver is handling (-1 outside one). */
+  private handlingArrival = -1;
+  /** DTLS datagrams of native batches, each handled on its own turn after the batch. */
+  private readonly dtlsTurns: DtlsTurns;
+  /** One datagram sent natively outside a batch (too large for a slot, or the batch was full). */
+  private readonly one = { offsets: new Int32Array(1), lengths: new Int32Array(1), addrs: new Uint32Array(1), ports: new Uint16Array(1) };
+  private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number): void => {
+    this.handlingArrival = arrivalMs;
+    this.demultiplex(buf, address, port);
+    this.handlingArrival = -1;
+  };
+  private readonly onTruncated = (): void => {
+    this.counters.packetsIn++;
+    this.counters.dropMalformed++;
+  };
 
+  /**
+   * `nativeSend`: the module (when built) opens the socket and sends in batches; `nativeReceive` (with it): the
+   * module reads too, in recvmmsg batches.
+   */
   constructor(
     sink: DatagramSink,
     counters: BridgeCounters,
     onSocketError: (error: Error) => void,
     reusePort = false,
     nativeSend = true,
+    nativeReceive = false,
   ) {
     this.sink = sink;
     this.reusePort = reusePort;
     this.nativeSend = nativeSend;
+    this.nativeReceive = nativeReceive;
     this.counters = counters;
-    // Every address the bridge sends to is an IPv4 literal from a received datagram: skip dns.lookup
-    // (and the extra tick it costs per send).
-    this.socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort });
-    this.onMainMessage = this.messageHandler(-1);
-    this.socket.on('message', this.onMainMessage);
-    this.socket.on('error', onSocketError);
+    this.onSocketError = onSocketError;
+    this.dtlsTurns = new DtlsTurns((buf, address, port) => sink.onDtls(buf, address, port), counters);
     this.onSent = (error) => {
       if (error) counters.sendErrors++;
     };
+  }
+
+  /** Whether datagrams are read in native batches (after bind). */
+  get batchedReceive(): boolean {
+    return this.receiver !== null;
   }
 
   bind(address: string, port: number): Promise<number> {
@@ -92,25 +128,49 @@ export class UdpTransport {
       }
       this.batch = new SendBatch(mod, fd);
       this.mod = mod;
-      this.socket.off('message', this.onMainMessage);
-      this.socket.on('message', this.messageHandler(fd));
+      this.fd = fd;
+      const rmod = this.nativeReceive ? nativeReceive(mod) : null;
+      if (rmod !== null) {
+        try {
+          this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>
+            this.onSocketError(new Error(`media socket: errno ${errno}`)),
+          );
+          this.port = rmod.localPort(fd);
+          return Promise.resolve(this.port);
+        } catch (e) {
+          // the receiver owns the socket once made; before, it is closed here
+          if (this.receiver !== null) this.receiver.close();
+          else rmod.closeFd(fd);
+          this.receiver = null;
+          this.batch = null;
+          this.mod = null;
+          this.fd = -1;
+          return Promise.reject(e as Error);
+        }
+      }
     }
+    // Every address the bridge sends to is an IPv4 literal from a received datagram: skip dns.lookup
+    // (and the extra tick it costs per send).
+    const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort: this.reusePort });
+    this.socket = socket;
+    socket.on('message', this.messageHandler(fd));
+    socket.on('error', this.onSocketError);
     return new Promise((resolve, reject) => {
       const onError = (e: Error) => reject(e);
-      this.socket.once('error', onError);
+      socket.once('error', onError);
       const bound = () => {
-        this.socket.off('error', onError);
+        socket.off('error', onError);
         try {
-          this.socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
-          this.socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
+          socket.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+          socket.setSendBufferSize(SOCKET_BUFFER_BYTES);
         } catch {
           // the kernel caps buffer sizes; the defaults work, just with less headroom
         }
-        this.port = this.socket.address().port;
+        this.port = socket.address().port;
         resolve(this.port);
       };
-      if (fd >= 0) this.socket.bind({ fd }, bound);
-      else this.socket.bind(port, address, bound);
+      if (fd >= 0) socket.bind({ fd }, bound);
+      else socket.bind(port, address, bound);
     });
   }
 
@@ -118,11 +178,14 @@ export class UdpTransport {
    * Opens a socket on the same address and port (SO_REUSEPORT: the port is shared) connected to
    * address:port: the kernel gives it every datagram from that remote address from now on, whichever socket
    * of the group the address hashes to (Linux prefers a connected socket). Its datagrams go through the same
-   * demultiplexer; sending stays on the main socket. Resolves to a function that closes it.
+   * demultiplexer; sending stays on the main socket. Resolves to a function that closes it. A later error on
+   * it (an ICMP port unreachable from the peer) closes it: the main socket still receives.
    */
   connectTo(address: string, port: number): Promise<() => void> {
     if (this.closed || !this.reusePort) return Promise.reject(new Error('no shared media port to connect on'));
     if (!CONNECTED_SOCKETS_WORK) return Promise.reject(new Error('connected sockets of a shared port need Linux 5.3 or later'));
+    const rmod = this.receiver !== null ? nativeReceive(this.mod) : null;
+    if (rmod !== null) return this.connectNative(rmod, address, port);
     const s = dgram.createSocket({ type: 'udp4', lookup: literalLookup, reusePort: true });
     // opened by the native module when it is there, so its datagrams are dated by the kernel too
     let fd = -1;
@@ -134,15 +197,15 @@ export class UdpTransport {
       }
     }
     s.on('message', this.messageHandler(fd));
-    this.connected.add(s);
     const close = () => {
-      if (!this.connected.delete(s)) return;
+      if (!this.connected.delete(close)) return;
       try {
         s.close();
       } catch {
         // already closed
       }
     };
+    this.connected.add(close);
     return new Promise((resolve, reject) => {
       const fail = (e: Error) => {
         close();
@@ -155,7 +218,6 @@ export class UdpTransport {
           if (error) fail(error);
           else if (this.closed) fail(new Error('closed'));
           else {
-            // a later error (an ICMP unreachable from the peer) only ends this socket: the main one still receives
             s.on('error', close);
             resolve(close);
           }
@@ -166,31 +228,55 @@ export class UdpTransport {
     });
   }
 
+  /** connectTo with the module's batched reads. */
+  private connectNative(rmod: NonNullable<ReturnType<typeof nativeReceive>>, address: string, port: number): Promise<() => void> {
+    let fd = -1;
+    let receiver: NativeReceiver | null = null;
+    const close = () => {
+      if (!this.connected.delete(close)) return;
+      receiver?.close();
+    };
+    try {
+      fd = rmod.openUdp4(this.bindAddress, this.port, true);
+      rmod.connectUdp4(fd, address, port);
+      // an error (the peer's ICMP port unreachable: ECONNREFUSED) ends this socket; the main one still receives
+      receiver = new NativeReceiver(rmod, fd, 0, this.onNativeDatagram, this.onTruncated, close);
+    } catch (e) {
+      if (receiver === null && fd >= 0) rmod.closeFd(fd);
+      return Promise.reject(e as Error);
+    }
+    this.connected.add(close);
+    return Promise.resolve(close);
+  }
+
   /**
    * When the datagram being handled reached this host, in performance.now() milliseconds: the kernel's
    * receive time when the native module opened the socket, else now. Valid only while a datagram of this
-   * transport is being handled (synchronously, from its message callback): libuv reads one datagram and runs
-   * the callback before it reads the next, and the kernel keeps the time of the last one read. `now`: the
-   * caller's performance.now() for this packet, when it has one.
+   * transport is being handled (synchronously, from its message callback). `now`: the caller's
+   * performance.now() for this packet, when it has one.
    */
   arrivalMs(now: number = performance.now()): number {
+    // native receive: the batch brought each datagram's time
+    if (this.handlingArrival >= 0) return this.handlingArrival < now ? this.handlingArrival : now;
+    // dgram reading the module's socket: libuv reads one datagram and runs the callback before it reads the
+    // next, and the kernel keeps the time of the last one read
     if (this.handlingFd < 0 || this.mod === null) return now;
     const age = this.mod.receiveAgeMs(this.handlingFd);
     // no stamp yet, or the wall clock was stepped meanwhile: now is the best guess
     return age >= 0 && age < MAX_ARRIVAL_AGE_MS ? now - age : now;
   }
 
-  /** RFC 7983 demultiplexing of one socket's datagrams (fd: its descriptor when native, for arrivalMs). */
+  /** dgram's handler for one socket's datagrams (fd: its descriptor when native, for arrivalMs). */
   private messageHandler(fd: number): (msg: Buffer, rinfo: dgram.RemoteInfo) => void {
     return (msg, rinfo) => {
       this.handlingFd = fd;
-      this.demultiplex(msg, rinfo);
+      this.demultiplex(msg, rinfo.address, rinfo.port);
       this.handlingFd = -1;
     };
   }
 
-  /** Never throws: a failure drops the datagram and is counted. */
-  private demultiplex(msg: Buffer, rinfo: dgram.RemoteInfo): void {
+  /** RFC 7983 demultiplexing. Never throws: a failure drops the datagram and is counted. */
+  private demultiplex(msg: Buffer, address: string, port: number): void {
     const c = this.counters;
     c.packetsIn++;
     c.bytesIn += msg.length;
@@ -200,14 +286,18 @@ export class UdpTransport {
         return;
       }
       const b0 = msg[0];
-      if (b0 >= 128 && b0 <= 191) this.sink.onMedia(msg, rinfo.address, rinfo.port);
-      else if (b0 <= 3) this.sink.onStun(msg, rinfo.address, rinfo.port);
-      else if (b0 >= 20 && b0 <= 63) this.sink.onDtls(msg, rinfo.address, rinfo.port);
+      if (b0 >= 128 && b0 <= 191) this.sink.onMedia(msg, address, port);
+      else if (b0 <= 3) this.sink.onStun(msg, address, port);
+      else if (b0 >= 20 && b0 <= 63) {
+        if (this.handlingArrival >= 0) this.dtlsTurns.add(msg, address, port);
+        else this.sink.onDtls(msg, address, port);
+      }
       else c.dropUnknownType++;
     } catch {
       c.dropError++;
     }
   }
+
 
   send(buf: Buffer, offset: number, length: number, port: number, address: string): void {
     if (this.closed) return;
@@ -222,14 +312,52 @@ export class UdpTransport {
         return;
       }
     }
+    if (this.receiver !== null) {
+      this.sendOne(buf, offset, length, port, address);
+      return;
+    }
+    // never bound (the control thread of a bridge with media workers): dgram binds a port of its own, as it did
+    const socket = (this.socket ??= this.unboundSocket());
     try {
-      if ((++this.sends & (SEND_ERROR_SAMPLE - 1)) === 0) this.socket.send(buf, offset, length, port, address, this.onSent);
-      else this.socket.send(buf, offset, length, port, address);
+      if ((++this.sends & (SEND_ERROR_SAMPLE - 1)) === 0) socket.send(buf, offset, length, port, address, this.onSent);
+      else socket.send(buf, offset, length, port, address);
       this.counters.packetsOut++;
       this.counters.bytesOut += length;
     } catch {
       this.counters.sendErrors++;
     }
+  }
+
+  private unboundSocket(): dgram.Socket {
+    const socket = dgram.createSocket({ type: 'udp4', lookup: literalLookup });
+    socket.on('error', this.onSocketError);
+    return socket;
+  }
+
+  /** One datagram the batch did not take (larger than its slots), sent now by the module (no dgram socket). */
+  private sendOne(buf: Buffer, offset: number, length: number, port: number, address: string): void {
+    const addr = ipv4Number(address);
+    if (addr < 0 || this.mod === null) {
+      this.counters.sendErrors++;
+      return;
+    }
+    // what was queued leaves first, in order
+    this.flush();
+    const one = this.one;
+    one.offsets[0] = buf.byteOffset + offset;
+    one.lengths[0] = length;
+    one.addrs[0] = addr;
+    one.ports[0] = port;
+    try {
+      if (this.mod.sendBatch(this.fd, buf.buffer as ArrayBuffer, one.offsets, one.lengths, one.addrs, one.ports, 1) === 1) {
+        this.counters.packetsOut++;
+        this.counters.bytesOut += length;
+        return;
+      }
+    } catch {
+      // a buffer on shared memory (not an ArrayBuffer): counted below
+    }
+    this.counters.sendErrors++;
   }
 
   /** Sends the queued datagrams (native batches only). */
@@ -243,17 +371,18 @@ export class UdpTransport {
     if (this.closed) return Promise.resolve();
     this.flush();
     this.closed = true;
-    for (const s of [...this.connected]) {
-      this.connected.delete(s);
-      try {
-        s.close();
-      } catch {
-        // already closed
-      }
+    this.dtlsTurns.stop();
+    for (const close of [...this.connected]) close();
+    if (this.receiver !== null) {
+      // closes the socket too: nothing is handled after this
+      this.receiver.close();
+      return Promise.resolve();
     }
+    const socket = this.socket;
+    if (socket === null) return Promise.resolve();
     return new Promise((resolve) => {
       try {
-        this.socket.close(() => resolve());
+        socket.close(() => resolve());
       } catch {
         resolve();
       }

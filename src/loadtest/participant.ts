@@ -356,6 +356,8 @@ export class Participant {
   private onMessage(m: Buffer): void {
     const b0 = m[0];
     if (b0 >= 128 && b0 <= 191) {
+      // media that overtook the end of our own DTLS handshake (the bridge had its keys first): nothing to decrypt with yet
+      if (this.srtpIn === null) return;
       if (m[1] >= 192 && m[1] <= 223) {
         this.onRtcp(m);
         return;

@@ -33,6 +33,8 @@ const BRIDGE = 'media';
 const MEDIA_WORKERS = Number(process.env.TEST_MEDIA_WORKERS ?? '1');
 /** TEST_NATIVE_SEND=0: the bridge sends with Node's dgram even when the native module is built. */
 const NATIVE_SEND = process.env.TEST_NATIVE_SEND !== '0';
+/** TEST_NATIVE_RECEIVE=0: native sends, but dgram reads the socket (the default; here the module reads in recvmmsg batches). */
+const NATIVE_RECEIVE = process.env.TEST_NATIVE_RECEIVE !== '0';
 /** Media workers: endpoints of a conference on one worker before it spans (1: they alternate over the workers). */
 const WORKER_SPAN = Number(process.env.TEST_WORKER_SPAN ?? '10');
 const COUNTERS_LAG_MS = MEDIA_WORKERS > 1 ? 250 : 0;
@@ -107,7 +109,7 @@ test('bridge media: DTLS-SRTP, forwarding, PLI on subscribe, NACK from the buffe
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND, nativeReceive: NATIVE_RECEIVE });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: MediaBrowser[] = [];
   t.after(async () => {
@@ -299,7 +301,7 @@ test('bridge media: a DTLS certificate that does not match the fingerprint never
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND, nativeReceive: NATIVE_RECEIVE });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE, consentTimeoutMs: 1500 });
   const browsers: MediaBrowser[] = [];
   t.after(async () => {
@@ -360,7 +362,7 @@ test('bridge media: AEAD_AES_128_GCM, and DTLS garbage from a checked address do
   const bus = new MemoryBus();
   const events: Array<{ endpointId: string; event: string }> = [];
   bus.subscribe(subjects.bridgeEvent, (p) => events.push(p as { endpointId: string; event: string }));
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: MEDIA_WORKERS, mediaWorkerSpan: WORKER_SPAN, nativeSend: NATIVE_SEND, nativeReceive: NATIVE_RECEIVE });
   const bridge = await startBridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: BRIDGE });
   const browsers: MediaBrowser[] = [];
   const rejections: unknown[] = [];

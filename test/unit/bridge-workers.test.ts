@@ -3,7 +3,8 @@
 // run again against it: once as placed (one conference: every fake browser on one worker, whichever worker the
 // kernel hands their checks to), once with the endpoints alternating over the workers (mediaWorkerSpan 1), so
 // that forwarding, NACKs and RTCP cross between workers. The same test also runs with the bridge's TypeScript
-// send path (nativeSend off: one dgram send per datagram) and with SRTP protected by Node's crypto instead of
+// send path (nativeSend off: one dgram send per datagram), with dgram reading the native socket (nativeReceive
+// off, the default: one read per datagram; bridge-media itself turns the module's recvmmsg batches on) and with SRTP protected by Node's crypto instead of
 // native/srtp.c (TERTULIA_NATIVE_SRTP=0), which is what runs where the native modules are not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -31,6 +32,10 @@ test("bridge with 2 media workers, a conference's endpoints spread over both, pa
 
 test("bridge sending with Node's dgram (no native batches) passes the bridge-media test", { timeout: 180_000 }, async () => {
   await bridgeMediaWith({ TEST_NATIVE_SEND: '0' });
+});
+
+test('bridge sending natively but reading with dgram (nativeReceive off, the default) passes the bridge-media test', { timeout: 180_000 }, async () => {
+  await bridgeMediaWith({ TEST_NATIVE_RECEIVE: '0', TEST_MEDIA_WORKERS: '2' });
 });
 
 test("bridge protecting SRTP with Node's crypto (TERTULIA_NATIVE_SRTP=0, the fallback of native/srtp.c) passes the bridge-media test", { timeout: 180_000 }, async () => {

@@ -27,6 +27,33 @@ export interface UdpBatchModule {
   ) => number;
   /** How long ago (ms, kernel clock) the last datagram read from fd arrived; -1 when unknown. */
   receiveAgeMs(fd: number): number;
+  // The receive side (native/udp-receive.c, used through ./udp-receive.ts); absent in a module built before it.
+  /** Starts batched reads of fd: onBatch(count) after each recvmmsg, onBatch(-errno) on a socket error. */
+  openReceiver?: (
+    fd: number,
+    arena: ArrayBuffer,
+    meta: Uint32Array,
+    ages: Float64Array,
+    bufferBytes: number,
+    onBatch: (count: number) => void,
+  ) => unknown;
+  /** Stops a receiver and closes its socket (idempotent). */
+  closeReceiver?: (receiver: unknown) => void;
+  connectUdp4?: (fd: number, address: string, port: number) => void;
+  localPort?: (fd: number) => number;
+  /** Closes a descriptor the module opened and no receiver owns. */
+  closeFd?: (fd: number) => void;
+  /** Datagrams per batch and bytes per datagram of a receiver's arena. */
+  RECV_BATCH?: number;
+  RECV_SLOT?: number;
+}
+
+/** The module with its receive side (every function the native receive path calls). */
+export type UdpReceiveModule = UdpBatchModule & Required<Pick<UdpBatchModule, 'openReceiver' | 'closeReceiver' | 'connectUdp4' | 'localPort' | 'closeFd' | 'RECV_BATCH' | 'RECV_SLOT'>>;
+
+/** The module when it can receive in batches too, else null. */
+export function nativeReceive(mod: UdpBatchModule | null): UdpReceiveModule | null {
+  return mod !== null && typeof mod.openReceiver === 'function' && typeof mod.RECV_SLOT === 'number' ? (mod as UdpReceiveModule) : null;
 }
 
 let loaded: UdpBatchModule | null | undefined;

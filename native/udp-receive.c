@@ -1,0 +1,353 @@
+// The receive side of Tertulia's native UDP module (linked into udp-batch.node with udp-batch.c): the event loop
+// watches a socket (uv_poll_t on the thread's own libuv loop) and, when it is readable, up to RECV_BATCH datagrams
+// are read with one recvmmsg(2) into an arena JavaScript shares, each with its sender and the kernel's arrival
+// time (SO_TIMESTAMPNS), and ONE JavaScript callback handles the batch. Node's dgram instead reads one datagram
+// per libuv read, allocates a Buffer and an rinfo object with an address string for each and calls JavaScript
+// once per datagram (and the arrival time then cost one more system call).
+//
+//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch) -> receiver
+//       arena: ArrayBuffer of RECV_BATCH * RECV_SLOT bytes (datagram i at i * RECV_SLOT); meta: Uint32Array of
+//       RECV_BATCH * 4 (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot);
+//       ages: Float64Array of RECV_BATCH (how long ago, ms by the kernel's clock, datagram i arrived; -1 unknown).
+//       onBatch(count) is called with the number of datagrams filled in, or with -errno when the socket reports
+//       an error (a connected socket's ICMP port unreachable: -ECONNREFUSED). The arena is written again after
+//       onBatch returns: what JavaScript keeps, it copies. Sets SO_RCVBUF/SO_SNDBUF to bufferBytes (0: leaves them).
+//       Microtasks queued by onBatch run when it returns (napi_make_callback), so sends queued during a batch leave
+//       together then.
+//   closeReceiver(receiver)       stops watching, closes the socket; no onBatch after it. Idempotent.
+//   connectUdp4(fd, address, port) connects the socket (a peer's own socket in a SO_REUSEPORT group).
+//   localPort(fd) -> port         the port the socket is bound to.
+//   closeFd(fd)                   closes a socket no receiver owns (one whose connect failed).
+// A worker thread that exits closes its receivers (an async cleanup hook: the poll handle is closed on its loop).
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <node_api.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uv.h>
+#include "napi-typed.h"
+#include "udp-receive.h"
+
+/** Batches read in one readiness callback at most (then the loop runs other work and comes back). */
+#define MAX_BATCHES_PER_WAKE 8
+
+typedef struct Receiver {
+  uv_poll_t poll;
+  napi_env env;
+  int fd;
+  bool closing;
+  /** the poll handle's close callback ran */
+  bool closed;
+  /** the JavaScript handle was collected */
+  bool finalized;
+  /** stopped by the environment's teardown: no Node-API calls any more */
+  bool teardown;
+  napi_ref onBatch;
+  napi_ref arenaRef;
+  napi_ref metaRef;
+  napi_ref agesRef;
+  napi_async_context async;
+  napi_async_cleanup_hook_handle cleanup;
+  uint8_t* arena;
+  uint32_t* meta;
+  double* ages;
+  struct mmsghdr msgs[RECV_BATCH];
+  struct iovec iov[RECV_BATCH];
+  struct sockaddr_in from[RECV_BATCH];
+  char control[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec))];
+} Receiver;
+
+static void maybe_free(Receiver* r) {
+  if (r->closed && r->finalized) free(r);
+}
+
+static void on_closed(uv_handle_t* h) {
+  Receiver* r = (Receiver*)h->data;
+  if (!r->teardown) {
+    // here, not in stop(): stop() may run inside the callback this context describes
+    napi_handle_scope scope;
+    if (napi_open_handle_scope(r->env, &scope) == napi_ok) {
+      napi_async_destroy(r->env, r->async);
+      napi_close_handle_scope(r->env, scope);
+    }
+  }
+  if (r->cleanup != NULL) {
+    napi_remove_async_cleanup_hook(r->cleanup);
+    r->cleanup = NULL;
+  }
+  r->closed = true;
+  maybe_free(r);
+}
+
+/** Stops watching and closes the socket; `teardown`: the environment is going away (no Node-API calls). */
+static void stop(Receiver* r, bool teardown) {
+  if (r->closing) return;
+  r->closing = true;
+  r->teardown = teardown;
+  uv_poll_stop(&r->poll);
+  close(r->fd);
+  r->fd = -1;
+  if (!teardown) {
+    napi_delete_reference(r->env, r->onBatch);
+    napi_delete_reference(r->env, r->arenaRef);
+    napi_delete_reference(r->env, r->metaRef);
+    napi_delete_reference(r->env, r->agesRef);
+  }
+  uv_close((uv_handle_t*)&r->poll, on_closed);
+}
+
+static void on_cleanup(napi_async_cleanup_hook_handle handle, void* data) {
+  (void)handle;
+  stop((Receiver*)data, true);
+}
+
+static void on_finalize(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  Receiver* r = (Receiver*)data;
+  r->finalized = true;
+  maybe_free(r);
+}
+
+/** Calls onBatch(arg) as a callback from the event loop (microtasks and nextTicks run after it). */
+static void call_js(Receiver* r, int32_t arg) {
+  napi_env env = r->env;
+  napi_handle_scope scope;
+  if (napi_open_handle_scope(env, &scope) != napi_ok) return;
+  napi_value fn, recv, argv[1], result;
+  if (napi_get_reference_value(env, r->onBatch, &fn) == napi_ok && fn != NULL && napi_get_global(env, &recv) == napi_ok &&
+      napi_create_int32(env, arg, &argv[0]) == napi_ok) {
+    if (napi_make_callback(env, r->async, recv, fn, 1, argv, &result) == napi_pending_exception) {
+      // as an exception from any event-loop callback: the process's uncaught-exception handling
+      napi_value error;
+      if (napi_get_and_clear_last_exception(env, &error) == napi_ok) napi_fatal_exception(env, error);
+    }
+  }
+  napi_close_handle_scope(env, scope);
+}
+
+/** Reads one batch; returns how many datagrams (0: none waiting), or -errno. */
+static int read_batch(Receiver* r) {
+  for (int i = 0; i < RECV_BATCH; i++) {
+    r->iov[i].iov_base = r->arena + (size_t)i * RECV_SLOT;
+    r->iov[i].iov_len = RECV_SLOT;
+    struct msghdr* h = &r->msgs[i].msg_hdr;
+    h->msg_name = &r->from[i];
+    h->msg_namelen = sizeof r->from[i];
+    h->msg_iov = &r->iov[i];
+    h->msg_iovlen = 1;
+    h->msg_control = r->control[i];
+    h->msg_controllen = sizeof r->control[i];
+    h->msg_flags = 0;
+  }
+  int n;
+  do n = recvmmsg(r->fd, r->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
+  while (n < 0 && errno == EINTR);
+  if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
+  struct timespec now;
+  clock_gettime(CLOCK_REALTIME, &now);
+  for (int i = 0; i < n; i++) {
+    struct msghdr* h = &r->msgs[i].msg_hdr;
+    uint32_t* m = r->meta + (size_t)i * 4;
+    unsigned len = r->msgs[i].msg_len;
+    m[0] = len > RECV_SLOT ? RECV_SLOT : len;
+    m[1] = h->msg_namelen >= sizeof(struct sockaddr_in) && r->from[i].sin_family == AF_INET ? ntohl(r->from[i].sin_addr.s_addr) : 0;
+    m[2] = h->msg_namelen >= sizeof(struct sockaddr_in) ? ntohs(r->from[i].sin_port) : 0;
+    m[3] = (h->msg_flags & MSG_TRUNC) ? 1 : 0;
+    double age = -1;
+    for (struct cmsghdr* c = CMSG_FIRSTHDR(h); c != NULL; c = CMSG_NXTHDR(h, c)) {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS && c->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+        struct timespec t;
+        memcpy(&t, CMSG_DATA(c), sizeof t);
+        age = (double)(now.tv_sec - t.tv_sec) * 1e3 + (double)(now.tv_nsec - t.tv_nsec) / 1e6;
+      }
+    }
+    r->ages[i] = age;
+  }
+  return n;
+}
+
+static void on_readable(uv_poll_t* h, int status, int events) {
+  Receiver* r = (Receiver*)h->data;
+  if (r->closing) return;
+  if (status < 0) {
+    // POLLERR (a connected socket's pending ICMP error): libuv stopped the handle. Report the socket's own
+    // error (reading it clears it) and watch again.
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = EIO;
+    call_js(r, -err);
+    if (!r->closing) uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    return;
+  }
+  if (!(events & UV_READABLE)) return;
+  for (int k = 0; k < MAX_BATCHES_PER_WAKE && !r->closing; k++) {
+    int n = read_batch(r);
+    if (n == 0) return;
+    call_js(r, n);
+    if (n < RECV_BATCH) return;
+  }
+}
+
+static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
+  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch)";
+  size_t argc = 6;
+  napi_value a[6];
+  int32_t fd = -1, bufferBytes = 0;
+  void* arena = NULL;
+  size_t arenaLength = 0, metaLength = 0, agesLength = 0;
+  uint32_t* meta = NULL;
+  double* ages = NULL;
+  napi_valuetype fnType = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 6 || napi_get_value_int32(env, a[0], &fd) != napi_ok ||
+      napi_get_arraybuffer_info(env, a[1], &arena, &arenaLength) != napi_ok || !typed(env, a[2], napi_uint32_array, (void**)&meta, &metaLength) ||
+      !typed(env, a[3], napi_float64_array, (void**)&ages, &agesLength) || napi_get_value_int32(env, a[4], &bufferBytes) != napi_ok ||
+      napi_typeof(env, a[5], &fnType) != napi_ok || fnType != napi_function || fd < 0) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  if (arenaLength < (size_t)RECV_BATCH * RECV_SLOT || metaLength < (size_t)RECV_BATCH * 4 || agesLength < RECV_BATCH) {
+    napi_throw_range_error(env, NULL, "openReceiver: arrays smaller than RECV_BATCH datagrams");
+    return NULL;
+  }
+  int one = 1;
+  if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0) {
+    napi_throw_error(env, NULL, "openReceiver: not a socket (SO_TIMESTAMPNS)");
+    return NULL;
+  }
+  if (bufferBytes > 0) {
+    // the kernel caps them (net.core.rmem_max); the defaults work, with less headroom
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufferBytes, sizeof bufferBytes);
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &bufferBytes, sizeof bufferBytes);
+  }
+  uv_loop_t* loop = NULL;
+  if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == NULL) {
+    napi_throw_error(env, NULL, "openReceiver: no event loop");
+    return NULL;
+  }
+  Receiver* r = calloc(1, sizeof *r);
+  if (r == NULL) {
+    napi_throw_error(env, NULL, "openReceiver: out of memory");
+    return NULL;
+  }
+  r->env = env;
+  r->fd = fd;
+  r->arena = arena;
+  r->meta = meta;
+  r->ages = ages;
+  int err = uv_poll_init(loop, &r->poll, fd);
+  if (err != 0) {
+    free(r);
+    napi_throw_error(env, NULL, uv_strerror(err)); // UV_EEXIST: another handle (a dgram socket) reads it
+    return NULL;
+  }
+  r->poll.data = r;
+  napi_value name, handle;
+  napi_create_string_utf8(env, "tertulia.udpReceive", NAPI_AUTO_LENGTH, &name);
+  napi_async_init(env, NULL, name, &r->async);
+  napi_create_reference(env, a[5], 1, &r->onBatch);
+  napi_create_reference(env, a[1], 1, &r->arenaRef);
+  napi_create_reference(env, a[2], 1, &r->metaRef);
+  napi_create_reference(env, a[3], 1, &r->agesRef);
+  napi_add_async_cleanup_hook(env, on_cleanup, r, &r->cleanup);
+  uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  if (napi_create_external(env, r, on_finalize, NULL, &handle) != napi_ok) {
+    r->finalized = true;
+    stop(r, false);
+    napi_throw_error(env, NULL, "openReceiver: no handle");
+    return NULL;
+  }
+  return handle;
+}
+
+static napi_value CloseReceiver(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  napi_valuetype t = napi_undefined;
+  void* data = NULL;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, a[0], &t) != napi_ok ||
+      t != napi_external || napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL) {
+    napi_throw_type_error(env, NULL, "closeReceiver(receiver)");
+    return NULL;
+  }
+  stop((Receiver*)data, false);
+  return NULL;
+}
+
+static napi_value ConnectUdp4(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value a[3];
+  int32_t fd = -1, port = -1;
+  char address[64];
+  size_t alen = 0;
+  struct sockaddr_in sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sin_family = AF_INET;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 3 || napi_get_value_int32(env, a[0], &fd) != napi_ok ||
+      napi_get_value_string_utf8(env, a[1], address, sizeof address, &alen) != napi_ok || napi_get_value_int32(env, a[2], &port) != napi_ok ||
+      port <= 0 || port > 65535 || inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+    napi_throw_type_error(env, NULL, "connectUdp4(fd, IPv4 address, port 1..65535)");
+    return NULL;
+  }
+  sa.sin_port = htons((uint16_t)port);
+  if (connect(fd, (struct sockaddr*)&sa, sizeof sa) != 0) {
+    napi_throw_error(env, NULL, strerror(errno));
+    return NULL;
+  }
+  return NULL;
+}
+
+static napi_value LocalPort(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1], out;
+  int32_t fd = -1;
+  struct sockaddr_in sa;
+  socklen_t len = sizeof sa;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, a[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, "localPort(fd)");
+    return NULL;
+  }
+  if (getsockname(fd, (struct sockaddr*)&sa, &len) != 0 || sa.sin_family != AF_INET) {
+    napi_throw_error(env, NULL, "localPort: not a bound IPv4 socket");
+    return NULL;
+  }
+  napi_create_int32(env, ntohs(sa.sin_port), &out);
+  return out;
+}
+
+static napi_value CloseFd(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, a[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "closeFd(fd)");
+    return NULL;
+  }
+  close(fd);
+  return NULL;
+}
+
+void udp_receive_init(napi_env env, napi_value exports) {
+  napi_value f, v;
+  napi_create_function(env, "openReceiver", NAPI_AUTO_LENGTH, OpenReceiver, NULL, &f);
+  napi_set_named_property(env, exports, "openReceiver", f);
+  napi_create_function(env, "closeReceiver", NAPI_AUTO_LENGTH, CloseReceiver, NULL, &f);
+  napi_set_named_property(env, exports, "closeReceiver", f);
+  napi_create_function(env, "connectUdp4", NAPI_AUTO_LENGTH, ConnectUdp4, NULL, &f);
+  napi_set_named_property(env, exports, "connectUdp4", f);
+  napi_create_function(env, "localPort", NAPI_AUTO_LENGTH, LocalPort, NULL, &f);
+  napi_set_named_property(env, exports, "localPort", f);
+  napi_create_function(env, "closeFd", NAPI_AUTO_LENGTH, CloseFd, NULL, &f);
+  napi_set_named_property(env, exports, "closeFd", f);
+  napi_create_int32(env, RECV_BATCH, &v);
+  napi_set_named_property(env, exports, "RECV_BATCH", v);
+  napi_create_int32(env, RECV_SLOT, &v);
+  napi_set_named_property(env, exports, "RECV_SLOT", v);
+}

@@ -1,0 +1,98 @@
+// The native receive path of a bridge socket (native/udp-receive.c): the event loop wakes when the socket is
+// readable, one recvmmsg(2) reads up to RECV_BATCH datagrams into an arena shared with the module, and one call
+// hands the batch to JavaScript, which hands each datagram on as a Buffer view of its slot. Instead of dgram's one
+// read, one Buffer, one rinfo object with an address string and one callback per datagram.
+//
+// Invariant for every consumer: a datagram's bytes are valid only during the synchronous call that handles it;
+// the arena is written by the next batch. Whatever is kept past it is copied (the retransmit buffer, the rings to
+// other workers, the pacer and the output slots copy already; DTLS datagrams are copied and
+// handled on their own turns, dtls-turns.ts).
+// Arrival times are the kernel's (SO_TIMESTAMPNS), one per datagram.
+import type { UdpReceiveModule } from './udp-batch.ts';
+
+/** Handles one datagram of a batch: bytes (a view valid during the call), sender, arrival (performance.now() ms). */
+export type DatagramHandler = (buf: Buffer, address: string, port: number, arrivalMs: number) => void;
+
+/** A kernel arrival time older than this is not believed (the wall clock was stepped): the batch's time is used. */
+const MAX_ARRIVAL_AGE_MS = 5000;
+/** IPv4 address strings kept for reuse (the bridge's peers; beyond this the cache starts again). */
+const ADDRESS_CACHE = 4096;
+
+const addressStrings = new Map<number, string>();
+
+/** The dotted quad of a 32-bit address, from a per-thread cache (no string built per datagram). */
+export function ipv4String(addr: number): string {
+  let s = addressStrings.get(addr);
+  if (s === undefined) {
+    s = `${addr >>> 24}.${(addr >>> 16) & 255}.${(addr >>> 8) & 255}.${addr & 255}`;
+    if (addressStrings.size >= ADDRESS_CACHE) addressStrings.clear();
+    addressStrings.set(addr, s);
+  }
+  return s;
+}
+
+export class NativeReceiver {
+  private readonly mod: UdpReceiveModule;
+  private readonly handle: unknown;
+  private readonly bytes: Buffer;
+  private readonly meta: Uint32Array;
+  private readonly ages: Float64Array;
+  private readonly slot: number;
+  private closed = false;
+
+  /**
+   * Starts reading fd (which the receiver now owns: close() closes it). `onDatagram` gets every datagram that fit
+   * a slot; `onTruncated` counts one that did not (it is dropped); `onError` gets the socket's errors (-errno: a
+   * connected socket's ICMP port unreachable is ECONNREFUSED). None of them may throw.
+   */
+  constructor(
+    mod: UdpReceiveModule,
+    fd: number,
+    bufferBytes: number,
+    onDatagram: DatagramHandler,
+    onTruncated: () => void,
+    onError: (errno: number) => void,
+  ) {
+    this.mod = mod;
+    const batch = mod.RECV_BATCH;
+    this.slot = mod.RECV_SLOT;
+    const arena = new ArrayBuffer(batch * this.slot);
+    this.bytes = Buffer.from(arena);
+    this.meta = new Uint32Array(batch * 4);
+    this.ages = new Float64Array(batch);
+    const bytes = this.bytes;
+    const meta = this.meta;
+    const ages = this.ages;
+    const slot = this.slot;
+    this.handle = mod.openReceiver(fd, arena, meta, ages, bufferBytes, (count: number) => {
+      if (count < 0) {
+        onError(-count);
+        return;
+      }
+      // the module read the ages against the kernel's clock just before this call: now is that moment
+      const now = performance.now();
+      for (let i = 0; i < count && !this.closed; i++) {
+        const m = i * 4;
+        if (meta[m + 3] !== 0) {
+          onTruncated();
+          continue;
+        }
+        const age = ages[i];
+        const start = i * slot;
+        onDatagram(
+          bytes.subarray(start, start + meta[m]),
+          ipv4String(meta[m + 1]),
+          meta[m + 2],
+          age >= 0 && age < MAX_ARRIVAL_AGE_MS ? now - age : now,
+        );
+      }
+    });
+  }
+
+  /** Stops reading and closes the socket: no datagram is handled after it (also not the rest of a batch). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.mod.closeReceiver(this.handle);
+  }
+}
