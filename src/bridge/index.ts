@@ -304,6 +304,11 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       announce();
     }),
   );
+  // someone opened a join screen (signal's /media/warm): idle media workers on demand start before the join
+  if (workers !== null && opts.config.mediaWorkersOnDemand) {
+    const w = workers;
+    unsubscribes.push(opts.bus.subscribe(subjects.bridgeWarm, () => (draining ? undefined : w.warm())));
+  }
   // the heartbeat: focus counts the bridge dead after bridgeFailureTimeout without one
   const announceTimer = setInterval(announce, Math.round(opts.config.bridgeHeartbeat * 1000));
   const tickTimer = setInterval(() => {

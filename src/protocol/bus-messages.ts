@@ -50,6 +50,8 @@ export const subjects = {
   bridgePing: (bridgeId: string) => `bridge.${bridgeId}.ping`,
   // focus -> bridges (event): "announce yourselves now" (a focus that just started need not wait 5 s)
   bridgeDiscover: 'bridge.discover',
+  /** Someone opened a room's join screen: bridges with media workers on demand start them (payload unused). */
+  bridgeWarm: 'bridge.warm',
   // bridge -> focus (events)
   bridgeAnnounce: 'bridge.announce',
   bridgeEvent: 'bridge.event',

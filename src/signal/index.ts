@@ -32,6 +32,7 @@ import { Webhooks } from './webhooks/webhooks.ts';
 import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
+import { MediaWarmUp } from './media-warm-up.ts';
 import { Phones } from './phones.ts';
 import type { TurnService } from '../turn/turn-service.ts';
 import { demuxTurnOverTls } from '../turn/tls-demux.ts';
@@ -125,10 +126,12 @@ export async function startSignal(opts: {
     embedAllowedOrigins: config.embedAllowedOrigins,
   });
   let adminApi: AdminApi | undefined;
+  // a join screen's POST /media/warm-up: idle bridges start their media workers before the join
+  const warmUp = new MediaWarmUp(bus);
   // /api/...: the admin API (admin-api.ts); /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts);
-  // dial-in APIs (dial-in-http.ts); everything else: the web app
+  // dial-in APIs (dial-in-http.ts); POST /media/warm-up (media-warm-up.ts); everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
-    if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res)) staticFiles(req, res);
+    if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res) && !warmUp.handle(req, res)) staticFiles(req, res);
   });
   httpsServer.on('clientError', (_e, socket) => socket.destroy());
   // TURN over TLS shares the HTTPS port: its connections go to coturn

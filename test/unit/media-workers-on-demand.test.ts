@@ -165,3 +165,63 @@ test('a bridge with mediaWorkersOnDemand runs no worker while idle and starts th
     await bridge.close();
   }
 });
+
+test('a warm-up starts idle workers without an endpoint; they stop after the hold unless a join came', { timeout: 120_000 }, async () => {
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
+  let endpoints = 0;
+  const workers = new OnDemandPool({
+    count: 2,
+    bridgeId: 'warm',
+    config,
+    log: createLogger('silent'),
+    certificate: await createBridgeCertificate(),
+    bindAddress: '127.0.0.1',
+    onEvent() {},
+    stopWhenIdle: true,
+    idleStopMs: 50,
+    isIdle: () => endpoints === 0,
+  });
+  await workers.holdPorts(0, 0);
+  try {
+    workers.warm(300);
+    await until('a warm-up starts the workers', () => workers.pool !== null);
+    assert.equal(workers.starts, 1);
+    // the bridge's maintenance tick reports an empty bridge meanwhile: the hold, not the idle delay, decides
+    workers.endpointsChanged(0);
+    await new Promise((r) => setTimeout(r, 150));
+    assert.notEqual(workers.pool, null, 'still held for the join');
+    await until('no join came: they stop after the hold', () => workers.pool === null);
+    await workers.settled();
+
+    // warmed, then the join comes: they run on with it
+    workers.warm(100);
+    await until('started again', () => workers.pool !== null);
+    endpoints = 1;
+    const pool = await workers.get();
+    workers.endpointsChanged(1);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(workers.pool, pool, 'the join keeps them');
+    assert.equal(workers.starts, 2);
+  } finally {
+    await workers.close();
+  }
+});
+
+test('a bridge with mediaWorkersOnDemand starts its workers when a join screen warms it up (bridge.warm)', { timeout: 120_000 }, async () => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 2, mediaWorkersOnDemand: true });
+  const bridge = await startBridge({ bus, config, log: createLogger('silent'), bridgeId: 'warmed' });
+  try {
+    const running = async () => Object.keys(await bridge.resourceCounts()).some((k) => k.startsWith('mediaWorkers.'));
+    assert.equal(await running(), false, 'no worker while idle');
+    bus.publish('bridge.warm', {});
+    let started = false;
+    for (let i = 0; i < 600 && !started; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      started = await running();
+    }
+    assert.ok(started, 'the warm-up started the workers with nobody joined');
+  } finally {
+    await bridge.close();
+  }
+});

@@ -16,6 +16,8 @@ import { MediaWorkerPool, type MediaWorkerPoolOptions } from './pool.ts';
 
 /** How long the bridge stays empty before its media workers stop. */
 export const IDLE_STOP_MS = 10_000;
+/** How long workers started by a warm-up (someone opened a room's join screen) wait for a join before they stop. */
+export const WARM_HOLD_MS = 60_000;
 
 export interface OnDemandPoolOptions extends Omit<MediaWorkerPoolOptions, 'port'> {
   /** Called with the running pool after each start (counters timers and the like). */
@@ -98,11 +100,32 @@ export class OnDemandPool {
       this.cancelIdleStop();
       return;
     }
+    this.armIdleStop(this.opts.idleStopMs ?? IDLE_STOP_MS);
+  }
+
+  /**
+   * Someone is about to join (a room's join screen opened): with workers on demand, an idle bridge starts them now,
+   * so the join does not wait for them, and keeps them holdMs for that join before the idle stop applies again.
+   */
+  warm(holdMs = WARM_HOLD_MS): void {
+    if (!this.opts.stopWhenIdle || this.closed) return;
+    this.get().then(
+      () => {
+        if (this.opts.isIdle?.() === false) return; // the join came: the endpoint count decides from now on
+        this.cancelIdleStop();
+        this.armIdleStop(holdMs);
+      },
+      (e: Error) => this.log.warn({ err: e.message }, 'media workers did not start for a warm-up'),
+    );
+  }
+
+  /** Stops the workers after ms unless a stop is already planned (or nothing runs). */
+  private armIdleStop(ms: number): void {
     if (!this.opts.stopWhenIdle || this.pool === null || this.idleTimer !== null || this.closed) return;
     this.idleTimer = setTimeout(() => {
       this.idleTimer = null;
       this.chain = this.chain.then(() => this.stop()).catch((e: Error) => this.log.error({ err: e.message }, 'media workers did not stop'));
-    }, this.opts.idleStopMs ?? IDLE_STOP_MS);
+    }, ms);
     this.idleTimer.unref();
   }
 

@@ -1,0 +1,34 @@
+// Media workers on demand and the join screen (src/signal/media-warm-up.ts, src/web/media/warm-up.ts): a person
+// who opens a room's join screen makes an idle bridge start its media workers then, not when they click Join, so
+// the join does not wait for them; the join that follows gets its media. Real Chromium, the real server.
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser } from 'playwright-core';
+import { joinThroughUi, launchBrowser, newParticipant } from '../helpers/browser.ts';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+
+let server: RunningServer;
+let browser: Browser;
+
+before(async () => {
+  server = await startServer({ TERTULIA_LOG_LEVEL: 'info', TERTULIA_MEDIA_WORKERS_ON_DEMAND: 'true' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+test('opening the join screen starts the idle media workers before Join; the join then connects', { timeout: 120_000 }, async () => {
+  assert.doesNotMatch(server.output(), /media workers started/, 'an idle bridge runs no worker');
+  const p = await newParticipant(browser, 'Early');
+  await p.page.goto(`${server.baseUrl}/WarmRoom#config.resolution=180`);
+  await p.page.getByRole('textbox', { name: 'Your name' }).waitFor();
+  for (let i = 0; i < 600 && !/media workers started/.test(server.output()); i++) await new Promise((r) => setTimeout(r, 100));
+  assert.match(server.output(), /media workers started/, 'the join screen started them');
+  await joinThroughUi(p, server.baseUrl, 'WarmRoom', { reload: false });
+  const connected = await p.page.waitForFunction(() => (window as any).__tertulia?.pc?.connectionState === 'connected', null, { timeout: 60_000 });
+  assert.ok(await connected.jsonValue());
+  assert.equal((server.output().match(/media workers started/g) ?? []).length, 1, 'the join used the workers the warm-up started');
+});
