@@ -2,6 +2,7 @@
 // participant; what exceeds it waits for the next token, merged with whatever else is waiting, and is never
 // dropped), and how many m-lines a session may hold (a backstop: recycling keeps sessions small anyway).
 import type { Config } from '../config/config.ts';
+import { MAX_E2EE_PARTICIPANTS } from '../protocol/e2ee-messages.ts';
 
 export interface ConferenceLimits {
   /** Most m-lines in one participant's session, its own three (audio, camera, screen) included. */
@@ -20,7 +21,7 @@ export const DEFAULT_LIMITS: ConferenceLimits = {
   maxMlines: 256,
   renegotiationBurst: 6,
   renegotiationRate: 2,
-  receiveSlotsFrom: 21,
+  receiveSlotsFrom: MAX_E2EE_PARTICIPANTS + 1,
   receiveAudioSlots: 3,
   receiveVideoSlots: 9,
 };

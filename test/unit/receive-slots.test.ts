@@ -16,6 +16,7 @@ import { createVp8Info, vp8Descriptor } from '../../src/bridge/packet/vp8.ts';
 import { AudioSlotRewriter } from '../../src/bridge/slots/audio-rewriter.ts';
 import { ReceiveSlots, chooseSlotSources, type SlotSpec } from '../../src/bridge/slots/receive-slots.ts';
 import { AUDIO_PT, RTX_PT, TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/media-profile.ts';
+import { MAX_IDLE_STEP_MS } from '../../src/bridge/simulcast/vp8-rewriter.ts';
 
 const SLOTS: SlotSpec[] = [
   { mid: '3', kind: 'audio', ssrc: 9001 },
@@ -250,6 +251,11 @@ test('receive slots: a video slot that stood idle goes on with a timestamp step 
   assert.equal(slotV0.source, cam(1));
   receive(cam(1), vp8Packet(12, 600, 390_000, 800, { key: true }), 12_070);
   assert.equal((rtpTimestamp(sent.rtp.at(-1)!) - rtpTimestamp(d)) >>> 0, 3000, 'a gap shorter than a frame still steps one frame');
+  // a pause of hours steps MAX_IDLE_STEP_MS at most (2^31 ticks or more would read as a jump back)
+  const held = sent.rtp.at(-1)!;
+  c.applySpeakerOrder(['s3', 's2', 's1', 'rx']);
+  receive(cam(3), vp8Packet(32, 40_100, 6_000_000, 20_100, { key: true }), 12_070 + 10 * 3_600_000);
+  assert.equal((rtpTimestamp(sent.rtp.at(-1)!) - rtpTimestamp(held)) >>> 0, MAX_IDLE_STEP_MS * 90);
 });
 
 test('receive slots: an audio slot is one stream across its sources', () => {

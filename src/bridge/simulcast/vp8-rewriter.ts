@@ -43,6 +43,9 @@ const NO_INT32 = new Int32Array(0);
 
 /** The VP8 RTP clock: ticks per millisecond (90 kHz). */
 const TICKS_PER_MS = 90;
+/** The longest pause a timestamp step stands for (longer ones step this much: a step of 2^31 ticks or more, ~6.6 h
+ * at 90 kHz, would read as a jump back, and any pause this long already resets a receiver's jitter buffer). */
+export const MAX_IDLE_STEP_MS = 60_000;
 
 /** Every temporal layer. */
 export const ALL_TEMPORAL = 7;
@@ -316,7 +319,7 @@ export class Vp8Rewriter {
   private switchTo(seq: number, ts: number, layer: number, info: Vp8Info, nowMs: number): void {
     if (this.started) {
       // another layer played up to here (a held switch): one frame; the stream stood still: the pause itself
-      const idleTicks = this.currentLayer < 0 ? Math.round((nowMs - this.lastMs) * TICKS_PER_MS) : 0;
+      const idleTicks = this.currentLayer < 0 ? Math.round(Math.min(nowMs - this.lastMs, MAX_IDLE_STEP_MS) * TICKS_PER_MS) : 0;
       this.seqOffset = (seq - this.lastSeq - 1) & 0xffff;
       this.tsOffset = (ts - this.lastTs - Math.max(this.frameTicks, idleTicks)) >>> 0;
       if (info.pictureId >= 0 && this.lastPic >= 0) this.picOffset = (info.pictureId - this.lastPic - 1) & 0x7fff;

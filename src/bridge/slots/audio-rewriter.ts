@@ -15,6 +15,8 @@ import { seqDiff, setRtpSeq, setRtpSsrc, setRtpTimestamp } from '../packet/rtp.t
 /** Opus at 48 kHz: ticks per millisecond, and one 20 ms frame. */
 const TICKS_PER_MS = 48;
 const MIN_GAP_TICKS = 960;
+/** The longest pause a timestamp step stands for (2^31 ticks, ~12 h at 48 kHz, would read as a jump back). */
+const MAX_IDLE_STEP_MS = 60_000;
 
 export class AudioSlotRewriter {
   readonly outSsrc: number;
@@ -41,7 +43,7 @@ export class AudioSlotRewriter {
     if (this.fresh) {
       this.fresh = false;
       if (this.started) {
-        const gap = Math.max(MIN_GAP_TICKS, Math.round((nowMs - this.lastMs) * TICKS_PER_MS));
+        const gap = Math.max(MIN_GAP_TICKS, Math.round(Math.min(nowMs - this.lastMs, MAX_IDLE_STEP_MS) * TICKS_PER_MS));
         this.seqOffset = (seq - this.lastSeq - 1) & 0xffff;
         this.tsOffset = (ts - this.lastTs - gap) >>> 0;
       } else {
