@@ -92,7 +92,7 @@ static void stop(Receiver* r, bool teardown) {
   r->closing = true;
   r->teardown = teardown;
   uv_poll_stop(&r->poll);
-  close(r->fd);
+  if (r->fd >= 0) close(r->fd);
   r->fd = -1;
   if (!teardown) {
     napi_delete_reference(r->env, r->onBatch);
@@ -260,6 +260,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   uv_poll_start(&r->poll, UV_READABLE, on_readable);
   if (napi_create_external(env, r, on_finalize, NULL, &handle) != napi_ok) {
     r->finalized = true;
+    r->fd = -1; // the caller still owns the socket when this throws (it closes it): not closed here too
     stop(r, false);
     napi_throw_error(env, NULL, "openReceiver: no handle");
     return NULL;

@@ -189,6 +189,11 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.feedDtls(this.transportByAddress(address, port) ?? null, buf);
   }
 
+  knowsDtlsPeer(address: string, port: number): boolean {
+    const t = this.transportByAddress(address, port);
+    return t !== undefined && !t.endpoint.closed;
+  }
+
   private feedDtls(t: WebRtcTransport | null, buf: Buffer): void {
     if (t === null || t.endpoint.closed) {
       this.counters.dropUnknownAddress++;

@@ -21,6 +21,8 @@ import { NativeReceiver } from './native/udp-receive.ts';
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
   onDtls(buf: Buffer, address: string, port: number): void;
+  /** Whether a DTLS datagram from address:port has a transport to go to (checked before one waits for its turn). */
+  knowsDtlsPeer?(address: string, port: number): boolean;
   onMedia(buf: Buffer, address: string, port: number): void;
 }
 
@@ -77,10 +79,13 @@ export class UdpTransport {
   private readonly dtlsTurns: DtlsTurns;
   /** One datagram sent natively outside a batch (too large for a slot, or the batch was full). */
   private readonly one = { offsets: new Int32Array(1), lengths: new Int32Array(1), addrs: new Uint32Array(1), ports: new Uint16Array(1) };
+  /** True while a datagram of a native batch is handled (its bytes are the batch's, reused by the next one). */
+  private inNativeBatch = false;
   private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number): void => {
     this.handlingArrival = arrivalMs;
+    this.inNativeBatch = true;
     this.demultiplex(buf, address, port);
-    this.handlingArrival = -1;
+    this.inNativeBatch = false;
   };
   private readonly onTruncated = (): void => {
     this.counters.packetsIn++;
@@ -257,7 +262,7 @@ export class UdpTransport {
    */
   arrivalMs(now: number = performance.now()): number {
     // native receive: the batch brought each datagram's time
-    if (this.handlingArrival >= 0) return this.handlingArrival < now ? this.handlingArrival : now;
+    if (this.inNativeBatch) return this.handlingArrival < now ? this.handlingArrival : now;
     // dgram reading the module's socket: libuv reads one datagram and runs the callback before it reads the
     // next, and the kernel keeps the time of the last one read
     if (this.handlingFd < 0 || this.mod === null) return now;
@@ -289,8 +294,10 @@ export class UdpTransport {
       if (b0 >= 128 && b0 <= 191) this.sink.onMedia(msg, address, port);
       else if (b0 <= 3) this.sink.onStun(msg, address, port);
       else if (b0 >= 20 && b0 <= 63) {
-        if (this.handlingArrival >= 0) this.dtlsTurns.add(msg, address, port);
-        else this.sink.onDtls(msg, address, port);
+        if (!this.inNativeBatch) this.sink.onDtls(msg, address, port);
+        // only a known peer's record waits for its turn: a stranger's junk must not fill the queue of everyone's handshakes
+        else if (this.sink.knowsDtlsPeer?.(address, port) === false) c.dropUnknownAddress++;
+        else this.dtlsTurns.add(msg, address, port);
       }
       else c.dropUnknownType++;
     } catch {

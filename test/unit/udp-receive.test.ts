@@ -156,6 +156,23 @@ test('bad arguments are errors; garbage, empty and oversized datagrams are count
   }
 });
 
+test('a DTLS datagram from an address no transport knows is dropped before it waits for a turn', { skip }, async () => {
+  const counters = new BridgeCounters();
+  const got: Got[] = [];
+  const sink: DatagramSink = { ...recordingSink(got, () => 0), knowsDtlsPeer: () => false };
+  const t = new UdpTransport(sink, counters, () => {}, false, true, true);
+  const port = await t.bind('127.0.0.1', 0);
+  try {
+    sendWhileBlocked(port, `let k=0;for(let i=0;i<20;i++)d.send(Buffer.from([22,254,253,i]),port,'127.0.0.1',()=>{if(++k===20){d.send(Buffer.from([0x80,9]),port,'127.0.0.1',()=>d.close())}});`);
+    await until(() => counters.packetsIn >= 21);
+    await new Promise((r) => setImmediate(r));
+    assert.equal(counters.dropUnknownAddress, 20, "a stranger's DTLS records are dropped, not queued");
+    assert.deepEqual(got.map((g) => g.kind), ['media'], 'and nothing of them reached the sink');
+  } finally {
+    await t.close();
+  }
+});
+
 test('close with datagrams waiting, and close from inside a batch: nothing is handled after it', { skip }, async () => {
   const counters = new BridgeCounters();
   let handled = 0;
