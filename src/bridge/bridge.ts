@@ -581,11 +581,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    * Replaces what an endpoint receives. `slots` (slot mode, a browser in a big room): it receives on these fixed
    * slots, which of `ssrcs` the bridge chooses (slots/receive-slots.ts); the same slots again keep their streams.
    */
-  subscribe(conferenceId: string, endpointId: string, ssrcs: number[], slots?: SlotSpec[]): void {
+  subscribe(conferenceId: string, endpointId: string, ssrcs: number[], slots?: SlotSpec[], slotSession?: string): void {
     const ep = this.endpoint(conferenceId, endpointId);
     if (slots !== undefined && ep.transport.kind !== 'webrtc') throw new BusCallError('bad-request', `endpoint ${endpointId} is not a WebRTC endpoint: no receive slots`);
     if (slots === undefined) ep.slots = null;
     else if (ep.slots === null || !ep.slots.sameAs(slots)) ep.slots = new ReceiveSlots(slots);
+    if (ep.slots !== null) ep.slots.session = slotSession;
     const added = ep.conference.setSubscriptions(ep, ssrcs);
     this.log.debug({ conferenceId, endpointId, ssrcs: ssrcs.length, added: added.length }, 'endpoint subscriptions');
     if (!ep.connected) return; // it asks for keyframes when it connects
@@ -745,6 +746,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         bridgeId: this.bridgeId,
         conferenceId: ep.conference.id,
         endpointId: ep.id,
+        ...(slots.session !== undefined ? { session: slots.session } : {}),
         version: slots.version,
         slots: slots.entries(),
       });

@@ -255,7 +255,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     return toWorkers((pool) => pool.apply('configure', p));
   });
   serve(busCalls.bridgeSubscribe, (p) => {
-    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots);
+    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots, p.slotSession);
     return toWorkers((pool) => pool.apply('subscribe', p));
   });
   serve(busCalls.bridgeConstraints, (p) => {

@@ -62,6 +62,8 @@ export const subjects = {
 } as const;
 
 const id = z.string().min(1).max(128);
+/** A media session: the o= session id of focus's offers to a participant (new with each endpoint). */
+const mediaSessionSchema = z.string().regex(/^[0-9]{1,20}$/);
 
 // ---- signal -> focus ----
 /** A region (the `region` setting, or what the load balancer's header says): letters, digits, -, _ and . */
@@ -109,7 +111,7 @@ export const signalOfferSchema = z.object({
    * the session, so a late map from a bridge the participant left is never applied over its new one.
    */
   bridgeId: id.optional(),
-  session: z.string().regex(/^[0-9]{1,20}$/).optional(),
+  session: mediaSessionSchema.optional(),
 });
 export type SignalOffer = z.infer<typeof signalOfferSchema>;
 
@@ -323,6 +325,9 @@ export const bridgeSubscribeSchema = z.object({
     )
     .max(MAX_RECEIVE_SLOTS)
     .optional(),
+  /** Slot mode: the media session (focus's offer's session id) these slots belong to; the bridge's slot maps
+   * carry it, so signal can tell a late map of an endpoint the participant left on the same bridge. */
+  slotSession: mediaSessionSchema.optional(),
 });
 export type BridgeSubscribe = z.infer<typeof bridgeSubscribeSchema>;
 /** How large the receiver shows the video it receives with `ssrc` (an SSRC of its subscriptions); 0x0: not visible. */
@@ -378,6 +383,8 @@ export const bridgeSlotMapSchema = z.object({
   bridgeId: id,
   conferenceId: id,
   endpointId: id,
+  /** The media session of the slots (bridgeSubscribe's slotSession), when focus gave one. */
+  session: mediaSessionSchema.optional(),
   version: z.number().int().nonnegative(),
   slots: z
     .array(z.object({ mid: z.string().regex(/^[0-9]{1,4}$/), participantId: id, kind: mediaKindSchema, role: z.enum(['video', 'screen']).optional() }))

@@ -531,11 +531,12 @@ export class Rooms implements StandInHost {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.slot-map');
       return;
     }
-    const { bridgeId, conferenceId, endpointId, version, slots } = parsed.data;
+    const { bridgeId, conferenceId, endpointId, session, version, slots } = parsed.data;
     const member = this.rooms.get(conferenceId)?.members.get(endpointId);
     if (!member) return;
     const { receiveSlots, mediaBridgeId, mediaSession } = member.session;
-    if (receiveSlots !== true || mediaBridgeId !== bridgeId || mediaSession === undefined) {
+    // (a map that names its session must name this one: a late map of an endpoint it left on the same bridge)
+    if (receiveSlots !== true || mediaBridgeId !== bridgeId || mediaSession === undefined || (session !== undefined && session !== mediaSession)) {
       this.log.debug({ room: conferenceId, participant: endpointId, bridge: bridgeId, current: mediaBridgeId ?? null }, 'dropped a slot map of another media session');
       return;
     }

@@ -47,6 +47,15 @@ describe('slot maps at signal', () => {
       await p.c.nothingLike((m) => m.type === 'slot-map' && m.sources.some((x: { participantId: string }) => x.participantId !== r.modId)),
       'no map of a bridge it is not on',
     );
+
+    // a new endpoint on the same bridge (b2 restarted under its id, or a new allocation): maps name their session,
+    // and a late one of the endpoint it left is dropped however high its version
+    offer('b2', '333', 3);
+    assert.equal((await p.c.nextOfType('offer')).session, '333');
+    s.bus.publish(subjects.bridgeSlotMap, { ...map('b2', 40, 'late-from-old-endpoint'), session: '222' });
+    s.bus.publish(subjects.bridgeSlotMap, { ...map('b2', 1, r.modId), session: '333' });
+    assert.deepEqual(await p.c.nextOfType('slot-map'), { type: 'slot-map', session: '333', version: 1, sources: map('b2', 1, r.modId).slots });
+    assert.ok(await p.c.nothingLike((m) => m.type === 'slot-map' && m.version === 40), 'the old endpoint’s late map is dropped');
   });
 
   test('a member not on slots gets no map, even from its own bridge; a malformed map is dropped', async () => {
