@@ -37,6 +37,8 @@
 
 /** Batches read in one readiness callback at most (then the loop runs other work and comes back). */
 #define MAX_BATCHES_PER_WAKE 8
+/** Error wake-ups in a row (no datagram read between them) after which the socket is given up: it is broken. */
+#define MAX_ERROR_RUN 64
 
 typedef struct Receiver {
   uv_poll_t poll;
@@ -49,6 +51,8 @@ typedef struct Receiver {
   bool finalized;
   /** stopped by the environment's teardown: no Node-API calls any more */
   bool teardown;
+  /** error wake-ups since the last datagram read */
+  int errorRun;
   napi_ref onBatch;
   napi_ref arenaRef;
   napi_ref metaRef;
@@ -180,17 +184,20 @@ static void on_readable(uv_poll_t* h, int status, int events) {
   if (status < 0) {
     // POLLERR (a connected socket's pending ICMP error): libuv stopped the handle. Report the socket's own
     // error (reading it clears it) and watch again.
+    // An error that does not clear (nothing in SO_ERROR, POLLERR still up) would wake this forever: after
+    // MAX_ERROR_RUN of them with no datagram between, the socket stays unwatched (JavaScript heard each error).
     int err = 0;
     socklen_t len = sizeof err;
     if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = EIO;
     call_js(r, -err);
-    if (!r->closing) uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    if (!r->closing && ++r->errorRun < MAX_ERROR_RUN) uv_poll_start(&r->poll, UV_READABLE, on_readable);
     return;
   }
   if (!(events & UV_READABLE)) return;
   for (int k = 0; k < MAX_BATCHES_PER_WAKE && !r->closing; k++) {
     int n = read_batch(r);
     if (n == 0) return;
+    r->errorRun = 0;
     call_js(r, n);
     if (n < RECV_BATCH) return;
   }
