@@ -17,7 +17,7 @@
 //   node scripts/server-dist.mjs --check  exit 0 when fresh, 1 when not
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,7 +25,7 @@ import { fileURLToPath } from 'node:url';
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const where = (root) => {
   const dist = path.join(root, 'dist');
-  return { src: path.join(root, 'src'), dist, stamp: path.join(dist, '.server-build.json'), tmp: path.join(dist, '.server-build-tmp') };
+  return { src: path.join(root, 'src'), dist, stamp: path.join(dist, '.server-build.json') };
 };
 /** Besides src/ and the compiler's version: what decides the output. */
 const CONFIG_FILES = ['tsconfig.json', 'tsconfig.build.json'];
@@ -103,18 +103,19 @@ export function serverDistFresh(root = ROOT) {
 const outputOf = (f) => (f.endsWith('.ts') ? f.slice(0, -3) + '.js' : f);
 
 /**
- * Compiles into dist/.server-build-tmp, then moves each file into place (one rename each, so a process loading a
+ * Compiles into a folder of its own under dist/ (two builds at once never share one), then moves each file into place (one rename each, so a process loading a
  * module meanwhile reads a whole file) and removes what the last build made that this one did not. The stamp is
  * removed first and written last, with the hash of the sources as they were when the build started: a source
  * changed during the build leaves the build stale. Returns the milliseconds it took; throws when tsc fails.
  */
 export function buildServerDist(root = ROOT) {
   const started = performance.now();
-  const { src: SRC, dist: DIST, stamp: STAMP, tmp: TMP } = where(root);
+  const { src: SRC, dist: DIST, stamp: STAMP } = where(root);
   const files = sourceFiles(SRC);
   const inputs = statsOf(root, files);
   const hash = fingerprint(root, files);
-  rmSync(TMP, { recursive: true, force: true });
+  mkdirSync(DIST, { recursive: true });
+  const TMP = mkdtempSync(path.join(DIST, '.server-build-'));
   const tsc = spawnSync(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '-p', path.join(root, 'tsconfig.build.json'), '--outDir', TMP], {
     cwd: root,
     encoding: 'utf8',
@@ -131,7 +132,10 @@ export function buildServerDist(root = ROOT) {
   }
   const outputs = files.map(outputOf);
   for (const o of outputs) {
-    if (!existsSync(path.join(TMP, o))) throw new Error(`the build made no ${o}`);
+    if (!existsSync(path.join(TMP, o))) {
+      rmSync(TMP, { recursive: true, force: true });
+      throw new Error(`the build made no ${o}`);
+    }
   }
   const previous = readStamp(STAMP);
   rmSync(STAMP, { force: true });
@@ -146,8 +150,8 @@ export function buildServerDist(root = ROOT) {
   }
   rmSync(TMP, { recursive: true, force: true });
   const ms = Math.round(performance.now() - started);
-  writeFileSync(`${STAMP}.tmp`, JSON.stringify({ fingerprint: hash, builtAt: new Date().toISOString(), ms, files: outputs, inputs }) + '\n');
-  renameSync(`${STAMP}.tmp`, STAMP);
+  writeFileSync(`${STAMP}.${process.pid}.tmp`, JSON.stringify({ fingerprint: hash, builtAt: new Date().toISOString(), ms, files: outputs, inputs }) + '\n');
+  renameSync(`${STAMP}.${process.pid}.tmp`, STAMP);
   return ms;
 }
 
