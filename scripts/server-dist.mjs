@@ -6,9 +6,9 @@
 //
 // Running the build saves the process Node's type stripper (~36 MiB; docs/BENCHMARKS.md "The server as
 // JavaScript"). A build is used only when it was made from exactly the sources here: dist/.server-build.json holds
-// the size and modification time of every input (the sources, the tsconfigs, the compiler's package.json) as they
-// were when the build started, and a hash of their paths and contents. `serverDistFresh` is true when every input
-// still has the size and time recorded (a few ms) or, when any differs or a file came or went, when their contents
+// the size, modification and change times and inode of every input (the sources, the tsconfigs, the compiler's
+// package.json) as they were when the build started, and a hash of their paths and contents. `serverDistFresh` is
+// true when every input still has what was recorded (a few ms) or, when any differs or a file came or went, when their contents
 // hash the same (reading ~2 MB: 30–220 ms on this shared 2-core machine); scripts/launch.mjs runs the TypeScript otherwise.
 //
 // Plain JavaScript (not TypeScript) on purpose: scripts/launch.mjs imports it before choosing which form to run.
@@ -50,12 +50,13 @@ function sourceFiles(src) {
 /** Every file the build's output depends on besides the sources (the compiler's own version among them). */
 const BUILD_INPUTS = [...CONFIG_FILES, 'node_modules/typescript/package.json'];
 
-/** Size and modification time of each input (relative to root): the cheap check, a few ms. */
+/** Size, modification and change time, and inode of each input (relative to root): the cheap check, a few ms. */
 function statsOf(root, files) {
   const out = {};
   for (const f of [...BUILD_INPUTS, ...files.map((f) => `src/${f}`)]) {
     const st = statSync(path.join(root, f));
-    out[f] = [st.size, st.mtimeMs];
+    // the change time and inode too: a copy that keeps modification times (cp -p, rsync -a) cannot keep them
+    out[f] = [st.size, st.mtimeMs, st.ctimeMs, st.ino];
   }
   return out;
 }
@@ -64,7 +65,7 @@ function sameStats(a, b) {
   if (a === null || typeof a !== 'object') return false;
   const keys = Object.keys(b);
   if (Object.keys(a).length !== keys.length) return false;
-  return keys.every((k) => Array.isArray(a[k]) && a[k][0] === b[k][0] && a[k][1] === b[k][1]);
+  return keys.every((k) => Array.isArray(a[k]) && a[k].length === b[k].length && b[k].every((v, i) => a[k][i] === v));
 }
 
 /** A hash of the sources' paths and contents and of the build's settings. */
