@@ -47,20 +47,25 @@ async function until(what: string, check: () => boolean): Promise<void> {
   assert.ok(check(), what);
 }
 
-test('on-demand media workers: ports held while idle, started by the first need, stopped when idle, started again', { timeout: 120_000 }, async () => {
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
-  const tcp = await freeTcpPort();
-  const workers = new OnDemandPool({
+/** A pool of two workers on demand on 127.0.0.1, stopping idleStopMs after the bridge is empty. */
+async function onDemandPool(bridgeId: string, idleStopMs: number, isIdle?: () => boolean): Promise<OnDemandPool> {
+  return new OnDemandPool({
     count: 2,
-    bridgeId: 'on-demand',
-    config,
+    bridgeId,
+    config: configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 }),
     log: createLogger('silent'),
     certificate: await createBridgeCertificate(),
     bindAddress: '127.0.0.1',
     onEvent() {},
     stopWhenIdle: true,
-    idleStopMs: 50,
+    idleStopMs,
+    isIdle,
   });
+}
+
+test('on-demand media workers: ports held while idle, started by the first need, stopped when idle, started again', { timeout: 120_000 }, async () => {
+  const tcp = await freeTcpPort();
+  const workers = await onDemandPool('on-demand', 50);
   const port = await workers.holdPorts(0, tcp);
   try {
     assert.ok(port > 0);
@@ -107,20 +112,8 @@ test('on-demand media workers: ports held while idle, started by the first need,
 });
 
 test('on-demand media workers: a stop that comes to run after a join gives up; a join during a stop gets new workers', { timeout: 120_000 }, async () => {
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
   let endpoints = 0;
-  const workers = new OnDemandPool({
-    count: 2,
-    bridgeId: 'on-demand-race',
-    config,
-    log: createLogger('silent'),
-    certificate: await createBridgeCertificate(),
-    bindAddress: '127.0.0.1',
-    onEvent() {},
-    stopWhenIdle: true,
-    idleStopMs: 10,
-    isIdle: () => endpoints === 0,
-  });
+  const workers = await onDemandPool('on-demand-race', 10, () => endpoints === 0);
   await workers.holdPorts(0, 0);
   try {
     const first = await workers.get();
@@ -167,20 +160,8 @@ test('a bridge with mediaWorkersOnDemand runs no worker while idle and starts th
 });
 
 test('a warm-up starts idle workers without an endpoint; they stop after the hold unless a join came', { timeout: 120_000 }, async () => {
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0 });
   let endpoints = 0;
-  const workers = new OnDemandPool({
-    count: 2,
-    bridgeId: 'warm',
-    config,
-    log: createLogger('silent'),
-    certificate: await createBridgeCertificate(),
-    bindAddress: '127.0.0.1',
-    onEvent() {},
-    stopWhenIdle: true,
-    idleStopMs: 50,
-    isIdle: () => endpoints === 0,
-  });
+  const workers = await onDemandPool('warm', 50, () => endpoints === 0);
   await workers.holdPorts(0, 0);
   try {
     workers.warm(300);
