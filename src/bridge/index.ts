@@ -304,7 +304,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
       announce();
     }),
   );
-  // someone opened a join screen (signal's /media/warm): idle media workers on demand start before the join
+  // someone opened a join screen (signal's POST /media/warm-up): idle media workers on demand start before the join
   if (workers !== null && opts.config.mediaWorkersOnDemand) {
     const w = workers;
     unsubscribes.push(opts.bus.subscribe(subjects.bridgeWarm, () => (draining ? undefined : w.warm())));
