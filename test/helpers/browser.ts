@@ -51,6 +51,19 @@ const PREJOIN = {
   es: { name: 'Tu nombre', mute: 'Silenciar micrófono', stop: 'Detener cámara', join: 'Unirse a la reunión', you: 'tú' },
 };
 
+/**
+ * page.goto, once more when Chrome aborted the navigation with ERR_NETWORK_CHANGED: it does so when an interface
+ * of the machine comes or goes meanwhile (the network-namespace tests make veth pairs), and a person would reload.
+ */
+export async function gotoPage(page: Page, url: string): Promise<void> {
+  try {
+    await page.goto(url);
+  } catch (e) {
+    if (!/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
+    await page.goto(url);
+  }
+}
+
 /** Goes through the start of a meeting the way a person does: open the room URL, type a name, join. */
 export async function joinThroughUi(
   p: Participant,
@@ -62,7 +75,7 @@ export async function joinThroughUi(
   const l = PREJOIN[options.lang ?? 'en'];
   // `reload`: the page is in the meeting already and loads again (going to the same URL would not reload it)
   if (options.reload) await p.page.reload();
-  else await p.page.goto(`${baseUrl}/${encodeURIComponent(room)}${hash}`);
+  else await gotoPage(p.page, `${baseUrl}/${encodeURIComponent(room)}${hash}`);
   await p.page.getByRole('textbox', { name: l.name }).fill(p.name);
   if (options.muteMic) await p.page.getByRole('button', { name: l.mute }).click();
   if (options.stopCamera) await p.page.getByRole('button', { name: l.stop }).click();
