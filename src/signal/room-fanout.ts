@@ -11,7 +11,8 @@
 // - `since` (when that connection entered) orders presences of one participant: a participant that reconnected
 //   to another instance wins over its older connection (which leaves without telling focus).
 // - Liveness: `signal.alive` every 2 s; the stand-ins of an instance silent for 10 s are dropped (a killed
-//   instance: its people come back through resume anyway). A starting instance says `signal.hello` and the others
+//   instance: its people come back through resume anyway); time this process itself did not run does not count
+//   (stall-clock.ts). A starting instance says `signal.hello` and the others
 //   tell their members again.
 // - A room's policy (lock, lobby, self-unmute) changed on one instance is applied by the others
 //   (`signal.room-policy`); a moderator granting the role to a member elsewhere asks its instance.
@@ -27,6 +28,7 @@ import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { breakoutMoveSchema, deliverSchema, fanoutSubjects, instanceSchema, lobbyAnswerSchema, presenceSchema, roomItemSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import { applyPolicy } from './room-policy.ts';
+import { StallClock } from './stall-clock.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
 
@@ -41,6 +43,7 @@ export class RoomFanout {
   private readonly log: Logger;
   private rooms!: Rooms;
   private readonly lastHeard = new Map<string, number>();
+  private stalls = new StallClock(ALIVE_EVERY_MS);
   private readonly unsubscribe: (() => void)[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** Sessions whose sends are watched for participant-updated about their member (wrapped once). */
@@ -109,6 +112,7 @@ export class RoomFanout {
       if (parsed.success && parsed.data.instance !== this.instance) this.heard(parsed.data.instance);
     });
     this.bus.publish(fanoutSubjects.hello, { instance: this.instance });
+    this.stalls = new StallClock(ALIVE_EVERY_MS);
     this.timer = setInterval(() => {
       this.bus.publish(fanoutSubjects.alive, { instance: this.instance });
       this.sweep();
@@ -226,6 +230,9 @@ export class RoomFanout {
   /** Drops the stand-ins (and lobby knocks) of instances not heard from for SILENT_AFTER_MS. */
   private sweep(): void {
     const now = Date.now();
+    // time this process did not run is not the other instances' silence (stall-clock.ts)
+    const stalled = this.stalls.tick(now);
+    if (stalled > 0) for (const [instance, heard] of this.lastHeard) this.lastHeard.set(instance, heard + stalled);
     for (const [instance, heard] of [...this.lastHeard]) {
       if (now - heard <= SILENT_AFTER_MS) continue;
       this.lastHeard.delete(instance);

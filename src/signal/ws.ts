@@ -1,7 +1,8 @@
 // The WebSocket endpoint (/ws): one JSON message per text frame, parsed with the protocol schema. A bad
 // message gets an `error` reply and changes nothing; too big (1009) or too many (1008) closes the socket.
 // Liveness: a ping every 2 s (more often when participantTimeout is under 4 s); a socket with neither a
-// pong nor a message for config.participantTimeout seconds is dropped (a leave).
+// pong nor a message for config.participantTimeout seconds is dropped (a leave); time this process itself did not
+// run (a stalled event loop) does not count (stall-clock.ts).
 // Caps: a socket beyond its address's maxConnectionsPerAddress gets `error` address-limit and is closed. A socket
 // that is not in a meeting is closed (`error` join-timeout, close code 4001) joinTimeout seconds after it opened
 // or last asked to join or sign in; after a sign-in or room-password prompt (the person is typing) it has
@@ -24,6 +25,7 @@ import type { VideoConstraintsForwarder } from './video-constraints.ts';
 import type { Caps } from './caps.ts';
 import type { SignalMetrics } from './signal-metrics.ts';
 import { participantRegion, type RegionSettings } from './region.ts';
+import { StallClock } from './stall-clock.ts';
 
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
@@ -265,9 +267,14 @@ export function attachWebSocket(opts: {
     });
   });
 
+  const stalls = new StallClock(intervalMs);
   const heartbeat = setInterval(() => {
     const now = Date.now();
+    // time this process did not run is not a peer's silence (stall-clock.ts)
+    const stalled = stalls.tick(now);
     for (const s of sessions) {
+      s.lastSeen += stalled;
+      s.joinDeadline += stalled;
       if (now - s.lastSeen > timeoutMs) {
         log.info({ participant: s.member?.id, room: s.member?.room.key }, 'websocket heartbeat timed out');
         s.ws.terminate();

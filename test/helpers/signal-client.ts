@@ -26,6 +26,8 @@ export class WsClient {
   readonly received: any[] = [];
   private waiters: { pred: (m: any) => boolean; resolve: (m: any) => void }[] = [];
   readonly closed: Promise<{ code: number; reason: string }>;
+  /** How the socket closed, once it has (a wait that times out names it). */
+  private closedWith: string | undefined;
 
   /**
    * `autoPong: false` leaves the server's pings unanswered (a dead client, for heartbeat tests); `localAddress`
@@ -44,11 +46,17 @@ export class WsClient {
       else this.received.push(msg);
     });
     this.ws.on('error', () => {});
-    this.closed = new Promise((resolve) => this.ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+    this.closed = new Promise((resolve) =>
+      this.ws.on('close', (code, reason) => {
+        this.closedWith = `closed (${code}${reason.length > 0 ? ` ${reason.toString()}` : ''})`;
+        resolve({ code, reason: reason.toString() });
+      }),
+    );
   }
 
   open(): Promise<void> {
     if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve();
+    if (this.ws.readyState !== WebSocket.CONNECTING) return Promise.reject(new Error(`cannot send: the socket is ${this.closedWith ?? 'closing'}`));
     return new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
@@ -73,7 +81,7 @@ export class WsClient {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== waiter);
-        reject(new Error(`no matching message within ${timeoutMs} ms; got ${JSON.stringify(this.received)}`));
+        reject(new Error(`no matching message within ${timeoutMs} ms (socket ${this.closedWith ?? 'open'}); got ${JSON.stringify(this.received)}`));
       }, timeoutMs);
       this.waiters.push(waiter);
     });

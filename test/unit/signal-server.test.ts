@@ -466,6 +466,28 @@ describe('signal WebSocket', () => {
     await focus.waitFor(subjects.focusLeave, (p) => p.participantId === j.selfId);
   });
 
+  test("a stall of the server's own event loop is not its clients' silence", async () => {
+    const a = client();
+    const ja = await a.join('stall', 'A');
+    const b = client();
+    await b.join('stall', 'B');
+    await a.nextOfType('participant-joined');
+    // 3 s without running (participantTimeout is 1 s): no timer fires and no pong is read meanwhile
+    const end = Date.now() + 3000;
+    while (Date.now() < end) {
+      // busy
+    }
+    // both answer the next pings and stay
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.ok(await a.nothingLike((m) => m.type === 'participant-left'));
+    assert.ok(await b.nothingLike((m) => m.type === 'participant-left'));
+    await b.send({ type: 'chat', text: 'still here' });
+    assert.equal((await a.nextOfType('chat')).message.text, 'still here');
+    assert.equal(ja.type, 'joined');
+    a.close();
+    b.close();
+  });
+
   test('a room holds at most 100 participants', async () => {
     const members: WsClient[] = [];
     for (let i = 0; i < 100; i++) members.push(client());
