@@ -14,8 +14,8 @@
 //   instance: its people come back through resume anyway); time this process itself did not run does not count
 //   (stall-clock.ts). A starting instance says `signal.hello` and the others
 //   tell their members again.
-// - A room's policy (lock, lobby, self-unmute) changed on one instance is applied by the others
-//   (`signal.room-policy`); a moderator granting the role to a member elsewhere asks its instance.
+// - A room's policy (lock, lobby, self-unmute) changed on one instance is applied by the others and told to their
+//   members (`signal.room-policy`); a moderator granting the role to a member elsewhere asks its instance.
 // - Shared room items (shared-room-items.ts: subject, polls, recording flags) live in the store; a change is
 //   announced by name (`signal.room-item`) and the room's other instances re-read it.
 // - Lobby knocks: the list is a shared room item (lobby.ts); a moderator's answer to a knock held by another
@@ -27,7 +27,7 @@ import { randomBytes } from 'node:crypto';
 import type { Bus, Json } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { breakoutMoveSchema, deliverSchema, fanoutSubjects, instanceSchema, lobbyAnswerSchema, presenceSchema, roomItemSchema, roomPolicySchema, type Presence, type StoredPolicy } from '../protocol/signal-fanout-messages.ts';
-import { applyPolicy } from './room-policy.ts';
+import { applyPolicy, broadcastRoomState } from './room-policy.ts';
 import { StallClock } from './stall-clock.ts';
 import type { ServerMessage } from '../protocol/signal-messages.ts';
 import { toParticipant, type Member, type Rooms } from './rooms.ts';
@@ -74,6 +74,7 @@ export class RoomFanout {
       const room = this.rooms.rooms.get(parsed.data.room);
       if (!room) return;
       applyPolicy(room, parsed.data.policy);
+      broadcastRoomState(room, true);
       this.rooms.onPolicyElsewhere?.(room);
     });
     const items = rooms.state?.items;

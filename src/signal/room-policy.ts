@@ -53,7 +53,10 @@ export function moderatorsOf(room: Room): Member[] {
   return [...room.members.values()].filter((m) => m.role === 'moderator');
 }
 
-/** Tells every member the room's settings (moderators also get the password). */
-export function broadcastRoomState(room: Room): void {
-  for (const m of room.members.values()) m.session.send(roomStateFor(room, m.role));
+/**
+ * Tells every member the room's settings (moderators also get the password); `hereOnly`: only this instance's own
+ * members (a change another instance made: it told its own).
+ */
+export function broadcastRoomState(room: Room, hereOnly = false): void {
+  for (const m of room.members.values()) if (!hereOnly || !m.remote) m.session.send(roomStateFor(room, m.role));
 }

@@ -203,9 +203,13 @@ describe('signal instances share rooms over NATS', () => {
     const [one, two] = instances as [Instance, Instance];
     const mod = one.client();
     await mod.join('Portal', 'Mod');
+    // a participant on instance two: once it is told the lobby is on, instance two has it on (the policy reaches the
+    // other instances over the bus a moment after the moderator's own instance)
+    const watcher = two.client();
+    await watcher.join('Portal', 'Vigía');
     await mod.send({ type: 'set-lobby', enabled: true });
     await mod.next((m) => m.type === 'room-state' && m.lobby === true, 20_000);
-    await participantsOn(two, 1);
+    await watcher.next((m) => m.type === 'room-state' && m.lobby === true, 20_000);
     // a knock on instance two reaches the moderator on instance one, who admits it
     const knock = async (c: WsClient, name: string) => {
       await c.send({ type: 'join', room: 'Portal', displayName: name, audioMuted: true, videoMuted: true });
@@ -229,7 +233,7 @@ describe('signal instances share rooms over NATS', () => {
     await mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1, 20_000);
     await mod.send({ type: 'set-lobby', enabled: false });
     assert.equal((await caro.nextOfType('joined', 20_000)).room, 'Portal', 'let in by its own instance');
-    for (const c of [mod, ana, ben, caro]) c.close();
+    for (const c of [mod, watcher, ana, ben, caro]) c.close();
     await participantsOn(one, 0);
   });
 });
