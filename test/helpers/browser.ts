@@ -52,15 +52,18 @@ const PREJOIN = {
 };
 
 /**
- * page.goto, once more when Chrome aborted the navigation with ERR_NETWORK_CHANGED: it does so when an interface
- * of the machine comes or goes meanwhile (the network-namespace tests make veth pairs), and a person would reload.
+ * page.goto, up to twice more when Chrome aborted the navigation because the machine's network changed: it does so
+ * when an interface comes or goes meanwhile (the network-namespace tests make veth pairs), failing with
+ * ERR_NETWORK_CHANGED or turning to its own error page (chrome-error://chromewebdata/); a person would reload.
  */
 export async function gotoPage(page: Page, url: string): Promise<void> {
-  try {
-    await page.goto(url);
-  } catch (e) {
-    if (!/ERR_NETWORK_CHANGED/.test(String(e))) throw e;
-    await page.goto(url);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await page.goto(url);
+      return;
+    } catch (e) {
+      if (attempt === 3 || !/ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata/.test(String(e))) throw e;
+    }
   }
 }
 
