@@ -228,12 +228,28 @@ export class MeetingBoards {
     this.peers?.publish(member.room.key, base64);
   }
 
-  /** A change made on another signal instance (board-sync.ts): applied and relayed to this instance's members. */
+  /**
+   * A change made on another signal instance (board-sync.ts): applied, and relayed to this instance's members when
+   * it added or deleted something here (a change can come twice: relayed as it was made, and again in another
+   * instance's answer to this one's `want` while it took the room up).
+   */
   applyElsewhere(room: Room, base64: string): void {
     const bytes = Buffer.from(base64, 'base64');
     const structs = this.decode(bytes);
     if (structs === undefined) return;
-    if (this.apply(this.boardOf(room), bytes, structs, 'peer')) this.relay(room, base64);
+    const board = this.boardOf(room);
+    const doc = this.docOf(board);
+    let changed = false;
+    const onUpdate = () => {
+      changed = true;
+    };
+    doc.on('update', onUpdate);
+    try {
+      if (!this.apply(board, bytes, structs, 'peer')) return;
+    } finally {
+      doc.off('update', onUpdate);
+    }
+    if (changed) this.relay(room, base64);
   }
 
   /** What a document with `stateVector` lacks of this room's (base64), or undefined (nothing, or no document here). */
