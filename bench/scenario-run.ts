@@ -73,6 +73,8 @@ export interface Measurement {
   layers: LayerReport;
   /** Bridge: padding-only probe packets (counted in bridgeRtpOut), transport-cc feedback in, layer switches. */
   probePackets: number;
+  /** Datagrams the bridge sent per UDP send system call in the window (NaN: a bridge without the counter). */
+  datagramsPerSendCall: number;
   twccFeedbackIn: number;
   layerSwitches: number;
   /** Publishers: PLI/FIR entries received for a layer, and the jumps to the next keyframe they caused. */
@@ -396,6 +398,7 @@ export class ScenarioRun {
       videoLoss: videoExpected === 0 ? 0 : Math.max(0, 1 - sum('videoReceived') / videoExpected),
       layers,
       probePackets: probes,
+      datagramsPerSendCall: delta(a, b, 'udpSendCalls') > 0 ? delta(a, b, 'packetsOut') / delta(a, b, 'udpSendCalls') : NaN,
       twccFeedbackIn: delta(a, b, 'twccFeedbackIn'),
       layerSwitches: delta(a, b, 'layerSwitches'),
       keyframeRequests: sum('keyframeRequests'),
@@ -461,7 +464,9 @@ export function describe(m: Measurement): string {
     ', ' +
     `bridge ${m.cpuPerPacketUs.toFixed(1)} µs/pkt` +
     (m.probePackets > 0 ? ` (${m.cpuPerMediaPacketUs.toFixed(1)} per media packet: ${((m.probePackets / m.bridgeRtpOutWindow) * 100).toFixed(1)}% were probes)` : '') +
-    `, ${(m.bridgeCpu * 100).toFixed(0)}% of a core, ` +
+    `, ${(m.bridgeCpu * 100).toFixed(0)}% of a core` +
+    (Number.isFinite(m.datagramsPerSendCall) ? ` (${m.datagramsPerSendCall.toFixed(1)} datagrams per send call)` : '') +
+    ', ' +
     `driver${m.drivers > 1 ? `s ${(m.driverCpu * 100).toFixed(0)}% (busiest ${(m.driverCpuMax * 100).toFixed(0)}%)` : ` ${(m.driverCpu * 100).toFixed(0)}%`}, delay p50 ${(m.delayP50Us / 1000).toFixed(2)} ms p99 ${(m.delayP99Us / 1000).toFixed(2)} ms` +
     (m.errors
       ? `, ${m.errors} errors (${Object.entries(m.errorCounts)

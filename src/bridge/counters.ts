@@ -17,6 +17,8 @@ export class BridgeCounters {
    * (a callback costs Node a nextTick per datagram). Non-zero means sends fail; the true number is ~16 times it.
    */
   sendErrors = 0;
+  /** UDP send system calls: a native batch (sendmmsg) counts once for all its datagrams, each dgram send once. */
+  udpSendCalls = 0;
 
   retransmits = 0;
   nackMisses = 0;

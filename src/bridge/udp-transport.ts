@@ -328,6 +328,7 @@ export class UdpTransport {
     try {
       if ((++this.sends & (SEND_ERROR_SAMPLE - 1)) === 0) socket.send(buf, offset, length, port, address, this.onSent);
       else socket.send(buf, offset, length, port, address);
+      this.counters.udpSendCalls++;
       this.counters.packetsOut++;
       this.counters.bytesOut += length;
     } catch {
@@ -355,6 +356,7 @@ export class UdpTransport {
     one.lengths[0] = length;
     one.addrs[0] = addr;
     one.ports[0] = port;
+    this.counters.udpSendCalls++;
     try {
       if (this.mod.sendBatch(this.fd, buf.buffer as ArrayBuffer, one.offsets, one.lengths, one.addrs, one.ports, 1) === 1) {
         this.counters.packetsOut++;
@@ -371,6 +373,7 @@ export class UdpTransport {
   readonly flush = (): void => {
     const batch = this.batch;
     if (batch === null || batch.count === 0 || this.closed) return;
+    this.counters.udpSendCalls++;
     this.counters.sendErrors += batch.flush();
   };
 

@@ -25,6 +25,7 @@ const BRIDGE_COUNTERS: [field: string, name: string, help: string][] = [
   ['pacedPackets', 'paced_packets_total', "Video packets that waited in a receiver's pacer queue before leaving"],
   ['twccFeedbackSent', 'twcc_feedback_sent_total', 'Transport-cc feedback packets sent to senders'],
   ['sendErrors', 'send_errors_sampled_total', 'Failed sends, sampled one in 16'],
+  ['udpSendCalls', 'udp_send_calls_total', 'UDP send system calls (a batch of datagrams sent in one call counts once)'],
 ];
 
 /** Bucket groups of bridge/receiver-reports.ts: key prefix -> metric name part, help. */
