@@ -312,8 +312,10 @@ export class UdpTransport {
     if (batch !== null) {
       if (batch.count === MAX_BATCH) this.flush();
       if (batch.add(buf, offset, length, port, address)) {
-        // the rest of this callback's datagrams join it; they leave when it returns
-        if (batch.count === 1) queueMicrotask(this.flush);
+        // the datagrams queued until this turn of the event loop has handled every socket that was ready join it;
+        // they leave together right after (the check phase), one system call for what several received datagrams,
+        // timers and messages sent
+        if (batch.count === 1) setImmediate(this.flush);
         this.counters.packetsOut++;
         this.counters.bytesOut += length;
         return;
