@@ -91,6 +91,10 @@ export class UdpTransport {
     this.counters.packetsIn++;
     this.counters.dropMalformed++;
   };
+  /** Datagrams the kernel dropped at a natively read socket (its receive buffer was full). */
+  private readonly onKernelDrops = (count: number): void => {
+    this.counters.dropSocketFull += count;
+  };
 
   /**
    * `nativeSend`: the module (when built) opens the socket and sends in batches; `nativeReceive` (with it): the
@@ -139,6 +143,7 @@ export class UdpTransport {
         try {
           this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>
             this.onSocketError(new Error(`media socket: errno ${errno}`)),
+            this.onKernelDrops,
           );
           this.port = rmod.localPort(fd);
           return Promise.resolve(this.port);
@@ -245,7 +250,7 @@ export class UdpTransport {
       fd = rmod.openUdp4(this.bindAddress, this.port, true);
       rmod.connectUdp4(fd, address, port);
       // an error (the peer's ICMP port unreachable: ECONNREFUSED) ends this socket; the main one still receives
-      receiver = new NativeReceiver(rmod, fd, 0, this.onNativeDatagram, this.onTruncated, close);
+      receiver = new NativeReceiver(rmod, fd, 0, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops);
     } catch (e) {
       if (receiver === null && fd >= 0) rmod.closeFd(fd);
       return Promise.reject(e as Error);
