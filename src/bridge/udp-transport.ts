@@ -223,6 +223,12 @@ export class UdpTransport {
       };
       s.once('error', fail);
       const bound = () => {
+        try {
+          // as the main socket's (see connectNative)
+          s.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+        } catch {
+          // the kernel caps buffer sizes; the default works, with less headroom
+        }
         s.connect(port, address, (error?: Error) => {
           s.off('error', fail);
           if (error) fail(error);
@@ -250,7 +256,9 @@ export class UdpTransport {
       fd = rmod.openUdp4(this.bindAddress, this.port, true);
       rmod.connectUdp4(fd, address, port);
       // an error (the peer's ICMP port unreachable: ECONNREFUSED) ends this socket; the main one still receives
-      receiver = new NativeReceiver(rmod, fd, 0, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops);
+      // as large a receive buffer as the main socket's: this one alone now holds everything the peer sends while
+      // the event loop is busy (the kernel's default, ~208 KiB, is under 100 datagrams: a stall of a few hundred ms)
+      receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops);
     } catch (e) {
       if (receiver === null && fd >= 0) rmod.closeFd(fd);
       return Promise.reject(e as Error);

@@ -132,3 +132,34 @@ for (const native of [true, false]) {
     }
   });
 }
+
+for (const native of [true, false]) {
+  test(`a connected socket of the shared port holds what its peer sent during a stall, as the main socket does (${native ? 'native receive' : 'dgram reads'})`, { skip }, async () => {
+    const counters = new BridgeCounters();
+    const tally = new Tally();
+    const t = new UdpTransport({ onMedia: (buf: Buffer) => tally.take(buf), onStun() {}, onDtls() {} }, counters, () => {}, true, true, native);
+    const port = await t.bind('127.0.0.1', 0);
+    // a free port for the peer (the child binds it after the bridge's socket connected to it)
+    const probe = (await import('node:dgram')).createSocket('udp4');
+    const peerPort = await new Promise<number>((r) => probe.bind(0, '127.0.0.1', () => r(probe.address().port)));
+    await new Promise<void>((r) => probe.close(() => r()));
+    try {
+      await t.connectTo('127.0.0.1', peerPort);
+      // 1500 datagrams (~1.6 MB): far beyond the kernel's default buffer (~208 KiB), within the main socket's
+      const n = 1500;
+      const script =
+        `const d=require('dgram').createSocket('udp4');d.bind(${peerPort},'127.0.0.1',()=>{let left=${n};` +
+        `for(let k=0;k<${n};k++){const b=Buffer.alloc(${SIZE});for(let j=8;j<b.length;j++)b[j]=(k*31+j)&255;` +
+        `b[0]=0x80;b[1]=96;b.writeUInt16BE(k&0xffff,2);b.writeUInt32BE(k,4);d.send(b,${port},'127.0.0.1',()=>{if(--left===0)d.close()})}})`;
+      execFileSync(process.execPath, ['-e', script]);
+      await until(() => tally.received >= n);
+      assert.equal(tally.damaged, 0);
+      assert.equal(tally.duplicates, 0);
+      assert.equal(udpSocketDrops(new Set([port])), 0, 'the kernel dropped none at the bridge port');
+      assert.equal(tally.received, n);
+      assert.equal(counters.dropSocketFull, 0);
+    } finally {
+      await t.close();
+    }
+  });
+}
