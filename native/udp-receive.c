@@ -37,8 +37,13 @@
 #include "napi-typed.h"
 #include "udp-receive.h"
 
-/** Batches read in one readiness callback at most (then the loop runs other work and comes back). */
-#define MAX_BATCHES_PER_WAKE 8
+/**
+ * Batches read in one readiness callback at most (then the loop runs other work and comes back: the poll is
+ * level-triggered). One: a backlog of 8 batches fanned out to a webinar's receivers was ~24,000 sends (hundreds of
+ * ms) in one callback, while the thread's other sockets (the connected ones of a shared port), its timers (the
+ * pacer) and its hand-offs to other workers waited; dgram reads 32 datagrams per callback.
+ */
+#define MAX_BATCHES_PER_WAKE 1
 /** Error wake-ups in a row (no datagram read between them) after which the socket is given up: it is broken. */
 #define MAX_ERROR_RUN 64
 
