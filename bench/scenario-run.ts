@@ -14,6 +14,7 @@ import { DEFAULT_TILE, type Scenario } from './scenarios.ts';
 import { DelayHistogram } from '../src/loadtest/delay-histogram.ts';
 import { DriverPool } from './driver-pool.ts';
 import { driverLimit, type DriverStep } from './driver-limits.ts';
+import { udpSocketDrops } from '../src/loadtest/socket-drops.ts';
 
 export const LOSS_LIMIT = 0.01;
 /** A load is held when loss < LOSS_LIMIT, no errors and the p99 delay shows no standing queue. */
@@ -111,6 +112,13 @@ export interface Measurement {
   /** What `errors` is made of (non-zero entries are printed). */
   errorCounts: Record<string, number>;
   senderSkips: number;
+  /**
+   * Where packets were lost, from the step's start to the drained end: the bridge's drop counters that grew
+   * (`drop*`, counters.ts), the kernel's drops at the bridge's media port (/proc/net/udp: every socket of it,
+   * whichever path reads it) and at the drivers' sockets. Loss the drivers cause (skipped frames, late reads) is
+   * none of these.
+   */
+  drops?: { bridge: Record<string, number>; bridgeSocket: number; driverSockets: number };
 }
 
 export interface ScenarioResult {
@@ -292,6 +300,7 @@ export class ScenarioRun {
     this.delays.reset();
     await pool.all({ op: 'window', startUs: (nowUs32() + WARMUP_MS * 1000) >>> 0, lengthUs: seconds * 1_000_000 });
     const s0 = await bridge.stats();
+    const bridgeSocket0 = udpSocketDrops(new Set([bridge.port])) ?? 0;
     await pool.all({ op: 'load', factor });
     await sleep(WARMUP_MS);
     const a = await bridge.stats();
@@ -324,6 +333,12 @@ export class ScenarioRun {
       if (!still || performance.now() > end) break;
     }
     if (rssSamples) rssSamples.push(c.rss);
+    const bridgeSocket = (udpSocketDrops(new Set([bridge.port])) ?? 0) - bridgeSocket0;
+    const bridgeDrops: Record<string, number> = {};
+    for (const [k, v] of Object.entries(c.counters)) {
+      const n = v - (s0.counters[k] ?? 0);
+      if (k.startsWith('drop') && n > 0) bridgeDrops[k] = n;
+    }
     const tallies = await pool.tally();
 
     const sc = this.scenario;
@@ -424,6 +439,7 @@ export class ScenarioRun {
       framesScheduled: sum('frames'),
       driverLimited: driverLimit(driverSteps),
       perDriver: driverSteps,
+      drops: { bridge: bridgeDrops, bridgeSocket, driverSockets: driverSteps.reduce((n, d) => n + d.socketDrops, 0) },
     };
   }
 
@@ -475,6 +491,10 @@ export function describe(m: Measurement): string {
           .join(', ')})`
       : '') +
     (m.senderSkips ? `, drivers skipped ${m.senderSkips} frames` : '') +
+    (m.drops
+      ? `\n      drops: bridge ${Object.entries(m.drops.bridge).map(([k, v]) => `${k} ${v}`).join(', ') || 'none'}; ` +
+        `kernel at the bridge's port ${m.drops.bridgeSocket}, at the drivers' sockets ${m.drops.driverSockets}`
+      : '') +
     (m.driverLimited ? `\n      DRIVER-LIMITED (${m.driverLimited}): this step measured the benchmark, not the bridge` : '') +
     (video
       ? `\n      receivers' cameras by layer at the end: ${layerSummary(m.layers)}; video packets ${layerShares(m.layers)}; ` +

@@ -7,7 +7,9 @@
 //
 //   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch) -> receiver
 //       arena: ArrayBuffer of RECV_BATCH * RECV_SLOT bytes (datagram i at i * RECV_SLOT); meta: Uint32Array of
-//       RECV_BATCH * 4 (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot);
+//       RECV_META (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot; then at
+//       RECV_BATCH * 4: how many datagrams the kernel has dropped at this socket since it opened (SO_RXQ_OVFL: a full
+//       receive buffer), as of the batch's last datagram);
 //       ages: Float64Array of RECV_BATCH (how long ago, ms by the kernel's clock, datagram i arrived; -1 unknown).
 //       onBatch(count) is called with the number of datagrams filled in, or with -errno when the socket reports
 //       an error (a connected socket's ICMP port unreachable: -ECONNREFUSED). The arena is written again after
@@ -35,8 +37,13 @@
 #include "napi-typed.h"
 #include "udp-receive.h"
 
-/** Batches read in one readiness callback at most (then the loop runs other work and comes back). */
-#define MAX_BATCHES_PER_WAKE 8
+/**
+ * Batches read in one readiness callback at most (then the loop runs other work and comes back: the poll is
+ * level-triggered). One: a backlog of 8 batches fanned out to a webinar's receivers was ~24,000 sends (hundreds of
+ * ms) in one callback, while the thread's other sockets (the connected ones of a shared port), its timers (the
+ * pacer) and its hand-offs to other workers waited; dgram reads 32 datagrams per callback.
+ */
+#define MAX_BATCHES_PER_WAKE 1
 /** Error wake-ups in a row (no datagram read between them) after which the socket is given up: it is broken. */
 #define MAX_ERROR_RUN 64
 
@@ -65,7 +72,9 @@ typedef struct Receiver {
   struct mmsghdr msgs[RECV_BATCH];
   struct iovec iov[RECV_BATCH];
   struct sockaddr_in from[RECV_BATCH];
-  char control[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec))];
+  char control[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
+  /** the kernel's drop count (SO_RXQ_OVFL) last heard; it comes only with a datagram, so it is carried over */
+  uint32_t drops;
 } Receiver;
 
 static void maybe_free(Receiver* r) {
@@ -171,10 +180,13 @@ static int read_batch(Receiver* r) {
         struct timespec t;
         memcpy(&t, CMSG_DATA(c), sizeof t);
         age = (double)(now.tv_sec - t.tv_sec) * 1e3 + (double)(now.tv_nsec - t.tv_nsec) / 1e6;
+      } else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL && c->cmsg_len >= CMSG_LEN(sizeof(uint32_t))) {
+        memcpy(&r->drops, CMSG_DATA(c), sizeof r->drops);
       }
     }
     r->ages[i] = age;
   }
+  r->meta[(size_t)RECV_BATCH * 4] = r->drops;
   return n;
 }
 
@@ -220,7 +232,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  if (arenaLength < (size_t)RECV_BATCH * RECV_SLOT || metaLength < (size_t)RECV_BATCH * 4 || agesLength < RECV_BATCH) {
+  if (arenaLength < (size_t)RECV_BATCH * RECV_SLOT || metaLength < (size_t)RECV_META || agesLength < RECV_BATCH) {
     napi_throw_range_error(env, NULL, "openReceiver: arrays smaller than RECV_BATCH datagrams");
     return NULL;
   }
@@ -229,6 +241,9 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "openReceiver: not a socket (SO_TIMESTAMPNS)");
     return NULL;
   }
+  // the kernel's count of datagrams dropped at this socket comes with each datagram read (a cmsg): what was
+  // lost is counted, not guessed (udp-receive.ts adds the increments to the bridge's counters)
+  setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof one);
   if (bufferBytes > 0) {
     // the kernel caps them (net.core.rmem_max); the defaults work, with less headroom
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &bufferBytes, sizeof bufferBytes);
@@ -358,4 +373,6 @@ void udp_receive_init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "RECV_BATCH", v);
   napi_create_int32(env, RECV_SLOT, &v);
   napi_set_named_property(env, exports, "RECV_SLOT", v);
+  napi_create_int32(env, RECV_META, &v);
+  napi_set_named_property(env, exports, "RECV_META", v);
 }

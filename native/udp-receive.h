@@ -7,6 +7,8 @@
 #define RECV_BATCH 64
 /** Bytes of the arena per datagram: a larger datagram is truncated to it and flagged (media is under 1500). */
 #define RECV_SLOT 2048
+/** Entries of the meta array: four per datagram, then the socket's kernel drop count (SO_RXQ_OVFL). */
+#define RECV_META (RECV_BATCH * 4 + 1)
 
 void udp_receive_init(napi_env env, napi_value exports);
 

@@ -66,6 +66,14 @@ export class BridgeCounters {
   dropMuted = 0;
   /** Dropped: a video packet for a receiver whose pacer queue (or the thread's pacer pool) was full. */
   dropPacerFull = 0;
+  /**
+   * Dropped by the kernel before the bridge read them: a media socket's receive buffer was full (the event loop
+   * fell behind). Known only when the native module reads the socket (`nativeReceive`: SO_RXQ_OVFL); with dgram
+   * reads it stays 0 (the socket's line in /proc/net/udp still counts them).
+   */
+  dropSocketFull = 0;
+  /** Dropped: a packet for another media worker whose ring from this one was full (that worker fell behind). */
+  dropRingFull = 0;
   /** Dropped: an exception in the packet path (a bug or hostile input). */
   dropError = 0;
   /** Outgoing packets the SRTP layer refused to protect. */

@@ -8,7 +8,7 @@ import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
-import { nativeUdp } from './native/udp-batch.ts';
+import { nativeReceive, nativeUdp } from './native/udp-batch.ts';
 import { loadDtls } from './dtls.ts';
 import { Bridge } from './bridge.ts';
 import { createBridgeCertificate } from './certificate.ts';
@@ -322,7 +322,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   announceTimer.unref();
   tickTimer.unref();
 
-  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount, batchedSends: opts.config.nativeSend && nativeUdp() !== null, batchedReceives: bridge.udp.batchedReceive }, 'bridge started');
+  log.info({ mediaPort, tcpMediaPort, address: bindAddress, fingerprint: certificate.fingerprint, mediaWorkers: workerCount, batchedSends: opts.config.nativeSend && nativeUdp() !== null, batchedReceives: workers !== null ? opts.config.nativeSend && opts.config.nativeReceive && nativeReceive(nativeUdp()) !== null : bridge.udp.batchedReceive }, 'bridge started');
 
   let closing: Promise<void> | null = null;
   return {

@@ -1,12 +1,14 @@
 // The one UDP socket of the bridge and the RFC 7983 demultiplexer its datagrams go through (ICE-TCP
 // connections have their own: tcp-transport.ts). Three ways to run it, fastest first:
-// - native receive and send (the module is built, `nativeSend` and `nativeReceive` on; nativeReceive is off by
-//   default until it shows a benefit for the whole server, docs/BENCHMARKS.md "Batched receive"): the module opens the
-//   socket, reads datagrams in recvmmsg batches with their kernel arrival times (native/udp-receive.ts: one
-//   JavaScript call per batch, each datagram a view of the module's arena, valid only while it is handled) and
-//   sends the datagrams queued during one callback in one sendmmsg call. No dgram socket at all.
-// - native send only (`nativeReceive` off, the default): dgram reads the module's socket, one datagram per callback, dated by
+// - native receive and send (the default when the module is built: `nativeSend` and `nativeReceive` on): the
+//   module opens the socket, reads datagrams in recvmmsg batches with their kernel arrival times (native/udp-receive.ts:
+//   one JavaScript call per batch, each datagram a view of the module's arena, valid only while it is handled; what the
+//   kernel dropped at a full socket is counted, dropSocketFull) and sends the datagrams queued during one callback in
+//   one sendmmsg call. No dgram socket at all.
+// - native send only (`nativeReceive` off): dgram reads the module's socket, one datagram per callback, dated by
 //   the kernel (one ioctl per datagram); sends as above.
+// Every socket (the main one and the connected ones of a shared port) has a SOCKET_BUFFER_BYTES receive buffer: it
+// alone holds what its peers send while the event loop is busy.
 // - dgram only (no module, or `nativeSend` off): Node reads and sends; arrival times are the event loop's.
 // Transport-cc feedback must report when a packet reached the host, not when a busy event loop got to it, or the
 // sender's delay-based estimator reads CPU load as a congested network (arrivalMs).
@@ -91,6 +93,10 @@ export class UdpTransport {
     this.counters.packetsIn++;
     this.counters.dropMalformed++;
   };
+  /** Datagrams the kernel dropped at a natively read socket (its receive buffer was full). */
+  private readonly onKernelDrops = (count: number): void => {
+    this.counters.dropSocketFull += count;
+  };
 
   /**
    * `nativeSend`: the module (when built) opens the socket and sends in batches; `nativeReceive` (with it): the
@@ -139,6 +145,7 @@ export class UdpTransport {
         try {
           this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>
             this.onSocketError(new Error(`media socket: errno ${errno}`)),
+            this.onKernelDrops,
           );
           this.port = rmod.localPort(fd);
           return Promise.resolve(this.port);
@@ -218,6 +225,12 @@ export class UdpTransport {
       };
       s.once('error', fail);
       const bound = () => {
+        try {
+          // as the main socket's (see connectNative)
+          s.setRecvBufferSize(SOCKET_BUFFER_BYTES);
+        } catch {
+          // the kernel caps buffer sizes; the default works, with less headroom
+        }
         s.connect(port, address, (error?: Error) => {
           s.off('error', fail);
           if (error) fail(error);
@@ -245,7 +258,9 @@ export class UdpTransport {
       fd = rmod.openUdp4(this.bindAddress, this.port, true);
       rmod.connectUdp4(fd, address, port);
       // an error (the peer's ICMP port unreachable: ECONNREFUSED) ends this socket; the main one still receives
-      receiver = new NativeReceiver(rmod, fd, 0, this.onNativeDatagram, this.onTruncated, close);
+      // as large a receive buffer as the main socket's: this one alone now holds everything the peer sends while
+      // the event loop is busy (the kernel's default, ~208 KiB, is under 100 datagrams: a stall of a few hundred ms)
+      receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops);
     } catch (e) {
       if (receiver === null && fd >= 0) rmod.closeFd(fd);
       return Promise.reject(e as Error);

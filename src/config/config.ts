@@ -144,10 +144,11 @@ export const configSchema = z.object({
   /** The bridge sends with the native module (sendmmsg batches) when it is built; false: always Node's dgram. */
   nativeSend: flag.default(true),
   /**
-   * With nativeSend: the module also reads the socket (recvmmsg batches, kernel arrival times); false (the default
-   * until it shows a benefit for the whole server: docs/BENCHMARKS.md, "Batched receive"): dgram reads.
+   * With nativeSend: the module also reads the socket (recvmmsg batches, kernel arrival times, the kernel's drops
+   * counted); false: dgram reads, one datagram per callback (also what runs when the module is not built).
+   * docs/BENCHMARKS.md, "Batched receive without loss".
    */
-  nativeReceive: flag.default(false),
+  nativeReceive: flag.default(true),
   /**
    * The bridge paces video per receiver at 2.5x its downlink estimate (bridge/pacer.ts); false (the default until
    * it shows a benefit: docs/BENCHMARKS.md, "The pacer and temporal-layer thinning"): sent as forwarded.
@@ -358,7 +359,7 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   mediaWorkersOnDemand: 'bridge: start the media workers with the first participant and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; the first join waits for them: ~0.85 s of CPU for two, seconds on a busy machine) (default false)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
-  nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default false)",
+  nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default true)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',

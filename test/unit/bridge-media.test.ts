@@ -33,7 +33,7 @@ const BRIDGE = 'media';
 const MEDIA_WORKERS = Number(process.env.TEST_MEDIA_WORKERS ?? '1');
 /** TEST_NATIVE_SEND=0: the bridge sends with Node's dgram even when the native module is built. */
 const NATIVE_SEND = process.env.TEST_NATIVE_SEND !== '0';
-/** TEST_NATIVE_RECEIVE=0: native sends, but dgram reads the socket (the default; here the module reads in recvmmsg batches). */
+/** TEST_NATIVE_RECEIVE=0: native sends, but dgram reads the socket (the fallback; by default the module reads in recvmmsg batches). */
 const NATIVE_RECEIVE = process.env.TEST_NATIVE_RECEIVE !== '0';
 /** Media workers: endpoints of a conference on one worker before it spans (1: they alternate over the workers). */
 const WORKER_SPAN = Number(process.env.TEST_WORKER_SPAN ?? '10');

@@ -4,7 +4,7 @@
 // kernel hands their checks to), once with the endpoints alternating over the workers (mediaWorkerSpan 1), so
 // that forwarding, NACKs and RTCP cross between workers. The same test also runs with the bridge's TypeScript
 // send path (nativeSend off: one dgram send per datagram), with dgram reading the native socket (nativeReceive
-// off, the default: one read per datagram; bridge-media itself turns the module's recvmmsg batches on) and with SRTP protected by Node's crypto instead of
+// off, the fallback: one read per datagram; bridge-media itself runs the module's recvmmsg batches, the default) and with SRTP protected by Node's crypto instead of
 // native/srtp.c (TERTULIA_NATIVE_SRTP=0), which is what runs where the native modules are not built.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,7 +34,7 @@ test("bridge sending with Node's dgram (no native batches) passes the bridge-med
   await bridgeMediaWith({ TEST_NATIVE_SEND: '0' });
 });
 
-test('bridge sending natively but reading with dgram (nativeReceive off, the default) passes the bridge-media test', { timeout: 180_000 }, async () => {
+test('bridge sending natively but reading with dgram (nativeReceive off) passes the bridge-media test', { timeout: 180_000 }, async () => {
   await bridgeMediaWith({ TEST_NATIVE_RECEIVE: '0', TEST_MEDIA_WORKERS: '2' });
 });
 

@@ -48,7 +48,7 @@ test('defaults', () => {
     mediaWorkerSpan: 10,
     mediaWorkersOnDemand: false,
     nativeSend: true,
-    nativeReceive: false,
+    nativeReceive: true,
     pacer: false,
     plainRtpPortMin: 40000,
     plainRtpPortMax: 40999,

@@ -98,7 +98,7 @@ test('the module reads what waited in one call to JavaScript', { skip }, async (
   const fd = mod.openUdp4('127.0.0.1', 0, false);
   const port = mod.localPort(fd);
   const arena = new ArrayBuffer(mod.RECV_BATCH * mod.RECV_SLOT);
-  const meta = new Uint32Array(mod.RECV_BATCH * 4);
+  const meta = new Uint32Array(mod.RECV_META);
   const ages = new Float64Array(mod.RECV_BATCH);
   const calls: number[] = [];
   const handle = mod.openReceiver(fd, arena, meta, ages, 0, (n) => calls.push(n));

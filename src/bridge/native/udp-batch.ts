@@ -46,14 +46,16 @@ export interface UdpBatchModule {
   /** Datagrams per batch and bytes per datagram of a receiver's arena. */
   RECV_BATCH?: number;
   RECV_SLOT?: number;
+  /** Entries of a receiver's meta array: 4 per datagram, then the socket's kernel drop count (SO_RXQ_OVFL). */
+  RECV_META?: number;
 }
 
 /** The module with its receive side (every function the native receive path calls). */
-export type UdpReceiveModule = UdpBatchModule & Required<Pick<UdpBatchModule, 'openReceiver' | 'closeReceiver' | 'connectUdp4' | 'localPort' | 'closeFd' | 'RECV_BATCH' | 'RECV_SLOT'>>;
+export type UdpReceiveModule = UdpBatchModule & Required<Pick<UdpBatchModule, 'openReceiver' | 'closeReceiver' | 'connectUdp4' | 'localPort' | 'closeFd' | 'RECV_BATCH' | 'RECV_SLOT' | 'RECV_META'>>;
 
 /** The module when it can receive in batches too, else null. */
 export function nativeReceive(mod: UdpBatchModule | null): UdpReceiveModule | null {
-  return mod !== null && typeof mod.openReceiver === 'function' && typeof mod.RECV_SLOT === 'number' ? (mod as UdpReceiveModule) : null;
+  return mod !== null && typeof mod.openReceiver === 'function' && typeof mod.RECV_META === 'number' ? (mod as UdpReceiveModule) : null;
 }
 
 let loaded: UdpBatchModule | null | undefined;

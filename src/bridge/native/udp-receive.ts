@@ -7,7 +7,9 @@
 // the arena is written by the next batch. Whatever is kept past it is copied (the retransmit buffer, the rings to
 // other workers, the pacer and the output slots copy already; DTLS datagrams are copied and
 // handled on their own turns, dtls-turns.ts).
-// Arrival times are the kernel's (SO_TIMESTAMPNS), one per datagram.
+// Arrival times are the kernel's (SO_TIMESTAMPNS), one per datagram. What the kernel dropped at the socket (its
+// receive buffer was full) is counted too (SO_RXQ_OVFL, heard with the next datagram read): every datagram sent to
+// the socket is either handled or counted.
 import type { UdpReceiveModule } from './udp-batch.ts';
 
 /** Handles one datagram of a batch: bytes (a view valid during the call), sender, arrival (performance.now() ms). */
@@ -43,7 +45,8 @@ export class NativeReceiver {
   /**
    * Starts reading fd (which the receiver now owns: close() closes it). `onDatagram` gets every datagram that fit
    * a slot; `onTruncated` counts one that did not (it is dropped); `onError` gets the socket's errors (-errno: a
-   * connected socket's ICMP port unreachable is ECONNREFUSED). None of them may throw.
+   * connected socket's ICMP port unreachable is ECONNREFUSED); `onKernelDrops` gets how many datagrams the kernel
+   * dropped at the socket since the last time (told with the next datagram read). None of them may throw.
    */
   constructor(
     mod: UdpReceiveModule,
@@ -52,18 +55,21 @@ export class NativeReceiver {
     onDatagram: DatagramHandler,
     onTruncated: () => void,
     onError: (errno: number) => void,
+    onKernelDrops: (count: number) => void = () => {},
   ) {
     this.mod = mod;
     const batch = mod.RECV_BATCH;
     this.slot = mod.RECV_SLOT;
     const arena = new ArrayBuffer(batch * this.slot);
     this.bytes = Buffer.from(arena);
-    this.meta = new Uint32Array(batch * 4);
+    this.meta = new Uint32Array(mod.RECV_META);
     this.ages = new Float64Array(batch);
     const bytes = this.bytes;
     const meta = this.meta;
     const ages = this.ages;
     const slot = this.slot;
+    const dropsAt = batch * 4;
+    let drops = 0;
     this.handle = mod.openReceiver(fd, arena, meta, ages, bufferBytes, (count: number) => {
       if (count < 0) {
         onError(-count);
@@ -71,6 +77,12 @@ export class NativeReceiver {
       }
       // the module read the ages against the kernel's clock just before this call: now is that moment
       const now = performance.now();
+      // (a 32-bit count since the socket opened)
+      const dropped = (meta[dropsAt] - drops) >>> 0;
+      if (dropped !== 0) {
+        drops = meta[dropsAt];
+        onKernelDrops(dropped);
+      }
       for (let i = 0; i < count && !this.closed; i++) {
         const m = i * 4;
         if (meta[m + 3] !== 0) {

@@ -550,7 +550,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     const num = this.conferenceNums.get(source.owner.conference);
     const ring = this.rings[to];
     if (num === undefined || ring === null || ring === undefined) return;
-    if (!ring.push(num, source.ssrc, buf, len)) this.counters.dropError++;
+    if (!ring.push(num, source.ssrc, buf, len)) this.counters.dropRingFull++;
     this.unflushed |= 1 << to;
     if (!this.flushScheduled) {
       this.flushScheduled = true;
