@@ -3,13 +3,13 @@
 // - native receive and send (the default when the module is built: `nativeSend` and `nativeReceive` on): the
 //   module opens the socket, reads datagrams in recvmmsg batches with their kernel arrival times (native/udp-receive.ts:
 //   one JavaScript call per batch, each datagram a view of the module's arena, valid only while it is handled; what the
-//   kernel dropped at a full socket is counted, dropSocketFull) and sends the datagrams queued during one callback in
-//   one sendmmsg call. No dgram socket at all.
+//   kernel dropped at a full socket is counted, dropSocketFull) and sends the datagrams queued during one turn of the
+//   event loop (every ready socket, timer and message of it) in one sendmmsg call. No dgram socket at all.
 // - native send only (`nativeReceive` off): dgram reads the module's socket, one datagram per callback, dated by
 //   the kernel (one ioctl per datagram); sends as above.
+// - dgram only (no module, or `nativeSend` off): Node reads and sends; arrival times are the event loop's.
 // Every socket (the main one and the connected ones of a shared port) has a SOCKET_BUFFER_BYTES receive buffer: it
 // alone holds what its peers send while the event loop is busy.
-// - dgram only (no module, or `nativeSend` off): Node reads and sends; arrival times are the event loop's.
 // Transport-cc feedback must report when a packet reached the host, not when a busy event loop got to it, or the
 // sender's delay-based estimator reads CPU load as a congested network (arrivalMs).
 import dgram from 'node:dgram';
