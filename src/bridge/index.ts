@@ -24,15 +24,17 @@ import type { PlainAllocation } from './plain-transport.ts';
 /** How often a draining bridge looks whether its conferences are gone. */
 const DRAIN_POLL_MS = 100;
 const TICK_INTERVAL_MS = 1000;
-const COUNTERS_REFRESH_MS = 100;
 
 export interface BridgeHandle {
   bridgeId: string;
   mediaPort: number;
   /** The ICE-TCP port (RFC 6544 passive candidates), 0 when off. */
   tcpMediaPort: number;
-  /** Packet counters (in/out/dropped by reason), for stats and the benchmark (with media workers: their sum, up to 100 ms old). */
-  counters: BridgeCounters;
+  /**
+   * Packet counters (in/out/dropped by reason), read now (with media workers: the sum of what they copied to shared
+   * memory, up to 100 ms old: workers/shared-counters.ts).
+   */
+  readonly counters: BridgeCounters;
   /** The packet counters, summed over the media workers when there are some. */
   readCounters(): Promise<Record<string, number>>;
   /**
@@ -96,7 +98,6 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   let workers: OnDemandPool | null = null;
   /** Counter sums of media workers that stopped (counters never go back when they start again). */
   let retiredCounters: Record<string, number> = {};
-  let countersTimer: NodeJS.Timeout | null = null;
   let lastN = opts.config.lastN;
   const workerCounters = (pool: MediaWorkerPool) =>
     pool.counters().then((sum) => {
@@ -119,13 +120,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         isIdle: () => bridge.conferences.size === 0,
         onStart: (pool) => {
           if (lastN !== opts.config.lastN) void pool.setLastN(lastN);
-          // with media workers, handle.counters is their sum, refreshed a few times a second while they run
-          countersTimer = setInterval(() => void workerCounters(pool), COUNTERS_REFRESH_MS);
-          countersTimer.unref();
         },
         onStop: (finalCounters) => {
-          if (countersTimer !== null) clearInterval(countersTimer);
-          countersTimer = null;
           for (const [k, v] of Object.entries(finalCounters)) retiredCounters[k] = (retiredCounters[k] ?? 0) + v;
           Object.assign(bridge.counters, retiredCounters);
         },
@@ -329,7 +325,14 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     bridgeId,
     mediaPort,
     tcpMediaPort,
-    counters: bridge.counters,
+    get counters() {
+      // with media workers: their sum as they last copied it (and those that stopped), without a message
+      const running = workers?.pool ?? null;
+      if (running === null) return bridge.counters;
+      const sum = running.countersNow();
+      for (const [k, v] of Object.entries(retiredCounters)) sum[k] = (sum[k] ?? 0) + v;
+      return Object.assign(bridge.counters, sum);
+    },
     readCounters: async () => {
       const running = workers?.pool ?? null;
       return running !== null ? (await workerCounters(running)).snapshot() : bridge.counters.snapshot();
@@ -380,7 +383,6 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
         clearInterval(tickTimer);
         for (const u of unsubscribes) u();
         await workers?.close();
-        if (countersTimer !== null) clearInterval(countersTimer);
         await bridge.close();
         await guard.release();
         log.info({ counters: bridge.counters.snapshot() }, 'bridge stopped');

@@ -11,6 +11,7 @@ import { RingConsumer } from './ring-consumer.ts';
 import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
 import { receiverReportBuckets } from '../receiver-reports.ts';
 import { loadDtls } from '../dtls.ts';
+import { COPY_EVERY_MS, SharedCounters } from './shared-counters.ts';
 
 export interface MediaWorkerData {
   workerIndex: number;
@@ -23,6 +24,8 @@ export interface MediaWorkerData {
   rtcpIndexes: SharedArrayBuffer;
   /** ring SABs by [from][to]; null on the diagonal */
   rings: Array<Array<SharedArrayBuffer | null>>;
+  /** Its counters' slot (shared-counters.ts). */
+  counters: SharedArrayBuffer;
 }
 
 export type ToWorker =
@@ -99,6 +102,8 @@ function main(): void {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
   }, TICK_INTERVAL_MS);
+  const sharedCounters = new SharedCounters(data.counters);
+  const copyCounters = setInterval(() => sharedCounters.write(bridge.counters), COPY_EVERY_MS);
 
   port.on('message', (m: ToWorker) => {
     try {
@@ -155,6 +160,8 @@ function main(): void {
         case 'close':
           consumer.close();
           clearInterval(tick);
+          clearInterval(copyCounters);
+          sharedCounters.write(bridge.counters);
           void bridge.close().then(() => post({ type: 'closed' }));
           break;
       }

@@ -14,6 +14,7 @@ import { WorkerPlacement } from './placement.ts';
 import type { FromWorker, MediaWorkerData, ToWorker } from './media-worker.ts';
 import { SPEAKER_WORKER, TCP_WORKER } from './worker-bridge.ts';
 import { siblingModuleUrl } from '../../sibling-module.ts';
+import { SharedCounters } from './shared-counters.ts';
 
 /** How long the sums over the workers wait for a busy worker's answer (then: the sum of those that answered). */
 const SUM_TIMEOUT_MS = 1000;
@@ -70,8 +71,12 @@ export class MediaWorkerPool {
   private readonly pendingCounters = new Map<number, { left: number; sum: Record<string, number>; resolve: (c: Record<string, number>) => void }>();
   private closing = false;
 
-  private constructor(workers: Worker[], log: Logger, rtcpIndexes: Int32Array, span: number) {
+  /** Each worker's counters as it last copied them (shared-counters.ts). */
+  private readonly sharedCounters: SharedCounters[];
+
+  private constructor(workers: Worker[], log: Logger, rtcpIndexes: Int32Array, span: number, sharedCounters: SharedCounters[]) {
     this.workers = workers;
+    this.sharedCounters = sharedCounters;
     this.placement = new WorkerPlacement(workers.length, span);
     this.log = log;
     this.rtcpIndexes = rtcpIndexes;
@@ -86,7 +91,10 @@ export class MediaWorkerPool {
       for (let to = 0; to < n; to++) rings[from].push(from === to ? null : new PacketRing(undefined, ringSlots(n)).sab);
     }
     const workers: Worker[] = [];
+    const sharedCounters: SharedCounters[] = [];
     for (let i = 0; i < n; i++) {
+      const counters = new SharedCounters();
+      sharedCounters.push(counters);
       const data: MediaWorkerData = {
         workerIndex: i,
         workerCount: n,
@@ -97,10 +105,11 @@ export class MediaWorkerPool {
         consentTimeoutMs: opts.consentTimeoutMs,
         rtcpIndexes: rtcpSab,
         rings,
+        counters: counters.sab,
       };
       workers.push(new Worker(siblingModuleUrl('./media-worker', import.meta.url), { workerData: data, name: `media-${i}` }));
     }
-    const pool = new MediaWorkerPool(workers, opts.log, new Int32Array(rtcpSab), opts.config.mediaWorkerSpan);
+    const pool = new MediaWorkerPool(workers, opts.log, new Int32Array(rtcpSab), opts.config.mediaWorkerSpan, sharedCounters);
     for (const [i, w] of workers.entries()) {
       w.on('message', (m: FromWorker) => pool.onMessage(i, m, opts.onEvent));
       w.on('error', (e: Error) => opts.log.error({ worker: i, err: e.message }, 'media worker failed'));
@@ -265,7 +274,14 @@ export class MediaWorkerPool {
     if (this.placement.remove(conferenceId, e.worker)) this.conferenceNums.delete(conferenceId);
   }
 
-  /** The sum of every worker's packet counters (what answered within a second, if a worker is stuck). */
+  /** The sum of every worker's packet counters as they last copied them (at most COPY_EVERY_MS old), now. */
+  countersNow(): Record<string, number> {
+    const sum: Record<string, number> = {};
+    for (const c of this.sharedCounters) c.addTo(sum);
+    return sum;
+  }
+
+  /** The sum of every worker's packet counters, asked of them (what answered within a second, if a worker is stuck). */
   counters(): Promise<Record<string, number>> {
     return this.sumOverWorkers('counters');
   }
