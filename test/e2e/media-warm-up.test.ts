@@ -1,6 +1,8 @@
-// Media workers on demand and the join screen (src/signal/media-warm-up.ts, src/web/media/warm-up.ts): a person
-// who opens a room's join screen makes an idle bridge start its media workers then, not when they click Join, so
-// the join does not wait for them; the join that follows gets its media. Real Chromium, the real server.
+// Media workers on demand (the default) and the room page (src/signal/media-warm-up.ts, src/web/media/warm-up.ts):
+// a person who opens a room's join screen makes an idle bridge start its media workers then, not when they click
+// Join, so the join does not wait for them; the join that follows gets its media. A page that skips the join screen
+// (`config.prejoinPageEnabled=false`, as embeddings do) sends the warm-up before its socket opens. Real Chromium,
+// the real server.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -31,4 +33,26 @@ test('opening the join screen starts the idle media workers before Join; the joi
   const connected = await p.page.waitForFunction(() => (window as any).__tertulia?.pc?.connectionState === 'connected', null, { timeout: 60_000 });
   assert.ok(await connected.jsonValue());
   assert.equal((server.output().match(/media workers started/g) ?? []).length, 1, 'the join used the workers the warm-up started');
+});
+
+test('a room page that skips the join screen warms the workers up before its socket opens, and connects', { timeout: 120_000 }, async () => {
+  const quiet = await startServer({ TERTULIA_LOG_LEVEL: 'info' }); // the default: workers on demand
+  try {
+    assert.doesNotMatch(quiet.output(), /media workers started/, 'by default an idle bridge runs no worker');
+    const p = await newParticipant(browser, 'Direct');
+    const seen: string[] = [];
+    p.page.on('request', (r) => {
+      if (r.method() === 'POST' && new URL(r.url()).pathname === '/media/warm-up') seen.push('warm-up');
+    });
+    p.page.on('websocket', () => seen.push('socket'));
+    await p.page.goto(`${quiet.baseUrl}/SkipRoom#config.prejoinPageEnabled=false&userInfo.displayName=%22Direct%22&config.resolution=180`);
+    const connected = await p.page.waitForFunction(() => (window as any).__tertulia?.pc?.connectionState === 'connected', null, { timeout: 60_000 });
+    assert.ok(await connected.jsonValue());
+    assert.equal(seen[0], 'warm-up', `the warm-up went out first (${seen.join(', ')})`);
+    assert.ok(seen.includes('socket'));
+    assert.equal((quiet.output().match(/media workers started/g) ?? []).length, 1, 'the warm-up and the join share one start');
+    await p.context.close();
+  } finally {
+    await quiet.stop();
+  }
 });
