@@ -11,10 +11,10 @@
 // measured from the click to its peer connection "connected"; skipped, from opening the page. Also printed: how
 // long the workers took to start (the server's "media workers started" line). `--cpu-quota P`: the server runs in
 // a CPU cgroup (v1, as root) limited to P % of one core, a busy machine without making it busy for others.
-import { mkdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { launchBrowser, newParticipant } from '../../test/helpers/browser.ts';
+import { cpuCgroup } from '../../test/helpers/cpu-cgroup.ts';
 import { startServer } from '../../test/helpers/server.ts';
 
 const VARIANTS = ['warm-up', 'no-warm-up', 'always', 'skipped', 'skipped-always'] as const;
@@ -34,21 +34,11 @@ const variants = values.variants.split(',') as Variant[];
 for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`unknown variant ${v} (known: ${VARIANTS.join(', ')})`);
 const cpuQuota = values['cpu-quota'] === undefined ? undefined : Number(values['cpu-quota']);
 
-/** A CPU cgroup (v1) holding P % of one core; the wrap puts the server in it before it runs. */
-function cpuCgroup(percent: number): { dir: string; remove: () => void } {
-  const dir = `/sys/fs/cgroup/cpu/tertulia-warm-up-bench-${process.pid}`;
-  mkdirSync(dir);
-  writeFileSync(`${dir}/cpu.cfs_period_us`, '100000');
-  writeFileSync(`${dir}/cpu.cfs_quota_us`, String(Math.round(percent * 1000)));
-  return { dir, remove: () => rmdirSync(dir) };
-}
-
 async function once(variant: Variant): Promise<{ s: number; workersMs: string }> {
   const onDemand = variant !== 'always' && variant !== 'skipped-always';
   const skipped = variant === 'skipped' || variant === 'skipped-always';
-  const group = cpuQuota === undefined ? undefined : cpuCgroup(cpuQuota);
-  const wrap = group ? () => ['sh', '-c', `echo $$ > ${group.dir}/cgroup.procs && exec "$@"`, 'sh'] : undefined;
-  const server = await startServer({ TERTULIA_LOG_LEVEL: 'info', TERTULIA_MEDIA_WORKERS_ON_DEMAND: String(onDemand) }, wrap ? { wrap } : {});
+  const group = cpuQuota === undefined ? undefined : cpuCgroup('tertulia-warm-up-bench', cpuQuota);
+  const server = await startServer({ TERTULIA_LOG_LEVEL: 'info', TERTULIA_MEDIA_WORKERS_ON_DEMAND: String(onDemand) }, group ? { wrap: group.wrap } : {});
   const browser = await launchBrowser();
   try {
     const p = await newParticipant(browser, 'First');
@@ -71,11 +61,7 @@ async function once(variant: Variant): Promise<{ s: number; workersMs: string }>
   } finally {
     await browser.close();
     await server.stop();
-    try {
-      group?.remove();
-    } catch {
-      // a process of the server still in it: left for the system
-    }
+    group?.remove();
   }
 }
 

@@ -7,6 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
 import { joinThroughUi, launchBrowser, newParticipant } from '../helpers/browser.ts';
+import { cpuCgroup, cpuCgroupsAvailable } from '../helpers/cpu-cgroup.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 
 let server: RunningServer;
@@ -56,3 +57,27 @@ test('a room page that skips the join screen warms the workers up before its soc
     await quiet.stop();
   }
 });
+
+test(
+  'a join that waits seconds for the workers (the server held to 15 % of a core) still connects',
+  { timeout: 180_000, skip: cpuCgroupsAvailable() ? false : 'no writable CPU cgroup (v1, root) here' },
+  async () => {
+    // a busy machine for this server alone: the workers take ~4-6 s to start, past the 5 s a bridge call used to get
+    const group = cpuCgroup('tertulia-warm-up-test', 15);
+    const slow = await startServer({ TERTULIA_LOG_LEVEL: 'info' }, { wrap: group.wrap });
+    try {
+      const p = await newParticipant(browser, 'Patient');
+      await p.page.route('**/media/warm-up', (r) => r.abort()); // the join alone starts them
+      await p.page.goto(`${slow.baseUrl}/SlowRoom#config.prejoinPageEnabled=false&userInfo.displayName=%22Patient%22&config.resolution=180`);
+      const connected = await p.page.waitForFunction(() => (window as any).__tertulia?.pc?.connectionState === 'connected', null, { timeout: 90_000 });
+      assert.ok(await connected.jsonValue());
+      const line = slow.output().split('\n').find((l) => l.includes('media workers started')) ?? '';
+      assert.match(line, /"ms":\d+/, 'the join started the workers');
+      assert.doesNotMatch(slow.output(), /focus join failed/);
+      await p.context.close();
+    } finally {
+      await slow.stop();
+      group.remove();
+    }
+  },
+);
