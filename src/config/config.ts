@@ -140,7 +140,7 @@ export const configSchema = z.object({
   /** Media workers: a conference's participants on its one worker before it spans several. */
   mediaWorkerSpan: decimal(z.number().int().min(1).max(10000)).default(10),
   /** Media workers start with the first endpoint and stop when the bridge has been empty 10 s (an idle bridge runs none). */
-  mediaWorkersOnDemand: flag.default(false),
+  mediaWorkersOnDemand: flag.default(true),
   /** The bridge sends with the native module (sendmmsg batches) when it is built; false: always Node's dgram. */
   nativeSend: flag.default(true),
   /**
@@ -357,7 +357,7 @@ export const settingHelp: Record<keyof Config, string> = {
   maxBridgeStress: 'CPU use of a bridge (per core, 0..1) from which focus places nobody more on it while another bridge has room (default 0.85)',
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
-  mediaWorkersOnDemand: 'bridge: start the media workers with the first participant and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; the first join waits for them: ~0.85 s of CPU for two, seconds on a busy machine) (default false)',
+  mediaWorkersOnDemand: 'bridge: start the media workers when someone is about to join (a room page opens, a phone call arrives, a recording starts) or with the first participant, and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; a join that comes before them waits: ~0.85 s of CPU for two, seconds on a busy machine; false: they run from the start) (default true)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default true)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",

@@ -8,7 +8,7 @@ import type { z } from 'zod';
 import { BusCallError, type Bus } from '../bus/bus.ts';
 import { callBus, type BusCallSpec } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { BRIDGE_ALLOCATE_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { subjects, type FocusAttachPlain, type FocusAttachPlainReply, type MediaSource, type SignalOffer } from '../protocol/bus-messages.ts';
 import type { MediaKind, TileSize } from '../protocol/signal-messages.ts';
 import { ChangeBucket, DEFAULT_LIMITS, type ConferenceLimits } from './limits.ts';
@@ -21,6 +21,9 @@ import { checkSsrcsFixed, checkSsrcsFree, rememberSsrcs } from './ssrc-rules.ts'
 import { slotMlines, slotSpecs, slotSubscriptions, usesSlots } from './slots.ts';
 
 export type { ParticipantState } from './participant-state.ts';
+
+/** The bridge calls that give an endpoint a transport: they may wait for the bridge's media workers to start. */
+const ALLOCATIONS: ReadonlySet<BusCallSpec> = new Set([busCalls.bridgeAllocate, busCalls.bridgeAllocatePlain, busCalls.bridgeAllocateRelay]);
 
 export class Conference {
   readonly id: string;
@@ -35,6 +38,7 @@ export class Conference {
   private readonly bus: Bus;
   private readonly log: Logger;
   private readonly bridgeTimeoutMs: number;
+  private readonly allocateTimeoutMs: number;
   private readonly limits: ConferenceLimits;
   private readonly exclusive: (fn: () => Promise<void>) => Promise<unknown>;
   /** Sends an offer to signal (focus/index.ts holds them until the conference is stored: conference-store.ts). */
@@ -50,6 +54,8 @@ export class Conference {
     bus: Bus;
     log: Logger;
     bridgeTimeoutMs?: number;
+    /** For the calls that give an endpoint a transport (they may wait for the bridge's media workers to start). */
+    allocateTimeoutMs?: number;
     limits?: ConferenceLimits;
     exclusive?: (fn: () => Promise<void>) => Promise<unknown>;
     publishOffer?: (offer: SignalOffer) => void;
@@ -60,6 +66,7 @@ export class Conference {
     this.bus = opts.bus;
     this.log = opts.log.child({ conference: opts.id }); // its bridges change (moveOff): each line says which it is about
     this.bridgeTimeoutMs = opts.bridgeTimeoutMs ?? 5000;
+    this.allocateTimeoutMs = opts.allocateTimeoutMs ?? BRIDGE_ALLOCATE_TIMEOUT_MS;
     this.limits = opts.limits ?? DEFAULT_LIMITS;
     this.exclusive = opts.exclusive ?? ((fn) => fn());
     this.publishOffer = opts.publishOffer ?? ((offer) => this.bus.publish(subjects.signalOffer, offer));
@@ -576,8 +583,8 @@ export class Conference {
     return p;
   }
 
-  /** A call to one of this conference's bridges. */
+  /** A call to one of this conference's bridges (an allocation may wait for the bridge's media workers to start). */
   private callOn<C extends BusCallSpec>(bridgeId: string, spec: C, payload: z.input<C['request']>): Promise<z.output<C['reply']>> {
-    return callBus(this.bus, spec, bridgeId, payload, this.bridgeTimeoutMs);
+    return callBus(this.bus, spec, bridgeId, payload, ALLOCATIONS.has(spec) ? this.allocateTimeoutMs : this.bridgeTimeoutMs);
   }
 }

@@ -4,6 +4,7 @@
 // with the same credentials, as a browser does. For the soak (bench/soak/) and the idle-resources test.
 // Media goes to `host` (the server's address as this client reaches it) at the offer's UDP port, whatever
 // addresses the offer's candidates list, or to `mediaTarget`.
+import https from 'node:https';
 import sdpTransform from 'sdp-transform';
 import { WebSocket } from 'ws';
 import type { BenchMedia } from './media.ts';
@@ -90,6 +91,7 @@ export class MeetingClient {
   async join(timeoutMs = 30_000): Promise<void> {
     this.cert = await createClientCertificate();
     const { host, httpsPort } = this.opts;
+    warmUpMedia(host, httpsPort);
     const ws = new WebSocket(`wss://${host.includes(':') ? `[${host}]` : host}:${httpsPort}/ws`, { rejectUnauthorized: false });
     this.ws = ws;
     ws.on('error', (e) => (this.error ??= e.message));
@@ -217,4 +219,16 @@ export class MeetingClient {
     this.participant.close();
     if (ws !== null) await Promise.race([this.closed, new Promise((r) => setTimeout(r, 5000))]);
   }
+}
+
+/**
+ * As the web app's room page does (src/web/media/warm-up.ts): tells the server someone is about to join, so a bridge
+ * whose media workers start on demand starts them while the socket connects. Fire and forget (signal passes on at
+ * most one a second, however many clients ask).
+ */
+function warmUpMedia(host: string, port: number): void {
+  const req = https.request({ host, port, path: '/media/warm-up', method: 'POST', rejectUnauthorized: false, timeout: 10_000 }, (res) => res.resume());
+  req.on('error', () => {});
+  req.on('timeout', () => req.destroy());
+  req.end();
 }

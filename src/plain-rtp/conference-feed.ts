@@ -10,7 +10,7 @@
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { plainMovedSchema, plainSourcesSchema, subjects, type BridgeAllocatePlainReply, type ReceivedSource } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 
@@ -133,7 +133,7 @@ export class ConferenceFeed {
         sources: [],
         receiveAll: { deferred: true, kinds },
       },
-      FOCUS_TIMEOUT_MS,
+      FOCUS_ATTACH_TIMEOUT_MS,
     );
     this.attached = true;
     if (this.sizesWaiting) {

@@ -75,6 +75,15 @@ const spec = <Req extends BusCallSpec['request'], Rep extends BusCallSpec['reply
   errors: readonly Code[],
 ): BusCallSpec<Req, Rep, Code> => ({ subject, request, reply, errors });
 
+/**
+ * How long a bridge may take to give an endpoint a transport (allocate, allocate-plain, allocate-relay): with media
+ * workers on demand (`mediaWorkersOnDemand`) the first endpoint after an idle spell waits for them to start, about
+ * 1 s of CPU for two and 5 s or more on a busy machine. The other bridge calls answer at once.
+ */
+export const BRIDGE_ALLOCATE_TIMEOUT_MS = 20_000;
+/** How long focus may take to put an endpoint in a conference (focus.join, focus.attach-plain): one allocation and its own work. */
+export const FOCUS_ATTACH_TIMEOUT_MS = BRIDGE_ALLOCATE_TIMEOUT_MS + 10_000;
+
 export const busCalls = {
   // signal -> focus
   focusJoin: spec(fixed(subjects.focusJoin), focusJoinSchema, okReplySchema, ['conflict', 'no-capacity', 'unavailable']),

@@ -11,7 +11,7 @@ import net from 'node:net';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { plainMovedSchema, subjects } from '../protocol/bus-messages.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import {
@@ -172,7 +172,7 @@ export async function startControlSocket(opts: {
       sources: [],
       receiveFrom: { participantId: target.id, kinds: legs.map((l) => l.kind), deferred: true },
     };
-    const reply = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
+    const reply = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_ATTACH_TIMEOUT_MS);
     // the meeting's bridge went away: the command's ffmpeg has the old key in its SDP, so the tap ends there (its
     // file is finished) rather than going silent; a new tap gets the new bridge
     const unsubscribe = bus.subscribe(subjects.plainMoved(endpointId), (payload) => {

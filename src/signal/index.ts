@@ -33,6 +33,7 @@ import { DialInPins } from './dial-in-pins.ts';
 import { DialInHttp } from './dial-in-http.ts';
 import { serveDialIn } from './dial-in-bus.ts';
 import { MediaWarmUp } from './media-warm-up.ts';
+import { BridgeWarmUp } from '../bus/bridge-warm-up.ts';
 import { Phones } from './phones.ts';
 import type { TurnService } from '../turn/turn-service.ts';
 import { demuxTurnOverTls } from '../turn/tls-demux.ts';
@@ -114,7 +115,10 @@ export async function startSignal(opts: {
   // resume tokens, chat history and the shared room items: in JetStream over NATS (any signal instance resumes a
   // browser and sees the room's subject, polls and recording), else here
   const roomState = await RoomState.open(bus, log);
-  const recordings = new Recordings(bus, log, roomState.items);
+  // someone is about to join (a room page's POST /media/warm-up, a recording starting): idle bridges start their
+  // media workers now (at most one warm-up a second from this instance: bus/bridge-warm-up.ts)
+  const bridgeWarmUp = new BridgeWarmUp(bus);
+  const recordings = new Recordings(bus, log, roomState.items, bridgeWarmUp);
   // dial-in by PIN: the rooms' PINs, Jitsi's /conferenceMapper and /phoneNumberList, the sip part's lookups
   const pins = new DialInPins({ dataDir: config.dataDir, log });
   const dialIn = new DialInHttp({ pins, numbers: config.sipDialInNumbers, domain: config.domain, maxNewPinsPerMinute: config.maxRoomsPerAddressPerMinute, log });
@@ -126,8 +130,7 @@ export async function startSignal(opts: {
     embedAllowedOrigins: config.embedAllowedOrigins,
   });
   let adminApi: AdminApi | undefined;
-  // a join screen's POST /media/warm-up: idle bridges start their media workers before the join
-  const warmUp = new MediaWarmUp(bus);
+  const warmUp = new MediaWarmUp(bridgeWarmUp);
   // /api/...: the admin API (admin-api.ts); /recordings/<id>/<file>?t=<token>: downloads (recording-library.ts);
   // dial-in APIs (dial-in-http.ts); POST /media/warm-up (media-warm-up.ts); everything else: the web app
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {

@@ -4,7 +4,7 @@
 // path for both, here; leaving is `rooms.leave(session, ...)` as for anyone.
 import type { Bus } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import type { FocusAttachPlainReply } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { Member, Rooms, Session } from './rooms.ts';
@@ -45,7 +45,7 @@ export async function joinPlainParticipant(rooms: Rooms, bus: Bus, session: Sess
         srtp: true,
         sources: kinds.map((kind) => ({ kind, ssrc: req.ssrcs[kind]! })),
       };
-      attached = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_TIMEOUT_MS);
+      attached = await callBus(bus, busCalls.focusAttachPlain, '', request, FOCUS_ATTACH_TIMEOUT_MS);
       // focus learns the initial mute state as for a browser
       if (msg.audioMuted) await callBus(bus, busCalls.focusMute, '', { conferenceId, participantId, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);
     },

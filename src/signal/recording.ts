@@ -16,8 +16,9 @@ import { z } from 'zod';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { BusCallError } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
+import type { BridgeWarmUp } from '../bus/bridge-warm-up.ts';
 import type { Logger } from '../log.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import {
   recorderAnnounceSchema,
   recorderEndedSchema,
@@ -49,8 +50,8 @@ type SharedJob = z.infer<typeof sharedJobSchema>;
 
 /** A recorder silent this long (three announcements) is not chosen. */
 export const RECORDER_EXPIRY_MS = 15_000;
-/** Starting a recording: its media process, then focus and the bridge. */
-const START_TIMEOUT_MS = 30_000;
+/** Starting a recording: its media process (the recorder gives it 15 s), then focus and the bridge. */
+const START_TIMEOUT_MS = 15_000 + FOCUS_ATTACH_TIMEOUT_MS;
 const STOP_TIMEOUT_MS = 20_000;
 
 interface RecorderInfo {
@@ -108,8 +109,12 @@ export class Recordings {
 
   private readonly items: SharedRoomItems;
 
-  constructor(bus: Bus, log: Logger, items: SharedRoomItems = localRoomItems(log)) {
+  /** Asks idle bridges to start their media workers: the recorder joins like a participant. */
+  private readonly warmUp: BridgeWarmUp | undefined;
+
+  constructor(bus: Bus, log: Logger, items: SharedRoomItems = localRoomItems(log), warmUp?: BridgeWarmUp) {
     this.bus = bus;
+    this.warmUp = warmUp;
     this.log = log;
     this.items = items;
     for (const kind of ['recording', 'live-stream'] as const) {
@@ -230,6 +235,8 @@ export class Recordings {
       return;
     }
     recorder.free--; // until its next announcement
+    // a meeting whose media goes peer to peer may have left the bridge idle: its workers start while the recorder does
+    this.warmUp?.request();
     const rec: RoomRecording = { kind, recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
     this.jobs[kind].set(room, rec);
     this.runningChanged(room);

@@ -5,7 +5,7 @@
 // What rooms and members are: room-types.ts; resume records and a room's stored state: room-resume.ts; stand-ins
 // for members on other signal instances: room-standins.ts.
 import { callBus, failedWith } from '../bus/typed-calls.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
@@ -25,7 +25,6 @@ export { peopleIn, toParticipant } from './room-types.ts';
 export type { JoinGrant, LeaveOptions, Member, PresenceChange, Room, Session } from './room-types.ts';
 export { ROOM_RETURN_GRACE_MS } from './room-resume.ts';
 /** focus.join may wait up to 5 s for a first bridge to announce itself, then allocates on it. */
-const FOCUS_JOIN_TIMEOUT_MS = 15_000;
 const FOCUS_TIMEOUT_MS = 10_000;
 
 function errorText(e: unknown): string {
@@ -172,7 +171,7 @@ export class Rooms implements StandInHost {
           this.bus,
           busCalls.focusJoin,
           { conferenceId, participantId: id, ...(region === undefined ? {} : { region }), ...(offerVersion ? { versionsAfter: offerVersion } : {}) },
-          FOCUS_JOIN_TIMEOUT_MS,
+          FOCUS_ATTACH_TIMEOUT_MS,
         );
         // focus learns the initial mute state the same way as later changes
         if (member.audioMuted) await callFocus(this.bus, busCalls.focusMute, { conferenceId, participantId: id, kind: 'audio', muted: true }, FOCUS_TIMEOUT_MS);

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Bus } from '../bus/bus.ts';
+import { BridgeWarmUp } from '../bus/bridge-warm-up.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { takeCall, type AnswerPhone, type Call, type CallDeps } from './call.ts';
@@ -85,6 +86,8 @@ export async function startSip(opts: {
   const mediaThreads = os.availableParallelism() - 1;
   const threads = mediaThreads > 0 ? new MediaThreads(mediaThreads, log, { mixRooms: config.sipMixOnThreads }) : undefined;
   const meetings = new MeetingGateway({ bus, log, gatewayId, mediaAddress: config.sipMediaAddress, ...(threads ? { threads } : {}) });
+  // at most one warm-up a second from this gateway, however many INVITEs come (bus/bridge-warm-up.ts)
+  const warmUp = new BridgeWarmUp(bus);
   const calls = new Set<Call>();
   let dialogs: Dialogs | undefined;
   const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
@@ -108,6 +111,8 @@ export async function startSip(opts: {
     log,
     onInvite: (req, respond, from) => {
       if (!dialogs) return;
+      // a caller is on the way (PIN menu, then the join): idle bridges start their media workers meanwhile
+      warmUp.request();
       void takeCall(req, respond, from, {
         dialogs,
         joinMeeting: (caller) => meetings.join(caller),

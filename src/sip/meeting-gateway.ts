@@ -7,7 +7,7 @@ import { randomInt } from 'node:crypto';
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { callBus } from '../bus/typed-calls.ts';
 import type { Logger } from '../log.ts';
-import { busCalls } from '../protocol/bus-calls.ts';
+import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { plainMovedSchema, subjects } from '../protocol/bus-messages.ts';
 import { PHONE_ALIVE_INTERVAL_MS, phoneEventSchema, phoneSubjects } from '../protocol/phone-messages.ts';
 import type { MediaThreads } from './media/media-threads.ts';
@@ -15,6 +15,8 @@ import { MeetingLink, type MeetingLinkHost } from './meeting-link.ts';
 import { RoomMix, type MixListener } from './room-mix.ts';
 
 const SIGNAL_TIMEOUT_MS = 20_000;
+/** A phone's join: signal's own work and focus's attach (which may wait for the bridge's media workers to start). */
+const PHONE_JOIN_TIMEOUT_MS = FOCUS_ATTACH_TIMEOUT_MS + 10_000;
 
 export interface CallerInfo {
   room: string;
@@ -67,7 +69,7 @@ export class MeetingGateway implements MeetingLinkHost {
   async join(caller: CallerInfo): Promise<MeetingLink> {
     const ssrc = randomInt(1, 2 ** 32 - 1);
     const req = { gatewayId: this.gatewayId, room: caller.room, ssrc, ...(caller.callerId ? { callerId: caller.callerId.slice(0, 64) } : {}), ...(caller.callerName ? { callerName: caller.callerName.slice(0, 256) } : {}) };
-    const joined = await callBus(this.bus, busCalls.signalPhoneJoin, '', req, SIGNAL_TIMEOUT_MS);
+    const joined = await callBus(this.bus, busCalls.signalPhoneJoin, '', req, PHONE_JOIN_TIMEOUT_MS);
     const link = new MeetingLink(this, this.log.child({ participant: joined.participantId }), ssrc, joined, this.threads);
     const listener: MixListener = {
       participantId: joined.participantId,

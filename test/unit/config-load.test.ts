@@ -46,7 +46,7 @@ test('defaults', () => {
     maxBridgeStress: 0.85,
     mediaWorkers: 0,
     mediaWorkerSpan: 10,
-    mediaWorkersOnDemand: false,
+    mediaWorkersOnDemand: true,
     nativeSend: true,
     nativeReceive: true,
     pacer: false,

@@ -54,7 +54,9 @@ for (const [workers, nativeSend] of [
   test(`a second bridge on a media port in use fails clearly (mediaWorkers ${workers}, nativeSend ${nativeSend})`, async (t) => {
     const port = await freeUdpPort();
     const bus = new MemoryBus();
-    const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: port, tcpMediaPort: 0, mediaWorkers: workers, nativeSend });
+    // workers from the start: the datagram check below needs one reading the port (with workers on demand, the
+    // default, an idle bridge's placeholder holds the port and reads nothing; media-workers-on-demand.test.ts)
+    const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: port, tcpMediaPort: 0, mediaWorkers: workers, mediaWorkersOnDemand: false, nativeSend });
     const first = await startBridge({ bus, config, log, bridgeId: 'first' });
     t.after(async () => {
       await first.close();

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { BridgeWarmUp } from '../../src/bus/bridge-warm-up.ts';
 import { MediaWarmUp, WARM_UP_PATH } from '../../src/signal/media-warm-up.ts';
 
 test('warm-ups are answered at once and reach the bus at most once a second', async () => {
@@ -13,7 +14,8 @@ test('warm-ups are answered at once and reach the bus at most once a second', as
   let heard = 0;
   bus.subscribe('bridge.warm', () => heard++);
   let clock = 0;
-  const warmUp = new MediaWarmUp(bus, () => clock);
+  const bridgeWarmUp = new BridgeWarmUp(bus, () => clock);
+  const warmUp = new MediaWarmUp(bridgeWarmUp);
   const server = http.createServer((req, res) => {
     if (!warmUp.handle(req, res)) {
       res.writeHead(404);
@@ -28,15 +30,17 @@ test('warm-ups are answered at once and reach the bus at most once a second', as
       assert.equal(r.status, 204);
       assert.equal(await r.text(), '');
     }
-    assert.equal(warmUp.published, 1, 'five asks within the second: one warm-up');
+    assert.equal(bridgeWarmUp.published, 1, 'five asks within the second: one warm-up');
     clock += 1000;
     assert.equal((await fetch(base + WARM_UP_PATH + '?x=1', { method: 'POST', body: 'ignored' })).status, 204);
-    assert.equal(warmUp.published, 2, 'a second later: the next one');
+    assert.equal(bridgeWarmUp.published, 2, 'a second later: the next one');
     await new Promise((r) => setTimeout(r, 20));
     assert.equal(heard, 2, 'the bridges heard each one passed on');
     assert.equal((await fetch(base + WARM_UP_PATH)).status, 404, 'GET is not a warm-up (the web app answers it)');
     assert.equal((await fetch(base + '/media/warm-up-other', { method: 'POST' })).status, 404);
-    assert.equal(warmUp.published, 2);
+    assert.equal(bridgeWarmUp.published, 2);
+    bridgeWarmUp.request();
+    assert.equal(bridgeWarmUp.published, 2, 'another asker of the same instance (a recording starting) shares the cap');
   } finally {
     server.close();
   }

@@ -49,8 +49,13 @@ describe('recording', () => {
     assert.equal((await ana.expectError({ type: 'start-recording' })).code, 'not-moderator');
     assert.equal(callsOf('start').length, 0);
 
+    let warmUps = 0;
+    const unsubscribeWarm = s.bus.subscribe(subjects.bridgeWarm, () => warmUps++);
     await mod.send({ type: 'start-recording' });
     const told = await ana.next((m) => m.type === 'recording');
+    // the recorder joins like a participant: idle media workers on demand start meanwhile
+    await waitFor(() => warmUps === 1);
+    unsubscribeWarm();
     assert.deepEqual(told, { type: 'recording', active: true, by: 'Mod <b>' });
     await mod.next((m) => m.type === 'recording' && m.active);
     const start = callsOf('start')[0]!.payload;

@@ -1,4 +1,4 @@
-// Tells the server someone is about to join (the join screen opened): a bridge whose media workers start on
+// Tells the server someone is about to join (the room page opened, join screen or not): a bridge whose media workers start on
 // demand starts them now rather than with the join (src/signal/media-warm-up.ts). Fire and forget: a server
 // that does not know the path, or a failure, costs nothing.
 export const WARM_UP_URL = '/media/warm-up';

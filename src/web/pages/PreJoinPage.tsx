@@ -5,7 +5,6 @@ import type { LocalMedia } from '../media/local-media.ts';
 import { MediaToggles } from '../components/MediaToggles.tsx';
 import { VideoView, useTrackStream } from '../components/MediaViews.tsx';
 import { initials } from '../display-names.ts';
-import { warmUpMedia } from '../media/warm-up.ts';
 
 export interface PreJoinPageProps {
   room: string;
@@ -25,8 +24,6 @@ export function PreJoinPage({ room, local, initialName, onJoin }: PreJoinPagePro
   useEffect(() => {
     void local.init();
   }, [local]);
-  // the bridge can get ready while this screen shows
-  useEffect(() => warmUpMedia(), []);
 
   const submit = (e: FormEvent) => {
     e.preventDefault();

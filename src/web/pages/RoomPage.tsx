@@ -19,6 +19,7 @@ import { embedding } from '../embed/embedding.ts';
 import { serverErrorText } from './error-text.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
 import { e2eeFor } from '../media/e2ee/e2ee-session.ts';
+import { warmUpMedia } from '../media/warm-up.ts';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -48,6 +49,11 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
 
   useEffect(() => {
     document.title = `${room} | Tertulia`;
+  }, [room]);
+  // someone is about to join: the bridge gets ready while the join screen shows, or while the socket connects
+  // when the screen is skipped (`config.prejoinPageEnabled=false`)
+  useEffect(() => {
+    if (!roomNameProblem(room)) warmUpMedia();
   }, [room]);
 
   const join = useCallback(
@@ -100,6 +106,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
     if (!conference) return;
     const prev = conference.local.state;
     const next = new LocalMedia(options.resolution, prev.audioMuted, prev.videoMuted);
+    warmUpMedia(); // the bridge may have gone idle since (its workers stop after a while without anyone)
     setLocal(next);
     join(conference.displayName, next);
   }, [conference, join, options.resolution]);
