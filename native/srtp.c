@@ -16,6 +16,13 @@
 //   unprotectRtp(ctx, buf, headerLength, len, roc) -> n
 //       checks the tag at the end of buf[0..len) and decrypts the payload in place: the plaintext length, or -1
 //       (authentication failure, bad arguments). Replay checks are the caller's.
+//   protectRtcp(ctx, buf, len, index) -> n                (a context made with the RTCP session keys)
+//       encrypts the compound RTCP packet's buf[8..len) in place with SRTCP index `index` (31 bits, E=1) and
+//       appends E|index and the tag (AES-CM: E|index then the 10-byte tag, RFC 3711 §3.4; GCM: the 16-byte tag
+//       then E|index, RFC 7714 §9): the new length, or -1 (bad arguments, no room, a crypto failure).
+//   unprotectRtcp(ctx, buf, len) -> n
+//       reads E|index from the packet, checks the tag and, with E=1, decrypts buf[8..) in place: the RTCP
+//       length, or -1 (authentication failure, too short, bad arguments). Replay checks are the caller's.
 // A context is freed when JavaScript drops it (its finalizer); contexts are not shared between threads.
 #include <node_api.h>
 #include <openssl/evp.h>
@@ -143,22 +150,27 @@ static void cm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t roc, uint8_t iv[1
   iv[13] ^= p[3];
 }
 
-/** XORs the AES-CM keystream into p[hl..end). */
-static int cm_xor(SrtpCtx* c, uint8_t* p, int hl, int end, uint32_t roc) {
-  uint8_t iv[16];
-  cm_iv(c, p, roc, iv);
+/** XORs the AES-CM keystream of counter block iv into p[from..end). */
+static int cm_xor_iv(SrtpCtx* c, uint8_t* p, int from, int end, const uint8_t iv[16]) {
   int outl = 0;
   if (EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv) != 1) return -1;
-  if (end > hl && EVP_EncryptUpdate(c->cipher, p + hl, &outl, p + hl, end - hl) != 1) return -1;
+  if (end > from && EVP_EncryptUpdate(c->cipher, p + from, &outl, p + from, end - from) != 1) return -1;
   return 0;
 }
 
-/** HMAC-SHA1(p[0..end) || ROC) into tag (20 bytes). */
-static int cm_tag(SrtpCtx* c, const uint8_t* p, int end, uint32_t roc, uint8_t tag[EVP_MAX_MD_SIZE]) {
-  uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
+/** XORs the AES-CM keystream of an RTP packet into p[hl..end). */
+static int cm_xor(SrtpCtx* c, uint8_t* p, int hl, int end, uint32_t roc) {
+  uint8_t iv[16];
+  cm_iv(c, p, roc, iv);
+  return cm_xor_iv(c, p, hl, end, iv);
+}
+
+/** HMAC-SHA1(p[0..end) || extra[0..el)) into tag (20 bytes). */
+static int cm_tag(SrtpCtx* c, const uint8_t* p, int end, const uint8_t* extra, size_t el, uint8_t tag[EVP_MAX_MD_SIZE]) {
   size_t tl = 0;
   if (EVP_MAC_init(c->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(c->hmac, p, (size_t)end) != 1 ||
-      EVP_MAC_update(c->hmac, rocBytes, 4) != 1 || EVP_MAC_final(c->hmac, tag, &tl, EVP_MAX_MD_SIZE) != 1 || tl < CM_TAG)
+      (el > 0 && EVP_MAC_update(c->hmac, extra, el) != 1) || EVP_MAC_final(c->hmac, tag, &tl, EVP_MAX_MD_SIZE) != 1 ||
+      tl < CM_TAG)
     return -1;
   return 0;
 }
@@ -166,7 +178,8 @@ static int cm_tag(SrtpCtx* c, const uint8_t* p, int end, uint32_t roc, uint8_t t
 /** AES-CM: payload XOR keystream, then tag = HMAC-SHA1(packet || ROC)[0..10) after it. */
 static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
   uint8_t tag[EVP_MAX_MD_SIZE];
-  if (cm_xor(c, p, hl, len, roc) != 0 || cm_tag(c, p, len, roc, tag) != 0) return -1;
+  uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
+  if (cm_xor(c, p, hl, len, roc) != 0 || cm_tag(c, p, len, rocBytes, 4, tag) != 0) return -1;
   memcpy(p + len, tag, CM_TAG);
   return len + CM_TAG;
 }
@@ -174,7 +187,8 @@ static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
 static int unprotect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
   int end = len - CM_TAG;
   uint8_t tag[EVP_MAX_MD_SIZE];
-  if (end < hl || cm_tag(c, p, end, roc, tag) != 0 || CRYPTO_memcmp(tag, p + end, CM_TAG) != 0) return -1;
+  uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
+  if (end < hl || cm_tag(c, p, end, rocBytes, 4, tag) != 0 || CRYPTO_memcmp(tag, p + end, CM_TAG) != 0) return -1;
   return cm_xor(c, p, hl, end, roc) == 0 ? end : -1;
 }
 
@@ -258,12 +272,143 @@ static napi_value UnprotectRtp(napi_env env, napi_callback_info info) {
   return int_value(env, c->gcm ? unprotect_gcm(c, buf, hl, len, roc) : unprotect_cm(c, buf, hl, len, roc));
 }
 
+// ------------------------------------------------------------------------------------------------------------
+// SRTCP: the 8-byte first header (V P RC PT length, sender SSRC) stays clear; index is the 31-bit SRTCP index.
+
+/** SRTCP's AES-CM IV: salt ^ SSRC (bytes 4..8) ^ index (bytes 10..14) (RFC 3711 §4.1.1 with i = the SRTCP index). */
+static void rtcp_cm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t index, uint8_t iv[16]) {
+  memcpy(iv, c->salt, 14);
+  iv[14] = iv[15] = 0;
+  for (int i = 0; i < 4; i++) iv[4 + i] ^= p[4 + i];
+  iv[10] ^= index >> 24;
+  iv[11] ^= index >> 16;
+  iv[12] ^= index >> 8;
+  iv[13] ^= index;
+}
+
+/** SRTCP's AES-GCM IV: salt ^ (0 0 SSRC 0 0 index) (RFC 7714 §9.1). */
+static void rtcp_gcm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t index, uint8_t iv[12]) {
+  memcpy(iv, c->salt, 12);
+  for (int i = 0; i < 4; i++) iv[2 + i] ^= p[4 + i];
+  iv[8] ^= index >> 24;
+  iv[9] ^= index >> 16;
+  iv[10] ^= index >> 8;
+  iv[11] ^= index;
+}
+
+static void put_u32(uint8_t* o, uint32_t v) {
+  o[0] = v >> 24;
+  o[1] = v >> 16;
+  o[2] = v >> 8;
+  o[3] = v;
+}
+
+static uint32_t get_u32(const uint8_t* o) {
+  return ((uint32_t)o[0] << 24) | ((uint32_t)o[1] << 16) | ((uint32_t)o[2] << 8) | o[3];
+}
+
+/** AES-CM: buf[8..len) XOR keystream, then E|index, then HMAC-SHA1(buf[0..len+4))[0..10). */
+static int protect_rtcp_cm(SrtpCtx* c, uint8_t* p, int len, uint32_t index) {
+  uint8_t iv[16], tag[EVP_MAX_MD_SIZE];
+  rtcp_cm_iv(c, p, index, iv);
+  if (cm_xor_iv(c, p, 8, len, iv) != 0) return -1;
+  put_u32(p + len, 0x80000000u | index);
+  if (cm_tag(c, p, len + 4, NULL, 0, tag) != 0) return -1;
+  memcpy(p + len + 4, tag, CM_TAG);
+  return len + 4 + CM_TAG;
+}
+
+static int unprotect_rtcp_cm(SrtpCtx* c, uint8_t* p, int len) {
+  int tagAt = len - CM_TAG, end = tagAt - 4;
+  uint8_t iv[16], tag[EVP_MAX_MD_SIZE];
+  if (end < 8 || cm_tag(c, p, tagAt, NULL, 0, tag) != 0 || CRYPTO_memcmp(tag, p + tagAt, CM_TAG) != 0) return -1;
+  uint32_t eIndex = get_u32(p + end);
+  if ((eIndex & 0x80000000u) == 0) return end;  // authenticated, not encrypted
+  rtcp_cm_iv(c, p, eIndex & 0x7fffffffu, iv);
+  return cm_xor_iv(c, p, 8, end, iv) == 0 ? end : -1;
+}
+
+/** AES-GCM: AAD = first header || E|index, buf[8..len) encrypted, then the tag, then E|index. */
+static int protect_rtcp_gcm(SrtpCtx* c, uint8_t* p, int len, uint32_t index) {
+  uint8_t iv[12], eIndex[4];
+  rtcp_gcm_iv(c, p, index, iv);
+  put_u32(eIndex, 0x80000000u | index);
+  int outl = 0;
+  if (EVP_EncryptInit_ex(c->cipher, NULL, NULL, NULL, iv) != 1 || EVP_EncryptUpdate(c->cipher, NULL, &outl, p, 8) != 1 ||
+      EVP_EncryptUpdate(c->cipher, NULL, &outl, eIndex, 4) != 1)
+    return -1;
+  if (len > 8 && EVP_EncryptUpdate(c->cipher, p + 8, &outl, p + 8, len - 8) != 1) return -1;
+  if (EVP_EncryptFinal_ex(c->cipher, p + len, &outl) != 1 ||
+      EVP_CIPHER_CTX_ctrl(c->cipher, EVP_CTRL_GCM_GET_TAG, GCM_TAG, p + len) != 1)
+    return -1;
+  memcpy(p + len + GCM_TAG, eIndex, 4);
+  return len + GCM_TAG + 4;
+}
+
+/** With E=0 the whole RTCP packet is AAD (authentication only, RFC 7714 §9.3). */
+static int unprotect_rtcp_gcm(SrtpCtx* c, uint8_t* p, int len) {
+  int end = len - GCM_TAG - 4;
+  if (end < 8) return -1;
+  const uint8_t* eIndex = p + len - 4;
+  uint32_t e = get_u32(eIndex);
+  int encrypted = (e & 0x80000000u) != 0;
+  uint8_t iv[12];
+  rtcp_gcm_iv(c, p, e & 0x7fffffffu, iv);
+  int outl = 0;
+  int aad = encrypted ? 8 : end;
+  if (EVP_DecryptInit_ex(c->decipher, NULL, NULL, NULL, iv) != 1 || EVP_DecryptUpdate(c->decipher, NULL, &outl, p, aad) != 1 ||
+      EVP_DecryptUpdate(c->decipher, NULL, &outl, eIndex, 4) != 1)
+    return -1;
+  if (encrypted && end > 8 && EVP_DecryptUpdate(c->decipher, p + 8, &outl, p + 8, end - 8) != 1) return -1;
+  if (EVP_CIPHER_CTX_ctrl(c->decipher, EVP_CTRL_GCM_SET_TAG, GCM_TAG, p + end) != 1) return -1;
+  uint8_t tail[16];
+  return EVP_DecryptFinal_ex(c->decipher, tail, &outl) == 1 ? end : -1;  // 0: the tag does not match
+}
+
+static napi_value ProtectRtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 4, cap = 0;
+  napi_value a[4];
+  void* data = NULL;
+  uint8_t* buf = NULL;
+  int32_t len = 0;
+  uint32_t index = 0;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 4 ||
+      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
+      !typed(env, a[1], napi_uint8_array, (void**)&buf, &cap) || napi_get_value_int32(env, a[2], &len) != napi_ok ||
+      napi_get_value_uint32(env, a[3], &index) != napi_ok) {
+    napi_throw_type_error(env, NULL, "protectRtcp(ctx, buf: Uint8Array, len: number, index: number)");
+    return NULL;
+  }
+  SrtpCtx* c = data;
+  if (len < 8 || index > 0x7fffffffu || (size_t)len + (c->gcm ? GCM_TAG : CM_TAG) + 4 > cap) return int_value(env, -1);
+  return int_value(env, c->gcm ? protect_rtcp_gcm(c, buf, len, index) : protect_rtcp_cm(c, buf, len, index));
+}
+
+static napi_value UnprotectRtcp(napi_env env, napi_callback_info info) {
+  size_t argc = 3, cap = 0;
+  napi_value a[3];
+  void* data = NULL;
+  uint8_t* buf = NULL;
+  int32_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 3 ||
+      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
+      !typed(env, a[1], napi_uint8_array, (void**)&buf, &cap) || napi_get_value_int32(env, a[2], &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "unprotectRtcp(ctx, buf: Uint8Array, len: number)");
+    return NULL;
+  }
+  SrtpCtx* c = data;
+  if (len < 8 + (c->gcm ? GCM_TAG : CM_TAG) + 4 || (size_t)len > cap) return int_value(env, -1);
+  return int_value(env, c->gcm ? unprotect_rtcp_gcm(c, buf, len) : unprotect_rtcp_cm(c, buf, len));
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor props[] = {
       {"createCm", NULL, CreateCm, NULL, NULL, NULL, napi_default, NULL},
       {"createGcm", NULL, CreateGcm, NULL, NULL, NULL, napi_default, NULL},
       {"protectRtp", NULL, ProtectRtp, NULL, NULL, NULL, napi_default, NULL},
       {"unprotectRtp", NULL, UnprotectRtp, NULL, NULL, NULL, napi_default, NULL},
+      {"protectRtcp", NULL, ProtectRtcp, NULL, NULL, NULL, napi_default, NULL},
+      {"unprotectRtcp", NULL, UnprotectRtcp, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;
