@@ -1,10 +1,10 @@
 // The bridge's optional native SRTP crypto (native/srtp.c, built by scripts/build-native.sh with the OpenSSL
 // inside Node). SrtpSession (packet/srtp.ts) uses it for the cipher and tag of RTP (protect, the per-receiver
-// work of every forwarded packet, and unprotect); without it, or with TERTULIA_NATIVE_SRTP=0 in the environment, Node's crypto API
-// does that work.
+// work of every forwarded packet, and unprotect) and of SRTCP (every RTCP packet sent and received); without it,
+// or with TERTULIA_NATIVE_SRTP=0 in the environment, Node's crypto API does that work.
 import { createRequire } from 'node:module';
 
-/** One RTP session key's cipher (and HMAC) contexts, freed when dropped. */
+/** One session key's cipher (and HMAC) contexts (RTP's or RTCP's keys), freed when dropped. */
 export type NativeSrtpContext = { readonly __brand: 'NativeSrtpContext' };
 
 export interface SrtpNativeModule {
@@ -14,6 +14,13 @@ export interface SrtpNativeModule {
   protectRtp(ctx: NativeSrtpContext, buf: Uint8Array, headerLength: number, len: number, roc: number): number;
   /** Checks the tag at the end of buf[0..len) and decrypts in place: the plaintext length, or -1. */
   unprotectRtp(ctx: NativeSrtpContext, buf: Uint8Array, headerLength: number, len: number, roc: number): number;
+  /**
+   * With a context of the RTCP keys: encrypts buf[8..len) in place with SRTCP index `index` (31 bits, E=1) and
+   * appends E|index and the tag (GCM: the tag, then E|index): the new length, or -1.
+   */
+  protectRtcp(ctx: NativeSrtpContext, buf: Uint8Array, len: number, index: number): number;
+  /** Checks the tag of the SRTCP packet buf[0..len) and, if E=1, decrypts in place: the RTCP length, or -1. */
+  unprotectRtcp(ctx: NativeSrtpContext, buf: Uint8Array, len: number): number;
 }
 
 let loaded: SrtpNativeModule | null | undefined;

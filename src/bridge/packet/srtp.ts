@@ -14,10 +14,11 @@
  *    1100-byte packet: createHmac ~2.8 µs, precomputed ipad/opad states with `Hash.copy()` ~5.8 µs,
  *    two one-shot `crypto.hash` calls ~3.7 µs; createHmac stays.
  *  - AES-GCM: one `createCipheriv('aes-128-gcm')` per packet (Node has no way to re-key the nonce).
- * That cost is why RTP's protect (done once per receiver of every forwarded packet) and unprotect hand their
- * cipher and tag to the optional native module (native/srtp.c: the OpenSSL inside Node, with contexts made once
- * per session) when it is built. The SRTP logic (rollover counters, replay windows, header lengths) stays here
- * for both paths, and RTCP is always done with Node's crypto API.
+ * That cost is why RTP's protect (done once per receiver of every forwarded packet) and unprotect, and SRTCP's
+ * (every RTCP packet: the transport-cc feedback the bridge sends, the reports and feedback it receives), hand
+ * their cipher and tag to the optional native module (native/srtp.c: the OpenSSL inside Node, with contexts made
+ * once per session key, one for RTP's keys and one for RTCP's) when it is built. The SRTP logic (rollover
+ * counters, SRTCP indexes, replay windows, header lengths) stays here for both paths.
  *
  * All protect/unprotect methods return -1 on malformed input, authentication failure or replay, and never throw.
  */
@@ -217,9 +218,10 @@ export class SrtpSession {
   private readonly keys: SrtpSessionKeys;
   private readonly rtpEcb: Cipheriv | null;
   private readonly rtcpEcb: Cipheriv | null;
-  /** RTP's cipher and tag in the native module, or null: Node's crypto API. */
+  /** RTP's and RTCP's cipher and tag in the native module, or null: Node's crypto API. */
   private readonly nativeModule: SrtpNativeModule | null;
   private readonly nativeRtp: NativeSrtpContext | null;
+  private readonly nativeRtcp: NativeSrtpContext | null;
 
   private readonly txRtp = new Map<number, StreamState>();
   private readonly rxRtp = new Map<number, StreamState>();
@@ -236,7 +238,7 @@ export class SrtpSession {
   /**
    * @param sessionKeys test hook: use these session keys as they are (RFC 7714 vectors give session keys);
    *   masterKey/masterSalt are then ignored.
-   * @param native RTP's crypto in the native module when it is built here (default); false: Node's API.
+   * @param native RTP's and RTCP's crypto in the native module when it is built here (default); false: Node's API.
    * Throws on key/salt of the wrong length (a setup error, not a per-packet one).
    */
   constructor(
@@ -266,20 +268,21 @@ export class SrtpSession {
     const k = this.keys;
     const m = native ? nativeSrtp() : null;
     let ctx: NativeSrtpContext | null = null;
+    let rtcpCtx: NativeSrtpContext | null = null;
     try {
-      if (m !== null) ctx = this.gcm ? m.createGcm(k.rtpKey, k.rtpSalt) : m.createCm(k.rtpKey, k.rtpSalt, k.rtpAuthKey);
+      if (m !== null) {
+        ctx = this.gcm ? m.createGcm(k.rtpKey, k.rtpSalt) : m.createCm(k.rtpKey, k.rtpSalt, k.rtpAuthKey);
+        rtcpCtx = this.gcm ? m.createGcm(k.rtcpKey, k.rtcpSalt) : m.createCm(k.rtcpKey, k.rtcpSalt, k.rtcpAuthKey);
+      }
     } catch {
-      ctx = null; // OpenSSL refused (it should not): Node's crypto API does it
+      ctx = rtcpCtx = null; // OpenSSL refused (it should not): Node's crypto API does it
     }
     this.nativeModule = ctx === null ? null : m;
     this.nativeRtp = ctx;
-    if (this.gcm) {
-      this.rtpEcb = null;
-      this.rtcpEcb = null;
-    } else {
-      this.rtpEcb = ctx === null ? ecbFor(this.keys.rtpKey) : null; // RTP's keystream is the native module's
-      this.rtcpEcb = ecbFor(this.keys.rtcpKey);
-    }
+    this.nativeRtcp = rtcpCtx;
+    // AES-CM's keystreams are the native module's when it is there
+    this.rtpEcb = this.gcm || ctx !== null ? null : ecbFor(k.rtpKey);
+    this.rtcpEcb = this.gcm || rtcpCtx !== null ? null : ecbFor(k.rtcpKey);
   }
 
   /** Same as the constructor with the session keys given directly (test vectors). */
@@ -298,6 +301,10 @@ export class SrtpSession {
   /** Whether RTP's crypto (protect and unprotect) runs in the native module. */
   get nativeProtect(): boolean {
     return this.nativeRtp !== null;
+  }
+  /** Whether SRTCP's crypto (protect and unprotect) runs in the native module. */
+  get nativeRtcpProtect(): boolean {
+    return this.nativeRtcp !== null;
   }
 
   /** Rollover counter the sender side currently has for ssrc (-1 if unknown). */
@@ -569,6 +576,10 @@ export class SrtpSession {
     this.rtcpIndex = (index + 1) & 0x7fffffff;
     const eIndex = (0x80000000 | index) >>> 0;
     try {
+      if (this.nativeRtcp !== null) {
+        if (out !== src) src.copy(out, 0, 0, len);
+        return this.nativeModule!.protectRtcp(this.nativeRtcp, out, len, index);
+      }
       if (this.gcm) {
         const iv = this.gcmIv(this.keys.rtcpSalt, ssrc, index >>> 16, index & 0xffff);
         const aad = this.aad12;
@@ -609,7 +620,12 @@ export class SrtpSession {
     let end: number;
     let index: number;
     try {
-      if (this.gcm) {
+      if (this.nativeRtcp !== null) {
+        end = len - overhead;
+        index = u32(buf, this.gcm ? len - 4 : end) & 0x7fffffff;
+        if (st !== undefined && !replayOk(st, index)) return -1;
+        if (this.nativeModule!.unprotectRtcp(this.nativeRtcp, buf, len) !== end) return -1;
+      } else if (this.gcm) {
         end = len - overhead;
         const eIndex = u32(buf, len - 4);
         index = eIndex & 0x7fffffff;
