@@ -11,11 +11,12 @@ import {
   type SrtpSessionKeys,
 } from '../../src/bridge/packet/srtp.ts';
 import { nativeSrtp } from '../../src/bridge/native/srtp.ts';
+import { createHmac } from 'node:crypto';
 import { rng } from '../helpers/random.ts';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
-/** protectRtp with Node's crypto API, and in the native module when native/srtp.c is built here (scripts/build-native.sh). */
+/** SRTP and SRTCP with Node's crypto API, and in the native module when native/srtp.c is built here (scripts/build-native.sh). */
 const PROTECT_PATHS: Array<{ name: string; native: boolean }> = [{ name: "Node's crypto", native: false }];
 if (nativeSrtp() !== null) PROTECT_PATHS.push({ name: 'the native module', native: true });
 else test('native SRTP module', { skip: 'native/build/srtp.node is not built here (no compiler or no Node headers)' }, () => {});
@@ -97,13 +98,16 @@ for (const path of PROTECT_PATHS) test(`AES_CM_128_HMAC_SHA1_80 end-to-end known
   assert.deepEqual(wire.subarray(0, plain.length), plain);
   assert.equal(rx.unprotectRtp(Buffer.from(want), want.length), -1, 'replay');
 
-  // SRTCP, first packet index 1
+  // SRTCP, first packet index 1 (protected by this path, unprotected by the other)
   const rtcp = hex('81c8000b cafebabe abababab abababab abababab abababab');
   const rtcpWant = hex('81c8000b cafebabe 7128035b e487b9bd bef89041 f977a5a8 80000001 993e08cd 54d6c123 0798');
-  const tx2 = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const tx2 = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms, undefined, path.native);
+  assert.equal(tx2.nativeRtcpProtect, path.native);
   const n2 = tx2.protectRtcp(rtcp, rtcp.length, out);
   assert.equal(out.subarray(0, n2).toString('hex'), rtcpWant.toString('hex'));
   const w2 = Buffer.from(rtcpWant);
+  const rxOther = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms, undefined, !path.native && nativeSrtp() !== null);
+  assert.equal(rxOther.unprotectRtcp(Buffer.from(rtcpWant), rtcpWant.length), rtcp.length);
   assert.equal(rx.unprotectRtcp(w2, w2.length), rtcp.length);
   assert.deepEqual(w2.subarray(0, rtcp.length), rtcp);
   assert.equal(rx.unprotectRtcp(Buffer.from(rtcpWant), rtcpWant.length), -1, 'SRTCP replay');
@@ -156,38 +160,39 @@ for (const path of PROTECT_PATHS) test(`RFC 7714 §16.2: AEAD_AES_256_GCM RTP en
   assert.deepEqual(wire.subarray(0, RFC7714_RTP.length), RFC7714_RTP);
 });
 
-test('RFC 7714 §17.1: AEAD_AES_128_GCM SRTCP encryption and decryption', () => {
+for (const path of PROTECT_PATHS) test(`RFC 7714 §17.1: AEAD_AES_128_GCM SRTCP encryption and decryption (with ${path.name})`, () => {
   const want = hex(`81c8000d 4d617273 63e94885 dcdab67c a727d766 2f6b7e99 7ff5c0f7 6c06f32d
                     c676a5f1 730d6fda 4ce09b46 86303ded 0bb9275b c84aa458 96cf4d2f c5abf872
                     45d9eade 800005d4`);
-  const tx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128);
+  const tx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128, path.native);
+  assert.equal(tx.nativeRtcpProtect, path.native);
   tx.nextRtcpIndex = 0x5d4;
   const out = Buffer.alloc(256);
   const n = tx.protectRtcp(RFC7714_RTCP, RFC7714_RTCP.length, out);
   assert.equal(out.subarray(0, n).toString('hex'), want.toString('hex'));
   assert.equal(tx.nextRtcpIndex, 0x5d5);
 
-  const rx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128);
+  const rx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128, path.native);
   const wire = Buffer.from(want);
   assert.equal(rx.unprotectRtcp(wire, wire.length), RFC7714_RTCP.length);
   assert.deepEqual(wire.subarray(0, RFC7714_RTCP.length), RFC7714_RTCP);
   assert.equal(rx.unprotectRtcp(Buffer.from(want), want.length), -1, 'replay');
 });
 
-test('RFC 7714 §17.2: AEAD_AES_256_GCM SRTCP decryption', () => {
+for (const path of PROTECT_PATHS) test(`RFC 7714 §17.2: AEAD_AES_256_GCM SRTCP decryption (with ${path.name})`, () => {
   const wire = hex(`81c8000d 4d617273 d50ae4d1 f5ce5d30 4ba297e4 7d470c28 2c3ece5d bffe0a50
                     a2eaa5c1 110555be 8415f658 c61de047 6f1b6fad 1d1eb30c 4446839f 57ff6f6c
                     b26ac3be 800005d4`);
-  const rx = gcmSession('AEAD_AES_256_GCM', GCM_KEY_256);
+  const rx = gcmSession('AEAD_AES_256_GCM', GCM_KEY_256, path.native);
   assert.equal(rx.unprotectRtcp(wire, wire.length), RFC7714_RTCP.length);
   assert.deepEqual(wire.subarray(0, RFC7714_RTCP.length), RFC7714_RTCP);
 });
 
-test('RFC 7714 §17.3: AEAD_AES_128_GCM SRTCP authentication only (E=0) is verified', () => {
+for (const path of PROTECT_PATHS) test(`RFC 7714 §17.3: AEAD_AES_128_GCM SRTCP authentication only (E=0) is verified (with ${path.name})`, () => {
   const wire = hex(`81c8000d 4d617273 4e545031 4e545032 52545020 0000042a 0000e930 4c756e61
                     deadbeef deadbeef deadbeef deadbeef deadbeef 841dd968 3dd78ec9 2ae58790
                     125f62b3 000005d4`);
-  const rx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128);
+  const rx = gcmSession('AEAD_AES_128_GCM', GCM_KEY_128, path.native);
   const bad = Buffer.from(wire);
   bad[20] ^= 1;
   assert.equal(rx.unprotectRtcp(bad, bad.length), -1);
@@ -343,9 +348,9 @@ for (const profile of PROFILES) for (const path of PROTECT_PATHS) {
 
 }
 
-for (const profile of PROFILES) {
-  test(`${profile}: RTCP round trip, tamper and replay`, () => {
-    const [tx, rx] = pair(profile);
+for (const profile of PROFILES) for (const path of PROTECT_PATHS) {
+  test(`${profile} (with ${path.name}): RTCP round trip, tamper and replay`, () => {
+    const [tx, rx] = pair(profile, path.native);
     const rtcp = Buffer.from(RFC7714_RTCP);
     const seen = new Set<number>();
     for (let i = 0; i < 5; i++) {
@@ -366,8 +371,8 @@ for (const profile of PROFILES) {
     assert.equal(seen.size, 5, 'index increments');
   });
 
-  test(`${profile}: garbage and truncated input return -1 without throwing`, () => {
-    const [tx, rx] = pair(profile);
+  test(`${profile} (with ${path.name}): garbage and truncated input return -1 without throwing`, () => {
+    const [tx, rx] = pair(profile, path.native);
     const rand = rng(1234);
     const out = Buffer.alloc(2100);
     const good = Buffer.alloc(300);
@@ -388,10 +393,17 @@ for (const profile of PROFILES) {
       assert.ok(r2 === -1 || r2 === len + tx.rtcpOverhead);
       // lengths out of range
       assert.equal(rx.unprotectRtp(b, len + 1), -1);
+      assert.equal(rx.unprotectRtcp(b, len + 1), -1);
       assert.equal(tx.protectRtp(b, -1, out), -1);
+      assert.equal(tx.protectRtcp(b, -1, out), -1);
     }
+    // truncated SRTCP
+    const rg = Buffer.alloc(300);
+    const rn = tx.protectRtcp(RFC7714_RTCP, RFC7714_RTCP.length, rg);
+    for (let cut = 0; cut < rn; cut++) assert.equal(rx.unprotectRtcp(Buffer.from(rg.subarray(0, cut)), cut), -1);
     // no room in out
     assert.equal(tx.protectRtp(rtpPacket(1, 1, 10), 22, Buffer.alloc(22)), -1);
+    assert.equal(tx.protectRtcp(RFC7714_RTCP, RFC7714_RTCP.length, Buffer.alloc(RFC7714_RTCP.length + tx.rtcpOverhead - 1)), -1);
   });
 }
 
@@ -448,3 +460,96 @@ for (const profile of PROFILES) {
     assert.equal(lib.protectRtp(rtpPacket(1, 1, 10), 22, Buffer.alloc(22)), -1, 'no room for the tag');
   });
 }
+
+/** An RTCP compound packet of `len` bytes (a multiple of 4, at least 8) from sender `ssrc`. */
+function rtcpPacket(ssrc: number, len: number, fill: number): Buffer {
+  const p = Buffer.alloc(len, fill);
+  p[0] = 0x80;
+  p[1] = 205;
+  p.writeUInt16BE(len / 4 - 1, 2);
+  p.writeUInt32BE(ssrc >>> 0, 4);
+  return p;
+}
+
+for (const profile of PROFILES) {
+  test(`${profile}: SRTCP in the native module and with Node's crypto give the same bytes, each unprotects the other's, both refuse tampering`, { skip: nativeSrtp() === null && 'native/build/srtp.node is not built here' }, () => {
+    const { keyLength, saltLength } = srtpKeyLengths(profile);
+    const next = rng(11);
+    const r = { int: (n: number) => Math.floor(next() * n) };
+    const key = Buffer.from(Array.from({ length: keyLength }, () => r.int(256)));
+    const salt = Buffer.from(Array.from({ length: saltLength }, () => r.int(256)));
+    const ts = new SrtpSession(profile, key, salt, undefined, false);
+    const lib = new SrtpSession(profile, key, salt);
+    assert.equal(lib.nativeRtcpProtect, true);
+    assert.equal(ts.nativeRtcpProtect, false);
+    const rxTs = new SrtpSession(profile, key, salt, undefined, false);
+    const rxLib = new SrtpSession(profile, key, salt);
+    const gcm = profile !== 'AES_CM_128_HMAC_SHA1_80';
+    // indexes up to just below 2^31 too (an SRTCP index never wraps: the receiver would take it for a replay)
+    for (const start of [1, 0x7fffffff - 400]) {
+      ts.nextRtcpIndex = start;
+      lib.nextRtcpIndex = start;
+      for (let i = 0; i < 400; i++) {
+        const plain = rtcpPacket(0x20000 + (i % 3), 8 + 4 * r.int(300), r.int(256));
+        const roomy = r.int(2) === 0;
+        const a = Buffer.alloc(plain.length + (roomy ? 100 : ts.rtcpOverhead));
+        const b = Buffer.alloc(a.length);
+        const na = ts.protectRtcp(plain, plain.length, a);
+        plain.copy(b);
+        const nb = lib.protectRtcp(b, plain.length, b);
+        assert.equal(nb, plain.length + ts.rtcpOverhead);
+        assert.equal(nb, na, `length of packet ${i}`);
+        assert.deepEqual(b.subarray(0, nb), a.subarray(0, na), `bytes of packet ${i}`);
+        // a tampered tag, index or body: refused by both (and the good packet is still accepted after)
+        const tagAt = gcm ? na - 20 : na - 10;
+        const indexAt = gcm ? na - 4 : na - 14;
+        const where = [tagAt + r.int(gcm ? 16 : 10), indexAt + 1 + r.int(3), r.int(plain.length)][i % 3];
+        const bad = Buffer.from(a.subarray(0, na));
+        bad[where] ^= 1 << r.int(8);
+        assert.equal(rxTs.unprotectRtcp(Buffer.from(bad), na), -1, `Node's crypto refuses a change at byte ${where}`);
+        assert.equal(rxLib.unprotectRtcp(Buffer.from(bad), na), -1, `the native module refuses a change at byte ${where}`);
+        const c = Buffer.from(b.subarray(0, nb));
+        assert.equal(rxLib.unprotectRtcp(a, na), plain.length, `the native module unprotects what Node's crypto protected (${i})`);
+        assert.deepEqual(a.subarray(0, plain.length), plain);
+        assert.equal(rxTs.unprotectRtcp(c, nb), plain.length, `Node's crypto unprotects what the native module protected (${i})`);
+        assert.deepEqual(c.subarray(0, plain.length), plain);
+        // a replay: refused by both
+        assert.equal(rxLib.unprotectRtcp(Buffer.from(b.subarray(0, nb)), nb), -1);
+        assert.equal(rxTs.unprotectRtcp(Buffer.from(b.subarray(0, nb)), nb), -1);
+      }
+    }
+    // the E bit cleared on an encrypted packet: the tag covers it, refused by both
+    const plain = rtcpPacket(0x30000, 40, 7);
+    const out = Buffer.alloc(100);
+    const n = lib.protectRtcp(plain, plain.length, out);
+    out[gcm ? n - 4 : plain.length] &= 0x7f;
+    assert.equal(new SrtpSession(profile, key, salt).unprotectRtcp(Buffer.from(out.subarray(0, n)), n), -1);
+    assert.equal(new SrtpSession(profile, key, salt, undefined, false).unprotectRtcp(Buffer.from(out.subarray(0, n)), n), -1);
+    // malformed input: -1, nothing thrown
+    assert.equal(lib.protectRtcp(Buffer.alloc(4), 4, Buffer.alloc(40)), -1);
+    assert.equal(lib.protectRtcp(plain, 200, Buffer.alloc(300)), -1);
+    assert.equal(lib.unprotectRtcp(Buffer.alloc(30, 0x80), 31), -1);
+  });
+}
+
+test('AES_CM_128_HMAC_SHA1_80: SRTCP authenticated only (E=0) is accepted unchanged by both paths, refused when tampered', { skip: nativeSrtp() === null && 'native/build/srtp.node is not built here' }, () => {
+  const mk = Buffer.alloc(16, 0x33);
+  const ms = Buffer.alloc(14, 0x44);
+  const keys = deriveSessionKeys('AES_CM_128_HMAC_SHA1_80', mk, ms);
+  const plain = rtcpPacket(0xabcdef, 48, 0x5a);
+  const wire = Buffer.alloc(plain.length + 14);
+  plain.copy(wire);
+  wire.writeUInt32BE(9, plain.length); // E=0, index 9
+  createHmac('sha1', keys.rtcpAuthKey).update(wire.subarray(0, plain.length + 4)).digest().copy(wire, plain.length + 4, 0, 10);
+  for (const native of [false, true]) {
+    const rx = new SrtpSession('AES_CM_128_HMAC_SHA1_80', mk, ms, undefined, native);
+    assert.equal(rx.nativeRtcpProtect, native);
+    const bad = Buffer.from(wire);
+    bad[12] ^= 1;
+    assert.equal(rx.unprotectRtcp(bad, bad.length), -1);
+    const w = Buffer.from(wire);
+    assert.equal(rx.unprotectRtcp(w, w.length), plain.length);
+    assert.deepEqual(w.subarray(0, plain.length), plain);
+    assert.equal(rx.unprotectRtcp(Buffer.from(wire), wire.length), -1, 'replay');
+  }
+});
