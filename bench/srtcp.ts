@@ -6,16 +6,19 @@
 //   node bench/srtcp.ts [--packets 20000] [--runs 5] [--size 60]
 import { SrtpSession, srtpKeyLengths, type SrtpProfileName } from '../src/bridge/packet/srtp.ts';
 import { nativeSrtp } from '../src/bridge/native/srtp.ts';
+import { benchOptions } from './cli-options.ts';
 
-const args = process.argv.slice(2);
-const opt = (name: string, d: number) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? Number(args[i + 1]) : d;
-};
-const PACKETS = opt('packets', 20000);
-const RUNS = opt('runs', 5);
+const USAGE = 'usage: node bench/srtcp.ts [--packets 20000] [--runs 5] [--size 60]';
+const options = benchOptions(USAGE, {
+  packets: { type: 'string', default: '20000' },
+  runs: { type: 'string', default: '5' },
+  size: { type: 'string', default: '60' },
+  help: { type: 'boolean', default: false },
+});
+const PACKETS = Math.max(1, Number(options.packets) || 20000);
+const RUNS = Math.max(1, Number(options.runs) || 5);
 /** RTCP bytes before SRTCP (a multiple of 4): 60 is a typical transport-cc feedback of a 50-ms interval. */
-const SIZE = Math.max(8, opt('size', 60) & ~3);
+const SIZE = Math.max(8, (Number(options.size) || 60) & ~3);
 const PROFILES: SrtpProfileName[] = ['AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM', 'AEAD_AES_256_GCM'];
 const PATHS = nativeSrtp() === null ? [false] : [true, false];
 

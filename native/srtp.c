@@ -137,17 +137,27 @@ static napi_value int_value(napi_env env, int32_t v) {
   return r;
 }
 
-/** AES-CM's IV: salt ^ SSRC ^ index (RFC 3711 §4.1.1). */
+/**
+ * The shape of every SRTP and SRTCP IV: salt ^ SSRC ^ the 48-bit packet index (`hi` its upper 32 bits, `lo16` the
+ * lower 16). AES-CM (RFC 3711 §4.1.1): 16 bytes, the SSRC at byte 4, the index in bytes 8..14; AES-GCM (RFC 7714
+ * §8.1, §9.1): 12 bytes, the SSRC at byte 2, the index in bytes 6..12. SRTCP's 31-bit index is such an index too.
+ */
+static void salted_iv(const SrtpCtx* c, const uint8_t ssrc[4], uint32_t hi, uint32_t lo16, int gcm, uint8_t* iv) {
+  const int at = gcm ? 2 : 4, end = gcm ? 12 : 14;
+  memcpy(iv, c->salt, end);
+  if (!gcm) iv[14] = iv[15] = 0;
+  for (int i = 0; i < 4; i++) iv[at + i] ^= ssrc[i];
+  iv[end - 6] ^= hi >> 24;
+  iv[end - 5] ^= hi >> 16;
+  iv[end - 4] ^= hi >> 8;
+  iv[end - 3] ^= hi;
+  iv[end - 2] ^= lo16 >> 8;
+  iv[end - 1] ^= lo16;
+}
+
+/** AES-CM's IV of an RTP packet: its SSRC, ROC and sequence number. */
 static void cm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t roc, uint8_t iv[16]) {
-  memcpy(iv, c->salt, 14);
-  iv[14] = iv[15] = 0;
-  for (int i = 0; i < 4; i++) iv[4 + i] ^= p[8 + i];
-  iv[8] ^= roc >> 24;
-  iv[9] ^= roc >> 16;
-  iv[10] ^= roc >> 8;
-  iv[11] ^= roc;
-  iv[12] ^= p[2];
-  iv[13] ^= p[3];
+  salted_iv(c, p + 8, roc, ((uint32_t)p[2] << 8) | p[3], 0, iv);
 }
 
 /** XORs the AES-CM keystream of counter block iv into p[from..end). */
@@ -194,14 +204,7 @@ static int unprotect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
 
 /** AES-GCM's IV: salt ^ (0 0 SSRC ROC SEQ) (RFC 7714 §8.1). */
 static void gcm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t roc, uint8_t iv[12]) {
-  memcpy(iv, c->salt, 12);
-  for (int i = 0; i < 4; i++) iv[2 + i] ^= p[8 + i];
-  iv[6] ^= roc >> 24;
-  iv[7] ^= roc >> 16;
-  iv[8] ^= roc >> 8;
-  iv[9] ^= roc;
-  iv[10] ^= p[2];
-  iv[11] ^= p[3];
+  salted_iv(c, p + 8, roc, ((uint32_t)p[2] << 8) | p[3], 1, iv);
 }
 
 /** AES-GCM: the header as AAD, the tag after the payload. */
@@ -275,25 +278,14 @@ static napi_value UnprotectRtp(napi_env env, napi_callback_info info) {
 // ------------------------------------------------------------------------------------------------------------
 // SRTCP: the 8-byte first header (V P RC PT length, sender SSRC) stays clear; index is the 31-bit SRTCP index.
 
-/** SRTCP's AES-CM IV: salt ^ SSRC (bytes 4..8) ^ index (bytes 10..14) (RFC 3711 §4.1.1 with i = the SRTCP index). */
+/** SRTCP's AES-CM IV: the sender SSRC (bytes 4..8 of the packet) and the SRTCP index (RFC 3711 §4.1.1). */
 static void rtcp_cm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t index, uint8_t iv[16]) {
-  memcpy(iv, c->salt, 14);
-  iv[14] = iv[15] = 0;
-  for (int i = 0; i < 4; i++) iv[4 + i] ^= p[4 + i];
-  iv[10] ^= index >> 24;
-  iv[11] ^= index >> 16;
-  iv[12] ^= index >> 8;
-  iv[13] ^= index;
+  salted_iv(c, p + 4, index >> 16, index & 0xffff, 0, iv);
 }
 
 /** SRTCP's AES-GCM IV: salt ^ (0 0 SSRC 0 0 index) (RFC 7714 §9.1). */
 static void rtcp_gcm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t index, uint8_t iv[12]) {
-  memcpy(iv, c->salt, 12);
-  for (int i = 0; i < 4; i++) iv[2 + i] ^= p[4 + i];
-  iv[8] ^= index >> 24;
-  iv[9] ^= index >> 16;
-  iv[10] ^= index >> 8;
-  iv[11] ^= index;
+  salted_iv(c, p + 4, index >> 16, index & 0xffff, 1, iv);
 }
 
 static void put_u32(uint8_t* o, uint32_t v) {

@@ -415,13 +415,19 @@ test('AEAD_AES_128_GCM keys derived through the KDF interoperate (sanity: differ
   assert.equal(b.unprotectRtp(out, n), -1);
 });
 
+/** A master key and salt drawn from seed `seed`, and the draw to go on with. */
+function randomKeys(keyLength: number, saltLength: number, seed: number): { key: Buffer; salt: Buffer; r: { int(n: number): number } } {
+  const next = rng(seed);
+  const r = { int: (n: number) => Math.floor(next() * n) };
+  const key = Buffer.from(Array.from({ length: keyLength }, () => r.int(256)));
+  const salt = Buffer.from(Array.from({ length: saltLength }, () => r.int(256)));
+  return { key, salt, r };
+}
+
 for (const profile of PROFILES) {
   test(`${profile}: the native module and Node's crypto protect every packet to the same bytes`, { skip: nativeSrtp() === null && 'native/build/srtp.node is not built here' }, () => {
     const { keyLength, saltLength } = srtpKeyLengths(profile);
-    const next = rng(7);
-    const r = { int: (n: number) => Math.floor(next() * n) };
-    const key = Buffer.from(Array.from({ length: keyLength }, () => r.int(256)));
-    const salt = Buffer.from(Array.from({ length: saltLength }, () => r.int(256)));
+    const { key, salt, r } = randomKeys(keyLength, saltLength, 7);
     const ts = new SrtpSession(profile, key, salt, undefined, false);
     const lib = new SrtpSession(profile, key, salt);
     assert.equal(lib.nativeProtect, true);
@@ -474,10 +480,7 @@ function rtcpPacket(ssrc: number, len: number, fill: number): Buffer {
 for (const profile of PROFILES) {
   test(`${profile}: SRTCP in the native module and with Node's crypto give the same bytes, each unprotects the other's, both refuse tampering`, { skip: nativeSrtp() === null && 'native/build/srtp.node is not built here' }, () => {
     const { keyLength, saltLength } = srtpKeyLengths(profile);
-    const next = rng(11);
-    const r = { int: (n: number) => Math.floor(next() * n) };
-    const key = Buffer.from(Array.from({ length: keyLength }, () => r.int(256)));
-    const salt = Buffer.from(Array.from({ length: saltLength }, () => r.int(256)));
+    const { key, salt, r } = randomKeys(keyLength, saltLength, 11);
     const ts = new SrtpSession(profile, key, salt, undefined, false);
     const lib = new SrtpSession(profile, key, salt);
     assert.equal(lib.nativeRtcpProtect, true);
