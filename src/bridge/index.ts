@@ -99,11 +99,12 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   /** Counter sums of media workers that stopped (counters never go back when they start again). */
   let retiredCounters: Record<string, number> = {};
   let lastN = opts.config.lastN;
-  const workerCounters = (pool: MediaWorkerPool) =>
-    pool.counters().then((sum) => {
-      for (const [k, v] of Object.entries(retiredCounters)) sum[k] = (sum[k] ?? 0) + v;
-      return Object.assign(bridge.counters, sum);
-    });
+  /** The running workers' counter sum with those of workers that stopped, as bridge.counters. */
+  const withRetired = (sum: Record<string, number>) => {
+    for (const [k, v] of Object.entries(retiredCounters)) sum[k] = (sum[k] ?? 0) + v;
+    return Object.assign(bridge.counters, sum);
+  };
+  const workerCounters = (pool: MediaWorkerPool) => pool.counters().then(withRetired);
   let mediaPort: number;
   try {
     if (workerCount > 1) {
@@ -328,10 +329,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     get counters() {
       // with media workers: their sum as they last copied it (and those that stopped), without a message
       const running = workers?.pool ?? null;
-      if (running === null) return bridge.counters;
-      const sum = running.countersNow();
-      for (const [k, v] of Object.entries(retiredCounters)) sum[k] = (sum[k] ?? 0) + v;
-      return Object.assign(bridge.counters, sum);
+      return running === null ? bridge.counters : withRetired(running.countersNow());
     },
     readCounters: async () => {
       const running = workers?.pool ?? null;
