@@ -57,6 +57,11 @@ export interface BridgeOptions {
   consentTimeoutMs?: number;
   /** Bind the media socket with SO_REUSEPORT (media workers share the one port). */
   reusePort?: boolean;
+  /**
+   * The control thread of a bridge with media workers: it checks requests and mirrors endpoints but never
+   * receives or sends media, so it runs no media timers.
+   */
+  controlPlaneOnly?: boolean;
 }
 
 /** A transport that only forwards RTCP elsewhere (set where another thread sends to the endpoint). */
@@ -91,8 +96,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** port -> address -> WebRTC transport, for every address that passed an ICE check. */
   private readonly byAddress = new Map<number, Map<string, WebRtcTransport>>();
   private closed = false;
-  /** Transport-cc feedback, speakers, layer allocation: they run while the bridge has endpoints (an idle one sleeps). */
+  /**
+   * Transport-cc feedback, speakers, layer allocation: they run while this thread has media to time (an idle
+   * thread, or one whose endpoints all receive and send on other threads, is not woken for nothing).
+   */
   private timers: NodeJS.Timeout[] = [];
+  private readonly controlPlaneOnly: boolean;
   private readonly probes: ProbeSender;
   /** lastN for conferences created from now (a reload changes it; running ones keep theirs). */
   private lastN: number;
@@ -105,6 +114,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.bridgeId = opts.bridgeId;
     this.certificate = opts.certificate;
     this.consentTimeoutMs = opts.consentTimeoutMs ?? CONSENT_TIMEOUT_MS;
+    this.controlPlaneOnly = opts.controlPlaneOnly ?? false;
     this.publicAddress = opts.config.publicAddress;
     this.bridgeSsrc = randomInt(1, 0xffffffff);
     this.udp = new UdpTransport(
@@ -122,9 +132,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.probes = new ProbeSender(this.router);
   }
 
-  /** Starts the timers with the first endpoint, stops them after the last. */
-  private updateTimers(): void {
-    const want = this.endpointTotal > 0 && !this.closed;
+  /** Whether this thread's media needs the timers: with one thread, while it has endpoints. */
+  protected wantsMediaTimers(): boolean {
+    return this.endpointTotal > 0 && !this.controlPlaneOnly;
+  }
+
+  /** Starts the timers when this thread gets media to time (the first endpoint), stops them when it has none. */
+  protected updateTimers(): void {
+    const want = !this.closed && this.wantsMediaTimers();
     if (want && this.timers.length === 0) {
       this.timers = [
         setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS),
@@ -649,9 +664,9 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     if (t !== null && this.byUfrag.get(t.ufrag) === t) this.byUfrag.delete(t.ufrag);
     this.relays.delete(ep);
     this.endpointTotal--;
-    this.updateTimers();
     conference.removeEndpoint(ep);
     if (conference.endpoints.size === 0) this.conferences.delete(conferenceId);
+    this.updateTimers();
     this.log.info({ conferenceId, endpointId }, 'endpoint expired');
     this.publishEvent(ep, 'disconnected');
     return true;

@@ -77,6 +77,10 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   const bridgeId = opts.bridgeId ?? `bridge-${randomBytes(4).toString('hex')}`;
   const log = opts.log.child({ part: 'bridge', bridgeId });
   const certificate = await createBridgeCertificate();
+  // with media workers this thread keeps the control plane (requests are checked by its Bridge, which never
+  // binds a socket nor runs media timers) and every worker gets each accepted request; see workers/ and
+  // docs/ARCHITECTURE.md
+  const workerCount = mediaWorkerCount(opts.config.mediaWorkers);
   const bridge = new Bridge({
     bus: opts.bus,
     config: opts.config,
@@ -84,11 +88,9 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     bridgeId,
     certificate,
     consentTimeoutMs: opts.consentTimeoutMs,
+    controlPlaneOnly: workerCount > 1,
   });
   const bindAddress = opts.config.listenAddress === '::' || opts.config.listenAddress === '' ? '0.0.0.0' : opts.config.listenAddress;
-  // with media workers this thread keeps the control plane (requests are checked by its Bridge, which never
-  // binds a socket) and every worker gets each accepted request; see workers/ and docs/ARCHITECTURE.md
-  const workerCount = mediaWorkerCount(opts.config.mediaWorkers);
   // one bridge per media port on this machine (port-guard.ts): claimed before any socket binds it; port 0
   // (any free port) is claimed once the kernel picked it
   const requestedPort = opts.config.mediaPort;

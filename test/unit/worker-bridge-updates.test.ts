@@ -9,6 +9,7 @@ import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { WorkerBridge, type PeerUpdate } from '../../src/bridge/workers/worker-bridge.ts';
+import { Bridge } from '../../src/bridge/bridge.ts';
 import { webrtcOf } from '../../src/bridge/webrtc-transport.ts';
 
 const V = 0x1000;
@@ -91,5 +92,43 @@ test('the DTLS worker becomes the egress worker; a provisional address never rep
     assert.equal(wb.egressWorker(bob), 0, 'and the egress worker stays');
   } finally {
     await wb.close();
+  }
+});
+
+test('media timers run only on threads with media: the speaker worker, a worker receiving or sending, never the control thread', async () => {
+  const timers = (b: { resourceCounts(): Record<string, number> }) => b.resourceCounts()['bridge.timers'];
+  const keys = { profile: 'AES_CM_128_HMAC_SHA1_80' as const, localKey: Buffer.alloc(16), localSalt: Buffer.alloc(14), remoteKey: Buffer.alloc(16), remoteSalt: Buffer.alloc(14) };
+  // worker 1 of 2: alice (endpoint 0) is worker 0's, bob (endpoint 1) is sent from here
+  const w1 = await workerBridge(1, []);
+  const w0 = await workerBridge(0, []);
+  const control = new Bridge({
+    bus: new MemoryBus(),
+    config: configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 2 }),
+    log: createLogger('silent'),
+    bridgeId: 'w',
+    certificate: await createBridgeCertificate(),
+    controlPlaneOnly: true,
+  });
+  try {
+    assert.equal(timers(w1), 3, "worker 1 sends to bob: feedback, speakers' slots, layers");
+    // bob's DTLS ran on worker 0: worker 0 receives from and sends to him, worker 1 has nothing left to time
+    w1.applyPeerUpdate({ kind: 'srtp', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.2', port: 5000, keys, worker: 0 });
+    assert.equal(w1.egressWorker(w1.conferences.get('c')!.endpoints.get('bob')!), 0);
+    assert.equal(timers(w1), 0, 'a worker whose endpoints all live on another one is not woken');
+    // worker 0 hears the levels of every conference: it keeps timing speakers whoever it sends to
+    w0.applyPeerUpdate({ kind: 'srtp', conferenceId: 'c', endpointId: 'alice', address: '10.0.0.3', port: 5000, keys, worker: 1 });
+    w0.applyPeerUpdate({ kind: 'srtp', conferenceId: 'c', endpointId: 'bob', address: '10.0.0.2', port: 5000, keys, worker: 1 });
+    assert.equal(timers(w0), 3, 'the speaker worker');
+    // a new endpoint homed on worker 1 wakes its timers again; its expiry stops them
+    w1.allocateNumbered({ conferenceId: 'c', endpointId: 'cai', ufrag: 'cai-ufrag', pwd: 'p'.repeat(24), conferenceNum: 1, endpointNum: 3, worker: 1 });
+    assert.equal(timers(w1), 3);
+    w1.expire('c', 'cai');
+    assert.equal(timers(w1), 0);
+    // the control thread checks requests and mirrors endpoints, never media
+    control.allocate('c', 'alice', { ufrag: 'alice-ufrag', pwd: 'p'.repeat(24) });
+    assert.equal(control.resourceCounts()['bridge.endpoints'], 1);
+    assert.equal(timers(control), 0);
+  } finally {
+    await Promise.all([w1.close(), w0.close(), control.close()]);
   }
 });

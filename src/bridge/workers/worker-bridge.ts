@@ -149,6 +149,27 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     ep.egress = egress;
     if (!egress.local) webrtcOf(ep)?.pacer?.clear(); // the new thread sends from now on; its own pacer takes over
     if (!ep.closed) ep.conference.rebuildSubscribers();
+    this.updateTimers();
+  }
+
+  /**
+   * The speaker worker times the speakers of every conference (the others send it their levels); any other
+   * worker needs the media timers only while it receives from or sends to an endpoint (a small meeting placed
+   * on another worker does not wake this one 27 times a second).
+   */
+  protected override wantsMediaTimers(): boolean {
+    if (!super.wantsMediaTimers()) return false;
+    if (this.workerIndex === SPEAKER_WORKER) return true;
+    for (const conference of this.conferences.values()) {
+      for (const ep of conference.endpoints.values()) if (ep.local || ep.egress.local) return true;
+    }
+    return false;
+  }
+
+  /** Once a second; also checks the media timers against what this worker now receives and sends (a net). */
+  override tick(): void {
+    super.tick();
+    this.updateTimers();
   }
 
   override async close(): Promise<void> {
@@ -236,6 +257,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     const conference = ep.conference;
     this.homes.set(ep, p.worker);
     this.setEgress(ep, p.worker);
+    this.updateTimers(); // the new endpoint may be another worker's alone
     this.endpointNums.set(ep, p.endpointNum);
     this.endpointsByNum.set(p.endpointNum, ep);
     if (!this.conferenceNums.has(conference)) {
@@ -379,6 +401,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     const beforePort = t.port;
     const beforeTcp = t.tcp;
     ep.local = true;
+    this.updateTimers();
     super.iceCheckPassed(t, address, port, useCandidate, tcp);
     if (t.address !== null && !(t.address === beforeAddress && t.port === beforePort && t.tcp === beforeTcp)) {
       if (t.tcp !== null && !ep.egress.local) {
@@ -527,6 +550,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
       if (u.kind === 'address' && !u.nominated && t.address !== null) return;
       // the endpoint's packets go to the other worker: this one only sends to it
       ep.local = false;
+      this.updateTimers();
       if (u.address !== '') t.select(u.address, u.port, null, u.tcp === true);
       if (u.kind === 'srtp') {
         const k = u.keys;
