@@ -18,6 +18,8 @@ const USAGE = `usage: npm run bench -- [options]
   --scenario NAME            only this scenario (repeatable): ${[...SCENARIOS, ...EXTRA_SCENARIOS].map((s) => s.name).join(', ')}
   --seconds N                measuring window per step
   --step-seconds N           window of each capacity-search step (default 3)
+  --warm-up N                seconds of load before the first window (default 1; e.g. 20 to measure after the
+                             JIT has optimized the media path, as in a server that has been running)
   --no-search                nominal load only, no capacity search
   --bridge-config JSON       extra bridge configuration, e.g. '{"mediaWorkers":1}'
   --drivers N                driver processes the synthetic participants are spread over (default: one per core)
@@ -35,6 +37,7 @@ function parseOptions() {
         scenario: { type: 'string', multiple: true },
         seconds: { type: 'string' },
         'step-seconds': { type: 'string', default: '3' },
+        'warm-up': { type: 'string', default: '1' },
         'no-search': { type: 'boolean', default: false },
         'write-doc': { type: 'boolean', default: false },
         'bridge-config': { type: 'string', default: '{}' },
@@ -206,6 +209,8 @@ async function main(): Promise<void> {
     });
   }
   const bridgeConfig = JSON.parse(values['bridge-config']) as Record<string, unknown>;
+  const warmUpSeconds = Number(values['warm-up']);
+  if (!Number.isFinite(warmUpSeconds) || warmUpSeconds < 0) throw new Error(`--warm-up wants seconds (0 or more), not ${values['warm-up']}`);
   const media = loadMedia();
   console.log(`bench: ${machine()}; synthetic participants over up to ${DRIVERS} driver process(es)`);
   console.log(`bench: media from ${media.source}: VP8 simulcast ${describeLayers(media)} (${media.layers[0].frames.length} frames each); ${media.audio.length} Opus frames`);
@@ -218,6 +223,7 @@ async function main(): Promise<void> {
       searchCapacity: !short && !values['no-search'],
       seconds: values.seconds ? Number(values.seconds) : undefined,
       stepSeconds: Number(values['step-seconds']),
+      warmUpSeconds,
       log: (line) => console.log(line),
     });
     results.push(r);

@@ -173,7 +173,7 @@ export class ScenarioRun {
     this.driverCount = Math.max(1, Math.floor(drivers));
   }
 
-  async run(opts: { searchCapacity: boolean; seconds?: number; stepSeconds: number; log: (s: string) => void }): Promise<ScenarioResult> {
+  async run(opts: { searchCapacity: boolean; seconds?: number; stepSeconds: number; warmUpSeconds?: number; log: (s: string) => void }): Promise<ScenarioResult> {
     const s = this.scenario;
     try {
       const bridge = (this.bridge = await BridgeProcess.start(this.bridgeConfig));
@@ -221,7 +221,8 @@ export class ScenarioRun {
 
       const settle = await this.settle(opts.log);
       const rssSamples: number[] = [];
-      const nominal = await this.measure(1, opts.seconds ?? s.seconds, rssSamples);
+      const warmUpMs = opts.warmUpSeconds !== undefined && opts.warmUpSeconds >= 0 ? opts.warmUpSeconds * 1000 : WARMUP_MS;
+      const nominal = await this.measure(1, opts.seconds ?? s.seconds, rssSamples, warmUpMs);
       opts.log(`  load x1: ${describe(nominal)}`);
       const steps: Measurement[] = [nominal];
       let capacity: Measurement | null = holds(nominal) ? nominal : null;
@@ -293,16 +294,16 @@ export class ScenarioRun {
     return { seconds, settled, layer: label };
   }
 
-  /** Sends at `factor` times real time for `seconds` (after a warm-up) and measures. */
-  private async measure(factor: number, seconds: number, rssSamples: number[] | null): Promise<Measurement> {
+  /** Sends at `factor` times real time for `seconds` (after `warmUpMs` of it) and measures. */
+  private async measure(factor: number, seconds: number, rssSamples: number[] | null, warmUpMs = WARMUP_MS): Promise<Measurement> {
     const bridge = this.bridge!;
     const pool = this.pool!;
     this.delays.reset();
-    await pool.all({ op: 'window', startUs: (nowUs32() + WARMUP_MS * 1000) >>> 0, lengthUs: seconds * 1_000_000 });
+    await pool.all({ op: 'window', startUs: (nowUs32() + warmUpMs * 1000) >>> 0, lengthUs: seconds * 1_000_000 });
     const s0 = await bridge.stats();
     const bridgeSocket0 = udpSocketDrops(new Set([bridge.port])) ?? 0;
     await pool.all({ op: 'load', factor });
-    await sleep(WARMUP_MS);
+    await sleep(warmUpMs);
     const a = await bridge.stats();
     await pool.all({ op: 'mark' });
     const tA = performance.now();
