@@ -137,6 +137,11 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return this.endpointTotal > 0 && !this.controlPlaneOnly;
   }
 
+  /** Whether the media timers run (this thread receives or sends media). */
+  get timesMedia(): boolean {
+    return this.timers.length > 0;
+  }
+
   /** Starts the timers when this thread gets media to time (the first endpoint), stops them when it has none. */
   protected updateTimers(): void {
     const want = !this.closed && this.wantsMediaTimers();

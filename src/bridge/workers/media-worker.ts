@@ -95,15 +95,28 @@ function main(): void {
   }
   const consumer = new RingConsumer(incoming, bridge.onPeerPacket);
 
+  // the counters reach the control thread through shared memory: every COPY_EVERY_MS while this worker times
+  // media (it receives or sends), else once a second with the tick (its counters then seldom change, and an idle
+  // thread woken ten times a second costs more than the copy)
+  const sharedCounters = new SharedCounters(data.counters);
+  const copyCounters = () => sharedCounters.write(bridge.counters);
+  let frequentCopies: NodeJS.Timeout | null = null;
+  const tendCopies = () => {
+    if (bridge.timesMedia && frequentCopies === null) frequentCopies = setInterval(copyCounters, COPY_EVERY_MS);
+    else if (!bridge.timesMedia && frequentCopies !== null) {
+      clearInterval(frequentCopies);
+      frequentCopies = null;
+    }
+  };
   const tick = setInterval(() => {
     try {
       bridge.tick();
+      copyCounters();
+      tendCopies();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
   }, TICK_INTERVAL_MS);
-  const sharedCounters = new SharedCounters(data.counters);
-  const copyCounters = setInterval(() => sharedCounters.write(bridge.counters), COPY_EVERY_MS);
 
   port.on('message', (m: ToWorker) => {
     try {
@@ -160,8 +173,8 @@ function main(): void {
         case 'close':
           consumer.close();
           clearInterval(tick);
-          clearInterval(copyCounters);
-          sharedCounters.write(bridge.counters);
+          if (frequentCopies !== null) clearInterval(frequentCopies);
+          copyCounters();
           void bridge.close().then(() => post({ type: 'closed' }));
           break;
       }

@@ -1,11 +1,12 @@
-// Each media worker's packet counters (counters.ts) on shared memory: the worker copies them there a few times a
-// second, and the control thread sums every worker's copy when it is read, without a message either way (the
-// control thread used to ask every worker for them ten times a second, a wake-up and two structured clones each).
-// A copy may be up to COPY_EVERY_MS old; the exact sums (the benchmark, a worker's final counters) are asked for by
-// message (pool.ts `counters()`).
+// Each media worker's packet counters (counters.ts) on shared memory: the worker copies them there ten times a
+// second while it receives or sends media (once a second otherwise, media-worker.ts), and the control thread sums
+// every worker's copy when it is read, without a message either way (the control thread used to ask every worker
+// for them ten times a second, a wake-up and two structured clones each). A copy may be up to COPY_EVERY_MS old
+// (a second for a worker without media); the exact sums (the benchmark, a worker's final counters) are asked for
+// by message (pool.ts `counters()`).
 import { BridgeCounters } from '../counters.ts';
 
-/** How often a worker copies its counters to its shared slot. */
+/** How often a worker with media copies its counters to its shared slot. */
 export const COPY_EVERY_MS = 100;
 
 /** The counters' names, in their order in a slot. */
