@@ -16,7 +16,10 @@ export function useMicLevel(track: MediaStreamTrack | null): number {
     }
     const source = ctx.createMediaStreamSource(new MediaStream([track]));
     const analyser = ctx.createAnalyser();
-    analyser.fftSize = 512;
+    // the window read every 100 ms spans nearly all of those 100 ms (4096 samples: 85 ms at 48 kHz), so a short
+    // sound between two reads still moves the meter (a 512-sample window saw 11 ms in 100 and could miss a
+    // periodic click, such as a fake device's beep, every time)
+    analyser.fftSize = 4096;
     source.connect(analyser);
     const samples = new Float32Array(analyser.fftSize);
     void ctx.resume().catch(() => {});
