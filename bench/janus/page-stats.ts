@@ -43,8 +43,9 @@ export interface PageStats {
   /** Bit/s; 0 when the page sends nothing or has no estimate yet. */
   availableOutgoingBitrate: number;
   /** The page's played remote microphones together: jitterBufferDelay (s) and jitterBufferEmittedCount summed.
-   * Chrome holds a video as long as the audio it is synced with, so the audio's delay is part of the video's. */
-  audioJitterBuffer: { delay: number; emitted: number };
+   * Chrome holds a video as long as the audio it is synced with, so the audio's delay is part of the video's;
+   * `minimum`: jitterBufferMinimumDelay summed (what the audio's own arrival jitter asked for, without sync). */
+  audioJitterBuffer: { delay: number; emitted: number; minimum: number };
 }
 
 export type PageKind = 'tertulia' | 'janus';
@@ -52,7 +53,7 @@ export type PageKind = 'tertulia' | 'janus';
 export async function readPageStats(kind: PageKind): Promise<PageStats> {
   const w = window as any;
   const pcs: RTCPeerConnection[] = kind === 'tertulia' ? [w.__tertulia?.pc].filter(Boolean) : (w.__janus?.pcs ?? []);
-  const out: PageStats = { at: Date.now(), inbound: [], outbound: [], availableOutgoingBitrate: 0, audioJitterBuffer: { delay: 0, emitted: 0 } };
+  const out: PageStats = { at: Date.now(), inbound: [], outbound: [], availableOutgoingBitrate: 0, audioJitterBuffer: { delay: 0, emitted: 0, minimum: 0 } };
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   for (let i = 0; i < pcs.length; i++) {
     const stats = await pcs[i].getStats();
@@ -63,6 +64,7 @@ export async function readPageStats(kind: PageKind): Promise<PageStats> {
       if (s.kind === 'audio' && s.type === 'inbound-rtp') {
         out.audioJitterBuffer.delay += n(s.jitterBufferDelay);
         out.audioJitterBuffer.emitted += n(s.jitterBufferEmittedCount);
+        out.audioJitterBuffer.minimum += n(s.jitterBufferMinimumDelay);
       }
       if (s.kind !== 'video') return;
       if (s.type === 'inbound-rtp') {

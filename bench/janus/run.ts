@@ -228,14 +228,14 @@ function summaryLine(r: RunResult): string {
   const pub = f.senders.map((x) => `${x.name} ${fmt(x.estimateBps / 1e6, 2)} Mbit/s est. [${describeLayers(x.layersKbps)}]${x.limitation !== 'none' ? ` (${x.limitation})` : ''}`).join('; ');
   return (
     `round ${r.round} ${r.scenario} ${r.server}: ${fmt(f.cpuUsPerPacket)} µs/pkt (${fmt(f.packets / f.windowSeconds, 0)} pkt/s, CPU ${fmt(f.cpuShare * 100, 0)}%), ` +
-    `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms (network alone ${fmt(f.jitterBufferMinimumMs, 0)}; audio ${fmt(f.audioJitterBufferMs, 0)} ms), ` +
+    `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms (network alone ${fmt(f.jitterBufferMinimumMs, 0)}; audio ${fmt(f.audioJitterBufferMs, 0)} ms, network alone ${fmt(f.audioJitterBufferMinimumMs, 0)}), ` +
     `freezes ${f.freezes} (${fmt(f.freezeSeconds, 1)} s), NACKs ${f.nacks}, lost ${f.lost}; ${pub}; load ${r.load.map((x) => x.toFixed(1)).join(' ')}`
   );
 }
 
 function resultsTable(results: RunResult[]): string {
   return table(
-    ['round', 'scenario', 'server', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms (video / audio)', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)'],
+    ['round', 'scenario', 'server', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms, video / audio (network alone)', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)'],
     results.map((r) => {
       const f = r.figures;
       return [
@@ -247,7 +247,7 @@ function resultsTable(results: RunResult[]): string {
         fmt(f.cpuUsPerPacket),
         describeTo1280(f.to1280, r.runSeconds),
         `${fmt(f.at1280Share * 100, 0)}%`,
-        `${fmt(f.jitterBufferMs, 0)} / ${fmt(f.audioJitterBufferMs, 0)}`,
+        `${fmt(f.jitterBufferMs, 0)} (${fmt(f.jitterBufferMinimumMs, 0)}) / ${fmt(f.audioJitterBufferMs, 0)} (${fmt(f.audioJitterBufferMinimumMs, 0)})`,
         `${f.freezes} (${fmt(f.freezeSeconds, 1)})`,
         String(f.nacks),
         f.senders.map((x) => fmt(x.estimateBps / 1e6, 2)).join(', '),

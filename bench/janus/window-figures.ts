@@ -47,6 +47,8 @@ export interface WindowFigures {
   jitterBufferMinimumMs: number;
   /** Received audio's jitter-buffer delay (ms per emitted sample), all receivers together. */
   audioJitterBufferMs: number;
+  /** The same from the audio's jitterBufferMinimumDelay: what its own arrival jitter asked for, without sync. */
+  audioJitterBufferMinimumMs: number;
   freezes: number;
   freezeSeconds: number;
   nacks: number;
@@ -79,6 +81,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     jitterBufferMs: 0,
     jitterBufferMinimumMs: 0,
     audioJitterBufferMs: 0,
+    audioJitterBufferMinimumMs: 0,
     freezes: 0,
     freezeSeconds: 0,
     nacks: 0,
@@ -90,6 +93,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
   let minimum = 0;
   let audioDelay = 0;
   let audioEmitted = 0;
+  let audioMinimum = 0;
   let wide = 0;
   let counted = 0;
   for (const p of pages) {
@@ -98,6 +102,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     if (!a || !b) continue;
     audioDelay += (b.audioJitterBuffer?.delay ?? 0) - (a.audioJitterBuffer?.delay ?? 0);
     audioEmitted += (b.audioJitterBuffer?.emitted ?? 0) - (a.audioJitterBuffer?.emitted ?? 0);
+    audioMinimum += (b.audioJitterBuffer?.minimum ?? 0) - (a.audioJitterBuffer?.minimum ?? 0);
     for (const end of b.inbound) {
       // a remote camera that is off, or a stream that carried only the server's padding (bandwidth probes
       // to a sender that receives no video): no received video
@@ -142,6 +147,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
   f.jitterBufferMs = emitted > 0 ? (1000 * delay) / emitted : NaN;
   f.jitterBufferMinimumMs = emitted > 0 ? (1000 * minimum) / emitted : NaN;
   f.audioJitterBufferMs = audioEmitted > 0 ? (1000 * audioDelay) / audioEmitted : NaN;
+  f.audioJitterBufferMinimumMs = audioEmitted > 0 ? (1000 * audioMinimum) / audioEmitted : NaN;
   f.at1280Share = counted > 0 ? wide / counted : 0;
   return f;
 }

@@ -28,7 +28,7 @@ function outbound(rid: string, width: number, bytes: number): OutboundVideo {
   return { key: `0:${rid}`, rid, frameWidth: width, bytesSent: bytes, nackCount: 0, qualityLimitationReason: 'none' };
 }
 
-const at = (t: number, s: Partial<PageStats>): PageStats => ({ at: t, inbound: [], outbound: [], availableOutgoingBitrate: 0, audioJitterBuffer: { delay: 0, emitted: 0 }, ...s });
+const at = (t: number, s: Partial<PageStats>): PageStats => ({ at: t, inbound: [], outbound: [], availableOutgoingBitrate: 0, audioJitterBuffer: { delay: 0, emitted: 0, minimum: 0 }, ...s });
 
 test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; time to 1280 counts from its join', () => {
   const receiver: PageSamples = {
@@ -36,9 +36,9 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
     since: 1000,
     samples: [
       at(2000, { inbound: [inbound('0:1', 10, 320, { framesDecoded: 1 })] }),
-      at(3500, { audioJitterBuffer: { delay: 2, emitted: 100 }, inbound: [inbound('0:1', 100, 1280, { framesDecoded: 10, jitterBufferDelay: 1, jitterBufferEmittedCount: 20, jitterBufferMinimumDelay: 0.5, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
+      at(3500, { audioJitterBuffer: { delay: 2, emitted: 100, minimum: 1 }, inbound: [inbound('0:1', 100, 1280, { framesDecoded: 10, jitterBufferDelay: 1, jitterBufferEmittedCount: 20, jitterBufferMinimumDelay: 0.5, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
       at(5000, {
-        audioJitterBuffer: { delay: 5, emitted: 200 },
+        audioJitterBuffer: { delay: 5, emitted: 200, minimum: 2.5 },
         inbound: [
           inbound('0:1', 400, 1280, { framesDecoded: 70, jitterBufferDelay: 4, jitterBufferEmittedCount: 80, jitterBufferMinimumDelay: 1.7, nackCount: 5, freezeCount: 1, totalFreezesDuration: 0.5 }),
           inbound('0:2', 0, 0),
@@ -56,6 +56,7 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
   assert.equal(f.jitterBufferMs, 50); // 3 s over 60 frames
   assert.ok(Math.abs(f.jitterBufferMinimumMs - 20) < 1e-9); // 1.2 s over 60 frames
   assert.ok(Math.abs(f.audioJitterBufferMs - 30) < 1e-9); // the audio: 3 s over 100 samples
+  assert.ok(Math.abs(f.audioJitterBufferMinimumMs - 15) < 1e-9); // its own jitter's share: 1.5 s over 100 samples
   assert.equal(f.nacks, 3);
   assert.equal(f.freezes, 0, 'the freeze before the window is not counted');
   assert.deepEqual(f.to1280, [2.5]);
