@@ -1,7 +1,7 @@
 // What media workers tell each other about endpoints and sources (PeerUpdate, worker-bridge.ts), applied to a
 // real WorkerBridge (no sockets): a simulcast layer learned elsewhere is known here (Chrome sends the rid only
-// in a stream's first packets), the DTLS worker becomes the egress worker, and a provisional ICE address
-// (not nominated) never replaces a known one.
+// in a stream's first packets), the DTLS worker becomes the egress worker, a provisional ICE address
+// (not nominated) never replaces a known one, and the media timers run only on threads with media.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
