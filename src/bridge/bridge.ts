@@ -35,6 +35,9 @@ export const CONSENT_TIMEOUT_MS = 30_000;
 export const TWCC_FEEDBACK_INTERVAL_MS = 50;
 /** How often each conference's dominant speaker is re-evaluated. */
 export const SPEAKER_INTERVAL_MS = 300;
+/** The media clock ticks at the feedback's pace; layers and speakers run every few of its ticks. */
+const ALLOCATION_EVERY_TICKS = Math.round(ALLOCATION_INTERVAL_MS / TWCC_FEEDBACK_INTERVAL_MS);
+const SPEAKERS_EVERY_TICKS = Math.round(SPEAKER_INTERVAL_MS / TWCC_FEEDBACK_INTERVAL_MS);
 /** Remote addresses remembered per endpoint (ICE may check several before nominating one). */
 const MAX_ADDRESSES_PER_ENDPOINT = 8;
 
@@ -97,10 +100,15 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private readonly byAddress = new Map<number, Map<string, WebRtcTransport>>();
   private closed = false;
   /**
-   * Transport-cc feedback, speakers, layer allocation: they run while this thread has media to time (an idle
-   * thread, or one whose endpoints all receive and send on other threads, is not woken for nothing).
+   * The media clock: one timer, every TWCC_FEEDBACK_INTERVAL_MS, for transport-cc feedback, and every few ticks
+   * for layer allocation and speakers (one wake-up for all of them: on a VM a thread's wake-up costs more than
+   * most ticks' work). It runs while this thread has media to time (an idle thread, or one whose endpoints all
+   * receive and send on other threads, is not woken for nothing).
    */
-  private timers: NodeJS.Timeout[] = [];
+  private mediaClock: NodeJS.Timeout | null = null;
+  private mediaTicks = 0;
+  /** Called after each media tick with its number (a media worker copies its counters every other tick). */
+  onMediaTick: ((tick: number) => void) | null = null;
   private readonly controlPlaneOnly: boolean;
   private readonly probes: ProbeSender;
   /** lastN for conferences created from now (a reload changes it; running ones keep theirs). */
@@ -137,26 +145,37 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return this.endpointTotal > 0 && !this.controlPlaneOnly;
   }
 
-  /** Whether the media timers run (this thread receives or sends media). */
+  /** Whether the media clock runs (this thread receives or sends media). */
   get timesMedia(): boolean {
-    return this.timers.length > 0;
+    return this.mediaClock !== null;
   }
 
-  /** Starts the timers when this thread gets media to time (the first endpoint), stops them when it has none. */
+  /** Starts the media clock when this thread gets media to time (the first endpoint), stops it when it has none. */
   protected updateTimers(): void {
     const want = !this.closed && this.wantsMediaTimers();
-    if (want && this.timers.length === 0) {
-      this.timers = [
-        setInterval(() => this.sendTransportFeedback(), TWCC_FEEDBACK_INTERVAL_MS),
-        setInterval(() => this.updateSpeakers(), SPEAKER_INTERVAL_MS),
-        setInterval(() => this.allocateLayers(), ALLOCATION_INTERVAL_MS),
-      ];
-      for (const t of this.timers) t.unref();
-    } else if (!want && this.timers.length > 0) {
-      for (const t of this.timers) clearInterval(t);
-      this.timers = [];
+    if (want && this.mediaClock === null) {
+      this.mediaTicks = 0;
+      this.mediaClock = setInterval(this.mediaTick, TWCC_FEEDBACK_INTERVAL_MS);
+      this.mediaClock.unref();
+    } else if (!want && this.mediaClock !== null) {
+      clearInterval(this.mediaClock);
+      this.mediaClock = null;
     }
   }
+
+  private readonly mediaTick = (): void => {
+    const n = ++this.mediaTicks;
+    this.sendTransportFeedback();
+    if (n % ALLOCATION_EVERY_TICKS === 0) this.allocateLayers();
+    if (n % SPEAKERS_EVERY_TICKS === 0) {
+      try {
+        this.updateSpeakers();
+      } catch (e) {
+        this.log.error({ err: (e as Error).message }, 'speaker update failed');
+      }
+    }
+    this.onMediaTick?.(n);
+  };
 
   /** Endpoints of participants (relays to other bridges carry participants counted there: not counted). */
   get endpointCount(): number {
@@ -174,7 +193,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       'bridge.endpoints': endpoints,
       'bridge.iceUfrags': this.byUfrag.size,
       'bridge.addresses': addresses,
-      'bridge.timers': this.timers.length,
+      'bridge.timers': this.mediaClock === null ? 0 : 1,
     };
   }
 
@@ -819,8 +838,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
+    if (this.mediaClock !== null) clearInterval(this.mediaClock);
+    this.mediaClock = null;
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         ep.closed = true;

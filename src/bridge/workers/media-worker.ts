@@ -12,6 +12,7 @@ import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
 import { receiverReportBuckets } from '../receiver-reports.ts';
 import { loadDtls } from '../dtls.ts';
 import { COPY_EVERY_MS, SharedCounters } from './shared-counters.ts';
+import { TWCC_FEEDBACK_INTERVAL_MS } from '../bridge.ts';
 
 export interface MediaWorkerData {
   workerIndex: number;
@@ -95,24 +96,19 @@ function main(): void {
   }
   const consumer = new RingConsumer(incoming, bridge.onPeerPacket);
 
-  // the counters reach the control thread through shared memory: every COPY_EVERY_MS while this worker times
-  // media (it receives or sends), else once a second with the tick (its counters then seldom change, and an idle
-  // thread woken ten times a second costs more than the copy)
+  // the counters reach the control thread through shared memory: every COPY_EVERY_MS with the media clock while
+  // this worker has media (no wake-up of its own), else once a second with the tick (its counters then seldom
+  // change, and an idle thread woken ten times a second costs more than the copy)
   const sharedCounters = new SharedCounters(data.counters);
   const copyCounters = () => sharedCounters.write(bridge.counters);
-  let frequentCopies: NodeJS.Timeout | null = null;
-  const tendCopies = () => {
-    if (bridge.timesMedia && frequentCopies === null) frequentCopies = setInterval(copyCounters, COPY_EVERY_MS);
-    else if (!bridge.timesMedia && frequentCopies !== null) {
-      clearInterval(frequentCopies);
-      frequentCopies = null;
-    }
+  const copyEveryTicks = Math.max(1, Math.round(COPY_EVERY_MS / TWCC_FEEDBACK_INTERVAL_MS));
+  bridge.onMediaTick = (n) => {
+    if (n % copyEveryTicks === 0) copyCounters();
   };
   const tick = setInterval(() => {
     try {
       bridge.tick();
       copyCounters();
-      tendCopies();
     } catch (e) {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
@@ -173,7 +169,6 @@ function main(): void {
         case 'close':
           consumer.close();
           clearInterval(tick);
-          if (frequentCopies !== null) clearInterval(frequentCopies);
           copyCounters();
           void bridge.close().then(() => post({ type: 'closed' }));
           break;
