@@ -174,8 +174,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         this.log.error({ err: (e as Error).message }, 'speaker update failed');
       }
     }
+    this.mediaClockTicked(n);
     this.onMediaTick?.(n);
   };
+
+  /** What a subclass does on its thread's media clock (tick `n`), after the feedback, layers and speakers. */
+  protected mediaClockTicked(_n: number): void {}
 
   /** Endpoints of participants (relays to other bridges carry participants counted there: not counted). */
   get endpointCount(): number {

@@ -1,7 +1,8 @@
 // What media workers tell each other about endpoints and sources (PeerUpdate, worker-bridge.ts), applied to a
 // real WorkerBridge (no sockets): a simulcast layer learned elsewhere is known here (Chrome sends the rid only
 // in a stream's first packets), the DTLS worker becomes the egress worker, a provisional ICE address
-// (not nominated) never replaces a known one, and the media timers run only on threads with media.
+// (not nominated) never replaces a known one, the media timers run only on threads with media, and the audio
+// levels heard go to the speaker worker with the media clock.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
@@ -130,5 +131,34 @@ test('media timers run only on threads with media: the speaker worker, a worker 
     assert.equal(timers(control), 0);
   } finally {
     await Promise.all([w1.close(), w0.close(), control.close()]);
+  }
+});
+
+test('the levels a worker hears go to the speaker worker with its media clock, batched every other tick', async () => {
+  const updates: PeerUpdate[] = [];
+  const w1 = await workerBridge(1, updates); // bob (endpoint 1) is this worker's: its media clock runs
+  try {
+    w1.configure({
+      conferenceId: 'c',
+      endpointId: 'bob',
+      remoteUfrag: 'bu',
+      remotePwd: 'p'.repeat(24),
+      remoteFingerprint: { algorithm: 'sha-256', value: 'BB:'.repeat(31) + 'BB' },
+      sources: [{ ssrc: 0x3000, kind: 'audio' }],
+    });
+    const conference = w1.conferences.get('c')!;
+    const bob = conference.endpoints.get('bob')!;
+    const audio = conference.sources.get(0x3000)!;
+    const now = performance.now();
+    w1.audioLevel(bob, audio, 30, now);
+    w1.audioLevel(bob, audio, 40, now + 20);
+    assert.equal(updates.filter((u) => u.kind === 'levels').length, 0, 'not sent at once');
+    const deadline = Date.now() + 2000;
+    while (!updates.some((u) => u.kind === 'levels') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    const sent = updates.filter((u) => u.kind === 'levels');
+    assert.equal(sent.length, 1, 'one batch');
+    assert.deepEqual(sent[0], { kind: 'levels', samples: [1, 0x3000, 30, now, 1, 0x3000, 40, now + 20] });
+  } finally {
+    await w1.close();
   }
 });

@@ -74,8 +74,8 @@ interface NumberedAllocation {
 export const TCP_WORKER = 0;
 /** The worker that merges everyone's audio levels: it alone publishes the dominant speaker and orders last-N. */
 export const SPEAKER_WORKER = 0;
-/** How often other workers send it what they heard. */
-const LEVELS_INTERVAL_MS = 100;
+/** How often other workers send it what they heard: every other tick of their media clock (100 ms). */
+const LEVELS_EVERY_TICKS = 2;
 /** Level samples kept between two sends at most (50 per second per talker). */
 const MAX_LEVEL_SAMPLES = 4 * 4096;
 /** Connected sockets per endpoint at most (one per remote address that passed a check). */
@@ -109,9 +109,8 @@ export class WorkerBridge extends Bridge implements WorkerLink {
   private readonly egresses: Array<WorkerEgress | null> = [];
   private readonly endpointNums = new Map<Endpoint, number>();
   private readonly endpointsByNum = new Map<number, Endpoint>();
+  /** Level samples heard here since the last send to the speaker worker. */
   private levelSamples: number[] = [];
-  /** Set while samples wait to be sent (none while nobody talks here). */
-  private levelsTimer: NodeJS.Timeout | null = null;
   /** Per conference, the last-N order last sent to the other workers. */
   private readonly sentOrders = new Map<Conference, string>();
   private readonly conferenceNums = new Map<Conference, number>();
@@ -172,11 +171,6 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     this.updateTimers();
   }
 
-  override async close(): Promise<void> {
-    if (this.levelsTimer !== null) clearTimeout(this.levelsTimer);
-    await super.close();
-  }
-
   // ---------------------------------------------------------------- speakers across workers
 
   override get mediaWorkerIndex(): number {
@@ -188,19 +182,15 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     const num = this.endpointNums.get(ep);
     if (num === undefined) return;
     this.levelSamples.push(num, source.ssrc, level, nowMs);
-    if (this.levelsTimer === null) {
-      this.levelsTimer = setTimeout(this.sendLevels, LEVELS_INTERVAL_MS);
-      this.levelsTimer.unref();
-    }
   }
 
-  private readonly sendLevels = (): void => {
-    this.levelsTimer = null;
-    if (this.levelSamples.length === 0) return;
+  /** The levels heard here go to the speaker worker with the media clock (no timer of their own). */
+  protected override mediaClockTicked(n: number): void {
+    if (n % LEVELS_EVERY_TICKS !== 0 || this.levelSamples.length === 0) return;
     const samples = this.levelSamples;
     this.levelSamples = [];
     this.sendPeerUpdate({ kind: 'levels', samples });
-  };
+  }
 
   /** Only the speaker worker decides; it then tells the others the last-N order. */
   override updateSpeakers(): void {
