@@ -107,8 +107,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    */
   private mediaClock: NodeJS.Timeout | null = null;
   private mediaTicks = 0;
-  /** Called after each media tick with its number (a media worker copies its counters every other tick). */
-  onMediaTick: ((tick: number) => void) | null = null;
   private readonly controlPlaneOnly: boolean;
   private readonly probes: ProbeSender;
   /** lastN for conferences created from now (a reload changes it; running ones keep theirs). */
@@ -145,11 +143,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return this.endpointTotal > 0 && !this.controlPlaneOnly;
   }
 
-  /** Whether the media clock runs (this thread receives or sends media). */
-  get timesMedia(): boolean {
-    return this.mediaClock !== null;
-  }
-
   /** Starts the media clock when this thread gets media to time (the first endpoint), stops it when it has none. */
   protected updateTimers(): void {
     const want = !this.closed && this.wantsMediaTimers();
@@ -175,7 +168,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       }
     }
     this.mediaClockTicked(n);
-    this.onMediaTick?.(n);
   };
 
   /** What a subclass does on its thread's media clock (tick `n`), after the feedback, layers and speakers. */

@@ -11,8 +11,7 @@ import { RingConsumer } from './ring-consumer.ts';
 import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
 import { receiverReportBuckets } from '../receiver-reports.ts';
 import { loadDtls } from '../dtls.ts';
-import { COPY_EVERY_MS, SharedCounters } from './shared-counters.ts';
-import { TWCC_FEEDBACK_INTERVAL_MS } from '../bridge.ts';
+import { SharedCounters } from './shared-counters.ts';
 
 export interface MediaWorkerData {
   workerIndex: number;
@@ -63,6 +62,7 @@ function main(): void {
   const certificate: BridgeCertificate = { ...data.certificate, der: Buffer.from(data.certificate.der) };
 
   let bridge: WorkerBridge;
+  const sharedCounters = new SharedCounters(data.counters);
   // the bridge publishes connected/disconnected events; the control thread puts them on the real bus
   const bus: Bus = {
     publish(subject, payload) {
@@ -87,6 +87,10 @@ function main(): void {
     rtcpIndexes: new Int32Array(data.rtcpIndexes),
     rings: data.rings[me].map((sab) => (sab === null ? null : new PacketRing(sab))),
     sendPeerUpdate: (update) => post({ type: 'peer', update }),
+    // the counters reach the control thread through shared memory: every COPY_EVERY_MS with the media clock
+    // while this worker has media (no wake-up of its own), else once a second with the tick below (its counters
+    // then seldom change, and an idle thread woken ten times a second costs more than the copy)
+    copyCounters: () => sharedCounters.write(bridge.counters),
   });
 
   const incoming: PacketRing[] = [];
@@ -96,19 +100,10 @@ function main(): void {
   }
   const consumer = new RingConsumer(incoming, bridge.onPeerPacket);
 
-  // the counters reach the control thread through shared memory: every COPY_EVERY_MS with the media clock while
-  // this worker has media (no wake-up of its own), else once a second with the tick (its counters then seldom
-  // change, and an idle thread woken ten times a second costs more than the copy)
-  const sharedCounters = new SharedCounters(data.counters);
-  const copyCounters = () => sharedCounters.write(bridge.counters);
-  const copyEveryTicks = Math.max(1, Math.round(COPY_EVERY_MS / TWCC_FEEDBACK_INTERVAL_MS));
-  bridge.onMediaTick = (n) => {
-    if (n % copyEveryTicks === 0) copyCounters();
-  };
   const tick = setInterval(() => {
     try {
       bridge.tick();
-      copyCounters();
+      sharedCounters.write(bridge.counters);
     } catch (e) {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
@@ -169,7 +164,7 @@ function main(): void {
         case 'close':
           consumer.close();
           clearInterval(tick);
-          copyCounters();
+          sharedCounters.write(bridge.counters);
           void bridge.close().then(() => post({ type: 'closed' }));
           break;
       }

@@ -11,7 +11,8 @@ import { parseStun } from '../packet/stun.ts';
 import { SrtpSession } from '../packet/srtp.ts';
 import { handleStun } from '../ice.ts';
 import { CONNECTED_SOCKETS_WORK } from '../udp-transport.ts';
-import { Bridge, type BridgeOptions } from '../bridge.ts';
+import { Bridge, TWCC_FEEDBACK_INTERVAL_MS, type BridgeOptions } from '../bridge.ts';
+import { COPY_EVERY_MS } from './shared-counters.ts';
 import { createDownlinkEstimator } from '../downlink.ts';
 import type { Conference } from '../conference.ts';
 import type { DtlsSrtpKeys } from '../dtls.ts';
@@ -76,6 +77,8 @@ export const TCP_WORKER = 0;
 export const SPEAKER_WORKER = 0;
 /** How often other workers send it what they heard: every other tick of their media clock (100 ms). */
 const LEVELS_EVERY_TICKS = 2;
+/** A worker with media copies its counters every COPY_EVERY_MS, on its media clock (no timer of its own). */
+const COPY_EVERY_TICKS = Math.max(1, Math.round(COPY_EVERY_MS / TWCC_FEEDBACK_INTERVAL_MS));
 /** Level samples kept between two sends at most (50 per second per talker). */
 const MAX_LEVEL_SAMPLES = 4 * 4096;
 /** Connected sockets per endpoint at most (one per remote address that passed a check). */
@@ -97,6 +100,8 @@ export interface WorkerBridgeOptions extends BridgeOptions {
   rings: Array<PacketRing | null>;
   /** Tells the other workers (through the control thread). */
   sendPeerUpdate(update: PeerUpdate): void;
+  /** Copies this worker's counters where the control thread reads them (shared-counters.ts). */
+  copyCounters?: () => void;
 }
 
 export class WorkerBridge extends Bridge implements WorkerLink {
@@ -105,6 +110,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
   private readonly rtcpIndexes: Int32Array;
   private readonly rings: Array<PacketRing | null>;
   readonly sendPeerUpdate: (update: PeerUpdate) => void;
+  private readonly copyCounters: (() => void) | undefined;
   /** The egress of the endpoints each other worker sends to (null for this worker: the router's local one). */
   private readonly egresses: Array<WorkerEgress | null> = [];
   private readonly endpointNums = new Map<Endpoint, number>();
@@ -133,6 +139,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     this.rtcpIndexes = opts.rtcpIndexes;
     this.rings = opts.rings;
     this.sendPeerUpdate = opts.sendPeerUpdate;
+    this.copyCounters = opts.copyCounters;
     for (let w = 0; w < this.workerCount; w++) this.egresses.push(w === this.workerIndex ? null : new WorkerEgress(w, this));
   }
 
@@ -184,8 +191,9 @@ export class WorkerBridge extends Bridge implements WorkerLink {
     this.levelSamples.push(num, source.ssrc, level, nowMs);
   }
 
-  /** The levels heard here go to the speaker worker with the media clock (no timer of their own). */
+  /** The levels heard here go to the speaker worker, and the counters to shared memory, with the media clock. */
   protected override mediaClockTicked(n: number): void {
+    if (n % COPY_EVERY_TICKS === 0) this.copyCounters?.();
     if (n % LEVELS_EVERY_TICKS !== 0 || this.levelSamples.length === 0) return;
     const samples = this.levelSamples;
     this.levelSamples = [];
