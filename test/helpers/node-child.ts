@@ -1,5 +1,5 @@
 // Runs a Node script of this project in a child process (the same Node binary), collecting what it prints.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 
 export interface ChildResult {
   code: number | null;
@@ -18,4 +18,9 @@ export async function runNode(args: string[], opts: { cwd?: string; env?: NodeJS
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
   return { code, output };
+}
+
+/** A child's exit code: at once if it has already exited (its 'exit' event may have come before this call). */
+export function exitCode(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null ? Promise.resolve(child.exitCode) : new Promise((resolve) => child.once('exit', resolve));
 }

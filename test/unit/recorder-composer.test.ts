@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { exitCode } from '../helpers/node-child.ts';
 import { BusCallError } from '../../src/bus/bus.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
@@ -81,7 +82,7 @@ describe('the composer child', () => {
       await new Promise((r) => setTimeout(r, 1500));
       send('{"cmd": "stop"}');
       assert.deepEqual(await next((e) => e.event === 'stopped'), { event: 'stopped', file: output });
-      const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+      const code = await exitCode(child);
       assert.equal(code, 0);
       assert.equal(errors(), bad.length, JSON.stringify(events.filter((e) => e.event === 'error')));
       const probe = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_name,width,height', '-of', 'json', output], { encoding: 'utf8' }));
@@ -259,8 +260,7 @@ describe('the live-stream child', () => {
       assert.ok(!JSON.stringify(events).includes(key), `the key is never printed: ${JSON.stringify(events)}`);
       send({ cmd: 'stop' });
       await waitFor(() => events.some((e) => e.event === 'stopped'));
-      // (it may have exited already: its exit code then, not an 'exit' event that came before this listener)
-      assert.equal(await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r))), 0);
+      assert.equal(await exitCode(child), 0);
     } finally {
       child.kill('SIGKILL');
     }

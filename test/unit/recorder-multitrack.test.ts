@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { exitCode } from '../helpers/node-child.ts';
 import { SrtpSession } from '../../src/bridge/packet/srtp.ts';
 import { SYSTEM_PYTHON } from '../../src/recorder/compositor-process.ts';
 import { TimelineBuilder, timelineSchema } from '../../src/recorder/timeline.ts';
@@ -133,7 +134,7 @@ describe('the multitrack child', () => {
 
       send({ cmd: 'stop' });
       await waitFor(() => events.some((e) => e.event === 'stopped'), 'stopped');
-      const code = await new Promise((r) => (child.exitCode !== null ? r(child.exitCode) : child.once('exit', r)));
+      const code = await exitCode(child);
       assert.equal(code, 0);
       const ended = events.filter((e) => e.event === 'track-ended').map((e) => e.file).sort();
       assert.deepEqual(ended, ['Ana_b-audio-1.webm', 'Ana_b-video-1.webm', 'Ben-video-1.webm', 'Ben-video-2.webm']);
