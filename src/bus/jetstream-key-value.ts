@@ -8,6 +8,15 @@ import type { Json } from './bus.ts';
 import { casLoop, checkKey, checkValueSize, KeyValueFullError, type KeyValue, type KeyValueEntry, type KeyValueOptions } from './key-value.ts';
 
 /**
+ * The server has no JetStream (started without `-js`: nobody answers JetStream's API), or is too old for
+ * key-value buckets: opening again will not help. Anything else (a timeout on a loaded server) may pass.
+ */
+export function isNoJetStream(e: unknown): boolean {
+  const err = e as Error | undefined;
+  return err?.name === 'JetStreamNotEnabled' || /kv is only supported on servers/i.test(err?.message ?? '');
+}
+
+/**
  * Opens (creating when missing) bucket `name`; rejects when the server has no JetStream. A bucket made by an
  * older version (without a byte cap, or another one) gets this version's caps.
  */

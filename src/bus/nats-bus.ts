@@ -28,7 +28,7 @@ import type { Logger } from '../log.ts';
 import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
 import { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
 import { MemoryKeyValue, type KeyValue, type KeyValueOptions } from './key-value.ts';
-import { openJetStreamKeyValue } from './jetstream-key-value.ts';
+import { isNoJetStream, openJetStreamKeyValue } from './jetstream-key-value.ts';
 import { decode, encode, encodeReply, readReply } from './nats-wire.ts';
 
 export { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
@@ -49,7 +49,12 @@ export interface NatsBusOptions {
   reconnectWaitMs?: number;
   /** Give up the first connection after this long (default: never; keeps trying and logging). */
   firstConnectTimeoutMs?: number;
+  /** How long `keyValue` tries to open a bucket on a server that has JetStream before it keeps the state in memory. */
+  keyValueRetryMs?: number;
 }
+
+/** The default of NatsBusOptions.keyValueRetryMs. */
+export const KEY_VALUE_OPEN_RETRY_MS = 60_000;
 
 function describeConnectError(e: unknown): string {
   const err = e as Error & { code?: string; cause?: unknown };
@@ -74,8 +79,11 @@ export class NatsBus implements Bus {
   /** The server address(es), without credentials. */
   readonly server: string;
 
-  private constructor(nc: NatsConnection, log: Logger, server: string) {
+  private readonly keyValueRetryMs: number;
+
+  private constructor(nc: NatsConnection, log: Logger, server: string, keyValueRetryMs: number) {
     this.nc = nc;
+    this.keyValueRetryMs = keyValueRetryMs;
     this.log = log;
     this.server = server;
     this.statusLoop = this.watchStatus();
@@ -111,7 +119,7 @@ export class NatsBus implements Bus {
           maxPingOut: 3,
         });
         log.info({ server: shown, attempts: attempt }, 'connected to NATS');
-        return new NatsBus(nc, log, shown);
+        return new NatsBus(nc, log, shown, opts.keyValueRetryMs ?? KEY_VALUE_OPEN_RETRY_MS);
       } catch (e) {
         const reason = describeConnectError(e);
         if (Date.now() + waitMs > deadline) throw new Error(`cannot connect to NATS at ${shown}: ${reason}`);
@@ -269,16 +277,28 @@ export class NatsBus implements Bus {
   /**
    * The JetStream bucket `bucket` (created when missing). A server without JetStream (started without `-js`)
    * gets a warning and a store in this process's memory instead: the state then lives only as long as the process.
+   * Any other failure (a JetStream API call timing out on a loaded server, an outage) is not taken for "no
+   * JetStream": the open is tried again, with a warning each time, for up to `KEY_VALUE_OPEN_RETRY_MS`; only then
+   * is the state kept in memory, as an error (every other process then keeps its own).
    */
   async keyValue(bucket: string, opts: KeyValueOptions): Promise<{ store: KeyValue; durable: boolean }> {
-    try {
-      return { store: await openJetStreamKeyValue(this.nc, bucket, opts), durable: true };
-    } catch (e) {
-      this.log.warn(
-        { bucket, err: (e as Error).message },
-        'NATS has no JetStream (start nats-server with -js): this state is kept in this process only and is lost when it stops',
-      );
-      return { store: new MemoryKeyValue(opts), durable: false };
+    const deadline = Date.now() + this.keyValueRetryMs;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { store: await openJetStreamKeyValue(this.nc, bucket, opts), durable: true };
+      } catch (e) {
+        const err = (e as Error)?.message ?? String(e);
+        if (isNoJetStream(e)) {
+          this.log.warn({ bucket, err }, 'NATS has no JetStream (start nats-server with -js): this state is kept in this process only and is lost when it stops');
+          return { store: new MemoryKeyValue(opts), durable: false };
+        }
+        if (this.closed || Date.now() >= deadline) {
+          this.log.error({ bucket, err, attempts: attempt }, 'JetStream bucket could not be opened: this state is kept in this process only (other processes do not see it)');
+          return { store: new MemoryKeyValue(opts), durable: false };
+        }
+        this.log.warn({ bucket, err, attempt }, 'JetStream bucket not opened yet; trying again');
+        await new Promise((r) => setTimeout(r, Math.min(250 * 2 ** (attempt - 1), 5000)));
+      }
     }
   }
 

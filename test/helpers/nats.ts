@@ -17,6 +17,8 @@ export interface NatsServer {
   kill(): Promise<void>;
   /** Starts it again on the same port with the same options. */
   restart(): Promise<void>;
+  /** Stops the server's process (SIGSTOP: a stalled server; connections stay open, nothing is answered) or lets it go on. */
+  pause(paused: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ export async function startNatsServer(
     async restart() {
       await kill();
       await launch();
+    },
+    pause(paused: boolean) {
+      child?.kill(paused ? 'SIGSTOP' : 'SIGCONT');
     },
     async stop() {
       await kill();

@@ -2,6 +2,7 @@
 // room-state.ts), each with its own WebSocket port and bus connection, and a fake focus on a connection of its
 // own: what the tests of signal across instances start (an instance "dies" by closing its bus connection).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { pino } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
@@ -64,8 +65,13 @@ export class SignalInstances {
     return inst;
   }
 
+  /** Drops every client made so far (after a test, so that a failed one leaves nobody in the rooms of the next). */
+  dropClients(): void {
+    for (const c of this.clients.splice(0)) c.ws.terminate();
+  }
+
   async stop(): Promise<void> {
-    for (const c of this.clients) c.ws.terminate();
+    this.dropClients();
     for (const i of this.instances) {
       await i.server.close().catch(() => {});
       await i.bus.close();
@@ -74,6 +80,16 @@ export class SignalInstances {
     await this.nats?.stop();
     rmSync(this.tmp, { recursive: true, force: true });
   }
+}
+
+/**
+ * A logger for the instances that keeps their warnings and errors (`lines`), for a failed test to print: what the
+ * instances said (a store that did not answer, a bucket kept in memory) is the first thing to read.
+ */
+export function keptWarnings(): { log: Logger; lines: string[] } {
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+  return { log, lines };
 }
 
 /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */

@@ -1,6 +1,7 @@
 // The bus's key-value store (src/bus/key-value.ts): the same cases against MemoryBus's map and NatsBus's
 // JetStream bucket on a real nats-server -js, two connections as two signal processes would be; what one
-// wrote survives its connection and the NATS server's restart; a server without JetStream falls back to memory.
+// wrote survives its connection and the NATS server's restart; a server that stalls while a bucket is opened
+// delays the open; only a server without JetStream falls back to memory.
 // Then signal's RoomState on top: resume tokens and chat history seen by a second "instance".
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -113,6 +114,28 @@ describe('JetStream', () => {
     const { store, durable } = await reader.keyValue('kv_restart', OPTS);
     assert.ok(durable);
     assert.deepEqual((await store.get('room.1'))?.value, { chat: ['hola'] });
+  });
+
+  test('a bucket opened while the server stalls (its JetStream calls time out) is opened once it answers, not kept in memory', async () => {
+    const lines: string[] = [];
+    const seen = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const bus = await NatsBus.connect({ url: nats.url, log: seen, reconnectWaitMs: 200 });
+    buses.push(bus);
+    nats.pause(true);
+    let opened: Awaited<ReturnType<NatsBus['keyValue']>>;
+    try {
+      const opening = bus.keyValue('kv_stalled', OPTS);
+      // JetStream's API calls time out after 5 s: at least one failed open, then the server answers again
+      await waitFor(async () => lines.some((l) => l.includes('trying again')));
+      nats.pause(false);
+      opened = await opening;
+    } finally {
+      nats.pause(false);
+    }
+    assert.equal(opened.durable, true, lines.join(''));
+    await opened.store.put('k.1', 'after the stall');
+    const other = await natsBus(nats.url);
+    assert.equal((await (await other.keyValue('kv_stalled', OPTS)).store.get('k.1'))?.value, 'after the stall');
   });
 
   test('a bucket with a byte cap refuses writes past it (KeyValueFullError) until entries go; an older bucket gets the cap', async () => {

@@ -4,15 +4,17 @@
 // the other instance as itself, with the chat; the people of an instance that goes silent are dropped; the
 // room's subject, polls and recording indicator (shared room items) are seen on every instance, a vote on one
 // counts on the other, and they outlive the instance they arose on.
-import { after, before, describe, test } from 'node:test';
+import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
 import type { NatsBus } from '../../src/bus/nats-bus.ts';
 import type { WsClient } from '../helpers/signal-client.ts';
-import { participantsOn, SignalInstances, storedItem, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
+import { keptWarnings, participantsOn, SignalInstances, storedItem, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
 
-const log = createLogger(process.env.TERTULIA_TEST_LOG_LEVEL ?? 'silent');
+// the instances' warnings are printed when a test fails (TERTULIA_TEST_LOG_LEVEL: everything, as it comes)
+const kept = keptWarnings();
+const log = process.env.TERTULIA_TEST_LOG_LEVEL ? createLogger(process.env.TERTULIA_TEST_LOG_LEVEL) : kept.log;
 
 describe('signal instances share rooms over NATS', () => {
   const all = new SignalInstances(log);
@@ -25,6 +27,12 @@ describe('signal instances share rooms over NATS', () => {
     focusBus = all.focusBus;
     await startInstance('one');
     await startInstance('two');
+  });
+
+  afterEach((t) => {
+    if (!t.passed) process.stderr.write(`the instances' warnings during "${t.name}":\n${kept.lines.join('') || '(none)\n'}`);
+    kept.lines.length = 0;
+    all.dropClients();
   });
 
   after(() => all.stop());
