@@ -9,7 +9,11 @@
 //   several instances never lose each other's change (two votes, two polls).
 // - After the store took it, the other instances are told the item's name (`signal.room-item`, never the value):
 //   those that have the room re-read it into their cache and call the item's `loaded` hook.
-// - A room made on an instance (its first member there, a stand-in, a takeover after a crash) reads every item.
+// - A room made on an instance (its first member there, a stand-in, a takeover after a crash) reads every item, and
+//   so does every join into a room the instance has: with reads that start after the join was asked (a read
+//   already running may have been answered before the newest writes; joins meanwhile share one read after it).
+// - Reads of one item apply in the order they started: a read answered after a newer read of the item started, or
+//   after this instance changed the item, is dropped (its value is older than the cache's).
 // - Values are checked with the item's schema on every read: a bad or foreign value reads as absent.
 // - Store failures (unreachable, full) are logged; the cache keeps working for this instance's members.
 import type { z } from 'zod';
@@ -37,13 +41,22 @@ export function itemKey(name: string, roomKey: string): string {
   return `item.${name}.${keyHash(roomKey)}`;
 }
 
+/** The reads of one item of one room: started (a change here counts too), asked (`calls`), and the last asked. */
+interface ItemReads {
+  started: number;
+  calls: number;
+  newest: Promise<void>;
+}
+
 export class SharedRoomItems {
   private readonly store: KeyValue;
   private readonly log: Logger;
   private readonly items = new Map<string, SharedItem<unknown>>();
   private readonly cache = new WeakMap<Room, Map<string, unknown>>();
-  /** Each room's first read from the store (a room made here), until it is done. */
-  private readonly loads = new WeakMap<Room, Promise<void>>();
+  /** Each room's read of every item: the one running and the one asked meanwhile (it starts when that one ends). */
+  private readonly reads = new WeakMap<Room, { running?: Promise<void>; queued?: Promise<void> }>();
+  /** Per room and item: how many reads (or local changes) started, and the newest read, for the order rule above. */
+  private readonly itemReads = new WeakMap<Room, Map<string, ItemReads>>();
   /** Each room's store writes, one after another (this instance's changes reach the store in order). */
   private readonly writes = new WeakMap<Room, Promise<void>>();
   /** Items whose last write failed: the cache is newer than the store (a read must not roll it back). */
@@ -83,6 +96,8 @@ export class SharedRoomItems {
   change<T>(room: Room, name: string, change: (old: T | undefined) => T | undefined): Promise<void> {
     const item = this.itemOf<T>(name);
     this.setCached(room, name, change(this.get<T>(room, name)));
+    // a read of the item answered after this is older than the cache now: it is dropped
+    this.readsOf(room, name).started++;
     const key = itemKey(name, room.key);
     const write = (this.writes.get(room) ?? Promise.resolve()).then(async () => {
       try {
@@ -106,10 +121,25 @@ export class SharedRoomItems {
     return write;
   }
 
-  /** Reads `name` of `room` from the store into the cache (and tells its `loaded` hook). */
-  async reload(room: Room, name: string): Promise<void> {
-    const item = this.items.get(name);
-    if (!item) return;
+  private readsOf(room: Room, name: string): ItemReads {
+    let m = this.itemReads.get(room);
+    if (!m) this.itemReads.set(room, (m = new Map()));
+    let r = m.get(name);
+    if (!r) m.set(name, (r = { started: 0, calls: 0, newest: Promise.resolve() }));
+    return r;
+  }
+
+  /** Reads `name` of `room` from the store into the cache (and tells its `loaded` hook); resolves once the cache has a value at least this new. */
+  reload(room: Room, name: string): Promise<void> {
+    if (!this.items.has(name)) return Promise.resolve();
+    const reads = this.readsOf(room, name);
+    const p = this.readItem(room, name, reads, ++reads.calls);
+    reads.newest = p;
+    return p;
+  }
+
+  private async readItem(room: Room, name: string, reads: ItemReads, call: number): Promise<void> {
+    const item = this.items.get(name)!;
     // after this instance's own writes to the room: never read back an older value over a newer cache
     await this.writes.get(room);
     if (this.unsaved.get(room)?.has(name)) {
@@ -118,6 +148,7 @@ export class SharedRoomItems {
       await this.change(room, name, () => cached);
       if (this.unsaved.get(room)?.has(name)) return;
     }
+    const started = ++reads.started;
     let value: unknown;
     try {
       const e = await withTimeout(this.store.get(itemKey(name, room.key)), `${name} read`);
@@ -125,6 +156,11 @@ export class SharedRoomItems {
       value = parsed.success ? parsed.data : undefined;
     } catch (e) {
       this.log.warn({ room: room.key, item: name, err: (e as Error).message }, 'shared room item not read (the cached one stays)');
+      return;
+    }
+    if (reads.started !== started) {
+      // a newer read (or a change here) started meanwhile: its value is the newer one; done when that read is
+      if (reads.calls !== call) await reads.newest;
       return;
     }
     this.setCached(room, name, value);
@@ -137,31 +173,46 @@ export class SharedRoomItems {
 
   /** A room made here: every item from the store (once per Room object). */
   load(room: Room): Promise<void> {
-    return this.loads.get(room) ?? this.refresh(room);
+    const r = this.reads.get(room);
+    return r ? (r.queued ?? r.running ?? Promise.resolve()) : this.refresh(room);
   }
-
-  private readonly loaded = new WeakSet<Room>();
 
   /**
    * Reads every item of `room` again (a join into a room this instance already had, with a shared store): a
    * change whose announcement was lost (its instance died between its write and its announcement) is seen by the
-   * joiner. Reads already in flight for the room are shared, not repeated.
+   * joiner. The reads start after this call: while a read of the room runs, the calls meanwhile share one more
+   * read that starts when it ends.
    */
   refresh(room: Room): Promise<void> {
-    if (this.loads.has(room) && !this.loaded.has(room)) return this.loads.get(room)!;
-    this.loaded.delete(room);
+    let r = this.reads.get(room);
+    if (!r) this.reads.set(room, (r = {}));
+    const reads = r;
+    if (reads.queued) return reads.queued;
+    if (reads.running) {
+      const queued = reads.running.then(() => {
+        reads.queued = undefined;
+        return this.readAll(room, reads);
+      });
+      reads.queued = queued;
+      return queued;
+    }
+    return this.readAll(room, reads);
+  }
+
+  private readAll(room: Room, reads: { running?: Promise<void> }): Promise<void> {
     const p = Promise.all([...this.items.keys()].map((name) => this.reload(room, name))).then(() => undefined);
-    this.loads.set(room, p);
+    reads.running = p;
     void p.then(() => {
-      if (this.loads.get(room) === p) this.loaded.add(room);
+      if (reads.running === p) reads.running = undefined;
     });
     return p;
   }
 
-  /** Runs `then` once `room`'s items are read from the store: at once when they are (or no read was asked). */
+  /** Runs `then` once the room's items are read from the store (the read asked last included): at once when none runs. */
   whenLoaded(room: Room, then: () => void): void {
-    const p = this.loads.get(room);
-    if (!p || this.loaded.has(room)) then();
+    const r = this.reads.get(room);
+    const p = r?.queued ?? r?.running;
+    if (!p) then();
     else void p.then(then);
   }
 

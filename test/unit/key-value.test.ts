@@ -201,6 +201,71 @@ describe('JetStream', () => {
     assert.equal(stored?.value, true, 'written again once the store answered');
   });
 
+  test('shared room items: a read answered late never overwrites a newer value; a join reads after what is already running', async () => {
+    // a store whose reads take their value when asked and answer when let go (a slow reply, or replies out of order)
+    const inner = new MemoryKeyValue(OPTS);
+    let hold = false;
+    const held: (() => void)[] = [];
+    const slow: KeyValue = {
+      get: async (k) => {
+        const value = await inner.get(k);
+        if (hold) await new Promise<void>((r) => held.push(r));
+        return value;
+      },
+      put: (k, v) => inner.put(k, v),
+      delete: (k) => inner.delete(k),
+      keys: (p) => inner.keys(p),
+      update: (k, f) => inner.update(k, f),
+    };
+    const items = new SharedRoomItems(slow, log);
+    items.define({ name: 'subject', schema: z.string() });
+    items.define({ name: 'polls', schema: z.array(z.string()) });
+    const room = { key: 'sala-order', name: 'Sala', members: new Map() } as unknown as Room;
+    const elsewhere = (name: string, value: unknown) => inner.put(itemKey(name, 'sala-order'), value as string);
+    const tick = () => new Promise((r) => setImmediate(r));
+
+    // the room made here: its first read is slow (the store is empty when it asks)
+    hold = true;
+    const first = items.load(room);
+    await tick();
+    assert.equal(held.length, 2, 'both items asked');
+    hold = false;
+    // meanwhile another instance sets both, and a member joins here: the joiner's read starts after the first
+    await elsewhere('subject', 'Plan');
+    await elsewhere('polls', ['¿Viernes?']);
+    const join = items.refresh(room);
+    let told: unknown;
+    items.whenLoaded(room, () => (told = [items.get(room, 'subject'), items.get(room, 'polls')]));
+    for (const release of held.splice(0)) release();
+    await first;
+    await join;
+    await tick();
+    assert.deepEqual(told, ['Plan', ['¿Viernes?']], 'the joiner is told what was stored before it joined');
+
+    // an announcement's read is slow; a newer one (the next announcement) answers first: the older answer is dropped
+    hold = true;
+    const older = items.reload(room, 'subject');
+    await tick();
+    hold = false;
+    await elsewhere('subject', 'Plan B');
+    await items.reload(room, 'subject');
+    assert.equal(items.get(room, 'subject'), 'Plan B');
+    for (const release of held.splice(0)) release();
+    await older;
+    assert.equal(items.get(room, 'subject'), 'Plan B', 'not rolled back by the older answer');
+
+    // a change here while a read is on its way: the read's answer (older) does not undo it
+    hold = true;
+    const reading = items.reload(room, 'subject');
+    await tick();
+    hold = false;
+    await items.change(room, 'subject', () => 'Plan C');
+    for (const release of held.splice(0)) release();
+    await reading;
+    assert.equal(items.get(room, 'subject'), 'Plan C');
+    assert.equal((await inner.get(itemKey('subject', 'sala-order')))?.value, 'Plan C');
+  });
+
   test("signal's RoomState: a token and the chat written by one instance are read by another", async () => {
     const one = await RoomState.open(await natsBus(nats.url), log);
     const two = await RoomState.open(await natsBus(nats.url), log);
