@@ -67,6 +67,7 @@ export class E2ee {
         states.set(room, value ?? { enabled: false });
         this.onChanged(room);
       },
+      tell: (member) => this.afterJoin(member.session),
     });
   }
 

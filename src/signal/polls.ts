@@ -72,7 +72,7 @@ export class Polls {
   constructor(log: Logger, items: SharedRoomItems) {
     this.log = log;
     this.items = items;
-    items.define({ name: POLLS, schema: pollListSchema });
+    items.define<PollState[]>({ name: POLLS, schema: pollListSchema, tell: (member, list) => member.session.send({ type: 'polls', polls: (list ?? []).map(view) }) });
   }
 
   private list(room: Room): PollState[] {

@@ -130,6 +130,10 @@ export class Recordings {
           this.jobs[kind].delete(room);
           this.log.info({ room: room.key, recording: rec.recordingId, kind }, 'job stopped through another signal instance');
         },
+        // a joiner that missed another instance's news: the job as it is (a running one here stays as told)
+        tell: (member, shared: SharedJob | undefined) => {
+          if (!this.jobs[kind].has(member.room)) member.session.send(sharedAsItIs(kind, shared));
+        },
       });
     }
     this.library = new RecordingLibrary(bus, log, () => this.liveRecorders().map((r) => r.id));
@@ -186,10 +190,10 @@ export class Recordings {
     // started through another signal instance: told from the shared item (read from the store for a new room)
     this.items.whenLoaded(room, () => {
       if (session.member !== member) return;
-      const shared = this.sharedJob(room, 'recording');
-      if (shared) session.send({ type: 'recording', active: true, by: shared.by, current: true, ...(shared.mode ? { mode: shared.mode } : {}), ...(shared.layout ? { layout: shared.layout } : {}) });
-      const sharedLive = this.sharedJob(room, 'live-stream');
-      if (sharedLive) session.send({ type: 'live-stream', active: true, by: sharedLive.by, interrupted: sharedLive.interrupted ?? false, current: true });
+      for (const kind of ['recording', 'live-stream'] as const) {
+        const shared = this.sharedJob(room, kind);
+        if (shared) session.send(sharedAsItIs(kind, shared));
+      }
     });
     this.membersChanged(room);
   }
@@ -418,6 +422,16 @@ export class Recordings {
   private sharedJob(room: Room, kind: JobKind): SharedJob | undefined {
     return this.jobs[kind].has(room) ? undefined : this.items.get<SharedJob>(room, kind);
   }
+}
+
+/** A job of another signal instance (its shared item; none: not running), as a joiner is told it. */
+function sharedAsItIs(kind: JobKind, shared: SharedJob | undefined): ServerMessage {
+  if (kind === 'recording') {
+    return shared
+      ? { type: 'recording', active: true, by: shared.by, current: true, ...(shared.mode ? { mode: shared.mode } : {}), ...(shared.layout ? { layout: shared.layout } : {}) }
+      : { type: 'recording', active: false, current: true };
+  }
+  return shared ? { type: 'live-stream', active: true, by: shared.by, interrupted: shared.interrupted ?? false, current: true } : { type: 'live-stream', active: false, current: true };
 }
 
 function modeOf(rec: RoomRecording): { mode?: RecordingMode; layout?: RecordingLayout } {

@@ -84,7 +84,7 @@ export class RoomFanout {
         const parsed = roomItemSchema.safeParse(p);
         if (!parsed.success || parsed.data.instance === this.instance) return;
         const room = this.rooms.rooms.get(parsed.data.room);
-        if (room) void items.reload(room, parsed.data.item);
+        if (room) void items.reload(room, parsed.data.item, true);
       });
     }
     on(fanoutSubjects.lobbyAnswer(this.instance), (p) => {

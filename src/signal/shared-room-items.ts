@@ -14,14 +14,21 @@
 //   already running may have been answered before the newest writes; joins meanwhile share one read after it).
 // - Reads of one item apply in the order they started: a read answered after a newer read of the item started, or
 //   after this instance changed the item, is dropped (its value is older than the cache's).
+// - A member that joins here just after another instance told its news (the member was not in the room yet) but
+//   whose join read the store before that instance's write landed would never hear of it: when the write is
+//   announced and changes the value here, members that joined here within JOIN_READ_WINDOW_MS are told the item
+//   as a joiner is (the item's `tell`; others got the news itself, a second "as it is" message changes nothing).
 // - Values are checked with the item's schema on every read: a bad or foreign value reads as absent.
 // - Store failures (unreachable, full) are logged; the cache keeps working for this instance's members.
 import type { z } from 'zod';
 import type { Json } from '../bus/bus.ts';
 import { MemoryKeyValue, type KeyValue } from '../bus/key-value.ts';
 import type { Logger } from '../log.ts';
-import type { Room } from './room-types.ts';
-import { keyHash, storeFailed, withTimeout } from './store-calls.ts';
+import type { Member, Room } from './room-types.ts';
+import { keyHash, STORE_TIMEOUT_MS, storeFailed, withTimeout } from './store-calls.ts';
+
+/** How long after its join a member may have missed another instance's news of an item (that write takes up to STORE_TIMEOUT_MS). */
+export const JOIN_READ_WINDOW_MS = 2 * STORE_TIMEOUT_MS;
 
 export interface SharedItem<T> {
   /** Lower-case letters and dashes (part of the key). */
@@ -29,6 +36,8 @@ export interface SharedItem<T> {
   schema: z.ZodType<T>;
   /** The cached value changed from the store (another instance's change, or a room made here): tell members. */
   loaded?: (room: Room, value: T | undefined) => void;
+  /** Tells `member` (its socket here) the item as it is, as a joiner is told (for the rule on recent joiners above). */
+  tell?: (member: Member, value: T | undefined) => void;
 }
 
 /** Items kept in this process only (a signal without a room state store: tests of one feature). */
@@ -130,15 +139,15 @@ export class SharedRoomItems {
   }
 
   /** Reads `name` of `room` from the store into the cache (and tells its `loaded` hook); resolves once the cache has a value at least this new. */
-  reload(room: Room, name: string): Promise<void> {
+  reload(room: Room, name: string, announced = false): Promise<void> {
     if (!this.items.has(name)) return Promise.resolve();
     const reads = this.readsOf(room, name);
-    const p = this.readItem(room, name, reads, ++reads.calls);
+    const p = this.readItem(room, name, reads, ++reads.calls, announced);
     reads.newest = p;
     return p;
   }
 
-  private async readItem(room: Room, name: string, reads: ItemReads, call: number): Promise<void> {
+  private async readItem(room: Room, name: string, reads: ItemReads, call: number, announced: boolean): Promise<void> {
     const item = this.items.get(name)!;
     // after this instance's own writes to the room: never read back an older value over a newer cache
     await this.writes.get(room);
@@ -163,9 +172,14 @@ export class SharedRoomItems {
       if (reads.calls !== call) await reads.newest;
       return;
     }
+    const before = this.get<unknown>(room, name);
     this.setCached(room, name, value);
     try {
       item.loaded?.(room, value);
+      if (announced && item.tell && JSON.stringify(before) !== JSON.stringify(value)) {
+        const since = Date.now() - JOIN_READ_WINDOW_MS;
+        for (const m of room.members.values()) if (!m.remote && m.joinedAt >= since) item.tell(m, value);
+      }
     } catch (e) {
       this.log.error({ room: room.key, item: name, err: (e as Error).message }, 'shared room item hook failed');
     }

@@ -19,7 +19,11 @@ export class MeetingSubjects {
   constructor(log: Logger, items: SharedRoomItems) {
     this.log = log;
     this.items = items;
-    items.define({ name: SUBJECT, schema: z.string().min(1).max(MAX_SUBJECT) });
+    items.define<string>({
+      name: SUBJECT,
+      schema: z.string().min(1).max(MAX_SUBJECT),
+      tell: (member, subject) => member.session.send({ type: 'subject', subject: subject ?? '' }),
+    });
   }
 
   /** The room's subject ('' when none). */

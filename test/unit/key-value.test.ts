@@ -266,6 +266,32 @@ describe('JetStream', () => {
     assert.equal((await inner.get(itemKey('subject', 'sala-order')))?.value, 'Plan C');
   });
 
+  test('shared room items: a change announced after a recent join here (its read came first) is told to that joiner only', async () => {
+    const store = new MemoryKeyValue(OPTS);
+    const items = new SharedRoomItems(store, log);
+    const told: string[] = [];
+    items.define<string>({ name: 'subject', schema: z.string(), tell: (m, v) => told.push(`${m.id}:${v ?? ''}`) });
+    const now = Date.now();
+    const member = (id: string, joinedAt: number, remote?: string) => ({ id, joinedAt, ...(remote ? { remote } : {}) });
+    const room = {
+      key: 'sala-tell',
+      name: 'Sala',
+      // a joiner of a moment ago, one here for a minute, a remote member (its own instance tells it)
+      members: new Map(Object.entries({ new: member('new', now - 200), old: member('old', now - 60_000), far: member('far', now - 100, 'other') })),
+    } as unknown as Room;
+    await items.refresh(room); // the joins' read: nothing stored yet
+    await store.put(itemKey('subject', 'sala-tell'), 'Plan'); // another instance's write lands, then it announces
+    await items.reload(room, 'subject', true);
+    assert.deepEqual(told, ['new:Plan']);
+    await items.reload(room, 'subject', true); // announced again, nothing changed: nobody told
+    await store.put(itemKey('subject', 'sala-tell'), 'Plan B');
+    await items.refresh(room); // a read for a join is not an announcement: its joiner is told by the join itself
+    assert.deepEqual(told, ['new:Plan']);
+    await store.delete(itemKey('subject', 'sala-tell'));
+    await items.reload(room, 'subject', true);
+    assert.deepEqual(told, ['new:Plan', 'new:'], 'a cleared value is told too');
+  });
+
   test("signal's RoomState: a token and the chat written by one instance are read by another", async () => {
     const one = await RoomState.open(await natsBus(nats.url), log);
     const two = await RoomState.open(await natsBus(nats.url), log);
