@@ -49,11 +49,9 @@ export interface NatsBusOptions {
   reconnectWaitMs?: number;
   /** Give up the first connection after this long (default: never; keeps trying and logging). */
   firstConnectTimeoutMs?: number;
-  /** How long `keyValue` tries to open a bucket on a server that has JetStream before it keeps the state in memory. */
-  keyValueRetryMs?: number;
 }
 
-/** The default of NatsBusOptions.keyValueRetryMs. */
+/** How long `keyValue` tries to open a bucket on a server that has JetStream before it keeps the state in memory. */
 export const KEY_VALUE_OPEN_RETRY_MS = 60_000;
 
 function describeConnectError(e: unknown): string {
@@ -79,11 +77,8 @@ export class NatsBus implements Bus {
   /** The server address(es), without credentials. */
   readonly server: string;
 
-  private readonly keyValueRetryMs: number;
-
-  private constructor(nc: NatsConnection, log: Logger, server: string, keyValueRetryMs: number) {
+  private constructor(nc: NatsConnection, log: Logger, server: string) {
     this.nc = nc;
-    this.keyValueRetryMs = keyValueRetryMs;
     this.log = log;
     this.server = server;
     this.statusLoop = this.watchStatus();
@@ -119,7 +114,7 @@ export class NatsBus implements Bus {
           maxPingOut: 3,
         });
         log.info({ server: shown, attempts: attempt }, 'connected to NATS');
-        return new NatsBus(nc, log, shown, opts.keyValueRetryMs ?? KEY_VALUE_OPEN_RETRY_MS);
+        return new NatsBus(nc, log, shown);
       } catch (e) {
         const reason = describeConnectError(e);
         if (Date.now() + waitMs > deadline) throw new Error(`cannot connect to NATS at ${shown}: ${reason}`);
@@ -282,7 +277,7 @@ export class NatsBus implements Bus {
    * is the state kept in memory, as an error (every other process then keeps its own).
    */
   async keyValue(bucket: string, opts: KeyValueOptions): Promise<{ store: KeyValue; durable: boolean }> {
-    const deadline = Date.now() + this.keyValueRetryMs;
+    const deadline = Date.now() + KEY_VALUE_OPEN_RETRY_MS;
     for (let attempt = 1; ; attempt++) {
       try {
         return { store: await openJetStreamKeyValue(this.nc, bucket, opts), durable: true };

@@ -2,7 +2,6 @@
 // room-state.ts), each with its own WebSocket port and bus connection, and a fake focus on a connection of its
 // own: what the tests of signal across instances start (an instance "dies" by closing its bus connection).
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { pino } from 'pino';
 import os from 'node:os';
 import path from 'node:path';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
@@ -80,16 +79,6 @@ export class SignalInstances {
     await this.nats?.stop();
     rmSync(this.tmp, { recursive: true, force: true });
   }
-}
-
-/**
- * A logger for the instances that keeps their warnings and errors (`lines`), for a failed test to print: what the
- * instances said (a store that did not answer, a bucket kept in memory) is the first thing to read.
- */
-export function keptWarnings(): { log: Logger; lines: string[] } {
-  const lines: string[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-  return { log, lines };
 }
 
 /** Until `check` holds (generous: a loaded machine is slow), else fails naming `what`. */

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { NatsBus } from '../../src/bus/nats-bus.ts';
 import { RoomState, newResumeToken } from '../../src/signal/room-state.ts';
+import { keptLog } from '../helpers/kept-log.ts';
 import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 
 const log = pino({ level: 'silent' });
@@ -117,8 +118,7 @@ describe('JetStream', () => {
   });
 
   test('a bucket opened while the server stalls (its JetStream calls time out) is opened once it answers, not kept in memory', async () => {
-    const lines: string[] = [];
-    const seen = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+    const { log: seen, lines } = keptLog('warn');
     const bus = await NatsBus.connect({ url: nats.url, log: seen, reconnectWaitMs: 200 });
     buses.push(bus);
     nats.pause(true);

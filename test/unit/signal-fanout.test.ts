@@ -10,10 +10,11 @@ import { createLogger } from '../../src/log.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
 import type { NatsBus } from '../../src/bus/nats-bus.ts';
 import type { WsClient } from '../helpers/signal-client.ts';
-import { keptWarnings, participantsOn, SignalInstances, storedItem, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
+import { keptLog } from '../helpers/kept-log.ts';
+import { participantsOn, SignalInstances, storedItem, until, type SignalInstance as Instance } from '../helpers/signal-instances.ts';
 
 // the instances' warnings are printed when a test fails (TERTULIA_TEST_LOG_LEVEL: everything, as it comes)
-const kept = keptWarnings();
+const kept = keptLog('warn');
 const log = process.env.TERTULIA_TEST_LOG_LEVEL ? createLogger(process.env.TERTULIA_TEST_LOG_LEVEL) : kept.log;
 
 describe('signal instances share rooms over NATS', () => {
