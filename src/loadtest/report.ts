@@ -48,12 +48,30 @@ function quantile(sorted: number[], q: number): number | null {
 
 const ms = (us: number) => (Number.isNaN(us) ? null : Math.round(us / 100) / 10);
 
+const RETRY_WAIT = /try again in (\d+) s/;
+
+/** Counts refusals by their message. Messages that differ only in "try again in N s" (a rate limit's countdown, a
+ *  second apart between clients) are one group, shown with the longest wait. */
+export function groupErrors(errors: string[]): Record<string, number> {
+  const groups = new Map<string, { count: number; wait: number; message: string }>();
+  for (const e of errors) {
+    const wait = Number(RETRY_WAIT.exec(e)?.[1] ?? -1);
+    const key = e.replace(RETRY_WAIT, 'try again in N s');
+    const g = groups.get(key);
+    if (!g) groups.set(key, { count: 1, wait, message: e });
+    else {
+      g.count++;
+      if (wait > g.wait) Object.assign(g, { wait, message: e });
+    }
+  }
+  return Object.fromEntries([...groups.values()].map((g) => [g.message, g.count]));
+}
+
 export function summarize(o: LoadtestOptions, drivers: DriverReport[], media: LoadtestReport['media']): LoadtestReport {
   const clients = drivers.flatMap((d) => d.clients);
   const joined = clients.filter((c) => c.joined);
   const joinTimes = joined.map((c) => c.joinMs ?? 0).sort((a, b) => a - b);
-  const joinErrors: Record<string, number> = {};
-  for (const c of clients) if (!c.joined) joinErrors[c.error ?? 'unknown'] = (joinErrors[c.error ?? 'unknown'] ?? 0) + 1;
+  const joinErrors = groupErrors(clients.filter((c) => !c.joined).map((c) => c.error ?? 'unknown'));
   let expected = 0;
   let received = 0;
   let missing = 0;
