@@ -27,6 +27,7 @@
 #include <node_api.h>
 #include "napi-typed.h"
 #include "udp-receive.h"
+#include "udp-send-queue.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+/** Datagrams per sendmmsg call (more are sent in several). */
 #define MAX_BATCH 256
 
 static napi_value throw_errno(napi_env env, const char* what, int err) {
@@ -128,34 +130,25 @@ static bool read_datagrams(napi_env env, napi_value* a, size_t room, const char*
   return true;
 }
 
-static napi_value SendBatch(napi_env env, napi_callback_info info) {
-  static const char* usage = "sendBatch(fd, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)";
-  size_t argc = 7;
-  napi_value a[7];
-  int32_t fd = -1;
-  Datagrams d;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 || napi_get_value_int32(env, a[0], &fd) != napi_ok) {
-    napi_throw_type_error(env, NULL, usage);
-    return NULL;
-  }
-  if (!read_datagrams(env, a, SIZE_MAX, usage, "sendBatch: count exceeds the arrays", &d)) return NULL;
+int udp_send_datagrams(int fd, void* arena, size_t arenaLength, const int32_t* offsets, const int32_t* lengths, const uint32_t* addrs,
+                       const uint16_t* ports, int count) {
   struct mmsghdr msgs[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
   struct sockaddr_in to[MAX_BATCH];
   int sent = 0, done = 0;
-  while (done < d.count) {
+  while (done < count) {
     int n = 0;
-    for (; n < MAX_BATCH && done + n < d.count; n++) {
+    for (; n < MAX_BATCH && done + n < count; n++) {
       int i = done + n;
-      int32_t o = d.offsets[i], l = d.lengths[i];
+      int32_t o = offsets[i], l = lengths[i];
       // never read outside the arena
-      if (o < 0 || l < 0 || (size_t)o + (size_t)l > d.arenaLength) l = 0, o = 0;
-      iov[n].iov_base = (char*)d.arena + o;
+      if (o < 0 || l < 0 || (size_t)o + (size_t)l > arenaLength) l = 0, o = 0;
+      iov[n].iov_base = (char*)arena + o;
       iov[n].iov_len = (size_t)l;
       memset(&to[n], 0, sizeof to[n]);
       to[n].sin_family = AF_INET;
-      to[n].sin_port = htons(d.ports[i]);
-      to[n].sin_addr.s_addr = htonl(d.addrs[i]);
+      to[n].sin_port = htons(ports[i]);
+      to[n].sin_addr.s_addr = htonl(addrs[i]);
       memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
       msgs[n].msg_hdr.msg_name = &to[n];
       msgs[n].msg_hdr.msg_namelen = sizeof to[n];
@@ -171,16 +164,29 @@ static napi_value SendBatch(napi_env env, napi_callback_info info) {
       } else if (r < 0 && errno == EINTR) {
         continue;
       } else if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)) {
-        goto out; // the socket buffer is full: the rest is dropped (as the kernel would drop it)
+        return sent; // the socket buffer is full: the rest is dropped (as the kernel would drop it)
       } else {
         k++; // this datagram is refused (bad address, too large): skip it, send the others
       }
     }
     done += n;
   }
-out:;
+  return sent;
+}
+
+static napi_value SendBatch(napi_env env, napi_callback_info info) {
+  static const char* usage = "sendBatch(fd, ArrayBuffer, Int32Array, Int32Array, Uint32Array, Uint16Array, count)";
+  size_t argc = 7;
+  napi_value a[7];
+  int32_t fd = -1;
+  Datagrams d;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 7 || napi_get_value_int32(env, a[0], &fd) != napi_ok) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  if (!read_datagrams(env, a, SIZE_MAX, usage, "sendBatch: count exceeds the arrays", &d)) return NULL;
   napi_value out;
-  napi_create_int32(env, sent, &out);
+  napi_create_int32(env, udp_send_datagrams(fd, d.arena, d.arenaLength, d.offsets, d.lengths, d.addrs, d.ports, d.count), &out);
   return out;
 }
 
@@ -245,5 +251,6 @@ NAPI_MODULE_INIT() {
   napi_create_function(env, "receiveAgeMs", NAPI_AUTO_LENGTH, ReceiveAgeMs, NULL, &f);
   napi_set_named_property(env, exports, "receiveAgeMs", f);
   udp_receive_init(env, exports);
+  udp_send_queue_init(env, exports);
   return exports;
 }

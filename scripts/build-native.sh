@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Tertulia's optional native modules with the C compiler and the Node-API headers of the Node that runs
-# Tertulia: native/udp-batch.c + udp-receive.c (the bridge's batched sends and receives, kernel arrival times), native/srtp.c (SRTP protect
+# Tertulia: native/udp-batch.c + udp-receive.c + udp-send-queue.c (the bridge's batched sends and receives, kernel arrival times), native/srtp.c (SRTP protect
 # with the OpenSSL inside Node, through Node's headers) and native/opus.c (libopus for the SIP gateway, when
 # Debian's libopus-dev is installed). Each has a tested fallback (dgram and event-loop times; SRTP in TypeScript;
 # a WebAssembly libopus), so a missing compiler, header or library is said and is not an error.
@@ -10,11 +10,12 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE="${1:-node}"
 [ "$(uname -s)" = Linux ] || exit 0
 
-# a module is rebuilt when its source, a shared header or (udp-batch) its receive side changed
+# a module is rebuilt when its source, a shared header or (udp-batch) its receive side or send queue changed
 stale() {
   local out="$ROOT/native/build/$1.node" f
   [ -f "$out" ] || return 0
-  for f in "$ROOT/native/$1.c" "$ROOT/native/napi-typed.h" "$ROOT/native/udp-receive.h" "$ROOT/native/udp-receive.c"; do
+  for f in "$ROOT/native/$1.c" "$ROOT/native/napi-typed.h" "$ROOT/native/udp-receive.h" "$ROOT/native/udp-receive.c" \
+    "$ROOT/native/udp-send-queue.h" "$ROOT/native/udp-send-queue.c"; do
     [ "$f" -nt "$out" ] && return 0
   done
   return 1
@@ -53,7 +54,7 @@ build() {
     echo "[tertulia] could not build native/$name.c (see native/build/$name-error.log): $fallback" >&2
   fi
 }
-build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c"
+build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c" "$ROOT/native/udp-send-queue.c"
 # no -lcrypto: the module uses the OpenSSL symbols Node itself exports (as Node's own headers describe them)
 build srtp "the native SRTP module" "the bridge protects SRTP in TypeScript"
 if [ -f /usr/include/opus/opus.h ]; then

@@ -173,6 +173,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** What a subclass does on its thread's media clock (tick `n`), after the feedback, layers and speakers. */
   protected mediaClockTicked(_n: number): void {}
 
+  /** The counters, with the latest counts of the native send queue's own sends in them (for exact reads). */
+  countersNow(): BridgeCounters {
+    this.udp.syncCounters();
+    return this.counters;
+  }
+
   /** Endpoints of participants (relays to other bridges carry participants counted there: not counted). */
   get endpointCount(): number {
     return this.endpointTotal - this.relays.size;
@@ -698,6 +704,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   tick(): void {
     const now = Date.now();
     this.clockMs = now;
+    this.udp.syncCounters();
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         if (!ep.local) continue; // another media worker receives it: consent and REMB are its job

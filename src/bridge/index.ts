@@ -331,11 +331,11 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     get counters() {
       // with media workers: their sum as they last copied it (and those that stopped), without a message
       const running = workers?.pool ?? null;
-      return running === null ? bridge.counters : withRetired(running.countersNow());
+      return running === null ? bridge.countersNow() : withRetired(running.countersNow());
     },
     readCounters: async () => {
       const running = workers?.pool ?? null;
-      return running !== null ? (await workerCounters(running)).snapshot() : bridge.counters.snapshot();
+      return running !== null ? (await workerCounters(running)).snapshot() : bridge.countersNow().snapshot();
     },
     readReceiverReports: async () => {
       const running = workers?.pool ?? null;

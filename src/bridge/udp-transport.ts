@@ -4,7 +4,8 @@
 //   module opens the socket, reads datagrams in recvmmsg batches with their kernel arrival times (native/udp-receive.ts:
 //   one JavaScript call per batch, each datagram a view of the module's arena, valid only while it is handled; what the
 //   kernel dropped at a full socket is counted, dropSocketFull) and sends the datagrams queued during one turn of the
-//   event loop (every ready socket, timer and message of it) in one sendmmsg call. No dgram socket at all.
+//   event loop (every ready socket, timer and message of it) in one sendmmsg call, made by the module itself in the
+//   turn's check phase (native/udp-send-queue.c). No dgram socket at all.
 // - native send only (`nativeReceive` off): dgram reads the module's socket, one datagram per callback, dated by
 //   the kernel (one ioctl per datagram); sends as above.
 // - dgram only (no module, or `nativeSend` off): Node reads and sends; arrival times are the event loop's.
@@ -137,7 +138,7 @@ export class UdpTransport {
       } catch (e) {
         return Promise.reject(e as Error);
       }
-      this.batch = new SendBatch(mod, fd);
+      this.batch = new SendBatch(mod, fd, true);
       this.mod = mod;
       this.fd = fd;
       const rmod = this.nativeReceive ? nativeReceive(mod) : null;
@@ -329,8 +330,13 @@ export class UdpTransport {
       if (batch.add(buf, offset, length, port, address)) {
         // the datagrams queued until this turn of the event loop has handled every socket that was ready join it;
         // they leave together right after (the check phase), one system call for what several received datagrams,
-        // timers and messages sent
-        if (batch.count === 1) setImmediate(this.flush);
+        // timers and messages sent. With the module's send queue they leave by themselves in the check phase;
+        // queued outside the poll phase (a timer, an immediate), an immediate is queued too, so that the turn goes
+        // on to its check phase without waiting for I/O in its poll phase (and it sends them without the queue)
+        if (batch.count === 1) {
+          if (this.inNativeBatch && batch.sendsInCheckPhase) this.syncCounters();
+          else setImmediate(this.flush);
+        }
         this.counters.packetsOut++;
         this.counters.bytesOut += length;
         return;
@@ -394,9 +400,27 @@ export class UdpTransport {
     this.counters.sendErrors += batch.flush();
   };
 
+  private readonly checkPhaseCounts = { calls: 0, failures: 0 };
+
+  /**
+   * Adds the send calls and failures of the module's send queue (the check phase's sends) to the counters. Done
+   * as a turn queues its first datagram; whoever reads the counters exactly calls it first.
+   */
+  syncCounters(): void {
+    const batch = this.batch;
+    if (batch === null || !batch.sendsInCheckPhase) return;
+    const c = this.checkPhaseCounts;
+    batch.takeCheckPhaseCounts(c);
+    this.counters.udpSendCalls += c.calls;
+    this.counters.sendErrors += c.failures;
+  }
+
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.flush();
+    // the send queue stops before its socket closes
+    this.batch?.close();
+    this.syncCounters();
     this.closed = true;
     this.dtlsTurns.stop();
     for (const close of [...this.connected]) close();

@@ -43,6 +43,21 @@ export interface UdpBatchModule {
   localPort?: (fd: number) => number;
   /** Closes a descriptor the module opened and no receiver owns. */
   closeFd?: (fd: number) => void;
+  // The send queue (native/udp-send-queue.c); absent in a module built before it.
+  /** Sends what is queued in the arrays (state[0] datagrams) in each check phase of this thread's event loop. */
+  openSendQueue?: (
+    fd: number,
+    arena: ArrayBuffer,
+    offsets: Int32Array,
+    lengths: Int32Array,
+    addrs: Uint32Array,
+    ports: Uint16Array,
+    state: Int32Array,
+  ) => unknown;
+  /** Stops a send queue (its socket stays open). Idempotent. */
+  closeSendQueue?: (queue: unknown) => void;
+  /** Entries of a send queue's state: datagrams queued, datagrams that failed, send calls. */
+  SEND_QUEUE_STATE?: number;
   /** Datagrams per batch and bytes per datagram of a receiver's arena. */
   RECV_BATCH?: number;
   RECV_SLOT?: number;
@@ -105,6 +120,10 @@ export function ipv4Number(address: string): number {
 /**
  * Datagrams waiting for one sendmmsg: each is copied into its own slot of one arena (so the caller may reuse
  * its buffer at once) with its destination. No allocation per datagram.
+ * With `checkPhase` (and a module that has the send queue) what is queued also leaves by itself in the check phase
+ * of the event-loop turn that queued it, with no call back into JavaScript (native/udp-send-queue.c): the caller
+ * flushes only what it queues outside the poll phase (timers, immediates), which would otherwise wait for the next
+ * turn. The check phase's send calls and failures are collected with takeCheckPhaseCounts().
  */
 export class SendBatch {
   private readonly mod: UdpBatchModule;
@@ -116,17 +135,35 @@ export class SendBatch {
   private readonly addrs = new Uint32Array(MAX_BATCH);
   private readonly ports = new Uint16Array(MAX_BATCH);
   private readonly addressCache = new Map<string, number>();
-  count = 0;
+  /** [0] datagrams queued; [1] and [2]: datagrams that failed and send calls made in the check phase */
+  private readonly state = new Int32Array(3);
+  /** The native send queue (checkPhase), else null. */
+  private queue: unknown = null;
 
-  constructor(mod: UdpBatchModule, fd: number) {
+  constructor(mod: UdpBatchModule, fd: number, checkPhase = false) {
     this.mod = mod;
     this.fd = fd;
     for (let i = 0; i < MAX_BATCH; i++) this.offsets[i] = i * BATCH_SLOT;
+    if (checkPhase && typeof mod.openSendQueue === 'function' && mod.SEND_QUEUE_STATE === this.state.length) {
+      this.queue = mod.openSendQueue(fd, this.arena, this.offsets, this.lengths, this.addrs, this.ports, this.state);
+    }
+  }
+
+  /** Datagrams queued and not sent yet. */
+  get count(): number {
+    return this.state[0]!;
+  }
+
+  /** Whether what is queued leaves by itself in the check phase of the turn that queued it. */
+  get sendsInCheckPhase(): boolean {
+    return this.queue !== null;
   }
 
   /** Queues buf[offset, offset + length) to address:port; false when it cannot be queued (send it otherwise). */
   add(buf: Buffer, offset: number, length: number, port: number, address: string): boolean {
-    if (length > BATCH_SLOT || this.count === MAX_BATCH) return false;
+    const state = this.state;
+    const i = state[0]!;
+    if (length > BATCH_SLOT || i === MAX_BATCH) return false;
     let addr = this.addressCache.get(address);
     if (addr === undefined) {
       addr = ipv4Number(address);
@@ -134,19 +171,36 @@ export class SendBatch {
       this.addressCache.set(address, addr);
     }
     if (addr < 0) return false;
-    const i = this.count++;
     buf.copy(this.bytes, i * BATCH_SLOT, offset, offset + length);
     this.lengths[i] = length;
     this.addrs[i] = addr;
     this.ports[i] = port;
+    state[0] = i + 1;
     return true;
   }
 
-  /** Sends what is queued; returns how many datagrams failed (refused, or the socket buffer was full). */
+  /** Sends what is queued now; returns how many datagrams failed (refused, or the socket buffer was full). */
   flush(): number {
-    const n = this.count;
+    const n = this.state[0]!;
     if (n === 0) return 0;
-    this.count = 0;
+    this.state[0] = 0;
     return n - this.mod.sendBatch(this.fd, this.arena, this.offsets, this.lengths, this.addrs, this.ports, n);
+  }
+
+  /** The check phase's send calls and failed datagrams since the last call (0 and 0 without a send queue). */
+  takeCheckPhaseCounts(into: { calls: number; failures: number }): void {
+    const state = this.state;
+    into.calls = state[2]!;
+    into.failures = state[1]!;
+    state[1] = 0;
+    state[2] = 0;
+  }
+
+  /** Stops the check phase's sends (before the socket closes). What is still queued is dropped: flush() first. */
+  close(): void {
+    if (this.queue === null) return;
+    this.mod.closeSendQueue?.(this.queue);
+    this.queue = null;
+    this.state[0] = 0;
   }
 }

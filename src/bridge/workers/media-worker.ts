@@ -90,7 +90,7 @@ function main(): void {
     // the counters reach the control thread through shared memory: every COPY_EVERY_MS with the media clock
     // while this worker has media (no wake-up of its own), else once a second with the tick below (its counters
     // then seldom change, and an idle thread woken ten times a second costs more than the copy)
-    copyCounters: () => sharedCounters.write(bridge.counters),
+    copyCounters: () => sharedCounters.write(bridge.countersNow()),
   });
 
   const incoming: PacketRing[] = [];
@@ -103,7 +103,7 @@ function main(): void {
   const tick = setInterval(() => {
     try {
       bridge.tick();
-      sharedCounters.write(bridge.counters);
+      sharedCounters.write(bridge.countersNow());
     } catch (e) {
       log.error({ err: (e as Error).message }, 'bridge maintenance failed');
     }
@@ -152,7 +152,7 @@ function main(): void {
           bridge.applyPeerUpdate(m.update);
           break;
         case 'counters':
-          post({ type: 'counters', id: m.id, counters: bridge.counters.snapshot() });
+          post({ type: 'counters', id: m.id, counters: bridge.countersNow().snapshot() });
           break;
         case 'reports':
           post({ type: 'counters', id: m.id, counters: receiverReportBuckets(bridge.conferences.values()) });
@@ -164,7 +164,7 @@ function main(): void {
         case 'close':
           consumer.close();
           clearInterval(tick);
-          sharedCounters.write(bridge.counters);
+          sharedCounters.write(bridge.countersNow());
           void bridge.close().then(() => post({ type: 'closed' }));
           break;
       }
