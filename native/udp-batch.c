@@ -95,16 +95,6 @@ static napi_value OpenUdp4(napi_env env, napi_callback_info info) {
 }
 
 
-/** The datagrams of sendBatch and sendEach: arguments 1..6 (arena, offsets, lengths, addresses, ports, count). */
-typedef struct {
-  void* arena;
-  size_t arenaLength;
-  int32_t* offsets;
-  int32_t* lengths;
-  uint32_t* addrs;
-  uint16_t* ports;
-  int32_t count;
-} Datagrams;
 
 /**
  * Reads arguments 1..6 into `d`; `room` is how many entries the caller's own array (argument 0) has. Throws and
@@ -130,25 +120,24 @@ static bool read_datagrams(napi_env env, napi_value* a, size_t room, const char*
   return true;
 }
 
-int udp_send_datagrams(int fd, void* arena, size_t arenaLength, const int32_t* offsets, const int32_t* lengths, const uint32_t* addrs,
-                       const uint16_t* ports, int count) {
+int udp_send_datagrams(int fd, const Datagrams* d) {
   struct mmsghdr msgs[MAX_BATCH];
   struct iovec iov[MAX_BATCH];
   struct sockaddr_in to[MAX_BATCH];
   int sent = 0, done = 0;
-  while (done < count) {
+  while (done < d->count) {
     int n = 0;
-    for (; n < MAX_BATCH && done + n < count; n++) {
+    for (; n < MAX_BATCH && done + n < d->count; n++) {
       int i = done + n;
-      int32_t o = offsets[i], l = lengths[i];
+      int32_t o = d->offsets[i], l = d->lengths[i];
       // never read outside the arena
-      if (o < 0 || l < 0 || (size_t)o + (size_t)l > arenaLength) l = 0, o = 0;
-      iov[n].iov_base = (char*)arena + o;
+      if (o < 0 || l < 0 || (size_t)o + (size_t)l > d->arenaLength) l = 0, o = 0;
+      iov[n].iov_base = (char*)d->arena + o;
       iov[n].iov_len = (size_t)l;
       memset(&to[n], 0, sizeof to[n]);
       to[n].sin_family = AF_INET;
-      to[n].sin_port = htons(ports[i]);
-      to[n].sin_addr.s_addr = htonl(addrs[i]);
+      to[n].sin_port = htons(d->ports[i]);
+      to[n].sin_addr.s_addr = htonl(d->addrs[i]);
       memset(&msgs[n].msg_hdr, 0, sizeof msgs[n].msg_hdr);
       msgs[n].msg_hdr.msg_name = &to[n];
       msgs[n].msg_hdr.msg_namelen = sizeof to[n];
@@ -186,7 +175,7 @@ static napi_value SendBatch(napi_env env, napi_callback_info info) {
   }
   if (!read_datagrams(env, a, SIZE_MAX, usage, "sendBatch: count exceeds the arrays", &d)) return NULL;
   napi_value out;
-  napi_create_int32(env, udp_send_datagrams(fd, d.arena, d.arenaLength, d.offsets, d.lengths, d.addrs, d.ports, d.count), &out);
+  napi_create_int32(env, udp_send_datagrams(fd, &d), &out);
   return out;
 }
 

@@ -291,16 +291,8 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
 }
 
 static napi_value CloseReceiver(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  napi_valuetype t = napi_undefined;
-  void* data = NULL;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, a[0], &t) != napi_ok ||
-      t != napi_external || napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "closeReceiver(receiver)");
-    return NULL;
-  }
-  stop((Receiver*)data, false);
+  Receiver* data = external_arg(env, info, "closeReceiver(receiver)");
+  if (data != NULL) stop(data, false);
   return NULL;
 }
 

@@ -33,12 +33,8 @@ typedef struct SendQueue {
   bool closing;
   bool closed;
   bool finalized;
-  void* arena;
-  size_t arenaLength;
-  int32_t* offsets;
-  int32_t* lengths;
-  uint32_t* addrs;
-  uint16_t* ports;
+  /** the arrays (count: set from state[0] at each send) */
+  Datagrams d;
   int32_t* state;
   /** entries of the smallest of offsets, lengths, addrs, ports: state[0] is never believed beyond it */
   int32_t room;
@@ -57,7 +53,8 @@ static void on_check(uv_check_t* h) {
   if (n <= 0 || q->closing) return;
   if (n > q->room) n = q->room;
   q->state[0] = 0;
-  int sent = udp_send_datagrams(q->fd, q->arena, q->arenaLength, q->offsets, q->lengths, q->addrs, q->ports, n);
+  q->d.count = n;
+  int sent = udp_send_datagrams(q->fd, &q->d);
   q->state[1] += n - sent;
   q->state[2] += 1;
 }
@@ -138,12 +135,12 @@ static napi_value OpenSendQueue(napi_env env, napi_callback_info info) {
   if (n3 < room) room = n3;
   q->env = env;
   q->fd = fd;
-  q->arena = arena;
-  q->arenaLength = arenaLength;
-  q->offsets = offsets;
-  q->lengths = lengths;
-  q->addrs = addrs;
-  q->ports = ports;
+  q->d.arena = arena;
+  q->d.arenaLength = arenaLength;
+  q->d.offsets = offsets;
+  q->d.lengths = lengths;
+  q->d.addrs = addrs;
+  q->d.ports = ports;
   q->state = state;
   q->room = room > INT32_MAX ? INT32_MAX : (int32_t)room;
   for (int i = 0; i < REFS; i++) napi_create_reference(env, a[i + 1], 1, &q->refs[i]);
@@ -164,16 +161,8 @@ static napi_value OpenSendQueue(napi_env env, napi_callback_info info) {
 }
 
 static napi_value CloseSendQueue(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  napi_valuetype t = napi_undefined;
-  void* data = NULL;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_typeof(env, a[0], &t) != napi_ok ||
-      t != napi_external || napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL) {
-    napi_throw_type_error(env, NULL, "closeSendQueue(queue)");
-    return NULL;
-  }
-  stop((SendQueue*)data, false);
+  SendQueue* data = external_arg(env, info, "closeSendQueue(queue)");
+  if (data != NULL) stop(data, false);
   return NULL;
 }
 

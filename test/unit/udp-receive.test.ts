@@ -9,12 +9,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import dgram from 'node:dgram';
-import { Worker } from 'node:worker_threads';
 import { BridgeCounters } from '../../src/bridge/counters.ts';
 import { nativeReceive, nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { DtlsTurns } from '../../src/bridge/native/dtls-turns.ts';
 import { ipv4String, NativeReceiver } from '../../src/bridge/native/udp-receive.ts';
 import { UdpTransport, type DatagramSink } from '../../src/bridge/udp-transport.ts';
+import { startTransportWorker } from '../helpers/transport-worker.ts';
 
 const rmod = nativeReceive(nativeUdp());
 const skip = rmod === null ? 'native module not built' : false;
@@ -239,20 +239,7 @@ test('a connected socket of a shared port reads natively and closes cleanly', { 
 });
 
 test('a worker thread that ends with a receiver open is cleaned up (no crash, the port is freed)', { skip }, async () => {
-  const url = new URL('../../src/bridge/udp-transport.ts', import.meta.url).href;
-  const counters = new URL('../../src/bridge/counters.ts', import.meta.url).href;
-  const code = `
-    const { UdpTransport } = await import(${JSON.stringify(url)});
-    const { BridgeCounters } = await import(${JSON.stringify(counters)});
-    const { parentPort } = await import('node:worker_threads');
-    const t = new UdpTransport({ onMedia() {}, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true);
-    parentPort.postMessage(await t.bind('127.0.0.1', 0));
-  `;
-  const w = new Worker(code, { eval: true });
-  const port = await new Promise<number>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
+  const { worker: w, port } = await startTransportWorker();
   // datagrams keep coming while it ends
   const s = dgram.createSocket('udp4');
   const timer = setInterval(() => s.send(Buffer.from([0x80, 1]), port, '127.0.0.1'), 1);

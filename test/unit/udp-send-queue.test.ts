@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { Worker } from 'node:worker_threads';
 import { BridgeCounters } from '../../src/bridge/counters.ts';
 import { nativeUdp, SendBatch, type UdpBatchModule } from '../../src/bridge/native/udp-batch.ts';
 import { UdpTransport, type DatagramSink } from '../../src/bridge/udp-transport.ts';
+import { startTransportWorker } from '../helpers/transport-worker.ts';
 
 const mod = nativeUdp();
 const skip = mod === null || typeof mod.openSendQueue !== 'function' ? 'native module (with its send queue) not built' : false;
@@ -30,113 +30,112 @@ function bound(): Promise<dgram.Socket> {
 
 const rtp = (seq: number) => Buffer.from([0x80, 96, seq >> 8, seq & 255, 0, 0, 0, 0, 0, 0, 0, 1]);
 
-test('queued in a socket callback: the datagrams leave in that turn, with no flush from JavaScript', { skip }, async () => {
+/**
+ * A send queue on a socket of its own, a receiver that records what arrives (the fourth byte: the sequence
+ * number's low byte) and a trigger socket: send(onMessage) makes the trigger's next datagram run onMessage in a
+ * socket callback (the poll phase).
+ */
+async function queueFixture() {
   const receiver = await bound();
   const got: number[] = [];
   receiver.on('message', (m) => got.push(m[3]!));
   const trigger = await bound();
   const fd = mod!.openUdp4('127.0.0.1', 0, false);
   const batch = new SendBatch(mod!, fd, true);
-  assert.equal(batch.sendsInCheckPhase, true);
+  return {
+    got,
+    batch,
+    to: receiver.address().port,
+    trigger: (onMessage: () => void) => {
+      trigger.once('message', onMessage);
+      trigger.send(Buffer.from([1]), trigger.address().port, '127.0.0.1');
+    },
+    close: () => {
+      batch.close();
+      mod!.closeFd!(fd);
+      receiver.close();
+      trigger.close();
+    },
+  };
+}
+
+test('queued in a socket callback: the datagrams leave in that turn, with no flush from JavaScript', { skip }, async () => {
+  const f = await queueFixture();
+  assert.equal(f.batch.sendsInCheckPhase, true);
   let queuedThen = -1;
   let afterTurn = -1;
-  trigger.on('message', () => {
-    for (let i = 0; i < 5; i++) batch.add(rtp(i), 0, 12, receiver.address().port, '127.0.0.1');
-    queuedThen = batch.count;
-    // an immediate queued now runs after the module's check: the queue is empty by then
-    setImmediate(() => (afterTurn = batch.count));
-  });
   try {
-    const once = dgram.createSocket('udp4');
-    once.send(Buffer.from([1]), trigger.address().port, '127.0.0.1', () => once.close());
-    await until(() => got.length === 5);
-    assert.deepEqual(got, [0, 1, 2, 3, 4], 'every datagram, in order');
+    f.trigger(() => {
+      for (let i = 0; i < 5; i++) f.batch.add(rtp(i), 0, 12, f.to, '127.0.0.1');
+      queuedThen = f.batch.count;
+      // an immediate queued now runs after the module's check: the queue is empty by then
+      setImmediate(() => (afterTurn = f.batch.count));
+    });
+    await until(() => f.got.length === 5);
+    assert.deepEqual(f.got, [0, 1, 2, 3, 4], 'every datagram, in order');
     assert.equal(queuedThen, 5);
     assert.equal(afterTurn, 0, 'sent in the same turn');
     const counts = { calls: 0, failures: 0 };
-    batch.takeCheckPhaseCounts(counts);
+    f.batch.takeCheckPhaseCounts(counts);
     assert.deepEqual(counts, { calls: 1, failures: 0 }, 'one sendmmsg for the five');
-    batch.takeCheckPhaseCounts(counts);
+    f.batch.takeCheckPhaseCounts(counts);
     assert.deepEqual(counts, { calls: 0, failures: 0 }, 'taken once');
   } finally {
-    batch.close();
-    mod!.closeFd!(fd);
-    receiver.close();
-    trigger.close();
+    f.close();
   }
 });
 
 test('a refused datagram is counted as failed; the others leave', { skip }, async () => {
-  const receiver = await bound();
-  const got: Buffer[] = [];
-  receiver.on('message', (m) => got.push(m));
-  const trigger = await bound();
-  const fd = mod!.openUdp4('127.0.0.1', 0, false);
-  const batch = new SendBatch(mod!, fd, true);
-  trigger.on('message', () => {
-    batch.add(rtp(1), 0, 12, receiver.address().port, '127.0.0.1');
-    // broadcast without SO_BROADCAST: the kernel refuses it (EACCES)
-    batch.add(rtp(2), 0, 12, 9, '255.255.255.255');
-    batch.add(rtp(3), 0, 12, receiver.address().port, '127.0.0.1');
-  });
+  const f = await queueFixture();
   try {
-    trigger.send(Buffer.from([1]), trigger.address().port, '127.0.0.1');
-    await until(() => got.length === 2);
-    assert.deepEqual(
-      got.map((m) => m[3]),
-      [1, 3],
-    );
+    f.trigger(() => {
+      f.batch.add(rtp(1), 0, 12, f.to, '127.0.0.1');
+      // broadcast without SO_BROADCAST: the kernel refuses it (EACCES)
+      f.batch.add(rtp(2), 0, 12, 9, '255.255.255.255');
+      f.batch.add(rtp(3), 0, 12, f.to, '127.0.0.1');
+    });
+    await until(() => f.got.length === 2);
+    assert.deepEqual(f.got, [1, 3]);
     const counts = { calls: 0, failures: 0 };
-    await until(() => (batch.takeCheckPhaseCounts(counts), counts.calls > 0));
+    await until(() => (f.batch.takeCheckPhaseCounts(counts), counts.calls > 0));
     assert.deepEqual(counts, { calls: 1, failures: 1 });
   } finally {
-    batch.close();
-    mod!.closeFd!(fd);
-    receiver.close();
-    trigger.close();
+    f.close();
   }
 });
 
 test('a closed queue sends nothing more; one collected without close stops too', { skip }, async () => {
-  const receiver = await bound();
-  const got: Buffer[] = [];
-  receiver.on('message', (m) => got.push(m));
-  const trigger = await bound();
-  const fd = mod!.openUdp4('127.0.0.1', 0, false);
-  const batch = new SendBatch(mod!, fd, true);
-  trigger.on('message', () => {
-    batch.add(rtp(1), 0, 12, receiver.address().port, '127.0.0.1');
-    batch.close();
-    batch.close(); // idempotent
-  });
+  const f = await queueFixture();
   try {
-    trigger.send(Buffer.from([1]), trigger.address().port, '127.0.0.1');
+    f.trigger(() => {
+      f.batch.add(rtp(1), 0, 12, f.to, '127.0.0.1');
+      f.batch.close();
+      f.batch.close(); // idempotent
+    });
     await new Promise((r) => setTimeout(r, 200));
-    assert.equal(got.length, 0, 'dropped with the queue');
-    assert.equal(batch.count, 0);
-    assert.equal(batch.sendsInCheckPhase, false);
+    assert.equal(f.got.length, 0, 'dropped with the queue');
+    assert.equal(f.batch.count, 0);
+    assert.equal(f.batch.sendsInCheckPhase, false);
     // many queues left to the garbage collector: each stops when collected (no send on a closed descriptor)
     v8.setFlagsFromString('--expose-gc');
     const gc = vm.runInNewContext('gc') as () => void;
     const fds: number[] = [];
     for (let i = 0; i < 50; i++) {
-      const f = mod!.openUdp4('127.0.0.1', 0, false);
-      fds.push(f);
-      new SendBatch(mod!, f, true).add(rtp(i), 0, 12, receiver.address().port, '127.0.0.1');
+      const fd = mod!.openUdp4('127.0.0.1', 0, false);
+      fds.push(fd);
+      new SendBatch(mod!, fd, true).add(rtp(i), 0, 12, f.to, '127.0.0.1');
     }
     // the first turn's check sends what they queued; later turns find them empty, then collected
-    await until(() => got.length === 50);
+    await until(() => f.got.length === 50);
     for (let i = 0; i < 3; i++) {
       gc();
       await new Promise((r) => setTimeout(r, 20));
     }
-    for (const f of fds) mod!.closeFd!(f);
+    for (const fd of fds) mod!.closeFd!(fd);
     await new Promise((r) => setTimeout(r, 50));
-    assert.equal(got.length, 50);
+    assert.equal(f.got.length, 50);
   } finally {
-    mod!.closeFd!(fd);
-    receiver.close();
-    trigger.close();
+    f.close();
   }
 });
 
@@ -240,24 +239,10 @@ test('a module without the send queue (built before it): the immediate sends eve
 });
 
 test('a worker thread that ends with a send queue open and sending is cleaned up', { skip }, async () => {
-  const url = new URL('../../src/bridge/udp-transport.ts', import.meta.url).href;
-  const counters = new URL('../../src/bridge/counters.ts', import.meta.url).href;
   const receiver = await bound();
   let got = 0;
   receiver.on('message', () => got++);
-  const code = `
-    const { UdpTransport } = await import(${JSON.stringify(url)});
-    const { BridgeCounters } = await import(${JSON.stringify(counters)});
-    const { parentPort } = await import('node:worker_threads');
-    let t;
-    t = new UdpTransport({ onMedia(b) { t.send(Buffer.from(b), 0, b.length, ${receiver.address().port}, '127.0.0.1'); }, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true);
-    parentPort.postMessage(await t.bind('127.0.0.1', 0));
-  `;
-  const w = new Worker(code, { eval: true });
-  const port = await new Promise<number>((resolve, reject) => {
-    w.once('message', resolve);
-    w.once('error', reject);
-  });
+  const { worker: w, port } = await startTransportWorker(`t.send(Buffer.from(b), 0, b.length, ${receiver.address().port}, '127.0.0.1');`);
   const s = dgram.createSocket('udp4');
   const timer = setInterval(() => s.send(rtp(1), port, '127.0.0.1'), 1);
   await until(() => got > 10);
