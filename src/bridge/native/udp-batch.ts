@@ -121,9 +121,9 @@ export function ipv4Number(address: string): number {
  * Datagrams waiting for one sendmmsg: each is copied into its own slot of one arena (so the caller may reuse
  * its buffer at once) with its destination. No allocation per datagram.
  * With `checkPhase` (and a module that has the send queue) what is queued also leaves by itself in the check phase
- * of the event-loop turn that queued it, with no call back into JavaScript (native/udp-send-queue.c): the caller
- * flushes only what it queues outside the poll phase (timers, immediates), which would otherwise wait for the next
- * turn. The check phase's send calls and failures are collected with takeCheckPhaseCounts().
+ * of the event-loop turn that queued it, with no call back into JavaScript (native/udp-send-queue.c). What the
+ * caller queues outside the poll phase (a timer) would wait in the poll phase for I/O first: it queues an immediate
+ * then, or flushes. The check phase's send calls and failures are collected with takeCheckPhaseCounts().
  */
 export class SendBatch {
   private readonly mod: UdpBatchModule;
