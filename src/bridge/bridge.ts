@@ -704,7 +704,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   tick(): void {
     const now = Date.now();
     this.clockMs = now;
-    this.udp.syncCounters();
     for (const conference of this.conferences.values()) {
       for (const ep of conference.endpoints.values()) {
         if (!ep.local) continue; // another media worker receives it: consent and REMB are its job
