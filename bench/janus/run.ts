@@ -7,6 +7,8 @@
 // receiving `substream` 2. A receiver's join counts from its click on Join (Tertulia) or its subscribe request
 // (Janus). Every page's getStats is read once a second; --settle seconds after the last join (or at once, when
 // that join took longer) the window of --seconds is measured (window-figures.ts says how each figure is made).
+// Several settles (--settle 30,150) measure several windows of the same meeting: how the cost moves as it goes on
+// (a Node server's first minute carries one-time work, its compilers' and the collection of the joins' garbage).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
 import { writeFileSync } from 'node:fs';
@@ -23,7 +25,8 @@ import { describeLayers, describeTo1280, windowFigures, type PageSamples, type W
 const USAGE = `usage: npm run bench -- janus [options]
   --rounds N               rounds; each runs every scenario on both servers, the order flipping per round (default 2)
   --seconds N              measuring window (default 20)
-  --settle N               seconds from the last join before the window (default 5)
+  --settle N[,N...]        seconds from the last join before the window (default 5); several: a window at each,
+                           in the same meeting (e.g. 30,150: early and steady)
   --scenario NAME          only this scenario (repeatable): 1->6, meeting-3
   --server NAME            only this server (repeatable): tertulia, janus
   --janus-event-loops N    Janus's event_loops (default: its own default, a loop per handle)
@@ -74,6 +77,10 @@ interface RunResult {
   figures: WindowFigures;
   /** Seconds from the last join to the window's end: "never" in time to 1280 means not within this. */
   runSeconds: number;
+  /** The --settle this window was asked at. */
+  settle: number;
+  /** Seconds from the last join to the window's start (later than the settle when the joins took longer). */
+  windowStart: number;
   rssMiB: number;
   load: number[];
 }
@@ -85,12 +92,15 @@ if (v.help) {
 }
 const rounds = Number(v.rounds);
 const seconds = Number(v.seconds);
-const settle = Number(v.settle);
+const settles = v.settle!.split(',').map(Number);
 const eventLoops = Number(v['janus-event-loops']);
 const tertuliaEnv = JSON.parse(v.env!) as Record<string, string>;
 const scenarios = v.scenario?.length ? v.scenario.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}`)) : SCENARIOS;
 const servers = v.server?.length ? v.server.map((n) => SERVERS.find((s) => s === n) ?? fail(`unknown server ${n}`)) : SERVERS;
-if (!(rounds >= 1 && seconds >= 1 && settle >= 0)) fail('--rounds and --seconds must be at least 1, --settle at least 0');
+if (!(rounds >= 1 && seconds >= 1)) fail('--rounds and --seconds must be at least 1');
+if (!settles.every((x, i) => x >= 0 && (i === 0 || x >= settles[i - 1]! + seconds))) {
+  fail(`--settle wants seconds (0 or more), each at least --seconds (${seconds}) after the one before, not ${v.settle}`);
+}
 
 function fail(message: string): never {
   console.error(`${message}\n${USAGE}`);
@@ -191,7 +201,7 @@ async function joinJanus(baseUrl: string, s: Scenario, browsers: Browser[], samp
   return joined;
 }
 
-async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunResult> {
+async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunResult[]> {
   // each server in a session of its own (setsid), as a service runs: the kernel's autogroup scheduling then
   // shares the CPU between it and the benchmark's own process (Playwright, the sampling) as between services,
   // instead of both drawing on one group's share
@@ -204,18 +214,33 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
     // in a meeting everyone's video counts from the last join (there is nothing to receive before)
     const lastJoin = Math.max(...pages.map((p) => p.since));
     if (s.people.every((p) => p.sends)) for (const p of pages) p.since = lastJoin;
-    await sleep(Math.max(0, lastJoin + settle * 1000 - Date.now()));
-    const window = { start: Date.now(), end: 0 };
-    const cpu = { start: pidTreeCpuSeconds(pid), end: 0 };
-    await sleep(seconds * 1000);
-    await sampler.stop();
-    await sampler.sampleAll(); // the window's last sample
-    window.end = Date.now();
-    cpu.end = pidTreeCpuSeconds(pid);
-    const figures = windowFigures(pages, window, cpu);
-    const r: RunResult = { round, scenario: s.name, server: kind, figures, runSeconds: Math.round((window.end - lastJoin) / 1000), rssMiB: rssBytes(pid) / 2 ** 20, load: os.loadavg() };
-    console.log(`  ${summaryLine(r)}`);
-    return r;
+    const out: RunResult[] = [];
+    for (const [i, settle] of settles.entries()) {
+      await sleep(Math.max(0, lastJoin + settle * 1000 - Date.now()));
+      const window = { start: Date.now(), end: 0 };
+      const cpu = { start: pidTreeCpuSeconds(pid), end: 0 };
+      await sleep(seconds * 1000);
+      const last = i === settles.length - 1;
+      if (last) await sampler.stop();
+      await sampler.sampleAll(); // the window's last sample
+      window.end = Date.now();
+      cpu.end = pidTreeCpuSeconds(pid);
+      const figures = windowFigures(pages, window, cpu);
+      const r: RunResult = {
+        round,
+        scenario: s.name,
+        server: kind,
+        figures,
+        runSeconds: Math.round((window.end - lastJoin) / 1000),
+        settle,
+        windowStart: Math.round((window.start - lastJoin) / 1000),
+        rssMiB: rssBytes(pid) / 2 ** 20,
+        load: os.loadavg(),
+      };
+      console.log(`  ${summaryLine(r)}`);
+      out.push(r);
+    }
+    return out;
   } finally {
     await sampler.stop();
     for (const b of browsers) await b.close().catch(() => undefined);
@@ -227,7 +252,7 @@ function summaryLine(r: RunResult): string {
   const f = r.figures;
   const pub = f.senders.map((x) => `${x.name} ${fmt(x.estimateBps / 1e6, 2)} Mbit/s est. [${describeLayers(x.layersKbps)}]${x.limitation !== 'none' ? ` (${x.limitation})` : ''}`).join('; ');
   return (
-    `round ${r.round} ${r.scenario} ${r.server}: ${fmt(f.cpuUsPerPacket)} µs/pkt (${fmt(f.packets / f.windowSeconds, 0)} pkt/s, CPU ${fmt(f.cpuShare * 100, 0)}%), ` +
+    `round ${r.round} ${r.scenario} ${r.server}, from ${r.windowStart} s: ${fmt(f.cpuUsPerPacket)} µs/pkt (${fmt(f.packets / f.windowSeconds, 0)} pkt/s, CPU ${fmt(f.cpuShare * 100, 0)}%), ` +
     `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms (network alone ${fmt(f.jitterBufferMinimumMs, 0)}; audio ${fmt(f.audioJitterBufferMs, 0)} ms, network alone ${fmt(f.audioJitterBufferMinimumMs, 0)}), ` +
     `freezes ${f.freezes} (${fmt(f.freezeSeconds, 1)} s), NACKs ${f.nacks}, lost ${f.lost}; ${pub}; load ${r.load.map((x) => x.toFixed(1)).join(' ')}`
   );
@@ -235,13 +260,14 @@ function summaryLine(r: RunResult): string {
 
 function resultsTable(results: RunResult[]): string {
   return table(
-    ['round', 'scenario', 'server', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms, video / audio (network alone)', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)'],
+    ['round', 'scenario', 'server', 'window from (s after the last join)', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms, video / audio (network alone)', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)'],
     results.map((r) => {
       const f = r.figures;
       return [
         String(r.round),
         r.scenario,
         r.server,
+        String(r.windowStart),
         fmt(f.packets / f.windowSeconds, 0),
         `${fmt(f.cpuShare * 100, 0)}%`,
         fmt(f.cpuUsPerPacket),
@@ -262,17 +288,19 @@ function resultsTable(results: RunResult[]): string {
 function medianTable(results: RunResult[]): string {
   const rows: string[][] = [];
   for (const s of scenarios) {
-    const per = (kind: PageKind) => results.filter((r) => r.scenario === s.name && r.server === kind).map((r) => r.figures.cpuUsPerPacket);
-    const t = per('tertulia');
-    const j = per('janus');
-    if (t.length === 0 || j.length === 0) continue;
-    rows.push([s.name, `${fmt(median(t))} (${t.map((x) => fmt(x, 0)).join(', ')})`, `${fmt(median(j))} (${j.map((x) => fmt(x, 0)).join(', ')})`, `${fmt(median(t) / median(j), 2)}×`]);
+    for (const settle of settles) {
+      const per = (kind: PageKind) => results.filter((r) => r.scenario === s.name && r.server === kind && r.settle === settle).map((r) => r.figures.cpuUsPerPacket);
+      const t = per('tertulia');
+      const j = per('janus');
+      if (t.length === 0 || j.length === 0) continue;
+      rows.push([s.name, String(settle), `${fmt(median(t))} (${t.map((x) => fmt(x, 0)).join(', ')})`, `${fmt(median(j))} (${j.map((x) => fmt(x, 0)).join(', ')})`, `${fmt(median(t) / median(j), 2)}×`]);
+    }
   }
-  return table(['scenario', 'Tertulia µs/pkt, median (each round)', 'Janus µs/pkt, median (each round)', 'Tertulia / Janus'], rows);
+  return table(['scenario', '--settle (s)', 'Tertulia µs/pkt, median (each round)', 'Janus µs/pkt, median (each round)', 'Tertulia / Janus'], rows);
 }
 
 const results: RunResult[] = [];
-console.log(`janus bench: ${os.availableParallelism()} × ${os.cpus()[0]?.model ?? '?'}; ${rounds} round(s), ${settle} s settle + ${seconds} s window; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+console.log(`janus bench: ${os.availableParallelism()} × ${os.cpus()[0]?.model ?? '?'}; ${rounds} round(s), ${settles.join(', ')} s settle + ${seconds} s window; load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 for (let round = 1; round <= rounds; round++) {
   const order = round % 2 === 1 ? servers : [...servers].reverse();
   for (const s of scenarios) {
@@ -280,7 +308,7 @@ for (let round = 1; round <= rounds; round++) {
       // once more after a failure (on a loaded machine a page may not load in time); a second failure is reported
       for (let attempt = 1; attempt <= 2; attempt++) {
         try {
-          results.push(await runOnce(round, s, kind));
+          results.push(...(await runOnce(round, s, kind)));
           break;
         } catch (e) {
           console.error(`  round ${round} ${s.name} ${kind}: attempt ${attempt} failed: ${(e as Error).stack ?? e}`);
