@@ -24,11 +24,15 @@
 //       reads E|index from the packet, checks the tag and, with E=1, decrypts buf[8..) in place: the RTCP
 //       length, or -1 (authentication failure, too short, bad arguments). Replay checks are the caller's.
 // A context is freed when JavaScript drops it (its finalizer); contexts are not shared between threads.
+// HMAC-SHA1 is made here from SHA-1 states keyed once per context (RFC 2104: the inner and outer pads' blocks are
+// hashed when the context is made, each tag then starts from copies of them): OpenSSL's EVP_MAC does the same, but
+// through its provider layer (per tag: a parameter looked up by name, the digest contexts duplicated on the heap).
+// SHA1_* are deprecated in OpenSSL 3, not removed: every Node exports them (bundled OpenSSL), as libcrypto 3 does.
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <node_api.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/params.h>
+#include <openssl/sha.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +46,9 @@ typedef struct {
   EVP_CIPHER_CTX* cipher;
   /** GCM only: the decrypting context (AES-CM's keystream is the same both ways). */
   EVP_CIPHER_CTX* decipher;
-  EVP_MAC* mac;
-  EVP_MAC_CTX* hmac;
+  /** AES-CM only: SHA-1 after the auth key's inner pad block, and after its outer pad block (HMAC's two starts). */
+  SHA_CTX inner;
+  SHA_CTX outer;
   uint8_t salt[14];
 } SrtpCtx;
 
@@ -51,9 +56,7 @@ static void free_ctx(SrtpCtx* c) {
   if (c == NULL) return;
   if (c->cipher != NULL) EVP_CIPHER_CTX_free(c->cipher);
   if (c->decipher != NULL) EVP_CIPHER_CTX_free(c->decipher);
-  if (c->hmac != NULL) EVP_MAC_CTX_free(c->hmac);
-  if (c->mac != NULL) EVP_MAC_free(c->mac);
-  memset(c->salt, 0, sizeof c->salt);
+  OPENSSL_cleanse(c, sizeof *c);  // the keyed SHA-1 states and the salt
   free(c);
 }
 
@@ -90,12 +93,17 @@ static napi_value CreateCm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   memcpy(c->salt, salt, 14);
-  char sha1[] = "SHA1";
-  OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, sha1, 0), OSSL_PARAM_construct_end()};
-  if ((c->cipher = EVP_CIPHER_CTX_new()) == NULL ||
-      EVP_EncryptInit_ex(c->cipher, EVP_aes_128_ctr(), NULL, key, NULL) != 1 ||
-      (c->mac = EVP_MAC_fetch(NULL, "HMAC", NULL)) == NULL || (c->hmac = EVP_MAC_CTX_new(c->mac)) == NULL ||
-      EVP_MAC_init(c->hmac, auth, 20, params) != 1) {
+  // the key (20 bytes) zero-padded to SHA-1's block, XORed with each pad
+  uint8_t pad[SHA_CBLOCK];
+  int keyed = 1;
+  for (int k = 0; k < 2; k++) {
+    SHA_CTX* h = k == 0 ? &c->inner : &c->outer;
+    memset(pad, k == 0 ? 0x36 : 0x5c, sizeof pad);
+    for (size_t i = 0; i < al; i++) pad[i] ^= auth[i];
+    keyed = keyed && SHA1_Init(h) == 1 && SHA1_Update(h, pad, sizeof pad) == 1;
+  }
+  OPENSSL_cleanse(pad, sizeof pad);
+  if (!keyed || (c->cipher = EVP_CIPHER_CTX_new()) == NULL || EVP_EncryptInit_ex(c->cipher, EVP_aes_128_ctr(), NULL, key, NULL) != 1) {
     free_ctx(c);
     napi_throw_error(env, NULL, "OpenSSL could not make the AES-CM/HMAC-SHA1 contexts");
     return NULL;
@@ -175,19 +183,18 @@ static int cm_xor(SrtpCtx* c, uint8_t* p, int hl, int end, uint32_t roc) {
   return cm_xor_iv(c, p, hl, end, iv);
 }
 
-/** HMAC-SHA1(p[0..end) || extra[0..el)) into tag (20 bytes). */
-static int cm_tag(SrtpCtx* c, const uint8_t* p, int end, const uint8_t* extra, size_t el, uint8_t tag[EVP_MAX_MD_SIZE]) {
-  size_t tl = 0;
-  if (EVP_MAC_init(c->hmac, NULL, 0, NULL) != 1 || EVP_MAC_update(c->hmac, p, (size_t)end) != 1 ||
-      (el > 0 && EVP_MAC_update(c->hmac, extra, el) != 1) || EVP_MAC_final(c->hmac, tag, &tl, EVP_MAX_MD_SIZE) != 1 ||
-      tl < CM_TAG)
-    return -1;
-  return 0;
+/** HMAC-SHA1(p[0..end) || extra[0..el)) into tag (20 bytes): SHA1(outer pad || SHA1(inner pad || message)). */
+static int cm_tag(const SrtpCtx* c, const uint8_t* p, int end, const uint8_t* extra, size_t el, uint8_t tag[SHA_DIGEST_LENGTH]) {
+  SHA_CTX h = c->inner;
+  uint8_t inner[SHA_DIGEST_LENGTH];
+  if (SHA1_Update(&h, p, (size_t)end) != 1 || (el > 0 && SHA1_Update(&h, extra, el) != 1) || SHA1_Final(inner, &h) != 1) return -1;
+  h = c->outer;
+  return SHA1_Update(&h, inner, sizeof inner) == 1 && SHA1_Final(tag, &h) == 1 ? 0 : -1;
 }
 
 /** AES-CM: payload XOR keystream, then tag = HMAC-SHA1(packet || ROC)[0..10) after it. */
 static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
-  uint8_t tag[EVP_MAX_MD_SIZE];
+  uint8_t tag[SHA_DIGEST_LENGTH];
   uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
   if (cm_xor(c, p, hl, len, roc) != 0 || cm_tag(c, p, len, rocBytes, 4, tag) != 0) return -1;
   memcpy(p + len, tag, CM_TAG);
@@ -196,7 +203,7 @@ static int protect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
 
 static int unprotect_cm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) {
   int end = len - CM_TAG;
-  uint8_t tag[EVP_MAX_MD_SIZE];
+  uint8_t tag[SHA_DIGEST_LENGTH];
   uint8_t rocBytes[4] = {roc >> 24, roc >> 16, roc >> 8, roc};
   if (end < hl || cm_tag(c, p, end, rocBytes, 4, tag) != 0 || CRYPTO_memcmp(tag, p + end, CM_TAG) != 0) return -1;
   return cm_xor(c, p, hl, end, roc) == 0 ? end : -1;
@@ -301,7 +308,7 @@ static uint32_t get_u32(const uint8_t* o) {
 
 /** AES-CM: buf[8..len) XOR keystream, then E|index, then HMAC-SHA1(buf[0..len+4))[0..10). */
 static int protect_rtcp_cm(SrtpCtx* c, uint8_t* p, int len, uint32_t index) {
-  uint8_t iv[16], tag[EVP_MAX_MD_SIZE];
+  uint8_t iv[16], tag[SHA_DIGEST_LENGTH];
   rtcp_cm_iv(c, p, index, iv);
   if (cm_xor_iv(c, p, 8, len, iv) != 0) return -1;
   put_u32(p + len, 0x80000000u | index);
@@ -312,7 +319,7 @@ static int protect_rtcp_cm(SrtpCtx* c, uint8_t* p, int len, uint32_t index) {
 
 static int unprotect_rtcp_cm(SrtpCtx* c, uint8_t* p, int len) {
   int tagAt = len - CM_TAG, end = tagAt - 4;
-  uint8_t iv[16], tag[EVP_MAX_MD_SIZE];
+  uint8_t iv[16], tag[SHA_DIGEST_LENGTH];
   if (end < 8 || cm_tag(c, p, tagAt, NULL, 0, tag) != 0 || CRYPTO_memcmp(tag, p + tagAt, CM_TAG) != 0) return -1;
   uint32_t eIndex = get_u32(p + end);
   if ((eIndex & 0x80000000u) == 0) return end;  // authenticated, not encrypted
