@@ -418,9 +418,9 @@ export class UdpTransport {
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
     this.flush();
-    // the send queue stops before its socket closes
-    this.batch?.close();
+    // the check phase's last counts, then the send queue stops (before its socket closes)
     this.syncCounters();
+    this.batch?.close();
     this.closed = true;
     this.dtlsTurns.stop();
     for (const close of [...this.connected]) close();
