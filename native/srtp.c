@@ -1,6 +1,7 @@
 // Tertulia's optional native SRTP crypto (Node-API): the cipher and authentication work of protecting one RTP
-// packet, done once per receiver of every packet the bridge forwards, and of unprotecting one as it arrives. src/bridge/packet/srtp.ts keeps the SRTP
-// logic (key derivation, rollover counters, replay windows, header parsing, RTCP) and, without this module, does
+// packet, done once per receiver of every packet the bridge forwards, and of unprotecting one as it arrives. Each context also keeps its streams' rollover
+// counters and replay windows (srtp-streams.c): one call per packet. src/bridge/packet/srtp.ts keeps the rest of
+// the SRTP logic (key derivation, SRTCP indexes) and, without this module, all of it and
 // the crypto itself through Node's crypto API, which costs two Node objects and their buffers per packet: most
 // of the bridge's CPU per forwarded packet (docs/BENCHMARKS.md). Here the same OpenSSL that Node carries (its
 // exported libcrypto, through Node's own headers: nothing else to install) does it in place, with contexts made
@@ -9,20 +10,23 @@
 //
 //   createCm(rtpKey16, rtpSalt14, rtpAuthKey20) -> ctx   AES_CM_128_HMAC_SHA1_80 (RFC 3711)
 //   createGcm(rtpKey16|32, rtpSalt12) -> ctx             AEAD_AES_128_GCM / AEAD_AES_256_GCM (RFC 7714)
-//   protectRtp(ctx, buf, headerLength, len, roc) -> n
-//       encrypts buf[headerLength..len) in place and writes the tag at buf[len..): the new length, or -1 (bad
-//       arguments, no room for the tag, a crypto failure). The SSRC and sequence number are read from the
-//       header; the rollover counter is the caller's.
-//   unprotectRtp(ctx, buf, headerLength, len, roc) -> n
+//   protectRtp(ctx, buf, len) -> n
+//       encrypts the RTP packet buf[0..len)'s payload in place and writes the tag at buf[len..): the new length,
+//       or -1 (not RTP, no room for the tag, a ROC that would go below 0, a crypto failure). The rollover counter
+//       is the context's for the packet's SSRC (RFC 3711 §3.3.1); a packet sent again gets the ROC it had.
+//   unprotectRtp(ctx, buf, len) -> n
 //       checks the tag at the end of buf[0..len) and decrypts the payload in place: the plaintext length, or -1
-//       (authentication failure, bad arguments). Replay checks are the caller's.
+//       (authentication failure, a replay or a packet older than the 64-packet window, not RTP).
+//   rtpRoc(ctx, ssrc, sending) -> roc                    the ROC of ssrc's stream sent or received, -1: none yet
+//   forgetSsrc(ctx, ssrc)                                drops ssrc's streams (a source that went away)
 //   protectRtcp(ctx, buf, len, index) -> n                (a context made with the RTCP session keys)
 //       encrypts the compound RTCP packet's buf[8..len) in place with SRTCP index `index` (31 bits, E=1) and
 //       appends E|index and the tag (AES-CM: E|index then the 10-byte tag, RFC 3711 §3.4; GCM: the 16-byte tag
 //       then E|index, RFC 7714 §9): the new length, or -1 (bad arguments, no room, a crypto failure).
 //   unprotectRtcp(ctx, buf, len) -> n
 //       reads E|index from the packet, checks the tag and, with E=1, decrypts buf[8..) in place: the RTCP
-//       length, or -1 (authentication failure, too short, bad arguments). Replay checks are the caller's.
+//       length, or -1 (authentication failure, a replay or an index older than the 64-packet window, too short,
+//       bad arguments). The replay windows are the context's, per sender SSRC.
 // A context is freed when JavaScript drops it (its finalizer); contexts are not shared between threads.
 // HMAC-SHA1 is made here from SHA-1 states keyed once per context (RFC 2104: the inner and outer pads' blocks are
 // hashed when the context is made, each tag then starts from copies of them): OpenSSL's EVP_MAC does the same, but
@@ -33,10 +37,12 @@
 #include <openssl/evp.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "napi-typed.h"
+#include "srtp-streams.h"
 
 #define CM_TAG 10
 #define GCM_TAG 16
@@ -50,12 +56,17 @@ typedef struct {
   SHA_CTX inner;
   SHA_CTX outer;
   uint8_t salt[14];
+  /** The streams this context protected (RTP) and unprotected (RTP, or SRTCP with the RTCP keys). */
+  SrtpStreams sent;
+  SrtpStreams received;
 } SrtpCtx;
 
 static void free_ctx(SrtpCtx* c) {
   if (c == NULL) return;
   if (c->cipher != NULL) EVP_CIPHER_CTX_free(c->cipher);
   if (c->decipher != NULL) EVP_CIPHER_CTX_free(c->decipher);
+  srtp_streams_free(&c->sent);
+  srtp_streams_free(&c->received);
   OPENSSL_cleanse(c, sizeof *c);  // the keyed SHA-1 states and the salt
   free(c);
 }
@@ -137,6 +148,17 @@ static napi_value CreateGcm(napi_env env, napi_callback_info info) {
     return NULL;
   }
   return wrap(env, c);
+}
+
+static void put_u32(uint8_t* o, uint32_t v) {
+  o[0] = v >> 24;
+  o[1] = v >> 16;
+  o[2] = v >> 8;
+  o[3] = v;
+}
+
+static uint32_t get_u32(const uint8_t* o) {
+  return ((uint32_t)o[0] << 24) | ((uint32_t)o[1] << 16) | ((uint32_t)o[2] << 8) | o[3];
 }
 
 static napi_value int_value(napi_env env, int32_t v) {
@@ -242,44 +264,123 @@ static int unprotect_gcm(SrtpCtx* c, uint8_t* p, int hl, int len, uint32_t roc) 
   return EVP_DecryptFinal_ex(c->decipher, tail, &outl) == 1 ? end : -1;  // 0: the tag does not match
 }
 
-/** Parses (ctx, buf, headerLength, len, roc); NULL after throwing a TypeError. */
-static SrtpCtx* packet_args(napi_env env, napi_callback_info info, const char* usage, uint8_t** buf, size_t* cap, int32_t* hl,
-                            int32_t* len, uint32_t* roc) {
-  size_t argc = 5;
-  napi_value a[5];
+/** The context and the packet of a (ctx, buf, len) call; NULL after throwing `usage`. */
+static SrtpCtx* packet_args(napi_env env, napi_callback_info info, const char* usage, uint8_t** buf, size_t* cap, int32_t* len) {
+  size_t argc = 3;
+  napi_value a[3];
   void* data = NULL;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 ||
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 3 ||
       napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
-      !typed(env, a[1], napi_uint8_array, (void**)buf, cap) || napi_get_value_int32(env, a[2], hl) != napi_ok ||
-      napi_get_value_int32(env, a[3], len) != napi_ok || napi_get_value_uint32(env, a[4], roc) != napi_ok) {
+      !typed(env, a[1], napi_uint8_array, (void**)buf, cap) || napi_get_value_int32(env, a[2], len) != napi_ok) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
   return data;
 }
 
+/** An RTP header's length in p[0..len) (version 2, CSRCs, the extension), or -1 when it does not fit. */
+static int rtp_header_length(const uint8_t* p, int len) {
+  if (len < 12 || (p[0] & 0xc0) != 0x80) return -1;
+  int hl = 12 + 4 * (p[0] & 0x0f);
+  if (p[0] & 0x10) {
+    if (hl + 4 > len) return -1;
+    hl += 4 + 4 * (((int)p[hl + 2] << 8) | p[hl + 3]);
+  }
+  return hl <= len ? hl : -1;
+}
+
+/** Protects one RTP packet with its stream's ROC (RFC 3711 §3.3.1, the sender's side). */
+static int protect_rtp(SrtpCtx* c, uint8_t* p, int len, size_t cap) {
+  if (len < 0 || (size_t)len + (c->gcm ? GCM_TAG : CM_TAG) > cap) return -1;
+  int hl = rtp_header_length(p, len);
+  if (hl < 0) return -1;
+  uint32_t ssrc = get_u32(p + 8);
+  uint16_t seq = ((uint16_t)p[2] << 8) | p[3];
+  SrtpStream* s = srtp_stream_find(&c->sent, ssrc);
+  int64_t roc = srtp_estimate_roc(s, seq);
+  if (roc < 0 || (s == NULL && (s = srtp_stream_get(&c->sent, ssrc, 0)) == NULL)) return -1;
+  uint64_t index = ((uint64_t)roc << 16) | seq;
+  // a packet sent again (a retransmission) keeps the ROC it had and moves nothing
+  if (!s->init || index > s->highest) {
+    s->init = 1;
+    s->sl = seq;
+    s->roc = (uint32_t)roc;
+    s->highest = index;
+  }
+  return c->gcm ? protect_gcm(c, p, hl, len, (uint32_t)roc) : protect_cm(c, p, hl, len, (uint32_t)roc);
+}
+
+/** Unprotects one SRTP packet: its stream's ROC guess, the replay window, the tag, then the window moves. */
+static int unprotect_rtp(SrtpCtx* c, uint8_t* p, int len, size_t cap) {
+  if (len < 0 || (size_t)len > cap) return -1;
+  int end = len - (c->gcm ? GCM_TAG : CM_TAG);
+  int hl = rtp_header_length(p, end);
+  if (hl < 0) return -1;
+  uint32_t ssrc = get_u32(p + 8);
+  uint16_t seq = ((uint16_t)p[2] << 8) | p[3];
+  SrtpStream* s = srtp_stream_find(&c->received, ssrc);
+  int64_t roc = srtp_estimate_roc(s, seq);
+  if (roc < 0) return -1;
+  uint64_t index = ((uint64_t)roc << 16) | seq;
+  if (!srtp_replay_ok(s, index)) return -1;
+  int n = c->gcm ? unprotect_gcm(c, p, hl, len, (uint32_t)roc) : unprotect_cm(c, p, hl, len, (uint32_t)roc);
+  if (n != end || (s == NULL && (s = srtp_stream_get(&c->received, ssrc, 1)) == NULL)) return -1;
+  if (!s->init || index > s->highest) {
+    s->sl = seq;
+    s->roc = (uint32_t)roc;
+  }
+  srtp_replay_commit(s, index);
+  return end;
+}
+
 static napi_value ProtectRtp(napi_env env, napi_callback_info info) {
   uint8_t* buf = NULL;
   size_t cap = 0;
-  int32_t hl = 0, len = 0;
-  uint32_t roc = 0;
-  SrtpCtx* c = packet_args(env, info, "protectRtp(ctx, buf: Uint8Array, headerLength: number, len: number, roc: number)",
-                           &buf, &cap, &hl, &len, &roc);
-  if (c == NULL) return NULL;
-  if (hl < 12 || len < hl || (size_t)len + (c->gcm ? GCM_TAG : CM_TAG) > cap) return int_value(env, -1);
-  return int_value(env, c->gcm ? protect_gcm(c, buf, hl, len, roc) : protect_cm(c, buf, hl, len, roc));
+  int32_t len = 0;
+  SrtpCtx* c = packet_args(env, info, "protectRtp(ctx, buf: Uint8Array, len: number)", &buf, &cap, &len);
+  return c == NULL ? NULL : int_value(env, protect_rtp(c, buf, len, cap));
 }
 
 static napi_value UnprotectRtp(napi_env env, napi_callback_info info) {
   uint8_t* buf = NULL;
   size_t cap = 0;
-  int32_t hl = 0, len = 0;
-  uint32_t roc = 0;
-  SrtpCtx* c = packet_args(env, info, "unprotectRtp(ctx, buf: Uint8Array, headerLength: number, len: number, roc: number)",
-                           &buf, &cap, &hl, &len, &roc);
+  int32_t len = 0;
+  SrtpCtx* c = packet_args(env, info, "unprotectRtp(ctx, buf: Uint8Array, len: number)", &buf, &cap, &len);
+  return c == NULL ? NULL : int_value(env, unprotect_rtp(c, buf, len, cap));
+}
+
+/** The context and an SSRC of a (ctx, ssrc[, flag]) call; NULL after throwing `usage`. */
+static SrtpCtx* ssrc_args(napi_env env, napi_callback_info info, const char* usage, uint32_t* ssrc, bool* flag) {
+  size_t argc = 3;
+  napi_value a[3];
+  void* data = NULL;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL || napi_get_value_uint32(env, a[1], ssrc) != napi_ok ||
+      (flag != NULL && (argc < 3 || napi_get_value_bool(env, a[2], flag) != napi_ok))) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  return data;
+}
+
+static napi_value RtpRoc(napi_env env, napi_callback_info info) {
+  uint32_t ssrc = 0;
+  bool sending = false;
+  SrtpCtx* c = ssrc_args(env, info, "rtpRoc(ctx, ssrc: number, sending: boolean)", &ssrc, &sending);
   if (c == NULL) return NULL;
-  if (hl < 12 || len < hl || (size_t)len > cap) return int_value(env, -1);
-  return int_value(env, c->gcm ? unprotect_gcm(c, buf, hl, len, roc) : unprotect_cm(c, buf, hl, len, roc));
+  const SrtpStream* s = srtp_stream_find(sending ? &c->sent : &c->received, ssrc);
+  napi_value v;
+  if (napi_create_double(env, s != NULL && s->init ? (double)s->roc : -1, &v) != napi_ok) return NULL;
+  return v;
+}
+
+static napi_value ForgetSsrc(napi_env env, napi_callback_info info) {
+  uint32_t ssrc = 0;
+  SrtpCtx* c = ssrc_args(env, info, "forgetSsrc(ctx, ssrc: number)", &ssrc, NULL);
+  if (c == NULL) return NULL;
+  srtp_stream_forget(&c->sent, ssrc);
+  srtp_stream_forget(&c->received, ssrc);
+  return NULL;
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -293,17 +394,6 @@ static void rtcp_cm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t index, uint8
 /** SRTCP's AES-GCM IV: salt ^ (0 0 SSRC 0 0 index) (RFC 7714 §9.1). */
 static void rtcp_gcm_iv(const SrtpCtx* c, const uint8_t* p, uint32_t index, uint8_t iv[12]) {
   salted_iv(c, p + 4, index >> 16, index & 0xffff, 1, iv);
-}
-
-static void put_u32(uint8_t* o, uint32_t v) {
-  o[0] = v >> 24;
-  o[1] = v >> 16;
-  o[2] = v >> 8;
-  o[3] = v;
-}
-
-static uint32_t get_u32(const uint8_t* o) {
-  return ((uint32_t)o[0] << 24) | ((uint32_t)o[1] << 16) | ((uint32_t)o[2] << 8) | o[3];
 }
 
 /** AES-CM: buf[8..len) XOR keystream, then E|index, then HMAC-SHA1(buf[0..len+4))[0..10). */
@@ -383,21 +473,27 @@ static napi_value ProtectRtcp(napi_env env, napi_callback_info info) {
   return int_value(env, c->gcm ? protect_rtcp_gcm(c, buf, len, index) : protect_rtcp_cm(c, buf, len, index));
 }
 
+/** Unprotects one SRTCP packet: the sender's replay window, the tag, then the window moves. */
+static int unprotect_rtcp(SrtpCtx* c, uint8_t* p, int len, size_t cap) {
+  if (len < 0 || (size_t)len > cap) return -1;
+  int end = len - (c->gcm ? GCM_TAG : CM_TAG) - 4;
+  if (end < 8 || (p[0] & 0xc0) != 0x80) return -1;
+  uint32_t ssrc = get_u32(p + 4);
+  uint32_t index = get_u32(p + (c->gcm ? len - 4 : end)) & 0x7fffffffu;
+  SrtpStream* s = srtp_stream_find(&c->received, ssrc);
+  if (!srtp_replay_ok(s, index)) return -1;
+  int n = c->gcm ? unprotect_rtcp_gcm(c, p, len) : unprotect_rtcp_cm(c, p, len);
+  if (n != end || (s == NULL && (s = srtp_stream_get(&c->received, ssrc, 1)) == NULL)) return -1;
+  srtp_replay_commit(s, index);
+  return end;
+}
+
 static napi_value UnprotectRtcp(napi_env env, napi_callback_info info) {
-  size_t argc = 3, cap = 0;
-  napi_value a[3];
-  void* data = NULL;
   uint8_t* buf = NULL;
+  size_t cap = 0;
   int32_t len = 0;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 3 ||
-      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL ||
-      !typed(env, a[1], napi_uint8_array, (void**)&buf, &cap) || napi_get_value_int32(env, a[2], &len) != napi_ok) {
-    napi_throw_type_error(env, NULL, "unprotectRtcp(ctx, buf: Uint8Array, len: number)");
-    return NULL;
-  }
-  SrtpCtx* c = data;
-  if (len < 8 + (c->gcm ? GCM_TAG : CM_TAG) + 4 || (size_t)len > cap) return int_value(env, -1);
-  return int_value(env, c->gcm ? unprotect_rtcp_gcm(c, buf, len) : unprotect_rtcp_cm(c, buf, len));
+  SrtpCtx* c = packet_args(env, info, "unprotectRtcp(ctx, buf: Uint8Array, len: number)", &buf, &cap, &len);
+  return c == NULL ? NULL : int_value(env, unprotect_rtcp(c, buf, len, cap));
 }
 
 NAPI_MODULE_INIT() {
@@ -408,6 +504,8 @@ NAPI_MODULE_INIT() {
       {"unprotectRtp", NULL, UnprotectRtp, NULL, NULL, NULL, napi_default, NULL},
       {"protectRtcp", NULL, ProtectRtcp, NULL, NULL, NULL, napi_default, NULL},
       {"unprotectRtcp", NULL, UnprotectRtcp, NULL, NULL, NULL, napi_default, NULL},
+      {"rtpRoc", NULL, RtpRoc, NULL, NULL, NULL, napi_default, NULL},
+      {"forgetSsrc", NULL, ForgetSsrc, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

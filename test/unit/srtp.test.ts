@@ -346,6 +346,55 @@ for (const profile of PROFILES) for (const path of PROTECT_PATHS) {
     }
   });
 
+  test(`${profile} (protect in ${path.name}): streams of a thousand SSRCs kept apart, half of them forgotten`, () => {
+    const [tx, rx] = pair(profile, path.native);
+    // consecutive SSRCs, SSRCs that differ only in their high bits, random ones: the native table's hash must spread
+    // them all, grow, and delete from its runs (with a thousand streams, runs cross the table's end too)
+    const { r } = randomKeys(16, 14, 11);
+    const ssrcs = Array.from({ length: 1000 }, (_, i) =>
+      i < 300 ? 5000 + i : i < 600 ? ((i - 299) << 20) >>> 0 : (r.int(0x10000) * 0x10000 + r.int(0x10000)) >>> 0,
+    );
+    const wires: Buffer[] = [];
+    for (const [i, ssrc] of ssrcs.entries()) {
+      // every stream past a wrap (ROC 1), the first packet after it kept
+      for (const seq of [65535, 0]) {
+        const o = Buffer.alloc(64);
+        const n = tx.protectRtp(rtpPacket(seq, ssrc, 8 + (i % 5)), 20 + (i % 5), o);
+        assert.equal(rx.unprotectRtp(Buffer.from(o.subarray(0, n)), n), 20 + (i % 5), `ssrc ${ssrc} seq ${seq}`);
+        if (seq === 0) wires.push(o.subarray(0, n));
+      }
+    }
+    for (const [i, ssrc] of ssrcs.entries()) if (i % 2 === 1) {
+      tx.forgetSsrc(ssrc);
+      rx.forgetSsrc(ssrc);
+    }
+    for (const [i, ssrc] of ssrcs.entries()) {
+      const kept = i % 2 === 0;
+      assert.equal(tx.sendRoc(ssrc), kept ? 1 : -1, `sender's ROC of ${ssrc}`);
+      assert.equal(rx.receiveRoc(ssrc), kept ? 1 : -1, `receiver's ROC of ${ssrc}`);
+      const replay = rx.unprotectRtp(Buffer.from(wires[i]), wires[i].length);
+      assert.equal(replay, -1, kept ? `${ssrc} kept: the replay is refused` : `${ssrc} forgotten: ROC 0 is guessed, the old packet's tag (ROC 1) fails`);
+      // the next packet: ROC 1 on a kept stream, 0 on one that starts again, on both sides
+      const o = Buffer.alloc(64);
+      const n = tx.protectRtp(rtpPacket(1, ssrc, 8), 20, o);
+      assert.equal(rx.unprotectRtp(o, n), 20, `next packet of ${ssrc}`);
+      assert.equal(tx.sendRoc(ssrc), kept ? 1 : 0);
+    }
+  });
+
+  test(`${profile} (protect in ${path.name}): a stream sent keeps its ROC however many other streams are sent`, () => {
+    const [tx] = pair(profile, path.native);
+    const o = Buffer.alloc(64);
+    for (const seq of [65535, 0]) tx.protectRtp(rtpPacket(seq, 42, 8), 20, o);
+    const before = Buffer.from(o.subarray(0, tx.protectRtp(rtpPacket(1, 42, 8), 20, o)));
+    // more streams than a receiving table holds (whose windows would start again): a ROC going back to 0 would
+    // protect a new packet with a keystream (GCM: a nonce) already used
+    for (let k = 0; k <= 65536; k++) tx.protectRtp(rtpPacket(7, 100000 + k, 0), 12, o);
+    assert.equal(tx.sendRoc(42), 1);
+    const again = tx.protectRtp(rtpPacket(1, 42, 8), 20, o);
+    assert.deepEqual(o.subarray(0, again), before, 'a retransmission is protected with the ROC it had');
+  });
+
 }
 
 for (const profile of PROFILES) for (const path of PROTECT_PATHS) {

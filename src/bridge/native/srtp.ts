@@ -1,6 +1,7 @@
 // The bridge's optional native SRTP crypto (native/srtp.c, built by scripts/build-native.sh with the OpenSSL
 // inside Node). SrtpSession (packet/srtp.ts) uses it for the cipher and tag of RTP (protect, the per-receiver
-// work of every forwarded packet, and unprotect) and of SRTCP (every RTCP packet sent and received); without it,
+// work of every forwarded packet, and unprotect) and of SRTCP (every RTCP packet sent and received), with the
+// streams' rollover counters and replay windows (one call per packet); without it,
 // or with TERTULIA_NATIVE_SRTP=0 in the environment, Node's crypto API does that work.
 import { createRequire } from 'node:module';
 
@@ -10,17 +11,30 @@ export type NativeSrtpContext = { readonly __brand: 'NativeSrtpContext' };
 export interface SrtpNativeModule {
   createCm(rtpKey: Uint8Array, rtpSalt: Uint8Array, rtpAuthKey: Uint8Array): NativeSrtpContext;
   createGcm(rtpKey: Uint8Array, rtpSalt: Uint8Array): NativeSrtpContext;
-  /** Encrypts buf[headerLength..len) in place and appends the tag: the new length, or -1. */
-  protectRtp(ctx: NativeSrtpContext, buf: Uint8Array, headerLength: number, len: number, roc: number): number;
-  /** Checks the tag at the end of buf[0..len) and decrypts in place: the plaintext length, or -1. */
-  unprotectRtp(ctx: NativeSrtpContext, buf: Uint8Array, headerLength: number, len: number, roc: number): number;
+  /**
+   * Encrypts the RTP packet buf[0..len)'s payload in place and appends the tag (the ROC is the context's for its
+   * SSRC): the new length, or -1 (not RTP, no room, a ROC below 0).
+   */
+  protectRtp(ctx: NativeSrtpContext, buf: Uint8Array, len: number): number;
+  /**
+   * Checks the tag at the end of buf[0..len) and decrypts in place (the ROC guess and the 64-packet replay window
+   * are the context's for its SSRC): the plaintext length, or -1 (a bad tag, a replay, too old, not RTP).
+   */
+  unprotectRtp(ctx: NativeSrtpContext, buf: Uint8Array, len: number): number;
   /**
    * With a context of the RTCP keys: encrypts buf[8..len) in place with SRTCP index `index` (31 bits, E=1) and
    * appends E|index and the tag (GCM: the tag, then E|index): the new length, or -1.
    */
   protectRtcp(ctx: NativeSrtpContext, buf: Uint8Array, len: number, index: number): number;
-  /** Checks the tag of the SRTCP packet buf[0..len) and, if E=1, decrypts in place: the RTCP length, or -1. */
+  /**
+   * Checks the tag of the SRTCP packet buf[0..len) and, if E=1, decrypts in place (the replay window is the
+   * context's for its sender SSRC): the RTCP length, or -1.
+   */
   unprotectRtcp(ctx: NativeSrtpContext, buf: Uint8Array, len: number): number;
+  /** The rollover counter of ssrc's RTP stream, sent (`sending`) or received, or -1 when it has none yet. */
+  rtpRoc(ctx: NativeSrtpContext, ssrc: number, sending: boolean): number;
+  /** Drops ssrc's stream states (sent and received). */
+  forgetSsrc(ctx: NativeSrtpContext, ssrc: number): void;
 }
 
 let loaded: SrtpNativeModule | null | undefined;

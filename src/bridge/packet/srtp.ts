@@ -3,8 +3,9 @@
  *
  * One SrtpSession holds one direction's master key (DTLS-SRTP gives a client-write and a server-write key:
  * the bridge uses one session to unprotect what a browser sends and another to protect what it sends to
- * that browser). Per-SSRC state (ROC / highest index / replay window) lives in Maps of small objects created
- * once per SSRC; nothing else is allocated per packet except what Node's crypto API forces:
+ * that browser). With the native module (below) each of its contexts keeps its per-SSRC state (ROC, highest index,
+ * replay window: native/srtp-streams.c) and a packet is one call. Without it that state lives here in Maps of small
+ * objects created once per SSRC; nothing else is allocated per packet except what Node's crypto API forces:
  *  - AES-CM: the keystream comes from one reused AES-ECB cipher fed with counter blocks built in a
  *    preallocated buffer (`update` returns a fresh Buffer, unavoidable in Node). The keystream depends only
  *    on the key, SSRC and index, so for RTP it is made ahead for the next packets of each stream, about
@@ -17,8 +18,8 @@
  * That cost is why RTP's protect (done once per receiver of every forwarded packet) and unprotect, and SRTCP's
  * (every RTCP packet: the transport-cc feedback the bridge sends, the reports and feedback it receives), hand
  * their cipher and tag to the optional native module (native/srtp.c: the OpenSSL inside Node, with contexts made
- * once per session key, one for RTP's keys and one for RTCP's) when it is built. The SRTP logic (rollover
- * counters, SRTCP indexes, replay windows, header lengths) stays here for both paths.
+ * once per session key, one for RTP's keys and one for RTCP's) when it is built, with their rollover counters and
+ * replay windows. Key derivation and the SRTCP index sent stay here for both paths.
  *
  * All protect/unprotect methods return -1 on malformed input, authentication failure or replay, and never throw.
  */
@@ -309,17 +310,21 @@ export class SrtpSession {
 
   /** Rollover counter the sender side currently has for ssrc (-1 if unknown). */
   sendRoc(ssrc: number): number {
+    if (this.nativeRtp !== null) return this.nativeModule!.rtpRoc(this.nativeRtp, ssrc >>> 0, true);
     const st = this.txRtp.get(ssrc >>> 0);
     return st && st.init ? st.roc : -1;
   }
   /** Rollover counter the receiver side currently has for ssrc (-1 if unknown). */
   receiveRoc(ssrc: number): number {
+    if (this.nativeRtp !== null) return this.nativeModule!.rtpRoc(this.nativeRtp, ssrc >>> 0, false);
     const st = this.rxRtp.get(ssrc >>> 0);
     return st && st.init ? st.roc : -1;
   }
   /** Drops the per-SSRC state of a source that went away. */
   forgetSsrc(ssrc: number): void {
     ssrc >>>= 0;
+    if (this.nativeRtp !== null) this.nativeModule!.forgetSsrc(this.nativeRtp, ssrc);
+    if (this.nativeRtcp !== null) this.nativeModule!.forgetSsrc(this.nativeRtcp, ssrc);
     this.txRtp.delete(ssrc);
     this.rxRtp.delete(ssrc);
     this.rxRtcp.delete(ssrc);
@@ -460,6 +465,15 @@ export class SrtpSession {
    */
   protectRtp(src: Buffer, len: number, out: Buffer): number {
     if (!validLen(src, len)) return -1;
+    const native = this.nativeRtp;
+    if (native !== null) {
+      // the module checks the header and the room, keeps the stream's ROC and protects in place
+      if (out !== src) {
+        if (out.length < len + this.rtpOverhead) return -1;
+        src.copy(out, 0, 0, len);
+      }
+      return this.nativeModule!.protectRtp(native, out, len);
+    }
     const hl = rtpHeaderLength(src, len);
     if (hl < 0 || out.length < len + this.rtpOverhead) return -1;
     const ssrc = u32(src, 8);
@@ -483,10 +497,6 @@ export class SrtpSession {
       st.highest = index;
     }
     try {
-      if (this.nativeRtp !== null) {
-        if (out !== src) src.copy(out, 0, 0, len);
-        return this.nativeModule!.protectRtp(this.nativeRtp, out, hl, len, roc);
-      }
       if (this.gcm) {
         const iv = this.gcmIv(this.keys.rtpSalt, ssrc, roc, seq);
         const c = createCipheriv(this.gcmAlg, this.keys.rtpKey, iv, { authTagLength: GCM_TAG });
@@ -511,6 +521,7 @@ export class SrtpSession {
   /** Authenticates and decrypts in place. Returns the plaintext length, or -1 (auth failure, replay, malformed). */
   unprotectRtp(buf: Buffer, len: number): number {
     if (!validLen(buf, len)) return -1;
+    if (this.nativeRtp !== null) return this.nativeModule!.unprotectRtp(this.nativeRtp, buf, len);
     const tagLen = this.rtpOverhead;
     const end = len - tagLen;
     const hl = rtpHeaderLength(buf, end);
@@ -523,9 +534,7 @@ export class SrtpSession {
     const index = roc * 65536 + seq;
     if (st !== undefined && !replayOk(st, index)) return -1;
     try {
-      if (this.nativeRtp !== null) {
-        if (this.nativeModule!.unprotectRtp(this.nativeRtp, buf, hl, len, roc) !== end) return -1;
-      } else if (this.gcm) {
+      if (this.gcm) {
         const iv = this.gcmIv(this.keys.rtpSalt, ssrc, roc, seq);
         const d = createDecipheriv(this.gcmAlg, this.keys.rtpKey, iv, { authTagLength: GCM_TAG });
         d.setAuthTag(buf.subarray(end, len));
@@ -613,6 +622,7 @@ export class SrtpSession {
   /** Authenticates and decrypts an SRTCP packet in place. Returns the RTCP length, or -1. */
   unprotectRtcp(buf: Buffer, len: number): number {
     if (!validLen(buf, len)) return -1;
+    if (this.nativeRtcp !== null) return this.nativeModule!.unprotectRtcp(this.nativeRtcp, buf, len);
     const overhead = this.rtcpOverhead;
     if (len < 8 + overhead || (buf[0] & 0xc0) !== 0x80) return -1;
     const ssrc = u32(buf, 4);
@@ -620,12 +630,7 @@ export class SrtpSession {
     let end: number;
     let index: number;
     try {
-      if (this.nativeRtcp !== null) {
-        end = len - overhead;
-        index = u32(buf, this.gcm ? len - 4 : end) & 0x7fffffff;
-        if (st !== undefined && !replayOk(st, index)) return -1;
-        if (this.nativeModule!.unprotectRtcp(this.nativeRtcp, buf, len) !== end) return -1;
-      } else if (this.gcm) {
+      if (this.gcm) {
         end = len - overhead;
         const eIndex = u32(buf, len - 4);
         index = eIndex & 0x7fffffff;
