@@ -21,12 +21,15 @@
 //       call turns stamping on). The dgram receive path's; the native one (udp-receive.c: recvmmsg batches
 //       with SO_TIMESTAMPNS) gets every datagram's time with the datagram.
 #define _GNU_SOURCE
+// With srtp-peers.c (and the SRTP crypto, srtp-core.c) the receive batch unprotects the SRTP of the peers
+// JavaScript maps (createSrtpPeers, setSrtpPeer, deleteSrtpPeer).
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <node_api.h>
 #include "napi-typed.h"
 #include "udp-receive.h"
+#include "srtp-peers.h"
 #include "udp-send-queue.h"
 #include <stdint.h>
 #include <stdio.h>
@@ -239,6 +242,12 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "sendEach", f);
   napi_create_function(env, "receiveAgeMs", NAPI_AUTO_LENGTH, ReceiveAgeMs, NULL, &f);
   napi_set_named_property(env, exports, "receiveAgeMs", f);
+  napi_create_function(env, "createSrtpPeers", NAPI_AUTO_LENGTH, srtp_peers_create, NULL, &f);
+  napi_set_named_property(env, exports, "createSrtpPeers", f);
+  napi_create_function(env, "setSrtpPeer", NAPI_AUTO_LENGTH, srtp_peers_set, NULL, &f);
+  napi_set_named_property(env, exports, "setSrtpPeer", f);
+  napi_create_function(env, "deleteSrtpPeer", NAPI_AUTO_LENGTH, srtp_peers_delete, NULL, &f);
+  napi_set_named_property(env, exports, "deleteSrtpPeer", f);
   udp_receive_init(env, exports);
   udp_send_queue_init(env, exports);
   return exports;

@@ -5,9 +5,11 @@
 // per libuv read, allocates a Buffer and an rinfo object with an address string for each and calls JavaScript
 // once per datagram (and the arrival time then cost one more system call).
 //
-//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch) -> receiver
+//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch[, srtpPeers]) -> receiver
 //       arena: ArrayBuffer of RECV_BATCH * RECV_SLOT bytes (datagram i at i * RECV_SLOT); meta: Uint32Array of
-//       RECV_META (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot; then at
+//       RECV_META (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot;
+//       2 = SRTP/SRTCP of a peer of srtpPeers (srtp-peers.c) unprotected in place, its plaintext length in the
+//       upper 16 bits (the length stays the datagram's); 4 = such a datagram refused (a bad tag, a replay); then at
 //       RECV_BATCH * 4: how many datagrams the kernel has dropped at this socket since it opened (SO_RXQ_OVFL: a full
 //       receive buffer), as of the batch's last datagram);
 //       ages: Float64Array of RECV_BATCH (how long ago, ms by the kernel's clock, datagram i arrived; -1 unknown).
@@ -36,6 +38,7 @@
 #include <uv.h>
 #include "napi-typed.h"
 #include "udp-receive.h"
+#include "srtp-peers.h"
 
 /**
  * Batches read in one readiness callback at most (then the loop runs other work and comes back: the poll is
@@ -64,6 +67,9 @@ typedef struct Receiver {
   napi_ref arenaRef;
   napi_ref metaRef;
   napi_ref agesRef;
+  /** The thread's SRTP peers (NULL: none given), and their handle kept alive while this runs. */
+  const SrtpPeers* peers;
+  napi_ref peersRef;
   napi_async_context async;
   napi_async_cleanup_hook_handle cleanup;
   uint8_t* arena;
@@ -112,6 +118,7 @@ static void stop(Receiver* r, bool teardown) {
     napi_delete_reference(r->env, r->arenaRef);
     napi_delete_reference(r->env, r->metaRef);
     napi_delete_reference(r->env, r->agesRef);
+    if (r->peersRef != NULL) napi_delete_reference(r->env, r->peersRef);
   }
   uv_close((uv_handle_t*)&r->poll, on_closed);
 }
@@ -185,6 +192,11 @@ static int read_batch(Receiver* r) {
       }
     }
     r->ages[i] = age;
+    if (r->peers != NULL && m[3] == 0) {
+      int plain = srtp_peers_unprotect(r->peers, m[1], (uint16_t)m[2], r->arena + (size_t)i * RECV_SLOT, (int)m[0], RECV_SLOT);
+      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16);
+      else if (plain < 0) m[3] = 4;
+    }
   }
   r->meta[(size_t)RECV_BATCH * 4] = r->drops;
   return n;
@@ -216,9 +228,9 @@ static void on_readable(uv_poll_t* h, int status, int events) {
 }
 
 static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
-  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch)";
-  size_t argc = 6;
-  napi_value a[6];
+  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch[, srtpPeers])";
+  size_t argc = 7;
+  napi_value a[7];
   int32_t fd = -1, bufferBytes = 0;
   void* arena = NULL;
   size_t arenaLength = 0, metaLength = 0, agesLength = 0;
@@ -229,6 +241,13 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
       napi_get_arraybuffer_info(env, a[1], &arena, &arenaLength) != napi_ok || !typed(env, a[2], napi_uint32_array, (void**)&meta, &metaLength) ||
       !typed(env, a[3], napi_float64_array, (void**)&ages, &agesLength) || napi_get_value_int32(env, a[4], &bufferBytes) != napi_ok ||
       napi_typeof(env, a[5], &fnType) != napi_ok || fnType != napi_function || fd < 0) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  void* peers = NULL;
+  napi_valuetype peersType = napi_undefined;
+  if (argc >= 7 && (napi_typeof(env, a[6], &peersType) != napi_ok ||
+                    (peersType != napi_undefined && (peersType != napi_external || napi_get_value_external(env, a[6], &peers) != napi_ok)))) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -264,6 +283,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   r->arena = arena;
   r->meta = meta;
   r->ages = ages;
+  r->peers = peers;
   int err = uv_poll_init(loop, &r->poll, fd);
   if (err != 0) {
     free(r);
@@ -278,6 +298,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   napi_create_reference(env, a[1], 1, &r->arenaRef);
   napi_create_reference(env, a[2], 1, &r->metaRef);
   napi_create_reference(env, a[3], 1, &r->agesRef);
+  if (peers != NULL) napi_create_reference(env, a[6], 1, &r->peersRef);
   napi_add_async_cleanup_hook(env, on_cleanup, r, &r->cleanup);
   uv_poll_start(&r->poll, UV_READABLE, on_readable);
   if (napi_create_external(env, r, on_finalize, NULL, &handle) != napi_ok) {

@@ -10,14 +10,14 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODE="${1:-node}"
 [ "$(uname -s)" = Linux ] || exit 0
 
-# a module is rebuilt when its source, a shared header or one of its other files (udp-batch: its receive side and
-# send queue; srtp: its crypto and stream states) changed
+# a module is rebuilt when its source, a shared header or one of its other files (udp-batch: its receive side,
+# send queue and SRTP peers with the SRTP crypto; srtp: its crypto and stream states) changed
 stale() {
   local out="$ROOT/native/build/$1.node" f
   [ -f "$out" ] || return 0
   for f in "$ROOT/native/$1.c" "$ROOT/native/napi-typed.h" "$ROOT/native/udp-receive.h" "$ROOT/native/udp-receive.c" \
     "$ROOT/native/udp-send-queue.h" "$ROOT/native/udp-send-queue.c" "$ROOT/native/srtp-streams.h" "$ROOT/native/srtp-streams.c" \
-    "$ROOT/native/srtp-core.h" "$ROOT/native/srtp-core.c"; do
+    "$ROOT/native/srtp-core.h" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-peers.h" "$ROOT/native/srtp-peers.c"; do
     [ "$f" -nt "$out" ] && return 0
   done
   return 1
@@ -56,7 +56,8 @@ build() {
     echo "[tertulia] could not build native/$name.c (see native/build/$name-error.log): $fallback" >&2
   fi
 }
-build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c" "$ROOT/native/udp-send-queue.c"
+build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c" "$ROOT/native/udp-send-queue.c" \
+  "$ROOT/native/srtp-peers.c" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c"
 # no -lcrypto: the module uses the OpenSSL symbols Node itself exports (as Node's own headers describe them)
 build srtp "the native SRTP module" "the bridge protects SRTP in TypeScript" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c"
 if [ -f /usr/include/opus/opus.h ]; then

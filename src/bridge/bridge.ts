@@ -278,6 +278,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         let m = this.byAddress.get(port);
         if (m === undefined) this.byAddress.set(port, (m = new Map()));
         m.set(address, t);
+        this.udp.setSrtpPeer(address, port, t.srtpIn);
       }
       t.checkedAddresses.push({ address, port, tcp });
     }
@@ -301,6 +302,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       if (m !== undefined && m.get(address) === t) {
         m.delete(address);
         if (m.size === 0) this.byAddress.delete(port);
+        this.udp.setSrtpPeer(address, port, null);
       }
     }
     const i = t.checkedAddresses.findIndex((a) => a.address === address && a.port === port && a.tcp === tcp);
@@ -384,6 +386,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       if (keys === null) throw new Error('no SRTP protection profile was negotiated');
       t.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
       t.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
+      this.receivingKeysChanged(t);
       ep.connected = true;
       ep.lastSeenMs = Date.now();
       ep.bwe = createDownlinkEstimator();
@@ -442,6 +445,16 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** SRTP is set up for `ep` (media workers share the keys); nothing to do in one thread. */
   protected onSrtpReady(_t: WebRtcTransport, _keys: DtlsSrtpKeys): void {}
+
+  /**
+   * `t.srtpIn` changed: its checked UDP addresses' datagrams are unprotected with it from now on (by the native
+   * receive batches when there are: an address is always mapped to the keys of the transport that has it).
+   */
+  protected receivingKeysChanged(t: WebRtcTransport): void {
+    for (const a of t.checkedAddresses) {
+      if (a.tcp === null && this.transportByAddress(a.address, a.port) === t) this.udp.setSrtpPeer(a.address, a.port, t.srtpIn);
+    }
+  }
 
   /** Tears down a WebRTC transport's session (DTLS, SRTP, addresses); the endpoint stays allocated. */
   disconnect(ep: Endpoint, reason: string): void {

@@ -20,6 +20,7 @@ import type { BridgeCounters } from './counters.ts';
 import { ipv4Number, MAX_BATCH, nativeReceive, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
 import { DtlsTurns } from './native/dtls-turns.ts';
 import { NativeReceiver } from './native/udp-receive.ts';
+import type { SrtpSession } from './packet/srtp.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -78,17 +79,26 @@ export class UdpTransport {
   private handlingFd = -1;
   /** The kernel arrival time of the datagram a native receiver is handling (-1 outside one). */
   private handlingArrival = -1;
+  /**
+   * What the module did to the datagram being handled, for its transport: 0 nothing (or outside a native batch),
+   * > 0 unprotected it in place (the plaintext length), -1 refused it (a bad tag, a replay).
+   */
+  unprotectedLength = 0;
+  /** The peers whose SRTP the native receive batches unprotect (one table for every receiver here), or null. */
+  private srtpPeers: unknown = null;
   /** DTLS datagrams of native batches, each handled on its own turn after the batch. */
   private readonly dtlsTurns: DtlsTurns;
   /** One datagram sent natively outside a batch (too large for a slot, or the batch was full). */
   private readonly one = { offsets: new Int32Array(1), lengths: new Int32Array(1), addrs: new Uint32Array(1), ports: new Uint16Array(1) };
   /** True while a datagram of a native batch is handled (its bytes are the batch's, reused by the next one). */
   private inNativeBatch = false;
-  private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number): void => {
+  private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number, unprotected: number): void => {
     this.handlingArrival = arrivalMs;
+    this.unprotectedLength = unprotected;
     this.inNativeBatch = true;
     this.demultiplex(buf, address, port);
     this.inNativeBatch = false;
+    this.unprotectedLength = 0;
   };
   private readonly onTruncated = (): void => {
     this.counters.packetsIn++;
@@ -144,9 +154,11 @@ export class UdpTransport {
       const rmod = this.nativeReceive ? nativeReceive(mod) : null;
       if (rmod !== null) {
         try {
+          this.srtpPeers = rmod.createSrtpPeers?.() ?? null;
           this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>
             this.onSocketError(new Error(`media socket: errno ${errno}`)),
             this.onKernelDrops,
+            this.srtpPeers ?? undefined,
           );
           this.port = rmod.localPort(fd);
           return Promise.resolve(this.port);
@@ -155,6 +167,7 @@ export class UdpTransport {
           if (this.receiver !== null) this.receiver.close();
           else rmod.closeFd(fd);
           this.receiver = null;
+          this.srtpPeers = null;
           this.batch = null;
           this.mod = null;
           this.fd = -1;
@@ -261,13 +274,29 @@ export class UdpTransport {
       // an error (the peer's ICMP port unreachable: ECONNREFUSED) ends this socket; the main one still receives
       // as large a receive buffer as the main socket's: this one alone now holds everything the peer sends while
       // the event loop is busy (the kernel's default, ~208 KiB, is under 100 datagrams: a stall of a few hundred ms)
-      receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops);
+      receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops, this.srtpPeers ?? undefined);
     } catch (e) {
       if (receiver === null && fd >= 0) rmod.closeFd(fd);
       return Promise.reject(e as Error);
     }
     this.connected.add(close);
     return Promise.resolve(close);
+  }
+
+  /**
+   * From now on the native receive batches unprotect what address:port sends with `session`'s contexts (the
+   * receiving session of the transport the bridge maps that address to), or no longer (null, or a session without
+   * native contexts). Only with native receive and the native SRTP module; an address that is not IPv4, or a full
+   * table, leaves the datagrams to the transport, as without it.
+   */
+  setSrtpPeer(address: string, port: number, session: SrtpSession | null): void {
+    const peers = this.srtpPeers;
+    const mod = this.mod;
+    if (peers === null || mod === null || this.closed) return;
+    const addr = ipv4Number(address);
+    if (addr < 0) return;
+    const ctx = session?.nativeContexts ?? null;
+    if (ctx === null || mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp) !== true) mod.deleteSrtpPeer?.(peers, addr, port);
   }
 
   /**

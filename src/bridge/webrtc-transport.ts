@@ -114,9 +114,14 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
 
   // ---------------------------------------------------------------- receive
 
-  /** An SRTP or SRTCP datagram (first byte 128..191) from one of its checked addresses. */
+  /**
+   * An SRTP or SRTCP datagram (first byte 128..191) from one of its checked addresses. A native receive batch may
+   * have unprotected it already with this transport's own receiving contexts (the bridge maps its checked
+   * addresses to them: UdpTransport.setSrtpPeer): `udp.unprotectedLength` says so.
+   */
   receive(buf: Buffer): void {
-    const c = this.ctx.counters;
+    const ctx = this.ctx;
+    const c = ctx.counters;
     const srtp = this.srtpIn;
     if (!this.endpoint.connected || srtp === null) {
       c.dropNotConnected++;
@@ -124,6 +129,16 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
     }
     if (buf.length < 12) {
       c.dropMalformed++;
+      return;
+    }
+    const plain = ctx.udp.unprotectedLength;
+    if (plain > 0) {
+      if (isRtcp(buf)) ctx.receiveRtcp(this.endpoint, buf, plain);
+      else ctx.receiveRtp(this.endpoint, buf, plain);
+      return;
+    }
+    if (plain < 0) {
+      c.dropSrtp++;
       return;
     }
     if (isRtcp(buf)) {

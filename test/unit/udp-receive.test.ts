@@ -4,7 +4,8 @@
 // closing stops every callback, also with datagrams still queued in the kernel or in the batch being handled;
 // connected sockets of a shared port read natively too; a worker thread that ends without closing is cleaned up.
 // DTLS datagrams of a batch are handled one per event-loop turn (werift's promises run between them, as with
-// dgram). The dgram fallback (nativeReceive off, or no module) is checked beside it.
+// dgram). The dgram fallback (nativeReceive off, or no module) is checked beside it. A table of SRTP peers makes the
+// batch unprotect their datagrams before JavaScript sees them.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -14,6 +15,8 @@ import { nativeReceive, nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { DtlsTurns } from '../../src/bridge/native/dtls-turns.ts';
 import { ipv4String, NativeReceiver } from '../../src/bridge/native/udp-receive.ts';
 import { UdpTransport, type DatagramSink } from '../../src/bridge/udp-transport.ts';
+import { SrtpSession } from '../../src/bridge/packet/srtp.ts';
+import { nativeSrtp } from '../../src/bridge/native/srtp.ts';
 import { startTransportWorker } from '../helpers/transport-worker.ts';
 
 const rmod = nativeReceive(nativeUdp());
@@ -292,4 +295,110 @@ test('DTLS datagrams of a batch: copies, one per turn, promises run between them
   turns.stop();
   await new Promise((r) => setTimeout(r, 20));
   assert.equal((log as string[]).filter((l) => l.startsWith('handle')).length, 3, 'nothing after stop');
+});
+
+test("SRTP peers: the batch unprotects a mapped peer's SRTP and SRTCP in place with its session's state, refuses what fails, leaves the rest", { skip: skip || nativeSrtp() === null || typeof rmod?.createSrtpPeers !== 'function' ? 'native modules not built' : false }, async () => {
+  const mod = rmod!;
+  const fd = mod.openUdp4('127.0.0.1', 0, false);
+  const port = mod.localPort(fd);
+  const peers = mod.createSrtpPeers!();
+  const got: Array<{ bytes: Buffer; port: number; unprotected: number }> = [];
+  const receiver = new NativeReceiver(mod, fd, 0, (buf, _a, p, _t, unprotected) => got.push({ bytes: Buffer.from(buf), port: p, unprotected }), () => {}, () => {}, () => {}, peers);
+  const key = Buffer.alloc(16, 3);
+  const salt = Buffer.alloc(14, 5);
+  const sender = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
+  const receiving = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
+  const a = dgram.createSocket('udp4');
+  const b = dgram.createSocket('udp4');
+  await Promise.all([new Promise<void>((r) => a.bind(0, '127.0.0.1', r)), new Promise<void>((r) => b.bind(0, '127.0.0.1', r))]);
+  const send = (s: dgram.Socket, buf: Buffer) => new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
+  const rtp = (seq: number) => {
+    const plain = Buffer.alloc(12 + 100, seq & 0xff);
+    plain[0] = 0x80;
+    plain[1] = 96;
+    plain.writeUInt16BE(seq, 2);
+    plain.writeUInt32BE(0x1234, 8);
+    const out = Buffer.alloc(plain.length + 16);
+    return { plain, wire: out.subarray(0, sender.protectRtp(plain, plain.length, out)) };
+  };
+  try {
+    const ctx = receiving.nativeContexts!;
+    assert.equal(mod.setSrtpPeer!(peers, 0x7f000001, a.address().port, ctx.rtp, ctx.rtcp), true);
+    const p1 = rtp(1);
+    const p2 = rtp(2);
+    const rr = Buffer.from([0x80, 201, 0, 1, 0, 0, 0x12, 0x34]);
+    const srtcp = Buffer.alloc(rr.length + 20);
+    const rtcpLen = sender.protectRtcp(rr, rr.length, srtcp);
+    const bad = Buffer.from(p2.wire);
+    bad[bad.length - 1] ^= 1;
+    await send(a, p1.wire);
+    await send(a, Buffer.from(p1.wire)); // a replay
+    await send(a, bad); // a bad tag
+    await send(a, p2.wire);
+    await send(a, srtcp.subarray(0, rtcpLen));
+    await send(b, p1.wire); // not a mapped peer: left as it came
+    await until(() => got.length >= 6);
+    assert.deepEqual(got.map((g) => g.unprotected), [p1.plain.length, -1, -1, p2.plain.length, rr.length, 0]);
+    assert.deepEqual(got[0].bytes.subarray(0, p1.plain.length), p1.plain, 'plaintext in place');
+    assert.equal(got[0].bytes.length, p1.wire.length, 'the view keeps the datagram length (counted as received)');
+    assert.deepEqual(got[3].bytes.subarray(0, p2.plain.length), p2.plain);
+    assert.deepEqual(got[4].bytes.subarray(0, rr.length), rr);
+    assert.deepEqual(got[5].bytes, p1.wire);
+    // the receiving session's own state moved: JavaScript sees the same replay window
+    assert.equal(receiving.unprotectRtp(Buffer.from(p2.wire), p2.wire.length), -1, 'a replay through the session too');
+    assert.equal(receiving.receiveRoc(0x1234), 0);
+    // unmapped: left to JavaScript again
+    mod.deleteSrtpPeer!(peers, 0x7f000001, a.address().port);
+    const p3 = rtp(3);
+    got.length = 0;
+    await send(a, p3.wire);
+    await until(() => got.length >= 1);
+    assert.equal(got[0].unprotected, 0);
+    assert.deepEqual(got[0].bytes, p3.wire);
+    assert.throws(() => mod.setSrtpPeer!(peers, 1, 70000, ctx.rtp, ctx.rtcp), TypeError, 'a port beyond 65535');
+  } finally {
+    receiver.close();
+    a.close();
+    b.close();
+  }
+});
+
+test('UdpTransport.setSrtpPeer: a mapped address reaches the sink unprotected (unprotectedLength), unmapped as it came', { skip: skip || nativeSrtp() === null || typeof rmod?.createSrtpPeers !== 'function' ? 'native modules not built' : false }, async () => {
+  const seen: Array<{ bytes: Buffer; unprotected: number }> = [];
+  let t: UdpTransport | null = null;
+  const sink: DatagramSink = { onMedia: (buf) => seen.push({ bytes: Buffer.from(buf), unprotected: t!.unprotectedLength }), onStun: () => {}, onDtls: () => {} };
+  t = new UdpTransport(sink, new BridgeCounters(), () => {}, false, true, true);
+  const port = await t.bind('127.0.0.1', 0);
+  const key = Buffer.alloc(16, 1);
+  const salt = Buffer.alloc(14, 2);
+  const sender = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
+  const packet = (seq: number) => {
+    const plain = Buffer.alloc(40, 9);
+    plain[0] = 0x80;
+    plain[1] = 111;
+    plain.writeUInt16BE(seq, 2);
+    plain.writeUInt32BE(77, 8);
+    const out = Buffer.alloc(60);
+    return out.subarray(0, sender.protectRtp(plain, plain.length, out));
+  };
+  const send = (buf: Buffer) => new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
+  try {
+    t.setSrtpPeer('127.0.0.1', s.address().port, new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt));
+    await send(packet(1));
+    await until(() => seen.length >= 1);
+    assert.equal(seen[0].unprotected, 40);
+    assert.equal(t.unprotectedLength, 0, 'only while its datagram is handled');
+    t.setSrtpPeer('127.0.0.1', s.address().port, null);
+    t.setSrtpPeer('::1', 5000, null); // not IPv4: nothing to map, no error
+    const second = packet(2);
+    await send(second);
+    await until(() => seen.length >= 2);
+    assert.equal(seen[1].unprotected, 0);
+    assert.deepEqual(seen[1].bytes, second);
+  } finally {
+    s.close();
+    await t.close();
+  }
 });

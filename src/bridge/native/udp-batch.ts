@@ -2,6 +2,7 @@
 // one event-loop callback leave in one sendmmsg(2) call (the bridge's one socket, SendBatch here), or in one call
 // of sendto(2) each from their own sockets (the SIP gateway's calls, src/sip/media/socket-batch.ts). When the
 // module is not built (no C compiler, not Linux) or `nativeSend` is off, each datagram goes through dgram.
+import type { NativeSrtpContext } from './srtp.ts';
 import { createRequire } from 'node:module';
 
 export interface UdpBatchModule {
@@ -36,6 +37,7 @@ export interface UdpBatchModule {
     ages: Float64Array,
     bufferBytes: number,
     onBatch: (count: number) => void,
+    srtpPeers?: unknown,
   ) => unknown;
   /** Stops a receiver and closes its socket (idempotent). */
   closeReceiver?: (receiver: unknown) => void;
@@ -43,6 +45,12 @@ export interface UdpBatchModule {
   localPort?: (fd: number) => number;
   /** Closes a descriptor the module opened and no receiver owns. */
   closeFd?: (fd: number) => void;
+  // The SRTP peers a receive batch unprotects (native/srtp-peers.c); absent in a module built before them.
+  /** A table of peers (one per thread), given to openReceiver. */
+  createSrtpPeers?: () => unknown;
+  /** Maps address:port (IPv4, host order) to a session's native contexts (RTP's, RTCP's); false: the table is full. */
+  setSrtpPeer?: (peers: unknown, address: number, port: number, rtpCtx: NativeSrtpContext, rtcpCtx: NativeSrtpContext) => boolean;
+  deleteSrtpPeer?: (peers: unknown, address: number, port: number) => void;
   // The send queue (native/udp-send-queue.c); absent in a module built before it.
   /** Sends what is queued in the arrays (state[0] datagrams) in each check phase of this thread's event loop. */
   openSendQueue?: (

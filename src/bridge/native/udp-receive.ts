@@ -10,10 +10,16 @@
 // Arrival times are the kernel's (SO_TIMESTAMPNS), one per datagram. What the kernel dropped at the socket (its
 // receive buffer was full) is counted too (SO_RXQ_OVFL, heard with the next datagram read): every datagram sent to
 // the socket is either handled or counted.
+// Given a table of SRTP peers (native/srtp-peers.c, kept by UdpTransport), the module unprotects the SRTP and SRTCP
+// of the mapped peers in place before this call; the handler hears each one's plaintext length or its refusal.
 import type { UdpReceiveModule } from './udp-batch.ts';
 
-/** Handles one datagram of a batch: bytes (a view valid during the call), sender, arrival (performance.now() ms). */
-export type DatagramHandler = (buf: Buffer, address: string, port: number, arrivalMs: number) => void;
+/**
+ * Handles one datagram of a batch: bytes (a view valid during the call), sender, arrival (performance.now() ms),
+ * and `unprotected`: 0 when the module did not unprotect it, the plaintext length (> 0: buf[0..unprotected) is
+ * now plain RTP or RTCP, the rest the old tag) when it did, -1 when it refused it (a bad tag, a replay).
+ */
+export type DatagramHandler = (buf: Buffer, address: string, port: number, arrivalMs: number, unprotected: number) => void;
 
 /** A kernel arrival time older than this is not believed (the wall clock was stepped): the batch's time is used. */
 const MAX_ARRIVAL_AGE_MS = 5000;
@@ -47,6 +53,7 @@ export class NativeReceiver {
    * a slot; `onTruncated` counts one that did not (it is dropped); `onError` gets the socket's errors (-errno: a
    * connected socket's ICMP port unreachable is ECONNREFUSED); `onKernelDrops` gets how many datagrams the kernel
    * dropped at the socket since the last time (told with the next datagram read). None of them may throw.
+   * `srtpPeers`: the thread's table of SRTP peers (the module's createSrtpPeers), whose datagrams it unprotects.
    */
   constructor(
     mod: UdpReceiveModule,
@@ -56,6 +63,7 @@ export class NativeReceiver {
     onTruncated: () => void,
     onError: (errno: number) => void,
     onKernelDrops: (count: number) => void = () => {},
+    srtpPeers?: unknown,
   ) {
     this.mod = mod;
     const batch = mod.RECV_BATCH;
@@ -85,7 +93,8 @@ export class NativeReceiver {
       }
       for (let i = 0; i < count && !this.closed; i++) {
         const m = i * 4;
-        if (meta[m + 3] !== 0) {
+        const flags = meta[m + 3];
+        if ((flags & 1) !== 0) {
           onTruncated();
           continue;
         }
@@ -96,9 +105,10 @@ export class NativeReceiver {
           ipv4String(meta[m + 1]),
           meta[m + 2],
           age >= 0 && age < MAX_ARRIVAL_AGE_MS ? now - age : now,
+          (flags & 2) !== 0 ? flags >>> 16 : (flags & 4) !== 0 ? -1 : 0,
         );
       }
-    });
+    }, srtpPeers);
   }
 
   /** Stops reading and closes the socket: no datagram is handled after it (also not the rest of a batch). */

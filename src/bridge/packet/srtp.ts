@@ -303,6 +303,10 @@ export class SrtpSession {
   get nativeProtect(): boolean {
     return this.nativeRtp !== null;
   }
+  /** The native contexts of RTP's and RTCP's keys (a receive batch may unprotect with them), or null. */
+  get nativeContexts(): { rtp: NativeSrtpContext; rtcp: NativeSrtpContext } | null {
+    return this.nativeRtp !== null && this.nativeRtcp !== null ? { rtp: this.nativeRtp, rtcp: this.nativeRtcp } : null;
+  }
   /** Whether SRTCP's crypto (protect and unprotect) runs in the native module. */
   get nativeRtcpProtect(): boolean {
     return this.nativeRtcp !== null;

@@ -555,6 +555,7 @@ export class WorkerBridge extends Bridge implements WorkerLink {
         const b = (x: Uint8Array) => Buffer.from(x.buffer, x.byteOffset, x.byteLength);
         t.srtpIn = new SrtpSession(k.profile, b(k.remoteKey), b(k.remoteSalt));
         t.srtpOut = new SrtpSession(k.profile, b(k.localKey), b(k.localSalt));
+        this.receivingKeysChanged(t);
         ep.connected = t.address !== null;
         this.setEgress(ep, u.worker);
         // this worker may be the one that sends to it: the estimate of its downlink lives here then

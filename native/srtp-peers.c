@@ -1,0 +1,197 @@
+// The peers whose SRTP a thread's native receive batches unprotect before JavaScript sees the datagram (issue 16,
+// the native data plane's second brick: docs/ARCHITECTURE.md). JavaScript (UdpTransport, kept by the bridge as its
+// transports' checked addresses and keys change) maps a peer's address and port to the contexts of its current
+// receiving SrtpSession (native/srtp.c's externals: this module links the same srtp-core.c); the receive batch
+// (udp-receive.c) unprotects each SRTP or SRTCP datagram from a mapped peer in place and tells JavaScript the
+// plaintext length, or that it was refused. The contexts' ROC and replay state is the session's own, so the
+// TypeScript path (ICE-TCP, dgram) and this one never disagree.
+//
+//   createSrtpPeers() -> peers
+//   setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx) -> boolean   IPv4 address in host order; false: table full
+//   deleteSrtpPeer(peers, address, port)
+// A table belongs to one thread. Its entries keep their contexts alive (references) until deleted or the table is
+// collected.
+#include "srtp-peers.h"
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+/** Peers one table maps at most (beyond: their datagrams are unprotected in JavaScript, as without the table). */
+#define MAX_PEERS 65536
+
+struct SrtpPeers {
+  napi_env env;
+  SrtpPeer* slots;
+  /** A power of two (0 before the first peer); at most half full. */
+  uint32_t cap;
+  uint32_t count;
+};
+
+static uint64_t peer_key(uint32_t address, uint16_t port) {
+  return ((uint64_t)address << 16) | port;
+}
+
+static uint32_t home(uint64_t key, uint32_t cap) {
+  // murmur3's 64-bit finalizer: every bit of the address and port moves the slot
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  key *= 0xc4ceb9fe1a85ec53ull;
+  key ^= key >> 33;
+  return (uint32_t)key & (cap - 1);
+}
+
+static SrtpPeer* find(const SrtpPeers* t, uint64_t key) {
+  if (t->cap == 0) return NULL;
+  for (uint32_t i = home(key, t->cap);; i = (i + 1) & (t->cap - 1)) {
+    SrtpPeer* p = &t->slots[i];
+    if (!p->used) return NULL;
+    if (p->key == key) return p;
+  }
+}
+
+static void place(SrtpPeers* t, const SrtpPeer* p) {
+  uint32_t i = home(p->key, t->cap);
+  while (t->slots[i].used) i = (i + 1) & (t->cap - 1);
+  t->slots[i] = *p;
+  t->count++;
+}
+
+static bool grow(SrtpPeers* t) {
+  uint32_t cap = t->cap == 0 ? 16 : t->cap * 2;
+  SrtpPeer* slots = calloc(cap, sizeof *slots);
+  if (slots == NULL) return false;
+  SrtpPeer* old = t->slots;
+  uint32_t oldCap = t->cap;
+  t->slots = slots;
+  t->cap = cap;
+  t->count = 0;
+  for (uint32_t i = 0; i < oldCap; i++)
+    if (old[i].used) place(t, &old[i]);
+  free(old);
+  return true;
+}
+
+static void unref(SrtpPeers* t, SrtpPeer* p) {
+  if (p->rtpRef != NULL) napi_delete_reference(t->env, p->rtpRef);
+  if (p->rtcpRef != NULL) napi_delete_reference(t->env, p->rtcpRef);
+  p->rtpRef = p->rtcpRef = NULL;
+}
+
+/** Removes the peer at key (its references already deleted), keeping every run reachable (backward shift). */
+static void remove_at(SrtpPeers* t, SrtpPeer* p) {
+  const uint32_t mask = t->cap - 1;
+  uint32_t i = (uint32_t)(p - t->slots);
+  for (uint32_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
+    uint32_t h = home(t->slots[j].key, t->cap);
+    int within = i <= j ? (h > i && h <= j) : (h > i || h <= j);
+    if (!within) {
+      t->slots[i] = t->slots[j];
+      i = j;
+    }
+  }
+  memset(&t->slots[i], 0, sizeof t->slots[i]);
+  t->count--;
+}
+
+int srtp_peers_unprotect(const SrtpPeers* t, uint32_t address, uint16_t port, uint8_t* p, int len, size_t cap) {
+  // RFC 7983: SRTP and SRTCP start with 128..191; RFC 5761: RTCP's packet types 192..223 in the second byte
+  if (t == NULL || t->count == 0 || len < 12 || p[0] < 128 || p[0] > 191) return 0;
+  const SrtpPeer* peer = find(t, peer_key(address, port));
+  if (peer == NULL) return 0;
+  int n = p[1] >= 192 && p[1] <= 223 ? srtp_unprotect_rtcp(peer->rtcp, p, len, cap) : srtp_unprotect_rtp(peer->rtp, p, len, cap);
+  return n > 0 ? n : -1;
+}
+
+static void finalize_peers(napi_env env, void* data, void* hint) {
+  (void)env;
+  (void)hint;
+  SrtpPeers* t = data;
+  for (uint32_t i = 0; i < t->cap; i++)
+    if (t->slots[i].used) unref(t, &t->slots[i]);
+  free(t->slots);
+  free(t);
+}
+
+napi_value srtp_peers_create(napi_env env, napi_callback_info info) {
+  (void)info;
+  SrtpPeers* t = calloc(1, sizeof *t);
+  napi_value ext;
+  if (t == NULL) {
+    napi_throw_error(env, NULL, "out of memory");
+    return NULL;
+  }
+  t->env = env;
+  if (napi_create_external(env, t, finalize_peers, NULL, &ext) != napi_ok) {
+    free(t);
+    napi_throw_error(env, NULL, "could not wrap the SRTP peers");
+    return NULL;
+  }
+  return ext;
+}
+
+/** The table, address and port of a (peers, address, port, ...) call; NULL after throwing `usage`. */
+static SrtpPeers* peer_args(napi_env env, napi_callback_info info, size_t want, napi_value* a, const char* usage, uint64_t* key) {
+  size_t argc = want;
+  void* data = NULL;
+  uint32_t address = 0, port = 0;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < want ||
+      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL || napi_get_value_uint32(env, a[1], &address) != napi_ok ||
+      napi_get_value_uint32(env, a[2], &port) != napi_ok || port > 65535) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  *key = peer_key(address, (uint16_t)port);
+  return data;
+}
+
+napi_value srtp_peers_set(napi_env env, napi_callback_info info) {
+  napi_value a[5];
+  uint64_t key = 0;
+  SrtpPeers* t = peer_args(env, info, 5, a, "setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx)", &key);
+  if (t == NULL) return NULL;
+  void *rtp = NULL, *rtcp = NULL;
+  if (napi_get_value_external(env, a[3], &rtp) != napi_ok || rtp == NULL || napi_get_value_external(env, a[4], &rtcp) != napi_ok ||
+      rtcp == NULL) {
+    napi_throw_type_error(env, NULL, "setSrtpPeer: rtpCtx and rtcpCtx are SRTP contexts");
+    return NULL;
+  }
+  SrtpPeer* p = find(t, key);
+  bool ok = true;
+  if (p != NULL) {
+    unref(t, p);
+  } else if (t->count >= MAX_PEERS || ((t->count + 1) * 2 > t->cap && !grow(t))) {
+    ok = false;
+  } else {
+    SrtpPeer fresh = {0};
+    fresh.key = key;
+    fresh.used = 1;
+    place(t, &fresh);
+    p = find(t, key);
+  }
+  if (ok) {
+    p->rtp = rtp;
+    p->rtcp = rtcp;
+    if (napi_create_reference(env, a[3], 1, &p->rtpRef) != napi_ok || napi_create_reference(env, a[4], 1, &p->rtcpRef) != napi_ok) {
+      unref(t, p);
+      remove_at(t, p);
+      ok = false;
+    }
+  }
+  napi_value result;
+  napi_get_boolean(env, ok, &result);
+  return result;
+}
+
+napi_value srtp_peers_delete(napi_env env, napi_callback_info info) {
+  napi_value a[3];
+  uint64_t key = 0;
+  SrtpPeers* t = peer_args(env, info, 3, a, "deleteSrtpPeer(peers, address, port)", &key);
+  if (t == NULL) return NULL;
+  SrtpPeer* p = find(t, key);
+  if (p != NULL) {
+    unref(t, p);
+    remove_at(t, p);
+  }
+  return NULL;
+}
