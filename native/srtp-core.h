@@ -25,6 +25,14 @@ typedef struct {
   SrtpStreams received;
 } SrtpCtx;
 
+/**
+ * The layout of SrtpCtx, in the type tag of its JavaScript handles (srtp.c tags them, srtp-peers.c in the other
+ * module checks): a context of another build is refused, never read with this one's layout. Raise the version
+ * when the struct changes in a way its size does not show.
+ */
+#define SRTP_CTX_TAG_LOWER 0x5465727475534354ull
+#define SRTP_CTX_TAG_UPPER (((uint64_t)1 << 32) | (uint64_t)sizeof(SrtpCtx))
+
 /** AES_CM_128_HMAC_SHA1_80 (RFC 3711) with a 16-byte key, 14-byte salt, 20-byte auth key; NULL if OpenSSL refused. */
 SrtpCtx* srtp_ctx_cm(const uint8_t key[16], const uint8_t salt[14], const uint8_t auth[20]);
 /** AEAD_AES_128_GCM / AEAD_AES_256_GCM (RFC 7714) with a 16- or 32-byte key and 12-byte salt; NULL if refused. */

@@ -151,9 +151,13 @@ napi_value srtp_peers_set(napi_env env, napi_callback_info info) {
   SrtpPeers* t = peer_args(env, info, 5, a, "setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx)", &key);
   if (t == NULL) return NULL;
   void *rtp = NULL, *rtcp = NULL;
-  if (napi_get_value_external(env, a[3], &rtp) != napi_ok || rtp == NULL || napi_get_value_external(env, a[4], &rtcp) != napi_ok ||
+  const napi_type_tag tag = {SRTP_CTX_TAG_LOWER, SRTP_CTX_TAG_UPPER};
+  bool rtpTagged = false, rtcpTagged = false;
+  if (napi_check_object_type_tag(env, a[3], &tag, &rtpTagged) != napi_ok || !rtpTagged ||
+      napi_check_object_type_tag(env, a[4], &tag, &rtcpTagged) != napi_ok || !rtcpTagged ||
+      napi_get_value_external(env, a[3], &rtp) != napi_ok || rtp == NULL || napi_get_value_external(env, a[4], &rtcp) != napi_ok ||
       rtcp == NULL) {
-    napi_throw_type_error(env, NULL, "setSrtpPeer: rtpCtx and rtcpCtx are SRTP contexts");
+    napi_throw_type_error(env, NULL, "setSrtpPeer: rtpCtx and rtcpCtx are contexts of this build's SRTP module");
     return NULL;
   }
   SrtpPeer* p = find(t, key);

@@ -54,6 +54,11 @@ static napi_value wrap(napi_env env, SrtpCtx* c, const char* failed) {
     napi_throw_error(env, NULL, "could not wrap the SRTP context");
     return NULL;
   }
+  const napi_type_tag tag = {SRTP_CTX_TAG_LOWER, SRTP_CTX_TAG_UPPER};
+  if (napi_type_tag_object(env, ext, &tag) != napi_ok) {
+    napi_throw_error(env, NULL, "could not tag the SRTP context");
+    return NULL;
+  }
   return ext;
 }
 

@@ -52,7 +52,8 @@ build() {
     mv "$out.tmp" "$out"
     echo "[tertulia] built $what" >&2
   else
-    rm -f "$out.tmp"
+    # not the old one either: the modules share the SRTP contexts' layout, an older one may not match
+    rm -f "$out.tmp" "$out"
     echo "[tertulia] could not build native/$name.c (see native/build/$name-error.log): $fallback" >&2
   fi
 }

@@ -19,7 +19,7 @@ import { literalLookup } from '../net/udp.ts';
 import type { BridgeCounters } from './counters.ts';
 import { ipv4Number, MAX_BATCH, nativeReceive, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
 import { DtlsTurns } from './native/dtls-turns.ts';
-import { NativeReceiver } from './native/udp-receive.ts';
+import { NativeReceiver, type NativeReceiverOptions } from './native/udp-receive.ts';
 import type { SrtpSession } from './packet/srtp.ts';
 
 export interface DatagramSink {
@@ -92,8 +92,15 @@ export class UdpTransport {
   private readonly one = { offsets: new Int32Array(1), lengths: new Int32Array(1), addrs: new Uint32Array(1), ports: new Uint16Array(1) };
   /** True while a datagram of a native batch is handled (its bytes are the batch's, reused by the next one). */
   private inNativeBatch = false;
+  /**
+   * Addresses whose SRTP peer changed while a native batch was handled (a connectivity check moved one to another
+   * transport): the module unprotected the rest of that batch with the keys it had then, so what it unprotected of
+   * theirs is dropped, never handed to the new transport. Null while there is none.
+   */
+  private remappedInBatch: Set<string> | null = null;
   private readonly onNativeDatagram = (buf: Buffer, address: string, port: number, arrivalMs: number, unprotected: number): void => {
     this.handlingArrival = arrivalMs;
+    if (unprotected !== 0 && this.remappedInBatch !== null && this.remappedInBatch.has(`${address}:${port}`)) unprotected = -1;
     this.unprotectedLength = unprotected;
     this.inNativeBatch = true;
     this.demultiplex(buf, address, port);
@@ -103,6 +110,9 @@ export class UdpTransport {
   private readonly onTruncated = (): void => {
     this.counters.packetsIn++;
     this.counters.dropMalformed++;
+  };
+  private readonly onBatchEnd = (): void => {
+    this.remappedInBatch = null;
   };
   /** Datagrams the kernel dropped at a natively read socket (its receive buffer was full). */
   private readonly onKernelDrops = (count: number): void => {
@@ -157,8 +167,7 @@ export class UdpTransport {
           this.srtpPeers = rmod.createSrtpPeers?.() ?? null;
           this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>
             this.onSocketError(new Error(`media socket: errno ${errno}`)),
-            this.onKernelDrops,
-            this.srtpPeers ?? undefined,
+            this.receiverOptions(),
           );
           this.port = rmod.localPort(fd);
           return Promise.resolve(this.port);
@@ -274,7 +283,7 @@ export class UdpTransport {
       // an error (the peer's ICMP port unreachable: ECONNREFUSED) ends this socket; the main one still receives
       // as large a receive buffer as the main socket's: this one alone now holds everything the peer sends while
       // the event loop is busy (the kernel's default, ~208 KiB, is under 100 datagrams: a stall of a few hundred ms)
-      receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, close, this.onKernelDrops, this.srtpPeers ?? undefined);
+      receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, close, this.receiverOptions());
     } catch (e) {
       if (receiver === null && fd >= 0) rmod.closeFd(fd);
       return Promise.reject(e as Error);
@@ -295,8 +304,21 @@ export class UdpTransport {
     if (peers === null || mod === null || this.closed) return;
     const addr = ipv4Number(address);
     if (addr < 0) return;
+    if (this.inNativeBatch) (this.remappedInBatch ??= new Set()).add(`${address}:${port}`);
     const ctx = session?.nativeContexts ?? null;
-    if (ctx === null || mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp) !== true) mod.deleteSrtpPeer?.(peers, addr, port);
+    try {
+      if (ctx !== null && mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp) === true) return;
+    } catch {
+      // contexts of another build of the SRTP module (refused by their type tag): this table is not used any more
+      this.srtpPeers = null;
+      return;
+    }
+    mod.deleteSrtpPeer?.(peers, addr, port);
+  }
+
+  /** The options of every native receiver of this transport. */
+  private receiverOptions(): NativeReceiverOptions {
+    return { onKernelDrops: this.onKernelDrops, srtpPeers: this.srtpPeers ?? undefined, onBatchEnd: this.onBatchEnd };
   }
 
   /**

@@ -86,7 +86,7 @@ test('the receive module: a flood larger than the socket buffer is read intact o
   let kernelDrops = 0;
   const errors: number[] = [];
   // a small buffer (the kernel doubles it): most of the flood cannot wait in it
-  const receiver = new NativeReceiver(mod, fd, 256 * 1024, (buf) => tally.take(buf), () => tally.damaged++, (e) => errors.push(e), (n) => (kernelDrops += n));
+  const receiver = new NativeReceiver(mod, fd, 256 * 1024, (buf) => tally.take(buf), () => tally.damaged++, (e) => errors.push(e), { onKernelDrops: (n) => (kernelDrops += n) });
   try {
     await flood(port, tally, () => tally.received + kernelDrops >= LAST + 1);
     assert.deepEqual(errors, []);

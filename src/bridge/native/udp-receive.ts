@@ -39,6 +39,16 @@ export function ipv4String(addr: number): string {
   return s;
 }
 
+/** What a receiver may also be given. */
+export interface NativeReceiverOptions {
+  /** How many datagrams the kernel dropped at the socket since the last time (told with the next datagram read). */
+  onKernelDrops?: (count: number) => void;
+  /** The thread's table of SRTP peers (the module's createSrtpPeers), whose datagrams the module unprotects. */
+  srtpPeers?: unknown;
+  /** After the last datagram of each batch was handled. */
+  onBatchEnd?: () => void;
+}
+
 export class NativeReceiver {
   private readonly mod: UdpReceiveModule;
   private readonly handle: unknown;
@@ -51,9 +61,7 @@ export class NativeReceiver {
   /**
    * Starts reading fd (which the receiver now owns: close() closes it). `onDatagram` gets every datagram that fit
    * a slot; `onTruncated` counts one that did not (it is dropped); `onError` gets the socket's errors (-errno: a
-   * connected socket's ICMP port unreachable is ECONNREFUSED); `onKernelDrops` gets how many datagrams the kernel
-   * dropped at the socket since the last time (told with the next datagram read). None of them may throw.
-   * `srtpPeers`: the thread's table of SRTP peers (the module's createSrtpPeers), whose datagrams it unprotects.
+   * connected socket's ICMP port unreachable is ECONNREFUSED); and `opts`' callbacks. None of them may throw.
    */
   constructor(
     mod: UdpReceiveModule,
@@ -62,9 +70,10 @@ export class NativeReceiver {
     onDatagram: DatagramHandler,
     onTruncated: () => void,
     onError: (errno: number) => void,
-    onKernelDrops: (count: number) => void = () => {},
-    srtpPeers?: unknown,
+    opts: NativeReceiverOptions = {},
   ) {
+    const onKernelDrops = opts.onKernelDrops ?? (() => {});
+    const onBatchEnd = opts.onBatchEnd ?? (() => {});
     this.mod = mod;
     const batch = mod.RECV_BATCH;
     this.slot = mod.RECV_SLOT;
@@ -108,7 +117,8 @@ export class NativeReceiver {
           (flags & 2) !== 0 ? flags >>> 16 : (flags & 4) !== 0 ? -1 : 0,
         );
       }
-    }, srtpPeers);
+      onBatchEnd();
+    }, opts.srtpPeers);
   }
 
   /** Stops reading and closes the socket: no datagram is handled after it (also not the rest of a batch). */
