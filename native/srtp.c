@@ -37,6 +37,9 @@
 #include "napi-typed.h"
 #include "srtp-core.h"
 
+/** The version of this module's functions and their arguments: raise it with src/bridge/native/srtp.ts's. */
+#define SRTP_MODULE_API 2
+
 static void finalize_ctx(napi_env env, void* data, void* hint) {
   (void)env;
   (void)hint;
@@ -197,5 +200,9 @@ NAPI_MODULE_INIT() {
       {"forgetSsrc", NULL, ForgetSsrc, NULL, NULL, NULL, napi_default, NULL},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  // the calls' shape (src/bridge/native/srtp.ts checks it): a module built from other sources is not used
+  napi_value api;
+  napi_create_int32(env, SRTP_MODULE_API, &api);
+  napi_set_named_property(env, exports, "api", api);
   return exports;
 }

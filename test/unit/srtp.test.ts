@@ -10,7 +10,7 @@ import {
   type SrtpProfileName,
   type SrtpSessionKeys,
 } from '../../src/bridge/packet/srtp.ts';
-import { nativeSrtp } from '../../src/bridge/native/srtp.ts';
+import { nativeSrtp, SRTP_MODULE_API } from '../../src/bridge/native/srtp.ts';
 import { createHmac } from 'node:crypto';
 import { rng } from '../helpers/random.ts';
 
@@ -20,6 +20,10 @@ const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const PROTECT_PATHS: Array<{ name: string; native: boolean }> = [{ name: "Node's crypto", native: false }];
 if (nativeSrtp() !== null) PROTECT_PATHS.push({ name: 'the native module', native: true });
 else test('native SRTP module', { skip: 'native/build/srtp.node is not built here (no compiler or no Node headers)' }, () => {});
+
+test('the native SRTP module built here has the functions this code calls (an older build would not be loaded)', { skip: nativeSrtp() === null && 'native/build/srtp.node is not built here' }, () => {
+  assert.equal(nativeSrtp()!.api, SRTP_MODULE_API);
+});
 
 // ------------------------------------------------------------------------------------------------
 // RFC 3711 Appendix B.2: AES-CM keystream

@@ -8,7 +8,12 @@ import { createRequire } from 'node:module';
 /** One session key's cipher (and HMAC) contexts (RTP's or RTCP's keys), freed when dropped. */
 export type NativeSrtpContext = { readonly __brand: 'NativeSrtpContext' };
 
+/** The version of the module's functions this file calls (native/srtp.c's SRTP_MODULE_API): 2, the ROC and replay state in the contexts. */
+export const SRTP_MODULE_API = 2;
+
 export interface SrtpNativeModule {
+  /** Its functions' version (absent before 2). */
+  readonly api?: number;
   createCm(rtpKey: Uint8Array, rtpSalt: Uint8Array, rtpAuthKey: Uint8Array): NativeSrtpContext;
   createGcm(rtpKey: Uint8Array, rtpSalt: Uint8Array): NativeSrtpContext;
   /**
@@ -45,7 +50,9 @@ export function nativeSrtp(): SrtpNativeModule | null {
     loaded = null;
     if (process.env.TERTULIA_NATIVE_SRTP !== '0') {
       try {
-        loaded = createRequire(import.meta.url)('../../../native/build/srtp.node') as SrtpNativeModule;
+        const m = createRequire(import.meta.url)('../../../native/build/srtp.node') as SrtpNativeModule;
+        // a module built from older sources (kept where its rebuild could not run) is not called with other arguments
+        loaded = m.api === SRTP_MODULE_API ? m : null;
       } catch {
         loaded = null;
       }
