@@ -12,6 +12,7 @@
 // A table belongs to one thread. Its entries keep their contexts alive (references) until deleted or the table is
 // collected.
 #include "srtp-peers.h"
+#include "open-table.h"
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,14 @@ static uint32_t home(uint64_t key, uint32_t cap) {
   return (uint32_t)key & (cap - 1);
 }
 
+static uint32_t slot_home(const void* slot, uint32_t cap) {
+  return home(((const SrtpPeer*)slot)->key, cap);
+}
+
+static int slot_used(const void* slot) {
+  return ((const SrtpPeer*)slot)->used;
+}
+
 static SrtpPeer* find(const SrtpPeers* t, uint64_t key) {
   if (t->cap == 0) return NULL;
   for (uint32_t i = home(key, t->cap);; i = (i + 1) & (t->cap - 1)) {
@@ -51,25 +60,12 @@ static SrtpPeer* find(const SrtpPeers* t, uint64_t key) {
 }
 
 static void place(SrtpPeers* t, const SrtpPeer* p) {
-  uint32_t i = home(p->key, t->cap);
-  while (t->slots[i].used) i = (i + 1) & (t->cap - 1);
-  t->slots[i] = *p;
+  t->slots[open_table_free_slot(t->slots, sizeof *t->slots, t->cap, home(p->key, t->cap), slot_used)] = *p;
   t->count++;
 }
 
 static bool grow(SrtpPeers* t) {
-  uint32_t cap = t->cap == 0 ? 16 : t->cap * 2;
-  SrtpPeer* slots = calloc(cap, sizeof *slots);
-  if (slots == NULL) return false;
-  SrtpPeer* old = t->slots;
-  uint32_t oldCap = t->cap;
-  t->slots = slots;
-  t->cap = cap;
-  t->count = 0;
-  for (uint32_t i = 0; i < oldCap; i++)
-    if (old[i].used) place(t, &old[i]);
-  free(old);
-  return true;
+  return open_table_resize((void**)&t->slots, sizeof *t->slots, &t->cap, t->cap == 0 ? 16 : t->cap * 2, slot_home, slot_used) == 0;
 }
 
 static void unref(SrtpPeers* t, SrtpPeer* p) {
@@ -80,17 +76,7 @@ static void unref(SrtpPeers* t, SrtpPeer* p) {
 
 /** Removes the peer at key (its references already deleted), keeping every run reachable (backward shift). */
 static void remove_at(SrtpPeers* t, SrtpPeer* p) {
-  const uint32_t mask = t->cap - 1;
-  uint32_t i = (uint32_t)(p - t->slots);
-  for (uint32_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
-    uint32_t h = home(t->slots[j].key, t->cap);
-    int within = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-    if (!within) {
-      t->slots[i] = t->slots[j];
-      i = j;
-    }
-  }
-  memset(&t->slots[i], 0, sizeof t->slots[i]);
+  open_table_remove(t->slots, sizeof *t->slots, t->cap, (uint32_t)(p - t->slots), slot_home, slot_used);
   t->count--;
 }
 

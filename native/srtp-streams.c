@@ -1,5 +1,6 @@
 // The per-SSRC state of native/srtp.c's contexts: see srtp-streams.h.
 #include "srtp-streams.h"
+#include "open-table.h"
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,14 @@ static uint32_t home(uint32_t ssrc, uint32_t cap) {
   return h & (cap - 1);
 }
 
+static uint32_t slot_home(const void* slot, uint32_t cap) {
+  return home(((const SrtpStream*)slot)->ssrc, cap);
+}
+
+static int slot_used(const void* slot) {
+  return ((const SrtpStream*)slot)->used;
+}
+
 SrtpStream* srtp_stream_find(const SrtpStreams* t, uint32_t ssrc) {
   if (t->cap == 0) return NULL;
   for (uint32_t i = home(ssrc, t->cap);; i = (i + 1) & (t->cap - 1)) {
@@ -26,25 +35,14 @@ SrtpStream* srtp_stream_find(const SrtpStreams* t, uint32_t ssrc) {
 
 /** Puts stream s (used) into a table with room, without a lookup. */
 static SrtpStream* place(SrtpStreams* t, const SrtpStream* s) {
-  uint32_t i = home(s->ssrc, t->cap);
-  while (t->slots[i].used) i = (i + 1) & (t->cap - 1);
-  t->slots[i] = *s;
+  SrtpStream* at = &t->slots[open_table_free_slot(t->slots, sizeof *t->slots, t->cap, home(s->ssrc, t->cap), slot_used)];
+  *at = *s;
   t->count++;
-  return &t->slots[i];
+  return at;
 }
 
 static int resize(SrtpStreams* t, uint32_t cap) {
-  SrtpStream* slots = calloc(cap, sizeof *slots);
-  if (slots == NULL) return -1;
-  SrtpStream* old = t->slots;
-  uint32_t oldCap = t->cap;
-  t->slots = slots;
-  t->cap = cap;
-  t->count = 0;
-  for (uint32_t i = 0; i < oldCap; i++)
-    if (old[i].used) place(t, &old[i]);
-  free(old);
-  return 0;
+  return open_table_resize((void**)&t->slots, sizeof *t->slots, &t->cap, cap, slot_home, slot_used);
 }
 
 SrtpStream* srtp_stream_get(SrtpStreams* t, uint32_t ssrc, int receiving) {
@@ -69,17 +67,7 @@ void srtp_stream_forget(SrtpStreams* t, uint32_t ssrc) {
   uint32_t i = home(ssrc, t->cap);
   while (t->slots[i].used && t->slots[i].ssrc != ssrc) i = (i + 1) & mask;
   if (!t->slots[i].used) return;
-  // backward-shift deletion: move up every later entry of the run that the hole would cut off from its home
-  for (uint32_t j = (i + 1) & mask; t->slots[j].used; j = (j + 1) & mask) {
-    uint32_t h = home(t->slots[j].ssrc, t->cap);
-    // entry j may move to i when its home is not cyclically within (i, j]
-    int within = i <= j ? (h > i && h <= j) : (h > i || h <= j);
-    if (!within) {
-      t->slots[i] = t->slots[j];
-      i = j;
-    }
-  }
-  memset(&t->slots[i], 0, sizeof t->slots[i]);
+  open_table_remove(t->slots, sizeof *t->slots, t->cap, i, slot_home, slot_used);
   t->count--;
 }
 

@@ -17,7 +17,8 @@ stale() {
   [ -f "$out" ] || return 0
   for f in "$ROOT/native/$1.c" "$ROOT/native/napi-typed.h" "$ROOT/native/udp-receive.h" "$ROOT/native/udp-receive.c" \
     "$ROOT/native/udp-send-queue.h" "$ROOT/native/udp-send-queue.c" "$ROOT/native/srtp-streams.h" "$ROOT/native/srtp-streams.c" \
-    "$ROOT/native/srtp-core.h" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-peers.h" "$ROOT/native/srtp-peers.c"; do
+    "$ROOT/native/srtp-core.h" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-peers.h" "$ROOT/native/srtp-peers.c" \
+    "$ROOT/native/open-table.h"; do
     [ "$f" -nt "$out" ] && return 0
   done
   return 1

@@ -46,6 +46,17 @@ function recordingSink(got: Got[], arrival: () => number): DatagramSink {
   return { onMedia: keep('media'), onStun: keep('stun'), onDtls: keep('dtls') };
 }
 
+/** An RTP packet (payload type 96, `payload` bytes of `fill`) and what `sender` makes of it. */
+function srtpPacket(sender: SrtpSession, seq: number, ssrc: number, payload: number, fill = seq & 0xff): { plain: Buffer; wire: Buffer } {
+  const plain = Buffer.alloc(12 + payload, fill);
+  plain[0] = 0x80;
+  plain[1] = 96;
+  plain.writeUInt16BE(seq, 2);
+  plain.writeUInt32BE(ssrc, 8);
+  const out = Buffer.alloc(plain.length + 16);
+  return { plain, wire: out.subarray(0, sender.protectRtp(plain, plain.length, out)) };
+}
+
 test('ipv4String is the dotted quad, the same string object for the same address', () => {
   assert.equal(ipv4String(0x7f000001), '127.0.0.1');
   assert.equal(ipv4String(0xffffffff), '255.255.255.255');
@@ -312,15 +323,7 @@ test("SRTP peers: the batch unprotects a mapped peer's SRTP and SRTCP in place w
   const b = dgram.createSocket('udp4');
   await Promise.all([new Promise<void>((r) => a.bind(0, '127.0.0.1', r)), new Promise<void>((r) => b.bind(0, '127.0.0.1', r))]);
   const send = (s: dgram.Socket, buf: Buffer) => new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
-  const rtp = (seq: number) => {
-    const plain = Buffer.alloc(12 + 100, seq & 0xff);
-    plain[0] = 0x80;
-    plain[1] = 96;
-    plain.writeUInt16BE(seq, 2);
-    plain.writeUInt32BE(0x1234, 8);
-    const out = Buffer.alloc(plain.length + 16);
-    return { plain, wire: out.subarray(0, sender.protectRtp(plain, plain.length, out)) };
-  };
+  const rtp = (seq: number) => srtpPacket(sender, seq, 0x1234, 100);
   try {
     const ctx = receiving.nativeContexts!;
     assert.equal(mod.setSrtpPeer!(peers, 0x7f000001, a.address().port, ctx.rtp, ctx.rtcp), true);
@@ -375,15 +378,7 @@ test('UdpTransport.setSrtpPeer: a mapped address reaches the sink unprotected (u
   const sender = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
   const s = dgram.createSocket('udp4');
   await new Promise<void>((r) => s.bind(0, '127.0.0.1', r));
-  const packet = (seq: number) => {
-    const plain = Buffer.alloc(40, 9);
-    plain[0] = 0x80;
-    plain[1] = 111;
-    plain.writeUInt16BE(seq, 2);
-    plain.writeUInt32BE(77, 8);
-    const out = Buffer.alloc(60);
-    return out.subarray(0, sender.protectRtp(plain, plain.length, out));
-  };
+  const packet = (seq: number) => srtpPacket(sender, seq, 77, 28, 9).wire;
   const send = (buf: Buffer) => new Promise<void>((r) => s.send(buf, port, '127.0.0.1', () => r()));
   try {
     t.setSrtpPeer('127.0.0.1', s.address().port, new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt));
@@ -424,15 +419,7 @@ test('UdpTransport: an address remapped during a batch (a check moved it) gets n
   t = new UdpTransport(sink, new BridgeCounters(), () => {}, false, true, true);
   const port = await t.bind('127.0.0.1', 0);
   const sender = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
-  const wire = (seq: number) => {
-    const plain = Buffer.alloc(30, 1);
-    plain[0] = 0x80;
-    plain[1] = 96;
-    plain.writeUInt16BE(seq, 2);
-    plain.writeUInt32BE(99, 8);
-    const out = Buffer.alloc(50);
-    return out.subarray(0, sender.protectRtp(plain, plain.length, out)).toString('hex');
-  };
+  const wire = (seq: number) => srtpPacket(sender, seq, 99, 18, 1).wire.toString('hex');
   const batch = [wire(1), wire(2), wire(3)];
   const later = wire(4);
   try {
