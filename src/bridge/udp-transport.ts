@@ -306,14 +306,14 @@ export class UdpTransport {
     if (addr < 0) return;
     if (this.inNativeBatch) (this.remappedInBatch ??= new Set()).add(`${address}:${port}`);
     const ctx = session?.nativeContexts ?? null;
+    let mapped = false;
     try {
-      if (ctx !== null && mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp) === true) return;
+      mapped = ctx !== null && mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp) === true;
     } catch {
-      // contexts of another build of the SRTP module (refused by their type tag): this table is not used any more
-      this.srtpPeers = null;
-      return;
+      // contexts the module refuses (another build's layout, by their type tag): the transport unprotects them
     }
-    mod.deleteSrtpPeer?.(peers, addr, port);
+    // never an older mapping left behind: its keys may be another transport's now
+    if (!mapped) mod.deleteSrtpPeer?.(peers, addr, port);
   }
 
   /** The options of every native receiver of this transport. */
