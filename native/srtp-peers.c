@@ -17,6 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/** The type tag of a table's handle: no other handle is ever read as a table. */
+static const napi_type_tag PEERS_TAG = {0x5465727475505452ull, 0x53525450506565ull};
+
 /** Peers one table maps at most (beyond: their datagrams are unprotected in JavaScript, as without the table). */
 #define MAX_PEERS 65536
 
@@ -113,16 +116,29 @@ napi_value srtp_peers_create(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "could not wrap the SRTP peers");
     return NULL;
   }
+  if (napi_type_tag_object(env, ext, &PEERS_TAG) != napi_ok) {
+    napi_throw_error(env, NULL, "could not tag the SRTP peers");
+    return NULL;
+  }
   return ext;
+}
+
+SrtpPeers* srtp_peers_of(napi_env env, napi_value handle) {
+  bool tagged = false;
+  void* data = NULL;
+  if (napi_check_object_type_tag(env, handle, &PEERS_TAG, &tagged) != napi_ok || !tagged ||
+      napi_get_value_external(env, handle, &data) != napi_ok)
+    return NULL;
+  return data;
 }
 
 /** The table, address and port of a (peers, address, port, ...) call; NULL after throwing `usage`. */
 static SrtpPeers* peer_args(napi_env env, napi_callback_info info, size_t want, napi_value* a, const char* usage, uint64_t* key) {
   size_t argc = want;
-  void* data = NULL;
+  SrtpPeers* data = NULL;
   uint32_t address = 0, port = 0;
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < want ||
-      napi_get_value_external(env, a[0], &data) != napi_ok || data == NULL || napi_get_value_uint32(env, a[1], &address) != napi_ok ||
+      (data = srtp_peers_of(env, a[0])) == NULL || napi_get_value_uint32(env, a[1], &address) != napi_ok ||
       napi_get_value_uint32(env, a[2], &port) != napi_ok || port > 65535) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;

@@ -19,6 +19,9 @@ typedef struct {
 
 typedef struct SrtpPeers SrtpPeers;
 
+/** The table a handle holds (its type tag checked), or NULL when it is not a table's handle. */
+SrtpPeers* srtp_peers_of(napi_env env, napi_value handle);
+
 /** Unprotects datagram p[0..len) (cap: bytes p holds) in place if its sender is a peer of t and it is SRTP or
  *  SRTCP: the plaintext length, -1 when it was refused (a bad tag, a replay), 0 when not tried (not a peer's). */
 int srtp_peers_unprotect(const SrtpPeers* t, uint32_t address, uint16_t port, uint8_t* p, int len, size_t cap);

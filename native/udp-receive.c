@@ -244,10 +244,10 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
-  void* peers = NULL;
+  SrtpPeers* peers = NULL;
   napi_valuetype peersType = napi_undefined;
   if (argc >= 7 && (napi_typeof(env, a[6], &peersType) != napi_ok ||
-                    (peersType != napi_undefined && (peersType != napi_external || napi_get_value_external(env, a[6], &peers) != napi_ok)))) {
+                    (peersType != napi_undefined && (peers = srtp_peers_of(env, a[6])) == NULL))) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }

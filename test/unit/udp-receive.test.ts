@@ -360,6 +360,7 @@ test("SRTP peers: the batch unprotects a mapped peer's SRTP and SRTCP in place w
     assert.deepEqual(got[0].bytes, p3.wire);
     assert.throws(() => mod.setSrtpPeer!(peers, 1, 70000, ctx.rtp, ctx.rtcp), TypeError, 'a port beyond 65535');
     assert.throws(() => mod.setSrtpPeer!(peers, 1, 5, peers as never, ctx.rtcp), TypeError, 'a handle that is not an SRTP context');
+    assert.throws(() => mod.setSrtpPeer!(ctx.rtp, 1, 5, ctx.rtp, ctx.rtcp), TypeError, 'a handle that is not a table of peers');
   } finally {
     receiver.close();
     a.close();
