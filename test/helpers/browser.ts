@@ -54,7 +54,8 @@ const PREJOIN = {
 /**
  * page.goto, up to twice more when Chrome aborted the navigation because the machine's network changed: it does so
  * when an interface comes or goes meanwhile (the network-namespace tests make veth pairs), failing with
- * ERR_NETWORK_CHANGED or turning to its own error page (chrome-error://chromewebdata/); a person would reload.
+ * ERR_NETWORK_CHANGED, turning to its own error page (chrome-error://chromewebdata/), or reloading that page by
+ * itself, which page.goto reports as "interrupted by another navigation"; a person would reload.
  */
 export async function gotoPage(page: Page, url: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
@@ -62,7 +63,7 @@ export async function gotoPage(page: Page, url: string): Promise<void> {
       await page.goto(url);
       return;
     } catch (e) {
-      if (attempt === 3 || !/ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata/.test(String(e))) throw e;
+      if (attempt === 3 || !/ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata|interrupted by another navigation/.test(String(e))) throw e;
     }
   }
 }
