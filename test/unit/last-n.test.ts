@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { Conference } from '../../src/bridge/conference.ts';
 import { Endpoint } from '../../src/bridge/endpoint.ts';
 import { DETACHED_EGRESS } from '../../src/bridge/egress.ts';
+import { RW } from '../../src/bridge/simulcast/vp8-rewriter.ts';
 
 function setup(lastN: number) {
   const c = new Conference('c');
@@ -92,7 +93,8 @@ test('last-N: a simulcast camera coming back to a receiver restarts at a keyfram
   order(['a', 'b', 'x']);
   const rw = x.downtracks.get(1)!.rewriter!;
   rw.setTarget(2);
-  rw.currentLayer = 2; // as after the keyframe of layer 2 arrived
+  const rwState = new Int32Array(rw.state);
+  rwState[RW.currentLayer] = 2; // as after the keyframe of layer 2 arrived
   keyframes.length = 0;
   order(['b', 'a', 'x']);
   assert.equal(c.sources.get(1)!.subscribers.includes(x), false, 'x no longer gets a');
@@ -104,7 +106,7 @@ test('last-N: a simulcast camera coming back to a receiver restarts at a keyfram
   // with media workers only the worker that sends to x asks
   order(['b', 'a', 'x']);
   x.egress = { ...DETACHED_EGRESS, local: false };
-  rw.currentLayer = 2;
+  rwState[RW.currentLayer] = 2;
   keyframes.length = 0;
   order(['a', 'b', 'x']);
   assert.deepEqual(keyframes, []);

@@ -39,7 +39,6 @@ import { RTX_SLOTS } from '../retransmit-buffer.ts';
  */
 export const REWRITE_HISTORY = RTX_SLOTS;
 const HISTORY = REWRITE_HISTORY;
-const NO_INT32 = new Int32Array(0);
 
 /** The VP8 RTP clock: ticks per millisecond (90 kHz). */
 const TICKS_PER_MS = 90;
@@ -50,44 +49,66 @@ export const MAX_IDLE_STEP_MS = 60_000;
 /** Every temporal layer. */
 export const ALL_TEMPORAL = 7;
 
+// The rewriter's state lives in two ArrayBuffers, so that the native data plane (native/vp8-rewrite.h, which
+// mirrors this layout) reads and writes the very same state: a header of 32-bit fields and the time of the
+// last packet sent, and the history of what each output number was made of (allocated at the first packet).
+/** The header's 32-bit fields (index into its Int32Array; 32-bit unsigned values are stored as their bits). */
+export const RW = {
+  started: 0,
+  inSeq: 1,
+  inPic: 2,
+  seqOffset: 3,
+  tsOffset: 4,
+  picOffset: 5,
+  tl0Offset: 6,
+  lastSeq: 7,
+  lastTs: 8,
+  lastPic: 9,
+  lastTl0: 10,
+  switchSeq: 11,
+  afterSwitch: 12,
+  heldSeq: 13,
+  heldTs: 14,
+  targetLayer: 15,
+  targetTemporal: 16,
+  currentLayer: 17,
+  currentTemporal: 18,
+  outSsrc: 19,
+  frameTicks: 20,
+} as const;
+/** Bytes of the header: the fields, then lastMs (a float64) at REWRITER_LAST_MS_OFFSET. */
+export const REWRITER_STATE_BYTES = 128;
+export const REWRITER_LAST_MS_OFFSET = 96;
+/** The history's arrays, each REWRITE_HISTORY entries, at these byte offsets of its buffer. */
+export const REWRITER_HISTORY = {
+  out: 0, // int32: the output number (-1: none)
+  ts: 4 * HISTORY, // uint32: the timestamp offset then
+  in: 8 * HISTORY, // uint16: the input number
+  pic: 10 * HISTORY, // uint16: the picture id offset then
+  layer: 12 * HISTORY, // int8: the layer
+  tl0: 13 * HISTORY, // uint8: the TL0PICIDX offset then
+  bytes: 14 * HISTORY,
+} as const;
+
+const NO_INT32 = new Int32Array(0);
+
 function picDiff(a: number, b: number): number {
   return (((a - b) & 0x7fff) ^ 0x4000) - 0x4000;
 }
 
 export class Vp8Rewriter {
   readonly outSsrc: number;
-  /** RTP timestamp increment inserted at a layer switch (90 kHz / 30 fps). */
-  frameTicks: number;
-  /** Spatial layer to forward (-1: none) and highest temporal layer. */
-  targetLayer = -1;
-  targetTemporal = ALL_TEMPORAL;
-  /** Spatial layer being forwarded now (-1: none) and highest temporal layer forwarded now. */
-  currentLayer = -1;
-  currentTemporal = ALL_TEMPORAL;
+  /** The header (RW fields), and lastMs: when the last packet was sent (the caller's clock, ms). */
+  readonly state = new ArrayBuffer(REWRITER_STATE_BYTES);
+  private readonly s = new Int32Array(this.state, 0, REWRITER_LAST_MS_OFFSET / 4);
+  private readonly ms = new Float64Array(this.state, REWRITER_LAST_MS_OFFSET, 1);
 
   private readonly onKeyframeNeeded: (layer: number) => void;
-  private started = false;
-  private inSeq = 0;
-  private inPic = -1;
-  private seqOffset = 0;
-  private tsOffset = 0;
-  private picOffset = 0;
-  private tl0Offset = 0;
-  private lastSeq = 0;
-  private lastTs = 0;
-  private lastPic = -1;
-  private lastTl0 = -1;
-  /** When the last packet was sent (the caller's clock, ms). */
-  private lastMs = 0;
-  /** Input seq of the keyframe the current layer was switched to: its older packets are dropped. */
-  private switchSeq = 0;
-  private afterSwitch = false;
-  /** Input seq and timestamp of the target layer's keyframe being waited for while another layer plays (-1: none). */
-  private heldSeq = -1;
-  private heldTs = 0;
 
   // what each recently forwarded output sequence number was made of (for NACKs naming output numbers)
   // (empty until the first packet rewritten: allocateHistory)
+  /** The history's buffer (null until the first packet rewritten, or allocateHistory()). */
+  history: ArrayBuffer | null = null;
   private hOut = NO_INT32;
   private hLayer = new Int8Array(0);
   private hIn = new Uint16Array(0);
@@ -102,7 +123,39 @@ export class Vp8Rewriter {
   constructor(outSsrc: number, onKeyframeNeeded: (layer: number) => void, frameTicks = 3000) {
     this.outSsrc = outSsrc >>> 0;
     this.onKeyframeNeeded = onKeyframeNeeded;
-    this.frameTicks = frameTicks;
+    const s = this.s;
+    s[RW.outSsrc] = this.outSsrc;
+    s[RW.frameTicks] = frameTicks;
+    s[RW.inPic] = -1;
+    s[RW.lastPic] = -1;
+    s[RW.lastTl0] = -1;
+    s[RW.heldSeq] = -1;
+    s[RW.targetLayer] = -1;
+    s[RW.currentLayer] = -1;
+    s[RW.targetTemporal] = ALL_TEMPORAL;
+    s[RW.currentTemporal] = ALL_TEMPORAL;
+  }
+
+  /** RTP timestamp increment inserted at a layer switch (90 kHz / 30 fps). */
+  get frameTicks(): number {
+    return this.s[RW.frameTicks];
+  }
+  set frameTicks(v: number) {
+    this.s[RW.frameTicks] = v;
+  }
+  /** Spatial layer to forward (-1: none) and highest temporal layer. */
+  get targetLayer(): number {
+    return this.s[RW.targetLayer];
+  }
+  get targetTemporal(): number {
+    return this.s[RW.targetTemporal];
+  }
+  /** Spatial layer being forwarded now (-1: none) and highest temporal layer forwarded now. */
+  get currentLayer(): number {
+    return this.s[RW.currentLayer];
+  }
+  get currentTemporal(): number {
+    return this.s[RW.currentTemporal];
   }
 
   /**
@@ -112,18 +165,21 @@ export class Vp8Rewriter {
    * the receiver's decoder takes the new packets (at a keyframe) instead of dropping them as old or duplicate.
    */
   continueFrom(previous: Vp8Rewriter): void {
-    if (!previous.started || this.started) return;
-    this.started = true;
-    this.lastSeq = previous.lastSeq;
-    this.lastTs = previous.lastTs;
-    this.lastPic = previous.lastPic;
-    this.lastTl0 = previous.lastTl0;
-    this.lastMs = previous.lastMs;
+    const s = this.s;
+    const p = previous.s;
+    if (p[RW.started] === 0 || s[RW.started] !== 0) return;
+    s[RW.started] = 1;
+    s[RW.lastSeq] = p[RW.lastSeq];
+    s[RW.lastTs] = p[RW.lastTs];
+    s[RW.lastPic] = p[RW.lastPic];
+    s[RW.lastTl0] = p[RW.lastTl0];
+    this.ms[0] = previous.ms[0];
   }
 
   /** true while waiting for a keyframe of the target layer (re-request it, throttled, while so). */
   get needsKeyframe(): boolean {
-    return this.targetLayer >= 0 && this.targetLayer !== this.currentLayer;
+    const target = this.s[RW.targetLayer];
+    return target >= 0 && target !== this.s[RW.currentLayer];
   }
 
   /**
@@ -131,9 +187,10 @@ export class Vp8Rewriter {
    * keyframe, so forwarding continues only from a keyframe of the target layer (numbering continues).
    */
   restartAtKeyframe(): void {
-    this.currentLayer = -1;
-    this.heldSeq = -1;
-    if (this.targetLayer >= 0) this.onKeyframeNeeded(this.targetLayer);
+    this.s[RW.currentLayer] = -1;
+    this.s[RW.heldSeq] = -1;
+    const target = this.s[RW.targetLayer];
+    if (target >= 0) this.onKeyframeNeeded(target);
   }
 
   /**
@@ -143,34 +200,41 @@ export class Vp8Rewriter {
    * packet of the new source.
    */
   startNewStream(): void {
-    this.currentLayer = -1;
-    this.targetLayer = -1;
-    this.heldSeq = -1;
-    this.afterSwitch = false;
+    const s = this.s;
+    s[RW.currentLayer] = -1;
+    s[RW.targetLayer] = -1;
+    s[RW.heldSeq] = -1;
+    s[RW.afterSwitch] = 0;
     this.hOut.fill(-1);
     this.foundSlot = -1;
   }
 
-  private allocateHistory(): void {
-    this.hOut = new Int32Array(HISTORY).fill(-1);
-    this.hLayer = new Int8Array(HISTORY);
-    this.hIn = new Uint16Array(HISTORY);
-    this.hTs = new Uint32Array(HISTORY);
-    this.hPic = new Uint16Array(HISTORY);
-    this.hTl0 = new Uint8Array(HISTORY);
+  /** Allocates the history now (the native data plane writes it, so it must exist before the first packet there). */
+  allocateHistory(): ArrayBuffer {
+    if (this.history !== null) return this.history;
+    const h = new ArrayBuffer(REWRITER_HISTORY.bytes);
+    this.history = h;
+    this.hOut = new Int32Array(h, REWRITER_HISTORY.out, HISTORY).fill(-1);
+    this.hTs = new Uint32Array(h, REWRITER_HISTORY.ts, HISTORY);
+    this.hIn = new Uint16Array(h, REWRITER_HISTORY.in, HISTORY);
+    this.hPic = new Uint16Array(h, REWRITER_HISTORY.pic, HISTORY);
+    this.hLayer = new Int8Array(h, REWRITER_HISTORY.layer, HISTORY);
+    this.hTl0 = new Uint8Array(h, REWRITER_HISTORY.tl0, HISTORY);
+    return h;
   }
 
   /** Selects the spatial layer (-1: stop) and the highest temporal layer to forward. */
   setTarget(layer: number, temporal = ALL_TEMPORAL): void {
-    this.targetTemporal = temporal;
-    if (layer === this.targetLayer) return;
-    this.targetLayer = layer;
-    this.heldSeq = -1;
+    const s = this.s;
+    s[RW.targetTemporal] = temporal;
+    if (layer === s[RW.targetLayer]) return;
+    s[RW.targetLayer] = layer;
+    s[RW.heldSeq] = -1;
     if (layer < 0) {
-      this.currentLayer = -1;
+      s[RW.currentLayer] = -1;
       return;
     }
-    if (layer !== this.currentLayer) this.onKeyframeNeeded(layer);
+    if (layer !== s[RW.currentLayer]) this.onKeyframeNeeded(layer);
   }
 
   /**
@@ -180,13 +244,14 @@ export class Vp8Rewriter {
    * keyframe to rewrite(), which switches at the first one. Else -1: do not forward this packet.
    */
   holdForKeyframe(seq: number, ts: number, keyframe: boolean, marker: boolean): number {
+    const s = this.s;
     if (keyframe) {
-      this.heldSeq = seq;
-      this.heldTs = ts;
+      s[RW.heldSeq] = seq;
+      s[RW.heldTs] = ts;
     }
-    if (this.heldSeq < 0 || !marker || ts !== this.heldTs) return -1;
-    const first = this.heldSeq;
-    this.heldSeq = -1;
+    const first = s[RW.heldSeq];
+    if (first < 0 || !marker || ts !== s[RW.heldTs] >>> 0) return -1;
+    s[RW.heldSeq] = -1;
     return first;
   }
 
@@ -204,82 +269,82 @@ export class Vp8Rewriter {
   /**
    * rewrite() of a packet already parsed (an RtpView): header length `hl`, payload end `end`, input `seq` and
    * timestamp `ts`, handled at `nowMs` (a monotonic ms clock: the packet's RtpView.atMs). buf may be a copy of the
-   * parsed packet (same layout).
+   * parsed packet (same layout). native/vp8-rewrite.c does the same on the same state: change both together.
    */
   rewriteParsed(buf: Buffer, hl: number, end: number, seq: number, ts: number, layer: number, info: Vp8Info, nowMs = 0): boolean {
-    if (layer !== this.currentLayer) {
-      if (layer !== this.targetLayer || end === hl || !info.keyframe) return false;
+    const s = this.s;
+    if (layer !== s[RW.currentLayer]) {
+      if (layer !== s[RW.targetLayer] || end === hl || !info.keyframe) return false;
       this.switchTo(seq, ts, layer, info, nowMs);
     }
-    if (this.afterSwitch) {
-      const s = seqDiff(seq, this.switchSeq);
+    if (s[RW.afterSwitch] !== 0) {
+      const d = seqDiff(seq, s[RW.switchSeq]);
       // older than the switch point: their output numbers belong to the previous layer
-      if (s < 0) return false;
-      if (s > 1000) this.afterSwitch = false; // far behind now (and before seqDiff could wrap)
+      if (d < 0) return false;
+      if (d > 1000) s[RW.afterSwitch] = 0; // far behind now (and before seqDiff could wrap)
     }
-    const d = seqDiff(seq, this.inSeq);
+    const d = seqDiff(seq, s[RW.inSeq]);
     const frameStart = info.start && info.partitionId === 0;
-    const newPic = info.pictureId >= 0 && picDiff(info.pictureId, this.inPic) > 0;
-    if (d > 0) this.inSeq = seq;
+    const newPic = info.pictureId >= 0 && picDiff(info.pictureId, s[RW.inPic]) > 0;
+    if (d > 0) s[RW.inSeq] = seq;
     if (end === hl) {
-      if (d > 0) this.seqOffset = (this.seqOffset + 1) & 0xffff; // padding only
+      if (d > 0) s[RW.seqOffset] = (s[RW.seqOffset] + 1) & 0xffff; // padding only
       return false;
     }
     // temporal layers: change the forwarded set at frame starts only
-    if (frameStart && info.tid >= 0) {
-      if (this.targetTemporal < this.currentTemporal) this.currentTemporal = this.targetTemporal;
-      else if (
-        this.targetTemporal > this.currentTemporal &&
-        info.tid > this.currentTemporal &&
-        info.tid <= this.targetTemporal &&
-        info.layerSync
-      ) {
-        this.currentTemporal = info.tid;
-      }
+    const tid = info.tid;
+    if (frameStart && tid >= 0) {
+      const target = s[RW.targetTemporal];
+      const current = s[RW.currentTemporal];
+      if (target < current) s[RW.currentTemporal] = target;
+      else if (target > current && tid > current && tid <= target && info.layerSync) s[RW.currentTemporal] = tid;
     }
-    if (newPic) this.inPic = info.pictureId;
-    if (info.tid > this.currentTemporal) {
-      if (d > 0) this.seqOffset = (this.seqOffset + 1) & 0xffff;
-      if (newPic) this.picOffset = (this.picOffset + 1) & 0x7fff;
+    if (newPic) s[RW.inPic] = info.pictureId;
+    if (tid > s[RW.currentTemporal]) {
+      if (d > 0) s[RW.seqOffset] = (s[RW.seqOffset] + 1) & 0xffff;
+      if (newPic) s[RW.picOffset] = (s[RW.picOffset] + 1) & 0x7fff;
       return false;
     }
-    const outSeq = (seq - this.seqOffset) & 0xffff;
-    const outTs = (ts - this.tsOffset) >>> 0;
+    const tsOffset = s[RW.tsOffset];
+    const outSeq = (seq - s[RW.seqOffset]) & 0xffff;
+    const outTs = (ts - tsOffset) >>> 0;
     setRtpSsrc(buf, this.outSsrc);
     setRtpSeq(buf, outSeq);
     setRtpTimestamp(buf, outTs);
+    const picOffset = s[RW.picOffset];
     let outPic = -1;
     if (info.pictureId >= 0) {
-      outPic = (info.pictureId - this.picOffset) & 0x7fff;
+      outPic = (info.pictureId - picOffset) & 0x7fff;
       setVp8PictureId(buf, hl, outPic);
     }
+    const tl0Offset = s[RW.tl0Offset];
     let outTl0 = -1;
     if (info.tl0PicIdx >= 0) {
-      outTl0 = (info.tl0PicIdx - this.tl0Offset) & 0xff;
+      outTl0 = (info.tl0PicIdx - tl0Offset) & 0xff;
       setVp8Tl0PicIdx(buf, hl, outTl0);
     }
-    if (this.hOut.length === 0) this.allocateHistory();
+    if (this.history === null) this.allocateHistory();
     const h = outSeq & (HISTORY - 1);
     this.hOut[h] = outSeq;
     this.hLayer[h] = layer;
     this.hIn[h] = seq;
-    this.hTs[h] = this.tsOffset;
-    this.hPic[h] = this.picOffset;
-    this.hTl0[h] = this.tl0Offset;
-    if (!this.started || seqDiff(outSeq, this.lastSeq) > 0) {
-      this.started = true;
-      this.lastSeq = outSeq;
-      this.lastTs = outTs;
-      this.lastMs = nowMs;
-      if (outPic >= 0) this.lastPic = outPic;
-      if (outTl0 >= 0) this.lastTl0 = outTl0;
+    this.hTs[h] = tsOffset;
+    this.hPic[h] = picOffset;
+    this.hTl0[h] = tl0Offset;
+    if (s[RW.started] === 0 || seqDiff(outSeq, s[RW.lastSeq]) > 0) {
+      s[RW.started] = 1;
+      s[RW.lastSeq] = outSeq;
+      s[RW.lastTs] = outTs;
+      this.ms[0] = nowMs;
+      if (outPic >= 0) s[RW.lastPic] = outPic;
+      if (outTl0 >= 0) s[RW.lastTl0] = outTl0;
     }
     return true;
   }
 
   /** The output RTP timestamp for input timestamp `ts` of the current layer (for its sender reports). */
   outTimestamp(ts: number): number {
-    return (ts - this.tsOffset) >>> 0;
+    return (ts - this.s[RW.tsOffset]) >>> 0;
   }
 
   /**
@@ -287,13 +352,13 @@ export class Vp8Rewriter {
    * a packet that never arrived (lost before this bridge), whose number the receiver NACKs all the same.
    */
   inputSeqOf(outSeq: number): number {
-    return this.currentLayer < 0 ? -1 : (outSeq + this.seqOffset) & 0xffff;
+    return this.s[RW.currentLayer] < 0 ? -1 : (outSeq + this.s[RW.seqOffset]) & 0xffff;
   }
 
   /** Finds what output packet `outSeq` was made of (foundLayer, foundInSeq); false when not remembered. */
   lookup(outSeq: number): boolean {
     const h = outSeq & (HISTORY - 1);
-    if (this.hOut[h] !== outSeq) return false;
+    if (this.hOut.length === 0 || this.hOut[h] !== outSeq) return false;
     this.foundSlot = h;
     this.foundLayer = this.hLayer[h];
     this.foundInSeq = this.hIn[h];
@@ -317,19 +382,20 @@ export class Vp8Rewriter {
   }
 
   private switchTo(seq: number, ts: number, layer: number, info: Vp8Info, nowMs: number): void {
-    if (this.started) {
+    const s = this.s;
+    if (s[RW.started] !== 0) {
       // another layer played up to here (a held switch): one frame; the stream stood still: the pause itself
-      const idleTicks = this.currentLayer < 0 ? Math.round(Math.min(nowMs - this.lastMs, MAX_IDLE_STEP_MS) * TICKS_PER_MS) : 0;
-      this.seqOffset = (seq - this.lastSeq - 1) & 0xffff;
-      this.tsOffset = (ts - this.lastTs - Math.max(this.frameTicks, idleTicks)) >>> 0;
-      if (info.pictureId >= 0 && this.lastPic >= 0) this.picOffset = (info.pictureId - this.lastPic - 1) & 0x7fff;
-      if (info.tl0PicIdx >= 0 && this.lastTl0 >= 0) this.tl0Offset = (info.tl0PicIdx - this.lastTl0 - 1) & 0xff;
+      const idleTicks = s[RW.currentLayer] < 0 ? Math.round(Math.min(nowMs - this.ms[0], MAX_IDLE_STEP_MS) * TICKS_PER_MS) : 0;
+      s[RW.seqOffset] = (seq - s[RW.lastSeq] - 1) & 0xffff;
+      s[RW.tsOffset] = ts - s[RW.lastTs] - Math.max(s[RW.frameTicks], idleTicks);
+      if (info.pictureId >= 0 && s[RW.lastPic] >= 0) s[RW.picOffset] = (info.pictureId - s[RW.lastPic] - 1) & 0x7fff;
+      if (info.tl0PicIdx >= 0 && s[RW.lastTl0] >= 0) s[RW.tl0Offset] = (info.tl0PicIdx - s[RW.lastTl0] - 1) & 0xff;
     }
-    this.currentLayer = layer;
-    this.currentTemporal = this.targetTemporal;
-    this.switchSeq = seq;
-    this.afterSwitch = true;
-    this.inSeq = (seq - 1) & 0xffff;
-    this.inPic = info.pictureId >= 0 ? (info.pictureId - 1) & 0x7fff : -1;
+    s[RW.currentLayer] = layer;
+    s[RW.currentTemporal] = s[RW.targetTemporal];
+    s[RW.switchSeq] = seq;
+    s[RW.afterSwitch] = 1;
+    s[RW.inSeq] = (seq - 1) & 0xffff;
+    s[RW.inPic] = info.pictureId >= 0 ? (info.pictureId - 1) & 0x7fff : -1;
   }
 }
