@@ -31,6 +31,7 @@
 #include "udp-receive.h"
 #include "srtp-peers.h"
 #include "udp-send-queue.h"
+#include "vp8-rewrite.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -250,5 +251,6 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "deleteSrtpPeer", f);
   udp_receive_init(env, exports);
   udp_send_queue_init(env, exports);
+  vp8_rewrite_init(env, exports);
   return exports;
 }

@@ -71,6 +71,11 @@ export interface UdpBatchModule {
   RECV_SLOT?: number;
   /** Entries of a receiver's meta array: 4 per datagram, then the socket's kernel drop count (SO_RXQ_OVFL). */
   RECV_META?: number;
+  // The native data plane's VP8 rewrite (native/vp8-rewrite.c) on a Vp8Rewriter's own state; absent in an older build.
+  /** Rewrites packet[0..len) of simulcast layer `layer` in place: 1 send it, 0 do not, -1 not a valid VP8 packet of `vp8PayloadType`. */
+  vp8Rewrite?: (state: ArrayBuffer, history: ArrayBuffer, packet: Uint8Array, len: number, layer: number, nowMs: number, vp8PayloadType: number) => number;
+  /** The rewriter layout the build has: fields, state bytes, lastMs offset, history entries, the history's offsets (out, ts, in, pic, layer, tl0), history bytes. */
+  VP8_REWRITER_LAYOUT?: number[];
 }
 
 /** The module with its receive side (every function the native receive path calls). */
