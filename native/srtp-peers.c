@@ -7,7 +7,8 @@
 // TypeScript path (ICE-TCP, dgram) and this one never disagree.
 //
 //   createSrtpPeers() -> peers
-//   setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx) -> boolean   IPv4 address in host order; false: table full
+//   setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx[, sender]) -> boolean   IPv4 address in host order; false:
+//       table full; sender: the sending transport's id in the thread's native routes (routes.c), -1 (the default): none
 //   deleteSrtpPeer(peers, address, port)
 // A table belongs to one thread. Its entries keep their contexts alive (references) until deleted or the table is
 // collected.
@@ -83,11 +84,13 @@ static void remove_at(SrtpPeers* t, SrtpPeer* p) {
   t->count--;
 }
 
-int srtp_peers_unprotect(const SrtpPeers* t, uint32_t address, uint16_t port, uint8_t* p, int len, size_t cap) {
+int srtp_peers_unprotect(const SrtpPeers* t, uint32_t address, uint16_t port, uint8_t* p, int len, size_t cap, int32_t* sender) {
+  *sender = -1;
   // RFC 7983: SRTP and SRTCP start with 128..191; RFC 5761: RTCP's packet types 192..223 in the second byte
   if (t == NULL || t->count == 0 || len < 12 || p[0] < 128 || p[0] > 191) return 0;
   const SrtpPeer* peer = find(t, peer_key(address, port));
   if (peer == NULL) return 0;
+  *sender = peer->sender;
   int n = p[1] >= 192 && p[1] <= 223 ? srtp_unprotect_rtcp(peer->rtcp, p, len, cap) : srtp_unprotect_rtp(peer->rtp, p, len, cap);
   return n > 0 ? n : -1;
 }
@@ -148,10 +151,18 @@ static SrtpPeers* peer_args(napi_env env, napi_callback_info info, size_t want, 
 }
 
 napi_value srtp_peers_set(napi_env env, napi_callback_info info) {
-  napi_value a[5];
+  napi_value a[6];
   uint64_t key = 0;
-  SrtpPeers* t = peer_args(env, info, 5, a, "setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx)", &key);
+  SrtpPeers* t = peer_args(env, info, 5, a, "setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx[, sender])", &key);
   if (t == NULL) return NULL;
+  int32_t sender = -1;
+  size_t argc = 6;
+  napi_valuetype st = napi_undefined;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok) return NULL;
+  if (argc >= 6 && napi_typeof(env, a[5], &st) == napi_ok && st != napi_undefined && (napi_get_value_int32(env, a[5], &sender) != napi_ok || sender < -1)) {
+    napi_throw_type_error(env, NULL, "setSrtpPeer: sender is an integer >= -1");
+    return NULL;
+  }
   void *rtp = NULL, *rtcp = NULL;
   const napi_type_tag tag = {SRTP_CTX_TAG_LOWER, SRTP_CTX_TAG_UPPER};
   bool rtpTagged = false, rtcpTagged = false;
@@ -178,6 +189,7 @@ napi_value srtp_peers_set(napi_env env, napi_callback_info info) {
   if (ok) {
     p->rtp = rtp;
     p->rtcp = rtcp;
+    p->sender = sender;
     if (napi_create_reference(env, a[3], 1, &p->rtpRef) != napi_ok || napi_create_reference(env, a[4], 1, &p->rtcpRef) != napi_ok) {
       unref(t, p);
       remove_at(t, p);

@@ -12,6 +12,8 @@ typedef struct {
   int used;
   SrtpCtx* rtp;
   SrtpCtx* rtcp;
+  /** The sending transport's id in the thread's native routes (routes.c); -1: none. */
+  int32_t sender;
   /** The contexts' JavaScript handles, kept alive while the peer is here. */
   napi_ref rtpRef;
   napi_ref rtcpRef;
@@ -23,10 +25,11 @@ typedef struct SrtpPeers SrtpPeers;
 SrtpPeers* srtp_peers_of(napi_env env, napi_value handle);
 
 /** Unprotects datagram p[0..len) (cap: bytes p holds) in place if its sender is a peer of t and it is SRTP or
- *  SRTCP: the plaintext length, -1 when it was refused (a bad tag, a replay), 0 when not tried (not a peer's). */
-int srtp_peers_unprotect(const SrtpPeers* t, uint32_t address, uint16_t port, uint8_t* p, int len, size_t cap);
+ *  SRTCP: the plaintext length, -1 when it was refused (a bad tag, a replay), 0 when not tried (not a peer's).
+ *  *sender: the peer's sender id (setSrtpPeer's sixth argument), -1 when none or not a peer. */
+int srtp_peers_unprotect(const SrtpPeers* t, uint32_t address, uint16_t port, uint8_t* p, int len, size_t cap, int32_t* sender);
 
-/** createSrtpPeers(), setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx), deleteSrtpPeer(peers, address, port). */
+/** createSrtpPeers(), setSrtpPeer(peers, address, port, rtpCtx, rtcpCtx[, sender]), deleteSrtpPeer(peers, address, port). */
 napi_value srtp_peers_create(napi_env env, napi_callback_info info);
 napi_value srtp_peers_set(napi_env env, napi_callback_info info);
 napi_value srtp_peers_delete(napi_env env, napi_callback_info info);

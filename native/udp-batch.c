@@ -32,6 +32,7 @@
 #include "srtp-peers.h"
 #include "udp-send-queue.h"
 #include "vp8-rewrite.h"
+#include "routes.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -252,5 +253,6 @@ NAPI_MODULE_INIT() {
   udp_receive_init(env, exports);
   udp_send_queue_init(env, exports);
   vp8_rewrite_init(env, exports);
+  routes_init(env, exports);
   return exports;
 }

@@ -5,11 +5,12 @@
 // per libuv read, allocates a Buffer and an rinfo object with an address string for each and calls JavaScript
 // once per datagram (and the arrival time then cost one more system call).
 //
-//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch[, srtpPeers]) -> receiver
+//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch[, srtpPeers[, routes]]) -> receiver
 //       arena: ArrayBuffer of RECV_BATCH * RECV_SLOT bytes (datagram i at i * RECV_SLOT); meta: Uint32Array of
 //       RECV_META (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot;
 //       2 = SRTP/SRTCP of a peer of srtpPeers (srtp-peers.c) unprotected in place, its plaintext length in the
-//       upper 16 bits (the length stays the datagram's); 4 = such a datagram refused (a bad tag, a replay); then at
+//       upper 16 bits (the length stays the datagram's); 4 = such a datagram refused (a bad tag, a replay); 8 (with
+//       2) = forwarded by the thread's routes (routes.c), JavaScript only books it from their log; then at
 //       RECV_BATCH * 4: how many datagrams the kernel has dropped at this socket since it opened (SO_RXQ_OVFL: a full
 //       receive buffer), as of the batch's last datagram);
 //       ages: Float64Array of RECV_BATCH (how long ago, ms by the kernel's clock, datagram i arrived; -1 unknown).
@@ -39,6 +40,7 @@
 #include "napi-typed.h"
 #include "udp-receive.h"
 #include "srtp-peers.h"
+#include "routes.h"
 
 /**
  * Batches read in one readiness callback at most (then the loop runs other work and comes back: the poll is
@@ -70,6 +72,9 @@ typedef struct Receiver {
   /** The thread's SRTP peers (NULL: none given), and their handle kept alive while this runs. */
   const SrtpPeers* peers;
   napi_ref peersRef;
+  /** The thread's native routes (NULL: none given): what they forward, JavaScript only books. */
+  Routes* routes;
+  napi_ref routesRef;
   napi_async_context async;
   napi_async_cleanup_hook_handle cleanup;
   uint8_t* arena;
@@ -119,6 +124,7 @@ static void stop(Receiver* r, bool teardown) {
     napi_delete_reference(r->env, r->metaRef);
     napi_delete_reference(r->env, r->agesRef);
     if (r->peersRef != NULL) napi_delete_reference(r->env, r->peersRef);
+    if (r->routesRef != NULL) napi_delete_reference(r->env, r->routesRef);
   }
   uv_close((uv_handle_t*)&r->poll, on_closed);
 }
@@ -173,6 +179,7 @@ static int read_batch(Receiver* r) {
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
+  routes_batch_begin(r->routes);
   for (int i = 0; i < n; i++) {
     struct msghdr* h = &r->msgs[i].msg_hdr;
     uint32_t* m = r->meta + (size_t)i * 4;
@@ -193,8 +200,10 @@ static int read_batch(Receiver* r) {
     }
     r->ages[i] = age;
     if (r->peers != NULL && m[3] == 0) {
-      int plain = srtp_peers_unprotect(r->peers, m[1], (uint16_t)m[2], r->arena + (size_t)i * RECV_SLOT, (int)m[0], RECV_SLOT);
-      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16);
+      int32_t sender = -1;
+      uint8_t* p = r->arena + (size_t)i * RECV_SLOT;
+      int plain = srtp_peers_unprotect(r->peers, m[1], (uint16_t)m[2], p, (int)m[0], RECV_SLOT, &sender);
+      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16) | (routes_forward(r->routes, sender, p, plain, i) ? 8 : 0);
       else if (plain < 0) m[3] = 4;
     }
   }
@@ -228,9 +237,9 @@ static void on_readable(uv_poll_t* h, int status, int events) {
 }
 
 static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
-  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch[, srtpPeers])";
-  size_t argc = 7;
-  napi_value a[7];
+  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch[, srtpPeers[, routes]])";
+  size_t argc = 8;
+  napi_value a[8];
   int32_t fd = -1, bufferBytes = 0;
   void* arena = NULL;
   size_t arenaLength = 0, metaLength = 0, agesLength = 0;
@@ -248,6 +257,13 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   napi_valuetype peersType = napi_undefined;
   if (argc >= 7 && (napi_typeof(env, a[6], &peersType) != napi_ok ||
                     (peersType != napi_undefined && (peers = srtp_peers_of(env, a[6])) == NULL))) {
+    napi_throw_type_error(env, NULL, usage);
+    return NULL;
+  }
+  Routes* routes = NULL;
+  napi_valuetype routesType = napi_undefined;
+  if (argc >= 8 && (napi_typeof(env, a[7], &routesType) != napi_ok ||
+                    (routesType != napi_undefined && (peers == NULL || (routes = routes_of(env, a[7])) == NULL)))) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -284,6 +300,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   r->meta = meta;
   r->ages = ages;
   r->peers = peers;
+  r->routes = routes;
   int err = uv_poll_init(loop, &r->poll, fd);
   if (err != 0) {
     free(r);
@@ -299,6 +316,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   napi_create_reference(env, a[2], 1, &r->metaRef);
   napi_create_reference(env, a[3], 1, &r->agesRef);
   if (peers != NULL) napi_create_reference(env, a[6], 1, &r->peersRef);
+  if (routes != NULL) napi_create_reference(env, a[7], 1, &r->routesRef);
   napi_add_async_cleanup_hook(env, on_cleanup, r, &r->cleanup);
   uv_poll_start(&r->poll, UV_READABLE, on_readable);
   if (napi_create_external(env, r, on_finalize, NULL, &handle) != napi_ok) {

@@ -26,7 +26,10 @@
 #define SEND_QUEUE_STATE 3
 #define REFS 6
 
-typedef struct SendQueue {
+/** The type tag of a queue's handle (the native data plane's routes take one: routes.c). */
+static const napi_type_tag QUEUE_TAG = {0x5465727475535155ull, 0x53656e6451756575ull};
+
+struct SendQueue {
   uv_check_t check;
   napi_env env;
   int fd;
@@ -41,14 +44,14 @@ typedef struct SendQueue {
   /** the arena and the arrays, kept alive while the queue runs */
   napi_ref refs[REFS];
   napi_async_cleanup_hook_handle cleanup;
-} SendQueue;
+};
 
 static void maybe_free(SendQueue* q) {
   if (q->closed && q->finalized) free(q);
 }
 
-static void on_check(uv_check_t* h) {
-  SendQueue* q = (SendQueue*)h->data;
+/** Sends what is queued (the check phase; a full queue the native data plane adds to). */
+static void send_queued(SendQueue* q) {
   int32_t n = q->state[0];
   if (n <= 0 || q->closing) return;
   if (n > q->room) n = q->room;
@@ -57,6 +60,38 @@ static void on_check(uv_check_t* h) {
   int sent = udp_send_datagrams(q->fd, &q->d);
   q->state[1] += n - sent;
   q->state[2] += 1;
+}
+
+static void on_check(uv_check_t* h) {
+  send_queued((SendQueue*)h->data);
+}
+
+SendQueue* send_queue_of(napi_env env, napi_value handle) {
+  bool tagged = false;
+  void* data = NULL;
+  if (napi_check_object_type_tag(env, handle, &QUEUE_TAG, &tagged) != napi_ok || !tagged || napi_get_value_external(env, handle, &data) != napi_ok)
+    return NULL;
+  return data;
+}
+
+uint8_t* send_queue_slot(SendQueue* q, int32_t* index, int* cap) {
+  if (q->closing) return NULL;
+  if (q->state[0] >= q->room) send_queued(q);
+  int32_t i = q->state[0];
+  if (i < 0 || i >= q->room) return NULL;
+  int32_t off = q->d.offsets[i];
+  int32_t end = i + 1 < q->room ? q->d.offsets[i + 1] : (int32_t)q->d.arenaLength;
+  if (off < 0 || end <= off || (size_t)end > q->d.arenaLength) return NULL;
+  *index = i;
+  *cap = end - off;
+  return (uint8_t*)q->d.arena + off;
+}
+
+void send_queue_commit(SendQueue* q, int32_t index, int len, uint32_t addr, uint16_t port) {
+  q->d.lengths[index] = len;
+  q->d.addrs[index] = addr;
+  q->d.ports[index] = port;
+  q->state[0] = index + 1;
 }
 
 static void on_closed(uv_handle_t* h) {
@@ -157,6 +192,7 @@ static napi_value OpenSendQueue(napi_env env, napi_callback_info info) {
     napi_throw_error(env, NULL, "openSendQueue: no handle");
     return NULL;
   }
+  napi_type_tag_object(env, handle, &QUEUE_TAG);
   return handle;
 }
 

@@ -28,4 +28,15 @@ int udp_send_datagrams(int fd, const Datagrams* d);
 
 void udp_send_queue_init(napi_env env, napi_value exports);
 
+/** A send queue (openSendQueue's handle, its type tag checked); NULL when the handle is not one. */
+typedef struct SendQueue SendQueue;
+SendQueue* send_queue_of(napi_env env, napi_value handle);
+/**
+ * The next datagram's slot of q (what is queued is sent first when the queue is full): its bytes, *index and *cap
+ * (bytes it holds); NULL when the queue is closed. Nothing is queued until send_queue_commit(q, *index, ...).
+ */
+uint8_t* send_queue_slot(SendQueue* q, int32_t* index, int* cap);
+/** Queues the slot send_queue_slot gave: len bytes to addr:port (IPv4, host order). */
+void send_queue_commit(SendQueue* q, int32_t index, int len, uint32_t addr, uint16_t port);
+
 #endif

@@ -38,6 +38,7 @@ export interface UdpBatchModule {
     bufferBytes: number,
     onBatch: (count: number) => void,
     srtpPeers?: unknown,
+    routes?: unknown,
   ) => unknown;
   /** Stops a receiver and closes its socket (idempotent). */
   closeReceiver?: (receiver: unknown) => void;
@@ -49,7 +50,7 @@ export interface UdpBatchModule {
   /** A table of peers (one per thread), given to openReceiver. */
   createSrtpPeers?: () => unknown;
   /** Maps address:port (IPv4, host order) to a session's native contexts (RTP's, RTCP's); false: the table is full. */
-  setSrtpPeer?: (peers: unknown, address: number, port: number, rtpCtx: NativeSrtpContext, rtcpCtx: NativeSrtpContext) => boolean;
+  setSrtpPeer?: (peers: unknown, address: number, port: number, rtpCtx: NativeSrtpContext, rtcpCtx: NativeSrtpContext, sender?: number) => boolean;
   deleteSrtpPeer?: (peers: unknown, address: number, port: number) => void;
   // The send queue (native/udp-send-queue.c); absent in a module built before it.
   /** Sends what is queued in the arrays (state[0] datagrams) in each check phase of this thread's event loop. */
@@ -76,6 +77,22 @@ export interface UdpBatchModule {
   vp8Rewrite?: (state: ArrayBuffer, history: ArrayBuffer, packet: Uint8Array, len: number, layer: number, nowMs: number, vp8PayloadType: number) => number;
   /** The rewriter layout the build has: fields, state bytes, lastMs offset, history entries, the history's offsets (out, ts, in, pic, layer, tl0), history bytes. */
   VP8_REWRITER_LAYOUT?: number[];
+  // The native data plane's routes (native/routes.c, used through ./routes.ts); absent in an older build.
+  createRoutes?: (queue: unknown, state: Int32Array, log: Int32Array, ids: Int32Array) => unknown;
+  setRouteTransport?: (routes: unknown, id: number, ctx: NativeSrtpContext | null, state: Int32Array) => boolean;
+  setRoute?: (
+    routes: unknown,
+    sender: number,
+    ssrc: number,
+    layer: number,
+    layerId: number,
+    group: number,
+    outs: Int32Array,
+    states: ArrayBuffer[],
+    histories: ArrayBuffer[],
+  ) => boolean;
+  clearRoutes?: (routes: unknown) => void;
+  setRoutesClock?: (routes: unknown, nowMs: number) => void;
 }
 
 /** The module with its receive side (every function the native receive path calls). */
@@ -170,6 +187,11 @@ export class SendBatch {
   /** Whether what is queued leaves by itself in the check phase of the turn that queued it. */
   get sendsInCheckPhase(): boolean {
     return this.queue !== null;
+  }
+
+  /** The module's send queue (the native data plane's routes queue on it too), null without one. */
+  get queueHandle(): unknown {
+    return this.queue;
   }
 
   /** Queues buf[offset, offset + length) to address:port; false when it cannot be queued (send it otherwise). */

@@ -12,6 +12,7 @@
 // the socket is either handled or counted.
 // Given a table of SRTP peers (native/srtp-peers.c, kept by UdpTransport), the module unprotects the SRTP and SRTCP
 // of the mapped peers in place before this call; the handler hears each one's plaintext length or its refusal.
+// Given the thread's routes too (native/routes.c), it forwards what they route; this side only books those.
 import type { UdpReceiveModule } from './udp-batch.ts';
 
 /**
@@ -47,6 +48,12 @@ export interface NativeReceiverOptions {
   srtpPeers?: unknown;
   /** After the last datagram of each batch was handled. */
   onBatchEnd?: () => void;
+  /**
+   * The thread's native routes (./routes.ts' handle): the module forwards what they route as it reads the batch.
+   * Then `onForwarded` books those datagrams (flag 8) first, before the others are handled; they are not handed on.
+   */
+  routes?: unknown;
+  onForwarded?: (bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number) => void;
 }
 
 export class NativeReceiver {
@@ -74,6 +81,7 @@ export class NativeReceiver {
   ) {
     const onKernelDrops = opts.onKernelDrops ?? (() => {});
     const onBatchEnd = opts.onBatchEnd ?? (() => {});
+    const onForwarded = opts.routes !== undefined ? (opts.onForwarded ?? null) : null;
     this.mod = mod;
     const batch = mod.RECV_BATCH;
     this.slot = mod.RECV_SLOT;
@@ -100,11 +108,12 @@ export class NativeReceiver {
         drops = meta[dropsAt];
         onKernelDrops(dropped);
       }
+      if (onForwarded !== null) onForwarded(bytes, meta, ages, now);
       for (let i = 0; i < count && !this.closed; i++) {
         const m = i * 4;
         const flags = meta[m + 3];
-        if ((flags & 1) !== 0) {
-          onTruncated();
+        if ((flags & 9) !== 0) {
+          if ((flags & 1) !== 0) onTruncated();
           continue;
         }
         const age = ages[i];
@@ -118,7 +127,7 @@ export class NativeReceiver {
         );
       }
       onBatchEnd();
-    }, opts.srtpPeers);
+    }, opts.srtpPeers, opts.routes);
   }
 
   /** Stops reading and closes the socket: no datagram is handled after it (also not the rest of a batch). */

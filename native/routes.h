@@ -1,0 +1,25 @@
+// The native data plane's routes (routes.c): per thread, which receivers a simulcast layer's packets go to, so that
+// the receive batch forwards the common packet without JavaScript. Linked into udp-batch.node.
+#ifndef TERTULIA_ROUTES_H
+#define TERTULIA_ROUTES_H
+#include <node_api.h>
+#include <stdint.h>
+
+typedef struct Routes Routes;
+
+/** The routes a handle holds (its type tag checked), or NULL when it is not a routes handle. */
+Routes* routes_of(napi_env env, napi_value handle);
+
+/** A receive batch begins: a route that left a packet to JavaScript in the last batch may forward again. */
+void routes_batch_begin(Routes* t);
+
+/**
+ * Datagram `index` of the batch, p[0..len) (cap: bytes p holds): plain RTP that transport `sender` sent (its SRTP
+ * unprotected). 1 when it was forwarded here (JavaScript books it from the log), 0 when JavaScript handles it.
+ */
+int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index);
+
+/** createRoutes, setRouteTransport, setRoute, clearRoutes, setRoutesClock. */
+void routes_init(napi_env env, napi_value exports);
+
+#endif

@@ -1,0 +1,75 @@
+// A thread's native routes (native/routes.c): the table the receive batches forward simulcast layers with, without
+// JavaScript, and the log of what they forwarded. Made by UdpTransport on the thread's send queue; filled and
+// booked by the bridge (../native-forwarding.ts). Nothing here runs per packet.
+import type { NativeSrtpContext } from './srtp.ts';
+import type { UdpBatchModule } from './udp-batch.ts';
+
+/** Entries of the log (records of 5 + 3 per receiver): a batch of 64 datagrams to 100 receivers each fits. */
+export const ROUTES_LOG_ENTRIES = 64 * (5 + 3 * 100);
+
+/** What a transport's routes state holds (WebRtcTransport.nativeOut): mode, address, port, next transport-wide number. */
+export const ROUTE_MODE = 0;
+export const ROUTE_ADDRESS = 1;
+export const ROUTE_PORT = 2;
+export const ROUTE_TW_SEQ = 3;
+/** Modes: not connected (its receivers skipped), sendable by the module, sent by JavaScript (its packets go there). */
+export const ROUTE_SKIP = 0;
+export const ROUTE_NATIVE = 1;
+export const ROUTE_JS = 2;
+
+/** The module with its routes. */
+export type RoutesModule = UdpBatchModule & Required<Pick<UdpBatchModule, 'createRoutes' | 'setRouteTransport' | 'setRoute' | 'clearRoutes' | 'setRoutesClock'>>;
+
+export function routesModule(mod: UdpBatchModule | null): RoutesModule | null {
+  return mod !== null && typeof mod.createRoutes === 'function' && typeof mod.setRoutesClock === 'function' ? (mod as RoutesModule) : null;
+}
+
+/** The extension ids and payload type the module reads packets with. */
+export interface RouteIds {
+  twcc: number;
+  mid: number;
+  repairedRid: number;
+  hidden: number;
+  vp8PayloadType: number;
+}
+
+export class NativeRoutes {
+  readonly handle: unknown;
+  /** [0] on, [1] log entries used, [2] packets forwarded by the module (a count). */
+  readonly state = new Int32Array(3);
+  readonly log = new Int32Array(ROUTES_LOG_ENTRIES);
+  private readonly mod: RoutesModule;
+
+  constructor(mod: RoutesModule, queue: unknown, ids: RouteIds) {
+    this.mod = mod;
+    this.handle = mod.createRoutes(queue, this.state, this.log, Int32Array.of(ids.twcc, ids.mid, ids.repairedRid, ids.hidden, ids.vp8PayloadType));
+  }
+
+  /** Whether the module forwards now (off the moment what the routes say may be stale). */
+  get on(): boolean {
+    return this.state[0] === 1;
+  }
+  set on(v: boolean) {
+    this.state[0] = v ? 1 : 0;
+  }
+
+  /** Packets the module forwarded so far. */
+  get forwarded(): number {
+    return this.state[2];
+  }
+
+  /** Forgets every route and transport, and sets the rewriters' clock (performance.now() now). */
+  clear(nowMs: number): void {
+    this.mod.clearRoutes(this.handle);
+    this.mod.setRoutesClock(this.handle, nowMs);
+  }
+
+  setTransport(id: number, ctx: NativeSrtpContext | null, state: Int32Array): boolean {
+    return this.mod.setRouteTransport(this.handle, id, ctx, state);
+  }
+
+  /** Routes layer `layer` (SSRC `ssrc`, log id `layerId`) of camera `group` from transport `sender` to `outs`' receivers. */
+  setRoute(sender: number, ssrc: number, layer: number, layerId: number, group: number, outs: Int32Array, states: ArrayBuffer[], histories: ArrayBuffer[]): boolean {
+    return this.mod.setRoute(this.handle, sender, ssrc, layer, layerId, group, outs, states, histories);
+  }
+}
