@@ -78,6 +78,8 @@ export interface Measurement {
   datagramsPerSendCall: number;
   twccFeedbackIn: number;
   layerSwitches: number;
+  /** Bridge: RTP packets received in the window that the native routes forwarded without JavaScript, of bridgeRtpIn's. */
+  nativeForwarded: number;
   /** Publishers: PLI/FIR entries received for a layer, and the jumps to the next keyframe they caused. */
   keyframeRequests: number;
   keyframeJumps: number;
@@ -417,6 +419,7 @@ export class ScenarioRun {
       datagramsPerSendCall: delta(a, b, 'udpSendCalls') > 0 ? delta(a, b, 'packetsOut') / delta(a, b, 'udpSendCalls') : NaN,
       twccFeedbackIn: delta(a, b, 'twccFeedbackIn'),
       layerSwitches: delta(a, b, 'layerSwitches'),
+      nativeForwarded: delta(a, b, 'nativeForwarded'),
       keyframeRequests: sum('keyframeRequests'),
       keyframeJumps: sum('keyframeJumps'),
       bridgeRtpIn: c.counters.rtpIn - a.counters.rtpIn,
@@ -500,7 +503,8 @@ export function describe(m: Measurement): string {
     (video
       ? `\n      receivers' cameras by layer at the end: ${layerSummary(m.layers)}; video packets ${layerShares(m.layers)}; ` +
         `sent per publisher ${m.layers.sentBps.map((b, i) => `${m.layers.labels[i].split(' ')[0]} ${(b / 1e6).toFixed(2)}`).join(' ')} Mbit/s; ` +
-        `bridge: ${m.layerSwitches} layer switches, ${m.probePackets} probe packets, ${m.twccFeedbackIn} feedback in; ` +
+        `bridge: ${m.layerSwitches} layer switches, ${m.probePackets} probe packets, ${m.twccFeedbackIn} feedback in, ` +
+        `${m.nativeForwarded} received packets forwarded natively; ` +
         `publishers: ${m.keyframeRequests} keyframe requests, ${m.keyframeJumps} jumps to a keyframe`
       : '')
   );

@@ -19,6 +19,8 @@ import { Endpoint, type VideoConstraint } from './endpoint.ts';
 import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
+import { NativeForwarding } from './native-forwarding.ts';
+import { nativeUdp } from './native/udp-batch.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TcpTransport, type TcpPath, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
@@ -132,6 +134,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       opts.reusePort ?? false,
       opts.config.nativeSend,
       opts.config.nativeReceive,
+      opts.config.nativeForward && !opts.config.pacer,
     );
     this.router = new Router(this);
     if (opts.config.pacer) this.router.pacing = new Pacing(this.counters, () => this.router.nextSlot());
@@ -219,6 +222,36 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     if (t !== null) this.forgetAddress(t, path.remoteAddress, path.remotePort, path);
   }
 
+  onForwarded(bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void {
+    this.forwarding?.book(bytes, meta, ages, now);
+  }
+
+  /** The thread's native routes' bridge side (made at the first change once the socket has routes), else null. */
+  private forwarding: NativeForwarding | null = null;
+
+  /** What the native routes depend on changed (Conference.routesChanged): they stop now and are built again. */
+  private readonly routesChanged = (): void => {
+    if (this.closed) return;
+    if (this.forwarding === null) {
+      const routes = this.udp.nativeRoutes;
+      if (routes === null) return;
+      const bridge = this;
+      this.forwarding = new NativeForwarding(
+        routes,
+        {
+          conferences: this.conferences,
+          counters: this.counters,
+          localEgress: this.router.localEgress,
+          get clockMs() {
+            return bridge.clockMs;
+          },
+        },
+        nativeUdp()?.RECV_SLOT ?? 0,
+      );
+    }
+    this.forwarding.invalidate();
+  };
+
   onMedia(buf: Buffer, address: string, port: number): void {
     const m = this.byAddress.get(port);
     const t = m === undefined ? undefined : m.get(address);
@@ -278,7 +311,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         let m = this.byAddress.get(port);
         if (m === undefined) this.byAddress.set(port, (m = new Map()));
         m.set(address, t);
-        this.udp.setSrtpPeer(address, port, t.srtpIn);
+        this.udp.setSrtpPeer(address, port, t.srtpIn, t.nativeId);
       }
       t.checkedAddresses.push({ address, port, tcp });
     }
@@ -452,7 +485,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    */
   protected receivingKeysChanged(t: WebRtcTransport): void {
     for (const a of t.checkedAddresses) {
-      if (a.tcp === null && this.transportByAddress(a.address, a.port) === t) this.udp.setSrtpPeer(a.address, a.port, t.srtpIn);
+      if (a.tcp === null && this.transportByAddress(a.address, a.port) === t) this.udp.setSrtpPeer(a.address, a.port, t.srtpIn, t.nativeId);
     }
   }
 
@@ -504,6 +537,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       };
       conference.lastN = this.lastN;
       conference.onSlotsChanged = (ep) => this.publishSlotMap(ep);
+      conference.routesChanged = this.routesChanged;
       this.conferences.set(conferenceId, conference);
     }
     return conference;
@@ -863,6 +897,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       }
     }
     this.closed = true;
+    this.forwarding?.close();
     this.conferences.clear();
     this.byUfrag.clear();
     this.byAddress.clear();

@@ -37,6 +37,11 @@ export class Conference {
   downtrackHost: DowntrackHost;
   /** Who plays on the slots of `endpoint` (slot mode) changed: the bridge tells the browser. */
   onSlotsChanged: (endpoint: Endpoint) => void = () => {};
+  /**
+   * Something the native routes depend on changed (a source, a layer, subscribers, an endpoint's connection, mute
+   * or egress, a transport's path or keys): the bridge stops them at once and builds them again (native-forwarding.ts).
+   */
+  routesChanged: () => void = () => {};
 
   constructor(id: string, downtrackHost: DowntrackHost = standaloneDowntrackHost()) {
     this.id = id;
@@ -176,6 +181,7 @@ export class Conference {
     }
     source.parentOfRtx = repair ? parent : null;
     this.sources.set(ssrc, source);
+    this.routesChanged();
     return source;
   }
 
@@ -352,6 +358,7 @@ export class Conference {
       source.localDowntracks = local;
       source.egresses = egresses;
     }
+    this.routesChanged();
     // forget what receivers no longer get
     for (const e of this.endpoints.values()) {
       for (const [ssrc, dt] of e.downtracks) {

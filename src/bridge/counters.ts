@@ -38,6 +38,8 @@ export class BridgeCounters {
   layerSwitches = 0;
   /** Video packets that waited in a receiver's pacer queue before leaving (pacer.ts). */
   pacedPackets = 0;
+  /** Received RTP packets the native routes forwarded without JavaScript (native/routes.c). */
+  nativeForwarded = 0;
 
   /** Dropped: first byte outside the RFC 7983 ranges. */
   dropUnknownType = 0;

@@ -28,15 +28,34 @@ export class Endpoint {
   /** How its packets leave the bridge (webrtc-transport.ts, plain-transport.ts); set right after construction. */
   transport!: MediaTransport;
 
+  private isConnected = false;
+  private isVideoMuted = false;
+  private egressNow: Egress = DETACHED_EGRESS;
+
   /** Its transport is up: packets can be taken from it and sent to it (WebRTC: SRTP keys made). */
-  connected = false;
+  get connected(): boolean {
+    return this.isConnected;
+  }
+  set connected(v: boolean) {
+    if (v === this.isConnected) return;
+    this.isConnected = v;
+    this.conference.routesChanged();
+  }
   /** A `connected` event was published and no `disconnected` since. */
   connectedPublished = false;
 
   /** Coarse clock (ms) of the last valid STUN check, DTLS record, RTCP or SRTP packet. */
   lastSeenMs: number;
   audioMuted = false;
-  videoMuted = false;
+  /** The server has its camera off (its choice, or a moderator's): none of its camera's packets are forwarded. */
+  get videoMuted(): boolean {
+    return this.isVideoMuted;
+  }
+  set videoMuted(v: boolean) {
+    if (v === this.isVideoMuted) return;
+    this.isVideoMuted = v;
+    this.conference.routesChanged();
+  }
 
   /** Arrival times of its packets by transport-wide sequence number (made at its first such packet). */
   twcc: TwccRecorder | null = null;
@@ -76,7 +95,14 @@ export class Endpoint {
    */
   local = true;
   /** Where what it receives is made and sent from: this thread, or another media worker (see egress.ts). */
-  egress: Egress = DETACHED_EGRESS;
+  get egress(): Egress {
+    return this.egressNow;
+  }
+  set egress(e: Egress) {
+    if (e === this.egressNow) return;
+    this.egressNow = e;
+    this.conference.routesChanged();
+  }
 
   /**
    * The receiver's cap on every video it gets, in pixels of height (its video-quality setting): simulcast layers

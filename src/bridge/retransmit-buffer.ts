@@ -77,6 +77,11 @@ export class RetransmitBuffer {
 
   /** Stores buf[0..len) under seq; packets larger than RTX_SLOT_SIZE are not stored. `nowMs`: the caller's clock, for sizing. */
   store(seq: number, buf: Buffer, len: number, nowMs = -1): void {
+    this.storeFrom(seq, buf, 0, len, nowMs);
+  }
+
+  /** store() of buf[offset..offset+len) (a datagram in a receive arena: no view made for it). */
+  storeFrom(seq: number, buf: Buffer, offset: number, len: number, nowMs = -1): void {
     if (nowMs >= 0) {
       if (++this.storedSinceCheck >= this.seqs.length) this.checkRate(nowMs);
       this.bytesSinceCheck += len;
@@ -93,7 +98,7 @@ export class RetransmitBuffer {
     let at = this.end;
     const off = at % cap;
     if (off + len > cap) at += cap - off; // never across the end: the next round
-    buf.copy(this.memory, at % cap, 0, len);
+    buf.copy(this.memory, at % cap, offset, offset + len);
     this.end = at + len;
     this.seqs[i] = seq;
     this.lengths[i] = len;

@@ -20,7 +20,9 @@ import type { BridgeCounters } from './counters.ts';
 import { ipv4Number, MAX_BATCH, nativeReceive, nativeUdp, SendBatch, type UdpBatchModule } from './native/udp-batch.ts';
 import { DtlsTurns } from './native/dtls-turns.ts';
 import { NativeReceiver, type NativeReceiverOptions } from './native/udp-receive.ts';
+import { NativeRoutes, routesModule } from './native/routes.ts';
 import type { SrtpSession } from './packet/srtp.ts';
+import { HIDDEN_EXT_ID, MID_EXT_ID, REPAIRED_RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../protocol/media-profile.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -28,6 +30,8 @@ export interface DatagramSink {
   /** Whether a DTLS datagram from address:port has a transport to go to (checked before one waits for its turn). */
   knowsDtlsPeer?(address: string, port: number): boolean;
   onMedia(buf: Buffer, address: string, port: number): void;
+  /** The datagrams of a native batch the thread's routes forwarded (flag 8 in meta), to book (native-forwarding.ts). */
+  onForwarded?(bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void;
 }
 
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -64,6 +68,9 @@ export class UdpTransport {
   private batch: SendBatch | null = null;
   private readonly nativeSend: boolean;
   private readonly nativeReceive: boolean;
+  private readonly nativeForward: boolean;
+  /** The thread's native routes (`nativeForward`, with native receive and the send queue), else null. */
+  private routes: NativeRoutes | null = null;
   private closed = false;
   /** The address the socket is bound to (connected sockets bind to it too). */
   private bindAddress = '0.0.0.0';
@@ -114,6 +121,9 @@ export class UdpTransport {
   private readonly onBatchEnd = (): void => {
     this.remappedInBatch = null;
   };
+  private readonly onForwarded = (bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void => {
+    this.sink.onForwarded?.(bytes, meta, ages, now);
+  };
   /** Datagrams the kernel dropped at a natively read socket (its receive buffer was full). */
   private readonly onKernelDrops = (count: number): void => {
     this.counters.dropSocketFull += count;
@@ -121,7 +131,8 @@ export class UdpTransport {
 
   /**
    * `nativeSend`: the module (when built) opens the socket and sends in batches; `nativeReceive` (with it): the
-   * module reads too, in recvmmsg batches.
+   * module reads too, in recvmmsg batches; `nativeForward` (with both): the thread has routes (nativeRoutes) the
+   * module forwards with as it reads.
    */
   constructor(
     sink: DatagramSink,
@@ -130,17 +141,24 @@ export class UdpTransport {
     reusePort = false,
     nativeSend = true,
     nativeReceive = false,
+    nativeForward = false,
   ) {
     this.sink = sink;
     this.reusePort = reusePort;
     this.nativeSend = nativeSend;
     this.nativeReceive = nativeReceive;
+    this.nativeForward = nativeForward;
     this.counters = counters;
     this.onSocketError = onSocketError;
     this.dtlsTurns = new DtlsTurns((buf, address, port) => sink.onDtls(buf, address, port), counters);
     this.onSent = (error) => {
       if (error) counters.sendErrors++;
     };
+  }
+
+  /** The thread's native routes (after bind, with `nativeForward`, native receive and the module's send queue), else null. */
+  get nativeRoutes(): NativeRoutes | null {
+    return this.routes;
   }
 
   /** Whether datagrams are read in native batches (after bind). */
@@ -165,6 +183,17 @@ export class UdpTransport {
       if (rmod !== null) {
         try {
           this.srtpPeers = rmod.createSrtpPeers?.() ?? null;
+          const routes = this.nativeForward && this.srtpPeers !== null ? routesModule(rmod) : null;
+          const queue = this.batch.queueHandle;
+          if (routes !== null && queue !== null) {
+            this.routes = new NativeRoutes(routes, queue, {
+              twcc: TWCC_EXT_ID,
+              mid: MID_EXT_ID,
+              repairedRid: REPAIRED_RID_EXT_ID,
+              hidden: HIDDEN_EXT_ID,
+              vp8PayloadType: VIDEO_PT,
+            });
+          }
           this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>
             this.onSocketError(new Error(`media socket: errno ${errno}`)),
             this.receiverOptions(),
@@ -177,6 +206,7 @@ export class UdpTransport {
           else rmod.closeFd(fd);
           this.receiver = null;
           this.srtpPeers = null;
+          this.routes = null;
           this.batch = null;
           this.mod = null;
           this.fd = -1;
@@ -296,9 +326,10 @@ export class UdpTransport {
    * From now on the native receive batches unprotect what address:port sends with `session`'s contexts (the
    * receiving session of the transport the bridge maps that address to), or no longer (null, or a session without
    * native contexts). Only with native receive and the native SRTP module; an address that is not IPv4, or a full
-   * table, leaves the datagrams to the transport, as without it.
+   * table, leaves the datagrams to the transport, as without it. `sender`: the transport's id in the thread's
+   * native routes (WebRtcTransport.nativeId; -1: none), what the module finds its routes by.
    */
-  setSrtpPeer(address: string, port: number, session: SrtpSession | null): void {
+  setSrtpPeer(address: string, port: number, session: SrtpSession | null, sender = -1): void {
     const peers = this.srtpPeers;
     const mod = this.mod;
     if (peers === null || mod === null || this.closed) return;
@@ -308,7 +339,7 @@ export class UdpTransport {
     const ctx = session?.nativeContexts ?? null;
     let mapped = false;
     try {
-      mapped = ctx !== null && mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp) === true;
+      mapped = ctx !== null && mod.setSrtpPeer?.(peers, addr, port, ctx.rtp, ctx.rtcp, sender) === true;
     } catch {
       // contexts the module refuses (another build's layout, by their type tag): the transport unprotects them
     }
@@ -318,7 +349,13 @@ export class UdpTransport {
 
   /** The options of every native receiver of this transport. */
   private receiverOptions(): NativeReceiverOptions {
-    return { onKernelDrops: this.onKernelDrops, srtpPeers: this.srtpPeers ?? undefined, onBatchEnd: this.onBatchEnd };
+    return {
+      onKernelDrops: this.onKernelDrops,
+      srtpPeers: this.srtpPeers ?? undefined,
+      onBatchEnd: this.onBatchEnd,
+      routes: this.routes?.handle,
+      onForwarded: this.onForwarded,
+    };
   }
 
   /**
@@ -468,6 +505,7 @@ export class UdpTransport {
 
   close(): Promise<void> {
     if (this.closed) return Promise.resolve();
+    if (this.routes !== null) this.routes.on = false;
     this.flush();
     // the check phase's last counts, then the send queue stops (before its socket closes)
     this.syncCounters();

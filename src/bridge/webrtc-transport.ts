@@ -20,6 +20,11 @@ import type { PlainSink } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
 import { PACING_FACTOR, type PacedSink, type Pacing, type ReceiverPacer } from './pacer.ts';
 import type { UdpTransport } from './udp-transport.ts';
+import { ROUTE_TW_SEQ } from './native/routes.ts';
+
+/** Ids of this thread's transports in its native routes (native-forwarding.ts): small, reused after close. */
+const freeNativeIds: number[] = [];
+let nextNativeId = 0;
 
 export interface Fingerprint {
   algorithm: string;
@@ -73,9 +78,14 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
   /** DTLS handshakes that failed (only the first few are logged). */
   dtlsFailures = 0;
   srtpIn: SrtpSession | null = null;
-  srtpOut: SrtpSession | null = null;
-  /** The transport-wide sequence number of the next packet sent to it. */
-  twSeq = 0;
+  private sending: SrtpSession | null = null;
+  /** Its id in this thread's native routes (the SRTP peer table names it as the sender of what it sends). */
+  readonly nativeId: number;
+  /**
+   * What the native routes read and write of it (native/routes.ts ROUTE_*): mode, address, port (set when the
+   * routes are built) and the transport-wide sequence number of the next packet sent to it (both paths number).
+   */
+  readonly nativeOut = new Int32Array(4);
   /** Its pacer (made at the first packet once it has a downlink estimate and the thread paces). */
   pacer: ReceiverPacer | null = null;
 
@@ -84,6 +94,25 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
     this.ufrag = ufrag;
     this.pwd = pwd;
     this.ctx = ctx;
+    this.nativeId = freeNativeIds.pop() ?? nextNativeId++;
+  }
+
+  /** The SRTP session it is sent with (its keys: set once DTLS made them). */
+  get srtpOut(): SrtpSession | null {
+    return this.sending;
+  }
+  set srtpOut(s: SrtpSession | null) {
+    if (s === this.sending) return;
+    this.sending = s;
+    this.endpoint.conference.routesChanged();
+  }
+
+  /** The transport-wide sequence number of the next packet sent to it. */
+  get twSeq(): number {
+    return this.nativeOut[ROUTE_TW_SEQ];
+  }
+  set twSeq(v: number) {
+    this.nativeOut[ROUTE_TW_SEQ] = v;
   }
 
   /** Drops the DTLS session, the SRTP keys and the selected address (the checked ones are the bridge's to forget). */
@@ -105,6 +134,7 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
     this.port = port;
     this.tcp = tcp;
     this.overTcp = overTcp;
+    this.endpoint.conference.routesChanged();
   }
 
   /** Whether the path is the selected one. */
@@ -236,8 +266,14 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
     else this.ctx.counters.sendErrors++; // another worker's connection: only it sends there
   }
 
+  private closed = false;
+
   close(): void {
     this.pacer?.clear();
+    if (this.closed) return;
+    this.closed = true;
+    this.endpoint.conference.routesChanged();
+    freeNativeIds.push(this.nativeId);
   }
 }
 

@@ -150,6 +150,11 @@ export const configSchema = z.object({
    */
   nativeReceive: flag.default(true),
   /**
+   * With nativeReceive: the module also forwards the common packet of a simulcast camera (a steady layer) itself,
+   * without JavaScript (native/routes.c); false: JavaScript forwards every packet. Off while the pacer is on.
+   */
+  nativeForward: flag.default(true),
+  /**
    * The bridge paces video per receiver at 2.5x its downlink estimate (bridge/pacer.ts); false (the default until
    * it shows a benefit: docs/BENCHMARKS.md, "The pacer and temporal-layer thinning"): sent as forwarded.
    */
@@ -360,6 +365,7 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaWorkersOnDemand: 'bridge: start the media workers when someone is about to join (a room page opens, a phone call arrives, a recording starts) or with the first participant, and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; a join that comes before them waits: ~0.85 s of CPU for two, seconds on a busy machine; false: they run from the start) (default true)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default true)",
+  nativeForward: "bridge: with nativeReceive, the native module also forwards steady simulcast layers without JavaScript (rewrite, number, protect, send), false = JavaScript forwards every packet (default true; off with the pacer)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',

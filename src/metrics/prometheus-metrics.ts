@@ -23,6 +23,7 @@ const BRIDGE_COUNTERS: [field: string, name: string, help: string][] = [
   ['layerSwitches', 'layer_switches_total', 'Simulcast spatial layer switches made for receivers'],
   ['probePackets', 'probe_packets_total', 'Padding probe packets sent to receivers (bandwidth estimation)'],
   ['pacedPackets', 'paced_packets_total', "Video packets that waited in a receiver's pacer queue before leaving"],
+  ['nativeForwarded', 'native_forwarded_total', 'Received RTP packets the native module forwarded without JavaScript'],
   ['twccFeedbackSent', 'twcc_feedback_sent_total', 'Transport-cc feedback packets sent to senders'],
   ['sendErrors', 'send_errors_sampled_total', 'Failed sends, sampled one in 16'],
   ['udpSendCalls', 'udp_send_calls_total', 'UDP send system calls (a batch of datagrams sent in one call counts once)'],

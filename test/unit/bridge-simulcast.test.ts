@@ -8,6 +8,7 @@ import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { Bridge } from '../../src/bridge/bridge.ts';
+import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { RTCP_SR, writeNack, writeRr } from '../../src/bridge/packet/rtcp.ts';
 import { findHeaderExtension, rtpHeaderLength, rtpPayloadEnd, rtpPayloadType, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
@@ -45,9 +46,12 @@ function vp8Of(b: Buffer) {
   return info;
 }
 
-test('bridge simulcast: rid layers in, one continuous stream out, layer switch at keyframes, RTX both ways', { timeout: 60_000 }, async (t) => {
+// both ways a steady layer can go: forwarded by the native routes (native/routes.c, when the module is built), or in
+// JavaScript; the same bytes either way
+for (const nativeForward of [true, false]) {
+test(`bridge simulcast: rid layers in, one continuous stream out, layer switch at keyframes, RTX both ways (nativeForward: ${nativeForward})`, { timeout: 60_000 }, async (t) => {
   const bus = new MemoryBus();
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1, nativeForward });
   const bridge = new Bridge({
     bus,
     config,
@@ -288,4 +292,10 @@ test('bridge simulcast: rid layers in, one continuous stream out, layer switch a
   }
   assert.ok(vp8Of(got[bobBefore + 1]).keyframe);
   assert.equal(bridge.counters.dropError, 0);
+  // the steady packets went the way asked (natively only with the module built)
+  const natively = bridge.counters.nativeForwarded;
+  if (!nativeForward || bridge.udp.nativeRoutes === null) assert.equal(natively, 0);
+  else assert.ok(natively > 10, `${natively} packets forwarded natively`);
+  if (nativeForward && typeof nativeUdp()?.createRoutes === 'function') assert.notEqual(bridge.udp.nativeRoutes, null, 'the native routes are there when the module is built');
 });
+}

@@ -1,0 +1,121 @@
+// The native routes (native/routes.c, src/bridge/native-forwarding.ts) through a real Bridge without browsers: a
+// steady simulcast layer is forwarded by the module, and whatever the routes depend on changing takes effect at
+// once: a receiver unsubscribed or gone gets nothing more, a muted camera goes nowhere, a receiver that joins gets
+// the camera too. Every packet is counted once, either way. And the module refuses what is not its own.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { configSchema } from '../../src/config/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { Bridge } from '../../src/bridge/bridge.ts';
+import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
+import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
+import { routesModule } from '../../src/bridge/native/routes.ts';
+import { rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
+import { sleep, waitFor } from '../helpers/fake-browser.ts';
+import { Camera, RIDS, SimulcastBrowser, V, VR } from '../helpers/simulcast-sender.ts';
+
+const CONF = 'conf';
+const mod = routesModule(nativeUdp());
+const skip = mod === null ? 'native module not built' : false;
+
+test('the native routes follow the control plane at once: subscribers, mute, joins and leaves', { skip, timeout: 60_000 }, async (t) => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1 });
+  const bridge = new Bridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'routes', certificate: await createBridgeCertificate() });
+  const port = await bridge.udp.bind('127.0.0.1', 0);
+  assert.notEqual(bridge.udp.nativeRoutes, null);
+  const browsers: SimulcastBrowser[] = [];
+  t.after(async () => {
+    for (const b of browsers) b.close();
+    await bridge.close();
+    await bus.close();
+  });
+  async function join(id: string, sources: Parameters<Bridge['configure']>[0]['sources']): Promise<SimulcastBrowser> {
+    const b = await SimulcastBrowser.create(id, port, [1]);
+    browsers.push(b);
+    const alloc = bridge.allocate(CONF, id);
+    await b.iceCheck(alloc.ufrag, alloc.pwd, `${id}u`);
+    bridge.configure({ conferenceId: CONF, endpointId: id, remoteUfrag: `${id}u`, remotePwd: 'p'.repeat(24), remoteFingerprint: { algorithm: 'sha-256', value: b.fingerprint }, sources });
+    await b.connectDtls();
+    await waitFor(`${id} connected`, () => bridge.conferences.get(CONF)?.endpoints.get(id)?.connected === true);
+    return b;
+  }
+  const alice = await join('alice', [{ ssrc: V, kind: 'video', rtxSsrc: VR, rids: RIDS }]);
+  const bob = await join('bob', []);
+  const carol = await join('carol', []);
+  bridge.subscribe(CONF, 'bob', [V]);
+  bridge.subscribe(CONF, 'carol', [V]);
+  const c = bridge.counters;
+  const media = (b: SimulcastBrowser) => b.rtp.filter((p) => rtpSsrc(p) === V);
+  const cam = new Camera(alice);
+  cam.frame();
+  await waitFor('layers learned', () => bridge.conferences.get(CONF)!.sources.get(V)!.layers.every((l) => l !== null));
+  bridge.allocateLayers();
+  cam.frame([2]);
+  await waitFor('the top layer at both', () => media(bob).length >= 2 && media(carol).length >= 2);
+
+  /** Sends `frames` frames of every layer and waits until `want` has them (2 packets a frame of the top layer). */
+  async function frames(n: number, want: SimulcastBrowser[], none: SimulcastBrowser[]): Promise<void> {
+    const before = new Map([...want, ...none].map((b) => [b, media(b).length]));
+    for (let i = 0; i < n; i++) {
+      cam.frame();
+      await sleep(2);
+    }
+    for (const b of want) await waitFor(`${2 * n} more at ${b.id}`, () => media(b).length >= before.get(b)! + 2 * n);
+    await sleep(40);
+    for (const b of want) assert.equal(media(b).length, before.get(b)! + 2 * n, `${b.id}: every packet once`);
+    for (const b of none) assert.equal(media(b).length, before.get(b)!, `${b.id}: nothing`);
+  }
+
+  // steady: the module forwards
+  let native = c.nativeForwarded;
+  await frames(10, [bob, carol], []);
+  assert.ok(c.nativeForwarded - native >= 20, `natively ${c.nativeForwarded - native} of the top layer's 20 (and the other layers')`);
+  for (const b of [bob, carol]) {
+    const got = media(b);
+    for (let i = 1; i < got.length; i++) assert.equal(rtpSeq(got[i]), (rtpSeq(got[i - 1]) + 1) & 0xffff, `${b.id}: consecutive numbers`);
+  }
+
+  // carol unsubscribes: from the very next packet she gets nothing, bob everything
+  bridge.subscribe(CONF, 'carol', []);
+  await frames(5, [bob], [carol]);
+
+  // alice's camera is muted by the server: nobody gets it, and it is counted as muted
+  const muted = c.dropMuted;
+  bridge.mute(CONF, 'alice', 'video', true);
+  const bobWhileMuted = media(bob).length;
+  for (let i = 0; i < 5; i++) cam.frame();
+  await waitFor('muted packets dropped', () => c.dropMuted - muted >= 5 * 4);
+  await sleep(40);
+  assert.equal(media(bob).length, bobWhileMuted, 'bob got nothing while muted');
+  // unmuted: it goes on from the next packet
+  bridge.mute(CONF, 'alice', 'video', false);
+  await frames(3, [bob], [carol]);
+
+  // carol again, and dave joins: both get the camera, natively again once steady
+  bridge.subscribe(CONF, 'carol', [V]);
+  const dave = await join('dave', []);
+  bridge.subscribe(CONF, 'dave', [V]);
+  bridge.allocateLayers();
+  cam.frame([2]);
+  await waitFor('carol and dave get the top layer', () => media(carol).length > 0 && media(dave).length >= 2);
+  native = c.nativeForwarded;
+  await frames(8, [bob, carol, dave], []);
+  assert.ok(c.nativeForwarded - native >= 16, 'steady again: the module forwards');
+
+  // bob leaves: no error, the others go on
+  bridge.expire(CONF, 'bob');
+  await frames(4, [carol, dave], [bob]);
+  assert.equal(c.dropError, 0);
+  assert.equal(c.protectErrors, 0);
+});
+
+test('the routes module refuses what is not its own', { skip }, () => {
+  const m = mod!;
+  assert.throws(() => m.createRoutes({}, new Int32Array(3), new Int32Array(64), new Int32Array(5)), TypeError, 'not a send queue');
+  assert.throws(() => m.setRoute({}, 0, 1, 0, 0, 0, new Int32Array(0), [], []), TypeError, 'not routes');
+  assert.throws(() => m.setRouteTransport({}, 0, null, new Int32Array(4)), TypeError, 'not routes');
+  assert.throws(() => m.clearRoutes({}), TypeError);
+  assert.throws(() => m.setRoutesClock({}, 0), TypeError);
+});
