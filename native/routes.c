@@ -1,16 +1,18 @@
 // The native data plane's third brick (docs/ARCHITECTURE.md "Toward a native data plane"): a thread's routes, so
 // that its receive batch (udp-receive.c) forwards the common packet of a simulcast camera without JavaScript.
-// A route is one simulcast layer of one sending transport (its sender id in the SRTP peer table, srtp-peers.c, and
-// the layer's SSRC) and the receivers this thread sends it to: for each, its VP8 rewriter (the rewriter's own
-// state, vp8-rewrite.h, shared with vp8-rewriter.ts) and its transport (the SRTP context it is sent with, and a
-// small Int32Array shared with WebRtcTransport: mode, address, port, transport-wide number).
-// A packet of a route is forwarded here only when JavaScript would do exactly this with it: a VP8 packet with a
-// payload, not a keyframe, no receiver waiting for a switch to this layer, every receiver that gets it sendable
-// over UDP with a native context. Then, as router.ts and downtrack.ts would: mid and rid hidden, and for each
-// receiver the copy rewritten, numbered transport-wide, protected and queued on the thread's send queue
-// (udp-send-queue.c, sent in the check phase). What JavaScript still keeps (transport-cc arrivals, the
-// retransmission buffer, layer rates, per-receiver counters, the sent-packet records of the bandwidth estimate)
-// it books from the log this writes: one record per packet, read in the batch's own JavaScript call. Anything
+// A route is one stream of one sending transport (its sender id in the SRTP peer table, srtp-peers.c, and the
+// stream's SSRC) and the receivers this thread sends it to, each with its transport (the SRTP context it is sent
+// with, and a small Int32Array shared with WebRtcTransport: mode, address, port, transport-wide number). The stream
+// is a simulcast layer (each receiver also has its VP8 rewriter: the rewriter's own state, vp8-rewrite.h, shared
+// with vp8-rewriter.ts) or a plain source (audio, a screen or camera without simulcast: copied as it is).
+// A packet of a route is forwarded here only when JavaScript would do exactly this with it: a layer's VP8 packet
+// with a payload, not a keyframe, no receiver waiting for a switch to that layer; any packet of a plain source; and
+// every receiver that gets it sendable over UDP with a native context. Then, as router.ts and downtrack.ts would:
+// a layer's mid and rid hidden, and for each receiver the copy (rewritten for a layer) numbered transport-wide,
+// protected and queued on the thread's send queue (udp-send-queue.c, sent in the check phase). What JavaScript
+// still keeps (transport-cc arrivals, the retransmission buffer, layer rates, audio levels, per-receiver counters,
+// the sent-packet records of the bandwidth estimate) it books from the log this writes: one record per packet,
+// read in the batch's own JavaScript call. Anything
 // else goes to JavaScript as before, and so does every later packet of that route in the same batch (the order of
 // a stream never changes). JavaScript turns the routes off (state[0] = 0) the moment anything they depend on
 // changes, and builds them again (clearRoutes, setRoute...) before turning them on.
@@ -18,18 +20,20 @@
 //   createRoutes(queue, state, log, ids) -> routes
 //       queue: the thread's send queue (openSendQueue); state: Int32Array [0] on (1) / off (0), [1] entries of the
 //       log used (JavaScript sets it to 0 once read), [2] packets forwarded here (a count); log: Int32Array, records
-//       [datagram index, layer id, temporal id (-1: none), transport-wide number received (-1: none), n, then n
-//       times (downtrack id, transport-wide number sent (-1: none), bytes queued (-1: the protect failed))];
+//       [datagram index, stream id, a layer's temporal id or a plain source's audio level (-1: none), transport-wide
+//       number received (-1: none), n, then n times (downtrack id, transport-wide number sent (-1: none), bytes
+//       queued (-1: the protect failed))];
 //       ids: Int32Array [transport-cc extension id, mid's, repaired rid's (mid..repaired rid are hidden), the id
-//       they are hidden as, VP8's payload type].
+//       they are hidden as, VP8's payload type, the audio level's extension id].
 //   setRouteTransport(routes, id, ctx, state) -> boolean    the transport `id` sends with SRTP context ctx (of the
 //       SRTP module's sending session; null: none, then its mode is not 1); state: Int32Array [mode: 0 not connected
 //       (its receivers are skipped), 1 sendable here, 2 JavaScript sends; IPv4 address (host order); port; next
 //       transport-wide number (both paths number from it)].
-//   setRoute(routes, sender, ssrc, layer, layerId, group, outs, states, histories) -> boolean   group: its camera's
-//       id (>= 0; layers of one camera share it: within a batch, once one of their packets goes to JavaScript, the
-//       later ones of all of them do); outs: Int32Array of (transport id, downtrack id) pairs, states/histories: each
-//       receiver's rewriter's ArrayBuffers.
+//   setRoute(routes, sender, ssrc, layer, streamId, group, outs, states, histories) -> boolean   layer: the
+//       simulcast layer's index, -1 for a plain source; group: its source's id (>= 0; layers of one camera share it:
+//       within a batch, once one of their packets goes to JavaScript, the later ones of all of them do); outs:
+//       Int32Array of (transport id, downtrack id) pairs; states/histories: each receiver's rewriter's ArrayBuffers
+//       (a layer), empty arrays (a plain source).
 //   clearRoutes(routes)                forgets every route and transport.
 //   setRoutesClock(routes, nowMs)      performance.now() of this thread now (the rewriters' clock).
 // One routes object belongs to one thread. Everything it was given is kept alive (references) while it holds it.
@@ -76,6 +80,7 @@ typedef struct {
 typedef struct {
   uint64_t key;
   int used;
+  /** A simulcast layer's index; -1: a plain source. */
   int32_t layer;
   int32_t layerId;
   /** Its camera (the simulcast source, whose layers share receivers' rewriters): an index into groupPunted. */
@@ -93,7 +98,7 @@ struct Routes {
   int32_t* log;
   size_t logCap;
   napi_ref logRef;
-  int twccId, midId, repairedRidId, hiddenId, vp8Pt;
+  int twccId, midId, repairedRidId, hiddenId, vp8Pt, audioLevelId;
   /** monotonic ms - performance.now() */
   double clockOffsetMs;
   uint32_t batch;
@@ -179,12 +184,15 @@ static inline uint32_t get_u32(const uint8_t* p) {
 }
 
 /**
- * The header extension of p (laid out as r), as RtpView reads it: hides (renames in place) the one-byte elements
- * with ids in [midId, repairedRidId] among the first MAX_ELEMENTS, and returns the offset of the transport-wide
- * number (the first element with that id, when it holds 2 bytes or more), -1 when none.
+ * The header extension of p (laid out as r), as RtpView reads it: with `hide`, hides (renames in place) the one-byte
+ * elements with ids in [midId, repairedRidId] among the first MAX_ELEMENTS; *level: the audio level (the first
+ * element with its id: its low 7 bits), -1 when none. Returns the offset of the transport-wide number (the first
+ * element with that id, when it holds 2 bytes or more), -1 when none.
  */
-static int read_extensions(const Routes* t, uint8_t* p, const RtpLayout* r) {
+static int read_extensions(const Routes* t, uint8_t* p, const RtpLayout* r, int hide, int* level) {
+  *level = -1;
   if (!(p[0] & 0x10)) return -1;
+  int levelSeen = 0;
   int base = 12 + 4 * (p[0] & 0x0f);
   int profile = ((int)p[base] << 8) | p[base + 1];
   int at = base + 4, end = r->headerLength, elements = 0, tw = -1, twSeen = 0;
@@ -202,7 +210,11 @@ static int read_extensions(const Routes* t, uint8_t* p, const RtpLayout* r) {
         twSeen = 1;
         if (l >= 2) tw = at + 1;
       }
-      if (id >= t->midId && id <= t->repairedRidId) p[at] = (uint8_t)((t->hiddenId << 4) | (p[at] & 0x0f));
+      if (id == t->audioLevelId && !levelSeen) {
+        levelSeen = 1;
+        *level = p[at + 1] & 0x7f;
+      }
+      if (hide && id >= t->midId && id <= t->repairedRidId) p[at] = (uint8_t)((t->hiddenId << 4) | (p[at] & 0x0f));
       elements++;
       at += 1 + l;
     }
@@ -219,6 +231,11 @@ static int read_extensions(const Routes* t, uint8_t* p, const RtpLayout* r) {
       if (id == t->twccId && !twSeen) {
         twSeen = 1;
         if (l >= 2) tw = at + 2;
+      }
+      if (id == t->audioLevelId && !levelSeen) {
+        levelSeen = 1;
+        // an element of no bytes has no level byte: RtpView reads the byte after it all the same
+        *level = p[at + 2] & 0x7f;
       }
       elements++;
       at += 2 + l;
@@ -241,9 +258,12 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
   if (rt == NULL || t->groupPunted[rt->group] == t->batch) return 0;
   RtpLayout r;
   Vp8Desc d;
-  // padding only, a malformed descriptor, a keyframe (its size is read, switches wait for it): JavaScript's
-  int punt = !rtp_layout(p, len, &r) || r.payloadType != t->vp8Pt || r.payloadEnd == r.headerLength ||
-             !vp8_descriptor(p, r.headerLength, r.payloadEnd, &d) || d.keyframe;
+  const int plain = rt->layer < 0;
+  memset(&d, 0, sizeof d);
+  d.tid = -1;
+  // a layer's padding only, malformed descriptor or keyframe (its size is read, switches wait for it): JavaScript's
+  int punt = !rtp_layout(p, len, &r) ||
+             (!plain && (r.payloadType != t->vp8Pt || r.payloadEnd == r.headerLength || !vp8_descriptor(p, r.headerLength, r.payloadEnd, &d) || d.keyframe));
   int sends = 0;
   for (int32_t i = 0; i < rt->nOuts && !punt; i++) {
     const RouteOut* o = &rt->outs[i];
@@ -253,11 +273,13 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
       break;
     }
     if (ot->st[0] == 0) continue;  // not connected: downtrack.ts skips it
-    int current = o->rw.s[RW_CURRENT_LAYER];
-    if (rt->layer != current) {
-      // a switch to this layer waits for its keyframe while another plays: downtrack.ts holds it
-      if (rt->layer == o->rw.s[RW_TARGET_LAYER] && current >= 0) punt = 1;
-      continue;
+    if (!plain) {
+      int current = o->rw.s[RW_CURRENT_LAYER];
+      if (rt->layer != current) {
+        // a switch to this layer waits for its keyframe while another plays: downtrack.ts holds it
+        if (rt->layer == o->rw.s[RW_TARGET_LAYER] && current >= 0) punt = 1;
+        continue;
+      }
     }
     if (ot->st[0] != 1 || ot->ctx == NULL) punt = 1;
     sends++;
@@ -267,24 +289,25 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
     t->groupPunted[rt->group] = t->batch;
     return 0;
   }
-  const int tw = read_extensions(t, p, &r);
+  int level = -1;
+  const int tw = read_extensions(t, p, &r, !plain, &level);
   int32_t* rec = t->log + t->state[1];
   rec[0] = index;
   rec[1] = rt->layerId;
-  rec[2] = d.tid;
+  rec[2] = plain ? level : d.tid;
   rec[3] = tw >= 0 ? ((int)p[tw] << 8) | p[tw + 1] : -1;
   int n = 0;
   const double nowMs = monotonic_ms() - t->clockOffsetMs;
   for (int32_t i = 0; i < rt->nOuts; i++) {
     RouteOut* o = &rt->outs[i];
     OutTransport* ot = &t->transports[o->transport];
-    if (ot->st[0] == 0 || rt->layer != o->rw.s[RW_CURRENT_LAYER]) continue;
+    if (ot->st[0] == 0 || (!plain && rt->layer != o->rw.s[RW_CURRENT_LAYER])) continue;
     int32_t qi = 0;
     int cap = 0;
     uint8_t* out = send_queue_slot(t->queue, &qi, &cap);
     if (out == NULL || cap < len + MAX_TAG) continue;  // the queue closed (the socket is closing)
     memcpy(out, p, len);
-    if (!vp8_rewrite(&o->rw, out, &r, &d, rt->layer, nowMs)) continue;
+    if (!plain && !vp8_rewrite(&o->rw, out, &r, &d, rt->layer, nowMs)) continue;
     int32_t sent = -1;
     if (tw >= 0) {
       sent = ot->st[3] & 0xffff;
@@ -332,7 +355,7 @@ static void finalize_routes(napi_env env, void* data, void* hint) {
 }
 
 static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
-  static const char* usage = "createRoutes(queue, state: Int32Array(3), log: Int32Array, ids: Int32Array(5))";
+  static const char* usage = "createRoutes(queue, state: Int32Array(3), log: Int32Array, ids: Int32Array(6))";
   size_t argc = 4;
   napi_value a[4];
   int32_t *state = NULL, *log = NULL, *ids = NULL;
@@ -340,7 +363,7 @@ static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
   SendQueue* q = NULL;
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 4 || (q = send_queue_of(env, a[0])) == NULL ||
       !typed(env, a[1], napi_int32_array, (void**)&state, &ns) || ns < 3 || !typed(env, a[2], napi_int32_array, (void**)&log, &nl) ||
-      nl < 64 || !typed(env, a[3], napi_int32_array, (void**)&ids, &ni) || ni < 5) {
+      nl < 64 || !typed(env, a[3], napi_int32_array, (void**)&ids, &ni) || ni < 6) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -359,6 +382,7 @@ static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
   t->repairedRidId = ids[2];
   t->hiddenId = ids[3];
   t->vp8Pt = ids[4];
+  t->audioLevelId = ids[5];
   t->clockOffsetMs = monotonic_ms();
   napi_value ext;
   if (napi_create_external(env, t, finalize_routes, NULL, &ext) != napi_ok) {
@@ -445,11 +469,12 @@ static napi_value SetRoute(napi_env env, napi_callback_info info) {
   bool isArray = false, isArray2 = false;
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 9 || (t = routes_of(env, a[0])) == NULL ||
       napi_get_value_int32(env, a[1], &sender) != napi_ok || sender < 0 || napi_get_value_uint32(env, a[2], &ssrc) != napi_ok ||
-      napi_get_value_int32(env, a[3], &layer) != napi_ok || layer < 0 || napi_get_value_int32(env, a[4], &layerId) != napi_ok ||
+      napi_get_value_int32(env, a[3], &layer) != napi_ok || layer < -1 || napi_get_value_int32(env, a[4], &layerId) != napi_ok ||
       layerId < 0 || napi_get_value_int32(env, a[5], &group) != napi_ok || group < 0 ||
       !typed(env, a[6], napi_int32_array, (void**)&pairs, &np) || np % 2 != 0 ||
       napi_is_array(env, a[7], &isArray) != napi_ok || !isArray || napi_is_array(env, a[8], &isArray2) != napi_ok || !isArray2 ||
-      napi_get_array_length(env, a[7], &ns) != napi_ok || napi_get_array_length(env, a[8], &nh) != napi_ok || ns != np / 2 || nh != ns) {
+      napi_get_array_length(env, a[7], &ns) != napi_ok || napi_get_array_length(env, a[8], &nh) != napi_ok ||
+      (layer >= 0 ? ns != np / 2 : ns != 0) || nh != ns) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -473,6 +498,16 @@ static napi_value SetRoute(napi_env env, napi_callback_info info) {
     RouteOut* o = &outs[i];
     o->transport = pairs[2 * i];
     o->downtrack = pairs[2 * i + 1];
+    if (layer < 0) {
+      if (o->transport < 0 || o->downtrack < 0) {
+        fresh.nOuts = i;
+        free_outs(t, &fresh);
+        napi_throw_type_error(env, NULL, "setRoute: every receiver is (transport id >= 0, downtrack id >= 0)");
+        return NULL;
+      }
+      fresh.nOuts = i + 1;
+      continue;
+    }
     if (napi_get_element(env, a[7], (uint32_t)i, &sv) != napi_ok || napi_get_element(env, a[8], (uint32_t)i, &hv) != napi_ok ||
         (o->rw.s = (int32_t*)aligned_buffer(env, sv, RW_STATE_BYTES)) == NULL || (o->rw.history = aligned_buffer(env, hv, RW_HISTORY_BYTES)) == NULL ||
         o->transport < 0 || o->downtrack < 0) {

@@ -245,6 +245,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
           get clockMs() {
             return bridge.clockMs;
           },
+          audioLevel: (ep, source, level, nowMs) => bridge.audioLevel(ep, source, level, nowMs),
         },
         nativeUdp()?.RECV_SLOT ?? 0,
       );

@@ -30,6 +30,7 @@ export class Endpoint {
 
   private isConnected = false;
   private isVideoMuted = false;
+  private isAudioMuted = false;
   private egressNow: Egress = DETACHED_EGRESS;
 
   /** Its transport is up: packets can be taken from it and sent to it (WebRTC: SRTP keys made). */
@@ -46,7 +47,15 @@ export class Endpoint {
 
   /** Coarse clock (ms) of the last valid STUN check, DTLS record, RTCP or SRTP packet. */
   lastSeenMs: number;
-  audioMuted = false;
+  /** The server has its microphone off (its choice, or a moderator's): none of its audio is forwarded. */
+  get audioMuted(): boolean {
+    return this.isAudioMuted;
+  }
+  set audioMuted(v: boolean) {
+    if (v === this.isAudioMuted) return;
+    this.isAudioMuted = v;
+    this.conference.routesChanged();
+  }
   /** The server has its camera off (its choice, or a moderator's): none of its camera's packets are forwarded. */
   get videoMuted(): boolean {
     return this.isVideoMuted;

@@ -22,7 +22,7 @@ import { DtlsTurns } from './native/dtls-turns.ts';
 import { NativeReceiver, type NativeReceiverOptions } from './native/udp-receive.ts';
 import { NativeRoutes, routesModule } from './native/routes.ts';
 import type { SrtpSession } from './packet/srtp.ts';
-import { HIDDEN_EXT_ID, MID_EXT_ID, REPAIRED_RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../protocol/media-profile.ts';
+import { AUDIO_LEVEL_EXT_ID, HIDDEN_EXT_ID, MID_EXT_ID, REPAIRED_RID_EXT_ID, TWCC_EXT_ID, VIDEO_PT } from '../protocol/media-profile.ts';
 
 export interface DatagramSink {
   onStun(buf: Buffer, address: string, port: number): void;
@@ -192,6 +192,7 @@ export class UdpTransport {
               repairedRid: REPAIRED_RID_EXT_ID,
               hidden: HIDDEN_EXT_ID,
               vp8PayloadType: VIDEO_PT,
+              audioLevel: AUDIO_LEVEL_EXT_ID,
             });
           }
           this.receiver = new NativeReceiver(rmod, fd, SOCKET_BUFFER_BYTES, this.onNativeDatagram, this.onTruncated, (errno) =>

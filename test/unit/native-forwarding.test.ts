@@ -13,18 +13,26 @@ import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { routesModule } from '../../src/bridge/native/routes.ts';
 import { rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
 import { sleep, waitFor } from '../helpers/fake-browser.ts';
-import { Camera, RIDS, SimulcastBrowser, V, VR } from '../helpers/simulcast-sender.ts';
+import { Camera, RIDS, SimulcastBrowser, V, VR, extensions, rtpPacket } from '../helpers/simulcast-sender.ts';
 
 const CONF = 'conf';
 const mod = routesModule(nativeUdp());
 const skip = mod === null ? 'native module not built' : false;
 
-test('the native routes follow the control plane at once: subscribers, mute, joins and leaves', { skip, timeout: 60_000 }, async (t) => {
+// the same steps with the routes off: JavaScript forwards everything, the same way
+for (const nativeForward of [true, false]) {
+test(`the native routes follow the control plane at once: subscribers, mute, joins and leaves (nativeForward: ${nativeForward})`, { skip, timeout: 60_000 }, async (t) => {
   const bus = new MemoryBus();
-  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1 });
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1, nativeForward });
+  /** At least `min` packets forwarded natively since `before` (none with the routes off). */
+  const natively = (before: number, min: number, what: string) => {
+    const n = bridge.counters.nativeForwarded - before;
+    if (nativeForward) assert.ok(n >= min, `${what}: ${n} forwarded natively`);
+    else assert.equal(n, 0, `${what}: nothing natively with the routes off`);
+  };
   const bridge = new Bridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'routes', certificate: await createBridgeCertificate() });
   const port = await bridge.udp.bind('127.0.0.1', 0);
-  assert.notEqual(bridge.udp.nativeRoutes, null);
+  assert.equal(bridge.udp.nativeRoutes !== null, nativeForward);
   const browsers: SimulcastBrowser[] = [];
   t.after(async () => {
     for (const b of browsers) b.close();
@@ -41,7 +49,13 @@ test('the native routes follow the control plane at once: subscribers, mute, joi
     await waitFor(`${id} connected`, () => bridge.conferences.get(CONF)?.endpoints.get(id)?.connected === true);
     return b;
   }
-  const alice = await join('alice', [{ ssrc: V, kind: 'video', rtxSsrc: VR, rids: RIDS }]);
+  const A = 0x0d0d0d01;
+  const S = 0x0d0d0d02;
+  const alice = await join('alice', [
+    { ssrc: V, kind: 'video', rtxSsrc: VR, rids: RIDS },
+    { ssrc: A, kind: 'audio' },
+    { ssrc: S, kind: 'video' },
+  ]);
   const bob = await join('bob', []);
   const carol = await join('carol', []);
   bridge.subscribe(CONF, 'bob', [V]);
@@ -71,7 +85,7 @@ test('the native routes follow the control plane at once: subscribers, mute, joi
   // steady: the module forwards
   let native = c.nativeForwarded;
   await frames(10, [bob, carol], []);
-  assert.ok(c.nativeForwarded - native >= 20, `natively ${c.nativeForwarded - native} of the top layer's 20 (and the other layers')`);
+  natively(native, 20, "the top layer's 20 packets (and the other layers')");
   for (const b of [bob, carol]) {
     const got = media(b);
     for (let i = 1; i < got.length; i++) assert.equal(rtpSeq(got[i]), (rtpSeq(got[i - 1]) + 1) & 0xffff, `${b.id}: consecutive numbers`);
@@ -102,7 +116,37 @@ test('the native routes follow the control plane at once: subscribers, mute, joi
   await waitFor('carol and dave get the top layer', () => media(carol).length > 0 && media(dave).length >= 2);
   native = c.nativeForwarded;
   await frames(8, [bob, carol, dave], []);
-  assert.ok(c.nativeForwarded - native >= 16, 'steady again: the module forwards');
+  natively(native, 16, 'steady again');
+
+  // plain sources: alice's microphone (its levels reach the dominant speaker) and a screen without simulcast
+  for (const id of ['bob', 'carol', 'dave']) bridge.subscribe(CONF, id, [V, A, S]);
+  await sleep(5); // the routes are built again in an immediate
+  const conference = bridge.conferences.get(CONF)!;
+  const of = (b: SimulcastBrowser, ssrc: number) => b.rtp.filter((p) => rtpSsrc(p) === ssrc).length;
+  const plainBefore = c.nativeForwarded;
+  const heardBefore = [bob, carol, dave].map((b) => [of(b, A), of(b, S)]);
+  let seq = 0;
+  for (let i = 0; i < 20; i++) {
+    // Opus with an audio level (RFC 6464: 0 is loudest), quiet and loud in turn (speech stands out of its noise
+    // floor), and a transport-wide number; a screen packet
+    const ext = Buffer.from([0xbe, 0xde, 0x00, 0x02, 0x10, i % 2 === 0 ? 100 : 5, 0x31, 0x00, seq & 0xff, 0, 0, 0]);
+    alice.send(rtpPacket(111, 500 + i, 960 * i, A, false, ext, Buffer.alloc(60, 0x33)));
+    alice.send(rtpPacket(96, 900 + i, 3000 * i, S, true, extensions('x', false, 4000 + i), Buffer.from([0x90, 0x80, 0x00 + i, 0x01, 0, 0, 0, 0])));
+    seq++;
+    await sleep(2);
+  }
+  for (const [k, b] of [bob, carol, dave].entries()) {
+    await waitFor(`${b.id}: 20 audio and 20 screen packets`, () => of(b, A) >= heardBefore[k][0] + 20 && of(b, S) >= heardBefore[k][1] + 20);
+  }
+  natively(plainBefore, 40, 'plain sources');
+  conference.speakers.tick(Date.now() + 500); // closes the blocks her levels fell in
+  assert.ok((conference.speakers.scores('alice')?.medium ?? 0) > 0, "alice's levels reached the dominant speaker");
+  // a moderator mutes alice's microphone: her audio goes nowhere
+  bridge.mute(CONF, 'alice', 'audio', true);
+  const silent = of(bob, A);
+  alice.send(rtpPacket(111, 600, 960 * 30, A, false, Buffer.from([0xbe, 0xde, 0x00, 0x01, 0x10, 0x05, 0, 0]), Buffer.alloc(60, 0x33)));
+  await sleep(40);
+  assert.equal(of(bob, A), silent, 'muted audio is not forwarded');
 
   // bob leaves: no error, the others go on
   bridge.expire(CONF, 'bob');
@@ -110,6 +154,7 @@ test('the native routes follow the control plane at once: subscribers, mute, joi
   assert.equal(c.dropError, 0);
   assert.equal(c.protectErrors, 0);
 });
+}
 
 test('the routes module refuses what is not its own', { skip }, () => {
   const m = mod!;

@@ -1,5 +1,5 @@
-// A thread's native routes (native/routes.c): the table the receive batches forward simulcast layers with, without
-// JavaScript, and the log of what they forwarded. Made by UdpTransport on the thread's send queue; filled and
+// A thread's native routes (native/routes.c): the table the receive batches forward steady simulcast layers and plain
+// sources with, without JavaScript, and the log of what they forwarded. Made by UdpTransport on the thread's send queue; filled and
 // booked by the bridge (../native-forwarding.ts). Nothing here runs per packet.
 import type { NativeSrtpContext } from './srtp.ts';
 import type { UdpBatchModule } from './udp-batch.ts';
@@ -31,6 +31,7 @@ export interface RouteIds {
   repairedRid: number;
   hidden: number;
   vp8PayloadType: number;
+  audioLevel: number;
 }
 
 export class NativeRoutes {
@@ -42,7 +43,7 @@ export class NativeRoutes {
 
   constructor(mod: RoutesModule, queue: unknown, ids: RouteIds) {
     this.mod = mod;
-    this.handle = mod.createRoutes(queue, this.state, this.log, Int32Array.of(ids.twcc, ids.mid, ids.repairedRid, ids.hidden, ids.vp8PayloadType));
+    this.handle = mod.createRoutes(queue, this.state, this.log, Int32Array.of(ids.twcc, ids.mid, ids.repairedRid, ids.hidden, ids.vp8PayloadType, ids.audioLevel));
   }
 
   /** Whether the module forwards now (off the moment what the routes say may be stale). */
@@ -68,8 +69,11 @@ export class NativeRoutes {
     return this.mod.setRouteTransport(this.handle, id, ctx, state);
   }
 
-  /** Routes layer `layer` (SSRC `ssrc`, log id `layerId`) of camera `group` from transport `sender` to `outs`' receivers. */
-  setRoute(sender: number, ssrc: number, layer: number, layerId: number, group: number, outs: Int32Array, states: ArrayBuffer[], histories: ArrayBuffer[]): boolean {
-    return this.mod.setRoute(this.handle, sender, ssrc, layer, layerId, group, outs, states, histories);
+  /**
+   * Routes stream `ssrc` (log id `streamId`) of source `group` from transport `sender` to `outs`' receivers: simulcast
+   * layer `layer` (with the receivers' rewriters' states and histories), or a plain source (layer -1, none).
+   */
+  setRoute(sender: number, ssrc: number, layer: number, streamId: number, group: number, outs: Int32Array, states: ArrayBuffer[], histories: ArrayBuffer[]): boolean {
+    return this.mod.setRoute(this.handle, sender, ssrc, layer, streamId, group, outs, states, histories);
   }
 }
