@@ -4,6 +4,7 @@
 #define TERTULIA_NAPI_TYPED_H
 #include <node_api.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 /** true and its data/length (in elements) when v is a typed array of type `want`. */
 static inline bool typed(napi_env env, napi_value v, napi_typedarray_type want, void** data, size_t* length) {
@@ -28,6 +29,16 @@ static inline void* external_arg(napi_env env, napi_callback_info info, const ch
     return NULL;
   }
   return data;
+}
+
+/** The data of an ArrayBuffer of at least `bytes` bytes, 8-byte aligned (a struct's layout); NULL when it is not one. */
+static inline uint8_t* aligned_buffer(napi_env env, napi_value v, size_t bytes) {
+  bool is = false;
+  void* data = NULL;
+  size_t length = 0;
+  if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is) return NULL;
+  if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || length < bytes || ((uintptr_t)data & 7) != 0) return NULL;
+  return (uint8_t*)data;
 }
 
 #endif

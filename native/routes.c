@@ -448,16 +448,6 @@ static napi_value SetRouteTransport(napi_env env, napi_callback_info info) {
   return boolean(env, true);
 }
 
-/** The data of an ArrayBuffer of at least `bytes` bytes, 8-byte aligned; NULL when it is not one. */
-static uint8_t* aligned_buffer(napi_env env, napi_value v, size_t bytes) {
-  bool is = false;
-  void* data = NULL;
-  size_t length = 0;
-  if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is) return NULL;
-  if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || length < bytes || ((uintptr_t)data & 7) != 0) return NULL;
-  return data;
-}
-
 static napi_value SetRoute(napi_env env, napi_callback_info info) {
   static const char* usage = "setRoute(routes, sender, ssrc, layer, layerId, group, outs: Int32Array, states: ArrayBuffer[], histories: ArrayBuffer[])";
   size_t argc = 9;

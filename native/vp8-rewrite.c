@@ -196,16 +196,6 @@ int vp8_rewrite(Vp8Rewriter* rw, uint8_t* p, const RtpLayout* r, const Vp8Desc* 
   return 1;
 }
 
-/** The data of an ArrayBuffer of at least `bytes` bytes, 8-byte aligned; NULL when it is not one. */
-static uint8_t* aligned_buffer(napi_env env, napi_value v, size_t bytes) {
-  bool is = false;
-  void* data = NULL;
-  size_t length = 0;
-  if (napi_is_arraybuffer(env, v, &is) != napi_ok || !is) return NULL;
-  if (napi_get_arraybuffer_info(env, v, &data, &length) != napi_ok || length < bytes || ((uintptr_t)data & 7) != 0) return NULL;
-  return data;
-}
-
 /**
  * vp8Rewrite(state, history, packet, len, layer, nowMs, vp8PayloadType): rewrites packet[0..len) in place with the
  * rewriter whose state and history those ArrayBuffers are (Vp8Rewriter.state, .allocateHistory()). 1: send it;
