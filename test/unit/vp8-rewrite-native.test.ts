@@ -8,21 +8,11 @@ import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { RW, REWRITE_HISTORY, REWRITER_HISTORY, REWRITER_LAST_MS_OFFSET, REWRITER_STATE_BYTES, Vp8Rewriter } from '../../src/bridge/simulcast/vp8-rewriter.ts';
 import { RtpView } from '../../src/bridge/packet/rtp-view.ts';
 import { TWCC_EXT_ID, VIDEO_PT } from '../../src/protocol/media-profile.ts';
+import { rng } from '../helpers/random.ts';
 
 const mod = nativeUdp();
 const skip = mod === null || typeof mod.vp8Rewrite !== 'function' ? 'native module not built' : false;
 
-/** A small seeded generator (mulberry32): the same streams in every run. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface LayerStream {
   ssrc: number;
@@ -148,7 +138,7 @@ test('native and TypeScript rewrites agree packet by packet on random simulcast 
   let sent = 0;
   let switches = 0;
   for (let seed = 1; seed <= 12; seed++) {
-    const rnd = random(seed);
+    const rnd = rng(seed);
     const keyframesTs: number[] = [];
     const ts = new Vp8Rewriter(0xabcdef01, (l) => keyframesTs.push(l));
     const nat = new Vp8Rewriter(0xabcdef01, () => {});
