@@ -1,4 +1,5 @@
-// What Tertulia's native open-addressing tables share (srtp-streams.c's streams, srtp-peers.c's peers): linear
+// What Tertulia's native open-addressing tables share (srtp-streams.c's streams, srtp-peers.c's peers, routes.c's
+// routes): linear
 // probing in a power-of-two array of slots kept at most half full, and deletion by backward shift (no tombstones).
 #ifndef TERTULIA_OPEN_TABLE_H
 #define TERTULIA_OPEN_TABLE_H
@@ -6,6 +7,16 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+/** The slot of a 64-bit key in a table of cap slots (murmur3's finalizer: every bit of the key moves the slot). */
+static inline uint32_t open_table_home64(uint64_t key, uint32_t cap) {
+  key ^= key >> 33;
+  key *= 0xff51afd7ed558ccdull;
+  key ^= key >> 33;
+  key *= 0xc4ceb9fe1a85ec53ull;
+  key ^= key >> 33;
+  return (uint32_t)key & (cap - 1);
+}
 
 /** The home slot of an entry (its hash within cap), and whether a slot holds an entry. */
 typedef uint32_t (*open_table_home)(const void* slot, uint32_t cap);

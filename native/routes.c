@@ -123,12 +123,7 @@ static uint64_t route_key(int32_t sender, uint32_t ssrc) {
 }
 
 static uint32_t home(uint64_t key, uint32_t cap) {
-  key ^= key >> 33;
-  key *= 0xff51afd7ed558ccdull;
-  key ^= key >> 33;
-  key *= 0xc4ceb9fe1a85ec53ull;
-  key ^= key >> 33;
-  return (uint32_t)key & (cap - 1);
+  return open_table_home64(key, cap);
 }
 
 static uint32_t slot_home(const void* slot, uint32_t cap) {

@@ -37,13 +37,7 @@ static uint64_t peer_key(uint32_t address, uint16_t port) {
 }
 
 static uint32_t home(uint64_t key, uint32_t cap) {
-  // murmur3's 64-bit finalizer: every bit of the address and port moves the slot
-  key ^= key >> 33;
-  key *= 0xff51afd7ed558ccdull;
-  key ^= key >> 33;
-  key *= 0xc4ceb9fe1a85ec53ull;
-  key ^= key >> 33;
-  return (uint32_t)key & (cap - 1);
+  return open_table_home64(key, cap);
 }
 
 static uint32_t slot_home(const void* slot, uint32_t cap) {
