@@ -30,7 +30,8 @@
 //       (its receivers are skipped), 1 sendable here, 2 JavaScript sends; IPv4 address (host order); port; next
 //       transport-wide number (both paths number from it)].
 //   setRoute(routes, sender, ssrc, layer, streamId, group, outs, states, histories) -> boolean   layer: the
-//       simulcast layer's index, -1 for a plain source; group: its source's id (>= 0; layers of one camera share it:
+//       simulcast layer's index, -1 for a plain source, -2 for a stream JavaScript forwards (an RTX stream, a stream
+//       that does not qualify: its packets mark its source's group, and no outs); group: its source's id (>= 0; layers of one camera share it:
 //       within a batch, once one of their packets goes to JavaScript, the later ones of all of them do); outs:
 //       Int32Array of (transport id, downtrack id) pairs; states/histories: each receiver's rewriter's ArrayBuffers
 //       (a layer), empty arrays (a plain source).
@@ -61,6 +62,8 @@ static const napi_type_tag ROUTES_TAG = {0x5465727475526f75ull, 0x526f7574657354
 /** Header extension elements read per packet (RtpView's MAX_ELEMENTS). */
 #define MAX_ELEMENTS 32
 #define LOG_HEAD 5
+/** A route's layer for a stream JavaScript forwards (an RTX stream, a stream that does not qualify): it only marks its source. */
+#define ROUTE_JS_ONLY -2
 
 typedef struct {
   SrtpCtx* ctx;
@@ -102,6 +105,8 @@ struct Routes {
   /** monotonic ms - performance.now() */
   double clockOffsetMs;
   uint32_t batch;
+  /** The batch routes_batch_stop stopped (nothing more of it forwarded here). */
+  uint32_t stoppedBatch;
   /** Per camera: the batch in which one of its packets went to JavaScript (its later ones then go too). */
   uint32_t* groupPunted;
   uint32_t nGroups;
@@ -243,14 +248,28 @@ void routes_batch_begin(Routes* t) {
   if (t != NULL) t->batch++;
 }
 
+void routes_batch_stop(Routes* t) {
+  if (t != NULL) t->stoppedBatch = t->batch;
+}
+
 int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
   if (t == NULL || sender < 0 || t->count == 0 || t->state[0] != 1 || len < 12 || len > MAX_FORWARD) return 0;
   // RTCP (RFC 5761: packet types 192..223) stays JavaScript's
   if (p[1] >= 192 && p[1] <= 223) return 0;
+  if (t->stoppedBatch == t->batch) return 0;
   Route* rt = find(t, route_key(sender, get_u32(p + 8)));
-  // a packet of its camera went to JavaScript in this batch (a keyframe that switches layers when JavaScript gets
-  // to it, say): so do the later ones, of any of its layers
-  if (rt == NULL || t->groupPunted[rt->group] == t->batch) return 0;
+  if (rt == NULL) {
+    // an SSRC the routes do not know (a layer's first packets, before its route): JavaScript may switch with it
+    t->stoppedBatch = t->batch;
+    return 0;
+  }
+  // a packet of its source went to JavaScript in this batch (a keyframe that switches layers when JavaScript gets
+  // to it, an RTX packet that fills a hole, say): so do the later ones, of any of its layers
+  if (t->groupPunted[rt->group] == t->batch) return 0;
+  if (rt->layer == ROUTE_JS_ONLY) {
+    t->groupPunted[rt->group] = t->batch;
+    return 0;
+  }
   RtpLayout r;
   Vp8Desc d;
   const int plain = rt->layer < 0;
@@ -320,7 +339,7 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
   }
   rec[4] = n;
   t->state[1] += LOG_HEAD + 3 * n;
-  t->state[2]++;
+  t->state[2] = (int32_t)((uint32_t)t->state[2] + 1);
   return 1;
 }
 
@@ -454,12 +473,12 @@ static napi_value SetRoute(napi_env env, napi_callback_info info) {
   bool isArray = false, isArray2 = false;
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 9 || (t = routes_of(env, a[0])) == NULL ||
       napi_get_value_int32(env, a[1], &sender) != napi_ok || sender < 0 || napi_get_value_uint32(env, a[2], &ssrc) != napi_ok ||
-      napi_get_value_int32(env, a[3], &layer) != napi_ok || layer < -1 || napi_get_value_int32(env, a[4], &layerId) != napi_ok ||
+      napi_get_value_int32(env, a[3], &layer) != napi_ok || layer < ROUTE_JS_ONLY || napi_get_value_int32(env, a[4], &layerId) != napi_ok ||
       layerId < 0 || napi_get_value_int32(env, a[5], &group) != napi_ok || group < 0 ||
       !typed(env, a[6], napi_int32_array, (void**)&pairs, &np) || np % 2 != 0 ||
       napi_is_array(env, a[7], &isArray) != napi_ok || !isArray || napi_is_array(env, a[8], &isArray2) != napi_ok || !isArray2 ||
       napi_get_array_length(env, a[7], &ns) != napi_ok || napi_get_array_length(env, a[8], &nh) != napi_ok ||
-      (layer >= 0 ? ns != np / 2 : ns != 0) || nh != ns) {
+      (layer >= 0 ? ns != np / 2 : ns != 0) || nh != ns || (layer == ROUTE_JS_ONLY && np != 0)) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -501,9 +520,11 @@ static napi_value SetRoute(napi_env env, napi_callback_info info) {
       napi_throw_type_error(env, NULL, "setRoute: every receiver is (transport id >= 0, downtrack id >= 0) with a rewriter's state and history");
       return NULL;
     }
-    napi_create_reference(env, sv, 1, &o->stateRef);
-    napi_create_reference(env, hv, 1, &o->historyRef);
     fresh.nOuts = i + 1;
+    if (napi_create_reference(env, sv, 1, &o->stateRef) != napi_ok || napi_create_reference(env, hv, 1, &o->historyRef) != napi_ok) {
+      free_outs(t, &fresh);
+      return boolean(env, false);
+    }
   }
   uint64_t key = route_key(sender, ssrc);
   Route* r = find(t, key);

@@ -12,6 +12,11 @@ Routes* routes_of(napi_env env, napi_value handle);
 
 /** A receive batch begins: a route that left a packet to JavaScript in the last batch may forward again. */
 void routes_batch_begin(Routes* t);
+/**
+ * Nothing more of this batch is forwarded natively: a datagram JavaScript will handle first may change what the
+ * routes say (a STUN check moving a path, a DTLS alert ending a session), and what follows it must see that.
+ */
+void routes_batch_stop(Routes* t);
 
 /**
  * Datagram `index` of the batch, p[0..len) (cap: bytes p holds): plain RTP that transport `sender` sent (its SRTP

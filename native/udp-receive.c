@@ -206,6 +206,8 @@ static int read_batch(Receiver* r) {
       if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16) | (routes_forward(r->routes, sender, p, plain, i) ? 8 : 0);
       else if (plain < 0) m[3] = 4;
     }
+    // STUN, DTLS, a stranger's or a refused datagram: JavaScript handles it before anything after it
+    if (!(m[3] & 2)) routes_batch_stop(r->routes);
   }
   r->meta[(size_t)RECV_BATCH * 4] = r->drops;
   return n;

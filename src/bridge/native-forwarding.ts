@@ -17,12 +17,13 @@ import type { BridgeCounters } from './counters.ts';
 import type { Downtrack } from './downtrack.ts';
 import type { Egress } from './egress.ts';
 import type { Endpoint } from './endpoint.ts';
-import { ROUTE_ADDRESS, ROUTE_JS, ROUTE_MODE, ROUTE_NATIVE, ROUTE_PORT, ROUTE_SKIP, type NativeRoutes } from './native/routes.ts';
+import { ROUTE_ADDRESS, ROUTE_JS, ROUTE_JS_ONLY, ROUTE_MODE, ROUTE_NATIVE, ROUTE_PORT, ROUTE_SKIP, type NativeRoutes } from './native/routes.ts';
 import { ipv4Number } from './native/udp-batch.ts';
 import { TwccRecorder } from './packet/twcc.ts';
 import type { Source } from './source.ts';
 import { webrtcOf, type WebRtcTransport } from './webrtc-transport.ts';
 
+const NO_OUTS = new Int32Array(0);
 /** A kernel arrival time older than this is not believed (as udp-receive.ts). */
 const MAX_ARRIVAL_AGE_MS = 5000;
 
@@ -68,7 +69,12 @@ export class NativeForwarding {
     this.routes.on = false;
   }
 
-  /** Builds every route again (the routes stay off when a layer's receivers cannot be sent from the module). */
+  /**
+   * Builds every route again. Every stream a WebRTC endpoint sends gets an entry: a route when it qualifies, else
+   * (an RTX stream, a muted or unconnected sender, a receiver on a slot, a relay, another worker) one that only says
+   * that its packets are JavaScript's, so that later packets of the same source in a batch do not overtake them.
+   * Anything the module refuses leaves the routes off (JavaScript forwards everything, as without them).
+   */
   rebuild(): void {
     this.scheduled = false;
     if (this.closed) return;
@@ -77,54 +83,72 @@ export class NativeForwarding {
     routes.clear(performance.now());
     this.streams.length = 0;
     this.downtracks.length = 0;
-    const transports = new Set<WebRtcTransport>();
-    const groups = new Map<Source, number>();
-    const local = this.host.localEgress;
-    for (const conference of this.host.conferences.values()) {
-      for (const stream of conference.sources.values()) {
-        const parent = stream.parent;
-        const plain = parent === null;
-        // a layer, or a plain source: not a simulcast source (its layers are the streams), not an RTX stream
-        if (plain ? stream.rids !== null || stream.isRtx : stream.rtx === null || stream.rate === null) continue;
-        const owner = stream.owner;
-        const sender = webrtcOf(owner);
-        if (sender === null || owner.relay || owner.closed || !owner.local) continue;
-        if (stream.kind === 'audio' ? owner.audioMuted : owner.videoMuted) continue;
-        const target = parent ?? stream;
-        const egresses = target.egresses;
-        if (egresses.length > 1 || (egresses.length === 1 && egresses[0] !== local)) continue;
-        const tracks = target.localDowntracks;
-        const outs = new Int32Array(2 * tracks.length);
-        const states: ArrayBuffer[] = [];
-        const histories: ArrayBuffer[] = [];
-        let ok = true;
-        for (let i = 0; i < tracks.length && ok; i++) {
-          const dt = tracks[i];
-          const t = webrtcOf(dt.receiver);
-          // a layer's receivers each rewrite it; a plain source's copy it as it is (a receive slot rewrites: not here)
-          if (t === null || dt.slot !== null || dt.receiver.relay || (dt.rewriter === null) !== plain) {
-            ok = false;
-            break;
-          }
-          if (!transports.has(t)) {
-            transports.add(t);
-            ok = this.setTransport(t);
-          }
-          outs[2 * i] = t.nativeId;
-          outs[2 * i + 1] = this.downtracks.push(dt) - 1;
-          if (dt.rewriter !== null) {
-            states.push(dt.rewriter.state);
-            histories.push(dt.rewriter.allocateHistory());
-          }
+    this.transports.clear();
+    this.groups.clear();
+    try {
+      for (const conference of this.host.conferences.values()) {
+        for (const stream of conference.sources.values()) {
+          // a simulcast source has no packets of its own: its layers are the streams
+          if (stream.rids !== null) continue;
+          const sender = webrtcOf(stream.owner);
+          if (sender === null) continue;
+          if (!this.route(conference, stream, sender)) return;
         }
-        if (!ok) continue;
-        let group = groups.get(target);
-        if (group === undefined) groups.set(target, (group = groups.size));
-        const layer = plain ? -1 : stream.layerIndex;
-        routes.setRoute(sender.nativeId, stream.ssrc, layer, this.streams.push(stream) - 1, group, outs, states, histories);
       }
+    } catch {
+      return; // a context or buffer the module refused: everything stays JavaScript's
     }
     routes.on = true;
+  }
+
+  private readonly transports = new Set<WebRtcTransport>();
+  private readonly groups = new Map<Source, number>();
+
+  /** The entry of `stream` (a layer, a plain source or an RTX stream) that `sender` sends; false when refused. */
+  private route(conference: Conference, stream: Source, sender: WebRtcTransport): boolean {
+    const primary = stream.isRtx ? conference.sources.get(stream.primarySsrc) : stream;
+    const target = primary === undefined ? stream : (primary.parent ?? primary);
+    let group = this.groups.get(target);
+    if (group === undefined) this.groups.set(target, (group = this.groups.size));
+    const id = this.streams.push(stream) - 1;
+    const routes = this.routes;
+    if (!this.qualifies(stream, sender, target)) return routes.setRoute(sender.nativeId, stream.ssrc, ROUTE_JS_ONLY, id, group, NO_OUTS, [], []);
+    const plain = stream.parent === null;
+    const tracks = target.localDowntracks;
+    const outs = new Int32Array(2 * tracks.length);
+    const states: ArrayBuffer[] = [];
+    const histories: ArrayBuffer[] = [];
+    for (let i = 0; i < tracks.length; i++) {
+      const dt = tracks[i];
+      const t = webrtcOf(dt.receiver)!;
+      if (!this.transports.has(t)) {
+        this.transports.add(t);
+        if (!this.setTransport(t)) return false;
+      }
+      outs[2 * i] = t.nativeId;
+      outs[2 * i + 1] = this.downtracks.push(dt) - 1;
+      if (dt.rewriter !== null) {
+        states.push(dt.rewriter.state);
+        histories.push(dt.rewriter.allocateHistory());
+      }
+    }
+    return routes.setRoute(sender.nativeId, stream.ssrc, plain ? -1 : stream.layerIndex, id, group, outs, states, histories);
+  }
+
+  /** Whether the module may forward `stream` (of `target`, sent by `sender`) as JavaScript would. */
+  private qualifies(stream: Source, sender: WebRtcTransport, target: Source): boolean {
+    const owner = stream.owner;
+    if (stream.isRtx || owner.relay || owner.closed || !owner.connected || sender.srtpIn === null) return false;
+    if (stream.parent !== null && (stream.rtx === null || stream.rate === null)) return false;
+    if (stream.kind === 'audio' ? owner.audioMuted : owner.videoMuted) return false;
+    const egresses = target.egresses;
+    if (egresses.length > 1 || (egresses.length === 1 && egresses[0] !== this.host.localEgress)) return false;
+    const plain = stream.parent === null;
+    for (const dt of target.localDowntracks) {
+      // a layer's receivers each rewrite it; a plain source's copy it as it is (a receive slot rewrites: not here)
+      if (webrtcOf(dt.receiver) === null || dt.slot !== null || dt.receiver.relay || (dt.rewriter === null) !== plain) return false;
+    }
+    return true;
   }
 
   /** Tells the module how `t` is sent to now; false when it could not take it. */
@@ -135,11 +159,7 @@ export class NativeForwarding {
     st[ROUTE_MODE] = !t.endpoint.connected ? ROUTE_SKIP : ctx !== null && address >= 0 && !t.overTcp ? ROUTE_NATIVE : ROUTE_JS;
     st[ROUTE_ADDRESS] = address;
     st[ROUTE_PORT] = t.port;
-    try {
-      return this.routes.setTransport(t.nativeId, ctx?.rtp ?? null, st);
-    } catch {
-      return false; // a context of another build: its layers take the JavaScript path
-    }
+    return this.routes.setTransport(t.nativeId, ctx?.rtp ?? null, st);
   }
 
   /** Books the datagrams of a receive batch the module forwarded (native/routes.c's log). Never throws. */

@@ -77,7 +77,7 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
   dtlsPendingVerify = false;
   /** DTLS handshakes that failed (only the first few are logged). */
   dtlsFailures = 0;
-  srtpIn: SrtpSession | null = null;
+  private receiving: SrtpSession | null = null;
   private sending: SrtpSession | null = null;
   /** Its id in this thread's native routes (the SRTP peer table names it as the sender of what it sends). */
   readonly nativeId: number;
@@ -95,6 +95,16 @@ export class WebRtcTransport implements MediaTransport, PacedSink {
     this.pwd = pwd;
     this.ctx = ctx;
     this.nativeId = freeNativeIds.pop() ?? nextNativeId++;
+  }
+
+  /** The SRTP session what it sends is unprotected with (its keys: set once DTLS made them). */
+  get srtpIn(): SrtpSession | null {
+    return this.receiving;
+  }
+  set srtpIn(s: SrtpSession | null) {
+    if (s === this.receiving) return;
+    this.receiving = s;
+    this.endpoint.conference.routesChanged();
   }
 
   /** The SRTP session it is sent with (its keys: set once DTLS made them). */

@@ -1,7 +1,9 @@
 // The native routes (native/routes.c, src/bridge/native-forwarding.ts) through a real Bridge without browsers: a
 // steady simulcast layer is forwarded by the module, and whatever the routes depend on changing takes effect at
 // once: a receiver unsubscribed or gone gets nothing more, a muted camera goes nowhere, a receiver that joins gets
-// the camera too. Every packet is counted once, either way. And the module refuses what is not its own.
+// the camera too. Every packet is counted once, either way. What JavaScript handles in a batch takes effect for the
+// rest of that batch. And the module refuses what is not its own.
+import dgram from 'node:dgram';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
@@ -11,25 +13,27 @@ import { Bridge } from '../../src/bridge/bridge.ts';
 import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 import { routesModule } from '../../src/bridge/native/routes.ts';
-import { rtpSeq, rtpSsrc } from '../../src/bridge/packet/rtp.ts';
+import { rtpHeaderLength, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
+import { buildBindingRequest } from '../../src/bridge/packet/stun.ts';
 import { sleep, waitFor } from '../helpers/fake-browser.ts';
-import { Camera, RIDS, SimulcastBrowser, V, VR, extensions, rtpPacket } from '../helpers/simulcast-sender.ts';
+import { Camera, LR2, RIDS, SimulcastBrowser, V, VR, extensions, rtpPacket } from '../helpers/simulcast-sender.ts';
 
 const CONF = 'conf';
 const mod = routesModule(nativeUdp());
 const skip = mod === null ? 'native module not built' : false;
 
-// the same steps with the routes off: JavaScript forwards everything, the same way
-for (const nativeForward of [true, false]) {
-test(`the native routes follow the control plane at once: subscribers, joins and leaves, mutes (nativeForward: ${nativeForward})`, { skip, timeout: 60_000 }, async (t) => {
+interface Setup {
+  bridge: Bridge;
+  port: number;
+  /** ICE credentials the bridge gave each endpoint. */
+  allocs: Record<string, { ufrag: string; pwd: string }>;
+  join(id: string, sources: Parameters<Bridge['configure']>[0]['sources']): Promise<SimulcastBrowser>;
+}
+
+/** A one-thread bridge on loopback (routes on or off) and fake browsers that join it through ICE and DTLS. */
+async function setup(t: { after(fn: () => Promise<void> | void): void }, nativeForward: boolean): Promise<Setup> {
   const bus = new MemoryBus();
   const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1, nativeForward });
-  /** At least `min` packets forwarded natively since `before` (none with the routes off). */
-  const natively = (before: number, min: number, what: string) => {
-    const n = bridge.counters.nativeForwarded - before;
-    if (nativeForward) assert.ok(n >= min, `${what}: ${n} forwarded natively`);
-    else assert.equal(n, 0, `${what}: nothing natively with the routes off`);
-  };
   const bridge = new Bridge({ bus, config, log: createLogger(process.env.TEST_LOG_LEVEL ?? 'silent'), bridgeId: 'routes', certificate: await createBridgeCertificate() });
   const port = await bridge.udp.bind('127.0.0.1', 0);
   assert.equal(bridge.udp.nativeRoutes !== null, nativeForward);
@@ -39,16 +43,46 @@ test(`the native routes follow the control plane at once: subscribers, joins and
     await bridge.close();
     await bus.close();
   });
+  const allocs: Setup['allocs'] = {};
   async function join(id: string, sources: Parameters<Bridge['configure']>[0]['sources']): Promise<SimulcastBrowser> {
     const b = await SimulcastBrowser.create(id, port, [1]);
     browsers.push(b);
     const alloc = bridge.allocate(CONF, id);
+    allocs[id] = alloc;
     await b.iceCheck(alloc.ufrag, alloc.pwd, `${id}u`);
     bridge.configure({ conferenceId: CONF, endpointId: id, remoteUfrag: `${id}u`, remotePwd: 'p'.repeat(24), remoteFingerprint: { algorithm: 'sha-256', value: b.fingerprint }, sources });
     await b.connectDtls();
     await waitFor(`${id} connected`, () => bridge.conferences.get(CONF)?.endpoints.get(id)?.connected === true);
     return b;
   }
+  return { bridge, port, allocs, join };
+}
+
+/** Alice sends the simulcast camera, bob receives its top layer (after its keyframe). */
+async function aliceToBob(s: Setup): Promise<{ alice: SimulcastBrowser; bob: SimulcastBrowser; cam: Camera; media: () => Buffer[] }> {
+  const alice = await s.join('alice', [{ ssrc: V, kind: 'video', rtxSsrc: VR, rids: RIDS }]);
+  const bob = await s.join('bob', []);
+  s.bridge.subscribe(CONF, 'bob', [V]);
+  const media = () => bob.rtp.filter((p) => rtpSsrc(p) === V);
+  const cam = new Camera(alice);
+  cam.frame();
+  await waitFor('layers learned', () => s.bridge.conferences.get(CONF)!.sources.get(V)!.layers.every((l) => l !== null));
+  s.bridge.allocateLayers();
+  cam.frame([2]);
+  await waitFor('the top layer at bob', () => media().length >= 2);
+  return { alice, bob, cam, media };
+}
+
+// the same steps with the routes off: JavaScript forwards everything, the same way
+for (const nativeForward of [true, false]) {
+test(`the native routes follow the control plane at once: subscribers, joins and leaves, mutes (nativeForward: ${nativeForward})`, { skip, timeout: 60_000 }, async (t) => {
+  const { bridge, join } = await setup(t, nativeForward);
+  /** At least `min` packets forwarded natively since `before` (none with the routes off). */
+  const natively = (before: number, min: number, what: string) => {
+    const n = bridge.counters.nativeForwarded - before;
+    if (nativeForward) assert.ok(n >= min, `${what}: ${n} forwarded natively`);
+    else assert.equal(n, 0, `${what}: nothing natively with the routes off`);
+  };
   const A = 0x0d0d0d01;
   const S = 0x0d0d0d02;
   const alice = await join('alice', [
@@ -160,6 +194,63 @@ test(`the native routes follow the control plane at once: subscribers, joins and
   assert.equal(c.dropError, 0);
   assert.equal(c.protectErrors, 0);
 });
+}
+
+// What JavaScript handles in a batch comes first for what follows it in that batch (found in review: the module
+// used to forward the whole batch before JavaScript got to the datagrams it left): a receiver's new path, and a
+// retransmission that fills a hole before newer packets of its layer.
+for (const nativeForward of [true, false]) {
+  test(`a path nominated in a batch holds for the rest of that batch (nativeForward: ${nativeForward})`, { skip, timeout: 60_000 }, async (t) => {
+    const s = await setup(t, nativeForward);
+    const { cam, media } = await aliceToBob(s);
+    for (let i = 0; i < 5; i++) cam.frame();
+    await sleep(50);
+    const before = media().length;
+    // bob's browser nominates another address (a STUN check with USE-CANDIDATE from a new socket), then alice's frames
+    const moved = await new Promise<dgram.Socket>((resolve) => {
+      const sock = dgram.createSocket('udp4');
+      sock.bind(0, '127.0.0.1', () => resolve(sock));
+    });
+    t.after(() => moved.close());
+    let atNew = 0;
+    moved.on('message', (m) => {
+      if (m[0] >= 128 && m[0] <= 191 && (m[1] & 0x7f) === 96) atNew++;
+    });
+    moved.send(buildBindingRequest({ username: `${s.allocs.bob.ufrag}:bobu`, key: s.allocs.bob.pwd, priority: 2130706431, useCandidate: true, iceControlling: 42n }), s.port, '127.0.0.1');
+    for (let i = 0; i < 5; i++) cam.frame();
+    await waitFor("the top layer's 10 packets at bob's new address", () => atNew >= 10);
+    await sleep(30);
+    assert.equal(atNew, 10);
+    assert.equal(media().length, before, 'none at the old address');
+  });
+
+  test(`a retransmission ahead of newer packets of its layer in one batch goes first (nativeForward: ${nativeForward})`, { skip, timeout: 60_000 }, async (t) => {
+    const s = await setup(t, nativeForward);
+    const { alice, cam, media } = await aliceToBob(s);
+    // the top layer's RTX stream, learned from its repaired rid (a padding-only probe)
+    const padding = s.bridge.counters.dropPadding;
+    alice.send(rtpPacket(97, 2, 0, LR2, false, extensions('f', true, cam.tw++), Buffer.alloc(0), 200));
+    await waitFor('its RTX stream learned', () => s.bridge.counters.dropPadding > padding);
+    for (let i = 0; i < 3; i++) {
+      for (const p of cam.layerFrame(2, false)) alice.send(p);
+      await sleep(2);
+    }
+    await sleep(30);
+    // a frame whose first packet is lost on the way in
+    const [lost, second] = cam.layerFrame(2, false);
+    alice.send(second);
+    await sleep(30);
+    const before = media().length;
+    // the retransmission of the lost packet, then two newer frames, sent at once
+    const payload = Buffer.concat([lost.subarray(2, 4), lost.subarray(rtpHeaderLength(lost, lost.length))]);
+    alice.send(rtpPacket(97, 3, rtpTimestamp(lost), LR2, false, extensions('f', true, cam.tw++), payload));
+    for (let i = 0; i < 2; i++) for (const p of cam.layerFrame(2, false)) alice.send(p);
+    await waitFor('the retransmission and 4 more at bob', () => media().length >= before + 5);
+    await sleep(30);
+    const got = media().slice(before).map(rtpSeq);
+    const first = got[0];
+    assert.deepEqual(got, [0, 2, 3, 4, 5].map((d) => (first + d) & 0xffff), 'the filled hole first, then the newer packets in order');
+  });
 }
 
 test('the routes module refuses what is not its own', { skip }, () => {

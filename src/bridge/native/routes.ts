@@ -17,6 +17,9 @@ export const ROUTE_SKIP = 0;
 export const ROUTE_NATIVE = 1;
 export const ROUTE_JS = 2;
 
+/** The layer of an entry whose stream JavaScript forwards (its packets only mark their source for the batch). */
+export const ROUTE_JS_ONLY = -2;
+
 /** The module with its routes. */
 export type RoutesModule = UdpBatchModule & Required<Pick<UdpBatchModule, 'createRoutes' | 'setRouteTransport' | 'setRoute' | 'clearRoutes' | 'setRoutesClock'>>;
 
@@ -71,7 +74,8 @@ export class NativeRoutes {
 
   /**
    * Routes stream `ssrc` (log id `streamId`) of source `group` from transport `sender` to `outs`' receivers: simulcast
-   * layer `layer` (with the receivers' rewriters' states and histories), or a plain source (layer -1, none).
+   * layer `layer` (with the receivers' rewriters' states and histories), a plain source (layer -1, none), or a
+   * stream JavaScript forwards (ROUTE_JS_ONLY, no outs). Throws on what the module refuses outright.
    */
   setRoute(sender: number, ssrc: number, layer: number, streamId: number, group: number, outs: Int32Array, states: ArrayBuffer[], histories: ArrayBuffer[]): boolean {
     return this.mod.setRoute(this.handle, sender, ssrc, layer, streamId, group, outs, states, histories);
