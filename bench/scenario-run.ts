@@ -78,7 +78,8 @@ export interface Measurement {
   datagramsPerSendCall: number;
   twccFeedbackIn: number;
   layerSwitches: number;
-  /** Bridge: RTP packets received in the window that the native routes forwarded without JavaScript, of bridgeRtpIn's. */
+  /** Bridge: RTP packets received in the window, and those of them the native routes forwarded without JavaScript. */
+  bridgeRtpInWindow: number;
   nativeForwarded: number;
   /** Publishers: PLI/FIR entries received for a layer, and the jumps to the next keyframe they caused. */
   keyframeRequests: number;
@@ -419,6 +420,7 @@ export class ScenarioRun {
       datagramsPerSendCall: delta(a, b, 'udpSendCalls') > 0 ? delta(a, b, 'packetsOut') / delta(a, b, 'udpSendCalls') : NaN,
       twccFeedbackIn: delta(a, b, 'twccFeedbackIn'),
       layerSwitches: delta(a, b, 'layerSwitches'),
+      bridgeRtpInWindow: delta(a, b, 'rtpIn'),
       nativeForwarded: delta(a, b, 'nativeForwarded'),
       keyframeRequests: sum('keyframeRequests'),
       keyframeJumps: sum('keyframeJumps'),
@@ -504,7 +506,7 @@ export function describe(m: Measurement): string {
       ? `\n      receivers' cameras by layer at the end: ${layerSummary(m.layers)}; video packets ${layerShares(m.layers)}; ` +
         `sent per publisher ${m.layers.sentBps.map((b, i) => `${m.layers.labels[i].split(' ')[0]} ${(b / 1e6).toFixed(2)}`).join(' ')} Mbit/s; ` +
         `bridge: ${m.layerSwitches} layer switches, ${m.probePackets} probe packets, ${m.twccFeedbackIn} feedback in, ` +
-        `${m.nativeForwarded} received packets forwarded natively; ` +
+        `${m.nativeForwarded} of ${m.bridgeRtpInWindow} received RTP packets forwarded natively; ` +
         `publishers: ${m.keyframeRequests} keyframe requests, ${m.keyframeJumps} jumps to a keyframe`
       : '')
   );

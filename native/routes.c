@@ -11,18 +11,21 @@
 // a layer's mid and rid hidden, and for each receiver the copy (rewritten for a layer) numbered transport-wide,
 // protected and queued on the thread's send queue (udp-send-queue.c, sent in the check phase). What JavaScript
 // still keeps (transport-cc arrivals, the retransmission buffer, layer rates, audio levels, per-receiver counters,
-// the sent-packet records of the bandwidth estimate) it books from the log this writes: one record per packet,
-// read in the batch's own JavaScript call. Anything
+// the sent-packet records of the bandwidth estimate) it books from the log this writes: one record per packet, with
+// a copy of the packet in a store ring, read whenever JavaScript runs next (before it handles anything else: a
+// batch the module forwarded whole calls no JavaScript at all). Anything
 // else goes to JavaScript as before, and so does every later packet of that route in the same batch (the order of
 // a stream never changes). JavaScript turns the routes off (state[0] = 0) the moment anything they depend on
 // changes, and builds them again (clearRoutes, setRoute...) before turning them on.
 //
-//   createRoutes(queue, state, log, ids) -> routes
+//   createRoutes(queue, state, log, store, ids) -> routes
 //       queue: the thread's send queue (openSendQueue); state: Int32Array [0] on (1) / off (0), [1] entries of the
-//       log used (JavaScript sets it to 0 once read), [2] packets forwarded here (a count); log: Int32Array, records
-//       [datagram index, stream id, a layer's temporal id or a plain source's audio level (-1: none), transport-wide
-//       number received (-1: none), n, then n times (downtrack id, transport-wide number sent (-1: none), bytes
-//       queued (-1: the protect failed))];
+//       log used and [3] bytes of the store used (JavaScript sets both to 0 once read), [2] packets forwarded here
+//       (a count); log: Float64Array, records [stream id, a layer's temporal id or a plain source's audio level (-1:
+//       none), transport-wide number received (-1: none), arrival (the kernel's, performance.now() ms), when it was
+//       forwarded (the same clock), its plain bytes' offset in the store, their length, the datagram's length, n,
+//       then n times (downtrack id, transport-wide number sent (-1: none), bytes queued (-1: the protect failed))];
+//       store: ArrayBuffer where each forwarded packet's plain bytes (mid and rid hidden) are copied;
 //       ids: Int32Array [transport-cc extension id, mid's, repaired rid's (mid..repaired rid are hidden), the id
 //       they are hidden as, VP8's payload type, the audio level's extension id].
 //   setRouteTransport(routes, id, ctx, state) -> boolean    the transport `id` sends with SRTP context ctx (of the
@@ -61,7 +64,9 @@ static const napi_type_tag ROUTES_TAG = {0x5465727475526f75ull, 0x526f7574657354
 #define MAX_TAG 16
 /** Header extension elements read per packet (RtpView's MAX_ELEMENTS). */
 #define MAX_ELEMENTS 32
-#define LOG_HEAD 5
+#define LOG_HEAD 9
+/** A kernel arrival time older than this is not believed (the wall clock was stepped): the forwarding time is. */
+#define MAX_ARRIVAL_AGE_MS 5000
 /** A route's layer for a stream JavaScript forwards (an RTX stream, a stream that does not qualify): it only marks its source. */
 #define ROUTE_JS_ONLY -2
 
@@ -98,9 +103,12 @@ struct Routes {
   napi_ref queueRef;
   int32_t* state;
   napi_ref stateRef;
-  int32_t* log;
+  double* log;
   size_t logCap;
   napi_ref logRef;
+  uint8_t* store;
+  size_t storeCap;
+  napi_ref storeRef;
   int twccId, midId, repairedRidId, hiddenId, vp8Pt, audioLevelId;
   /** monotonic ms - performance.now() */
   double clockOffsetMs;
@@ -252,7 +260,7 @@ void routes_batch_stop(Routes* t) {
   if (t != NULL) t->stoppedBatch = t->batch;
 }
 
-int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
+int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramLen, double ageMs) {
   if (t == NULL || sender < 0 || t->count == 0 || t->state[0] != 1 || len < 12 || len > MAX_FORWARD) return 0;
   // RTCP (RFC 5761: packet types 192..223) stays JavaScript's
   if (p[1] >= 192 && p[1] <= 223) return 0;
@@ -298,20 +306,27 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
     if (ot->st[0] != 1 || ot->ctx == NULL) punt = 1;
     sends++;
   }
-  if (!punt && (size_t)t->state[1] + LOG_HEAD + 3 * (size_t)sends > t->logCap) punt = 1;
+  // room to log it and keep its bytes (else JavaScript's: it books what is logged first)
+  if (!punt && ((size_t)t->state[1] + LOG_HEAD + 3 * (size_t)sends > t->logCap || (size_t)t->state[3] + (size_t)len > t->storeCap)) punt = 1;
   if (punt) {
     t->groupPunted[rt->group] = t->batch;
     return 0;
   }
   int level = -1;
   const int tw = read_extensions(t, p, &r, !plain, &level);
-  int32_t* rec = t->log + t->state[1];
-  rec[0] = index;
-  rec[1] = rt->layerId;
-  rec[2] = plain ? level : d.tid;
-  rec[3] = tw >= 0 ? ((int)p[tw] << 8) | p[tw + 1] : -1;
-  int n = 0;
   const double nowMs = monotonic_ms() - t->clockOffsetMs;
+  double* rec = t->log + t->state[1];
+  rec[0] = rt->layerId;
+  rec[1] = plain ? level : d.tid;
+  rec[2] = tw >= 0 ? ((int)p[tw] << 8) | p[tw + 1] : -1;
+  rec[3] = ageMs >= 0 && ageMs < MAX_ARRIVAL_AGE_MS ? nowMs - ageMs : nowMs;
+  rec[4] = nowMs;
+  rec[5] = t->state[3];
+  rec[6] = len;
+  rec[7] = datagramLen;
+  memcpy(t->store + t->state[3], p, len);
+  t->state[3] += len;
+  int n = 0;
   for (int32_t i = 0; i < rt->nOuts; i++) {
     RouteOut* o = &rt->outs[i];
     OutTransport* ot = &t->transports[o->transport];
@@ -331,13 +346,13 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int index) {
     }
     int m = srtp_protect_rtp(ot->ctx, out, len, (size_t)cap);
     if (m > 0) send_queue_commit(t->queue, qi, m, (uint32_t)ot->st[1], (uint16_t)ot->st[2]);
-    int32_t* e = rec + LOG_HEAD + 3 * n;
+    double* e = rec + LOG_HEAD + 3 * n;
     e[0] = o->downtrack;
     e[1] = sent;
     e[2] = m > 0 ? m : -1;
     n++;
   }
-  rec[4] = n;
+  rec[8] = n;
   t->state[1] += LOG_HEAD + 3 * n;
   t->state[2] = (int32_t)((uint32_t)t->state[2] + 1);
   return 1;
@@ -362,6 +377,7 @@ static void finalize_routes(napi_env env, void* data, void* hint) {
   unref(t->env, &t->queueRef);
   unref(t->env, &t->stateRef);
   unref(t->env, &t->logRef);
+  unref(t->env, &t->storeRef);
   free(t->slots);
   free(t->transports);
   free(t->groupPunted);
@@ -369,15 +385,19 @@ static void finalize_routes(napi_env env, void* data, void* hint) {
 }
 
 static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
-  static const char* usage = "createRoutes(queue, state: Int32Array(3), log: Int32Array, ids: Int32Array(6))";
-  size_t argc = 4;
-  napi_value a[4];
-  int32_t *state = NULL, *log = NULL, *ids = NULL;
-  size_t ns = 0, nl = 0, ni = 0;
+  static const char* usage = "createRoutes(queue, state: Int32Array(4), log: Float64Array, store: ArrayBuffer, ids: Int32Array(6))";
+  size_t argc = 5;
+  napi_value a[5];
+  int32_t *state = NULL, *ids = NULL;
+  double* log = NULL;
+  void* store = NULL;
+  size_t ns = 0, nl = 0, ni = 0, nb = 0;
+  bool isBuffer = false;
   SendQueue* q = NULL;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 4 || (q = send_queue_of(env, a[0])) == NULL ||
-      !typed(env, a[1], napi_int32_array, (void**)&state, &ns) || ns < 3 || !typed(env, a[2], napi_int32_array, (void**)&log, &nl) ||
-      nl < 64 || !typed(env, a[3], napi_int32_array, (void**)&ids, &ni) || ni < 6) {
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 || (q = send_queue_of(env, a[0])) == NULL ||
+      !typed(env, a[1], napi_int32_array, (void**)&state, &ns) || ns < 4 || !typed(env, a[2], napi_float64_array, (void**)&log, &nl) ||
+      nl < 64 || napi_is_arraybuffer(env, a[3], &isBuffer) != napi_ok || !isBuffer || napi_get_arraybuffer_info(env, a[3], &store, &nb) != napi_ok ||
+      nb < 2 * MAX_FORWARD || !typed(env, a[4], napi_int32_array, (void**)&ids, &ni) || ni < 6) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -391,6 +411,8 @@ static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
   t->state = state;
   t->log = log;
   t->logCap = nl;
+  t->store = store;
+  t->storeCap = nb;
   t->twccId = ids[0];
   t->midId = ids[1];
   t->repairedRidId = ids[2];
@@ -407,6 +429,7 @@ static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
   napi_create_reference(env, a[0], 1, &t->queueRef);
   napi_create_reference(env, a[1], 1, &t->stateRef);
   napi_create_reference(env, a[2], 1, &t->logRef);
+  napi_create_reference(env, a[3], 1, &t->storeRef);
   napi_type_tag_object(env, ext, &ROUTES_TAG);
   return ext;
 }

@@ -10,7 +10,8 @@
 //       RECV_META (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot;
 //       2 = SRTP/SRTCP of a peer of srtpPeers (srtp-peers.c) unprotected in place, its plaintext length in the
 //       upper 16 bits (the length stays the datagram's); 4 = such a datagram refused (a bad tag, a replay); 8 (with
-//       2) = forwarded by the thread's routes (routes.c), JavaScript only books it from their log; then at
+//       2) = forwarded by the thread's routes (routes.c), JavaScript only books it from their log (a batch forwarded
+//       whole, with no new kernel drops, is not handed to JavaScript at all); then at
 //       RECV_BATCH * 4: how many datagrams the kernel has dropped at this socket since it opened (SO_RXQ_OVFL: a full
 //       receive buffer), as of the batch's last datagram);
 //       ages: Float64Array of RECV_BATCH (how long ago, ms by the kernel's clock, datagram i arrived; -1 unknown).
@@ -86,6 +87,8 @@ typedef struct Receiver {
   char control[RECV_BATCH][CMSG_SPACE(sizeof(struct timespec)) + CMSG_SPACE(sizeof(uint32_t))];
   /** the kernel's drop count (SO_RXQ_OVFL) last heard; it comes only with a datagram, so it is carried over */
   uint32_t drops;
+  /** the drop count of the last batch JavaScript was called for */
+  uint32_t dropsTold;
 } Receiver;
 
 static void maybe_free(Receiver* r) {
@@ -145,6 +148,7 @@ static void on_finalize(napi_env env, void* data, void* hint) {
 /** Calls onBatch(arg) as a callback from the event loop (microtasks and nextTicks run after it). */
 static void call_js(Receiver* r, int32_t arg) {
   napi_env env = r->env;
+  r->dropsTold = r->meta[(size_t)RECV_BATCH * 4];
   napi_handle_scope scope;
   if (napi_open_handle_scope(env, &scope) != napi_ok) return;
   napi_value fn, recv, argv[1], result;
@@ -203,7 +207,7 @@ static int read_batch(Receiver* r) {
       int32_t sender = -1;
       uint8_t* p = r->arena + (size_t)i * RECV_SLOT;
       int plain = srtp_peers_unprotect(r->peers, m[1], (uint16_t)m[2], p, (int)m[0], RECV_SLOT, &sender);
-      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16) | (routes_forward(r->routes, sender, p, plain, i) ? 8 : 0);
+      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16) | (routes_forward(r->routes, sender, p, plain, (int)m[0], age) ? 8 : 0);
       else if (plain < 0) m[3] = 4;
     }
     // STUN, DTLS, a stranger's or a refused datagram: JavaScript handles it before anything after it
@@ -211,6 +215,14 @@ static int read_batch(Receiver* r) {
   }
   r->meta[(size_t)RECV_BATCH * 4] = r->drops;
   return n;
+}
+
+/** Whether the routes forwarded every datagram of the batch (and the kernel dropped nothing since the last call). */
+static bool forwarded_whole(const Receiver* r, int n) {
+  if (r->routes == NULL || r->meta[(size_t)RECV_BATCH * 4] != r->dropsTold) return false;
+  for (int i = 0; i < n; i++)
+    if (!(r->meta[(size_t)i * 4 + 3] & 8)) return false;
+  return true;
 }
 
 static void on_readable(uv_poll_t* h, int status, int events) {
@@ -233,7 +245,8 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     int n = read_batch(r);
     if (n == 0) return;
     r->errorRun = 0;
-    call_js(r, n);
+    // a batch the routes forwarded whole needs no JavaScript now: it books them the next time it runs
+    if (!forwarded_whole(r, n)) call_js(r, n);
     if (n < RECV_BATCH) return;
   }
 }

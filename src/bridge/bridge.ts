@@ -20,7 +20,6 @@ import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
 import { NativeForwarding } from './native-forwarding.ts';
-import { nativeUdp } from './native/udp-batch.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
 import { TcpTransport, type TcpPath, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
@@ -160,6 +159,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   }
 
   private readonly mediaTick = (): void => {
+    this.bookForwarded();
     const n = ++this.mediaTicks;
     this.sendTransportFeedback();
     if (n % ALLOCATION_EVERY_TICKS === 0) this.allocateLayers();
@@ -178,6 +178,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** The counters, with the latest counts of the native send queue's own sends in them (for exact reads). */
   countersNow(): BridgeCounters {
+    this.bookForwarded();
     this.udp.syncCounters();
     return this.counters;
   }
@@ -222,8 +223,16 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     if (t !== null) this.forgetAddress(t, path.remoteAddress, path.remotePort, path);
   }
 
-  onForwarded(bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void {
-    this.forwarding?.book(bytes, meta, ages, now);
+  onForwarded(): void {
+    this.forwarding?.book();
+  }
+
+  /**
+   * Books what the native routes forwarded since JavaScript last ran here (native-forwarding.ts): whatever reads or
+   * changes what they book (counters, estimates, retransmission buffers, rates) calls it first. Cheap when empty.
+   */
+  bookForwarded(): void {
+    this.forwarding?.book();
   }
 
   /** The thread's native routes' bridge side (made at the first change once the socket has routes), else null. */
@@ -247,7 +256,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
           },
           audioLevel: (ep, source, level, nowMs) => bridge.audioLevel(ep, source, level, nowMs),
         },
-        nativeUdp()?.RECV_SLOT ?? 0,
       );
     }
     this.forwarding.invalidate();
@@ -750,6 +758,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Once a second: clock, consent freshness (RFC 7675), REMB to every video sender without transport-cc. */
   tick(): void {
+    this.bookForwarded();
     const now = Date.now();
     this.clockMs = now;
     for (const conference of this.conferences.values()) {

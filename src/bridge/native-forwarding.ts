@@ -8,8 +8,9 @@
 //  - Staleness: whatever a route depends on calls Conference.routesChanged() when it changes (subscribers, layers,
 //    an endpoint's connection, mute or egress, a transport's path or keys, a transport closing): the routes are off
 //    from that moment, and built again from scratch in an immediate (once however many changes came).
-//  - Booking: the packets they forwarded are logged; in the same JavaScript call as the batch (before its other
-//    datagrams are handled) each is booked as router.ts, downtrack.ts and webrtc-transport.ts would have: counters,
+//  - Booking: the packets they forwarded are logged (and their plain bytes copied to a store); whenever JavaScript
+//    runs next on the thread (a batch with something for it, the media clock, the counters read), before anything
+//    else, each is booked as router.ts, downtrack.ts and webrtc-transport.ts would have: counters,
 //    the sender's transport-cc arrival, the retransmission buffer, a layer's rates, a plain source's audio level (to
 //    the dominant speaker), each receiver's counters and the sent-packet records of its bandwidth estimate.
 import type { Conference } from './conference.ts';
@@ -24,8 +25,6 @@ import type { Source } from './source.ts';
 import { webrtcOf, type WebRtcTransport } from './webrtc-transport.ts';
 
 const NO_OUTS = new Int32Array(0);
-/** A kernel arrival time older than this is not believed (as udp-receive.ts). */
-const MAX_ARRIVAL_AGE_MS = 5000;
 
 export interface ForwardingHost {
   readonly conferences: ReadonlyMap<string, Conference>;
@@ -41,8 +40,6 @@ export interface ForwardingHost {
 export class NativeForwarding {
   private readonly routes: NativeRoutes;
   private readonly host: ForwardingHost;
-  /** Bytes per datagram slot of a receive arena (RECV_SLOT). */
-  private readonly slot: number;
   /** What the log's ids name, as of the last build (streams: layers and plain sources). */
   private readonly streams: Source[] = [];
   private readonly downtracks: Downtrack[] = [];
@@ -50,10 +47,9 @@ export class NativeForwarding {
   private closed = false;
   private readonly rebuildCb = (): void => this.rebuild();
 
-  constructor(routes: NativeRoutes, host: ForwardingHost, slot: number) {
+  constructor(routes: NativeRoutes, host: ForwardingHost) {
     this.routes = routes;
     this.host = host;
-    this.slot = slot;
   }
 
   /** What the routes depend on changed: off now, built again in an immediate. */
@@ -80,6 +76,8 @@ export class NativeForwarding {
     if (this.closed) return;
     const routes = this.routes;
     routes.on = false;
+    // what was logged names the streams and downtracks of the last build
+    this.book();
     routes.clear(performance.now());
     this.streams.length = 0;
     this.downtracks.length = 0;
@@ -162,39 +160,38 @@ export class NativeForwarding {
     return this.routes.setTransport(t.nativeId, ctx?.rtp ?? null, st);
   }
 
-  /** Books the datagrams of a receive batch the module forwarded (native/routes.c's log). Never throws. */
-  book(bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void {
+  /**
+   * Books what the module forwarded since the last time (native/routes.c's log and store). Called before JavaScript
+   * handles anything on this thread that reads or changes what it books: a receive batch, the media clock, the
+   * second's tick, a rebuild, the counters read. Never throws.
+   */
+  book(): void {
     const routes = this.routes;
-    const log = routes.log;
     const used = routes.state[1];
     if (used === 0) return;
-    routes.state[1] = 0;
+    const log = routes.log;
+    const store = routes.store;
     const c = this.host.counters;
     const clockMs = this.host.clockMs;
-    const nowUs = now * 1000;
-    const slot = this.slot;
     let wallMs = -1;
     for (let k = 0; k < used; ) {
-      const i = log[k];
-      const stream = this.streams[log[k + 1]];
-      const detail = log[k + 2];
-      const twIn = log[k + 3];
-      const n = log[k + 4];
-      k += 5;
-      const m = i * 4;
-      const len = meta[m + 3] >>> 16;
+      const stream = this.streams[log[k]];
+      const detail = log[k + 1];
+      const twIn = log[k + 2];
+      const arrivalMs = log[k + 3];
+      const atMs = log[k + 4];
+      const at = log[k + 5];
+      const len = log[k + 6];
+      const n = log[k + 8];
       c.packetsIn++;
-      c.bytesIn += meta[m];
+      c.bytesIn += log[k + 7];
       c.rtpIn++;
       c.nativeForwarded++;
+      k += 9;
       const ep = stream.owner;
       ep.lastSeenMs = clockMs;
-      if (twIn >= 0) {
-        const age = ages[i];
-        const arrival = age >= 0 && age < MAX_ARRIVAL_AGE_MS ? now - age : now;
-        (ep.twcc ??= new TwccRecorder()).record(twIn, arrival * 1000);
-      }
-      const start = i * slot;
+      if (twIn >= 0) (ep.twcc ??= new TwccRecorder()).record(twIn, arrivalMs * 1000);
+      const seq = (store[at + 2] << 8) | store[at + 3];
       if (stream.parent === null) {
         // a plain source: detail is its audio level (-1: none)
         if (stream.kind === 'audio' && detail >= 0) {
@@ -202,13 +199,14 @@ export class NativeForwarding {
           ep.conference.speakers.onAudioLevel(stream.speakerId, detail, wallMs);
           this.host.audioLevel(ep, stream, detail, wallMs);
         }
-        stream.rtx?.storeFrom((bytes[start + 2] << 8) | bytes[start + 3], bytes, start, len, now);
+        stream.rtx?.storeFrom(seq, store, at, len, atMs);
       } else {
         // a layer: detail is the temporal layer (-1: none)
-        stream.rtx!.storeFrom((bytes[start + 2] << 8) | bytes[start + 3], bytes, start, len, now);
-        stream.rate!.add(len, now);
-        stream.temporalRates?.add(detail, len, now);
+        stream.rtx!.storeFrom(seq, store, at, len, atMs);
+        stream.rate!.add(len, atMs);
+        stream.temporalRates?.add(detail, len, atMs);
       }
+      const atUs = atMs * 1000;
       for (let j = 0; j < n; j++, k += 3) {
         const dt = this.downtracks[log[k]];
         const twOut = log[k + 1];
@@ -218,7 +216,7 @@ export class NativeForwarding {
         const to = dt.receiver;
         if (twOut >= 0 && to.bwe !== null) {
           const overhead = (to.transport as WebRtcTransport).srtpOut?.rtpOverhead ?? 0;
-          to.bwe.onPacketSent(twOut, len + overhead, nowUs, -1);
+          to.bwe.onPacketSent(twOut, len + overhead, atUs, -1);
         }
         if (sent < 0) {
           c.protectErrors++;
@@ -229,5 +227,7 @@ export class NativeForwarding {
         }
       }
     }
+    routes.state[1] = 0;
+    routes.state[3] = 0;
   }
 }

@@ -30,8 +30,8 @@ export interface DatagramSink {
   /** Whether a DTLS datagram from address:port has a transport to go to (checked before one waits for its turn). */
   knowsDtlsPeer?(address: string, port: number): boolean;
   onMedia(buf: Buffer, address: string, port: number): void;
-  /** The datagrams of a native batch the thread's routes forwarded (flag 8 in meta), to book (native-forwarding.ts). */
-  onForwarded?(bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void;
+  /** A native batch is handled: what the thread's routes forwarded so far is booked first (native-forwarding.ts). */
+  onForwarded?(): void;
 }
 
 const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
@@ -121,8 +121,8 @@ export class UdpTransport {
   private readonly onBatchEnd = (): void => {
     this.remappedInBatch = null;
   };
-  private readonly onForwarded = (bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number): void => {
-    this.sink.onForwarded?.(bytes, meta, ages, now);
+  private readonly onForwarded = (): void => {
+    this.sink.onForwarded?.();
   };
   /** Datagrams the kernel dropped at a natively read socket (its receive buffer was full). */
   private readonly onKernelDrops = (count: number): void => {

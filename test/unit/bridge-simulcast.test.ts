@@ -293,7 +293,7 @@ test(`bridge simulcast: rid layers in, one continuous stream out, layer switch a
   assert.ok(vp8Of(got[bobBefore + 1]).keyframe);
   assert.equal(bridge.counters.dropError, 0);
   // the steady packets went the way asked (natively only with the module built)
-  const natively = bridge.counters.nativeForwarded;
+  const natively = bridge.countersNow().nativeForwarded;
   if (!nativeForward || bridge.udp.nativeRoutes === null) assert.equal(natively, 0);
   else assert.ok(natively > 10, `${natively} packets forwarded natively`);
   if (nativeForward && typeof nativeUdp()?.createRoutes === 'function') assert.notEqual(bridge.udp.nativeRoutes, null, 'the native routes are there when the module is built');

@@ -4,8 +4,13 @@
 import type { NativeSrtpContext } from './srtp.ts';
 import type { UdpBatchModule } from './udp-batch.ts';
 
-/** Entries of the log (records of 5 + 3 per receiver): a batch of 64 datagrams to 100 receivers each fits. */
-export const ROUTES_LOG_ENTRIES = 64 * (5 + 3 * 100);
+/**
+ * Entries of the log (records of 9 + 3 per receiver) and bytes of the store (each packet's plain bytes): what the
+ * module forwards between two JavaScript runs of the thread (its media clock runs every 50 ms) fits with room
+ * (a meeting of five: ~1,000 packets and 1 MB a second); when either is full, packets take the JavaScript path.
+ */
+export const ROUTES_LOG_ENTRIES = 64 * 1024;
+export const ROUTES_STORE_BYTES = 1024 * 1024;
 
 /** What a transport's routes state holds (WebRtcTransport.nativeOut): mode, address, port, next transport-wide number. */
 export const ROUTE_MODE = 0;
@@ -39,14 +44,22 @@ export interface RouteIds {
 
 export class NativeRoutes {
   readonly handle: unknown;
-  /** [0] on, [1] log entries used, [2] packets forwarded by the module (a count). */
-  readonly state = new Int32Array(3);
-  readonly log = new Int32Array(ROUTES_LOG_ENTRIES);
+  /** [0] on, [1] log entries used, [2] packets forwarded by the module (a count), [3] store bytes used. */
+  readonly state = new Int32Array(4);
+  readonly log = new Float64Array(ROUTES_LOG_ENTRIES);
+  /** The plain bytes of the packets logged (mid and rid hidden), back to back. */
+  readonly store = Buffer.from(new ArrayBuffer(ROUTES_STORE_BYTES));
   private readonly mod: RoutesModule;
 
   constructor(mod: RoutesModule, queue: unknown, ids: RouteIds) {
     this.mod = mod;
-    this.handle = mod.createRoutes(queue, this.state, this.log, Int32Array.of(ids.twcc, ids.mid, ids.repairedRid, ids.hidden, ids.vp8PayloadType, ids.audioLevel));
+    this.handle = mod.createRoutes(
+      queue,
+      this.state,
+      this.log,
+      this.store.buffer as ArrayBuffer,
+      Int32Array.of(ids.twcc, ids.mid, ids.repairedRid, ids.hidden, ids.vp8PayloadType, ids.audioLevel),
+    );
   }
 
   /** Whether the module forwards now (off the moment what the routes say may be stale). */

@@ -78,7 +78,7 @@ export interface UdpBatchModule {
   /** The rewriter layout the build has: fields, state bytes, lastMs offset, history entries, the history's offsets (out, ts, in, pic, layer, tl0), history bytes. */
   VP8_REWRITER_LAYOUT?: number[];
   // The native data plane's routes (native/routes.c, used through ./routes.ts); absent in an older build.
-  createRoutes?: (queue: unknown, state: Int32Array, log: Int32Array, ids: Int32Array) => unknown;
+  createRoutes?: (queue: unknown, state: Int32Array, log: Float64Array, store: ArrayBuffer, ids: Int32Array) => unknown;
   setRouteTransport?: (routes: unknown, id: number, ctx: NativeSrtpContext | null, state: Int32Array) => boolean;
   setRoute?: (
     routes: unknown,

@@ -49,11 +49,12 @@ export interface NativeReceiverOptions {
   /** After the last datagram of each batch was handled. */
   onBatchEnd?: () => void;
   /**
-   * The thread's native routes (./routes.ts' handle): the module forwards what they route as it reads the batch.
-   * Then `onForwarded` books those datagrams (flag 8) first, before the others are handled; they are not handed on.
+   * The thread's native routes (./routes.ts' handle): the module forwards what they route as it reads the batch
+   * (flag 8: not handed on; a batch forwarded whole is not handed to JavaScript at all). `onForwarded` is called
+   * first in every batch that is: it books what the routes forwarded so far.
    */
   routes?: unknown;
-  onForwarded?: (bytes: Buffer, meta: Uint32Array, ages: Float64Array, now: number) => void;
+  onForwarded?: () => void;
 }
 
 export class NativeReceiver {
@@ -108,7 +109,7 @@ export class NativeReceiver {
         drops = meta[dropsAt];
         onKernelDrops(dropped);
       }
-      if (onForwarded !== null) onForwarded(bytes, meta, ages, now);
+      if (onForwarded !== null) onForwarded();
       for (let i = 0; i < count && !this.closed; i++) {
         const m = i * 4;
         const flags = meta[m + 3];
