@@ -16,6 +16,7 @@ import { routesModule } from '../../src/bridge/native/routes.ts';
 import { rtpHeaderLength, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
 import { buildBindingRequest } from '../../src/bridge/packet/stun.ts';
 import { sleep, waitFor } from '../helpers/fake-browser.ts';
+import { rng } from '../helpers/random.ts';
 import { Camera, LR2, RIDS, SimulcastBrowser, V, VR, extensions, rtpPacket } from '../helpers/simulcast-sender.ts';
 
 const CONF = 'conf';
@@ -252,6 +253,56 @@ for (const nativeForward of [true, false]) {
     assert.deepEqual(got, [0, 2, 3, 4, 5].map((d) => (first + d) & 0xffff), 'the filled hole first, then the newer packets in order');
   });
 }
+
+test("a participant's own garbage, properly encrypted, on a routed layer: nothing breaks, the stream goes on", { skip, timeout: 60_000 }, async (t) => {
+  const s = await setup(t, true);
+  const { alice, cam, media } = await aliceToBob(s);
+  for (let i = 0; i < 3; i++) cam.frame();
+  await sleep(30);
+  const rnd = rng(7);
+  const top = s.bridge.conferences.get(CONF)!.sources.get(V)!.layers[2]!.ssrc;
+  const natively = s.bridge.countersNow().nativeForwarded;
+  for (let i = 0; i < 3000; i++) {
+    // an RTP header with the top layer's SSRC (sometimes CSRCs, padding, an extension of any profile and length),
+    // then random bytes: what a malicious browser can send, encrypted with its own keys
+    const len = 12 + Math.floor(rnd() * 300);
+    const p = Buffer.alloc(len);
+    for (let k = 0; k < len; k++) p[k] = Math.floor(rnd() * 256);
+    p[0] = 0x80 | (p[0] & 0x3f);
+    p[1] = rnd() < 0.8 ? 96 | (p[1] & 0x80) : p[1] & 0x7f;
+    p.writeUInt32BE(top, 8);
+    // numbers that go on (the browser's SRTP refuses a ROC below 0)
+    p.writeUInt16BE((cam.seq[2] + i) & 0xffff, 2);
+    // a header that fits (the browser's own SRTP would refuse anything else): CSRCs, an extension block of its length
+    const base = 12 + 4 * (p[0] & 0x0f);
+    let hl = base;
+    if (base + 4 > len) {
+      p[0] &= 0xe0;
+      hl = 12;
+    } else if ((p[0] & 0x10) !== 0) {
+      const words = Math.floor((rnd() * (len - base - 4)) / 4);
+      p.writeUInt16BE(rnd() < 0.7 ? 0xbede : 0x1000 | (p[base + 1] & 0x0f), base);
+      p.writeUInt16BE(words, base + 2);
+      hl = base + 4 + 4 * words;
+    }
+    // padding that fits after the header (of any count: the bridge checks it), or none
+    if ((p[0] & 0x20) !== 0 && len > hl) p[len - 1] = Math.floor(rnd() * 16);
+    else p[0] &= 0xdf;
+    alice.send(p);
+    if (i % 100 === 0) await sleep(1);
+  }
+  await sleep(100);
+  assert.ok(s.bridge.countersNow().nativeForwarded - natively > 100, 'the module took some of it');
+  // the camera goes on for bob (from a keyframe, should the garbage have looked like a switch), its numbers after the
+  // garbage's (the SRTP replay window would refuse older ones, rightly)
+  cam.seq[2] = (cam.seq[2] + 3000) & 0xffff;
+  const before = media().length;
+  s.bridge.allocateLayers();
+  cam.frame([0, 1, 2]);
+  for (let i = 0; i < 3; i++) cam.frame();
+  await waitFor('the camera again at bob', () => media().length > before);
+  assert.equal(s.bridge.countersNow().dropError, 0);
+});
 
 test('the routes module refuses what is not its own', { skip }, () => {
   const m = mod!;
