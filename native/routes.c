@@ -260,7 +260,7 @@ void routes_batch_stop(Routes* t) {
   if (t != NULL) t->stoppedBatch = t->batch;
 }
 
-int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramLen, double ageMs) {
+int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramLen, double monoMs, double ageMs) {
   if (t == NULL || sender < 0 || t->count == 0 || t->state[0] != 1 || len < 12 || len > MAX_FORWARD) return 0;
   // RTCP (RFC 5761: packet types 192..223) stays JavaScript's
   if (p[1] >= 192 && p[1] <= 223) return 0;
@@ -319,7 +319,9 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramL
   rec[0] = rt->layerId;
   rec[1] = plain ? level : d.tid;
   rec[2] = tw >= 0 ? ((int)p[tw] << 8) | p[tw + 1] : -1;
-  rec[3] = ageMs >= 0 && ageMs < MAX_ARRIVAL_AGE_MS ? nowMs - ageMs : nowMs;
+  // the kernel's arrival, against the batch's read (not this packet's turn: the batch's earlier work is no delay)
+  const double readMs = monoMs - t->clockOffsetMs;
+  rec[3] = ageMs >= 0 && ageMs < MAX_ARRIVAL_AGE_MS ? readMs - ageMs : readMs;
   rec[4] = nowMs;
   rec[5] = t->state[3];
   rec[6] = len;

@@ -19,11 +19,11 @@ void routes_batch_begin(Routes* t);
 void routes_batch_stop(Routes* t);
 
 /**
- * A datagram of the batch (datagramLen bytes, arrived ageMs ago by the kernel's clock, -1: unknown) whose plain RTP
- * p[0..len) transport `sender` sent (its SRTP unprotected): 1 when it was forwarded here (JavaScript books it from
- * the log later), 0 when JavaScript handles it.
+ * A datagram of the batch (datagramLen bytes, arrived ageMs before the batch was read at monoMs, CLOCK_MONOTONIC ms;
+ * ageMs -1: unknown) whose plain RTP p[0..len) transport `sender` sent (its SRTP unprotected): 1 when it was forwarded
+ * here (JavaScript books it from the log later), 0 when JavaScript handles it.
  */
-int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramLen, double ageMs);
+int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramLen, double monoMs, double ageMs);
 
 /** createRoutes, setRouteTransport, setRoute, clearRoutes, setRoutesClock. */
 void routes_init(napi_env env, napi_value exports);

@@ -181,8 +181,10 @@ static int read_batch(Receiver* r) {
   do n = recvmmsg(r->fd, r->msgs, RECV_BATCH, MSG_DONTWAIT, NULL);
   while (n < 0 && errno == EINTR);
   if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -errno;
-  struct timespec now;
+  struct timespec now, mono;
   clock_gettime(CLOCK_REALTIME, &now);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  const double monoMs = (double)mono.tv_sec * 1e3 + (double)mono.tv_nsec / 1e6;
   routes_batch_begin(r->routes);
   for (int i = 0; i < n; i++) {
     struct msghdr* h = &r->msgs[i].msg_hdr;
@@ -207,13 +209,22 @@ static int read_batch(Receiver* r) {
       int32_t sender = -1;
       uint8_t* p = r->arena + (size_t)i * RECV_SLOT;
       int plain = srtp_peers_unprotect(r->peers, m[1], (uint16_t)m[2], p, (int)m[0], RECV_SLOT, &sender);
-      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16) | (routes_forward(r->routes, sender, p, plain, (int)m[0], age) ? 8 : 0);
+      if (plain > 0) m[3] = 2 | ((uint32_t)plain << 16) | (routes_forward(r->routes, sender, p, plain, (int)m[0], monoMs, age) ? 8 : 0);
       else if (plain < 0) m[3] = 4;
     }
     // STUN, DTLS, a stranger's or a refused datagram: JavaScript handles it before anything after it
     if (!(m[3] & 2)) routes_batch_stop(r->routes);
   }
   r->meta[(size_t)RECV_BATCH * 4] = r->drops;
+  if (r->routes != NULL) {
+    // the ages are JavaScript's against the moment it is called, right after this: the time the routes took forwarding
+    // is added, so that no datagram looks as if it had arrived later than it did
+    struct timespec end;
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    const double spent = (double)end.tv_sec * 1e3 + (double)end.tv_nsec / 1e6 - monoMs;
+    for (int i = 0; i < n; i++)
+      if (r->ages[i] >= 0) r->ages[i] += spent;
+  }
   return n;
 }
 

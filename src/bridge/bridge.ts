@@ -789,6 +789,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    * bandwidth probes to receivers whose estimators ask for one.
    */
   sendTransportFeedback(): void {
+    this.bookForwarded();
     try {
       const nowUs = performance.now() * 1000;
       for (const conference of this.conferences.values()) {
@@ -804,6 +805,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Simulcast: picks each receiver's layers from its bandwidth estimate and tile sizes. */
   allocateLayers(): void {
+    this.bookForwarded();
     try {
       const nowMs = performance.now();
       for (const conference of this.conferences.values()) {
@@ -873,6 +875,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Publishes each conference's dominant speaker when it changed (`bridge.dominant-speaker`). */
   updateSpeakers(): void {
+    this.bookForwarded();
     this.tendSlots();
     const now = Date.now();
     for (const conference of this.conferences.values()) {

@@ -55,6 +55,8 @@ export class NativeForwarding {
   /** What the routes depend on changed: off now, built again in an immediate. */
   invalidate(): void {
     this.routes.on = false;
+    // what was forwarded before the change comes first (a participant who leaves now spoke before leaving)
+    this.book();
     if (this.scheduled || this.closed) return;
     this.scheduled = true;
     setImmediate(this.rebuildCb);
@@ -162,8 +164,9 @@ export class NativeForwarding {
 
   /**
    * Books what the module forwarded since the last time (native/routes.c's log and store). Called before JavaScript
-   * handles anything on this thread that reads or changes what it books: a receive batch, the media clock, the
-   * second's tick, a rebuild, the counters read. Never throws.
+   * handles anything on this thread that reads or changes what it books: a receive batch, any packet or RTCP the
+   * router handles (UDP, ICE-TCP, plain sockets, another worker's), a worker message, the media clock and what it
+   * runs (feedback, layers, speakers), the second's tick, the counters read, any change of the routes. Never throws.
    */
   book(): void {
     const routes = this.routes;
@@ -173,7 +176,8 @@ export class NativeForwarding {
     const store = routes.store;
     const c = this.host.counters;
     const clockMs = this.host.clockMs;
-    let wallMs = -1;
+    // Date.now() at a packet's arrival, as router.ts takes it per packet (dominant speaker's 100 ms blocks)
+    const wallOffset = Date.now() - performance.now();
     for (let k = 0; k < used; ) {
       const stream = this.streams[log[k]];
       const detail = log[k + 1];
@@ -195,7 +199,7 @@ export class NativeForwarding {
       if (stream.parent === null) {
         // a plain source: detail is its audio level (-1: none)
         if (stream.kind === 'audio' && detail >= 0) {
-          if (wallMs < 0) wallMs = Date.now();
+          const wallMs = wallOffset + arrivalMs;
           ep.conference.speakers.onAudioLevel(stream.speakerId, detail, wallMs);
           this.host.audioLevel(ep, stream, detail, wallMs);
         }

@@ -75,6 +75,8 @@ export interface RouterHost {
   rtcpElsewhere(to: Endpoint, buf: Buffer, len: number): void;
   /** The SRTCP index for the next RTCP packet to `to` (media workers share one counter per endpoint). */
   rtcpIndex(to: WebRtcTransport): number;
+  /** Books what the native routes forwarded since JavaScript last ran here (native-forwarding.ts): before anything reads it. */
+  bookForwarded(): void;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -146,6 +148,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** A decrypted RTP packet buf[0..len) from `ep` (any transport). */
   receiveRtp(ep: Endpoint, buf: Buffer, len: number): void {
+    this.host.bookForwarded();
     const c = this.counters;
     const v = this.view;
     if (len > MAX_FORWARD || !v.parse(buf, len)) {
@@ -258,6 +261,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** A packet of `source` another media worker received and decrypted: to the receivers sent from here. */
   forwardFromPeer(source: Source, buf: Buffer, len: number): void {
+    this.host.bookForwarded();
     this.tick();
     const v = this.view;
     if (!v.parse(buf, len)) {
@@ -274,6 +278,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** Sends `track`'s receiver `count` padding-only probe packets of `size` bytes for probe `cluster`; returns the bytes sent. */
   sendProbe(track: Downtrack, cluster: number, count: number, size: number): number {
+    this.host.bookForwarded();
     this.tick();
     return track.sendProbe(cluster, count, size);
   }
@@ -285,6 +290,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** A decrypted RTCP compound buf[0..len) from `ep` (any transport). */
   receiveRtcp(ep: Endpoint, buf: Buffer, len: number): void {
+    this.host.bookForwarded();
     const c = this.counters;
     ep.lastSeenMs = this.host.clockMs;
     c.rtcpIn++;
@@ -474,6 +480,7 @@ export class Router implements SendContext, PlainSink, DowntrackHost {
 
   /** NACKed sequence numbers of `receiver`, whose RTP this thread sends, that another media worker received. */
   answerNack(receiver: Endpoint, source: Source, seqs: ArrayLike<number>): void {
+    this.host.bookForwarded();
     this.tick();
     let n = 0;
     for (let i = 0; i < seqs.length && n < this.nacked.length; i++) this.nacked[n++] = seqs[i] & 0xffff;

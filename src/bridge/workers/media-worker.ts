@@ -110,6 +110,9 @@ function main(): void {
   }, TICK_INTERVAL_MS);
 
   port.on('message', (m: ToWorker) => {
+    // whatever the message does (a NACK or feedback another worker received, an operation) comes after what the
+    // native routes forwarded before it
+    bridge.bookForwarded();
     try {
       switch (m.type) {
         case 'listenTcp':

@@ -597,7 +597,6 @@ export class WorkerBridge extends Bridge implements WorkerLink {
 
   /** A packet another worker received: send it to this worker's receivers of the source. */
   readonly onPeerPacket = (conferenceNum: number, ssrc: number, packet: Buffer, len: number): void => {
-    this.bookForwarded();
     const conference = this.conferencesByNum.get(conferenceNum);
     if (conference === undefined) return;
     // a simulcast layer is known here once its receiving worker said so ('layer'): its rid cannot tell whose
