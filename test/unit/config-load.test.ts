@@ -49,6 +49,7 @@ test('defaults', () => {
     mediaWorkersOnDemand: true,
     nativeSend: true,
     nativeReceive: true,
+    nativeForward: true,
     pacer: false,
     plainRtpPortMin: 40000,
     plainRtpPortMax: 40999,
