@@ -64,6 +64,12 @@ export async function gotoPage(page: Page, url: string): Promise<void> {
       return;
     } catch (e) {
       if (attempt === 3 || !/ERR_NETWORK_CHANGED|chrome-error:\/\/chromewebdata|interrupted by another navigation/.test(String(e))) throw e;
+      // Chrome's own reload is under way: let it finish rather than start a competing one; done if it reached the page
+      if (/interrupted by another navigation/.test(String(e))) {
+        await page.waitForLoadState('load').catch(() => {});
+        if (page.url() === url) return;
+      }
+      await new Promise((r) => setTimeout(r, 500)); // the network settles
     }
   }
 }
