@@ -20,8 +20,7 @@
 //
 //   createRoutes(queue, state, log, store, ids) -> routes
 //       queue: the thread's send queue (openSendQueue); state: Int32Array [0] on (1) / off (0), [1] entries of the
-//       log used and [3] bytes of the store used (JavaScript sets both to 0 once read), [2] packets forwarded here
-//       (a count); log: Float64Array, records [stream id, a layer's temporal id or a plain source's audio level (-1:
+//       log used and [2] bytes of the store used (JavaScript sets both to 0 once read); log: Float64Array, records [stream id, a layer's temporal id or a plain source's audio level (-1:
 //       none), transport-wide number received (-1: none), arrival (the kernel's, performance.now() ms), when it was
 //       forwarded (the same clock), its plain bytes' offset in the store, their length, the datagram's length, n,
 //       then n times (downtrack id, transport-wide number sent (-1: none), bytes queued (-1: the protect failed))];
@@ -307,7 +306,7 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramL
     sends++;
   }
   // room to log it and keep its bytes (else JavaScript's: it books what is logged first)
-  if (!punt && ((size_t)t->state[1] + LOG_HEAD + 3 * (size_t)sends > t->logCap || (size_t)t->state[3] + (size_t)len > t->storeCap)) punt = 1;
+  if (!punt && ((size_t)t->state[1] + LOG_HEAD + 3 * (size_t)sends > t->logCap || (size_t)t->state[2] + (size_t)len > t->storeCap)) punt = 1;
   if (punt) {
     t->groupPunted[rt->group] = t->batch;
     return 0;
@@ -323,11 +322,11 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramL
   const double readMs = monoMs - t->clockOffsetMs;
   rec[3] = ageMs >= 0 && ageMs < MAX_ARRIVAL_AGE_MS ? readMs - ageMs : readMs;
   rec[4] = nowMs;
-  rec[5] = t->state[3];
+  rec[5] = t->state[2];
   rec[6] = len;
   rec[7] = datagramLen;
-  memcpy(t->store + t->state[3], p, len);
-  t->state[3] += len;
+  memcpy(t->store + t->state[2], p, len);
+  t->state[2] += len;
   int n = 0;
   for (int32_t i = 0; i < rt->nOuts; i++) {
     RouteOut* o = &rt->outs[i];
@@ -356,7 +355,6 @@ int routes_forward(Routes* t, int32_t sender, uint8_t* p, int len, int datagramL
   }
   rec[8] = n;
   t->state[1] += LOG_HEAD + 3 * n;
-  t->state[2] = (int32_t)((uint32_t)t->state[2] + 1);
   return 1;
 }
 
@@ -387,7 +385,7 @@ static void finalize_routes(napi_env env, void* data, void* hint) {
 }
 
 static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
-  static const char* usage = "createRoutes(queue, state: Int32Array(4), log: Float64Array, store: ArrayBuffer, ids: Int32Array(6))";
+  static const char* usage = "createRoutes(queue, state: Int32Array(3), log: Float64Array, store: ArrayBuffer, ids: Int32Array(6))";
   size_t argc = 5;
   napi_value a[5];
   int32_t *state = NULL, *ids = NULL;
@@ -397,7 +395,7 @@ static napi_value CreateRoutes(napi_env env, napi_callback_info info) {
   bool isBuffer = false;
   SendQueue* q = NULL;
   if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 5 || (q = send_queue_of(env, a[0])) == NULL ||
-      !typed(env, a[1], napi_int32_array, (void**)&state, &ns) || ns < 4 || !typed(env, a[2], napi_float64_array, (void**)&log, &nl) ||
+      !typed(env, a[1], napi_int32_array, (void**)&state, &ns) || ns < 3 || !typed(env, a[2], napi_float64_array, (void**)&log, &nl) ||
       nl < 64 || napi_is_arraybuffer(env, a[3], &isBuffer) != napi_ok || !isBuffer || napi_get_arraybuffer_info(env, a[3], &store, &nb) != napi_ok ||
       nb < 2 * MAX_FORWARD || !typed(env, a[4], napi_int32_array, (void**)&ids, &ni) || ni < 6) {
     napi_throw_type_error(env, NULL, usage);

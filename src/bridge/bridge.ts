@@ -224,7 +224,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   }
 
   onForwarded(): void {
-    this.forwarding?.book();
+    this.bookForwarded();
   }
 
   /**

@@ -232,6 +232,6 @@ export class NativeForwarding {
       }
     }
     routes.state[1] = 0;
-    routes.state[3] = 0;
+    routes.state[2] = 0;
   }
 }

@@ -44,8 +44,8 @@ export interface RouteIds {
 
 export class NativeRoutes {
   readonly handle: unknown;
-  /** [0] on, [1] log entries used, [2] packets forwarded by the module (a count), [3] store bytes used. */
-  readonly state = new Int32Array(4);
+  /** [0] on, [1] log entries used, [2] store bytes used. */
+  readonly state = new Int32Array(3);
   readonly log = new Float64Array(ROUTES_LOG_ENTRIES);
   /** The plain bytes of the packets logged (mid and rid hidden), back to back. */
   readonly store = Buffer.from(new ArrayBuffer(ROUTES_STORE_BYTES));
@@ -70,10 +70,6 @@ export class NativeRoutes {
     this.state[0] = v ? 1 : 0;
   }
 
-  /** Packets the module forwarded so far. */
-  get forwarded(): number {
-    return this.state[2];
-  }
 
   /** Forgets every route and transport, and sets the rewriters' clock (performance.now() now). */
   clear(nowMs: number): void {
