@@ -2,7 +2,8 @@
 // /usr/bin/python3 and its python3-gi/python3-gst-1.0: settings in argv, JSON commands on its stdin, JSON events
 // on its stdout, one per line. Every event is checked against the child's schema; anything else it prints is
 // logged and ignored. Its stderr (GStreamer warnings) goes to the log at debug level, a line at a time, cut to
-// 300 characters, with `secrets` (a live stream's address) cut out of every line logged. The events every child
+// 300 characters, with `secrets` (a live stream's address) cut out of every line logged; when it ends by itself
+// without finishing (a crash), its last stderr lines (faulthandler's stacks) are logged again as a warning. The events every child
 // has (ready with its ports, keyed, error, stopped) are handled here; the others go to `onEvent`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
@@ -19,6 +20,9 @@ export type BaseEvent =
   | { event: 'error'; message: string }
   | { event: 'stopped' }
   | { event: string };
+
+/** How many of its last stderr lines a child that crashed leaves in the log. */
+const STDERR_TAIL_LINES = 30;
 
 export interface MediaChildOptions<E extends { event: string }> {
   script: string;
@@ -48,6 +52,8 @@ export class MediaChild<E extends { event: string }, C> {
   readonly clean: (line: string) => string;
 
   private readonly what: string;
+  /** Set by kill(): an end we caused is no crash to explain. */
+  private killed = false;
 
   constructor(o: MediaChildOptions<E>) {
     this.what = o.what;
@@ -83,7 +89,12 @@ export class MediaChild<E extends { event: string }, C> {
       } else if (base.event === 'stopped') stopped = true;
       else this.onEvent(e);
     });
-    createInterface({ input: this.child.stderr! }).on('line', (line) => o.log.debug({ line: this.clean(line) }, `${o.what} stderr`));
+    const tail: string[] = [];
+    createInterface({ input: this.child.stderr! }).on('line', (line) => {
+      const l = this.clean(line);
+      o.log.debug({ line: l }, `${o.what} stderr`);
+      if (tail.push(l) > STDERR_TAIL_LINES) tail.shift();
+    });
     this.child.stdin!.on('error', () => {}); // it may be gone: its exit says so
     this.exited = new Promise((resolve) => {
       this.child.once('error', (err) => {
@@ -92,6 +103,7 @@ export class MediaChild<E extends { event: string }, C> {
         resolve({ clean: false, code: null, signal: null });
       });
       this.child.once('exit', (code, signal) => {
+        if (!(stopped && code === 0) && !this.killed) o.log.warn({ code, signal, stderr: tail }, `${o.what} ended by itself: its last lines`);
         ready.reject(new Error(lastError || `the ${o.what} exited (${signal ?? code}) before it was ready`));
         keyed.reject(new Error(lastError || `the ${o.what} exited (${signal ?? code})`));
         resolve({ clean: stopped && code === 0, code, signal });
@@ -129,7 +141,9 @@ export class MediaChild<E extends { event: string }, C> {
   }
 
   kill(signal: NodeJS.Signals = 'SIGKILL'): void {
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.killed = true;
+    this.child.kill(signal);
   }
 }
 

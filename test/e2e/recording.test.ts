@@ -80,6 +80,14 @@ describe('composed recording', () => {
     readdirSync(recordingsRoot()).flatMap((d) => readdirSync(path.join(recordingsRoot(), d)).filter((f) => f.endsWith('.mkv')).map((f) => `${d}/${f}`));
   const kept = () => readdirSync(keep);
   const stoppedLines = () => suite.server.output().split('\n').filter((l) => l.includes('"part":"recorder"') && l.includes('"msg":"recording stopped"')).length;
+  /** The recorder's warnings and errors (a child that died says why here), for a failing assertion's message. */
+  const recorderTrouble = () =>
+    suite.server
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"part":"recorder"') && /"level":(40|50|60)/.test(l))
+      .slice(-20)
+      .join('\n');
 
   test('a moderator records three people; one shares a screen and one leaves meanwhile; the file is H.264 720p + AAC, as long as the meeting ran, heard and moving', { timeout: 180_000 }, async () => {
     ana = await newParticipant(suite.browser, 'Ana');
@@ -114,7 +122,7 @@ describe('composed recording', () => {
     await waitUntil('the recorder to finish the file', async () => stoppedLines(), (n) => n >= 1);
 
     const files = recordings();
-    assert.equal(files.length, 1, files.join(', '));
+    assert.equal(files.length, 1, `${files.join(', ')}\n${recorderTrouble()}`);
     assert.match(files[0]!, /^rec-[0-9a-f]{16}\/Recorded-\d{8}T\d{6}Z\.mkv$/);
     const meta = JSON.parse(readFileSync(path.join(recordingsRoot(), path.dirname(files[0]!), 'recording.json'), 'utf8'));
     assert.equal(meta.room, 'Recorded');
@@ -157,6 +165,7 @@ describe('composed recording', () => {
     process.kill(pid, 'SIGKILL');
     await waitUntil('a new media process', async () => started().length, (n) => n > children, 60_000);
     assert.notEqual(pidOf(), pid, 'a new media process runs');
+    assert.ok(suite.server.output().includes('composer ended by itself: its last lines'), 'a child that died leaves its last lines in the log');
     await ben.page.getByRole('status').filter({ hasText: 'The recording was interrupted and continues in a new part' }).first().waitFor({ timeout: 60_000 });
     // still recording, in a second file of the same folder
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor();
