@@ -45,6 +45,46 @@ export function treeCpuSeconds(marker: string): number {
   return cpuOfTree(procs, [...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid));
 }
 
+/** The pids of `pid` and its descendants. */
+function treeOf(procs: Map<number, Proc>, pid: number): number[] {
+  const inTree = new Set([pid]);
+  let grew = true;
+  while (grew) {
+    grew = false;
+    for (const [p, q] of procs) if (!inTree.has(p) && inTree.has(q.ppid)) (inTree.add(p), (grew = true));
+  }
+  return [...inTree];
+}
+
+/**
+ * CPU seconds (user + system) of every thread of process `pid` and its descendants, keyed by thread id, with the
+ * thread's name (its comm: Node's media workers, V8's compiler and collector threads, libuv's pool).
+ */
+export function pidTreeThreadCpu(pid: number): Map<number, { name: string; cpu: number }> {
+  const procs = processTable();
+  const out = new Map<number, { name: string; cpu: number }>();
+  if (!procs.has(pid)) return out;
+  for (const p of treeOf(procs, pid)) {
+    let tasks: string[];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tasks) {
+      try {
+        const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
+        const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+        out.set(Number(t), { name: Number(t) === p ? `${name} (main)` : name, cpu: (Number(f[11]) + Number(f[12])) / TICKS });
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return out;
+}
+
 /** CPU seconds (user + system) of process `pid` and its descendants; 0 when it is gone. */
 export function pidTreeCpuSeconds(pid: number): number {
   const procs = processTable();

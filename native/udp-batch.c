@@ -20,6 +20,9 @@
 //       however late the event loop got to it. -1 when the kernel has no stamp (the first datagram: the first
 //       call turns stamping on). The dgram receive path's; the native one (udp-receive.c: recvmmsg batches
 //       with SO_TIMESTAMPNS) gets every datagram's time with the datagram.
+//   setThreadName(name)
+//       names the calling thread (its first 15 bytes: the kernel's limit) so that top -H, perf and /proc show which
+//       thread is which media worker (Node names every thread "node").
 #define _GNU_SOURCE
 // With srtp-peers.c (and the SRTP crypto, srtp-core.c) the receive batch unprotects the SRTP of the peers
 // JavaScript maps (createSrtpPeers, setSrtpPeer, deleteSrtpPeer).
@@ -27,6 +30,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <node_api.h>
+#include <pthread.h>
 #include "napi-typed.h"
 #include "udp-receive.h"
 #include "srtp-peers.h"
@@ -234,8 +238,25 @@ static napi_value ReceiveAgeMs(napi_env env, napi_callback_info info) {
   return out;
 }
 
+static napi_value SetThreadName(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value a[1];
+  char name[16];
+  size_t len = 0;
+  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_string_utf8(env, a[0], name, sizeof name, &len) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setThreadName(name)");
+    return NULL;
+  }
+  napi_value out;
+  napi_get_boolean(env, pthread_setname_np(pthread_self(), name) == 0, &out);
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   napi_value f;
+  napi_create_function(env, "setThreadName", NAPI_AUTO_LENGTH, SetThreadName, NULL, &f);
+  napi_set_named_property(env, exports, "setThreadName", f);
   napi_create_function(env, "openUdp4", NAPI_AUTO_LENGTH, OpenUdp4, NULL, &f);
   napi_set_named_property(env, exports, "openUdp4", f);
   napi_create_function(env, "sendBatch", NAPI_AUTO_LENGTH, SendBatch, NULL, &f);

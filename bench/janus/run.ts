@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
-import { pidTreeCpuSeconds, rssBytes } from '../process-cpu.ts';
+import { pidTreeCpuSeconds, pidTreeThreadCpu, rssBytes } from '../process-cpu.ts';
 import { fmt, median, table } from '../stats.ts';
 import { startJanus, JANUS_ROOM } from './janus-server.ts';
 import { installJanusClient, type JanusPageApi } from './janus-client.ts';
@@ -31,6 +31,7 @@ const USAGE = `usage: npm run bench -- janus [options]
   --server NAME            only this server (repeatable): tertulia, janus
   --janus-event-loops N    Janus's event_loops (default: its own default, a loop per handle)
   --env JSON               extra environment for the Tertulia server, e.g. '{"TERTULIA_MEDIA_WORKERS":"1"}'
+  --threads                also say which threads of the server used the CPU in each window (name, thread id)
   --json FILE              save every run's figures`;
 
 function options() {
@@ -46,6 +47,7 @@ function options() {
         'janus-event-loops': { type: 'string', default: '0' },
         env: { type: 'string', default: '{}' },
         json: { type: 'string' },
+        threads: { type: 'boolean', default: false },
       },
     }).values;
   } catch (e) {
@@ -83,6 +85,8 @@ interface RunResult {
   windowStart: number;
   rssMiB: number;
   load: number[];
+  /** With --threads: the threads that used the CPU in the window, busiest first (share: of one core). */
+  threads?: { name: string; tid: number; share: number }[];
 }
 
 const v = options();
@@ -219,12 +223,14 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
       await sleep(Math.max(0, lastJoin + settle * 1000 - Date.now()));
       const window = { start: Date.now(), end: 0 };
       const cpu = { start: pidTreeCpuSeconds(pid), end: 0 };
+      const threadsAtStart = v.threads ? pidTreeThreadCpu(pid) : null;
       await sleep(seconds * 1000);
       const last = i === settles.length - 1;
       if (last) await sampler.stop();
       await sampler.sampleAll(); // the window's last sample
       window.end = Date.now();
       cpu.end = pidTreeCpuSeconds(pid);
+      const threads = threadsAtStart ? threadShares(threadsAtStart, pidTreeThreadCpu(pid), (window.end - window.start) / 1000) : undefined;
       const figures = windowFigures(pages, window, cpu);
       const r: RunResult = {
         round,
@@ -236,8 +242,10 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
         windowStart: Math.round((window.start - lastJoin) / 1000),
         rssMiB: rssBytes(pid) / 2 ** 20,
         load: os.loadavg(),
+        ...(threads ? { threads } : {}),
       };
       console.log(`  ${summaryLine(r)}`);
+      if (threads) console.log(`    threads: ${threads.map((t) => `${t.name}#${t.tid} ${fmt(t.share * 100, 2)}%`).join(', ')}`);
       out.push(r);
     }
     return out;
@@ -246,6 +254,18 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
     for (const b of browsers) await b.close().catch(() => undefined);
     await server.stop();
   }
+}
+
+/** Each thread's CPU in the window as a share of one core, busiest first; threads under 0.05 % left out. */
+function threadShares(
+  start: Map<number, { name: string; cpu: number }>,
+  end: Map<number, { name: string; cpu: number }>,
+  windowSeconds: number,
+): { name: string; tid: number; share: number }[] {
+  return [...end]
+    .map(([tid, t]) => ({ name: t.name, tid, share: (t.cpu - (start.get(tid)?.cpu ?? 0)) / windowSeconds }))
+    .filter((t) => t.share >= 0.0005)
+    .sort((a, b) => b.share - a.share);
 }
 
 function summaryLine(r: RunResult): string {

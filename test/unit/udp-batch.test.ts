@@ -150,3 +150,20 @@ test('without the native module arrival times are the handling times (the fallba
   assert.equal(arrivals.length, 3);
   for (let i = 0; i < 3; i++) assert.ok(Math.abs(arrivals[i]! - handled[i]!) < 50, `arrival ${arrivals[i]} handled ${handled[i]}`);
 });
+
+test('setThreadName names the calling thread only, cut to the kernel\'s 15 bytes; a non-string is an error', { skip: nativeUdp() === null ? 'native module not built' : false }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const names = () => readdirSync('/proc/self/task').map((t) => readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim());
+  const mainName = readFileSync('/proc/self/comm', 'utf8').trim();
+  const url = new URL('../../src/bridge/native/udp-batch.ts', import.meta.url).href;
+  const w = new Worker(`import(${JSON.stringify(url)}).then((m) => { require('node:worker_threads').parentPort.postMessage(m.nativeUdp().setThreadName('tertulia-media7-and-more')); setInterval(() => {}, 1000); });`, { eval: true });
+  try {
+    assert.equal(await new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject))), true);
+    assert.ok(names().includes('tertulia-media7'), names().join(', '));
+    assert.equal(readFileSync('/proc/self/comm', 'utf8').trim(), mainName, 'the main thread keeps its name');
+  } finally {
+    await w.terminate();
+  }
+  assert.throws(() => nativeUdp()!.setThreadName!(42 as unknown as string), /setThreadName\(name\)/);
+});

@@ -28,6 +28,8 @@ export interface UdpBatchModule {
   ) => number;
   /** How long ago (ms, kernel clock) the last datagram read from fd arrived; -1 when unknown. */
   receiveAgeMs(fd: number): number;
+  /** Names the calling thread (15 bytes at most) for top -H, perf and /proc; absent in a module built before it. */
+  setThreadName?: (name: string) => boolean;
   // The receive side (native/udp-receive.c, used through ./udp-receive.ts); absent in a module built before it.
   /** Starts batched reads of fd: onBatch(count) after each recvmmsg, onBatch(-errno) on a socket error. */
   openReceiver?: (

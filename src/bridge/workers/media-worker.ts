@@ -6,6 +6,7 @@ import type { Config } from '../../config/config.ts';
 import { createLogger } from '../../log.ts';
 import { activeHandleCounts, forceGc, threadHeapUsed, threadMemory } from '../../resources/process-resources.ts';
 import type { BridgeCertificate } from '../certificate.ts';
+import { nativeUdp } from '../native/udp-batch.ts';
 import { PacketRing } from './packet-ring.ts';
 import { RingConsumer } from './ring-consumer.ts';
 import { WorkerBridge, type PeerUpdate } from './worker-bridge.ts';
@@ -59,6 +60,8 @@ function main(): void {
   const post = (m: FromWorker) => port.postMessage(m);
   const log = createLogger(data.logLevel).child({ part: 'bridge', bridgeId: data.bridgeId, worker: data.workerIndex });
   const me = data.workerIndex;
+  // top -H, perf and /proc then tell the media workers apart (Node names every thread "node")
+  nativeUdp()?.setThreadName?.(`tertulia-media${me}`);
   const certificate: BridgeCertificate = { ...data.certificate, der: Buffer.from(data.certificate.der) };
 
   let bridge: WorkerBridge;
