@@ -56,13 +56,21 @@ function treeOf(procs: Map<number, Proc>, pid: number): number[] {
   return [...inTree];
 }
 
+export interface ThreadCpu {
+  name: string;
+  /** CPU seconds, user + system. */
+  cpu: number;
+  /** Times it went to sleep by itself (voluntary context switches): about how often it was woken. */
+  wakeUps: number;
+}
+
 /**
- * CPU seconds (user + system) of every thread of process `pid` and its descendants, keyed by thread id, with the
+ * CPU seconds (user + system) and wake-ups of every thread of process `pid` and its descendants, keyed by thread id, with the
  * thread's name (its comm: Node's media workers, V8's compiler and collector threads, libuv's pool).
  */
-export function pidTreeThreadCpu(pid: number): Map<number, { name: string; cpu: number }> {
+export function pidTreeThreadCpu(pid: number): Map<number, ThreadCpu> {
   const procs = processTable();
-  const out = new Map<number, { name: string; cpu: number }>();
+  const out = new Map<number, ThreadCpu>();
   if (!procs.has(pid)) return out;
   for (const p of treeOf(procs, pid)) {
     let tasks: string[];
@@ -76,7 +84,8 @@ export function pidTreeThreadCpu(pid: number): Map<number, { name: string; cpu: 
         const stat = readFileSync(`/proc/${p}/task/${t}/stat`, 'utf8');
         const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
         const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-        out.set(Number(t), { name: Number(t) === p ? `${name} (main)` : name, cpu: (Number(f[11]) + Number(f[12])) / TICKS });
+        const wakeUps = Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(readFileSync(`/proc/${p}/task/${t}/status`, 'utf8'))?.[1] ?? 0);
+        out.set(Number(t), { name: Number(t) === p ? `${name} (main)` : name, cpu: (Number(f[11]) + Number(f[12])) / TICKS, wakeUps });
       } catch {
         // gone meanwhile
       }

@@ -15,7 +15,7 @@ import { writeFileSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
-import { pidTreeCpuSeconds, pidTreeThreadCpu, rssBytes } from '../process-cpu.ts';
+import { pidTreeCpuSeconds, pidTreeThreadCpu, rssBytes, type ThreadCpu } from '../process-cpu.ts';
 import { fmt, median, table } from '../stats.ts';
 import { startJanus, JANUS_ROOM } from './janus-server.ts';
 import { installJanusClient, type JanusPageApi } from './janus-client.ts';
@@ -86,7 +86,7 @@ interface RunResult {
   rssMiB: number;
   load: number[];
   /** With --threads: the threads that used the CPU in the window, busiest first (share: of one core). */
-  threads?: { name: string; tid: number; share: number }[];
+  threads?: ThreadShare[];
 }
 
 const v = options();
@@ -245,7 +245,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
         ...(threads ? { threads } : {}),
       };
       console.log(`  ${summaryLine(r)}`);
-      if (threads) console.log(`    threads: ${threads.map((t) => `${t.name}#${t.tid} ${fmt(t.share * 100, 2)}%`).join(', ')}`);
+      if (threads) console.log(`    threads: ${threads.map((t) => `${t.name}#${t.tid} ${fmt(t.share * 100, 2)}% (${fmt(t.wakeUps, 0)} wake-ups/s)`).join(', ')}`);
       out.push(r);
     }
     return out;
@@ -257,13 +257,23 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
 }
 
 /** Each thread's CPU in the window as a share of one core, busiest first; threads under 0.05 % left out. */
-function threadShares(
-  start: Map<number, { name: string; cpu: number }>,
-  end: Map<number, { name: string; cpu: number }>,
-  windowSeconds: number,
-): { name: string; tid: number; share: number }[] {
+interface ThreadShare {
+  name: string;
+  tid: number;
+  /** Of one core. */
+  share: number;
+  /** Wake-ups a second. */
+  wakeUps: number;
+}
+
+function threadShares(start: Map<number, ThreadCpu>, end: Map<number, ThreadCpu>, windowSeconds: number): ThreadShare[] {
   return [...end]
-    .map(([tid, t]) => ({ name: t.name, tid, share: (t.cpu - (start.get(tid)?.cpu ?? 0)) / windowSeconds }))
+    .map(([tid, t]) => ({
+      name: t.name,
+      tid,
+      share: (t.cpu - (start.get(tid)?.cpu ?? 0)) / windowSeconds,
+      wakeUps: (t.wakeUps - (start.get(tid)?.wakeUps ?? 0)) / windowSeconds,
+    }))
     .filter((t) => t.share >= 0.0005)
     .sort((a, b) => b.share - a.share);
 }
