@@ -50,9 +50,14 @@ function shared<T>(read: () => Promise<T>, ttlMs = 500): () => Promise<T> {
   };
 }
 
+/** How often the event-loop delay histogram samples (a timer wake-up each time). */
+export const EVENT_LOOP_SAMPLE_MS = 100;
+
 export function buildRegistry(sources: MetricsSources): Registry {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  // the event-loop delay histogram samples every 100 ms, not prom-client's 10: its timer woke the main thread 100
+  // times a second, ~0.3-0.8 % of a core on a small VM, whether anyone was connected or not (docs/BENCHMARKS.md)
+  collectDefaultMetrics({ register: registry, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
   const reg = <M extends Metric>(m: M): M => {
     registry.registerMetric(m);
     return m;
