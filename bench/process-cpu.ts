@@ -26,16 +26,21 @@ function processTable(): Map<number, Proc> {
   return procs;
 }
 
-/** CPU seconds (user + system, every thread) of the `roots` and all their descendants. */
-function cpuOfTree(procs: Map<number, Proc>, roots: Iterable<number>): number {
+/** The pids of the `roots` and all their descendants. */
+function treeOf(procs: Map<number, Proc>, roots: Iterable<number>): Set<number> {
   const inTree = new Set(roots);
   let grew = true;
   while (grew) {
     grew = false;
     for (const [pid, p] of procs) if (!inTree.has(pid) && inTree.has(p.ppid)) (inTree.add(pid), (grew = true));
   }
+  return inTree;
+}
+
+/** CPU seconds (user + system, every thread) of the `roots` and all their descendants. */
+function cpuOfTree(procs: Map<number, Proc>, roots: Iterable<number>): number {
   let cpu = 0;
-  for (const pid of inTree) cpu += procs.get(pid)?.cpu ?? 0;
+  for (const pid of treeOf(procs, roots)) cpu += procs.get(pid)?.cpu ?? 0;
   return cpu;
 }
 
@@ -43,17 +48,6 @@ function cpuOfTree(procs: Map<number, Proc>, roots: Iterable<number>): number {
 export function treeCpuSeconds(marker: string): number {
   const procs = processTable();
   return cpuOfTree(procs, [...procs].filter(([, p]) => p.cmd.includes(marker)).map(([pid]) => pid));
-}
-
-/** The pids of `pid` and its descendants. */
-function treeOf(procs: Map<number, Proc>, pid: number): number[] {
-  const inTree = new Set([pid]);
-  let grew = true;
-  while (grew) {
-    grew = false;
-    for (const [p, q] of procs) if (!inTree.has(p) && inTree.has(q.ppid)) (inTree.add(p), (grew = true));
-  }
-  return [...inTree];
 }
 
 export interface ThreadCpu {
@@ -72,7 +66,7 @@ export function pidTreeThreadCpu(pid: number): Map<number, ThreadCpu> {
   const procs = processTable();
   const out = new Map<number, ThreadCpu>();
   if (!procs.has(pid)) return out;
-  for (const p of treeOf(procs, pid)) {
+  for (const p of treeOf(procs, [pid])) {
     let tasks: string[];
     try {
       tasks = readdirSync(`/proc/${p}/task`);

@@ -256,7 +256,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
   }
 }
 
-/** Each thread's CPU in the window as a share of one core, busiest first; threads under 0.05 % left out. */
+/** A thread's CPU and wake-ups in a window. */
 interface ThreadShare {
   name: string;
   tid: number;
@@ -266,6 +266,7 @@ interface ThreadShare {
   wakeUps: number;
 }
 
+/** Each thread's CPU in the window as a share of one core, busiest first; threads under 0.05 % left out. */
 function threadShares(start: Map<number, ThreadCpu>, end: Map<number, ThreadCpu>, windowSeconds: number): ThreadShare[] {
   return [...end]
     .map(([tid, t]) => ({
