@@ -19,10 +19,10 @@ export async function launchFirefox(): Promise<Browser> {
   });
 }
 
-/** Opens the room in a new Firefox page and joins as `name` (the pre-join form; BiDi has no accessibility queries). */
-export async function joinInFirefox(browser: Browser, baseUrl: string, room: string, name: string): Promise<Page> {
+/** Opens the room in a new Firefox page and joins as `name` with its camera at `resolution` (the pre-join form; BiDi has no accessibility queries). */
+export async function joinInFirefox(browser: Browser, baseUrl: string, room: string, name: string, resolution = 180): Promise<Page> {
   const page = await browser.newPage();
-  await page.goto(`${baseUrl}/${encodeURIComponent(room)}#config.resolution=180`);
+  await page.goto(`${baseUrl}/${encodeURIComponent(room)}#config.resolution=${resolution}`);
   const input = 'form.prejoin-form input[type=text]';
   await page.waitForSelector(input, { timeout: 30_000 });
   await page.type(input, name);
