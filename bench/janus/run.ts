@@ -32,7 +32,8 @@ const USAGE = `usage: npm run bench -- janus [options]
   --janus-event-loops N    Janus's event_loops (default: its own default, a loop per handle)
   --env JSON               extra environment for the Tertulia server, e.g. '{"TERTULIA_MEDIA_WORKERS":"1"}'
   --threads                also say which threads of the server used the CPU in each window (name, thread id)
-  --json FILE              save every run's figures`;
+  --json FILE              save every run's figures
+  --samples                with --json: also every page's once-a-second stats (each video's width, the layers sent)`;
 
 function options() {
   try {
@@ -48,6 +49,7 @@ function options() {
         env: { type: 'string', default: '{}' },
         json: { type: 'string' },
         threads: { type: 'boolean', default: false },
+        samples: { type: 'boolean', default: false },
       },
     }).values;
   } catch (e) {
@@ -87,6 +89,8 @@ interface RunResult {
   load: number[];
   /** With --threads: the threads that used the CPU in the window, busiest first (share: of one core). */
   threads?: ThreadShare[];
+  /** With --samples, on a meeting's last window: every page's stats, once a second from its join. */
+  samples?: PageSamples[];
 }
 
 const v = options();
@@ -243,6 +247,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
         rssMiB: rssBytes(pid) / 2 ** 20,
         load: os.loadavg(),
         ...(threads ? { threads } : {}),
+        ...(v.samples && last ? { samples: pages } : {}),
       };
       console.log(`  ${summaryLine(r)}`);
       if (threads) console.log(`    threads: ${threads.map((t) => `${t.name}#${t.tid} ${fmt(t.share * 100, 2)}% (${fmt(t.wakeUps, 0)} wake-ups/s)`).join(', ')}`);
