@@ -33,7 +33,9 @@ const USAGE = `usage: npm run bench -- janus [options]
   --env JSON               extra environment for the Tertulia server, e.g. '{"TERTULIA_MEDIA_WORKERS":"1"}'
   --threads                also say which threads of the server used the CPU in each window (name, thread id)
   --json FILE              save every run's figures
-  --samples                with --json: also every page's once-a-second stats (each video's width, the layers sent)`;
+  --samples                with --json: also every page's once-a-second stats (each video's width, the layers sent)
+  --server-log PREFIX      write each Tertulia run's log to PREFIX-<round>-<scenario>.log (with --env's
+                           TERTULIA_LOG_LEVEL=debug: every layer target the bridge set, with its estimate)`;
 
 function options() {
   try {
@@ -50,6 +52,7 @@ function options() {
         json: { type: 'string' },
         threads: { type: 'boolean', default: false },
         samples: { type: 'boolean', default: false },
+        'server-log': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -258,6 +261,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
     await sampler.stop();
     for (const b of browsers) await b.close().catch(() => undefined);
     await server.stop();
+    if (v['server-log'] && kind === 'tertulia' && 'output' in server) writeFileSync(`${v['server-log']}-${round}-${s.name.replace(/\W+/g, '-')}.log`, server.output());
   }
 }
 
