@@ -4,29 +4,19 @@
 // goes on decoding while the bridge's native_forwarded_total grows (read on /metrics).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import http from 'node:http';
 import type { Browser, Page as FirefoxPage } from 'puppeteer-core';
 import { joinThroughUi, newParticipant, waitUntil } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
 import { joinInFirefox, launchFirefox } from '../helpers/firefox.ts';
 import { freeTcpPort } from '../helpers/ports.ts';
-import { parsePrometheusText } from '../helpers/prometheus-text.ts';
+import { scrapeLocalMetrics } from '../helpers/prometheus-text.ts';
 import { videoFrom } from '../helpers/video-stats.ts';
 
 const metricsPort = await freeTcpPort();
 
 /** The bridge's received RTP packets its native module forwarded, from /metrics (summed over bridges). */
 async function nativeForwarded(): Promise<number> {
-  const body = await new Promise<string>((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', agent: false }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => resolve(b));
-      })
-      .on('error', reject);
-  });
-  return parsePrometheusText(body)
+  return (await scrapeLocalMetrics(metricsPort))
     .series('tertulia_bridge_native_forwarded_total')
     .reduce((sum, s) => sum + s.value, 0);
 }

@@ -11,7 +11,6 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -23,20 +22,11 @@ import { startNatsServer, type NatsServer } from '../helpers/nats.ts';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { remoteAudio, rosterOf, tonePower } from '../helpers/sip-audio.ts';
 import { freeTcpPort, freeUdpPort } from '../helpers/ports.ts';
-import { parsePrometheusText } from '../helpers/prometheus-text.ts';
+import { scrapeLocalMetrics } from '../helpers/prometheus-text.ts';
 
 /** The gateway's calls as /metrics says (the server started with TERTULIA_METRICS_ADDRESS on 127.0.0.1:port). */
 async function sipCalls(metricsPort: number, direction: 'in' | 'out'): Promise<{ active: number; total: number }> {
-  const body = await new Promise<string>((resolve, reject) => {
-    http
-      .get({ host: '127.0.0.1', port: metricsPort, path: '/metrics', agent: false }, (res) => {
-        let b = '';
-        res.on('data', (d: Buffer) => (b += d.toString()));
-        res.on('end', () => resolve(b));
-      })
-      .on('error', reject);
-  });
-  const m = parsePrometheusText(body);
+  const m = await scrapeLocalMetrics(metricsPort);
   const one = (name: string) => m.series(name).find((x) => x.labels.direction === direction)?.value ?? NaN;
   return { active: one('tertulia_sip_calls_active'), total: one('tertulia_sip_calls_total') };
 }

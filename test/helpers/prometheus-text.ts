@@ -2,6 +2,7 @@
 // HELP, a TYPE or a sample; names, label names and escaped label values must be well-formed; a family's TYPE
 // comes once and before its samples; a histogram's series end in _bucket (with le), _sum or _count; no series
 // appears twice. Any violation throws with the line.
+import { get } from 'node:http';
 
 export interface Scrape {
   /** TYPE of each family. */
@@ -131,4 +132,16 @@ export function parsePrometheusText(text: string): Scrape {
     value: (name, labels = {}) => samples.get(key(name, labels)),
     series: (name) => byName.get(name) ?? [],
   };
+}
+
+/** GET /metrics of a server whose metricsAddress is 127.0.0.1:`port` (no token), parsed strictly. */
+export async function scrapeLocalMetrics(port: number): Promise<Scrape> {
+  const body = await new Promise<string>((resolve, reject) => {
+    get({ host: '127.0.0.1', port, path: '/metrics', agent: false }, (res) => {
+      let b = '';
+      res.on('data', (d: Buffer) => (b += d.toString()));
+      res.on('end', () => resolve(b));
+    }).on('error', reject);
+  });
+  return parsePrometheusText(body);
 }
