@@ -20,10 +20,11 @@
 //
 //   createRoutes(queue, state, log, store, ids) -> routes
 //       queue: the thread's send queue (openSendQueue); state: Int32Array [0] on (1) / off (0), [1] entries of the
-//       log used and [2] bytes of the store used (JavaScript sets both to 0 once read); log: Float64Array, records [stream id, a layer's temporal id or a plain source's audio level (-1:
-//       none), transport-wide number received (-1: none), arrival (the kernel's, performance.now() ms), when it was
-//       forwarded (the same clock), its plain bytes' offset in the store, their length, the datagram's length, n,
-//       then n times (downtrack id, transport-wide number sent (-1: none), bytes queued (-1: the protect failed))];
+//       log used and [2] bytes of the store used (JavaScript sets both to 0 once read); log: Float64Array, records
+//       [stream id, a layer's temporal id or a plain source's audio level (-1: none), transport-wide number received
+//       (-1: none), arrival (the kernel's, performance.now() ms), when it was forwarded (the same clock), its plain
+//       bytes' offset in the store, their length, the datagram's length, n, then n times (downtrack id,
+//       transport-wide number sent (-1: none), bytes queued (-1: the protect failed))];
 //       store: ArrayBuffer where each forwarded packet's plain bytes (mid and rid hidden) are copied;
 //       ids: Int32Array [transport-cc extension id, mid's, repaired rid's (mid..repaired rid are hidden), the id
 //       they are hidden as, VP8's payload type, the audio level's extension id].

@@ -3,8 +3,8 @@
 // on its stdout, one per line. Every event is checked against the child's schema; anything else it prints is
 // logged and ignored. Its stderr (GStreamer warnings) goes to the log at debug level, a line at a time, cut to
 // 300 characters, with `secrets` (a live stream's address) cut out of every line logged; when it ends by itself
-// without finishing (a crash), its last stderr lines (faulthandler's stacks) are logged again as a warning. The events every child
-// has (ready with its ports, keyed, error, stopped) are handled here; the others go to `onEvent`.
+// without finishing (a crash), its last stderr lines (faulthandler's stacks) are logged again as a warning. The
+// events every child has (ready with its ports, keyed, error, stopped) are handled here; the others go to `onEvent`.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { z } from 'zod';
@@ -103,10 +103,11 @@ export class MediaChild<E extends { event: string }, C> {
         resolve({ clean: false, code: null, signal: null });
       });
       this.child.once('exit', (code, signal) => {
-        if (!(stopped && code === 0) && !this.killed) o.log.warn({ code, signal, stderr: tail }, `${o.what} ended by itself: its last lines`);
+        const clean = stopped && code === 0;
+        if (!clean && !this.killed) o.log.warn({ code, signal, stderr: tail }, `${o.what} ended by itself: its last lines`);
         ready.reject(new Error(lastError || `the ${o.what} exited (${signal ?? code}) before it was ready`));
         keyed.reject(new Error(lastError || `the ${o.what} exited (${signal ?? code})`));
-        resolve({ clean: stopped && code === 0, code, signal });
+        resolve({ clean, code, signal });
       });
     });
   }

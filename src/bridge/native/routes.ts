@@ -70,7 +70,6 @@ export class NativeRoutes {
     this.state[0] = v ? 1 : 0;
   }
 
-
   /** Forgets every route and transport, and sets the rewriters' clock (performance.now() now). */
   clear(nowMs: number): void {
     this.mod.clearRoutes(this.handle);
