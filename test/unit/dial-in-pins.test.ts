@@ -106,6 +106,8 @@ test('the sip part finds a room by its PIN over NATS (signal.pin-lookup)', async
   const pins = new DialInPins({ dataDir: tempDir(), log });
   const stop = serveDialIn(signalBus, pins);
   t.after(stop);
+  // the server has the handler's subscription before the other connection asks (else: nobody handles it yet)
+  await signalBus.flush();
   const pin = pins.pinFor('Sala-Común');
   const lookup = pinLookupOverBus(sipBus);
   assert.equal(await lookup(pin), 'sala-común');
