@@ -21,6 +21,11 @@ export interface JanusOptions {
   eventLoops?: number;
   /** Run Janus in a session of its own (setsid): scheduled as a service, not in the caller's autogroup. */
   ownSession?: boolean;
+  /**
+   * The room's `bitrate` (default JANUS_ROOM_BITRATE): the REMB Janus sends each publisher, 1/4, 1/3, 1/2 and all
+   * of it on its first four video packets, then every 5 s. 0: no REMB at all (the publisher's own estimate alone).
+   */
+  roomBitrate?: number;
 }
 
 export interface RunningJanus {
@@ -71,7 +76,7 @@ admin: {
 room-${JANUS_ROOM}: {
 \tdescription = "bench"
 \tpublishers = 16
-\tbitrate = ${JANUS_ROOM_BITRATE}
+\tbitrate = ${Math.max(0, Math.floor(opts.roomBitrate ?? JANUS_ROOM_BITRATE))}
 \tfir_freq = 10
 \taudiocodec = "opus"
 \tvideocodec = "vp8"

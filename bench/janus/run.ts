@@ -30,10 +30,14 @@ const USAGE = `usage: npm run bench -- janus [options]
   --scenario NAME          only this scenario (repeatable): 1->6, meeting-3
   --server NAME            only this server (repeatable): tertulia, janus
   --janus-event-loops N    Janus's event_loops (default: its own default, a loop per handle)
+  --janus-bitrate BPS      the Janus room's bitrate: the REMB it sends publishers, ramped over their first four
+                           video packets (default 4000000; 0: no REMB, their own estimate alone)
   --env JSON               extra environment for the Tertulia server, e.g. '{"TERTULIA_MEDIA_WORKERS":"1"}'
   --threads                also say which threads of the server used the CPU in each window (name, thread id)
   --json FILE              save every run's figures
   --samples                with --json: also every page's once-a-second stats (each video's width, the layers sent)
+  --chrome-log PREFIX      Chromium's own log, WebRTC's congestion control and probing included (--vmodule
+                           */webrtc/*=1), to PREFIX-<round>-<scenario>-<server>-<browser>.log
   --server-log PREFIX      write each Tertulia run's log to PREFIX-<round>-<scenario>.log (with --env's
                            TERTULIA_LOG_LEVEL=debug: every layer target the bridge set, with its estimate)`;
 
@@ -48,11 +52,13 @@ function options() {
         scenario: { type: 'string', multiple: true },
         server: { type: 'string', multiple: true },
         'janus-event-loops': { type: 'string', default: '0' },
+        'janus-bitrate': { type: 'string' },
         env: { type: 'string', default: '{}' },
         json: { type: 'string' },
         threads: { type: 'boolean', default: false },
         samples: { type: 'boolean', default: false },
         'server-log': { type: 'string' },
+        'chrome-log': { type: 'string' },
       },
     }).values;
   } catch (e) {
@@ -105,10 +111,12 @@ const rounds = Number(v.rounds);
 const seconds = Number(v.seconds);
 const settles = v.settle!.split(',').map(Number);
 const eventLoops = Number(v['janus-event-loops']);
+const janusBitrate = v['janus-bitrate'] === undefined ? undefined : Number(v['janus-bitrate']);
 const tertuliaEnv = JSON.parse(v.env!) as Record<string, string>;
 const scenarios = v.scenario?.length ? v.scenario.map((n) => SCENARIOS.find((s) => s.name === n) ?? fail(`unknown scenario ${n}`)) : SCENARIOS;
 const servers = v.server?.length ? v.server.map((n) => SERVERS.find((s) => s === n) ?? fail(`unknown server ${n}`)) : SERVERS;
 if (!(rounds >= 1 && seconds >= 1)) fail('--rounds and --seconds must be at least 1');
+if (janusBitrate !== undefined && !(janusBitrate >= 0)) fail('--janus-bitrate wants bit/s, 0 or more');
 if (!settles.every((x, i) => x >= 0 && (i === 0 || x >= settles[i - 1]! + seconds))) {
   fail(`--settle wants seconds (0 or more), each at least --seconds (${seconds}) after the one before, not ${v.settle}`);
 }
@@ -216,9 +224,11 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
   // each server in a session of its own (setsid), as a service runs: the kernel's autogroup scheduling then
   // shares the CPU between it and the benchmark's own process (Playwright, the sampling) as between services,
   // instead of both drawing on one group's share
-  const server = kind === 'tertulia' ? await startServer(tertuliaEnv, { wrap: () => ['setsid'] }) : await startJanus({ eventLoops, ownSession: true });
+  const server = kind === 'tertulia' ? await startServer(tertuliaEnv, { wrap: () => ['setsid'] }) : await startJanus({ eventLoops, ownSession: true, roomBitrate: janusBitrate });
   const pid = 'pid' in server ? server.pid : server.process.pid!;
-  const browsers = [await launchBrowser(), await launchBrowser()];
+  const chromeLog = (i: number): string[] =>
+    v['chrome-log'] ? ['--enable-logging', `--log-file=${v['chrome-log']}-${round}-${s.name.replace(/\W+/g, '-')}-${kind}-${i}.log`, '--vmodule=*/webrtc/*=1'] : [];
+  const browsers = [await launchBrowser(undefined, chromeLog(0)), await launchBrowser(undefined, chromeLog(1))];
   const sampler = new Sampler(kind);
   try {
     const pages = kind === 'tertulia' ? await joinTertulia(server.baseUrl, s, browsers, sampler) : await joinJanus(server.baseUrl, s, browsers, sampler);

@@ -112,4 +112,6 @@ test("Janus's configuration: its own folders, the HTTP API on loopback, ICE on l
   assert.match(room, new RegExp(`room-${JANUS_ROOM}: \\{`));
   assert.match(room, new RegExp(`bitrate = ${JANUS_ROOM_BITRATE}`));
   assert.ok(JANUS_ROOM_BITRATE > 1_850_000, 'above the three layers together');
+  // --janus-bitrate 0: no REMB, the publishers' own estimates alone
+  assert.match(janusConfigFiles('/tmp/x', 1, [1, 2], { roomBitrate: 0 })['janus.plugin.videoroom.jcfg'], /bitrate = 0\n/);
 });
