@@ -133,14 +133,14 @@ export function createNatSetup(tag = String(process.pid)): NatSetup {
  *   bridge ns: the server's address 10.200.0.2 on lo; one veth per client, 10.210.<i>.2/24.
  *   client i:  veth 10.210.<i>.1/24, route to 10.200.0.2 via 10.210.<i>.2.
  * `limit(i, kbit)` puts a token bucket on the bridge's side of client i's veth (what client i receives);
- * `unlimit(i)` removes it.
+ * `unlimit(i)` removes it. With `'up'`, both act on client i's side instead (what client i sends).
  */
 export interface ShapedSetup {
   bridge: string;
   serverAddress: string;
   clients: Array<{ ns: string; chromium: string }>;
-  limit(i: number, kbit: number): void;
-  unlimit(i: number): void;
+  limit(i: number, kbit: number, direction?: 'down' | 'up'): void;
+  unlimit(i: number, direction?: 'down' | 'up'): void;
   destroy(): void;
 }
 
@@ -190,14 +190,16 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
     bridge,
     serverAddress,
     clients: names.map((n) => ({ ns: n.ns, chromium: n.chromium })),
-    limit(i, kbit) {
+    limit(i, kbit, direction = 'down') {
       // a queue of at most ~200 ms at the limit: congestion shows as delay first, then loss
       const burst = Math.max(3000, Math.round((kbit * 1000) / 8 / 50));
-      inNs(bridge, 'tc', ['qdisc', 'replace', 'dev', names[i].vb, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', '200ms']);
+      const [ns, dev] = direction === 'down' ? [bridge, names[i].vb] : [names[i].ns, names[i].vc];
+      inNs(ns, 'tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', '200ms']);
     },
-    unlimit(i) {
+    unlimit(i, direction = 'down') {
+      const [ns, dev] = direction === 'down' ? [bridge, names[i].vb] : [names[i].ns, names[i].vc];
       try {
-        inNs(bridge, 'tc', ['qdisc', 'del', 'dev', names[i].vb, 'root']);
+        inNs(ns, 'tc', ['qdisc', 'del', 'dev', dev, 'root']);
       } catch {
         // no qdisc
       }

@@ -504,6 +504,7 @@ export class Conference extends Store<ConferenceState> {
       participants: [...self, ...this.state.participants],
       status: this.state.status,
       p2p: this.#p2p.diagnostics,
+      sendProbes: () => this.#peer.sendProbes,
     });
   }
 }

@@ -7,6 +7,8 @@ export interface Diagnostics {
   sources: readonly RemoteSource[];
   participants: readonly Participant[];
   status: string;
+  /** Probes of our uplink asked of the browser on the current connection, its estimate having started low (send-probe.ts). */
+  sendProbes?: () => number;
   /** The direct connection of a room of two (p2p-switch.ts): its peer, whether we show it, whether the bridge gets our media. */
   p2p?: { pc: RTCPeerConnection | null; peerId: string | null; path: 'bridge' | 'p2p'; bridgeSendPaused: boolean; switchedAt: number };
   /**

@@ -7,10 +7,13 @@
 // Slot mode (an offer with `slots`, in a big room): mids 3.. are fixed receive slots and `slot-map` messages say
 // whose media plays on each; a map change moves a track to another tile with no renegotiation. Only the newest
 // map of the current media session counts (slot-maps.ts): a late one from a bridge we left is never applied.
+// A camera held back by an estimate that started low gets Chrome to probe again (send-probe.ts): the last offer
+// re-applied here with a higher b=AS for mid 1, in the same queue as the server's offers.
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { NO_SLOT_MAP, slotMapReceived, slotSessionOffered, type SlotMapState } from './slot-maps.ts';
 import { MediaConnectionWatch } from './connection-watch.ts';
+import { SendProbeWatch, withSendBandwidth } from './send-probe.ts';
 import { activeLayers } from './video-quality.ts';
 
 /** What we send now: a track, or null while muted / not sharing. */
@@ -35,6 +38,7 @@ export class PeerSession {
   readonly #onMediaFailed: (failed: boolean) => void;
   readonly #maxSendHeight: () => number | undefined;
   #watch: MediaConnectionWatch | null = null;
+  #sendProbes: SendProbeWatch | null = null;
   #iceServers: RTCIceServer[] = [];
   readonly #prepare: (pc: RTCPeerConnection) => void;
   readonly #insertableStreams: () => boolean;
@@ -68,6 +72,11 @@ export class PeerSession {
   /** The live peer connection, or null before the first offer and after close. */
   get connection(): RTCPeerConnection | null {
     return this.#pc;
+  }
+
+  /** Probes of our uplink asked of the browser on the current connection (send-probe.ts). */
+  get sendProbes(): number {
+    return this.#sendProbes?.probes ?? 0;
   }
 
   /** Which participant each receive m-line carries (from the latest offer). */
@@ -156,8 +165,7 @@ export class PeerSession {
    */
   restart(): void {
     if (this.#closed) return;
-    this.#watch?.stop();
-    this.#watch = null;
+    this.#stopWatches();
     this.#pc?.close();
     this.#pc = null;
     this.#sources = [];
@@ -170,8 +178,7 @@ export class PeerSession {
 
   close(): void {
     this.#closed = true;
-    this.#watch?.stop();
-    this.#watch = null;
+    this.#stopWatches();
     this.#pc?.close();
     this.#pc = null;
     this.#remote.clear();
@@ -185,8 +192,7 @@ export class PeerSession {
   #renew(): RTCPeerConnection {
     const old = this.#pc;
     if (old) {
-      this.#watch?.stop();
-      this.#watch = null;
+      this.#stopWatches();
       old.ontrack = null;
       old.close();
       this.#pc = null;
@@ -205,7 +211,30 @@ export class PeerSession {
     this.#watch = new MediaConnectionWatch(pc, (failed) => {
       if (!this.#closed) this.#onMediaFailed(failed);
     });
+    this.#sendProbes = new SendProbeWatch(
+      () => this.#transceiver('1')?.sender,
+      (kbps) => this.#enqueue(() => this.#probeUplink(pc, kbps)),
+    );
     return pc;
+  }
+
+  #stopWatches(): void {
+    this.#watch?.stop();
+    this.#watch = null;
+    this.#sendProbes?.stop();
+    this.#sendProbes = null;
+  }
+
+  /**
+   * Chrome probes its uplink again when the transport's maximum bitrate rises: the server's last offer is applied
+   * once more with `b=AS:<kbps>` on our camera's m-line and answered locally. The answer is the one the server
+   * has (same credentials, streams and directions), so it is not sent; the server's next offer drops the b=AS.
+   */
+  async #probeUplink(pc: RTCPeerConnection, kbps: number): Promise<void> {
+    const offer = pc.remoteDescription;
+    if (this.#closed || pc !== this.#pc || offer?.type !== 'offer' || pc.signalingState !== 'stable') return;
+    await pc.setRemoteDescription({ type: 'offer', sdp: withSendBandwidth(offer.sdp, '1', kbps) });
+    await pc.setLocalDescription(await pc.createAnswer());
   }
 
   #remap(): void {
