@@ -46,6 +46,8 @@ export interface PageStats {
    * Chrome holds a video as long as the audio it is synced with, so the audio's delay is part of the video's;
    * `minimum`: jitterBufferMinimumDelay summed (what the audio's own arrival jitter asked for, without sync). */
   audioJitterBuffer: { delay: number; emitted: number; minimum: number };
+  /** Tertulia: probes of its uplink the web app has asked of the browser on this connection (send-probe.ts). */
+  sendProbes?: number;
 }
 
 export type PageKind = 'tertulia' | 'janus';
@@ -96,5 +98,6 @@ export async function readPageStats(kind: PageKind): Promise<PageStats> {
     const pair: any = pairId ? stats.get(pairId) : undefined;
     if (sends && pair) out.availableOutgoingBitrate = Math.max(out.availableOutgoingBitrate, n(pair.availableOutgoingBitrate));
   }
+  if (kind === 'tertulia' && typeof w.__tertulia?.sendProbes === 'function') out.sendProbes = n(w.__tertulia.sendProbes());
   return out;
 }

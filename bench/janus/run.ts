@@ -11,7 +11,8 @@
 // (a Node server's first minute carries one-time work, its compilers' and the collection of the joins' garbage).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
@@ -226,9 +227,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
   // instead of both drawing on one group's share
   const server = kind === 'tertulia' ? await startServer(tertuliaEnv, { wrap: () => ['setsid'] }) : await startJanus({ eventLoops, ownSession: true, roomBitrate: janusBitrate });
   const pid = 'pid' in server ? server.pid : server.process.pid!;
-  const chromeLog = (i: number): string[] =>
-    v['chrome-log'] ? ['--enable-logging', `--log-file=${v['chrome-log']}-${round}-${s.name.replace(/\W+/g, '-')}-${kind}-${i}.log`, '--vmodule=*/webrtc/*=1'] : [];
-  const browsers = [await launchBrowser(undefined, chromeLog(0)), await launchBrowser(undefined, chromeLog(1))];
+  const browsers = [await launchLogged(round, s, kind, 0), await launchLogged(round, s, kind, 1)];
   const sampler = new Sampler(kind);
   try {
     const pages = kind === 'tertulia' ? await joinTertulia(server.baseUrl, s, browsers, sampler) : await joinJanus(server.baseUrl, s, browsers, sampler);
@@ -273,6 +272,21 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
     await server.stop();
     if (v['server-log'] && kind === 'tertulia' && 'output' in server) writeFileSync(`${v['server-log']}-${round}-${s.name.replace(/\W+/g, '-')}.log`, server.output());
   }
+}
+
+/**
+ * A browser; with --chrome-log, one whose processes' log (WebRTC's included: its renderers log to stderr only, not
+ * to --log-file) goes to a file of its own, through a launcher script that redirects Chromium's stderr.
+ */
+async function launchLogged(round: number, s: Scenario, kind: PageKind, i: number): Promise<Browser> {
+  const prefix = v['chrome-log'];
+  if (!prefix) return await launchBrowser();
+  const file = path.resolve(`${prefix}-${round}-${s.name.replace(/\W+/g, '-')}-${kind}-${i}.log`);
+  const launcher = path.join(mkdtempSync(path.join(os.tmpdir(), 'tertulia-chrome-log-')), 'chromium');
+  const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+  writeFileSync(launcher, `#!/bin/sh\nexec ${JSON.stringify(chromium)} "$@" 2>>${JSON.stringify(file)}\n`);
+  chmodSync(launcher, 0o755);
+  return await launchBrowser(launcher, ['--enable-logging=stderr', '--vmodule=*/webrtc/*=1']);
 }
 
 /** A thread's CPU and wake-ups in a window. */
