@@ -11,7 +11,7 @@
 // (a Node server's first minute carries one-time work, its compilers' and the collection of the joins' garbage).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
@@ -282,11 +282,19 @@ async function launchLogged(round: number, s: Scenario, kind: PageKind, i: numbe
   const prefix = v['chrome-log'];
   if (!prefix) return await launchBrowser();
   const file = path.resolve(`${prefix}-${round}-${s.name.replace(/\W+/g, '-')}-${kind}-${i}.log`);
-  const launcher = path.join(mkdtempSync(path.join(os.tmpdir(), 'tertulia-chrome-log-')), 'chromium');
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-chrome-log-'));
+  const launcher = path.join(dir, 'chromium');
   const chromium = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  writeFileSync(launcher, `#!/bin/sh\nexec ${JSON.stringify(chromium)} "$@" 2>>${JSON.stringify(file)}\n`);
+  writeFileSync(launcher, `#!/bin/sh\nexec ${shellQuote(chromium)} "$@" 2>>${shellQuote(file)}\n`);
   chmodSync(launcher, 0o755);
-  return await launchBrowser(launcher, ['--enable-logging=stderr', '--vmodule=*/webrtc/*=1']);
+  const browser = await launchBrowser(launcher, ['--enable-logging=stderr', '--vmodule=*/webrtc/*=1']);
+  browser.on('disconnected', () => rmSync(dir, { recursive: true, force: true }));
+  return browser;
+}
+
+/** s as one word for sh: single-quoted, its own single quotes closed and escaped. */
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** A thread's CPU and wake-ups in a window. */

@@ -38,7 +38,9 @@ export class PeerSession {
   readonly #onMediaFailed: (failed: boolean) => void;
   readonly #maxSendHeight: () => number | undefined;
   #watch: MediaConnectionWatch | null = null;
-  #sendProbes: SendProbeWatch | null = null;
+  #probeWatch: SendProbeWatch | null = null;
+  /** Probes of our uplink the current connection applied (send-probe.ts). */
+  #uplinkProbes = 0;
   #iceServers: RTCIceServer[] = [];
   readonly #prepare: (pc: RTCPeerConnection) => void;
   readonly #insertableStreams: () => boolean;
@@ -74,9 +76,9 @@ export class PeerSession {
     return this.#pc;
   }
 
-  /** Probes of our uplink asked of the browser on the current connection (send-probe.ts). */
+  /** Probes of our uplink the browser was asked for on the current connection (send-probe.ts). */
   get sendProbes(): number {
-    return this.#sendProbes?.probes ?? 0;
+    return this.#uplinkProbes;
   }
 
   /** Which participant each receive m-line carries (from the latest offer). */
@@ -211,7 +213,8 @@ export class PeerSession {
     this.#watch = new MediaConnectionWatch(pc, (failed) => {
       if (!this.#closed) this.#onMediaFailed(failed);
     });
-    this.#sendProbes = new SendProbeWatch(
+    this.#uplinkProbes = 0;
+    this.#probeWatch = new SendProbeWatch(
       () => this.#transceiver('1')?.sender,
       (kbps) => this.#enqueue(() => this.#probeUplink(pc, kbps)),
     );
@@ -221,20 +224,31 @@ export class PeerSession {
   #stopWatches(): void {
     this.#watch?.stop();
     this.#watch = null;
-    this.#sendProbes?.stop();
-    this.#sendProbes = null;
+    this.#probeWatch?.stop();
+    this.#probeWatch = null;
   }
 
   /**
    * Chrome probes its uplink again when the transport's maximum bitrate rises: the server's last offer is applied
    * once more with `b=AS:<kbps>` on our camera's m-line and answered locally. The answer is the one the server
    * has (same credentials, streams and directions), so it is not sent; the server's next offer drops the b=AS.
+   * Not while one of our own directions waits for the server's next offer (a screen share starting or stopping): the
+   * local answer would put it into effect before the server has it. A re-apply that fails is rolled back.
    */
   async #probeUplink(pc: RTCPeerConnection, kbps: number): Promise<void> {
     const offer = pc.remoteDescription;
     if (this.#closed || pc !== this.#pc || offer?.type !== 'offer' || pc.signalingState !== 'stable') return;
-    await pc.setRemoteDescription({ type: 'offer', sdp: withSendBandwidth(offer.sdp, '1', kbps) });
-    await pc.setLocalDescription(await pc.createAnswer());
+    const own = ['0', '1', '2'].map((mid) => this.#transceiver(mid as '0' | '1' | '2'));
+    if (own.some((t) => t !== undefined && t.currentDirection !== null && t.currentDirection !== 'stopped' && t.direction !== t.currentDirection)) return;
+    try {
+      await pc.setRemoteDescription({ type: 'offer', sdp: withSendBandwidth(offer.sdp, '1', kbps) });
+      await pc.setLocalDescription(await pc.createAnswer());
+      if (pc === this.#pc) this.#uplinkProbes++;
+    } catch (err) {
+      // (the state as it is now: TypeScript narrowed it to 'stable' from the check above)
+      if ((pc.signalingState as RTCSignalingState) === 'have-remote-offer') await pc.setRemoteDescription({ type: 'rollback' }).catch(() => undefined);
+      throw err;
+    }
   }
 
   #remap(): void {

@@ -6,9 +6,11 @@
 // docs/BENCHMARKS.md "A publisher's first probes: the bridge is not the cause"), measure a few hundred kbit/s, and
 // Chrome gives up probing and grows the estimate by ~8 % a second: the camera's top layer then waits 10-60 s.
 // Chrome probes again when the transport's maximum bitrate rises while probing is over, so the watch below, when our
-// camera is held back by bandwidth with an estimate under what its layers are capped at, re-applies the server's
-// last offer locally with a higher `b=AS` on the camera's m-line (nothing changes for the server: the answer is the
-// same, and is not sent). A link that really is that slow costs a few 15-ms probes: at most SEND_PROBE_DELAYS_MS.
+// camera is held back (by bandwidth; or by the CPU, which Chrome reports first on a busy machine, while the low
+// estimate keeps the top layer off all the same) with an estimate under what its layers are capped at, re-applies
+// the server's last offer locally with a higher `b=AS` on the camera's m-line (nothing changes for the server: the
+// answer is the same, and is not sent). A link that really is that slow costs a few 15-ms probes: at most
+// SEND_PROBE_DELAYS_MS.
 // Browsers without `qualityLimitationReason` and `availableOutgoingBitrate` in their stats (Firefox) are left alone.
 
 /**
@@ -18,21 +20,27 @@
  * first probes report within a second, and it waits a second at most for them; a probe asked before is lost).
  */
 export const SEND_PROBE_DELAYS_MS = [2000, 6000, 15_000, 35_000] as const;
+/**
+ * The watch's span, from the first estimate: later, Chrome's own probing takes over (a camera turned on later finds
+ * an estimate built on audio alone, which Chrome probes up from when the camera's layers are allocated).
+ */
+export const SEND_PROBE_WINDOW_MS = 40_000;
 /** How often the watch reads the camera sender's statistics. */
 const CHECK_INTERVAL_MS = 1000;
 /** The `b=AS` of the first probe (kbit/s; Chrome's own limit without one is 5000); each later one is 1 more. */
 const PROBE_AS_KBPS = 10_000;
 
 /**
- * `sdp` with `b=AS:<kbps>` in the media section whose `a=mid` is `mid` (replacing one it has; placed after its
- * `c=` line, where RFC 4566 orders it). Unchanged when no section has that mid.
+ * `sdp` with `b=AS:<kbps>` in the media section whose `a=mid` is `mid` (replacing the b=AS or b=TIAS it has; placed
+ * after its `c=` line, where RFC 4566 orders it). Unchanged when no section has that mid.
  */
 export function withSendBandwidth(sdp: string, mid: string, kbps: number): string {
   const eol = sdp.includes('\r\n') ? '\r\n' : '\n';
   const sections = sdp.split(/(?=^m=)/m);
   const at = sections.findIndex((s, i) => i > 0 && s.split(/\r?\n/).includes(`a=mid:${mid}`));
   if (at < 0) return sdp;
-  const lines = sections[at].split(eol).filter((l) => !l.startsWith('b=AS:'));
+  // TIAS too: a browser that reads both would take the lower
+  const lines = sections[at].split(eol).filter((l) => !l.startsWith('b=AS:') && !l.startsWith('b=TIAS:'));
   const c = lines.findIndex((l) => l.startsWith('c='));
   lines.splice(c >= 0 ? c + 1 : 1, 0, `b=AS:${Math.max(1, Math.round(kbps))}`);
   sections[at] = lines.join(eol);
@@ -43,8 +51,8 @@ export function withSendBandwidth(sdp: string, mid: string, kbps: number): strin
 export interface SendSample {
   /** The selected candidate pair's availableOutgoingBitrate (bit/s); 0 when the browser gives none (yet). */
   estimateBps: number;
-  /** Some layer of the camera is held back by bandwidth (qualityLimitationReason). */
-  bandwidthLimited: boolean;
+  /** Some layer of the camera is held back (its qualityLimitationReason is not 'none': bandwidth, cpu, other). */
+  heldBack: boolean;
   /** What the camera's active layers may use together (the sum of their maxBitrate, bit/s). */
   needBps: number;
 }
@@ -63,9 +71,9 @@ export function sendProbeDue(state: SendProbeState, sample: SendSample, now: num
   const next = { ...state, firstEstimateAt };
   const n = state.probes;
   const delay = SEND_PROBE_DELAYS_MS[n];
-  if (delay === undefined || now - firstEstimateAt < delay) return { due: false, state: next };
+  if (delay === undefined || now - firstEstimateAt < delay || now - firstEstimateAt > SEND_PROBE_WINDOW_MS) return { due: false, state: next };
   if (n > 0 && now - (state.lastProbeAt ?? now) < delay - SEND_PROBE_DELAYS_MS[n - 1]!) return { due: false, state: next };
-  if (!sample.bandwidthLimited || sample.needBps <= 0 || sample.estimateBps >= sample.needBps) return { due: false, state: next };
+  if (!sample.heldBack || sample.needBps <= 0 || sample.estimateBps >= sample.needBps) return { due: false, state: next };
   return { due: true, state: { ...next, probes: n + 1, lastProbeAt: now } };
 }
 
@@ -74,7 +82,10 @@ export function probeBandwidthKbps(n: number): number {
   return PROBE_AS_KBPS + n - 1;
 }
 
-/** One connection's watch; `probe(kbps)` is asked for at most SEND_PROBE_DELAYS_MS.length times. */
+/**
+ * One connection's watch; `probe(kbps)` is asked for at most SEND_PROBE_DELAYS_MS.length times, within
+ * SEND_PROBE_WINDOW_MS of its first estimate (it stops then).
+ */
 export class SendProbeWatch {
   #state: SendProbeState = { firstEstimateAt: null, probes: 0 };
   #timer: ReturnType<typeof setInterval> | null;
@@ -86,11 +97,6 @@ export class SendProbeWatch {
     this.#sender = sender;
     this.#probe = probe;
     this.#timer = setInterval(() => void this.#check(), CHECK_INTERVAL_MS);
-  }
-
-  /** Probes asked for so far. */
-  get probes(): number {
-    return this.#state.probes;
   }
 
   stop(): void {
@@ -108,7 +114,8 @@ export class SendProbeWatch {
       const { due, state } = sendProbeDue(this.#state, sample, performance.now());
       this.#state = state;
       if (due) this.#probe(probeBandwidthKbps(state.probes));
-      if (state.probes >= SEND_PROBE_DELAYS_MS.length) this.stop();
+      const spent = state.firstEstimateAt !== null && performance.now() - state.firstEstimateAt > SEND_PROBE_WINDOW_MS;
+      if (spent || state.probes >= SEND_PROBE_DELAYS_MS.length) this.stop();
     } catch {
       // a closed connection: the next look (or the next connection's watch) decides
     } finally {
@@ -123,14 +130,14 @@ async function readSendSample(sender: RTCRtpSender): Promise<SendSample> {
     .getParameters()
     .encodings.filter((e) => e.active !== false)
     .reduce((sum, e) => sum + (e.maxBitrate ?? 0), 0);
-  let bandwidthLimited = false;
+  let heldBack = false;
   const stats = await sender.getStats();
   let pairId: string | undefined;
   stats.forEach((s: { type?: string; qualityLimitationReason?: string; selectedCandidatePairId?: string }) => {
-    if (s.type === 'outbound-rtp' && s.qualityLimitationReason === 'bandwidth') bandwidthLimited = true;
+    if (s.type === 'outbound-rtp' && s.qualityLimitationReason && s.qualityLimitationReason !== 'none') heldBack = true;
     if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId;
   });
   const pair = (pairId === undefined ? undefined : stats.get(pairId)) as { availableOutgoingBitrate?: number } | undefined;
   const estimateBps = pair?.availableOutgoingBitrate ?? 0;
-  return { estimateBps: Number.isFinite(estimateBps) ? estimateBps : 0, bandwidthLimited, needBps };
+  return { estimateBps: Number.isFinite(estimateBps) ? estimateBps : 0, heldBack, needBps };
 }
