@@ -186,6 +186,8 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
     destroy();
     throw e;
   }
+  /** The namespace and device whose egress is client i's downlink (the bridge's side) or uplink (the client's). */
+  const side = (i: number, direction: 'down' | 'up'): [string, string] => (direction === 'down' ? [bridge, names[i].vb] : [names[i].ns, names[i].vc]);
   return {
     bridge,
     serverAddress,
@@ -193,11 +195,11 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
     limit(i, kbit, direction = 'down') {
       // a queue of at most ~200 ms at the limit: congestion shows as delay first, then loss
       const burst = Math.max(3000, Math.round((kbit * 1000) / 8 / 50));
-      const [ns, dev] = direction === 'down' ? [bridge, names[i].vb] : [names[i].ns, names[i].vc];
+      const [ns, dev] = side(i, direction);
       inNs(ns, 'tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', '200ms']);
     },
     unlimit(i, direction = 'down') {
-      const [ns, dev] = direction === 'down' ? [bridge, names[i].vb] : [names[i].ns, names[i].vc];
+      const [ns, dev] = side(i, direction);
       try {
         inNs(ns, 'tc', ['qdisc', 'del', 'dev', dev, 'root']);
       } catch {

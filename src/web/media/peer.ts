@@ -238,7 +238,7 @@ export class PeerSession {
   async #probeUplink(pc: RTCPeerConnection, kbps: number): Promise<void> {
     const offer = pc.remoteDescription;
     if (this.#closed || pc !== this.#pc || offer?.type !== 'offer' || pc.signalingState !== 'stable') return;
-    const own = ['0', '1', '2'].map((mid) => this.#transceiver(mid as '0' | '1' | '2'));
+    const own = (['0', '1', '2'] as const).map((mid) => this.#transceiver(mid));
     if (own.some((t) => t !== undefined && t.currentDirection !== null && t.currentDirection !== 'stopped' && t.direction !== t.currentDirection)) return;
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: withSendBandwidth(offer.sdp, '1', kbps) });
