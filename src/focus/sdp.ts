@@ -34,6 +34,7 @@ import {
   AUDIO_LEVEL_EXT_ID,
   AUDIO_LEVEL_URI,
   AUDIO_PT,
+  CAMERA_START_KBPS,
   MID_EXT_ID,
   MID_URI,
   REPAIRED_RID_EXT_ID,
@@ -165,6 +166,8 @@ export function buildOffer(input: OfferInput): string {
     { value: RID_EXT_ID, uri: RID_URI },
     { value: REPAIRED_RID_EXT_ID, uri: REPAIRED_RID_URI },
   ];
+  // the browser's estimate of its uplink starts where its camera's layers are all on (media-profile.ts)
+  camera.fmtp = [...(camera.fmtp ?? []), { payload: VIDEO_PT, config: `x-google-start-bitrate=${CAMERA_START_KBPS}` }];
   camera.rids = SIMULCAST_RIDS.map((id) => ({ id, direction: 'recv' }));
   camera.simulcast = { dir1: 'recv', list1: SIMULCAST_RIDS.join(';') };
   media.push(own('audio', OWN_AUDIO_MID), camera, own('video', OWN_SCREEN_MID));

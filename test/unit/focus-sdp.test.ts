@@ -6,6 +6,7 @@ import sdpTransform from 'sdp-transform';
 import { freeAnsweredInactive, updateMlines, type WantedSource } from '../../src/focus/mlines.ts';
 import { AnswerError, buildOffer, parseAnswer, type RemoteMline } from '../../src/focus/sdp.ts';
 import type { BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
+import { CAMERA_START_KBPS } from '../../src/protocol/media-profile.ts';
 
 const FP = '7B:2C:91:0E:4A:5D:33:C8:19:F0:6E:A2:58:D7:0B:94:E1:3F:76:CA:25:8B:D0:41:9E:6A:F3:02:BC:57:18:E9';
 
@@ -184,6 +185,10 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
   ]);
   // the camera is received as three rid simulcast layers, lowest first
   assert.deepEqual(video.filter((l) => /^a=(rid|simulcast)/.test(l)), ['a=rid:q recv', 'a=rid:h recv', 'a=rid:f recv', 'a=simulcast:recv q;h;f']);
+  // where the browser's estimate of its uplink starts: on the camera's m-line only
+  assert.deepEqual(video.filter((l) => l.startsWith('a=fmtp:96')), [`a=fmtp:96 x-google-start-bitrate=${CAMERA_START_KBPS}`]);
+  assert.ok(CAMERA_START_KBPS >= 150 + 500 + 1200, 'the three layers on from the start');
+  assert.ok(![...s.entries()].some(([mid, lines]) => mid !== '1' && lines.some((l) => l.includes('x-google-start-bitrate'))), 'no other m-line');
   assert.ok(!s.get('2')!.some((l) => /^a=(rid|simulcast)/.test(l)), 'the screen is one stream');
   assert.deepEqual(s.get('2')!.filter((l) => /transport-cc|extmap/.test(l)).sort(), [
     'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
