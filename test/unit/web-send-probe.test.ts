@@ -2,7 +2,16 @@
 // asks only when the camera is held back by an estimate under its layers' caps, at its few set moments.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { probeBandwidthKbps, SEND_PROBE_DELAYS_MS, SEND_PROBE_WINDOW_MS, sendProbeDue, withSendBandwidth, type SendProbeState, type SendSample } from '../../src/web/media/send-probe.ts';
+import {
+  probeBandwidthKbps,
+  SEND_PROBE_DELAYS_MS,
+  SEND_PROBE_WINDOW_MS,
+  SendProbeWatch,
+  sendProbeDue,
+  withSendBandwidth,
+  type SendProbeState,
+  type SendSample,
+} from '../../src/web/media/send-probe.ts';
 
 const OFFER = [
   'v=0',
@@ -94,4 +103,57 @@ test('the moments count from the first estimate; a camera that catches up is lef
   // caught up after the first probe, held again later: the second probe once its gap has passed
   const again = askedAt(EVERY_SECOND, (t) => (t >= 104_000 && t < 140_000 ? { ...HELD, estimateBps: 4_000_000 } : HELD)).map((t) => t - 100_000);
   assert.deepEqual(again.slice(0, 2), [2000, 40_000]);
+});
+
+/**
+ * A camera sender as the watch reads it (its encodings' caps, its stats: held back by bandwidth at 1 Mbit/s), each
+ * look one second later on the watch's clock; `probe` answers whether the page could apply each probe.
+ */
+async function watchProbes(applies: (n: number) => boolean, looks: number): Promise<{ asked: { at: number; kbps: number }[]; looks: number }> {
+  let now = 0;
+  let seen = 0;
+  const stats = new Map<string, object>([
+    ['out', { type: 'outbound-rtp', qualityLimitationReason: 'bandwidth' }],
+    ['t', { type: 'transport', selectedCandidatePairId: 'p' }],
+    ['p', { type: 'candidate-pair', availableOutgoingBitrate: 1_000_000 }],
+  ]);
+  const sender = {
+    track: {},
+    getParameters: () => ({ encodings: [{ maxBitrate: 150_000 }, { maxBitrate: 500_000 }, { maxBitrate: 1_200_000 }] }),
+    getStats: async () => {
+      seen++;
+      now += 1000;
+      return stats;
+    },
+  } as unknown as RTCRtpSender;
+  const asked: { at: number; kbps: number }[] = [];
+  const watch = new SendProbeWatch(
+    () => sender,
+    async (kbps) => {
+      asked.push({ at: now, kbps });
+      return applies(asked.length);
+    },
+    { now: () => now, intervalMs: 2 },
+  );
+  while (seen < looks) await new Promise((r) => setTimeout(r, 2));
+  watch.stop();
+  return { asked, looks: seen };
+}
+
+test('the watch: a probe the page could not apply is asked again at the next look, and only applied ones count', async () => {
+  // the first estimate at the first look (t = 1 s): the first moment is 2 s later
+  const always = await watchProbes(() => true, 12);
+  assert.deepEqual(always.asked, [
+    { at: 3000, kbps: 10_000 },
+    { at: 7000, kbps: 10_001 },
+  ]);
+  // the first two asks skipped (the connection waited for the server's offer): asked each second until one applies,
+  // with the same b=AS; the next moment keeps its gap from the applied one
+  const skipped = await watchProbes((n) => n > 2, 12);
+  assert.deepEqual(skipped.asked, [
+    { at: 3000, kbps: 10_000 },
+    { at: 4000, kbps: 10_000 },
+    { at: 5000, kbps: 10_000 },
+    { at: 9000, kbps: 10_001 },
+  ]);
 });

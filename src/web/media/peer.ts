@@ -186,8 +186,14 @@ export class PeerSession {
     this.#remote.clear();
   }
 
-  #enqueue(task: () => Promise<void>): void {
-    this.#queue = this.#queue.then(task).catch((err: unknown) => console.error('tertulia: media error', err));
+  /** Runs `task` after every task before it; resolves to its result (undefined when it failed: logged). */
+  #enqueue<T>(task: () => Promise<T>): Promise<T | undefined> {
+    const run = this.#queue.then(task).catch((err: unknown) => {
+      console.error('tertulia: media error', err);
+      return undefined;
+    });
+    this.#queue = run.then(() => undefined);
+    return run;
   }
 
   /** A fresh connection for a new bridge endpoint, in place of the current one (if any). */
@@ -216,7 +222,8 @@ export class PeerSession {
     this.#uplinkProbes = 0;
     this.#probeWatch = new SendProbeWatch(
       () => this.#transceiver('1')?.sender,
-      (kbps) => this.#enqueue(() => this.#probeUplink(pc, kbps)),
+      // skipped (false): asked again at the watch's next look; applied, or failed and rolled back (undefined): done
+      async (kbps) => (await this.#enqueue(() => this.#probeUplink(pc, kbps))) !== false,
     );
     return pc;
   }
@@ -233,17 +240,19 @@ export class PeerSession {
    * once more with `b=AS:<kbps>` on our camera's m-line and answered locally. The answer is the one the server
    * has (same credentials, streams and directions), so it is not sent; the server's next offer drops the b=AS.
    * Not while one of our own directions waits for the server's next offer (a screen share starting or stopping): the
-   * local answer would put it into effect before the server has it. A re-apply that fails is rolled back.
+   * local answer would put it into effect before the server has it (false: not applied, the watch asks again). A
+   * re-apply that fails is rolled back.
    */
-  async #probeUplink(pc: RTCPeerConnection, kbps: number): Promise<void> {
+  async #probeUplink(pc: RTCPeerConnection, kbps: number): Promise<boolean> {
     const offer = pc.remoteDescription;
-    if (this.#closed || pc !== this.#pc || offer?.type !== 'offer' || pc.signalingState !== 'stable') return;
+    if (this.#closed || pc !== this.#pc || offer?.type !== 'offer' || pc.signalingState !== 'stable') return false;
     const own = (['0', '1', '2'] as const).map((mid) => this.#transceiver(mid));
-    if (own.some((t) => t !== undefined && t.currentDirection !== null && t.currentDirection !== 'stopped' && t.direction !== t.currentDirection)) return;
+    if (own.some((t) => t !== undefined && t.currentDirection !== null && t.currentDirection !== 'stopped' && t.direction !== t.currentDirection)) return false;
     try {
       await pc.setRemoteDescription({ type: 'offer', sdp: withSendBandwidth(offer.sdp, '1', kbps) });
       await pc.setLocalDescription(await pc.createAnswer());
       if (pc === this.#pc) this.#uplinkProbes++;
+      return true;
     } catch (err) {
       // (the state as it is now: TypeScript narrowed it to 'stable' from the check above)
       if ((pc.signalingState as RTCSignalingState) === 'have-remote-offer') await pc.setRemoteDescription({ type: 'rollback' }).catch(() => undefined);

@@ -1,10 +1,12 @@
 // Asking Chrome to probe again when its estimate of our uplink starts low and stays there.
 //
-// Chrome's send-side estimate starts at 300 kbit/s and is meant to find the link's capacity with two probe clusters
-// (900 and 1800 kbit/s, ~15 ms each) the moment media starts. When the machine is busy right then (a join is when
-// the page works hardest), Chrome's own sending stalls: the probes leave it spread over 50-75 ms (seen on the wire,
+// Chrome's send-side estimate starts where the server's offer says (`x-google-start-bitrate`, CAMERA_START_KBPS in
+// src/protocol/media-profile.ts; 300 kbit/s without) and finds the link's capacity with two probe clusters (3 and 6
+// times that, ~15 ms each) the moment media starts. When the machine is busy right then (a join is when the page
+// works hardest), Chrome's own sending stalls: the probes leave it spread over 50-75 ms (seen on the wire,
 // docs/BENCHMARKS.md "A publisher's first probes: the bridge is not the cause"), measure a few hundred kbit/s, and
-// Chrome gives up probing and grows the estimate by ~8 % a second: the camera's top layer then waits 10-60 s.
+// Chrome gives up probing and grows the estimate by ~8 % a second from whatever it has: with the start rate, seldom
+// below the camera's layers, but a stall read as congestion can take it there, and then the top layer waits 10-60 s.
 // Chrome probes again when the transport's maximum bitrate rises while probing is over, so the watch below, when our
 // camera is held back (by bandwidth; or by the CPU, which Chrome reports first on a busy machine, while the low
 // estimate keeps the top layer off all the same) with an estimate under what its layers are capped at, re-applies
@@ -64,7 +66,10 @@ export interface SendProbeState {
   lastProbeAt?: number;
 }
 
-/** Whether to ask for a probe now (and the state after this look). */
+/**
+ * Whether to ask for a probe now, and the state after this look: when due, the state once the probe is applied (a
+ * probe the page could not apply, `state` less the probe, is asked again at the next look).
+ */
 export function sendProbeDue(state: SendProbeState, sample: SendSample, now: number): { due: boolean; state: SendProbeState } {
   if (sample.estimateBps <= 0) return { due: false, state };
   const firstEstimateAt = state.firstEstimateAt ?? now;
@@ -84,19 +89,28 @@ export function probeBandwidthKbps(n: number): number {
 
 /**
  * One connection's watch; `probe(kbps)` is asked for at most SEND_PROBE_DELAYS_MS.length times, within
- * SEND_PROBE_WINDOW_MS of its first estimate (it stops then).
+ * SEND_PROBE_WINDOW_MS of its first estimate (it stops then). `probe` resolves to false when it could not be applied now
+ * (one of our directions waits for the server's next offer): that probe counts for nothing and is asked again at the
+ * next look, a second later.
  */
 export class SendProbeWatch {
   #state: SendProbeState = { firstEstimateAt: null, probes: 0 };
   #timer: ReturnType<typeof setInterval> | null;
   #busy = false;
   readonly #sender: () => RTCRtpSender | undefined;
-  readonly #probe: (kbps: number) => void;
+  readonly #probe: (kbps: number) => Promise<boolean>;
+  readonly #now: () => number;
 
-  constructor(sender: () => RTCRtpSender | undefined, probe: (kbps: number) => void) {
+  /** `clock`: the time (ms) and how often to look (tests run the watch on their own clock). */
+  constructor(
+    sender: () => RTCRtpSender | undefined,
+    probe: (kbps: number) => Promise<boolean>,
+    clock: { now: () => number; intervalMs: number } = { now: () => performance.now(), intervalMs: CHECK_INTERVAL_MS },
+  ) {
     this.#sender = sender;
     this.#probe = probe;
-    this.#timer = setInterval(() => void this.#check(), CHECK_INTERVAL_MS);
+    this.#now = clock.now;
+    this.#timer = setInterval(() => void this.#check(), clock.intervalMs);
   }
 
   stop(): void {
@@ -111,11 +125,12 @@ export class SendProbeWatch {
     try {
       const sample = await readSendSample(sender);
       if (this.#timer === null) return;
-      const { due, state } = sendProbeDue(this.#state, sample, performance.now());
-      this.#state = state;
-      if (due) this.#probe(probeBandwidthKbps(state.probes));
-      const spent = state.firstEstimateAt !== null && performance.now() - state.firstEstimateAt > SEND_PROBE_WINDOW_MS;
-      if (spent || state.probes >= SEND_PROBE_DELAYS_MS.length) this.stop();
+      const { due, state } = sendProbeDue(this.#state, sample, this.#now());
+      const applied = due && (await this.#probe(probeBandwidthKbps(state.probes)));
+      this.#state = due && !applied ? { ...this.#state, firstEstimateAt: state.firstEstimateAt } : state;
+      if (this.#timer === null) return;
+      const spent = this.#state.firstEstimateAt !== null && this.#now() - this.#state.firstEstimateAt > SEND_PROBE_WINDOW_MS;
+      if (spent || this.#state.probes >= SEND_PROBE_DELAYS_MS.length) this.stop();
     } catch {
       // a closed connection: the next look (or the next connection's watch) decides
     } finally {
