@@ -11,13 +11,19 @@ export const VIDEO_CODEC = { name: 'VP8', clockRate: 90000 } as const;
 /** Retransmissions of VIDEO_PT (RFC 4588, `apt=96`). */
 export const RTX_PT = 97;
 /**
+ * Most each layer of a browser's simulcast camera may use (bit/s), lowest first: the web app caps its encodings with
+ * them (the top one applies to any 720p-or-larger camera).
+ */
+export const CAMERA_LAYER_MAX_BPS = [150_000, 500_000, 1_200_000] as const;
+/**
  * Where a browser's estimate of its uplink starts (kbit/s), offered on its camera's m-line as Chrome's
- * `x-google-start-bitrate` (VP8's fmtp; other browsers ignore it): what the camera's three layers use together
- * (150 + 500 + 1200 kbit/s, LAYER_MAX_BITRATES in src/web/media/peer.ts) and a little more, so they are all on from
- * the first frame. Chrome's own start, 300 kbit/s, relies on its first two probes to find the link at once; on a busy
- * machine they stall, and from there the estimate grows ~8 % a second (docs/BENCHMARKS.md "A publisher's first
- * probes" and "Where the uplink estimate starts"). A slower uplink is found within a second by Chrome's delay-based
- * estimate (measured down to 250 kbit/s, with no loss), as with Jitsi Meet's and mediasoup's own start rates.
+ * `x-google-start-bitrate` (VP8's fmtp; Firefox ignores it): what the camera's layers use together
+ * (CAMERA_LAYER_MAX_BPS, 1.85 Mbit/s) and a little more, so they are all on from the first frame. Chrome's own start,
+ * 300 kbit/s, relies on its first two probes to find the link at once; on a busy machine they stall, and from there
+ * the estimate grows ~8 % a second (docs/BENCHMARKS.md "A publisher's first probes" and "Where the uplink estimate
+ * starts"). A slower uplink is found within a second by Chrome's delay-based estimate (measured down to 250 kbit/s,
+ * with no loss), as with Jitsi Meet's and mediasoup's own start rates. Only on the camera's m-line, which every
+ * session has from its first offer: Chrome restarts its estimate at a start rate it has not had before.
  */
 export const CAMERA_START_KBPS = 2000;
 

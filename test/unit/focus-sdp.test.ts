@@ -6,7 +6,7 @@ import sdpTransform from 'sdp-transform';
 import { freeAnsweredInactive, updateMlines, type WantedSource } from '../../src/focus/mlines.ts';
 import { AnswerError, buildOffer, parseAnswer, type RemoteMline } from '../../src/focus/sdp.ts';
 import type { BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
-import { CAMERA_START_KBPS } from '../../src/protocol/media-profile.ts';
+import { CAMERA_LAYER_MAX_BPS, CAMERA_START_KBPS } from '../../src/protocol/media-profile.ts';
 
 const FP = '7B:2C:91:0E:4A:5D:33:C8:19:F0:6E:A2:58:D7:0B:94:E1:3F:76:CA:25:8B:D0:41:9E:6A:F3:02:BC:57:18:E9';
 
@@ -185,10 +185,27 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
   ]);
   // the camera is received as three rid simulcast layers, lowest first
   assert.deepEqual(video.filter((l) => /^a=(rid|simulcast)/.test(l)), ['a=rid:q recv', 'a=rid:h recv', 'a=rid:f recv', 'a=simulcast:recv q;h;f']);
-  // where the browser's estimate of its uplink starts: on the camera's m-line only
+  // where the browser's estimate of its uplink starts: on the camera's m-line only (a remote source's m-line added
+  // later would restart a running estimate)
   assert.deepEqual(video.filter((l) => l.startsWith('a=fmtp:96')), [`a=fmtp:96 x-google-start-bitrate=${CAMERA_START_KBPS}`]);
-  assert.ok(CAMERA_START_KBPS >= 150 + 500 + 1200, 'the three layers on from the start');
-  assert.ok(![...s.entries()].some(([mid, lines]) => mid !== '1' && lines.some((l) => l.includes('x-google-start-bitrate'))), 'no other m-line');
+  assert.ok(CAMERA_START_KBPS * 1000 >= CAMERA_LAYER_MAX_BPS.reduce((a, b) => a + b, 0), 'the layers all on from the start');
+  const withRemote = sections(
+    buildOffer({
+      sessionId: '1',
+      version: 8,
+      transport,
+      remote: [
+        { mid: '3', participantId: 'ab12cd34', kind: 'video', role: 'video', ssrc: 1111, rtxSsrc: 1112, active: true },
+        { mid: '4', participantId: 'ab12cd34', kind: 'video', role: 'screen', ssrc: 2222, active: true },
+        { mid: '5', participantId: 'ef56ab78', kind: 'audio', ssrc: 3333, active: true },
+      ],
+    }),
+  );
+  assert.deepEqual(
+    [...withRemote.entries()].filter(([, lines]) => lines.some((l) => l.includes('x-google-start-bitrate'))).map(([mid]) => mid),
+    ['1'],
+    'no other m-line: not the screen, not a remote source',
+  );
   assert.ok(!s.get('2')!.some((l) => /^a=(rid|simulcast)/.test(l)), 'the screen is one stream');
   assert.deepEqual(s.get('2')!.filter((l) => /transport-cc|extmap/.test(l)).sort(), [
     'a=extmap:3 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',

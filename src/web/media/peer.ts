@@ -9,6 +9,7 @@
 // map of the current media session counts (slot-maps.ts): a late one from a bridge we left is never applied.
 // A camera held back by an estimate that started low gets Chrome to probe again (send-probe.ts): the last offer
 // re-applied here with a higher b=AS for mid 1, in the same queue as the server's offers.
+import { CAMERA_LAYER_MAX_BPS } from '../../protocol/media-profile.ts';
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { NO_SLOT_MAP, slotMapReceived, slotSessionOffered, type SlotMapState } from './slot-maps.ts';
@@ -298,9 +299,6 @@ function iceUfrag(sdp: string): string {
   return /^a=ice-ufrag:(\S+)/m.exec(sdp)?.[1] ?? '';
 }
 
-/** Most a simulcast layer may use, lowest first (the top one applies to any 720p-or-larger camera). */
-const LAYER_MAX_BITRATES = [150_000, 500_000, 1_200_000];
-
 /**
  * The camera is offered as rid simulcast (lowest layer first): each layer half the size of the next, the
  * top one the camera's own, each with a bitrate cap. Chrome drops layers the capture size is too small for.
@@ -314,7 +312,7 @@ async function scaleSimulcastLayers(sender: RTCRtpSender, maxHeight: number | un
   let changed = false;
   params.encodings.forEach((e, i) => {
     const scale = 2 ** (n - 1 - i);
-    const max = LAYER_MAX_BITRATES[Math.min(i + LAYER_MAX_BITRATES.length - n, LAYER_MAX_BITRATES.length - 1)];
+    const max = CAMERA_LAYER_MAX_BPS[Math.min(i + CAMERA_LAYER_MAX_BPS.length - n, CAMERA_LAYER_MAX_BPS.length - 1)];
     if (e.scaleResolutionDownBy !== scale || e.maxBitrate !== max || e.active !== active[i]) {
       e.scaleResolutionDownBy = scale;
       e.maxBitrate = max;
