@@ -8,7 +8,7 @@
 import { parseArgs } from 'node:util';
 import { launchBrowser, newParticipant, joinThroughUi, sleep, selectedPair, type Participant } from '../../test/helpers/browser.ts';
 import { startServer } from '../../test/helpers/server.ts';
-import { CAMERA_LAYER_MAX_BPS } from '../../src/protocol/media-profile.ts';
+import { CAMERA_LAYERS_BPS } from '../../src/protocol/media-profile.ts';
 
 const { values } = parseArgs({
   options: {
@@ -66,8 +66,6 @@ async function jitterDelayMs(p: Participant): Promise<number> {
   });
 }
 
-/** What the publisher's camera layers use together: since focus's start rate (CAMERA_START_KBPS) the first estimate covers it. */
-const LAYERS_BPS = CAMERA_LAYER_MAX_BPS.reduce((a, b) => a + b, 0);
 const firstTime = (samples: Sample[], ok: (s: Sample) => boolean) => samples.find(ok)?.t ?? null;
 const fmtS = (t: number | null) => (t === null ? `>${seconds}` : t.toFixed(1));
 
@@ -98,7 +96,7 @@ for (let round = 1; round <= rounds; round++) {
     const last = samples.at(-1)!;
     const r = {
       round,
-      toLayers: firstTime(samples, (s) => s.estimate > LAYERS_BPS),
+      toLayers: firstTime(samples, (s) => s.estimate > CAMERA_LAYERS_BPS),
       to2500k: firstTime(samples, (s) => s.estimate > 2_500_000),
       to1280: firstTime(samples, wide),
       jitterMs: await jitterDelayMs(sub),
@@ -107,7 +105,7 @@ for (let round = 1; round <= rounds; round++) {
     };
     results.push(r);
     console.log(
-      `round ${round}: estimate over the camera's layers (${LAYERS_BPS / 1e6} Mbit/s) at ${fmtS(r.toLayers)} s, >2.5 Mbit/s at ${fmtS(r.to2500k)} s, 1280 layer at ${fmtS(r.to1280)} s; ` +
+      `round ${round}: estimate over the camera's layers (${CAMERA_LAYERS_BPS / 1e6} Mbit/s) at ${fmtS(r.toLayers)} s, >2.5 Mbit/s at ${fmtS(r.to2500k)} s, 1280 layer at ${fmtS(r.to1280)} s; ` +
         `after ${seconds} s ${r.finalKbps} kbit/s${limitation ? ` (limited by ${limitation})` : ''}; subscriber jitter buffer ${r.jitterMs.toFixed(0)} ms`,
     );
     if (process.env.RAMP_TRACE) for (const s of samples) console.log(`  ${s.t.toFixed(2)} ${Math.round(s.estimate / 1000)} ${JSON.stringify(Object.fromEntries(Object.entries(s.layers).map(([k, v]) => [k, Math.round(v / 1000)])))}`);

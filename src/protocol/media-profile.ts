@@ -15,10 +15,12 @@ export const RTX_PT = 97;
  * them (the top one applies to any 720p-or-larger camera).
  */
 export const CAMERA_LAYER_MAX_BPS = [150_000, 500_000, 1_200_000] as const;
+/** What the camera's layers may use together (bit/s). */
+export const CAMERA_LAYERS_BPS = CAMERA_LAYER_MAX_BPS.reduce((a, b) => a + b, 0);
 /**
  * Where a browser's estimate of its uplink starts (kbit/s), offered on its camera's m-line as Chrome's
  * `x-google-start-bitrate` (VP8's fmtp; Firefox ignores it): what the camera's layers use together
- * (CAMERA_LAYER_MAX_BPS, 1.85 Mbit/s) and a little more, so they are all on from the first frame. Chrome's own start,
+ * (CAMERA_LAYERS_BPS, 1.85 Mbit/s) and a little more, so they are all on from the first frame. Chrome's own start,
  * 300 kbit/s, relies on its first two probes to find the link at once; on a busy machine they stall, and from there
  * the estimate grows ~8 % a second (docs/BENCHMARKS.md "A publisher's first probes" and "Where the uplink estimate
  * starts"). A slower uplink is found within a second by Chrome's delay-based estimate (measured down to 250 kbit/s,

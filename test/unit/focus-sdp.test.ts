@@ -6,7 +6,7 @@ import sdpTransform from 'sdp-transform';
 import { freeAnsweredInactive, updateMlines, type WantedSource } from '../../src/focus/mlines.ts';
 import { AnswerError, buildOffer, parseAnswer, type RemoteMline } from '../../src/focus/sdp.ts';
 import type { BridgeAllocateReply } from '../../src/protocol/bus-messages.ts';
-import { CAMERA_LAYER_MAX_BPS, CAMERA_START_KBPS } from '../../src/protocol/media-profile.ts';
+import { CAMERA_LAYERS_BPS, CAMERA_START_KBPS } from '../../src/protocol/media-profile.ts';
 
 const FP = '7B:2C:91:0E:4A:5D:33:C8:19:F0:6E:A2:58:D7:0B:94:E1:3F:76:CA:25:8B:D0:41:9E:6A:F3:02:BC:57:18:E9';
 
@@ -188,7 +188,7 @@ test('the offer: own audio and video receive m-lines with the fixed codecs', () 
   // where the browser's estimate of its uplink starts: on the camera's m-line only (a remote source's m-line added
   // later would restart a running estimate)
   assert.deepEqual(video.filter((l) => l.startsWith('a=fmtp:96')), [`a=fmtp:96 x-google-start-bitrate=${CAMERA_START_KBPS}`]);
-  assert.ok(CAMERA_START_KBPS * 1000 >= CAMERA_LAYER_MAX_BPS.reduce((a, b) => a + b, 0), 'the layers all on from the start');
+  assert.ok(CAMERA_START_KBPS * 1000 >= CAMERA_LAYERS_BPS, 'the layers all on from the start');
   const withRemote = sections(
     buildOffer({
       sessionId: '1',

@@ -2,8 +2,8 @@
 //
 // Chrome's send-side estimate starts where the server's offer says (`x-google-start-bitrate`, CAMERA_START_KBPS in
 // src/protocol/media-profile.ts; 300 kbit/s without) and finds the link's capacity with two probe clusters (3 and 6
-// times that, capped near twice the layers' caps; ~15 ms each) the moment media starts. When the machine is busy right then (a join is when the page
-// works hardest), Chrome's own sending stalls: the probes leave it spread over 50-75 ms (seen on the wire,
+// times that, capped near twice the layers' caps; ~15 ms each) the moment media starts. When the machine is busy
+// right then (a join is when the page works hardest), Chrome's own sending stalls: the probes leave it spread over 50-75 ms (seen on the wire,
 // docs/BENCHMARKS.md "A publisher's first probes: the bridge is not the cause"), measure a few hundred kbit/s, and
 // Chrome gives up probing and grows the estimate by ~8 % a second from whatever it has: with the start rate, seldom
 // below the camera's layers, but a stall read as congestion can take it there, and then the top layer waits 10-60 s.
