@@ -4,7 +4,9 @@
 // the three layers the Tertulia web app sends (1280, 640 and 320 wide; 1.2, 0.5 and 0.15 Mbit/s caps) with the
 // microphone; `subscribe` receives chosen feeds on one connection, asking for `substream` 2 (the 1280 layer).
 // ICE is not trickled: each side's description carries its candidates (loopback only). `window.__janus.pcs` holds
-// every peer connection, for the statistics (page-stats.ts).
+// every peer connection, for the statistics (page-stats.ts). The page draws what the Tertulia app draws in the same
+// scenario (`tiles`: each remote video, and the publisher's own camera, at the app's tile sizes), so that both
+// servers' browsers composite the same pixels and load the shared machine alike.
 //
 // Everything lives inside the one function, which Playwright serializes into the page.
 
@@ -14,7 +16,19 @@ export interface JanusPageApi {
   pcs: RTCPeerConnection[];
 }
 
-export function installJanusClient(): void {
+/** CSS px of a drawn video. */
+export interface TileSize {
+  width: number;
+  height: number;
+}
+
+/** What a page draws: every remote video at `remote`, its own camera (when it publishes) at `self`. */
+export interface JanusTiles {
+  remote: TileSize;
+  self: TileSize;
+}
+
+export function installJanusClient(tiles: JanusTiles): void {
   const api = `${location.origin}/janus`;
   const pcs: RTCPeerConnection[] = [];
   const unclaimed = new Map<string, any>();
@@ -93,10 +107,11 @@ export function installJanusClient(): void {
       pc.addEventListener('connectionstatechange', check);
       check();
     });
-  const show = (stream: MediaStream) => {
+  document.body.style.cssText = 'margin: 0; display: flex; flex-wrap: wrap; gap: 8px; background: #111';
+  const show = (stream: MediaStream, size: TileSize) => {
     const v = document.createElement('video');
     Object.assign(v, { autoplay: true, muted: true, playsInline: true, srcObject: stream });
-    v.style.width = '640px';
+    v.style.cssText = `width: ${size.width}px; height: ${size.height}px; object-fit: cover`;
     document.body.append(v);
   };
   // each remote microphone plays, as in the Tertulia app: Chrome then decodes it and syncs its video to it (lip
@@ -131,6 +146,7 @@ export function installJanusClient(): void {
       });
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
       pcs.push(pc);
+      show(new MediaStream(stream.getVideoTracks()), tiles.self);
       pc.addTransceiver(stream.getAudioTracks()[0], { direction: 'sendonly', streams: [stream] });
       pc.addTransceiver(stream.getVideoTracks()[0], {
         direction: 'sendonly',
@@ -165,7 +181,7 @@ export function installJanusClient(): void {
       const pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
       pcs.push(pc);
       pc.ontrack = (e) => {
-        if (e.track.kind === 'video') show(new MediaStream([e.track]));
+        if (e.track.kind === 'video') show(new MediaStream([e.track]), tiles.remote);
         else play(new MediaStream([e.track]));
       };
       await pc.setRemoteDescription(offered.jsep);

@@ -46,6 +46,8 @@ export interface PageStats {
    * Chrome holds a video as long as the audio it is synced with, so the audio's delay is part of the video's;
    * `minimum`: jitterBufferMinimumDelay summed (what the audio's own arrival jitter asked for, without sync). */
   audioJitterBuffer: { delay: number; emitted: number; minimum: number };
+  /** The page's playing videos as drawn (CSS px, rounded), largest first: what the browser composites. */
+  drawnVideos?: { width: number; height: number }[];
   /** Tertulia: probes of its uplink the web app has asked of the browser on this connection (send-probe.ts). */
   sendProbes?: number;
 }
@@ -55,7 +57,7 @@ export type PageKind = 'tertulia' | 'janus';
 export async function readPageStats(kind: PageKind): Promise<PageStats> {
   const w = window as any;
   const pcs: RTCPeerConnection[] = kind === 'tertulia' ? [w.__tertulia?.pc].filter(Boolean) : (w.__janus?.pcs ?? []);
-  const out: PageStats = { at: Date.now(), inbound: [], outbound: [], availableOutgoingBitrate: 0, audioJitterBuffer: { delay: 0, emitted: 0, minimum: 0 } };
+  const out: PageStats = { at: Date.now(), inbound: [], outbound: [], availableOutgoingBitrate: 0, audioJitterBuffer: { delay: 0, emitted: 0, minimum: 0 }, drawnVideos: [] };
   const n = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
   for (let i = 0; i < pcs.length; i++) {
     const stats = await pcs[i].getStats();
@@ -98,6 +100,11 @@ export async function readPageStats(kind: PageKind): Promise<PageStats> {
     const pair: any = pairId ? stats.get(pairId) : undefined;
     if (sends && pair) out.availableOutgoingBitrate = Math.max(out.availableOutgoingBitrate, n(pair.availableOutgoingBitrate));
   }
+  for (const v of Array.from(document.querySelectorAll('video'))) {
+    const r = v.getBoundingClientRect();
+    if (v.srcObject && !v.paused && r.width > 0 && r.height > 0) out.drawnVideos!.push({ width: Math.round(r.width), height: Math.round(r.height) });
+  }
+  out.drawnVideos!.sort((a, b) => b.width * b.height - a.width * a.height);
   if (kind === 'tertulia' && typeof w.__tertulia?.sendProbes === 'function') out.sendProbes = n(w.__tertulia.sendProbes());
   return out;
 }

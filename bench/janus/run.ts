@@ -19,7 +19,7 @@ import { startServer } from '../../test/helpers/server.ts';
 import { pidTreeCpuSeconds, pidTreeThreadCpu, rssBytes, type ThreadCpu } from '../process-cpu.ts';
 import { fmt, median, table } from '../stats.ts';
 import { startJanus, JANUS_ROOM } from './janus-server.ts';
-import { installJanusClient, type JanusPageApi } from './janus-client.ts';
+import { installJanusClient, type JanusPageApi, type JanusTiles } from './janus-client.ts';
 import { readPageStats, type PageKind } from './page-stats.ts';
 import { describeLayers, describeTo1280, windowFigures, type PageSamples, type WindowFigures } from './window-figures.ts';
 
@@ -76,11 +76,28 @@ interface Person {
 interface Scenario {
   name: string;
   people: Person[];
+  /** What a Janus page draws: the sizes the Tertulia app draws in this scenario at VIEWPORT (read in each run's
+   * "drawn" figures), so that the browsers' rendering loads the shared machine alike for both servers. */
+  janusTiles: JanusTiles;
 }
 
+/** Both servers' pages: large enough that Tertulia's bridge picks the 1280 layer (it takes the smallest layer at
+ * least 0.9 x the tile): in a meeting of three, tiles of about 830 px (at 1600x900 they are 675, and get 640). */
+const VIEWPORT = { width: 1920, height: 1080 };
+
 const SCENARIOS: Scenario[] = [
-  { name: '1->6', people: [{ name: 'Pub', sends: true }, ...[1, 2, 3, 4, 5, 6].map((i) => ({ name: `Sub${i}`, sends: false }))] },
-  { name: 'meeting-3', people: ['Ana', 'Ben', 'Cai'].map((name) => ({ name, sends: true })) },
+  {
+    name: '1->6',
+    people: [{ name: 'Pub', sends: true }, ...[1, 2, 3, 4, 5, 6].map((i) => ({ name: `Sub${i}`, sends: false }))],
+    // receivers pin the publisher in speaker view; the publisher sees its own camera alone
+    janusTiles: { remote: { width: 1477, height: 830 }, self: { width: 541, height: 304 } },
+  },
+  {
+    name: 'meeting-3',
+    people: ['Ana', 'Ben', 'Cai'].map((name) => ({ name, sends: true })),
+    // a grid of three: the two others and oneself
+    janusTiles: { remote: { width: 830, height: 467 }, self: { width: 830, height: 467 } },
+  },
 ];
 const SERVERS: PageKind[] = ['tertulia', 'janus'];
 
@@ -97,6 +114,8 @@ interface RunResult {
   windowStart: number;
   rssMiB: number;
   load: number[];
+  /** CPU of the browsers and this process in the window, share of one core: the clients' load on the machine. */
+  clientsCpuShare: number;
   /** With --threads: the threads that used the CPU in the window, busiest first (share: of one core). */
   threads?: ThreadShare[];
   /** With --samples, on a meeting's last window: every page's stats, once a second from its join. */
@@ -175,11 +194,8 @@ async function newPage(browser: Browser, viewport: { width: number; height: numb
 async function joinTertulia(baseUrl: string, s: Scenario, browsers: Browser[], sampler: Sampler): Promise<PageSamples[]> {
   const joined: PageSamples[] = [];
   const sender = s.people.find((p) => p.sends)!;
-  // large enough that the bridge picks the 1280 layer (the bridge takes the smallest layer
-  // at least 0.9 x the tile): in a meeting of three, tiles of about 800 px (at 1600x900 they are 675, and get 640)
-  const viewport = { width: 1920, height: 1080 };
   for (const [i, person] of s.people.entries()) {
-    const page = await newPage(browsers[i === 0 ? 0 : 1], viewport);
+    const page = await newPage(browsers[i === 0 ? 0 : 1], VIEWPORT);
     // the pre-join page as joinThroughUi fills it; the join counts from the click on Join (as Janus's from the
     // subscribe request), not from loading the app
     await page.goto(`${baseUrl}/bench-${s.name.replace(/\W+/g, '-')}#config.resolution=720`);
@@ -204,10 +220,10 @@ async function joinTertulia(baseUrl: string, s: Scenario, browsers: Browser[], s
 async function joinJanus(baseUrl: string, s: Scenario, browsers: Browser[], sampler: Sampler): Promise<PageSamples[]> {
   const pages: { page: Page; person: Person; feed: number }[] = [];
   for (const [i, person] of s.people.entries()) {
-    const page = await newPage(browsers[i === 0 ? 0 : 1], { width: 960, height: 600 });
+    const page = await newPage(browsers[i === 0 ? 0 : 1], VIEWPORT);
     await page.route(`${baseUrl}/bench.html`, (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>janus bench</title><body></body>' }));
     await page.goto(`${baseUrl}/bench.html`);
-    await page.evaluate(installJanusClient);
+    await page.evaluate(installJanusClient, s.janusTiles);
     const feed = person.sends ? await page.evaluate(([room, name]) => ((window as any).__janus as JanusPageApi).publish(room, name), [JANUS_ROOM, person.name] as const) : 0;
     pages.push({ page, person, feed });
   }
@@ -239,6 +255,8 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
       await sleep(Math.max(0, lastJoin + settle * 1000 - Date.now()));
       const window = { start: Date.now(), end: 0 };
       const cpu = { start: pidTreeCpuSeconds(pid), end: 0 };
+      // the browsers (and this process): the clients' load on the machine, the same for both servers or not
+      const clientsAtStart = pidTreeCpuSeconds(process.pid) - cpu.start;
       const threadsAtStart = v.threads ? pidTreeThreadCpu(pid) : null;
       await sleep(seconds * 1000);
       const last = i === settles.length - 1;
@@ -246,6 +264,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
       await sampler.sampleAll(); // the window's last sample
       window.end = Date.now();
       cpu.end = pidTreeCpuSeconds(pid);
+      const clientsCpu = pidTreeCpuSeconds(process.pid) - cpu.end - clientsAtStart;
       const threads = threadsAtStart ? threadShares(threadsAtStart, pidTreeThreadCpu(pid), (window.end - window.start) / 1000) : undefined;
       const figures = windowFigures(pages, window, cpu);
       const r: RunResult = {
@@ -258,6 +277,7 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
         windowStart: Math.round((window.start - lastJoin) / 1000),
         rssMiB: rssBytes(pid) / 2 ** 20,
         load: os.loadavg(),
+        clientsCpuShare: clientsCpu / ((window.end - window.start) / 1000),
         ...(threads ? { threads } : {}),
         ...(v.samples && last ? { samples: pages } : {}),
       };
@@ -326,13 +346,13 @@ function summaryLine(r: RunResult): string {
   return (
     `round ${r.round} ${r.scenario} ${r.server}, from ${r.windowStart} s: ${fmt(f.cpuUsPerPacket)} µs/pkt (${fmt(f.packets / f.windowSeconds, 0)} pkt/s, CPU ${fmt(f.cpuShare * 100, 0)}%), ` +
     `1280 at ${describeTo1280(f.to1280, r.runSeconds)}, ${fmt(f.at1280Share * 100, 0)}% of window at 1280, jitter buffer ${fmt(f.jitterBufferMs, 0)} ms (network alone ${fmt(f.jitterBufferMinimumMs, 0)}; audio ${fmt(f.audioJitterBufferMs, 0)} ms, network alone ${fmt(f.audioJitterBufferMinimumMs, 0)}), ` +
-    `freezes ${f.freezes} (${fmt(f.freezeSeconds, 1)} s), NACKs ${f.nacks}, lost ${f.lost}; ${pub}; load ${r.load.map((x) => x.toFixed(1)).join(' ')}`
+    `freezes ${f.freezes} (${fmt(f.freezeSeconds, 1)} s), NACKs ${f.nacks}, lost ${f.lost}; ${pub}; load ${r.load.map((x) => x.toFixed(1)).join(' ')}; clients' CPU ${fmt(r.clientsCpuShare * 100, 0)}%; drawn: ${f.drawn.join('; ')}`
   );
 }
 
 function resultsTable(results: RunResult[]): string {
   return table(
-    ['round', 'scenario', 'server', 'window from (s after the last join)', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms, video / audio (network alone)', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)'],
+    ['round', 'scenario', 'server', 'window from (s after the last join)', 'fwd video pkt/s', 'server CPU', 'CPU µs / fwd pkt', 'time to 1280 (median / slowest)', 'window at 1280', 'jitter buffer ms, video / audio (network alone)', 'freezes (s)', 'NACKs sent', "sender's estimate Mbit/s", "sender's layers kbit/s", 'server RSS MiB', 'load avg (1 min)', "clients' CPU (browsers)"],
     results.map((r) => {
       const f = r.figures;
       return [
@@ -352,6 +372,7 @@ function resultsTable(results: RunResult[]): string {
         f.senders.map((x) => describeLayers(x.layersKbps) + (x.limitation !== 'none' ? ` (${x.limitation})` : '')).join('; '),
         fmt(r.rssMiB, 0),
         fmt(r.load[0], 1),
+        `${fmt(r.clientsCpuShare * 100, 0)}%`,
       ];
     }),
   );

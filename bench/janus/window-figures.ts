@@ -7,6 +7,7 @@
 //   sample whose frameWidth is 1280 or more; share of the window's samples at 1280;
 // - jitter-buffer delay: jitterBufferDelay over jitterBufferEmittedCount deltas, all received videos together;
 // - freezes, NACKs sent by receivers, packets lost: deltas in the window;
+// - each page's playing videos as drawn at the window's end (what its browser composites);
 // - each sender's layers (media kbit/s per rid, retransmissions left out) and its mean estimate
 //   (availableOutgoingBitrate) in the window.
 import type { PageStats } from './page-stats.ts';
@@ -54,6 +55,8 @@ export interface WindowFigures {
   nacks: number;
   lost: number;
   senders: SenderFigures[];
+  /** Per page at the window's end: its playing videos as drawn, e.g. "Ana: 853x480, 853x480" (the rendering load). */
+  drawn: string[];
 }
 
 /** The first sample at or after `t`, else the last one. */
@@ -87,6 +90,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     nacks: 0,
     lost: 0,
     senders: [],
+    drawn: [],
   };
   let delay = 0;
   let emitted = 0;
@@ -100,6 +104,7 @@ export function windowFigures(pages: PageSamples[], window: { start: number; end
     const a = sampleFrom(p.samples, window.start);
     const b = sampleUntil(p.samples, window.end);
     if (!a || !b) continue;
+    f.drawn.push(`${p.name}: ${(b.drawnVideos ?? []).map((v) => `${v.width}x${v.height}`).join(', ') || 'none'}`);
     audioDelay += (b.audioJitterBuffer?.delay ?? 0) - (a.audioJitterBuffer?.delay ?? 0);
     audioEmitted += (b.audioJitterBuffer?.emitted ?? 0) - (a.audioJitterBuffer?.emitted ?? 0);
     audioMinimum += (b.audioJitterBuffer?.minimum ?? 0) - (a.audioJitterBuffer?.minimum ?? 0);

@@ -38,6 +38,7 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
       at(2000, { inbound: [inbound('0:1', 10, 320, { framesDecoded: 1 })] }),
       at(3500, { audioJitterBuffer: { delay: 2, emitted: 100, minimum: 1 }, inbound: [inbound('0:1', 100, 1280, { framesDecoded: 10, jitterBufferDelay: 1, jitterBufferEmittedCount: 20, jitterBufferMinimumDelay: 0.5, nackCount: 2, freezeCount: 1, totalFreezesDuration: 0.5 })] }),
       at(5000, {
+        drawnVideos: [{ width: 830, height: 467 }, { width: 541, height: 304 }],
         audioJitterBuffer: { delay: 5, emitted: 200, minimum: 2.5 },
         inbound: [
           inbound('0:1', 400, 1280, { framesDecoded: 70, jitterBufferDelay: 4, jitterBufferEmittedCount: 80, jitterBufferMinimumDelay: 1.7, nackCount: 5, freezeCount: 1, totalFreezesDuration: 0.5 }),
@@ -62,6 +63,7 @@ test('a receiver: packets, jitter buffer, freezes and NACKs are window deltas; t
   assert.deepEqual(f.to1280, [2.5]);
   assert.equal(f.at1280Share, 1);
   assert.equal(f.senders.length, 0);
+  assert.deepEqual(f.drawn, ['Sub: 830x467, 541x304'], "the videos the page drew at the window's end");
 });
 
 test('a sender: kbit/s per layer and the mean estimate in the window; a camera that is off is no sender', () => {
@@ -78,6 +80,7 @@ test('a sender: kbit/s per layer and the mean estimate in the window; a camera t
   assert.equal(f.senders.length, 1);
   assert.deepEqual(f.senders[0].layersKbps, { 'h:1280': 1000, 'l:320': 100 });
   assert.equal(f.senders[0].estimateBps, 2e6);
+  assert.deepEqual(f.drawn, ['Pub: none', 'Off: none'], 'a page that drew no video (or read before the readout existed)');
   assert.equal(describeLayers(f.senders[0].layersKbps), 'h 1280: 1000, l 320: 100');
   assert.ok(Number.isNaN(f.cpuUsPerPacket), 'no packets: no per-packet figure');
 });
