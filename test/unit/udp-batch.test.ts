@@ -167,3 +167,44 @@ test('setThreadName names the calling thread only, cut to the kernel\'s 15 bytes
   }
   assert.throws(() => nativeUdp()!.setThreadName!(42 as unknown as string), /setThreadName\(name\)/);
 });
+
+test('setThreadNice sets the calling thread\'s nice only: a higher value always, a lower one with the privilege; out of range is an error', { skip: typeof nativeUdp()?.setThreadNice !== 'function' ? 'native module not built' : false }, async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { readdirSync, readFileSync } = await import('node:fs');
+  // field 19 of /proc/.../stat, counted after the name's closing parenthesis
+  const niceOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+  const threadNice = (name: string) => {
+    for (const t of readdirSync('/proc/self/task')) {
+      if (readFileSync(`/proc/self/task/${t}/comm`, 'utf8').trim() === name) return niceOf(readFileSync(`/proc/self/task/${t}/stat`, 'utf8'));
+    }
+    return NaN;
+  };
+  const mainNice = niceOf(readFileSync('/proc/self/stat', 'utf8'));
+  const url = new URL('../../src/bridge/native/udp-batch.ts', import.meta.url).href;
+  const w = new Worker(
+    `const { parentPort } = require('node:worker_threads');
+     import(${JSON.stringify(url)}).then((m) => {
+       m.nativeUdp().setThreadName('nice-test');
+       parentPort.on('message', (n) => parentPort.postMessage(m.nativeUdp().setThreadNice(n)));
+       parentPort.postMessage('ready');
+     });`,
+    { eval: true },
+  );
+  const ask = (n: number) => new Promise<unknown>((resolve, reject) => (w.once('message', resolve), w.once('error', reject), w.postMessage(n)));
+  try {
+    assert.equal(await new Promise((resolve, reject) => (w.once('message', resolve), w.once('error', reject))), 'ready');
+    assert.equal(await ask(mainNice + 3), 0, 'a higher nice (a lower priority) needs no privilege');
+    assert.equal(threadNice('nice-test'), mainNice + 3);
+    assert.equal(niceOf(readFileSync('/proc/self/stat', 'utf8')), mainNice, 'the main thread keeps its nice');
+    const lower = (await ask(-5)) as number;
+    if (lower === 0) assert.equal(threadNice('nice-test'), -5);
+    else {
+      assert.ok(lower === -1 || lower === -13, `without the privilege: -EPERM or -EACCES, got ${lower}`);
+      assert.equal(threadNice('nice-test'), mainNice + 3, 'a refused change leaves the thread as it was');
+    }
+  } finally {
+    await w.terminate();
+  }
+  assert.throws(() => nativeUdp()!.setThreadNice!(20), /setThreadNice\(nice\)/);
+  assert.throws(() => nativeUdp()!.setThreadNice!('x' as unknown as number), /setThreadNice\(nice\)/);
+});
