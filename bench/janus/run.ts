@@ -11,7 +11,7 @@
 // (a Node server's first minute carries one-time work, its compilers' and the collection of the joins' garbage).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
@@ -19,6 +19,7 @@ import { startServer } from '../../test/helpers/server.ts';
 import { pidTreeCpuSeconds, pidTreeThreadCpu, rssBytes, type ThreadCpu } from '../process-cpu.ts';
 import { fmt, median, table } from '../stats.ts';
 import { startJanus, JANUS_ROOM } from './janus-server.ts';
+import { audioFigures, pcapDatagrams, startCapture, udpPortsOf, type AudioFigures } from './audio-capture.ts';
 import { installJanusClient, type JanusPageApi, type JanusTiles } from './janus-client.ts';
 import { readPageStats, type PageKind } from './page-stats.ts';
 import { describeLayers, describeTo1280, windowFigures, type PageSamples, type WindowFigures } from './window-figures.ts';
@@ -35,6 +36,8 @@ const USAGE = `usage: npm run bench -- janus [options]
                            video packets (default 4000000; 0: no REMB, their own estimate alone)
   --env JSON               extra environment for the Tertulia server, e.g. '{"TERTULIA_MEDIA_WORKERS":"1"}'
   --threads                also say which threads of the server used the CPU in each window (name, thread id)
+  --capture                also record the window's UDP with tcpdump (root) and read the audio on the wire: the
+                           senders' and the receivers' arrival jitter, and how long the server held each packet
   --json FILE              save every run's figures
   --samples                with --json: also every page's once-a-second stats (each video's width, the layers sent)
   --chrome-log PREFIX      Chromium's own log, WebRTC's congestion control and probing included (--vmodule
@@ -57,6 +60,7 @@ function options() {
         env: { type: 'string', default: '{}' },
         json: { type: 'string' },
         threads: { type: 'boolean', default: false },
+        capture: { type: 'boolean', default: false },
         samples: { type: 'boolean', default: false },
         'server-log': { type: 'string' },
         'chrome-log': { type: 'string' },
@@ -116,6 +120,8 @@ interface RunResult {
   load: number[];
   /** CPU of the browsers and this process in the window, share of one core: the clients' load on the machine. */
   clientsCpuShare: number;
+  /** With --capture: the audio on the wire in the window (audio-capture.ts). */
+  audio?: AudioFigures;
   /** With --threads: the threads that used the CPU in the window, busiest first (share: of one core). */
   threads?: ThreadShare[];
   /** With --samples, on a meeting's last window: every page's stats, once a second from its join. */
@@ -258,7 +264,10 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
       // the browsers (and this process): the clients' load on the machine, the same for both servers or not
       const clientsAtStart = pidTreeCpuSeconds(process.pid) - cpu.start;
       const threadsAtStart = v.threads ? pidTreeThreadCpu(pid) : null;
+      const pcap = v.capture ? path.join(os.tmpdir(), `tertulia-janus-bench-${process.pid}.pcap`) : null;
+      const capture = pcap === null ? null : await startCapture(pcap);
       await sleep(seconds * 1000);
+      const audio = pcap === null ? undefined : await readCapture(capture!, pcap, pid);
       const last = i === settles.length - 1;
       if (last) await sampler.stop();
       await sampler.sampleAll(); // the window's last sample
@@ -278,10 +287,12 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
         rssMiB: rssBytes(pid) / 2 ** 20,
         load: os.loadavg(),
         clientsCpuShare: clientsCpu / ((window.end - window.start) / 1000),
+        ...(audio ? { audio } : {}),
         ...(threads ? { threads } : {}),
         ...(v.samples && last ? { samples: pages } : {}),
       };
       console.log(`  ${summaryLine(r)}`);
+      if (audio) console.log(`    ${audioLine(audio)}`);
       if (threads) console.log(`    threads: ${threads.map((t) => `${t.name}#${t.tid} ${fmt(t.share * 100, 2)}% (${fmt(t.wakeUps, 0)} wake-ups/s)`).join(', ')}`);
       out.push(r);
     }
@@ -338,6 +349,22 @@ function threadShares(start: Map<number, ThreadCpu>, end: Map<number, ThreadCpu>
     }))
     .filter((t) => t.share >= 0.0005)
     .sort((a, b) => b.share - a.share);
+}
+
+/** Stops the capture and reads its audio: the server's UDP ports are read while it still runs. */
+async function readCapture(capture: { stop(): Promise<void> }, pcap: string, pid: number): Promise<AudioFigures> {
+  const ports = udpPortsOf(pid);
+  await capture.stop();
+  try {
+    return audioFigures(pcapDatagrams(readFileSync(pcap)), ports);
+  } finally {
+    rmSync(pcap, { force: true });
+  }
+}
+
+function audioLine(a: AudioFigures): string {
+  const held = a.heldMs === null ? 'not matched (the server renumbers audio)' : `${fmt(a.heldMs.p50, 2)} / ${fmt(a.heldMs.p99, 1)} / ${fmt(a.heldMs.max, 1)} ms (median / 99th / max)`;
+  return `audio on the wire: ${a.packetsIn} packets in, ${a.packetsOut} out; arrival jitter (99th percentile) into the server ${fmt(a.sendersJitterP99Ms, 1)} ms, out of it ${fmt(a.receiversJitterP99Ms, 1)} ms; held in the server ${held}`;
 }
 
 function summaryLine(r: RunResult): string {

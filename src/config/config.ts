@@ -139,9 +139,9 @@ export const configSchema = z.object({
   mediaWorkers: decimal(z.number().int().min(0).max(16)).default(0),
   /**
    * The media workers' nice value: below 0 the kernel runs them ahead of the machine's other work (a recording's
-   * encoder, the other parts), so that a busy machine delays no forwarded packet; needs root, CAP_SYS_NICE or a nice
-   * limit (the systemd unit of `tertulia install` sets LimitNICE=-10), else they keep the default priority. 0: as
-   * everything else.
+   * encoder, the other parts), so that a busy machine holds forwarded packets back less; needs root, CAP_SYS_NICE
+   * or a nice limit (the systemd unit of `tertulia install` sets LimitNICE=-10), else they keep the default
+   * priority. 0: as everything else.
    */
   mediaNice: decimal(z.number().int().min(-20).max(19)).default(-5),
   /** Media workers: a conference's participants on its one worker before it spans several. */

@@ -63,7 +63,7 @@ function main(): void {
   const me = data.workerIndex;
   // top -H, perf and /proc then tell the media workers apart (Node names every thread "node")
   nativeUdp()?.setThreadName?.(`tertulia-media${me}`);
-  // ahead of the machine's other work (mediaNice): a busy core then delays no forwarded packet
+  // ahead of the machine's other work (mediaNice): a busy core then holds forwarded packets back less
   const nice = data.config.mediaNice;
   const niced = nice === 0 ? 0 : (nativeUdp()?.setThreadNice?.(nice) ?? null);
   if (niced !== 0 && me === 0) {
