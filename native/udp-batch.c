@@ -23,10 +23,6 @@
 //   setThreadName(name)
 //       names the calling thread (its first 15 bytes: the kernel's limit) so that top -H, perf and /proc show which
 //       thread is which media worker (Node names every thread "node").
-//   setThreadNice(nice) -> 0 | -errno
-//       sets the calling thread's nice value (Linux schedules threads, so a media worker alone): below 0 the
-//       kernel runs it ahead of the machine's other work, which needs root or CAP_SYS_NICE (-EACCES / -EPERM
-//       otherwise, and the thread keeps its priority).
 #define _GNU_SOURCE
 // With srtp-peers.c (and the SRTP crypto, srtp-core.c) the receive batch unprotects the SRTP of the peers
 // JavaScript maps (createSrtpPeers, setSrtpPeer, deleteSrtpPeer).
@@ -35,9 +31,6 @@
 #include <netinet/in.h>
 #include <node_api.h>
 #include <pthread.h>
-#include <sys/resource.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 #include "napi-typed.h"
 #include "udp-receive.h"
 #include "srtp-peers.h"
@@ -260,25 +253,8 @@ static napi_value SetThreadName(napi_env env, napi_callback_info info) {
   return out;
 }
 
-static napi_value SetThreadNice(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
-  napi_value a[1];
-  int32_t nice = 0;
-  if (napi_get_cb_info(env, info, &argc, a, NULL, NULL) != napi_ok || argc < 1 || napi_get_value_int32(env, a[0], &nice) != napi_ok ||
-      nice < -20 || nice > 19) {
-    napi_throw_type_error(env, NULL, "setThreadNice(nice): an integer from -20 to 19");
-    return NULL;
-  }
-  int result = setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), nice) == 0 ? 0 : -errno;
-  napi_value out;
-  napi_create_int32(env, result, &out);
-  return out;
-}
-
 NAPI_MODULE_INIT() {
   napi_value f;
-  napi_create_function(env, "setThreadNice", NAPI_AUTO_LENGTH, SetThreadNice, NULL, &f);
-  napi_set_named_property(env, exports, "setThreadNice", f);
   napi_create_function(env, "setThreadName", NAPI_AUTO_LENGTH, SetThreadName, NULL, &f);
   napi_set_named_property(env, exports, "setThreadName", f);
   napi_create_function(env, "openUdp4", NAPI_AUTO_LENGTH, OpenUdp4, NULL, &f);

@@ -137,13 +137,6 @@ export const configSchema = z.object({
   maxBridgeStress: decimal(z.number().min(0.05).max(1)).default(0.85),
   /** Media worker threads of the bridge: 0 = one per core, 1 = the main thread forwards (no workers). */
   mediaWorkers: decimal(z.number().int().min(0).max(16)).default(0),
-  /**
-   * The media workers' nice value: below 0 the kernel runs them ahead of the machine's other work (a recording's
-   * encoder, the other parts), so that a busy machine holds forwarded packets back less; needs root, CAP_SYS_NICE
-   * or a nice limit (the systemd unit of `tertulia install` sets LimitNICE=-10), else they keep the default
-   * priority. 0: as everything else.
-   */
-  mediaNice: decimal(z.number().int().min(-20).max(19)).default(-5),
   /** Media workers: a conference's participants on its one worker before it spans several. */
   mediaWorkerSpan: decimal(z.number().int().min(1).max(10000)).default(10),
   /** Media workers start with the first endpoint and stop when the bridge has been empty 10 s (an idle bridge runs none). */
@@ -368,7 +361,6 @@ export const settingHelp: Record<keyof Config, string> = {
   regionHeader: "a request header the load balancer sets to the participant's region, read by signal instead of --region (default none)",
   maxBridgeStress: 'CPU use of a bridge (per core, 0..1) from which focus places nobody more on it while another bridge has room (default 0.85)',
   mediaWorkers: 'bridge media worker threads sharing the media port: 0 = one per core, 1 = none (default 0)',
-  mediaNice: 'nice value of the media worker threads, -20..19: below 0 ahead of other work, needs root, CAP_SYS_NICE or LimitNICE (default -5)',
   mediaWorkerSpan: 'participants of one conference on one media worker; more spread over the least busy workers (default 10)',
   mediaWorkersOnDemand: 'bridge: start the media workers when someone is about to join (a room page opens, a phone call arrives, a recording starts) or with the first participant, and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; a join that comes before them waits: ~0.85 s of CPU for two, seconds on a busy machine; false: they run from the start) (default true)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",

@@ -25,7 +25,6 @@ test('defaults', () => {
     listenAddress: '0.0.0.0',
     httpsPort: 8443,
     httpPort: 8080,
-    mediaNice: -5,
     mediaPort: 10000,
     tcpMediaPort: 4443,
     publicAddress: '',

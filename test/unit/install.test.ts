@@ -61,7 +61,6 @@ describe('tertulia install and uninstall (as root, into a staged root)', { skip:
     const unit = readFileSync(unitFile, 'utf8');
     assert.match(unit, /^User=tertulia$/m);
     assert.match(unit, /^AmbientCapabilities=CAP_NET_BIND_SERVICE$/m);
-    assert.match(unit, /^LimitNICE=-10$/m, 'the media workers may raise their priority (mediaNice) without a capability');
     assert.match(unit, /^ReadWritePaths=\/var\/lib\/tertulia$/m);
     assert.ok(unit.includes(`ExecStart=${process.execPath} --disable-warning=ExperimentalWarning ${path.join(repo, 'scripts/launch.mjs')} start`));
     const verify = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });

@@ -6,7 +6,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { configSchema } from '../../src/config/config.ts';
@@ -14,7 +13,6 @@ import { createLogger } from '../../src/log.ts';
 import { createBridgeCertificate } from '../../src/bridge/certificate.ts';
 import { startBridge } from '../../src/bridge/index.ts';
 import { OnDemandPool } from '../../src/bridge/workers/on-demand-pool.ts';
-import { nativeUdp } from '../../src/bridge/native/udp-batch.ts';
 
 /** Whether a socket without SO_REUSEPORT can bind 127.0.0.1:port/udp now (false: someone holds it). */
 function udpFree(port: number): Promise<boolean> {
@@ -156,20 +154,6 @@ test('a bridge with mediaWorkersOnDemand runs no worker while idle and starts th
     assert.equal(running['mediaWorkers.bridge.endpoints'], 2, 'both workers know the endpoint');
     const counters = await bridge.readCounters();
     assert.equal(counters.packetsIn, 0);
-    // mediaNice (default -5): the workers ahead of other work where the process may raise a thread's priority
-    if (typeof nativeUdp()?.setThreadNice === 'function') {
-      const stat = (file: string) => readFileSync(file, 'utf8');
-      const niceOf = (s: string) => Number(s.slice(s.lastIndexOf(')') + 2).split(' ')[16]);
-      const workers = readdirSync('/proc/self/task').filter((t) => stat(`/proc/self/task/${t}/comm`).startsWith('tertulia-media'));
-      assert.equal(workers.length, 2, 'both workers name their threads');
-      const mainNice = niceOf(stat('/proc/self/stat'));
-      // CAP_SYS_NICE (bit 23 of the effective set: root's, unless a container dropped it), or a nice limit that allows -5
-      const capEff = BigInt(`0x${/^CapEff:\s+([0-9a-f]+)/m.exec(stat('/proc/self/status'))?.[1] ?? '0'}`);
-      const niceLimit = Number(/^Max nice priority\s+(\d+)/m.exec(stat('/proc/self/limits'))?.[1] ?? 0);
-      const privileged = ((capEff >> 23n) & 1n) === 1n || niceLimit >= 25;
-      for (const t of workers) assert.equal(niceOf(stat(`/proc/self/task/${t}/stat`)), privileged ? -5 : mainNice, privileged ? 'with the privilege: mediaNice applies' : 'without it: the default priority kept');
-      assert.equal(config.mediaNice, -5);
-    }
   } finally {
     await bridge.close();
   }

@@ -30,8 +30,6 @@ export interface UdpBatchModule {
   receiveAgeMs(fd: number): number;
   /** Names the calling thread (15 bytes at most) for top -H, perf and /proc; absent in a module built before it. */
   setThreadName?: (name: string) => boolean;
-  /** Sets the calling thread's nice value (-20..19): 0, or -errno (below 0 needs root or CAP_SYS_NICE); absent in a module built before it. */
-  setThreadNice?: (nice: number) => number;
   // The receive side (native/udp-receive.c, used through ./udp-receive.ts); absent in a module built before it.
   /** Starts batched reads of fd: onBatch(count) after each recvmmsg, onBatch(-errno) on a socket error. */
   openReceiver?: (

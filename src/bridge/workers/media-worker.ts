@@ -1,6 +1,5 @@
 // Entry of one media worker thread: a WorkerBridge on its own SO_REUSEPORT socket, driven by the control
 // thread (pool.ts) with messages; packets from the other workers arrive through PacketRings.
-import { constants as osConstants } from 'node:os';
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Bus, Json } from '../../bus/bus.ts';
 import type { Config } from '../../config/config.ts';
@@ -63,15 +62,6 @@ function main(): void {
   const me = data.workerIndex;
   // top -H, perf and /proc then tell the media workers apart (Node names every thread "node")
   nativeUdp()?.setThreadName?.(`tertulia-media${me}`);
-  // ahead of the machine's other work (mediaNice): a busy core then holds forwarded packets back less
-  const nice = data.config.mediaNice;
-  const niced = nice === 0 ? 0 : (nativeUdp()?.setThreadNice?.(nice) ?? null);
-  if (niced !== 0 && me === 0) {
-    log.info(
-      { mediaNice: nice, error: niced === null ? 'the native module is not built' : (Object.entries(osConstants.errno).find(([, n]) => n === -niced)?.[0] ?? -niced) },
-      'media workers keep the default priority (a mediaNice below 0 needs root, CAP_SYS_NICE or a nice limit, as the systemd unit sets; mediaNice 0 silences this)',
-    );
-  }
   const certificate: BridgeCertificate = { ...data.certificate, der: Buffer.from(data.certificate.der) };
 
   let bridge: WorkerBridge;

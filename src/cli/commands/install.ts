@@ -60,8 +60,6 @@ Restart=on-failure
 RestartSec=2
 TimeoutStopSec=${o.stopSeconds ?? 15}
 LimitNOFILE=65536
-# the media workers may run ahead of other work (mediaNice, down to -10), and nothing more than that
-LimitNICE=-10
 # ports below 1024 (443, 80, 5060) without root
 AmbientCapabilities=CAP_NET_BIND_SERVICE
 CapabilityBoundingSet=CAP_NET_BIND_SERVICE
