@@ -10,6 +10,9 @@
 //    Tertulia does; Janus renumbers, so none), how long after its arrival it left; median, 99th percentile, max.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 /** Opus's payload type in both servers' sessions (Chrome's offer). */
 export const OPUS_PT = 111;
@@ -128,8 +131,9 @@ export function udpPortsOf(pid: number): Set<number> {
   return ports;
 }
 
-/** tcpdump writing every UDP datagram's first 200 bytes to `file` until stopped. */
-export async function startCapture(file: string): Promise<{ stop(): Promise<void> }> {
+/** tcpdump recording every UDP datagram's first 200 bytes until stopped; `stop` gives the pcap file's bytes. */
+export async function startCapture(): Promise<{ stop(): Promise<Buffer> }> {
+  const file = path.join(os.tmpdir(), `tertulia-capture-${process.pid}-${Date.now()}.pcap`);
   const child: ChildProcess = spawn('tcpdump', ['-i', 'any', '-s', '200', '-w', file, '-U', 'udp'], { stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   child.stderr!.on('data', (b: Buffer) => (err += b.toString()));
@@ -141,10 +145,16 @@ export async function startCapture(file: string): Promise<{ stop(): Promise<void
   });
   return {
     async stop() {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.kill('SIGINT');
-      await exited;
+      if (child.exitCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGINT');
+        await exited;
+      }
+      try {
+        return readFileSync(file);
+      } finally {
+        rmSync(file, { force: true });
+      }
     },
   };
 }

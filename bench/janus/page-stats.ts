@@ -100,11 +100,12 @@ export async function readPageStats(kind: PageKind): Promise<PageStats> {
     const pair: any = pairId ? stats.get(pairId) : undefined;
     if (sends && pair) out.availableOutgoingBitrate = Math.max(out.availableOutgoingBitrate, n(pair.availableOutgoingBitrate));
   }
+  const drawn = out.drawnVideos!;
   for (const v of Array.from(document.querySelectorAll('video'))) {
     const r = v.getBoundingClientRect();
-    if (v.srcObject && !v.paused && r.width > 0 && r.height > 0) out.drawnVideos!.push({ width: Math.round(r.width), height: Math.round(r.height) });
+    if (v.srcObject && !v.paused && r.width > 0 && r.height > 0) drawn.push({ width: Math.round(r.width), height: Math.round(r.height) });
   }
-  out.drawnVideos!.sort((a, b) => b.width * b.height - a.width * a.height);
+  drawn.sort((a, b) => b.width * b.height - a.width * a.height);
   if (kind === 'tertulia' && typeof w.__tertulia?.sendProbes === 'function') out.sendProbes = n(w.__tertulia.sendProbes());
   return out;
 }

@@ -11,7 +11,7 @@
 // (a Node server's first minute carries one-time work, its compilers' and the collection of the joins' garbage).
 import { parseArgs } from 'node:util';
 import os from 'node:os';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchBrowser, sleep } from '../../test/helpers/browser.ts';
@@ -264,16 +264,17 @@ async function runOnce(round: number, s: Scenario, kind: PageKind): Promise<RunR
       // the browsers (and this process): the clients' load on the machine, the same for both servers or not
       const clientsAtStart = pidTreeCpuSeconds(process.pid) - cpu.start;
       const threadsAtStart = v.threads ? pidTreeThreadCpu(pid) : null;
-      const pcap = v.capture ? path.join(os.tmpdir(), `tertulia-janus-bench-${process.pid}.pcap`) : null;
-      const capture = pcap === null ? null : await startCapture(pcap);
+      const capture = v.capture ? await startCapture() : null;
       await sleep(seconds * 1000);
-      const audio = pcap === null ? undefined : await readCapture(capture!, pcap, pid);
+      // the server's ports while it still runs; the capture read once the window's figures are taken
+      const captured = capture === null ? null : { ports: udpPortsOf(pid), pcap: await capture.stop() };
       const last = i === settles.length - 1;
       if (last) await sampler.stop();
       await sampler.sampleAll(); // the window's last sample
       window.end = Date.now();
       cpu.end = pidTreeCpuSeconds(pid);
       const clientsCpu = pidTreeCpuSeconds(process.pid) - cpu.end - clientsAtStart;
+      const audio = captured === null ? undefined : audioFigures(pcapDatagrams(captured.pcap), captured.ports);
       const threads = threadsAtStart ? threadShares(threadsAtStart, pidTreeThreadCpu(pid), (window.end - window.start) / 1000) : undefined;
       const figures = windowFigures(pages, window, cpu);
       const r: RunResult = {
@@ -349,17 +350,6 @@ function threadShares(start: Map<number, ThreadCpu>, end: Map<number, ThreadCpu>
     }))
     .filter((t) => t.share >= 0.0005)
     .sort((a, b) => b.share - a.share);
-}
-
-/** Stops the capture and reads its audio: the server's UDP ports are read while it still runs. */
-async function readCapture(capture: { stop(): Promise<void> }, pcap: string, pid: number): Promise<AudioFigures> {
-  const ports = udpPortsOf(pid);
-  await capture.stop();
-  try {
-    return audioFigures(pcapDatagrams(readFileSync(pcap)), ports);
-  } finally {
-    rmSync(pcap, { force: true });
-  }
 }
 
 function audioLine(a: AudioFigures): string {
