@@ -25,6 +25,7 @@ import { TcpTransport, type TcpPath, type TcpSink } from './tcp-transport.ts';
 import { UdpTransport } from './udp-transport.ts';
 import { ALLOCATION_INTERVAL_MS, ProbeSender, allocateLayers, createDownlinkEstimator } from './downlink.ts';
 import { sendRelayRates, sendRelayWishes } from './relay-feedback.ts';
+import { updateSendLayers } from './send-layers.ts';
 import { WebRtcTransport, webrtcOf, type Fingerprint } from './webrtc-transport.ts';
 import { PlainTransport, type PlainTransportDescription, type PlainTransportRequest } from './plain-transport.ts';
 import type { MediaTransport } from './transport.ts';
@@ -827,11 +828,23 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         // over relays: what the receivers here want, and what the cameras sent from here are
         sendRelayWishes(conference, nowMs, this.mediaWorkerIndex, this.router.rtcp);
         sendRelayRates(conference, nowMs, this.router.rtcp);
+        if (this.config.pauseUnusedLayers) updateSendLayers(conference, nowMs, this.publishSendLayers);
       }
     } catch (e) {
       this.log.error({ err: (e as Error).message }, 'layer allocation failed');
     }
   }
+
+  /** Tells a browser which layers of its camera to send (`bridge.send-layers`, to signal; send-layers.ts). */
+  private readonly publishSendLayers = (camera: Source, rids: string[]): void => {
+    if (this.closed) return;
+    const ep = camera.owner;
+    try {
+      this.bus.publish(subjects.bridgeSendLayers, { bridgeId: this.bridgeId, conferenceId: ep.conference.id, endpointId: ep.id, rids });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not publish the layers to send');
+    }
+  };
 
   /**
    * Tells a browser in slot mode who plays on its slots (`bridge.slot-map`, to signal): from the thread that

@@ -7,7 +7,7 @@ import type { Source } from './source.ts';
 import type { Downtrack } from './downtrack.ts';
 import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
-import { ALL_TEMPORAL_LAYERS, LayerSelector, idealLayer, type SourceDemand } from './simulcast/layer-selector.ts';
+import { ALL_TEMPORAL_LAYERS, LayerSelector, idealLayer, tileLayer, type SourceDemand } from './simulcast/layer-selector.ts';
 import { ALL_TEMPORAL } from './simulcast/vp8-rewriter.ts';
 import { SendSideBwe } from './bwe/send-side-bwe.ts';
 import { FAR_RATE_TTL_MS } from './relay-feedback.ts';
@@ -87,6 +87,7 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
       const shown = source.subscribers.includes(ep) && !source.owner.videoMuted;
       d.tileWidth = shown ? (c?.width ?? DEFAULT_TILE.width) : 0;
       d.tileHeight = shown ? (c?.height ?? DEFAULT_TILE.height) : 0;
+      st.wantLayer = tileLayer(d, ep.maxReceiveHeight);
       demands.push(d);
       streams.push(st);
     }

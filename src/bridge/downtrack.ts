@@ -88,6 +88,8 @@ export class Downtrack {
   private readonly audioSlot: AudioSlotRewriter | null;
   /** A relay receiver of a simulcast source: the layers (bits) its far bridge wants now, per media worker of it, and when each said so. */
   relayMask = 0;
+  /** Simulcast: the layer the receiver's tile asks for, paused layers included (set by the allocation); -1: none. */
+  wantLayer = -1;
   private readonly relayWants: Uint8Array | null;
   private readonly relayWantsMs: Float64Array | null;
   /**

@@ -42,6 +42,11 @@ export class Source {
   /** A relay's simulcast source: the layers its receivers here want (bits), as last told the far bridge, and when. */
   relayWantSent = -1;
   relayWantSentMs = 0;
+  /** A browser's simulcast camera: when each layer was last needed (performance.now(); send-layers.ts), null until first judged. */
+  layerNeededMs: Float64Array | null = null;
+  /** The layers (bits) the browser was last told to send, -1: none told yet, and when. */
+  sendLayersTold = -1;
+  sendLayersToldMs = 0;
 
   /** Simulcast (the camera as receivers see it): the layers' rids, lowest first; null otherwise. */
   rids: readonly string[] | null = null;

@@ -59,6 +59,8 @@ export const subjects = {
   bridgeDominantSpeaker: 'bridge.dominant-speaker',
   // bridge -> signal (event): who plays on which receive slot of a browser in slot mode
   bridgeSlotMap: 'bridge.slot-map',
+  // bridge -> signal (event): the simulcast layers of a browser's camera that anyone needs (the others pause)
+  bridgeSendLayers: 'bridge.send-layers',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -391,6 +393,16 @@ export const bridgeSlotMapSchema = z.object({
     .max(MAX_RECEIVE_SLOTS),
 });
 export type BridgeSlotMap = z.infer<typeof bridgeSlotMapSchema>;
+/** bridge.send-layers: the rids of endpoint `endpointId`'s camera to send (the lowest always among them); the others pause. */
+export const bridgeSendLayersSchema = z.object({
+  bridgeId: id,
+  conferenceId: id,
+  endpointId: id,
+  rids: z
+    .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
+    .min(1)
+    .max(4),
+});
 
 /** The reply of every request that returns nothing else. */
 export const okReplySchema = z.object({ ok: z.literal(true) });

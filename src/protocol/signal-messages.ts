@@ -140,6 +140,18 @@ export const slotMapMessageSchema = z.object({
   sources: z.array(remoteSourceSchema).max(MAX_RECEIVE_SLOTS),
 });
 export type SlotMapMessage = z.infer<typeof slotMapMessageSchema>;
+/**
+ * The simulcast layers of our camera somebody needs (by rid; the lowest is always among them): the browser sends
+ * these and pauses the others until they are needed again (the bridge's `bridge.send-layers`).
+ */
+export const sendLayersMessageSchema = z.object({
+  type: z.literal('send-layers'),
+  rids: z
+    .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
+    .min(1)
+    .max(4),
+});
+export type SendLayersMessage = z.infer<typeof sendLayersMessageSchema>;
 
 export type ServerMessage =
   | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role; /** TURN servers to use (none: direct only). */ iceServers?: IceServer[]; resumeToken?: string }
@@ -155,6 +167,7 @@ export type ServerMessage =
    */
   | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[]; slots?: boolean; session?: string }
   | SlotMapMessage
+  | SendLayersMessage
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage
   | AccessServerMessage

@@ -179,6 +179,13 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'slot map delivery failed');
     }
   });
+  const unsubscribeSendLayers = bus.subscribe(subjects.bridgeSendLayers, (payload) => {
+    try {
+      rooms.deliverSendLayers(payload);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'send-layers delivery failed');
+    }
+  });
   const unsubscribeSpeaker = bus.subscribe(subjects.bridgeDominantSpeaker, (payload) => {
     try {
       rooms.deliverDominantSpeaker(payload);
@@ -269,6 +276,7 @@ export async function startSignal(opts: {
     unsubscribe();
     unsubscribeSpeaker();
     unsubscribeSlotMap();
+    unsubscribeSendLayers();
     unserveDialIn();
     phones.close();
     bridges.close();
@@ -297,6 +305,7 @@ export async function startSignal(opts: {
         unsubscribe();
         unsubscribeSpeaker();
         unsubscribeSlotMap();
+        unsubscribeSendLayers();
         await control?.close();
         phones.close();
         bridges.close();

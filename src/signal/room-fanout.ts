@@ -35,7 +35,7 @@ import { toParticipant, type Member, type Rooms } from './rooms.ts';
 const ALIVE_EVERY_MS = 2000;
 const SILENT_AFTER_MS = 10_000;
 /** Made by every instance itself: never forwarded to another instance's member. */
-const LOCAL_ONLY = new Set<string>(['offer', 'slot-map', 'dominant-speaker', 'participant-joined', 'participant-left', 'joined']);
+const LOCAL_ONLY = new Set<string>(['offer', 'slot-map', 'send-layers', 'dominant-speaker', 'participant-joined', 'participant-left', 'joined']);
 
 export class RoomFanout {
   readonly instance = randomBytes(9).toString('base64url');

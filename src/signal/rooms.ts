@@ -9,7 +9,7 @@ import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { bridgeDominantSpeakerSchema, bridgeSlotMapSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
+import { bridgeDominantSpeakerSchema, bridgeSendLayersSchema, bridgeSlotMapSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { e2eeEnabled } from './e2ee.ts';
@@ -540,6 +540,22 @@ export class Rooms implements StandInHost {
       return;
     }
     member.session.send({ type: 'slot-map', session: mediaSession, version, sources: slots });
+  }
+
+  /**
+   * A `bridge.send-layers` event: the layers of that participant's camera somebody needs, to its socket when it is
+   * here and its media is on that bridge (a late word from a bridge it left is dropped).
+   */
+  deliverSendLayers(payload: unknown): void {
+    const parsed = bridgeSendLayersSchema.safeParse(payload);
+    if (!parsed.success) {
+      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.send-layers');
+      return;
+    }
+    const { bridgeId, conferenceId, endpointId, rids } = parsed.data;
+    const member = this.rooms.get(conferenceId)?.members.get(endpointId);
+    if (!member || member.session.mediaBridgeId !== bridgeId) return;
+    member.session.send({ type: 'send-layers', rids });
   }
 
   /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */

@@ -6,16 +6,18 @@ import type { Participant } from './browser.ts';
 export interface OutboundLayer {
   width: number;
   bytes: number;
+  /** Whether the encoding is on (Chrome's `active`; undefined where the browser does not say). */
+  active?: boolean;
 }
 
-/** The sender's simulcast layers by rid: frame width and bytes sent. */
+/** The sender's simulcast layers by rid: frame width, bytes sent, and whether it is on. */
 export async function outboundLayers(page: Page): Promise<Record<string, OutboundLayer>> {
   return await page.evaluate(async () => {
     const pc: RTCPeerConnection | undefined = (window as any).__tertulia?.pc;
-    const out: Record<string, { width: number; bytes: number }> = {};
+    const out: Record<string, { width: number; bytes: number; active?: boolean }> = {};
     if (!pc) return out;
     (await pc.getStats()).forEach((s: any) => {
-      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0 };
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = { width: s.frameWidth ?? 0, bytes: s.bytesSent ?? 0, active: s.active };
     });
     return out;
   });

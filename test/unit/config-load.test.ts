@@ -51,6 +51,7 @@ test('defaults', () => {
     nativeReceive: true,
     nativeForward: true,
     pacer: false,
+    pauseUnusedLayers: true,
     plainRtpPortMin: 40000,
     plainRtpPortMax: 40999,
     lastN: 0,

@@ -42,6 +42,13 @@ test('sender: layers taller than the cap are switched off, never the lowest', ()
   assert.deepEqual(activeLayers(3, 720, 0), [true, false, false]);
   assert.deepEqual(activeLayers(3, 480, 360), [true, true, false], '480p camera: 120, 240 on; 480 off');
   assert.deepEqual(activeLayers(2, 0, 180), [true, true], 'size unknown: everything');
+  // what the bridge says somebody needs, with the sender's own cap: both apply, the lowest always on
+  const rids = ['q', 'h', 'f'];
+  assert.deepEqual(activeLayers(3, 720, undefined, rids, new Set(['q', 'f'])), [true, false, true]);
+  assert.deepEqual(activeLayers(3, 720, 360, rids, new Set(['q', 'f'])), [true, false, false]);
+  assert.deepEqual(activeLayers(3, 720, undefined, rids, new Set(['h'])), [true, true, false], 'the lowest whatever the bridge says');
+  assert.deepEqual(activeLayers(3, 720, undefined, rids, null), [true, true, true], 'the bridge said nothing');
+  assert.deepEqual(activeLayers(3, 720, undefined, [undefined, undefined, undefined], new Set(['q'])), [true, true, true], 'encodings without rids');
 });
 
 test('settings: the four choices and their caps', () => {

@@ -350,6 +350,9 @@ export class Conference extends Store<ConferenceState> {
       case 'slot-map':
         this.#peer.setSlotMap(m.session, m.version, m.sources);
         break;
+      case 'send-layers':
+        this.#peer.setSendLayers(m.rids);
+        break;
       case 'p2p-start':
       case 'p2p-stop':
       case 'p2p-signal':

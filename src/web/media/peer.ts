@@ -31,6 +31,8 @@ export class PeerSession {
   #slotSession: string | null = null;
   /** The slot maps: the current session's newest (updated as messages arrive, ahead of the queued offers). */
   #slotMaps: SlotMapState = NO_SLOT_MAP;
+  /** The rids of our camera the bridge of this connection says somebody needs (null: it said nothing: every layer). */
+  #sendRids: ReadonlySet<string> | null = null;
   #remote = new RemoteMedia();
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
@@ -173,6 +175,7 @@ export class PeerSession {
     this.#pc = null;
     this.#sources = [];
     this.#slotMaps = NO_SLOT_MAP;
+    this.#sendRids = null;
     this.#slotSession = null;
     this.#remote.clear();
     this.#onMedia(new Map());
@@ -200,6 +203,7 @@ export class PeerSession {
   /** A fresh connection for a new bridge endpoint, in place of the current one (if any). */
   #renew(): RTCPeerConnection {
     const old = this.#pc;
+    this.#sendRids = null; // the new endpoint's bridge says again
     if (old) {
       this.#stopWatches();
       old.ontrack = null;
@@ -289,8 +293,20 @@ export class PeerSession {
     if (video) {
       video.direction = 'sendonly';
       await video.sender.replaceTrack(tracks.video);
-      await scaleSimulcastLayers(video.sender, this.#maxSendHeight());
+      await scaleSimulcastLayers(video.sender, this.#maxSendHeight(), this.#sendRids);
     }
+  }
+
+  /**
+   * The layers of our camera the bridge says somebody needs (by rid): the others pause until it says otherwise, or
+   * until a new bridge endpoint (which starts from every layer).
+   */
+  setSendLayers(rids: readonly string[]): void {
+    this.#sendRids = new Set(rids);
+    this.#enqueue(async () => {
+      const video = this.#transceiver('1');
+      if (video) await scaleSimulcastLayers(video.sender, this.#maxSendHeight(), this.#sendRids);
+    });
   }
 }
 
@@ -302,13 +318,14 @@ function iceUfrag(sdp: string): string {
 /**
  * The camera is offered as rid simulcast (lowest layer first): each layer half the size of the next, the
  * top one the camera's own, each with a bitrate cap. Chrome drops layers the capture size is too small for.
- * Layers taller than `maxHeight` (the video-quality setting) are switched off, never the lowest.
+ * Layers taller than `maxHeight` (the video-quality setting), and those the bridge says nobody needs, are switched
+ * off, never the lowest.
  */
-async function scaleSimulcastLayers(sender: RTCRtpSender, maxHeight: number | undefined): Promise<void> {
+async function scaleSimulcastLayers(sender: RTCRtpSender, maxHeight: number | undefined, sendRids: ReadonlySet<string> | null): Promise<void> {
   const params = sender.getParameters();
   const n = params.encodings.length;
   if (n < 2) return;
-  const active = activeLayers(n, sender.track?.getSettings().height ?? 0, maxHeight);
+  const active = activeLayers(n, sender.track?.getSettings().height ?? 0, maxHeight, params.encodings.map((e) => e.rid), sendRids);
   let changed = false;
   params.encodings.forEach((e, i) => {
     const scale = 2 ** (n - 1 - i);

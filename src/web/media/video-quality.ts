@@ -40,11 +40,21 @@ export function storeVideoQuality(q: VideoQuality): void {
 
 /**
  * Which simulcast encodings (lowest first, each half the size of the next) stay on under `maxHeight` for a
- * camera `trackHeight` tall: those not taller than the cap (with 10 % slack), and always the lowest.
+ * camera `trackHeight` tall: those not taller than the cap (with 10 % slack) and, when the bridge said which it
+ * needs (`sendRids`, null: not said), among those by their `rids`; always the lowest.
  */
-export function activeLayers(count: number, trackHeight: number, maxHeight: number | undefined): boolean[] {
+export function activeLayers(
+  count: number,
+  trackHeight: number,
+  maxHeight: number | undefined,
+  rids: readonly (string | undefined)[] = [],
+  sendRids: ReadonlySet<string> | null = null,
+): boolean[] {
   return Array.from({ length: count }, (_, i) => {
-    if (i === 0 || maxHeight === undefined || !(trackHeight > 0)) return true;
+    if (i === 0) return true;
+    const rid = rids[i];
+    if (sendRids !== null && rid !== undefined && !sendRids.has(rid)) return false;
+    if (maxHeight === undefined || !(trackHeight > 0)) return true;
     return trackHeight / 2 ** (count - 1 - i) <= maxHeight * 1.1;
   });
 }

@@ -1,0 +1,44 @@
+// The layers a browser's camera should send, through signal (real HTTPS + WebSocket, the bus as bridges use
+// it): a member gets `send-layers` only from the bridge of its current media session (focus's last offer names
+// it), so a late word from a bridge it was moved off never pauses a layer the new bridge needs; malformed ones
+// are dropped.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { subjects } from '../../src/protocol/bus-messages.ts';
+import { roomKey } from '../../src/protocol/room-name.ts';
+import { roomWithModerator, startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
+
+let s: TestSignal;
+before(async () => {
+  s = await startTestSignal();
+});
+after(() => s.stop());
+
+describe('send-layers at signal', () => {
+  test('only the current bridge’s word passes; a late one from the old bridge after a move, and malformed ones, are dropped', async () => {
+    const r = await roomWithModerator(s, 'send-layers-room', 1);
+    const p = r.people[0]!;
+    const conferenceId = roomKey(r.name);
+    const offer = (bridgeId: string, version: number) =>
+      s.bus.publish(subjects.signalOffer, { conferenceId, participantId: p.id, sdp: 'v=0', version, sources: [], bridgeId, session: String(version) });
+    const layers = (bridgeId: string, rids: unknown) => ({ bridgeId, conferenceId, endpointId: p.id, rids });
+
+    // before any offer: no bridge is its own
+    s.bus.publish(subjects.bridgeSendLayers, layers('b1', ['q']));
+    offer('b1', 1);
+    await p.c.nextOfType('offer');
+    s.bus.publish(subjects.bridgeSendLayers, layers('b2', ['q'])); // a bridge it is not on
+    s.bus.publish(subjects.bridgeSendLayers, layers('b1', ['q', 'f']));
+    assert.deepEqual(await p.c.nextOfType('send-layers'), { type: 'send-layers', rids: ['q', 'f'] });
+
+    // moved to b2: b1's late word is dropped, b2's passes
+    offer('b2', 2);
+    await p.c.nextOfType('offer');
+    s.bus.publish(subjects.bridgeSendLayers, layers('b1', ['q']));
+    for (const bad of [[], ['q;f'], ['q', 'h', 'f', 'x', 'y'], 'q', [7]]) s.bus.publish(subjects.bridgeSendLayers, layers('b2', bad));
+    s.bus.publish(subjects.bridgeSendLayers, { ...layers('b2', ['q']), endpointId: '' });
+    s.bus.publish(subjects.bridgeSendLayers, layers('b2', ['q', 'h', 'f']));
+    assert.deepEqual(await p.c.nextOfType('send-layers'), { type: 'send-layers', rids: ['q', 'h', 'f'] });
+    assert.ok(await p.c.nothingLike((m) => m.type === 'send-layers'), 'nothing else: not the old bridge’s, not a malformed one');
+  });
+});
