@@ -3,7 +3,8 @@
 // packet. A layer is needed while a receiver here gets it or is switching to or from it, and every layer up to
 // the one a receiver's tile asks for while that receiver gets less (its link, a hold after a downgrade, or the
 // layer being paused itself): a short receiver keeps every smaller layer to fall back on, and its ideal one comes
-// back at once. The lowest layer is never paused. Receivers on another media worker or behind a relay choose
+// back at once. The lowest layer is never paused, and a camera nobody shows keeps every layer (whoever shows it
+// next gets the layer it needs at once). Receivers on another media worker or behind a relay choose
 // where this thread cannot see: a camera with any of them keeps every layer. A layer nobody needed for
 // LAYER_PAUSE_AFTER_MS is paused; the browser is told the layers to send (`bridge.send-layers`) when that set
 // changes, first when the camera appears (everything: a new bridge after a failover starts the browser afresh)
@@ -22,16 +23,20 @@ export function neededLayers(s: Source): number {
   const all = (1 << s.layers.length) - 1;
   for (const e of s.egresses) if (!e.local) return all; // receivers on another media worker
   let mask = 1;
+  let shown = false;
   for (const dt of s.localDowntracks) {
     const rw = dt.rewriter;
     if (rw === null || dt.demand === null) return all; // a relay: its far bridge chooses the layers
+    if (dt.wantLayer >= 0) shown = true;
     const target = rw.targetLayer;
     if (target >= 0) mask |= 1 << target;
     if (rw.currentLayer >= 0) mask |= 1 << rw.currentLayer;
     // short of its tile's layer: every layer up to that one
     if (dt.wantLayer > target) mask |= (2 << dt.wantLayer) - 1;
   }
-  return mask & all;
+  // nobody shows it (alone in the room, or every tile of it off-screen): every layer, so whoever shows it next
+  // gets its layer at once instead of after a resume (~2-4 s to the top layer, measured)
+  return shown ? mask & all : all;
 }
 
 /**

@@ -34,7 +34,7 @@ function setup() {
 
 test('neededLayers: the layers receivers get, and every layer up to its tile for a receiver short of it', () => {
   const { bob, carol, camera, dt } = setup();
-  assert.equal(neededLayers(camera), 0b001, 'nobody chose a layer yet: the lowest');
+  assert.equal(neededLayers(camera), 0b111, 'nobody shows it yet: every layer, for whoever shows it first');
   for (const e of [bob, carol]) {
     dt(e).rewriter!.setTarget(2);
     dt(e).wantLayer = 2;
@@ -47,12 +47,16 @@ test('neededLayers: the layers receivers get, and every layer up to its tile for
   dt(carol).rewriter!.setTarget(1);
   dt(carol).wantLayer = 1;
   assert.equal(neededLayers(camera), 0b111, 'bob on f, carol on h');
-  // both tiles off-screen: only the lowest
-  for (const e of [bob, carol]) {
-    dt(e).rewriter!.setTarget(-1);
-    dt(e).wantLayer = -1;
-  }
+  // bob's tile off-screen, carol's a thumbnail: only the lowest
+  dt(bob).rewriter!.setTarget(-1);
+  dt(bob).wantLayer = -1;
+  dt(carol).rewriter!.setTarget(0);
+  dt(carol).wantLayer = 0;
   assert.equal(neededLayers(camera), 0b001);
+  // both off-screen: every layer again
+  dt(carol).rewriter!.setTarget(-1);
+  dt(carol).wantLayer = -1;
+  assert.equal(neededLayers(camera), 0b111);
 });
 
 test('neededLayers: a receiver on another media worker keeps every layer', () => {
@@ -85,10 +89,10 @@ test('judgeCamera: every layer at first, a layer paused after LAYER_PAUSE_AFTER_
   dt(carol).rewriter!.setTarget(2);
   assert.equal(judgeCamera(camera, (t += 250)), -1);
   assert.equal(judgeCamera(camera, (t += LAYER_PAUSE_AFTER_MS)), 0b101);
-  // nobody shows the camera: the top layer pauses too, never the lowest
+  // both show it as a thumbnail: the top layer pauses too, never the lowest
   for (const e of [bob, carol]) {
-    dt(e).rewriter!.setTarget(-1);
-    dt(e).wantLayer = -1;
+    dt(e).rewriter!.setTarget(0);
+    dt(e).wantLayer = 0;
   }
   assert.equal(judgeCamera(camera, (t += 250)), -1, 'the top layer was needed a moment ago');
   assert.equal(judgeCamera(camera, (t += LAYER_PAUSE_AFTER_MS)), 0b001);

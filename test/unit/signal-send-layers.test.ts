@@ -4,6 +4,7 @@
 // are dropped.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Json } from '../../src/bus/bus.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { roomKey } from '../../src/protocol/room-name.ts';
 import { roomWithModerator, startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
@@ -21,7 +22,7 @@ describe('send-layers at signal', () => {
     const conferenceId = roomKey(r.name);
     const offer = (bridgeId: string, version: number) =>
       s.bus.publish(subjects.signalOffer, { conferenceId, participantId: p.id, sdp: 'v=0', version, sources: [], bridgeId, session: String(version) });
-    const layers = (bridgeId: string, rids: unknown) => ({ bridgeId, conferenceId, endpointId: p.id, rids });
+    const layers = (bridgeId: string, rids: Json) => ({ bridgeId, conferenceId, endpointId: p.id, rids });
 
     // before any offer: no bridge is its own
     s.bus.publish(subjects.bridgeSendLayers, layers('b1', ['q']));
@@ -35,7 +36,7 @@ describe('send-layers at signal', () => {
     offer('b2', 2);
     await p.c.nextOfType('offer');
     s.bus.publish(subjects.bridgeSendLayers, layers('b1', ['q']));
-    for (const bad of [[], ['q;f'], ['q', 'h', 'f', 'x', 'y'], 'q', [7]]) s.bus.publish(subjects.bridgeSendLayers, layers('b2', bad));
+    for (const bad of [[], ['q;f'], ['q', 'h', 'f', 'x', 'y'], 'q', [7]] as Json[]) s.bus.publish(subjects.bridgeSendLayers, layers('b2', bad));
     s.bus.publish(subjects.bridgeSendLayers, { ...layers('b2', ['q']), endpointId: '' });
     s.bus.publish(subjects.bridgeSendLayers, layers('b2', ['q', 'h', 'f']));
     assert.deepEqual(await p.c.nextOfType('send-layers'), { type: 'send-layers', rids: ['q', 'h', 'f'] });
