@@ -1,42 +1,38 @@
 // Which simulcast layers of each browser's camera anyone needs, so the browser stops encoding and sending the
-// others (what LiveKit calls dynacast). Run on the publisher's thread after each layer allocation, never per
-// packet. A layer is needed while a receiver here gets it or is switching to or from it, and every layer up to
-// the one a receiver's tile asks for while that receiver gets less (its link, a hold after a downgrade, or the
-// layer being paused itself): a short receiver keeps every smaller layer to fall back on, and its ideal one comes
-// back at once. The lowest layer is never paused, and a camera nobody shows keeps every layer (whoever shows it
-// next gets the layer it needs at once). Receivers on another media worker or behind a relay choose
-// where this thread cannot see: a camera with any of them keeps every layer. A layer nobody needed for
-// LAYER_PAUSE_AFTER_MS is paused; the browser is told the layers to send (`bridge.send-layers`) when that set
-// changes, first when the camera appears (everything: a new bridge after a failover starts the browser afresh)
-// and again every SEND_LAYERS_REPEAT_MS while a layer is paused (the bus may lose a message).
+// ones above them (what Jitsi's sender constraints and LiveKit's dynacast do). Run on the publisher's thread after
+// each layer allocation, never per packet. The highest layer needed is the highest any receiver here gets, is
+// switching to or from, or has a tile that asks for (paused layers counted: a receiver short of its tile's layer,
+// whatever the reason, brings it back). Every layer up to that one is sent: a receiver whose link dips always has
+// the smaller layers to fall back on, measured, with no wait for a layer to come back (the selector's thinning
+// guard and its hold after a downgrade assume exactly that). So what pauses is the top of the ladder no tile
+// needs: the 720p of a camera only seen as thumbnails, both upper layers of one seen as a small tile. A camera
+// nobody shows (alone in the room, every tile of it off-screen) keeps every layer, so whoever shows it next gets
+// its layer at once instead of after a resume (~2-4 s to the top layer, measured). Receivers on another media
+// worker or behind a relay choose where this thread cannot see: a camera with any of them keeps every layer. A
+// layer nobody needed for LAYER_PAUSE_AFTER_MS is paused. The browser is told the layers to send
+// (`bridge.send-layers`) when that set changes, first when the camera appears (everything: a new bridge after a
+// failover starts the browser afresh), and again every SEND_LAYERS_REPEAT_MS (the bus may lose a message, and a
+// camera's media may have moved between media workers meanwhile).
 import type { Conference } from './conference.ts';
 import type { Source } from './source.ts';
 import { webrtcOf } from './webrtc-transport.ts';
 
 /** A layer no receiver needed this long (ms) is paused. */
 export const LAYER_PAUSE_AFTER_MS = 5000;
-/** While a layer is paused, the browser is told again this often (ms). */
+/** The browser is told the layers to send again this often (ms), changed or not. */
 export const SEND_LAYERS_REPEAT_MS = 10_000;
 
 /** The layers (bit i: layer i, lowest first) the receivers of simulcast camera `s` on this thread need now. */
 export function neededLayers(s: Source): number {
   const all = (1 << s.layers.length) - 1;
   for (const e of s.egresses) if (!e.local) return all; // receivers on another media worker
-  let mask = 1;
-  let shown = false;
+  let highest = -1;
   for (const dt of s.localDowntracks) {
     const rw = dt.rewriter;
     if (rw === null || dt.demand === null) return all; // a relay: its far bridge chooses the layers
-    if (dt.wantLayer >= 0) shown = true;
-    const target = rw.targetLayer;
-    if (target >= 0) mask |= 1 << target;
-    if (rw.currentLayer >= 0) mask |= 1 << rw.currentLayer;
-    // short of its tile's layer: every layer up to that one
-    if (dt.wantLayer > target) mask |= (2 << dt.wantLayer) - 1;
+    highest = Math.max(highest, dt.wantLayer, rw.targetLayer, rw.currentLayer);
   }
-  // nobody shows it (alone in the room, or every tile of it off-screen): every layer, so whoever shows it next
-  // gets its layer at once instead of after a resume (~2-4 s to the top layer, measured)
-  return shown ? mask & all : all;
+  return highest < 0 ? all : ((2 << highest) - 1) & all;
 }
 
 /**
@@ -52,8 +48,7 @@ export function judgeCamera(s: Source, nowMs: number): number {
     if (i === 0 || (needed & (1 << i)) !== 0) since[i] = nowMs;
     if (nowMs - since[i] < LAYER_PAUSE_AFTER_MS) send |= 1 << i;
   }
-  const all = (1 << n) - 1;
-  if (send === s.sendLayersTold && (send === all || nowMs - s.sendLayersToldMs < SEND_LAYERS_REPEAT_MS)) return -1;
+  if (send === s.sendLayersTold && nowMs - s.sendLayersToldMs < SEND_LAYERS_REPEAT_MS) return -1;
   s.sendLayersTold = send;
   s.sendLayersToldMs = nowMs;
   return send;

@@ -1,7 +1,8 @@
 // Which layers of a browser's camera the bridge asks it to send (send-layers.ts): with the bridge's own
-// Conference, endpoints, downtracks and rewriters. Every layer while a receiver is short of its tile's layer,
-// the layers receivers get otherwise, never fewer than the lowest; a layer pauses only after
-// LAYER_PAUSE_AFTER_MS unneeded and comes back at once; receivers elsewhere keep every layer.
+// Conference, endpoints, downtracks and rewriters. Every layer up to the highest any receiver gets, switches
+// with, or has a tile that asks for (paused or not); every layer while nobody shows it; never fewer than the
+// lowest. A layer pauses only after LAYER_PAUSE_AFTER_MS unneeded and comes back at once; receivers elsewhere
+// keep every layer; the browser hears it again every SEND_LAYERS_REPEAT_MS.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Conference } from '../../src/bridge/conference.ts';
@@ -29,79 +30,81 @@ function setup() {
   c.setSubscriptions(carol, [V]);
   const camera = c.sources.get(V)!;
   LAYERS.forEach((ssrc, i) => c.addLayer(camera, i, ssrc, false));
-  return { c, alice, bob, carol, camera, dt: (e: Endpoint) => e.downtracks.get(V)! };
+  const dt = (e: Endpoint) => e.downtracks.get(V)!;
+  /** What the allocation leaves: the receiver's target layer and the layer its tile asks for. */
+  const set = (e: Endpoint, target: number, want: number) => {
+    dt(e).rewriter!.setTarget(target);
+    dt(e).wantLayer = want;
+  };
+  return { c, alice, bob, carol, camera, set };
 }
 
-test('neededLayers: the layers receivers get, and every layer up to its tile for a receiver short of it', () => {
-  const { bob, carol, camera, dt } = setup();
+test('neededLayers: every layer up to the highest a receiver gets or its tile asks for', () => {
+  const { bob, carol, camera, set } = setup();
   assert.equal(neededLayers(camera), 0b111, 'nobody shows it yet: every layer, for whoever shows it first');
-  for (const e of [bob, carol]) {
-    dt(e).rewriter!.setTarget(2);
-    dt(e).wantLayer = 2;
-  }
-  assert.equal(neededLayers(camera), 0b101, 'both on the top layer: the middle one is not needed');
-  // carol's link allows only the lowest: she is short of her tile's layer, and keeps every layer below it
-  dt(carol).rewriter!.setTarget(0);
+  set(bob, 0, 0);
+  set(carol, 0, 0);
+  assert.equal(neededLayers(camera), 0b001, 'thumbnails only: the lowest');
+  set(carol, 1, 1);
+  assert.equal(neededLayers(camera), 0b011, 'a tile for the middle layer');
+  // carol's tile asks for the top layer, which is paused: she gets the middle one meanwhile
+  set(carol, 1, 2);
   assert.equal(neededLayers(camera), 0b111);
-  // carol's tile shrinks to the middle layer's size, which she gets
-  dt(carol).rewriter!.setTarget(1);
-  dt(carol).wantLayer = 1;
-  assert.equal(neededLayers(camera), 0b111, 'bob on f, carol on h');
-  // bob's tile off-screen, carol's a thumbnail: only the lowest
-  dt(bob).rewriter!.setTarget(-1);
-  dt(bob).wantLayer = -1;
-  dt(carol).rewriter!.setTarget(0);
-  dt(carol).wantLayer = 0;
+  // a receiver on a layer above what its tile asks for (the selector had only that one): that one and below
+  set(carol, 2, 1);
+  assert.equal(neededLayers(camera), 0b111);
+  // both on the top layer: the layers below it stay, to fall back on when a link dips
+  set(bob, 2, 2);
+  set(carol, 2, 2);
+  assert.equal(neededLayers(camera), 0b111);
+  // bob's tile off-screen, carol's a thumbnail: the lowest
+  set(bob, -1, -1);
+  set(carol, 0, 0);
   assert.equal(neededLayers(camera), 0b001);
   // both off-screen: every layer again
-  dt(carol).rewriter!.setTarget(-1);
-  dt(carol).wantLayer = -1;
+  set(carol, -1, -1);
   assert.equal(neededLayers(camera), 0b111);
 });
 
 test('neededLayers: a receiver on another media worker keeps every layer', () => {
-  const { bob, camera } = setup();
+  const { bob, carol, camera, set } = setup();
+  set(carol, 0, 0);
   bob.egress = new WorkerEgress(1, { handOff: () => undefined, sendPeerUpdate: () => undefined });
   camera.owner.conference.rebuildSubscribers();
   assert.ok(camera.egresses.some((e) => !e.local));
   assert.equal(neededLayers(camera), 0b111);
 });
 
-test('judgeCamera: every layer at first, a layer paused after LAYER_PAUSE_AFTER_MS unneeded, back at once', () => {
-  const { bob, carol, camera, dt } = setup();
-  for (const e of [bob, carol]) {
-    dt(e).rewriter!.setTarget(2);
-    dt(e).wantLayer = 2;
-  }
+test('judgeCamera: every layer at first, a layer paused after LAYER_PAUSE_AFTER_MS unneeded, back at once, said again every SEND_LAYERS_REPEAT_MS', () => {
+  const { bob, carol, camera, set } = setup();
+  set(bob, 1, 1);
+  set(carol, 0, 0);
   let t = 1000;
   assert.equal(judgeCamera(camera, t), 0b111, 'first word: every layer (a new bridge starts the browser afresh)');
   assert.equal(judgeCamera(camera, (t += 250)), -1, 'unchanged: nothing to say');
   t += LAYER_PAUSE_AFTER_MS - 500;
   assert.equal(judgeCamera(camera, t), -1, 'not yet unneeded long enough');
   t += 500;
-  assert.equal(judgeCamera(camera, t), 0b101, 'the middle layer pauses');
+  assert.equal(judgeCamera(camera, t), 0b011, 'the top layer pauses');
   assert.equal(judgeCamera(camera, (t += 250)), -1);
-  assert.equal(judgeCamera(camera, (t += SEND_LAYERS_REPEAT_MS)), 0b101, 'said again while a layer is paused');
-  // carol's link drops: she is short of the top layer, and the middle one comes back at the next judgment
-  dt(carol).rewriter!.setTarget(0);
+  assert.equal(judgeCamera(camera, (t += SEND_LAYERS_REPEAT_MS)), 0b011, 'said again');
+  // bob's tile grows: the top layer comes back at the next judgment
+  set(bob, 1, 2);
   assert.equal(judgeCamera(camera, (t += 250)), 0b111);
-  // she is back on the top layer: the middle one pauses again only after the hold
-  dt(carol).rewriter!.setTarget(2);
+  // and small again: it pauses only after the hold
+  set(bob, 0, 0);
   assert.equal(judgeCamera(camera, (t += 250)), -1);
-  assert.equal(judgeCamera(camera, (t += LAYER_PAUSE_AFTER_MS)), 0b101);
-  // both show it as a thumbnail: the top layer pauses too, never the lowest
-  for (const e of [bob, carol]) {
-    dt(e).rewriter!.setTarget(0);
-    dt(e).wantLayer = 0;
-  }
-  assert.equal(judgeCamera(camera, (t += 250)), -1, 'the top layer was needed a moment ago');
-  assert.equal(judgeCamera(camera, (t += LAYER_PAUSE_AFTER_MS)), 0b001);
-  // a tile asks for the top layer again: it comes back at once, with the middle one to fall back on meanwhile
-  dt(bob).wantLayer = 2;
+  t += LAYER_PAUSE_AFTER_MS;
+  assert.equal(judgeCamera(camera, t), 0b001, 'both upper layers pause together');
+  assert.equal(judgeCamera(camera, (t += SEND_LAYERS_REPEAT_MS)), 0b001, 'said again');
+  // nobody shows it any more: every layer
+  set(bob, -1, -1);
+  set(carol, -1, -1);
   assert.equal(judgeCamera(camera, (t += 250)), 0b111);
+  assert.equal(judgeCamera(camera, (t += SEND_LAYERS_REPEAT_MS)), 0b111, 'said again, every layer too (a lost word must not leave a layer off)');
 });
 
-test('tileLayer: the layer a tile asks for, paused layers counted, a receive cap respected', () => {
+test('tileLayer: the layer a tile asks for, paused layers counted, never-seen layers and a receive cap not', () => {
   const d = createSourceDemand([
     { width: 320, height: 180, bitrateBps: 150_000 },
     { width: 640, height: 360, bitrateBps: 0 },
@@ -116,4 +119,7 @@ test('tileLayer: the layer a tile asks for, paused layers counted, a receive cap
   assert.equal(tileLayer(d, -1), 2);
   assert.equal(tileLayer(d, 360), 1, 'the receiver takes nothing taller than 360');
   assert.equal(tileLayer(d, 100), 0, 'the lowest whatever the cap');
+  d.layers[2]!.width = 0;
+  d.layers[2]!.height = 0;
+  assert.equal(tileLayer(d, -1), 1, 'a layer the sender never sent is not asked for');
 });

@@ -66,14 +66,16 @@ export function idealLayer(d: SourceDemand): number {
 
 /**
  * The layer the tile asks for whatever is sent now: as idealLayer, over every layer not taller than `maxHeight`
- * (the lowest always counts; 0: no cap), sent or not (a paused layer can be sent again); -1 when off-screen.
+ * (the lowest always counts; 0: no cap), sent now or not (a paused layer can be sent again) but seen once (a
+ * size: one the sender never sent, its camera too small for it or its own cap, is not asked for); -1 when
+ * off-screen.
  */
 export function tileLayer(d: SourceDemand, maxHeight: number): number {
   if (!(d.tileWidth > 0) || !(d.tileHeight > 0)) return -1;
   let highest = -1;
   for (let i = 0; i < d.layers.length; i++) {
     const l = d.layers[i];
-    if (i > 0 && maxHeight > 0 && l.height > maxHeight) break;
+    if (i > 0 && (!(l.width > 0) || (maxHeight > 0 && l.height > maxHeight))) break;
     highest = i;
     if (l.width >= 0.9 * d.tileWidth && l.height >= 0.9 * d.tileHeight) return i;
   }

@@ -203,7 +203,6 @@ export class PeerSession {
   /** A fresh connection for a new bridge endpoint, in place of the current one (if any). */
   #renew(): RTCPeerConnection {
     const old = this.#pc;
-    this.#sendRids = null; // the new endpoint's bridge says again
     if (old) {
       this.#stopWatches();
       old.ontrack = null;
@@ -215,6 +214,7 @@ export class PeerSession {
   }
 
   #create(): RTCPeerConnection {
+    this.#sendRids = null; // every layer until this connection's bridge says otherwise
     const config = { bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require', iceServers: this.#iceServers } as RTCConfiguration;
     // Chrome's older encoded-transform API must be asked for when the connection is made
     if (this.#insertableStreams()) Object.assign(config, { encodedInsertableStreams: true });
@@ -302,8 +302,9 @@ export class PeerSession {
    * until a new bridge endpoint (which starts from every layer).
    */
   setSendLayers(rids: readonly string[]): void {
-    this.#sendRids = new Set(rids);
     this.#enqueue(async () => {
+      // (in the queue: after an offer for a new endpoint queued before it, which starts from every layer)
+      this.#sendRids = new Set(rids);
       const video = this.#transceiver('1');
       if (video) await scaleSimulcastLayers(video.sender, this.#maxSendHeight(), this.#sendRids);
     });
