@@ -5,7 +5,8 @@
 // whatever the reason, brings it back). Every layer up to that one is sent: a receiver whose link dips always has
 // the smaller layers to fall back on, measured, with no wait for a layer to come back (the selector's thinning
 // guard and its hold after a downgrade assume exactly that). So what pauses is the top of the ladder no tile
-// needs: the 720p of a camera only seen as thumbnails, both upper layers of one seen as a small tile. A camera
+// needs: the larger sizes of a camera only seen as thumbnails (which ones: the thumbnails' size decides). A layer
+// the bridge never received is never paused (the sender's own cap, or a camera too small for it, keeps it off). A camera
 // nobody shows (alone in the room, every tile of it off-screen) keeps every layer, so whoever shows it next gets
 // its layer at once instead of after a resume (~2-4 s to the top layer, measured). Receivers on another media
 // worker or behind a relay choose where this thread cannot see: a camera with any of them keeps every layer. A
@@ -45,7 +46,9 @@ export function judgeCamera(s: Source, nowMs: number): number {
   const needed = neededLayers(s);
   let send = 0;
   for (let i = 0; i < n; i++) {
-    if (i === 0 || (needed & (1 << i)) !== 0) since[i] = nowMs;
+    // (a layer never received is never paused: the sender's own cap or its camera's size keeps it off, and once it
+    // comes its size is known and tiles can ask for it)
+    if (i === 0 || (needed & (1 << i)) !== 0 || s.layers[i] === null) since[i] = nowMs;
     if (nowMs - since[i] < LAYER_PAUSE_AFTER_MS) send |= 1 << i;
   }
   if (send === s.sendLayersTold && nowMs - s.sendLayersToldMs < SEND_LAYERS_REPEAT_MS) return -1;
@@ -60,7 +63,15 @@ export function judgeCamera(s: Source, nowMs: number): number {
  */
 export function updateSendLayers(conference: Conference, nowMs: number, tell: (camera: Source, rids: string[]) => void): void {
   for (const ep of conference.endpoints.values()) {
-    if (!ep.local || !ep.connected || ep.relay || webrtcOf(ep) === null) continue;
+    if (!ep.local) {
+      // another media worker receives it now: if it comes back, it starts afresh here (that worker said its own)
+      for (const s of ep.sources) {
+        s.layerNeededMs = null;
+        s.sendLayersTold = -1;
+      }
+      continue;
+    }
+    if (!ep.connected || ep.relay || webrtcOf(ep) === null) continue;
     for (const s of ep.sources) {
       const rids = s.rids;
       if (rids === null || rids.length < 2 || s.layers.length !== rids.length) continue;

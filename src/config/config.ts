@@ -161,7 +161,8 @@ export const configSchema = z.object({
   pacer: flag.default(false),
   /**
    * The bridge tells each browser which simulcast layers of its camera someone needs, and the browser pauses the
-   * others after 5 s unused (bridge/send-layers.ts; the lowest is never paused); false: every layer is always sent.
+   * ones above the largest needed after 5 s (bridge/send-layers.ts; the lowest is never paused); false: every layer
+   * is always sent.
    */
   pauseUnusedLayers: flag.default(true),
   /** UDP ports of plain-RTP transports (recording, streaming, SIP legs, `tertulia play`): the lowest and highest. */
@@ -371,7 +372,7 @@ export const settingHelp: Record<keyof Config, string> = {
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default true)",
   nativeForward: "bridge: with nativeReceive, the native module also forwards steady simulcast layers without JavaScript (rewrite, number, protect, send), false = JavaScript forwards every packet (default true; off with the pacer)",
-  pauseUnusedLayers: "bridge: browsers pause the simulcast layers of their camera nobody has needed for 5 s (never the lowest), saving their uplink and CPU and the bridge's; false = every layer is always sent (default true)",
+  pauseUnusedLayers: "bridge: browsers pause the simulcast layers of their camera above the largest anyone has needed for 5 s (never the lowest), saving their uplink and CPU; false = every layer is always sent (default true)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',
   plainRtpPortMax: 'highest UDP port of plain RTP transports (default 40999)',

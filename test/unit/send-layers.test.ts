@@ -104,6 +104,26 @@ test('judgeCamera: every layer at first, a layer paused after LAYER_PAUSE_AFTER_
   assert.equal(judgeCamera(camera, (t += SEND_LAYERS_REPEAT_MS)), 0b111, 'said again, every layer too (a lost word must not leave a layer off)');
 });
 
+test('judgeCamera: a layer never received is never paused (the sender may turn it on later)', () => {
+  const c = new Conference('c');
+  const alice = new Endpoint('alice', c, 0);
+  const bob = new Endpoint('bob', c, 0);
+  for (const e of [alice, bob]) {
+    c.endpoints.set(e.id, e);
+    e.connected = true;
+  }
+  c.setSources(alice, [{ ssrc: V, kind: 'video', rtxSsrc: V + 1, rids: ['q', 'h', 'f'] }]);
+  c.setSubscriptions(bob, [V]);
+  const camera = c.sources.get(V)!;
+  // the sender's own cap (or a small camera): only the two lower layers ever came
+  c.addLayer(camera, 0, LAYERS[0]!, false);
+  c.addLayer(camera, 1, LAYERS[1]!, false);
+  bob.downtracks.get(V)!.rewriter!.setTarget(0);
+  bob.downtracks.get(V)!.wantLayer = 0;
+  assert.equal(judgeCamera(camera, 0), 0b111);
+  assert.equal(judgeCamera(camera, LAYER_PAUSE_AFTER_MS), 0b101, 'the middle layer pauses; the top one, never seen, does not');
+});
+
 test('tileLayer: the layer a tile asks for, paused layers counted, never-seen layers and a receive cap not', () => {
   const d = createSourceDemand([
     { width: 320, height: 180, bitrateBps: 150_000 },
