@@ -6,9 +6,9 @@
 // the smaller layers to fall back on, measured, with no wait for a layer to come back (the selector's thinning
 // guard and its hold after a downgrade assume exactly that). So what pauses is the top of the ladder no tile
 // needs: the larger sizes of a camera only seen as thumbnails (which ones: the thumbnails' size decides). A layer
-// the bridge never received is never paused (the sender's own cap, or a camera too small for it, keeps it off). A camera
-// nobody shows (alone in the room, every tile of it off-screen) keeps every layer, so whoever shows it next gets
-// its layer at once instead of after a resume (~2-4 s to the top layer, measured). Receivers on another media
+// the bridge never received is never paused (the sender's own cap, or a camera too small for it, keeps it off). A
+// camera nobody shows (alone in the room, every tile of it off-screen) keeps every layer, so whoever shows it next
+// gets its layer at once instead of after a resume (~2-4 s to the top layer, measured). Receivers on another media
 // worker or behind a relay choose where this thread cannot see: a camera with any of them keeps every layer. A
 // layer nobody needed for LAYER_PAUSE_AFTER_MS is paused. The browser is told the layers to send
 // (`bridge.send-layers`) when that set changes, first when the camera appears (everything: a new bridge after a

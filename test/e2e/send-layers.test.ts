@@ -1,11 +1,13 @@
 // Layers nobody needs pause (bridge/send-layers.ts, on by default): real Chromium senders and receivers. A 720p
 // camera seen only as a thumbnail sends its lowest layer alone after the bridge's hold; a tile that needs the
 // middle layer brings that one back (not the top one), and a large tile the top one, each received at its size
-// while the others' pictures go on.
+// while the others' pictures go on. Firefox as the sender too.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import type { Page as FirefoxPage } from 'puppeteer-core';
 import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
+import { joinInFirefox, launchFirefox } from '../helpers/firefox.ts';
 import { outboundLayers, videoFrom } from '../helpers/video-stats.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -66,5 +68,49 @@ describe('layers nobody needs pause', () => {
     await waitUntil("the top layer back on in Sol's browser", () => outboundLayers(sol.page), (l) => l.f?.active !== false, 20_000);
     await waitUntil('Rafa to get the 1280-wide layer', () => videoFrom(rafa.page, 'Sol'), (v) => v?.width === 1280, 30_000);
     t.diagnostic(`1280 ${Date.now() - asked} ms after the window grew`);
+  });
+});
+
+/** Bytes Zoe's Firefox has sent of each layer of her camera, by rid. */
+async function firefoxLayerBytes(page: FirefoxPage): Promise<Record<string, number>> {
+  return await page.evaluate(async () => {
+    const pc = (window as any).__tertulia?.pc as RTCPeerConnection | null;
+    const out: Record<string, number> = {};
+    if (pc) (await pc.getStats()).forEach((s: any) => {
+      if (s.type === 'outbound-rtp' && s.kind === 'video' && s.rid) out[s.rid] = s.bytesSent ?? 0;
+    });
+    return out;
+  });
+}
+
+describe('layers nobody needs pause in Firefox too', () => {
+  const suite = useServerAndBrowser();
+
+  test("a Firefox camera seen as a thumbnail stops sending its upper layers; a large tile brings the top one back", { timeout: 180_000 }, async () => {
+    const firefox = await launchFirefox();
+    try {
+      const zoe = await joinInFirefox(firefox, suite.server.baseUrl, 'vulpes', 'Zoe', 720);
+      const rafa = await newParticipant(suite.browser, 'Rafa');
+      await rafa.page.setViewportSize({ width: 360, height: 640 });
+      await joinThroughUi(rafa, suite.server.baseUrl, 'vulpes', { stopCamera: true, muteMic: true });
+      await waitUntil('Rafa to get the 320-wide layer of Zoe', () => videoFrom(rafa.page, 'Zoe'), (v) => v?.width === 320 && v.framesDecoded > 30, 60_000);
+      // the upper layers stop (after the bridge's hold), the lowest goes on
+      const growth = async () => {
+        const a = await firefoxLayerBytes(zoe);
+        await sleep(3000);
+        const b = await firefoxLayerBytes(zoe);
+        return Object.fromEntries(Object.keys(b).map((r) => [r, b[r]! - (a[r] ?? 0)]));
+      };
+      const paused = await waitUntil('the upper layers to stop in Firefox', growth, (g) => (g.h ?? 0) < 2000 && (g.f ?? 0) < 2000, 40_000);
+      assert.ok((paused.q ?? 0) > 10_000, `the lowest layer goes on: ${JSON.stringify(paused)}`);
+      // a large tile: the top layer comes back, and Rafa gets it
+      await rafa.page.setViewportSize({ width: 1600, height: 1000 });
+      await rafa.page.getByRole('button', { name: 'Speaker view' }).click();
+      await rafa.page.getByRole('group', { name: 'Zoe', exact: true }).getByRole('button', { name: 'Pin' }).click();
+      await waitUntil('Rafa to get the 1280-wide layer of Zoe', () => videoFrom(rafa.page, 'Zoe'), (v) => v?.width === 1280, 40_000);
+      await zoe.close();
+    } finally {
+      await firefox.close();
+    }
   });
 });
