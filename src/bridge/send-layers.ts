@@ -66,6 +66,7 @@ export function updateSendLayers(conference: Conference, nowMs: number, tell: (c
     if (!ep.local) {
       // another media worker receives it now: if it comes back, it starts afresh here (that worker said its own)
       for (const s of ep.sources) {
+        if (s.layerNeededMs === null) continue;
         s.layerNeededMs = null;
         s.sendLayersTold = -1;
       }

@@ -1,7 +1,7 @@
 // Messages between signal, focus and bridge, carried by the bus (in memory in one process, NATS between
 // machines). Every handler parses what it receives with these schemas.
 import { z } from 'zod';
-import { MAX_RECEIVE_SLOTS, MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, tileSizesSchema } from './signal-messages.ts';
+import { MAX_RECEIVE_SLOTS, MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, ridSchema, tileSizesSchema } from './signal-messages.ts';
 
 export const subjects = {
   // signal -> focus (requests)
@@ -149,11 +149,7 @@ export const mediaSourceSchema = z.object({
    */
   /** Video: a camera or a shared screen (a screen is never left out by last-N). */
   role: z.enum(['video', 'screen']).optional(),
-  rids: z
-    .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
-    .min(1)
-    .max(4)
-    .optional(),
+  rids: z.array(ridSchema).min(1).max(4).optional(),
   /**
    * Simulcast: the SSRCs its layers cross a bridge-to-bridge relay with, one per rid (focus draws them). On
    * the sender's bridge they name what goes into a relay; on a relay endpoint the layers arrive with them.
@@ -398,10 +394,7 @@ export const bridgeSendLayersSchema = z.object({
   bridgeId: id,
   conferenceId: id,
   endpointId: id,
-  rids: z
-    .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
-    .min(1)
-    .max(4),
+  rids: z.array(ridSchema).min(1).max(4),
 });
 
 /** The reply of every request that returns nothing else. */

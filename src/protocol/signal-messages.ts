@@ -140,16 +140,15 @@ export const slotMapMessageSchema = z.object({
   sources: z.array(remoteSourceSchema).max(MAX_RECEIVE_SLOTS),
 });
 export type SlotMapMessage = z.infer<typeof slotMapMessageSchema>;
+/** A simulcast layer's rid (RFC 8851's rid-id, as the bridge accepts it). */
+export const ridSchema = z.string().regex(/^[A-Za-z0-9]{1,16}$/);
 /**
  * The simulcast layers of our camera somebody needs (by rid; the lowest is always among them): the browser sends
  * these and pauses the others until they are needed again (the bridge's `bridge.send-layers`).
  */
 export const sendLayersMessageSchema = z.object({
   type: z.literal('send-layers'),
-  rids: z
-    .array(z.string().regex(/^[A-Za-z0-9]{1,16}$/))
-    .min(1)
-    .max(4),
+  rids: z.array(ridSchema).min(1).max(4),
 });
 export type SendLayersMessage = z.infer<typeof sendLayersMessageSchema>;
 

@@ -175,7 +175,6 @@ export class PeerSession {
     this.#pc = null;
     this.#sources = [];
     this.#slotMaps = NO_SLOT_MAP;
-    this.#sendRids = null;
     this.#slotSession = null;
     this.#remote.clear();
     this.#onMedia(new Map());
