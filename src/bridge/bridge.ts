@@ -679,12 +679,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    * Replaces what an endpoint receives. `slots` (slot mode, a browser in a big room): it receives on these fixed
    * slots, which of `ssrcs` the bridge chooses (slots/receive-slots.ts); the same slots again keep their streams.
    */
-  subscribe(conferenceId: string, endpointId: string, ssrcs: number[], slots?: SlotSpec[], slotSession?: string): void {
+  subscribe(conferenceId: string, endpointId: string, ssrcs: number[], slots?: SlotSpec[], session?: string): void {
     const ep = this.endpoint(conferenceId, endpointId);
     if (slots !== undefined && ep.transport.kind !== 'webrtc') throw new BusCallError('bad-request', `endpoint ${endpointId} is not a WebRTC endpoint: no receive slots`);
     if (slots === undefined) ep.slots = null;
     else if (ep.slots === null || !ep.slots.sameAs(slots)) ep.slots = new ReceiveSlots(slots);
-    if (ep.slots !== null) ep.slots.session = slotSession;
+    if (session !== undefined) ep.mediaSession = session;
     const added = ep.conference.setSubscriptions(ep, ssrcs);
     this.log.debug({ conferenceId, endpointId, ssrcs: ssrcs.length, added: added.length }, 'endpoint subscriptions');
     if (!ep.connected) return; // it asks for keyframes when it connects
@@ -840,7 +840,13 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     if (this.closed) return;
     const ep = camera.owner;
     try {
-      this.bus.publish(subjects.bridgeSendLayers, { bridgeId: this.bridgeId, conferenceId: ep.conference.id, endpointId: ep.id, rids });
+      this.bus.publish(subjects.bridgeSendLayers, {
+        bridgeId: this.bridgeId,
+        conferenceId: ep.conference.id,
+        endpointId: ep.id,
+        ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
+        rids,
+      });
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not publish the layers to send');
     }
@@ -859,7 +865,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         bridgeId: this.bridgeId,
         conferenceId: ep.conference.id,
         endpointId: ep.id,
-        ...(slots.session !== undefined ? { session: slots.session } : {}),
+        ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
         version: slots.version,
         slots: slots.entries(),
       });

@@ -44,6 +44,9 @@ export class Endpoint {
   }
   /** A `connected` event was published and no `disconnected` since. */
   connectedPublished = false;
+  /** Its participant's media session (focus's offer's session id, from its subscriptions), named by what the bridge
+   * tells its browser through signal (slot maps, layers to send); undefined until focus gives one. */
+  mediaSession: string | undefined = undefined;
 
   /** Coarse clock (ms) of the last valid STUN check, DTLS record, RTCP or SRTP packet. */
   lastSeenMs: number;

@@ -254,7 +254,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     return toWorkers((pool) => pool.apply('configure', p));
   });
   serve(busCalls.bridgeSubscribe, (p) => {
-    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots, p.slotSession);
+    bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots, p.session);
     return toWorkers((pool) => pool.apply('subscribe', p));
   });
   serve(busCalls.bridgeConstraints, (p) => {

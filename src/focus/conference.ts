@@ -506,7 +506,7 @@ export class Conference {
     if (p.subscribed && p.subscribed.join(',') === ssrcs.join(',')) return;
     p.subscribed = ssrcs;
     try {
-      await this.callOn(p.bridgeId, busCalls.bridgeSubscribe, { conferenceId: this.id, endpointId: p.id, ssrcs, slots: slotSpecs(p.mlines), slotSession: p.sessionId });
+      await this.callOn(p.bridgeId, busCalls.bridgeSubscribe, { conferenceId: this.id, endpointId: p.id, ssrcs, slots: slotSpecs(p.mlines), session: p.sessionId });
     } catch (e) {
       p.subscribed = null; // told again at the next change
       throw e;

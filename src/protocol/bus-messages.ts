@@ -323,9 +323,9 @@ export const bridgeSubscribeSchema = z.object({
     )
     .max(MAX_RECEIVE_SLOTS)
     .optional(),
-  /** Slot mode: the media session (focus's offer's session id) these slots belong to; the bridge's slot maps
-   * carry it, so signal can tell a late map of an endpoint the participant left on the same bridge. */
-  slotSession: mediaSessionSchema.optional(),
+  /** The participant's media session (focus's offer's session id): the bridge's slot maps and layers to send carry
+   * it, so signal can tell a late word of an endpoint the participant left on the same bridge. */
+  session: mediaSessionSchema.optional(),
 });
 export type BridgeSubscribe = z.infer<typeof bridgeSubscribeSchema>;
 /** How large the receiver shows the video it receives with `ssrc` (an SSRC of its subscriptions); 0x0: not visible. */
@@ -381,7 +381,7 @@ export const bridgeSlotMapSchema = z.object({
   bridgeId: id,
   conferenceId: id,
   endpointId: id,
-  /** The media session of the slots (bridgeSubscribe's slotSession), when focus gave one. */
+  /** The endpoint's media session (bridgeSubscribe's session), when focus gave one. */
   session: mediaSessionSchema.optional(),
   version: z.number().int().nonnegative(),
   slots: z
@@ -394,6 +394,8 @@ export const bridgeSendLayersSchema = z.object({
   bridgeId: id,
   conferenceId: id,
   endpointId: id,
+  /** The endpoint's media session (bridgeSubscribe's session), when focus gave one. */
+  session: mediaSessionSchema.optional(),
   rids: z.array(ridSchema).min(1).max(4),
 });
 

@@ -544,7 +544,8 @@ export class Rooms implements StandInHost {
 
   /**
    * A `bridge.send-layers` event: the layers of that participant's camera somebody needs, to its socket when it is
-   * here and its media is on that bridge (a late word from a bridge it left is dropped).
+   * here and its media is on that bridge in that media session (a late word from a bridge, or an endpoint on the same
+   * bridge, it left is dropped).
    */
   deliverSendLayers(payload: unknown): void {
     const parsed = bridgeSendLayersSchema.safeParse(payload);
@@ -552,9 +553,10 @@ export class Rooms implements StandInHost {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.send-layers');
       return;
     }
-    const { bridgeId, conferenceId, endpointId, rids } = parsed.data;
+    const { bridgeId, conferenceId, endpointId, session, rids } = parsed.data;
     const member = this.rooms.get(conferenceId)?.members.get(endpointId);
     if (!member || member.session.mediaBridgeId !== bridgeId) return;
+    if (session !== undefined && session !== member.session.mediaSession) return;
     member.session.send({ type: 'send-layers', rids });
   }
 

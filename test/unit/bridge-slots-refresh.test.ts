@@ -43,8 +43,10 @@ test('bridge: a mute, an unmute or a new stage changes what plays on a receiver\
       { mid: '3', kind: 'audio', ssrc: 9001 },
       { mid: '4', kind: 'video', ssrc: 9101, rtxSsrc: 9102 },
     ],
+    '777',
   );
   const rx = bridge.conferences.get(CONF)!.endpoints.get('rx')!;
+  assert.equal(rx.mediaSession, '777', 'the media session its slot maps and layers to send name');
   const onVideoSlot = () => rx.slots!.entries().find((e) => e.kind === 'video')?.participantId;
   const onAudioSlot = () => rx.slots!.entries().find((e) => e.kind === 'audio')?.participantId;
   assert.equal(onVideoSlot(), 'a', 'join order while nobody spoke');

@@ -1,7 +1,7 @@
 // The layers a browser's camera should send, through signal (real HTTPS + WebSocket, the bus as bridges use
 // it): a member gets `send-layers` only from the bridge of its current media session (focus's last offer names
-// it), so a late word from a bridge it was moved off never pauses a layer the new bridge needs; malformed ones
-// are dropped.
+// it) and, when the word names one, from its current media session (a late word of an endpoint it left on the same
+// bridge), so a late word never pauses a layer the new endpoint needs; malformed ones are dropped.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Json } from '../../src/bus/bus.ts';
@@ -41,5 +41,14 @@ describe('send-layers at signal', () => {
     s.bus.publish(subjects.bridgeSendLayers, layers('b2', ['q', 'h', 'f']));
     assert.deepEqual(await p.c.nextOfType('send-layers'), { type: 'send-layers', rids: ['q', 'h', 'f'] });
     assert.ok(await p.c.nothingLike((m) => m.type === 'send-layers'), 'nothing else: not the old bridge’s, not a malformed one');
+
+    // a new media session on the same bridge (offer 3 names session "3"): the old session's late word is dropped
+    offer('b2', 3);
+    await p.c.nextOfType('offer');
+    s.bus.publish(subjects.bridgeSendLayers, { ...layers('b2', ['q']), session: '2' });
+    s.bus.publish(subjects.bridgeSendLayers, { ...layers('b2', ['q']), session: 'not a session' });
+    s.bus.publish(subjects.bridgeSendLayers, { ...layers('b2', ['q', 'h']), session: '3' });
+    assert.deepEqual(await p.c.nextOfType('send-layers'), { type: 'send-layers', rids: ['q', 'h'] });
+    assert.ok(await p.c.nothingLike((m) => m.type === 'send-layers'), 'nothing else: not the old session’s, not a malformed one');
   });
 });

@@ -62,8 +62,6 @@ export class ReceiveSlots {
   private readonly bySource = new Map<Source, ReceiveSlot>();
   /** Goes up on every change of who plays where. */
   version = 0;
-  /** The media session these slots belong to (focus's offer's session id), carried by the slot maps. */
-  session: string | undefined = undefined;
   /** The version last told the browser by this thread (-1: never). */
   publishedVersion = -1;
   readonly audioCount: number;

@@ -146,7 +146,7 @@ function main(): void {
           if (m.op === 'allocate') bridge.allocateNumbered(p);
           else if (m.op === 'configure') bridge.configure(p);
           else if (m.op === 'sources') bridge.setSources(p.conferenceId, p.endpointId, p.sources);
-          else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots, p.slotSession);
+          else if (m.op === 'subscribe') bridge.subscribe(p.conferenceId, p.endpointId, p.ssrcs, p.slots, p.session);
           else if (m.op === 'constraints') bridge.setVideoConstraints(p.conferenceId, p.endpointId, p.constraints, p.maxHeight);
           else if (m.op === 'mute') bridge.mute(p.conferenceId, p.endpointId, p.kind, p.muted);
           else if (m.op === 'lastN') bridge.setLastN(p.lastN);
