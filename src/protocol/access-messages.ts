@@ -92,6 +92,8 @@ export type AccessErrorCode =
   | 'token-required'
   /** Username or password wrong. */
   | 'login-failed'
+  /** A sign-in where the server has no accounts to sign in with (open or token mode without adminAccounts). */
+  | 'no-accounts'
   /** The `jwt` was refused; the message says why. */
   | 'bad-token'
   /** The room is locked: send `join` again with `password`. */

@@ -70,8 +70,10 @@ export class Admission {
   async login(session: Session, username: string, password: string): Promise<void> {
     const { users } = this.opts;
     // other modes: only an admin signs in (for the /recordings page)
-    if (!users || (this.opts.config.authMode !== 'accounts' && !isAdminAccount(this.opts.config.adminAccounts ?? [], username))) {
-      this.refuse(session, 'bad-message', 'this server has no accounts; join without signing in');
+    const adminsOnly = this.opts.config.authMode !== 'accounts';
+    const admins = this.opts.config.adminAccounts ?? [];
+    if (!users || (adminsOnly && admins.length === 0)) {
+      this.refuse(session, 'no-accounts', 'this server has no accounts to sign in with');
       return;
     }
     if (this.busy.has(session)) {
@@ -98,6 +100,9 @@ export class Admission {
     } finally {
       this.busy.delete(session);
     }
+    // an account that is not an admin's, where only admins sign in: refused as a wrong password is, so that nobody
+    // learns from the answer which names are admins
+    if (result.ok && adminsOnly && !isAdminAccount(admins, result.username)) result = { ok: false, busy: false };
     if (!result.ok && result.busy) {
       this.loginPerUser.forgive(userKey, now);
       this.loginPerAddress.forgive(address, now);

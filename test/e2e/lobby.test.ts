@@ -41,7 +41,7 @@ describe('lobby', () => {
     await caro.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' }).waitFor({ timeout: 20_000 });
     await ana.page.getByRole('button', { name: 'Deny Caro' }).click();
     await caro.page.getByRole('heading', { name: 'You were not let in' }).waitFor({ timeout: 10_000 });
-    await caro.page.getByText('a moderator declined your request to join').waitFor();
+    await caro.page.getByText('A moderator declined your request to join.').waitFor();
     const tiles = await ana.page.getByRole('group', { name: 'Caro', exact: true }).count();
     if (tiles !== 0) throw new Error('Caro got a tile');
     await caro.context.close();

@@ -134,6 +134,7 @@ describe('moderation', () => {
     await ben.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
     await ben.page.getByText('Ana ended the meeting for everyone.').waitFor();
     await ana.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
+    await ana.page.getByText('You ended the meeting for everyone.').waitFor();
     assert.ok(suite.server.alive());
   });
 });

@@ -136,12 +136,12 @@ describe('accounts mode', () => {
     assert.equal((await login(c, 'host', PASSWORD)).code, 'rate-limited', 'the right password of another user waits too');
   });
 
-  test('login in open mode is refused clearly', async () => {
+  test('login in open mode without admin accounts is refused clearly (no-accounts, which the page says in its language)', async () => {
     const open = await startTestSignal();
     try {
       const c = open.client();
       const r = await login(c, 'host', PASSWORD);
-      assert.equal(r.code, 'bad-message');
+      assert.equal(r.code, 'no-accounts');
       assert.match(r.message, /no accounts/);
     } finally {
       await open.stop();

@@ -17,12 +17,14 @@ export function AccessBoundary({ conference, children }: { conference: Conferenc
 
   if (a.ended) {
     const ended = a.ended.kind === 'ended';
-    return <RefusalPage title={ended ? t.endedTitle : t.removedTitle} hint={ended ? t.endedHint(a.ended.by) : t.removedHint(a.ended.by)} />;
+    const hint = !ended ? t.removedHint(a.ended.by) : a.ended.byMe ? t.endedByYouHint : t.endedHint(a.ended.by);
+    return <RefusalPage title={ended ? t.endedTitle : t.removedTitle} hint={hint} />;
   }
   if (c.status === 'connecting' && a.gate) return <AccessGate access={access} gate={a.gate} room={conference.room} onCancel={() => conference.leave()} />;
   if (c.status === 'failed' && c.error && REFUSALS.includes(c.error.code)) {
     const title = c.error.code === 'bad-token' ? t.tokenRefusedTitle : c.error.code === 'token-required' ? t.tokenRequiredTitle : t.deniedTitle;
-    return <RefusalPage title={title} hint={`${t.refusalReason} ${c.error.message}`} />;
+    // a moderator's no is said in the page's language; a token's refusal keeps the server's reason (what to fix)
+    return <RefusalPage title={title} hint={c.error.code === 'denied' ? t.deniedHint : `${t.refusalReason} ${c.error.message}`} />;
   }
   return <>{children}</>;
 }

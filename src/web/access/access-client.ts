@@ -31,7 +31,7 @@ export interface AccessState {
   /** Signed in as (accounts mode). */
   username: string | null;
   /** The meeting is over for us: removed by a moderator, or ended for all. */
-  ended: { kind: 'removed' | 'ended'; by: string } | null;
+  ended: { kind: 'removed' | 'ended'; by: string; byMe: boolean } | null;
   /** A moderator asked us to stop the camera (by whom), until we answer. */
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
@@ -77,6 +77,8 @@ export class AccessClient extends Store<AccessState> {
   readonly #conference: Conference;
   readonly #jwt: string | undefined;
   #password: string | undefined;
+  /** This page asked to end the meeting for all: the end it hears is its own. */
+  #endedByMe = false;
   readonly dispose: () => void;
 
   constructor(conference: Conference, search: string) {
@@ -154,7 +156,7 @@ export class AccessClient extends Store<AccessState> {
         break;
       case 'removed':
       case 'meeting-ended':
-        this.update({ ended: { kind: m.type === 'removed' ? 'removed' : 'ended', by: m.by } });
+        this.update({ ended: { kind: m.type === 'removed' ? 'removed' : 'ended', by: m.by, byMe: m.type === 'meeting-ended' && this.#endedByMe } });
         c.leave();
         break;
       case 'error':
@@ -222,6 +224,7 @@ export class AccessClient extends Store<AccessState> {
     this.#conference.sendMessage({ type: 'grant-moderator', target: id });
   }
   endMeeting(): void {
+    this.#endedByMe = true;
     this.#conference.sendMessage({ type: 'end-meeting' });
   }
   lockRoom(password: string): void {

@@ -53,6 +53,8 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorBoardFull;
     case 'board-bad-update':
       return t.errorBoardBadUpdate;
+    case 'no-accounts':
+      return t.errorNoAccounts;
 
     default:
       return `${t.errorGeneric}: ${e.message}`;
