@@ -27,6 +27,17 @@ export function tcpAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
   });
 }
 
+/**
+ * What coturn logs as an ERROR in ordinary use: a client's TCP or TLS connection ending (a browser closing its
+ * candidate pair, a page that left), which would otherwise fill an admin's log with a warning per join and leave.
+ */
+const ROUTINE_ERROR = /(TCP|TLS) socket error: (Connection reset by peer|Broken pipe)|connection (closed|reset) by (peer|client)/i;
+
+/** The level a line of coturn's output is logged at: its errors as warnings, its routine ones and the rest as debug. */
+export function coturnLineLevel(text: string): 'warn' | 'debug' {
+  return /ERROR|cannot|Cannot/.test(text) && !ROUTINE_ERROR.test(text) ? 'warn' : 'debug';
+}
+
 export class CoturnProcess {
   #child: ChildProcess | undefined;
   #state: CoturnState = 'starting';
@@ -78,8 +89,7 @@ export class CoturnProcess {
       for (const line of chunk.toString().split('\n')) {
         const text = line.trim();
         if (!text) continue;
-        if (/ERROR|cannot|Cannot/.test(text)) this.#log.warn({ coturn: text.slice(0, 500) }, 'coturn says');
-        else this.#log.debug({ coturn: text.slice(0, 500) }, 'coturn says');
+        this.#log[coturnLineLevel(text)]({ coturn: text.slice(0, 500) }, 'coturn says');
       }
     };
     child.stdout!.on('data', lines);

@@ -17,7 +17,7 @@ import { loadConfig } from '../../src/config/config.ts';
 import { turnCredentials } from '../../src/turn/credentials.ts';
 import { findTurnserver, startTurn, parseHostHeader, type TurnService } from '../../src/turn/turn-service.ts';
 import { isStunFirstByte } from '../../src/turn/tls-demux.ts';
-import { tcpAnswers } from '../../src/turn/coturn-process.ts';
+import { coturnLineLevel, tcpAnswers } from '../../src/turn/coturn-process.ts';
 import { settingsChange } from '../../src/config/reload.ts';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { connectControl } from '../../src/cli/control-client.ts';
@@ -55,6 +55,15 @@ async function waitUp(turn: TurnService): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+test('coturn\'s errors are warnings, a client closing its TCP or TLS connection is not', () => {
+  // lines as Debian's coturn 4.6 prints them
+  assert.equal(coturnLineLevel('94: : ERROR: session 001000000000000004: TCP socket error: Connection reset by peer [::1]:40124'), 'debug');
+  assert.equal(coturnLineLevel('12: : ERROR: session 000000000000000002: TLS socket error: Broken pipe 10.0.0.5:51000'), 'debug');
+  assert.equal(coturnLineLevel('0: : ERROR: Cannot bind listener socket to device'), 'warn');
+  assert.equal(coturnLineLevel('0: : cannot open log file'), 'warn');
+  assert.equal(coturnLineLevel('3: : session 000000000000000001: closed (2nd stage), user <1796592170:x>'), 'debug');
+});
 
 test('the first byte tells STUN from HTTP', () => {
   for (const b of [0x00, 0x01, 0x3f]) assert.equal(isStunFirstByte(b), true);

@@ -19,6 +19,9 @@ function lanIPv4(): string[] {
   return out;
 }
 
+/** The width of the ports column (a port range and its protocol, e.g. 40000-49999/udp), then one space at least. */
+const PORT_COLUMN = 15;
+
 export function startupMessage(info: {
   config: Config;
   httpsPort: number;
@@ -49,17 +52,17 @@ export function startupMessage(info: {
     '  (add a room name to the address, e.g. /MyMeeting)',
     '',
     'Ports to open in the firewall:',
-    `  ${`${httpsPort}/tcp`.padEnd(11)}HTTPS and WebSocket`,
-    httpPort ? `  ${`${httpPort}/tcp`.padEnd(11)}HTTP (redirects to HTTPS)` : '  (HTTP redirect: off)',
+    `  ${`${httpsPort}/tcp`.padEnd(PORT_COLUMN)} HTTPS and WebSocket`,
+    httpPort ? `  ${`${httpPort}/tcp`.padEnd(PORT_COLUMN)} HTTP (redirects to HTTPS)` : '  (HTTP redirect: off)',
     mediaPort === undefined
       ? '  (media: on the bridge machines, their media UDP port)'
-      : `  ${`${mediaPort}/udp`.padEnd(11)}media (audio and video of every participant)`,
+      : `  ${`${mediaPort}/udp`.padEnd(PORT_COLUMN)} media (audio and video of every participant)`,
   ];
-  if (mediaPort !== undefined && info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
+  if (mediaPort !== undefined && info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(PORT_COLUMN)} media for participants whose UDP is blocked (optional)`);
   if (info.turn?.mode === 'coturn') {
-    if (config.turnPort) lines.push(`  ${`${config.turnPort}/udp+tcp`.padEnd(11)}TURN (coturn), for participants whose network blocks UDP; TURN over TLS also on ${httpsPort}/tcp`);
+    if (config.turnPort) lines.push(`  ${`${config.turnPort}/udp+tcp`.padEnd(PORT_COLUMN)} TURN (coturn), for participants whose network blocks UDP; TURN over TLS also on ${httpsPort}/tcp`);
     else lines.push(`  (TURN over TLS on ${httpsPort}/tcp, coturn on no port of its own)`);
-    lines.push(`  ${`${config.turnRelayPortMin}-${config.turnRelayPortMax}/udp`.padEnd(11)}TURN relays`);
+    lines.push(`  ${`${config.turnRelayPortMin}-${config.turnRelayPortMax}/udp`.padEnd(PORT_COLUMN)} TURN relays`);
   } else if (info.turn?.mode === 'off' && info.turn.reason) {
     lines.push(`  (TURN: off, ${info.turn.reason})`);
   }
@@ -95,8 +98,8 @@ export function partsMessage(info: {
   const lines = [`Tertulia ${VERSION} is running: ${parts}${info.bridgeId ? ` (bridge id ${info.bridgeId})` : ''}.`, `Connected to NATS at ${info.nats}.`, ''];
   if (info.mediaPort !== undefined) {
     const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
-    lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(11)}media, from everywhere the participants are${announced}`);
-    if (info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(11)}media for participants whose UDP is blocked (optional)`);
+    lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(PORT_COLUMN)} media, from everywhere the participants are${announced}`);
+    if (info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(PORT_COLUMN)} media for participants whose UDP is blocked (optional)`);
   } else if (info.sipPort !== undefined) {
     lines.push('Ports to open in the firewall:');
   } else if (info.config.parts.includes('recorder')) {
@@ -114,7 +117,7 @@ export function partsMessage(info: {
 function sipLines(config: Config, sipPort: number | undefined): string[] {
   if (sipPort === undefined) return [];
   return [
-    `  ${`${sipPort}/udp+tcp`.padEnd(11)} SIP: phones and trunks call into meetings (sip:room@${config.sipPublicAddress || 'this-host'}:${sipPort})`,
-    `  ${`${config.sipRtpPortMin}-${config.sipRtpPortMax}/udp`.padEnd(11)} phone calls' audio`,
+    `  ${`${sipPort}/udp+tcp`.padEnd(PORT_COLUMN)} SIP: phones and trunks call into meetings (sip:room@${config.sipPublicAddress || 'this-host'}:${sipPort})`,
+    `  ${`${config.sipRtpPortMin}-${config.sipRtpPortMax}/udp`.padEnd(PORT_COLUMN)} phone calls' audio`,
   ];
 }
