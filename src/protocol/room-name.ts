@@ -25,20 +25,36 @@ export function roomKey(name: string): string {
   return name.normalize('NFKC').toLocaleLowerCase('und').replace(/\s+/gu, ' ').trim();
 }
 
-/** Why `name` is not a room name, in English; undefined when it is one. */
-export function roomNameRefusal(name: string): string | undefined {
-  if (name.length === 0) return 'the room name is empty';
-  if (name.length > MAX_ROOM_NAME) return `a room name has at most ${MAX_ROOM_NAME} characters`;
+/** Which rule a name breaks (the first of them); the page says it in its own language. */
+export type RoomNameFault = 'empty' | 'too-long' | 'url-character' | 'invisible' | 'spaces-only' | 'dots';
+
+/** The rule `name` breaks; undefined when it is a room name. */
+export function roomNameFault(name: string): RoomNameFault | undefined {
+  if (name.length === 0) return 'empty';
+  if (name.length > MAX_ROOM_NAME) return 'too-long';
   const key = roomKey(name);
   // the key too: NFKC makes "/" of a full-width "／"
-  if (URL_CHARACTERS.test(name) || URL_CHARACTERS.test(key)) return 'a room name may not contain "/", "\\", "?", "#" or "%"';
-  if (LONE_SURROGATE.test(name) || stripInvisible(name) !== name || stripInvisible(key) !== key) {
-    return 'a room name may not contain control or invisible formatting characters';
-  }
-  if (key === '') return 'a room name needs more than spaces';
-  if (key === '.' || key === '..') return '"." and ".." are not room names';
-  if (key.length > MAX_ROOM_NAME) return `a room name has at most ${MAX_ROOM_NAME} characters once normalised`;
+  if (URL_CHARACTERS.test(name) || URL_CHARACTERS.test(key)) return 'url-character';
+  if (LONE_SURROGATE.test(name) || stripInvisible(name) !== name || stripInvisible(key) !== key) return 'invisible';
+  if (key === '') return 'spaces-only';
+  if (key === '.' || key === '..') return 'dots';
+  if (key.length > MAX_ROOM_NAME) return 'too-long';
   return undefined;
+}
+
+const REFUSALS: Record<RoomNameFault, string> = {
+  empty: 'the room name is empty',
+  'too-long': `a room name has at most ${MAX_ROOM_NAME} characters (once normalised too)`,
+  'url-character': 'a room name may not contain "/", "\\", "?", "#" or "%"',
+  invisible: 'a room name may not contain control or invisible formatting characters',
+  'spaces-only': 'a room name needs more than spaces',
+  dots: '"." and ".." are not room names',
+};
+
+/** Why `name` is not a room name, in English; undefined when it is one. */
+export function roomNameRefusal(name: string): string | undefined {
+  const fault = roomNameFault(name);
+  return fault === undefined ? undefined : REFUSALS[fault];
 }
 
 /** A room name from the network: kept as typed (the display), checked by roomNameRefusal. */

@@ -1,5 +1,6 @@
 // Every visible string and accessible name of the app, in English and Spanish.
 import { createContext, useContext } from 'react';
+import type { RoomNameFault } from '../protocol/room-name.ts';
 import { meetingDictionaries, type MeetingStrings } from './i18n-meeting.ts';
 import { accessDictionaries, type AccessStrings } from './i18n-access.ts';
 import { recordingsDictionaries, type RecordingsStrings } from './i18n-recordings.ts';
@@ -19,8 +20,15 @@ const en = {
   tagline: 'Video meetings on your own server',
   roomName: 'Room name',
   roomNameHint: 'Any words, spaces included; capitals do not matter — anyone with the same name joins the same room.',
-  roomNameEmpty: 'Enter a room name.',
-  roomNameInvalid: 'A room name has at most 128 characters, and no "/", "\\", "?", "#", "%" or control characters.',
+  roomNameFault: (fault: RoomNameFault): string =>
+    ({
+      empty: 'Enter a room name.',
+      'too-long': 'A room name has at most 128 characters.',
+      'url-character': 'A room name may not contain "/", "\\", "?", "#" or "%".',
+      invisible: 'This name holds invisible or control characters (shown as ⟨U+…⟩ above); type the name again.',
+      'spaces-only': 'A room name needs more than spaces.',
+      dots: '"." and ".." are not room names.',
+    })[fault],
   startMeeting: 'Start meeting',
   suggestAnother: 'Suggest another name',
   invalidRoomTitle: 'This room name is not valid',
@@ -71,8 +79,15 @@ const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
   roomName: 'Nombre de la sala',
   roomNameHint: 'Cualquier texto, también con espacios; mayúsculas o minúsculas da igual: quien use el mismo nombre entra en la misma sala.',
-  roomNameEmpty: 'Escribe un nombre de sala.',
-  roomNameInvalid: 'Un nombre de sala tiene como mucho 128 caracteres, sin «/», «\\», «?», «#», «%» ni caracteres de control.',
+  roomNameFault: (fault: RoomNameFault): string =>
+    ({
+      empty: 'Escribe un nombre de sala.',
+      'too-long': 'Un nombre de sala tiene como mucho 128 caracteres.',
+      'url-character': 'Un nombre de sala no puede contener «/», «\\», «?», «#» ni «%».',
+      invisible: 'Este nombre contiene caracteres invisibles o de control (se muestran arriba como ⟨U+…⟩); vuelve a escribirlo.',
+      'spaces-only': 'Un nombre de sala necesita algo más que espacios.',
+      dots: '«.» y «..» no son nombres de sala.',
+    })[fault],
   startMeeting: 'Iniciar reunión',
   suggestAnother: 'Sugerir otro nombre',
   invalidRoomTitle: 'Este nombre de sala no es válido',

@@ -1,5 +1,5 @@
 // Readable random room names ("BraveOwlsSingLoudly") and room-name validation.
-import { roomNameRefusal } from '../protocol/room-name.ts';
+import { roomNameFault, type RoomNameFault } from '../protocol/room-name.ts';
 
 const ADJECTIVES = [
   'Brave', 'Calm', 'Clever', 'Curious', 'Eager', 'Gentle', 'Happy', 'Jolly', 'Kind', 'Lively',
@@ -28,10 +28,16 @@ export function randomRoomName(): string {
   return pick(ADJECTIVES) + pick(NOUNS) + pick(VERBS) + pick(ADVERBS);
 }
 
-export type RoomNameProblem = 'empty' | 'invalid';
+export type RoomNameProblem = RoomNameFault;
 
 /** Undefined when the name is a valid room name (the server's rules, room-name.ts); spaces around it do not count. */
 export function roomNameProblem(name: string): RoomNameProblem | undefined {
   if (name.trim().length === 0) return 'empty';
-  return roomNameRefusal(name) === undefined ? undefined : 'invalid';
+  return roomNameFault(name);
+}
+
+/** `name` as it can be shown safely: each control or invisible formatting character (a bidi override, a zero-width
+ * space) written out as ⟨U+XXXX⟩, so that it neither reorders the text around it nor hides. */
+export function visibleRoomName(name: string): string {
+  return name.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}\p{Cs}]/gu, (c) => `⟨U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}⟩`);
 }

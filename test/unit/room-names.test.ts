@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { jitsiRoomName, roomKey, roomKeyOfJitsiName, roomNameRefusal, roomNameSchema } from '../../src/protocol/room-name.ts';
 import { roomFromPath } from '../../src/web/url-options.ts';
-import { roomNameProblem } from '../../src/web/room-names.ts';
+import { roomNameProblem, visibleRoomName } from '../../src/web/room-names.ts';
 import { safeRoomName } from '../../src/recorder/file-name.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 import { adminRequest } from '../helpers/admin-api.ts';
@@ -76,7 +76,7 @@ describe('room names refused, with the reason', () => {
   const refused: [string, RegExp][] = [
     ['', /empty/],
     ['x'.repeat(129), /at most 128 characters/],
-    ['\u3392'.repeat(50), /at most 128 characters once normalised/], // ㎒ -> MHz: 50 typed, 150 as a key
+    ['\u3392'.repeat(50), /at most 128 characters \(once normalised too\)/], // ㎒ -> MHz: 50 typed, 150 as a key
     ['\uFDFA'.repeat(8), /once normalised/], // one character, 18 once normalised
     ['a/b', /"\/"/],
     ['../etc', /"\/"/],
@@ -117,7 +117,18 @@ describe('room names refused, with the reason', () => {
     assert.equal(roomNameProblem('   '), 'empty');
     assert.equal(roomNameProblem('Team standup'), undefined);
     assert.equal(roomNameProblem('Reunión de equipo'), undefined);
-    assert.equal(roomNameProblem('a/b'), 'invalid');
+    assert.equal(roomNameProblem('a/b'), 'url-character');
+    assert.equal(roomNameProblem('..'), 'dots');
+    assert.equal(roomNameProblem('a\u200Bb'), 'invisible');
+    assert.equal(roomNameProblem('x'.repeat(129)), 'too-long');
+  });
+
+  test('a refused name is shown with its invisible characters written out (no bidi override reorders the page)', () => {
+    assert.equal(visibleRoomName('x\u202Ey.exe'), 'x⟨U+202E⟩y.exe');
+    assert.equal(visibleRoomName('a\u200Bb'), 'a⟨U+200B⟩b');
+    assert.equal(visibleRoomName('tab\there\n'), 'tab⟨U+0009⟩here⟨U+000A⟩');
+    assert.equal(visibleRoomName('Sales/Q3'), 'Sales/Q3');
+    assert.equal(visibleRoomName('👨‍👩‍👧'), '👨⟨U+200D⟩👩⟨U+200D⟩👧', 'a valid name is never shown this way; a refused one shows every joiner');
   });
 });
 

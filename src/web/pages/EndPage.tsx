@@ -1,5 +1,6 @@
 // After a meeting: left on purpose, connection lost, or the server refused the join.
 import { useStrings } from '../i18n.ts';
+import { roomNameProblem, visibleRoomName } from '../room-names.ts';
 
 export type EndReason = 'left' | 'lost' | 'failed' | 'invalid-room';
 
@@ -25,14 +26,19 @@ export function EndPage({ reason, detail, onRejoin }: EndPageProps) {
     left: t.leftHint,
     lost: t.connectionLostHint,
     failed: detail ?? '',
-    'invalid-room': t.roomNameInvalid,
+    'invalid-room': t.roomNameFault(roomNameProblem(detail ?? '') ?? 'empty'),
   }[reason];
-  const quoted = reason === 'invalid-room' && detail ? `“${detail}”` : undefined;
+  // the refused name as typed, its invisible characters written out, isolated from the quotes around it
+  const quoted = reason === 'invalid-room' && detail ? visibleRoomName(detail) : undefined;
   return (
     <main className="end-page">
       <div className="end-card">
         <h1>{title}</h1>
-        {quoted && <p className="quoted-name">{quoted}</p>}
+        {quoted && (
+          <p className="quoted-name">
+            “<bdi>{quoted}</bdi>”
+          </p>
+        )}
         {hint && <p className="tagline">{hint}</p>}
         <div className="end-actions">
           {onRejoin && (

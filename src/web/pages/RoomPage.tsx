@@ -2,7 +2,7 @@
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { UrlOptions } from '../url-options.ts';
-import { roomNameProblem } from '../room-names.ts';
+import { roomNameProblem, visibleRoomName } from '../room-names.ts';
 import { LocalMedia } from '../media/local-media.ts';
 import { Conference } from '../media/conference.ts';
 import { signalUrl } from '../media/server-messages.ts';
@@ -48,7 +48,8 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
   const autoJoined = useRef(false);
 
   useEffect(() => {
-    document.title = `${room} | Tertulia`;
+    // a refused name shows with its invisible characters written out (a bidi override would turn the title around)
+    document.title = roomNameProblem(room) ? `${visibleRoomName(room.trim()) || '…'} | Tertulia` : `${room} | Tertulia`;
   }, [room]);
   // someone is about to join: the bridge gets ready while the join screen shows, or while the socket connects
   // when the screen is skipped (`config.prejoinPageEnabled=false`)

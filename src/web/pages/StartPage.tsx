@@ -19,7 +19,7 @@ export function StartPage() {
     window.location.assign('/' + encodeURIComponent(name.trim()) + window.location.search);
   };
 
-  const visibleProblem = showProblem || (problem === 'invalid' && name.length > 0) ? problem : undefined;
+  const visibleProblem = showProblem || (problem !== undefined && problem !== 'empty' && name.length > 0) ? problem : undefined;
   return (
     <main className="start-page">
       <div className="start-card">
@@ -47,7 +47,7 @@ export function StartPage() {
           </div>
           {visibleProblem ? (
             <p id={errorId} className="field-error" role="alert">
-              {visibleProblem === 'empty' ? t.roomNameEmpty : t.roomNameInvalid}
+              {t.roomNameFault(visibleProblem)}
             </p>
           ) : (
             <p id={hintId} className="field-hint">
