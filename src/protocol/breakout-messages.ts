@@ -3,7 +3,8 @@
 // and closes or removes rooms (their people go back to the main room). Each breakout room is a conference of
 // its own (its own media, chat and participant list); a participant moves between the main room and a breakout
 // room on the same socket: the server sends `joined` again for the room it is now in, then a new offer.
-// Everyone in the meeting (the main room and every breakout room) gets `breakout-rooms` on every change.
+// Everyone in the meeting (the main room and every breakout room) gets `breakout-rooms` on every change; on a
+// join, a leave or a new name it goes to everyone while the meeting has breakout rooms, else to its moderators.
 import { z } from 'zod';
 import { stripInvisible } from './display-name.ts';
 
@@ -78,8 +79,9 @@ export type BreakoutRoom = z.infer<typeof breakoutRoomSchema>;
 export const breakoutServerMessageSchemas = [
   /**
    * The meeting's breakout rooms and who is where, to everyone in the meeting on each change (and after each
-   * `joined`). `current`: the breakout room the receiver is in (null: the main room). `ticket`: while in a
-   * breakout room, what `breakout-return` takes after a reload of this tab.
+   * `joined`); with no breakout rooms, to moderators only when someone comes, goes or is made a moderator (they
+   * alone are shown the main room's people then). `current`: the breakout room the receiver is in (null: the main
+   * room). `ticket`: while in a breakout room, what `breakout-return` takes after a reload of this tab.
    */
   z.object({
     type: z.literal('breakout-rooms'),

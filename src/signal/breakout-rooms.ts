@@ -11,6 +11,10 @@
 // Moderators of the main room are moderators in the breakout rooms (a moved member keeps its role). Everything is
 // checked here: non-moderators get `not-moderator`; a participant joins a room of their choice only while the
 // moderator allows it.
+// Who is sent the list: everyone in the meeting when the list changes; on a join, a leave or a new name, everyone
+// while the meeting has breakout rooms, else only its moderators (nobody else is shown the main room's people
+// then; a meeting that never had breakout rooms included, so a moderator's first list counts everyone); a new
+// moderator gets it once.
 // Several signal instances (issue 17): a move is made by the instance that holds the person's socket; a moderator
 // elsewhere asks it (`signal.breakout-move.<instance>`, room-fanout.ts). Each instance sends the list to its own
 // members, when it changes here, when another instance's change is read, and when a stand-in comes or goes. A
@@ -161,7 +165,7 @@ export class BreakoutRooms {
       this.rooms.release(main, member.remote !== undefined);
       return;
     }
-    if (!this.moving) this.broadcast(main);
+    if (!this.moving) this.peopleChanged(main);
   }
 
   /** Before a main room ends for everyone (end meeting, admin API): its breakout rooms end first. */
@@ -172,13 +176,19 @@ export class BreakoutRooms {
     main.peopleInBreakouts = undefined;
   }
 
-  /** Someone joined or changed name in `room`: the meeting's list again (only when it has breakout rooms). */
+  /** Someone joined or changed name in `room`: the meeting's list again, to those who see who is where. */
   changed(room: Room): void {
     const main = BreakoutRooms.mainOf(room);
-    if ((this.list(main)?.rooms.length ?? 0) > 0) {
-      this.track(main);
-      this.broadcast(main);
-    }
+    if ((this.list(main)?.rooms.length ?? 0) > 0) this.track(main);
+    this.peopleChanged(main);
+  }
+
+  /** `member` (its socket here) was made a moderator: it is shown the main room's people from now on. */
+  promoted(member: Member): void {
+    const main = BreakoutRooms.mainOf(member.room);
+    this.whenLoaded(main, 'list to a new moderator', () => {
+      if (member.session.member === member) this.sendList(main, (m) => m === member);
+    });
   }
 
   handle(session: Session, msg: BreakoutClientMessage): void {
@@ -404,11 +414,24 @@ export class BreakoutRooms {
     return true;
   }
 
-  /** The list to the meeting's members on this instance (each instance tells its own). */
+  /** The list changed (here, or read from the store): to everyone in the meeting. */
   private broadcast(main: Room): void {
-    const list = this.list(main);
-    if (!list) return;
+    if (this.list(main)) this.sendList(main, () => true);
+  }
+
+  /**
+   * Someone came, went or changed name: while the meeting has breakout rooms everyone sees who is where; without
+   * any, only its moderators are shown the main room's people (the others are not sent what they never see).
+   */
+  private peopleChanged(main: Room): void {
+    const everyone = (this.list(main)?.rooms.length ?? 0) > 0;
+    this.sendList(main, (m) => everyone || m.role === 'moderator');
+  }
+
+  /** The list (empty when the meeting never had breakout rooms) to the members on this instance `to` picks (each instance tells its own). */
+  private sendList(main: Room, to: (m: Member) => boolean): void {
+    const list = this.list(main) ?? EMPTY_LIST;
     const shared = listView(this.rooms.rooms, main, list);
-    for (const m of this.everyone(main)) if (!m.remote) m.session.send(viewFor(m, list, shared));
+    for (const m of this.everyone(main)) if (!m.remote && to(m)) m.session.send(viewFor(m, list, shared));
   }
 }

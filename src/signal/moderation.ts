@@ -36,6 +36,8 @@ export class Moderation {
     endBreakouts(room: Room, end: (member: Member) => void): void;
     /** The moderators of the meeting of `room`, in its main room and every breakout room. */
     meetingModerators(room: Room): Member[];
+    /** `member` was made a moderator: it is shown who is in which room of the meeting from now on. */
+    promoted(member: Member): void;
   };
 
   constructor(opts: { rooms: Rooms; lobby: Lobby; admission: Admission; log: Logger; autoModerator: boolean; recordings?: Recordings; phoneInvites?: PhoneInvites }) {
@@ -268,6 +270,7 @@ export class Moderation {
     m.session.send(roomStateFor(m.room, 'moderator'));
     this.lobby.sendList(m.room, m.session);
     this.avModeration.roleChanged(m);
+    this.breakouts?.promoted(m);
     this.log.info({ room: m.room.key, participant: m.id }, 'moderator granted');
   }
 

@@ -3,7 +3,8 @@
 // and a focus leave + join on the same socket), chat per room, joining by choice only when allowed, a reload
 // back into its breakout room by ticket, closing and removing rooms, the main room kept while everyone is in a
 // breakout room, "end meeting" ending the breakout rooms too, phone callers never moved, webhooks (breakout rooms as
-// rooms with `breakoutOf`) and the admin API (main rooms only).
+// rooms with `breakoutOf`) and the admin API (main rooms only), and the main room's people kept up to date with
+// or without breakout rooms (moderators only while there are none).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MAX_BREAKOUT_NAME, MAX_BREAKOUT_ROOMS } from '../../src/protocol/breakout-messages.ts';
@@ -171,6 +172,59 @@ test('breakout rooms: moderators create and move, participants choose when allow
     for (const c of [ben2, caro, dora]) assert.equal((await c.nextOfType('meeting-ended')).type, 'meeting-ended');
     await ana.nextOfType('meeting-ended');
     await noRoomsLeft(s);
+  } finally {
+    await s.stop();
+  }
+});
+
+test("the main room's people: a moderator's first list counts everyone; joins and leaves update it, also after a breakout room was added and removed", async () => {
+  const s = await startTestSignal();
+  const names = (m: any) => m.mainParticipants.map((p: any) => p.displayName).sort();
+  const mainIs = (...want: string[]) => (m: any) => isList(m) && names(m).join() === [...want].sort().join();
+  try {
+    // no breakout rooms yet: the moderator's first list has the main room with everyone in it
+    const ana = s.client();
+    await ana.join('Lista', 'Ana');
+    const first = await ana.next(isList);
+    assert.deepEqual(first.rooms, []);
+    assert.deepEqual(names(first), ['Ana']);
+    const ben = s.client();
+    await ben.join('Lista', 'Ben');
+    await ana.next(mainIs('Ana', 'Ben'));
+    const caro = s.client();
+    await caro.join('Lista', 'Caro');
+    await ana.next(mainIs('Ana', 'Ben', 'Caro'));
+    // a leave
+    caro.close();
+    await ana.next(mainIs('Ana', 'Ben'));
+    // participants are not shown the main room's people while there are no breakout rooms: they are not sent them
+    assert.ok(await ben.nothingLike(isList));
+
+    // a breakout room added (everyone sees it), then removed
+    await ana.send({ type: 'breakout-add', name: 'Uno' });
+    await ben.next((m) => mainIs('Ana', 'Ben')(m) && m.rooms.length === 1);
+    await ana.send({ type: 'breakout-remove', roomId: '1' });
+    await ben.next((m) => isList(m) && m.rooms.length === 0);
+    await ana.next((m) => mainIs('Ana', 'Ben')(m) && m.rooms.length === 0);
+    drain(ben);
+
+    // after it: a newcomer, and someone leaving, still update the moderator's list
+    const dora = s.client();
+    const doraId = (await dora.join('Lista', 'Dora')).selfId;
+    await ana.next(mainIs('Ana', 'Ben', 'Dora'));
+    await ben.send({ type: 'leave' });
+    await ana.next(mainIs('Ana', 'Dora'));
+    assert.ok(await dora.nothingLike(isList), 'a participant joining a meeting without breakout rooms is not sent the list');
+
+    // a new moderator gets the list as it is at once
+    await ana.send({ type: 'grant-moderator', target: doraId });
+    const promoted = await dora.next(isList);
+    assert.deepEqual(names(promoted), ['Ana', 'Dora']);
+    assert.deepEqual(promoted.rooms, []);
+    // and from then on joins and leaves
+    const eva = s.client();
+    await eva.join('Lista', 'Eva');
+    await dora.next(mainIs('Ana', 'Dora', 'Eva'));
   } finally {
     await s.stop();
   }
@@ -346,7 +400,7 @@ test('a reconnect whose old connection is still in a breakout room takes its pla
     await ana.send({ type: 'breakout-add', name: 'Uno' });
     await ana.send({ type: 'breakout-move', participantId: jb.selfId, roomId: '1' });
     await ben.next((m) => isList(m) && m.current === '1');
-    await ana.next((m) => isList(m) && m.rooms[0].participants.length === 1);
+    await ana.next((m) => isList(m) && m.rooms[0]?.participants.length === 1);
     // Ben's network changed: a new connection resumes while the old one still looks open here
     const again = s.client();
     const back = await again.join('Fantasma', 'Ben', { resume: jb.resumeToken });
@@ -356,7 +410,7 @@ test('a reconnect whose old connection is still in a breakout room takes its pla
     assert.equal(inRoom.room, 'Uno');
     assert.equal(inRoom.selfId, jb.selfId);
     await again.next((m) => isList(m) && m.current === '1');
-    const list = await ana.next((m) => isList(m) && m.rooms[0].participants.length === 1 && m.mainParticipants.length === 1);
+    const list = await ana.next((m) => isList(m) && m.rooms[0]?.participants.length === 1 && m.mainParticipants.length === 1);
     assert.deepEqual(list.rooms[0].participants.map((p: any) => p.id), [jb.selfId]);
     assert.equal(s.server.resourceCounts()['signal.participants'], 2, 'no ghost of Ben in the breakout room');
     assert.equal(s.server.resourceCounts()['signal.rooms'], 2, 'the main room and the breakout room');
