@@ -153,7 +153,18 @@ export const sendLayersMessageSchema = z.object({
 export type SendLayersMessage = z.infer<typeof sendLayersMessageSchema>;
 
 export type ServerMessage =
-  | { type: 'joined'; selfId: string; room: string; participants: Participant[]; role: Role; /** TURN servers to use (none: direct only). */ iceServers?: IceServer[]; resumeToken?: string }
+  | {
+      type: 'joined';
+      selfId: string;
+      room: string;
+      participants: Participant[];
+      role: Role;
+      /** TURN servers to use (none: direct only). */
+      iceServers?: IceServer[];
+      resumeToken?: string;
+      /** As a moderator it may invite by phone (it signed in or brought a token, or sipDialOutAnonymous is on). */
+      phoneInvites?: true;
+    }
   | { type: 'participant-joined'; participant: Participant }
   | { type: 'participant-left'; id: string }
   | { type: 'participant-updated'; participant: Participant }

@@ -150,7 +150,9 @@ export async function startSignal(opts: {
     fanout.start(rooms);
   }
   // who may join (open / accounts / token), lock, lobby, moderation; a bad setting stops the start here
-  const access = new Access({ config, rooms, log, recordings, phoneInvites: new PhoneInvites(bus, log, config.sipDialOutAnonymous) });
+  const phoneInvites = new PhoneInvites(bus, log, config.sipDialOutAnonymous);
+  rooms.mayInviteByPhone = (m) => phoneInvites.mayInvite(m);
+  const access = new Access({ config, rooms, log, recordings, phoneInvites });
   rooms.onPromotedElsewhere = (member) => access.moderation.promoteFromElsewhere(member);
   // lobby knocks: every instance's moderators see every knock, and answer it where its socket is
   rooms.onLobbyAnswer = (room, id, admit) => void access.moderation.answerKnock(room, id, admit);

@@ -31,11 +31,16 @@ export class PhoneInvites {
     this.allowAnonymous = allowAnonymous;
   }
 
+  /** Whether `member`, once a moderator, may invite by phone: it signed in or brought a token, or anyone may. */
+  mayInvite(member: Member): boolean {
+    return member.authenticated || this.allowAnonymous;
+  }
+
   /** A moderator (checked by the caller) asks to call `target` (already validated) into their room. */
   invite(actor: Member, target: string): void {
     const room = actor.room;
     const session = actor.session;
-    if (!actor.authenticated && !this.allowAnonymous) {
+    if (!this.mayInvite(actor)) {
       session.send({ type: 'error', code: 'dial-out-sign-in', message: 'inviting by phone needs a moderator who signed in (or joined with a token)' });
       return;
     }

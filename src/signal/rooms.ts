@@ -317,6 +317,7 @@ export class Rooms implements StandInHost {
       role: member.role,
       ...(iceServers.length > 0 ? { iceServers } : {}),
       ...(member.resumeToken ? { resumeToken: member.resumeToken } : {}),
+      ...(this.mayInviteByPhone?.(member) ? { phoneInvites: true as const } : {}),
     });
     this.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
     this.log.info({ room: room.key, participant: member.id, participants: room.members.size, ...(resumed ? { resumed: true } : {}) }, 'participant joined');
@@ -577,6 +578,8 @@ export class Rooms implements StandInHost {
   onSpeaker?: (room: Room) => void;
   /** Called after someone's microphone or camera was turned off or on (a multitrack recording's timeline). */
   onMuted?: (room: Room) => void;
+  /** Whether `member`, as a moderator, may invite by phone (told in its `joined`, so the page offers it only then). */
+  mayInviteByPhone?: (member: Member) => boolean;
 
   /** Every participant leaves (focus is told); waits up to `timeoutMs` for those requests. */
   async closeAll(timeoutMs = 2000): Promise<void> {

@@ -60,7 +60,8 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
     const strict = await startTestSignal();
     try {
       const mod = strict.client();
-      await mod.join('phones-strict', 'Mod');
+      const joined = await mod.join('phones-strict', 'Mod');
+      assert.equal(joined.phoneInvites, undefined, 'its joined says it may not (the page offers no form)');
       assert.equal((await mod.expectError({ type: 'invite-by-phone', target: '1001' })).code, 'dial-out-sign-in');
       assert.ok(await mod.nothingLike((m) => m.type === 'phone-invite'));
       mod.close();
@@ -91,7 +92,7 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   test('a participant may not; a bad number or address is refused with why', async () => {
     await serve(0);
     const mod = s.client();
-    await mod.join('phones-rules', 'Mod');
+    assert.equal((await mod.join('phones-rules', 'Mod')).phoneInvites, true, 'sipDialOutAnonymous: its joined says it may');
     const guest = s.client();
     await guest.join('phones-rules', 'Guest');
     assert.equal((await guest.expectError({ type: 'invite-by-phone', target: '1001' })).code, 'not-moderator');

@@ -32,6 +32,8 @@ export interface AccessState {
   username: string | null;
   /** The meeting is over for us: removed by a moderator, or ended for all. */
   ended: { kind: 'removed' | 'ended'; by: string; byMe: boolean } | null;
+  /** As a moderator this page may invite by phone (the server said so in `joined`). */
+  phoneInvites: boolean;
   /** A moderator asked us to stop the camera (by whom), until we answer. */
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
@@ -89,6 +91,7 @@ export class AccessClient extends Store<AccessState> {
       gate: null,
       username: null,
       ended: null,
+      phoneInvites: false,
       cameraRequestBy: null,
       mutedBy: null,
       cameraOffBy: null,
@@ -113,7 +116,7 @@ export class AccessClient extends Store<AccessState> {
     const c = this.#conference;
     switch (m.type) {
       case 'joined': {
-        this.update({ role: m.role ?? 'participant', gate: null });
+        this.update({ role: m.role ?? 'participant', gate: null, phoneInvites: m.phoneInvites === true });
         // with a token the server shows everyone the token's name; show ourselves the same
         const tokenName = nameInToken(this.#jwt);
         if (tokenName && tokenName !== c.displayName) c.rename(tokenName);

@@ -1,6 +1,6 @@
 // "Invite by phone" in the participants pane, for moderators: a number or SIP address (checked here with the
 // protocol's own schema, and again by the server), the calls being made with a button to stop each, and how
-// each ended. Nothing for other participants.
+// each ended. Nothing for other participants, nor for a moderator the server would not let call (`joined` says).
 import { useState, useSyncExternalStore, type FormEvent } from 'react';
 import { accessFor } from '../access/access-client.ts';
 import { useStrings } from '../i18n.ts';
@@ -11,12 +11,13 @@ import { phoneTargetSchema } from '../../protocol/dial-out-messages.ts';
 export function PhoneInviteForm({ conference }: { conference: Conference }) {
   const t = useStrings();
   const access = accessFor(conference);
-  const { role } = useSyncExternalStore(access.subscribe, access.getSnapshot);
+  const { role, phoneInvites } = useSyncExternalStore(access.subscribe, access.getSnapshot);
   const store = phoneInvitesFor(conference);
   const { invites } = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const [target, setTarget] = useState('');
   const [invalid, setInvalid] = useState(false);
-  if (role !== 'moderator') return null;
+  // only where the server lets this moderator call (signed in, a token, or sipDialOutAnonymous)
+  if (role !== 'moderator' || !phoneInvites) return null;
 
   const submit = (e: FormEvent) => {
     e.preventDefault();
