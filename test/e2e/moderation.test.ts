@@ -41,6 +41,8 @@ describe('moderation', () => {
     // not disabled: Ben may unmute himself
     await ben.page.getByRole('button', { name: 'Unmute microphone' }).click();
     await ben.page.getByRole('button', { name: 'Mute microphone' }).waitFor();
+    // unmuted again: the notice has done its job
+    await ben.page.getByText('Ana muted your microphone').waitFor({ state: 'detached', timeout: 5000 });
     await waitUntil("Ben's audio to come back", () => remoteStats(ana.page), (s) => s.Ben!.audioPackets > afterStats.Ben!.audioPackets + 10, 15_000);
   });
 
@@ -72,6 +74,7 @@ describe('moderation', () => {
     // self-unmute allowed: Ben turns it on again and Ana sees him
     await ben.page.getByRole('toolbar').getByRole('button', { name: 'Start camera' }).click();
     await ben.page.getByRole('toolbar').getByRole('button', { name: 'Stop camera' }).waitFor({ timeout: 10_000 });
+    await ben.page.getByText('Ana turned your camera off').waitFor({ state: 'detached', timeout: 5000 });
     await waitUntil("Ben's video to come back", () => remoteStats(ana.page), (s) => s.Ben!.framesDecoded > stopped.Ben!.framesDecoded + 10, 20_000);
     // self-unmute off: the server keeps his camera off
     await ana.page.getByRole('checkbox', { name: 'Participants may unmute themselves' }).click();

@@ -81,6 +81,9 @@ export class AccessClient extends Store<AccessState> {
   #password: string | undefined;
   /** This page asked to end the meeting for all: the end it hears is its own. */
   #endedByMe = false;
+  /** Our microphone and camera as last seen (#onLocalMedia acts on their changes). */
+  #lastAudioMuted: boolean;
+  #lastVideoMuted: boolean;
   readonly dispose: () => void;
 
   constructor(conference: Conference, search: string) {
@@ -109,7 +112,33 @@ export class AccessClient extends Store<AccessState> {
       if (this.#password) extras.password = this.#password;
       return extras;
     };
-    this.dispose = conference.onMessage((m) => this.#onMessage(m));
+    const unwatchMessages = conference.onMessage((m) => this.#onMessage(m));
+    this.#lastAudioMuted = conference.local.state.audioMuted;
+    this.#lastVideoMuted = conference.local.state.videoMuted;
+    const unwatchLocal = conference.local.subscribe(() => this.#onLocalMedia());
+    this.dispose = () => {
+      unwatchMessages();
+      unwatchLocal();
+    };
+  }
+
+  /**
+   * A moderator's word about our microphone or camera goes once we change what it is about: unmuted again, the
+   * camera back on, or turned off as asked (a change, not a state: the mute a notice comes with lands after it).
+   */
+  #onLocalMedia(): void {
+    const { audioMuted, videoMuted } = this.#conference.local.state;
+    const audioOn = this.#lastAudioMuted && !audioMuted;
+    const videoOn = this.#lastVideoMuted && !videoMuted;
+    const videoOff = !this.#lastVideoMuted && videoMuted;
+    this.#lastAudioMuted = audioMuted;
+    this.#lastVideoMuted = videoMuted;
+    const s = this.state;
+    const clear: Partial<AccessState> = {};
+    if (s.mutedBy !== null && audioOn) clear.mutedBy = null;
+    if (s.cameraOffBy !== null && videoOn) clear.cameraOffBy = null;
+    if (s.cameraRequestBy !== null && videoOff) clear.cameraRequestBy = null;
+    if (Object.keys(clear).length > 0) this.update(clear);
   }
 
   #onMessage(m: ServerMessage): void {
@@ -147,7 +176,8 @@ export class AccessClient extends Store<AccessState> {
         break;
       case 'force-muted':
         if (m.kind === 'video') {
-          this.update({ cameraOffBy: m.by });
+          // a request to stop the camera is answered by this: one notice, not two
+          this.update({ cameraOffBy: m.by, cameraRequestBy: null });
           void c.setVideoMuted(true);
           break;
         }
