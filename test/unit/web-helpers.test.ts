@@ -86,8 +86,8 @@ test('room names: suggestions are valid, rules match the protocol', () => {
   assert.equal(roomNameProblem('Sala-Ñandú_1.2'), undefined);
   assert.equal(roomNameProblem('会议室'), undefined);
   assert.equal(roomNameProblem('a b'), undefined);
-  assert.equal(roomNameProblem('../etc'), 'invalid');
-  assert.equal(roomNameProblem('x'.repeat(129)), 'invalid');
+  assert.equal(roomNameProblem('../etc'), 'url-character');
+  assert.equal(roomNameProblem('x'.repeat(129)), 'too-long');
 });
 
 test('initials and grid shape', () => {
