@@ -22,7 +22,7 @@ export const recorderSubjects = {
   announce: 'recorder.announce',
   /** A recording ended without being asked to (its media process failed, the meeting's media ended). */
   ended: 'recorder.ended',
-  /** Something to tell the room while a job runs (a new segment after a restart, a stream interrupted/resumed). */
+  /** Something to tell the room while a job runs (a new segment after a restart, a stream live, interrupted, resumed). */
   notice: 'recorder.notice',
   // signal -> recorders (event): "announce yourselves now"
   discover: 'recorder.discover',
@@ -138,8 +138,12 @@ export const recorderDeleteSchema = z.object({ recordingId: recordingIdSchema })
 export const recorderNoticeSchema = z.object({
   recorderId: recorderIdSchema,
   recordingId: recordingIdSchema,
-  /** segment: the media process was restarted, the recording goes on in file number `segment`. */
-  kind: z.enum(['segment', 'stream-interrupted', 'stream-resumed']),
+  /**
+   * segment: the media process was restarted, the recording goes on in file number `segment`; stream-live: the
+   * streaming server took the live stream's first data; stream-interrupted / -resumed: its connection failed (it
+   * is retried) / works again.
+   */
+  kind: z.enum(['segment', 'stream-live', 'stream-interrupted', 'stream-resumed']),
   segment: z.number().int().min(2).optional(),
 });
 export type RecorderNotice = z.infer<typeof recorderNoticeSchema>;

@@ -65,16 +65,18 @@ export const recordingServerMessageSchemas = [
   }),
   /**
    * Whether the meeting is live-streamed (never where to): to everyone on each change and to each joiner.
+   * `connecting`: started, but the streaming server has not taken any of it yet (the meeting is not live yet);
    * `interrupted`: the streaming server refused or dropped the connection and the recorder is retrying;
-   * `change` says what just happened, for the notice.
+   * `change` says what just happened, for the notice ('connected': the stream is live for the first time).
    */
   z.object({
     type: z.literal('live-stream'),
     active: z.boolean(),
     by: z.string().optional(),
     reason: z.enum(['failed']).optional(),
+    connecting: z.boolean().optional(),
     interrupted: z.boolean().optional(),
-    change: z.enum(['interrupted', 'resumed']).optional(),
+    change: z.enum(['connected', 'interrupted', 'resumed']).optional(),
     current: z.boolean().optional(),
   }),
   /** To a moderator who asked: the room's recordings, the newest first. */

@@ -1,7 +1,7 @@
 // What the recorder part (index.ts) knows of any job it runs: a composed recording or a live stream
 // (recording.ts) or a multitrack recording (multitrack-recording.ts); and what their starts share.
 import { BusCallError } from '../bus/bus.ts';
-import type { RecordedParticipant } from '../protocol/recorder-messages.ts';
+import type { RecordedParticipant, RecorderNotice } from '../protocol/recorder-messages.ts';
 import type { PortSet } from './port-range.ts';
 
 export interface RecorderJob {
@@ -14,8 +14,8 @@ export interface RecorderJob {
   readonly ports: PortSet;
   /** Called once when it ended without stop(): its child died, the meeting's media ended, or the disk filled. */
   onEnded: (reason: 'failed' | 'meeting-ended' | 'disk-full', message: string) => void;
-  /** What the room is told while it runs: a new file after a restart, a live stream interrupted or resumed. */
-  onNotice: (kind: 'segment' | 'stream-interrupted' | 'stream-resumed', segment?: number) => void;
+  /** What the room is told while it runs: a new file after a restart, a live stream live, interrupted or resumed. */
+  onNotice: (kind: RecorderNotice['kind'], segment?: number) => void;
   setParticipants(participants: RecordedParticipant[], speaker: string | undefined): void;
   /** Finishes its files and leaves the conference; resolves with its (first) file. */
   stop(reason?: string): Promise<string>;

@@ -26,6 +26,7 @@ import { DISK_CHECK_MS, enoughSpace } from './disk-space.ts';
 import { recordingFileName } from './file-name.ts';
 import { beginOrUndo, timeout, type RecorderJob } from './job.ts';
 import type { PortSet } from './port-range.ts';
+import { StreamConnection } from './stream-connection.ts';
 import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
 /** How long the child may take to start its pipeline, and to finish the file when asked to stop. */
@@ -77,9 +78,8 @@ export class Recording implements RecorderJob {
   private meta: RecordingMeta | null = null;
   private restarts: number[] = [];
   private restarting: Promise<void> | null = null;
-  /** A live stream whose connection failed and is being retried. */
-  private interrupted = false;
-  private wasLive = false;
+  /** A live stream's connection, as the room is told it: connecting, live, interrupted (retried). */
+  private readonly connection = new StreamConnection((notice) => this.onNotice(notice));
   private names: RecordedParticipant[];
   private speaker: string | undefined;
   private sources: readonly ReceivedSource[] = [];
@@ -96,8 +96,8 @@ export class Recording implements RecorderJob {
    * the disk's free space fell below recordingMinFreeMb ('disk-full': the file was finished).
    */
   onEnded: (reason: 'failed' | 'meeting-ended' | 'disk-full', message: string) => void = () => {};
-  /** Something the room is told while it runs: a new file after a restart, a live stream interrupted or resumed. */
-  onNotice: (kind: 'segment' | 'stream-interrupted' | 'stream-resumed', segment?: number) => void = () => {};
+  /** Something the room is told while it runs: a new file after a restart, a live stream live, interrupted or resumed. */
+  onNotice: RecorderJob['onNotice'] = () => {};
 
   private constructor(req: RecordingRequest, bus: Bus, config: Config, log: Logger, ports: PortSet) {
     this.id = req.recordingId;
@@ -222,10 +222,7 @@ export class Recording implements RecorderJob {
     }
     this.restarts.push(now);
     this.log.warn({ err: message, restart: this.restarts.length }, 'the media process ended unexpectedly: starting it again');
-    if (this.rtmpUrl && !this.interrupted) {
-      this.interrupted = true;
-      this.onNotice('stream-interrupted');
-    }
+    if (this.rtmpUrl) this.connection.lost();
     this.restarting = (async () => {
       await this.feed.detach();
       if (this.meta) {
@@ -262,22 +259,14 @@ export class Recording implements RecorderJob {
     this.onEnded('failed', message);
   }
 
-  /** A live stream's connection: interrupted (retried by the child) or live again; each change told once. */
+  /** A live stream's connection: live (the server takes data) or interrupted (retried by the child); each change told once. */
   private streamState(state: 'live' | 'interrupted', message: string): void {
     if (state === 'interrupted') {
       this.log.warn({ err: message }, 'live stream interrupted: retrying');
-      if (!this.interrupted) {
-        this.interrupted = true;
-        this.onNotice('stream-interrupted');
-      }
+      this.connection.lost();
       return;
     }
-    if (this.interrupted || !this.wasLive) this.log.info('live stream connected');
-    this.wasLive = true;
-    if (this.interrupted) {
-      this.interrupted = false;
-      this.onNotice('stream-resumed');
-    }
+    if (this.connection.connected()) this.log.info('live stream connected');
   }
 
   /** Below recordingMinFreeMb: the file is finished now, while there is room for its end (duration, cues). */

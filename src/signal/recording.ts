@@ -5,7 +5,8 @@
 // goes to everyone when it changes and to each joiner (`recording` / `live-stream`, never the stream's
 // address); the recorder is told the names to draw whenever people join, leave or rename. A room that empties
 // stops its jobs; a job that fails on the recorder (`recorder.ended`) is cleared and announced; what happens
-// meanwhile (`recorder.notice`: a new part, a stream interrupted or resumed) is passed on.
+// meanwhile (`recorder.notice`: a new part, a stream live, interrupted or resumed) is passed on. A live stream
+// is started once the recorder took it, but connecting until the recorder says the streaming server took data.
 // The recordings kept on the recorders (list, download, delete) are recording-library.ts's.
 // With several signal instances, a running job is also a shared room item (shared-room-items.ts, one per kind):
 // a joiner on another instance is told the room is recorded or live, and a moderator there (or anywhere once
@@ -44,6 +45,7 @@ const sharedJobSchema = z.object({
   by: z.string().max(1000),
   mode: recordingModeSchema.optional(),
   layout: recordingLayoutSchema.optional(),
+  connecting: z.boolean().optional(),
   interrupted: z.boolean().optional(),
 });
 type SharedJob = z.infer<typeof sharedJobSchema>;
@@ -74,6 +76,8 @@ interface RoomRecording {
   /** Until the recorder confirmed the start. */
   starting: boolean;
   by: string;
+  /** A live stream the streaming server has not taken data of yet (the meeting is not live yet). */
+  connecting?: boolean;
   /** A live stream whose connection the recorder is retrying. */
   interrupted?: boolean;
   /** As the recorder said when it started (and the moderators' layout switches since). */
@@ -161,17 +165,18 @@ export class Recordings {
         const found = r.success ? this.find(r.data.recordingId) : undefined;
         if (!r.success || !found) return;
         const [room, rec] = found;
-        if (rec.starting) {
-          // the stream's first connection may fail before the start's reply: the start says so
-          if (rec.kind === 'live-stream' && r.data.kind !== 'segment') rec.interrupted = r.data.kind === 'stream-interrupted';
-          return;
+        const kind = r.data.kind;
+        if (rec.kind === 'live-stream' && kind !== 'segment') {
+          rec.interrupted = kind === 'stream-interrupted';
+          if (kind !== 'stream-interrupted') rec.connecting = false;
         }
-        this.log.info({ room: room.key, recording: rec.recordingId, notice: r.data.kind, segment: r.data.segment }, 'recorder notice');
-        if (r.data.kind === 'segment' && rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, continued: true });
-        if (r.data.kind !== 'segment' && rec.kind === 'live-stream') {
-          rec.interrupted = r.data.kind === 'stream-interrupted';
-          const change = rec.interrupted ? 'interrupted' : 'resumed';
-          this.broadcast(room, { type: 'live-stream', active: true, by: rec.by, interrupted: rec.interrupted, change });
+        // the stream may connect (or fail to) before the start's reply: the start says how it is
+        if (rec.starting) return;
+        this.log.info({ room: room.key, recording: rec.recordingId, notice: kind, segment: r.data.segment }, 'recorder notice');
+        if (kind === 'segment' && rec.kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, continued: true });
+        if (kind !== 'segment' && rec.kind === 'live-stream') {
+          const change = kind === 'stream-live' ? 'connected' : kind === 'stream-interrupted' ? 'interrupted' : 'resumed';
+          this.broadcast(room, { type: 'live-stream', active: true, by: rec.by, ...streamState(rec), change });
         }
       }),
     ];
@@ -185,7 +190,7 @@ export class Recordings {
     const rec = this.jobs.recording.get(room);
     if (rec && !rec.starting) session.send({ type: 'recording', active: true, by: rec.by, current: true, ...modeOf(rec) });
     const live = this.jobs['live-stream'].get(room);
-    if (live && !live.starting) session.send({ type: 'live-stream', active: true, by: live.by, interrupted: live.interrupted ?? false, current: true });
+    if (live && !live.starting) session.send({ type: 'live-stream', active: true, by: live.by, ...streamState(live), current: true });
     const member = session.member;
     // started through another signal instance: told from the shared item (read from the store for a new room)
     this.items.whenLoaded(room, () => {
@@ -242,6 +247,7 @@ export class Recordings {
     // a meeting whose media goes peer to peer may have left the bridge idle: its workers start while the recorder does
     this.warmUp?.request();
     const rec: RoomRecording = { kind, recordingId: `rec-${randomBytes(8).toString('hex')}`, recorderId: recorder.id, starting: true, by: actor.displayName };
+    if (kind === 'live-stream') rec.connecting = true;
     this.jobs[kind].set(room, rec);
     this.runningChanged(room);
     this.log.info({ room: room.key, recording: rec.recordingId, kind, recorder: recorder.id, participant: actor.id }, 'recording requested');
@@ -259,7 +265,7 @@ export class Recordings {
         this.log.info({ room: room.key, recording: rec.recordingId, kind, file }, 'recording started');
         this.tellJob({ state: 'started', kind, room, recordingId: rec.recordingId, by: rec.by, ...(rec.mode ? { mode: rec.mode } : {}) });
         if (kind === 'recording') this.broadcast(room, { type: 'recording', active: true, by: rec.by, ...modeOf(rec) });
-        else this.broadcast(room, rec.interrupted ? { type: 'live-stream', active: true, by: rec.by, interrupted: true } : { type: 'live-stream', active: true, by: rec.by });
+        else this.broadcast(room, { type: 'live-stream', active: true, by: rec.by, ...streamState(rec) });
         this.membersChanged(room);
       })
       .catch((e: unknown) => {
@@ -414,7 +420,7 @@ export class Recordings {
   /** The room's job of `kind` as the other signal instances see it (none: cleared). */
   private share(room: Room, kind: JobKind): void {
     const rec = this.jobs[kind].get(room);
-    const job: SharedJob | undefined = rec && !rec.starting ? { recordingId: rec.recordingId, recorderId: rec.recorderId, by: rec.by, ...modeOf(rec), ...(rec.interrupted ? { interrupted: true } : {}) } : undefined;
+    const job: SharedJob | undefined = rec && !rec.starting ? { recordingId: rec.recordingId, recorderId: rec.recorderId, by: rec.by, ...modeOf(rec), ...(rec.connecting ? { connecting: true } : {}), ...(rec.interrupted ? { interrupted: true } : {}) } : undefined;
     void this.items.change<SharedJob>(room, kind, () => job);
   }
 
@@ -431,7 +437,12 @@ function sharedAsItIs(kind: JobKind, shared: SharedJob | undefined): ServerMessa
       ? { type: 'recording', active: true, by: shared.by, current: true, ...(shared.mode ? { mode: shared.mode } : {}), ...(shared.layout ? { layout: shared.layout } : {}) }
       : { type: 'recording', active: false, current: true };
   }
-  return shared ? { type: 'live-stream', active: true, by: shared.by, interrupted: shared.interrupted ?? false, current: true } : { type: 'live-stream', active: false, current: true };
+  return shared ? { type: 'live-stream', active: true, by: shared.by, ...streamState(shared), current: true } : { type: 'live-stream', active: false, current: true };
+}
+
+/** A live stream's connection as told: `connecting` until the streaming server took data, `interrupted` while retried. */
+function streamState(job: { connecting?: boolean | undefined; interrupted?: boolean | undefined }): { connecting?: true; interrupted: boolean } {
+  return { ...(job.connecting ? { connecting: true } : {}), interrupted: job.interrupted ?? false };
 }
 
 function modeOf(rec: RoomRecording): { mode?: RecordingMode; layout?: RecordingLayout } {

@@ -1,6 +1,7 @@
 // End to end: a live stream to a real RTMP server on this machine (ffmpeg listening, `-c copy` to an FLV
 // file), beside a recording of the same meeting. Two Chromium participants (Ben's fake microphone talks); the
-// moderator (Ana) first gives an address that is not RTMP and is told why, then goes live: both see "Live", and a
+// moderator (Ana) first gives an address that is not RTMP and is told why in the dialog (which keeps what she
+// typed), then goes live: both see "Live" once the server takes the stream, and a
 // late joiner in Spanish sees "En directo".
 // The RTMP server is killed mid-stream: everyone is told the stream is interrupted, the recorder reconnects
 // (with a pause that grows) and, once the server listens again, everyone is told it resumed. What the server
@@ -68,9 +69,13 @@ describe('live stream', () => {
       await dialog.getByLabel('Stream key').fill(key);
       await dialog.getByRole('button', { name: 'Go live' }).click();
     };
-    // not an RTMP address: a clear error, nothing starts
+    // not an RTMP address: a clear error in the dialog, which keeps what was typed; nothing starts
     await goLive('https://example.com/live2');
-    await ana.page.getByRole('alert').filter({ hasText: 'The live stream address is not valid' }).waitFor();
+    const dialog = ana.page.getByRole('dialog', { name: 'Live stream' });
+    await dialog.getByRole('alert').filter({ hasText: 'The live stream address is not valid: it must start with rtmp:// or rtmps://' }).waitFor();
+    assert.equal(await dialog.getByLabel('Server address (rtmp:// or rtmps://)').inputValue(), 'https://example.com/live2');
+    assert.equal(await dialog.getByLabel('Stream key').inputValue(), key);
+    await dialog.getByRole('button', { name: 'Close' }).click();
 
     // the recording and the live stream at once (two independent jobs)
     await ana.page.getByRole('button', { name: 'Start recording' }).click();

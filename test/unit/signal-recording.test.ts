@@ -3,7 +3,8 @@
 // the names as people come, rename and go; a non-moderator is refused; no free recorder, or one that
 // fails to start, is told to the moderator; a recording that fails on the recorder is cleared for everyone.
 // Live streams the same way, beside a recording: a bad address is refused with why, the key reaches the
-// recorder only, interruptions and a new part are passed on to everyone. A moderator switches a composed recording's layout (the recorder is asked, everyone is told, quietly); anyone
+// recorder only; a started stream is "connecting" until the recorder says the streaming server took it (also
+// when it said so before the start's reply); interruptions and a new part are passed on to everyone. A moderator switches a composed recording's layout (the recorder is asked, everyone is told, quietly); anyone
 // else is refused, and a multitrack recording has no layout.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -15,12 +16,15 @@ import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 let s: TestSignal;
 const calls: { subject: string; payload: any }[] = [];
 let failStart: BusCallError | null = null;
+/** Runs when the fake recorder is asked to start, before it answers (the recorder's notices may come first). */
+let beforeStartReply: ((payload: any) => void) | null = null;
 before(async () => {
   s = await startTestSignal();
   for (const kind of ['start', 'stop', 'participants', 'layout'] as const) {
     s.bus.handle(recorderSubjects[kind]('rec1'), (payload: any) => {
       calls.push({ subject: kind, payload });
       if (kind === 'start' && failStart) throw failStart;
+      if (kind === 'start') beforeStartReply?.(payload);
       if (kind === 'start' && payload.mode) return { file: 'x', mode: payload.mode, ...(payload.mode === 'composed' ? { layout: 'grid' } : {}) };
       return kind === 'participants' || kind === 'layout' ? { ok: true } : { file: 'room-x.mkv' };
     });
@@ -191,17 +195,28 @@ describe('live stream', () => {
     await mod.send({ type: 'start-recording' });
     await ana.next((m) => m.type === 'recording' && m.active);
     await mod.send({ type: 'start-live-stream', url: url + '/', key });
+    // started (the recorder took it), not live yet: connecting until the streaming server takes data
     const told = await ana.next((m) => m.type === 'live-stream');
-    assert.deepEqual(told, { type: 'live-stream', active: true, by: 'Mod' });
+    assert.deepEqual(told, { type: 'live-stream', active: true, by: 'Mod', connecting: true, interrupted: false });
     const start = callsOf('start').at(-1)!.payload;
     assert.deepEqual(start.stream, { rtmpUrl: `${url}/${key}` });
     assert.equal((await mod.expectError({ type: 'start-live-stream', url, key })).code, 'not-allowed');
 
-    s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: start.recordingId, kind: 'stream-interrupted' });
-    assert.deepEqual(await ana.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: true, change: 'interrupted' });
+    // an unreachable server: the first connection fails, still connecting (retried)
+    const notice = (kind: string) => s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: start.recordingId, kind });
+    notice('stream-interrupted');
+    assert.deepEqual(await ana.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', connecting: true, interrupted: true, change: 'interrupted' });
     await late.join('live-room', 'Late');
-    assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: true, current: true });
-    s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: start.recordingId, kind: 'stream-resumed' });
+    assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', connecting: true, interrupted: true, current: true });
+    // it connects: live
+    notice('stream-live');
+    assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: false, change: 'connected' });
+    notice('stream-interrupted');
+    assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: true, change: 'interrupted' });
+    const later = s.client();
+    await later.join('live-room', 'Later');
+    assert.deepEqual(await later.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: true, current: true });
+    notice('stream-resumed');
     assert.deepEqual(await late.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: false, change: 'resumed' });
     const recording = callsOf('start').at(-2)!.payload;
     s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: recording.recordingId, kind: 'segment', segment: 2 });
@@ -213,6 +228,21 @@ describe('live stream', () => {
     assert.ok(!callsOf('stop').some((c) => c.payload.recordingId === recording.recordingId), 'the recording runs on');
     assert.ok(sent.includes('live-stream') && !sent.includes(key), 'nobody is sent the key');
     assert.ok(!s.logs().includes(key), 'signal never logs the key (even at trace level, without redaction)');
+  });
+
+  test('a stream the streaming server took before the start was answered is live at once', async () => {
+    announce(2);
+    const mod = s.client();
+    await mod.join('live-fast', 'Mod');
+    beforeStartReply = (payload) => s.bus.publish(recorderSubjects.notice, { recorderId: 'rec1', recordingId: payload.recordingId, kind: 'stream-live' });
+    try {
+      await mod.send({ type: 'start-live-stream', url: 'rtmp://127.0.0.1/live', key: 'k' });
+      assert.deepEqual(await mod.next((m) => m.type === 'live-stream'), { type: 'live-stream', active: true, by: 'Mod', interrupted: false });
+    } finally {
+      beforeStartReply = null;
+    }
+    await mod.send({ type: 'stop-live-stream' });
+    await mod.next((m) => m.type === 'live-stream' && !m.active);
   });
 });
 

@@ -22,6 +22,11 @@ export interface RoomSettings {
   password?: string;
 }
 
+export type LiveStreamDialogState = { state: 'editing' } | { state: 'sending' } | { state: 'refused'; code: string; message: string };
+
+/** The server's refusals of a start-live-stream: answered in the dialog, not in the meeting's error banner. */
+const LIVE_STREAM_REFUSALS: readonly string[] = ['live-stream-bad-url', 'live-stream-unavailable', 'live-stream-failed', 'e2ee-on', 'not-allowed', 'not-moderator'];
+
 export interface AccessState {
   role: Role;
   room: RoomSettings;
@@ -42,8 +47,16 @@ export interface AccessState {
   cameraOffBy: string | null;
   /** The meeting is being recorded (started by whom). */
   recording: { by: string | undefined; mode?: RecordingMode; layout?: RecordingLayout } | null;
-  /** The meeting is streamed live (started by whom; interrupted while the recorder reconnects). */
-  liveStream: { by: string | undefined; interrupted: boolean } | null;
+  /**
+   * The meeting is streamed live (started by whom; connecting until the streaming server took data, so not live
+   * yet; interrupted while the recorder reconnects).
+   */
+  liveStream: { by: string | undefined; connecting: boolean; interrupted: boolean } | null;
+  /**
+   * Moderators: the live stream dialog while it is open: being filled in, its start sent (until the server
+   * answers: the stream runs, and the dialog closes, or it is refused), or refused (why, shown in the dialog).
+   */
+  liveStreamDialog: LiveStreamDialogState | null;
   /** Moderators: the moderator tools panel is open (its button is in the meeting header). */
   toolsOpen: boolean;
 }
@@ -100,6 +113,7 @@ export class AccessClient extends Store<AccessState> {
       cameraOffBy: null,
       recording: null,
       liveStream: null,
+      liveStreamDialog: null,
       toolsOpen: false,
     });
     this.#conference = conference;
@@ -164,7 +178,11 @@ export class AccessClient extends Store<AccessState> {
         this.update({ recording: m.active ? { by: m.by, ...(m.mode ? { mode: m.mode } : {}), ...(m.layout ? { layout: m.layout } : {}) } : null });
         break;
       case 'live-stream':
-        this.update({ liveStream: m.active ? { by: m.by, interrupted: m.interrupted ?? false } : null });
+        // started (here or by another moderator): the dialog has done its job
+        this.update({
+          liveStream: m.active ? { by: m.by, connecting: m.connecting ?? false, interrupted: m.interrupted ?? false } : null,
+          ...(m.active ? { liveStreamDialog: null } : {}),
+        });
         break;
       case 'lobby-wait':
         this.update({ gate: { kind: 'lobby' } });
@@ -199,6 +217,12 @@ export class AccessClient extends Store<AccessState> {
   }
 
   #onError(code: string, message: string): void {
+    if (this.state.liveStreamDialog?.state === 'sending' && LIVE_STREAM_REFUSALS.includes(code)) {
+      // the moderator reads why in the dialog, with what they typed still there
+      this.update({ liveStreamDialog: { state: 'refused', code, message } });
+      this.#conference.dismissError();
+      return;
+    }
     const gate = this.state.gate;
     switch (code) {
       case 'auth-required':
@@ -284,9 +308,21 @@ export class AccessClient extends Store<AccessState> {
   stopRecording(): void {
     this.#conference.sendMessage({ type: 'stop-recording' });
   }
-  /** The key goes to the server only; it is not kept here. */
+  /** The key goes to the server only; it is not kept here. A refusal is the meeting's error (the embed API's start). */
   startLiveStream(url: string, key: string): void {
     this.#conference.sendMessage({ type: 'start-live-stream', url, key });
+  }
+  openLiveStreamDialog(): void {
+    this.update({ liveStreamDialog: { state: 'editing' } });
+  }
+  /** From the dialog (already checked there): it stays open until the stream runs, or shows why it was refused. */
+  sendLiveStreamDialog(url: string, key: string): void {
+    this.update({ liveStreamDialog: { state: 'sending' } });
+    this.startLiveStream(url, key);
+  }
+  /** Closed (a start still under way goes on; its refusal, if any, becomes the meeting's error). */
+  closeLiveStreamDialog(): void {
+    this.update({ liveStreamDialog: null });
   }
   stopLiveStream(): void {
     this.#conference.sendMessage({ type: 'stop-live-stream' });

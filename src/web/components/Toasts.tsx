@@ -30,6 +30,10 @@ function noticeText(t: Strings, n: Notice): string {
       return t.liveStoppedNotice(n.name);
     case 'live-failed':
       return t.liveFailedNotice;
+    case 'live-connected':
+      return t.liveConnectedNotice;
+    case 'live-connect-failed':
+      return t.liveConnectFailedNotice;
     case 'live-interrupted':
       return t.liveInterruptedNotice;
     case 'live-resumed':

@@ -1,5 +1,5 @@
 // Short-lived things everyone sees: notices (someone joined, left, raised a hand, started sharing, the
-// recording or live stream started or stopped, a phone invitation answered or not) and reactions. Derived from the server's messages; each disappears after a few seconds.
+// recording or live stream started or stopped, a live stream on air or interrupted, a phone invitation answered or not) and reactions. Derived from the server's messages; each disappears after a few seconds.
 import type { Reaction } from '../../protocol/meeting-messages.ts';
 import type { DialOutFailure } from '../../protocol/dial-out-messages.ts';
 import type { Participant } from '../../protocol/signal-messages.ts';
@@ -10,7 +10,7 @@ import { perConference } from './per-conference.ts';
 type NewNotice =
   | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
   | { kind: 'live-started' | 'live-stopped'; name: string }
-  | { kind: 'recording-failed' | 'recording-disk-full' | 'recording-continued' | 'live-failed' | 'live-interrupted' | 'live-resumed' }
+  | { kind: 'recording-failed' | 'recording-disk-full' | 'recording-continued' | 'live-failed' | 'live-connected' | 'live-connect-failed' | 'live-interrupted' | 'live-resumed' }
   | { kind: 'reaction'; name: string; reaction: Reaction }
   | { kind: 'phone-answered'; target: string }
   | { kind: 'phone-failed'; target: string; reason: DialOutFailure };
@@ -67,7 +67,10 @@ export class NotificationsStore extends Store<NotificationsState> {
           break;
         case 'live-stream':
           if (m.current) break;
-          if (m.change) this.#add({ kind: m.change === 'interrupted' ? 'live-interrupted' : 'live-resumed' });
+          // started, then on air once the streaming server takes it; a failure before that is no interruption
+          if (m.change === 'connected') this.#add({ kind: 'live-connected' });
+          else if (m.change === 'interrupted') this.#add({ kind: m.connecting ? 'live-connect-failed' : 'live-interrupted' });
+          else if (m.change === 'resumed') this.#add({ kind: 'live-resumed' });
           else if (m.active) this.#add({ kind: 'live-started', name: m.by ?? '' });
           else if (m.reason === 'failed') this.#add({ kind: 'live-failed' });
           else this.#add({ kind: 'live-stopped', name: m.by ?? '' });

@@ -1,6 +1,8 @@
 // What the person reads when the server refuses or ends their join: a sentence of their language for the
 // refusals they can understand (a full meeting, a cap of their network or of the server, a connection that
-// waited too long), else the server's own message after a generic lead-in.
+// waited too long), else the server's own message after a generic lead-in. And why the live stream dialog did
+// not take an address.
+import type { StreamUrlProblem } from '../../protocol/stream-url.ts';
 import type { Strings } from '../i18n.ts';
 
 export function serverErrorText(t: Strings, e: { code: string; message: string }): string {
@@ -59,4 +61,14 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
     default:
       return `${t.errorGeneric}: ${e.message}`;
   }
+}
+
+/**
+ * Why the live stream dialog's address was not taken: the page's own check (stream-url.ts), in the page's
+ * language, else the server's refusal (a bad address with the server's reason: a server of another version).
+ */
+export function liveStreamRefusalText(t: Strings, problem: StreamUrlProblem | null, refused: { code: string; message: string } | null): string | null {
+  if (problem) return `${t.liveUrlInvalid}: ${t.liveUrlProblem(problem)}`;
+  if (!refused) return null;
+  return refused.code === 'live-stream-bad-url' ? `${t.liveUrlInvalid}: ${refused.message}` : serverErrorText(t, refused);
 }
