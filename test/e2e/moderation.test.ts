@@ -119,8 +119,11 @@ describe('moderation', () => {
     await caro.page.getByRole('button', { name: 'Enter meeting' }).click();
     await inMeeting(caro);
 
-    // remove Caro
+    // remove Caro: asked first, then done (Cancel keeps her)
     await ana.page.getByRole('button', { name: 'Remove Caro' }).click();
+    await ana.page.getByRole('group', { name: 'Remove Caro from the meeting?' }).getByRole('button', { name: 'Cancel' }).click();
+    await ana.page.getByRole('button', { name: 'Remove Caro' }).click();
+    await ana.page.getByRole('group', { name: 'Remove Caro from the meeting?' }).getByRole('button', { name: 'Remove', exact: true }).click();
     await caro.page.getByRole('heading', { name: 'You were removed from the meeting' }).waitFor({ timeout: 10_000 });
     await ana.page.getByRole('group', { name: 'Caro', exact: true }).waitFor({ state: 'detached', timeout: 10_000 });
     await caro.context.close();
@@ -134,6 +137,7 @@ describe('moderation', () => {
 
   test('end meeting for all', async () => {
     await ana.page.getByRole('button', { name: 'End meeting for all' }).click();
+    await ana.page.getByRole('group', { name: 'End the meeting for everyone?' }).getByRole('button', { name: 'End meeting', exact: true }).click();
     await ben.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });
     await ben.page.getByText('Ana ended the meeting for everyone.').waitFor();
     await ana.page.getByRole('heading', { name: 'The meeting has ended' }).waitFor({ timeout: 10_000 });

@@ -143,6 +143,7 @@ describe('a phone caller in a meeting (the meeting side)', () => {
 
     const removed = new Promise<string>((r) => (link.onRemoved = r));
     await ana.page.getByRole('button', { name: `Remove ${PHONE}` }).click();
+    await ana.page.getByRole('group', { name: `Remove ${PHONE} from the meeting?` }).getByRole('button', { name: 'Remove', exact: true }).click();
     assert.match(await removed, /removed by Ana/);
     for (const p of [ana, ben]) await p.page.getByRole('group', { name: PHONE, exact: true }).waitFor({ state: 'detached', timeout: 15_000 });
     await waitUntil('the gateway to forget the call', async () => gateway.calls, (c) => c === 0, 15_000);

@@ -7,6 +7,7 @@ import type { Conference } from '../media/conference.ts';
 import { accessFor, type AccessClient, type AccessState } from './access-client.ts';
 import './access.css';
 import { SubjectForm } from '../components/SubjectControls.tsx';
+import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { AvModerationNotices } from '../components/AvModerationControls.tsx';
 
 export function AccessOverlays({ conference }: { conference: Conference }) {
@@ -185,16 +186,24 @@ function ModeratorTools({ access, state, conference }: { access: AccessClient; s
                       {t.makeModerator(p.displayName)}
                     </button>
                   )}
-                  <button type="button" className="secondary small danger-text" onClick={() => access.removeParticipant(p.id)}>
-                    {t.removeParticipant(p.displayName)}
-                  </button>
+                  <ConfirmButton
+                    label={t.removeParticipant(p.displayName)}
+                    question={t.confirmRemove(p.displayName)}
+                    confirmLabel={t.removeShort}
+                    className="secondary small danger-text"
+                    onConfirm={() => access.removeParticipant(p.id)}
+                  />
                 </span>
               </li>
             ))}
           </ul>
-          <button type="button" className="primary danger-fill" onClick={() => access.endMeeting()}>
-            {t.endMeetingForAll}
-          </button>
+          <ConfirmButton
+            label={t.endMeetingForAll}
+            question={t.confirmEndMeeting}
+            confirmLabel={t.endMeetingShort}
+            className="primary danger-fill"
+            onConfirm={() => access.endMeeting()}
+          />
         </aside>
       )}
     </>
