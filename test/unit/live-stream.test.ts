@@ -13,32 +13,7 @@ import { dictionaries } from '../../src/web/i18n.ts';
 import type { Conference } from '../../src/web/media/conference.ts';
 import { NotificationsStore } from '../../src/web/meeting/notifications.ts';
 import { liveStreamRefusalText } from '../../src/web/pages/error-text.ts';
-
-/** Just what the access client and the notices use of a conference: its messages in, ours out, the error banner. */
-function fakeConference() {
-  const listeners = new Set<(m: ServerMessage) => void>();
-  const fake = {
-    sent: [] as unknown[],
-    state: { status: 'joined', selfId: 'me', self: null, error: null as { code: string; message: string } | null },
-    local: { state: { audioMuted: true, videoMuted: true }, subscribe: () => () => {} },
-    onMessage(l: (m: ServerMessage) => void) {
-      listeners.add(l);
-      return () => listeners.delete(l);
-    },
-    sendMessage(m: unknown) {
-      fake.sent.push(m);
-    },
-    dismissError() {
-      fake.state.error = null;
-    },
-    /** As the conference does: an error is its banner first, then its listeners hear it. */
-    receive(m: ServerMessage) {
-      if (m.type === 'error') fake.state.error = { code: m.code, message: m.message };
-      for (const l of listeners) l(m);
-    },
-  };
-  return fake;
-}
+import { fakeConference } from '../helpers/fake-conference.ts';
 
 test('the address check: the page and the server refuse alike, each with a problem worded in both languages', () => {
   const cases: [string, string, string][] = [

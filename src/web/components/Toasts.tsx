@@ -8,6 +8,10 @@ function noticeText(t: Strings, n: Notice): string {
   switch (n.kind) {
     case 'joined':
       return t.joinedNotice(n.name);
+    case 'moderator':
+      return t.moderatorNotice(n.name);
+    case 'you-moderator':
+      return t.youModeratorNotice;
     case 'left':
       return t.leftNotice(n.name);
     case 'hand':

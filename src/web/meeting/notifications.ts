@@ -8,7 +8,8 @@ import { Store } from '../media/store.ts';
 import { perConference } from './per-conference.ts';
 
 type NewNotice =
-  | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped'; name: string }
+  | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped' | 'moderator'; name: string }
+  | { kind: 'you-moderator' }
   | { kind: 'live-started' | 'live-stopped'; name: string }
   | { kind: 'recording-failed' | 'recording-disk-full' | 'recording-continued' | 'live-failed' | 'live-connected' | 'live-connect-failed' | 'live-interrupted' | 'live-resumed' }
   | { kind: 'reaction'; name: string; reaction: Reaction }
@@ -29,6 +30,8 @@ export class NotificationsStore extends Store<NotificationsState> {
   #nextId = 1;
   #known = new Map<string, Participant>();
   #timers = new Set<ReturnType<typeof setTimeout>>();
+  /** Our own role as last told (a change to moderator is news; the role we join with is not). */
+  #selfModerator = false;
 
   constructor(conference: Conference) {
     super({ notices: [] });
@@ -36,6 +39,7 @@ export class NotificationsStore extends Store<NotificationsState> {
       switch (m.type) {
         case 'joined':
           for (const p of m.participants) this.#known.set(p.id, p);
+          this.#selfModerator = m.role === 'moderator';
           break;
         case 'participant-joined':
           this.#known.set(m.participant.id, m.participant);
@@ -51,7 +55,13 @@ export class NotificationsStore extends Store<NotificationsState> {
           const before = this.#known.get(m.participant.id);
           const p = m.participant;
           this.#known.set(p.id, p);
-          if (p.id === conference.state.selfId) break;
+          // made a moderator (by a moderator, or as the longest here when the last one left)
+          if (p.id === conference.state.selfId) {
+            if (p.role === 'moderator' && !this.#selfModerator) this.#add({ kind: 'you-moderator' });
+            this.#selfModerator = p.role === 'moderator';
+            break;
+          }
+          if (before !== undefined && before.role !== 'moderator' && p.role === 'moderator') this.#add({ kind: 'moderator', name: p.displayName });
           if (p.handRaisedAt !== undefined && before?.handRaisedAt === undefined) this.#add({ kind: 'hand', name: p.displayName });
           if (p.screenSharing && !before?.screenSharing) this.#add({ kind: 'sharing', name: p.displayName });
           break;
