@@ -6,7 +6,7 @@ import type { Participant } from '../../protocol/signal-messages.ts';
 import { useStrings } from '../i18n.ts';
 import { isModerator, orderForPane } from '../meeting/participants.ts';
 import { avatarColor, initials } from '../display-names.ts';
-import { MicOffIcon, PhoneIcon } from './Icons.tsx';
+import { CameraOffIcon, MicOffIcon, PhoneIcon } from './Icons.tsx';
 import { HandIcon } from './MeetingIcons.tsx';
 
 export function ParticipantsPane({ self, participants, children }: { self: Participant | null; participants: readonly Participant[]; children?: ReactNode }) {
@@ -41,6 +41,11 @@ export function ParticipantsPane({ self, participants, children }: { self: Parti
               {p.audioMuted && (
                 <span className="person-icon muted" role="img" aria-label={t.microphoneMuted} title={t.microphoneMuted}>
                   <MicOffIcon />
+                </span>
+              )}
+              {p.videoMuted && !p.phone && (
+                <span className="person-icon muted" role="img" aria-label={t.cameraOffLabel} title={t.cameraOffLabel}>
+                  <CameraOffIcon />
                 </span>
               )}
             </li>
