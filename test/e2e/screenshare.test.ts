@@ -68,6 +68,8 @@ describe('screen sharing', () => {
     await ana.page.getByRole('group', { name: 'Your screen' }).waitFor({ state: 'detached', timeout: 5000 });
     await ben.page.getByRole('group', { name: "Ana's screen" }).waitFor({ state: 'detached', timeout: 15_000 });
     await ben.page.getByRole('group', { name: 'Ana', exact: true }).waitFor();
+    // the share had taken Ben's tile view to speaker view: with no screen shared, tile view is back
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Speaker view' }).waitFor({ timeout: 5000 });
   });
 
   test('sharing again, then "Stop sharing" in the toolbar', async () => {

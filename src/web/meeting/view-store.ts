@@ -12,12 +12,31 @@ export interface ViewState {
 }
 
 export class ViewStore extends Store<ViewState> {
+  /** Tile view was left for speaker view by a screen share, not by the person: it comes back when the shares end. */
+  #tileBeforeShare = false;
+
   constructor() {
     super({ view: 'tile', pinned: null, paneOpen: false });
   }
 
+  /** The person's (or the embedding page's) choice. */
   setView(view: ViewMode): void {
+    this.#tileBeforeShare = false;
     if (view !== this.state.view) this.update({ view });
+  }
+
+  /** A new screen share takes the stage (speaker view), as in Jitsi Meet. */
+  screenShareStarted(): void {
+    if (this.state.view === 'tile') {
+      this.#tileBeforeShare = true;
+      this.update({ view: 'speaker' });
+    }
+  }
+
+  /** No screen is shared any more: back to tile view if a share took it away (and nobody chose since). */
+  screenSharesEnded(): void {
+    if (this.#tileBeforeShare && this.state.view === 'speaker' && this.state.pinned === null) this.update({ view: 'tile' });
+    this.#tileBeforeShare = false;
   }
 
   toggleView(): void {
@@ -26,6 +45,7 @@ export class ViewStore extends Store<ViewState> {
 
   /** Pins a tile (shown large, in speaker view), or unpins with null. */
   pin(key: string | null): void {
+    if (key) this.#tileBeforeShare = false;
     this.update({ pinned: key, ...(key ? { view: 'speaker' as const } : {}) });
   }
 

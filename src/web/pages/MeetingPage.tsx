@@ -113,13 +113,14 @@ export function MeetingPage({ conference }: { conference: Conference }) {
     return list;
   }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media, audioOnly]);
 
-  // A new screen share takes the stage (speaker view), as in Jitsi Meet.
+  // A new screen share takes the stage (speaker view), as in Jitsi Meet; tile view comes back when the shares end.
   const screens = items.filter((i) => i.screen).map((i) => i.key).join(',');
   const previousScreens = useRef('');
   useEffect(() => {
     const before = new Set(previousScreens.current.split(',').filter(Boolean));
     previousScreens.current = screens;
-    if (screens.split(',').some((k) => k && !before.has(k))) viewStore.setView('speaker');
+    if (screens.split(',').some((k) => k && !before.has(k))) viewStore.screenShareStarted();
+    else if (screens === '' && before.size > 0) viewStore.screenSharesEnded();
   }, [screens, viewStore]);
   // a pinned tile that went away unpins
   useEffect(() => {
