@@ -26,6 +26,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
     role: roleSchema.optional(),
     iceServers: z.array(iceServerSchema).max(4).optional(),
     resumeToken: z.string().max(64).optional(),
+    phoneInvites: z.literal(true).optional(),
   }),
   z.object({ type: z.literal('participant-joined'), participant: participantSchema }),
   z.object({ type: z.literal('participant-left'), id: z.string() }),
