@@ -100,7 +100,8 @@ export async function startMetricsEndpoint(opts: { address: string; token: strin
   }
   const bound = server.address() as AddressInfo;
   const address = `${bound.family === 'IPv6' ? `[${bound.address}]` : bound.address}:${bound.port}`;
-  log.info({ address, token: tokenDigest !== undefined }, 'metrics and health served');
+  // (not a field named token: the log masks those, and this one says only whether a token is asked for)
+  log.info({ address, bearerTokenRequired: tokenDigest !== undefined }, 'metrics and health served');
   if (!tokenDigest && !loopback) log.warn({ address }, 'the metrics listener has no metricsToken: anyone who reaches this address reads the metrics');
   return {
     address,
