@@ -13,7 +13,7 @@
 // A child whose file stops growing for STALL_MS (a pipeline stuck, not dead) is killed and so started again.
 // When the meeting's bridge dies or drains, focus makes the endpoint again on another bridge: the child gets the
 // new keys (`crypto` again) and goes on in the SAME file on the same ports (a short gap, no new part).
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
@@ -337,11 +337,8 @@ export class Recording implements RecorderJob {
       }
       await this.feed.detach();
       this.finishMeta(reason);
-      // the last part listed (an empty last part is left out)
-      const last = this.meta?.files.at(-1)?.name;
-      const file = last === undefined ? this.file : path.join(this.dir, last);
-      this.log.info({ file: path.basename(file) }, this.rtmpUrl ? 'live stream stopped' : 'recording stopped');
-      return file;
+      this.log.info({ file: path.basename(this.file) }, this.rtmpUrl ? 'live stream stopped' : 'recording stopped');
+      return this.file;
     })();
     return this.stopping;
   }
@@ -355,34 +352,11 @@ export class Recording implements RecorderJob {
   private finishMeta(endReason?: string): void {
     if (!this.meta) return;
     const endedAt = new Date().toISOString();
-    // a part whose child wrote nothing (stopped while it started, or dead at once) plays nothing: not listed, and its
-    // empty file goes; when no part holds anything, the first stays listed (a recording that never started says so)
-    const kept = this.meta.files.filter((f) => !this.isEmptyPart(f.name));
-    const files = kept.length > 0 ? kept : this.meta.files.slice(0, 1);
-    for (const f of this.meta.files) if (!files.includes(f)) this.removePart(f.name);
-    this.meta = { ...this.meta, endedAt, ...(endReason ? { endReason } : {}), files: files.map((f) => ({ ...f, endedAt: f.endedAt ?? endedAt })) };
+    this.meta = { ...this.meta, endedAt, ...(endReason ? { endReason } : {}), files: this.meta.files.map((f) => ({ ...f, endedAt: f.endedAt ?? endedAt })) };
     try {
       writeRecordingMeta(this.dir, this.meta);
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not write recording.json');
-    }
-  }
-
-  /** Whether part `name` holds nothing: no file, or an empty one (its muxer never started). */
-  private isEmptyPart(name: string): boolean {
-    try {
-      return statSync(path.join(this.dir, name)).size === 0;
-    } catch {
-      return true;
-    }
-  }
-
-  private removePart(name: string): void {
-    try {
-      rmSync(path.join(this.dir, name), { force: true });
-      this.log.info({ file: name }, 'an empty part is left out of the recording');
-    } catch (e) {
-      this.log.warn({ file: name, err: (e as Error).message }, 'could not remove an empty part');
     }
   }
 

@@ -1,13 +1,12 @@
 // The recorder part with its real GStreamer child and a stand-in for focus on the bus: a job takes its four
 // UDP ports from recorderPortMin..Max (a range of one set: a second job is refused with no-capacity); a child
 // that dies is started again on the same ports, re-attached at focus, into a new file listed in recording.json
-// (and the room is told); after MAX_RESTARTS it gives up (recorder.ended), leaves the parts that hold nothing out
-// of recording.json, and the ports are free again. A live
+// (and the room is told); after MAX_RESTARTS it gives up (recorder.ended) and the ports are free again. A live
 // stream's address is checked on the bus too.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { BusCallError } from '../../src/bus/bus.ts';
@@ -104,10 +103,6 @@ test('a dead child restarts on the same ports into a new part; too many deaths e
     assert.equal(recorder.recordings.size, 0);
     const meta = JSON.parse(readFileSync(path.join(dir, 'recording.json'), 'utf8'));
     assert.ok(meta.endedAt && meta.endReason, 'recording.json says it ended, and why');
-    // no child got media here, so no part holds anything: the empty parts are left out and their files removed; the
-    // first stays listed (the recording says it existed and how it ended)
-    assert.deepEqual(meta.files.map((f: any) => f.name.replace(/\d{8}T\d{6}Z/, 'T')), ['Room-T.mkv']);
-    assert.deepEqual(readdirSync(dir).filter((f) => f.endsWith('.mkv')).map((f) => f.replace(/\d{8}T\d{6}Z/, 'T')), ['Room-T.mkv'], 'the empty parts’ files are gone');
     // its ports are free again
     let started = false;
     for (let i = 0; i < 50 && !started; i++) {
