@@ -350,3 +350,39 @@ test('attack: forged ClientHellos from the participant\'s address during its fir
   assert.ok(b.fingerprint);
   assert.deepEqual(rejections, []);
 });
+
+test('a client that sends each record of a flight as its own datagram, back to back, completes its handshake', async (t) => {
+  const { bus, bridge, events, a, rejections } = await meeting(t);
+  // dave's DTLS client is werift's, whose records leave one datagram each: his flight 5 (Certificate,
+  // ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished) reaches the bridge as five datagrams
+  const dave = await RtpBrowser.create('dave', bridge.mediaPort);
+  t.after(() => dave.close());
+  let datagrams = 0;
+  dave.transport.send = (buf: Buffer) => {
+    datagrams++;
+    dave.sock.send(buf, bridge.mediaPort, '127.0.0.1');
+    return Promise.resolve();
+  };
+  const alloc = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'dave' }));
+  await dave.iceCheck(alloc.ufrag, alloc.pwd, 'daveu');
+  await bus.request(subjects.bridgeConfigure(BRIDGE), {
+    conferenceId: CONF,
+    endpointId: 'dave',
+    remoteUfrag: 'daveu',
+    remotePwd: 'p'.repeat(24),
+    remoteFingerprint: { algorithm: 'sha-256', value: dave.fingerprint },
+    sources: [{ ssrc: 0xd1d1d1d1, kind: 'audio' }],
+  });
+  const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('dave\'s handshake never completed')), 10_000).unref());
+  await Promise.race([dave.connectDtls(), stuck]);
+  await waitFor('dave connected', () => events.some((e) => e.endpointId === 'dave' && e.event === 'connected'), 10_000);
+  assert.ok(datagrams >= 7, `datagrams dave sent: ${datagrams}`);
+
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'dave', ssrcs: [A_AUDIO] });
+  dave.rtp.length = 0;
+  for (let i = 0; i < 5; i++) a.sendAudio(A_AUDIO);
+  await waitFor('dave receives alice', () => dave.rtp.length >= 5, 3000);
+  assert.equal(dave.decryptAll(A_AUDIO), 5, 'dave decrypts alice');
+  assert.equal(bridge.counters.dropError, 0);
+  assert.deepEqual(rejections, []);
+});
