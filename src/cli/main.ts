@@ -14,6 +14,7 @@ import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, configSchema, envNames, loadConfig, settingHelp, type Config } from '../config/config.ts';
+import { strayEnvNames } from '../config/stray-env.ts';
 import { VERSION } from './version.ts';
 
 type SettingKey = keyof Config;
@@ -272,6 +273,7 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`tertulia: unknown command "${args.command}"\n\n${helpText()}`);
     return 2;
   }
+  for (const stray of strayEnvNames(process.env)) process.stderr.write(`tertulia: warning: ${stray}\n`);
   let config: Config;
   try {
     config = loadConfig({ file: args.configFile, overrides: args.overrides });

@@ -2,9 +2,11 @@
 // Every source is validated; a bad value stops the start with a message naming the setting.
 import { readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
+import { isIP, isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { dialInNumbersSchema } from '../protocol/dial-in-messages.ts';
 import { MAX_E2EE_PARTICIPANTS } from '../protocol/e2ee-messages.ts';
+import { portClaims, portCollision } from './port-plan.ts';
 
 /**
  * A number, or a string that is one written in decimal (environment variables and options are strings).
@@ -73,9 +75,16 @@ const sipUri = (name: string) =>
     .trim()
     .regex(/^$|^sip:([^@\s<>"]{1,128}@)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]{1,253})(:\d{1,5})?(;[^\s<>"]*)?$/, `${name} is a sip: URI, e.g. sip:sip.example.net:5060`);
 
+/** An IP address (IPv4, or IPv6 without brackets), or empty when `optional`: what goes into ICE candidates, SDP and bind(). */
+const ipAddress = (name: string, example: string, optional: boolean, hint = '') =>
+  z
+    .string()
+    .trim()
+    .refine((s) => (optional && s === '') || isIP(s) !== 0, `${name} is an IP address, e.g. ${example}${optional ? ', or empty' : ''}${hint}`);
+
 export const configSchema = z.object({
   /** Address the HTTPS, HTTP and media sockets bind to. */
-  listenAddress: z.string().default('0.0.0.0'),
+  listenAddress: ipAddress('listenAddress', '0.0.0.0', false).default('0.0.0.0'),
   httpsPort: port.default(8443),
   /** Plain HTTP port that redirects to HTTPS; 0 turns it off. */
   httpPort: port.default(8080),
@@ -84,7 +93,7 @@ export const configSchema = z.object({
   /** TCP port for ICE-TCP media (RFC 6544 passive candidates), for browsers whose UDP is blocked; 0 turns it off. */
   tcpMediaPort: port.default(4443),
   /** The address the bridge announces in ICE candidates, for a bridge behind NAT. Empty: the local addresses. */
-  publicAddress: z.string().default(''),
+  publicAddress: ipAddress('publicAddress', '203.0.113.7', true, ' (the server\'s DNS name goes in domain)').default(''),
   /** host:port of a STUN server that tells the bridge its public address when publicAddress is empty. */
   stunServer: z.string().trim().default(''),
   /** Where the certificate, keys and other state are kept. */
@@ -289,13 +298,13 @@ export const configSchema = z.object({
   /** Origins whose pages may embed the app in an iframe (CSP frame-ancestors; Jitsi's IFrame API). Empty: none. */
   embedAllowedOrigins: embedOrigins.default([]),
   /** The SIP gateway (the `sip` part): the address its UDP and TCP port binds to. */
-  sipAddress: z.string().trim().default('0.0.0.0'),
+  sipAddress: ipAddress('sipAddress', '0.0.0.0', false).default('0.0.0.0'),
   /** Its SIP port, UDP and TCP; 0: any free port (tests). */
   sipPort: port.default(5060),
   /** The address phones send their audio to (SDP c=); empty: publicAddress, else this machine's LAN address. */
-  sipPublicAddress: z.string().trim().default(''),
+  sipPublicAddress: ipAddress('sipPublicAddress', '203.0.113.7', true).default(''),
   /** The IPv4 address the gateway receives the rooms' audio on (the bridges send there). */
-  sipMediaAddress: z.string().trim().default('127.0.0.1'),
+  sipMediaAddress: z.string().trim().refine((s) => isIPv4(s), 'sipMediaAddress is an IPv4 address, e.g. 127.0.0.1').default('127.0.0.1'),
   /** UDP ports of phone calls' RTP (the SIP gateway): an even port and the next one per call. */
   sipRtpPortMin: port.default(42000),
   sipRtpPortMax: port.default(42999),
@@ -457,8 +466,15 @@ export const settingHelp: Record<keyof Config, string> = {
 
 export class ConfigError extends Error {}
 
-function formatIssues(source: string, error: z.ZodError): string {
-  return error.issues.map((i) => `${source}: ${i.path.join('.') || '(root)'}: ${i.message}`).join('\n');
+/** One line per issue; a setting that came from an environment variable is named with it (`from` says which). */
+function formatIssues(source: string, error: z.ZodError, from: Record<string, string> = {}): string {
+  return error.issues
+    .map((i) => {
+      const key = String(i.path[0] ?? '');
+      const where = from[key] !== undefined ? ` (from ${from[key]})` : '';
+      return `${source}: ${i.path.join('.') || '(root)'}${where}: ${i.message}`;
+    })
+    .join('\n');
 }
 
 /**
@@ -480,25 +496,28 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
     if (!fromFile.success) throw new ConfigError(formatIssues(`config file ${file}`, fromFile.error));
     Object.assign(merged, parsed);
   }
+  const fromEnv: Record<string, string> = {};
   for (const [key, name] of Object.entries(envNames)) {
     const value = env[name];
-    if (value !== undefined && value !== '') merged[key] = value;
+    if (value !== undefined && value !== '') {
+      merged[key] = value;
+      fromEnv[key] = name;
+    }
   }
   for (const [key, value] of Object.entries(options.overrides ?? {})) {
-    if (value !== undefined) merged[key] = value;
+    if (value !== undefined) {
+      merged[key] = value;
+      delete fromEnv[key];
+    }
   }
   const result = configSchema.safeParse(merged);
-  if (!result.success) throw new ConfigError(formatIssues('configuration', result.error));
+  if (!result.success) throw new ConfigError(formatIssues('configuration', result.error, fromEnv));
   const config = result.data;
   if (config.plainRtpPortMax < config.plainRtpPortMin + 1 || config.plainRtpPortMin === 0) {
     throw new ConfigError('configuration: plainRtpPortMin..plainRtpPortMax must be a range of at least two ports above 0');
   }
   if (config.recorderPortMax < config.recorderPortMin + 3 || config.recorderPortMin === 0) {
     throw new ConfigError('configuration: recorderPortMin..recorderPortMax must be a range of at least four ports above 0');
-  }
-  const bridgeAndRecorder = config.parts.includes('bridge') && config.parts.includes('recorder');
-  if (bridgeAndRecorder && config.recorderPortMin <= config.plainRtpPortMax && config.plainRtpPortMin <= config.recorderPortMax) {
-    throw new ConfigError('configuration: recorderPortMin..recorderPortMax must not overlap plainRtpPortMin..plainRtpPortMax (this process runs a bridge and a recorder)');
   }
   if (config.sipRtpPortMax < config.sipRtpPortMin + 1 || config.sipRtpPortMin === 0) {
     throw new ConfigError('configuration: sipRtpPortMin..sipRtpPortMax must be a range of at least two ports above 0');
@@ -530,6 +549,8 @@ export function loadConfig(options: { file?: string; env?: NodeJS.ProcessEnv; ov
   if (config.turnSecret !== '' && config.turnSecret.length < 16) {
     throw new ConfigError('configuration: turnSecret must be at least 16 characters');
   }
+  const collision = portCollision(portClaims(config));
+  if (collision !== undefined) throw new ConfigError(`configuration: ${collision}`);
   config.dataDir = path.resolve(config.dataDir);
   return config;
 }

@@ -139,9 +139,8 @@ export async function loadOrCreateTls(config: Pick<Config, 'tlsCert' | 'tlsKey' 
   } catch (e) {
     throw new TlsSetupError(`cannot create ${dir} for the self-signed certificate: ${(e as Error).message}`);
   }
-  const ips = config.publicAddress && /^[0-9.]+$|:/.test(config.publicAddress) ? [config.publicAddress] : [];
-  const dns = config.publicAddress && ips.length === 0 ? [config.publicAddress] : [];
-  const { cert, key } = await createSelfSigned({ ips, dns });
+  // publicAddress is an IP address (the configuration refuses anything else)
+  const { cert, key } = await createSelfSigned({ ips: config.publicAddress ? [config.publicAddress] : [] });
   try {
     writeAtomic(keyPath, key, 0o600);
     writeAtomic(certPath, cert, 0o644);

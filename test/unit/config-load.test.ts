@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, envNames, loadConfig } from '../../src/config/config.ts';
+import { strayEnvNames } from '../../src/config/stray-env.ts';
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), 'tertulia-config-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -138,7 +139,7 @@ test('webhook and admin API settings: URLs checked, a secret and a token of 16 c
   const secret = 'a-long-shared-secret';
   const c = loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'https://hooks.example.org/t, http://10.0.0.9:8000/x', TERTULIA_WEBHOOK_SECRET: secret } });
   assert.deepEqual(c.webhookUrls, ['https://hooks.example.org/t', 'http://10.0.0.9:8000/x']);
-  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'ftp://x.org/a', TERTULIA_WEBHOOK_SECRET: secret } }), /webhookUrls: each webhook URL must be an http/);
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'ftp://x.org/a', TERTULIA_WEBHOOK_SECRET: secret } }), /webhookUrls \(from TERTULIA_WEBHOOK_URLS\): each webhook URL must be an http/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'not a url', TERTULIA_WEBHOOK_SECRET: secret } }), /webhookUrls/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_WEBHOOK_URLS: 'https://hooks.example.org/t' } }), /webhookUrls needs webhookSecret/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_ADMIN_API_TOKEN: 'short' } }), /adminApiToken must be at least 16/);
@@ -249,7 +250,19 @@ test('bad values are ConfigErrors that name the setting', () => {
     ['not an object', () => loadConfig({ file: file('array.json', [1, 2]), env: noEnv }), /array\.json/],
     ['missing file', () => loadConfig({ file: path.join(tmp, 'missing.json'), env: noEnv }), /missing\.json/],
     ['recorder range under four ports', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 41000, recorderPortMax: 41002 } }), /recorderPortMin/],
-    ['recorder range over the bridge range', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 40500, recorderPortMax: 41500 } }), /overlap/],
+    ['recorder range over the bridge range', () => loadConfig({ env: noEnv, overrides: { recorderPortMin: 40500, recorderPortMax: 41500 } }), /plainRtpPortMin\.\.plainRtpPortMax \(UDP 40000-40999\) and recorderPortMin/],
+    ['phone RTP range over the bridge range', () => loadConfig({ env: noEnv, overrides: { sipRtpPortMin: 40900, sipRtpPortMax: 40999 } }), /plainRtpPortMin.*sipRtpPortMin/],
+    ['TURN relay range over the bridge range', () => loadConfig({ env: noEnv, overrides: { turnRelayPortMin: 39000, turnRelayPortMax: 40000 } }), /plainRtpPortMin.*turnRelayPortMin/],
+    ['TURN port on the media port', () => loadConfig({ env: noEnv, overrides: { turnPort: 10000 } }), /mediaPort \(UDP 10000\) and turnPort/],
+    ['HTTP port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { httpPort: 8443 } }), /httpsPort \(TCP 8443\) and httpPort/],
+    ['ICE-TCP port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { tcpMediaPort: 8443 } }), /httpsPort.*tcpMediaPort/],
+    ['SIP port on the media port', () => loadConfig({ env: noEnv, overrides: { sipPort: 10000 } }), /mediaPort.*sipPort/],
+    ['SIP TLS port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { sipTlsPort: 8443 } }), /httpsPort.*sipTlsPort/],
+    ['metrics port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { metricsAddress: '127.0.0.1:8443' } }), /httpsPort.*metricsAddress/],
+    ['public address a word', () => loadConfig({ env: noEnv, overrides: { publicAddress: 'my-server' } }), /publicAddress is an IP address/],
+    ['public address with a port', () => loadConfig({ env: noEnv, overrides: { publicAddress: '203.0.113.7:10000' } }), /publicAddress/],
+    ['listen address a name', () => loadConfig({ env: noEnv, overrides: { listenAddress: 'localhost' } }), /listenAddress is an IP address/],
+    ['SIP media address IPv6', () => loadConfig({ env: noEnv, overrides: { sipMediaAddress: '::1' } }), /sipMediaAddress is an IPv4 address/],
     ['SIP RTP range of one port', () => loadConfig({ env: noEnv, overrides: { sipRtpPortMin: 42000, sipRtpPortMax: 42000 } }), /sipRtpPortMin/],
     ['domain without a dot', () => loadConfig({ env: noEnv, overrides: { domain: 'meet' } }), /domain/],
     ['domain with a port', () => loadConfig({ env: noEnv, overrides: { domain: 'meet.example.org:443' } }), /domain/],
@@ -260,8 +273,15 @@ test('bad values are ConfigErrors that name the setting', () => {
     ['metrics address without a port', () => loadConfig({ env: noEnv, overrides: { metricsAddress: '127.0.0.1' } }), /metricsAddress/],
     ['metrics port too big', () => loadConfig({ env: noEnv, overrides: { metricsAddress: '127.0.0.1:99999' } }), /metricsAddress/],
   ];
-  // a bridge-only process may use any range (the recorder runs elsewhere)
+  // a bridge-only process may use any range (the recorder runs elsewhere), and coturn's port (signal runs it)
   assert.equal(loadConfig({ env: noEnv, overrides: { parts: 'bridge', plainRtpPortMin: 41000, plainRtpPortMax: 41499 } }).plainRtpPortMin, 41000);
+  assert.equal(loadConfig({ env: noEnv, overrides: { parts: 'bridge', turnPort: 10000 } }).turnPort, 10000);
+  // the same number over UDP and TCP, ports left to the system, TURN off, and two specific addresses do not collide
+  assert.equal(loadConfig({ env: noEnv, overrides: { tcpMediaPort: 10000 } }).tcpMediaPort, 10000);
+  assert.equal(loadConfig({ env: noEnv, overrides: { httpsPort: 0, httpPort: 0, mediaPort: 0, sipPort: 0, sipTlsPort: 0 } }).httpsPort, 0);
+  assert.equal(loadConfig({ env: noEnv, overrides: { turn: 'off', turnPort: 10000 } }).turnPort, 10000);
+  assert.equal(loadConfig({ env: noEnv, overrides: { listenAddress: '10.0.0.5', sipAddress: '10.0.0.6', sipPort: 10000 } }).sipPort, 10000);
+  assert.equal(loadConfig({ env: noEnv, overrides: { publicAddress: ' 2001:db8::7 ' } }).publicAddress, '2001:db8::7');
   for (const [what, run, pattern] of bad) {
     assert.throws(run, (e: unknown) => e instanceof ConfigError && pattern.test(e.message), what);
   }
@@ -301,4 +321,16 @@ test('TURN settings: mode, secret, external URLs and relay range are checked', (
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_EXTERNAL_URLS: 'turns:turn.example.org' } }), /turnExternalUrls needs turnSecret/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_EXTERNAL_URLS: 'https://turn.example.org', TERTULIA_TURN_SECRET: 'a-shared-secret-0123' } }), /each TURN URL/);
   assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_TURN_RELAY_PORT_MIN: '5000', TERTULIA_TURN_RELAY_PORT_MAX: '5000' } }), /turnRelayPortMin/);
+});
+
+test('a bad value from the environment names its variable; a misspelled TERTULIA_ variable is found, with the nearest name', () => {
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_HTTPS_PORT: 'https' } }), /httpsPort \(from TERTULIA_HTTPS_PORT\)/);
+  // the command line wins over the environment: its bad value is not blamed on the variable
+  assert.throws(() => loadConfig({ env: { ...noEnv, TERTULIA_HTTPS_PORT: '443' }, overrides: { httpsPort: 'x' } }), (e: Error) => /httpsPort/.test(e.message) && !/TERTULIA_HTTPS_PORT/.test(e.message));
+  const stray = strayEnvNames({ TERTULIA_HTTPS_PROT: '443', TERTULIA_PUBLIC_ADRESS: '203.0.113.7', TERTULIA_WHATEVER_ELSE_ENTIRELY: '1', TERTULIA_HTTPS_PORT: '443', TERTULIA_CONFIG: 'x.json', TERTULIA_TEST_KEEP: '1', HOME: '/root' });
+  assert.deepEqual(stray, [
+    "TERTULIA_HTTPS_PROT is not a setting's variable (did you mean TERTULIA_HTTPS_PORT?): it is ignored",
+    "TERTULIA_PUBLIC_ADRESS is not a setting's variable (did you mean TERTULIA_PUBLIC_ADDRESS?): it is ignored",
+    "TERTULIA_WHATEVER_ELSE_ENTIRELY is not a setting's variable: it is ignored",
+  ]);
 });
