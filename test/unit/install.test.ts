@@ -9,6 +9,7 @@ import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { startServer } from '../helpers/server.ts';
+import { temporaryLocation } from '../../src/cli/commands/install.ts';
 
 const repo = path.resolve(import.meta.dirname, '../..');
 const isRoot = process.getuid?.() === 0;
@@ -122,4 +123,12 @@ describe('tertulia install and uninstall (as root, into a staged root)', { skip:
     assert.equal(r.code, 2);
     assert.match(r.out, /keeps its data in \/var\/lib\/tertulia/);
   });
+});
+
+test('a checkout or a Node under /tmp or /var/tmp is found (the service, with its private /tmp, could not start from there)', () => {
+  assert.equal(temporaryLocation('/tmp/fresh', '/usr/bin/node'), '/tmp/fresh');
+  assert.equal(temporaryLocation('/opt/tertulia', '/var/tmp/node22/bin/node'), '/var/tmp/node22/bin/node');
+  assert.equal(temporaryLocation('/tmp'), '/tmp');
+  assert.equal(temporaryLocation('/opt/tertulia', '/usr/bin/node'), undefined);
+  assert.equal(temporaryLocation('/opt/tmpfiles/tertulia', '/home/a/tmp/node'), undefined);
 });

@@ -104,6 +104,14 @@ function closedDirectory(p: string): string | undefined {
   }
 }
 
+/**
+ * The first of these paths under /tmp or /var/tmp, if any: the service gets a /tmp of its own (PrivateTmp), and
+ * the system empties /tmp at boot, so a checkout (or its Node) there would not be found by the service.
+ */
+export function temporaryLocation(...paths: string[]): string | undefined {
+  return paths.find((p) => /^\/(var\/)?tmp(\/|$)/.test(path.resolve(p)));
+}
+
 function systemdRuns(root: string): boolean {
   return root === '/' && existsSync('/run/systemd/system');
 }
@@ -143,6 +151,15 @@ export function runInstall(config: Config, given: Partial<Record<keyof Config, u
   const closed = closedDirectory(main);
   if (closed) {
     const message = `the service's user cannot enter ${closed}, on the way to ${repo}: move the repository to a readable place such as /opt/tertulia, or chmod o+x ${closed}`;
+    if (root === '/') {
+      process.stderr.write(`tertulia install: ${message}\n`);
+      return 1;
+    }
+    say(`warning: ${message}`);
+  }
+  const temporary = temporaryLocation(repo, node);
+  if (temporary) {
+    const message = `${temporary} is under a temporary directory, which the service cannot see (it runs with a private /tmp) and the system empties: move the repository to a lasting place such as /opt/tertulia and install from there`;
     if (root === '/') {
       process.stderr.write(`tertulia install: ${message}\n`);
       return 1;
