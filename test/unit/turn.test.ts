@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import os from 'node:os';
@@ -240,6 +240,52 @@ describe('a coturn left running by a killed server', { skip }, () => {
     } finally {
       await second.close();
       if (orphan.exitCode === null) orphan.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a server killed with SIGKILL', { skip }, () => {
+  test('takes its coturn with it (the child has a parent-death signal)', async () => {
+    const port = await freeTcpPort();
+    const dataDir = path.join(tmp, 'data4');
+    // a process that runs coturn as the server does, then waits to be killed
+    const script = path.join(tmp, 'turn-owner.ts');
+    writeFileSync(
+      script,
+      `import { loadConfig } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/config/config.ts'))};
+import { startTurn } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/turn/turn-service.ts'))};
+import { createLogger } from ${JSON.stringify(path.resolve(import.meta.dirname, '../../src/log.ts'))};
+const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { turn: 'on', turnPort: ${port}, turnRelayPortMin: 47100, turnRelayPortMax: 47199, dataDir: ${JSON.stringify(dataDir)}, listenAddress: '127.0.0.1' } });
+await startTurn(config, createLogger('silent'));
+setInterval(() => {}, 1000);
+`,
+    );
+    const { spawn } = await import('node:child_process');
+    const owner = spawn(process.execPath, ['--disable-warning=ExperimentalWarning', script], { stdio: 'ignore' });
+    try {
+      const deadline = Date.now() + 15_000;
+      while (!(await tcpAnswers(port))) {
+        assert.ok(Date.now() < deadline, 'coturn did not start');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const pid = Number(readFileSync(path.join(dataDir, 'turn', 'turnserver.pid'), 'utf8').trim());
+      assert.ok(pid > 1, 'coturn wrote its pid');
+      const alive = () => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      assert.ok(alive());
+      owner.kill('SIGKILL');
+      const gone = Date.now() + 10_000;
+      while (alive() && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      assert.ok(!alive(), `coturn (pid ${pid}) outlived its killed server`);
+      assert.equal(await tcpAnswers(port), false, 'nothing answers on its port');
+    } finally {
+      if (owner.exitCode === null) owner.kill('SIGKILL');
     }
   });
 });
