@@ -206,3 +206,26 @@ test('a bridge with mediaWorkersOnDemand starts its workers when a join screen w
     await bridge.close();
   }
 });
+
+test('a bridge whose media workers run from the start counts their packets in its "bridge stopped" summary', { timeout: 120_000 }, async () => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 2, mediaWorkersOnDemand: false });
+  const lines: string[] = [];
+  const bridge = await startBridge({ bus, config, log: createLogger('info', { write: (line: string) => void lines.push(line) }), bridgeId: 'always' });
+  let closed = false;
+  try {
+    // stray datagrams: each counted in (and dropped) by whichever worker the kernel gives it to; nothing reads the
+    // counters before the stop (a read would copy them to the bridge's own)
+    const s = dgram.createSocket('udp4');
+    for (let i = 0; i < 20; i++) s.send(Buffer.from([0x80, 0x60, 0, i, 1, 2, 3, 4, 5, 6, 7, 8]), bridge.mediaPort, '127.0.0.1');
+    await new Promise((r) => setTimeout(r, 2000));
+    s.close();
+    await bridge.close();
+    closed = true;
+    const summary = lines.map((l) => JSON.parse(l) as { msg: string; counters?: { packetsIn: number } }).find((l) => l.msg === 'bridge stopped');
+    assert.ok(summary?.counters, 'the bridge logged its summary');
+    assert.ok(summary.counters.packetsIn >= 20, `the summary counts the workers' packets: ${summary.counters.packetsIn}`);
+  } finally {
+    if (!closed) await bridge.close();
+  }
+});

@@ -211,7 +211,18 @@ export class OnDemandPool {
     await this.chain.catch(() => {});
     const pool = this.pool;
     this.pool = null;
-    await pool?.close();
+    if (pool !== null) {
+      // the workers' counters go to onStop as at an idle stop: the bridge's last summary counts them
+      let finalCounters: Record<string, number> = {};
+      try {
+        finalCounters = await pool.counters();
+      } catch {
+        // a worker that does not answer any more: its counters are lost
+      } finally {
+        this.opts.onStop?.(finalCounters);
+      }
+      await pool.close();
+    }
     await closeUdp(this.udpHold);
     await closeTcp(this.tcpHold);
     this.udpHold = null;
