@@ -352,6 +352,9 @@ export const envNames: Record<keyof Config, string> = Object.fromEntries(
   Object.keys(configSchema.shape).map((k) => [k, 'TERTULIA_' + k.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase()]),
 ) as Record<keyof Config, string>;
 
+/** Settings that hold secrets: never printed (`tertulia config`) nor logged. */
+export const secretSettings: ReadonlySet<keyof Config> = new Set<keyof Config>(['natsPassword', 'natsToken', 'metricsToken', 'jwtSecret', 'webhookSecret', 'adminApiToken', 'sipTrunkPassword', 'turnSecret']);
+
 export const settingHelp: Record<keyof Config, string> = {
   listenAddress: 'address to bind HTTPS, HTTP and media sockets (default 0.0.0.0)',
   httpsPort: 'HTTPS + WebSocket port (default 8443)',

@@ -113,6 +113,12 @@ test('several machines: --parts, --nats-url and credentials', () => {
   assert.equal(config.metricsToken, '[secret]');
   assert.equal(config.sipTrunkPassword, '[secret]');
   for (const secret of ['pa55', 'hunter2-secret', 't0k3n-secret', 'm3trics-secret', 'tr0nk-secret']) assert.ok(!split.stdout.includes(secret));
+  // what only looks like a secret by its name is shown: an admin checks it here
+  const shown = JSON.parse(run(['config'], { TERTULIA_JWT_AUDIENCE: 'meet-app', TERTULIA_JWT_APP_ID: 'my-app', TERTULIA_JWT_SECRET: 'jwt-s3cret-value-long', TERTULIA_AUTH_MODE: 'token', TERTULIA_ADMIN_API_JWT: 'true' }).stdout);
+  assert.deepEqual(shown.jwtAudience, ['meet-app']);
+  assert.equal(shown.jwtAppId, 'my-app');
+  assert.equal(shown.adminApiJwt, true);
+  assert.equal(shown.jwtSecret, '[secret]');
   // a URL without scheme, or a password with "/" or "@": the password is never printed either
   for (const url of ['ana:pa55@10.0.0.5:4222', 'nats://ana:pa/55@10.0.0.5:4222', 'nats://ana:p@55@10.0.0.5:4222']) {
     const out = run(['config', '--nats-url', url]);
