@@ -254,6 +254,13 @@ export async function main(argv: string[]): Promise<number> {
   try {
     args = parseCommandLine(argv);
   } catch (e) {
+    // "--last-n -3": the parser cannot tell a negative value from another option
+    const ambiguous = /^Option '(--[a-z-]+)' argument is ambiguous/.exec((e as Error).message);
+    if (ambiguous) {
+      const value = argv[argv.indexOf(ambiguous[1]!) + 1] ?? '-1';
+      process.stderr.write(`tertulia: ${ambiguous[1]} ${value}: a value that starts with "-" is written ${ambiguous[1]}=${value}\n`);
+      return 2;
+    }
     process.stderr.write(`tertulia: ${(e as Error).message}\n\n${helpText()}`);
     return 2;
   }

@@ -13,7 +13,7 @@ import { portClaims, portCollision } from './port-plan.ts';
  * Not z.coerce: that turned null, true and "" into 0 or 1 (an empty --https-port= meant a random port).
  */
 const decimal = (schema: z.ZodNumber) =>
-  z.preprocess((v) => (typeof v === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
+  z.preprocess((v) => (typeof v === 'string' && /^\s*-?\d+(\.\d+)?\s*$/.test(v) ? Number(v) : v), schema);
 const port = decimal(z.number().int().min(0).max(65535));
 /** The parts one process can run. `web` is served by `signal`, so either name means that part. */
 export const PART_NAMES = ['signal', 'focus', 'bridge', 'recorder', 'sip'] as const;

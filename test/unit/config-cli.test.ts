@@ -152,3 +152,12 @@ test('bridge id: the setting, else <short hostname>-<media port>, always one sub
   assert.equal(effectiveBridgeId({ ...base, mediaPort: 10001 }, 'meet b'), 'meet-b-10001');
   assert.match(effectiveBridgeId({ ...base, mediaPort: 0 }, ''), /^bridge-[0-9a-f]{6}$/);
 });
+
+test('a negative value: after "=" it reaches the setting\'s own check; after a space the parser\'s ambiguity is explained', () => {
+  const spaced = run(['config', '--last-n', '-3']);
+  assert.equal(spaced.code, 2);
+  assert.match(spaced.stderr, /--last-n -3: a value that starts with "-" is written --last-n=-3/);
+  const joined = run(['config', '--last-n=-3']);
+  assert.equal(joined.code, 2);
+  assert.match(joined.stderr, /lastN: Too small: expected number to be >=0/);
+});
