@@ -137,7 +137,7 @@ const PARSE_OPTIONS: ParseArgsConfig['options'] = {
 const COMMANDS: [string, string][] = [
   ['start', 'run Tertulia: web app + signalling (HTTPS, WebSocket), focus, the media bridge and the recorder, in this process (or --parts of them)'],
   ['config', 'print the effective configuration (defaults < file < environment < options) as JSON'],
-  ['users', 'accounts for --auth-mode accounts: users add NAME | remove NAME | passwd NAME | list'],
+  ['users', 'accounts (they open rooms with --auth-mode accounts; those in --admin-accounts sign in at /recordings in any mode): users add NAME | remove NAME | passwd NAME | list'],
   ['play', 'play a video file into a meeting on the server running here: play FILE --room NAME [--name NAME] [--loop]'],
   ['tap', 'record one participant with ffmpeg: tap --room NAME --participant WHO [--out FILE.mkv] [--seconds N]'],
   ['status', 'what the server running here (same --data-dir) is doing: rooms, participants, bridges, recorders, certificate [--json]'],
@@ -180,11 +180,25 @@ export function helpText(): string {
     '  sudo ./tertulia install --domain meet.example.org --https-port 443 --http-port 80',
     '',
     'Several machines (the parts talk over a NATS server; open its port 4222/tcp only to the other machines):',
-    '  machine A:    nats-server -a 10.0.0.5 -p 4222 &',
+    `  every machine: export ${envNames.natsUser}=tertulia ${envNames.natsPassword}=<the same long random password>`,
+    `  machine A:    nats-server -a 10.0.0.5 -p 4222 --user "$${envNames.natsUser}" --pass "$${envNames.natsPassword}" &`,
     '                ./tertulia start --parts web,focus --nats-url nats://10.0.0.5:4222',
     '  machines B/C: ./tertulia start --parts bridge --nats-url nats://10.0.0.5:4222 --public-address 203.0.113.8',
     '  --parts other than all needs --nats-url. Bridge ids must differ (the default, <hostname>-<media port>, does).',
-    `  Credentials: ${envNames.natsUser}/${envNames.natsPassword} or ${envNames.natsToken} (the environment keeps them out of ps).`,
+    `  Credentials: ${envNames.natsUser}/${envNames.natsPassword} or ${envNames.natsToken}, in the environment (it keeps them out of ps).`,
+    '',
+  ].join('\n');
+}
+
+/** `tertulia COMMAND --help` (or `tertulia help COMMAND`) of a command other than start and config: its own line. */
+export function commandHelpText(command: string | undefined): string | undefined {
+  if (command === undefined || command === 'start' || command === 'config') return undefined;
+  const entry = COMMANDS.find(([c]) => c === command && c !== 'help' && c !== 'version');
+  if (!entry) return undefined;
+  return [
+    `tertulia ${entry[0]}: ${entry[1]}`,
+    '',
+    'It reads the same settings as start (a configuration file, the environment, options such as --data-dir): tertulia --help lists them.',
     '',
   ].join('\n');
 }
@@ -216,7 +230,7 @@ export function parseCommandLine(argv: string[]): Parsed {
   }
   const positionals = parsed.positionals;
   const values = parsed.values as Record<string, string | boolean | undefined>;
-  if (positionals.length > 1 && positionals[0] !== 'users' && positionals[0] !== 'play') throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  if (positionals.length > 1 && !['users', 'play', 'help'].includes(positionals[0]!)) throw new UsageError(`unexpected argument "${positionals[1]}"`);
   const overrides: Partial<Record<SettingKey, unknown>> = {};
   for (const o of SETTING_OPTIONS) {
     const v = values[o.flag];
@@ -265,7 +279,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (args.help || args.command === 'help') {
-    process.stdout.write(helpText());
+    process.stdout.write(commandHelpText(args.command === 'help' ? args.rest[0] : args.command) ?? helpText());
     return 0;
   }
   if (args.version || args.command === 'version') {

@@ -1,8 +1,29 @@
-// Free ports for a test's own server (asks the OS, then releases the port).
+// Free ports for a test's own server (asks the OS, then releases the port). The OS's ephemeral range holds the
+// server's default port ranges (plain RTP, recorder, phone RTP, TURN relays: 40000-43999) and those tests set
+// (up to 48099): a port there would collide with them in the server's configuration, which refuses it, so such a
+// port is asked again.
 import net from 'node:net';
 import dgram from 'node:dgram';
 
+/** Ports the servers' ranges use, in their defaults and in the tests. */
+const RANGES_LOW = 40000;
+const RANGES_HIGH = 48099;
+
 export async function freeTcpPort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreeTcpPort();
+    if (port < RANGES_LOW || port > RANGES_HIGH) return port;
+  }
+}
+
+export async function freeUdpPort(): Promise<number> {
+  for (;;) {
+    const port = await anyFreeUdpPort();
+    if (port < RANGES_LOW || port > RANGES_HIGH) return port;
+  }
+}
+
+async function anyFreeTcpPort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);
@@ -13,7 +34,7 @@ export async function freeTcpPort(): Promise<number> {
   });
 }
 
-export async function freeUdpPort(): Promise<number> {
+async function anyFreeUdpPort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const socket = dgram.createSocket('udp4');
     socket.once('error', reject);

@@ -161,3 +161,15 @@ test('a negative value: after "=" it reaches the setting\'s own check; after a s
   assert.equal(joined.code, 2);
   assert.match(joined.stderr, /lastN: Too small: expected number to be >=0/);
 });
+
+test('a command\'s --help (and help COMMAND) prints that command\'s own line', () => {
+  for (const args of [['users', '--help'], ['help', 'users']]) {
+    const r = run(args);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /^tertulia users: accounts .*users add NAME \| remove NAME \| passwd NAME \| list/);
+    assert.ok(!r.stdout.includes('--https-port'), 'not the whole help');
+  }
+  assert.match(run(['start', '--help']).stdout, /--https-port/);
+  // the several-machines example runs the NATS server with a user and password
+  assert.match(run(['--help']).stdout, /nats-server -a 10\.0\.0\.5 -p 4222 --user "\$TERTULIA_NATS_USER" --pass "\$TERTULIA_NATS_PASSWORD"/);
+});

@@ -79,7 +79,13 @@ export async function runUsersCommand(args: string[], config: Config): Promise<n
         break;
     }
     if (config.authMode !== 'accounts' && action !== 'list') {
-      process.stderr.write('note: accounts are used only with authMode "accounts" (--auth-mode accounts)\n');
+      // admin accounts sign in at /recordings in every mode; the others only open rooms in accounts mode
+      const admin = config.adminAccounts.includes(name!);
+      process.stderr.write(
+        admin
+          ? `note: "${name}" is an admin account (adminAccounts): it signs in at /recordings; opening rooms with accounts needs --auth-mode accounts\n`
+          : `note: accounts open rooms only with authMode "accounts" (--auth-mode accounts); with adminAccounts ${name} would also sign in at /recordings in any mode\n`,
+      );
     }
     return 0;
   } catch (e) {
