@@ -82,8 +82,11 @@ export function attachWebSocket(opts: {
     perMessageDeflate: false,
     // A browser page of another site must not open meetings in its visitors' name: when the browser says
     // which page opens the socket (Origin), it must be this server's own. Non-browser clients send none.
-    verifyClient: ({ origin, req }: { origin: string | undefined; req: { headers: Record<string, string | string[] | undefined> } }) =>
-      sameOrigin(origin, req.headers.host),
+    // Refused with 403 (the page is not allowed, whoever its visitor is), not ws's default 401.
+    verifyClient: (
+      { origin, req }: { origin: string | undefined; req: { headers: Record<string, string | string[] | undefined> } },
+      done: (ok: boolean, code?: number, message?: string) => void,
+    ) => (sameOrigin(origin, req.headers.host) ? done(true) : done(false, 403, 'Forbidden')),
   });
   // the HTTPS server's own errors (e.g. EADDRINUSE) are re-emitted here; startSignal reports those
   wss.on('error', (e) => log.debug({ err: e.message }, 'websocket server error'));

@@ -32,9 +32,9 @@ test('a page of this server, or a client without Origin, may open the socket', a
 });
 
 test('a page of another site may not', async () => {
-  assert.equal(await open('https://evil.example'), 401);
-  assert.equal(await open(`https://127.0.0.1:${s.server.httpsPort + 1}`), 401);
-  assert.equal(await open('null'), 401);
+  assert.equal(await open('https://evil.example'), 403);
+  assert.equal(await open(`https://127.0.0.1:${s.server.httpsPort + 1}`), 403);
+  assert.equal(await open('null'), 403);
 });
 
 test('sameOrigin compares scheme-less host and port', () => {
