@@ -18,6 +18,8 @@ export type Language = 'en' | 'es';
 
 const en = {
   tagline: 'Video meetings on your own server',
+  /** Backs out of a question or a form (polls, confirmations). */
+  cancel: 'Cancel',
   roomName: 'Room name',
   roomNameHint: 'Any words, spaces included; capitals do not matter — anyone with the same name joins the same room.',
   roomNameFault: (fault: RoomNameFault): string =>
@@ -78,6 +80,7 @@ export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStr
 
 const es: typeof en = {
   tagline: 'Videorreuniones en tu propio servidor',
+  cancel: 'Cancelar',
   roomName: 'Nombre de la sala',
   roomNameHint: 'Cualquier texto, también con espacios; mayúsculas o minúsculas da igual: quien use el mismo nombre entra en la misma sala.',
   roomNameFault: (fault: RoomNameFault): string =>

@@ -1,9 +1,9 @@
 // A table of recordings (the moderators' Recordings dialog, and the admins' /recordings page with the room
 // column): date, duration, size, a download link per file (made by the server, valid one hour) and a delete
 // that asks first. Every text is rendered by React, so a room's name is shown as typed, never as markup.
-import { useState } from 'react';
 import type { RecordingEntry } from '../../protocol/recording-messages.ts';
 import { useStrings } from '../i18n.ts';
+import { ConfirmButton } from './ConfirmButton.tsx';
 
 function lang(): string {
   return document.documentElement.lang || 'en';
@@ -30,7 +30,6 @@ function size(bytes: number): string {
 
 export function RecordingsTable({ entries, showRoom, onDelete }: { entries: readonly RecordingEntry[]; showRoom?: boolean; onDelete: (recordingId: string) => void }) {
   const t = useStrings();
-  const [confirming, setConfirming] = useState<string | null>(null);
   return (
     <table className="recordings-table">
       <thead>
@@ -57,29 +56,16 @@ export function RecordingsTable({ entries, showRoom, onDelete }: { entries: read
                     {e.files.length === 1 ? t.download : f.name}
                   </a>
                 ))}
-                {!e.running &&
-                  (confirming === e.recordingId ? (
-                    <span className="recordings-confirm" role="group" aria-label={t.confirmDeleteRecording(date)}>
-                      <span>{t.confirmDeleteRecording(date)}</span>
-                      <button
-                        type="button"
-                        className="primary danger-fill-inline"
-                        onClick={() => {
-                          onDelete(e.recordingId);
-                          setConfirming(null);
-                        }}
-                      >
-                        {t.confirmDelete}
-                      </button>
-                      <button type="button" className="secondary" onClick={() => setConfirming(null)}>
-                        {t.cancelDelete}
-                      </button>
-                    </span>
-                  ) : (
-                    <button type="button" className="secondary" aria-label={t.deleteRecording(date)} onClick={() => setConfirming(e.recordingId)}>
-                      {t.confirmDelete}
-                    </button>
-                  ))}
+                {!e.running && (
+                  <ConfirmButton
+                    label={t.confirmDelete}
+                    ariaLabel={t.deleteRecording(date)}
+                    question={t.confirmDeleteRecording(date)}
+                    confirmLabel={t.confirmDelete}
+                    className="secondary"
+                    onConfirm={() => onDelete(e.recordingId)}
+                  />
+                )}
               </td>
             </tr>
           );
