@@ -53,7 +53,8 @@ export function portClaims(config: Config): PortClaim[] {
   if (runs('sip')) {
     one('sipPort', 'udp', config.sipAddress, config.sipPort);
     one('sipPort', 'tcp', config.sipAddress, config.sipPort);
-    one('sipTlsPort', 'tcp', config.sipAddress, config.sipTlsPort);
+    // SIP over TLS listens only with a certificate (sip/sip-tls.ts)
+    if ((config.tlsCert && config.tlsKey) || config.domain) one('sipTlsPort', 'tcp', config.sipAddress, config.sipTlsPort);
     range('sipRtpPort', 'udp', '0.0.0.0', config.sipRtpPortMin, config.sipRtpPortMax);
   }
   if (runsCoturn(config)) {

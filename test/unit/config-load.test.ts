@@ -257,7 +257,7 @@ test('bad values are ConfigErrors that name the setting', () => {
     ['HTTP port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { httpPort: 8443 } }), /httpsPort \(TCP 8443\) and httpPort/],
     ['ICE-TCP port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { tcpMediaPort: 8443 } }), /httpsPort.*tcpMediaPort/],
     ['SIP port on the media port', () => loadConfig({ env: noEnv, overrides: { sipPort: 10000 } }), /mediaPort.*sipPort/],
-    ['SIP TLS port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { sipTlsPort: 8443 } }), /httpsPort.*sipTlsPort/],
+    ['SIP TLS port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { sipTlsPort: 8443, tlsCert: 'c.pem', tlsKey: 'k.pem' } }), /httpsPort.*sipTlsPort/],
     ['metrics port on the HTTPS port', () => loadConfig({ env: noEnv, overrides: { metricsAddress: '127.0.0.1:8443' } }), /httpsPort.*metricsAddress/],
     ['public address a word', () => loadConfig({ env: noEnv, overrides: { publicAddress: 'my-server' } }), /publicAddress is an IP address/],
     ['public address with a port', () => loadConfig({ env: noEnv, overrides: { publicAddress: '203.0.113.7:10000' } }), /publicAddress/],
@@ -280,6 +280,8 @@ test('bad values are ConfigErrors that name the setting', () => {
   assert.equal(loadConfig({ env: noEnv, overrides: { tcpMediaPort: 10000 } }).tcpMediaPort, 10000);
   assert.equal(loadConfig({ env: noEnv, overrides: { httpsPort: 0, httpPort: 0, mediaPort: 0, sipPort: 0, sipTlsPort: 0 } }).httpsPort, 0);
   assert.equal(loadConfig({ env: noEnv, overrides: { turn: 'off', turnPort: 10000 } }).turnPort, 10000);
+  // SIP over TLS listens only with a certificate
+  assert.equal(loadConfig({ env: noEnv, overrides: { sipTlsPort: 8443 } }).sipTlsPort, 8443);
   assert.equal(loadConfig({ env: noEnv, overrides: { listenAddress: '10.0.0.5', sipAddress: '10.0.0.6', sipPort: 10000 } }).sipPort, 10000);
   assert.equal(loadConfig({ env: noEnv, overrides: { publicAddress: ' 2001:db8::7 ' } }).publicAddress, '2001:db8::7');
   for (const [what, run, pattern] of bad) {
