@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { DtlsServer, Transport } from 'werift';
 import { SRTP_PROFILE_IDS, srtpKeyLengths, type SrtpProfileName } from './packet/srtp.ts';
 import type { BridgeCertificate } from './certificate.ts';
+import { FlightGate } from './dtls-flight-gate.ts';
 
 let DtlsServerImpl: typeof DtlsServer | null = null;
 let loading: Promise<void> | null = null;
@@ -150,6 +151,10 @@ interface Association {
   random: Buffer;
   /** The rest of a fragmented ClientHello it waits for: the fragment starting at `next`. */
   awaiting: { seq: number; messageLength: number; next: number } | null;
+  /** The message_seq of the last ClientHello handed to it (the client's next messages follow it). */
+  helloSeq: number;
+  /** The client's later records, in order (made with the first of them). */
+  gate: FlightGate | null;
 }
 
 /**
@@ -233,7 +238,7 @@ export class DtlsEndpoint {
     // one cookie for every handshake of the endpoint: a browser that got the HelloVerifyRequest of a forged
     // ClientHello's handshake (it goes to the participant's address) still gets on with the cookie in it
     (server as unknown as { dtls: { cookie?: Buffer } }).dtls.cookie = this.cookie;
-    const a: Association = { server, transport, random: Buffer.from(random), awaiting: null };
+    const a: Association = { server, transport, random: Buffer.from(random), awaiting: null, helloSeq: 0, gate: null };
     this.countAuthFailures(server);
     server.onConnect.subscribe(() => {
       if (!this.attempts.includes(a) || this.closed) return;
@@ -381,7 +386,13 @@ export class DtlsEndpoint {
       if (restStart < 0) return;
       const target = this.furthest();
       if (target === null) dropped++;
-      else this.deliver(target, buf.subarray(restStart, restEnd));
+      else {
+        // one record at a time through its gate: in order, each message once
+        const gate = (target.gate ??= new FlightGate(target.helloSeq + 1));
+        for (let off = restStart; off < restEnd; off += 13 + buf.readUInt16BE(off + 11)) {
+          dropped += gate.offer(buf.subarray(off, off + 13 + buf.readUInt16BE(off + 11)), (r) => this.deliver(target, r));
+        }
+      }
       restStart = restEnd = -1;
     };
     for (let off = from; off < buf.length; off += 13 + buf.readUInt16BE(off + 11)) {
@@ -402,6 +413,8 @@ export class DtlsEndpoint {
         const random = f.random;
         const a = this.attempts.find((x) => x.random.equals(random)) ?? this.startAttempt(random);
         a.awaiting = f.fragmentLength < f.messageLength ? { seq: f.seq, messageLength: f.messageLength, next: f.fragmentLength } : null;
+        if (f.seq !== a.helloSeq) a.gate = null; // a new ClientHello (the one with the cookie): the flight after it is new
+        a.helloSeq = f.seq;
         this.deliver(a, record);
         continue;
       }

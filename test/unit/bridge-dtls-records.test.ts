@@ -12,6 +12,7 @@ import { createLogger } from '../../src/log.ts';
 import { bridgeAllocateReplySchema, subjects } from '../../src/protocol/bus-messages.ts';
 import { startBridge } from '../../src/bridge/index.ts';
 import { acceptableRecords, connectedRecord, helloFragment, isClientHello } from '../../src/bridge/dtls.ts';
+import { FlightGate } from '../../src/bridge/dtls-flight-gate.ts';
 import { rtpSsrc } from '../../src/bridge/packet/rtp.ts';
 import { FakeBrowser, sleep, waitFor } from '../helpers/fake-browser.ts';
 import { AUDIO_PT } from '../../src/protocol/media-profile.ts';
@@ -131,6 +132,62 @@ test('random datagrams in the DTLS range never throw', () => {
       }
     }
   }
+});
+
+/** A plaintext handshake record: message type, message_seq, and a fragment [offset, offset + length) of a message. */
+function handshakeRecord(type: number, seq: number, messageLength: number, offset = 0, length = messageLength): Buffer {
+  const hs = Buffer.alloc(12 + length);
+  hs[0] = type;
+  hs.writeUIntBE(messageLength, 1, 3);
+  hs.writeUInt16BE(seq, 4);
+  hs.writeUIntBE(offset, 6, 3);
+  hs.writeUIntBE(length, 9, 3);
+  return record(22, 0, hs);
+}
+
+test('the flight gate hands werift the client\'s messages in order, each once; what follows a gap waits for it', () => {
+  const cert = handshakeRecord(11, 2, 40);
+  const cke = handshakeRecord(16, 3, 33);
+  const cv = handshakeRecord(15, 4, 70);
+  const ccs = record(20, 0, Buffer.from([1]));
+  const finished = record(22, 1, randomBytes(40));
+  const name = (r: Buffer) => (r === cert || r.equals(cert) ? 'cert' : r.equals(cke) ? 'cke' : r.equals(cv) ? 'cv' : r.equals(ccs) ? 'ccs' : r.equals(finished) ? 'fin' : r[13] === 11 ? 'cert-part' : '?');
+
+  // in order: all through at once
+  let out: string[] = [];
+  let gate = new FlightGate(2);
+  const push = (what: string) => void out.push(what);
+  for (const r of [cert, cke, cv, ccs, finished]) assert.equal(gate.offer(r, (x) => out.push(name(x))), 0);
+  assert.deepEqual(out, ['cert', 'cke', 'cv', 'ccs', 'fin']);
+
+  // the Certificate lost: the rest waits; the retransmitted flight fills the gap, duplicates are dropped
+  out = [];
+  gate = new FlightGate(2);
+  for (const r of [cke, cv, ccs, finished]) assert.equal(gate.offer(r, (x) => out.push(name(x))), 0);
+  assert.deepEqual(out, [], 'nothing before the Certificate');
+  let dropped = 0;
+  for (const r of [cert, cke, cv, ccs, finished]) dropped += gate.offer(r, (x) => out.push(name(x)));
+  assert.deepEqual(out, ['cert', 'cke', 'cv', 'ccs', 'fin', 'ccs', 'fin'], 'in order, then the retransmitted records that are not handshake messages');
+  assert.equal(dropped, 2, 'the second ClientKeyExchange and CertificateVerify never reach werift');
+
+  // a fragmented Certificate, its fragments out of order and repeated
+  out = [] as string[];
+  gate = new FlightGate(2);
+  const first = handshakeRecord(11, 2, 900, 0, 500);
+  const second = handshakeRecord(11, 2, 900, 500, 400);
+  assert.equal(gate.offer(second, () => push('second')), 0);
+  assert.equal(gate.offer(cke, (x) => out.push(name(x))), 0);
+  assert.deepEqual(out, []);
+  assert.equal(gate.offer(first, (x) => push(x.equals(first) ? 'first' : x.equals(second) ? 'second' : name(x))), 0);
+  assert.deepEqual(out, ['first', 'second', 'cke']);
+  assert.equal(gate.offer(first, () => push('again')), 1, 'a fragment werift has is dropped');
+
+  // an earlier message (a ClientHello's seq) and a flood of later ones: dropped, or held up to the cap
+  gate = new FlightGate(2);
+  assert.equal(gate.offer(handshakeRecord(1, 1, 50), () => assert.fail('an earlier message')), 1);
+  let held = 0;
+  for (let i = 0; i < 40; i++) held += gate.offer(handshakeRecord(11, 10 + i, 20), () => assert.fail('nothing may pass the gap')) === 0 ? 1 : 0;
+  assert.equal(held, 16, 'at most 16 records wait');
 });
 
 /** A fake browser that keeps the RTP it receives (still encrypted). */
@@ -386,3 +443,43 @@ test('a client that sends each record of a flight as its own datagram, back to b
   assert.equal(bridge.counters.dropError, 0);
   assert.deepEqual(rejections, []);
 });
+
+for (const [lost, name] of [[11, 'Certificate'], [16, 'ClientKeyExchange'], [15, 'CertificateVerify']] as const) {
+  test(`flight 5 one record a datagram, its ${name} lost once: the client's retransmission completes the handshake`, async (t) => {
+    const { bus, bridge, events, a, rejections } = await meeting(t);
+    const erin = await RtpBrowser.create('erin', bridge.mediaPort);
+    t.after(() => erin.close());
+    let dropped = 0;
+    erin.transport.send = (buf: Buffer) => {
+      // the first record of that handshake message (plaintext, epoch 0) is lost on the way
+      if (dropped === 0 && buf[0] === 22 && buf.readUInt16BE(3) === 0 && buf[13] === lost) {
+        dropped++;
+        return Promise.resolve();
+      }
+      erin.sock.send(buf, bridge.mediaPort, '127.0.0.1');
+      return Promise.resolve();
+    };
+    const alloc = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'erin' }));
+    await erin.iceCheck(alloc.ufrag, alloc.pwd, 'erinu');
+    await bus.request(subjects.bridgeConfigure(BRIDGE), {
+      conferenceId: CONF,
+      endpointId: 'erin',
+      remoteUfrag: 'erinu',
+      remotePwd: 'p'.repeat(24),
+      remoteFingerprint: { algorithm: 'sha-256', value: erin.fingerprint },
+      sources: [{ ssrc: 0xe1e1e1e1, kind: 'audio' }],
+    });
+    const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`erin's handshake never completed after her ${name} was lost`)), 15_000).unref());
+    await Promise.race([erin.connectDtls(), stuck]);
+    await waitFor('erin connected', () => events.some((e) => e.endpointId === 'erin' && e.event === 'connected'), 15_000);
+    assert.equal(dropped, 1, `her ${name} was lost once`);
+
+    // the keys both sides derived are the same: media flows
+    await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'erin', ssrcs: [A_AUDIO] });
+    erin.rtp.length = 0;
+    for (let i = 0; i < 5; i++) a.sendAudio(A_AUDIO);
+    await waitFor('erin receives alice', () => erin.rtp.length >= 5, 3000);
+    assert.equal(erin.decryptAll(A_AUDIO), 5, 'erin decrypts alice');
+    assert.deepEqual(rejections, []);
+  });
+}
