@@ -3,10 +3,10 @@
 // exits without being asked it is started again after a backoff (1 s doubling to 60 s, back to 1 s once it ran
 // a minute). `restart()` (a new secret) stops it and starts it again at once. Never throws to its owner. It is
 // started with a parent-death signal, so it does not outlive a server that was killed.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import type { Logger } from '../log.ts';
+import { spawnTied } from '../tied-child.ts';
 
 export type CoturnState = 'starting' | 'up' | 'down' | 'stopped';
 
@@ -14,8 +14,6 @@ const BACKOFF_MIN_MS = 1000;
 const BACKOFF_MAX_MS = 60_000;
 const STABLE_MS = 60_000;
 const READY_POLL_MS = 200;
-/** util-linux's setpriv, when installed (Debian: always, util-linux is essential). */
-const SETPRIV = ['/usr/bin/setpriv', '/bin/setpriv'].find((p) => existsSync(p));
 
 /** True when something accepts a TCP connection on host:port within a second. */
 export function tcpAnswers(port: number, host = '127.0.0.1'): Promise<boolean> {
@@ -86,10 +84,8 @@ export class CoturnProcess {
       this.#down(problem);
       return;
     }
-    // through setpriv (util-linux), which execs coturn with a parent-death signal: a server killed with SIGKILL
-    // (no chance to stop its child) takes its coturn with it instead of leaving it on the ports
-    const [command, args] = SETPRIV ? [SETPRIV, ['--pdeathsig', 'TERM', '--', this.#binary, '-c', this.#configFile]] : [this.#binary, ['-c', this.#configFile]];
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // with a parent-death signal: a server killed with SIGKILL takes its coturn with it
+    const child = spawnTied(this.#binary, ['-c', this.#configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     this.#startedAt = Date.now();
     const lines = (chunk: Buffer) => {

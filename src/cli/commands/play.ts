@@ -4,7 +4,8 @@
 // removes it (the server closes the control connection). When the meeting's bridge goes away the server says
 // where its endpoint moved (`moved`): ffmpeg is started again toward the new bridge, with its key, from the
 // point of the file it had reached (the same SSRCs: the meeting sees the same participant go on).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { spawnTied } from '../../tied-child.ts';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -108,7 +109,7 @@ export async function runPlayCommand(rest: string[], options: { room?: string; n
     let finished: (code: number | null) => void = () => {};
     const exited = new Promise<number | null>((r) => (finished = r));
     const run = (out: { address: string; legs: ControlPlayReply['legs']; srtpKey: string }, startAt: number) => {
-      const p = spawn('ffmpeg', playArguments(file, loop, { address: out.address, ports: portsOf(out.legs), ssrcs: reply.ssrcs, srtpKey: out.srtpKey }, startAt), {
+      const p = spawnTied('ffmpeg', playArguments(file, loop, { address: out.address, ports: portsOf(out.legs), ssrcs: reply.ssrcs, srtpKey: out.srtpKey }, startAt), {
         stdio: ['ignore', 'ignore', 'inherit'], // its stdout is the SDP of what it sends
       });
       p.once('exit', (c) => {

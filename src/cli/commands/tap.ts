@@ -2,7 +2,7 @@
 // and camera as the bridge forwards them (plain RTP, SDES-keyed SRTP) with ffmpeg, into a Matroska file
 // (VP8 + Opus, no re-encoding). WHO is a display name or a participant id. Stops after N seconds, on Ctrl-C,
 // or when the server ends the tap.
-import { spawn } from 'node:child_process';
+import { spawnTied } from '../../tied-child.ts';
 import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -62,7 +62,7 @@ export async function runTapCommand(options: { room?: string; participant?: stri
     );
     const sdpFile = path.join(dir, 'tap.sdp');
     writeFileSync(sdpFile, reply.sdp, { mode: 0o600 }); // it holds the key
-    const ffmpeg = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file,udp,rtp,srtp,crypto', '-i', sdpFile, '-c', 'copy', '-y', out], {
+    const ffmpeg = spawnTied('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-protocol_whitelist', 'file,udp,rtp,srtp,crypto', '-i', sdpFile, '-c', 'copy', '-y', out], {
       stdio: ['pipe', 'inherit', 'inherit'],
     });
     const exited = new Promise<number | null>((r) => ffmpeg.once('exit', (c) => r(c)));
