@@ -408,78 +408,47 @@ test('attack: forged ClientHellos from the participant\'s address during its fir
   assert.deepEqual(rejections, []);
 });
 
-test('a client that sends each record of a flight as its own datagram, back to back, completes its handshake', async (t) => {
-  const { bus, bridge, events, a, rejections } = await meeting(t);
-  // dave's DTLS client is werift's, whose records leave one datagram each: his flight 5 (Certificate,
-  // ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished) reaches the bridge as five datagrams
-  const dave = await RtpBrowser.create('dave', bridge.mediaPort);
-  t.after(() => dave.close());
-  let datagrams = 0;
-  dave.transport.send = (buf: Buffer) => {
-    datagrams++;
-    dave.sock.send(buf, bridge.mediaPort, '127.0.0.1');
+/**
+ * A participant whose DTLS records leave one datagram each, as werift's client hands them over (its flight 5:
+ * Certificate, ClientKeyExchange, CertificateVerify, ChangeCipherSpec, Finished, five datagrams), through `pass`,
+ * which may lose some: it joins the meeting, its handshake must complete, and it must decrypt alice's audio.
+ */
+async function recordPerDatagramJoin(m: Awaited<ReturnType<typeof meeting>>, t: { after(fn: () => void): void }, id: string, ssrc: number, pass: (record: Buffer) => boolean): Promise<void> {
+  const { bus, bridge, events, a } = m;
+  const p = await RtpBrowser.create(id, bridge.mediaPort);
+  t.after(() => p.close());
+  p.transport.send = (buf: Buffer) => {
+    if (pass(buf)) p.sock.send(buf, bridge.mediaPort, '127.0.0.1');
     return Promise.resolve();
   };
-  const alloc = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'dave' }));
-  await dave.iceCheck(alloc.ufrag, alloc.pwd, 'daveu');
-  await bus.request(subjects.bridgeConfigure(BRIDGE), {
-    conferenceId: CONF,
-    endpointId: 'dave',
-    remoteUfrag: 'daveu',
-    remotePwd: 'p'.repeat(24),
-    remoteFingerprint: { algorithm: 'sha-256', value: dave.fingerprint },
-    sources: [{ ssrc: 0xd1d1d1d1, kind: 'audio' }],
-  });
-  const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('dave\'s handshake never completed')), 10_000).unref());
-  await Promise.race([dave.connectDtls(), stuck]);
-  await waitFor('dave connected', () => events.some((e) => e.endpointId === 'dave' && e.event === 'connected'), 10_000);
-  assert.ok(datagrams >= 7, `datagrams dave sent: ${datagrams}`);
-
-  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'dave', ssrcs: [A_AUDIO] });
-  dave.rtp.length = 0;
+  const alloc = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: id }));
+  await p.iceCheck(alloc.ufrag, alloc.pwd, `${id}u`);
+  await m.configure(p, `${id}u`, ssrc);
+  const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`${id}'s handshake never completed`)), 15_000).unref());
+  await Promise.race([p.connectDtls(), stuck]);
+  await waitFor(`${id} connected`, () => events.some((e) => e.endpointId === id && e.event === 'connected'), 15_000);
+  // the keys both sides derived are the same: media flows
+  await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: id, ssrcs: [A_AUDIO] });
+  p.rtp.length = 0;
   for (let i = 0; i < 5; i++) a.sendAudio(A_AUDIO);
-  await waitFor('dave receives alice', () => dave.rtp.length >= 5, 3000);
-  assert.equal(dave.decryptAll(A_AUDIO), 5, 'dave decrypts alice');
-  assert.equal(bridge.counters.dropError, 0);
-  assert.deepEqual(rejections, []);
+  await waitFor(`${id} receives alice`, () => p.rtp.length >= 5, 3000);
+  assert.equal(p.decryptAll(A_AUDIO), 5, `${id} decrypts alice`);
+  assert.deepEqual(m.rejections, []);
+}
+
+test('a client that sends each record of a flight as its own datagram, back to back, completes its handshake', async (t) => {
+  const m = await meeting(t);
+  let datagrams = 0;
+  await recordPerDatagramJoin(m, t, 'dave', 0xd1d1d1d1, () => ++datagrams > 0);
+  assert.ok(datagrams >= 7, `datagrams dave sent: ${datagrams}`);
+  assert.equal(m.bridge.counters.dropError, 0);
 });
 
 for (const [lost, name] of [[11, 'Certificate'], [16, 'ClientKeyExchange'], [15, 'CertificateVerify']] as const) {
   test(`flight 5 one record a datagram, its ${name} lost once: the client's retransmission completes the handshake`, async (t) => {
-    const { bus, bridge, events, a, rejections } = await meeting(t);
-    const erin = await RtpBrowser.create('erin', bridge.mediaPort);
-    t.after(() => erin.close());
     let dropped = 0;
-    erin.transport.send = (buf: Buffer) => {
-      // the first record of that handshake message (plaintext, epoch 0) is lost on the way
-      if (dropped === 0 && buf[0] === 22 && buf.readUInt16BE(3) === 0 && buf[13] === lost) {
-        dropped++;
-        return Promise.resolve();
-      }
-      erin.sock.send(buf, bridge.mediaPort, '127.0.0.1');
-      return Promise.resolve();
-    };
-    const alloc = bridgeAllocateReplySchema.parse(await bus.request(subjects.bridgeAllocate(BRIDGE), { conferenceId: CONF, endpointId: 'erin' }));
-    await erin.iceCheck(alloc.ufrag, alloc.pwd, 'erinu');
-    await bus.request(subjects.bridgeConfigure(BRIDGE), {
-      conferenceId: CONF,
-      endpointId: 'erin',
-      remoteUfrag: 'erinu',
-      remotePwd: 'p'.repeat(24),
-      remoteFingerprint: { algorithm: 'sha-256', value: erin.fingerprint },
-      sources: [{ ssrc: 0xe1e1e1e1, kind: 'audio' }],
-    });
-    const stuck = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`erin's handshake never completed after her ${name} was lost`)), 15_000).unref());
-    await Promise.race([erin.connectDtls(), stuck]);
-    await waitFor('erin connected', () => events.some((e) => e.endpointId === 'erin' && e.event === 'connected'), 15_000);
+    // the first record of that handshake message (plaintext, epoch 0) is lost on the way
+    await recordPerDatagramJoin(await meeting(t), t, 'erin', 0xe1e1e1e1, (r) => !(dropped === 0 && r[0] === 22 && r.readUInt16BE(3) === 0 && r[13] === lost && ++dropped));
     assert.equal(dropped, 1, `her ${name} was lost once`);
-
-    // the keys both sides derived are the same: media flows
-    await bus.request(subjects.bridgeSubscribe(BRIDGE), { conferenceId: CONF, endpointId: 'erin', ssrcs: [A_AUDIO] });
-    erin.rtp.length = 0;
-    for (let i = 0; i < 5; i++) a.sendAudio(A_AUDIO);
-    await waitFor('erin receives alice', () => erin.rtp.length >= 5, 3000);
-    assert.equal(erin.decryptAll(A_AUDIO), 5, 'erin decrypts alice');
-    assert.deepEqual(rejections, []);
   });
 }
