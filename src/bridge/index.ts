@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { z } from 'zod';
 import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
-import { serveBus, type BusCallSpec } from '../bus/typed-calls.ts';
+import { callBus, serveBus, type BusCallSpec } from '../bus/typed-calls.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import { NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
@@ -73,9 +73,27 @@ export interface StartBridgeOptions {
   consentTimeoutMs?: number;
 }
 
+/** How long a running bridge of the same id has to answer the start's ping (it answers in milliseconds). */
+const ID_CHECK_TIMEOUT_MS = 2000;
+
+/**
+ * Refuses an id another running bridge answers to on the bus: two bridges of one id would both take its requests
+ * (half of each meeting's endpoints on each, focus seeing one bridge that restarts over and over). Nobody
+ * answering (NATS says so at once) means the id is free; a bridge restarted after a crash finds it free.
+ */
+async function refuseTakenId(bus: Bus, bridgeId: string): Promise<void> {
+  try {
+    await callBus(bus, busCalls.bridgePing, bridgeId, {}, ID_CHECK_TIMEOUT_MS);
+  } catch {
+    return;
+  }
+  throw new Error(`another running bridge has the id ${bridgeId}: give each bridge its own --bridge-id (the default, <hostname>-<media port>, differs between machines)`);
+}
+
 export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandle> {
   const bridgeId = opts.bridgeId ?? `bridge-${randomBytes(4).toString('hex')}`;
   const log = opts.log.child({ part: 'bridge', bridgeId });
+  await refuseTakenId(opts.bus, bridgeId);
   const certificate = await createBridgeCertificate();
   // with media workers this thread keeps the control plane (requests are checked by its Bridge, which never
   // binds a socket nor runs media timers) and every worker gets each accepted request; see workers/ and

@@ -273,6 +273,11 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
           known.draining = true;
           log.info({ bridge: bridgeId, conferences: known.conferences.size }, 'bridge draining: its conferences move to other bridges');
           rehome();
+        } else if (!draining && known.draining && instance !== undefined && instance !== known.instance) {
+          // a draining bridge never stops draining: this is another instance of the id (one that shared it
+          // with the one that drained and stopped, or its restart), which takes placements again
+          known.draining = false;
+          log.info({ bridge: bridgeId, instance }, 'bridge available again: the instance that announces it is not draining');
         }
         if (instance && known.instance && instance !== known.instance) {
           // a restart, or two bridges configured with one id (they would share its requests: broken)

@@ -143,6 +143,23 @@ describe('focus moves conferences off lost bridges', () => {
     assert.ok(allocated('b2').includes('C'), 'a draining bridge gets no new conference though less loaded');
   });
 
+  test('an id two bridges shared: once the one that drained stopped, the other instance takes new conferences again', async () => {
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 500)); // b2 is gone: b1 is the only bridge
+    // a second bridge announced b1's id (another instance), drained and stopped
+    const real = instances.b1!;
+    instances.b1 = 'i-b1-other';
+    heartbeat('b1', 0, { draining: true });
+    await new Promise((r) => setTimeout(r, 100));
+    await assert.rejects(bus.request(subjects.focusJoin, { conferenceId: 'while-draining', participantId: 'C' }), /stopping/);
+    // the real instance goes on announcing, not draining: b1 takes conferences again
+    instances.b1 = real;
+    heartbeat('b1', 0);
+    await new Promise((r) => setTimeout(r, 100));
+    await bus.request(subjects.focusJoin, { conferenceId: 'after', participantId: 'D' });
+    assert.ok(allocated('b1').includes('D'), 'placed on b1 again');
+  });
+
   test('a draining bridge with no other bridge keeps its participants', async () => {
     clearInterval(beating.get('b2'));
     await new Promise((r) => setTimeout(r, 500)); // b2 is gone

@@ -122,3 +122,19 @@ test('two `tertulia start` on one media port: the second exits with a message na
   }
   assert.ok(first.alive(), 'the first server runs on');
 });
+
+test('a second bridge with an id another running bridge has on the bus is refused; once that one stopped, the id is free', async () => {
+  const bus = new MemoryBus();
+  const config = configSchema.parse({ listenAddress: '127.0.0.1', mediaPort: 0, tcpMediaPort: 0, mediaWorkers: 1 });
+  const first = await startBridge({ bus, config, log, bridgeId: 'same-id' });
+  try {
+    await assert.rejects(startBridge({ bus, config, log, bridgeId: 'same-id' }), /another running bridge has the id same-id: give each bridge its own --bridge-id/);
+    // the first bridge still answers as before
+    assert.deepEqual(await bus.request('bridge.same-id.ping', {}), { ok: true });
+  } finally {
+    await first.close();
+  }
+  const again = await startBridge({ bus, config, log, bridgeId: 'same-id' });
+  await again.close();
+  await bus.close();
+});
