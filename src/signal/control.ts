@@ -39,6 +39,16 @@ export interface ControlSocket {
   close(): Promise<void>;
 }
 
+/**
+ * Why this data directory cannot be used now: another server runs with it (its control socket answers), or
+ * undefined. `tertulia start` asks before any part starts (TURN would otherwise stop that server's coturn as a
+ * leftover, and rewrite its configuration).
+ */
+export async function dataDirInUse(dataDir: string): Promise<string | undefined> {
+  const file = path.join(dataDir, CONTROL_SOCKET);
+  return (await answers(file)) ? `another Tertulia server runs with the data directory ${dataDir} (its ${file} answers)` : undefined;
+}
+
 /** Is a server already answering on `file`? (A stale file from a crash answers nothing.) */
 function answers(file: string): Promise<boolean> {
   return new Promise((resolve) => {
@@ -65,7 +75,8 @@ export async function startControlSocket(opts: {
   // a unix socket's path has room for 107 bytes
   if (Buffer.byteLength(file) > 107) throw new Error(`the data directory's path is too long for its control socket (${file}): choose a shorter dataDir`);
   mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
-  if (await answers(file)) throw new Error(`another Tertulia server runs with the data directory ${opts.dataDir} (its ${file} answers)`);
+  const inUse = await dataDirInUse(opts.dataDir);
+  if (inUse !== undefined) throw new Error(inUse);
   try {
     unlinkSync(file);
   } catch {

@@ -13,7 +13,8 @@ import { configSchema } from '../../src/config/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { startBridge } from '../../src/bridge/index.ts';
 import { MediaPortInUseError, claimMediaPort, guardPath } from '../../src/bridge/port-guard.ts';
-import { freeUdpPort } from '../helpers/ports.ts';
+import { freeTcpPort, freeUdpPort } from '../helpers/ports.ts';
+import { findTurnserver } from '../../src/turn/turn-service.ts';
 import { startServer } from '../helpers/server.ts';
 
 const log = createLogger(process.env.TEST_LOG_LEVEL ?? 'silent');
@@ -137,4 +138,33 @@ test('a second bridge with an id another running bridge has on the bus is refuse
   const again = await startBridge({ bus, config, log, bridgeId: 'same-id' });
   await again.close();
   await bus.close();
+});
+
+test('a second `tertulia start` on a data directory in use exits before any part starts; the first keeps its coturn', { timeout: 180_000, skip: findTurnserver() ? false : 'coturn is not installed' }, async (t) => {
+  const turnPort = String(await freeTcpPort());
+  const turn = { TERTULIA_TURN: 'on', TERTULIA_TURN_PORT: turnPort, TERTULIA_TURN_RELAY_PORT_MIN: '46200', TERTULIA_TURN_RELAY_PORT_MAX: '46299' };
+  const first = await startServer(turn);
+  t.after(() => first.stop());
+  const pidFile = path.join(first.dataDir, 'turn', 'turnserver.pid');
+  const confFile = path.join(first.dataDir, 'turn', 'turnserver.conf');
+  const deadline = Date.now() + 20_000;
+  while (!fs.existsSync(pidFile)) {
+    assert.ok(Date.now() < deadline, 'the first server\'s coturn wrote no pid file');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const coturn = Number(fs.readFileSync(pidFile, 'utf8').trim());
+  const conf = fs.readFileSync(confFile, 'utf8');
+  // the same data directory, other ports (and another relay range, which must not reach the first's configuration)
+  const message = await startServer({ ...turn, TERTULIA_DATA_DIR: first.dataDir, TERTULIA_TURN_RELAY_PORT_MIN: '46300', TERTULIA_TURN_RELAY_PORT_MAX: '46399' }).then(
+    async (second) => {
+      await second.stop();
+      return 'the second server started';
+    },
+    (e: unknown) => (e as Error).message,
+  );
+  assert.match(message, /server exited with 1/);
+  assert.ok(message.includes(`tertulia: cannot start: another Tertulia server runs with the data directory ${first.dataDir}`), message);
+  assert.ok(first.alive(), 'the first server runs on');
+  assert.doesNotThrow(() => process.kill(coturn, 0), 'its coturn runs on');
+  assert.equal(fs.readFileSync(confFile, 'utf8'), conf, 'its coturn configuration is untouched');
 });

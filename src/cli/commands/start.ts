@@ -100,6 +100,17 @@ async function start(config: Config, reload: () => Config): Promise<void> {
     runs('sip') ? import('../../sip/index.ts') : { startSip: undefined },
     runs('signal') ? import('../../turn/turn-service.ts') : { startTurn: undefined },
   ]);
+  // one server per data directory: refused before any part starts (TURN would take the other one's coturn for a
+  // leftover of a crash and stop it)
+  if (runs('signal')) {
+    const { dataDirInUse } = await import('../../signal/control.ts');
+    const inUse = await dataDirInUse(config.dataDir);
+    if (inUse !== undefined) {
+      process.stderr.write(`tertulia: cannot start: ${inUse}\n`);
+      await bus.close().catch(() => {});
+      process.exit(1);
+    }
+  }
   // focus first: it must hear the bridge's first announcement
   const focus = startFocus?.({ bus, config, log });
   let bridge: Awaited<ReturnType<NonNullable<typeof startBridge>>> | undefined;
