@@ -198,6 +198,8 @@ export type ErrorCode =
   | 'server-full'
   /** The connection did not join a meeting in time (joinTimeout, promptTimeout) and is being closed. */
   | 'join-timeout'
+  /** The participant joined but its media could not be set up (focus or the bridges did not answer): joining again may work. */
+  | 'media-unavailable'
   | 'rate-limited'
   | 'not-found'
   | 'internal'

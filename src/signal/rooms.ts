@@ -185,7 +185,7 @@ export class Rooms implements StandInHost {
           this.leave(session, 'no bridge capacity');
           return;
         }
-        this.sendError(session, 'internal', `could not set up media for this meeting: ${errorText(e)}`);
+        this.sendError(session, 'media-unavailable', `could not set up media for this meeting: ${errorText(e)}`);
       },
     );
   }

@@ -72,6 +72,8 @@ const en = {
   errorRoomFull: 'This meeting is full.',
   errorAddressLimit: 'Too many connections or new meetings come from your network right now. Close other meeting tabs, or wait a minute and try again.',
   errorServerFull: 'This server is at its limit of meetings or participants. Please try again later.',
+  errorMediaUnavailable: 'Audio and video could not be set up for this meeting (the server did not answer in time).',
+  tryAgain: 'Try again',
   errorJoinTimeout: 'The connection waited too long without joining the meeting and was closed.',
   errorGeneric: 'The server reported an error',
 };
@@ -133,6 +135,8 @@ const es: typeof en = {
   errorRoomFull: 'Esta reunión está completa.',
   errorAddressLimit: 'Ahora mismo llegan demasiadas conexiones o reuniones nuevas desde tu red. Cierra otras pestañas de reuniones, o espera un minuto y vuelve a intentarlo.',
   errorServerFull: 'Este servidor ha llegado a su límite de reuniones o participantes. Vuelve a intentarlo más tarde.',
+  errorMediaUnavailable: 'No se pudo preparar el audio y el vídeo de esta reunión (el servidor no respondió a tiempo).',
+  tryAgain: 'Reintentar',
   errorJoinTimeout: 'La conexión esperó demasiado sin entrar en la reunión y se cerró.',
   errorGeneric: 'El servidor informó de un error',
 };

@@ -502,15 +502,15 @@ describe('signal WebSocket', () => {
 });
 
 describe('signal when focus is not there', () => {
-  test('join still gives presence, and an internal error about media', async () => {
+  test('join still gives presence, and an error about media that joining again may cure (media-unavailable)', async () => {
     const server = await startSignal({ bus: new MemoryBus(), config: config({}), log, webRoot });
     const c = new WsClient(server.httpsPort);
     try {
       const j = await c.join('lonely', 'L');
       assert.equal(j.type, 'joined');
       const err = await c.nextOfType('error');
-      assert.equal(err.code, 'internal');
-      assert.match(err.message, /nobody handles focus\.join/);
+      assert.equal(err.code, 'media-unavailable');
+      assert.match(err.message, /could not set up media for this meeting: .*nobody handles focus\.join/);
     } finally {
       c.ws.terminate();
       await server.close();

@@ -186,6 +186,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       {state.error && (
         <div className="error-banner" role="alert">
           <span>{serverErrorText(t, state.error)}</span>
+          {state.error.code === 'media-unavailable' && (
+            // joining again (the page anew) asks for media again: once focus and the bridges answer, it works
+            <button type="button" className="link-button" onClick={() => window.location.reload()}>
+              {t.tryAgain}
+            </button>
+          )}
           <button type="button" className="link-button" onClick={() => conference.dismissError()}>
             {t.dismiss}
           </button>

@@ -15,6 +15,8 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorServerFull;
     case 'join-timeout':
       return t.errorJoinTimeout;
+    case 'media-unavailable':
+      return t.errorMediaUnavailable;
     case 'recording-unavailable':
       return t.errorRecordingUnavailable;
     case 'recording-no-space':
