@@ -54,13 +54,18 @@ export interface NatsBusOptions {
 /** How long `keyValue` tries to open a bucket on a server that has JetStream before it keeps the state in memory. */
 export const KEY_VALUE_OPEN_RETRY_MS = 60_000;
 
-function describeConnectError(e: unknown): string {
+/** `credentials`: what this side sent, for the hint of a refused authorization (never the values). */
+function describeConnectError(e: unknown, credentials: { user: boolean; password: boolean; token: boolean } = { user: false, password: false, token: false }): string {
   const err = e as Error & { code?: string; cause?: unknown };
   const cause = err?.cause as (Error & { code?: string }) | undefined;
   const text = [err?.message, cause?.message && cause.message !== err?.message ? cause.message : undefined, err?.code ?? cause?.code]
     .filter(Boolean)
     .join(': ');
-  if (/authoriz|authenticat/i.test(text)) return `${text} (check natsUser/natsPassword or natsToken)`;
+  if (/authoriz|authenticat/i.test(text)) {
+    if (credentials.user && !credentials.password) return `${text} (natsUser is set but no password was given: set TERTULIA_NATS_PASSWORD, or natsPassword in the configuration file)`;
+    if (!credentials.user && !credentials.token) return `${text} (no credentials were given: natsUser and natsPassword, or natsToken)`;
+    return `${text} (check natsUser/natsPassword or natsToken)`;
+  }
   return text || String(e);
 }
 
@@ -116,7 +121,7 @@ export class NatsBus implements Bus {
         log.info({ server: shown, attempts: attempt }, 'connected to NATS');
         return new NatsBus(nc, log, shown);
       } catch (e) {
-        const reason = describeConnectError(e);
+        const reason = describeConnectError(e, { user: Boolean(user), password: Boolean(pass), token: Boolean(token) });
         if (Date.now() + waitMs > deadline) throw new Error(`cannot connect to NATS at ${shown}: ${reason}`);
         // the first failure and then one line every 10 attempts: clear, but not a flood
         if (attempt === 1 || attempt % 10 === 0) {

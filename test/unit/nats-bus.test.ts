@@ -102,6 +102,12 @@ describe('NatsBus', () => {
       NatsBus.connect({ url: server.url, user: 'tertulia', password: 'wrong-PASSWORD-123', log: bad.log, reconnectWaitMs: 200, firstConnectTimeoutMs: 1000 }),
       (e: Error) => /cannot connect to NATS at nats:\/\/127\.0\.0\.1:\d+: .*(authoriz|authenticat).*check natsUser/i.test(e.message) && !e.message.includes('wrong-PASSWORD'),
     );
+    // a user without a password (a new shell without TERTULIA_NATS_PASSWORD), and no credentials at all: said so
+    await assert.rejects(
+      NatsBus.connect({ url: server.url, user: 'tertulia', log: bad.log, reconnectWaitMs: 200, firstConnectTimeoutMs: 600 }),
+      /natsUser is set but no password was given: set TERTULIA_NATS_PASSWORD/,
+    );
+    await assert.rejects(NatsBus.connect({ url: server.url, log: bad.log, reconnectWaitMs: 200, firstConnectTimeoutMs: 600 }), /no credentials were given/);
     // also in the URL
     await assert.rejects(
       NatsBus.connect({ url: `nats://tertulia:wrong-PASSWORD-123@127.0.0.1:${server.port}`, log: bad.log, reconnectWaitMs: 200, firstConnectTimeoutMs: 600 }),
