@@ -96,7 +96,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
           mode === 'multitrack' && !req.stream ? await MultitrackRecording.start(req, bus, config, log, ports) : await Recording.start(req, bus, config, log, ports);
         if (closed) {
           // the recorder stopped while this one started: finish it rather than leave its child running
-          await rec.stop();
+          await rec.stop('the recorder stopped');
           throw new BusCallError('unavailable', 'the recorder is stopping');
         }
         ports = null; // the recording holds them now
@@ -126,7 +126,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       if (!rec) throw new BusCallError('not-found', `no recording ${recordingId} here`);
       recordings.delete(recordingId);
       try {
-        const file = await rec.stop();
+        const file = await rec.stop('stopped');
         return { file: file.split('/').pop()! };
       } finally {
         portRange.release(rec.ports);
@@ -187,7 +187,7 @@ export function startRecorder(opts: { bus: Bus; config: Config; log: Logger; rec
       clearInterval(retentionTimer);
       for (const u of unsubscribes) u();
       // every running recording is finished, so its file is whole
-      await Promise.allSettled([...recordings.values()].map((r) => r.stop()));
+      await Promise.allSettled([...recordings.values()].map((r) => r.stop('the recorder stopped')));
       recordings.clear();
       log.info('recorder stopped');
     },

@@ -178,7 +178,7 @@ describe('a recording and a phone call on a bridge that dies', () => {
     checked.add(folder);
     const meta = JSON.parse(readFileSync(path.join(root, folder, 'recording.json'), 'utf8')) as { files: { name: string }[]; endReason?: string };
     assert.equal(meta.files.length, 1, `one file, the same one before and after the move: ${meta.files.map((f) => f.name).join(', ')}`);
-    assert.equal(meta.endReason, undefined, 'it ended by the stop');
+    assert.equal(meta.endReason, 'stopped', 'it ended by the stop');
     const file = path.join(root, folder, meta.files[0]!.name);
     const duration = Number((await run('ffprobe', ['-v', 'error', '-show_entries', 'format=duration', '-of', 'csv=p=0', file])).trim());
     const moveOffset = (movedAt - recordingStartedAt) / 1000;

@@ -89,7 +89,7 @@ describe('multitrack recording', () => {
     const meta = recordingMetaSchema.parse(JSON.parse(readFileSync(path.join(dir, 'recording.json'), 'utf8')));
     const t = timeline()!;
     assert.equal(meta.kind, 'multitrack');
-    assert.ok(meta.endedAt && !meta.endReason, 'recording.json says it ended, by a stop');
+    assert.ok(meta.endedAt && meta.endReason === 'stopped', 'recording.json says it ended, by a stop');
     assert.ok(t.endedAt, 'the timeline is closed');
     const people = ['Ana', 'Ben', 'Cy'];
     assert.deepEqual(t.participants.map((p) => p.name), people, 'everyone, in the order they came');

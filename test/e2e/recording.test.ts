@@ -128,7 +128,7 @@ describe('composed recording', () => {
     const meta = JSON.parse(readFileSync(path.join(recordingsRoot(), path.dirname(files[0]!), 'recording.json'), 'utf8'));
     assert.equal(meta.room, 'Recorded');
     assert.equal(meta.kind, 'composed');
-    assert.ok(meta.endedAt && !meta.endReason, 'recording.json says it ended, by a stop');
+    assert.ok(meta.endedAt && meta.endReason === 'stopped', 'recording.json says it ended, by a stop');
     assert.deepEqual(meta.files.map((f: { name: string }) => f.name), [path.basename(files[0]!)]);
     const file = path.join(keep, path.basename(files[0]!));
     copyFileSync(path.join(recordingsRoot(), files[0]!), file);
@@ -197,7 +197,7 @@ describe('composed recording', () => {
 
     const meta = JSON.parse(readFileSync(path.join(recordingsRoot(), path.dirname(part1!), 'recording.json'), 'utf8'));
     assert.deepEqual(meta.files.map((f: { name: string }) => f.name), all.map((f) => path.basename(f)));
-    assert.ok(meta.files.every((f: { endedAt?: string }) => f.endedAt) && meta.endedAt && !meta.endReason, 'recording.json: the parts, ended by a stop');
+    assert.ok(meta.files.every((f: { endedAt?: string }) => f.endedAt) && meta.endedAt && meta.endReason === 'stopped', 'recording.json: the parts, ended by a stop');
     for (const part of [part1!, all.at(-1)!]) {
       const file = path.join(keep, path.basename(part));
       copyFileSync(path.join(recordingsRoot(), part), file);
