@@ -96,18 +96,20 @@ export function partsMessage(info: {
 }): string {
   const parts = info.config.parts.map((p) => PART_LABEL[p]).join(', ');
   const lines = [`Tertulia ${VERSION} is running: ${parts}${info.bridgeId ? ` (bridge id ${info.bridgeId})` : ''}.`, `Connected to NATS at ${info.nats}.`, ''];
+  const c = info.config;
+  const ports: string[] = [];
   if (info.mediaPort !== undefined) {
-    const announced = info.config.publicAddress ? ` (announced to browsers as ${info.config.publicAddress})` : '';
-    lines.push('Ports to open in the firewall:', `  ${`${info.mediaPort}/udp`.padEnd(PORT_COLUMN)} media, from everywhere the participants are${announced}`);
-    if (info.tcpMediaPort) lines.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(PORT_COLUMN)} media for participants whose UDP is blocked (optional)`);
-  } else if (info.sipPort !== undefined) {
-    lines.push('Ports to open in the firewall:');
-  } else if (info.config.parts.includes('recorder')) {
-    lines.push(`Recordings receive media from the bridges on UDP ports of ${info.config.recorderAddress} chosen by the system: let the bridges reach them.`);
-  } else {
-    lines.push('No port to open: this process only talks to the NATS server.');
+    const announced = c.publicAddress ? ` (announced to browsers as ${c.publicAddress})` : '';
+    ports.push(`  ${`${info.mediaPort}/udp`.padEnd(PORT_COLUMN)} media, from everywhere the participants are${announced}`);
+    if (info.tcpMediaPort) ports.push(`  ${`${info.tcpMediaPort}/tcp`.padEnd(PORT_COLUMN)} media for participants whose UDP is blocked (optional)`);
+    ports.push(`  ${`${c.plainRtpPortMin}-${c.plainRtpPortMax}/udp`.padEnd(PORT_COLUMN)} plain RTP: relays between bridges, recordings, phone calls (only from your own machines)`);
   }
-  lines.push(...sipLines(info.config, info.sipPort));
+  if (c.parts.includes('recorder')) {
+    ports.push(`  ${`${c.recorderPortMin}-${c.recorderPortMax}/udp`.padEnd(PORT_COLUMN)} recordings' media from the bridges, on ${c.recorderAddress} (only from the bridges)`);
+  }
+  ports.push(...sipLines(c, info.sipPort));
+  if (ports.length > 0) lines.push('Ports to open in the firewall:', ...ports);
+  else lines.push('No port to open: this process only talks to the NATS server.');
   if (info.config.metricsAddress) lines.push('', `Metrics and health of this process's parts: http://${info.config.metricsAddress}/metrics, /readyz, /colibri/stats.`);
   lines.push('', 'Stop with Ctrl+C.');
   return lines.join('\n');
