@@ -6,7 +6,7 @@ import { BusCallError, type Bus, type Unsubscribe } from '../bus/bus.ts';
 import { callBus, serveBus, type BusCallSpec } from '../bus/typed-calls.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
+import { bridgeEventSchema, NO_BRIDGE_CAPACITY, subjects } from '../protocol/bus-messages.ts';
 import { busCalls } from '../protocol/bus-calls.ts';
 import { nativeReceive, nativeUdp } from './native/udp-batch.ts';
 import { loadDtls } from './dtls.ts';
@@ -16,6 +16,7 @@ import { candidateAddresses } from './candidates.ts';
 import type { BridgeCounters } from './counters.ts';
 import { receiverReportBuckets } from './receiver-reports.ts';
 import { StressMeter } from './stress.ts';
+import { LOST_ENDPOINT_EXPIRY_MS, LostEndpoints } from './lost-endpoints.ts';
 import { mediaWorkerCount, type MediaWorkerPool } from './workers/pool.ts';
 import { OnDemandPool } from './workers/on-demand-pool.ts';
 import { claimMediaPort, mediaPortBindError } from './port-guard.ts';
@@ -71,6 +72,8 @@ export interface StartBridgeOptions {
   bridgeId?: string;
   /** Consent freshness timeout (default 30 s); tests shorten it. */
   consentTimeoutMs?: number;
+  /** How long a browser's endpoint may stay without a connection before the bridge expires it (tests shorten it). */
+  lostEndpointExpiryMs?: number;
 }
 
 /** How long a running bridge of the same id has to answer the start's ping (it answers in milliseconds). */
@@ -180,6 +183,8 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
 
   const ok = { ok: true } as const;
   const unsubscribes: Unsubscribe[] = [];
+  const lostExpiryMs = opts.lostEndpointExpiryMs ?? LOST_ENDPOINT_EXPIRY_MS;
+  const lost = new LostEndpoints(lostExpiryMs);
   let draining = false;
   /** A draining bridge takes no new endpoint (focus already places them elsewhere: this covers a race). */
   const refuseWhileDraining = () => {
@@ -204,6 +209,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     if (!known) refuseWhileDraining();
     if (!known && bridge.endpointCount >= opts.config.maxEndpointsPerBridge) throw new BusCallError('no-capacity', NO_BRIDGE_CAPACITY);
     const reply = bridge.allocate(p.conferenceId, p.endpointId);
+    if (!known) lost.allocated(p.conferenceId, p.endpointId);
     // with media workers the reply waits until every worker has applied the request (started first if needed)
     if (workers === null) return reply;
     return workers.get().then(
@@ -286,12 +292,32 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
   });
   // focus asks before it counts this bridge dead (its heartbeats were late): answered while the process runs
   serve(busCalls.bridgePing, () => ok);
-  serve(busCalls.bridgeExpire, (p) => {
-    bridge.expire(p.conferenceId, p.endpointId);
-    const done = toWorkers((pool) => pool.expire(p.conferenceId, p.endpointId));
+  const expire = (conferenceId: string, endpointId: string) => {
+    bridge.expire(conferenceId, endpointId);
+    lost.gone(conferenceId, endpointId);
+    const done = toWorkers((pool) => pool.expire(conferenceId, endpointId));
     workers?.endpointsChanged(bridge.conferences.size);
     return done;
-  });
+  };
+  serve(busCalls.bridgeExpire, (p) => expire(p.conferenceId, p.endpointId));
+  // browsers' endpoints left without a connection for minutes (lost-endpoints.ts): expired here, from the
+  // bridge's own connected/disconnected events (its media workers' too)
+  unsubscribes.push(
+    opts.bus.subscribe(subjects.bridgeEvent, (payload) => {
+      const e = bridgeEventSchema.safeParse(payload);
+      if (!e.success || e.data.bridgeId !== bridgeId) return;
+      if (e.data.event === 'connected') lost.connected(e.data.conferenceId, e.data.endpointId);
+      else lost.disconnected(e.data.conferenceId, e.data.endpointId);
+    }),
+  );
+  const lostTimer = setInterval(() => {
+    for (const { conferenceId, endpointId } of lost.due()) {
+      if (!bridge.conferences.get(conferenceId)?.endpoints.has(endpointId)) continue;
+      log.info({ conferenceId, endpointId, minutes: Math.round(lostExpiryMs / 60_000) }, 'endpoint expired: no connection for minutes, and nobody expired it');
+      expire(conferenceId, endpointId).catch((err: unknown) => log.warn({ err: (err as Error).message }, 'expiring a lost endpoint failed'));
+    }
+  }, Math.min(30_000, lostExpiryMs / 2));
+  lostTimer.unref();
 
   const instance = randomBytes(6).toString('hex');
   const stress = new StressMeter();
@@ -398,6 +424,7 @@ export async function startBridge(opts: StartBridgeOptions): Promise<BridgeHandl
     close() {
       closing ??= (async () => {
         clearInterval(announceTimer);
+        clearInterval(lostTimer);
         clearInterval(tickTimer);
         for (const u of unsubscribes) u();
         await workers?.close();
