@@ -348,7 +348,7 @@ export class Recording implements RecorderJob {
     this.composer.kill('SIGKILL');
   }
 
-  /** Writes the end time (and why, when it did not end by a stop) into recording.json. */
+  /** Writes the end time, and why it ended, into recording.json. */
   private finishMeta(endReason?: string): void {
     if (!this.meta) return;
     const endedAt = new Date().toISOString();

@@ -169,14 +169,15 @@ describe('a recording and a phone call on a bridge that dies', () => {
     await sleep(8000);
     await ana.page.getByRole('button', { name: 'Stop recording' }).click();
     await ana.page.getByRole('status', { name: 'Recording', exact: true }).waitFor({ state: 'detached', timeout: 30_000 });
-    const stopped = () => cluster.web.output().split('"msg":"recording stopped"').length - 1;
-    await waitUntil('the recorder to finish the file', async () => stopped(), (n) => n > checked.size, 30_000);
-
     const root = path.join(cluster.web.dataDir, 'recordings');
     const folder = readdirSync(root).find((f) => !checked.has(f));
     assert.ok(folder, 'a new recording folder');
     checked.add(folder);
-    const meta = JSON.parse(readFileSync(path.join(root, folder, 'recording.json'), 'utf8')) as { files: { name: string }[]; endReason?: string };
+    // finished once recording.json has its end (signal and the recorder both log "recording stopped": no count)
+    type Meta = { files: { name: string }[]; endedAt?: string; endReason?: string };
+    const readMeta = () => JSON.parse(readFileSync(path.join(root, folder, 'recording.json'), 'utf8')) as Meta;
+    await waitUntil('the recorder to finish the file', async () => readMeta().endedAt, (ended) => ended !== undefined, 30_000);
+    const meta = readMeta();
     assert.equal(meta.files.length, 1, `one file, the same one before and after the move: ${meta.files.map((f) => f.name).join(', ')}`);
     assert.equal(meta.endReason, 'stopped', 'it ended by the stop');
     const file = path.join(root, folder, meta.files[0]!.name);
