@@ -17,6 +17,8 @@ export interface HeardBridge {
   maxEndpoints: number;
   /** Date.now() when last heard. */
   at: number;
+  /** It said it is draining (stopping: focus moves its meetings away). */
+  draining?: boolean;
 }
 
 export class BridgeDirectory {
@@ -31,7 +33,7 @@ export class BridgeDirectory {
         this.list(); // forgets the silent ones
         if (this.bridges.size >= MAX_BRIDGES) return;
       }
-      this.heard({ bridgeId: a.data.bridgeId, endpoints: a.data.endpoints, maxEndpoints: a.data.maxEndpoints ?? Number.MAX_SAFE_INTEGER, at: Date.now() });
+      this.heard({ bridgeId: a.data.bridgeId, endpoints: a.data.endpoints, maxEndpoints: a.data.maxEndpoints ?? Number.MAX_SAFE_INTEGER, at: Date.now(), draining: a.data.draining === true });
     });
     bus.publish(subjects.bridgeDiscover, {}); // running bridges answer now rather than within 5 s
   }

@@ -89,8 +89,11 @@ export const serverStatusSchema = z.object({
       running: z.array(z.enum(['recording', 'live-stream'])),
     }),
   ),
-  /** Bridges heard on the bus within 15 s. */
-  bridges: z.array(z.object({ id: z.string(), endpoints: z.number().int(), maxEndpoints: z.number().int().optional() })),
+  /**
+   * Bridges heard on the bus within 15 s. `silentSeconds`: not heard for that long (a bridge that stopped stays
+   * listed up to 15 s); `draining`: stopping, its meetings move away.
+   */
+  bridges: z.array(z.object({ id: z.string(), endpoints: z.number().int(), maxEndpoints: z.number().int().optional(), draining: z.boolean().optional(), silentSeconds: z.number().int().optional() })),
   /** Recorders heard lately, with their free places. */
   recorders: z.array(z.object({ id: z.string(), free: z.number().int() })),
   /** The certificate HTTPS serves. */

@@ -6,6 +6,9 @@ import type { BridgeDirectory } from '../bus/bridge-directory.ts';
 import type { ServerStatus } from '../protocol/control-messages.ts';
 import { policyOf } from './room-policy.ts';
 import type { Recordings } from './recording.ts';
+
+/** A bridge not heard for this long is shown as silent (its heartbeat comes every half second). */
+const SILENT_SHOWN_MS = 3000;
 import type { Rooms } from './rooms.ts';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -51,7 +54,14 @@ export function serverStatus(o: {
     uptimeSeconds: Math.round((now - o.startedAt) / 1000),
     participants: rooms.reduce((n, r) => n + r.participants, 0),
     rooms,
-    bridges: o.bridges.list().map((b) => ({ id: b.bridgeId, endpoints: b.endpoints, ...(b.maxEndpoints < Number.MAX_SAFE_INTEGER ? { maxEndpoints: b.maxEndpoints } : {}) })),
+    bridges: o.bridges.list().map((b) => ({
+      id: b.bridgeId,
+      endpoints: b.endpoints,
+      ...(b.maxEndpoints < Number.MAX_SAFE_INTEGER ? { maxEndpoints: b.maxEndpoints } : {}),
+      ...(b.draining ? { draining: true } : {}),
+      // a heartbeat comes every bridgeHeartbeat (0.5 s): seconds of silence mean it stopped or cannot be reached
+      ...(now - b.at >= SILENT_SHOWN_MS ? { silentSeconds: Math.round((now - b.at) / 1000) } : {}),
+    })),
     recorders: o.recordings.liveRecorders(),
     ...(certificate ? { certificate } : {}),
     ...(cert.domain ? { domain: cert.domain } : {}),

@@ -28,7 +28,10 @@ export function statusText(s: ServerStatus): string {
     lines.push(`  ${r.name}: ${r.participants} (${r.moderators} moderator${r.moderators === 1 ? '' : 's'})${flags.length ? `  [${flags.join(', ')}]` : ''}`);
   }
   lines.push('', `Bridges: ${s.bridges.length}${s.bridges.length === 0 ? '  (none heard in 15 s: no meeting can start)' : ''}`);
-  for (const b of s.bridges) lines.push(`  ${b.id}: ${b.endpoints} endpoints${b.maxEndpoints !== undefined ? ` of ${b.maxEndpoints}` : ''}`);
+  for (const b of s.bridges) {
+    const notes = [b.draining ? 'draining: its meetings move to other bridges' : '', b.silentSeconds !== undefined ? `not heard for ${b.silentSeconds} s` : ''].filter(Boolean);
+    lines.push(`  ${b.id}: ${b.endpoints} endpoints${b.maxEndpoints !== undefined ? ` of ${b.maxEndpoints}` : ''}${notes.length ? `  (${notes.join('; ')})` : ''}`);
+  }
   lines.push('', `Recorders: ${s.recorders.length}`);
   for (const r of s.recorders) lines.push(`  ${r.id}: ${r.free} free`);
   lines.push('');
