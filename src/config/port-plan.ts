@@ -13,15 +13,12 @@ export interface PortClaim {
   max: number;
 }
 
-const WILDCARDS = new Set(['', '0.0.0.0', '::', '[::]']);
-
-function bare(address: string): string {
-  return address.replace(/^\[(.*)\]$/, '$1');
-}
+/** Addresses that mean every address (the configuration takes IP addresses without brackets). */
+const WILDCARDS = new Set(['', '0.0.0.0', '::']);
 
 /** Whether two bound addresses can clash: the same address, or one of them every address. */
 function addressesMeet(a: string, b: string): boolean {
-  return WILDCARDS.has(a) || WILDCARDS.has(b) || bare(a) === bare(b);
+  return WILDCARDS.has(a) || WILDCARDS.has(b) || a === b;
 }
 
 /** Whether this process runs coturn (signal runs it unless TURN is off or handed out from another server). */
@@ -64,7 +61,8 @@ export function portClaims(config: Config): PortClaim[] {
   }
   if (config.metricsAddress !== '') {
     const colon = config.metricsAddress.lastIndexOf(':');
-    one('metricsAddress', 'tcp', config.metricsAddress.slice(0, colon), Number(config.metricsAddress.slice(colon + 1)));
+    // host:port, an IPv6 host in brackets
+    one('metricsAddress', 'tcp', config.metricsAddress.slice(0, colon).replace(/^\[(.*)\]$/, '$1'), Number(config.metricsAddress.slice(colon + 1)));
   }
   one('resourcesPort', 'tcp', '127.0.0.1', config.resourcesPort);
   return claims;
