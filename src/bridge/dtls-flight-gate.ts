@@ -9,20 +9,17 @@
 // Browsers send flight 5 in one datagram (a loss takes the whole flight, which comes again whole), so this matters
 // to clients that spread it over several: one record a datagram (werift's own), or a large certificate's fragments.
 
+import { HANDSHAKE_HEADER_LENGTH, readHandshakeHeader, RECORD_HEADER_LENGTH, type HandshakeHeader } from './dtls-handshake-header.ts';
+
 /** Records one handshake may keep waiting for a gap to fill (a flight is 5-8 records); more are dropped. */
 const MAX_WAITING = 16;
 
 const CT_HANDSHAKE = 22;
 
-/** A plaintext handshake record's message_seq, fragment_offset and fragment_length, or null for other records. */
-function fragmentOf(record: Buffer): { seq: number; offset: number; length: number; messageLength: number } | null {
-  if (record[0] !== CT_HANDSHAKE || record.readUInt16BE(3) !== 0 || record.length < 13 + 12) return null;
-  return {
-    messageLength: record.readUIntBE(14, 3),
-    seq: record.readUInt16BE(17),
-    offset: record.readUIntBE(19, 3),
-    length: record.readUIntBE(22, 3),
-  };
+/** A plaintext handshake record's handshake header (message_seq, fragment_offset, ...), or null for other records. */
+function fragmentOf(record: Buffer): HandshakeHeader | null {
+  if (record[0] !== CT_HANDSHAKE || record.readUInt16BE(3) !== 0 || record.length < RECORD_HEADER_LENGTH + HANDSHAKE_HEADER_LENGTH) return null;
+  return readHandshakeHeader(record, 0);
 }
 
 export class FlightGate {
@@ -44,8 +41,8 @@ export class FlightGate {
    */
   offer(record: Buffer, deliver: (record: Buffer) => void): number {
     const f = fragmentOf(record);
-    if (f !== null && (f.seq < this.nextSeq || (f.seq === this.nextSeq && f.offset + f.length <= this.nextOffset))) return 1;
-    if (f !== null && f.seq === this.nextSeq && f.offset <= this.nextOffset) {
+    if (f !== null && (f.seq < this.nextSeq || (f.seq === this.nextSeq && f.fragmentOffset + f.fragmentLength <= this.nextOffset))) return 1;
+    if (f !== null && f.seq === this.nextSeq && f.fragmentOffset <= this.nextOffset) {
       this.take(f, deliver, record);
       return this.release(deliver);
     }
@@ -55,9 +52,9 @@ export class FlightGate {
     return 0;
   }
 
-  private take(f: { seq: number; offset: number; length: number; messageLength: number }, deliver: (record: Buffer) => void, record: Buffer): void {
+  private take(f: HandshakeHeader, deliver: (record: Buffer) => void, record: Buffer): void {
     deliver(record);
-    this.nextOffset = Math.max(this.nextOffset, f.offset + f.length);
+    this.nextOffset = Math.max(this.nextOffset, f.fragmentOffset + f.fragmentLength);
     if (this.nextOffset >= f.messageLength) {
       this.nextSeq = f.seq + 1;
       this.nextOffset = 0;
@@ -78,10 +75,10 @@ export class FlightGate {
       for (let i = 0; i < this.waiting.length; i++) {
         const f = fragmentOf(this.waiting[i]!);
         if (f === null) continue;
-        if (f.seq < this.nextSeq || (f.seq === this.nextSeq && f.offset + f.length <= this.nextOffset)) {
+        if (f.seq < this.nextSeq || (f.seq === this.nextSeq && f.fragmentOffset + f.fragmentLength <= this.nextOffset)) {
           this.waiting.splice(i--, 1);
           dropped++;
-        } else if (f.seq === this.nextSeq && f.offset <= this.nextOffset) {
+        } else if (f.seq === this.nextSeq && f.fragmentOffset <= this.nextOffset) {
           const [record] = this.waiting.splice(i, 1);
           this.take(f, deliver, record!);
           progress = true;

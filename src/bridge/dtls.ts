@@ -9,6 +9,7 @@ import type { DtlsServer, Transport } from 'werift';
 import { SRTP_PROFILE_IDS, srtpKeyLengths, type SrtpProfileName } from './packet/srtp.ts';
 import type { BridgeCertificate } from './certificate.ts';
 import { FlightGate } from './dtls-flight-gate.ts';
+import { HANDSHAKE_HEADER_LENGTH, readHandshakeHeader } from './dtls-handshake-header.ts';
 
 let DtlsServerImpl: typeof DtlsServer | null = null;
 let loading: Promise<void> | null = null;
@@ -132,13 +133,9 @@ export interface HelloFragment {
  */
 export function helloFragment(buf: Buffer, off: number): HelloFragment | null {
   const length = buf.readUInt16BE(off + 11);
-  if (length < 12) return null;
-  const body = off + 13;
-  const messageLength = buf.readUIntBE(body + 1, 3);
-  const seq = buf.readUInt16BE(body + 4);
-  const offset = buf.readUIntBE(body + 6, 3);
-  const fragmentLength = buf.readUIntBE(body + 9, 3);
-  if (12 + fragmentLength !== length || offset + fragmentLength > messageLength || fragmentLength === 0) return null;
+  if (length < HANDSHAKE_HEADER_LENGTH) return null;
+  const { messageLength, seq, fragmentOffset: offset, fragmentLength } = readHandshakeHeader(buf, off);
+  if (HANDSHAKE_HEADER_LENGTH + fragmentLength !== length || offset + fragmentLength > messageLength || fragmentLength === 0) return null;
   if (offset > 0) return { seq, messageLength, offset, fragmentLength, random: null };
   if (fragmentLength < 2 + CLIENT_RANDOM_LENGTH) return null;
   return { seq, messageLength, offset, fragmentLength, random: buf.subarray(off + CLIENT_RANDOM_OFFSET, off + CLIENT_RANDOM_OFFSET + CLIENT_RANDOM_LENGTH) };
