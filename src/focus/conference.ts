@@ -252,9 +252,15 @@ export class Conference {
    * answers with its sources again); the relays to `lost` go, and the plain-RTP endpoints of a lost home bridge
    * are made again on the new home, their owners told where (plain-endpoints.ts, moveAll).
    * Participants with no bridge to go to stay on `lost` (the caller tries again when a bridge appears); when no
-   * bridge at all can take anyone, nothing changes. Returns who moved where.
+   * bridge at all can take anyone, nothing changes. `lostAt` (Date.now()): when a dead `lost` was last heard, for
+   * the plain endpoints' owners (a player goes on from there). Returns who moved where.
    */
-  async moveOff(lost: string, dead: boolean, target: (region: string | undefined) => string | undefined): Promise<{ moved: Map<string, string>; stuck: number }> {
+  async moveOff(
+    lost: string,
+    dead: boolean,
+    target: (region: string | undefined) => string | undefined,
+    lostAt = Date.now(),
+  ): Promise<{ moved: Map<string, string>; stuck: number }> {
     const moved = new Map<string, string>();
     const leaving = [...this.participants.values()].filter((p) => p.bridgeId === lost);
     const remaining = this.bridges.filter((b) => b !== lost);
@@ -298,7 +304,7 @@ export class Conference {
         await this.callOn(to, busCalls.bridgeMute, { conferenceId: this.id, endpointId: p.id, kind, muted: true }).catch(() => {});
       }
     }
-    if (homeLost && this.#home !== lost) await this.movePlainHome(lost, dead);
+    if (homeLost && this.#home !== lost) await this.movePlainHome(lost, dead, lostAt);
     if (stuck > 0 && !this.bridges.includes(lost)) this.bridges.push(lost); // tried again when a bridge has room
     this.log.info({ from: lost, dead, moved: Object.fromEntries(moved), stuck, bridges: this.bridges }, 'conference moved off a bridge');
     await this.syncSources();
@@ -319,7 +325,7 @@ export class Conference {
    * The plain-RTP endpoints follow the home bridge (it went away: the home is another one now), which the
    * conference spans first (no browser may have moved there). When it cannot be spanned they end.
    */
-  private async movePlainHome(lost: string, dead: boolean): Promise<void> {
+  private async movePlainHome(lost: string, dead: boolean, lostAt: number): Promise<void> {
     if (this.plain.byId.size === 0) return;
     const home = this.#home;
     try {
@@ -332,7 +338,7 @@ export class Conference {
       await this.plain.endAll(false);
       return;
     }
-    await this.plain.moveAll(lost, dead, home);
+    await this.plain.moveAll(lost, dead, home, lostAt);
   }
 
   /** Stops the timers of deferred renegotiations and expires its plain-RTP endpoints (the conference ended, or focus stops). */

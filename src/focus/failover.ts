@@ -53,15 +53,30 @@ export class BridgeFailover {
   private readonly moving = new Set<string>();
   /** Per conference, bridges that restarted since its endpoints there were made. */
   private readonly restartedUnder = new Map<string, Set<string>>();
+  /**
+   * When each lost bridge's endpoints were lost (Date.now(): its last heartbeat), kept while a conference still
+   * has to leave it: a played file goes on from the point it had reached then (plain-endpoints.ts, moveAll).
+   */
+  private readonly lostAt = new Map<string, number>();
 
   constructor(host: BridgeFailoverHost) {
     this.host = host;
   }
 
-  /** Bridge `bridgeId` is a new process: the endpoints of its conferences there are gone; they are made again. */
-  restarted(bridgeId: string): void {
+  /** Bridge `bridgeId`, last heard at `lastHeard` (Date.now()), is dead (dropped from the table): its conferences move. */
+  dead(bridgeId: string, lastHeard: number): void {
+    this.lostSince(bridgeId, lastHeard);
+    this.rehome();
+  }
+
+  /**
+   * Bridge `bridgeId` is a new process: the endpoints of its conferences there are gone (since `lastHeard`, the old
+   * process's last heartbeat); they are made again.
+   */
+  restarted(bridgeId: string, lastHeard = Date.now()): void {
     const b = this.host.bridges.get(bridgeId);
     if (!b) return;
+    this.lostSince(bridgeId, lastHeard);
     b.placed = 0;
     for (const id of b.conferences) {
       let set = this.restartedUnder.get(id);
@@ -74,6 +89,7 @@ export class BridgeFailover {
   /** Queues a move of every conference on a lost bridge (called when a bridge is dropped, drains, restarts or appears). */
   rehome(): void {
     if (this.host.stopped()) return;
+    this.pruneLost();
     for (const c of this.host.conferences.values()) {
       if (this.moving.has(c.id) || this.lostBridgesOf(c).length === 0) continue;
       this.moving.add(c.id);
@@ -81,6 +97,21 @@ export class BridgeFailover {
         .withLock(c.id, () => this.move(c))
         .catch((e: unknown) => this.host.log.error({ conference: c.id, err: (e as Error).message }, 'moving a conference off a lost bridge failed'))
         .finally(() => this.moving.delete(c.id));
+    }
+  }
+
+  /** When `bridgeId`'s endpoints were lost: the first loss noted and not yet left behind, else `at` (noted now). */
+  private lostSince(bridgeId: string, at: number): number {
+    const known = this.lostAt.get(bridgeId);
+    if (known !== undefined) return known;
+    this.lostAt.set(bridgeId, at);
+    return at;
+  }
+
+  /** Forgets the losses no conference has to move off any more (moved, ended, or the bridge was heard again). */
+  private pruneLost(): void {
+    for (const id of this.lostAt.keys()) {
+      if (![...this.host.conferences.values()].some((c) => this.lostBridgesOf(c).includes(id))) this.lostAt.delete(id);
     }
   }
 
@@ -110,7 +141,9 @@ export class BridgeFailover {
         if (best !== undefined) pending.set(best, (pending.get(best) ?? 0) + 1);
         return best;
       };
-      const { moved, stuck } = await c.moveOff(lost, dead, target);
+      // a draining bridge forwards until each endpoint is expired there (moveOff): lost only then
+      const lostAt = dead ? this.lostSince(lost, Date.now()) : Date.now();
+      const { moved, stuck } = await c.moveOff(lost, dead, target, lostAt);
       for (const to of moved.values()) {
         const b = bridges.get(to);
         if (b) {
@@ -125,5 +158,6 @@ export class BridgeFailover {
     }
     if (this.restartedUnder.get(c.id)?.size === 0) this.restartedUnder.delete(c.id);
     this.host.dropIfEmpty(c);
+    this.pruneLost();
   }
 }

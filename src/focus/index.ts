@@ -161,7 +161,7 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
       if (bridges.get(b.id) !== b || closed || !silent(b)) return;
       bridges.delete(b.id);
       log.warn({ bridge: b.id, silentMs: Date.now() - b.lastSeen, ping: (e as Error).message, conferences: b.conferences.size }, 'bridge dead: no heartbeat for too long; its conferences move to other bridges');
-      rehome();
+      failover.dead(b.id, b.lastSeen); // (its endpoints were lost after its last heartbeat)
     }
   }
 
@@ -264,6 +264,7 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
       const stress = r.data.stress ?? 0;
       const known = bridges.get(bridgeId);
       if (known) {
+        const heardBefore = known.lastSeen;
         known.region = region;
         known.stress = stress;
         known.announcedEndpoints = endpoints;
@@ -288,7 +289,7 @@ function startFocusControl(opts: FocusOptions, persistence?: FocusPersistence): 
           } else {
             log.warn({ bridge: bridgeId, previous, instance }, 'bridge restarted (or another bridge uses the same id); its conferences are set up again');
             known.draining = draining;
-            failover.restarted(bridgeId);
+            failover.restarted(bridgeId, heardBefore);
           }
         } else if (instance) known.instance = instance;
       } else {

@@ -8,7 +8,8 @@
 // they expire with it.
 // When the home bridge goes away (dead, draining, restarted), `moveAll` makes each endpoint again on the new home
 // with the same legs and sources and new SRTP keys, and tells its owner on `plain.<id>.moved` (address, ports,
-// keys); a receiver is subscribed again only when its owner calls focus.start-plain (it has the new key by then).
+// keys, how long ago the old endpoint was lost); a receiver is subscribed again only when its owner calls
+// focus.start-plain (it has the new key by then).
 import type { Logger } from '../log.ts';
 import type { z } from 'zod';
 import { BusCallError } from '../bus/bus.ts';
@@ -22,6 +23,7 @@ import {
   type PlainSources,
   type ReceivedSource,
   type VideoConstraintPayload,
+  MAX_LOST_MS_AGO,
   subjects,
 } from '../protocol/bus-messages.ts';
 import { MAX_VIDEO_CONSTRAINT_TILES, type MediaKind } from '../protocol/signal-messages.ts';
@@ -154,10 +156,12 @@ export class PlainEndpoints {
    * and sources, new ports and keys; on a draining `from` it is expired) and its owner told on `plain.<id>.moved`.
    * A receiver is not subscribed until its owner calls focus.start-plain (it must have the new key first). One
    * that cannot be made again (or whose owner cannot be told) ends: a whole-conference receiver is told `ended`.
-   * Never throws.
+   * The owner is told how long ago its endpoint was lost (`lostMsAgo`): since `lostAt` (Date.now() here) on a
+   * dead `from`, since its expiry on a draining one (which forwarded until then). Never throws.
    */
-  async moveAll(from: string, dead: boolean, to: string): Promise<void> {
+  async moveAll(from: string, dead: boolean, to: string, lostAt: number): Promise<void> {
     for (const e of [...this.byId.values()]) {
+      const since = dead ? lostAt : Date.now();
       if (!dead) {
         await this.host.callOn(from, busCalls.bridgeExpire, { conferenceId: this.host.conferenceId, endpointId: e.id }).catch((err: unknown) =>
           this.host.log.warn({ endpoint: e.id, err: (err as Error).message }, 'expire of a plain-RTP endpoint on the draining bridge failed'),
@@ -180,8 +184,9 @@ export class PlainEndpoints {
           this.host.log.warn({ endpoint: e.id, kind, err: (err as Error).message }, 'muting a moved plain-RTP sender failed'),
         );
       }
-      this.host.publish(subjects.plainMoved(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, bridgeId: to, ...reply, sdp: describe(this.host.conferenceId, e.request, reply) });
-      this.host.log.info({ endpoint: e.id, from, to }, 'plain-RTP endpoint moved to another bridge');
+      const lostMsAgo = Math.min(MAX_LOST_MS_AGO, Math.max(0, Math.round(Date.now() - since)));
+      this.host.publish(subjects.plainMoved(e.id), { conferenceId: this.host.conferenceId, endpointId: e.id, bridgeId: to, ...reply, sdp: describe(this.host.conferenceId, e.request, reply), lostMsAgo });
+      this.host.log.info({ endpoint: e.id, from, to, lostMsAgo }, 'plain-RTP endpoint moved to another bridge');
     }
   }
 

@@ -259,6 +259,13 @@ export const focusAttachPlainReplySchema = bridgeAllocatePlainReplySchema.extend
   sdp: z.string(),
 });
 export type FocusAttachPlainReply = z.infer<typeof focusAttachPlainReplySchema>;
+/** The longest outage a `moved` reports (ms): a day; focus says no more than this. */
+export const MAX_LOST_MS_AGO = 24 * 3600 * 1000;
+/**
+ * How long ago (ms) a moved endpoint's old one was lost: nothing it sent since was heard. A duration, not a time:
+ * focus and the endpoint's owner may run on machines whose clocks differ.
+ */
+export const lostMsAgoSchema = z.number().int().min(0).max(MAX_LOST_MS_AGO);
 /** A plain-RTP endpoint made again on another bridge (`plain.<endpointId>.moved`): where it is now, and its new keys. */
 export const plainMovedSchema = bridgeAllocatePlainReplySchema.extend({
   conferenceId: id,
@@ -267,6 +274,11 @@ export const plainMovedSchema = bridgeAllocatePlainReplySchema.extend({
   bridgeId: id,
   /** The session description as focus.attach-plain's reply has it, with the new ports and key. */
   sdp: z.string(),
+  /**
+   * How long ago the old endpoint was lost: since a dead (or restarted) bridge's last heartbeat, or its expiry on a
+   * draining one (which forwarded until then). A player goes on from the point it had reached then. Absent from an older focus.
+   */
+  lostMsAgo: lostMsAgoSchema.optional(),
 });
 export type PlainMoved = z.infer<typeof plainMovedSchema>;
 export const focusStartPlainSchema = z.object({ conferenceId: id, endpointId: id });

@@ -5,8 +5,9 @@
 // participant is relayed anew from a third), and a bridge restarted under the same id (its endpoints are made
 // again on it). A moved participant gets a fresh offer with its new bridge's transport; its answer configures
 // and subscribes it there. The plain-RTP endpoints of a lost home bridge (a recorder, a played file or phone
-// caller) are made again on the new one, their owners told on `plain.<id>.moved`; a receiver is subscribed
-// there only when its owner says it has the new key (focus.start-plain).
+// caller) are made again on the new one, their owners told on `plain.<id>.moved`, with how long ago the old
+// endpoint was lost (a dead bridge's last heartbeat, however long no bridge had room; the expiry on a draining
+// one); a receiver is subscribed there only when its owner says it has the new key (focus.start-plain).
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
@@ -37,6 +38,15 @@ describe('focus moves conferences off lost bridges', () => {
     const announce = () => bus.publish(subjects.bridgeAnnounce, { bridgeId, endpoints, instance: instances[bridgeId]!, ...extra });
     announce();
     beating.set(bridgeId, setInterval(announce, 30));
+  }
+  /** Follows b1's heartbeats from its next one on (awaited): the time of the last one. */
+  async function b1Heard(): Promise<() => number> {
+    let at = 0;
+    bus.subscribe(subjects.bridgeAnnounce, (m) => {
+      if ((m as { bridgeId: string }).bridgeId === 'b1') at = Date.now();
+    });
+    await waitFor("b1's next heartbeat", () => at > 0);
+    return () => at;
   }
   const lastOffer = (id: string) => offers.filter((o) => o.participantId === id).at(-1)!;
   const allocated = (bridgeId: string) => calls[bridgeId]!.filter((c) => c.subject === 'allocate').map((c) => c.payload.endpointId as string);
@@ -189,6 +199,31 @@ describe('focus moves conferences off lost bridges', () => {
     assert.equal(calls.b1!.length, before, 'nothing is asked of the dead bridge');
   });
 
+  test('a dead home bridge and no room elsewhere for a while: the player is told how long ago its endpoint was lost', async () => {
+    clearInterval(beating.get('b2'));
+    await new Promise((r) => setTimeout(r, 500)); // b2 is gone
+    await meetingOnB1();
+    await bus.request(subjects.focusAttachPlain, { conferenceId: CONF, endpointId: 'P', legs: [{ kind: 'audio' }], rtcpMux: true, comedia: true, srtp: false, sources: [{ kind: 'audio', ssrc: 7777 }] });
+    let told: PlainMoved | undefined;
+    let toldAt = 0;
+    bus.subscribe(subjects.plainMoved('P'), (m) => {
+      told = m as PlainMoved;
+      toldAt = Date.now();
+    });
+    const lastBeat = await b1Heard();
+    clearInterval(beating.get('b1'));
+    await waitFor('no bridge left', () => focus.bridgeLoads().length === 0, 3000);
+    await new Promise((r) => setTimeout(r, 700)); // nowhere to go
+    assert.equal(told, undefined);
+    heartbeat('b2', 0);
+    await waitFor('the player told where it is now', () => told !== undefined, 5000);
+    const outage = toldAt - lastBeat();
+    // the whole outage, from the last heartbeat (silent 300 ms before it counts as dead, then 700 ms with nowhere to go)
+    assert.ok(told!.lostMsAgo! >= 1000, `the outage counted whole: ${told!.lostMsAgo} ms`);
+    assert.ok(Math.abs(told!.lostMsAgo! - outage) <= 20, `lost at the last heartbeat: ${told!.lostMsAgo} ms ago, the last heartbeat ${outage} ms before`);
+    await movedTo('b2');
+  });
+
   test('a conference over two bridges loses one: the relay to it goes, its participant moves to a third bridge, relayed anew', async () => {
     calls.b3 = [];
     instances.b3 = 'i-b3-1';
@@ -228,13 +263,28 @@ describe('focus moves conferences off lost bridges', () => {
       await bus.request(subjects.focusAttachPlain, player);
       await bus.request(subjects.focusMute, { conferenceId: CONF, participantId: 'P', kind: 'audio', muted: true });
       const moved: PlainMoved[] = [];
-      for (const id of ['rec-1', 'P']) bus.subscribe(subjects.plainMoved(id), (m) => moved.push(m as PlainMoved));
+      let toldAt = 0;
+      for (const id of ['rec-1', 'P']) {
+        bus.subscribe(subjects.plainMoved(id), (m) => {
+          moved.push(m as PlainMoved);
+          toldAt = Date.now();
+        });
+      }
       const ended: unknown[] = [];
       bus.subscribe(subjects.plainSources('rec-1'), (m) => (m as { ended?: boolean }).ended && ended.push(m));
+      const lastBeat = await b1Heard();
       const before = calls.b1!.length;
+      const lostAt = Date.now();
       if (how === 'dead') clearInterval(beating.get('b1'));
       else heartbeat('b1', 2, { draining: true });
       await waitFor('both owners told', () => moved.length === 2, 5000);
+      // how long nothing the player sent was heard: since the dead bridge's last heartbeat (at least the expiry,
+      // 300 ms, before it counts as dead); on a draining bridge, since the expiry there (after the drain began)
+      const lost = moved.find((m) => m.endpointId === 'P')!.lostMsAgo!;
+      if (how === 'dead') {
+        assert.ok(lost >= 300, `lost at the last heartbeat, at least the expiry ago: ${lost} ms`);
+        assert.ok(Math.abs(lost - (toldAt - lastBeat())) <= 20, `lost at the last heartbeat: ${lost} ms, the last heartbeat ${toldAt - lastBeat()} ms before`);
+      } else assert.ok(lost >= 0 && lost <= toldAt - lostAt, `lost when expired on the draining bridge, after the drain began: ${lost} ms ago, ${toldAt - lostAt} ms after the drain`);
       for (const id of ['rec-1', 'P']) assert.equal(callsOn('b2', 'allocate-plain', id).length, 1, `${id} made again on b2`);
       const rec = moved.find((m) => m.endpointId === 'rec-1')!;
       assert.equal(rec.bridgeId, 'b2');

@@ -3,7 +3,8 @@
 // the bridge's ports from the server's reply. It leaves when the file ends, on Ctrl-C, or when a moderator
 // removes it (the server closes the control connection). When the meeting's bridge goes away the server says
 // where its endpoint moved (`moved`): ffmpeg is started again toward the new bridge, with its key, from the
-// point of the file it had reached (the same SSRCs: the meeting sees the same participant go on).
+// point of the file it had reached when the old endpoint was lost, however long the move took (the same SSRCs:
+// the meeting sees the same participant go on).
 import { execFile, type ChildProcess } from 'node:child_process';
 import { spawnTied } from '../../tied-child.ts';
 import { existsSync } from 'node:fs';
@@ -75,6 +76,20 @@ export function playArguments(
   return args;
 }
 
+/**
+ * Where in the file to go on after a move, in seconds, or undefined when it had played to its end already: the
+ * point ffmpeg had reached when the old endpoint was lost (`lostMsAgo` before `now`; nothing sent after that was
+ * heard), i.e. `position` (where it started) plus its run until then, never before `startedAt` (the loss came
+ * before this ffmpeg started: it goes on from its start). A loop goes round the file.
+ */
+export function resumePosition(o: { position: number; startedAt: number; now: number; lostMsAgo?: number; loop: boolean; duration?: number }): number | undefined {
+  const lostAt = o.now - Math.max(0, o.lostMsAgo ?? 0);
+  let at = o.position + Math.max(0, lostAt - o.startedAt) / 1000;
+  if (o.loop && o.duration !== undefined) at %= o.duration;
+  if (!o.loop && o.duration !== undefined && at >= o.duration) return undefined;
+  return at;
+}
+
 export async function runPlayCommand(rest: string[], options: { room?: string; name?: string; loop?: boolean }, config: Config): Promise<number> {
   const file = rest[0];
   if (!file || rest.length > 1 || !options.room) {
@@ -123,9 +138,8 @@ export async function runPlayCommand(rest: string[], options: { room?: string; n
     control.onEvent = (event) => {
       const moved = controlPlayMovedSchema.safeParse(event);
       if (!moved.success) return;
-      let at = position + (Date.now() - startedAt) / 1000;
-      if (loop && duration !== undefined) at %= duration;
-      if (!loop && duration !== undefined && at >= duration) return; // it has played to the end already
+      const at = resumePosition({ position, startedAt, now: Date.now(), lostMsAgo: moved.data.lostMsAgo, loop, duration });
+      if (at === undefined) return; // it had played to the end already
       const old = ffmpeg;
       run(moved.data, at);
       old.kill('SIGTERM');
