@@ -34,6 +34,12 @@ export class BusCallError extends Error {
   }
 }
 
+/**
+ * How a bus links this process to the others, for `tertulia status`: in memory (every part in this process), or
+ * NATS: its server address(es) without credentials, and since when (Date.now()) the connection is lost.
+ */
+export type BusLink = { kind: 'memory' } | { kind: 'nats'; server: string; connected: boolean; downSince?: number };
+
 export interface Bus {
   /** Fire-and-forget event to every subscriber of `subject`. */
   publish(subject: string, payload: Json): void;
@@ -48,5 +54,7 @@ export interface Bus {
   keyValue(bucket: string, opts: KeyValueOptions): Promise<{ store: KeyValue; durable: boolean }>;
   /** False while the link to the other processes is down (NATS reconnecting); an in-memory bus always is. */
   connected(): boolean;
+  /** What links it to the other processes (a stand-in bus, such as a media worker's, says nothing). */
+  link?(): BusLink;
   close(): Promise<void>;
 }

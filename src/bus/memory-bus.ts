@@ -1,7 +1,7 @@
 // The bus inside one process. Payloads are deep-copied (structuredClone) so parts never share objects,
 // exactly as if they crossed a process boundary.
 import { MemoryKeyValue, type KeyValue, type KeyValueOptions } from './key-value.ts';
-import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
+import { type Bus, type BusLink, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
 
 export class MemoryBus implements Bus {
   private readonly subscribers = new Map<string, Set<(payload: unknown) => void>>();
@@ -67,6 +67,10 @@ export class MemoryBus implements Bus {
 
   connected(): boolean {
     return true; // one process: nothing to lose
+  }
+
+  link(): BusLink {
+    return { kind: 'memory' };
   }
 
   async close(): Promise<void> {

@@ -25,7 +25,7 @@ import {
   type Subscription,
 } from '@nats-io/transport-node';
 import type { Logger } from '../log.ts';
-import { type Bus, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
+import { type Bus, type BusLink, BusNoHandlerError, BusTimeoutError, type Json, type Unsubscribe } from './bus.ts';
 import { parseNatsUrl, redactNatsUrl } from './nats-url.ts';
 import { MemoryKeyValue, type KeyValue, type KeyValueOptions } from './key-value.ts';
 import { isNoJetStream, openJetStreamKeyValue } from './jetstream-key-value.ts';
@@ -75,6 +75,8 @@ export class NatsBus implements Bus {
   private closed = false;
   /** Follows the connection's disconnect/reconnect events. */
   private linkUp = true;
+  /** When the connection was lost (Date.now()); undefined while it is up. */
+  private downSince: number | undefined;
   private readonly statusLoop: Promise<void>;
 
   private readonly nc: NatsConnection;
@@ -138,10 +140,12 @@ export class NatsBus implements Bus {
         switch (s.type) {
           case 'disconnect':
             this.linkUp = false;
+            this.downSince ??= Date.now();
             this.log.warn({ server: redactNatsUrl(s.server) }, 'lost the NATS connection; reconnecting');
             break;
           case 'reconnect':
             this.linkUp = true;
+            this.downSince = undefined;
             this.log.info({ server: redactNatsUrl(s.server) }, 'reconnected to NATS');
             break;
           case 'error':
@@ -172,6 +176,12 @@ export class NatsBus implements Bus {
 
   connected(): boolean {
     return !this.closed && this.linkUp && !this.nc.isClosed();
+  }
+
+  /** The server address(es) without credentials, and since when the connection is lost (`tertulia status`). */
+  link(): BusLink {
+    const connected = this.connected();
+    return { kind: 'nats', server: this.server, connected, ...(!connected && this.downSince !== undefined ? { downSince: this.downSince } : {}) };
   }
 
   publish(subject: string, payload: Json): void {

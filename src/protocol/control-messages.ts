@@ -2,7 +2,7 @@
 // same machine: one JSON request per line, one JSON reply per line. What it starts lasts as long as the
 // connection: closing it ends the play or the tap.
 import { z } from 'zod';
-import { bridgeAllocatePlainReplySchema } from './bus-messages.ts';
+import { bridgeAllocatePlainReplySchema, lostMsAgoSchema } from './bus-messages.ts';
 import { displayNameSchema } from './display-name.ts';
 import { mediaKindSchema, roomNameSchema } from './signal-messages.ts';
 
@@ -53,13 +53,15 @@ export const controlPlayReplySchema = z.object({
 export type ControlPlayReply = z.infer<typeof controlPlayReplySchema>;
 /**
  * Said on a play connection after its reply, when the meeting's bridge went away and the player's endpoint was
- * made again on another one: send there from now on, with this key (the same SSRCs).
+ * made again on another one: send there from now on, with this key (the same SSRCs), from the point of the file
+ * played `lostMsAgo` ms ago, when the old endpoint was lost (absent from an older server: now).
  */
 export const controlPlayMovedSchema = z.object({
   event: z.literal('moved'),
   address: z.string(),
   legs: bridgeAllocatePlainReplySchema.shape.legs,
   srtpKey: z.string(),
+  lostMsAgo: lostMsAgoSchema.optional(),
 });
 export type ControlPlayMoved = z.infer<typeof controlPlayMovedSchema>;
 
@@ -94,6 +96,13 @@ export const serverStatusSchema = z.object({
    * listed up to 15 s); `draining`: stopping, its meetings move away.
    */
   bridges: z.array(z.object({ id: z.string(), endpoints: z.number().int(), maxEndpoints: z.number().int().optional(), draining: z.boolean().optional(), silentSeconds: z.number().int().optional() })),
+  /**
+   * The bus between the parts: `memory` (every part in this process, no NATS), or NATS: its address without
+   * credentials, whether connected, and while not for how long (the client reconnects meanwhile).
+   */
+  bus: z
+    .object({ kind: z.enum(['memory', 'nats']), server: z.string().optional(), connected: z.boolean(), downSeconds: z.number().int().min(0).optional() })
+    .optional(),
   /** Recorders heard lately, with their free places. */
   recorders: z.array(z.object({ id: z.string(), free: z.number().int() })),
   /** The certificate HTTPS serves. */

@@ -4,7 +4,8 @@
 // local port), or say what the server is doing (`tertulia status`, server-status.ts). One request per connection (protocol/control-messages.ts); what it starts ends when the
 // connection closes, and the connection is closed when it ends on the server's side (the player was removed).
 // A player is told on its connection when the meeting's bridge went away and its endpoint moved (`moved`: where
-// to send now, and the key), from focus's `plain.<participantId>.moved`; a tap ends then (its SDP is spent).
+// to send now, the key, and how long ago its old endpoint was lost), from focus's `plain.<participantId>.moved`;
+// a tap ends then (its SDP is spent).
 import { randomInt, randomUUID } from 'node:crypto';
 import { chmodSync, mkdirSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
@@ -142,6 +143,8 @@ export async function startControlSocket(opts: {
       const r = plainMovedSchema.safeParse(payload);
       if (!r.success || r.data.conferenceId !== member.room.key || r.data.endpointId !== member.id || !r.data.srtp || conn.destroyed) return;
       const moved: ControlPlayMoved = { event: 'moved', address: r.data.address, legs: r.data.legs, srtpKey: r.data.srtp.remoteKey };
+      // how long nobody heard it: the player goes on from where it was then (same machine, a moment later)
+      if (r.data.lostMsAgo !== undefined) moved.lostMsAgo = r.data.lostMsAgo;
       conn.write(JSON.stringify(moved) + '\n');
       log.info({ room: member.room.key, participant: member.id, bridge: r.data.bridgeId }, 'a played file follows the meeting to another bridge');
     });

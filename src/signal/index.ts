@@ -270,7 +270,7 @@ export async function startSignal(opts: {
     }
     // `tertulia play`, `tertulia tap` and `tertulia status` on this machine
     const startedAt = Date.now();
-    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: turn && (() => turn.status()) });
+    const status = () => serverStatus({ version: VERSION, startedAt, rooms, recordings, bridges, certificate: () => ({ ...serving, domain: config.domain ?? '' }), turn: turn && (() => turn.status()), busLink: () => bus.link?.() });
     control = await startControlSocket({ dataDir: config.dataDir, rooms, bus, log, status, bridgeHold: (room) => p2p.hold(room) });
   } catch (e) {
     fanout?.close();

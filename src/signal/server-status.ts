@@ -1,8 +1,9 @@
 // What a running server is doing, for `tertulia status` (asked through the control socket, control.ts): its
-// rooms and participants, the bridges and recorders heard on the bus, and the certificate HTTPS serves (when
-// it expires), TURN. Read from what signal already keeps; nothing here changes anything.
+// rooms and participants, the bus (NATS connected or not), the bridges and recorders heard on it, and the
+// certificate HTTPS serves (when it expires), TURN. Read from what signal already keeps; nothing here changes anything.
 import { X509Certificate } from 'node:crypto';
 import type { BridgeDirectory } from '../bus/bridge-directory.ts';
+import type { BusLink } from '../bus/bus.ts';
 import type { ServerStatus } from '../protocol/control-messages.ts';
 import { policyOf } from './room-policy.ts';
 import type { Recordings } from './recording.ts';
@@ -23,6 +24,8 @@ export function serverStatus(o: {
   certificate: () => { pem: string; selfSigned: boolean; domain: string };
   /** TURN's mode and coturn's state (turn-service.ts). */
   turn?: () => ServerStatus['turn'];
+  /** What links this process to the others (Bus.link; undefined: not said). */
+  busLink?: () => BusLink | undefined;
 }): ServerStatus {
   const now = Date.now();
   const rooms = [...o.rooms.rooms.values()]
@@ -48,6 +51,7 @@ export function serverStatus(o: {
   } catch {
     certificate = undefined;
   }
+  const bus = busStatus(o.busLink?.(), now);
   return {
     ok: true,
     version: o.version,
@@ -62,9 +66,22 @@ export function serverStatus(o: {
       // a heartbeat comes every bridgeHeartbeat (0.5 s): seconds of silence mean it stopped or cannot be reached
       ...(now - b.at >= SILENT_SHOWN_MS ? { silentSeconds: Math.round((now - b.at) / 1000) } : {}),
     })),
+    ...(bus ? { bus } : {}),
     recorders: o.recordings.liveRecorders(),
     ...(certificate ? { certificate } : {}),
     ...(cert.domain ? { domain: cert.domain } : {}),
     ...(o.turn ? { turn: o.turn() } : {}),
+  };
+}
+
+/** The bus as the status says it: NATS's address as the bus shows it (no credentials), seconds since it was lost. */
+export function busStatus(link: BusLink | undefined, now = Date.now()): ServerStatus['bus'] {
+  if (!link) return undefined;
+  if (link.kind === 'memory') return { kind: 'memory', connected: true };
+  return {
+    kind: 'nats',
+    server: link.server,
+    connected: link.connected,
+    ...(!link.connected && link.downSince !== undefined ? { downSeconds: Math.max(0, Math.round((now - link.downSince) / 1000)) } : {}),
   };
 }

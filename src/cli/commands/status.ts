@@ -1,5 +1,5 @@
 // `tertulia status [--json]`: what the server running with this data directory is doing, asked through its
-// control socket (signal/server-status.ts): rooms and participants, bridges, recorders, the certificate, TURN.
+// control socket (signal/server-status.ts): rooms and participants, the bus, bridges, recorders, the certificate, TURN.
 import type { Config } from '../../config/config.ts';
 import { serverStatusSchema, type ServerStatus } from '../../protocol/control-messages.ts';
 import { connectControl, ControlError } from '../control-client.ts';
@@ -19,6 +19,15 @@ function turnLine(t: NonNullable<ServerStatus['turn']>): string {
   return `TURN: coturn ${t.state ?? '?'}, ${where}${extra.length ? `; ${extra.join('; ')}` : ''}`;
 }
 
+/** The bus's line: nothing to lose in one process; over NATS, whether the connection is up (no credentials shown). */
+function busLine(b: NonNullable<ServerStatus['bus']>): string {
+  if (b.kind === 'memory') return 'Bus: in this process (every part runs here, no NATS)';
+  const where = `NATS ${b.server ?? '?'}`;
+  if (b.connected) return `Bus: ${where}, connected`;
+  const since = b.downSeconds !== undefined ? ` for ${duration(b.downSeconds)}` : '';
+  return `Bus: ${where}, DOWN: reconnecting${since}; no part reaches the others meanwhile (bridges and recorders below are as last heard)`;
+}
+
 /** The report as an admin reads it in a terminal. */
 export function statusText(s: ServerStatus): string {
   const lines = [`Tertulia ${s.version}, up ${duration(s.uptimeSeconds)}`, ''];
@@ -27,7 +36,10 @@ export function statusText(s: ServerStatus): string {
     const flags = [r.locked ? 'locked' : '', r.lobby ? 'lobby' : '', ...r.running].filter(Boolean);
     lines.push(`  ${r.name}: ${r.participants} (${r.moderators} moderator${r.moderators === 1 ? '' : 's'})${flags.length ? `  [${flags.join(', ')}]` : ''}`);
   }
-  lines.push('', `Bridges: ${s.bridges.length}${s.bridges.length === 0 ? '  (none heard in 15 s: no meeting can start)' : ''}`);
+  lines.push('');
+  const busDown = s.bus?.kind === 'nats' && !s.bus.connected;
+  if (s.bus) lines.push(busLine(s.bus));
+  lines.push(`Bridges: ${s.bridges.length}${s.bridges.length === 0 ? `  (none heard in 15 s: no meeting can start${busDown ? '; the bus is down' : ''})` : ''}`);
   for (const b of s.bridges) {
     const notes = [b.draining ? 'draining: its meetings move to other bridges' : '', b.silentSeconds !== undefined ? `not heard for ${b.silentSeconds} s` : ''].filter(Boolean);
     lines.push(`  ${b.id}: ${b.endpoints} endpoints${b.maxEndpoints !== undefined ? ` of ${b.maxEndpoints}` : ''}${notes.length ? `  (${notes.join('; ')})` : ''}`);
