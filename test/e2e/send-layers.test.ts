@@ -69,6 +69,23 @@ describe('layers nobody needs pause', () => {
     await waitUntil('Rafa to get the 1280-wide layer', () => videoFrom(rafa.page, 'Sol'), (v) => v?.width === 1280, 30_000);
     t.diagnostic(`1280 ${Date.now() - asked} ms after the window grew`);
   });
+
+  test('a small camera is sent at its own size: 640x360 as its top layer, 320x180 alone (not a quarter of it)', async () => {
+    for (const [height, width] of [[360, 640], [180, 320]] as const) {
+      const kim = await newParticipant(suite.browser, `Kim${height}`);
+      await joinThroughUi(kim, suite.server.baseUrl, `small-camera-${height}`, { hash: `#config.resolution=${height}`, muteMic: true });
+      // the widths of the layers that are sending (bytes growing), from Kim's own encoder
+      const sending = async () => {
+        const a = await outboundLayers(kim.page);
+        await sleep(1500);
+        const b = await outboundLayers(kim.page);
+        return Object.entries(b).flatMap(([rid, l]) => (l.bytes - (a[rid]?.bytes ?? 0) > 1000 ? [l.width] : []));
+      };
+      const widths = await waitUntil(`a ${height}p camera sending its own ${width}-wide picture`, sending, (w) => w.includes(width), 30_000);
+      assert.ok(Math.max(...widths) === width, `nothing larger than the camera: ${JSON.stringify(widths)}`);
+      await kim.context.close();
+    }
+  });
 });
 
 /** Bytes Zoe's Firefox has sent of each layer of her camera, by rid. */

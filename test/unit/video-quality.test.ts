@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Conference } from '../../src/bridge/conference.ts';
 import { Endpoint } from '../../src/bridge/endpoint.ts';
-import { activeLayers, isVideoQuality, maxHeightOf } from '../../src/web/media/video-quality.ts';
+import { activeLayers, isVideoQuality, layerScales, maxHeightOf } from '../../src/web/media/video-quality.ts';
 
 test('bridge: an audio-only receiver gets no video, then gets it back (and those sources need a keyframe)', () => {
   const c = new Conference('c');
@@ -36,19 +36,34 @@ test('bridge: an audio-only receiver gets no video, then gets it back (and those
 });
 
 test('sender: layers taller than the cap are switched off, never the lowest', () => {
-  assert.deepEqual(activeLayers(3, 720, undefined), [true, true, true]);
-  assert.deepEqual(activeLayers(3, 720, 360), [true, true, false]);
-  assert.deepEqual(activeLayers(3, 720, 180), [true, false, false]);
-  assert.deepEqual(activeLayers(3, 720, 0), [true, false, false]);
-  assert.deepEqual(activeLayers(3, 480, 360), [true, true, false], '480p camera: 120, 240 on; 480 off');
-  assert.deepEqual(activeLayers(2, 0, 180), [true, true], 'size unknown: everything');
+  const all = [4, 2, 1];
+  assert.deepEqual(activeLayers(all, 720, undefined), [true, true, true]);
+  assert.deepEqual(activeLayers(all, 720, 360), [true, true, false]);
+  assert.deepEqual(activeLayers(all, 720, 180), [true, false, false]);
+  assert.deepEqual(activeLayers(all, 720, 0), [true, false, false]);
+  assert.deepEqual(activeLayers(all, 480, 360), [true, true, false], '480p camera: 120, 240 on; 480 off');
+  assert.deepEqual(activeLayers([2, 1], 0, 180), [true, true], 'size unknown: everything');
   // what the bridge says somebody needs, with the sender's own cap: both apply, the lowest always on
   const rids = ['q', 'h', 'f'];
-  assert.deepEqual(activeLayers(3, 720, undefined, rids, new Set(['q', 'f'])), [true, false, true]);
-  assert.deepEqual(activeLayers(3, 720, 360, rids, new Set(['q', 'f'])), [true, false, false]);
-  assert.deepEqual(activeLayers(3, 720, undefined, rids, new Set(['h'])), [true, true, false], 'the lowest whatever the bridge says');
-  assert.deepEqual(activeLayers(3, 720, undefined, rids, null), [true, true, true], 'the bridge said nothing');
-  assert.deepEqual(activeLayers(3, 720, undefined, [undefined, undefined, undefined], new Set(['q'])), [true, true, true], 'encodings without rids');
+  assert.deepEqual(activeLayers(all, 720, undefined, rids, new Set(['q', 'f'])), [true, false, true]);
+  assert.deepEqual(activeLayers(all, 720, 360, rids, new Set(['q', 'f'])), [true, false, false]);
+  assert.deepEqual(activeLayers(all, 720, undefined, rids, new Set(['h'])), [true, true, false], 'the lowest whatever the bridge says');
+  assert.deepEqual(activeLayers(all, 720, undefined, rids, null), [true, true, true], 'the bridge said nothing');
+  assert.deepEqual(activeLayers(all, 720, undefined, [undefined, undefined, undefined], new Set(['q'])), [true, true, true], 'encodings without rids');
+  // a small camera: the encodings Chrome will not send are off; the cap applies to the sizes actually sent
+  assert.deepEqual(activeLayers([2, 1, 0], 360, undefined), [true, true, false]);
+  assert.deepEqual(activeLayers([2, 1, 0], 360, 180), [true, false, false], '640x360 capped at 180: 320x180 only');
+  assert.deepEqual(activeLayers([1, 0, 0], 180, undefined), [true, false, false]);
+});
+
+test('sender: the layers Chrome sends from a small camera end at its own size', () => {
+  assert.deepEqual(layerScales(3, 1280, 720), [4, 2, 1]);
+  assert.deepEqual(layerScales(3, 960, 540), [4, 2, 1]);
+  assert.deepEqual(layerScales(3, 640, 480), [2, 1, 0], 'VGA: two layers, 320x240 and 640x480');
+  assert.deepEqual(layerScales(3, 640, 360), [2, 1, 0], '360p: 320x180 and 640x360, not 160x90 and 320x180');
+  assert.deepEqual(layerScales(3, 320, 180), [1, 0, 0], '180p: sent at 320x180, not 80x45');
+  assert.deepEqual(layerScales(3, 0, 0), [4, 2, 1], 'size unknown: every layer');
+  assert.deepEqual(layerScales(2, 1280, 720), [2, 1]);
 });
 
 test('settings: the four choices and their caps', () => {

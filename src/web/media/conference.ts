@@ -108,7 +108,7 @@ export class Conference extends Store<ConferenceState> {
   /** Connections are made with Chrome's `encodedInsertableStreams` (set before the first offer). */
   encodedInsertableStreams = false;
   /** An effect turned on or off, or its processed track ready: the senders follow. */
-  #unwatchEffects: () => void = () => {};
+  #unwatchLocal: () => void = () => {};
   /** The size of every remote video tile, sent as `receiver-video-constraints` once joined. */
   readonly tileSizes = new TileSizeReporter({
     send: (tiles, maxHeight) =>
@@ -136,7 +136,9 @@ export class Conference extends Store<ConferenceState> {
     }
     window.addEventListener('pagehide', this.#onPageHide);
     window.addEventListener('online', this.#onOnline);
-    this.#unwatchEffects = this.local.effects.subscribe(() => this.#updateSenders());
+    // effects change the track sent; a new capture size changes the simulcast layers' scales
+    const unwatch = [this.local.effects.subscribe(() => this.#updateSenders()), this.local.onResize(() => this.#updateSenders())];
+    this.#unwatchLocal = () => unwatch.forEach((u) => u());
     this.#connect();
     this.#publish();
   }
@@ -480,7 +482,7 @@ export class Conference extends Store<ConferenceState> {
     if (this.#reconnectTimer) clearTimeout(this.#reconnectTimer);
     window.removeEventListener('pagehide', this.#onPageHide);
     window.removeEventListener('online', this.#onOnline);
-    this.#unwatchEffects();
+    this.#unwatchLocal();
     const ws = this.#ws;
     if (ws) {
       ws.onclose = ws.onmessage = ws.onopen = null;

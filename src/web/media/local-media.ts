@@ -26,6 +26,7 @@ export class LocalMedia extends Store<LocalMediaState> {
   #closed = false;
   #cameraRequest = 0;
   #ready: Promise<void> | null = null;
+  readonly #resized = new Set<() => void>();
 
   constructor(resolution: number, startAudioMuted: boolean, startVideoMuted: boolean) {
     super({
@@ -52,7 +53,16 @@ export class LocalMedia extends Store<LocalMediaState> {
   async setResolution(height: number): Promise<void> {
     if (height === this.#resolution) return;
     this.#resolution = height;
-    await this.state.camTrack?.applyConstraints(videoConstraints(height)).catch(() => undefined);
+    const track = this.state.camTrack;
+    if (!track) return;
+    await track.applyConstraints(videoConstraints(height)).catch(() => undefined);
+    for (const l of [...this.#resized]) l();
+  }
+
+  /** Calls `listener` when the live camera was asked for another size (the sender's layers depend on it). */
+  onResize(listener: () => void): () => void {
+    this.#resized.add(listener);
+    return () => this.#resized.delete(listener);
   }
 
   /** Acquires the microphone (always) and the camera (unless starting with the camera off). Never throws. */

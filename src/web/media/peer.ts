@@ -15,7 +15,7 @@ import { RemoteMedia, type RemoteStreams } from './remote-media.ts';
 import { NO_SLOT_MAP, slotMapReceived, slotSessionOffered, type SlotMapState } from './slot-maps.ts';
 import { MediaConnectionWatch } from './connection-watch.ts';
 import { SendProbeWatch, withSendBandwidth } from './send-probe.ts';
-import { activeLayers } from './video-quality.ts';
+import { activeLayers, layerScales } from './video-quality.ts';
 
 /** What we send now: a track, or null while muted / not sharing. */
 export interface OwnTracks {
@@ -317,7 +317,9 @@ function iceUfrag(sdp: string): string {
 
 /**
  * The camera is offered as rid simulcast (lowest layer first): each layer half the size of the next, the
- * top one the camera's own, each with a bitrate cap. Chrome drops layers the capture size is too small for.
+ * top one the camera's own, each with a bitrate cap. Chrome sends fewer layers from a small capture (dropping the
+ * top encodings): then the ones it sends are scaled to end at the camera's own size (layerScales), so a 320x180
+ * camera is sent at 320x180, not 80x45.
  * Layers taller than `maxHeight` (the video-quality setting), and those the bridge says nobody needs, are switched
  * off, never the lowest.
  */
@@ -325,10 +327,12 @@ async function scaleSimulcastLayers(sender: RTCRtpSender, maxHeight: number | un
   const params = sender.getParameters();
   const n = params.encodings.length;
   if (n < 2) return;
-  const active = activeLayers(n, sender.track?.getSettings().height ?? 0, maxHeight, params.encodings.map((e) => e.rid), sendRids);
+  const size = sender.track?.getSettings();
+  const scales = layerScales(n, size?.width ?? 0, size?.height ?? 0);
+  const active = activeLayers(scales, size?.height ?? 0, maxHeight, params.encodings.map((e) => e.rid), sendRids);
   let changed = false;
   params.encodings.forEach((e, i) => {
-    const scale = 2 ** (n - 1 - i);
+    const scale = scales[i] || 2 ** (n - 1 - i); // (one not sent keeps a valid scale)
     const max = CAMERA_LAYER_MAX_BPS[Math.min(i + CAMERA_LAYER_MAX_BPS.length - n, CAMERA_LAYER_MAX_BPS.length - 1)];
     if (e.scaleResolutionDownBy !== scale || e.maxBitrate !== max || e.active !== active[i]) {
       e.scaleResolutionDownBy = scale;

@@ -39,22 +39,36 @@ export function storeVideoQuality(q: VideoQuality): void {
 }
 
 /**
- * Which simulcast encodings (lowest first, each half the size of the next) stay on under `maxHeight` for a
- * camera `trackHeight` tall: those not taller than the cap (with 10 % slack) and, when the bridge said which it
- * needs (`sendRids`, null: not said), among those by their `rids`; always the lowest.
+ * The scale of each simulcast encoding (lowest first) of a camera `width`x`height`, 0 for one the browser will not
+ * send. Chrome's encoder sends only as many layers as the capture size allows (libwebrtc's simulcast format table:
+ * three from 960x540 pixels up, two from 480x270, else one) and drops the top encodings beyond that, so the ones it
+ * sends must end at the camera's own size: each half the size of the next up to scale 1 (a 320x180 camera: its first
+ * encoding at full size; a 640x360 one: 320x180 and 640x360). Size unknown (0): every encoding, halving from the top.
+ */
+export function layerScales(count: number, width: number, height: number): number[] {
+  const pixels = width * height;
+  const sendable = pixels > 0 ? Math.min(count, pixels >= 960 * 540 ? 3 : pixels >= 480 * 270 ? 2 : 1) : count;
+  return Array.from({ length: count }, (_, i) => (i < sendable ? 2 ** (sendable - 1 - i) : 0));
+}
+
+/**
+ * Which simulcast encodings (lowest first, scaled down by `scales`, 0: not sent, see layerScales) stay on under
+ * `maxHeight` for a camera `trackHeight` tall: those sent and not taller than the cap (with 10 % slack) and, when
+ * the bridge said which it needs (`sendRids`, null: not said), among those by their `rids`; always the lowest.
  */
 export function activeLayers(
-  count: number,
+  scales: readonly number[],
   trackHeight: number,
   maxHeight: number | undefined,
   rids: readonly (string | undefined)[] = [],
   sendRids: ReadonlySet<string> | null = null,
 ): boolean[] {
-  return Array.from({ length: count }, (_, i) => {
+  return scales.map((scale, i) => {
     if (i === 0) return true;
+    if (scale === 0) return false;
     const rid = rids[i];
     if (sendRids !== null && rid !== undefined && !sendRids.has(rid)) return false;
     if (maxHeight === undefined || !(trackHeight > 0)) return true;
-    return trackHeight / 2 ** (count - 1 - i) <= maxHeight * 1.1;
+    return trackHeight / scale <= maxHeight * 1.1;
   });
 }
