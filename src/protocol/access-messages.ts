@@ -67,8 +67,12 @@ export const roomStateSchema = z.object({
 export const accessServerMessageSchemas = [
   z.object({ type: z.literal('login-ok'), username: z.string(), session: z.string(), expiresInSeconds: z.number() }),
   roomStateSchema,
-  /** The join waits in the lobby until a moderator admits (`joined` follows) or denies (`error` `denied`). */
-  z.object({ type: z.literal('lobby-wait'), room: z.string() }),
+  /**
+   * The join waits in the lobby until a moderator admits (`joined` follows) or denies (`error` `denied`). `locked`:
+   * the room has a password, and `join` again with it (from this socket, still waiting) skips the lobby; sent again
+   * when a moderator locks or unlocks the room meanwhile.
+   */
+  z.object({ type: z.literal('lobby-wait'), room: z.string(), locked: z.boolean().optional() }),
   /** To moderators: who is knocking now (the whole list). */
   z.object({ type: z.literal('lobby-list'), knocks: z.array(lobbyKnockSchema) }),
   /** A moderator muted this participant's microphone (or, `kind` video, a moderator or an admin turned their camera off). */

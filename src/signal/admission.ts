@@ -10,9 +10,9 @@ import { FailureLimiter } from './auth/failure-limiter.ts';
 import { LOGIN_SESSION_SECONDS, LoginSessions } from './auth/login-sessions.ts';
 import type { TokenVerifier } from './auth/jwt.ts';
 import type { CheckResult, UserStore } from './auth/users.ts';
-import type { Lobby } from './lobby.ts';
+import type { Knock, Lobby } from './lobby.ts';
 import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
-import { peopleIn, type JoinGrant, type Rooms, type Session } from './rooms.ts';
+import { peopleIn, type JoinGrant, type Room, type Rooms, type Session } from './rooms.ts';
 import { rateLimitKey } from './client-address.ts';
 import type { ResumeRecord } from './room-state.ts';
 
@@ -132,7 +132,12 @@ export class Admission {
       this.refuse(session, 'already-joined', `already in room "${session.member.room.name}"; leave first`);
       return;
     }
-    if (this.busy.has(session) || this.opts.lobby.isWaiting(session)) {
+    const knock = this.opts.lobby.knockOf(session);
+    if (knock && !this.busy.has(session) && msg.password !== undefined && roomKey(msg.room) === knock.room.key) {
+      this.passwordFromLobby(session, msg, knock);
+      return;
+    }
+    if (this.busy.has(session) || knock) {
       this.refuse(session, 'already-joined', 'this connection is already joining (or waiting in the lobby)');
       return;
     }
@@ -251,18 +256,7 @@ export class Admission {
       const policy = policyOf(room);
       let passwordOk = false;
       if (policy.password !== undefined && msg.password !== undefined) {
-        const key = `${rateLimitKey(session.remoteAddress)}|${room.key}`;
-        const wait = this.roomPassword.retryAfterSeconds(key);
-        if (wait > 0) {
-          this.refuse(session, 'rate-limited', `too many wrong passwords; try again in ${wait} s`);
-          return;
-        }
-        if (msg.password !== policy.password) {
-          this.roomPassword.fail(key);
-          this.log.info({ room: room.key, address: session.remoteAddress }, 'wrong room password');
-          this.refuse(session, 'wrong-password', 'the room password is wrong');
-          return;
-        }
+        if (!this.passwordRight(session, room, msg.password)) return;
         passwordOk = true;
       }
       if (policy.lobby && !passwordOk) {
@@ -275,6 +269,35 @@ export class Admission {
       }
     }
     this.enter(session, msg, grant);
+  }
+
+  /** True when `password` is `room`'s password; else the refusal (wrong, or too many wrong ones lately) is sent. */
+  private passwordRight(session: Session, room: Room, password: string): boolean {
+    const key = `${rateLimitKey(session.remoteAddress)}|${room.key}`;
+    const wait = this.roomPassword.retryAfterSeconds(key);
+    if (wait > 0) {
+      this.refuse(session, 'rate-limited', `too many wrong passwords; try again in ${wait} s`);
+      return false;
+    }
+    const expected = policyOf(room).password;
+    if (expected === undefined || password !== expected) {
+      this.roomPassword.fail(key);
+      this.log.info({ room: room.key, address: session.remoteAddress }, 'wrong room password');
+      this.refuse(session, 'wrong-password', expected === undefined ? 'this meeting has no password (any more): wait for a moderator' : 'the room password is wrong');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * Someone waiting in the lobby typed the room password ("Join with password"): the right one takes them from the
+   * lobby into the room, as it would have at their first join; a wrong one is refused and they keep waiting.
+   */
+  private passwordFromLobby(session: Session, msg: JoinMessage, knock: Knock): void {
+    if (!this.passwordRight(session, knock.room, msg.password!)) return;
+    if (!this.opts.lobby.take(knock.room, knock.id)) return;
+    this.log.info({ room: knock.room.key, knock: knock.id }, 'left the lobby with the room password');
+    this.enter(session, msg, knock.grant);
   }
 
   /** Joins the room and tells the new member the room's settings (and moderators the lobby). */

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import type { Logger } from '../log.ts';
 import type { LobbyKnock } from '../protocol/access-messages.ts';
 import type { ClientMessage } from '../protocol/signal-messages.ts';
-import { moderatorsOf } from './room-policy.ts';
+import { moderatorsOf, policyOf } from './room-policy.ts';
 import type { JoinGrant, Member, Room, Session } from './rooms.ts';
 import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
 
@@ -28,6 +28,8 @@ export interface Knock {
   msg: JoinMessage;
   grant: JoinGrant;
   displayName: string;
+  /** What its socket was last told: the room has a password (a join with it skips the lobby). */
+  locked: boolean;
 }
 
 const sharedKnockSchema = z.object({ id: z.string().max(16), displayName: z.string().max(1000), instance: z.string().max(64) });
@@ -81,6 +83,21 @@ export class Lobby {
     return this.bySession.has(session);
   }
 
+  /** The knock `session` waits with, if any. */
+  knockOf(session: Session): Knock | undefined {
+    return this.bySession.get(session);
+  }
+
+  /** `room` was locked or unlocked: the people waiting here are told whether its password would let them in. */
+  tellLocked(room: Room): void {
+    const locked = policyOf(room).password !== undefined;
+    for (const k of this.byRoom.get(room)?.values() ?? []) {
+      if (k.locked === locked) continue;
+      k.locked = locked;
+      k.session.send({ type: 'lobby-wait', room: room.name, locked });
+    }
+  }
+
   /** Puts `session` in `room`'s lobby; false when the lobby is full. */
   knock(room: Room, session: Session, msg: JoinMessage, grant: JoinGrant): boolean {
     let knocks = this.byRoom.get(room);
@@ -89,10 +106,11 @@ export class Lobby {
       this.byRoom.set(room, knocks);
     }
     if (this.list(room).length >= MAX_KNOCKS_PER_ROOM) return false;
-    const knock: Knock = { id: randomUUID().slice(0, 8), room, session, msg, grant, displayName: grant.displayName ?? msg.displayName };
+    const locked = policyOf(room).password !== undefined;
+    const knock: Knock = { id: randomUUID().slice(0, 8), room, session, msg, grant, displayName: grant.displayName ?? msg.displayName, locked };
     knocks.set(knock.id, knock);
     this.bySession.set(session, knock);
-    session.send({ type: 'lobby-wait', room: room.name });
+    session.send({ type: 'lobby-wait', room: room.name, locked });
     this.log.info({ room: room.key, knock: knock.id }, 'lobby knock');
     const entry: SharedKnock = { id: knock.id, displayName: knock.displayName, instance: this.instance };
     void this.items.change<SharedKnock[]>(room, LOBBY, (old = []) => (old.length >= MAX_KNOCKS_PER_ROOM ? old : [...old.filter((k) => k.id !== entry.id), entry]));

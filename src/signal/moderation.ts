@@ -185,11 +185,13 @@ export class Moderation {
         policyOf(room).password = msg.password;
         this.rooms.policyChanged(room);
         broadcastRoomState(room);
+        this.lobby.tellLocked(room);
         return;
       case 'unlock-room':
         policyOf(room).password = undefined;
         this.rooms.policyChanged(room);
         broadcastRoomState(room);
+        this.lobby.tellLocked(room);
         return;
       case 'set-self-unmute':
         policyOf(room).selfUnmuteAllowed = msg.allowed;
@@ -244,9 +246,13 @@ export class Moderation {
   }
 
   /** Another signal instance's moderator made our member `m` a moderator. */
-  /** The room's lobby setting may have changed (here or on another instance): turned off, it lets everyone waiting here in. */
+  /**
+   * The room's lobby setting may have changed (here or on another instance): turned off, it lets everyone waiting here
+   * in; still on, those waiting are told whether the room has a password now.
+   */
   lobbyChanged(room: Room): void {
     if (!policyOf(room).lobby) for (const k of this.lobby.takeAll(room)) this.admission.enter(k.session, k.msg, k.grant);
+    else this.lobby.tellLocked(room); // another instance's change may have been a lock or unlock
     this.lobby.sendList(room);
   }
 

@@ -1,5 +1,6 @@
 // End to end: the lobby. The moderator turns it on; a joiner knocks and waits; the moderator admits them (they
-// join without reloading) or denies them (they are told).
+// join without reloading) or denies them (they are told); with the room locked too, someone waiting joins with the
+// password ("Join with password"; a wrong one keeps them waiting).
 import { before, describe, test } from 'node:test';
 import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
@@ -47,12 +48,40 @@ describe('lobby', () => {
     await caro.context.close();
   });
 
+  test('the room locked too: a wrong password keeps Eli waiting, the right one lets her in', async () => {
+    await openModeratorTools(ana.page);
+    await ana.page.getByRole('textbox', { name: 'New meeting password' }).fill('llave-7');
+    await ana.page.getByRole('button', { name: 'Lock room' }).click();
+    await ana.page.getByRole('button', { name: 'Unlock room' }).waitFor();
+
+    const eli = await newParticipant(suite.browser, 'Eli');
+    await startJoin(eli, suite.server.baseUrl, room);
+    const waiting = eli.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' });
+    await waiting.waitFor({ timeout: 20_000 });
+    const lobby = ana.page.getByRole('region', { name: 'Waiting in the lobby' });
+    await lobby.getByText('Eli wants to join').waitFor({ timeout: 10_000 });
+    await eli.page.getByRole('button', { name: 'Join with password' }).click();
+    await eli.page.getByLabel('Meeting password').fill('guess');
+    await eli.page.getByRole('button', { name: 'Enter meeting' }).click();
+    await eli.page.getByRole('alert').getByText('Wrong password.').waitFor({ timeout: 10_000 });
+    await waiting.waitFor();
+    await lobby.getByText('Eli wants to join').waitFor();
+    await eli.page.getByLabel('Meeting password').fill('llave-7');
+    await eli.page.getByRole('button', { name: 'Enter meeting' }).click();
+    await inMeeting(eli);
+    await ana.page.getByRole('group', { name: 'Eli', exact: true }).waitFor({ timeout: 10_000 });
+    await lobby.waitFor({ state: 'detached' });
+    await eli.context.close();
+  });
+
   test('in Spanish the lobby controls have Spanish names', async () => {
     const dani = await newParticipant(suite.browser, 'Dani', 'es-ES');
     await dani.page.goto(`${suite.server.baseUrl}/${room}?lang=es#config.resolution=180`);
     await dani.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Dani');
     await dani.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
     await dani.page.getByRole('heading', { name: 'Esperando a que un moderador te deje entrar' }).waitFor({ timeout: 20_000 });
+    // the room is still locked
+    await dani.page.getByRole('button', { name: 'Entrar con contraseña' }).waitFor();
     await ana.page.getByRole('button', { name: 'Admit Dani' }).click();
     await dani.page.getByRole('group', { name: 'Dani (tú)' }).waitFor({ timeout: 20_000 });
     await dani.context.close();

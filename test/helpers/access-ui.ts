@@ -15,7 +15,8 @@ export async function inMeeting(p: Participant, name = p.name): Promise<void> {
 }
 
 export async function openModeratorTools(page: Page): Promise<void> {
-  const toggle = page.getByRole('button', { name: 'Moderator tools', exact: true });
+  // open already, its toggle says "Close moderator tools"
+  const toggle = page.getByRole('banner').getByRole('button', { name: /^(Close m|M)oderator tools$/ });
   await toggle.waitFor({ timeout: 10_000 });
   if ((await toggle.getAttribute('aria-expanded')) !== 'true') await toggle.click();
   await page.getByRole('complementary', { name: 'Moderator tools' }).waitFor();

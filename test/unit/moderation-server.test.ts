@@ -285,7 +285,7 @@ describe('lobby', () => {
     await r.mod.next((m) => m.type === 'room-state' && m.lobby);
     const k1 = s.client();
     const wait = await k1.tryJoin(r.name, 'Knocker');
-    assert.deepEqual(wait, { type: 'lobby-wait', room: r.name });
+    assert.deepEqual(wait, { type: 'lobby-wait', room: r.name, locked: false });
     const list = await r.mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
     assert.equal(list.knocks[0].displayName, 'Knocker');
     assert.ok(await r.people[0]!.c.nothingLike((m) => m.type === 'lobby-list'), 'participants do not see the lobby');
@@ -313,11 +313,38 @@ describe('lobby', () => {
     await r.mod.send({ type: 'lock-room', password: 'pw' });
     await r.mod.next((m) => m.type === 'room-state' && m.locked);
     await s.client().join(r.name, 'WithPassword', { password: 'pw' });
+    // someone already waiting is told there is a password: a wrong one keeps their knock, the right one lets them in
+    const k5 = s.client();
+    assert.deepEqual(await k5.tryJoin(r.name, 'Knows'), { type: 'lobby-wait', room: r.name, locked: true });
+    await r.mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    const again = { type: 'join', room: r.name, displayName: 'Knows', audioMuted: false, videoMuted: false };
+    assert.equal((await k5.expectError({ ...again, password: 'nope' })).code, 'wrong-password');
+    assert.equal((await k5.expectError(again)).code, 'already-joined', 'still knocking');
+    await k5.send({ ...again, password: 'pw' });
+    assert.equal((await k5.nextOfType('joined')).role, 'participant');
+    await r.mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 0);
     const k4 = s.client();
     assert.equal((await k4.tryJoin(r.name, 'Patient')).type, 'lobby-wait');
     await r.mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
+    // unlocked while waiting: told so
+    await r.mod.send({ type: 'unlock-room' });
+    assert.deepEqual(await k4.nextOfType('lobby-wait'), { type: 'lobby-wait', room: r.name, locked: false });
     await r.mod.send({ type: 'set-lobby', enabled: false });
     assert.equal((await k4.nextOfType('joined')).role, 'participant');
+  });
+
+  test('passwords typed while waiting in the lobby are rate-limited as at joining; the knock stays', async () => {
+    const r = await room(0);
+    await r.mod.send({ type: 'set-lobby', enabled: true });
+    await r.mod.send({ type: 'lock-room', password: 'pw' });
+    await r.mod.next((m) => m.type === 'room-state' && m.locked && m.lobby);
+    const k = s.client();
+    assert.equal((await k.tryJoin(r.name, 'Guesser')).locked, true);
+    const again = { type: 'join', room: r.name, displayName: 'Guesser', audioMuted: false, videoMuted: false };
+    for (let i = 0; i < 5; i++) assert.equal((await k.expectError({ ...again, password: `guess${i}` })).code, 'wrong-password');
+    assert.equal((await k.expectError({ ...again, password: 'pw' })).code, 'rate-limited');
+    assert.equal((await k.expectError(again)).code, 'already-joined', 'still knocking');
+    await r.mod.next((m) => m.type === 'lobby-list' && m.knocks.length === 1);
   });
 
   test('when the meeting ends, people waiting in the lobby are told', async () => {

@@ -12,19 +12,7 @@ export function AccessGate({ access, gate, room, onCancel }: { access: AccessCli
         <p className="quoted-name">{room}</p>
         {gate.kind === 'login' && <LoginForm access={access} gate={gate} />}
         {gate.kind === 'password' && <PasswordForm access={access} gate={gate} />}
-        {gate.kind === 'lobby' && (
-          <>
-            <h1>{t.lobbyTitle}</h1>
-            <p className="tagline" role="status">
-              {t.lobbyHint}
-            </p>
-            <div className="end-actions">
-              <button type="button" className="secondary" onClick={onCancel}>
-                {t.cancelWaiting}
-              </button>
-            </div>
-          </>
-        )}
+        {gate.kind === 'lobby' && <LobbyWait access={access} gate={gate} onCancel={onCancel} />}
       </div>
     </main>
   );
@@ -79,5 +67,56 @@ function PasswordForm({ access, gate }: { access: AccessClient; gate: Extract<Ga
         {t.enterMeeting}
       </button>
     </form>
+  );
+}
+
+/**
+ * Waiting in the lobby. When the room has a password, "Join with password" (as in Jitsi Meet) shows a field for it:
+ * the right one lets us in at once; a wrong one says so, and we keep waiting for a moderator.
+ */
+function LobbyWait({ access, gate, onCancel }: { access: AccessClient; gate: Extract<Gate, { kind: 'lobby' }>; onCancel: () => void }) {
+  const t = useStrings();
+  const [asking, setAsking] = useState(false);
+  const [password, setPassword] = useState('');
+  const id = useId();
+  const problem = failureText(t, gate.failed);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    if (password) access.submitPassword(password);
+  };
+  return (
+    <>
+      <h1>{t.lobbyTitle}</h1>
+      <p className="tagline" role="status">
+        {t.lobbyHint}
+      </p>
+      {gate.locked && asking && (
+        <form className="access-form lobby-password" onSubmit={submit}>
+          <p className="tagline">{t.lobbyPasswordHint}</p>
+          <label htmlFor={id} className="field-label">
+            {t.meetingPassword}
+          </label>
+          <input id={id} type="password" autoComplete="off" maxLength={64} autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
+          {problem && (
+            <p className="field-error" role="alert">
+              {problem}
+            </p>
+          )}
+          <button type="submit" className="primary wide" disabled={!password}>
+            {t.enterMeeting}
+          </button>
+        </form>
+      )}
+      <div className="end-actions">
+        {gate.locked && !asking && (
+          <button type="button" className="primary" onClick={() => setAsking(true)}>
+            {t.joinWithPassword}
+          </button>
+        )}
+        <button type="button" className="secondary" onClick={onCancel}>
+          {t.cancelWaiting}
+        </button>
+      </div>
+    </>
   );
 }

@@ -13,7 +13,8 @@ const SESSION_KEY = 'tertulia.session';
 export type Gate =
   | { kind: 'login'; failed?: 'login-failed' | 'rate-limited'; message?: string }
   | { kind: 'password'; failed?: 'wrong-password' | 'rate-limited'; message?: string }
-  | { kind: 'lobby' };
+  /** Waiting in the lobby; `locked`: the room has a password, which lets us in at once (a wrong one: `failed`). */
+  | { kind: 'lobby'; locked: boolean; failed?: 'wrong-password' | 'rate-limited'; message?: string };
 
 export interface RoomSettings {
   locked: boolean;
@@ -185,7 +186,7 @@ export class AccessClient extends Store<AccessState> {
         });
         break;
       case 'lobby-wait':
-        this.update({ gate: { kind: 'lobby' } });
+        this.update({ gate: { kind: 'lobby', locked: m.locked === true } });
         break;
       case 'login-ok':
         storage()?.setItem(SESSION_KEY, m.session);
@@ -238,10 +239,15 @@ export class AccessClient extends Store<AccessState> {
         break;
       case 'wrong-password':
         this.#password = undefined;
-        this.update({ gate: { kind: 'password', failed: 'wrong-password', message } });
+        // typed while waiting in the lobby: still waiting there
+        if (gate?.kind === 'lobby') this.update({ gate: { ...gate, failed: 'wrong-password', message } });
+        else this.update({ gate: { kind: 'password', failed: 'wrong-password', message } });
         break;
       case 'rate-limited':
-        if (gate?.kind === 'login' || gate?.kind === 'password') this.update({ gate: { kind: gate.kind, failed: 'rate-limited', message } });
+        if (gate?.kind === 'lobby') {
+          this.#password = undefined;
+          this.update({ gate: { ...gate, failed: 'rate-limited', message } });
+        } else if (gate?.kind === 'login' || gate?.kind === 'password') this.update({ gate: { kind: gate.kind, failed: 'rate-limited', message } });
         break;
       case 'not-allowed': {
         // unmuting (or turning on a camera a moderator stopped) refused by the server: off here too
@@ -258,6 +264,7 @@ export class AccessClient extends Store<AccessState> {
     this.#conference.sendMessage({ type: 'login', username, password });
   }
 
+  /** The room password, typed at a locked room or while waiting in the lobby: `join` again with it. */
   submitPassword(password: string): void {
     this.#password = password;
     this.#conference.retryJoin();
