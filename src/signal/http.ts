@@ -4,6 +4,7 @@
 import { createReadStream, statSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import path from 'node:path';
+import { unescape as lenientUnescape } from 'node:querystring';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from '../log.ts';
 import type { HostNames } from './host-names.ts';
@@ -98,6 +99,20 @@ export function safePathSegments(rawUrl: string | undefined): string[] | null {
   return segments;
 }
 
+/**
+ * A path safePathSegments refused only because it is not valid percent-encoding or holds a control character (NUL):
+ * a link to a room the app itself names as not valid (`/a%`, `/x%00y`), answered with the app's page (never a file)
+ * as other refused room names are. A backslash, a `.` or `..` segment (read leniently: a stray `%` kept, bytes
+ * that are not UTF-8 as U+FFFD) or a path under /assets stays a 400.
+ */
+export function isRefusedRoomLink(rawUrl: string | undefined): boolean {
+  if (!rawUrl || !rawUrl.startsWith('/')) return false;
+  const decoded = lenientUnescape(rawUrl.split(/[?#]/, 1)[0]!);
+  if (decoded.includes('\\')) return false;
+  const segments = decoded.split('/').filter((s) => s !== '');
+  return segments.length > 0 && segments[0] !== 'assets' && !segments.some((s) => s === '.' || s === '..');
+}
+
 function statFile(file: string): Stats | undefined {
   try {
     const st = statSync(file);
@@ -139,10 +154,14 @@ export function createStaticHandler(opts: {
         sendText(res, req, 405, 'method not allowed\n');
         return;
       }
-      const segments = safePathSegments(req.url);
+      let segments = safePathSegments(req.url);
       if (!segments) {
-        sendText(res, req, 400, 'bad request path\n');
-        return;
+        if (!isRefusedRoomLink(req.url)) {
+          sendText(res, req, 400, 'bad request path\n');
+          return;
+        }
+        // the app's page (index.html, as for "/"), which says why the room name is not valid
+        segments = [];
       }
       if (segments.length === 1 && segments[0] === 'healthz') {
         sendText(res, req, 200, JSON.stringify({ ok: true }), 'application/json; charset=utf-8');

@@ -82,7 +82,7 @@ describe('room names as people type them', () => {
     assert.equal(await eva.page.getByRole('alert').textContent(), 'Un nombre de sala no puede contener «/», «\\», «?», «#» ni «%».');
 
     // a link with a refused name: the page says so, with the name
-    await ana.page.goto(`${suite.server.baseUrl}/Sales%2FQ3`);
+    const refused = await ana.page.goto(`${suite.server.baseUrl}/Sales%2FQ3`);
     await ana.page.getByRole('heading', { name: 'This room name is not valid' }).waitFor();
     await ana.page.getByText('“Sales/Q3”').waitFor();
     await ana.page.getByText('A room name may not contain "/", "\\", "?", "#" or "%".').waitFor();
@@ -91,5 +91,15 @@ describe('room names as people type them', () => {
     await ana.page.getByText('“x⟨U+202E⟩y.exe”').waitFor();
     await ana.page.getByText(/holds invisible or control characters/).waitFor();
     assert.equal(await ana.page.title(), 'x⟨U+202E⟩y.exe | Tertulia');
+    // not valid percent-encoding, or a NUL: the same page, with the same status
+    for (const [p, shown] of [
+      ['/a%', '“a%”'],
+      ['/x%00y', '“x⟨U+0000⟩y”'],
+    ]) {
+      const r = await ana.page.goto(`${suite.server.baseUrl}${p}`);
+      assert.equal(r?.status(), refused?.status(), p);
+      await ana.page.getByRole('heading', { name: 'This room name is not valid' }).waitFor();
+      await ana.page.getByText(shown).waitFor();
+    }
   });
 });

@@ -177,12 +177,20 @@ describe('signal HTTPS', () => {
       '/assets/%2E%2E/%2e%2e/secret.txt',
       '/assets%2f..%2f..%2fsecret.txt',
       '/..%5csecret.txt',
-      '/a%00b',
-      '/%E0%A4%A',
+      '/%2e%2e/%ZZ/secret.txt',
+      '/assets/a%00b',
     ]) {
       const r = await get(server.httpsPort, p);
       assert.equal(r.status, 400, p);
       assert.doesNotMatch(r.body, /TOP SECRET/);
+    }
+  });
+
+  test('a room link that is not valid percent-encoding or holds NUL gets the app (which says the name is not valid)', async () => {
+    for (const p of ['/a%', '/a%00b', '/%E0%A4%A', '/x%00y/secret.txt']) {
+      const r = await get(server.httpsPort, p);
+      assert.equal(r.status, 200, p);
+      assert.match(r.body, /<div id="root">/, p);
     }
   });
 
