@@ -59,6 +59,15 @@ describe('breakout rooms', () => {
     await tile(ben, 'Caro').waitFor({ state: 'detached' });
     await tile(ana, 'Ben').waitFor({ state: 'detached', timeout: 15_000 });
     await tile(ben, 'Ben (you)').waitFor();
+    // the header names the breakout room; alone there (his pane closed), the banner and the "only one here" card are
+    // one above the other, and "Leave breakout room" is a button like the app's others
+    const title = ben.page.getByRole('banner').getByRole('heading', { level: 1 });
+    assert.equal(await title.textContent(), 'Breakout room 1');
+    await ben.page.keyboard.press('Escape');
+    const alone = ben.page.getByRole('complementary', { name: 'You are the only one here' });
+    const [b, a] = [await inRoom(ben, 'Breakout room 1').locator('..').boundingBox(), await alone.boundingBox()];
+    assert.ok(b && a && b.y + b.height <= a.y, `the banner ${JSON.stringify(b)} is above the card ${JSON.stringify(a)}`);
+    assert.match((await ben.page.getByRole('button', { name: 'Leave breakout room' }).getAttribute('class')) ?? '', /\bsecondary\b/);
     assert.equal(await ben.page.evaluate(() => performance.getEntriesByType('navigation').length), loads);
     assert.equal(await ben.page.evaluate(() => (window as any).__tertulia.status), 'joined');
   });
@@ -88,6 +97,9 @@ describe('breakout rooms', () => {
     await ana.page.getByRole('log', { name: 'Chat' }).getByText('main room here').waitFor({ timeout: 10_000 });
     assert.equal(await ana.page.getByRole('log', { name: 'Chat' }).getByText('only in room 1').count(), 0, 'not in the main room');
     assert.equal(await caro.page.getByRole('log', { name: 'Chat' }).getByText('main room here').count(), 0, 'not in room 1');
+    // one side panel at a time: the chat closed Ana's pane; opening it again closes the chat
+    await ana.page.getByRole('button', { name: 'Participants' }).click();
+    await ana.page.getByRole('complementary', { name: 'Chat' }).waitFor({ state: 'detached' });
   });
 
   test('a reload takes Ben back into his breakout room', async () => {
@@ -102,6 +114,7 @@ describe('breakout rooms', () => {
   test('the moderator closes the rooms: everyone is back in the main room, decoding each other', async () => {
     await section(ana).getByRole('button', { name: 'Close all breakout rooms' }).click();
     for (const p of [ben, caro]) await inRoom(p, 'Breakout room 1').waitFor({ state: 'detached', timeout: 15_000 });
+    assert.equal(await ben.page.getByRole('banner').getByRole('heading', { level: 1 }).textContent(), ROOM);
     await section(ana).getByText('No breakout rooms yet.').waitFor({ timeout: 10_000 });
     await decodes(ana, ['Ben', 'Caro']);
     await decodes(ben, ['Ana', 'Caro']);

@@ -1,5 +1,5 @@
 // End to end: tile and speaker view, pinning, full screen, a phone-sized screen, "Invite people" (the link), the
-// Jitsi keyboard shortcuts, Spanish, and the Jitsi-style URL options.
+// Jitsi keyboard shortcuts, one side panel at a time (Escape closes it), Spanish, and the Jitsi-style URL options.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Locator } from 'playwright-core';
@@ -141,6 +141,26 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
     }
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+
+    // one side panel at a time (chat, participants, moderator tools...); Escape closes it, after a dialog's
+    const chat = page.getByRole('complementary', { name: 'Chat' });
+    const pane = page.getByRole('complementary', { name: 'Participants' });
+    const tools = page.getByRole('complementary', { name: 'Moderator tools' });
+    await page.keyboard.press('c');
+    await chat.waitFor();
+    await toolbar.getByRole('button', { name: 'Participants' }).click();
+    await pane.waitFor();
+    await chat.waitFor({ state: 'detached' });
+    await page.getByRole('banner').getByRole('button', { name: 'Moderator tools' }).click();
+    await tools.waitFor();
+    await pane.waitFor({ state: 'detached' });
+    await page.keyboard.press('Shift+?');
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    assert.equal(await tools.count(), 1, 'that Escape was the dialog\'s');
+    await page.keyboard.press('Escape');
+    await tools.waitFor({ state: 'detached' });
   });
 
   test('Spanish from ?lang=es, and the URL options start muted, camera off, without the pre-join page', async () => {

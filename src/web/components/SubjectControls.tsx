@@ -7,14 +7,15 @@ import type { Conference } from '../media/conference.ts';
 import { subjectFor } from '../meeting/subject-store.ts';
 import './polls.css';
 
-export function MeetingSubject({ conference }: { conference: Conference }) {
+/** `room`: the name the header shows (a breakout room's, while in one), the title's when there is no subject. */
+export function MeetingSubject({ conference, room = conference.room }: { conference: Conference; room?: string }) {
   const t = useStrings();
   const store = subjectFor(conference);
   const { subject, localSubject } = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const shown = localSubject || subject;
   useEffect(() => {
-    document.title = `${shown || conference.room} | Tertulia`;
-  }, [shown, conference.room]);
+    document.title = `${shown || room} | Tertulia`;
+  }, [shown, room]);
   useEffect(() => () => void (document.title = `${conference.room} | Tertulia`), [conference.room]);
   return (
     <span className="meeting-subject" role="status" aria-label={shown ? t.subjectLabel(shown) : t.meetingSubject} title={shown || undefined} hidden={!shown}>

@@ -21,6 +21,7 @@ import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
 import { viewFor } from '../meeting/view-store.ts';
 import { useShortcuts } from '../meeting/shortcuts.ts';
+import { sidePanelsFor, useEscapeClosesPanel } from '../meeting/side-panels.ts';
 import { useFullScreen } from '../meeting/full-screen.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
@@ -49,7 +50,13 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const state = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   const local = useSyncExternalStore(conference.local.subscribe, conference.local.getSnapshot);
   const chat = chatStoreFor(conference);
-  breakoutsFor(conference); // from the start: after a reload it takes the tab back to its breakout room
+  // from the start: after a reload it takes the tab back to its breakout room
+  const breakouts = breakoutsFor(conference);
+  useSyncExternalStore(breakouts.subscribe, breakouts.getSnapshot);
+  // in a breakout room the header names it, as Jitsi Meet does
+  const roomName = breakouts.currentRoom?.name ?? conference.room;
+  const panels = sidePanelsFor(conference); // one side panel at a time
+  const panelOpen = useSyncExternalStore(panels.subscribe, panels.anyOpen);
   const notices = notificationsFor(conference);
   const chatState = useSyncExternalStore(chat.subscribe, chat.getSnapshot);
   const polls = pollsFor(conference);
@@ -145,17 +152,18 @@ export function MeetingPage({ conference }: { conference: Conference }) {
     w: toggleView,
     '?': () => setDialog('shortcuts'),
   });
+  useEscapeClosesPanel(conference, state.status === 'joined');
 
   const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
 
   return (
     <div className="meeting-page">
       <header className="meeting-header">
-        <h1 className="room-title small" title={conference.room}>
-          {conference.room}
+        <h1 className="room-title small" title={roomName}>
+          {roomName}
         </h1>
 
-        {state.status === 'joined' && <MeetingSubject conference={conference} />}
+        {state.status === 'joined' && <MeetingSubject conference={conference} room={roomName} />}
         {state.status === 'joined' && (
           <span className="status-pill">
             {t.participants}: {count}
@@ -216,9 +224,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           <TileSizeContext.Provider value={conference.tileSizes}>
             <VideoLayout items={items} view={view} pinned={pinned} dominant={state.dominantSpeakerId} onPin={(k) => viewStore.pin(k)} />
           </TileSizeContext.Provider>
-          {state.status === 'joined' && state.participants.length === 0 && !chatState.open && !paneOpen && !pollsOpen && <AloneCard />}
           <AccessOverlays conference={conference} />
-          <BreakoutBanner conference={conference} />
+          {/* one above the other at the stage's top: in a breakout room alone, the banner, then the card */}
+          <div className="stage-top">
+            <BreakoutBanner conference={conference} />
+            {state.status === 'joined' && state.participants.length === 0 && !panelOpen && <AloneCard />}
+          </div>
           {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}
         </div>
         {paneOpen && (

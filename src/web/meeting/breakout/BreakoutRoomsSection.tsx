@@ -157,7 +157,7 @@ export function BreakoutBanner({ conference }: { conference: Conference }) {
       <p role="status" aria-label={t.inBreakoutRoom(room.name)}>
         {t.inBreakoutRoom(room.name)}
       </p>
-      <button type="button" onClick={() => store.leave()}>
+      <button type="button" className="secondary small" onClick={() => store.leave()}>
         {t.leaveBreakoutRoom}
       </button>
     </div>
