@@ -98,6 +98,7 @@ describe('plain RTP in and out of a meeting', () => {
     const { code, output } = await done;
     assert.equal(code, 0, output);
     assert.match(output, /Playing .*clip\.mp4 in room "Grabación" as "clip\.mp4"/);
+    assert.doesNotMatch(output, /Error writing trailer|Immediate exit|Conversion failed/, "ffmpeg stopped by the command: none of its complaints");
     for (const p of [ana, ben]) await p.page.getByRole('group', { name: 'clip.mp4', exact: true }).waitFor({ state: 'detached', timeout: 15_000 });
   });
 

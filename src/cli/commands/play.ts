@@ -119,13 +119,19 @@ export async function runPlayCommand(rest: string[], options: { room?: string; n
     const duration = await fileDuration(file);
     // the running ffmpeg; the command ends when it exits (one replaced after a move does not count)
     let ffmpeg: ChildProcess;
+    /** The ffmpegs this command stopped (Ctrl-C, the end of the playback, a move): their complaints are not errors. */
+    const stopping = new WeakSet<ChildProcess>();
     let startedAt = Date.now();
     let position = 0;
     let finished: (code: number | null) => void = () => {};
     const exited = new Promise<number | null>((r) => (finished = r));
     const run = (out: { address: string; legs: ControlPlayReply['legs']; srtpKey: string }, startAt: number) => {
       const p = spawnTied('ffmpeg', playArguments(file, loop, { address: out.address, ports: portsOf(out.legs), ssrcs: reply.ssrcs, srtpKey: out.srtpKey }, startAt), {
-        stdio: ['ignore', 'ignore', 'inherit'], // its stdout is the SDP of what it sends
+        stdio: ['ignore', 'ignore', 'pipe'], // its stdout is the SDP of what it sends
+      });
+      // its errors, unless this command stopped it (ffmpeg stopped mid-stream complains of its own stop)
+      p.stderr!.on('data', (chunk: Buffer) => {
+        if (!stopping.has(p)) process.stderr.write(chunk);
       });
       p.once('exit', (c) => {
         if (p === ffmpeg) finished(c);
@@ -142,11 +148,15 @@ export async function runPlayCommand(rest: string[], options: { room?: string; n
       if (at === undefined) return; // it had played to the end already
       const old = ffmpeg;
       run(moved.data, at);
+      stopping.add(old);
       old.kill('SIGTERM');
       process.stdout.write(`The meeting moved to another bridge: playing on from ${at.toFixed(1)} s.\n`);
     };
     process.stdout.write(`Playing ${file} in room "${options.room}" as "${name}" (${kinds.join(' and ')}). Ctrl-C stops.\n`);
-    const stop = () => ffmpeg.kill('SIGTERM');
+    const stop = () => {
+      stopping.add(ffmpeg);
+      ffmpeg.kill('SIGTERM');
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     let removed = false;
