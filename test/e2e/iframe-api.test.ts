@@ -220,6 +220,9 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     await anaFrame.getByRole('button', { name: 'Unlock room' }).waitFor({ timeout: 15_000 });
     await openHost(ben, allowedHost.port);
     await waitEvent(ben, 'the room asks for its password', (e) => e.name === 'passwordRequired');
+    // a wrong one: asked again (as Jitsi), so the host page knows it failed
+    await ben.page.evaluate(() => (window as any).api.executeCommand('password', 'wrong'));
+    await waitUntil('passwordRequired again after the wrong password', async () => (await events(ben)).filter((e) => e.name === 'passwordRequired').length, (n) => n === 2);
     await ben.page.evaluate(() => (window as any).api.executeCommand('password', 'secreto'));
     const joined = await waitEvent(ben, 'Ben in again', (e) => e.name === 'videoConferenceJoined');
     benId = joined.data.id;

@@ -97,8 +97,10 @@ export const COMMANDS: Record<string, Command<z.ZodType>> = {
   kickParticipant: command(args(participantId), (c, [id]) => c.access.removeParticipant(id)),
   grantModerator: command(args(participantId), (c, [id]) => c.access.grantModerator(id)),
   password: command(args(z.string().max(64)), (c, [password]) => {
-    // at the room-password prompt: join with it; in the meeting (moderators): lock with it, or unlock with ''
-    if (c.access.state.gate?.kind === 'password') {
+    // at the room-password prompt, or waiting in a locked room's lobby: join with it; in the meeting (moderators):
+    // lock with it, or unlock with ''
+    const gate = c.access.state.gate;
+    if (gate?.kind === 'password' || (gate?.kind === 'lobby' && gate.locked)) {
       if (password) c.access.submitPassword(password);
     } else if (password) c.access.lockRoom(password);
     else c.access.unlockRoom();

@@ -21,7 +21,8 @@ interface Seen {
   paneOpen: boolean;
   chatOpen: boolean;
   unread: number;
-  passwordGate: boolean;
+  /** The room-password prompt (or the lobby's, when the room has a password), each answer a new object; null: none. */
+  passwordGate: PasswordGate | null;
   knocks: ReadonlySet<string>;
   recording: boolean;
   streaming: boolean;
@@ -30,6 +31,8 @@ interface Seen {
   /** The subject shown (the meeting's, or the local one). */
   subject: string;
 }
+
+type PasswordGate = { kind: string; failed?: 'wrong-password' | 'rate-limited'; message?: string };
 
 const role = (p: Participant) => p.role ?? 'participant';
 
@@ -79,7 +82,7 @@ export class EmbedEvents {
       paneOpen: view.state.paneOpen,
       chatOpen: chat.state.open,
       unread: chat.state.unread,
-      passwordGate: a.gate?.kind === 'password',
+      passwordGate: a.gate?.kind === 'password' || (a.gate?.kind === 'lobby' && a.gate.locked) ? a.gate : null,
       knocks: new Set(a.knocks.map((k) => k.id)),
       recording: a.recording !== null,
       streaming: a.liveStream !== null,
@@ -97,7 +100,12 @@ export class EmbedEvents {
     const c = this.#c;
     const selfId = c.conference.state.selfId;
 
-    if (now.passwordGate && !before.passwordGate) emit('passwordRequired');
+    // as Jitsi: the prompt, and again after a wrong password; too many wrong ones is an error
+    const gate = now.passwordGate;
+    if (gate !== null && gate !== before.passwordGate) {
+      if (gate.failed === 'rate-limited') emit('errorOccurred', { name: 'conference.passwordRateLimited', message: gate.message ?? 'too many wrong passwords', type: 'CONFERENCE', isFatal: false });
+      else if ((gate.kind === 'password' && before.passwordGate?.kind !== 'password') || gate.failed === 'wrong-password') emit('passwordRequired');
+    }
     if (now.status === 'joined' && before.status !== 'joined') this.#joined(now);
     else if (now.status === 'joined') this.#people(before, now);
 
