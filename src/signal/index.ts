@@ -54,7 +54,7 @@ export interface SignalServer {
   resourceCounts(): Record<string, number>;
   /** Join times and refused credentials, for /metrics. */
   metrics: SignalMetrics;
-  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts); throws when one is bad. */
+  /** Reloaded settings (SIGHUP): access (mode, guests, JWT keys, admin accounts) for browsers and phone callers; throws when one is bad. */
   reconfigure(config: Config): void;
   close(): Promise<void>;
 }
@@ -164,7 +164,9 @@ export async function startSignal(opts: {
   const webhooks = config.webhookUrls.length > 0 ? new Webhooks({ urls: config.webhookUrls, secret: config.webhookSecret, log, recordings }) : undefined;
   webhooks?.watch(rooms);
   // phone callers, put in rooms by SIP gateways (the `sip` part) over the bus
-  const phones = new Phones({ bus, rooms, moderation: access.moderation, config, log });
+  // the settings in effect: those of the start, then of each reload that access took (phones read them per call)
+  let settings = config;
+  const phones = new Phones({ bus, rooms, moderation: access.moderation, settings: () => settings, log });
   // the bridges heard on the bus (`tertulia status`)
   const bridges = new BridgeDirectory(bus);
   const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
@@ -299,7 +301,10 @@ export async function startSignal(opts: {
     httpPort,
     selfSignedCertificate: material.selfSigned,
     metrics,
-    reconfigure: (next) => access.reconfigure(next),
+    reconfigure: (next) => {
+      access.reconfigure(next); // throws on a bad setting: nothing changes
+      settings = next;
+    },
     resourceCounts: () => ({ 'signal.sockets': ws.sessions.size, 'signal.phones': phones.size, ...rooms.resourceCounts(), ...caps.resourceCounts(), 'signal.p2pSessions': p2p.size, 'signal.boards': meeting.boards.usage().docs, 'signal.boardBytes': meeting.boards.usage().bytes }),
     close() {
       closed ??= (async () => {

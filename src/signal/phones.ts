@@ -3,7 +3,8 @@
 // its callers in the meeting (removed, muted). A caller joins as `tertulia play` does (plain-participant.ts),
 // flagged `phone` in the roster. The room's rules apply as for a guest's browser: a caller cannot start a
 // meeting in the accounts/token modes, and cannot wait in a lobby or type a password (refused for now, with the
-// reason). A gateway silent for PHONE_LEASE_MS (its process died) has its callers taken out.
+// reason). The access settings are read on every join, so a reload (SIGHUP: authMode, allowGuests) applies to the
+// next caller as to the next browser. A gateway silent for PHONE_LEASE_MS (its process died) has its callers taken out.
 import type { Bus, Unsubscribe } from '../bus/bus.ts';
 import { BusCallError } from '../bus/bus.ts';
 import { serveBus } from '../bus/typed-calls.ts';
@@ -27,6 +28,9 @@ import { e2eeEnabled, e2eeRefusal } from './e2ee.ts';
 import { policyOf } from './room-policy.ts';
 import { peopleIn, type Member, type Rooms, type Session } from './rooms.ts';
 
+/** What decides whether a caller may start or enter a meeting: both reloadable (config/reload.ts). */
+export type PhoneSettings = Pick<Config, 'authMode' | 'allowGuests'>;
+
 interface Phone {
   gatewayId: string;
   session: Session;
@@ -39,18 +43,19 @@ export class Phones {
   private readonly bus: Bus;
   private readonly rooms: Rooms;
   private readonly moderation: Moderation;
-  private readonly config: Pick<Config, 'authMode' | 'allowGuests'>;
+  /** The access settings in effect now (they change on a reload). */
+  private readonly settings: () => PhoneSettings;
   private readonly log: Logger;
   /** By conference id + participant id. */
   private readonly byKey = new Map<string, Phone>();
   private readonly stops: Unsubscribe[] = [];
   private readonly sweeper: NodeJS.Timeout;
 
-  constructor(opts: { bus: Bus; rooms: Rooms; moderation: Moderation; config: Pick<Config, 'authMode' | 'allowGuests'>; log: Logger }) {
+  constructor(opts: { bus: Bus; rooms: Rooms; moderation: Moderation; settings: () => PhoneSettings; log: Logger }) {
     this.bus = opts.bus;
     this.rooms = opts.rooms;
     this.moderation = opts.moderation;
-    this.config = opts.config;
+    this.settings = opts.settings;
     this.log = opts.log;
     this.stops.push(
       serveBus(this.bus, busCalls.signalPhoneJoin, '', (req) => this.join(req)),
@@ -80,8 +85,9 @@ export class Phones {
   private refusal(room: string): string | undefined {
     const r = this.rooms.rooms.get(roomKey(room));
     const started = peopleIn(r) > 0;
-    if (this.config.authMode !== 'open') {
-      if (!this.config.allowGuests) return 'this server admits only signed-in hosts and invited guests';
+    const { authMode, allowGuests } = this.settings();
+    if (authMode !== 'open') {
+      if (!allowGuests) return 'this server admits only signed-in hosts and invited guests';
       if (!started) return 'the meeting has not started: a host must start it first';
     }
     if (!r || !started) return undefined;

@@ -1,6 +1,7 @@
 // SIGHUP on a running server (every part in one process): the configuration file read again; access (the mode,
 // guests, the JWT secret), the log level and lastN change live, who is in a meeting stays in, a setting that
 // needs a restart is named as such; a bad file changes nothing; a new TURN secret reaches coturn and the browsers.
+// Phone callers (a raw SIP INVITE to the gateway) follow the reloaded access mode both ways, as browsers do.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
@@ -11,9 +12,11 @@ import { SignJWT } from 'jose';
 import { startServer, type RunningServer } from '../helpers/server.ts';
 import { WsClient } from '../helpers/signal-client.ts';
 import { waitUntil } from '../helpers/browser.ts';
+import { callOnce, sdpOffer } from '../helpers/sip-caller.ts';
 import { findTurnserver } from '../../src/turn/turn-service.ts';
 
 const SECRET = 'a-reloaded-shared-secret-of-32-chars';
+const OFFER = sdpOffer(['m=audio 40000 RTP/AVP 0', 'a=rtpmap:0 PCMU/8000']);
 
 async function token(secret = SECRET): Promise<string> {
   const claims = { iss: 'my-app', aud: 'jitsi', sub: 'meet.example.org', room: '*', exp: Math.floor(Date.now() / 1000) + 3600, context: { user: { name: 'Token Tess' } } };
@@ -47,7 +50,11 @@ describe('settings reloaded on SIGHUP', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** A phone's INVITE to `room` at the server's SIP gateway: its final status and reason. */
+  const phone = (room: string) => callOnce(server.sipPort!, { uri: `sip:${room}@127.0.0.1`, sdp: OFFER });
+
   test('open -> token mode, debug logs, lastN: applied; maxRooms needs a restart; Ana stays in', async () => {
+    assert.ok(server.sipPort, 'the SIP gateway runs');
     const ana = client();
     await ana.join('Reloaded', 'Ana');
     assert.ok(!server.output().includes('"level":20'), 'info level: no debug lines yet');
@@ -66,6 +73,12 @@ describe('settings reloaded on SIGHUP', () => {
     assert.equal(tess.type, 'joined', JSON.stringify(tess));
     assert.ok(tess.participants.some((p: { displayName: string }) => p.displayName === 'Ana'), 'Ana is still in the meeting');
     assert.ok(server.output().includes('"level":20'), 'debug lines now');
+    // a phone caller too: no guests now (not even into Ana's meeting), and no meeting started by phone
+    for (const room of ['NotStarted3', 'Reloaded']) {
+      const call = await phone(room);
+      assert.deepEqual([call.status, call.reason], [403, 'this server admits only signed-in hosts and invited guests'], room);
+    }
+    assert.match(server.output(), /"status":403,"reason":"the meeting could not be joined: this server admits only signed-in hosts/);
   });
 
   test('a bad file (token mode without a secret) or broken JSON: not reloaded, nothing changes', async () => {
@@ -78,11 +91,14 @@ describe('settings reloaded on SIGHUP', () => {
     const tess = await client().tryJoin('Reloaded', 'Tess again', { jwt: await token() });
     assert.equal(tess.type, 'joined', JSON.stringify(tess));
     assert.equal((await client().tryJoin('Reloaded', 'Guest')).code, 'token-required');
+    assert.equal((await phone('NotStarted3')).status, 403);
 
-    // and back to open: guests are in again
+    // and back to open: guests are in again, and a phone caller may start a meeting
     write({ authMode: 'open', logLevel: 'info', lastN: 4, maxRooms: 7 });
     await hup(/"msg":"settings reloaded/, 2);
     assert.equal((await client().tryJoin('Reloaded', 'Guest')).type, 'joined');
+    const call = await phone('NotStarted3');
+    assert.equal(call.status, 200, `${call.status} ${call.reason}`);
   });
 });
 

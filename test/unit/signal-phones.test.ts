@@ -2,7 +2,8 @@
 // makes (focus answered by the test, as in the other signal tests): the caller is in the roster as a phone with
 // its masked number; moderators' mute and remove reach the gateway as events; the room's rules refuse callers
 // with a reason (lobby, password, a meeting not started in accounts mode); a caller signal does not know is
-// told to hang up; a caller alone has not started the meeting (the first browser moderates).
+// told to hang up; a caller alone has not started the meeting (the first browser moderates). A settings reload
+// (authMode, allowGuests) applies to the next caller, in both directions; a reload refused changes nothing.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BusCallError } from '../../src/bus/bus.ts';
@@ -117,5 +118,51 @@ describe('phone callers in accounts mode', () => {
 
   test('a caller cannot start a meeting', async () => {
     await assert.rejects(join(s, 'Nadie'), (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && /has not started/.test(e.message));
+  });
+});
+
+describe('phone callers after a settings reload (SIGHUP)', () => {
+  let s: TestSignal;
+  before(async () => {
+    s = await startTestSignal();
+    answerPlainAttach(s);
+  });
+  after(() => s.stop());
+
+  const refused = (why: RegExp) => (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && why.test(e.message);
+  const leave = ({ conferenceId, participantId }: { conferenceId: string; participantId: string }) => callBus(s.bus, busCalls.signalPhoneLeave, '', { conferenceId, participantId, reason: 'hung up' });
+  const token = { authMode: 'token', jwtAppId: 'my-app', jwtSecret: 'a-reloaded-shared-secret-of-32-chars' } as const;
+
+  test('open -> token: callers follow the new mode and allowGuests at once; back to open: they may start meetings again', async () => {
+    await leave(await join(s, 'Antes'));
+    // a meeting under way before the reload
+    const mod = s.client();
+    await mod.join('Empezada', 'Mod');
+
+    s.server.reconfigure({ ...s.config, ...token, allowGuests: true });
+    await assert.rejects(join(s, 'NotStarted3'), refused(/has not started/));
+    assert.equal(s.server.resourceCounts()['signal.rooms'], 1, 'the caller made no room');
+    await leave(await join(s, 'Empezada')); // a started meeting takes guests
+
+    s.server.reconfigure({ ...s.config, ...token, allowGuests: false });
+    await assert.rejects(join(s, 'Empezada'), refused(/only signed-in hosts and invited guests/));
+
+    s.server.reconfigure({ ...s.config, ...token, allowGuests: true });
+    await leave(await join(s, 'Empezada'));
+
+    s.server.reconfigure(s.config); // open again
+    await leave(await join(s, 'NotStarted3'));
+    await leave(await join(s, 'Empezada'));
+    mod.close();
+  });
+
+  test('a reload refused (token mode without a secret) changes nothing for callers either', async () => {
+    s.server.reconfigure({ ...s.config, ...token, allowGuests: false });
+    assert.throws(() => s.server.reconfigure({ ...s.config, authMode: 'token', jwtAppId: 'my-app', jwtSecret: '', allowGuests: true }), /needs jwtSecret/);
+    await assert.rejects(join(s, 'Otra'), refused(/only signed-in hosts/));
+    assert.throws(() => s.server.reconfigure({ ...s.config, authMode: 'token', jwtAppId: '', allowGuests: true }), /needs jwtAppId/);
+    await assert.rejects(join(s, 'Otra'), refused(/only signed-in hosts/));
+    s.server.reconfigure(s.config);
+    await leave(await join(s, 'Otra'));
   });
 });
