@@ -1,8 +1,10 @@
 // Which room an incoming call is for: the `X-Room-Name` header (Jitsi's convention, set by a trunk or PBX that
 // knows the room), else the request URI's user part (`sip:Llamada@gateway`), checked as a room name. A user part
-// that is a phone number (digits, maybe a leading +) names no room: it is the number the caller dialled, and the
-// PIN menu (pin-menu.ts) asks for the meeting. Who is calling: From's display name and user part, for the name
-// the others see (masked by signal).
+// that is a phone number (at least one digit, maybe a leading + and the separators people write: - . ( ) and
+// spaces) names no room: it is the number the caller dialled, and the PIN menu (pin-menu.ts) asks for the meeting.
+// Punctuation alone (`..`, `-`, `+`) is no number: it is checked as a room name like any other (`..` is refused
+// 404, `-` is the room "-"). Who is calling: From's display name and user part, for the name the others see
+// (masked by signal).
 import { roomNameSchema } from '../protocol/signal-messages.ts';
 import { parseNameAddr, parseUri } from './headers.ts';
 import type { SipRequest } from './message.ts';
@@ -19,8 +21,13 @@ export function dialInTarget(req: SipRequest): DialInTarget {
   const header = req.headers.get('x-room-name');
   if (header !== undefined && header.trim() !== '') return checked(header.trim());
   const user = parseUri(req.uri)?.user ?? '';
-  if (user === '' || /^\+?[\d\-.()\s]+$/.test(user)) return { menu: true };
+  if (user === '' || isPhoneNumber(user)) return { menu: true };
   return checked(user);
+}
+
+/** A dialled number: digits (one at least), maybe a leading +, and - . ( ) or spaces between them. */
+export function isPhoneNumber(user: string): boolean {
+  return /^\+?[\d\-.()\s]+$/.test(user) && /\d/.test(user);
 }
 
 function checked(name: string): DialInTarget {

@@ -36,6 +36,20 @@ test('the room: X-Room-Name first, else the URI user part; a number or nothing g
   assert.ok('invalid' in bad && /no such meeting/.test(bad.invalid));
 });
 
+test('a dialled number has a digit: punctuation alone is checked as a room name (".." refused, "-" a room)', () => {
+  for (const number of ['+34910000000', '555-0100', '(555) 0100', '+1.555.0100', '1']) {
+    assert.deepEqual(dialInTarget(invite(`sip:${encodeURIComponent(number)}@10.0.0.2`)), { menu: true }, number);
+  }
+  for (const dots of ['..', '.', '%20', '%20%20']) {
+    const target = dialInTarget(invite(`sip:${dots}@10.0.0.2`));
+    assert.ok('invalid' in target && /no such meeting/.test(target.invalid), `${dots}: ${JSON.stringify(target)}`);
+  }
+  // a valid room name, as a browser may open it
+  assert.deepEqual(dialInTarget(invite('sip:-@10.0.0.2')), { room: '-' });
+  assert.deepEqual(dialInTarget(invite('sip:()@10.0.0.2')), { room: '()' });
+  assert.deepEqual(dialInTarget(invite('sip:+@10.0.0.2')), { room: '+' });
+});
+
 test('the caller: From display name and number; the name shown masks the number', () => {
   const c = callerOf(invite('sip:x@y'));
   assert.deepEqual(c, { callerId: '+34600111234', callerName: 'Ana Ruiz' });
