@@ -230,6 +230,18 @@ export function buildRegistry(sources: MetricsSources): Registry {
         },
       }),
     );
+    reg(
+      new Counter({
+        name: 'tertulia_sip_malformed_messages_total',
+        help: 'SIP messages the gateway could not take, by reason (unparsable: not SIP, answered 400 when it could be; oversized: over 64 KB on TCP/TLS, the connection closed; badVia: no readable Via)',
+        labelNames: ['gateway', 'reason'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [reason, n] of Object.entries(sip.malformedMessages())) this.inc({ gateway: sip.gatewayId, reason }, n);
+        },
+      }),
+    );
   }
   return registry;
 }

@@ -3,8 +3,9 @@
 // the room says (its mix without the caller) to the phone; *6 mutes and unmutes (a short tone tells the caller:
 // two low beeps muted, one high beep unmuted), a moderator's remove hangs up (BYE), the caller's BYE leaves the
 // meeting. `takeCall` runs an INVITE from the start: the room (dial-in.ts; none: the PIN menu when there is one,
-// else 404), the meeting join (refused: 403 with signal's reason, 503 when full, 480 otherwise), the phone's SDP
-// answer (refused: 488), then 200.
+// else 404), the phone's SDP offer checked (unusable: 488, before anything else is done for the call, so it never
+// shows in a meeting), the meeting join (refused: 403 with signal's reason, 503 when full, 480 otherwise), the
+// phone's SDP answer (refused: 488), then 200. Every refusal goes to `onRefused` with its reason (logged at info).
 import { BusCallError } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { FRAME_SAMPLES, SAMPLE_RATE, type Digit, type MeetingAudio, type PhoneAudio } from './call-audio.ts';
@@ -27,12 +28,19 @@ export type MeetingSide = MeetingAudio & { readonly isMuted?: boolean };
 /** Opens the phone's media for its offer: the media and our SDP answer; throws when the offer is refused (488). */
 export type AnswerPhone = (offer: string) => Promise<{ media: PhoneSide; sdp: string }>;
 
+/** Checks an offer without opening anything (PhoneSdp.check); throws what answerPhone would for it (488). */
+export type CheckOffer = (offer: string) => void;
+
 export interface CallDeps {
   dialogs: Dialogs;
   /** Puts the caller in a room (MeetingGateway.join). */
   joinMeeting(caller: { room: string; callerId?: string; callerName?: string }): Promise<MeetingSide>;
   answerPhone: AnswerPhone;
+  /** Run before the meeting is joined: an offer answerPhone would refuse never puts the caller in a meeting. */
+  checkOffer: CheckOffer;
   log: Logger;
+  /** A call refused, with its status and reason (SipServer.refused: an info line); default: an info line here. */
+  onRefused?: (from: SipSource, status: number, reason: string, fields?: Record<string, unknown>) => void;
   /**
    * A call that names no room: the PIN menu (pin-menu.ts's runPinMenu), run on the answered call, gives the room
    * (null: hang up); `signal` aborts when the caller hangs up meanwhile. Without one such calls are refused 404.
@@ -152,10 +160,11 @@ function joinRefusal(e: unknown): { status: number; reason: string } {
   return { status: 480, reason: 'the meeting cannot be joined now' };
 }
 
-/** The phone's side could not be set up: no free RTP ports (503), else its offer is refused (488). */
-function refusePhone(dialogs: Dialogs, dialog: Dialog, e: unknown): void {
-  if (e instanceof RtpPortsExhausted) return dialogs.refuse(dialog, 503, 'Service Unavailable (no free RTP ports)');
-  return dialogs.refuse(dialog, 488, phrase(`Not Acceptable Here (${(e as Error).message})`));
+/** SIP status and reason for a phone side that could not be set up: no free RTP ports (503), else its offer is refused (488). */
+function phoneRefusal(e: unknown): { status: number; reason: string; phrase: string } {
+  if (e instanceof RtpPortsExhausted) return { status: 503, reason: 'no free RTP ports', phrase: 'Service Unavailable (no free RTP ports)' };
+  const reason = (e as Error).message;
+  return { status: 488, reason: `the offer: ${reason}`, phrase: phrase(`Not Acceptable Here (${reason})`) };
 }
 
 /** A SIP reason phrase: one line of printable text. */
@@ -166,13 +175,24 @@ function phrase(s: string): string {
 /** Handles a new INVITE to the end of its call (SipServer's onInvite). Never throws. */
 export async function takeCall(invite: SipRequest, respond: Respond, source: SipSource, deps: CallDeps): Promise<void> {
   const { dialogs } = deps;
-  if (!dialogs.admit(invite, respond)) return; // a session interval below our minimum: 422
+  const callId = invite.headers.get('call-id')?.slice(0, 64);
+  const log = deps.log.child({ call: callId });
+  const refused = (status: number, reason: string, fields: Record<string, unknown> = {}) => {
+    if (deps.onRefused) deps.onRefused(source, status, reason, { call: callId, ...fields });
+    else log.info({ ...fields, status, reason, from: source.address }, 'call refused');
+  };
+  if (!dialogs.admit(invite, respond)) return refused(422, 'its session interval is below our minimum'); // 422 sent
   const dialog = dialogs.create(invite, respond, source);
-  const log = deps.log.child({ call: invite.headers.get('call-id')?.slice(0, 64) });
   if (!dialog) {
+    refused(503, 'too many calls');
     respond(responseTo(invite, 503, undefined, 'Service Unavailable (too many calls)'));
     return;
   }
+  const refusePhone = (e: unknown, fields: Record<string, unknown> = {}) => {
+    const r = phoneRefusal(e);
+    refused(r.status, r.reason, fields);
+    dialogs.refuse(dialog, r.status, r.phrase);
+  };
   let gone = false;
   const ended = new AbortController();
   // cancelled before it was answered, or hung up in the PIN menu
@@ -181,8 +201,22 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
     ended.abort();
   };
   const target = dialInTarget(invite);
-  if ('invalid' in target) return dialogs.refuse(dialog, 404, phrase(target.invalid));
-  if ('menu' in target && !deps.pinMenu) return dialogs.refuse(dialog, 404, 'Not Found (no meeting named: dial sip:room@gateway or send X-Room-Name)');
+  if ('invalid' in target) {
+    refused(404, target.invalid);
+    return dialogs.refuse(dialog, 404, phrase(target.invalid));
+  }
+  if ('menu' in target && !deps.pinMenu) {
+    refused(404, 'no meeting named, and no PIN menu');
+    return dialogs.refuse(dialog, 404, 'Not Found (no meeting named: dial sip:room@gateway or send X-Room-Name)');
+  }
+  const offer = invite.body.toString('utf8');
+  // an offer the phone side would refuse: 488 now, before a meeting (a bridge endpoint, the others' rosters,
+  // webhooks) hears of the call
+  try {
+    deps.checkOffer(offer);
+  } catch (e) {
+    return refusePhone(e, 'room' in target ? { room: target.room } : {});
+  }
   dialogs.provisional(dialog, 180);
 
   let phone: PhoneSide | undefined;
@@ -199,35 +233,35 @@ export async function takeCall(invite: SipRequest, respond: Respond, source: Sip
         meeting = await deps.joinMeeting({ room, ...callerOf(invite) });
       } catch (e) {
         const r = joinRefusal(e);
-        log.info({ room, status: r.status, err: (e as Error).message }, 'call refused: the meeting could not be joined');
+        refused(r.status, `the meeting could not be joined: ${(e as Error).message}`, { room });
         return dialogs.refuse(dialog, r.status, phrase(r.reason));
       }
       // removed (or the meeting ended) before the call is answered: refused below
       meeting.onRemoved = () => (gone = true);
       if (gone) return undo();
       try {
-        const answered = await deps.answerPhone(invite.body.toString('utf8'));
+        const answered = await deps.answerPhone(offer);
         phone = answered.media;
         if (gone) {
           undo();
+          log.info({ room }, 'the call ended before it was answered');
           return dialogs.refuse(dialog, 480);
         }
         dialogs.answer(dialog, answered.sdp);
       } catch (e) {
         undo();
-        log.info({ err: (e as Error).message }, "call refused: the phone's offer");
-        return refusePhone(dialogs, dialog, e);
+        return refusePhone(e, { room });
       }
     } else {
       // the PIN menu runs on the answered call, then the caller joins
       try {
-        const answered = await deps.answerPhone(invite.body.toString('utf8'));
+        const answered = await deps.answerPhone(offer);
         phone = answered.media;
         if (gone) return undo();
         dialogs.answer(dialog, answered.sdp);
       } catch (e) {
         undo();
-        return refusePhone(dialogs, dialog, e);
+        return refusePhone(e);
       }
       // keys by SIP INFO reach the menu as the phone's RFC 4733 ones do (the menu holds phone.onDigit meanwhile)
       const keysFrom = phone;

@@ -8,13 +8,15 @@ import type { Bus } from '../bus/bus.ts';
 import { BridgeWarmUp } from '../bus/bridge-warm-up.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { takeCall, type AnswerPhone, type Call, type CallDeps } from './call.ts';
+import { takeCall, type AnswerPhone, type Call, type CallDeps, type CheckOffer } from './call.ts';
 import { Dialogs } from './dialogs.ts';
 import { MeetingGateway } from './meeting-gateway.ts';
 import { MediaThreads } from './media/media-threads.ts';
 import { PhoneMedia } from './media/phone-media.ts';
+import { PhoneSdp } from './media/sdp-offer-answer.ts';
 import { RtpPortRange } from './media/rtp-session.ts';
 import { SipServer } from './sip-server.ts';
+import { MALFORMED_REASONS, type MalformedReason } from './transport.ts';
 import { dialOutMedia } from './dial-out-calls.ts';
 import { startDialOut } from './dial-out-service.ts';
 import { readCertificate, sipCertificateFiles, watchCertificate } from './sip-tls.ts';
@@ -33,6 +35,8 @@ export interface SipPart {
   readonly calls: number;
   /** Calls in meetings now and since the start, by direction (for /metrics). */
   readonly callStats: SipCallStats;
+  /** Messages not taken since the start, by reason (transport.ts MalformedReason), for /metrics. */
+  malformedMessages(): Record<MalformedReason, number>;
   resourceCounts(): Record<string, number>;
   close(): Promise<void>;
 }
@@ -73,6 +77,8 @@ export async function startSip(opts: {
   log: Logger;
   /** The phone's media for an offer (tests: another implementation). */
   answerPhone?: AnswerPhone;
+  /** The check of an offer before the caller joins (default: PhoneSdp.check, what the default answerPhone checks). */
+  checkOffer?: CheckOffer;
   /** The PIN menu for calls that name no room (default: pin-menu.ts with the built prompts). */
   pinMenu?: CallDeps['pinMenu'];
 }): Promise<SipPart> {
@@ -92,6 +98,7 @@ export async function startSip(opts: {
   let dialogs: Dialogs | undefined;
   const ports = new RtpPortRange(config.sipRtpPortMin, config.sipRtpPortMax);
   const answerPhone: AnswerPhone = opts.answerPhone ?? ((offer) => PhoneMedia.forOffer(offer, { ports, address: mediaAddress, bindAddress: config.sipAddress }));
+  const checkOffer: CheckOffer = opts.checkOffer ?? ((offer) => void PhoneSdp.check(offer));
   // SIP over TLS with the configured (or ACME) certificate, when there is one
   const certificateFiles = sipCertificateFiles(config);
   const certificate = certificateFiles ? readCertificate(certificateFiles) : undefined;
@@ -117,8 +124,10 @@ export async function startSip(opts: {
         dialogs,
         joinMeeting: (caller) => meetings.join(caller),
         answerPhone,
+        checkOffer,
         ...(pinMenu ? { pinMenu } : {}),
         log,
+        onRefused: (...refusal) => server.refused(...refusal),
         onCall: (call) => keep(call, 'in'),
       });
     },
@@ -167,6 +176,10 @@ export async function startSip(opts: {
       return calls.size;
     },
     callStats,
+    malformedMessages() {
+      const c = server.counters;
+      return Object.fromEntries(MALFORMED_REASONS.map((r) => [r, c[r]])) as Record<MalformedReason, number>;
+    },
     resourceCounts: () => ({ 'sip.dialogs': dialogs?.size ?? 0, 'sip.calls': calls.size, 'sip.meetingLinks': meetings.calls }),
     close() {
       closed ??= (async () => {

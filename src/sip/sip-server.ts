@@ -3,16 +3,24 @@
 // supported; a request without a transaction it belongs to (BYE, CANCEL) 481; a method the gateway does not
 // take 405 with Allow (a known one) or 501; Max-Forwards 0 483; a Require it does not support 420. INVITEs go to
 // `onInvite` (the call handling), which owns the dialog from there.
+// Logs: a refused call at info (`refused`, also for the call handling), what does not parse at warn, each with the
+// peer's address and the reason, through ThrottledLog: at most a few lines per address a minute, so a flood of
+// INVITEs or garbage cannot fill the disk (the transport's counters count every one; /metrics shows them).
 import { randomBytes } from 'node:crypto';
 import type { Logger } from '../log.ts';
 import { responseTo, type SipMessage, type SipRequest, type SipResponse } from './message.ts';
 import { ServerTransactions, type Respond } from './transactions.ts';
-import { SipTransport, type SipSource } from './transport.ts';
+import { ThrottledLog } from './throttled-log.ts';
+import { SipTransport, type SipProblem, type SipSource } from './transport.ts';
 
 export const ALLOWED_METHODS = ['INVITE', 'ACK', 'CANCEL', 'BYE', 'OPTIONS', 'INFO', 'UPDATE'] as const;
 /** Methods of RFC 3261 and its usual extensions: answered 405 (not 501, which means "unknown"). */
 const KNOWN_METHODS = new Set([...ALLOWED_METHODS, 'REGISTER', 'SUBSCRIBE', 'NOTIFY', 'REFER', 'MESSAGE', 'PRACK', 'PUBLISH']);
 const SUPPORTED: readonly string[] = ['timer'];
+/** Lines about refused calls per minute, per address (a trunk carries many callers) and in all (ThrottledLog). */
+const REFUSAL_LINES = { perAddress: 30, total: 120 };
+/** Lines about malformed messages: one per address a minute, and in all. */
+const MALFORMED_LINES = { perAddress: 1, total: 20 };
 
 export interface SipServerOptions {
   address: string;
@@ -38,11 +46,34 @@ export class SipServer {
   private readonly log: Logger;
   /** Our tag for responses outside a dialog (OPTIONS, errors). */
   private readonly tag = randomBytes(6).toString('hex');
+  private readonly refusals: ThrottledLog;
+  private readonly problems: ThrottledLog;
 
   constructor(opts: SipServerOptions) {
     this.opts = opts;
     this.log = opts.log;
-    this.transport = new SipTransport({ address: opts.address, port: opts.port, ...(opts.tls ? { tls: opts.tls } : {}), onMessage: (m, from) => this.onMessage(m, from) });
+    this.refusals = new ThrottledLog(this.log, { level: 'info', ...REFUSAL_LINES, what: 'refused SIP calls' });
+    this.problems = new ThrottledLog(this.log, { level: 'warn', ...MALFORMED_LINES, what: 'malformed SIP messages' });
+    this.transport = new SipTransport({
+      address: opts.address,
+      port: opts.port,
+      ...(opts.tls ? { tls: opts.tls } : {}),
+      onMessage: (m, from) => this.onMessage(m, from),
+      onProblem: (p) => this.onProblem(p),
+    });
+  }
+
+  /**
+   * A call refused (its final response sent or about to be): an info line with the status, the reason and the
+   * caller's address, bounded per address and in all. `fields` must hold no secret (no PIN, no password).
+   */
+  refused(from: Pick<SipSource, 'transport' | 'address'>, status: number, reason: string, fields: Record<string, unknown> = {}): void {
+    this.refusals.note(from.address, { ...fields, status, reason, transport: from.transport }, 'call refused');
+  }
+
+  private onProblem(p: SipProblem): void {
+    if (p.reason === 'tcpRefused') this.problems.note(p.address, { transport: p.transport, reason: p.detail }, 'SIP connection refused (connection caps)');
+    else this.problems.note(p.address, { transport: p.transport, reason: p.detail, kind: p.reason }, 'malformed SIP message dropped');
   }
 
   get counters() {
@@ -73,6 +104,8 @@ export class SipServer {
   async close(): Promise<void> {
     this.transactions.close();
     await this.transport.close();
+    this.refusals.close();
+    this.problems.close();
   }
 
   private onMessage(m: SipMessage, from: SipSource): void {
@@ -98,11 +131,13 @@ export class SipServer {
     }
     const maxForwards = req.headers.get('max-forwards');
     if (maxForwards !== undefined && (!/^\d{1,3}$/.test(maxForwards) || Number(maxForwards) === 0) && method !== 'OPTIONS') {
+      if (method === 'INVITE') this.refused(from, 483, 'Max-Forwards is 0 or unreadable (a loop?)');
       respond(responseTo(req, 483, this.tag));
       return;
     }
     const unsupported = req.headers.getAll('require').filter((o) => !SUPPORTED.includes(o.toLowerCase()));
     if (unsupported.length > 0 && method !== 'CANCEL') {
+      if (method === 'INVITE') this.refused(from, 420, `requires extensions we do not support: ${unsupported.join(', ').slice(0, 100)}`);
       const res = responseTo(req, 420, this.tag);
       res.headers.add('unsupported', unsupported.join(', '));
       respond(res);
@@ -127,7 +162,10 @@ export class SipServer {
       }
       case 'INVITE':
         if (this.opts.onInvite) this.opts.onInvite(req, respond, from);
-        else respond(responseTo(req, 480, this.tag, 'Temporarily Unavailable (no calls taken here)'));
+        else {
+          this.refused(from, 480, 'no calls taken here');
+          respond(responseTo(req, 480, this.tag, 'Temporarily Unavailable (no calls taken here)'));
+        }
         return;
       case 'BYE':
       case 'INFO':

@@ -4,7 +4,8 @@
 // UDP: the top Via gets `received` (and `rport`, RFC 3581) so answers go back where the request came from,
 // through NAT. TCP: messages are framed by Content-Length; a connection has a byte cap, an idle timeout
 // and answers RFC 5626 CRLF keep-alives. Caps on connections in all and per address. Nothing a peer sends
-// can throw out of here: what does not parse is answered 400 when it can be, else dropped and counted.
+// can throw out of here: what does not parse is answered 400 when it can be, else dropped; either way it is
+// counted by reason and told to `onProblem` (sip-server.ts logs it, a bounded number of lines).
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -19,9 +20,25 @@ export interface SipSource {
   reply(data: Buffer): void;
 }
 
-export interface SipTransportCounters {
+/** Why a message was not taken: it does not parse as SIP (answered 400 when it can be), it is over the size cap
+ * (a TCP stream's headers or Content-Length: the connection is closed), or a request's top Via is unreadable. */
+export type MalformedReason = 'unparsable' | 'oversized' | 'badVia';
+export const MALFORMED_REASONS: readonly MalformedReason[] = ['unparsable', 'oversized', 'badVia'];
+
+/** Something a peer sent that was not taken, or a connection refused (the caps): what, and from where. */
+export interface SipProblem {
+  reason: MalformedReason | 'tcpRefused';
+  /** Fixed text about what was wrong (never the message's content). */
+  detail: string;
+  transport: SipSource['transport'];
+  address: string;
+}
+
+export interface SipTransportCounters extends Record<MalformedReason, number> {
   received: number;
+  /** The sum of the reasons. */
   malformed: number;
+  /** The message handler threw. */
   dropped: number;
   tcpRefused: number;
 }
@@ -30,6 +47,8 @@ export interface SipTransportOptions {
   address: string;
   port: number;
   onMessage: (m: SipMessage, from: SipSource) => void;
+  /** What was not taken (already counted); never per keep-alive. */
+  onProblem?: (p: SipProblem) => void;
   maxConnections?: number;
   maxConnectionsPerAddress?: number;
   idleMs?: number;
@@ -43,8 +62,8 @@ const DEFAULT_PER_ADDRESS = 32;
 const DEFAULT_IDLE_MS = 300_000;
 
 export class SipTransport {
-  readonly counters: SipTransportCounters = { received: 0, malformed: 0, dropped: 0, tcpRefused: 0 };
-  private readonly opts: Required<Omit<SipTransportOptions, 'tls'>> & Pick<SipTransportOptions, 'tls'>;
+  readonly counters: SipTransportCounters = { received: 0, malformed: 0, unparsable: 0, oversized: 0, badVia: 0, dropped: 0, tcpRefused: 0 };
+  private readonly opts: Required<Omit<SipTransportOptions, 'tls' | 'onProblem'>> & Pick<SipTransportOptions, 'tls' | 'onProblem'>;
   private udp: dgram.Socket | null = null;
   private tcp: net.Server | null = null;
   private tlsServer: tls.Server | null = null;
@@ -138,8 +157,10 @@ export class SipTransport {
   }
 
   private onDatagram(buf: Buffer, address: string, port: number): void {
-    // a keep-alive (CRLF or an empty datagram): nothing to answer over UDP
+    // a keep-alive (CRLF or an empty datagram; a STUN binding request, RFC 5626 4.4.2, which we do not answer):
+    // nothing to answer over UDP, nothing wrong
     if (buf.length <= 4 && /^[\r\n]*$/.test(buf.toString('latin1'))) return;
+    if (isStun(buf)) return;
     const udp = this.udp;
     this.deliver(buf, false, {
       transport: 'udp',
@@ -154,6 +175,8 @@ export class SipTransport {
     const count = this.perAddress.get(address) ?? 0;
     if (this.connections.size >= this.opts.maxConnections || count >= this.opts.maxConnectionsPerAddress) {
       this.counters.tcpRefused++;
+      const detail = count >= this.opts.maxConnectionsPerAddress ? `${count} connections from this address already` : `${this.connections.size} connections already`;
+      this.opts.onProblem?.({ reason: 'tcpRefused', detail, transport, address });
       socket.destroy();
       return;
     }
@@ -187,20 +210,19 @@ export class SipTransport {
         if (pending.length === 0) return;
         const end = headerEnd(pending);
         if (end < 0) {
-          if (pending.length > MAX_MESSAGE_BYTES) {
-            this.counters.malformed++;
-            socket.destroy(); // no end of headers in 64 KB: not SIP
-          }
+          // no end of headers in 64 KB: not SIP
+          if (pending.length > MAX_MESSAGE_BYTES) this.malformed('oversized', `no end of headers in ${MAX_MESSAGE_BYTES} bytes`, source, socket);
           return;
         }
         const bodyStart = end + (pending[end] === 13 ? 4 : 2);
-        const cl = /^(?:content-length|l)[ \t]*:[ \t]*(\d{1,6})[ \t]*$/im.exec(pending.toString('latin1', 0, end));
-        const total = bodyStart + (cl ? Number(cl[1]) : 0);
-        if (total > MAX_MESSAGE_BYTES) {
-          this.counters.malformed++;
-          socket.destroy();
+        const cl = /^(?:content-length|l)[ \t]*:[ \t]*(\d+)[ \t]*$/im.exec(pending.toString('latin1', 0, end));
+        const length = cl ? (cl[1]!.length > 9 ? Infinity : Number(cl[1])) : 0;
+        if (bodyStart + length > MAX_MESSAGE_BYTES) {
+          const detail = cl && length > 0 ? `Content-Length ${cl[1]!.slice(0, 12)}: more than ${MAX_MESSAGE_BYTES} bytes in all` : `headers of more than ${MAX_MESSAGE_BYTES} bytes`;
+          this.malformed('oversized', detail, source, socket);
           return;
         }
+        const total = bodyStart + length;
         if (pending.length < total) return;
         const message = pending.subarray(0, total);
         pending = pending.subarray(total);
@@ -210,21 +232,30 @@ export class SipTransport {
     });
   }
 
+  /** Counts and tells what was not taken; a TCP/TLS connection it came on is closed (its framing is lost). */
+  private malformed(reason: MalformedReason, detail: string, from: SipSource, socket?: net.Socket): void {
+    this.counters.malformed++;
+    this.counters[reason]++;
+    this.opts.onProblem?.({ reason, detail, transport: from.transport, address: from.address });
+    socket?.destroy();
+  }
+
   private deliver(buf: Buffer, stream: boolean, from: SipSource): void {
     this.counters.received++;
     let m: SipMessage;
     try {
       m = parseMessage(buf, stream);
     } catch (e) {
-      this.counters.malformed++;
-      if (e instanceof SipParseError && e.canReply) this.answerMalformed(e, from);
+      const parseError = e instanceof SipParseError ? e : null;
+      this.malformed('unparsable', parseError ? parseError.message : 'unreadable', from);
+      if (parseError?.canReply) this.answerMalformed(parseError, from);
       return;
     }
     if (m.kind === 'request') {
       const top = m.headers.get('via');
       const via = top === undefined ? null : parseVia(top);
       if (via === null) {
-        this.counters.dropped++;
+        this.malformed('badVia', top === undefined ? 'no Via header' : 'an unreadable Via header', from);
         return;
       }
       if (from.transport === 'udp') {
@@ -248,4 +279,9 @@ export class SipTransport {
     const reason = e.message.replace(/[^\x20-\x7e]/g, '').slice(0, 80);
     from.reply(serializeMessage(responseTo({ headers: e.headers }, 400, undefined, `Bad Request (${reason})`)));
   }
+}
+
+/** A STUN message (RFC 5389: the top two bits zero, the magic cookie at 4), e.g. a phone's RFC 5626 keep-alive. */
+function isStun(buf: Buffer): boolean {
+  return buf.length >= 20 && (buf[0]! & 0xc0) === 0 && buf.readUInt32BE(4) === 0x2112a442;
 }
