@@ -102,15 +102,16 @@ export function safePathSegments(rawUrl: string | undefined): string[] | null {
 /**
  * A path safePathSegments refused only because it is not valid percent-encoding or holds a control character (NUL):
  * a link to a room the app itself names as not valid (`/a%`, `/x%00y`), answered with the app's page (never a file)
- * as other refused room names are. A backslash, a `.` or `..` segment (read leniently: a stray `%` kept, bytes
- * that are not UTF-8 as U+FFFD) or a path under /assets stays a 400.
+ * as other refused room names are: one segment only. A backslash, a `.` or `..` (read leniently: a stray `%` kept,
+ * bytes that are not UTF-8 as U+FFFD) or a deeper path (/assets/..., /recordings/...) stays a 400.
  */
 export function isRefusedRoomLink(rawUrl: string | undefined): boolean {
   if (!rawUrl || !rawUrl.startsWith('/')) return false;
   const decoded = lenientUnescape(rawUrl.split(/[?#]/, 1)[0]!);
   if (decoded.includes('\\')) return false;
   const segments = decoded.split('/').filter((s) => s !== '');
-  return segments.length > 0 && segments[0] !== 'assets' && !segments.some((s) => s === '.' || s === '..');
+  // a room link is one segment: anything deeper (/assets/..., /recordings/...) stays a 400
+  return segments.length === 1 && segments[0] !== '.' && segments[0] !== '..';
 }
 
 function statFile(file: string): Stats | undefined {
