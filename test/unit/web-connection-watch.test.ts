@@ -53,3 +53,29 @@ test('the notice exists in English and Spanish', () => {
   assert.match(dictionaries.en.mediaConnectionFailed, /Could not connect audio and video/);
   assert.match(dictionaries.es.mediaConnectionFailed, /No se pudo conectar el audio y el vídeo/);
 });
+
+test("a connection that was up and goes to 'disconnected' is reported interrupted until it is back; a first connection is not", () => {
+  const pc = new FakeConnection();
+  const interrupted: boolean[] = [];
+  const failed: boolean[] = [];
+  const w = new MediaConnectionWatch(pc, (f) => failed.push(f), 60_000, (i) => interrupted.push(i));
+  pc.to('connecting');
+  pc.to('disconnected'); // never up yet: not an interruption
+  assert.deepEqual(interrupted, []);
+  pc.to('connected');
+  pc.to('disconnected');
+  assert.deepEqual(interrupted, [true]);
+  assert.equal(w.interrupted, true);
+  pc.to('connected');
+  assert.deepEqual(interrupted, [true, false]);
+  pc.to('disconnected');
+  pc.to('failed'); // still interrupted, and now failed too
+  assert.deepEqual(interrupted, [true, false, true]);
+  assert.deepEqual(failed, [true]);
+  w.stop();
+});
+
+test('the interrupted notice is translated', () => {
+  assert.match(dictionaries.en.mediaInterrupted, /interrupted/);
+  assert.match(dictionaries.es.mediaInterrupted, /interrumpida/);
+});

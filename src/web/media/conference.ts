@@ -40,6 +40,8 @@ export interface ConferenceState {
   dominantSpeakerId: string | null;
   /** Audio and video could not connect (the peer connection failed, or did not connect in time). */
   mediaFailed: boolean;
+  /** The bridge connection, up before, is interrupted (the network dropped): the browser is trying to get it back. */
+  mediaInterrupted: boolean;
   /** The connection to the server dropped after we joined; trying to get back in (status stays 'joined'). */
   reconnecting: boolean;
   /** The video-quality setting (video-quality.ts): caps what we receive and send; 'audio-only' receives no video. */
@@ -118,7 +120,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge' });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge' });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -390,6 +392,7 @@ export class Conference extends Store<ConferenceState> {
         this.#showMedia();
       },
       onMediaFailed: (mediaFailed) => this.update({ mediaFailed }),
+      onMediaInterrupted: (mediaInterrupted) => this.update({ mediaInterrupted }),
       maxSendHeight: () => maxHeightOf(this.state.videoQuality),
       prepare: (pc) => this.prepareConnection?.(pc),
       insertableStreams: () => this.encodedInsertableStreams,
@@ -415,7 +418,7 @@ export class Conference extends Store<ConferenceState> {
     this.#peer = this.#newPeer();
     this.state.screenTrack?.stop();
     this.#bridgeMedia = new Map();
-    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, reconnecting: false, mediaPath: 'bridge' });
+    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, mediaPath: 'bridge' });
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */

@@ -39,6 +39,7 @@ export class PeerSession {
   readonly #tracks: () => OwnTracks;
   readonly #onMedia: (media: Map<string, RemoteStreams>) => void;
   readonly #onMediaFailed: (failed: boolean) => void;
+  readonly #onMediaInterrupted: (interrupted: boolean) => void;
   readonly #maxSendHeight: () => number | undefined;
   #watch: MediaConnectionWatch | null = null;
   #probeWatch: SendProbeWatch | null = null;
@@ -56,6 +57,8 @@ export class PeerSession {
     tracks: () => OwnTracks;
     onMedia: (media: Map<string, RemoteStreams>) => void;
     onMediaFailed?: (failed: boolean) => void;
+    /** Told when a connection that was up is interrupted, and when it is back (connection-watch.ts). */
+    onMediaInterrupted?: (interrupted: boolean) => void;
     /** The tallest camera layer to send (the video-quality setting); undefined: every layer. */
     maxSendHeight?: () => number | undefined;
     /**
@@ -72,6 +75,7 @@ export class PeerSession {
     this.#tracks = opts.tracks;
     this.#onMedia = opts.onMedia;
     this.#onMediaFailed = opts.onMediaFailed ?? (() => {});
+    this.#onMediaInterrupted = opts.onMediaInterrupted ?? (() => {});
   }
 
   /** The live peer connection, or null before the first offer and after close. */
@@ -179,6 +183,7 @@ export class PeerSession {
     this.#remote.clear();
     this.#onMedia(new Map());
     this.#onMediaFailed(false);
+    this.#onMediaInterrupted(false);
   }
 
   close(): void {
@@ -208,6 +213,7 @@ export class PeerSession {
       old.close();
       this.#pc = null;
       this.#onMediaFailed(false); // judged again for the new connection
+      this.#onMediaInterrupted(false);
     }
     return this.#create();
   }
@@ -220,9 +226,16 @@ export class PeerSession {
     const pc = new RTCPeerConnection(config);
     pc.ontrack = () => this.#remap();
     this.#pc = pc;
-    this.#watch = new MediaConnectionWatch(pc, (failed) => {
-      if (!this.#closed) this.#onMediaFailed(failed);
-    });
+    this.#watch = new MediaConnectionWatch(
+      pc,
+      (failed) => {
+        if (!this.#closed) this.#onMediaFailed(failed);
+      },
+      undefined,
+      (interrupted) => {
+        if (!this.#closed) this.#onMediaInterrupted(interrupted);
+      },
+    );
     this.#uplinkProbes = 0;
     this.#probeWatch = new SendProbeWatch(
       () => this.#transceiver('1')?.sender,

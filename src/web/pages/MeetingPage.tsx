@@ -189,6 +189,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
             {t.reconnecting}
           </span>
         )}
+        {!state.reconnecting && state.status === 'joined' && state.mediaInterrupted && (
+          // the signalling is up but audio and video stopped (the network dropped): the browser gets them back
+          <span className="status-pill reconnecting" role="status">
+            {t.mediaInterrupted}
+          </span>
+        )}
         {state.status === 'joined' && <ModeratorToolsButton conference={conference} />}
       </header>
       {state.error && (
