@@ -61,6 +61,7 @@ const en = {
   connectionQuality: (level: ConnectionLevel) =>
     `Connection quality: ${{ good: 'good', fair: 'fair', poor: 'poor', unknown: 'unknown' }[level]}`,
   keyboardShortcuts: 'Keyboard shortcuts',
+  moreActions: 'More actions',
   shortcutMute: 'Mute or unmute the microphone',
   shortcutCamera: 'Start or stop the camera',
   shortcutChat: 'Open or close the chat',
@@ -134,6 +135,7 @@ const es: MeetingStrings = {
   connectionQuality: (level) =>
     `Calidad de la conexión: ${{ good: 'buena', fair: 'regular', poor: 'mala', unknown: 'desconocida' }[level]}`,
   keyboardShortcuts: 'Atajos de teclado',
+  moreActions: 'Más acciones',
   shortcutMute: 'Silenciar o activar el micrófono',
   shortcutCamera: 'Iniciar o detener la cámara',
   shortcutChat: 'Abrir o cerrar el chat',

@@ -1,5 +1,7 @@
-// End to end: tile and speaker view, pinning, full screen, a phone-sized screen, "Invite people" (the link), the
-// Jitsi keyboard shortcuts, one side panel at a time (Escape closes it), Spanish, and the Jitsi-style URL options.
+// End to end: tile and speaker view, pinning, full screen, a phone-sized screen (the main buttons and "More
+// actions"), "Invite people" (the link), the reactions bar (inside the window; Escape, a side panel or a press
+// elsewhere closes it), the Jitsi keyboard shortcuts, one side panel at a time (Escape closes it), Spanish, and the
+// Jitsi-style URL options.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Locator } from 'playwright-core';
@@ -69,11 +71,22 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
     }
     const buttons = ana.page.getByRole('toolbar', { name: 'Meeting controls' }).getByRole('button');
     const n = await buttons.count();
-    assert.ok(n >= 12, `${n} toolbar buttons`);
+    assert.ok(n >= 7, `${n} toolbar buttons`);
     for (let i = 0; i < n; i++) {
       const r = await box(buttons.nth(i));
       assert.ok(r.x >= 0 && r.x + r.width <= 390 && r.y >= 0 && r.y + r.height <= 844, `button ${i} on screen: ${JSON.stringify(r)}`);
     }
+    // the other controls are in "More actions", each on screen
+    await ana.page.getByRole('button', { name: 'More actions' }).click();
+    const items = ana.page.getByRole('menu', { name: 'More actions' }).getByRole('menuitem');
+    assert.ok((await items.count()) >= 6 + 8, `${await items.count()} menu items`);
+    for (let i = 0; i < (await items.count()); i++) {
+      await items.nth(i).scrollIntoViewIfNeeded();
+      const r = await box(items.nth(i));
+      assert.ok(r.x >= 0 && r.x + r.width <= 390 && r.y >= 0 && r.y + r.height <= 844, `menu item ${i} on screen: ${JSON.stringify(r)}`);
+    }
+    await ana.page.keyboard.press('Escape');
+    await items.first().waitFor({ state: 'hidden' });
     // the chat still opens and is usable
     await ana.page.getByRole('button', { name: 'Open chat' }).click();
     const input = ana.page.getByRole('textbox', { name: 'Type a message' });
@@ -102,6 +115,46 @@ describe('layout, invite, shortcuts, languages and URL options', () => {
     assert.equal(await invite.getByRole('region', { name: 'Join by phone' }).count(), 0);
     await invite.getByRole('button', { name: 'Close' }).click();
     await invite.waitFor({ state: 'detached' });
+  });
+
+  test('the reactions bar: inside the window; Escape, a side panel, another press close it', async () => {
+    const page = ana.page;
+    const reactions = page.getByRole('toolbar').getByRole('button', { name: 'Reactions' });
+    const bar = page.getByRole('group', { name: 'Reactions' });
+    for (const width of [960, 780]) {
+      await page.setViewportSize({ width, height: 600 });
+      await reactions.click();
+      const b = await box(bar);
+      assert.ok(b.x >= 0 && b.x + b.width <= width, `the bar inside the window: ${JSON.stringify(b)} in ${width}`);
+      for (const name of ['Thumbs up', 'Celebrate']) {
+        const r = await box(bar.getByRole('button', { name }));
+        assert.ok(r.x >= 0 && r.x + r.width <= width, `${name} inside the window: ${JSON.stringify(r)}`);
+      }
+      // Escape closes it, the focus back on "Reactions"
+      await page.keyboard.press('Escape');
+      await bar.waitFor({ state: 'detached' });
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Reactions');
+    }
+    await page.setViewportSize({ width: 960, height: 600 });
+    // a side panel opening (here by its shortcut) closes it
+    await reactions.click();
+    await bar.waitFor();
+    await page.keyboard.press('c');
+    await page.getByRole('complementary', { name: 'Chat' }).waitFor();
+    await bar.waitFor({ state: 'detached' });
+    // Escape with the bar open closes the bar first, then the panel
+    await reactions.click();
+    await bar.waitFor();
+    await page.keyboard.press('Escape');
+    await bar.waitFor({ state: 'detached' });
+    assert.equal(await page.getByRole('complementary', { name: 'Chat' }).count(), 1, 'that Escape was the bar\'s');
+    await page.keyboard.press('Escape');
+    await page.getByRole('complementary', { name: 'Chat' }).waitFor({ state: 'detached' });
+    // a press elsewhere closes it
+    await reactions.click();
+    await bar.waitFor();
+    await page.getByRole('banner').getByRole('heading', { level: 1 }).click();
+    await bar.waitFor({ state: 'detached' });
   });
 
   test('keyboard shortcuts as in Jitsi Meet', async () => {

@@ -2,7 +2,9 @@
 // panel (its panel replaces the chat: one side panel at a time); on a phone-sized screen (390x844) a 128-character
 // room name and 12 participants (two Chromium pages, ten WebSocket participants) leave no horizontal scroll and every
 // control reachable, the settings dialog (its background choices) included — measured with element boxes, and the
-// same in Spanish.
+// same in Spanish. On a phone the toolbar is one row of main buttons and "More actions", a menu holding the others
+// with their names (the reactions, inside the screen, at its top), upright (390x844) and on its side (844x390), on a
+// touch screen without the keyboard-shortcut list; the invitation's link stays readable.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Locator, Page } from 'playwright-core';
@@ -44,6 +46,41 @@ async function everyButtonReachable(page: Page, scope: Locator, what: string): P
   }
   return n;
 }
+
+/** The phone's toolbar: one row, the main buttons and "More actions" (whose menu is closed). */
+async function phoneToolbar(page: Page, l: { controls: string; more: string; mic: string; chat: string; pane: string; hand: string; leave: string }): Promise<Locator> {
+  const toolbar = page.getByRole('toolbar', { name: l.controls });
+  const names = await toolbar.getByRole('button').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label')));
+  for (const name of [l.mic, l.chat, l.pane, l.hand, l.more, l.leave]) assert.ok(names.includes(name), `"${name}" in the bar: ${JSON.stringify(names)}`);
+  assert.ok(names.length <= 8, `a few buttons in the bar: ${JSON.stringify(names)}`);
+  const boxes = await toolbar.getByRole('button').evaluateAll((els) => els.map((e) => e.getBoundingClientRect().top));
+  assert.ok(Math.max(...boxes) - Math.min(...boxes) < 2, `one row: ${JSON.stringify(boxes)}`);
+  return toolbar;
+}
+
+/** Opens "More actions": a menu, focus on its first item; every item labelled and on screen; returns the items' names. */
+async function openMoreActions(page: Page, more: string): Promise<string[]> {
+  const button = page.getByRole('button', { name: more });
+  await button.click();
+  assert.equal(await button.getAttribute('aria-expanded'), 'true');
+  const menu = page.getByRole('menu', { name: more });
+  await menu.waitFor();
+  const items = menu.getByRole('menuitem');
+  const n = await items.count();
+  const names: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const item = items.nth(i);
+    await item.scrollIntoViewIfNeeded();
+    const b = await box(item);
+    assertOnScreen(b, page, `menu item ${i} (${await item.textContent()})`);
+    assert.ok(b.height >= 40, `a finger-sized item: ${JSON.stringify(b)}`);
+    names.push((await item.getAttribute('aria-label')) ?? (await item.textContent())!.trim());
+  }
+  assert.ok(await items.first().evaluate((e) => e === document.activeElement), 'the focus is on the first item');
+  return names;
+}
+
+const REACTIONS = ['Thumbs up', 'Clap', 'Laugh', 'Surprised', 'Love', 'Celebrate'];
 
 const LONG_ROOM = 'Weekly planning of the regional volunteers and their coordinators for the spring festival in the old town square 2026';
 
@@ -96,17 +133,116 @@ describe('layout: moderator tools beside the chat, a phone screen with a long na
       assert.ok(t.x >= 0 && t.x + t.width <= 390 && t.height < 40, `the title keeps one line inside the screen: ${JSON.stringify(t)}`);
       await everyButtonReachable(page, header, 'header');
       const n = await everyButtonReachable(page, page.getByRole('toolbar', { name: p === ana ? 'Meeting controls' : 'Controles de la reunión' }), 'toolbar');
-      assert.ok(n >= 10, `${n} toolbar buttons`);
+      assert.ok(n >= 7, `${n} toolbar buttons`);
+    }
+  });
+
+  test('390x844: the toolbar is one row and "More actions", a menu holding the other controls, labelled, inside the screen', async () => {
+    const page = ana.page;
+    await phoneToolbar(page, { controls: 'Meeting controls', more: 'More actions', mic: 'Mute microphone', chat: 'Open chat', pane: 'Participants', hand: 'Raise hand', leave: 'Leave meeting' });
+    const names = await openMoreActions(page, 'More actions');
+    for (const name of [
+      ...REACTIONS,
+      'Share screen',
+      'Speaker view',
+      'Full screen',
+      'Invite people',
+      'Settings',
+      'Keyboard shortcuts', // a mouse (this page's pointer is fine)
+      'Manage video quality',
+      'Open polls',
+      'Whiteboard',
+      'Shared notes',
+      'Start recording',
+      'Recordings',
+      'Start live stream',
+    ])
+      assert.ok(names.includes(name), `"${name}" in the menu: ${JSON.stringify(names)}`);
+    // the reactions: a row at the top, every one inside the screen (Celebrate included)
+    const reactions = page.getByRole('menu').getByRole('group', { name: 'Reactions' });
+    for (const r of REACTIONS) assertOnScreen(await box(reactions.getByRole('menuitem', { name: r })), page, r);
+    await noHorizontalScroll(page);
+    // the arrow keys move between items; Escape closes the menu, the focus back on "More actions"
+    await page.keyboard.press('ArrowDown');
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Clap');
+    await page.keyboard.press('End');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Start live stream');
+    await page.keyboard.press('Escape');
+    await page.getByRole('menu').waitFor({ state: 'hidden' });
+    assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'More actions');
+    assert.equal(await page.getByRole('button', { name: 'More actions' }).getAttribute('aria-expanded'), 'false');
+    // a tap outside closes it too
+    await openMoreActions(page, 'More actions');
+    await page.mouse.click(20, 20); // the header
+    await page.getByRole('menu').waitFor({ state: 'hidden' });
+    // an item does what its button does, and closes the menu: a reaction reaches Ben
+    await openMoreActions(page, 'More actions');
+    await page.getByRole('menu').getByRole('menuitem', { name: 'Celebrate' }).click();
+    await page.getByRole('menu').waitFor({ state: 'hidden' });
+    await ben.page.getByRole('status').filter({ hasText: 'Ana: Celebrar' }).first().waitFor({ timeout: 5000 });
+    await openMoreActions(page, 'More actions');
+    await page.getByRole('menuitem', { name: 'Speaker view' }).click();
+    await openMoreActions(page, 'More actions');
+    await page.getByRole('menuitem', { name: 'Tile view' }).click();
+    await page.getByRole('menu').waitFor({ state: 'hidden' });
+  });
+
+  test('390x844: "Invite people" (from the menu) shows the whole meeting link, the copy button under it', async () => {
+    for (const [p, l] of [
+      [ana, { more: 'More actions', invite: 'Invite people', link: 'Meeting link', copy: 'Copy meeting link', close: 'Close' }],
+      [ben, { more: 'Más acciones', invite: 'Invitar a otras personas', link: 'Enlace de la reunión', copy: 'Copiar enlace de la reunión', close: 'Cerrar' }],
+    ] as const) {
+      const page = p.page;
+      await openMoreActions(page, l.more);
+      await page.getByRole('menuitem', { name: l.invite }).click();
+      const dialog = page.getByRole('dialog', { name: l.invite });
+      const input = dialog.getByRole('textbox', { name: l.link });
+      const b = await box(input);
+      assertOnScreen(b, page, 'the link');
+      assert.ok(b.width >= 200, `the link is readable: ${JSON.stringify(b)}`);
+      const copy = await box(dialog.getByRole('button', { name: l.copy }));
+      assertOnScreen(copy, page, 'the copy button');
+      assert.ok(!overlap(b, copy));
+      await noHorizontalScroll(page);
+      await dialog.getByRole('button', { name: l.close }).click();
+      await dialog.waitFor({ state: 'detached' });
+      // the focus comes back to "More actions"
+      assert.equal(await page.evaluate(() => document.activeElement?.getAttribute('aria-label')), l.more);
+    }
+  });
+
+  test('a touch phone, upright (390x844) and on its side (844x390): no keyboard-shortcut list, the menu fits', async () => {
+    const context = await suite.browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true });
+    const cleo: Participant = { name: 'Cleo', context, page: await context.newPage() };
+    try {
+      await joinThroughUi(cleo, suite.server.baseUrl, 'A phone');
+      const page = cleo.page;
+      const l = { controls: 'Meeting controls', more: 'More actions', mic: 'Mute microphone', chat: 'Open chat', pane: 'Participants', hand: 'Raise hand', leave: 'Leave meeting' };
+      for (const size of [{ width: 390, height: 844 }, { width: 844, height: 390 }]) {
+        await page.setViewportSize(size);
+        const toolbar = await phoneToolbar(page, l);
+        const t = await box(toolbar);
+        assert.ok(t.height <= 0.16 * size.height, `the toolbar leaves the height to the video: ${JSON.stringify(t)} in ${JSON.stringify(size)}`);
+        await noHorizontalScroll(page);
+        const names = await openMoreActions(page, l.more);
+        assert.ok(!names.includes('Keyboard shortcuts'), `no keyboard-shortcut list on a touch screen: ${JSON.stringify(names)}`);
+        for (const name of [...REACTIONS, 'Settings', 'Invite people', 'Start recording']) assert.ok(names.includes(name), `"${name}" in ${JSON.stringify(names)}`);
+        await page.keyboard.press('Escape');
+        await page.getByRole('menu').waitFor({ state: 'hidden' });
+      }
+    } finally {
+      await context.close();
     }
   });
 
   test('390x844: the settings, with the background choices and the picture upload, fit (in Spanish too)', async () => {
     for (const [p, l] of [
-      [ana, { settings: 'Settings', background: 'Background', upload: 'Upload a picture…', close: 'Close' }],
-      [ben, { settings: 'Configuración', background: 'Fondo', upload: 'Subir una imagen…', close: 'Cerrar' }],
+      [ana, { more: 'More actions', settings: 'Settings', background: 'Background', upload: 'Upload a picture…', close: 'Close' }],
+      [ben, { more: 'Más acciones', settings: 'Configuración', background: 'Fondo', upload: 'Subir una imagen…', close: 'Cerrar' }],
     ] as const) {
       const page = p.page;
-      await page.getByRole('button', { name: l.settings }).click();
+      await openMoreActions(page, l.more);
+      await page.getByRole('menuitem', { name: l.settings }).click();
       const dialog = page.getByRole('dialog', { name: l.settings });
       await noHorizontalScroll(page);
       const radios = dialog.getByRole('group', { name: l.background }).getByRole('radio');

@@ -44,7 +44,9 @@ describe('simulcast', () => {
     assert.ok(tile && tile.width < 360, `a small tile: ${JSON.stringify(tile)}`);
     await waitUntil('Pita to get the 320-wide layer', () => videoFrom(small.page, 'Sol'), (v) => (v?.width ?? 0) === 320 && v!.framesDecoded > 30, 45_000);
     // speaker view in the small window: still a small stage, still the lowest layer
-    await small.page.getByRole('button', { name: 'Speaker view' }).click();
+    // (on a phone-sized screen "Speaker view" is in "More actions")
+    await small.page.getByRole('button', { name: 'More actions' }).click();
+    await small.page.getByRole('menuitem', { name: 'Speaker view' }).click();
     await new Promise((r) => setTimeout(r, 3000));
     const low = (await videoFrom(small.page, 'Sol'))!;
     assert.equal(low.width, 320);

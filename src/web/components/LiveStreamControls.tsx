@@ -5,12 +5,14 @@
 // stays open, with what was typed, until the stream runs; a refusal (the page's or the server's) is shown in it.
 // The key is sent to the server and forgotten here: the field is a password field, cleared when the dialog closes.
 import { useCallback, useId, useState, useSyncExternalStore, type FormEvent } from 'react';
+import { createPortal } from 'react-dom';
 import { checkStreamUrl, type StreamUrlProblem } from '../../protocol/stream-url.ts';
 import { accessFor, type AccessClient, type LiveStreamDialogState } from '../access/access-client.ts';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
 import { liveStreamRefusalText } from '../pages/error-text.ts';
 import { Dialog } from './Dialog.tsx';
+import { Action } from './MeetingActions.tsx';
 
 export function LiveStreamIndicator({ conference }: { conference: Conference }) {
   const t = useStrings();
@@ -37,19 +39,14 @@ export function LiveStreamButton({ conference }: { conference: Conference }) {
   const label = liveStream ? t.stopLiveStream : t.startLiveStream;
   return (
     <>
-      <button
-        type="button"
-        className={liveStream ? 'round-button active live-button' : 'round-button live-button'}
-        aria-label={label}
-        title={label}
-        onClick={() => (liveStream ? access.stopLiveStream() : access.openLiveStreamDialog())}
-      >
+      <Action label={label} on={!!liveStream} className="live-button" haspopup={liveStream ? undefined : 'dialog'} onClick={() => (liveStream ? access.stopLiveStream() : access.openLiveStreamDialog())}>
         <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
           <circle cx="12" cy="12" r="2.5" fill="currentColor" />
           <path d="M7.8 7.8a6 6 0 0 0 0 8.4M16.2 7.8a6 6 0 0 1 0 8.4M5 5a10 10 0 0 0 0 14M19 5a10 10 0 0 1 0 14" fill="none" stroke="currentColor" strokeWidth="1.8" strokeLinecap="round" />
         </svg>
-      </button>
-      {liveStreamDialog && !liveStream && <LiveStreamDialog access={access} state={liveStreamDialog} onClose={close} />}
+      </Action>
+      {/* in the page's body: the button may sit in the phone's "More actions" menu, hidden once it closes */}
+      {liveStreamDialog && !liveStream && createPortal(<LiveStreamDialog access={access} state={liveStreamDialog} onClose={close} />, document.body)}
     </>
   );
 }

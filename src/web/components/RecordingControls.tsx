@@ -5,6 +5,7 @@ import { useSyncExternalStore } from 'react';
 import { accessFor } from '../access/access-client.ts';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
+import { Action } from './MeetingActions.tsx';
 
 export function RecordingIndicator({ conference }: { conference: Conference }) {
   const t = useStrings();
@@ -26,17 +27,11 @@ export function RecordButton({ conference }: { conference: Conference }) {
   if (role !== 'moderator') return null;
   const label = recording ? t.stopRecording : t.startRecording;
   return (
-    <button
-      type="button"
-      className={recording ? 'round-button active recording-button' : 'round-button recording-button'}
-      aria-label={label}
-      title={label}
-      onClick={() => (recording ? access.stopRecording() : access.startRecording())}
-    >
+    <Action label={label} on={!!recording} className="recording-button" onClick={() => (recording ? access.stopRecording() : access.startRecording())}>
       <svg viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
         {recording ? <rect x="7" y="7" width="10" height="10" rx="1.5" fill="currentColor" /> : <circle cx="12" cy="12" r="6" fill="#e5484d" />}
       </svg>
-    </button>
+    </Action>
   );
 }
 

@@ -21,6 +21,7 @@ export class SidePanels {
   readonly #panels: readonly Panel[];
   /** Which panels were open at the last change (a panel open now and not then was just opened). */
   #wasOpen: boolean[];
+  readonly #openedListeners = new Set<() => void>();
   readonly dispose: () => void;
 
   constructor(conference: Conference) {
@@ -48,8 +49,16 @@ export class SidePanels {
     const open = this.#panels.map((p) => p.isOpen());
     const opened = open.findLastIndex((o, i) => o && !this.#wasOpen[i]);
     this.#wasOpen = open;
+    if (opened < 0) return;
     // closing the others comes back here (their stores change): by then only the new one is open
-    if (opened >= 0) this.#panels.forEach((p, i) => i !== opened && open[i] && p.close());
+    this.#panels.forEach((p, i) => i !== opened && open[i] && p.close());
+    for (const l of this.#openedListeners) l();
+  }
+
+  /** Calls `listener` whenever a panel opens (the toolbar's popovers close then). */
+  onOpened(listener: () => void): () => void {
+    this.#openedListeners.add(listener);
+    return () => this.#openedListeners.delete(listener);
   }
 
   /** For useSyncExternalStore: any panel's change. */

@@ -6,7 +6,7 @@ import type { Conference } from '../media/conference.ts';
 import { Toolbar } from '../components/Toolbar.tsx';
 import { RemoteAudio, useTrackStream } from '../components/MediaViews.tsx';
 import { LinkIcon } from '../components/Icons.tsx';
-import { MeetingActions } from '../components/MeetingActions.tsx';
+import { MeetingActions, type MeetingActionsProps } from '../components/MeetingActions.tsx';
 import { VideoLayout, type LayoutItem } from '../components/VideoLayout.tsx';
 import { ChatPanel } from '../components/ChatPanel.tsx';
 import { ParticipantsPane } from '../components/ParticipantsPane.tsx';
@@ -23,6 +23,8 @@ import { viewFor } from '../meeting/view-store.ts';
 import { useShortcuts } from '../meeting/shortcuts.ts';
 import { sidePanelsFor, useEscapeClosesPanel } from '../meeting/side-panels.ts';
 import { useFullScreen } from '../meeting/full-screen.ts';
+import { toolbarPopoversFor, useToolbarPopoverDismissal } from '../meeting/toolbar-popovers.ts';
+import { canFullScreen, canShareScreen, useCompactToolbar, useFinePointer } from '../components/toolbar-placement.ts';
 import { QualityMonitor, SELF_KEY } from '../media/quality.ts';
 import { audioOutput } from '../media/audio-output.ts';
 import { AccessOverlays, ModeratorToolsButton } from '../access/AccessOverlays.tsx';
@@ -60,7 +62,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const notices = notificationsFor(conference);
   const chatState = useSyncExternalStore(chat.subscribe, chat.getSnapshot);
   const polls = pollsFor(conference);
-  const pollsOpen = useSyncExternalStore(polls.subscribe, polls.getSnapshot).open;
+  const { open: pollsOpen, unseen: pollsUnseen } = useSyncExternalStore(polls.subscribe, polls.getSnapshot);
   const output = useSyncExternalStore(audioOutput.subscribe, audioOutput.getSnapshot);
   const quality = useMemo(() => new QualityMonitor(() => ({ pc: conference.peerConnection, sources: conference.remoteSources })), [conference]);
   const { levels } = useSyncExternalStore(quality.subscribe, quality.getSnapshot);
@@ -154,7 +156,51 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   });
   useEscapeClosesPanel(conference, state.status === 'joined');
 
-  const canShare = typeof navigator.mediaDevices?.getDisplayMedia === 'function';
+  // the toolbar: on a phone-sized screen its main buttons and "More actions" (toolbar-placement.ts)
+  const compact = useCompactToolbar();
+  const finePointer = useFinePointer();
+  const popovers = toolbarPopoversFor(conference);
+  const openPopover = useSyncExternalStore(popovers.subscribe, popovers.getSnapshot);
+  useToolbarPopoverDismissal(popovers, true);
+  // a dialog, or the toolbar changing shape (a phone turned), closes the reactions bar or the menu
+  useEffect(() => {
+    if (dialog) popovers.close();
+  }, [dialog, popovers]);
+  useEffect(() => popovers.close(), [compact, popovers]);
+  const actions: MeetingActionsProps = {
+    sharing: state.screenTrack !== null,
+    canShare: canShareScreen(),
+    onToggleShare: toggleShare,
+    chatOpen: chatState.open,
+    unread: chatState.unread,
+    onToggleChat: () => chat.toggle(),
+    paneOpen,
+    onTogglePane: () => viewStore.setPaneOpen(!paneOpen),
+    handRaised,
+    onToggleHand: toggleHand,
+    reactionsOpen: openPopover === 'reactions',
+    onReactionsOpen: (open) => popovers.setOpen('reactions', open),
+    onReaction: (reaction) => conference.sendMessage({ type: 'reaction', reaction }),
+    view,
+    onToggleView: toggleView,
+    canFullScreen: canFullScreen(),
+    fullScreen: fullScreen.active,
+    onToggleFullScreen: fullScreen.toggle,
+    onInvite: () => setDialog('invite'),
+    onOpenSettings: () => setDialog('settings'),
+    canShowShortcuts: finePointer,
+    onShowShortcuts: () => setDialog('shortcuts'),
+  };
+  const features = state.status === 'joined' && (
+    <>
+      <VideoQualityButton conference={conference} onOpen={() => setDialog('video-quality')} />
+      <PollsButton conference={conference} />
+      <BoardButtons conference={conference} />
+      <RecordButton conference={conference} />
+      <RecordingsButton conference={conference} />
+      <LiveStreamButton conference={conference} />
+    </>
+  );
 
   return (
     <div className="meeting-page">
@@ -264,33 +310,26 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         onToggleAudio={() => avModerationFor(conference).toggle('audio')}
         onToggleVideo={() => avModerationFor(conference).toggle('video')}
         onLeave={() => conference.leave()}
+        {...(compact && {
+          more: (
+            <>
+              <MeetingActions {...actions} part="more" />
+              {features}
+            </>
+          ),
+          moreOpen: openPopover === 'more',
+          onMoreOpen: (open: boolean) => popovers.setOpen('more', open),
+          moreBadge: { count: pollsUnseen, label: t.newPolls(pollsUnseen) },
+        })}
       >
-        <MeetingActions
-          sharing={state.screenTrack !== null}
-          canShare={canShare}
-          onToggleShare={toggleShare}
-          chatOpen={chatState.open}
-          unread={chatState.unread}
-          onToggleChat={() => chat.toggle()}
-          paneOpen={paneOpen}
-          onTogglePane={() => viewStore.setPaneOpen(!paneOpen)}
-          handRaised={handRaised}
-          onToggleHand={toggleHand}
-          onReaction={(reaction) => conference.sendMessage({ type: 'reaction', reaction })}
-          view={view}
-          onToggleView={toggleView}
-          fullScreen={fullScreen.active}
-          onToggleFullScreen={fullScreen.toggle}
-          onInvite={() => setDialog('invite')}
-          onOpenSettings={() => setDialog('settings')}
-          onShowShortcuts={() => setDialog('shortcuts')}
-        />
-        {state.status === 'joined' && <VideoQualityButton conference={conference} onOpen={() => setDialog('video-quality')} />}
-        {state.status === 'joined' && <PollsButton conference={conference} />}
-        {state.status === 'joined' && <BoardButtons conference={conference} />}
-        {state.status === 'joined' && <RecordButton conference={conference} />}
-        {state.status === 'joined' && <RecordingsButton conference={conference} />}
-        {state.status === 'joined' && <LiveStreamButton conference={conference} />}
+        {compact ? (
+          <MeetingActions {...actions} part="main" />
+        ) : (
+          <>
+            <MeetingActions {...actions} />
+            {features}
+          </>
+        )}
       </Toolbar>
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}
