@@ -280,10 +280,15 @@ export class Admission {
       return false;
     }
     const expected = policyOf(room).password;
-    if (expected === undefined || password !== expected) {
+    if (expected === undefined) {
+      // unlocked meanwhile: nothing to guess, no strike
+      this.refuse(session, 'wrong-password', 'this meeting has no password (any more): wait for a moderator');
+      return false;
+    }
+    if (password !== expected) {
       this.roomPassword.fail(key);
       this.log.info({ room: room.key, address: session.remoteAddress }, 'wrong room password');
-      this.refuse(session, 'wrong-password', expected === undefined ? 'this meeting has no password (any more): wait for a moderator' : 'the room password is wrong');
+      this.refuse(session, 'wrong-password', 'the room password is wrong');
       return false;
     }
     return true;
@@ -297,7 +302,8 @@ export class Admission {
     if (!this.passwordRight(session, knock.room, msg.password!)) return;
     if (!this.opts.lobby.take(knock.room, knock.id)) return;
     this.log.info({ room: knock.room.key, knock: knock.id }, 'left the lobby with the room password');
-    this.enter(session, msg, knock.grant);
+    // as they knocked (the name moderators saw), with the password
+    this.enter(session, { ...knock.msg, password: msg.password }, knock.grant);
   }
 
   /** Joins the room and tells the new member the room's settings (and moderators the lobby). */

@@ -219,13 +219,16 @@ export async function roomWithModerator(s: TestSignal, name: string, n: number):
 export const TEST_SRTP_KEY = 'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNk';
 
 /** Focus's side of a phone caller's (plain-RTP) attach, as the test's focus answers it. */
-export function answerPlainAttach(s: TestSignal): void {
-  s.bus.handle(subjects.focusAttachPlain, () => ({
-    address: '127.0.0.1',
-    legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
-    rtcpMux: true,
-    srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: TEST_SRTP_KEY, remoteKey: TEST_SRTP_KEY },
-    receives: [],
-    sdp: '',
-  }));
+export function answerPlainAttach(s: TestSignal, onAttach: () => void = () => {}): void {
+  s.bus.handle(subjects.focusAttachPlain, () => {
+    onAttach();
+    return {
+      address: '127.0.0.1',
+      legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
+      rtcpMux: true,
+      srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: TEST_SRTP_KEY, remoteKey: TEST_SRTP_KEY },
+      receives: [],
+      sdp: '',
+    };
+  });
 }

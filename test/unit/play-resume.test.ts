@@ -24,7 +24,8 @@ test('a loop goes round the file; a file that ended before the loss is not start
   // 25 s played of a 10 s loop when lost: 5 s into it
   assert.equal(resumePosition({ position: 0, startedAt: T0, now, lostMsAgo: 60_000, loop: true, duration: 10 }), 5);
   assert.equal(resumePosition({ position: 0, startedAt: T0, now, lostMsAgo: 60_000, loop: false, duration: 20 }), undefined);
-  // lost before the end: it goes on there though the move came after the end
+  // the function alone (the command never gets there: ffmpeg reaches the end and exits first): lost before the
+  // end, it goes on there though the move came after the end
   assert.equal(resumePosition({ position: 0, startedAt: T0, now, lostMsAgo: 60_000, loop: false, duration: 30 }), 25);
   // a file whose length ffprobe does not say: no end rule
   assert.equal(resumePosition({ position: 0, startedAt: T0, now, lostMsAgo: 60_000, loop: false }), 25);

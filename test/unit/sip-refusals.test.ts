@@ -18,7 +18,7 @@ import { buildRegistry } from '../../src/metrics/prometheus-metrics.ts';
 import { subjects } from '../../src/protocol/bus-messages.ts';
 import { startSip, type SipPart } from '../../src/sip/index.ts';
 import { parsePrometheusText } from '../helpers/prometheus-text.ts';
-import { startTestSignal, TEST_SRTP_KEY, type TestSignal } from '../helpers/signal-client.ts';
+import { answerPlainAttach, startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 import { callOnce, sdpOffer } from '../helpers/sip-caller.ts';
 import { WebhookReceiver } from '../helpers/webhook-receiver.ts';
 
@@ -43,17 +43,7 @@ describe('calls the SIP gateway refuses', () => {
   before(async () => {
     receiver = await new WebhookReceiver().listen();
     s = await startTestSignal({ webhookUrls: [receiver.url], webhookSecret: 'sip-refusals-webhook-secret-0123456789' });
-    s.bus.handle(subjects.focusAttachPlain, () => {
-      attaches++;
-      return {
-        address: '127.0.0.1',
-        legs: [{ kind: 'audio', port: 40002, rtcpPort: 40002 }],
-        rtcpMux: true,
-        srtp: { suite: 'AES_CM_128_HMAC_SHA1_80', localKey: TEST_SRTP_KEY, remoteKey: TEST_SRTP_KEY },
-        receives: [],
-        sdp: '',
-      };
-    });
+    answerPlainAttach(s, () => attaches++);
     // the rest of a phone's way into the conference, as focus answers it
     for (const subject of [subjects.focusStartPlain, subjects.focusDetachPlain]) s.bus.handle(subject, () => ({ ok: true }));
     const sink = new Writable({

@@ -69,8 +69,8 @@ test("a connection that was up and goes to 'disconnected' is reported interrupte
   pc.to('connected');
   assert.deepEqual(interrupted, [true, false]);
   pc.to('disconnected');
-  pc.to('failed'); // still interrupted, and now failed too
-  assert.deepEqual(interrupted, [true, false, true]);
+  pc.to('failed'); // not coming back by itself: failed, no longer "reconnecting"
+  assert.deepEqual(interrupted, [true, false, true, false]);
   assert.deepEqual(failed, [true]);
   w.stop();
 });

@@ -1,5 +1,5 @@
 // Between "Join meeting" and the meeting: signing in (accounts mode), the room password, the lobby.
-import { useId, useState, type FormEvent } from 'react';
+import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { AccessClient, Gate } from './access-client.ts';
 import { SignInFields, type SignInValues } from './SignInFields.tsx';
@@ -41,19 +41,19 @@ function LoginForm({ access, gate }: { access: AccessClient; gate: Extract<Gate,
   );
 }
 
-function PasswordForm({ access, gate }: { access: AccessClient; gate: Extract<Gate, { kind: 'password' }> }) {
+/** The room-password field and its submit button; `failed`: why the last one did not let us in. */
+function PasswordFields({ access, failed, className, children }: { access: AccessClient; failed: Extract<Gate, { kind: 'password' }>['failed']; className: string; children: ReactNode }) {
   const t = useStrings();
   const [password, setPassword] = useState('');
   const id = useId();
-  const problem = failureText(t, gate.failed);
+  const problem = failureText(t, failed);
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (password) access.submitPassword(password);
   };
   return (
-    <form className="access-form" onSubmit={submit}>
-      <h1>{t.lockedTitle}</h1>
-      <p className="tagline">{t.lockedHint}</p>
+    <form className={className} onSubmit={submit}>
+      {children}
       <label htmlFor={id} className="field-label">
         {t.meetingPassword}
       </label>
@@ -70,6 +70,16 @@ function PasswordForm({ access, gate }: { access: AccessClient; gate: Extract<Ga
   );
 }
 
+function PasswordForm({ access, gate }: { access: AccessClient; gate: Extract<Gate, { kind: 'password' }> }) {
+  const t = useStrings();
+  return (
+    <PasswordFields access={access} failed={gate.failed} className="access-form">
+      <h1>{t.lockedTitle}</h1>
+      <p className="tagline">{t.lockedHint}</p>
+    </PasswordFields>
+  );
+}
+
 /**
  * Waiting in the lobby. When the room has a password, "Join with password" (as in Jitsi Meet) shows a field for it:
  * the right one lets us in at once; a wrong one says so, and we keep waiting for a moderator.
@@ -77,13 +87,6 @@ function PasswordForm({ access, gate }: { access: AccessClient; gate: Extract<Ga
 function LobbyWait({ access, gate, onCancel }: { access: AccessClient; gate: Extract<Gate, { kind: 'lobby' }>; onCancel: () => void }) {
   const t = useStrings();
   const [asking, setAsking] = useState(false);
-  const [password, setPassword] = useState('');
-  const id = useId();
-  const problem = failureText(t, gate.failed);
-  const submit = (e: FormEvent) => {
-    e.preventDefault();
-    if (password) access.submitPassword(password);
-  };
   return (
     <>
       <h1>{t.lobbyTitle}</h1>
@@ -91,21 +94,9 @@ function LobbyWait({ access, gate, onCancel }: { access: AccessClient; gate: Ext
         {t.lobbyHint}
       </p>
       {gate.locked && asking && (
-        <form className="access-form lobby-password" onSubmit={submit}>
+        <PasswordFields access={access} failed={gate.failed} className="access-form lobby-password">
           <p className="tagline">{t.lobbyPasswordHint}</p>
-          <label htmlFor={id} className="field-label">
-            {t.meetingPassword}
-          </label>
-          <input id={id} type="password" autoComplete="off" maxLength={64} autoFocus value={password} onChange={(e) => setPassword(e.target.value)} />
-          {problem && (
-            <p className="field-error" role="alert">
-              {problem}
-            </p>
-          )}
-          <button type="submit" className="primary wide" disabled={!password}>
-            {t.enterMeeting}
-          </button>
-        </form>
+        </PasswordFields>
       )}
       <div className="end-actions">
         {gate.locked && !asking && (

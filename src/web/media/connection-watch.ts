@@ -17,7 +17,8 @@ export interface WatchedConnection {
 
 /**
  * Follows one peer connection; `onChange(failed)` is called when the verdict changes, `onInterrupted(interrupted)`
- * when a connection that was up goes down ('disconnected' or 'failed') or comes back.
+ * when a connection that was up goes 'disconnected' (the browser is trying to get it back), and when that ends: it
+ * is back, or it failed (then `onChange(true)` says so: not coming back by itself).
  */
 export class MediaConnectionWatch {
   failed = false;
@@ -47,9 +48,12 @@ export class MediaConnectionWatch {
       this.#set(false);
       this.#setInterrupted(false);
     } else if (s === 'failed') {
+      // not coming back by itself: the failed notice says so instead
       this.#set(true);
+      this.#setInterrupted(false);
+    } else if (s === 'disconnected' && this.#everConnected) {
+      this.#setInterrupted(true);
     }
-    if ((s === 'disconnected' || s === 'failed') && this.#everConnected) this.#setInterrupted(true);
   };
 
   #setInterrupted(interrupted: boolean): void {

@@ -22,7 +22,6 @@ export class SidePanels {
   /** Which panels were open at the last change (a panel open now and not then was just opened). */
   #wasOpen: boolean[];
   readonly #openedListeners = new Set<() => void>();
-  readonly dispose: () => void;
 
   constructor(conference: Conference) {
     const view = viewFor(conference);
@@ -39,10 +38,8 @@ export class SidePanels {
       { isOpen: () => access.state.toolsOpen, close: () => access.setToolsOpen(false), subscribe: access.subscribe },
     ];
     this.#wasOpen = this.#panels.map((p) => p.isOpen());
-    const unsubscribe = this.#panels.map((p) => p.subscribe(() => this.#changed()));
-    this.dispose = () => {
-      for (const u of unsubscribe) u();
-    };
+    // (the panels' stores live as long as the conference, and so does this: nothing to unsubscribe)
+    for (const p of this.#panels) p.subscribe(() => this.#changed());
   }
 
   #changed(): void {
