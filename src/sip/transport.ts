@@ -21,9 +21,10 @@ export interface SipSource {
 }
 
 /** Why a message was not taken: it does not parse as SIP (answered 400 when it can be), it is over the size cap
- * (a TCP stream's headers or Content-Length: the connection is closed), or a request's top Via is unreadable. */
-export type MalformedReason = 'unparsable' | 'oversized' | 'badVia';
-export const MALFORMED_REASONS: readonly MalformedReason[] = ['unparsable', 'oversized', 'badVia'];
+ * (a TCP stream's headers or Content-Length: the connection is closed), a request's top Via is unreadable, or a
+ * connection to the TLS port failed its handshake (not TLS, a version below 1.2, stalled 10 s). */
+export type MalformedReason = 'unparsable' | 'oversized' | 'badVia' | 'tlsHandshake';
+export const MALFORMED_REASONS: readonly MalformedReason[] = ['unparsable', 'oversized', 'badVia', 'tlsHandshake'];
 
 /** Something a peer sent that was not taken, or a connection refused (the caps): what, and from where. */
 export interface SipProblem {
@@ -62,7 +63,7 @@ const DEFAULT_PER_ADDRESS = 32;
 const DEFAULT_IDLE_MS = 300_000;
 
 export class SipTransport {
-  readonly counters: SipTransportCounters = { received: 0, malformed: 0, unparsable: 0, oversized: 0, badVia: 0, dropped: 0, tcpRefused: 0 };
+  readonly counters: SipTransportCounters = { received: 0, malformed: 0, unparsable: 0, oversized: 0, badVia: 0, tlsHandshake: 0, dropped: 0, tcpRefused: 0 };
   private readonly opts: Required<Omit<SipTransportOptions, 'tls' | 'onProblem'>> & Pick<SipTransportOptions, 'tls' | 'onProblem'>;
   private udp: dgram.Socket | null = null;
   private tcp: net.Server | null = null;
@@ -120,7 +121,11 @@ export class SipTransport {
   /** The TLS listener; a handshake that fails or stalls (10 s) only ends that connection. */
   private async listenTls(o: { port: number; cert: string; key: string }): Promise<void> {
     const server = tls.createServer({ cert: o.cert, key: o.key, minVersion: 'TLSv1.2', handshakeTimeout: 10_000 }, (socket) => this.onConnection(socket, 'tls'));
-    server.on('tlsClientError', (_e, socket) => socket.destroy());
+    // a client that is not TLS, speaks a version below 1.2 or stalls: counted and told (the error's code, never its bytes)
+    server.on('tlsClientError', (e: Error & { code?: string }, socket) => {
+      const detail = `TLS handshake failed${e.code ? ` (${e.code.slice(0, 64)})` : ''}`;
+      this.malformed('tlsHandshake', detail, { transport: 'tls', address: socket.remoteAddress ?? '', port: socket.remotePort ?? 0, reply: () => {} }, socket);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(o.port, this.opts.address, () => {

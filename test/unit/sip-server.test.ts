@@ -158,5 +158,8 @@ describe('SIP over TLS', () => {
       s.on('error', () => {});
     });
     assert.match(await overTls(options('tls2')), /^SIP\/2\.0 200 /, 'the TLS port still answers');
+    // counted, as a malformed message is (tertulia_sip_malformed_messages_total{reason="tlsHandshake"})
+    for (let i = 0; i < 50 && server.counters.tlsHandshake < 1; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(server.counters.tlsHandshake, 1);
   });
 });
