@@ -30,11 +30,12 @@ export interface MetricsSources {
   };
   /** The recorder's running jobs: recordings and live streams (`isStream`). */
   recorder?: { recorderId: string; recordings: ReadonlyMap<string, { readonly isStream: boolean }> };
-  /** The SIP gateway's calls in meetings, now and since it started, by direction; messages it could not take, by reason. */
+  /** The SIP gateway's calls in meetings, now and since it started, by direction; calls refused, by status; messages it could not take, by reason. */
   sip?: {
     gatewayId: string;
     callStats: { activeCalls(direction: 'in' | 'out'): number; totalCalls(direction: 'in' | 'out'): number };
     malformedMessages(): Record<string, number>;
+    refusedCalls(): Record<string, number>;
   };
   /** The recorder's cap (maxRecordingsPerRecorder). */
   maxRecordings: number;

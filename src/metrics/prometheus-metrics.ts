@@ -232,8 +232,20 @@ export function buildRegistry(sources: MetricsSources): Registry {
     );
     reg(
       new Counter({
+        name: 'tertulia_sip_refused_calls_total',
+        help: 'Calls (INVITEs) the SIP gateway refused since it started, by SIP status (404: no such meeting, 403: not allowed in, 488: an unusable offer, 503: full...)',
+        labelNames: ['gateway', 'status'],
+        registers: [],
+        collect() {
+          this.reset();
+          for (const [status, n] of Object.entries(sip.refusedCalls())) this.inc({ gateway: sip.gatewayId, status }, n);
+        },
+      }),
+    );
+    reg(
+      new Counter({
         name: 'tertulia_sip_malformed_messages_total',
-        help: 'SIP messages the gateway could not take, by reason (unparsable: not SIP, answered 400 when it could be; oversized: over 64 KB on TCP/TLS, the connection closed; badVia: no readable Via)',
+        help: 'SIP messages the gateway could not take, by reason (unparsable: not SIP, answered 400 when it could be; oversized: over 64 KB on TCP/TLS, the connection closed; badVia: no readable Via; tlsHandshake: a connection to the TLS port that failed its handshake)',
         labelNames: ['gateway', 'reason'],
         registers: [],
         collect() {

@@ -37,6 +37,8 @@ export interface SipPart {
   readonly callStats: SipCallStats;
   /** Messages not taken since the start, by reason (transport.ts MalformedReason), for /metrics. */
   malformedMessages(): Record<MalformedReason, number>;
+  /** Calls refused since the start, by SIP status ("404", "488"...), for /metrics. */
+  refusedCalls(): Record<string, number>;
   resourceCounts(): Record<string, number>;
   close(): Promise<void>;
 }
@@ -176,6 +178,9 @@ export async function startSip(opts: {
       return calls.size;
     },
     callStats,
+    refusedCalls() {
+      return Object.fromEntries([...server.refusedByStatus].map(([status, n]) => [String(status), n]));
+    },
     malformedMessages() {
       const c = server.counters;
       return Object.fromEntries(MALFORMED_REASONS.map((r) => [r, c[r]])) as Record<MalformedReason, number>;

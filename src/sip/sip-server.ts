@@ -68,8 +68,12 @@ export class SipServer {
    * caller's address, bounded per address and in all. `fields` must hold no secret (no PIN, no password).
    */
   refused(from: Pick<SipSource, 'transport' | 'address'>, status: number, reason: string, fields: Record<string, unknown> = {}): void {
+    this.refusedByStatus.set(status, (this.refusedByStatus.get(status) ?? 0) + 1);
     this.refusals.note(from.address, { ...fields, status, reason, transport: from.transport }, 'call refused');
   }
+
+  /** Calls refused since the start, by SIP status (a few codes: this file's and call.ts's), for /metrics. */
+  readonly refusedByStatus = new Map<number, number>();
 
   private onProblem(p: SipProblem): void {
     if (p.reason === 'tcpRefused') this.problems.note(p.address, { transport: p.transport, reason: p.detail }, 'SIP connection refused (connection caps)');

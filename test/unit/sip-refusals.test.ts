@@ -101,6 +101,10 @@ describe('calls the SIP gateway refuses', () => {
     assert.ok(!s.logs().includes('a phone caller joined'));
     const logged = refusals(488);
     assert.equal(logged.length, 2 * Object.keys(UNUSABLE).length);
+    // and counted in /metrics by status
+    const scrape = parsePrometheusText(await buildRegistry({ parts: ['sip'], bus: s.bus, sip, maxRecordings: 0 }).metrics());
+    assert.equal(scrape.value('tertulia_sip_refused_calls_total', { gateway: sip.gatewayId, status: '488' }), 2 * Object.keys(UNUSABLE).length);
+    assert.equal(scrape.value('tertulia_sip_refused_calls_total', { gateway: sip.gatewayId, status: '404' }), 2, 'the test before: two calls to no meeting');
     assert.ok(logged.some((l) => /the offer: the offer has no m-line/.test(l.reason) && l.room === 'Sala'), JSON.stringify(logged));
     assert.ok(logged.every((l) => l.from === '127.0.0.1' && l.level === 30));
 
