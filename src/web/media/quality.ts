@@ -1,6 +1,7 @@
 // Connection quality per participant, from the peer connection's statistics (getStats), every 2 seconds:
 // for others, the packet loss of what we receive from them; for ourselves, the round-trip time to the
-// server and the loss it reports for what we send.
+// server and the worse of the loss it reports for what we send and the least loss of what we receive from anyone
+// (a link that loses only downstream shows too; one sender's lossy uplink does not count as ours).
 import type { RemoteSource } from '../../protocol/signal-messages.ts';
 import type { ConnectionLevel } from '../i18n-meeting.ts';
 import { Store } from './store.ts';
@@ -71,14 +72,20 @@ export class QualityMonitor extends Store<{ levels: ReadonlyMap<string, Connecti
       }
     });
     const levels = new Map<string, ConnectionLevel>();
+    // our own downlink's loss: what everyone's media loses on the way to us (the least of them: one sender's own
+    // lossy uplink is theirs, not ours)
+    let downLoss = Infinity;
     for (const [who, now] of totals) {
       const before = this.#previous.get(who) ?? { received: 0, lost: 0 };
       const received = now.received - before.received;
       const lost = now.lost - before.lost;
+      if (received + lost > 0) downLoss = Math.min(downLoss, lost / (received + lost));
       levels.set(who, received + lost > 0 ? levelFrom(lost / (received + lost), rtt) : 'unknown');
     }
     this.#previous = totals;
-    levels.set(SELF_KEY, pc.connectionState === 'connected' ? levelFrom(ownLoss, rtt) : pc.connectionState === 'failed' ? 'poor' : 'unknown');
+    // ours: the worse of what the server says it lost of what we send and what we lose of what it sends us
+    const ours = Math.max(ownLoss, Number.isFinite(downLoss) ? downLoss : 0);
+    levels.set(SELF_KEY, pc.connectionState === 'connected' ? levelFrom(ours, rtt) : pc.connectionState === 'failed' ? 'poor' : 'unknown');
     this.update({ levels });
   }
 }
