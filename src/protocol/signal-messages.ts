@@ -44,6 +44,8 @@ export const participantSchema = z.object({
   role: roleSchema.optional(),
   /** Present and true for a caller on the phone (the SIP gateway). */
   phone: z.literal(true).optional(),
+  /** Present and true while its connection is interrupted (its browser has not answered for a few seconds). */
+  interrupted: z.literal(true).optional(),
 });
 export type Participant = z.infer<typeof participantSchema>;
 

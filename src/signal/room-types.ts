@@ -67,6 +67,8 @@ export interface Member {
   joinedAt: number;
   /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
   phone?: boolean;
+  /** Its browser has not answered for half the participant timeout (ws.ts): the others see it interrupted. */
+  interrupted?: boolean;
   /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
   plain?: boolean;
   /** Given in `joined`: a reconnecting browser comes back as this member with it (room-state.ts). */
@@ -113,6 +115,7 @@ export function toParticipant(m: Member): Participant {
   if (m.screenSharing) p.screenSharing = true;
   p.role = m.role;
   if (m.phone) p.phone = true;
+  if (m.interrupted) p.interrupted = true;
   return p;
 }
 

@@ -469,6 +469,17 @@ export class Rooms implements StandInHost {
     }
   }
 
+  /**
+   * `session`'s browser stopped answering for a while (`interrupted`), or answers again: everyone, the member too,
+   * hears its new state (the others show "connection interrupted" on its tile, as Jitsi Meet does).
+   */
+  setInterrupted(session: Session, interrupted: boolean): void {
+    const member = session.member;
+    if (!member || member.remote || member.interrupted === interrupted || (!interrupted && member.interrupted === undefined)) return;
+    member.interrupted = interrupted || undefined;
+    this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
+  }
+
   mute(session: Session, kind: MediaKind, muted: boolean): void {
     const member = session.member;
     if (!member) return;

@@ -73,7 +73,12 @@ export function attachWebSocket(opts: {
   const timeoutMs = opts.participantTimeoutSeconds * 1000;
   const joinMs = opts.joinTimeoutSeconds * 1000;
   const promptMs = opts.promptTimeoutSeconds * 1000;
-  const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 2, joinMs / 2));
+  // (at least four pings per timeout: between half of it, when a silent connection counts as interrupted, and all of
+  // it, when it is dropped, comes at least one look)
+  const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 4, joinMs / 2));
+  // silent this long: its connection counts as interrupted for the others (half the timeout; at least a missed pong
+  // and a half, so a browser answering every ping is never taken for one)
+  const interruptedAfterMs = Math.max(timeoutMs / 2, intervalMs * 1.5);
   const sessions = new Set<WsSession>();
   const wss = new WebSocketServer({
     server: opts.server,
@@ -226,12 +231,14 @@ export function attachWebSocket(opts: {
 
     ws.on('pong', () => {
       session.lastSeen = Date.now();
+      if (session.member?.interrupted) rooms.setInterrupted(session, false);
     });
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (session.closing) return;
       try {
         const t = Date.now();
         session.lastSeen = t;
+        if (session.member?.interrupted) rooms.setInterrupted(session, false);
         if (t - session.windowStart >= 1000) {
           session.windowStart = t;
           session.windowCount = 0;
@@ -283,6 +290,8 @@ export function attachWebSocket(opts: {
         s.ws.terminate();
         continue;
       }
+      // silent for half the timeout: the others see its connection interrupted until it answers or times out
+      if (s.member && !s.member.interrupted && now - s.lastSeen > interruptedAfterMs) rooms.setInterrupted(s, true);
       if (s.member || access.waiting(s)) s.joinDeadline = now + joinMs;
       else if (now > s.joinDeadline && !s.closing) {
         s.closing = true;

@@ -470,10 +470,28 @@ describe('signal WebSocket', () => {
     const silent = client({ autoPong: false });
     const j = await silent.join('heartbeat', 'S');
     await watcher.nextOfType('participant-joined');
-    // participantTimeout is 1 s; pings go every 2 s
+    // participantTimeout is 1 s, pings every 0.5 s: first its connection is interrupted for the others, then it leaves
+    const interrupted = await watcher.next((m) => m.type === 'participant-updated' && m.participant.id === j.selfId, 8000);
+    assert.equal(interrupted.participant.interrupted, true);
     const left = await watcher.nextOfType('participant-left', 8000);
     assert.equal(left.id, j.selfId);
     await focus.waitFor(subjects.focusLeave, (p) => p.participantId === j.selfId);
+  });
+
+  test('a connection silent for a while is interrupted for the others, and no longer once it is heard again', async () => {
+    const watcher = client();
+    await watcher.join('heartbeat-back', 'W');
+    const silent = client({ autoPong: false });
+    const j = await silent.join('heartbeat-back', 'S');
+    await watcher.nextOfType('participant-joined');
+    const down = await watcher.next((m) => m.type === 'participant-updated' && m.participant.id === j.selfId, 8000);
+    assert.equal(down.participant.interrupted, true);
+    // it speaks again (a message counts as much as a pong)
+    await silent.send({ type: 'chat', text: 'back' });
+    const up = await watcher.next((m) => m.type === 'participant-updated' && m.participant.id === j.selfId, 8000);
+    assert.equal(up.participant.interrupted, undefined);
+    // a browser that answers every ping is never taken for interrupted
+    assert.ok(await silent.nothingLike((m) => m.type === 'participant-updated' && m.participant.id !== j.selfId && m.participant.interrupted === true));
   });
 
   test("a stall of the server's own event loop is not its clients' silence", async () => {

@@ -1,5 +1,6 @@
 // One tile: a participant's camera (or a circle with initials) or a shared screen; badges for a muted
-// microphone, a raised hand and the connection quality; a "Pin" button.
+// microphone, a raised hand and the connection quality; "Connection interrupted" over it while the server has not
+// heard from that browser for a few seconds; a "Pin" button.
 import { useStrings } from '../i18n.ts';
 import type { ConnectionLevel } from '../i18n-meeting.ts';
 import { MicOffIcon, PhoneIcon } from './Icons.tsx';
@@ -22,6 +23,8 @@ export interface TileProps {
   /** A caller on the phone: a handset badge. */
   phone?: boolean;
   quality?: ConnectionLevel;
+  /** Its connection is interrupted: said over the picture (the last frame, frozen), as Jitsi Meet does. */
+  interrupted?: boolean;
   pinned?: boolean;
   onTogglePin?: () => void;
   /** A remote participant's video: its shown size is reported for the bridge (media/tile-sizes.ts). */
@@ -30,12 +33,12 @@ export interface TileProps {
 
 const QUALITY_BARS: Record<ConnectionLevel, number> = { good: 3, fair: 2, poor: 1, unknown: 0 };
 
-export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, phone, quality, pinned, onTogglePin, sizeReport }: TileProps) {
+export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, phone, quality, interrupted, pinned, onTogglePin, sizeReport }: TileProps) {
   const t = useStrings();
   const videoRef = useTileSizeRef(sizeReport);
   const person = isSelf ? `${displayName} (${t.you})` : displayName;
   const label = screen ? (isSelf ? t.yourScreen : t.screenOf(displayName)) : person;
-  const classes = ['tile', isSelf && !screen ? 'self' : '', screen ? 'screen' : '', handRaised ? 'hand-up' : '', pinned ? 'pinned' : '']
+  const classes = ['tile', isSelf && !screen ? 'self' : '', screen ? 'screen' : '', handRaised ? 'hand-up' : '', pinned ? 'pinned' : '', interrupted ? 'interrupted' : '']
     .filter(Boolean)
     .join(' ');
   return (
@@ -47,6 +50,11 @@ export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, scree
           <div className="avatar" style={{ backgroundColor: avatarColor(displayName) }}>
             {initials(displayName)}
           </div>
+        )}
+        {interrupted && !screen && (
+          <p className="tile-interrupted" role="status">
+            {t.connectionInterrupted}
+          </p>
         )}
         <div className="tile-top">
           {handRaised && !screen && (

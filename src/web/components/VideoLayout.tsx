@@ -20,6 +20,8 @@ export interface LayoutItem {
   /** A caller on the phone. */
   phone?: boolean;
   quality?: ConnectionLevel;
+  /** Its connection is interrupted (the server has not heard from it for a few seconds). */
+  interrupted?: boolean;
 }
 
 export type ViewMode = 'tile' | 'speaker';
@@ -82,6 +84,7 @@ export function VideoLayout({
       handRaised={item.handRaised}
       phone={item.phone}
       quality={item.quality}
+      interrupted={item.interrupted}
       gridColumn={gridColumn}
       pinned={pinned === item.key}
       onTogglePin={() => onPin(pinned === item.key ? null : item.key)}

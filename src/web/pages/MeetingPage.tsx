@@ -116,6 +116,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         handRaised: p.handRaisedAt !== undefined,
         phone: p.phone === true,
         quality: levels.get(p.id) ?? 'unknown',
+        interrupted: p.interrupted === true,
       });
       if (media?.screen && !audioOnly) list.push({ key: `${p.id}:screen`, participantId: p.id, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
     }
