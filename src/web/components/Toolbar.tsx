@@ -4,7 +4,7 @@
 // between items, choosing one closes the menu and gives the focus back to "More actions" (a dialog the item opens
 // returns it there too), Tab closes it; Escape and a press outside close it (meeting/toolbar-popovers.ts). The menu
 // stays mounted while closed (hidden), so a control's own state (a dialog it opened) outlives the menu.
-import { useEffect, useId, useRef, type KeyboardEvent, type MouseEvent, type ReactNode } from 'react';
+import { useEffect, useId, useRef, type KeyboardEvent, type MouseEvent, type ReactNode, type RefObject } from 'react';
 import { useStrings } from '../i18n.ts';
 import { HangUpIcon } from './Icons.tsx';
 import { MediaToggles, type MediaTogglesProps } from './MediaToggles.tsx';
@@ -24,8 +24,10 @@ export function Toolbar(props: MediaTogglesProps & { onLeave: () => void; childr
   const t = useStrings();
   const { onLeave, children, more, moreOpen, onMoreOpen, moreBadge, ...toggles } = props;
   const compact = more !== undefined && onMoreOpen !== undefined;
+  const bar = useRef<HTMLDivElement>(null);
+  useToolbarHeight(bar);
   return (
-    <div className={compact ? 'toolbar compact' : 'toolbar'} role="toolbar" aria-label={t.meetingControls}>
+    <div ref={bar} className={compact ? 'toolbar compact' : 'toolbar'} role="toolbar" aria-label={t.meetingControls}>
       <MediaToggles {...toggles} />
       {children}
       {compact && <MoreActions more={more} moreOpen={moreOpen ?? false} onMoreOpen={onMoreOpen} moreBadge={moreBadge} />}
@@ -34,6 +36,24 @@ export function Toolbar(props: MediaTogglesProps & { onLeave: () => void; childr
       </button>
     </div>
   );
+}
+
+/**
+ * The toolbar's height as `--toolbar-height` on the page, followed as it wraps to more rows (a narrow window): the
+ * notices sit above it, never over its buttons.
+ */
+function useToolbarHeight(bar: RefObject<HTMLDivElement | null>): void {
+  useEffect(() => {
+    const el = bar.current;
+    if (!el || typeof ResizeObserver === 'undefined') return;
+    const root = document.documentElement;
+    const observer = new ResizeObserver(() => root.style.setProperty('--toolbar-height', `${Math.ceil(el.getBoundingClientRect().height)}px`));
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty('--toolbar-height');
+    };
+  }, [bar]);
 }
 
 function MoreActions({ more, moreOpen: open, onMoreOpen, moreBadge }: MoreActionsProps) {
