@@ -218,41 +218,34 @@ export function buildRegistry(sources: MetricsSources): Registry {
         },
       }),
     );
-    reg(
-      new Counter({
-        name: 'tertulia_sip_calls_total',
-        help: 'Phone calls that reached a meeting on this SIP gateway since it started, by direction',
-        labelNames: ['gateway', 'direction'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const direction of directions) this.inc({ gateway: sip.gatewayId, direction }, sip.callStats.totalCalls(direction));
-        },
-      }),
+    /** A counter of the gateway's since it started: one series per key of what `read` gives, as label `label`. */
+    const countedBy = (name: string, help: string, label: string, read: () => Record<string, number>) =>
+      reg(
+        new Counter({
+          name,
+          help,
+          labelNames: ['gateway', label],
+          registers: [],
+          collect() {
+            this.reset();
+            for (const [key, n] of Object.entries(read())) this.inc({ gateway: sip.gatewayId, [label]: key }, n);
+          },
+        }),
+      );
+    countedBy('tertulia_sip_calls_total', 'Phone calls that reached a meeting on this SIP gateway since it started, by direction', 'direction', () =>
+      Object.fromEntries(directions.map((d) => [d, sip.callStats.totalCalls(d)])),
     );
-    reg(
-      new Counter({
-        name: 'tertulia_sip_refused_calls_total',
-        help: 'Calls (INVITEs) the SIP gateway refused since it started, by SIP status (404: no such meeting, 403: not allowed in, 488: an unusable offer, 503: full...)',
-        labelNames: ['gateway', 'status'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [status, n] of Object.entries(sip.refusedCalls())) this.inc({ gateway: sip.gatewayId, status }, n);
-        },
-      }),
+    countedBy(
+      'tertulia_sip_refused_calls_total',
+      'Calls (INVITEs) the SIP gateway refused since it started, by SIP status (404: no such meeting, 403: not allowed in, 488: an unusable offer, 503: full...)',
+      'status',
+      () => sip.refusedCalls(),
     );
-    reg(
-      new Counter({
-        name: 'tertulia_sip_malformed_messages_total',
-        help: 'SIP messages the gateway could not take, by reason (unparsable: not SIP, answered 400 when it could be; oversized: over 64 KB on TCP/TLS, the connection closed; badVia: no readable Via; tlsHandshake: a connection to the TLS port that failed its handshake)',
-        labelNames: ['gateway', 'reason'],
-        registers: [],
-        collect() {
-          this.reset();
-          for (const [reason, n] of Object.entries(sip.malformedMessages())) this.inc({ gateway: sip.gatewayId, reason }, n);
-        },
-      }),
+    countedBy(
+      'tertulia_sip_malformed_messages_total',
+      'SIP messages the gateway could not take, by reason (unparsable: not SIP, answered 400 when it could be; oversized: over 64 KB on TCP/TLS, the connection closed; badVia: no readable Via; tlsHandshake: a connection to the TLS port that failed its handshake)',
+      'reason',
+      () => sip.malformedMessages(),
     );
   }
   return registry;

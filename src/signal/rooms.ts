@@ -475,7 +475,7 @@ export class Rooms implements StandInHost {
    */
   setInterrupted(session: Session, interrupted: boolean): void {
     const member = session.member;
-    if (!member || member.remote || member.interrupted === interrupted || (!interrupted && member.interrupted === undefined)) return;
+    if (!member || member.remote || (member.interrupted === true) === interrupted) return;
     member.interrupted = interrupted || undefined;
     this.broadcast(member.room, { type: 'participant-updated', participant: toParticipant(member) });
   }

@@ -80,6 +80,11 @@ export function attachWebSocket(opts: {
   // and a half, so a browser answering every ping is never taken for one)
   const interruptedAfterMs = Math.max(timeoutMs / 2, intervalMs * 1.5);
   const sessions = new Set<WsSession>();
+  /** A pong or a message from `s` at `t`: it is alive (and no longer interrupted for the others). */
+  const heard = (s: WsSession, t: number): void => {
+    s.lastSeen = t;
+    if (s.member?.interrupted) rooms.setInterrupted(s, false);
+  };
   const wss = new WebSocketServer({
     server: opts.server,
     path: WS_PATH,
@@ -229,16 +234,12 @@ export function attachWebSocket(opts: {
     sessions.add(session);
     log.debug({ remote: req.socket.remoteAddress }, 'websocket connected');
 
-    ws.on('pong', () => {
-      session.lastSeen = Date.now();
-      if (session.member?.interrupted) rooms.setInterrupted(session, false);
-    });
+    ws.on('pong', () => heard(session, Date.now()));
     ws.on('message', (data: RawData, isBinary: boolean) => {
       if (session.closing) return;
       try {
         const t = Date.now();
-        session.lastSeen = t;
-        if (session.member?.interrupted) rooms.setInterrupted(session, false);
+        heard(session, t);
         if (t - session.windowStart >= 1000) {
           session.windowStart = t;
           session.windowCount = 0;
