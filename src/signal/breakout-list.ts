@@ -61,18 +61,22 @@ export const addRoom =
     return { ...old, rooms: [...old.rooms, { id: String(old.next), name, key }], next: old.next + 1 };
   };
 
+// The changes below touch rooms or seats that exist: on a meeting without a list (never had one, or ended and
+// forgotten meanwhile by another instance) they leave it without one, never write back an empty list.
+
 export const renameRoom =
   (id: string, name: string) =>
-  (old = EMPTY_LIST): BreakoutList => ({ ...old, rooms: old.rooms.map((e) => (e.id === id ? { ...e, name } : e)) });
+  (old: BreakoutList | undefined): BreakoutList | undefined => old && { ...old, rooms: old.rooms.map((e) => (e.id === id ? { ...e, name } : e)) };
 
 /** Room `id` closed: its seats go (nobody returns there by ticket); `remove` also takes it off the list. */
 export const closeRoom =
   (id: string, remove: boolean) =>
-  (old = EMPTY_LIST): BreakoutList => ({
-    ...old,
-    rooms: remove ? old.rooms.filter((e) => e.id !== id) : old.rooms,
-    seats: old.seats.filter((s) => s.roomId !== id),
-  });
+  (old: BreakoutList | undefined): BreakoutList | undefined =>
+    old && {
+      ...old,
+      rooms: remove ? old.rooms.filter((e) => e.id !== id) : old.rooms,
+      seats: old.seats.filter((s) => s.roomId !== id),
+    };
 
 export const allowChoice =
   (allowed: boolean) =>
@@ -84,7 +88,8 @@ export const allowChoice =
  */
 export const reseat =
   (formerId: string, seat: BreakoutSeat | null) =>
-  (old = EMPTY_LIST): BreakoutList => {
+  (old: BreakoutList | undefined): BreakoutList | undefined => {
+    if (!old) return undefined;
     let seats = old.seats.filter((s) => s.participantId !== formerId && (seat === null || s.participantId !== seat.participantId));
     if (seat && old.rooms.some((e) => e.id === seat.roomId)) seats = [...seats, seat].slice(-MAX_SEATS);
     return { ...old, seats };
@@ -93,4 +98,4 @@ export const reseat =
 /** A reload ticket was used: its seat goes (a ticket is good once; the move gives a new one). */
 export const useTicket =
   (ticket: string) =>
-  (old = EMPTY_LIST): BreakoutList => ({ ...old, seats: old.seats.filter((s) => s.ticket !== ticket) });
+  (old: BreakoutList | undefined): BreakoutList | undefined => old && { ...old, seats: old.seats.filter((s) => s.ticket !== ticket) };
