@@ -17,6 +17,7 @@ import { TileSizeReporter } from './tile-sizes.ts';
 import { ReconnectSchedule, shouldReconnect } from './reconnect.ts';
 import { maxHeightOf, storedVideoQuality, storeVideoQuality, type VideoQuality } from './video-quality.ts';
 import { P2pSwitch } from './p2p-switch.ts';
+import type { StatsSource } from './quality.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
@@ -189,6 +190,20 @@ export class Conference extends Store<ConferenceState> {
   /** The live peer connection (for statistics), or null before the first offer and after the end. */
   get peerConnection(): RTCPeerConnection | null {
     return this.#peer.connection;
+  }
+
+  /**
+   * The connection that carries the others' media now, for statistics (media/quality.ts): the direct one while a
+   * room of two shows it (all its media is the other participant's), else the bridge's (by the latest offer's mids).
+   */
+  get mediaStats(): StatsSource {
+    const direct = this.#p2p.diagnostics;
+    if (direct.path === 'p2p' && direct.pc !== null && direct.peerId !== null) {
+      const peerId = direct.peerId;
+      return { pc: direct.pc, participantOf: () => peerId };
+    }
+    const byMid = new Map(this.#peer.sources.map((s) => [s.mid, s.participantId]));
+    return { pc: this.#peer.connection, participantOf: (mid) => byMid.get(mid) };
   }
 
   /** Which participant each receive m-line carries (from the latest offer). */

@@ -1,8 +1,8 @@
 // Connection quality per participant, from the peer connection's statistics (getStats), every 2 seconds:
 // for others, the packet loss of what we receive from them; for ourselves, the round-trip time to the
 // server and the worse of the loss it reports for what we send and the least loss of what we receive from anyone
-// (a link that loses only downstream shows too; one sender's lossy uplink does not count as ours).
-import type { RemoteSource } from '../../protocol/signal-messages.ts';
+// (a link that loses only downstream shows too; one sender's lossy uplink does not count as ours). The connection
+// is the one that carries the others' media now: the bridge's, or the direct one in a room of two that switched.
 import type { ConnectionLevel } from '../i18n-meeting.ts';
 import { Store } from './store.ts';
 
@@ -24,12 +24,19 @@ interface Counters {
   lost: number;
 }
 
+/** A connection to read, and whose media each of its receivers (by mid) carries. */
+export interface StatsSource {
+  pc: RTCPeerConnection | null;
+  participantOf: (mid: string) => string | undefined;
+}
+
 export class QualityMonitor extends Store<{ levels: ReadonlyMap<string, ConnectionLevel> }> {
   #timer: ReturnType<typeof setInterval> | null = null;
   #previous = new Map<string, Counters>();
-  #source: () => { pc: RTCPeerConnection | null; sources: readonly RemoteSource[] };
+  #previousPc: RTCPeerConnection | null = null;
+  #source: () => StatsSource;
 
-  constructor(source: () => { pc: RTCPeerConnection | null; sources: readonly RemoteSource[] }) {
+  constructor(source: () => StatsSource) {
     super({ levels: new Map() });
     this.#source = source;
   }
@@ -45,21 +52,23 @@ export class QualityMonitor extends Store<{ levels: ReadonlyMap<string, Connecti
   }
 
   async #sample(): Promise<void> {
-    const { pc, sources } = this.#source();
+    const { pc, participantOf } = this.#source();
     if (!pc || pc.connectionState === 'closed') return;
+    // another connection (a switch to or from the direct one): its counters start afresh
+    if (pc !== this.#previousPc) this.#previous = new Map();
+    this.#previousPc = pc;
     let report: RTCStatsReport;
     try {
       report = await pc.getStats();
     } catch {
       return;
     }
-    const byMid = new Map(sources.map((s) => [s.mid, s.participantId]));
     const totals = new Map<string, Counters>();
     let rtt: number | undefined;
     let ownLoss = 0;
     report.forEach((s: Record<string, unknown>) => {
       if (s.type === 'inbound-rtp' && s.mid !== undefined) {
-        const who = byMid.get(String(s.mid));
+        const who = participantOf(String(s.mid));
         if (!who) return;
         const c = totals.get(who) ?? { received: 0, lost: 0 };
         c.received += Number(s.packetsReceived ?? 0);

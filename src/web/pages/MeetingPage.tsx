@@ -64,7 +64,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const polls = pollsFor(conference);
   const { open: pollsOpen, unseen: pollsUnseen } = useSyncExternalStore(polls.subscribe, polls.getSnapshot);
   const output = useSyncExternalStore(audioOutput.subscribe, audioOutput.getSnapshot);
-  const quality = useMemo(() => new QualityMonitor(() => ({ pc: conference.peerConnection, sources: conference.remoteSources })), [conference]);
+  const quality = useMemo(() => new QualityMonitor(() => conference.mediaStats), [conference]);
   const { levels } = useSyncExternalStore(quality.subscribe, quality.getSnapshot);
   // the self view shows what others see (background blurred when that is on)
   useSyncExternalStore(conference.local.effects.subscribe, conference.local.effects.getSnapshot);
