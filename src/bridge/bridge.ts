@@ -824,7 +824,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
             },
             'simulcast layer target',
           );
-        });
+        }, this.publishVideoSuspended);
         // over relays: what the receivers here want, and what the cameras sent from here are
         sendRelayWishes(conference, nowMs, this.mediaWorkerIndex, this.router.rtcp);
         sendRelayRates(conference, nowMs, this.router.rtcp);
@@ -849,6 +849,22 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       });
     } catch (e) {
       this.log.warn({ err: (e as Error).message }, 'could not publish the layers to send');
+    }
+  };
+
+  /** Tells a browser which cameras it shows its bandwidth leaves out (`bridge.video-suspended`, to signal; downlink.ts). */
+  private readonly publishVideoSuspended = (ep: Endpoint, participantIds: string[]): void => {
+    if (this.closed) return;
+    try {
+      this.bus.publish(subjects.bridgeVideoSuspended, {
+        bridgeId: this.bridgeId,
+        conferenceId: ep.conference.id,
+        endpointId: ep.id,
+        ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
+        participantIds,
+      });
+    } catch (e) {
+      this.log.warn({ err: (e as Error).message }, 'could not publish the suspended cameras');
     }
   };
 

@@ -1,6 +1,10 @@
 // The control loop per receiver (bridge -> browser direction): which simulcast layer (and frame rate: temporal layers) of each camera it gets
 // (its bandwidth estimate and tile sizes decide, see simulcast/layer-selector.ts), keyframe re-requests while
 // a rewriter waits for a switch, paced bandwidth probes, and the estimator each receiver gets. Runs from timers, never per packet.
+// The estimate is for everything the receiver is sent: what it gets besides simulcast cameras (audio, screens,
+// plain video; measured from its downtracks' byte counters) comes off it before the cameras share the rest. A camera
+// the receiver shows but gets no layer of (its estimate left no room) is suspended: the receiver is told which
+// (`onSuspended`, on change), so its page shows those tiles paused rather than frozen on a last frame.
 import type { Conference } from './conference.ts';
 import type { Endpoint } from './endpoint.ts';
 import type { Source } from './source.ts';
@@ -11,6 +15,7 @@ import { ALL_TEMPORAL_LAYERS, LayerSelector, idealLayer, tileLayer, type SourceD
 import { ALL_TEMPORAL } from './simulcast/vp8-rewriter.ts';
 import { SendSideBwe } from './bwe/send-side-bwe.ts';
 import { FAR_RATE_TTL_MS } from './relay-feedback.ts';
+import { MAX_SUSPENDED_VIDEOS } from '../protocol/signal-messages.ts';
 
 /** How often layers are re-allocated. */
 export const ALLOCATION_INTERVAL_MS = 250;
@@ -30,6 +35,47 @@ const DOWNLINK_MAX_BPS = 10_000_000;
  */
 export function createDownlinkEstimator(): SendSideBwe {
   return new SendSideBwe({ startBps: DOWNLINK_START_BPS, minBps: DOWNLINK_MIN_BPS, maxBps: DOWNLINK_MAX_BPS, periodicProbes: false });
+}
+
+/**
+ * Per receiver, across allocations: the rate of what it gets besides simulcast cameras, and the cameras last told
+ * suspended (null: nothing told yet from this thread).
+ */
+export class ReceiverShare {
+  private plainBytes = -1;
+  private plainAtMs = 0;
+  /** Smoothed rate of its audio, screens and plain video (bps). */
+  plainBps = 0;
+  suspended: string[] | null = null;
+
+  /** The plain downtracks' byte count now: the smoothed rate follows. */
+  measurePlain(bytes: number, nowMs: number): number {
+    const dt = nowMs - this.plainAtMs;
+    if (this.plainBytes >= 0 && bytes >= this.plainBytes && dt > 0) {
+      const bps = ((bytes - this.plainBytes) * 8000) / dt;
+      this.plainBps = this.plainBps === 0 ? bps : 0.7 * this.plainBps + 0.3 * bps;
+    }
+    this.plainBytes = bytes;
+    this.plainAtMs = nowMs;
+    return this.plainBps;
+  }
+}
+
+/** The receiver's cameras suspended now: their speakers (in priority order) unless the same as last told. */
+function suspendedChange(share: ReceiverShare, demands: readonly SourceDemand[], streams: readonly Downtrack[], order: readonly number[]): string[] | null {
+  const told = share.suspended;
+  let n = 0;
+  let same = told !== null;
+  for (const i of order) {
+    const d = demands[i];
+    if (d.target >= 0 || idealLayer(d) < 0) continue;
+    if (same && (n >= told!.length || told![n] !== streams[i].source.speakerId)) same = false;
+    n++;
+  }
+  if (same && n === told!.length) return null;
+  const now: string[] = [];
+  for (const i of order) if (demands[i].target < 0 && idealLayer(demands[i]) >= 0 && now.length < MAX_SUSPENDED_VIDEOS) now.push(streams[i].source.speakerId);
+  return now;
 }
 
 /** A receiver's target layer of one simulcast source changed. */
@@ -52,7 +98,12 @@ export function layerRateBps(layer: Source, nowMs: number): number {
 }
 
 /** Re-runs layer selection for every receiver of a simulcast source in `conference`. */
-export function allocateLayers(conference: Conference, nowMs: number, onChange: (change: LayerChange) => void): void {
+export function allocateLayers(
+  conference: Conference,
+  nowMs: number,
+  onChange: (change: LayerChange) => void,
+  onSuspended: (receiver: Endpoint, participantIds: string[]) => void = () => {},
+): void {
   const demands: SourceDemand[] = [];
   const streams: Downtrack[] = [];
   for (const ep of conference.endpoints.values()) {
@@ -60,9 +111,13 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
     if (!ep.connected || !ep.egress.local || ep.downtracks.size === 0) continue;
     demands.length = 0;
     streams.length = 0;
+    let plainBytes = 0;
     for (const st of ep.downtracks.values()) {
       const d = st.demand;
-      if (d === null) continue;
+      if (d === null) {
+        plainBytes += st.bytes;
+        continue;
+      }
       const source = st.source;
       for (let i = 0; i < d.layers.length; i++) {
         const layer = source.layers[i];
@@ -91,16 +146,23 @@ export function allocateLayers(conference: Conference, nowMs: number, onChange: 
       demands.push(d);
       streams.push(st);
     }
+    const share = (ep.receiverShare ??= new ReceiverShare());
+    const plainBps = share.measurePlain(plainBytes, nowMs);
     if (demands.length === 0) continue;
     // the largest tiles first: the stage before the filmstrip
     const order = demands.map((_, i) => i).sort((a, b) => demands[b].tileWidth * demands[b].tileHeight - demands[a].tileWidth * demands[a].tileHeight);
     const sortedDemands = order.map((i) => demands[i]);
     const selector = (ep.layerSelector ??= new LayerSelector());
     const estimate = ep.bwe !== null ? ep.bwe.estimateBps() : Infinity;
-    selector.allocate(estimate, sortedDemands, nowMs);
+    selector.allocate(Math.max(0, estimate - plainBps), sortedDemands, nowMs);
+    const suspended = suspendedChange(share, demands, streams, order);
+    if (suspended !== null) {
+      share.suspended = suspended;
+      onSuspended(ep, suspended);
+    }
     if (ep.bwe !== null) {
-      // what the tiles would use: when the estimate does not allow it, find out whether the path does
-      let wanted = 0;
+      // what the tiles would use besides the rest: when the estimate does not allow it, find out whether the path does
+      let wanted = plainBps;
       for (const d of demands) {
         const ideal = idealLayer(d);
         if (ideal >= 0) wanted += d.layers[ideal].bitrateBps * selector.upgradeMargin;

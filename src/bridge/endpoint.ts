@@ -11,6 +11,7 @@ import type { Downtrack } from './downtrack.ts';
 import type { Source } from './source.ts';
 import { DETACHED_EGRESS, type Egress } from './egress.ts';
 import type { LayerSelector } from './simulcast/layer-selector.ts';
+import type { ReceiverShare } from './downlink.ts';
 import type { Vp8Rewriter } from './simulcast/vp8-rewriter.ts';
 import type { MediaTransport } from './transport.ts';
 import type { ReceiveSlots } from './slots/receive-slots.ts';
@@ -75,6 +76,8 @@ export class Endpoint {
   bwe: SendSideBwe | null = null;
   /** Picks the simulcast layers it receives (made at the first allocation). */
   layerSelector: LayerSelector | null = null;
+  /** What it gets besides simulcast cameras, and the cameras it was told are suspended (made at the first allocation). */
+  receiverShare: ReceiverShare | null = null;
   /** What it receives, by the source's SSRC (kept across subscriber rebuilds: rewriter state lives there). */
   readonly downtracks = new Map<number, Downtrack>();
   /**
@@ -113,6 +116,8 @@ export class Endpoint {
   set egress(e: Egress) {
     if (e === this.egressNow) return;
     this.egressNow = e;
+    // another thread may have told it of paused cameras meanwhile: whichever sends to it tells again
+    if (this.receiverShare !== null) this.receiverShare.suspended = null;
     this.conference.routesChanged();
   }
 

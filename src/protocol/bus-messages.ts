@@ -1,7 +1,7 @@
 // Messages between signal, focus and bridge, carried by the bus (in memory in one process, NATS between
 // machines). Every handler parses what it receives with these schemas.
 import { z } from 'zod';
-import { MAX_RECEIVE_SLOTS, MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, ridSchema, tileSizesSchema } from './signal-messages.ts';
+import { MAX_RECEIVE_SLOTS, MAX_SUSPENDED_VIDEOS, MAX_TILE_PIXELS, MAX_VIDEO_CONSTRAINT_TILES, mediaKindSchema, receiveMaxHeightSchema, ridSchema, tileSizesSchema } from './signal-messages.ts';
 
 export const subjects = {
   // signal -> focus (requests)
@@ -61,6 +61,8 @@ export const subjects = {
   bridgeSlotMap: 'bridge.slot-map',
   // bridge -> signal (event): the simulcast layers of a browser's camera that anyone needs (the others pause)
   bridgeSendLayers: 'bridge.send-layers',
+  // bridge -> signal (event): the cameras a receiver shows that its bandwidth leaves out (it shows them paused)
+  bridgeVideoSuspended: 'bridge.video-suspended',
 } as const;
 
 const id = z.string().min(1).max(128);
@@ -409,6 +411,19 @@ export const bridgeSendLayersSchema = z.object({
   /** The endpoint's media session (bridgeSubscribe's session), when focus gave one. */
   session: mediaSessionSchema.optional(),
   rids: z.array(ridSchema).min(1).max(4),
+});
+
+/**
+ * bridge.video-suspended: the participants whose cameras endpoint `endpointId` shows (a tile, the camera on) but
+ * gets none of, because its downlink's estimate leaves no room for them now (the whole list; empty: none).
+ */
+export const bridgeVideoSuspendedSchema = z.object({
+  bridgeId: id,
+  conferenceId: id,
+  endpointId: id,
+  /** The endpoint's media session (bridgeSubscribe's session), when focus gave one. */
+  session: mediaSessionSchema.optional(),
+  participantIds: z.array(id).max(MAX_SUSPENDED_VIDEOS),
 });
 
 /** The reply of every request that returns nothing else. */

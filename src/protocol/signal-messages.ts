@@ -153,6 +153,17 @@ export const sendLayersMessageSchema = z.object({
   rids: z.array(ridSchema).min(1).max(4),
 });
 export type SendLayersMessage = z.infer<typeof sendLayersMessageSchema>;
+/** Cameras one receiver is told are paused at most (the bridge tells the first ones, by priority). */
+export const MAX_SUSPENDED_VIDEOS = 256;
+/**
+ * The participants whose cameras we show but the bridge does not send us now, because our downlink's bandwidth
+ * leaves no room for them (the whole list; empty: none): their tiles say so instead of freezing on a last frame.
+ */
+export const videoSuspendedMessageSchema = z.object({
+  type: z.literal('video-suspended'),
+  participantIds: z.array(z.string().min(1).max(128)).max(MAX_SUSPENDED_VIDEOS),
+});
+export type VideoSuspendedMessage = z.infer<typeof videoSuspendedMessageSchema>;
 
 export type ServerMessage =
   | {
@@ -180,6 +191,7 @@ export type ServerMessage =
   | { type: 'offer'; sdp: string; version: number; sources: RemoteSource[]; slots?: boolean; session?: string }
   | SlotMapMessage
   | SendLayersMessage
+  | VideoSuspendedMessage
   | { type: 'error'; code: ErrorCode; message: string }
   | MeetingServerMessage
   | AccessServerMessage

@@ -190,6 +190,13 @@ export async function startSignal(opts: {
       log.error({ err: (e as Error).message }, 'send-layers delivery failed');
     }
   });
+  const unsubscribeVideoSuspended = bus.subscribe(subjects.bridgeVideoSuspended, (payload) => {
+    try {
+      rooms.deliverVideoSuspended(payload);
+    } catch (e) {
+      log.error({ err: (e as Error).message }, 'suspended cameras delivery failed');
+    }
+  });
   const unsubscribeSpeaker = bus.subscribe(subjects.bridgeDominantSpeaker, (payload) => {
     try {
       rooms.deliverDominantSpeaker(payload);
@@ -281,6 +288,7 @@ export async function startSignal(opts: {
     unsubscribeSpeaker();
     unsubscribeSlotMap();
     unsubscribeSendLayers();
+    unsubscribeVideoSuspended();
     unserveDialIn();
     phones.close();
     bridges.close();
@@ -313,6 +321,7 @@ export async function startSignal(opts: {
         unsubscribeSpeaker();
         unsubscribeSlotMap();
         unsubscribeSendLayers();
+        unsubscribeVideoSuspended();
         await control?.close();
         phones.close();
         bridges.close();

@@ -9,7 +9,7 @@ import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { bridgeDominantSpeakerSchema, bridgeSendLayersSchema, bridgeSlotMapSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
+import { bridgeDominantSpeakerSchema, bridgeSendLayersSchema, bridgeSlotMapSchema, bridgeVideoSuspendedSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { e2eeEnabled } from './e2ee.ts';
@@ -570,6 +570,23 @@ export class Rooms implements StandInHost {
     if (!member || member.session.mediaBridgeId !== bridgeId) return;
     if (session !== undefined && session !== member.session.mediaSession) return;
     member.session.send({ type: 'send-layers', rids });
+  }
+
+  /**
+   * A `bridge.video-suspended` event: the cameras that participant's bandwidth leaves out, to its socket under the
+   * same rule as `send-layers` (its current bridge and media session only).
+   */
+  deliverVideoSuspended(payload: unknown): void {
+    const parsed = bridgeVideoSuspendedSchema.safeParse(payload);
+    if (!parsed.success) {
+      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.video-suspended');
+      return;
+    }
+    const { bridgeId, conferenceId, endpointId, session, participantIds } = parsed.data;
+    const member = this.rooms.get(conferenceId)?.members.get(endpointId);
+    if (!member || member.session.mediaBridgeId !== bridgeId) return;
+    if (session !== undefined && session !== member.session.mediaSession) return;
+    member.session.send({ type: 'video-suspended', participantIds });
   }
 
   /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */

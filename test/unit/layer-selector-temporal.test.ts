@@ -112,7 +112,11 @@ test('a tiny budget: the first source gets its lowest layer at a lower frame rat
   new LayerSelector().allocate(90_000, [d], 0);
   assert.deepEqual([d.target, d.temporal], [0, 0], 'TL0 (75 k x 1.2) fits');
   new LayerSelector().allocate(10_000, [d], 0);
-  assert.deepEqual([d.target, d.temporal], [0, ALL_TEMPORAL_LAYERS], 'nothing fits: the first still gets the lowest layer');
+  assert.deepEqual([d.target, d.temporal], [0, 0], 'nothing fits: the first still gets the lowest layer, at its cheapest (7.5 fps)');
+  // without measured temporal layers there is only the full rate
+  const plain = stage(false);
+  new LayerSelector().allocate(10_000, [plain], 0);
+  assert.deepEqual([plain.target, plain.temporal], [0, ALL_TEMPORAL_LAYERS]);
 });
 
 test('TemporalRates: rates per TID, cumulative; packets without a TID are not counted', () => {

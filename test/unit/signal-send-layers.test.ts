@@ -1,7 +1,8 @@
 // The layers a browser's camera should send, through signal (real HTTPS + WebSocket, the bus as bridges use
 // it): a member gets `send-layers` only from the bridge of its current media session (focus's last offer names
 // it) and, when the word names one, from its current media session (a late word of an endpoint it left on the same
-// bridge), so a late word never pauses a layer the new endpoint needs; malformed ones are dropped.
+// bridge), so a late word never pauses a layer the new endpoint needs; malformed ones are dropped. The cameras its
+// bandwidth leaves out (`bridge.video-suspended`) pass under the same rule.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Json } from '../../src/bus/bus.ts';
@@ -50,5 +51,23 @@ describe('send-layers at signal', () => {
     s.bus.publish(subjects.bridgeSendLayers, { ...layers('b2', ['q', 'h']), session: '3' });
     assert.deepEqual(await p.c.nextOfType('send-layers'), { type: 'send-layers', rids: ['q', 'h'] });
     assert.ok(await p.c.nothingLike((m) => m.type === 'send-layers'), 'nothing else: not the old session’s, not a malformed one');
+  });
+
+  test('video-suspended: only the current bridge and media session; malformed ones dropped', async () => {
+    const r = await roomWithModerator(s, 'suspended-room', 1);
+    const p = r.people[0]!;
+    const conferenceId = roomKey(r.name);
+    const word = (bridgeId: string, participantIds: Json, session?: string) => ({ bridgeId, conferenceId, endpointId: p.id, participantIds, ...(session ? { session } : {}) });
+    s.bus.publish(subjects.bridgeVideoSuspended, word('b1', ['x'])); // before any offer
+    s.bus.publish(subjects.signalOffer, { conferenceId, participantId: p.id, sdp: 'v=0', version: 1, sources: [], bridgeId: 'b1', session: '7' });
+    await p.c.nextOfType('offer');
+    s.bus.publish(subjects.bridgeVideoSuspended, word('b2', ['x'])); // a bridge it is not on
+    s.bus.publish(subjects.bridgeVideoSuspended, word('b1', ['x'], '6')); // an endpoint it left
+    for (const bad of ['x', [''], [7], Array.from({ length: 257 }, (_, i) => `p${i}`)] as Json[]) s.bus.publish(subjects.bridgeVideoSuspended, word('b1', bad));
+    s.bus.publish(subjects.bridgeVideoSuspended, word('b1', ['ana', 'ben'], '7'));
+    assert.deepEqual(await p.c.nextOfType('video-suspended'), { type: 'video-suspended', participantIds: ['ana', 'ben'] });
+    s.bus.publish(subjects.bridgeVideoSuspended, word('b1', []));
+    assert.deepEqual(await p.c.nextOfType('video-suspended'), { type: 'video-suspended', participantIds: [] });
+    assert.ok(await p.c.nothingLike((m) => m.type === 'video-suspended'), 'nothing else');
   });
 });

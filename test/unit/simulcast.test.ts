@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { REWRITE_HISTORY, Vp8Rewriter } from '../../src/bridge/simulcast/vp8-rewriter.ts';
-import { LayerSelector, createSourceDemand, idealLayer } from '../../src/bridge/simulcast/layer-selector.ts';
+import { LayerSelector, MAX_RESUME_HOLD_MS, RESUME_TRIAL_MS, createSourceDemand, idealLayer } from '../../src/bridge/simulcast/layer-selector.ts';
 import { RateMeter } from '../../src/bridge/simulcast/rate-meter.ts';
 import { createVp8Info, vp8Descriptor, type Vp8Info } from '../../src/bridge/packet/vp8.ts';
 import { rtpHeaderLength, rtpPayloadEnd, rtpSeq, rtpSsrc, rtpTimestamp } from '../../src/bridge/packet/rtp.ts';
@@ -372,6 +372,51 @@ test('layer selector: several sources in priority order', () => {
   sel.allocate(200_000, [a, b, c], 0);
   assert.deepEqual([a.target, b.target, c.target], [0, -1, -1], 'the last ones are suspended first');
   assert.ok(sel.remainingBps >= 0);
+});
+
+test('layer selector: a suspended source that comes back and is suspended again waits twice as long, then as before', () => {
+  const sel = new LayerSelector();
+  const a = createSourceDemand(LAYERS());
+  const b = createSourceDemand(LAYERS());
+  for (const d of [a, b]) {
+    d.tileWidth = 320;
+    d.tileHeight = 180;
+  }
+  const lowest = LAYERS()[0]!.bitrateBps;
+  const roomForBoth = 2 * lowest * 1.3;
+  const roomForOne = lowest * 1.5;
+  let t = 0;
+  const at = (ms: number, budget: number) => {
+    t = ms;
+    sel.allocate(budget, [a, b], t);
+    return b.target;
+  };
+  assert.equal(at(0, roomForBoth), 0);
+  assert.equal(at(1000, roomForOne), -1, 'suspended');
+  // back after the usual hold
+  assert.equal(at(1000 + sel.upgradeHoldMs - 1, roomForBoth), -1);
+  assert.equal(at(1000 + sel.upgradeHoldMs, roomForBoth), 0, 'back after upgradeHoldMs');
+  // suspended again within RESUME_TRIAL_MS: the next return waits twice as long, then four times
+  let down = t + 500;
+  assert.equal(at(down, roomForOne), -1);
+  assert.equal(at(down + 2 * sel.upgradeHoldMs - 1, roomForBoth), -1, 'not after the usual hold');
+  assert.equal(at(down + 2 * sel.upgradeHoldMs, roomForBoth), 0, 'after twice the hold');
+  down = t + 500;
+  assert.equal(at(down, roomForOne), -1);
+  assert.equal(at(down + 4 * sel.upgradeHoldMs - 1, roomForBoth), -1);
+  assert.equal(at(down + 4 * sel.upgradeHoldMs, roomForBoth), 0);
+  // a return that lasted: the next suspension holds the usual time again
+  down = t + RESUME_TRIAL_MS;
+  assert.equal(at(down, roomForOne), -1);
+  assert.equal(at(down + sel.upgradeHoldMs, roomForBoth), 0);
+  // going off-screen is no suspension: it does not lengthen the hold
+  b.tileWidth = b.tileHeight = 0;
+  assert.equal(at(t + 100, roomForBoth), -1);
+  b.tileWidth = 320;
+  b.tileHeight = 180;
+  assert.equal(at(t + sel.upgradeHoldMs, roomForBoth), 0);
+  for (let i = 0; i < 20; i++) at(t + 500, i % 2 ? roomForBoth : roomForOne);
+  assert.ok(b.resumeHoldMs <= MAX_RESUME_HOLD_MS, 'the hold has a ceiling');
 });
 
 test('rate meter: bitrate over a sliding window', () => {

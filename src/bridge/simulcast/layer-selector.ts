@@ -4,7 +4,8 @@
  *
  * Sources come in priority order (dominant speaker / on-stage first, then last-N order). Pass 1 gives
  * every visible source its lowest active layer while the budget lasts (the rest are suspended: -1), the
- * first visible one even over budget (a receiver always sees someone, and its feedback keeps flowing);
+ * first visible one even over budget (a receiver always sees someone, and its feedback keeps flowing), then at its
+ * lowest frame rate;
  * pass 2 upgrades sources in priority order as far as their tile and the remaining budget allow.
  * Temporal thinning: a layer whose temporal layers are measured is also offered at a lower frame rate (its TL0+TL1,
  * then its TL0 alone: 15 and 7.5 fps of Chrome's 30), and these come before the next smaller layer: a receiver
@@ -13,7 +14,10 @@
  * the link): the receiver goes down a layer, and that one may be thinned in turn. The options of a source
  * are ranked (layer, temporal): (l, all) > (l, TL1) > (l, TL0) > (l-1, all) > ...
  * Hysteresis: an option above the one a source had needs its bitrate x upgradeMargin to fit and is not
- * taken within upgradeHoldMs of that source's last downgrade; going down is immediate.
+ * taken within upgradeHoldMs of that source's last downgrade; going down is immediate. A suspended source
+ * comes back after its own hold, which doubles (up to MAX_RESUME_HOLD_MS) each time it is suspended again within
+ * RESUME_TRIAL_MS of coming back (the link could not carry it after all: each try costs a keyframe and a burst), and
+ * is upgradeHoldMs again once a return lasted.
  * No allocation per call; the caller owns the SourceDemand objects and reuses them.
  */
 
@@ -42,10 +46,21 @@ export interface SourceDemand {
   temporal: number;
   /** Hysteresis state: time of the last downgrade (ms), -Infinity initially. */
   lastDowngradeMs: number;
+  /**
+   * Hysteresis state: how long a suspension for the budget holds (ms; 0: none was, upgradeHoldMs), and when the
+   * source came back from one (-Infinity: not on trial).
+   */
+  resumeHoldMs: number;
+  resumedAtMs: number;
 }
 
+/** A source suspended again within this long of coming back had its return fail. */
+export const RESUME_TRIAL_MS = 10_000;
+/** The longest a suspended source waits before it is tried again. */
+export const MAX_RESUME_HOLD_MS = 16_000;
+
 export function createSourceDemand(layers: SimulcastLayer[] = []): SourceDemand {
-  return { layers, tileWidth: 0, tileHeight: 0, target: -1, temporal: ALL_TEMPORAL_LAYERS, lastDowngradeMs: -Infinity };
+  return { layers, tileWidth: 0, tileHeight: 0, target: -1, temporal: ALL_TEMPORAL_LAYERS, lastDowngradeMs: -Infinity, resumeHoldMs: 0, resumedAtMs: -Infinity };
 }
 
 /**
@@ -145,7 +160,8 @@ export class LayerSelector {
         if (rate > 0 && this.cost(d, lowest, t, rate, prev[i], nowMs) <= budget) break;
       }
       if (t >= 0 || first) {
-        if (t < 0) t = ALL_TEMPORAL_LAYERS;
+        // the first over budget: its cheapest option (its lowest frame rate), not a full rate that overruns the link more
+        if (t < 0) for (t = 0; t < ALL_TEMPORAL_LAYERS && !(optionRate(d, lowest, t) > 0); t++);
         d.target = lowest;
         d.temporal = t;
         budget -= optionRate(d, lowest, t);
@@ -183,6 +199,16 @@ export class LayerSelector {
       if (now !== prev[i]) {
         changed = true;
         if (now < prev[i]) d.lastDowngradeMs = nowMs;
+        if (now < 0 && idealLayer(d) >= 0) {
+          // suspended for the budget: a return from the last such suspension that did not last holds twice as long
+          const hold = d.resumeHoldMs > 0 ? d.resumeHoldMs : this.upgradeHoldMs;
+          d.resumeHoldMs = nowMs - d.resumedAtMs < RESUME_TRIAL_MS ? Math.min(2 * hold, MAX_RESUME_HOLD_MS) : this.upgradeHoldMs;
+          d.resumedAtMs = -Infinity;
+        } else if (now < 0) {
+          // off-screen, or nothing sent: no word on the link
+          d.resumeHoldMs = 0;
+          d.resumedAtMs = -Infinity;
+        } else if (prev[i] < 0 && d.resumeHoldMs > 0) d.resumedAtMs = nowMs; // back from a suspension: on trial
       }
     }
     this.remainingBps = budget;
@@ -198,7 +224,8 @@ export class LayerSelector {
     const r = rank(l, t);
     if (r === prevRank) return rate / KEEP_TOLERANCE;
     if (r < prevRank) return rate;
-    if (nowMs - d.lastDowngradeMs < this.upgradeHoldMs) return Infinity;
+    const hold = prevRank < 0 && d.resumeHoldMs > 0 ? d.resumeHoldMs : this.upgradeHoldMs;
+    if (nowMs - d.lastDowngradeMs < hold) return Infinity;
     return rate * this.upgradeMargin;
   }
 

@@ -1,6 +1,8 @@
 // One tile: a participant's camera (or a circle with initials) or a shared screen; badges for a muted
 // microphone, a raised hand and the connection quality; "Connection interrupted" over it while the server has not
-// heard from that browser for a few seconds; a "Pin" button.
+// heard from that browser for a few seconds; the initials and "Video paused: not enough bandwidth" while the bridge
+// sends none of that camera because our downlink has no room for it (the video stays, unseen, so its size is
+// still reported and the camera comes back when the bandwidth does); a "Pin" button.
 import { useStrings } from '../i18n.ts';
 import type { ConnectionLevel } from '../i18n-meeting.ts';
 import { MicOffIcon, PhoneIcon } from './Icons.tsx';
@@ -25,6 +27,8 @@ export interface TileProps {
   quality?: ConnectionLevel;
   /** Its connection is interrupted: said over the picture (the last frame, frozen), as Jitsi Meet does. */
   interrupted?: boolean;
+  /** The bridge sends us none of this camera for now (our bandwidth): the initials instead of a frozen picture. */
+  suspended?: boolean;
   pinned?: boolean;
   onTogglePin?: () => void;
   /** A remote participant's video: its shown size is reported for the bridge (media/tile-sizes.ts). */
@@ -33,28 +37,34 @@ export interface TileProps {
 
 const QUALITY_BARS: Record<ConnectionLevel, number> = { good: 3, fair: 2, poor: 1, unknown: 0 };
 
-export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, phone, quality, interrupted, pinned, onTogglePin, sizeReport }: TileProps) {
+export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, screen, handRaised, phone, quality, interrupted, suspended, pinned, onTogglePin, sizeReport }: TileProps) {
   const t = useStrings();
   const videoRef = useTileSizeRef(sizeReport);
   const person = isSelf ? `${displayName} (${t.you})` : displayName;
   const label = screen ? (isSelf ? t.yourScreen : t.screenOf(displayName)) : person;
-  const classes = ['tile', isSelf && !screen ? 'self' : '', screen ? 'screen' : '', handRaised ? 'hand-up' : '', pinned ? 'pinned' : '', interrupted ? 'interrupted' : '']
+  const paused = suspended === true && video !== null && !screen;
+  const classes = ['tile', isSelf && !screen ? 'self' : '', screen ? 'screen' : '', handRaised ? 'hand-up' : '', pinned ? 'pinned' : '', interrupted ? 'interrupted' : '', paused ? 'suspended' : '']
     .filter(Boolean)
     .join(' ');
   return (
     <div className="cell" style={{ gridColumn }}>
       <div className={classes} role="group" aria-label={label}>
-        {video ? (
-          <VideoView stream={video} mirrored={isSelf && !screen} contain={screen} elementRef={videoRef} />
-        ) : (
+        {video && <VideoView stream={video} mirrored={isSelf && !screen} contain={screen} elementRef={videoRef} />}
+        {(!video || paused) && (
           <div className="avatar" style={{ backgroundColor: avatarColor(displayName) }}>
             {initials(displayName)}
           </div>
         )}
-        {interrupted && !screen && (
+        {interrupted && !screen ? (
           <p className="tile-interrupted" role="status">
             {t.connectionInterrupted}
           </p>
+        ) : (
+          paused && (
+            <p className="tile-interrupted tile-suspended" role="status">
+              {t.videoSuspended}
+            </p>
+          )
         )}
         <div className="tile-top">
           {handRaised && !screen && (

@@ -22,6 +22,8 @@ export interface LayoutItem {
   quality?: ConnectionLevel;
   /** Its connection is interrupted (the server has not heard from it for a few seconds). */
   interrupted?: boolean;
+  /** The bridge sends us none of this camera for now: our bandwidth has no room for it. */
+  suspended?: boolean;
 }
 
 export type ViewMode = 'tile' | 'speaker';
@@ -85,6 +87,7 @@ export function VideoLayout({
       phone={item.phone}
       quality={item.quality}
       interrupted={item.interrupted}
+      suspended={item.suspended}
       gridColumn={gridColumn}
       pinned={pinned === item.key}
       onTogglePin={() => onPin(pinned === item.key ? null : item.key)}

@@ -49,6 +49,8 @@ export interface ConferenceState {
   videoQuality: VideoQuality;
   /** Where the other participant's media comes from now: the bridge, or straight from their browser (a room of two). */
   mediaPath: 'bridge' | 'p2p';
+  /** Participants whose cameras the bridge does not send us now, as our bandwidth has no room for them. */
+  suspendedVideos: ReadonlySet<string>;
 }
 
 export interface ConferenceOptions {
@@ -121,7 +123,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge' });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge', suspendedVideos: new Set() });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -372,6 +374,9 @@ export class Conference extends Store<ConferenceState> {
       case 'send-layers':
         this.#peer.setSendLayers(m.rids);
         break;
+      case 'video-suspended':
+        this.update({ suspendedVideos: new Set(m.participantIds) });
+        break;
       case 'p2p-start':
       case 'p2p-stop':
       case 'p2p-signal':
@@ -433,7 +438,7 @@ export class Conference extends Store<ConferenceState> {
     this.#peer = this.#newPeer();
     this.state.screenTrack?.stop();
     this.#bridgeMedia = new Map();
-    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, mediaPath: 'bridge' });
+    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, mediaPath: 'bridge', suspendedVideos: new Set() });
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */
@@ -511,7 +516,7 @@ export class Conference extends Store<ConferenceState> {
     this.tileSizes.close();
     this.local.close();
     this.state.screenTrack?.stop();
-    this.update({ status, media: new Map(), screenTrack: null, reconnecting: false, ...(error ? { error } : {}) });
+    this.update({ status, media: new Map(), screenTrack: null, reconnecting: false, suspendedVideos: new Set(), ...(error ? { error } : {}) });
     this.#publish();
   }
 

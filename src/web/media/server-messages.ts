@@ -7,6 +7,7 @@ import {
   roomKey,
   sendLayersMessageSchema,
   slotMapMessageSchema,
+  videoSuspendedMessageSchema,
   type ClientMessage,
   type ServerMessage,
 } from '../../protocol/signal-messages.ts';
@@ -41,6 +42,7 @@ const serverMessageSchema = z.discriminatedUnion('type', [
   }),
   slotMapMessageSchema,
   sendLayersMessageSchema,
+  videoSuspendedMessageSchema,
   z.object({ type: z.literal('error'), code: z.string(), message: z.string() }),
   ...meetingServerMessageSchemas,
   ...accessServerMessageSchemas,

@@ -117,11 +117,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         phone: p.phone === true,
         quality: levels.get(p.id) ?? 'unknown',
         interrupted: p.interrupted === true,
+        suspended: state.mediaPath === 'bridge' && state.suspendedVideos.has(p.id),
       });
       if (media?.screen && !audioOnly) list.push({ key: `${p.id}:screen`, participantId: p.id, screen: true, displayName: p.displayName, isSelf: false, video: media.screen, audioMuted: false, handRaised: false });
     }
     return list;
-  }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media, audioOnly]);
+  }, [selfId, conference.displayName, selfVideo, selfScreen, local.audioMuted, handRaised, levels, state.participants, state.media, state.mediaPath, state.suspendedVideos, audioOnly]);
 
   // A new screen share takes the stage (speaker view), as in Jitsi Meet; tile view comes back when the shares end.
   const screens = items.filter((i) => i.screen).map((i) => i.key).join(',');

@@ -1,0 +1,102 @@
+// A narrow downlink in a meeting of three (tc in network namespaces, as pacer-bandwidth.test.ts): Sol and Luna
+// send their cameras and microphones; Estrecho, a receiver, is limited to 250 kbit/s. The bridge takes the audio it
+// sends Estrecho off Estrecho's estimate before the cameras share the rest, so one camera goes on and the other is
+// suspended, and Estrecho's page shows that tile as "Video paused: not enough bandwidth" (its initials, not a frozen
+// picture), but for the bridge's tries to send it again (backing off), while the camera it still gets keeps decoding. With the limit gone, both cameras come back and the
+// notice goes. The kept camera's freezes while limited are printed (a figure, not a threshold).
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Browser, Page } from 'playwright-core';
+import { joinThroughUi, launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { createShapedSetup, netnsUnavailable, type ShapedSetup } from '../helpers/netns.ts';
+import { startServer, type RunningServer } from '../helpers/server.ts';
+import { videoFrom } from '../helpers/video-stats.ts';
+
+const skip = netnsUnavailable();
+const PAUSED = 'Video paused: not enough bandwidth';
+const SENDERS = ['Sol', 'Luna'] as const;
+
+/** Which senders' tiles on `page` say their video is paused. */
+async function pausedTiles(page: Page): Promise<string[]> {
+  const out: string[] = [];
+  for (const name of SENDERS) {
+    if ((await page.getByRole('group', { name, exact: true }).getByRole('status').filter({ hasText: PAUSED }).count()) > 0) out.push(name);
+  }
+  return out;
+}
+
+/** Frames decoded from each sender so far (0: none yet). */
+async function frames(page: Page): Promise<Record<string, number>> {
+  const out: Record<string, number> = {};
+  for (const name of SENDERS) out[name] = (await videoFrom(page, name))?.framesDecoded ?? 0;
+  return out;
+}
+
+describe('a camera the receiver has no bandwidth for is shown paused', { skip: skip ?? false }, () => {
+  let net: ShapedSetup | undefined;
+  let server: RunningServer | undefined;
+  const browsers: Browser[] = [];
+  let narrow: Participant;
+
+  before(async () => {
+    net = createShapedSetup(3, `${process.pid % 10000}v`);
+    server = await startServer(
+      { TERTULIA_LISTEN_ADDRESS: net.serverAddress, TERTULIA_PUBLIC_ADDRESS: net.serverAddress },
+      { netns: net.bridge, host: net.serverAddress },
+    );
+    for (const c of net.clients) browsers.push(await launchBrowser(c.chromium));
+  });
+  after(async () => {
+    for (const b of browsers) await b.close();
+    await server?.stop();
+    net?.destroy();
+  });
+
+  test('limited: one camera decodes, the other tile says paused; unlimited: both again, no notice', async (t) => {
+    const room = 'estrecho';
+    for (const [i, name] of SENDERS.entries()) await joinThroughUi(await newParticipant(browsers[i]!, name), server!.baseUrl, room);
+    narrow = await newParticipant(browsers[2]!, 'Estrecho');
+    await joinThroughUi(narrow, server!.baseUrl, room, { stopCamera: true, muteMic: true });
+    const both = async (what: string) => {
+      const a = await frames(narrow.page);
+      return await waitUntil(what, () => frames(narrow.page), (f) => SENDERS.every((n) => f[n]! > a[n]! + 20), 60_000);
+    };
+    await both('both cameras to decode at Estrecho');
+    assert.deepEqual(await pausedTiles(narrow.page), [], 'nothing paused on a wide link');
+
+    net!.limit(2, 250);
+    const limitedAt = Date.now();
+    const paused = await waitUntil('one tile to say its video is paused', () => pausedTiles(narrow.page), (p) => p.length === 1, 60_000);
+    const kept = SENDERS.find((n) => !paused.includes(n))!;
+    t.diagnostic(`limited to 250 kbit/s: ${paused[0]} paused, ${kept} kept`);
+    // the paused tile shows the initials, not the frozen picture
+    await narrow.page.getByRole('group', { name: paused[0]!, exact: true }).locator('.avatar').waitFor({ timeout: 5000 });
+    // the kept camera goes on decoding (over 10 s from 20 s after the limit), the notice stays on the other
+    await new Promise((r) => setTimeout(r, Math.max(0, 20_000 - (Date.now() - limitedAt))));
+    const start = await Promise.all(SENDERS.map((n) => videoFrom(narrow.page, n)));
+    // which tiles say paused, every half second
+    const seen: string[] = [];
+    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+      seen.push((await pausedTiles(narrow.page)).join('+') || '-');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    t.diagnostic(`paused tiles, every 0.5 s: ${seen.join(' ')}`);
+    const end = await Promise.all(SENDERS.map((n) => videoFrom(narrow.page, n)));
+    const line = SENDERS.map((n, i) => {
+      const [a, b] = [start[i], end[i]];
+      const d = (f: (v: NonNullable<typeof a>) => number) => (a && b ? f(b) - f(a) : 0);
+      return `${n} (${n === kept ? 'kept' : 'paused'}): ${d((v) => v.framesDecoded)} frames, ${d((v) => v.freezeCount)} freezes, ${d((v) => v.packetsLost)} packets lost`;
+    }).join('; ');
+    t.diagnostic(`over 10 s at 250 kbit/s: ${line}`);
+    console.log(`# over 10 s at 250 kbit/s: ${line}`);
+    const k = SENDERS.indexOf(kept);
+    assert.ok(end[k]!.framesDecoded > start[k]!.framesDecoded + 10, `${kept} keeps decoding`);
+    // the other stays paused but for the bridge's tries to send it again (backing off while the link cannot carry it)
+    assert.ok(seen.filter((p) => p === paused[0]).length >= seen.length / 2, `${paused[0]} paused most of the time`);
+    assert.ok(!seen.includes(kept), `${kept} never paused`);
+
+    net!.unlimit(2);
+    await waitUntil('the notice to go', () => pausedTiles(narrow.page), (p) => p.length === 0, 60_000);
+    await both('both cameras to decode again');
+  });
+});
