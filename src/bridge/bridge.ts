@@ -3,7 +3,7 @@
 // consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work
 // lives in udp-transport.ts / tcp-transport.ts (in), webrtc-transport.ts (SRTP, the way out), ice.ts and router.ts.
 import { randomBytes, randomInt } from 'node:crypto';
-import { BusCallError, type Bus } from '../bus/bus.ts';
+import { BusCallError, type Bus, type Json } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
@@ -837,36 +837,29 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Tells a browser which layers of its camera to send (`bridge.send-layers`, to signal; send-layers.ts). */
   private readonly publishSendLayers = (camera: Source, rids: string[]): void => {
-    if (this.closed) return;
-    const ep = camera.owner;
-    try {
-      this.bus.publish(subjects.bridgeSendLayers, {
-        bridgeId: this.bridgeId,
-        conferenceId: ep.conference.id,
-        endpointId: ep.id,
-        ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
-        rids,
-      });
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'could not publish the layers to send');
-    }
+    this.publishToBrowser(subjects.bridgeSendLayers, camera.owner, { rids }, 'the layers to send');
   };
 
   /** Tells a browser which cameras it shows its bandwidth leaves out (`bridge.video-suspended`, to signal; downlink.ts). */
   private readonly publishVideoSuspended = (ep: Endpoint, participantIds: string[]): void => {
+    this.publishToBrowser(subjects.bridgeVideoSuspended, ep, { participantIds }, 'the suspended cameras');
+  };
+
+  /** A word for `ep`'s browser, which signal passes on within its current media session (named when focus gave one). */
+  private publishToBrowser(subject: string, ep: Endpoint, word: Record<string, Json>, what: string): void {
     if (this.closed) return;
     try {
-      this.bus.publish(subjects.bridgeVideoSuspended, {
+      this.bus.publish(subject, {
         bridgeId: this.bridgeId,
         conferenceId: ep.conference.id,
         endpointId: ep.id,
         ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
-        participantIds,
+        ...word,
       });
     } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'could not publish the suspended cameras');
+      this.log.warn({ err: (e as Error).message }, `could not publish ${what}`);
     }
-  };
+  }
 
   /**
    * Tells a browser in slot mode who plays on its slots (`bridge.slot-map`, to signal): from the thread that

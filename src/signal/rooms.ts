@@ -565,28 +565,25 @@ export class Rooms implements StandInHost {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.send-layers');
       return;
     }
-    const { bridgeId, conferenceId, endpointId, session, rids } = parsed.data;
-    const member = this.rooms.get(conferenceId)?.members.get(endpointId);
-    if (!member || member.session.mediaBridgeId !== bridgeId) return;
-    if (session !== undefined && session !== member.session.mediaSession) return;
-    member.session.send({ type: 'send-layers', rids });
+    this.mediaMember(parsed.data)?.session.send({ type: 'send-layers', rids: parsed.data.rids });
   }
 
-  /**
-   * A `bridge.video-suspended` event: the cameras that participant's bandwidth leaves out, to its socket under the
-   * same rule as `send-layers` (its current bridge and media session only).
-   */
+  /** A `bridge.video-suspended` event: the cameras that participant's bandwidth leaves out, under the same rule. */
   deliverVideoSuspended(payload: unknown): void {
     const parsed = bridgeVideoSuspendedSchema.safeParse(payload);
     if (!parsed.success) {
       this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.video-suspended');
       return;
     }
-    const { bridgeId, conferenceId, endpointId, session, participantIds } = parsed.data;
-    const member = this.rooms.get(conferenceId)?.members.get(endpointId);
-    if (!member || member.session.mediaBridgeId !== bridgeId) return;
-    if (session !== undefined && session !== member.session.mediaSession) return;
-    member.session.send({ type: 'video-suspended', participantIds });
+    this.mediaMember(parsed.data)?.session.send({ type: 'video-suspended', participantIds: parsed.data.participantIds });
+  }
+
+  /** The member a bridge's word is for: here, its media on that bridge, in the media session the word names (if any). */
+  private mediaMember(word: { bridgeId: string; conferenceId: string; endpointId: string; session?: string }): Member | undefined {
+    const member = this.rooms.get(word.conferenceId)?.members.get(word.endpointId);
+    if (!member || member.session.mediaBridgeId !== word.bridgeId) return undefined;
+    if (word.session !== undefined && word.session !== member.session.mediaSession) return undefined;
+    return member;
   }
 
   /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */

@@ -7,23 +7,12 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { joinThroughUi, launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
-import { createShapedSetup, netnsUnavailable, type ShapedSetup } from '../helpers/netns.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { netnsUnavailable } from '../helpers/netns.ts';
+import { startShapedMeeting, type ShapedMeeting } from '../helpers/shaped-meeting.ts';
 import { outboundLayers, videoFrom, type InboundVideo } from '../helpers/video-stats.ts';
 
 const skip = netnsUnavailable();
-
-/** A server in the bridge namespace of `net` with `env`, and one browser per client namespace. */
-async function setup(net: ShapedSetup, env: Record<string, string>): Promise<{ server: RunningServer; browsers: Browser[] }> {
-  const server = await startServer(
-    { TERTULIA_LISTEN_ADDRESS: net.serverAddress, TERTULIA_PUBLIC_ADDRESS: net.serverAddress, ...env },
-    { netns: net.bridge, host: net.serverAddress },
-  );
-  const browsers: Browser[] = [];
-  for (const c of net.clients) browsers.push(await launchBrowser(c.chromium));
-  return { server, browsers };
-}
 
 /** A receiver in a large window with Sol pinned on the stage: the top layer fits its tile. */
 async function receiver(browser: Browser, baseUrl: string, room: string, name: string): Promise<Participant> {
@@ -45,10 +34,9 @@ describe('loss before the switch down at 300 kbit/s, with and without the pacer'
   const figures: string[] = [];
   for (const pacer of [true, false]) {
     test(`pacer ${pacer ? 'on' : 'off'}: the receiver switches down; its loss until then is printed`, async (t) => {
-      const net = createShapedSetup(2, `${process.pid % 10000}${pacer ? 'p' : 'n'}`);
-      let s: { server: RunningServer; browsers: Browser[] } | undefined;
+      const s = await startShapedMeeting(2, `${process.pid % 10000}${pacer ? 'p' : 'n'}`, { TERTULIA_PACER: String(pacer) });
+      const { net } = s;
       try {
-        s = await setup(net, { TERTULIA_PACER: String(pacer) });
         await sender(s.browsers[0]!, s.server.baseUrl, 'pausado');
         const narrow = await receiver(s.browsers[1]!, s.server.baseUrl, 'pausado', 'Estrecho');
         await waitUntil('Estrecho to get the 1280-wide layer', () => videoFrom(narrow.page, 'Sol'), (v) => v?.width === 1280, 90_000);
@@ -75,9 +63,7 @@ describe('loss before the switch down at 300 kbit/s, with and without the pacer'
         t.diagnostic(line);
         assert.ok(end.framesDecoded > low.framesDecoded + 30, 'it keeps decoding at the lower layer');
       } finally {
-        for (const b of s?.browsers ?? []) await b.close();
-        await s?.server.stop();
-        net.destroy();
+        await s.stop();
       }
     });
   }
@@ -87,21 +73,15 @@ describe('loss before the switch down at 300 kbit/s, with and without the pacer'
 });
 
 describe('a receiver between two layers gets the larger one at a reduced frame rate', { skip: skip ?? false }, () => {
-  let net: ShapedSetup | undefined;
-  let s: { server: RunningServer; browsers: Browser[] } | undefined;
+  let s: ShapedMeeting | undefined;
   let sol: Participant;
   let wide: Participant;
   let narrow: Participant;
 
   before(async () => {
-    net = createShapedSetup(2, `${process.pid % 10000}t`);
-    s = await setup(net, {});
+    s = await startShapedMeeting(2, `${process.pid % 10000}t`);
   });
-  after(async () => {
-    for (const b of s?.browsers ?? []) await b.close();
-    await s?.server.stop();
-    net?.destroy();
-  });
+  after(() => s?.stop());
 
   test('limited below the top layer, it keeps 1280 wide at about a half or a quarter of the frame rate', async (t) => {
     sol = await sender(s!.browsers[0]!, s!.server.baseUrl, 'fotogramas');
@@ -120,7 +100,7 @@ describe('a receiver between two layers gets the larger one at a reduced frame r
     // between the top layer's TL0+TL1 (about 60 % of it with Chrome's L1T3) and its full rate
     const limitKbps = Math.round(topKbps * 0.8);
     t.diagnostic(`top layer ${topKbps.toFixed(0)} kbit/s; Estrecho limited to ${limitKbps} kbit/s`);
-    net!.limit(1, limitKbps);
+    s!.net.limit(1, limitKbps);
     // Chrome's framesPerSecond is a one-second average, and a loaded machine moves the estimate: the first reading
     // at the larger resolution and a half or a quarter of the frame rate (TL0+TL1, TL0) shows the choice
     const ratioOf = (n: InboundVideo | undefined, w: InboundVideo | undefined) =>
@@ -142,6 +122,6 @@ describe('a receiver between two layers gets the larger one at a reduced frame r
       samples.push(`${n?.width ?? 0}@${ratioOf(n, w).toFixed(2)}`);
     }
     t.diagnostic(`Estrecho over the next 5 s: ${samples.join(' ')} (width@frame-rate ratio to Ancho)`);
-    net!.unlimit(1);
+    s!.net.unlimit(1);
   });
 });

@@ -5,10 +5,10 @@
 // the limit lifted, the page asks again at its next moment and the estimate then covers the layers.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { joinThroughUi, launchBrowser, newParticipant, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
-import { createShapedSetup, netnsUnavailable, type ShapedSetup } from '../helpers/netns.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import type { Page } from 'playwright-core';
+import { joinThroughUi, newParticipant, selectedPair, waitUntil, type Participant } from '../helpers/browser.ts';
+import { netnsUnavailable } from '../helpers/netns.ts';
+import { startShapedMeeting, type ShapedMeeting } from '../helpers/shaped-meeting.ts';
 
 const skip = netnsUnavailable();
 /** The client's uplink while limited, kbit/s: far under the 720p camera's three layers (1.85 Mbit/s together). */
@@ -39,29 +39,18 @@ async function uplink(page: Page): Promise<{ estimate: number; limited: boolean;
 }
 
 describe('a camera held back by a low uplink estimate', { skip: skip ?? false }, () => {
-  let net: ShapedSetup | undefined;
-  let server: RunningServer | undefined;
-  let browser: Browser | undefined;
+  let m: ShapedMeeting | undefined;
   let sol: Participant;
 
   before(async () => {
-    net = createShapedSetup(1);
-    server = await startServer(
-      { TERTULIA_LISTEN_ADDRESS: net.serverAddress, TERTULIA_PUBLIC_ADDRESS: net.serverAddress },
-      { netns: net.bridge, host: net.serverAddress },
-    );
-    browser = await launchBrowser(net.clients[0]!.chromium);
+    m = await startShapedMeeting(1);
   });
-  after(async () => {
-    await browser?.close();
-    await server?.stop();
-    net?.destroy();
-  });
+  after(() => m?.stop());
 
   test('on a slow uplink the page asks for a probe, and the estimate stays under the link', async () => {
-    net!.limit(0, LIMIT_KBIT, 'up');
-    sol = await newParticipant(browser!, 'Sol');
-    await joinThroughUi(sol, server!.baseUrl, 'subida', { hash: '#config.resolution=720', muteMic: true });
+    m!.net.limit(0, LIMIT_KBIT, 'up');
+    sol = await newParticipant(m!.browsers[0]!, 'Sol');
+    await joinThroughUi(sol, m!.server.baseUrl, 'subida', { hash: '#config.resolution=720', muteMic: true });
     await waitUntil('Sol’s camera held back by its uplink', () => uplink(sol.page), (u) => u.limited && u.estimate > 0, 45_000);
     const asked = await waitUntil('the page to ask for a probe', () => uplink(sol.page), (u) => u.probes >= 1, 30_000);
     // applied: the connection has the offer again with the probe's b=AS on the camera's m-line, and is stable
@@ -75,7 +64,7 @@ describe('a camera held back by a low uplink estimate', { skip: skip ?? false },
 
   test('the limit lifted, the page asks again and the estimate then covers the camera’s layers', async (t) => {
     const limited = await uplink(sol.page);
-    net!.unlimit(0, 'up');
+    m!.net.unlimit(0, 'up');
     const again = await waitUntil('the page to ask again', () => uplink(sol.page), (u) => u.probes > limited.probes, 60_000);
     assert.ok(again.cameraAs > limited.cameraAs, `each probe's b=AS above the one before: ${limited.cameraAs} -> ${again.cameraAs}`);
     // a probe's measure (twice the layers' caps, ~3.7 Mbit/s), not Chrome's own growth of ~8 % a second from ~0.6

@@ -5,60 +5,46 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
-import { joinThroughUi, launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
-import { createShapedSetup, netnsUnavailable, type ShapedSetup } from '../helpers/netns.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { netnsUnavailable } from '../helpers/netns.ts';
+import { startShapedMeeting, type ShapedMeeting } from '../helpers/shaped-meeting.ts';
 import { videoFrom } from '../helpers/video-stats.ts';
 
 const skip = netnsUnavailable();
 
 describe('a receiver with little bandwidth gets a lower layer', { skip: skip ?? false }, () => {
-  let net: ShapedSetup | undefined;
-  let server: RunningServer | undefined;
-  const browsers: Browser[] = [];
+  let m: ShapedMeeting | undefined;
   let sender: Participant;
   let wide: Participant;
   let narrow: Participant;
 
   before(async () => {
-    net = createShapedSetup(2);
-    server = await startServer(
-      {
-        TERTULIA_LISTEN_ADDRESS: net.serverAddress,
-        TERTULIA_PUBLIC_ADDRESS: net.serverAddress,
-      },
-      { netns: net.bridge, host: net.serverAddress },
-    );
-    for (const c of net.clients) browsers.push(await launchBrowser(c.chromium));
+    m = await startShapedMeeting(2);
   });
-  after(async () => {
-    for (const b of browsers) await b.close();
-    await server?.stop();
-    net?.destroy();
-  });
+  after(() => m?.stop());
 
   /** A receiver in a large window with Sol pinned on the stage: the top layer fits its tile. */
   async function receiver(browser: Browser, name: string): Promise<Participant> {
     const p = await newParticipant(browser, name);
     await p.page.setViewportSize({ width: 1600, height: 1000 });
-    await joinThroughUi(p, server!.baseUrl, 'estrecho', { stopCamera: true, muteMic: true });
+    await joinThroughUi(p, m!.server.baseUrl, 'estrecho', { stopCamera: true, muteMic: true });
     await p.page.getByRole('button', { name: 'Speaker view' }).click();
     await p.page.getByRole('group', { name: 'Sol', exact: true }).getByRole('button', { name: 'Pin' }).click();
     return p;
   }
 
   test('both receivers get the top layer of a 720p camera', async () => {
-    sender = await newParticipant(browsers[0]!, 'Sol');
-    await joinThroughUi(sender, server!.baseUrl, 'estrecho', { hash: '#config.resolution=720', muteMic: true });
-    wide = await receiver(browsers[0]!, 'Ancho');
-    narrow = await receiver(browsers[1]!, 'Estrecho');
+    sender = await newParticipant(m!.browsers[0]!, 'Sol');
+    await joinThroughUi(sender, m!.server.baseUrl, 'estrecho', { hash: '#config.resolution=720', muteMic: true });
+    wide = await receiver(m!.browsers[0]!, 'Ancho');
+    narrow = await receiver(m!.browsers[1]!, 'Estrecho');
     for (const p of [wide, narrow]) {
       await waitUntil(`${p.name} to get the 1280-wide layer`, () => videoFrom(p.page, 'Sol'), (v) => v?.width === 1280, 60_000);
     }
   });
 
   test('limited to 300 kbit/s, one receiver drops to a lower layer; the other keeps the top', async () => {
-    net!.limit(1, 300);
+    m!.net.limit(1, 300);
     const low = await waitUntil('Estrecho to get a lower layer', () => videoFrom(narrow.page, 'Sol'), (v) => (v?.width ?? 0) > 0 && v!.width < 1280, 45_000);
     // it stays low and keeps decoding
     await new Promise((r) => setTimeout(r, 5000));
@@ -69,7 +55,7 @@ describe('a receiver with little bandwidth gets a lower layer', { skip: skip ?? 
 
   test('the limit lifted, the top layer comes back and the picture keeps going', async (t) => {
     const before = (await videoFrom(narrow.page, 'Sol'))!;
-    net!.unlimit(1);
+    m!.net.unlimit(1);
 
     const top = await waitUntil('Estrecho to get the top layer again', () => videoFrom(narrow.page, 'Sol'), (v) => v?.width === 1280, 45_000);
     await new Promise((r) => setTimeout(r, 2000));

@@ -6,10 +6,10 @@
 // notice goes. The kept camera's freezes while limited are printed (a figure, not a threshold).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { Browser, Page } from 'playwright-core';
-import { joinThroughUi, launchBrowser, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
-import { createShapedSetup, netnsUnavailable, type ShapedSetup } from '../helpers/netns.ts';
-import { startServer, type RunningServer } from '../helpers/server.ts';
+import type { Page } from 'playwright-core';
+import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
+import { netnsUnavailable } from '../helpers/netns.ts';
+import { startShapedMeeting, type ShapedMeeting } from '../helpers/shaped-meeting.ts';
 import { videoFrom } from '../helpers/video-stats.ts';
 
 const skip = netnsUnavailable();
@@ -33,30 +33,20 @@ async function frames(page: Page): Promise<Record<string, number>> {
 }
 
 describe('a camera the receiver has no bandwidth for is shown paused', { skip: skip ?? false }, () => {
-  let net: ShapedSetup | undefined;
-  let server: RunningServer | undefined;
-  const browsers: Browser[] = [];
+  let m: ShapedMeeting | undefined;
   let narrow: Participant;
 
   before(async () => {
-    net = createShapedSetup(3, `${process.pid % 10000}v`);
-    server = await startServer(
-      { TERTULIA_LISTEN_ADDRESS: net.serverAddress, TERTULIA_PUBLIC_ADDRESS: net.serverAddress },
-      { netns: net.bridge, host: net.serverAddress },
-    );
-    for (const c of net.clients) browsers.push(await launchBrowser(c.chromium));
+    m = await startShapedMeeting(3, `${process.pid % 10000}v`);
   });
-  after(async () => {
-    for (const b of browsers) await b.close();
-    await server?.stop();
-    net?.destroy();
-  });
+  after(() => m?.stop());
 
   test('limited: one camera decodes, the other tile says paused; unlimited: both again, no notice', async (t) => {
     const room = 'estrecho';
-    for (const [i, name] of SENDERS.entries()) await joinThroughUi(await newParticipant(browsers[i]!, name), server!.baseUrl, room);
+    const { net, server, browsers } = m!;
+    for (const [i, name] of SENDERS.entries()) await joinThroughUi(await newParticipant(browsers[i]!, name), server.baseUrl, room);
     narrow = await newParticipant(browsers[2]!, 'Estrecho');
-    await joinThroughUi(narrow, server!.baseUrl, room, { stopCamera: true, muteMic: true });
+    await joinThroughUi(narrow, server.baseUrl, room, { stopCamera: true, muteMic: true });
     const both = async (what: string) => {
       const a = await frames(narrow.page);
       return await waitUntil(what, () => frames(narrow.page), (f) => SENDERS.every((n) => f[n]! > a[n]! + 20), 60_000);
@@ -64,7 +54,7 @@ describe('a camera the receiver has no bandwidth for is shown paused', { skip: s
     await both('both cameras to decode at Estrecho');
     assert.deepEqual(await pausedTiles(narrow.page), [], 'nothing paused on a wide link');
 
-    net!.limit(2, 250);
+    net.limit(2, 250);
     const limitedAt = Date.now();
     const paused = await waitUntil('one tile to say its video is paused', () => pausedTiles(narrow.page), (p) => p.length === 1, 60_000);
     const kept = SENDERS.find((n) => !paused.includes(n))!;
@@ -95,7 +85,7 @@ describe('a camera the receiver has no bandwidth for is shown paused', { skip: s
     assert.ok(seen.filter((p) => p === paused[0]).length >= seen.length / 2, `${paused[0]} paused most of the time`);
     assert.ok(!seen.includes(kept), `${kept} never paused`);
 
-    net!.unlimit(2);
+    net.unlimit(2);
     await waitUntil('the notice to go', () => pausedTiles(narrow.page), (p) => p.length === 0, 60_000);
     await both('both cameras to decode again');
   });
