@@ -132,14 +132,16 @@ export function createNatSetup(tag = String(process.pid)): NatSetup {
  * A bridge and several clients, each in its own namespace, for shaping one client's downlink:
  *   bridge ns: the server's address 10.200.0.2 on lo; one veth per client, 10.210.<i>.2/24.
  *   client i:  veth 10.210.<i>.1/24, route to 10.200.0.2 via 10.210.<i>.2.
- * `limit(i, kbit)` puts a token bucket on the bridge's side of client i's veth (what client i receives);
+ * `limit(i, kbit)` puts a token bucket on the bridge's side of client i's veth (what client i receives), after
+ * random loss when given;
  * `unlimit(i)` removes it. With `'up'`, both act on client i's side instead (what client i sends).
  */
 export interface ShapedSetup {
   bridge: string;
   serverAddress: string;
   clients: Array<{ ns: string; chromium: string }>;
-  limit(i: number, kbit: number, direction?: 'down' | 'up'): void;
+  /** `lossPercent`: also drops that share of the packets at random (before the token bucket). */
+  limit(i: number, kbit: number, direction?: 'down' | 'up', lossPercent?: number): void;
   unlimit(i: number, direction?: 'down' | 'up'): void;
   destroy(): void;
 }
@@ -192,11 +194,12 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
     bridge,
     serverAddress,
     clients: names.map((n) => ({ ns: n.ns, chromium: n.chromium })),
-    limit(i, kbit, direction = 'down') {
+    limit(i, kbit, direction = 'down', lossPercent = 0) {
       // a queue of at most ~200 ms at the limit: congestion shows as delay first, then loss
       const burst = Math.max(3000, Math.round((kbit * 1000) / 8 / 50));
       const [ns, dev] = side(i, direction);
       inNs(ns, 'tc', ['qdisc', 'replace', 'dev', dev, 'root', 'tbf', 'rate', `${kbit}kbit`, 'burst', String(burst), 'latency', '200ms']);
+      dropRandomly(ns, dev, lossPercent);
     },
     unlimit(i, direction = 'down') {
       const [ns, dev] = side(i, direction);
@@ -205,9 +208,27 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
       } catch {
         // no qdisc
       }
+      dropRandomly(ns, dev, 0);
     },
     destroy,
   };
+}
+
+/**
+ * Drops `percent` % of the packets leaving `dev` in namespace `ns`, at random (nftables: this kernel has no netem);
+ * 0 removes the rule.
+ */
+function dropRandomly(ns: string, dev: string, percent: number): void {
+  const table = `tt_loss_${dev.replace(/[^A-Za-z0-9_]/g, '_')}`;
+  try {
+    inNs(ns, 'nft', ['delete', 'table', 'inet', table]);
+  } catch {
+    // none yet
+  }
+  if (percent <= 0) return;
+  inNs(ns, 'nft', ['add', 'table', 'inet', table]);
+  inNs(ns, 'nft', ['add', 'chain', 'inet', table, 'out', '{ type filter hook postrouting priority 0; }']);
+  inNs(ns, 'nft', ['add', 'rule', 'inet', table, 'out', 'oifname', dev, 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'counter', 'drop']);
 }
 
 /** Why nftables in namespaces cannot be used here, or null when it can. */
