@@ -841,7 +841,8 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   };
 
   /** Tells a browser which cameras it shows its bandwidth leaves out (`bridge.video-suspended`, to signal; downlink.ts). */
-  private readonly publishVideoSuspended = (ep: Endpoint, participantIds: string[]): void => {
+  private readonly publishVideoSuspended = (ep: Endpoint, participantIds: string[], added: number): void => {
+    this.counters.videoSuspensions += added;
     this.publishToBrowser(subjects.bridgeVideoSuspended, ep, { participantIds }, 'the suspended cameras');
   };
 

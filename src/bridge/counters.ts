@@ -36,6 +36,8 @@ export class BridgeCounters {
   probePackets = 0;
   /** Simulcast: spatial layer switches made by receivers' rewriters. */
   layerSwitches = 0;
+  /** Cameras a receiver shows that were suspended for it, its bandwidth having no room for them (downlink.ts). */
+  videoSuspensions = 0;
   /** Video packets that waited in a receiver's pacer queue before leaving (pacer.ts). */
   pacedPackets = 0;
   /** Received RTP packets the native routes forwarded without JavaScript (native/routes.c). */

@@ -102,7 +102,8 @@ export function allocateLayers(
   conference: Conference,
   nowMs: number,
   onChange: (change: LayerChange) => void,
-  onSuspended: (receiver: Endpoint, participantIds: string[]) => void = () => {},
+  /** The cameras `receiver` shows but gets none of changed: all of them now, and how many of them are new. */
+  onSuspended: (receiver: Endpoint, participantIds: string[], added: number) => void = () => {},
 ): void {
   const demands: SourceDemand[] = [];
   const streams: Downtrack[] = [];
@@ -157,8 +158,11 @@ export function allocateLayers(
     selector.allocate(Math.max(0, estimate - plainBps), sortedDemands, nowMs);
     const suspended = suspendedChange(share, demands, streams, order);
     if (suspended !== null) {
+      const before = share.suspended ?? [];
+      let added = 0;
+      for (const id of suspended) if (!before.includes(id)) added++;
       share.suspended = suspended;
-      onSuspended(ep, suspended);
+      onSuspended(ep, suspended, added);
     }
     if (ep.bwe !== null) {
       // what the tiles would use besides the rest: when the estimate does not allow it, find out whether the path does

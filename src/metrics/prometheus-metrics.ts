@@ -21,6 +21,7 @@ const BRIDGE_COUNTERS: [field: string, name: string, help: string][] = [
   ['keyframeRequests', 'keyframe_requests_total', 'Keyframe requests (PLI/FIR) sent to senders'],
   ['keyframeRequestsThrottled', 'keyframe_requests_throttled_total', 'Keyframe requests held back by the throttle'],
   ['layerSwitches', 'layer_switches_total', 'Simulcast spatial layer switches made for receivers'],
+  ['videoSuspensions', 'video_suspensions_total', "Cameras suspended for a receiver that shows them, its bandwidth having no room for them"],
   ['probePackets', 'probe_packets_total', 'Padding probe packets sent to receivers (bandwidth estimation)'],
   ['pacedPackets', 'paced_packets_total', "Video packets that waited in a receiver's pacer queue before leaving"],
   ['nativeForwarded', 'native_forwarded_total', 'Received RTP packets the native module forwarded without JavaScript'],

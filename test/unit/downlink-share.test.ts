@@ -39,6 +39,7 @@ function setup() {
   let estimateKbps = 5000;
   carol.bwe = { estimateBps: () => estimateKbps * 1000, wantProbe: () => {} } as unknown as SendSideBwe;
   const told: string[][] = [];
+  let added = 0;
   let nowMs = 0;
   /** One allocation period: every layer sends its rate, carol is sent `audioKbps` of audio; then the allocation. */
   const step = (audioKbps: number) => {
@@ -50,13 +51,14 @@ function setup() {
       }
       for (const ssrc of Object.values(MICS)) carol.downtracks.get(ssrc)!.bytes += (audioKbps / 2) * 50 / 8;
     }
-    allocateLayers(c, nowMs, () => {}, (receiver, ids) => {
+    allocateLayers(c, nowMs, () => {}, (receiver, ids, newly) => {
       assert.equal(receiver, carol);
       told.push(ids);
+      added += newly;
     });
   };
   const layerOf = (who: keyof typeof CAMERAS) => carol.downtracks.get(CAMERAS[who])!.rewriter!.targetLayer;
-  return { c, carol, told, step, layerOf, setEstimate: (kbps: number) => (estimateKbps = kbps) };
+  return { c, carol, told, step, layerOf, setEstimate: (kbps: number) => (estimateKbps = kbps), added: () => added };
 }
 
 test('a wide link: every camera, nothing suspended (told once that nothing is)', () => {
@@ -85,6 +87,7 @@ test('a narrow link: the audio comes off first, so the second camera is suspende
   assert.deepEqual([s.layerOf('alice'), s.layerOf('bob')].sort(), [-1, 0], 'one camera on its lowest layer, the other suspended');
   const suspended = s.layerOf('alice') === -1 ? 'alice' : 'bob';
   assert.deepEqual(s.told, [[suspended]], 'told once');
+  assert.equal(s.added(), 1, 'one suspension counted');
 
   // the link widens: both again, and told that nothing is suspended any more
   s.told.length = 0;
