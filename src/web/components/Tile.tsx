@@ -56,12 +56,12 @@ export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, scree
           </div>
         )}
         {interrupted && !screen ? (
-          <p className="tile-interrupted" role="status">
+          <p className="tile-interrupted" role="status" title={t.connectionInterrupted}>
             {t.connectionInterrupted}
           </p>
         ) : (
           paused && (
-            <p className="tile-interrupted tile-suspended" role="status">
+            <p className="tile-interrupted tile-suspended" role="status" title={t.videoSuspended}>
               {t.videoSuspended}
             </p>
           )
