@@ -200,7 +200,7 @@ export const configSchema = z.object({
   /** ...and per second after that; more wait and are merged, never dropped. */
   renegotiationRate: decimal(z.number().min(0.01).max(1000)).default(2),
   /** Seconds without a WebSocket heartbeat after which a participant counts as gone. */
-  participantTimeout: decimal(z.number().min(1).max(600)).default(8),
+  participantTimeout: decimal(z.number().min(1).max(600)).default(20),
   /** Serve the web app's source maps (*.map): they show the app's source to anyone. Off by default. */
   serveSourceMaps: flag.default(false),
   /** Seconds a WebSocket may stay open without joining a room (or asking to) before it is closed. */
@@ -396,7 +396,7 @@ export const settingHelp: Record<keyof Config, string> = {
   receiveVideoSlots: 'video slots of a session in slot mode: screens, the stage, then the most recent speakers (default 9)',
   renegotiationBurst: 'renegotiations one participant may cause at once (screen-share toggles, source changes) (default 6)',
   renegotiationRate: 'renegotiations per second one participant may cause after the burst; more wait and are merged (default 2)',
-  participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 8)',
+  participantTimeout: 'seconds without a heartbeat before a participant counts as gone (default 20; after 4 s the others see its connection interrupted)',
   serveSourceMaps: "serve the web app's source maps (*.map) for debugging in the browser; they show the app's source to anyone (default false)",
   joinTimeout: 'seconds a connection may stay open without joining a meeting before it is closed (default 30)',
   promptTimeout: 'seconds a connection may wait at a sign-in or room-password prompt before it is closed (default 300)',

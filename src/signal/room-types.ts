@@ -67,7 +67,7 @@ export interface Member {
   joinedAt: number;
   /** A caller on the phone: never made moderator, and does not count as the meeting having started. */
   phone?: boolean;
-  /** Its browser has not answered for half the participant timeout (ws.ts): the others see it interrupted. */
+  /** Its browser has not answered for a few seconds (ws.ts INTERRUPTED_AFTER_MS): the others see it interrupted. */
   interrupted?: boolean;
   /** Its media was attached by `joinPlain` (a phone caller, a file played in), not by focus.join: it never moves. */
   plain?: boolean;

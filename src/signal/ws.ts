@@ -1,7 +1,7 @@
 // The WebSocket endpoint (/ws): one JSON message per text frame, parsed with the protocol schema. A bad
 // message gets an `error` reply and changes nothing; too big (1009) or too many (1008) closes the socket.
-// Liveness: a ping every 2 s (more often when participantTimeout is under 4 s); a socket with neither a
-// pong nor a message for config.participantTimeout seconds is dropped (a leave); time this process itself did not
+// Liveness: a ping every 2 s (more often when participantTimeout is under 8 s); a socket with neither a
+// pong nor a message for 4 s is interrupted for the others, for config.participantTimeout seconds dropped (a leave); time this process itself did not
 // run (a stalled event loop) does not count (stall-clock.ts).
 // Caps: a socket beyond its address's maxConnectionsPerAddress gets `error` address-limit and is closed. A socket
 // that is not in a meeting is closed (`error` join-timeout, close code 4001) joinTimeout seconds after it opened
@@ -30,6 +30,11 @@ import { StallClock } from './stall-clock.ts';
 export const WS_PATH = '/ws';
 export const MAX_MESSAGES_PER_SECOND = 50;
 export const HEARTBEAT_INTERVAL_MS = 2000;
+/**
+ * A member silent this long shows as interrupted to the others (as Jitsi Meet's "Connection interrupted"); it
+ * leaves only after participantTimeout, so a network back within that keeps its connection and nobody sees it leave.
+ */
+export const INTERRUPTED_AFTER_MS = 4000;
 /** The close code of a socket that did not join in time (4000-4999: the application's own). */
 export const JOIN_TIMEOUT_CLOSE_CODE = 4001;
 /** The close code of a socket refused by a cap (1008: policy violation). */
@@ -76,9 +81,9 @@ export function attachWebSocket(opts: {
   // (at least four pings per timeout: between half of it, when a silent connection counts as interrupted, and all of
   // it, when it is dropped, comes at least one look)
   const intervalMs = Math.max(100, Math.min(HEARTBEAT_INTERVAL_MS, timeoutMs / 4, joinMs / 2));
-  // silent this long: its connection counts as interrupted for the others (half the timeout; at least a missed pong
-  // and a half, so a browser answering every ping is never taken for one)
-  const interruptedAfterMs = Math.max(timeoutMs / 2, intervalMs * 1.5);
+  // silent this long: its connection counts as interrupted for the others (INTERRUPTED_AFTER_MS, or half the timeout
+  // when that is shorter; at least a missed pong and a half, so a browser answering every ping is never taken for one)
+  const interruptedAfterMs = Math.max(Math.min(timeoutMs / 2, INTERRUPTED_AFTER_MS), intervalMs * 1.5);
   const sessions = new Set<WsSession>();
   /** A pong or a message from `s` at `t`: it is alive (and no longer interrupted for the others). */
   const heard = (s: WsSession, t: number): void => {

@@ -143,6 +143,8 @@ export interface ShapedSetup {
   /** `lossPercent`: also drops that share of the packets at random (before the token bucket). */
   limit(i: number, kbit: number, direction?: 'down' | 'up', lossPercent?: number): void;
   unlimit(i: number, direction?: 'down' | 'up'): void;
+  /** Client i's network drops every packet both ways (`cut(i, false)`: it is back). */
+  cut(i: number, cut: boolean): void;
   destroy(): void;
 }
 
@@ -210,6 +212,9 @@ export function createShapedSetup(clientCount: number, tag = String(process.pid)
       }
       dropRandomly(ns, dev, 0);
     },
+    cut(i, cut) {
+      for (const direction of ['down', 'up'] as const) dropRandomly(...side(i, direction), cut ? 100 : 0);
+    },
     destroy,
   };
 }
@@ -228,7 +233,8 @@ function dropRandomly(ns: string, dev: string, percent: number): void {
   if (percent <= 0) return;
   inNs(ns, 'nft', ['add', 'table', 'inet', table]);
   inNs(ns, 'nft', ['add', 'chain', 'inet', table, 'out', '{ type filter hook postrouting priority 0; }']);
-  inNs(ns, 'nft', ['add', 'rule', 'inet', table, 'out', 'oifname', dev, 'numgen', 'random', 'mod', '100', '<', String(Math.round(percent)), 'counter', 'drop']);
+  const which = percent >= 100 ? [] : ['numgen', 'random', 'mod', '100', '<', String(Math.round(percent))];
+  inNs(ns, 'nft', ['add', 'rule', 'inet', table, 'out', 'oifname', dev, ...which, 'counter', 'drop']);
 }
 
 /** Why nftables in namespaces cannot be used here, or null when it can. */

@@ -62,7 +62,7 @@ test('defaults', () => {
     receiveVideoSlots: 9,
     renegotiationBurst: 6,
     renegotiationRate: 2,
-    participantTimeout: 8,
+    participantTimeout: 20,
     serveSourceMaps: false,
     joinTimeout: 30,
     promptTimeout: 300,
