@@ -38,17 +38,26 @@ export function createDownlinkEstimator(): SendSideBwe {
 }
 
 /**
+ * What a forwarded packet counts in the receiver's estimate beyond its RTP bytes: SRTP's authentication tag (the
+ * estimator counts each packet as sent, RTP and SRTP, not IP and UDP: the estimate is in the same units).
+ */
+const PACKET_OVERHEAD_BYTES = 10;
+
+/**
  * Per receiver, across allocations: the rate of what it gets besides simulcast cameras, and the cameras last told
- * suspended (null: nothing told yet from this thread).
+ * suspended.
  */
 export class ReceiverShare {
   private plainBytes = -1;
   private plainAtMs = 0;
   /** Smoothed rate of its audio, screens and plain video (bps). */
   plainBps = 0;
-  suspended: string[] | null = null;
+  /** The cameras last told suspended (their speakers, in priority order). */
+  suspended: readonly string[] = [];
+  /** The next allocation tells the list whatever it is (nothing told from this thread yet). */
+  retell = true;
 
-  /** The plain downtracks' byte count now: the smoothed rate follows. */
+  /** The plain downtracks' bytes on the wire so far: the smoothed rate follows. */
   measurePlain(bytes: number, nowMs: number): number {
     const dt = nowMs - this.plainAtMs;
     if (this.plainBytes >= 0 && bytes >= this.plainBytes && dt > 0) {
@@ -59,23 +68,43 @@ export class ReceiverShare {
     this.plainAtMs = nowMs;
     return this.plainBps;
   }
+
+  /** Another thread sends to the receiver now (or again): its measure starts afresh, and its list is told again. */
+  moved(): void {
+    this.plainBytes = -1;
+    this.plainBps = 0;
+    this.retell = true;
+  }
 }
 
-/** The receiver's cameras suspended now: their speakers (in priority order) unless the same as last told. */
+/**
+ * The receiver's cameras suspended now (shown, sent, no layer for the budget): their speakers in priority order
+ * (at most MAX_SUSPENDED_VIDEOS), or null when that is what was told last.
+ */
 function suspendedChange(share: ReceiverShare, demands: readonly SourceDemand[], streams: readonly Downtrack[], order: readonly number[]): string[] | null {
   const told = share.suspended;
   let n = 0;
-  let same = told !== null;
+  let same = !share.retell;
   for (const i of order) {
+    if (n >= MAX_SUSPENDED_VIDEOS) break;
     const d = demands[i];
     if (d.target >= 0 || idealLayer(d) < 0) continue;
-    if (same && (n >= told!.length || told![n] !== streams[i].source.speakerId)) same = false;
+    if (same && (n >= told.length || told[n] !== streams[i].source.speakerId)) same = false;
     n++;
   }
-  if (same && n === told!.length) return null;
+  if (same && n === told.length) return null;
   const now: string[] = [];
   for (const i of order) if (demands[i].target < 0 && idealLayer(demands[i]) >= 0 && now.length < MAX_SUSPENDED_VIDEOS) now.push(streams[i].source.speakerId);
   return now;
+}
+
+/** Tells the receiver's new list (and how many of its cameras were not on the last one). */
+function tellSuspended(ep: Endpoint, share: ReceiverShare, now: string[], onSuspended: (receiver: Endpoint, participantIds: string[], added: number) => void): void {
+  let added = 0;
+  for (const id of now) if (!share.suspended.includes(id)) added++;
+  share.suspended = now;
+  share.retell = false;
+  onSuspended(ep, now, added);
 }
 
 /** A receiver's target layer of one simulcast source changed. */
@@ -116,7 +145,7 @@ export function allocateLayers(
     for (const st of ep.downtracks.values()) {
       const d = st.demand;
       if (d === null) {
-        plainBytes += st.bytes;
+        plainBytes += st.bytes + st.packets * PACKET_OVERHEAD_BYTES;
         continue;
       }
       const source = st.source;
@@ -149,7 +178,11 @@ export function allocateLayers(
     }
     const share = (ep.receiverShare ??= new ReceiverShare());
     const plainBps = share.measurePlain(plainBytes, nowMs);
-    if (demands.length === 0) continue;
+    if (demands.length === 0) {
+      // no camera any more: a list told before goes
+      if (share.suspended.length > 0) tellSuspended(ep, share, [], onSuspended);
+      continue;
+    }
     // the largest tiles first: the stage before the filmstrip
     const order = demands.map((_, i) => i).sort((a, b) => demands[b].tileWidth * demands[b].tileHeight - demands[a].tileWidth * demands[a].tileHeight);
     const sortedDemands = order.map((i) => demands[i]);
@@ -157,13 +190,7 @@ export function allocateLayers(
     const estimate = ep.bwe !== null ? ep.bwe.estimateBps() : Infinity;
     selector.allocate(Math.max(0, estimate - plainBps), sortedDemands, nowMs);
     const suspended = suspendedChange(share, demands, streams, order);
-    if (suspended !== null) {
-      const before = share.suspended ?? [];
-      let added = 0;
-      for (const id of suspended) if (!before.includes(id)) added++;
-      share.suspended = suspended;
-      onSuspended(ep, suspended, added);
-    }
+    if (suspended !== null) tellSuspended(ep, share, suspended, onSuspended);
     if (ep.bwe !== null) {
       // what the tiles would use besides the rest: when the estimate does not allow it, find out whether the path does
       let wanted = plainBps;

@@ -117,7 +117,7 @@ export class Endpoint {
     if (e === this.egressNow) return;
     this.egressNow = e;
     // another thread may have told it of paused cameras meanwhile: whichever sends to it tells again
-    if (this.receiverShare !== null) this.receiverShare.suspended = null;
+    this.receiverShare?.moved();
     this.conference.routesChanged();
   }
 

@@ -9,7 +9,7 @@ import { describe, test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Page } from 'playwright-core';
 import { joinThroughUi, newParticipant, waitUntil } from '../helpers/browser.ts';
-import { netnsUnavailable } from '../helpers/netns.ts';
+import { netnsUnavailable, nftUnavailable } from '../helpers/netns.ts';
 import { startShapedMeeting, type ShapedMeeting } from '../helpers/shaped-meeting.ts';
 import { videoFrom } from '../helpers/video-stats.ts';
 
@@ -37,7 +37,9 @@ describe('a camera the receiver has no bandwidth for is shown paused', { skip: s
   // the second: the link of the trial that found it (the second camera ran at ~2 fps with freezes, shown as live)
   for (const [kbit, loss] of [[250, 0], [300, 5]] as const) {
     const link = `${kbit} kbit/s${loss > 0 ? ` with ${loss} % loss` : ''}`;
-    test(`limited to ${link}: one camera decodes, the other tile says paused; unlimited: both again, no notice`, async (t) => {
+    // (random loss is nftables' numgen: this kernel has no netem)
+    const noLoss = loss > 0 ? nftUnavailable() : null;
+    test(`limited to ${link}: one camera decodes, the other tile says paused; unlimited: both again, no notice`, { skip: noLoss ?? false }, async (t) => {
       const m = await startShapedMeeting(3, `${process.pid % 10000}v${loss}`);
       try {
         await narrowLink(t, m, kbit, loss, link);
@@ -90,7 +92,7 @@ async function narrowLink(t: TestContext, m: ShapedMeeting, kbit: number, loss: 
   assert.ok(end[k]!.framesDecoded > start[k]!.framesDecoded + 10, `${kept} keeps decoding`);
   // the other stays paused but for the bridge's tries to send it again (backing off while the link cannot carry it)
   assert.ok(seen.filter((p) => p === paused[0]).length >= seen.length / 2, `${paused[0]} paused most of the time`);
-  assert.ok(!seen.includes(kept), `${kept} never paused`);
+  assert.ok(seen.every((p) => !p.split('+').includes(kept)), `${kept} never paused`);
 
   net.unlimit(2);
   await waitUntil('the notice to go', () => pausedTiles(narrow.page), (p) => p.length === 0, 60_000);

@@ -68,3 +68,26 @@ test('the direct connection of a room of two: its audio and video are the other 
     mock.timers.reset();
   }
 });
+
+test('a switch to another connection starts its counters afresh', async () => {
+  mock.timers.enable({ apis: ['setInterval'] });
+  try {
+    let n = 0;
+    // the bridge's connection: 5000 packets received from Ana so far, none lost
+    const bridge = fakeConnection(() => ({ inbound: { '3': [5000 + 100 * n++, 0] }, fractionLost: 0 }));
+    // the direct one: a few packets, none lost (its totals far below the bridge's)
+    let m = 0;
+    const direct = fakeConnection(() => ({ inbound: { '0': [50 * ++m, 0] }, fractionLost: 0 }));
+    let current = { pc: bridge, participantOf: (mid: string) => (mid === '3' ? 'ana' : undefined) };
+    const q = new QualityMonitor(() => current);
+    q.start();
+    await twoSamples();
+    assert.equal(q.state.levels.get('ana'), 'good');
+    current = { pc: direct, participantOf: () => 'ana' };
+    await twoSamples();
+    q.stop();
+    assert.equal(q.state.levels.get('ana'), 'good', 'read against its own counters, not the bridge connection\'s totals');
+  } finally {
+    mock.timers.reset();
+  }
+});

@@ -204,11 +204,12 @@ export class LayerSelector {
           const hold = d.resumeHoldMs > 0 ? d.resumeHoldMs : this.upgradeHoldMs;
           d.resumeHoldMs = nowMs - d.resumedAtMs < RESUME_TRIAL_MS ? Math.min(2 * hold, MAX_RESUME_HOLD_MS) : this.upgradeHoldMs;
           d.resumedAtMs = -Infinity;
-        } else if (now < 0) {
-          // off-screen, or nothing sent: no word on the link
-          d.resumeHoldMs = 0;
-          d.resumedAtMs = -Infinity;
-        } else if (prev[i] < 0 && d.resumeHoldMs > 0) d.resumedAtMs = nowMs; // back from a suspension: on trial
+        } else if (now >= 0 && prev[i] < 0 && d.resumeHoldMs > 0) d.resumedAtMs = nowMs; // back from a suspension: on trial
+      }
+      if (now < 0 && idealLayer(d) < 0) {
+        // off-screen, or nothing sent (whatever it had before): no word on the link
+        d.resumeHoldMs = 0;
+        d.resumedAtMs = -Infinity;
       }
     }
     this.remainingBps = budget;
@@ -224,7 +225,9 @@ export class LayerSelector {
     const r = rank(l, t);
     if (r === prevRank) return rate / KEEP_TOLERANCE;
     if (r < prevRank) return rate;
-    const hold = prevRank < 0 && d.resumeHoldMs > 0 ? d.resumeHoldMs : this.upgradeHoldMs;
+    // back on screen (or sent again) after no layer for another reason than the budget: no hold
+    if (prevRank < 0 && d.resumeHoldMs === 0) return rate * this.upgradeMargin;
+    const hold = prevRank < 0 ? d.resumeHoldMs : this.upgradeHoldMs;
     if (nowMs - d.lastDowngradeMs < hold) return Infinity;
     return rate * this.upgradeMargin;
   }

@@ -176,7 +176,7 @@ export class Conference extends Store<ConferenceState> {
       // the old session's media is gone with it: a new offer comes after the join
       this.#p2p.closeAll();
       this.#peer.restart();
-      this.update({ reconnecting: true, dominantSpeakerId: null });
+      this.update({ reconnecting: true, dominantSpeakerId: null, suspendedVideos: new Set() });
       this.#publish();
     }
     this.#reconnectTimer = setTimeout(() => {
@@ -346,9 +346,12 @@ export class Conference extends Store<ConferenceState> {
         this.#bridgeMedia = bridgeMedia;
         const media = new Map(this.state.media);
         media.delete(m.id);
+        const suspendedVideos = new Set(this.state.suspendedVideos);
+        suspendedVideos.delete(m.id);
         this.update({
           participants: this.state.participants.filter((p) => p.id !== m.id),
           media,
+          suspendedVideos,
           ...(this.state.dominantSpeakerId === m.id ? { dominantSpeakerId: null } : {}),
         });
         break;

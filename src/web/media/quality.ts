@@ -1,6 +1,6 @@
 // Connection quality per participant, from the peer connection's statistics (getStats), every 2 seconds:
-// for others, the packet loss of what we receive from them; for ourselves, the round-trip time to the
-// server and the worse of the loss it reports for what we send and the least loss of what we receive from anyone
+// for others, the packet loss of what we receive from them; for ourselves, the round-trip time of the connection
+// (to the server, or to the other browser on a direct one) and the worse of the loss it reports for what we send and the least loss of what we receive from anyone
 // (a link that loses only downstream shows too; one sender's lossy uplink does not count as ours). The connection
 // is the one that carries the others' media now: the bridge's, or the direct one in a room of two that switched.
 import type { ConnectionLevel } from '../i18n-meeting.ts';
