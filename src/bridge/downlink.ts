@@ -11,7 +11,7 @@ import type { Source } from './source.ts';
 import type { Downtrack } from './downtrack.ts';
 import type { Router } from './router.ts';
 import { MAX_PROBE_PACKET } from './packet/rtx.ts';
-import { ALL_TEMPORAL_LAYERS, LayerSelector, idealLayer, tileLayer, type SourceDemand } from './simulcast/layer-selector.ts';
+import { ALL_TEMPORAL_LAYERS, LayerSelector, idealLayer, isSuspended, tileLayer, type SourceDemand } from './simulcast/layer-selector.ts';
 import { ALL_TEMPORAL } from './simulcast/vp8-rewriter.ts';
 import { SendSideBwe } from './bwe/send-side-bwe.ts';
 import { FAR_RATE_TTL_MS } from './relay-feedback.ts';
@@ -78,24 +78,14 @@ export class ReceiverShare {
 }
 
 /**
- * The receiver's cameras suspended now (shown, sent, no layer for the budget): their speakers in priority order
- * (at most MAX_SUSPENDED_VIDEOS), or null when that is what was told last.
+ * The receiver's cameras suspended now (shown, sent, no layer: `isSuspended`): their speakers in priority order (at
+ * most MAX_SUSPENDED_VIDEOS), or null when that is what was told last.
  */
 function suspendedChange(share: ReceiverShare, demands: readonly SourceDemand[], streams: readonly Downtrack[], order: readonly number[]): string[] | null {
-  const told = share.suspended;
-  let n = 0;
-  let same = !share.retell;
-  for (const i of order) {
-    if (n >= MAX_SUSPENDED_VIDEOS) break;
-    const d = demands[i];
-    if (d.target >= 0 || idealLayer(d) < 0) continue;
-    if (same && (n >= told.length || told[n] !== streams[i].source.speakerId)) same = false;
-    n++;
-  }
-  if (same && n === told.length) return null;
   const now: string[] = [];
-  for (const i of order) if (demands[i].target < 0 && idealLayer(demands[i]) >= 0 && now.length < MAX_SUSPENDED_VIDEOS) now.push(streams[i].source.speakerId);
-  return now;
+  for (const i of order) if (isSuspended(demands[i]) && now.length < MAX_SUSPENDED_VIDEOS) now.push(streams[i].source.speakerId);
+  const told = share.suspended;
+  return !share.retell && now.length === told.length && now.every((id, k) => id === told[k]) ? null : now;
 }
 
 /** Tells the receiver's new list (and how many of its cameras were not on the last one). */

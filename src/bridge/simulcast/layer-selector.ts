@@ -97,6 +97,11 @@ export function tileLayer(d: SourceDemand, maxHeight: number): number {
   return highest;
 }
 
+/** Shown and sent, but given no layer (by the last allocate(): the budget had no room for it). */
+export function isSuspended(d: SourceDemand): boolean {
+  return d.target < 0 && idealLayer(d) >= 0;
+}
+
 /** Keeping a source's layer is allowed up to this factor over the budget. */
 const KEEP_TOLERANCE = 1.1;
 
@@ -199,7 +204,7 @@ export class LayerSelector {
       if (now !== prev[i]) {
         changed = true;
         if (now < prev[i]) d.lastDowngradeMs = nowMs;
-        if (now < 0 && idealLayer(d) >= 0) {
+        if (isSuspended(d)) {
           // suspended for the budget: a return from the last such suspension that did not last holds twice as long
           const hold = d.resumeHoldMs > 0 ? d.resumeHoldMs : this.upgradeHoldMs;
           d.resumeHoldMs = nowMs - d.resumedAtMs < RESUME_TRIAL_MS ? Math.min(2 * hold, MAX_RESUME_HOLD_MS) : this.upgradeHoldMs;
