@@ -46,10 +46,11 @@ describe('a receiver with little bandwidth gets a lower layer', { skip: skip ?? 
   test('limited to 300 kbit/s, one receiver drops to a lower layer; the other keeps the top', async () => {
     m!.net.limit(1, 300);
     const low = await waitUntil('Estrecho to get a lower layer', () => videoFrom(narrow.page, 'Sol'), (v) => (v?.width ?? 0) > 0 && v!.width < 1280, 45_000);
-    // it stays low and keeps decoding
+    // it stays low and keeps decoding (while the estimate dips below the smallest layer it gets that layer at its
+    // lowest frame rate, 7.5 fps of Chrome's 30: a few frames a second from the fake camera)
     await new Promise((r) => setTimeout(r, 5000));
     const still = (await videoFrom(narrow.page, 'Sol'))!;
-    assert.ok(still.width < 1280 && still.framesDecoded > low!.framesDecoded + 30, JSON.stringify([low, still]));
+    assert.ok(still.width < 1280 && still.framesDecoded > low!.framesDecoded + 10, JSON.stringify([low, still]));
     assert.equal((await videoFrom(wide.page, 'Sol'))!.width, 1280, 'the other receiver keeps the top layer');
   });
 
