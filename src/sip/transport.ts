@@ -62,6 +62,9 @@ const DEFAULT_PER_ADDRESS = 32;
 /** A TCP connection with no message for this long is closed (phones send keep-alives more often). */
 const DEFAULT_IDLE_MS = 300_000;
 
+/** Free UDP ports tried when the TCP one of the same number is taken (port 0). */
+const FREE_PORT_ATTEMPTS = 10;
+
 export class SipTransport {
   readonly counters: SipTransportCounters = { received: 0, malformed: 0, unparsable: 0, oversized: 0, badVia: 0, tlsHandshake: 0, dropped: 0, tcpRefused: 0 };
   private readonly opts: Required<Omit<SipTransportOptions, 'tls' | 'onProblem'>> & Pick<SipTransportOptions, 'tls' | 'onProblem'>;
@@ -85,6 +88,29 @@ export class SipTransport {
 
   /** Binds UDP and TCP on one port (0: a free one, the UDP socket's); resolves with the port. */
   async listen(): Promise<number> {
+    // port 0: the kernel picks a free UDP port, whose TCP twin may be taken (an outgoing connection's local port):
+    // another free UDP port then, a few times
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await this.bindPair();
+        break;
+      } catch (e) {
+        if (this.opts.port !== 0 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt >= FREE_PORT_ATTEMPTS) throw e;
+      }
+    }
+    if (this.opts.tls) {
+      try {
+        await this.listenTls(this.opts.tls);
+      } catch (e) {
+        await this.close();
+        throw e;
+      }
+    }
+    return this.port;
+  }
+
+  /** UDP, then TCP on the UDP socket's port; on failure nothing stays bound. */
+  private async bindPair(): Promise<void> {
     const udp = dgram.createSocket('udp4');
     udp.on('message', (buf, rinfo) => this.onDatagram(buf, rinfo.address, rinfo.port));
     udp.on('error', () => {}); // ICMP errors of earlier sends: nothing to do
@@ -95,27 +121,24 @@ export class SipTransport {
         resolve();
       });
     });
-    this.udp = udp;
-    this.port = udp.address().port;
+    const port = udp.address().port;
     const tcp = net.createServer((socket) => this.onConnection(socket));
-    await new Promise<void>((resolve, reject) => {
-      tcp.once('error', reject);
-      tcp.listen(this.port, this.opts.address, () => {
-        tcp.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        tcp.once('error', reject);
+        tcp.listen(port, this.opts.address, () => {
+          tcp.off('error', reject);
+          resolve();
+        });
       });
-    });
-    tcp.on('error', () => {});
-    this.tcp = tcp;
-    if (this.opts.tls) {
-      try {
-        await this.listenTls(this.opts.tls);
-      } catch (e) {
-        await this.close();
-        throw e;
-      }
+    } catch (e) {
+      udp.close();
+      throw e;
     }
-    return this.port;
+    tcp.on('error', () => {});
+    this.udp = udp;
+    this.tcp = tcp;
+    this.port = port;
   }
 
   /** The TLS listener; a handshake that fails or stalls (10 s) only ends that connection. */
