@@ -21,7 +21,7 @@ const SENDERS = ['Sol', 'Luna'] as const;
 async function pausedTiles(page: Page): Promise<string[]> {
   const out: string[] = [];
   for (const name of SENDERS) {
-    if ((await page.getByRole('group', { name, exact: true }).getByRole('status').filter({ hasText: PAUSED }).count()) > 0) out.push(name);
+    if ((await page.getByRole('group', { name, exact: true }).getByText(PAUSED, { exact: true }).count()) > 0) out.push(name);
   }
   return out;
 }

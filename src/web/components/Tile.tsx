@@ -61,7 +61,8 @@ export function Tile({ displayName, isSelf, video, audioMuted, gridColumn, scree
           </p>
         ) : (
           paused && (
-            <p className="tile-interrupted tile-suspended" role="status" title={t.videoSuspended}>
+            // no live region: the bridge tries the camera again every 4-16 s, and each try would be announced
+            <p className="tile-interrupted tile-suspended" title={t.videoSuspended}>
               {t.videoSuspended}
             </p>
           )
