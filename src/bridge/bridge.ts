@@ -1,23 +1,26 @@
-// The bridge's state and control plane: conferences, endpoints, the WebRTC transports by ufrag and by UDP
-// address (ICE), the paths their checks make (a UDP address, an ICE-TCP connection), their DTLS/SRTP setup,
-// consent freshness, periodic REMB, transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS. The per-packet work
-// lives in udp-transport.ts / tcp-transport.ts (in), webrtc-transport.ts (SRTP, the way out), ice.ts and router.ts.
-import { randomBytes, randomInt } from 'node:crypto';
-import { BusCallError, type Bus, type Json } from '../bus/bus.ts';
+// The bridge's state and control plane: conferences, endpoints, their WebRTC transports (found by ufrag and by
+// the paths their ICE checks passed: ice-paths.ts; their DTLS/SRTP setup: dtls-setup.ts), consent freshness,
+// periodic REMB, the media clock (transport-cc feedback every TWCC_FEEDBACK_INTERVAL_MS, layers, speakers), and
+// what it tells the rest of the suite (bridge-announcements.ts). The per-packet work lives in udp-transport.ts /
+// tcp-transport.ts (in), webrtc-transport.ts (SRTP, the way out), ice.ts and router.ts.
+import { randomInt } from 'node:crypto';
+import { BusCallError, type Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
 import type { BridgeAllocateReply, MediaSource } from '../protocol/bus-messages.ts';
 import { subjects } from '../protocol/bus-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
-import { SrtpSession } from './packet/srtp.ts';
 import { gatherCandidates } from './candidates.ts';
-import { certificateMatches, hashNameOf, normalizeFingerprint, type BridgeCertificate } from './certificate.ts';
+import { hashNameOf, normalizeFingerprint, type BridgeCertificate } from './certificate.ts';
+import { BridgeAnnouncements } from './bridge-announcements.ts';
 import { Conference } from './conference.ts';
 import { BridgeCounters } from './counters.ts';
-import { DtlsEndpoint, type DtlsSrtpKeys } from './dtls.ts';
+import type { DtlsSrtpKeys } from './dtls.ts';
+import { completeDtls, startDtls, type DtlsHost } from './dtls-setup.ts';
 import { Endpoint, type VideoConstraint } from './endpoint.ts';
 import type { Source } from './source.ts';
 import { handleStun, type IceHost } from './ice.ts';
+import { IcePaths, randomIceString } from './ice-paths.ts';
 import { discoverPublicAddress } from './stun-discovery.ts';
 import { NativeForwarding } from './native-forwarding.ts';
 import { REMB_BITRATE_BPS, Router, type RouterHost } from './router.ts';
@@ -40,18 +43,6 @@ export const SPEAKER_INTERVAL_MS = 300;
 /** The media clock ticks at the feedback's pace; layers and speakers run every few of its ticks. */
 const ALLOCATION_EVERY_TICKS = Math.round(ALLOCATION_INTERVAL_MS / TWCC_FEEDBACK_INTERVAL_MS);
 const SPEAKERS_EVERY_TICKS = Math.round(SPEAKER_INTERVAL_MS / TWCC_FEEDBACK_INTERVAL_MS);
-/** Remote addresses remembered per endpoint (ICE may check several before nominating one). */
-const MAX_ADDRESSES_PER_ENDPOINT = 8;
-
-const ICE_CHARS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
-
-/** A random string of ICE characters (RFC 8839 ice-char), `length` long. */
-export function randomIceString(length: number): string {
-  const bytes = randomBytes(length);
-  let s = '';
-  for (let i = 0; i < length; i++) s += ICE_CHARS[bytes[i] & 63];
-  return s;
-}
 
 export interface BridgeOptions {
   bus: Bus;
@@ -72,7 +63,7 @@ export interface BridgeOptions {
 /** A transport that only forwards RTCP elsewhere (set where another thread sends to the endpoint). */
 const NO_TRANSPORT: MediaTransport = { kind: 'plain', sendRtp() {}, sendRtcp() {}, close() {} };
 
-export class Bridge implements IceHost, RouterHost, TcpSink {
+export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
   readonly bridgeId: string;
   readonly counters = new BridgeCounters();
   readonly udp: UdpTransport;
@@ -87,19 +78,18 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** The address announced first in candidates: publicAddress, or what the STUN server said. */
   publicAddress: string;
 
-  private readonly bus: Bus;
+  /** What this thread tells the rest of the suite on the bus. */
+  private readonly announce: BridgeAnnouncements;
   private readonly config: Config;
   protected readonly log: Logger;
   private readonly consentTimeoutMs: number;
   readonly conferences = new Map<string, Conference>();
-  /** WebRTC transports by the ICE ufrag the bridge gave them. */
-  private readonly byUfrag = new Map<string, WebRtcTransport>();
+  /** WebRTC transports by the ICE ufrag the bridge gave them and by the paths their checks passed on. */
+  private readonly paths: IcePaths;
   /** Endpoints of every kind on this bridge. */
   private endpointTotal = 0;
   /** Relay endpoints (to other bridges of a conference). */
   private readonly relays = new Set<Endpoint>();
-  /** port -> address -> WebRTC transport, for every address that passed an ICE check. */
-  private readonly byAddress = new Map<number, Map<string, WebRtcTransport>>();
   private closed = false;
   /**
    * The media clock: one timer, every TWCC_FEEDBACK_INTERVAL_MS, for transport-cc feedback, and every few ticks
@@ -115,7 +105,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   private lastN: number;
 
   constructor(opts: BridgeOptions) {
-    this.bus = opts.bus;
+    this.announce = new BridgeAnnouncements(opts.bus, opts.bridgeId, opts.log);
     this.config = opts.config;
     this.lastN = opts.config.lastN;
     this.log = opts.log;
@@ -136,6 +126,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       opts.config.nativeReceive,
       opts.config.nativeForward && !opts.config.pacer,
     );
+    this.paths = new IcePaths(this.udp);
     this.router = new Router(this);
     if (opts.config.pacer) this.router.pacing = new Pacing(this.counters, () => this.router.nextSlot());
     this.probes = new ProbeSender(this.router);
@@ -193,13 +184,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   resourceCounts(): Record<string, number> {
     let endpoints = 0;
     for (const conference of this.conferences.values()) endpoints += conference.endpoints.size;
-    let addresses = 0;
-    for (const m of this.byAddress.values()) addresses += m.size;
+    const paths = this.paths.counts();
     return {
       'bridge.conferences': this.conferences.size,
       'bridge.endpoints': endpoints,
-      'bridge.iceUfrags': this.byUfrag.size,
-      'bridge.addresses': addresses,
+      'bridge.iceUfrags': paths.ufrags,
+      'bridge.addresses': paths.addresses,
       'bridge.timers': this.mediaClock === null ? 0 : 1,
     };
   }
@@ -221,7 +211,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** An ICE-TCP connection closed: the transport it belonged to forgets it. */
   onTcpClosed(path: TcpPath): void {
     const t = path.owner;
-    if (t !== null) this.forgetAddress(t, path.remoteAddress, path.remotePort, path);
+    if (t !== null) this.paths.forget(t, path.remoteAddress, path.remotePort, path);
   }
 
   onForwarded(): void {
@@ -263,8 +253,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   };
 
   onMedia(buf: Buffer, address: string, port: number): void {
-    const m = this.byAddress.get(port);
-    const t = m === undefined ? undefined : m.get(address);
+    const t = this.paths.at(address, port);
     if (t === undefined) this.counters.dropUnknownAddress++;
     else t.receive(buf);
   }
@@ -284,19 +273,18 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       return;
     }
     this.counters.dtlsIn++;
-    if (t.dtls === null) t.dtls = this.createDtls(t);
+    if (t.dtls === null) t.dtls = startDtls(t, this, this.log);
     this.counters.dropDtls += t.dtls.feed(buf);
   }
 
   // ---------------------------------------------------------------- ICE (IceHost)
 
   transportByUfrag(ufrag: string): WebRtcTransport | undefined {
-    return this.byUfrag.get(ufrag);
+    return this.paths.byLocalUfrag(ufrag);
   }
 
   transportByAddress(address: string, port: number): WebRtcTransport | undefined {
-    const m = this.byAddress.get(port);
-    return m === undefined ? undefined : m.get(address);
+    return this.paths.at(address, port);
   }
 
   sendStun(buf: Buffer, address: string, port: number, tcp: TcpPath | null = null): void {
@@ -309,22 +297,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   iceCheckPassed(t: WebRtcTransport, address: string, port: number, useCandidate: boolean, tcp: TcpPath | null = null): void {
     const ep = t.endpoint;
     ep.lastSeenMs = Date.now();
-    const known = tcp !== null ? tcp.owner : (this.transportByAddress(address, port) ?? null);
-    if (known !== t) {
-      if (known !== null) this.forgetAddress(known, address, port, tcp);
-      if (t.checkedAddresses.length >= MAX_ADDRESSES_PER_ENDPOINT) {
-        const victim = t.checkedAddresses.find((a) => !t.selects(a.address, a.port, a.tcp));
-        if (victim) this.forgetAddress(t, victim.address, victim.port, victim.tcp);
-      }
-      if (tcp !== null) tcp.owner = t;
-      else {
-        let m = this.byAddress.get(port);
-        if (m === undefined) this.byAddress.set(port, (m = new Map()));
-        m.set(address, t);
-        this.udp.setSrtpPeer(address, port, t.srtpIn, t.nativeId);
-      }
-      t.checkedAddresses.push({ address, port, tcp });
-    }
+    this.paths.checked(t, address, port, tcp);
     if (useCandidate || t.address === null) {
       if (!t.selects(address, port, tcp)) {
         const first = t.address === null;
@@ -335,22 +308,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
         );
       }
     }
-  }
-
-  private forgetAddress(t: WebRtcTransport, address: string, port: number, tcp: TcpPath | null): void {
-    if (tcp !== null) {
-      if (tcp.owner === t) tcp.owner = null;
-    } else {
-      const m = this.byAddress.get(port);
-      if (m !== undefined && m.get(address) === t) {
-        m.delete(address);
-        if (m.size === 0) this.byAddress.delete(port);
-        this.udp.setSrtpPeer(address, port, null);
-      }
-    }
-    const i = t.checkedAddresses.findIndex((a) => a.address === address && a.port === port && a.tcp === tcp);
-    if (i >= 0) t.checkedAddresses.splice(i, 1);
-    if (t.selects(address, port, tcp)) t.select(null, 0, null, false);
   }
 
   // ---------------------------------------------------------------- what media workers share (one thread: nothing)
@@ -373,79 +330,22 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     return to.srtpOut!.nextRtcpIndex;
   }
 
-  // ---------------------------------------------------------------- DTLS
+  // ---------------------------------------------------------------- DTLS (dtls-setup.ts)
 
-  private createDtls(t: WebRtcTransport): DtlsEndpoint {
+  /** `t`'s handshake is done and its SRTP sessions are made: it is connected, and what it receives starts with a keyframe. */
+  srtpReady(t: WebRtcTransport, keys: DtlsSrtpKeys): void {
     const ep = t.endpoint;
-    const dtls: DtlsEndpoint = new DtlsEndpoint(this.certificate, {
-      send: (buf) => {
-        if (t.dtls === dtls) t.sendRaw(buf);
-      },
-      onConnect: () => {
-        if (t.dtls !== dtls || ep.closed) return;
-        if (t.remoteFingerprint === null) {
-          t.dtlsPendingVerify = true;
-          return;
-        }
-        this.completeDtls(t);
-      },
-      onError: (error) => {
-        if (t.dtls !== dtls || ep.closed) return;
-        if (++t.dtlsFailures <= 3) this.log.warn(
-          { conferenceId: ep.conference.id, endpointId: ep.id, err: error instanceof Error ? error.message : String(error) },
-          'DTLS handshake failed',
-        );
-        // drop this DTLS session; a new ClientHello starts a fresh one
-        dtls.close();
-        t.dtls = null;
-        if (ep.connected) this.disconnect(ep, 'DTLS error');
-      },
-      onClose: () => {
-        if (t.dtls !== dtls || ep.closed) return;
-        this.log.info({ conferenceId: ep.conference.id, endpointId: ep.id }, 'DTLS closed by the peer');
-        this.disconnect(ep, 'DTLS closed');
-      },
-    });
-    return dtls;
-  }
-
-  /** The handshake finished and the remote fingerprint is known: verify it and start SRTP. */
-  private completeDtls(t: WebRtcTransport): void {
-    const ep = t.endpoint;
-    t.dtlsPendingVerify = false;
-    const dtls = t.dtls;
-    if (dtls === null || t.remoteFingerprint === null) return;
-    const der = dtls.remoteCertificate;
-    if (der === undefined || !certificateMatches(der, t.remoteFingerprint)) {
-      this.log.warn(
-        { conferenceId: ep.conference.id, endpointId: ep.id },
-        'DTLS certificate does not match the fingerprint of the answer; closing the transport',
-      );
-      this.disconnect(ep, 'fingerprint mismatch');
-      return;
-    }
-    try {
-      const keys = dtls.srtpKeys();
-      if (keys === null) throw new Error('no SRTP protection profile was negotiated');
-      t.srtpIn = new SrtpSession(keys.profile, keys.remoteKey, keys.remoteSalt);
-      t.srtpOut = new SrtpSession(keys.profile, keys.localKey, keys.localSalt);
-      this.receivingKeysChanged(t);
-      ep.connected = true;
-      ep.lastSeenMs = Date.now();
-      ep.bwe = createDownlinkEstimator();
-      this.onSrtpReady(t, keys);
-      this.log.info(
-        { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: t.address, port: t.port },
-        'endpoint connected',
-      );
-    } catch (e) {
-      this.log.warn({ conferenceId: ep.conference.id, endpointId: ep.id, err: (e as Error).message }, 'SRTP setup failed');
-      this.disconnect(ep, 'SRTP setup failed');
-      return;
-    }
+    this.receivingKeysChanged(t);
+    ep.connected = true;
+    ep.lastSeenMs = Date.now();
+    ep.bwe = createDownlinkEstimator();
+    this.onSrtpReady(t, keys);
+    this.log.info(
+      { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: t.address, port: t.port },
+      'endpoint connected',
+    );
     ep.connectedPublished = true;
-    this.publishEvent(ep, 'connected');
-    // what it receives starts with a keyframe
+    this.announce.endpointEvent(ep, 'connected');
     for (const ssrc of ep.subscriptions) {
       const source = ep.conference.sources.get(ssrc);
       if (source !== undefined && source.kind === 'video' && source.owner !== ep) {
@@ -494,37 +394,21 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
    * receive batches when there are: an address is always mapped to the keys of the transport that has it).
    */
   protected receivingKeysChanged(t: WebRtcTransport): void {
-    for (const a of t.checkedAddresses) {
-      if (a.tcp === null && this.transportByAddress(a.address, a.port) === t) this.udp.setSrtpPeer(a.address, a.port, t.srtpIn, t.nativeId);
-    }
+    this.paths.keysChanged(t);
   }
 
   /** Tears down a WebRTC transport's session (DTLS, SRTP, addresses); the endpoint stays allocated. */
   disconnect(ep: Endpoint, reason: string): void {
     const t = webrtcOf(ep);
     if (t !== null) {
-      for (const a of [...t.checkedAddresses]) this.forgetAddress(t, a.address, a.port, a.tcp);
+      this.paths.forgetAll(t);
       t.reset();
     }
     ep.connected = false;
     if (ep.connectedPublished) {
       ep.connectedPublished = false;
       this.log.info({ conferenceId: ep.conference.id, endpointId: ep.id, reason }, 'endpoint disconnected');
-      this.publishEvent(ep, 'disconnected');
-    }
-  }
-
-  private publishEvent(ep: Endpoint, event: 'connected' | 'disconnected'): void {
-    if (this.closed) return;
-    try {
-      this.bus.publish(subjects.bridgeEvent, {
-        bridgeId: this.bridgeId,
-        conferenceId: ep.conference.id,
-        endpointId: ep.id,
-        event,
-      });
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'could not publish bridge event');
+      this.announce.endpointEvent(ep, 'disconnected');
     }
   }
 
@@ -570,14 +454,10 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
   /** A WebRTC endpoint. `credentials`: the ICE ufrag/pwd to use (media workers get the ones the control thread chose). */
   allocate(conferenceId: string, endpointId: string, credentials?: { ufrag: string; pwd: string }): BridgeAllocateReply {
     const ep = this.newEndpoint(conferenceId, endpointId);
-    let ufrag = credentials?.ufrag ?? '';
-    if (ufrag === '' || this.byUfrag.has(ufrag)) {
-      do ufrag = randomIceString(12);
-      while (this.byUfrag.has(ufrag));
-    }
+    const ufrag = this.paths.freeUfrag(credentials?.ufrag ?? '');
     const t = new WebRtcTransport(ep, ufrag, credentials?.pwd ?? randomIceString(32), this.router);
     ep.transport = t;
-    this.byUfrag.set(ufrag, t);
+    this.paths.add(t);
     return {
       ufrag: t.ufrag,
       pwd: t.pwd,
@@ -664,7 +544,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       { conferenceId: p.conferenceId, endpointId: p.endpointId, sources: p.sources.map((s) => `${s.kind}:${s.ssrc}`) },
       'endpoint configured',
     );
-    if (t.dtlsPendingVerify) this.completeDtls(t);
+    if (t.dtlsPendingVerify) completeDtls(t, this, this.log);
   }
 
   /** What a plain-RTP or relay endpoint sends now (a WebRTC endpoint's sources come with configure). */
@@ -744,14 +624,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     this.disconnect(ep, 'expired');
     ep.transport?.close();
     const t = webrtcOf(ep);
-    if (t !== null && this.byUfrag.get(t.ufrag) === t) this.byUfrag.delete(t.ufrag);
+    if (t !== null) this.paths.remove(t);
     this.relays.delete(ep);
     this.endpointTotal--;
     conference.removeEndpoint(ep);
     if (conference.endpoints.size === 0) this.conferences.delete(conferenceId);
     this.updateTimers();
     this.log.info({ conferenceId, endpointId }, 'endpoint expired');
-    this.publishEvent(ep, 'disconnected');
+    this.announce.endpointEvent(ep, 'disconnected');
     return true;
   }
 
@@ -837,30 +717,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
 
   /** Tells a browser which layers of its camera to send (`bridge.send-layers`, to signal; send-layers.ts). */
   private readonly publishSendLayers = (camera: Source, rids: string[]): void => {
-    this.publishToBrowser(subjects.bridgeSendLayers, camera.owner, { rids }, 'the layers to send');
+    this.announce.toBrowser(subjects.bridgeSendLayers, camera.owner, { rids }, 'the layers to send');
   };
 
   /** Tells a browser which cameras it shows its bandwidth leaves out (`bridge.video-suspended`, to signal; downlink.ts). */
   private readonly publishVideoSuspended = (ep: Endpoint, participantIds: string[], added: number): void => {
     this.counters.videoSuspensions += added;
-    this.publishToBrowser(subjects.bridgeVideoSuspended, ep, { participantIds }, 'the suspended cameras');
+    this.announce.toBrowser(subjects.bridgeVideoSuspended, ep, { participantIds }, 'the suspended cameras');
   };
-
-  /** A word for `ep`'s browser, which signal passes on within its current media session (named when focus gave one). */
-  private publishToBrowser(subject: string, ep: Endpoint, word: Record<string, Json>, what: string): void {
-    if (this.closed) return;
-    try {
-      this.bus.publish(subject, {
-        bridgeId: this.bridgeId,
-        conferenceId: ep.conference.id,
-        endpointId: ep.id,
-        ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
-        ...word,
-      });
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, `could not publish ${what}`);
-    }
-  }
 
   /**
    * Tells a browser in slot mode who plays on its slots (`bridge.slot-map`, to signal): from the thread that
@@ -870,18 +734,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
     const slots = ep.slots;
     if (slots === null || !ep.connected || !ep.egress.local || ep.closed || this.closed) return;
     slots.publishedVersion = slots.version;
-    try {
-      this.bus.publish(subjects.bridgeSlotMap, {
-        bridgeId: this.bridgeId,
-        conferenceId: ep.conference.id,
-        endpointId: ep.id,
-        ...(ep.mediaSession !== undefined ? { session: ep.mediaSession } : {}),
-        version: slots.version,
-        slots: slots.entries(),
-      });
-    } catch (e) {
-      this.log.warn({ err: (e as Error).message }, 'could not publish a slot map');
-    }
+    this.announce.toBrowser(subjects.bridgeSlotMap, ep, { version: slots.version, slots: slots.entries() }, 'a slot map');
   }
 
   /**
@@ -914,11 +767,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       if (d === null || d === conference.dominant || !conference.hasSpeaker(d)) continue;
       conference.dominant = d;
       if (this.closed) return;
-      try {
-        this.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: this.bridgeId, conferenceId: conference.id, endpointId: d });
-      } catch (e) {
-        this.log.warn({ err: (e as Error).message }, 'could not publish the dominant speaker');
-      }
+      this.announce.dominantSpeaker(conference.id, d);
     }
   }
 
@@ -939,10 +788,10 @@ export class Bridge implements IceHost, RouterHost, TcpSink {
       }
     }
     this.closed = true;
+    this.announce.closed = true;
     this.forwarding?.close();
     this.conferences.clear();
-    this.byUfrag.clear();
-    this.byAddress.clear();
+    this.paths.clear();
     this.endpointTotal = 0;
     await this.tcp?.close();
     this.router.pacing?.close();
