@@ -6,9 +6,9 @@ import type { AddressInfo } from 'node:net';
 import type { Bus } from '../bus/bus.ts';
 import type { Config } from '../config/config.ts';
 import type { Logger } from '../log.ts';
-import { subjects } from '../protocol/bus-messages.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
 import { hostNames } from './host-names.ts';
+import { MediaWords } from './media-words.ts';
 import { Rooms } from './rooms.ts';
 import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
@@ -169,41 +169,8 @@ export async function startSignal(opts: {
   const phones = new Phones({ bus, rooms, moderation: access.moderation, settings: () => settings, log });
   // the bridges heard on the bus (`tertulia status`)
   const bridges = new BridgeDirectory(bus);
-  const unsubscribe = bus.subscribe(subjects.signalOffer, (payload) => {
-    try {
-      rooms.deliverOffer(payload);
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'offer delivery failed');
-    }
-  });
-  const unsubscribeSlotMap = bus.subscribe(subjects.bridgeSlotMap, (payload) => {
-    try {
-      rooms.deliverSlotMap(payload);
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'slot map delivery failed');
-    }
-  });
-  const unsubscribeSendLayers = bus.subscribe(subjects.bridgeSendLayers, (payload) => {
-    try {
-      rooms.deliverSendLayers(payload);
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'send-layers delivery failed');
-    }
-  });
-  const unsubscribeVideoSuspended = bus.subscribe(subjects.bridgeVideoSuspended, (payload) => {
-    try {
-      rooms.deliverVideoSuspended(payload);
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'suspended cameras delivery failed');
-    }
-  });
-  const unsubscribeSpeaker = bus.subscribe(subjects.bridgeDominantSpeaker, (payload) => {
-    try {
-      rooms.deliverDominantSpeaker(payload);
-    } catch (e) {
-      log.error({ err: (e as Error).message }, 'dominant speaker delivery failed');
-    }
-  });
+  // focus's offers and the bridges' words for a browser or a room, to the sockets here
+  const stopMediaWords = new MediaWords(rooms).listen(bus);
   // screen-share toggles: a renegotiation each, so the same per-participant limits as focus's
   const meeting = new MeetingFeatures(bus, log, { burst: config.renegotiationBurst, perSecond: config.renegotiationRate }, roomState.items);
   meeting.state = roomState;
@@ -284,11 +251,7 @@ export async function startSignal(opts: {
   } catch (e) {
     fanout?.close();
     boardSync?.close();
-    unsubscribe();
-    unsubscribeSpeaker();
-    unsubscribeSlotMap();
-    unsubscribeSendLayers();
-    unsubscribeVideoSuspended();
+    stopMediaWords();
     unserveDialIn();
     phones.close();
     bridges.close();
@@ -317,11 +280,7 @@ export async function startSignal(opts: {
     close() {
       closed ??= (async () => {
         acme?.close();
-        unsubscribe();
-        unsubscribeSpeaker();
-        unsubscribeSlotMap();
-        unsubscribeSendLayers();
-        unsubscribeVideoSuspended();
+        stopMediaWords();
         await control?.close();
         phones.close();
         bridges.close();

@@ -1,15 +1,15 @@
 // Rooms and presence. A room is identified by roomKey(name) (case-insensitive, Unicode-normalised); it is
 // created by its first join and removed when its last participant leaves. Media setup is focus's job: the
-// room only tells focus who joined, answered, muted and left (bus requests, in order per participant), and
-// hands focus's offers to the right socket. Caps (caps.ts) are checked before a join changes anything.
-// What rooms and members are: room-types.ts; resume records and a room's stored state: room-resume.ts; stand-ins
-// for members on other signal instances: room-standins.ts.
+// room only tells focus who joined, answered, muted and left (bus requests, in order per participant); focus's
+// offers and the bridges' words reach the sockets through media-words.ts. Caps (caps.ts) are checked before a
+// join changes anything. What rooms and members are: room-types.ts; resume records and a room's stored state:
+// room-resume.ts; stand-ins for members on other signal instances: room-standins.ts.
 import { callBus, failedWith } from '../bus/typed-calls.ts';
 import { FOCUS_ATTACH_TIMEOUT_MS, busCalls } from '../protocol/bus-calls.ts';
 import { randomUUID } from 'node:crypto';
 import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
-import { bridgeDominantSpeakerSchema, bridgeSendLayersSchema, bridgeSlotMapSchema, bridgeVideoSuspendedSchema, NO_BRIDGE_CAPACITY, signalOfferSchema } from '../protocol/bus-messages.ts';
+import { NO_BRIDGE_CAPACITY } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
 import { Caps } from './caps.ts';
 import { e2eeEnabled } from './e2ee.ts';
@@ -507,96 +507,6 @@ export class Rooms implements StandInHost {
         this.sendError(session, internal ? 'internal' : 'bad-message', `answer refused: ${errorText(e)}`);
       },
     );
-  }
-
-  /** A `signal.offer` event from focus: forwarded to that participant's socket when it is still here. */
-  deliverOffer(payload: unknown): void {
-    const parsed = signalOfferSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed signal.offer');
-      return;
-    }
-    const { conferenceId, participantId, sdp, version, sources, slots, bridgeId, session } = parsed.data;
-    const member = this.rooms.get(conferenceId)?.members.get(participantId);
-    if (!member) {
-      this.log.debug({ room: conferenceId, participant: participantId }, 'offer for a participant who is gone');
-      return;
-    }
-    member.session.offerVersion = Math.max(member.session.offerVersion ?? 0, version);
-    member.session.receiveSlots = slots === true;
-    member.session.mediaBridgeId = bridgeId;
-    member.session.mediaSession = session;
-    member.session.send(
-      slots === true ? { type: 'offer', sdp, version, sources, slots, session: session ?? '' } : { type: 'offer', sdp, version, sources },
-    );
-  }
-
-  /**
-   * A `bridge.slot-map` event: who plays on that participant's receive slots, to its socket when it is here, its
-   * session is on slots and on that bridge (focus's last offer says which): a late map from a bridge it left (a
-   * failover, a drain) is dropped. Sent tagged with the session; the browser applies only newer versions of it.
-   */
-  deliverSlotMap(payload: unknown): void {
-    const parsed = bridgeSlotMapSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.slot-map');
-      return;
-    }
-    const { bridgeId, conferenceId, endpointId, session, version, slots } = parsed.data;
-    const member = this.rooms.get(conferenceId)?.members.get(endpointId);
-    if (!member) return;
-    const { receiveSlots, mediaBridgeId, mediaSession } = member.session;
-    // (a map that names its session must name this one: a late map of an endpoint it left on the same bridge)
-    if (receiveSlots !== true || mediaBridgeId !== bridgeId || mediaSession === undefined || (session !== undefined && session !== mediaSession)) {
-      this.log.debug({ room: conferenceId, participant: endpointId, bridge: bridgeId, current: mediaBridgeId ?? null }, 'dropped a slot map of another media session');
-      return;
-    }
-    member.session.send({ type: 'slot-map', session: mediaSession, version, sources: slots });
-  }
-
-  /**
-   * A `bridge.send-layers` event: the layers of that participant's camera somebody needs, to its socket when it is
-   * here and its media is on that bridge in that media session (a late word from a bridge, or an endpoint on the same
-   * bridge, it left is dropped).
-   */
-  deliverSendLayers(payload: unknown): void {
-    const parsed = bridgeSendLayersSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.send-layers');
-      return;
-    }
-    this.mediaMember(parsed.data)?.session.send({ type: 'send-layers', rids: parsed.data.rids });
-  }
-
-  /** A `bridge.video-suspended` event: the cameras that participant's bandwidth leaves out, under the same rule. */
-  deliverVideoSuspended(payload: unknown): void {
-    const parsed = bridgeVideoSuspendedSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.video-suspended');
-      return;
-    }
-    this.mediaMember(parsed.data)?.session.send({ type: 'video-suspended', participantIds: parsed.data.participantIds });
-  }
-
-  /** The member a bridge's word is for: here, its media on that bridge, in the media session the word names (if any). */
-  private mediaMember(word: { bridgeId: string; conferenceId: string; endpointId: string; session?: string }): Member | undefined {
-    const member = this.rooms.get(word.conferenceId)?.members.get(word.endpointId);
-    if (!member || member.session.mediaBridgeId !== word.bridgeId) return undefined;
-    if (word.session !== undefined && word.session !== member.session.mediaSession) return undefined;
-    return member;
-  }
-
-  /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */
-  deliverDominantSpeaker(payload: unknown): void {
-    const parsed = bridgeDominantSpeakerSchema.safeParse(payload);
-    if (!parsed.success) return;
-    const room = this.rooms.get(parsed.data.conferenceId);
-    if (!room || !room.members.has(parsed.data.endpointId)) return;
-    // every bridge of a conference that spans several judges from the same audio: the same name comes from each
-    if (room.dominantSpeaker === parsed.data.endpointId) return;
-    room.dominantSpeaker = parsed.data.endpointId;
-    this.broadcast(room, { type: 'dominant-speaker', participantId: parsed.data.endpointId });
-    this.onSpeaker?.(room);
   }
 
   /** Called after the room's dominant speaker changed (the recorder's speaker layout follows it). */
