@@ -105,8 +105,10 @@ export type AccessErrorCode =
   | 'wrong-password'
   /** Too many failed attempts; the message says when to try again. */
   | 'rate-limited'
-  /** A moderator refused the lobby knock (or the meeting ended while waiting). */
+  /** A moderator refused the lobby knock. */
   | 'denied'
+  /** Nobody can answer a lobby knock: the meeting ended while waiting, or its people all dropped (their lobby kept). */
+  | 'lobby-closed'
   | 'not-moderator'
   /** Not allowed for this participant now (e.g. unmuting while the moderator disabled it). */
   | 'not-allowed'

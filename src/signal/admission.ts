@@ -15,6 +15,7 @@ import { moderatorsOf, policyOf, roomStateFor } from './room-policy.ts';
 import { peopleIn, type JoinGrant, type Room, type Rooms, type Session } from './rooms.ts';
 import { rateLimitKey } from './client-address.ts';
 import type { ResumeRecord } from './room-state.ts';
+import type { StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 
 type JoinMessage = Extract<ClientMessage, { type: 'join' }>;
 
@@ -163,8 +164,33 @@ export class Admission {
     // a room this instance has just taken over: its stored lock and lobby first
     const known = this.opts.rooms.rooms.get(roomKey(msg.room));
     if (known) await this.opts.rooms.policyLoaded(known);
+    // a room whose people all dropped keeps its lock and lobby for them to come back (ROOM_RETURN_GRACE_MS): a
+    // newcomer meanwhile meets them as if the meeting went on
+    const kept = peopleIn(known) > 0 ? undefined : await this.opts.rooms.state?.policy(roomKey(msg.room));
     if (session.member || this.gone.has(session)) return;
+    if (kept && !this.keptPolicyPassed(session, msg, identity, kept)) return;
     this.admit(session, msg, identity);
+  }
+
+  /**
+   * The kept lock and lobby of a room nobody is in (its people dropped and may come back): hosts pass; the room
+   * password passes the lock and the lobby; a lobby alone cannot be passed (nobody is in to let anyone in) until
+   * a moderator is back or the kept state lapses. False when refused (the refusal sent).
+   */
+  private keptPolicyPassed(session: Session, msg: JoinMessage, grant: JoinGrant, kept: StoredPolicy): boolean {
+    if (grant.authenticated && grant.role === 'moderator') return true;
+    const key = roomKey(msg.room);
+    if (kept.password !== undefined && msg.password !== undefined) return this.passwordRight(session, key, kept.password, msg.password);
+    if (kept.lobby) {
+      this.log.info({ room: key, address: session.remoteAddress }, 'refused: the lobby is on and nobody is in the meeting');
+      this.refuse(session, 'lobby-closed', 'the lobby is on and nobody is in the meeting to let you in; try again later');
+      return false;
+    }
+    if (kept.password !== undefined) {
+      this.refuse(session, 'password-required', 'this meeting is locked with a password');
+      return false;
+    }
+    return true;
   }
 
   /** A reconnect with a resume token of this room: who it was (role, signed in or not), else undefined. */
@@ -256,7 +282,7 @@ export class Admission {
       const policy = policyOf(room);
       let passwordOk = false;
       if (policy.password !== undefined && msg.password !== undefined) {
-        if (!this.passwordRight(session, room, msg.password)) return;
+        if (!this.passwordRight(session, room.key, policy.password, msg.password)) return;
         passwordOk = true;
       }
       if (policy.lobby && !passwordOk) {
@@ -271,15 +297,17 @@ export class Admission {
     this.enter(session, msg, grant);
   }
 
-  /** True when `password` is `room`'s password; else the refusal (wrong, or too many wrong ones lately) is sent. */
-  private passwordRight(session: Session, room: Room, password: string): boolean {
-    const key = `${rateLimitKey(session.remoteAddress)}|${room.key}`;
+  /**
+   * True when `password` is `expected`, the password of room `roomKey`; else the refusal (wrong, or too many wrong
+   * ones lately from this address for this room) is sent.
+   */
+  private passwordRight(session: Session, roomKey: string, expected: string | undefined, password: string): boolean {
+    const key = `${rateLimitKey(session.remoteAddress)}|${roomKey}`;
     const wait = this.roomPassword.retryAfterSeconds(key);
     if (wait > 0) {
       this.refuse(session, 'rate-limited', `too many wrong passwords; try again in ${wait} s`);
       return false;
     }
-    const expected = policyOf(room).password;
     if (expected === undefined) {
       // unlocked meanwhile: nothing to guess, no strike
       this.refuse(session, 'wrong-password', 'this meeting has no password (any more): wait for a moderator');
@@ -287,7 +315,7 @@ export class Admission {
     }
     if (password !== expected) {
       this.roomPassword.fail(key);
-      this.log.info({ room: room.key, address: session.remoteAddress }, 'wrong room password');
+      this.log.info({ room: roomKey, address: session.remoteAddress }, 'wrong room password');
       this.refuse(session, 'wrong-password', 'the room password is wrong');
       return false;
     }
@@ -299,7 +327,7 @@ export class Admission {
    * lobby into the room, as it would have at their first join; a wrong one is refused and they keep waiting.
    */
   private passwordFromLobby(session: Session, msg: JoinMessage, knock: Knock): void {
-    if (!this.passwordRight(session, knock.room, msg.password!)) return;
+    if (!this.passwordRight(session, knock.room.key, policyOf(knock.room).password, msg.password!)) return;
     if (!this.opts.lobby.take(knock.room, knock.id)) return;
     this.log.info({ room: knock.room.key, knock: knock.id }, 'left the lobby with the room password');
     // as they knocked (the name moderators saw), with the password

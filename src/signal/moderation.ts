@@ -308,7 +308,7 @@ export class Moderation {
       // a main room whose people are all in breakout rooms is still open: its lobby waits for a moderator
       if (this.rooms.rooms.get(room.key) === room) return;
       for (const k of this.lobby.takeAll(room)) {
-        k.session.send({ type: 'error', code: 'denied', message: 'the meeting ended before anyone let you in' });
+        k.session.send({ type: 'error', code: 'lobby-closed', message: 'the meeting ended before anyone let you in' });
       }
       return;
     }

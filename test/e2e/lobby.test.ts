@@ -1,6 +1,7 @@
 // End to end: the lobby. The moderator turns it on; a joiner knocks and waits; the moderator admits them (they
 // join without reloading) or denies them (they are told); with the room locked too, someone waiting joins with the
-// password ("Join with password"; a wrong one keeps them waiting).
+// password ("Join with password"; a wrong one keeps them waiting); the meeting ending while someone waits is told
+// as such.
 import { before, describe, test } from 'node:test';
 import { joinThroughUi, newParticipant, type Participant } from '../helpers/browser.ts';
 import { useServerAndBrowser } from '../helpers/e2e.ts';
@@ -85,5 +86,18 @@ describe('lobby', () => {
     await ana.page.getByRole('button', { name: 'Admit Dani' }).click();
     await dani.page.getByRole('group', { name: 'Dani (tú)' }).waitFor({ timeout: 20_000 });
     await dani.context.close();
+  });
+
+  test('the meeting ends while Fede waits: he is told nobody could let him in, not that a moderator said no', async () => {
+    const fede = await newParticipant(suite.browser, 'Fede');
+    await startJoin(fede, suite.server.baseUrl, room);
+    await fede.page.getByRole('heading', { name: 'Waiting for a moderator to let you in' }).waitFor({ timeout: 20_000 });
+    await ana.page.getByRole('region', { name: 'Waiting in the lobby' }).getByText('Fede wants to join').waitFor({ timeout: 10_000 });
+    await openModeratorTools(ana.page);
+    await ana.page.getByRole('button', { name: 'End meeting for all' }).click();
+    await ana.page.getByRole('group', { name: 'End the meeting for everyone?' }).getByRole('button', { name: 'End meeting', exact: true }).click();
+    await fede.page.getByRole('heading', { name: 'Nobody could let you in' }).waitFor({ timeout: 10_000 });
+    if ((await fede.page.getByText('A moderator declined your request to join.').count()) !== 0) throw new Error('told a moderator declined');
+    await fede.context.close();
   });
 });

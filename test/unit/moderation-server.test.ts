@@ -355,6 +355,52 @@ describe('lobby', () => {
     assert.equal((await k.tryJoin(r.name, 'Waiting')).type, 'lobby-wait');
     await r.mod.send({ type: 'end-meeting' });
     const e = await k.nextOfType('error');
-    assert.equal(e.code, 'denied');
+    assert.equal(e.code, 'lobby-closed');
+  });
+});
+
+describe('a room whose people all dropped keeps its lock and lobby for them', () => {
+  /** Drops the moderator's socket (no leave: a crash or a lost network) and waits until the server saw it. */
+  async function dropModerator(r: Awaited<ReturnType<typeof room>>): Promise<void> {
+    const seen = () => s.logs().split('\n').filter((l) => l.includes(r.name.toLowerCase()) && l.includes('socket closed')).length;
+    const before = seen();
+    r.mod.close();
+    for (let i = 0; i < 200 && seen() === before; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    assert.ok(seen() > before, 'the server saw the socket close');
+  }
+
+  test('a newcomer meanwhile needs the password; the right one lets them in, locked still', async () => {
+    const r = await room(0);
+    await r.mod.send({ type: 'chat', text: 'confidential' });
+    await r.mod.send({ type: 'lock-room', password: 'pw-kept' });
+    await r.mod.next((m) => m.type === 'room-state' && m.locked);
+    await dropModerator(r);
+    const c = s.client();
+    const first = await c.tryJoin(r.name, 'Stranger');
+    assert.equal(first.code, 'password-required', JSON.stringify(first));
+    assert.equal((await c.tryJoin(r.name, 'Stranger', { password: 'wrong' })).code, 'wrong-password');
+    const j = await c.join(r.name, 'Stranger', { password: 'pw-kept' });
+    assert.equal(j.type, 'joined');
+    // the kept lock holds (applied as the room starts again here)
+    await c.next((m) => m.type === 'room-state' && m.locked);
+  });
+
+  test('with the lobby on, a newcomer is told nobody can let them in', async () => {
+    const r = await room(0);
+    await r.mod.send({ type: 'set-lobby', enabled: true });
+    await r.mod.next((m) => m.type === 'room-state' && m.lobby);
+    await dropModerator(r);
+    const refused = await s.client().tryJoin(r.name, 'Stranger');
+    assert.equal(refused.code, 'lobby-closed', JSON.stringify(refused));
+  });
+
+  test('a room its last person left on purpose is new again', async () => {
+    const r = await room(0);
+    await r.mod.send({ type: 'lock-room', password: 'pw-gone' });
+    await r.mod.next((m) => m.type === 'room-state' && m.locked);
+    await r.mod.send({ type: 'leave' });
+    await r.mod.nothingLike(() => false); // a round trip: the leave is done
+    const j = await s.client().join(r.name, 'Next');
+    assert.equal(j.role, 'moderator');
   });
 });

@@ -99,7 +99,9 @@ describe('signal instances share rooms over NATS', () => {
     await participantsOn(two, 0);
     const three = await startInstance('three-lock');
     const late = three.client();
-    assert.equal((await late.tryJoin('Cerrada', 'Late')).type, 'joined', 'an empty room: the newcomer starts it');
+    // nobody is in, but the lock is kept for the people who dropped: a newcomer still needs the password
+    assert.equal((await late.tryJoin('Cerrada', 'Late')).code, 'password-required', 'the stored lock holds for a newcomer');
+    assert.equal((await late.tryJoin('Cerrada', 'Late', { password: 'clave-123' })).type, 'joined', 'the password starts the room');
     assert.ok(await late.next((m) => m.type === 'room-state' && m.locked === true), 'with its stored lock');
     late.close();
     await participantsOn(one, 0);

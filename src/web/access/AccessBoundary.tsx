@@ -7,7 +7,7 @@ import { goToStartPage } from '../pages/EndPage.tsx';
 import { accessFor } from './access-client.ts';
 import { AccessGate } from './AccessGate.tsx';
 
-const REFUSALS = ['bad-token', 'token-required', 'denied'];
+const REFUSALS = ['bad-token', 'token-required', 'denied', 'lobby-closed'];
 
 export function AccessBoundary({ conference, children }: { conference: Conference; children: ReactNode }) {
   const t = useStrings();
@@ -22,9 +22,11 @@ export function AccessBoundary({ conference, children }: { conference: Conferenc
   }
   if (c.status === 'connecting' && a.gate) return <AccessGate access={access} gate={a.gate} room={conference.room} onCancel={() => conference.leave()} />;
   if (c.status === 'failed' && c.error && REFUSALS.includes(c.error.code)) {
-    const title = c.error.code === 'bad-token' ? t.tokenRefusedTitle : c.error.code === 'token-required' ? t.tokenRequiredTitle : t.deniedTitle;
-    // a moderator's no is said in the page's language; a token's refusal keeps the server's reason (what to fix)
-    return <RefusalPage title={title} hint={c.error.code === 'denied' ? t.deniedHint : `${t.refusalReason} ${c.error.message}`} />;
+    const code = c.error.code;
+    if (code === 'denied') return <RefusalPage title={t.deniedTitle} hint={t.deniedHint} />;
+    if (code === 'lobby-closed') return <RefusalPage title={t.lobbyClosedTitle} hint={t.lobbyClosedHint} />;
+    // a token's refusal keeps the server's reason (what to fix)
+    return <RefusalPage title={code === 'bad-token' ? t.tokenRefusedTitle : t.tokenRequiredTitle} hint={`${t.refusalReason} ${c.error.message}`} />;
   }
   return <>{children}</>;
 }
