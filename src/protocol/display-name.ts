@@ -15,6 +15,11 @@ export function stripInvisible(s: string): string {
   return s.replace(INVISIBLE, '');
 }
 
+/** A name as it will be shown: invisible characters out, trimmed, at most 64 characters ('' when nothing is left). */
+export function visibleDisplayName(s: string): string {
+  return stripInvisible(s).trim().slice(0, MAX_DISPLAY_NAME);
+}
+
 /** A display name from the network: invisible characters out, trimmed, then 1..64 characters. */
 export const displayNameSchema = z
   .string()

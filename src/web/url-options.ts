@@ -1,6 +1,7 @@
 // Jitsi-style options from the URL: `#config.startWithAudioMuted=true&userInfo.displayName="Ana"`.
 // Values are URL-encoded JSON; a value that is not JSON is taken as a plain string.
 import { safeDecodeURIComponent } from '../protocol/uri-decode.ts';
+import { visibleDisplayName } from '../protocol/display-name.ts';
 
 export interface UrlOptions {
   startWithAudioMuted: boolean;
@@ -93,7 +94,7 @@ function readOptions(get: (name: string) => unknown, base: UrlOptions): UrlOptio
     startWithAudioMuted: asBoolean(get('config.startWithAudioMuted')) ?? base.startWithAudioMuted,
     startWithVideoMuted: asBoolean(get('config.startWithVideoMuted')) ?? base.startWithVideoMuted,
     prejoinPageEnabled: prejoin ?? base.prejoinPageEnabled,
-    displayName: typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : base.displayName,
+    displayName: (typeof name === 'string' ? visibleDisplayName(name) : '') || base.displayName,
     resolution: asResolution(get('config.resolution')) ?? base.resolution,
     language: typeof lang === 'string' ? lang : base.language,
   };

@@ -1,4 +1,5 @@
-// Joining with the camera off, the microphone muted, or no camera at all still gives a working meeting.
+// Joining with the camera off, the microphone muted, or no camera at all still gives a working meeting; a name of
+// invisible characters only cannot join.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { joinThroughUi, newParticipant, remoteStats, waitUntil } from '../helpers/browser.ts';
@@ -46,5 +47,20 @@ describe('joining without camera or microphone', () => {
     assert.ok(v['Eva Luna']!.framesDecoded > 5);
     await evaTile.locator('video').waitFor({ timeout: 5000 });
     assert.ok(suite.server.alive());
+  });
+
+  test('a name of invisible characters only (a zero-width space, a soft hyphen) cannot join; one letter more can', async () => {
+    const p = await newParticipant(suite.browser, 'Nadie');
+    await p.page.goto(`${suite.server.baseUrl}/Invisible`);
+    const name = p.page.getByRole('textbox', { name: 'Your name' });
+    const join = p.page.getByRole('button', { name: 'Join meeting' });
+    for (const invisible of ['\u200B', '\u00AD', '\u202E\u200B']) {
+      await name.fill(invisible);
+      assert.equal(await join.isDisabled(), true, JSON.stringify(invisible));
+    }
+    await name.fill('\u200BZoe\u202E');
+    await join.click();
+    await p.page.getByRole('group', { name: 'Zoe (you)' }).waitFor({ timeout: 20_000 });
+    await p.context.close();
   });
 });

@@ -3,13 +3,24 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { SignJWT } from 'jose';
-import { displayNameSchema, stripInvisible } from '../../src/protocol/display-name.ts';
+import { displayNameSchema, stripInvisible, visibleDisplayName } from '../../src/protocol/display-name.ts';
+import { parseUrlOptions } from '../../src/web/url-options.ts';
 import { startTestSignal, type TestSignal } from '../helpers/signal-client.ts';
 
 const RLO = '\u202E';
 const ZWSP = '\u200B';
 const LRI = '\u2066';
 const PDI = '\u2069';
+
+test('the page keeps what the server keeps of a name: one of invisible characters only is no name (Join stays off)', () => {
+  for (const name of [ZWSP, '\u00AD', `${RLO}${ZWSP}`, ` ${ZWSP} `]) assert.equal(visibleDisplayName(name), '', JSON.stringify(name));
+  for (const name of ['Ana', ` ${ZWSP}Ana${RLO} `, 'x'.repeat(80)]) {
+    const r = displayNameSchema.safeParse(visibleDisplayName(name));
+    assert.ok(r.success && r.data === visibleDisplayName(name), JSON.stringify(name));
+  }
+  // a name in the link (#userInfo.displayName) made only of invisible characters is no name either
+  assert.equal(parseUrlOptions('#userInfo.displayName=%22%E2%80%8B%22').displayName, parseUrlOptions('').displayName);
+});
 
 test('control and format characters are stripped; emoji sequences and letters of every script stay', () => {
   assert.equal(stripInvisible(`Ana${RLO}gnp.exe`), 'Anagnp.exe');

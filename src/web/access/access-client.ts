@@ -6,6 +6,7 @@ import type { RecordingLayout, RecordingMode } from '../../protocol/recorder-mes
 import type { ServerMessage } from '../../protocol/signal-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
+import { visibleDisplayName } from '../../protocol/display-name.ts';
 
 const SESSION_KEY = 'tertulia.session';
 
@@ -83,7 +84,7 @@ export function nameInToken(jwt: string | undefined): string | undefined {
     const bytes = Uint8Array.from(atob(payload.replace(/-/g, '+').replace(/_/g, '/')), (ch) => ch.charCodeAt(0));
     const json: unknown = JSON.parse(new TextDecoder().decode(bytes));
     const name = (json as { context?: { user?: { name?: unknown } } })?.context?.user?.name;
-    return typeof name === 'string' && name.trim() ? name.trim().slice(0, 64) : undefined;
+    return typeof name === 'string' ? visibleDisplayName(name) || undefined : undefined;
   } catch {
     return undefined;
   }

@@ -9,6 +9,7 @@ import { useMicLevel } from '../media/mic-level.ts';
 import { Dialog } from './Dialog.tsx';
 import { EffectSettings } from './EffectSettings.tsx';
 import { VideoView, useTrackStream } from './MediaViews.tsx';
+import { visibleDisplayName } from '../../protocol/display-name.ts';
 
 function useDevices(): MediaDeviceInfo[] {
   const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
@@ -68,7 +69,7 @@ export function SettingsDialog({ conference, onClose }: { conference: Conference
 
   const saveName = (e: FormEvent) => {
     e.preventDefault();
-    if (name.trim()) conference.rename(name);
+    if (visibleDisplayName(name)) conference.rename(name);
   };
 
   return (
@@ -116,7 +117,7 @@ export function SettingsDialog({ conference, onClose }: { conference: Conference
         </label>
         <div className="chat-send-row">
           <input id={nameId} type="text" value={name} maxLength={64} onChange={(e) => setName(e.target.value)} />
-          <button type="submit" className="primary" disabled={!name.trim() || name.trim() === conference.displayName}>
+          <button type="submit" className="primary" disabled={!visibleDisplayName(name) || visibleDisplayName(name) === conference.displayName}>
             {t.save}
           </button>
         </div>

@@ -18,6 +18,7 @@ import { ReconnectSchedule, shouldReconnect } from './reconnect.ts';
 import { maxHeightOf, storedVideoQuality, storeVideoQuality, type VideoQuality } from './video-quality.ts';
 import { P2pSwitch } from './p2p-switch.ts';
 import type { StatsSource } from './quality.ts';
+import { visibleDisplayName } from '../../protocol/display-name.ts';
 
 /** Join refusals the person can answer (sign in, type the room password, wait) without a new connection. */
 const RECOVERABLE_JOIN_ERRORS: readonly string[] = ['auth-required', 'login-failed', 'password-required', 'wrong-password', 'rate-limited'];
@@ -226,7 +227,7 @@ export class Conference extends Store<ConferenceState> {
 
   /** Changes our display name for everyone. */
   rename(name: string): void {
-    const trimmed = name.trim().slice(0, 64);
+    const trimmed = visibleDisplayName(name);
     if (!trimmed || trimmed === this.#displayName) return;
     this.#displayName = trimmed;
     this.#send({ type: 'rename', displayName: trimmed });

@@ -5,6 +5,7 @@ import type { LocalMedia } from '../media/local-media.ts';
 import { MediaToggles } from '../components/MediaToggles.tsx';
 import { VideoView, useTrackStream } from '../components/MediaViews.tsx';
 import { initials } from '../display-names.ts';
+import { visibleDisplayName } from '../../protocol/display-name.ts';
 
 export interface PreJoinPageProps {
   room: string;
@@ -19,7 +20,8 @@ export function PreJoinPage({ room, local, initialName, onJoin }: PreJoinPagePro
   const [name, setName] = useState(initialName);
   const nameId = useId();
   const preview = useTrackStream(media.videoMuted ? null : media.camTrack);
-  const trimmed = name.trim();
+  // what the server keeps of it: a name of invisible characters only cannot join
+  const trimmed = visibleDisplayName(name);
 
   useEffect(() => {
     void local.init();

@@ -20,6 +20,7 @@ import { serverErrorText } from './error-text.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
 import { e2eeFor } from '../media/e2ee/e2ee-session.ts';
 import { warmUpMedia } from '../media/warm-up.ts';
+import { visibleDisplayName } from '../../protocol/display-name.ts';
 
 const NAME_KEY = 'tertulia.displayName';
 
@@ -78,9 +79,9 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
 
   // `config.prejoinPageEnabled=false` with a known name: straight into the meeting.
   useEffect(() => {
-    if (autoJoined.current || options.prejoinPageEnabled || !initialName.trim()) return;
+    if (autoJoined.current || options.prejoinPageEnabled || !visibleDisplayName(initialName)) return;
     autoJoined.current = true;
-    join(initialName.trim(), local);
+    join(visibleDisplayName(initialName), local);
   }, [options.prejoinPageEnabled, initialName, local, join]);
 
   // options changed while the app runs (the IFrame API's overwriteConfig): the resolution applies to the live
