@@ -73,6 +73,12 @@ export const accessServerMessageSchemas = [
    * when a moderator locks or unlocks the room meanwhile.
    */
   z.object({ type: z.literal('lobby-wait'), room: z.string(), locked: z.boolean().optional() }),
+  /**
+   * A guest's join where the meeting has not started (accounts or token mode with guests allowed): nothing is
+   * held; the page sends `join` again now and then and gets in once a host has started the meeting. `signIn`: the
+   * host starts it by signing in here (accounts mode), else with their own meeting link (token mode).
+   */
+  z.object({ type: z.literal('host-wait'), room: z.string(), signIn: z.boolean() }),
   /** To moderators: who is knocking now (the whole list). */
   z.object({ type: z.literal('lobby-list'), knocks: z.array(lobbyKnockSchema) }),
   /** A moderator muted this participant's microphone (or, `kind` video, a moderator or an admin turned their camera off). */

@@ -40,6 +40,9 @@ export function isAdminAccount(adminAccounts: readonly string[], username: strin
   return adminAccounts.some((a) => a.trim().normalize('NFC').toLowerCase() === key);
 }
 
+/** Who a join is (its grant), why it is refused, or a guest who must wait for the host to start the meeting. */
+type Identity = JoinGrant | { error: ErrorCode; message: string } | { hostWait: true };
+
 export class Admission {
   private opts: AdmissionOptions;
   private readonly log: Logger;
@@ -143,7 +146,7 @@ export class Admission {
       return;
     }
     this.busy.add(session);
-    let identity: JoinGrant | { error: ErrorCode; message: string };
+    let identity: Identity;
     let resumed: JoinGrant | undefined;
     try {
       resumed = await this.resumed(msg);
@@ -155,6 +158,10 @@ export class Admission {
       // admitted before (lock, lobby and password passed then): straight back in, as the same participant
       if (session.member || this.gone.has(session)) return;
       this.enter(session, msg, resumed);
+      return;
+    }
+    if ('hostWait' in identity) {
+      session.send({ type: 'host-wait', room: msg.room, signIn: this.opts.config.authMode === 'accounts' });
       return;
     }
     if ('error' in identity) {
@@ -232,7 +239,7 @@ export class Admission {
   }
 
   /** Who is this, and may they start or enter this room at all (before lock and lobby)? */
-  private async identify(session: Session, msg: JoinMessage): Promise<JoinGrant | { error: ErrorCode; message: string }> {
+  private async identify(session: Session, msg: JoinMessage): Promise<Identity> {
     const { config, users, tokens, rooms } = this.opts;
     // phone callers alone have not started a meeting: the first person to come moderates it
     const started = () => peopleIn(rooms.rooms.get(roomKey(msg.room))) > 0;
@@ -269,7 +276,8 @@ export class Admission {
     const what = token ? 'an access token in the meeting link' : 'signing in';
     const code: ErrorCode = token ? 'token-required' : 'auth-required';
     if (!config.allowGuests) return { error: code, message: `this server requires ${what} to join meetings` };
-    if (!started()) return { error: code, message: `the meeting has not started: a host must start it first (by ${what})` };
+    // a guest before the host: told to wait (the page asks again), as Jitsi's "waiting for the host"
+    if (!started()) return { hostWait: true };
     return { role: 'participant', authenticated: false };
   }
 

@@ -5,8 +5,9 @@
 // run (a stalled event loop) does not count (stall-clock.ts).
 // Caps: a socket beyond its address's maxConnectionsPerAddress gets `error` address-limit and is closed. A socket
 // that is not in a meeting is closed (`error` join-timeout, close code 4001) joinTimeout seconds after it opened
-// or last asked to join or sign in; after a sign-in or room-password prompt (the person is typing) it has
-// promptTimeout seconds; while it waits in a lobby or its join is being checked it is not idle.
+// or last asked to join or sign in; after a sign-in or room-password prompt (the person is typing), or told to wait
+// for the host (the page asks again every few seconds), it has promptTimeout seconds; while it waits in a lobby or
+// its join is being checked it is not idle.
 import type { Server as HttpsServer } from 'node:https';
 import { WebSocketServer, WebSocket, type RawData } from 'ws';
 import type { Logger } from '../log.ts';
@@ -228,7 +229,8 @@ export function attachWebSocket(opts: {
           session.joinAsked = -1;
         }
         if (ws.readyState !== WebSocket.OPEN) return;
-        if (message.type === 'error' && !session.member && PROMPT_CODES.has(message.code)) session.joinDeadline = Date.now() + promptMs;
+        const prompt = (message.type === 'error' && PROMPT_CODES.has(message.code)) || message.type === 'host-wait';
+        if (prompt && !session.member) session.joinDeadline = Date.now() + promptMs;
         try {
           ws.send(JSON.stringify(message));
         } catch (e) {

@@ -51,9 +51,12 @@ describe('token mode', () => {
     });
   }
 
-  test('no token and nobody in the room: a refusal page asking for an access link', async () => {
+  test('no token and nobody in the room: a guest waits for the host (no sign-in form: hosts come with their link)', async () => {
     await startJoin(probe, suite.server.baseUrl, 'TokenRoom');
-    await probe.page.getByRole('heading', { name: 'This meeting needs an access link' }).waitFor({ timeout: 20_000 });
+    await probe.page.getByRole('heading', { name: 'Waiting for the host' }).waitFor({ timeout: 20_000 });
+    assert.equal(await probe.page.getByRole('textbox', { name: 'Username' }).count(), 0);
+    await probe.page.getByRole('button', { name: 'Cancel' }).click();
+    await probe.page.getByRole('heading', { name: 'Waiting for the host' }).waitFor({ state: 'detached', timeout: 10_000 });
   });
 
   test("a good Jitsi token joins with the token's name and moderator rights; a guest then joins", async () => {

@@ -93,7 +93,7 @@ export class WsClient {
 
   /** The next `joined` or `error` (or `lobby-wait`): how a join attempt ended. */
   joinOutcome(): Promise<any> {
-    return this.next((m) => m.type === 'joined' || m.type === 'error' || m.type === 'lobby-wait');
+    return this.next((m) => m.type === 'joined' || m.type === 'error' || m.type === 'lobby-wait' || m.type === 'host-wait');
   }
 
   async tryJoin(room: string, displayName: string, extra: Record<string, unknown> = {}): Promise<any> {

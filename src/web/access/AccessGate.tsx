@@ -1,4 +1,5 @@
-// Between "Join meeting" and the meeting: signing in (accounts mode), the room password, the lobby.
+// Between "Join meeting" and the meeting: signing in (accounts mode), the room password, the lobby, waiting for the
+// host to start the meeting (a guest in accounts or token mode).
 import { useId, useState, type FormEvent, type ReactNode } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { AccessClient, Gate } from './access-client.ts';
@@ -13,6 +14,7 @@ export function AccessGate({ access, gate, room, onCancel }: { access: AccessCli
         {gate.kind === 'login' && <LoginForm access={access} gate={gate} />}
         {gate.kind === 'password' && <PasswordForm access={access} gate={gate} />}
         {gate.kind === 'lobby' && <LobbyWait access={access} gate={gate} onCancel={onCancel} />}
+        {gate.kind === 'host' && <HostWait access={access} gate={gate} onCancel={onCancel} />}
       </div>
     </main>
   );
@@ -25,7 +27,7 @@ function failureText(t: ReturnType<typeof useStrings>, failed: string | undefine
   return undefined;
 }
 
-function LoginForm({ access, gate }: { access: AccessClient; gate: Extract<Gate, { kind: 'login' }> }) {
+function LoginForm({ access, gate, title, hint }: { access: AccessClient; gate: { failed?: string }; title?: string; hint?: string }) {
   const t = useStrings();
   const [values, setValues] = useState<SignInValues>({ username: '', password: '' });
   const submit = (e: FormEvent) => {
@@ -34,8 +36,8 @@ function LoginForm({ access, gate }: { access: AccessClient; gate: Extract<Gate,
   };
   return (
     <form className="access-form" onSubmit={submit}>
-      <h1>{t.signInTitle}</h1>
-      <p className="tagline">{t.signInHint}</p>
+      {title === undefined ? <h1>{t.signInTitle}</h1> : <h2>{title}</h2>}
+      {hint !== '' && <p className="tagline">{hint ?? t.signInHint}</p>}
       <SignInFields values={values} onChange={setValues} problem={failureText(t, gate.failed)} />
     </form>
   );
@@ -104,6 +106,28 @@ function LobbyWait({ access, gate, onCancel }: { access: AccessClient; gate: Ext
             {t.joinWithPassword}
           </button>
         )}
+        <button type="button" className="secondary" onClick={onCancel}>
+          {t.cancelWaiting}
+        </button>
+      </div>
+    </>
+  );
+}
+
+/**
+ * A guest before the host (as Jitsi Meet's "waiting for the host"): the page asks again every few seconds
+ * (access-client.ts) and joins once the meeting has started; in accounts mode the host can sign in right here.
+ */
+function HostWait({ access, gate, onCancel }: { access: AccessClient; gate: Extract<Gate, { kind: 'host' }>; onCancel: () => void }) {
+  const t = useStrings();
+  return (
+    <>
+      <h1>{t.hostWaitTitle}</h1>
+      <p className="tagline" role="status">
+        {t.hostWaitHint}
+      </p>
+      {gate.signIn && <LoginForm access={access} gate={gate} title={t.hostSignInTitle} hint="" />}
+      <div className="end-actions">
         <button type="button" className="secondary" onClick={onCancel}>
           {t.cancelWaiting}
         </button>

@@ -15,7 +15,12 @@ export type Gate =
   | { kind: 'login'; failed?: 'login-failed' | 'rate-limited'; message?: string }
   | { kind: 'password'; failed?: 'wrong-password' | 'rate-limited'; message?: string }
   /** Waiting in the lobby; `locked`: the room has a password, which lets us in at once (a wrong one: `failed`). */
-  | { kind: 'lobby'; locked: boolean; failed?: 'wrong-password' | 'rate-limited'; message?: string };
+  | { kind: 'lobby'; locked: boolean; failed?: 'wrong-password' | 'rate-limited'; message?: string }
+  /** A guest before the host: the join is asked again every HOST_WAIT_RETRY_MS; `signIn`: the host can sign in here. */
+  | { kind: 'host'; signIn: boolean; failed?: 'login-failed' | 'rate-limited'; message?: string };
+
+/** How often a guest waiting for the host asks to join again. */
+export const HOST_WAIT_RETRY_MS = 5000;
 
 export interface RoomSettings {
   locked: boolean;
@@ -99,6 +104,8 @@ export class AccessClient extends Store<AccessState> {
   /** Our microphone and camera as last seen (#onLocalMedia acts on their changes). */
   #lastAudioMuted: boolean;
   #lastVideoMuted: boolean;
+  /** The next join of a guest waiting for the host. */
+  #hostRetry: ReturnType<typeof setTimeout> | null = null;
   readonly dispose: () => void;
 
   constructor(conference: Conference, search: string) {
@@ -135,6 +142,7 @@ export class AccessClient extends Store<AccessState> {
     this.dispose = () => {
       unwatchMessages();
       unwatchLocal();
+      if (this.#hostRetry !== null) clearTimeout(this.#hostRetry);
     };
   }
 
@@ -189,6 +197,17 @@ export class AccessClient extends Store<AccessState> {
       case 'lobby-wait':
         this.update({ gate: { kind: 'lobby', locked: m.locked === true } });
         break;
+      case 'host-wait': {
+        const gate = this.state.gate;
+        // what the sign-in form said stays while we keep waiting
+        this.update({ gate: gate?.kind === 'host' ? { ...gate, signIn: m.signIn } : { kind: 'host', signIn: m.signIn } });
+        if (this.#hostRetry !== null) clearTimeout(this.#hostRetry);
+        this.#hostRetry = setTimeout(() => {
+          this.#hostRetry = null;
+          if (this.state.gate?.kind === 'host' && c.state.status === 'connecting') c.retryJoin();
+        }, HOST_WAIT_RETRY_MS);
+        break;
+      }
       case 'login-ok':
         storage()?.setItem(SESSION_KEY, m.session);
         this.update({ username: m.username, gate: null });
@@ -233,7 +252,7 @@ export class AccessClient extends Store<AccessState> {
         this.update({ gate: { kind: 'login', message } });
         break;
       case 'login-failed':
-        this.update({ gate: { kind: 'login', failed: 'login-failed', message } });
+        this.update({ gate: gate?.kind === 'host' ? { ...gate, failed: 'login-failed', message } : { kind: 'login', failed: 'login-failed', message } });
         break;
       case 'password-required':
         this.update({ gate: { kind: 'password' } });
@@ -249,6 +268,7 @@ export class AccessClient extends Store<AccessState> {
           this.#password = undefined;
           this.update({ gate: { ...gate, failed: 'rate-limited', message } });
         } else if (gate?.kind === 'login' || gate?.kind === 'password') this.update({ gate: { kind: gate.kind, failed: 'rate-limited', message } });
+        else if (gate?.kind === 'host') this.update({ gate: { ...gate, failed: 'rate-limited', message } });
         break;
       case 'not-allowed': {
         // unmuting (or turning on a camera a moderator stopped) refused by the server: off here too
