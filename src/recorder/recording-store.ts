@@ -4,7 +4,7 @@
 // reaches the file system except reduced to ASCII letters, digits, - and _ in the media files' names.
 // recording.json is written whole each time (a temporary file renamed over it), so a crash leaves the old or
 // the new one, never half of one.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { recordingIdSchema } from '../protocol/recorder-messages.ts';
@@ -57,6 +57,29 @@ export function createRecordingDir(dataDir: string, recordingId: string): string
   const dir = recordingDir(dataDir, recordingId);
   mkdirSync(dir, { recursive: true, mode: 0o750 });
   return dir;
+}
+
+/**
+ * `files` without those that hold nothing (a media process that died before it wrote its first bytes): such a
+ * file is deleted, and never listed or offered for download. A file that cannot be read is kept listed.
+ */
+export function withoutEmptyFiles(dir: string, files: readonly RecordingFile[]): RecordingFile[] {
+  return files.filter((f) => {
+    const file = path.join(dir, f.name);
+    let size: number;
+    try {
+      size = statSync(file).size;
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code !== 'ENOENT';
+    }
+    if (size > 0) return true;
+    try {
+      unlinkSync(file);
+    } catch {
+      // already gone
+    }
+    return false;
+  });
 }
 
 export function writeRecordingMeta(dir: string, meta: RecordingMeta): void {

@@ -27,7 +27,7 @@ import { recordingFileName } from './file-name.ts';
 import { beginOrUndo, timeout, type RecorderJob } from './job.ts';
 import type { PortSet } from './port-range.ts';
 import { StreamConnection } from './stream-connection.ts';
-import { createRecordingDir, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
+import { createRecordingDir, withoutEmptyFiles, writeRecordingMeta, type RecordingMeta } from './recording-store.ts';
 
 /** How long the child may take to start its pipeline, and to finish the file when asked to stop. */
 const READY_TIMEOUT_MS = 15_000;
@@ -229,7 +229,8 @@ export class Recording implements RecorderJob {
         const at = new Date();
         this.segment++;
         this.file = path.join(this.dir, recordingFileName(this.room, at, this.segment));
-        const files = this.meta.files.map((f) => ({ ...f, endedAt: f.endedAt ?? at.toISOString() }));
+        // a segment whose process died before writing anything is no file (deleted, not listed)
+        const files = withoutEmptyFiles(this.dir, this.meta.files).map((f) => ({ ...f, endedAt: f.endedAt ?? at.toISOString() }));
         this.meta = { ...this.meta, files: [...files, { name: path.basename(this.file), startedAt: at.toISOString(), kind: 'composed' }] };
         writeRecordingMeta(this.dir, this.meta);
       }
@@ -352,7 +353,8 @@ export class Recording implements RecorderJob {
   private finishMeta(endReason?: string): void {
     if (!this.meta) return;
     const endedAt = new Date().toISOString();
-    this.meta = { ...this.meta, endedAt, ...(endReason ? { endReason } : {}), files: this.meta.files.map((f) => ({ ...f, endedAt: f.endedAt ?? endedAt })) };
+    const files = withoutEmptyFiles(this.dir, this.meta.files).map((f) => ({ ...f, endedAt: f.endedAt ?? endedAt }));
+    this.meta = { ...this.meta, endedAt, ...(endReason ? { endReason } : {}), files };
     try {
       writeRecordingMeta(this.dir, this.meta);
     } catch (e) {
