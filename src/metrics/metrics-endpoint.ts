@@ -16,6 +16,7 @@ import { buildRegistry } from './prometheus-metrics.ts';
 import { ColibriStats } from './colibri-stats.ts';
 import { HealthWatch } from './health.ts';
 import type { MetricsSources } from './metric-sources.ts';
+import { answerClientErrors } from '../net/http-client-error.ts';
 
 const LOOPBACK_HOST = /^(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?$/i;
 
@@ -87,7 +88,7 @@ export async function startMetricsEndpoint(opts: { address: string; token: strin
         return json(404, { error: 'not found: /metrics, /healthz, /readyz, /about/health, /colibri/stats' });
     }
   });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  answerClientErrors(server);
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen for the metrics on ${opts.address}: ${e.code ?? e.message}`)));

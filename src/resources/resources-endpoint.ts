@@ -8,6 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../log.ts';
 import { forceGc } from './process-resources.ts';
+import { answerClientErrors } from '../net/http-client-error.ts';
 
 export const RESOURCES_PATH = '/resources';
 const LOOPBACK_HOST = /^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$/i;
@@ -35,7 +36,7 @@ export async function startResourcesEndpoint(opts: { port: number; read: (gc: bo
       },
     );
   });
-  server.on('clientError', (_e, socket) => socket.destroy());
+  answerClientErrors(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new Error(`cannot listen for the resource counts on 127.0.0.1:${opts.port}: ${e.code ?? e.message}`)));
     server.listen(opts.port, '127.0.0.1', () => resolve());

@@ -41,6 +41,7 @@ import { RoomState } from './room-state.ts';
 import { RoomFanout } from './room-fanout.ts';
 import { PeerToPeer } from './p2p.ts';
 import { e2eeEnabled } from './e2ee.ts';
+import { answerClientErrors } from '../net/http-client-error.ts';
 
 export { TlsSetupError } from './tls.ts';
 
@@ -136,7 +137,7 @@ export async function startSignal(opts: {
   const httpsServer = https.createServer({ cert: material.cert, key: material.key }, (req, res) => {
     if (!adminApi?.handleHttp(req, res) && !recordings.library.handleHttp(req, res) && !dialIn.handle(req, res) && !warmUp.handle(req, res)) staticFiles(req, res);
   });
-  httpsServer.on('clientError', (_e, socket) => socket.destroy());
+  answerClientErrors(httpsServer);
   // TURN over TLS shares the HTTPS port: its connections go to coturn
   const turn = opts.turn;
   if (turn?.mode === 'coturn') turn.tlsCounters = demuxTurnOverTls(httpsServer, () => turn.tlsTarget(), log);
@@ -241,7 +242,7 @@ export async function startSignal(opts: {
     if (config.httpPort !== 0) {
       const hosts = hostNames(config, { pem: material.cert, selfSigned: material.selfSigned });
       httpServer = http.createServer(createRedirectHandler({ httpsPort: () => httpsPort, hosts, acmeChallenge: acme && ((token) => acme.challengeAnswer(token)) }));
-      httpServer.on('clientError', (_e, socket) => socket.destroy());
+      answerClientErrors(httpServer);
       httpPort = await listen(httpServer, config.httpPort, config.listenAddress, 'the HTTP redirect');
     }
     // `tertulia play`, `tertulia tap` and `tertulia status` on this machine

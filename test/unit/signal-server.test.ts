@@ -163,6 +163,23 @@ describe('signal HTTPS', () => {
     }
   });
 
+  test('a request it cannot parse gets 431 (headers past 16 KiB) or 400, and the connection is closed', async () => {
+    /** The first line the server answers `request` with, over TLS, or '' when it closes without a word. */
+    const firstLine = (request: string) =>
+      new Promise<string>((resolve, reject) => {
+        const socket = tls.connect({ host: '127.0.0.1', port: server.httpsPort, rejectUnauthorized: false }, () => socket.write(request));
+        let got = '';
+        socket.on('data', (d: Buffer) => (got += d.toString('latin1')));
+        socket.on('close', () => resolve(got.split('\r\n')[0] ?? ''));
+        socket.on('error', reject);
+        socket.setTimeout(10_000, () => socket.destroy(new Error('the connection stayed open')));
+      });
+    assert.equal(await firstLine(`GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 'HTTP/1.1 431 Request Header Fields Too Large');
+    assert.equal(await firstLine('HELLO THERE\r\n\r\n'), 'HTTP/1.1 400 Bad Request');
+    // and the server goes on answering
+    assert.equal((await get(server.httpsPort, '/healthz')).status, 200);
+  });
+
   test('/healthz', async () => {
     const r = await get(server.httpsPort, '/healthz');
     assert.equal(r.status, 200);
