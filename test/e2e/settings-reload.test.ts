@@ -99,6 +99,10 @@ describe('settings reloaded on SIGHUP', () => {
     assert.equal((await client().tryJoin('Reloaded', 'Guest')).type, 'joined');
     const call = await phone('NotStarted3');
     assert.equal(call.status, 200, `${call.status} ${call.reason}`);
+    // a reload that quiets the log still says that it happened
+    write({ authMode: 'open', logLevel: 'warn', lastN: 4, maxRooms: 7 });
+    const [quiet] = await hup(/"msg":"settings reloaded/, 3).then((lines) => lines.slice(2));
+    assert.match(quiet!, /"applied":\["logLevel"\]/);
   });
 });
 

@@ -202,11 +202,12 @@ async function start(config: Config, reload: () => Config): Promise<void> {
       log.error({ err: (e as Error).message }, 'settings not reloaded (nothing changed)');
       return;
     }
-    log.level = change.effective.logLevel;
     if (change.live.includes('turnSecret')) turn?.setSecret(change.effective.turnSecret).catch((e: unknown) => log.error({ err: (e as Error).message }, 'TURN: the new secret was not applied'));
     if (change.live.includes('lastN')) bridge?.setLastN(change.effective.lastN).catch((e: unknown) => log.error({ err: (e as Error).message }, 'lastN not applied'));
     current = change.effective;
     log.info({ applied: change.live, needRestart: change.restart }, change.restart.length > 0 ? 'settings reloaded; some need a restart' : 'settings reloaded');
+    // the new log level last: a reload that quiets the log still says, once, that it happened
+    log.level = change.effective.logLevel;
   });
 
   const message = signal
