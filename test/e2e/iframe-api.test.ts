@@ -159,6 +159,13 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     const renamed = await waitEvent(ben, 'Ana\'s new name', (e) => e.name === 'displayNameChange' && e.data.id === anaId);
     assert.equal(renamed.data.displayname, 'Ana María');
     await waitUntil('the new name in Ben\'s list', () => ben.page.evaluate((id) => (window as any).api.getDisplayName(id), anaId), (n) => n === 'Ana María');
+    // Ana's own page hears her new name once, never the old one back in between
+    await waitEvent(ana, 'her own new name', (e) => e.name === 'displayNameChange' && e.data.id === anaId);
+    await ana.page.evaluate(() => (window as any).api.executeCommand('toggleRaiseHand'));
+    await waitEvent(ana, 'her own hand', (e) => e.name === 'raiseHandUpdated' && e.data.id === anaId && e.data.handRaised > 0);
+    const own = (await apiEvents(ana)).filter((e) => e.name === 'displayNameChange' && e.data.id === anaId).map((e) => e.data.displayname);
+    assert.deepEqual(own, ['Ana María']);
+    await ana.page.evaluate(() => (window as any).api.executeCommand('toggleRaiseHand'));
 
     // the moderator's subject reaches everyone as subjectChange; anyone else's changes nothing
     await ana.page.evaluate(() => (window as any).api.executeCommand('subject', 'Budget'));

@@ -65,6 +65,8 @@ export class Conference extends Store<ConferenceState> {
   readonly room: string;
   readonly local: LocalMedia;
   #displayName: string;
+  /** A rename sent and not yet echoed by the server: our updates from before it keep this name (no flicker back). */
+  #renamePending: string | null = null;
   #messageListeners = new Set<(m: ServerMessage) => void>();
   #url: string;
   #ws: WebSocket | null = null;
@@ -230,7 +232,7 @@ export class Conference extends Store<ConferenceState> {
     const trimmed = visibleDisplayName(name);
     if (!trimmed || trimmed === this.#displayName) return;
     this.#displayName = trimmed;
-    this.#send({ type: 'rename', displayName: trimmed });
+    if (this.#send({ type: 'rename', displayName: trimmed })) this.#renamePending = trimmed;
     this.update({ self: this.state.self ? { ...this.state.self, displayName: trimmed } : null });
     this.#publish();
   }
@@ -304,6 +306,7 @@ export class Conference extends Store<ConferenceState> {
   #onMessage(m: ServerMessage): void {
     switch (m.type) {
       case 'joined':
+        this.#renamePending = null;
         this.#resumeToken = m.resumeToken ?? null;
         this.#reconnect.reset();
         // joined again on the same socket: moved to another room of the meeting (a breakout room, or back);
@@ -332,7 +335,9 @@ export class Conference extends Store<ConferenceState> {
       case 'participant-joined':
       case 'participant-updated': {
         if (m.participant.id === this.state.selfId) {
-          this.update({ self: m.participant });
+          const pending = this.#renamePending;
+          if (pending !== null && m.participant.displayName === pending) this.#renamePending = null;
+          this.update({ self: pending === null ? m.participant : { ...m.participant, displayName: pending } });
           break;
         }
         const list = this.state.participants;
@@ -387,6 +392,8 @@ export class Conference extends Store<ConferenceState> {
         this.#p2p.handle(m);
         break;
       case 'error':
+        // a refused rename (too many) is not echoed: the server's name holds again
+        this.#renamePending = null;
         // sign-in, room password and rate limits before joining: the access client asks, the socket stays open
         if (this.state.status === 'connecting' && RECOVERABLE_JOIN_ERRORS.includes(m.code)) break;
         // an error that ends the meeting arrives with the end (one change: watchers see it as fatal)
