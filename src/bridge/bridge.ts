@@ -332,7 +332,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
 
   // ---------------------------------------------------------------- DTLS (dtls-setup.ts)
 
-  /** `t`'s handshake is done and its SRTP sessions are made: it is connected, and what it receives starts with a keyframe. */
+  /** `t`'s handshake is done and its SRTP sessions are made: it is connected. */
   srtpReady(t: WebRtcTransport, keys: DtlsSrtpKeys): void {
     const ep = t.endpoint;
     this.receivingKeysChanged(t);
@@ -344,6 +344,11 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
       { conferenceId: ep.conference.id, endpointId: ep.id, profile: keys.profile, address: t.address, port: t.port },
       'endpoint connected',
     );
+  }
+
+  /** `t` connected: focus is told, and what it receives starts with a keyframe. */
+  announceConnected(t: WebRtcTransport): void {
+    const ep = t.endpoint;
     ep.connectedPublished = true;
     this.announce.endpointEvent(ep, 'connected');
     for (const ssrc of ep.subscriptions) {

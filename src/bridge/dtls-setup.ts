@@ -17,8 +17,10 @@ const LOGGED_FAILURES = 3;
 export interface DtlsHost {
   readonly certificate: BridgeCertificate;
   disconnect(ep: Endpoint, reason: string): void;
-  /** `t.srtpIn` and `t.srtpOut` are made from `keys`: the endpoint is connected. */
+  /** `t.srtpIn` and `t.srtpOut` are made from `keys`: the endpoint is connected (a throw: SRTP setup failed). */
   srtpReady(t: WebRtcTransport, keys: DtlsSrtpKeys): void;
+  /** After `srtpReady`: the endpoint's connection is told, and what it receives starts with a keyframe. */
+  announceConnected(t: WebRtcTransport): void;
 }
 
 /** The DTLS session of `t`, made at its first handshake datagram; its datagrams go out on `t`'s selected path. */
@@ -77,5 +79,7 @@ export function completeDtls(t: WebRtcTransport, host: DtlsHost, log: Logger): v
   } catch (e) {
     log.warn({ conferenceId: ep.conference.id, endpointId: ep.id, err: (e as Error).message }, 'SRTP setup failed');
     host.disconnect(ep, 'SRTP setup failed');
+    return;
   }
+  host.announceConnected(t);
 }

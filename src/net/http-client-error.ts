@@ -1,5 +1,6 @@
 // What an HTTP(S) server of ours answers a request it cannot parse (Node's 'clientError'): headers past Node's
-// limit (16 KiB) get 431, anything else malformed 400, and the connection is closed; a connection already
+// limit (16 KiB) get 431, a request not complete in Node's time 408, anything else malformed 400, and the
+// connection is closed; a connection already
 // written to or gone (a reset, a TLS client that left) is only closed. Nothing is logged: a stranger's garbage
 // is not an event.
 import type { Server as HttpServer } from 'node:http';
@@ -10,7 +11,7 @@ const HEADER_OVERFLOW = 'HPE_HEADER_OVERFLOW';
 
 /** The raw answer to a request that could not be parsed (`code` is the parser's error code). */
 export function clientErrorResponse(code: string | undefined): string {
-  const status = code === HEADER_OVERFLOW ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const status = code === HEADER_OVERFLOW ? '431 Request Header Fields Too Large' : code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : '400 Bad Request';
   return `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`;
 }
 

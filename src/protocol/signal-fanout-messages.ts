@@ -66,6 +66,11 @@ export const storedPolicySchema = z.object({
   lobby: z.boolean(),
   selfUnmuteAllowed: z.boolean(),
   camerasStopped: z.boolean().optional(),
+  /**
+   * Set when the room's last connection dropped (rather than left): until then (ms since the epoch) the lock and
+   * lobby hold for newcomers too, while its people may come back (ROOM_RETURN_GRACE_MS).
+   */
+  keptUntil: z.number().optional(),
 });
 export type StoredPolicy = z.infer<typeof storedPolicySchema>;
 

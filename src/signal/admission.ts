@@ -173,28 +173,29 @@ export class Admission {
     if (known) await this.opts.rooms.policyLoaded(known);
     // a room whose people all dropped keeps its lock and lobby for them to come back (ROOM_RETURN_GRACE_MS): a
     // newcomer meanwhile meets them as if the meeting went on
-    const kept = peopleIn(known) > 0 ? undefined : await this.opts.rooms.state?.policy(roomKey(msg.room));
+    const kept = peopleIn(known) > 0 ? undefined : await this.opts.rooms.keptPolicy(roomKey(msg.room));
     if (session.member || this.gone.has(session)) return;
     if (kept && !this.keptPolicyPassed(session, msg, identity, kept)) return;
     this.admit(session, msg, identity);
   }
 
   /**
-   * The kept lock and lobby of a room nobody is in (its people dropped and may come back): hosts pass; the room
-   * password passes the lock and the lobby; a lobby alone cannot be passed (nobody is in to let anyone in) until
-   * a moderator is back or the kept state lapses. False when refused (the refusal sent).
+   * The kept lock and lobby of a room nobody is in (its people dropped and may come back): hosts pass (signed in,
+   * or a token that says moderator: not one that is moderator only for coming first); the room password passes the
+   * lock and the lobby, and is asked for when there is one; a lobby alone cannot be passed (nobody is in to let
+   * anyone in) until a moderator is back or the grace ends. False when refused (the refusal sent).
    */
   private keptPolicyPassed(session: Session, msg: JoinMessage, grant: JoinGrant, kept: StoredPolicy): boolean {
-    if (grant.authenticated && grant.role === 'moderator') return true;
+    if (grant.authenticated && grant.role === 'moderator' && !grant.firstComer) return true;
     const key = roomKey(msg.room);
-    if (kept.password !== undefined && msg.password !== undefined) return this.passwordRight(session, key, kept.password, msg.password);
+    if (kept.password !== undefined) {
+      if (msg.password !== undefined) return this.passwordRight(session, key, kept.password, msg.password);
+      this.refuse(session, 'password-required', 'this meeting is locked with a password');
+      return false;
+    }
     if (kept.lobby) {
       this.log.info({ room: key, address: session.remoteAddress }, 'refused: the lobby is on and nobody is in the meeting');
       this.refuse(session, 'lobby-closed', 'the lobby is on and nobody is in the meeting to let you in; try again later');
-      return false;
-    }
-    if (kept.password !== undefined) {
-      this.refuse(session, 'password-required', 'this meeting is locked with a password');
       return false;
     }
     return true;

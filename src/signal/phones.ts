@@ -82,7 +82,7 @@ export class Phones {
   }
 
   /** Why a caller may not enter this room now, or undefined. */
-  private refusal(room: string): string | undefined {
+  private async refusal(room: string): Promise<string | undefined> {
     const r = this.rooms.rooms.get(roomKey(room));
     const started = peopleIn(r) > 0;
     const { authMode, allowGuests } = this.settings();
@@ -90,16 +90,17 @@ export class Phones {
       if (!allowGuests) return 'this server admits only signed-in hosts and invited guests';
       if (!started) return 'the meeting has not started: a host must start it first';
     }
-    if (!r || !started) return undefined;
-    if (e2eeEnabled(r)) return e2eeRefusal('joining by phone');
-    const policy = policyOf(r);
+    // nobody in: the lock and lobby kept for people who dropped hold a caller out as well
+    const policy = !r || !started ? await this.rooms.keptPolicy(roomKey(room)) : policyOf(r);
+    if (!policy) return undefined;
+    if (r && started && e2eeEnabled(r)) return e2eeRefusal('joining by phone');
     if (policy.lobby) return 'the meeting has a lobby, which callers cannot wait in yet';
     if (policy.password !== undefined) return 'the meeting is locked with a password';
     return undefined;
   }
 
   private async join(req: PhoneJoin) {
-    const refused = this.refusal(req.room);
+    const refused = await this.refusal(req.room);
     if (refused) throw new BusCallError('not-allowed', refused);
     let ofGateway = 0;
     for (const p of this.byKey.values()) if (p.gatewayId === req.gatewayId) ofGateway++;

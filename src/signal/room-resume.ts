@@ -7,6 +7,7 @@
 //   with other signal instances, a room alive there has stand-ins here, so it is not empty).
 // - A room this instance starts or takes over applies its stored policy once (per Room object).
 import type { RoomFanout } from './room-fanout.ts';
+import type { StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import { applyPolicy, broadcastRoomState, policyOf, storedPolicy } from './room-policy.ts';
 import type { RoomState } from './room-state.ts';
 import type { Member, Room } from './room-types.ts';
@@ -20,6 +21,8 @@ export class RoomResume {
   private readonly fanout: () => RoomFanout | undefined;
   private readonly policyLoads = new WeakMap<Room, Promise<void>>();
   private readonly forgetTimers = new Set<NodeJS.Timeout>();
+  /** Rooms emptied here by drops, and until when their lock and lobby hold (known before the store has the mark). */
+  private readonly keptHere = new Map<string, number>();
 
   constructor(state: RoomState | undefined, rooms: ReadonlyMap<string, Room>, fanout: () => RoomFanout | undefined) {
     this.state = state;
@@ -34,12 +37,28 @@ export class RoomResume {
       this.state.forgetRoom(key);
       return;
     }
+    // its lock and lobby hold for newcomers until the grace ends (keptPolicy), also if this instance stops or dies
+    // before the timer below: a stored policy without the mark holds nobody out
+    const state = this.state;
+    const keptUntil = Date.now() + ROOM_RETURN_GRACE_MS;
+    this.keptHere.set(key, keptUntil);
+    void state.policy(key).then((p) => {
+      if (p && !this.rooms.has(key)) state.savePolicy(key, { ...p, keptUntil });
+    });
     const timer = setTimeout(() => {
       this.forgetTimers.delete(timer);
+      if (this.keptHere.get(key) === keptUntil) this.keptHere.delete(key);
       if (!this.rooms.has(key)) this.state?.forgetRoom(key);
     }, ROOM_RETURN_GRACE_MS);
     timer.unref();
     this.forgetTimers.add(timer);
+  }
+
+  /** The lock and lobby kept for the people of room `key`, nobody being in it (its grace not over), else undefined. */
+  async keptPolicy(key: string): Promise<StoredPolicy | undefined> {
+    const p = await this.state?.policy(key);
+    const until = Math.max(p?.keptUntil ?? 0, this.keptHere.get(key) ?? 0);
+    return p && until > Date.now() ? p : undefined;
   }
 
   /** A moderator changed `room`'s policy: kept in the store, and told to the room's other signal instances. */
@@ -83,5 +102,6 @@ export class RoomResume {
   stop(): void {
     for (const t of this.forgetTimers) clearTimeout(t);
     this.forgetTimers.clear();
+    this.keptHere.clear();
   }
 }

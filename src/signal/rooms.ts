@@ -11,6 +11,7 @@ import { BusNoHandlerError, BusTimeoutError, type Bus } from '../bus/bus.ts';
 import type { Logger } from '../log.ts';
 import { NO_BRIDGE_CAPACITY } from '../protocol/bus-messages.ts';
 import { roomKey, type ErrorCode, type MediaKind, type Participant, type ServerMessage } from '../protocol/signal-messages.ts';
+import type { StoredPolicy } from '../protocol/signal-fanout-messages.ts';
 import { Caps } from './caps.ts';
 import { e2eeEnabled } from './e2ee.ts';
 import { MAX_E2EE_PARTICIPANTS } from '../protocol/e2ee-messages.ts';
@@ -61,6 +62,11 @@ export class Rooms implements StandInHost {
   /** Applies the stored policy of a room this instance starts or takes over (once per Room object). */
   policyLoaded(room: Room): Promise<void> {
     return this.resume.policyLoaded(room);
+  }
+
+  /** The lock and lobby kept for the people of an empty room who dropped and may come back (room-resume.ts). */
+  keptPolicy(key: string): Promise<StoredPolicy | undefined> {
+    return this.resume.keptPolicy(key);
   }
 
   /** Another instance's moderator made our member `member` a moderator (wired to moderation in index.ts). */

@@ -187,7 +187,7 @@ const es: AccessStrings = {
   deniedTitle: 'No te han dejado entrar',
   deniedHint: 'Un moderador ha rechazado tu solicitud para entrar.',
   lobbyClosedTitle: 'Nadie ha podido dejarte entrar',
-  lobbyClosedHint: 'La reunión tiene sala de espera y no hay nadie en ella (terminó, o todos perdieron la conexión) que te deje entrar. Vuelve a intentarlo más tarde.',
+  lobbyClosedHint: 'La reunión tiene sala de espera y no hay nadie en la reunión (terminó, o todos perdieron la conexión) que te deje entrar. Vuelve a intentarlo más tarde.',
   refusalReason: 'Motivo:',
   startRecording: 'Iniciar grabación',
   stopRecording: 'Detener grabación',

@@ -118,6 +118,22 @@ describe('good tokens', () => {
     assert.equal((await s.client().join(newRoom(), 'E', { jwt: es })).type, 'joined');
   });
 
+  test('a room whose people dropped: a token without a moderator claim meets its kept lock; a moderator token passes', async () => {
+    const room = newRoom();
+    const host = s.client();
+    await host.join(room, 'Host', { jwt: await hs256(claims({ room })) });
+    await host.send({ type: 'lock-room', password: 'kept-pw' });
+    await host.next((m) => m.type === 'room-state' && m.locked);
+    const before = s.logs().split('\n').filter((l) => l.includes('socket closed')).length;
+    host.ws.terminate();
+    for (let i = 0; i < 200 && s.logs().split('\n').filter((l) => l.includes('socket closed')).length === before; i++) await new Promise((r) => setTimeout(r, 25));
+    // with no claim the first in a room moderates: here that must not open the kept lock
+    const plain = await s.client().tryJoin(room, 'Plain', { jwt: await hs256(claims({ room })) });
+    assert.equal(plain.code, 'password-required', JSON.stringify(plain));
+    const moderator = await s.client().tryJoin(room, 'Boss', { jwt: await hs256(claims({ room, context: { user: { name: 'Boss', moderator: true } } })) });
+    assert.equal(moderator.type, 'joined', JSON.stringify(moderator));
+  });
+
   test('guests (no token) join a started room, not an empty one', async () => {
     const room = newRoom();
     const guest = s.client();

@@ -379,10 +379,22 @@ describe('a room whose people all dropped keeps its lock and lobby for them', ()
     const first = await c.tryJoin(r.name, 'Stranger');
     assert.equal(first.code, 'password-required', JSON.stringify(first));
     assert.equal((await c.tryJoin(r.name, 'Stranger', { password: 'wrong' })).code, 'wrong-password');
+    assert.ok(await c.nothingLike((m) => m.type === 'chat-history' || m.type === 'room-state'), 'nothing of the meeting before the password');
     const j = await c.join(r.name, 'Stranger', { password: 'pw-kept' });
     assert.equal(j.type, 'joined');
     // the kept lock holds (applied as the room starts again here)
     await c.next((m) => m.type === 'room-state' && m.locked);
+  });
+
+  test('locked and with the lobby on: a newcomer is asked for the password, which lets them in', async () => {
+    const r = await room(0);
+    await r.mod.send({ type: 'set-lobby', enabled: true });
+    await r.mod.send({ type: 'lock-room', password: 'pw-both' });
+    await r.mod.next((m) => m.type === 'room-state' && m.lobby && m.locked);
+    await dropModerator(r);
+    const c = s.client();
+    assert.equal((await c.tryJoin(r.name, 'Knows')).code, 'password-required');
+    assert.equal((await c.join(r.name, 'Knows', { password: 'pw-both' })).type, 'joined');
   });
 
   test('with the lobby on, a newcomer is told nobody can let them in', async () => {

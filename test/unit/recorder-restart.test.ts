@@ -96,6 +96,7 @@ test('a dead child restarts on the same ports into a new part; too many deaths e
       // the dead parts got no media: nothing to play, so neither listed nor left on disk
       const emptyLeft = readdirSync(dir).filter((n) => n.endsWith('.mkv') && n !== current && statSync(path.join(dir, n)).size === 0);
       assert.deepEqual(emptyLeft, []);
+      assert.ok(meta.files.length < restart + 1, `the empty dead parts were dropped (${meta.files.length} listed of ${restart + 1})`);
       assert.ok(meta.files.slice(0, -1).every((f: any) => f.endedAt && statSync(path.join(dir, f.name)).size > 0) && !meta.endedAt);
     }
     rec.kill();

@@ -86,6 +86,18 @@ describe('phone callers in an open server', () => {
     mod.close();
   });
 
+  test('a room whose people all dropped keeps its lock against callers too', async () => {
+    const mod = s.client();
+    await mod.join('Caida', 'Mod');
+    await mod.send({ type: 'lock-room', password: 'secreto-2' });
+    await mod.next((m) => m.type === 'room-state' && m.locked);
+    const closed = () => s.logs().split('\n').filter((l) => l.includes('socket closed')).length;
+    const before = closed();
+    mod.ws.terminate();
+    for (let i = 0; i < 200 && closed() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    await assert.rejects(join(s, 'Caida'), (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && /password/.test(e.message));
+  });
+
   test('a caller alone has not started the meeting: the first browser moderates', async () => {
     const joined = await join(s, 'Primero');
     const c = s.client();

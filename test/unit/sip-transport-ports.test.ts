@@ -1,6 +1,7 @@
 // The SIP transport's UDP and TCP listeners share one port (src/sip/transport.ts): a port whose TCP twin is
-// taken is refused with EADDRINUSE and leaves nothing bound; with port 0 every listen gets a pair (a taken
-// TCP twin is retried on another free UDP port; a CI run once failed to start a server on exactly that).
+// taken is refused with EADDRINUSE and leaves nothing bound (what lets port 0 try another free UDP port when its
+// TCP twin is taken, which a CI run once failed on; the kernel's choice cannot be forced here, so that retry
+// itself is not driven); with port 0 many listens in a row each get a working pair.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';

@@ -205,9 +205,11 @@ async function start(config: Config, reload: () => Config): Promise<void> {
     if (change.live.includes('turnSecret')) turn?.setSecret(change.effective.turnSecret).catch((e: unknown) => log.error({ err: (e as Error).message }, 'TURN: the new secret was not applied'));
     if (change.live.includes('lastN')) bridge?.setLastN(change.effective.lastN).catch((e: unknown) => log.error({ err: (e as Error).message }, 'lastN not applied'));
     current = change.effective;
+    // the reload's own line at the louder of the two levels: one that quiets the log still says it happened
+    const next = change.effective.logLevel;
+    if (log.levels.values[next]! < log.levels.values[log.level]!) log.level = next;
     log.info({ applied: change.live, needRestart: change.restart }, change.restart.length > 0 ? 'settings reloaded; some need a restart' : 'settings reloaded');
-    // the new log level last: a reload that quiets the log still says, once, that it happened
-    log.level = change.effective.logLevel;
+    log.level = next;
   });
 
   const message = signal

@@ -21,6 +21,8 @@ export type Gate =
 
 /** How often a guest waiting for the host asks to join again. */
 export const HOST_WAIT_RETRY_MS = 5000;
+/** A sign-in unanswered this long no longer holds back those joins. */
+const LOGIN_ANSWER_MS = 10_000;
 
 export interface RoomSettings {
   locked: boolean;
@@ -106,6 +108,11 @@ export class AccessClient extends Store<AccessState> {
   #lastVideoMuted: boolean;
   /** The next join of a guest waiting for the host. */
   #hostRetry: ReturnType<typeof setTimeout> | null = null;
+  /**
+   * When a sign-in was sent that is not answered yet (0: none): the server checks one sign-in or join of a
+   * connection at a time; an answer lost with the connection stops counting after LOGIN_ANSWER_MS.
+   */
+  #loginSentAt = 0;
   readonly dispose: () => void;
 
   constructor(conference: Conference, search: string) {
@@ -201,14 +208,11 @@ export class AccessClient extends Store<AccessState> {
         const gate = this.state.gate;
         // what the sign-in form said stays while we keep waiting
         this.update({ gate: gate?.kind === 'host' ? { ...gate, signIn: m.signIn } : { kind: 'host', signIn: m.signIn } });
-        if (this.#hostRetry !== null) clearTimeout(this.#hostRetry);
-        this.#hostRetry = setTimeout(() => {
-          this.#hostRetry = null;
-          if (this.state.gate?.kind === 'host' && c.state.status === 'connecting') c.retryJoin();
-        }, HOST_WAIT_RETRY_MS);
+        this.#retryForHost();
         break;
       }
       case 'login-ok':
+        this.#loginSentAt = 0;
         storage()?.setItem(SESSION_KEY, m.session);
         this.update({ username: m.username, gate: null });
         c.retryJoin();
@@ -237,7 +241,21 @@ export class AccessClient extends Store<AccessState> {
     }
   }
 
+  /** Asks to join again in HOST_WAIT_RETRY_MS while we wait for the host (later while a sign-in is being checked). */
+  #retryForHost(): void {
+    if (this.#hostRetry !== null) clearTimeout(this.#hostRetry);
+    this.#hostRetry = setTimeout(() => {
+      this.#hostRetry = null;
+      const c = this.#conference;
+      if (this.state.gate?.kind !== 'host' || c.state.status !== 'connecting') return;
+      if (this.#loginSentAt > 0 && Date.now() - this.#loginSentAt < LOGIN_ANSWER_MS) this.#retryForHost();
+      else c.retryJoin();
+    }, HOST_WAIT_RETRY_MS);
+  }
+
   #onError(code: string, message: string): void {
+    // any refusal answers a pending sign-in (a wrong password, too many tries, no accounts here)
+    this.#loginSentAt = 0;
     if (this.state.liveStreamDialog?.state === 'sending' && LIVE_STREAM_REFUSALS.includes(code)) {
       // the moderator reads why in the dialog, with what they typed still there
       this.update({ liveStreamDialog: { state: 'refused', code, message } });
@@ -282,6 +300,7 @@ export class AccessClient extends Store<AccessState> {
   }
 
   login(username: string, password: string): void {
+    this.#loginSentAt = Date.now();
     this.#conference.sendMessage({ type: 'login', username, password });
   }
 
