@@ -200,6 +200,15 @@ export interface RoomWithModerator {
   people: { c: WsClient; id: string }[];
 }
 
+/** Drops `client`'s socket (no leave: a crash or a lost network) and waits until `s` saw it close. */
+export async function dropConnection(s: TestSignal, client: WsClient): Promise<void> {
+  const closed = () => s.logs().split('\n').filter((l) => l.includes('socket closed')).length;
+  const before = closed();
+  client.ws.terminate();
+  for (let i = 0; i < 400 && closed() === before; i++) await new Promise((r) => setTimeout(r, 25));
+  if (closed() === before) throw new Error('the server did not see the socket close');
+}
+
 /** A fresh open room: a moderator "Mod" (the first to join) and `n` participants "P0".."P<n-1>". */
 export async function roomWithModerator(s: TestSignal, name: string, n: number): Promise<RoomWithModerator> {
   const mod = s.client();

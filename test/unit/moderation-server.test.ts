@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { subjects } from '../../src/protocol/bus-messages.ts';
-import { roomWithModerator, startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
+import { dropConnection, roomWithModerator, startTestSignal, type TestSignal, type WsClient } from '../helpers/signal-client.ts';
 
 let s: TestSignal;
 before(async () => {
@@ -361,13 +361,7 @@ describe('lobby', () => {
 
 describe('a room whose people all dropped keeps its lock and lobby for them', () => {
   /** Drops the moderator's socket (no leave: a crash or a lost network) and waits until the server saw it. */
-  async function dropModerator(r: Awaited<ReturnType<typeof room>>): Promise<void> {
-    const seen = () => s.logs().split('\n').filter((l) => l.includes(r.name.toLowerCase()) && l.includes('socket closed')).length;
-    const before = seen();
-    r.mod.close();
-    for (let i = 0; i < 200 && seen() === before; i++) await new Promise((resolve) => setTimeout(resolve, 25));
-    assert.ok(seen() > before, 'the server saw the socket close');
-  }
+  const dropModerator = (r: Awaited<ReturnType<typeof room>>) => dropConnection(s, r.mod);
 
   test('a newcomer meanwhile needs the password; the right one lets them in, locked still', async () => {
     const r = await room(0);

@@ -10,7 +10,7 @@ import { BusCallError } from '../../src/bus/bus.ts';
 import { callBus } from '../../src/bus/typed-calls.ts';
 import { busCalls } from '../../src/protocol/bus-calls.ts';
 import { phoneSubjects, type PhoneEvent } from '../../src/protocol/phone-messages.ts';
-import { answerPlainAttach, startTestSignal, TEST_SRTP_KEY, type TestSignal } from '../helpers/signal-client.ts';
+import { answerPlainAttach, dropConnection, startTestSignal, TEST_SRTP_KEY, type TestSignal } from '../helpers/signal-client.ts';
 
 const KEY = TEST_SRTP_KEY;
 
@@ -91,10 +91,7 @@ describe('phone callers in an open server', () => {
     await mod.join('Caida', 'Mod');
     await mod.send({ type: 'lock-room', password: 'secreto-2' });
     await mod.next((m) => m.type === 'room-state' && m.locked);
-    const closed = () => s.logs().split('\n').filter((l) => l.includes('socket closed')).length;
-    const before = closed();
-    mod.ws.terminate();
-    for (let i = 0; i < 200 && closed() === before; i++) await new Promise((r) => setTimeout(r, 25));
+    await dropConnection(s, mod);
     await assert.rejects(join(s, 'Caida'), (e: unknown) => e instanceof BusCallError && e.code === 'not-allowed' && /password/.test(e.message));
   });
 
