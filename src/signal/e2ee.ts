@@ -53,6 +53,8 @@ export class E2ee {
   plainConsumers: (room: Room) => string | undefined = () => undefined;
   /** The room's setting changed, here or on another instance (peer-to-peer for two stays off while it is on). */
   onChanged: (room: Room) => void = () => {};
+  /** The rooms of the meeting whose main room is `main`: it and its breakout rooms here (they follow its setting). */
+  meetingRooms: (main: Room) => Room[] = (main) => [main];
 
   private readonly items: SharedRoomItems;
 
@@ -115,18 +117,25 @@ export class E2ee {
     void this.items.change<RoomE2ee>(room, E2EE_ITEM, () => next);
     this.onChanged(room);
     this.log.info({ room: room.key, participant: member.id, enabled }, 'end-to-end encryption changed');
-    for (const m of room.members.values()) m.session.send({ type: 'e2ee-state', enabled, by: member.displayName });
+    // everyone of the meeting, in its breakout rooms too: a breakout room follows the main room's setting
+    for (const m of this.meetingMembers(room)) m.session.send({ type: 'e2ee-state', enabled, by: member.displayName });
+  }
+
+  /** The members of the meeting of main room `room`, in it and in its breakout rooms here. */
+  private meetingMembers(room: Room): Member[] {
+    return this.meetingRooms(room).flatMap((r) => [...r.members.values()]);
   }
 
   private refusal(room: Room): { code: 'e2ee-refused' | 'e2ee-too-many'; message: string } | undefined {
-    if (room.members.size > MAX_E2EE_PARTICIPANTS) {
+    const members = this.meetingMembers(room);
+    if (members.length > MAX_E2EE_PARTICIPANTS) {
       return { code: 'e2ee-too-many', message: `end-to-end encryption is for meetings of at most ${MAX_E2EE_PARTICIPANTS} participants` };
     }
     // a browser on receive slots cannot tell whose frames a slot carries from its SDP (the key of each sender)
-    if ([...room.members.values()].some((m) => m.session.receiveSlots === true)) {
+    if (members.some((m) => m.session.receiveSlots === true)) {
       return { code: 'e2ee-refused', message: 'someone in the meeting joined it when it was big and receives on slots: end-to-end encryption needs everyone to rejoin' };
     }
-    const phone = [...room.members.values()].find((m) => m.phone);
+    const phone = members.find((m) => m.phone);
     if (phone) return { code: 'e2ee-refused', message: 'a phone caller is in the meeting: phones cannot decrypt end-to-end encrypted media' };
     const busy = this.plainConsumers(room);
     if (busy) return { code: 'e2ee-refused', message: `${busy}: stop it before turning on end-to-end encryption` };

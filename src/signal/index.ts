@@ -210,7 +210,11 @@ export async function startSignal(opts: {
   const p2p = new PeerToPeer({ enabled: config.p2p, log });
   // the browsers encrypt end to end on the bridge connection only: an encrypted room of two stays there
   p2p.keepOnBridge = (room) => recordings.running(room).length > 0 || e2eeEnabled(room);
-  meeting.e2ee.onChanged = (room) => p2p.reconsider(room);
+  // a breakout room follows its main room's encryption: told with it, its peer-to-peer pair reconsidered with it
+  meeting.e2ee.meetingRooms = (main) => [main, ...[...rooms.rooms.values()].filter((r) => r.breakout?.main === main)];
+  meeting.e2ee.onChanged = (room) => {
+    for (const r of meeting.e2ee.meetingRooms(room)) p2p.reconsider(r);
+  };
   rooms.watchMembers((room) => p2p.reconsider(room));
   recordings.onRunningChanged = (room) => p2p.reconsider(room);
   const videoConstraints = new VideoConstraintsForwarder(bus, log);

@@ -90,6 +90,20 @@ describe('end-to-end encryption on the server', () => {
     assert.equal((await r.mod.expectError({ type: 'start-recording' })).code, 'e2ee-on');
   });
 
+  test('turned on or off in the main room while people are in a breakout room: they are told too', async () => {
+    const r = await room(1);
+    const p = r.people[0]!;
+    await r.mod.send({ type: 'breakout-add', name: 'Aparte' });
+    await r.mod.next((m) => m.type === 'breakout-rooms' && m.rooms.length === 1);
+    await r.mod.send({ type: 'breakout-move', participantId: p.id, roomId: '1' });
+    await p.c.next((m) => m.type === 'joined' && m.room === 'Aparte');
+    await p.c.next((m) => m.type === 'e2ee-state' && !m.enabled);
+    await r.mod.send({ type: 'set-e2ee', enabled: true });
+    assert.deepEqual(await p.c.next((m) => m.type === 'e2ee-state' && m.enabled), { type: 'e2ee-state', enabled: true, by: 'Mod' }, 'the breakout room follows');
+    await r.mod.send({ type: 'set-e2ee', enabled: false });
+    await p.c.next((m) => m.type === 'e2ee-state' && !m.enabled && m.by === 'Mod');
+  });
+
   test('a member on receive slots (a big room) gets its slot maps; turning encryption on is then refused', async () => {
     const r = await room(1);
     const p = r.people[0]!;
