@@ -13,7 +13,9 @@ const LRI = '\u2066';
 const PDI = '\u2069';
 
 test('the page keeps what the server keeps of a name: one of invisible characters only is no name (Join stays off)', () => {
-  for (const name of [ZWSP, '\u00AD', `${RLO}${ZWSP}`, ` ${ZWSP} `]) assert.equal(visibleDisplayName(name), '', JSON.stringify(name));
+  for (const name of [ZWSP, '\u00AD', `${RLO}${ZWSP}`, ` ${ZWSP} `, '\u3164', '\u115F\u1160', '\u034F', '\uFFA0']) assert.equal(visibleDisplayName(name), '', JSON.stringify(name));
+  // emoji keep their variation selector and their joiners; Korean stays
+  assert.equal(visibleDisplayName('❤\uFE0F Ana 👩\u200D💻 한국'), '❤\uFE0F Ana 👩\u200D💻 한국');
   for (const name of ['Ana', ` ${ZWSP}Ana${RLO} `, 'x'.repeat(80)]) {
     const r = displayNameSchema.safeParse(visibleDisplayName(name));
     assert.ok(r.success && r.data === visibleDisplayName(name), JSON.stringify(name));
