@@ -67,7 +67,8 @@ export const BREAKOUT_CLIENT_TYPES = [
 export type BreakoutClientMessage = z.infer<(typeof breakoutClientMessageSchemas)[number]>;
 
 // ---- server -> browser ----
-const personSchema = z.object({ id: z.string(), displayName: z.string() });
+/** `staysInMain`: a phone caller or a file played in, which cannot be moved to a breakout room. */
+const personSchema = z.object({ id: z.string(), displayName: z.string(), staysInMain: z.boolean().optional() });
 
 export const breakoutRoomSchema = z.object({
   id: z.string(),

@@ -21,7 +21,7 @@ export function everyoneIn(rooms: ReadonlyMap<string, Room>, main: Room): Member
 
 /** The list as everyone sees it (`current` and `ticket` are each member's own: `viewFor`). */
 export function listView(rooms: ReadonlyMap<string, Room>, main: Room, list: BreakoutList): BreakoutServerMessage {
-  const person = (m: Member) => ({ id: m.id, displayName: m.displayName });
+  const person = (m: Member) => ({ id: m.id, displayName: m.displayName, ...(m.phone || m.plain ? { staysInMain: true } : {}) });
   const open: BreakoutRoom[] = list.rooms.map((e) => ({
     id: e.id,
     name: e.name,

@@ -9,6 +9,7 @@ import type { Logger } from '../log.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
 import { hostNames } from './host-names.ts';
 import { MediaWords } from './media-words.ts';
+import { breakoutRoomsOf } from './breakout-view.ts';
 import { Rooms } from './rooms.ts';
 import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
@@ -211,7 +212,7 @@ export async function startSignal(opts: {
   // the browsers encrypt end to end on the bridge connection only: an encrypted room of two stays there
   p2p.keepOnBridge = (room) => recordings.running(room).length > 0 || e2eeEnabled(room);
   // a breakout room follows its main room's encryption: told with it, its peer-to-peer pair reconsidered with it
-  meeting.e2ee.meetingRooms = (main) => [main, ...[...rooms.rooms.values()].filter((r) => r.breakout?.main === main)];
+  meeting.e2ee.meetingRooms = (main) => [main, ...breakoutRoomsOf(rooms.rooms, main)];
   meeting.e2ee.onChanged = (room) => {
     for (const r of meeting.e2ee.meetingRooms(room)) p2p.reconsider(r);
   };

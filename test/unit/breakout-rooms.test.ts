@@ -261,6 +261,7 @@ test('breakout rooms: closing all brings everyone back; the main room ends when 
     const phone = await callBus(s.bus, busCalls.signalPhoneJoin, '', { gatewayId: 'gw-test', room: 'Pausa', callerId: '+34600111234', ssrc: 1234 });
     const withPhone = await ana.next((m) => isList(m) && m.mainParticipants.length === 1);
     assert.equal(withPhone.mainParticipants[0].id, phone.participantId);
+    assert.equal(withPhone.mainParticipants[0].staysInMain, true, 'listed as one that stays in the main room (no move offered)');
     assert.equal((await ana.expectError({ type: 'breakout-move', participantId: phone.participantId, roomId: '2' })).code, 'not-allowed');
     await callBus(s.bus, busCalls.signalPhoneLeave, '', { conferenceId: phone.conferenceId, participantId: phone.participantId, reason: 'hung up' });
     ana.close();

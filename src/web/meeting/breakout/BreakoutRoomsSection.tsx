@@ -29,7 +29,8 @@ function People(props: { people: readonly Person[]; where: string | null; rooms:
       {people.map((p) => (
         <li key={p.id}>
           <span className="person-name">{p.id === selfId ? `${p.displayName} (${t.you})` : p.displayName}</span>
-          {moderator && p.id !== selfId && (
+          {moderator && p.staysInMain === true && <span className="breakout-stays">{t.staysInMainRoom}</span>}
+          {moderator && p.id !== selfId && p.staysInMain !== true && (
             <select aria-label={t.moveParticipant(p.displayName)} value={where ?? ''} onChange={(e) => store.move(p.id, e.target.value || null)}>
               <option value="">{t.mainRoom}</option>
               {rooms.map((r) => (
