@@ -4,6 +4,7 @@
 // (`bridge.video-suspended`), and a room's dominant speaker. Each payload is parsed at this boundary (a malformed
 // one is dropped, with a warning for the per-participant words); a word for a participant who is gone, or for a
 // media session it left (a failover, a drain), is dropped.
+import type { ZodType } from 'zod';
 import type { Bus } from '../bus/bus.ts';
 import {
   bridgeDominantSpeakerSchema,
@@ -96,22 +97,22 @@ export class MediaWords {
    * bridge, it left is dropped).
    */
   sendLayers(payload: unknown): void {
-    const parsed = bridgeSendLayersSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.rooms.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.send-layers');
-      return;
-    }
-    this.mediaMember(parsed.data)?.session.send({ type: 'send-layers', rids: parsed.data.rids });
+    const word = this.parsed(bridgeSendLayersSchema, payload, 'bridge.send-layers');
+    if (word) this.mediaMember(word)?.session.send({ type: 'send-layers', rids: word.rids });
   }
 
   /** A `bridge.video-suspended` event: the cameras that participant's bandwidth leaves out, under the same rule. */
   videoSuspended(payload: unknown): void {
-    const parsed = bridgeVideoSuspendedSchema.safeParse(payload);
-    if (!parsed.success) {
-      this.rooms.log.warn({ err: parsed.error.issues[0]?.message }, 'dropped a malformed bridge.video-suspended');
-      return;
-    }
-    this.mediaMember(parsed.data)?.session.send({ type: 'video-suspended', participantIds: parsed.data.participantIds });
+    const word = this.parsed(bridgeVideoSuspendedSchema, payload, 'bridge.video-suspended');
+    if (word) this.mediaMember(word)?.session.send({ type: 'video-suspended', participantIds: word.participantIds });
+  }
+
+  /** `payload` as `schema` says, or undefined (dropped with a warning naming `subject`). */
+  private parsed<T>(schema: ZodType<T>, payload: unknown, subject: string): T | undefined {
+    const r = schema.safeParse(payload);
+    if (r.success) return r.data;
+    this.rooms.log.warn({ err: r.error.issues[0]?.message }, `dropped a malformed ${subject}`);
+    return undefined;
   }
 
   /** The member a bridge's word is for: here, its media on that bridge, in the media session the word names (if any). */
