@@ -51,6 +51,7 @@ test('defaults', () => {
     nativeSend: true,
     nativeReceive: true,
     nativeForward: true,
+    receiveHoldMs: 0,
     pacer: false,
     pauseUnusedLayers: true,
     plainRtpPortMin: 40000,
