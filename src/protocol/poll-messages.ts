@@ -23,6 +23,18 @@ const text = (max: number, what: string) =>
     .transform((s) => s.trim())
     .pipe(z.string().min(1, `the ${what} is empty`).max(max, `the ${what} may have at most ${max} characters`));
 
+/** The index of the first option that repeats an earlier one (compared trimmed, ignoring case), or -1. */
+export function repeatedPollOption(options: readonly string[]): number {
+  const seen = new Set<string>();
+  for (let i = 0; i < options.length; i++) {
+    const key = options[i]!.trim().normalize('NFC').toLowerCase();
+    if (key === '') continue;
+    if (seen.has(key)) return i;
+    seen.add(key);
+  }
+  return -1;
+}
+
 export const pollKeySchema = z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'a poll key is 16..64 letters, digits, "-" or "_"');
 const pollId = z.string().min(1).max(64);
 
@@ -31,7 +43,11 @@ export const pollClientMessageSchemas = [
   z.object({
     type: z.literal('create-poll'),
     question: text(MAX_POLL_QUESTION, 'question'),
-    options: z.array(text(MAX_POLL_OPTION, 'option')).min(MIN_POLL_OPTIONS, `a poll needs at least ${MIN_POLL_OPTIONS} options`).max(MAX_POLL_OPTIONS, `a poll has at most ${MAX_POLL_OPTIONS} options`),
+    options: z
+      .array(text(MAX_POLL_OPTION, 'option'))
+      .min(MIN_POLL_OPTIONS, `a poll needs at least ${MIN_POLL_OPTIONS} options`)
+      .max(MAX_POLL_OPTIONS, `a poll has at most ${MAX_POLL_OPTIONS} options`)
+      .refine((options) => repeatedPollOption(options) < 0, 'two options of the poll are the same'),
     key: pollKeySchema,
   }),
   /** Chooses option `option` (0-based); again with another option changes the answer while the poll is open. */

@@ -34,7 +34,13 @@ describe('polls and the meeting subject', () => {
     await form.getByRole('textbox', { name: 'Option 1' }).fill('Pizza');
     await form.getByRole('textbox', { name: 'Option 2' }).fill('Tacos');
     await form.getByRole('button', { name: 'Add option' }).click();
+    // an option like another is said at the option, and the poll cannot be sent until it differs
+    await form.getByRole('textbox', { name: 'Option 3' }).fill(' pizza');
+    await form.getByRole('alert').filter({ hasText: 'This option is the same as another one.' }).waitFor();
+    assert.equal(await form.getByRole('textbox', { name: 'Option 3' }).getAttribute('aria-invalid'), 'true');
+    assert.ok(await form.getByRole('button', { name: 'Send poll' }).isDisabled());
     await form.getByRole('textbox', { name: 'Option 3' }).fill('Soup');
+    await form.getByRole('alert').waitFor({ state: 'detached' });
     await form.getByRole('button', { name: 'Send poll' }).click();
 
     // Ana is told by a badge; opening the pane clears it

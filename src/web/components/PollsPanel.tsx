@@ -3,7 +3,7 @@
 // and the results (counts and percentages, never who voted). Its creator or a moderator closes a poll; closed
 // polls stay with their final results. All text is plain React text (escaped).
 import { useId, useState, useSyncExternalStore, type FormEvent } from 'react';
-import { MAX_POLL_OPTION, MAX_POLL_OPTIONS, MAX_POLL_QUESTION, MIN_POLL_OPTIONS, type Poll } from '../../protocol/poll-messages.ts';
+import { MAX_POLL_OPTION, MAX_POLL_OPTIONS, MAX_POLL_QUESTION, MIN_POLL_OPTIONS, repeatedPollOption, type Poll } from '../../protocol/poll-messages.ts';
 import { accessFor } from '../access/access-client.ts';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
@@ -62,7 +62,9 @@ function CreatePoll({ store, onDone }: { store: PollsStore; onDone: () => void }
   const t = useStrings();
   const [question, setQuestion] = useState('');
   const [options, setOptions] = useState<string[]>(['', '']);
-  const ready = question.trim() !== '' && options.every((o) => o.trim() !== '');
+  // the server refuses a poll with two options alike: said at the option, before it is sent
+  const repeated = repeatedPollOption(options);
+  const ready = question.trim() !== '' && options.every((o) => o.trim() !== '') && repeated < 0;
   const submit = (e: FormEvent) => {
     e.preventDefault();
     if (!ready) return;
@@ -84,11 +86,17 @@ function CreatePoll({ store, onDone }: { store: PollsStore; onDone: () => void }
             value={o}
             maxLength={MAX_POLL_OPTION}
             onChange={(e) => setOptions(options.map((x, j) => (j === i ? e.target.value : x)))}
+            {...(repeated === i ? { 'aria-invalid': true, 'aria-describedby': 'poll-option-repeated' } : {})}
           />
           {options.length > MIN_POLL_OPTIONS && (
             <button type="button" className="secondary small" aria-label={t.removeOption(i + 1)} onClick={() => setOptions(options.filter((_, j) => j !== i))}>
               ×
             </button>
+          )}
+          {repeated === i && (
+            <p id="poll-option-repeated" className="field-error" role="alert">
+              {t.pollOptionRepeated}
+            </p>
           )}
         </div>
       ))}
