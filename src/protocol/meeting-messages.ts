@@ -48,11 +48,13 @@ export const meetingClientMessageSchemas = [
   z.object({ type: z.literal('screen-share'), sharing: z.boolean() }),
   /** Moderators: the meeting's subject, shown to everyone ('' clears it); refused with `not-moderator` for others. */
   z.object({ type: z.literal('set-subject'), subject: subjectSchema }),
+  /** Asks for the room's speaker stats (answered with `speaker-stats`; the page asks again while it shows them). */
+  z.object({ type: z.literal('speaker-stats') }),
   ...pollClientMessageSchemas,
   ...boardClientMessageSchemas,
 ] as const;
 
-export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share', 'set-subject', ...POLL_CLIENT_TYPES, ...BOARD_CLIENT_TYPES] as const;
+export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share', 'set-subject', 'speaker-stats', ...POLL_CLIENT_TYPES, ...BOARD_CLIENT_TYPES] as const;
 
 // ---- server -> browser ----
 
@@ -69,6 +71,22 @@ export const chatMessageSchema = z.object({
 });
 export type ChatMessage = z.infer<typeof chatMessageSchema>;
 
+/** People a room's speaker stats list at most (everyone present, then who left, by speaking time). */
+export const MAX_SPEAKER_STATS = 500;
+
+/** One person's time as the room's dominant speaker. */
+export const speakerStatSchema = z.object({
+  participantId: z.string(),
+  displayName: z.string(),
+  /** As dominant speaker (while the microphone was on) since the room started on this server, ms. */
+  speakingMs: z.number(),
+  /** The dominant speaker now, microphone on: the time grows from `speakingMs` as the page shows it. */
+  speaking: z.literal(true).optional(),
+  /** No longer in the room. */
+  left: z.literal(true).optional(),
+});
+export type SpeakerStat = z.infer<typeof speakerStatSchema>;
+
 export const meetingServerMessageSchemas = [
   z.object({ type: z.literal('chat'), message: chatMessageSchema }),
   /** Sent right after `joined`: the room's chat since it started (at most CHAT_HISTORY_LIMIT messages). */
@@ -78,6 +96,8 @@ export const meetingServerMessageSchemas = [
   z.object({ type: z.literal('dominant-speaker'), participantId: z.string() }),
   /** The meeting's subject ('' when none): to everyone when a moderator changes it (`by`), to a joiner when set. */
   z.object({ type: z.literal('subject'), subject: z.string(), by: z.string().optional() }),
+  /** The answer to `speaker-stats`: everyone who is in the room or has spoken in it, most speaking time first. */
+  z.object({ type: z.literal('speaker-stats'), speakers: z.array(speakerStatSchema).max(MAX_SPEAKER_STATS) }),
   ...pollServerMessageSchemas,
   ...boardServerMessageSchemas,
 ] as const;
@@ -88,5 +108,6 @@ export type MeetingServerMessage =
   | { type: 'reaction'; from: string; reaction: Reaction }
   | { type: 'dominant-speaker'; participantId: string }
   | { type: 'subject'; subject: string; by?: string }
+  | { type: 'speaker-stats'; speakers: SpeakerStat[] }
   | PollServerMessage
   | BoardServerMessage;

@@ -191,8 +191,15 @@ export async function startSignal(opts: {
     const jobs = recordings.running(room);
     return jobs.length > 0 ? `the meeting is being ${jobs.includes('recording') ? 'recorded' : 'streamed live'}` : undefined;
   };
-  rooms.onSpeaker = (room) => recordings.membersChanged(room);
-  rooms.onMuted = (room) => recordings.membersChanged(room);
+  rooms.onSpeaker = (room) => {
+    meeting.speakerStats.speakerChanged(room);
+    recordings.membersChanged(room);
+  };
+  rooms.onMuted = (room) => {
+    meeting.speakerStats.settle(room);
+    recordings.membersChanged(room);
+  };
+  rooms.watchMembers((room) => meeting.speakerStats.settle(room));
   // breakout rooms: rooms of a meeting, entered by moves on the same socket (breakout-rooms.ts)
   const breakouts = new BreakoutRooms(rooms, log);
   breakouts.watch(rooms, access.moderation, meeting);

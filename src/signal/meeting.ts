@@ -1,5 +1,6 @@
 // In-meeting features on the signalling server: chat (bounded room history, private messages), raised
-// hands, reactions, renaming and the screen-share flag; polls (polls.ts) and the subject (subject.ts). Room state lives as long as its Room object (a room
+// hands, reactions, renaming and the screen-share flag; polls (polls.ts), the subject (subject.ts) and speaker stats
+// (speaker-stats.ts). Room state lives as long as its Room object (a room
 // ends when its last participant leaves, and its chat with it).
 // Everything a participant sends that reaches everyone is rate-limited per participant (a token bucket each):
 // chat, reactions and renames beyond their limit are refused (`rate-limited`); screen-share and hand toggles
@@ -19,6 +20,7 @@ import { MeetingSubjects } from './subject.ts';
 import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
 import { E2ee } from './e2ee.ts';
 import { MeetingBoards } from './board.ts';
+import { SpeakerStats } from './speaker-stats.ts';
 
 const FOCUS_TIMEOUT_MS = 10_000;
 
@@ -63,6 +65,8 @@ export class MeetingFeatures {
   readonly e2ee: E2ee;
   /** The shared whiteboard and notes (board.ts). */
   readonly boards: MeetingBoards;
+  /** How long each person has been the dominant speaker (speaker-stats.ts). */
+  readonly speakerStats = new SpeakerStats();
 
   /** The subject and polls, as every signal instance of a room sees them (shared-room-items.ts). */
   readonly items: SharedRoomItems;

@@ -170,6 +170,9 @@ export function attachWebSocket(opts: {
       case 'set-subject':
         meeting.subjects.set(session.member, msg.subject);
         break;
+      case 'speaker-stats':
+        meeting.speakerStats.ask(session.member);
+        break;
       case 'create-poll':
         meeting.polls.create(session.member, msg.question, msg.options, msg.key);
         break;

@@ -1,7 +1,8 @@
 // Dominant speaker: the bridge judges who speaks from RFC 6464 audio levels and signal tells the room; the
 // speaker view puts that person on the stage. Talkers use a fake microphone that plays a tone 0.7 s of every
 // second (speech-like: loud blocks above a silent floor; Chromium's default fake microphone only beeps 20 ms
-// twice a second, which never counts as speech). Ana and Ben talk, Caro (default fake microphone) watches.
+// twice a second, which never counts as speech). Ana and Ben talk, Caro (default fake microphone) watches, then
+// opens the speaker stats.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Locator } from 'playwright-core';
@@ -36,5 +37,33 @@ describe('dominant speaker on the stage of the speaker view', () => {
     await ana.page.getByRole('button', { name: 'Unmute microphone' }).click();
     await waitUntil('Ana on the stage', async () => [await width(anaTile), await width(benTile)], ([a, b]) => a > b * 2, 30_000);
     assert.ok(suite.server.alive());
+  });
+
+  test('speaker stats: everyone with their time as speaker, the one speaking counting on, who left still listed', async () => {
+    await caro.page.getByRole('button', { name: 'Speaker stats' }).click();
+    const dialog = caro.page.getByRole('dialog', { name: 'Speaker stats' });
+    // a row is named by its name, its notes and its time
+    const row = (name: string) => dialog.getByRole('row', { name: new RegExp(`^${name.replace(/[()]/g, '\\$&')}\\s`) });
+    const seconds = async (name: string) => {
+      const text = (await row(name).getByRole('cell').textContent()) ?? '';
+      const m = /^(?:(\d+)m )?(\d+)s$/.exec(text);
+      assert.ok(m, `a time: ${text}`);
+      return Number(m[1] ?? 0) * 60 + Number(m[2]);
+    };
+    await row('Ana').getByText('speaking now').waitFor({ timeout: 10_000 });
+    await row('Caro (you)').waitFor();
+    assert.equal(await seconds('Caro (you)'), 0, 'Caro never spoke');
+    // Ana's time goes on while the dialog is open (and the server is asked again); Ben's, muted, stands still
+    const benTime = await seconds('Ben');
+    const before = await seconds('Ana');
+    await waitUntil("Ana's time counting", () => seconds('Ana'), (s) => s >= before + 4, 20_000);
+    assert.equal(await seconds('Ben'), benTime, 'no time while muted');
+    assert.equal(await row('Ben').getByText('speaking now').count(), 0);
+    // Ben leaves: still listed, with his time
+    await ben.page.getByRole('button', { name: 'Leave meeting' }).click();
+    await row('Ben').getByText('left the meeting').waitFor({ timeout: 15_000 });
+    assert.equal(await seconds('Ben'), benTime, 'no time once gone');
+    await dialog.getByRole('button', { name: 'Close' }).click();
+    await dialog.waitFor({ state: 'detached' });
   });
 });

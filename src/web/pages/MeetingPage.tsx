@@ -37,6 +37,7 @@ import { PollsButton, PollsPanel } from '../components/PollsPanel.tsx';
 import { MeetingSubject } from '../components/SubjectControls.tsx';
 import { pollsFor } from '../meeting/polls-store.ts';
 import { BoardButtons, BoardPanelView } from '../board/BoardPanels.tsx';
+import { SpeakerStatsButton, SpeakerStatsDialog } from '../components/SpeakerStatsDialog.tsx';
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
 import { E2eeIndicator, E2eeNotices, E2eeSwitch } from '../components/E2eeControls.tsx';
@@ -72,7 +73,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const selfScreen = useTrackStream(state.screenTrack);
   const viewStore = viewFor(conference);
   const { view, pinned, paneOpen } = useSyncExternalStore(viewStore.subscribe, viewStore.getSnapshot);
-  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | 'invite' | 'video-quality' | null>(null);
+  const [dialog, setDialog] = useState<'settings' | 'shortcuts' | 'invite' | 'video-quality' | 'speaker-stats' | null>(null);
   const access = accessFor(conference);
   const { role } = useSyncExternalStore(access.subscribe, access.getSnapshot);
   // audio only: no remote video is received, so tiles show names
@@ -196,6 +197,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   const features = state.status === 'joined' && (
     <>
       <VideoQualityButton conference={conference} onOpen={() => setDialog('video-quality')} />
+      <SpeakerStatsButton onOpen={() => setDialog('speaker-stats')} />
       <PollsButton conference={conference} />
       <BoardButtons conference={conference} />
       <RecordButton conference={conference} />
@@ -336,6 +338,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
       {dialog === 'settings' && <SettingsDialog conference={conference} onClose={() => setDialog(null)} />}
       {dialog === 'shortcuts' && <ShortcutsDialog onClose={() => setDialog(null)} />}
       {dialog === 'video-quality' && <VideoQualityDialog conference={conference} onClose={() => setDialog(null)} />}
+      {dialog === 'speaker-stats' && <SpeakerStatsDialog conference={conference} selfId={state.selfId} onClose={() => setDialog(null)} />}
       {dialog === 'invite' && <InviteDialog room={conference.room} link={meetingLink()} onClose={() => setDialog(null)} />}
     </div>
   );
