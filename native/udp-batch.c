@@ -37,7 +37,6 @@
 #include "udp-send-queue.h"
 #include "vp8-rewrite.h"
 #include "routes.h"
-#include "receive-hold.h"
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -273,7 +272,6 @@ NAPI_MODULE_INIT() {
   napi_create_function(env, "deleteSrtpPeer", NAPI_AUTO_LENGTH, srtp_peers_delete, NULL, &f);
   napi_set_named_property(env, exports, "deleteSrtpPeer", f);
   udp_receive_init(env, exports);
-  receive_hold_init(env, exports);
   udp_send_queue_init(env, exports);
   vp8_rewrite_init(env, exports);
   routes_init(env, exports);

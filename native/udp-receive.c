@@ -42,7 +42,6 @@
 #include "udp-receive.h"
 #include "srtp-peers.h"
 #include "routes.h"
-#include "receive-hold.h"
 
 /**
  * Batches read in one readiness callback at most (then the loop runs other work and comes back: the poll is
@@ -56,8 +55,6 @@
 
 typedef struct Receiver {
   uv_poll_t poll;
-  /** its place in the thread's receive hold (receive-hold.c) */
-  HoldMember hold;
   napi_env env;
   int fd;
   bool closing;
@@ -121,7 +118,6 @@ static void stop(Receiver* r, bool teardown) {
   if (r->closing) return;
   r->closing = true;
   r->teardown = teardown;
-  receive_hold_leave(&r->hold);
   uv_poll_stop(&r->poll);
   if (r->fd >= 0) close(r->fd);
   r->fd = -1;
@@ -252,8 +248,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     socklen_t len = sizeof err;
     if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = EIO;
     call_js(r, -err);
-    if (!r->closing && ++r->errorRun < MAX_ERROR_RUN) receive_hold_rewatch(&r->hold);
-    else r->hold.watching = false;
+    if (!r->closing && ++r->errorRun < MAX_ERROR_RUN) uv_poll_start(&r->poll, UV_READABLE, on_readable);
     return;
   }
   if (!(events & UV_READABLE)) return;
@@ -263,11 +258,7 @@ static void on_readable(uv_poll_t* h, int status, int events) {
     r->errorRun = 0;
     // a batch the routes forwarded whole needs no JavaScript now: it books them the next time it runs
     if (!forwarded_whole(r, n)) call_js(r, n);
-    if (n < RECV_BATCH) {
-      // a few datagrams: the thread's sockets may rest a moment so that the next ones come together
-      if (!r->closing) receive_hold_after_read(&r->hold, n, RECV_BATCH);
-      return;
-    }
+    if (n < RECV_BATCH) return;
   }
 }
 
@@ -353,9 +344,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   if (peers != NULL) napi_create_reference(env, a[6], 1, &r->peersRef);
   if (routes != NULL) napi_create_reference(env, a[7], 1, &r->routesRef);
   napi_add_async_cleanup_hook(env, on_cleanup, r, &r->cleanup);
-  r->hold.poll = &r->poll;
-  r->hold.onReadable = on_readable;
-  receive_hold_join(receive_hold_of(env), &r->hold);
+  uv_poll_start(&r->poll, UV_READABLE, on_readable);
   if (napi_create_external(env, r, on_finalize, NULL, &handle) != napi_ok) {
     r->finalized = true;
     r->fd = -1; // the caller still owns the socket when this throws (it closes it): not closed here too

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds Tertulia's optional native modules with the C compiler and the Node-API headers of the Node that runs
-# Tertulia: native/udp-batch.c + udp-receive.c + receive-hold.c + udp-send-queue.c + vp8-rewrite.c + routes.c (the bridge's batched sends and receives, kernel arrival times, the native data plane's VP8 rewrite and routes), native/srtp.c (SRTP protect
+# Tertulia: native/udp-batch.c + udp-receive.c + udp-send-queue.c + vp8-rewrite.c + routes.c (the bridge's batched sends and receives, kernel arrival times, the native data plane's VP8 rewrite and routes), native/srtp.c (SRTP protect
 # with the OpenSSL inside Node, through Node's headers) and native/opus.c (libopus for the SIP gateway, when
 # Debian's libopus-dev is installed). Each has a tested fallback (dgram and event-loop times; SRTP in TypeScript;
 # a WebAssembly libopus), so a missing compiler, header or library is said and is not an error.
@@ -16,7 +16,7 @@ stale() {
   local out="$ROOT/native/build/$1.node" f
   [ -f "$out" ] || return 0
   for f in "$ROOT/native/$1.c" "$ROOT/native/napi-typed.h" "$ROOT/native/udp-receive.h" "$ROOT/native/udp-receive.c" \
-    "$ROOT/native/receive-hold.h" "$ROOT/native/receive-hold.c" "$ROOT/native/udp-send-queue.h" "$ROOT/native/udp-send-queue.c" "$ROOT/native/srtp-streams.h" "$ROOT/native/srtp-streams.c" \
+    "$ROOT/native/udp-send-queue.h" "$ROOT/native/udp-send-queue.c" "$ROOT/native/srtp-streams.h" "$ROOT/native/srtp-streams.c" \
     "$ROOT/native/srtp-core.h" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-peers.h" "$ROOT/native/srtp-peers.c" \
     "$ROOT/native/open-table.h" "$ROOT/native/vp8-rewrite.h" "$ROOT/native/vp8-rewrite.c" \
     "$ROOT/native/routes.h" "$ROOT/native/routes.c"; do
@@ -59,8 +59,8 @@ build() {
     echo "[tertulia] could not build native/$name.c (see native/build/$name-error.log): $fallback" >&2
   fi
 }
-build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c" "$ROOT/native/receive-hold.c" \
-  "$ROOT/native/udp-send-queue.c" "$ROOT/native/srtp-peers.c" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c" "$ROOT/native/vp8-rewrite.c" "$ROOT/native/routes.c" -lm
+build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c" "$ROOT/native/udp-send-queue.c" \
+  "$ROOT/native/srtp-peers.c" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c" "$ROOT/native/vp8-rewrite.c" "$ROOT/native/routes.c" -lm
 # no -lcrypto: the module uses the OpenSSL symbols Node itself exports (as Node's own headers describe them)
 build srtp "the native SRTP module" "the bridge protects SRTP in TypeScript" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c"
 if [ -f /usr/include/opus/opus.h ]; then

@@ -125,7 +125,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
       opts.config.nativeSend,
       opts.config.nativeReceive,
       opts.config.nativeForward && !opts.config.pacer,
-      opts.config.receiveHoldMs,
     );
     this.paths = new IcePaths(this.udp);
     this.router = new Router(this);

@@ -68,7 +68,6 @@ export class UdpTransport {
   private batch: SendBatch | null = null;
   private readonly nativeSend: boolean;
   private readonly nativeReceive: boolean;
-  private readonly receiveHoldMs: number;
   private readonly nativeForward: boolean;
   /** The thread's native routes (`nativeForward`, with native receive and the send queue), else null. */
   private routes: NativeRoutes | null = null;
@@ -133,8 +132,7 @@ export class UdpTransport {
   /**
    * `nativeSend`: the module (when built) opens the socket and sends in batches; `nativeReceive` (with it): the
    * module reads too, in recvmmsg batches; `nativeForward` (with both): the thread has routes (nativeRoutes) the
-   * module forwards with as it reads; `receiveHoldMs` (with native receive): the thread's receive hold
-   * (native/receive-hold.c: after a read of a few datagrams its sockets rest that long; 0: off).
+   * module forwards with as it reads.
    */
   constructor(
     sink: DatagramSink,
@@ -144,14 +142,12 @@ export class UdpTransport {
     nativeSend = true,
     nativeReceive = false,
     nativeForward = false,
-    receiveHoldMs = 0,
   ) {
     this.sink = sink;
     this.reusePort = reusePort;
     this.nativeSend = nativeSend;
     this.nativeReceive = nativeReceive;
     this.nativeForward = nativeForward;
-    this.receiveHoldMs = receiveHoldMs;
     this.counters = counters;
     this.onSocketError = onSocketError;
     this.dtlsTurns = new DtlsTurns((buf, address, port) => sink.onDtls(buf, address, port), counters);
@@ -187,8 +183,6 @@ export class UdpTransport {
       if (rmod !== null) {
         try {
           this.srtpPeers = rmod.createSrtpPeers?.() ?? null;
-          // per thread: one bridge socket per thread, its connected sockets rest with it
-          rmod.setReceiveHold?.(this.receiveHoldMs);
           const routes = this.nativeForward && this.srtpPeers !== null ? routesModule(rmod) : null;
           const queue = this.batch.queueHandle;
           if (routes !== null && queue !== null) {

@@ -164,12 +164,6 @@ export const configSchema = z.object({
    */
   nativeForward: flag.default(true),
   /**
-   * With nativeReceive: after a read that found only a few datagrams, a media thread's sockets rest this many ms so
-   * that what arrives meanwhile is read (and forwarded, and sent) in one wake-up (native/receive-hold.c); arrival
-   * times stay the kernel's. 0: every datagram is read as it arrives. docs/BENCHMARKS.md, "Fewer, fuller wake-ups".
-   */
-  receiveHoldMs: decimal(z.number().int().min(0).max(50)).default(0),
-  /**
    * The bridge paces video per receiver at 2.5x its downlink estimate (bridge/pacer.ts); false (the default until
    * it shows a benefit: docs/BENCHMARKS.md, "The pacer and temporal-layer thinning"): sent as forwarded.
    */
@@ -390,7 +384,6 @@ export const settingHelp: Record<keyof Config, string> = {
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default true)",
   nativeForward: "bridge: with nativeReceive, the native module also forwards steady simulcast layers without JavaScript (rewrite, number, protect, send), false = JavaScript forwards every packet (default true; off with the pacer)",
-  receiveHoldMs: "bridge: with nativeReceive, ms a media thread's sockets rest after a read of a few datagrams, so the next ones are read in one wake-up (0 = read each at once; default 0)",
   pauseUnusedLayers: "bridge: browsers pause the simulcast layers of their camera above the largest anyone has needed for 5 s (never the lowest), saving their uplink and CPU; false = every layer is always sent (default true)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",
   plainRtpPortMin: 'lowest UDP port of plain RTP transports (recording, streaming, phone calls, tertulia play) (default 40000)',

@@ -4,9 +4,9 @@ import { Worker } from 'node:worker_threads';
 
 /**
  * Starts the worker; `onMedia` is the body of the transport's media handler, with `t` the transport and `b` the
- * datagram; `receiveHoldMs` its thread's receive hold. Resolves to the worker and the transport's port.
+ * datagram. Resolves to the worker and the transport's port.
  */
-export async function startTransportWorker(onMedia = '', receiveHoldMs = 0): Promise<{ worker: Worker; port: number }> {
+export async function startTransportWorker(onMedia = ''): Promise<{ worker: Worker; port: number }> {
   const url = new URL('../../src/bridge/udp-transport.ts', import.meta.url).href;
   const counters = new URL('../../src/bridge/counters.ts', import.meta.url).href;
   const code = `
@@ -14,7 +14,7 @@ export async function startTransportWorker(onMedia = '', receiveHoldMs = 0): Pro
     const { BridgeCounters } = await import(${JSON.stringify(counters)});
     const { parentPort } = await import('node:worker_threads');
     let t;
-    t = new UdpTransport({ onMedia(b) { ${onMedia} }, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true, false, ${receiveHoldMs});
+    t = new UdpTransport({ onMedia(b) { ${onMedia} }, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true);
     parentPort.postMessage(await t.bind('127.0.0.1', 0));
   `;
   const worker = new Worker(code, { eval: true });

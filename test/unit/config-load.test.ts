@@ -51,7 +51,6 @@ test('defaults', () => {
     nativeSend: true,
     nativeReceive: true,
     nativeForward: true,
-    receiveHoldMs: 0,
     pacer: false,
     pauseUnusedLayers: true,
     plainRtpPortMin: 40000,

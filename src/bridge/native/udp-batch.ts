@@ -94,8 +94,6 @@ export interface UdpBatchModule {
     histories: ArrayBuffer[],
   ) => boolean;
   clearRoutes?: (routes: unknown) => void;
-  /** This thread's receive hold, 0..50 ms (native/receive-hold.c); absent in an older build. */
-  setReceiveHold?: (ms: number) => number;
   setRoutesClock?: (routes: unknown, nowMs: number) => void;
 }
 
