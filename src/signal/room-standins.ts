@@ -19,6 +19,8 @@ export interface StandInHost {
   afterExit(room: Room, member: Member): void;
   /** Who is in the room changed (peer-to-peer for two follows it). */
   membersChanged(room: Room): void;
+  /** Someone's microphone or camera was turned off or on (a remote member's too: speaker stats, recordings). */
+  readonly onMuted?: (room: Room) => void;
   /** An empty room stays open while this says so (a main room whose people are in breakout rooms). */
   readonly holds?: (room: Room) => boolean;
 }
@@ -61,11 +63,15 @@ export function addStandIn(host: StandInHost, instance: string, key: string, roo
     joinedAt: since,
   };
   member.session.member = member;
+  const mutedChanged = known !== undefined && (known.audioMuted !== p.audioMuted || known.videoMuted !== p.videoMuted);
   Object.assign(member, { displayName: p.displayName, audioMuted: p.audioMuted, videoMuted: p.videoMuted, role: p.role ?? 'participant', remote: instance, remoteSince: since });
   member.handRaisedAt = p.handRaisedAt;
   member.screenSharing = p.screenSharing;
   member.phone = p.phone;
-  if (known) return;
+  if (known) {
+    if (mutedChanged) host.onMuted?.(room);
+    return;
+  }
   room.members.set(p.id, member);
   host.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
   host.membersChanged(room);

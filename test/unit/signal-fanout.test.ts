@@ -8,6 +8,7 @@ import { after, afterEach, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createLogger } from '../../src/log.ts';
 import { recorderSubjects } from '../../src/protocol/recorder-messages.ts';
+import { subjects } from '../../src/protocol/bus-messages.ts';
 import type { NatsBus } from '../../src/bus/nats-bus.ts';
 import type { WsClient } from '../helpers/signal-client.ts';
 import { keptLog } from '../helpers/kept-log.ts';
@@ -71,6 +72,31 @@ describe('signal instances share rooms over NATS', () => {
     assert.equal((await ben.nextOfType('participant-joined')).participant.id, ja.selfId);
     await participantsOn(one, 2);
     back.close();
+    ben.close();
+    await participantsOn(one, 0);
+  });
+
+  test("speaker stats: a speaker's mute on another instance stops their time here when it is heard, not at the next ask", async () => {
+    const [one, two] = instances as [Instance, Instance];
+    const ana = one.client();
+    await ana.join('Oradores', 'Ana', { audioMuted: true });
+    await participantsOn(two, 1);
+    const ben = two.client();
+    const jb = await ben.join('Oradores', 'Ben');
+    await ana.nextOfType('participant-joined');
+    focusBus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'oradores', endpointId: jb.selfId });
+    await ana.next((m) => m.type === 'dominant-speaker' && m.participantId === jb.selfId);
+    await ben.send({ type: 'mute', kind: 'audio', muted: true });
+    await ana.next((m) => m.type === 'participant-updated' && m.participant.id === jb.selfId && m.participant.audioMuted === true);
+    const heardAt = Date.now();
+    // Ana asks well after: Ben's time stopped when his mute came, not when she asked
+    await new Promise((r) => setTimeout(r, 1500));
+    await ana.send({ type: 'speaker-stats' });
+    const stats = (await ana.nextOfType('speaker-stats')).speakers;
+    const benStat = stats.find((x: any) => x.participantId === jb.selfId);
+    assert.equal(benStat.speaking, undefined);
+    assert.ok(benStat.speakingMs < Date.now() - heardAt, `${benStat.speakingMs} ms: counted past his mute`);
+    ana.close();
     ben.close();
     await participantsOn(one, 0);
   });
