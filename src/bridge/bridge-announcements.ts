@@ -26,8 +26,8 @@ export class BridgeAnnouncements {
     this.publish(subjects.bridgeEvent, { bridgeId: this.bridgeId, conferenceId: ep.conference.id, endpointId: ep.id, event }, 'bridge event');
   }
 
-  dominantSpeaker(conferenceId: string, endpointId: string): void {
-    this.publish(subjects.bridgeDominantSpeaker, { bridgeId: this.bridgeId, conferenceId, endpointId }, 'the dominant speaker');
+  dominantSpeaker(conferenceId: string, endpointId: string, silent: boolean): void {
+    this.publish(subjects.bridgeDominantSpeaker, { bridgeId: this.bridgeId, conferenceId, endpointId, silent }, 'the dominant speaker');
   }
 
   /** A word for `ep`'s browser, which signal passes on within its current media session (named when focus gave one). */

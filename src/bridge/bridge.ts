@@ -760,7 +760,7 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
     }
   }
 
-  /** Publishes each conference's dominant speaker when it changed (`bridge.dominant-speaker`). */
+  /** Publishes each conference's dominant speaker when it changed, or went silent or spoke again (`bridge.dominant-speaker`). */
   updateSpeakers(): void {
     this.bookForwarded();
     this.tendSlots();
@@ -769,10 +769,14 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
       const d = conference.speakers.tick(now);
       // last-N: whoever enters someone's last N starts with a keyframe
       for (const source of conference.updateSpeakerOrder()) this.router.requestKeyframe(source, false, false);
-      if (d === null || d === conference.dominant || !conference.hasSpeaker(d)) continue;
-      conference.dominant = d;
+      if (d !== null && d !== conference.dominant && conference.hasSpeaker(d)) {
+        conference.dominant = d;
+        conference.dominantSilent = false;
+      } else if (conference.dominant === null || conference.speakers.dominant !== conference.dominant || conference.speakers.silent === conference.dominantSilent) {
+        continue;
+      } else conference.dominantSilent = conference.speakers.silent;
       if (this.closed) return;
-      this.announce.dominantSpeaker(conference.id, d);
+      this.announce.dominantSpeaker(conference.id, conference.dominant, conference.dominantSilent);
     }
   }
 

@@ -24,6 +24,8 @@ export class Conference {
   readonly speakers = new DominantSpeaker<string>();
   /** The endpoint id last published as dominant speaker. */
   dominant: string | null = null;
+  /** Whether it was last published as silent. */
+  dominantSilent = false;
   /** Last-N: each endpoint receives the video of at most this many others (0: everyone's). */
   lastN = 0;
   /** Endpoint ids, the most recent speakers first (last-N order); `updateSpeakerOrder` keeps it. */
@@ -205,7 +207,10 @@ export class Conference {
     endpoint.subscriptions = new Set();
     this.endpoints.delete(endpoint.id);
     this.speakers.remove(endpoint.id);
-    if (this.dominant !== null && !this.hasSpeaker(this.dominant)) this.dominant = null;
+    if (this.dominant !== null && !this.hasSpeaker(this.dominant)) {
+      this.dominant = null;
+      this.dominantSilent = false;
+    }
     this.rebuildSubscribers();
   }
 

@@ -389,7 +389,8 @@ export const bridgeEventSchema = z.object({
   event: z.enum(['connected', 'disconnected']),
 });
 
-export const bridgeDominantSpeakerSchema = z.object({ bridgeId: id, conferenceId: id, endpointId: id });
+/** bridge.dominant-speaker: who speaks; `silent` once that person stopped (they stay named until someone else speaks). */
+export const bridgeDominantSpeakerSchema = z.object({ bridgeId: id, conferenceId: id, endpointId: id, silent: z.boolean().optional() });
 /** bridge.slot-map: who plays on the receive slots of endpoint `endpointId` now (the whole map). */
 export const bridgeSlotMapSchema = z.object({
   bridgeId: id,

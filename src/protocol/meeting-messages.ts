@@ -78,12 +78,14 @@ export const MAX_SPEAKER_STATS = 500;
 export const speakerStatSchema = z.object({
   participantId: z.string(),
   displayName: z.string(),
-  /** As dominant speaker (while the microphone was on) since the room started on this server, ms. */
+  /** As dominant speaker, speaking with the microphone on, since the room started on this server, ms. */
   speakingMs: z.number(),
   /** The dominant speaker now, microphone on: the time grows from `speakingMs` as the page shows it. */
   speaking: z.literal(true).optional(),
-  /** No longer in the room. */
+  /** No longer in the meeting. */
   left: z.literal(true).optional(),
+  /** Not in this room but in another room of the meeting (a breakout room, or the main room). */
+  elsewhere: z.literal(true).optional(),
 });
 export type SpeakerStat = z.infer<typeof speakerStatSchema>;
 

@@ -199,7 +199,13 @@ export async function startSignal(opts: {
     meeting.speakerStats.settle(room);
     recordings.membersChanged(room);
   };
+  rooms.onSpeakerSilence = (room) => meeting.speakerStats.speakerChanged(room);
   rooms.watchMembers((room) => meeting.speakerStats.settle(room));
+  // someone of a breakout meeting who is in another of its rooms is listed as such, not as gone
+  meeting.speakerStats.elsewhere = (room, id) => {
+    const main = room.breakout?.main ?? room;
+    return (main !== room && main.members.has(id)) || breakoutRoomsOf(rooms.rooms, main).some((r) => r !== room && r.members.has(id));
+  };
   // breakout rooms: rooms of a meeting, entered by moves on the same socket (breakout-rooms.ts)
   const breakouts = new BreakoutRooms(rooms, log);
   breakouts.watch(rooms, access.moderation, meeting);

@@ -123,16 +123,28 @@ export class MediaWords {
     return member;
   }
 
-  /** A `bridge.dominant-speaker` event: tells the room who speaks (malformed or unknown ones are dropped). */
+  /**
+   * A `bridge.dominant-speaker` event: tells the room who speaks, or that the speaker went silent (malformed ones
+   * and rooms not here are dropped). A speaker this instance does not know yet (a member of another instance whose
+   * stand-in has not arrived) is kept as the room's speaker all the same (speaker stats count from their arrival).
+   */
   dominantSpeaker(payload: unknown): void {
     const parsed = bridgeDominantSpeakerSchema.safeParse(payload);
     if (!parsed.success) return;
     const room = this.rooms.rooms.get(parsed.data.conferenceId);
-    if (!room || !room.members.has(parsed.data.endpointId)) return;
-    // every bridge of a conference that spans several judges from the same audio: the same name comes from each
-    if (room.dominantSpeaker === parsed.data.endpointId) return;
-    room.dominantSpeaker = parsed.data.endpointId;
-    this.rooms.broadcast(room, { type: 'dominant-speaker', participantId: parsed.data.endpointId });
+    if (!room) return;
+    const speaker = parsed.data.endpointId;
+    const silent = parsed.data.silent === true;
+    // every bridge of a conference that spans several judges from the same audio: the same word comes from each
+    if (room.dominantSpeaker === speaker) {
+      if ((room.dominantSilent === true) === silent) return;
+      room.dominantSilent = silent;
+      this.rooms.onSpeakerSilence?.(room);
+      return;
+    }
+    room.dominantSpeaker = speaker;
+    room.dominantSilent = silent;
+    if (room.members.has(speaker)) this.rooms.broadcast(room, { type: 'dominant-speaker', participantId: speaker });
     this.rooms.onSpeaker?.(room);
   }
 }

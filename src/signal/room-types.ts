@@ -92,6 +92,8 @@ export interface Room {
   members: Map<string, Member>;
   /** The participant the bridge last named dominant speaker (sent to late joiners). */
   dominantSpeaker?: string;
+  /** The bridge says the dominant speaker has gone silent (they stay dominant until someone else speaks). */
+  dominantSilent?: boolean;
   /** When its first participant entered (ms since the epoch). */
   startedAt: number;
   /** A breakout room (breakout-rooms.ts): the meeting's main room and this room's id there. */

@@ -517,6 +517,8 @@ export class Rooms implements StandInHost {
 
   /** Called after the room's dominant speaker changed (the recorder's speaker layout follows it). */
   onSpeaker?: (room: Room) => void;
+  /** Called when the dominant speaker went silent or spoke again (room.dominantSilent; speaker stats). */
+  onSpeakerSilence?: (room: Room) => void;
   /** Called after someone's microphone or camera was turned off or on (a multitrack recording's timeline). */
   onMuted?: (room: Room) => void;
   /** Whether `member`, as a moderator, may invite by phone (told in its `joined`, so the page offers it only then). */

@@ -1,10 +1,14 @@
 // Speaker stats (as Jitsi Meet's): how long each person of a room has been its dominant speaker. The bridge names
-// the dominant speaker (media-words.ts); the time counts while that person is in the room with the microphone on,
-// so someone who muted, or left, stops counting though the bridge names nobody else. Kept per Room object: the
-// stats start when the room starts on this signal instance (an instance that joins a room spanning several later
-// knows only what it heard) and go with the room. Who left stays listed with their time, up to MAX_SPEAKER_STATS
-// people a room (then who left with the least time is forgotten). A participant asks with `speaker-stats` (the
-// page asks again every few seconds while it shows them): rate-limited per participant, beyond it `rate-limited`.
+// the dominant speaker and says when that person has gone silent (media-words.ts); the time counts while that
+// person speaks, is in the room and has the microphone on, so a pause, a mute or a leave stops it though the bridge
+// names nobody else. Kept per Room object: the stats start when the room starts on this signal instance (an instance
+// that joins a room spanning several later knows only what it heard) and go with the room. Who is not in the room
+// any more stays listed with their time (as being in another room of the meeting when they are in one of its
+// breakout rooms); a room keeps at most MAX_SPEAKER_STATS people who are not in it (then the one with the least
+// time is forgotten). Stints are timed with the monotonic clock (a wall-clock step adds or takes nothing).
+// A participant asks with `speaker-stats` (the page asks again every few seconds while it shows them):
+// rate-limited per participant, beyond it `rate-limited`.
+import { performance } from 'node:perf_hooks';
 import { MAX_SPEAKER_STATS, type SpeakerStat } from '../protocol/meeting-messages.ts';
 import type { Member, Room } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
@@ -19,7 +23,7 @@ interface RoomSpeaking {
   speakers: Map<string, Speaker>;
   /** The dominant speaker the bridge named last. */
   current: string | undefined;
-  /** When the current stint started (Date.now()); undefined while it does not count (muted, gone, nobody). */
+  /** When the current stint started (performance.now()); undefined while it does not count. */
   since: number | undefined;
 }
 
@@ -30,6 +34,8 @@ const ASK_PER_SECOND = 1;
 export class SpeakerStats {
   private readonly rooms = new WeakMap<Room, RoomSpeaking>();
   private readonly asks = new WeakMap<Member, TokenBucket>();
+  /** Whether participant `id`, not in `room`, is in another room of its meeting (a breakout room, or the main one). */
+  elsewhere: (room: Room, id: string) => boolean = () => false;
 
   private of(room: Room): RoomSpeaking {
     let r = this.rooms.get(room);
@@ -40,69 +46,87 @@ export class SpeakerStats {
     return r;
   }
 
-  /** The room's dominant speaker is now room.dominantSpeaker. */
-  speakerChanged(room: Room, now = Date.now()): void {
+  /** The room's dominant speaker is now room.dominantSpeaker (or it went silent or spoke again: room.dominantSilent). */
+  speakerChanged(room: Room, now = performance.now()): void {
     const r = this.of(room);
-    this.stop(room, r, now);
-    r.current = room.dominantSpeaker;
+    if (r.current !== room.dominantSpeaker) {
+      this.stop(room, r, now);
+      r.current = room.dominantSpeaker;
+    }
     this.settle(room, now);
   }
 
   /**
-   * Someone of the room muted, unmuted, renamed, joined or left: the current stint stops or starts again (the bridge
-   * does not name the same speaker twice, so an unmute resumes it).
+   * Someone of the room muted, unmuted, joined or left, or the speaker went silent: the current stint stops or
+   * starts again (the bridge does not name the same speaker twice, so an unmute resumes it).
    */
-  settle(room: Room, now = Date.now()): void {
+  settle(room: Room, now = performance.now()): void {
     const r = this.rooms.get(room);
     if (r === undefined || r.current === undefined) return;
     const m = room.members.get(r.current);
-    const counts = m !== undefined && !m.audioMuted;
+    const counts = m !== undefined && !m.audioMuted && room.dominantSilent !== true;
     if (counts && r.since === undefined) {
-      this.entry(r, m.id, m.displayName);
+      this.entry(room, r, m.id, m.displayName);
       r.since = now;
     } else if (!counts && r.since !== undefined) this.stop(room, r, now);
   }
 
   private stop(room: Room, r: RoomSpeaking, now: number): void {
     if (r.current === undefined || r.since === undefined) return;
-    const e = this.entry(r, r.current, room.members.get(r.current)?.displayName);
+    const e = this.entry(room, r, r.current, room.members.get(r.current)?.displayName);
     e.ms += Math.max(0, now - r.since);
     r.since = undefined;
   }
 
-  private entry(r: RoomSpeaking, id: string, displayName: string | undefined): Speaker {
+  /** The entry of `id` (made when new: then the one not in the room with the least time goes when they are too many). */
+  private entry(room: Room, r: RoomSpeaking, id: string, displayName: string | undefined): Speaker {
     let e = r.speakers.get(id);
     if (e === undefined) {
+      if (r.speakers.size >= MAX_SPEAKER_STATS) this.forgetOne(room, r);
       e = { displayName: displayName ?? '', ms: 0 };
       r.speakers.set(id, e);
     } else if (displayName !== undefined) e.displayName = displayName;
     return e;
   }
 
-  /** Everyone in the room or who has spoken in it, most speaking time first, at most MAX_SPEAKER_STATS. */
-  list(room: Room, now = Date.now()): SpeakerStat[] {
+  /** Forgets, of those not in the room, who has the least time (none when everyone listed is here: the room's cap bounds them). */
+  private forgetOne(room: Room, r: RoomSpeaking): void {
+    let least: string | undefined;
+    let leastMs = Infinity;
+    for (const [id, e] of r.speakers) {
+      if (id !== r.current && !room.members.has(id) && e.ms < leastMs) {
+        least = id;
+        leastMs = e.ms;
+      }
+    }
+    if (least !== undefined) r.speakers.delete(least);
+  }
+
+  /** Everyone in the room (most time first), then who has spoken and is not in it (most time first), at most MAX_SPEAKER_STATS. */
+  list(room: Room, now = performance.now()): SpeakerStat[] {
     const r = this.of(room);
     this.settle(room, now);
-    const out: SpeakerStat[] = [];
+    const here: SpeakerStat[] = [];
     for (const m of room.members.values()) {
       const e = r.speakers.get(m.id);
+      if (e !== undefined) e.displayName = m.displayName; // the name they have, kept if they go
       const stat: SpeakerStat = { participantId: m.id, displayName: m.displayName, speakingMs: e?.ms ?? 0 };
       if (r.current === m.id && r.since !== undefined) {
         stat.speakingMs += Math.max(0, now - r.since);
         stat.speaking = true;
       }
-      out.push(stat);
+      here.push(stat);
     }
     const gone: SpeakerStat[] = [];
-    for (const [id, e] of r.speakers) if (!room.members.has(id) && e.ms > 0) gone.push({ participantId: id, displayName: e.displayName, speakingMs: e.ms, left: true });
-    gone.sort((a, b) => b.speakingMs - a.speakingMs);
-    // the people here first (a room is smaller than the cap), then who left, by time; the rest forgotten
-    const listed = out.concat(gone).slice(0, MAX_SPEAKER_STATS);
-    if (r.speakers.size > MAX_SPEAKER_STATS) {
-      const kept = new Set(listed.map((s) => s.participantId));
-      for (const id of r.speakers.keys()) if (!kept.has(id) && id !== r.current) r.speakers.delete(id);
+    for (const [id, e] of r.speakers) {
+      if (room.members.has(id) || e.ms <= 0) continue;
+      const stat: SpeakerStat = { participantId: id, displayName: e.displayName, speakingMs: e.ms };
+      if (this.elsewhere(room, id)) stat.elsewhere = true;
+      else stat.left = true;
+      gone.push(stat);
     }
-    return listed.sort((a, b) => b.speakingMs - a.speakingMs || a.displayName.localeCompare(b.displayName));
+    const byTime = (a: SpeakerStat, b: SpeakerStat) => b.speakingMs - a.speakingMs || a.displayName.localeCompare(b.displayName);
+    return here.sort(byTime).concat(gone.sort(byTime)).slice(0, MAX_SPEAKER_STATS);
   }
 
   /** A participant asks: its room's stats, or `rate-limited`. */

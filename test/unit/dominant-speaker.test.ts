@@ -71,6 +71,38 @@ test('one speaks, another interrupts briefly (no switch), then speaks long (swit
   assert.equal(ds.dominant, 'bob');
 });
 
+test('the dominant speaker is marked silent about a second after stopping, and speaking again when back', () => {
+  const ds = new DominantSpeaker<string>();
+  drive(ds, 0, 3000, () => ({ alice: 'speech', bob: 'silence' }));
+  assert.equal(ds.dominant, 'alice');
+  assert.equal(ds.silent, false);
+  // the gaps between syllables are no silence
+  const silentAt: number[] = [];
+  const watch = (t0: number, t1: number, kind: Kind) => {
+    for (let t = t0; t < t1; t += 100) {
+      drive(ds, t, t + 100, () => ({ alice: kind, bob: 'silence' }));
+      if (ds.silent) silentAt.push(t + 100);
+    }
+  };
+  watch(3000, 6000, 'speech');
+  assert.deepEqual(silentAt, []);
+  // alice stops: silent within about a second and a half, still the dominant speaker
+  watch(6000, 9000, 'silence');
+  assert.ok(silentAt.length > 0 && silentAt[0]! <= 7600, `silent from ${silentAt[0]} ms`);
+  assert.equal(ds.dominant, 'alice');
+  // she speaks again: no longer silent within a second, no switch
+  silentAt.length = 0;
+  watch(9000, 11_000, 'speech');
+  assert.ok(silentAt.length > 0 && silentAt.length <= 10, `silent until ${silentAt.at(-1)} ms`);
+  assert.equal(ds.silent, false);
+  // a new speaker starts as speaking; a fan is silence
+  drive(ds, 11_000, 15_000, () => ({ alice: 'noise', bob: 'speech' }));
+  assert.equal(ds.dominant, 'bob');
+  assert.equal(ds.silent, false);
+  ds.remove('bob');
+  assert.equal(ds.silent, false, 'nobody: not silent');
+});
+
 test('noise does not steal: a steady fan and a keyboard', () => {
   const ds = new DominantSpeaker<string>();
   let sw = drive(ds, 0, 6000, (t) => ({

@@ -40,12 +40,63 @@ test('each stint counts from the bridge naming the speaker until another is name
   room.members.delete('ben');
   stats.settle(room, 11_000);
   const after = stats.list(room, 20_000);
+  // the people here first, then who went
   assert.deepEqual(after.map((s) => [s.participantId, s.speakingMs, s.left ?? false]), [
     ['ana', 4000, false],
-    ['ben', 3000, true],
     ['cai', 0, false],
+    ['ben', 3000, true],
   ]);
-  assert.equal(after[1]!.displayName, 'BEN', 'the name they had');
+  assert.equal(after[2]!.displayName, 'BEN', 'the name they had');
+  // Ana, named again, stops talking: the bridge says she went silent, and her time stops with it
+  room.dominantSpeaker = 'ana';
+  stats.speakerChanged(room, 21_000);
+  room.dominantSilent = true;
+  stats.speakerChanged(room, 22_000);
+  assert.equal(timeOf(stats, room, 30_000).ana, 5000);
+  room.dominantSilent = false;
+  stats.speakerChanged(room, 31_000);
+  assert.equal(timeOf(stats, room, 31_500).ana, 5500);
+  // someone in another room of the meeting (a breakout room) is listed so, not as gone
+  stats.elsewhere = (_room, id) => id === 'ben';
+  const ben = stats.list(room, 32_000).find((s) => s.participantId === 'ben')!;
+  assert.equal(ben.elsewhere, true);
+  assert.equal(ben.left, undefined);
+});
+
+test('a renamed speaker who leaves keeps the name they last had', () => {
+  const stats = new SpeakerStats();
+  const room = fakeRoom(['ana', 'ben']);
+  room.dominantSpeaker = 'ana';
+  stats.speakerChanged(room, 0);
+  stats.list(room, 1000);
+  room.members.get('ana')!.displayName = 'Ana María';
+  stats.list(room, 2000);
+  room.members.delete('ana');
+  stats.settle(room, 3000);
+  assert.deepEqual(stats.list(room, 4000).find((s) => s.participantId === 'ana'), { participantId: 'ana', displayName: 'Ana María', speakingMs: 3000, left: true });
+});
+
+test('a room with more people present than the list holds: the most time first, nobody present loses time', () => {
+  const stats = new SpeakerStats();
+  const n = MAX_SPEAKER_STATS + 100;
+  const room = fakeRoom(Array.from({ length: n }, (_, i) => `p${i}`));
+  let t = 0;
+  // p_i speaks i ms
+  for (let i = 0; i < n; i++) {
+    room.dominantSpeaker = `p${i}`;
+    stats.speakerChanged(room, t);
+    t += i;
+  }
+  room.dominantSpeaker = undefined;
+  stats.speakerChanged(room, t);
+  const list = stats.list(room, t);
+  assert.equal(list.length, MAX_SPEAKER_STATS);
+  assert.equal(list[0]!.participantId, `p${n - 1}`);
+  assert.ok(!list.some((s) => s.participantId === 'p5'), 'p5 spoke too little to be listed');
+  // p5 was not listed, yet still has its 5 ms: it speaks 1000 more and is back in the list with both
+  room.dominantSpeaker = 'p5';
+  stats.speakerChanged(room, t);
+  assert.equal(stats.list(room, t + 1000).find((s) => s.participantId === 'p5')?.speakingMs, 1005);
 });
 
 test('the list is capped: who left with the least time is forgotten first, never the people present', () => {
@@ -103,8 +154,15 @@ describe('through the signal server', () => {
     const fourth = (await ben.nextOfType('speaker-stats')).speakers[0];
     assert.equal(third.speaking, undefined);
     assert.equal(fourth.speakingMs, third.speakingMs, 'no time while muted');
-    // four asks went, five may go at once (then one a second): of three more, one is refused
-    for (let i = 0; i < 3; i++) await ben.send({ type: 'speaker-stats' });
+    // the bridge says Ana went silent: unmuted, she does not count until it says she speaks again
+    await ana.send({ type: 'mute', kind: 'audio', muted: false });
+    await ben.next((m) => m.type === 'participant-updated' && m.participant.audioMuted === false);
+    s.bus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'stats-room', endpointId: anaJoined.selfId, silent: true });
+    await ben.send({ type: 'speaker-stats' });
+    const silent = (await ben.nextOfType('speaker-stats')).speakers[0];
+    assert.equal(silent.speaking, undefined, 'silent: not speaking');
+    // five asks went, five may go at once (then one a second): of two more, one is refused
+    for (let i = 0; i < 2; i++) await ben.send({ type: 'speaker-stats' });
     assert.equal((await ben.nextOfType('error')).code, 'rate-limited');
     ana.close();
     ben.close();

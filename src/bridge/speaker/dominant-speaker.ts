@@ -13,7 +13,9 @@
  * - medium (last 10 blocks, 1 s) and long (last 40 blocks, 4 s) scores add the block scores.
  * A switch needs the challenger's medium score >= 6 (about 600 ms of speech in the last second) and
  * at least 3 more than the dominant speaker's; with no dominant speaker, 3 active blocks suffice.
- * When everybody is silent the dominant speaker stays. Brief interruptions and clicks never switch.
+ * When everybody is silent the dominant speaker stays, marked silent once its medium score falls under 1 (less
+ * than about a block of speech in the last second) until it is back at 3 (speaker stats stop counting meanwhile).
+ * Brief interruptions and clicks never switch.
  *
  * onAudioLevel is per packet and allocation-free (after a source's first packet); tick() runs a few
  * times per second.
@@ -33,6 +35,9 @@ const FLOOR_MARGIN = 10;
 const SWITCH_MEDIUM = 6;
 const SWITCH_MARGIN = 3;
 const START_MEDIUM = 3;
+/** The dominant speaker's medium score under which it is silent, and from which a silent one speaks again. */
+const SILENT_MEDIUM = 1;
+const SPEAKING_MEDIUM = 3;
 
 class SpeakerState<K> {
   readonly id: K;
@@ -59,10 +64,16 @@ export class DominantSpeaker<K = string> {
   private readonly speakers = new Map<K, SpeakerState<K>>();
   private current: SpeakerState<K> | null = null;
   private nextOrder = 0;
+  private currentSilent = false;
 
   /** The dominant speaker, null before anyone spoke. */
   get dominant(): K | null {
     return this.current === null ? null : this.current.id;
+  }
+
+  /** Whether the dominant speaker has gone silent (as of the last tick; it stays dominant). */
+  get silent(): boolean {
+    return this.current !== null && this.currentSilent;
   }
 
   /** One RFC 6464 level (0 = loudest, 127 = silence; anything else is ignored) of `sourceId` at nowMs. */
@@ -88,7 +99,10 @@ export class DominantSpeaker<K = string> {
     const s = this.speakers.get(sourceId);
     if (s === undefined) return;
     this.speakers.delete(sourceId);
-    if (this.current === s) this.current = null;
+    if (this.current === s) {
+      this.current = null;
+      this.currentSilent = false;
+    }
   }
 
   /** Re-evaluates; returns the new dominant speaker when it changed, else null. */
@@ -101,14 +115,19 @@ export class DominantSpeaker<K = string> {
       if (s === this.current) continue;
       if (best === null || s.medium > best.medium || (s.medium === best.medium && s.long > best.long)) best = s;
     }
-    if (best === null) return null;
     const cur = this.current;
+    if (cur !== null) {
+      if (!this.currentSilent && cur.medium < SILENT_MEDIUM) this.currentSilent = true;
+      else if (this.currentSilent && cur.medium >= SPEAKING_MEDIUM) this.currentSilent = false;
+    }
+    if (best === null) return null;
     if (cur === null) {
       if (best.medium < START_MEDIUM) return null;
     } else if (best.medium < SWITCH_MEDIUM || best.medium < cur.medium + SWITCH_MARGIN) {
       return null;
     }
     this.current = best;
+    this.currentSilent = false;
     return best.id;
   }
 

@@ -64,6 +64,7 @@ function CreatePoll({ store, onDone }: { store: PollsStore; onDone: () => void }
   const [options, setOptions] = useState<string[]>(['', '']);
   // the server refuses a poll with two options alike: said at the option, before it is sent
   const repeated = repeatedPollOption(options);
+  const repeatedId = useId();
   const ready = question.trim() !== '' && options.every((o) => o.trim() !== '') && repeated < 0;
   const submit = (e: FormEvent) => {
     e.preventDefault();
@@ -86,7 +87,7 @@ function CreatePoll({ store, onDone }: { store: PollsStore; onDone: () => void }
             value={o}
             maxLength={MAX_POLL_OPTION}
             onChange={(e) => setOptions(options.map((x, j) => (j === i ? e.target.value : x)))}
-            {...(repeated === i ? { 'aria-invalid': true, 'aria-describedby': 'poll-option-repeated' } : {})}
+            {...(repeated === i ? { 'aria-invalid': true, 'aria-describedby': repeatedId } : {})}
           />
           {options.length > MIN_POLL_OPTIONS && (
             <button type="button" className="secondary small" aria-label={t.removeOption(i + 1)} onClick={() => setOptions(options.filter((_, j) => j !== i))}>
@@ -94,7 +95,7 @@ function CreatePoll({ store, onDone }: { store: PollsStore; onDone: () => void }
             </button>
           )}
           {repeated === i && (
-            <p id="poll-option-repeated" className="field-error" role="alert">
+            <p id={repeatedId} className="field-error" role="alert">
               {t.pollOptionRepeated}
             </p>
           )}
