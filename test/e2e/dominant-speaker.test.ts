@@ -59,11 +59,21 @@ describe('dominant speaker on the stage of the speaker view', () => {
     await waitUntil("Ana's time counting", () => seconds('Ana'), (s) => s >= before + 4, 20_000);
     assert.equal(await seconds('Ben'), benTime, 'no time while muted');
     assert.equal(await row('Ben').getByText('speaking now').count(), 0);
+    // the keyboard stays in the dialog: Tab and Shift+Tab go round its controls, and a change in the room (the page
+    // drawn again) does not move the focus
+    await dialog.getByRole('button', { name: 'Close' }).focus();
+    const focusInDialog = () => caro.page.evaluate(() => !!document.activeElement?.closest('[role="dialog"]') && document.activeElement?.textContent);
     // Ben leaves: still listed, with his time
     await ben.page.getByRole('button', { name: 'Leave meeting' }).click();
     await row('Ben').getByText('left the meeting').waitFor({ timeout: 15_000 });
     assert.equal(await seconds('Ben'), benTime, 'no time once gone');
-    await dialog.getByRole('button', { name: 'Close' }).click();
+    assert.equal(await focusInDialog(), 'Close', 'the focus stayed where it was');
+    for (const key of ['Tab', 'Tab', 'Shift+Tab', 'Shift+Tab']) {
+      await caro.page.keyboard.press(key);
+      assert.equal(await focusInDialog(), 'Close', `${key}: still in the dialog`);
+    }
+    await caro.page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
+    assert.equal(await caro.page.evaluate(() => document.activeElement?.getAttribute('aria-label')), 'Speaker stats', 'back on the button that opened it');
   });
 });
