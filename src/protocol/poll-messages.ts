@@ -5,6 +5,7 @@
 // `key`: a random secret the browser keeps for its tab (sessionStorage) and sends with each poll action, so a
 // reloaded page (a new participant id) is still the same voter and the same creator. The server never tells it.
 import { z } from 'zod';
+import { stripInvisible } from './display-name.ts';
 
 export const MAX_POLL_QUESTION = 500;
 export const MAX_POLL_OPTION = 200;
@@ -23,11 +24,11 @@ const text = (max: number, what: string) =>
     .transform((s) => s.trim())
     .pipe(z.string().min(1, `the ${what} is empty`).max(max, `the ${what} may have at most ${max} characters`));
 
-/** The index of the first option that repeats an earlier one (compared trimmed, ignoring case), or -1. */
+/** The index of the first option that repeats an earlier one (compared without invisible characters, trimmed, ignoring case), or -1. */
 export function repeatedPollOption(options: readonly string[]): number {
   const seen = new Set<string>();
   for (let i = 0; i < options.length; i++) {
-    const key = options[i]!.trim().normalize('NFC').toLowerCase();
+    const key = stripInvisible(options[i]!).trim().normalize('NFC').toLowerCase();
     if (key === '') continue;
     if (seen.has(key)) return i;
     seen.add(key);

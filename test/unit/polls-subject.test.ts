@@ -55,6 +55,7 @@ test('the protocol checks polls and subjects before anything else sees them', ()
   assert.equal(repeatedPollOption(['Yes', 'No', ' YES ']), 2);
   assert.equal(repeatedPollOption(['', '', 'a']), -1, 'empty ones are not repeats (the form asks for them)');
   assert.equal(repeatedPollOption(['Caf\u00e9', 'Cafe\u0301']), 1, 'the same text however it is composed');
+  assert.equal(repeatedPollOption([' Pizza', 'Pizza\u200b']), 1, 'invisible characters aside');
   assert.ok(!ok(poll('Q', ['Yes', 'x'.repeat(MAX_POLL_OPTION + 1)])));
   assert.ok(!ok(poll('Q', ['Yes', 'No'], 'short')), 'a guessable key');
   assert.ok(!ok(poll('Q', ['Yes', 'No'], 'ü'.repeat(20))));

@@ -92,9 +92,9 @@ export function SpeakerStatsDialog({ conference, selfId, onClose }: { conference
                 <th scope="row">
                   {s.displayName}
                   {s.participantId === selfId && ` (${t.you})`}
-                  {s.speaking && <span className="speaker-stats-note"> · {t.speakerStatsSpeaking}</span>}
-                  {s.left && <span className="speaker-stats-note"> · {t.speakerStatsLeft}</span>}
-                  {s.elsewhere && <span className="speaker-stats-note"> · {t.speakerStatsElsewhere}</span>}
+                  {s.speaking && <span className="speaker-stats-note">{' ·\u00a0'}{t.speakerStatsSpeaking}</span>}
+                  {s.left && <span className="speaker-stats-note">{' ·\u00a0'}{t.speakerStatsLeft}</span>}
+                  {s.elsewhere && <span className="speaker-stats-note">{' ·\u00a0'}{t.speakerStatsElsewhere}</span>}
                 </th>
                 <td>{speakingTime(s.speakingMs)}</td>
               </tr>
