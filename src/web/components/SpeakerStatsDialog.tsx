@@ -60,7 +60,10 @@ export function SpeakerStatsDialog({ conference, selfId, onClose }: { conference
       else if (m.type === 'dominant-speaker' || m.type === 'participant-updated') askSoon();
     });
     ask();
-    const asking = setInterval(ask, ASK_EVERY_MS);
+    // every ask at least CHANGE_ASK_MS after the one before (the server allows one a second)
+    const asking = setInterval(() => {
+      if (performance.now() - asked >= CHANGE_ASK_MS) ask();
+    }, ASK_EVERY_MS);
     const ticking = setInterval(() => setNow(performance.now()), 1000);
     return () => {
       off();
