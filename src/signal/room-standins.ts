@@ -74,6 +74,8 @@ export function addStandIn(host: StandInHost, instance: string, key: string, roo
   }
   room.members.set(p.id, member);
   host.broadcast(room, { type: 'participant-joined', participant: toParticipant(member) }, member);
+  // the bridge named them before their stand-in came (it names nobody twice): the room learns it now
+  if (room.dominantSpeaker === p.id) host.broadcast(room, { type: 'dominant-speaker', participantId: p.id }, member);
   host.membersChanged(room);
   host.log.debug({ room: key, participant: p.id, instance }, 'participant joined on another signal instance');
 }

@@ -96,6 +96,14 @@ describe('signal instances share rooms over NATS', () => {
     const benStat = stats.find((x: any) => x.participantId === jb.selfId);
     assert.equal(benStat.speaking, undefined);
     assert.ok(benStat.speakingMs < Date.now() - heardAt, `${benStat.speakingMs} ms: counted past his mute`);
+    // the bridge names Cai as she joins: whether that or her stand-in reaches instance one first, Ana learns it
+    const cai = two.client();
+    const caiJoined = cai.join('Oradores', 'Cai');
+    const jc = await ben.next((m) => m.type === 'participant-joined' && m.participant.displayName === 'Cai');
+    focusBus.publish(subjects.bridgeDominantSpeaker, { bridgeId: 'b1', conferenceId: 'oradores', endpointId: jc.participant.id });
+    await caiJoined;
+    assert.equal((await ana.next((m) => m.type === 'dominant-speaker', 10_000)).participantId, jc.participant.id);
+    cai.close();
     ana.close();
     ben.close();
     await participantsOn(one, 0);
