@@ -89,6 +89,13 @@ describe('hands, reactions, participants pane, names and notices', () => {
     await caro.page.getByRole('group', { name: 'Carolina <i> (you)' }).waitFor({ timeout: 5000 });
     for (const p of [ana, ben]) await p.page.getByRole('group', { name: 'Carolina <i>', exact: true }).waitFor({ timeout: 5000 });
     await pane(ana).getByRole('listitem', { name: 'Carolina <i>' }).waitFor();
+    // the browser remembers it: the join screen after a reload starts from the new name
+    await caro.page.reload();
+    assert.equal(await caro.page.getByRole('textbox', { name: 'Your name' }).inputValue({ timeout: 20_000 }), 'Carolina <i>');
+    await caro.page.getByRole('button', { name: 'Join meeting' }).click();
+    await caro.page.getByRole('group', { name: 'Carolina <i> (you)' }).waitFor({ timeout: 20_000 });
+    // (the reload's own "left" notice gone before the next test's leave)
+    await ana.page.getByRole('status').filter({ hasText: 'Carolina <i> left' }).waitFor({ state: 'detached', timeout: 20_000 });
   });
 
   test('leaving is announced', async () => {

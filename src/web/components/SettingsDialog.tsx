@@ -5,6 +5,7 @@ import { useEffect, useId, useState, useSyncExternalStore, type FormEvent } from
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
 import { audioOutput } from '../media/audio-output.ts';
+import { rememberName } from '../remembered-name.ts';
 import { useMicLevel } from '../media/mic-level.ts';
 import { Dialog } from './Dialog.tsx';
 import { EffectSettings } from './EffectSettings.tsx';
@@ -69,7 +70,10 @@ export function SettingsDialog({ conference, onClose }: { conference: Conference
 
   const saveName = (e: FormEvent) => {
     e.preventDefault();
-    if (visibleDisplayName(name)) conference.rename(name);
+    const visible = visibleDisplayName(name);
+    if (!visible) return;
+    conference.rename(name);
+    rememberName(visible);
   };
 
   return (

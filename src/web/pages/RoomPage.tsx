@@ -21,24 +21,8 @@ import { avModerationFor } from '../meeting/av-moderation-store.ts';
 import { e2eeFor } from '../media/e2ee/e2ee-session.ts';
 import { warmUpMedia } from '../media/warm-up.ts';
 import { visibleDisplayName } from '../../protocol/display-name.ts';
+import { rememberedName, rememberName } from '../remembered-name.ts';
 
-const NAME_KEY = 'tertulia.displayName';
-
-function rememberedName(): string {
-  try {
-    return localStorage.getItem(NAME_KEY) ?? '';
-  } catch {
-    return '';
-  }
-}
-
-function rememberName(name: string): void {
-  try {
-    localStorage.setItem(NAME_KEY, name);
-  } catch {
-    // storage may be unavailable (private mode); the name is just not remembered
-  }
-}
 
 export function RoomPage({ room, options }: { room: string; options: UrlOptions }) {
   const initialName = options.displayName ?? rememberedName();
