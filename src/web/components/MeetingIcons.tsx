@@ -22,6 +22,13 @@ export const PeopleIcon = () => (
     <path d="M2.5 20a6.5 6.5 0 0 1 13 0M16 4.5a3.5 3.5 0 0 1 0 7M18 14a6.5 6.5 0 0 1 3.5 6" {...stroke} />
   </Svg>
 );
+/** A stopwatch (time spoken): speaker stats. */
+export const SpeakerTimeIcon = () => (
+  <Svg>
+    <circle cx="12" cy="13.5" r="7.5" {...stroke} />
+    <path d="M9.5 2.5h5M12 6V2.5M12 13.5 15 10.5M18.5 5.5l1.5 1.5" {...stroke} />
+  </Svg>
+);
 export const HandIcon = () => (
   <Svg>
     <path d="M8 12V5.5a1.5 1.5 0 0 1 3 0V11M11 10V4a1.5 1.5 0 0 1 3 0v6M14 10V5.5a1.5 1.5 0 0 1 3 0V14a7 7 0 0 1-7 7h-.5a6 6 0 0 1-4.6-2.2L2.6 16a1.6 1.6 0 0 1 2.4-2l3 2.5" {...stroke} />

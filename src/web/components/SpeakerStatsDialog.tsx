@@ -8,6 +8,7 @@ import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
 import { Dialog } from './Dialog.tsx';
 import { Action } from './MeetingActions.tsx';
+import { SpeakerTimeIcon } from './MeetingIcons.tsx';
 
 /** How often the open dialog asks the server again (it allows one ask a second after a few). */
 const ASK_EVERY_MS = 3000;
@@ -29,9 +30,7 @@ export function SpeakerStatsButton({ onOpen }: { onOpen: () => void }) {
   const t = useStrings();
   return (
     <Action label={t.speakerStats} haspopup="dialog" onClick={onOpen}>
-      <svg className="icon" viewBox="0 0 24 24" width="22" height="22" aria-hidden="true">
-        <path d="M5 20V11h3v9zM10.5 20V4h3v16zM16 20v-6h3v6z" fill="currentColor" />
-      </svg>
+      <SpeakerTimeIcon />
     </Action>
   );
 }
