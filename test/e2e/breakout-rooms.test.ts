@@ -67,6 +67,9 @@ describe('breakout rooms', () => {
     const alone = ben.page.getByRole('complementary', { name: 'You are the only one here' });
     const [b, a] = [await inRoom(ben, 'Breakout room 1').locator('..').boundingBox(), await alone.boundingBox()];
     assert.ok(b && a && b.y + b.height <= a.y, `the banner ${JSON.stringify(b)} is above the card ${JSON.stringify(a)}`);
+    // no meeting link to copy there: it would lead to the main room
+    await alone.getByText('Others join this breakout room from the meeting’s main room.').waitFor();
+    assert.equal(await alone.getByRole('button', { name: 'Copy meeting link' }).count(), 0);
     assert.match((await ben.page.getByRole('button', { name: 'Leave breakout room' }).getAttribute('class')) ?? '', /\bsecondary\b/);
     assert.equal(await ben.page.evaluate(() => performance.getEntriesByType('navigation').length), loads);
     assert.equal(await ben.page.evaluate(() => (window as any).__tertulia.status), 'joined');

@@ -284,7 +284,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           {/* one above the other at the stage's top: in a breakout room alone, the banner, then the card */}
           <div className="stage-top">
             <BreakoutBanner conference={conference} />
-            {state.status === 'joined' && state.participants.length === 0 && !panelOpen && <AloneCard />}
+            {state.status === 'joined' && state.participants.length === 0 && !panelOpen && <AloneCard inBreakoutRoom={breakouts.currentRoom !== undefined} />}
           </div>
           {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}
         </div>
@@ -344,7 +344,8 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   );
 }
 
-function AloneCard() {
+/** Alone in the room: the meeting's link to invite others; none in a breakout room (a link reaches the main room). */
+function AloneCard({ inBreakoutRoom }: { inBreakoutRoom: boolean }) {
   const t = useStrings();
   const [copied, setCopied] = useState(false);
   const copy = () => {
@@ -356,11 +357,17 @@ function AloneCard() {
   return (
     <aside className="alone-card" aria-labelledby="alone-title">
       <h2 id="alone-title">{t.aloneTitle}</h2>
-      <p>{t.aloneHint}</p>
-      <button type="button" className="secondary" onClick={copy}>
-        <LinkIcon />
-        <span>{copied ? t.linkCopied : t.copyLink}</span>
-      </button>
+      {inBreakoutRoom ? (
+        <p>{t.aloneInBreakoutHint}</p>
+      ) : (
+        <>
+          <p>{t.aloneHint}</p>
+          <button type="button" className="secondary" onClick={copy}>
+            <LinkIcon />
+            <span>{copied ? t.linkCopied : t.copyLink}</span>
+          </button>
+        </>
+      )}
     </aside>
   );
 }
