@@ -5,7 +5,8 @@
 // that joins a room spanning several later knows only what it heard) and go with the room. Who is not in the room
 // any more stays listed with their time (as being in another room of the meeting when they are in one of its
 // breakout rooms); a room keeps at most MAX_SPEAKER_STATS people who are not in it (then the one with the least
-// time is forgotten). Stints are timed with the monotonic clock (a wall-clock step adds or takes nothing).
+// time is forgotten). Stints are timed with the monotonic clock (a wall-clock step adds or takes nothing). A list
+// is answered again for half a second while nothing happened in the room (a big room asking at once).
 // A participant asks with `speaker-stats` (the page asks again every few seconds while it shows them):
 // rate-limited per participant, beyond it `rate-limited`.
 import { performance } from 'node:perf_hooks';
@@ -25,7 +26,12 @@ interface RoomSpeaking {
   current: string | undefined;
   /** When the current stint started (performance.now()); undefined while it does not count. */
   since: number | undefined;
+  /** The last list made, reused for LIST_REUSE_MS while nothing happened in the room (many people asking at once). */
+  made: { at: number; list: SpeakerStat[] } | undefined;
 }
+
+/** How long a list is answered again to other asks while nothing in the room changed. */
+const LIST_REUSE_MS = 500;
 
 /** Asks one participant may make at once, and per second after that (the page asks every few seconds). */
 const ASK_BURST = 5;
@@ -40,7 +46,7 @@ export class SpeakerStats {
   private of(room: Room): RoomSpeaking {
     let r = this.rooms.get(room);
     if (r === undefined) {
-      r = { speakers: new Map(), current: undefined, since: undefined };
+      r = { speakers: new Map(), current: undefined, since: undefined, made: undefined };
       this.rooms.set(room, r);
     }
     return r;
@@ -49,6 +55,7 @@ export class SpeakerStats {
   /** The room's dominant speaker is now room.dominantSpeaker (or it went silent or spoke again: room.dominantSilent). */
   speakerChanged(room: Room, now = performance.now()): void {
     const r = this.of(room);
+    r.made = undefined;
     if (r.current !== room.dominantSpeaker) {
       this.stop(room, r, now);
       r.current = room.dominantSpeaker;
@@ -62,7 +69,13 @@ export class SpeakerStats {
    */
   settle(room: Room, now = performance.now()): void {
     const r = this.rooms.get(room);
-    if (r === undefined || r.current === undefined) return;
+    if (r === undefined) return;
+    r.made = undefined;
+    this.settleStint(room, r, now);
+  }
+
+  private settleStint(room: Room, r: RoomSpeaking, now: number): void {
+    if (r.current === undefined) return;
     const m = room.members.get(r.current);
     const counts = m !== undefined && !m.audioMuted && room.dominantSilent !== true;
     if (counts && r.since === undefined) {
@@ -105,7 +118,8 @@ export class SpeakerStats {
   /** Everyone in the room (most time first), then who has spoken and is not in it (most time first), at most MAX_SPEAKER_STATS. */
   list(room: Room, now = performance.now()): SpeakerStat[] {
     const r = this.of(room);
-    this.settle(room, now);
+    if (r.made !== undefined && now - r.made.at >= 0 && now - r.made.at < LIST_REUSE_MS) return r.made.list;
+    this.settleStint(room, r, now);
     const here: SpeakerStat[] = [];
     for (const m of room.members.values()) {
       const e = r.speakers.get(m.id);
@@ -126,7 +140,9 @@ export class SpeakerStats {
       gone.push(stat);
     }
     const byTime = (a: SpeakerStat, b: SpeakerStat) => b.speakingMs - a.speakingMs || a.displayName.localeCompare(b.displayName);
-    return here.sort(byTime).concat(gone.sort(byTime)).slice(0, MAX_SPEAKER_STATS);
+    const list = here.sort(byTime).concat(gone.sort(byTime)).slice(0, MAX_SPEAKER_STATS);
+    r.made = { at: now, list };
+    return list;
   }
 
   /** A participant asks: its room's stats, or `rate-limited`. */

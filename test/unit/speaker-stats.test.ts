@@ -63,6 +63,22 @@ test('each stint counts from the bridge naming the speaker until another is name
   assert.equal(ben.left, undefined);
 });
 
+test('many asks at once share one list for half a second, unless something happened in the room', () => {
+  const stats = new SpeakerStats();
+  const room = fakeRoom(['ana', 'ben']);
+  room.dominantSpeaker = 'ana';
+  stats.speakerChanged(room, 0);
+  const first = stats.list(room, 1000);
+  assert.equal(stats.list(room, 1400), first, 'the same answer');
+  assert.notEqual(stats.list(room, 1500), first, 'made again after 500 ms');
+  const again = stats.list(room, 1600);
+  room.members.get('ana')!.audioMuted = true;
+  stats.settle(room, 1700);
+  const after = stats.list(room, 1800);
+  assert.notEqual(after, again, 'a mute makes it again');
+  assert.equal(after.find((s) => s.participantId === 'ana')!.speakingMs, 1700);
+});
+
 test('a renamed speaker who leaves keeps the name they last had', () => {
   const stats = new SpeakerStats();
   const room = fakeRoom(['ana', 'ben']);
