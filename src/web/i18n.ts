@@ -78,6 +78,7 @@ const en = {
   tryAgain: 'Try again',
   errorJoinTimeout: 'The connection waited too long without joining the meeting and was closed.',
   errorGeneric: 'The server reported an error',
+  errorRateLimited: 'Too many requests at once. Wait a moment and try again.',
 };
 
 export type Strings = typeof en & MeetingStrings & AccessStrings & RecordingsStrings & InviteStrings & PollsStrings & PhoneStrings & EffectsStrings & AvStrings & BreakoutStrings & E2eeStrings & BoardStrings;
@@ -143,6 +144,7 @@ const es: typeof en = {
   tryAgain: 'Reintentar',
   errorJoinTimeout: 'La conexión esperó demasiado sin entrar en la reunión y se cerró.',
   errorGeneric: 'El servidor informó de un error',
+  errorRateLimited: 'Demasiadas solicitudes seguidas. Espera un momento y vuelve a intentarlo.',
 };
 
 export const dictionaries: Record<Language, Strings> = {

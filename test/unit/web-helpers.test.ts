@@ -6,6 +6,7 @@ import { detectLanguage, dictionaries } from '../../src/web/i18n.ts';
 import { randomRoomName, roomNameProblem } from '../../src/web/room-names.ts';
 import { initials } from '../../src/web/display-names.ts';
 import { gridShape, tileGridColumn } from '../../src/web/layout.ts';
+import { serverErrorText } from '../../src/web/pages/error-text.ts';
 
 test('hash options are parsed like Jitsi (URL-encoded JSON values)', () => {
   const o = parseUrlOptions(
@@ -107,4 +108,11 @@ test('initials and grid shape', () => {
   assert.equal(tileGridColumn(3, 5, 3), '2 / span 2');
   assert.equal(tileGridColumn(4, 5, 3), 'span 2');
   assert.deepEqual([0, 1, 2, 3].map((i) => tileGridColumn(i, 4, 2)), ['span 2', 'span 2', 'span 2', 'span 2']);
+});
+
+test("the server's refusals are said in the page's language; an unknown one with the server's words", () => {
+  const { en, es } = dictionaries;
+  assert.equal(serverErrorText(es, { code: 'rate-limited', message: 'speaker stats asked for too often' }), es.errorRateLimited);
+  assert.equal(serverErrorText(en, { code: 'poll-closed', message: 'x' }), en.errorPollClosed);
+  assert.equal(serverErrorText(es, { code: 'something-new', message: 'what happened' }), `${es.errorGeneric}: what happened`);
 });

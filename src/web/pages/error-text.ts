@@ -59,6 +59,8 @@ export function serverErrorText(t: Strings, e: { code: string; message: string }
       return t.errorBoardBadUpdate;
     case 'no-accounts':
       return t.errorNoAccounts;
+    case 'rate-limited':
+      return t.errorRateLimited;
 
     default:
       return `${t.errorGeneric}: ${e.message}`;
