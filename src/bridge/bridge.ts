@@ -772,9 +772,12 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
       if (d !== null && d !== conference.dominant && conference.hasSpeaker(d)) {
         conference.dominant = d;
         conference.dominantSilent = false;
-      } else if (conference.dominant === null || conference.speakers.dominant !== conference.dominant || conference.speakers.silent === conference.dominantSilent) {
-        continue;
-      } else conference.dominantSilent = conference.speakers.silent;
+      } else {
+        // the same speaker: only going silent or speaking again is news
+        const silent = conference.speakers.silent;
+        if (conference.dominant === null || conference.speakers.dominant !== conference.dominant || silent === conference.dominantSilent) continue;
+        conference.dominantSilent = silent;
+      }
       if (this.closed) return;
       this.announce.dominantSpeaker(conference.id, conference.dominant, conference.dominantSilent);
     }

@@ -9,7 +9,7 @@ import type { Logger } from '../log.ts';
 import { createRedirectHandler, createStaticHandler, DEFAULT_WEB_ROOT } from './http.ts';
 import { hostNames } from './host-names.ts';
 import { MediaWords } from './media-words.ts';
-import { breakoutRoomsOf } from './breakout-view.ts';
+import { breakoutRoomsOf, everyoneIn } from './breakout-view.ts';
 import { Rooms } from './rooms.ts';
 import { Caps } from './caps.ts';
 import { MeetingFeatures } from './meeting.ts';
@@ -202,10 +202,7 @@ export async function startSignal(opts: {
   rooms.onSpeakerSilence = (room) => meeting.speakerStats.speakerChanged(room);
   rooms.watchMembers((room) => meeting.speakerStats.settle(room));
   // someone of a breakout meeting who is in another of its rooms is listed as such, not as gone
-  meeting.speakerStats.elsewhere = (room, id) => {
-    const main = room.breakout?.main ?? room;
-    return (main !== room && main.members.has(id)) || breakoutRoomsOf(rooms.rooms, main).some((r) => r !== room && r.members.has(id));
-  };
+  meeting.speakerStats.elsewhere = (room, id) => everyoneIn(rooms.rooms, room.breakout?.main ?? room).some((m) => m.id === id);
   // breakout rooms: rooms of a meeting, entered by moves on the same socket (breakout-rooms.ts)
   const breakouts = new BreakoutRooms(rooms, log);
   breakouts.watch(rooms, access.moderation, meeting);
