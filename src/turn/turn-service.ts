@@ -12,6 +12,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Config } from '../config/config.ts';
+import { portClaims } from '../config/port-plan.ts';
 import type { Logger } from '../log.ts';
 import type { IceServer } from '../protocol/signal-messages.ts';
 import { coturnConfig } from './coturn-config.ts';
@@ -125,7 +126,7 @@ async function stopLeftover(pidFile: string, configFile: string, log: Logger): P
   if (existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
 }
 
-/** A free TCP port on 127.0.0.1 (coturn's listener when turnPort is 0). */
+/** A free TCP port on 127.0.0.1. */
 function freeLoopbackPort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const s = net.createServer();
@@ -135,6 +136,18 @@ function freeLoopbackPort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * Coturn's listener when turnPort is 0: a free loopback port that none of this process's own settings names. A
+ * port another part will bind later (HTTPS listens after TURN starts) is free now, and the system may offer it.
+ */
+export async function coturnLoopbackPort(config: Config, free: () => Promise<number> = freeLoopbackPort): Promise<number> {
+  const claimed = (port: number) => portClaims(config).some((c) => c.min <= port && port <= c.max);
+  for (let tries = 0; ; tries++) {
+    const port = await free();
+    if (!claimed(port) || tries >= 20) return port;
+  }
 }
 
 function offService(reason: string): TurnService {
@@ -179,7 +192,7 @@ export async function startTurn(config: Config, log: Logger, opts: { binary?: st
   let secret = loadOrCreateTurnSecret(config.turnSecret, config.dataDir);
   const dir = turnDir(config.dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const port = config.turnPort || (await freeLoopbackPort());
+  const port = config.turnPort || (await coturnLoopbackPort(config));
   const listenAddress = config.turnPort === 0 ? '127.0.0.1' : config.listenAddress;
   const specific = config.listenAddress !== '0.0.0.0' && config.listenAddress !== '::' && !config.listenAddress.startsWith('127.');
   const own = localAddresses();

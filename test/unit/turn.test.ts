@@ -15,7 +15,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { loadConfig } from '../../src/config/config.ts';
 import { turnCredentials } from '../../src/turn/credentials.ts';
-import { findTurnserver, startTurn, parseHostHeader, type TurnService } from '../../src/turn/turn-service.ts';
+import { coturnLoopbackPort, findTurnserver, startTurn, parseHostHeader, type TurnService } from '../../src/turn/turn-service.ts';
 import { isStunFirstByte } from '../../src/turn/tls-demux.ts';
 import { coturnLineLevel, tcpAnswers } from '../../src/turn/coturn-process.ts';
 import { settingsChange } from '../../src/config/reload.ts';
@@ -83,6 +83,15 @@ test('the TURN secret is a live setting', () => {
   const change = settingsChange(base, { ...base, turnSecret: 'a-new-secret-of-16+', turnPort: 3479 });
   assert.deepEqual(change.live, ['turnSecret']);
   assert.deepEqual(change.restart, ['turnPort']);
+});
+
+test('coturn on a port of its own (turnPort 0) never takes one this process binds later, such as the HTTPS port', async () => {
+  const config = loadConfig({ env: { TERTULIA_CONFIG: '' }, overrides: { turnPort: 0, httpsPort: 52001, httpPort: 52002, mediaPort: 52003 } });
+  // the system offers what is free now: the HTTPS port, the HTTP port and the media port are, until they are bound
+  const offers = [52001, 52002, 52003, 52004];
+  assert.equal(await coturnLoopbackPort(config, async () => offers.shift()!), 52004);
+  assert.deepEqual(offers, []);
+  assert.equal(await coturnLoopbackPort(config, async () => 52500), 52500);
 });
 
 describe('coturn with the credentials tertulia hands out', { skip }, () => {
