@@ -1,5 +1,5 @@
-// Strings of the video-quality dialog (audio only, low bandwidth) and of audio/video moderation ("Ask to
-// unmute"), in English and Spanish. i18n.ts merges them into the app's dictionaries.
+// Strings of the video-quality dialog (audio only, low bandwidth), of audio/video moderation ("Ask to
+// unmute") and of the talk-while-muted notice, in English and Spanish. i18n.ts merges them into the app's dictionaries.
 import type { MediaKind } from '../protocol/signal-messages.ts';
 
 const en = {
@@ -29,6 +29,8 @@ const en = {
   allowPerson: (name: string, kind: MediaKind) => (kind === 'audio' ? `Allow ${name} to unmute` : `Allow ${name} to start video`),
   dismissRequest: (name: string, kind: MediaKind) => (kind === 'audio' ? `Dismiss ${name}'s request to unmute` : `Dismiss ${name}'s request to start video`),
   allowEveryone: (kind: MediaKind): string => (kind === 'audio' ? 'Allow everyone who asked to unmute' : 'Allow everyone who asked to start video'),
+  talkWhileMuted: 'You are muted. Are you trying to speak?',
+  talkWhileMutedUnmute: 'Unmute',
 };
 
 export type AvStrings = typeof en;
@@ -60,6 +62,8 @@ const es: AvStrings = {
   allowPerson: (name: string, kind: MediaKind) => (kind === 'audio' ? `Permitir a ${name} activar el micrófono` : `Permitir a ${name} iniciar el vídeo`),
   dismissRequest: (name: string, kind: MediaKind) => (kind === 'audio' ? `Descartar la petición de ${name} de activar el micrófono` : `Descartar la petición de ${name} de iniciar el vídeo`),
   allowEveryone: (kind: MediaKind) => (kind === 'audio' ? 'Permitir activar el micrófono a todos los que lo pidieron' : 'Permitir iniciar el vídeo a todos los que lo pidieron'),
+  talkWhileMuted: 'Tienes el micrófono silenciado. ¿Intentas hablar?',
+  talkWhileMutedUnmute: 'Activar el micrófono',
 };
 
 export const avDictionaries = { en, es };

@@ -1,6 +1,7 @@
 // In the meeting: moderator tools (room settings, per-person actions; opened by ModeratorToolsButton in the
-// meeting header), the lobby list for moderators, and the moderators' requests to us (microphone muted, camera
-// off, please stop the camera). The overlays sit over the video area, never over the chat or people panel.
+// meeting header), the lobby list for moderators, the moderators' requests to us (microphone muted, camera
+// off, please stop the camera) and "you are muted, are you trying to speak?". The overlays sit over the video
+// area, never over the chat or people panel.
 import { useId, useState, useSyncExternalStore, type FormEvent } from 'react';
 import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
@@ -9,6 +10,7 @@ import './access.css';
 import { SubjectForm } from '../components/SubjectControls.tsx';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { AvModerationNotices } from '../components/AvModerationControls.tsx';
+import { TalkWhileMutedNotice } from '../components/TalkWhileMutedNotice.tsx';
 
 export function AccessOverlays({ conference }: { conference: Conference }) {
   const access = accessFor(conference);
@@ -20,6 +22,7 @@ export function AccessOverlays({ conference }: { conference: Conference }) {
       {a.role === 'moderator' && <LobbyList access={access} state={a} />}
       <RequestsToMe access={access} state={a} />
       <AvModerationNotices conference={conference} role={a.role} />
+      <TalkWhileMutedNotice conference={conference} />
       {a.role === 'moderator' && <ModeratorTools access={access} state={a} conference={conference} />}
     </div>
   );

@@ -1,6 +1,45 @@
-// The microphone's level (0..1) for the settings meter: a WebAudio AnalyserNode on the live track.
+// The microphone's level: a WebAudio AnalyserNode on the live track, read every few tens of ms. The settings
+// meter shows it (useMicLevel); talk-while-muted.ts listens to a muted microphone with it.
 import { useEffect, useState } from 'react';
 
+/** dBFS of silence as read (the floor of the RMS). */
+export const SILENCE_DB = -120;
+
+/**
+ * Calls `onLevel` with the track's RMS level in dBFS every `everyMs`; returns the function that stops it. A
+ * browser without WebAudio gets nothing (and a no-op stop).
+ */
+export function readMicLevels(track: MediaStreamTrack, everyMs: number, onLevel: (db: number) => void): () => void {
+  let ctx: AudioContext;
+  try {
+    ctx = new AudioContext();
+  } catch {
+    return () => {};
+  }
+  const source = ctx.createMediaStreamSource(new MediaStream([track]));
+  const analyser = ctx.createAnalyser();
+  // the window read every 100 ms spans nearly all of those 100 ms (4096 samples: 85 ms at 48 kHz), so a short
+  // sound between two reads still moves the meter (a 512-sample window saw 11 ms in 100 and could miss a
+  // periodic click, such as a fake device's beep, every time)
+  analyser.fftSize = 4096;
+  source.connect(analyser);
+  const samples = new Float32Array(analyser.fftSize);
+  void ctx.resume().catch(() => {});
+  const timer = setInterval(() => {
+    analyser.getFloatTimeDomainData(samples);
+    let sum = 0;
+    for (const v of samples) sum += v * v;
+    const rms = Math.sqrt(sum / samples.length);
+    onLevel(Math.max(SILENCE_DB, 20 * Math.log10(Math.max(rms, 1e-6))));
+  }, everyMs);
+  return () => {
+    clearInterval(timer);
+    source.disconnect();
+    void ctx.close().catch(() => {});
+  };
+}
+
+/** The level (0..1) for the settings meter: about -60 dBFS .. 0 dBFS, every 100 ms. */
 export function useMicLevel(track: MediaStreamTrack | null): number {
   const [level, setLevel] = useState(0);
   useEffect(() => {
@@ -8,35 +47,7 @@ export function useMicLevel(track: MediaStreamTrack | null): number {
       setLevel(0);
       return;
     }
-    let ctx: AudioContext;
-    try {
-      ctx = new AudioContext();
-    } catch {
-      return;
-    }
-    const source = ctx.createMediaStreamSource(new MediaStream([track]));
-    const analyser = ctx.createAnalyser();
-    // the window read every 100 ms spans nearly all of those 100 ms (4096 samples: 85 ms at 48 kHz), so a short
-    // sound between two reads still moves the meter (a 512-sample window saw 11 ms in 100 and could miss a
-    // periodic click, such as a fake device's beep, every time)
-    analyser.fftSize = 4096;
-    source.connect(analyser);
-    const samples = new Float32Array(analyser.fftSize);
-    void ctx.resume().catch(() => {});
-    const timer = setInterval(() => {
-      analyser.getFloatTimeDomainData(samples);
-      let sum = 0;
-      for (const v of samples) sum += v * v;
-      const rms = Math.sqrt(sum / samples.length);
-      // about -60 dBFS .. 0 dBFS onto 0..1
-      const db = 20 * Math.log10(Math.max(rms, 1e-6));
-      setLevel(Math.max(0, Math.min(1, (db + 60) / 60)));
-    }, 100);
-    return () => {
-      clearInterval(timer);
-      source.disconnect();
-      void ctx.close().catch(() => {});
-    };
+    return readMicLevels(track, 100, (db) => setLevel(Math.max(0, Math.min(1, (db + 60) / 60))));
   }, [track]);
   return level;
 }

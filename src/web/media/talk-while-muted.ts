@@ -1,0 +1,128 @@
+// "You are muted. Are you trying to speak?" (Jitsi Meet's talk-while-muted notice). A muted microphone's track
+// stays live (muting only stops sending it), so the page can hear what the others do not: once per mute, when it
+// hears speech, it says so, with a button to unmute. Speech is most of the last readings loud (SPEECH_READINGS of
+// WINDOW_READINGS, ~0.5 s of the last 0.8 s), which a click, a cough or Chromium's fake beeps (20 ms twice a second)
+// are not. Nothing is read while unmuted, after the notice, or without a microphone: the listening costs nothing
+// then. The levels come from `listen` (mic-level.ts in the page; tests feed their own).
+import { Store } from './store.ts';
+import type { LocalMediaState } from './local-media.ts';
+
+/** How often the muted microphone's level is read. */
+export const READ_EVERY_MS = 100;
+/** A reading at or above this RMS level (dBFS) is loud: speech close to a microphone is -35..-15, a quiet room below -50. */
+export const LOUD_DB = -40;
+/** Readings looked at, and how many of them must be loud. */
+export const WINDOW_READINGS = 8;
+export const SPEECH_READINGS = 5;
+/** How long the notice stays unless answered. */
+export const NOTICE_MS = 15_000;
+
+/** Whether the last readings sound like someone speaking. */
+export class SpeechDetector {
+  readonly #loud = new Uint8Array(WINDOW_READINGS);
+  #next = 0;
+  #count = 0;
+
+  /** One reading (dBFS); true when speech is heard now. */
+  feed(db: number): boolean {
+    const loud = db >= LOUD_DB ? 1 : 0;
+    this.#count += loud - this.#loud[this.#next]!;
+    this.#loud[this.#next] = loud;
+    this.#next = (this.#next + 1) % WINDOW_READINGS;
+    return this.#count >= SPEECH_READINGS;
+  }
+
+  reset(): void {
+    this.#loud.fill(0);
+    this.#next = 0;
+    this.#count = 0;
+  }
+}
+
+/** Starts reading a track's level (dBFS) every READ_EVERY_MS; returns the function that stops it. */
+export type LevelListener = (track: MediaStreamTrack, onLevel: (db: number) => void) => () => void;
+
+/** What the local media says about the microphone (LocalMedia is one). */
+export interface MicrophoneSource {
+  readonly state: Pick<LocalMediaState, 'audioMuted' | 'micTrack'>;
+  subscribe(listener: () => void): () => void;
+}
+
+export interface TalkWhileMutedState {
+  /** Show "you are muted, are you trying to speak?". */
+  notice: boolean;
+}
+
+export class TalkWhileMuted extends Store<TalkWhileMutedState> {
+  readonly #mic: MicrophoneSource;
+  readonly #listen: LevelListener;
+  readonly #detector = new SpeechDetector();
+  readonly #unsubscribe: () => void;
+  /** The track listened to, and how to stop. */
+  #listening: { track: MediaStreamTrack; stop: () => void } | null = null;
+  /** Told in this mute already (reset by unmuting). */
+  #told = false;
+  #hide: ReturnType<typeof setTimeout> | null = null;
+  #disposed = false;
+
+  constructor(mic: MicrophoneSource, listen: LevelListener) {
+    super({ notice: false });
+    this.#mic = mic;
+    this.#listen = listen;
+    this.#unsubscribe = mic.subscribe(() => this.#follow());
+    this.#follow();
+  }
+
+  /** Hides the notice (answered or dismissed); it comes back only after the next unmute and mute. */
+  dismiss(): void {
+    this.#clearHide();
+    if (this.state.notice) this.update({ notice: false });
+  }
+
+  dispose(): void {
+    this.#disposed = true;
+    this.#unsubscribe();
+    this.#stopListening();
+    this.#clearHide();
+  }
+
+  #follow(): void {
+    if (this.#disposed) return;
+    const { audioMuted, micTrack } = this.#mic.state;
+    if (!audioMuted) {
+      this.#told = false;
+      this.#stopListening();
+      this.dismiss();
+      return;
+    }
+    const want = !this.#told && micTrack !== null && micTrack.readyState !== 'ended' ? micTrack : null;
+    if (this.#listening?.track === want) return;
+    this.#stopListening();
+    if (want === null) return;
+    this.#detector.reset();
+    const listening: { track: MediaStreamTrack; stop: () => void } = { track: want, stop: () => {} };
+    this.#listening = listening;
+    listening.stop = this.#listen(want, (db) => {
+      if (this.#listening === listening && this.#detector.feed(db)) this.#heard();
+    });
+  }
+
+  #heard(): void {
+    this.#told = true;
+    this.#stopListening();
+    this.update({ notice: true });
+    this.#clearHide();
+    this.#hide = setTimeout(() => this.dismiss(), NOTICE_MS);
+  }
+
+  #stopListening(): void {
+    const l = this.#listening;
+    this.#listening = null;
+    l?.stop();
+  }
+
+  #clearHide(): void {
+    if (this.#hide !== null) clearTimeout(this.#hide);
+    this.#hide = null;
+  }
+}
