@@ -1,8 +1,9 @@
 // In-meeting features carried over the signalling WebSocket: chat, raised hands, reactions, renaming and
-// screen sharing. Part of the browser <-> signal protocol (signal-messages.ts includes these schemas).
+// screen sharing; polls, the board and follow me from their own files. Part of the browser <-> signal protocol (signal-messages.ts includes these schemas).
 import { z } from 'zod';
 import { displayNameSchema, stripInvisible } from './display-name.ts';
 import { BOARD_CLIENT_TYPES, boardClientMessageSchemas, boardServerMessageSchemas, type BoardServerMessage } from './board-messages.ts';
+import { FOLLOW_ME_CLIENT_TYPES, followMeClientMessageSchemas, followMeServerMessageSchemas, type FollowMeServerMessage } from './follow-me-messages.ts';
 import { POLL_CLIENT_TYPES, pollClientMessageSchemas, pollServerMessageSchemas, type PollServerMessage } from './poll-messages.ts';
 
 /** Characters in one chat message (after trimming). */
@@ -52,9 +53,21 @@ export const meetingClientMessageSchemas = [
   z.object({ type: z.literal('speaker-stats') }),
   ...pollClientMessageSchemas,
   ...boardClientMessageSchemas,
+  ...followMeClientMessageSchemas,
 ] as const;
 
-export const MEETING_CLIENT_TYPES = ['chat', 'hand', 'reaction', 'rename', 'screen-share', 'set-subject', 'speaker-stats', ...POLL_CLIENT_TYPES, ...BOARD_CLIENT_TYPES] as const;
+export const MEETING_CLIENT_TYPES = [
+  'chat',
+  'hand',
+  'reaction',
+  'rename',
+  'screen-share',
+  'set-subject',
+  'speaker-stats',
+  ...POLL_CLIENT_TYPES,
+  ...BOARD_CLIENT_TYPES,
+  ...FOLLOW_ME_CLIENT_TYPES,
+] as const;
 
 // ---- server -> browser ----
 
@@ -102,6 +115,7 @@ export const meetingServerMessageSchemas = [
   z.object({ type: z.literal('speaker-stats'), speakers: z.array(speakerStatSchema).max(MAX_SPEAKER_STATS) }),
   ...pollServerMessageSchemas,
   ...boardServerMessageSchemas,
+  ...followMeServerMessageSchemas,
 ] as const;
 
 export type MeetingServerMessage =
@@ -112,4 +126,5 @@ export type MeetingServerMessage =
   | { type: 'subject'; subject: string; by?: string }
   | { type: 'speaker-stats'; speakers: SpeakerStat[] }
   | PollServerMessage
-  | BoardServerMessage;
+  | BoardServerMessage
+  | FollowMeServerMessage;

@@ -200,6 +200,12 @@ export async function startSignal(opts: {
     recordings.membersChanged(room);
   };
   rooms.onSpeakerSilence = (room) => meeting.speakerStats.speakerChanged(room);
+  // follow me ends when its leader leaves the room
+  const accessOnLeft = rooms.onLeft;
+  rooms.onLeft = (room, member) => {
+    accessOnLeft?.(room, member);
+    meeting.followMe.afterLeave(room, member);
+  };
   rooms.watchMembers((room) => meeting.speakerStats.settle(room));
   // someone of a breakout meeting who is in another of its rooms is listed as such, not as gone
   meeting.speakerStats.elsewhere = (room, id) => everyoneIn(rooms.rooms, room.breakout?.main ?? room).some((m) => m.id === id);

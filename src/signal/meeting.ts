@@ -1,6 +1,6 @@
 // In-meeting features on the signalling server: chat (bounded room history, private messages), raised
-// hands, reactions, renaming and the screen-share flag; polls (polls.ts), the subject (subject.ts) and speaker stats
-// (speaker-stats.ts). Room state lives as long as its Room object (a room
+// hands, reactions, renaming and the screen-share flag; polls (polls.ts), the subject (subject.ts), follow me
+// (follow-me.ts) and speaker stats (speaker-stats.ts). Room state lives as long as its Room object (a room
 // ends when its last participant leaves, and its chat with it).
 // Everything a participant sends that reaches everyone is rate-limited per participant (a token bucket each):
 // chat, reactions and renames beyond their limit are refused (`rate-limited`); screen-share and hand toggles
@@ -17,6 +17,7 @@ import { TokenBucket } from './token-bucket.ts';
 import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
+import { FollowMe } from './follow-me.ts';
 import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
 import { E2ee } from './e2ee.ts';
 import { MeetingBoards } from './board.ts';
@@ -61,6 +62,8 @@ export class MeetingFeatures {
   private readonly toggles: ToggleLimits;
   readonly polls: Polls;
   readonly subjects: MeetingSubjects;
+  /** Everyone follows a moderator's layout (follow-me.ts). */
+  readonly followMe: FollowMe;
   /** End-to-end encryption: the room's setting and the key agreement's relay (e2ee.ts). */
   readonly e2ee: E2ee;
   /** The shared whiteboard and notes (board.ts). */
@@ -78,6 +81,7 @@ export class MeetingFeatures {
     this.items = items;
     this.polls = new Polls(log, items);
     this.subjects = new MeetingSubjects(log, items);
+    this.followMe = new FollowMe(log, items);
     this.e2ee = new E2ee(log, items);
     this.boards = new MeetingBoards(log);
   }
@@ -145,6 +149,7 @@ export class MeetingFeatures {
     this.items.whenLoaded(member.room, () => {
       if (session.member !== member) return;
       this.subjects.afterJoin(session);
+      this.followMe.afterJoin(session);
       this.polls.afterJoin(session);
       this.e2ee.afterJoin(session);
       this.boards.afterJoin(session);

@@ -173,6 +173,12 @@ export function attachWebSocket(opts: {
       case 'speaker-stats':
         meeting.speakerStats.ask(session.member);
         break;
+      case 'set-follow-me':
+        meeting.followMe.set(session.member, msg.enabled);
+        break;
+      case 'follow-me-layout':
+        meeting.followMe.layout(session.member, msg.layout);
+        break;
       case 'create-poll':
         meeting.polls.create(session.member, msg.question, msg.options, msg.key);
         break;

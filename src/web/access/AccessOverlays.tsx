@@ -11,6 +11,7 @@ import { SubjectForm } from '../components/SubjectControls.tsx';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { AvModerationNotices } from '../components/AvModerationControls.tsx';
 import { TalkWhileMutedNotice } from '../components/TalkWhileMutedNotice.tsx';
+import { FollowMeSwitch } from '../components/FollowMeControls.tsx';
 
 export function AccessOverlays({ conference }: { conference: Conference }) {
   const access = accessFor(conference);
@@ -148,6 +149,7 @@ function ModeratorTools({ access, state, conference }: { access: AccessClient; s
             <input type="checkbox" checked={state.room.selfUnmuteAllowed} onChange={(e) => access.setSelfUnmute(e.target.checked)} />
             {t.allowSelfUnmute}
           </label>
+          <FollowMeSwitch conference={conference} />
           {state.room.locked ? (
             <div className="access-actions wrap">
               <span>

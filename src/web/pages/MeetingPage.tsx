@@ -40,6 +40,7 @@ import { BoardButtons, BoardPanelView } from '../board/BoardPanels.tsx';
 import { SpeakerStatsButton, SpeakerStatsDialog } from '../components/SpeakerStatsDialog.tsx';
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
+import { FollowMeIndicator } from '../components/FollowMeControls.tsx';
 import { E2eeIndicator, E2eeNotices, E2eeSwitch } from '../components/E2eeControls.tsx';
 import { accessFor } from '../access/access-client.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
@@ -229,6 +230,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           </span>
         )}
         {state.status === 'joined' && <AudioOnlyBanner conference={conference} />}
+        {state.status === 'joined' && <FollowMeIndicator conference={conference} />}
         {state.status === 'joined' && state.mediaPath === 'p2p' && (
           <span className="status-pill" role="status" aria-label={t.directConnection} title={t.directConnectionHint}>
             {t.directConnection}

@@ -1,0 +1,127 @@
+// "Follow me" on the signalling server: a moderator turns it on (`set-follow-me`; anyone else is refused with
+// `not-moderator`) and becomes the leader; the leader's page sends its layout at each change
+// (`follow-me-layout`), which everyone in the room is told and their pages apply. Any moderator turns it off; it
+// ends when the leader leaves the room. A joiner is told it while it is on. It is a shared room item
+// (shared-room-items.ts): every signal instance of the room sees it (a member there is told through the room's
+// fan-out, as for any room message) and it outlives each of them.
+// Caps: turning it on or off 5 then one per 2 s per member; the leader's layouts 10 then 4 a second, the last one
+// kept and sent when a token comes (a burst of clicks ends on the layout the leader ended on).
+import { z } from 'zod';
+import type { Logger } from '../log.ts';
+import { followMeLayoutSchema, type FollowMeLayout, type FollowMeServerMessage } from '../protocol/follow-me-messages.ts';
+import type { Member, Room, Session } from './rooms.ts';
+import type { SharedRoomItems } from './shared-room-items.ts';
+import { TokenBucket } from './token-bucket.ts';
+
+const FOLLOW_ME = 'follow-me';
+
+const stateSchema = z.object({ leader: z.string().min(1).max(64), layout: followMeLayoutSchema });
+type FollowMeState = z.infer<typeof stateSchema>;
+
+const START_LAYOUT: FollowMeLayout = { view: 'tile', pinned: null };
+
+function message(state: FollowMeState | undefined): FollowMeServerMessage {
+  return state ? { type: 'follow-me', leader: state.leader, layout: state.layout } : { type: 'follow-me' };
+}
+
+function sameLayout(a: FollowMeLayout, b: FollowMeLayout): boolean {
+  return a.view === b.view && a.pinned === b.pinned;
+}
+
+interface LayoutLimit {
+  bucket: TokenBucket;
+  /** The layout waiting for a token, and its timer. */
+  pending: FollowMeLayout | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
+export class FollowMe {
+  private readonly items: SharedRoomItems;
+  private readonly log: Logger;
+  private readonly switches = new WeakMap<Member, TokenBucket>();
+  private readonly layouts = new WeakMap<Member, LayoutLimit>();
+
+  constructor(log: Logger, items: SharedRoomItems) {
+    this.log = log;
+    this.items = items;
+    items.define<FollowMeState>({
+      name: FOLLOW_ME,
+      schema: stateSchema,
+      tell: (member, state) => member.session.send(message(state)),
+    });
+  }
+
+  /** Who is followed in the room, and their layout (undefined: nobody). */
+  of(room: Room): FollowMeState | undefined {
+    return this.items.get<FollowMeState>(room, FOLLOW_ME);
+  }
+
+  afterJoin(session: Session): void {
+    const state = session.member && this.of(session.member.room);
+    if (state) session.send(message(state));
+  }
+
+  set(member: Member, enabled: boolean): void {
+    if (member.role !== 'moderator') {
+      this.log.warn({ room: member.room.key, participant: member.id, action: 'set-follow-me' }, 'moderator action refused: not a moderator');
+      member.session.send({ type: 'error', code: 'not-moderator', message: 'only a moderator may do "set-follow-me"' });
+      return;
+    }
+    let bucket = this.switches.get(member);
+    if (!bucket) this.switches.set(member, (bucket = new TokenBucket(5, 0.5)));
+    if (!bucket.take()) {
+      member.session.send({ type: 'error', code: 'rate-limited', message: 'too many follow-me changes; wait a moment' });
+      return;
+    }
+    const room = member.room;
+    const now = this.of(room);
+    if (enabled ? now?.leader === member.id : now === undefined) return;
+    this.log.info({ room: room.key, participant: member.id, enabled }, enabled ? 'follow me: everyone follows a moderator' : 'follow me ended');
+    this.apply(room, enabled ? { leader: member.id, layout: START_LAYOUT } : undefined);
+  }
+
+  /** The leader's layout (from anyone else: ignored). */
+  layout(member: Member, layout: FollowMeLayout): void {
+    const now = this.of(member.room);
+    if (now?.leader !== member.id) return;
+    let limit = this.layouts.get(member);
+    if (!limit) this.layouts.set(member, (limit = { bucket: new TokenBucket(10, 4), pending: undefined, timer: undefined }));
+    limit.pending = layout;
+    if (limit.timer !== undefined) return;
+    this.flush(member, limit);
+  }
+
+  /** Rooms.onLeft: follow me ends with its leader in the room. */
+  afterLeave(room: Room, member: Member): void {
+    const limit = this.layouts.get(member);
+    if (limit?.timer !== undefined) clearTimeout(limit.timer);
+    if (this.of(room)?.leader !== member.id) return;
+    this.log.info({ room: room.key, participant: member.id }, 'follow me ended: the leader left');
+    this.apply(room, undefined);
+  }
+
+  /** Sends the leader's pending layout now if a token is there, else once one is. */
+  private flush(member: Member, limit: LayoutLimit): void {
+    limit.timer = undefined;
+    const layout = limit.pending;
+    const now = this.of(member.room);
+    if (layout === undefined || now?.leader !== member.id || member.room.members.get(member.id) !== member) {
+      limit.pending = undefined;
+      return;
+    }
+    const wait = limit.bucket.msUntilToken();
+    if (wait > 0) {
+      limit.timer = setTimeout(() => this.flush(member, limit), wait);
+      return;
+    }
+    limit.bucket.take();
+    limit.pending = undefined;
+    if (!sameLayout(now.layout, layout)) this.apply(member.room, { leader: member.id, layout });
+  }
+
+  private apply(room: Room, next: FollowMeState | undefined): void {
+    void this.items.change<FollowMeState>(room, FOLLOW_ME, () => next);
+    const m = message(next);
+    for (const member of room.members.values()) member.session.send(m);
+  }
+}

@@ -1,0 +1,44 @@
+// Follow me: the moderators' switch ("Everyone follows me", in the moderator tools) and the header's word of it
+// ("Following Ana" for the others, "Everyone follows you" for the leader). meeting/follow-me-store.ts applies and
+// sends the layouts.
+import { useSyncExternalStore } from 'react';
+import { useStrings } from '../i18n.ts';
+import type { Conference } from '../media/conference.ts';
+import { followMeFor } from '../meeting/follow-me-store.ts';
+
+/** The leader's name as this page knows it (undefined: not in this room now). */
+function useLeader(conference: Conference): { leader: string | null; leading: boolean; name: string | undefined } {
+  const store = followMeFor(conference);
+  const { leader } = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const c = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
+  const leading = leader !== null && leader === c.selfId;
+  return { leader, leading, name: leader === null ? undefined : c.participants.find((p) => p.id === leader)?.displayName };
+}
+
+/** Moderator tools: "Everyone follows me" (ticked: this moderator leads; unticked while another leads: it ends). */
+export function FollowMeSwitch({ conference }: { conference: Conference }) {
+  const t = useStrings();
+  const { leader, leading, name } = useLeader(conference);
+  return (
+    <>
+      <label className="access-check">
+        <input type="checkbox" checked={leading} onChange={(e) => followMeFor(conference).setEnabled(e.target.checked)} />
+        {t.followMe}
+      </label>
+      <small className="field-hint">{leader !== null && !leading && name !== undefined ? t.everyoneFollows(name) : t.followMeHint}</small>
+    </>
+  );
+}
+
+/** In the meeting header while someone is followed. */
+export function FollowMeIndicator({ conference }: { conference: Conference }) {
+  const t = useStrings();
+  const { leading, name } = useLeader(conference);
+  if (leading) return <span className="status-pill" role="status">{t.everyoneFollowsYou}</span>;
+  if (name === undefined) return null;
+  return (
+    <span className="status-pill" role="status" title={t.followingHint}>
+      {t.followingLeader(name)}
+    </span>
+  );
+}

@@ -1,0 +1,82 @@
+// Follow me in the page: who the room follows (the server's `follow-me`, a joiner's included), the leader's layout
+// applied to this page's view (tile or speaker view, the pinned tile), and, on the leader's own page, its layout
+// sent at each change. A follower may still change its view; the leader's next change applies again. When follow
+// me ends, the page keeps the layout it has.
+import type { Conference } from '../media/conference.ts';
+import { Store } from '../media/store.ts';
+import type { FollowMeLayout } from '../../protocol/follow-me-messages.ts';
+import { perConference } from './per-conference.ts';
+import { viewFor, type ViewStore } from './view-store.ts';
+
+export interface FollowMeState {
+  /** The participant everyone follows (null: nobody). */
+  leader: string | null;
+}
+
+export class FollowMeStore extends Store<FollowMeState> {
+  readonly #conference: Conference;
+  readonly #view: ViewStore;
+  readonly dispose: () => void;
+  /** The layout this page last sent as the leader (null: none yet since it leads). */
+  #sent: FollowMeLayout | null = null;
+
+  constructor(conference: Conference, view: ViewStore = viewFor(conference)) {
+    super({ leader: null });
+    this.#conference = conference;
+    this.#view = view;
+    const offMessages = conference.onMessage((m) => {
+      // a joiner (a breakout room's too) is told follow me only when it is on
+      if (m.type === 'joined') this.#lead(null);
+      else if (m.type === 'follow-me') {
+        this.#lead(m.leader ?? null);
+        if (m.leader !== undefined && m.layout && !this.leading) this.#apply(m.layout);
+      }
+    });
+    const offView = view.subscribe(() => this.#sendLayout());
+    this.dispose = () => {
+      offMessages();
+      offView();
+    };
+  }
+
+  /** Whether this page is the one followed. */
+  get leading(): boolean {
+    return this.state.leader !== null && this.state.leader === this.#conference.state.selfId;
+  }
+
+  /** Moderators: everyone follows me (true), or nobody follows anyone (false). */
+  setEnabled(enabled: boolean): void {
+    this.#conference.sendMessage({ type: 'set-follow-me', enabled });
+  }
+
+  #lead(leader: string | null): void {
+    if (leader !== this.state.leader) {
+      this.#sent = null;
+      this.update({ leader });
+    }
+    this.#sendLayout();
+  }
+
+  #apply(layout: FollowMeLayout): void {
+    const v = this.#view;
+    if (layout.pinned !== null) {
+      if (v.state.pinned !== layout.pinned) v.pin(layout.pinned);
+      return;
+    }
+    if (v.state.pinned !== null) v.pin(null);
+    v.setView(layout.view);
+  }
+
+  /** The leader's page: its layout to the server when it differs from what was sent. */
+  #sendLayout(): void {
+    if (!this.leading) return;
+    const { view, pinned } = this.#view.state;
+    const layout: FollowMeLayout = { view, pinned };
+    if (this.#sent !== null && this.#sent.view === layout.view && this.#sent.pinned === layout.pinned) return;
+    this.#sent = layout;
+    this.#conference.sendMessage({ type: 'follow-me-layout', layout });
+  }
+}
+
+/** Follow me of a conference (created on first use; lives as long as the conference). */
+export const followMeFor = perConference((conference) => new FollowMeStore(conference));

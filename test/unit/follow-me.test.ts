@@ -1,0 +1,144 @@
+// Follow me on the signal side: the protocol's checks, only a moderator turns it on (and becomes the leader), the
+// leader's layouts reach everyone and nobody else's count, a burst of layouts ends on the last one, a joiner is
+// told, any moderator turns it off, and it ends when the leader leaves; then the same through the real WebSocket
+// server, and from a second signal instance of the room.
+import { test, mock } from 'node:test';
+import assert from 'node:assert/strict';
+import { MemoryBus } from '../../src/bus/memory-bus.ts';
+import { createLogger } from '../../src/log.ts';
+import { clientMessageSchema, type ServerMessage } from '../../src/protocol/signal-messages.ts';
+import { MeetingFeatures } from '../../src/signal/meeting.ts';
+import type { Member, Room, Session } from '../../src/signal/rooms.ts';
+import { startTestSignal } from '../helpers/signal-client.ts';
+
+const log = createLogger('silent');
+
+function room(...people: Array<[string, 'moderator' | 'participant']>) {
+  const r = { key: 'clase', name: 'Clase', members: new Map() } as Room;
+  const inboxes = new Map<Member, ServerMessage[]>();
+  const add = (name: string, role: 'moderator' | 'participant'): Member => {
+    const inbox: ServerMessage[] = [];
+    const m = { id: `id-${name}`, room: r, displayName: name, role, session: { send: (msg: ServerMessage) => inbox.push(msg) } } as unknown as Member;
+    m.session.member = m;
+    r.members.set(m.id, m);
+    inboxes.set(m, inbox);
+    return m;
+  };
+  const members = people.map(([n, role]) => add(n, role));
+  const followMe = (m: Member) => inboxes.get(m)!.filter((x) => x.type === 'follow-me') as Array<Extract<ServerMessage, { type: 'follow-me' }>>;
+  const errors = (m: Member) => inboxes.get(m)!.filter((x) => x.type === 'error') as Array<Extract<ServerMessage, { type: 'error' }>>;
+  return { room: r, members, add, followMe, errors };
+}
+
+test('the protocol checks follow-me messages', () => {
+  const ok = (m: unknown) => clientMessageSchema.safeParse(m).success;
+  assert.ok(ok({ type: 'set-follow-me', enabled: true }));
+  assert.ok(!ok({ type: 'set-follow-me', enabled: 'yes' }));
+  assert.ok(ok({ type: 'follow-me-layout', layout: { view: 'speaker', pinned: 'abc:screen' } }));
+  assert.ok(ok({ type: 'follow-me-layout', layout: { view: 'tile', pinned: null } }));
+  assert.ok(!ok({ type: 'follow-me-layout', layout: { view: 'grid', pinned: null } }));
+  assert.ok(!ok({ type: 'follow-me-layout', layout: { view: 'tile' } }), 'pinned is said, even when none');
+  assert.ok(!ok({ type: 'follow-me-layout', layout: { view: 'tile', pinned: '' } }));
+  assert.ok(!ok({ type: 'follow-me-layout', layout: { view: 'tile', pinned: 'x'.repeat(81) } }));
+});
+
+test('a moderator leads; the leader layouts reach everyone, nobody else counts; any moderator ends it; it ends when the leader leaves', () => {
+  const f = new MeetingFeatures(new MemoryBus(), log);
+  const { room: r, members, add, followMe, errors } = room(['Ana', 'moderator'], ['Ben', 'participant'], ['Caro', 'moderator']);
+  const [ana, ben, caro] = members as [Member, Member, Member];
+  f.followMe.set(ben, true);
+  assert.equal(errors(ben).at(-1)?.code, 'not-moderator');
+  assert.equal(followMe(ana).length, 0);
+
+  f.followMe.set(ana, true);
+  for (const m of members) assert.deepEqual(followMe(m).at(-1), { type: 'follow-me', leader: ana.id, layout: { view: 'tile', pinned: null } });
+  f.followMe.set(ana, true);
+  assert.equal(followMe(ben).length, 1, 'on again changes nothing');
+
+  f.followMe.layout(ana, { view: 'speaker', pinned: `${ben.id}:screen` });
+  assert.deepEqual(followMe(ben).at(-1), { type: 'follow-me', leader: ana.id, layout: { view: 'speaker', pinned: `${ben.id}:screen` } });
+  f.followMe.layout(ana, { view: 'speaker', pinned: `${ben.id}:screen` });
+  assert.equal(followMe(ben).length, 2, 'the same layout again is not news');
+  // someone else's layout is ignored (follow me may have just changed hands), without an error
+  f.followMe.layout(ben, { view: 'tile', pinned: null });
+  f.followMe.layout(caro, { view: 'tile', pinned: null });
+  assert.equal(followMe(ben).length, 2);
+  assert.equal(errors(caro).length, 0);
+
+  // a joiner is told it
+  const dani = add('Dani', 'participant');
+  f.followMe.afterJoin(dani.session as Session);
+  assert.deepEqual(followMe(dani).at(-1), { type: 'follow-me', leader: ana.id, layout: { view: 'speaker', pinned: `${ben.id}:screen` } });
+
+  // another moderator takes the lead, then ends it
+  f.followMe.set(caro, true);
+  assert.equal(followMe(ben).at(-1)?.leader, caro.id);
+  f.followMe.layout(ana, { view: 'tile', pinned: null });
+  assert.equal(followMe(ben).at(-1)?.layout?.view, 'tile', 'the layout Caro started with');
+  assert.equal(followMe(ben).length, 3, "Ana's layout is no longer followed");
+  f.followMe.set(caro, false);
+  assert.deepEqual(followMe(ben).at(-1), { type: 'follow-me' });
+  assert.equal(f.followMe.of(r), undefined);
+
+  // the leader leaves: it ends; someone else leaving changes nothing
+  f.followMe.set(ana, true);
+  const before = followMe(ben).length;
+  r.members.delete(dani.id);
+  f.followMe.afterLeave(r, dani);
+  assert.equal(followMe(ben).length, before);
+  r.members.delete(ana.id);
+  f.followMe.afterLeave(r, ana);
+  assert.deepEqual(followMe(ben).at(-1), { type: 'follow-me' });
+  assert.equal(f.followMe.of(r), undefined);
+});
+
+test('caps: switching on and off is rate-limited; a burst of layouts ends on the last one', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  try {
+    const f = new MeetingFeatures(new MemoryBus(), log);
+    const { members, followMe, errors } = room(['Ana', 'moderator'], ['Ben', 'participant']);
+    const [ana, ben] = members as [Member, Member];
+    for (let i = 0; i < 5; i++) f.followMe.set(ana, i % 2 === 0);
+    f.followMe.set(ana, false);
+    assert.equal(errors(ana).at(-1)?.code, 'rate-limited');
+    f.followMe.set(ana, true);
+    mock.timers.tick(2000);
+    f.followMe.set(ana, true);
+    assert.equal(followMe(ben).at(-1)?.leader, ana.id);
+
+    const sent = followMe(ben).length;
+    const pins = Array.from({ length: 30 }, (_, i) => `p${i}`);
+    for (const p of pins) f.followMe.layout(ana, { view: 'speaker', pinned: p });
+    const now = followMe(ben).length - sent;
+    assert.ok(now <= 10, `at most the burst at once (${now})`);
+    mock.timers.tick(10_000);
+    assert.deepEqual(followMe(ben).at(-1)?.layout, { view: 'speaker', pinned: 'p29' }, 'the last layout arrives');
+    assert.ok(followMe(ben).length - sent <= 12, 'the waiting ones merged');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('through the WebSocket server: refused for participants, told to a joiner, ended when the leader leaves', async () => {
+  const s = await startTestSignal();
+  try {
+    const ana = s.client();
+    const ben = s.client();
+    await ana.join('Seguidme', 'Ana');
+    await ben.join('Seguidme', 'Ben');
+    assert.equal((await ben.expectError({ type: 'set-follow-me', enabled: true })).code, 'not-moderator');
+    await ana.send({ type: 'set-follow-me', enabled: true });
+    const on = await ben.nextOfType('follow-me');
+    assert.equal(typeof on.leader, 'string');
+    await ana.send({ type: 'follow-me-layout', layout: { view: 'speaker', pinned: on.leader } });
+    assert.deepEqual((await ben.nextOfType('follow-me')).layout, { view: 'speaker', pinned: on.leader });
+    assert.equal((await ana.expectError({ type: 'follow-me-layout', layout: { view: 'nope', pinned: null } })).code, 'bad-message');
+    const caro = s.client();
+    await caro.join('Seguidme', 'Caro');
+    assert.deepEqual(await caro.nextOfType('follow-me'), { type: 'follow-me', leader: on.leader, layout: { view: 'speaker', pinned: on.leader } });
+    await ana.send({ type: 'leave' });
+    assert.deepEqual(await caro.nextOfType('follow-me'), { type: 'follow-me' });
+  } finally {
+    await s.stop();
+  }
+});
