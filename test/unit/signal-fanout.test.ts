@@ -182,6 +182,8 @@ describe('signal instances share rooms over NATS', () => {
     await mod.join('Temas', 'Mod');
     await mod.send({ type: 'set-subject', subject: 'Plan del trimestre' });
     await mod.nextOfType('subject', 20_000);
+    await mod.send({ type: 'set-follow-me', enabled: true });
+    const leader = (await mod.nextOfType('follow-me', 20_000)).leader;
     await mod.send({ type: 'create-poll', question: '¿Viernes?', options: ['Sí', 'No'], key: 'm'.repeat(22) });
     const pollId = (await mod.nextOfType('poll', 20_000)).poll.id;
     // the recorder's announcement may reach instance three after its start: ask until it is free there
@@ -207,6 +209,10 @@ describe('signal instances share rooms over NATS', () => {
     assert.equal((await guest.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
     assert.deepEqual((await guest.nextOfType('polls', 20_000)).polls.map((p: any) => p.question), ['¿Viernes?']);
     assert.equal((await guest.nextOfType('recording', 20_000)).active, true);
+    // follow me too, and the leader's layouts from instance three reach the guest on one
+    assert.deepEqual(await guest.nextOfType('follow-me', 20_000), { type: 'follow-me', leader, layout: { view: 'tile', pinned: null } });
+    await mod.send({ type: 'follow-me-layout', layout: { view: 'speaker', pinned: leader } });
+    assert.deepEqual((await guest.nextOfType('follow-me', 20_000)).layout, { view: 'speaker', pinned: leader });
     await guest.send({ type: 'answer-poll', pollId, option: 0, key: 'g'.repeat(22) });
     assert.equal((await guest.nextOfType('poll', 20_000)).poll.options[0].votes, 1);
     assert.equal((await mod.next((m) => m.type === 'poll' && m.poll.voters === 1, 20_000)).poll.options[0].votes, 1);
@@ -226,6 +232,8 @@ describe('signal instances share rooms over NATS', () => {
     await until(async () => ((await storedItem(focusBus, 'recording', 'Temas')) as { recorderId?: string } | undefined)?.recorderId === 'rec-shared', 'the recording stored');
     await three.bus.close();
     await participantsOn(one, 1);
+    // the leader went with instance three: follow me ends for the guest
+    assert.deepEqual(await guest.next((m) => m.type === 'follow-me' && m.leader === undefined, 20_000), { type: 'follow-me' });
     const late = two.client();
     await late.join('Temas', 'Late');
     assert.equal((await late.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
