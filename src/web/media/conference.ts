@@ -17,6 +17,7 @@ import { TileSizeReporter } from './tile-sizes.ts';
 import { ReconnectSchedule, shouldReconnect } from './reconnect.ts';
 import { maxHeightOf, storedVideoQuality, storeVideoQuality, type VideoQuality } from './video-quality.ts';
 import { P2pSwitch } from './p2p-switch.ts';
+import { displayMedia, ScreenAudio } from './screen-audio.ts';
 import type { StatsSource } from './quality.ts';
 import { visibleDisplayName } from '../../protocol/display-name.ts';
 
@@ -38,6 +39,8 @@ export interface ConferenceState {
   self: Participant | null;
   /** Our screen capture while sharing. */
   screenTrack: MediaStreamTrack | null;
+  /** The share carries the tab's sound (sent mixed with our microphone, so heard while it is on). */
+  screenAudio: boolean;
   /** Who speaks now, as the bridge judges from audio levels (may be ourselves); null until someone spoke. */
   dominantSpeakerId: string | null;
   /** Audio and video could not connect (the peer connection failed, or did not connect in time). */
@@ -89,6 +92,8 @@ export class Conference extends Store<ConferenceState> {
   });
   /** Audio only turned our camera off: leaving audio only turns it on again. */
   #cameraOffForAudioOnly = false;
+  /** The shared screen's sound, mixed into what the microphone sends. */
+  readonly #screenAudio = new ScreenAudio();
   #ended = false;
   /** From the last `joined`: joins again as the same participant after a reconnect. */
   #resumeToken: string | null = null;
@@ -126,7 +131,7 @@ export class Conference extends Store<ConferenceState> {
   });
 
   constructor(opts: ConferenceOptions) {
-    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge', suspendedVideos: new Set() });
+    super({ status: 'connecting', selfId: null, participants: [], media: new Map(), error: null, self: null, screenTrack: null, screenAudio: false, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, videoQuality: storedVideoQuality(), mediaPath: 'bridge', suspendedVideos: new Set() });
     this.#url = opts.url;
     this.room = opts.room;
     this.#displayName = opts.displayName;
@@ -244,19 +249,14 @@ export class Conference extends Store<ConferenceState> {
     return ok;
   }
 
-  /** Asks for a screen (the browser's picker), then sends it on mid 2. Resolves false when refused. */
+  /** Asks for a screen (the browser's picker; a tab's sound too when offered), then sends it on mid 2. Resolves false when refused. */
   async startScreenShare(): Promise<boolean> {
     if (this.state.screenTrack || this.#ended) return true;
-    let track: MediaStreamTrack | null = null;
-    try {
-      const stream = await navigator.mediaDevices.getDisplayMedia({ video: { frameRate: { ideal: 15, max: 30 } }, audio: false });
-      track = stream.getVideoTracks()[0] ?? null;
-    } catch {
-      return false;
-    }
-    if (!track) return false;
-    if (this.#ended) {
-      track.stop();
+    const stream = await displayMedia();
+    const track = stream?.getVideoTracks()[0] ?? null;
+    const audio = stream?.getAudioTracks()[0] ?? null;
+    if (!track || this.#ended) {
+      for (const t of stream?.getTracks() ?? []) t.stop();
       return false;
     }
     track.contentHint = 'detail';
@@ -264,7 +264,15 @@ export class Conference extends Store<ConferenceState> {
     track.addEventListener('ended', () => {
       if (this.state.screenTrack === track) this.stopScreenShare();
     });
-    this.update({ screenTrack: track });
+    // the tab's sound, when the picker shared it: mixed into what our microphone sends (screen-audio.ts)
+    this.#screenAudio.set(audio);
+    audio?.addEventListener('ended', () => {
+      if (this.#screenAudio.shared !== audio) return;
+      this.#screenAudio.set(null);
+      this.update({ screenAudio: false });
+      this.#updateSenders();
+    });
+    this.update({ screenTrack: track, screenAudio: audio !== null });
     this.#updateSenders();
     this.#send({ type: 'screen-share', sharing: true });
     return true;
@@ -274,7 +282,8 @@ export class Conference extends Store<ConferenceState> {
     const track = this.state.screenTrack;
     if (!track) return;
     track.stop();
-    this.update({ screenTrack: null });
+    this.#screenAudio.close();
+    this.update({ screenTrack: null, screenAudio: false });
     this.#updateSenders();
     this.#send({ type: 'screen-share', sharing: false });
   }
@@ -448,15 +457,16 @@ export class Conference extends Store<ConferenceState> {
     this.#peer.close();
     this.#peer = this.#newPeer();
     this.state.screenTrack?.stop();
+    this.#screenAudio.close();
     this.#bridgeMedia = new Map();
-    this.update({ media: new Map(), screenTrack: null, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, mediaPath: 'bridge', suspendedVideos: new Set() });
+    this.update({ media: new Map(), screenTrack: null, screenAudio: false, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, mediaPath: 'bridge', suspendedVideos: new Set() });
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */
   #ownTracks(): OwnTracks {
     const l = this.local.state;
     const effects = this.local.effects;
-    return { audio: l.audioMuted ? null : effects.output(l.micTrack), video: l.videoMuted ? null : effects.output(l.camTrack), screen: this.state.screenTrack };
+    return { audio: l.audioMuted ? null : this.#screenAudio.withShared(effects.output(l.micTrack)), video: l.videoMuted ? null : effects.output(l.camTrack), screen: this.state.screenTrack };
   }
 
   async setAudioMuted(muted: boolean): Promise<void> {
@@ -527,7 +537,8 @@ export class Conference extends Store<ConferenceState> {
     this.tileSizes.close();
     this.local.close();
     this.state.screenTrack?.stop();
-    this.update({ status, media: new Map(), screenTrack: null, reconnecting: false, suspendedVideos: new Set(), ...(error ? { error } : {}) });
+    this.#screenAudio.close();
+    this.update({ status, media: new Map(), screenTrack: null, screenAudio: false, reconnecting: false, suspendedVideos: new Set(), ...(error ? { error } : {}) });
     this.#publish();
   }
 

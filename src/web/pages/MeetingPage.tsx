@@ -231,6 +231,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         )}
         {state.status === 'joined' && <AudioOnlyBanner conference={conference} />}
         {state.status === 'joined' && <FollowMeIndicator conference={conference} />}
+        {state.status === 'joined' && state.screenAudio && local.audioMuted && (
+          // the shared tab's sound goes mixed with the microphone (screen-audio.ts)
+          <span className="status-pill reconnecting" role="status">
+            {t.sharedAudioMuted}
+          </span>
+        )}
         {state.status === 'joined' && state.mediaPath === 'p2p' && (
           <span className="status-pill" role="status" aria-label={t.directConnection} title={t.directConnectionHint}>
             {t.directConnection}

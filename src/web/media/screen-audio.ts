@@ -1,0 +1,103 @@
+// The audio of a screen share (a tab's sound, "Share tab audio" in Chrome's picker), sent mixed into our
+// microphone's track as Jitsi Meet does: the bridge, recordings and phone callers get it as our voice, with no
+// source of its own. So it is heard while our microphone is on; muted, neither goes. The mix is a WebAudio graph
+// (both tracks into one MediaStreamAudioDestinationNode), made for a pair of tracks and kept while they last: the
+// same output track as long as the microphone (after its effects) and the shared audio stay the same.
+export interface AudioMixer {
+  /** The mix of `main` and `extra` as one track. */
+  readonly track: MediaStreamTrack;
+  close(): void;
+}
+
+/** Mixes two tracks with WebAudio; null where the browser has none. */
+export function webAudioMixer(main: MediaStreamTrack, extra: MediaStreamTrack): AudioMixer | null {
+  let ctx: AudioContext;
+  try {
+    ctx = new AudioContext();
+  } catch {
+    return null;
+  }
+  const destination = ctx.createMediaStreamDestination();
+  const sources = [main, extra].map((t) => {
+    const s = ctx.createMediaStreamSource(new MediaStream([t]));
+    s.connect(destination);
+    return s;
+  });
+  void ctx.resume().catch(() => {});
+  const track = destination.stream.getAudioTracks()[0]!;
+  return {
+    track,
+    close: () => {
+      for (const s of sources) s.disconnect();
+      track.stop();
+      void ctx.close().catch(() => {});
+    },
+  };
+}
+
+export class ScreenAudio {
+  readonly #mix: (main: MediaStreamTrack, extra: MediaStreamTrack) => AudioMixer | null;
+  #shared: MediaStreamTrack | null = null;
+  #mixer: { main: MediaStreamTrack; extra: MediaStreamTrack; mixer: AudioMixer } | null = null;
+
+  constructor(mix: (main: MediaStreamTrack, extra: MediaStreamTrack) => AudioMixer | null = webAudioMixer) {
+    this.#mix = mix;
+  }
+
+  /** The shared screen's audio track, or null when the share has none (or ended). */
+  get shared(): MediaStreamTrack | null {
+    return this.#shared;
+  }
+
+  /** Takes the share's audio (the previous one, if any, is stopped). */
+  set(track: MediaStreamTrack | null): void {
+    if (track === this.#shared) return;
+    this.#shared?.stop();
+    this.#shared = track;
+    this.#dropMixer();
+  }
+
+  /** What to send for our microphone (`mic`, after its effects; null when muted): it, mixed with the shared audio. */
+  withShared(mic: MediaStreamTrack | null): MediaStreamTrack | null {
+    const extra = this.#shared;
+    if (mic === null || extra === null || extra.readyState === 'ended') return mic;
+    const m = this.#mixer;
+    if (m !== null && m.main === mic && m.extra === extra) return m.mixer.track;
+    this.#dropMixer();
+    const mixer = this.#mix(mic, extra);
+    if (mixer === null) return mic;
+    this.#mixer = { main: mic, extra, mixer };
+    return mixer.track;
+  }
+
+  /** Stops the shared audio and the mix. */
+  close(): void {
+    this.set(null);
+  }
+
+  #dropMixer(): void {
+    this.#mixer?.mixer.close();
+    this.#mixer = null;
+  }
+}
+
+const SCREEN_VIDEO: MediaTrackConstraints = { frameRate: { ideal: 15, max: 30 } };
+
+/**
+ * The browser's screen picker, offering the sound of what is shared (Chrome: "Share tab audio"); a browser that
+ * cannot capture sound (one that refuses the audio constraint itself) is asked for the screen alone. Null when the
+ * person cancels, or nothing can be shared.
+ */
+export async function displayMedia(): Promise<MediaStream | null> {
+  try {
+    return await navigator.mediaDevices.getDisplayMedia({ video: SCREEN_VIDEO, audio: true });
+  } catch (e) {
+    const name = (e as { name?: string }).name;
+    if (name !== 'TypeError' && name !== 'NotSupportedError' && name !== 'OverconstrainedError') return null;
+  }
+  try {
+    return await navigator.mediaDevices.getDisplayMedia({ video: SCREEN_VIDEO, audio: false });
+  } catch {
+    return null;
+  }
+}
