@@ -9,14 +9,17 @@ export type FollowMeView = (typeof FOLLOW_ME_VIEWS)[number];
 /** A tile's key: a participant's id, or it followed by `:screen` (their shared screen). */
 export const tileKeySchema = z.string().min(1).max(80);
 
-/** What the leader shows: the view and the pinned tile (null: none; a pinned tile means speaker view). */
+/** What the leader shows: the view and the pinned tile (null: none; tile view may keep a pin for speaker view). */
 export const followMeLayoutSchema = z.object({ view: z.enum(FOLLOW_ME_VIEWS), pinned: tileKeySchema.nullable() });
 export type FollowMeLayout = z.infer<typeof followMeLayoutSchema>;
 
 // ---- browser -> server ----
 export const followMeClientMessageSchemas = [
-  /** Moderators: everyone follows me (`enabled`), or nobody follows anyone any more (whoever leads). */
-  z.object({ type: z.literal('set-follow-me'), enabled: z.boolean() }),
+  /**
+   * Moderators: everyone follows me (`enabled`, with the layout this page shows), or nobody follows anyone any more
+   * (whoever leads).
+   */
+  z.object({ type: z.literal('set-follow-me'), enabled: z.boolean(), layout: followMeLayoutSchema.optional() }),
   /** The leader's layout, at each change (from anyone else it is ignored: follow me may have just ended). */
   z.object({ type: z.literal('follow-me-layout'), layout: followMeLayoutSchema }),
 ] as const;

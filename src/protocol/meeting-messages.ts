@@ -111,6 +111,8 @@ export const meetingServerMessageSchemas = [
   z.object({ type: z.literal('dominant-speaker'), participantId: z.string() }),
   /** The meeting's subject ('' when none): to everyone when a moderator changes it (`by`), to a joiner when set. */
   z.object({ type: z.literal('subject'), subject: z.string(), by: z.string().optional() }),
+  /** How long the meeting has run by the server's clock (its timer): right after `joined`, and if its start changes. */
+  z.object({ type: z.literal('meeting-clock'), elapsedMs: z.number().nonnegative() }),
   /** The answer to `speaker-stats`: everyone who is in the room or has spoken in it, most speaking time first. */
   z.object({ type: z.literal('speaker-stats'), speakers: z.array(speakerStatSchema).max(MAX_SPEAKER_STATS) }),
   ...pollServerMessageSchemas,
@@ -124,6 +126,7 @@ export type MeetingServerMessage =
   | { type: 'reaction'; from: string; reaction: Reaction }
   | { type: 'dominant-speaker'; participantId: string }
   | { type: 'subject'; subject: string; by?: string }
+  | { type: 'meeting-clock'; elapsedMs: number }
   | { type: 'speaker-stats'; speakers: SpeakerStat[] }
   | PollServerMessage
   | BoardServerMessage

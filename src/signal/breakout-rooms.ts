@@ -79,8 +79,8 @@ export class BreakoutRooms {
       if (change.kind === 'joined' && !this.moving) this.changed(change.room);
     };
     const onLeft = rooms.onLeft;
-    rooms.onLeft = (room, member) => {
-      onLeft?.(room, member);
+    rooms.onLeft = (room, member, resumable) => {
+      onLeft?.(room, member, resumable);
       this.afterLeave(room, member);
     };
     // someone on another instance came in (or changed name) in a room of a meeting: the list again here

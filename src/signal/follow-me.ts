@@ -1,9 +1,11 @@
-// "Follow me" on the signalling server: a moderator turns it on (`set-follow-me`; anyone else is refused with
-// `not-moderator`) and becomes the leader; the leader's page sends its layout at each change
-// (`follow-me-layout`), which everyone in the room is told and their pages apply. Any moderator turns it off; it
-// ends when the leader leaves the room. A joiner is told it while it is on. It is a shared room item
-// (shared-room-items.ts): every signal instance of the room sees it (a member there is told through the room's
-// fan-out, as for any room message) and it outlives each of them.
+// "Follow me" on the signalling server: a moderator turns it on (`set-follow-me`, with the layout their page shows;
+// anyone else is refused with `not-moderator`) and becomes the leader; the leader's page sends its layout at each
+// change (`follow-me-layout`), which everyone in the room is told and their pages apply. Any moderator takes it
+// over or turns it off. It ends when the leader leaves the room; a leader whose connection drops (or who resumes
+// through another signal instance) has RETURN_GRACE_MS to be back. A joiner is told it while it is on. It is a
+// shared room item (shared-room-items.ts): every signal instance of the room sees it (a member there is told
+// through the room's fan-out, as for any room message), and it outlives each of them; the leader's layouts and its
+// end change the stored value only while it still names that leader (another instance may have handed it on).
 // Caps: turning it on or off 5 then one per 2 s per member; the leader's layouts 10 then 4 a second, the last one
 // kept and sent when a token comes (a burst of clicks ends on the layout the leader ended on).
 import { z } from 'zod';
@@ -18,7 +20,8 @@ const FOLLOW_ME = 'follow-me';
 const stateSchema = z.object({ leader: z.string().min(1).max(64), layout: followMeLayoutSchema });
 type FollowMeState = z.infer<typeof stateSchema>;
 
-const START_LAYOUT: FollowMeLayout = { view: 'tile', pinned: null };
+/** How long a leader whose connection dropped has to come back before follow me ends. */
+export const RETURN_GRACE_MS = 30_000;
 
 function message(state: FollowMeState | undefined): FollowMeServerMessage {
   return state ? { type: 'follow-me', leader: state.leader, layout: state.layout } : { type: 'follow-me' };
@@ -61,7 +64,8 @@ export class FollowMe {
     if (state) session.send(message(state));
   }
 
-  set(member: Member, enabled: boolean): void {
+  /** `layout`: what the moderator's page shows as it turns it on (followers take it at once). */
+  set(member: Member, enabled: boolean, layout: FollowMeLayout = { view: 'tile', pinned: null }): void {
     if (member.role !== 'moderator') {
       this.log.warn({ room: member.room.key, participant: member.id, action: 'set-follow-me' }, 'moderator action refused: not a moderator');
       member.session.send({ type: 'error', code: 'not-moderator', message: 'only a moderator may do "set-follow-me"' });
@@ -77,7 +81,7 @@ export class FollowMe {
     const now = this.of(room);
     if (enabled ? now?.leader === member.id : now === undefined) return;
     this.log.info({ room: room.key, participant: member.id, enabled }, enabled ? 'follow me: everyone follows a moderator' : 'follow me ended');
-    this.apply(room, enabled ? { leader: member.id, layout: START_LAYOUT } : undefined);
+    this.apply(room, () => (enabled ? { leader: member.id, layout } : undefined));
   }
 
   /** The leader's layout (from anyone else: ignored). */
@@ -91,13 +95,22 @@ export class FollowMe {
     this.flush(member, limit);
   }
 
-  /** Rooms.onLeft: follow me ends with its leader in the room. */
-  afterLeave(room: Room, member: Member): void {
+  /**
+   * Rooms.onLeft: follow me ends with its leader in the room; one whose connection dropped (`resumable`) ends it
+   * only if not back within RETURN_GRACE_MS.
+   */
+  afterLeave(room: Room, member: Member, resumable: boolean): void {
     const limit = this.layouts.get(member);
     if (limit?.timer !== undefined) clearTimeout(limit.timer);
-    if (this.of(room)?.leader !== member.id) return;
-    this.log.info({ room: room.key, participant: member.id }, 'follow me ended: the leader left');
-    this.apply(room, undefined);
+    const id = member.id;
+    if (this.of(room)?.leader !== id) return;
+    const end = () => {
+      if (this.of(room)?.leader !== id || room.members.has(id)) return;
+      this.log.info({ room: room.key, participant: id }, 'follow me ended: the leader left');
+      this.apply(room, (old) => (old?.leader === id ? undefined : old));
+    };
+    if (resumable) setTimeout(end, RETURN_GRACE_MS).unref();
+    else end();
   }
 
   /** Sends the leader's pending layout now if a token is there, else once one is. */
@@ -116,11 +129,16 @@ export class FollowMe {
     }
     limit.bucket.take();
     limit.pending = undefined;
-    if (!sameLayout(now.layout, layout)) this.apply(member.room, { leader: member.id, layout });
+    const id = member.id;
+    if (!sameLayout(now.layout, layout)) this.apply(member.room, (old) => (old?.leader === id ? { leader: id, layout } : old));
   }
 
-  private apply(room: Room, next: FollowMeState | undefined): void {
-    void this.items.change<FollowMeState>(room, FOLLOW_ME, () => next);
+  /** Changes the room's follow me (`change` of the value as this instance or the store has it) and tells the room. */
+  private apply(room: Room, change: (old: FollowMeState | undefined) => FollowMeState | undefined): void {
+    const before = this.of(room);
+    void this.items.change<FollowMeState>(room, FOLLOW_ME, change);
+    const next = this.of(room);
+    if (next === before) return;
     const m = message(next);
     for (const member of room.members.values()) member.session.send(m);
   }

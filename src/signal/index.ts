@@ -200,11 +200,11 @@ export async function startSignal(opts: {
     recordings.membersChanged(room);
   };
   rooms.onSpeakerSilence = (room) => meeting.speakerStats.speakerChanged(room);
-  // follow me ends when its leader leaves the room
+  // follow me ends when its leader leaves the room (not when its connection drops and comes back)
   const accessOnLeft = rooms.onLeft;
-  rooms.onLeft = (room, member) => {
-    accessOnLeft?.(room, member);
-    meeting.followMe.afterLeave(room, member);
+  rooms.onLeft = (room, member, resumable) => {
+    accessOnLeft?.(room, member, resumable);
+    meeting.followMe.afterLeave(room, member, resumable);
   };
   rooms.watchMembers((room) => meeting.speakerStats.settle(room));
   // someone of a breakout meeting who is in another of its rooms is listed as such, not as gone

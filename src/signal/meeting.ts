@@ -1,6 +1,6 @@
 // In-meeting features on the signalling server: chat (bounded room history, private messages), raised
 // hands, reactions, renaming and the screen-share flag; polls (polls.ts), the subject (subject.ts), follow me
-// (follow-me.ts) and speaker stats (speaker-stats.ts). Room state lives as long as its Room object (a room
+// (follow-me.ts), the meeting's start (meeting-clock.ts) and speaker stats (speaker-stats.ts). Room state lives as long as its Room object (a room
 // ends when its last participant leaves, and its chat with it).
 // Everything a participant sends that reaches everyone is rate-limited per participant (a token bucket each):
 // chat, reactions and renames beyond their limit are refused (`rate-limited`); screen-share and hand toggles
@@ -18,6 +18,7 @@ import type { RoomState } from './room-state.ts';
 import { Polls } from './polls.ts';
 import { MeetingSubjects } from './subject.ts';
 import { FollowMe } from './follow-me.ts';
+import { MeetingClock } from './meeting-clock.ts';
 import { localRoomItems, type SharedRoomItems } from './shared-room-items.ts';
 import { E2ee } from './e2ee.ts';
 import { MeetingBoards } from './board.ts';
@@ -64,6 +65,8 @@ export class MeetingFeatures {
   readonly subjects: MeetingSubjects;
   /** Everyone follows a moderator's layout (follow-me.ts). */
   readonly followMe: FollowMe;
+  /** When the meeting started, for the pages' timer (meeting-clock.ts). */
+  readonly clock: MeetingClock;
   /** End-to-end encryption: the room's setting and the key agreement's relay (e2ee.ts). */
   readonly e2ee: E2ee;
   /** The shared whiteboard and notes (board.ts). */
@@ -82,6 +85,7 @@ export class MeetingFeatures {
     this.polls = new Polls(log, items);
     this.subjects = new MeetingSubjects(log, items);
     this.followMe = new FollowMe(log, items);
+    this.clock = new MeetingClock(items);
     this.e2ee = new E2ee(log, items);
     this.boards = new MeetingBoards(log);
   }
@@ -148,6 +152,7 @@ export class MeetingFeatures {
     // a room this instance has just made: its subject and polls read from the store first
     this.items.whenLoaded(member.room, () => {
       if (session.member !== member) return;
+      this.clock.afterJoin(session);
       this.subjects.afterJoin(session);
       this.followMe.afterJoin(session);
       this.polls.afterJoin(session);

@@ -16,7 +16,7 @@ export interface StandInHost {
   roomMade(room: Room): void;
   roomEmptied(key: string, resumable: boolean): void;
   broadcast(room: Room, message: ServerMessage, except?: Member): void;
-  afterExit(room: Room, member: Member): void;
+  afterExit(room: Room, member: Member, resumable: boolean): void;
   /** Who is in the room changed (peer-to-peer for two follows it). */
   membersChanged(room: Room): void;
   /** Someone's microphone or camera was turned off or on (a remote member's too: speaker stats, recordings). */
@@ -95,5 +95,5 @@ export function dropStandIn(host: StandInHost, member: Member, resumable: boolea
   host.log.debug({ room: room.key, participant: member.id }, 'participant left on another signal instance');
   host.membersChanged(room);
   if (opts.returning) return;
-  host.afterExit(room, member);
+  host.afterExit(room, member, resumable);
 }

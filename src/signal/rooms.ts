@@ -123,7 +123,8 @@ export class Rooms implements StandInHost {
   }
 
   /** Called after a member left (`room.members` no longer has it; the room is gone unless `rooms` still has it). */
-  onLeft?: (room: Room, member: Member) => void;
+  /** After `member` left `room`; `resumable`: its connection dropped (it may come back as itself) or went to another instance. */
+  onLeft?: (room: Room, member: Member, resumable: boolean) => void;
   /** An empty room stays open while this says so (a main room whose people are all in breakout rooms). */
   holds?: (room: Room) => boolean;
   /** Called after every join and leave (webhooks). */
@@ -422,7 +423,7 @@ export class Rooms implements StandInHost {
     this.remember(moved); // its id may have changed
     this.setUpMedia(session, moved, resumed);
     if (from.members.size === 0 && !this.holds?.(from)) this.release(from);
-    this.afterExit(from, member);
+    this.afterExit(from, member, false);
     return moved;
   }
 
@@ -463,13 +464,13 @@ export class Rooms implements StandInHost {
         callFocus(this.bus, busCalls.focusLeave, { conferenceId: room.key, participantId: member.id }, FOCUS_TIMEOUT_MS),
       );
     }
-    if (!moving && !opts.returning) this.afterExit(room, member);
+    if (!moving && !opts.returning) this.afterExit(room, member, opts.resumable === true || opts.displaced === true);
   }
 
   /** Tells `onLeft` that `member` left `room` (its failures logged). */
-  afterExit(room: Room, member: Member): void {
+  afterExit(room: Room, member: Member, resumable: boolean): void {
     try {
-      this.onLeft?.(room, member);
+      this.onLeft?.(room, member, resumable);
     } catch (e) {
       this.log.error({ room: room.key, err: errorText(e) }, 'after-leave handling failed');
     }

@@ -174,7 +174,7 @@ export function attachWebSocket(opts: {
         meeting.speakerStats.ask(session.member);
         break;
       case 'set-follow-me':
-        meeting.followMe.set(session.member, msg.enabled);
+        meeting.followMe.set(session.member, msg.enabled, msg.layout);
         break;
       case 'follow-me-layout':
         meeting.followMe.layout(session.member, msg.layout);

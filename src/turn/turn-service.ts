@@ -144,10 +144,11 @@ function freeLoopbackPort(): Promise<number> {
  */
 export async function coturnLoopbackPort(config: Config, free: () => Promise<number> = freeLoopbackPort): Promise<number> {
   const claimed = (port: number) => portClaims(config).some((c) => c.min <= port && port <= c.max);
-  for (let tries = 0; ; tries++) {
+  for (let tries = 0; tries < 20; tries++) {
     const port = await free();
-    if (!claimed(port) || tries >= 20) return port;
+    if (!claimed(port)) return port;
   }
+  throw new Error('no free loopback port for coturn outside the ports of the settings');
 }
 
 function offService(reason: string): TurnService {
@@ -162,7 +163,7 @@ function offService(reason: string): TurnService {
   };
 }
 
-/** Starts TURN as the settings say; throws only for turn "on" without coturn installed. */
+/** Starts TURN as the settings say; throws for turn "on" without coturn installed (or no loopback port left for it). */
 export async function startTurn(config: Config, log: Logger, opts: { binary?: string } = {}): Promise<TurnService> {
   const ttl = config.turnCredentialTtl;
   if (config.turnExternalUrls.length > 0) {

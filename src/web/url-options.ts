@@ -12,6 +12,8 @@ export interface UrlOptions {
   resolution: number;
   /** `config.defaultLanguage`, when given. */
   language: string | undefined;
+  /** `config.hideConferenceTimer`: no meeting timer in the header. */
+  hideConferenceTimer: boolean;
 }
 
 export const DEFAULT_RESOLUTION = 720;
@@ -83,6 +85,7 @@ export const DEFAULT_URL_OPTIONS: UrlOptions = {
   displayName: undefined,
   resolution: DEFAULT_RESOLUTION,
   language: undefined,
+  hideConferenceTimer: false,
 };
 
 /** The options `get` knows (dotted names as in the hash), each over its value in `base`; bad values are skipped. */
@@ -97,6 +100,7 @@ function readOptions(get: (name: string) => unknown, base: UrlOptions): UrlOptio
     displayName: (typeof name === 'string' ? visibleDisplayName(name) : '') || base.displayName,
     resolution: asResolution(get('config.resolution')) ?? base.resolution,
     language: typeof lang === 'string' ? lang : base.language,
+    hideConferenceTimer: asBoolean(get('config.hideConferenceTimer')) ?? base.hideConferenceTimer,
   };
 }
 

@@ -1,13 +1,14 @@
 // Follow me on the signal side: the protocol's checks, only a moderator turns it on (and becomes the leader), the
 // leader's layouts reach everyone and nobody else's count, a burst of layouts ends on the last one, a joiner is
-// told, any moderator turns it off, and it ends when the leader leaves; then the same through the real WebSocket
-// server, and from a second signal instance of the room.
+// told, any moderator turns it off, and it ends when the leader leaves (after a grace when its connection dropped);
+// then the same through the real WebSocket server. Across signal instances: test/unit/signal-fanout.test.ts.
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { MemoryBus } from '../../src/bus/memory-bus.ts';
 import { createLogger } from '../../src/log.ts';
 import { clientMessageSchema, type ServerMessage } from '../../src/protocol/signal-messages.ts';
 import { MeetingFeatures } from '../../src/signal/meeting.ts';
+import { RETURN_GRACE_MS } from '../../src/signal/follow-me.ts';
 import type { Member, Room, Session } from '../../src/signal/rooms.ts';
 import { startTestSignal } from '../helpers/signal-client.ts';
 
@@ -33,6 +34,8 @@ function room(...people: Array<[string, 'moderator' | 'participant']>) {
 test('the protocol checks follow-me messages', () => {
   const ok = (m: unknown) => clientMessageSchema.safeParse(m).success;
   assert.ok(ok({ type: 'set-follow-me', enabled: true }));
+  assert.ok(ok({ type: 'set-follow-me', enabled: true, layout: { view: 'speaker', pinned: null } }));
+  assert.ok(!ok({ type: 'set-follow-me', enabled: true, layout: { view: 'speaker' } }));
   assert.ok(!ok({ type: 'set-follow-me', enabled: 'yes' }));
   assert.ok(ok({ type: 'follow-me-layout', layout: { view: 'speaker', pinned: 'abc:screen' } }));
   assert.ok(ok({ type: 'follow-me-layout', layout: { view: 'tile', pinned: null } }));
@@ -84,10 +87,10 @@ test('a moderator leads; the leader layouts reach everyone, nobody else counts; 
   f.followMe.set(ana, true);
   const before = followMe(ben).length;
   r.members.delete(dani.id);
-  f.followMe.afterLeave(r, dani);
+  f.followMe.afterLeave(r, dani, false);
   assert.equal(followMe(ben).length, before);
   r.members.delete(ana.id);
-  f.followMe.afterLeave(r, ana);
+  f.followMe.afterLeave(r, ana, false);
   assert.deepEqual(followMe(ben).at(-1), { type: 'follow-me' });
   assert.equal(f.followMe.of(r), undefined);
 });
@@ -110,10 +113,38 @@ test('caps: switching on and off is rate-limited; a burst of layouts ends on the
     const pins = Array.from({ length: 30 }, (_, i) => `p${i}`);
     for (const p of pins) f.followMe.layout(ana, { view: 'speaker', pinned: p });
     const now = followMe(ben).length - sent;
-    assert.ok(now <= 10, `at most the burst at once (${now})`);
+    assert.ok(now >= 1 && now <= 10, `the burst at once, no more (${now})`);
     mock.timers.tick(10_000);
     assert.deepEqual(followMe(ben).at(-1)?.layout, { view: 'speaker', pinned: 'p29' }, 'the last layout arrives');
     assert.ok(followMe(ben).length - sent <= 12, 'the waiting ones merged');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
+test('turned on with the layout the moderator shows; a leader whose connection dropped has a grace to come back', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  try {
+    const f = new MeetingFeatures(new MemoryBus(), log);
+    const { room: r, members, followMe } = room(['Ana', 'moderator'], ['Ben', 'participant']);
+    const [ana, ben] = members as [Member, Member];
+    f.followMe.set(ana, true, { view: 'speaker', pinned: ben.id });
+    assert.deepEqual(followMe(ben).at(-1), { type: 'follow-me', leader: ana.id, layout: { view: 'speaker', pinned: ben.id } });
+    // dropped, back within the grace: still leading
+    r.members.delete(ana.id);
+    f.followMe.afterLeave(r, ana, true);
+    mock.timers.tick(RETURN_GRACE_MS / 2);
+    r.members.set(ana.id, ana);
+    mock.timers.tick(RETURN_GRACE_MS);
+    assert.equal(f.followMe.of(r)?.leader, ana.id);
+    // dropped and not back: it ends after the grace
+    r.members.delete(ana.id);
+    f.followMe.afterLeave(r, ana, true);
+    mock.timers.tick(RETURN_GRACE_MS - 1);
+    assert.equal(f.followMe.of(r)?.leader, ana.id);
+    mock.timers.tick(1);
+    assert.equal(f.followMe.of(r), undefined);
+    assert.deepEqual(followMe(ben).at(-1), { type: 'follow-me' });
   } finally {
     mock.timers.reset();
   }

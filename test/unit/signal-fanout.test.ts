@@ -179,6 +179,7 @@ describe('signal instances share rooms over NATS', () => {
     }
     const three = await startInstance('three-items');
     const mod = three.client();
+    const modJoined = Date.now();
     await mod.join('Temas', 'Mod');
     await mod.send({ type: 'set-subject', subject: 'Plan del trimestre' });
     await mod.nextOfType('subject', 20_000);
@@ -205,7 +206,11 @@ describe('signal instances share rooms over NATS', () => {
 
     // a joiner on another instance is told all three, and its vote counts for the one who made the poll
     const guest = one.client();
+    const joinAsked = Date.now();
     const jg = await guest.join('Temas', 'Guest');
+    // the meeting's time runs from its start on instance three, not from the room made on one just now
+    const clock = await guest.nextOfType('meeting-clock', 20_000);
+    assert.ok(clock.elapsedMs >= joinAsked - modJoined - 100, `elapsed ${clock.elapsedMs} ms, ${joinAsked - modJoined} since the meeting started`);
     assert.equal((await guest.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
     assert.deepEqual((await guest.nextOfType('polls', 20_000)).polls.map((p: any) => p.question), ['¿Viernes?']);
     assert.equal((await guest.nextOfType('recording', 20_000)).active, true);
@@ -232,10 +237,10 @@ describe('signal instances share rooms over NATS', () => {
     await until(async () => ((await storedItem(focusBus, 'recording', 'Temas')) as { recorderId?: string } | undefined)?.recorderId === 'rec-shared', 'the recording stored');
     await three.bus.close();
     await participantsOn(one, 1);
-    // the leader went with instance three: follow me ends for the guest
-    assert.deepEqual(await guest.next((m) => m.type === 'follow-me' && m.leader === undefined, 20_000), { type: 'follow-me' });
     const late = two.client();
+    const lateAsked = Date.now();
     await late.join('Temas', 'Late');
+    assert.ok((await late.nextOfType('meeting-clock', 20_000)).elapsedMs >= lateAsked - modJoined - 100, 'the start outlives the instance that wrote it');
     assert.equal((await late.nextOfType('subject', 20_000)).subject, 'Plan del trimestre');
     const polls = (await late.nextOfType('polls', 20_000)).polls;
     assert.deepEqual(polls.map((p: any) => [p.question, p.voters]), [['¿Viernes?', 1]]);

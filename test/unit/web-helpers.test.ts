@@ -7,10 +7,11 @@ import { randomRoomName, roomNameProblem } from '../../src/web/room-names.ts';
 import { initials } from '../../src/web/display-names.ts';
 import { gridShape, tileGridColumn } from '../../src/web/layout.ts';
 import { serverErrorText } from '../../src/web/pages/error-text.ts';
+import { formatElapsed } from '../../src/web/meeting/meeting-clock-store.ts';
 
 test('hash options are parsed like Jitsi (URL-encoded JSON values)', () => {
   const o = parseUrlOptions(
-    '#config.startWithAudioMuted=true&config.startWithVideoMuted=true&config.prejoinPageEnabled=false&userInfo.displayName=%22Ana%20Mar%C3%ADa%22&config.resolution=180',
+    '#config.startWithAudioMuted=true&config.startWithVideoMuted=true&config.prejoinPageEnabled=false&userInfo.displayName=%22Ana%20Mar%C3%ADa%22&config.resolution=180&config.hideConferenceTimer=true',
   );
   assert.deepEqual(o, {
     startWithAudioMuted: true,
@@ -19,6 +20,7 @@ test('hash options are parsed like Jitsi (URL-encoded JSON values)', () => {
     displayName: 'Ana María',
     resolution: 180,
     language: undefined,
+    hideConferenceTimer: true,
   });
 });
 
@@ -27,6 +29,7 @@ test('hash option defaults, bad values and plain strings', () => {
   assert.equal(d.resolution, 720);
   assert.equal(d.prejoinPageEnabled, true);
   assert.equal(d.startWithAudioMuted, false);
+  assert.equal(d.hideConferenceTimer, false);
   const o = parseUrlOptions('#config.resolution=abc&userInfo.displayName=Ben&config.startWithAudioMuted=nope&%E0%A4%A=1');
   assert.equal(o.resolution, 720);
   assert.equal(o.displayName, 'Ben');
@@ -34,6 +37,16 @@ test('hash option defaults, bad values and plain strings', () => {
   assert.equal(parseUrlOptions('#config.prejoinConfig.enabled=false').prejoinPageEnabled, false);
   assert.equal(parseHashParams('#__proto__=1').size, 0);
   assert.equal(Object.prototype.hasOwnProperty.call({}, 'polluted'), false);
+});
+
+test("the meeting timer reads as Jitsi's: m:ss, then h:mm:ss", () => {
+  assert.equal(formatElapsed(0), '0:00');
+  assert.equal(formatElapsed(-5000), '0:00', 'a clock a little ahead shows no negative time');
+  assert.equal(formatElapsed(59_999), '0:59');
+  assert.equal(formatElapsed(61_000), '1:01');
+  assert.equal(formatElapsed(3_599_000), '59:59');
+  assert.equal(formatElapsed(3_600_000), '1:00:00');
+  assert.equal(formatElapsed(36_005_000), '10:00:05');
 });
 
 test('video constraints are 16:9 at most 30 fps', () => {

@@ -15,17 +15,31 @@ function useLeader(conference: Conference): { leader: string | null; leading: bo
   return { leader, leading, name: leader === null ? undefined : c.participants.find((p) => p.id === leader)?.displayName };
 }
 
-/** Moderator tools: "Everyone follows me" (ticked: this moderator leads; unticked while another leads: it ends). */
+/**
+ * Moderator tools: "Everyone follows me" (ticked: this moderator leads; ticking while another leads takes it over),
+ * and, while another moderator leads, "Stop follow me" to end it for everyone.
+ */
 export function FollowMeSwitch({ conference }: { conference: Conference }) {
   const t = useStrings();
   const { leader, leading, name } = useLeader(conference);
+  const store = followMeFor(conference);
+  const other = leader !== null && !leading;
   return (
     <>
       <label className="access-check">
-        <input type="checkbox" checked={leading} onChange={(e) => followMeFor(conference).setEnabled(e.target.checked)} />
+        <input type="checkbox" checked={leading} onChange={(e) => store.setEnabled(e.target.checked)} />
         {t.followMe}
       </label>
-      <small className="field-hint">{leader !== null && !leading && name !== undefined ? t.everyoneFollows(name) : t.followMeHint}</small>
+      {other ? (
+        <span className="access-actions wrap">
+          <small className="field-hint">{t.everyoneFollows(name ?? '…')}</small>
+          <button type="button" className="secondary small" onClick={() => store.setEnabled(false)}>
+            {t.stopFollowMe}
+          </button>
+        </span>
+      ) : (
+        <small className="field-hint">{t.followMeHint}</small>
+      )}
     </>
   );
 }

@@ -16,13 +16,20 @@ export function readMicLevels(track: MediaStreamTrack, everyMs: number, onLevel:
   } catch {
     return () => {};
   }
-  const source = ctx.createMediaStreamSource(new MediaStream([track]));
+  let source: MediaStreamAudioSourceNode;
   const analyser = ctx.createAnalyser();
   // the window read every 100 ms spans nearly all of those 100 ms (4096 samples: 85 ms at 48 kHz), so a short
   // sound between two reads still moves the meter (a 512-sample window saw 11 ms in 100 and could miss a
   // periodic click, such as a fake device's beep, every time)
   analyser.fftSize = 4096;
-  source.connect(analyser);
+  try {
+    // a track the browser cannot read from (ended meanwhile) throws here: no levels, nothing left open
+    source = ctx.createMediaStreamSource(new MediaStream([track]));
+    source.connect(analyser);
+  } catch {
+    void ctx.close().catch(() => {});
+    return () => {};
+  }
   const samples = new Float32Array(analyser.fftSize);
   void ctx.resume().catch(() => {});
   const timer = setInterval(() => {

@@ -17,12 +17,20 @@ export function webAudioMixer(main: MediaStreamTrack, extra: MediaStreamTrack): 
   } catch {
     return null;
   }
-  const destination = ctx.createMediaStreamDestination();
-  const sources = [main, extra].map((t) => {
-    const s = ctx.createMediaStreamSource(new MediaStream([t]));
-    s.connect(destination);
-    return s;
-  });
+  let destination: MediaStreamAudioDestinationNode;
+  let sources: MediaStreamAudioSourceNode[];
+  try {
+    destination = ctx.createMediaStreamDestination();
+    sources = [main, extra].map((t) => {
+      const s = ctx.createMediaStreamSource(new MediaStream([t]));
+      s.connect(destination);
+      return s;
+    });
+  } catch {
+    // a track the browser cannot read from: the microphone is sent alone
+    void ctx.close().catch(() => {});
+    return null;
+  }
   void ctx.resume().catch(() => {});
   const track = destination.stream.getAudioTracks()[0]!;
   return {
@@ -90,7 +98,9 @@ const SCREEN_VIDEO: MediaTrackConstraints = { frameRate: { ideal: 15, max: 30 } 
  */
 export async function displayMedia(): Promise<MediaStream | null> {
   try {
-    return await navigator.mediaDevices.getDisplayMedia({ video: SCREEN_VIDEO, audio: true });
+    // a tab's sound only: a whole screen's would carry the meeting's own voices back to everyone (Chrome's hints)
+    const options = { video: SCREEN_VIDEO, audio: true, systemAudio: 'exclude', selfBrowserSurface: 'exclude' };
+    return await navigator.mediaDevices.getDisplayMedia(options as DisplayMediaStreamOptions);
   } catch (e) {
     const name = (e as { name?: string }).name;
     if (name !== 'TypeError' && name !== 'NotSupportedError' && name !== 'OverconstrainedError') return null;

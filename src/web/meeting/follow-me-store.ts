@@ -19,6 +19,8 @@ export class FollowMeStore extends Store<FollowMeState> {
   readonly dispose: () => void;
   /** The layout this page last sent as the leader (null: none yet since it leads). */
   #sent: FollowMeLayout | null = null;
+  /** The leader's layout last applied here (a repeat of it, such as a joiner's copy, does not undo our own choice). */
+  #applied: FollowMeLayout | null = null;
 
   constructor(conference: Conference, view: ViewStore = viewFor(conference)) {
     super({ leader: null });
@@ -36,6 +38,7 @@ export class FollowMeStore extends Store<FollowMeState> {
     this.dispose = () => {
       offMessages();
       offView();
+      view.following = false;
     };
   }
 
@@ -44,34 +47,40 @@ export class FollowMeStore extends Store<FollowMeState> {
     return this.state.leader !== null && this.state.leader === this.#conference.state.selfId;
   }
 
-  /** Moderators: everyone follows me (true), or nobody follows anyone (false). */
+  /** Moderators: everyone follows me (true, from the layout shown here), or nobody follows anyone (false). */
   setEnabled(enabled: boolean): void {
-    this.#conference.sendMessage({ type: 'set-follow-me', enabled });
+    this.#conference.sendMessage(enabled ? { type: 'set-follow-me', enabled, layout: this.#layout() } : { type: 'set-follow-me', enabled });
+  }
+
+  #layout(): FollowMeLayout {
+    const { view, pinned } = this.#view.state;
+    return { view, pinned };
   }
 
   #lead(leader: string | null): void {
     if (leader !== this.state.leader) {
       this.#sent = null;
+      this.#applied = null;
       this.update({ leader });
     }
+    this.#view.following = leader !== null && !this.leading;
     this.#sendLayout();
   }
 
   #apply(layout: FollowMeLayout): void {
+    const last = this.#applied;
+    if (last !== null && last.view === layout.view && last.pinned === layout.pinned) return;
+    this.#applied = layout;
     const v = this.#view;
-    if (layout.pinned !== null) {
-      if (v.state.pinned !== layout.pinned) v.pin(layout.pinned);
-      return;
-    }
-    if (v.state.pinned !== null) v.pin(null);
-    v.setView(layout.view);
+    // the pin first (pinning shows speaker view), then the view: tile view may keep a pin for speaker view
+    if (v.state.pinned !== layout.pinned) v.pin(layout.pinned);
+    if (v.state.view !== layout.view) v.setView(layout.view);
   }
 
   /** The leader's page: its layout to the server when it differs from what was sent. */
   #sendLayout(): void {
     if (!this.leading) return;
-    const { view, pinned } = this.#view.state;
-    const layout: FollowMeLayout = { view, pinned };
+    const layout = this.#layout();
     if (this.#sent !== null && this.#sent.view === layout.view && this.#sent.pinned === layout.pinned) return;
     this.#sent = layout;
     this.#conference.sendMessage({ type: 'follow-me-layout', layout });

@@ -14,6 +14,11 @@ export interface ViewState {
 export class ViewStore extends Store<ViewState> {
   /** Tile view was left for speaker view by a screen share, not by the person: it comes back when the shares end. */
   #tileBeforeShare = false;
+  /**
+   * Follow me (follow-me-store.ts) applies another person's layout here: meanwhile a screen share does not switch
+   * the view by itself, and a pinned tile not shown yet stays pinned (the leader's screen share arrives later).
+   */
+  following = false;
 
   constructor() {
     super({ view: 'tile', pinned: null, paneOpen: false });
@@ -27,6 +32,7 @@ export class ViewStore extends Store<ViewState> {
 
   /** A new screen share takes the stage (speaker view), as in Jitsi Meet. */
   screenShareStarted(): void {
+    if (this.following) return;
     if (this.state.view === 'tile') {
       this.#tileBeforeShare = true;
       this.update({ view: 'speaker' });
@@ -35,6 +41,7 @@ export class ViewStore extends Store<ViewState> {
 
   /** No screen is shared any more: back to tile view if a share took it away (and nobody chose since). */
   screenSharesEnded(): void {
+    if (this.following) return;
     if (this.#tileBeforeShare && this.state.view === 'speaker' && this.state.pinned === null) this.update({ view: 'tile' });
     this.#tileBeforeShare = false;
   }

@@ -41,6 +41,7 @@ import { SpeakerStatsButton, SpeakerStatsDialog } from '../components/SpeakerSta
 import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../components/VideoQualityDialog.tsx';
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
 import { FollowMeIndicator } from '../components/FollowMeControls.tsx';
+import { MeetingTimer } from '../components/MeetingTimer.tsx';
 import { E2eeIndicator, E2eeNotices, E2eeSwitch } from '../components/E2eeControls.tsx';
 import { accessFor } from '../access/access-client.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
@@ -135,9 +136,9 @@ export function MeetingPage({ conference }: { conference: Conference }) {
     if (screens.split(',').some((k) => k && !before.has(k))) viewStore.screenShareStarted();
     else if (screens === '' && before.size > 0) viewStore.screenSharesEnded();
   }, [screens, viewStore]);
-  // a pinned tile that went away unpins
+  // a pinned tile that went away unpins (not one follow me pinned: the leader's choice may arrive before its tile)
   useEffect(() => {
-    if (pinned && !items.some((i) => i.key === pinned)) viewStore.pin(null);
+    if (pinned && !viewStore.following && !items.some((i) => i.key === pinned)) viewStore.pin(null);
   }, [items, pinned, viewStore]);
 
   const toggleShare = useCallback(() => {
@@ -215,6 +216,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         </h1>
 
         {state.status === 'joined' && <MeetingSubject conference={conference} room={roomName} />}
+        {state.status === 'joined' && <MeetingTimer conference={conference} />}
         {state.status === 'joined' && (
           <span className="status-pill">
             {t.participants}: {count}
@@ -234,7 +236,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         {state.status === 'joined' && state.screenAudio && local.audioMuted && (
           // the shared tab's sound goes mixed with the microphone (screen-audio.ts)
           <span className="status-pill reconnecting" role="status">
-            {t.sharedAudioMuted}
+            {local.noMicrophone ? t.sharedAudioNoMicrophone : t.sharedAudioMuted}
           </span>
         )}
         {state.status === 'joined' && state.mediaPath === 'p2p' && (

@@ -13,6 +13,7 @@ import { chatStoreFor } from '../meeting/chat-store.ts';
 import { notificationsFor } from '../meeting/notifications.ts';
 import { pollsFor } from '../meeting/polls-store.ts';
 import { followMeFor } from '../meeting/follow-me-store.ts';
+import { meetingClockFor } from '../meeting/meeting-clock-store.ts';
 import { subjectFor } from '../meeting/subject-store.ts';
 import { accessFor } from '../access/access-client.ts';
 import { AccessBoundary } from '../access/AccessBoundary.tsx';
@@ -53,6 +54,7 @@ export function RoomPage({ room, options }: { room: string; options: UrlOptions 
       pollsFor(c);
       subjectFor(c);
       followMeFor(c); // follow me comes right after joining too, and the layout with it
+      meetingClockFor(c); // and the meeting's time
       avModerationFor(c); // the moderation state comes right after joining
       e2eeFor(c); // so does the encryption setting; and it shapes the connection before the first offer
       accessFor(c); // token, sign-in, room password, lobby, role: before the first join message

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { KNOWN_CLIENT_TYPES, parseClientText } from '../../../src/signal/client-message.ts';
 import { REACTIONS } from '../../../src/protocol/meeting-messages.ts';
+import { repeatedPollOption } from '../../../src/protocol/poll-messages.ts';
 import { clientMessageSchema, MAX_TILE_PIXELS } from '../../../src/protocol/signal-messages.ts';
 import { pureTarget } from '../harness.ts';
 
@@ -80,9 +81,15 @@ export const validMessage: fc.Arbitrary<{ [k: string]: Json }> = fc.oneof(
   fc.record({ type: fc.constant('dismiss-unmute-request'), kind: fc.constantFrom('audio', 'video'), target: id }),
   fc.record({ type: fc.constantFrom('lobby-admit', 'lobby-deny'), id }),
   fc.record({ type: fc.constant('set-subject'), subject: fc.string({ maxLength: 120 }) }),
-  fc.record({ type: fc.constant('create-poll'), question: text(500), options: fc.array(text(200), { minLength: 2, maxLength: 10 }), key: pollKey }),
+  fc.record({ type: fc.constant('create-poll'), question: text(500), options: fc.array(text(200), { minLength: 2, maxLength: 10 }).filter((o) => repeatedPollOption(o) < 0), key: pollKey }),
   fc.record({ type: fc.constant('answer-poll'), pollId: id, option: fc.nat({ max: 9 }), key: pollKey }),
   fc.record({ type: fc.constant('close-poll'), pollId: id, key: pollKey }),
+  fc.record(
+    { type: fc.constant('set-follow-me'), enabled: fc.boolean(), layout: fc.record({ view: fc.constantFrom('tile', 'speaker'), pinned: fc.option(id, { nil: null }) }) },
+    { requiredKeys: ['type', 'enabled'] },
+  ),
+  fc.record({ type: fc.constant('follow-me-layout'), layout: fc.record({ view: fc.constantFrom('tile', 'speaker'), pinned: fc.option(id, { nil: null }) }) }),
+  fc.record({ type: fc.constant('speaker-stats') }),
 ) as fc.Arbitrary<{ [k: string]: Json }>;
 
 /** null five times in six. */
