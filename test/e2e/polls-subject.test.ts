@@ -1,7 +1,7 @@
 // End to end: polls (create, answer, live results for everyone, a reload that keeps the poll, its results and
 // one's own answer, "Change vote", close) and the meeting's subject (a moderator sets it, everyone sees it and
 // the page title follows, a participant has no control and the server refuses a forged message, a late joiner
-// in Spanish sees both, clearing it).
+// in Spanish sees both and the meeting's time, clearing it).
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
@@ -15,6 +15,8 @@ describe('polls and the meeting subject', () => {
   const suite = useServerAndBrowser();
   let ana: Participant;
   let ben: Participant;
+  /** Before the first join: the meeting starts after it. */
+  let meetingAsked = 0;
 
   const panel = (p: Participant, name = 'Polls') => p.page.getByRole('complementary', { name });
   const poll = (p: Participant, name = 'Polls') => panel(p, name).getByRole('listitem', { name: QUESTION });
@@ -23,6 +25,7 @@ describe('polls and the meeting subject', () => {
   test('a poll is created, both answer, and both see the results live', async () => {
     ana = await newParticipant(suite.browser, 'Ana');
     ben = await newParticipant(suite.browser, 'Ben');
+    meetingAsked = Date.now();
     await joinThroughUi(ana, suite.server.baseUrl, ROOM);
     await joinThroughUi(ben, suite.server.baseUrl, ROOM);
 
@@ -119,6 +122,8 @@ describe('polls and the meeting subject', () => {
 
   test('a late joiner (in Spanish) sees the subject and the closed poll with its results', async () => {
     const caro = await newParticipant(suite.browser, 'Caro', 'es-ES');
+    // the meeting at least 8 s old as Caro joins, so its timer cannot be mistaken for hers
+    await caro.page.waitForTimeout(Math.max(0, 8_000 - (Date.now() - meetingAsked)));
     await caro.page.goto(`${suite.server.baseUrl}/${ROOM}#config.resolution=180`);
     await caro.page.getByRole('textbox', { name: 'Tu nombre' }).fill('Caro');
     await caro.page.getByRole('button', { name: 'Unirse a la reunión' }).click();
@@ -129,7 +134,20 @@ describe('polls and the meeting subject', () => {
     await poll(caro, 'Encuestas').getByText('Cerrada', { exact: true }).waitFor({ timeout: 10_000 });
     await result(caro, 'Tacos: 2 votos, 100 %', 'Encuestas').waitFor();
     await result(caro, 'Pizza: 0 votos, 0 %', 'Encuestas').waitFor();
+    // the meeting's timer counts from the meeting's start (Ana's join), not Caro's, as Ana's does
+    const caroTimer = caro.page.getByRole('timer', { name: /^Tiempo de reunión \d+:\d\d$/ });
+    const [caroTime, anaTime] = [await caroTimer.textContent(), await ana.page.getByRole('timer').textContent()];
+    const seconds = (t: string | null) => (t ?? '').split(':').reduce((a, x) => a * 60 + Number(x), 0);
+    const sinceAsked = (Date.now() - meetingAsked) / 1000;
+    assert.ok(seconds(caroTime) <= sinceAsked + 1 && seconds(caroTime) >= sinceAsked - 3, `${caroTime}, ${sinceAsked} s since Ana asked to join`);
+    assert.ok(Math.abs(seconds(caroTime) - seconds(anaTime)) <= 1, `${caroTime} and ${anaTime}`);
     await caro.context.close();
+    // hidden with Jitsi's config.hideConferenceTimer
+    const dani = await newParticipant(suite.browser, 'Dani');
+    await joinThroughUi(dani, suite.server.baseUrl, ROOM, { hash: '#config.resolution=180&config.hideConferenceTimer=true' });
+    await dani.page.getByRole('status', { name: 'Subject: Weekly sync <i>' }).waitFor({ timeout: 10_000 });
+    assert.equal(await dani.page.getByRole('timer').count(), 0);
+    await dani.context.close();
   });
 
   test('the moderator clears the subject for everyone', async () => {
