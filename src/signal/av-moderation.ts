@@ -14,6 +14,7 @@ import type { Role } from '../protocol/access-messages.ts';
 import type { MediaKind } from '../protocol/signal-messages.ts';
 import type { Member, Room } from './rooms.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { moderatorOnly } from './moderator-only.ts';
 
 const KINDS: readonly MediaKind[] = ['audio', 'video'];
 /** Requests (and withdrawals) one participant may send at once, and per second after that. */
@@ -68,11 +69,7 @@ export class AvModeration {
       this.ask(member, msg.kind, msg.raised);
       return;
     }
-    if (member.role !== 'moderator') {
-      this.log.warn({ room: member.room.key, participant: member.id, action: msg.type }, 'moderator action refused: not a moderator');
-      member.session.send({ type: 'error', code: 'not-moderator', message: `only a moderator may do "${msg.type}"` });
-      return;
-    }
+    if (!moderatorOnly(this.log, member, msg.type)) return;
     const room = member.room;
     const s = stateOf(room);
     this.log.info({ room: room.key, participant: member.id, action: msg.type, kind: msg.kind, target: 'target' in msg ? msg.target : undefined }, 'moderator action');

@@ -13,6 +13,7 @@ import { MAX_E2EE_PARTICIPANTS, type E2eeClientMessage } from '../protocol/e2ee-
 import type { Member, Room, Session } from './rooms.ts';
 import type { SharedRoomItems } from './shared-room-items.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { moderatorOnly } from './moderator-only.ts';
 
 const E2EE_ITEM = 'encryption';
 const e2eeItemSchema = z.object({ enabled: z.boolean(), by: z.string().max(200).optional() }).strict();
@@ -89,11 +90,7 @@ export class E2ee {
   private set(member: Member, enabled: boolean): void {
     const room = member.room;
     const session = member.session;
-    if (member.role !== 'moderator') {
-      this.log.warn({ room: room.key, participant: member.id, action: 'set-e2ee' }, 'moderator action refused: not a moderator');
-      session.send({ type: 'error', code: 'not-moderator', message: 'only a moderator may turn end-to-end encryption on or off' });
-      return;
-    }
+    if (!moderatorOnly(this.log, member, 'set-e2ee', 'only a moderator may turn end-to-end encryption on or off')) return;
     if (room.breakout) {
       session.send({ type: 'error', code: 'not-allowed', message: 'end-to-end encryption is turned on or off in the main room (breakout rooms follow it)' });
       return;

@@ -14,6 +14,7 @@ import { followMeLayoutSchema, type FollowMeLayout, type FollowMeServerMessage }
 import type { Member, Room, Session } from './rooms.ts';
 import type { SharedRoomItems } from './shared-room-items.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { moderatorOnly } from './moderator-only.ts';
 
 const FOLLOW_ME = 'follow-me';
 
@@ -66,11 +67,7 @@ export class FollowMe {
 
   /** `layout`: what the moderator's page shows as it turns it on (followers take it at once). */
   set(member: Member, enabled: boolean, layout: FollowMeLayout = { view: 'tile', pinned: null }): void {
-    if (member.role !== 'moderator') {
-      this.log.warn({ room: member.room.key, participant: member.id, action: 'set-follow-me' }, 'moderator action refused: not a moderator');
-      member.session.send({ type: 'error', code: 'not-moderator', message: 'only a moderator may do "set-follow-me"' });
-      return;
-    }
+    if (!moderatorOnly(this.log, member, 'set-follow-me')) return;
     let bucket = this.switches.get(member);
     if (!bucket) this.switches.set(member, (bucket = new TokenBucket(5, 0.5)));
     if (!bucket.take()) {

@@ -13,6 +13,7 @@ import type { PhoneInvites } from './phone-invites.ts';
 import { toParticipant, type Member, type Room, type Rooms, type Session } from './rooms.ts';
 import { AvModeration, mayUnmute, moderatedAtJoin } from './av-moderation.ts';
 import { e2eeEnabled, e2eeRefusal } from './e2ee.ts';
+import { moderatorOnly } from './moderator-only.ts';
 
 type ModeratorMessage = Exclude<AccessClientMessage, { type: 'login' | 'admin-list-recordings' | 'admin-delete-recording' }>;
 
@@ -84,11 +85,7 @@ export class Moderation {
       session.send({ type: 'error', code: 'not-joined', message: `"${msg.type}" needs a joined room; send "join" first` });
       return;
     }
-    if (actor.role !== 'moderator') {
-      this.log.warn({ room: actor.room.key, participant: actor.id, action: msg.type }, 'moderator action refused: not a moderator');
-      session.send({ type: 'error', code: 'not-moderator', message: `only a moderator may do "${msg.type}"` });
-      return;
-    }
+    if (!moderatorOnly(this.log, actor, msg.type)) return;
     const room = actor.room;
     const target = (id: string): Member | undefined => {
       const m = room.members.get(id);

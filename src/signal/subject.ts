@@ -8,6 +8,7 @@ import { MAX_SUBJECT } from '../protocol/meeting-messages.ts';
 import type { Member, Room, Session } from './rooms.ts';
 import type { SharedRoomItems } from './shared-room-items.ts';
 import { TokenBucket } from './token-bucket.ts';
+import { moderatorOnly } from './moderator-only.ts';
 
 const SUBJECT = 'subject';
 
@@ -37,11 +38,7 @@ export class MeetingSubjects {
   }
 
   set(member: Member, subject: string): void {
-    if (member.role !== 'moderator') {
-      this.log.warn({ room: member.room.key, participant: member.id, action: 'set-subject' }, 'moderator action refused: not a moderator');
-      member.session.send({ type: 'error', code: 'not-moderator', message: 'only a moderator may do "set-subject"' });
-      return;
-    }
+    if (!moderatorOnly(this.log, member, 'set-subject')) return;
     let bucket = this.changes.get(member);
     if (!bucket) this.changes.set(member, (bucket = new TokenBucket(5, 0.5)));
     if (!bucket.take()) {
