@@ -1,5 +1,5 @@
 // Strings of the video-quality dialog (audio only, low bandwidth), of audio/video moderation ("Ask to
-// unmute") and of the talk-while-muted notice, in English and Spanish. i18n.ts merges them into the app's dictionaries.
+// unmute") and of the notices about our microphone, in English and Spanish. i18n.ts merges them into the app's dictionaries.
 import type { MediaKind } from '../protocol/signal-messages.ts';
 
 const en = {
@@ -31,6 +31,7 @@ const en = {
   allowEveryone: (kind: MediaKind): string => (kind === 'audio' ? 'Allow everyone who asked to unmute' : 'Allow everyone who asked to start video'),
   talkWhileMuted: 'You are muted. Are you trying to speak?',
   talkWhileMutedUnmute: 'Unmute',
+  silentMicrophone: 'No sound comes from your microphone. Check that it is switched on, or choose another one in Settings.',
 };
 
 export type AvStrings = typeof en;
@@ -64,6 +65,7 @@ const es: AvStrings = {
   allowEveryone: (kind: MediaKind) => (kind === 'audio' ? 'Permitir activar el micrófono a todos los que lo pidieron' : 'Permitir iniciar el vídeo a todos los que lo pidieron'),
   talkWhileMuted: 'Tienes el micrófono silenciado. ¿Intentas hablar?',
   talkWhileMutedUnmute: 'Activar el micrófono',
+  silentMicrophone: 'Tu micrófono no da ningún sonido. Comprueba que está encendido o elige otro en Configuración.',
 };
 
 export const avDictionaries = { en, es };

@@ -1,7 +1,8 @@
 // A screen shared with its sound (Chrome's "Share tab audio"): Ana's microphone is silent (a file of silence); her
 // shared tab plays a tone (the picker's audio stands in as a WebAudio oscillator: headless Chromium's fake picker
 // would play the microphone's own file). Ben hears Ana only while she shares, mixed into her microphone's audio;
-// muted, Ana is told the others do not hear it; after the share her audio is silent again.
+// muted, Ana is told the others do not hear it; after the share her audio is silent again. Her silent microphone is
+// said to be silent.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -64,6 +65,15 @@ describe('a screen shared with its sound', () => {
     await joinThroughUi(caro, suite.server.baseUrl, 'con-sonido', { muteMic: true, stopCamera: true });
     await waitUntil("Ben receives Ana's audio", () => remoteStats(ben.page), (s) => (s.Ana?.audioPackets ?? 0) > 50, 30_000);
     assert.ok((await growth(ben, 1500)) < 0.01, 'silence before the share');
+    // a microphone that gives only zeros is said to be silent, with the way to another one
+    const silentNotice = ana.page.getByRole('status').filter({ hasText: 'No sound comes from your microphone.' });
+    await silentNotice.waitFor({ timeout: 15_000 });
+    await silentNotice.getByRole('button', { name: 'Settings' }).click();
+    await ana.page.getByRole('dialog', { name: 'Settings' }).waitFor();
+    await ana.page.keyboard.press('Escape');
+    await silentNotice.getByRole('button', { name: 'Dismiss' }).click();
+    await silentNotice.waitFor({ state: 'detached' });
+    assert.equal(await ben.page.getByRole('status').filter({ hasText: 'No sound comes from your microphone.' }).count(), 0);
 
     await ana.page.getByRole('button', { name: 'Share screen' }).click();
     await ben.page.getByRole('group', { name: "Ana's screen" }).waitFor({ timeout: 20_000 });

@@ -10,7 +10,7 @@ import './access.css';
 import { SubjectForm } from '../components/SubjectControls.tsx';
 import { ConfirmButton } from '../components/ConfirmButton.tsx';
 import { AvModerationNotices } from '../components/AvModerationControls.tsx';
-import { TalkWhileMutedNotice } from '../components/TalkWhileMutedNotice.tsx';
+import { TalkWhileMutedNotice } from '../components/MicrophoneNotices.tsx';
 import { FollowMeSwitch } from '../components/FollowMeControls.tsx';
 
 export function AccessOverlays({ conference }: { conference: Conference }) {

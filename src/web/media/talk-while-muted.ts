@@ -4,11 +4,10 @@
 // WINDOW_READINGS, ~0.5 s of the last 0.8 s), which a click, a cough or Chromium's fake beeps (20 ms twice a second)
 // are not. Nothing is read while unmuted, after the notice, or without a microphone: the listening costs nothing
 // then. The levels come from `listen` (mic-level.ts in the page; tests feed their own).
-import { Store } from './store.ts';
-import type { LocalMediaState } from './local-media.ts';
+import { liveTrack, MicWatch, type LevelListener, type MicrophoneSource } from './mic-watch.ts';
 
-/** How often the muted microphone's level is read. */
-export const READ_EVERY_MS = 100;
+export { READ_EVERY_MS, type LevelListener, type MicrophoneSource } from './mic-watch.ts';
+
 /** A reading at or above this RMS level (dBFS) is loud: speech close to a microphone is -35..-15, a quiet room below -50. */
 export const LOUD_DB = -40;
 /** Readings looked at, and how many of them must be loud. */
@@ -39,38 +38,20 @@ export class SpeechDetector {
   }
 }
 
-/** Starts reading a track's level (dBFS) every READ_EVERY_MS; returns the function that stops it. */
-export type LevelListener = (track: MediaStreamTrack, onLevel: (db: number) => void) => () => void;
-
-/** What the local media says about the microphone (LocalMedia is one). */
-export interface MicrophoneSource {
-  readonly state: Pick<LocalMediaState, 'audioMuted' | 'micTrack'>;
-  subscribe(listener: () => void): () => void;
-}
-
 export interface TalkWhileMutedState {
   /** Show "you are muted, are you trying to speak?". */
   notice: boolean;
 }
 
-export class TalkWhileMuted extends Store<TalkWhileMutedState> {
-  readonly #mic: MicrophoneSource;
-  readonly #listen: LevelListener;
+export class TalkWhileMuted extends MicWatch<TalkWhileMutedState> {
   readonly #detector = new SpeechDetector();
-  readonly #unsubscribe: () => void;
-  /** The track listened to, and how to stop. */
-  #listening: { track: MediaStreamTrack; stop: () => void } | null = null;
   /** Told in this mute already (reset by unmuting). */
   #told = false;
   #hide: ReturnType<typeof setTimeout> | null = null;
-  #disposed = false;
 
   constructor(mic: MicrophoneSource, listen: LevelListener) {
-    super({ notice: false });
-    this.#mic = mic;
-    this.#listen = listen;
-    this.#unsubscribe = mic.subscribe(() => this.#follow());
-    this.#follow();
+    super({ notice: false }, mic, listen);
+    this.follow();
   }
 
   /** Hides the notice (answered or dismissed); it comes back only after the next unmute and mute. */
@@ -79,46 +60,32 @@ export class TalkWhileMuted extends Store<TalkWhileMutedState> {
     if (this.state.notice) this.update({ notice: false });
   }
 
-  dispose(): void {
-    this.#disposed = true;
-    this.#unsubscribe();
-    this.#stopListening();
+  override dispose(): void {
+    super.dispose();
     this.#clearHide();
   }
 
-  #follow(): void {
-    if (this.#disposed) return;
-    const { audioMuted, micTrack } = this.#mic.state;
+  protected wanted(): MediaStreamTrack | null {
+    const { audioMuted, micTrack } = this.mic.state;
     if (!audioMuted) {
       this.#told = false;
-      this.#stopListening();
       this.dismiss();
-      return;
+      return null;
     }
-    const want = !this.#told && micTrack !== null && micTrack.readyState !== 'ended' ? micTrack : null;
-    if (this.#listening?.track === want) return;
-    this.#stopListening();
-    if (want === null) return;
-    this.#detector.reset();
-    const listening: { track: MediaStreamTrack; stop: () => void } = { track: want, stop: () => {} };
-    this.#listening = listening;
-    listening.stop = this.#listen(want, (db) => {
-      if (this.#listening === listening && this.#detector.feed(db)) this.#heard();
-    });
+    return this.#told ? null : liveTrack(micTrack);
   }
 
-  #heard(): void {
+  protected started(): void {
+    this.#detector.reset();
+  }
+
+  protected level(db: number): void {
+    if (!this.#detector.feed(db)) return;
     this.#told = true;
-    this.#stopListening();
+    this.stopListening();
     this.update({ notice: true });
     this.#clearHide();
     this.#hide = setTimeout(() => this.dismiss(), NOTICE_MS);
-  }
-
-  #stopListening(): void {
-    const l = this.#listening;
-    this.#listening = null;
-    l?.stop();
   }
 
   #clearHide(): void {

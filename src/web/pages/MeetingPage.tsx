@@ -42,6 +42,7 @@ import { AudioOnlyBanner, VideoQualityButton, VideoQualityDialog } from '../comp
 import { AvModerationSwitches } from '../components/AvModerationControls.tsx';
 import { FollowMeIndicator } from '../components/FollowMeControls.tsx';
 import { MeetingTimer } from '../components/MeetingTimer.tsx';
+import { SilentMicrophoneNotice } from '../components/MicrophoneNotices.tsx';
 import { E2eeIndicator, E2eeNotices, E2eeSwitch } from '../components/E2eeControls.tsx';
 import { accessFor } from '../access/access-client.ts';
 import { avModerationFor } from '../meeting/av-moderation-store.ts';
@@ -294,6 +295,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           {/* one above the other at the stage's top: in a breakout room alone, the banner, then the card */}
           <div className="stage-top">
             <BreakoutBanner conference={conference} />
+            {state.status === 'joined' && <SilentMicrophoneNotice conference={conference} onOpenSettings={() => setDialog('settings')} />}
             {state.status === 'joined' && state.participants.length === 0 && !panelOpen && <AloneCard inBreakoutRoom={breakouts.currentRoom !== undefined} />}
           </div>
           {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}

@@ -1,9 +1,11 @@
-// The web app's talk-while-muted notice (src/web/media/talk-while-muted.ts): speech, not a click or a beep, heard
-// on a muted microphone shows it once per mute; unmuting hides it; nothing is read while unmuted or after it.
+// The web app's notices about our microphone: talk-while-muted (src/web/media/talk-while-muted.ts: speech, not a
+// click or a beep, heard on a muted microphone shows it once per mute; unmuting hides it; nothing is read while
+// unmuted or after it) and the silent microphone (src/web/media/silent-microphone.ts).
 import { test, mock } from 'node:test';
 import assert from 'node:assert/strict';
 import { LOUD_DB, NOTICE_MS, SpeechDetector, SPEECH_READINGS, TalkWhileMuted, WINDOW_READINGS, type MicrophoneSource } from '../../src/web/media/talk-while-muted.ts';
 import { Store } from '../../src/web/media/store.ts';
+import { SILENT_DB, SILENT_READINGS, SilentMicrophone } from '../../src/web/media/silent-microphone.ts';
 
 const SPEECH = LOUD_DB + 15;
 const QUIET = LOUD_DB - 20;
@@ -124,4 +126,42 @@ test('the notice goes by itself after NOTICE_MS', () => {
   } finally {
     mock.timers.reset();
   }
+});
+
+test('a microphone turned on that gives digital silence for 5 s is said to be silent; one with any sound is not, and is no longer read', () => {
+  const mic = new FakeMic({ audioMuted: true, micTrack: track('m1') });
+  const l = listener();
+  const s = new SilentMicrophone(mic, l.listen);
+  assert.deepEqual(l.listening(), [], 'nothing read while muted');
+  mic.set({ audioMuted: false });
+  assert.deepEqual(l.listening(), ['m1']);
+  l.say(mic.state.micTrack!, -120, SILENT_READINGS - 1);
+  assert.equal(s.state.notice, false);
+  l.say(mic.state.micTrack!, QUIET, 1);
+  assert.equal(s.state.notice, false, 'a quiet room is not silence');
+  assert.deepEqual(l.listening(), [], 'it works: no more reading');
+  mic.set({ audioMuted: false });
+  assert.deepEqual(l.listening(), [], 'checked once per turn-on');
+
+  // another device: checked again; this one is silent
+  mic.set({ micTrack: track('m2') });
+  assert.deepEqual(l.listening(), ['m2']);
+  l.say(mic.state.micTrack!, SILENT_DB, SILENT_READINGS);
+  assert.equal(s.state.notice, true);
+  assert.deepEqual(l.listening(), []);
+  // muting hides it; unmuting checks again
+  mic.set({ audioMuted: true });
+  assert.equal(s.state.notice, false);
+  mic.set({ audioMuted: false });
+  assert.deepEqual(l.listening(), ['m2']);
+  l.say(mic.state.micTrack!, -120, SILENT_READINGS);
+  assert.equal(s.state.notice, true);
+  s.dismiss();
+  assert.equal(s.state.notice, false);
+  // choosing another microphone in Settings takes the notice away and checks that one
+  l.say(mic.state.micTrack!, -120, 1);
+  mic.set({ micTrack: track('m3') });
+  assert.deepEqual(l.listening(), ['m3']);
+  s.dispose();
+  assert.deepEqual(l.listening(), []);
 });
