@@ -44,6 +44,8 @@ export class FollowMe {
   private readonly log: Logger;
   private readonly switches = new WeakMap<Member, TokenBucket>();
   private readonly layouts = new WeakMap<Member, LayoutLimit>();
+  /** Per room, the leader's grace timer after a dropped connection (a new drop starts it again). */
+  private readonly graces = new WeakMap<Room, NodeJS.Timeout>();
 
   constructor(log: Logger, items: SharedRoomItems) {
     this.log = log;
@@ -106,8 +108,18 @@ export class FollowMe {
       this.log.info({ room: room.key, participant: id }, 'follow me ended: the leader left');
       this.apply(room, (old) => (old?.leader === id ? undefined : old));
     };
-    if (resumable) setTimeout(end, RETURN_GRACE_MS).unref();
-    else end();
+    clearTimeout(this.graces.get(room));
+    this.graces.delete(room);
+    if (!resumable) {
+      end();
+      return;
+    }
+    const timer = setTimeout(() => {
+      if (this.graces.get(room) === timer) this.graces.delete(room);
+      end();
+    }, RETURN_GRACE_MS);
+    timer.unref();
+    this.graces.set(room, timer);
   }
 
   /** Sends the leader's pending layout now if a token is there, else once one is. */

@@ -137,6 +137,19 @@ test('turned on with the layout the moderator shows; a leader whose connection d
     r.members.set(ana.id, ana);
     mock.timers.tick(RETURN_GRACE_MS);
     assert.equal(f.followMe.of(r)?.leader, ana.id);
+    // dropped, back, dropped again: the grace counts from the last drop
+    r.members.delete(ana.id);
+    f.followMe.afterLeave(r, ana, true);
+    mock.timers.tick(1000);
+    r.members.set(ana.id, ana);
+    mock.timers.tick(16_000);
+    r.members.delete(ana.id);
+    f.followMe.afterLeave(r, ana, true);
+    mock.timers.tick(RETURN_GRACE_MS - 2000);
+    assert.equal(f.followMe.of(r)?.leader, ana.id, 'not ended by the first drop timer');
+    r.members.set(ana.id, ana);
+    mock.timers.tick(RETURN_GRACE_MS);
+    assert.equal(f.followMe.of(r)?.leader, ana.id);
     // dropped and not back: it ends after the grace
     r.members.delete(ana.id);
     f.followMe.afterLeave(r, ana, true);

@@ -165,3 +165,18 @@ test('a microphone turned on that gives digital silence for 5 s is said to be si
   s.dispose();
   assert.deepEqual(l.listening(), []);
 });
+
+test('while we may not unmute nothing is heard, so the one notice of the mute waits for when Unmute works', () => {
+  const mic = new FakeMic({ audioMuted: true, micTrack: track('m1') });
+  const l = listener();
+  const w = new TalkWhileMuted(mic, l.listen);
+  w.setMayUnmute(false);
+  assert.deepEqual(l.listening(), [], 'nothing read while unmuting is refused');
+  w.setMayUnmute(true);
+  assert.deepEqual(l.listening(), ['m1']);
+  l.say(mic.state.micTrack!, SPEECH, SPEECH_READINGS);
+  assert.equal(w.state.notice, true);
+  w.setMayUnmute(false);
+  assert.equal(w.state.notice, false, 'hidden when a moderator mutes us for good');
+  w.dispose();
+});

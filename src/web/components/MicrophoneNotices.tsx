@@ -47,6 +47,7 @@ export function TalkWhileMutedNotice({ conference }: { conference: Conference })
   const a = useSyncExternalStore(access.subscribe, access.getSnapshot);
   const { watch, notice } = useWatch(conference, makeTalkWhileMuted);
   const mayUnmute = a.role === 'moderator' || ((!mod.enabled.audio || mod.allowed.audio) && a.room.selfUnmuteAllowed);
+  useEffect(() => watch?.setMayUnmute(mayUnmute), [watch, mayUnmute]);
   if (!notice || watch === null || !mayUnmute) return null;
   return (
     <div className="access-box access-notice" role="status">

@@ -47,10 +47,23 @@ export class TalkWhileMuted extends MicWatch<TalkWhileMutedState> {
   readonly #detector = new SpeechDetector();
   /** Told in this mute already (reset by unmuting). */
   #told = false;
+  /** Whether we may unmute now (false: a moderator's word keeps us muted; nothing is listened to, nothing used up). */
+  #mayUnmute = true;
   #hide: ReturnType<typeof setTimeout> | null = null;
 
   constructor(mic: MicrophoneSource, listen: LevelListener) {
     super({ notice: false }, mic, listen);
+    this.follow();
+  }
+
+  /**
+   * Whether we may unmute now. While we may not (moderated microphones, self-unmuting turned off) nothing is heard:
+   * the one notice of this mute waits for when Unmute would work.
+   */
+  setMayUnmute(may: boolean): void {
+    if (may === this.#mayUnmute) return;
+    this.#mayUnmute = may;
+    if (!may) this.dismiss();
     this.follow();
   }
 
@@ -72,7 +85,7 @@ export class TalkWhileMuted extends MicWatch<TalkWhileMutedState> {
       this.dismiss();
       return null;
     }
-    return this.#told ? null : liveTrack(micTrack);
+    return this.#told || !this.#mayUnmute ? null : liveTrack(micTrack);
   }
 
   protected started(): void {

@@ -234,12 +234,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
         )}
         {state.status === 'joined' && <AudioOnlyBanner conference={conference} />}
         {state.status === 'joined' && <FollowMeIndicator conference={conference} />}
-        {state.status === 'joined' && state.screenAudio && local.audioMuted && (
-          // the shared tab's sound goes mixed with the microphone (screen-audio.ts)
-          <span className="status-pill reconnecting" role="status">
-            {local.noMicrophone ? t.sharedAudioNoMicrophone : t.sharedAudioMuted}
-          </span>
-        )}
+
         {state.status === 'joined' && state.mediaPath === 'p2p' && (
           <span className="status-pill" role="status" aria-label={t.directConnection} title={t.directConnectionHint}>
             {t.directConnection}
@@ -296,6 +291,12 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           <div className="stage-top">
             <BreakoutBanner conference={conference} />
             {state.status === 'joined' && <SilentMicrophoneNotice conference={conference} onOpenSettings={() => setDialog('settings')} />}
+            {state.status === 'joined' && state.screenAudio && local.audioMuted && (
+              // the shared tab's sound goes mixed with the microphone (screen-audio.ts)
+              <div className="access-box access-notice" role="status">
+                {local.noMicrophone ? t.sharedAudioNoMicrophone : t.sharedAudioMuted}
+              </div>
+            )}
             {state.status === 'joined' && state.participants.length === 0 && !panelOpen && <AloneCard inBreakoutRoom={breakouts.currentRoom !== undefined} />}
           </div>
           {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}
