@@ -81,8 +81,11 @@ export const accessServerMessageSchemas = [
   z.object({ type: z.literal('host-wait'), room: z.string(), signIn: z.boolean() }),
   /** To moderators: who is knocking now (the whole list). */
   z.object({ type: z.literal('lobby-list'), knocks: z.array(lobbyKnockSchema) }),
-  /** A moderator muted this participant's microphone (or, `kind` video, a moderator or an admin turned their camera off). */
-  z.object({ type: z.literal('force-muted'), by: z.string(), kind: z.literal('video').optional() }),
+  /**
+   * A moderator muted this participant's microphone (or, `kind` video, a moderator or an admin turned their camera
+   * off); `atJoin`: nobody did just now, the participant joins muted as the room's moderation says.
+   */
+  z.object({ type: z.literal('force-muted'), by: z.string(), kind: z.literal('video').optional(), atJoin: z.literal(true).optional() }),
   /** A moderator asks this participant to stop their camera. */
   z.object({ type: z.literal('camera-stop-requested'), by: z.string() }),
   /** This participant was removed by a moderator (no longer in the room). */

@@ -361,10 +361,10 @@ export class Admission {
     const member = session.member;
     if (!member) return; // refused by the room (full)
     const by = moderatorsOf(member.room)[0]?.displayName ?? '';
-    if (forceMute) session.send({ type: 'force-muted', by });
+    if (forceMute) session.send({ type: 'force-muted', by, atJoin: true });
     if (forceCameraOff) {
       member.videoForceMuted = true;
-      session.send({ type: 'force-muted', by, kind: 'video' });
+      session.send({ type: 'force-muted', by, kind: 'video', atJoin: true });
     }
     session.send(roomStateFor(member.room, member.role));
     if (member.role === 'moderator') this.opts.lobby.sendList(member.room, session);

@@ -217,8 +217,9 @@ export class Moderation {
   }
 
   /** Turns someone's microphone (or camera) off: they are told by whom, and focus stops forwarding it. */
-  forceMute(m: Member, by: string, kind: MediaKind = 'audio'): void {
-    m.session.send(kind === 'audio' ? { type: 'force-muted', by } : { type: 'force-muted', by, kind });
+  /** `atJoin`: the member joins (or moves) muted as the room's moderation says, nobody muted them just now. */
+  forceMute(m: Member, by: string, kind: MediaKind = 'audio', atJoin = false): void {
+    m.session.send({ type: 'force-muted', by, ...(kind === 'video' ? { kind } : {}), ...(atJoin ? { atJoin: true as const } : {}) });
     if (kind === 'video') m.videoForceMuted = true;
     this.rooms.mute(m.session, kind, true);
   }
@@ -292,8 +293,8 @@ export class Moderation {
     const policy = policyOf(room);
     const locked = member.role !== 'moderator' && !policy.selfUnmuteAllowed;
     const by = moderatorsOf(room)[0]?.displayName ?? '';
-    if (!member.audioMuted && (locked || moderatedAtJoin(room, member.role, 'audio'))) this.forceMute(member, by, 'audio');
-    if (!member.videoMuted && ((locked && policy.camerasStopped === true) || moderatedAtJoin(room, member.role, 'video'))) this.forceMute(member, by, 'video');
+    if (!member.audioMuted && (locked || moderatedAtJoin(room, member.role, 'audio'))) this.forceMute(member, by, 'audio', true);
+    if (!member.videoMuted && ((locked && policy.camerasStopped === true) || moderatedAtJoin(room, member.role, 'video'))) this.forceMute(member, by, 'video', true);
     this.avModeration.afterJoin(member);
   }
 

@@ -173,7 +173,7 @@ describe('moderator actions', () => {
     // the rejoin trick (or a new connection) does not turn it on either
     const late = s.client();
     const lateJoin = await late.join(r.name, 'Late', { videoMuted: false });
-    assert.deepEqual(await late.next((m) => m.type === 'force-muted' && m.kind === 'video'), { type: 'force-muted', by: 'Mod', kind: 'video' });
+    assert.deepEqual(await late.next((m) => m.type === 'force-muted' && m.kind === 'video'), { type: 'force-muted', by: 'Mod', kind: 'video', atJoin: true });
     const seen = await r.mod.next((m) => m.type === 'participant-joined' && m.participant.id === lateJoin.selfId);
     assert.equal(seen.participant.videoMuted, true);
     assert.equal((await late.expectError({ type: 'mute', kind: 'video', muted: false })).code, 'not-allowed');

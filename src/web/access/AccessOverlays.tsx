@@ -68,6 +68,14 @@ function RequestsToMe({ access, state }: { access: AccessClient; state: AccessSt
           </button>
         </div>
       )}
+      {state.unmuteLocked !== null && state.mutedBy === null && state.role !== 'moderator' && !state.room.selfUnmuteAllowed && (
+        <div className="access-box access-notice" role="status">
+          <span>{state.unmuteLocked === 'joined' ? t.joinedMutedLocked : t.unmuteDisabled}</span>
+          <button type="button" className="link-button" onClick={() => access.dismissMuted()}>
+            {t.dismiss}
+          </button>
+        </div>
+      )}
       {state.cameraOffBy !== null && (
         <div className="access-box access-notice" role="status">
           <span>{t.cameraOffBy(state.cameraOffBy)}</span>

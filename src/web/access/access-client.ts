@@ -52,6 +52,11 @@ export interface AccessState {
   cameraRequestBy: string | null;
   /** A moderator muted our microphone (by whom), until dismissed. */
   mutedBy: string | null;
+  /**
+   * Unmuting is turned off for participants and we are muted: we joined so ('joined'), or tried to unmute ('tried');
+   * shown while it stays off, until dismissed.
+   */
+  unmuteLocked: 'joined' | 'tried' | null;
   /** Who turned our camera off (a moderator or the admin API), until dismissed. */
   cameraOffBy: string | null;
   /** The meeting is being recorded (started by whom). */
@@ -126,6 +131,7 @@ export class AccessClient extends Store<AccessState> {
       phoneInvites: false,
       cameraRequestBy: null,
       mutedBy: null,
+      unmuteLocked: null,
       cameraOffBy: null,
       recording: null,
       liveStream: null,
@@ -167,6 +173,7 @@ export class AccessClient extends Store<AccessState> {
     const s = this.state;
     const clear: Partial<AccessState> = {};
     if (s.mutedBy !== null && audioOn) clear.mutedBy = null;
+    if (s.unmuteLocked !== null && audioOn) clear.unmuteLocked = null;
     if (s.cameraOffBy !== null && videoOn) clear.cameraOffBy = null;
     if (s.cameraRequestBy !== null && videoOff) clear.cameraRequestBy = null;
     if (Object.keys(clear).length > 0) this.update(clear);
@@ -224,7 +231,8 @@ export class AccessClient extends Store<AccessState> {
           void c.setVideoMuted(true);
           break;
         }
-        this.update({ mutedBy: m.by });
+        // joining muted under the room's moderation: nobody muted us just now (moderated microphones say so themselves)
+        this.update(m.atJoin ? { unmuteLocked: 'joined' } : { mutedBy: m.by });
         void c.setAudioMuted(true);
         break;
       case 'camera-stop-requested':
@@ -387,7 +395,17 @@ export class AccessClient extends Store<AccessState> {
     this.update({ cameraRequestBy: null });
   }
   dismissMuted(): void {
-    this.update({ mutedBy: null, cameraOffBy: null });
+    this.update({ mutedBy: null, cameraOffBy: null, unmuteLocked: null });
+  }
+
+  /** Whether a moderator's setting keeps us from unmuting ourselves now (the server would refuse it). */
+  get unmuteLocked(): boolean {
+    return this.state.role !== 'moderator' && !this.state.room.selfUnmuteAllowed;
+  }
+
+  /** The microphone button while unmuting is turned off: say so here rather than ask the server to refuse it. */
+  refusedUnmute(): void {
+    this.update({ unmuteLocked: 'tried' });
   }
 
   setToolsOpen(open: boolean): void {

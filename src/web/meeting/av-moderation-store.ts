@@ -7,6 +7,7 @@ import type { UnmuteRequest } from '../../protocol/av-moderation-messages.ts';
 import type { Conference } from '../media/conference.ts';
 import { Store } from '../media/store.ts';
 import { perConference } from './per-conference.ts';
+import { accessFor } from '../access/access-client.ts';
 
 type KindFlags = Readonly<Record<MediaKind, boolean>>;
 
@@ -49,13 +50,20 @@ export class AvModerationStore extends Store<AvModerationState> {
 
   /**
    * The microphone or camera button (and its shortcut): toggles it, or, while it is off and moderated without our
-   * permission, asks a moderator instead (as Jitsi Meet's unmute button does).
+   * permission, asks a moderator instead (as Jitsi Meet's unmute button does); while unmuting is turned off for
+   * participants, the microphone says so instead.
    */
   toggle(kind: MediaKind): void {
     const c = this.#conference;
     const off = kind === 'audio' ? c.local.state.audioMuted : c.local.state.videoMuted;
     if (off && !this.mayTurnOn(kind)) {
       if (!this.state.asked[kind]) this.ask(kind);
+      return;
+    }
+    // unmuting turned off for participants (a camera may go back on unless a moderator stopped it: the server says)
+    const access = accessFor(c);
+    if (off && kind === 'audio' && access.unmuteLocked) {
+      access.refusedUnmute();
       return;
     }
     void (kind === 'audio' ? c.setAudioMuted(!off) : c.setVideoMuted(!off));
