@@ -28,6 +28,8 @@ export const accessClientMessageSchemas = [
   /** Everyone else's microphone, or (`kind` video, Jitsi's "Stop everyone's video") camera. */
   z.object({ type: z.literal('mute-everyone'), kind: z.enum(['audio', 'video']).optional() }),
   z.object({ type: z.literal('ask-stop-camera'), target: targetId }),
+  /** Lowers the target's raised hand, or (no target) every raised hand in the room. */
+  z.object({ type: z.literal('lower-hand'), target: targetId.optional() }),
   z.object({ type: z.literal('remove-participant'), target: targetId }),
   z.object({ type: z.literal('grant-moderator'), target: targetId }),
   z.object({ type: z.literal('end-meeting') }),
@@ -88,6 +90,8 @@ export const accessServerMessageSchemas = [
   z.object({ type: z.literal('force-muted'), by: z.string(), kind: z.literal('video').optional(), atJoin: z.literal(true).optional() }),
   /** A moderator asks this participant to stop their camera. */
   z.object({ type: z.literal('camera-stop-requested'), by: z.string() }),
+  /** A moderator lowered this participant's raised hand: the page lowers it (sends `hand`). */
+  z.object({ type: z.literal('hand-lowered'), by: z.string() }),
   /** This participant was removed by a moderator (no longer in the room). */
   z.object({ type: z.literal('removed'), by: z.string() }),
   /** A moderator ended the meeting for everyone. */

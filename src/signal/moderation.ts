@@ -154,6 +154,12 @@ export class Moderation {
           this.rooms.policyChanged(room);
         }
         return;
+      case 'lower-hand': {
+        // the page whose hand it is lowers it (its socket may be on another signal instance)
+        const hands = msg.target === undefined ? [...room.members.values()] : [target(msg.target)];
+        for (const m of hands) if (m && m.handRaisedAt !== undefined) m.session.send({ type: 'hand-lowered', by });
+        return;
+      }
       case 'ask-stop-camera': {
         const t = target(msg.target);
         if (t) t.session.send({ type: 'camera-stop-requested', by });

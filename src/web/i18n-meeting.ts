@@ -68,6 +68,9 @@ const en = {
   moderatorNotice: (name: string) => `${name} is now a moderator`,
   youModeratorNotice: 'You are now a moderator',
   raisedHandNotice: (name: string) => `${name} raised their hand`,
+  handLoweredNotice: (name: string) => `${name} lowered your hand`,
+  lowerHandOf: (name: string) => `Lower ${name}'s hand`,
+  lowerAllHands: 'Lower all hands',
   startedSharingNotice: (name: string) => `${name} started sharing their screen`,
   notifications: 'Notifications',
   connectionQuality: (level: ConnectionLevel) =>
@@ -154,6 +157,9 @@ const es: MeetingStrings = {
   moderatorNotice: (name) => `${name} ahora es moderador`,
   youModeratorNotice: 'Ahora eres moderador',
   raisedHandNotice: (name) => `${name} levantó la mano`,
+  handLoweredNotice: (name) => `${name} bajó tu mano`,
+  lowerHandOf: (name) => `Bajar la mano de ${name}`,
+  lowerAllHands: 'Bajar todas las manos',
   startedSharingNotice: (name) => `${name} empezó a compartir su pantalla`,
   notifications: 'Notificaciones',
   connectionQuality: (level) =>

@@ -141,6 +141,22 @@ describe('moderation', () => {
     await caro.context.close();
   });
 
+  test("lower hands: Ana lowers Ben's raised hand from the participants pane; Ben is told; Ben has no such button", async () => {
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Raise hand' }).click();
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Lower hand' }).waitFor();
+    await ana.page.getByRole('toolbar').getByRole('button', { name: 'Participants' }).click();
+    const pane = ana.page.getByRole('complementary', { name: 'Participants' });
+    await pane.getByRole('button', { name: "Lower Ben's hand" }).click();
+    await ben.page.getByRole('status').filter({ hasText: 'Ana lowered your hand' }).waitFor({ timeout: 10_000 });
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Raise hand' }).waitFor({ timeout: 10_000 });
+    await pane.getByRole('button', { name: "Lower Ben's hand" }).waitFor({ state: 'detached' });
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Participants' }).click();
+    assert.equal(await ben.page.getByRole('complementary', { name: 'Participants' }).getByRole('button', { name: /Lower .* hand/ }).count(), 0);
+    await ben.page.getByRole('toolbar').getByRole('button', { name: 'Participants' }).click();
+    await ana.page.getByRole('toolbar').getByRole('button', { name: 'Participants' }).click();
+    await openModeratorTools(ana.page); // the pane took its place (one side panel at a time)
+  });
+
   test('grant moderator: Ben gets moderator tools', async () => {
     await ana.page.getByRole('button', { name: 'Make Ben moderator' }).click();
     await ben.page.getByRole('button', { name: 'Moderator tools', exact: true }).waitFor({ timeout: 10_000 });

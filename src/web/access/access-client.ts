@@ -235,6 +235,9 @@ export class AccessClient extends Store<AccessState> {
         this.update(m.atJoin ? { unmuteLocked: 'joined' } : { mutedBy: m.by });
         void c.setAudioMuted(true);
         break;
+      case 'hand-lowered':
+        if (c.state.self?.handRaisedAt !== undefined) c.sendMessage({ type: 'hand', raised: false });
+        break;
       case 'camera-stop-requested':
         this.update({ cameraRequestBy: m.by });
         break;
@@ -328,6 +331,10 @@ export class AccessClient extends Store<AccessState> {
   }
   askToStopCamera(id: string): void {
     this.#conference.sendMessage({ type: 'ask-stop-camera', target: id });
+  }
+  /** Lowers someone's raised hand, or (no id) every raised hand. */
+  lowerHand(id?: string): void {
+    this.#conference.sendMessage(id === undefined ? { type: 'lower-hand' } : { type: 'lower-hand', target: id });
   }
   removeParticipant(id: string): void {
     this.#conference.sendMessage({ type: 'remove-participant', target: id });

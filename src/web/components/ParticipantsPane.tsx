@@ -1,5 +1,5 @@
 // The participants pane: everyone in the meeting with their state (hand raised, muted, moderator). Raised
-// hands come first, in the order they were raised. Below the list, what the page puts there (a moderator's
+// hands come first, in the order they were raised; a moderator lowers one, or all of them. Below the list, what the page puts there (a moderator's
 // "Invite by phone").
 import type { ReactNode } from 'react';
 import type { Participant } from '../../protocol/signal-messages.ts';
@@ -9,14 +9,28 @@ import { avatarColor, initials } from '../display-names.ts';
 import { CameraOffIcon, MicOffIcon, PhoneIcon } from './Icons.tsx';
 import { HandIcon } from './MeetingIcons.tsx';
 
-export function ParticipantsPane({ self, participants, children }: { self: Participant | null; participants: readonly Participant[]; children?: ReactNode }) {
+export interface ParticipantsPaneProps {
+  self: Participant | null;
+  participants: readonly Participant[];
+  /** Moderators: lowers someone's raised hand, or (no id) every raised hand. */
+  onLowerHand?: (id?: string) => void;
+  children?: ReactNode;
+}
+
+export function ParticipantsPane({ self, participants, onLowerHand, children }: ParticipantsPaneProps) {
   const t = useStrings();
   const everyone = orderForPane(self, participants);
+  const hands = everyone.filter((p) => p.handRaisedAt !== undefined).length;
   return (
     <aside className="side-panel participants-pane" aria-label={t.participantsPane}>
       <h2 className="panel-title">
         {t.participantsPane} ({everyone.length})
       </h2>
+      {onLowerHand && hands > 1 && (
+        <button type="button" className="secondary small lower-hands" onClick={() => onLowerHand()}>
+          {t.lowerAllHands}
+        </button>
+      )}
       <ul className="people-list" aria-label={t.participantsPane}>
         {everyone.map((p) => {
           const isSelf = p.id === self?.id;
@@ -37,6 +51,11 @@ export function ParticipantsPane({ self, participants, children }: { self: Parti
                 <span className="person-icon hand" role="img" aria-label={t.handRaised} title={t.handRaised}>
                   <HandIcon />
                 </span>
+              )}
+              {onLowerHand && p.handRaisedAt !== undefined && (
+                <button type="button" className="link-button lower-hand" aria-label={t.lowerHandOf(p.displayName)} onClick={() => onLowerHand(p.id)}>
+                  {t.lowerHand}
+                </button>
               )}
               {p.audioMuted && (
                 <span className="person-icon muted" role="img" aria-label={t.microphoneMuted} title={t.microphoneMuted}>

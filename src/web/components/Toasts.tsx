@@ -16,6 +16,8 @@ function noticeText(t: Strings, n: Notice): string {
       return t.leftNotice(n.name);
     case 'hand':
       return t.raisedHandNotice(n.name);
+    case 'hand-lowered':
+      return t.handLoweredNotice(n.name);
     case 'sharing':
       return t.startedSharingNotice(n.name);
     case 'recording-started':

@@ -8,7 +8,7 @@ import { Store } from '../media/store.ts';
 import { perConference } from './per-conference.ts';
 
 type NewNotice =
-  | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped' | 'moderator'; name: string }
+  | { kind: 'joined' | 'left' | 'hand' | 'sharing' | 'recording-started' | 'recording-stopped' | 'moderator' | 'hand-lowered'; name: string }
   | { kind: 'you-moderator' }
   | { kind: 'live-started' | 'live-stopped'; name: string }
   | { kind: 'recording-failed' | 'recording-disk-full' | 'recording-continued' | 'live-failed' | 'live-connected' | 'live-connect-failed' | 'live-interrupted' | 'live-resumed' }
@@ -89,6 +89,10 @@ export class NotificationsStore extends Store<NotificationsState> {
           // to the moderator who called: how the call ended
           if (m.state === 'answered') this.#add({ kind: 'phone-answered', target: m.target });
           else if (m.state === 'failed') this.#add({ kind: 'phone-failed', target: m.target, reason: m.reason ?? 'failed' });
+          break;
+        case 'hand-lowered':
+          // the page lowers it (access-client.ts); we are told who did
+          if (conference.state.self?.handRaisedAt !== undefined) this.#add({ kind: 'hand-lowered', name: m.by });
           break;
         case 'reaction': {
           const name = m.from === conference.state.selfId ? conference.displayName : (this.#known.get(m.from)?.displayName ?? '');

@@ -302,7 +302,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
           {state.status === 'joined' && <BoardPanelView conference={conference} where="stage" />}
         </div>
         {paneOpen && (
-          <ParticipantsPane self={state.self} participants={state.participants}>
+          <ParticipantsPane self={state.self} participants={state.participants} {...(role === 'moderator' && { onLowerHand: (id?: string) => access.lowerHand(id) })}>
             <AvModerationSwitches conference={conference} role={role} />
             <E2eeSwitch conference={conference} role={role} />
             <BreakoutRoomsSection conference={conference} />

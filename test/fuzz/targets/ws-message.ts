@@ -72,6 +72,7 @@ export const validMessage: fc.Arbitrary<{ [k: string]: Json }> = fc.oneof(
   fc.record({ type: fc.constant('screen-share'), sharing: fc.boolean() }),
   fc.record({ type: fc.constant('login'), username: id, password: fc.string({ minLength: 1, maxLength: 256 }) }),
   fc.record({ type: fc.constantFrom('mute-participant', 'ask-stop-camera', 'remove-participant', 'grant-moderator'), target: id }),
+  fc.record({ type: fc.constant('lower-hand'), target: id }, { requiredKeys: ['type'] }),
   fc.record({ type: fc.constant('lock-room'), password: secret }),
   fc.record({ type: fc.constant('set-lobby'), enabled: fc.boolean() }),
   fc.record({ type: fc.constant('set-self-unmute'), allowed: fc.boolean() }),
