@@ -21,6 +21,9 @@ const FOLLOW_ME = 'follow-me';
 const stateSchema = z.object({ leader: z.string().min(1).max(64), layout: followMeLayoutSchema });
 type FollowMeState = z.infer<typeof stateSchema>;
 
+/** No map of live rooms: a grace ends on the Room it began on. */
+const noLiveRooms = (): Room | undefined => undefined;
+
 /** How long a leader whose connection dropped has to come back before follow me ends. */
 export const RETURN_GRACE_MS = 30_000;
 
@@ -46,6 +49,8 @@ export class FollowMe {
   private readonly layouts = new WeakMap<Member, LayoutLimit>();
   /** Per room, the leader's grace timer after a dropped connection (a new drop starts it again). */
   private readonly graces = new WeakMap<Room, NodeJS.Timeout>();
+  /** The room this instance has under a key now (Rooms' map; unset: the Room objects as given, for tests). */
+  liveRoom: (key: string) => Room | undefined = noLiveRooms;
 
   constructor(log: Logger, items: SharedRoomItems) {
     this.log = log;
@@ -104,9 +109,12 @@ export class FollowMe {
     const id = member.id;
     if (this.of(room)?.leader !== id) return;
     const end = () => {
-      if (this.of(room)?.leader !== id || room.members.has(id)) return;
+      // the room as this instance has it now: the one the leader dropped from may have closed and opened again
+      // (the leader resumed into a new Room object); none here: the instances with members decide
+      const live = this.liveRoom(room.key) ?? (this.liveRoom === noLiveRooms ? room : undefined);
+      if (!live || this.of(live)?.leader !== id || live.members.has(id)) return;
       this.log.info({ room: room.key, participant: id }, 'follow me ended: the leader left');
-      this.apply(room, (old) => (old?.leader === id ? undefined : old));
+      this.apply(live, (old) => (old?.leader === id ? undefined : old));
     };
     clearTimeout(this.graces.get(room));
     this.graces.delete(room);

@@ -201,6 +201,7 @@ export async function startSignal(opts: {
   };
   rooms.onSpeakerSilence = (room) => meeting.speakerStats.speakerChanged(room);
   // follow me ends when its leader leaves the room (not when its connection drops and comes back)
+  meeting.followMe.liveRoom = (key) => rooms.rooms.get(key);
   const accessOnLeft = rooms.onLeft;
   rooms.onLeft = (room, member, resumable) => {
     accessOnLeft?.(room, member, resumable);

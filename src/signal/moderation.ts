@@ -156,7 +156,7 @@ export class Moderation {
         return;
       case 'lower-hand': {
         // the page whose hand it is lowers it (its socket may be on another signal instance)
-        const hands = msg.target === undefined ? [...room.members.values()] : [target(msg.target)];
+        const hands = msg.target === undefined ? [...room.members.values()].filter((m) => m !== actor) : [target(msg.target)];
         for (const m of hands) if (m && m.handRaisedAt !== undefined) m.session.send({ type: 'hand-lowered', by });
         return;
       }
@@ -222,8 +222,10 @@ export class Moderation {
     }
   }
 
-  /** Turns someone's microphone (or camera) off: they are told by whom, and focus stops forwarding it. */
-  /** `atJoin`: the member joins (or moves) muted as the room's moderation says, nobody muted them just now. */
+  /**
+   * Turns someone's microphone (or camera) off: they are told by whom, and focus stops forwarding it. `atJoin`: the
+   * member joins (or moves) muted as the room's moderation says, nobody muted them just now.
+   */
   forceMute(m: Member, by: string, kind: MediaKind = 'audio', atJoin = false): void {
     m.session.send({ type: 'force-muted', by, ...(kind === 'video' ? { kind } : {}), ...(atJoin ? { atJoin: true as const } : {}) });
     if (kind === 'video') m.videoForceMuted = true;

@@ -122,8 +122,10 @@ export class Rooms implements StandInHost {
     void p.finally(() => this.pending.delete(p));
   }
 
-  /** Called after a member left (`room.members` no longer has it; the room is gone unless `rooms` still has it). */
-  /** After `member` left `room`; `resumable`: its connection dropped (it may come back as itself) or went to another instance. */
+  /**
+   * Called after a member left (`room.members` no longer has it; the room is gone unless `rooms` still has it);
+   * `resumable`: its connection dropped (it may come back as itself) or it went on through another instance.
+   */
   onLeft?: (room: Room, member: Member, resumable: boolean) => void;
   /** An empty room stays open while this says so (a main room whose people are all in breakout rooms). */
   holds?: (room: Room) => boolean;

@@ -1,5 +1,5 @@
 // Room items every signal instance sees and that outlive each of them (issue 17): the subject, the polls, the
-// recording flags, the lobby knocks, the E2EE setting, the breakout rooms. One abstraction for all: an item is one JSON value per room, kept in the room state's store
+// recording flags, the lobby knocks, the E2EE setting, the breakout rooms, follow me, the meeting's start. One abstraction for all: an item is one JSON value per room, kept in the room state's store
 // (room-state.ts: a JetStream key-value bucket over NATS, MemoryKeyValue in one process) under
 // `item.<name>.<hash of the room key>`, and cached here per Room object for the features' synchronous reads.
 //

@@ -163,6 +163,37 @@ test('turned on with the layout the moderator shows; a leader whose connection d
   }
 });
 
+test("a leader's grace ends on the room as it is now: one that closed and opened again with the leader back keeps it; none here, nothing", () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  try {
+    const f = new MeetingFeatures(new MemoryBus(), log);
+    const { room: r, members, followMe } = room(['Ana', 'moderator'], ['Ben', 'participant']);
+    const [ana, ben] = members as [Member, Member];
+    const live = new Map<string, Room>([[r.key, r]]);
+    f.followMe.liveRoom = (key) => live.get(key);
+    f.followMe.set(ana, true);
+    // Ana drops; the room here closes and opens again (a new Room object) as she comes back into it
+    r.members.delete(ana.id);
+    f.followMe.afterLeave(r, ana, true);
+    const again = { ...r, members: new Map([[ana.id, ana]]) } as Room;
+    live.set(r.key, again);
+    const carried = f.followMe.of(r);
+    void f.items.change(again, 'follow-me', () => carried);
+    mock.timers.tick(RETURN_GRACE_MS);
+    assert.equal(f.followMe.of(again)?.leader, ana.id, 'not ended by the old room');
+    assert.equal(followMe(ben).at(-1)?.leader, ana.id, 'nobody told it ended');
+    // she drops again and this instance has no room under the key any more: the instances with members decide
+    again.members.delete(ana.id);
+    f.followMe.afterLeave(again, ana, true);
+    live.delete(r.key);
+    mock.timers.tick(RETURN_GRACE_MS);
+    assert.equal(f.followMe.of(again)?.leader, ana.id);
+    assert.equal(followMe(ben).at(-1)?.leader, ana.id);
+  } finally {
+    mock.timers.reset();
+  }
+});
+
 test('through the WebSocket server: refused for participants, told to a joiner, ended when the leader leaves', async () => {
   const s = await startTestSignal();
   try {

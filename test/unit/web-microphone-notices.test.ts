@@ -148,7 +148,16 @@ test('a microphone turned on that gives digital silence for 5 s is said to be si
   assert.deepEqual(l.listening(), ['m2']);
   l.say(mic.state.micTrack!, SILENT_DB, SILENT_READINGS);
   assert.equal(s.state.notice, true);
+  assert.deepEqual(l.listening(), ['m2'], 'still listening, for the sound that takes it away');
+  // switched on by its own key: the first sound takes the notice away, and the reading stops
+  l.say(mic.state.micTrack!, QUIET, 1);
+  assert.equal(s.state.notice, false);
   assert.deepEqual(l.listening(), []);
+  // silent again after a mute and unmute
+  mic.set({ audioMuted: true });
+  mic.set({ audioMuted: false });
+  l.say(mic.state.micTrack!, SILENT_DB, SILENT_READINGS);
+  assert.equal(s.state.notice, true);
   // muting hides it; unmuting checks again
   mic.set({ audioMuted: true });
   assert.equal(s.state.notice, false);
@@ -158,9 +167,16 @@ test('a microphone turned on that gives digital silence for 5 s is said to be si
   assert.equal(s.state.notice, true);
   s.dismiss();
   assert.equal(s.state.notice, false);
-  // choosing another microphone in Settings takes the notice away and checks that one
-  l.say(mic.state.micTrack!, -120, 1);
+  assert.deepEqual(l.listening(), [], 'dismissed: this track is not read again');
+  mic.set({ audioMuted: false });
+  assert.deepEqual(l.listening(), []);
+  // shown again, then another microphone chosen in Settings: the notice goes, that one is checked
+  mic.set({ audioMuted: true });
+  mic.set({ audioMuted: false });
+  l.say(mic.state.micTrack!, -120, SILENT_READINGS);
+  assert.equal(s.state.notice, true);
   mic.set({ micTrack: track('m3') });
+  assert.equal(s.state.notice, false);
   assert.deepEqual(l.listening(), ['m3']);
   s.dispose();
   assert.deepEqual(l.listening(), []);

@@ -58,3 +58,25 @@ test("a moderator's word about our microphone or camera goes once we change it",
   assert.equal(access.state.cameraRequestBy, null, 'turned off with the toolbar: the request is answered');
   access.dispose();
 });
+
+test("joining muted (or with the camera off) by the room's moderation is no one muting us; a new room forgets it", async () => {
+  const c = fakeConference();
+  c.setLocal({ audioMuted: false, videoMuted: false });
+  const access = new AccessClient(c as unknown as Conference, '');
+  c.receive({ type: 'joined', selfId: 'me', room: 'R', role: 'participant', participants: [] });
+  c.receive({ type: 'force-muted', by: 'Ana', atJoin: true });
+  c.receive({ type: 'force-muted', by: 'Ana', kind: 'video', atJoin: true });
+  await Promise.resolve();
+  assert.deepEqual([access.state.mutedBy, access.state.cameraOffBy], [null, null], 'nobody muted us');
+  assert.deepEqual([access.state.unmuteLocked, access.state.cameraOffAtJoin], ['joined', true]);
+  assert.equal(c.local.state.audioMuted, true, 'muted as the room says');
+  // the microphone button while unmuting is off: said here, not sent
+  c.receive({ type: 'room-state', locked: false, lobby: false, selfUnmuteAllowed: false });
+  assert.equal(access.unmuteLocked, true);
+  access.refusedUnmute();
+  assert.equal(access.state.unmuteLocked, 'tried');
+  // a breakout move: a new room
+  c.receive({ type: 'joined', selfId: 'me2', room: 'R2', role: 'participant', participants: [] });
+  assert.deepEqual([access.state.unmuteLocked, access.state.cameraOffAtJoin], [null, false]);
+  access.dispose();
+});

@@ -76,6 +76,14 @@ function RequestsToMe({ access, state }: { access: AccessClient; state: AccessSt
           </button>
         </div>
       )}
+      {state.cameraOffAtJoin && state.cameraOffBy === null && state.role !== 'moderator' && !state.room.selfUnmuteAllowed && (
+        <div className="access-box access-notice" role="status">
+          <span>{t.joinedCameraOffLocked}</span>
+          <button type="button" className="link-button" onClick={() => access.dismissMuted()}>
+            {t.dismiss}
+          </button>
+        </div>
+      )}
       {state.cameraOffBy !== null && (
         <div className="access-box access-notice" role="status">
           <span>{t.cameraOffBy(state.cameraOffBy)}</span>

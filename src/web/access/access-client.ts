@@ -57,6 +57,8 @@ export interface AccessState {
    * shown while it stays off, until dismissed.
    */
   unmuteLocked: 'joined' | 'tried' | null;
+  /** We joined with the camera off as the room's moderation says (shown while turning it on stays off), until dismissed. */
+  cameraOffAtJoin: boolean;
   /** Who turned our camera off (a moderator or the admin API), until dismissed. */
   cameraOffBy: string | null;
   /** The meeting is being recorded (started by whom). */
@@ -132,6 +134,7 @@ export class AccessClient extends Store<AccessState> {
       cameraRequestBy: null,
       mutedBy: null,
       unmuteLocked: null,
+      cameraOffAtJoin: false,
       cameraOffBy: null,
       recording: null,
       liveStream: null,
@@ -175,6 +178,7 @@ export class AccessClient extends Store<AccessState> {
     if (s.mutedBy !== null && audioOn) clear.mutedBy = null;
     if (s.unmuteLocked !== null && audioOn) clear.unmuteLocked = null;
     if (s.cameraOffBy !== null && videoOn) clear.cameraOffBy = null;
+    if (s.cameraOffAtJoin && videoOn) clear.cameraOffAtJoin = false;
     if (s.cameraRequestBy !== null && videoOff) clear.cameraRequestBy = null;
     if (Object.keys(clear).length > 0) this.update(clear);
   }
@@ -183,7 +187,8 @@ export class AccessClient extends Store<AccessState> {
     const c = this.#conference;
     switch (m.type) {
       case 'joined': {
-        this.update({ role: m.role ?? 'participant', gate: null, phoneInvites: m.phoneInvites === true });
+        // a new room (a breakout move too): what we were told about joining muted was about the one before
+        this.update({ role: m.role ?? 'participant', gate: null, phoneInvites: m.phoneInvites === true, unmuteLocked: null, cameraOffAtJoin: false });
         // with a token the server shows everyone the token's name; show ourselves the same
         const tokenName = nameInToken(this.#jwt);
         if (tokenName && tokenName !== c.displayName) c.rename(tokenName);
@@ -227,7 +232,7 @@ export class AccessClient extends Store<AccessState> {
       case 'force-muted':
         if (m.kind === 'video') {
           // a request to stop the camera is answered by this: one notice, not two
-          this.update({ cameraOffBy: m.by, cameraRequestBy: null });
+          this.update(m.atJoin ? { cameraOffAtJoin: true, cameraRequestBy: null } : { cameraOffBy: m.by, cameraRequestBy: null });
           void c.setVideoMuted(true);
           break;
         }
@@ -402,7 +407,7 @@ export class AccessClient extends Store<AccessState> {
     this.update({ cameraRequestBy: null });
   }
   dismissMuted(): void {
-    this.update({ mutedBy: null, cameraOffBy: null, unmuteLocked: null });
+    this.update({ mutedBy: null, cameraOffBy: null, unmuteLocked: null, cameraOffAtJoin: false });
   }
 
   /** Whether a moderator's setting keeps us from unmuting ourselves now (the server would refuse it). */

@@ -16,9 +16,10 @@ export function MeetingTimer({ conference }: { conference: Conference }) {
   const shown = startedAt !== null && !hideConferenceTimer;
   useEffect(() => {
     if (!shown) return;
+    setNow(Date.now()); // not the last tick's time (a breakout move told a new start)
     const timer = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(timer);
-  }, [shown]);
+  }, [shown, startedAt]);
   if (!shown) return null;
   const text = formatElapsed(now - startedAt);
   return (

@@ -1,5 +1,6 @@
 // The microphone's level: a WebAudio AnalyserNode on the live track, read every few tens of ms. The settings
-// meter shows it (useMicLevel); talk-while-muted.ts listens to a muted microphone with it.
+// meter shows it (useMicLevel); the microphone watches (mic-watch.ts: talking while muted, a silent microphone)
+// listen with it.
 import { useEffect, useState } from 'react';
 
 /** dBFS of silence as read (the floor of the RMS). */
@@ -33,6 +34,8 @@ export function readMicLevels(track: MediaStreamTrack, everyMs: number, onLevel:
   const samples = new Float32Array(analyser.fftSize);
   void ctx.resume().catch(() => {});
   const timer = setInterval(() => {
+    // a context the browser keeps suspended (no gesture on this page yet) reads zeros that are not the microphone's
+    if (ctx.state !== 'running') return;
     analyser.getFloatTimeDomainData(samples);
     let sum = 0;
     for (const v of samples) sum += v * v;
