@@ -34,6 +34,24 @@ function useWatch<W extends MicWatch<{ notice: boolean }>>(conference: Conferenc
 const makeTalkWhileMuted = (c: Conference) => new TalkWhileMuted(c.local, listen);
 const makeSilentMicrophone = (c: Conference) => new SilentMicrophone(c.local, listen);
 
+/** One notice about our microphone: what happened, the button that helps, and Dismiss. */
+function MicNotice({ text, action, onAction, onDismiss }: { text: string; action: string; onAction: () => void; onDismiss: () => void }) {
+  const t = useStrings();
+  return (
+    <div className="access-box access-notice" role="status">
+      <span>{text}</span>
+      <span className="access-actions">
+        <button type="button" className="primary small" onClick={onAction}>
+          {action}
+        </button>
+        <button type="button" className="secondary small" onClick={onDismiss}>
+          {t.dismiss}
+        </button>
+      </span>
+    </div>
+  );
+}
+
 /**
  * "You are muted. Are you trying to speak?" with Unmute. Not shown while we may not unmute: a moderator moderates
  * microphones without letting us speak (AvModerationNotices offers "Ask to unmute"), or the room does not let
@@ -42,33 +60,18 @@ const makeSilentMicrophone = (c: Conference) => new SilentMicrophone(c.local, li
 export function TalkWhileMutedNotice({ conference }: { conference: Conference }) {
   const t = useStrings();
   const moderation = avModerationFor(conference);
-  const mod = useSyncExternalStore(moderation.subscribe, moderation.getSnapshot);
+  useSyncExternalStore(moderation.subscribe, moderation.getSnapshot);
   const access = accessFor(conference);
   const a = useSyncExternalStore(access.subscribe, access.getSnapshot);
   const { watch, notice } = useWatch(conference, makeTalkWhileMuted);
-  const mayUnmute = a.role === 'moderator' || ((!mod.enabled.audio || mod.allowed.audio) && a.room.selfUnmuteAllowed);
+  const mayUnmute = a.role === 'moderator' || (moderation.mayTurnOn('audio') && !access.unmuteLocked);
   useEffect(() => watch?.setMayUnmute(mayUnmute), [watch, mayUnmute]);
   if (!notice || watch === null || !mayUnmute) return null;
-  return (
-    <div className="access-box access-notice" role="status">
-      <span>{t.talkWhileMuted}</span>
-      <span className="access-actions">
-        <button
-          type="button"
-          className="primary small"
-          onClick={() => {
-            watch.dismiss();
-            if (conference.local.state.audioMuted) moderation.toggle('audio');
-          }}
-        >
-          {t.talkWhileMutedUnmute}
-        </button>
-        <button type="button" className="secondary small" onClick={() => watch.dismiss()}>
-          {t.dismiss}
-        </button>
-      </span>
-    </div>
-  );
+  const unmute = () => {
+    watch.dismiss();
+    if (conference.local.state.audioMuted) moderation.toggle('audio');
+  };
+  return <MicNotice text={t.talkWhileMuted} action={t.talkWhileMutedUnmute} onAction={unmute} onDismiss={() => watch.dismiss()} />;
 }
 
 /** "No sound from your microphone", with the way to Settings (to choose another). */
@@ -76,17 +79,5 @@ export function SilentMicrophoneNotice({ conference, onOpenSettings }: { confere
   const t = useStrings();
   const { watch, notice } = useWatch(conference, makeSilentMicrophone);
   if (!notice || watch === null) return null;
-  return (
-    <div className="access-box access-notice" role="status">
-      <span>{t.silentMicrophone}</span>
-      <span className="access-actions">
-        <button type="button" className="primary small" onClick={onOpenSettings}>
-          {t.settings}
-        </button>
-        <button type="button" className="secondary small" onClick={() => watch.dismiss()}>
-          {t.dismiss}
-        </button>
-      </span>
-    </div>
-  );
+  return <MicNotice text={t.silentMicrophone} action={t.settings} onAction={onOpenSettings} onDismiss={() => watch.dismiss()} />;
 }
