@@ -39,7 +39,9 @@ export async function startServer(
 ): Promise<RunningServer> {
   const given = (name: string) => (extraEnv[name] !== undefined ? Number(extraEnv[name]) : undefined);
   const httpsPort = given('TERTULIA_HTTPS_PORT') ?? (await freeTcpPort());
-  const httpPort = given('TERTULIA_HTTP_PORT') ?? (await freeTcpPort());
+  // a port is free again once picked (nothing binds it until the server starts): never the same twice
+  let httpPort = given('TERTULIA_HTTP_PORT') ?? (await freeTcpPort());
+  while (httpPort === httpsPort) httpPort = await freeTcpPort();
   const mediaPort = given('TERTULIA_MEDIA_PORT') ?? (await freeUdpPort());
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-test-'));
   const command = opts.args
