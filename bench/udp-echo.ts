@@ -54,7 +54,7 @@ async function run(): Promise<{ usPerDatagram: number; handled: number; echoes: 
     onStun() {},
     onDtls() {},
   };
-  t = new UdpTransport(sink, counters, () => {}, false, true, true);
+  t = new UdpTransport(sink, counters, () => {}, { nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   const child = spawn(process.execPath, ['-e', PEER, String(port), String(total), String(burst)], { stdio: ['ignore', 'pipe', 'ignore'] });
   const lines: number[] = [];

@@ -48,7 +48,7 @@ async function run(nativeReceive: boolean): Promise<{ usPerDatagram: number; han
     onStun() {},
     onDtls() {},
   };
-  t = new UdpTransport(sink, new BridgeCounters(), () => {}, false, true, nativeReceive);
+  t = new UdpTransport(sink, new BridgeCounters(), () => {}, { nativeReceive });
   const port = await t.bind('127.0.0.1', 0);
   const cpu0 = process.cpuUsage();
   const child = spawn(process.execPath, ['-e', SENDER, String(port), String(total), String(burst)], { stdio: 'ignore' });

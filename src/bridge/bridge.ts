@@ -121,10 +121,13 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
       (error) => {
         this.log.warn({ err: error.message }, 'media socket error');
       },
-      opts.reusePort ?? false,
-      opts.config.nativeSend,
-      opts.config.nativeReceive,
-      opts.config.nativeForward && !opts.config.pacer,
+      {
+        reusePort: opts.reusePort ?? false,
+        nativeSend: opts.config.nativeSend,
+        nativeReceive: opts.config.nativeReceive,
+        nativeForward: opts.config.nativeForward && !opts.config.pacer,
+        nativeWait: opts.config.nativeWait,
+      },
     );
     this.paths = new IcePaths(this.udp);
     this.router = new Router(this);

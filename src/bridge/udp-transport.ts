@@ -54,6 +54,20 @@ export function connectedSocketsWork(release = os.release(), platform = process.
 /** connectedSocketsWork() on this machine. */
 export const CONNECTED_SOCKETS_WORK = connectedSocketsWork();
 
+/** How a transport reads and sends. */
+export interface UdpTransportOptions {
+  /** The socket shares its port with other threads' (SO_REUSEPORT); connected sockets need it. */
+  reusePort?: boolean;
+  /** The module (when built) opens the socket and sends in batches (default true). */
+  nativeSend?: boolean;
+  /** With nativeSend: the module reads too, in recvmmsg batches. */
+  nativeReceive?: boolean;
+  /** With both: the thread has routes (nativeRoutes) the module forwards with as it reads. */
+  nativeForward?: boolean;
+  /** With nativeReceive: the thread's own wait watches the sockets (native/receive-wait.c), not the event loop. */
+  nativeWait?: boolean;
+}
+
 export class UdpTransport {
   /** Node's socket (null when the native module receives and sends: it owns the socket then). */
   socket: dgram.Socket | null = null;
@@ -69,6 +83,7 @@ export class UdpTransport {
   private readonly nativeSend: boolean;
   private readonly nativeReceive: boolean;
   private readonly nativeForward: boolean;
+  private readonly nativeWait: boolean;
   /** The thread's native routes (`nativeForward`, with native receive and the send queue), else null. */
   private routes: NativeRoutes | null = null;
   private closed = false;
@@ -129,25 +144,13 @@ export class UdpTransport {
     this.counters.dropSocketFull += count;
   };
 
-  /**
-   * `nativeSend`: the module (when built) opens the socket and sends in batches; `nativeReceive` (with it): the
-   * module reads too, in recvmmsg batches; `nativeForward` (with both): the thread has routes (nativeRoutes) the
-   * module forwards with as it reads.
-   */
-  constructor(
-    sink: DatagramSink,
-    counters: BridgeCounters,
-    onSocketError: (error: Error) => void,
-    reusePort = false,
-    nativeSend = true,
-    nativeReceive = false,
-    nativeForward = false,
-  ) {
+  constructor(sink: DatagramSink, counters: BridgeCounters, onSocketError: (error: Error) => void, opts: UdpTransportOptions = {}) {
     this.sink = sink;
-    this.reusePort = reusePort;
-    this.nativeSend = nativeSend;
-    this.nativeReceive = nativeReceive;
-    this.nativeForward = nativeForward;
+    this.reusePort = opts.reusePort ?? false;
+    this.nativeSend = opts.nativeSend ?? true;
+    this.nativeReceive = opts.nativeReceive ?? false;
+    this.nativeForward = opts.nativeForward ?? false;
+    this.nativeWait = opts.nativeWait ?? false;
     this.counters = counters;
     this.onSocketError = onSocketError;
     this.dtlsTurns = new DtlsTurns((buf, address, port) => sink.onDtls(buf, address, port), counters);
@@ -356,6 +359,7 @@ export class UdpTransport {
       onBatchEnd: this.onBatchEnd,
       routes: this.routes?.handle,
       onForwarded: this.onForwarded,
+      ownWait: this.nativeWait,
     };
   }
 

@@ -49,6 +49,7 @@ test('defaults', () => {
     mediaWorkerSpan: 10,
     mediaWorkersOnDemand: true,
     nativeSend: true,
+    nativeWait: true,
     nativeReceive: true,
     nativeForward: true,
     pacer: false,

@@ -124,7 +124,7 @@ async function arrivalsWhileBlocked(nativeSend: boolean): Promise<{ arrivals: nu
       arrivals.push(transport.arrivalMs());
     },
   };
-  transport = new UdpTransport(sink, new BridgeCounters(), () => {}, false, nativeSend);
+  transport = new UdpTransport(sink, new BridgeCounters(), () => {}, { nativeSend });
   const port = await transport.bind('127.0.0.1', 0);
   try {
     const sender = `const d=require('dgram').createSocket('udp4');const b=Buffer.alloc(20);b[0]=0x80;let i=0;` + `const go=()=>d.send(b,${port},'127.0.0.1',()=>{if(++i===3)d.close();else setTimeout(go,100)});go();`;

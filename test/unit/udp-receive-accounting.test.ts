@@ -111,7 +111,7 @@ for (const native of [true, false]) {
       onStun: () => other.push(0),
       onDtls: () => other.push(1),
     };
-    const t = new UdpTransport(sink, counters, () => {}, false, true, native);
+    const t = new UdpTransport(sink, counters, () => {}, { nativeReceive: native });
     const port = await t.bind('127.0.0.1', 0);
     try {
       assert.equal(t.batchedReceive, native);
@@ -137,7 +137,7 @@ for (const native of [true, false]) {
   test(`a connected socket of the shared port holds what its peer sent during a stall, as the main socket does (${native ? 'native receive' : 'dgram reads'})`, { skip }, async () => {
     const counters = new BridgeCounters();
     const tally = new Tally();
-    const t = new UdpTransport({ onMedia: (buf: Buffer) => tally.take(buf), onStun() {}, onDtls() {} }, counters, () => {}, true, true, native);
+    const t = new UdpTransport({ onMedia: (buf: Buffer) => tally.take(buf), onStun() {}, onDtls() {} }, counters, () => {}, { reusePort: true, nativeReceive: native });
     const port = await t.bind('127.0.0.1', 0);
     // a free port for the peer (the child binds it after the bridge's socket connected to it)
     const probe = (await import('node:dgram')).createSocket('udp4');

@@ -139,7 +139,7 @@ test('bad arguments are errors; garbage, empty and oversized datagrams are count
 
   const counters = new BridgeCounters();
   const got: Got[] = [];
-  const t = new UdpTransport(recordingSink(got, () => 0), counters, () => {}, false, true, true);
+  const t = new UdpTransport(recordingSink(got, () => 0), counters, () => {}, { nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   try {
     assert.equal(t.batchedReceive, true);
@@ -174,7 +174,7 @@ test('a DTLS datagram from an address no transport knows is dropped before it wa
   const counters = new BridgeCounters();
   const got: Got[] = [];
   const sink: DatagramSink = { ...recordingSink(got, () => 0), knowsDtlsPeer: () => false };
-  const t = new UdpTransport(sink, counters, () => {}, false, true, true);
+  const t = new UdpTransport(sink, counters, () => {}, { nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   try {
     sendWhileBlocked(port, `let k=0;for(let i=0;i<20;i++)d.send(Buffer.from([22,254,253,i]),port,'127.0.0.1',()=>{if(++k===20){d.send(Buffer.from([0x80,9]),port,'127.0.0.1',()=>d.close())}});`);
@@ -204,7 +204,7 @@ test('close with datagrams waiting, and close from inside a batch: nothing is ha
     onStun() {},
     onDtls() {},
   };
-  t = new UdpTransport(sink, counters, () => {}, false, true, true);
+  t = new UdpTransport(sink, counters, () => {}, { nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   sendWhileBlocked(port, `let k=0;for(let i=0;i<10;i++)d.send(Buffer.from([0x80,i]),port,'127.0.0.1',()=>{if(++k===10)d.close()});`);
   await until(() => closedAt > 0);
@@ -213,20 +213,20 @@ test('close with datagrams waiting, and close from inside a batch: nothing is ha
 
   // closed while datagrams wait in the kernel: none is handled, the port is free again
   let late = 0;
-  const t2 = new UdpTransport({ onMedia: () => late++, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true);
+  const t2 = new UdpTransport({ onMedia: () => late++, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, { nativeReceive: true });
   const port2 = await t2.bind('127.0.0.1', 0);
   sendWhileBlocked(port2, `let k=0;for(let i=0;i<5;i++)d.send(Buffer.from([0x80,i]),port,'127.0.0.1',()=>{if(++k===5)d.close()});`);
   await t2.close();
   await new Promise((r) => setTimeout(r, 100));
   assert.equal(late, 0);
-  const again = new UdpTransport({ onMedia() {}, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true);
+  const again = new UdpTransport({ onMedia() {}, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, { nativeReceive: true });
   assert.equal(await again.bind('127.0.0.1', port2), port2, 'the socket was closed');
   await again.close();
 });
 
 test('a connected socket of a shared port reads natively and closes cleanly', { skip }, async () => {
   const got: Got[] = [];
-  const t = new UdpTransport(recordingSink(got, () => 0), new BridgeCounters(), () => {}, true, true, true);
+  const t = new UdpTransport(recordingSink(got, () => 0), new BridgeCounters(), () => {}, { reusePort: true, nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   const peer = dgram.createSocket('udp4');
   await new Promise<void>((r) => peer.bind(0, '127.0.0.1', r));
@@ -262,7 +262,7 @@ test('a worker thread that ends with a receiver open is cleaned up (no crash, th
   clearInterval(timer);
   s.close();
   assert.equal(code2, 1);
-  const t = new UdpTransport({ onMedia() {}, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, false, true, true);
+  const t = new UdpTransport({ onMedia() {}, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, { nativeReceive: true });
   assert.equal(await t.bind('127.0.0.1', port), port, 'the worker closed its socket');
   await t.close();
 });
@@ -270,7 +270,7 @@ test('a worker thread that ends with a receiver open is cleaned up (no crash, th
 test('nativeReceive off: dgram reads the native socket, still dated by the kernel', { skip }, async () => {
   const got: Got[] = [];
   let t: UdpTransport;
-  t = new UdpTransport(recordingSink(got, () => t.arrivalMs()), new BridgeCounters(), () => {}, false, true, false);
+  t = new UdpTransport(recordingSink(got, () => t.arrivalMs()), new BridgeCounters(), () => {}, { nativeReceive: false });
   const port = await t.bind('127.0.0.1', 0);
   try {
     assert.equal(t.batchedReceive, false);
@@ -372,7 +372,7 @@ test('UdpTransport.setSrtpPeer: a mapped address reaches the sink unprotected (u
   const seen: Array<{ bytes: Buffer; unprotected: number }> = [];
   let t: UdpTransport | null = null;
   const sink: DatagramSink = { onMedia: (buf) => seen.push({ bytes: Buffer.from(buf), unprotected: t!.unprotectedLength }), onStun: () => {}, onDtls: () => {} };
-  t = new UdpTransport(sink, new BridgeCounters(), () => {}, false, true, true);
+  t = new UdpTransport(sink, new BridgeCounters(), () => {}, { nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   const key = Buffer.alloc(16, 1);
   const salt = Buffer.alloc(14, 2);
@@ -417,7 +417,7 @@ test('UdpTransport: an address remapped during a batch (a check moved it) gets n
     onStun: () => {},
     onDtls: () => {},
   };
-  t = new UdpTransport(sink, new BridgeCounters(), () => {}, false, true, true);
+  t = new UdpTransport(sink, new BridgeCounters(), () => {}, { nativeReceive: true });
   const port = await t.bind('127.0.0.1', 0);
   const sender = new SrtpSession('AES_CM_128_HMAC_SHA1_80', key, salt);
   const wire = (seq: number) => srtpPacket(sender, seq, 99, 18, 1).wire.toString('hex');

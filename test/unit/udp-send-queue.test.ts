@@ -167,7 +167,7 @@ async function echoTransport(to: number, fromTimer: boolean, m: UdpBatchModule |
       else echo();
     },
   };
-  transport = new UdpTransport(sink, counters, () => {}, false, m !== null, true);
+  transport = new UdpTransport(sink, counters, () => {}, { nativeSend: m !== null, nativeReceive: true });
   const port = await transport.bind('127.0.0.1', 0);
   return { transport, port, counters, calls };
 }
