@@ -5,7 +5,7 @@
 // per libuv read, allocates a Buffer and an rinfo object with an address string for each and calls JavaScript
 // once per datagram (and the arrival time then cost one more system call).
 //
-//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch[, srtpPeers[, routes[, ownWait]]]) -> receiver
+//   openReceiver(fd, arena, meta, ages, bufferBytes, onBatch[, srtpPeers[, routes]]) -> receiver
 //       arena: ArrayBuffer of RECV_BATCH * RECV_SLOT bytes (datagram i at i * RECV_SLOT); meta: Uint32Array of
 //       RECV_META (i*4: length, IPv4 address in host order, port, flags: 1 = truncated, larger than a slot;
 //       2 = SRTP/SRTCP of a peer of srtpPeers (srtp-peers.c) unprotected in place, its plaintext length in the
@@ -19,13 +19,11 @@
 //       an error (a connected socket's ICMP port unreachable: -ECONNREFUSED). The arena is written again after
 //       onBatch returns: what JavaScript keeps, it copies. Sets SO_RCVBUF/SO_SNDBUF to bufferBytes (0: leaves them).
 //       Microtasks queued by onBatch run when it returns (napi_make_callback), so sends queued during a batch leave
-//       together then. ownWait (true): the thread's own wait watches the socket (receive-wait.c: read, forwarded and
-//       handled in the loop's prepare phase without a turn of the loop), else (or when that cannot be had) a uv_poll_t.
+//       together then.
 //   closeReceiver(receiver)       stops watching, closes the socket; no onBatch after it. Idempotent.
 //   connectUdp4(fd, address, port) connects the socket (a peer's own socket in a SO_REUSEPORT group).
 //   localPort(fd) -> port         the port the socket is bound to.
 //   closeFd(fd)                   closes a socket no receiver owns (one whose connect failed).
-//   receiveWaitHandled() -> n     how often the calling thread's own wait found a socket ready (tests, benchmarks).
 // A worker thread that exits closes its receivers (an async cleanup hook: the poll handle is closed on its loop).
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -44,7 +42,6 @@
 #include "udp-receive.h"
 #include "srtp-peers.h"
 #include "routes.h"
-#include "receive-wait.h"
 
 /**
  * Batches read in one readiness callback at most (then the loop runs other work and comes back: the poll is
@@ -78,8 +75,6 @@ typedef struct Receiver {
   napi_ref peersRef;
   /** The thread's native routes (NULL: none given): what they forward, JavaScript only books. */
   Routes* routes;
-  /** The thread's own wait this socket is in (ownWait, receive-wait.c), else NULL: the poll handle watches it. */
-  ReceiveWait* wait;
   napi_ref routesRef;
   napi_async_context async;
   napi_async_cleanup_hook_handle cleanup;
@@ -124,8 +119,6 @@ static void stop(Receiver* r, bool teardown) {
   r->closing = true;
   r->teardown = teardown;
   uv_poll_stop(&r->poll);
-  if (r->wait != NULL) receive_wait_leave(r->wait, r->fd);
-  r->wait = NULL;
   if (r->fd >= 0) close(r->fd);
   r->fd = -1;
   if (!teardown) {
@@ -243,31 +236,22 @@ static bool forwarded_whole(const Receiver* r, int n) {
   return true;
 }
 
-static void on_readable(uv_poll_t* h, int status, int events);
-
-/**
- * The socket reports an error (POLLERR: a connected socket's pending ICMP error). Reports the socket's own error
- * (reading it clears it) and watches again. An error that does not clear (nothing in SO_ERROR, POLLERR still up)
- * would wake this forever: after MAX_ERROR_RUN of them with no datagram between, the socket stays unwatched
- * (JavaScript heard each error).
- */
-static void on_error(Receiver* r) {
-  int err = 0;
-  socklen_t len = sizeof err;
-  if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = EIO;
-  call_js(r, -err);
+static void on_readable(uv_poll_t* h, int status, int events) {
+  Receiver* r = (Receiver*)h->data;
   if (r->closing) return;
-  if (++r->errorRun < MAX_ERROR_RUN) {
-    // libuv stopped the poll handle; the thread's own wait keeps watching
-    if (r->wait == NULL) uv_poll_start(&r->poll, UV_READABLE, on_readable);
-  } else if (r->wait != NULL) {
-    receive_wait_leave(r->wait, r->fd);
-    r->wait = NULL;
+  if (status < 0) {
+    // POLLERR (a connected socket's pending ICMP error): libuv stopped the handle. Report the socket's own
+    // error (reading it clears it) and watch again.
+    // An error that does not clear (nothing in SO_ERROR, POLLERR still up) would wake this forever: after
+    // MAX_ERROR_RUN of them with no datagram between, the socket stays unwatched (JavaScript heard each error).
+    int err = 0;
+    socklen_t len = sizeof err;
+    if (getsockopt(r->fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 || err == 0) err = EIO;
+    call_js(r, -err);
+    if (!r->closing && ++r->errorRun < MAX_ERROR_RUN) uv_poll_start(&r->poll, UV_READABLE, on_readable);
+    return;
   }
-}
-
-/** Reads and handles what is waiting, MAX_BATCHES_PER_WAKE batches at most. */
-static void on_datagrams(Receiver* r) {
+  if (!(events & UV_READABLE)) return;
   for (int k = 0; k < MAX_BATCHES_PER_WAKE && !r->closing; k++) {
     int n = read_batch(r);
     if (n == 0) return;
@@ -278,25 +262,10 @@ static void on_datagrams(Receiver* r) {
   }
 }
 
-static void on_readable(uv_poll_t* h, int status, int events) {
-  Receiver* r = (Receiver*)h->data;
-  if (r->closing) return;
-  if (status < 0) on_error(r);
-  else if (events & UV_READABLE) on_datagrams(r);
-}
-
-/** The thread's own wait found the socket ready (receive-wait.c). */
-static void on_wait_ready(void* member, bool error) {
-  Receiver* r = (Receiver*)member;
-  if (r->closing) return;
-  if (error) on_error(r);
-  else on_datagrams(r);
-}
-
 static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
-  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch[, srtpPeers[, routes[, ownWait]]])";
-  size_t argc = 9;
-  napi_value a[9];
+  static const char* usage = "openReceiver(fd, ArrayBuffer, Uint32Array, Float64Array, bufferBytes, onBatch[, srtpPeers[, routes]])";
+  size_t argc = 8;
+  napi_value a[8];
   int32_t fd = -1, bufferBytes = 0;
   void* arena = NULL;
   size_t arenaLength = 0, metaLength = 0, agesLength = 0;
@@ -321,12 +290,6 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   napi_valuetype routesType = napi_undefined;
   if (argc >= 8 && (napi_typeof(env, a[7], &routesType) != napi_ok ||
                     (routesType != napi_undefined && (peers == NULL || (routes = routes_of(env, a[7])) == NULL)))) {
-    napi_throw_type_error(env, NULL, usage);
-    return NULL;
-  }
-  bool ownWait = false;
-  napi_valuetype waitType = napi_undefined;
-  if (argc >= 9 && (napi_typeof(env, a[8], &waitType) != napi_ok || (waitType != napi_undefined && napi_get_value_bool(env, a[8], &ownWait) != napi_ok))) {
     napi_throw_type_error(env, NULL, usage);
     return NULL;
   }
@@ -381,9 +344,7 @@ static napi_value OpenReceiver(napi_env env, napi_callback_info info) {
   if (peers != NULL) napi_create_reference(env, a[6], 1, &r->peersRef);
   if (routes != NULL) napi_create_reference(env, a[7], 1, &r->routesRef);
   napi_add_async_cleanup_hook(env, on_cleanup, r, &r->cleanup);
-  // the thread's own wait when asked for and it can be had, else the event loop's
-  if (ownWait) r->wait = receive_wait_join(loop, fd, r, on_wait_ready);
-  if (r->wait == NULL) uv_poll_start(&r->poll, UV_READABLE, on_readable);
+  uv_poll_start(&r->poll, UV_READABLE, on_readable);
   if (napi_create_external(env, r, on_finalize, NULL, &handle) != napi_ok) {
     r->finalized = true;
     r->fd = -1; // the caller still owns the socket when this throws (it closes it): not closed here too
@@ -453,13 +414,6 @@ static napi_value CloseFd(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-static napi_value ReceiveWaitHandled(napi_env env, napi_callback_info info) {
-  (void)info;
-  napi_value out;
-  napi_create_double(env, (double)receive_wait_handled(), &out);
-  return out;
-}
-
 void udp_receive_init(napi_env env, napi_value exports) {
   napi_value f, v;
   napi_create_function(env, "openReceiver", NAPI_AUTO_LENGTH, OpenReceiver, NULL, &f);
@@ -472,15 +426,10 @@ void udp_receive_init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "localPort", f);
   napi_create_function(env, "closeFd", NAPI_AUTO_LENGTH, CloseFd, NULL, &f);
   napi_set_named_property(env, exports, "closeFd", f);
-  napi_create_function(env, "receiveWaitHandled", NAPI_AUTO_LENGTH, ReceiveWaitHandled, NULL, &f);
-  napi_set_named_property(env, exports, "receiveWaitHandled", f);
   napi_create_int32(env, RECV_BATCH, &v);
   napi_set_named_property(env, exports, "RECV_BATCH", v);
   napi_create_int32(env, RECV_SLOT, &v);
   napi_set_named_property(env, exports, "RECV_SLOT", v);
   napi_create_int32(env, RECV_META, &v);
   napi_set_named_property(env, exports, "RECV_META", v);
-  // openReceiver takes ownWait (receive-wait.c)
-  napi_create_int32(env, 1, &v);
-  napi_set_named_property(env, exports, "RECEIVE_WAIT", v);
 }

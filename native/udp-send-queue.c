@@ -44,12 +44,7 @@ struct SendQueue {
   /** the arena and the arrays, kept alive while the queue runs */
   napi_ref refs[REFS];
   napi_async_cleanup_hook_handle cleanup;
-  /** the next open queue of the same thread (send_queues_flush_thread) */
-  SendQueue* nextInThread;
 };
-
-/** The calling thread's open queues. */
-static __thread SendQueue* threadQueues = NULL;
 
 static void maybe_free(SendQueue* q) {
   if (q->closed && q->finalized) free(q);
@@ -69,10 +64,6 @@ static void send_queued(SendQueue* q) {
 
 static void on_check(uv_check_t* h) {
   send_queued((SendQueue*)h->data);
-}
-
-void send_queues_flush_thread(void) {
-  for (SendQueue* q = threadQueues; q != NULL; q = q->nextInThread) send_queued(q);
 }
 
 SendQueue* send_queue_of(napi_env env, napi_value handle) {
@@ -118,12 +109,6 @@ static void stop(SendQueue* q, bool teardown) {
   if (q->closing) return;
   q->closing = true;
   uv_check_stop(&q->check);
-  for (SendQueue** at = &threadQueues; *at != NULL; at = &(*at)->nextInThread) {
-    if (*at == q) {
-      *at = q->nextInThread;
-      break;
-    }
-  }
   if (!teardown) {
     for (int i = 0; i < REFS; i++) {
       if (q->refs[i] != NULL) napi_delete_reference(q->env, q->refs[i]);
@@ -199,8 +184,6 @@ static napi_value OpenSendQueue(napi_env env, napi_callback_info info) {
   uv_check_start(&q->check, on_check);
   // a queue alone does not keep the thread running
   uv_unref((uv_handle_t*)&q->check);
-  q->nextInThread = threadQueues;
-  threadQueues = q;
   napi_add_async_cleanup_hook(env, on_cleanup, q, &q->cleanup);
   napi_value handle;
   if (napi_create_external(env, q, on_finalize, NULL, &handle) != napi_ok) {

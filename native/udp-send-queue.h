@@ -36,8 +36,6 @@ SendQueue* send_queue_of(napi_env env, napi_value handle);
  * (bytes it holds); NULL when the queue is closed. Nothing is queued until send_queue_commit(q, *index, ...).
  */
 uint8_t* send_queue_slot(SendQueue* q, int32_t* index, int* cap);
-/** Sends what every open queue of the calling thread holds (receive-wait.c, between its waits). */
-void send_queues_flush_thread(void);
 /** Queues the slot send_queue_slot gave: len bytes to addr:port (IPv4, host order). */
 void send_queue_commit(SendQueue* q, int32_t index, int len, uint32_t addr, uint16_t port);
 

@@ -19,7 +19,7 @@ stale() {
     "$ROOT/native/udp-send-queue.h" "$ROOT/native/udp-send-queue.c" "$ROOT/native/srtp-streams.h" "$ROOT/native/srtp-streams.c" \
     "$ROOT/native/srtp-core.h" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-peers.h" "$ROOT/native/srtp-peers.c" \
     "$ROOT/native/open-table.h" "$ROOT/native/vp8-rewrite.h" "$ROOT/native/vp8-rewrite.c" \
-    "$ROOT/native/routes.h" "$ROOT/native/routes.c" "$ROOT/native/receive-wait.h" "$ROOT/native/receive-wait.c"; do
+    "$ROOT/native/routes.h" "$ROOT/native/routes.c"; do
     [ "$f" -nt "$out" ] && return 0
   done
   return 1
@@ -60,7 +60,7 @@ build() {
   fi
 }
 build udp-batch "the bridge's native UDP module" "the bridge sends and receives with Node's dgram" "$ROOT/native/udp-receive.c" "$ROOT/native/udp-send-queue.c" \
-  "$ROOT/native/srtp-peers.c" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c" "$ROOT/native/vp8-rewrite.c" "$ROOT/native/routes.c" "$ROOT/native/receive-wait.c" -lm
+  "$ROOT/native/srtp-peers.c" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c" "$ROOT/native/vp8-rewrite.c" "$ROOT/native/routes.c" -lm
 # no -lcrypto: the module uses the OpenSSL symbols Node itself exports (as Node's own headers describe them)
 build srtp "the native SRTP module" "the bridge protects SRTP in TypeScript" "$ROOT/native/srtp-core.c" "$ROOT/native/srtp-streams.c"
 if [ -f /usr/include/opus/opus.h ]; then

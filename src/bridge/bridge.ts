@@ -126,7 +126,6 @@ export class Bridge implements IceHost, RouterHost, TcpSink, DtlsHost {
         nativeSend: opts.config.nativeSend,
         nativeReceive: opts.config.nativeReceive,
         nativeForward: opts.config.nativeForward && !opts.config.pacer,
-        nativeWait: opts.config.nativeWait,
       },
     );
     this.paths = new IcePaths(this.udp);

@@ -64,8 +64,6 @@ export interface UdpTransportOptions {
   nativeReceive?: boolean;
   /** With both: the thread has routes (nativeRoutes) the module forwards with as it reads. */
   nativeForward?: boolean;
-  /** With nativeReceive: the thread's own wait watches the sockets (native/receive-wait.c), not the event loop. */
-  nativeWait?: boolean;
 }
 
 export class UdpTransport {
@@ -83,7 +81,6 @@ export class UdpTransport {
   private readonly nativeSend: boolean;
   private readonly nativeReceive: boolean;
   private readonly nativeForward: boolean;
-  private readonly nativeWait: boolean;
   /** The thread's native routes (`nativeForward`, with native receive and the send queue), else null. */
   private routes: NativeRoutes | null = null;
   private closed = false;
@@ -150,7 +147,6 @@ export class UdpTransport {
     this.nativeSend = opts.nativeSend ?? true;
     this.nativeReceive = opts.nativeReceive ?? false;
     this.nativeForward = opts.nativeForward ?? false;
-    this.nativeWait = opts.nativeWait ?? false;
     this.counters = counters;
     this.onSocketError = onSocketError;
     this.dtlsTurns = new DtlsTurns((buf, address, port) => sink.onDtls(buf, address, port), counters);
@@ -359,7 +355,6 @@ export class UdpTransport {
       onBatchEnd: this.onBatchEnd,
       routes: this.routes?.handle,
       onForwarded: this.onForwarded,
-      ownWait: this.nativeWait,
     };
   }
 

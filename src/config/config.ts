@@ -164,12 +164,6 @@ export const configSchema = z.object({
    */
   nativeForward: flag.default(true),
   /**
-   * With nativeReceive: the thread's own wait watches its media sockets (native/receive-wait.c: what arrives is
-   * read, forwarded and handed on in the event loop's prepare phase, without a turn of the loop); false: the event
-   * loop watches them.
-   */
-  nativeWait: flag.default(true),
-  /**
    * The bridge paces video per receiver at 2.5x its downlink estimate (bridge/pacer.ts); false (the default until
    * it shows a benefit: docs/BENCHMARKS.md, "The pacer and temporal-layer thinning"): sent as forwarded.
    */
@@ -389,7 +383,6 @@ export const settingHelp: Record<keyof Config, string> = {
   mediaWorkersOnDemand: 'bridge: start the media workers when someone is about to join (a room page opens, a phone call arrives, a recording starts) or with the first participant, and stop them when the bridge has been empty 10 s (saves ~30 MiB per worker while idle; a join that comes before them waits: ~0.85 s of CPU for two, seconds on a busy machine; false: they run from the start) (default true)',
   nativeSend: "bridge: send media in batches with the native module (sendmmsg) when it is built, false = Node's dgram only (default true)",
   nativeReceive: "bridge: with nativeSend, also read media in batches with the native module (recvmmsg, kernel arrival times), false = Node's dgram reads (default true)",
-  nativeWait: "bridge: with nativeReceive, each media thread waits on its sockets itself and handles what arrives without a turn of Node's event loop, false = the event loop watches them (default true)",
   nativeForward: "bridge: with nativeReceive, the native module also forwards steady simulcast layers without JavaScript (rewrite, number, protect, send), false = JavaScript forwards every packet (default true; off with the pacer)",
   pauseUnusedLayers: "bridge: browsers pause the simulcast layers of their camera above the largest anyone has needed for 5 s (never the lowest), saving their uplink and CPU; false = every layer is always sent (default true)",
   pacer: "bridge: send each receiver's video at 2.5x its bandwidth estimate, so a keyframe spreads over tens of ms instead of one burst; false = send as forwarded (default false)",

@@ -1,13 +1,12 @@
 // A media transport (src/bridge/udp-transport.ts, native receive and send) in a worker thread of its own, bound to
 // 127.0.0.1: for the tests of what happens to the native module's handles when a thread ends without closing them.
 import { Worker } from 'node:worker_threads';
-import type { UdpTransportOptions } from '../../src/bridge/udp-transport.ts';
 
 /**
  * Starts the worker; `onMedia` is the body of the transport's media handler, with `t` the transport and `b` the
- * datagram, and `opts` its options. Resolves to the worker and the transport's port.
+ * datagram. Resolves to the worker and the transport's port.
  */
-export async function startTransportWorker(onMedia = '', opts: UdpTransportOptions = { nativeReceive: true }): Promise<{ worker: Worker; port: number }> {
+export async function startTransportWorker(onMedia = ''): Promise<{ worker: Worker; port: number }> {
   const url = new URL('../../src/bridge/udp-transport.ts', import.meta.url).href;
   const counters = new URL('../../src/bridge/counters.ts', import.meta.url).href;
   const code = `
@@ -15,7 +14,7 @@ export async function startTransportWorker(onMedia = '', opts: UdpTransportOptio
     const { BridgeCounters } = await import(${JSON.stringify(counters)});
     const { parentPort } = await import('node:worker_threads');
     let t;
-    t = new UdpTransport({ onMedia(b) { ${onMedia} }, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, ${JSON.stringify(opts)});
+    t = new UdpTransport({ onMedia(b) { ${onMedia} }, onStun() {}, onDtls() {} }, new BridgeCounters(), () => {}, { nativeReceive: true });
     parentPort.postMessage(await t.bind('127.0.0.1', 0));
   `;
   const worker = new Worker(code, { eval: true });

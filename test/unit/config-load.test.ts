@@ -49,7 +49,6 @@ test('defaults', () => {
     mediaWorkerSpan: 10,
     mediaWorkersOnDemand: true,
     nativeSend: true,
-    nativeWait: true,
     nativeReceive: true,
     nativeForward: true,
     pacer: false,

@@ -41,12 +41,7 @@ export interface UdpBatchModule {
     onBatch: (count: number) => void,
     srtpPeers?: unknown,
     routes?: unknown,
-    ownWait?: boolean,
   ) => unknown;
-  /** 1 when openReceiver takes ownWait (native/receive-wait.c); absent in a module built before it. */
-  RECEIVE_WAIT?: number;
-  /** How often the calling thread's own wait found a socket ready (with RECEIVE_WAIT). */
-  receiveWaitHandled?: () => number;
   /** Stops a receiver and closes its socket (idempotent). */
   closeReceiver?: (receiver: unknown) => void;
   connectUdp4?: (fd: number, address: string, port: number) => void;

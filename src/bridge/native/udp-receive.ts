@@ -55,13 +55,6 @@ export interface NativeReceiverOptions {
    */
   routes?: unknown;
   onForwarded?: () => void;
-  /**
-   * The thread's own wait watches the socket (native/receive-wait.c): in the event loop's prepare phase the thread
-   * waits on its sockets and on the loop itself, and reads, forwards and hands on what arrives without a turn of
-   * the loop; anything else for the loop ends that wait. False (or a module built before it): the event loop
-   * watches the socket.
-   */
-  ownWait?: boolean;
 }
 
 export class NativeReceiver {
@@ -135,7 +128,7 @@ export class NativeReceiver {
         );
       }
       onBatchEnd();
-    }, opts.srtpPeers, opts.routes, opts.ownWait === true && mod.RECEIVE_WAIT === 1);
+    }, opts.srtpPeers, opts.routes);
   }
 
   /** Stops reading and closes the socket: no datagram is handled after it (also not the rest of a batch). */
