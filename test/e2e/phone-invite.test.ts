@@ -67,8 +67,10 @@ describe('Invite by phone', { skip: hasSipp ? false : 'sipp (sip-tester) not ins
   const field = (p: Participant) => p.page.getByRole('region', { name: 'Invite by phone' }).getByRole('textbox', { name: 'Phone number or SIP address' });
 
   test('only the moderator has the field; a bad number is refused in the page', async () => {
-    await field(ana).waitFor({ timeout: 10_000 });
-    await ben.page.getByRole('complementary', { name: 'Participants' }).waitFor();
+    // (the pane, then the field once the page knows Ana moderates: a loaded CI machine takes its time)
+    await ana.page.getByRole('complementary', { name: 'Participants' }).waitFor({ timeout: 30_000 });
+    await field(ana).waitFor({ timeout: 30_000 });
+    await ben.page.getByRole('complementary', { name: 'Participants' }).waitFor({ timeout: 30_000 });
     assert.equal(await ben.page.getByRole('region', { name: 'Invite by phone' }).count(), 0);
     await field(ana).fill('call me');
     await ana.page.getByRole('button', { name: 'Call', exact: true }).click();

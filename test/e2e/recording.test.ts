@@ -176,7 +176,11 @@ describe('composed recording', () => {
     const [part1, part2] = parts();
     assert.ok(part2, `a second part: ${fresh().join(', ')}`);
     assert.equal(path.dirname(part1!), path.dirname(part2!), 'both parts in one recording folder');
-    assert.match(path.basename(part2!), /^Recorded-\d{8}T\d{6}Z-part2\.mkv$/);
+    assert.match(path.basename(part2!), /^Recorded-\d{8}T\d{6}Z-part\d+\.mkv$/);
+    // part2 unless the restarted child itself stalled before writing a byte on a loaded machine (a part that holds
+    // nothing is deleted, and the next restart writes part3)
+    assert.ok(segmentOf(part2!) >= 2, part2);
+    if (segmentOf(part2!) > 2) t.diagnostic(`the first restart wrote nothing: ${parts().join(', ')}`);
     // (a restarted child that stalled by itself would have been started again too: the newest part must grow)
     const newest = () => path.join(recordingsRoot(), parts().at(-1)!);
     await waitUntil('the new part to grow', () => videoFrames(newest()), (n) => n >= 60, 150_000);
