@@ -2,7 +2,8 @@
 // port, with the server's certificate) loads /external_api.js from the Tertulia server and embeds a meeting with
 // JitsiMeetExternalAPI; two such pages meet. Events arrive with Jitsi's names and fields, commands act (media,
 // chat, view, hand, name, room password, removing someone), functions answer, a forged message from another window
-// is ignored, and a host origin not in embedAllowedOrigins cannot frame the app at all.
+// is ignored, and a host origin not in embedAllowedOrigins cannot frame the app at all (the API then refuses its
+// requests and says so with errorOccurred, rather than leave them waiting).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser } from 'playwright-core';
@@ -257,6 +258,12 @@ describe('the IFrame API (JitsiMeetExternalAPI) on another origin', () => {
     assert.doesNotMatch(meetingFrame.url(), new RegExp(`^https://${tertulia.replace(/\./g, '\\.')}/${room}`), 'the frame shows no meeting');
     assert.equal(await ben.page.frameLocator('iframe').locator('#root').count(), 0, 'the app did not load in the frame');
     assert.deepEqual((await events(ben)).map((e) => e.name), [], 'no event came from the blocked frame');
+    // the API does not wait for it forever: a request is refused, with why, once the frame has not answered for 15 s
+    const refused = await ben.page.evaluate(() => (window as any).api.isAudioMuted().then(() => 'answered', (e: Error) => e.message));
+    assert.match(refused, new RegExp(`the frame at https://${tertulia.replace(/\./g, '\\.')} did not answer`));
+    const error = (await events(ben)).find((e) => e.name === 'errorOccurred');
+    assert.equal((error?.data as { name?: string } | undefined)?.name, 'embed.frameNotAnswering', 'errorOccurred tells the page');
+    assert.match(await ben.page.evaluate(() => (window as any).api.isVideoMuted().then(() => 'answered', (e: Error) => e.message)), /did not answer/, 'and later ones at once');
     await ana.context.close();
     await ben.context.close();
   });

@@ -24,6 +24,14 @@ type Unsent = { kind: 'command'; name: string; args: unknown[] } | { kind: 'requ
 type Pending = { resolve: (v: unknown) => void; reject: (e: Error) => void };
 
 /**
+ * How long the frame's document has, once loaded, to answer our hello; without an answer it holds no meeting (a
+ * wrong domain, a server that does not let this page embed it, an error page) and waiting requests are refused.
+ */
+const ANSWER_TIMEOUT_MS = 15_000;
+/** How long the frame has to load at all before the same. */
+const LOAD_TIMEOUT_MS = 60_000;
+
+/**
  * `(domain, options)`, or Jitsi's old list `(domain, roomName, width, height, parentNode, configOverwrite,
  * interfaceConfigOverwrite, noSSL, jwt, onload)` (noSSL is ignored: always HTTPS).
  */
@@ -46,6 +54,9 @@ export class JitsiMeetExternalAPI extends EventEmitter {
   readonly #origin: string;
   readonly #frame: HTMLIFrameElement;
   #ready = false;
+  /** The frame did not answer in time (ANSWER_TIMEOUT_MS): requests are refused until a document in it answers. */
+  #unanswered = false;
+  #answerTimer: ReturnType<typeof setTimeout> | undefined;
   #disposed = false;
   #queue: HostMessage[] = [];
   #pending = new Map<number, Pending>();
@@ -70,6 +81,7 @@ export class JitsiMeetExternalAPI extends EventEmitter {
     frame.addEventListener('load', (ev) => {
       // a new document in the frame: it learns our origin from this hello
       this.#ready = false;
+      this.#expectAnswer(ANSWER_TIMEOUT_MS);
       this.#post({ ns: EMBED_NAMESPACE, apiId: this.#id, kind: 'hello' });
       options.onload?.call(frame, ev);
     });
@@ -77,6 +89,7 @@ export class JitsiMeetExternalAPI extends EventEmitter {
     frame.src = url;
     (options.parentNode ?? document.body).appendChild(frame);
     this.#frame = frame;
+    this.#expectAnswer(LOAD_TIMEOUT_MS);
   }
 
   // ---- commands ----
@@ -183,6 +196,7 @@ export class JitsiMeetExternalAPI extends EventEmitter {
     if (this.#disposed) return;
     this.#disposed = true;
     window.removeEventListener('message', this.#onMessage);
+    clearTimeout(this.#answerTimer);
     for (const p of this.#pending.values()) p.reject(new Error('JitsiMeetExternalAPI: disposed'));
     this.#pending.clear();
     this.#queue = [];
@@ -194,6 +208,7 @@ export class JitsiMeetExternalAPI extends EventEmitter {
 
   #request(name: string, args: unknown[] = []): Promise<unknown> {
     if (this.#disposed) return Promise.reject(new Error('JitsiMeetExternalAPI: disposed'));
+    if (this.#unanswered) return Promise.reject(new Error(this.#unansweredText()));
     const requestId = this.#nextRequestId++;
     return new Promise((resolve, reject) => {
       this.#pending.set(requestId, { resolve, reject });
@@ -205,6 +220,7 @@ export class JitsiMeetExternalAPI extends EventEmitter {
     if (this.#disposed) return;
     const message = { ns: EMBED_NAMESPACE, apiId: this.#id, ...m } as HostMessage;
     if (this.#ready) this.#post(message);
+    else if (this.#unanswered) console.warn(`JitsiMeetExternalAPI: "${m.name}" dropped: ${this.#unansweredText()}`);
     else if (this.#queue.length < MAX_EMBED_QUEUE) this.#queue.push(message);
     else console.warn(`JitsiMeetExternalAPI: "${m.name}" dropped, the meeting is not ready yet`);
   }
@@ -227,6 +243,8 @@ export class JitsiMeetExternalAPI extends EventEmitter {
     switch (m.kind) {
       case 'ready': {
         this.#ready = true;
+        this.#unanswered = false;
+        clearTimeout(this.#answerTimer);
         const queued = this.#queue;
         this.#queue = [];
         for (const q of queued) this.#post(q);
@@ -240,6 +258,29 @@ export class JitsiMeetExternalAPI extends EventEmitter {
         this.emit(m.name, m.data);
         break;
     }
+  }
+
+  /** Unless the frame answers within `ms`, it is taken for holding no meeting (see ANSWER_TIMEOUT_MS). */
+  #expectAnswer(ms: number): void {
+    clearTimeout(this.#answerTimer);
+    this.#answerTimer = setTimeout(() => this.#noAnswer(), ms);
+  }
+
+  #unansweredText(): string {
+    return `the frame at ${this.#origin} did not answer: is it a Tertulia server, and does it let this page embed it (embedAllowedOrigins)?`;
+  }
+
+  /** Refuses what waits for the frame and tells the page once (Jitsi's errorOccurred). */
+  #noAnswer(): void {
+    if (this.#disposed || this.#ready) return;
+    this.#unanswered = true;
+    const message = this.#unansweredText();
+    console.error(`JitsiMeetExternalAPI: ${message}`);
+    // queued ones, and any a document that went away had been sent: none will be answered
+    this.#queue = [];
+    for (const p of this.#pending.values()) p.reject(new Error(message));
+    this.#pending.clear();
+    this.emit('errorOccurred', { name: 'embed.frameNotAnswering', type: 'CONNECTION', isFatal: true, message, details: { origin: this.#origin } });
   }
 
   #settle(m: Extract<AppMessage, { kind: 'response' }>): void {
