@@ -2,7 +2,8 @@
 // shared tab plays a tone (the picker's audio stands in as a WebAudio oscillator: headless Chromium's fake picker
 // would play the microphone's own file). Ben hears Ana only while she shares, mixed into her microphone's audio;
 // muted, Ana is told the others do not hear it; after the share her audio is silent again. Her silent microphone is
-// said to be silent.
+// said to be silent. A presenter without any microphone (Dora) is told to unmute for the tab's sound to go; unmuted,
+// it goes alone (everyone sees her unmuted), and when the share ends she is muted again.
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -25,6 +26,25 @@ async function growth(ben: Participant, ms: number): Promise<number> {
   return (await energy(ben)) - before;
 }
 
+/** The picker's sound for `p`: a 440 Hz tone from WebAudio, beside the fake screen. */
+async function shareWithTone(p: Participant): Promise<void> {
+  await p.page.addInitScript(() => {
+    const md = navigator.mediaDevices;
+    const real = md.getDisplayMedia.bind(md);
+    md.getDisplayMedia = async (constraints?: DisplayMediaStreamOptions) => {
+      const screen = await real({ video: constraints?.video ?? true, audio: false });
+      if (!constraints?.audio) return screen;
+      const ctx = new AudioContext();
+      const osc = ctx.createOscillator();
+      const dest = ctx.createMediaStreamDestination();
+      osc.connect(dest);
+      osc.start();
+      await ctx.resume();
+      return new MediaStream([...screen.getVideoTracks(), ...dest.stream.getAudioTracks()]);
+    };
+  });
+}
+
 describe('a screen shared with its sound', () => {
   const suite = useServerAndBrowser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'tertulia-screen-audio-'));
@@ -44,22 +64,7 @@ describe('a screen shared with its sound', () => {
     ana = await newParticipant(silent, 'Ana');
     ben = await newParticipant(suite.browser, 'Ben');
     const caro = await newParticipant(suite.browser, 'Caro');
-    // the picker's sound: a 440 Hz tone from WebAudio, beside the fake screen
-    await ana.page.addInitScript(() => {
-      const md = navigator.mediaDevices;
-      const real = md.getDisplayMedia.bind(md);
-      md.getDisplayMedia = async (constraints?: DisplayMediaStreamOptions) => {
-        const screen = await real({ video: constraints?.video ?? true, audio: false });
-        if (!constraints?.audio) return screen;
-        const ctx = new AudioContext();
-        const osc = ctx.createOscillator();
-        const dest = ctx.createMediaStreamDestination();
-        osc.connect(dest);
-        osc.start();
-        await ctx.resume();
-        return new MediaStream([...screen.getVideoTracks(), ...dest.stream.getAudioTracks()]);
-      };
-    });
+    await shareWithTone(ana);
     await joinThroughUi(ana, suite.server.baseUrl, 'con-sonido', { stopCamera: true });
     await joinThroughUi(ben, suite.server.baseUrl, 'con-sonido', { muteMic: true, stopCamera: true });
     await joinThroughUi(caro, suite.server.baseUrl, 'con-sonido', { muteMic: true, stopCamera: true });
@@ -91,6 +96,45 @@ describe('a screen shared with its sound', () => {
     await waitUntil('silence after the share', () => growth(ben, 1000), (g) => g < 0.01, 20_000);
     assert.equal(await ana.page.getByRole('status').filter({ hasText: 'the others do not hear the shared audio' }).count(), 0);
     for (const p of [ana, ben, caro]) await p.context.close();
+    assert.ok(suite.server.alive());
+  });
+
+  test("no microphone at all: unmuting sends the shared tab's sound alone; when the share ends she is muted again", async () => {
+    const dora = await newParticipant(suite.browser, 'Dora');
+    const eli = await newParticipant(suite.browser, 'Eli');
+    // a machine without any microphone: every request for one finds none
+    await dora.page.addInitScript(() => {
+      const md = navigator.mediaDevices;
+      const real = md.getUserMedia.bind(md);
+      md.getUserMedia = async (c?: MediaStreamConstraints) => {
+        if (c?.audio) throw new DOMException('Requested device not found', 'NotFoundError');
+        return real(c);
+      };
+    });
+    await shareWithTone(dora);
+    await joinThroughUi(dora, suite.server.baseUrl, 'sin-micro', { stopCamera: true });
+    await joinThroughUi(eli, suite.server.baseUrl, 'sin-micro', { muteMic: true, stopCamera: true });
+    await dora.page.getByRole('button', { name: 'Share screen' }).click();
+    await eli.page.getByRole('group', { name: "Dora's screen" }).waitFor({ timeout: 20_000 });
+    await dora.page.getByRole('status').filter({ hasText: 'You have no microphone: unmute to let the others hear the shared audio' }).waitFor();
+    const doraEnergy = async () => (await remoteStats(eli.page)).Dora?.audioEnergy ?? 0;
+    assert.equal(await doraEnergy(), 0, 'nothing heard while muted');
+
+    await dora.page.getByRole('button', { name: 'Unmute microphone' }).click();
+    await dora.page.getByRole('button', { name: 'Mute microphone' }).waitFor();
+    await waitUntil("Eli hears Dora's shared tab", async () => {
+      const before = await doraEnergy();
+      await eli.page.waitForTimeout(1000);
+      return (await doraEnergy()) - before;
+    }, (g) => g > 0.05, 20_000);
+    assert.equal(await dora.page.getByRole('status').filter({ hasText: 'You have no microphone' }).count(), 0, 'the notice went');
+    // everyone sees her unmuted: the tile's muted mark is gone at Eli's
+    await waitUntil("Eli sees Dora unmuted", () => eli.page.getByRole('group', { name: 'Dora', exact: true }).getByRole('img', { name: 'Microphone muted' }).count(), (n) => n === 0, 15_000);
+
+    await dora.page.getByRole('button', { name: 'Stop sharing' }).click();
+    await dora.page.getByRole('button', { name: 'Unmute microphone' }).waitFor({ timeout: 15_000 });
+    await waitUntil('Eli sees Dora muted again', () => eli.page.getByRole('group', { name: 'Dora', exact: true }).getByRole('img', { name: 'Microphone muted' }).count(), (n) => n === 1, 15_000);
+    for (const p of [dora, eli]) await p.context.close();
     assert.ok(suite.server.alive());
   });
 });

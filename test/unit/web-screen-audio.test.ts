@@ -1,5 +1,6 @@
 // The web app's screen-share sound (src/web/media/screen-audio.ts): mixed into the microphone's track while both
-// last, one mix per pair of tracks (the same output while they stay), nothing of it while muted, none left after.
+// last, one mix per pair of tracks (the same output while they stay), none left after; without a microphone the
+// shared sound alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ScreenAudio, type AudioMixer } from '../../src/web/media/screen-audio.ts';
@@ -23,10 +24,24 @@ function mixers() {
   return { made, mix };
 }
 
-test('no shared sound: the microphone as it is; muted: nothing', () => {
+test('no shared sound: the microphone as it is; no microphone either: nothing', () => {
   const a = new ScreenAudio(mixers().mix);
   const mic = asTrack(track('mic'));
   assert.equal(a.withShared(mic), mic);
+  assert.equal(a.withShared(null), null);
+  assert.equal(a.live, false);
+});
+
+test('no microphone: the shared sound alone, unmixed, until it ends', () => {
+  const { made, mix } = mixers();
+  const a = new ScreenAudio(mix);
+  const tab = track('tab');
+  a.set(asTrack(tab));
+  assert.equal(a.live, true);
+  assert.equal(a.withShared(null), asTrack(tab));
+  assert.equal(made.length, 0, 'nothing to mix');
+  tab.readyState = 'ended';
+  assert.equal(a.live, false);
   assert.equal(a.withShared(null), null);
 });
 
@@ -40,7 +55,6 @@ test('the shared sound is mixed in, one mix per pair, closed when either changes
   assert.equal(sent.id, 'mix-mic+tab');
   assert.equal(a.withShared(mic), sent, 'the same output while the tracks stay');
   assert.equal(made.length, 1);
-  assert.equal(a.withShared(null), null, 'muted: nothing, the mix kept for the unmute');
   assert.equal(a.withShared(mic), sent);
 
   // noise suppression turned on: another microphone track, another mix, the old one closed

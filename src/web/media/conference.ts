@@ -271,6 +271,7 @@ export class Conference extends Store<ConferenceState> {
       this.#screenAudio.set(null);
       this.update({ screenAudio: false });
       this.#updateSenders();
+      this.#muteWhenNothingToSay();
     });
     this.update({ screenTrack: track, screenAudio: audio !== null });
     this.#updateSenders();
@@ -286,6 +287,16 @@ export class Conference extends Store<ConferenceState> {
     this.update({ screenTrack: null, screenAudio: false });
     this.#updateSenders();
     this.#send({ type: 'screen-share', sharing: false });
+    this.#muteWhenNothingToSay();
+  }
+
+  /**
+   * Unmuted without a microphone means sending the shared tab's sound alone (setAudioMuted): when that ends too,
+   * we are muted again, as everyone is told.
+   */
+  #muteWhenNothingToSay(): void {
+    const l = this.local.state;
+    if (!l.audioMuted && l.micTrack === null && !this.#screenAudio.live) void this.setAudioMuted(true);
   }
 
   /** Extra `join` fields (token, sign-in session, room password); set by the access client (access-client.ts). */
@@ -460,6 +471,7 @@ export class Conference extends Store<ConferenceState> {
     this.#screenAudio.close();
     this.#bridgeMedia = new Map();
     this.update({ media: new Map(), screenTrack: null, screenAudio: false, dominantSpeakerId: null, mediaFailed: false, mediaInterrupted: false, reconnecting: false, mediaPath: 'bridge', suspendedVideos: new Set() });
+    this.#muteWhenNothingToSay();
   }
 
   /** What we send: our microphone and camera unless muted (through their effects), and our screen while sharing. */
@@ -471,7 +483,11 @@ export class Conference extends Store<ConferenceState> {
 
   async setAudioMuted(muted: boolean): Promise<void> {
     if (muted) this.local.setAudioMuted(true);
-    else await this.local.unmuteMicrophone();
+    else {
+      await this.local.unmuteMicrophone();
+      // no microphone, but a shared tab's sound: that alone is what we send (screen-audio.ts)
+      if (this.local.state.micTrack === null && this.#screenAudio.live) this.local.setAudioMuted(false);
+    }
     const nowMuted = this.local.state.audioMuted;
     this.#updateSenders();
     this.#send({ type: 'mute', kind: 'audio', muted: nowMuted });

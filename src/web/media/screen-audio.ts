@@ -2,7 +2,9 @@
 // microphone's track as Jitsi Meet does: the bridge, recordings and phone callers get it as our voice, with no
 // source of its own. So it is heard while our microphone is on; muted, neither goes. The mix is a WebAudio graph
 // (both tracks into one MediaStreamAudioDestinationNode), made for a pair of tracks and kept while they last: the
-// same output track as long as the microphone (after its effects) and the shared audio stay the same.
+// same output track as long as the microphone (after its effects) and the shared audio stay the same. Without a
+// microphone at all, unmuting sends the shared audio alone (conference.ts), so a presenter's machine with no
+// microphone can still play a video's sound to the meeting.
 export interface AudioMixer {
   /** The mix of `main` and `extra` as one track. */
   readonly track: MediaStreamTrack;
@@ -65,10 +67,19 @@ export class ScreenAudio {
     this.#dropMixer();
   }
 
-  /** What to send for our microphone (`mic`, after its effects; null when muted): it, mixed with the shared audio. */
+  /** Whether there is shared audio to send (a share with sound that has not ended). */
+  get live(): boolean {
+    return this.#shared !== null && this.#shared.readyState !== 'ended';
+  }
+
+  /**
+   * What to send for our microphone while unmuted (`mic`, after its effects): it, mixed with the shared audio; the
+   * shared audio alone when there is no microphone (null).
+   */
   withShared(mic: MediaStreamTrack | null): MediaStreamTrack | null {
     const extra = this.#shared;
-    if (mic === null || extra === null || extra.readyState === 'ended') return mic;
+    if (extra === null || extra.readyState === 'ended') return mic;
+    if (mic === null) return extra;
     const m = this.#mixer;
     if (m !== null && m.main === mic && m.extra === extra) return m.mixer.track;
     this.#dropMixer();
