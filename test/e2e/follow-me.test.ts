@@ -1,5 +1,6 @@
 // Follow me with real browsers: Ana (the moderator, first in) ticks "Everyone follows me"; Ben and Caro (Spanish)
-// see her view and her pinned tile on their pages, and are told whom they follow; it ends when Ana leaves.
+// see her view and her pinned tile on their pages, and are told whom they follow; it ends when Ana leaves. A leader
+// whose page just went (no leave) is still followed, and named, until the grace for her return ends.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { joinThroughUi, newParticipant, waitUntil, type Participant } from '../helpers/browser.ts';
@@ -58,5 +59,24 @@ describe('follow me', () => {
     await waitUntil('Caro no longer follows', () => caro.page.getByRole('status').filter({ hasText: 'Siguiendo a Ana' }).count(), (n) => n === 0, 15_000);
     for (const p of [ana, ben, caro]) await p.context.close();
     assert.ok(suite.server.alive());
+  });
+
+  test("a leader whose connection dropped is still followed, by name, for the grace; then it ends", { timeout: 120_000 }, async () => {
+    const dani = await newParticipant(suite.browser, 'Dani');
+    const eva = await newParticipant(suite.browser, 'Eva');
+    await joinThroughUi(dani, suite.server.baseUrl, 'sigueme-dos', { muteMic: true, stopCamera: true });
+    await joinThroughUi(eva, suite.server.baseUrl, 'sigueme-dos', { muteMic: true, stopCamera: true });
+    await dani.page.getByRole('button', { name: 'Moderator tools', exact: true }).click();
+    await dani.page.getByRole('checkbox', { name: 'Everyone follows me' }).click();
+    const following = eva.page.getByRole('status').filter({ hasText: 'Following Dani' });
+    await following.waitFor({ timeout: 10_000 });
+    // her page goes without a word (its renderer crashes: no unload, no leave), so follow me waits for her
+    const cdp = await dani.context.newCDPSession(dani.page);
+    void cdp.send('Page.crash').catch(() => {});
+    await waitUntil("Dani's tile gone at Eva's", () => eva.page.getByRole('group', { name: 'Dani', exact: true }).count(), (n) => n === 0, 30_000);
+    assert.equal(await following.count(), 1, 'Eva is still told whom she follows');
+    // the grace (30 s) ends without her: follow me ends
+    await waitUntil('Eva no longer follows', () => following.count(), (n) => n === 0, 60_000);
+    for (const p of [dani, eva]) await p.context.close();
   });
 });

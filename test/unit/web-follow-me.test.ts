@@ -1,7 +1,8 @@
 // The web app's follow me (src/web/meeting/follow-me-store.ts): a follower's page takes the leader's view and pin
 // (also a pin kept in tile view), a repeat of the same layout does not undo the follower's own choice, a screen
 // share does not switch a follower's view by itself; the leader's page sends its layout as it turns follow me on
-// and at each change, once.
+// and at each change, once. The leader's name stays while the leader is away a moment; the pin follow me applied
+// is the one a follower's page keeps without its tile.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ClientMessage, ServerMessage } from '../../src/protocol/signal-messages.ts';
@@ -11,22 +12,60 @@ import { ViewStore } from '../../src/web/meeting/view-store.ts';
 
 function page(selfId: string) {
   const listeners = new Set<(m: ServerMessage) => void>();
+  const watchers = new Set<() => void>();
   const sent: ClientMessage[] = [];
+  const state = { selfId, participants: [] as Array<{ id: string; displayName: string }> };
   const conference = {
-    state: { selfId },
+    state,
     onMessage: (l: (m: ServerMessage) => void) => {
       listeners.add(l);
       return () => listeners.delete(l);
     },
+    subscribe: (l: () => void) => {
+      watchers.add(l);
+      return () => watchers.delete(l);
+    },
     sendMessage: (m: ClientMessage) => sent.push(m),
   } as unknown as Conference;
+  /** The room's people as the page's conference has them now. */
+  const people = (list: Array<{ id: string; displayName: string }>) => {
+    state.participants = list;
+    for (const w of [...watchers]) w();
+  };
   const view = new ViewStore();
   const store = new FollowMeStore(conference, view);
   const hear = (m: ServerMessage) => {
     for (const l of [...listeners]) l(m);
   };
-  return { view, store, sent, hear };
+  return { view, store, sent, hear, people };
 }
+
+test("the leader's name as last seen stays while the leader is away a moment; a leader never seen is unnamed", () => {
+  const { store, hear, people } = page('ben');
+  people([{ id: 'ana', displayName: 'Ana' }]);
+  hear({ type: 'follow-me', leader: 'ana', layout: { view: 'tile', pinned: null } });
+  assert.deepEqual(store.state, { leader: 'ana', leaderName: 'Ana' });
+  // her connection dropped: she is not in the room for a while, follow me goes on
+  people([]);
+  assert.deepEqual(store.state, { leader: 'ana', leaderName: 'Ana' });
+  people([{ id: 'ana', displayName: 'Ana María' }]);
+  assert.equal(store.state.leaderName, 'Ana María');
+  // another leader this page has not seen (away as we joined)
+  hear({ type: 'follow-me', leader: 'caro', layout: { view: 'tile', pinned: null } });
+  assert.deepEqual(store.state, { leader: 'caro', leaderName: null });
+  hear({ type: 'follow-me' });
+  assert.deepEqual(store.state, { leader: null, leaderName: null });
+});
+
+test('the pin follow me applied is known to the view (kept without its tile); our own pin is not it', () => {
+  const { view, hear } = page('ben');
+  hear({ type: 'follow-me', leader: 'ana', layout: { view: 'speaker', pinned: 'ana:screen' } });
+  assert.equal(view.followedPin, 'ana:screen');
+  view.pin('caro');
+  assert.notEqual(view.state.pinned, view.followedPin, "Ben's own pin goes with Caro's tile");
+  hear({ type: 'follow-me' });
+  assert.equal(view.followedPin, null);
+});
 
 test("a follower takes the leader's view and pin, a pin kept in tile view too", () => {
   const { view, store, hear } = page('ben');

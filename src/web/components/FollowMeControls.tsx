@@ -6,13 +6,13 @@ import { useStrings } from '../i18n.ts';
 import type { Conference } from '../media/conference.ts';
 import { followMeFor } from '../meeting/follow-me-store.ts';
 
-/** The leader's name as this page knows it (undefined: not in this room now). */
-function useLeader(conference: Conference): { leader: string | null; leading: boolean; name: string | undefined } {
+/** Who leads, and the leader's name as this page last saw it (null: not seen; the leader may be away a moment). */
+function useLeader(conference: Conference): { leader: string | null; leading: boolean; name: string | null } {
   const store = followMeFor(conference);
-  const { leader } = useSyncExternalStore(store.subscribe, store.getSnapshot);
+  const { leader, leaderName } = useSyncExternalStore(store.subscribe, store.getSnapshot);
   const c = useSyncExternalStore(conference.subscribe, conference.getSnapshot);
   const leading = leader !== null && leader === c.selfId;
-  return { leader, leading, name: leader === null ? undefined : c.participants.find((p) => p.id === leader)?.displayName };
+  return { leader, leading, name: leaderName };
 }
 
 /**
@@ -47,12 +47,13 @@ export function FollowMeSwitch({ conference }: { conference: Conference }) {
 /** In the meeting header while someone is followed. */
 export function FollowMeIndicator({ conference }: { conference: Conference }) {
   const t = useStrings();
-  const { leading, name } = useLeader(conference);
+  const { leader, leading, name } = useLeader(conference);
   if (leading) return <span className="status-pill" role="status">{t.everyoneFollowsYou}</span>;
-  if (name === undefined) return null;
+  if (leader === null) return null;
+  // (while the leader is away a moment, follow me goes on: still said, by the name last seen)
   return (
     <span className="status-pill" role="status" title={t.followingHint}>
-      {t.followingLeader(name)}
+      {name === null ? t.followingModerator : t.followingLeader(name)}
     </span>
   );
 }

@@ -11,6 +11,11 @@ import { viewFor, type ViewStore } from './view-store.ts';
 export interface FollowMeState {
   /** The participant everyone follows (null: nobody). */
   leader: string | null;
+  /**
+   * The leader's name as last seen in the room (null: not seen yet): kept while the leader is away for a moment (a
+   * dropped connection's grace), when follow me goes on.
+   */
+  leaderName: string | null;
 }
 
 export class FollowMeStore extends Store<FollowMeState> {
@@ -23,7 +28,7 @@ export class FollowMeStore extends Store<FollowMeState> {
   #applied: FollowMeLayout | null = null;
 
   constructor(conference: Conference, view: ViewStore = viewFor(conference)) {
-    super({ leader: null });
+    super({ leader: null, leaderName: null });
     this.#conference = conference;
     this.#view = view;
     const offMessages = conference.onMessage((m) => {
@@ -35,10 +40,13 @@ export class FollowMeStore extends Store<FollowMeState> {
       }
     });
     const offView = view.subscribe(() => this.#sendLayout());
+    const offPeople = conference.subscribe(() => this.#seeLeader());
     this.dispose = () => {
       offMessages();
       offView();
+      offPeople();
       view.following = false;
+      view.followedPin = null;
     };
   }
 
@@ -61,10 +69,20 @@ export class FollowMeStore extends Store<FollowMeState> {
     if (leader !== this.state.leader) {
       this.#sent = null;
       this.#applied = null;
-      this.update({ leader });
+      this.#view.followedPin = null;
+      this.update({ leader, leaderName: null });
+      this.#seeLeader();
     }
     this.#view.following = leader !== null && !this.leading;
     this.#sendLayout();
+  }
+
+  /** The leader's name, when the room shows the leader now. */
+  #seeLeader(): void {
+    const { leader, leaderName } = this.state;
+    if (leader === null) return;
+    const name = this.#conference.state.participants.find((p) => p.id === leader)?.displayName;
+    if (name !== undefined && name !== leaderName) this.update({ leaderName: name });
   }
 
   #apply(layout: FollowMeLayout): void {
@@ -72,6 +90,7 @@ export class FollowMeStore extends Store<FollowMeState> {
     if (last !== null && last.view === layout.view && last.pinned === layout.pinned) return;
     this.#applied = layout;
     const v = this.#view;
+    v.followedPin = layout.pinned;
     // the pin first (pinning shows speaker view), then the view: tile view may keep a pin for speaker view
     if (v.state.pinned !== layout.pinned) v.pin(layout.pinned);
     if (v.state.view !== layout.view) v.setView(layout.view);

@@ -19,6 +19,11 @@ export class ViewStore extends Store<ViewState> {
    * the view by itself, and a pinned tile not shown yet stays pinned (the leader's screen share arrives later).
    */
   following = false;
+  /**
+   * The pin follow me applied here (null: none): while following, it stays although its tile is not shown (yet);
+   * a pin of our own choice goes with its tile as always.
+   */
+  followedPin: string | null = null;
 
   constructor() {
     super({ view: 'tile', pinned: null, paneOpen: false });

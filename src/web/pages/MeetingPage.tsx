@@ -139,7 +139,7 @@ export function MeetingPage({ conference }: { conference: Conference }) {
   }, [screens, viewStore]);
   // a pinned tile that went away unpins (not one follow me pinned: the leader's choice may arrive before its tile)
   useEffect(() => {
-    if (pinned && !viewStore.following && !items.some((i) => i.key === pinned)) viewStore.pin(null);
+    if (pinned && !(viewStore.following && pinned === viewStore.followedPin) && !items.some((i) => i.key === pinned)) viewStore.pin(null);
   }, [items, pinned, viewStore]);
 
   const toggleShare = useCallback(() => {
