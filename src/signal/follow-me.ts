@@ -68,8 +68,13 @@ export class FollowMe {
   }
 
   afterJoin(session: Session): void {
-    const state = session.member && this.of(session.member.room);
-    if (state) session.send(message(state));
+    const room = session.member?.room;
+    const state = room && this.of(room);
+    if (!room || !state) return;
+    session.send(message(state));
+    // a leader the room does not have, here or on another instance (its drop's grace ran where the room was then,
+    // with nobody left to end it, or on an instance that went away): its grace starts again here
+    if (!room.members.has(state.leader) && !this.graces.has(room)) this.startGrace(room, state.leader);
   }
 
   /** `layout`: what the moderator's page shows as it turns it on (followers take it at once). */
@@ -108,26 +113,32 @@ export class FollowMe {
     if (limit?.timer !== undefined) clearTimeout(limit.timer);
     const id = member.id;
     if (this.of(room)?.leader !== id) return;
-    const end = () => {
-      // the room as this instance has it now: the one the leader dropped from may have closed and opened again
-      // (the leader resumed into a new Room object); none here: the instances with members decide
-      const live = this.liveRoom(room.key) ?? (this.liveRoom === noLiveRooms ? room : undefined);
-      if (!live || this.of(live)?.leader !== id || live.members.has(id)) return;
-      this.log.info({ room: room.key, participant: id }, 'follow me ended: the leader left');
-      this.apply(live, (old) => (old?.leader === id ? undefined : old));
-    };
     clearTimeout(this.graces.get(room));
     this.graces.delete(room);
-    if (!resumable) {
-      end();
-      return;
-    }
+    if (resumable) this.startGrace(room, id);
+    else this.end(room, id);
+  }
+
+  /** Ends follow me of leader `id` unless back within RETURN_GRACE_MS (a new grace of the room replaces it). */
+  private startGrace(room: Room, id: string): void {
+    clearTimeout(this.graces.get(room));
     const timer = setTimeout(() => {
       if (this.graces.get(room) === timer) this.graces.delete(room);
-      end();
+      this.end(room, id);
     }, RETURN_GRACE_MS);
     timer.unref();
     this.graces.set(room, timer);
+  }
+
+  /** Follow me of leader `id` ends, unless the room has the leader again (or follows someone else by now). */
+  private end(room: Room, id: string): void {
+    // the room as this instance has it now: the one the leader dropped from may have closed and opened again
+    // (the leader resumed into a new Room object); none here: the instances with members decide (a joiner starts
+    // the grace again where the room is, afterJoin)
+    const live = this.liveRoom(room.key) ?? (this.liveRoom === noLiveRooms ? room : undefined);
+    if (!live || this.of(live)?.leader !== id || live.members.has(id)) return;
+    this.log.info({ room: room.key, participant: id }, 'follow me ended: the leader left');
+    this.apply(live, (old) => (old?.leader === id ? undefined : old));
   }
 
   /** Sends the leader's pending layout now if a token is there, else once one is. */

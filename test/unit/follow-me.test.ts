@@ -194,6 +194,52 @@ test("a leader's grace ends on the room as it is now: one that closed and opened
   }
 });
 
+test("a joiner finds a leader nobody has in the room (its grace ran out where nobody was left): the grace starts again there", async () => {
+  mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+  try {
+    const f = new MeetingFeatures(new MemoryBus(), log);
+    const first = room(['Ana', 'moderator']);
+    const [ana] = first.members as [Member];
+    const live = new Map<string, Room>([[first.room.key, first.room]]);
+    f.followMe.liveRoom = (key) => live.get(key);
+    f.followMe.set(ana, true);
+    // Ana, the last one in, drops: the room closes here, its items are kept for people coming back
+    first.room.members.delete(ana.id);
+    live.delete(first.room.key);
+    f.followMe.afterLeave(first.room, ana, true);
+    mock.timers.tick(RETURN_GRACE_MS);
+    assert.equal(f.followMe.of(first.room)?.leader, ana.id, 'nobody here to end it');
+    // Ben opens the room again (a new Room, which reads the stored items): told, and Ana's grace starts again
+    for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r)); // the store took the change
+    const second = room(['Ben', 'participant']);
+    const [ben] = second.members as [Member];
+    live.set(second.room.key, second.room);
+    await f.items.load(second.room);
+    f.followMe.afterJoin(ben.session);
+    assert.equal(second.followMe(ben).at(-1)?.leader, ana.id);
+    mock.timers.tick(RETURN_GRACE_MS - 1);
+    assert.equal(f.followMe.of(second.room)?.leader, ana.id);
+    mock.timers.tick(1);
+    assert.equal(f.followMe.of(second.room), undefined, 'ended: she did not come back');
+    assert.deepEqual(second.followMe(ben).at(-1), { type: 'follow-me' });
+
+    // the same, with the leader back in time: it goes on
+    const third = room(['Caro', 'moderator'], ['Dani', 'participant']);
+    third.room.key = 'otra';
+    const [caro, dani] = third.members as [Member, Member];
+    live.set(third.room.key, third.room);
+    f.followMe.set(caro, true);
+    third.room.members.delete(caro.id);
+    f.followMe.afterLeave(third.room, caro, true);
+    f.followMe.afterJoin(dani.session);
+    third.room.members.set(caro.id, caro);
+    mock.timers.tick(RETURN_GRACE_MS);
+    assert.equal(f.followMe.of(third.room)?.leader, caro.id, 'back within the grace');
+  } finally {
+    mock.timers.reset();
+  }
+});
+
 test('through the WebSocket server: refused for participants, told to a joiner, ended when the leader leaves', async () => {
   const s = await startTestSignal();
   try {

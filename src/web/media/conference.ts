@@ -309,7 +309,7 @@ export class Conference extends Store<ConferenceState> {
       type: 'join',
       room: this.room,
       displayName: this.displayName,
-      audioMuted: l.audioMuted || !l.micTrack,
+      audioMuted: l.audioMuted || (!l.micTrack && !this.#screenAudio.live), // (without a microphone, a shared tab's sound may be what we send)
       videoMuted: l.videoMuted || !l.camTrack,
       ...this.joinExtras(),
       ...(this.#resumeToken ? { resume: this.#resumeToken } : {}),
