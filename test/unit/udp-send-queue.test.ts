@@ -183,7 +183,9 @@ test('the media transport: echoes from the receive callback and from a timer lea
     for (let i = 0; i < 4; i++) {
       sender.send(rtp(i), direct.port, '127.0.0.1');
       sender.send(rtp(10 + i), timed.port, '127.0.0.1');
-      await new Promise((r) => setTimeout(r, 20));
+      // the next pair only after both echoes came back: one datagram per transport per turn, however loaded the
+      // machine (two arriving together would rightly leave in one call)
+      await until(() => got.length === 2 * (i + 1));
     }
     await until(() => got.length === 8);
     assert.deepEqual(
