@@ -172,6 +172,8 @@ export class P2pConnection {
     this.#queue = this.#queue
       .then(() => (this.#closed ? undefined : task()))
       .catch((err: unknown) => {
+        // (a task the close overtook fails on the closed connection: nothing to say)
+        if (this.#closed) return;
         console.error('tertulia: peer-to-peer media error', err);
         this.#fail();
       });
