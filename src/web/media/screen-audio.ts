@@ -78,7 +78,7 @@ export class ScreenAudio {
    */
   withShared(mic: MediaStreamTrack | null): MediaStreamTrack | null {
     const extra = this.#shared;
-    if (extra === null || extra.readyState === 'ended') return mic;
+    if (extra === null || !this.live) return mic;
     if (mic === null) return extra;
     const m = this.#mixer;
     if (m !== null && m.main === mic && m.extra === extra) return m.mixer.track;
